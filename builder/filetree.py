@@ -1,0 +1,251 @@
+"""The rules every file tree obeys, whether imported, generated or saved from the editor.
+
+Paths are checked before anything is written, so a bad tree is refused whole: no file lands
+outside the project and no half-made project is left behind.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import stat
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from builder.settings import settings
+
+# Folders people zip up by accident; importing them would only hit the limits.
+SKIPPED_DIRS = frozenset({"node_modules", ".git", "__pycache__", ".venv", "venv", "__MACOSX", ".next", "dist", ".svelte-kit"})
+SKIPPED_FILES = frozenset({".DS_Store", "Thumbs.db"})
+
+# Files that are bytes by nature; everything else must be UTF-8 text.
+BINARY_SUFFIXES = frozenset(
+    {
+        ".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".bmp", ".avif",
+        ".woff", ".woff2", ".ttf", ".otf", ".eot",
+        ".mp3", ".wav", ".ogg", ".mp4", ".webm",
+        ".pdf", ".zip", ".gz", ".wasm", ".sqlite", ".db",
+    }
+)  # fmt: skip
+
+MAX_PATH_LENGTH = 512
+
+
+class FileTreeError(ValueError):
+    """A tree broke a rule; the message names the file and the rule, in plain words."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_files: int
+    max_file_bytes: int
+    max_total_bytes: int
+    max_zip_ratio: int
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        return cls(settings.max_files, settings.max_file_bytes, settings.max_total_bytes, settings.max_zip_ratio)
+
+
+def human_size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}".replace(".0 ", " ")
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def is_binary_path(path: str) -> bool:
+    return PurePosixPath(path).suffix.lower() in BINARY_SUFFIXES
+
+
+def normalize_path(raw: str) -> str:
+    """Return the canonical relative POSIX path for `raw`, or refuse it."""
+    shown = raw.encode("unicode_escape").decode("ascii")
+    if "\x00" in raw:
+        raise FileTreeError(f"File name {shown!r} contains a NUL byte; rename the file.", raw)
+    if "\\" in raw:
+        raise FileTreeError(f"File name {shown!r} contains a backslash; use '/' between folders.", raw)
+    if any(ord(c) < 32 for c in raw):
+        raise FileTreeError(f"File name {shown!r} contains a control character; rename the file.", raw)
+    if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
+        raise FileTreeError(f"File name {raw!r} is an absolute path; paths must be relative to the project.", raw)
+    parts = [p for p in raw.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise FileTreeError(f"File name {raw!r} contains '..'; paths may not leave the project folder.", raw)
+    if not parts:
+        raise FileTreeError(f"File name {raw!r} is empty.", raw)
+    path = "/".join(parts)
+    if len(path) > MAX_PATH_LENGTH:
+        raise FileTreeError(f"File name {path[:60]!r}... is longer than {MAX_PATH_LENGTH} characters.", raw)
+    return path
+
+
+def is_skipped(path: str) -> bool:
+    parts = path.split("/")
+    return parts[-1] in SKIPPED_FILES or any(p in SKIPPED_DIRS for p in parts[:-1])
+
+
+def check_content(path: str, data: bytes, limits: Limits) -> None:
+    if len(data) > limits.max_file_bytes:
+        raise FileTreeError(
+            f"{path} is {human_size(len(data))}; the limit per file is {human_size(limits.max_file_bytes)}.", path
+        )
+    if not is_binary_path(path):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FileTreeError(
+                f"{path} is not UTF-8 text (bad byte at position {exc.start}); save it as UTF-8 or remove it.", path
+            ) from None
+
+
+def validate_tree(files: Mapping[str, bytes | str], limits: Limits | None = None) -> dict[str, bytes]:
+    """Check a whole tree against the path rules and limits; return it with canonical paths."""
+    limits = limits or Limits.from_settings()
+    if len(files) > limits.max_files:
+        raise FileTreeError(f"The project has {len(files)} files; the limit is {limits.max_files}.")
+    tree: dict[str, bytes] = {}
+    total = 0
+    for raw, content in files.items():
+        path = normalize_path(raw)
+        data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+        check_content(path, data, limits)
+        if path in tree:
+            raise FileTreeError(f"{path} appears twice in the tree.", path)
+        for other in tree:
+            if other.startswith(path + "/") or path.startswith(other + "/"):
+                raise FileTreeError(f"{path} is both a file and a folder in the tree.", path)
+        total += len(data)
+        if total > limits.max_total_bytes:
+            raise FileTreeError(
+                f"The files add up to more than {human_size(limits.max_total_bytes)} (limit for a whole project); "
+                f"{path} went over it.",
+                path,
+            )
+        tree[path] = data
+    return tree
+
+
+def _strip_common_root(paths: Iterable[str]) -> str:
+    """The single top folder every path shares (as in GitHub's 'repo-main/' zips), or ''."""
+    tops = {p.split("/", 1)[0] for p in paths}
+    if len(tops) == 1 and all("/" in p for p in paths):
+        return tops.pop() + "/"
+    return ""
+
+
+def read_zip(data: bytes, limits: Limits | None = None, max_upload_bytes: int | None = None) -> dict[str, bytes]:
+    """Read a project zip, refusing links, devices and bombs before inflating anything large."""
+    limits = limits or Limits.from_settings()
+    max_upload = max_upload_bytes or settings.max_upload_bytes
+    if len(data) > max_upload:
+        raise FileTreeError(f"The zip is {human_size(len(data))}; the upload limit is {human_size(max_upload)}.")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise FileTreeError("That file is not a zip archive (or it is damaged); export the project as .zip and try again.") from None
+    members: list[tuple[str, zipfile.ZipInfo]] = []
+    with archive:
+        for info in archive.infolist():
+            mode = info.external_attr >> 16
+            if info.is_dir():
+                continue
+            if stat.S_ISLNK(mode):
+                raise FileTreeError(f"{info.filename} is a symbolic link; links are not allowed in an import.", info.filename)
+            if mode and not stat.S_ISREG(mode):
+                raise FileTreeError(f"{info.filename} is a device or special file; only regular files can be imported.", info.filename)
+            path = normalize_path(info.filename)
+            if is_skipped(path):
+                continue
+            if len(members) >= limits.max_files:
+                raise FileTreeError(f"The zip has more than {limits.max_files} files; the limit is {limits.max_files}.")
+            if info.file_size > limits.max_file_bytes:
+                raise FileTreeError(
+                    f"{path} is {human_size(info.file_size)}; the limit per file is {human_size(limits.max_file_bytes)}.", path
+                )
+            if info.compress_size and info.file_size / info.compress_size > limits.max_zip_ratio and info.file_size > 1024 * 1024:
+                raise FileTreeError(
+                    f"{path} expands {info.file_size // info.compress_size}x when unpacked (limit {limits.max_zip_ratio}x); "
+                    "this looks like a zip bomb.",
+                    path,
+                )
+            members.append((path, info))
+        root = _strip_common_root([p for p, _ in members])
+        files: dict[str, bytes] = {}
+        total = 0
+        for path, info in members:
+            # Read one byte past the limit so a member that lies about its size is still caught.
+            with archive.open(info) as fh:
+                content = fh.read(limits.max_file_bytes + 1)
+            total += len(content)
+            if len(content) > limits.max_file_bytes:
+                raise FileTreeError(f"{path} is larger than {human_size(limits.max_file_bytes)} (limit per file).", path)
+            if total > limits.max_total_bytes:
+                raise FileTreeError(
+                    f"The zip unpacks to more than {human_size(limits.max_total_bytes)} (limit for a whole project).", path
+                )
+            files[path.removeprefix(root)] = content
+    if not files:
+        raise FileTreeError("The zip holds no files to import.")
+    return validate_tree(files, limits)
+
+
+def read_folder(folder: Path, limits: Limits | None = None) -> dict[str, bytes]:
+    """Read a folder from disk; links and special files are refused, not followed."""
+    limits = limits or Limits.from_settings()
+    if not folder.is_dir():
+        raise FileTreeError(f"{folder} is not a folder.")
+    files: dict[str, bytes] = {}
+    for item in sorted(folder.rglob("*")):
+        rel = item.relative_to(folder).as_posix()
+        if is_skipped(rel) or item.is_dir() and not item.is_symlink():
+            continue
+        if item.is_symlink():
+            raise FileTreeError(f"{rel} is a symbolic link; links are not allowed in an import.", rel)
+        if not item.is_file():
+            raise FileTreeError(f"{rel} is a device or special file; only regular files can be imported.", rel)
+        if len(files) >= limits.max_files:
+            raise FileTreeError(f"The folder has more than {limits.max_files} files; the limit is {limits.max_files}.")
+        if item.stat().st_size > limits.max_file_bytes:
+            raise FileTreeError(
+                f"{rel} is {human_size(item.stat().st_size)}; the limit per file is {human_size(limits.max_file_bytes)}.", rel
+            )
+        files[rel] = item.read_bytes()
+    if not files:
+        raise FileTreeError(f"{folder} holds no files to import.")
+    return validate_tree(files, limits)
+
+
+def read_json_tree(data: bytes, limits: Limits | None = None) -> dict[str, bytes]:
+    """Read `{"files": [{"path", "content"}]}` (or a plain `{path: content}` map)."""
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FileTreeError(f"The JSON file tree could not be parsed: {exc}.") from None
+    entries = doc.get("files") if isinstance(doc, dict) else None
+    if isinstance(entries, list):
+        pairs: dict[str, str] = {}
+        for i, entry in enumerate(entries):
+            if not (isinstance(entry, dict) and isinstance(entry.get("path"), str) and isinstance(entry.get("content"), str)):
+                raise FileTreeError(f"Entry {i} of 'files' needs a string 'path' and a string 'content'.")
+            pairs[entry["path"]] = entry["content"]
+    elif isinstance(doc, dict) and doc and all(isinstance(k, str) and isinstance(v, str) for k, v in doc.items()):
+        pairs = doc
+    else:
+        raise FileTreeError('A JSON file tree looks like {"files": [{"path": "index.html", "content": "..."}]}.')
+    return validate_tree(pairs, limits)
+
+
+def write_zip(files: Mapping[str, bytes], root: str = "") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(files):
+            archive.writestr(f"{root}{path}", files[path])
+    return buffer.getvalue()

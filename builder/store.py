@@ -1,0 +1,296 @@
+"""The project store: projects, immutable versions and content-addressed files.
+
+Every change to a project (import, generation, editor save, restore) goes through `commit`,
+which writes one new Version atomically: either the whole new tree is recorded or nothing is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from builder.db import session_factory
+from builder.filetree import FileTreeError, Limits, human_size, is_binary_path, normalize_path, validate_tree
+from builder.models import Author, Blob, Project, Version, VersionFile, utcnow
+from builder.schemas import CommitResult, FileInfo, ProjectDetail, ProjectSummary, VersionInfo
+from preview_runtime.stack import detect_stack, is_manifest
+
+log = logging.getLogger(__name__)
+
+
+class NotFound(LookupError):
+    """A project, version or file that does not exist; the message says which."""
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _version_info(version: Version, parent_number: int | None) -> VersionInfo:
+    assert version.id is not None
+    return VersionInfo(
+        id=version.id,
+        number=version.number,
+        parent_number=parent_number,
+        author=version.author,
+        message=version.message,
+        files_changed=version.files_changed,
+        created_at=version.created_at,
+    )
+
+
+class ProjectStore:
+    def __init__(self, engine: AsyncEngine, limits: Limits | None = None) -> None:
+        self.engine = engine
+        self.limits = limits or Limits.from_settings()
+        self._sessions = session_factory(engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def _project(self, session: AsyncSession, project_id: str) -> Project:
+        project = await session.get(Project, project_id)
+        if project is None or project.deleted_at is not None:
+            raise NotFound(f"There is no project {project_id!r}. It may have been deleted; see the home page for your projects.")
+        return project
+
+    async def _version(self, session: AsyncSession, project: Project, number: int | None) -> Version:
+        if number is None:
+            version = await session.get(Version, project.current_version_id) if project.current_version_id else None
+        else:
+            version = (
+                await session.exec(select(Version).where(Version.project_id == project.id, Version.number == number))
+            ).first()
+        if version is None:
+            raise NotFound(f"Project {project.id} has no version {number}." if number else f"Project {project.id} has no files yet.")
+        return version
+
+    async def _manifest(self, session: AsyncSession, version_id: int) -> dict[str, str]:
+        rows = await session.exec(select(VersionFile).where(VersionFile.version_id == version_id))
+        return {row.path: row.blob_hash for row in rows}
+
+    async def _summary(self, session: AsyncSession, project: Project) -> ProjectSummary:
+        current = await session.get(Version, project.current_version_id) if project.current_version_id else None
+        file_count = 0
+        if current is not None:
+            file_count = (
+                await session.exec(select(func.count()).select_from(VersionFile).where(VersionFile.version_id == current.id))
+            ).one()
+        return ProjectSummary(
+            id=project.id,
+            name=project.name,
+            stack=[s for s in project.stack.split(",") if s],
+            file_count=file_count,
+            current_version=current.number if current else None,
+            created_at=project.created_at,
+            updated_at=project.updated_at,
+        )
+
+    async def list_projects(self, limit: int = 100) -> list[ProjectSummary]:
+        async with self._sessions() as session:
+            projects = await session.exec(
+                select(Project).where(col(Project.deleted_at).is_(None)).order_by(col(Project.updated_at).desc()).limit(limit)
+            )
+            return [await self._summary(session, p) for p in projects.all()]
+
+    async def get_project(self, project_id: str) -> ProjectDetail:
+        async with self._sessions() as session:
+            project = await self._project(session, project_id)
+            summary = await self._summary(session, project)
+            return ProjectDetail(**summary.model_dump(), versions=await self._versions(session, project.id))
+
+    async def _versions(self, session: AsyncSession, project_id: str) -> list[VersionInfo]:
+        versions = (await session.exec(select(Version).where(Version.project_id == project_id).order_by(col(Version.number)))).all()
+        numbers = {v.id: v.number for v in versions}
+        return [_version_info(v, numbers.get(v.parent_id)) for v in versions]
+
+    async def list_versions(self, project_id: str) -> list[VersionInfo]:
+        async with self._sessions() as session:
+            await self._project(session, project_id)
+            return await self._versions(session, project_id)
+
+    async def list_files(self, project_id: str, version: int | None = None) -> list[FileInfo]:
+        async with self._sessions() as session:
+            project = await self._project(session, project_id)
+            found = await self._version(session, project, version)
+            rows = await session.exec(
+                select(VersionFile.path, Blob.size)
+                .join(Blob, col(Blob.hash) == col(VersionFile.blob_hash))
+                .where(VersionFile.version_id == found.id)
+                .order_by(col(VersionFile.path))
+            )
+            return [FileInfo(path=path, size=size, binary=is_binary_path(path)) for path, size in rows]
+
+    async def read_tree(self, project_id: str, version: int | None = None) -> dict[str, bytes]:
+        async with self._sessions() as session:
+            project = await self._project(session, project_id)
+            found = await self._version(session, project, version)
+            rows = await session.exec(
+                select(VersionFile.path, Blob.data)
+                .join(Blob, col(Blob.hash) == col(VersionFile.blob_hash))
+                .where(VersionFile.version_id == found.id)
+            )
+            return {path: data for path, data in rows}
+
+    async def read_file(self, project_id: str, path: str, version: int | None = None) -> bytes:
+        path = normalize_path(path)
+        async with self._sessions() as session:
+            project = await self._project(session, project_id)
+            found = await self._version(session, project, version)
+            data = (
+                await session.exec(
+                    select(Blob.data)
+                    .join(VersionFile, col(Blob.hash) == col(VersionFile.blob_hash))
+                    .where(VersionFile.version_id == found.id, VersionFile.path == path)
+                )
+            ).first()
+            if data is None:
+                raise NotFound(f"Project {project_id} has no file {path!r} in version {found.number}.")
+            return data
+
+    # -- writing -----------------------------------------------------------------------------
+
+    async def create_project(
+        self, name: str, files: Mapping[str, bytes | str], author: Author = Author.import_, message: str = ""
+    ) -> CommitResult:
+        """Make a project and its first version in one transaction."""
+        tree = validate_tree(files, self.limits)
+        if not tree:
+            raise FileTreeError("A project needs at least one file.")
+        name = " ".join(name.split())[:200] or "Untitled project"
+        async with self._sessions() as session, session.begin():
+            project = Project(name=name, stack=",".join(detect_stack(tree)))
+            session.add(project)
+            await session.flush()
+            version = await self._write_version(session, project, None, tree, author, message, len(tree))
+            info = _version_info(version, None)
+        log.info("created project %s (%s) with %d files", project.id, name, len(tree))
+        return CommitResult(project_id=project.id, version=info, changed=sorted(tree), deleted=[])
+
+    async def commit(
+        self,
+        project_id: str,
+        writes: Mapping[str, bytes | str],
+        deletes: Iterable[str] = (),
+        author: Author = Author.user,
+        message: str = "",
+    ) -> CommitResult:
+        """Apply writes and deletes to the current tree as one new version.
+
+        Writes equal to what is stored are not counted as changes; a commit that changes
+        nothing returns the current version instead of adding an empty one.
+        """
+        writes = {normalize_path(p): (c.encode("utf-8") if isinstance(c, str) else bytes(c)) for p, c in writes.items()}
+        deletes = sorted({normalize_path(p) for p in deletes})
+        for attempt in range(2):
+            try:
+                return await self._commit_once(project_id, writes, deletes, author, message)
+            except IntegrityError:
+                # Two commits raced for the same version number; the loser re-reads and retries.
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _commit_once(
+        self, project_id: str, writes: dict[str, bytes], deletes: list[str], author: Author, message: str
+    ) -> CommitResult:
+        async with self._sessions() as session, session.begin():
+            project = await self._project(session, project_id)
+            parent = await session.get(Version, project.current_version_id) if project.current_version_id else None
+            manifest = await self._manifest(session, parent.id) if parent and parent.id else {}
+            missing = [p for p in deletes if p not in manifest]
+            if missing:
+                raise NotFound(f"Cannot delete {missing[0]!r}: project {project_id} has no such file.")
+            changed = sorted(p for p, data in writes.items() if manifest.get(p) != content_hash(data))
+            if not changed and not deletes and parent is not None:
+                return CommitResult(project_id=project_id, version=_version_info(parent, None), changed=[], deleted=[])
+            validate_tree(writes, self.limits)
+            kept = {p: h for p, h in manifest.items() if p not in deletes and p not in writes}
+            kept_sizes = await self._blob_sizes(session, set(kept.values()))
+            self._check_whole_tree(
+                set(kept) | set(writes), sum(kept_sizes[h] for h in kept.values()) + sum(map(len, writes.values()))
+            )
+            version = await self._write_version(session, project, parent, writes, author, message, len(changed) + len(deletes), kept)
+            info = _version_info(version, parent.number if parent else None)
+        return CommitResult(project_id=project_id, version=info, changed=changed, deleted=deletes)
+
+    def _check_whole_tree(self, paths: set[str], total_bytes: int) -> None:
+        """Limits that only the tree after the change can break."""
+        if len(paths) > self.limits.max_files:
+            raise FileTreeError(f"The project would have {len(paths)} files; the limit is {self.limits.max_files}.")
+        if total_bytes > self.limits.max_total_bytes:
+            raise FileTreeError(
+                f"The project would hold {human_size(total_bytes)}; the limit is {human_size(self.limits.max_total_bytes)}."
+            )
+        ordered = sorted(paths)
+        for a, b in zip(ordered, ordered[1:], strict=False):
+            if b.startswith(a + "/"):
+                raise FileTreeError(f"{a} is both a file and a folder in the tree.", a)
+
+    async def _blob_sizes(self, session: AsyncSession, hashes: set[str]) -> dict[str, int]:
+        if not hashes:
+            return {}
+        rows = await session.exec(select(Blob.hash, Blob.size).where(col(Blob.hash).in_(hashes)))
+        return dict(rows.all())
+
+    async def _blob_data(self, session: AsyncSession, hashes: set[str]) -> dict[str, bytes]:
+        if not hashes:
+            return {}
+        rows = await session.exec(select(Blob.hash, Blob.data).where(col(Blob.hash).in_(hashes)))
+        return dict(rows.all())
+
+    async def _stack_of(self, session: AsyncSession, writes: Mapping[str, bytes], kept: Mapping[str, str]) -> list[str]:
+        """The stack of the new tree; only manifest files need their content for it."""
+        kept_manifests = {p: h for p, h in kept.items() if is_manifest(p)}
+        data = await self._blob_data(session, set(kept_manifests.values()))
+        tree = {p: b"" for p in kept} | {p: data[h] for p, h in kept_manifests.items()} | dict(writes)
+        return detect_stack(tree)
+
+    async def _write_version(
+        self,
+        session: AsyncSession,
+        project: Project,
+        parent: Version | None,
+        writes: Mapping[str, bytes],
+        author: Author,
+        message: str,
+        files_changed: int,
+        kept: Mapping[str, str] | None = None,
+    ) -> Version:
+        hashes = {path: content_hash(data) for path, data in writes.items()}
+        known = set((await session.exec(select(Blob.hash).where(col(Blob.hash).in_(set(hashes.values()))))).all())
+        for path, digest in hashes.items():
+            if digest not in known:
+                session.add(Blob(hash=digest, size=len(writes[path]), data=writes[path]))
+                known.add(digest)
+        next_number = (
+            await session.exec(select(func.coalesce(func.max(Version.number), 0)).where(Version.project_id == project.id))
+        ).one() + 1
+        version = Version(
+            project_id=project.id,
+            number=next_number,
+            parent_id=parent.id if parent else None,
+            author=author,
+            message=message,
+            files_changed=files_changed,
+        )
+        session.add(version)
+        await session.flush()
+        assert version.id is not None
+        entries = {**(kept or {}), **hashes}
+        session.add_all(VersionFile(version_id=version.id, path=p, blob_hash=h) for p, h in entries.items())
+        project.current_version_id = version.id
+        project.updated_at = utcnow()
+        if any(is_manifest(p) for p in writes) or not project.stack:
+            project.stack = ",".join(await self._stack_of(session, writes, kept or {}))
+        session.add(project)
+        return version

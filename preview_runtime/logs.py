@@ -1,0 +1,85 @@
+"""Log lines of a project: levels, error detection, and a per-project stream.
+
+Everything that happens to a project (imports, saves, installs, dev-server output) becomes a
+LogLine in one hub, so the Logs tab and the HTTP log stream read the same thing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import re
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+
+
+class LogLevel(str, enum.Enum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+class LogLine(BaseModel):
+    seq: int = 0
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    level: LogLevel = LogLevel.info
+    source: str = Field(default="forja", description="forja, install, dev-server, browser...")
+    text: str
+
+
+# Patterns that mark a line as an error the fix-this-error button can act on.
+_ERROR = re.compile(
+    r"npm ERR!|npm error|^\s*Error:|Traceback \(most recent call last\)|\b\w+Error: |\[vite\] Internal server error|"
+    r"Failed to compile|Uncaught |SyntaxError|ELIFECYCLE|exited with code [1-9]",
+    re.IGNORECASE,
+)
+_WARNING = re.compile(r"\bwarn(ing)?\b|deprecated", re.IGNORECASE)
+
+
+def classify(text: str) -> LogLevel:
+    if _ERROR.search(text):
+        return LogLevel.error
+    if _WARNING.search(text):
+        return LogLevel.warning
+    return LogLevel.info
+
+
+class LogHub:
+    """Keeps the last lines of each project and fans new ones out to every listener."""
+
+    def __init__(self, keep: int = 2000) -> None:
+        self._lines: dict[str, deque[LogLine]] = defaultdict(lambda: deque(maxlen=keep))
+        self._listeners: dict[str, set[asyncio.Queue[LogLine]]] = defaultdict(set)
+        self._seq = 0
+
+    def emit(self, project_id: str, text: str, level: LogLevel | None = None, source: str = "forja") -> LogLine:
+        self._seq += 1
+        line = LogLine(seq=self._seq, text=text, level=level or classify(text), source=source)
+        self._lines[project_id].append(line)
+        for queue in self._listeners[project_id]:
+            queue.put_nowait(line)
+        return line
+
+    def history(self, project_id: str) -> list[LogLine]:
+        return list(self._lines[project_id])
+
+    async def follow(self, project_id: str, since: int = 0) -> AsyncIterator[LogLine]:
+        """Yield the kept lines after `since`, then new lines as they come, until cancelled."""
+        queue: asyncio.Queue[LogLine] = asyncio.Queue()
+        self._listeners[project_id].add(queue)
+        try:
+            for line in self.history(project_id):
+                if line.seq > since:
+                    since = line.seq
+                    yield line
+            while True:
+                line = await queue.get()
+                if line.seq > since:
+                    since = line.seq
+                    yield line
+        finally:
+            self._listeners[project_id].discard(queue)

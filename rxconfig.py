@@ -1,6 +1,7 @@
 """Reflex configuration: Forja's builder app; its values come from builder.settings."""
 
 import reflex as rx
+from reflex.plugins.sitemap import SitemapPlugin
 
 from builder.settings import settings
 
@@ -9,9 +10,10 @@ config = rx.Config(
     frontend_port=settings.port,
     backend_port=settings.port,
     backend_host=settings.host,
-    api_url=settings.base_url,
+    api_url=settings.public_url or f"http://localhost:{settings.port}",
     deploy_url=settings.base_url,
     telemetry_enabled=False,
     show_built_with_reflex=False,
-    disable_plugins=["reflex.plugins.sitemap.SitemapPlugin"],
+    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="orange", gray_color="slate", radius="medium"))],
+    disable_plugins=[SitemapPlugin],
 )

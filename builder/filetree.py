@@ -150,7 +150,9 @@ def read_zip(data: bytes, limits: Limits | None = None, max_upload_bytes: int | 
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise FileTreeError("That file is not a zip archive (or it is damaged); export the project as .zip and try again.") from None
+        raise FileTreeError(
+            "That file is not a zip archive (or it is damaged); export the project as .zip and try again."
+        ) from None
     members: list[tuple[str, zipfile.ZipInfo]] = []
     with archive:
         for info in archive.infolist():
@@ -160,7 +162,9 @@ def read_zip(data: bytes, limits: Limits | None = None, max_upload_bytes: int | 
             if stat.S_ISLNK(mode):
                 raise FileTreeError(f"{info.filename} is a symbolic link; links are not allowed in an import.", info.filename)
             if mode and not stat.S_ISREG(mode):
-                raise FileTreeError(f"{info.filename} is a device or special file; only regular files can be imported.", info.filename)
+                raise FileTreeError(
+                    f"{info.filename} is a device or special file; only regular files can be imported.", info.filename
+                )
             path = normalize_path(info.filename)
             if is_skipped(path):
                 continue
@@ -205,7 +209,7 @@ def read_folder(folder: Path, limits: Limits | None = None) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for item in sorted(folder.rglob("*")):
         rel = item.relative_to(folder).as_posix()
-        if is_skipped(rel) or item.is_dir() and not item.is_symlink():
+        if is_skipped(rel) or (item.is_dir() and not item.is_symlink()):
             continue
         if item.is_symlink():
             raise FileTreeError(f"{rel} is a symbolic link; links are not allowed in an import.", rel)

@@ -23,7 +23,7 @@ def new_project_id() -> str:
     return secrets.token_hex(6)
 
 
-class Author(str, enum.Enum):
+class Author(enum.StrEnum):
     user = "user"
     ai = "ai"
     template = "template"

@@ -48,12 +48,21 @@ class Services:
         return await self.import_tree(name, tree, PurePosixPath(filename).name)
 
     async def save(
-        self, project_id: str, writes: dict[str, bytes | str], deletes: list[str] | None = None, message: str = "", author: Author = Author.user
+        self,
+        project_id: str,
+        writes: dict[str, bytes | str],
+        deletes: list[str] | None = None,
+        message: str = "",
+        author: Author = Author.user,
     ) -> CommitResult:
         changed = len(writes) + len(deletes or [])
-        result = await self.store.commit(project_id, writes, deletes or [], author, message or f"Edited {describe_paths(list(writes) + list(deletes or []))}")
+        result = await self.store.commit(
+            project_id, writes, deletes or [], author, message or f"Edited {describe_paths(list(writes) + list(deletes or []))}"
+        )
         if result.changed or result.deleted:
-            self.logs.emit(project_id, f"Saved version {result.version.number}: {describe_paths(result.changed + result.deleted)} changed.")
+            self.logs.emit(
+                project_id, f"Saved version {result.version.number}: {describe_paths(result.changed + result.deleted)} changed."
+            )
         elif changed:
             self.logs.emit(project_id, "Nothing to save: the files are the same as in the current version.", LogLevel.info)
         return result

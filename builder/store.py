@@ -7,6 +7,7 @@ which writes one new Version atomically: either the whole new tree is recorded o
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 from collections.abc import Iterable, Mapping
 
@@ -17,9 +18,22 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from builder.db import session_factory
-from builder.filetree import FileTreeError, Limits, human_size, is_binary_path, normalize_path, validate_tree
+from builder.filetree import (
+    FileTreeError,
+    Limits,
+    human_size,
+    is_binary_path,
+    normalize_path,
+    validate_tree,
+)
 from builder.models import Author, Blob, Project, Version, VersionFile, utcnow
-from builder.schemas import CommitResult, FileInfo, ProjectDetail, ProjectSummary, VersionInfo
+from builder.schemas import (
+    CommitResult,
+    FileInfo,
+    ProjectDetail,
+    ProjectSummary,
+    VersionInfo,
+)
 from preview_runtime.stack import detect_stack, is_manifest
 
 log = logging.getLogger(__name__)
@@ -71,7 +85,9 @@ class ProjectStore:
                 await session.exec(select(Version).where(Version.project_id == project.id, Version.number == number))
             ).first()
         if version is None:
-            raise NotFound(f"Project {project.id} has no version {number}." if number else f"Project {project.id} has no files yet.")
+            raise NotFound(
+                f"Project {project.id} has no version {number}." if number else f"Project {project.id} has no files yet."
+            )
         return version
 
     async def _manifest(self, session: AsyncSession, version_id: int) -> dict[str, str]:
@@ -109,7 +125,9 @@ class ProjectStore:
             return ProjectDetail(**summary.model_dump(), versions=await self._versions(session, project.id))
 
     async def _versions(self, session: AsyncSession, project_id: str) -> list[VersionInfo]:
-        versions = (await session.exec(select(Version).where(Version.project_id == project_id).order_by(col(Version.number)))).all()
+        versions = (
+            await session.exec(select(Version).where(Version.project_id == project_id).order_by(col(Version.number)))
+        ).all()
         numbers = {v.id: v.number for v in versions}
         return [_version_info(v, numbers.get(v.parent_id)) for v in versions]
 
@@ -176,6 +194,15 @@ class ProjectStore:
         log.info("created project %s (%s) with %d files", project.id, name, len(tree))
         return CommitResult(project_id=project.id, version=info, changed=sorted(tree), deleted=[])
 
+    async def rename(self, project_id: str, name: str) -> None:
+        name = " ".join(name.split())[:200]
+        if not name:
+            raise FileTreeError("A project name cannot be empty.")
+        async with self._sessions() as session, session.begin():
+            project = await self._project(session, project_id)
+            project.name = name
+            session.add(project)
+
     async def commit(
         self,
         project_id: str,
@@ -219,7 +246,9 @@ class ProjectStore:
             self._check_whole_tree(
                 set(kept) | set(writes), sum(kept_sizes[h] for h in kept.values()) + sum(map(len, writes.values()))
             )
-            version = await self._write_version(session, project, parent, writes, author, message, len(changed) + len(deletes), kept)
+            version = await self._write_version(
+                session, project, parent, writes, author, message, len(changed) + len(deletes), kept
+            )
             info = _version_info(version, parent.number if parent else None)
         return CommitResult(project_id=project_id, version=info, changed=changed, deleted=deletes)
 
@@ -232,7 +261,7 @@ class ProjectStore:
                 f"The project would hold {human_size(total_bytes)}; the limit is {human_size(self.limits.max_total_bytes)}."
             )
         ordered = sorted(paths)
-        for a, b in zip(ordered, ordered[1:], strict=False):
+        for a, b in itertools.pairwise(ordered):
             if b.startswith(a + "/"):
                 raise FileTreeError(f"{a} is both a file and a folder in the tree.", a)
 

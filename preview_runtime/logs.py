@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, Field
 
 
-class LogLevel(str, enum.Enum):
+class LogLevel(enum.StrEnum):
     debug = "debug"
     info = "info"
     warning = "warning"

@@ -44,9 +44,11 @@ def _package_json(tree: Mapping[str, bytes]) -> list[str]:
 
 
 def _python(tree: Mapping[str, bytes]) -> list[str]:
-    text = b"\n".join(
-        data for path, data in tree.items() if is_manifest(path) and not path.endswith("package.json")
-    ).decode("utf-8", "replace").lower()
+    text = (
+        b"\n".join(data for path, data in tree.items() if is_manifest(path) and not path.endswith("package.json"))
+        .decode("utf-8", "replace")
+        .lower()
+    )
     found = [name for name in _PYTHON_PACKAGES if re.search(rf"(^|[\s\"']){name}\b", text, re.MULTILINE)]
     if found or any(path.endswith(".py") for path in tree):
         found.insert(0, "python")

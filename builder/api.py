@@ -1,0 +1,203 @@
+"""Forja's HTTP API, mounted in front of the Reflex app (the same origin and port).
+
+Routes are thin: each parses its input, calls the service layer and maps the service's
+errors to a status code with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, HTTPException, Request, UploadFile
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from builder.filetree import FileTreeError, human_size, write_zip
+from builder.models import Author
+from builder.schemas import (
+    CommitResult,
+    FileContent,
+    FileInfo,
+    ProjectDetail,
+    ProjectSummary,
+    VersionInfo,
+)
+from builder.services import get_services
+from builder.settings import settings
+from builder.store import NotFound
+
+api = FastAPI(
+    title="Forja",
+    summary="Prompt-to-app builder: projects, versions and files.",
+    version="0.1.0",
+    docs_url="/api/docs",
+    redoc_url=None,
+    openapi_url="/api/openapi.json",
+)
+
+
+@api.exception_handler(NotFound)
+async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=404)
+
+
+@api.exception_handler(FileTreeError)
+async def _bad_tree(_request: Request, exc: FileTreeError) -> JSONResponse:
+    return JSONResponse({"detail": str(exc), "path": exc.path}, status_code=422)
+
+
+class ProjectCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200, examples=["Barber shop booking"])
+    files: dict[str, str] = Field(description="{path: UTF-8 content}", examples=[{"index.html": "<h1>Hello</h1>"}])
+
+
+class FileWrite(BaseModel):
+    content: str
+    encoding: str = Field(default="utf-8", pattern="^(utf-8|base64)$")
+    message: str = ""
+
+
+class Created(BaseModel):
+    id: str
+    version: int
+    files: int
+
+
+class Health(BaseModel):
+    status: str
+    projects: int
+
+
+@api.get("/health", tags=["meta"])
+async def health() -> Health:
+    services = await get_services()
+    return Health(status="ok", projects=len(await services.store.list_projects()))
+
+
+@api.post("/api/projects", status_code=201, tags=["projects"])
+async def create_project(request: Request) -> Created:
+    """Create a project from JSON `{name, files: {path: content}}` or a multipart zip upload (`file`, optional `name`)."""
+    services = await get_services()
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        result = await _create_from_upload(request)
+    else:
+        try:
+            body = ProjectCreate.model_validate(await request.json())
+        except ValueError as exc:
+            raise HTTPException(422, f"Send JSON {{'name': ..., 'files': {{path: content}}}} or a zip upload: {exc}") from None
+        result = await services.import_tree(body.name, {p: c.encode("utf-8") for p, c in body.files.items()}, "the API")
+    return Created(id=result.project_id, version=result.version.number, files=len(result.changed))
+
+
+async def _create_from_upload(request: Request) -> CommitResult:
+    services = await get_services()
+    async with request.form(max_part_size=settings.max_upload_bytes) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise HTTPException(422, "Attach the project as a form field named 'file' (a .zip).")
+        data = await upload.read(settings.max_upload_bytes + 1)
+        if len(data) > settings.max_upload_bytes:
+            raise HTTPException(413, f"The upload is larger than {human_size(settings.max_upload_bytes)} (the limit).")
+        result = await services.import_upload(upload.filename, data)
+        if isinstance(name := form.get("name"), str) and name.strip():
+            await services.store.rename(result.project_id, name)
+        return result
+
+
+@api.get("/api/projects", tags=["projects"])
+async def list_projects() -> list[ProjectSummary]:
+    return await (await get_services()).store.list_projects()
+
+
+@api.get("/api/projects/{project_id}", tags=["projects"])
+async def get_project(project_id: str) -> ProjectDetail:
+    return await (await get_services()).store.get_project(project_id)
+
+
+@api.get("/api/projects/{project_id}/versions", tags=["versions"])
+async def list_versions(project_id: str) -> list[VersionInfo]:
+    return await (await get_services()).store.list_versions(project_id)
+
+
+@api.get("/api/projects/{project_id}/files", tags=["files"])
+async def list_files(project_id: str, version: int | None = None) -> list[FileInfo]:
+    return await (await get_services()).store.list_files(project_id, version)
+
+
+@api.get("/api/projects/{project_id}/files/{path:path}", tags=["files"])
+async def read_file(project_id: str, path: str, version: int | None = None, raw: bool = False) -> FileContent:
+    """A file as JSON (`content` + `encoding`), or its bytes with `?raw=true`."""
+    data = await (await get_services()).store.read_file(project_id, path, version)
+    if raw:
+        return Response(data, media_type="application/octet-stream")  # type: ignore[return-value]
+    return FileContent.of(path, data)
+
+
+@api.put("/api/projects/{project_id}/files/{path:path}", tags=["files"])
+async def write_file(project_id: str, path: str, body: FileWrite) -> VersionInfo:
+    """Write one file; the project gets a new version (author `user`) unless nothing changed."""
+    try:
+        data = base64.b64decode(body.content, validate=True) if body.encoding == "base64" else body.content.encode("utf-8")
+    except binascii.Error:
+        raise HTTPException(422, "content is not valid base64; send text with encoding 'utf-8' instead.") from None
+    result = await (await get_services()).save(project_id, {path: data}, message=body.message, author=Author.user)
+    return result.version
+
+
+@api.get("/api/projects/{project_id}/export", tags=["projects"])
+async def export_project(project_id: str, version: int | None = None) -> Response:
+    services = await get_services()
+    project = await services.store.get_project(project_id)
+    tree = await services.store.read_tree(project_id, version)
+    filename = f"{project.name.lower().replace(' ', '-')}-v{version or project.current_version}.zip"
+    return Response(
+        write_zip(tree), media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+@api.get("/api/projects/{project_id}/logs", tags=["logs"])
+async def follow_logs(project_id: str, since: int = 0) -> StreamingResponse:
+    """Server-sent events: every log line of the project, then new ones as they come."""
+    services = await get_services()
+    await services.store.get_project(project_id)
+
+    async def events() -> AsyncIterator[str]:
+        async for line in services.logs.follow(project_id, since):
+            yield f"id: {line.seq}\nevent: log\ndata: {json.dumps(line.model_dump(mode='json'))}\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+ISOLATION_HEADERS = [
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-embedder-policy", b"credentialless"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+
+
+def isolate(app: ASGIApp) -> ASGIApp:
+    """Make every page cross-origin isolated, which WebContainers need to boot.
+
+    `credentialless` rather than `require-corp`: cross-origin loads (the preview iframe's
+    subresources) still work without each carrying a CORP header, but get no cookies.
+    """
+
+    async def isolated(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [h for h in ISOLATION_HEADERS if h[0] not in present]
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return isolated

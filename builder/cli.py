@@ -1,0 +1,127 @@
+"""`python -m builder COMMAND`: the service layer from a terminal, for people and scripts.
+
+Every command takes --json for machine-readable output; errors go to stderr in plain words
+with exit status 1 (2 for usage mistakes, as argparse does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from builder.filetree import (
+    FileTreeError,
+    read_folder,
+    read_json_tree,
+    read_zip,
+    write_zip,
+)
+from builder.services import Services, get_services, name_from_filename
+from builder.store import NotFound
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [_dump(v) for v in value]
+    return value
+
+
+def read_source(source: Path, name: str | None) -> tuple[dict[str, bytes], str]:
+    """The tree and a project name from a folder, a .zip or a JSON file tree on disk."""
+    if source.is_dir():
+        return read_folder(source), name or name_from_filename(source.resolve().name)
+    if source.is_file():
+        data = source.read_bytes()
+        tree = read_json_tree(data) if source.suffix.lower() == ".json" else read_zip(data)
+        return tree, name or name_from_filename(source.name)
+    raise FileTreeError(f"{source} does not exist; give a folder, a .zip or a .json file tree.")
+
+
+async def cmd_import(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    source = Path(args.path)
+    tree, name = await asyncio.to_thread(read_source, source, args.name)
+    result = await services.import_tree(name, tree, source.name)
+    return {"id": result.project_id, "version": result.version.number, "files": len(tree)}, result.project_id
+
+
+async def cmd_projects(services: Services, _args: argparse.Namespace) -> tuple[Any, str]:
+    projects = await services.store.list_projects()
+    lines = [
+        f"{p.id}  v{p.current_version or 0:<3} {p.file_count:>5} files  {','.join(p.stack) or '-':<20} {p.name}" for p in projects
+    ]
+    return projects, "\n".join(lines) or "No projects yet. Import one with: python -m builder import PATH"
+
+
+async def cmd_files(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    files = await services.store.list_files(args.id, args.version)
+    return files, "\n".join(f"{f.size:>9}  {f.path}" for f in files)
+
+
+async def cmd_export(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    tree = await services.store.read_tree(args.id, args.version)
+    out = Path(args.out)
+    await asyncio.to_thread(out.write_bytes, write_zip(tree))
+    return {"id": args.id, "out": str(out), "files": len(tree)}, f"Wrote {len(tree)} files to {out}"
+
+
+COMMANDS: dict[str, Callable[[Services, argparse.Namespace], Awaitable[tuple[Any, str]]]] = {
+    "import": cmd_import,
+    "projects": cmd_projects,
+    "files": cmd_files,
+    "export": cmd_export,
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m builder", description="Forja from the command line.")
+    sub = root.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    p = sub.add_parser("import", parents=[common], help="import a folder, .zip or JSON file tree; prints the project id")
+    p.add_argument("path")
+    p.add_argument("--name", help="project name (default: from the file name)")
+    sub.add_parser("projects", parents=[common], help="list projects")
+    p = sub.add_parser("files", parents=[common], help="list a project's files")
+    p.add_argument("id")
+    p.add_argument("--version", type=int, help="version number (default: current)")
+    p = sub.add_parser("export", parents=[common], help="write a project's files to a .zip")
+    p.add_argument("id")
+    p.add_argument("--out", required=True, help="FILE.zip")
+    p.add_argument("--version", type=int, help="version number (default: current)")
+    sub.add_parser("migrate", parents=[common], help="create or upgrade the database schema")
+    return root
+
+
+async def run(args: argparse.Namespace) -> int:
+    services = await get_services()
+    try:
+        if args.command == "migrate":
+            value, text = {"status": "ok"}, "Database is up to date."
+        else:
+            value, text = await COMMANDS[args.command](services, args)
+    except (FileTreeError, NotFound, OSError) as exc:
+        if args.json:
+            print(json.dumps({"error": str(exc)}), file=sys.stderr)
+        else:
+            print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await services.close()
+    print(json.dumps(_dump(value), indent=2) if args.json else text)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return asyncio.run(run(parser().parse_args(argv)))

@@ -1,0 +1,51 @@
+"""The Code tab's file tree: folders fold, the open file is highlighted, drafts get a dot."""
+
+import reflex as rx
+
+from builder.state.workspace import TreeRow, WorkspaceState
+
+
+def tree_row(row: TreeRow) -> rx.Component:
+    selected = row.path == WorkspaceState.selected_path
+    return rx.hstack(
+        rx.cond(
+            row.is_dir,
+            rx.icon(rx.cond(row.expanded, "chevron-down", "chevron-right"), size=14),
+            rx.icon("file", size=14, color=rx.color("gray", 9)),
+        ),
+        rx.text(row.name, size="2", trim="both", white_space="nowrap", overflow="hidden", text_overflow="ellipsis"),
+        rx.cond(
+            WorkspaceState.drafts.contains(row.path),
+            rx.box(width="7px", height="7px", border_radius="50%", background=rx.color("orange", 9), title="unsaved"),
+        ),
+        spacing="1",
+        align="center",
+        padding_left=(row.depth * 14 + 8).to_string() + "px",
+        padding_y="3px",
+        padding_right="8px",
+        cursor="pointer",
+        width="100%",
+        background=rx.cond(selected, rx.color("orange", 4), "transparent"),
+        _hover={"background": rx.cond(selected, rx.color("orange", 4), rx.color("gray", 3))},
+        on_click=rx.cond(row.is_dir, WorkspaceState.toggle_folder(row.path), WorkspaceState.open_file(row.path)),
+        data_path=row.path,
+        class_name=rx.cond(row.is_dir, "tree-folder", "tree-file"),
+        role="treeitem",
+    )
+
+
+def file_tree() -> rx.Component:
+    return rx.box(
+        rx.foreach(WorkspaceState.rows, tree_row),
+        role="tree",
+        aria_label="Files",
+        id="file-tree",
+        width="240px",
+        min_width="180px",
+        height="100%",
+        overflow_y="auto",
+        padding_y="6px",
+        border_right=f"1px solid {rx.color('gray', 5)}",
+        background=rx.color("gray", 1),
+        flex_shrink="0",
+    )

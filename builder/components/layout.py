@@ -1,0 +1,50 @@
+"""The bar across the top of every page."""
+
+import reflex as rx
+
+
+def brand() -> rx.Component:
+    return rx.link(
+        rx.hstack(
+            rx.icon("anvil", size=22, color=rx.color("orange", 9)),
+            rx.text("Forja", weight="bold", size="5"),
+            align="center",
+            spacing="2",
+        ),
+        href="/",
+        underline="none",
+        color=rx.color("gray", 12),
+    )
+
+
+def top_bar(*children: rx.Component) -> rx.Component:
+    return rx.hstack(
+        brand(),
+        *children,
+        align="center",
+        spacing="4",
+        padding_x="1.25em",
+        height="56px",
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        background=rx.color("gray", 1),
+        width="100%",
+        flex_shrink="0",
+    )
+
+
+def error_callout(message: rx.Var[str], on_dismiss=None) -> rx.Component:
+    return rx.cond(
+        message != "",
+        rx.callout.root(
+            rx.callout.icon(rx.icon("triangle-alert")),
+            rx.callout.text(message),
+            *(
+                [rx.icon_button(rx.icon("x", size=14), variant="ghost", size="1", on_click=on_dismiss, margin_left="auto")]
+                if on_dismiss
+                else []
+            ),
+            color_scheme="red",
+            role="alert",
+            width="100%",
+        ),
+    )

@@ -1,0 +1,173 @@
+"""The workspace's right-hand tabs: Preview, Code and Logs."""
+
+import reflex as rx
+
+from builder.components.file_tree import file_tree
+from builder.components.monaco import monaco_editor
+from builder.state.workspace import LogRow, WorkspaceState
+
+LEVEL_COLORS = {"error": "red", "warning": "amber", "info": "gray", "debug": "gray"}
+
+
+def code_panel() -> rx.Component:
+    toolbar = rx.hstack(
+        rx.text(WorkspaceState.selected_path, size="2", font_family="monospace", id="editor-path"),
+        rx.cond(
+            WorkspaceState.unsaved_count > 0,
+            rx.badge(WorkspaceState.unsaved_count, " unsaved", color_scheme="orange", variant="soft", id="unsaved-badge"),
+        ),
+        rx.spacer(),
+        rx.cond(
+            WorkspaceState.notice != "", rx.text(WorkspaceState.notice, size="2", color=rx.color("green", 11), id="save-notice")
+        ),
+        rx.button(
+            rx.icon("save", size=14),
+            "Save",
+            rx.text("Ctrl+S", size="1", color=rx.color("gray", 10)),
+            size="1",
+            on_click=WorkspaceState.save,
+            loading=WorkspaceState.saving,
+            disabled=WorkspaceState.unsaved_count == 0,
+            id="save-button",
+        ),
+        align="center",
+        padding_x="12px",
+        height="40px",
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        width="100%",
+        flex_shrink="0",
+    )
+    editor = rx.cond(
+        WorkspaceState.binary_note != "",
+        rx.center(rx.text(WorkspaceState.binary_note, color=rx.color("gray", 10)), height="100%"),
+        rx.cond(
+            WorkspaceState.selected_path != "",
+            monaco_editor(
+                value=WorkspaceState.editor_value,
+                path=WorkspaceState.selected_path,
+                language=WorkspaceState.editor_language,
+                on_change=WorkspaceState.edit.debounce(400),
+                on_save=WorkspaceState.save_from_editor,
+            ),
+            rx.center(rx.text("Pick a file on the left.", color=rx.color("gray", 10)), height="100%"),
+        ),
+    )
+    return rx.hstack(
+        file_tree(),
+        rx.vstack(
+            toolbar, rx.box(editor, flex="1", width="100%", min_height="0"), spacing="0", height="100%", flex="1", min_width="0"
+        ),
+        spacing="0",
+        height="100%",
+        width="100%",
+    )
+
+
+def log_line(row: LogRow) -> rx.Component:
+    return rx.hstack(
+        rx.text(row.time, color=rx.color("gray", 9), flex_shrink="0"),
+        rx.text(
+            row.level.upper(),
+            color=rx.match(row.level, ("error", rx.color("red", 10)), ("warning", rx.color("amber", 10)), rx.color("gray", 9)),
+            width="5.5em",
+            flex_shrink="0",
+            weight="bold",
+        ),
+        rx.text(row.source, color=rx.color("blue", 10), width="6em", flex_shrink="0"),
+        rx.text(row.text, white_space="pre-wrap", word_break="break-word"),
+        spacing="3",
+        font_family="monospace",
+        font_size="12.5px",
+        padding_x="12px",
+        padding_y="1px",
+        width="100%",
+        background=rx.match(row.level, ("error", rx.color("red", 2)), ("warning", rx.color("amber", 2)), "transparent"),
+        class_name="log-line",
+        data_level=row.level,
+    )
+
+
+def logs_panel() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.text(WorkspaceState.logs.length(), " lines", size="2", color=rx.color("gray", 10)),
+            rx.spacer(),
+            rx.button(
+                rx.icon("copy", size=14),
+                "Copy",
+                size="1",
+                variant="soft",
+                on_click=[rx.set_clipboard(WorkspaceState.logs_text), rx.toast("Logs copied.")],
+                id="copy-logs",
+            ),
+            align="center",
+            padding_x="12px",
+            height="40px",
+            width="100%",
+            border_bottom=f"1px solid {rx.color('gray', 5)}",
+            flex_shrink="0",
+        ),
+        rx.auto_scroll(
+            rx.cond(
+                WorkspaceState.logs.length() > 0,
+                rx.foreach(WorkspaceState.logs, log_line),
+                rx.text(
+                    "Nothing logged yet. Imports, saves and preview output appear here.",
+                    color=rx.color("gray", 10),
+                    padding="12px",
+                ),
+            ),
+            id="logs",
+            flex="1",
+            width="100%",
+            padding_y="6px",
+        ),
+        spacing="0",
+        height="100%",
+        width="100%",
+    )
+
+
+def preview_panel() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.icon_button(rx.icon("rotate-cw", size=14), size="1", variant="soft", disabled=True, title="Reload the preview"),
+            rx.input(
+                value="",
+                placeholder="The preview's address appears here once it runs",
+                read_only=True,
+                size="1",
+                flex="1",
+                font_family="monospace",
+            ),
+            rx.icon_button(rx.icon("external-link", size=14), size="1", variant="soft", disabled=True, title="Open in a new tab"),
+            rx.button(rx.icon("share-2", size=14), "Share", size="1", disabled=True, title="Share a live link"),
+            align="center",
+            padding_x="12px",
+            height="40px",
+            width="100%",
+            border_bottom=f"1px solid {rx.color('gray', 5)}",
+            flex_shrink="0",
+            spacing="2",
+        ),
+        rx.center(
+            rx.vstack(
+                rx.icon("monitor-play", size=40, color=rx.color("gray", 8)),
+                rx.text("Live preview is not available in this version of Forja yet.", weight="medium"),
+                rx.text(
+                    "Your files are saved; read and edit them in the Code tab, or download them with Export.",
+                    size="2",
+                    color=rx.color("gray", 10),
+                    text_align="center",
+                ),
+                align="center",
+                spacing="2",
+                max_width="420px",
+            ),
+            flex="1",
+            width="100%",
+        ),
+        spacing="0",
+        height="100%",
+        width="100%",
+    )

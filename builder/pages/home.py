@@ -1,0 +1,150 @@
+"""Home: describe an app, pick an example, reopen a project, or import one."""
+
+import reflex as rx
+
+from builder.components.layout import error_callout, top_bar
+from builder.state.home import EXAMPLE_PROMPTS, HomeState, ProjectCard
+
+UPLOAD_ID = "import_zip"
+
+
+def prompt_box() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Describe the app you want", size="8", weight="bold", text_align="center"),
+        rx.text(
+            "Say it in your own words. Forja writes the code, runs it, and gives you a link to share.",
+            color=rx.color("gray", 11),
+            size="4",
+            text_align="center",
+        ),
+        rx.box(
+            rx.text_area(
+                value=HomeState.prompt,
+                on_change=HomeState.set_prompt,
+                placeholder="A booking page for my barber shop, with opening hours and a form to pick a time...",
+                rows="4",
+                size="3",
+                width="100%",
+                id="prompt",
+                aria_label="Describe the app you want",
+            ),
+            width="100%",
+        ),
+        rx.flex(
+            rx.foreach(
+                EXAMPLE_PROMPTS,
+                lambda text: rx.button(
+                    text,
+                    variant="soft",
+                    color_scheme="gray",
+                    radius="full",
+                    size="2",
+                    on_click=HomeState.use_example(text),
+                    class_name="example-chip",
+                ),
+            ),
+            wrap="wrap",
+            gap="2",
+            justify="center",
+        ),
+        spacing="4",
+        align="center",
+        width="100%",
+        max_width="760px",
+    )
+
+
+def import_box() -> rx.Component:
+    return rx.upload.root(
+        rx.hstack(
+            rx.icon("folder-up", size=20, color=rx.color("gray", 10)),
+            rx.cond(
+                HomeState.importing,
+                rx.hstack(rx.spinner(size="2"), rx.text("Importing...", size="2"), align="center"),
+                rx.text(
+                    "Import a project: drop a .zip (or a JSON file tree) here, or click to choose one",
+                    size="2",
+                    color=rx.color("gray", 11),
+                ),
+            ),
+            align="center",
+            spacing="3",
+            justify="center",
+        ),
+        id=UPLOAD_ID,
+        multiple=False,
+        accept={"application/zip": [".zip"], "application/x-zip-compressed": [".zip"], "application/json": [".json"]},
+        on_drop=HomeState.import_zip(rx.upload_files(upload_id=UPLOAD_ID)),
+        border=f"1px dashed {rx.color('gray', 7)}",
+        border_radius="10px",
+        padding="1em",
+        width="100%",
+        max_width="760px",
+        cursor="pointer",
+        _hover={"background": rx.color("gray", 2)},
+    )
+
+
+def project_card(project: ProjectCard) -> rx.Component:
+    return rx.link(
+        rx.card(
+            rx.vstack(
+                rx.text(project.name, weight="bold", size="3", trim="both"),
+                rx.hstack(
+                    rx.badge(project.stack, color_scheme="orange", variant="soft"),
+                    rx.text(f"v{project.version}", size="1", color=rx.color("gray", 10)),
+                    rx.text(project.files, " files", size="1", color=rx.color("gray", 10)),
+                    spacing="2",
+                    align="center",
+                ),
+                rx.text("Changed ", project.updated, size="1", color=rx.color("gray", 10)),
+                spacing="2",
+                align="start",
+            ),
+            width="100%",
+            _hover={"border_color": rx.color("orange", 8)},
+        ),
+        href="/p/" + project.id,
+        underline="none",
+        class_name="project-card",
+    )
+
+
+def recent_projects() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Your projects", size="4"),
+        rx.cond(
+            HomeState.projects.length() > 0,
+            rx.grid(
+                rx.foreach(HomeState.projects, project_card),
+                columns=rx.breakpoints(initial="1", sm="2", md="3"),
+                gap="3",
+                width="100%",
+            ),
+            rx.text("Nothing here yet. Describe an app above, or import a zip.", color=rx.color("gray", 10), size="2"),
+        ),
+        width="100%",
+        max_width="960px",
+        spacing="3",
+        align="start",
+    )
+
+
+def home_page() -> rx.Component:
+    return rx.vstack(
+        top_bar(rx.spacer(), rx.link("API docs", href="/api/docs", size="2", color=rx.color("gray", 11), is_external=True)),
+        rx.vstack(
+            prompt_box(),
+            error_callout(HomeState.error, HomeState.dismiss_error),
+            import_box(),
+            rx.box(height="1em"),
+            recent_projects(),
+            align="center",
+            spacing="5",
+            padding="3em 1.5em",
+            width="100%",
+        ),
+        spacing="0",
+        min_height="100vh",
+        background=rx.color("gray", 2),
+    )

@@ -161,7 +161,8 @@ def read_zip(data: bytes, limits: Limits | None = None, max_upload_bytes: int | 
                 continue
             if stat.S_ISLNK(mode):
                 raise FileTreeError(f"{info.filename} is a symbolic link; links are not allowed in an import.", info.filename)
-            if mode and not stat.S_ISREG(mode):
+            # Zips from Windows tools or Python's zipfile carry no file-type bits at all.
+            if stat.S_IFMT(mode) not in (0, stat.S_IFREG):
                 raise FileTreeError(
                     f"{info.filename} is a device or special file; only regular files can be imported.", info.filename
                 )

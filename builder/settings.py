@@ -7,19 +7,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    """Forja's configuration; each field maps to the upper-case environment variable."""
+    """Forja's configuration; each field is read from FORJA_<FIELD NAME> (DATABASE_URL has no prefix)."""
 
-    model_config = SettingsConfigDict(env_file=REPO_ROOT / ".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="FORJA_", env_file=REPO_ROOT / ".env", extra="ignore")
 
     data_dir: Path = Field(default=REPO_ROOT / "data", description="Where the SQLite database and preview work directories live.")
-    database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite in DATA_DIR/forja.db.")
+    database_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("DATABASE_URL", "FORJA_DATABASE_URL"),
+        description="SQLAlchemy URL; empty means SQLite in FORJA_DATA_DIR/forja.db.",
+    )
     host: str = Field(default="127.0.0.1", description="Address the builder listens on.")
     port: int = Field(default=3000, description="Port of the builder (page, API and websocket share it).")
     public_url: str = Field(default="", description="Address people open; empty means http://HOST:PORT.")

@@ -6,9 +6,10 @@ which writes one new Version atomically: either the whole new tree is recorded o
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-import itertools
 import logging
+import weakref
 from collections.abc import Iterable, Mapping
 
 from sqlalchemy import func
@@ -43,6 +44,13 @@ class NotFound(LookupError):
     """A project, version or file that does not exist; the message says which."""
 
 
+class _StaleParent(Exception):
+    """Another commit to the project landed after this one read its current version."""
+
+
+COMMIT_ATTEMPTS = 5
+
+
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -65,6 +73,9 @@ class ProjectStore:
         self.engine = engine
         self.limits = limits or Limits.from_settings()
         self._sessions = session_factory(engine)
+        # Commits to one project run one at a time in this process; other processes are
+        # caught by the version check in _write_version and retried.
+        self._commit_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -218,13 +229,17 @@ class ProjectStore:
         """
         writes = {normalize_path(p): (c.encode("utf-8") if isinstance(c, str) else bytes(c)) for p, c in writes.items()}
         deletes = sorted({normalize_path(p) for p in deletes})
-        for attempt in range(2):
-            try:
-                return await self._commit_once(project_id, writes, deletes, author, message)
-            except IntegrityError:
-                # Two commits raced for the same version number; the loser re-reads and retries.
-                if attempt:
-                    raise
+        lock = self._commit_locks.get(project_id)
+        if lock is None:
+            lock = self._commit_locks[project_id] = asyncio.Lock()
+        async with lock:
+            for attempt in range(COMMIT_ATTEMPTS):
+                try:
+                    return await self._commit_once(project_id, writes, deletes, author, message)
+                except (IntegrityError, _StaleParent):
+                    # Another process committed to the project meanwhile; re-read and retry.
+                    if attempt == COMMIT_ATTEMPTS - 1:
+                        raise
         raise AssertionError("unreachable")
 
     async def _commit_once(
@@ -260,10 +275,11 @@ class ProjectStore:
             raise FileTreeError(
                 f"The project would hold {human_size(total_bytes)}; the limit is {human_size(self.limits.max_total_bytes)}."
             )
-        ordered = sorted(paths)
-        for a, b in itertools.pairwise(ordered):
-            if b.startswith(a + "/"):
-                raise FileTreeError(f"{a} is both a file and a folder in the tree.", a)
+        for path in sorted(paths):
+            parts = path.split("/")
+            for depth in range(1, len(parts)):
+                if (folder := "/".join(parts[:depth])) in paths:
+                    raise FileTreeError(f"{folder} is both a file and a folder in the tree.", folder)
 
     async def _blob_sizes(self, session: AsyncSession, hashes: set[str]) -> dict[str, int]:
         if not hashes:
@@ -304,6 +320,10 @@ class ProjectStore:
         next_number = (
             await session.exec(select(func.coalesce(func.max(Version.number), 0)).where(Version.project_id == project.id))
         ).one() + 1
+        if next_number != (parent.number if parent else 0) + 1:
+            # The tree was built on a version that is no longer the newest; saving it would drop
+            # the newer version's changes.
+            raise _StaleParent(f"project {project.id} moved past version {parent.number if parent else 0}")
         version = Version(
             project_id=project.id,
             number=next_number,

@@ -32,19 +32,22 @@ def top_bar(*children: rx.Component) -> rx.Component:
     )
 
 
-def error_callout(message: rx.Var[str], on_dismiss=None) -> rx.Component:
+def error_callout(message: rx.Var[str], on_dismiss: rx.EventHandler | None = None, **props) -> rx.Component:
+    """A plain-words error; dismissable when `on_dismiss` is given."""
+    dismiss = [rx.icon_button(rx.icon("x", size=14), variant="ghost", size="1", on_click=on_dismiss, aria_label="Dismiss")]
     return rx.cond(
         message != "",
         rx.callout.root(
-            rx.callout.icon(rx.icon("triangle-alert")),
-            rx.callout.text(message),
-            *(
-                [rx.icon_button(rx.icon("x", size=14), variant="ghost", size="1", on_click=on_dismiss, margin_left="auto")]
-                if on_dismiss
-                else []
+            rx.hstack(
+                rx.icon("triangle-alert", size=16, flex_shrink="0"),
+                rx.text(message, size="2", flex="1"),
+                *(dismiss if on_dismiss is not None else []),
+                align="start",
+                width="100%",
             ),
             color_scheme="red",
             role="alert",
             width="100%",
+            **props,
         ),
     )

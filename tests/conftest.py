@@ -1,0 +1,184 @@
+"""Shared fixtures: real SQLite and real PostgreSQL databases, and the service layer wired to one.
+
+PostgreSQL runs as a throwaway cluster (initdb + pg_ctl) in a temp dir, listening only on
+127.0.0.1 and on a unix socket inside that dir. Each test gets its own database.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import psycopg
+import pytest
+
+import builder.services
+from builder import db
+from builder.services import Services
+from builder.store import ProjectStore
+from preview_runtime.logs import LogHub
+
+PG_USER = "forja"  # the database superuser initdb creates; not an OS user
+
+
+class DatabaseUrls(NamedTuple):
+    sync: str
+    async_: str
+
+
+# -- SQLite ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> DatabaseUrls:
+    path = tmp_path / "db" / "forja.db"
+    return DatabaseUrls(f"sqlite:///{path}", f"sqlite+aiosqlite:///{path}")
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------
+
+
+def _find_pg_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    return candidates[0] if candidates else None
+
+
+def _unavailable(reason: str) -> None:
+    """Missing PostgreSQL fails the run in CI and skips the test elsewhere."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"PostgreSQL is required in CI but {reason}", pytrace=False)
+    pytest.skip(f"PostgreSQL tests skipped: {reason}")
+
+
+def _unprivileged_user() -> str | None:
+    """initdb refuses to run as root; pick (or make) an OS user to run the cluster as."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "forja-pg"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            pass
+    try:
+        subprocess.run(["useradd", "--system", "--no-create-home", "forja-pg"], check=True, capture_output=True)
+        return "forja-pg"
+    except (OSError, subprocess.CalledProcessError):
+        return "nobody"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class PostgresServer:
+    port: int
+    socket_dir: str
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://{PG_USER}@127.0.0.1:{self.port}/{database}"
+
+    def admin(self) -> psycopg.Connection:
+        return psycopg.connect(host="127.0.0.1", port=self.port, user=PG_USER, dbname="postgres", autocommit=True)
+
+    def create_database(self) -> str:
+        name = f"test_{secrets.token_hex(6)}"
+        with self.admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return name
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    initdb, pg_ctl = _find_pg_bin("initdb"), _find_pg_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        _unavailable("initdb/pg_ctl were not found on PATH or in /usr/lib/postgresql/*/bin.")
+    assert initdb and pg_ctl
+
+    user = _unprivileged_user()
+    prefix = ["runuser", "-u", user, "--"] if user else []
+    root = tempfile.mkdtemp(prefix="forja-pg-")
+    if user:
+        entry = pwd.getpwnam(user)
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+    data, logfile = os.path.join(root, "data"), os.path.join(root, "server.log")
+    port = _free_port()
+
+    def run(*args: str) -> None:
+        result = subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            log = Path(logfile).read_text() if os.path.exists(logfile) else ""
+            raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}\n{log}")
+
+    options = " ".join(
+        [
+            "-c listen_addresses=127.0.0.1",
+            f"-c port={port}",
+            f"-c unix_socket_directories={root}",
+            "-c fsync=off",
+            "-c synchronous_commit=off",
+            "-c full_page_writes=off",
+            "-c max_connections=50",
+        ]
+    )
+    started = False
+    try:
+        run(initdb, "-D", data, "-U", PG_USER, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync")
+        run(pg_ctl, "-D", data, "-l", logfile, "-w", "-t", "60", "-o", options, "start")
+        started = True
+        yield PostgresServer(port=port, socket_dir=root)
+    finally:
+        if started:
+            subprocess.run([*prefix, pg_ctl, "-D", data, "-m", "fast", "-w", "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> DatabaseUrls:
+    """A fresh, empty database on the throwaway cluster (which goes away whole at session end)."""
+    url = postgres_server.url(postgres_server.create_database())
+    return DatabaseUrls(url, url)
+
+
+# -- the store and the service layer --------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_urls(request: pytest.FixtureRequest) -> DatabaseUrls:
+    """A migrated database of each kind the store supports."""
+    urls: DatabaseUrls = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    db.migrate(urls.sync)
+    return urls
+
+
+@pytest.fixture
+async def store(database_urls: DatabaseUrls) -> AsyncIterator[ProjectStore]:
+    project_store = ProjectStore(db.create_engine(database_urls.async_))
+    yield project_store
+    await project_store.close()
+
+
+@pytest.fixture
+async def services(sqlite_url: DatabaseUrls, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Services]:
+    """The service layer on a temp SQLite DB, installed where the API and get_services() find it."""
+    db.migrate(sqlite_url.sync)
+    instance = Services(store=ProjectStore(db.create_engine(sqlite_url.async_)), logs=LogHub())
+    monkeypatch.setattr(builder.services, "_services", instance)
+    yield instance
+    await instance.close()

@@ -1,0 +1,120 @@
+"""A new user's first session: open Forja, import a project, read it, edit it, save it."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import ARTIFACTS, Traffic
+
+APP_JSX = "export default function App() {\n  return <h1>Barber shop</h1>;\n}\n"
+PROJECT = {
+    "barber-shop/index.html": '<!doctype html>\n<div id="root"></div>\n<script type="module" src="/src/main.jsx"></script>\n',
+    "barber-shop/package.json": '{"name": "barber-shop", "dependencies": {"react": "^19.0.0"}, "devDependencies": {"vite": "^7.0.0"}}\n',
+    "barber-shop/src/main.jsx": 'import { createRoot } from "react-dom/client";\nimport App from "./App.jsx";\n'
+    'createRoot(document.getElementById("root")).render(<App />);\n',
+    "barber-shop/src/App.jsx": APP_JSX,
+    "barber-shop/src/styles/app.css": "h1 { color: tomato; }\n",
+}
+
+
+def make_zip(files: dict[str, str | bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, content in files.items():
+            archive.writestr(path, content)
+    return buffer.getvalue()
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def test_import_edit_save(forja: str, page: Page, traffic: Traffic, tmp_path) -> None:
+    page.goto(forja)
+    expect(page.get_by_role("heading", name="Describe the app you want")).to_be_visible()
+    expect(page.locator(".example-chip")).to_have_count(6)
+    page.locator(".example-chip").first.click()
+    expect(page.locator("#prompt")).to_have_value("A booking page for my barber shop")
+    shot(page, "home")
+
+    archive = tmp_path / "barber-shop.zip"
+    archive.write_bytes(make_zip(PROJECT))
+    page.locator("#import_zip input[type=file]").set_input_files(str(archive))
+    page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
+    project_id = page.url.rsplit("/", 1)[1]
+
+    # The tree shows folders and files with the zip's top folder stripped; App.jsx opens first.
+    expect(page.locator('[data-path="src"]')).to_be_visible()
+    expect(page.locator('[data-path="src/styles/app.css"]')).to_be_visible()
+    expect(page.locator("#editor-path")).to_have_text("src/App.jsx")
+    expect(page.locator(".monaco-editor .view-lines")).to_contain_text("Barber shop")
+    expect(page.locator("#version-badge")).to_have_text("v1")
+    assert page.evaluate("self.crossOriginIsolated") is True
+    shot(page, "workspace-imported")
+
+    # Folding a folder hides its files.
+    page.locator('[data-path="src/styles"]').click()
+    expect(page.locator('[data-path="src/styles/app.css"]')).to_have_count(0)
+    page.locator('[data-path="src/styles"]').click()
+
+    # Another file opens with its own content and language.
+    page.locator('[data-path="src/styles/app.css"]').click()
+    expect(page.locator("#editor-path")).to_have_text("src/styles/app.css")
+    expect(page.locator(".monaco-editor .view-lines")).to_contain_text("tomato")
+
+    # Edit App.jsx in Monaco and save with Ctrl+S: a new version, authored by the user.
+    page.locator('[data-path="src/App.jsx"]').click()
+    expect(page.locator(".monaco-editor .view-lines")).to_contain_text("Barber shop")
+    page.locator(".monaco-editor .view-lines").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("// opening hours come next")
+    expect(page.locator("#unsaved-badge")).to_be_visible()
+    shot(page, "workspace-unsaved")
+    page.keyboard.press("Control+S")
+    expect(page.locator("#version-badge")).to_have_text("v2")
+    expect(page.locator("#save-notice")).to_have_text("Saved as version 2.")
+    expect(page.locator(".chat-entry")).to_have_count(2)
+    expect(page.locator(".chat-entry").last).to_contain_text("You")
+    expect(page.locator(".chat-entry").last).to_contain_text("1 file changed")
+    expect(page.locator(".chat-entry").first).to_contain_text("5 files changed")
+    shot(page, "workspace-saved")
+
+    saved = httpx.get(f"{forja}/api/projects/{project_id}/files/src/App.jsx").json()["content"]
+    assert saved.startswith(APP_JSX) and saved.rstrip().endswith("// opening hours come next")
+    versions = httpx.get(f"{forja}/api/projects/{project_id}/versions").json()
+    assert [(v["number"], v["author"]) for v in versions] == [(1, "import"), (2, "user")]
+
+    # Logs tell what happened, with levels.
+    page.locator("#tab-logs").click()
+    expect(page.locator(".log-line")).to_have_count(2)
+    expect(page.locator(".log-line").last).to_contain_text("Saved version 2")
+    shot(page, "workspace-logs")
+
+    page.locator("#tab-preview").click()
+    shot(page, "workspace-preview")
+
+    assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"
+
+
+def test_bad_import_is_refused_with_the_file_named(forja: str, page: Page, tmp_path) -> None:
+    before = httpx.get(f"{forja}/api/projects").json()
+    archive = tmp_path / "evil.zip"
+    archive.write_bytes(make_zip({"ok.txt": "fine", "../../etc/passwd": "root::0:0"}))
+    page.goto(forja)
+    page.locator("#import_zip input[type=file]").set_input_files(str(archive))
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Could not import evil.zip")
+    expect(alert).to_contain_text("../../etc/passwd")
+    shot(page, "home-import-refused")
+    assert httpx.get(f"{forja}/api/projects").json() == before
+
+
+def test_unknown_project_says_so(forja: str, page: Page) -> None:
+    page.goto(f"{forja}/p/000000000000")
+    expect(page.get_by_role("heading", name="Project not found")).to_be_visible()
+    expect(page.get_by_role("link", name="Back to your projects")).to_be_visible()

@@ -10,10 +10,15 @@ import base64
 import binascii
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request, UploadFile
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+import swagger_ui
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from builder.filetree import FileTreeError, human_size, write_zip
@@ -34,10 +39,26 @@ api = FastAPI(
     title="Forja",
     summary="Prompt-to-app builder: projects, versions and files.",
     version="0.1.0",
-    docs_url="/api/docs",
+    docs_url=None,
     redoc_url=None,
     openapi_url="/api/openapi.json",
 )
+
+
+# Swagger UI 5 (it reads OpenAPI 3.1) as shipped in the swagger-ui-py package.
+api.mount("/api/docs-assets", StaticFiles(directory=Path(swagger_ui.__file__).parent / "static"), name="docs-assets")
+
+
+@api.get("/api/docs", include_in_schema=False)
+async def docs() -> HTMLResponse:
+    """Swagger UI served by Forja: FastAPI's default page loads it from a CDN."""
+    return get_swagger_ui_html(
+        openapi_url=api.openapi_url or "/api/openapi.json",
+        title="Forja API",
+        swagger_js_url="/api/docs-assets/swagger-ui-bundle.js",
+        swagger_css_url="/api/docs-assets/swagger-ui.css",
+        swagger_favicon_url="/favicon.ico",
+    )
 
 
 @api.exception_handler(NotFound)
@@ -98,6 +119,7 @@ async def _create_from_upload(request: Request) -> CommitResult:
     services = await get_services()
     async with request.form(max_part_size=settings.max_upload_bytes) as form:
         upload = form.get("file")
+        # Starlette's UploadFile: FastAPI's is a subclass, which the parsed form's files are not.
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise HTTPException(422, "Attach the project as a form field named 'file' (a .zip).")
         data = await upload.read(settings.max_upload_bytes + 1)

@@ -67,13 +67,14 @@ def is_binary_path(path: str) -> bool:
 
 def normalize_path(raw: str) -> str:
     """Return the canonical relative POSIX path for `raw`, or refuse it."""
-    shown = raw.encode("unicode_escape").decode("ascii")
+    # Control characters escaped (so the message stays on one line), everything else as typed.
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in raw)
     if "\x00" in raw:
-        raise FileTreeError(f"File name {shown!r} contains a NUL byte; rename the file.", raw)
+        raise FileTreeError(f"File name '{shown}' contains a NUL byte; rename the file.", raw)
     if "\\" in raw:
-        raise FileTreeError(f"File name {shown!r} contains a backslash; use '/' between folders.", raw)
+        raise FileTreeError(f"File name '{shown}' contains a backslash; use '/' between folders.", raw)
     if any(ord(c) < 32 for c in raw):
-        raise FileTreeError(f"File name {shown!r} contains a control character; rename the file.", raw)
+        raise FileTreeError(f"File name '{shown}' contains a control character; rename the file.", raw)
     if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
         raise FileTreeError(f"File name {raw!r} is an absolute path; paths must be relative to the project.", raw)
     parts = [p for p in raw.split("/") if p not in ("", ".")]
@@ -194,7 +195,9 @@ def read_zip(data: bytes, limits: Limits | None = None, max_upload_bytes: int | 
                 raise FileTreeError(f"{path} is larger than {human_size(limits.max_file_bytes)} (limit per file).", path)
             if total > limits.max_total_bytes:
                 raise FileTreeError(
-                    f"The zip unpacks to more than {human_size(limits.max_total_bytes)} (limit for a whole project).", path
+                    f"The zip unpacks to more than {human_size(limits.max_total_bytes)} (limit for a whole project); "
+                    f"{path} went over it.",
+                    path,
                 )
             files[path.removeprefix(root)] = content
     if not files:

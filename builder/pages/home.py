@@ -133,7 +133,7 @@ def recent_projects() -> rx.Component:
                 gap="3",
                 width="100%",
             ),
-            rx.text("Nothing here yet. Describe an app above, or import a zip.", color=rx.color("gray", 10), size="2"),
+            rx.text("Nothing here yet. Import a zip above to start.", color=rx.color("gray", 10), size="2"),
         ),
         width="100%",
         max_width="960px",

@@ -110,10 +110,11 @@ def browser() -> Iterator[Browser]:
 
 
 class Traffic:
-    """Every request a page made, to prove nothing left this machine."""
+    """Every request a page made, to prove nothing left this machine, and every console error."""
 
     def __init__(self) -> None:
         self.urls: list[str] = []
+        self.console_errors: list[str] = []
 
     def off_machine(self) -> list[str]:
         return [
@@ -133,6 +134,7 @@ def page(browser: Browser, traffic: Traffic) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 860})
     page = context.new_page()
     page.on("request", lambda request: traffic.urls.append(request.url))
+    page.on("console", lambda message: message.type == "error" and traffic.console_errors.append(message.text))
     context.on("websocket", lambda ws: traffic.urls.append(ws.url))
     page.set_default_timeout(30_000)
     yield page

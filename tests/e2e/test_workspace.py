@@ -99,6 +99,14 @@ def test_import_edit_save(forja: str, page: Page, traffic: Traffic, tmp_path) ->
     shot(page, "workspace-preview")
 
     assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"
+    assert traffic.console_errors == []
+
+
+def test_api_docs_work_offline(forja: str, page: Page, traffic: Traffic) -> None:
+    page.goto(f"{forja}/api/docs")
+    expect(page.get_by_text("/api/projects/{project_id}/files/{path}").first).to_be_visible()
+    shot(page, "api-docs")
+    assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"
 
 
 def test_bad_import_is_refused_with_the_file_named(forja: str, page: Page, tmp_path) -> None:

@@ -12,7 +12,7 @@ import logging
 import weakref
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
@@ -246,6 +246,11 @@ class ProjectStore:
         self, project_id: str, writes: dict[str, bytes], deletes: list[str], author: Author, message: str
     ) -> CommitResult:
         async with self._sessions() as session, session.begin():
+            # Lock the project row first (on SQLite: take the write lock), so a commit from another
+            # process waits for this one instead of building on a version about to be superseded.
+            await session.exec(
+                update(Project).where(col(Project.id) == project_id).values(current_version_id=Project.current_version_id)
+            )
             project = await self._project(session, project_id)
             parent = await session.get(Version, project.current_version_id) if project.current_version_id else None
             manifest = await self._manifest(session, parent.id) if parent and parent.id else {}

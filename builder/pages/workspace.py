@@ -35,10 +35,6 @@ def conversation() -> rx.Component:
         rx.text("Conversation", weight="bold", size="2", padding="12px 14px 0"),
         rx.auto_scroll(
             rx.vstack(rx.foreach(WorkspaceState.chat, chat_entry), spacing="2", width="100%"),
-            rx.cond(
-                WorkspaceState.progress != "",
-                rx.hstack(rx.spinner(size="1"), rx.text(WorkspaceState.progress, size="2"), align="center", padding="8px 2px"),
-            ),
             flex="1",
             width="100%",
             padding="8px 14px",

@@ -91,7 +91,6 @@ class WorkspaceState(rx.State):
 
     tab: str = "code"
     chat: list[ChatEntry] = []
-    progress: str = ""
 
     paths: list[str] = []
     collapsed: list[str] = []

@@ -1,0 +1,418 @@
+"""The HTTP API in process, on the `services` fixture's temp SQLite database."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import stat
+import zipfile
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from builder.api import api, isolate
+from builder.services import Services
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\xff binary"
+TREE = {"index.html": "<h1>Hello</h1>", "src/app.js": "console.log('hi')"}
+
+
+def zip_of(files: dict[str, bytes | str], root: str = "") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, content in files.items():
+            archive.writestr(root + path, content)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://testserver") as http:
+        yield http
+
+
+async def create(client: httpx.AsyncClient, files: dict[str, str] = TREE, name: str = "Hello app") -> str:
+    response = await client.post("/api/projects", json={"name": name, "files": files})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+async def test_health(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "projects": 0}
+    await create(client)
+    assert (await client.get("/health")).json() == {"status": "ok", "projects": 1}
+
+
+async def test_create_project_from_json(client: httpx.AsyncClient, services: Services) -> None:
+    response = await client.post("/api/projects", json={"name": "Hello app", "files": TREE})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["version"] == 1 and body["files"] == 2
+    assert await services.store.read_tree(body["id"]) == {p: c.encode() for p, c in TREE.items()}
+    assert (await services.store.get_project(body["id"])).name == "Hello app"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"name": "No files"}, {"files": {"a.js": "x"}}, {"name": "", "files": {"a.js": "x"}}, {"name": "x", "files": ["a.js"]}],
+)
+async def test_create_project_from_bad_json(client: httpx.AsyncClient, payload: dict[str, Any]) -> None:
+    response = await client.post("/api/projects", json=payload)
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("Send JSON {'name': ..., 'files': {path: content}} or a zip upload")
+    assert (await client.get("/api/projects")).json() == []
+
+
+async def test_create_project_from_a_body_that_is_not_json(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/projects", content=b"name=x", headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("Send JSON {'name': ..., 'files': {path: content}} or a zip upload")
+
+
+async def test_create_project_with_a_bad_path_is_refused(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/projects", json={"name": "Evil", "files": {"ok.js": "x", "../../etc/passwd": "x"}})
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": "File name '../../etc/passwd' contains '..'; paths may not leave the project folder.",
+        "path": "../../etc/passwd",
+    }
+    assert (await client.get("/api/projects")).json() == []
+
+
+async def test_create_project_from_zip_upload(client: httpx.AsyncClient, services: Services) -> None:
+    data = zip_of({"index.html": "<h1>Shop</h1>", "logo.png": PNG, "node_modules/x/index.js": "x"}, root="barber-shop-main/")
+    response = await client.post("/api/projects", files={"file": ("barber-shop_v2.zip", data, "application/zip")})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["version"] == 1 and body["files"] == 2
+    project = await services.store.get_project(body["id"])
+    assert project.name == "Barber shop v2"
+    assert await services.store.read_tree(body["id"]) == {"index.html": b"<h1>Shop</h1>", "logo.png": PNG}
+
+    named = await client.post(
+        "/api/projects", files={"file": ("site.zip", data, "application/zip")}, data={"name": "  My   shop "}
+    )
+    assert named.status_code == 201
+    assert (await services.store.get_project(named.json()["id"])).name == "My shop"
+
+
+async def test_create_project_from_json_tree_upload(client: httpx.AsyncClient, services: Services) -> None:
+    tree = json.dumps({"files": [{"path": "index.html", "content": "<p>json</p>"}]}).encode()
+    response = await client.post("/api/projects", files={"file": ("landing-page.json", tree, "application/json")})
+    assert response.status_code == 201
+    assert (await services.store.get_project(response.json()["id"])).name == "Landing page"
+
+
+async def test_bad_zip_upload_is_refused_naming_the_file(client: httpx.AsyncClient) -> None:
+    link = zipfile.ZipInfo("app/secret.txt")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app/index.html", "ok")
+        archive.writestr(link, "/etc/shadow")
+    response = await client.post("/api/projects", files={"file": ("app.zip", buffer.getvalue(), "application/zip")})
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": "app/secret.txt is a symbolic link; links are not allowed in an import.",
+        "path": "app/secret.txt",
+    }
+
+    traversal = zip_of({"index.html": "ok", "../../evil.sh": "rm -rf /"})
+    response = await client.post("/api/projects", files={"file": ("app.zip", traversal, "application/zip")})
+    assert response.status_code == 422
+    assert "'../../evil.sh' contains '..'" in response.json()["detail"]
+
+    response = await client.post("/api/projects", files={"file": ("app.zip", b"this is not a zip", "application/zip")})
+    assert response.status_code == 422
+    assert "not a zip archive" in response.json()["detail"]
+    assert (await client.get("/api/projects")).json() == []
+
+
+async def test_upload_without_a_file_field(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/projects", files={"upload": ("app.zip", b"x", "application/zip")})
+    assert response.status_code == 422
+    assert response.json()["detail"] == "Attach the project as a form field named 'file' (a .zip)."
+
+
+async def test_list_and_get_projects(client: httpx.AsyncClient) -> None:
+    first = await create(client, name="First")
+    second = await create(client, {"package.json": '{"dependencies": {"react": "18", "vite": "5"}}'}, name="Second")
+    await client.put(f"/api/projects/{first}/files/index.html", json={"content": "<h1>changed</h1>"})
+
+    listed = (await client.get("/api/projects")).json()
+    assert [p["id"] for p in listed] == [first, second]  # the most recently changed first
+    assert listed[0]["current_version"] == 2 and listed[0]["file_count"] == 2
+    assert listed[1]["stack"] == ["react", "vite"]
+
+    detail = (await client.get(f"/api/projects/{first}")).json()
+    assert detail["name"] == "First"
+    assert [(v["number"], v["author"], v["parent_number"]) for v in detail["versions"]] == [(1, "import", None), (2, "user", 1)]
+
+
+async def test_files_list_and_read(client: httpx.AsyncClient) -> None:
+    pid = await create(client)
+    await client.put(
+        f"/api/projects/{pid}/files/img/logo.png", json={"content": base64.b64encode(PNG).decode(), "encoding": "base64"}
+    )
+
+    files = (await client.get(f"/api/projects/{pid}/files")).json()
+    assert files == [
+        {"path": "img/logo.png", "size": len(PNG), "binary": True},
+        {"path": "index.html", "size": len(TREE["index.html"]), "binary": False},
+        {"path": "src/app.js", "size": len(TREE["src/app.js"]), "binary": False},
+    ]
+    assert [f["path"] for f in (await client.get(f"/api/projects/{pid}/files", params={"version": 1})).json()] == [
+        "index.html",
+        "src/app.js",
+    ]
+
+    text = await client.get(f"/api/projects/{pid}/files/src/app.js")
+    assert text.json() == {"path": "src/app.js", "content": TREE["src/app.js"], "encoding": "utf-8"}
+    image = (await client.get(f"/api/projects/{pid}/files/img/logo.png")).json()
+    assert image["encoding"] == "base64" and base64.b64decode(image["content"]) == PNG
+
+    raw = await client.get(f"/api/projects/{pid}/files/img/logo.png", params={"raw": "true"})
+    assert raw.status_code == 200
+    assert raw.content == PNG
+    assert raw.headers["content-type"] == "application/octet-stream"
+
+    missing = await client.get(f"/api/projects/{pid}/files/nope.js")
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == f"Project {pid} has no file 'nope.js' in version 2."
+
+
+async def test_write_file_makes_a_version_unless_nothing_changed(client: httpx.AsyncClient, services: Services) -> None:
+    pid = await create(client)
+    response = await client.put(f"/api/projects/{pid}/files/src/app.js", json={"content": "changed", "message": "tweak"})
+    assert response.status_code == 200
+    version = response.json()
+    assert (version["number"], version["parent_number"], version["author"]) == (2, 1, "user")
+    assert version["message"] == "tweak" and version["files_changed"] == 1
+    assert await services.store.read_file(pid, "src/app.js") == b"changed"
+
+    same = await client.put(f"/api/projects/{pid}/files/src/app.js", json={"content": "changed"})
+    assert same.status_code == 200
+    assert same.json()["number"] == 2
+
+    new_file = await client.put(f"/api/projects/{pid}/files/src/new.js", json={"content": "new"})
+    assert new_file.json()["number"] == 3
+    assert new_file.json()["message"] == "Edited src/new.js"
+
+    versions = (await client.get(f"/api/projects/{pid}/versions")).json()
+    assert [(v["number"], v["parent_number"]) for v in versions] == [(1, None), (2, 1), (3, 2)]
+
+
+async def test_write_file_refuses_bad_input(client: httpx.AsyncClient) -> None:
+    pid = await create(client)
+    bad_base64 = await client.put(f"/api/projects/{pid}/files/a.png", json={"content": "@@not base64@@", "encoding": "base64"})
+    assert bad_base64.status_code == 422
+    assert bad_base64.json()["detail"] == "content is not valid base64; send text with encoding 'utf-8' instead."
+    not_utf8 = await client.put(
+        f"/api/projects/{pid}/files/a.js", json={"content": base64.b64encode(b"\xff").decode(), "encoding": "base64"}
+    )
+    assert not_utf8.status_code == 422
+    assert not_utf8.json()["detail"].startswith("a.js is not UTF-8 text")
+    clash = await client.put(f"/api/projects/{pid}/files/index.html/x.js", json={"content": "x"})
+    assert clash.status_code == 422
+    assert clash.json()["detail"] == "index.html is both a file and a folder in the tree."
+    assert [v["number"] for v in (await client.get(f"/api/projects/{pid}/versions")).json()] == [1]
+
+
+@pytest.mark.parametrize(
+    "method_path",
+    [
+        ("GET", "/api/projects/nope"),
+        ("GET", "/api/projects/nope/versions"),
+        ("GET", "/api/projects/nope/files"),
+        ("GET", "/api/projects/nope/files/index.html"),
+        ("GET", "/api/projects/nope/export"),
+        ("GET", "/api/projects/nope/logs"),
+    ],
+)
+async def test_unknown_project_is_404_with_a_plain_message(client: httpx.AsyncClient, method_path: tuple[str, str]) -> None:
+    response = await client.request(*method_path)
+    assert response.status_code == 404
+    assert response.json() == {
+        "detail": "There is no project 'nope'. It may have been deleted; see the home page for your projects."
+    }
+
+
+async def test_put_to_an_unknown_project_is_404(client: httpx.AsyncClient) -> None:
+    response = await client.put("/api/projects/nope/files/a.js", json={"content": "x"})
+    assert response.status_code == 404
+    assert "There is no project 'nope'" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "..%2F..%2Fetc%2Fpasswd",
+        "..%2F..%2F..%2Ftmp%2Fforja-evil",
+        "%2Fetc%2Fpasswd",
+        "%2E%2E/%2E%2E/etc/passwd",
+        "src/..%2F..%2F..%2Fevil.js",
+        "..%5C..%5Cevil.js",
+        "C:%2Fevil.js",
+        "evil%00.js",
+    ],
+)
+async def test_path_traversal_in_put_never_writes(client: httpx.AsyncClient, services: Services, path: str) -> None:
+    pid = await create(client)
+    before = await services.store.read_tree(pid)
+    response = await client.put(f"/api/projects/{pid}/files/{path}", json={"content": "root::0:0:evil"})
+    assert response.status_code in (404, 422), response.text
+    assert [v["number"] for v in (await client.get(f"/api/projects/{pid}/versions")).json()] == [1]
+    assert await services.store.read_tree(pid) == before
+
+
+async def test_export_returns_the_files_as_a_zip(client: httpx.AsyncClient) -> None:
+    pid = await create(client, name="Hello app")
+    await client.put(
+        f"/api/projects/{pid}/files/img/logo.png", json={"content": base64.b64encode(PNG).decode(), "encoding": "base64"}
+    )
+    response = await client.get(f"/api/projects/{pid}/export")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/zip"
+    assert response.headers["content-disposition"] == 'attachment; filename="hello-app-v2.zip"'
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        assert {n: archive.read(n) for n in archive.namelist()} == {p: c.encode() for p, c in TREE.items()} | {
+            "img/logo.png": PNG
+        }
+
+    old = await client.get(f"/api/projects/{pid}/export", params={"version": 1})
+    assert old.headers["content-disposition"] == 'attachment; filename="hello-app-v1.zip"'
+    with zipfile.ZipFile(io.BytesIO(old.content)) as archive:
+        assert sorted(archive.namelist()) == sorted(TREE)
+
+
+async def test_openapi_lists_the_routes(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/openapi.json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert set(paths) >= {
+        "/health",
+        "/api/projects",
+        "/api/projects/{project_id}",
+        "/api/projects/{project_id}/versions",
+        "/api/projects/{project_id}/files",
+        "/api/projects/{project_id}/files/{path}",
+        "/api/projects/{project_id}/export",
+        "/api/projects/{project_id}/logs",
+    }
+    assert set(paths["/api/projects"]) == {"get", "post"}
+    assert set(paths["/api/projects/{project_id}/files/{path}"]) == {"get", "put"}
+
+
+class SSEReader:
+    """Drives the ASGI app by hand: httpx's ASGITransport waits for the whole body, and this one never ends."""
+
+    def __init__(self, path: str, query: str = "") -> None:
+        self.messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.disconnected = asyncio.Event()
+        self.buffer = ""
+        self.scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query.encode(),
+            "headers": [(b"host", b"testserver"), (b"accept", b"text/event-stream")],
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver", 80),
+        }
+        self.task: asyncio.Task[None] | None = None
+        self._requested = False
+
+    async def _receive(self) -> dict[str, Any]:
+        if not self._requested:
+            self._requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await self.disconnected.wait()
+        return {"type": "http.disconnect"}
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        await self.messages.put(message)
+
+    async def __aenter__(self) -> SSEReader:
+        self.task = asyncio.create_task(api(self.scope, self._receive, self._send))
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self.disconnected.set()
+        assert self.task is not None
+        await asyncio.wait_for(self.task, timeout=5)  # the stream must end when the client goes away
+
+    async def start(self) -> dict[str, Any]:
+        message = await asyncio.wait_for(self.messages.get(), timeout=5)
+        assert message["type"] == "http.response.start"
+        return message
+
+    async def event(self) -> dict[str, str]:
+        """The next whole event (`id`, `event`, `data` fields), waiting at most 5 s for it."""
+        while "\n\n" not in self.buffer:
+            message = await asyncio.wait_for(self.messages.get(), timeout=5)
+            assert message["type"] == "http.response.body"
+            self.buffer += message.get("body", b"").decode()
+        block, self.buffer = self.buffer.split("\n\n", 1)
+        return dict(line.split(": ", 1) for line in block.splitlines())
+
+
+async def test_logs_stream_history_then_live_lines(client: httpx.AsyncClient) -> None:
+    pid = await create(client, name="Logged")
+    async with SSEReader(f"/api/projects/{pid}/logs") as stream:
+        start = await stream.start()
+        assert start["status"] == 200
+        headers = {k.decode(): v.decode() for k, v in start["headers"]}
+        assert headers["content-type"].startswith("text/event-stream")
+        assert headers["cache-control"] == "no-cache"
+
+        first = await stream.event()
+        assert first["event"] == "log"
+        line = json.loads(first["data"])
+        assert line["text"] == "Imported 2 files from the API as version 1."
+        assert line["level"] == "info" and line["source"] == "forja"
+        assert first["id"] == str(line["seq"])
+
+        # A save while the stream is open arrives as the next event.
+        await client.put(f"/api/projects/{pid}/files/index.html", json={"content": "<h1>new</h1>"})
+        second = await stream.event()
+        assert json.loads(second["data"])["text"] == "Saved version 2: index.html changed."
+        assert int(second["id"]) > int(first["id"])
+
+    # `since` skips what the client has already seen.
+    async with SSEReader(f"/api/projects/{pid}/logs", query=f"since={first['id']}") as resumed:
+        await resumed.start()
+        assert json.loads((await resumed.event())["data"])["text"] == "Saved version 2: index.html changed."
+
+
+async def test_isolate_adds_cross_origin_isolation_headers(services: Services) -> None:
+    transport = httpx.ASGITransport(app=isolate(api))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        response = await http.get("/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+    assert response.headers["cross-origin-opener-policy"] == "same-origin"
+    assert response.headers["cross-origin-embedder-policy"] == "credentialless"
+    assert response.headers["cross-origin-resource-policy"] == "same-origin"
+
+
+async def test_isolate_keeps_headers_the_app_already_set() -> None:
+    async def app(scope: dict[str, Any], _receive: Any, send: Any) -> None:
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"cross-origin-embedder-policy", b"require-corp")]}
+        )
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=isolate(app)), base_url="http://testserver") as http:
+        response = await http.get("/")
+    assert response.headers.get_list("cross-origin-embedder-policy") == ["require-corp"]
+    assert response.headers["cross-origin-opener-policy"] == "same-origin"

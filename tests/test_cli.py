@@ -1,0 +1,183 @@
+"""`python -m builder` as a person or a script runs it: real subprocesses on a fresh SQLite per test."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TREE = {"index.html": b"<h1>Hi</h1>", "src/app.js": b"console.log('hi')", "img/logo.png": b"\x89PNG\r\n\x1a\n\x00\xff"}
+
+
+class Cli:
+    def __init__(self, data_dir: Path) -> None:
+        # Only this test's data dir: no database URL or other Forja setting from the outer environment.
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("FORJA_") and k != "DATABASE_URL"}
+        # DATABASE_URL="" also beats one in a developer's .env: SQLite in FORJA_DATA_DIR.
+        self.env |= {"FORJA_DATA_DIR": str(data_dir), "DATABASE_URL": "", "PYTHONDONTWRITEBYTECODE": "1"}
+        self.data_dir = data_dir
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "builder", *args], cwd=REPO, env=self.env, capture_output=True, text=True, timeout=60
+        )
+
+    def ok(self, *args: str) -> str:
+        result = self.run(*args)
+        assert result.returncode == 0, f"{args} exited {result.returncode}: {result.stderr}"
+        return result.stdout
+
+    def json(self, *args: str) -> object:
+        return json.loads(self.ok(*args, "--json"))
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path / "data")
+
+
+def zip_bytes(files: dict[str, bytes], root: str = "") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, content in files.items():
+            archive.writestr(root + path, content)
+    return buffer.getvalue()
+
+
+def zip_contents(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def write_folder(folder: Path, files: dict[str, bytes]) -> Path:
+    for rel, content in files.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(content)
+    return folder
+
+
+def test_import_a_folder_then_list_files_and_export(cli: Cli, tmp_path: Path) -> None:
+    folder = write_folder(tmp_path / "my-site", TREE | {"node_modules/x/index.js": b"skipped"})
+    project_id = cli.ok("import", str(folder)).strip()
+    assert len(project_id) == 12 and project_id.isalnum()
+    assert (cli.data_dir / "forja.db").is_file()  # the database went where FORJA_DATA_DIR says
+
+    projects = cli.json("projects")
+    assert isinstance(projects, list) and len(projects) == 1
+    assert projects[0]["id"] == project_id
+    assert projects[0]["name"] == "My site"
+    assert projects[0]["file_count"] == 3 and projects[0]["current_version"] == 1
+    assert projects[0]["stack"] == ["html"]
+
+    files = cli.json("files", project_id)
+    assert files == [
+        {"path": "img/logo.png", "size": len(TREE["img/logo.png"]), "binary": True},
+        {"path": "index.html", "size": len(TREE["index.html"]), "binary": False},
+        {"path": "src/app.js", "size": len(TREE["src/app.js"]), "binary": False},
+    ]
+    text = cli.ok("files", project_id)
+    assert "src/app.js" in text and "index.html" in text
+
+    out = tmp_path / "x.zip"
+    exported = cli.json("export", project_id, "--out", str(out))
+    assert exported == {"id": project_id, "out": str(out), "files": 3}
+    assert zip_contents(out) == TREE
+
+
+def test_import_a_zip_with_json_output(cli: Cli, tmp_path: Path) -> None:
+    source = tmp_path / "shop-main.zip"
+    source.write_bytes(zip_bytes(TREE, root="shop-main/"))
+    result = cli.json("import", str(source), "--name", "Barber shop")
+    assert isinstance(result, dict)
+    assert set(result) == {"id", "version", "files"}
+    assert result["version"] == 1 and result["files"] == 3
+
+    projects = cli.json("projects")
+    assert [(p["id"], p["name"]) for p in projects] == [(result["id"], "Barber shop")]
+    out = tmp_path / "out.zip"
+    assert cli.ok("export", result["id"], "--out", str(out)).strip() == f"Wrote 3 files to {out}"
+    assert zip_contents(out) == TREE  # the common top folder was stripped on import
+
+
+def test_import_a_json_tree(cli: Cli, tmp_path: Path) -> None:
+    source = tmp_path / "landing_page.json"
+    source.write_text(
+        json.dumps({"files": [{"path": "index.html", "content": "<p>hi</p>"}, {"path": "a.css", "content": "p{}"}]})
+    )
+    result = cli.json("import", str(source))
+    assert isinstance(result, dict) and result["version"] == 1 and result["files"] == 2
+    projects = cli.json("projects")
+    assert projects[0]["name"] == "Landing page"
+    out = tmp_path / "landing.zip"
+    cli.ok("export", result["id"], "--out", str(out))
+    assert zip_contents(out) == {"index.html": b"<p>hi</p>", "a.css": b"p{}"}
+
+
+def test_projects_when_there_are_none(cli: Cli) -> None:
+    assert cli.json("projects") == []
+    assert "No projects yet" in cli.ok("projects")
+
+
+def test_import_of_a_bad_zip_fails_naming_the_file(cli: Cli, tmp_path: Path) -> None:
+    link = zipfile.ZipInfo("app/passwords.txt")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app/index.html", "ok")
+        archive.writestr(link, "/etc/passwd")
+    source = tmp_path / "bad.zip"
+    source.write_bytes(buffer.getvalue())
+
+    result = cli.run("import", str(source))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip() == "error: app/passwords.txt is a symbolic link; links are not allowed in an import."
+
+    as_json = cli.run("import", str(source), "--json")
+    assert as_json.returncode == 1
+    assert json.loads(as_json.stderr) == {"error": "app/passwords.txt is a symbolic link; links are not allowed in an import."}
+
+    traversal = tmp_path / "traversal.zip"
+    traversal.write_bytes(zip_bytes({"index.html": b"ok", "../../etc/cron.d/evil": b"x"}))
+    result = cli.run("import", str(traversal))
+    assert result.returncode == 1
+    assert "'../../etc/cron.d/evil' contains '..'" in result.stderr
+
+    not_a_zip = tmp_path / "notes.zip"
+    not_a_zip.write_text("just text")
+    result = cli.run("import", str(not_a_zip))
+    assert result.returncode == 1
+    assert "not a zip archive" in result.stderr
+
+    assert cli.json("projects") == []  # nothing half-imported
+
+
+def test_import_of_a_missing_path(cli: Cli, tmp_path: Path) -> None:
+    result = cli.run("import", str(tmp_path / "nowhere"))
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {tmp_path / 'nowhere'} does not exist; give a folder, a .zip or a .json file tree."
+
+
+def test_unknown_project_id(cli: Cli, tmp_path: Path) -> None:
+    expected = "There is no project 'doesnotexist'. It may have been deleted; see the home page for your projects."
+    for args in (("files", "doesnotexist"), ("export", "doesnotexist", "--out", str(tmp_path / "x.zip"))):
+        result = cli.run(*args)
+        assert result.returncode == 1, args
+        assert result.stderr.strip() == f"error: {expected}"
+        assert result.stdout == ""
+    assert not (tmp_path / "x.zip").exists()
+
+
+def test_usage_mistakes_exit_2_and_migrate_is_idempotent(cli: Cli) -> None:
+    assert cli.run().returncode == 2
+    assert cli.run("export", "abc").returncode == 2  # --out is required
+    assert cli.json("migrate") == {"status": "ok"}
+    assert cli.ok("migrate").strip() == "Database is up to date."

@@ -98,7 +98,9 @@ def stop(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-@pytest.fixture(scope="session")
+# Package scope: sync Playwright keeps an event loop running in this thread while it is open,
+# which would break the asyncio tests that run after the end-to-end ones.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     executable = os.environ.get("FORJA_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     if not executable:

@@ -1,0 +1,1 @@
+"""Turning prompts into projects: the answer contract, providers, streaming parser and engine."""

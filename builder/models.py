@@ -35,6 +35,8 @@ class Project(SQLModel, table=True):
     name: str = Field(max_length=200)
     stack: str = Field(default="", max_length=200, description="Comma-separated, e.g. 'react,vite'.")
     current_version_id: int | None = Field(default=None)
+    provider: str = Field(default="", max_length=32, description="Provider picked in the UI; empty means the default.")
+    model: str = Field(default="", max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, index=True)
     deleted_at: datetime | None = Field(default=None, index=True)
@@ -77,8 +79,10 @@ class Generation(SQLModel, table=True):
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     cost_usd: float = 0.0
+    cost_known: bool = True
     duration_s: float = 0.0
-    outcome: str = Field(default="running", max_length=32)
+    summary: str = Field(default="")
+    outcome: str = Field(default="running", max_length=32, description="running, saved, failed or unchanged.")
     error: str = Field(default="")
     created_at: datetime = Field(default_factory=utcnow)
 

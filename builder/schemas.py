@@ -32,7 +32,28 @@ class ProjectSummary(BaseModel):
 
 
 class ProjectDetail(ProjectSummary):
+    provider: str = ""
+    model: str = ""
     versions: list[VersionInfo] = Field(default_factory=list)
+
+
+class GenerationInfo(BaseModel):
+    id: int
+    project_id: str
+    version: int | None
+    prompt: str
+    provider: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float | None = Field(description="Estimate; null when the model's prices are unknown.")
+    duration_s: float
+    outcome: str
+    summary: str
+    error: str
+    created_at: datetime
 
 
 class FileInfo(BaseModel):

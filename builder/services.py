@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from builder import db
 from builder.filetree import read_json_tree, read_zip
+from builder.generation.hub import GenerationHub
 from builder.models import Author
 from builder.schemas import CommitResult
 from builder.settings import settings
@@ -35,6 +36,10 @@ def name_from_filename(filename: str) -> str:
 class Services:
     store: ProjectStore
     logs: LogHub
+    generations: GenerationHub = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.generations = GenerationHub(self)
 
     async def import_tree(self, name: str, tree: dict[str, bytes], source: str) -> CommitResult:
         result = await self.store.create_project(name, tree, Author.import_, f"Imported {len(tree)} files from {source}")

@@ -34,6 +34,39 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=60 * 1024 * 1024, description="Largest zip upload, in bytes.")
     max_zip_ratio: int = Field(default=200, description="Largest uncompressed/compressed ratio of a zip member (zip bomb guard).")
 
+    anthropic_api_key: str = Field(
+        default="", validation_alias=AliasChoices("ANTHROPIC_API_KEY", "FORJA_ANTHROPIC_API_KEY"), repr=False
+    )
+    anthropic_base_url: str = Field(default="", validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "FORJA_ANTHROPIC_BASE_URL"))
+    anthropic_model: str = Field(default="claude-sonnet-5-5", description="Claude model for generation.")
+    openai_api_key: str = Field(default="", validation_alias=AliasChoices("OPENAI_API_KEY", "FORJA_OPENAI_API_KEY"), repr=False)
+    openai_base_url: str = Field(default="", validation_alias=AliasChoices("OPENAI_BASE_URL", "FORJA_OPENAI_BASE_URL"))
+    openai_model: str = Field(default="gpt-4.1", description="Model name for the OpenAI-compatible provider.")
+    provider: str = Field(default="", description="anthropic, openai or offline; empty picks by which key is set.")
+    max_output_tokens: int = Field(default=16000, description="max_tokens of one model answer segment.")
+    max_segments: int = Field(default=4, description="How many times an answer cut at max_tokens is continued.")
+    request_timeout_s: float = Field(default=300.0, description="Timeout of one model request, in seconds.")
+    connect_timeout_s: float = Field(default=15.0, description="Timeout to connect to the model's API, in seconds.")
+    retry_attempts: int = Field(
+        default=3, description="Tries for a request that fails with 429/529/overload before anything was applied."
+    )
+    retry_base_delay_s: float = Field(default=1.0, description="First backoff delay; doubles each retry.")
+    auto_fix_attempts: int = Field(default=2, description="Most automatic fix-this-error rounds after a failed preview.")
+    followup_context_bytes: int = Field(
+        default=60_000, description="File content sent with a follow-up; larger projects send only the relevant files."
+    )
+
+    @property
+    def default_provider(self) -> str:
+        """The provider used when a project has not picked one: explicit setting, else by key."""
+        if self.provider:
+            return self.provider
+        if self.anthropic_api_key:
+            return "anthropic"
+        if self.openai_api_key or self.openai_base_url:
+            return "openai"
+        return "offline"
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "forja.db"

@@ -27,10 +27,11 @@ from builder.filetree import (
     normalize_path,
     validate_tree,
 )
-from builder.models import Author, Blob, Project, Version, VersionFile, utcnow
+from builder.models import Author, Blob, Generation, Project, Version, VersionFile, utcnow
 from builder.schemas import (
     CommitResult,
     FileInfo,
+    GenerationInfo,
     ProjectDetail,
     ProjectSummary,
     VersionInfo,
@@ -133,7 +134,12 @@ class ProjectStore:
         async with self._sessions() as session:
             project = await self._project(session, project_id)
             summary = await self._summary(session, project)
-            return ProjectDetail(**summary.model_dump(), versions=await self._versions(session, project.id))
+            return ProjectDetail(
+                **summary.model_dump(),
+                provider=project.provider,
+                model=project.model,
+                versions=await self._versions(session, project.id),
+            )
 
     async def _versions(self, session: AsyncSession, project_id: str) -> list[VersionInfo]:
         versions = (
@@ -204,6 +210,56 @@ class ProjectStore:
             info = _version_info(version, None)
         log.info("created project %s (%s) with %d files", project.id, name, len(tree))
         return CommitResult(project_id=project.id, version=info, changed=sorted(tree), deleted=[])
+
+    async def create_empty_project(self, name: str) -> str:
+        """A project with no version yet: generation fills it while the workspace is already open."""
+        async with self._sessions() as session, session.begin():
+            project = Project(name=" ".join(name.split())[:200] or "Untitled project")
+            session.add(project)
+        return project.id
+
+    async def set_provider(self, project_id: str, provider: str, model: str = "") -> None:
+        async with self._sessions() as session, session.begin():
+            project = await self._project(session, project_id)
+            project.provider, project.model = provider, model
+            session.add(project)
+
+    async def start_generation(self, project_id: str, prompt: str, provider: str, model: str) -> int:
+        async with self._sessions() as session, session.begin():
+            await self._project(session, project_id)
+            record = Generation(project_id=project_id, prompt=prompt, provider=provider, model=model)
+            session.add(record)
+            await session.flush()
+            assert record.id is not None
+            return record.id
+
+    async def finish_generation(self, generation_id: int, **fields: object) -> None:
+        """Record how a generation ended (outcome, tokens, cost, duration, version, error)."""
+        async with self._sessions() as session, session.begin():
+            record = await session.get(Generation, generation_id)
+            if record is None:
+                raise NotFound(f"There is no generation {generation_id}.")
+            for name, value in fields.items():
+                setattr(record, name, value)
+            session.add(record)
+
+    async def list_generations(self, project_id: str) -> list[GenerationInfo]:
+        async with self._sessions() as session:
+            await self._project(session, project_id)
+            rows = await session.exec(
+                select(Generation, Version.number)
+                .join(Version, col(Version.id) == col(Generation.version_id), isouter=True)
+                .where(Generation.project_id == project_id)
+                .order_by(col(Generation.id))
+            )
+            return [
+                GenerationInfo(
+                    **record.model_dump(exclude={"version_id", "cost_usd", "cost_known"}),
+                    version=number,
+                    cost_usd=record.cost_usd if record.cost_known else None,
+                )
+                for record, number in rows
+            ]
 
     async def rename(self, project_id: str, name: str) -> None:
         name = " ".join(name.split())[:200]

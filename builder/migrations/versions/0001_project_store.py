@@ -27,9 +27,7 @@ def upgrade() -> None:
         "project",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column(
-            "stack", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False
-        ),
+        sa.Column("stack", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("current_version_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
@@ -37,19 +35,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("project", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_project_deleted_at"), ["deleted_at"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_project_updated_at"), ["updated_at"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_project_deleted_at"), ["deleted_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_project_updated_at"), ["updated_at"], unique=False)
 
     op.create_table(
         "version",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column(
-            "project_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False
-        ),
+        sa.Column("project_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("parent_id", sa.Integer(), nullable=True),
         sa.Column(
@@ -72,33 +64,23 @@ def upgrade() -> None:
         sa.UniqueConstraint("project_id", "number"),
     )
     with op.batch_alter_table("version", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_version_project_id"), ["project_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_version_project_id"), ["project_id"], unique=False)
 
     op.create_table(
         "generation",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column(
-            "project_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False
-        ),
+        sa.Column("project_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("version_id", sa.Integer(), nullable=True),
         sa.Column("prompt", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column(
-            "provider", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False
-        ),
-        sa.Column(
-            "model", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False
-        ),
+        sa.Column("provider", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("model", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("input_tokens", sa.Integer(), nullable=False),
         sa.Column("output_tokens", sa.Integer(), nullable=False),
         sa.Column("cache_read_tokens", sa.Integer(), nullable=False),
         sa.Column("cache_write_tokens", sa.Integer(), nullable=False),
         sa.Column("cost_usd", sa.Float(), nullable=False),
         sa.Column("duration_s", sa.Float(), nullable=False),
-        sa.Column(
-            "outcome", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False
-        ),
+        sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("error", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -112,23 +94,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("generation", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_generation_project_id"), ["project_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_generation_project_id"), ["project_id"], unique=False)
 
     op.create_table(
         "previewsession",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column(
-            "project_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False
-        ),
+        sa.Column("project_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("version_id", sa.Integer(), nullable=True),
-        sa.Column(
-            "runner", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False
-        ),
-        sa.Column(
-            "status", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False
-        ),
+        sa.Column("runner", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("url", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("handle", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("started_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
@@ -145,20 +119,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("previewsession", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_previewsession_project_id"), ["project_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_previewsession_project_id"), ["project_id"], unique=False)
 
     op.create_table(
         "sharelink",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column(
-            "project_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False
-        ),
+        sa.Column("project_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("version_id", sa.Integer(), nullable=True),
-        sa.Column(
-            "token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
-        ),
+        sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("expires_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("revoked_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
@@ -174,19 +142,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash"),
     )
     with op.batch_alter_table("sharelink", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_sharelink_project_id"), ["project_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_sharelink_project_id"), ["project_id"], unique=False)
 
     op.create_table(
         "versionfile",
         sa.Column("version_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "path", sqlmodel.sql.sqltypes.AutoString(length=1024), nullable=False
-        ),
-        sa.Column(
-            "blob_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
-        ),
+        sa.Column("path", sqlmodel.sql.sqltypes.AutoString(length=1024), nullable=False),
+        sa.Column("blob_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.ForeignKeyConstraint(
             ["blob_hash"],
             ["blob.hash"],
@@ -198,9 +160,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("version_id", "path"),
     )
     with op.batch_alter_table("versionfile", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_versionfile_blob_hash"), ["blob_hash"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_versionfile_blob_hash"), ["blob_hash"], unique=False)
 
 
 def downgrade() -> None:

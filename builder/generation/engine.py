@@ -1,0 +1,462 @@
+"""One generation, from prompt to saved version.
+
+The answer is collected in segments (a segment cut at max_tokens is continued, and only its
+complete files are kept), validated file by file, and applied as ONE new version at the end:
+whatever goes wrong on the way, the project is either unchanged or moved to a valid version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from builder.filetree import FileTreeError, is_binary_path
+from builder.generation import prompts
+from builder.generation.guard import contains_secret, redact
+from builder.generation.pricing import estimate_cost
+from builder.generation.providers import Provider, ProviderError, TransientProviderError, get_provider
+from builder.generation.providers.base import Finished, Message, ModelRequest, TextDelta, ToolDelta, UsageReport
+from builder.generation.schema import FileEdit, FileTreeAnswer, FileWrite, RunHints
+from builder.generation.stream_parser import FieldDone, FileStarted, FileTreeStreamParser, ItemDone
+from builder.models import Author
+from builder.settings import settings
+from builder.store import NotFound
+from preview_runtime.logs import LogLevel
+
+log = logging.getLogger(__name__)
+
+EventType = Literal["status", "file_started", "file_done", "summary", "usage", "error", "done"]
+
+
+class GenerationEvent(BaseModel):
+    """What the UI, the SSE API and the CLI are told while a generation runs."""
+
+    type: EventType
+    project_id: str
+    message: str = ""
+    path: str | None = None
+    files_done: int = 0
+    title: str | None = None
+    summary: str | None = None
+    version: int | None = None
+    usage: dict[str, Any] | None = None
+
+
+class GenerationError(Exception):
+    """Ends a generation with nothing saved; the message is for the person."""
+
+
+@dataclass
+class _Collected:
+    """The answer as assembled across segments and retries."""
+
+    title: str = ""
+    summary: str = ""
+    stack: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    edits: list[FileEdit] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+    run: RunHints | None = None
+    rejected: list[str] = field(default_factory=list)
+    redacted: list[str] = field(default_factory=list)
+
+    def add_file(self, raw: dict[str, Any]) -> FileWrite | None:
+        try:
+            item = FileWrite.model_validate(raw)
+        except (ValidationError, FileTreeError):
+            self.rejected.append(str(raw.get("path", "?")))
+            return None
+        if contains_secret(item.content):
+            item = FileWrite(path=item.path, content=redact(item.content))
+            self.redacted.append(item.path)
+        self.files[item.path] = item.content
+        return item
+
+    def add_edit(self, raw: dict[str, Any]) -> None:
+        try:
+            edit = FileEdit.model_validate(raw)
+        except (ValidationError, FileTreeError):
+            self.rejected.append(str(raw.get("path", "?")))
+            return
+        self.edits.append(FileEdit(path=edit.path, search=edit.search, replace=redact(edit.replace)))
+
+    def merge_fields(self, raw: dict[str, Any]) -> None:
+        """The complete tool input's other fields; its files and edits were taken while streaming."""
+        self.title = str(raw.get("title") or self.title)
+        self.summary = str(raw.get("summary") or self.summary)
+        if isinstance(raw.get("stack"), list):
+            self.stack = [str(s) for s in raw["stack"]]
+        for path in raw.get("delete") or []:
+            try:
+                self.delete.extend(FileTreeAnswer(delete=[path]).delete)
+            except (ValidationError, FileTreeError):
+                self.rejected.append(str(path))
+        if isinstance(raw.get("run"), dict):
+            try:
+                self.run = RunHints.model_validate(raw["run"])
+            except ValidationError:
+                self.run = None
+
+    def absorb(self, part: _Collected) -> None:
+        """Add a finished segment's results; later segments win for the same path."""
+        self.title = part.title or self.title
+        self.summary = part.summary or self.summary
+        self.stack = part.stack or self.stack
+        self.run = part.run or self.run
+        self.files.update(part.files)
+        self.edits.extend(part.edits)
+        self.delete.extend(part.delete)
+        self.rejected.extend(part.rejected)
+        self.redacted.extend(part.redacted)
+
+
+_FENCE = re.compile(r"(?:^|\n)(?P<before>[^\n]*)\n```(?P<info>[^\n]*)\n(?P<body>.*?)\n```", re.DOTALL)
+_PATH_LIKE = re.compile(r"([\w.\-]+/)*[\w\-]+\.[A-Za-z0-9]{1,8}")
+
+
+def files_from_prose(text: str) -> dict[str, str]:
+    """Fenced code blocks whose info string or preceding line names a file path."""
+    found: dict[str, str] = {}
+    for match in _FENCE.finditer("\n" + text):
+        candidates = re.findall(r"[\w./\-]+", match["info"]) + re.findall(r"[\w./\-]+", match["before"])
+        path = next((c.strip("`*:'\"") for c in candidates if _PATH_LIKE.fullmatch(c.strip("`*:'\""))), None)
+        if path:
+            found[path] = match["body"] + "\n"
+    return found
+
+
+def apply_edits(tree: dict[str, str], edits: list[FileEdit]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Apply search/replace edits to text files; each search must occur exactly once.
+
+    Returns the changed files and the failed edits; failed edits change nothing.
+    """
+    changed: dict[str, str] = {}
+    failures: list[tuple[str, str]] = []
+    for edit in edits:
+        current = changed.get(edit.path, tree.get(edit.path))
+        if current is None or current.count(edit.search) != 1:
+            failures.append((edit.path, edit.search))
+            continue
+        changed[edit.path] = current.replace(edit.search, edit.replace, 1)
+    return changed, failures
+
+
+@dataclass
+class _Segment:
+    """One model answer: what arrived complete, and why it stopped."""
+
+    part: _Collected
+    tool_text: str = ""
+    prose: str = ""
+    stop: str = "end_turn"
+    open_path: str | None = None
+
+
+class GenerationRun:
+    """Runs one prompt against one project, reporting through `emit`."""
+
+    def __init__(
+        self,
+        services: Any,
+        project_id: str,
+        prompt: str,
+        emit: Callable[[GenerationEvent], None],
+        provider: str | None = None,
+        model: str | None = None,
+    ) -> None:
+        self.services = services
+        self.project_id = project_id
+        self.prompt = prompt
+        self.emit_event = emit
+        self.provider_name = provider
+        self.model = model
+        self.usage = UsageReport()
+        self.files_done = 0
+
+    def emit(self, type_: EventType, **data: Any) -> None:
+        self.emit_event(GenerationEvent(type=type_, project_id=self.project_id, **data))
+
+    def log(self, text: str, level: LogLevel = LogLevel.info) -> None:
+        self.services.logs.emit(self.project_id, text, level, source="generate")
+
+    async def run(self) -> GenerationEvent:
+        store = self.services.store
+        project = await store.get_project(self.project_id)
+        provider = get_provider(self.provider_name or project.provider or None, self.model or project.model or None)
+        prompt = redact(self.prompt.strip())
+        if not prompt:
+            raise GenerationError("Describe what you want first: the request was empty.")
+        record = await store.start_generation(self.project_id, prompt, provider.name, provider.model)
+        started = time.monotonic()
+        self.log(f"Generating with {provider.name} ({provider.model or 'starter templates'}): {prompt[:200]}")
+        self.emit("status", message="Generating...")
+        try:
+            final, version_id = await self._generate(provider, project, prompt)
+        except (GenerationError, ProviderError, FileTreeError, NotFound) as exc:
+            message = str(exc)
+            await self._record(record, provider, started, outcome="failed", error=message)
+            self.log(f"Generation failed: {message}", LogLevel.error)
+            event = GenerationEvent(type="error", project_id=self.project_id, message=message)
+            self.emit_event(event)
+            return event
+        except Exception:
+            log.exception("generation %s crashed", record)
+            message = "Generation stopped because of an internal error. Nothing was changed; try again."
+            await self._record(record, provider, started, outcome="failed", error=message)
+            self.log(message, LogLevel.error)
+            event = GenerationEvent(type="error", project_id=self.project_id, message=message)
+            self.emit_event(event)
+            return event
+        await self._record(
+            record,
+            provider,
+            started,
+            outcome="saved",
+            summary=final.summary or "",
+            version_id=version_id,
+        )
+        return final
+
+    async def _record(self, record: int, provider: Provider, started: float, **fields: Any) -> None:
+        cost = estimate_cost(provider.model, self.usage) if provider.name != "offline" else 0.0
+        await self.services.store.finish_generation(
+            record,
+            input_tokens=self.usage.input_tokens,
+            output_tokens=self.usage.output_tokens,
+            cache_read_tokens=self.usage.cache_read_tokens,
+            cache_write_tokens=self.usage.cache_write_tokens,
+            cost_usd=cost or 0.0,
+            cost_known=cost is not None,
+            duration_s=round(time.monotonic() - started, 3),
+            **fields,
+        )
+
+    async def _generate(self, provider: Provider, project: Any, prompt: str) -> tuple[GenerationEvent, int]:
+        store = self.services.store
+        follow_up = project.current_version is not None
+        tree_bytes = await store.read_tree(self.project_id) if follow_up else {}
+        shown: list[str] = []
+        if follow_up:
+            shown = prompts.relevant_files(tree_bytes, prompt, settings.followup_context_bytes)
+            history = [f"{v.author.value}: {v.message}" for v in project.versions if v.message]
+            first = prompts.follow_up_message(prompt, history, tree_bytes, shown)
+        else:
+            first = prompts.new_project_message(prompt)
+        request = ModelRequest(
+            system=prompts.system_prompt(),
+            messages=[Message("user", redact(first))],
+            max_tokens=settings.max_output_tokens,
+            prompt=prompt,
+            context_paths=shown,
+        )
+        answer = await self._collect(provider, request)
+        tree = {p: d.decode("utf-8") for p, d in tree_bytes.items() if not is_binary_path(p)}
+        writes, failures = self._apply(tree, answer)
+        if failures:
+            self.emit(
+                "status", message=f"{len(failures)} edit(s) did not match; asking the model again with the current files..."
+            )
+            self.log(
+                f"{len(failures)} edit(s) did not match the files; retrying once with their current content.", LogLevel.warning
+            )
+            current = {**tree_bytes, **{p: c.encode() for p, c in writes.items()}}
+            retry_request = ModelRequest(
+                system=request.system,
+                messages=[
+                    *request.messages,
+                    Message("assistant", answer.summary or "(edits)"),
+                    Message("user", redact(prompts.failed_edits_message(failures, current))),
+                ],
+                max_tokens=request.max_tokens,
+                prompt=prompt,
+            )
+            fix = await self._collect(provider, retry_request)
+            merged = {**tree, **writes}
+            more, failures = self._apply(merged, fix)
+            if failures:
+                paths = ", ".join(sorted({p for p, _ in failures}))
+                raise GenerationError(
+                    f"The change could not be applied to {paths}: the text to replace is not in the file. "
+                    "Nothing was saved. Try describing the change differently, or make it in the Code tab."
+                )
+            writes.update(more)
+            answer.delete.extend(fix.delete)
+            answer.summary = answer.summary or fix.summary
+        deletes = sorted({p for p in answer.delete if p in tree_bytes and p not in writes})
+        notes = []
+        if answer.rejected:
+            notes.append(f"Skipped {len(answer.rejected)} file(s) with unsafe paths: {', '.join(answer.rejected[:5])}.")
+        if answer.redacted:
+            notes.append(f"Removed secrets the model wrote into {', '.join(answer.redacted[:5])}.")
+        summary = " ".join([answer.summary or "Done.", *notes]).strip()
+        self.emit("summary", title=answer.title, summary=summary)
+        self.emit("usage", usage=self._usage_dict(provider))
+        if not writes and not deletes:
+            raise GenerationError(
+                "The model did not change any file. " + (" ".join(notes) if notes else "Try asking in more detail.")
+            )
+        if not follow_up and answer.title:
+            await store.rename(self.project_id, answer.title)
+        result = await self.services.save(self.project_id, writes, deletes, message=summary, author=Author.ai)
+        version = result.version.number
+        self.log(f"Generation saved as version {version} ({len(result.changed)} changed, {len(result.deleted)} deleted).")
+        event = GenerationEvent(
+            type="done",
+            project_id=self.project_id,
+            version=version,
+            title=answer.title,
+            summary=summary,
+            files_done=len(result.changed),
+            usage=self._usage_dict(provider),
+        )
+        self.emit_event(event)
+        return event, result.version.id
+
+    def _apply(self, tree: dict[str, str], answer: _Collected) -> tuple[dict[str, str], list[tuple[str, str]]]:
+        base = {**tree, **answer.files}
+        edited, failures = apply_edits(base, answer.edits)
+        return {**answer.files, **edited}, failures
+
+    def _usage_dict(self, provider: Provider) -> dict[str, Any]:
+        cost = estimate_cost(provider.model, self.usage) if provider.name != "offline" else 0.0
+        return {
+            "provider": provider.name,
+            "model": provider.model,
+            "input_tokens": self.usage.input_tokens,
+            "output_tokens": self.usage.output_tokens,
+            "cache_read_tokens": self.usage.cache_read_tokens,
+            "cache_write_tokens": self.usage.cache_write_tokens,
+            "cost_usd": cost,
+        }
+
+    async def _collect(self, provider: Provider, request: ModelRequest) -> _Collected:
+        collected = _Collected()
+        messages = list(request.messages)
+        for part in range(1, settings.max_segments + 1):
+            segment = await self._segment_with_retries(provider, ModelRequest(**{**request.__dict__, "messages": messages}))
+            collected.absorb(segment.part)
+            if segment.stop == "max_tokens":
+                if part == settings.max_segments:
+                    raise GenerationError(
+                        f"The answer was still not finished after {part} parts (the model's output limit). "
+                        "Nothing was saved. Ask for a smaller app or a smaller change."
+                    )
+                done = sorted(collected.files)
+                self.emit("status", message=f"The answer hit the output limit; continuing (part {part + 1})...")
+                self.log(f"Answer cut at max_tokens after {len(done)} complete files; continuing.", LogLevel.warning)
+                messages = [
+                    *messages,
+                    Message("assistant", f"(Wrote {len(done)} files: {', '.join(done)}; the answer was cut off.)"),
+                    Message("user", prompts.continuation_message(done, segment.open_path)),
+                ]
+                continue
+            if segment.tool_text:
+                if not (collected.files or collected.edits or collected.delete or segment.part.title):
+                    raise GenerationError("The model's answer was not valid JSON, so nothing was saved. Try again.")
+            elif segment.prose:
+                fenced = files_from_prose(segment.prose)
+                if not fenced:
+                    snippet = " ".join(segment.prose.split())[:240]
+                    raise GenerationError(
+                        f"The model answered in words instead of writing files, so nothing was saved: \u201c{snippet}\u201d"
+                    )
+                self.log(f"The model answered in prose; took {len(fenced)} file(s) from its code blocks.", LogLevel.warning)
+                for path, content in fenced.items():
+                    if collected.add_file({"path": path, "content": content}):
+                        self._file_done(path)
+                collected.summary = collected.summary or "Files taken from the model's code blocks."
+            elif not collected.files:
+                raise GenerationError("The model returned an empty answer, so nothing was saved. Try again.")
+            return collected
+        raise AssertionError("unreachable")
+
+    async def _segment_with_retries(self, provider: Provider, request: ModelRequest) -> _Segment:
+        for attempt in range(1, settings.retry_attempts + 1):
+            try:
+                return await self._segment(provider, request)
+            except TransientProviderError as exc:
+                # Nothing is applied before the end, so the whole segment can be asked for again.
+                if attempt == settings.retry_attempts:
+                    raise GenerationError(f"{exc} Tried {attempt} times; nothing was saved. Try again in a minute.") from exc
+                delay = settings.retry_base_delay_s * 2 ** (attempt - 1)
+                self.emit("status", message=f"{exc} Retrying in {delay:.0f} s...")
+                self.log(f"{exc} Retrying in {delay:.1f} s (attempt {attempt + 1}).", LogLevel.warning)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _file_done(self, path: str) -> None:
+        self.files_done += 1
+        self.emit("file_done", path=path, files_done=self.files_done, message=f"Generating... {self.files_done} files")
+
+    async def _segment(self, provider: Provider, request: ModelRequest) -> _Segment:
+        segment = _Segment(part=_Collected())
+        parser = FileTreeStreamParser()
+        prose: list[str] = []
+        async for event in provider.stream(request):
+            if isinstance(event, ToolDelta):
+                for parsed in parser.feed(event.partial_json):
+                    if isinstance(parsed, FileStarted):
+                        segment.open_path = parsed.path
+                        self.emit("file_started", path=parsed.path, files_done=self.files_done)
+                    elif isinstance(parsed, ItemDone) and parsed.array == "files":
+                        segment.open_path = None
+                        if (item := segment.part.add_file(parsed.value)) is not None:
+                            self._file_done(item.path)
+                    elif isinstance(parsed, ItemDone):
+                        segment.part.add_edit(parsed.value)
+                    elif isinstance(parsed, FieldDone) and parsed.name == "title":
+                        segment.part.title = parsed.value
+            elif isinstance(event, TextDelta):
+                prose.append(event.text)
+            elif isinstance(event, UsageReport):
+                self.usage.input_tokens += event.input_tokens
+                self.usage.output_tokens += event.output_tokens
+                self.usage.cache_read_tokens += event.cache_read_tokens
+                self.usage.cache_write_tokens += event.cache_write_tokens
+            elif isinstance(event, Finished):
+                segment.stop = event.stop_reason
+        segment.tool_text = parser.text
+        segment.prose = "".join(prose)
+        if segment.stop != "max_tokens" and segment.tool_text:
+            try:
+                raw = json.loads(segment.tool_text)
+            except json.JSONDecodeError:
+                raw = None
+            if isinstance(raw, dict):
+                segment.part.merge_fields(raw)
+        return segment
+
+
+async def generate(
+    services: Any, project_id: str, prompt: str, provider: str | None = None, model: str | None = None
+) -> AsyncIterator[GenerationEvent]:
+    """Run a generation and yield its events; it finishes even if the caller stops listening."""
+    queue: asyncio.Queue[GenerationEvent] = asyncio.Queue()
+    run = GenerationRun(services, project_id, prompt, queue.put_nowait, provider, model)
+    task = asyncio.create_task(run.run())
+    while True:
+        getter = asyncio.ensure_future(queue.get())
+        done, _ = await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+        if getter in done:
+            event = getter.result()
+            yield event
+            if event.type in ("done", "error"):
+                return
+        else:
+            getter.cancel()
+            while not queue.empty():
+                event = queue.get_nowait()
+                yield event
+                if event.type in ("done", "error"):
+                    return
+            final = task.result()
+            yield final
+            return

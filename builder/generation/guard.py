@@ -1,0 +1,42 @@
+"""Keeps Forja's own secrets out of what models see, what they write, and what we log.
+
+Secrets are collected from the environment by name (…KEY, …TOKEN, …SECRET, …PASSWORD,
+DATABASE_URL) plus well-known key shapes, so a key pasted into a prompt is caught as well.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+
+from builder.settings import settings
+
+REDACTED = "[redacted]"
+_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|DATABASE_URL|DSN)$", re.IGNORECASE)
+_KEY_SHAPES = re.compile(
+    r"sk-ant-[A-Za-z0-9_\-]{16,}|sk-(?:proj-)?[A-Za-z0-9_\-]{20,}|ghp_[A-Za-z0-9]{20,}|xox[abp]-[A-Za-z0-9\-]{10,}|AKIA[0-9A-Z]{16}"
+)
+# Short values (a PORT of "3000", a flag of "1") would redact harmless text.
+_MIN_SECRET_LENGTH = 8
+
+
+@lru_cache(maxsize=1)
+def secret_values() -> tuple[str, ...]:
+    values = {value for name, value in os.environ.items() if _SECRET_NAME.search(name) and len(value) >= _MIN_SECRET_LENGTH}
+    values |= {
+        v for v in (settings.anthropic_api_key, settings.openai_api_key, settings.database_url) if len(v) >= _MIN_SECRET_LENGTH
+    }
+    # Longest first, so a secret containing another is replaced whole.
+    return tuple(sorted(values, key=len, reverse=True))
+
+
+def redact(text: str) -> str:
+    for value in secret_values():
+        if value in text:
+            text = text.replace(value, REDACTED)
+    return _KEY_SHAPES.sub(REDACTED, text)
+
+
+def contains_secret(text: str) -> bool:
+    return redact(text) != text

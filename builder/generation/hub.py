@@ -1,0 +1,62 @@
+"""Generations running in the background, one at a time per project, with followers.
+
+The workspace page starts a generation and follows its events; closing the page does not stop
+it, and reopening the page picks up the running one from its first event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+
+from builder.generation.engine import GenerationError, GenerationEvent, GenerationRun
+
+log = logging.getLogger(__name__)
+
+
+class GenerationHub:
+    def __init__(self, services: Any) -> None:
+        self.services = services
+        self._tasks: dict[str, asyncio.Task[GenerationEvent]] = {}
+        self._events: dict[str, list[GenerationEvent]] = defaultdict(list)
+        self._listeners: dict[str, set[asyncio.Queue[GenerationEvent]]] = defaultdict(set)
+
+    def running(self, project_id: str) -> bool:
+        task = self._tasks.get(project_id)
+        return task is not None and not task.done()
+
+    def start(self, project_id: str, prompt: str, provider: str | None = None, model: str | None = None) -> None:
+        if self.running(project_id):
+            raise GenerationError("This project is already being generated; wait for it to finish.")
+        self._events[project_id] = []
+        run = GenerationRun(self.services, project_id, prompt, lambda event: self._publish(project_id, event), provider, model)
+        self._tasks[project_id] = asyncio.create_task(run.run(), name=f"generate-{project_id}")
+
+    def _publish(self, project_id: str, event: GenerationEvent) -> None:
+        self._events[project_id].append(event)
+        for queue in self._listeners[project_id]:
+            queue.put_nowait(event)
+
+    async def follow(self, project_id: str) -> AsyncIterator[GenerationEvent]:
+        """The running generation's events from its start; ends with its done or error event."""
+        if not self.running(project_id) and not self._events.get(project_id):
+            return
+        queue: asyncio.Queue[GenerationEvent] = asyncio.Queue()
+        self._listeners[project_id].add(queue)
+        try:
+            for event in list(self._events[project_id]):
+                queue.put_nowait(event)
+            while True:
+                event = await queue.get()
+                yield event
+                if event.type in ("done", "error"):
+                    return
+        finally:
+            self._listeners[project_id].discard(queue)
+
+    async def wait(self, project_id: str) -> GenerationEvent | None:
+        task = self._tasks.get(project_id)
+        return await task if task else None

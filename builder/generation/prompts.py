@@ -1,0 +1,123 @@
+"""What the model is told: the system prompt, and the context of a follow-up.
+
+A follow-up sends the conversation so far, the whole file list, and the contents of the files
+that matter for the request; a large project is not sent whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import PurePosixPath
+
+from builder.filetree import is_binary_path
+from builder.generation.schema import TOOL_NAME
+from builder.generation.starters import load_starters, starter_conventions
+
+SYSTEM_PROMPT = """You are Forja, an expert web developer who builds small, complete, good-looking apps for people \
+who do not program. You answer only by calling the `{tool}` tool, once.
+
+Rules:
+- Build exactly what the person asked for, in their language, with realistic sample content (no lorem ipsum).
+- Every file you write in `files` is complete: never elide code with comments like "rest unchanged".
+- For changes to an existing project prefer `edits` (exact search/replace; `search` must be copied exactly from
+  the current file and appear once). Rewrite a whole file in `files` only when most of it changes.
+- Paths are relative POSIX paths inside the project (no leading slash, no ..).
+- Never put API keys, passwords or other secrets in files; if the app needs one, read it from an environment variable
+  and say so in the summary.
+- The project runs in a sandboxed preview: dev servers must listen on 0.0.0.0 and use the PORT environment variable.
+- Prefer one of the starters below; keep its layout and run commands unless the person asks otherwise.
+- `summary`: two or three plain sentences for a non-programmer about what you built or changed.
+
+Starters:
+{starters}
+"""
+
+RELEVANT_ALWAYS = (
+    "package.json",
+    "requirements.txt",
+    "index.html",
+    "src/App.jsx",
+    "src/App.tsx",
+    "src/main.jsx",
+    "app.py",
+    "main.py",
+)
+
+
+@lru_cache(maxsize=1)
+def system_prompt() -> str:
+    return SYSTEM_PROMPT.format(tool=TOOL_NAME, starters=starter_conventions(load_starters()))
+
+
+def new_project_message(prompt: str) -> str:
+    return f"Build this app:\n\n{prompt}"
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]{3,}", text.lower())}
+
+
+def relevant_files(tree: Mapping[str, bytes], request: str, budget: int) -> list[str]:
+    """The files to show the model for `request`, within `budget` bytes.
+
+    Small projects go whole. Otherwise: files the request names, the usual entry points, then
+    files whose names share words with the request, smallest first.
+    """
+    text_files = {p: d for p, d in tree.items() if not is_binary_path(p)}
+    if sum(map(len, text_files.values())) <= budget:
+        return sorted(text_files)
+    wanted = _words(request)
+    lowered = request.lower()
+
+    def rank(path: str) -> tuple[int, int]:
+        name = PurePosixPath(path).name.lower()
+        if path.lower() in lowered or name in lowered:
+            return (0, len(text_files[path]))
+        if path in RELEVANT_ALWAYS:
+            return (1, len(text_files[path]))
+        if _words(path) & wanted:
+            return (2, len(text_files[path]))
+        return (9, len(text_files[path]))
+
+    chosen: list[str] = []
+    used = 0
+    for path in sorted(text_files, key=rank):
+        if rank(path)[0] == 9:
+            break
+        if used + len(text_files[path]) <= budget:
+            chosen.append(path)
+            used += len(text_files[path])
+    return sorted(chosen)
+
+
+def follow_up_message(request: str, history: list[str], tree: Mapping[str, bytes], shown: list[str]) -> str:
+    parts = []
+    if history:
+        parts.append("What happened so far:\n" + "\n".join(f"- {line}" for line in history[-12:]))
+    parts.append("Files in the project:\n" + "\n".join(f"- {p} ({len(tree[p])} bytes)" for p in sorted(tree)))
+    for path in shown:
+        parts.append(f'Current content of {path}:\n<file path="{path}">\n{tree[path].decode("utf-8")}\n</file>')
+    parts.append(f"The person now asks:\n\n{request}\n\nChange the project accordingly with `{TOOL_NAME}`.")
+    return "\n\n".join(parts)
+
+
+def continuation_message(done_paths: list[str], cut_path: str | None) -> str:
+    done = "\n".join(f"- {p}" for p in done_paths) or "- (none)"
+    cut = f" The file {cut_path} was cut off and was NOT saved; write it again in full." if cut_path else ""
+    return (
+        f"Your answer was cut off because it reached the output limit. These files arrived complete:\n{done}\n"
+        f"{cut} Call `{TOOL_NAME}` again with only the files and edits that are still missing "
+        "(same title and summary). Do not repeat the complete files."
+    )
+
+
+def failed_edits_message(failures: list[tuple[str, str]], tree: Mapping[str, bytes]) -> str:
+    parts = ["Some of your edits could not be applied because their `search` text is not in the file exactly once:"]
+    for path, search in failures:
+        parts.append(f"- {path}: search text starting {search[:80]!r}")
+    for path in sorted({p for p, _ in failures if p in tree}):
+        parts.append(f'Current content of {path}:\n<file path="{path}">\n{tree[path].decode("utf-8")}\n</file>')
+    parts.append(f"Call `{TOOL_NAME}` again with corrected edits (or whole files) for these changes only.")
+    return "\n\n".join(parts)

@@ -1,0 +1,94 @@
+"""Claude through the official SDK: Messages API, forced `emit_file_tree` tool, streamed input.
+
+The raw event stream (`create(stream=True)`) is read rather than `messages.stream()`: the
+latter re-parses the whole partial tool input on every delta, which grows quadratically with
+a 150 KB file tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import anthropic
+
+from builder.generation.providers.base import (
+    Finished,
+    ModelRequest,
+    Provider,
+    ProviderError,
+    ProviderEvent,
+    TextDelta,
+    ToolDelta,
+    TransientProviderError,
+    UsageReport,
+    request_timeout,
+)
+from builder.generation.schema import TOOL_DESCRIPTION, TOOL_INPUT_SCHEMA, TOOL_NAME
+from builder.settings import settings
+
+_TRANSIENT_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
+
+
+def _explain(exc: anthropic.APIError) -> ProviderError:
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, anthropic.APIConnectionError):
+        return TransientProviderError("Could not reach Claude's API (connection failed or timed out).")
+    if status == 401:
+        return ProviderError("Claude refused the API key: check ANTHROPIC_API_KEY and restart Forja.")
+    if status == 403:
+        return ProviderError("This Anthropic API key may not use this model; pick another model or check the key's permissions.")
+    if status == 404:
+        return ProviderError(
+            f"Claude does not know the model {settings.anthropic_model!r}; set FORJA_ANTHROPIC_MODEL to a current model."
+        )
+    text = str(getattr(exc, "message", exc))
+    if status in _TRANSIENT_STATUS or "overloaded" in text.lower() or status is None:
+        return TransientProviderError(f"Claude is busy right now ({text}).")
+    return ProviderError(f"Claude answered with an error: {text}")
+
+
+class AnthropicProvider(Provider):
+    name = "anthropic"
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.client = anthropic.AsyncAnthropic(
+            api_key=settings.anthropic_api_key,
+            base_url=settings.anthropic_base_url or None,
+            max_retries=0,
+            timeout=request_timeout(),
+        )
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:
+        usage = UsageReport()
+        stop_reason = "end_turn"
+        try:
+            events = await self.client.messages.create(
+                model=self.model,
+                max_tokens=request.max_tokens,
+                # Cached: the system prompt (with the starters' conventions) is the same every call.
+                system=[{"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}],
+                messages=[{"role": m.role, "content": m.content} for m in request.messages],
+                tools=[{"name": TOOL_NAME, "description": TOOL_DESCRIPTION, "input_schema": TOOL_INPUT_SCHEMA}],
+                tool_choice={"type": "tool", "name": TOOL_NAME},
+                stream=True,
+            )
+            async with events:
+                async for event in events:
+                    if event.type == "message_start":
+                        start = event.message.usage
+                        usage.input_tokens = start.input_tokens or 0
+                        usage.cache_read_tokens = start.cache_read_input_tokens or 0
+                        usage.cache_write_tokens = start.cache_creation_input_tokens or 0
+                    elif event.type == "content_block_delta":
+                        if event.delta.type == "input_json_delta":
+                            yield ToolDelta(event.delta.partial_json)
+                        elif event.delta.type == "text_delta":
+                            yield TextDelta(event.delta.text)
+                    elif event.type == "message_delta":
+                        stop_reason = event.delta.stop_reason or stop_reason
+                        usage.output_tokens = event.usage.output_tokens or usage.output_tokens
+        except anthropic.APIError as exc:
+            raise _explain(exc) from exc
+        yield usage
+        yield Finished("max_tokens" if stop_reason == "max_tokens" else "tool_use" if stop_reason == "tool_use" else "end_turn")

@@ -1,0 +1,75 @@
+"""What every provider yields: deltas of prose and of the tool input, usage, and why it stopped."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+import httpx
+
+from builder.settings import settings
+
+
+@dataclass
+class Message:
+    role: Literal["user", "assistant"]
+    content: str
+
+
+@dataclass
+class ModelRequest:
+    system: str
+    messages: list[Message]
+    max_tokens: int
+    # The person's own words, for providers (offline) that work from them rather than a chat.
+    prompt: str = ""
+    context_paths: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TextDelta:
+    text: str
+
+
+@dataclass
+class ToolDelta:
+    partial_json: str
+
+
+@dataclass
+class UsageReport:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+
+@dataclass
+class Finished:
+    stop_reason: Literal["tool_use", "end_turn", "max_tokens"]
+
+
+ProviderEvent = TextDelta | ToolDelta | UsageReport | Finished
+
+
+class ProviderError(Exception):
+    """A failure to tell the person about as is (bad key, unknown model): retrying will not help."""
+
+
+class TransientProviderError(ProviderError):
+    """Rate limits, overload and dropped connections: worth a retry with backoff."""
+
+
+def request_timeout() -> httpx.Timeout:
+    return httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s)
+
+
+class Provider(ABC):
+    name: str
+    model: str
+
+    @abstractmethod
+    def stream(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:
+        """Yield the answer as it is produced; raise ProviderError (or its transient kind)."""

@@ -1,0 +1,95 @@
+"""OpenAI and compatible servers (OpenRouter, Ollama, vLLM, LM Studio) through the official SDK."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import openai
+
+from builder.generation.providers.base import (
+    Finished,
+    ModelRequest,
+    Provider,
+    ProviderError,
+    ProviderEvent,
+    TextDelta,
+    ToolDelta,
+    TransientProviderError,
+    UsageReport,
+    request_timeout,
+)
+from builder.generation.schema import TOOL_DESCRIPTION, TOOL_INPUT_SCHEMA, TOOL_NAME
+from builder.settings import settings
+
+_TRANSIENT_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
+
+
+def _explain(exc: openai.OpenAIError) -> ProviderError:
+    where = settings.openai_base_url or "OpenAI"
+    if isinstance(exc, openai.APIConnectionError):
+        return TransientProviderError(f"Could not reach {where} (connection failed or timed out).")
+    status = getattr(exc, "status_code", None)
+    text = str(getattr(exc, "message", exc))
+    if status == 401:
+        return ProviderError(f"{where} refused the API key: check OPENAI_API_KEY and restart Forja.")
+    if status == 404:
+        return ProviderError(f"{where} does not know the model {settings.openai_model!r}; set FORJA_OPENAI_MODEL.")
+    if status in _TRANSIENT_STATUS or status is None or "overloaded" in text.lower():
+        return TransientProviderError(f"{where} is busy right now ({text}).")
+    return ProviderError(f"{where} answered with an error: {text}")
+
+
+class OpenAIProvider(Provider):
+    name = "openai"
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.client = openai.AsyncOpenAI(
+            # Local servers (Ollama, LM Studio) need no key, but the SDK insists on one.
+            api_key=settings.openai_api_key or "not-needed",
+            base_url=settings.openai_base_url or None,
+            max_retries=0,
+            timeout=request_timeout(),
+        )
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:
+        usage = UsageReport()
+        finish = "end_turn"
+        try:
+            chunks = await self.client.chat.completions.create(
+                model=self.model,
+                max_tokens=request.max_tokens,
+                messages=[{"role": "system", "content": request.system}]
+                + [{"role": m.role, "content": m.content} for m in request.messages],
+                tools=[
+                    {
+                        "type": "function",
+                        "function": {"name": TOOL_NAME, "description": TOOL_DESCRIPTION, "parameters": TOOL_INPUT_SCHEMA},
+                    }
+                ],
+                tool_choice={"type": "function", "function": {"name": TOOL_NAME}},
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            async with chunks:
+                async for chunk in chunks:
+                    if chunk.usage is not None:
+                        usage.input_tokens = chunk.usage.prompt_tokens or 0
+                        usage.output_tokens = chunk.usage.completion_tokens or 0
+                        details = chunk.usage.prompt_tokens_details
+                        usage.cache_read_tokens = (details.cached_tokens or 0) if details else 0
+                    for choice in chunk.choices:
+                        delta = choice.delta
+                        if delta.content:
+                            yield TextDelta(delta.content)
+                        for call in delta.tool_calls or []:
+                            if call.function and call.function.arguments:
+                                yield ToolDelta(call.function.arguments)
+                        if choice.finish_reason:
+                            finish = {"length": "max_tokens", "tool_calls": "tool_use", "stop": "end_turn"}.get(
+                                choice.finish_reason, "end_turn"
+                            )
+        except openai.OpenAIError as exc:
+            raise _explain(exc) from exc
+        yield usage
+        yield Finished(finish)  # type: ignore[arg-type]

@@ -48,13 +48,33 @@ for (const defaults of [
   defaults.setDiagnosticsOptions({ noSemanticValidation: true, noSyntaxValidation: false });
 }
 
-export function ForjaEditor({ value, path, language, readOnly, theme, onChange, onSave }) {
+export function ForjaEditor({ value, path, language, readOnly, theme, revision, onChange, onSave }) {
   const saveRef = useRef(onSave);
+  const editorRef = useRef(null);
+  // True while Forja replaces a model's text, so that is not reported as the person's edit.
+  const applyingRef = useRef(false);
   useEffect(() => {
     saveRef.current = onSave;
   }, [onSave]);
 
+  // The project changed underneath (a generation, a restore): models of other files are stale,
+  // and the open file shows the new text. Unsaved drafts live in Forja's state, not here.
+  useEffect(() => {
+    const editor = editorRef.current;
+    if (!editor) return;
+    const current = editor.getModel();
+    for (const model of monaco.editor.getModels()) {
+      if (model !== current) model.dispose();
+    }
+    if (current && current.getValue() !== value) {
+      applyingRef.current = true;
+      current.setValue(value ?? "");
+      applyingRef.current = false;
+    }
+  }, [revision]);
+
   const handleMount = (editor) => {
+    editorRef.current = editor;
     editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyS, () => {
       const model = editor.getModel();
       if (saveRef.current && model) {
@@ -72,7 +92,7 @@ export function ForjaEditor({ value, path, language, readOnly, theme, onChange, 
       language={language}
       theme={theme ?? "vs"}
       onMount={handleMount}
-      onChange={(text) => onChange && onChange(path, text ?? "")}
+      onChange={(text) => onChange && !applyingRef.current && onChange(path, text ?? "")}
       options={{
         readOnly: !!readOnly,
         automaticLayout: true,

@@ -22,16 +22,19 @@ from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from builder.filetree import FileTreeError, human_size, write_zip
+from builder.generation.engine import generate
+from builder.generation.providers import ProviderError, get_provider
 from builder.models import Author
 from builder.schemas import (
     CommitResult,
     FileContent,
     FileInfo,
+    GenerationInfo,
     ProjectDetail,
     ProjectSummary,
     VersionInfo,
 )
-from builder.services import get_services
+from builder.services import get_services, project_name_from_prompt
 from builder.settings import settings
 from builder.store import NotFound
 
@@ -64,6 +67,11 @@ async def docs() -> HTMLResponse:
 @api.exception_handler(NotFound)
 async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=404)
+
+
+@api.exception_handler(ProviderError)
+async def _provider_unavailable(_request: Request, exc: ProviderError) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=400)
 
 
 @api.exception_handler(FileTreeError)
@@ -180,6 +188,48 @@ async def export_project(project_id: str, version: int | None = None) -> Respons
     return Response(
         write_zip(tree), media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
     )
+
+
+class GenerateRequest(BaseModel):
+    prompt: str = Field(min_length=1, max_length=20_000, examples=["A booking page for my barber shop"])
+    provider: str | None = Field(default=None, pattern="^(offline|anthropic|openai)$")
+    model: str | None = None
+
+
+def _event_stream(project_id: str, body: GenerateRequest, new_project: bool) -> StreamingResponse:
+    """SSE of one generation; it runs to the end even if the client disconnects."""
+
+    async def events() -> AsyncIterator[str]:
+        services = await get_services()
+        async for event in generate(services, project_id, body.prompt, body.provider, body.model):
+            if event.type == "error" and new_project:
+                await services.store.discard_if_empty(project_id)
+            yield f"event: {event.type}\ndata: {event.model_dump_json(exclude_none=True)}\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+@api.post("/api/generate", tags=["generation"])
+async def generate_project(body: GenerateRequest) -> StreamingResponse:
+    """Make a new project from a prompt. Server-sent events: status, file_started, file_done, summary, usage, error, done."""
+    services = await get_services()
+    get_provider(body.provider, body.model)
+    project_id = await services.store.create_empty_project(project_name_from_prompt(body.prompt))
+    return _event_stream(project_id, body, new_project=True)
+
+
+@api.post("/api/projects/{project_id}/generate", tags=["generation"])
+async def generate_follow_up(project_id: str, body: GenerateRequest) -> StreamingResponse:
+    """Apply a follow-up prompt to a project as one new version; events as for /api/generate."""
+    await (await get_services()).store.get_project(project_id)
+    get_provider(body.provider, body.model)
+    return _event_stream(project_id, body, new_project=False)
+
+
+@api.get("/api/projects/{project_id}/generations", tags=["generation"])
+async def list_generations(project_id: str) -> list[GenerationInfo]:
+    """Every generation of the project: prompt, provider, model, tokens, cost estimate, duration, outcome."""
+    return await (await get_services()).store.list_generations(project_id)
 
 
 @api.get("/api/projects/{project_id}/logs", tags=["logs"])

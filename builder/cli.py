@@ -24,7 +24,9 @@ from builder.filetree import (
     read_zip,
     write_zip,
 )
-from builder.services import Services, get_services, name_from_filename
+from builder.generation.engine import GenerationError, GenerationEvent, generate
+from builder.generation.providers import ProviderError, get_provider
+from builder.services import Services, get_services, name_from_filename, project_name_from_prompt
 from builder.store import NotFound
 
 
@@ -74,11 +76,45 @@ async def cmd_export(services: Services, args: argparse.Namespace) -> tuple[Any,
     return {"id": args.id, "out": str(out), "files": len(tree)}, f"Wrote {len(tree)} files to {out}"
 
 
+async def cmd_generate(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    """Generate a new project (or a follow-up with --project); progress goes to stderr."""
+    get_provider(args.provider, args.model)
+    if args.project:
+        await services.store.get_project(args.project)
+    project_id = args.project or await services.store.create_empty_project(project_name_from_prompt(args.prompt))
+    final: GenerationEvent | None = None
+    usage: dict[str, Any] = {}
+    async for event in generate(services, project_id, args.prompt, args.provider, args.model):
+        if event.type == "file_done" and not args.json:
+            print(f"  wrote {event.path}", file=sys.stderr)
+        elif event.type == "status" and not args.json:
+            print(event.message, file=sys.stderr)
+        elif event.type == "usage" and event.usage:
+            usage = event.usage
+        elif event.type in ("done", "error"):
+            final = event
+    if final is None or final.type == "error":
+        if not args.project:
+            await services.store.discard_if_empty(project_id)
+        raise GenerationError(final.message if final else "The generation ended without an answer.")
+    files = [f.path for f in await services.store.list_files(project_id)]
+    value = {
+        "id": project_id,
+        "version": final.version,
+        "title": final.title,
+        "summary": final.summary,
+        "files": files,
+        "usage": usage,
+    }
+    return value, f"{project_id}  version {final.version}: {final.summary}"
+
+
 COMMANDS: dict[str, Callable[[Services, argparse.Namespace], Awaitable[tuple[Any, str]]]] = {
     "import": cmd_import,
     "projects": cmd_projects,
     "files": cmd_files,
     "export": cmd_export,
+    "generate": cmd_generate,
 }
 
 
@@ -99,6 +135,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--out", required=True, help="FILE.zip")
     p.add_argument("--version", type=int, help="version number (default: current)")
+    p = sub.add_parser("generate", parents=[common], help="make a project from a prompt (or change one with --project)")
+    p.add_argument("prompt")
+    p.add_argument("--project", help="project id for a follow-up")
+    p.add_argument("--provider", choices=["offline", "anthropic", "openai"], help="default: by which API key is set")
+    p.add_argument("--model", help="model name for the provider")
     sub.add_parser("migrate", parents=[common], help="create or upgrade the database schema")
     return root
 
@@ -110,7 +151,7 @@ async def run(args: argparse.Namespace) -> int:
             value, text = {"status": "ok"}, "Database is up to date."
         else:
             value, text = await COMMANDS[args.command](services, args)
-    except (FileTreeError, NotFound, OSError) as exc:
+    except (FileTreeError, NotFound, OSError, GenerationError, ProviderError) as exc:
         if args.json:
             print(json.dumps({"error": str(exc)}), file=sys.stderr)
         else:

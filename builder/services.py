@@ -76,6 +76,12 @@ class Services:
         await self.store.close()
 
 
+def project_name_from_prompt(prompt: str) -> str:
+    """A placeholder name until the model gives its title."""
+    words = prompt.split()
+    return " ".join(words[:6]) + ("..." if len(words) > 6 else "") if words else "New app"
+
+
 def describe_paths(paths: list[str]) -> str:
     if len(paths) <= 2:
         return ", ".join(paths) or "no files"

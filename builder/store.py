@@ -218,6 +218,17 @@ class ProjectStore:
             session.add(project)
         return project.id
 
+    async def discard_if_empty(self, project_id: str) -> bool:
+        """Remove a project that never got a version (its first generation failed)."""
+        async with self._sessions() as session, session.begin():
+            project = await session.get(Project, project_id)
+            if project is None or project.current_version_id is not None:
+                return False
+            for record in (await session.exec(select(Generation).where(Generation.project_id == project_id))).all():
+                await session.delete(record)
+            await session.delete(project)
+        return True
+
     async def set_provider(self, project_id: str, provider: str, model: str = "") -> None:
         async with self._sessions() as session, session.begin():
             project = await self._project(session, project_id)

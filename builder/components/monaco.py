@@ -12,6 +12,7 @@ class MonacoEditor(rx.NoSSRComponent):
     path: rx.Var[str]
     language: rx.Var[str]
     read_only: rx.Var[bool]
+    revision: rx.Var[int]
 
     on_change: rx.EventHandler[lambda path, text: [path, text]]
     on_save: rx.EventHandler[lambda path, text: [path, text]]

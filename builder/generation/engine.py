@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from builder.filetree import FileTreeError, is_binary_path
 from builder.generation import prompts
@@ -43,6 +43,7 @@ class GenerationEvent(BaseModel):
     project_id: str
     message: str = ""
     path: str | None = None
+    content: str | None = Field(default=None, description="The complete file, on file_done.")
     files_done: int = 0
     title: str | None = None
     summary: str | None = None
@@ -370,8 +371,8 @@ class GenerationRun:
                     )
                 self.log(f"The model answered in prose; took {len(fenced)} file(s) from its code blocks.", LogLevel.warning)
                 for path, content in fenced.items():
-                    if collected.add_file({"path": path, "content": content}):
-                        self._file_done(path)
+                    if (item := collected.add_file({"path": path, "content": content})) is not None:
+                        self._file_done(item.path, item.content)
                 collected.summary = collected.summary or "Files taken from the model's code blocks."
             elif not collected.files:
                 raise GenerationError("The model returned an empty answer, so nothing was saved. Try again.")
@@ -392,9 +393,11 @@ class GenerationRun:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
-    def _file_done(self, path: str) -> None:
+    def _file_done(self, path: str, content: str) -> None:
         self.files_done += 1
-        self.emit("file_done", path=path, files_done=self.files_done, message=f"Generating... {self.files_done} files")
+        self.emit(
+            "file_done", path=path, content=content, files_done=self.files_done, message=f"Generating... {self.files_done} files"
+        )
 
     async def _segment(self, provider: Provider, request: ModelRequest) -> _Segment:
         segment = _Segment(part=_Collected())
@@ -409,7 +412,7 @@ class GenerationRun:
                     elif isinstance(parsed, ItemDone) and parsed.array == "files":
                         segment.open_path = None
                         if (item := segment.part.add_file(parsed.value)) is not None:
-                            self._file_done(item.path)
+                            self._file_done(item.path, item.content)
                     elif isinstance(parsed, ItemDone):
                         segment.part.add_edit(parsed.value)
                     elif isinstance(parsed, FieldDone) and parsed.name == "title":

@@ -11,22 +11,91 @@ def chat_entry(entry: ChatEntry) -> rx.Component:
     return rx.box(
         rx.hstack(
             rx.badge(
-                entry.author, color_scheme=rx.match(entry.author, ("You", "blue"), ("Forja AI", "orange"), "gray"), variant="soft"
+                entry.author,
+                color_scheme=rx.match(
+                    entry.kind, ("prompt", "blue"), ("error", "red"), rx.cond(entry.author == "Forja AI", "orange", "gray")
+                ),
+                variant="soft",
             ),
-            rx.text("version ", entry.number, size="1", color=rx.color("gray", 10)),
             rx.spacer(),
             rx.text(entry.time, size="1", color=rx.color("gray", 9)),
             align="center",
             width="100%",
         ),
-        rx.text(entry.message, size="2", margin_top="6px"),
-        rx.text(entry.changes, size="1", color=rx.color("gray", 10), margin_top="4px"),
+        rx.text(entry.message, size="2", margin_top="6px", white_space="pre-wrap"),
+        rx.cond(entry.detail != "", rx.text(entry.detail, size="1", color=rx.color("gray", 10), margin_top="4px")),
         padding="10px 12px",
         border_radius="10px",
-        background=rx.color("gray", 1),
+        background=rx.match(entry.kind, ("prompt", rx.color("blue", 2)), ("error", rx.color("red", 2)), rx.color("gray", 1)),
         border=f"1px solid {rx.color('gray', 4)}",
         width="100%",
         class_name="chat-entry",
+        data_kind=entry.kind,
+    )
+
+
+def follow_up_box() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.text("Model", size="1", color=rx.color("gray", 10)),
+            rx.select.root(
+                rx.select.trigger(variant="ghost", id="provider-select"),
+                rx.select.content(
+                    rx.foreach(WorkspaceState.provider_options, lambda o: rx.select.item(o.label, value=o.value)),
+                ),
+                value=WorkspaceState.provider,
+                on_change=WorkspaceState.set_provider,
+                size="1",
+            ),
+            align="center",
+            spacing="2",
+        ),
+        rx.cond(
+            WorkspaceState.offline_follow_up,
+            rx.text(
+                "Offline starter mode cannot change an app from a description. Edit the code in the Code tab, "
+                "or set ANTHROPIC_API_KEY (or OPENAI_API_KEY) and restart Forja to ask for changes in words.",
+                size="1",
+                color=rx.color("gray", 10),
+                id="offline-follow-up-note",
+            ),
+            rx.form(
+                rx.hstack(
+                    rx.text_area(
+                        value=WorkspaceState.followup,
+                        on_change=WorkspaceState.set_followup,
+                        placeholder=rx.cond(
+                            WorkspaceState.current_version > 0,
+                            "Ask for a change, e.g. \u201cadd a contact form\u201d",
+                            "Describe the app you want",
+                        ),
+                        rows="3",
+                        width="100%",
+                        disabled=WorkspaceState.generating,
+                        aria_label="Ask for a change",
+                        id="followup",
+                        enter_key_submit=True,
+                    ),
+                    rx.icon_button(
+                        rx.icon("arrow-up", size=16),
+                        type="submit",
+                        loading=WorkspaceState.generating,
+                        disabled=WorkspaceState.followup.length() == 0,
+                        aria_label="Send",
+                        id="send-followup",
+                    ),
+                    align="end",
+                    width="100%",
+                ),
+                on_submit=WorkspaceState.send_followup,
+                reset_on_submit=False,
+                width="100%",
+            ),
+        ),
+        spacing="2",
+        padding="10px 14px 12px",
+        border_top=f"1px solid {rx.color('gray', 5)}",
+        width="100%",
     )
 
 
@@ -35,22 +104,20 @@ def conversation() -> rx.Component:
         rx.text("Conversation", weight="bold", size="2", padding="12px 14px 0"),
         rx.auto_scroll(
             rx.vstack(rx.foreach(WorkspaceState.chat, chat_entry), spacing="2", width="100%"),
+            rx.cond(
+                WorkspaceState.generating,
+                rx.hstack(
+                    rx.spinner(size="1"),
+                    rx.text(WorkspaceState.progress, size="2", id="progress"),
+                    align="center",
+                    padding="10px 2px",
+                ),
+            ),
             flex="1",
             width="100%",
             padding="8px 14px",
         ),
-        rx.box(
-            rx.text_area(
-                placeholder="Ask for a change (AI editing is not available in this version of Forja yet)",
-                disabled=True,
-                rows="3",
-                width="100%",
-                aria_label="Ask for a change",
-            ),
-            padding="12px 14px",
-            border_top=f"1px solid {rx.color('gray', 5)}",
-            width="100%",
-        ),
+        follow_up_box(),
         spacing="0",
         width="360px",
         min_width="280px",

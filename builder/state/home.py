@@ -8,7 +8,9 @@ import logging
 import reflex as rx
 
 from builder.filetree import FileTreeError, human_size
-from builder.services import get_services
+from builder.generation.engine import GenerationError
+from builder.generation.providers import ProviderError, get_provider
+from builder.services import get_services, project_name_from_prompt
 from builder.settings import settings
 
 log = logging.getLogger(__name__)
@@ -33,14 +35,24 @@ class ProjectCard:
     updated: str
 
 
+OFFLINE_NOTE = (
+    "Offline starter mode: no AI key is set, so Forja builds your app from a starter template and personalises it. "
+    "To let Claude write any app you describe, set ANTHROPIC_API_KEY (or OPENAI_API_KEY) and restart Forja."
+)
+
+
 class HomeState(rx.State):
     prompt: str = ""
     projects: list[ProjectCard] = []
     error: str = ""
     importing: bool = False
+    building: bool = False
+    mode_note: str = ""
 
     @rx.event
     async def load(self) -> None:
+        self.mode_note = OFFLINE_NOTE if settings.default_provider == "offline" else ""
+        self.building = False
         services = await get_services()
         self.projects = [
             ProjectCard(
@@ -62,6 +74,28 @@ class HomeState(rx.State):
     @rx.event
     def set_prompt(self, text: str) -> None:
         self.prompt = text
+
+    @rx.event
+    async def build(self):
+        """Open a workspace for the new app at once; the generation runs on and the page follows it."""
+        prompt = self.prompt.strip()
+        if not prompt:
+            self.error = "Describe the app you want first, in a sentence or two (or pick an example)."
+            return
+        self.building = True
+        self.error = ""
+        yield
+        services = await get_services()
+        try:
+            get_provider()
+            project_id = await services.store.create_empty_project(project_name_from_prompt(prompt))
+            services.generations.start(project_id, prompt)
+        except (ProviderError, GenerationError) as exc:
+            self.error = str(exc)
+            self.building = False
+            return
+        self.prompt = ""
+        yield rx.redirect(f"/p/{project_id}")
 
     @rx.event
     def dismiss_error(self) -> None:

@@ -9,19 +9,25 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from datetime import datetime
 
 import reflex as rx
 
 from builder.filetree import FileTreeError, human_size, is_binary_path
+from builder.generation.engine import GenerationError, GenerationEvent
+from builder.generation.providers import PROVIDER_LABELS, available_providers
 from builder.languages import language_for
 from builder.models import Author
+from builder.schemas import GenerationInfo, VersionInfo
 from builder.services import get_services
+from builder.settings import settings
 from builder.store import NotFound
 from preview_runtime.logs import LogLine
 
 log = logging.getLogger(__name__)
 
 AUTHOR_LABELS = {Author.user: "You", Author.ai: "Forja AI", Author.template: "Starter", Author.import_: "Import"}
+GENERATION_BATCH_SECONDS = 0.05
 # A page left open keeps following its log for at most this long without reloading.
 LOG_FOLLOW_SECONDS = 6 * 3600
 
@@ -37,11 +43,17 @@ class TreeRow:
 
 @dataclasses.dataclass
 class ChatEntry:
-    number: int
+    kind: str  # "prompt", "version" or "error"
     author: str
     message: str
     time: str
-    changes: str
+    detail: str
+
+
+@dataclasses.dataclass
+class ProviderOption:
+    value: str
+    label: str
 
 
 @dataclasses.dataclass
@@ -89,6 +101,15 @@ class WorkspaceState(rx.State):
     current_version: int = 0
     not_found: str = ""
 
+    generating: bool = False
+    progress: str = ""
+    followup: str = ""
+    provider: str = "offline"
+    provider_options: list[ProviderOption] = []
+    editor_revision: int = 0
+    _streamed: dict[str, str] = {}
+    _generation_token: int = 0
+
     tab: str = "code"
     chat: list[ChatEntry] = []
 
@@ -118,41 +139,152 @@ class WorkspaceState(rx.State):
     def logs_text(self) -> str:
         return "\n".join(f"{r.time} [{r.level}] {r.source}: {r.text}" for r in self.logs)
 
+    @rx.var
+    def offline_follow_up(self) -> bool:
+        """Offline starters cannot change an existing app, so the follow-up box says so instead."""
+        return self.provider == "offline" and self.current_version > 0
+
     @rx.event
     async def load(self):
         project_id = self.router.page.params.get("project_id", "")
-        services = await get_services()
-        try:
-            project = await services.store.get_project(project_id)
-        except NotFound as exc:
-            self.not_found = str(exc)
-            return
         if project_id != self.project_id:
             self.drafts = {}
             self.selected_path = ""
             self.collapsed = []
             self.error = ""
             self.notice = ""
+            self.followup = ""
+            self._streamed = {}
+        if not await self._refresh(project_id):
+            return
+        yield WorkspaceState.follow_logs
+        if (await get_services()).generations.running(project_id):
+            self.generating = True
+            yield WorkspaceState.follow_generation
+
+    async def _refresh(self, project_id: str) -> bool:
+        """Reload everything the page shows from the services; False if the project is gone."""
+        services = await get_services()
+        try:
+            project = await services.store.get_project(project_id)
+            generations = await services.store.list_generations(project_id)
+        except NotFound as exc:
+            self.not_found = str(exc)
+            return False
         self.not_found = ""
         self.project_id = project.id
         self.project_name = project.name
         self.stack = ", ".join(project.stack)
+        if (project.current_version or 0) != self.current_version:
+            self.editor_revision += 1
         self.current_version = project.current_version or 0
-        self.chat = [
-            ChatEntry(
-                number=v.number,
-                author=AUTHOR_LABELS[v.author],
-                message=v.message or "(no message)",
-                time=v.created_at.strftime("%d %b, %H:%M"),
-                changes=f"{v.files_changed} file changed" if v.files_changed == 1 else f"{v.files_changed} files changed",
-            )
-            for v in project.versions
-        ]
-        self.paths = [f.path for f in await services.store.list_files(project.id)]
+        available = available_providers()
+        self.provider_options = [ProviderOption(name, PROVIDER_LABELS[name]) for name in available]
+        chosen = project.provider if project.provider in available else settings.default_provider
+        self.provider = chosen if chosen in available else "offline"
+        self.chat = chat_entries(project.versions, generations)
+        self.paths = (
+            [f.path for f in await services.store.list_files(project.id)] if project.current_version else sorted(self._streamed)
+        )
         self.logs = [log_row(line) for line in services.logs.history(project.id)]
         if self.selected_path not in self.paths and self.paths:
             await self._open(default_file(self.paths))
-        yield WorkspaceState.follow_logs
+        elif self.selected_path and self.selected_path not in self.drafts and not is_binary_path(self.selected_path):
+            self.editor_value = (await services.store.read_file(project.id, self.selected_path)).decode("utf-8")
+        return True
+
+    @rx.event
+    async def set_provider(self, provider: str) -> None:
+        if provider not in available_providers():
+            self.error = f"{PROVIDER_LABELS.get(provider, provider)} is not set up on this Forja; see the README's settings."
+            return
+        self.provider = provider
+        await (await get_services()).store.set_provider(self.project_id, provider)
+
+    @rx.event
+    def set_followup(self, text: str) -> None:
+        self.followup = text
+
+    @rx.event
+    async def send_followup(self):
+        """Ask for a change (or, on an empty project, the first build) in words."""
+        prompt = self.followup.strip()
+        if not prompt or self.generating:
+            return
+        try:
+            (await get_services()).generations.start(self.project_id, prompt, self.provider)
+        except GenerationError as exc:
+            self.error = str(exc)
+            return
+        self.followup = ""
+        self.error = ""
+        self.notice = ""
+        self.generating = True
+        self.progress = "Generating..."
+        self.chat = [*self.chat, ChatEntry("prompt", "You", prompt, "now", "")]
+        yield WorkspaceState.follow_generation
+
+    @rx.event
+    async def fix_error(self, text: str):
+        """The Logs tab's fix-this-error button: the error goes to the model as a follow-up."""
+        self.followup = f"Fix this error:\n\n{text.strip()[:4000]}"
+        self.tab = "code"
+        async for update in self.send_followup():
+            yield update
+
+    @rx.event(background=True)
+    async def follow_generation(self):
+        """Show a running generation: files join the tree as they complete, in batched updates."""
+        async with self:
+            self._generation_token += 1
+            token, project_id = self._generation_token, self.project_id
+        hub = (await get_services()).generations
+        queue: asyncio.Queue[GenerationEvent | None] = asyncio.Queue()
+
+        async def pump() -> None:
+            async for event in hub.follow(project_id):
+                queue.put_nowait(event)
+            queue.put_nowait(None)
+
+        pumping = asyncio.create_task(pump())
+        try:
+            finished = False
+            while not finished:
+                batch = [await queue.get()]
+                # Files often complete in bursts: one state update per burst, not per file.
+                await asyncio.sleep(GENERATION_BATCH_SECONDS)
+                while not queue.empty():
+                    batch.append(queue.get_nowait())
+                finished = any(event is None or event.type in ("done", "error") for event in batch)
+                async with self:
+                    if self._generation_token != token or self.project_id != project_id:
+                        return
+                    self._apply_generation_events([e for e in batch if e is not None])
+            async with self:
+                if self._generation_token == token and self.project_id == project_id:
+                    self.generating = False
+                    self.progress = ""
+                    await self._refresh(project_id)
+        finally:
+            pumping.cancel()
+
+    def _apply_generation_events(self, events: list[GenerationEvent]) -> None:
+        added = []
+        for event in events:
+            if event.type == "file_done" and event.path is not None:
+                self._streamed[event.path] = event.content or ""
+                added.append(event.path)
+                self.progress = f"Generating... {event.files_done} files \u00b7 {event.path}"
+            elif event.type == "file_started" and event.path is not None:
+                self.progress = f"Generating... {event.files_done} files \u00b7 writing {event.path}"
+            elif event.type == "status":
+                self.progress = event.message
+            elif event.type == "error":
+                self.error = event.message
+            elif event.type == "done":
+                self.notice = f"Saved as version {event.version}."
+        if added:
+            self.paths = sorted(set(self.paths) | set(added))
 
     @rx.event
     def set_tab(self, tab: str) -> None:
@@ -177,6 +309,8 @@ class WorkspaceState(rx.State):
             self.binary_note = ""
             if path in self.drafts:
                 self.editor_value = self.drafts[path]
+            elif self.current_version == 0 or (self.generating and path in self._streamed):
+                self.editor_value = self._streamed.get(path, "")
             else:
                 data = await (await get_services()).store.read_file(self.project_id, path)
                 self.editor_value = data.decode("utf-8")
@@ -228,7 +362,7 @@ class WorkspaceState(rx.State):
             f"Saved as version {result.version.number}." if result.changed else "Nothing changed since the last version."
         )
         if result.changed:
-            yield WorkspaceState.load
+            await self._refresh(self.project_id)
 
     @rx.event(background=True)
     async def follow_logs(self):
@@ -250,6 +384,35 @@ class WorkspaceState(rx.State):
             return
         finally:
             await stream.aclose()
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%d %b, %H:%M")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def chat_entries(versions: list[VersionInfo], generations: list[GenerationInfo]) -> list[ChatEntry]:
+    """The conversation: each prompt, then what came of it (a version or an error), in time order."""
+    timed: list[tuple[datetime, int, ChatEntry]] = []
+    for g in generations:
+        timed.append((g.created_at, 0, ChatEntry("prompt", "You", g.prompt, _when(g.created_at), "")))
+        if g.outcome == "failed":
+            timed.append((g.created_at, 1, ChatEntry("error", "Forja", g.error, _when(g.created_at), "Nothing was changed.")))
+    for v in versions:
+        cost = next((g for g in generations if g.version == v.number), None)
+        tokens = f" \u00b7 {cost.input_tokens + cost.output_tokens:,} tokens" if cost and cost.provider != "offline" else ""
+        detail = f"version {v.number} \u00b7 {_plural(v.files_changed, 'file')} changed{tokens}"
+        timed.append(
+            (
+                v.created_at,
+                2,
+                ChatEntry("version", AUTHOR_LABELS[v.author], v.message or "(no message)", _when(v.created_at), detail),
+            )
+        )
+    return [entry for *_, entry in sorted(timed, key=lambda t: (t[0], t[1]))]
 
 
 def default_file(paths: list[str]) -> str:

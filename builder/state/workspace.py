@@ -379,7 +379,9 @@ class WorkspaceState(rx.State):
                     async with self:
                         if self._follow_token != token or self.project_id != project_id:
                             return
-                        self.logs = [*self.logs[-1999:], log_row(line)]
+                        # A refresh may already have loaded this line from the history.
+                        if not self.logs or line.seq > self.logs[-1].seq:
+                            self.logs = [*self.logs[-1999:], log_row(line)]
         except TimeoutError:
             return
         finally:

@@ -91,6 +91,8 @@ def test_import_edit_save(forja: str, page: Page, traffic: Traffic, tmp_path) ->
 
     # Logs tell what happened, with levels.
     page.locator("#tab-logs").click()
+    # A duplicated line would arrive a moment after the first two; give it the chance to show.
+    page.wait_for_timeout(500)
     expect(page.locator(".log-line")).to_have_count(2)
     expect(page.locator(".log-line").last).to_contain_text("Saved version 2")
     shot(page, "workspace-logs")
@@ -126,3 +128,28 @@ def test_unknown_project_says_so(forja: str, page: Page) -> None:
     page.goto(f"{forja}/p/000000000000")
     expect(page.get_by_role("heading", name="Project not found")).to_be_visible()
     expect(page.get_by_role("link", name="Back to your projects")).to_be_visible()
+
+
+def test_build_from_prompt_offline(forja: str, page: Page, traffic: Traffic) -> None:
+    """No API key: the prompt still becomes a working project, and the page says it is offline mode."""
+    page.goto(forja)
+    expect(page.locator("#mode-note")).to_contain_text("Offline starter mode")
+    page.locator(".example-chip", has_text="A todo list with dark mode").click()
+    page.locator("#build-button").click()
+    page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
+    project_id = page.url.rsplit("/", 1)[1]
+    expect(page.locator("#version-badge")).to_have_text("v1", timeout=30_000)
+    expect(page.locator("#project-name")).to_have_text("Todo List")
+    expect(page.locator('.chat-entry[data-kind="prompt"]')).to_contain_text("A todo list with dark mode")
+    expect(page.locator('.chat-entry[data-kind="version"]')).to_contain_text("offline")
+    expect(page.locator('[data-path="package.json"]')).to_be_visible()
+    expect(page.locator(".monaco-editor .view-lines")).not_to_be_empty()
+    expect(page.locator("#offline-follow-up-note")).to_be_visible()
+    shot(page, "workspace-generated-offline")
+
+    generations = httpx.get(f"{forja}/api/projects/{project_id}/generations").json()
+    assert [(g["provider"], g["outcome"], g["version"]) for g in generations] == [("offline", "saved", 1)]
+    files = {f["path"] for f in httpx.get(f"{forja}/api/projects/{project_id}/files").json()}
+    assert "package.json" in files and any(p.startswith("src/") for p in files)
+    assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"
+    assert traffic.console_errors == []

@@ -1,0 +1,755 @@
+"""A real local HTTP server that speaks the Anthropic Messages and OpenAI chat-completions streaming protocols.
+
+Why: Forja's engine talks to Claude through the official `anthropic` SDK and to OpenAI-compatible servers through the
+official `openai` SDK. We test it without mocks or monkeypatching: the real SDKs are pointed (via `base_url`) at this
+server, which replays scripted answers over real sockets, byte for byte in the shape the hosted APIs use. That way the
+tests exercise the SDKs' own HTTP, SSE decoding, event models and error mapping, and a protocol change in an SDK upgrade
+shows up as a failing test instead of a silent drift between a mock and reality.
+
+Usage::
+
+    with ScriptedLLMServer() as server:
+        server.queue(ToolAnswer({"files": [...]}, chunks=7), HTTPErrorAnswer(529, "overloaded_error", "Overloaded"))
+        client = anthropic.AsyncAnthropic(api_key="test-key", base_url=server.anthropic_base_url, max_retries=0)
+        ...
+        assert server.requests[0].body["tool_choice"] == {"type": "tool", "name": "emit_file_tree"}
+
+Endpoints: ``POST /v1/messages`` (Anthropic) and ``POST /v1/chat/completions`` (OpenAI). Answers are consumed one per
+request, in order, whichever endpoint receives the request, and are rendered in that endpoint's protocol. Only streaming
+requests (``"stream": true``) are served; anything else gets a JSON error so a test fails loudly instead of hanging.
+
+Streams are sent with HTTP/1.1 chunked transfer encoding, one socket write per chunk, with TCP_NODELAY, so clients see
+every event as soon as it is written (the tests assert this with ``tokens_per_second`` pacing).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import secrets
+import socket
+import string
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
+from types import TracebackType
+from typing import Any, Literal, Self
+from urllib.parse import urlsplit
+
+import pytest
+
+log = logging.getLogger(__name__)
+
+TOOL_NAME = "emit_file_tree"
+"""The single tool Forja forces the model to call."""
+
+CHARS_PER_TOKEN = 4
+"""Rough size of a token, used only to turn `tokens_per_second` into a delay and to derive default usage."""
+
+ANTHROPIC_PATH = "/v1/messages"
+OPENAI_PATH = "/v1/chat/completions"
+
+Chunks = int | Sequence[int] | Literal["every-byte"]
+"""How a streamed text is cut into deltas: a fixed size in characters, explicit sizes, or one character per delta."""
+
+Protocol = Literal["anthropic", "openai"]
+_ROUTES: dict[str, Protocol] = {ANTHROPIC_PATH: "anthropic", OPENAI_PATH: "openai"}
+
+
+# -- answers ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts, in Anthropic's terms (where `input_tokens` excludes cached tokens).
+
+    On the OpenAI endpoint they are converted the way OpenAI counts: ``prompt_tokens`` includes cached tokens
+    (``input + cache_read + cache_creation``), ``prompt_tokens_details.cached_tokens`` is ``cache_read_input_tokens``
+    and ``completion_tokens`` is ``output_tokens``. OpenAI only sends usage when the request asked for it with
+    ``stream_options: {"include_usage": true}``.
+    """
+
+    input_tokens: int
+    output_tokens: int
+    cache_read_input_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class ToolAnswer:
+    """A streamed call to the tool whose input JSON text is `arguments`.
+
+    `arguments` as a dict is serialised with ``json.dumps(..., ensure_ascii=False)``; as a str it is sent verbatim, so a
+    test can send truncated or invalid JSON, or JSON text containing ``\\uXXXX`` escapes and surrogate pairs.
+
+    `chunks` sets the size (in characters) of each ``partial_json`` / ``arguments`` delta, or lists the sizes (text left
+    over after the list is sent as one last delta), or is ``"every-byte"``: one character per delta (so an incremental
+    JSON parser sees every boundary, including inside escapes) *and* every SSE event is written to the socket in
+    several writes, cut inside each multi-byte UTF-8 sequence, so the client's byte-level decoder sees split sequences.
+    A delta itself cannot carry half a character: it is a JSON string, and a lone surrogate escape would be invalid
+    UTF-8 once the SDK re-encodes it (the anthropic SDK does exactly that), which the real APIs never send.
+
+    `stop="max_tokens"` ends with Anthropic ``stop_reason: "max_tokens"`` / OpenAI ``finish_reason: "length"``; pair it
+    with a deliberately cut `arguments` str. `usage` defaults to 100 input tokens and ~4 characters per output token.
+    `tokens_per_second` paces the deltas (at ~4 characters per token) for streaming benchmarks. `text_before` streams a
+    text block (Anthropic) / content (OpenAI) before the tool call. `openai_finish_reason` overrides the OpenAI
+    finish_reason of a completed call: OpenAI itself reports ``"stop"`` rather than ``"tool_calls"`` when
+    ``tool_choice`` forces a named function, and the engine should accept both.
+    """
+
+    arguments: dict[str, Any] | str
+    chunks: Chunks = 64
+    stop: Literal["tool_use", "max_tokens"] = "tool_use"
+    usage: Usage | None = None
+    tokens_per_second: float | None = None
+    text_before: str = ""
+    tool_name: str = TOOL_NAME
+    openai_finish_reason: Literal["tool_calls", "stop"] = "tool_calls"
+
+    @property
+    def text(self) -> str:
+        """The exact tool-input JSON text that is streamed."""
+        if isinstance(self.arguments, str):
+            return self.arguments
+        return json.dumps(self.arguments, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class TextAnswer:
+    """Prose and no tool call: the model ignored the tool. Streamed as a text block / ``delta.content``."""
+
+    text: str
+    chunks: Chunks = 64
+    stop: Literal["end_turn", "max_tokens"] = "end_turn"
+    usage: Usage | None = None
+    tokens_per_second: float | None = None
+
+
+@dataclass(frozen=True)
+class HTTPErrorAnswer:
+    """An error response before any stream starts, in the endpoint's JSON error shape.
+
+    Anthropic: ``{"type": "error", "error": {"type": error_type, "message": message}, "request_id": ...}``.
+    OpenAI: ``{"error": {"message": message, "type": error_type, "param": null, "code": code}}``.
+    `retry_after` (seconds) is sent as a ``retry-after`` header, which both SDKs honour when they retry.
+    """
+
+    status: int
+    error_type: str
+    message: str
+    retry_after: float | None = None
+    code: str | None = None
+
+
+@dataclass(frozen=True)
+class StreamErrorAnswer:
+    """Starts streaming `after`, then fails after `after_chars` characters of tool input and ends the stream.
+
+    Anthropic sends ``event: error`` with ``{"type": "error", "error": {"type": error_type, "message": message}}`` (as
+    the real API does when it overloads mid-stream); OpenAI-compatible servers send a ``data: {"error": {...}}`` chunk.
+    Both SDKs raise while the caller iterates.
+    """
+
+    after: ToolAnswer
+    after_chars: int
+    error_type: str = "overloaded_error"
+    message: str = "Overloaded"
+
+
+Answer = ToolAnswer | TextAnswer | HTTPErrorAnswer | StreamErrorAnswer
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the server received it, so tests can assert what the client actually sent."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    """Header names are lower-cased."""
+    body: Any
+    """The parsed JSON body, or None when the body was not JSON."""
+    raw_body: bytes
+
+    @property
+    def text(self) -> str:
+        """The raw body as text, for "this secret appears nowhere in what was sent" assertions."""
+        return self.raw_body.decode("utf-8", errors="replace")
+
+
+# -- splitting and pacing -------------------------------------------------------------------------
+
+
+def split_text(text: str, chunks: Chunks) -> list[str]:
+    """Cut `text` into the deltas described by `chunks` (see `ToolAnswer`). An empty text yields no deltas."""
+    if not text:
+        return []
+    if isinstance(chunks, str):
+        if chunks != "every-byte":
+            raise ValueError(f"chunks must be an int, a list of ints or 'every-byte', not {chunks!r}")
+        return list(text)
+    if isinstance(chunks, int):
+        if chunks < 1:
+            raise ValueError(f"chunk size must be at least 1, not {chunks}")
+        return [text[i : i + chunks] for i in range(0, len(text), chunks)]
+    pieces: list[str] = []
+    start = 0
+    for size in chunks:
+        if size < 1:
+            raise ValueError(f"chunk sizes must be at least 1, not {size}")
+        if start >= len(text):
+            break
+        pieces.append(text[start : start + size])
+        start += size
+    if start < len(text):
+        pieces.append(text[start:])
+    return pieces
+
+
+def _first_chars(pieces: list[str], limit: int) -> list[str]:
+    """The leading pieces that together hold exactly `limit` characters (the last one cut if needed)."""
+    out: list[str] = []
+    left = limit
+    for piece in pieces:
+        if left <= 0:
+            break
+        out.append(piece[:left])
+        left -= len(piece)
+    return out
+
+
+def utf8_fragments(data: bytes) -> list[bytes]:
+    """Cut `data` before every UTF-8 continuation byte, so each multi-byte sequence spans several writes."""
+    cuts = [i for i, byte in enumerate(data) if 0x80 <= byte < 0xC0]
+    if not cuts:
+        return [data]
+    bounds = [0, *cuts, len(data)]
+    return [data[a:b] for a, b in pairwise(bounds) if a < b]
+
+
+def _random_id(prefix: str, length: int = 24) -> str:
+    alphabet = string.ascii_letters + string.digits
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def _default_usage(usage: Usage | None, *texts: str) -> Usage:
+    if usage is not None:
+        return usage
+    chars = sum(len(t) for t in texts)
+    return Usage(input_tokens=100, output_tokens=max(1, math.ceil(chars / CHARS_PER_TOKEN)))
+
+
+# -- protocol renderers ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Event:
+    """One SSE event: `name` is the ``event:`` field (Anthropic only), `data` is JSON or a literal string."""
+
+    name: str | None
+    data: Any
+    generated_chars: int = 0
+    """Characters of model output this event carries; drives `tokens_per_second` pacing."""
+
+
+def _anthropic_events(answer: ToolAnswer | TextAnswer | StreamErrorAnswer, model: str) -> Iterator[_Event]:
+    """The real Messages API event sequence: message_start, ping, content blocks, message_delta, message_stop."""
+    error = answer if isinstance(answer, StreamErrorAnswer) else None
+    streamed = answer.after if isinstance(answer, StreamErrorAnswer) else answer
+    text_before = streamed.text_before if isinstance(streamed, ToolAnswer) else streamed.text
+    text_chunks = _text_chunks(streamed.chunks) if isinstance(streamed, ToolAnswer) else streamed.chunks
+    tool_text = streamed.text if isinstance(streamed, ToolAnswer) else ""
+    usage = _default_usage(streamed.usage, text_before, tool_text)
+
+    yield _Event(
+        "message_start",
+        {
+            "type": "message_start",
+            "message": {
+                "id": _random_id("msg_"),
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": [],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": {
+                    "input_tokens": usage.input_tokens,
+                    "cache_creation_input_tokens": usage.cache_creation_input_tokens,
+                    "cache_read_input_tokens": usage.cache_read_input_tokens,
+                    "output_tokens": 1,
+                },
+            },
+        },
+    )
+    yield _Event("ping", {"type": "ping"})
+
+    index = 0
+    if text_before:
+        yield _Event(
+            "content_block_start",
+            {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}},
+        )
+        for piece in split_text(text_before, text_chunks):
+            yield _Event(
+                "content_block_delta",
+                {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}},
+                len(piece),
+            )
+        yield _Event("content_block_stop", {"type": "content_block_stop", "index": index})
+        index += 1
+
+    if isinstance(streamed, ToolAnswer):
+        yield _Event(
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": index,
+                "content_block": {"type": "tool_use", "id": _random_id("toolu_"), "name": streamed.tool_name, "input": {}},
+            },
+        )
+        pieces = split_text(tool_text, streamed.chunks)
+        if error is not None:
+            pieces = _first_chars(pieces, error.after_chars)
+        for piece in pieces:
+            yield _Event(
+                "content_block_delta",
+                {"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": piece}},
+                len(piece),
+            )
+        if error is not None:
+            yield _Event("error", {"type": "error", "error": {"type": error.error_type, "message": error.message}})
+            return
+        yield _Event("content_block_stop", {"type": "content_block_stop", "index": index})
+
+    stop_reason = streamed.stop
+    yield _Event(
+        "message_delta",
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+            "usage": {"output_tokens": usage.output_tokens},
+        },
+    )
+    yield _Event("message_stop", {"type": "message_stop"})
+
+
+def _openai_usage(usage: Usage) -> dict[str, Any]:
+    prompt = usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens
+    details: dict[str, int] = {"cached_tokens": usage.cache_read_input_tokens, "audio_tokens": 0}
+    if usage.cache_creation_input_tokens:
+        details["cache_write_tokens"] = usage.cache_creation_input_tokens
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": prompt + usage.output_tokens,
+        "prompt_tokens_details": details,
+        "completion_tokens_details": {
+            "reasoning_tokens": 0,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+    }
+
+
+def _openai_events(answer: ToolAnswer | TextAnswer | StreamErrorAnswer, model: str, include_usage: bool) -> Iterator[_Event]:
+    """chat.completion.chunk objects as OpenAI streams them, then usage (if asked for) and ``[DONE]``."""
+    error = answer if isinstance(answer, StreamErrorAnswer) else None
+    streamed = answer.after if isinstance(answer, StreamErrorAnswer) else answer
+    text_before = streamed.text_before if isinstance(streamed, ToolAnswer) else streamed.text
+    text_chunks = _text_chunks(streamed.chunks) if isinstance(streamed, ToolAnswer) else streamed.chunks
+    tool_text = streamed.text if isinstance(streamed, ToolAnswer) else ""
+    usage = _default_usage(streamed.usage, text_before, tool_text)
+    completion_id = _random_id("chatcmpl-")
+    created = int(time.time())
+
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "system_fingerprint": "fp_scripted",
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
+        }
+        if include_usage:
+            data["usage"] = None
+        return data
+
+    if text_before:
+        yield _Event(None, chunk({"role": "assistant", "content": "", "refusal": None}))
+        for piece in split_text(text_before, text_chunks):
+            yield _Event(None, chunk({"content": piece}), len(piece))
+
+    if isinstance(streamed, ToolAnswer):
+        header: dict[str, Any] = {
+            "tool_calls": [
+                {
+                    "index": 0,
+                    "id": _random_id("call_"),
+                    "type": "function",
+                    "function": {"name": streamed.tool_name, "arguments": ""},
+                }
+            ]
+        }
+        if not text_before:
+            header = {"role": "assistant", "content": None, **header, "refusal": None}
+        yield _Event(None, chunk(header))
+        pieces = split_text(tool_text, streamed.chunks)
+        if error is not None:
+            pieces = _first_chars(pieces, error.after_chars)
+        for piece in pieces:
+            yield _Event(None, chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}), len(piece))
+        if error is not None:
+            yield _Event(None, {"error": {"message": error.message, "type": error.error_type, "param": None, "code": None}})
+            return
+        finish = "length" if streamed.stop == "max_tokens" else streamed.openai_finish_reason
+    else:
+        if not text_before:
+            yield _Event(None, chunk({"role": "assistant", "content": "", "refusal": None}))
+        finish = "length" if streamed.stop == "max_tokens" else "stop"
+
+    yield _Event(None, chunk({}, finish))
+    if include_usage:
+        yield _Event(
+            None,
+            {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "system_fingerprint": "fp_scripted",
+                "choices": [],
+                "usage": _openai_usage(usage),
+            },
+        )
+    yield _Event(None, "[DONE]")
+
+
+def _text_chunks(chunks: Chunks) -> Chunks:
+    """Explicit sizes describe the tool input; a text block before it is cut in the default size instead."""
+    return chunks if isinstance(chunks, int | str) else 64
+
+
+def _error_body(protocol: Protocol, error_type: str, message: str, code: str | None = None) -> dict[str, Any]:
+    if protocol == "anthropic":
+        return {"type": "error", "error": {"type": error_type, "message": message}, "request_id": _random_id("req_")}
+    return {"error": {"message": message, "type": error_type, "param": None, "code": code}}
+
+
+# -- the HTTP server ------------------------------------------------------------------------------
+
+
+class _ClientGone(Exception):
+    """The client closed the connection (or the server is shutting down) while we were streaming."""
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    owner: ScriptedLLMServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Hands every request to the owning `ScriptedLLMServer`; keeps connections alive like the real APIs."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "ScriptedLLM/1.0"
+    disable_nagle_algorithm = True  # small SSE writes must leave at once, not wait for Nagle/delayed-ACK
+    timeout = 60  # an idle keep-alive connection eventually frees its thread
+    server: _HTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.owner._track(self.connection, add=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.owner._track(self.connection, add=False)
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        try:
+            self.server.owner._handle(self)
+        except Exception:
+            # A bug in the fixture must not look like a model answer: log it and drop the connection, which the
+            # SDKs report as APIConnectionError.
+            log.exception("ScriptedLLMServer failed while handling %s %s", self.command, self.path)
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s - %s", self.address_string(), format % args)
+
+
+class ScriptedLLMServer:
+    """A streaming Anthropic + OpenAI server on 127.0.0.1 that replays `queue`d answers, one per request.
+
+    Use it as a context manager (or through the `llm_server` fixture). It records every request in `requests`.
+    """
+
+    def __init__(self, *answers: Answer) -> None:
+        self.requests: list[RecordedRequest] = []
+        # (wall-clock time, model characters generated so far) after each delta is written: benchmarks
+        # use it to know when a given character of the answer left the server.
+        self.sent: list[tuple[float, int]] = []
+        self._answers: deque[Answer] = deque(answers)
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._connections: set[socket.socket] = set()
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle
+
+    def start(self) -> Self:
+        """Bind an OS-assigned port on 127.0.0.1 and serve in a background thread."""
+        if self._httpd is not None:
+            return self
+        self._closing.clear()
+        httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        httpd.owner = self
+        self._httpd = httpd
+        # A short poll interval keeps `close()` (which waits for the serve loop to notice) fast in every test teardown.
+        self._thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), name=f"scripted-llm-{self.port}", daemon=True)
+        self._thread.start()
+        log.debug("scripted LLM server listening on %s", self.url)
+        return self
+
+    def close(self) -> None:
+        """Stop serving, cut any open connection (including paced streams) and free the port."""
+        httpd = self._httpd
+        if httpd is None:
+            return
+        self._closing.set()
+        httpd.shutdown()
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._httpd = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    # -- public API
+
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("ScriptedLLMServer is not started; use it as a context manager or call start()")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def anthropic_base_url(self) -> str:
+        """For ``anthropic.AsyncAnthropic(base_url=...)``: the SDK appends ``/v1/messages``."""
+        return self.url
+
+    @property
+    def openai_base_url(self) -> str:
+        """For ``openai.AsyncOpenAI(base_url=...)``: the SDK appends ``/chat/completions``."""
+        return f"{self.url}/v1"
+
+    def queue(self, *answers: Answer) -> None:
+        """Append scripted answers; each request (to either endpoint) consumes the oldest one."""
+        with self._lock:
+            self._answers.extend(answers)
+
+    @property
+    def pending(self) -> int:
+        """How many queued answers no request has consumed yet."""
+        with self._lock:
+            return len(self._answers)
+
+    # -- request handling (runs in the server's per-connection threads)
+
+    def _track(self, conn: socket.socket, *, add: bool) -> None:
+        with self._lock:
+            if add:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+    def _handle(self, handler: _Handler) -> None:
+        split = urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        record = RecordedRequest(
+            method=handler.command,
+            path=split.path,
+            query=split.query,
+            headers={k.lower(): v for k, v in handler.headers.items()},
+            body=body,
+            raw_body=raw,
+        )
+        with self._lock:
+            self.requests.append(record)
+
+        protocol = _ROUTES.get(split.path)
+        if handler.command != "POST" or protocol is None:
+            message = f"ScriptedLLMServer: no route for {handler.command} {split.path}"
+            self._send_json(handler, 404, _error_body("anthropic", "not_found_error", message))
+            return
+        if not isinstance(body, dict) or body.get("stream") is not True:
+            message = 'ScriptedLLMServer only serves streaming requests (JSON body with "stream": true)'
+            self._send_json(handler, 400, _error_body(protocol, "invalid_request_error", message), protocol)
+            return
+
+        with self._lock:
+            answer = self._answers.popleft() if self._answers else None
+        if answer is None:
+            message = f"ScriptedLLMServer: no scripted answer queued for POST {split.path} (request #{len(self.requests)})"
+            log.warning("%s", message)
+            self._send_json(handler, 500, _error_body(protocol, "api_error", message), protocol)
+            return
+
+        if isinstance(answer, HTTPErrorAnswer):
+            headers: list[tuple[str, str]] = []
+            if answer.retry_after is not None:
+                headers.append(("retry-after", f"{answer.retry_after:g}"))
+            error = _error_body(protocol, answer.error_type, answer.message, answer.code)
+            self._send_json(handler, answer.status, error, protocol, headers)
+            return
+
+        model = str(body.get("model") or "scripted-model")
+        if protocol == "anthropic":
+            events = _anthropic_events(answer, model)
+        else:
+            stream_options = body.get("stream_options")
+            include_usage = isinstance(stream_options, dict) and stream_options.get("include_usage") is True
+            events = _openai_events(answer, model, include_usage)
+        streamed = answer.after if isinstance(answer, StreamErrorAnswer) else answer
+        self._stream(
+            handler,
+            protocol,
+            events,
+            split_utf8=streamed.chunks == "every-byte",
+            tokens_per_second=streamed.tokens_per_second,
+            close_after=isinstance(answer, StreamErrorAnswer),
+        )
+
+    def _send_json(
+        self,
+        handler: _Handler,
+        status: int,
+        payload: dict[str, Any],
+        protocol: Protocol | None = None,
+        extra_headers: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        data = json.dumps(payload).encode()
+        handler.send_response(status, "Overloaded" if status == 529 else None)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        self._send_request_id(handler, protocol)
+        for name, value in extra_headers:
+            handler.send_header(name, value)
+        handler.end_headers()
+        try:
+            handler.wfile.write(data)
+        except OSError:
+            handler.close_connection = True
+
+    @staticmethod
+    def _send_request_id(handler: _Handler, protocol: Protocol | None) -> None:
+        if protocol == "anthropic":
+            handler.send_header("request-id", _random_id("req_"))
+        elif protocol == "openai":
+            handler.send_header("x-request-id", _random_id("req_", 32))
+
+    def _stream(
+        self,
+        handler: _Handler,
+        protocol: Protocol,
+        events: Iterator[_Event],
+        *,
+        split_utf8: bool,
+        tokens_per_second: float | None,
+        close_after: bool,
+    ) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        handler.send_header("Cache-Control", "no-cache")
+        handler.send_header("Transfer-Encoding", "chunked")
+        self._send_request_id(handler, protocol)
+        if close_after:
+            handler.send_header("Connection", "close")
+        handler.end_headers()
+
+        started = time.monotonic()
+        generated = 0
+        try:
+            for event in events:
+                generated += event.generated_chars
+                if event.generated_chars and tokens_per_second:
+                    due = started + generated / CHARS_PER_TOKEN / tokens_per_second
+                    delay = due - time.monotonic()
+                    if delay > 0 and self._closing.wait(delay):
+                        raise _ClientGone("server closing")
+                payload = _encode_event(event)
+                for piece in utf8_fragments(payload) if split_utf8 else [payload]:
+                    self._write_chunk(handler, piece)
+                if event.generated_chars:
+                    self.sent.append((time.time(), generated))
+            self._write_chunk(handler, b"")  # the zero-length chunk that ends a chunked body
+        except (_ClientGone, OSError) as exc:
+            log.debug("stream to %s ended early: %r", handler.address_string(), exc)
+            handler.close_connection = True
+            return
+        if close_after:
+            handler.close_connection = True
+
+    @staticmethod
+    def _write_chunk(handler: _Handler, data: bytes) -> None:
+        """One HTTP chunk in one write; `wfile` is unbuffered, so it reaches the socket immediately."""
+        handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        handler.wfile.flush()
+
+
+def _encode_event(event: _Event) -> bytes:
+    """Serialise one SSE event, keeping non-ASCII text as raw UTF-8 as the real APIs do."""
+    if isinstance(event.data, str):
+        data = event.data
+    else:
+        try:
+            data = json.dumps(event.data, ensure_ascii=False, separators=(",", ":"))
+            data.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates in a verbatim str: only \u escapes can carry them
+            data = json.dumps(event.data, separators=(",", ":"))
+    head = f"event: {event.name}\n" if event.name else ""
+    return f"{head}data: {data}\n\n".encode()
+
+
+@pytest.fixture
+def llm_server() -> Iterator[ScriptedLLMServer]:
+    """A running `ScriptedLLMServer` for one test; import it into a conftest to use it by name."""
+    with ScriptedLLMServer() as server:
+        yield server

@@ -185,7 +185,7 @@ _STACK_WORDS: dict[str, tuple[str, ...]] = {
     "html": (r"plain\s+html", r"vanilla(?:\s+js)?", r"html(?:5)?", r"no\s+framework", r"static\s+(?:site|page|website)"),
     FULLSTACK_STARTER: (r"full[\s-]?stack",),
 }
-_BACKEND_WORDS = r"api|apis|backend|back[\s-]end|server|rest(?:ful)?|endpoints?|crud|json|database"
+_BACKEND_WORDS = r"api|apis|backend|back[\s-]end|server|rest(?:ful)?|endpoints?|crud|database"
 _PYTHON_WORDS = r"python|py"
 _FRONTEND_WORDS = r"react|front[\s-]?end|ui|spa|web\s?app|interface"
 _PAGE_WORDS = r"landing|page|pages|site|website|homepage|portfolio"
@@ -236,10 +236,10 @@ def choose_starter(prompt: str, starters: Sequence[Starter]) -> Starter:
     if not starters:
         raise ValueError("choose_starter needs at least one starter.")
     scores = score_starters(prompt, starters)
-    first = PAGE_STARTER if _has(_PAGE_WORDS, prompt) else DEFAULT_STARTER
-    preference = [first, DEFAULT_STARTER, PAGE_STARTER]
-    rank = {name: i for i, name in enumerate(preference[::-1])}  # higher is preferred
-    best = max(starters, key=lambda s: (scores[s.name], rank.get(s.name, -1), -starters.index(s)))
+    preferred = [PAGE_STARTER, DEFAULT_STARTER] if _has(_PAGE_WORDS, prompt) else [DEFAULT_STARTER, PAGE_STARTER]
+    tie_rank = {name: len(preferred) - i for i, name in enumerate(preferred)}  # higher wins a tie
+    order = {s.name: i for i, s in enumerate(starters)}
+    best = max(starters, key=lambda s: (scores[s.name], tie_rank.get(s.name, 0), -order[s.name]))
     log.debug("Starter scores for %r: %s -> %s", prompt[:80], scores, best.name)
     return best
 
@@ -247,8 +247,15 @@ def choose_starter(prompt: str, starters: Sequence[Starter]) -> Starter:
 # -- Rendering ------------------------------------------------------------------------------
 
 
+def _markdown_text(value: object) -> object:
+    """Values in Markdown are text: no tag may slip through, yet "Tom's Bakery" stays readable."""
+    if isinstance(value, str):
+        return value.replace("<", "&lt;").replace(">", "&gt;")
+    return value
+
+
 @functools.cache
-def _environment(files_dir: Path) -> jinja2.Environment:
+def _environment(files_dir: Path, markdown: bool = False) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(files_dir, encoding="utf-8"),
         block_start_string="[%",
@@ -263,8 +270,10 @@ def _environment(files_dir: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
-        # HTML-like files are escaped; everything else must use `|tojson` (JS, JSON) or be safe by validation.
+        # HTML-like files are escaped, Markdown gets its own escaping, and everything else must use
+        # `|tojson` (JS, JSON) or carry only validated values (the accent colour in CSS).
         autoescape=jinja2.select_autoescape(["html", "htm", "jinja", "svg", "xml"], default_for_string=False),
+        finalize=_markdown_text if markdown else None,
     )
 
 
@@ -274,13 +283,13 @@ def render_starter(starter: Starter, variables: StarterVariables) -> dict[str, s
     Starters are text-only by rule (so they can be templated and shown to a model); a binary
     file in a starter is a bug in the starter, and rendering refuses it.
     """
-    env = _environment(starter.files_dir)
     context = variables.model_dump()
     rendered: dict[str, str] = {}
     for path in starter.file_paths():
         if is_binary_path(path):
             raise StarterError(f"Starter {starter.name!r} contains binary file {path!r}; starters must be text-only.")
         try:
+            env = _environment(starter.files_dir, markdown=path.endswith(".md"))
             rendered[path] = env.get_template(path).render(context)
         except UnicodeDecodeError as exc:
             raise StarterError(f"Starter {starter.name!r} file {path!r} is not UTF-8 text.") from exc

@@ -1,0 +1,62 @@
+"""The web app: a JSON API under /api, and the page in static/ that uses it.
+
+Run with `uvicorn app.main:app --reload`. Add endpoints here (or in a router module included
+with app.include_router) before the static mount at the bottom, which must stay last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Response, status
+from fastapi.staticfiles import StaticFiles
+
+from . import store
+from .store import Item, ItemCreate, ItemUpdate
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    store.init_db()
+    yield
+
+
+app = FastAPI(title="Items API", lifespan=lifespan)
+
+
+@app.get("/api/health")
+def health() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@app.get("/api/items")
+def list_items() -> list[Item]:
+    return store.list_items()
+
+
+@app.post("/api/items", status_code=status.HTTP_201_CREATED)
+def create_item(data: ItemCreate) -> Item:
+    return store.create_item(data)
+
+
+@app.patch("/api/items/{item_id}")
+def update_item(item_id: str, data: ItemUpdate) -> Item:
+    item = store.update_item(item_id, data)
+    if item is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not found.")
+    return item
+
+
+@app.delete("/api/items/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_item(item_id: str) -> Response:
+    if not store.delete_item(item_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not found.")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# The page: index.html and its assets. Mounted last so it never shadows an /api route.
+app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")

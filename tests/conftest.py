@@ -23,12 +23,19 @@ import psycopg
 import pytest
 
 import builder.services
+import builder.settings
 from builder import db
+from builder.generation import guard
 from builder.services import Services
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
+from tests.llm_server import ScriptedLLMServer, llm_server  # noqa: F401 (a fixture, used by name)
 
 PG_USER = "forja"  # the database superuser initdb creates; not an OS user
+
+# Keys the providers send to the scripted LLM server; never a real key.
+TEST_ANTHROPIC_KEY = "sk-ant-test-0123456789abcdef"
+TEST_OPENAI_KEY = "sk-test-openai-0123456789abcdef"
 
 
 class DatabaseUrls(NamedTuple):
@@ -182,3 +189,40 @@ async def services(sqlite_url: DatabaseUrls, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(builder.services, "_services", instance)
     yield instance
     await instance.close()
+
+
+# -- model providers --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def scripted_llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedLLMServer]:
+    """A ScriptedLLMServer on 127.0.0.1 with both real SDK providers pointed at it, and fast retries.
+
+    Only Forja's settings change: the anthropic and openai SDKs run unpatched over real sockets.
+    """
+    with ScriptedLLMServer() as server:
+        configured = {
+            "anthropic_api_key": TEST_ANTHROPIC_KEY,
+            "anthropic_base_url": server.anthropic_base_url,
+            "anthropic_model": "claude-sonnet-5-5",
+            "openai_api_key": TEST_OPENAI_KEY,
+            "openai_base_url": server.openai_base_url,
+            "openai_model": "gpt-4.1",
+            "provider": "",
+            "retry_base_delay_s": 0.01,
+        }
+        for name, value in configured.items():
+            monkeypatch.setattr(builder.settings.settings, name, value)
+        guard.secret_values.cache_clear()  # it caches the keys from settings and the environment
+        yield server
+        guard.secret_values.cache_clear()
+
+
+@pytest.fixture
+def offline_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No model provider configured, whatever the environment or .env says: only the offline starters."""
+    for name in ("anthropic_api_key", "anthropic_base_url", "openai_api_key", "openai_base_url", "provider"):
+        monkeypatch.setattr(builder.settings.settings, name, "")
+    guard.secret_values.cache_clear()
+    yield
+    guard.secret_values.cache_clear()

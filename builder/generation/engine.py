@@ -190,11 +190,17 @@ class GenerationRun:
 
     async def run(self) -> GenerationEvent:
         store = self.services.store
-        project = await store.get_project(self.project_id)
-        provider = get_provider(self.provider_name or project.provider or None, self.model or project.model or None)
-        prompt = redact(self.prompt.strip())
-        if not prompt:
-            raise GenerationError("Describe what you want first: the request was empty.")
+        try:
+            project = await store.get_project(self.project_id)
+            provider = get_provider(self.provider_name or project.provider or None, self.model or project.model or None)
+            prompt = redact(self.prompt.strip())
+            if not prompt:
+                raise GenerationError("Describe what you want first: the request was empty.")
+        except (GenerationError, ProviderError, NotFound) as exc:
+            # Callers (the hub's followers, the SSE API) wait for a done or error event: always send one.
+            event = GenerationEvent(type="error", project_id=self.project_id, message=str(exc))
+            self.emit_event(event)
+            return event
         record = await store.start_generation(self.project_id, prompt, provider.name, provider.model)
         started = time.monotonic()
         self.log(f"Generating with {provider.name} ({provider.model or 'starter templates'}): {prompt[:200]}")
@@ -224,6 +230,8 @@ class GenerationRun:
             summary=final.summary or "",
             version_id=version_id,
         )
+        # Sent only once the record is final: whoever reacts to `done` sees the finished generation.
+        self.emit_event(final)
         return final
 
     async def _record(self, record: int, provider: Provider, started: float, **fields: Any) -> None:
@@ -318,7 +326,6 @@ class GenerationRun:
             files_done=len(result.changed),
             usage=self._usage_dict(provider),
         )
-        self.emit_event(event)
         return event, result.version.id
 
     def _apply(self, tree: dict[str, str], answer: _Collected) -> tuple[dict[str, str], list[tuple[str, str]]]:
@@ -380,10 +387,13 @@ class GenerationRun:
         raise AssertionError("unreachable")
 
     async def _segment_with_retries(self, provider: Provider, request: ModelRequest) -> _Segment:
+        counted = self.files_done
         for attempt in range(1, settings.retry_attempts + 1):
             try:
                 return await self._segment(provider, request)
             except TransientProviderError as exc:
+                # The failed attempt's files are dropped: count the retried answer's files from the same start.
+                self.files_done = counted
                 # Nothing is applied before the end, so the whole segment can be asked for again.
                 if attempt == settings.retry_attempts:
                     raise GenerationError(f"{exc} Tried {attempt} times; nothing was saved. Try again in a minute.") from exc

@@ -56,7 +56,7 @@ class AnthropicProvider(Provider):
             api_key=settings.anthropic_api_key,
             base_url=settings.anthropic_base_url or None,
             max_retries=0,
-            timeout=request_timeout(),
+            timeout=request_timeout(anthropic.Timeout),
         )
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Literal
-
-import httpx
+from typing import Literal, TypeVar
 
 from builder.settings import settings
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -62,8 +62,12 @@ class TransientProviderError(ProviderError):
     """Rate limits, overload and dropped connections: worth a retry with backoff."""
 
 
-def request_timeout() -> httpx.Timeout:
-    return httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s)
+def request_timeout(timeout_class: Callable[..., T]) -> T:
+    """The request and connect timeouts as the SDK's own Timeout class (`anthropic.Timeout`, `openai.Timeout`).
+
+    The SDKs pin their own HTTP library (now httpx2) and refuse another library's Timeout object.
+    """
+    return timeout_class(settings.request_timeout_s, connect=settings.connect_timeout_s)
 
 
 class Provider(ABC):

@@ -49,7 +49,7 @@ class OpenAIProvider(Provider):
             api_key=settings.openai_api_key or "not-needed",
             base_url=settings.openai_base_url or None,
             max_retries=0,
-            timeout=request_timeout(),
+            timeout=request_timeout(openai.Timeout),
         )
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -81,3 +82,41 @@ class CommitResult(BaseModel):
     version: VersionInfo
     changed: list[str]
     deleted: list[str]
+
+
+class FileDiff(BaseModel):
+    """One file's change between two versions."""
+
+    path: str
+    status: Literal["added", "removed", "modified"]
+    binary: bool = Field(description="Binary files are reported as changed, without their content.")
+    lines_added: int = 0
+    lines_removed: int = 0
+    diff: str = Field(
+        description="Unified diff (a/ and b/ prefixes, /dev/null for a missing side), or 'Binary files ... differ'."
+    )
+
+
+class VersionDiff(BaseModel):
+    project_id: str
+    version: int
+    against: int | None = Field(description="The version compared with; null means the empty tree (before version 1).")
+    files: list[FileDiff]
+    files_changed: int
+    lines_added: int
+    lines_removed: int
+
+    def patch(self) -> str:
+        """Every file's diff, one after the other, as `git diff` would print them."""
+        return "".join(f.diff for f in self.files)
+
+
+class TrashedProject(ProjectSummary):
+    deleted_at: datetime
+    purge_at: datetime | None = Field(default=None, description="When the project and its history will be deleted for good.")
+
+
+class PurgeResult(BaseModel):
+    projects: list[str] = Field(description="Ids of the projects deleted for good.")
+    versions: int = 0
+    blobs: int = Field(default=0, description="Stored file contents no other project used, now deleted.")

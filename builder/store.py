@@ -11,8 +11,9 @@ import hashlib
 import logging
 import weakref
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, exists, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
@@ -27,13 +28,25 @@ from builder.filetree import (
     normalize_path,
     validate_tree,
 )
-from builder.models import Author, Blob, Generation, Project, Version, VersionFile, utcnow
+from builder.models import (
+    Author,
+    Blob,
+    Generation,
+    PreviewSession,
+    Project,
+    ShareLink,
+    Version,
+    VersionFile,
+    utcnow,
+)
 from builder.schemas import (
     CommitResult,
     FileInfo,
     GenerationInfo,
     ProjectDetail,
     ProjectSummary,
+    PurgeResult,
+    TrashedProject,
     VersionInfo,
 )
 from preview_runtime.stack import detect_stack, is_manifest
@@ -50,6 +63,8 @@ class _StaleParent(Exception):
 
 
 COMMIT_ATTEMPTS = 5
+# Rows per IN (...) list: well under SQLite's and PostgreSQL's limits on bound parameters.
+IN_CHUNK = 500
 
 
 def content_hash(data: bytes) -> str:
@@ -415,3 +430,154 @@ class ProjectStore:
             project.stack = ",".join(await self._stack_of(session, writes, kept or {}))
         session.add(project)
         return version
+
+    # -- history and project management (builder/history.py) --------------------------------
+
+    async def _version_info_of(self, session: AsyncSession, version: Version) -> VersionInfo:
+        parent = await session.get(Version, version.parent_id) if version.parent_id else None
+        return _version_info(version, parent.number if parent else None)
+
+    async def version_manifest(self, project_id: str, version: int | None = None) -> tuple[VersionInfo, dict[str, str]]:
+        """A version (default: the current one) and its tree as {path: blob hash}, without the contents."""
+        async with self._sessions() as session:
+            project = await self._project(session, project_id)
+            found = await self._version(session, project, version)
+            assert found.id is not None
+            return await self._version_info_of(session, found), await self._manifest(session, found.id)
+
+    async def version_manifests(self, project_id: str) -> list[tuple[VersionInfo, dict[str, str]]]:
+        """Every version of the project, oldest first, each with its tree as {path: blob hash}."""
+        async with self._sessions() as session:
+            await self._project(session, project_id)
+            infos = await self._versions(session, project_id)
+            manifests: dict[int, dict[str, str]] = {info.id: {} for info in infos}
+            rows = await session.exec(
+                select(VersionFile.version_id, VersionFile.path, VersionFile.blob_hash)
+                .join(Version, col(Version.id) == col(VersionFile.version_id))
+                .where(Version.project_id == project_id)
+            )
+            for version_id, path, digest in rows:
+                manifests[version_id][path] = digest
+            return [(info, manifests[info.id]) for info in infos]
+
+    async def read_blobs(self, hashes: Iterable[str]) -> dict[str, bytes]:
+        """File contents by hash (hashes come from version_manifest)."""
+        wanted = sorted(set(hashes))
+        found: dict[str, bytes] = {}
+        async with self._sessions() as session:
+            for start in range(0, len(wanted), IN_CHUNK):
+                found |= await self._blob_data(session, set(wanted[start : start + IN_CHUNK]))
+        if missing := set(wanted) - set(found):
+            raise NotFound(f"Stored file content {sorted(missing)[0]} is missing.")
+        return found
+
+    async def duplicate(self, project_id: str, version: int | None = None, name: str | None = None) -> CommitResult:
+        """A new project whose version 1 is the tree of `version` (default: current), sharing its blobs."""
+        async with self._sessions() as session, session.begin():
+            source = await self._project(session, project_id)
+            found = await self._version(session, source, version)
+            assert found.id is not None
+            manifest = await self._manifest(session, found.id)
+            new_name = " ".join((name or f"{source.name} (copy)").split())[:200] or "Untitled project"
+            # An empty stack makes _write_version detect the stack of that version's tree.
+            project = Project(name=new_name, stack="", provider=source.provider, model=source.model)
+            session.add(project)
+            await session.flush()
+            message = f"Duplicated from {source.name} version {found.number}"
+            created = await self._write_version(session, project, None, {}, Author.import_, message, len(manifest), manifest)
+            info = _version_info(created, None)
+        log.info("duplicated project %s version %d as %s", project_id, found.number, project.id)
+        return CommitResult(project_id=project.id, version=info, changed=sorted(manifest), deleted=[])
+
+    async def trash(self, project_id: str) -> None:
+        """Move a project to the trash: it disappears from lists and reads until restored or purged."""
+        async with self._sessions() as session, session.begin():
+            project = await self._project(session, project_id)
+            project.deleted_at = utcnow()
+            session.add(project)
+
+    async def list_trash(self, limit: int = 100) -> list[TrashedProject]:
+        async with self._sessions() as session:
+            projects = await session.exec(
+                select(Project).where(col(Project.deleted_at).is_not(None)).order_by(col(Project.deleted_at).desc()).limit(limit)
+            )
+            trashed: list[TrashedProject] = []
+            for project in projects.all():
+                assert project.deleted_at is not None
+                summary = await self._summary(session, project)
+                trashed.append(TrashedProject(**summary.model_dump(), deleted_at=project.deleted_at))
+            return trashed
+
+    async def untrash(self, project_id: str) -> ProjectSummary:
+        """Bring a project back from the trash, with all its versions."""
+        async with self._sessions() as session, session.begin():
+            project = await session.get(Project, project_id)
+            if project is None or project.deleted_at is None:
+                raise NotFound(f"There is no project {project_id!r} in the trash.")
+            project.deleted_at = None
+            session.add(project)
+            await session.flush()
+            return await self._summary(session, project)
+
+    async def purge_trashed(self, before: datetime) -> PurgeResult:
+        """Delete for good the projects trashed before `before`, with everything that belongs to them.
+
+        Blobs are shared between versions and projects, so only the blobs no remaining version
+        refers to are deleted.
+        """
+        async with self._sessions() as session, session.begin():
+            # The UPDATE locks the rows (on SQLite: takes the write lock) so a concurrent restore
+            # from the trash either lands first or waits.
+            ids = list(
+                (
+                    await session.exec(
+                        update(Project)
+                        .where(col(Project.deleted_at).is_not(None), col(Project.deleted_at) < before)
+                        .values(deleted_at=Project.deleted_at)
+                        .returning(col(Project.id))
+                    )
+                ).scalars()
+            )
+            if not ids:
+                return PurgeResult(projects=[])
+            versions = select(Version.id).where(col(Version.project_id).in_(ids))
+            candidates = set(
+                (
+                    await session.exec(select(VersionFile.blob_hash).where(col(VersionFile.version_id).in_(versions)).distinct())
+                ).all()
+            )
+            version_count = (
+                await session.exec(select(func.count()).select_from(Version).where(col(Version.project_id).in_(ids)))
+            ).one()
+            for table in (ShareLink, PreviewSession, Generation):
+                await session.exec(delete(table).where(col(table.project_id).in_(ids)))
+            await session.exec(delete(VersionFile).where(col(VersionFile.version_id).in_(versions)))
+            await session.exec(update(Version).where(col(Version.project_id).in_(ids)).values(parent_id=None))
+            await session.exec(delete(Version).where(col(Version.project_id).in_(ids)))
+            await session.exec(delete(Project).where(col(Project.id).in_(ids)))
+        blobs = await self._delete_unused_blobs(candidates)
+        log.info("purged %d projects from the trash (%d versions, %d blobs)", len(ids), version_count, blobs)
+        return PurgeResult(projects=sorted(ids), versions=version_count, blobs=blobs)
+
+    async def _delete_unused_blobs(self, candidates: set[str]) -> int:
+        """Delete the blobs among `candidates` that no version refers to; returns how many."""
+        wanted = sorted(candidates)
+        deleted = 0
+        for start in range(0, len(wanted), IN_CHUNK):
+            chunk = wanted[start : start + IN_CHUNK]
+            for attempt in range(COMMIT_ATTEMPTS):
+                try:
+                    async with self._sessions() as session, session.begin():
+                        result = await session.exec(
+                            delete(Blob).where(
+                                col(Blob.hash).in_(chunk),
+                                ~exists().where(col(VersionFile.blob_hash) == col(Blob.hash)),
+                            )
+                        )
+                        deleted += result.rowcount or 0
+                    break
+                except IntegrityError:
+                    # A commit elsewhere started using one of these blobs meanwhile; look again.
+                    if attempt == COMMIT_ATTEMPTS - 1:
+                        log.warning("left %d unused blobs for the next purge", len(chunk))
+        return deleted

@@ -1,0 +1,142 @@
+"""CLI commands for version history and project management; builder.cli wires them in.
+
+Each handler has builder.cli's shape: async (services, args) -> (JSON value, text).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from builder import history
+from builder.services import Services
+
+
+def _when(value: Any) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+async def cmd_history(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    project = await services.store.get_project(args.id)
+    lines = [
+        f"{'*' if v.number == project.current_version else ' '} v{v.number:<4} {_when(v.created_at)}  "
+        f"{history.AUTHOR_NAMES.get(v.author, v.author):<9} {v.files_changed:>4} files  {v.message}"
+        for v in reversed(project.versions)
+    ]
+    return project.versions, "\n".join(lines) or f"Project {args.id} has no versions yet."
+
+
+async def cmd_diff(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    diff = await history.diff_versions(services.store, args.id, args.version, args.against)
+    base = f"version {diff.against}" if diff.against is not None else "nothing (the empty project)"
+    if not diff.files:
+        return diff, f"No changes between {base} and version {diff.version}."
+    summary = f"{diff.files_changed} files changed, {diff.lines_added} lines added, {diff.lines_removed} removed"
+    return diff, diff.patch() + f"\n{summary} (version {diff.version} against {base})."
+
+
+async def cmd_restore(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    result = await history.restore_version(services, args.id, args.version)
+    if not (result.changed or result.deleted):
+        return result.version, f"Version {args.version} already matches the current version {result.version.number}."
+    return result.version, f"Restored version {args.version} as version {result.version.number}."
+
+
+async def cmd_export_bundle(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    _, data = await history.export_git_bundle(services.store, args.id)
+    out = Path(args.out)
+    await asyncio.to_thread(out.write_bytes, data)
+    versions = len(await services.store.list_versions(args.id))
+    value = {"id": args.id, "out": str(out), "commits": versions, "bytes": len(data)}
+    return value, f"Wrote {versions} versions as git commits to {out}; open it with: git clone {out}"
+
+
+async def cmd_rename(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    project = await history.rename_project(services.store, args.id, args.name)
+    return project, f"Renamed {project.id} to {project.name}"
+
+
+async def cmd_duplicate(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    new_id = await history.duplicate_project(services, args.id, args.version, args.name)
+    project = await services.store.get_project(new_id)
+    return {"id": new_id, "name": project.name, "version": project.current_version}, new_id
+
+
+async def cmd_delete(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    await history.delete_project(services, args.id)
+    value = {"id": args.id, "trashed": True}
+    return value, f"Moved {args.id} to the trash; undo with: python -m builder undelete {args.id}"
+
+
+async def cmd_trash(services: Services, _args: argparse.Namespace) -> tuple[Any, str]:
+    trashed = await history.list_trash(services.store)
+    lines = [
+        f"{t.id}  deleted {_when(t.deleted_at)}  purged after {_when(t.purge_at or t.deleted_at)}  {t.name}" for t in trashed
+    ]
+    return trashed, "\n".join(lines) or "The trash is empty."
+
+
+async def cmd_undelete(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    project = await history.restore_project(services.store, args.id)
+    return project, f"Restored {project.id} ({project.name}) from the trash."
+
+
+async def cmd_purge_trash(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    result = await history.purge_expired_trash(services.store, args.days)
+    return result, (
+        f"Deleted {len(result.projects)} projects for good ({result.versions} versions, {result.blobs} stored files)."
+    )
+
+
+COMMANDS: dict[str, Callable[[Services, argparse.Namespace], Awaitable[tuple[Any, str]]]] = {
+    "history": cmd_history,
+    "diff": cmd_diff,
+    "restore": cmd_restore,
+    "export-bundle": cmd_export_bundle,
+    "rename": cmd_rename,
+    "duplicate": cmd_duplicate,
+    "delete": cmd_delete,
+    "trash": cmd_trash,
+    "undelete": cmd_undelete,
+    "purge-trash": cmd_purge_trash,
+}
+
+
+def _days(text: str) -> int:
+    days = int(text)
+    if days < 0:
+        raise argparse.ArgumentTypeError("days cannot be negative")
+    return days
+
+
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add the commands above to builder.cli's subparsers (`sub`), with its --json parent (`common`)."""
+    p = sub.add_parser("history", parents=[common], help="list a project's versions, newest first (* = current)")
+    p.add_argument("id")
+    p = sub.add_parser("diff", parents=[common], help="show what a version changed (unified diff)")
+    p.add_argument("id")
+    p.add_argument("version", type=int, help="version number")
+    p.add_argument("--against", type=int, help="version to compare with (default: its parent)")
+    p = sub.add_parser("restore", parents=[common], help="make an old version current again, as a new version")
+    p.add_argument("id")
+    p.add_argument("version", type=int, help="version number to restore")
+    p = sub.add_parser("export-bundle", parents=[common], help="write the whole history as a git bundle (git clone FILE)")
+    p.add_argument("id")
+    p.add_argument("--out", required=True, help="FILE.bundle")
+    p = sub.add_parser("rename", parents=[common], help="rename a project")
+    p.add_argument("id")
+    p.add_argument("name")
+    p = sub.add_parser("duplicate", parents=[common], help="copy a project (from any version) as a new project")
+    p.add_argument("id")
+    p.add_argument("--version", type=int, help="version to copy (default: current)")
+    p.add_argument("--name", help="name of the copy (default: '<name> (copy)')")
+    p = sub.add_parser("delete", parents=[common], help="move a project to the trash (kept 30 days)")
+    p.add_argument("id")
+    sub.add_parser("trash", parents=[common], help="list the projects in the trash")
+    p = sub.add_parser("undelete", parents=[common], help="bring a project back from the trash")
+    p.add_argument("id")
+    p = sub.add_parser("purge-trash", parents=[common], help="delete for good what has been in the trash too long")
+    p.add_argument("--days", type=_days, default=history.TRASH_DAYS, help=f"age in days (default: {history.TRASH_DAYS})")

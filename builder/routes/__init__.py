@@ -1,0 +1,1 @@
+"""HTTP routes grouped by feature, each an APIRouter that builder.api includes."""

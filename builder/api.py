@@ -6,6 +6,7 @@ errors to a status code with a message a person can act on.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -21,10 +22,12 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from builder.filetree import FileTreeError, human_size, write_zip
+from builder import history
+from builder.filetree import FileTreeError, human_size
 from builder.generation.engine import generate
 from builder.generation.providers import ProviderError, get_provider
 from builder.models import Author
+from builder.routes.history import router as history_router
 from builder.schemas import (
     CommitResult,
     FileContent,
@@ -34,9 +37,11 @@ from builder.schemas import (
     ProjectSummary,
     VersionInfo,
 )
-from builder.services import get_services, project_name_from_prompt
+from builder.services import Services, get_services, project_name_from_prompt
 from builder.settings import settings
 from builder.store import NotFound
+from preview_runtime.logs import LogLine
+from preview_runtime.runner import PreviewInfo, PreviewState, RunnerError
 
 api = FastAPI(
     title="Forja",
@@ -49,6 +54,7 @@ api = FastAPI(
 
 
 # Swagger UI 5 (it reads OpenAPI 3.1) as shipped in the swagger-ui-py package.
+api.include_router(history_router)
 api.mount("/api/docs-assets", StaticFiles(directory=Path(swagger_ui.__file__).parent / "static"), name="docs-assets")
 
 
@@ -72,6 +78,11 @@ async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
 @api.exception_handler(ProviderError)
 async def _provider_unavailable(_request: Request, exc: ProviderError) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=400)
+
+
+@api.exception_handler(RunnerError)
+async def _preview_failed(_request: Request, exc: RunnerError) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=409)
 
 
 @api.exception_handler(FileTreeError)
@@ -181,13 +192,8 @@ async def write_file(project_id: str, path: str, body: FileWrite) -> VersionInfo
 
 @api.get("/api/projects/{project_id}/export", tags=["projects"])
 async def export_project(project_id: str, version: int | None = None) -> Response:
-    services = await get_services()
-    project = await services.store.get_project(project_id)
-    tree = await services.store.read_tree(project_id, version)
-    filename = f"{project.name.lower().replace(' ', '-')}-v{version or project.current_version}.zip"
-    return Response(
-        write_zip(tree), media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-    )
+    filename, data = await history.export_zip((await get_services()).store, project_id, version)
+    return Response(data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 class GenerateRequest(BaseModel):
@@ -230,6 +236,83 @@ async def generate_follow_up(project_id: str, body: GenerateRequest) -> Streamin
 async def list_generations(project_id: str) -> list[GenerationInfo]:
     """Every generation of the project: prompt, provider, model, tokens, cost estimate, duration, outcome."""
     return await (await get_services()).store.list_generations(project_id)
+
+
+class PreviewRequest(BaseModel):
+    runner: str = Field(default="auto", pattern="^(auto|docker|local)$")
+    restart: bool = False
+
+
+class PreviewStatus(BaseModel):
+    url: str
+    runner: str
+    status: str
+    version: int
+    detail: str = ""
+
+
+def _preview_status(info: PreviewInfo) -> PreviewStatus:
+    return PreviewStatus(url=info.url, runner=info.runner, status=info.state.value, version=info.version, detail=info.detail)
+
+
+@api.post("/api/projects/{project_id}/preview", tags=["preview"])
+async def start_preview(project_id: str, body: PreviewRequest | None = None, wait: bool = False) -> PreviewStatus:
+    """Run the current version (or return the preview already running).
+
+    With `wait=true` the answer comes once the URL answers 200 or the preview failed (409 with the
+    log tail); otherwise at once, and GET tells the status.
+    """
+    body = body or PreviewRequest()
+    services = await get_services()
+    info = await services.previews.start(project_id, body.runner, body.restart)
+    if wait:
+        try:
+            async with asyncio.timeout(settings.preview_start_timeout_s):
+                info = await services.previews.wait_ready(project_id)
+        except TimeoutError:
+            raise RunnerError(
+                f"The preview did not answer within {settings.preview_start_timeout_s} s.\n{_tail(services, project_id)}"
+            ) from None
+        if info.state == PreviewState.failed:
+            raise RunnerError(f"The preview failed: {info.detail}\n{_tail(services, project_id)}")
+    return _preview_status(info)
+
+
+def _tail(services: Services, project_id: str, lines: int = 30) -> str:
+    return "\n".join(line.text for line in services.logs.history(project_id)[-lines:])
+
+
+@api.get("/api/projects/{project_id}/preview", tags=["preview"])
+async def preview_status(project_id: str) -> PreviewStatus:
+    services = await get_services()
+    await services.store.get_project(project_id)
+    info = await services.previews.status(project_id)
+    if info is None:
+        raise HTTPException(404, "No preview is running for this project; start one with POST.")
+    return _preview_status(info)
+
+
+@api.delete("/api/projects/{project_id}/preview", status_code=204, tags=["preview"])
+async def stop_preview(project_id: str) -> Response:
+    services = await get_services()
+    await services.store.get_project(project_id)
+    if not await services.previews.stop(project_id):
+        raise HTTPException(404, "No preview is running for this project.")
+    return Response(status_code=204)
+
+
+@api.get("/api/projects/{project_id}/preview/logs", tags=["preview"])
+async def follow_preview_logs(project_id: str, since: int = 0) -> StreamingResponse:
+    """Server-sent events: install, dev-server and runtime output (the project's log stream)."""
+    return await follow_logs(project_id, since)
+
+
+@api.get("/api/projects/{project_id}/logs/tail", tags=["logs"])
+async def log_tail(project_id: str, lines: int = 50) -> list[LogLine]:
+    """The last lines of the project's log, as JSON."""
+    services = await get_services()
+    await services.store.get_project(project_id)
+    return services.logs.history(project_id)[-max(1, min(lines, 2000)) :]
 
 
 @api.get("/api/projects/{project_id}/logs", tags=["logs"])

@@ -1,12 +1,15 @@
 """The Reflex app: pages, plus the HTTP API and isolation headers in front of them."""
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 import reflex as rx
 
 from builder.api import api, isolate
 from builder.pages.home import home_page
 from builder.pages.workspace import workspace_page
+from builder.services import get_services
 from builder.state.home import HomeState
 from builder.state.workspace import WorkspaceState
 
@@ -25,6 +28,22 @@ def plain_error(exception: Exception) -> rx.event.EventSpec:
     )
 
 
+@contextlib.asynccontextmanager
+async def running_services() -> AsyncIterator[None]:
+    """Open the store and the preview proxy at start-up (taking back previews that outlived a
+    restart), and stop the proxy and previews' processes on the way out."""
+    services = await get_services()
+    try:
+        await services.previews.manager()
+    except Exception:
+        log.exception("previews could not start; projects still open, the Preview tab will say why")
+    try:
+        yield
+    finally:
+        await services.close()
+
+
 app = rx.App(api_transformer=[api, isolate], backend_exception_handler=plain_error)
+app.register_lifespan_task(running_services)
 app.add_page(home_page, route="/", title="Forja: describe an app, get it running", on_load=HomeState.load)
 app.add_page(workspace_page, route="/p/[project_id]", title="Forja workspace", on_load=WorkspaceState.load)

@@ -11,12 +11,15 @@ import asyncio
 import json
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 from pydantic import BaseModel
 
+from builder import cli_history
 from builder.filetree import (
     FileTreeError,
     read_folder,
@@ -27,7 +30,9 @@ from builder.filetree import (
 from builder.generation.engine import GenerationError, GenerationEvent, generate
 from builder.generation.providers import ProviderError, get_provider
 from builder.services import Services, get_services, name_from_filename, project_name_from_prompt
+from builder.settings import settings
 from builder.store import NotFound
+from preview_runtime.runner import RunnerError
 
 
 def _dump(value: Any) -> Any:
@@ -109,12 +114,48 @@ async def cmd_generate(services: Services, args: argparse.Namespace) -> tuple[An
     return value, f"{project_id}  version {final.version}: {final.summary}"
 
 
+class ServerUnavailable(OSError):
+    """Forja is not running where the settings say."""
+
+
+async def _server(method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """Previews live in the running Forja (they outlive a CLI process), so these commands ask it."""
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{settings.port}", timeout=settings.preview_start_timeout_s + 30
+        ) as client:
+            response = await client.request(method, path, **kwargs)
+    except httpx.ConnectError:
+        raise ServerUnavailable(f"Forja is not running on port {settings.port}; start it with: bash scripts/run.sh") from None
+    if response.status_code >= 400:
+        raise RunnerError(response.json().get("detail", response.text))
+    return response
+
+
+async def cmd_preview(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    await services.store.get_project(args.id)
+    started = time.monotonic()
+    response = await _server("POST", f"/api/projects/{args.id}/preview", params={"wait": args.wait}, json={"runner": args.runner})
+    status = response.json()
+    value = {**status, "seconds": round(time.monotonic() - started, 2)}
+    return value, f"{status['status']}: {status['url']} ({status['runner']} runner)"
+
+
+async def cmd_stop(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    await services.store.get_project(args.id)
+    await _server("DELETE", f"/api/projects/{args.id}/preview")
+    return {"id": args.id, "status": "stopped"}, "Preview stopped."
+
+
 COMMANDS: dict[str, Callable[[Services, argparse.Namespace], Awaitable[tuple[Any, str]]]] = {
     "import": cmd_import,
     "projects": cmd_projects,
     "files": cmd_files,
     "export": cmd_export,
     "generate": cmd_generate,
+    "preview": cmd_preview,
+    "stop": cmd_stop,
+    **cli_history.COMMANDS,
 }
 
 
@@ -140,6 +181,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--project", help="project id for a follow-up")
     p.add_argument("--provider", choices=["offline", "anthropic", "openai"], help="default: by which API key is set")
     p.add_argument("--model", help="model name for the provider")
+    p = sub.add_parser("preview", parents=[common], help="run the project's current version in the running Forja")
+    p.add_argument("id")
+    p.add_argument("--runner", choices=["auto", "docker", "local"], default="auto")
+    p.add_argument("--wait", action="store_true", help="return once the URL answers 200 (exit 1 with the log tail if it fails)")
+    p = sub.add_parser("stop", parents=[common], help="stop the project's preview")
+    p.add_argument("id")
+    cli_history.add_parsers(sub, common)
     sub.add_parser("migrate", parents=[common], help="create or upgrade the database schema")
     return root
 
@@ -151,7 +199,7 @@ async def run(args: argparse.Namespace) -> int:
             value, text = {"status": "ok"}, "Database is up to date."
         else:
             value, text = await COMMANDS[args.command](services, args)
-    except (FileTreeError, NotFound, OSError, GenerationError, ProviderError) as exc:
+    except (FileTreeError, NotFound, OSError, GenerationError, ProviderError, RunnerError) as exc:
         if args.json:
             print(json.dumps({"error": str(exc)}), file=sys.stderr)
         else:

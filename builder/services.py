@@ -11,10 +11,11 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from builder import db
+from builder import db, history
 from builder.filetree import read_json_tree, read_zip
 from builder.generation.hub import GenerationHub
 from builder.models import Author
+from builder.previews import PreviewService
 from builder.schemas import CommitResult
 from builder.settings import settings
 from builder.store import ProjectStore
@@ -37,9 +38,11 @@ class Services:
     store: ProjectStore
     logs: LogHub
     generations: GenerationHub = field(init=False)
+    previews: PreviewService = field(init=False)
 
     def __post_init__(self) -> None:
         self.generations = GenerationHub(self)
+        self.previews = PreviewService(self)
 
     async def import_tree(self, name: str, tree: dict[str, bytes], source: str) -> CommitResult:
         result = await self.store.create_project(name, tree, Author.import_, f"Imported {len(tree)} files from {source}")
@@ -73,6 +76,7 @@ class Services:
         return result
 
     async def close(self) -> None:
+        await self.previews.close()
         await self.store.close()
 
 
@@ -98,5 +102,10 @@ async def get_services() -> Services:
         if _services is None:
             await asyncio.to_thread(db.migrate)
             _services = Services(store=ProjectStore(db.create_engine()), logs=LogHub())
+            purged = await history.purge_expired_trash(_services.store)
+            if purged.projects:
+                log.info(
+                    "removed %d project(s) that were in the trash for over %d days", len(purged.projects), history.TRASH_DAYS
+                )
             log.info("project store ready at %s", settings.sync_database_url.split("@")[-1])
         return _services

@@ -56,6 +56,33 @@ class Settings(BaseSettings):
         default=60_000, description="File content sent with a follow-up; larger projects send only the relevant files."
     )
 
+    preview_runner: str = Field(default="auto", description="auto (Docker if reachable, else local), docker or local.")
+    preview_port: int = Field(
+        default=8800, description="Port of the preview proxy (Traefik); previews live at http://<id>.<domain>:<port>."
+    )
+    preview_domain: str = Field(default="localhost", description="Previews are served as subdomains of this domain.")
+    preview_host: str = Field(default="127.0.0.1", description="Address the preview proxy listens on.")
+    preview_idle_s: int = Field(default=1800, description="A preview nobody looked at for this long is stopped.")
+    preview_ttl_s: int = Field(default=4 * 3600, description="No preview runs longer than this.")
+    preview_start_timeout_s: int = Field(default=300, description="How long the CLI's --wait and share links wait for a preview.")
+    preview_image: str = Field(default="forja-preview:latest", description="Docker image for preview containers.")
+    preview_memory_mb: int = Field(default=1024, description="Memory limit of one preview container.")
+    preview_cpus: float = Field(default=1.0, description="CPU limit of one preview container.")
+    preview_pids: int = Field(default=256, description="Process limit of one preview container.")
+    npm_registry: str = Field(default="", description="npm registry mirror for installs in previews (empty: npm's default).")
+    pip_index_url: str = Field(default="", description="Python package index mirror for installs in previews.")
+    extra_ca_cert: str = Field(
+        default="", description="Path of an extra CA bundle trusted by installs in previews (corporate proxies)."
+    )
+    webcontainer_boot_timeout_s: float = Field(
+        default=20.0, description="How long the browser waits for WebContainers before falling back."
+    )
+    webcontainer_client_id: str = Field(
+        default="",
+        validation_alias=AliasChoices("WEBCONTAINER_CLIENT_ID", "FORJA_WEBCONTAINER_CLIENT_ID"),
+        description="StackBlitz client id for commercial WebContainer use.",
+    )
+
     @property
     def default_provider(self) -> str:
         """The provider used when a project has not picked one: explicit setting, else by key."""

@@ -143,45 +143,97 @@ def logs_panel() -> rx.Component:
 
 
 def preview_panel() -> rx.Component:
-    return rx.vstack(
-        rx.hstack(
-            rx.icon_button(rx.icon("rotate-cw", size=14), size="1", variant="soft", disabled=True, title="Reload the preview"),
-            rx.input(
-                value="",
-                placeholder="The preview's address appears here once it runs",
-                read_only=True,
-                size="1",
-                flex="1",
-                font_family="monospace",
-            ),
-            rx.icon_button(rx.icon("external-link", size=14), size="1", variant="soft", disabled=True, title="Open in a new tab"),
-            rx.button(rx.icon("share-2", size=14), "Share", size="1", disabled=True, title="Share a live link"),
-            align="center",
-            padding_x="12px",
-            height="40px",
-            width="100%",
-            border_bottom=f"1px solid {rx.color('gray', 5)}",
-            flex_shrink="0",
-            spacing="2",
+    running = WorkspaceState.preview_url != ""
+    toolbar = rx.hstack(
+        rx.icon_button(
+            rx.icon("rotate-cw", size=14),
+            size="1",
+            variant="soft",
+            disabled=~running,
+            on_click=WorkspaceState.reload_preview,
+            title="Reload the preview",
+            aria_label="Reload the preview",
+            id="preview-reload",
         ),
-        rx.center(
-            rx.vstack(
-                rx.icon("monitor-play", size=40, color=rx.color("gray", 8)),
-                rx.text("Live preview is not available in this version of Forja yet.", weight="medium"),
-                rx.text(
-                    "Your files are saved; read and edit them in the Code tab, or download them with Export.",
-                    size="2",
-                    color=rx.color("gray", 10),
-                    text_align="center",
-                ),
-                align="center",
-                spacing="2",
-                max_width="420px",
-            ),
+        rx.input(
+            value=WorkspaceState.preview_url,
+            placeholder="The preview's address appears here once it runs",
+            read_only=True,
+            size="1",
             flex="1",
-            width="100%",
+            font_family="monospace",
+            id="preview-address",
         ),
-        spacing="0",
-        height="100%",
+        rx.cond(
+            WorkspaceState.preview_runner != "", rx.badge(WorkspaceState.preview_runner, variant="soft", color_scheme="gray")
+        ),
+        rx.link(
+            rx.icon_button(
+                rx.icon("external-link", size=14), size="1", variant="soft", disabled=~running, aria_label="Open in a new tab"
+            ),
+            href=WorkspaceState.preview_url,
+            is_external=True,
+            title="Open in a new tab",
+        ),
+        rx.button(
+            rx.icon("share-2", size=14),
+            "Share",
+            size="1",
+            disabled=True,
+            title="Share links are not available in this version yet",
+        ),
+        align="center",
+        padding_x="12px",
+        height="40px",
+        width="100%",
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        flex_shrink="0",
+        spacing="2",
+    )
+    waiting = rx.center(
+        rx.vstack(
+            rx.cond(
+                WorkspaceState.preview_state == "failed",
+                rx.icon("circle-alert", size=36, color=rx.color("red", 9)),
+                rx.cond(
+                    WorkspaceState.current_version > 0,
+                    rx.spinner(size="3"),
+                    rx.icon("monitor-play", size=40, color=rx.color("gray", 8)),
+                ),
+            ),
+            rx.text(
+                rx.cond(
+                    WorkspaceState.current_version > 0,
+                    WorkspaceState.preview_message,
+                    "The preview starts once the project has files.",
+                ),
+                text_align="center",
+                id="preview-message",
+            ),
+            rx.cond(
+                WorkspaceState.preview_state == "failed",
+                rx.hstack(
+                    rx.button("Try again", size="2", on_click=WorkspaceState.start_preview, id="preview-retry"),
+                    rx.button("Show logs", size="2", variant="soft", on_click=WorkspaceState.set_tab("logs")),
+                ),
+            ),
+            align="center",
+            spacing="3",
+            max_width="480px",
+        ),
+        flex="1",
         width="100%",
     )
+    frame = rx.el.iframe(
+        src=WorkspaceState.preview_url,
+        key=WorkspaceState.preview_reloads.to_string(),
+        title="Preview",
+        id="preview-frame",
+        # The preview is another origin; these let it run its own scripts and forms only.
+        sandbox="allow-scripts allow-forms allow-same-origin allow-popups allow-modals",
+        allow="clipboard-write",
+        width="100%",
+        height="100%",
+        style={"border": "none", "background": "white", "flex": "1"},
+    )
+    return rx.vstack(toolbar, rx.cond(running, frame, waiting), spacing="0", height="100%", width="100%")

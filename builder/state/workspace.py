@@ -23,11 +23,17 @@ from builder.services import get_services
 from builder.settings import settings
 from builder.store import NotFound
 from preview_runtime.logs import LogLine
+from preview_runtime.runner import RunnerError
 
 log = logging.getLogger(__name__)
 
 AUTHOR_LABELS = {Author.user: "You", Author.ai: "Forja AI", Author.template: "Starter", Author.import_: "Import"}
 GENERATION_BATCH_SECONDS = 0.05
+PREVIEW_WORDS = {
+    "starting": "Starting the preview...",
+    "installing": "Installing dependencies...",
+    "running": "Starting the dev server...",
+}
 # A page left open keeps following its log for at most this long without reloading.
 LOG_FOLLOW_SECONDS = 6 * 3600
 
@@ -107,7 +113,13 @@ class WorkspaceState(rx.State):
     provider: str = "offline"
     provider_options: list[ProviderOption] = []
     editor_revision: int = 0
+    preview_url: str = ""
+    preview_state: str = ""
+    preview_runner: str = ""
+    preview_message: str = ""
+    preview_reloads: int = 0
     _streamed: dict[str, str] = {}
+    _preview_token: int = 0
     _generation_token: int = 0
 
     tab: str = "code"
@@ -155,6 +167,9 @@ class WorkspaceState(rx.State):
             self.notice = ""
             self.followup = ""
             self._streamed = {}
+            self.preview_url = ""
+            self.preview_state = ""
+            self.preview_message = ""
         if not await self._refresh(project_id):
             return
         yield WorkspaceState.follow_logs
@@ -287,8 +302,49 @@ class WorkspaceState(rx.State):
             self.paths = sorted(set(self.paths) | set(added))
 
     @rx.event
-    def set_tab(self, tab: str) -> None:
+    def set_tab(self, tab: str):
         self.tab = tab
+        if tab == "preview" and self.current_version > 0 and self.preview_state in ("", "failed", "stopped"):
+            return WorkspaceState.start_preview
+
+    @rx.event
+    def reload_preview(self) -> None:
+        self.preview_reloads += 1
+
+    @rx.event(background=True)
+    async def start_preview(self):
+        """Start (or find) the server-side preview and follow it until it runs or fails."""
+        async with self:
+            self._preview_token += 1
+            token, project_id = self._preview_token, self.project_id
+            self.preview_state = "starting"
+            self.preview_message = "Starting the preview..."
+        previews = (await get_services()).previews
+        try:
+            info = await previews.start(project_id)
+        except (RunnerError, NotFound) as exc:
+            async with self:
+                self.preview_state, self.preview_message = "failed", str(exc)
+            return
+        while True:
+            async with self:
+                if self._preview_token != token or self.project_id != project_id:
+                    return
+                self.preview_runner = info.runner
+                self.preview_state = info.state.value
+                self.preview_message = (
+                    PREVIEW_WORDS.get(info.state.value, "")
+                    if info.state.value != "failed"
+                    else (f"The preview failed: {info.detail or 'see the Logs tab'}.")
+                )
+                if info.state.value == "running" and await previews.answers(project_id):
+                    self.preview_url = info.url
+                    self.preview_message = ""
+                    return
+                if info.state.value in ("failed", "stopped"):
+                    return
+            await asyncio.sleep(0.5)
+            info = await previews.status(project_id) or info
 
     @rx.event
     def toggle_folder(self, path: str) -> None:
@@ -404,9 +460,11 @@ def chat_entries(versions: list[VersionInfo], generations: list[GenerationInfo])
         if g.outcome == "failed":
             timed.append((g.created_at, 1, ChatEntry("error", "Forja", g.error, _when(g.created_at), "Nothing was changed.")))
     for v in versions:
-        cost = next((g for g in generations if g.version == v.number), None)
-        tokens = f" \u00b7 {cost.input_tokens + cost.output_tokens:,} tokens" if cost and cost.provider != "offline" else ""
-        detail = f"version {v.number} \u00b7 {_plural(v.files_changed, 'file')} changed{tokens}"
+        detail = f"version {v.number} \u00b7 {_plural(v.files_changed, 'file')} changed"
+        made_by = next((g for g in generations if g.version == v.number), None)
+        if made_by and made_by.provider != "offline":
+            detail += f" \u00b7 {made_by.input_tokens + made_by.output_tokens:,} tokens"
+            detail += f" \u00b7 about ${made_by.cost_usd:.3f}" if made_by.cost_usd is not None else " \u00b7 cost unknown"
         timed.append(
             (
                 v.created_at,

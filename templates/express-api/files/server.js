@@ -24,6 +24,7 @@ app.use((err, req, res, next) => {
 })
 
 const port = Number(process.env.PORT) || 3000
-app.listen(port, '0.0.0.0', () => {
-  console.log(`Listening on http://0.0.0.0:${port}`)
+const host = process.env.HOST || '0.0.0.0'
+app.listen(port, host, () => {
+  console.log(`Listening on http://${host}:${port}`)
 })

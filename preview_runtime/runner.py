@@ -1,0 +1,84 @@
+"""The runner interface: start a version, get a URL, a status and a log stream; push files; stop.
+
+Runners (Docker, local process, and the browser's WebContainer driven from assets/) all keep
+this contract, so the policy can pick one and the rest of Forja does not care which.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+
+from pydantic import BaseModel, ConfigDict
+
+from preview_runtime.logs import LogLevel
+from preview_runtime.plan import RunPlan
+
+
+class PreviewState(enum.StrEnum):
+    starting = "starting"
+    installing = "installing"
+    running = "running"
+    failed = "failed"
+    stopped = "stopped"
+
+
+class PreviewSpec(BaseModel):
+    """Everything a runner needs to start one preview of one version."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    preview_id: str
+    project_id: str
+    version: int
+    files: Mapping[str, bytes]
+    plan: RunPlan
+
+
+class PreviewInfo(BaseModel):
+    preview_id: str
+    project_id: str
+    version: int
+    runner: str
+    state: PreviewState
+    url: str = ""
+    upstream: str = ""
+    detail: str = ""
+    handle: str = ""
+
+
+# (preview_id, text, level or None to classify, source) -> None
+LogSink = Callable[[str, str, LogLevel | None, str], None]
+
+
+class RunnerError(Exception):
+    """A preview could not start or run; the message says why in plain words."""
+
+
+class Runner(ABC):
+    name: str
+
+    @abstractmethod
+    async def start(self, spec: PreviewSpec, log: LogSink) -> PreviewInfo:
+        """Start installing and running; return at once with state starting/installing.
+
+        `upstream` is the http://host:port the proxy forwards to once the dev server answers.
+        """
+
+    @abstractmethod
+    async def status(self, preview_id: str) -> PreviewInfo: ...
+
+    @abstractmethod
+    async def push_files(self, preview_id: str, changed: Mapping[str, bytes], deleted: list[str]) -> None:
+        """Write saved edits into the running preview; the dev server's hot reload shows them."""
+
+    @abstractmethod
+    async def stop(self, preview_id: str) -> None: ...
+
+    @abstractmethod
+    async def adopt(self) -> list[PreviewInfo]:
+        """After a Forja restart: previews of this runner still alive, taken back (or cleaned up)."""
+
+    async def close(self) -> None:  # noqa: B027 (optional hook)
+        """Forja is shutting down: release what outlives the process (most runners keep nothing)."""

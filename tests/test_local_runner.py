@@ -1,0 +1,349 @@
+"""LocalRunner: real processes on 127.0.0.1, plainly and (when bubblewrap is installed) inside bwrap.
+
+No test installs anything from a registry: the projects have no dependencies, so every byte stays on this machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from preview_runtime.local_runner import LocalRunner, loopback_only, preview_env, safe_path
+from preview_runtime.logs import LogLevel
+from preview_runtime.plan import RunPlan
+from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState, RunnerError
+
+SECRET_NAME = "FORJA_TEST_SECRET_TOKEN"
+
+HTML_PLAN = RunPlan(install="", dev="python -m http.server ${PORT:-8080} --bind 127.0.0.1", port=8080, has_server=False)
+NODE_SERVER = b"""
+const http = require('http')
+const fs = require('fs')
+const port = Number(process.env.PORT)
+http.createServer((req, res) => {
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8')
+  res.end(fs.readFileSync('message.txt'))
+}).listen(port, process.env.HOST, () => console.log(`node listening on ${process.env.HOST}:${port}`))
+"""
+# The install's last line has no newline: the switch to dev-server output must still be seen.
+NODE_PLAN = RunPlan(install="echo preparing the node project; printf done", dev="node server.js", port=3000, has_server=True)
+
+
+@dataclass
+class Sink:
+    lines: list[tuple[str, str, LogLevel | None, str]] = field(default_factory=list)
+
+    def __call__(self, preview_id: str, text: str, level: LogLevel | None, source: str) -> None:
+        self.lines.append((preview_id, text, level, source))
+
+    def texts(self, source: str | None = None) -> list[str]:
+        return [text for _, text, _, src in self.lines if source is None or src == source]
+
+
+def _bwrap_or_skip() -> None:
+    if shutil.which("bwrap") is None:
+        reason = "bubblewrap (bwrap) is not installed"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"bubblewrap is required in CI (apt-get install bubblewrap) but {reason}", pytrace=False)
+        pytest.skip(f"Sandboxed local-runner tests skipped: {reason}")
+
+
+@pytest.fixture(params=["plain", "bwrap"])
+async def runner(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[LocalRunner]:
+    if request.param == "bwrap":
+        _bwrap_or_skip()
+    monkeypatch.setenv(SECRET_NAME, "do-not-leak-" + secrets.token_hex(4))
+    # A tag in every preview process's environment, to find any process left behind.
+    instance = LocalRunner(tmp_path / "work", sandbox=request.param == "bwrap", env={"FORJA_TEST_RUN": secrets.token_hex(8)})
+    yield instance
+    await instance.close()
+
+
+def _spec(preview_id: str, files: dict[str, bytes], plan: RunPlan) -> PreviewSpec:
+    return PreviewSpec(preview_id=preview_id, project_id="project-1", version=1, files=files, plan=plan)
+
+
+async def _until(runner: LocalRunner, preview_id: str, *states: PreviewState, within: float = 20) -> PreviewInfo:
+    deadline = time.monotonic() + within
+    while True:
+        info = await runner.status(preview_id)
+        if info.state in states:
+            return info
+        assert time.monotonic() < deadline, f"still {info.state} after {within} s: {info.detail}"
+        await asyncio.sleep(0.05)
+
+
+async def _fetch(url: str) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
+        return await client.get(url)
+
+
+def _live_processes_tagged(tag: str) -> list[int]:
+    """Processes (zombies aside) whose environment carries the tag."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            if f"FORJA_TEST_RUN={tag}".encode() in Path(f"/proc/{entry}/environ").read_bytes().split(b"\0"):
+                found.append(int(entry))
+        except (OSError, IndexError):
+            continue
+    return found
+
+
+async def _group_gone(pgid: int, within: float = 10) -> bool:
+    """killpg(pgid, 0) raises ProcessLookupError once the group is empty (zombies count until reaped)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+# -- pure helpers ---------------------------------------------------------------------------------
+
+
+def test_preview_env_keeps_only_the_allowlist_and_never_secrets(tmp_path: Path) -> None:
+    source = {
+        "PATH": "/somewhere/else",
+        "HOME": "/root",
+        "LANG": "en_US.UTF-8",
+        "NODE_EXTRA_CA_CERTS": "/etc/ssl/certs/ca-certificates.crt",
+        "HTTPS_PROXY": "http://proxy.internal:3128",
+        "ANTHROPIC_API_KEY": "sk-ant-x",
+        "OPENAI_API_KEY": "sk-x",
+        "GITHUB_TOKEN": "ghp",
+        "FORJA_SECRET": "s",
+        "PGPASSWORD": "p",
+        "DATABASE_URL": "postgresql://u:p@h/db",
+        "FORJA_DATABASE_URL": "sqlite:///x",
+        "RANDOM_OTHER": "x",
+    }
+    env = preview_env(4321, tmp_path / "home", source=source)
+    assert env["PORT"] == "4321"
+    assert env["HOST"] == "127.0.0.1"
+    assert env["HOME"] == str(tmp_path / "home")
+    assert env["PATH"].split(":")[0] == str(Path(sys.executable).parent)
+    assert env["LANG"] == "en_US.UTF-8"
+    assert env["NODE_EXTRA_CA_CERTS"] == "/etc/ssl/certs/ca-certificates.crt"
+    assert env["HTTPS_PROXY"] == "http://proxy.internal:3128"
+    for name in (
+        "ANTHROPIC_API_KEY",
+        "OPENAI_API_KEY",
+        "GITHUB_TOKEN",
+        "FORJA_SECRET",
+        "PGPASSWORD",
+        "DATABASE_URL",
+        "RANDOM_OTHER",
+    ):
+        assert name not in env
+    assert not any(value in ("sk-ant-x", "sk-x", "ghp", "s", "p") for value in env.values())
+
+
+def test_dev_commands_listen_on_loopback_only() -> None:
+    assert (
+        loopback_only("python -m http.server ${PORT:-8080} --bind 0.0.0.0")
+        == "python -m http.server ${PORT:-8080} --bind 127.0.0.1"
+    )
+    assert (
+        loopback_only("python manage.py runserver 0.0.0.0:${PORT:-8000}") == "python manage.py runserver 127.0.0.1:${PORT:-8000}"
+    )
+    assert loopback_only("uvicorn app:app --host 10.0.0.0 --port 1") == "uvicorn app:app --host 10.0.0.0 --port 1"
+
+
+def test_paths_cannot_escape_the_project(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "link").symlink_to(tmp_path)
+    assert safe_path(root, "src/App.jsx") == (root / "src/App.jsx").resolve()
+    for bad in ("/etc/passwd", "../x", "src/../../x", "link/x", "", "."):
+        with pytest.raises(RunnerError):
+            safe_path(root, bad)
+
+
+async def test_bad_paths_are_refused_before_anything_runs(tmp_path: Path) -> None:
+    runner = LocalRunner(tmp_path / "work", sandbox=False)
+    with pytest.raises(RunnerError):
+        await runner.start(_spec("p1", {"../escape.txt": b"x"}, HTML_PLAN), Sink())
+    assert not (tmp_path / "work" / "escape.txt").exists()
+    assert not (tmp_path / "work" / "p1").exists()
+    with pytest.raises(RunnerError):
+        await runner.start(_spec("../up", {"index.html": b"x"}, HTML_PLAN), Sink())
+
+
+# -- real previews --------------------------------------------------------------------------------
+
+
+async def test_html_project_runs_and_push_files_changes_it(runner: LocalRunner) -> None:
+    sink = Sink()
+    info = await runner.start(_spec("html1", {"index.html": b"<h1>first</h1>"}, HTML_PLAN), sink)
+    assert info.state == PreviewState.starting
+    assert info.runner == "local"
+    assert info.upstream.startswith("http://127.0.0.1:")
+    info = await _until(runner, "html1", PreviewState.running)
+    assert (await _fetch(info.upstream + "/index.html")).text == "<h1>first</h1>"
+
+    await runner.push_files("html1", {"index.html": b"<h1>second</h1>", "about/index.html": b"about"}, [])
+    assert (await _fetch(info.upstream + "/index.html")).text == "<h1>second</h1>"
+    assert (await _fetch(info.upstream + "/about/")).text == "about"
+    await runner.push_files("html1", {}, ["about/index.html"])
+    assert (await _fetch(info.upstream + "/about/index.html")).status_code == 404
+    with pytest.raises(RunnerError):
+        await runner.push_files("html1", {"../../outside.txt": b"x"}, [])
+
+    assert any("Serving HTTP on 127.0.0.1" in text for text in sink.texts("dev-server"))
+    assert any("answers on port" in text for text in sink.texts("forja"))
+    warned = any("without a sandbox" in text for text in sink.texts("forja"))
+    assert warned is (not runner.sandbox)
+
+
+async def test_node_project_runs_with_install_then_dev_logs(runner: LocalRunner) -> None:
+    sink = Sink()
+    files = {"server.js": NODE_SERVER, "message.txt": b"hello from node", "package.json": b'{"name": "n", "private": true}'}
+    info = await runner.start(_spec("node1", files, NODE_PLAN), sink)
+    assert info.state == PreviewState.installing
+    info = await _until(runner, "node1", PreviewState.running)
+    response = await _fetch(info.upstream + "/")
+    assert response.text == "hello from node"
+    await runner.push_files("node1", {"message.txt": b"changed"}, [])
+    assert (await _fetch(info.upstream + "/")).text == "changed"
+    assert sink.texts("install") == ["preparing the node project", "done"]
+    assert any(text.startswith("node listening on 127.0.0.1:") for text in sink.texts("dev-server"))
+    assert all(preview_id == "node1" for preview_id, *_ in sink.lines)
+
+
+async def test_failing_dev_command_fails_with_the_log_tail(runner: LocalRunner) -> None:
+    sink = Sink()
+    plan = RunPlan(install="", dev="echo compiling; echo 'Error: cannot find module ./missing' >&2; exit 3", has_server=False)
+    await runner.start(_spec("fail1", {"index.html": b"x"}, plan), sink)
+    info = await _until(runner, "fail1", PreviewState.failed)
+    assert "exited with code 3" in info.detail
+    assert "Error: cannot find module ./missing" in info.detail
+    assert "compiling" in info.detail
+    assert "Error: cannot find module ./missing" in sink.texts("dev-server")
+    errors = [(text, level) for _, text, level, source in sink.lines if source == "forja" and level == LogLevel.error]
+    assert errors and "exited with code 3" in errors[-1][0]
+
+
+async def test_failing_install_says_so(runner: LocalRunner) -> None:
+    sink = Sink()
+    plan = RunPlan(install="echo 'npm error 404 Not Found - left-pad'; exit 1", dev="echo never", has_server=False)
+    await runner.start(_spec("fail2", {"package.json": b"{}"}, plan), sink)
+    info = await _until(runner, "fail2", PreviewState.failed)
+    assert info.detail.startswith("The install command exited with code 1")
+    assert "npm error 404" in info.detail
+    assert sink.texts("dev-server") == []
+
+
+async def test_stop_ends_every_process_and_removes_the_folder(runner: LocalRunner) -> None:
+    # The dev command starts a grandchild too (a background sleep), as npm -> vite -> esbuild would.
+    plan = RunPlan(install="", dev="sleep 300 & python -m http.server ${PORT:-8080} --bind 127.0.0.1", has_server=False)
+    info = await runner.start(_spec("stop1", {"index.html": b"x"}, plan), Sink())
+    info = await _until(runner, "stop1", PreviewState.running)
+    tag = runner.extra_env["FORJA_TEST_RUN"]
+    assert len(_live_processes_tagged(tag)) >= 3  # sh, sleep, python (and bwrap's own when sandboxed)
+    pgid = int(info.handle)
+    folder = runner.work_dir / "stop1"
+    assert folder.is_dir()
+
+    started = time.monotonic()
+    await runner.stop("stop1")
+    print(f"\nstop took {(time.monotonic() - started) * 1000:.0f} ms")
+    assert _live_processes_tagged(tag) == []
+    assert await _group_gone(pgid)
+    assert not folder.exists()
+    with pytest.raises(httpx.ConnectError):
+        await _fetch(info.upstream + "/")
+    with pytest.raises(RunnerError):
+        await runner.status("stop1")
+
+
+async def test_the_environment_has_no_secrets(runner: LocalRunner) -> None:
+    plan = RunPlan(install="", dev="env > env.txt && python -m http.server ${PORT:-8080} --bind 127.0.0.1", has_server=False)
+    info = await runner.start(_spec("env1", {"index.html": b"x"}, plan), Sink())
+    info = await _until(runner, "env1", PreviewState.running)
+    assert os.environ[SECRET_NAME].startswith("do-not-leak-")
+    text = (await _fetch(info.upstream + "/env.txt")).text
+    names = {line.split("=", 1)[0] for line in text.splitlines() if "=" in line}
+    assert SECRET_NAME not in names
+    assert os.environ[SECRET_NAME] not in text
+    assert {"PORT", "HOST", "HOME", "PATH"} <= names
+    values = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    assert values["PORT"] == info.upstream.rsplit(":", 1)[1]
+    assert values["HOST"] == "127.0.0.1"
+    assert Path(values["HOME"]).is_relative_to(runner.work_dir)
+
+
+async def test_sandbox_hides_the_rest_of_the_machine(tmp_path: Path) -> None:
+    _bwrap_or_skip()
+    secret_file = tmp_path / "forja.env"  # outside the work dir, like Forja's own .env
+    secret_file.write_text("ANTHROPIC_API_KEY=sk-ant-never")
+    runner = LocalRunner(tmp_path / "work", sandbox=True)
+    dev = (
+        f"(cat {secret_file} || echo unreadable) > leak.txt 2>&1; "
+        "(touch /usr/forja-was-here && echo wrote-usr || echo usr-read-only) >> leak.txt 2>&1; "
+        "python -m http.server ${PORT:-8080} --bind 127.0.0.1"
+    )
+    try:
+        sink = Sink()
+        await runner.start(_spec("box1", {"index.html": b"x"}, RunPlan(dev=dev, has_server=False)), sink)
+        info = await _until(runner, "box1", PreviewState.running)
+        leak = (await _fetch(info.upstream + "/leak.txt")).text
+        assert "sk-ant-never" not in leak
+        assert "unreadable" in leak
+        assert "usr-read-only" in leak
+        assert any("bubblewrap sandbox" in text for text in sink.texts("forja"))
+    finally:
+        await runner.close()
+
+
+async def test_ttl_reaps_old_previews(runner: LocalRunner) -> None:
+    await runner.start(_spec("old1", {"index.html": b"x"}, HTML_PLAN), Sink())
+    await _until(runner, "old1", PreviewState.running)
+    assert await runner.reap() == []
+    runner.ttl_seconds = 0
+    await asyncio.sleep(0.01)
+    assert await runner.reap() == ["old1"]
+    assert not (runner.work_dir / "old1").exists()
+    with pytest.raises(RunnerError):
+        await runner.status("old1")
+
+
+async def test_adopt_after_a_restart_cleans_up_and_returns_nothing(runner: LocalRunner) -> None:
+    await runner.start(_spec("left1", {"index.html": b"x"}, HTML_PLAN), Sink())
+    await _until(runner, "left1", PreviewState.running)
+    tag = runner.extra_env["FORJA_TEST_RUN"]
+    # A new Forja on the same work dir: the old one's preview must not survive it.
+    successor = LocalRunner(runner.work_dir, sandbox=runner.sandbox)
+    assert await successor.adopt() == []
+    assert _live_processes_tagged(tag) == []
+    assert not (runner.work_dir / "left1").exists()
+    assert (runner.work_dir / ".home").is_dir()  # the shared caches stay
+    assert await successor.adopt() == []
+
+
+async def test_restart_with_the_same_id_replaces_the_old_preview(runner: LocalRunner) -> None:
+    await runner.start(_spec("again", {"index.html": b"v1"}, HTML_PLAN), Sink())
+    first = await _until(runner, "again", PreviewState.running)
+    await runner.start(_spec("again", {"index.html": b"v2"}, HTML_PLAN), Sink())
+    second = await _until(runner, "again", PreviewState.running)
+    assert (await _fetch(second.upstream + "/")).text == "v2"
+    if first.upstream != second.upstream:
+        with pytest.raises(httpx.ConnectError):
+            await _fetch(first.upstream + "/")

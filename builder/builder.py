@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import reflex as rx
 
-from builder.api import api, isolate
+from builder.api import api, isolate, same_origin_writes
 from builder.pages.home import home_page
 from builder.pages.workspace import workspace_page
 from builder.services import get_services
@@ -43,7 +43,7 @@ async def running_services() -> AsyncIterator[None]:
         await services.close()
 
 
-app = rx.App(api_transformer=[api, isolate], backend_exception_handler=plain_error)
+app = rx.App(api_transformer=[api, same_origin_writes, isolate], backend_exception_handler=plain_error)
 app.register_lifespan_task(running_services)
 app.add_page(home_page, route="/", title="Forja: describe an app, get it running", on_load=HomeState.load)
 app.add_page(workspace_page, route="/p/[project_id]", title="Forja workspace", on_load=WorkspaceState.load)

@@ -71,6 +71,8 @@ class Services:
             self.logs.emit(
                 project_id, f"Saved version {result.version.number}: {describe_paths(result.changed + result.deleted)} changed."
             )
+            written = {p: (c.encode("utf-8") if isinstance(c, str) else c) for p, c in writes.items() if p in result.changed}
+            await self.previews.on_saved(project_id, written, result.deleted)
         elif changed:
             self.logs.emit(project_id, "Nothing to save: the files are the same as in the current version.", LogLevel.info)
         return result

@@ -115,6 +115,14 @@ class Settings(BaseSettings):
         return url
 
     @property
+    def builder_origins(self) -> list[str]:
+        """The origins the builder's own page is served from; nothing else may call its API."""
+        origins = {f"http://localhost:{self.port}", f"http://127.0.0.1:{self.port}"}
+        if self.public_url:
+            origins.add(self.public_url.rstrip("/"))
+        return sorted(origins)
+
+    @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 

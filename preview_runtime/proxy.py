@@ -44,12 +44,15 @@ log = logging.getLogger(__name__)
 # - X-Content-Type-Options: nosniff, so a preview's files are never run as a type they were not served as.
 # - X-Frame-Options is removed (empty value = remove in Traefik): frameworks send DENY/SAMEORIGIN by default (Django),
 #   which would keep the preview out of Forja's iframe.
+# - Cache-Control: no-cache: a preview is a dev server whose files change on every save; browsers must revalidate
+#   instead of reusing a heuristically fresh copy (static servers send Last-Modified and no cache policy).
 # Nothing CORS-related is added: a preview is another origin (another host) and gets no access to Forja's cookies or API.
 PREVIEW_RESPONSE_HEADERS: dict[str, str] = {
     "Cross-Origin-Embedder-Policy": "credentialless",
     "Cross-Origin-Resource-Policy": "cross-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "",
+    "Cache-Control": "no-cache",
 }
 
 NOT_FOUND_MARKER = "X-Forja-Preview"  # set (to "none") only by the catch-all page

@@ -296,8 +296,8 @@ async def test_cut_answer_is_continued_and_only_complete_files_are_kept(
     first, second = scripted_llm.requests
     continuation = last_user_message(second)
     assert "cut off" in continuation
-    complete = continuation.split("arrived complete:")[1].split("\n\n")[0]
-    assert "- index.html" in complete and "- styles.css" in complete and "src/app.js" not in complete.split(".")[0]
+    listed = [line[2:] for line in continuation.split("arrived complete:\n")[1].splitlines() if line.startswith("- ")]
+    assert listed == ["index.html", "styles.css"]  # the complete files, not the cut one
     assert "The file src/app.js was cut off and was NOT saved" in continuation
     # The continuation carries the whole conversation: the first request's messages come first.
     assert second.body["messages"][: len(first.body["messages"])] == first.body["messages"]
@@ -434,10 +434,18 @@ async def test_prose_without_code_saves_nothing(services: Services, scripted_llm
     assert record.outcome == "failed"
 
 
-async def test_invalid_json_saves_nothing(services: Services, scripted_llm: ScriptedLLMServer) -> None:
-    scripted_llm.queue(ToolAnswer('{"files": [{"path": "a.txt", "content": "a"'))
+@pytest.mark.parametrize(
+    "cut",
+    [
+        '{"files": [{"path": "a.txt", "content": "a"',
+        # One file arrived complete, then the answer stopped without reaching the output limit.
+        '{"title": "Half", "files": [{"path": "a.txt", "content": "a"}, {"path": "b.txt", "content": "b',
+    ],
+)
+async def test_unfinished_answer_saves_nothing(services: Services, scripted_llm: ScriptedLLMServer, cut: str) -> None:
+    scripted_llm.queue(ToolAnswer(cut))
     project_id, events = await run(services, "A page", "anthropic")
-    assert "not valid JSON" in assert_failed(events)
+    assert "ended before it was complete" in assert_failed(events)
     assert (await services.store.get_project(project_id)).current_version is None
 
 

@@ -159,6 +159,8 @@ class _Segment:
     prose: str = ""
     stop: str = "end_turn"
     open_path: str | None = None
+    # The tool input parsed as a whole; False means it ended unfinished.
+    complete: bool = False
 
 
 class GenerationRun:
@@ -367,8 +369,12 @@ class GenerationRun:
                 ]
                 continue
             if segment.tool_text:
-                if not (collected.files or collected.edits or collected.delete or segment.part.title):
-                    raise GenerationError("The model's answer was not valid JSON, so nothing was saved. Try again.")
+                if not segment.complete:
+                    # Not cut at the output limit, yet unfinished (a refusal, a dropped stream): saving the files
+                    # that did arrive would leave a half-made app.
+                    raise GenerationError(
+                        f"The model's answer ended before it was complete (reason: {segment.stop}), so nothing was saved. Try again."
+                    )
             elif segment.prose:
                 fenced = files_from_prose(segment.prose)
                 if not fenced:
@@ -445,6 +451,7 @@ class GenerationRun:
                 raw = None
             if isinstance(raw, dict):
                 segment.part.merge_fields(raw)
+                segment.complete = True
         return segment
 
 

@@ -54,6 +54,9 @@ def forja(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "FORJA_PORT": str(port),
         "FORJA_HOST": "127.0.0.1",
         "FORJA_DATA_DIR": str(tmp_path_factory.mktemp("forja-data")),
+        "FORJA_PREVIEW_PORT": str(free_port()),
+        # Deterministic: the Docker runner has its own tests on a real engine.
+        "FORJA_PREVIEW_RUNNER": "local",
         "REFLEX_USE_NPM": "1",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
@@ -119,10 +122,14 @@ class Traffic:
         self.console_errors: list[str] = []
 
     def off_machine(self) -> list[str]:
+        def local(host: str | None) -> bool:
+            # Previews live on <id>.localhost, which browsers resolve to loopback by themselves.
+            return host in LOCAL_HOSTS or (host or "").endswith(".localhost")
+
         return [
             url
             for url in self.urls
-            if urlsplit(url).scheme in ("http", "https", "ws", "wss") and urlsplit(url).hostname not in LOCAL_HOSTS
+            if urlsplit(url).scheme in ("http", "https", "ws", "wss") and not local(urlsplit(url).hostname)
         ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from urllib.parse import urlsplit
 
 import httpx
 from playwright.sync_api import Page, expect
@@ -153,3 +154,62 @@ def test_build_from_prompt_offline(forja: str, page: Page, traffic: Traffic) -> 
     assert "package.json" in files and any(p.startswith("src/") for p in files)
     assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"
     assert traffic.console_errors == []
+
+
+def test_preview_runs_on_its_own_origin_and_shows_saved_edits(forja: str, page: Page, traffic: Traffic, tmp_path) -> None:
+    archive = tmp_path / "opening-hours.zip"
+    archive.write_bytes(
+        make_zip(
+            {
+                "index.html": '<!doctype html>\n<title>Hours</title>\n<h1>Open from nine</h1>\n<script src="app.js"></script>\n',
+                "app.js": "document.title = 'Opening hours';\n",
+            }
+        )
+    )
+    page.goto(forja)
+    page.locator("#import_zip input[type=file]").set_input_files(str(archive))
+    page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
+    expect(page.locator("#editor-path")).to_have_text("index.html")
+
+    page.locator("#tab-preview").click()
+    frame = page.frame_locator("#preview-frame")
+    expect(frame.locator("h1")).to_have_text("Open from nine", timeout=60_000)
+    address = page.locator("#preview-address").input_value()
+    assert re.fullmatch(r"http://[0-9a-f]+\.localhost:\d+", address), address
+    assert urlsplit(address).netloc != urlsplit(forja).netloc, "the preview must not share the builder's origin"
+    assert page.evaluate("self.crossOriginIsolated") is True
+    shot(page, "workspace-preview-running")
+
+    # A saved edit reaches the running preview without restarting it.
+    page.locator("#tab-code").click()
+    page.locator(".monaco-editor .view-lines").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("<h1>Open from eight</h1>")
+    page.keyboard.press("Control+S")
+    expect(page.locator("#version-badge")).to_have_text("v2")
+    page.locator("#tab-preview").click()
+    expect(page.locator("#preview-address")).to_have_value(address)
+    page.locator("#preview-reload").click()
+    expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Open from eight", timeout=15_000)
+    shot(page, "workspace-preview-edited")
+
+    # The preview's own origin cannot read the builder's API (no CORS), so it cannot act for the person.
+    cross = (
+        page.frame_locator("#preview-frame")
+        .locator("body")
+        .evaluate(
+            "async (_, api) => { try { await fetch(api, {credentials: 'include'}); return 'read'; } catch (e) { return 'blocked'; } }",
+            f"{forja}/api/projects",
+        )
+    )
+    assert cross == "blocked"
+    # A cross-site "simple" POST needs no CORS to reach the server; Forja must refuse it by its Origin.
+    page.frame_locator("#preview-frame").locator("body").evaluate(
+        """async (_, api) => {
+            const body = JSON.stringify({name: 'made-by-preview', files: {'a.txt': 'x'}});
+            try { await fetch(api, {method: 'POST', mode: 'no-cors', body}); } catch (e) { /* unreadable by design */ }
+        }""",
+        f"{forja}/api/projects",
+    )
+    assert "made-by-preview" not in [p["name"] for p in httpx.get(f"{forja}/api/projects").json()]
+    assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"

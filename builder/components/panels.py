@@ -215,6 +215,17 @@ def preview_panel() -> rx.Component:
                 rx.hstack(
                     rx.button("Try again", size="2", on_click=WorkspaceState.start_preview, id="preview-retry"),
                     rx.button("Show logs", size="2", variant="soft", on_click=WorkspaceState.set_tab("logs")),
+                    rx.cond(
+                        WorkspaceState.provider != "offline",
+                        rx.button(
+                            rx.icon("wrench", size=14),
+                            "Fix this error",
+                            size="2",
+                            variant="soft",
+                            color_scheme="red",
+                            on_click=WorkspaceState.fix_preview_error,
+                        ),
+                    ),
                 ),
             ),
             align="center",

@@ -247,6 +247,14 @@ class WorkspaceState(rx.State):
         async for update in self.send_followup():
             yield update
 
+    @rx.event
+    async def fix_preview_error(self):
+        """A failed preview: its error lines go to the model as a follow-up."""
+        errors = [row.text for row in self.logs if row.level == "error" and row.source != "generate"][-8:]
+        async for update in self.fix_error("\n".join(errors) or self.preview_message):
+            yield update
+        self.preview_state = ""
+
     @rx.event(background=True)
     async def follow_generation(self):
         """Show a running generation: files join the tree as they complete, in batched updates."""

@@ -1,0 +1,228 @@
+"""Fixtures for the Docker runner tests: a running Docker engine, the preview image, runners.
+
+Import them by name from the test modules (`from tests.docker_fixtures import docker_engine, ...`);
+they are kept out of conftest.py on purpose.
+
+* docker_engine: the engine's socket. Starts dockerd when it is not running and we are root.
+  Without an engine the tests fail in CI (CI=true) and are skipped elsewhere.
+* preview_image: forja-preview:latest, built once with preview_runtime/images/build_offline.sh (the
+  script skips the build when the image tag already exists, so later runs take a second).
+* docker_runner_factory: DockerRunner instances on this session's own network (forja-test-<pid>,
+  so parallel runs on one machine stay apart) with small limits; every preview they started is
+  stopped after the test. At the end of the session the network, its firewall rules, containers
+  and volumes are removed (and those of earlier runs whose pytest process is gone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from preview_runtime.docker_runner import DockerRunner
+from preview_runtime.logs import LogLevel, classify
+from preview_runtime.runner import PreviewInfo, PreviewState
+
+ROOT = Path(__file__).resolve().parents[1]
+SOCKET = "/var/run/docker.sock"
+IMAGE = "forja-preview:latest"
+# One network per test session, so parallel runs on one machine never touch each other's previews.
+TEST_NETWORK_PREFIX = "forja-test-"
+TEST_NETWORK = f"{TEST_NETWORK_PREFIX}{os.getpid()}"
+MiB = 1 << 20
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"Docker is required in CI but {reason}", pytrace=False)
+    pytest.skip(f"Docker tests skipped: {reason}")
+
+
+def _engine_answers(path: str = SOCKET) -> bool:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(3)
+            s.connect(path)
+            s.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            return b"OK" in s.recv(4096)
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> str:
+    if _engine_answers():
+        return SOCKET
+    if os.geteuid() != 0 or not shutil.which("dockerd"):
+        _unavailable(f"no Docker engine answers on {SOCKET} and dockerd cannot be started here")
+    log = open("/var/log/dockerd.log", "ab")  # handed to the daemon, which outlives the tests
+    subprocess.Popen(["dockerd"], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if _engine_answers():
+            return SOCKET
+        time.sleep(0.5)
+    _unavailable("dockerd was started but did not answer within 60 s (see /var/log/dockerd.log)")
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="session")
+def preview_image(docker_engine: str) -> str:
+    script = ROOT / "preview_runtime" / "images" / "build_offline.sh"
+    if os.geteuid() != 0 or not shutil.which("debootstrap"):
+        inspect = subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True)
+        if inspect.returncode == 0:
+            return IMAGE
+        _unavailable("the preview image is missing and build_offline.sh needs root and debootstrap")
+    started = time.monotonic()
+    result = subprocess.run(
+        ["bash", str(script)],
+        env={**os.environ, "PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"build_offline.sh failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}", pytrace=False)
+    print(f"\n[preview_image] {result.stdout.strip().splitlines()[-1]} ({time.monotonic() - started:.1f} s)")
+    return IMAGE
+
+
+def _docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], capture_output=True, text=True).stdout
+
+
+def cleanup_test_network(network: str = TEST_NETWORK) -> None:
+    """Remove everything the tests made on `network`: containers, volumes, firewall rules, the network."""
+    ids = _docker("ps", "-aq", "--filter", f"label=forja.network={network}").split()
+    if ids:
+        _docker("rm", "-f", "-v", *ids)
+    volumes = _docker("volume", "ls", "-q", "--filter", f"label=forja.network={network}").split()
+    if volumes:
+        _docker("volume", "rm", "-f", *volumes)
+
+    async def remove_rules() -> None:
+        runner = DockerRunner(network=network)
+        try:
+            await runner.remove_firewall()
+        finally:
+            await runner.close()
+
+    asyncio.run(remove_rules())
+    _docker("network", "rm", network)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def cleanup_stale_test_networks() -> None:
+    """Leftovers of interrupted runs: test networks whose pytest process is gone."""
+    for name in _docker("network", "ls", "--format", "{{.Name}}").split():
+        pid, _, rest = name.removeprefix(TEST_NETWORK_PREFIX).partition("-")
+        if name.startswith(TEST_NETWORK_PREFIX) and pid.isdigit() and not _pid_alive(int(pid)):
+            if rest:
+                _docker("network", "rm", name)  # a control network of that run
+            else:
+                cleanup_test_network(name)
+
+
+@pytest.fixture(scope="session")
+def docker_test_network(docker_engine: str) -> Iterator[str]:
+    cleanup_stale_test_networks()
+    cleanup_test_network()
+    yield TEST_NETWORK
+    cleanup_test_network()
+
+
+@dataclass
+class LogCollector:
+    """A LogSink that keeps every line, for assertions."""
+
+    lines: list[tuple[str, str, LogLevel, str]] = field(default_factory=list)
+
+    def __call__(self, preview_id: str, text: str, level: LogLevel | None, source: str) -> None:
+        self.lines.append((preview_id, text, level or classify(text), source))
+
+    def texts(self, preview_id: str | None = None, source: str | None = None) -> list[str]:
+        return [t for p, t, _, s in self.lines if (preview_id is None or p == preview_id) and (source is None or s == source)]
+
+    def dump(self, preview_id: str | None = None) -> str:
+        return "\n".join(f"[{s}/{lv}] {t}" for p, t, lv, s in self.lines if preview_id is None or p == preview_id)
+
+    async def wait_for(self, predicate: Callable[[str], bool], preview_id: str | None = None, within: float = 30) -> str:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            for text in self.texts(preview_id):
+                if predicate(text):
+                    return text
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"no matching log line within {within} s; log:\n{self.dump(preview_id)}")
+
+
+async def wait_state(
+    runner: DockerRunner,
+    preview_id: str,
+    states: set[PreviewState] | PreviewState,
+    within: float = 60,
+    log: LogCollector | None = None,
+) -> PreviewInfo:
+    wanted = {states} if isinstance(states, PreviewState) else states
+    deadline = time.monotonic() + within
+    info = await runner.status(preview_id)
+    while time.monotonic() < deadline:
+        info = await runner.status(preview_id)
+        if info.state in wanted:
+            return info
+        await asyncio.sleep(0.1)
+    detail = f"\nlog:\n{log.dump(preview_id)}" if log else ""
+    raise AssertionError(f"{preview_id} is {info.state} ({info.detail}) after {within} s, wanted {wanted}{detail}")
+
+
+@pytest.fixture
+async def docker_runner_factory(preview_image: str, docker_test_network: str) -> AsyncIterator[Callable[..., DockerRunner]]:
+    """make(**settings) -> DockerRunner with test-sized limits on the test network."""
+    if os.geteuid() != 0:
+        _unavailable("the preview firewall (iptables) needs root")
+    runners: list[DockerRunner] = []
+
+    def make(**settings: object) -> DockerRunner:
+        options: dict[str, object] = {
+            "image": preview_image,
+            "network": docker_test_network,
+            "memory_bytes": 256 * MiB,
+            "app_size_bytes": 64 * MiB,
+            "tmp_size_bytes": 32 * MiB,
+            "home_size_bytes": 32 * MiB,
+            "pids_limit": 128,
+        }
+        options.update(settings)
+        runner = DockerRunner(**options)  # type: ignore[arg-type]
+        runners.append(runner)
+        return runner
+
+    yield make
+    for runner in runners:
+        for preview_id in list(runner._previews):
+            await runner.stop(preview_id)
+        await runner.close()
+
+
+def container_inspect(container_id: str) -> dict:
+    return json.loads(_docker("inspect", container_id))[0]

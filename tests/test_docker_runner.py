@@ -1,0 +1,291 @@
+"""DockerRunner against a real Docker engine: start, serve, push files, stop, adopt, hardening.
+
+Test traffic goes only to the containers these tests create (their bridge IPs on this machine),
+except test_dependency_cache, whose npm install reaches the npm registry like a real install.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import httpx
+import pytest
+
+from preview_runtime.docker_runner import DockerRunner
+from preview_runtime.plan import RunPlan, plan_for
+from preview_runtime.runner import PreviewSpec, PreviewState, RunnerError
+
+pytest.register_assert_rewrite("tests.docker_fixtures")  # it is a plugin too (pytest_plugins below)
+from tests.docker_fixtures import TEST_NETWORK, LogCollector, MiB, container_inspect, wait_state  # noqa: E402
+
+# The Docker fixtures (docker_engine, preview_image, docker_runner_factory...) live in tests/docker_fixtures.py.
+pytest_plugins = ["tests.docker_fixtures"]
+
+NODE_SERVER = b"""const http = require('http');
+http.createServer((req, res) => {
+  res.setHeader('content-type', 'text/html');
+  res.end('<h1>node preview ' + process.env.PORT + '</h1>');
+}).listen(Number(process.env.PORT), process.env.HOST, () => console.log('node server ready on ' + process.env.PORT));
+"""
+
+
+def spec(
+    preview_id: str, files: dict[str, bytes], plan: RunPlan | None = None, project_id: str = "proj-1", version: int = 1
+) -> PreviewSpec:
+    return PreviewSpec(preview_id=preview_id, project_id=project_id, version=version, files=files, plan=plan or plan_for(files))
+
+
+async def get(url: str) -> httpx.Response:
+    async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
+        return await client.get(url)
+
+
+def run_text(*argv: str) -> str:
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+
+
+def docker_ids(*filters: str) -> list[str]:
+    args = ["docker", "ps", "-aq"] + [f"--filter={f}" for f in filters]
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout.split()
+
+
+async def test_plain_html_project_serves_and_takes_pushed_files(docker_runner_factory) -> None:
+    runner: DockerRunner = docker_runner_factory()
+    log = LogCollector()
+    files = {"index.html": b"<h1>Plain page v1</h1>", "about/index.html": b"<p>about</p>", "old.html": b"old"}
+    started = await runner.start(spec("html-1", files), log)
+    assert started.state in (PreviewState.starting, PreviewState.installing)
+    assert started.upstream.startswith("http://") and started.upstream.endswith(":8080")
+
+    info = await wait_state(runner, "html-1", PreviewState.running, 30, log)
+    assert info.upstream == started.upstream and info.runner == "docker" and info.handle
+    assert (await get(info.upstream + "/")).text == "<h1>Plain page v1</h1>"
+    assert (await get(info.upstream + "/about/")).text == "<p>about</p>"
+
+    await runner.push_files("html-1", {"index.html": b"<h1>Plain page v2</h1>", "new/page.html": b"<p>new</p>"}, ["old.html"])
+    assert (await get(info.upstream + "/")).text == "<h1>Plain page v2</h1>"
+    assert (await get(info.upstream + "/new/page.html")).text == "<p>new</p>"
+    assert (await get(info.upstream + "/old.html")).status_code == 404
+
+    with pytest.raises(RunnerError, match="inside the project folder"):
+        await runner.push_files("html-1", {"../escape.txt": b"x"}, [])
+    # python -m http.server's request lines arrive as dev-server output; Forja's own lines as "forja"
+    await log.wait_for(lambda t: "Serving HTTP on 0.0.0.0 port 8080" in t, "html-1")
+    assert any("Serving HTTP" in t for t in log.texts("html-1", source="dev-server"))
+    assert any("answers on port 8080" in t for t in log.texts("html-1", source="forja"))
+
+
+async def test_node_project_without_dependencies(docker_runner_factory) -> None:
+    runner: DockerRunner = docker_runner_factory()
+    log = LogCollector()
+    files = {
+        "package.json": json.dumps({"name": "tiny", "version": "1.0.0", "scripts": {"dev": "node server.js"}}).encode(),
+        "server.js": NODE_SERVER,
+    }
+    plan = RunPlan(install="", dev="npm run dev", port=3000, has_server=True)
+    await runner.start(spec("node-1", files, plan), log)
+    info = await wait_state(runner, "node-1", PreviewState.running, 30, log)
+    response = await get(info.upstream + "/")
+    assert response.status_code == 200
+    assert response.text == "<h1>node preview 3000</h1>"
+    await log.wait_for(lambda t: "node server ready on 3000" in t, "node-1")
+    assert "node server ready on 3000" in log.texts("node-1", source="dev-server")
+    stats = await runner.stats("node-1")
+    assert 0 < stats["memory_bytes"] < stats["memory_limit_bytes"] == 256 * MiB
+    assert stats["pids"] >= 1
+
+
+async def test_stop_removes_the_container_and_its_volume(docker_runner_factory) -> None:
+    runner: DockerRunner = docker_runner_factory()
+    log = LogCollector()
+    info = await runner.start(spec("stop-1", {"index.html": b"<p>bye</p>"}), log)
+    await wait_state(runner, "stop-1", PreviewState.running, 30, log)
+    assert docker_ids(f"id={info.handle}")
+    await runner.stop("stop-1")
+    assert not docker_ids(f"id={info.handle}")
+    volumes = run_text("docker", "volume", "ls", "-q").split()
+    assert runner._names("stop-1")[1] not in volumes and not any(v.endswith("-app-stop-1") and TEST_NETWORK in v for v in volumes)
+    with pytest.raises(RunnerError):
+        await runner.status("stop-1")
+    await runner.stop("stop-1")  # stopping twice is fine
+
+
+async def test_adopt_takes_back_running_previews_and_removes_exited_ones(docker_runner_factory) -> None:
+    first: DockerRunner = docker_runner_factory()
+    log = LogCollector()
+    alive = await first.start(spec("adopt-alive", {"index.html": b"<p>still here</p>"}, project_id="proj-a", version=7), log)
+    await first.start(spec("adopt-dead", {"index.html": b"x"}, RunPlan(dev="exit 3", port=8080, has_server=False)), log)
+    await wait_state(first, "adopt-alive", PreviewState.running, 30, log)
+    await wait_state(first, "adopt-dead", PreviewState.failed, 30, log)
+    await first.close()  # Forja goes away; the containers stay
+
+    second: DockerRunner = docker_runner_factory()
+    adopted = await second.adopt()
+    by_id = {info.preview_id: info for info in adopted}
+    assert set(by_id) == {"adopt-alive"}
+    info = by_id["adopt-alive"]
+    assert info.state == PreviewState.running
+    assert (info.project_id, info.version, info.upstream, info.handle) == ("proj-a", 7, alive.upstream, alive.handle)
+    assert (await get(info.upstream + "/")).text == "<p>still here</p>"
+    assert not docker_ids("label=forja.preview_id=adopt-dead")
+    assert (await second.status("adopt-alive")).state == PreviewState.running
+    await second.push_files("adopt-alive", {"index.html": b"<p>pushed after adopt</p>"}, [])
+    assert (await get(info.upstream + "/")).text == "<p>pushed after adopt</p>"
+    await second.stop("adopt-alive")
+    assert not docker_ids(f"id={alive.handle}")
+
+
+async def test_container_is_hardened(docker_runner_factory) -> None:
+    runner: DockerRunner = docker_runner_factory(pids_limit=99)
+    log = LogCollector()
+    probe = (
+        "id -u; id -g; "
+        "touch /etc/x 2>/dev/null && echo rootfs-writable || echo rootfs-read-only; "
+        "grep CapEff /proc/self/status; grep NoNewPrivs /proc/self/status; "
+        "test -e /var/run/docker.sock -o -e /run/docker.sock && echo docker-socket-present || echo docker-socket-absent; "
+        "exec python -m http.server $PORT"
+    )
+    info = await runner.start(spec("hard-1", {"index.html": b"ok"}, RunPlan(dev=probe, port=8080, has_server=False)), log)
+    await wait_state(runner, "hard-1", PreviewState.running, 30, log)
+    inspect = container_inspect(info.handle)
+    host = inspect["HostConfig"]
+    assert host["ReadonlyRootfs"] is True
+    assert host["CapDrop"] == ["ALL"] and not host.get("CapAdd")
+    assert "no-new-privileges" in host["SecurityOpt"]
+    assert host["Privileged"] is False
+    assert host["Memory"] == 256 * MiB and host["MemorySwap"] == 256 * MiB
+    assert host["NanoCpus"] == 1_000_000_000
+    assert host["PidsLimit"] == 99
+    assert host["NetworkMode"] == TEST_NETWORK
+    assert host["LogConfig"] == {"Type": "json-file", "Config": {"max-file": "3", "max-size": "10m"}}
+    assert set(host["Tmpfs"]) == {"/tmp", "/home/preview"}
+    assert not host.get("Binds") and not host.get("PortBindings")
+    assert inspect["Config"]["User"] == "10001:10001"
+    mounts = {m["Destination"]: m for m in inspect["Mounts"]}
+    assert set(mounts) == {"/app"} and mounts["/app"]["Type"] == "volume"
+    assert not any("docker.sock" in (m.get("Source") or "") for m in inspect["Mounts"])
+    labels = inspect["Config"]["Labels"]
+    assert labels["forja.managed"] == "1" and labels["forja.preview_id"] == "hard-1"
+    assert labels["forja.project_id"] == "proj-1" and labels["forja.version"] == "1"
+
+    out = log.texts("hard-1", source="dev-server")
+    assert out[:2] == ["10001", "10001"]
+    assert "rootfs-read-only" in out and "docker-socket-absent" in out
+    assert "CapEff:\t0000000000000000" in out and "NoNewPrivs:\t1" in out
+
+
+async def test_failures_are_reported_in_plain_words(docker_runner_factory) -> None:
+    runner: DockerRunner = docker_runner_factory()
+    log = LogCollector()
+    await runner.start(
+        spec("fail-dev", {"index.html": b"x"}, RunPlan(dev="echo boom >&2; exit 3", port=8080, has_server=False)), log
+    )
+    bad_install = RunPlan(install="echo cannot install; exit 7", dev="true", port=8080, has_server=False)
+    await runner.start(spec("fail-install", {"index.html": b"x"}, bad_install), log)
+    info = await wait_state(runner, "fail-dev", PreviewState.failed, 30, log)
+    assert info.detail == "The preview stopped: exit code 3."
+    assert "boom" in log.texts("fail-dev", source="dev-server")
+    info = await wait_state(runner, "fail-install", PreviewState.failed, 30, log)
+    assert info.detail.startswith("The install failed: exit code 7.")
+    assert "cannot install" in log.texts("fail-install", source="install")
+    assert "The preview stopped: exit code 7." in log.texts("fail-install", source="forja")
+
+
+async def test_settings_for_registries_and_extra_ca(docker_runner_factory, tmp_path) -> None:
+    ca = tmp_path / "corp-ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nTESTCA\n-----END CERTIFICATE-----\n")
+    runner: DockerRunner = docker_runner_factory(
+        extra_ca_path=ca, npm_registry="https://npm.example.invalid/", pip_index_url="https://pypi.example.invalid/simple"
+    )
+    log = LogCollector()
+    probe = (
+        'echo "ca=$NODE_EXTRA_CA_CERTS"; tail -n 2 "$NODE_EXTRA_CA_CERTS"; grep -c TESTCA "$PIP_CERT"; '
+        'echo "npm=$npm_config_registry pip=$PIP_INDEX_URL port=$PORT host=$HOST cache=$npm_config_cache"; '
+        "test -e /app/.forja-bootstrap && echo bootstrap-left || echo bootstrap-gone; exec python -m http.server $PORT"
+    )
+    await runner.start(spec("settings-1", {"index.html": b"x"}, RunPlan(dev=probe, port=8081, has_server=False)), log)
+    await wait_state(runner, "settings-1", PreviewState.running, 30, log)
+    out = log.texts("settings-1")
+    assert "ca=/home/preview/.forja/extra-ca.pem" in out
+    assert "TESTCA" in out and "1" in out
+    assert (
+        "npm=https://npm.example.invalid/ pip=https://pypi.example.invalid/simple port=8081 host=0.0.0.0 cache=/home/preview/.npm"
+        in out
+    )
+    assert "bootstrap-gone" in out
+
+
+async def test_firewall_rules_are_installed_once(docker_runner_factory) -> None:
+    runner: DockerRunner = docker_runner_factory()
+    await runner.start(spec("fw-1", {"index.html": b"x"}), LogCollector())
+    await runner.install_firewall()  # again: idempotent
+    rules = run_text("iptables", "-S").splitlines()
+    fwd, inp = runner._chains()
+    br = runner.bridge
+    assert rules.count(f"-A DOCKER-USER -i {br} -j {fwd}") == 1
+    assert rules.count(f"-A DOCKER-USER -o {br} -m conntrack --ctstate NEW -j DROP") == 1
+    assert rules.count(f"-A INPUT -i {br} -j {inp}") == 1
+    chain = [r for r in rules if r.startswith(f"-A {fwd} ")]
+    for cidr in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"):
+        assert chain.count(f"-A {fwd} -d {cidr} -j DROP") == 1
+    assert chain[0] == f"-A {fwd} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN"
+    assert chain[-1] == f"-A {fwd} -j RETURN"
+    assert [r for r in rules if r.startswith(f"-A {inp} ")] == [
+        f"-A {inp} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+        f"-A {inp} -j DROP",
+    ]
+    network = json.loads(run_text("docker", "network", "inspect", runner.network))[0]
+    assert network["Options"]["com.docker.network.bridge.enable_icc"] == "false"
+
+
+async def test_dependency_cache(docker_runner_factory) -> None:
+    """A project whose dependencies were installed before starts without installing again.
+
+    The first start runs a real `npm install` of a local `file:` package, with the registry pointed at a dead
+    loopback port so the test never leaves the machine; the second start of the same project restores
+    node_modules from the cache volume instead of installing.
+    """
+    runner: DockerRunner = docker_runner_factory(npm_registry="http://127.0.0.1:9/", memory_bytes=512 * MiB)
+    log = LogCollector()
+    project = f"cache-{time.time_ns()}"  # a fresh cache key on every run
+    files = {
+        "package.json": json.dumps(
+            {"name": "cached", "version": "1.0.0", "scripts": {"dev": "node server.js"}, "dependencies": {"ms": "file:vendor/ms"}}
+        ).encode(),
+        "vendor/ms/package.json": json.dumps({"name": "ms", "version": "0.0.1", "main": "index.js"}).encode(),
+        "vendor/ms/index.js": b"module.exports = (n) => Math.round(n / 60000) + 'm';\n",
+        "server.js": b"const ms = require('ms');\n" + NODE_SERVER.replace(b"'<h1>node preview '", b"'<h1>' + ms(90000) + ' '"),
+    }
+    plan = plan_for(files)
+    assert plan.install.startswith("npm install") and plan.lockfile_hash_inputs == ["package.json"]
+
+    t0 = time.monotonic()
+    await runner.start(spec("deps-1", files, plan, project_id=project), log)
+    info = await wait_state(runner, "deps-1", PreviewState.running, 180, log)
+    first = time.monotonic() - t0
+    assert (await get(info.upstream + "/")).text == "<h1>2m 5173</h1>"
+    await log.wait_for(lambda t: t.startswith("Dependencies cached for the next start"), "deps-1", 60)
+    assert any(t.startswith("Installing dependencies") for t in log.texts("deps-1"))
+    await runner.stop("deps-1")
+
+    t0 = time.monotonic()
+    await runner.start(spec("deps-2", files, plan, project_id=project, version=2), log)
+    info = await wait_state(runner, "deps-2", PreviewState.running, 60, log)
+    second = time.monotonic() - t0
+    assert (await get(info.upstream + "/")).text == "<h1>2m 5173</h1>"
+    texts = log.texts("deps-2")
+    assert not any(t.startswith("Installing dependencies") for t in texts)
+    assert any(t.startswith("Dependencies restored from the cache") for t in texts)
+    print(f"\n[dependency cache] first start (npm install) {first:.2f} s, second start (cache) {second:.2f} s")
+
+    # Caches in use stay; unused ones go.
+    volume = f"forja-deps-{runner._deps_key(spec('deps-2', files, plan, project_id=project))}"
+    assert volume not in await runner.prune_dependency_caches()
+    await runner.stop("deps-2")
+    assert volume in await runner.prune_dependency_caches()
+
+    # Another project with the same package.json does not share the cache (scope "project").
+    other = spec("deps-3", files, plan, project_id=project + "-other")
+    assert runner._deps_key(other) != runner._deps_key(spec("deps-2", files, plan, project_id=project))

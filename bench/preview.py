@@ -72,18 +72,26 @@ async def timed_start(manager: PreviewManager, preview_id: str, files: dict[str,
     return time.perf_counter() - started
 
 
-def group_rss(pid: int) -> int:
-    """Resident memory of every process in the process group led by `pid`."""
-    total = 0
+def tree_rss(pid: int) -> int:
+    """Resident memory of `pid` and all its descendants (bubblewrap starts a new session, so not by group)."""
+    children: dict[int, list[int]] = {}
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                if os.getpgid(int(proc.name)) == pid:
-                    for line in (proc / "status").read_text().splitlines():
-                        if line.startswith("VmRSS:"):
-                            total += int(line.split()[1]) * 1024
-            except (OSError, ProcessLookupError):
+                parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
                 continue
+            children.setdefault(parent, []).append(int(proc.name))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(children.get(current, []))
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
     return total
 
 
@@ -92,7 +100,7 @@ async def memory_of(manager: PreviewManager, preview_id: str, runner: str) -> in
     if runner == "docker":
         return (await backend.stats(preview_id))["memory"]  # type: ignore[attr-defined]
     info = await manager.status(preview_id)
-    return group_rss(int(info.handle))
+    return tree_rss(int(info.handle))
 
 
 def plain_docker_cold(image: str, files: dict[str, bytes]) -> float:

@@ -71,12 +71,23 @@ async def build_runners() -> dict[str, Runner]:
     return runners
 
 
+VERSION_PREVIEW_PREFIX = "v-"
+"""Preview ids of fixed-version previews start with this, so a restarted Forja adopts them as such."""
+
+
+def version_key(project_id: str, version: int) -> str:
+    return f"{project_id}@{version}"
+
+
 class PreviewService:
     def __init__(self, services: Any) -> None:
         self.services = services
         self._manager: PreviewManager | None = None
         self._lock = asyncio.Lock()
         self._by_project: dict[str, str] = {}
+        # Previews of one fixed version (share links): f"{project_id}@{version}" -> preview id.
+        self._by_version: dict[str, str] = {}
+        self._version_locks: dict[str, asyncio.Lock] = {}
 
     async def manager(self) -> PreviewManager:
         async with self._lock:
@@ -89,7 +100,10 @@ class PreviewService:
                 )
                 await manager.start_background()
                 for info in manager.running():
-                    self._by_project[info.project_id] = info.preview_id
+                    if info.preview_id.startswith(VERSION_PREVIEW_PREFIX):
+                        self._by_version[version_key(info.project_id, info.version)] = info.preview_id
+                    else:
+                        self._by_project[info.project_id] = info.preview_id
                 self._manager = manager
             return self._manager
 
@@ -153,6 +167,70 @@ class PreviewService:
             await self._manager.push_files(preview_id, changed, deleted)
         except RunnerError as exc:
             self.services.logs.emit(project_id, f"Could not update the running preview: {exc}")
+
+    # -- previews of one fixed version (share links) ----------------------------------------------
+    #
+    # Kept apart from the project's current preview: saved edits never reach them, and the
+    # current preview's start/stop/restart leave them alone.
+
+    async def start_version(self, project_id: str, version: int, runner: str = "auto", restart: bool = False) -> PreviewInfo:
+        """The given version, previewed as it was saved; an already running preview of it is reused.
+
+        Concurrent callers for the same version wait for one start rather than starting several.
+        """
+        manager = await self.manager()
+        key = version_key(project_id, version)
+        lock = self._version_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if (current := await self.status_version(project_id, version)) is not None:
+                if not restart and current.state not in (PreviewState.failed, PreviewState.stopped):
+                    return current
+                await self.stop_version(project_id, version)
+            tree = await self.services.store.read_tree(project_id, version)
+            try:
+                plan = plan_for(tree)
+            except ValueError as exc:
+                raise RunnerError(str(exc)) from None
+            preview_id = VERSION_PREVIEW_PREFIX + secrets.token_hex(6)
+            info = await manager.start(preview_id, project_id, version, tree, plan, runner or settings.preview_runner)
+            self._by_version[key] = preview_id
+            await self._record(info)
+            return info
+
+    async def status_version(self, project_id: str, version: int) -> PreviewInfo | None:
+        key = version_key(project_id, version)
+        preview_id = self._by_version.get(key)
+        if preview_id is None or self._manager is None:
+            return None
+        try:
+            return await self._manager.status(preview_id)
+        except RunnerError:
+            self._by_version.pop(key, None)
+            return None
+
+    async def wait_ready_version(self, project_id: str, version: int) -> PreviewInfo:
+        """Until the version's preview answers or fails; callers bound it with asyncio.timeout."""
+        preview_id = self._by_version.get(version_key(project_id, version))
+        if preview_id is None:
+            raise RunnerError(f"No preview of version {version} is running.")
+        return await (await self.manager()).wait_ready(preview_id)
+
+    async def answers_version(self, project_id: str, version: int) -> bool:
+        preview_id = self._by_version.get(version_key(project_id, version))
+        return preview_id is not None and self._manager is not None and await self._manager.answers(preview_id)
+
+    async def stop_version(self, project_id: str, version: int) -> bool:
+        preview_id = self._by_version.pop(version_key(project_id, version), None)
+        if preview_id is None or self._manager is None:
+            return False
+        await self._manager.stop(preview_id)
+        await self._mark_stopped(preview_id)
+        return True
+
+    def version_previews(self, project_id: str) -> dict[int, str]:
+        """Version number -> preview id of the project's running fixed-version previews."""
+        prefix = f"{project_id}@"
+        return {int(k.removeprefix(prefix)): v for k, v in self._by_version.items() if k.startswith(prefix)}
 
     async def close(self) -> None:
         if self._manager is not None:

@@ -45,8 +45,10 @@ class Services:
         self.previews = PreviewService(self)
 
     async def import_tree(self, name: str, tree: dict[str, bytes], source: str) -> CommitResult:
-        result = await self.store.create_project(name, tree, Author.import_, f"Imported {len(tree)} files from {source}")
-        self.logs.emit(result.project_id, f"Imported {len(tree)} files from {source} as version 1.")
+        result = await self.store.create_project(
+            name, tree, Author.import_, f"Imported {plural(len(tree), 'file')} from {source}"
+        )
+        self.logs.emit(result.project_id, f"Imported {plural(len(tree), 'file')} from {source} as version 1.")
         return result
 
     async def import_upload(self, filename: str, data: bytes) -> CommitResult:
@@ -86,6 +88,11 @@ def project_name_from_prompt(prompt: str) -> str:
     """A placeholder name until the model gives its title."""
     words = prompt.split()
     return " ".join(words[:6]) + ("..." if len(words) > 6 else "") if words else "New app"
+
+
+def plural(n: int, word: str) -> str:
+    """'1 file', '2 files': counts people read."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def describe_paths(paths: list[str]) -> str:

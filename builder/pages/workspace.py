@@ -2,8 +2,10 @@
 
 import reflex as rx
 
+from builder.components.history_panel import history_panel
 from builder.components.layout import error_callout, top_bar
 from builder.components.panels import code_panel, logs_panel, preview_panel
+from builder.state.history import HistoryState
 from builder.state.workspace import ChatEntry, WorkspaceState
 
 
@@ -128,7 +130,7 @@ def conversation() -> rx.Component:
     )
 
 
-def tab_button(label: str, value: str, icon: str) -> rx.Component:
+def tab_button(label: str, value: str, icon: str, *also: rx.event.EventType) -> rx.Component:
     active = WorkspaceState.tab == value
     return rx.button(
         rx.icon(icon, size=14),
@@ -136,7 +138,7 @@ def tab_button(label: str, value: str, icon: str) -> rx.Component:
         variant=rx.cond(active, "solid", "soft"),
         color_scheme=rx.cond(active, "orange", "gray"),
         size="2",
-        on_click=WorkspaceState.set_tab(value),
+        on_click=[WorkspaceState.set_tab(value), *also],
         id=f"tab-{value}",
         role="tab",
         aria_selected=rx.cond(active, "true", "false"),
@@ -149,6 +151,7 @@ def work_area() -> rx.Component:
             tab_button("Preview", "preview", "monitor"),
             tab_button("Code", "code", "code"),
             tab_button("Logs", "logs", "scroll-text"),
+            tab_button("History", "history", "history", HistoryState.open),
             role="tablist",
             spacing="2",
             padding="8px 12px",
@@ -162,6 +165,7 @@ def work_area() -> rx.Component:
                 WorkspaceState.tab,
                 ("preview", preview_panel()),
                 ("logs", logs_panel()),
+                ("history", history_panel()),
                 code_panel(),
             ),
             flex="1",

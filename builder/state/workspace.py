@@ -19,7 +19,7 @@ from builder.generation.providers import PROVIDER_LABELS, available_providers
 from builder.languages import language_for
 from builder.models import Author
 from builder.schemas import GenerationInfo, VersionInfo
-from builder.services import get_services
+from builder.services import get_services, plural
 from builder.settings import settings
 from builder.store import NotFound
 from preview_runtime.logs import LogLine
@@ -456,10 +456,6 @@ def _when(moment: datetime) -> str:
     return moment.strftime("%d %b, %H:%M")
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def chat_entries(versions: list[VersionInfo], generations: list[GenerationInfo]) -> list[ChatEntry]:
     """The conversation: each prompt, then what came of it (a version or an error), in time order."""
     timed: list[tuple[datetime, int, ChatEntry]] = []
@@ -468,7 +464,7 @@ def chat_entries(versions: list[VersionInfo], generations: list[GenerationInfo])
         if g.outcome == "failed":
             timed.append((g.created_at, 1, ChatEntry("error", "Forja", g.error, _when(g.created_at), "Nothing was changed.")))
     for v in versions:
-        detail = f"version {v.number} \u00b7 {_plural(v.files_changed, 'file')} changed"
+        detail = f"version {v.number} \u00b7 {plural(v.files_changed, 'file')} changed"
         made_by = next((g for g in generations if g.version == v.number), None)
         if made_by and made_by.provider != "offline":
             detail += f" \u00b7 {made_by.input_tokens + made_by.output_tokens:,} tokens"

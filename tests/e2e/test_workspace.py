@@ -213,3 +213,30 @@ def test_preview_runs_on_its_own_origin_and_shows_saved_edits(forja: str, page: 
     )
     assert "made-by-preview" not in [p["name"] for p in httpx.get(f"{forja}/api/projects").json()]
     assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"
+
+
+def test_history_shows_the_diff_and_restores_a_version(forja: str, page: Page, traffic: Traffic) -> None:
+    created = httpx.post(f"{forja}/api/projects", json={"name": "Menu", "files": {"menu.txt": "soup\nbread\n"}}).json()
+    project_id = created["id"]
+    httpx.put(
+        f"{forja}/api/projects/{project_id}/files/menu.txt", json={"content": "soup\ncake\n", "message": "Cake instead of bread"}
+    )
+
+    page.goto(f"{forja}/p/{project_id}")
+    expect(page.locator("#version-badge")).to_have_text("v2")
+    page.locator("#tab-history").click()
+    expect(page.locator(".history-row")).to_have_count(2)
+    expect(page.locator(".history-row").first).to_contain_text("Cake instead of bread")
+    expect(page.locator("#diff-totals")).to_contain_text("Version 2 against version 1: 1 file, +1 \u22121 lines")
+    expect(page.locator(".diff-file")).to_contain_text("-bread")
+    expect(page.locator(".diff-file")).to_contain_text("+cake")
+    shot(page, "workspace-history")
+
+    page.locator('.history-row[data-version="1"]').click()
+    expect(page.locator("#diff-totals")).to_contain_text("Version 1 against an empty project")
+    page.locator("#restore-version").click()
+    expect(page.locator("#history-message")).to_contain_text("Version 1 is current again, saved as version 3.")
+    expect(page.locator("#version-badge")).to_have_text("v3")
+    assert httpx.get(f"{forja}/api/projects/{project_id}/files/menu.txt").json()["content"] == "soup\nbread\n"
+    assert [v["number"] for v in httpx.get(f"{forja}/api/projects/{project_id}/versions").json()] == [1, 2, 3]
+    assert traffic.console_errors == []

@@ -1,0 +1,138 @@
+"""The History tab: every version on the left, what it changed on the right, and Restore."""
+
+import reflex as rx
+
+from builder.state.history import DiffFileView, DiffLine, HistoryRow, HistoryState
+from builder.state.workspace import WorkspaceState
+
+
+def version_row(row: HistoryRow) -> rx.Component:
+    selected = row.number == HistoryState.selected
+    return rx.box(
+        rx.hstack(
+            rx.text("v", row.number, weight="bold", size="2"),
+            rx.badge(
+                row.author, variant="soft", color_scheme=rx.match(row.author, ("You", "blue"), ("Forja AI", "orange"), "gray")
+            ),
+            rx.spacer(),
+            rx.text(row.time, size="1", color=rx.color("gray", 9)),
+            align="center",
+            width="100%",
+        ),
+        rx.text(row.message, size="1", color=rx.color("gray", 11), margin_top="4px", trim="both", line_clamp=2),
+        rx.text(row.changes, " changed", size="1", color=rx.color("gray", 9), margin_top="2px"),
+        padding="8px 12px",
+        cursor="pointer",
+        background=rx.cond(selected, rx.color("orange", 3), "transparent"),
+        border_bottom=f"1px solid {rx.color('gray', 4)}",
+        on_click=HistoryState.select(row.number),
+        class_name="history-row",
+        data_version=row.number,
+    )
+
+
+def diff_line(line: DiffLine) -> rx.Component:
+    return rx.box(
+        line.text,
+        white_space="pre",
+        padding_x="10px",
+        background=rx.match(
+            line.kind, ("add", rx.color("green", 3)), ("remove", rx.color("red", 3)), ("hunk", rx.color("blue", 2)), "transparent"
+        ),
+        color=rx.match(line.kind, ("hunk", rx.color("blue", 11)), ("meta", rx.color("gray", 10)), rx.color("gray", 12)),
+    )
+
+
+def diff_file(file: DiffFileView) -> rx.Component:
+    return rx.box(
+        rx.hstack(
+            rx.badge(
+                file.status, color_scheme=rx.match(file.status, ("added", "green"), ("removed", "red"), "amber"), variant="soft"
+            ),
+            rx.text(file.path, font_family="monospace", size="2", weight="medium"),
+            rx.spacer(),
+            rx.text(file.summary, size="1", color=rx.color("gray", 10)),
+            align="center",
+            padding="6px 10px",
+            background=rx.color("gray", 2),
+            border_bottom=f"1px solid {rx.color('gray', 4)}",
+        ),
+        rx.box(rx.foreach(file.lines, diff_line), font_family="monospace", font_size="12px", overflow_x="auto", padding_y="4px"),
+        border=f"1px solid {rx.color('gray', 5)}",
+        border_radius="8px",
+        overflow="hidden",
+        margin_bottom="12px",
+        class_name="diff-file",
+    )
+
+
+def history_panel() -> rx.Component:
+    toolbar = rx.hstack(
+        rx.text(HistoryState.totals, size="2", color=rx.color("gray", 11), id="diff-totals"),
+        rx.spacer(),
+        rx.text("Compare with", size="1", color=rx.color("gray", 10)),
+        rx.select.root(
+            rx.select.trigger(variant="soft"),
+            rx.select.content(
+                rx.select.item("its parent", value="parent"),
+                rx.foreach(
+                    HistoryState.rows, lambda r: rx.select.item("version " + r.number.to_string(), value=r.number.to_string())
+                ),
+            ),
+            value=HistoryState.against,
+            on_change=HistoryState.compare_with,
+            size="1",
+        ),
+        rx.link(
+            rx.button(rx.icon("download", size=14), "Download", size="1", variant="soft"),
+            href="/api/projects/" + WorkspaceState.project_id + "/versions/" + HistoryState.selected.to_string() + "/export",
+        ),
+        rx.button(
+            rx.icon("history", size=14),
+            "Restore this version",
+            size="1",
+            on_click=HistoryState.restore,
+            loading=HistoryState.restoring,
+            disabled=HistoryState.selected == WorkspaceState.current_version,
+            id="restore-version",
+        ),
+        align="center",
+        spacing="2",
+        padding_x="12px",
+        height="40px",
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        width="100%",
+        flex_shrink="0",
+    )
+    return rx.hstack(
+        rx.box(
+            rx.foreach(HistoryState.rows, version_row),
+            width="280px",
+            height="100%",
+            overflow_y="auto",
+            border_right=f"1px solid {rx.color('gray', 5)}",
+            flex_shrink="0",
+        ),
+        rx.vstack(
+            toolbar,
+            rx.cond(
+                HistoryState.message != "",
+                rx.callout(HistoryState.message, icon="info", size="1", margin="8px 12px 0", id="history-message"),
+            ),
+            rx.box(
+                rx.foreach(HistoryState.files, diff_file),
+                flex="1",
+                width="100%",
+                overflow_y="auto",
+                padding="12px",
+                min_height="0",
+            ),
+            spacing="0",
+            height="100%",
+            flex="1",
+            min_width="0",
+        ),
+        spacing="0",
+        height="100%",
+        width="100%",
+    )

@@ -1,0 +1,148 @@
+"""The workspace's History tab: versions, the diff of one against another, restore."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import reflex as rx
+
+from builder import history
+from builder.filetree import FileTreeError
+from builder.services import get_services, plural
+from builder.state.workspace import AUTHOR_LABELS, WorkspaceState
+from builder.store import NotFound
+
+log = logging.getLogger(__name__)
+
+# A diff longer than this is cut in the page (the API and CLI give it whole).
+MAX_DIFF_LINES = 2000
+
+
+@dataclasses.dataclass
+class HistoryRow:
+    number: int
+    author: str
+    message: str
+    time: str
+    changes: str
+
+
+@dataclasses.dataclass
+class DiffLine:
+    kind: str  # "add", "remove", "hunk", "meta" or "context"
+    text: str
+
+
+@dataclasses.dataclass
+class DiffFileView:
+    path: str
+    status: str
+    summary: str
+    lines: list[DiffLine]
+
+
+def diff_lines(diff: str) -> list[DiffLine]:
+    lines = []
+    for text in diff.splitlines()[:MAX_DIFF_LINES]:
+        if text.startswith(("+++", "---")):
+            kind = "meta"
+        elif text.startswith("@@"):
+            kind = "hunk"
+        elif text.startswith("+"):
+            kind = "add"
+        elif text.startswith("-"):
+            kind = "remove"
+        else:
+            kind = "context"
+        lines.append(DiffLine(kind, text))
+    return lines
+
+
+class HistoryState(rx.State):
+    rows: list[HistoryRow] = []
+    selected: int = 0
+    against: str = "parent"
+    files: list[DiffFileView] = []
+    totals: str = ""
+    message: str = ""
+    restoring: bool = False
+
+    @rx.event
+    async def open(self):
+        """Load the versions, newest first, and show the newest's changes."""
+        self.message = ""
+        await self._load()
+
+    async def _load(self) -> None:
+        workspace = await self.get_state(WorkspaceState)
+        versions = await (await get_services()).store.list_versions(workspace.project_id)
+        self.rows = [
+            HistoryRow(
+                number=v.number,
+                author=AUTHOR_LABELS[v.author],
+                message=v.message or "(no message)",
+                time=v.created_at.strftime("%d %b, %H:%M"),
+                changes=plural(v.files_changed, "file"),
+            )
+            for v in reversed(versions)
+        ]
+        if self.rows and self.selected not in {r.number for r in self.rows}:
+            self.selected = self.rows[0].number
+        await self._diff()
+
+    @rx.event
+    async def select(self, number: int):
+        self.selected = number
+        self.against = "parent"
+        await self._diff()
+
+    @rx.event
+    async def compare_with(self, against: str):
+        self.against = against
+        await self._diff()
+
+    async def _diff(self) -> None:
+        workspace = await self.get_state(WorkspaceState)
+        if not self.selected:
+            self.files, self.totals = [], ""
+            return
+        against = None if self.against == "parent" else int(self.against)
+        try:
+            diff = await history.diff_versions((await get_services()).store, workspace.project_id, self.selected, against)
+        except NotFound as exc:
+            self.message = str(exc)
+            return
+        base = f"version {diff.against}" if diff.against else "an empty project"
+        self.totals = f"Version {diff.version} against {base}: {plural(diff.files_changed, 'file')}, +{diff.lines_added} \u2212{diff.lines_removed} lines"
+        self.files = [
+            DiffFileView(
+                path=f.path,
+                status=f.status,
+                summary="binary" if f.binary else f"+{f.lines_added} \u2212{f.lines_removed}",
+                lines=diff_lines(f.diff),
+            )
+            for f in diff.files
+        ]
+
+    @rx.event
+    async def restore(self):
+        """Make the selected version current again, as a new version: nothing is lost."""
+        workspace = await self.get_state(WorkspaceState)
+        self.restoring = True
+        yield
+        try:
+            result = await history.restore_version(await get_services(), workspace.project_id, self.selected)
+        except (NotFound, FileTreeError) as exc:
+            self.message = f"Not restored: {exc}"
+            return
+        finally:
+            self.restoring = False
+        self.message = (
+            f"Version {self.selected} is current again, saved as version {result.version.number}."
+            if result.changed or result.deleted
+            else f"Version {self.selected} is already what the project holds."
+        )
+        self.selected = result.version.number
+        await self._load()
+        yield WorkspaceState.load

@@ -28,6 +28,7 @@ from builder.generation.engine import generate
 from builder.generation.providers import ProviderError, get_provider
 from builder.models import Author
 from builder.routes.history import router as history_router
+from builder.routes.shares import router as shares_router
 from builder.schemas import (
     CommitResult,
     FileContent,
@@ -55,6 +56,7 @@ api = FastAPI(
 
 # Swagger UI 5 (it reads OpenAPI 3.1) as shipped in the swagger-ui-py package.
 api.include_router(history_router)
+api.include_router(shares_router)
 api.mount("/api/docs-assets", StaticFiles(directory=Path(swagger_ui.__file__).parent / "static"), name="docs-assets")
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from builder import cli_history
+from builder import cli_history, cli_shares
 from builder.filetree import (
     FileTreeError,
     read_folder,
@@ -156,6 +156,7 @@ COMMANDS: dict[str, Callable[[Services, argparse.Namespace], Awaitable[tuple[Any
     "preview": cmd_preview,
     "stop": cmd_stop,
     **cli_history.COMMANDS,
+    **cli_shares.COMMANDS,
 }
 
 
@@ -188,6 +189,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stop", parents=[common], help="stop the project's preview")
     p.add_argument("id")
     cli_history.add_parsers(sub, common)
+    cli_shares.add_parsers(sub, common)
     sub.add_parser("migrate", parents=[common], help="create or upgrade the database schema")
     return root
 

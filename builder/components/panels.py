@@ -4,6 +4,7 @@ import reflex as rx
 
 from builder.components.file_tree import file_tree
 from builder.components.monaco import monaco_editor
+from builder.components.share_dialog import share_dialog
 from builder.state.workspace import LogRow, WorkspaceState
 
 LEVEL_COLORS = {"error": "red", "warning": "amber", "info": "gray", "debug": "gray"}
@@ -175,13 +176,7 @@ def preview_panel() -> rx.Component:
             is_external=True,
             title="Open in a new tab",
         ),
-        rx.button(
-            rx.icon("share-2", size=14),
-            "Share",
-            size="1",
-            disabled=True,
-            title="Share links are not available in this version yet",
-        ),
+        share_dialog(),
         align="center",
         padding_x="12px",
         height="40px",

@@ -240,3 +240,37 @@ def test_history_shows_the_diff_and_restores_a_version(forja: str, page: Page, t
     assert httpx.get(f"{forja}/api/projects/{project_id}/files/menu.txt").json()["content"] == "soup\nbread\n"
     assert [v["number"] for v in httpx.get(f"{forja}/api/projects/{project_id}/versions").json()] == [1, 2, 3]
     assert traffic.console_errors == []
+
+
+def test_share_link_opens_for_anyone_until_turned_off(forja: str, page: Page, browser, tmp_path) -> None:
+    created = httpx.post(
+        f"{forja}/api/projects", json={"name": "Shared hours", "files": {"index.html": "<h1>Open from nine</h1>\n"}}
+    ).json()
+    page.goto(f"{forja}/p/{created['id']}")
+    expect(page.locator("#version-badge")).to_have_text("v1")
+    page.locator("#tab-preview").click()
+    page.locator("#share-button").click()
+    page.locator("#create-share").click()
+    link = page.locator("#share-link")
+    expect(link).to_have_value(re.compile(r"/s/[A-Za-z0-9_-]{40,}$"))
+    url = link.input_value()
+    shot(page, "workspace-share-dialog")
+
+    # A later change does not alter what the link shows.
+    httpx.put(f"{forja}/api/projects/{created['id']}/files/index.html", json={"content": "<h1>Closed today</h1>\n"})
+
+    stranger = browser.new_context(viewport={"width": 1200, "height": 800})
+    visitor = stranger.new_page()
+    assert stranger.cookies() == []
+    visitor.goto(url)
+    expect(visitor.frame_locator("iframe").locator("h1")).to_have_text("Open from nine", timeout=60_000)
+    shot(visitor, "share-link-open")
+
+    page.locator(".revoke-share").first.click()
+    expect(page.locator(".share-row").first).to_contain_text("turned off")
+    response = visitor.goto(url)
+    assert response is not None and response.status == 410
+    expect(visitor.locator("body")).to_contain_text("turned off")
+    shot(visitor, "share-link-revoked")
+    assert visitor.goto(url[:-4] + "abcd").status == 404
+    stranger.close()

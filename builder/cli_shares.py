@@ -1,0 +1,88 @@
+"""CLI commands for share links; builder.cli wires them in.
+
+Each handler has builder.cli's shape: async (services, args) -> (JSON value, text).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from builder import shares
+from builder.services import Services
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "never"
+
+
+def _expires(text: str) -> timedelta | str:
+    try:
+        parsed = shares.parse_expires(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    assert parsed is not None
+    return parsed
+
+
+async def cmd_share(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    expires = getattr(args, "expires", None)
+    if isinstance(expires, str):
+        expires = _expires(expires)
+    created = await shares.create_share(services, args.id, getattr(args, "version", None), expires)
+    value = {
+        "url": created.url,
+        "token": created.token,
+        "id": created.id,
+        "version": created.version,
+        "expires_at": created.expires_at.isoformat() if created.expires_at else None,
+    }
+    until = f"until {_when(created.expires_at)}" if created.expires_at else "with no end date"
+    text = (
+        f"{created.url}\n"
+        f"Anyone with this link can open version {created.version} {until}. It is shown only now.\n"
+        f"Turn it off with: python -m builder revoke {created.id}"
+    )
+    return value, text
+
+
+async def cmd_revoke(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    info = await shares.revoke_share(services, args.share_id)
+    return info, f"Share link {info.id} is turned off; people who open it are told so."
+
+
+async def cmd_shares(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    links = await shares.list_shares(services, args.id)
+    lines = []
+    for link in links:
+        state = "revoked" if link.revoked else "expired" if link.expired else "active"
+        lines.append(
+            f"{link.id:>5}  v{link.version or '?':<4} {state:<8} made {_when(link.created_at)}  expires {_when(link.expires_at)}"
+        )
+    return links, "\n".join(lines) or f"Project {args.id} has no share links."
+
+
+COMMANDS: dict[str, Callable[[Services, argparse.Namespace], Awaitable[tuple[Any, str]]]] = {
+    "share": cmd_share,
+    "revoke": cmd_revoke,
+    "shares": cmd_shares,
+}
+
+
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add the commands above to builder.cli's subparsers (`sub`), with its --json parent (`common`)."""
+    p = sub.add_parser("share", parents=[common], help="make a link anyone can open to see one version of the app")
+    p.add_argument("id")
+    p.add_argument("--version", type=int, help="version to share (default: current)")
+    p.add_argument(
+        "--expires",
+        type=_expires,
+        default=None,
+        help=f"how long it works: 7d, 24h, 30d, never, or seconds (default: {shares.SHARE_DEFAULT_DAYS}d)",
+    )
+    p = sub.add_parser("revoke", parents=[common], help="turn a share link off")
+    p.add_argument("share_id", type=int)
+    p = sub.add_parser("shares", parents=[common], help="list a project's share links (tokens are never shown again)")
+    p.add_argument("id")

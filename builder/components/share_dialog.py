@@ -1,0 +1,92 @@
+"""The Share button and its dialog."""
+
+import reflex as rx
+
+from builder.state.share import EXPIRY_CHOICES, ShareRow, ShareState
+from builder.state.workspace import WorkspaceState
+
+
+def link_row(row: ShareRow) -> rx.Component:
+    return rx.hstack(
+        rx.text("Version ", row.version, size="2", weight="medium"),
+        rx.text(row.created, size="1", color=rx.color("gray", 10)),
+        rx.badge(row.status, color_scheme=rx.cond(row.active, "green", "gray"), variant="soft"),
+        rx.spacer(),
+        rx.cond(
+            row.active,
+            rx.button(
+                "Turn off",
+                size="1",
+                variant="soft",
+                color_scheme="red",
+                on_click=ShareState.revoke(row.id),
+                class_name="revoke-share",
+            ),
+        ),
+        align="center",
+        width="100%",
+        class_name="share-row",
+    )
+
+
+def share_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.trigger(
+            rx.button(
+                rx.icon("share-2", size=14),
+                "Share",
+                size="1",
+                disabled=WorkspaceState.current_version == 0,
+                on_click=ShareState.open,
+                id="share-button",
+            )
+        ),
+        rx.dialog.content(
+            rx.dialog.title("Share a live link"),
+            rx.dialog.description(
+                "Anyone with the link sees version ",
+                WorkspaceState.current_version,
+                " running, in any browser, without an account. Later changes do not alter it.",
+                size="2",
+            ),
+            rx.hstack(
+                rx.text("Link works for", size="2"),
+                rx.select.root(
+                    rx.select.trigger(),
+                    rx.select.content(*[rx.select.item(label, value=value) for value, label in EXPIRY_CHOICES.items()]),
+                    value=ShareState.expires,
+                    on_change=ShareState.set_expires,
+                    size="2",
+                ),
+                rx.spacer(),
+                rx.button("Create link", on_click=ShareState.create, id="create-share"),
+                align="center",
+                width="100%",
+                margin_y="12px",
+            ),
+            rx.cond(
+                ShareState.link != "",
+                rx.hstack(
+                    rx.input(value=ShareState.link, read_only=True, flex="1", font_family="monospace", id="share-link"),
+                    rx.button(
+                        rx.icon("copy", size=14), "Copy", on_click=[rx.set_clipboard(ShareState.link), rx.toast("Link copied.")]
+                    ),
+                    width="100%",
+                ),
+            ),
+            rx.cond(ShareState.error != "", rx.text(ShareState.error, color=rx.color("red", 11), size="2")),
+            rx.cond(
+                ShareState.links.length() > 0,
+                rx.vstack(
+                    rx.text("Links made so far", size="2", weight="bold", margin_top="12px"),
+                    rx.foreach(ShareState.links, link_row),
+                    width="100%",
+                    spacing="2",
+                ),
+            ),
+            rx.flex(rx.dialog.close(rx.button("Done", variant="soft", color_scheme="gray")), justify="end", margin_top="16px"),
+            max_width="560px",
+        ),
+        open=ShareState.open_dialog,
+        on_open_change=ShareState.set_open,
+    )

@@ -1,0 +1,244 @@
+"""HTTP routes for share links: the API to make, list and revoke them, and the public /s/{token} pages.
+
+The public pages are plain HTML (not Reflex), with inline CSS and a tiny inline script only:
+nothing loads from elsewhere, so they work under the builder's cross-origin isolation headers.
+The app that includes this router maps NotFound to 404 and RunnerError to 409 (builder.api).
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Response
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
+
+from builder import shares
+from builder.filetree import is_binary_path
+from builder.services import Services, get_services
+from builder.settings import settings
+from preview_runtime.runner import PreviewInfo, PreviewState, RunnerError
+
+router = APIRouter()
+
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",  # the token is in the page's URL; never send it on
+    "X-Robots-Tag": "noindex, nofollow",
+    "X-Content-Type-Options": "nosniff",
+}
+SANDBOX = "allow-scripts allow-forms allow-same-origin allow-popups allow-modals"
+
+_CSS = """
+*{box-sizing:border-box}
+html,body{margin:0;padding:0;height:100%;background:#fafaf9;color:#1c1917;
+ font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
+.center{min-height:100vh;display:flex;align-items:center;justify-content:center;padding:24px}
+.card{max-width:440px;text-align:center}
+.card h1{font-size:20px;margin:0 0 8px}
+.card p{margin:0;color:#57534e}
+.spinner{width:28px;height:28px;margin:0 auto 16px;border:3px solid #e7e5e4;border-top-color:#ea580c;
+ border-radius:50%;animation:spin 0.9s linear infinite}
+@keyframes spin{to{transform:rotate(360deg)}}
+iframe.app{display:block;border:0;width:100vw;height:100vh}
+.badge{position:fixed;right:10px;bottom:10px;z-index:10;font-size:12px;padding:4px 10px;border-radius:999px;
+ background:rgba(28,25,23,0.72);color:#fff;opacity:0.65}
+.badge:hover{opacity:1}
+.badge a{color:#fff;text-decoration:none}
+.badge a:hover{text-decoration:underline}
+.code{max-width:1100px;margin:0 auto;padding:24px}
+.code h1{font-size:20px}
+.code h2{font-size:14px;font-family:ui-monospace,Menlo,Consolas,monospace;margin:24px 0 6px}
+.code pre{background:#fff;border:1px solid #e7e5e4;border-radius:6px;padding:12px;overflow:auto;
+ font:13px/1.45 ui-monospace,Menlo,Consolas,monospace;white-space:pre}
+.code ul{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}
+"""
+
+# Polls ./status (relative to the page's own path, so the token is never written into the script)
+# and swaps in the app's iframe once it answers.
+_POLL_SCRIPT = """
+(function(){
+  var statusUrl = location.pathname.replace(/\\/+$/, '') + '/status';
+  var text = document.getElementById('state');
+  function show(url){
+    if (!/^https?:\\/\\//.test(url)) return;
+    var frame = document.createElement('iframe');
+    frame.className = 'app';
+    frame.title = 'App';
+    frame.setAttribute('sandbox', '__SANDBOX__');
+    frame.setAttribute('referrerpolicy', 'no-referrer');
+    frame.src = url;
+    var main = document.getElementById('main');
+    main.replaceChildren(frame);
+  }
+  function poll(){
+    fetch(statusUrl, {cache: 'no-store'}).then(function(r){ return r.json(); }).then(function(s){
+      if (s.state === 'running' && s.url) { show(s.url); return; }
+      if (s.state === 'failed') { text.textContent = 'This app could not start. Try again later.'; return; }
+      if (s.state === 'gone') { text.textContent = s.detail || 'This link no longer works.'; return; }
+      setTimeout(poll, 1000);
+    }).catch(function(){ setTimeout(poll, 1000); });
+  }
+  setTimeout(poll, 1000);
+})();
+""".replace("__SANDBOX__", SANDBOX)
+
+
+class ShareRequest(BaseModel):
+    version: int | None = Field(default=None, ge=1, description="Version to share (default: the current one).")
+    expires_in: str | int | None = Field(
+        default=None, description="'7d' (default), '24h', '30d', 'never', or a number of seconds.", examples=["7d"]
+    )
+
+
+def _document(title: str, body: str, script: str = "") -> str:
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex, nofollow">'
+        f"<title>{escape(title)}</title><style>{_CSS}</style></head>"
+        f"<body>{body}{f'<script>{script}</script>' if script else ''}</body></html>"
+    )
+
+
+def _page(title: str, body: str, status: int = 200, script: str = "") -> HTMLResponse:
+    return HTMLResponse(_document(title, body, script), status_code=status, headers=PAGE_HEADERS)
+
+
+def gone_page(exc: shares.ShareGone) -> HTMLResponse:
+    title = "Link not found" if exc.status == 404 else "Link no longer works"
+    body = f'<div class="center"><div class="card"><h1>{escape(title)}</h1><p>{escape(exc.message)}</p></div></div>'
+    return _page(title, body, exc.status)
+
+
+def _badge(token: str) -> str:
+    home = escape(settings.base_url, quote=True)
+    code = escape(f"/s/{token}/code", quote=True)
+    return (
+        f'<div class="badge"><a href="{home}" target="_blank" rel="noopener noreferrer">Made with Forja</a>'
+        f' &middot; <a href="{code}" target="_blank" rel="noopener noreferrer">View code</a></div>'
+    )
+
+
+def _app_frame(url: str) -> str:
+    return (
+        f'<iframe class="app" title="App" src="{escape(url, quote=True)}" sandbox="{SANDBOX}"'
+        ' referrerpolicy="no-referrer"></iframe>'
+    )
+
+
+async def _ready(services: Services, target: shares.ShareTarget, info: PreviewInfo | None) -> bool:
+    """Running and answering through the proxy, so the iframe shows the app and not a 'no preview' page."""
+    return (
+        info is not None
+        and info.state == PreviewState.running
+        and await services.previews.answers_version(target.project_id, target.version)
+    )
+
+
+# -- the API ------------------------------------------------------------------------------------
+
+
+@router.post("/api/projects/{project_id}/share", status_code=201, tags=["shares"])
+async def create_share(project_id: str, body: ShareRequest | None = None) -> shares.ShareCreated:
+    """A link anyone can open to see one version of the app. The token is shown only in this answer."""
+    body = body or ShareRequest()
+    try:
+        expires_in = shares.parse_expires(body.expires_in)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return await shares.create_share(await get_services(), project_id, body.version, expires_in)
+
+
+@router.get("/api/projects/{project_id}/shares", tags=["shares"])
+async def list_shares(project_id: str) -> list[shares.ShareInfo]:
+    """The project's links, newest first (revoked and expired ones flagged; tokens are never shown again)."""
+    return await shares.list_shares(await get_services(), project_id)
+
+
+@router.delete("/api/shares/{share_id}", status_code=204, tags=["shares"])
+async def revoke_share(share_id: Annotated[int, PathParam(ge=1)]) -> Response:
+    """Turn a link off; people who open it get a 'turned off' page."""
+    await shares.revoke_share(await get_services(), share_id)
+    return Response(status_code=204)
+
+
+# -- the public pages ---------------------------------------------------------------------------
+
+
+@router.get("/s/{token}", include_in_schema=False)
+async def open_share(token: str) -> HTMLResponse:
+    services = await get_services()
+    try:
+        target = await shares.resolve(services, token)
+    except shares.ShareGone as exc:
+        return gone_page(exc)
+    try:
+        info = await services.previews.start_version(target.project_id, target.version)
+    except RunnerError:
+        body = (
+            '<div class="center"><div class="card"><h1>This app could not start</h1>'
+            "<p>Try again later, or ask the person who sent the link.</p></div></div>"
+        )
+        return _page("This app could not start", body + _badge(token), 503)
+    if await _ready(services, target, info):
+        return _page("App", f'<main id="main">{_app_frame(info.url)}</main>{_badge(token)}')
+    body = (
+        '<main id="main"><div class="center"><div class="card"><div class="spinner"></div>'
+        '<h1>Starting the app...</h1><p id="state">This takes a few seconds the first time.</p>'
+        f"</div></div></main>{_badge(token)}"
+    )
+    return _page("Starting the app...", body, script=_POLL_SCRIPT)
+
+
+@router.get("/s/{token}/status", include_in_schema=False)
+async def share_status(token: str) -> JSONResponse:
+    services = await get_services()
+    try:
+        target = await shares.resolve(services, token)
+    except shares.ShareGone as exc:
+        return JSONResponse({"state": "gone", "url": "", "detail": exc.message}, exc.status, headers=PAGE_HEADERS)
+    info = await services.previews.status_version(target.project_id, target.version)
+    if info is None:  # never started here, or stopped after being idle: start it again
+        try:
+            info = await services.previews.start_version(target.project_id, target.version)
+        except RunnerError:
+            return JSONResponse({"state": "failed", "url": ""}, headers=PAGE_HEADERS)
+    if await _ready(services, target, info):
+        return JSONResponse({"state": "running", "url": info.url}, headers=PAGE_HEADERS)
+    state = "failed" if info.state in (PreviewState.failed, PreviewState.stopped) else "starting"
+    return JSONResponse({"state": state, "url": ""}, headers=PAGE_HEADERS)
+
+
+@router.get("/s/{token}/code", include_in_schema=False)
+async def share_code(token: str) -> HTMLResponse:
+    """The shared version's files, read-only."""
+    services = await get_services()
+    try:
+        target = await shares.resolve(services, token)
+    except shares.ShareGone as exc:
+        return gone_page(exc)
+    tree = await services.store.read_tree(target.project_id, target.version)
+    project = await services.store.get_project(target.project_id)
+    paths = sorted(tree)
+    index = "".join(f'<li><a href="#f{i}">{escape(path)}</a></li>' for i, path in enumerate(paths))
+    sections = []
+    for i, path in enumerate(paths):
+        data = tree[path]
+        text: str | None = None
+        if not is_binary_path(path):
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+        content = f"<pre>{escape(text)}</pre>" if text is not None else f"<p>(binary file, {len(data)} bytes)</p>"
+        sections.append(f'<h2 id="f{i}">{escape(path)}</h2>{content}')
+    app_link = escape(f"/s/{token}", quote=True)
+    body = (
+        f'<div class="code"><h1>{escape(project.name)}: version {target.version}</h1>'
+        f'<p>{len(paths)} files, read-only. <a href="{app_link}">Back to the app</a></p>'
+        f"<ul>{index}</ul>{''.join(sections)}</div>"
+    )
+    return _page(f"{project.name}: code", body)

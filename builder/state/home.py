@@ -10,7 +10,7 @@ import reflex as rx
 from builder.filetree import FileTreeError, human_size
 from builder.generation.engine import GenerationError
 from builder.generation.providers import ProviderError, get_provider
-from builder.services import get_services, project_name_from_prompt
+from builder.services import get_services, plural, project_name_from_prompt
 from builder.settings import settings
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ class ProjectCard:
     id: str
     name: str
     stack: str
-    files: int
+    files: str
     version: int
     updated: str
 
@@ -59,7 +59,7 @@ class HomeState(rx.State):
                 id=p.id,
                 name=p.name,
                 stack=", ".join(p.stack) or "files",
-                files=p.file_count,
+                files=plural(p.file_count, "file"),
                 version=p.current_version or 0,
                 updated=p.updated_at.strftime("%d %b %Y, %H:%M"),
             )

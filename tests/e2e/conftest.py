@@ -44,25 +44,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def forja(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start Forja exactly as scripts/run.sh does, on a free port with an empty data dir."""
+def start_forja(data_dir: Path, port: int, preview_port: int, log_name: str = "forja-server.log") -> subprocess.Popen:
+    """Start Forja exactly as scripts/run.sh does and wait until its page and API answer."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = free_port()
     env = {
         **os.environ,
         "FORJA_PORT": str(port),
         "FORJA_HOST": "127.0.0.1",
-        "FORJA_DATA_DIR": str(tmp_path_factory.mktemp("forja-data")),
-        "FORJA_PREVIEW_PORT": str(free_port()),
+        "FORJA_DATA_DIR": str(data_dir),
+        "FORJA_PREVIEW_PORT": str(preview_port),
         # Deterministic: the Docker runner has its own tests on a real engine.
         "FORJA_PREVIEW_RUNNER": "local",
         "REFLEX_USE_NPM": "1",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     env.pop("DATABASE_URL", None)
-    log_path = ARTIFACTS / "forja-server.log"
-    with log_path.open("wb") as log:
+    log_path = ARTIFACTS / log_name
+    with log_path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port", "--loglevel", "info"],
             cwd=REPO,
@@ -72,20 +70,28 @@ def forja(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             start_new_session=True,
         )
     base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 600
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"Forja exited with {process.returncode} while starting:\n{log_path.read_text()[-4000:]}")
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200 and httpx.get(base, timeout=5).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            stop(process)
+            pytest.fail(f"Forja did not answer within 600 s:\n{log_path.read_text()[-4000:]}")
+        time.sleep(1)
+
+
+@pytest.fixture(scope="session")
+def forja(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One Forja for the session, on free ports with an empty data dir."""
+    port = free_port()
+    process = start_forja(tmp_path_factory.mktemp("forja-data"), port, free_port())
     try:
-        deadline = time.monotonic() + 600
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"Forja exited with {process.returncode} while starting:\n{log_path.read_text()[-4000:]}")
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200 and httpx.get(base, timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"Forja did not answer within 600 s:\n{log_path.read_text()[-4000:]}")
-            time.sleep(1)
-        yield base
+        yield f"http://127.0.0.1:{port}"
     finally:
         stop(process)
 

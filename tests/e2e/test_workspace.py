@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ARTIFACTS, Traffic
+from tests.e2e.conftest import ARTIFACTS, Traffic, free_port, start_forja, stop
 
 APP_JSX = "export default function App() {\n  return <h1>Barber shop</h1>;\n}\n"
 PROJECT = {
@@ -274,3 +274,56 @@ def test_share_link_opens_for_anyone_until_turned_off(forja: str, page: Page, br
     shot(visitor, "share-link-revoked")
     assert visitor.goto(url[:-4] + "abcd").status == 404
     stranger.close()
+
+
+def test_rename_duplicate_trash_and_restore(forja: str, page: Page) -> None:
+    created = httpx.post(f"{forja}/api/projects", json={"name": "Draft", "files": {"index.html": "<h1>Hi</h1>\n"}}).json()
+    page.goto(f"{forja}/p/{created['id']}")
+    expect(page.locator("#version-badge")).to_have_text("v1")
+
+    page.locator("#project-menu").click()
+    page.locator("#menu-rename").click()
+    page.locator("#rename-input").fill("Barber booking")
+    page.locator("#rename-save").click()
+    expect(page.locator("#project-name")).to_have_text("Barber booking")
+    assert httpx.get(f"{forja}/api/projects/{created['id']}").json()["name"] == "Barber booking"
+
+    page.locator("#project-menu").click()
+    page.locator("#menu-duplicate").click()
+    page.wait_for_url(re.compile(rf"/p/(?!{created['id']})[0-9a-f]+$"))
+    expect(page.locator("#project-name")).to_have_text("Barber booking (copy)")
+    copy_id = page.url.rsplit("/", 1)[1]
+    assert httpx.get(f"{forja}/api/projects/{copy_id}/files/index.html").json()["content"] == "<h1>Hi</h1>\n"
+
+    page.locator("#project-menu").click()
+    page.locator("#menu-trash").click()
+    page.wait_for_url(f"{forja}/")
+    row = page.locator(".trash-row", has_text="Barber booking (copy)")
+    expect(row).to_be_visible()
+    assert httpx.get(f"{forja}/api/projects/{copy_id}").status_code == 404
+    shot(page, "home-trash")
+    row.locator(".restore-project").click()
+    expect(page.locator(".trash-row", has_text="Barber booking (copy)")).to_have_count(0)
+    expect(page.locator(".project-card", has_text="Barber booking (copy)")).to_be_visible()
+    assert httpx.get(f"{forja}/api/projects/{copy_id}").status_code == 200
+
+
+def test_share_link_survives_a_restart(page: Page, tmp_path) -> None:
+    """Stop Forja and start it again: projects, versions, records and links are all there."""
+    data, port, preview_port = tmp_path / "data", free_port(), free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = start_forja(data, port, preview_port, "forja-restart.log")
+    try:
+        project = httpx.post(
+            f"{base}/api/projects", json={"name": "Kept", "files": {"index.html": "<h1>Still here</h1>\n"}}
+        ).json()
+        link = httpx.post(f"{base}/api/projects/{project['id']}/share", json={"expires_in": "never"}).json()["url"]
+    finally:
+        stop(process)
+    process = start_forja(data, port, preview_port, "forja-restart.log")
+    try:
+        assert httpx.get(f"{base}/api/projects/{project['id']}/versions").json()[0]["number"] == 1
+        page.goto(link)
+        expect(page.frame_locator("iframe").locator("h1")).to_have_text("Still here", timeout=60_000)
+    finally:
+        stop(process)

@@ -1,0 +1,81 @@
+"""The workspace's project menu (rename, duplicate, trash) and the home page's trash list."""
+
+import reflex as rx
+
+from builder.state.project_actions import ProjectActionsState, TrashRow
+
+
+def project_menu() -> rx.Component:
+    return rx.fragment(
+        rx.menu.root(
+            rx.menu.trigger(
+                rx.icon_button(rx.icon("ellipsis", size=16), variant="ghost", aria_label="Project menu", id="project-menu")
+            ),
+            rx.menu.content(
+                rx.menu.item("Rename...", on_click=ProjectActionsState.start_rename, id="menu-rename"),
+                rx.menu.item("Duplicate", on_click=ProjectActionsState.duplicate, id="menu-duplicate"),
+                rx.menu.separator(),
+                rx.menu.item("Move to trash", color="red", on_click=ProjectActionsState.move_to_trash, id="menu-trash"),
+            ),
+        ),
+        rx.dialog.root(
+            rx.dialog.content(
+                rx.dialog.title("Rename project"),
+                rx.form(
+                    rx.vstack(
+                        rx.input(
+                            value=ProjectActionsState.new_name,
+                            on_change=ProjectActionsState.set_new_name,
+                            width="100%",
+                            id="rename-input",
+                        ),
+                        rx.cond(
+                            ProjectActionsState.error != "",
+                            rx.text(ProjectActionsState.error, color=rx.color("red", 11), size="2"),
+                        ),
+                        rx.hstack(
+                            rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
+                            rx.button("Rename", type="submit", id="rename-save"),
+                            justify="end",
+                            width="100%",
+                        ),
+                        spacing="3",
+                    ),
+                    on_submit=ProjectActionsState.rename,
+                    reset_on_submit=False,
+                ),
+                max_width="420px",
+            ),
+            open=ProjectActionsState.rename_open,
+            on_open_change=ProjectActionsState.set_rename_open,
+        ),
+    )
+
+
+def trash_row(row: TrashRow) -> rx.Component:
+    return rx.hstack(
+        rx.text(row.name, size="2", weight="medium"),
+        rx.text("deleted ", row.deleted, " \u00b7 gone for good on ", row.purge, size="1", color=rx.color("gray", 10)),
+        rx.spacer(),
+        rx.button(
+            "Restore", size="1", variant="soft", on_click=ProjectActionsState.restore(row.id), class_name="restore-project"
+        ),
+        align="center",
+        width="100%",
+        class_name="trash-row",
+    )
+
+
+def trash_list() -> rx.Component:
+    return rx.cond(
+        ProjectActionsState.trash.length() > 0,
+        rx.vstack(
+            rx.heading("Trash", size="3"),
+            rx.text("Projects stay here for 30 days.", size="1", color=rx.color("gray", 10)),
+            rx.foreach(ProjectActionsState.trash, trash_row),
+            width="100%",
+            max_width="960px",
+            spacing="2",
+            align="start",
+        ),
+    )

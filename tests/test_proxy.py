@@ -181,6 +181,7 @@ def _assert_isolation_headers(response: httpx.Response) -> None:
     assert response.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
     assert response.headers["Cross-Origin-Embedder-Policy"] == "credentialless"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-cache"
     assert "X-Frame-Options" not in response.headers
     for name in response.headers:
         assert not name.lower().startswith("access-control-"), "a preview must not be allowed to read Forja"
@@ -239,6 +240,7 @@ async def test_hosts_reach_their_own_upstream_with_isolation_headers(
     _assert_isolation_headers(a)
     _assert_isolation_headers(b)
     assert set(PREVIEW_RESPONSE_HEADERS) == {
+        "Cache-Control",
         "Cross-Origin-Embedder-Policy",
         "Cross-Origin-Resource-Policy",
         "X-Content-Type-Options",

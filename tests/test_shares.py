@@ -293,6 +293,10 @@ async def test_share_page_starts_and_serves_the_shared_version(
     async with httpx.AsyncClient(timeout=5) as http:
         served = await http.get(manager.proxy.internal_url(), headers={"Host": f"{host}"})
     assert served.status_code == 200 and "Version one" in served.text
+    # The shared app itself under load: 50 concurrent requests through the proxy.
+    async with httpx.AsyncClient(timeout=15) as http:
+        loads = await asyncio.gather(*(http.get(manager.proxy.internal_url(), headers={"Host": host}) for _ in range(50)))
+    assert all(r.status_code == 200 and "Version one" in r.text for r in loads)
 
     again = await asyncio.gather(*(client.get(f"/s/{created.token}") for _ in range(50)))
     assert [p.status_code for p in again] == [200] * 50 and all("<iframe" in p.text for p in again)

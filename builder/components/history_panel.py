@@ -93,6 +93,14 @@ def history_panel() -> rx.Component:
             title="A git bundle with one commit per version: git clone project.bundle",
         ),
         rx.button(
+            rx.icon("copy-plus", size=14),
+            "Copy as new project",
+            size="1",
+            variant="soft",
+            on_click=HistoryState.duplicate,
+            id="fork-version",
+        ),
+        rx.button(
             rx.icon("history", size=14),
             "Restore this version",
             size="1",

@@ -126,6 +126,15 @@ class HistoryState(rx.State):
         ]
 
     @rx.event
+    async def duplicate(self):
+        """Fork: the selected version becomes version 1 of a new project, which opens."""
+        workspace = await self.get_state(WorkspaceState)
+        new_id = await history.duplicate_project(
+            await get_services(), workspace.project_id, self.selected, f"{workspace.project_name} (from v{self.selected})"
+        )
+        return rx.redirect(f"/p/{new_id}")
+
+    @rx.event
     async def restore(self):
         """Make the selected version current again, as a new version: nothing is lost."""
         workspace = await self.get_state(WorkspaceState)

@@ -239,6 +239,14 @@ def test_history_shows_the_diff_and_restores_a_version(forja: str, page: Page, t
     expect(page.locator("#version-badge")).to_have_text("v3")
     assert httpx.get(f"{forja}/api/projects/{project_id}/files/menu.txt").json()["content"] == "soup\nbread\n"
     assert [v["number"] for v in httpx.get(f"{forja}/api/projects/{project_id}/versions").json()] == [1, 2, 3]
+
+    # Fork from an older version: it becomes version 1 of a new project.
+    page.locator('.history-row[data-version="2"]').click()
+    page.locator("#fork-version").click()
+    page.wait_for_url(re.compile(rf"/p/(?!{project_id})[0-9a-f]+$"))
+    expect(page.locator("#project-name")).to_have_text("Menu (from v2)")
+    fork_id = page.url.rsplit("/", 1)[1]
+    assert httpx.get(f"{forja}/api/projects/{fork_id}/files/menu.txt").json()["content"] == "soup\ncake\n"
     assert traffic.console_errors == []
 
 

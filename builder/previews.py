@@ -26,18 +26,24 @@ from preview_runtime.runner import PreviewInfo, PreviewState, Runner, RunnerErro
 log = logging.getLogger(__name__)
 
 
-async def docker_reachable() -> bool:
+async def docker_problem(image: str) -> str | None:
+    """Why previews cannot run in Docker here, or None when they can (engine reachable, image built)."""
     try:
         docker = aiodocker.Docker()
     except Exception:
-        return False
+        return "no Docker engine is reachable"
     try:
         await asyncio.wait_for(docker.version(), timeout=3)
-        return True
     except Exception:
-        return False
+        await docker.close()
+        return "no Docker engine is reachable"
+    try:
+        await docker.images.inspect(image)
+    except aiodocker.DockerError:
+        return f"the preview image {image} is not built yet (bash preview_runtime/images/build_offline.sh builds it)"
     finally:
         await docker.close()
+    return None
 
 
 def install_env() -> dict[str, str]:
@@ -54,7 +60,10 @@ def install_env() -> dict[str, str]:
 
 async def build_runners() -> dict[str, Runner]:
     runners: dict[str, Runner] = {}
-    if settings.preview_runner in ("auto", "docker") and await docker_reachable():
+    problem = await docker_problem(settings.preview_image) if settings.preview_runner in ("auto", "docker") else "turned off"
+    if problem is not None and settings.preview_runner != "local":
+        log.warning("previews will not run in Docker: %s", problem)
+    if problem is None:
         from preview_runtime.docker_runner import DockerRunner
 
         runners["docker"] = DockerRunner(

@@ -289,3 +289,11 @@ async def test_dependency_cache(docker_runner_factory) -> None:
     # Another project with the same package.json does not share the cache (scope "project").
     other = spec("deps-3", files, plan, project_id=project + "-other")
     assert runner._deps_key(other) != runner._deps_key(spec("deps-2", files, plan, project_id=project))
+
+
+async def test_missing_image_is_explained_and_a_built_one_accepted(docker_engine, preview_image) -> None:
+    """With an engine but no image, `auto` must not pick Docker: previews would all fail."""
+    from builder.previews import docker_problem
+
+    assert "is not built yet" in (await docker_problem("forja-preview:no-such-tag") or "")
+    assert await docker_problem(preview_image) is None

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import anthropic
 
 from builder.generation.providers.base import (
+    TRANSIENT_STATUS,
     Finished,
     ModelRequest,
     Provider,
@@ -25,8 +26,6 @@ from builder.generation.providers.base import (
 )
 from builder.generation.schema import TOOL_DESCRIPTION, TOOL_INPUT_SCHEMA, TOOL_NAME
 from builder.settings import settings
-
-_TRANSIENT_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
 
 
 def _explain(exc: anthropic.APIError) -> ProviderError:
@@ -42,7 +41,7 @@ def _explain(exc: anthropic.APIError) -> ProviderError:
             f"Claude does not know the model {settings.anthropic_model!r}; set FORJA_ANTHROPIC_MODEL to a current model."
         )
     text = str(getattr(exc, "message", exc))
-    if status in _TRANSIENT_STATUS or "overloaded" in text.lower() or status is None:
+    if status in TRANSIENT_STATUS or "overloaded" in text.lower() or status is None:
         return TransientProviderError(f"Claude is busy right now ({text}).")
     return ProviderError(f"Claude answered with an error: {text}")
 

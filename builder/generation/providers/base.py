@@ -54,6 +54,10 @@ class Finished:
 ProviderEvent = TextDelta | ToolDelta | UsageReport | Finished
 
 
+# HTTP statuses that mean "busy or briefly unavailable": worth a retry with backoff.
+TRANSIENT_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+
+
 class ProviderError(Exception):
     """A failure to tell the person about as is (bad key, unknown model): retrying will not help."""
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import openai
 
 from builder.generation.providers.base import (
+    TRANSIENT_STATUS,
     Finished,
     ModelRequest,
     Provider,
@@ -21,8 +22,6 @@ from builder.generation.providers.base import (
 from builder.generation.schema import TOOL_DESCRIPTION, TOOL_INPUT_SCHEMA, TOOL_NAME
 from builder.settings import settings
 
-_TRANSIENT_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
-
 
 def _explain(exc: openai.OpenAIError) -> ProviderError:
     where = settings.openai_base_url or "OpenAI"
@@ -34,7 +33,7 @@ def _explain(exc: openai.OpenAIError) -> ProviderError:
         return ProviderError(f"{where} refused the API key: check OPENAI_API_KEY and restart Forja.")
     if status == 404:
         return ProviderError(f"{where} does not know the model {settings.openai_model!r}; set FORJA_OPENAI_MODEL.")
-    if status in _TRANSIENT_STATUS or status is None or "overloaded" in text.lower():
+    if status in TRANSIENT_STATUS or status is None or "overloaded" in text.lower():
         return TransientProviderError(f"{where} is busy right now ({text}).")
     return ProviderError(f"{where} answered with an error: {text}")
 

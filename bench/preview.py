@@ -137,9 +137,10 @@ async def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="forja-bench-preview-"))
     if args.runner == "docker":
+        from builder.settings import settings
         from preview_runtime.docker_runner import DockerRunner
 
-        runner = DockerRunner()
+        runner = DockerRunner(extra_ca_path=settings.preview_extra_ca or None)
     else:
         from preview_runtime.local_runner import LocalRunner
 

@@ -53,8 +53,8 @@ def install_env() -> dict[str, str]:
         env["npm_config_registry"] = settings.npm_registry
     if settings.pip_index_url:
         env["PIP_INDEX_URL"] = settings.pip_index_url
-    if settings.extra_ca_cert:
-        env["NODE_EXTRA_CA_CERTS"] = env["PIP_CERT"] = settings.extra_ca_cert
+    if settings.preview_extra_ca:
+        env["NODE_EXTRA_CA_CERTS"] = env["PIP_CERT"] = settings.preview_extra_ca
     return env
 
 
@@ -71,7 +71,7 @@ async def build_runners() -> dict[str, Runner]:
             memory_bytes=settings.preview_memory_mb * 1024 * 1024,
             nano_cpus=int(settings.preview_cpus * 1e9),
             pids_limit=settings.preview_pids,
-            extra_ca_path=settings.extra_ca_cert or None,
+            extra_ca_path=settings.preview_extra_ca or None,
             npm_registry=settings.npm_registry or None,
             pip_index_url=settings.pip_index_url or None,
         )

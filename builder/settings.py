@@ -5,6 +5,7 @@ One place so that the README's settings table, the UI, the API and the CLI agree
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
@@ -113,6 +114,15 @@ class Settings(BaseSettings):
         if url.startswith("sqlite://"):
             return "sqlite+aiosqlite://" + url.removeprefix("sqlite://")
         return url
+
+    @property
+    def preview_extra_ca(self) -> str:
+        """The CA bundle installs in previews must trust: the setting, else the one Forja's own Node trusts.
+
+        On networks that intercept TLS (corporate proxies) the machine already sets NODE_EXTRA_CA_CERTS
+        for its own npm; previews need the same, or every install fails on the certificate chain.
+        """
+        return self.extra_ca_cert or os.environ.get("NODE_EXTRA_CA_CERTS", "")
 
     @property
     def builder_origins(self) -> list[str]:

@@ -92,6 +92,7 @@ class PreviewService:
     def __init__(self, services: Any) -> None:
         self.services = services
         self._manager: PreviewManager | None = None
+        self._sessions = session_factory(services.store.engine)
         self._lock = asyncio.Lock()
         self._by_project: dict[str, str] = {}
         # Previews of one fixed version (share links): f"{project_id}@{version}" -> preview id.
@@ -246,8 +247,7 @@ class PreviewService:
             await self._manager.close()
 
     async def _record(self, info: PreviewInfo) -> None:
-        sessions = session_factory(self.services.store.engine)
-        async with sessions() as session, session.begin():
+        async with self._sessions() as session, session.begin():
             session.add(
                 PreviewSession(
                     id=info.preview_id,
@@ -260,8 +260,7 @@ class PreviewService:
             )
 
     async def _mark_stopped(self, preview_id: str) -> None:
-        sessions = session_factory(self.services.store.engine)
-        async with sessions() as session, session.begin():
+        async with self._sessions() as session, session.begin():
             rows = await session.exec(select(PreviewSession).where(col(PreviewSession.id) == preview_id))
             for row in rows:
                 row.status, row.stopped_at = "stopped", utcnow()

@@ -18,13 +18,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from builder.filetree import FileTreeError, is_binary_path
+from builder.filetree import FileTreeError, is_binary_path, normalize_path
 from builder.generation import prompts
 from builder.generation.guard import contains_secret, redact
 from builder.generation.pricing import estimate_cost
 from builder.generation.providers import Provider, ProviderError, TransientProviderError, get_provider
 from builder.generation.providers.base import Finished, Message, ModelRequest, TextDelta, ToolDelta, UsageReport
-from builder.generation.schema import FileEdit, FileTreeAnswer, FileWrite, RunHints
+from builder.generation.schema import FileEdit, FileWrite, RunHints
 from builder.generation.stream_parser import FieldDone, FileStarted, FileTreeStreamParser, ItemDone
 from builder.models import Author
 from builder.settings import settings
@@ -97,7 +97,7 @@ class _Collected:
             self.stack = [str(s) for s in raw["stack"]]
         for path in raw.get("delete") or []:
             try:
-                self.delete.extend(FileTreeAnswer(delete=[path]).delete)
+                self.delete.append(normalize_path(str(path)))
             except (ValidationError, FileTreeError):
                 self.rejected.append(str(path))
         if isinstance(raw.get("run"), dict):

@@ -12,6 +12,7 @@ import binascii
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Literal
 
 import swagger_ui
 from fastapi import FastAPI, HTTPException, Request
@@ -41,7 +42,8 @@ from builder.schemas import (
 from builder.services import Services, get_services, project_name_from_prompt
 from builder.settings import settings
 from builder.store import NotFound
-from preview_runtime.logs import LogLine
+from preview_runtime import console_bridge
+from preview_runtime.logs import LogLevel, LogLine
 from preview_runtime.runner import PreviewInfo, PreviewState, RunnerError
 
 api = FastAPI(
@@ -181,6 +183,20 @@ async def read_file(project_id: str, path: str, version: int | None = None, raw:
     return FileContent.of(path, data)
 
 
+class ProjectTree(BaseModel):
+    version: int
+    files: list[FileContent]
+
+
+@api.get("/api/projects/{project_id}/tree", tags=["files"])
+async def read_tree(project_id: str, version: int | None = None) -> ProjectTree:
+    """Every file of a version (default: the current one) in one answer; the browser mounts it in a WebContainer."""
+    store = (await get_services()).store
+    number = version or (await store.get_project(project_id)).current_version
+    tree = await store.read_tree(project_id, number)
+    return ProjectTree(version=number, files=[FileContent.of(path, data) for path, data in sorted(tree.items())])
+
+
 @api.put("/api/projects/{project_id}/files/{path:path}", tags=["files"])
 async def write_file(project_id: str, path: str, body: FileWrite) -> VersionInfo:
     """Write one file; the project gets a new version (author `user`) unless nothing changed."""
@@ -307,6 +323,33 @@ async def stop_preview(project_id: str) -> Response:
 async def follow_preview_logs(project_id: str, since: int = 0) -> StreamingResponse:
     """Server-sent events: install, dev-server and runtime output (the project's log stream)."""
     return await follow_logs(project_id, since)
+
+
+class BrowserLogLine(BaseModel):
+    text: str = Field(max_length=console_bridge.MAX_TEXT)
+    source: Literal["webcontainer", "install", "dev-server", "browser"] = Field(
+        description="webcontainer (its own messages), install and dev-server (process output), browser (the preview's console)."
+    )
+    level: LogLevel | None = Field(
+        default=None, description="error for console errors and uncaught exceptions; empty: judged from the text."
+    )
+
+
+class BrowserLogLines(BaseModel):
+    lines: list[BrowserLogLine] = Field(max_length=200)
+
+
+@api.post("/api/projects/{project_id}/preview/logs", status_code=204, tags=["preview"])
+async def add_browser_log_lines(project_id: str, body: BrowserLogLines) -> Response:
+    """Lines the builder page reports: WebContainer output and the preview's console errors.
+
+    Only the builder's own page may send them (same-origin writes); a preview cannot.
+    """
+    services = await get_services()
+    await services.store.get_project(project_id)
+    for line in body.lines:
+        services.logs.emit(project_id, line.text, line.level, line.source)
+    return Response(status_code=204)
 
 
 @api.get("/api/projects/{project_id}/logs/tail", tags=["logs"])

@@ -17,9 +17,10 @@ from sqlmodel import col, select
 from builder.db import session_factory
 from builder.models import PreviewSession, utcnow
 from builder.settings import settings
+from preview_runtime import console_bridge
 from preview_runtime.local_runner import LocalRunner
 from preview_runtime.manager import PreviewManager
-from preview_runtime.plan import plan_for
+from preview_runtime.plan import BrowserPlan, browser_plan_for, plan_for
 from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewInfo, PreviewState, Runner, RunnerError
 
@@ -80,6 +81,11 @@ async def build_runners() -> dict[str, Runner]:
     return runners
 
 
+def running_copy(files: dict[str, bytes]) -> dict[str, bytes]:
+    """What a runner gets: the files, with the console bridge in their HTML pages (see console_bridge)."""
+    return console_bridge.inject(files, settings.builder_origins)
+
+
 VERSION_PREVIEW_PREFIX = "v-"
 """Preview ids of fixed-version previews start with this, so a restarted Forja adopts them as such."""
 
@@ -133,10 +139,24 @@ class PreviewService:
         except ValueError as exc:
             raise RunnerError(str(exc)) from None
         preview_id = secrets.token_hex(6)
-        info = await manager.start(preview_id, project_id, project.current_version, tree, plan, runner or settings.preview_runner)
+        info = await manager.start(
+            preview_id, project_id, project.current_version, running_copy(tree), plan, runner or settings.preview_runner
+        )
         self._by_project[project_id] = preview_id
         await self._record(info)
         return info
+
+    async def browser_plan(self, project_id: str) -> BrowserPlan | None:
+        """How the browser runs the current version in a WebContainer, or None when a server runner must.
+
+        None as well when WebContainers are turned off (FORJA_WEBCONTAINERS=false).
+        """
+        if not settings.webcontainers:
+            return None
+        project = await self.services.store.get_project(project_id)
+        if not project.current_version:
+            return None
+        return browser_plan_for(await self.services.store.read_tree(project_id))
 
     async def status(self, project_id: str) -> PreviewInfo | None:
         preview_id = self._by_project.get(project_id)
@@ -174,7 +194,7 @@ class PreviewService:
         if preview_id is None or self._manager is None:
             return
         try:
-            await self._manager.push_files(preview_id, changed, deleted)
+            await self._manager.push_files(preview_id, running_copy(changed), deleted)
         except RunnerError as exc:
             self.services.logs.emit(project_id, f"Could not update the running preview: {exc}")
 
@@ -202,7 +222,9 @@ class PreviewService:
             except ValueError as exc:
                 raise RunnerError(str(exc)) from None
             preview_id = VERSION_PREVIEW_PREFIX + secrets.token_hex(6)
-            info = await manager.start(preview_id, project_id, version, tree, plan, runner or settings.preview_runner)
+            info = await manager.start(
+                preview_id, project_id, version, running_copy(tree), plan, runner or settings.preview_runner
+            )
             self._by_version[key] = preview_id
             await self._record(info)
             return info

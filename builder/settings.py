@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     extra_ca_cert: str = Field(
         default="", description="Path of an extra CA bundle trusted by installs in previews (corporate proxies)."
     )
+    webcontainers: bool = Field(
+        default=True,
+        description="Run front-end-only projects in a WebContainer in the person's browser first (falls back to the server runner).",
+    )
     webcontainer_boot_timeout_s: float = Field(
         default=20.0, description="How long the browser waits for WebContainers before falling back."
     )

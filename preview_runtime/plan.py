@@ -79,3 +79,32 @@ def plan_for(tree: Mapping[str, bytes], hints: Mapping[str, object] | None = Non
     if not dev:
         raise ValueError('Forja cannot tell how to start this project: add a "dev" script to package.json, or an index.html.')
     return RunPlan(install=install, dev=dev, port=port, has_server=bool(stack & SERVER_STACKS), lockfile_hash_inputs=cache_inputs)
+
+
+class BrowserPlan(BaseModel):
+    """How a front-end-only project runs in a WebContainer in the person's browser.
+
+    WebContainers run Node only, so projects with a Python part or a server of their own stay on
+    the server runners. A page without package.json is served by a small Node static server the
+    browser writes next to the project.
+    """
+
+    install: list[str] = Field(default_factory=list, description="argv of the install step; empty when none")
+    dev: list[str] = Field(description="argv of the dev server, or empty for the built-in static server")
+    port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
+
+
+def browser_plan_for(tree: Mapping[str, bytes]) -> BrowserPlan | None:
+    """The WebContainer plan of a front-end-only project, or None when it needs a server runner."""
+    try:
+        plan = plan_for(tree)
+    except ValueError:
+        return None
+    if plan.has_server or "requirements.txt" in tree or "api/requirements.txt" in tree:
+        return None
+    if "package.json" in tree:
+        manifest = _package_json(tree)
+        scripts = manifest.get("scripts", {}) if isinstance(manifest, dict) else {}
+        script = "dev" if "dev" in scripts else "start"
+        return BrowserPlan(install=["npm", "install", "--no-audit", "--no-fund"], dev=["npm", "run", script], port=plan.port)
+    return BrowserPlan(dev=[], port=plan.port)

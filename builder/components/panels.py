@@ -4,6 +4,7 @@ import reflex as rx
 
 from builder.components.file_tree import file_tree
 from builder.components.monaco import monaco_editor
+from builder.components.preview_frame import forja_preview
 from builder.components.share_dialog import share_dialog
 from builder.state.workspace import LogRow, WorkspaceState
 
@@ -75,7 +76,7 @@ def log_line(row: LogRow) -> rx.Component:
             flex_shrink="0",
             weight="bold",
         ),
-        rx.text(row.source, color=rx.color("blue", 10), width="6em", flex_shrink="0"),
+        rx.text(row.source, color=rx.color("blue", 10), width="7.5em", flex_shrink="0", truncate=True),
         rx.text(row.text, white_space="pre-wrap", word_break="break-word", flex="1"),
         rx.cond(
             (row.level == "error") & (WorkspaceState.provider != "offline") & (row.source != "generate"),
@@ -206,6 +207,16 @@ def preview_panel() -> rx.Component:
                 id="preview-message",
             ),
             rx.cond(
+                (WorkspaceState.preview_mode == "webcontainer") & (WorkspaceState.preview_state == "starting"),
+                rx.button(
+                    "Run it on the server instead",
+                    size="2",
+                    variant="soft",
+                    on_click=WorkspaceState.run_on_server,
+                    id="preview-run-on-server",
+                ),
+            ),
+            rx.cond(
                 WorkspaceState.preview_state == "failed",
                 rx.hstack(
                     rx.button("Try again", size="2", on_click=WorkspaceState.start_preview, id="preview-retry"),
@@ -230,16 +241,21 @@ def preview_panel() -> rx.Component:
         flex="1",
         width="100%",
     )
-    frame = rx.el.iframe(
-        src=WorkspaceState.preview_url,
-        key=WorkspaceState.preview_reloads.to_string(),
-        title="Preview",
-        id="preview-frame",
-        # The preview is another origin; these let it run its own scripts and forms only.
-        sandbox="allow-scripts allow-forms allow-same-origin allow-popups allow-modals",
-        allow="clipboard-write",
-        width="100%",
-        height="100%",
-        style={"border": "none", "background": "white", "flex": "1"},
+    frame = forja_preview(
+        project_id=WorkspaceState.project_id,
+        url=WorkspaceState.preview_url,
+        reloads=WorkspaceState.preview_reloads,
+        mode=WorkspaceState.preview_mode,
+        run=WorkspaceState.preview_run,
+        version=WorkspaceState.current_version,
+        install=WorkspaceState.browser_install,
+        dev=WorkspaceState.browser_dev,
+        port=WorkspaceState.browser_port,
+        boot_timeout_ms=WorkspaceState.webcontainer_boot_timeout_ms,
+        client_id=WorkspaceState.webcontainer_client_id,
+        on_ready=WorkspaceState.webcontainer_ready,
+        on_fallback=WorkspaceState.webcontainer_fallback,
+        on_failed=WorkspaceState.webcontainer_failed,
     )
-    return rx.vstack(toolbar, rx.cond(running, frame, waiting), spacing="0", height="100%", width="100%")
+    # The frame stays mounted while it starts, so a WebContainer can boot behind the waiting message.
+    return rx.vstack(toolbar, frame, rx.cond(running, rx.fragment(), waiting), spacing="0", height="100%", width="100%")

@@ -161,17 +161,23 @@ def work_area() -> rx.Component:
             flex_shrink="0",
         ),
         rx.box(error_callout(WorkspaceState.error), padding_x="12px", width="100%"),
+        # The preview stays mounted behind the other tabs: a running app (and its WebContainer)
+        # keeps its state while the person reads the code or the logs.
         rx.box(
-            rx.match(
-                WorkspaceState.tab,
-                ("preview", preview_panel()),
-                ("logs", logs_panel()),
-                ("history", history_panel()),
-                code_panel(),
-            ),
+            preview_panel(),
+            display=rx.cond(WorkspaceState.tab == "preview", "flex", "none"),
             flex="1",
             width="100%",
             min_height="0",
+        ),
+        rx.cond(
+            WorkspaceState.tab != "preview",
+            rx.box(
+                rx.match(WorkspaceState.tab, ("logs", logs_panel()), ("history", history_panel()), code_panel()),
+                flex="1",
+                width="100%",
+                min_height="0",
+            ),
         ),
         spacing="0",
         flex="1",

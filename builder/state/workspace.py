@@ -118,8 +118,19 @@ class WorkspaceState(rx.State):
     preview_runner: str = ""
     preview_message: str = ""
     preview_reloads: int = 0
+    # "webcontainer" while the browser runs the project, "server" for Forja's runners.
+    preview_mode: str = ""
+    # Bumped by each start, so the browser starts its WebContainer again on "Try again".
+    preview_run: int = 0
+    browser_install: list[str] = []
+    browser_dev: list[str] = []
+    browser_port: int = 0
+    webcontainer_boot_timeout_ms: int = int(settings.webcontainer_boot_timeout_s * 1000)
+    webcontainer_client_id: str = settings.webcontainer_client_id
     _streamed: dict[str, str] = {}
     _preview_token: int = 0
+    # Set once WebContainers could not start for this page; later starts go straight to the server.
+    _browser_refused: bool = False
     _generation_token: int = 0
 
     tab: str = "code"
@@ -170,6 +181,7 @@ class WorkspaceState(rx.State):
             self.preview_url = ""
             self.preview_state = ""
             self.preview_message = ""
+            self.preview_mode = ""
         if not await self._refresh(project_id):
             return
         yield WorkspaceState.follow_logs
@@ -321,13 +333,38 @@ class WorkspaceState(rx.State):
 
     @rx.event(background=True)
     async def start_preview(self):
-        """Start (or find) the server-side preview and follow it until it runs or fails."""
+        """Run the project: in this browser (WebContainer) when it is front-end only, else on the server.
+
+        The browser path ends in webcontainer_ready, webcontainer_failed or webcontainer_fallback; the
+        server path is followed here until the preview runs or fails.
+        """
         async with self:
             self._preview_token += 1
-            token, project_id = self._preview_token, self.project_id
+            self.preview_run += 1
+            token, project_id, browser_allowed = self._preview_token, self.project_id, not self._browser_refused
+            self.preview_url = ""
             self.preview_state = "starting"
             self.preview_message = "Starting the preview..."
         previews = (await get_services()).previews
+        try:
+            browser_plan = await previews.browser_plan(project_id) if browser_allowed else None
+        except NotFound as exc:
+            async with self:
+                self.preview_state, self.preview_message = "failed", str(exc)
+            return
+        async with self:
+            if self._preview_token != token:
+                return
+            if browser_plan is not None:
+                self.preview_mode = self.preview_runner = "webcontainer"
+                self.browser_install, self.browser_dev, self.browser_port = (
+                    browser_plan.install,
+                    browser_plan.dev,
+                    browser_plan.port,
+                )
+                self.preview_message = "Starting the project in your browser (WebContainer)..."
+                return
+            self.preview_mode = "server"
         try:
             info = await previews.start(project_id)
         except (RunnerError, NotFound) as exc:
@@ -353,6 +390,32 @@ class WorkspaceState(rx.State):
                     return
             await asyncio.sleep(0.5)
             info = await previews.status(project_id) or info
+
+    @rx.event
+    def webcontainer_ready(self, url: str) -> None:
+        if self.preview_mode == "webcontainer":
+            self.preview_url, self.preview_state, self.preview_message = url, "running", ""
+
+    @rx.event
+    def webcontainer_failed(self, reason: str) -> None:
+        """The project itself failed in the browser (install or dev server): the server would fail alike."""
+        if self.preview_mode == "webcontainer":
+            self.preview_url, self.preview_state, self.preview_message = "", "failed", reason
+
+    @rx.event
+    def webcontainer_fallback(self, reason: str):
+        """WebContainers cannot run in this browser: the server runner takes over, and the Logs say why."""
+        self._browser_refused = True
+        self.preview_mode = "server"
+        return WorkspaceState.start_preview
+
+    @rx.event
+    async def run_on_server(self):
+        """The person does not want to wait for the WebContainer: the server runner starts now."""
+        (await get_services()).logs.emit(
+            self.project_id, "Running the preview on the server instead of in this browser.", source="webcontainer"
+        )
+        return WorkspaceState.webcontainer_fallback("chosen in the page")
 
     @rx.event
     def toggle_folder(self, path: str) -> None:

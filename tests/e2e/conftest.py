@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -44,9 +44,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_forja(data_dir: Path, port: int, preview_port: int, log_name: str = "forja-server.log") -> subprocess.Popen:
-    """Start Forja exactly as scripts/run.sh does and wait until its page and API answer."""
+def start_forja(
+    data_dir: Path,
+    port: int,
+    preview_port: int,
+    log_name: str = "forja-server.log",
+    extra_env: dict[str, str] | None = None,
+    web_dir: Path | None = None,
+) -> subprocess.Popen:
+    """Start Forja exactly as scripts/run.sh does and wait until its page and API answer.
+
+    A second Forja beside the session's needs its own `web_dir`: the build writes the backend's
+    address into the compiled page, and in the shared `.web` it would point the session's page at
+    the second Forja. A copy of the session's build keeps the second build short.
+    """
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    if web_dir is not None and not web_dir.exists() and (REPO / ".web").is_dir():
+        shutil.copytree(REPO / ".web", web_dir, symlinks=True)
     env = {
         **os.environ,
         "FORJA_PORT": str(port),
@@ -55,8 +69,12 @@ def start_forja(data_dir: Path, port: int, preview_port: int, log_name: str = "f
         "FORJA_PREVIEW_PORT": str(preview_port),
         # Deterministic: the Docker runner has its own tests on a real engine.
         "FORJA_PREVIEW_RUNNER": "local",
+        # WebContainers load their runtime from StackBlitz; their fallback has its own test.
+        "FORJA_WEBCONTAINERS": "false",
         "REFLEX_USE_NPM": "1",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        **(extra_env or {}),
+        **({"REFLEX_WEB_WORKDIR": str(web_dir)} if web_dir is not None else {}),
     }
     env.pop("DATABASE_URL", None)
     log_path = ARTIFACTS / log_name
@@ -120,22 +138,35 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+def is_local(host: str | None) -> bool:
+    # Previews live on <id>.localhost, which browsers resolve to loopback by themselves.
+    return host in LOCAL_HOSTS or (host or "").endswith(".localhost")
+
+
 class Traffic:
-    """Every request a page made, to prove nothing left this machine, and every console error."""
+    """Every request a page made, to prove nothing left this machine, and every console error.
+
+    Requests to other machines are aborted inside the browser before they are sent, and listed in
+    `blocked`; `off_machine()` still names them, so a test that expects none fails on any.
+    """
 
     def __init__(self) -> None:
         self.urls: list[str] = []
+        self.blocked: list[str] = []
         self.console_errors: list[str] = []
 
-    def off_machine(self) -> list[str]:
-        def local(host: str | None) -> bool:
-            # Previews live on <id>.localhost, which browsers resolve to loopback by themselves.
-            return host in LOCAL_HOSTS or (host or "").endswith(".localhost")
+    def guard(self, route: Route) -> None:
+        if is_local(urlsplit(route.request.url).hostname) or urlsplit(route.request.url).scheme not in ("http", "https"):
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort("blockedbyclient")
 
+    def off_machine(self) -> list[str]:
         return [
             url
             for url in self.urls
-            if urlsplit(url).scheme in ("http", "https", "ws", "wss") and not local(urlsplit(url).hostname)
+            if urlsplit(url).scheme in ("http", "https", "ws", "wss") and not is_local(urlsplit(url).hostname)
         ]
 
 
@@ -147,6 +178,7 @@ def traffic() -> Traffic:
 @pytest.fixture
 def page(browser: Browser, traffic: Traffic) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 860})
+    context.route("**/*", traffic.guard)
     page = context.new_page()
     page.on("request", lambda request: traffic.urls.append(request.url))
     page.on("console", lambda message: message.type == "error" and traffic.console_errors.append(message.text))

@@ -320,7 +320,7 @@ def test_share_link_survives_a_restart(page: Page, tmp_path) -> None:
     """Stop Forja and start it again: projects, versions, records and links are all there."""
     data, port, preview_port = tmp_path / "data", free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
-    process = start_forja(data, port, preview_port, "forja-restart.log")
+    process = start_forja(data, port, preview_port, "forja-restart.log", web_dir=tmp_path / "web")
     try:
         project = httpx.post(
             f"{base}/api/projects", json={"name": "Kept", "files": {"index.html": "<h1>Still here</h1>\n"}}
@@ -328,7 +328,7 @@ def test_share_link_survives_a_restart(page: Page, tmp_path) -> None:
         link = httpx.post(f"{base}/api/projects/{project['id']}/share", json={"expires_in": "never"}).json()["url"]
     finally:
         stop(process)
-    process = start_forja(data, port, preview_port, "forja-restart.log")
+    process = start_forja(data, port, preview_port, "forja-restart.log", web_dir=tmp_path / "web")
     try:
         assert httpx.get(f"{base}/api/projects/{project['id']}/versions").json()[0]["number"] == 1
         page.goto(link)

@@ -1,0 +1,28 @@
+"""The Preview tab's frame and the in-browser WebContainer runner (assets/forja_preview.jsx)."""
+
+import reflex as rx
+
+
+class ForjaPreview(rx.NoSSRComponent):
+    library = "$/public/forja_preview.jsx"
+    tag = "ForjaPreview"
+    lib_dependencies: list[str] = ["@webcontainer/api@1.6.1"]
+
+    project_id: rx.Var[str]
+    url: rx.Var[str]
+    reloads: rx.Var[int]
+    mode: rx.Var[str]
+    run: rx.Var[int]
+    version: rx.Var[int]
+    install: rx.Var[list[str]]
+    dev: rx.Var[list[str]]
+    port: rx.Var[int]
+    boot_timeout_ms: rx.Var[int]
+    client_id: rx.Var[str]
+
+    on_ready: rx.EventHandler[lambda url: [url]]
+    on_fallback: rx.EventHandler[lambda reason: [reason]]
+    on_failed: rx.EventHandler[lambda reason: [reason]]
+
+
+forja_preview = ForjaPreview.create

@@ -1,0 +1,72 @@
+"""Browser console errors of a preview, forwarded to the page that frames it.
+
+A preview runs on its own origin, so the builder page cannot read its console. Every HTML page
+of the running copy (never the stored project) gets a small inline script that posts console
+errors, uncaught exceptions and unhandled rejections to the parent window, addressed only to the
+builder's origins. The builder turns them into flagged log lines, which the fix-this-error
+button acts on. Opened in a tab of its own (a share link), the script stays silent.
+
+An inline script rather than a file: every stack serves an HTML page's inline scripts as they
+are (Vite, a static server, Flask templates), whereas a file would need a different public
+folder per stack.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+
+MARKER = "data-forja-console"
+# Sent with each message so the builder can tell these apart from the app's own postMessage calls.
+MESSAGE_KIND = "forja-console"
+MAX_TEXT = 4000
+
+_HEAD = re.compile(rb"<head(\s[^>]*)?>", re.IGNORECASE)
+_HTML = re.compile(rb"<html(\s[^>]*)?>", re.IGNORECASE)
+_DOCTYPE = re.compile(rb"^\s*<!doctype[^>]*>", re.IGNORECASE)
+
+_SCRIPT = """(() => {
+  if (window.parent === window) return;
+  const origins = %(origins)s;
+  let sent = 0;
+  const post = (text) => {
+    if (++sent > 200) return;
+    for (const origin of origins) {
+      try { window.parent.postMessage({ kind: "%(kind)s", text: String(text).slice(0, %(max)d) }, origin); } catch {}
+    }
+  };
+  const describe = (value) => {
+    if (value instanceof Error) return value.stack || `${value.name}: ${value.message}`;
+    if (typeof value === "object" && value !== null) { try { return JSON.stringify(value); } catch {} }
+    return String(value);
+  };
+  const original = console.error;
+  console.error = (...args) => { post(args.map(describe).join(" ")); original.apply(console, args); };
+  addEventListener("error", (event) => {
+    const where = event.filename && !event.error?.stack ? ` (${event.filename}:${event.lineno}:${event.colno})` : "";
+    post(`Uncaught ${event.error ? describe(event.error) : event.message}${where}`);
+  });
+  addEventListener("unhandledrejection", (event) => post(`Uncaught (in promise) ${describe(event.reason)}`));
+})();"""
+
+
+def bridge_tag(origins: Iterable[str]) -> bytes:
+    script = _SCRIPT % {"origins": json.dumps(sorted(origins)), "kind": MESSAGE_KIND, "max": MAX_TEXT}
+    return f"<script {MARKER}>{script}</script>".encode()
+
+
+def inject(files: Mapping[str, bytes], origins: Iterable[str]) -> dict[str, bytes]:
+    """The files with the bridge added first thing in each HTML page's head (else after <html> or the doctype)."""
+    origins = list(origins)
+    if not origins:
+        return dict(files)
+    tag = bridge_tag(origins)
+    out: dict[str, bytes] = {}
+    for path, data in files.items():
+        if path.lower().endswith((".html", ".htm")) and MARKER.encode() not in data:
+            anchor = _HEAD.search(data) or _HTML.search(data) or _DOCTYPE.search(data)
+            at = anchor.end() if anchor else 0
+            data = data[:at] + tag + data[at:]
+        out[path] = data
+    return out

@@ -1,0 +1,136 @@
+"""The browser's side of previews: console errors come back to Logs; WebContainers fall back by themselves."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import ARTIFACTS, Traffic, free_port, start_forja, stop
+
+BROKEN_PAGE = {
+    "index.html": '<!doctype html>\n<html><head><title>Broken</title></head>\n<body><h1>Almost</h1>\n<script src="app.js"></script></body></html>\n',
+    "app.js": "console.error('Booking list failed to load', {code: 7});\nwindow.bookings.map((b) => b.name);\n",
+}
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def create(base: str, name: str, files: dict[str, str]) -> str:
+    response = httpx.post(f"{base}/api/projects", json={"name": name, "files": files})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def log_lines(base: str, project_id: str) -> list[dict]:
+    return httpx.get(f"{base}/api/projects/{project_id}/logs/tail", params={"lines": 2000}).json()
+
+
+def test_console_errors_of_a_server_preview_reach_the_logs_flagged(forja: str, page: Page, traffic: Traffic) -> None:
+    project_id = create(forja, "Broken bookings", BROKEN_PAGE)
+    page.goto(f"{forja}/p/{project_id}")
+    page.locator("#tab-preview").click()
+    expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Almost", timeout=60_000)
+
+    def browser_errors() -> list[str]:
+        return [line["text"] for line in log_lines(forja, project_id) if line["source"] == "browser" and line["level"] == "error"]
+
+    for _ in range(100):
+        if len(browser_errors()) >= 2:
+            break
+        page.wait_for_timeout(100)
+    errors = browser_errors()
+    assert any('Booking list failed to load {"code":7}' in text for text in errors), errors
+    # One line per error, with its stack, so "Fix this error" sends all of it.
+    assert any(text.startswith("Uncaught TypeError") and "'map'" in text and "/app.js:2:" in text for text in errors), errors
+
+    page.locator("#tab-logs").click()
+    row = page.locator("#logs").get_by_text("Booking list failed to load", exact=False)
+    expect(row).to_be_visible()
+    shot(page, "logs-browser-console-errors")
+    # The running copy carries the bridge; the project as stored and shown in Monaco does not.
+    stored = httpx.get(f"{forja}/api/projects/{project_id}/files/index.html").json()["content"]
+    assert "data-forja-console" not in stored
+    assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"
+
+
+@pytest.fixture(scope="module")
+def forja_with_webcontainers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Forja that tries WebContainers first, with a short boot timeout (offline, the boot never settles)."""
+    port, folder = free_port(), tmp_path_factory.mktemp("forja-wc")
+    process = start_forja(
+        folder / "data",
+        port,
+        free_port(),
+        "forja-webcontainers.log",
+        {"FORJA_WEBCONTAINERS": "true", "FORJA_WEBCONTAINER_BOOT_TIMEOUT_S": "3"},
+        web_dir=folder / "web",
+    )
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+
+
+def test_webcontainer_falls_back_to_the_server_runner_and_says_so(
+    forja_with_webcontainers: str, page: Page, traffic: Traffic
+) -> None:
+    base = forja_with_webcontainers
+    project_id = create(base, "Opening hours", {"index.html": "<!doctype html>\n<h1>Open from nine</h1>\n"})
+    page.goto(f"{base}/p/{project_id}")
+    assert page.evaluate("self.crossOriginIsolated") is True
+    page.locator("#tab-preview").click()
+    expect(page.locator("#preview-message")).to_contain_text("in your browser (WebContainer)")
+    shot(page, "preview-webcontainer-booting")
+    expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Open from nine", timeout=60_000)
+    address = page.locator("#preview-address").input_value()
+    assert re.fullmatch(r"http://[0-9a-f]+\.localhost:\d+", address), address
+    lines = log_lines(base, project_id)
+    texts = [line["text"] for line in lines]
+    fallback = [line for line in lines if "Falling back to the server runner" in line["text"]]
+    assert fallback and "did not boot within 3 s" in fallback[0]["text"], texts
+    # Nothing is wrong with the project, so the line must not offer "Fix this error".
+    assert fallback[0]["level"] == "warning" and fallback[0]["source"] == "webcontainer"
+    server_start = next(i for i, t in enumerate(texts) if "with the local runner" in t)
+    assert texts.index(fallback[0]["text"]) < server_start, "the Logs say why before the server runner starts"
+    page.locator("#tab-logs").click()
+    expect(page.locator("#logs").get_by_text("Falling back to the server runner", exact=False)).to_be_visible()
+    shot(page, "logs-webcontainer-fallback")
+
+    # The boot tried StackBlitz's servers; every such request was stopped in the browser.
+    assert traffic.blocked, "the WebContainer boot should have tried to load its runtime"
+    assert set(traffic.off_machine()) <= set(traffic.blocked)
+    assert all(
+        urlsplit(url).hostname.endswith(("stackblitz.com", "webcontainer.io", "webcontainer-api.io")) for url in traffic.blocked
+    )
+
+    # Another project in the same tab does not wait for a boot that failed minutes ago.
+    second = create(base, "Price list", {"index.html": "<!doctype html>\n<h1>Prices</h1>\n"})
+    page.goto(f"{base}/p/{second}")
+    page.locator("#tab-preview").click()
+    expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Prices", timeout=60_000)
+    assert not any("did not boot" in line["text"] for line in log_lines(base, second))
+
+
+def test_a_person_can_skip_the_webcontainer_wait(forja_with_webcontainers: str, browser, traffic: Traffic) -> None:
+    base = forja_with_webcontainers
+    project_id = create(base, "Menu", {"index.html": "<!doctype html>\n<h1>Today's menu</h1>\n"})
+    context = browser.new_context(viewport={"width": 1400, "height": 860})
+    context.route("**/*", traffic.guard)
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/p/{project_id}")
+        page.locator("#tab-preview").click()
+        page.locator("#preview-run-on-server").click()
+        expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Today's menu", timeout=60_000)
+        texts = [line["text"] for line in log_lines(base, project_id)]
+        assert "Running the preview on the server instead of in this browser." in texts
+        assert not any("did not boot" in t for t in texts), texts
+    finally:
+        context.close()

@@ -1,0 +1,110 @@
+"""What the browser side of previews relies on: the console bridge, the WebContainer plan, the API."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from builder.api import api, same_origin_writes
+from builder.services import Services
+from builder.settings import settings
+from preview_runtime import console_bridge
+from preview_runtime.plan import browser_plan_for
+
+ORIGINS = ["http://127.0.0.1:3000"]
+
+
+def test_bridge_goes_first_in_the_head_of_every_page() -> None:
+    files = {
+        "index.html": b"<!doctype html><html><head><title>x</title></head><body><script src=app.js></script></body></html>",
+        "about.htm": b"<HTML><HEAD lang=en></HEAD></HTML>",
+        "app.js": b"console.log('<head>')",
+    }
+    out = console_bridge.inject(files, ORIGINS)
+    assert out["app.js"] == files["app.js"]
+    for path in ("index.html", "about.htm"):
+        head_end = out[path].lower().index(b"<head") + out[path][out[path].lower().index(b"<head") :].index(b">") + 1
+        assert out[path][head_end:].startswith(b"<script data-forja-console>"), out[path]
+        assert b'["http://127.0.0.1:3000"]' in out[path]
+    assert files["index.html"].count(b"<script") == 1  # the stored project is not touched
+
+
+def test_bridge_keeps_the_doctype_first_and_is_added_once() -> None:
+    page = b"<!DOCTYPE html>\n<h1>No head</h1>"
+    once = console_bridge.inject({"index.html": page}, ORIGINS)
+    assert once["index.html"].startswith(b"<!DOCTYPE html><script data-forja-console>")
+    assert console_bridge.inject(once, ORIGINS) == once
+    assert console_bridge.inject({"index.html": page}, []) == {"index.html": page}
+
+
+def test_browser_plan_only_for_front_end_projects() -> None:
+    vite = {"package.json": b'{"scripts": {"dev": "vite"}, "devDependencies": {"vite": "7"}}', "index.html": b"<div id=root>"}
+    plan = browser_plan_for(vite)
+    assert plan is not None and plan.install[:2] == ["npm", "install"] and plan.dev == ["npm", "run", "dev"] and plan.port == 5173
+    static = browser_plan_for({"index.html": b"<h1>hi</h1>"})
+    assert static is not None and static.install == [] and static.dev == []
+    express = {"package.json": b'{"scripts": {"start": "node server.js"}, "dependencies": {"express": "5"}}', "server.js": b""}
+    assert browser_plan_for(express) is None
+    assert browser_plan_for({"requirements.txt": b"flask\n", "app.py": b"from flask import Flask"}) is None
+    assert browser_plan_for({"README.md": b"nothing to run"}) is None
+
+
+@pytest.fixture
+async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=same_origin_writes(api)), base_url="http://testserver"
+    ) as http:
+        yield http
+
+
+async def test_tree_holds_every_file_of_the_version(client: httpx.AsyncClient, services: Services) -> None:
+    result = await services.import_tree(
+        "Tree", {"index.html": b"<h1>One</h1>", "img/dot.png": b"\x89PNG\r\n\x1a\n\xff"}, "a test"
+    )
+    await services.save(result.project_id, {"index.html": b"<h1>Two</h1>"})
+    current = (await client.get(f"/api/projects/{result.project_id}/tree")).json()
+    assert current["version"] == 2
+    files = {f["path"]: f for f in current["files"]}
+    assert files["index.html"] == {"path": "index.html", "content": "<h1>Two</h1>", "encoding": "utf-8"}
+    assert base64.b64decode(files["img/dot.png"]["content"]) == b"\x89PNG\r\n\x1a\n\xff"
+    first = (await client.get(f"/api/projects/{result.project_id}/tree", params={"version": 1})).json()
+    assert {f["path"]: f["content"] for f in first["files"]}["index.html"] == "<h1>One</h1>"
+    assert (await client.get("/api/projects/nope/tree")).status_code == 404
+
+
+async def test_browser_lines_reach_the_log_flagged(client: httpx.AsyncClient, services: Services) -> None:
+    project_id = (await services.import_tree("Logs", {"index.html": b"<h1>x</h1>"}, "a test")).project_id
+    origin = {"Origin": settings.builder_origins[0]}
+    lines = [
+        {"source": "browser", "text": "x is undefined", "level": "error"},
+        {"source": "install", "text": "added 10 packages"},
+        {"source": "install", "text": "npm ERR! code E404"},
+    ]
+    response = await client.post(f"/api/projects/{project_id}/preview/logs", json={"lines": lines}, headers=origin)
+    assert response.status_code == 204, response.text
+    logged = [(line.source, line.level.value, line.text) for line in services.logs.history(project_id)[-3:]]
+    assert logged == [
+        ("browser", "error", "x is undefined"),
+        ("install", "info", "added 10 packages"),
+        ("install", "error", "npm ERR! code E404"),
+    ]
+
+
+async def test_browser_lines_are_refused_from_other_origins_and_when_malformed(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    project_id = (await services.import_tree("Logs", {"index.html": b"<h1>x</h1>"}, "a test")).project_id
+    before = len(services.logs.history(project_id))
+    url = f"/api/projects/{project_id}/preview/logs"
+    line = {"source": "browser", "text": "forged", "level": "error"}
+    preview_origin = {"Origin": "http://abc123.localhost:8800"}
+    assert (await client.post(url, json={"lines": [line]}, headers=preview_origin)).status_code == 403
+    assert (await client.post(url, json={"lines": [{**line, "source": "forja"}]})).status_code == 422
+    assert (await client.post(url, json={"lines": [{**line, "level": "fatal"}]})).status_code == 422
+    assert (await client.post(url, json={"lines": [{**line, "text": "x" * 5000}]})).status_code == 422
+    assert (await client.post(url, json={"lines": [line] * 201})).status_code == 422
+    assert (await client.post("/api/projects/nope/preview/logs", json={"lines": [line]})).status_code == 404
+    assert len(services.logs.history(project_id)) == before

@@ -69,6 +69,7 @@ async def build_runners() -> dict[str, Runner]:
 
         runners["docker"] = DockerRunner(
             image=settings.preview_image,
+            network=settings.preview_network,
             memory_bytes=settings.preview_memory_mb * 1024 * 1024,
             nano_cpus=int(settings.preview_cpus * 1e9),
             pids_limit=settings.preview_pids,

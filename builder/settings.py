@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     preview_ttl_s: int = Field(default=4 * 3600, description="No preview runs longer than this.")
     preview_start_timeout_s: int = Field(default=300, description="How long the CLI's --wait and share links wait for a preview.")
     preview_image: str = Field(default="forja-preview:latest", description="Docker image for preview containers.")
+    preview_network: str = Field(
+        default="forja-previews", description="Docker network of preview containers (its firewall rules are named after it)."
+    )
     preview_memory_mb: int = Field(default=1024, description="Memory limit of one preview container.")
     preview_cpus: float = Field(default=1.0, description="CPU limit of one preview container.")
     preview_pids: int = Field(default=256, description="Process limit of one preview container.")

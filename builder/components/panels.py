@@ -167,7 +167,8 @@ def preview_panel() -> rx.Component:
             id="preview-address",
         ),
         rx.cond(
-            WorkspaceState.preview_runner != "", rx.badge(WorkspaceState.preview_runner, variant="soft", color_scheme="gray")
+            WorkspaceState.preview_runner != "",
+            rx.badge(WorkspaceState.preview_runner, variant="soft", color_scheme="gray", id="preview-runner"),
         ),
         rx.link(
             rx.icon_button(

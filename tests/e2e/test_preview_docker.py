@@ -1,0 +1,73 @@
+"""A Forja whose previews run in Docker: an imported project shows in the Preview tab, edits reach it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.docker_fixtures import docker_engine, preview_image  # noqa: F401 - fixtures
+from tests.e2e.conftest import ARTIFACTS, REPO, Traffic, free_port, start_forja, stop
+
+NETWORK = f"forja-e2e-{os.getpid()}"
+
+
+def remove_network(network: str) -> None:
+    """Containers, volumes, firewall rules and the network itself (in a process of its own: asyncio inside)."""
+    code = "import sys; from tests.docker_fixtures import cleanup_test_network; cleanup_test_network(sys.argv[1])"
+    subprocess.run([sys.executable, "-c", code, network], cwd=REPO, capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def forja_docker(tmp_path_factory: pytest.TempPathFactory, preview_image: str) -> Iterator[str]:  # noqa: F811
+    port, folder = free_port(), tmp_path_factory.mktemp("forja-docker")
+    process = start_forja(
+        folder / "data",
+        port,
+        free_port(),
+        "forja-docker.log",
+        {"FORJA_PREVIEW_RUNNER": "docker", "FORJA_PREVIEW_IMAGE": preview_image, "FORJA_PREVIEW_NETWORK": NETWORK},
+        web_dir=folder / "web",
+    )
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+        remove_network(NETWORK)
+
+
+def test_imported_project_previews_in_docker_behind_traefik(forja_docker: str, page: Page, traffic: Traffic) -> None:
+    base = forja_docker
+    files = {
+        "index.html": "<!doctype html>\n<html><head><title>Barber</title></head><body><h1>Cuts from nine</h1>"
+        '<script src="app.js"></script></body></html>\n',
+        "app.js": "document.title = 'Barber shop';\n",
+    }
+    project_id = httpx.post(f"{base}/api/projects", json={"name": "Barber", "files": files}).json()["id"]
+    page.goto(f"{base}/p/{project_id}")
+    page.locator("#tab-preview").click()
+    expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Cuts from nine", timeout=120_000)
+    expect(page.locator("#preview-runner")).to_have_text("docker")
+    address = page.locator("#preview-address").input_value()
+    assert re.fullmatch(r"http://[0-9a-f]+\.localhost:\d+", address), address
+    labelled = subprocess.run(
+        ["docker", "ps", "-q", "--filter", f"label=forja.network={NETWORK}"], capture_output=True, text=True, timeout=20
+    ).stdout.split()
+    assert labelled, "the preview should run in a container on Forja's preview network"
+    page.screenshot(path=str(ARTIFACTS / "preview-docker.png"))
+
+    # A saved edit is written into the running container; the reload shows it without a restart.
+    response = httpx.put(f"{base}/api/projects/{project_id}/files/index.html", json={"content": "<h1>Cuts from eight</h1>\n"})
+    assert response.status_code == 200, response.text
+    page.locator("#preview-reload").click()
+    expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Cuts from eight", timeout=20_000)
+    assert page.locator("#preview-address").input_value() == address
+
+    assert httpx.delete(f"{base}/api/projects/{project_id}/preview").status_code == 204
+    assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"

@@ -37,6 +37,8 @@ http.createServer(async (req, res) => {
 }).listen(Number(process.env.PORT));
 `;
 const STATIC_SERVER_PATH = ".forja/serve.mjs";
+// An install that hangs in the browser goes to the server runner instead of spinning forever.
+const INSTALL_TIMEOUT_MS = 180_000;
 
 // Lines for the project's log, sent in small batches to Forja's API (same origin).
 function logSender(projectId) {
@@ -141,8 +143,13 @@ async function startInBrowser({ projectId, install, dev, port, bootTimeoutMs, cl
   if (run !== engine.run) return;
   engine.container = container;
   engine.projectId = projectId;
-  container.on("server-ready", (readyPort, url) => {
-    if (run === engine.run && readyPort === port) onReady(url);
+  // The first port that opens is the app's (the dev server may not honour PORT).
+  let ready = false;
+  container.on("server-ready", (_readyPort, url) => {
+    if (run === engine.run && !ready) {
+      ready = true;
+      onReady(url);
+    }
   });
   container.on("error", (error) => send("webcontainer", error.message, "error"));
   container.on("preview-message", (message) => {
@@ -160,7 +167,15 @@ async function startInBrowser({ projectId, install, dev, port, bootTimeoutMs, cl
     const installing = await container.spawn(install[0], install.slice(1));
     engine.processes.push(installing);
     pipeOutput(installing, send, "install");
-    const code = await installing.exit;
+    const code = await withTimeout(
+      installing.exit,
+      INSTALL_TIMEOUT_MS,
+      `${install.join(" ")} did not finish within ${INSTALL_TIMEOUT_MS / 1000} s in the browser`,
+    ).catch((error) => {
+      installing.kill();
+      error.projectSpecific = true;
+      throw error;
+    });
     if (run !== engine.run) return;
     if (code !== 0) {
       onFailed(`${install.join(" ")} exited with code ${code}; see the Logs tab.`);
@@ -248,7 +263,8 @@ export function ForjaPreview({
       onReady: (readyUrl) => callbacks.current.onReady(readyUrl),
       onFailed: (reason) => send.flush().then(() => callbacks.current.onFailed(reason)),
     }).catch((error) => {
-      sessionStorage.setItem(FAILED_KEY, error.message);
+      // A boot that failed will fail again in this tab; a slow install belongs to this project only.
+      if (!error.projectSpecific) sessionStorage.setItem(FAILED_KEY, error.message);
       // A warning, not an error: nothing is wrong with the project, so "Fix this error" has nothing to do.
       send("webcontainer", `WebContainer: ${error.message}. Falling back to the server runner.`, "warning");
       send.flush().then(() => callbacks.current.onFallback(error.message));

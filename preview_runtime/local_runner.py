@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -345,6 +346,12 @@ class LocalRunner(Runner):
         bwrap = await self._bubblewrap()
         run = _Run(spec=spec, directory=directory, port=port, sink=log, sandboxed=bwrap is not None)
         install, dev = spec.plan.install.strip(), loopback_only(spec.plan.dev.strip())
+        if "pip install" in install:
+            # The project's packages go into a venv of its own: never into Forja's (read-only in the
+            # sandbox, and Forja's to keep clean without it). `python` then means the project's.
+            venv = directory / ".venv"
+            install = f"{shlex.quote(sys.executable)} -m venv .venv && {install}"
+            env["VIRTUAL_ENV"], env["PATH"] = str(venv), f"{venv / 'bin'}:{env['PATH']}"
         marker = f"forja-dev-server-starts-{secrets.token_hex(8)}"
         if install:
             script = f"{{ {install}\n}} && printf '%s\\n' {marker} && {{ {dev}\n}}"

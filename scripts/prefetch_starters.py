@@ -1,10 +1,11 @@
-"""Fill an npm cache with every Node starter's packages, so the starter tests install offline.
+"""Fetch every starter's packages ahead, so the starter tests install offline.
 
-Tests may send traffic only to this machine, and a starter's preview installs from npm. This
-script runs in the test command's setup, where the registries are allowed (like pip install):
-it renders each Node starter and runs `npm install` with npm's cache in `.cache/starters-npm`.
-The tests then install with `npm_config_offline=true` from a copy of that cache, with no network.
-A stamp of the starters' package.json files skips the work when nothing changed.
+Tests may send traffic only to this machine, and a starter's preview installs from npm and PyPI.
+This script runs in the test command's setup, where the registries are allowed (like pip
+install): it renders each starter, runs `npm install` with npm's cache in `.cache/starters-npm`,
+and `pip download`s its requirements into `.cache/starters-wheels`. The tests then install with
+`npm_config_offline=true` and `PIP_NO_INDEX=1` from copies of those, with no network. A stamp of
+the starters' manifests skips the work when nothing changed.
 
     .venv/bin/python scripts/prefetch_starters.py
 """
@@ -25,47 +26,61 @@ sys.path.insert(0, str(REPO))
 from builder.generation.starters import Starter, StarterVariables, load_starters, render_starter  # noqa: E402
 
 CACHE = REPO / ".cache" / "starters-npm"
-STAMP = CACHE / ".forja-stamp"
+WHEELS = REPO / ".cache" / "starters-wheels"
+STAMP = REPO / ".cache" / "starters.stamp"
+MANIFESTS = ("package.json", "requirements.txt", "api/requirements.txt")
 log = logging.getLogger("prefetch_starters")
 
 
-def node_starters() -> list[Starter]:
-    """Starters that run on Node alone (Python starters need PyPI, which these tests do not cover)."""
-    paths = {s.name: s.file_paths() for s in load_starters()}
-    return [s for s in load_starters() if "package.json" in paths[s.name] and not any("requirements" in p for p in paths[s.name])]
+def starters() -> list[Starter]:
+    return load_starters()
 
 
-def stamp_of(starters: list[Starter]) -> str:
+def manifests(starter: Starter) -> dict[str, str]:
+    files = render_starter(starter, StarterVariables(title="Prefetch"))
+    return {name: files[name] for name in MANIFESTS if name in files}
+
+
+def stamp_of(chosen: list[Starter]) -> str:
     digest = hashlib.sha256()
-    for starter in starters:
-        files = render_starter(starter, StarterVariables(title="Prefetch"))
-        digest.update(starter.name.encode() + b"\0" + files["package.json"].encode() + b"\0")
+    for starter in chosen:
+        for name, text in sorted(manifests(starter).items()):
+            digest.update(f"{starter.name}/{name}\0{text}\0".encode())
     return digest.hexdigest()
+
+
+def run(argv: list[str], cwd: Path, env: dict[str, str]) -> bool:
+    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    if result.returncode != 0:
+        log.error("%s failed in %s:\n%s", " ".join(argv[:3]), cwd.name, result.stdout[-2000:] + result.stderr[-2000:])
+    return result.returncode == 0
 
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("builder").setLevel(logging.WARNING)
-    starters = node_starters()
-    stamp = stamp_of(starters)
+    chosen = starters()
+    stamp = stamp_of(chosen)
     if STAMP.exists() and STAMP.read_text() == stamp:
-        log.info("starter packages already cached in %s", CACHE.relative_to(REPO))
+        log.info("starter packages already fetched into %s", CACHE.parent.relative_to(REPO))
         return 0
     CACHE.mkdir(parents=True, exist_ok=True)
+    WHEELS.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "npm_config_cache": str(CACHE), "npm_config_update_notifier": "false"}
     with tempfile.TemporaryDirectory(prefix="forja-prefetch-") as work:
-        for starter in starters:
+        for starter in chosen:
             folder = Path(work) / starter.name
-            for rel, text in render_starter(starter, StarterVariables(title="Prefetch")).items():
+            for rel, text in manifests(starter).items():
                 (folder / rel).parent.mkdir(parents=True, exist_ok=True)
                 (folder / rel).write_text(text, encoding="utf-8")
-            log.info("caching the packages of %s", starter.name)
-            result = subprocess.run(
-                ["npm", "install", "--no-audit", "--no-fund"], cwd=folder, env=env, capture_output=True, text=True, timeout=900
-            )
-            if result.returncode != 0:
-                log.error("npm install failed for %s:\n%s", starter.name, result.stdout[-2000:] + result.stderr[-2000:])
+            log.info("fetching the packages of %s", starter.name)
+            if (folder / "package.json").exists() and not run(["npm", "install", "--no-audit", "--no-fund"], folder, env):
                 return 1
+            for requirements in ("requirements.txt", "api/requirements.txt"):
+                if (folder / requirements).exists():
+                    argv = [sys.executable, "-m", "pip", "download", "-q", "-d", str(WHEELS), "-r", requirements]
+                    if not run(argv, folder, env):
+                        return 1
     STAMP.write_text(stamp)
     return 0
 

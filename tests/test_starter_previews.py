@@ -1,8 +1,9 @@
-"""Every Node starter really installs and runs in the preview runtime (local runner, in bubblewrap).
+"""Every starter really installs and runs in the preview runtime (local runner, in bubblewrap).
 
-Installs come from npm's cache with `npm_config_offline=true`, so nothing leaves this machine:
-the test command's setup (scripts/prefetch_starters.py) filled that cache from the registry, as
-pip fills the venv. The page must answer 200 through the runner with the starter's own title.
+Installs come from npm's cache with `npm_config_offline=true` and from a folder of wheels with
+`PIP_NO_INDEX=1`, so nothing leaves this machine: the test command's setup
+(scripts/prefetch_starters.py) fetched them from the registries, as pip fills the venv. The page
+must answer 200 with the starter's own texts, and starters with an API must answer it with JSON.
 """
 
 from __future__ import annotations
@@ -20,29 +21,33 @@ from builder.generation.starters import StarterVariables, render_starter
 from preview_runtime.local_runner import LocalRunner
 from preview_runtime.plan import plan_for
 from preview_runtime.runner import PreviewSpec, PreviewState
-from scripts.prefetch_starters import CACHE, STAMP, node_starters, stamp_of
+from scripts.prefetch_starters import CACHE, STAMP, WHEELS, stamp_of, starters
 
 SAMPLE = StarterVariables(title="Corner Bakery & Co", tagline="Bread at seven.", features=["Sourdough", "Croissants"])
 # Pages whose HTML is built in the browser: the title is in the script the dev server serves.
-ENTRY = {"react-vite-tailwind": "/src/site.js", "svelte-vite": "/src/site.js", "vue-vite": "/src/site.js"}
-STARTERS = node_starters()
+ENTRY = {name: "/src/site.js" for name in ("react-vite-tailwind", "svelte-vite", "vue-vite", "fullstack-react-fastapi")}
+API_PATHS = {"express-api": "/api/items", "fastapi": "/api/items", "fullstack-react-fastapi": "/api/items"}
+STARTERS = starters()
 
 
 @pytest.fixture(scope="module")
-def npm_cache() -> Path:
+def package_caches() -> tuple[Path, Path]:
     if not STAMP.exists() or STAMP.read_text() != stamp_of(STARTERS):
-        message = "the starters' npm cache is missing or stale: run scripts/prefetch_starters.py (scripts/test.sh does)"
+        message = "the starters' packages are missing or stale: run scripts/prefetch_starters.py (scripts/test.sh does)"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    return CACHE
+    return CACHE, WHEELS
 
 
 @pytest.mark.parametrize("starter", STARTERS, ids=[s.name for s in STARTERS])
-async def test_starter_installs_offline_and_serves_its_page(starter, npm_cache: Path, tmp_path: Path) -> None:
-    runner = LocalRunner(tmp_path / "work", env={"npm_config_offline": "true"})
-    # The preview's HOME is the runner's; npm's cache is HOME/.npm (a copy: npm writes to it).
-    shutil.copytree(npm_cache, runner.home / ".npm", symlinks=True)
+async def test_starter_installs_offline_and_serves_its_page(starter, package_caches, tmp_path: Path) -> None:
+    npm_cache, wheels = package_caches
+    runner = LocalRunner(tmp_path / "work")
+    # The preview's HOME is the runner's, the only folder besides the project it may see.
+    runner.extra_env = {"npm_config_offline": "true", "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(runner.home / "wheels")}
+    shutil.copytree(npm_cache, runner.home / ".npm", symlinks=True)  # a copy: npm writes to its cache
+    shutil.copytree(wheels, runner.home / "wheels")
     files = {path: text.encode() for path, text in render_starter(starter, SAMPLE).items()}
     spec = PreviewSpec(preview_id="starter1", project_id="p", version=1, files=files, plan=plan_for(files))
     lines: list[str] = []
@@ -59,6 +64,10 @@ async def test_starter_installs_offline_and_serves_its_page(starter, npm_cache: 
             body = page.text if starter.name not in ENTRY else (await client.get(info.upstream + ENTRY[starter.name])).text
         # HTML escapes the ampersand, JavaScript strings may too; the rest of the title is as written.
         assert "Corner Bakery" in body and "Bread at seven." in body, body[:500]
+        if starter.name in API_PATHS:
+            async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
+                api = await client.get(info.upstream + API_PATHS[starter.name])
+            assert api.status_code == 200 and isinstance(api.json(), list), api.text[:500]
         assert not any("ENOTCACHED" in line or "ENOTFOUND" in line for line in lines)
     finally:
         await runner.close()

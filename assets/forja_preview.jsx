@@ -125,10 +125,29 @@ function pipeOutput(process, send, source) {
   );
 }
 
+// WebContainer.boot() never settles when StackBlitz cannot be reached; a plain request answers
+// at once on a machine without internet, so the person does not wait for the whole boot timeout.
+const RUNTIME_ORIGIN = "https://stackblitz.com";
+const REACHABILITY_TIMEOUT_MS = 5000;
+
+async function checkRuntimeReachable() {
+  try {
+    await withTimeout(
+      fetch(`${RUNTIME_ORIGIN}/headless?forja-reachability`, { mode: "no-cors", cache: "no-store", credentials: "omit" }),
+      REACHABILITY_TIMEOUT_MS,
+      "timeout",
+    );
+  } catch (error) {
+    if (error.message === "timeout") return; // slow, not absent: let the boot timeout decide
+    throw new Error("StackBlitz's servers, which WebContainers load from, cannot be reached from this browser");
+  }
+}
+
 async function bootContainer(timeoutMs, clientId) {
   if (!self.crossOriginIsolated) {
     throw new Error("this page is not cross-origin isolated (Safari and in-app browsers are not)");
   }
+  await checkRuntimeReachable();
   if (clientId) auth.init({ clientId, scope: "" });
   return withTimeout(
     WebContainer.boot({ coep: "credentialless", workdirName: "project", forwardPreviewErrors: true }),

@@ -149,17 +149,25 @@ async function bootContainer(timeoutMs, clientId) {
   }
   await checkRuntimeReachable();
   if (clientId) auth.init({ clientId, scope: "" });
+  const booting = WebContainer.boot({ coep: "credentialless", workdirName: "project", forwardPreviewErrors: true });
   return withTimeout(
-    WebContainer.boot({ coep: "credentialless", workdirName: "project", forwardPreviewErrors: true }),
+    booting,
     timeoutMs,
     `it did not boot within ${Math.round(timeoutMs / 1000)} s (its runtime loads from StackBlitz's servers)`,
-  );
+  ).catch((error) => {
+    // A boot that finishes after Forja gave up must not hold the page's only WebContainer.
+    booting.then((late) => late.teardown(), () => {});
+    throw error;
+  });
 }
 
 async function startInBrowser({ projectId, install, dev, port, bootTimeoutMs, clientId, send, onReady, onFailed }) {
   const run = engine.run;
   const container = await bootContainer(bootTimeoutMs, clientId);
-  if (run !== engine.run) return;
+  if (run !== engine.run) {
+    await container.teardown();
+    return;
+  }
   engine.container = container;
   engine.projectId = projectId;
   // The first port that opens is the app's (the dev server may not honour PORT).

@@ -121,41 +121,29 @@ def test_webcontainer_falls_back_to_the_server_runner_and_says_so(
     assert not any("did not boot" in line["text"] for line in log_lines(base, second))
 
 
-def test_a_person_can_skip_the_webcontainer_wait(forja_with_webcontainers: str, browser, traffic: Traffic) -> None:
+def test_a_person_can_skip_the_webcontainer_wait(forja_with_webcontainers: str, page: Page) -> None:
     base = forja_with_webcontainers
     project_id = create(base, "Menu", {"index.html": "<!doctype html>\n<h1>Today's menu</h1>\n"})
-    context = browser.new_context(viewport={"width": 1400, "height": 860})
-    context.route("**/*", traffic.guard)
-    try:
-        page = context.new_page()
-        # StackBlitz "answers" (a local stand-in), so the boot would wait for its timeout.
-        page.route("https://stackblitz.com/headless?forja-reachability", lambda route: route.fulfill(status=200, body=""))
-        page.goto(f"{base}/p/{project_id}")
-        page.locator("#tab-preview").click()
-        page.locator("#preview-run-on-server").click()
-        expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Today's menu", timeout=60_000)
-        texts = [line["text"] for line in log_lines(base, project_id)]
-        assert "Running the preview on the server instead of in this browser." in texts
-        assert not any("did not boot" in t for t in texts), texts
-    finally:
-        context.close()
+    # StackBlitz "answers" (a local stand-in), so the boot would wait for its timeout.
+    page.route("https://stackblitz.com/headless?forja-reachability", lambda route: route.fulfill(status=200, body=""))
+    page.goto(f"{base}/p/{project_id}")
+    page.locator("#tab-preview").click()
+    page.locator("#preview-run-on-server").click()
+    expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Today's menu", timeout=60_000)
+    texts = [line["text"] for line in log_lines(base, project_id)]
+    assert "Running the preview on the server instead of in this browser." in texts
+    assert not any("did not boot" in t for t in texts), texts
 
 
-def test_without_internet_the_fallback_comes_at_once(forja_with_webcontainers: str, browser, traffic: Traffic) -> None:
+def test_without_internet_the_fallback_comes_at_once(forja_with_webcontainers: str, page: Page, traffic: Traffic) -> None:
     """Every request to StackBlitz fails, as on a machine without internet: no waiting for the boot timeout."""
     base = forja_with_webcontainers
     project_id = create(base, "Hours", {"index.html": "<!doctype html>\n<h1>Open late</h1>\n"})
-    context = browser.new_context(viewport={"width": 1400, "height": 860})
-    context.route("**/*", traffic.guard)
-    try:
-        page = context.new_page()
-        page.goto(f"{base}/p/{project_id}")
-        page.locator("#tab-preview").click()
-        expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Open late", timeout=60_000)
-        lines = log_lines(base, project_id)
-        fallback = next(line for line in lines if "Falling back to the server runner" in line["text"])
-        assert "cannot be reached from this browser" in fallback["text"], fallback
-        assert not any("did not boot" in line["text"] for line in lines)
-        assert traffic.blocked and all(urlsplit(url).hostname == "stackblitz.com" for url in traffic.blocked), traffic.blocked
-    finally:
-        context.close()
+    page.goto(f"{base}/p/{project_id}")
+    page.locator("#tab-preview").click()
+    expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Open late", timeout=60_000)
+    lines = log_lines(base, project_id)
+    fallback = next(line for line in lines if "Falling back to the server runner" in line["text"])
+    assert "cannot be reached from this browser" in fallback["text"], fallback
+    assert not any("did not boot" in line["text"] for line in lines)
+    assert traffic.blocked and all(urlsplit(url).hostname == "stackblitz.com" for url in traffic.blocked), traffic.blocked

@@ -1,8 +1,10 @@
 """Preview benchmark: prints figures, asserts nothing.
 
 For the React + Vite starter, through the real proxy (Traefik) and the chosen runner:
-  cold   files ready -> the URL answers 200 with the app's HTML, with empty caches;
-  warm   the same project started again (dependency caches filled);
+  cold   files ready -> the URL answers 200 with the app's HTML, with empty caches (a project id of
+         its own per run, so no dependency cache from an earlier run applies);
+  warm   the same project started again (dependency caches filled; with Docker, the warm pool as
+         FORJA_PREVIEW_WARM_POOL sets it, default 1);
   edit   a saved file pushed into the running preview -> the dev server serves the new content;
 then idle memory per preview and how many idle previews run at once (up to --max).
 With --runner docker, cold is also compared with a plain `docker run` of `npm install && npm run dev`
@@ -35,7 +37,7 @@ from preview_runtime.logs import LogHub  # noqa: E402
 from preview_runtime.manager import PreviewManager  # noqa: E402
 from preview_runtime.plan import plan_for  # noqa: E402
 from preview_runtime.proxy import PreviewProxy  # noqa: E402
-from preview_runtime.runner import PreviewState  # noqa: E402
+from preview_runtime.runner import PreviewSpec, PreviewState  # noqa: E402
 
 
 def free_port() -> int:
@@ -65,9 +67,12 @@ async def until_served(manager: PreviewManager, preview_id: str, path: str, need
             await asyncio.sleep(0.02)
 
 
+PROJECT = f"bench-{time.time_ns()}"
+
+
 async def timed_start(manager: PreviewManager, preview_id: str, files: dict[str, bytes], runner: str) -> float:
     started = time.perf_counter()
-    await manager.start(preview_id, "bench", 1, files, plan_for(files), runner)
+    await manager.start(preview_id, PROJECT, 1, files, plan_for(files), runner)
     await until_served(manager, preview_id, "/", '<div id="root">')
     return time.perf_counter() - started
 
@@ -98,7 +103,7 @@ def tree_rss(pid: int) -> int:
 async def memory_of(manager: PreviewManager, preview_id: str, runner: str) -> int:
     backend = manager.runners[runner]
     if runner == "docker":
-        return (await backend.stats(preview_id))["memory"]  # type: ignore[attr-defined]
+        return (await backend.stats(preview_id))["memory_bytes"]  # type: ignore[attr-defined]
     info = await manager.status(preview_id)
     return tree_rss(int(info.handle))
 
@@ -140,18 +145,23 @@ async def main() -> None:
         from builder.settings import settings
         from preview_runtime.docker_runner import DockerRunner
 
-        runner = DockerRunner(extra_ca_path=settings.preview_extra_ca or None)
+        runner = DockerRunner(extra_ca_path=settings.preview_extra_ca or None, warm_pool=settings.preview_warm_pool)
     else:
         from preview_runtime.local_runner import LocalRunner
 
         runner = LocalRunner(work / "previews")
     manager = PreviewManager({args.runner: runner}, PreviewProxy(work / "proxy", free_port()), LogHub())
     await manager.start_background()
+    cache_volume = ""
     try:
         files = project("Bench App")
         cold = await timed_start(manager, "cold", files, args.runner)
+        if args.runner == "docker":
+            spec = PreviewSpec(preview_id="cold", project_id=PROJECT, version=1, files=files, plan=plan_for(files))
+            cache_volume = f"forja-deps-{runner._deps_key(spec)}"  # type: ignore[attr-defined]
         await manager.stop("cold")
         warm = await timed_start(manager, "warm", files, args.runner)
+        pooled = any("from the warm pool" in line.text for line in manager.logs.history(PROJECT)[-50:])
         edits = []
         for n in range(5):
             marker = f"Edited title {n}"
@@ -162,7 +172,11 @@ async def main() -> None:
             await manager.push_files("warm", {"src/site.js": site}, [])
             await asyncio.wait_for(until_served(manager, "warm", "/src/site.js", marker), timeout=20)
             edits.append(time.perf_counter() - started)
-        print(f"runner {args.runner}: cold {cold:.2f} s, warm {warm:.2f} s, edit p50 {statistics.median(edits) * 1000:.0f} ms "
+        pool = ""
+        if args.runner == "docker":
+            how = "claimed a pool container" if pooled else "made its container"
+            pool = f" (warm pool {runner.warm_pool}, warm start {how})"  # type: ignore[attr-defined]
+        print(f"runner {args.runner}{pool}: cold {cold:.2f} s, warm {warm:.2f} s, edit p50 {statistics.median(edits) * 1000:.0f} ms "
               f"(max {max(edits) * 1000:.0f} ms)", flush=True)  # fmt: skip
         if args.runner == "docker":
             plain = plain_docker_cold(runner.image, files)  # type: ignore[attr-defined]
@@ -189,6 +203,10 @@ async def main() -> None:
         for preview in manager.running():
             await manager.stop(preview.preview_id)
         await manager.close()
+        if cache_volume:  # this run's own dependency cache
+            await asyncio.to_thread(
+                subprocess.run, ["docker", "volume", "rm", "-f", cache_volume], capture_output=True, timeout=20
+            )
         shutil.rmtree(work, ignore_errors=True)
 
 

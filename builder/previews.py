@@ -73,6 +73,7 @@ async def build_runners() -> dict[str, Runner]:
             memory_bytes=settings.preview_memory_mb * 1024 * 1024,
             nano_cpus=int(settings.preview_cpus * 1e9),
             pids_limit=settings.preview_pids,
+            warm_pool=settings.preview_warm_pool,
             extra_ca_path=settings.preview_extra_ca or None,
             npm_registry=settings.npm_registry or None,
             pip_index_url=settings.pip_index_url or None,

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     preview_memory_mb: int = Field(default=1024, description="Memory limit of one preview container.")
     preview_cpus: float = Field(default=1.0, description="CPU limit of one preview container.")
     preview_pids: int = Field(default=256, description="Process limit of one preview container.")
+    preview_warm_pool: int = Field(
+        default=1,
+        ge=0,
+        description="Docker preview containers kept created and started, waiting for a project (0 turns the pool off).",
+    )
     npm_registry: str = Field(default="", description="npm registry mirror for installs in previews (empty: npm's default).")
     pip_index_url: str = Field(default="", description="Python package index mirror for installs in previews.")
     extra_ca_cert: str = Field(

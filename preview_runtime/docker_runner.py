@@ -3,14 +3,20 @@
 Each preview is one container made from the preview image (preview_runtime/images: Debian
 bookworm, Node 24 + npm, Python 3 + venv + pip, tini, user `preview` uid 10001). The runner
 
-1. creates a per-preview volume `<network>-app-<preview>` backed by tmpfs (size-limited, owned by
-   uid 10001, exec allowed) and mounts it at /app. It is a *volume* rather than a HostConfig
-   tmpfs because Docker's archive API (put_archive/get_archive) only reaches volumes when the
-   root filesystem is read-only: a plain --tmpfs /app could not receive the project files;
-2. starts the container, which waits for the project files, uploads them with put_archive (tar
-   entries owned by 10001), then the container runs `sh -c "$INSTALL"` and `exec sh -c "$DEV"`
-   as user `preview` with PORT=plan.port and HOST=0.0.0.0;
-3. follows the container's output line by line into the LogSink (source "install" until the dev
+1. creates a volume for /app backed by tmpfs (size-limited, owned by uid 10001, exec allowed). It
+   is a *volume* rather than a HostConfig tmpfs because Docker's archive API
+   (put_archive/get_archive) only reaches volumes when the root filesystem is read-only: a plain
+   --tmpfs /app could not receive the project files;
+2. creates and starts the container, or claims one from the warm pool (below) that was created
+   and started before anyone asked. Either way the container's entry script waits for
+   /app/.forja-bootstrap/ready; nothing in the container's configuration is specific to the
+   preview except its labels;
+3. uploads, in one put_archive (tar entries owned by 10001), the project files, the bootstrap
+   (an `env` file with PORT, the install and dev commands and whether a dependency cache applies,
+   shell-quoted; the extra CA bundle when set) and, as the tar's last entry, `ready`. The
+   container moves the bootstrap out of /app, sources `env`, then runs `sh -c "$INSTALL"` and
+   `exec sh -c "$DEV"` as user `preview` with PORT=plan.port and HOST=0.0.0.0;
+4. follows the container's output line by line into the LogSink (source "install" until the dev
    command starts, then "dev-server"), polls http://<container ip>:<port>/ until it answers
    (state starting -> installing -> running), and reports an exit in plain words, out of memory
    included (State.OOMKilled).
@@ -81,16 +87,61 @@ Previews mount it read-only at /deps; it is written only by the runner:
   so a half-written cache is never used;
 * hit: the container copies /deps/node_modules (and .venv) into its own /app with `cp -a`, drops
   tool caches (node_modules/.vite, .cache) that the dev server may have been writing while the
-  copy was taken, and skips the install.
+  copy was taken, and skips the install. A pool container that has the cache mounted does that
+  copy while it waits, so a claimed one only receives the project files.
 
-Measured here: a Vite + React project installs in ~10 s and answers ~15 s after start; the next
-start of the same project restores 35 MiB of node_modules in 0.2 s and answers after ~1.1 s.
-tests/test_docker_runner.py::test_dependency_cache checks it with a real npm install.
+Docker holds a container's lock from the start of a get_archive until the archive has been read
+to the end or the connection is closed; while it is held, inspect, logs, exec, rename and delete
+of that container all wait. The copy therefore closes its connection on every way out (a size cap
+hit, an error, a cancellation): a reader that merely stopped reading left dockerd's `docker-tar`
+blocked on a full pipe and every later call on the container, the preview's own stop included,
+waiting forever. stop() lets a copy that is under way finish (bounded by deps_save_timeout_s)
+before it removes the container, so stopping a preview right after its first install still
+leaves a cache for the next start.
+
+Measured here (bench/preview.py, React + Vite + Tailwind starter, 2 CPUs): the first start installs
+in ~7 s and answers ~8-9 s after start; the next start of the same project, in a pool container
+that had already copied the 49 MiB of node_modules, answers ~0.7 s after start (~1-1.5 s through
+the proxy). tests/test_docker_runner.py::test_dependency_cache checks the cache with a real npm
+install.
 
 Copying rather than mounting keeps node_modules writable for tools that write into it (Vite's
 node_modules/.vite) while the shared copy stays read-only and can't be changed by a running
 preview. A symlink to a read-only /deps would break those tools; a shared writable volume would
 let one preview poison the next. `prune_dependency_caches()` removes unused cache volumes.
+
+Warm pool
+---------
+With warm_pool=N (Forja's setting FORJA_PREVIEW_WARM_POOL, default 1; the class defaults to 0)
+the runner keeps N containers created, started and waiting for their bootstrap, with the same
+hardened configuration as any preview. start() claims one instead of creating and starting a
+container (about 0.3-0.5 s of the engine's time), then the pool is refilled in the background
+once the claimed preview answers (or after a few seconds), so the refill does not compete with
+the start it replaces.
+
+What cannot change after a container is created, and how the pool deals with it:
+
+* the environment: nothing preview-specific is in it. PORT, the install and dev commands and
+  the cache flag come in the bootstrap's `env` file, for pooled and fresh containers alike;
+  FORJA_NONCE (the marker prefix) is made when the container is created.
+* mounts: /app is the pool container's own tmpfs volume. The dependency cache volume is the
+  one thing a preview needs that is specific to its project, and mounting every cache into
+  every container would let one project read another's dependencies. So each pool container is
+  made for one cache key (or for none): the pool follows the keys of the most recent starts
+  (N=1: a container ready for the project started last, e.g. its restart or a share link of it),
+  and a start only claims a container made for its own key. A start that finds none gets a fresh
+  container, as without a pool.
+* labels and name: a pool container is labelled forja.pool=1 and named `<network>.pool-<hex>`.
+  On claim it is renamed to the preview's usual name, and the preview's identity (preview id,
+  project, version, port, its /app volume) is written as the labels of a small claim-record
+  volume `<network>.claim-<preview>`, which no container mounts: previews cannot reach the Docker
+  API, so they cannot forge it. adopt() reads identities from claim records for pool containers
+  and from container labels otherwise.
+
+After a Forja restart, adopt() removes pool containers that were never claimed (they are cheap
+to make again, and their configuration may be stale) with their volumes, adopts claimed ones
+that still run, removes claim records whose container is gone, and fills the pool again. close()
+removes the unclaimed pool containers; running previews stay for adopt(), as before.
 """
 
 from __future__ import annotations
@@ -104,16 +155,19 @@ import json
 import os
 import re
 import secrets
+import shlex
 import shutil
 import tarfile
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
 import aiodocker
+import aiohttp
 import httpx
 from aiodocker.exceptions import DockerError
 
@@ -138,47 +192,79 @@ PRIVATE_RANGES = (
 LABEL_MANAGED = "forja.managed"
 LABEL_NETWORK = "forja.network"
 
-# The container's entry script. Commands come in through the environment (FORJA_INSTALL,
-# FORJA_DEV) so nothing in them needs quoting; lines starting with "[forja:<nonce>]" are
-# markers for the runner and are not shown to the user. stderr goes into stdout so markers and
-# output keep their order (Docker logs each stream separately and may interleave them).
+# The container's entry script (bash, which the preview image has). Everything specific to the
+# preview (PORT, FORJA_INSTALL, FORJA_DEV, FORJA_DEPS_CACHE) comes in the bootstrap's `env` file,
+# so that a container started before anyone asked (the warm pool) serves any preview; lines
+# starting with "[forja:<nonce>]" are markers for the runner and are not shown to the user.
+# stderr goes into stdout so markers and output keep their order (Docker logs each stream
+# separately and may interleave them). While waiting it polls every 20 ms with bash's `read -t`
+# on a FIFO of its own (no process started per poll), and a container that has the dependency
+# cache mounted copies it into /app meanwhile.
 ENTRY_SCRIPT = r"""
 exec 2>&1
 M="[forja:$FORJA_NONCE]"
-i=0
-while [ ! -e /app/.forja-bootstrap/ready ]; do
-  i=$((i+1)); if [ $i -gt 1200 ]; then echo "$M no-files"; exit 97; fi; sleep 0.05
-done
-mkdir -p /home/preview/.forja
-cp -a /app/.forja-bootstrap/. /home/preview/.forja/ && rm -rf /app/.forja-bootstrap
-if [ -f /home/preview/.forja/extra-ca.pem ]; then
-  cat /etc/ssl/certs/ca-certificates.crt /home/preview/.forja/extra-ca.pem > /home/preview/.forja/ca-bundle.pem
-fi
+B=/app/.forja-bootstrap
+F=/home/preview/.forja
 export PATH="/app/.venv/bin:/app/node_modules/.bin:$PATH"
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+restore() {
+  for d in node_modules .venv; do
+    if [ -e "/deps/$d" ]; then cp -a "/deps/$d" /app/ || return 1; fi
+  done
+  rm -rf /app/node_modules/.vite /app/node_modules/.cache
+}
+if mkfifo /tmp/.forja-tick 2>/dev/null && exec 9<>/tmp/.forja-tick; then
+  tick() { read -r -t 0.02 -u 9 _; }
+else
+  tick() { sleep 0.05; }
+fi
+restored=""
+deadline=$((SECONDS + ${FORJA_WAIT_S:-60}))
+while [ ! -e "$B/ready" ]; do
+  if [ -z "$restored" ] && [ -f /deps/.forja-complete ]; then
+    t0=$(now_ms)
+    if restore; then restored=$(( $(now_ms) - t0 )); else restored=failed; fi
+  fi
+  if [ "$SECONDS" -ge "$deadline" ]; then echo "$M no-files"; exit 97; fi
+  tick
+done
+exec 9<&-
+rm -f /tmp/.forja-tick
+mkdir -p "$F"
+cp -a "$B/." "$F/" && rm -rf "$B"
+if [ -f "$F/env" ]; then . "$F/env"; fi
+if [ -f "$F/extra-ca.pem" ]; then
+  cat /etc/ssl/certs/ca-certificates.crt "$F/extra-ca.pem" > "$F/ca-bundle.pem"
+fi
 if [ -n "$FORJA_INSTALL" ]; then
-  if [ -n "$FORJA_DEPS_CACHE" ] && [ -f /deps/.forja-complete ]; then
+  if [ -n "$FORJA_DEPS_CACHE" ] && [ -n "$restored" ] && [ "$restored" != failed ]; then
+    echo "$M deps-restored $restored"
+  elif [ -n "$FORJA_DEPS_CACHE" ] && [ -f /deps/.forja-complete ]; then
     echo "$M deps-restoring"
-    t0=$(date +%s%N)
-    for d in node_modules .venv; do
-      if [ -e "/deps/$d" ]; then cp -a "/deps/$d" /app/ || { echo "$M restore-failed"; exit 98; }; fi
-    done
-    rm -rf /app/node_modules/.vite /app/node_modules/.cache
-    echo "$M deps-restored $(( ($(date +%s%N) - t0) / 1000000 ))"
+    t0=$(now_ms)
+    restore || { echo "$M restore-failed"; exit 98; }
+    echo "$M deps-restored $(( $(now_ms) - t0 ))"
   else
     echo "$M installing"
-    t0=$(date +%s%N)
+    t0=$(now_ms)
     case "$FORJA_INSTALL" in
       *pip*) [ -e /app/.venv ] || python -m venv --system-site-packages --without-pip /app/.venv ;;
     esac
     sh -c "$FORJA_INSTALL" || { rc=$?; echo "$M install-failed $rc"; exit $rc; }
     dirs=""
     for d in node_modules .venv; do [ -e "/app/$d" ] && dirs="$dirs $d"; done
-    echo "$M deps-installed $(( ($(date +%s%N) - t0) / 1000000 ))$dirs"
+    echo "$M deps-installed $(( $(now_ms) - t0 ))$dirs"
   fi
 fi
 echo "$M dev"
 exec sh -c "$FORJA_DEV"
 """
+FRESH_WAIT_S = 60  # a fresh container gets its files within a second; give up after a minute
+POOL_WAIT_S = 24 * 3600  # a pool container waits this long for a claim, then exits (removed on the next claim or adopt)
+LABEL_POOL = "forja.pool"
+LABEL_POOL_DEPS = "forja.pool_deps"
+LABEL_CLAIM = "forja.claim"
+DEPS_SAVE_CHUNK = 1 << 20
 
 _EXIT_MEANINGS = {
     1: "the command failed",
@@ -344,6 +430,7 @@ class _Preview:
     deps_volume: str = ""
     deps_key: str = ""
     nonce: str = ""
+    claim_volume: str = ""  # the claim record of a preview that runs in a pool container
     state: PreviewState = PreviewState.starting
     detail: str = ""
     source: str = "install"
@@ -352,10 +439,24 @@ class _Preview:
     phase_at: float = field(default_factory=time.monotonic)
     stopping: bool = False
     tasks: set[asyncio.Task] = field(default_factory=set)
+    save_task: asyncio.Task | None = None  # copying freshly installed dependencies into the cache
+    settled: asyncio.Event = field(default_factory=asyncio.Event)  # answers, failed or stopped
 
     @property
     def upstream(self) -> str:
         return f"http://{self.ip}:{self.port}" if self.ip else ""
+
+
+@dataclass
+class _Slot:
+    """A pool container: created, started, waiting for a bootstrap; made for one cache key ("" = none)."""
+
+    container_id: str
+    name: str
+    app_volume: str
+    deps_key: str
+    nonce: str
+    ip: str = ""
 
 
 def _noop_sink(preview_id: str, text: str, level: LogLevel | None, source: str) -> None:
@@ -390,11 +491,15 @@ class DockerRunner(Runner):
         deps_cache: bool = True,
         deps_cache_scope: str = "project",
         deps_cache_max_bytes: int = 2 << 30,
+        deps_save_timeout_s: float = 120,
+        warm_pool: int = 0,
         ready_path: str = "/",
         default_log_sink: LogSink | None = None,
     ) -> None:
         if deps_cache_scope not in ("project", "global"):
             raise ValueError('deps_cache_scope must be "project" or "global"')
+        if warm_pool < 0:
+            raise ValueError("warm_pool must be 0 or more")
         self.image = image
         self.network = network
         self.docker_url = docker_url
@@ -415,6 +520,8 @@ class DockerRunner(Runner):
         self.deps_cache = deps_cache
         self.deps_cache_scope = deps_cache_scope
         self.deps_cache_max_bytes = deps_cache_max_bytes
+        self.deps_save_timeout_s = deps_save_timeout_s
+        self.warm_pool = warm_pool
         self.ready_path = ready_path
         self.default_log_sink = default_log_sink or _noop_sink
         self._docker: aiodocker.Docker | None = None
@@ -427,6 +534,12 @@ class DockerRunner(Runner):
         self.subnet = ""
         self._deps_locks: dict[str, asyncio.Lock] = {}
         self._http: httpx.AsyncClient | None = None
+        self._pool: list[_Slot] = []  # started and waiting, oldest first
+        self._pool_keys: list[str] = []  # cache keys of the most recent starts, newest first
+        self._pool_task: asyncio.Task | None = None
+        self._pool_dirty = False
+        self._background: set[asyncio.Task] = set()
+        self.pool_problem = ""  # why the pool could not be filled, if it could not
 
     # -- setup ----------------------------------------------------------------------------
 
@@ -629,9 +742,9 @@ class DockerRunner(Runner):
             h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
         return h.hexdigest()[:24]
 
-    def _env(self, spec: PreviewSpec, nonce: str, deps_key: str) -> list[str]:
+    def _env(self, nonce: str, wait_s: int) -> list[str]:
+        """The container's environment: the same for every preview of this runner (see ENTRY_SCRIPT)."""
         env = {
-            "PORT": str(spec.plan.port),
             "HOST": "0.0.0.0",
             "HOME": "/home/preview",
             "BROWSER": "none",
@@ -641,10 +754,11 @@ class DockerRunner(Runner):
             "npm_config_update_notifier": "false",
             "npm_config_fund": "false",
             "npm_config_audit": "false",
+            # Rust tools built on mimalloc (Vite 8's rolldown, oxc, lightningcss...) otherwise commit a 1 GiB
+            # arena up front, which transparent huge pages then back with ~100 MB per idle dev server.
+            "MIMALLOC_ARENA_EAGER_COMMIT": "0",
             "FORJA_NONCE": nonce,
-            "FORJA_INSTALL": spec.plan.install,
-            "FORJA_DEV": spec.plan.dev,
-            "FORJA_DEPS_CACHE": "1" if deps_key else "",
+            "FORJA_WAIT_S": str(wait_s),
         }
         if self.extra_ca_path:
             env["NODE_EXTRA_CA_CERTS"] = "/home/preview/.forja/extra-ca.pem"
@@ -656,10 +770,25 @@ class DockerRunner(Runner):
             env["PIP_INDEX_URL"] = self.pip_index_url
         return [f"{k}={v}" for k, v in env.items()]
 
+    @staticmethod
+    def _env_file(spec: PreviewSpec, deps_key: str) -> bytes:
+        """What the entry script sources once the files are there: the preview's own settings, shell-quoted."""
+        values = {
+            "PORT": str(spec.plan.port),
+            "FORJA_INSTALL": spec.plan.install,
+            "FORJA_DEV": spec.plan.dev,
+            "FORJA_DEPS_CACHE": "1" if deps_key else "",
+        }
+        return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in values.items()).encode()
+
     def _names(self, preview_id: str) -> tuple[str, str]:
         """Container and /app volume names; prefixed by the network so two runners on one host never clash."""
         safe = _safe_name(preview_id)
         return f"{self.network}-{safe}", f"{self.network}-app-{safe}"
+
+    def _claim_name(self, preview_id: str) -> str:
+        # "." after the network: _safe_name never starts with ".", so no preview's own names look like it.
+        return f"{self.network}.claim-{_safe_name(preview_id)}"
 
     def _labels(self, spec: PreviewSpec) -> dict[str, str]:
         return {
@@ -671,26 +800,30 @@ class DockerRunner(Runner):
             "forja.port": str(spec.plan.port),
         }
 
-    async def start(self, spec: PreviewSpec, log: LogSink) -> PreviewInfo:
-        await self._ensure_ready()
+    def _container_config(self, env: list[str], labels: dict[str, str], mounts: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "Image": self.image,
+            "Hostname": "preview",
+            "User": f"{PREVIEW_UID}:{PREVIEW_UID}",
+            "WorkingDir": APP_DIR,
+            "Entrypoint": ["/usr/bin/tini", "-g", "--"],
+            "Cmd": ["bash", "-c", ENTRY_SCRIPT],
+            "Env": env,
+            "Labels": labels,
+            "AttachStdout": False,
+            "AttachStderr": False,
+            "Tty": False,
+            "NetworkDisabled": False,
+            "HostConfig": self._host_config(mounts),
+            "NetworkingConfig": {"EndpointsConfig": {self.network: {}}},
+        }
+
+    async def _create_app_volume(self, name: str, labels: dict[str, str]) -> None:
         docker = await self._client()
-        name, app_volume = self._names(spec.preview_id)
-        if spec.preview_id in self._previews:
-            await self.stop(spec.preview_id)
-        await self._remove_container(name)
-        await self._remove_volume(app_volume)
-        extra_ca: bytes | None = None
-        if self.extra_ca_path:
-            try:
-                extra_ca = open(self.extra_ca_path, "rb").read()  # noqa: ASYNC230 (small file)
-            except OSError as exc:
-                raise RunnerError(f"Forja cannot read the extra CA bundle {self.extra_ca_path}: {exc}") from exc
-        files = {_clean_relpath(path): data for path, data in spec.files.items()}
-        labels = self._labels(spec)
         try:
             await docker.volumes.create(
                 {
-                    "Name": app_volume,
+                    "Name": name,
                     "Driver": "local",
                     "DriverOpts": {
                         "type": "tmpfs",
@@ -702,70 +835,100 @@ class DockerRunner(Runner):
             )
         except DockerError as exc:
             raise RunnerError(f"Docker could not create the preview's /app volume: {exc.message}") from exc
-        deps_key = self._deps_key(spec)
+
+    async def _ensure_deps_volume(self, deps_key: str) -> str:
+        docker = await self._client()
+        name = f"forja-deps-{deps_key}"
+        with contextlib.suppress(DockerError):  # exists already: the same volume is returned
+            await docker.volumes.create(
+                {"Name": name, "Labels": {"forja.deps": "1", "forja.deps_key": deps_key, LABEL_NETWORK: self.network}}
+            )
+        return name
+
+    def _mounts(self, app_volume: str, deps_volume: str) -> list[dict[str, Any]]:
         mounts: list[dict[str, Any]] = [{"Type": "volume", "Source": app_volume, "Target": APP_DIR}]
-        deps_volume = ""
-        if deps_key:
-            deps_volume = f"forja-deps-{deps_key}"
-            with contextlib.suppress(DockerError):
-                await docker.volumes.create(
-                    {"Name": deps_volume, "Labels": {"forja.deps": "1", "forja.deps_key": deps_key, LABEL_NETWORK: self.network}}
-                )
+        if deps_volume:
             mounts.append({"Type": "volume", "Source": deps_volume, "Target": DEPS_DIR, "ReadOnly": True})
-        nonce = secrets.token_hex(6)
-        config = {
-            "Image": self.image,
-            "Hostname": "preview",
-            "User": f"{PREVIEW_UID}:{PREVIEW_UID}",
-            "WorkingDir": APP_DIR,
-            "Entrypoint": ["/usr/bin/tini", "-g", "--"],
-            "Cmd": ["sh", "-c", ENTRY_SCRIPT],
-            "Env": self._env(spec, nonce, deps_key),
-            "Labels": labels,
-            "AttachStdout": False,
-            "AttachStderr": False,
-            "Tty": False,
-            "NetworkDisabled": False,
-            "HostConfig": self._host_config(mounts),
-            "NetworkingConfig": {"EndpointsConfig": {self.network: {}}},
+        return mounts
+
+    async def start(self, spec: PreviewSpec, log: LogSink) -> PreviewInfo:
+        await self._ensure_ready()
+        docker = await self._client()
+        name, app_volume = self._names(spec.preview_id)
+        if spec.preview_id in self._previews:
+            await self.stop(spec.preview_id)
+        await self._remove_untracked(spec.preview_id)
+        extra_ca: bytes | None = None
+        if self.extra_ca_path:
+            try:
+                extra_ca = open(self.extra_ca_path, "rb").read()  # noqa: ASYNC230 (small file)
+            except OSError as exc:
+                raise RunnerError(f"Forja cannot read the extra CA bundle {self.extra_ca_path}: {exc}") from exc
+        # The bootstrap folder is Forja's: a project file there could only confuse the entry script.
+        files = {
+            path: data
+            for path, data in ((_clean_relpath(k), v) for k, v in spec.files.items())
+            if path != BOOTSTRAP and not path.startswith(BOOTSTRAP + "/")
         }
-        try:
-            container = await docker.containers.create(config, name=name)
-        except DockerError as exc:
-            await self._remove_volume(app_volume)
-            raise RunnerError(f"Docker could not create the preview container: {exc.message}") from exc
+        deps_key = self._deps_key(spec)
+        deps_volume = await self._ensure_deps_volume(deps_key) if deps_key else ""
+        labels = self._labels(spec)
+        claim_volume = ""
+        claimed = await self._claim(deps_key, spec, name) if self.warm_pool else None
+        slot: _Slot | None = None
+        if claimed is not None:
+            slot, claim_volume = claimed
+            container_id, nonce, ip, app_volume = slot.container_id, slot.nonce, slot.ip, slot.app_volume
+        else:
+            await self._create_app_volume(app_volume, labels)
+            nonce = secrets.token_hex(6)
+            config = self._container_config(self._env(nonce, FRESH_WAIT_S), labels, self._mounts(app_volume, deps_volume))
+            try:
+                container_id = (await docker.containers.create(config, name=name)).id
+            except DockerError as exc:
+                await self._remove_volume(app_volume)
+                raise RunnerError(f"Docker could not create the preview container: {exc.message}") from exc
+            ip = ""
+        container = docker.containers.container(container_id)
         p = _Preview(
             preview_id=spec.preview_id,
             project_id=spec.project_id,
             version=spec.version,
-            container_id=container.id,
+            container_id=container_id,
             port=spec.plan.port,
+            ip=ip,
             app_volume=app_volume,
             deps_volume=deps_volume,
             deps_key=deps_key,
             nonce=nonce,
+            claim_volume=claim_volume,
             log=log,
         )
         self._previews[spec.preview_id] = p
         try:
-            await container.start()
-            info = await container.show()
-            p.ip = info["NetworkSettings"]["Networks"][self.network]["IPAddress"]
-            bootstrap: dict[str, bytes] = {}
+            if slot is None:
+                await container.start()
+                info = await container.show()
+                p.ip = info["NetworkSettings"]["Networks"][self.network]["IPAddress"]
+            bootstrap: dict[str, bytes] = {f"{BOOTSTRAP}/env": self._env_file(spec, deps_key)}
             if extra_ca is not None:
                 bootstrap[f"{BOOTSTRAP}/extra-ca.pem"] = extra_ca
-            await container.put_archive(APP_DIR, _tar_files({**files, **bootstrap}))
-            await container.put_archive(APP_DIR, _tar_files({f"{BOOTSTRAP}/ready": b""}))
+            # One upload; `ready` is the tar's last entry, so everything before it is in place when the script sees it.
+            await container.put_archive(APP_DIR, _tar_files({**files, **bootstrap, f"{BOOTSTRAP}/ready": b""}))
         except (DockerError, KeyError) as exc:
             self._previews.pop(spec.preview_id, None)
-            await self._remove_container(name)
+            await self._remove_container(container_id)
             await self._remove_volume(app_volume)
+            await self._remove_volume(claim_volume)
             message = exc.message if isinstance(exc, DockerError) else f"no address on {self.network}"
             raise RunnerError(f"Docker could not start the preview: {message}") from exc
         p.started_at = p.phase_at = time.monotonic()
-        self._emit(p, f"Preview container started ({self._limits_text()}).", LogLevel.info, "forja")
+        pooled = " from the warm pool" if slot is not None else ""
+        self._emit(p, f"Preview container started{pooled} ({self._limits_text()}).", LogLevel.info, "forja")
         self._spawn(p, self._follow(p))
         self._spawn(p, self._wait_ready(p))
+        if self.warm_pool:
+            self._pool_used(deps_key, p)
         return self._info(p)
 
     def _host_config(self, mounts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -797,18 +960,141 @@ class DockerRunner(Runner):
         cpus = self.nano_cpus / 1e9
         return f"memory {_human_bytes(self.memory_bytes)}, {cpus:g} CPU, {self.pids_limit} processes"
 
-    async def _cancel_tasks(self, p: _Preview) -> None:
-        """Cancel a preview's background tasks and let their clean-up (e.g. a cache holder) finish."""
-        tasks = [t for t in p.tasks if t is not asyncio.current_task()]
+    async def _cancel_tasks(self, p: _Preview, keep: asyncio.Task | None = None) -> None:
+        """Cancel a preview's background tasks (but `keep`) and let their clean-up (e.g. a cache holder) finish."""
+        tasks = [t for t in p.tasks if t is not asyncio.current_task() and t is not keep]
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=10)
 
-    def _spawn(self, p: _Preview, coro: Any) -> None:
+    def _spawn(self, p: _Preview, coro: Any) -> asyncio.Task:
         task = asyncio.create_task(coro)
         p.tasks.add(task)
         task.add_done_callback(p.tasks.discard)
+        return task
+
+    def _spawn_background(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- warm pool ------------------------------------------------------------------------
+
+    @property
+    def pool_containers(self) -> list[str]:
+        """Ids of the pool containers that are started and waiting to be claimed."""
+        return [slot.container_id for slot in self._pool]
+
+    async def warm_up(self) -> list[str]:
+        """Fill the warm pool now and wait until it is full; returns pool_containers."""
+        await self._ensure_ready()
+        self._kick_pool()
+        while self._pool_task is not None and not self._pool_task.done():
+            await asyncio.shield(self._pool_task)
+        return self.pool_containers
+
+    async def _claim(self, deps_key: str, spec: PreviewSpec, name: str) -> tuple[_Slot, str] | None:
+        """Take a running pool container made for this cache key: rename it and write the claim record."""
+        docker = await self._client()
+        record = self._claim_name(spec.preview_id)
+        while (slot := next((s for s in self._pool if s.deps_key == deps_key), None)) is not None:
+            self._pool.remove(slot)
+            container = docker.containers.container(slot.container_id)
+            try:
+                info = await container.show()
+                if not info["State"].get("Running"):
+                    raise RunnerError("the pool container has exited")
+                slot.ip = info["NetworkSettings"]["Networks"][self.network]["IPAddress"] or slot.ip
+                labels = {
+                    **self._labels(spec),
+                    LABEL_CLAIM: "1",
+                    "forja.container": slot.container_id,
+                    "forja.app_volume": slot.app_volume,
+                }
+                await docker.volumes.create({"Name": record, "Labels": labels})
+                await container.rename(name)
+            except (DockerError, RunnerError, KeyError):
+                await self._remove_volume(record)
+                self._spawn_background(self._remove_slot(slot))
+                continue
+            return slot, record
+        return None
+
+    def _pool_used(self, deps_key: str, p: _Preview) -> None:
+        """A start used this cache key: the pool follows the most recent keys; refill once the start has settled."""
+        if deps_key in self._pool_keys:
+            self._pool_keys.remove(deps_key)
+        self._pool_keys.insert(0, deps_key)
+        del self._pool_keys[self.warm_pool :]
+        self._spawn_background(self._refill_when_settled(p))
+
+    async def _refill_when_settled(self, p: _Preview) -> None:
+        # Creating and starting a container takes the engine and a CPU for a moment: not while a start is under way.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(p.settled.wait(), timeout=5)
+        self._kick_pool()
+
+    def _kick_pool(self) -> None:
+        if not self.warm_pool:
+            return
+        self._pool_dirty = True
+        if self._pool_task is None or self._pool_task.done():
+            self._pool_task = asyncio.create_task(self._fill_pool(), name="forja-docker-pool")
+
+    async def _fill_pool(self) -> None:
+        while self._pool_dirty:
+            self._pool_dirty = False
+            keys = self._pool_keys or [""]
+            wanted = Counter(keys[i % len(keys)] for i in range(self.warm_pool))
+            kept: Counter[str] = Counter()
+            for slot in list(self._pool):
+                if slot not in self._pool:  # claimed meanwhile
+                    continue
+                if kept[slot.deps_key] < wanted[slot.deps_key]:
+                    kept[slot.deps_key] += 1
+                else:  # made for a key no recent start used
+                    self._pool.remove(slot)
+                    await self._remove_slot(slot)
+            for key in keys:
+                while kept[key] < wanted[key]:
+                    try:
+                        slot = await self._create_slot(key)
+                    except RunnerError as exc:
+                        self.pool_problem = str(exc)
+                        return  # tried again on the next start
+                    self.pool_problem = ""
+                    self._pool.append(slot)
+                    kept[key] += 1
+
+    async def _create_slot(self, deps_key: str) -> _Slot:
+        docker = await self._client()
+        token = secrets.token_hex(5)
+        name = f"{self.network}.pool-{token}"
+        app_volume = f"{self.network}.pool-app-{token}"
+        labels = {LABEL_MANAGED: "1", LABEL_NETWORK: self.network, LABEL_POOL: "1", LABEL_POOL_DEPS: deps_key}
+        nonce = secrets.token_hex(6)
+        try:
+            deps_volume = await self._ensure_deps_volume(deps_key) if deps_key else ""
+            await self._create_app_volume(app_volume, labels)
+            config = self._container_config(self._env(nonce, POOL_WAIT_S), labels, self._mounts(app_volume, deps_volume))
+            container = await docker.containers.create(config, name=name)
+            await container.start()
+            info = await container.show()
+            ip = info["NetworkSettings"]["Networks"][self.network]["IPAddress"]
+        except BaseException as exc:  # cancelled (close) included: leave nothing half made
+            await self._remove_container(name)
+            await self._remove_volume(app_volume)
+            if isinstance(exc, DockerError):
+                raise RunnerError(f"Docker could not start a pool container: {exc.message}") from exc
+            if isinstance(exc, KeyError):
+                raise RunnerError(f"A pool container got no address on {self.network}") from exc
+            raise
+        return _Slot(container.id, name, app_volume, deps_key, nonce, ip)
+
+    async def _remove_slot(self, slot: _Slot) -> None:
+        await self._remove_container(slot.container_id)
+        await self._remove_volume(slot.app_volume)
 
     def _emit(self, p: _Preview, text: str, level: LogLevel | None, source: str | None = None) -> None:
         sink = p.log or self.default_log_sink
@@ -888,7 +1174,7 @@ class DockerRunner(Runner):
             self._emit(p, f"Dependencies installed in {took:.1f} s.", LogLevel.info, "forja")
             dirs = [w for w in words[2:] if w in CACHED_DIRS]
             if p.deps_key and dirs:
-                self._spawn(p, self._save_deps(p, dirs))
+                p.save_task = self._spawn(p, self._save_deps(p, dirs))
         elif kind == "install-failed":
             code = words[1] if len(words) > 1 else "?"
             p.detail = f"The install failed: exit code {code}."
@@ -915,10 +1201,11 @@ class DockerRunner(Runner):
             try:
                 await self._http.get(url)
             except (httpx.HTTPError, OSError):
-                await asyncio.sleep(0.25)
+                await asyncio.sleep(0.05)  # a refused connection to the container's address costs next to nothing
                 continue
             if p.state in (PreviewState.starting, PreviewState.installing):
                 p.state = PreviewState.running
+                p.settled.set()
                 p.source = "dev-server"
                 self._emit(
                     p,
@@ -929,6 +1216,7 @@ class DockerRunner(Runner):
             return
 
     async def _exited(self, p: _Preview) -> None:
+        p.settled.set()
         if p.stopping:
             return
         docker = await self._client()
@@ -997,14 +1285,7 @@ class DockerRunner(Runner):
                 pass
             for d in dirs:
                 with tempfile.TemporaryFile() as spool:
-                    async with docker._query(
-                        f"containers/{p.container_id}/archive", method="GET", params={"path": f"{APP_DIR}/{d}"}, timeout=None
-                    ) as response:
-                        async for chunk in response.content.iter_chunked(1 << 20):
-                            total += len(chunk)
-                            if total > self.deps_cache_max_bytes:
-                                raise RunnerError(f"the dependencies are larger than {_human_bytes(self.deps_cache_max_bytes)}")
-                            spool.write(chunk)
+                    total += await self._read_archive(p.container_id, f"{APP_DIR}/{d}", spool, self.deps_cache_max_bytes - total)
                     spool.seek(0)
                     await holder.put_archive(DEPS_DIR, spool)
             await holder.put_archive(DEPS_DIR, _tar_files({".forja-complete": p.deps_key.encode()}))
@@ -1012,6 +1293,34 @@ class DockerRunner(Runner):
             with contextlib.suppress(DockerError):
                 await holder.delete(force=True)
         return total
+
+    async def _read_archive(self, container_id: str, path: str, spool: Any, limit: int) -> int:
+        """Write get_archive(path) of a container into spool; returns its size. RunnerError past `limit` bytes.
+
+        Docker holds the container's lock until the archive is read to the end or the connection
+        closes (see the module docstring): whatever ends this early, the connection is closed here,
+        never left open with unread data. aiodocker's _query() hands the response over without
+        closing it on an exception, and aiohttp stops reading a socket whose buffer nobody drains.
+        """
+        docker = await self._client()
+        size = 0
+        async with docker._query(
+            f"containers/{container_id}/archive",
+            method="GET",
+            params={"path": path},
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=120),
+        ) as response:
+            try:
+                async for chunk in response.content.iter_chunked(DEPS_SAVE_CHUNK):
+                    size += len(chunk)
+                    if size > limit:
+                        raise RunnerError(f"the dependencies are larger than {_human_bytes(self.deps_cache_max_bytes)}")
+                    spool.write(chunk)
+            except BaseException:
+                response.close()  # drops the connection: dockerd's copy stops and the container's lock is released
+                raise
+            response.release()
+        return size
 
     async def prune_dependency_caches(self) -> list[str]:
         """Remove this runner's dependency cache volumes that no container uses; returns their names."""
@@ -1055,16 +1364,36 @@ class DockerRunner(Runner):
 
     async def stop(self, preview_id: str) -> None:
         p = self._previews.pop(preview_id, None)
-        if p is not None:
-            p.stopping = True
-            p.state = PreviewState.stopped
-            await self._cancel_tasks(p)
-            await self._remove_container(p.container_id)
-            await self._remove_volume(p.app_volume)
+        if p is None:
+            await self._remove_untracked(preview_id)
             return
+        p.stopping = True
+        p.state = PreviewState.stopped
+        p.settled.set()
+        save = p.save_task
+        await self._cancel_tasks(p, keep=save)
+        if save is not None and not save.done():
+            # The first install's copy into the cache is what makes the next start fast: let it finish.
+            await asyncio.wait([save], timeout=self.deps_save_timeout_s)
+        await self._cancel_tasks(p)
+        await self._remove_container(p.container_id)
+        await self._remove_volume(p.app_volume)
+        await self._remove_volume(p.claim_volume)
+
+    async def _remove_untracked(self, preview_id: str) -> None:
+        """A preview this runner does not track (another process's, or from before a restart): container, volumes, record."""
         name, app_volume = self._names(preview_id)
+        record = self._claim_name(preview_id)
+        docker = await self._client()
+        claimed_app_volume = ""
+        try:
+            claimed_app_volume = ((await docker._query_json(f"volumes/{record}")).get("Labels") or {}).get("forja.app_volume", "")
+        except DockerError:
+            record = ""
         await self._remove_container(name)
         await self._remove_volume(app_volume)
+        await self._remove_volume(claimed_app_volume)
+        await self._remove_volume(record)
 
     async def _remove_container(self, ref: str) -> None:
         docker = await self._client()
@@ -1087,22 +1416,41 @@ class DockerRunner(Runner):
                 await asyncio.sleep(0.2)  # the container is still going away
 
     async def adopt(self, log: LogSink | None = None) -> list[PreviewInfo]:
-        """Previews of this runner's network still alive after a restart; exited ones are removed."""
+        """Previews of this runner's network still alive after a restart; exited ones are removed.
+
+        Pool containers nobody claimed are removed (the pool is filled again); claimed ones are
+        previews like the others, whose identity is in their claim record rather than their labels.
+        """
         docker = await self._client()
         await self._ensure_ready()
         adopted: list[PreviewInfo] = []
+        records: dict[str, dict[str, Any]] = {}
+        claims = await docker.volumes.list(filters={"label": [f"{LABEL_CLAIM}=1", f"{LABEL_NETWORK}={self.network}"]})
+        for volume in claims.get("Volumes") or []:
+            records[(volume.get("Labels") or {}).get("forja.container", "")] = volume
+        tracked_pool = {slot.container_id for slot in self._pool}
         filters = json.dumps({"label": [f"{LABEL_MANAGED}=1", f"{LABEL_NETWORK}={self.network}"]})
         for summary in await docker.containers.list(all=True, filters=filters):
             cid = summary.id
+            if cid in tracked_pool:
+                continue
             try:
                 info = await docker.containers.container(cid).show()
             except DockerError:
                 continue
             labels = info["Config"].get("Labels") or {}
+            app_volume = next((m.get("Name", "") for m in info.get("Mounts") or [] if m.get("Destination") == APP_DIR), "")
+            claim_volume = ""
+            if labels.get(LABEL_POOL) == "1":
+                record = records.pop(cid, None)
+                if record is not None:
+                    claim_volume = record["Name"]
+                    labels = record.get("Labels") or {}
             preview_id = labels.get("forja.preview_id", "")
             if not info["State"].get("Running") or not preview_id:
                 await self._remove_container(cid)
-                await self._remove_volume(self._names(preview_id)[1] if preview_id else "")
+                await self._remove_volume(app_volume)
+                await self._remove_volume(claim_volume)
                 continue
             if preview_id in self._previews:
                 adopted.append(self._info(self._previews[preview_id]))
@@ -1116,8 +1464,9 @@ class DockerRunner(Runner):
                 container_id=cid,
                 port=int(labels.get("forja.port", "0") or 0),
                 ip=network.get("IPAddress", ""),
-                app_volume=self._names(preview_id)[1],
+                app_volume=app_volume or self._names(preview_id)[1],
                 nonce=env.get("FORJA_NONCE", ""),
+                claim_volume=claim_volume,
                 state=PreviewState.running,
                 source="dev-server",
                 log=log,
@@ -1125,10 +1474,23 @@ class DockerRunner(Runner):
             self._previews[preview_id] = p
             self._spawn(p, self._follow(p, since=int(time.time())))
             adopted.append(self._info(p))
+        # Claim records whose container is gone, with the /app volume they name.
+        for cid, record in records.items():
+            if not any(p.container_id == cid for p in self._previews.values()):
+                await self._remove_volume((record.get("Labels") or {}).get("forja.app_volume", ""))
+                await self._remove_volume(record["Name"])
         # Holders left behind by a crash in the middle of caching dependencies.
         holders = json.dumps({"label": ["forja.deps_holder=1", f"{LABEL_NETWORK}={self.network}"]})
         for summary in await docker.containers.list(all=True, filters=holders):
             await self._remove_container(summary.id)
+        # /app volumes of pool containers that were never made (a crash between the volume and its container).
+        tracked_volumes = {slot.app_volume for slot in self._pool}
+        leftovers = await docker.volumes.list(filters={"label": [f"{LABEL_POOL}=1", f"{LABEL_NETWORK}={self.network}"]})
+        for volume in leftovers.get("Volumes") or []:
+            if volume["Name"] not in tracked_volumes and not any(p.app_volume == volume["Name"] for p in self._previews.values()):
+                with contextlib.suppress(DockerError):  # in use: a pool container being made right now
+                    await (await docker.volumes.get(volume["Name"])).delete()
+        self._kick_pool()
         return adopted
 
     async def stats(self, preview_id: str) -> dict[str, int]:
@@ -1154,11 +1516,22 @@ class DockerRunner(Runner):
         }
 
     async def close(self) -> None:
-        """Forget the previews (they keep running; adopt() takes them back) and close connections."""
+        """Forget the previews (they keep running; adopt() takes them back), remove the pool, close connections."""
         for p in self._previews.values():
             p.stopping = True
             await self._cancel_tasks(p)
         self._previews.clear()
+        for task in [*self._background, *([self._pool_task] if self._pool_task else [])]:
+            task.cancel()
+        pending = [*self._background, *([self._pool_task] if self._pool_task else [])]
+        if pending:
+            await asyncio.wait(pending, timeout=30)
+        self._pool_task = None
+        self._pool_keys.clear()
+        if self._docker is not None:
+            for slot in self._pool:
+                await self._remove_slot(slot)
+        self._pool.clear()
         if self._http is not None:
             await self._http.aclose()
             self._http = None

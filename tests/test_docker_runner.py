@@ -6,13 +6,17 @@ except test_dependency_cache, whose npm install reaches the npm registry like a 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
+import tempfile
 import time
+from types import SimpleNamespace
 
 import httpx
 import pytest
 
+from preview_runtime import docker_runner as docker_runner_module
 from preview_runtime.docker_runner import DockerRunner
 from preview_runtime.plan import RunPlan, plan_for
 from preview_runtime.runner import PreviewSpec, PreviewState, RunnerError
@@ -289,6 +293,100 @@ async def test_dependency_cache(docker_runner_factory) -> None:
     # Another project with the same package.json does not share the cache (scope "project").
     other = spec("deps-3", files, plan, project_id=project + "-other")
     assert runner._deps_key(other) != runner._deps_key(spec("deps-2", files, plan, project_id=project))
+
+
+# An install that needs no network: it writes 40 MB of incompressible data into node_modules, so the
+# copy into the cache is far larger than the socket and aiohttp buffers between dockerd and Forja.
+BIG_DEPS_FILES = {"package.json": b'{"name": "big-deps", "version": "1.0.0"}', "index.html": b"<p>big deps</p>"}
+BIG_DEPS_PLAN = RunPlan(
+    install="mkdir -p node_modules/blob && head -c 40000000 /dev/urandom > node_modules/blob/data.bin",
+    dev="exec python -m http.server $PORT",
+    port=8080,
+    has_server=False,
+    lockfile_hash_inputs=["package.json"],
+)
+
+
+def inspect_within(container_id: str, seconds: float = 15) -> dict:
+    """docker inspect, which needs the container's lock: it hangs while a get_archive of it is left half read."""
+    try:
+        out = subprocess.run(["docker", "inspect", container_id], capture_output=True, text=True, timeout=seconds)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"docker inspect {container_id} hung: the container's lock is still held by an unfinished archive read")
+    return json.loads(out.stdout)[0]
+
+
+async def test_a_dependency_copy_cut_short_releases_the_container(docker_runner_factory) -> None:
+    """The cache's size cap stops the copy part way: the archive connection must be closed, not left unread.
+
+    Docker keeps the container locked until its archive has been read or the reader is gone; a
+    response left open with unread data kept inspect, logs, exec and the preview's own stop
+    waiting forever (the hang of bench/preview.py --runner docker).
+    """
+    runner: DockerRunner = docker_runner_factory(deps_cache_max_bytes=4 * MiB, app_size_bytes=128 * MiB)
+    log = LogCollector()
+    info = await runner.start(spec("cut-1", BIG_DEPS_FILES, BIG_DEPS_PLAN, project_id=f"cut-{time.time_ns()}"), log)
+    await wait_state(runner, "cut-1", PreviewState.running, 60, log)
+    await log.wait_for(lambda t: "could not cache the dependencies: the dependencies are larger than 4 MiB" in t, "cut-1", 60)
+    assert inspect_within(info.handle)["State"]["Running"]
+    assert (await get(info.upstream + "/")).text == "<p>big deps</p>"
+    await asyncio.wait_for(runner.stop("cut-1"), timeout=30)
+    assert not docker_ids(f"id={info.handle}")
+
+
+async def test_a_cancelled_dependency_copy_releases_the_container(docker_runner_factory, monkeypatch) -> None:
+    """The copy is cancelled in the middle of the archive (as stop() used to do): nothing stays locked."""
+    started = asyncio.Event()
+
+    class CancellingSpool:
+        """A real spool file whose first write cancels the task copying into it, mid-archive."""
+
+        def __init__(self) -> None:
+            self.file = tempfile.TemporaryFile()
+
+        def write(self, data: bytes) -> int:
+            if not started.is_set():
+                started.set()
+                asyncio.current_task().cancel()  # type: ignore[union-attr]
+            return self.file.write(data)
+
+        def __getattr__(self, name: str):
+            return getattr(self.file, name)
+
+        def __enter__(self) -> CancellingSpool:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.file.close()
+
+    monkeypatch.setattr(docker_runner_module, "tempfile", SimpleNamespace(TemporaryFile=CancellingSpool))
+    runner: DockerRunner = docker_runner_factory(app_size_bytes=128 * MiB)
+    log = LogCollector()
+    info = await runner.start(spec("cancel-1", BIG_DEPS_FILES, BIG_DEPS_PLAN, project_id=f"cancel-{time.time_ns()}"), log)
+    await wait_state(runner, "cancel-1", PreviewState.running, 60, log)
+    await asyncio.wait_for(started.wait(), timeout=60)
+    await asyncio.sleep(1)  # the cancelled copy has finished unwinding
+    assert inspect_within(info.handle)["State"]["Running"]
+    await asyncio.wait_for(runner.stop("cancel-1"), timeout=30)
+    assert not docker_ids(f"id={info.handle}")
+
+
+async def test_stop_right_after_the_first_install_keeps_the_cache(docker_runner_factory) -> None:
+    """Stopping while the fresh install is being copied into the cache waits for the copy, and the next start uses it."""
+    runner: DockerRunner = docker_runner_factory(app_size_bytes=128 * MiB)
+    log = LogCollector()
+    project = f"stop-early-{time.time_ns()}"
+    info = await runner.start(spec("early-1", BIG_DEPS_FILES, BIG_DEPS_PLAN, project_id=project), log)
+    await log.wait_for(lambda t: t.startswith("Dependencies installed"), "early-1", 60)
+    await asyncio.wait_for(runner.stop("early-1"), timeout=60)  # the copy of 40 MB is under way
+    assert not docker_ids(f"id={info.handle}")
+    assert any(t.startswith("Dependencies cached for the next start") for t in log.texts("early-1"))
+
+    await runner.start(spec("early-2", BIG_DEPS_FILES, BIG_DEPS_PLAN, project_id=project, version=2), log)
+    await wait_state(runner, "early-2", PreviewState.running, 60, log)
+    texts = log.texts("early-2")
+    assert any(t.startswith("Dependencies restored from the cache") for t in texts)
+    assert not any(t.startswith("Installing dependencies") for t in texts)
 
 
 async def test_missing_image_is_explained_and_a_built_one_accepted(docker_engine, preview_image) -> None:

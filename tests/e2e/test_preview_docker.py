@@ -7,13 +7,16 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.docker_fixtures import docker_engine, preview_image  # noqa: F401 - fixtures
 from tests.e2e.conftest import ARTIFACTS, REPO, Traffic, free_port, start_forja, stop
+
+pytest.register_assert_rewrite("tests.docker_fixtures")  # before its first import, as the Docker tests do
+from tests.docker_fixtures import docker_engine, preview_image  # noqa: E402, F401 - fixtures
 
 NETWORK = f"forja-e2e-{os.getpid()}"
 
@@ -56,10 +59,11 @@ def test_imported_project_previews_in_docker_behind_traefik(forja_docker: str, p
     expect(page.locator("#preview-runner")).to_have_text("docker")
     address = page.locator("#preview-address").input_value()
     assert re.fullmatch(r"http://[0-9a-f]+\.localhost:\d+", address), address
-    labelled = subprocess.run(
-        ["docker", "ps", "-q", "--filter", f"label=forja.network={NETWORK}"], capture_output=True, text=True, timeout=20
+    preview_id = urlsplit(address).hostname.split(".")[0]
+    running = subprocess.run(
+        ["docker", "ps", "--format", "{{.Names}}", "--filter", f"network={NETWORK}"], capture_output=True, text=True, timeout=20
     ).stdout.split()
-    assert labelled, "the preview should run in a container on Forja's preview network"
+    assert f"{NETWORK}-{preview_id}" in running, f"the preview should run in its own container on {NETWORK}: {running}"
     page.screenshot(path=str(ARTIFACTS / "preview-docker.png"))
 
     # A saved edit is written into the running container; the reload shows it without a restart.

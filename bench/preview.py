@@ -77,8 +77,12 @@ async def timed_start(manager: PreviewManager, preview_id: str, files: dict[str,
     return time.perf_counter() - started
 
 
-def tree_rss(pid: int) -> int:
-    """Resident memory of `pid` and all its descendants (bubblewrap starts a new session, so not by group)."""
+def tree_pss(pid: int) -> int:
+    """Proportional memory (PSS) of `pid` and all its descendants (bubblewrap starts a new session, so not by group).
+
+    PSS, not RSS: pages shared by every preview (node's and Python's code) count once across them,
+    which is what each additional preview really costs.
+    """
     children: dict[int, list[int]] = {}
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
@@ -92,8 +96,8 @@ def tree_rss(pid: int) -> int:
         current = todo.pop()
         todo.extend(children.get(current, []))
         try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
                     total += int(line.split()[1]) * 1024
         except OSError:
             continue
@@ -105,7 +109,7 @@ async def memory_of(manager: PreviewManager, preview_id: str, runner: str) -> in
     if runner == "docker":
         return (await backend.stats(preview_id))["memory_bytes"]  # type: ignore[attr-defined]
     info = await manager.status(preview_id)
-    return tree_rss(int(info.handle))
+    return tree_pss(int(info.handle))
 
 
 def plain_docker_cold(image: str, files: dict[str, bytes]) -> float:

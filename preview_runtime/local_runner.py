@@ -10,6 +10,13 @@ When bubblewrap (`bwrap`) is installed the shell runs inside it: the system and 
 folder and HOME writable, its own PID/IPC/UTS/user namespaces and the host's network (installs need it). Without it the
 preview runs as the person's user with no sandbox, and the log says so.
 
+Dependency cache: after an npm install succeeds, `node_modules` is hard-linked into
+`work_dir/.deps/<key>/` (key: the project, the install command and its package.json/lockfile), without the
+tools' own caches (.vite, .cache). The next start of the same project with the same manifests links it back
+in and skips the install, so a warm start is the dev server's start. Hard links cost no copy and no space; a
+preview that rewrites a file inside its own node_modules in place changes the cache of its own project only,
+which is why the key includes the project.
+
 Where a preview listens: dev servers told `--host 0.0.0.0` in the run plan's dev command are rewritten to 127.0.0.1
 here; a dev server that picks 0.0.0.0 inside the project's own files (vite.config.js `host: '0.0.0.0'`, server.js)
 still listens on every interface, so it is reachable from the local network like any dev server the person runs.
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -28,6 +36,7 @@ import shlex
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections import deque
@@ -97,6 +106,9 @@ NO_SANDBOX = "bubblewrap is not installed: the preview runs as your user without
 TERM_GRACE_S = 5.0
 TAIL_LINES = 20
 _HOME = ".home"
+_DEPS = ".deps"
+DEPS_KEEP = 20  # most cached dependency sets kept; the least recently used go first
+_NPM_INSTALL_ONLY = re.compile(r"npm (install|ci)\b[^&|;]*")
 _LINUX = sys.platform.startswith("linux")  # /proc tells a process's start time
 _RECORDS = ".runs"
 
@@ -128,6 +140,9 @@ def preview_env(
             "npm_config_update_notifier": "false",
             "npm_config_fund": "false",
             "npm_config_audit": "false",
+            # Rust tools built on mimalloc (Vite 8's rolldown...) otherwise commit a 1 GiB arena up front,
+            # which transparent huge pages back with ~100 MB per idle dev server (as in docker_runner).
+            "MIMALLOC_ARENA_EAGER_COMMIT": "0",
         }
     )
     env.update(extra or {})
@@ -241,6 +256,8 @@ class _Run:
     stopping: bool = False
     dev_started: asyncio.Event = field(default_factory=asyncio.Event)
     supervisor: asyncio.Task[None] | None = None
+    # Where to cache node_modules once the install succeeds; empty when not cached or restored.
+    deps_cache: Path | None = None
 
     @property
     def preview_id(self) -> str:
@@ -251,6 +268,44 @@ class _Run:
             self.sink(self.preview_id, text, level, source or self.source)
         except Exception:  # a broken sink must not stop the preview
             logger.exception("log sink failed for preview %s", self.preview_id)
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Copy a folder as hard links (symlinks stay symlinks): instant, and no extra space."""
+    subprocess.run(["cp", "-a", "--link", str(source), str(target)], check=True, capture_output=True)
+
+
+def _restore_deps(cache: Path, project: Path) -> bool:
+    if not (cache / ".complete").exists() or (project / "node_modules").exists():
+        return False
+    os.utime(cache)  # recently used: pruned last
+    _link_tree(cache / "node_modules", project / "node_modules")
+    return True
+
+
+def _save_deps(project: Path, cache: Path) -> bool:
+    if (cache / ".complete").exists() or not (project / "node_modules").is_dir():
+        return False
+    partial = cache.with_name(f"{cache.name}.partial-{secrets.token_hex(4)}")
+    partial.mkdir(parents=True)
+    try:
+        _link_tree(project / "node_modules", partial / "node_modules")
+        for tool_cache in (".vite", ".cache"):  # written by the running dev server, not part of the install
+            shutil.rmtree(partial / "node_modules" / tool_cache, ignore_errors=True)
+        (partial / ".complete").touch()
+        partial.rename(cache)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        if cache.exists():  # another preview of the project saved it first
+            return False
+        raise OSError(str(exc)) from exc
+    return True
+
+
+def _prune_deps(folder: Path, keep: int) -> None:
+    cached = sorted((p for p in folder.iterdir() if ".partial-" not in p.name), key=lambda p: p.stat().st_mtime)
+    for old in cached[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 class LocalRunner(Runner):
@@ -265,6 +320,7 @@ class LocalRunner(Runner):
         self.extra_env = dict(env or {})
         self.sandbox = sandbox
         self._runs: dict[str, _Run] = {}
+        self._deps_saves: set[asyncio.Task[None]] = set()
         self._bwrap: str | bool | None = False  # False: not probed yet
         self._warned_no_sandbox = False
         self._no_sandbox = NO_SANDBOX
@@ -346,6 +402,16 @@ class LocalRunner(Runner):
         bwrap = await self._bubblewrap()
         run = _Run(spec=spec, directory=directory, port=port, sink=log, sandboxed=bwrap is not None)
         install, dev = spec.plan.install.strip(), loopback_only(spec.plan.dev.strip())
+        deps_cache = self._deps_cache(spec) if _NPM_INSTALL_ONLY.fullmatch(install) else None
+        if deps_cache is not None and await asyncio.to_thread(_restore_deps, deps_cache, directory):
+            run.emit(
+                "Dependencies restored from the cache (same package.json and lockfile as before): no install.",
+                LogLevel.info,
+                "forja",
+            )
+            install = ""
+        else:
+            run.deps_cache = deps_cache
         if "pip install" in install:
             # The project's packages go into a venv of its own: never into Forja's (read-only in the
             # sandbox, and Forja's to keep clean without it). `python` then means the project's.
@@ -502,6 +568,24 @@ class LocalRunner(Runner):
             if not _group_alive(pgid):
                 return
 
+    def _deps_cache(self, spec: PreviewSpec) -> Path:
+        digest = hashlib.sha256(f"{spec.project_id}\0{spec.plan.install}".encode())
+        for name in sorted(spec.plan.lockfile_hash_inputs):
+            digest.update(b"\0" + name.encode() + b"\0" + bytes(spec.files.get(name, b"")))
+        return self.work_dir / _DEPS / digest.hexdigest()[:32]
+
+    async def _save_deps(self, run: _Run) -> None:
+        """Keep the fresh node_modules for the next start; a cache that cannot be written is only a slower start."""
+        assert run.deps_cache is not None
+        try:
+            saved = await asyncio.to_thread(_save_deps, run.directory, run.deps_cache)
+        except OSError as exc:
+            run.emit(f"Could not cache the dependencies: {exc}", LogLevel.warning, "forja")
+            return
+        if saved:
+            run.emit("Dependencies cached: the next start of this project skips the install.", LogLevel.info, "forja")
+            await asyncio.to_thread(_prune_deps, self.work_dir / _DEPS, DEPS_KEEP)
+
     async def _supervise(self, run: _Run, marker: str) -> None:
         assert run.process is not None and run.process.stdout is not None
         reader = asyncio.create_task(self._read(run, marker))
@@ -555,6 +639,9 @@ class LocalRunner(Runner):
                 if run.state == PreviewState.installing:
                     run.state = PreviewState.starting
                 run.dev_started.set()
+                if run.deps_cache is not None:
+                    self._deps_saves.add(task := asyncio.create_task(self._save_deps(run)))
+                    task.add_done_callback(self._deps_saves.discard)
                 continue
             run.tail.append(text)
             run.emit(text)

@@ -347,3 +347,49 @@ async def test_restart_with_the_same_id_replaces_the_old_preview(runner: LocalRu
     if first.upstream != second.upstream:
         with pytest.raises(httpx.ConnectError):
             await _fetch(first.upstream + "/")
+
+
+GREETING_SERVER = b"""
+const http = require('http')
+const greeting = require('greeting')
+http.createServer((req, res) => res.end(greeting())).listen(Number(process.env.PORT), process.env.HOST)
+"""
+GREETING_PROJECT = {
+    "server.js": GREETING_SERVER,
+    # A local package: npm installs it with no registry at all.
+    "package.json": b'{"name": "g", "private": true, "dependencies": {"greeting": "file:./vendor/greeting"}}',
+    "vendor/greeting/package.json": b'{"name": "greeting", "version": "1.0.0", "main": "index.js"}',
+    "vendor/greeting/index.js": b"module.exports = () => 'hello from a dependency'",
+}
+
+
+async def test_second_start_restores_node_modules_instead_of_installing(runner: LocalRunner) -> None:
+    runner.extra_env["npm_config_offline"] = "true"
+    plan = RunPlan(
+        install="npm install --no-audit --no-fund", dev="node server.js", has_server=True, lockfile_hash_inputs=["package.json"]
+    )
+    first = Sink()
+    info = await runner.start(_spec("deps1", GREETING_PROJECT, plan), first)
+    assert info.state == PreviewState.installing
+    info = await _until(runner, "deps1", PreviewState.running, within=60)
+    assert (await _fetch(info.upstream + "/")).text == "hello from a dependency"
+    deadline = time.monotonic() + 20
+    while "Dependencies cached: the next start of this project skips the install." not in first.texts("forja"):
+        assert time.monotonic() < deadline, first.texts()
+        await asyncio.sleep(0.05)
+    await runner.stop("deps1")
+
+    second = Sink()
+    info = await runner.start(_spec("deps2", GREETING_PROJECT, plan), second)
+    assert info.state != PreviewState.installing
+    info = await _until(runner, "deps2", PreviewState.running)
+    assert (await _fetch(info.upstream + "/")).text == "hello from a dependency"
+    assert any("Dependencies restored from the cache" in text for text in second.texts("forja"))
+    assert second.texts("install") == []
+
+    # Another package.json is another set of dependencies: installed, not restored.
+    changed = {**GREETING_PROJECT, "package.json": GREETING_PROJECT["package.json"].replace(b'"g"', b'"g2"')}
+    third = Sink()
+    await runner.start(_spec("deps3", changed, plan), third)
+    await _until(runner, "deps3", PreviewState.running, within=60)
+    assert not any("restored" in text for text in third.texts("forja"))

@@ -79,7 +79,12 @@ async def build_runners() -> dict[str, Runner]:
             pip_index_url=settings.pip_index_url or None,
         )
     if settings.preview_runner in ("auto", "local"):
-        runners["local"] = LocalRunner(settings.data_dir / "previews", ttl_seconds=settings.preview_ttl_s, env=install_env())
+        runners["local"] = LocalRunner(
+            settings.data_dir / "previews",
+            ttl_seconds=settings.preview_ttl_s,
+            env=install_env(),
+            npm_seed=settings.npm_seed_cache,
+        )
     return runners
 
 

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
         description="Docker preview containers kept created and started, waiting for a project (0 turns the pool off).",
     )
     npm_registry: str = Field(default="", description="npm registry mirror for installs in previews (empty: npm's default).")
+    npm_seed_cache: Path = Field(
+        default=Path(__file__).resolve().parents[1] / ".cache" / "starters-npm",
+        description="An npm cache copied into the local runner's before its first preview (setup fills it with the starters' packages).",
+    )
     pip_index_url: str = Field(default="", description="Python package index mirror for installs in previews.")
     extra_ca_cert: str = Field(
         default="", description="Path of an extra CA bundle trusted by installs in previews (corporate proxies)."

@@ -80,6 +80,7 @@ PASSED_ENV = (
     "npm_config_registry",
     "NPM_CONFIG_CAFILE",
     "npm_config_cafile",
+    "npm_config_offline",
 )
 _CA_FILE_VARS = (
     "NODE_EXTRA_CA_CERTS",
@@ -140,6 +141,9 @@ def preview_env(
             "npm_config_update_notifier": "false",
             "npm_config_fund": "false",
             "npm_config_audit": "false",
+            # Packages already in npm's cache (the starters' are seeded there) install with no
+            # network, so offline starter mode previews offline.
+            "npm_config_prefer_offline": "true",
             # Rust tools built on mimalloc (Vite 8's rolldown...) otherwise commit a 1 GiB arena up front,
             # which transparent huge pages back with ~100 MB per idle dev server (as in docker_runner).
             "MIMALLOC_ARENA_EAGER_COMMIT": "0",
@@ -270,6 +274,13 @@ class _Run:
             logger.exception("log sink failed for preview %s", self.preview_id)
 
 
+def _copy_seed(seed: Path, cache: Path) -> None:
+    """A copy, not links: npm appends to its index files in place, which would change the seed."""
+    partial = cache.with_name(f".npm.partial-{secrets.token_hex(4)}")
+    shutil.copytree(seed, partial, symlinks=True)
+    partial.rename(cache)
+
+
 def _link_tree(source: Path, target: Path) -> None:
     """Copy a folder as hard links (symlinks stay symlinks): instant, and no extra space."""
     subprocess.run(["cp", "-a", "--link", str(source), str(target)], check=True, capture_output=True)
@@ -312,10 +323,20 @@ class LocalRunner(Runner):
     name = "local"
 
     def __init__(
-        self, work_dir: Path, ttl_seconds: int = 3600, env: Mapping[str, str] | None = None, sandbox: bool = True
+        self,
+        work_dir: Path,
+        ttl_seconds: int = 3600,
+        env: Mapping[str, str] | None = None,
+        sandbox: bool = True,
+        npm_seed: Path | None = None,
     ) -> None:
-        """`env`: extra variables for every preview (a registry mirror, a CA bundle); `sandbox=False` never uses bwrap."""
+        """`env`: extra variables for every preview (a registry mirror, a CA bundle); `sandbox=False` never uses bwrap.
+
+        `npm_seed`: an npm cache (scripts/prefetch_starters.py fills one with the starters' packages) copied
+        into the previews' npm cache before the first preview, so those packages install without a network.
+        """
         self.work_dir = Path(work_dir)
+        self.npm_seed = npm_seed
         self.ttl_seconds = ttl_seconds
         self.extra_env = dict(env or {})
         self.sandbox = sandbox
@@ -387,6 +408,8 @@ class LocalRunner(Runner):
             await self.stop(spec.preview_id)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.home.mkdir(exist_ok=True)
+        if self.npm_seed is not None and (self.npm_seed / "_cacache").is_dir() and not (self.home / ".npm").exists():
+            await asyncio.to_thread(_copy_seed, self.npm_seed, self.home / ".npm")
         self._write_record(spec.preview_id, None)  # before the folder: adopt() only removes folders it has a record of
         await asyncio.to_thread(shutil.rmtree, directory, True)
         directory.mkdir()

@@ -28,3 +28,6 @@ fi
 # with npm because its default, bun, would be downloaded from the internet.
 export PATH="$PWD/.venv/bin:$PATH"
 export REFLEX_USE_NPM=1
+# The starters' npm packages, fetched once into .cache/starters-npm: the local runner seeds its npm
+# cache with them, so offline starter mode previews without a network (and the tests install from it).
+python scripts/prefetch_starters.py || echo "Could not fetch the starters' npm packages (offline?): their previews will install from the registry." >&2

@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
-# Set up (first time) and run every check and test: ruff, the starters' npm cache, then pytest (unit, integration,
+# Set up (first time) and run every check and test: ruff, then pytest (unit, integration,
 # PostgreSQL, and end-to-end in Chromium). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
 ruff check .
 ruff format --check .
-# The starter tests install from npm's cache only; fill it here, where the registry is allowed.
-python scripts/prefetch_starters.py
 python -m pytest "$@"

@@ -43,10 +43,9 @@ def package_caches() -> tuple[Path, Path]:
 @pytest.mark.parametrize("starter", STARTERS, ids=[s.name for s in STARTERS])
 async def test_starter_installs_offline_and_serves_its_page(starter, package_caches, tmp_path: Path) -> None:
     npm_cache, wheels = package_caches
-    runner = LocalRunner(tmp_path / "work")
+    runner = LocalRunner(tmp_path / "work", npm_seed=npm_cache)
     # The preview's HOME is the runner's, the only folder besides the project it may see.
     runner.extra_env = {"npm_config_offline": "true", "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(runner.home / "wheels")}
-    shutil.copytree(npm_cache, runner.home / ".npm", symlinks=True)  # a copy: npm writes to its cache
     shutil.copytree(wheels, runner.home / "wheels")
     files = {path: text.encode() for path, text in render_starter(starter, SAMPLE).items()}
     spec = PreviewSpec(preview_id="starter1", project_id="p", version=1, files=files, plan=plan_for(files))

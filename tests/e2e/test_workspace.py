@@ -152,6 +152,11 @@ def test_build_from_prompt_offline(forja: str, page: Page, traffic: Traffic) -> 
     assert [(g["provider"], g["outcome"], g["version"]) for g in generations] == [("offline", "saved", 1)]
     files = {f["path"] for f in httpx.get(f"{forja}/api/projects/{project_id}/files").json()}
     assert "package.json" in files and any(p.startswith("src/") for p in files)
+
+    # The generated app runs with no network: its packages come from the seeded npm cache.
+    page.locator("#tab-preview").click()
+    expect(page.frame_locator("#preview-frame").locator("body")).to_contain_text("Todo List", timeout=120_000)
+    shot(page, "workspace-generated-offline-preview")
     assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"
     assert traffic.console_errors == []
 

@@ -172,6 +172,7 @@ import httpx
 from aiodocker.exceptions import DockerError
 
 from preview_runtime.logs import LogLevel
+from preview_runtime.plan import dependency_key
 from preview_runtime.runner import LogSink, PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError
 
 PREVIEW_UID = 10001
@@ -724,23 +725,8 @@ class DockerRunner(Runner):
         plan = spec.plan
         if not (self.deps_cache and plan.install and plan.lockfile_hash_inputs):
             return ""
-        h = hashlib.sha256()
-        h.update(
-            json.dumps(
-                [
-                    self.deps_cache_scope,
-                    spec.project_id if self.deps_cache_scope == "project" else "",
-                    self._image_id,
-                    plan.install,
-                ]
-            ).encode()
-        )
-        for name in sorted(plan.lockfile_hash_inputs):
-            data = spec.files.get(name)
-            if data is None:
-                continue
-            h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
-        return h.hexdigest()[:24]
+        project = spec.project_id if self.deps_cache_scope == "project" else ""
+        return dependency_key(plan, spec.files, [self.deps_cache_scope, project, self._image_id])
 
     def _env(self, nonce: str, wait_s: int) -> list[str]:
         """The container's environment: the same for every preview of this runner (see ENTRY_SCRIPT)."""

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -47,6 +46,7 @@ from pathlib import Path
 import httpx
 
 from preview_runtime.logs import LogLevel
+from preview_runtime.plan import dependency_key
 from preview_runtime.runner import LogSink, PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError
 
 logger = logging.getLogger(__name__)
@@ -278,7 +278,12 @@ def _copy_seed(seed: Path, cache: Path) -> None:
     """A copy, not links: npm appends to its index files in place, which would change the seed."""
     partial = cache.with_name(f".npm.partial-{secrets.token_hex(4)}")
     shutil.copytree(seed, partial, symlinks=True)
-    partial.rename(cache)
+    try:
+        partial.rename(cache)
+    except OSError:  # a preview started at the same time seeded it first
+        shutil.rmtree(partial, ignore_errors=True)
+        if not cache.exists():
+            raise
 
 
 def _link_tree(source: Path, target: Path) -> None:
@@ -592,10 +597,7 @@ class LocalRunner(Runner):
                 return
 
     def _deps_cache(self, spec: PreviewSpec) -> Path:
-        digest = hashlib.sha256(f"{spec.project_id}\0{spec.plan.install}".encode())
-        for name in sorted(spec.plan.lockfile_hash_inputs):
-            digest.update(b"\0" + name.encode() + b"\0" + bytes(spec.files.get(name, b"")))
-        return self.work_dir / _DEPS / digest.hexdigest()[:32]
+        return self.work_dir / _DEPS / dependency_key(spec.plan, spec.files, [spec.project_id])
 
     async def _save_deps(self, run: _Run) -> None:
         """Keep the fresh node_modules for the next start; a cache that cannot be written is only a slower start."""

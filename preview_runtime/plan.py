@@ -6,9 +6,11 @@ generation or a starter gave; the hints win.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from collections.abc import Mapping
+import shlex
+from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, Field
 
@@ -28,6 +30,16 @@ class RunPlan(BaseModel):
     lockfile_hash_inputs: list[str] = Field(
         default_factory=list, description="Files whose content decides the dependency cache key."
     )
+
+
+def dependency_key(plan: RunPlan, files: Mapping[str, bytes], salt: Sequence[str]) -> str:
+    """Names one installed set of dependencies: the install command and the manifests it reads, plus the
+    runner's `salt` (the project, the image...). Runners keep dependencies under it to skip the next install."""
+    digest = hashlib.sha256(json.dumps([*salt, plan.install]).encode())
+    for name in sorted(plan.lockfile_hash_inputs):
+        if (data := files.get(name)) is not None:
+            digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()[:24]
 
 
 def _package_json(tree: Mapping[str, bytes]) -> dict:
@@ -103,8 +115,5 @@ def browser_plan_for(tree: Mapping[str, bytes]) -> BrowserPlan | None:
     if plan.has_server or "requirements.txt" in tree or "api/requirements.txt" in tree:
         return None
     if "package.json" in tree:
-        manifest = _package_json(tree)
-        scripts = manifest.get("scripts", {}) if isinstance(manifest, dict) else {}
-        script = "dev" if "dev" in scripts else "start"
-        return BrowserPlan(install=["npm", "install", "--no-audit", "--no-fund"], dev=["npm", "run", script], port=plan.port)
+        return BrowserPlan(install=shlex.split(plan.install), dev=shlex.split(plan.dev), port=plan.port)
     return BrowserPlan(dev=[], port=plan.port)

@@ -27,11 +27,13 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 
 from preview_runtime.docker_runner import DockerRunner
 from preview_runtime.logs import LogLevel, classify
-from preview_runtime.runner import PreviewInfo, PreviewState
+from preview_runtime.plan import RunPlan, plan_for
+from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState
 
 ROOT = Path(__file__).resolve().parents[1]
 SOCKET = "/var/run/docker.sock"
@@ -149,6 +151,17 @@ def docker_test_network(docker_engine: str) -> Iterator[str]:
     cleanup_test_network()
     yield TEST_NETWORK
     cleanup_test_network()
+
+
+def spec(
+    preview_id: str, files: dict[str, bytes], plan: RunPlan | None = None, project_id: str = "proj-1", version: int = 1
+) -> PreviewSpec:
+    return PreviewSpec(preview_id=preview_id, project_id=project_id, version=version, files=files, plan=plan or plan_for(files))
+
+
+async def get(url: str) -> httpx.Response:
+    async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
+        return await client.get(url)
 
 
 @dataclass

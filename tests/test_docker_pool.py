@@ -10,15 +10,14 @@ import subprocess
 import time
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 
 from preview_runtime.docker_runner import DockerRunner
-from preview_runtime.plan import RunPlan, plan_for
-from preview_runtime.runner import PreviewSpec, PreviewState
+from preview_runtime.plan import RunPlan
+from preview_runtime.runner import PreviewState
 
 pytest.register_assert_rewrite("tests.docker_fixtures")
-from tests.docker_fixtures import TEST_NETWORK, LogCollector, MiB, container_inspect, wait_state  # noqa: E402
+from tests.docker_fixtures import TEST_NETWORK, LogCollector, MiB, container_inspect, get, spec, wait_state  # noqa: E402
 
 pytest_plugins = ["tests.docker_fixtures"]
 
@@ -31,15 +30,6 @@ DEPS_PLAN = RunPlan(
     has_server=False,
     lockfile_hash_inputs=["package.json"],
 )
-
-
-def spec(preview_id: str, files: dict[str, bytes], plan: RunPlan | None = None, project_id: str = "proj-1", version: int = 1):
-    return PreviewSpec(preview_id=preview_id, project_id=project_id, version=version, files=files, plan=plan or plan_for(files))
-
-
-async def get(url: str) -> httpx.Response:
-    async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
-        return await client.get(url)
 
 
 def docker_ids(*filters: str) -> list[str]:

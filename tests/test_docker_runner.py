@@ -13,16 +13,15 @@ import tempfile
 import time
 from types import SimpleNamespace
 
-import httpx
 import pytest
 
 from preview_runtime import docker_runner as docker_runner_module
 from preview_runtime.docker_runner import DockerRunner
 from preview_runtime.plan import RunPlan, plan_for
-from preview_runtime.runner import PreviewSpec, PreviewState, RunnerError
+from preview_runtime.runner import PreviewState, RunnerError
 
 pytest.register_assert_rewrite("tests.docker_fixtures")  # it is a plugin too (pytest_plugins below)
-from tests.docker_fixtures import TEST_NETWORK, LogCollector, MiB, container_inspect, wait_state  # noqa: E402
+from tests.docker_fixtures import TEST_NETWORK, LogCollector, MiB, container_inspect, get, spec, wait_state  # noqa: E402
 
 # The Docker fixtures (docker_engine, preview_image, docker_runner_factory...) live in tests/docker_fixtures.py.
 pytest_plugins = ["tests.docker_fixtures"]
@@ -33,17 +32,6 @@ http.createServer((req, res) => {
   res.end('<h1>node preview ' + process.env.PORT + '</h1>');
 }).listen(Number(process.env.PORT), process.env.HOST, () => console.log('node server ready on ' + process.env.PORT));
 """
-
-
-def spec(
-    preview_id: str, files: dict[str, bytes], plan: RunPlan | None = None, project_id: str = "proj-1", version: int = 1
-) -> PreviewSpec:
-    return PreviewSpec(preview_id=preview_id, project_id=project_id, version=version, files=files, plan=plan or plan_for(files))
-
-
-async def get(url: str) -> httpx.Response:
-    async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
-        return await client.get(url)
 
 
 def run_text(*argv: str) -> str:

@@ -172,14 +172,18 @@ import httpx
 from aiodocker.exceptions import DockerError
 
 from preview_runtime.logs import LogLevel
-from preview_runtime.plan import dependency_key
+from preview_runtime.plan import dependency_key, npm_script
 from preview_runtime.runner import LogSink, PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError
 
 PREVIEW_UID = 10001
 APP_DIR = "/app"
 DEPS_DIR = "/deps"
+SEED_DIR = "/seed"  # packages fetched ahead (npm cache, wheels), mounted read-only: installs work offline
 BOOTSTRAP = ".forja-bootstrap"  # uploaded into /app, moved out by the container before anything runs
 CACHED_DIRS = ("node_modules", ".venv")
+# Folders in node_modules that dev tools write to (Vite's pre-bundled deps and bundled config, loaders'
+# caches): writable tmpfs over a node_modules that is mounted read-only from the cache.
+TOOL_DIRS = (".vite", ".vite-temp", ".cache")
 PRIVATE_RANGES = (
     "0.0.0.0/8",
     "10.0.0.0/8",
@@ -220,6 +224,7 @@ else
   tick() { sleep 0.05; }
 fi
 restored=""
+if [ -n "$FORJA_DEPS_MOUNTED" ]; then restored=mounted; fi
 deadline=$((SECONDS + ${FORJA_WAIT_S:-60}))
 while [ ! -e "$B/ready" ]; do
   if [ -z "$restored" ] && [ -f /deps/.forja-complete ]; then
@@ -238,7 +243,9 @@ if [ -f "$F/extra-ca.pem" ]; then
   cat /etc/ssl/certs/ca-certificates.crt "$F/extra-ca.pem" > "$F/ca-bundle.pem"
 fi
 if [ -n "$FORJA_INSTALL" ]; then
-  if [ -n "$FORJA_DEPS_CACHE" ] && [ -n "$restored" ] && [ "$restored" != failed ]; then
+  if [ -n "$FORJA_DEPS_CACHE" ] && [ "$restored" = mounted ]; then
+    echo "$M deps-mounted"
+  elif [ -n "$FORJA_DEPS_CACHE" ] && [ -n "$restored" ] && [ "$restored" != failed ]; then
     echo "$M deps-restored $restored"
   elif [ -n "$FORJA_DEPS_CACHE" ] && [ -f /deps/.forja-complete ]; then
     echo "$M deps-restoring"
@@ -248,10 +255,12 @@ if [ -n "$FORJA_INSTALL" ]; then
   else
     echo "$M installing"
     t0=$(now_ms)
+    if [ -d /seed/npm/_cacache ] && [ ! -e "$HOME/.npm" ]; then cp -a /seed/npm "$HOME/.npm"; fi
     case "$FORJA_INSTALL" in
       *pip*) [ -e /app/.venv ] || python -m venv --system-site-packages --without-pip /app/.venv ;;
     esac
     sh -c "$FORJA_INSTALL" || { rc=$?; echo "$M install-failed $rc"; exit $rc; }
+    rm -rf "$HOME/.npm"  # the download cache lies on a tmpfs, which counts as the preview's memory
     dirs=""
     for d in node_modules .venv; do [ -e "/app/$d" ] && dirs="$dirs $d"; done
     echo "$M deps-installed $(( $(now_ms) - t0 ))$dirs"
@@ -296,6 +305,14 @@ def _ms(words: list[str], fallback: float) -> float:
         return fallback
 
 
+def _deps_volume_name(deps_key: str) -> str:
+    return f"forja-deps-{deps_key}"
+
+
+def _deps_marker_name(deps_key: str) -> str:
+    return f"forja-deps-{deps_key}.complete"
+
+
 def _safe_name(text: str) -> str:
     name = re.sub(r"[^a-zA-Z0-9_.-]", "-", text)[:100].strip("-.")
     return name or hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -309,20 +326,20 @@ def _clean_relpath(path: str) -> str:
     return str(p)
 
 
-def _tar_files(files: Mapping[str, bytes], *, prefix: str = "") -> bytes:
-    """A tar archive of files (and their parent folders), all owned by the preview user."""
+def _tar_files(files: Mapping[str, bytes], *, prefix: str = "", dirs: Iterable[str] = ()) -> bytes:
+    """A tar archive of files and folders (and their parent folders), all owned by the preview user."""
     buf = io.BytesIO()
     now = time.time()
-    dirs: set[str] = set()
+    added: set[str] = set()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
 
         def add_dir(d: str) -> None:
-            if not d or d in dirs:
+            if not d or d in added:
                 return
             parent = str(PurePosixPath(d).parent)
             if parent != ".":
                 add_dir(parent)
-            dirs.add(d)
+            added.add(d)
             info = tarfile.TarInfo(d)
             info.type, info.mode, info.uid, info.gid, info.mtime = tarfile.DIRTYPE, 0o755, PREVIEW_UID, PREVIEW_UID, now
             tar.addfile(info)
@@ -337,6 +354,8 @@ def _tar_files(files: Mapping[str, bytes], *, prefix: str = "") -> bytes:
             if path.endswith((".sh",)) or data.startswith(b"#!"):
                 info.mode = 0o755
             tar.addfile(info, io.BytesIO(data))
+        for d in dirs:
+            add_dir(_clean_relpath(d))
     return buf.getvalue()
 
 
@@ -448,6 +467,14 @@ class _Preview:
         return f"http://{self.ip}:{self.port}" if self.ip else ""
 
 
+@dataclass(frozen=True)
+class _CompleteCache:
+    """A dependency cache that is complete: where its volume lies on the Docker host and what it holds."""
+
+    host_path: str
+    dirs: tuple[str, ...]
+
+
 @dataclass
 class _Slot:
     """A pool container: created, started, waiting for a bootstrap; made for one cache key ("" = none)."""
@@ -458,6 +485,7 @@ class _Slot:
     deps_key: str
     nonce: str
     ip: str = ""
+    deps_mounted: bool = False  # the cache is mounted as node_modules (made once the cache was complete)
 
 
 def _noop_sink(preview_id: str, text: str, level: LogLevel | None, source: str) -> None:
@@ -487,6 +515,9 @@ class DockerRunner(Runner):
         extra_ca_path: str | os.PathLike[str] | None = None,
         npm_registry: str | None = None,
         pip_index_url: str | None = None,
+        npm_seed: str | os.PathLike[str] | None = None,
+        wheel_seed: str | os.PathLike[str] | None = None,
+        extra_env: Mapping[str, str] | None = None,
         manage_firewall: bool = True,
         dns_servers: Iterable[str] | None = None,
         deps_cache: bool = True,
@@ -516,6 +547,9 @@ class DockerRunner(Runner):
         self.extra_ca_path = str(extra_ca_path) if extra_ca_path else None
         self.npm_registry = npm_registry
         self.pip_index_url = pip_index_url
+        self.npm_seed = str(npm_seed) if npm_seed else None
+        self.wheel_seed = str(wheel_seed) if wheel_seed else None
+        self.extra_env = dict(extra_env or {})
         self.manage_firewall = manage_firewall
         self.dns_servers = list(dns_servers) if dns_servers is not None else None
         self.deps_cache = deps_cache
@@ -534,6 +568,7 @@ class DockerRunner(Runner):
         self.gateway = ""
         self.subnet = ""
         self._deps_locks: dict[str, asyncio.Lock] = {}
+        self._complete_caches: dict[str, _CompleteCache] = {}
         self._http: httpx.AsyncClient | None = None
         self._pool: list[_Slot] = []  # started and waiting, oldest first
         self._pool_keys: list[str] = []  # cache keys of the most recent starts, newest first
@@ -728,8 +763,8 @@ class DockerRunner(Runner):
         project = spec.project_id if self.deps_cache_scope == "project" else ""
         return dependency_key(plan, spec.files, [self.deps_cache_scope, project, self._image_id])
 
-    def _env(self, nonce: str, wait_s: int) -> list[str]:
-        """The container's environment: the same for every preview of this runner (see ENTRY_SCRIPT)."""
+    def _env(self, nonce: str, wait_s: int, deps_mounted: bool) -> list[str]:
+        """The container's environment: nothing in it is specific to one preview (see ENTRY_SCRIPT)."""
         env = {
             "HOST": "0.0.0.0",
             "HOME": "/home/preview",
@@ -746,6 +781,8 @@ class DockerRunner(Runner):
             "FORJA_NONCE": nonce,
             "FORJA_WAIT_S": str(wait_s),
         }
+        if deps_mounted:
+            env["FORJA_DEPS_MOUNTED"] = "1"
         if self.extra_ca_path:
             env["NODE_EXTRA_CA_CERTS"] = "/home/preview/.forja/extra-ca.pem"
             for var in ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
@@ -754,7 +791,18 @@ class DockerRunner(Runner):
             env["npm_config_registry"] = self.npm_registry
         if self.pip_index_url:
             env["PIP_INDEX_URL"] = self.pip_index_url
+        seeds = self._seeds()
+        if "npm" in seeds:
+            env["npm_config_prefer_offline"] = "true"
+        if "wheels" in seeds:
+            env["PIP_FIND_LINKS"] = f"{SEED_DIR}/wheels"
+        env |= self.extra_env
         return [f"{k}={v}" for k, v in env.items()]
+
+    def _seeds(self) -> dict[str, str]:
+        """Seed folders that exist, by their name under /seed. They are host paths: Forja and the engine share a host."""
+        seeds = {"npm": self.npm_seed, "wheels": self.wheel_seed}
+        return {name: path for name, path in seeds.items() if path and os.path.isdir(path)}
 
     @staticmethod
     def _env_file(spec: PreviewSpec, deps_key: str) -> bytes:
@@ -765,6 +813,9 @@ class DockerRunner(Runner):
             "FORJA_DEV": spec.plan.dev,
             "FORJA_DEPS_CACHE": "1" if deps_key else "",
         }
+        if (script := npm_script(spec.plan, spec.files)) is not None:
+            command, npm_env = script
+            values |= {**npm_env, "npm_package_json": f"{APP_DIR}/package.json", "INIT_CWD": APP_DIR, "FORJA_DEV": command}
         return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in values.items()).encode()
 
     def _names(self, preview_id: str) -> tuple[str, str]:
@@ -824,17 +875,51 @@ class DockerRunner(Runner):
 
     async def _ensure_deps_volume(self, deps_key: str) -> str:
         docker = await self._client()
-        name = f"forja-deps-{deps_key}"
+        name = _deps_volume_name(deps_key)
         with contextlib.suppress(DockerError):  # exists already: the same volume is returned
             await docker.volumes.create(
                 {"Name": name, "Labels": {"forja.deps": "1", "forja.deps_key": deps_key, LABEL_NETWORK: self.network}}
             )
         return name
 
-    def _mounts(self, app_volume: str, deps_volume: str) -> list[dict[str, Any]]:
+    async def _complete_cache(self, deps_key: str) -> _CompleteCache | None:
+        """The cache of `deps_key` when it is complete and lies in a local volume on the Docker host; else None.
+
+        Completeness is recorded as a small marker volume, written after the cache itself, so a
+        restarted Forja knows it without looking inside.
+        """
+        if not deps_key:
+            return None
+        if (known := self._complete_caches.get(deps_key)) is not None:
+            return known
+        docker = await self._client()
+        try:
+            marker = await docker._query_json(f"volumes/{_deps_marker_name(deps_key)}")
+            volume = await docker._query_json(f"volumes/{_deps_volume_name(deps_key)}")
+        except DockerError:
+            return None
+        host_path = volume.get("Mountpoint") or ""
+        dirs = tuple(d for d in ((marker.get("Labels") or {}).get("forja.deps_dirs") or "").split() if d in CACHED_DIRS)
+        if volume.get("Driver") != "local" or not host_path.startswith("/") or not dirs:
+            return None
+        self._complete_caches[deps_key] = cache = _CompleteCache(host_path, dirs)
+        return cache
+
+    def _mounts(self, app_volume: str, deps_volume: str, cache: _CompleteCache | None) -> list[dict[str, Any]]:
+        """/app, the cache at /deps and, once the cache is complete, its folders read-only in place.
+
+        Mounting rather than copying node_modules keeps it out of the /app tmpfs, whose pages count
+        as the preview's memory (~50 MB for a Vite + React project). The /deps mount stays even
+        then: it is what tells Docker that the volume is in use, so pruning never removes it under
+        a running preview.
+        """
         mounts: list[dict[str, Any]] = [{"Type": "volume", "Source": app_volume, "Target": APP_DIR}]
         if deps_volume:
             mounts.append({"Type": "volume", "Source": deps_volume, "Target": DEPS_DIR, "ReadOnly": True})
+        for d in cache.dirs if cache else ():
+            mounts.append({"Type": "bind", "Source": f"{cache.host_path}/{d}", "Target": f"{APP_DIR}/{d}", "ReadOnly": True})
+        for name, path in self._seeds().items():
+            mounts.append({"Type": "bind", "Source": os.path.abspath(path), "Target": f"{SEED_DIR}/{name}", "ReadOnly": True})
         return mounts
 
     async def start(self, spec: PreviewSpec, log: LogSink) -> PreviewInfo:
@@ -868,7 +953,10 @@ class DockerRunner(Runner):
         else:
             await self._create_app_volume(app_volume, labels)
             nonce = secrets.token_hex(6)
-            config = self._container_config(self._env(nonce, FRESH_WAIT_S), labels, self._mounts(app_volume, deps_volume))
+            cache = await self._complete_cache(deps_key)
+            config = self._container_config(
+                self._env(nonce, FRESH_WAIT_S, cache is not None), labels, self._mounts(app_volume, deps_volume, cache)
+            )
             try:
                 container_id = (await docker.containers.create(config, name=name)).id
             except DockerError as exc:
@@ -918,14 +1006,20 @@ class DockerRunner(Runner):
         return self._info(p)
 
     def _host_config(self, mounts: list[dict[str, Any]]) -> dict[str, Any]:
+        tmpfs = {
+            "/tmp": f"rw,nosuid,nodev,exec,size={self.tmp_size_bytes}",
+            "/home/preview": f"rw,nosuid,nodev,exec,size={self.home_size_bytes},uid={PREVIEW_UID},gid={PREVIEW_UID},mode=0700",
+        }
+        if any(m["Target"] == f"{APP_DIR}/node_modules" for m in mounts):
+            for d in TOOL_DIRS:
+                tmpfs[f"{APP_DIR}/node_modules/{d}"] = (
+                    f"rw,nosuid,nodev,size={self.tmp_size_bytes},uid={PREVIEW_UID},gid={PREVIEW_UID},mode=0755"
+                )
         return {
             "NetworkMode": self.network,
             "Privileged": False,
             "ReadonlyRootfs": True,
-            "Tmpfs": {
-                "/tmp": f"rw,nosuid,nodev,exec,size={self.tmp_size_bytes}",
-                "/home/preview": f"rw,nosuid,nodev,exec,size={self.home_size_bytes},uid={PREVIEW_UID},gid={PREVIEW_UID},mode=0700",
-            },
+            "Tmpfs": tmpfs,
             "Mounts": mounts,
             "CapDrop": ["ALL"],
             "SecurityOpt": ["no-new-privileges"],
@@ -984,7 +1078,10 @@ class DockerRunner(Runner):
         """Take a running pool container made for this cache key: rename it and write the claim record."""
         docker = await self._client()
         record = self._claim_name(spec.preview_id)
-        while (slot := next((s for s in self._pool if s.deps_key == deps_key), None)) is not None:
+        # Containers with the cache mounted first: the others copy it into their memory.
+        while (
+            slot := next((s for s in sorted(self._pool, key=lambda s: not s.deps_mounted) if s.deps_key == deps_key), None)
+        ) is not None:
             self._pool.remove(slot)
             container = docker.containers.container(slot.container_id)
             try:
@@ -1034,10 +1131,13 @@ class DockerRunner(Runner):
             keys = self._pool_keys or [""]
             wanted = Counter(keys[i % len(keys)] for i in range(self.warm_pool))
             kept: Counter[str] = Counter()
+            outdated: list[_Slot] = []  # made before their cache was complete: they copy it; replaced, then removed
             for slot in list(self._pool):
                 if slot not in self._pool:  # claimed meanwhile
                     continue
-                if kept[slot.deps_key] < wanted[slot.deps_key]:
+                if not slot.deps_mounted and slot.deps_key in self._complete_caches:
+                    outdated.append(slot)
+                elif kept[slot.deps_key] < wanted[slot.deps_key]:
                     kept[slot.deps_key] += 1
                 else:  # made for a key no recent start used
                     self._pool.remove(slot)
@@ -1052,6 +1152,10 @@ class DockerRunner(Runner):
                     self.pool_problem = ""
                     self._pool.append(slot)
                     kept[key] += 1
+            for slot in outdated:
+                if slot in self._pool:
+                    self._pool.remove(slot)
+                    await self._remove_slot(slot)
 
     async def _create_slot(self, deps_key: str) -> _Slot:
         docker = await self._client()
@@ -1060,10 +1164,13 @@ class DockerRunner(Runner):
         app_volume = f"{self.network}.pool-app-{token}"
         labels = {LABEL_MANAGED: "1", LABEL_NETWORK: self.network, LABEL_POOL: "1", LABEL_POOL_DEPS: deps_key}
         nonce = secrets.token_hex(6)
+        cache = await self._complete_cache(deps_key)
         try:
             deps_volume = await self._ensure_deps_volume(deps_key) if deps_key else ""
             await self._create_app_volume(app_volume, labels)
-            config = self._container_config(self._env(nonce, POOL_WAIT_S), labels, self._mounts(app_volume, deps_volume))
+            config = self._container_config(
+                self._env(nonce, POOL_WAIT_S, cache is not None), labels, self._mounts(app_volume, deps_volume, cache)
+            )
             container = await docker.containers.create(config, name=name)
             await container.start()
             info = await container.show()
@@ -1076,7 +1183,7 @@ class DockerRunner(Runner):
             if isinstance(exc, KeyError):
                 raise RunnerError(f"A pool container got no address on {self.network}") from exc
             raise
-        return _Slot(container.id, name, app_volume, deps_key, nonce, ip)
+        return _Slot(container.id, name, app_volume, deps_key, nonce, ip, deps_mounted=cache is not None)
 
     async def _remove_slot(self, slot: _Slot) -> None:
         await self._remove_container(slot.container_id)
@@ -1149,6 +1256,8 @@ class DockerRunner(Runner):
             self._set_state(p, PreviewState.installing)
             p.phase_at = now
             self._emit(p, "Installing dependencies…", LogLevel.info, "forja")
+        elif kind == "deps-mounted":
+            self._emit(p, "Dependencies come from the cache, mounted read-only: no install needed.", LogLevel.info, "forja")
         elif kind == "deps-restoring":
             self._set_state(p, PreviewState.installing)
             p.phase_at = now
@@ -1243,6 +1352,8 @@ class DockerRunner(Runner):
                         LogLevel.info,
                         "forja",
                     )
+            if await self._complete_cache(p.deps_key) is not None:
+                self._kick_pool()  # pool containers made for this key while it was filled are made again, with it mounted
         except Exception as exc:  # the cache is an optimisation: never fail the preview for it
             if not p.stopping:
                 self._emit(p, f"Forja could not cache the dependencies: {exc}", LogLevel.warning, "forja")
@@ -1274,7 +1385,20 @@ class DockerRunner(Runner):
                     total += await self._read_archive(p.container_id, f"{APP_DIR}/{d}", spool, self.deps_cache_max_bytes - total)
                     spool.seek(0)
                     await holder.put_archive(DEPS_DIR, spool)
-            await holder.put_archive(DEPS_DIR, _tar_files({".forja-complete": p.deps_key.encode()}))
+            # Mount points for the tool folders' tmpfs: the cache is mounted read-only, so they must exist in it.
+            tool_dirs = [f"node_modules/{d}" for d in TOOL_DIRS] if "node_modules" in dirs else []
+            await holder.put_archive(DEPS_DIR, _tar_files({".forja-complete": p.deps_key.encode()}, dirs=tool_dirs))
+            await docker.volumes.create(
+                {
+                    "Name": _deps_marker_name(p.deps_key),
+                    "Labels": {
+                        "forja.deps_marker": "1",
+                        "forja.deps_key": p.deps_key,
+                        "forja.deps_dirs": " ".join(dirs),
+                        LABEL_NETWORK: self.network,
+                    },
+                }
+            )
         finally:
             with contextlib.suppress(DockerError):
                 await holder.delete(force=True)
@@ -1317,6 +1441,9 @@ class DockerRunner(Runner):
             with contextlib.suppress(DockerError):  # in use: kept
                 await (await docker.volumes.get(vol["Name"])).delete()
                 removed.append(vol["Name"])
+                deps_key = (vol.get("Labels") or {}).get("forja.deps_key", "")
+                self._complete_caches.pop(deps_key, None)
+                await self._remove_volume(_deps_marker_name(deps_key))
         return removed
 
     # -- the rest of the Runner interface -------------------------------------------------

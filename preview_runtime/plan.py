@@ -42,6 +42,29 @@ def dependency_key(plan: RunPlan, files: Mapping[str, bytes], salt: Sequence[str
     return digest.hexdigest()[:24]
 
 
+def npm_script(plan: RunPlan, files: Mapping[str, bytes]) -> tuple[str, dict[str, str]] | None:
+    """The package.json script that `plan.dev` runs through `npm run`, with the variables npm would set.
+
+    Running the script without npm saves npm's own Node process (~17 MB per idle preview) and a
+    process level between the container's init and the dev server. None when npm does more than
+    run the script: arguments after the name, or pre/post scripts around it.
+    """
+    match = re.fullmatch(r"npm run ([\w:.-]+)", plan.dev.strip())
+    manifest = _package_json(files)
+    scripts = manifest.get("scripts") if isinstance(manifest, dict) else None
+    if not match or not isinstance(scripts, dict):
+        return None
+    name = match.group(1)
+    script = scripts.get(name)
+    if not isinstance(script, str) or not script.strip() or f"pre{name}" in scripts or f"post{name}" in scripts:
+        return None
+    env = {"npm_lifecycle_event": name, "npm_lifecycle_script": script}
+    for key in ("name", "version"):
+        if isinstance(manifest.get(key), str):
+            env[f"npm_package_{key}"] = manifest[key]
+    return script, env
+
+
 def _package_json(tree: Mapping[str, bytes]) -> dict:
     try:
         return json.loads(tree["package.json"])

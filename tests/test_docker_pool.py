@@ -119,7 +119,7 @@ async def test_adopt_removes_pool_containers_nobody_claimed(docker_runner_factor
 
 
 async def test_pool_follows_the_dependency_cache_key(docker_runner_factory) -> None:
-    """After a project with a dependency cache starts, the pool holds a container with that cache mounted (and copied in)."""
+    """After a project with a dependency cache starts, the pool holds a container with that cache mounted."""
     runner: DockerRunner = docker_runner_factory(warm_pool=1)
     log = LogCollector()
     project = f"pool-deps-{time.time_ns()}"
@@ -134,6 +134,8 @@ async def test_pool_follows_the_dependency_cache_key(docker_runner_factory) -> N
     assert inspect["Config"]["Labels"]["forja.pool_deps"] == key
     deps_mount = next(m for m in inspect["Mounts"] if m["Destination"] == "/deps")
     assert deps_mount["Name"] == f"forja-deps-{key}" and deps_mount["RW"] is False
+    node_modules = next(m for m in inspect["Mounts"] if m["Destination"] == "/app/node_modules")
+    assert node_modules["Source"] == deps_mount["Source"] + "/node_modules" and node_modules["RW"] is False
 
     await runner.stop("deps-a")
     assert runner.pool_containers == primed
@@ -142,7 +144,7 @@ async def test_pool_follows_the_dependency_cache_key(docker_runner_factory) -> N
     info = await wait_state(runner, "deps-b", PreviewState.running, 30, log)
     assert (await get(info.upstream + "/")).text == "<p>pooled with deps</p>"
     texts = log.texts("deps-b")
-    assert any(t.startswith("Dependencies restored from the cache") for t in texts)
+    assert any(t.startswith("Dependencies come from the cache, mounted read-only") for t in texts)
     assert not any(t.startswith("Installing dependencies") for t in texts)
 
     # Another project's start never gets a container with this project's cache mounted; the pool then follows it.

@@ -34,6 +34,12 @@ http.createServer((req, res) => {
 """
 
 
+# Tries to write a file and says how it went ("ok" or the error code, e.g. EROFS).
+PROBE = b"""const fs = require('fs');
+function probe(path) { try { fs.mkdirSync(require('path').dirname(path), { recursive: true }); fs.writeFileSync(path, 'x'); return 'ok'; } catch (e) { return e.code; } }
+"""
+
+
 def run_text(*argv: str) -> str:
     return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
 
@@ -236,8 +242,9 @@ async def test_dependency_cache(docker_runner_factory) -> None:
     """A project whose dependencies were installed before starts without installing again.
 
     The first start runs a real `npm install` of a local `file:` package, with the registry pointed at a dead
-    loopback port so the test never leaves the machine; the second start of the same project restores
-    node_modules from the cache volume instead of installing.
+    loopback port so the test never leaves the machine; the second start of the same project mounts
+    node_modules read-only from the cache volume instead of installing, with the folders dev tools
+    write to (node_modules/.vite...) writable.
     """
     runner: DockerRunner = docker_runner_factory(npm_registry="http://127.0.0.1:9/", memory_bytes=512 * MiB)
     log = LogCollector()
@@ -248,7 +255,12 @@ async def test_dependency_cache(docker_runner_factory) -> None:
         ).encode(),
         "vendor/ms/package.json": json.dumps({"name": "ms", "version": "0.0.1", "main": "index.js"}).encode(),
         "vendor/ms/index.js": b"module.exports = (n) => Math.round(n / 60000) + 'm';\n",
-        "server.js": b"const ms = require('ms');\n" + NODE_SERVER.replace(b"'<h1>node preview '", b"'<h1>' + ms(90000) + ' '"),
+        "server.js": PROBE
+        + b"const ms = require('ms');\n"
+        + NODE_SERVER.replace(
+            b"'<h1>node preview ' + process.env.PORT",
+            b"'<h1>' + ms(90000) + ' ' + process.env.PORT + ' tool:' + probe('node_modules/.vite/p') + ' package:' + probe('node_modules/p')",
+        ),
     }
     plan = plan_for(files)
     assert plan.install.startswith("npm install") and plan.lockfile_hash_inputs == ["package.json"]
@@ -257,7 +269,7 @@ async def test_dependency_cache(docker_runner_factory) -> None:
     await runner.start(spec("deps-1", files, plan, project_id=project), log)
     info = await wait_state(runner, "deps-1", PreviewState.running, 180, log)
     first = time.monotonic() - t0
-    assert (await get(info.upstream + "/")).text == "<h1>2m 5173</h1>"
+    assert (await get(info.upstream + "/")).text == "<h1>2m 5173 tool:ok package:ok</h1>"
     await log.wait_for(lambda t: t.startswith("Dependencies cached for the next start"), "deps-1", 60)
     assert any(t.startswith("Installing dependencies") for t in log.texts("deps-1"))
     await runner.stop("deps-1")
@@ -266,21 +278,32 @@ async def test_dependency_cache(docker_runner_factory) -> None:
     await runner.start(spec("deps-2", files, plan, project_id=project, version=2), log)
     info = await wait_state(runner, "deps-2", PreviewState.running, 60, log)
     second = time.monotonic() - t0
-    assert (await get(info.upstream + "/")).text == "<h1>2m 5173</h1>"
+    # The cache is mounted read-only (a preview cannot change what the next one gets); tool folders stay writable.
+    assert (await get(info.upstream + "/")).text == "<h1>2m 5173 tool:ok package:EROFS</h1>"
     texts = log.texts("deps-2")
     assert not any(t.startswith("Installing dependencies") for t in texts)
-    assert any(t.startswith("Dependencies restored from the cache") for t in texts)
+    assert any(t.startswith("Dependencies come from the cache, mounted read-only") for t in texts)
     print(f"\n[dependency cache] first start (npm install) {first:.2f} s, second start (cache) {second:.2f} s")
+    await runner.stop("deps-2")
+
+    # A cache without its completeness marker (written by an older Forja) is copied into /app instead.
+    key = runner._deps_key(spec("deps-2", files, plan, project_id=project))
+    run_text("docker", "volume", "rm", f"forja-deps-{key}.complete")
+    runner._complete_caches.clear()
+    await runner.start(spec("deps-3", files, plan, project_id=project, version=3), log)
+    info = await wait_state(runner, "deps-3", PreviewState.running, 60, log)
+    assert (await get(info.upstream + "/")).text == "<h1>2m 5173 tool:ok package:ok</h1>"
+    assert any(t.startswith("Dependencies restored from the cache") for t in log.texts("deps-3"))
 
     # Caches in use stay; unused ones go.
-    volume = f"forja-deps-{runner._deps_key(spec('deps-2', files, plan, project_id=project))}"
+    volume = f"forja-deps-{key}"
     assert volume not in await runner.prune_dependency_caches()
-    await runner.stop("deps-2")
+    await runner.stop("deps-3")
     assert volume in await runner.prune_dependency_caches()
 
     # Another project with the same package.json does not share the cache (scope "project").
-    other = spec("deps-3", files, plan, project_id=project + "-other")
-    assert runner._deps_key(other) != runner._deps_key(spec("deps-2", files, plan, project_id=project))
+    other = spec("deps-4", files, plan, project_id=project + "-other")
+    assert runner._deps_key(other) != key
 
 
 # An install that needs no network: it writes 40 MB of incompressible data into node_modules, so the
@@ -373,7 +396,7 @@ async def test_stop_right_after_the_first_install_keeps_the_cache(docker_runner_
     await runner.start(spec("early-2", BIG_DEPS_FILES, BIG_DEPS_PLAN, project_id=project, version=2), log)
     await wait_state(runner, "early-2", PreviewState.running, 60, log)
     texts = log.texts("early-2")
-    assert any(t.startswith("Dependencies restored from the cache") for t in texts)
+    assert any(t.startswith("Dependencies come from the cache") for t in texts)
     assert not any(t.startswith("Installing dependencies") for t in texts)
 
 

@@ -1,9 +1,12 @@
-"""Every starter really installs and runs in the preview runtime (local runner, in bubblewrap).
+"""Every starter really installs and runs in the preview runtime: the local runner (in bubblewrap),
+and a Docker preview container reached through Traefik.
 
 Installs come from npm's cache with `npm_config_offline=true` and from a folder of wheels with
 `PIP_NO_INDEX=1`, so nothing leaves this machine: the test command's setup
-(scripts/prefetch_starters.py) fetched them from the registries, as pip fills the venv. The page
-must answer 200 with the starter's own texts, and starters with an API must answer it with JSON.
+(scripts/prefetch_starters.py) fetched them from the registries, as pip fills the venv. The Docker
+runner gets both as its read-only seeds (the preview firewall keeps containers off the host, so
+no registry mirror there could serve them). The page must answer 200 with the starter's own
+texts, and starters with an API must answer it with JSON.
 """
 
 from __future__ import annotations
@@ -11,17 +14,26 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from builder.generation.starters import StarterVariables, render_starter
+from builder.generation.starters import Starter, StarterVariables, render_starter
 from preview_runtime.local_runner import LocalRunner
+from preview_runtime.logs import LogHub
+from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import plan_for
+from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewSpec, PreviewState
 from scripts.prefetch_starters import CACHE, STAMP, WHEELS, stamp_of, starters
+
+pytest.register_assert_rewrite("tests.docker_fixtures")
+from tests.docker_fixtures import MiB  # noqa: E402
+
+pytest_plugins = ["tests.docker_fixtures"]
 
 SAMPLE = StarterVariables(title="Corner Bakery & Co", tagline="Bread at seven.", features=["Sourdough", "Croissants"])
 # Pages whose HTML is built in the browser: the title is in the script the dev server serves.
@@ -57,16 +69,57 @@ async def test_starter_installs_offline_and_serves_its_page(starter, package_cac
             assert info.state != PreviewState.failed, f"{info.detail}\n" + "\n".join(lines[-30:])
             assert time.monotonic() < deadline, "not running after 240 s:\n" + "\n".join(lines[-30:])
             await asyncio.sleep(0.2)
-        async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
-            page = await client.get(info.upstream + "/")
-            assert page.status_code == 200
-            body = page.text if starter.name not in ENTRY else (await client.get(info.upstream + ENTRY[starter.name])).text
-        # HTML escapes the ampersand, JavaScript strings may too; the rest of the title is as written.
-        assert "Corner Bakery" in body and "Bread at seven." in body, body[:500]
-        if starter.name in API_PATHS:
-            async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
-                api = await client.get(info.upstream + API_PATHS[starter.name])
-            assert api.status_code == 200 and isinstance(api.json(), list), api.text[:500]
+        async with httpx.AsyncClient(base_url=info.upstream, timeout=10, trust_env=False) as client:
+            await assert_serves_starter(client, starter)
         assert not any("ENOTCACHED" in line or "ENOTFOUND" in line for line in lines)
     finally:
         await runner.close()
+
+
+async def assert_serves_starter(client: httpx.AsyncClient, starter: Starter) -> None:
+    page = await client.get("/")
+    assert page.status_code == 200
+    body = page.text if starter.name not in ENTRY else (await client.get(ENTRY[starter.name])).text
+    # HTML escapes the ampersand, JavaScript strings may too; the rest of the title is as written.
+    assert "Corner Bakery" in body and "Bread at seven." in body, body[:500]
+    if starter.name in API_PATHS:
+        api = await client.get(API_PATHS[starter.name])
+        assert api.status_code == 200 and isinstance(api.json(), list), api.text[:500]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("starter", STARTERS, ids=[s.name for s in STARTERS])
+async def test_starter_previews_in_docker_behind_traefik(starter, package_caches, docker_runner_factory, tmp_path: Path) -> None:
+    npm_cache, wheels = package_caches
+    runner = docker_runner_factory(
+        npm_seed=npm_cache,
+        wheel_seed=wheels,
+        extra_env={"npm_config_offline": "true", "PIP_NO_INDEX": "1"},
+        memory_bytes=1024 * MiB,
+        app_size_bytes=512 * MiB,
+        home_size_bytes=256 * MiB,
+    )
+    logs = LogHub()
+    manager = PreviewManager({"docker": runner}, PreviewProxy(tmp_path / "proxy", free_port()), logs)
+    await manager.start_background()
+    files = {path: text.encode() for path, text in render_starter(starter, SAMPLE).items()}
+    try:
+        await manager.start("starter1", "p", 1, files, plan_for(files), "docker")
+        async with asyncio.timeout(240):
+            info = await manager.wait_ready("starter1")
+        history = "\n".join(line.text for line in logs.history("p")[-30:])
+        assert info.state == PreviewState.running, f"{info.detail}\n{history}"
+        proxy = manager.proxy
+        async with httpx.AsyncClient(
+            base_url=proxy.internal_url(), headers={"Host": proxy.host_for("starter1")}, timeout=10, trust_env=False
+        ) as client:
+            await assert_serves_starter(client, starter)
+        assert not any("ENOTCACHED" in line.text or "ENOTFOUND" in line.text for line in logs.history("p"))
+    finally:
+        await manager.stop("starter1")
+        await manager.close()

@@ -103,7 +103,10 @@ function withTimeout(promise, ms, message) {
 }
 
 // One WebContainer per page (the API allows only one); it follows the project on screen.
-const engine = { container: null, projectId: null, files: new Map(), processes: [], run: 0 };
+const engine = { container: null, projectId: null, files: new Map(), processes: [], run: 0, install: [] };
+
+// Files that decide the dependencies (as preview_runtime/plan.py DEPENDENCY_MANIFESTS): a change installs again.
+const DEPENDENCY_MANIFESTS = new Set(["package-lock.json", "package.json"]);
 
 async function stopEngine() {
   engine.run += 1;
@@ -170,6 +173,7 @@ async function startInBrowser({ projectId, install, dev, port, bootTimeoutMs, cl
   }
   engine.container = container;
   engine.projectId = projectId;
+  engine.install = install;
   // The first port that opens is the app's (the dev server may not honour PORT).
   let ready = false;
   container.on("server-ready", (_readyPort, url) => {
@@ -225,7 +229,7 @@ async function applyVersion(projectId, send) {
   const tree = await fetchTree(projectId);
   if (container !== engine.container || engine.projectId !== projectId) return;
   const seen = new Set();
-  let changed = 0;
+  const changed = [];
   for (const file of tree.files) {
     seen.add(file.path);
     if (engine.files.get(file.path) === file.content) continue;
@@ -233,16 +237,26 @@ async function applyVersion(projectId, send) {
     if (folder) await container.fs.mkdir(folder, { recursive: true });
     await container.fs.writeFile(file.path, decode(file));
     engine.files.set(file.path, file.content);
-    changed += 1;
+    changed.push(file.path);
   }
   for (const path of [...engine.files.keys()]) {
     if (!seen.has(path)) {
       await container.fs.rm(path, { force: true });
       engine.files.delete(path);
-      changed += 1;
+      changed.push(path);
     }
   }
-  if (changed) send("webcontainer", `Version ${tree.version}: ${changed} file(s) written into the WebContainer.`);
+  if (changed.length) send("webcontainer", `Version ${tree.version}: ${changed.length} file(s) written into the WebContainer.`);
+  const install = engine.install;
+  if (install.length && changed.some((path) => DEPENDENCY_MANIFESTS.has(path))) {
+    // The dev server keeps running; it picks the new packages up on its next reload.
+    send("webcontainer", `The dependencies changed: $ ${install.join(" ")}`);
+    const installing = await container.spawn(install[0], install.slice(1));
+    engine.processes.push(installing);
+    pipeOutput(installing, send, "install");
+    const code = await installing.exit;
+    if (code !== 0) send("webcontainer", `${install.join(" ")} exited with code ${code}.`, "error");
+  }
 }
 
 export function ForjaPreview({

@@ -19,8 +19,9 @@ from builder.models import PreviewSession, utcnow
 from builder.settings import settings
 from preview_runtime import console_bridge
 from preview_runtime.local_runner import LocalRunner
+from preview_runtime.logs import LogLevel
 from preview_runtime.manager import PreviewManager
-from preview_runtime.plan import BrowserPlan, browser_plan_for, plan_for
+from preview_runtime.plan import DEPENDENCY_MANIFESTS, BrowserPlan, browser_plan_for, plan_for
 from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewInfo, PreviewState, Runner, RunnerError
 
@@ -47,9 +48,16 @@ async def docker_problem(image: str) -> str | None:
     return None
 
 
+def offline_env() -> dict[str, str]:
+    """What keeps installs in previews off the registries when FORJA_PREVIEW_OFFLINE is set."""
+    return {"npm_config_offline": "true", "PIP_NO_INDEX": "1"} if settings.preview_offline else {}
+
+
 def install_env() -> dict[str, str]:
-    """Registry mirrors and an extra CA for installs inside previews (corporate networks need them)."""
-    env: dict[str, str] = {}
+    """Registry mirrors, an extra CA (corporate networks need them) and the seeds for installs by the local runner."""
+    env: dict[str, str] = offline_env()
+    if settings.pip_seed_wheels.is_dir():
+        env["PIP_FIND_LINKS"] = str(settings.pip_seed_wheels)
     if settings.npm_registry:
         env["npm_config_registry"] = settings.npm_registry
     if settings.pip_index_url:
@@ -77,6 +85,9 @@ async def build_runners() -> dict[str, Runner]:
             extra_ca_path=settings.preview_extra_ca or None,
             npm_registry=settings.npm_registry or None,
             pip_index_url=settings.pip_index_url or None,
+            npm_seed=settings.npm_seed_cache,
+            wheel_seed=settings.pip_seed_wheels,
+            extra_env=offline_env(),
         )
     if settings.preview_runner in ("auto", "local"):
         runners["local"] = LocalRunner(
@@ -196,9 +207,21 @@ class PreviewService:
         return True
 
     async def on_saved(self, project_id: str, changed: dict[str, bytes], deleted: list[str]) -> None:
-        """A saved edit reaches the running preview without a restart; its dev server reloads."""
+        """A saved edit reaches the running preview without a restart; its dev server reloads.
+
+        A change to the dependencies (package.json, a lockfile, requirements.txt) restarts the
+        preview instead, so they are installed: pushed alone, the dev server would fail on the
+        new imports, and "Fix this error" would send the model after a problem that is not in the code.
+        """
         preview_id = self._by_project.get(project_id)
         if preview_id is None or self._manager is None:
+            return
+        if any(path in DEPENDENCY_MANIFESTS for path in [*changed, *deleted]):
+            self.services.logs.emit(project_id, "The dependencies changed: restarting the preview to install them.")
+            try:
+                await self.start(project_id, restart=True)
+            except RunnerError as exc:
+                self.services.logs.emit(project_id, f"Could not restart the preview: {exc}", LogLevel.error)
             return
         try:
             await self._manager.push_files(preview_id, running_copy(changed), deleted)

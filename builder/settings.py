@@ -80,8 +80,16 @@ class Settings(BaseSettings):
     )
     npm_registry: str = Field(default="", description="npm registry mirror for installs in previews (empty: npm's default).")
     npm_seed_cache: Path = Field(
-        default=Path(__file__).resolve().parents[1] / ".cache" / "starters-npm",
-        description="An npm cache copied into the local runner's before its first preview (setup fills it with the starters' packages).",
+        default=REPO_ROOT / ".cache" / "starters-npm",
+        description="An npm cache that installs in previews start from (setup fills it with the starters' packages).",
+    )
+    pip_seed_wheels: Path = Field(
+        default=REPO_ROOT / ".cache" / "starters-wheels",
+        description="A folder of wheels that pip installs in previews look in first (setup fills it for the starters).",
+    )
+    preview_offline: bool = Field(
+        default=False,
+        description="Installs in previews use only the seeded packages above, never a registry (air-gapped machines).",
     )
     pip_index_url: str = Field(default="", description="Python package index mirror for installs in previews.")
     extra_ca_cert: str = Field(

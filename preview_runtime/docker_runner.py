@@ -83,12 +83,23 @@ Previews mount it read-only at /deps; it is written only by the runner:
 * miss: the container installs into /app (node_modules, and for pip a venv at /app/.venv), says
   so and goes on to the dev command; meanwhile the runner streams /app/node_modules and /app/.venv
   out with get_archive (capped by deps_cache_max_bytes), extracts them into the volume through a
-  never-started holder container (no network, never runs) and writes /deps/.forja-complete last,
-  so a half-written cache is never used;
-* hit: the container copies /deps/node_modules (and .venv) into its own /app with `cp -a`, drops
-  tool caches (node_modules/.vite, .cache) that the dev server may have been writing while the
-  copy was taken, and skips the install. A pool container that has the cache mounted does that
-  copy while it waits, so a claimed one only receives the project files.
+  never-started holder container (no network, never runs), writes /deps/.forja-complete and then
+  a marker volume `forja-deps-<key>.complete` (labelled with the folders it holds), so a
+  half-written cache is never used and a restarted Forja knows which caches are complete;
+* hit, the usual case: a container created once the cache is complete gets its folders
+  bind-mounted read-only in place (/app/node_modules, /app/.venv, from the volume's path on the
+  Docker host), with a small tmpfs over each folder in node_modules that dev tools write to
+  (TOOL_DIRS: Vite's .vite and .vite-temp, loaders' .cache). Nothing is copied: the start skips
+  the install at once, and node_modules costs no memory. Copied into /app's tmpfs it was ~50 MB
+  of the preview's memory for the React + Vite starter (tmpfs pages count toward the container's
+  limit); mounted, an idle preview measures ~112 MB instead of ~178 MB (bench/preview.py).
+  A preview cannot change what the next one gets. Tools that write elsewhere in node_modules
+  while the dev server runs get EROFS; install-time writes (postinstall, generated clients) are
+  in the cache already;
+* hit, fallback: a container made before the cache was complete (a pool container), or a cache
+  without its marker, copies /deps/node_modules (and .venv) into /app with `cp -a`, dropping the
+  tool folders the dev server may have been writing while the copy was taken. Pool containers do
+  that copy while they wait, and are replaced by ones with the cache mounted once it is complete.
 
 Docker holds a container's lock from the start of a get_archive until the archive has been read
 to the end or the connection is closed; while it is held, inspect, logs, exec, rename and delete
@@ -99,16 +110,19 @@ waiting forever. stop() lets a copy that is under way finish (bounded by deps_sa
 before it removes the container, so stopping a preview right after its first install still
 leaves a cache for the next start.
 
-Measured here (bench/preview.py, React + Vite + Tailwind starter, 2 CPUs): the first start installs
-in ~7 s and answers ~8-9 s after start; the next start of the same project, in a pool container
-that had already copied the 49 MiB of node_modules, answers ~0.7 s after start (~1-1.5 s through
-the proxy). tests/test_docker_runner.py::test_dependency_cache checks the cache with a real npm
-install.
+The /deps mount stays when the folders are bind-mounted: it is what tells Docker the volume is in
+use, so `prune_dependency_caches()` (which removes unused cache volumes and their markers) never
+removes a cache under a running preview.
 
-Copying rather than mounting keeps node_modules writable for tools that write into it (Vite's
-node_modules/.vite) while the shared copy stays read-only and can't be changed by a running
-preview. A symlink to a read-only /deps would break those tools; a shared writable volume would
-let one preview poison the next. `prune_dependency_caches()` removes unused cache volumes.
+Seeds: `npm_seed` (an npm cache; scripts/prefetch_starters.py fills one with the starters'
+packages) and `wheel_seed` (a folder of wheels) are host folders mounted read-only at /seed. An
+install copies the npm seed into $HOME/.npm first and installs with prefer-offline (PIP_FIND_LINKS
+for the wheels), then deletes $HOME/.npm: it lies on a tmpfs, which would count as the idle
+preview's memory. With `extra_env` {npm_config_offline, PIP_NO_INDEX} installs use only the seeds,
+as an air-gapped machine needs (Forja's FORJA_PREVIEW_OFFLINE).
+
+The dev command is the package.json script itself when the plan runs `npm run <script>` and npm
+would add nothing (plan.npm_script): npm's own Node process costs ~17 MB per idle preview.
 
 Warm pool
 ---------

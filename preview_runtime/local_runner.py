@@ -82,7 +82,9 @@ PASSED_ENV = (
     "npm_config_cafile",
     "npm_config_offline",
 )
-_CA_FILE_VARS = (
+# Variables naming files or folders outside the sandbox that installs need: bound read-only into it.
+_BOUND_PATH_VARS = (
+    "PIP_FIND_LINKS",
     "NODE_EXTRA_CA_CERTS",
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
@@ -235,7 +237,7 @@ def bwrap_args(preview_dir: Path, home: Path, env: Mapping[str, str]) -> list[st
     for path in sorted(pythons):
         if not str(path).startswith("/usr/"):
             args += ["--ro-bind", str(path), str(path)]
-    for name in _CA_FILE_VARS:
+    for name in _BOUND_PATH_VARS:
         value = env.get(name)
         if value and os.path.isabs(value) and not value.startswith(("/usr/", "/etc/ssl/")):
             args += ["--ro-bind-try", value, value]

@@ -17,6 +17,8 @@ from pydantic import BaseModel, Field
 from preview_runtime.stack import detect_stack
 
 SERVER_STACKS = frozenset({"express", "fastify", "python", "fastapi", "flask", "django"})
+# Files that decide which dependencies get installed: a change to one needs a new install.
+DEPENDENCY_MANIFESTS = ("package-lock.json", "package.json", "requirements.txt", "api/requirements.txt")
 DEFAULT_PORT = 5173
 
 
@@ -76,9 +78,21 @@ def plan_for(tree: Mapping[str, bytes], hints: Mapping[str, object] | None = Non
     """The run plan for a tree; raises ValueError with a plain message when nothing is runnable."""
     hints = dict(hints or {})
     stack = set(detect_stack(tree))
+    if "package.json" in tree:
+        try:
+            parsed = json.loads(tree["package.json"])
+        except ValueError as exc:
+            where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+            raise ValueError(
+                f"package.json is not valid JSON{where}: fix it in the Code tab, then start the preview again."
+            ) from None
+        if not isinstance(parsed, dict):
+            raise ValueError(
+                "package.json must hold one JSON object ({...}): fix it in the Code tab, then start the preview again."
+            )
     manifest = _package_json(tree)
     scripts = manifest.get("scripts", {}) if isinstance(manifest, dict) else {}
-    cache_inputs = [p for p in ("package-lock.json", "package.json", "requirements.txt", "api/requirements.txt") if p in tree]
+    cache_inputs = [p for p in DEPENDENCY_MANIFESTS if p in tree]
     install = ""
     dev = ""
     port = DEFAULT_PORT

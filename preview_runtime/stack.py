@@ -38,7 +38,14 @@ def _package_json(tree: Mapping[str, bytes]) -> list[str]:
             manifest = json.loads(data)
         except ValueError:
             continue
-        deps = {**manifest.get("dependencies", {}), **manifest.get("devDependencies", {})}
+        if not isinstance(manifest, dict):  # a broken manifest says nothing about the stack
+            continue
+        deps = {
+            name
+            for field in ("dependencies", "devDependencies")
+            if isinstance(section := manifest.get(field), dict)
+            for name in section
+        }
         found.extend(name for package, name in _NODE_PACKAGES if package in deps)
     return found
 

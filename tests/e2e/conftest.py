@@ -71,8 +71,8 @@ def start_forja(
         "FORJA_PREVIEW_RUNNER": "local",
         # WebContainers load their runtime from StackBlitz; their fallback has its own test.
         "FORJA_WEBCONTAINERS": "false",
-        # Previews install only from the npm cache seeded with the starters' packages: never the registry.
-        "npm_config_offline": "true",
+        # Previews install only from the packages seeded for the starters: never a registry.
+        "FORJA_PREVIEW_OFFLINE": "true",
         "REFLEX_USE_NPM": "1",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         **(extra_env or {}),

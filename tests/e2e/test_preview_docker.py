@@ -75,3 +75,19 @@ def test_imported_project_previews_in_docker_behind_traefik(forja_docker: str, p
 
     assert httpx.delete(f"{base}/api/projects/{project_id}/preview").status_code == 204
     assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"
+
+
+def test_offline_built_app_previews_in_docker(forja_docker: str, page: Page, traffic: Traffic) -> None:
+    """A prompt in offline starter mode becomes a Vite app that installs in its container from the seeded packages."""
+    page.goto(forja_docker)
+    page.locator(".example-chip", has_text="A todo list with dark mode").click()
+    page.locator("#build-button").click()
+    page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
+    expect(page.locator("#version-badge")).to_have_text("v1", timeout=30_000)
+    page.locator("#tab-preview").click()
+    expect(page.frame_locator("#preview-frame").locator("body")).to_contain_text("Todo List", timeout=180_000)
+    expect(page.locator("#preview-runner")).to_have_text("docker")
+    page.screenshot(path=str(ARTIFACTS / "preview-docker-starter.png"))
+    page.locator("#tab-logs").click()
+    expect(page.locator("#logs")).to_contain_text("Dependencies installed")
+    assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"

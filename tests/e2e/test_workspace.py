@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 from urllib.parse import urlsplit
@@ -340,3 +341,43 @@ def test_share_link_survives_a_restart(page: Page, tmp_path) -> None:
         expect(page.frame_locator("iframe").locator("h1")).to_have_text("Still here", timeout=60_000)
     finally:
         stop(process)
+
+
+SERVER_JS = """const http = require('http');
+const { description } = require('./package.json');
+http.createServer((req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>' + description + '</h1>')).listen(Number(process.env.PORT), process.env.HOST);
+"""
+
+
+def package_json(description: str) -> str:
+    return json.dumps({"name": "deps", "version": "1.0.0", "description": description, "scripts": {"dev": "node server.js"}})
+
+
+def test_a_dependency_change_restarts_the_preview_and_the_page_follows(forja: str, page: Page) -> None:
+    """package.json saved in the editor: the preview installs again on a new address, and the Preview tab shows it."""
+    files = {"package.json": package_json("Cuts from nine"), "server.js": SERVER_JS}
+    project_id = httpx.post(f"{forja}/api/projects", json={"name": "Deps", "files": files}).json()["id"]
+    page.goto(f"{forja}/p/{project_id}")
+    page.locator("#tab-preview").click()
+    expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Cuts from nine", timeout=60_000)
+    address = page.locator("#preview-address").input_value()
+
+    page.locator("#tab-code").click()
+    page.locator('[data-path="package.json"]').click()
+    expect(page.locator("#editor-path")).to_have_text("package.json")
+    page.locator(".monaco-editor .view-lines").click()
+    page.keyboard.press("Control+a")
+    # Pasted, as typing would get the editor's auto-closed quotes and brackets.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=forja)
+    page.evaluate("text => navigator.clipboard.writeText(text)", package_json("Cuts from eight"))
+    page.keyboard.press("Control+V")
+    page.keyboard.press("Control+S")
+    expect(page.locator("#version-badge")).to_have_text("v2")
+    assert json.loads(httpx.get(f"{forja}/api/projects/{project_id}/files/package.json").json()["content"])["description"] == (
+        "Cuts from eight"
+    )
+    page.locator("#tab-preview").click()
+    expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Cuts from eight", timeout=60_000)
+    assert page.locator("#preview-address").input_value() != address
+    page.locator("#tab-logs").click()
+    expect(page.locator("#logs")).to_contain_text("The dependencies changed: restarting the preview to install them.")

@@ -1,0 +1,52 @@
+"""preview_runtime.plan: how a tree is installed and started."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from preview_runtime.plan import RunPlan, npm_script, plan_for
+from preview_runtime.stack import detect_stack
+
+
+def package(scripts: dict[str, str], **extra: object) -> dict[str, bytes]:
+    return {"package.json": json.dumps({"name": "shop", "version": "2.1.0", "scripts": scripts, **extra}).encode()}
+
+
+def test_broken_package_json_is_named_with_where_it_breaks() -> None:
+    with pytest.raises(ValueError, match=r"package.json is not valid JSON \(line 1, column \d+\): fix it in the Code tab"):
+        plan_for({"package.json": b'{"name": "shop", "scripts": {"dev": "vite"}}"}'})
+    with pytest.raises(ValueError, match=r"package.json must hold one JSON object"):
+        plan_for({"package.json": b'["vite"]'})
+    assert detect_stack({"package.json": b'{"dependencies": ["vite"]}'}) == []
+
+
+def test_dependency_files_decide_the_cache_key_inputs() -> None:
+    tree = {**package({"dev": "vite"}), "package-lock.json": b"{}", "src/main.js": b"", "requirements.txt": b"fastapi\n"}
+    assert plan_for(tree).lockfile_hash_inputs == ["package-lock.json", "package.json", "requirements.txt"]
+
+
+def test_npm_script_runs_the_script_itself_with_npms_variables() -> None:
+    tree = package({"dev": "vite --port 5173"})
+    assert npm_script(plan_for(tree), tree) == (
+        "vite --port 5173",
+        {
+            "npm_lifecycle_event": "dev",
+            "npm_lifecycle_script": "vite --port 5173",
+            "npm_package_name": "shop",
+            "npm_package_version": "2.1.0",
+        },
+    )
+
+
+def test_npm_script_keeps_npm_when_it_does_more_than_run_the_script() -> None:
+    with_pre = package({"predev": "node gen.js", "dev": "vite"})
+    assert npm_script(plan_for(with_pre), with_pre) is None
+    with_post = package({"dev": "vite", "postdev": "echo done"})
+    assert npm_script(plan_for(with_post), with_post) is None
+    tree = package({"dev": "vite"})
+    with_args = RunPlan(dev="npm run dev -- --host", has_server=False)
+    assert npm_script(with_args, tree) is None
+    other_tool = RunPlan(dev="python -m http.server", has_server=False)
+    assert npm_script(other_tool, tree) is None

@@ -166,6 +166,7 @@ import hashlib
 import io
 import ipaddress
 import json
+import logging
 import os
 import re
 import secrets
@@ -188,6 +189,8 @@ from aiodocker.exceptions import DockerError
 from preview_runtime.logs import LogLevel
 from preview_runtime.plan import dependency_key, npm_script
 from preview_runtime.runner import LogSink, PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError
+
+log = logging.getLogger(__name__)
 
 PREVIEW_UID = 10001
 APP_DIR = "/app"
@@ -618,10 +621,36 @@ class DockerRunner(Runner):
                     ) from exc
                 raise RunnerError(f"Docker cannot be reached: {exc.message}") from exc
             self._image_id = image["Id"]
+            await self._check_seeds()
             await self._ensure_network()
             if self.manage_firewall:
                 await self.install_firewall()
             self._ready = True
+
+    async def _check_seeds(self) -> None:
+        """Seeds are folders on Forja's machine, bound into containers by the engine: when the engine sees
+        another file system (a remote engine, Forja in a container of its own), every preview would fail to
+        start. A container that is created but never started tells, and the seeds are dropped then."""
+        if not self._seeds():
+            return
+        docker = await self._client()
+        config = {
+            "Image": self.image,
+            "Cmd": ["true"],
+            "NetworkDisabled": True,
+            "Labels": {LABEL_NETWORK: self.network},
+            "HostConfig": {"NetworkMode": "none", "Mounts": self._seed_mounts()},
+        }
+        try:
+            probe = await docker.containers.create(config, name=f"forja-seed-probe-{secrets.token_hex(4)}")
+        except DockerError as exc:
+            log.warning(
+                "installs in previews start without the seeded packages: the Docker engine cannot mount them (%s)", exc.message
+            )
+            self.npm_seed = self.wheel_seed = None
+            return
+        with contextlib.suppress(DockerError):
+            await probe.delete(force=True)
 
     async def _ensure_network(self) -> None:
         docker = await self._client()
@@ -932,9 +961,13 @@ class DockerRunner(Runner):
             mounts.append({"Type": "volume", "Source": deps_volume, "Target": DEPS_DIR, "ReadOnly": True})
         for d in cache.dirs if cache else ():
             mounts.append({"Type": "bind", "Source": f"{cache.host_path}/{d}", "Target": f"{APP_DIR}/{d}", "ReadOnly": True})
-        for name, path in self._seeds().items():
-            mounts.append({"Type": "bind", "Source": os.path.abspath(path), "Target": f"{SEED_DIR}/{name}", "ReadOnly": True})
-        return mounts
+        return mounts + self._seed_mounts()
+
+    def _seed_mounts(self) -> list[dict[str, Any]]:
+        return [
+            {"Type": "bind", "Source": os.path.abspath(path), "Target": f"{SEED_DIR}/{name}", "ReadOnly": True}
+            for name, path in self._seeds().items()
+        ]
 
     async def start(self, spec: PreviewSpec, log: LogSink) -> PreviewInfo:
         await self._ensure_ready()

@@ -46,7 +46,7 @@ from pathlib import Path
 import httpx
 
 from preview_runtime.logs import LogLevel
-from preview_runtime.plan import dependency_key
+from preview_runtime.plan import dependency_key, npm_script
 from preview_runtime.runner import LogSink, PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError
 
 logger = logging.getLogger(__name__)
@@ -432,6 +432,12 @@ class LocalRunner(Runner):
         bwrap = await self._bubblewrap()
         run = _Run(spec=spec, directory=directory, port=port, sink=log, sandboxed=bwrap is not None)
         install, dev = spec.plan.install.strip(), loopback_only(spec.plan.dev.strip())
+        if (script := npm_script(spec.plan, spec.files)) is not None:
+            # The script itself, as npm would run it, without npm's own Node process (see plan.npm_script).
+            command, npm_env = script
+            dev = loopback_only(command)
+            env |= {**npm_env, "npm_package_json": str(directory / "package.json"), "INIT_CWD": str(directory)}
+            env["PATH"] = f"{directory / 'node_modules' / '.bin'}:{env['PATH']}"
         deps_cache = self._deps_cache(spec) if _NPM_INSTALL_ONLY.fullmatch(install) else None
         if deps_cache is not None and await asyncio.to_thread(_restore_deps, deps_cache, directory):
             run.emit(

@@ -80,14 +80,18 @@ async def test_node_project_without_dependencies(docker_runner_factory) -> None:
     log = LogCollector()
     files = {
         "package.json": json.dumps({"name": "tiny", "version": "1.0.0", "scripts": {"dev": "node server.js"}}).encode(),
-        "server.js": NODE_SERVER,
+        # npm sets npm_execpath for `npm run`: the script runs without npm's own process (plan.npm_script).
+        "server.js": NODE_SERVER.replace(
+            b"'<h1>node preview '",
+            b"'<h1>' + process.env.npm_lifecycle_event + (process.env.npm_execpath ? ' npm ' : ' direct ')",
+        ),
     }
     plan = RunPlan(install="", dev="npm run dev", port=3000, has_server=True)
     await runner.start(spec("node-1", files, plan), log)
     info = await wait_state(runner, "node-1", PreviewState.running, 30, log)
     response = await get(info.upstream + "/")
     assert response.status_code == 200
-    assert response.text == "<h1>node preview 3000</h1>"
+    assert response.text == "<h1>dev direct 3000</h1>"
     await log.wait_for(lambda t: "node server ready on 3000" in t, "node-1")
     assert "node server ready on 3000" in log.texts("node-1", source="dev-server")
     stats = await runner.stats("node-1")

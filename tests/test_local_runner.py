@@ -393,3 +393,24 @@ async def test_second_start_restores_node_modules_instead_of_installing(runner: 
     await runner.start(_spec("deps3", changed, plan), third)
     await _until(runner, "deps3", PreviewState.running, within=60)
     assert not any("restored" in text for text in third.texts("forja"))
+
+
+# Says who started it: npm sets npm_execpath for `npm run`; the runner sets npm_lifecycle_event for both.
+WHO_SERVER = b"""require('http').createServer((req, res) => res.end(
+  (process.env.npm_lifecycle_event || '-') + ' ' + (process.env.npm_execpath ? 'npm' : 'direct')
+)).listen(Number(process.env.PORT), process.env.HOST);
+"""
+
+
+async def test_npm_run_scripts_run_without_npm_unless_npm_adds_something(runner: LocalRunner) -> None:
+    """`npm run dev` runs the script itself (npm's Node process costs memory per preview); with a predev script, npm."""
+    plain = {"package.json": b'{"name": "w", "scripts": {"dev": "node who.js"}}', "who.js": WHO_SERVER}
+    plan = RunPlan(dev="npm run dev", port=3000, has_server=True)
+    info = await runner.start(_spec("who1", plain, plan), Sink())
+    info = await _until(runner, "who1", PreviewState.running)
+    assert (await _fetch(info.upstream + "/")).text == "dev direct"
+
+    with_pre = {**plain, "package.json": b'{"name": "w", "scripts": {"predev": "echo before", "dev": "node who.js"}}'}
+    info = await runner.start(_spec("who2", with_pre, plan), Sink())
+    info = await _until(runner, "who2", PreviewState.running)
+    assert (await _fetch(info.upstream + "/")).text == "dev npm"

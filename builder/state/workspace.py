@@ -501,7 +501,8 @@ class WorkspaceState(rx.State):
         )
         if result.changed:
             await self._refresh(self.project_id)
-            if await self._preview_moved():
+            # A failed preview gets another try with the person's fix, as a dev server would.
+            if self.preview_state == "failed" or await self._preview_moved():
                 yield WorkspaceState.start_preview
 
     @rx.event(background=True)

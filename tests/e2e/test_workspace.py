@@ -382,3 +382,25 @@ def test_a_dependency_change_restarts_the_preview_and_the_page_follows(forja: st
     assert page.locator("#preview-address").input_value() != address
     page.locator("#tab-logs").click()
     expect(page.locator("#logs")).to_contain_text("The dependencies changed: restarting the preview to install them.")
+    shot(page, "workspace-dependencies-changed")
+
+    # A package.json that is no longer JSON: the Preview tab says what is wrong and where, not "no dev script".
+    page.locator("#tab-code").click()
+    page.locator(".monaco-editor .view-lines").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(",")
+    page.keyboard.press("Control+S")
+    expect(page.locator("#version-badge")).to_have_text("v3")
+    page.locator("#tab-preview").click()
+    expect(page.locator("#preview-message")).to_contain_text("package.json is not valid JSON (line 8, column 2)")
+    shot(page, "workspace-preview-broken-package-json")
+
+    # Fixed and saved: the failed preview starts again by itself.
+    page.locator("#tab-code").click()
+    page.locator(".monaco-editor .view-lines").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Backspace")
+    page.keyboard.press("Control+S")
+    expect(page.locator("#version-badge")).to_have_text("v4")
+    page.locator("#tab-preview").click()
+    expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Cuts from eight", timeout=60_000)

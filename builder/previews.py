@@ -56,7 +56,7 @@ def offline_env() -> dict[str, str]:
 def install_env() -> dict[str, str]:
     """Registry mirrors, an extra CA (corporate networks need them) and the seeds for installs by the local runner."""
     env: dict[str, str] = offline_env()
-    if settings.pip_seed_wheels.is_dir():
+    if settings.pip_seed_wheels and settings.pip_seed_wheels.is_dir():
         env["PIP_FIND_LINKS"] = str(settings.pip_seed_wheels)
     if settings.npm_registry:
         env["npm_config_registry"] = settings.npm_registry

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -79,18 +79,19 @@ class Settings(BaseSettings):
         description="Docker preview containers kept created and started, waiting for a project (0 turns the pool off).",
     )
     npm_registry: str = Field(default="", description="npm registry mirror for installs in previews (empty: npm's default).")
-    npm_seed_cache: Path = Field(
+    npm_seed_cache: Path | None = Field(
         default=REPO_ROOT / ".cache" / "starters-npm",
-        description="An npm cache that installs in previews start from (setup fills it with the starters' packages).",
+        description="An npm cache that installs in previews start from (setup fills it with the starters' packages); empty: none.",
     )
-    pip_seed_wheels: Path = Field(
+    pip_seed_wheels: Path | None = Field(
         default=REPO_ROOT / ".cache" / "starters-wheels",
-        description="A folder of wheels that pip installs in previews look in first (setup fills it for the starters).",
+        description="A folder of wheels that pip installs in previews look in first (setup fills it for the starters); empty: none.",
     )
     preview_offline: bool = Field(
         default=False,
         description="Installs in previews use only the seeded packages above, never a registry (air-gapped machines).",
     )
+
     pip_index_url: str = Field(default="", description="Python package index mirror for installs in previews.")
     extra_ca_cert: str = Field(
         default="", description="Path of an extra CA bundle trusted by installs in previews (corporate proxies)."
@@ -107,6 +108,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("WEBCONTAINER_CLIENT_ID", "FORJA_WEBCONTAINER_CLIENT_ID"),
         description="StackBlitz client id for commercial WebContainer use.",
     )
+
+    @field_validator("npm_seed_cache", "pip_seed_wheels", mode="before")
+    @classmethod
+    def _empty_means_none(cls, value: object) -> object:
+        # Path("") is the working directory: an empty setting must never mount that into previews.
+        return None if value == "" else value
 
     @property
     def default_provider(self) -> str:

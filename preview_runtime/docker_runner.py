@@ -843,9 +843,17 @@ class DockerRunner(Runner):
         return [f"{k}={v}" for k, v in env.items()]
 
     def _seeds(self) -> dict[str, str]:
-        """Seed folders that exist, by their name under /seed. They are host paths: Forja and the engine share a host."""
-        seeds = {"npm": self.npm_seed, "wheels": self.wheel_seed}
-        return {name: path for name, path in seeds.items() if path and os.path.isdir(path)}
+        """Seed folders that hold what they should, by their name under /seed (host paths: see _check_seeds).
+
+        Checked because a mistaken path would show any folder to untrusted code: only an npm cache
+        (with its _cacache) and a folder with wheels in it qualify.
+        """
+        seeds = {}
+        if self.npm_seed and os.path.isdir(os.path.join(self.npm_seed, "_cacache")):
+            seeds["npm"] = self.npm_seed
+        if self.wheel_seed and os.path.isdir(self.wheel_seed) and any(n.endswith(".whl") for n in os.listdir(self.wheel_seed)):
+            seeds["wheels"] = self.wheel_seed
+        return seeds
 
     @staticmethod
     def _env_file(spec: PreviewSpec, deps_key: str) -> bytes:

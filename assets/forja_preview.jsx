@@ -118,6 +118,15 @@ async function stopEngine() {
   if (container) await container.teardown();
 }
 
+// The install command in the container, its output to the Logs; the caller waits for its exit.
+async function spawnInstall(container, install, send, why = "") {
+  send("webcontainer", `${why}$ ${install.join(" ")}`);
+  const installing = await container.spawn(install[0], install.slice(1));
+  engine.processes.push(installing);
+  pipeOutput(installing, send, "install");
+  return installing;
+}
+
 function pipeOutput(process, send, source) {
   process.output.pipeTo(
     new WritableStream({
@@ -194,10 +203,7 @@ async function startInBrowser({ projectId, install, dev, port, bootTimeoutMs, cl
   await container.mount(mountTree(files));
   engine.files = new Map(tree.files.map((f) => [f.path, f.content]));
   if (install.length) {
-    send("webcontainer", `$ ${install.join(" ")}`);
-    const installing = await container.spawn(install[0], install.slice(1));
-    engine.processes.push(installing);
-    pipeOutput(installing, send, "install");
+    const installing = await spawnInstall(container, install, send);
     const code = await withTimeout(
       installing.exit,
       INSTALL_TIMEOUT_MS,
@@ -250,10 +256,7 @@ async function applyVersion(projectId, send) {
   const install = engine.install;
   if (install.length && changed.some((path) => DEPENDENCY_MANIFESTS.has(path))) {
     // The dev server keeps running; it picks the new packages up on its next reload.
-    send("webcontainer", `The dependencies changed: $ ${install.join(" ")}`);
-    const installing = await container.spawn(install[0], install.slice(1));
-    engine.processes.push(installing);
-    pipeOutput(installing, send, "install");
+    const installing = await spawnInstall(container, install, send, "The dependencies changed: ");
     const code = await installing.exit;
     if (code !== 0) send("webcontainer", `${install.join(" ")} exited with code ${code}.`, "error");
   }

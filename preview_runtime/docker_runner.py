@@ -566,6 +566,7 @@ class DockerRunner(Runner):
         self.pip_index_url = pip_index_url
         self.npm_seed = str(npm_seed) if npm_seed else None
         self.wheel_seed = str(wheel_seed) if wheel_seed else None
+        self._seed_dirs: dict[str, str] = {}  # the seeds previews get: set once, when the runner gets ready
         self.extra_env = dict(extra_env or {})
         self.manage_firewall = manage_firewall
         self.dns_servers = list(dns_servers) if dns_servers is not None else None
@@ -631,7 +632,8 @@ class DockerRunner(Runner):
         """Seeds are folders on Forja's machine, bound into containers by the engine: when the engine sees
         another file system (a remote engine, Forja in a container of its own), every preview would fail to
         start. A container that is created but never started tells, and the seeds are dropped then."""
-        if not self._seeds():
+        self._seed_dirs = self._seeds()
+        if not self._seed_dirs:
             return
         docker = await self._client()
         config = {
@@ -647,7 +649,7 @@ class DockerRunner(Runner):
             log.warning(
                 "installs in previews start without the seeded packages: the Docker engine cannot mount them (%s)", exc.message
             )
-            self.npm_seed = self.wheel_seed = None
+            self._seed_dirs = {}
             return
         with contextlib.suppress(DockerError):
             await probe.delete(force=True)
@@ -834,10 +836,9 @@ class DockerRunner(Runner):
             env["npm_config_registry"] = self.npm_registry
         if self.pip_index_url:
             env["PIP_INDEX_URL"] = self.pip_index_url
-        seeds = self._seeds()
-        if "npm" in seeds:
+        if "npm" in self._seed_dirs:
             env["npm_config_prefer_offline"] = "true"
-        if "wheels" in seeds:
+        if "wheels" in self._seed_dirs:
             env["PIP_FIND_LINKS"] = f"{SEED_DIR}/wheels"
         env |= self.extra_env
         return [f"{k}={v}" for k, v in env.items()]
@@ -974,7 +975,7 @@ class DockerRunner(Runner):
     def _seed_mounts(self) -> list[dict[str, Any]]:
         return [
             {"Type": "bind", "Source": os.path.abspath(path), "Target": f"{SEED_DIR}/{name}", "ReadOnly": True}
-            for name, path in self._seeds().items()
+            for name, path in self._seed_dirs.items()
         ]
 
     async def start(self, spec: PreviewSpec, log: LogSink) -> PreviewInfo:

@@ -53,7 +53,7 @@ def npm_script(plan: RunPlan, files: Mapping[str, bytes]) -> tuple[str, dict[str
     """
     match = re.fullmatch(r"npm run ([\w:.-]+)", plan.dev.strip())
     manifest = _package_json(files)
-    scripts = manifest.get("scripts") if isinstance(manifest, dict) else None
+    scripts = manifest.get("scripts")
     if not match or not isinstance(scripts, dict):
         return None
     name = match.group(1)
@@ -68,30 +68,36 @@ def npm_script(plan: RunPlan, files: Mapping[str, bytes]) -> tuple[str, dict[str
 
 
 def _package_json(tree: Mapping[str, bytes]) -> dict:
+    """package.json as a dict; {} when it is missing or not a JSON object."""
     try:
-        return json.loads(tree["package.json"])
+        manifest = json.loads(tree["package.json"])
     except (KeyError, ValueError):
         return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def _checked_package_json(tree: Mapping[str, bytes]) -> dict:
+    """package.json as a dict ({} when there is none); ValueError that says where when it is broken."""
+    if "package.json" not in tree:
+        return {}
+    try:
+        manifest = json.loads(tree["package.json"])
+    except ValueError as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise ValueError(
+            f"package.json is not valid JSON{where}: fix it in the Code tab, then start the preview again."
+        ) from None
+    if not isinstance(manifest, dict):
+        raise ValueError("package.json must hold one JSON object ({...}): fix it in the Code tab, then start the preview again.")
+    return manifest
 
 
 def plan_for(tree: Mapping[str, bytes], hints: Mapping[str, object] | None = None) -> RunPlan:
     """The run plan for a tree; raises ValueError with a plain message when nothing is runnable."""
     hints = dict(hints or {})
     stack = set(detect_stack(tree))
-    if "package.json" in tree:
-        try:
-            parsed = json.loads(tree["package.json"])
-        except ValueError as exc:
-            where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-            raise ValueError(
-                f"package.json is not valid JSON{where}: fix it in the Code tab, then start the preview again."
-            ) from None
-        if not isinstance(parsed, dict):
-            raise ValueError(
-                "package.json must hold one JSON object ({...}): fix it in the Code tab, then start the preview again."
-            )
-    manifest = _package_json(tree)
-    scripts = manifest.get("scripts", {}) if isinstance(manifest, dict) else {}
+    manifest = _checked_package_json(tree)
+    scripts = manifest.get("scripts", {})
     cache_inputs = [p for p in DEPENDENCY_MANIFESTS if p in tree]
     install = ""
     dev = ""

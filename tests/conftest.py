@@ -88,7 +88,7 @@ def _unprivileged_user() -> str | None:
         return "nobody"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -126,7 +126,7 @@ def postgres_server() -> Iterator[PostgresServer]:
         entry = pwd.getpwnam(user)
         os.chown(root, entry.pw_uid, entry.pw_gid)
     data, logfile = os.path.join(root, "data"), os.path.join(root, "server.log")
-    port = _free_port()
+    port = free_port()
 
     def run(*args: str) -> None:
         result = subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=120)
@@ -230,12 +230,6 @@ def offline_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 # -- previews -------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -28,14 +28,9 @@ from preview_runtime.local_runner import LocalRunner
 from preview_runtime.plan import RunPlan
 from preview_runtime.proxy import NOT_FOUND_MARKER, PREVIEW_RESPONSE_HEADERS, PreviewProxy, _alive, find_traefik
 from preview_runtime.runner import PreviewSpec, PreviewState, RunnerError
+from tests.conftest import free_port
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +46,7 @@ def traefik_bin() -> str:
 
 @pytest.fixture
 async def proxy(tmp_path: Path, traefik_bin: str) -> AsyncIterator[PreviewProxy]:
-    instance = PreviewProxy(tmp_path / "proxy", _free_port(), traefik_bin=traefik_bin)
+    instance = PreviewProxy(tmp_path / "proxy", free_port(), traefik_bin=traefik_bin)
     await instance.start()
     yield instance
     await instance.stop()
@@ -324,7 +319,7 @@ async def test_start_refuses_a_busy_port(tmp_path: Path, traefik_bin: str) -> No
 async def test_a_traefik_left_by_a_dead_forja_is_replaced(
     tmp_path: Path, traefik_bin: str, upstream_a: ThreadingHTTPServer
 ) -> None:
-    port = _free_port()
+    port = free_port()
     old = PreviewProxy(tmp_path / "state", port, traefik_bin=traefik_bin)
     await old.start()
     assert old._process is not None

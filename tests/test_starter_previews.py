@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import time
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from preview_runtime.runner import PreviewSpec, PreviewState
 from scripts.prefetch_starters import CACHE, STAMP, WHEELS, stamp_of, starters
 
 pytest.register_assert_rewrite("tests.docker_fixtures")
+from tests.conftest import free_port  # noqa: E402
 from tests.docker_fixtures import MiB  # noqa: E402
 
 pytest_plugins = ["tests.docker_fixtures"]
@@ -85,12 +85,6 @@ async def assert_serves_starter(client: httpx.AsyncClient, starter: Starter) -> 
     if starter.name in API_PATHS:
         api = await client.get(API_PATHS[starter.name])
         assert api.status_code == 200 and isinstance(api.json(), list), api.text[:500]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.parametrize("starter", STARTERS, ids=[s.name for s in STARTERS])

@@ -5,17 +5,19 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
+
+from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -36,12 +38,6 @@ def missing(what: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{what} (required in CI)")
     pytest.skip(what)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_forja(
@@ -110,6 +106,17 @@ def forja(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One Forja for the session, on free ports with an empty data dir."""
     port = free_port()
     process = start_forja(tmp_path_factory.mktemp("forja-data"), port, free_port())
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+
+
+@contextmanager
+def another_forja(folder: Path, log_name: str, extra_env: dict[str, str]) -> Iterator[str]:
+    """A Forja beside the session's, with its own data and web folders under `folder`; yields its address."""
+    port = free_port()
+    process = start_forja(folder / "data", port, free_port(), log_name, extra_env, web_dir=folder / "web")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ARTIFACTS, Traffic, free_port, start_forja, stop
+from tests.e2e.conftest import ARTIFACTS, Traffic, another_forja
 
 BROKEN_PAGE = {
     "index.html": '<!doctype html>\n<html><head><title>Broken</title></head>\n<body><h1>Almost</h1>\n<script src="app.js"></script></body></html>\n',
@@ -63,19 +63,12 @@ def test_console_errors_of_a_server_preview_reach_the_logs_flagged(forja: str, p
 @pytest.fixture(scope="module")
 def forja_with_webcontainers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Forja that tries WebContainers first, with a short boot timeout (offline, the boot never settles)."""
-    port, folder = free_port(), tmp_path_factory.mktemp("forja-wc")
-    process = start_forja(
-        folder / "data",
-        port,
-        free_port(),
+    with another_forja(
+        tmp_path_factory.mktemp("forja-wc"),
         "forja-webcontainers.log",
         {"FORJA_WEBCONTAINERS": "true", "FORJA_WEBCONTAINER_BOOT_TIMEOUT_S": "3"},
-        web_dir=folder / "web",
-    )
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(process)
+    ) as base:
+        yield base
 
 
 def test_webcontainer_falls_back_to_the_server_runner_and_says_so(

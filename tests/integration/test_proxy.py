@@ -357,6 +357,7 @@ class _PreviewPage(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.browser  # launches Chromium itself, not through the browser fixture
 async def test_an_isolated_workspace_can_frame_previews_and_the_not_found_page(proxy: PreviewProxy) -> None:
     """What the headers are for: Chromium shows the preview (and the 404 page) inside a cross-origin-isolated page."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")

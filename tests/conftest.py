@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 import psycopg
 import pytest
+from psycopg import sql
 
 import builder.services
 import builder.settings
@@ -136,7 +137,7 @@ class PostgresServer:
     def create_database(self) -> str:
         name = f"test_{secrets.token_hex(6)}"
         with self.admin() as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return name
 
 

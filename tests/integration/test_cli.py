@@ -10,6 +10,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,7 +36,7 @@ class Cli:
         assert result.returncode == 0, f"{args} exited {result.returncode}: {result.stderr}"
         return result.stdout
 
-    def json(self, *args: str) -> object:
+    def json(self, *args: str) -> Any:  # whatever JSON the command printed
         return json.loads(self.ok(*args, "--json"))
 
 

@@ -365,7 +365,7 @@ async def test_stream_dropped_mid_file_then_answered(services: Services, scripte
     assert any("Retrying" in e.message for e in of_type(events, "status"))
     done = of_type(events, "file_done")
     # Every reported file is complete; the cut file was only reported once it arrived whole.
-    assert all(e.content == FOUR[e.path] for e in done)
+    assert all(e.path is not None and e.content == FOUR[e.path] for e in done)
     assert [e.path for e in done].count("src/app.js") == 1
     # The retried answer counts its files from where the failed attempt started, not on top of it.
     assert [e.files_done for e in done][-len(FOUR) :] == [1, 2, 3, 4]

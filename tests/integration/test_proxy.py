@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -361,14 +362,11 @@ class _PreviewPage(BaseHTTPRequestHandler):
 async def test_an_isolated_workspace_can_frame_previews_and_the_not_found_page(proxy: PreviewProxy) -> None:
     """What the headers are for: Chromium shows the preview (and the 404 page) inside a cross-origin-isolated page."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        chromium = None
-    if chromium is None:
+    if chromium is None or importlib.util.find_spec("playwright") is None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("Chromium and Playwright are required in CI", pytrace=False)
         pytest.skip("Chromium or Playwright is not installed")
+    from playwright.async_api import async_playwright
 
     servers = []
 

@@ -157,7 +157,7 @@ def check(starter: Starter, work: Path, timeout: float) -> tuple[float, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--only", nargs="*", default=None, help="starter names to check (default: all)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir with the rendered projects and logs")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the first 200 (default 60)")

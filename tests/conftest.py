@@ -2,6 +2,12 @@
 
 PostgreSQL runs as a throwaway cluster (initdb + pg_ctl) in a temp dir, listening only on
 127.0.0.1 and on a unix socket inside that dir. Each test gets its own database.
+
+The tests come in tiers, one folder each: tests/unit (pure logic, seconds), tests/integration
+(real databases, runners, Traefik, Docker, the scripted LLM server) and tests/e2e (Chromium
+against a running Forja). `pytest_collection_modifyitems` below marks each test `docker`,
+`postgres`, `browser` or `e2e` from its folder and the fixtures it uses, so `-m "not docker"`
+selects without any test naming its own needs.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import NamedTuple
 
 import psycopg
 import pytest
+from psycopg import sql
 
 import builder.services
 import builder.settings
@@ -32,6 +39,11 @@ from preview_runtime.logs import LogHub
 from preview_runtime.proxy import find_traefik
 from tests.llm_server import ScriptedLLMServer, llm_server  # noqa: F401 (a fixture, used by name)
 
+TESTS = Path(__file__).resolve().parent
+
+# A test that uses one of these fixtures (directly or through another fixture) gets the marker.
+MARKER_FIXTURES = {"docker": "docker_engine", "postgres": "postgres_server", "browser": "browser"}
+
 PG_USER = "forja"  # the database superuser initdb creates; not an OS user
 
 # Keys the providers send to the scripted LLM server; never a real key.
@@ -42,6 +54,23 @@ TEST_OPENAI_KEY = "sk-test-openai-0123456789abcdef"
 class DatabaseUrls(NamedTuple):
     sync: str
     async_: str
+
+
+# -- markers --------------------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for marker, fixture in MARKER_FIXTURES.items():
+            if fixture in used:
+                item.add_marker(marker)
+        # `database_urls` asks for its PostgreSQL database at run time, which the closure does not show.
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("database_urls") == "postgresql":
+            item.add_marker("postgres")
+        if item.path.is_relative_to(TESTS / "e2e"):
+            item.add_marker("e2e")
 
 
 # -- SQLite ---------------------------------------------------------------------------------
@@ -108,7 +137,7 @@ class PostgresServer:
     def create_database(self) -> str:
         name = f"test_{secrets.token_hex(6)}"
         with self.admin() as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return name
 
 

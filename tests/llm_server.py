@@ -463,17 +463,21 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "ScriptedLLM/1.0"
     disable_nagle_algorithm = True  # small SSE writes must leave at once, not wait for Nagle/delayed-ACK
     timeout = 60  # an idle keep-alive connection eventually frees its thread
-    server: _HTTPServer
+
+    @property
+    def owner(self) -> ScriptedLLMServer:
+        assert isinstance(self.server, _HTTPServer)  # the only server this handler is given to
+        return self.server.owner
 
     def setup(self) -> None:
         super().setup()
-        self.server.owner._track(self.connection, add=True)
+        self.owner._track(self.connection, add=True)
 
     def finish(self) -> None:
         try:
             super().finish()
         finally:
-            self.server.owner._track(self.connection, add=False)
+            self.owner._track(self.connection, add=False)
 
     def do_POST(self) -> None:
         self._dispatch()
@@ -483,7 +487,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         try:
-            self.server.owner._handle(self)
+            self.owner._handle(self)
         except Exception:
             # A bug in the fixture must not look like a model answer: log it and drop the connection, which the
             # SDKs report as APIConnectionError.

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Route, sync_playwright
 
 from tests.conftest import free_port
 
@@ -171,6 +171,10 @@ class Traffic:
             self.blocked.append(route.request.url)
             route.abort("blockedbyclient")
 
+    def console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.console_errors.append(message.text)
+
     def off_machine(self) -> list[str]:
         return [
             url
@@ -190,8 +194,8 @@ def page(browser: Browser, traffic: Traffic) -> Iterator[Page]:
     context.route("**/*", traffic.guard)
     page = context.new_page()
     page.on("request", lambda request: traffic.urls.append(request.url))
-    page.on("console", lambda message: message.type == "error" and traffic.console_errors.append(message.text))
-    context.on("websocket", lambda ws: traffic.urls.append(ws.url))
+    page.on("console", traffic.console)
+    page.on("websocket", lambda ws: traffic.urls.append(ws.url))
     page.set_default_timeout(30_000)
     yield page
     context.close()

@@ -103,7 +103,8 @@ def test_webcontainer_falls_back_to_the_server_runner_and_says_so(
     assert any("/headless?" in url and "forja-reachability" not in url for url in traffic.blocked), traffic.blocked
     assert set(traffic.off_machine()) <= {*traffic.blocked, reachability}  # answered in the browser itself
     assert all(
-        urlsplit(url).hostname.endswith(("stackblitz.com", "webcontainer.io", "webcontainer-api.io")) for url in traffic.blocked
+        (urlsplit(url).hostname or "").endswith(("stackblitz.com", "webcontainer.io", "webcontainer-api.io"))
+        for url in traffic.blocked
     )
 
     # Another project in the same tab does not wait for a boot that failed minutes ago.

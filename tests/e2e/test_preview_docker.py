@@ -51,7 +51,7 @@ def test_imported_project_previews_in_docker_behind_traefik(forja_docker: str, p
     expect(page.locator("#preview-runner")).to_have_text("docker")
     address = page.locator("#preview-address").input_value()
     assert re.fullmatch(r"http://[0-9a-f]+\.localhost:\d+", address), address
-    preview_id = urlsplit(address).hostname.split(".")[0]
+    preview_id = (urlsplit(address).hostname or "").split(".")[0]
     running = subprocess.run(
         ["docker", "ps", "--format", "{{.Names}}", "--filter", f"network={NETWORK}"], capture_output=True, text=True, timeout=20
     ).stdout.split()

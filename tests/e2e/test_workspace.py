@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import ARTIFACTS, Traffic, free_port, start_forja, stop
 
 APP_JSX = "export default function App() {\n  return <h1>Barber shop</h1>;\n}\n"
-PROJECT = {
+PROJECT: dict[str, str | bytes] = {
     "barber-shop/index.html": '<!doctype html>\n<div id="root"></div>\n<script type="module" src="/src/main.jsx"></script>\n',
     "barber-shop/package.json": '{"name": "barber-shop", "dependencies": {"react": "^19.0.0"}, "devDependencies": {"vite": "^7.0.0"}}\n',
     "barber-shop/src/main.jsx": 'import { createRoot } from "react-dom/client";\nimport App from "./App.jsx";\n'

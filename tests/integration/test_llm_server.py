@@ -344,8 +344,10 @@ async def test_anthropic_helper_survives_truncated_input(server: ScriptedLLMServ
     server.queue(ToolAnswer(TRUNCATED, chunks=5, stop="max_tokens"))
     run, message = await run_anthropic_helper(server)
     assert run.stop == "max_tokens"
-    assert message.content[0].type == "tool_use"
-    assert message.content[0].input["files"][0]["path"] == "app.py"  # jiter's partial parse of the cut JSON
+    block = message.content[0]
+    assert block.type == "tool_use"
+    files = block.input["files"]
+    assert isinstance(files, list) and files[0]["path"] == "app.py"  # jiter's partial parse of the cut JSON
 
 
 async def test_anthropic_usage_including_cache(server: ScriptedLLMServer) -> None:

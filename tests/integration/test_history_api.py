@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
+from sqlmodel import col
 
 from builder import db, history
 from builder.api import _bad_tree, _not_found
@@ -214,7 +215,9 @@ async def test_trash_and_restore(
 async def test_purged_project_is_gone_from_the_trash(client: httpx.AsyncClient, services: Services, pid: str) -> None:
     assert (await client.delete(f"/api/projects/{pid}")).status_code == 204
     async with db.session_factory(services.store.engine)() as session, session.begin():
-        await session.exec(update(Project).where(Project.id == pid).values(deleted_at=datetime.now(UTC) - timedelta(days=31)))
+        await session.exec(
+            update(Project).where(col(Project.id) == pid).values(deleted_at=datetime.now(UTC) - timedelta(days=31))
+        )
     assert (await history.purge_expired_trash(services.store)).projects == [pid]
     assert (await client.get("/api/trash")).json() == []
     assert (await client.post(f"/api/trash/{pid}/restore")).status_code == 404

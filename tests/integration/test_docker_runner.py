@@ -11,12 +11,10 @@ import json
 import subprocess
 import tempfile
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from builder.settings import Settings
 from preview_runtime import docker_runner as docker_runner_module
 from preview_runtime.docker_runner import DockerRunner
 from preview_runtime.plan import RunPlan, plan_for
@@ -412,20 +410,3 @@ async def test_missing_image_is_explained_and_a_built_one_accepted(docker_engine
 
     assert "is not built yet" in (await docker_problem("forja-preview:no-such-tag") or "")
     assert await docker_problem(preview_image) is None
-
-
-def test_only_real_seeds_are_shown_to_previews(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A mistaken seed path must not show an arbitrary folder (Forja's own, with its .env) to untrusted code."""
-    npm, wheels, other = tmp_path / "npm", tmp_path / "wheels", tmp_path / "checkout"
-    for folder in (npm / "_cacache", wheels, other):
-        folder.mkdir(parents=True)
-    (other / ".env").write_text("FORJA_SECRET=never-for-previews\n")
-    assert DockerRunner(npm_seed=other, wheel_seed=other)._seeds() == {}
-    assert DockerRunner(npm_seed=npm, wheel_seed=wheels)._seeds() == {"npm": str(npm)}  # no wheel in it yet
-    (wheels / "demo-1.0-py3-none-any.whl").write_bytes(b"")
-    assert DockerRunner(npm_seed=npm, wheel_seed=wheels)._seeds() == {"npm": str(npm), "wheels": str(wheels)}
-
-    # An empty setting means no seed, never the working directory (which Path("") would be).
-    monkeypatch.setenv("FORJA_NPM_SEED_CACHE", "")
-    monkeypatch.setenv("FORJA_PIP_SEED_WHEELS", "")
-    assert (Settings().npm_seed_cache, Settings().pip_seed_wheels) == (None, None)

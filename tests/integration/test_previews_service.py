@@ -45,11 +45,12 @@ async def test_a_dependency_change_restarts_the_preview_and_other_saves_do_not(l
     assert await served(services, pid) == "<h1>one</h1>"
 
     await services.save(pid, {"notes.txt": b"not a dependency"}, author=Author.user)
-    assert (await services.previews.status(pid)).preview_id == first.preview_id
+    kept = await services.previews.status(pid)
+    assert kept is not None and kept.preview_id == first.preview_id
 
     await services.save(pid, {"package.json": manifest("two")}, author=Author.user)
     restarted = await services.previews.status(pid)
-    assert restarted.preview_id != first.preview_id
+    assert restarted is not None and restarted.preview_id != first.preview_id
     assert await served(services, pid) == "<h1>two</h1>"
     texts = [line.text for line in services.logs.history(pid)]
     assert "The dependencies changed: restarting the preview to install them." in texts

@@ -146,28 +146,6 @@ async def test_list_shares(services: Services, pid: str) -> None:
     assert all(first.token not in s.model_dump_json() and second.token not in s.model_dump_json() for s in listed)
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("7d", timedelta(days=7)),
-        ("24h", timedelta(hours=24)),
-        ("30d", timedelta(days=30)),
-        ("never", "never"),
-        (90, timedelta(seconds=90)),
-        ("3600", timedelta(hours=1)),
-        (None, None),
-    ],
-)
-def test_parse_expires(text: str | int | None, expected: object) -> None:
-    assert shares.parse_expires(text) == expected
-
-
-@pytest.mark.parametrize("text", ["soon", "-1d", "0", 0, -5, "7y", True, "99999d"])
-def test_parse_expires_refuses(text: str | int) -> None:
-    with pytest.raises(ValueError):
-        shares.parse_expires(text)
-
-
 # -- the API and the public pages -------------------------------------------------------------------
 
 
@@ -304,16 +282,3 @@ async def test_cli_share_list_revoke(services: Services, pid: str) -> None:
 
     with pytest.raises(argparse.ArgumentTypeError):
         cli_shares._expires("whenever")
-
-
-def test_cli_parsers() -> None:
-    root = argparse.ArgumentParser()
-    sub = root.add_subparsers(dest="command")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true")
-    cli_shares.add_parsers(sub, common)
-    args = root.parse_args(["share", "abc", "--version", "2", "--expires", "24h", "--json"])
-    assert (args.id, args.version, args.expires, args.json) == ("abc", 2, timedelta(hours=24), True)
-    assert root.parse_args(["revoke", "5"]).share_id == 5
-    assert root.parse_args(["shares", "abc"]).id == "abc"
-    assert set(cli_shares.COMMANDS) == {"share", "revoke", "shares"}

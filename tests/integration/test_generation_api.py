@@ -26,7 +26,7 @@ from builder.store import ProjectStore
 from tests.conftest import TEST_ANTHROPIC_KEY
 from tests.llm_server import ScriptedLLMServer, TextAnswer, ToolAnswer, Usage
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SITE = {
     "index.html": '<!doctype html>\n<h1>Hello</h1>\n<script src="app.js"></script>\n',
     "app.js": "console.log('ol\u00e1 \U0001f950');\n",

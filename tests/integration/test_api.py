@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.types import Message, Receive, Scope, Send
 
 from builder.api import api, isolate
 from builder.services import Services
@@ -313,7 +314,7 @@ class SSEReader:
     """Drives the ASGI app by hand: httpx's ASGITransport waits for the whole body, and this one never ends."""
 
     def __init__(self, path: str, query: str = "") -> None:
-        self.messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.messages: asyncio.Queue[Message] = asyncio.Queue()
         self.disconnected = asyncio.Event()
         self.buffer = ""
         self.scope = {
@@ -332,14 +333,14 @@ class SSEReader:
         self.task: asyncio.Task[None] | None = None
         self._requested = False
 
-    async def _receive(self) -> dict[str, Any]:
+    async def _receive(self) -> Message:
         if not self._requested:
             self._requested = True
             return {"type": "http.request", "body": b"", "more_body": False}
         await self.disconnected.wait()
         return {"type": "http.disconnect"}
 
-    async def _send(self, message: dict[str, Any]) -> None:
+    async def _send(self, message: Message) -> None:
         await self.messages.put(message)
 
     async def __aenter__(self) -> SSEReader:
@@ -351,7 +352,7 @@ class SSEReader:
         assert self.task is not None
         await asyncio.wait_for(self.task, timeout=5)  # the stream must end when the client goes away
 
-    async def start(self) -> dict[str, Any]:
+    async def start(self) -> Message:
         message = await asyncio.wait_for(self.messages.get(), timeout=5)
         assert message["type"] == "http.response.start"
         return message
@@ -406,7 +407,7 @@ async def test_isolate_adds_cross_origin_isolation_headers(services: Services) -
 
 
 async def test_isolate_keeps_headers_the_app_already_set() -> None:
-    async def app(scope: dict[str, Any], _receive: Any, send: Any) -> None:
+    async def app(scope: Scope, _receive: Receive, send: Send) -> None:
         await send(
             {"type": "http.response.start", "status": 200, "headers": [(b"cross-origin-embedder-policy", b"require-corp")]}
         )

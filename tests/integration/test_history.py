@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, update
-from sqlmodel import select
+from sqlalchemy import ColumnElement, func, update
+from sqlmodel import col, select
 
 from builder import db, history
 from builder.cli_history import COMMANDS, add_parsers
@@ -56,7 +56,7 @@ async def make_history(services: Services) -> str:
     return pid
 
 
-async def count(store: ProjectStore, model: type, *where: object) -> int:
+async def count(store: ProjectStore, model: type, *where: ColumnElement[bool] | bool) -> int:
     async with db.session_factory(store.engine)() as session:
         return (await session.exec(select(func.count()).select_from(model).where(*where))).one()
 
@@ -351,7 +351,7 @@ async def test_trash_hides_and_restore_brings_back(svc: Services) -> None:
 
 async def set_deleted_at(store: ProjectStore, project_id: str, when: datetime) -> None:
     async with db.session_factory(store.engine)() as session, session.begin():
-        await session.exec(update(Project).where(Project.id == project_id).values(deleted_at=when))
+        await session.exec(update(Project).where(col(Project.id) == project_id).values(deleted_at=when))
 
 
 async def test_purge_deletes_old_trash_and_unshared_blobs_only(svc: Services) -> None:

@@ -1,4 +1,4 @@
-"""What the browser side of previews relies on: the console bridge, the WebContainer plan, the API."""
+"""What the browser side of previews relies on, through the API: the tree, console lines reaching the log."""
 
 from __future__ import annotations
 
@@ -11,45 +11,6 @@ import pytest
 from builder.api import api, same_origin_writes
 from builder.services import Services
 from builder.settings import settings
-from preview_runtime import console_bridge
-from preview_runtime.plan import browser_plan_for
-
-ORIGINS = ["http://127.0.0.1:3000"]
-
-
-def test_bridge_goes_first_in_the_head_of_every_page() -> None:
-    files = {
-        "index.html": b"<!doctype html><html><head><title>x</title></head><body><script src=app.js></script></body></html>",
-        "about.htm": b"<HTML><HEAD lang=en></HEAD></HTML>",
-        "app.js": b"console.log('<head>')",
-    }
-    out = console_bridge.inject(files, ORIGINS)
-    assert out["app.js"] == files["app.js"]
-    for path in ("index.html", "about.htm"):
-        head_end = out[path].lower().index(b"<head") + out[path][out[path].lower().index(b"<head") :].index(b">") + 1
-        assert out[path][head_end:].startswith(b"<script data-forja-console>"), out[path]
-        assert b'["http://127.0.0.1:3000"]' in out[path]
-    assert files["index.html"].count(b"<script") == 1  # the stored project is not touched
-
-
-def test_bridge_keeps_the_doctype_first_and_is_added_once() -> None:
-    page = b"<!DOCTYPE html>\n<h1>No head</h1>"
-    once = console_bridge.inject({"index.html": page}, ORIGINS)
-    assert once["index.html"].startswith(b"<!DOCTYPE html><script data-forja-console>")
-    assert console_bridge.inject(once, ORIGINS) == once
-    assert console_bridge.inject({"index.html": page}, []) == {"index.html": page}
-
-
-def test_browser_plan_only_for_front_end_projects() -> None:
-    vite = {"package.json": b'{"scripts": {"dev": "vite"}, "devDependencies": {"vite": "7"}}', "index.html": b"<div id=root>"}
-    plan = browser_plan_for(vite)
-    assert plan is not None and plan.install[:2] == ["npm", "install"] and plan.dev == ["npm", "run", "dev"] and plan.port == 5173
-    static = browser_plan_for({"index.html": b"<h1>hi</h1>"})
-    assert static is not None and static.install == [] and static.dev == []
-    express = {"package.json": b'{"scripts": {"start": "node server.js"}, "dependencies": {"express": "5"}}', "server.js": b""}
-    assert browser_plan_for(express) is None
-    assert browser_plan_for({"requirements.txt": b"flask\n", "app.py": b"from flask import Flask"}) is None
-    assert browser_plan_for({"README.md": b"nothing to run"}) is None
 
 
 @pytest.fixture

@@ -10,10 +10,11 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TREE = {"index.html": b"<h1>Hi</h1>", "src/app.js": b"console.log('hi')", "img/logo.png": b"\x89PNG\r\n\x1a\n\x00\xff"}
 
 
@@ -35,7 +36,7 @@ class Cli:
         assert result.returncode == 0, f"{args} exited {result.returncode}: {result.stderr}"
         return result.stdout
 
-    def json(self, *args: str) -> object:
+    def json(self, *args: str) -> Any:  # whatever JSON the command printed
         return json.loads(self.ok(*args, "--json"))
 
 

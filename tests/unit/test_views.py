@@ -1,0 +1,207 @@
+"""The pure helpers behind the pages: file tree rows, the conversation, the first file shown, log and diff rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from builder.components.panels import LEVEL_COLORS
+from builder.models import Author
+from builder.schemas import GenerationInfo, VersionInfo
+from builder.services import plural
+from builder.state.history import MAX_DIFF_LINES, DiffLine, diff_lines
+from builder.state.workspace import ChatEntry, TreeRow, chat_entries, default_file, log_row, tree_rows
+from preview_runtime.logs import LogLevel, LogLine
+
+T0 = datetime(2025, 3, 4, 9, 5, 7, tzinfo=UTC)
+
+PATHS = ["src/App.jsx", "README.md", "index.html", "src/components/Button.jsx", "assets/logo.png", "Zeta.txt", "src/main.jsx"]
+
+
+# -- tree_rows ------------------------------------------------------------------------------------
+
+
+def test_tree_rows_put_folders_first_then_files_each_sorted_case_insensitively() -> None:
+    rows = tree_rows(PATHS, collapsed=set())
+    assert [(r.path, r.depth, r.is_dir) for r in rows] == [
+        ("assets", 0, True),
+        ("assets/logo.png", 1, False),
+        ("src", 0, True),
+        ("src/components", 1, True),
+        ("src/components/Button.jsx", 2, False),
+        ("src/App.jsx", 1, False),
+        ("src/main.jsx", 1, False),
+        ("index.html", 0, False),
+        ("README.md", 0, False),
+        ("Zeta.txt", 0, False),
+    ]
+    assert [r.name for r in rows if r.path.startswith("src/c")] == ["components", "Button.jsx"]
+    assert all(r.expanded for r in rows if r.is_dir) and not any(r.expanded for r in rows if not r.is_dir)
+
+
+def test_tree_rows_hide_what_is_inside_a_collapsed_folder() -> None:
+    rows = tree_rows(PATHS, collapsed={"src"})
+    assert [r.path for r in rows] == ["assets", "assets/logo.png", "src", "index.html", "README.md", "Zeta.txt"]
+    assert rows[2] == TreeRow("src", "src", 0, True, False)
+
+
+def test_tree_rows_collapse_a_nested_folder_only() -> None:
+    rows = tree_rows(PATHS, collapsed={"src/components"})
+    src = [r for r in rows if r.path.startswith("src")]
+    assert [(r.path, r.expanded) for r in src] == [
+        ("src", True),
+        ("src/components", False),
+        ("src/App.jsx", False),
+        ("src/main.jsx", False),
+    ]
+
+
+def test_tree_rows_of_nothing() -> None:
+    assert tree_rows([], collapsed=set()) == []
+
+
+# -- chat_entries ---------------------------------------------------------------------------------
+
+
+def version(
+    number: int, at: datetime, author: Author = Author.ai, message: str = "Made it", files_changed: int = 2
+) -> VersionInfo:
+    return VersionInfo(
+        id=number,
+        number=number,
+        parent_number=number - 1 or None,
+        author=author,
+        message=message,
+        files_changed=files_changed,
+        created_at=at,
+    )
+
+
+def generation(
+    at: datetime,
+    prompt: str,
+    version: int | None,
+    provider: str = "anthropic",
+    cost: float | None = 0.0123,
+    outcome: str = "saved",
+    error: str = "",
+) -> GenerationInfo:
+    return GenerationInfo(
+        id=1,
+        project_id="p",
+        version=version,
+        prompt=prompt,
+        provider=provider,
+        model="m",
+        input_tokens=1200,
+        output_tokens=345,
+        cache_read_tokens=0,
+        cache_write_tokens=0,
+        cost_usd=cost,
+        duration_s=1.0,
+        outcome=outcome,
+        summary="",
+        error=error,
+        created_at=at,
+    )
+
+
+def test_chat_entries_put_each_prompt_before_what_came_of_it_in_time_order() -> None:
+    versions = [version(2, T0 + timedelta(minutes=2)), version(1, T0, Author.template, "Starter", 5)]
+    generations = [
+        generation(T0 + timedelta(minutes=5), "make it blue", None, outcome="failed", error="The model stopped."),
+        generation(T0 + timedelta(minutes=2), "add a menu", 2),  # same moment as version 2: the prompt first
+    ]
+    entries = chat_entries(versions, generations)
+    assert [(e.kind, e.message) for e in entries] == [
+        ("version", "Starter"),
+        ("prompt", "add a menu"),
+        ("version", "Made it"),
+        ("prompt", "make it blue"),
+        ("error", "The model stopped."),
+    ]
+    assert [e.author for e in entries] == ["Starter", "You", "Forja AI", "You", "Forja"]
+    assert entries[0].time == "04 Mar, 09:05"
+    assert entries[-1] == ChatEntry("error", "Forja", "The model stopped.", "04 Mar, 09:10", "Nothing was changed.")
+
+
+def test_chat_entries_detail_counts_files_tokens_and_cost() -> None:
+    versions = [
+        version(1, T0, Author.import_, "", 1),
+        version(2, T0 + timedelta(minutes=1)),
+        version(3, T0 + timedelta(minutes=2)),
+        version(4, T0 + timedelta(minutes=3), Author.user, "Edited"),
+    ]
+    generations = [
+        generation(T0 + timedelta(minutes=1), "one", 2),
+        generation(T0 + timedelta(minutes=2), "two", 3, cost=None),
+        generation(T0 + timedelta(minutes=3), "three", 4, provider="offline"),
+    ]
+    details = [e.detail for e in chat_entries(versions, generations) if e.kind == "version"]
+    assert details == [
+        "version 1 \u00b7 1 file changed",
+        "version 2 \u00b7 2 files changed \u00b7 1,545 tokens \u00b7 about $0.012",
+        "version 3 \u00b7 2 files changed \u00b7 1,545 tokens \u00b7 cost unknown",
+        "version 4 \u00b7 2 files changed",  # offline: no tokens, no cost
+    ]
+    assert next(e.message for e in chat_entries(versions, generations) if e.kind == "version") == "(no message)"
+
+
+def test_chat_entries_of_nothing() -> None:
+    assert chat_entries([], []) == []
+
+
+# -- default_file ---------------------------------------------------------------------------------
+
+
+def test_default_file_prefers_the_app_then_the_page_then_the_server() -> None:
+    assert default_file(PATHS) == "src/App.jsx"
+    assert default_file(["README.md", "server.js", "index.html"]) == "index.html"
+    assert default_file(["README.md", "main.py", "app.py"]) == "app.py"
+    assert default_file(["README.md", "server.js"]) == "server.js"
+
+
+def test_default_file_falls_back_to_the_first_text_file_then_the_first_file() -> None:
+    assert default_file(["logo.png", "notes/todo.txt", "b.css"]) == "notes/todo.txt"
+    assert default_file(["logo.png", "font.woff2"]) == "logo.png"
+
+
+# -- log_row, LEVEL_COLORS ------------------------------------------------------------------------
+
+
+def test_log_row_shows_the_clock_time_level_and_source() -> None:
+    line = LogLine(seq=7, time=T0, level=LogLevel.error, source="dev-server", text="SyntaxError: x")
+    row = log_row(line)
+    assert (row.seq, row.time, row.level, row.source, row.text) == (7, "09:05:07", "error", "dev-server", "SyntaxError: x")
+
+
+def test_every_log_level_has_a_colour() -> None:
+    assert set(LEVEL_COLORS) == {level.value for level in LogLevel}
+    assert LEVEL_COLORS["error"] != LEVEL_COLORS["info"]
+
+
+# -- diff_lines, plural ---------------------------------------------------------------------------
+
+
+def test_diff_lines_are_told_apart_by_their_first_characters() -> None:
+    diff = "--- a/app.js\n+++ b/app.js\n@@ -1,2 +1,2 @@\n same\n-old\n+new\n\\ No newline at end of file"
+    assert diff_lines(diff) == [
+        DiffLine("meta", "--- a/app.js"),
+        DiffLine("meta", "+++ b/app.js"),
+        DiffLine("hunk", "@@ -1,2 +1,2 @@"),
+        DiffLine("context", " same"),
+        DiffLine("remove", "-old"),
+        DiffLine("add", "+new"),
+        DiffLine("context", "\\ No newline at end of file"),
+    ]
+
+
+def test_diff_lines_are_cut_for_the_page() -> None:
+    lines = diff_lines("\n".join(f"+{i}" for i in range(MAX_DIFF_LINES + 50)))
+    assert len(lines) == MAX_DIFF_LINES and lines[-1].text == f"+{MAX_DIFF_LINES - 1}"
+
+
+@pytest.mark.parametrize(("n", "text"), [(0, "0 files"), (1, "1 file"), (2, "2 files")])
+def test_plural(n: int, text: str) -> None:
+    assert plural(n, "file") == text

@@ -24,6 +24,7 @@ from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from builder import history
+from builder.doctor import DoctorReport, diagnose
 from builder.filetree import FileTreeError, human_size
 from builder.generation.engine import generate
 from builder.generation.providers import ProviderError, get_provider
@@ -120,6 +121,13 @@ class Health(BaseModel):
 async def health() -> Health:
     services = await get_services()
     return Health(status="ok", projects=len(await services.store.list_projects()))
+
+
+@api.get("/api/doctor", tags=["meta"])
+async def doctor() -> DoctorReport:
+    """What this machine can run: each preview runner's readiness, which one `auto` picks and why, and Forja's dependencies."""
+    services = await get_services()
+    return await diagnose(services.previews.image.status)
 
 
 @api.post("/api/projects", status_code=201, tags=["projects"])

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from builder import cli_history, cli_shares
+from builder import cli_doctor, cli_history, cli_shares
 from builder.filetree import (
     FileTreeError,
     read_folder,
@@ -190,11 +190,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     cli_history.add_parsers(sub, common)
     cli_shares.add_parsers(sub, common)
+    cli_doctor.add_parser(sub, common)
     sub.add_parser("migrate", parents=[common], help="create or upgrade the database schema")
     return root
 
 
 async def run(args: argparse.Namespace) -> int:
+    if args.command == "doctor":
+        return await cli_doctor.run(args)
     services = await get_services()
     try:
         if args.command == "migrate":

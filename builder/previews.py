@@ -11,13 +11,13 @@ import logging
 import secrets
 from typing import Any
 
-import aiodocker
 from sqlmodel import col, select
 
 from builder.db import session_factory
 from builder.models import PreviewSession, utcnow
 from builder.settings import settings
 from preview_runtime import console_bridge
+from preview_runtime.docker_image import ImageState, ImageStatus, PreviewImage
 from preview_runtime.local_runner import LocalRunner
 from preview_runtime.logs import LogLevel
 from preview_runtime.manager import PreviewManager
@@ -26,26 +26,6 @@ from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewInfo, PreviewState, Runner, RunnerError
 
 log = logging.getLogger(__name__)
-
-
-async def docker_problem(image: str) -> str | None:
-    """Why previews cannot run in Docker here, or None when they can (engine reachable, image built)."""
-    try:
-        docker = aiodocker.Docker()
-    except Exception:
-        return "no Docker engine is reachable"
-    try:
-        await asyncio.wait_for(docker.version(), timeout=3)
-    except Exception:
-        await docker.close()
-        return "no Docker engine is reachable"
-    try:
-        await docker.images.inspect(image)
-    except aiodocker.DockerError:
-        return f"the preview image {image} is not built yet (bash preview_runtime/images/build_offline.sh builds it)"
-    finally:
-        await docker.close()
-    return None
 
 
 def offline_env() -> dict[str, str]:
@@ -67,36 +47,32 @@ def install_env() -> dict[str, str]:
     return env
 
 
-async def build_runners() -> dict[str, Runner]:
-    runners: dict[str, Runner] = {}
-    problem = await docker_problem(settings.preview_image) if settings.preview_runner in ("auto", "docker") else "turned off"
-    if problem is not None and settings.preview_runner != "local":
-        log.warning("previews will not run in Docker: %s", problem)
-    if problem is None:
-        from preview_runtime.docker_runner import DockerRunner
+def docker_runner(image: str) -> Runner:
+    from preview_runtime.docker_runner import DockerRunner
 
-        runners["docker"] = DockerRunner(
-            image=settings.preview_image,
-            network=settings.preview_network,
-            memory_bytes=settings.preview_memory_mb * 1024 * 1024,
-            nano_cpus=int(settings.preview_cpus * 1e9),
-            pids_limit=settings.preview_pids,
-            warm_pool=settings.preview_warm_pool,
-            extra_ca_path=settings.preview_extra_ca or None,
-            npm_registry=settings.npm_registry or None,
-            pip_index_url=settings.pip_index_url or None,
-            npm_seed=settings.npm_seed_cache,
-            wheel_seed=settings.pip_seed_wheels,
-            extra_env=offline_env(),
-        )
-    if settings.preview_runner in ("auto", "local"):
-        runners["local"] = LocalRunner(
-            settings.data_dir / "previews",
-            ttl_seconds=settings.preview_ttl_s,
-            env=install_env(),
-            npm_seed=settings.npm_seed_cache,
-        )
-    return runners
+    return DockerRunner(
+        image=image,
+        network=settings.preview_network,
+        memory_bytes=settings.preview_memory_mb * 1024 * 1024,
+        nano_cpus=int(settings.preview_cpus * 1e9),
+        pids_limit=settings.preview_pids,
+        warm_pool=settings.preview_warm_pool,
+        extra_ca_path=settings.preview_extra_ca or None,
+        npm_registry=settings.npm_registry or None,
+        pip_index_url=settings.pip_index_url or None,
+        npm_seed=settings.npm_seed_cache,
+        wheel_seed=settings.pip_seed_wheels,
+        extra_env=offline_env(),
+    )
+
+
+def local_runner() -> Runner:
+    return LocalRunner(
+        settings.data_dir / "previews",
+        ttl_seconds=settings.preview_ttl_s,
+        env=install_env(),
+        npm_seed=settings.npm_seed_cache,
+    )
 
 
 def running_copy(files: dict[str, bytes]) -> dict[str, bytes]:
@@ -122,6 +98,9 @@ class PreviewService:
         # Previews of one fixed version (share links): f"{project_id}@{version}" -> preview id.
         self._by_version: dict[str, str] = {}
         self._version_locks: dict[str, asyncio.Lock] = {}
+        self.image = PreviewImage(settings.preview_image, on_change=self._image_changed)
+        # Set while a missing preview image is built at start; it ends once Docker runs previews (or cannot).
+        self.docker_preparation: asyncio.Task[ImageStatus] | None = None
 
     async def manager(self) -> PreviewManager:
         async with self._lock:
@@ -129,9 +108,17 @@ class PreviewService:
                 proxy = PreviewProxy(
                     settings.data_dir / "proxy", settings.preview_port, settings.preview_domain, settings.preview_host
                 )
-                manager = PreviewManager(
-                    await build_runners(), proxy, self.services.logs, settings.preview_idle_s, settings.preview_ttl_s
-                )
+                runners: dict[str, Runner] = {}
+                if settings.preview_runner in ("auto", "local"):
+                    runners["local"] = local_runner()
+                image = await self.image.check() if settings.preview_runner in ("auto", "docker") else None
+                if image is not None and image.state == ImageState.ready:
+                    runners["docker"] = docker_runner(image.image)
+                elif image is not None:
+                    log.warning("previews do not run in Docker yet: %s", image.describe())
+                manager = PreviewManager(runners, proxy, self.services.logs, settings.preview_idle_s, settings.preview_ttl_s)
+                if image is not None and image.state != ImageState.ready:
+                    manager.unavailable["docker"] = image.describe()
                 await manager.start_background()
                 for info in manager.running():
                     if info.preview_id.startswith(VERSION_PREVIEW_PREFIX):
@@ -139,7 +126,22 @@ class PreviewService:
                     else:
                         self._by_project[info.project_id] = info.preview_id
                 self._manager = manager
+                if image is not None and image.state == ImageState.missing:
+                    self.docker_preparation = asyncio.create_task(self._prepare_docker(), name="prepare-docker")
             return self._manager
+
+    def _image_changed(self, status: ImageStatus) -> None:
+        """Previews started while the image builds say how far it got (see choose_runner)."""
+        if self._manager is not None and status.state != ImageState.ready:
+            self._manager.unavailable["docker"] = status.describe()
+
+    async def _prepare_docker(self) -> ImageStatus:
+        """Build the missing image, then let later previews use Docker."""
+        status = await self.image.build()
+        if status.state == ImageState.ready and self._manager is not None:
+            await self._manager.add_runner(docker_runner(status.image))
+            log.info("Docker previews are ready; new previews run in Docker")
+        return status
 
     async def start(self, project_id: str, runner: str = "auto", restart: bool = False) -> PreviewInfo:
         """The project's current version, previewed; an already running preview of it is reused."""
@@ -295,6 +297,7 @@ class PreviewService:
         return {int(k.removeprefix(prefix)): v for k, v in self._by_version.items() if k.startswith(prefix)}
 
     async def close(self) -> None:
+        await self.image.close()
         if self._manager is not None:
             await self._manager.close()
 

@@ -66,7 +66,10 @@ class Settings(BaseSettings):
     preview_idle_s: int = Field(default=1800, description="A preview nobody looked at for this long is stopped.")
     preview_ttl_s: int = Field(default=4 * 3600, description="No preview runs longer than this.")
     preview_start_timeout_s: int = Field(default=300, description="How long the CLI's --wait and share links wait for a preview.")
-    preview_image: str = Field(default="forja-preview:latest", description="Docker image for preview containers.")
+    preview_image: str = Field(
+        default="forja-preview",
+        description="Repository of the preview image, which Forja builds and tags by a hash of its inputs; a name:tag is used as it is.",
+    )
     preview_network: str = Field(
         default="forja-previews", description="Docker network of preview containers (its firewall rules are named after it)."
     )

@@ -36,6 +36,8 @@ ENGINE_TIMEOUT_S = 3
 
 class ImageState(StrEnum):
     checking = "checking"
+    # The engine answers, the image is not there, and Forja may build it.
+    missing = "missing"
     building = "building"
     ready = "ready"
     failed = "failed"
@@ -67,6 +69,10 @@ class ImageStatus:
             return f"Preparing Docker previews ({where}, {self.elapsed_s:.0f} s)."
         if self.state == ImageState.ready:
             return f"Docker previews are ready ({self.image})."
+        if self.state == ImageState.missing:
+            return f"The preview image {self.image} is not built yet; Forja builds it when it starts."
+        if self.state == ImageState.checking:
+            return "Checking for a Docker engine and the preview image."
         if self.state == ImageState.failed:
             return f"The Docker preview image could not be built: {self.reason}"
         return self.reason
@@ -130,7 +136,7 @@ def build_command(image: str) -> tuple[list[str], str]:
 
 
 class PreviewImage:
-    """Makes sure the preview image exists, once per process, and tells anyone who asks how far it got."""
+    """Finds the preview image, builds it when it is missing (once per process) and tells anyone who asks how far it got."""
 
     def __init__(self, setting: str, on_change: Callable[[ImageStatus], None] | None = None) -> None:
         self.image = image_name(setting)
@@ -149,22 +155,30 @@ class PreviewImage:
         if self._on_change is not None:
             self._on_change(status)
 
-    def ensure(self) -> asyncio.Task[ImageStatus]:
-        """Start (or join) the check-and-build; the task ends ready, failed or unavailable."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._ensure(), name="preview-image")
-        return self._task
-
-    async def _ensure(self) -> ImageStatus:
+    async def check(self) -> ImageStatus:
+        """Quick: is there an engine, and is the image built? (ready, missing, unavailable, or failed for a fixed tag)."""
         if (problem := await engine_problem()) is not None:
             self._set(ImageStatus(self.image, ImageState.unavailable, problem))
-            return self._status
-        if await image_exists(self.image):
+        elif await image_exists(self.image):
             self._set(ImageStatus(self.image, ImageState.ready))
-            return self._status
-        if not self.builds:
-            why = f"the preview image {self.image} does not exist, and FORJA_PREVIEW_IMAGE names a fixed tag; build it, or name only a repository so Forja builds it"
+        elif not self.builds:
+            why = (
+                f"the preview image {self.image} does not exist, and FORJA_PREVIEW_IMAGE names a fixed tag: "
+                "build that image, or name only a repository so that Forja builds it."
+            )
             self._set(ImageStatus(self.image, ImageState.failed, why))
+        else:
+            self._set(ImageStatus(self.image, ImageState.missing))
+        return self._status
+
+    def build(self) -> asyncio.Task[ImageStatus]:
+        """Build the missing image in the background, once per process; the task ends ready or failed."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._build_if_needed(), name="preview-image-build")
+        return self._task
+
+    async def _build_if_needed(self) -> ImageStatus:
+        if self._status.state != ImageState.missing:
             return self._status
         command, why_not = build_command(self.image)
         if not command:
@@ -192,11 +206,11 @@ class PreviewImage:
         finished = time.monotonic()
         if code == 0 and await image_exists(self.image):
             log.info("preview image %s built in %.1f s", self.image, finished - started)
-            self._set(ImageStatus(self.image, ImageState.ready, started=started, finished=finished))
+            self._set(replace(self._status, state=ImageState.ready, finished=finished))
         else:
             reason = _failure_sentence(self._log_tail, code)
             log.warning("the preview image %s was not built: %s", self.image, reason)
-            self._set(ImageStatus(self.image, ImageState.failed, reason, started=started, finished=finished))
+            self._set(replace(self._status, state=ImageState.failed, reason=reason, finished=finished))
         return self._status
 
     async def close(self) -> None:

@@ -375,6 +375,10 @@ class LocalRunner(Runner):
 
     # -- the sandbox -------------------------------------------------------------------------
 
+    async def sandbox_problem(self) -> str | None:
+        """Why previews would run without a sandbox here, or None when bubblewrap makes one."""
+        return None if await self._bubblewrap() else self._no_sandbox
+
     async def _bubblewrap(self) -> str | None:
         """bwrap's path when it is installed and can build a sandbox here (checked once)."""
         if self._bwrap is not False:

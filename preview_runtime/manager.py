@@ -23,25 +23,36 @@ log = logging.getLogger(__name__)
 RUNNER_CHOICES = ("auto", "docker", "local")
 
 
-def choose_runner(requested: str, available: Mapping[str, Runner]) -> Runner:
-    """`auto` means Docker when an engine is reachable, else the local runner."""
+def choose_runner(
+    requested: str, available: Mapping[str, Runner], unavailable: Mapping[str, str] | None = None
+) -> tuple[Runner, str]:
+    """The runner for a preview and why that one; `auto` means Docker when it is ready, else the local runner.
+
+    `unavailable` says why a runner is missing (no engine, its image still building...), so the
+    person reads the real reason rather than a guess.
+    """
+    why_not = dict(unavailable or {})
     if requested not in RUNNER_CHOICES:
         raise RunnerError(f"Unknown runner {requested!r}; use one of: {', '.join(RUNNER_CHOICES)}.")
     if requested == "auto":
-        for name in ("docker", "local"):
-            if name in available:
-                return available[name]
+        if "docker" in available:
+            return available["docker"], "Docker is ready: each preview runs in its own hardened container."
+        if "local" in available:
+            return available["local"], f"Docker is not used: {why_not.get('docker', 'it is turned off in the settings')}"
         raise RunnerError("No preview runner is available on this Forja.")
     if requested not in available:
-        why = "no Docker engine is reachable" if requested == "docker" else "it is turned off in the settings"
-        raise RunnerError(f"The {requested} runner cannot be used: {why}.")
-    return available[requested]
+        why = why_not.get(
+            requested, "no Docker engine is reachable" if requested == "docker" else "it is turned off in the settings"
+        )
+        raise RunnerError(f"The {requested} runner cannot be used: {why}")
+    return available[requested], f"The {requested} runner was asked for."
 
 
 @dataclass
 class _Running:
     info: PreviewInfo
     runner: Runner
+    reason: str = ""
     started: float = field(default_factory=time.monotonic)
     last_seen: float = field(default_factory=time.monotonic)
 
@@ -60,6 +71,8 @@ class PreviewManager:
         self.logs = logs
         self.idle_seconds = idle_seconds
         self.ttl_seconds = ttl_seconds
+        # Why a runner is missing, for the person who asks for it (see choose_runner).
+        self.unavailable: dict[str, str] = {}
         self._previews: dict[str, _Running] = {}
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self._reaper: asyncio.Task[None] | None = None
@@ -68,16 +81,25 @@ class PreviewManager:
         """Start the proxy, take back previews that outlived a restart, and begin reaping."""
         await self.proxy.start()
         for runner in self.runners.values():
-            try:
-                adopted = await runner.adopt()
-            except RunnerError as exc:
-                log.warning("could not adopt %s previews: %s", runner.name, exc)
-                continue
-            for info in adopted:
-                self._previews[info.preview_id] = _Running(info, runner)
-                if info.upstream:
-                    await self.proxy.route(info.preview_id, info.upstream)
+            await self._adopt(runner)
         self._reaper = asyncio.create_task(self._reap_forever(), name="preview-reaper")
+
+    async def add_runner(self, runner: Runner) -> None:
+        """A runner that became ready after start (the Docker image finished building): later starts may use it."""
+        await self._adopt(runner)
+        self.runners[runner.name] = runner
+        self.unavailable.pop(runner.name, None)
+
+    async def _adopt(self, runner: Runner) -> None:
+        try:
+            adopted = await runner.adopt()
+        except RunnerError as exc:
+            log.warning("could not adopt %s previews: %s", runner.name, exc)
+            return
+        for info in adopted:
+            self._previews[info.preview_id] = _Running(info, runner)
+            if info.upstream:
+                await self.proxy.route(info.preview_id, info.upstream)
 
     async def close(self) -> None:
         if self._reaper:
@@ -97,15 +119,17 @@ class PreviewManager:
     async def start(
         self, preview_id: str, project_id: str, version: int, files: Mapping[str, bytes], plan: RunPlan, runner: str = "auto"
     ) -> PreviewInfo:
-        chosen = choose_runner(runner, self.runners)
+        chosen, reason = choose_runner(runner, self.runners, self.unavailable)
         spec = PreviewSpec(preview_id=preview_id, project_id=project_id, version=version, files=files, plan=plan)
         self.logs.emit(
             project_id,
             f"Starting preview of version {version} with the {chosen.name} runner: {plan.install or '(no install)'} && {plan.dev}",
         )
+        self.logs.emit(project_id, f"Why the {chosen.name} runner: {reason}")
         info = await chosen.start(spec, self._sink(project_id))
         info.url = self.proxy.url_for(preview_id)
-        self._previews[preview_id] = _Running(info, chosen)
+        info.runner_reason = reason
+        self._previews[preview_id] = _Running(info, chosen, reason)
         self._watchers[preview_id] = asyncio.create_task(self._watch(preview_id), name=f"preview-{preview_id}")
         return info
 
@@ -115,6 +139,7 @@ class PreviewManager:
         while running is not None:
             info = await running.runner.status(preview_id)
             info.url = self.proxy.url_for(preview_id)
+            info.runner_reason = running.reason
             running.info = info
             if info.state == PreviewState.running and info.upstream:
                 await self.proxy.route(preview_id, info.upstream)
@@ -135,6 +160,7 @@ class PreviewManager:
         running.last_seen = time.monotonic()
         info = await running.runner.status(preview_id)
         info.url = self.proxy.url_for(preview_id)
+        info.runner_reason = running.reason
         running.info = info
         return info
 

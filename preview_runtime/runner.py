@@ -46,6 +46,8 @@ class PreviewInfo(BaseModel):
     upstream: str = ""
     detail: str = ""
     handle: str = ""
+    # Why this runner runs it (set by the manager), shown beside the runner's name.
+    runner_reason: str = ""
 
 
 # (preview_id, text, level or None to classify, source) -> None

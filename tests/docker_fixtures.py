@@ -5,8 +5,9 @@ they are kept out of conftest.py on purpose.
 
 * docker_engine: the engine's socket. Starts dockerd when it is not running and we are root.
   Without an engine the tests fail in CI (CI=true) and are skipped elsewhere.
-* preview_image: forja-preview:latest, built once with preview_runtime/images/build_offline.sh (the
-  script skips the build when the image tag already exists, so later runs take a second).
+* preview_image: the image Forja itself uses (forja-preview tagged by a hash of its inputs), built
+  once with preview_runtime/images/build_offline.sh (the script skips the build when the tag already
+  exists, so later runs take a second, and a Forja on the same machine finds it built).
 * docker_runner_factory: DockerRunner instances on this session's own network (forja-test-<pid>,
   so parallel runs on one machine stay apart) with small limits; every preview they started is
   stopped after the test. At the end of the session the network, its firewall rules, containers
@@ -30,6 +31,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from preview_runtime.docker_image import image_name
 from preview_runtime.docker_runner import DockerRunner
 from preview_runtime.logs import LogLevel, classify
 from preview_runtime.plan import RunPlan, plan_for
@@ -37,7 +39,8 @@ from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState
 
 ROOT = Path(__file__).resolve().parents[1]
 SOCKET = "/var/run/docker.sock"
-IMAGE = "forja-preview:latest"
+REPOSITORY = "forja-preview"
+IMAGE = image_name(REPOSITORY)
 # One network per test session, so parallel runs on one machine never touch each other's previews.
 TEST_NETWORK_PREFIX = "forja-test-"
 TEST_NETWORK = f"{TEST_NETWORK_PREFIX}{os.getpid()}"
@@ -88,7 +91,7 @@ def preview_image(docker_engine: str) -> str:
         _unavailable("the preview image is missing and build_offline.sh needs root and debootstrap")
     started = time.monotonic()
     result = subprocess.run(
-        ["bash", str(script)],
+        ["bash", str(script), "--image", REPOSITORY, "--tag", IMAGE.rsplit(":", 1)[1]],
         env={**os.environ, "PYTHON": sys.executable},
         capture_output=True,
         text=True,

@@ -406,7 +406,11 @@ async def test_stop_right_after_the_first_install_keeps_the_cache(docker_runner_
 
 async def test_missing_image_is_explained_and_a_built_one_accepted(docker_engine, preview_image) -> None:
     """With an engine but no image, `auto` must not pick Docker: previews would all fail."""
-    from builder.previews import docker_problem
+    from preview_runtime.docker_image import ImageState, PreviewImage
 
-    assert "is not built yet" in (await docker_problem("forja-preview:no-such-tag") or "")
-    assert await docker_problem(preview_image) is None
+    missing = await PreviewImage("forja-preview:no-such-tag").check()
+    assert missing.state == ImageState.failed
+    assert missing.reason.startswith(
+        "the preview image forja-preview:no-such-tag does not exist, and FORJA_PREVIEW_IMAGE names a fixed tag"
+    )
+    assert (await PreviewImage(preview_image).check()).state == ImageState.ready

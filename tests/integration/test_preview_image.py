@@ -1,0 +1,201 @@
+"""Docker previews with no extra step: Forja builds a missing preview image itself, and `doctor` tells the truth.
+
+The build tests build real images with build_offline.sh on the test engine, under their own
+repository names (removed afterwards), so the session's preview image is never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+import builder.settings
+from builder.services import Services
+from preview_runtime.docker_image import ImageState, PreviewImage, image_exists
+from preview_runtime.runner import PreviewState
+from tests.conftest import free_port
+from tests.docker_fixtures import docker_engine, docker_test_network, preview_image  # noqa: F401 - fixtures
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVER = b"""require('http').createServer((req, res) => res.writeHead(200, {'content-type': 'text/html'}).end('<h1>In a box</h1>')).listen(Number(process.env.PORT), process.env.HOST);
+"""
+PACKAGE = json.dumps({"name": "boxed", "version": "1.0.0", "scripts": {"dev": "node server.js"}}).encode()
+
+
+def doctor(env: dict[str, str], path: str | None = None) -> tuple[int, dict]:
+    """`python -m builder doctor --json` as a person runs it, with no Forja answering on its port."""
+    full = {**os.environ, "FORJA_PORT": str(free_port()), **env}
+    if path is not None:
+        full["PATH"] = path
+    done = subprocess.run(
+        [sys.executable, "-m", "builder", "doctor", "--json"], cwd=ROOT, env=full, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout, done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+@pytest.fixture
+def scratch_repository(docker_engine: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:  # noqa: F811
+    """FORJA_PREVIEW_IMAGE names a repository of this test's own, with every image in it removed afterwards."""
+    name = f"forja-preview-test-{os.getpid()}"
+    monkeypatch.setattr(builder.settings.settings, "preview_image", name)
+    yield name
+    images = subprocess.run(["docker", "images", name, "--format", "{{.ID}}"], capture_output=True, text=True).stdout.split()
+    for image in set(images):
+        users = subprocess.run(["docker", "ps", "-aq", "--filter", f"ancestor={image}"], capture_output=True, text=True)
+        if users.stdout.split():
+            subprocess.run(["docker", "rm", "--force", "--volumes", *users.stdout.split()], capture_output=True)
+        subprocess.run(["docker", "rmi", "--force", image], capture_output=True)
+
+
+@pytest.fixture
+def docker_previews(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, docker_test_network: str) -> None:  # noqa: F811
+    """The services' previews in `auto` mode on the test network, behind a real Traefik on loopback."""
+    for name, value in {
+        "data_dir": tmp_path / "data",
+        "preview_runner": "auto",
+        "preview_port": free_port(),
+        "preview_network": docker_test_network,
+        "preview_warm_pool": 0,
+    }.items():
+        monkeypatch.setattr(builder.settings.settings, name, value)
+
+
+async def served(services: Services, project_id: str) -> str:
+    async with asyncio.timeout(180):
+        info = await services.previews.wait_ready(project_id)
+    assert info.state == PreviewState.running, info.detail
+    proxy = (await services.previews.manager()).proxy
+    async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+        response = await client.get(proxy.internal_url(), headers={"Host": proxy.host_for(info.preview_id)})
+    return response.text
+
+
+async def building(image: PreviewImage) -> None:
+    async with asyncio.timeout(30):
+        while image.status.state != ImageState.building:
+            assert image.status.state == ImageState.missing, image.status
+            await asyncio.sleep(0.05)
+
+
+async def test_a_machine_with_docker_and_no_image_gets_docker_previews_without_a_command(
+    docker_previews: None, scratch_repository: str, services: Services
+) -> None:
+    manager = await services.previews.manager()
+    await building(services.previews.image)
+    assert "docker" not in manager.runners
+
+    # Meanwhile previews run in the local runner, and say why.
+    created = await services.store.create_project("Boxed", {"package.json": PACKAGE, "server.js": SERVER})
+    first = await services.previews.start(created.project_id)
+    assert first.runner == "local"
+    assert first.runner_reason.startswith("Docker is not used: Preparing Docker previews (")
+    assert await served(services, created.project_id) == "<h1>In a box</h1>"
+
+    assert services.previews.docker_preparation is not None
+    async with asyncio.timeout(600):
+        built = await services.previews.docker_preparation
+    assert built.state == ImageState.ready, built.reason
+    assert built.steps == 6 and built.step == 6
+    assert "docker" in manager.runners
+
+    again = await services.previews.start(created.project_id, restart=True)
+    assert again.runner == "docker"
+    assert again.runner_reason == "Docker is ready: each preview runs in its own hardened container."
+    assert await served(services, created.project_id) == "<h1>In a box</h1>"
+
+    # An unchanged image is found, not built again.
+    second = PreviewImage(scratch_repository)
+    assert (await second.check()).state == ImageState.ready
+    assert second.status.started is None
+
+
+async def test_a_build_that_fails_says_why_and_the_local_runner_keeps_working(
+    docker_previews: None, scratch_repository: str, monkeypatch: pytest.MonkeyPatch, services: Services
+) -> None:
+    if shutil.which("debootstrap") is None:
+        pytest.fail("debootstrap is needed for the offline build (apt-get install debootstrap)")
+    # A mirror on a loopback port where nothing listens: debootstrap fails at once.
+    monkeypatch.setenv("DEBIAN_MIRROR", f"http://127.0.0.1:{free_port()}/debian")
+    monkeypatch.setenv("FORJA_BUILD_CACHE", "none")
+    manager = await services.previews.manager()
+    assert services.previews.docker_preparation is not None
+    async with asyncio.timeout(300):
+        failed = await services.previews.docker_preparation
+    assert failed.state == ImageState.failed
+    assert failed.reason == "debootstrap failed (exit status 1)."
+    assert not await image_exists(services.previews.image.image)
+    assert "docker" not in manager.runners
+
+    created = await services.store.create_project("Still works", {"package.json": PACKAGE, "server.js": SERVER})
+    info = await services.previews.start(created.project_id)
+    assert info.runner == "local"
+    assert info.runner_reason == (
+        "Docker is not used: The Docker preview image could not be built: debootstrap failed (exit status 1)."
+    )
+    assert await served(services, created.project_id) == "<h1>In a box</h1>"
+
+
+def test_doctor_without_docker() -> None:
+    code, report = doctor({"DOCKER_HOST": "unix:///nonexistent/docker.sock", "FORJA_PREVIEW_RUNNER": "auto"})
+    assert code == 0
+    assert report["auto"] == "local"
+    assert report["runners"]["docker"] == {
+        "ready": False,
+        "reason": "no Docker engine is reachable: install Docker (sudo apt-get install docker.io) and start it.",
+    }
+    assert report["runners"]["local"]["ready"] is True
+    assert set(report["runners"]) == {"docker", "local", "webcontainer"}
+    checks = {check["name"]: check for check in report["checks"]}
+    assert checks["docker"]["ok"] is False
+    # Asking for Docker where there is none: not usable, exit status 1.
+    code, report = doctor({"DOCKER_HOST": "unix:///nonexistent/docker.sock", "FORJA_PREVIEW_RUNNER": "docker"})
+    assert code == 1 and report["requested"] == "docker"
+
+
+def test_doctor_with_docker_and_no_image(scratch_repository: str) -> None:
+    code, report = doctor({"FORJA_PREVIEW_IMAGE": scratch_repository, "FORJA_PREVIEW_RUNNER": "auto"})
+    assert code == 0 and report["auto"] == "local"
+    docker = report["runners"]["docker"]
+    assert docker["ready"] is False
+    assert docker["reason"].startswith(f"The preview image {scratch_repository}:in-")
+    assert docker["reason"].endswith(" is not built yet; Forja builds it when it starts.")
+    code, _ = doctor({"FORJA_PREVIEW_IMAGE": scratch_repository, "FORJA_PREVIEW_RUNNER": "docker"})
+    assert code == 1
+
+
+def test_doctor_with_docker_and_the_image(preview_image: str) -> None:  # noqa: F811
+    code, report = doctor({"FORJA_PREVIEW_IMAGE": preview_image, "FORJA_PREVIEW_RUNNER": "docker"})
+    assert code == 0
+    assert report["auto"] == "docker"
+    assert report["runners"]["docker"] == {
+        "ready": True,
+        "reason": f"the engine answers and the preview image {preview_image} is built.",
+    }
+
+
+def test_doctor_without_bubblewrap(tmp_path: Path) -> None:
+    """A PATH with everything Forja runs but bwrap: the local runner is said to run without a sandbox."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("node", "npm", "traefik", "docker", "chromium"):
+        if found := shutil.which(tool):
+            (bin_dir / tool).symlink_to(found)
+    code, report = doctor({"DOCKER_HOST": "unix:///nonexistent/docker.sock"}, path=str(bin_dir))
+    assert code == 0
+    checks = {check["name"]: check for check in report["checks"]}
+    assert checks["sandbox"]["ok"] is False
+    assert "bubblewrap is not installed" in checks["sandbox"]["detail"]
+    assert "apt-get install bubblewrap" in checks["sandbox"]["detail"]
+    assert "WITHOUT a sandbox" in report["runners"]["local"]["reason"]
+    # Keys are named, never shown.
+    assert "sk-" not in json.dumps(report)

@@ -1,0 +1,35 @@
+"""Which runner a preview gets, and the sentence that says why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from preview_runtime.local_runner import LocalRunner
+from preview_runtime.manager import choose_runner
+from preview_runtime.runner import RunnerError
+
+
+def test_auto_without_docker_names_the_reason_docker_is_missing(tmp_path: Path) -> None:
+    local = LocalRunner(tmp_path)
+    runner, why = choose_runner(
+        "auto", {"local": local}, {"docker": "Preparing Docker previews (step 2 of 6, apt-get install, 12 s)."}
+    )
+    assert runner is local
+    assert why == "Docker is not used: Preparing Docker previews (step 2 of 6, apt-get install, 12 s)."
+
+
+def test_auto_prefers_docker(tmp_path: Path) -> None:
+    docker, local = LocalRunner(tmp_path / "a"), LocalRunner(tmp_path / "b")
+    runner, why = choose_runner("auto", {"docker": docker, "local": local})
+    assert runner is docker and why.startswith("Docker is ready")
+
+
+def test_asking_for_a_missing_runner_says_why_it_is_missing(tmp_path: Path) -> None:
+    with pytest.raises(
+        RunnerError, match=r"^The docker runner cannot be used: The Docker preview image could not be built: x\.$"
+    ):
+        choose_runner("docker", {"local": LocalRunner(tmp_path)}, {"docker": "The Docker preview image could not be built: x."})
+    with pytest.raises(RunnerError, match="Unknown runner 'swarm'"):
+        choose_runner("swarm", {})

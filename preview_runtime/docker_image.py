@@ -17,7 +17,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from importlib import metadata, resources
@@ -145,6 +145,7 @@ class PreviewImage:
         self._status = ImageStatus(self.image, ImageState.checking)
         self._task: asyncio.Task[ImageStatus] | None = None
         self._log_tail: list[str] = []
+        self._changed = asyncio.Event()
 
     @property
     def status(self) -> ImageStatus:
@@ -154,6 +155,22 @@ class PreviewImage:
         self._status = status
         if self._on_change is not None:
             self._on_change(status)
+        # Wake every follower, then arm a fresh event for the next change.
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def follow(self, tick_s: float = 1.0) -> AsyncIterator[ImageStatus]:
+        """The status now, then on each change and every `tick_s` while it builds (the elapsed time moves), until it settles."""
+        while True:
+            status = self._status
+            yield status
+            if status.state not in (ImageState.checking, ImageState.missing, ImageState.building):
+                return
+            changed = self._changed
+            try:
+                await asyncio.wait_for(changed.wait(), tick_s)
+            except TimeoutError:
+                pass
 
     async def check(self) -> ImageStatus:
         """Quick: is there an engine, and is the image built? (ready, missing, unavailable, or failed for a fixed tag)."""

@@ -222,6 +222,7 @@ def preview_panel() -> rx.Component:
                 rx.hstack(
                     rx.button("Try again", size="2", on_click=WorkspaceState.start_preview, id="preview-retry"),
                     rx.button("Show logs", size="2", variant="soft", on_click=WorkspaceState.set_tab("logs")),
+                    rx.link(rx.button("Check this machine", size="2", variant="soft"), href="/doctor", id="preview-doctor"),
                     rx.cond(
                         WorkspaceState.provider != "offline",
                         rx.button(
@@ -258,5 +259,23 @@ def preview_panel() -> rx.Component:
         on_fallback=WorkspaceState.webcontainer_fallback,
         on_failed=WorkspaceState.webcontainer_failed,
     )
+    why_runner = rx.cond(
+        WorkspaceState.preview_runner_reason != "",
+        rx.text(
+            rx.text.strong(WorkspaceState.preview_runner, " runner: "),
+            WorkspaceState.preview_runner_reason,
+            " ",
+            rx.link("What can this machine run?", href="/doctor", id="preview-doctor-link"),
+            size="1",
+            color=rx.color("gray", 11),
+            padding_x="12px",
+            padding_y="4px",
+            width="100%",
+            border_bottom=f"1px solid {rx.color('gray', 4)}",
+            id="preview-runner-reason",
+        ),
+    )
     # The frame stays mounted while it starts, so a WebContainer can boot behind the waiting message.
-    return rx.vstack(toolbar, frame, rx.cond(running, rx.fragment(), waiting), spacing="0", height="100%", width="100%")
+    return rx.vstack(
+        toolbar, why_runner, frame, rx.cond(running, rx.fragment(), waiting), spacing="0", height="100%", width="100%"
+    )

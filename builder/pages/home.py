@@ -5,6 +5,7 @@ import reflex as rx
 from builder.components.layout import error_callout, top_bar
 from builder.components.project_menu import trash_list
 from builder.state.home import EXAMPLE_PROMPTS, HomeState, ProjectCard
+from builder.state.machine import MachineState
 
 UPLOAD_ID = "import_zip"
 
@@ -145,11 +146,40 @@ def recent_projects() -> rx.Component:
     )
 
 
+def docker_note() -> rx.Component:
+    """Docker previews being prepared (or failing to be): a person should not wonder why previews run locally."""
+    return rx.cond(
+        MachineState.docker_note != "",
+        rx.callout(
+            rx.text(
+                MachineState.docker_note,
+                rx.cond(
+                    MachineState.docker_failed,
+                    " Previews run in the local runner. ",
+                    " Until then, previews run in the local runner. ",
+                ),
+                rx.link("What can this machine run?", href="/doctor"),
+                size="2",
+            ),
+            icon="container",
+            color_scheme=rx.cond(MachineState.docker_failed, "red", "blue"),
+            width="100%",
+            max_width="760px",
+            id="docker-note",
+        ),
+    )
+
+
 def home_page() -> rx.Component:
     return rx.vstack(
-        top_bar(rx.spacer(), rx.link("API docs", href="/api/docs", size="2", color=rx.color("gray", 11), is_external=True)),
+        top_bar(
+            rx.spacer(),
+            rx.link("This machine", href="/doctor", size="2", color=rx.color("gray", 11)),
+            rx.link("API docs", href="/api/docs", size="2", color=rx.color("gray", 11), is_external=True),
+        ),
         rx.vstack(
             prompt_box(),
+            docker_note(),
             error_callout(HomeState.error, HomeState.dismiss_error, max_width="760px"),
             import_box(),
             rx.box(height="1em"),

@@ -34,6 +34,7 @@ PREVIEW_WORDS = {
     "installing": "Installing dependencies...",
     "running": "Starting the dev server...",
 }
+WEBCONTAINER_REASON = "A front-end project: it runs in your browser (WebContainer), and nothing of it runs on the server."
 # A page left open keeps following its log for at most this long without reloading.
 LOG_FOLLOW_SECONDS = 6 * 3600
 
@@ -116,6 +117,8 @@ class WorkspaceState(rx.State):
     preview_url: str = ""
     preview_state: str = ""
     preview_runner: str = ""
+    # Why that runner runs it: shown under the toolbar, so a person knows what sandbox the app is in.
+    preview_runner_reason: str = ""
     preview_message: str = ""
     preview_reloads: int = 0
     # "webcontainer" while the browser runs the project, "server" for Forja's runners.
@@ -182,6 +185,7 @@ class WorkspaceState(rx.State):
             self.preview_state = ""
             self.preview_message = ""
             self.preview_mode = ""
+            self.preview_runner = self.preview_runner_reason = ""
         if not await self._refresh(project_id):
             return
         yield WorkspaceState.follow_logs
@@ -368,6 +372,7 @@ class WorkspaceState(rx.State):
                 return
             if browser_plan is not None:
                 self.preview_mode = self.preview_runner = "webcontainer"
+                self.preview_runner_reason = WEBCONTAINER_REASON
                 self.browser_install, self.browser_dev, self.browser_port = (
                     browser_plan.install,
                     browser_plan.dev,
@@ -387,6 +392,7 @@ class WorkspaceState(rx.State):
                 if self._preview_token != token or self.project_id != project_id:
                     return
                 self.preview_runner = info.runner
+                self.preview_runner_reason = info.runner_reason
                 self.preview_state = info.state.value
                 self.preview_message = (
                     PREVIEW_WORDS.get(info.state.value, "")

@@ -151,7 +151,7 @@ def test_doctor_without_docker() -> None:
     assert report["auto"] == "local"
     assert report["runners"]["docker"] == {
         "ready": False,
-        "reason": "no Docker engine is reachable: install Docker (sudo apt-get install docker.io) and start it.",
+        "reason": "No Docker engine is reachable: install Docker (sudo apt-get install docker.io) and start it.",
     }
     assert report["runners"]["local"]["ready"] is True
     assert set(report["runners"]) == {"docker", "local", "webcontainer"}
@@ -179,7 +179,7 @@ def test_doctor_with_docker_and_the_image(preview_image: str) -> None:  # noqa: 
     assert report["auto"] == "docker"
     assert report["runners"]["docker"] == {
         "ready": True,
-        "reason": f"the engine answers and the preview image {preview_image} is built.",
+        "reason": f"The engine answers and the preview image {preview_image} is built.",
     }
 
 
@@ -194,7 +194,7 @@ def test_doctor_without_bubblewrap(tmp_path: Path) -> None:
     assert code == 0
     checks = {check["name"]: check for check in report["checks"]}
     assert checks["sandbox"]["ok"] is False
-    assert "bubblewrap is not installed" in checks["sandbox"]["detail"]
+    assert checks["sandbox"]["detail"].startswith("Bubblewrap is not installed: ")
     assert "apt-get install bubblewrap" in checks["sandbox"]["detail"]
     assert "WITHOUT a sandbox" in report["runners"]["local"]["reason"]
     # Keys are named, never shown.

@@ -1,0 +1,58 @@
+"""What this machine can run, for the /doctor page and the note on the home page while Docker gets ready."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import reflex as rx
+
+from builder.doctor import diagnose
+from builder.services import get_services
+from preview_runtime.docker_image import ImageState
+
+
+@dataclasses.dataclass
+class RunnerRow:
+    name: str
+    ready: bool
+    reason: str
+
+
+@dataclasses.dataclass
+class CheckRow:
+    name: str
+    ok: bool
+    detail: str
+
+
+class MachineState(rx.State):
+    # The preview image's progress while Forja builds it (empty once Docker is ready or not in play).
+    docker_note: str = ""
+    docker_failed: bool = False
+    auto: str = ""
+    auto_reason: str = ""
+    usable: bool = True
+    runners: list[RunnerRow] = []
+    checks: list[CheckRow] = []
+    checked: bool = False
+
+    @rx.event
+    async def load_report(self) -> None:
+        services = await get_services()
+        report = await diagnose(services.previews.image.status)
+        self.auto, self.auto_reason, self.usable = report.auto, report.auto_reason, report.usable
+        self.runners = [RunnerRow(name, r.ready, r.reason) for name, r in report.runners.items()]
+        self.checks = [CheckRow(c.name, c.ok, c.detail) for c in report.checks]
+        self.checked = True
+
+    @rx.event(background=True)
+    async def follow_docker(self):
+        """While the preview image builds, show how far it got; say so if it fails."""
+        image = (await get_services()).previews.image
+        async for status in image.follow():
+            async with self:
+                self.docker_failed = status.state == ImageState.failed
+                self.docker_note = status.describe() if status.state in (ImageState.building, ImageState.failed) else ""
+        async with self:
+            if self.checked:
+                yield MachineState.load_report

@@ -54,8 +54,8 @@ async def test_create_project_from_json(client: httpx.AsyncClient, services: Ser
     assert response.status_code == 201
     body = response.json()
     assert body["version"] == 1 and body["files"] == 2
-    assert await services.store.read_tree(body["id"]) == {p: c.encode() for p, c in TREE.items()}
-    assert (await services.store.get_project(body["id"])).name == "Hello app"
+    assert await services.projects.read_tree(body["id"]) == {p: c.encode() for p, c in TREE.items()}
+    assert (await services.projects.get(body["id"])).name == "Hello app"
 
 
 @pytest.mark.parametrize(
@@ -91,22 +91,22 @@ async def test_create_project_from_zip_upload(client: httpx.AsyncClient, service
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["version"] == 1 and body["files"] == 2
-    project = await services.store.get_project(body["id"])
+    project = await services.projects.get(body["id"])
     assert project.name == "Barber shop v2"
-    assert await services.store.read_tree(body["id"]) == {"index.html": b"<h1>Shop</h1>", "logo.png": PNG}
+    assert await services.projects.read_tree(body["id"]) == {"index.html": b"<h1>Shop</h1>", "logo.png": PNG}
 
     named = await client.post(
         "/api/projects", files={"file": ("site.zip", data, "application/zip")}, data={"name": "  My   shop "}
     )
     assert named.status_code == 201
-    assert (await services.store.get_project(named.json()["id"])).name == "My shop"
+    assert (await services.projects.get(named.json()["id"])).name == "My shop"
 
 
 async def test_create_project_from_json_tree_upload(client: httpx.AsyncClient, services: Services) -> None:
     tree = json.dumps({"files": [{"path": "index.html", "content": "<p>json</p>"}]}).encode()
     response = await client.post("/api/projects", files={"file": ("landing-page.json", tree, "application/json")})
     assert response.status_code == 201
-    assert (await services.store.get_project(response.json()["id"])).name == "Landing page"
+    assert (await services.projects.get(response.json()["id"])).name == "Landing page"
 
 
 async def test_bad_zip_upload_is_refused_naming_the_file(client: httpx.AsyncClient) -> None:
@@ -194,7 +194,7 @@ async def test_write_file_makes_a_version_unless_nothing_changed(client: httpx.A
     version = response.json()
     assert (version["number"], version["parent_number"], version["author"]) == (2, 1, "user")
     assert version["message"] == "tweak" and version["files_changed"] == 1
-    assert await services.store.read_file(pid, "src/app.js") == b"changed"
+    assert await services.projects.read_file(pid, "src/app.js") == b"changed"
 
     same = await client.put(f"/api/projects/{pid}/files/src/app.js", json={"content": "changed"})
     assert same.status_code == 200
@@ -264,11 +264,11 @@ async def test_put_to_an_unknown_project_is_404(client: httpx.AsyncClient) -> No
 )
 async def test_path_traversal_in_put_never_writes(client: httpx.AsyncClient, services: Services, path: str) -> None:
     pid = await create(client)
-    before = await services.store.read_tree(pid)
+    before = await services.projects.read_tree(pid)
     response = await client.put(f"/api/projects/{pid}/files/{path}", json={"content": "root::0:0:evil"})
     assert response.status_code in (404, 422), response.text
     assert [v["number"] for v in (await client.get(f"/api/projects/{pid}/versions")).json()] == [1]
-    assert await services.store.read_tree(pid) == before
+    assert await services.projects.read_tree(pid) == before
 
 
 async def test_export_returns_the_files_as_a_zip(client: httpx.AsyncClient) -> None:

@@ -408,7 +408,7 @@ async def test_stop_right_after_the_first_install_keeps_the_cache(docker_runner_
 
 async def test_missing_image_is_explained_and_a_built_one_accepted(docker_engine, preview_image) -> None:
     """With an engine but no image, `auto` must not pick Docker: previews would all fail."""
-    from builder.previews import docker_problem
+    from builder.services.previews import docker_problem
 
     assert "is not built yet" in (await docker_problem("forja-preview:no-such-tag") or "")
     assert await docker_problem(preview_image) is None

@@ -291,10 +291,15 @@ class ProjectStore:
         query = select(Generation.id).where(Generation.project_id == project_id, Generation.outcome == GENERATION_RUNNING)
         return (await session.exec(query)).first() is not None
 
-    async def generation_running(self, project_id: str) -> bool:
-        """Whether any process has a generation of the project running."""
+    async def generation_running(self, project_id: str, stale_before: datetime) -> bool:
+        """Whether any process has a generation of the project running (one started before `stale_before` is dead)."""
+        query = select(Generation.id).where(
+            Generation.project_id == project_id,
+            Generation.outcome == GENERATION_RUNNING,
+            col(Generation.created_at) >= stale_before,
+        )
         async with self._sessions() as session:
-            return await self._running_generation(session, project_id)
+            return (await session.exec(query)).first() is not None
 
     async def _interrupt(self, session: AsyncSession, before: datetime, project_id: str | None = None) -> int:
         query = update(Generation).where(col(Generation.outcome) == GENERATION_RUNNING, col(Generation.created_at) < before)

@@ -67,7 +67,7 @@ class GenerationService:
         """
         project = await self._projects.get(project_id)
         get_provider(provider or project.provider or None, model or project.model or None)
-        if self._hub.running(project_id) or await self._store.generation_running(project_id):
+        if self._hub.running(project_id) or await self._store.generation_running(project_id, stale_before()):
             raise GenerationBusy("This project is already being generated; wait for it to finish.")
 
         async def run(publish: Publish) -> GenerationEvent:

@@ -1,7 +1,7 @@
 """Forja's HTTP API, mounted in front of the Reflex app (the same origin and port).
 
-Routes are thin: each parses its input, calls the service layer and maps the service's
-errors to a status code with a message a person can act on.
+Routes are thin: each parses its input and calls the service layer; one handler answers every
+ForjaError with its status and its sentence.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from typing import Literal
 
 import swagger_ui
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
@@ -23,11 +25,9 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from builder import history
 from builder.doctor import DoctorReport, diagnose
-from builder.filetree import FileTreeError, human_size
-from builder.generation.engine import generate
-from builder.generation.providers import ProviderError, get_provider
+from builder.errors import ForjaError, NotFound, PreviewError
+from builder.filetree import encode_text, human_size
 from builder.models import Author
 from builder.routes.history import router as history_router
 from builder.routes.shares import router as shares_router
@@ -40,12 +40,11 @@ from builder.schemas import (
     ProjectSummary,
     VersionInfo,
 )
-from builder.services import Services, get_services, project_name_from_prompt
+from builder.services import Services, get_services
 from builder.settings import settings
-from builder.store import NotFound
 from preview_runtime import console_bridge
 from preview_runtime.logs import LogLevel, LogLine
-from preview_runtime.runner import PreviewInfo, PreviewState, RunnerError
+from preview_runtime.runner import PreviewInfo, PreviewState
 
 api = FastAPI(
     title="Forja",
@@ -75,24 +74,23 @@ async def docs() -> HTMLResponse:
     )
 
 
-@api.exception_handler(NotFound)
-async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=404)
+class ErrorResponse(JSONResponse):
+    """JSON with non-ASCII characters escaped: an error may quote input holding a lone surrogate,
+    which cannot be encoded as UTF-8 (Starlette's JSONResponse would fail on it with a 500)."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, separators=(",", ":")).encode("ascii")
 
 
-@api.exception_handler(ProviderError)
-async def _provider_unavailable(_request: Request, exc: ProviderError) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=400)
+@api.exception_handler(ForjaError)
+async def forja_error(_request: Request, exc: ForjaError) -> JSONResponse:
+    return ErrorResponse(exc.body(), status_code=exc.status)
 
 
-@api.exception_handler(RunnerError)
-async def _preview_failed(_request: Request, exc: RunnerError) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=409)
-
-
-@api.exception_handler(FileTreeError)
-async def _bad_tree(_request: Request, exc: FileTreeError) -> JSONResponse:
-    return JSONResponse({"detail": str(exc), "path": exc.path}, status_code=422)
+@api.exception_handler(RequestValidationError)
+async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's own 422 answer, rendered so that it survives any input it quotes."""
+    return ErrorResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
 
 
 class ProjectCreate(BaseModel):
@@ -120,7 +118,7 @@ class Health(BaseModel):
 @api.get("/health", tags=["meta"])
 async def health() -> Health:
     services = await get_services()
-    return Health(status="ok", projects=len(await services.store.list_projects()))
+    return Health(status="ok", projects=len(await services.projects.summaries()))
 
 
 @api.get("/api/doctor", tags=["meta"])
@@ -142,7 +140,7 @@ async def create_project(request: Request) -> Created:
             body = ProjectCreate.model_validate(await request.json())
         except ValueError as exc:
             raise HTTPException(422, f"Send JSON {{'name': ..., 'files': {{path: content}}}} or a zip upload: {exc}") from None
-        result = await services.import_tree(body.name, {p: c.encode("utf-8") for p, c in body.files.items()}, "the API")
+        result = await services.projects.import_tree(body.name, {p: encode_text(p, c) for p, c in body.files.items()}, "the API")
     return Created(id=result.project_id, version=result.version.number, files=len(result.changed))
 
 
@@ -156,36 +154,36 @@ async def _create_from_upload(request: Request) -> CommitResult:
         data = await upload.read(settings.max_upload_bytes + 1)
         if len(data) > settings.max_upload_bytes:
             raise HTTPException(413, f"The upload is larger than {human_size(settings.max_upload_bytes)} (the limit).")
-        result = await services.import_upload(upload.filename, data)
-        if isinstance(name := form.get("name"), str) and name.strip():
-            await services.store.rename(result.project_id, name)
-        return result
+        name = form.get("name")
+        return await services.projects.import_upload(
+            upload.filename, data, name if isinstance(name, str) and name.strip() else None
+        )
 
 
 @api.get("/api/projects", tags=["projects"])
 async def list_projects() -> list[ProjectSummary]:
-    return await (await get_services()).store.list_projects()
+    return await (await get_services()).projects.summaries()
 
 
 @api.get("/api/projects/{project_id}", tags=["projects"])
 async def get_project(project_id: str) -> ProjectDetail:
-    return await (await get_services()).store.get_project(project_id)
+    return await (await get_services()).projects.get(project_id)
 
 
 @api.get("/api/projects/{project_id}/versions", tags=["versions"])
 async def list_versions(project_id: str) -> list[VersionInfo]:
-    return await (await get_services()).store.list_versions(project_id)
+    return await (await get_services()).projects.versions(project_id)
 
 
 @api.get("/api/projects/{project_id}/files", tags=["files"])
 async def list_files(project_id: str, version: int | None = None) -> list[FileInfo]:
-    return await (await get_services()).store.list_files(project_id, version)
+    return await (await get_services()).projects.files(project_id, version)
 
 
 @api.get("/api/projects/{project_id}/files/{path:path}", tags=["files"])
 async def read_file(project_id: str, path: str, version: int | None = None, raw: bool = False) -> FileContent:
     """A file as JSON (`content` + `encoding`), or its bytes with `?raw=true`."""
-    data = await (await get_services()).store.read_file(project_id, path, version)
+    data = await (await get_services()).projects.read_file(project_id, path, version)
     if raw:
         return Response(data, media_type="application/octet-stream")  # type: ignore[return-value]
     return FileContent.of(path, data)
@@ -199,9 +197,11 @@ class ProjectTree(BaseModel):
 @api.get("/api/projects/{project_id}/tree", tags=["files"])
 async def read_tree(project_id: str, version: int | None = None) -> ProjectTree:
     """Every file of a version (default: the current one) in one answer; the browser mounts it in a WebContainer."""
-    store = (await get_services()).store
-    number = version or (await store.get_project(project_id)).current_version
-    tree = await store.read_tree(project_id, number)
+    projects = (await get_services()).projects
+    number = version or (await projects.get(project_id)).current_version
+    if number is None:
+        raise NotFound(f"Project {project_id} has no files yet.")
+    tree = await projects.read_tree(project_id, number)
     return ProjectTree(version=number, files=[FileContent.of(path, data) for path, data in sorted(tree.items())])
 
 
@@ -209,16 +209,16 @@ async def read_tree(project_id: str, version: int | None = None) -> ProjectTree:
 async def write_file(project_id: str, path: str, body: FileWrite) -> VersionInfo:
     """Write one file; the project gets a new version (author `user`) unless nothing changed."""
     try:
-        data = base64.b64decode(body.content, validate=True) if body.encoding == "base64" else body.content.encode("utf-8")
+        data = base64.b64decode(body.content, validate=True) if body.encoding == "base64" else encode_text(path, body.content)
     except binascii.Error:
         raise HTTPException(422, "content is not valid base64; send text with encoding 'utf-8' instead.") from None
-    result = await (await get_services()).save(project_id, {path: data}, message=body.message, author=Author.user)
+    result = await (await get_services()).projects.save(project_id, {path: data}, message=body.message, author=Author.user)
     return result.version
 
 
 @api.get("/api/projects/{project_id}/export", tags=["projects"])
 async def export_project(project_id: str, version: int | None = None) -> Response:
-    filename, data = await history.export_zip((await get_services()).store, project_id, version)
+    filename, data = await (await get_services()).history.export_zip(project_id, version)
     return Response(data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
@@ -228,14 +228,11 @@ class GenerateRequest(BaseModel):
     model: str | None = None
 
 
-def _event_stream(project_id: str, body: GenerateRequest, new_project: bool) -> StreamingResponse:
-    """SSE of one generation; it runs to the end even if the client disconnects."""
+def _event_stream(services: Services, project_id: str) -> StreamingResponse:
+    """SSE of a started generation; it runs to the end even if the client disconnects."""
 
     async def events() -> AsyncIterator[str]:
-        services = await get_services()
-        async for event in generate(services, project_id, body.prompt, body.provider, body.model):
-            if event.type == "error" and new_project:
-                await services.store.discard_if_empty(project_id)
+        async for event in services.generations.follow(project_id):
             yield f"event: {event.type}\ndata: {event.model_dump_json(exclude_none=True)}\n\n"
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
@@ -245,23 +242,25 @@ def _event_stream(project_id: str, body: GenerateRequest, new_project: bool) -> 
 async def generate_project(body: GenerateRequest) -> StreamingResponse:
     """Make a new project from a prompt. Server-sent events: status, file_started, file_done, summary, usage, error, done."""
     services = await get_services()
-    get_provider(body.provider, body.model)
-    project_id = await services.store.create_empty_project(project_name_from_prompt(body.prompt))
-    return _event_stream(project_id, body, new_project=True)
+    project_id = await services.generations.create_from_prompt(body.prompt, body.provider, body.model)
+    return _event_stream(services, project_id)
 
 
 @api.post("/api/projects/{project_id}/generate", tags=["generation"])
 async def generate_follow_up(project_id: str, body: GenerateRequest) -> StreamingResponse:
-    """Apply a follow-up prompt to a project as one new version; events as for /api/generate."""
-    await (await get_services()).store.get_project(project_id)
-    get_provider(body.provider, body.model)
-    return _event_stream(project_id, body, new_project=False)
+    """Apply a follow-up prompt to a project as one new version; events as for /api/generate.
+
+    409 while the project has a generation running (started here, in the UI or by the CLI).
+    """
+    services = await get_services()
+    await services.generations.start(project_id, body.prompt, body.provider, body.model)
+    return _event_stream(services, project_id)
 
 
 @api.get("/api/projects/{project_id}/generations", tags=["generation"])
 async def list_generations(project_id: str) -> list[GenerationInfo]:
     """Every generation of the project: prompt, provider, model, tokens, cost estimate, duration, outcome."""
-    return await (await get_services()).store.list_generations(project_id)
+    return await (await get_services()).generations.records(project_id)
 
 
 class PreviewRequest(BaseModel):
@@ -296,11 +295,11 @@ async def start_preview(project_id: str, body: PreviewRequest | None = None, wai
             async with asyncio.timeout(settings.preview_start_timeout_s):
                 info = await services.previews.wait_ready(project_id)
         except TimeoutError:
-            raise RunnerError(
+            raise PreviewError(
                 f"The preview did not answer within {settings.preview_start_timeout_s} s.\n{_tail(services, project_id)}"
             ) from None
         if info.state == PreviewState.failed:
-            raise RunnerError(f"The preview failed: {info.detail}\n{_tail(services, project_id)}")
+            raise PreviewError(f"The preview failed: {info.detail}\n{_tail(services, project_id)}")
     return _preview_status(info)
 
 
@@ -311,7 +310,7 @@ def _tail(services: Services, project_id: str, lines: int = 30) -> str:
 @api.get("/api/projects/{project_id}/preview", tags=["preview"])
 async def preview_status(project_id: str) -> PreviewStatus:
     services = await get_services()
-    await services.store.get_project(project_id)
+    await services.projects.get(project_id)
     info = await services.previews.status(project_id)
     if info is None:
         raise HTTPException(404, "No preview is running for this project; start one with POST.")
@@ -321,7 +320,7 @@ async def preview_status(project_id: str) -> PreviewStatus:
 @api.delete("/api/projects/{project_id}/preview", status_code=204, tags=["preview"])
 async def stop_preview(project_id: str) -> Response:
     services = await get_services()
-    await services.store.get_project(project_id)
+    await services.projects.get(project_id)
     if not await services.previews.stop(project_id):
         raise HTTPException(404, "No preview is running for this project.")
     return Response(status_code=204)
@@ -354,7 +353,7 @@ async def add_browser_log_lines(project_id: str, body: BrowserLogLines) -> Respo
     Only the builder's own page may send them (same-origin writes); a preview cannot.
     """
     services = await get_services()
-    await services.store.get_project(project_id)
+    await services.projects.get(project_id)
     for line in body.lines:
         services.logs.emit(project_id, line.text, line.level, line.source)
     return Response(status_code=204)
@@ -364,7 +363,7 @@ async def add_browser_log_lines(project_id: str, body: BrowserLogLines) -> Respo
 async def log_tail(project_id: str, lines: int = 50) -> list[LogLine]:
     """The last lines of the project's log, as JSON."""
     services = await get_services()
-    await services.store.get_project(project_id)
+    await services.projects.get(project_id)
     return services.logs.history(project_id)[-max(1, min(lines, 2000)) :]
 
 
@@ -372,7 +371,7 @@ async def log_tail(project_id: str, lines: int = 50) -> list[LogLine]:
 async def follow_logs(project_id: str, since: int = 0) -> StreamingResponse:
     """Server-sent events: every log line of the project, then new ones as they come."""
     services = await get_services()
-    await services.store.get_project(project_id)
+    await services.projects.get(project_id)
 
     async def events() -> AsyncIterator[str]:
         async for line in services.logs.follow(project_id, since):

@@ -20,19 +20,11 @@ import httpx
 from pydantic import BaseModel
 
 from builder import cli_doctor, cli_history, cli_shares
-from builder.filetree import (
-    FileTreeError,
-    read_folder,
-    read_json_tree,
-    read_zip,
-    write_zip,
-)
-from builder.generation.engine import GenerationError, GenerationEvent, generate
-from builder.generation.providers import ProviderError, get_provider
-from builder.services import Services, get_services, name_from_filename, project_name_from_prompt
+from builder.errors import ForjaError, GenerationError, PreviewError, ServerUnavailable
+from builder.filetree import write_zip
+from builder.generation.engine import GenerationEvent
+from builder.services import Services, get_services
 from builder.settings import settings
-from builder.store import NotFound
-from preview_runtime.runner import RunnerError
 
 
 def _dump(value: Any) -> Any:
@@ -43,26 +35,13 @@ def _dump(value: Any) -> Any:
     return value
 
 
-def read_source(source: Path, name: str | None) -> tuple[dict[str, bytes], str]:
-    """The tree and a project name from a folder, a .zip or a JSON file tree on disk."""
-    if source.is_dir():
-        return read_folder(source), name or name_from_filename(source.resolve().name)
-    if source.is_file():
-        data = source.read_bytes()
-        tree = read_json_tree(data) if source.suffix.lower() == ".json" else read_zip(data)
-        return tree, name or name_from_filename(source.name)
-    raise FileTreeError(f"{source} does not exist; give a folder, a .zip or a .json file tree.")
-
-
 async def cmd_import(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    source = Path(args.path)
-    tree, name = await asyncio.to_thread(read_source, source, args.name)
-    result = await services.import_tree(name, tree, source.name)
-    return {"id": result.project_id, "version": result.version.number, "files": len(tree)}, result.project_id
+    result = await services.projects.import_path(Path(args.path), args.name)
+    return {"id": result.project_id, "version": result.version.number, "files": len(result.changed)}, result.project_id
 
 
 async def cmd_projects(services: Services, _args: argparse.Namespace) -> tuple[Any, str]:
-    projects = await services.store.list_projects()
+    projects = await services.projects.summaries()
     lines = [
         f"{p.id}  v{p.current_version or 0:<3} {p.file_count:>5} files  {','.join(p.stack) or '-':<20} {p.name}" for p in projects
     ]
@@ -70,12 +49,12 @@ async def cmd_projects(services: Services, _args: argparse.Namespace) -> tuple[A
 
 
 async def cmd_files(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    files = await services.store.list_files(args.id, args.version)
+    files = await services.projects.files(args.id, args.version)
     return files, "\n".join(f"{f.size:>9}  {f.path}" for f in files)
 
 
 async def cmd_export(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    tree = await services.store.read_tree(args.id, args.version)
+    tree = await services.projects.read_tree(args.id, args.version)
     out = Path(args.out)
     await asyncio.to_thread(out.write_bytes, write_zip(tree))
     return {"id": args.id, "out": str(out), "files": len(tree)}, f"Wrote {len(tree)} files to {out}"
@@ -83,13 +62,15 @@ async def cmd_export(services: Services, args: argparse.Namespace) -> tuple[Any,
 
 async def cmd_generate(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
     """Generate a new project (or a follow-up with --project); progress goes to stderr."""
-    get_provider(args.provider, args.model)
+    generations = services.generations
     if args.project:
-        await services.store.get_project(args.project)
-    project_id = args.project or await services.store.create_empty_project(project_name_from_prompt(args.prompt))
+        project_id = args.project
+        await generations.start(project_id, args.prompt, args.provider, args.model)
+    else:
+        project_id = await generations.create_from_prompt(args.prompt, args.provider, args.model)
     final: GenerationEvent | None = None
     usage: dict[str, Any] = {}
-    async for event in generate(services, project_id, args.prompt, args.provider, args.model):
+    async for event in generations.follow(project_id):
         if event.type == "file_done" and not args.json:
             print(f"  wrote {event.path}", file=sys.stderr)
         elif event.type == "status" and not args.json:
@@ -99,10 +80,8 @@ async def cmd_generate(services: Services, args: argparse.Namespace) -> tuple[An
         elif event.type in ("done", "error"):
             final = event
     if final is None or final.type == "error":
-        if not args.project:
-            await services.store.discard_if_empty(project_id)
         raise GenerationError(final.message if final else "The generation ended without an answer.")
-    files = [f.path for f in await services.store.list_files(project_id)]
+    files = [f.path for f in await services.projects.files(project_id)]
     value = {
         "id": project_id,
         "version": final.version,
@@ -112,10 +91,6 @@ async def cmd_generate(services: Services, args: argparse.Namespace) -> tuple[An
         "usage": usage,
     }
     return value, f"{project_id}  version {final.version}: {final.summary}"
-
-
-class ServerUnavailable(OSError):
-    """Forja is not running where the settings say."""
 
 
 async def _server(method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -128,12 +103,12 @@ async def _server(method: str, path: str, **kwargs: Any) -> httpx.Response:
     except httpx.ConnectError:
         raise ServerUnavailable(f"Forja is not running on port {settings.port}; start it with: bash scripts/run.sh") from None
     if response.status_code >= 400:
-        raise RunnerError(response.json().get("detail", response.text))
+        raise PreviewError(response.json().get("detail", response.text))
     return response
 
 
 async def cmd_preview(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    await services.store.get_project(args.id)
+    await services.projects.get(args.id)
     started = time.monotonic()
     response = await _server("POST", f"/api/projects/{args.id}/preview", params={"wait": args.wait}, json={"runner": args.runner})
     status = response.json()
@@ -142,7 +117,7 @@ async def cmd_preview(services: Services, args: argparse.Namespace) -> tuple[Any
 
 
 async def cmd_stop(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    await services.store.get_project(args.id)
+    await services.projects.get(args.id)
     await _server("DELETE", f"/api/projects/{args.id}/preview")
     return {"id": args.id, "status": "stopped"}, "Preview stopped."
 
@@ -204,7 +179,8 @@ async def run(args: argparse.Namespace) -> int:
             value, text = {"status": "ok"}, "Database is up to date."
         else:
             value, text = await COMMANDS[args.command](services, args)
-    except (FileTreeError, NotFound, OSError, GenerationError, ProviderError, RunnerError) as exc:
+    # OSError: files the commands read or write (--out, the import's source).
+    except (ForjaError, OSError) as exc:
         if args.json:
             print(json.dumps({"error": str(exc)}), file=sys.stderr)
         else:

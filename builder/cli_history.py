@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from builder import history
 from builder.services import Services
+from builder.services.history import AUTHOR_NAMES, TRASH_DAYS
 
 
 def _when(value: Any) -> str:
@@ -20,17 +20,17 @@ def _when(value: Any) -> str:
 
 
 async def cmd_history(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    project = await services.store.get_project(args.id)
+    project = await services.projects.get(args.id)
     lines = [
         f"{'*' if v.number == project.current_version else ' '} v{v.number:<4} {_when(v.created_at)}  "
-        f"{history.AUTHOR_NAMES.get(v.author, v.author):<9} {v.files_changed:>4} files  {v.message}"
+        f"{AUTHOR_NAMES.get(v.author, v.author):<9} {v.files_changed:>4} files  {v.message}"
         for v in reversed(project.versions)
     ]
     return project.versions, "\n".join(lines) or f"Project {args.id} has no versions yet."
 
 
 async def cmd_diff(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    diff = await history.diff_versions(services.store, args.id, args.version, args.against)
+    diff = await services.history.diff(args.id, args.version, args.against)
     base = f"version {diff.against}" if diff.against is not None else "nothing (the empty project)"
     if not diff.files:
         return diff, f"No changes between {base} and version {diff.version}."
@@ -39,40 +39,40 @@ async def cmd_diff(services: Services, args: argparse.Namespace) -> tuple[Any, s
 
 
 async def cmd_restore(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    result = await history.restore_version(services, args.id, args.version)
+    result = await services.history.restore(args.id, args.version)
     if not (result.changed or result.deleted):
         return result.version, f"Version {args.version} already matches the current version {result.version.number}."
     return result.version, f"Restored version {args.version} as version {result.version.number}."
 
 
 async def cmd_export_bundle(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    _, data = await history.export_git_bundle(services.store, args.id)
+    _, data = await services.history.export_bundle(args.id)
     out = Path(args.out)
     await asyncio.to_thread(out.write_bytes, data)
-    versions = len(await services.store.list_versions(args.id))
+    versions = len(await services.projects.versions(args.id))
     value = {"id": args.id, "out": str(out), "commits": versions, "bytes": len(data)}
     return value, f"Wrote {versions} versions as git commits to {out}; open it with: git clone {out}"
 
 
 async def cmd_rename(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    project = await history.rename_project(services.store, args.id, args.name)
+    project = await services.projects.rename(args.id, args.name)
     return project, f"Renamed {project.id} to {project.name}"
 
 
 async def cmd_duplicate(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    new_id = await history.duplicate_project(services, args.id, args.version, args.name)
-    project = await services.store.get_project(new_id)
+    new_id = await services.history.duplicate(args.id, args.version, args.name)
+    project = await services.projects.get(new_id)
     return {"id": new_id, "name": project.name, "version": project.current_version}, new_id
 
 
 async def cmd_delete(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    await history.delete_project(services, args.id)
+    await services.history.delete(args.id)
     value = {"id": args.id, "trashed": True}
     return value, f"Moved {args.id} to the trash; undo with: python -m builder undelete {args.id}"
 
 
 async def cmd_trash(services: Services, _args: argparse.Namespace) -> tuple[Any, str]:
-    trashed = await history.list_trash(services.store)
+    trashed = await services.history.list_trash()
     lines = [
         f"{t.id}  deleted {_when(t.deleted_at)}  purged after {_when(t.purge_at or t.deleted_at)}  {t.name}" for t in trashed
     ]
@@ -80,12 +80,12 @@ async def cmd_trash(services: Services, _args: argparse.Namespace) -> tuple[Any,
 
 
 async def cmd_undelete(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    project = await history.restore_project(services.store, args.id)
+    project = await services.history.undelete(args.id)
     return project, f"Restored {project.id} ({project.name}) from the trash."
 
 
 async def cmd_purge_trash(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    result = await history.purge_expired_trash(services.store, args.days)
+    result = await services.history.purge_expired(args.days)
     return result, (
         f"Deleted {len(result.projects)} projects for good ({result.versions} versions, {result.blobs} stored files)."
     )
@@ -105,10 +105,13 @@ COMMANDS: dict[str, Callable[[Services, argparse.Namespace], Awaitable[tuple[Any
 }
 
 
+MAX_DAYS = 36500  # a century; more would overflow a date
+
+
 def _days(text: str) -> int:
     days = int(text)
-    if days < 0:
-        raise argparse.ArgumentTypeError("days cannot be negative")
+    if not 0 <= days <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"days must be between 0 and {MAX_DAYS}")
     return days
 
 
@@ -139,4 +142,4 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("undelete", parents=[common], help="bring a project back from the trash")
     p.add_argument("id")
     p = sub.add_parser("purge-trash", parents=[common], help="delete for good what has been in the trash too long")
-    p.add_argument("--days", type=_days, default=history.TRASH_DAYS, help=f"age in days (default: {history.TRASH_DAYS})")
+    p.add_argument("--days", type=_days, default=TRASH_DAYS, help=f"age in days (default: {TRASH_DAYS})")

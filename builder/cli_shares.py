@@ -10,17 +10,17 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from builder import shares
 from builder.services import Services
+from builder.services.shares import SHARE_DEFAULT_DAYS, Never, parse_expires
 
 
 def _when(value: datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "never"
 
 
-def _expires(text: str) -> timedelta | str:
+def _expires(text: str) -> timedelta | Never:
     try:
-        parsed = shares.parse_expires(text)
+        parsed = parse_expires(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     assert parsed is not None
@@ -31,7 +31,7 @@ async def cmd_share(services: Services, args: argparse.Namespace) -> tuple[Any, 
     expires = getattr(args, "expires", None)
     if isinstance(expires, str):
         expires = _expires(expires)
-    created = await shares.create_share(services, args.id, getattr(args, "version", None), expires)
+    created = await services.shares.create(args.id, getattr(args, "version", None), expires)
     value = {
         "url": created.url,
         "token": created.token,
@@ -49,12 +49,12 @@ async def cmd_share(services: Services, args: argparse.Namespace) -> tuple[Any, 
 
 
 async def cmd_revoke(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    info = await shares.revoke_share(services, args.share_id)
+    info = await services.shares.revoke(args.share_id)
     return info, f"Share link {info.id} is turned off; people who open it are told so."
 
 
 async def cmd_shares(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    links = await shares.list_shares(services, args.id)
+    links = await services.shares.links(args.id)
     lines = []
     for link in links:
         state = "revoked" if link.revoked else "expired" if link.expired else "active"
@@ -80,7 +80,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         "--expires",
         type=_expires,
         default=None,
-        help=f"how long it works: 7d, 24h, 30d, never, or seconds (default: {shares.SHARE_DEFAULT_DAYS}d)",
+        help=f"how long it works: 7d, 24h, 30d, never, or seconds (default: {SHARE_DEFAULT_DAYS}d)",
     )
     p = sub.add_parser("revoke", parents=[common], help="turn a share link off")
     p.add_argument("share_id", type=int)

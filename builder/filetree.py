@@ -10,10 +10,12 @@ import io
 import json
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from builder.errors import FileTreeError
 from builder.settings import settings
 
 # Folders people zip up by accident; importing them would only hit the limits.
@@ -33,14 +35,6 @@ BINARY_SUFFIXES = frozenset(
 MAX_PATH_LENGTH = 512
 
 
-class FileTreeError(ValueError):
-    """A tree broke a rule; the message names the file and the rule, in plain words."""
-
-    def __init__(self, message: str, path: str | None = None) -> None:
-        super().__init__(message)
-        self.path = path
-
-
 @dataclass(frozen=True)
 class Limits:
     max_files: int
@@ -54,10 +48,11 @@ class Limits:
 
 
 def human_size(n: int) -> str:
+    size = float(n)
     for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}".replace(".0 ", " ")
-        n /= 1024
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}".replace(".0 ", " ")
+        size /= 1024
     raise AssertionError("unreachable")
 
 
@@ -69,6 +64,9 @@ def normalize_path(raw: str) -> str:
     """Return the canonical relative POSIX path for `raw`, or refuse it."""
     # Control characters escaped (so the message stays on one line), everything else as typed.
     shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in raw)
+    if not is_valid_unicode(raw):
+        # JSON can carry a lone surrogate ("\ud800"); no database or file system can store it.
+        raise FileTreeError(f"File name '{shown}' is not valid Unicode (it holds a lone surrogate); rename the file.", shown)
     if "\x00" in raw:
         raise FileTreeError(f"File name '{shown}' contains a NUL byte; rename the file.", raw)
     if "\\" in raw:
@@ -86,6 +84,25 @@ def normalize_path(raw: str) -> str:
     if len(path) > MAX_PATH_LENGTH:
         raise FileTreeError(f"File name {path[:60]!r}... is longer than {MAX_PATH_LENGTH} characters.", raw)
     return path
+
+
+def is_valid_unicode(text: str) -> bool:
+    """False for text with lone surrogates, which cannot be written as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def encode_text(path: str, content: str) -> bytes:
+    """A text file's content as UTF-8, or a FileTreeError naming the file."""
+    try:
+        return content.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise FileTreeError(
+            f"{path} is not valid text (a lone surrogate at position {exc.start}); save it as UTF-8.", path
+        ) from None
 
 
 def is_skipped(path: str) -> bool:
@@ -116,7 +133,7 @@ def validate_tree(files: Mapping[str, bytes | str], limits: Limits | None = None
     total = 0
     for raw, content in files.items():
         path = normalize_path(raw)
-        data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+        data = encode_text(path, content) if isinstance(content, str) else bytes(content)
         check_content(path, data, limits)
         if path in tree:
             raise FileTreeError(f"{path} appears twice in the tree.", path)
@@ -187,9 +204,7 @@ def read_zip(data: bytes, limits: Limits | None = None, max_upload_bytes: int | 
         files: dict[str, bytes] = {}
         total = 0
         for path, info in members:
-            # Read one byte past the limit so a member that lies about its size is still caught.
-            with archive.open(info) as fh:
-                content = fh.read(limits.max_file_bytes + 1)
+            content = _read_member(archive, info, path, limits)
             total += len(content)
             if len(content) > limits.max_file_bytes:
                 raise FileTreeError(f"{path} is larger than {human_size(limits.max_file_bytes)} (limit per file).", path)
@@ -203,6 +218,26 @@ def read_zip(data: bytes, limits: Limits | None = None, max_upload_bytes: int | 
     if not files:
         raise FileTreeError("The zip holds no files to import.")
     return validate_tree(files, limits)
+
+
+# What zipfile raises for a member whose CRC, sizes or compressed data lie, or that it cannot read.
+_DAMAGED_MEMBER = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, limits: Limits) -> bytes:
+    """One member's bytes; a damaged or unreadable member is refused by name."""
+    try:
+        # Read one byte past the limit so a member that lies about its size is still caught.
+        with archive.open(info) as fh:
+            content = fh.read(limits.max_file_bytes + 1)
+    except _DAMAGED_MEMBER as exc:
+        raise FileTreeError(f"{path} is damaged in the zip ({exc}); make the zip again and retry.", path) from None
+    if len(content) != info.file_size and len(content) <= limits.max_file_bytes:
+        raise FileTreeError(
+            f"{path} is damaged in the zip (it says {info.file_size} bytes but holds {len(content)}); make the zip again and retry.",
+            path,
+        )
+    return content
 
 
 def read_folder(folder: Path, limits: Limits | None = None) -> dict[str, bytes]:

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     provider: str = Field(default="", description="anthropic, openai or offline; empty picks by which key is set.")
     max_output_tokens: int = Field(default=16000, description="max_tokens of one model answer segment.")
     max_segments: int = Field(default=4, description="How many times an answer cut at max_tokens is continued.")
+    generation_timeout_s: float = Field(
+        default=1800.0, description="A generation running longer is stopped; a 'running' record older is from a dead process."
+    )
     request_timeout_s: float = Field(default=300.0, description="Timeout of one model request, in seconds.")
     connect_timeout_s: float = Field(default=15.0, description="Timeout to connect to the model's API, in seconds.")
     retry_attempts: int = Field(

@@ -20,11 +20,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from builder.db import session_factory
+from builder.errors import FileTreeError, GenerationBusy, InvalidInput, NotFound
 from builder.filetree import (
-    FileTreeError,
     Limits,
+    encode_text,
     human_size,
     is_binary_path,
+    is_valid_unicode,
     normalize_path,
     validate_tree,
 )
@@ -54,10 +56,6 @@ from preview_runtime.stack import detect_stack, is_manifest
 log = logging.getLogger(__name__)
 
 
-class NotFound(LookupError):
-    """A project, version or file that does not exist; the message says which."""
-
-
 class _StaleParent(Exception):
     """Another commit to the project landed after this one read its current version."""
 
@@ -65,6 +63,23 @@ class _StaleParent(Exception):
 COMMIT_ATTEMPTS = 5
 # Rows per IN (...) list: well under SQLite's and PostgreSQL's limits on bound parameters.
 IN_CHUNK = 500
+# The largest value of an INTEGER column on PostgreSQL (SQLite's go to 2**63 - 1): a version
+# number or id above it cannot exist, and asking the database for it would fail instead.
+MAX_ROW_NUMBER = 2**31 - 1
+GENERATION_RUNNING = "running"
+GENERATION_INTERRUPTED = "interrupted"
+
+
+def clean_name(name: str) -> str:
+    """A project name on one line, at most 200 characters; InvalidInput if it cannot be stored."""
+    if not is_valid_unicode(name):
+        raise InvalidInput("The name is not valid Unicode (it holds a lone surrogate); type it again.")
+    return " ".join(name.split())[:200]
+
+
+def stored_number(value: int | None) -> bool:
+    """Whether `value` fits the database's INTEGER columns (ids and version numbers are positive)."""
+    return value is not None and 1 <= value <= MAX_ROW_NUMBER
 
 
 def content_hash(data: bytes) -> str:
@@ -107,6 +122,8 @@ class ProjectStore:
     async def _version(self, session: AsyncSession, project: Project, number: int | None) -> Version:
         if number is None:
             version = await session.get(Version, project.current_version_id) if project.current_version_id else None
+        elif not stored_number(number):
+            version = None
         else:
             version = (
                 await session.exec(select(Version).where(Version.project_id == project.id, Version.number == number))
@@ -216,7 +233,7 @@ class ProjectStore:
         tree = validate_tree(files, self.limits)
         if not tree:
             raise FileTreeError("A project needs at least one file.")
-        name = " ".join(name.split())[:200] or "Untitled project"
+        name = clean_name(name) or "Untitled project"
         async with self._sessions() as session, session.begin():
             project = Project(name=name, stack=",".join(detect_stack(tree)))
             session.add(project)
@@ -229,7 +246,7 @@ class ProjectStore:
     async def create_empty_project(self, name: str) -> str:
         """A project with no version yet: generation fills it while the workspace is already open."""
         async with self._sessions() as session, session.begin():
-            project = Project(name=" ".join(name.split())[:200] or "Untitled project")
+            project = Project(name=clean_name(name) or "Untitled project")
             session.add(project)
         return project.id
 
@@ -250,14 +267,53 @@ class ProjectStore:
             project.provider, project.model = provider, model
             session.add(project)
 
-    async def start_generation(self, project_id: str, prompt: str, provider: str, model: str) -> int:
+    async def start_generation(self, project_id: str, prompt: str, provider: str, model: str, stale_before: datetime) -> int:
+        """Record a running generation; GenerationBusy if the project has one running already.
+
+        Running records from before `stale_before` belong to a process that died (no generation
+        runs that long) and are marked interrupted rather than blocking the project for ever.
+        """
         async with self._sessions() as session, session.begin():
+            # Lock the project row (on SQLite: take the write lock) so two processes cannot both
+            # find no running generation and both start one.
+            await session.exec(update(Project).where(col(Project.id) == project_id).values(name=Project.name))
             await self._project(session, project_id)
+            await self._interrupt(session, stale_before, project_id)
+            if await self._running_generation(session, project_id):
+                raise GenerationBusy("This project is already being generated; wait for it to finish.")
             record = Generation(project_id=project_id, prompt=prompt, provider=provider, model=model)
             session.add(record)
             await session.flush()
             assert record.id is not None
             return record.id
+
+    async def _running_generation(self, session: AsyncSession, project_id: str) -> bool:
+        query = select(Generation.id).where(Generation.project_id == project_id, Generation.outcome == GENERATION_RUNNING)
+        return (await session.exec(query)).first() is not None
+
+    async def generation_running(self, project_id: str, stale_before: datetime) -> bool:
+        """Whether any process has a generation of the project running (one started before `stale_before` is dead)."""
+        query = select(Generation.id).where(
+            Generation.project_id == project_id,
+            Generation.outcome == GENERATION_RUNNING,
+            col(Generation.created_at) >= stale_before,
+        )
+        async with self._sessions() as session:
+            return (await session.exec(query)).first() is not None
+
+    async def _interrupt(self, session: AsyncSession, before: datetime, project_id: str | None = None) -> int:
+        query = update(Generation).where(col(Generation.outcome) == GENERATION_RUNNING, col(Generation.created_at) < before)
+        if project_id is not None:
+            query = query.where(col(Generation.project_id) == project_id)
+        result = await session.exec(
+            query.values(outcome=GENERATION_INTERRUPTED, error="Forja stopped while this generation was running.")
+        )
+        return result.rowcount or 0
+
+    async def interrupt_generations(self, before: datetime) -> int:
+        """Mark running generations started before `before` as interrupted; returns how many."""
+        async with self._sessions() as session, session.begin():
+            return await self._interrupt(session, before)
 
     async def finish_generation(self, generation_id: int, **fields: object) -> None:
         """Record how a generation ended (outcome, tokens, cost, duration, version, error)."""
@@ -288,7 +344,7 @@ class ProjectStore:
             ]
 
     async def rename(self, project_id: str, name: str) -> None:
-        name = " ".join(name.split())[:200]
+        name = clean_name(name)
         if not name:
             raise FileTreeError("A project name cannot be empty.")
         async with self._sessions() as session, session.begin():
@@ -309,7 +365,12 @@ class ProjectStore:
         Writes equal to what is stored are not counted as changes; a commit that changes
         nothing returns the current version instead of adding an empty one.
         """
-        writes = {normalize_path(p): (c.encode("utf-8") if isinstance(c, str) else bytes(c)) for p, c in writes.items()}
+        if not is_valid_unicode(message):
+            raise InvalidInput("The version message is not valid Unicode (it holds a lone surrogate); type it again.")
+        writes = {
+            path: (encode_text(path, c) if isinstance(c, str) else bytes(c))
+            for path, c in ((normalize_path(p), c) for p, c in writes.items())
+        }
         deletes = sorted({normalize_path(p) for p in deletes})
         lock = self._commit_locks.get(project_id)
         if lock is None:
@@ -431,7 +492,7 @@ class ProjectStore:
         session.add(project)
         return version
 
-    # -- history and project management (builder/history.py) --------------------------------
+    # -- history and project management (builder/services/history.py) -----------------------
 
     async def _version_info_of(self, session: AsyncSession, version: Version) -> VersionInfo:
         parent = await session.get(Version, version.parent_id) if version.parent_id else None
@@ -478,7 +539,7 @@ class ProjectStore:
             found = await self._version(session, source, version)
             assert found.id is not None
             manifest = await self._manifest(session, found.id)
-            new_name = " ".join((name or f"{source.name} (copy)").split())[:200] or "Untitled project"
+            new_name = clean_name(name or f"{source.name} (copy)") or "Untitled project"
             # An empty stack makes _write_version detect the stack of that version's tree.
             project = Project(name=new_name, stack="", provider=source.provider, model=source.model)
             session.add(project)

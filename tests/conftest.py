@@ -212,10 +212,18 @@ async def store(database_urls: DatabaseUrls) -> AsyncIterator[ProjectStore]:
 
 
 @pytest.fixture
-async def services(sqlite_url: DatabaseUrls, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Services]:
-    """The service layer on a temp SQLite DB, installed where the API and get_services() find it."""
+async def sqlite_store(sqlite_url: DatabaseUrls) -> AsyncIterator[ProjectStore]:
+    """The store on a temp SQLite DB; with `services`, the store the services use."""
     db.migrate(sqlite_url.sync)
-    instance = Services(store=ProjectStore(db.create_engine(sqlite_url.async_)), logs=LogHub())
+    project_store = ProjectStore(db.create_engine(sqlite_url.async_))
+    yield project_store
+    await project_store.close()
+
+
+@pytest.fixture
+async def services(sqlite_store: ProjectStore, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Services]:
+    """The service layer on a temp SQLite DB, installed where the API and get_services() find it."""
+    instance = Services(store=sqlite_store, logs=LogHub())
     monkeypatch.setattr(builder.services, "_services", instance)
     yield instance
     await instance.close()

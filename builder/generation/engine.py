@@ -12,24 +12,27 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, ValidationError
 
-from builder.filetree import FileTreeError, is_binary_path, normalize_path
+from builder.errors import FileTreeError, GenerationError, NotFound, ProviderError, TransientProviderError
+from builder.filetree import is_binary_path, normalize_path
 from builder.generation import prompts
 from builder.generation.guard import contains_secret, redact
 from builder.generation.pricing import estimate_cost
-from builder.generation.providers import Provider, ProviderError, TransientProviderError, get_provider
+from builder.generation.providers import Provider, get_provider
 from builder.generation.providers.base import Finished, Message, ModelRequest, TextDelta, ToolDelta, UsageReport
 from builder.generation.schema import FileEdit, FileWrite, RunHints
 from builder.generation.stream_parser import FieldDone, FileStarted, FileTreeStreamParser, ItemDone
 from builder.models import Author
+from builder.schemas import CommitResult, ProjectDetail
 from builder.settings import settings
-from builder.store import NotFound
-from preview_runtime.logs import LogLevel
+from builder.store import ProjectStore
+from preview_runtime.logs import LogHub, LogLevel
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +54,17 @@ class GenerationEvent(BaseModel):
     usage: dict[str, Any] | None = None
 
 
-class GenerationError(Exception):
-    """Ends a generation with nothing saved; the message is for the person."""
+class Saver(Protocol):
+    """How a generation saves its version: the project service's save (log, preview and all)."""
+
+    async def __call__(
+        self,
+        project_id: str,
+        writes: Mapping[str, bytes | str],
+        deletes: list[str] | None = None,
+        message: str = "",
+        author: Author = Author.user,
+    ) -> CommitResult: ...
 
 
 @dataclass
@@ -164,18 +176,31 @@ class _Segment:
 
 
 class GenerationRun:
-    """Runs one prompt against one project, reporting through `emit`."""
+    """Runs one prompt against one project, reporting through `emit`.
+
+    `stale_before` goes to the store's guard (see ProjectStore.start_generation); with
+    `discard_if_failed` a project that has no version yet is removed when the run fails.
+    """
 
     def __init__(
         self,
-        services: Any,
+        store: ProjectStore,
+        logs: LogHub,
+        save: Saver,
         project_id: str,
         prompt: str,
         emit: Callable[[GenerationEvent], None],
         provider: str | None = None,
         model: str | None = None,
+        *,
+        stale_before: datetime,
+        discard_if_failed: bool = False,
     ) -> None:
-        self.services = services
+        self._store = store
+        self._logs = logs
+        self._save = save
+        self.stale_before = stale_before
+        self.discard_if_failed = discard_if_failed
         self.project_id = project_id
         self.prompt = prompt
         self.emit_event = emit
@@ -188,42 +213,47 @@ class GenerationRun:
         self.emit_event(GenerationEvent(type=type_, project_id=self.project_id, **data))
 
     def log(self, text: str, level: LogLevel = LogLevel.info) -> None:
-        self.services.logs.emit(self.project_id, text, level, source="generate")
+        self._logs.emit(self.project_id, text, level, source="generate")
+
+    async def _fail(self, message: str) -> GenerationEvent:
+        # Callers (the hub's followers, the SSE API) wait for a done or error event: always send one.
+        if self.discard_if_failed:
+            await self._store.discard_if_empty(self.project_id)
+        event = GenerationEvent(type="error", project_id=self.project_id, message=message)
+        self.emit_event(event)
+        return event
 
     async def run(self) -> GenerationEvent:
-        store = self.services.store
         try:
-            project = await store.get_project(self.project_id)
+            project = await self._store.get_project(self.project_id)
             provider = get_provider(self.provider_name or project.provider or None, self.model or project.model or None)
             prompt = redact(self.prompt.strip())
             if not prompt:
                 raise GenerationError("Describe what you want first: the request was empty.")
+            record = await self._store.start_generation(self.project_id, prompt, provider.name, provider.model, self.stale_before)
         except (GenerationError, ProviderError, NotFound) as exc:
-            # Callers (the hub's followers, the SSE API) wait for a done or error event: always send one.
-            event = GenerationEvent(type="error", project_id=self.project_id, message=str(exc))
-            self.emit_event(event)
-            return event
-        record = await store.start_generation(self.project_id, prompt, provider.name, provider.model)
+            return await self._fail(str(exc))
         started = time.monotonic()
         self.log(f"Generating with {provider.name} ({provider.model or 'starter templates'}): {prompt[:200]}")
         self.emit("status", message="Generating...")
         try:
-            final, version_id = await self._generate(provider, project, prompt)
-        except (GenerationError, ProviderError, FileTreeError, NotFound) as exc:
-            message = str(exc)
+            async with asyncio.timeout(settings.generation_timeout_s):
+                final, version_id = await self._generate(provider, project, prompt)
+        except (GenerationError, ProviderError, FileTreeError, NotFound, TimeoutError) as exc:
+            message = (
+                f"The generation took longer than {settings.generation_timeout_s:.0f} s and was stopped; nothing was saved."
+                if isinstance(exc, TimeoutError)
+                else str(exc)
+            )
             await self._record(record, provider, started, outcome="failed", error=message)
             self.log(f"Generation failed: {message}", LogLevel.error)
-            event = GenerationEvent(type="error", project_id=self.project_id, message=message)
-            self.emit_event(event)
-            return event
+            return await self._fail(message)
         except Exception:
             log.exception("generation %s crashed", record)
             message = "Generation stopped because of an internal error. Nothing was changed; try again."
             await self._record(record, provider, started, outcome="failed", error=message)
             self.log(message, LogLevel.error)
-            event = GenerationEvent(type="error", project_id=self.project_id, message=message)
-            self.emit_event(event)
-            return event
+            return await self._fail(message)
         await self._record(
             record,
             provider,
@@ -238,7 +268,7 @@ class GenerationRun:
 
     async def _record(self, record: int, provider: Provider, started: float, **fields: Any) -> None:
         cost = estimate_cost(provider.model, self.usage) if provider.name != "offline" else 0.0
-        await self.services.store.finish_generation(
+        await self._store.finish_generation(
             record,
             input_tokens=self.usage.input_tokens,
             output_tokens=self.usage.output_tokens,
@@ -250,8 +280,8 @@ class GenerationRun:
             **fields,
         )
 
-    async def _generate(self, provider: Provider, project: Any, prompt: str) -> tuple[GenerationEvent, int]:
-        store = self.services.store
+    async def _generate(self, provider: Provider, project: ProjectDetail, prompt: str) -> tuple[GenerationEvent, int]:
+        store = self._store
         follow_up = project.current_version is not None
         tree_bytes = await store.read_tree(self.project_id) if follow_up else {}
         shown: list[str] = []
@@ -316,7 +346,7 @@ class GenerationRun:
             )
         if not follow_up and answer.title:
             await store.rename(self.project_id, answer.title)
-        result = await self.services.save(self.project_id, writes, deletes, message=summary, author=Author.ai)
+        result = await self._save(self.project_id, writes, deletes, message=summary, author=Author.ai)
         version = result.version.number
         self.log(f"Generation saved as version {version} ({len(result.changed)} changed, {len(result.deleted)} deleted).")
         event = GenerationEvent(
@@ -453,30 +483,3 @@ class GenerationRun:
                 segment.part.merge_fields(raw)
                 segment.complete = True
         return segment
-
-
-async def generate(
-    services: Any, project_id: str, prompt: str, provider: str | None = None, model: str | None = None
-) -> AsyncIterator[GenerationEvent]:
-    """Run a generation and yield its events; it finishes even if the caller stops listening."""
-    queue: asyncio.Queue[GenerationEvent] = asyncio.Queue()
-    run = GenerationRun(services, project_id, prompt, queue.put_nowait, provider, model)
-    task = asyncio.create_task(run.run())
-    while True:
-        getter = asyncio.ensure_future(queue.get())
-        done, _ = await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
-        if getter in done:
-            event = getter.result()
-            yield event
-            if event.type in ("done", "error"):
-                return
-        else:
-            getter.cancel()
-            while not queue.empty():
-                event = queue.get_nowait()
-                yield event
-                if event.type in ("done", "error"):
-                    return
-            final = task.result()
-            yield final
-            return

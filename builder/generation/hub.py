@@ -9,17 +9,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
-from builder.generation.engine import GenerationError, GenerationEvent, GenerationRun
+from builder.errors import GenerationBusy
+from builder.generation.engine import GenerationEvent
+
+Publish = Callable[[GenerationEvent], None]
 
 log = logging.getLogger(__name__)
 
 
 class GenerationHub:
-    def __init__(self, services: Any) -> None:
-        self.services = services
+    def __init__(self) -> None:
         self._tasks: dict[str, asyncio.Task[GenerationEvent]] = {}
         self._events: dict[str, list[GenerationEvent]] = defaultdict(list)
         self._listeners: dict[str, set[asyncio.Queue[GenerationEvent]]] = defaultdict(set)
@@ -28,12 +30,14 @@ class GenerationHub:
         task = self._tasks.get(project_id)
         return task is not None and not task.done()
 
-    def start(self, project_id: str, prompt: str, provider: str | None = None, model: str | None = None) -> None:
+    def start(self, project_id: str, run: Callable[[Publish], Coroutine[Any, Any, GenerationEvent]]) -> None:
+        """Run `run(publish)` in the background; what it publishes reaches the project's followers."""
         if self.running(project_id):
-            raise GenerationError("This project is already being generated; wait for it to finish.")
+            raise GenerationBusy("This project is already being generated; wait for it to finish.")
         self._events[project_id] = []
-        run = GenerationRun(self.services, project_id, prompt, lambda event: self._publish(project_id, event), provider, model)
-        self._tasks[project_id] = asyncio.create_task(run.run(), name=f"generate-{project_id}")
+        self._tasks[project_id] = asyncio.create_task(
+            run(lambda event: self._publish(project_id, event)), name=f"generate-{project_id}"
+        )
 
     def _publish(self, project_id: str, event: GenerationEvent) -> None:
         self._events[project_id].append(event)

@@ -24,6 +24,7 @@ from pathlib import Path
 import jinja2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator, model_validator
 
+from builder.errors import StarterError
 from builder.filetree import is_binary_path, is_skipped
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,6 @@ PAGE_STARTER = "html"
 FULLSTACK_STARTER = "fullstack-react-fastapi"
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-
-
-class StarterError(ValueError):
-    """A starter folder is broken or cannot be rendered; the message names the file."""
 
 
 class StarterRun(BaseModel):

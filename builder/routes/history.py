@@ -1,18 +1,17 @@
 """HTTP routes for version history (diff, restore, export) and project management (rename, duplicate, trash).
 
-The app that includes this router maps NotFound to 404 and FileTreeError to 422
-(builder.api's exception handlers); git failures while exporting become 503 here.
+The app that includes this router answers ForjaError (NotFound 404, FileTreeError 422, GitExportError
+503...) with its status (builder.api's exception handler).
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from builder import history
 from builder.schemas import ProjectSummary, TrashedProject, VersionDiff, VersionInfo
 from builder.services import get_services
 
@@ -45,35 +44,32 @@ async def diff_version(
     project_id: str, version: VersionNumber, against: Annotated[int | None, Query(ge=1)] = None
 ) -> VersionDiff:
     """What changed in a version: against its parent by default, or against any version with `?against=`."""
-    return await history.diff_versions((await get_services()).store, project_id, version, against)
+    return await (await get_services()).history.diff(project_id, version, against)
 
 
 @router.post("/api/projects/{project_id}/versions/{version}/restore", tags=["versions"])
 async def restore_version(project_id: str, version: VersionNumber) -> VersionInfo:
     """Make the version's files current again, as a new version (no version is lost)."""
-    return (await history.restore_version(await get_services(), project_id, version)).version
+    return (await (await get_services()).history.restore(project_id, version)).version
 
 
 @router.get("/api/projects/{project_id}/versions/{version}/export", tags=["versions"])
 async def export_version(project_id: str, version: VersionNumber) -> Response:
     """The files of one version as a .zip download."""
-    filename, data = await history.export_zip((await get_services()).store, project_id, version)
+    filename, data = await (await get_services()).history.export_zip(project_id, version)
     return _download(filename, data, "application/zip")
 
 
 @router.get("/api/projects/{project_id}/export.bundle", tags=["versions"])
 async def export_bundle(project_id: str) -> Response:
     """The whole history as a git bundle (one commit per version); `git clone project.bundle` opens it."""
-    try:
-        filename, data = await history.export_git_bundle((await get_services()).store, project_id)
-    except history.GitExportError as exc:
-        raise HTTPException(503, str(exc)) from None
+    filename, data = await (await get_services()).history.export_bundle(project_id)
     return _download(filename, data, "application/x-git-bundle")
 
 
 @router.patch("/api/projects/{project_id}", tags=["projects"])
 async def rename_project(project_id: str, body: RenameRequest) -> ProjectSummary:
-    return await history.rename_project((await get_services()).store, project_id, body.name)
+    return await (await get_services()).projects.rename(project_id, body.name)
 
 
 @router.post("/api/projects/{project_id}/duplicate", status_code=201, tags=["projects"])
@@ -81,23 +77,23 @@ async def duplicate_project(project_id: str, body: DuplicateRequest | None = Non
     """A new project whose version 1 is the given version's files (default: the current ones)."""
     services = await get_services()
     body = body or DuplicateRequest()
-    new_id = await history.duplicate_project(services, project_id, body.version, body.name)
-    project = await services.store.get_project(new_id)
+    new_id = await services.history.duplicate(project_id, body.version, body.name)
+    project = await services.projects.get(new_id)
     return Duplicated(id=new_id, name=project.name, version=project.current_version or 1)
 
 
 @router.delete("/api/projects/{project_id}", status_code=204, tags=["projects"])
 async def trash_project(project_id: str) -> Response:
     """Move the project to the trash; it can be restored for 30 days, then it is deleted for good."""
-    await history.delete_project(await get_services(), project_id)
+    await (await get_services()).history.delete(project_id)
     return Response(status_code=204)
 
 
 @router.get("/api/trash", tags=["projects"])
 async def list_trash() -> list[TrashedProject]:
-    return await history.list_trash((await get_services()).store)
+    return await (await get_services()).history.list_trash()
 
 
 @router.post("/api/trash/{project_id}/restore", tags=["projects"])
 async def restore_project(project_id: str) -> ProjectSummary:
-    return await history.restore_project((await get_services()).store, project_id)
+    return await (await get_services()).history.undelete(project_id)

@@ -2,7 +2,7 @@
 
 The public pages are plain HTML (not Reflex), with inline CSS and a tiny inline script only:
 nothing loads from elsewhere, so they work under the builder's cross-origin isolation headers.
-The app that includes this router maps NotFound to 404 and RunnerError to 409 (builder.api).
+The app that includes this router answers ForjaError with its status (builder.api).
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
-from builder import shares
+from builder.errors import PreviewError, ShareGone
 from builder.filetree import is_binary_path
 from builder.services import Services, get_services
+from builder.services.shares import ShareCreated, ShareInfo, ShareTarget, parse_expires
 from builder.settings import settings
-from preview_runtime.runner import PreviewInfo, PreviewState, RunnerError
+from preview_runtime.runner import PreviewInfo, PreviewState
 
 router = APIRouter()
 
@@ -107,7 +108,7 @@ def _page(title: str, body: str, status: int = 200, script: str = "") -> HTMLRes
     return HTMLResponse(_document(title, body, script), status_code=status, headers=PAGE_HEADERS)
 
 
-def gone_page(exc: shares.ShareGone) -> HTMLResponse:
+def gone_page(exc: ShareGone) -> HTMLResponse:
     title = "Link not found" if exc.status == 404 else "Link no longer works"
     body = f'<div class="center"><div class="card"><h1>{escape(title)}</h1><p>{escape(exc.message)}</p></div></div>'
     return _page(title, body, exc.status)
@@ -129,7 +130,7 @@ def _app_frame(url: str) -> str:
     )
 
 
-async def _ready(services: Services, target: shares.ShareTarget, info: PreviewInfo | None) -> bool:
+async def _ready(services: Services, target: ShareTarget, info: PreviewInfo | None) -> bool:
     """Running and answering through the proxy, so the iframe shows the app and not a 'no preview' page."""
     return (
         info is not None
@@ -142,26 +143,26 @@ async def _ready(services: Services, target: shares.ShareTarget, info: PreviewIn
 
 
 @router.post("/api/projects/{project_id}/share", status_code=201, tags=["shares"])
-async def create_share(project_id: str, body: ShareRequest | None = None) -> shares.ShareCreated:
+async def create_share(project_id: str, body: ShareRequest | None = None) -> ShareCreated:
     """A link anyone can open to see one version of the app. The token is shown only in this answer."""
     body = body or ShareRequest()
     try:
-        expires_in = shares.parse_expires(body.expires_in)
+        expires_in = parse_expires(body.expires_in)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    return await shares.create_share(await get_services(), project_id, body.version, expires_in)
+    return await (await get_services()).shares.create(project_id, body.version, expires_in)
 
 
 @router.get("/api/projects/{project_id}/shares", tags=["shares"])
-async def list_shares(project_id: str) -> list[shares.ShareInfo]:
+async def list_shares(project_id: str) -> list[ShareInfo]:
     """The project's links, newest first (revoked and expired ones flagged; tokens are never shown again)."""
-    return await shares.list_shares(await get_services(), project_id)
+    return await (await get_services()).shares.links(project_id)
 
 
 @router.delete("/api/shares/{share_id}", status_code=204, tags=["shares"])
 async def revoke_share(share_id: Annotated[int, PathParam(ge=1)]) -> Response:
     """Turn a link off; people who open it get a 'turned off' page."""
-    await shares.revoke_share(await get_services(), share_id)
+    await (await get_services()).shares.revoke(share_id)
     return Response(status_code=204)
 
 
@@ -172,12 +173,12 @@ async def revoke_share(share_id: Annotated[int, PathParam(ge=1)]) -> Response:
 async def open_share(token: str) -> HTMLResponse:
     services = await get_services()
     try:
-        target = await shares.resolve(services, token)
-    except shares.ShareGone as exc:
+        target = await services.shares.resolve(token)
+    except ShareGone as exc:
         return gone_page(exc)
     try:
         info = await services.previews.start_version(target.project_id, target.version)
-    except RunnerError:
+    except PreviewError:
         body = (
             '<div class="center"><div class="card"><h1>This app could not start</h1>'
             "<p>Try again later, or ask the person who sent the link.</p></div></div>"
@@ -197,14 +198,14 @@ async def open_share(token: str) -> HTMLResponse:
 async def share_status(token: str) -> JSONResponse:
     services = await get_services()
     try:
-        target = await shares.resolve(services, token)
-    except shares.ShareGone as exc:
+        target = await services.shares.resolve(token)
+    except ShareGone as exc:
         return JSONResponse({"state": "gone", "url": "", "detail": exc.message}, exc.status, headers=PAGE_HEADERS)
     info = await services.previews.status_version(target.project_id, target.version)
     if info is None:  # never started here, or stopped after being idle: start it again
         try:
             info = await services.previews.start_version(target.project_id, target.version)
-        except RunnerError:
+        except PreviewError:
             return JSONResponse({"state": "failed", "url": ""}, headers=PAGE_HEADERS)
     if await _ready(services, target, info):
         return JSONResponse({"state": "running", "url": info.url}, headers=PAGE_HEADERS)
@@ -217,11 +218,11 @@ async def share_code(token: str) -> HTMLResponse:
     """The shared version's files, read-only."""
     services = await get_services()
     try:
-        target = await shares.resolve(services, token)
-    except shares.ShareGone as exc:
+        target = await services.shares.resolve(token)
+    except ShareGone as exc:
         return gone_page(exc)
-    tree = await services.store.read_tree(target.project_id, target.version)
-    project = await services.store.get_project(target.project_id)
+    tree = await services.projects.read_tree(target.project_id, target.version)
+    project = await services.projects.get(target.project_id)
     paths = sorted(tree)
     index = "".join(f'<li><a href="#f{i}">{escape(path)}</a></li>' for i, path in enumerate(paths))
     sections = []

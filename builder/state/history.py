@@ -7,11 +7,10 @@ import logging
 
 import reflex as rx
 
-from builder import history
-from builder.filetree import FileTreeError
-from builder.services import get_services, plural
+from builder.errors import FileTreeError, NotFound
+from builder.services import get_services
 from builder.state.workspace import AUTHOR_LABELS, WorkspaceState
-from builder.store import NotFound
+from builder.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +75,7 @@ class HistoryState(rx.State):
 
     async def _load(self) -> None:
         workspace = await self.get_state(WorkspaceState)
-        versions = await (await get_services()).store.list_versions(workspace.project_id)
+        versions = await (await get_services()).projects.versions(workspace.project_id)
         self.rows = [
             HistoryRow(
                 number=v.number,
@@ -109,7 +108,7 @@ class HistoryState(rx.State):
             return
         against = None if self.against == "parent" else int(self.against)
         try:
-            diff = await history.diff_versions((await get_services()).store, workspace.project_id, self.selected, against)
+            diff = await (await get_services()).history.diff(workspace.project_id, self.selected, against)
         except NotFound as exc:
             self.message = str(exc)
             return
@@ -129,8 +128,8 @@ class HistoryState(rx.State):
     async def duplicate(self):
         """Fork: the selected version becomes version 1 of a new project, which opens."""
         workspace = await self.get_state(WorkspaceState)
-        new_id = await history.duplicate_project(
-            await get_services(), workspace.project_id, self.selected, f"{workspace.project_name} (from v{self.selected})"
+        new_id = await (await get_services()).history.duplicate(
+            workspace.project_id, self.selected, f"{workspace.project_name} (from v{self.selected})"
         )
         return rx.redirect(f"/p/{new_id}")
 
@@ -141,7 +140,7 @@ class HistoryState(rx.State):
         self.restoring = True
         yield
         try:
-            result = await history.restore_version(await get_services(), workspace.project_id, self.selected)
+            result = await (await get_services()).history.restore(workspace.project_id, self.selected)
         except (NotFound, FileTreeError) as exc:
             self.message = f"Not restored: {exc}"
             return

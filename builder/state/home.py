@@ -7,11 +7,11 @@ import logging
 
 import reflex as rx
 
-from builder.filetree import FileTreeError, human_size
-from builder.generation.engine import GenerationError
-from builder.generation.providers import ProviderError, get_provider
-from builder.services import get_services, plural, project_name_from_prompt
+from builder.errors import FileTreeError, ForjaError
+from builder.filetree import human_size
+from builder.services import get_services
 from builder.settings import settings
+from builder.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class HomeState(rx.State):
                 version=p.current_version or 0,
                 updated=p.updated_at.strftime("%d %b %Y, %H:%M"),
             )
-            for p in await services.store.list_projects(limit=24)
+            for p in await services.projects.summaries(limit=24)
         ]
 
     @rx.event
@@ -87,10 +87,9 @@ class HomeState(rx.State):
         yield
         services = await get_services()
         try:
-            get_provider()
-            project_id = await services.store.create_empty_project(project_name_from_prompt(prompt))
-            services.generations.start(project_id, prompt)
-        except (ProviderError, GenerationError) as exc:
+            # Kept when the generation fails: the workspace shows why, and the person can try again there.
+            project_id = await services.generations.create_from_prompt(prompt, discard_if_failed=False)
+        except ForjaError as exc:
             self.error = str(exc)
             self.building = False
             return
@@ -116,7 +115,7 @@ class HomeState(rx.State):
                 raise FileTreeError(
                     f"The file is {human_size(len(data))}; the upload limit is {human_size(settings.max_upload_bytes)}."
                 )
-            result = await (await get_services()).import_upload(upload.name or "project.zip", data)
+            result = await (await get_services()).projects.import_upload(upload.name or "project.zip", data)
         except FileTreeError as exc:
             self.error = f"Could not import {upload.name}: {exc}"
             return

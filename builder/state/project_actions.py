@@ -6,12 +6,10 @@ import dataclasses
 
 import reflex as rx
 
-from builder import history
-from builder.filetree import FileTreeError
+from builder.errors import FileTreeError, InvalidInput, NotFound
 from builder.services import get_services
 from builder.state.home import HomeState
 from builder.state.workspace import WorkspaceState
-from builder.store import NotFound
 
 
 @dataclasses.dataclass
@@ -46,8 +44,8 @@ class ProjectActionsState(rx.State):
     async def rename(self):
         workspace = await self.get_state(WorkspaceState)
         try:
-            await history.rename_project((await get_services()).store, workspace.project_id, self.new_name)
-        except (FileTreeError, NotFound) as exc:
+            await (await get_services()).projects.rename(workspace.project_id, self.new_name)
+        except (FileTreeError, InvalidInput, NotFound) as exc:
             self.error = str(exc)
             return
         self.rename_open = False
@@ -57,15 +55,13 @@ class ProjectActionsState(rx.State):
     async def duplicate(self):
         """A copy of the current version as a new project, opened at once."""
         workspace = await self.get_state(WorkspaceState)
-        new_id = await history.duplicate_project(
-            await get_services(), workspace.project_id, name=f"{workspace.project_name} (copy)"
-        )
+        new_id = await (await get_services()).history.duplicate(workspace.project_id, name=f"{workspace.project_name} (copy)")
         return rx.redirect(f"/p/{new_id}")
 
     @rx.event
     async def move_to_trash(self):
         workspace = await self.get_state(WorkspaceState)
-        await history.delete_project(await get_services(), workspace.project_id)
+        await (await get_services()).history.delete(workspace.project_id)
         home = await self.get_state(HomeState)
         home.error = ""
         return [
@@ -82,11 +78,11 @@ class ProjectActionsState(rx.State):
                 deleted=t.deleted_at.strftime("%d %b"),
                 purge=t.purge_at.strftime("%d %b") if t.purge_at else "",
             )
-            for t in await history.list_trash((await get_services()).store)
+            for t in await (await get_services()).history.list_trash()
         ]
 
     @rx.event
     async def restore(self, project_id: str):
-        await history.restore_project((await get_services()).store, project_id)
+        await (await get_services()).history.undelete(project_id)
         await self.load_trash()
         return HomeState.load

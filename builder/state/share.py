@@ -6,10 +6,10 @@ import dataclasses
 
 import reflex as rx
 
-from builder import shares
+from builder.errors import NotFound
 from builder.services import get_services
+from builder.services.shares import parse_expires
 from builder.state.workspace import WorkspaceState
-from builder.store import NotFound
 
 EXPIRY_CHOICES = {"24h": "1 day", "7d": "7 days", "30d": "30 days", "never": "Never"}
 
@@ -47,7 +47,7 @@ class ShareState(rx.State):
 
     async def _load(self) -> None:
         workspace = await self.get_state(WorkspaceState)
-        infos = await shares.list_shares(await get_services(), workspace.project_id)
+        infos = await (await get_services()).shares.links(workspace.project_id)
         self.links = [
             ShareRow(
                 id=info.id,
@@ -68,8 +68,8 @@ class ShareState(rx.State):
         """A link to the current version; it keeps showing that version after later changes."""
         workspace = await self.get_state(WorkspaceState)
         try:
-            created = await shares.create_share(
-                await get_services(), workspace.project_id, workspace.current_version, shares.parse_expires(self.expires)
+            created = await (await get_services()).shares.create(
+                workspace.project_id, workspace.current_version, parse_expires(self.expires)
             )
         except (NotFound, ValueError) as exc:
             self.error = str(exc)
@@ -79,5 +79,5 @@ class ShareState(rx.State):
 
     @rx.event
     async def revoke(self, share_id: int):
-        await shares.revoke_share(await get_services(), share_id)
+        await (await get_services()).shares.revoke(share_id)
         await self._load()

@@ -13,17 +13,17 @@ from datetime import datetime
 
 import reflex as rx
 
-from builder.filetree import FileTreeError, human_size, is_binary_path
-from builder.generation.engine import GenerationError, GenerationEvent
+from builder.errors import FileTreeError, ForjaError, NotFound, PreviewError
+from builder.filetree import human_size, is_binary_path
+from builder.generation.engine import GenerationEvent
 from builder.generation.providers import PROVIDER_LABELS, available_providers
 from builder.languages import language_for
 from builder.models import Author
 from builder.schemas import GenerationInfo, VersionInfo
-from builder.services import get_services, plural
+from builder.services import get_services
 from builder.settings import settings
-from builder.store import NotFound
+from builder.wording import plural
 from preview_runtime.logs import LogLine
-from preview_runtime.runner import RunnerError
 
 log = logging.getLogger(__name__)
 
@@ -197,8 +197,8 @@ class WorkspaceState(rx.State):
         """Reload everything the page shows from the services; False if the project is gone."""
         services = await get_services()
         try:
-            project = await services.store.get_project(project_id)
-            generations = await services.store.list_generations(project_id)
+            project = await services.projects.get(project_id)
+            generations = await services.generations.records(project_id)
         except NotFound as exc:
             self.not_found = str(exc)
             return False
@@ -215,13 +215,13 @@ class WorkspaceState(rx.State):
         self.provider = chosen if chosen in available else "offline"
         self.chat = chat_entries(project.versions, generations)
         self.paths = (
-            [f.path for f in await services.store.list_files(project.id)] if project.current_version else sorted(self._streamed)
+            [f.path for f in await services.projects.files(project.id)] if project.current_version else sorted(self._streamed)
         )
         self.logs = [log_row(line) for line in services.logs.history(project.id)]
         if self.selected_path not in self.paths and self.paths:
             await self._open(default_file(self.paths))
         elif self.selected_path and self.selected_path not in self.drafts and not is_binary_path(self.selected_path):
-            self.editor_value = (await services.store.read_file(project.id, self.selected_path)).decode("utf-8")
+            self.editor_value = (await services.projects.read_file(project.id, self.selected_path)).decode("utf-8")
         return True
 
     @rx.event
@@ -230,7 +230,7 @@ class WorkspaceState(rx.State):
             self.error = f"{PROVIDER_LABELS.get(provider, provider)} is not set up on this Forja; see the README's settings."
             return
         self.provider = provider
-        await (await get_services()).store.set_provider(self.project_id, provider)
+        await (await get_services()).projects.set_provider(self.project_id, provider)
 
     @rx.event
     def set_followup(self, text: str) -> None:
@@ -243,8 +243,8 @@ class WorkspaceState(rx.State):
         if not prompt or self.generating:
             return
         try:
-            (await get_services()).generations.start(self.project_id, prompt, self.provider)
-        except GenerationError as exc:
+            await (await get_services()).generations.start(self.project_id, prompt, self.provider)
+        except ForjaError as exc:
             self.error = str(exc)
             return
         self.followup = ""
@@ -383,7 +383,7 @@ class WorkspaceState(rx.State):
             self.preview_mode = "server"
         try:
             info = await previews.start(project_id)
-        except (RunnerError, NotFound) as exc:
+        except (PreviewError, NotFound) as exc:
             async with self:
                 self.preview_state, self.preview_message = "failed", str(exc)
             return
@@ -446,7 +446,7 @@ class WorkspaceState(rx.State):
         """Select a file; an unsaved draft wins over the stored content so nothing is lost."""
         self.error = ""
         if is_binary_path(path):
-            size = next((f.size for f in await (await get_services()).store.list_files(self.project_id) if f.path == path), 0)
+            size = next((f.size for f in await (await get_services()).projects.files(self.project_id) if f.path == path), 0)
             self.binary_note = f"{path} is a binary file ({human_size(size)}); it cannot be edited here."
             self.editor_value = ""
         else:
@@ -456,7 +456,7 @@ class WorkspaceState(rx.State):
             elif self.current_version == 0 or (self.generating and path in self._streamed):
                 self.editor_value = self._streamed.get(path, "")
             else:
-                data = await (await get_services()).store.read_file(self.project_id, path)
+                data = await (await get_services()).projects.read_file(self.project_id, path)
                 self.editor_value = data.decode("utf-8")
         # Set together with the value: the editor keys its model on the path.
         self.selected_path = path
@@ -489,7 +489,7 @@ class WorkspaceState(rx.State):
         yield
         drafts = dict(self.drafts)
         try:
-            result = await (await get_services()).save(self.project_id, dict(drafts), author=Author.user)
+            result = await (await get_services()).projects.save(self.project_id, dict(drafts), author=Author.user)
         except (FileTreeError, NotFound) as exc:
             self.error = f"Not saved: {exc}"
             return

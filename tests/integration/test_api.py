@@ -9,14 +9,23 @@ import json
 import stat
 import zipfile
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlmodel import col
 from starlette.types import Message, Receive, Scope, Send
 
+import builder.services
+import builder.settings
+from builder import db
 from builder.api import api, isolate
+from builder.models import Generation
 from builder.services import Services
+from builder.store import ProjectStore
+from preview_runtime.logs import LogHub
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\xff binary"
 TREE = {"index.html": "<h1>Hello</h1>", "src/app.js": "console.log('hi')"}
@@ -55,8 +64,8 @@ async def test_create_project_from_json(client: httpx.AsyncClient, services: Ser
     assert response.status_code == 201
     body = response.json()
     assert body["version"] == 1 and body["files"] == 2
-    assert await services.store.read_tree(body["id"]) == {p: c.encode() for p, c in TREE.items()}
-    assert (await services.store.get_project(body["id"])).name == "Hello app"
+    assert await services.projects.read_tree(body["id"]) == {p: c.encode() for p, c in TREE.items()}
+    assert (await services.projects.get(body["id"])).name == "Hello app"
 
 
 @pytest.mark.parametrize(
@@ -92,22 +101,22 @@ async def test_create_project_from_zip_upload(client: httpx.AsyncClient, service
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["version"] == 1 and body["files"] == 2
-    project = await services.store.get_project(body["id"])
+    project = await services.projects.get(body["id"])
     assert project.name == "Barber shop v2"
-    assert await services.store.read_tree(body["id"]) == {"index.html": b"<h1>Shop</h1>", "logo.png": PNG}
+    assert await services.projects.read_tree(body["id"]) == {"index.html": b"<h1>Shop</h1>", "logo.png": PNG}
 
     named = await client.post(
         "/api/projects", files={"file": ("site.zip", data, "application/zip")}, data={"name": "  My   shop "}
     )
     assert named.status_code == 201
-    assert (await services.store.get_project(named.json()["id"])).name == "My shop"
+    assert (await services.projects.get(named.json()["id"])).name == "My shop"
 
 
 async def test_create_project_from_json_tree_upload(client: httpx.AsyncClient, services: Services) -> None:
     tree = json.dumps({"files": [{"path": "index.html", "content": "<p>json</p>"}]}).encode()
     response = await client.post("/api/projects", files={"file": ("landing-page.json", tree, "application/json")})
     assert response.status_code == 201
-    assert (await services.store.get_project(response.json()["id"])).name == "Landing page"
+    assert (await services.projects.get(response.json()["id"])).name == "Landing page"
 
 
 async def test_bad_zip_upload_is_refused_naming_the_file(client: httpx.AsyncClient) -> None:
@@ -195,7 +204,7 @@ async def test_write_file_makes_a_version_unless_nothing_changed(client: httpx.A
     version = response.json()
     assert (version["number"], version["parent_number"], version["author"]) == (2, 1, "user")
     assert version["message"] == "tweak" and version["files_changed"] == 1
-    assert await services.store.read_file(pid, "src/app.js") == b"changed"
+    assert await services.projects.read_file(pid, "src/app.js") == b"changed"
 
     same = await client.put(f"/api/projects/{pid}/files/src/app.js", json={"content": "changed"})
     assert same.status_code == 200
@@ -265,11 +274,11 @@ async def test_put_to_an_unknown_project_is_404(client: httpx.AsyncClient) -> No
 )
 async def test_path_traversal_in_put_never_writes(client: httpx.AsyncClient, services: Services, path: str) -> None:
     pid = await create(client)
-    before = await services.store.read_tree(pid)
+    before = await services.projects.read_tree(pid)
     response = await client.put(f"/api/projects/{pid}/files/{path}", json={"content": "root::0:0:evil"})
     assert response.status_code in (404, 422), response.text
     assert [v["number"] for v in (await client.get(f"/api/projects/{pid}/versions")).json()] == [1]
-    assert await services.store.read_tree(pid) == before
+    assert await services.projects.read_tree(pid) == before
 
 
 async def test_export_returns_the_files_as_a_zip(client: httpx.AsyncClient) -> None:
@@ -417,3 +426,115 @@ async def test_isolate_keeps_headers_the_app_already_set() -> None:
         response = await http.get("/")
     assert response.headers.get_list("cross-origin-embedder-policy") == ["require-corp"]
     assert response.headers["cross-origin-opener-policy"] == "same-origin"
+
+
+# -- bad input gets a 4xx with a sentence, never a 500 ------------------------------------------------------------
+
+
+@pytest.fixture
+async def any_db_client(store: ProjectStore, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
+    """The API on each database the store supports (SQLite and PostgreSQL)."""
+    monkeypatch.setattr(builder.services, "_services", Services(store=store, logs=LogHub()))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://testserver") as http:
+        yield http
+
+
+def raw_json(text: str) -> dict[str, Any]:
+    """A request body sent as written: json= would refuse to encode a lone surrogate."""
+    return {"content": text.encode("ascii"), "headers": {"content-type": "application/json"}}
+
+
+async def test_lone_surrogates_in_json_are_refused_with_a_sentence(any_db_client: httpx.AsyncClient) -> None:
+    client = any_db_client
+    named = await client.post("/api/projects", **raw_json('{"name": "x", "files": {"a\\ud800.js": "x"}}'))
+    assert named.status_code == 422 and "not valid Unicode" in named.json()["detail"]
+    assert "ud800" in named.json()["path"]
+    content = await client.post("/api/projects", **raw_json('{"name": "x", "files": {"a.js": "\\ud800"}}'))
+    assert content.status_code == 422 and content.json()["detail"].startswith("a.js is not valid text")
+    # Fields pydantic checks itself (a str field refuses surrogates) get its 422; the rest get Forja's.
+    name = await client.post("/api/projects", **raw_json('{"name": "\\udfff", "files": {"a.js": "x"}}'))
+    assert name.status_code == 422 and "valid string" in name.json()["detail"]
+
+    project_id = await create(client)
+    put = await client.put(f"/api/projects/{project_id}/files/a.js", **raw_json('{"content": "\\ud800"}'))
+    assert put.status_code == 422 and "not valid text" in put.json()["detail"]
+    message = await client.put(f"/api/projects/{project_id}/files/a.js", **raw_json('{"content": "x", "message": "\\ud800"}'))
+    assert message.status_code == 422 and message.json()["detail"]
+    renamed = await client.patch(f"/api/projects/{project_id}", **raw_json('{"name": "\\ud800"}'))
+    assert renamed.status_code == 422 and renamed.json()["detail"]
+    # FastAPI's own validation answer quotes the input: it must survive a surrogate as well.
+    invalid = await client.post(f"/api/projects/{project_id}/generate", **raw_json('{"prompt": "x", "provider": "\\ud800"}'))
+    assert invalid.status_code == 422 and invalid.json()["detail"][0]["input"] == "\ud800"
+    assert [v["number"] for v in (await client.get(f"/api/projects/{project_id}/versions")).json()] == [1]
+
+
+HUGE = "99999999999999999999"  # over 2**63
+
+
+async def test_out_of_range_ids_and_version_numbers_are_404(any_db_client: httpx.AsyncClient) -> None:
+    client = any_db_client
+    project_id = await create(client)
+    for number in (HUGE, "2147483648", "-1"):
+        for url in (
+            f"/api/projects/{project_id}/files?version={number}",
+            f"/api/projects/{project_id}/files/index.html?version={number}",
+            f"/api/projects/{project_id}/tree?version={number}",
+            f"/api/projects/{project_id}/export?version={number}",
+            f"/api/projects/{project_id}/versions/1/diff?against={number}",
+        ):
+            response = await client.get(url)
+            assert response.status_code in (404, 422), (url, response.text)
+            assert response.status_code == 404 or number == "-1"
+            assert isinstance(response.json()["detail"], (str, list)) and response.json()["detail"]
+    for url in (f"/api/projects/{project_id}/versions/{HUGE}/diff", f"/api/projects/{project_id}/versions/{HUGE}/export"):
+        response = await client.get(url)
+        assert response.status_code == 404 and f"no version {HUGE}" in response.json()["detail"]
+    restored = await client.post(f"/api/projects/{project_id}/versions/{HUGE}/restore")
+    assert restored.status_code == 404
+    duplicated = await client.post(f"/api/projects/{project_id}/duplicate", **raw_json(f'{{"version": {HUGE}}}'))
+    assert duplicated.status_code == 404 and f"no version {HUGE}" in duplicated.json()["detail"]
+    shared = await client.post(f"/api/projects/{project_id}/share", **raw_json(f'{{"version": {HUGE}}}'))
+    assert shared.status_code == 404 and f"no version {HUGE}" in shared.json()["detail"]
+    revoked = await client.delete(f"/api/shares/{HUGE}")
+    assert revoked.status_code == 404 and revoked.json()["detail"] == f"There is no share link {HUGE}."
+    assert (await client.delete("/api/shares/-1")).status_code == 422
+
+
+async def test_a_zip_whose_crc_lies_is_422_naming_the_file(client: httpx.AsyncClient) -> None:
+    data = bytearray(zip_of({"index.html": "<h1>Hello</h1>"}))
+    central = data.find(b"PK\x01\x02")
+    for offset in (14, central + 16):  # the CRC in the local header and in the central directory
+        data[offset] ^= 1
+    response = await client.post("/api/projects", files={"file": ("site.zip", bytes(data), "application/zip")})
+    assert response.status_code == 422
+    assert response.json()["path"] == "index.html" and "index.html is damaged in the zip" in response.json()["detail"]
+
+
+# -- one generation per project, whichever door it comes through --------------------------------------------------
+
+
+async def test_a_generation_running_in_another_process_blocks_a_follow_up(
+    any_db_client: httpx.AsyncClient, store: ProjectStore, offline_only: None
+) -> None:
+    client = any_db_client
+    project_id = await create(client)
+    # What the CLI (another process on the same database) leaves while its generation runs.
+    await store.start_generation(project_id, "Make it red", "offline", "", stale_before=datetime.now(UTC) - timedelta(hours=1))
+    busy = await client.post(f"/api/projects/{project_id}/generate", json={"prompt": "Make it blue"})
+    assert busy.status_code == 409 and "already being generated" in busy.json()["detail"]
+
+
+async def test_a_generation_left_running_by_a_dead_process_does_not_block(
+    any_db_client: httpx.AsyncClient, store: ProjectStore, offline_only: None
+) -> None:
+    client = any_db_client
+    project_id = await create(client, {"index.html": "<h1>Bakery</h1>"})
+    record = await store.start_generation(project_id, "Make it red", "offline", "", stale_before=datetime.now(UTC))
+    # Started longer ago than any generation may run: its process died without recording the end.
+    started = datetime.now(UTC) - timedelta(seconds=builder.settings.settings.generation_timeout_s + 120)
+    async with db.session_factory(store.engine)() as session, session.begin():
+        await session.exec(update(Generation).where(col(Generation.id) == record).values(created_at=started))
+    response = await client.post(f"/api/projects/{project_id}/generate", json={"prompt": "A landing page for my bakery"})
+    assert response.status_code == 200, response.text
+    outcomes = [g["outcome"] for g in (await client.get(f"/api/projects/{project_id}/generations")).json()]
+    assert outcomes[0] == "interrupted"

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import Session, create_engine
+
+from builder.models import Generation
 
 REPO = Path(__file__).resolve().parents[2]
 TREE = {"index.html": b"<h1>Hi</h1>", "src/app.js": b"console.log('hi')", "img/logo.png": b"\x89PNG\r\n\x1a\n\x00\xff"}
@@ -182,3 +185,45 @@ def test_usage_mistakes_exit_2_and_migrate_is_idempotent(cli: Cli) -> None:
     assert cli.run("export", "abc").returncode == 2  # --out is required
     assert cli.json("migrate") == {"status": "ok"}
     assert cli.ok("migrate").strip() == "Database is up to date."
+
+
+HUGE = "99999999999999999999"  # over 2**63
+
+
+def test_out_of_range_numbers_are_refused_in_a_sentence(cli: Cli, tmp_path: Path) -> None:
+    project_id = cli.ok("import", str(write_folder(tmp_path / "site", TREE))).strip()
+    for args in (
+        ("files", project_id, "--version", HUGE),
+        ("export", project_id, "--out", str(tmp_path / "x.zip"), "--version", "-1"),
+        ("diff", project_id, "1", "--against", HUGE),
+        ("restore", project_id, HUGE),
+        ("share", project_id, "--version", HUGE),
+        ("revoke", HUGE),
+    ):
+        result = cli.run(*args)
+        assert result.returncode == 1, (args, result.stderr)
+        assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr, (args, result.stderr)
+    assert f"no version {HUGE}" in cli.run("files", project_id, "--version", HUGE).stderr
+    purge = cli.run("purge-trash", "--days", HUGE)
+    assert purge.returncode == 2 and "days must be between 0 and" in purge.stderr
+
+
+def test_a_damaged_zip_is_refused_by_name(cli: Cli, tmp_path: Path) -> None:
+    data = bytearray(zip_bytes({"index.html": b"<h1>Hi</h1>"}))
+    data[14] ^= 1  # the CRC in the local header
+    data[data.find(b"PK\x01\x02") + 16] ^= 1  # and in the central directory
+    (tmp_path / "site.zip").write_bytes(bytes(data))
+    result = cli.run("import", str(tmp_path / "site.zip"))
+    assert result.returncode == 1 and "index.html is damaged in the zip" in result.stderr
+
+
+def test_generate_waits_its_turn_behind_a_generation_running_elsewhere(cli: Cli, tmp_path: Path) -> None:
+    project_id = cli.ok("import", str(write_folder(tmp_path / "site", TREE))).strip()
+    # What the running Forja (another process on the same database) records while it generates.
+    engine = create_engine(f"sqlite:///{cli.data_dir / 'forja.db'}")
+    with Session(engine) as session:
+        session.add(Generation(project_id=project_id, prompt="Make it red", provider="offline"))
+        session.commit()
+    engine.dispose()
+    result = cli.run("generate", "Make it blue", "--project", project_id, "--provider", "offline")
+    assert result.returncode == 1 and "already being generated" in result.stderr

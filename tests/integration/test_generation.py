@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 import builder.settings
+from builder.errors import ForjaError
 from builder.generation import guard
-from builder.generation.engine import GenerationEvent, generate
+from builder.generation.engine import GenerationEvent
 from builder.generation.providers.offline import personalise
 from builder.generation.schema import TOOL_INPUT_SCHEMA, TOOL_NAME
 from builder.generation.starters import choose_starter, load_starters, render_starter
@@ -51,20 +52,26 @@ def tool(files: dict[str, str], title: str = "Sunrise Bakery", summary: str = "A
 
 
 async def run(
-    services: Services, prompt: str, provider: str | None, project_id: str | None = None
+    services: Services, prompt: str, provider: str | None, project_id: str | None = None, model: str | None = None
 ) -> tuple[str, list[GenerationEvent]]:
-    """One generation through the public `generate()`; a new empty project unless `project_id` is given."""
-    project_id = project_id or await services.store.create_empty_project("New app")
-    events = [event async for event in generate(services, project_id, prompt, provider)]
-    return project_id, events
+    """One generation through the generation service; a new empty project unless `project_id` is given.
+
+    A refusal to start (an unusable provider) comes back as the one error event, as a follower would show it.
+    """
+    project_id = project_id or await services.projects.create_empty("New app")
+    try:
+        await services.generations.start(project_id, prompt, provider, model)
+    except ForjaError as exc:
+        return project_id, [GenerationEvent(type="error", project_id=project_id, message=exc.message)]
+    return project_id, [event async for event in services.generations.follow(project_id)]
 
 
 async def text_tree(services: Services, project_id: str) -> dict[str, str]:
-    return {p: d.decode("utf-8") for p, d in (await services.store.read_tree(project_id)).items()}
+    return {p: d.decode("utf-8") for p, d in (await services.projects.read_tree(project_id)).items()}
 
 
 async def make_project(services: Services, files: dict[str, str]) -> str:
-    return (await services.store.create_project("Shop", files, Author.import_, "Imported")).project_id
+    return (await services.projects.create("Shop", files, Author.import_, "Imported")).project_id
 
 
 def last_user_message(request: RecordedRequest) -> str:
@@ -106,7 +113,7 @@ async def test_new_project_from_a_tool_answer(services: Services, scripted_llm: 
     assert events[0].type == "status"
     assert done.title == "Sunrise Bakery" and done.summary == summary and done.files_done == len(SITE)
     assert await text_tree(services, project_id) == SITE
-    project = await services.store.get_project(project_id)
+    project = await services.projects.get(project_id)
     assert project.name == "Sunrise Bakery"
     assert [(v.number, v.parent_number, v.author, v.message) for v in project.versions] == [(1, None, Author.ai, summary)]
 
@@ -129,7 +136,7 @@ async def test_new_project_from_a_tool_answer(services: Services, scripted_llm: 
     assert usage_event == {"provider": provider, "model": model, **tokens, "cost_usd": pytest.approx(cost)}
     assert done.usage == usage_event
 
-    [record] = await services.store.list_generations(project_id)
+    [record] = await services.generations.records(project_id)
     assert (record.provider, record.model, record.outcome, record.version, record.error) == (provider, model, "saved", 1, "")
     assert record.prompt == "A landing page for my bakery"
     assert record.summary == summary
@@ -141,11 +148,11 @@ async def test_new_project_from_a_tool_answer(services: Services, scripted_llm: 
 
 async def test_unknown_model_price_is_recorded_as_unknown(services: Services, scripted_llm: ScriptedLLMServer) -> None:
     scripted_llm.queue(ToolAnswer(tool(SITE)))
-    project_id = await services.store.create_empty_project("New app")
-    events = [e async for e in generate(services, project_id, "A page", "openai", "llama-3.3-70b")]
+    project_id = await services.projects.create_empty("New app")
+    _, events = await run(services, "A page", "openai", project_id, "llama-3.3-70b")
     assert_saved(events, 1)
     assert events[-1].usage is not None and events[-1].usage["cost_usd"] is None
-    [record] = await services.store.list_generations(project_id)
+    [record] = await services.generations.records(project_id)
     assert record.model == "llama-3.3-70b" and record.cost_usd is None
     assert scripted_llm.requests[0].body["model"] == "llama-3.3-70b"
 
@@ -171,10 +178,10 @@ async def test_files_are_byte_exact_at_any_chunking(
     scripted_llm.queue(ToolAnswer(tool(UNICODE_SITE, title="Café 🎉"), chunks=chunks))  # type: ignore[arg-type]
     project_id, events = await run(services, "A page in many languages", provider)
     assert_saved(events, 1)
-    tree = await services.store.read_tree(project_id)
+    tree = await services.projects.read_tree(project_id)
     assert tree == {p: c.encode("utf-8") for p, c in UNICODE_SITE.items()}
     assert [(e.path, e.content) for e in of_type(events, "file_done")] == list(UNICODE_SITE.items())
-    assert (await services.store.get_project(project_id)).name == "Café 🎉"
+    assert (await services.projects.get(project_id)).name == "Café 🎉"
 
 
 async def test_tool_input_with_unicode_escapes(services: Services, scripted_llm: ScriptedLLMServer) -> None:
@@ -239,7 +246,7 @@ async def test_request_shape_and_no_secret_leaves(
 
     for secret in (SECRET, env_key, TEST_ANTHROPIC_KEY, TEST_OPENAI_KEY):
         assert secret not in request.text
-    [record] = await services.store.list_generations(project_id)
+    [record] = await services.generations.records(project_id)
     assert record.prompt.startswith("A bakery page. My token is [redacted]")
     for secret in (SECRET, env_key, TEST_ANTHROPIC_KEY, TEST_OPENAI_KEY):
         assert secret not in record.prompt
@@ -290,7 +297,7 @@ async def test_cut_answer_is_continued_and_only_complete_files_are_kept(
     assert await text_tree(services, project_id) == FOUR
     assert [(e.path, e.content) for e in of_type(events, "file_done")] == list(FOUR.items())
     assert any("continuing (part 2)" in e.message for e in of_type(events, "status"))
-    assert [v.number for v in await services.store.list_versions(project_id)] == [1]
+    assert [v.number for v in await services.projects.versions(project_id)] == [1]
 
     first, second = scripted_llm.requests
     continuation = last_user_message(second)
@@ -316,10 +323,10 @@ async def test_answer_cut_on_every_segment_saves_nothing(
 
     message = assert_failed(events)
     assert "not finished after 2 parts" in message and "Nothing was saved" in message
-    project = await services.store.get_project(project_id)
+    project = await services.projects.get(project_id)
     assert project.current_version is None and project.versions == []
     assert len(scripted_llm.requests) == 2
-    [record] = await services.store.list_generations(project_id)
+    [record] = await services.generations.records(project_id)
     assert (record.outcome, record.error, record.version) == ("failed", message, None)
 
 
@@ -334,7 +341,7 @@ async def test_follow_up_cut_on_every_segment_keeps_the_version(
     )
     _, events = await run(services, "Add a script", "anthropic", project_id)
     assert_failed(events)
-    assert [v.number for v in await services.store.list_versions(project_id)] == [1]
+    assert [v.number for v in await services.projects.versions(project_id)] == [1]
     assert await text_tree(services, project_id) == SITE
 
 
@@ -361,7 +368,7 @@ async def test_stream_dropped_mid_file_then_answered(services: Services, scripte
 
     assert_saved(events, 1)
     assert await text_tree(services, project_id) == FOUR
-    assert [v.number for v in await services.store.list_versions(project_id)] == [1]
+    assert [v.number for v in await services.projects.versions(project_id)] == [1]
     assert any("Retrying" in e.message for e in of_type(events, "status"))
     done = of_type(events, "file_done")
     # Every reported file is complete; the cut file was only reported once it arrived whole.
@@ -385,9 +392,9 @@ async def test_rate_limited_every_time(
     assert "Tried 3 times" in message and "nothing was saved" in message
     assert len([e for e in of_type(events, "status") if "Retrying" in e.message]) == 2
     assert len(scripted_llm.requests) == 3 and scripted_llm.pending == 1
-    project = await services.store.get_project(project_id)
+    project = await services.projects.get(project_id)
     assert project.current_version is None
-    [record] = await services.store.list_generations(project_id)
+    [record] = await services.generations.records(project_id)
     assert (record.outcome, record.error) == ("failed", message)
 
 
@@ -398,7 +405,7 @@ async def test_refused_key_is_not_retried(services: Services, scripted_llm: Scri
     message = assert_failed(events)
     assert "refused the API key" in message
     assert len(scripted_llm.requests) == 1
-    assert (await services.store.get_project(project_id)).current_version is None
+    assert (await services.projects.get(project_id)).current_version is None
 
 
 # -- 6. prose instead of a tool call -------------------------------------------------------------------------------
@@ -428,8 +435,8 @@ async def test_prose_without_code_saves_nothing(services: Services, scripted_llm
     project_id, events = await run(services, "A page", provider)
     message = assert_failed(events)
     assert "answered in words instead of writing files" in message and "What colours do you like" in message
-    assert (await services.store.get_project(project_id)).current_version is None
-    [record] = await services.store.list_generations(project_id)
+    assert (await services.projects.get(project_id)).current_version is None
+    [record] = await services.generations.records(project_id)
     assert record.outcome == "failed"
 
 
@@ -445,14 +452,14 @@ async def test_unfinished_answer_saves_nothing(services: Services, scripted_llm:
     scripted_llm.queue(ToolAnswer(cut))
     project_id, events = await run(services, "A page", "anthropic")
     assert "ended before it was complete" in assert_failed(events)
-    assert (await services.store.get_project(project_id)).current_version is None
+    assert (await services.projects.get(project_id)).current_version is None
 
 
 async def test_answer_without_files_saves_nothing(services: Services, scripted_llm: ScriptedLLMServer) -> None:
     scripted_llm.queue(ToolAnswer({"title": "Nothing", "summary": "I changed nothing.", "files": []}))
     project_id, events = await run(services, "A page", "openai")
     assert "did not change any file" in assert_failed(events)
-    assert (await services.store.get_project(project_id)).current_version is None
+    assert (await services.projects.get(project_id)).current_version is None
 
 
 # -- 7. unsafe paths ---------------------------------------------------------------------------------------------
@@ -465,12 +472,12 @@ async def test_unsafe_paths_are_skipped(services: Services, scripted_llm: Script
     project_id, events = await run(services, "A page", provider)
 
     done = assert_saved(events, 1)
-    assert await services.store.read_tree(project_id) == {"index.html": b"<h1>Safe</h1>\n"}
+    assert await services.projects.read_tree(project_id) == {"index.html": b"<h1>Safe</h1>\n"}
     assert [e.path for e in of_type(events, "file_done")] == ["index.html"]
     assert done.summary is not None and done.summary.startswith("Made a page. Skipped 4 file(s) with unsafe paths")
     for bad in ("../etc/passwd", "/abs/x", "../outside.txt"):
         assert bad in done.summary
-    assert (await services.store.list_versions(project_id))[0].message == done.summary
+    assert (await services.projects.versions(project_id))[0].message == done.summary
 
 
 async def test_only_unsafe_paths_saves_nothing(services: Services, scripted_llm: ScriptedLLMServer) -> None:
@@ -478,7 +485,7 @@ async def test_only_unsafe_paths_saves_nothing(services: Services, scripted_llm:
     project_id, events = await run(services, "A page", "anthropic")
     message = assert_failed(events)
     assert "did not change any file" in message and "../../etc/passwd" in message
-    assert (await services.store.get_project(project_id)).current_version is None
+    assert (await services.projects.get(project_id)).current_version is None
 
 
 # -- 8. secrets the model writes ---------------------------------------------------------------------------------
@@ -529,7 +536,7 @@ async def test_follow_up_with_edits_and_delete(services: Services, scripted_llm:
         "script.js": SITE["script.js"],
         "about.html": "<h1>About</h1>\n",
     }
-    project = await services.store.get_project(project_id)
+    project = await services.projects.get(project_id)
     assert project.name == "Shop"  # a follow-up keeps the name
     latest = project.versions[-1]
     assert (latest.number, latest.parent_number, latest.author, latest.message) == (2, 1, Author.ai, "French heading.")
@@ -583,7 +590,7 @@ async def test_edit_that_misses_is_asked_again(services: Services, scripted_llm:
     tree = await text_tree(services, project_id)
     assert tree["index.html"] == SITE["index.html"].replace("<h1>Hello</h1>", "<h1>Welcome</h1>")
     assert tree["styles.css"] == SITE["styles.css"].replace("#d97706", "#dc2626")
-    assert [v.number for v in await services.store.list_versions(project_id)] == [1, 2]
+    assert [v.number for v in await services.projects.versions(project_id)] == [1, 2]
 
     _, second = scripted_llm.requests
     retry = last_user_message(second)
@@ -609,9 +616,9 @@ async def test_edit_that_misses_twice_saves_nothing(services: Services, scripted
     message = assert_failed(events)
     assert "could not be applied to index.html" in message and "Nothing was saved" in message
     assert len(scripted_llm.requests) == 2
-    assert [v.number for v in await services.store.list_versions(project_id)] == [1]
+    assert [v.number for v in await services.projects.versions(project_id)] == [1]
     assert await text_tree(services, project_id) == SITE
-    records = await services.store.list_generations(project_id)
+    records = await services.generations.records(project_id)
     assert [r.outcome for r in records] == ["failed"]
 
 
@@ -662,11 +669,11 @@ async def test_offline_new_project(services: Services, offline_only: None) -> No
     assert await text_tree(services, project_id) == expected
     if starter.name == "react-vite-tailwind":
         assert {"package.json", "src/App.jsx"} <= set(expected)
-    project = await services.store.get_project(project_id)
+    project = await services.projects.get(project_id)
     assert project.name == "Todo List"
     assert [(v.number, v.author) for v in project.versions] == [(1, Author.ai)]
     assert [e.path for e in of_type(events, "file_done")] == list(expected)
-    [record] = await services.store.list_generations(project_id)
+    [record] = await services.generations.records(project_id)
     assert (record.provider, record.model, record.outcome, record.cost_usd) == ("offline", "", "saved", 0.0)
     assert (record.input_tokens, record.output_tokens) == (0, 0)
 
@@ -677,7 +684,7 @@ async def test_offline_follow_up_is_refused(services: Services, offline_only: No
         _, events = await run(services, "Make the heading red", None, project_id)
     message = assert_failed(events)
     assert "Offline starter mode" in message and "ANTHROPIC_API_KEY" in message
-    assert [v.number for v in await services.store.list_versions(project_id)] == [1]
+    assert [v.number for v in await services.projects.versions(project_id)] == [1]
     assert await text_tree(services, project_id) == SITE
 
 
@@ -687,19 +694,19 @@ async def test_offline_follow_up_is_refused(services: Services, offline_only: No
 async def test_blank_prompt_ends_with_an_error_event(services: Services, offline_only: None) -> None:
     project_id, events = await run(services, "   \n ", None)
     assert "Describe what you want first" in assert_failed(events)
-    assert (await services.store.get_project(project_id)).current_version is None
+    assert (await services.projects.get(project_id)).current_version is None
 
 
 async def test_hub_runs_one_generation_per_project_and_replays_its_events(
     services: Services, scripted_llm: ScriptedLLMServer
 ) -> None:
-    project_id = await services.store.create_empty_project("New app")
+    project_id = await services.projects.create_empty("New app")
     scripted_llm.queue(ToolAnswer(tool(SITE), chunks=3))
     hub = services.generations
-    hub.start(project_id, "A page", "anthropic")
+    await hub.start(project_id, "A page", "anthropic")
     assert hub.running(project_id)
     with pytest.raises(Exception, match="already being generated"):
-        hub.start(project_id, "Another page", "anthropic")
+        await hub.start(project_id, "Another page", "anthropic")
     followed = await asyncio.wait_for(_collect(services, project_id), timeout=10)
     final = await hub.wait(project_id)
     assert final is not None and final.type == "done" and followed[-1] == final
@@ -707,14 +714,14 @@ async def test_hub_runs_one_generation_per_project_and_replays_its_events(
     # Someone who opens the page afterwards sees the whole run from its first event.
     assert await asyncio.wait_for(_collect(services, project_id), timeout=10) == followed
     # `done` is sent once the generation's record is final.
-    [record] = await services.store.list_generations(project_id)
+    [record] = await services.generations.records(project_id)
     assert (record.outcome, record.version) == ("saved", 1)
     assert await text_tree(services, project_id) == SITE
 
 
 async def test_hub_follower_gets_an_error_for_a_blank_prompt(services: Services, offline_only: None) -> None:
-    project_id = await services.store.create_empty_project("New app")
-    services.generations.start(project_id, "  ")
+    project_id = await services.projects.create_empty("New app")
+    await services.generations.start(project_id, "  ")
     followed = await asyncio.wait_for(_collect(services, project_id), timeout=5)
     assert [e.type for e in followed] == ["error"]
 

@@ -1,4 +1,4 @@
-"""Version history and project management (builder.history) on real SQLite and PostgreSQL.
+"""Version history and project management (builder.services.history) on real SQLite and PostgreSQL.
 
 Tests that take the `store` fixture run on both databases; the CLI handlers run on the
 `services` fixture's SQLite database.
@@ -20,12 +20,14 @@ import pytest
 from sqlalchemy import ColumnElement, func, update
 from sqlmodel import col, select
 
-from builder import db, history
+from builder import db
 from builder.cli_history import COMMANDS, add_parsers
-from builder.filetree import FileTreeError, read_zip
+from builder.errors import FileTreeError, GitExportError, NotFound
+from builder.filetree import read_zip
 from builder.models import Author, Blob, Generation, PreviewSession, Project, ShareLink, Version, VersionFile
 from builder.services import Services
-from builder.store import NotFound, ProjectStore, content_hash
+from builder.services.history import slug
+from builder.store import ProjectStore, content_hash
 from preview_runtime.logs import LogHub
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\xff binary"
@@ -40,9 +42,9 @@ async def svc(store: ProjectStore) -> AsyncIterator[Services]:
 
 async def make_history(services: Services) -> str:
     """Version 1 (import), 2 (AI edit + new file + binary change), 3 (user deletes a file)."""
-    created = await services.store.create_project("Barber shop", V1)
+    created = await services.projects.create("Barber shop", V1)
     pid = created.project_id
-    await services.save(
+    await services.projects.save(
         pid,
         {
             "src/app.js": "one\ntwo\nTHREE\nfour\nfive\nsix\nseven\n",
@@ -52,7 +54,7 @@ async def make_history(services: Services) -> str:
         message="AI edit",
         author=Author.ai,
     )
-    await services.save(pid, {}, ["index.html"], message="Removed the page")
+    await services.projects.save(pid, {}, ["index.html"], message="Removed the page")
     return pid
 
 
@@ -70,7 +72,7 @@ def text_tree(tree: dict[str, bytes]) -> dict[str, bytes]:
 
 async def test_diff_against_parent_shows_added_modified_and_binary(svc: Services) -> None:
     pid = await make_history(svc)
-    diff = await history.diff_versions(svc.store, pid, 2)
+    diff = await svc.history.diff(pid, 2)
     assert diff.version == 2 and diff.against == 1
     by_path = {f.path: f for f in diff.files}
     assert [f.path for f in diff.files] == ["logo.png", "src/app.js", "src/new.js"]
@@ -90,7 +92,7 @@ async def test_diff_against_parent_shows_added_modified_and_binary(svc: Services
 
 async def test_diff_of_version_one_is_against_the_empty_tree(svc: Services) -> None:
     pid = await make_history(svc)
-    diff = await history.diff_versions(svc.store, pid, 1)
+    diff = await svc.history.diff(pid, 1)
     assert diff.against is None
     assert {f.path: f.status for f in diff.files} == {"index.html": "added", "logo.png": "added", "src/app.js": "added"}
     assert diff.lines_added == 1 + 7 and diff.lines_removed == 0
@@ -99,7 +101,7 @@ async def test_diff_of_version_one_is_against_the_empty_tree(svc: Services) -> N
 
 async def test_diff_against_any_version_both_ways(svc: Services) -> None:
     pid = await make_history(svc)
-    forward = await history.diff_versions(svc.store, pid, 3, against=1)
+    forward = await svc.history.diff(pid, 3, against=1)
     assert {f.path: f.status for f in forward.files} == {
         "index.html": "removed",
         "logo.png": "modified",
@@ -109,7 +111,7 @@ async def test_diff_against_any_version_both_ways(svc: Services) -> None:
     removed = next(f for f in forward.files if f.path == "index.html")
     assert removed.diff == "--- a/index.html\n+++ /dev/null\n@@ -1 +0,0 @@\n-<h1>Hello</h1>\n"
     assert (forward.lines_added, forward.lines_removed) == (2, 2)
-    backward = await history.diff_versions(svc.store, pid, 1, against=3)
+    backward = await svc.history.diff(pid, 1, against=3)
     assert {f.path: f.status for f in backward.files} == {
         "index.html": "added",
         "logo.png": "modified",
@@ -117,14 +119,14 @@ async def test_diff_against_any_version_both_ways(svc: Services) -> None:
         "src/new.js": "removed",
     }
     assert (backward.lines_added, backward.lines_removed) == (2, 2)
-    same = await history.diff_versions(svc.store, pid, 2, against=2)
+    same = await svc.history.diff(pid, 2, against=2)
     assert same.files == [] and same.files_changed == 0
 
 
 async def test_diff_marks_a_missing_final_newline_and_keeps_other_line_breaks(svc: Services) -> None:
-    created = await svc.store.create_project("App", {"a.txt": "x\ny"})
-    await svc.save(created.project_id, {"a.txt": "x\ny\n\u2028z\r\n"})
-    diff = await history.diff_versions(svc.store, created.project_id, 2)
+    created = await svc.projects.create("App", {"a.txt": "x\ny"})
+    await svc.projects.save(created.project_id, {"a.txt": "x\ny\n\u2028z\r\n"})
+    diff = await svc.history.diff(created.project_id, 2)
     assert diff.files[0].diff == (
         "--- a/a.txt\n+++ b/a.txt\n@@ -1,2 +1,3 @@\n x\n-y\n\\ No newline at end of file\n+y\n+\u2028z\r\n"
     )
@@ -134,16 +136,16 @@ async def test_diff_marks_a_missing_final_newline_and_keeps_other_line_breaks(sv
 async def test_diff_output_applies_with_git(svc: Services, tmp_path: Path) -> None:
     pid = await make_history(svc)
     tmp_path = tmp_path / "work"
-    text_v1 = {p: d for p, d in (await svc.store.read_tree(pid, 1)).items() if not p.endswith(".png")}
+    text_v1 = {p: d for p, d in (await svc.projects.read_tree(pid, 1)).items() if not p.endswith(".png")}
     for path, data in text_v1.items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_bytes(data)
-    diff = await history.diff_versions(svc.store, pid, 3, against=1)
+    diff = await svc.history.diff(pid, 3, against=1)
     patch = "".join(f.diff for f in diff.files if not f.binary)
     await asyncio.to_thread(
         subprocess.run, ["git", "apply", "-"], input=patch.encode(), cwd=tmp_path, check=True, env=git_env(tmp_path)
     )
-    expected = {p: d for p, d in (await svc.store.read_tree(pid, 3)).items() if not p.endswith(".png")}
+    expected = {p: d for p, d in (await svc.projects.read_tree(pid, 3)).items() if not p.endswith(".png")}
     on_disk = {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     assert on_disk == expected
 
@@ -151,11 +153,11 @@ async def test_diff_output_applies_with_git(svc: Services, tmp_path: Path) -> No
 async def test_diff_of_unknown_project_or_version(svc: Services) -> None:
     pid = await make_history(svc)
     with pytest.raises(NotFound, match="no version 9"):
-        await history.diff_versions(svc.store, pid, 9)
+        await svc.history.diff(pid, 9)
     with pytest.raises(NotFound, match="no version 7"):
-        await history.diff_versions(svc.store, pid, 2, against=7)
+        await svc.history.diff(pid, 2, against=7)
     with pytest.raises(NotFound, match="no project"):
-        await history.diff_versions(svc.store, "nope", 1)
+        await svc.history.diff("nope", 1)
 
 
 # -- restore ----------------------------------------------------------------------------------
@@ -163,28 +165,28 @@ async def test_diff_of_unknown_project_or_version(svc: Services) -> None:
 
 async def test_restore_makes_a_new_version_with_the_old_tree(svc: Services) -> None:
     pid = await make_history(svc)
-    before = {n: await svc.store.read_tree(pid, n) for n in (1, 2, 3)}
-    result = await history.restore_version(svc, pid, 1)
+    before = {n: await svc.projects.read_tree(pid, n) for n in (1, 2, 3)}
+    result = await svc.history.restore(pid, 1)
     assert result.version.number == 4 and result.version.parent_number == 3
     assert result.version.author == Author.user and result.version.message == "Restored version 1"
-    assert await svc.store.read_tree(pid) == before[1]
-    assert "src/new.js" not in await svc.store.read_tree(pid)  # added after version 1: gone
+    assert await svc.projects.read_tree(pid) == before[1]
+    assert "src/new.js" not in await svc.projects.read_tree(pid)  # added after version 1: gone
     assert result.deleted == ["src/new.js"] and result.changed == ["index.html", "logo.png", "src/app.js"]
-    assert [v.number for v in await svc.store.list_versions(pid)] == [1, 2, 3, 4]
-    assert {n: await svc.store.read_tree(pid, n) for n in (1, 2, 3)} == before  # nothing lost
+    assert [v.number for v in await svc.projects.versions(pid)] == [1, 2, 3, 4]
+    assert {n: await svc.projects.read_tree(pid, n) for n in (1, 2, 3)} == before  # nothing lost
     assert any("Saved version 4" in line.text for line in svc.logs.history(pid))
 
-    again = await history.restore_version(svc, pid, 3)
-    assert again.version.number == 5 and await svc.store.read_tree(pid) == before[3]
+    again = await svc.history.restore(pid, 3)
+    assert again.version.number == 5 and await svc.projects.read_tree(pid) == before[3]
 
 
 async def test_restore_of_the_current_tree_adds_nothing(svc: Services) -> None:
     pid = await make_history(svc)
-    result = await history.restore_version(svc, pid, 3)
+    result = await svc.history.restore(pid, 3)
     assert result.version.number == 3 and result.changed == result.deleted == []
-    assert len(await svc.store.list_versions(pid)) == 3
+    assert len(await svc.projects.versions(pid)) == 3
     with pytest.raises(NotFound, match="no version 8"):
-        await history.restore_version(svc, pid, 8)
+        await svc.history.restore(pid, 8)
 
 
 # -- export -----------------------------------------------------------------------------------
@@ -192,17 +194,17 @@ async def test_restore_of_the_current_tree_adds_nothing(svc: Services) -> None:
 
 async def test_export_zip_of_an_old_version_equals_its_tree(svc: Services) -> None:
     pid = await make_history(svc)
-    filename, data = await history.export_zip(svc.store, pid, 1)
+    filename, data = await svc.history.export_zip(pid, 1)
     assert filename == "barber-shop-v1.zip"
-    assert read_zip(data) == await svc.store.read_tree(pid, 1)
-    filename, data = await history.export_zip(svc.store, pid)
+    assert read_zip(data) == await svc.projects.read_tree(pid, 1)
+    filename, data = await svc.history.export_zip(pid)
     assert filename == "barber-shop-v3.zip"
     assert zipfile.ZipFile(io.BytesIO(data)).namelist() == ["logo.png", "src/app.js", "src/new.js"]
 
 
 def test_slug_is_ascii_and_never_empty() -> None:
-    assert history.slug('Café "Olé" / 🚀 app') == "cafe-ole-app"
-    assert history.slug("🚀") == "project"
+    assert slug('Café "Olé" / 🚀 app') == "cafe-ole-app"
+    assert slug("🚀") == "project"
 
 
 def git_env(home: Path) -> dict[str, str]:
@@ -222,10 +224,10 @@ def git(cwd: Path, *args: str) -> str:
 
 async def test_git_bundle_clones_with_one_commit_per_version(svc: Services, tmp_path: Path) -> None:
     pid = await make_history(svc)
-    await svc.store.rename(pid, "Barber shop ☕")
-    await history.restore_version(svc, pid, 1)
-    await svc.save(pid, {'odd "name" é.txt': "quoted path\n"}, message="Line one\n\nMore detail")
-    filename, data = await history.export_git_bundle(svc.store, pid)
+    await svc.projects.rename(pid, "Barber shop ☕")
+    await svc.history.restore(pid, 1)
+    await svc.projects.save(pid, {'odd "name" é.txt': "quoted path\n"}, message="Line one\n\nMore detail")
+    filename, data = await svc.history.export_bundle(pid)
     assert filename == "barber-shop.bundle"
     bundle = tmp_path / filename
     bundle.write_bytes(data)
@@ -234,7 +236,7 @@ async def test_git_bundle_clones_with_one_commit_per_version(svc: Services, tmp_
     git(clone, "bundle", "verify", "--quiet", str(bundle))
     git(clone, "fsck", "--strict")
 
-    versions = await svc.store.list_versions(pid)
+    versions = await svc.projects.versions(pid)
     log = git(clone, "log", "--reverse", "--format=%H%x00%an%x00%ae%x00%at%x00%ct%x00%B%x01", "main")
     commits = [entry.strip("\n").split("\x00") for entry in log.split("\x01") if entry.strip()]
     assert len(commits) == len(versions) == 5
@@ -247,24 +249,24 @@ async def test_git_bundle_clones_with_one_commit_per_version(svc: Services, tmp_
     assert [len(p.split()) for p in parents if p] == [1, 1, 1, 1] and parents[-2] == ""  # linear, root first
     assert [t for t in git(clone, "tag", "--list").split()] == ["v1", "v2", "v3", "v4", "v5"]
 
-    current = await svc.store.read_tree(pid)
+    current = await svc.projects.read_tree(pid)
     on_disk = {p.relative_to(clone).as_posix(): p.read_bytes() for p in clone.rglob("*") if p.is_file() and ".git" not in p.parts}
     assert on_disk == current
     for version in (1, 2, 3):
         listed = git(clone, "ls-tree", "-r", "-z", "--name-only", f"v{version}").strip("\x00").split("\x00")
-        assert sorted(listed) == sorted(await svc.store.read_tree(pid, version))
-        assert git(clone, "show", f"v{version}:src/app.js").encode() == (await svc.store.read_tree(pid, version))["src/app.js"]
+        assert sorted(listed) == sorted(await svc.projects.read_tree(pid, version))
+        assert git(clone, "show", f"v{version}:src/app.js").encode() == (await svc.projects.read_tree(pid, version))["src/app.js"]
 
 
 async def test_git_bundle_of_a_project_without_versions(svc: Services) -> None:
-    pid = await svc.store.create_empty_project("Empty")
+    pid = await svc.projects.create_empty("Empty")
     with pytest.raises(NotFound, match="no versions yet"):
-        await history.export_git_bundle(svc.store, pid)
+        await svc.history.export_bundle(pid)
 
 
 async def test_git_bundle_leaves_out_dot_git_paths(svc: Services, tmp_path: Path) -> None:
-    created = await svc.store.create_project("App", {"index.html": "hi", ".GIT/config": "[core]", "a/.git/hooks/x": "evil"})
-    _, data = await history.export_git_bundle(svc.store, created.project_id)
+    created = await svc.projects.create("App", {"index.html": "hi", ".GIT/config": "[core]", "a/.git/hooks/x": "evil"})
+    _, data = await svc.history.export_bundle(created.project_id)
     (tmp_path / "p.bundle").write_bytes(data)
     git(tmp_path, "clone", "--quiet", "p.bundle", "clone")
     assert git(tmp_path / "clone", "ls-files").split() == ["index.html"]
@@ -273,8 +275,8 @@ async def test_git_bundle_leaves_out_dot_git_paths(svc: Services, tmp_path: Path
 async def test_git_missing_is_a_plain_error(svc: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     pid = await make_history(svc)
     monkeypatch.setenv("PATH", "/nonexistent")
-    with pytest.raises(history.GitExportError, match="git is not installed"):
-        await history.export_git_bundle(svc.store, pid)
+    with pytest.raises(GitExportError, match="git is not installed"):
+        await svc.history.export_bundle(pid)
 
 
 # -- duplicate, rename --------------------------------------------------------------------------
@@ -282,40 +284,42 @@ async def test_git_missing_is_a_plain_error(svc: Services, monkeypatch: pytest.M
 
 async def test_duplicate_from_version_one(svc: Services) -> None:
     pid = await make_history(svc)
-    await svc.store.set_provider(pid, "anthropic", "claude-x")
-    copy_id = await history.duplicate_project(svc, pid, version=1)
+    await svc.projects.set_provider(pid, "anthropic", "claude-x")
+    copy_id = await svc.history.duplicate(pid, version=1)
     assert copy_id != pid
-    copy = await svc.store.get_project(copy_id)
+    copy = await svc.projects.get(copy_id)
     assert copy.name == "Barber shop (copy)" and copy.provider == "anthropic" and copy.model == "claude-x"
     assert [(v.number, v.author, v.message) for v in copy.versions] == [
         (1, Author.import_, "Duplicated from Barber shop version 1")
     ]
     assert copy.versions[0].files_changed == 3 and copy.file_count == 3
-    assert await svc.store.read_tree(copy_id) == await svc.store.read_tree(pid, 1)
+    assert await svc.projects.read_tree(copy_id) == await svc.projects.read_tree(pid, 1)
     # The copy shares blobs; the original is untouched and both evolve separately.
-    await svc.save(copy_id, {"index.html": "changed"})
-    assert (await svc.store.read_tree(pid, 1))["index.html"] == b"<h1>Hello</h1>\n"
-    assert len(await svc.store.list_versions(pid)) == 3
-    named = await history.duplicate_project(svc, pid, name="  Fork  ")
-    assert (await svc.store.get_project(named)).name == "Fork"
-    assert await svc.store.read_tree(named) == await svc.store.read_tree(pid)
+    await svc.projects.save(copy_id, {"index.html": "changed"})
+    assert (await svc.projects.read_tree(pid, 1))["index.html"] == b"<h1>Hello</h1>\n"
+    assert len(await svc.projects.versions(pid)) == 3
+    named = await svc.history.duplicate(pid, name="  Fork  ")
+    assert (await svc.projects.get(named)).name == "Fork"
+    assert await svc.projects.read_tree(named) == await svc.projects.read_tree(pid)
     with pytest.raises(NotFound):
-        await history.duplicate_project(svc, pid, version=9)
+        await svc.history.duplicate(pid, version=9)
 
 
 async def test_duplicate_detects_the_stack_of_the_copied_version(svc: Services) -> None:
-    created = await svc.store.create_project("App", {"index.html": "hi"})
-    await svc.save(created.project_id, {"package.json": '{"dependencies": {"react": "18"}, "devDependencies": {"vite": "5"}}'})
-    assert (await svc.store.get_project(created.project_id)).stack == ["react", "vite"]
-    copy = await history.duplicate_project(svc, created.project_id, version=1)
-    assert (await svc.store.get_project(copy)).stack == ["html"]
+    created = await svc.projects.create("App", {"index.html": "hi"})
+    await svc.projects.save(
+        created.project_id, {"package.json": '{"dependencies": {"react": "18"}, "devDependencies": {"vite": "5"}}'}
+    )
+    assert (await svc.projects.get(created.project_id)).stack == ["react", "vite"]
+    copy = await svc.history.duplicate(created.project_id, version=1)
+    assert (await svc.projects.get(copy)).stack == ["html"]
 
 
 async def test_rename(svc: Services) -> None:
     pid = await make_history(svc)
-    assert (await history.rename_project(svc.store, pid, "  New   name ")).name == "New name"
+    assert (await svc.projects.rename(pid, "  New   name ")).name == "New name"
     with pytest.raises(FileTreeError, match="cannot be empty"):
-        await history.rename_project(svc.store, pid, "   ")
+        await svc.projects.rename(pid, "   ")
 
 
 # -- trash ------------------------------------------------------------------------------------
@@ -323,30 +327,30 @@ async def test_rename(svc: Services) -> None:
 
 async def test_trash_hides_and_restore_brings_back(svc: Services) -> None:
     pid = await make_history(svc)
-    other = (await svc.store.create_project("Other", {"a.js": "a"})).project_id
-    await history.trash_project(svc.store, pid)
-    assert [p.id for p in await svc.store.list_projects()] == [other]
-    for read in (svc.store.get_project(pid), svc.store.read_tree(pid, 1), svc.store.list_versions(pid)):
+    other = (await svc.projects.create("Other", {"a.js": "a"})).project_id
+    await svc.history.delete(pid)
+    assert [p.id for p in await svc.projects.summaries()] == [other]
+    for read in (svc.projects.get(pid), svc.projects.read_tree(pid, 1), svc.projects.versions(pid)):
         with pytest.raises(NotFound):
             await read
     with pytest.raises(NotFound):
-        await svc.save(pid, {"x.js": "x"})
+        await svc.projects.save(pid, {"x.js": "x"})
     with pytest.raises(NotFound):
-        await history.trash_project(svc.store, pid)  # already in the trash
-    trash = await history.list_trash(svc.store)
+        await svc.history.delete(pid)  # already in the trash
+    trash = await svc.history.list_trash()
     assert [t.id for t in trash] == [pid]
     assert trash[0].name == "Barber shop" and trash[0].current_version == 3
     assert trash[0].purge_at == trash[0].deleted_at + timedelta(days=30)
 
-    restored = await history.restore_project(svc.store, pid)
+    restored = await svc.history.undelete(pid)
     assert restored.id == pid and restored.current_version == 3
-    assert {p.id for p in await svc.store.list_projects()} == {pid, other}
-    assert await history.list_trash(svc.store) == []
-    assert len(await svc.store.list_versions(pid)) == 3
+    assert {p.id for p in await svc.projects.summaries()} == {pid, other}
+    assert await svc.history.list_trash() == []
+    assert len(await svc.projects.versions(pid)) == 3
     with pytest.raises(NotFound, match="in the trash"):
-        await history.restore_project(svc.store, pid)
+        await svc.history.undelete(pid)
     with pytest.raises(NotFound, match="in the trash"):
-        await history.restore_project(svc.store, "nope")
+        await svc.history.undelete("nope")
 
 
 async def set_deleted_at(store: ProjectStore, project_id: str, when: datetime) -> None:
@@ -354,14 +358,13 @@ async def set_deleted_at(store: ProjectStore, project_id: str, when: datetime) -
         await session.exec(update(Project).where(col(Project.id) == project_id).values(deleted_at=when))
 
 
-async def test_purge_deletes_old_trash_and_unshared_blobs_only(svc: Services) -> None:
-    store = svc.store
+async def test_purge_deletes_old_trash_and_unshared_blobs_only(svc: Services, store: ProjectStore) -> None:
     pid = await make_history(svc)
     # Another project shares one blob (app.js of version 2's edit is unique to pid; index.html is shared).
     keeper = (await store.create_project("Keeper", {"index.html": "<h1>Hello</h1>\n", "k.js": "k"})).project_id
     recent = (await store.create_project("Recent", {"r.js": "r"})).project_id
     versions = await store.list_versions(pid)
-    generation = await store.start_generation(pid, "make it", "offline", "")
+    generation = await store.start_generation(pid, "make it", "offline", "", stale_before=datetime.now(UTC) - timedelta(hours=1))
     await store.finish_generation(generation, outcome="saved", version_id=versions[1].id)
     async with db.session_factory(store.engine)() as session, session.begin():
         session.add(PreviewSession(project_id=pid, version_id=versions[2].id, runner="local"))
@@ -370,13 +373,13 @@ async def test_purge_deletes_old_trash_and_unshared_blobs_only(svc: Services) ->
     own = {content_hash(d) for t in trees for d in t.values()} - {content_hash(b"<h1>Hello</h1>\n")}
     shared = content_hash(b"<h1>Hello</h1>\n")
 
-    await history.trash_project(store, pid)
-    await history.trash_project(store, recent)
-    assert (await history.purge_expired_trash(store)).projects == []  # trashed just now: kept
+    await svc.history.delete(pid)
+    await svc.history.delete(recent)
+    assert (await svc.history.purge_expired()).projects == []  # trashed just now: kept
     await set_deleted_at(store, pid, datetime.now(UTC) - timedelta(days=31))
     await set_deleted_at(store, recent, datetime.now(UTC) - timedelta(days=29))
 
-    result = await history.purge_expired_trash(store, days=30)
+    result = await svc.history.purge_expired(days=30)
     assert result.projects == [pid] and result.versions == 3 and result.blobs == len(own)
     assert await count(store, Project, Project.id == pid) == 0
     assert await count(store, Version, Version.project_id == pid) == 0
@@ -386,22 +389,22 @@ async def test_purge_deletes_old_trash_and_unshared_blobs_only(svc: Services) ->
     assert await count(store, Blob, Blob.hash.in_(own)) == 0  # type: ignore[attr-defined]
     assert await count(store, Blob, Blob.hash == shared) == 1
     assert (await store.read_tree(keeper))["index.html"] == b"<h1>Hello</h1>\n"
-    assert [t.id for t in await history.list_trash(store)] == [recent]
-    assert (await history.purge_expired_trash(store, days=30)).projects == []
-    assert (await history.purge_expired_trash(store, days=0)).projects == [recent]
+    assert [t.id for t in await svc.history.list_trash()] == [recent]
+    assert (await svc.history.purge_expired(days=30)).projects == []
+    assert (await svc.history.purge_expired(days=0)).projects == [recent]
     assert await count(store, Project) == 1
 
 
-async def test_purge_keeps_blobs_of_a_duplicate(svc: Services) -> None:
+async def test_purge_keeps_blobs_of_a_duplicate(svc: Services, store: ProjectStore) -> None:
     pid = await make_history(svc)
-    copy = await history.duplicate_project(svc, pid, version=2)
-    await history.trash_project(svc.store, pid)
-    await set_deleted_at(svc.store, pid, datetime.now(UTC) - timedelta(days=40))
-    result = await history.purge_expired_trash(svc.store)
+    copy = await svc.history.duplicate(pid, version=2)
+    await svc.history.delete(pid)
+    await set_deleted_at(store, pid, datetime.now(UTC) - timedelta(days=40))
+    result = await svc.history.purge_expired()
     assert result.projects == [pid]
     assert result.blobs > 0  # version 1's app.js and logo were only the original's
-    assert len(await svc.store.read_tree(copy)) == 4
-    assert await svc.store.read_tree(copy) == {
+    assert len(await svc.projects.read_tree(copy)) == 4
+    assert await svc.projects.read_tree(copy) == {
         "index.html": b"<h1>Hello</h1>\n",
         "logo.png": PNG + b"2",
         "src/app.js": b"one\ntwo\nTHREE\nfour\nfive\nsix\nseven\n",
@@ -473,7 +476,7 @@ async def test_cli_rename_duplicate_delete_trash_undelete_purge(services: Servic
     assert text == f"Renamed {pid} to Salon"
     value, new_id = await run_cli(services, "duplicate", pid, "--version", "1", "--name", "Salon v1")
     assert value == {"id": new_id, "name": "Salon v1", "version": 1}
-    assert await services.store.read_tree(str(new_id)) == await services.store.read_tree(pid, 1)
+    assert await services.projects.read_tree(str(new_id)) == await services.projects.read_tree(pid, 1)
 
     _, text = await run_cli(services, "delete", pid)
     assert text == f"Moved {pid} to the trash; undo with: python -m builder undelete {pid}"

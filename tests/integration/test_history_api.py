@@ -13,13 +13,15 @@ from fastapi import FastAPI
 from sqlalchemy import update
 from sqlmodel import col
 
-from builder import db, history
-from builder.api import _bad_tree, _not_found
-from builder.filetree import FileTreeError, read_zip
+from builder import db
+from builder.api import forja_error
+from builder.errors import ForjaError, NotFound
+from builder.filetree import read_zip
 from builder.models import Author, Project
 from builder.routes.history import router
 from builder.services import Services
-from builder.store import NotFound
+from builder.services.history import TRASH_DAYS
+from builder.store import ProjectStore
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\xff binary"
 
@@ -28,8 +30,7 @@ def make_app() -> FastAPI:
     """The router with builder.api's error mapping, as builder.api includes it."""
     app = FastAPI()
     app.include_router(router)
-    app.add_exception_handler(NotFound, _not_found)  # type: ignore[arg-type]
-    app.add_exception_handler(FileTreeError, _bad_tree)  # type: ignore[arg-type]
+    app.add_exception_handler(ForjaError, forja_error)  # type: ignore[arg-type]
     return app
 
 
@@ -42,11 +43,9 @@ async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def pid(services: Services) -> str:
     """Versions 1 (import), 2 (AI: edit, add, binary change) and 3 (delete)."""
-    created = await services.store.create_project(
-        "Barber shop", {"index.html": "<h1>Hi</h1>\n", "app.js": "a\nb\n", "x.png": PNG}
-    )
-    await services.save(created.project_id, {"app.js": "a\nB\n", "new.js": "n\n", "x.png": PNG + b"!"}, author=Author.ai)
-    await services.save(created.project_id, {}, ["index.html"], message="Removed the page")
+    created = await services.projects.create("Barber shop", {"index.html": "<h1>Hi</h1>\n", "app.js": "a\nb\n", "x.png": PNG})
+    await services.projects.save(created.project_id, {"app.js": "a\nB\n", "new.js": "n\n", "x.png": PNG + b"!"}, author=Author.ai)
+    await services.projects.save(created.project_id, {}, ["index.html"], message="Removed the page")
     return created.project_id
 
 
@@ -106,13 +105,13 @@ async def test_get_errors(client: httpx.AsyncClient, pid: str, path: str, status
 
 
 async def test_restore(client: httpx.AsyncClient, services: Services, pid: str) -> None:
-    v1 = await services.store.read_tree(pid, 1)
+    v1 = await services.projects.read_tree(pid, 1)
     response = await client.post(f"/api/projects/{pid}/versions/1/restore")
     assert response.status_code == 200
     body = response.json()
     assert (body["number"], body["parent_number"], body["author"], body["message"]) == (4, 3, "user", "Restored version 1")
-    assert await services.store.read_tree(pid) == v1
-    assert len(await services.store.list_versions(pid)) == 4
+    assert await services.projects.read_tree(pid) == v1
+    assert len(await services.projects.versions(pid)) == 4
     assert (await client.post(f"/api/projects/{pid}/versions/9/restore")).status_code == 404
     assert (await client.post(f"/api/projects/{pid}/versions/0/restore")).status_code == 422
     assert (await client.post("/api/projects/nope/versions/1/restore")).status_code == 404
@@ -123,12 +122,12 @@ async def test_export_version_zip(client: httpx.AsyncClient, services: Services,
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/zip"
     assert response.headers["content-disposition"] == 'attachment; filename="barber-shop-v1.zip"'
-    assert read_zip(response.content) == await services.store.read_tree(pid, 1)
+    assert read_zip(response.content) == await services.projects.read_tree(pid, 1)
     assert sorted(zipfile.ZipFile(io.BytesIO(response.content)).namelist()) == ["app.js", "index.html", "x.png"]
 
 
 async def test_export_bundle(client: httpx.AsyncClient, services: Services, pid: str) -> None:
-    await services.store.rename(pid, 'Café "Olé" 🚀')
+    await services.projects.rename(pid, 'Café "Olé" 🚀')
     response = await client.get(f"/api/projects/{pid}/export.bundle")
     assert response.status_code == 200
     assert response.headers["content-disposition"] == 'attachment; filename="cafe-ole.bundle"'
@@ -146,7 +145,7 @@ async def test_rename(client: httpx.AsyncClient, services: Services, pid: str) -
     response = await client.patch(f"/api/projects/{pid}", json={"name": "  Salon  "})
     assert response.status_code == 200
     assert response.json()["name"] == "Salon" and response.json()["id"] == pid
-    assert (await services.store.get_project(pid)).name == "Salon"
+    assert (await services.projects.get(pid)).name == "Salon"
     for bad in ({"name": ""}, {}, {"name": "x" * 201}, {"name": 3}):
         assert (await client.patch(f"/api/projects/{pid}", json=bad)).status_code == 422
     whitespace = await client.patch(f"/api/projects/{pid}", json={"name": "   "})
@@ -159,13 +158,13 @@ async def test_duplicate(client: httpx.AsyncClient, services: Services, pid: str
     assert response.status_code == 201
     body = response.json()
     assert body["name"] == "Barber shop (copy)" and body["version"] == 1
-    assert await services.store.read_tree(body["id"]) == await services.store.read_tree(pid, 1)
-    copy = await services.store.get_project(body["id"])
+    assert await services.projects.read_tree(body["id"]) == await services.projects.read_tree(pid, 1)
+    copy = await services.projects.get(body["id"])
     assert copy.versions[0].message == "Duplicated from Barber shop version 1"
 
     named = await client.post(f"/api/projects/{pid}/duplicate", json={"name": "Fork"})
     assert named.status_code == 201 and named.json()["name"] == "Fork"
-    assert await services.store.read_tree(named.json()["id"]) == await services.store.read_tree(pid)
+    assert await services.projects.read_tree(named.json()["id"]) == await services.projects.read_tree(pid)
     bare = await client.post(f"/api/projects/{pid}/duplicate")
     assert bare.status_code == 201 and bare.json()["name"] == "Barber shop (copy)"
 
@@ -188,9 +187,9 @@ async def test_trash_and_restore(
     response = await client.delete(f"/api/projects/{pid}")
     assert response.status_code == 204 and response.content == b""
     assert stopped == [pid]  # its running preview goes too
-    assert await services.store.list_projects() == []
+    assert await services.projects.summaries() == []
     with pytest.raises(NotFound):
-        await services.store.get_project(pid)
+        await services.projects.get(pid)
     # Everything under the project is gone from reads while it is in the trash.
     assert (await client.get(f"/api/projects/{pid}/versions/1/diff")).status_code == 404
     assert (await client.post(f"/api/projects/{pid}/versions/1/restore")).status_code == 404
@@ -200,25 +199,27 @@ async def test_trash_and_restore(
     trash = (await client.get("/api/trash")).json()
     assert [t["id"] for t in trash] == [pid]
     deleted_at = datetime.fromisoformat(trash[0]["deleted_at"])
-    assert datetime.fromisoformat(trash[0]["purge_at"]) - deleted_at == timedelta(days=history.TRASH_DAYS)
+    assert datetime.fromisoformat(trash[0]["purge_at"]) - deleted_at == timedelta(days=TRASH_DAYS)
     assert trash[0]["name"] == "Barber shop" and trash[0]["current_version"] == 3
 
     restored = await client.post(f"/api/trash/{pid}/restore")
     assert restored.status_code == 200 and restored.json()["id"] == pid
     assert (await client.get("/api/trash")).json() == []
-    assert [p.id for p in await services.store.list_projects()] == [pid]
+    assert [p.id for p in await services.projects.summaries()] == [pid]
     assert (await client.post(f"/api/trash/{pid}/restore")).status_code == 404  # not in the trash
     assert (await client.post("/api/trash/nope/restore")).status_code == 404
     assert (await client.delete("/api/projects/nope")).status_code == 404
 
 
-async def test_purged_project_is_gone_from_the_trash(client: httpx.AsyncClient, services: Services, pid: str) -> None:
+async def test_purged_project_is_gone_from_the_trash(
+    sqlite_store: ProjectStore, client: httpx.AsyncClient, services: Services, pid: str
+) -> None:
     assert (await client.delete(f"/api/projects/{pid}")).status_code == 204
-    async with db.session_factory(services.store.engine)() as session, session.begin():
+    async with db.session_factory(sqlite_store.engine)() as session, session.begin():
         await session.exec(
             update(Project).where(col(Project.id) == pid).values(deleted_at=datetime.now(UTC) - timedelta(days=31))
         )
-    assert (await history.purge_expired_trash(services.store)).projects == [pid]
+    assert (await services.history.purge_expired()).projects == [pid]
     assert (await client.get("/api/trash")).json() == []
     assert (await client.post(f"/api/trash/{pid}/restore")).status_code == 404
 

@@ -95,7 +95,7 @@ async def test_a_machine_with_docker_and_no_image_gets_docker_previews_without_a
     assert "docker" not in manager.runners
 
     # Meanwhile previews run in the local runner, and say why.
-    created = await services.store.create_project("Boxed", {"package.json": PACKAGE, "server.js": SERVER})
+    created = await services.projects.create("Boxed", {"package.json": PACKAGE, "server.js": SERVER})
     first = await services.previews.start(created.project_id)
     assert first.runner == "local"
     assert first.runner_reason.startswith("Docker is not used: Preparing Docker previews (")
@@ -136,7 +136,7 @@ async def test_a_build_that_fails_says_why_and_the_local_runner_keeps_working(
     assert not await image_exists(services.previews.image.image)
     assert "docker" not in manager.runners
 
-    created = await services.store.create_project("Still works", {"package.json": PACKAGE, "server.js": SERVER})
+    created = await services.projects.create("Still works", {"package.json": PACKAGE, "server.js": SERVER})
     info = await services.previews.start(created.project_id)
     assert info.runner == "local"
     assert info.runner_reason == (

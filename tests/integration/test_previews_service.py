@@ -1,4 +1,4 @@
-"""builder.previews.PreviewService with a real local preview behind a real Traefik on loopback.
+"""builder.services.previews.PreviewService with a real local preview behind a real Traefik on loopback.
 
 The project installs with npm but has no dependencies, so nothing is fetched from a registry.
 """
@@ -39,16 +39,16 @@ async def served(services: Services, project_id: str) -> str:
 
 
 async def test_a_dependency_change_restarts_the_preview_and_other_saves_do_not(local_previews: None, services: Services) -> None:
-    created = await services.store.create_project("Deps", {"package.json": manifest("one"), "server.js": SERVER})
+    created = await services.projects.create("Deps", {"package.json": manifest("one"), "server.js": SERVER})
     pid = created.project_id
     first = await services.previews.start(pid)
     assert await served(services, pid) == "<h1>one</h1>"
 
-    await services.save(pid, {"notes.txt": b"not a dependency"}, author=Author.user)
+    await services.projects.save(pid, {"notes.txt": b"not a dependency"}, author=Author.user)
     kept = await services.previews.status(pid)
     assert kept is not None and kept.preview_id == first.preview_id
 
-    await services.save(pid, {"package.json": manifest("two")}, author=Author.user)
+    await services.projects.save(pid, {"package.json": manifest("two")}, author=Author.user)
     restarted = await services.previews.status(pid)
     assert restarted is not None and restarted.preview_id != first.preview_id
     assert await served(services, pid) == "<h1>two</h1>"

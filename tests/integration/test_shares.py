@@ -1,4 +1,4 @@
-"""Share links (builder.shares, builder.routes.shares, builder.cli_shares) on the `services` fixture's SQLite.
+"""Share links (builder.services.shares, builder.routes.shares, builder.cli_shares) on the `services` fixture's SQLite.
 
 The preview test runs a real local preview (an index.html-only project: `python -m http.server`) behind a real
 Traefik on a loopback port; nothing is installed from a registry and all traffic stays on 127.0.0.1.
@@ -21,21 +21,20 @@ from sqlalchemy import update
 from sqlmodel import select
 
 import builder.settings
-from builder import cli_shares, shares
-from builder.api import _not_found, _preview_failed
+from builder import cli_shares
+from builder.api import forja_error
 from builder.db import session_factory
+from builder.errors import ForjaError, NotFound, ShareGone
 from builder.models import Author, ShareLink, utcnow
 from builder.routes.shares import router
-from builder.services import Services
-from builder.store import NotFound
-from preview_runtime.runner import RunnerError
+from builder.services import Services, shares
+from builder.store import ProjectStore
 
 
 def make_app() -> FastAPI:
     app = FastAPI()
     app.include_router(router)
-    app.add_exception_handler(NotFound, _not_found)  # type: ignore[arg-type]
-    app.add_exception_handler(RunnerError, _preview_failed)  # type: ignore[arg-type]
+    app.add_exception_handler(ForjaError, forja_error)  # type: ignore[arg-type]
     return app
 
 
@@ -47,87 +46,89 @@ async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def pid(services: Services) -> str:
-    created = await services.store.create_project("Barber <shop>", {"index.html": "<h1>Version one</h1>\n"})
+    created = await services.projects.create("Barber <shop>", {"index.html": "<h1>Version one</h1>\n"})
     return created.project_id
 
 
-async def _links(services: Services) -> list[ShareLink]:
-    async with session_factory(services.store.engine)() as session:
+async def _links(store: ProjectStore) -> list[ShareLink]:
+    async with session_factory(store.engine)() as session:
         return list((await session.exec(select(ShareLink))).all())
 
 
-async def _set(services: Services, share_id: int, **values: object) -> None:
-    async with session_factory(services.store.engine)() as session, session.begin():
+async def _set(store: ProjectStore, share_id: int, **values: object) -> None:
+    async with session_factory(store.engine)() as session, session.begin():
         await session.exec(update(ShareLink).where(ShareLink.id == share_id).values(**values))  # type: ignore[call-overload]
 
 
-async def _gone(services: Services, token: str) -> shares.ShareGone:
-    with pytest.raises(shares.ShareGone) as caught:
-        await shares.resolve(services, token)
+async def _gone(services: Services, token: str) -> ShareGone:
+    with pytest.raises(ShareGone) as caught:
+        await services.shares.resolve(token)
     return caught.value
 
 
 # -- the service ----------------------------------------------------------------------------------
 
 
-async def test_create_stores_only_the_hash_and_resolves(services: Services, pid: str, sqlite_url) -> None:
-    created = await shares.create_share(services, pid)
+async def test_create_stores_only_the_hash_and_resolves(
+    sqlite_store: ProjectStore, services: Services, pid: str, sqlite_url
+) -> None:
+    created = await services.shares.create(pid)
     assert created.url == f"{builder.settings.settings.base_url}/s/{created.token}"
     assert created.version == 1 and len(created.token) >= 43
     assert created.expires_at is not None
     assert timedelta(days=6, hours=23) < created.expires_at - utcnow() <= timedelta(days=7)
 
-    [row] = await _links(services)
+    [row] = await _links(sqlite_store)
     assert row.token_hash == shares.hash_token(created.token) != created.token
     assert all(created.token not in str(value) for value in row.model_dump().values())
     db_file = Path(sqlite_url.sync.removeprefix("sqlite:///"))
     everything = b"".join(p.read_bytes() for p in db_file.parent.iterdir() if p.name.startswith(db_file.name))
     assert created.token.encode() not in everything
 
-    target = await shares.resolve(services, created.token)
+    target = await services.shares.resolve(created.token)
     assert (target.share_id, target.project_id, target.version) == (created.id, pid, 1)
 
 
 async def test_a_link_keeps_its_version_after_new_commits(services: Services, pid: str) -> None:
-    created = await shares.create_share(services, pid)
-    await services.save(pid, {"index.html": b"<h1>Version two</h1>\n"}, author=Author.ai)
-    assert (await services.store.get_project(pid)).current_version == 2
-    assert (await shares.resolve(services, created.token)).version == 1
-    later = await shares.create_share(services, pid)
-    assert (await shares.resolve(services, later.token)).version == 2
-    pinned = await shares.create_share(services, pid, version=1, expires_in="never")
-    assert pinned.expires_at is None and (await shares.resolve(services, pinned.token)).version == 1
+    created = await services.shares.create(pid)
+    await services.projects.save(pid, {"index.html": b"<h1>Version two</h1>\n"}, author=Author.ai)
+    assert (await services.projects.get(pid)).current_version == 2
+    assert (await services.shares.resolve(created.token)).version == 1
+    later = await services.shares.create(pid)
+    assert (await services.shares.resolve(later.token)).version == 2
+    pinned = await services.shares.create(pid, version=1, expires_in="never")
+    assert pinned.expires_at is None and (await services.shares.resolve(pinned.token)).version == 1
 
 
 async def test_create_refuses_unknown_versions_and_projects(services: Services, pid: str) -> None:
     with pytest.raises(NotFound):
-        await shares.create_share(services, pid, version=9)
+        await services.shares.create(pid, version=9)
     with pytest.raises(NotFound):
-        await shares.create_share(services, "nosuchproject")
+        await services.shares.create("nosuchproject")
 
 
-async def test_revoked_and_expired_are_410(services: Services, pid: str) -> None:
-    revoked = await shares.create_share(services, pid)
-    info = await shares.revoke_share(services, revoked.id)
+async def test_revoked_and_expired_are_410(sqlite_store: ProjectStore, services: Services, pid: str) -> None:
+    revoked = await services.shares.create(pid)
+    info = await services.shares.revoke(revoked.id)
     assert info.revoked
-    assert await shares.revoke_share(services, revoked.id) == info  # again: no change
+    assert await services.shares.revoke(revoked.id) == info  # again: no change
     gone = await _gone(services, revoked.token)
     assert (gone.status, gone.message) == (410, shares.REVOKED_MESSAGE)
 
-    expired = await shares.create_share(services, pid, expires_in=timedelta(hours=1))
-    await _set(services, expired.id, expires_at=utcnow() - timedelta(seconds=1))
+    expired = await services.shares.create(pid, expires_in=timedelta(hours=1))
+    await _set(sqlite_store, expired.id, expires_at=utcnow() - timedelta(seconds=1))
     gone = await _gone(services, expired.token)
     assert (gone.status, gone.message) == (410, shares.EXPIRED_MESSAGE)
 
     with pytest.raises(NotFound):
-        await shares.revoke_share(services, 12345)
+        await services.shares.revoke(12345)
 
 
 async def test_unknown_malformed_and_trashed_are_the_same_404(services: Services, pid: str) -> None:
-    created = await shares.create_share(services, pid)
-    other = await services.store.create_project("Other", {"index.html": "x"})
-    trashed = await shares.create_share(services, other.project_id)
-    await services.store.trash(other.project_id)
+    created = await services.shares.create(pid)
+    other = await services.projects.create("Other", {"index.html": "x"})
+    trashed = await services.shares.create(other.project_id)
+    await services.history.delete(other.project_id)
     guessed = created.token[:-1] + ("A" if created.token[-1] != "A" else "B")
     for token in (guessed, "short", "", "../../etc/passwd", "x" * 500, "é" * 43, trashed.token):
         gone = await _gone(services, token)
@@ -135,10 +136,10 @@ async def test_unknown_malformed_and_trashed_are_the_same_404(services: Services
 
 
 async def test_list_shares(services: Services, pid: str) -> None:
-    first = await shares.create_share(services, pid)
-    second = await shares.create_share(services, pid, expires_in="never")
-    await shares.revoke_share(services, first.id)
-    listed = await shares.list_shares(services, pid)
+    first = await services.shares.create(pid)
+    second = await services.shares.create(pid, expires_in="never")
+    await services.shares.revoke(first.id)
+    listed = await services.shares.links(pid)
     assert [(s.id, s.revoked, s.version, s.expires_at is None) for s in listed] == [
         (second.id, False, 1, True),
         (first.id, True, 1, False),
@@ -174,18 +175,18 @@ async def test_api_create_list_revoke(client: httpx.AsyncClient, services: Servi
     assert status.status_code == 410 and status.json()["state"] == "gone"
 
 
-async def test_pages_for_dead_links(client: httpx.AsyncClient, services: Services, pid: str) -> None:
-    expired = await shares.create_share(services, pid)
-    await _set(services, expired.id, expires_at=utcnow() - timedelta(minutes=1))
+async def test_pages_for_dead_links(sqlite_store: ProjectStore, client: httpx.AsyncClient, services: Services, pid: str) -> None:
+    expired = await services.shares.create(pid)
+    await _set(sqlite_store, expired.id, expires_at=utcnow() - timedelta(minutes=1))
     page = await client.get(f"/s/{expired.token}")
     assert page.status_code == 410 and shares.EXPIRED_MESSAGE in page.text
     assert page.headers["content-type"].startswith("text/html")
     assert (await client.get(f"/s/{expired.token}/code")).status_code == 410
 
-    other = await services.store.create_project("Other", {"index.html": "x"})
-    trashed = await shares.create_share(services, other.project_id)
-    await services.store.trash(other.project_id)
-    valid = await shares.create_share(services, pid)
+    other = await services.projects.create("Other", {"index.html": "x"})
+    trashed = await services.shares.create(other.project_id)
+    await services.history.delete(other.project_id)
+    valid = await services.shares.create(pid)
     guessed = valid.token[:-2] + ("zz" if not valid.token.endswith("zz") else "yy")
     bodies = set()
     for token in (guessed, "short", "not a token", "%3Cscript%3E", "A" * 43, trashed.token):
@@ -198,9 +199,9 @@ async def test_pages_for_dead_links(client: httpx.AsyncClient, services: Service
 
 
 async def test_code_page_lists_the_shared_version_escaped(client: httpx.AsyncClient, services: Services, pid: str) -> None:
-    created = await shares.create_share(services, pid)
-    await services.save(pid, {"index.html": b"<h1>Version two</h1>\n", "app.js": b"if (a < b) alert('</pre>')\n"})
-    later = await shares.create_share(services, pid)
+    created = await services.shares.create(pid)
+    await services.projects.save(pid, {"index.html": b"<h1>Version two</h1>\n", "app.js": b"if (a < b) alert('</pre>')\n"})
+    later = await services.shares.create(pid)
     old = await client.get(f"/s/{created.token}/code")
     assert old.status_code == 200
     assert "&lt;h1&gt;Version one&lt;/h1&gt;" in old.text and "Version two" not in old.text and "app.js" not in old.text
@@ -215,8 +216,8 @@ async def test_code_page_lists_the_shared_version_escaped(client: httpx.AsyncCli
 async def test_share_page_starts_and_serves_the_shared_version(
     local_previews: None, client: httpx.AsyncClient, services: Services, pid: str
 ) -> None:
-    created = await shares.create_share(services, pid)
-    await services.save(pid, {"index.html": b"<h1>Version two</h1>\n"}, author=Author.ai)
+    created = await services.shares.create(pid)
+    await services.projects.save(pid, {"index.html": b"<h1>Version two</h1>\n"}, author=Author.ai)
 
     # 50 first visits at once: all get a page, and only one preview of version 1 starts.
     pages = await asyncio.gather(*(client.get(f"/s/{created.token}") for _ in range(50)))
@@ -254,7 +255,7 @@ async def test_share_page_starts_and_serves_the_shared_version(
     assert [p.status_code for p in again] == [200] * 50 and all("<iframe" in p.text for p in again)
     assert len(manager.running()) == 1
 
-    await shares.revoke_share(services, created.id)
+    await services.shares.revoke(created.id)
     assert (await client.get(f"/s/{created.token}")).status_code == 410
 
 
@@ -265,7 +266,7 @@ async def test_cli_share_list_revoke(services: Services, pid: str) -> None:
     value, text = await cli_shares.cmd_share(services, argparse.Namespace(id=pid, version=None, expires=None, json=True))
     assert set(value) == {"url", "token", "id", "version", "expires_at"}
     assert value["url"] in text and value["version"] == 1
-    assert (await shares.resolve(services, value["token"])).share_id == value["id"]
+    assert (await services.shares.resolve(value["token"])).share_id == value["id"]
 
     never, text = await cli_shares.cmd_share(
         services, argparse.Namespace(id=pid, version=1, expires=cli_shares._expires("never"), json=False)

@@ -9,9 +9,10 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from builder import db
-from builder.filetree import FileTreeError, Limits
+from builder.errors import FileTreeError, NotFound
+from builder.filetree import Limits
 from builder.models import Author, Blob, Version
-from builder.store import NotFound, ProjectStore, content_hash
+from builder.store import ProjectStore, content_hash
 
 REACT_VITE = b'{"dependencies": {"react": "^18.3.1", "react-dom": "^18.3.1"}, "devDependencies": {"vite": "^5.4.0"}}'
 

@@ -6,14 +6,15 @@ import io
 import json
 import os
 import stat
+import struct
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from builder.errors import FileTreeError
 from builder.filetree import (
     MAX_PATH_LENGTH,
-    FileTreeError,
     Limits,
     human_size,
     is_skipped,
@@ -391,3 +392,38 @@ def test_read_json_tree_applies_the_path_rules() -> None:
     with pytest.raises(FileTreeError, match=r"contains '\.\.'") as caught:
         read_json_tree(json.dumps({"files": [{"path": "../../etc/passwd", "content": "x"}]}).encode(), SMALL)
     assert caught.value.path == "../../etc/passwd"
+
+
+# -- damaged zips and text that is not Unicode ---------------------------------------------------
+
+
+def lying_zip(field: str, method: int) -> bytes:
+    """A one-file zip whose CRC or declared size (in both headers) is wrong."""
+    data = bytearray(make_zip(("site/index.html", "<h1>hello</h1>" * 20), compression=method))
+    central = data.find(b"PK\x01\x02")
+    # Offsets of the field in the central directory entry and in the local header (at 0).
+    central_offset, local_offset = {"crc": (16, 14), "size": (24, 22)}[field]
+    (value,) = struct.unpack_from("<I", data, central + central_offset)
+    wrong = value ^ 1 if field == "crc" else value + 50
+    struct.pack_into("<I", data, central + central_offset, wrong)
+    struct.pack_into("<I", data, local_offset, wrong)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+@pytest.mark.parametrize("field", ["crc", "size"])
+def test_zip_whose_crc_or_size_lies_is_refused_by_name(field: str, method: int) -> None:
+    with pytest.raises(FileTreeError, match=r"site/index\.html is damaged in the zip") as caught:
+        read_zip(lying_zip(field, method))
+    assert caught.value.path == "site/index.html"
+
+
+def test_lone_surrogates_in_names_and_text_are_refused() -> None:
+    with pytest.raises(FileTreeError, match="not valid Unicode") as caught:
+        normalize_path("a\ud800.txt")
+    assert caught.value.path is not None
+    caught.value.path.encode("utf-8")  # the answer that names it can be sent
+    with pytest.raises(FileTreeError, match=r"index\.html is not valid text"):
+        validate_tree({"index.html": "hi \udfff"})
+    with pytest.raises(FileTreeError, match="not valid Unicode"):
+        read_json_tree(b'{"files": [{"path": "\\ud800.js", "content": "x"}]}')

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from builder import cli_shares, shares
+from builder import cli_shares
+from builder.services import shares
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from builder.errors import StarterError
 from builder.filetree import is_binary_path, normalize_path
 from builder.generation.starters import (
     Starter,
-    StarterError,
     StarterVariables,
     choose_starter,
     load_starters,

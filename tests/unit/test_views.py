@@ -9,9 +9,9 @@ import pytest
 from builder.components.panels import LEVEL_COLORS
 from builder.models import Author
 from builder.schemas import GenerationInfo, VersionInfo
-from builder.services import plural
 from builder.state.history import MAX_DIFF_LINES, DiffLine, diff_lines
 from builder.state.workspace import ChatEntry, TreeRow, chat_entries, default_file, log_row, tree_rows
+from builder.wording import plural
 from preview_runtime.logs import LogLevel, LogLine
 
 T0 = datetime(2025, 3, 4, 9, 5, 7, tzinfo=UTC)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from builder.generation.providers.base import Provider, ProviderError, TransientProviderError
+from builder.errors import ProviderError
+from builder.generation.providers.base import Provider
 from builder.settings import settings
 
 PROVIDER_LABELS = {"offline": "Offline starters", "anthropic": "Claude", "openai": "OpenAI-compatible"}
@@ -41,4 +42,4 @@ def get_provider(name: str | None = None, model: str | None = None) -> Provider:
     raise ProviderError(f"Unknown provider {name!r}; choose one of: offline, anthropic, openai.")
 
 
-__all__ = ["PROVIDER_LABELS", "Provider", "ProviderError", "TransientProviderError", "available_providers", "get_provider"]
+__all__ = ["PROVIDER_LABELS", "Provider", "available_providers", "get_provider"]

@@ -11,16 +11,15 @@ from collections.abc import AsyncIterator
 
 import anthropic
 
+from builder.errors import ProviderError, TransientProviderError
 from builder.generation.providers.base import (
     TRANSIENT_STATUS,
     Finished,
     ModelRequest,
     Provider,
-    ProviderError,
     ProviderEvent,
     TextDelta,
     ToolDelta,
-    TransientProviderError,
     UsageReport,
     request_timeout,
 )

@@ -58,14 +58,6 @@ ProviderEvent = TextDelta | ToolDelta | UsageReport | Finished
 TRANSIENT_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 
 
-class ProviderError(Exception):
-    """A failure to tell the person about as is (bad key, unknown model): retrying will not help."""
-
-
-class TransientProviderError(ProviderError):
-    """Rate limits, overload and dropped connections: worth a retry with backoff."""
-
-
 def request_timeout(timeout_class: Callable[..., T]) -> T:
     """The request and connect timeouts as the SDK's own Timeout class (`anthropic.Timeout`, `openai.Timeout`).
 

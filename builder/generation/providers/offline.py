@@ -11,11 +11,11 @@ import json
 import re
 from collections.abc import AsyncIterator
 
+from builder.errors import ProviderError
 from builder.generation.providers.base import (
     Finished,
     ModelRequest,
     Provider,
-    ProviderError,
     ProviderEvent,
     ToolDelta,
     UsageReport,

@@ -9,23 +9,36 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from typing import Any
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from sqlmodel import col, select
 
 from builder.db import session_factory
+from builder.errors import PreviewError
 from builder.models import PreviewSession, utcnow
 from builder.settings import settings
+from builder.store import ProjectStore
 from preview_runtime import console_bridge
 from preview_runtime.docker_image import ImageState, ImageStatus, PreviewImage
 from preview_runtime.local_runner import LocalRunner
-from preview_runtime.logs import LogLevel
+from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import DEPENDENCY_MANIFESTS, BrowserPlan, browser_plan_for, plan_for
 from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewInfo, PreviewState, Runner, RunnerError
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+async def translated(call: Awaitable[T]) -> T:
+    """preview_runtime knows nothing of builder: its RunnerError becomes a PreviewError here."""
+    try:
+        return await call
+    except RunnerError as exc:
+        raise PreviewError(str(exc)) from None
 
 
 def offline_env() -> dict[str, str]:
@@ -89,10 +102,11 @@ def version_key(project_id: str, version: int) -> str:
 
 
 class PreviewService:
-    def __init__(self, services: Any) -> None:
-        self.services = services
+    def __init__(self, store: ProjectStore, logs: LogHub) -> None:
+        self._store = store
+        self._logs = logs
         self._manager: PreviewManager | None = None
-        self._sessions = session_factory(services.store.engine)
+        self._sessions = session_factory(store.engine)
         self._lock = asyncio.Lock()
         self._by_project: dict[str, str] = {}
         # Previews of one fixed version (share links): f"{project_id}@{version}" -> preview id.
@@ -116,7 +130,7 @@ class PreviewService:
                     runners["docker"] = docker_runner(image.image)
                 elif image is not None:
                     log.warning("previews do not run in Docker yet: %s", image.describe())
-                manager = PreviewManager(runners, proxy, self.services.logs, settings.preview_idle_s, settings.preview_ttl_s)
+                manager = PreviewManager(runners, proxy, self._logs, settings.preview_idle_s, settings.preview_ttl_s)
                 if image is not None and image.state != ImageState.ready:
                     manager.unavailable["docker"] = image.describe()
                 await manager.start_background()
@@ -146,21 +160,23 @@ class PreviewService:
     async def start(self, project_id: str, runner: str = "auto", restart: bool = False) -> PreviewInfo:
         """The project's current version, previewed; an already running preview of it is reused."""
         manager = await self.manager()
-        project = await self.services.store.get_project(project_id)
+        project = await self._store.get_project(project_id)
         if not project.current_version:
-            raise RunnerError("This project has no files yet; build or import something first.")
+            raise PreviewError("This project has no files yet; build or import something first.")
         if (current := await self.status(project_id)) is not None:
             if not restart and current.state not in (PreviewState.failed, PreviewState.stopped):
                 return current
             await self.stop(project_id)
-        tree = await self.services.store.read_tree(project_id)
+        tree = await self._store.read_tree(project_id)
         try:
             plan = plan_for(tree)
         except ValueError as exc:
-            raise RunnerError(str(exc)) from None
+            raise PreviewError(str(exc)) from None
         preview_id = secrets.token_hex(6)
-        info = await manager.start(
-            preview_id, project_id, project.current_version, running_copy(tree), plan, runner or settings.preview_runner
+        info = await translated(
+            manager.start(
+                preview_id, project_id, project.current_version, running_copy(tree), plan, runner or settings.preview_runner
+            )
         )
         self._by_project[project_id] = preview_id
         await self._record(info)
@@ -173,10 +189,10 @@ class PreviewService:
         """
         if not settings.webcontainers:
             return None
-        project = await self.services.store.get_project(project_id)
+        project = await self._store.get_project(project_id)
         if not project.current_version:
             return None
-        return browser_plan_for(await self.services.store.read_tree(project_id))
+        return browser_plan_for(await self._store.read_tree(project_id))
 
     async def status(self, project_id: str) -> PreviewInfo | None:
         preview_id = self._by_project.get(project_id)
@@ -192,8 +208,8 @@ class PreviewService:
         """Until the preview answers or fails; callers bound it with asyncio.timeout."""
         preview_id = self._by_project.get(project_id)
         if preview_id is None:
-            raise RunnerError("No preview is running for this project.")
-        return await (await self.manager()).wait_ready(preview_id)
+            raise PreviewError("No preview is running for this project.")
+        return await translated((await self.manager()).wait_ready(preview_id))
 
     async def answers(self, project_id: str) -> bool:
         """Whether the preview's URL answers 200 through the proxy."""
@@ -204,7 +220,7 @@ class PreviewService:
         preview_id = self._by_project.pop(project_id, None)
         if preview_id is None or self._manager is None:
             return False
-        await self._manager.stop(preview_id)
+        await translated(self._manager.stop(preview_id))
         await self._mark_stopped(preview_id)
         return True
 
@@ -219,16 +235,16 @@ class PreviewService:
         if preview_id is None or self._manager is None:
             return
         if any(path in DEPENDENCY_MANIFESTS for path in [*changed, *deleted]):
-            self.services.logs.emit(project_id, "The dependencies changed: restarting the preview to install them.")
+            self._logs.emit(project_id, "The dependencies changed: restarting the preview to install them.")
             try:
                 await self.start(project_id, restart=True)
-            except RunnerError as exc:
-                self.services.logs.emit(project_id, f"Could not restart the preview: {exc}", LogLevel.error)
+            except PreviewError as exc:
+                self._logs.emit(project_id, f"Could not restart the preview: {exc}", LogLevel.error)
             return
         try:
             await self._manager.push_files(preview_id, running_copy(changed), deleted)
         except RunnerError as exc:
-            self.services.logs.emit(project_id, f"Could not update the running preview: {exc}")
+            self._logs.emit(project_id, f"Could not update the running preview: {exc}")
 
     # -- previews of one fixed version (share links) ----------------------------------------------
     #
@@ -248,14 +264,14 @@ class PreviewService:
                 if not restart and current.state not in (PreviewState.failed, PreviewState.stopped):
                     return current
                 await self.stop_version(project_id, version)
-            tree = await self.services.store.read_tree(project_id, version)
+            tree = await self._store.read_tree(project_id, version)
             try:
                 plan = plan_for(tree)
             except ValueError as exc:
-                raise RunnerError(str(exc)) from None
+                raise PreviewError(str(exc)) from None
             preview_id = VERSION_PREVIEW_PREFIX + secrets.token_hex(6)
-            info = await manager.start(
-                preview_id, project_id, version, running_copy(tree), plan, runner or settings.preview_runner
+            info = await translated(
+                manager.start(preview_id, project_id, version, running_copy(tree), plan, runner or settings.preview_runner)
             )
             self._by_version[key] = preview_id
             await self._record(info)
@@ -276,8 +292,8 @@ class PreviewService:
         """Until the version's preview answers or fails; callers bound it with asyncio.timeout."""
         preview_id = self._by_version.get(version_key(project_id, version))
         if preview_id is None:
-            raise RunnerError(f"No preview of version {version} is running.")
-        return await (await self.manager()).wait_ready(preview_id)
+            raise PreviewError(f"No preview of version {version} is running.")
+        return await translated((await self.manager()).wait_ready(preview_id))
 
     async def answers_version(self, project_id: str, version: int) -> bool:
         preview_id = self._by_version.get(version_key(project_id, version))
@@ -287,7 +303,7 @@ class PreviewService:
         preview_id = self._by_version.pop(version_key(project_id, version), None)
         if preview_id is None or self._manager is None:
             return False
-        await self._manager.stop(preview_id)
+        await translated(self._manager.stop(preview_id))
         await self._mark_stopped(preview_id)
         return True
 

@@ -1,0 +1,105 @@
+"""Every failure Forja tells a person about: one base class with a status and a sentence.
+
+The HTTP API answers a ForjaError with its `status` and `{"detail": message, ...}`; the CLI
+prints the message to stderr and exits 1; the UI shows the message. Anything else that escapes
+is a bug.
+"""
+
+from __future__ import annotations
+
+
+class ForjaError(Exception):
+    """A failure with a sentence for people; `status` is the HTTP status that fits it."""
+
+    status: int = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def body(self) -> dict[str, object]:
+        """The JSON answer of the HTTP API."""
+        return {"detail": self.message}
+
+
+class NotFound(ForjaError):
+    """A project, version, file or link that does not exist; the message says which."""
+
+    status = 404
+
+
+# A ValueError as well: pydantic turns a ValueError raised in a validator (a path in a model's
+# field) into a ValidationError, which the engine and the request models rely on.
+class FileTreeError(ForjaError, ValueError):
+    """A tree broke a rule; the message names the file and the rule, in plain words."""
+
+    status = 422
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def body(self) -> dict[str, object]:
+        return {"detail": self.message, "path": self.path}
+
+
+class InvalidInput(ForjaError):
+    """A name, message or prompt the store cannot keep (empty, or not valid Unicode)."""
+
+    status = 422
+
+
+class GenerationError(ForjaError):
+    """Ends a generation with nothing saved."""
+
+    status = 422
+
+
+class GenerationBusy(GenerationError):
+    """The project already has a generation running (in this process or another one)."""
+
+    status = 409
+
+
+class ProviderError(ForjaError):
+    """A failure to tell the person about as is (bad key, unknown model): retrying will not help."""
+
+    status = 400
+
+
+class TransientProviderError(ProviderError):
+    """Rate limits, overload and dropped connections: worth a retry with backoff."""
+
+    status = 503
+
+
+class StarterError(ForjaError):
+    """A starter template shipped with Forja is broken: a fault of this installation, not of the request."""
+
+    status = 500
+
+
+class GitExportError(ForjaError):
+    """git is missing or failed while building a bundle."""
+
+    status = 503
+
+
+class PreviewError(ForjaError):
+    """A preview could not start, answer or be reached (preview_runtime's RunnerError, translated)."""
+
+    status = 409
+
+
+class ServerUnavailable(ForjaError):
+    """Forja is not running where the settings say (the CLI asks it about previews)."""
+
+    status = 503
+
+
+class ShareGone(ForjaError):
+    """A share link cannot be opened: 404 (no such link, as far as anyone may tell) or 410 (revoked, expired)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status

@@ -1,0 +1,58 @@
+"""The one way into Forja for the UI, the HTTP API and the CLI: one service per concern.
+
+`get_services()` builds them lazily inside the running event loop (the async engine's
+connections belong to the loop that made them) and migrates the database the first time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from builder import db
+from builder.services.generations import GenerationService
+from builder.services.history import TRASH_DAYS, HistoryService
+from builder.services.previews import PreviewService
+from builder.services.projects import ProjectService
+from builder.services.shares import ShareService
+from builder.settings import settings
+from builder.store import ProjectStore
+from preview_runtime.logs import LogHub
+
+log = logging.getLogger(__name__)
+
+
+class Services:
+    """The services, wired to one store and one log hub; callers use the services, never the store."""
+
+    def __init__(self, store: ProjectStore, logs: LogHub) -> None:
+        self._store = store
+        self.logs = logs
+        self.previews = PreviewService(store, logs)
+        self.projects = ProjectService(store, logs, self.previews)
+        self.generations = GenerationService(store, self.projects, logs)
+        self.history = HistoryService(store, logs, self.projects, self.previews)
+        self.shares = ShareService(store)
+
+    async def close(self) -> None:
+        await self.previews.close()
+        await self._store.close()
+
+
+_services: Services | None = None
+_lock = asyncio.Lock()
+
+
+async def get_services() -> Services:
+    global _services
+    async with _lock:
+        if _services is None:
+            await asyncio.to_thread(db.migrate)
+            services = Services(ProjectStore(db.create_engine()), LogHub())
+            purged = await services.history.purge_expired()
+            if purged.projects:
+                log.info("removed %d project(s) that were in the trash for over %d days", len(purged.projects), TRASH_DAYS)
+            await services.generations.interrupt_stale()
+            log.info("project store ready at %s", settings.sync_database_url.split("@")[-1])
+            _services = services
+        return _services

@@ -1,0 +1,125 @@
+"""Generations: start one (at most one per project), follow its events, list past ones.
+
+The UI, the HTTP API and the CLI all start generations here. Two guards keep a project to one
+running generation: the hub's, for this process, and the database's (a Generation record with
+outcome "running"), for the CLI and any other process on the same database. A record left
+running by a process that died is marked interrupted once it is older than the longest a
+generation may run (settings.generation_timeout_s), so it cannot block its project for ever.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+from builder.errors import GenerationBusy
+from builder.generation.engine import GenerationEvent, GenerationRun
+from builder.generation.hub import GenerationHub, Publish
+from builder.generation.providers import get_provider
+from builder.schemas import GenerationInfo
+from builder.services.projects import ProjectService
+from builder.settings import settings
+from builder.store import ProjectStore
+from preview_runtime.logs import LogHub
+
+log = logging.getLogger(__name__)
+
+# Time to record how a generation ended after its timeout.
+_STALE_MARGIN = timedelta(minutes=1)
+
+
+def project_name_from_prompt(prompt: str) -> str:
+    """A placeholder name until the model gives its title."""
+    words = prompt.split()
+    return " ".join(words[:6]) + ("..." if len(words) > 6 else "") if words else "New app"
+
+
+def stale_before() -> datetime:
+    """Running records created before this are from a process that died."""
+    return datetime.now(UTC) - timedelta(seconds=settings.generation_timeout_s) - _STALE_MARGIN
+
+
+class GenerationService:
+    def __init__(self, store: ProjectStore, projects: ProjectService, logs: LogHub) -> None:
+        self._store = store
+        self._projects = projects
+        self._logs = logs
+        self._hub = GenerationHub()
+
+    def running(self, project_id: str) -> bool:
+        """Whether this process runs a generation of the project (the page follows it then)."""
+        return self._hub.running(project_id)
+
+    async def start(
+        self,
+        project_id: str,
+        prompt: str,
+        provider: str | None = None,
+        model: str | None = None,
+        *,
+        discard_if_failed: bool = False,
+    ) -> None:
+        """Start a generation in the background; `follow` gives its events.
+
+        NotFound, ProviderError and GenerationBusy come at once. Problems found once it runs (a
+        blank prompt, the model's answer) end it with an error event instead.
+        """
+        project = await self._projects.get(project_id)
+        get_provider(provider or project.provider or None, model or project.model or None)
+        if self._hub.running(project_id) or await self._store.generation_running(project_id, stale_before()):
+            raise GenerationBusy("This project is already being generated; wait for it to finish.")
+
+        async def run(publish: Publish) -> GenerationEvent:
+            # The store checks again while recording the start: another process may have begun since.
+            generation = GenerationRun(
+                self._store,
+                self._logs,
+                self._projects.save,
+                project_id,
+                prompt,
+                publish,
+                provider,
+                model,
+                stale_before=stale_before(),
+                discard_if_failed=discard_if_failed,
+            )
+            return await generation.run()
+
+        self._hub.start(project_id, run)
+
+    async def create_from_prompt(
+        self, prompt: str, provider: str | None = None, model: str | None = None, *, discard_if_failed: bool = True
+    ) -> str:
+        """A new project, named after the prompt until the model titles it, with its first generation started.
+
+        With `discard_if_failed` (the API and the CLI) a failed first generation leaves no project
+        behind; the UI keeps it, open in its workspace, so the person can try again there.
+        """
+        get_provider(provider, model)
+        project_id = await self._projects.create_empty(project_name_from_prompt(prompt))
+        try:
+            await self.start(project_id, prompt, provider, model, discard_if_failed=discard_if_failed)
+        except BaseException:
+            await self._store.discard_if_empty(project_id)
+            raise
+        return project_id
+
+    def follow(self, project_id: str) -> AsyncIterator[GenerationEvent]:
+        """The running (or last) generation's events from its start; ends with its done or error event."""
+        return self._hub.follow(project_id)
+
+    async def wait(self, project_id: str) -> GenerationEvent | None:
+        """The last event of this process's latest generation of the project, once it ends."""
+        return await self._hub.wait(project_id)
+
+    async def records(self, project_id: str) -> list[GenerationInfo]:
+        """Every generation of the project: prompt, provider, model, tokens, cost, duration, outcome."""
+        return await self._store.list_generations(project_id)
+
+    async def interrupt_stale(self) -> int:
+        """Mark as interrupted the running records of processes that died; returns how many."""
+        count = await self._store.interrupt_generations(stale_before())
+        if count:
+            log.warning("marked %d generation(s) left running by a stopped Forja as interrupted", count)
+        return count

@@ -1,0 +1,131 @@
+"""Projects: create, import, read, save, rename.
+
+Every save goes through `save`, so the project's log and its running preview see each change
+the same way whoever made it (the editor, the API, the CLI, a generation, a restore).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+
+from builder.errors import FileTreeError
+from builder.filetree import read_folder, read_json_tree, read_zip
+from builder.models import Author
+from builder.schemas import CommitResult, FileInfo, ProjectDetail, ProjectSummary, VersionInfo
+from builder.services.previews import PreviewService
+from builder.store import ProjectStore
+from builder.wording import describe_paths, plural
+from preview_runtime.logs import LogHub, LogLevel
+
+
+def name_from_filename(filename: str) -> str:
+    """'barber-shop_v2.zip' -> 'Barber shop v2'."""
+    stem = PurePosixPath(filename.replace("\\", "/")).name
+    for suffix in (".zip", ".json"):
+        stem = stem.removesuffix(suffix)
+    words = stem.replace("_", " ").replace("-", " ").split()
+    return " ".join(words).capitalize() or "Imported project"
+
+
+def read_upload(filename: str, data: bytes) -> dict[str, bytes]:
+    """The tree of an uploaded .zip, or of a .json file tree."""
+    return read_json_tree(data) if filename.lower().endswith(".json") else read_zip(data)
+
+
+def read_source(source: Path) -> tuple[dict[str, bytes], str]:
+    """The tree of a folder, a .zip or a JSON file tree on disk, and a project name from its file name."""
+    if source.is_dir():
+        return read_folder(source), name_from_filename(source.resolve().name)
+    if source.is_file():
+        return read_upload(source.name, source.read_bytes()), name_from_filename(source.name)
+    raise FileTreeError(f"{source} does not exist; give a folder, a .zip or a .json file tree.")
+
+
+class ProjectService:
+    def __init__(self, store: ProjectStore, logs: LogHub, previews: PreviewService) -> None:
+        self._store = store
+        self._logs = logs
+        self._previews = previews
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def summaries(self, limit: int = 100) -> list[ProjectSummary]:
+        """The projects not in the trash, most recently changed first."""
+        return await self._store.list_projects(limit)
+
+    async def get(self, project_id: str) -> ProjectDetail:
+        return await self._store.get_project(project_id)
+
+    async def versions(self, project_id: str) -> list[VersionInfo]:
+        return await self._store.list_versions(project_id)
+
+    async def files(self, project_id: str, version: int | None = None) -> list[FileInfo]:
+        return await self._store.list_files(project_id, version)
+
+    async def read_file(self, project_id: str, path: str, version: int | None = None) -> bytes:
+        return await self._store.read_file(project_id, path, version)
+
+    async def read_tree(self, project_id: str, version: int | None = None) -> dict[str, bytes]:
+        return await self._store.read_tree(project_id, version)
+
+    # -- creating -----------------------------------------------------------------------------
+
+    async def create(
+        self, name: str, files: Mapping[str, bytes | str], author: Author = Author.import_, message: str = ""
+    ) -> CommitResult:
+        """A project whose version 1 is `files`."""
+        return await self._store.create_project(name, files, author, message)
+
+    async def create_empty(self, name: str) -> str:
+        """A project with no version yet (a first generation fills it)."""
+        return await self._store.create_empty_project(name)
+
+    async def import_tree(self, name: str, tree: dict[str, bytes], source: str) -> CommitResult:
+        summary = f"Imported {plural(len(tree), 'file')} from {source}"
+        result = await self.create(name, tree, Author.import_, summary)
+        self._logs.emit(result.project_id, f"{summary} as version 1.")
+        return result
+
+    async def import_upload(self, filename: str, data: bytes, name: str | None = None) -> CommitResult:
+        """A file a person picked: a .zip, or a .json file tree; named after the file unless `name` is given."""
+        tree = await asyncio.to_thread(read_upload, filename, data)
+        return await self.import_tree(name or name_from_filename(filename), tree, PurePosixPath(filename).name)
+
+    async def import_path(self, source: Path, name: str | None = None) -> CommitResult:
+        """A folder, a .zip or a .json file tree on this machine (the CLI's import)."""
+        tree, default_name = await asyncio.to_thread(read_source, source)
+        return await self.import_tree(name or default_name, tree, source.name)
+
+    # -- changing -----------------------------------------------------------------------------
+
+    async def save(
+        self,
+        project_id: str,
+        writes: Mapping[str, bytes | str],
+        deletes: list[str] | None = None,
+        message: str = "",
+        author: Author = Author.user,
+    ) -> CommitResult:
+        changed = len(writes) + len(deletes or [])
+        result = await self._store.commit(
+            project_id, writes, deletes or [], author, message or f"Edited {describe_paths(list(writes) + list(deletes or []))}"
+        )
+        if result.changed or result.deleted:
+            self._logs.emit(
+                project_id, f"Saved version {result.version.number}: {describe_paths(result.changed + result.deleted)} changed."
+            )
+            written = {p: (c.encode("utf-8") if isinstance(c, str) else c) for p, c in writes.items() if p in result.changed}
+            await self._previews.on_saved(project_id, written, result.deleted)
+        elif changed:
+            self._logs.emit(project_id, "Nothing to save: the files are the same as in the current version.", LogLevel.info)
+        return result
+
+    async def rename(self, project_id: str, name: str) -> ProjectDetail:
+        await self._store.rename(project_id, name)
+        return await self._store.get_project(project_id)
+
+    async def set_provider(self, project_id: str, provider: str, model: str = "") -> None:
+        """The model provider the workspace picked for the project's generations."""
+        await self._store.set_provider(project_id, provider, model)

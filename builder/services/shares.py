@@ -1,0 +1,220 @@
+"""Share links: an unguessable URL that shows one saved version of a project to anyone who has it.
+
+Only the SHA-256 of a link's token is stored; the token itself is shown once, when the link is
+made. A link keeps showing the version it was made for after the project moves on. Unknown,
+malformed and deleted-project links all get the same 404 answer, so a link tells nothing about
+what exists; revoked and expired links get a 410 that says which.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from builder.db import session_factory
+from builder.errors import NotFound, ShareGone
+from builder.models import Project, ShareLink, Version, utcnow
+from builder.settings import settings
+from builder.store import ProjectStore, stored_number
+
+SHARE_DEFAULT_DAYS = 7
+"""How long a link works when its maker does not say."""
+
+SHARE_MAX_DAYS = 3650
+TOKEN_BYTES = 32  # secrets.token_urlsafe(32): 43 characters
+
+GONE_MESSAGE = "This link does not exist. Ask the person who sent it for a new one."
+REVOKED_MESSAGE = "This link was turned off by its owner."
+EXPIRED_MESSAGE = "This link has expired. Ask for a new one."
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+Never = Literal["never"]
+
+
+class ShareCreated(BaseModel):
+    id: int
+    url: str
+    token: str
+    version: int
+    expires_at: datetime | None
+
+
+class ShareTarget(BaseModel):
+    share_id: int
+    project_id: str
+    version: int
+
+
+class ShareInfo(BaseModel):
+    id: int
+    project_id: str
+    version: int | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked: bool
+    revoked_at: datetime | None = None
+    expired: bool
+    url: str  # without the token, which is never shown again after creation
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def share_url(token: str) -> str:
+    return f"{settings.base_url}/s/{token}"
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back without a zone; they were stored as UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def parse_expires(value: str | int | timedelta | None) -> timedelta | Never | None:
+    """'7d', '24h', '30d', '90m', 'never', or a number of seconds -> a lifetime; None means the default.
+
+    Raises ValueError with a plain message for anything else.
+    """
+    if value is None or isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expires_in must be like 7d, 24h, 30d, never, or a number of seconds.")
+    if isinstance(value, int):
+        seconds = value
+    else:
+        text = value.strip().lower()
+        if text == "never":
+            return "never"
+        match = _DURATION.match(text)
+        if not match:
+            raise ValueError(f"Cannot read {value!r} as a lifetime: use 7d, 24h, 30d, never, or a number of seconds.")
+        seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError("A link's lifetime must be positive (or 'never').")
+    if seconds > SHARE_MAX_DAYS * 86400:
+        raise ValueError(f"A link can last at most {SHARE_MAX_DAYS} days; use 'never' for no end date.")
+    return timedelta(seconds=seconds)
+
+
+def _info(link: ShareLink, numbers: dict[int, int]) -> ShareInfo:
+    expires_at = _aware(link.expires_at)
+    assert link.id is not None
+    return ShareInfo(
+        id=link.id,
+        project_id=link.project_id,
+        version=numbers.get(link.version_id) if link.version_id is not None else None,
+        created_at=_aware(link.created_at) or link.created_at,
+        expires_at=expires_at,
+        revoked=link.revoked_at is not None,
+        revoked_at=_aware(link.revoked_at),
+        expired=expires_at is not None and expires_at <= utcnow(),
+        url=f"{settings.base_url}/s/…",
+    )
+
+
+async def _numbers(session: AsyncSession, project_id: str) -> dict[int, int]:
+    rows = await session.exec(select(Version.id, Version.number).where(Version.project_id == project_id))
+    return {version_id: number for version_id, number in rows if version_id is not None}
+
+
+class ShareService:
+    def __init__(self, store: ProjectStore) -> None:
+        self._store = store
+        self._sessions = session_factory(store.engine)
+
+    async def create(
+        self, project_id: str, version: int | None = None, expires_in: timedelta | Never | None = None
+    ) -> ShareCreated:
+        """A new link to one version (default: the current one), valid SHARE_DEFAULT_DAYS unless told otherwise."""
+        if isinstance(expires_in, timedelta) and expires_in <= timedelta(0):
+            raise ValueError("A link's lifetime must be positive (or 'never').")
+        project = await self._store.get_project(project_id)  # NotFound for unknown and trashed projects
+        number = version if version is not None else project.current_version
+        if number is None:
+            raise NotFound(f"Project {project_id} has no files yet; there is nothing to share.")
+        if not stored_number(number):
+            raise NotFound(f"Project {project_id} has no version {number}.")
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        now = utcnow()
+        if expires_in == "never":
+            expires_at = None
+        else:
+            expires_at = now + (expires_in if isinstance(expires_in, timedelta) else timedelta(days=SHARE_DEFAULT_DAYS))
+        async with self._sessions() as session, session.begin():
+            found = (
+                await session.exec(select(Version).where(Version.project_id == project_id, Version.number == number))
+            ).first()
+            if found is None:
+                raise NotFound(f"Project {project_id} has no version {number}.")
+            link = ShareLink(
+                project_id=project_id, version_id=found.id, token_hash=hash_token(token), created_at=now, expires_at=expires_at
+            )
+            session.add(link)
+            await session.flush()
+            assert link.id is not None
+            share_id = link.id
+        return ShareCreated(id=share_id, url=share_url(token), token=token, version=number, expires_at=expires_at)
+
+    async def resolve(self, token: str) -> ShareTarget:
+        """The project and version a token opens, or ShareGone (404 for anything unknown, 410 revoked/expired)."""
+        if not isinstance(token, str) or not _TOKEN.match(token):
+            raise ShareGone(404, GONE_MESSAGE)
+        digest = hash_token(token)
+        async with self._sessions() as session:
+            link = (await session.exec(select(ShareLink).where(ShareLink.token_hash == digest))).first()
+            if link is None or not hmac.compare_digest(link.token_hash.encode(), digest.encode()):
+                raise ShareGone(404, GONE_MESSAGE)
+            project = await session.get(Project, link.project_id)
+            if project is None or project.deleted_at is not None:
+                raise ShareGone(404, GONE_MESSAGE)
+            version_id = link.version_id if link.version_id is not None else project.current_version_id
+            found = await session.get(Version, version_id) if version_id is not None else None
+            if found is None:
+                raise ShareGone(404, GONE_MESSAGE)
+            if link.revoked_at is not None:
+                raise ShareGone(410, REVOKED_MESSAGE)
+            expires_at = _aware(link.expires_at)
+            if expires_at is not None and expires_at <= utcnow():
+                raise ShareGone(410, EXPIRED_MESSAGE)
+            assert link.id is not None
+            return ShareTarget(share_id=link.id, project_id=link.project_id, version=found.number)
+
+    async def links(self, project_id: str) -> list[ShareInfo]:
+        """The project's links, newest first, revoked and expired ones included (flagged)."""
+        await self._store.get_project(project_id)
+        async with self._sessions() as session:
+            links = (
+                await session.exec(
+                    select(ShareLink)
+                    .where(ShareLink.project_id == project_id)
+                    .order_by(col(ShareLink.created_at).desc(), col(ShareLink.id).desc())
+                )
+            ).all()
+            numbers = await _numbers(session, project_id)
+            return [_info(link, numbers) for link in links]
+
+    async def revoke(self, share_id: int) -> ShareInfo:
+        """Turn a link off for good; revoking it again changes nothing."""
+        async with self._sessions() as session, session.begin():
+            link = await session.get(ShareLink, share_id) if stored_number(share_id) else None
+            if link is None:
+                raise NotFound(f"There is no share link {share_id}.")
+            if link.revoked_at is None:
+                link.revoked_at = utcnow()
+                session.add(link)
+            await session.flush()
+            numbers = await _numbers(session, link.project_id)
+            return _info(link, numbers)

@@ -1,0 +1,14 @@
+"""Counts and lists of files as people read them in logs, messages and the UI."""
+
+from __future__ import annotations
+
+
+def plural(n: int, word: str) -> str:
+    """'1 file', '2 files'."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def describe_paths(paths: list[str]) -> str:
+    if len(paths) <= 2:
+        return ", ".join(paths) or "no files"
+    return f"{paths[0]} and {len(paths) - 1} more files"

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import anthropic
+from anthropic.types import AssistantMessageParam, MessageParam, UserMessageParam
 
 from builder.errors import ProviderError, TransientProviderError
 from builder.generation.providers.base import (
     TRANSIENT_STATUS,
     Finished,
+    Message,
     ModelRequest,
     Provider,
     ProviderEvent,
@@ -45,6 +47,12 @@ def _explain(exc: anthropic.APIError) -> ProviderError:
     return ProviderError(f"Claude answered with an error: {text}")
 
 
+def _message(message: Message) -> MessageParam:
+    if message.role == "user":
+        return UserMessageParam(role="user", content=message.content)
+    return AssistantMessageParam(role="assistant", content=message.content)
+
+
 class AnthropicProvider(Provider):
     name = "anthropic"
 
@@ -60,13 +68,14 @@ class AnthropicProvider(Provider):
     async def stream(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:
         usage = UsageReport()
         stop_reason = "end_turn"
+        messages = [_message(m) for m in request.messages]
         try:
             events = await self.client.messages.create(
                 model=self.model,
                 max_tokens=request.max_tokens,
                 # Cached: the system prompt (with the starters' conventions) is the same every call.
                 system=[{"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}],
-                messages=[{"role": m.role, "content": m.content} for m in request.messages],
+                messages=messages,
                 tools=[{"name": TOOL_NAME, "description": TOOL_DESCRIPTION, "input_schema": TOOL_INPUT_SCHEMA}],
                 tool_choice={"type": "tool", "name": TOOL_NAME},
                 stream=True,

@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import openai
+from openai.types.chat import (
+    ChatCompletionAssistantMessageParam,
+    ChatCompletionMessageParam,
+    ChatCompletionSystemMessageParam,
+    ChatCompletionUserMessageParam,
+)
 
 from builder.errors import ProviderError, TransientProviderError
 from builder.generation.providers.base import (
     TRANSIENT_STATUS,
     Finished,
+    Message,
     ModelRequest,
     Provider,
     ProviderEvent,
@@ -37,6 +44,12 @@ def _explain(exc: openai.OpenAIError) -> ProviderError:
     return ProviderError(f"{where} answered with an error: {text}")
 
 
+def _message(message: Message) -> ChatCompletionMessageParam:
+    if message.role == "user":
+        return ChatCompletionUserMessageParam(role="user", content=message.content)
+    return ChatCompletionAssistantMessageParam(role="assistant", content=message.content)
+
+
 class OpenAIProvider(Provider):
     name = "openai"
 
@@ -57,8 +70,10 @@ class OpenAIProvider(Provider):
             chunks = await self.client.chat.completions.create(
                 model=self.model,
                 max_tokens=request.max_tokens,
-                messages=[{"role": "system", "content": request.system}]
-                + [{"role": m.role, "content": m.content} for m in request.messages],
+                messages=[
+                    ChatCompletionSystemMessageParam(role="system", content=request.system),
+                    *map(_message, request.messages),
+                ],
                 tools=[
                     {
                         "type": "function",

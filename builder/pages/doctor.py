@@ -10,35 +10,31 @@ def ready_badge(ready: rx.Var[bool] | bool, yes: str, no: str) -> rx.Component:
     return rx.cond(ready, rx.badge(yes, color_scheme="green", variant="soft"), rx.badge(no, color_scheme="red", variant="soft"))
 
 
-def runner_row(row: RunnerRow) -> rx.Component:
-    return rx.table.row(
-        rx.table.row_header_cell(rx.text(row.name, weight="bold")),
-        rx.table.cell(ready_badge(row.ready, "ready", "not ready")),
-        rx.table.cell(rx.text(row.reason, size="2")),
-        class_name="doctor-runner",
+def report_row(name: rx.Var[str] | str, badge: rx.Component, text: rx.Var[str] | str, class_name: str) -> rx.Component:
+    """One line per item: its name and state, then the sentence, which wraps (a table would not fit a phone)."""
+    return rx.vstack(
+        rx.hstack(rx.text(name, weight="bold"), badge, align="center", spacing="2"),
+        rx.text(text, size="2", color=rx.color("gray", 11), word_break="break-word"),
+        spacing="1",
+        padding="10px 14px",
+        width="100%",
+        border_top=f"1px solid {rx.color('gray', 4)}",
+        class_name=class_name,
     )
+
+
+def runner_row(row: RunnerRow) -> rx.Component:
+    return report_row(row.name, ready_badge(row.ready, "ready", "not ready"), row.reason, "doctor-runner")
 
 
 def check_row(row: CheckRow) -> rx.Component:
-    return rx.table.row(
-        rx.table.row_header_cell(rx.text(row.name, weight="bold")),
-        rx.table.cell(ready_badge(row.ok, "ok", "missing")),
-        rx.table.cell(rx.text(row.detail, size="2", word_break="break-word")),
-        class_name="doctor-check",
-    )
+    return report_row(row.name, ready_badge(row.ok, "ok", "missing"), row.detail, "doctor-check")
 
 
-def table(header: str, rows: rx.Component) -> rx.Component:
-    return rx.table.root(
-        rx.table.header(
-            rx.table.row(
-                rx.table.column_header_cell(header, width="9em"),
-                rx.table.column_header_cell("", width="7em"),
-                rx.table.column_header_cell(""),
-            )
-        ),
-        rx.table.body(rows),
-        variant="surface",
+def section(title: str, rows: rx.Component) -> rx.Component:
+    return rx.card(
+        rx.vstack(rx.heading(title, size="3", padding="10px 14px"), rows, spacing="0", width="100%"),
+        padding="0",
         width="100%",
     )
 
@@ -74,8 +70,8 @@ def doctor_page() -> rx.Component:
                         width="100%",
                         id="doctor-auto",
                     ),
-                    table("Runner", rx.foreach(MachineState.runners, runner_row)),
-                    table("Forja needs", rx.foreach(MachineState.checks, check_row)),
+                    section("Preview runners", rx.foreach(MachineState.runners, runner_row)),
+                    section("What Forja uses", rx.foreach(MachineState.checks, check_row)),
                     spacing="4",
                     width="100%",
                 ),

@@ -73,9 +73,9 @@ async def build_runners() -> dict[str, Runner]:
     if problem is not None and settings.preview_runner != "local":
         log.warning("previews will not run in Docker: %s", problem)
     if problem is None:
-        from preview_runtime.docker_runner import DockerRunner
+        from preview_runtime.docker import DockerConfig, DockerRunner
 
-        runners["docker"] = DockerRunner(
+        config = DockerConfig(
             image=settings.preview_image,
             network=settings.preview_network,
             memory_bytes=settings.preview_memory_mb * 1024 * 1024,
@@ -89,6 +89,7 @@ async def build_runners() -> dict[str, Runner]:
             wheel_seed=settings.pip_seed_wheels,
             extra_env=offline_env(),
         )
+        runners["docker"] = DockerRunner(config)
     if settings.preview_runner in ("auto", "local"):
         runners["local"] = LocalRunner(
             settings.data_dir / "previews",

@@ -151,7 +151,7 @@ async def main() -> None:
 
         runner = DockerRunner(DockerConfig(extra_ca_path=settings.preview_extra_ca or None, warm_pool=settings.preview_warm_pool))
     else:
-        from preview_runtime.local_runner import LocalRunner
+        from preview_runtime.local import LocalRunner
 
         runner = LocalRunner(work / "previews")
     manager = PreviewManager({args.runner: runner}, PreviewProxy(work / "proxy", free_port()), LogHub())

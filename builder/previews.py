@@ -18,7 +18,7 @@ from builder.db import session_factory
 from builder.models import PreviewSession, utcnow
 from builder.settings import settings
 from preview_runtime import console_bridge
-from preview_runtime.local_runner import LocalRunner
+from preview_runtime.local import LocalRunner
 from preview_runtime.logs import LogLevel
 from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import DEPENDENCY_MANIFESTS, BrowserPlan, browser_plan_for, plan_for

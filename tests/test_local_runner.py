@@ -18,7 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from preview_runtime.local_runner import LocalRunner, loopback_only, preview_env, safe_path
+from preview_runtime.local import LocalRunner
+from preview_runtime.local.environment import loopback_only, preview_env
+from preview_runtime.local.files import safe_path
 from preview_runtime.logs import LogLevel
 from preview_runtime.plan import RunPlan
 from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState, RunnerError

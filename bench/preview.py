@@ -147,11 +147,11 @@ async def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="forja-bench-preview-"))
     if args.runner == "docker":
         from builder.settings import settings
-        from preview_runtime.docker_runner import DockerRunner
+        from preview_runtime.docker import DockerConfig, DockerRunner
 
-        runner = DockerRunner(extra_ca_path=settings.preview_extra_ca or None, warm_pool=settings.preview_warm_pool)
+        runner = DockerRunner(DockerConfig(extra_ca_path=settings.preview_extra_ca or None, warm_pool=settings.preview_warm_pool))
     else:
-        from preview_runtime.local_runner import LocalRunner
+        from preview_runtime.local import LocalRunner
 
         runner = LocalRunner(work / "previews")
     manager = PreviewManager({args.runner: runner}, PreviewProxy(work / "proxy", free_port()), LogHub())
@@ -162,7 +162,7 @@ async def main() -> None:
         cold = await timed_start(manager, "cold", files, args.runner)
         if args.runner == "docker":
             spec = PreviewSpec(preview_id="cold", project_id=PROJECT, version=1, files=files, plan=plan_for(files))
-            cache_volume = f"forja-deps-{runner._deps_key(spec)}"  # type: ignore[attr-defined]
+            cache_volume = f"forja-deps-{runner.deps_key(spec)}"  # type: ignore[attr-defined]
         await manager.stop("cold")
         warm = await timed_start(manager, "warm", files, args.runner)
         pooled = any("from the warm pool" in line.text for line in manager.logs.history(PROJECT)[-50:])
@@ -179,11 +179,11 @@ async def main() -> None:
         pool = ""
         if args.runner == "docker":
             how = "claimed a pool container" if pooled else "made its container"
-            pool = f" (warm pool {runner.warm_pool}, warm start {how})"  # type: ignore[attr-defined]
+            pool = f" (warm pool {runner.config.warm_pool}, warm start {how})"  # type: ignore[attr-defined]
         print(f"runner {args.runner}{pool}: cold {cold:.2f} s, warm {warm:.2f} s, edit p50 {statistics.median(edits) * 1000:.0f} ms "
               f"(max {max(edits) * 1000:.0f} ms)", flush=True)  # fmt: skip
         if args.runner == "docker":
-            plain = plain_docker_cold(runner.image, files)  # type: ignore[attr-defined]
+            plain = plain_docker_cold(runner.config.image, files)  # type: ignore[attr-defined]
             print(f"plain docker run cold {plain:.2f} s; Forja cold / plain = {cold / plain:.2f}", flush=True)
         running = ["warm"]
         await asyncio.sleep(5)

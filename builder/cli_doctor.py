@@ -9,7 +9,7 @@ import httpx
 
 from builder.doctor import DoctorReport, diagnose
 from builder.settings import settings
-from preview_runtime.docker_image import PreviewImage
+from preview_runtime.docker.image import PreviewImage
 
 SERVER_TIMEOUT_S = 30
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from builder.settings import settings
-from preview_runtime.docker_image import ImageState, ImageStatus, engine_problem
-from preview_runtime.local_runner import LocalRunner
+from preview_runtime.docker.image import ImageState, ImageStatus, engine_problem
+from preview_runtime.local.sandbox import find_bubblewrap
 
 RUNNERS = ("docker", "local", "webcontainer")
 MIN_NODE_MAJOR = 22
@@ -86,9 +86,9 @@ async def _node_check() -> Check:
 
 
 async def _sandbox_check() -> Check:
-    with tempfile.TemporaryDirectory(prefix="forja-doctor-") as work:
-        problem = await LocalRunner(Path(work)).sandbox_problem()
-    if problem is None:
+    with tempfile.TemporaryDirectory(prefix="forja-doctor-") as home:
+        found, problem = await find_bubblewrap(Path(home))
+    if found is not None:
         return Check(name="sandbox", ok=True, detail="Bubblewrap makes a sandbox for local previews.")
     return Check(name="sandbox", ok=False, detail=f"{_sentence(problem)}. Install it: sudo apt-get install bubblewrap.")
 

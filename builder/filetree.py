@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from builder.errors import FileTreeError
 from builder.settings import settings
+from preview_runtime.common import human_size
 
 # Folders people zip up by accident; importing them would only hit the limits.
 SKIPPED_DIRS = frozenset({"node_modules", ".git", "__pycache__", ".venv", "venv", "__MACOSX", ".next", "dist", ".svelte-kit"})
@@ -45,15 +46,6 @@ class Limits:
     @classmethod
     def from_settings(cls) -> Limits:
         return cls(settings.max_files, settings.max_file_bytes, settings.max_total_bytes, settings.max_zip_ratio)
-
-
-def human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}".replace(".0 ", " ")
-        size /= 1024
-    raise AssertionError("unreachable")
 
 
 def is_binary_path(path: str) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from importlib import resources
 
 MARKER = "data-forja-console"
 # Sent with each message so the builder can tell these apart from the app's own postMessage calls.
@@ -26,33 +27,16 @@ _HEAD = re.compile(rb"<head(\s[^>]*)?>", re.IGNORECASE)
 _HTML = re.compile(rb"<html(\s[^>]*)?>", re.IGNORECASE)
 _DOCTYPE = re.compile(rb"^\s*<!doctype[^>]*>", re.IGNORECASE)
 
-_SCRIPT = """(() => {
-  if (window.parent === window) return;
-  const origins = %(origins)s;
-  let sent = 0;
-  const post = (text) => {
-    if (++sent > 200) return;
-    for (const origin of origins) {
-      try { window.parent.postMessage({ kind: "%(kind)s", text: String(text).slice(0, %(max)d) }, origin); } catch {}
-    }
-  };
-  const describe = (value) => {
-    if (value instanceof Error) return value.stack || `${value.name}: ${value.message}`;
-    if (typeof value === "object" && value !== null) { try { return JSON.stringify(value); } catch {} }
-    return String(value);
-  };
-  const original = console.error;
-  console.error = (...args) => { post(args.map(describe).join(" ")); original.apply(console, args); };
-  addEventListener("error", (event) => {
-    const where = event.filename && !event.error?.stack ? ` (${event.filename}:${event.lineno}:${event.colno})` : "";
-    post(`Uncaught ${event.error ? describe(event.error) : event.message}${where}`);
-  });
-  addEventListener("unhandledrejection", (event) => post(`Uncaught (in promise) ${describe(event.reason)}`));
-})();"""
+# __ORIGINS__, __KIND__ and __MAX_TEXT__ in the script are filled in by bridge_tag.
+_SCRIPT = resources.files("preview_runtime").joinpath("console_bridge.js").read_text(encoding="utf-8").strip()
 
 
 def bridge_tag(origins: Iterable[str]) -> bytes:
-    script = _SCRIPT % {"origins": json.dumps(sorted(origins)), "kind": MESSAGE_KIND, "max": MAX_TEXT}
+    script = (
+        _SCRIPT.replace("__ORIGINS__", json.dumps(sorted(origins)))
+        .replace("__KIND__", MESSAGE_KIND)
+        .replace("__MAX_TEXT__", str(MAX_TEXT))
+    )
     return f"<script {MARKER}>{script}</script>".encode()
 
 

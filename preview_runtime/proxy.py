@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -56,11 +57,7 @@ PREVIEW_RESPONSE_HEADERS: dict[str, str] = {
 }
 
 NOT_FOUND_MARKER = "X-Forja-Preview"  # set (to "none") only by the catch-all page
-NOT_FOUND_HTML = (
-    b"<!doctype html>\n<html lang=en><meta charset=utf-8><title>No preview here</title>"
-    b"<style>body{font:16px/1.5 system-ui,sans-serif;margin:3rem auto;max-width:32rem;padding:0 1rem;color:#444}</style>"
-    b"<h1>No preview here</h1><p>No preview here: it may have stopped. Open it again from Forja.</p></html>\n"
-)
+NOT_FOUND_HTML = resources.files("preview_runtime").joinpath("not_found.html").read_bytes()
 
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _HEADERS_MW = "forja-preview-headers"

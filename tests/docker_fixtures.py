@@ -31,8 +31,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from preview_runtime.docker_image import image_name
-from preview_runtime.docker_runner import DockerRunner
+from preview_runtime.docker import DockerConfig, DockerRunner
+from preview_runtime.docker.image import image_name
 from preview_runtime.logs import LogLevel, classify
 from preview_runtime.plan import RunPlan, plan_for
 from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState
@@ -117,7 +117,7 @@ def cleanup_test_network(network: str = TEST_NETWORK) -> None:
         _docker("volume", "rm", "-f", *volumes)
 
     async def remove_rules() -> None:
-        runner = DockerRunner(network=network)
+        runner = DockerRunner(DockerConfig(network=network))
         try:
             await runner.remove_firewall()
         finally:
@@ -229,7 +229,7 @@ async def docker_runner_factory(preview_image: str, docker_test_network: str) ->
             "pids_limit": 128,
         }
         options.update(settings)
-        runner = DockerRunner(**options)  # type: ignore[arg-type]
+        runner = DockerRunner(DockerConfig(**options))  # type: ignore[arg-type]
         runners.append(runner)
         return runner
 

@@ -20,8 +20,8 @@ from builder.models import PreviewSession, utcnow
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime import console_bridge
-from preview_runtime.docker_image import ImageState, ImageStatus, PreviewImage
-from preview_runtime.local_runner import LocalRunner
+from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage
+from preview_runtime.local import LocalRunner
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import DEPENDENCY_MANIFESTS, BrowserPlan, browser_plan_for, plan_for
@@ -61,9 +61,9 @@ def install_env() -> dict[str, str]:
 
 
 def docker_runner(image: str) -> Runner:
-    from preview_runtime.docker_runner import DockerRunner
+    from preview_runtime.docker import DockerConfig, DockerRunner
 
-    return DockerRunner(
+    config = DockerConfig(
         image=image,
         network=settings.preview_network,
         memory_bytes=settings.preview_memory_mb * 1024 * 1024,
@@ -77,6 +77,7 @@ def docker_runner(image: str) -> Runner:
         wheel_seed=settings.pip_seed_wheels,
         extra_env=offline_env(),
     )
+    return DockerRunner(config)
 
 
 def local_runner() -> Runner:

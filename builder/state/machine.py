@@ -8,7 +8,7 @@ import reflex as rx
 
 from builder.doctor import diagnose
 from builder.services import get_services
-from preview_runtime.docker_image import ImageState
+from preview_runtime.docker.image import ImageState
 
 
 @dataclasses.dataclass

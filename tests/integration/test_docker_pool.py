@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from preview_runtime.docker_runner import DockerRunner
+from preview_runtime.docker import DockerRunner
+from preview_runtime.docker.layout import claim_name, preview_names
 from preview_runtime.plan import RunPlan
 from preview_runtime.runner import PreviewState
 
@@ -63,7 +64,7 @@ async def test_start_claims_a_started_pool_container_and_the_pool_is_refilled(do
     assert info.handle == pooled  # the start used the container that was waiting
     claimed = container_inspect(pooled)
     assert docker_time(claimed["Created"]) < docker_time(claimed["State"]["StartedAt"]) < asked
-    assert claimed["Name"] == "/" + runner._names("pool-1")[0]
+    assert claimed["Name"] == "/" + preview_names(runner.config.network, "pool-1")[0]
     assert any(t.startswith("Preview container started from the warm pool") for t in log.texts("pool-1"))
     info = await wait_state(runner, "pool-1", PreviewState.running, 30, log)
     assert (await get(info.upstream + "/")).text == "<p>from the pool</p>"
@@ -77,7 +78,7 @@ async def test_start_claims_a_started_pool_container_and_the_pool_is_refilled(do
     assert not host.get("PortBindings") and not host.get("Binds") and claimed["Config"]["User"] == "10001:10001"
     assert not any(e.startswith(("PORT=", "FORJA_DEV=", "FORJA_INSTALL=")) for e in claimed["Config"]["Env"])
     # Its identity is in the claim record, which the container cannot reach.
-    record = volume_labels(runner._claim_name("pool-1"))
+    record = volume_labels(claim_name(runner.config.network, "pool-1"))
     assert record is not None
     assert (record["forja.preview_id"], record["forja.project_id"], record["forja.version"], record["forja.port"]) == (
         "pool-1",
@@ -85,7 +86,7 @@ async def test_start_claims_a_started_pool_container_and_the_pool_is_refilled(do
         "3",
         "8080",
     )
-    assert not any(m.get("Name") == runner._claim_name("pool-1") for m in claimed["Mounts"])
+    assert not any(m.get("Name") == claim_name(runner.config.network, "pool-1") for m in claimed["Mounts"])
 
     refilled = await runner.warm_up()
     assert len(refilled) == 1 and refilled[0] != pooled
@@ -103,7 +104,7 @@ async def test_start_claims_a_started_pool_container_and_the_pool_is_refilled(do
     app_volume = next(m["Name"] for m in claimed["Mounts"] if m["Destination"] == "/app")
     await second.stop("pool-1")
     assert not docker_ids(f"id={pooled}")
-    assert volume_labels(app_volume) is None and volume_labels(second._claim_name("pool-1")) is None
+    assert volume_labels(app_volume) is None and volume_labels(claim_name(second.config.network, "pool-1")) is None
 
 
 async def test_adopt_removes_pool_containers_nobody_claimed(docker_runner_factory) -> None:
@@ -127,7 +128,7 @@ async def test_pool_follows_the_dependency_cache_key(docker_runner_factory) -> N
     await runner.start(first, log)
     await wait_state(runner, "deps-a", PreviewState.running, 60, log)
     await log.wait_for(lambda t: t.startswith("Dependencies cached for the next start"), "deps-a", 60)
-    key = runner._deps_key(first)
+    key = runner.deps_key(first)
     primed = await runner.warm_up()
     assert len(primed) == 1
     inspect = container_inspect(primed[0])
@@ -154,6 +155,6 @@ async def test_pool_follows_the_dependency_cache_key(docker_runner_factory) -> N
     assert other.handle not in again
     await wait_state(runner, "other-1", PreviewState.running, 30, log)
     following = await runner.warm_up()
-    other_key = runner._deps_key(spec("other-1", DEPS_FILES, DEPS_PLAN, project_id=project + "-other"))
+    other_key = runner.deps_key(spec("other-1", DEPS_FILES, DEPS_PLAN, project_id=project + "-other"))
     assert [container_inspect(c)["Config"]["Labels"]["forja.pool_deps"] for c in following] == [other_key]
     assert not docker_ids(f"id={again[0]}")

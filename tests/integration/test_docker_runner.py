@@ -15,8 +15,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from preview_runtime import docker_runner as docker_runner_module
-from preview_runtime.docker_runner import DockerRunner
+from preview_runtime.docker import DockerRunner, firewall
+from preview_runtime.docker import deps_cache as deps_cache_module
+from preview_runtime.docker.layout import preview_names
 from preview_runtime.plan import RunPlan, plan_for
 from preview_runtime.runner import PreviewState, RunnerError
 
@@ -108,7 +109,9 @@ async def test_stop_removes_the_container_and_its_volume(docker_runner_factory) 
     await runner.stop("stop-1")
     assert not docker_ids(f"id={info.handle}")
     volumes = run_text("docker", "volume", "ls", "-q").split()
-    assert runner._names("stop-1")[1] not in volumes and not any(v.endswith("-app-stop-1") and TEST_NETWORK in v for v in volumes)
+    assert preview_names(runner.config.network, "stop-1")[1] not in volumes and not any(
+        v.endswith("-app-stop-1") and TEST_NETWORK in v for v in volumes
+    )
     with pytest.raises(RunnerError):
         await runner.status("stop-1")
     await runner.stop("stop-1")  # stopping twice is fine
@@ -224,7 +227,7 @@ async def test_firewall_rules_are_installed_once(docker_runner_factory) -> None:
     await runner.start(spec("fw-1", {"index.html": b"x"}), LogCollector())
     await runner.install_firewall()  # again: idempotent
     rules = run_text("iptables", "-S").splitlines()
-    fwd, inp = runner._chains()
+    fwd, inp = firewall.chains(runner.bridge)
     br = runner.bridge
     assert rules.count(f"-A DOCKER-USER -i {br} -j {fwd}") == 1
     assert rules.count(f"-A DOCKER-USER -o {br} -m conntrack --ctstate NEW -j DROP") == 1
@@ -238,7 +241,7 @@ async def test_firewall_rules_are_installed_once(docker_runner_factory) -> None:
         f"-A {inp} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
         f"-A {inp} -j DROP",
     ]
-    network = json.loads(run_text("docker", "network", "inspect", runner.network))[0]
+    network = json.loads(run_text("docker", "network", "inspect", runner.config.network))[0]
     assert network["Options"]["com.docker.network.bridge.enable_icc"] == "false"
 
 
@@ -291,9 +294,9 @@ async def test_dependency_cache(docker_runner_factory) -> None:
     await runner.stop("deps-2")
 
     # A cache without its completeness marker (written by an older Forja) is copied into /app instead.
-    key = runner._deps_key(spec("deps-2", files, plan, project_id=project))
+    key = runner.deps_key(spec("deps-2", files, plan, project_id=project))
     run_text("docker", "volume", "rm", f"forja-deps-{key}.complete")
-    runner._complete_caches.clear()
+    runner.deps.complete_caches.clear()
     await runner.start(spec("deps-3", files, plan, project_id=project, version=3), log)
     info = await wait_state(runner, "deps-3", PreviewState.running, 60, log)
     assert (await get(info.upstream + "/")).text == "<h1>2m 5173 tool:ok package:ok</h1>"
@@ -307,7 +310,7 @@ async def test_dependency_cache(docker_runner_factory) -> None:
 
     # Another project with the same package.json does not share the cache (scope "project").
     other = spec("deps-4", files, plan, project_id=project + "-other")
-    assert runner._deps_key(other) != key
+    assert runner.deps_key(other) != key
 
 
 # An install that needs no network: it writes 40 MB of incompressible data into node_modules, so the
@@ -374,7 +377,7 @@ async def test_a_cancelled_dependency_copy_releases_the_container(docker_runner_
         def __exit__(self, *exc: object) -> None:
             self.file.close()
 
-    monkeypatch.setattr(docker_runner_module, "tempfile", SimpleNamespace(TemporaryFile=CancellingSpool))
+    monkeypatch.setattr(deps_cache_module, "tempfile", SimpleNamespace(TemporaryFile=CancellingSpool))
     runner: DockerRunner = docker_runner_factory(app_size_bytes=128 * MiB)
     log = LogCollector()
     info = await runner.start(spec("cancel-1", BIG_DEPS_FILES, BIG_DEPS_PLAN, project_id=f"cancel-{time.time_ns()}"), log)
@@ -406,7 +409,7 @@ async def test_stop_right_after_the_first_install_keeps_the_cache(docker_runner_
 
 async def test_missing_image_is_explained_and_a_built_one_accepted(docker_engine, preview_image) -> None:
     """With an engine but no image, `auto` must not pick Docker: previews would all fail."""
-    from preview_runtime.docker_image import ImageState, PreviewImage
+    from preview_runtime.docker.image import ImageState, PreviewImage
 
     missing = await PreviewImage("forja-preview:no-such-tag").check()
     assert missing.state == ImageState.failed

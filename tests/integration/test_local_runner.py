@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from preview_runtime.local_runner import LocalRunner
+from preview_runtime.local import LocalRunner
 from preview_runtime.logs import LogLevel
 from preview_runtime.plan import RunPlan
 from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState, RunnerError

@@ -20,7 +20,7 @@ import pytest
 
 import builder.settings
 from builder.services import Services
-from preview_runtime.docker_image import ImageState, PreviewImage, image_exists
+from preview_runtime.docker.image import ImageState, PreviewImage, image_exists
 from preview_runtime.runner import PreviewState
 from tests.conftest import free_port
 from tests.docker_fixtures import docker_engine, docker_test_network, preview_image  # noqa: F401 - fixtures

@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from preview_runtime.local_runner import LocalRunner
+from preview_runtime.local import LocalRunner
 from preview_runtime.plan import RunPlan
 from preview_runtime.proxy import NOT_FOUND_MARKER, PREVIEW_RESPONSE_HEADERS, PreviewProxy, _alive, find_traefik
 from preview_runtime.runner import PreviewSpec, PreviewState, RunnerError

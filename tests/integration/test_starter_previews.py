@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from builder.generation.starters import Starter, StarterVariables, render_starter
-from preview_runtime.local_runner import LocalRunner
+from preview_runtime.local import LocalRunner
 from preview_runtime.logs import LogHub
 from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import plan_for

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from preview_runtime.local_runner import LocalRunner
+from preview_runtime.local import LocalRunner
 from preview_runtime.manager import choose_runner
 from preview_runtime.runner import RunnerError
 

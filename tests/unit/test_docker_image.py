@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from preview_runtime import docker_image
-from preview_runtime.docker_image import STEP_LINE, ImageState, ImageStatus, image_name, inputs_tag
+from preview_runtime.docker import image as docker_image
+from preview_runtime.docker.image import STEP_LINE, ImageState, ImageStatus, image_name, inputs_tag
 
 
 @pytest.fixture

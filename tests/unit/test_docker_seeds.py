@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from builder.settings import Settings
-from preview_runtime.docker_runner import DockerRunner
+from preview_runtime.docker import DockerConfig
+from preview_runtime.docker.container import ContainerSpec
 
 
 def test_only_real_seeds_are_shown_to_previews(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -16,10 +17,10 @@ def test_only_real_seeds_are_shown_to_previews(tmp_path: Path, monkeypatch: pyte
     for folder in (npm / "_cacache", wheels, other):
         folder.mkdir(parents=True)
     (other / ".env").write_text("FORJA_SECRET=never-for-previews\n")
-    assert DockerRunner(npm_seed=other, wheel_seed=other)._seeds() == {}
-    assert DockerRunner(npm_seed=npm, wheel_seed=wheels)._seeds() == {"npm": str(npm)}  # no wheel in it yet
+    assert ContainerSpec(DockerConfig(npm_seed=other, wheel_seed=other)).seeds() == {}
+    assert ContainerSpec(DockerConfig(npm_seed=npm, wheel_seed=wheels)).seeds() == {"npm": str(npm)}  # no wheel in it yet
     (wheels / "demo-1.0-py3-none-any.whl").write_bytes(b"")
-    assert DockerRunner(npm_seed=npm, wheel_seed=wheels)._seeds() == {"npm": str(npm), "wheels": str(wheels)}
+    assert ContainerSpec(DockerConfig(npm_seed=npm, wheel_seed=wheels)).seeds() == {"npm": str(npm), "wheels": str(wheels)}
 
     # An empty setting means no seed, never the working directory (which Path("") would be).
     monkeypatch.setenv("FORJA_NPM_SEED_CACHE", "")

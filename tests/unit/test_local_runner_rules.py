@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from preview_runtime.local_runner import loopback_only, preview_env, safe_path
+from preview_runtime.local.environment import loopback_only, preview_env
+from preview_runtime.local.files import safe_path
 from preview_runtime.runner import RunnerError
 
 

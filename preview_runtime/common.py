@@ -1,0 +1,54 @@
+"""Helpers both runners and Forja use: size and exit code in plain words, secret-looking names, waiting for a server."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+
+import httpx
+
+# Variables that never reach a preview's environment: their names look like they hold a credential.
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|DATABASE_URL", re.IGNORECASE)
+
+_EXIT_MEANINGS = {
+    1: "the command failed",
+    2: "the command was misused",
+    126: "a command could not run",
+    127: "a command was not found",
+    130: "interrupted",
+    134: "aborted",
+    137: "killed",
+    139: "crashed: segmentation fault",
+    143: "terminated",
+}
+
+
+def human_size(n: int, *, iec: bool = False) -> str:
+    """`n` bytes in steps of 1024: "1.5 KB", or "1.5 KiB" with iec=True (Docker's spelling, used for its limits)."""
+    units = ("bytes", "KiB", "MiB", "GiB") if iec else ("bytes", "KB", "MB", "GB")
+    value = float(n)
+    for unit in units:
+        if value < 1024 or unit == units[-1]:
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}".replace(".0 ", " ")
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def exit_meaning(code: int) -> str:
+    """What a process's exit code says in plain words (a shell's own codes, 128 + a signal); "" when nothing."""
+    return _EXIT_MEANINGS.get(code, "")
+
+
+async def wait_until_answers(
+    client: httpx.AsyncClient, url: str, *, interval: float, waiting: Callable[[], bool] = lambda: True
+) -> bool:
+    """Poll `url` until it answers anything at all (any status): True; False once `waiting()` is false before a try."""
+    while waiting():
+        try:
+            await client.get(url)
+        except (httpx.HTTPError, OSError):
+            await asyncio.sleep(interval)
+            continue
+        return True
+    return False

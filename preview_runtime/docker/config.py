@@ -1,0 +1,44 @@
+"""The Docker runner's settings as one object; Forja builds it from its own settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True, kw_only=True)
+class DockerConfig:
+    image: str = "forja-preview:latest"
+    network: str = "forja-previews"
+    docker_url: str | None = None  # None: the engine the environment names (DOCKER_HOST), else the local socket
+    memory_bytes: int = 1 << 30
+    nano_cpus: int = 1_000_000_000
+    pids_limit: int = 256
+    app_size_bytes: int = 1 << 30
+    tmp_size_bytes: int = 256 << 20
+    home_size_bytes: int = 512 << 20
+    nofile_limit: int | None = None  # None: the daemon's own limit (raising it above the daemon's hard limit fails)
+    log_max_size: str = "10m"
+    log_max_file: int = 3
+    extra_ca_path: str | os.PathLike[str] | None = None
+    npm_registry: str | None = None
+    pip_index_url: str | None = None
+    npm_seed: str | os.PathLike[str] | None = None  # an npm cache on the engine's machine (scripts/prefetch_starters.py)
+    wheel_seed: str | os.PathLike[str] | None = None  # a folder of wheels on the engine's machine
+    extra_env: Mapping[str, str] = field(default_factory=dict)  # wins over the runner's own variables
+    manage_firewall: bool = True  # False: an administrator installs DockerRunner.firewall_commands() instead
+    dns_servers: Sequence[str] | None = None  # None: the host's nameservers (resolv.conf)
+    deps_cache: bool = True
+    deps_cache_scope: Literal["project", "global"] = "project"
+    deps_cache_max_bytes: int = 2 << 30
+    deps_save_timeout_s: float = 120
+    warm_pool: int = 0
+    ready_path: str = "/"
+
+    def __post_init__(self) -> None:
+        if self.deps_cache_scope not in ("project", "global"):
+            raise ValueError('deps_cache_scope must be "project" or "global"')
+        if self.warm_pool < 0:
+            raise ValueError("warm_pool must be 0 or more")

@@ -1,0 +1,165 @@
+"""What a preview container is made of: its hardened configuration, environment, mounts and bootstrap `env` file."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shlex
+from importlib import resources
+from typing import Any
+
+from preview_runtime.docker.config import DockerConfig
+from preview_runtime.docker.deps_cache import CompleteCache
+from preview_runtime.docker.layout import APP_DIR, DEPS_DIR, PREVIEW_UID, SEED_DIR, TOOL_DIRS
+from preview_runtime.plan import npm_script
+from preview_runtime.runner import PreviewSpec
+
+FRESH_WAIT_S = 60  # a fresh container gets its files within a second; give up after a minute
+POOL_WAIT_S = 24 * 3600  # a pool container waits this long for a claim, then exits (removed on the next claim or adopt)
+
+
+@functools.cache
+def entry_script() -> str:
+    return resources.files("preview_runtime.docker").joinpath("entry.sh").read_text(encoding="utf-8")
+
+
+def env_file(spec: PreviewSpec, deps_key: str) -> bytes:
+    """What the entry script sources once the files are there: the preview's own settings, shell-quoted."""
+    values = {
+        "PORT": str(spec.plan.port),
+        "FORJA_INSTALL": spec.plan.install,
+        "FORJA_DEV": spec.plan.dev,
+        "FORJA_DEPS_CACHE": "1" if deps_key else "",
+    }
+    if (script := npm_script(spec.plan, spec.files)) is not None:
+        command, npm_env = script
+        values |= {**npm_env, "npm_package_json": f"{APP_DIR}/package.json", "INIT_CWD": APP_DIR, "FORJA_DEV": command}
+    return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in values.items()).encode()
+
+
+class ContainerSpec:
+    """Builds the Docker create() configuration of preview containers from the runner's config."""
+
+    def __init__(self, config: DockerConfig) -> None:
+        self.config = config
+        self.seed_dirs: dict[str, str] = {}  # the seeds previews get: set once, when the runner gets ready
+
+    def seeds(self) -> dict[str, str]:
+        """Seed folders that hold what they should, by their name under /seed.
+
+        Checked because a mistaken path would show any folder to untrusted code: only an npm cache
+        (with its _cacache) and a folder with wheels in it qualify.
+        """
+        npm_seed, wheel_seed = self.config.npm_seed, self.config.wheel_seed
+        seeds = {}
+        if npm_seed and os.path.isdir(os.path.join(npm_seed, "_cacache")):
+            seeds["npm"] = os.fspath(npm_seed)
+        if wheel_seed and os.path.isdir(wheel_seed) and any(n.endswith(".whl") for n in os.listdir(wheel_seed)):
+            seeds["wheels"] = os.fspath(wheel_seed)
+        return seeds
+
+    def seed_mounts(self) -> list[dict[str, Any]]:
+        return [
+            {"Type": "bind", "Source": os.path.abspath(path), "Target": f"{SEED_DIR}/{name}", "ReadOnly": True}
+            for name, path in self.seed_dirs.items()
+        ]
+
+    def env(self, nonce: str, wait_s: int, deps_mounted: bool) -> list[str]:
+        """The container's environment: nothing in it is specific to one preview (see entry.sh)."""
+        env = {
+            "HOST": "0.0.0.0",
+            "HOME": "/home/preview",
+            "BROWSER": "none",
+            "PYTHONUNBUFFERED": "1",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "npm_config_cache": "/home/preview/.npm",
+            "npm_config_update_notifier": "false",
+            "npm_config_fund": "false",
+            "npm_config_audit": "false",
+            # Rust tools built on mimalloc (Vite 8's rolldown, oxc, lightningcss...) otherwise commit a 1 GiB
+            # arena up front, which transparent huge pages then back with ~100 MB per idle dev server.
+            "MIMALLOC_ARENA_EAGER_COMMIT": "0",
+            "FORJA_NONCE": nonce,
+            "FORJA_WAIT_S": str(wait_s),
+        }
+        if deps_mounted:
+            env["FORJA_DEPS_MOUNTED"] = "1"
+        if self.config.extra_ca_path:
+            env["NODE_EXTRA_CA_CERTS"] = "/home/preview/.forja/extra-ca.pem"
+            for var in ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+                env[var] = "/home/preview/.forja/ca-bundle.pem"
+        if self.config.npm_registry:
+            env["npm_config_registry"] = self.config.npm_registry
+        if self.config.pip_index_url:
+            env["PIP_INDEX_URL"] = self.config.pip_index_url
+        if "npm" in self.seed_dirs:
+            env["npm_config_prefer_offline"] = "true"
+        if "wheels" in self.seed_dirs:
+            env["PIP_FIND_LINKS"] = f"{SEED_DIR}/wheels"
+        env |= self.config.extra_env
+        return [f"{k}={v}" for k, v in env.items()]
+
+    def mounts(self, app_volume: str, deps_volume: str, cache: CompleteCache | None) -> list[dict[str, Any]]:
+        """/app, the cache at /deps and, once the cache is complete, its folders read-only in place.
+
+        Mounting rather than copying node_modules keeps it out of the /app tmpfs, whose pages count
+        as the preview's memory (~50 MB for a Vite + React project). The /deps mount stays even
+        then: it is what tells Docker that the volume is in use, so pruning never removes it under
+        a running preview.
+        """
+        mounts: list[dict[str, Any]] = [{"Type": "volume", "Source": app_volume, "Target": APP_DIR}]
+        if deps_volume:
+            mounts.append({"Type": "volume", "Source": deps_volume, "Target": DEPS_DIR, "ReadOnly": True})
+        if cache is not None:
+            for d in cache.dirs:
+                mounts.append({"Type": "bind", "Source": f"{cache.host_path}/{d}", "Target": f"{APP_DIR}/{d}", "ReadOnly": True})
+        return mounts + self.seed_mounts()
+
+    def container_config(self, env: list[str], labels: dict[str, str], mounts: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "Image": self.config.image,
+            "Hostname": "preview",
+            "User": f"{PREVIEW_UID}:{PREVIEW_UID}",
+            "WorkingDir": APP_DIR,
+            "Entrypoint": ["/usr/bin/tini", "-g", "--"],
+            "Cmd": ["bash", "-c", entry_script()],
+            "Env": env,
+            "Labels": labels,
+            "AttachStdout": False,
+            "AttachStderr": False,
+            "Tty": False,
+            "NetworkDisabled": False,
+            "HostConfig": self.host_config(mounts),
+            "NetworkingConfig": {"EndpointsConfig": {self.config.network: {}}},
+        }
+
+    def host_config(self, mounts: list[dict[str, Any]]) -> dict[str, Any]:
+        c = self.config
+        tmpfs = {
+            "/tmp": f"rw,nosuid,nodev,exec,size={c.tmp_size_bytes}",
+            "/home/preview": f"rw,nosuid,nodev,exec,size={c.home_size_bytes},uid={PREVIEW_UID},gid={PREVIEW_UID},mode=0700",
+        }
+        if any(m["Target"] == f"{APP_DIR}/node_modules" for m in mounts):
+            for d in TOOL_DIRS:
+                tmpfs[f"{APP_DIR}/node_modules/{d}"] = (
+                    f"rw,nosuid,nodev,size={c.tmp_size_bytes},uid={PREVIEW_UID},gid={PREVIEW_UID},mode=0755"
+                )
+        return {
+            "NetworkMode": c.network,
+            "Privileged": False,
+            "ReadonlyRootfs": True,
+            "Tmpfs": tmpfs,
+            "Mounts": mounts,
+            "CapDrop": ["ALL"],
+            "SecurityOpt": ["no-new-privileges"],
+            "Memory": c.memory_bytes,
+            "MemorySwap": c.memory_bytes,
+            "NanoCpus": c.nano_cpus,
+            "PidsLimit": c.pids_limit,
+            "Ulimits": [{"Name": "nofile", "Soft": c.nofile_limit, "Hard": c.nofile_limit}] if c.nofile_limit else [],
+            "Sysctls": {"net.ipv6.conf.all.disable_ipv6": "1"},
+            "LogConfig": {"Type": "json-file", "Config": {"max-size": c.log_max_size, "max-file": str(c.log_max_file)}},
+            "RestartPolicy": {"Name": "no"},
+            "IpcMode": "private",
+            "AutoRemove": False,
+        }

@@ -1,0 +1,78 @@
+"""One running Docker preview as the runner tracks it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from preview_runtime.logs import LogLevel
+from preview_runtime.runner import LogSink, PreviewInfo, PreviewState
+
+
+@dataclass
+class DockerPreview:
+    preview_id: str
+    project_id: str
+    version: int
+    container_id: str
+    port: int
+    log: LogSink
+    ip: str = ""
+    app_volume: str = ""
+    deps_volume: str = ""
+    deps_key: str = ""
+    nonce: str = ""
+    claim_volume: str = ""  # the claim record of a preview that runs in a pool container
+    state: PreviewState = PreviewState.starting
+    detail: str = ""
+    source: str = "install"
+    started_at: float = field(default_factory=time.monotonic)
+    phase_at: float = field(default_factory=time.monotonic)
+    stopping: bool = False
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    save_task: asyncio.Task[None] | None = None  # copying freshly installed dependencies into the cache
+    settled: asyncio.Event = field(default_factory=asyncio.Event)  # answers, failed or stopped
+
+    @property
+    def upstream(self) -> str:
+        return f"http://{self.ip}:{self.port}" if self.ip else ""
+
+    def emit(self, text: str, level: LogLevel | None, source: str | None = None) -> None:
+        with contextlib.suppress(Exception):  # a broken sink must not stop the preview
+            self.log(self.preview_id, text, level, source or self.source)
+
+    def set_state(self, state: PreviewState) -> None:
+        """Move on, unless the preview has failed or stopped already."""
+        if self.state not in (PreviewState.failed, PreviewState.stopped):
+            self.state = state
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """A background task of this preview, cancelled when it stops."""
+        task = asyncio.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def cancel_tasks(self, keep: asyncio.Task[None] | None = None) -> None:
+        """Cancel the background tasks (but `keep`) and let their clean-up (e.g. a cache holder) finish."""
+        tasks = [t for t in self.tasks if t is not asyncio.current_task() and t is not keep]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=10)
+
+    def info(self, runner: str) -> PreviewInfo:
+        return PreviewInfo(
+            preview_id=self.preview_id,
+            project_id=self.project_id,
+            version=self.version,
+            runner=runner,
+            state=self.state,
+            upstream=self.upstream,
+            detail=self.detail,
+            handle=self.container_id,
+        )

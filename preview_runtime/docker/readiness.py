@@ -1,0 +1,161 @@
+"""Following a preview container: its output and markers into the log, when it answers, and why it exited."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import httpx
+from aiodocker.exceptions import DockerError
+
+from preview_runtime.common import exit_meaning, human_size, wait_until_answers
+from preview_runtime.docker.config import DockerConfig
+from preview_runtime.docker.engine import Engine
+from preview_runtime.docker.layout import CACHED_DIRS
+from preview_runtime.docker.preview import DockerPreview
+from preview_runtime.logs import LogLevel
+from preview_runtime.runner import PreviewState
+
+MAX_LINE = 4000
+_WAITING = (PreviewState.starting, PreviewState.installing)
+
+# Called once the install wrote these cacheable folders; runs as the preview's save task.
+OnInstalled = Callable[[DockerPreview, list[str]], Coroutine[Any, Any, None]]
+
+
+def _ms(words: list[str], fallback: float) -> float:
+    """Seconds from a marker's millisecond count (measured in the container), else the runner's own timing."""
+    try:
+        return int(words[0]) / 1000
+    except (IndexError, ValueError):
+        return fallback
+
+
+class Watch:
+    def __init__(self, engine: Engine, config: DockerConfig, on_installed: OnInstalled) -> None:
+        self.engine = engine
+        self.config = config
+        self.on_installed = on_installed
+        self._http: httpx.AsyncClient | None = None
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def follow(self, p: DockerPreview, since: int = 0) -> None:
+        """The container's output into the log until it exits; then the exit in plain words."""
+        docker = await self.engine.client()
+        container = docker.containers.container(p.container_id)
+        marker = f"[forja:{p.nonce}] " if p.nonce else None
+        buffer = ""
+        while True:
+            try:
+                async for chunk in container.log(stdout=True, stderr=True, follow=True, since=since):
+                    buffer += chunk
+                    *lines, buffer = buffer.split("\n")
+                    for line in lines:
+                        self._line(p, line.rstrip("\r"), marker)
+                if buffer:
+                    self._line(p, buffer.rstrip("\r"), marker)
+                    buffer = ""
+            except (TimeoutError, DockerError, OSError):
+                pass
+            if p.stopping:
+                return
+            try:
+                state = (await container.show())["State"]
+            except DockerError:
+                return
+            if not state.get("Running"):
+                break
+            since = int(time.time())  # the stream broke while the container still runs: follow again
+            await asyncio.sleep(0.2)
+        await self._exited(p)
+
+    def _line(self, p: DockerPreview, line: str, marker: str | None) -> None:
+        if marker and line.startswith(marker):
+            self._on_marker(p, line[len(marker) :].split())
+            return
+        if len(line) > MAX_LINE:
+            line = line[:MAX_LINE] + " …"
+        p.emit(line, None)
+
+    def _on_marker(self, p: DockerPreview, words: list[str]) -> None:
+        if not words:
+            return
+        kind, now = words[0], time.monotonic()
+        if kind == "installing":
+            p.set_state(PreviewState.installing)
+            p.phase_at = now
+            p.emit("Installing dependencies…", LogLevel.info, "forja")
+        elif kind == "deps-mounted":
+            p.emit("Dependencies come from the cache, mounted read-only: no install needed.", LogLevel.info, "forja")
+        elif kind == "deps-restoring":
+            p.set_state(PreviewState.installing)
+            p.phase_at = now
+        elif kind == "deps-restored":
+            took = _ms(words[1:], now - p.phase_at)
+            p.emit(f"Dependencies restored from the cache in {took:.1f} s (no install needed).", LogLevel.info, "forja")
+        elif kind == "deps-installed":
+            took = _ms(words[1:], now - p.phase_at)
+            p.emit(f"Dependencies installed in {took:.1f} s.", LogLevel.info, "forja")
+            dirs = [w for w in words[2:] if w in CACHED_DIRS]
+            if p.deps_key and dirs:
+                p.save_task = p.spawn(self.on_installed(p, dirs))
+        elif kind == "install-failed":
+            code = words[1] if len(words) > 1 else "?"
+            p.detail = f"The install failed: exit code {code}."
+        elif kind == "restore-failed":
+            p.detail = "The cached dependencies could not be copied into the preview."
+        elif kind == "no-files":
+            p.detail = "The project files never arrived in the preview container."
+        elif kind == "dev":
+            p.source = "dev-server"
+            p.phase_at = now
+            if p.state == PreviewState.starting:
+                p.set_state(PreviewState.installing)
+
+    async def wait_ready(self, p: DockerPreview) -> None:
+        """Running once the dev server answers on the container's address."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=httpx.Timeout(2.0, connect=0.5), trust_env=False)
+        # A refused connection to the container's address costs next to nothing: poll often.
+        url = p.upstream + self.config.ready_path
+        if not await wait_until_answers(self._http, url, interval=0.05, waiting=lambda: not p.stopping and p.state in _WAITING):
+            return
+        if p.state in _WAITING:
+            p.state = PreviewState.running
+            p.settled.set()
+            p.source = "dev-server"
+            took = time.monotonic() - p.started_at
+            p.emit(f"The dev server answers on port {p.port} ({took:.1f} s after start).", LogLevel.info, "forja")
+
+    async def _exited(self, p: DockerPreview) -> None:
+        p.settled.set()
+        if p.stopping:
+            return
+        docker = await self.engine.client()
+        try:
+            info = await docker.containers.container(p.container_id).show()
+        except DockerError:
+            return
+        if p.stopping:
+            return
+        state = info["State"]
+        code = int(state.get("ExitCode") or 0)
+        if state.get("OOMKilled"):
+            limit = int((info.get("HostConfig") or {}).get("Memory") or self.config.memory_bytes)
+            meaning = f"out of memory: it needed more than the {human_size(limit, iec=True)} a preview may use"
+        else:
+            meaning = exit_meaning(code)
+        text = f"The preview stopped: exit code {code}" + (f" ({meaning})" if meaning else "") + "."
+        if code == 0:
+            p.state = PreviewState.stopped
+            text = "The preview stopped: the dev server exited (exit code 0)."
+        else:
+            p.state = PreviewState.failed
+        p.detail = f"{p.detail} {text}" if p.detail else text
+        p.emit(text, LogLevel.error if code else LogLevel.warning, "forja")

@@ -1,0 +1,407 @@
+"""DockerRunner: one hardened container per preview, on an isolated bridge network (see DESIGN.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from aiodocker.exceptions import DockerError
+
+from preview_runtime.common import human_size
+from preview_runtime.docker import firewall
+from preview_runtime.docker.config import DockerConfig
+from preview_runtime.docker.container import FRESH_WAIT_S, ContainerSpec, env_file
+from preview_runtime.docker.deps_cache import DependencyCache
+from preview_runtime.docker.engine import Engine
+from preview_runtime.docker.layout import (
+    APP_DIR,
+    BOOTSTRAP,
+    LABEL_CLAIM,
+    LABEL_MANAGED,
+    LABEL_NETWORK,
+    LABEL_POOL,
+    PREVIEW_UID,
+    claim_name,
+    clean_relpath,
+    preview_labels,
+    preview_names,
+    tar_files,
+)
+from preview_runtime.docker.pool import Slot, WarmPool
+from preview_runtime.docker.preview import DockerPreview
+from preview_runtime.docker.readiness import Watch
+from preview_runtime.logs import LogLevel
+from preview_runtime.runner import LogSink, PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError
+
+log = logging.getLogger(__name__)
+
+
+def _noop_sink(preview_id: str, text: str, level: LogLevel | None, source: str) -> None:
+    return None
+
+
+class DockerRunner(Runner):
+    """Runs each preview in its own hardened container."""
+
+    name = "docker"
+
+    def __init__(self, config: DockerConfig | None = None, *, default_log_sink: LogSink | None = None) -> None:
+        self.config = config = config or DockerConfig()
+        self.default_log_sink = default_log_sink or _noop_sink
+        self.engine = Engine(config)
+        self.containers = ContainerSpec(config)
+        self.deps = DependencyCache(self.engine, config)
+        self.pool = WarmPool(self.engine, config, self.containers, self.deps)
+        self.watch = Watch(self.engine, config, self._save_deps)
+        self._previews: dict[str, DockerPreview] = {}
+        self._setup_lock = asyncio.Lock()
+        self._ready = False
+        self._image_id = ""
+        self.bridge = ""
+        self.gateway = ""
+        self.subnet = ""
+
+    # -- setup and firewall ---------------------------------------------------------------
+
+    async def _ensure_ready(self) -> None:
+        async with self._setup_lock:
+            if self._ready:
+                if self.config.manage_firewall:
+                    await firewall.check_jumps(self.bridge)
+                return
+            self._image_id = await self.engine.image_id()
+            await self._check_seeds()
+            await self._ensure_network()
+            if self.config.manage_firewall:
+                await self.install_firewall()
+            self._ready = True
+
+    async def _check_seeds(self) -> None:
+        self.containers.seed_dirs = self.containers.seeds()
+        if not self.containers.seed_dirs:
+            return
+        if (problem := await self.engine.mount_problem(self.containers.seed_mounts())) is not None:
+            log.warning(
+                "installs in previews start without the seeded packages: the Docker engine cannot mount them (%s)", problem
+            )
+            self.containers.seed_dirs = {}
+
+    async def _ensure_network(self) -> None:
+        network = await self.engine.ensure_network()
+        self.bridge, self.gateway, self.subnet = network.bridge, network.gateway, network.subnet
+
+    async def firewall_commands(self) -> list[list[str]]:
+        """The iptables commands install_firewall() runs to fill the chains (for manage_firewall=False setups)."""
+        if not self.bridge:
+            await self._ensure_network()
+        return await firewall.commands(self.bridge, self.config.dns_servers)
+
+    async def install_firewall(self) -> None:
+        """Install (or refresh) the isolation rules for this runner's bridge; idempotent."""
+        await firewall.install(self.bridge, self.config.dns_servers)
+
+    async def remove_firewall(self) -> None:
+        """Remove this runner's rules (tests and uninstall); containers lose their isolation."""
+        if not self.bridge:
+            self.bridge = await self.engine.existing_bridge()
+            if not self.bridge:
+                return
+        await firewall.remove(self.bridge)
+
+    # -- start ----------------------------------------------------------------------------
+
+    def deps_key(self, spec: PreviewSpec) -> str:
+        """The dependency cache key of a preview ("" when its dependencies are not cached)."""
+        return self.deps.key(spec, self._image_id)
+
+    async def start(self, spec: PreviewSpec, log: LogSink) -> PreviewInfo:
+        await self._ensure_ready()
+        docker = await self.engine.client()
+        network = self.config.network
+        name, app_volume = preview_names(network, spec.preview_id)
+        if spec.preview_id in self._previews:
+            await self.stop(spec.preview_id)
+        await self._remove_untracked(spec.preview_id)
+        extra_ca: bytes | None = None
+        if self.config.extra_ca_path:
+            try:
+                extra_ca = open(self.config.extra_ca_path, "rb").read()  # noqa: ASYNC230 (small file)
+            except OSError as exc:
+                raise RunnerError(f"Forja cannot read the extra CA bundle {self.config.extra_ca_path}: {exc}") from exc
+        # The bootstrap folder is Forja's: a project file there could only confuse the entry script.
+        files = {
+            path: data
+            for path, data in ((clean_relpath(k), v) for k, v in spec.files.items())
+            if path != BOOTSTRAP and not path.startswith(BOOTSTRAP + "/")
+        }
+        deps_key = self.deps_key(spec)
+        deps_volume = await self.deps.ensure_volume(deps_key) if deps_key else ""
+        labels = preview_labels(network, spec)
+        claim_volume = ""
+        slot: Slot | None = None
+        if self.config.warm_pool:
+            record = claim_name(network, spec.preview_id)
+            if (slot := await self.pool.claim(deps_key, spec, name, record)) is not None:
+                claim_volume = record
+        if slot is not None:
+            container_id, nonce, ip, app_volume = slot.container_id, slot.nonce, slot.ip, slot.app_volume
+        else:
+            await self.engine.create_app_volume(app_volume, labels)
+            nonce = secrets.token_hex(6)
+            cache = await self.deps.complete(deps_key)
+            config = self.containers.container_config(
+                self.containers.env(nonce, FRESH_WAIT_S, cache is not None),
+                labels,
+                self.containers.mounts(app_volume, deps_volume, cache),
+            )
+            try:
+                container_id = (await docker.containers.create(config, name=name)).id
+            except DockerError as exc:
+                await self.engine.remove_volume(app_volume)
+                raise RunnerError(f"Docker could not create the preview container: {exc.message}") from exc
+            ip = ""
+        container = docker.containers.container(container_id)
+        p = DockerPreview(
+            preview_id=spec.preview_id,
+            project_id=spec.project_id,
+            version=spec.version,
+            container_id=container_id,
+            port=spec.plan.port,
+            log=log,
+            ip=ip,
+            app_volume=app_volume,
+            deps_volume=deps_volume,
+            deps_key=deps_key,
+            nonce=nonce,
+            claim_volume=claim_volume,
+        )
+        self._previews[spec.preview_id] = p
+        try:
+            if slot is None:
+                await container.start()
+                info = await container.show()
+                p.ip = info["NetworkSettings"]["Networks"][network]["IPAddress"]
+            bootstrap: dict[str, bytes] = {f"{BOOTSTRAP}/env": env_file(spec, deps_key)}
+            if extra_ca is not None:
+                bootstrap[f"{BOOTSTRAP}/extra-ca.pem"] = extra_ca
+            # One upload; `ready` is the tar's last entry, so everything before it is in place when the script sees it.
+            await container.put_archive(APP_DIR, tar_files({**files, **bootstrap, f"{BOOTSTRAP}/ready": b""}))
+        except (DockerError, KeyError) as exc:
+            self._previews.pop(spec.preview_id, None)
+            await self.engine.remove_container(container_id)
+            await self.engine.remove_volume(app_volume)
+            await self.engine.remove_volume(claim_volume)
+            message = exc.message if isinstance(exc, DockerError) else f"no address on {network}"
+            raise RunnerError(f"Docker could not start the preview: {message}") from exc
+        p.started_at = p.phase_at = time.monotonic()
+        pooled = " from the warm pool" if slot is not None else ""
+        p.emit(f"Preview container started{pooled} ({self._limits_text()}).", LogLevel.info, "forja")
+        p.spawn(self.watch.follow(p))
+        p.spawn(self.watch.wait_ready(p))
+        if self.config.warm_pool:
+            self.pool.used(deps_key, p)
+        return p.info(self.name)
+
+    def _limits_text(self) -> str:
+        c = self.config
+        return f"memory {human_size(c.memory_bytes, iec=True)}, {c.nano_cpus / 1e9:g} CPU, {c.pids_limit} processes"
+
+    async def _save_deps(self, p: DockerPreview, dirs: list[str]) -> None:
+        if await self.deps.save(p, dirs):
+            self.pool.kick()  # pool containers made for this key while it was filled are made again, with it mounted
+
+    async def prune_dependency_caches(self) -> list[str]:
+        """Remove this runner's dependency cache volumes that no container uses; returns their names."""
+        return await self.deps.prune()
+
+    # -- warm pool ------------------------------------------------------------------------
+
+    @property
+    def pool_containers(self) -> list[str]:
+        """Ids of the pool containers that are started and waiting to be claimed."""
+        return [slot.container_id for slot in self.pool.slots]
+
+    async def warm_up(self) -> list[str]:
+        """Fill the warm pool now and wait until it is full; returns pool_containers."""
+        await self._ensure_ready()
+        await self.pool.filled()
+        return self.pool_containers
+
+    # -- the rest of the Runner interface -------------------------------------------------
+
+    def _preview(self, preview_id: str) -> DockerPreview:
+        p = self._previews.get(preview_id)
+        if p is None:
+            raise RunnerError(f"There is no Docker preview {preview_id}.")
+        return p
+
+    async def status(self, preview_id: str) -> PreviewInfo:
+        return self._preview(preview_id).info(self.name)
+
+    async def push_files(self, preview_id: str, changed: Mapping[str, bytes], deleted: list[str]) -> None:
+        p = self._preview(preview_id)
+        docker = await self.engine.client()
+        container = docker.containers.container(p.container_id)
+        try:
+            if changed:
+                await container.put_archive(APP_DIR, tar_files({clean_relpath(k): v for k, v in changed.items()}))
+            if deleted:
+                paths = [clean_relpath(d) for d in deleted]
+                run = await container.exec(["rm", "-f", "--", *paths], user=f"{PREVIEW_UID}:{PREVIEW_UID}", workdir=APP_DIR)
+                output = b""
+                async with run.start(detach=False) as stream:  # wait until rm is done
+                    while (message := await stream.read_out()) is not None:
+                        output += message.data
+                if (await run.inspect()).get("ExitCode"):
+                    raise RunnerError(f"Forja could not delete files in the preview: {output.decode(errors='replace').strip()}")
+        except DockerError as exc:
+            raise RunnerError(f"Forja could not write the files into the preview: {exc.message}") from exc
+
+    async def stop(self, preview_id: str) -> None:
+        p = self._previews.pop(preview_id, None)
+        if p is None:
+            await self._remove_untracked(preview_id)
+            return
+        p.stopping = True
+        p.state = PreviewState.stopped
+        p.settled.set()
+        save = p.save_task
+        await p.cancel_tasks(keep=save)
+        if save is not None and not save.done():
+            # The first install's copy into the cache is what makes the next start fast: let it finish.
+            await asyncio.wait([save], timeout=self.config.deps_save_timeout_s)
+        await p.cancel_tasks()
+        await self.engine.remove_container(p.container_id)
+        await self.engine.remove_volume(p.app_volume)
+        await self.engine.remove_volume(p.claim_volume)
+
+    async def _remove_untracked(self, preview_id: str) -> None:
+        """A preview this runner does not track (another process's, or from before a restart): container, volumes, record."""
+        name, app_volume = preview_names(self.config.network, preview_id)
+        record = claim_name(self.config.network, preview_id)
+        docker = await self.engine.client()
+        claimed_app_volume = ""
+        try:
+            claimed_app_volume = ((await docker._query_json(f"volumes/{record}")).get("Labels") or {}).get("forja.app_volume", "")
+        except DockerError:
+            record = ""
+        await self.engine.remove_container(name)
+        await self.engine.remove_volume(app_volume)
+        await self.engine.remove_volume(claimed_app_volume)
+        await self.engine.remove_volume(record)
+
+    async def adopt(self, log: LogSink | None = None) -> list[PreviewInfo]:
+        """Previews of this runner's network still alive after a restart; exited ones are removed.
+
+        Pool containers nobody claimed are removed (the pool is filled again); claimed ones are
+        previews like the others, whose identity is in their claim record rather than their labels.
+        """
+        docker = await self.engine.client()
+        await self._ensure_ready()
+        network = self.config.network
+        adopted: list[PreviewInfo] = []
+        records: dict[str, dict[str, Any]] = {}
+        claims = await docker.volumes.list(filters={"label": [f"{LABEL_CLAIM}=1", f"{LABEL_NETWORK}={network}"]})
+        for volume in claims.get("Volumes") or []:
+            records[(volume.get("Labels") or {}).get("forja.container", "")] = volume
+        tracked_pool = {slot.container_id for slot in self.pool.slots}
+        filters = json.dumps({"label": [f"{LABEL_MANAGED}=1", f"{LABEL_NETWORK}={network}"]})
+        for summary in await docker.containers.list(all=True, filters=filters):
+            cid = summary.id
+            if cid in tracked_pool:
+                continue
+            try:
+                info = await docker.containers.container(cid).show()
+            except DockerError:
+                continue
+            labels = info["Config"].get("Labels") or {}
+            app_volume = next((m.get("Name", "") for m in info.get("Mounts") or [] if m.get("Destination") == APP_DIR), "")
+            claim_volume = ""
+            if labels.get(LABEL_POOL) == "1":
+                record = records.pop(cid, None)
+                if record is not None:
+                    claim_volume = record["Name"]
+                    labels = record.get("Labels") or {}
+            preview_id = labels.get("forja.preview_id", "")
+            if not info["State"].get("Running") or not preview_id:
+                await self.engine.remove_container(cid)
+                await self.engine.remove_volume(app_volume)
+                await self.engine.remove_volume(claim_volume)
+                continue
+            if preview_id in self._previews:
+                adopted.append(self._previews[preview_id].info(self.name))
+                continue
+            endpoint = (info["NetworkSettings"].get("Networks") or {}).get(network) or {}
+            env = dict(e.split("=", 1) for e in info["Config"].get("Env") or [] if "=" in e)
+            p = DockerPreview(
+                preview_id=preview_id,
+                project_id=labels.get("forja.project_id", ""),
+                version=int(labels.get("forja.version", "0") or 0),
+                container_id=cid,
+                port=int(labels.get("forja.port", "0") or 0),
+                log=log or self.default_log_sink,
+                ip=endpoint.get("IPAddress", ""),
+                app_volume=app_volume or preview_names(network, preview_id)[1],
+                nonce=env.get("FORJA_NONCE", ""),
+                claim_volume=claim_volume,
+                state=PreviewState.running,
+                source="dev-server",
+            )
+            self._previews[preview_id] = p
+            p.spawn(self.watch.follow(p, since=int(time.time())))
+            adopted.append(p.info(self.name))
+        # Claim records whose container is gone, with the /app volume they name.
+        for cid, record in records.items():
+            if not any(p.container_id == cid for p in self._previews.values()):
+                await self.engine.remove_volume((record.get("Labels") or {}).get("forja.app_volume", ""))
+                await self.engine.remove_volume(record["Name"])
+        # Holders left behind by a crash in the middle of caching dependencies.
+        holders = json.dumps({"label": ["forja.deps_holder=1", f"{LABEL_NETWORK}={network}"]})
+        for summary in await docker.containers.list(all=True, filters=holders):
+            await self.engine.remove_container(summary.id)
+        # /app volumes of pool containers that were never made (a crash between the volume and its container).
+        tracked_volumes = {slot.app_volume for slot in self.pool.slots}
+        leftovers = await docker.volumes.list(filters={"label": [f"{LABEL_POOL}=1", f"{LABEL_NETWORK}={network}"]})
+        for volume in leftovers.get("Volumes") or []:
+            if volume["Name"] not in tracked_volumes and not any(p.app_volume == volume["Name"] for p in self._previews.values()):
+                with contextlib.suppress(DockerError):  # in use: a pool container being made right now
+                    await (await docker.volumes.get(volume["Name"])).delete()
+        self.pool.kick()
+        return adopted
+
+    async def stats(self, preview_id: str) -> dict[str, int]:
+        """Memory use (bytes), its limit, the process count and CPU time used (ns) of a running preview."""
+        p = self._preview(preview_id)
+        docker = await self.engine.client()
+        try:
+            data = await docker._query_json(f"containers/{p.container_id}/stats", params={"stream": "0", "one-shot": "1"})
+        except DockerError as exc:
+            raise RunnerError(f"Docker could not report on the preview: {exc.message}") from exc
+        memory = data.get("memory_stats") or {}
+        usage = int(memory.get("usage") or 0)
+        cache = int(
+            (memory.get("stats") or {}).get("total_inactive_file") or (memory.get("stats") or {}).get("inactive_file") or 0
+        )
+        return {
+            "memory_bytes": max(usage - cache, 0),
+            "memory_limit_bytes": int(memory.get("limit") or self.config.memory_bytes),
+            "pids": int((data.get("pids_stats") or {}).get("current") or 0),
+            "cpu_ns": int(((data.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage") or 0),
+        }
+
+    async def close(self) -> None:
+        """Forget the previews (they keep running; adopt() takes them back), remove the pool, close connections."""
+        for p in self._previews.values():
+            p.stopping = True
+            await p.cancel_tasks()
+        self._previews.clear()
+        await self.pool.close()
+        await self.watch.close()
+        await self.engine.close()
+        self._ready = False

@@ -1,0 +1,63 @@
+"""node_modules of a finished npm install, kept as hard links under work_dir/.deps/<key> and linked back next time."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+
+DEPS_KEEP = 20  # most cached dependency sets kept; the least recently used go first
+NPM_INSTALL_ONLY = re.compile(r"npm (install|ci)\b[^&|;]*")  # installs whose result is node_modules alone
+
+
+def copy_seed(seed: Path, cache: Path) -> None:
+    """A copy, not links: npm appends to its index files in place, which would change the seed."""
+    partial = cache.with_name(f".npm.partial-{secrets.token_hex(4)}")
+    shutil.copytree(seed, partial, symlinks=True)
+    try:
+        partial.rename(cache)
+    except OSError:  # a preview started at the same time seeded it first
+        shutil.rmtree(partial, ignore_errors=True)
+        if not cache.exists():
+            raise
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Copy a folder as hard links (symlinks stay symlinks): instant, and no extra space."""
+    subprocess.run(["cp", "-a", "--link", str(source), str(target)], check=True, capture_output=True)
+
+
+def restore_deps(cache: Path, project: Path) -> bool:
+    if not (cache / ".complete").exists() or (project / "node_modules").exists():
+        return False
+    os.utime(cache)  # recently used: pruned last
+    _link_tree(cache / "node_modules", project / "node_modules")
+    return True
+
+
+def save_deps(project: Path, cache: Path) -> bool:
+    if (cache / ".complete").exists() or not (project / "node_modules").is_dir():
+        return False
+    partial = cache.with_name(f"{cache.name}.partial-{secrets.token_hex(4)}")
+    partial.mkdir(parents=True)
+    try:
+        _link_tree(project / "node_modules", partial / "node_modules")
+        for tool_cache in (".vite", ".cache"):  # written by the running dev server, not part of the install
+            shutil.rmtree(partial / "node_modules" / tool_cache, ignore_errors=True)
+        (partial / ".complete").touch()
+        partial.rename(cache)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        if cache.exists():  # another preview of the project saved it first
+            return False
+        raise OSError(str(exc)) from exc
+    return True
+
+
+def prune_deps(folder: Path, keep: int) -> None:
+    cached = sorted((p for p in folder.iterdir() if ".partial-" not in p.name), key=lambda p: p.stat().st_mtime)
+    for old in cached[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,78 @@
+"""The environment of a local preview's processes: an allowlist of Forja's own, never a secret-looking name."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from preview_runtime.common import SECRET_NAME
+
+# What a preview may inherit from Forja's environment: how to reach registries, and the locale.
+PASSED_ENV = (
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "NODE_EXTRA_CA_CERTS",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "PIP_CERT",
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_TRUSTED_HOST",
+    "PIP_DEFAULT_TIMEOUT",
+    "NPM_CONFIG_REGISTRY",
+    "npm_config_registry",
+    "NPM_CONFIG_CAFILE",
+    "npm_config_cafile",
+    "npm_config_offline",
+)
+
+
+def loopback_only(command: str) -> str:
+    """The dev command with 0.0.0.0 (listen everywhere) replaced by 127.0.0.1: the proxy is on this machine."""
+    return re.sub(r"(?<![\d.])0\.0\.0\.0(?![\d.])", "127.0.0.1", command)
+
+
+def preview_env(
+    port: int, home: Path, extra: Mapping[str, str] | None = None, source: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The whole environment of a preview's processes."""
+    source = os.environ if source is None else source
+    venv_bin = str(Path(sys.executable).parent)
+    env = {name: source[name] for name in PASSED_ENV if name in source and not SECRET_NAME.search(name)}
+    env.update(
+        {
+            "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(home),
+            "PORT": str(port),
+            "HOST": "127.0.0.1",
+            "LANG": env.get("LANG", "C.UTF-8"),
+            "PYTHONUNBUFFERED": "1",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "NO_COLOR": "1",
+            "FORCE_COLOR": "0",
+            "BROWSER": "none",
+            "npm_config_update_notifier": "false",
+            "npm_config_fund": "false",
+            "npm_config_audit": "false",
+            # Packages already in npm's cache (the starters' are seeded there) install with no
+            # network, so offline starter mode previews offline.
+            "npm_config_prefer_offline": "true",
+            # Rust tools built on mimalloc (Vite 8's rolldown...) otherwise commit a 1 GiB arena up front,
+            # which transparent huge pages back with ~100 MB per idle dev server (as in the Docker runner).
+            "MIMALLOC_ARENA_EAGER_COMMIT": "0",
+        }
+    )
+    env.update(extra or {})
+    return env

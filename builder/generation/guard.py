@@ -1,7 +1,8 @@
 """Keeps Forja's own secrets out of what models see, what they write, and what we log.
 
-Secrets are collected from the environment by name (…KEY, …TOKEN, …SECRET, …PASSWORD,
-DATABASE_URL) plus well-known key shapes, so a key pasted into a prompt is caught as well.
+Secrets are collected from the environment by name (preview_runtime.common.SECRET_NAME: KEY,
+TOKEN, SECRET, PASSWORD, DSN, DATABASE_URL...) plus well-known key shapes, so a key pasted into a
+prompt is caught as well.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import re
 from functools import lru_cache
 
 from builder.settings import settings
+from preview_runtime.common import SECRET_NAME
 
 REDACTED = "[redacted]"
-_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|DATABASE_URL|DSN)$", re.IGNORECASE)
 _KEY_SHAPES = re.compile(
     r"sk-ant-[A-Za-z0-9_\-]{16,}|sk-(?:proj-)?[A-Za-z0-9_\-]{20,}|ghp_[A-Za-z0-9]{20,}|xox[abp]-[A-Za-z0-9\-]{10,}|AKIA[0-9A-Z]{16}"
 )
@@ -23,7 +24,7 @@ _MIN_SECRET_LENGTH = 8
 
 @lru_cache(maxsize=1)
 def secret_values() -> tuple[str, ...]:
-    values = {value for name, value in os.environ.items() if _SECRET_NAME.search(name) and len(value) >= _MIN_SECRET_LENGTH}
+    values = {value for name, value in os.environ.items() if SECRET_NAME.search(name) and len(value) >= _MIN_SECRET_LENGTH}
     values |= {
         v for v in (settings.anthropic_api_key, settings.openai_api_key, settings.database_url) if len(v) >= _MIN_SECRET_LENGTH
     }

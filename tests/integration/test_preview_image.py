@@ -82,9 +82,10 @@ async def served(services: Services, project_id: str) -> str:
 
 async def building(image: PreviewImage) -> None:
     async with asyncio.timeout(30):
-        while image.status.state != ImageState.building:
-            assert image.status.state == ImageState.missing, image.status
-            await asyncio.sleep(0.05)
+        async for status in image.follow(tick_s=0.05):
+            if status.state == ImageState.building:
+                return
+            assert status.state == ImageState.missing, status
 
 
 async def test_a_machine_with_docker_and_no_image_gets_docker_previews_without_a_command(
@@ -101,12 +102,24 @@ async def test_a_machine_with_docker_and_no_image_gets_docker_previews_without_a
     assert first.runner_reason.startswith("Docker is not used: Preparing Docker previews (")
     assert await served(services, created.project_id) == "<h1>In a box</h1>"
 
+    # A second Forja starting meanwhile waits for this build instead of building again.
+    async with asyncio.timeout(120):
+        async for status in services.previews.image.follow(tick_s=0.05):
+            if status.step >= 1:
+                break
+    other = PreviewImage(scratch_repository)
+    assert (await other.check()).state == ImageState.missing
+    other_build = other.build()
+
     assert services.previews.docker_preparation is not None
     async with asyncio.timeout(600):
         built = await services.previews.docker_preparation
     assert built.state == ImageState.ready, built.reason
     assert built.steps == 6 and built.step == 6
     assert "docker" in manager.runners
+    async with asyncio.timeout(120):
+        waited = await other_build
+    assert waited.state == ImageState.ready and waited.step == 0, waited
 
     again = await services.previews.start(created.project_id, restart=True)
     assert again.runner == "docker"

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import aiodocker
@@ -210,7 +210,7 @@ class PreviewService:
         for queue in self._followers.get(info.preview_id, ()):
             queue.put_nowait(info)
 
-    async def follow(self, project_id: str) -> AsyncIterator[PreviewInfo]:
+    async def follow(self, project_id: str) -> AsyncGenerator[PreviewInfo, None]:
         """The project's preview as it changes: its state now, then each new one, as the manager reports them.
 
         A running preview comes with an empty `url` until its address answers 200 through the proxy,

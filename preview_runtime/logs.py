@@ -10,7 +10,7 @@ import asyncio
 import enum
 import re
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
@@ -67,7 +67,7 @@ class LogHub:
     def history(self, project_id: str) -> list[LogLine]:
         return list(self._lines[project_id])
 
-    async def follow(self, project_id: str, since: int = 0) -> AsyncIterator[LogLine]:
+    async def follow(self, project_id: str, since: int = 0) -> AsyncGenerator[LogLine, None]:
         """Yield the kept lines after `since`, then new lines as they come, until cancelled."""
         queue: asyncio.Queue[LogLine] = asyncio.Queue()
         self._listeners[project_id].add(queue)

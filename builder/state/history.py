@@ -10,7 +10,8 @@ import reflex as rx
 from builder import history
 from builder.filetree import FileTreeError
 from builder.services import get_services, plural
-from builder.state.workspace import AUTHOR_LABELS, WorkspaceState
+from builder.state.views import AUTHOR_LABELS
+from builder.state.workspace import WorkspaceState
 from builder.store import NotFound
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
@@ -21,6 +21,9 @@ from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState, Runne
 log = logging.getLogger(__name__)
 
 RUNNER_CHOICES = ("auto", "docker", "local")
+
+# Told each state a preview reaches, and once more when its address is routed (so it can answer).
+ChangeListener = Callable[[PreviewInfo], None]
 
 
 def choose_runner(
@@ -65,6 +68,7 @@ class PreviewManager:
         logs: LogHub,
         idle_seconds: float = 1800,
         ttl_seconds: float = 4 * 3600,
+        on_change: ChangeListener | None = None,
     ) -> None:
         self.runners = dict(runners)
         self.proxy = proxy
@@ -76,6 +80,14 @@ class PreviewManager:
         self._previews: dict[str, _Running] = {}
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self._reaper: asyncio.Task[None] | None = None
+        self._on_change = on_change
+
+    def _changed(self, info: PreviewInfo) -> None:
+        if self._on_change is not None:
+            try:
+                self._on_change(info)
+            except Exception:  # a broken listener must not stop the watch or the stop
+                log.exception("preview change listener failed for %s", info.preview_id)
 
     async def start_background(self) -> None:
         """Start the proxy, take back previews that outlived a restart, and begin reaping."""
@@ -134,17 +146,22 @@ class PreviewManager:
         return info
 
     async def _watch(self, preview_id: str) -> None:
-        """Route the proxy once the dev server answers; report failure in plain words."""
+        """Route the proxy once the dev server answers; report failure in plain words and each state to the listener."""
         running = self._previews.get(preview_id)
+        reported: PreviewState | None = None
         while running is not None:
             info = await running.runner.status(preview_id)
             info.url = self.proxy.url_for(preview_id)
             info.runner_reason = running.reason
             running.info = info
+            if info.state != reported:
+                reported = info.state
+                self._changed(info)
             if info.state == PreviewState.running and info.upstream:
                 await self.proxy.route(preview_id, info.upstream)
                 await self.proxy.wait_routed(preview_id)
                 self.logs.emit(info.project_id, f"Preview is running at {info.url}")
+                self._changed(info)
                 return
             if info.state in (PreviewState.failed, PreviewState.stopped):
                 if info.state == PreviewState.failed:
@@ -196,6 +213,7 @@ class PreviewManager:
         if running is not None:
             await running.runner.stop(preview_id)
             self.logs.emit(running.info.project_id, "Preview stopped.")
+            self._changed(running.info.model_copy(update={"state": PreviewState.stopped}))
 
     def running(self) -> list[PreviewInfo]:
         return [r.info for r in self._previews.values()]

@@ -7,4 +7,5 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
 ruff check .
 ruff format --check .
+basedpyright
 python -m pytest "$@"

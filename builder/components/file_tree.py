@@ -2,11 +2,12 @@
 
 import reflex as rx
 
-from builder.state.workspace import TreeRow, WorkspaceState
+from builder.state.editor import EditorState
+from builder.state.views import TreeRow
 
 
 def tree_row(row: TreeRow) -> rx.Component:
-    selected = row.path == WorkspaceState.selected_path
+    selected = row.path == EditorState.selected_path
     return rx.hstack(
         rx.cond(
             row.is_dir,
@@ -15,19 +16,19 @@ def tree_row(row: TreeRow) -> rx.Component:
         ),
         rx.text(row.name, size="2", trim="both", white_space="nowrap", overflow="hidden", text_overflow="ellipsis"),
         rx.cond(
-            WorkspaceState.drafts.contains(row.path),
+            EditorState.drafts.contains(row.path),
             rx.box(width="7px", height="7px", border_radius="50%", background=rx.color("orange", 9), title="unsaved"),
         ),
         spacing="1",
         align="center",
-        padding_left=(row.depth * 14 + 8).to_string() + "px",
+        padding_left=f"calc({row.depth} * 14px + 8px)",
         padding_y="3px",
         padding_right="8px",
         cursor="pointer",
         width="100%",
         background=rx.cond(selected, rx.color("orange", 4), "transparent"),
         _hover={"background": rx.cond(selected, rx.color("orange", 4), rx.color("gray", 3))},
-        on_click=rx.cond(row.is_dir, WorkspaceState.toggle_folder(row.path), WorkspaceState.open_file(row.path)),
+        on_click=rx.cond(row.is_dir, EditorState.toggle_folder(row.path), EditorState.open_file(row.path)),
         data_path=row.path,
         class_name=rx.cond(row.is_dir, "tree-folder", "tree-file"),
         role="treeitem",
@@ -36,7 +37,7 @@ def tree_row(row: TreeRow) -> rx.Component:
 
 def file_tree() -> rx.Component:
     return rx.box(
-        rx.foreach(WorkspaceState.rows, tree_row),
+        rx.foreach(EditorState.rows, tree_row),
         role="tree",
         aria_label="Files",
         id="file-tree",

@@ -12,7 +12,9 @@ def version_row(row: HistoryRow) -> rx.Component:
         rx.hstack(
             rx.text("v", row.number, weight="bold", size="2"),
             rx.badge(
-                row.author, variant="soft", color_scheme=rx.match(row.author, ("You", "blue"), ("Forja AI", "orange"), "gray")
+                row.author,
+                variant="soft",
+                color_scheme=rx.cond(row.author == "You", "blue", rx.cond(row.author == "Forja AI", "orange", "gray")),
             ),
             rx.spacer(),
             rx.text(row.time, size="1", color=rx.color("gray", 9)),
@@ -47,7 +49,9 @@ def diff_file(file: DiffFileView) -> rx.Component:
     return rx.box(
         rx.hstack(
             rx.badge(
-                file.status, color_scheme=rx.match(file.status, ("added", "green"), ("removed", "red"), "amber"), variant="soft"
+                file.status,
+                color_scheme=rx.cond(file.status == "added", "green", rx.cond(file.status == "removed", "red", "amber")),
+                variant="soft",
             ),
             rx.text(file.path, font_family="monospace", size="2", weight="medium"),
             rx.spacer(),
@@ -85,7 +89,7 @@ def history_panel() -> rx.Component:
         ),
         rx.link(
             rx.button(rx.icon("download", size=14), "Download .zip", size="1", variant="soft"),
-            href="/api/projects/" + WorkspaceState.project_id + "/versions/" + HistoryState.selected.to_string() + "/export",
+            href=f"/api/projects/{WorkspaceState.project_id}/versions/{HistoryState.selected}/export",
         ),
         rx.link(
             rx.button(rx.icon("git-branch", size=14), "All versions as git", size="1", variant="soft"),

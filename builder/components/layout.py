@@ -32,7 +32,7 @@ def top_bar(*children: rx.Component) -> rx.Component:
     )
 
 
-def error_callout(message: rx.Var[str], on_dismiss: rx.EventHandler | None = None, **props) -> rx.Component:
+def error_callout(message: rx.Var[str], on_dismiss: rx.event.EventCallback[()] | None = None, **props) -> rx.Component:
     """A plain-words error; dismissable when `on_dismiss` is given."""
     dismiss = [rx.icon_button(rx.icon("x", size=14), variant="ghost", size="1", on_click=on_dismiss, aria_label="Dismiss")]
     return rx.cond(

@@ -1,6 +1,7 @@
 """Monaco editor, bundled from npm by assets/monaco_editor.jsx (no CDN)."""
 
 import reflex as rx
+from reflex.event import passthrough_event_spec
 
 
 class MonacoEditor(rx.NoSSRComponent):
@@ -14,8 +15,9 @@ class MonacoEditor(rx.NoSSRComponent):
     read_only: rx.Var[bool]
     revision: rx.Var[int]
 
-    on_change: rx.EventHandler[lambda path, text: [path, text]]
-    on_save: rx.EventHandler[lambda path, text: [path, text]]
+    # Both hand over (path, text): the editor's model is keyed on the path.
+    on_change: rx.EventHandler[passthrough_event_spec(str, str)]
+    on_save: rx.EventHandler[passthrough_event_spec(str, str)]
 
 
 monaco_editor = MonacoEditor.create

@@ -6,30 +6,33 @@ from builder.components.file_tree import file_tree
 from builder.components.monaco import monaco_editor
 from builder.components.preview_frame import forja_preview
 from builder.components.share_dialog import share_dialog
-from builder.state.workspace import LogRow, WorkspaceState
+from builder.state.conversation import ConversationState
+from builder.state.editor import EditorState
+from builder.state.logs import LogsState
+from builder.state.preview import PreviewPaneState
+from builder.state.views import LogRow
+from builder.state.workspace import WorkspaceState
 
 LEVEL_COLORS = {"error": "red", "warning": "amber", "info": "gray", "debug": "gray"}
 
 
 def code_panel() -> rx.Component:
     toolbar = rx.hstack(
-        rx.text(WorkspaceState.selected_path, size="2", font_family="monospace", id="editor-path"),
+        rx.text(EditorState.selected_path, size="2", font_family="monospace", id="editor-path"),
         rx.cond(
-            WorkspaceState.unsaved_count > 0,
-            rx.badge(WorkspaceState.unsaved_count, " unsaved", color_scheme="orange", variant="soft", id="unsaved-badge"),
+            EditorState.unsaved_count > 0,
+            rx.badge(EditorState.unsaved_count, " unsaved", color_scheme="orange", variant="soft", id="unsaved-badge"),
         ),
         rx.spacer(),
-        rx.cond(
-            WorkspaceState.notice != "", rx.text(WorkspaceState.notice, size="2", color=rx.color("green", 11), id="save-notice")
-        ),
+        rx.cond(EditorState.notice != "", rx.text(EditorState.notice, size="2", color=rx.color("green", 11), id="save-notice")),
         rx.button(
             rx.icon("save", size=14),
             "Save",
             rx.text("Ctrl+S", size="1", color=rx.color("gray", 10)),
             size="1",
-            on_click=WorkspaceState.save,
-            loading=WorkspaceState.saving,
-            disabled=WorkspaceState.unsaved_count == 0,
+            on_click=EditorState.save,
+            loading=EditorState.saving,
+            disabled=EditorState.unsaved_count == 0,
             id="save-button",
         ),
         align="center",
@@ -40,17 +43,17 @@ def code_panel() -> rx.Component:
         flex_shrink="0",
     )
     editor = rx.cond(
-        WorkspaceState.binary_note != "",
-        rx.center(rx.text(WorkspaceState.binary_note, color=rx.color("gray", 10)), height="100%"),
+        EditorState.binary_note != "",
+        rx.center(rx.text(EditorState.binary_note, color=rx.color("gray", 10)), height="100%"),
         rx.cond(
-            WorkspaceState.selected_path != "",
+            EditorState.selected_path != "",
             monaco_editor(
-                value=WorkspaceState.editor_value,
-                path=WorkspaceState.selected_path,
-                language=WorkspaceState.editor_language,
-                revision=WorkspaceState.editor_revision,
-                on_change=WorkspaceState.edit.debounce(400),
-                on_save=WorkspaceState.save_from_editor,
+                value=EditorState.editor_value,
+                path=EditorState.selected_path,
+                language=EditorState.editor_language,
+                revision=EditorState.editor_revision,
+                on_change=EditorState.edit.debounce(400),
+                on_save=EditorState.save_from_editor,
             ),
             rx.center(rx.text("Pick a file on the left.", color=rx.color("gray", 10)), height="100%"),
         ),
@@ -79,14 +82,14 @@ def log_line(row: LogRow) -> rx.Component:
         rx.text(row.source, color=rx.color("blue", 10), width="7.5em", flex_shrink="0", truncate=True),
         rx.text(row.text, white_space="pre-wrap", word_break="break-word", flex="1"),
         rx.cond(
-            (row.level == "error") & (WorkspaceState.provider != "offline") & (row.source != "generate"),
+            (row.level == "error") & (ConversationState.provider != "offline") & (row.source != "generate"),
             rx.button(
                 rx.icon("wrench", size=12),
                 "Fix this error",
                 size="1",
                 variant="soft",
                 color_scheme="red",
-                on_click=WorkspaceState.fix_error(row.text),
+                on_click=LogsState.fix_error(row.text),
                 disabled=WorkspaceState.generating,
                 class_name="fix-error",
             ),
@@ -106,14 +109,14 @@ def log_line(row: LogRow) -> rx.Component:
 def logs_panel() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.text(WorkspaceState.logs.length(), " lines", size="2", color=rx.color("gray", 10)),
+            rx.text(LogsState.logs.length(), " lines", size="2", color=rx.color("gray", 10)),
             rx.spacer(),
             rx.button(
                 rx.icon("copy", size=14),
                 "Copy",
                 size="1",
                 variant="soft",
-                on_click=[rx.set_clipboard(WorkspaceState.logs_text), rx.toast("Logs copied.")],
+                on_click=LogsState.copy_logs,
                 id="copy-logs",
             ),
             align="center",
@@ -125,8 +128,8 @@ def logs_panel() -> rx.Component:
         ),
         rx.auto_scroll(
             rx.cond(
-                WorkspaceState.logs.length() > 0,
-                rx.foreach(WorkspaceState.logs, log_line),
+                LogsState.logs.length() > 0,
+                rx.foreach(LogsState.logs, log_line),
                 rx.text(
                     "Nothing logged yet. Imports, saves and preview output appear here.",
                     color=rx.color("gray", 10),
@@ -145,20 +148,20 @@ def logs_panel() -> rx.Component:
 
 
 def preview_panel() -> rx.Component:
-    running = WorkspaceState.preview_url != ""
+    running = PreviewPaneState.preview_url != ""
     toolbar = rx.hstack(
         rx.icon_button(
             rx.icon("rotate-cw", size=14),
             size="1",
             variant="soft",
             disabled=~running,
-            on_click=WorkspaceState.reload_preview,
+            on_click=PreviewPaneState.reload_preview,
             title="Reload the preview",
             aria_label="Reload the preview",
             id="preview-reload",
         ),
         rx.input(
-            value=WorkspaceState.preview_url,
+            value=PreviewPaneState.preview_url,
             placeholder="The preview's address appears here once it runs",
             read_only=True,
             size="1",
@@ -167,14 +170,14 @@ def preview_panel() -> rx.Component:
             id="preview-address",
         ),
         rx.cond(
-            WorkspaceState.preview_runner != "",
-            rx.badge(WorkspaceState.preview_runner, variant="soft", color_scheme="gray", id="preview-runner"),
+            PreviewPaneState.preview_runner != "",
+            rx.badge(PreviewPaneState.preview_runner, variant="soft", color_scheme="gray", id="preview-runner"),
         ),
         rx.link(
             rx.icon_button(
                 rx.icon("external-link", size=14), size="1", variant="soft", disabled=~running, aria_label="Open in a new tab"
             ),
-            href=WorkspaceState.preview_url,
+            href=PreviewPaneState.preview_url,
             is_external=True,
             title="Open in a new tab",
         ),
@@ -190,7 +193,7 @@ def preview_panel() -> rx.Component:
     waiting = rx.center(
         rx.vstack(
             rx.cond(
-                WorkspaceState.preview_state == "failed",
+                PreviewPaneState.preview_state == "failed",
                 rx.icon("circle-alert", size=36, color=rx.color("red", 9)),
                 rx.cond(
                     WorkspaceState.current_version > 0,
@@ -201,37 +204,37 @@ def preview_panel() -> rx.Component:
             rx.text(
                 rx.cond(
                     WorkspaceState.current_version > 0,
-                    WorkspaceState.preview_message,
+                    PreviewPaneState.preview_message,
                     "The preview starts once the project has files.",
                 ),
                 text_align="center",
                 id="preview-message",
             ),
             rx.cond(
-                (WorkspaceState.preview_mode == "webcontainer") & (WorkspaceState.preview_state == "starting"),
+                (PreviewPaneState.preview_mode == "webcontainer") & (PreviewPaneState.preview_state == "starting"),
                 rx.button(
                     "Run it on the server instead",
                     size="2",
                     variant="soft",
-                    on_click=WorkspaceState.run_on_server,
+                    on_click=PreviewPaneState.run_on_server,
                     id="preview-run-on-server",
                 ),
             ),
             rx.cond(
-                WorkspaceState.preview_state == "failed",
+                PreviewPaneState.preview_state == "failed",
                 rx.hstack(
-                    rx.button("Try again", size="2", on_click=WorkspaceState.start_preview, id="preview-retry"),
+                    rx.button("Try again", size="2", on_click=PreviewPaneState.start_preview, id="preview-retry"),
                     rx.button("Show logs", size="2", variant="soft", on_click=WorkspaceState.set_tab("logs")),
                     rx.link(rx.button("Check this machine", size="2", variant="soft"), href="/doctor", id="preview-doctor"),
                     rx.cond(
-                        WorkspaceState.provider != "offline",
+                        ConversationState.provider != "offline",
                         rx.button(
                             rx.icon("wrench", size=14),
                             "Fix this error",
                             size="2",
                             variant="soft",
                             color_scheme="red",
-                            on_click=WorkspaceState.fix_preview_error,
+                            on_click=LogsState.fix_preview_error,
                         ),
                     ),
                 ),
@@ -245,25 +248,25 @@ def preview_panel() -> rx.Component:
     )
     frame = forja_preview(
         project_id=WorkspaceState.project_id,
-        url=WorkspaceState.preview_url,
-        reloads=WorkspaceState.preview_reloads,
-        mode=WorkspaceState.preview_mode,
-        run=WorkspaceState.preview_run,
+        url=PreviewPaneState.preview_url,
+        reloads=PreviewPaneState.preview_reloads,
+        mode=PreviewPaneState.preview_mode,
+        run=PreviewPaneState.preview_run,
         version=WorkspaceState.current_version,
-        install=WorkspaceState.browser_install,
-        dev=WorkspaceState.browser_dev,
-        port=WorkspaceState.browser_port,
-        boot_timeout_ms=WorkspaceState.webcontainer_boot_timeout_ms,
-        client_id=WorkspaceState.webcontainer_client_id,
-        on_ready=WorkspaceState.webcontainer_ready,
-        on_fallback=WorkspaceState.webcontainer_fallback,
-        on_failed=WorkspaceState.webcontainer_failed,
+        install=PreviewPaneState.browser_install,
+        dev=PreviewPaneState.browser_dev,
+        port=PreviewPaneState.browser_port,
+        boot_timeout_ms=PreviewPaneState.webcontainer_boot_timeout_ms,
+        client_id=PreviewPaneState.webcontainer_client_id,
+        on_ready=PreviewPaneState.webcontainer_ready,
+        on_fallback=PreviewPaneState.webcontainer_fallback,
+        on_failed=PreviewPaneState.webcontainer_failed,
     )
     why_runner = rx.cond(
-        WorkspaceState.preview_runner_reason != "",
+        PreviewPaneState.preview_runner_reason != "",
         rx.text(
-            rx.text.strong(WorkspaceState.preview_runner, " runner: "),
-            WorkspaceState.preview_runner_reason,
+            rx.text.strong(PreviewPaneState.preview_runner, " runner: "),
+            PreviewPaneState.preview_runner_reason,
             " ",
             rx.link("What can this machine run?", href="/doctor", id="preview-doctor-link"),
             size="1",

@@ -1,6 +1,7 @@
 """The Preview tab's frame and the in-browser WebContainer runner (assets/forja_preview.jsx)."""
 
 import reflex as rx
+from reflex.event import passthrough_event_spec
 
 
 class ForjaPreview(rx.NoSSRComponent):
@@ -20,9 +21,9 @@ class ForjaPreview(rx.NoSSRComponent):
     boot_timeout_ms: rx.Var[int]
     client_id: rx.Var[str]
 
-    on_ready: rx.EventHandler[lambda url: [url]]
-    on_fallback: rx.EventHandler[lambda reason: [reason]]
-    on_failed: rx.EventHandler[lambda reason: [reason]]
+    on_ready: rx.EventHandler[passthrough_event_spec(str)]
+    on_fallback: rx.EventHandler[passthrough_event_spec(str)]
+    on_failed: rx.EventHandler[passthrough_event_spec(str)]
 
 
 forja_preview = ForjaPreview.create

@@ -6,8 +6,11 @@ from builder.components.history_panel import history_panel
 from builder.components.layout import error_callout, top_bar
 from builder.components.panels import code_panel, logs_panel, preview_panel
 from builder.components.project_menu import project_menu
+from builder.state.conversation import ConversationState
 from builder.state.history import HistoryState
-from builder.state.workspace import ChatEntry, WorkspaceState
+from builder.state.preview import PreviewPaneState
+from builder.state.views import ChatEntry
+from builder.state.workspace import WorkspaceState
 
 
 def chat_entry(entry: ChatEntry) -> rx.Component:
@@ -15,8 +18,10 @@ def chat_entry(entry: ChatEntry) -> rx.Component:
         rx.hstack(
             rx.badge(
                 entry.author,
-                color_scheme=rx.match(
-                    entry.kind, ("prompt", "blue"), ("error", "red"), rx.cond(entry.author == "Forja AI", "orange", "gray")
+                color_scheme=rx.cond(
+                    entry.kind == "prompt",
+                    "blue",
+                    rx.cond(entry.kind == "error", "red", rx.cond(entry.author == "Forja AI", "orange", "gray")),
                 ),
                 variant="soft",
             ),
@@ -44,17 +49,17 @@ def follow_up_box() -> rx.Component:
             rx.select.root(
                 rx.select.trigger(variant="ghost", id="provider-select"),
                 rx.select.content(
-                    rx.foreach(WorkspaceState.provider_options, lambda o: rx.select.item(o.label, value=o.value)),
+                    rx.foreach(ConversationState.provider_options, lambda o: rx.select.item(o.label, value=o.value)),
                 ),
-                value=WorkspaceState.provider,
-                on_change=WorkspaceState.set_provider,
+                value=ConversationState.provider,
+                on_change=ConversationState.set_provider,
                 size="1",
             ),
             align="center",
             spacing="2",
         ),
         rx.cond(
-            WorkspaceState.offline_follow_up,
+            ConversationState.offline_follow_up,
             rx.text(
                 "Offline starter mode cannot change an app from a description. Edit the code in the Code tab, "
                 "or set ANTHROPIC_API_KEY (or OPENAI_API_KEY) and restart Forja to ask for changes in words.",
@@ -65,8 +70,8 @@ def follow_up_box() -> rx.Component:
             rx.form(
                 rx.hstack(
                     rx.text_area(
-                        value=WorkspaceState.followup,
-                        on_change=WorkspaceState.set_followup,
+                        value=ConversationState.followup,
+                        on_change=ConversationState.set_followup,
                         placeholder=rx.cond(
                             WorkspaceState.current_version > 0,
                             "Ask for a change, e.g. \u201cadd a contact form\u201d",
@@ -83,14 +88,14 @@ def follow_up_box() -> rx.Component:
                         rx.icon("arrow-up", size=16),
                         type="submit",
                         loading=WorkspaceState.generating,
-                        disabled=WorkspaceState.followup.length() == 0,
+                        disabled=ConversationState.followup.length() == 0,
                         aria_label="Send",
                         id="send-followup",
                     ),
                     align="end",
                     width="100%",
                 ),
-                on_submit=WorkspaceState.send_followup,
+                on_submit=ConversationState.send_followup,
                 reset_on_submit=False,
                 width="100%",
             ),
@@ -106,12 +111,12 @@ def conversation() -> rx.Component:
     return rx.vstack(
         rx.text("Conversation", weight="bold", size="2", padding="12px 14px 0"),
         rx.auto_scroll(
-            rx.vstack(rx.foreach(WorkspaceState.chat, chat_entry), spacing="2", width="100%"),
+            rx.vstack(rx.foreach(ConversationState.chat, chat_entry), spacing="2", width="100%"),
             rx.cond(
                 WorkspaceState.generating,
                 rx.hstack(
                     rx.spinner(size="1"),
-                    rx.text(WorkspaceState.progress, size="2", id="progress"),
+                    rx.text(ConversationState.progress, size="2", id="progress"),
                     align="center",
                     padding="10px 2px",
                 ),
@@ -131,7 +136,7 @@ def conversation() -> rx.Component:
     )
 
 
-def tab_button(label: str, value: str, icon: str, *also: rx.event.EventType) -> rx.Component:
+def tab_button(label: str, value: str, icon: str, *also: rx.event.EventCallback[()]) -> rx.Component:
     active = WorkspaceState.tab == value
     return rx.button(
         rx.icon(icon, size=14),
@@ -149,7 +154,7 @@ def tab_button(label: str, value: str, icon: str, *also: rx.event.EventType) -> 
 def work_area() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            tab_button("Preview", "preview", "monitor"),
+            tab_button("Preview", "preview", "monitor", PreviewPaneState.open),
             tab_button("Code", "code", "code"),
             tab_button("Logs", "logs", "scroll-text"),
             tab_button("History", "history", "history", HistoryState.open),

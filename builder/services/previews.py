@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable
+from collections import defaultdict
+from collections.abc import AsyncGenerator, Awaitable
 from typing import TypeVar
 
 from sqlmodel import col, select
@@ -94,6 +95,10 @@ def running_copy(files: dict[str, bytes]) -> dict[str, bytes]:
     return console_bridge.inject(files, settings.builder_origins)
 
 
+# A preview that runs but whose address did not answer when its route was applied (its dev server
+# answers / with an error, say) is asked again this often while someone follows it.
+ANSWER_RETRY_S = 1.0
+
 VERSION_PREVIEW_PREFIX = "v-"
 """Preview ids of fixed-version previews start with this, so a restarted Forja adopts them as such."""
 
@@ -116,6 +121,8 @@ class PreviewService:
         self.image = PreviewImage(settings.preview_image, on_change=self._image_changed)
         # Set while a missing preview image is built at start; it ends once Docker runs previews (or cannot).
         self.docker_preparation: asyncio.Task[ImageStatus] | None = None
+        # Preview id -> the queues of its followers (see follow).
+        self._followers: dict[str, set[asyncio.Queue[PreviewInfo]]] = defaultdict(set)
 
     async def manager(self) -> PreviewManager:
         async with self._lock:
@@ -131,7 +138,9 @@ class PreviewService:
                     runners["docker"] = docker_runner(image.image)
                 elif image is not None:
                     log.warning("previews do not run in Docker yet: %s", image.describe())
-                manager = PreviewManager(runners, proxy, self._logs, settings.preview_idle_s, settings.preview_ttl_s)
+                manager = PreviewManager(
+                    runners, proxy, self._logs, settings.preview_idle_s, settings.preview_ttl_s, on_change=self._changed
+                )
                 if image is not None and image.state != ImageState.ready:
                     manager.unavailable["docker"] = image.describe()
                 await manager.start_background()
@@ -211,6 +220,50 @@ class PreviewService:
         if preview_id is None:
             raise PreviewError("No preview is running for this project.")
         return await translated((await self.manager()).wait_ready(preview_id))
+
+    def _changed(self, info: PreviewInfo) -> None:
+        for queue in self._followers.get(info.preview_id, ()):
+            queue.put_nowait(info)
+
+    async def follow(self, project_id: str) -> AsyncGenerator[PreviewInfo, None]:
+        """The project's preview as it changes: its state now, then each new one, as the manager reports them.
+
+        A running preview comes with an empty `url` until its address answers 200 through the proxy,
+        then once more with it. Ends there, or with failed or stopped (a failure's `detail` says why);
+        ends at once when no preview of the project is running.
+        """
+        preview_id = self._by_project.get(project_id)
+        manager = self._manager
+        if preview_id is None or manager is None:
+            return
+        queue: asyncio.Queue[PreviewInfo] = asyncio.Queue()
+        # Listening before asking for the state: no change can fall between the two.
+        self._followers[preview_id].add(queue)
+        try:
+            try:
+                info = await manager.status(preview_id)
+            except RunnerError:
+                return
+            shown: tuple[PreviewState, bool] | None = None
+            while True:
+                answers = info.state == PreviewState.running and await manager.answers(preview_id)
+                if (info.state, answers) != shown:
+                    shown = (info.state, answers)
+                    yield info if answers else info.model_copy(update={"url": ""})
+                if answers or info.state in (PreviewState.failed, PreviewState.stopped):
+                    return
+                try:
+                    async with asyncio.timeout(ANSWER_RETRY_S if info.state == PreviewState.running else None):
+                        info = await queue.get()
+                except TimeoutError:
+                    try:
+                        info = await manager.status(preview_id)
+                    except RunnerError:
+                        info = info.model_copy(update={"state": PreviewState.stopped})
+        finally:
+            self._followers[preview_id].discard(queue)
+            if not self._followers[preview_id]:
+                del self._followers[preview_id]
 
     async def answers(self, project_id: str) -> bool:
         """Whether the preview's URL answers 200 through the proxy."""

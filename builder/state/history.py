@@ -9,7 +9,8 @@ import reflex as rx
 
 from builder.errors import FileTreeError, NotFound
 from builder.services import get_services
-from builder.state.workspace import AUTHOR_LABELS, WorkspaceState
+from builder.state.views import AUTHOR_LABELS
+from builder.state.workspace import WorkspaceState
 from builder.wording import plural
 
 log = logging.getLogger(__name__)

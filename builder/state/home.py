@@ -43,8 +43,8 @@ OFFLINE_NOTE = (
 
 class HomeState(rx.State):
     prompt: str = ""
-    projects: list[ProjectCard] = []
-    error: str = ""
+    projects: rx.Field[list[ProjectCard]] = rx.field(default_factory=list)
+    error: rx.Field[str] = rx.field("")
     importing: bool = False
     building: bool = False
     mode_note: str = ""

@@ -23,7 +23,7 @@ class TrashRow:
 class ProjectActionsState(rx.State):
     rename_open: bool = False
     new_name: str = ""
-    trash: list[TrashRow] = []
+    trash: rx.Field[list[TrashRow]] = rx.field(default_factory=list)
     error: str = ""
 
     @rx.event

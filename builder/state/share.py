@@ -27,7 +27,7 @@ class ShareState(rx.State):
     open_dialog: bool = False
     expires: str = "7d"
     link: str = ""
-    links: list[ShareRow] = []
+    links: rx.Field[list[ShareRow]] = rx.field(default_factory=list)
     error: str = ""
 
     @rx.event

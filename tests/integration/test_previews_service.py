@@ -6,13 +6,15 @@ The project installs with npm but has no dependencies, so nothing is fetched fro
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+from urllib.parse import urlsplit
 
 import httpx
 
 from builder.models import Author
 from builder.services import Services
-from preview_runtime.runner import PreviewState
+from preview_runtime.runner import PreviewInfo, PreviewState
 
 # Reads package.json once, when it starts: only a restart shows a new description.
 SERVER = b"""const http = require('http');
@@ -54,3 +56,45 @@ async def test_a_dependency_change_restarts_the_preview_and_other_saves_do_not(l
     assert await served(services, pid) == "<h1>two</h1>"
     texts = [line.text for line in services.logs.history(pid)]
     assert "The dependencies changed: restarting the preview to install them." in texts
+
+
+async def followed(services: Services, project_id: str) -> list[PreviewInfo]:
+    async with asyncio.timeout(120):
+        return [info async for info in services.previews.follow(project_id)]
+
+
+async def test_follow_reports_each_state_until_the_address_answers(local_previews: None, services: Services) -> None:
+    created = await services.projects.create("Followed", {"package.json": manifest("followed"), "server.js": SERVER})
+    await services.previews.start(created.project_id)
+
+    seen = await followed(services, created.project_id)
+
+    states = [info.state for info in seen]
+    assert states[0] == PreviewState.installing
+    assert states[-1] == PreviewState.running
+    assert set(states) <= {PreviewState.starting, PreviewState.installing, PreviewState.running}
+    assert all((a.state, a.url) != (b.state, b.url) for a, b in itertools.pairwise(seen))
+    # The address comes only with the last report, once it answers.
+    assert [info.url for info in seen[:-1]] == [""] * (len(seen) - 1)
+    proxy = (await services.previews.manager()).proxy
+    async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+        response = await client.get(proxy.internal_url(), headers={"Host": urlsplit(seen[-1].url).hostname or ""})
+    assert response.text == "<h1>followed</h1>"
+    # Nothing changes any more: following again reports the answering preview alone.
+    assert [info.state for info in await followed(services, created.project_id)] == [PreviewState.running]
+
+
+async def test_follow_ends_with_the_failure_and_why(local_previews: None, services: Services) -> None:
+    broken = json.dumps({"name": "broken", "version": "1.0.0", "scripts": {"dev": "node crash.js"}}).encode()
+    crash = b"throw new Error('the app is broken on purpose');\n"
+    created = await services.projects.create("Broken", {"package.json": broken, "crash.js": crash})
+    await services.previews.start(created.project_id)
+
+    seen = await followed(services, created.project_id)
+
+    assert seen[-1].state == PreviewState.failed
+    assert seen[-1].url == ""
+    assert "The dev server exited with code 1" in seen[-1].detail
+    assert "the app is broken on purpose" in seen[-1].detail
+    assert PreviewState.running not in [info.state for info in seen]
+    assert await followed(services, "no-such-project") == []

@@ -10,9 +10,20 @@ from builder.components.panels import LEVEL_COLORS
 from builder.models import Author
 from builder.schemas import GenerationInfo, VersionInfo
 from builder.state.history import MAX_DIFF_LINES, DiffLine, diff_lines
-from builder.state.workspace import ChatEntry, TreeRow, chat_entries, default_file, log_row, tree_rows
+from builder.state.views import (
+    ChatEntry,
+    LogRow,
+    TreeRow,
+    chat_entries,
+    default_file,
+    log_row,
+    logs_text,
+    preview_words,
+    tree_rows,
+)
 from builder.wording import plural
 from preview_runtime.logs import LogLevel, LogLine
+from preview_runtime.runner import PreviewInfo, PreviewState
 
 T0 = datetime(2025, 3, 4, 9, 5, 7, tzinfo=UTC)
 
@@ -205,3 +216,24 @@ def test_diff_lines_are_cut_for_the_page() -> None:
 @pytest.mark.parametrize(("n", "text"), [(0, "0 files"), (1, "1 file"), (2, "2 files")])
 def test_plural(n: int, text: str) -> None:
     assert plural(n, "file") == text
+
+
+def test_log_rows_and_their_copy_text() -> None:
+    line = LogLine(
+        seq=7, time=datetime(2025, 3, 4, 10, 30, tzinfo=UTC), level=LogLevel.error, source="dev-server", text="Error: boom"
+    )
+    row = log_row(line)
+    assert row == LogRow(7, "10:30:00", "error", "dev-server", "Error: boom")
+    assert logs_text([row, LogRow(8, "10:30:01", "info", "forja", "ok")]) == (
+        "10:30:00 [error] dev-server: Error: boom\n10:30:01 [info] forja: ok"
+    )
+
+
+def test_preview_words_follow_the_preview_service_reports() -> None:
+    info = PreviewInfo(preview_id="x", project_id="p", version=1, runner="local", state=PreviewState.installing)
+    assert preview_words(info) == "Installing dependencies..."
+    assert preview_words(info.model_copy(update={"state": PreviewState.running})) == "Starting the dev server..."
+    assert preview_words(info.model_copy(update={"state": PreviewState.running, "url": "http://x.localhost"})) == ""
+    assert preview_words(info.model_copy(update={"state": PreviewState.failed})) == "The preview failed: see the Logs tab."
+    failed = info.model_copy(update={"state": PreviewState.failed, "detail": "npm exited with code 1"})
+    assert preview_words(failed) == "The preview failed: npm exited with code 1."

@@ -1,0 +1,144 @@
+"""The conversation: the chat, the follow-up box, the model choice and following a generation."""
+
+from __future__ import annotations
+
+import asyncio
+
+import reflex as rx
+
+from builder.errors import ForjaError
+from builder.generation.engine import GenerationEvent
+from builder.generation.providers import PROVIDER_LABELS, available_providers
+from builder.services import get_services
+from builder.settings import settings
+from builder.state.editor import EditorState
+from builder.state.preview import PreviewPaneState
+from builder.state.views import ChatEntry, ProviderOption, chat_entries
+from builder.state.workspace import Loaded, WorkspaceState
+
+GENERATION_BATCH_SECONDS = 0.05
+
+
+class ConversationState(WorkspaceState):
+    chat: rx.Field[list[ChatEntry]] = rx.field(default_factory=list)
+    followup: rx.Field[str] = rx.field("")
+    provider: rx.Field[str] = rx.field("offline")
+    provider_options: rx.Field[list[ProviderOption]] = rx.field(default_factory=list)
+    progress: rx.Field[str] = rx.field("")
+    _generation_token: int = 0
+
+    @rx.var
+    def offline_follow_up(self) -> bool:
+        """Offline starters cannot change an existing app, so the follow-up box says so instead."""
+        return self.provider == "offline" and self.current_version > 0
+
+    async def _show(self, loaded: Loaded) -> None:
+        if loaded.switched:
+            self.followup = ""
+        available = available_providers()
+        self.provider_options = [ProviderOption(name, PROVIDER_LABELS[name]) for name in available]
+        chosen = loaded.project.provider if loaded.project.provider in available else settings.default_provider
+        self.provider = chosen if chosen in available else "offline"
+        generations = await (await get_services()).generations.records(loaded.project.id)
+        self.chat = chat_entries(loaded.project.versions, generations)
+
+    async def _on_open(self) -> rx.event.EventCallback[()] | None:
+        """A generation still running is followed from its first event."""
+        if (await get_services()).generations.running(self.project_id):
+            self.generating = True
+            return ConversationState.follow_generation
+        return None
+
+    @rx.event
+    async def set_provider(self, provider: str) -> None:
+        if provider not in available_providers():
+            self.error = f"{PROVIDER_LABELS.get(provider, provider)} is not set up on this Forja; see the README's settings."
+            return
+        self.provider = provider
+        await (await get_services()).projects.set_provider(self.project_id, provider)
+
+    @rx.event
+    def set_followup(self, text: str) -> None:
+        self.followup = text
+
+    @rx.event
+    async def send_followup(self):
+        """Ask for a change (or, on an empty project, the first build) in words."""
+        if await self._send():
+            return ConversationState.follow_generation
+
+    async def _send(self) -> bool:
+        """Start a generation for the follow-up box's text; False, with the reason shown, when none starts."""
+        prompt = self.followup.strip()
+        if not prompt or self.generating:
+            return False
+        try:
+            await (await get_services()).generations.start(self.project_id, prompt, self.provider)
+        except ForjaError as exc:
+            self.error = str(exc)
+            return False
+        self.followup = ""
+        self.error = ""
+        (await self.get_state(EditorState)).notice = ""
+        self.generating = True
+        self.progress = "Generating..."
+        self.chat = [*self.chat, ChatEntry("prompt", "You", prompt, "now", "")]
+        return True
+
+    @rx.event(background=True)
+    async def follow_generation(self):
+        """Show a running generation: files join the tree as they complete, in batched updates."""
+        async with self:
+            self._generation_token += 1
+            token, project_id = self._generation_token, self.project_id
+        hub = (await get_services()).generations
+        queue: asyncio.Queue[GenerationEvent | None] = asyncio.Queue()
+
+        async def pump() -> None:
+            async for event in hub.follow(project_id):
+                queue.put_nowait(event)
+            queue.put_nowait(None)
+
+        pumping = asyncio.create_task(pump())
+        try:
+            finished = False
+            while not finished:
+                batch = [await queue.get()]
+                # Files often complete in bursts: one state update per burst, not per file.
+                await asyncio.sleep(GENERATION_BATCH_SECONDS)
+                while not queue.empty():
+                    batch.append(queue.get_nowait())
+                finished = any(event is None or event.type in ("done", "error") for event in batch)
+                async with self:
+                    if self._generation_token != token or self.project_id != project_id:
+                        return
+                    await self._apply([e for e in batch if e is not None])
+            async with self:
+                if self._generation_token != token or self.project_id != project_id:
+                    return
+                self.generating = False
+                self.progress = ""
+                await self._refresh(project_id)
+                moved = await (await self.get_state(PreviewPaneState))._moved()
+            if moved:
+                yield PreviewPaneState.start_preview
+        finally:
+            pumping.cancel()
+
+    async def _apply(self, events: list[GenerationEvent]) -> None:
+        editor = await self.get_state(EditorState)
+        completed: dict[str, str] = {}
+        for event in events:
+            if event.type == "file_done" and event.path is not None:
+                completed[event.path] = event.content or ""
+                self.progress = f"Generating... {event.files_done} files \u00b7 {event.path}"
+            elif event.type == "file_started" and event.path is not None:
+                self.progress = f"Generating... {event.files_done} files \u00b7 writing {event.path}"
+            elif event.type == "status":
+                self.progress = event.message
+            elif event.type == "error":
+                self.error = event.message
+            elif event.type == "done":
+                editor.notice = f"Saved as version {event.version}."
+        if completed:
+            editor._add_streamed(completed)

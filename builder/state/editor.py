@@ -1,0 +1,143 @@
+"""The Code tab: the file tree, the open file, unsaved drafts and Save."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import reflex as rx
+
+from builder.errors import FileTreeError, NotFound
+from builder.filetree import human_size, is_binary_path
+from builder.languages import language_for
+from builder.models import Author
+from builder.services import get_services
+from builder.state.preview import PreviewPaneState
+from builder.state.views import TreeRow, default_file, tree_rows
+from builder.state.workspace import Loaded, WorkspaceState
+
+log = logging.getLogger(__name__)
+
+
+class EditorState(WorkspaceState):
+    paths: rx.Field[list[str]] = rx.field(default_factory=list)
+    collapsed: rx.Field[list[str]] = rx.field(default_factory=list)
+    selected_path: rx.Field[str] = rx.field("")
+    editor_value: rx.Field[str] = rx.field("")
+    editor_language: rx.Field[str] = rx.field("plaintext")
+    # Bumped when another version becomes current, so the editor drops its models for the old one.
+    editor_revision: rx.Field[int] = rx.field(0)
+    binary_note: rx.Field[str] = rx.field("")
+    drafts: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
+    saving: rx.Field[bool] = rx.field(False)
+    notice: rx.Field[str] = rx.field("")
+    # Files a running generation has completed, shown before its version is saved.
+    _streamed: dict[str, str] = {}
+
+    @rx.var
+    def rows(self) -> list[TreeRow]:
+        return tree_rows(self.paths, set(self.collapsed))
+
+    @rx.var
+    def unsaved_count(self) -> int:
+        return len(self.drafts)
+
+    async def _show(self, loaded: Loaded) -> None:
+        if loaded.switched:
+            self.drafts = {}
+            self.selected_path = ""
+            self.collapsed = []
+            self.notice = ""
+            self._streamed = {}
+        if loaded.new_version:
+            self.editor_revision += 1
+        project = loaded.project
+        projects = (await get_services()).projects
+        self.paths = [f.path for f in await projects.files(project.id)] if project.current_version else sorted(self._streamed)
+        if self.selected_path not in self.paths and self.paths:
+            await self._open(default_file(self.paths))
+        elif self.selected_path and self.selected_path not in self.drafts and not is_binary_path(self.selected_path):
+            self.editor_value = (await projects.read_file(project.id, self.selected_path)).decode("utf-8")
+
+    def _add_streamed(self, files: dict[str, str]) -> None:
+        """Files a running generation completed join the tree at once."""
+        self._streamed = {**self._streamed, **files}
+        self.paths = sorted(set(self.paths) | set(files))
+
+    @rx.event
+    def toggle_folder(self, path: str) -> None:
+        self.collapsed = [p for p in self.collapsed if p != path] if path in self.collapsed else [*self.collapsed, path]
+
+    @rx.event
+    async def open_file(self, path: str) -> None:
+        await self._open(path)
+
+    async def _open(self, path: str) -> None:
+        """Select a file; an unsaved draft wins over the stored content so nothing is lost."""
+        self.error = ""
+        if is_binary_path(path):
+            size = next((f.size for f in await (await get_services()).projects.files(self.project_id) if f.path == path), 0)
+            self.binary_note = f"{path} is a binary file ({human_size(size)}); it cannot be edited here."
+            self.editor_value = ""
+        else:
+            self.binary_note = ""
+            if path in self.drafts:
+                self.editor_value = self.drafts[path]
+            elif self.current_version == 0 or (self.generating and path in self._streamed):
+                self.editor_value = self._streamed.get(path, "")
+            else:
+                data = await (await get_services()).projects.read_file(self.project_id, path)
+                self.editor_value = data.decode("utf-8")
+        # Set together with the value: the editor keys its model on the path.
+        self.selected_path = path
+        self.editor_language = language_for(path)
+
+    @rx.event
+    def edit(self, path: str, text: str) -> None:
+        self.drafts = {**self.drafts, path: text}
+        self.notice = ""
+
+    @rx.event
+    async def save_from_editor(self, path: str, text: str):
+        """Ctrl/Cmd+S: the editor hands over its latest text, which may be newer than the last draft."""
+        self.drafts = {**self.drafts, path: text}
+        async for update in self._save():
+            yield update
+
+    @rx.event
+    async def save(self):
+        async for update in self._save():
+            yield update
+
+    async def _save(self) -> AsyncIterator[rx.event.EventCallback[()] | None]:
+        if not self.drafts or self.saving:
+            if not self.drafts:
+                self.notice = "No unsaved changes."
+            return
+        self.saving = True
+        self.error = ""
+        yield
+        drafts = dict(self.drafts)
+        try:
+            result = await (await get_services()).projects.save(self.project_id, dict(drafts), author=Author.user)
+        except (FileTreeError, NotFound) as exc:
+            self.error = f"Not saved: {exc}"
+            return
+        except Exception:
+            log.exception("save failed for project %s", self.project_id)
+            self.error = "Not saved because of an internal error. Your changes are still in the editor; try Save again."
+            return
+        finally:
+            self.saving = False
+        # Keep drafts typed while the save was running.
+        self.drafts = {p: t for p, t in self.drafts.items() if drafts.get(p) != t}
+        self.current_version = result.version.number
+        self.notice = (
+            f"Saved as version {result.version.number}." if result.changed else "Nothing changed since the last version."
+        )
+        if result.changed:
+            await self._refresh(self.project_id)
+            preview = await self.get_state(PreviewPaneState)
+            # A failed preview gets another try with the person's fix, as a dev server would.
+            if preview.preview_state == "failed" or await preview._moved():
+                yield PreviewPaneState.start_preview

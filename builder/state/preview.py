@@ -1,0 +1,140 @@
+"""The Preview tab: starting the project (in a WebContainer or on the server) and following it until it runs."""
+
+from __future__ import annotations
+
+import contextlib
+
+import reflex as rx
+
+from builder.errors import NotFound, PreviewError
+from builder.services import get_services
+from builder.settings import settings
+from builder.state.views import preview_words
+from builder.state.workspace import Loaded, WorkspaceState
+
+WEBCONTAINER_REASON = "A front-end project: it runs in your browser (WebContainer), and nothing of it runs on the server."
+
+
+class PreviewPaneState(WorkspaceState):
+    preview_url: rx.Field[str] = rx.field("")
+    preview_state: rx.Field[str] = rx.field("")
+    preview_runner: rx.Field[str] = rx.field("")
+    # Why that runner runs it: shown under the toolbar, so a person knows what sandbox the app is in.
+    preview_runner_reason: rx.Field[str] = rx.field("")
+    preview_message: rx.Field[str] = rx.field("")
+    preview_reloads: rx.Field[int] = rx.field(0)
+    # "webcontainer" while the browser runs the project, "server" for Forja's runners.
+    preview_mode: rx.Field[str] = rx.field("")
+    # Bumped by each start, so the browser starts its WebContainer again on "Try again".
+    preview_run: rx.Field[int] = rx.field(0)
+    browser_install: rx.Field[list[str]] = rx.field(default_factory=list)
+    browser_dev: rx.Field[list[str]] = rx.field(default_factory=list)
+    browser_port: rx.Field[int] = rx.field(0)
+    webcontainer_boot_timeout_ms: rx.Field[int] = rx.field(int(settings.webcontainer_boot_timeout_s * 1000))
+    webcontainer_client_id: rx.Field[str] = rx.field(settings.webcontainer_client_id)
+    _preview_token: int = 0
+    # Set once WebContainers could not start for this page; later starts go straight to the server.
+    _browser_refused: bool = False
+
+    async def _show(self, loaded: Loaded) -> None:
+        if loaded.switched:
+            self.preview_url = ""
+            self.preview_state = ""
+            self.preview_message = ""
+            self.preview_mode = ""
+            self.preview_runner = self.preview_runner_reason = ""
+
+    async def _moved(self) -> bool:
+        """Whether the server preview the page shows is gone or on a new address (a save changed its dependencies)."""
+        if self.preview_mode != "server" or not self.preview_url:
+            return False
+        info = await (await get_services()).previews.status(self.project_id)
+        return info is None or info.url != self.preview_url
+
+    @rx.event
+    def open(self):
+        """The Preview tab was opened: a project with files starts unless it runs or is on its way."""
+        if self.current_version > 0 and self.preview_state in ("", "failed", "stopped"):
+            return PreviewPaneState.start_preview
+
+    @rx.event
+    def reload_preview(self) -> None:
+        self.preview_reloads += 1
+
+    @rx.event(background=True)
+    async def start_preview(self):
+        """Run the project: in this browser (WebContainer) when it is front-end only, else on the server.
+
+        The browser path ends in webcontainer_ready, webcontainer_failed or webcontainer_fallback; the
+        server path follows the preview service's reports until the preview answers or fails.
+        """
+        async with self:
+            self._preview_token += 1
+            self.preview_run += 1
+            token, project_id, browser_allowed = self._preview_token, self.project_id, not self._browser_refused
+            self.preview_url = ""
+            self.preview_state = "starting"
+            self.preview_message = "Starting the preview..."
+        previews = (await get_services()).previews
+        try:
+            browser_plan = await previews.browser_plan(project_id) if browser_allowed else None
+        except NotFound as exc:
+            async with self:
+                self.preview_state, self.preview_message = "failed", str(exc)
+            return
+        async with self:
+            if self._preview_token != token:
+                return
+            if browser_plan is not None:
+                self.preview_mode = self.preview_runner = "webcontainer"
+                self.preview_runner_reason = WEBCONTAINER_REASON
+                self.browser_install, self.browser_dev, self.browser_port = (
+                    browser_plan.install,
+                    browser_plan.dev,
+                    browser_plan.port,
+                )
+                self.preview_message = "Starting the project in your browser (WebContainer)..."
+                return
+            self.preview_mode = "server"
+        try:
+            await previews.start(project_id)
+        except (PreviewError, NotFound) as exc:
+            async with self:
+                self.preview_state, self.preview_message = "failed", str(exc)
+            return
+        async with contextlib.aclosing(previews.follow(project_id)) as reports:
+            async for info in reports:
+                async with self:
+                    if self._preview_token != token or self.project_id != project_id:
+                        return
+                    self.preview_runner = info.runner
+                    self.preview_runner_reason = info.runner_reason
+                    self.preview_state = info.state.value
+                    self.preview_url = info.url
+                    self.preview_message = preview_words(info)
+
+    @rx.event
+    def webcontainer_ready(self, url: str) -> None:
+        if self.preview_mode == "webcontainer":
+            self.preview_url, self.preview_state, self.preview_message = url, "running", ""
+
+    @rx.event
+    def webcontainer_failed(self, reason: str) -> None:
+        """The project itself failed in the browser (install or dev server): the server would fail alike."""
+        if self.preview_mode == "webcontainer":
+            self.preview_url, self.preview_state, self.preview_message = "", "failed", reason
+
+    @rx.event
+    def webcontainer_fallback(self, reason: str):
+        """WebContainers cannot run in this browser: the server runner takes over, and the Logs say why."""
+        self._browser_refused = True
+        self.preview_mode = "server"
+        return PreviewPaneState.start_preview
+
+    @rx.event
+    async def run_on_server(self):
+        """The person does not want to wait for the WebContainer: the server runner starts now."""
+        (await get_services()).logs.emit(
+            self.project_id, "Running the preview on the server instead of in this browser.", source="webcontainer"
+        )
+        return PreviewPaneState.webcontainer_fallback("chosen in the page")

@@ -1,0 +1,144 @@
+"""What the workspace page shows, computed from the services' data: no Reflex state here.
+
+Kept apart from the state classes so each view can be tested on its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from builder.filetree import is_binary_path
+from builder.models import Author
+from builder.schemas import GenerationInfo, VersionInfo
+from builder.wording import plural
+from preview_runtime.logs import LogLine
+from preview_runtime.runner import PreviewInfo, PreviewState
+
+AUTHOR_LABELS = {Author.user: "You", Author.ai: "Forja AI", Author.template: "Starter", Author.import_: "Import"}
+PREVIEW_WORDS = {
+    PreviewState.starting: "Starting the preview...",
+    PreviewState.installing: "Installing dependencies...",
+    PreviewState.running: "Starting the dev server...",
+}
+# The file a person most likely wants to see first, best first.
+FIRST_FILES = (
+    "src/App.jsx",
+    "src/App.tsx",
+    "src/App.vue",
+    "src/App.svelte",
+    "index.html",
+    "app.py",
+    "main.py",
+    "server.js",
+    "README.md",
+)
+
+
+@dataclasses.dataclass
+class TreeRow:
+    path: str
+    name: str
+    depth: int
+    is_dir: bool
+    expanded: bool
+
+
+@dataclasses.dataclass
+class ChatEntry:
+    kind: str  # "prompt", "version" or "error"
+    author: str
+    message: str
+    time: str
+    detail: str
+
+
+@dataclasses.dataclass
+class ProviderOption:
+    value: str
+    label: str
+
+
+@dataclasses.dataclass
+class LogRow:
+    seq: int
+    time: str
+    level: str
+    source: str
+    text: str
+
+
+def log_row(line: LogLine) -> LogRow:
+    return LogRow(seq=line.seq, time=line.time.strftime("%H:%M:%S"), level=line.level.value, source=line.source, text=line.text)
+
+
+def logs_text(rows: list[LogRow]) -> str:
+    """The Logs tab as plain text, for the clipboard."""
+    return "\n".join(f"{r.time} [{r.level}] {r.source}: {r.text}" for r in rows)
+
+
+def tree_rows(paths: list[str], collapsed: set[str]) -> list[TreeRow]:
+    """Flatten paths into visible rows: folders first, then files, hiding collapsed folders."""
+    nested: dict = {}
+    for path in paths:
+        node = nested
+        for part in path.split("/")[:-1]:
+            node = node.setdefault(part + "/", {})
+        node[path.rsplit("/", 1)[-1]] = path
+
+    rows: list[TreeRow] = []
+
+    def walk(node: dict, prefix: str, depth: int) -> None:
+        for key in sorted(node, key=lambda k: (not k.endswith("/"), k.lower())):
+            if key.endswith("/"):
+                folder = prefix + key[:-1]
+                rows.append(TreeRow(folder, key[:-1], depth, True, folder not in collapsed))
+                if folder not in collapsed:
+                    walk(node[key], folder + "/", depth + 1)
+            else:
+                rows.append(TreeRow(node[key], key, depth, False, False))
+
+    walk(nested, "", 0)
+    return rows
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%d %b, %H:%M")
+
+
+def chat_entries(versions: list[VersionInfo], generations: list[GenerationInfo]) -> list[ChatEntry]:
+    """The conversation: each prompt, then what came of it (a version or an error), in time order."""
+    timed: list[tuple[datetime, int, ChatEntry]] = []
+    for g in generations:
+        timed.append((g.created_at, 0, ChatEntry("prompt", "You", g.prompt, _when(g.created_at), "")))
+        if g.outcome == "failed":
+            timed.append((g.created_at, 1, ChatEntry("error", "Forja", g.error, _when(g.created_at), "Nothing was changed.")))
+    for v in versions:
+        detail = f"version {v.number} \u00b7 {plural(v.files_changed, 'file')} changed"
+        made_by = next((g for g in generations if g.version == v.number), None)
+        if made_by and made_by.provider != "offline":
+            detail += f" \u00b7 {made_by.input_tokens + made_by.output_tokens:,} tokens"
+            detail += f" \u00b7 about ${made_by.cost_usd:.3f}" if made_by.cost_usd is not None else " \u00b7 cost unknown"
+        timed.append(
+            (
+                v.created_at,
+                2,
+                ChatEntry("version", AUTHOR_LABELS[v.author], v.message or "(no message)", _when(v.created_at), detail),
+            )
+        )
+    return [entry for *_, entry in sorted(timed, key=lambda t: (t[0], t[1]))]
+
+
+def default_file(paths: list[str]) -> str:
+    """The file a person most likely wants to see first."""
+    for name in FIRST_FILES:
+        if name in paths:
+            return name
+    return next((p for p in paths if not is_binary_path(p)), paths[0])
+
+
+def preview_words(info: PreviewInfo) -> str:
+    """The waiting message of the Preview tab; empty once the preview answers (PreviewService.follow gives it a url)."""
+    if info.state == PreviewState.failed:
+        return f"The preview failed: {info.detail or 'see the Logs tab'}."
+    return "" if info.url else PREVIEW_WORDS.get(info.state, "")

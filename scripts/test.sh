@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up (first time) and run every check and test: ruff, then pytest (tests/unit, tests/integration
+# Set up (first time) and run every check and test: ruff, basedpyright (types), then pytest (tests/unit, tests/integration
 # with PostgreSQL and Docker, tests/e2e in Chromium). Extra arguments go to pytest: a tier's folder
 # (`tests/unit` runs in seconds) or a marker selection (`-m "not docker"`).
 set -euo pipefail

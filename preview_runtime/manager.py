@@ -41,7 +41,7 @@ def choose_runner(
         if "docker" in available:
             return available["docker"], "Docker is ready: each preview runs in its own hardened container."
         if "local" in available:
-            return available["local"], f"Docker is not used: {why_not.get('docker', 'it is turned off in the settings')}"
+            return available["local"], f"Docker is not used: {why_not.get('docker', 'it is turned off in the settings.')}"
         raise RunnerError("No preview runner is available on this Forja.")
     if requested not in available:
         why = why_not.get(

@@ -143,6 +143,8 @@ class PreviewService:
                 )
                 if image is not None and image.state != ImageState.ready:
                     manager.unavailable["docker"] = image.describe()
+                elif settings.preview_runner == "local":
+                    manager.unavailable["docker"] = "the settings ask for the local runner (FORJA_PREVIEW_RUNNER=local)."
                 await manager.start_background()
                 for info in manager.running():
                     if info.preview_id.startswith(VERSION_PREVIEW_PREFIX):

@@ -49,7 +49,9 @@ def test_imported_project_previews_in_docker_behind_traefik(forja_docker: str, p
     page.locator("#tab-preview").click()
     expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Cuts from nine", timeout=120_000)
     expect(page.locator("#preview-runner")).to_have_text("docker")
-    expect(page.locator("#preview-runner-reason")).to_contain_text("docker runner: The docker runner was asked for.")
+    expect(page.locator("#preview-runner-reason")).to_contain_text(
+        "docker runner: Docker is ready: each preview runs in its own hardened container."
+    )
     address = page.locator("#preview-address").input_value()
     assert re.fullmatch(r"http://[0-9a-f]+\.localhost:\d+", address), address
     preview_id = (urlsplit(address).hostname or "").split(".")[0]
@@ -80,7 +82,9 @@ def test_offline_built_app_previews_in_docker(forja_docker: str, page: Page, tra
     page.locator("#tab-preview").click()
     expect(page.frame_locator("#preview-frame").locator("body")).to_contain_text("Todo List", timeout=180_000)
     expect(page.locator("#preview-runner")).to_have_text("docker")
-    expect(page.locator("#preview-runner-reason")).to_contain_text("docker runner: The docker runner was asked for.")
+    expect(page.locator("#preview-runner-reason")).to_contain_text(
+        "docker runner: Docker is ready: each preview runs in its own hardened container."
+    )
     page.screenshot(path=str(ARTIFACTS / "preview-docker-starter.png"))
     page.locator("#tab-logs").click()
     expect(page.locator("#logs")).to_contain_text("Dependencies installed")

@@ -184,6 +184,9 @@ def test_preview_runs_on_its_own_origin_and_shows_saved_edits(forja: str, page: 
     assert re.fullmatch(r"http://[0-9a-f]+\.localhost:\d+", address), address
     assert urlsplit(address).netloc != urlsplit(forja).netloc, "the preview must not share the builder's origin"
     assert page.evaluate("self.crossOriginIsolated") is True
+    expect(page.locator("#preview-runner-reason")).to_have_text(
+        "local runner: Docker is not used: the settings ask for the local runner (FORJA_PREVIEW_RUNNER=local). What can this machine run?"
+    )
     shot(page, "workspace-preview-running")
 
     # A saved edit reaches the running preview without restarting it.

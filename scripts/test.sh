@@ -7,5 +7,5 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
 ruff check .
 ruff format --check .
-basedpyright
+basedpyright --project .
 python -m pytest "$@"

@@ -76,8 +76,18 @@ async def test_starter_installs_offline_and_serves_its_page(starter, package_cac
         await runner.close()
 
 
+async def first_page(client: httpx.AsyncClient) -> httpx.Response:
+    """The first page; a dev server under `node --watch` may restart once as it settles, dropping a connection."""
+    async with asyncio.timeout(15):
+        while True:
+            try:
+                return await client.get("/")
+            except httpx.TransportError:
+                await asyncio.sleep(0.3)
+
+
 async def assert_serves_starter(client: httpx.AsyncClient, starter: Starter) -> None:
-    page = await client.get("/")
+    page = await first_page(client)
     assert page.status_code == 200
     body = page.text if starter.name not in ENTRY else (await client.get(ENTRY[starter.name])).text
     # HTML escapes the ampersand, JavaScript strings may too; the rest of the title is as written.

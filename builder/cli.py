@@ -97,7 +97,7 @@ async def _server(method: str, path: str, **kwargs: Any) -> httpx.Response:
     """Previews live in the running Forja (they outlive a CLI process), so these commands ask it."""
     try:
         async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{settings.port}", timeout=settings.preview_start_timeout_s + 30
+            base_url=f"http://127.0.0.1:{settings.port}", timeout=settings.preview_start_timeout_s + 30, trust_env=False
         ) as client:
             response = await client.request(method, path, **kwargs)
     except httpx.ConnectError:

@@ -17,7 +17,9 @@ SERVER_TIMEOUT_S = 30
 async def report() -> DoctorReport:
     """The running Forja's report when it answers (it knows how far an image build got), else this process's own."""
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.port}", timeout=SERVER_TIMEOUT_S) as client:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{settings.port}", timeout=SERVER_TIMEOUT_S, trust_env=False
+        ) as client:
             response = await client.get("/api/doctor")
         if response.status_code == 200:
             return DoctorReport.model_validate(response.json())

@@ -193,7 +193,8 @@ class PreviewManager:
 
     async def answers(self, preview_id: str) -> bool:
         try:
-            async with httpx.AsyncClient(timeout=2) as client:
+            # Loopback only: a proxy from the environment (HTTP_PROXY) must not carry these requests.
+            async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
                 response = await client.get(self.proxy.internal_url(), headers={"Host": self.proxy.host_for(preview_id)})
         except httpx.HTTPError:
             return False

@@ -11,10 +11,12 @@ import json
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from builder.models import Author
 from builder.services import Services
 from preview_runtime.runner import PreviewInfo, PreviewState
+from tests.conftest import free_port
 
 # Reads package.json once, when it starts: only a restart shows a new description.
 SERVER = b"""const http = require('http');
@@ -98,3 +100,18 @@ async def test_follow_ends_with_the_failure_and_why(local_previews: None, servic
     assert "the app is broken on purpose" in seen[-1].detail
     assert PreviewState.running not in [info.state for info in seen]
     assert await followed(services, "no-such-project") == []
+
+
+async def test_a_proxy_in_the_environment_does_not_carry_the_readiness_checks(
+    local_previews: None, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forja's own requests to the preview proxy stay on loopback, whatever HTTP_PROXY says (corporate machines set it)."""
+    created = await services.projects.create("Proxied", {"package.json": manifest("proxied"), "server.js": SERVER})
+    await services.previews.start(created.project_id)
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{free_port()}")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    seen = await followed(services, created.project_id)
+    assert seen[-1].state == PreviewState.running and seen[-1].url
+    assert await services.previews.answers(created.project_id)

@@ -74,8 +74,8 @@ async def _node_check() -> Check:
         return Check(
             name="node", ok=False, detail="Node.js is not on PATH: run Forja with scripts/run.sh (it installs Node from PyPI)."
         )
-    major = int(version.lstrip("v").split(".")[0]) if version.lstrip("v").split(".")[0].isdigit() else 0
-    if major < MIN_NODE_MAJOR:
+    major = version.lstrip("v").split(".")[0]
+    if not major.isdigit() or int(major) < MIN_NODE_MAJOR:
         return Check(name="node", ok=False, detail=f"Node.js {version} is too old; Forja needs {MIN_NODE_MAJOR} or newer.")
     npm = await _version("npm", "--version")
     return Check(

@@ -12,6 +12,7 @@ selects without any test naming its own needs.
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import os
 import pwd
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+import httpx
 import psycopg
 import pytest
 from psycopg import sql
@@ -37,6 +39,7 @@ from builder.services import Services
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
 from preview_runtime.proxy import find_traefik
+from preview_runtime.runner import PreviewState
 from tests.llm_server import ScriptedLLMServer, llm_server  # noqa: F401 (a fixture, used by name)
 
 TESTS = Path(__file__).resolve().parent
@@ -267,6 +270,17 @@ def offline_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 # -- previews -------------------------------------------------------------------------------------
+
+
+async def served(services: Services, project_id: str) -> str:
+    """The page of the project's preview through the proxy, once it answers (the preview must run)."""
+    async with asyncio.timeout(180):
+        info = await services.previews.wait_ready(project_id)
+    assert info.state == PreviewState.running, info.detail
+    proxy = (await services.previews.manager()).proxy
+    async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+        response = await client.get(proxy.internal_url(), headers={"Host": proxy.host_for(info.preview_id)})
+    return response.text
 
 
 @pytest.fixture

@@ -92,10 +92,14 @@ def inputs_tag() -> str:
     return "in-" + digest.hexdigest()[:16]
 
 
+def names_a_tag(setting: str) -> bool:
+    """Whether `FORJA_PREVIEW_IMAGE` names a tag (a registry's host:port before a slash is not one)."""
+    return ":" in setting.rsplit("/", 1)[-1]
+
+
 def image_name(setting: str) -> str:
     """`FORJA_PREVIEW_IMAGE` names a repository (tagged by inputs); a name with a tag is used as it is."""
-    last = setting.rsplit("/", 1)[-1]
-    return setting if ":" in last else f"{setting}:{inputs_tag()}"
+    return setting if names_a_tag(setting) else f"{setting}:{inputs_tag()}"
 
 
 async def engine_problem() -> str | None:
@@ -140,7 +144,7 @@ class PreviewImage:
 
     def __init__(self, setting: str, on_change: Callable[[ImageStatus], None] | None = None) -> None:
         self.image = image_name(setting)
-        self.builds = ":" not in setting.rsplit("/", 1)[-1]
+        self.builds = not names_a_tag(setting)
         self._on_change = on_change
         self._status = ImageStatus(self.image, ImageState.checking)
         self._task: asyncio.Task[ImageStatus] | None = None

@@ -15,14 +15,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 import builder.settings
 from builder.services import Services
 from preview_runtime.docker.image import ImageState, PreviewImage, image_exists
-from preview_runtime.runner import PreviewState
-from tests.conftest import free_port
+from tests.conftest import free_port, served
 from tests.docker_fixtures import docker_engine, docker_test_network, preview_image  # noqa: F401 - fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,16 +66,6 @@ def docker_previews(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, docker_test
         "preview_warm_pool": 0,
     }.items():
         monkeypatch.setattr(builder.settings.settings, name, value)
-
-
-async def served(services: Services, project_id: str) -> str:
-    async with asyncio.timeout(180):
-        info = await services.previews.wait_ready(project_id)
-    assert info.state == PreviewState.running, info.detail
-    proxy = (await services.previews.manager()).proxy
-    async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
-        response = await client.get(proxy.internal_url(), headers={"Host": proxy.host_for(info.preview_id)})
-    return response.text
 
 
 async def building(image: PreviewImage) -> None:

@@ -16,7 +16,7 @@ import pytest
 from builder.models import Author
 from builder.services import Services
 from preview_runtime.runner import PreviewInfo, PreviewState
-from tests.conftest import free_port
+from tests.conftest import free_port, served
 
 # Reads package.json once, when it starts: only a restart shows a new description.
 SERVER = b"""const http = require('http');
@@ -29,17 +29,6 @@ def manifest(description: str) -> bytes:
     return json.dumps(
         {"name": "deps", "version": "1.0.0", "description": description, "scripts": {"dev": "node server.js"}}
     ).encode()
-
-
-async def served(services: Services, project_id: str) -> str:
-    previews = services.previews
-    async with asyncio.timeout(120):
-        info = await previews.wait_ready(project_id)
-    assert info.state == PreviewState.running, info.detail
-    proxy = (await previews.manager()).proxy
-    async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
-        response = await client.get(proxy.internal_url(), headers={"Host": proxy.host_for(info.preview_id)})
-    return response.text
 
 
 async def test_a_dependency_change_restarts_the_preview_and_other_saves_do_not(local_previews: None, services: Services) -> None:

@@ -157,7 +157,7 @@ def test_a_front_end_and_an_api_in_two_folders_run_together() -> None:
     )
     assert (
         plan.install
-        == "( cd frontend && npm install --no-audit --no-fund ) && ( cd backend && python -m pip install -r requirements.txt )"
+        == "( cd backend && python -m pip install -r requirements.txt ) && ( cd frontend && npm install --no-audit --no-fund )"
     )
     assert browser_plan_for(tree) is None
 

@@ -77,6 +77,7 @@ def docker_runner(image: str) -> Runner:
         npm_seed=settings.npm_seed_cache,
         wheel_seed=settings.pip_seed_wheels,
         extra_env=offline_env(),
+        silent_s=settings.preview_silent_s,
     )
     return DockerRunner(config)
 
@@ -87,6 +88,7 @@ def local_runner() -> Runner:
         ttl_seconds=settings.preview_ttl_s,
         env=install_env(),
         npm_seed=settings.npm_seed_cache,
+        silent_s=settings.preview_silent_s,
     )
 
 

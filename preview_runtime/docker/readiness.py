@@ -23,6 +23,7 @@ from preview_runtime.runner import PreviewState
 MAX_LINE = 4000
 LOOK_EVERY_S = 1.0  # while $PORT is silent in the dev phase: how often to read the container's listening sockets
 HINT_AFTER_S = 60
+DOCKER_DNS = "127.0.0.11"
 _WAITING = (PreviewState.starting, PreviewState.installing)
 
 # Called once the install wrote these cacheable folders; runs as the preview's save task.
@@ -174,7 +175,8 @@ class Watch:
                     output += message.data
         except DockerError:
             return []
-        return parse_table(output.decode("ascii", "replace"))
+        # Docker's embedded DNS server listens in every container of a user-defined network, on 127.0.0.11.
+        return [item for item in parse_table(output.decode("ascii", "replace")) if item.host != DOCKER_DNS]
 
     async def _give_up(self, p: DockerPreview, why: str) -> None:
         p.gave_up = True

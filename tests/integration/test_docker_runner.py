@@ -417,3 +417,34 @@ async def test_missing_image_is_explained_and_a_built_one_accepted(docker_engine
         "the preview image forja-preview:no-such-tag does not exist, and FORJA_PREVIEW_IMAGE names a fixed tag"
     )
     assert (await PreviewImage(preview_image).check()).state == ImageState.ready
+
+
+FIXED_PORT_SERVER = b"""const http = require('http');
+http.createServer((req, res) => {
+  res.setHeader('content-type', 'text/html');
+  res.end('<h1>fixed port 4567</h1>');
+}).listen(4567, () => console.log('listening on 4567'));
+"""
+
+
+async def test_a_server_that_ignores_port_is_found_where_it_listens(docker_runner_factory) -> None:
+    runner: DockerRunner = docker_runner_factory()
+    log = LogCollector()
+    plan = RunPlan(dev="node fixed.js", port=3000, has_server=True)
+    await runner.start(spec("fixed-1", {"fixed.js": FIXED_PORT_SERVER}, plan), log)
+    info = await wait_state(runner, "fixed-1", PreviewState.running, 30, log)
+    assert info.upstream.endswith(":4567")
+    assert (await get(info.upstream + "/")).text == "<h1>fixed port 4567</h1>"
+    assert any("listens on port 4567, not on $PORT (3000)" in text for text in log.texts("fixed-1", source="forja"))
+
+
+async def test_a_silent_dev_server_that_listens_nowhere_is_ended_with_why(docker_runner_factory) -> None:
+    runner: DockerRunner = docker_runner_factory(silent_s=2)
+    log = LogCollector()
+    started = time.monotonic()
+    await runner.start(spec("silent-1", {"x.txt": b""}, RunPlan(dev="echo waiting; sleep 600", has_server=False)), log)
+    info = await wait_state(runner, "silent-1", PreviewState.failed, 30, log)
+    assert time.monotonic() - started < 15
+    assert info.detail.startswith("The dev server has printed nothing for 2 s and listens on no port"), info.detail
+    await asyncio.sleep(1)  # the container's exit does not replace the reason
+    assert (await runner.status("silent-1")).detail == info.detail

@@ -137,7 +137,7 @@ def _server(local: Mapping[str, bytes], sources: Mapping[str, str]) -> tuple[str
         text = sources[path]
         if (match := _FLASK_APP.search(text)) or (path.endswith("__init__.py") and _FACTORY.search(text)):
             target = _module(path) + (f":{match.group(1)}" if match else "")
-            return "Flask", ["flask", "--app", target, "run", "--host", HOST, "--port", PORT, "--debug"], 5000, []
+            return "Flask", ["flask", "--app", target, "run", "--host", HOST, "--port", PORT, "--reload"], 5000, []
     for path in ordered:
         if _WSGI.search(sources[path]) and path.rsplit("/", 1)[-1] == "wsgi.py":
             argv = ["uvicorn", f"{_module(path)}:application", "--interface", "wsgi", "--host", HOST, "--port", PORT]

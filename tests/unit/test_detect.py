@@ -116,7 +116,7 @@ def test_a_lockfile_that_does_not_match_is_named_with_what_to_do() -> None:
 def test_python_servers_from_their_files() -> None:
     flask = plan_for({"requirements.txt": b"Flask==3.1\n", "app.py": b"from flask import Flask\napp = Flask(__name__)\n"})
     assert flask.framework == "Flask" and flask.has_server
-    assert flask.dev == 'flask --app app:app run --host "$HOST" --port "$PORT" --debug'
+    assert flask.dev == 'flask --app app:app run --host "$HOST" --port "$PORT" --reload'
     assert flask.install == "python -m pip install -r requirements.txt"
     factory = plan_for(
         {

@@ -221,7 +221,7 @@ async function startInBrowser({ projectId, install, dev, port, bootTimeoutMs, cl
   }
   const argv = dev.length ? dev : ["node", STATIC_SERVER_PATH];
   send("webcontainer", `$ ${argv.join(" ")}`);
-  const server = await container.spawn(argv[0], argv.slice(1), { env: { PORT: String(port) } });
+  const server = await container.spawn(argv[0], argv.slice(1), { env: { PORT: String(port), HOST: "0.0.0.0" } });
   engine.processes.push(server);
   pipeOutput(server, send, "dev-server");
   server.exit.then((code) => {

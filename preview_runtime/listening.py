@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 _LISTEN = "0A"  # TCP state in /proc/net/tcp
+ANY_ANSWER_AFTER_S = 5.0  # a listener that answers without a page is taken after this long in the dev phase
 _ANY = ("0.0.0.0", "::")
 
 
@@ -149,11 +150,18 @@ async def answers(client: httpx.AsyncClient, url: str) -> bool:
     return True
 
 
-async def answering(client: httpx.AsyncClient, listening: Sequence[Listener], reach: str) -> Listener | None:
-    """The listener that serves the app: the first to answer with a page (HTML), else the first to answer at all.
+async def answering(
+    client: httpx.AsyncClient, listening: Sequence[Listener], reach: str, asked: int, *, any_answer: bool
+) -> Listener | None:
+    """The listener that serves the app instead of the `asked` port, or None to keep waiting.
 
+    None while something listens on the asked port (it is still starting). Else the first listener to answer
+    with a page (HTML); with `any_answer`, after a while, the first to answer at all (an API on a port of its
+    own), since early on a side server (an API beside the front end) may answer before the page does.
     Loopback-only sockets count only when `reach` is loopback (the runner's own machine).
     """
+    if any(listener.port == asked for listener in listening):
+        return None
     first: Listener | None = None
     for listener in listening:
         if listener.loopback_only and not reach.startswith("127."):
@@ -165,7 +173,7 @@ async def answering(client: httpx.AsyncClient, listening: Sequence[Listener], re
         if "html" in response.headers.get("content-type", ""):
             return listener
         first = first or listener
-    return first
+    return first if any_answer else None
 
 
 def stuck_message(silent_s: float) -> str:

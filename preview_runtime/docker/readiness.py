@@ -16,7 +16,15 @@ from preview_runtime.docker.config import DockerConfig
 from preview_runtime.docker.engine import Engine
 from preview_runtime.docker.layout import CACHED_DIRS, PREVIEW_UID
 from preview_runtime.docker.preview import DockerPreview
-from preview_runtime.listening import Listener, answering, answers, not_answering_hint, parse_table, stuck_message
+from preview_runtime.listening import (
+    ANY_ANSWER_AFTER_S,
+    Listener,
+    answering,
+    answers,
+    not_answering_hint,
+    parse_table,
+    stuck_message,
+)
 from preview_runtime.logs import LogLevel
 from preview_runtime.runner import PreviewState
 
@@ -141,7 +149,8 @@ class Watch:
                 continue
             looked = now
             listening = await self._listeners(p)
-            if (chosen := await answering(client, listening, p.ip)) is not None:
+            chosen = await answering(client, listening, p.ip, p.port, any_answer=now - p.phase_at > ANY_ANSWER_AFTER_S)
+            if chosen is not None:
                 p.emit(
                     f"The dev server listens on port {chosen.port}, not on $PORT ({p.port}): the preview goes there.",
                     LogLevel.info,

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from preview_runtime.common import exit_meaning
-from preview_runtime.listening import answering, answers, listeners_of, not_answering_hint, stuck_message
+from preview_runtime.listening import ANY_ANSWER_AFTER_S, answering, answers, listeners_of, not_answering_hint, stuck_message
 from preview_runtime.local.processes import kill_group
 from preview_runtime.logs import LogLevel
 from preview_runtime.runner import LogSink, PreviewSpec, PreviewState
@@ -149,7 +149,8 @@ async def _until_answering(run: LocalRun) -> None:
                 await asyncio.sleep(0.2)
                 continue
             listening = await asyncio.to_thread(listeners_of, run.process.pid)
-            if (chosen := await answering(client, listening, "127.0.0.1")) is not None:
+            chosen = await answering(client, listening, "127.0.0.1", run.port, any_answer=now - waited_since > ANY_ANSWER_AFTER_S)
+            if chosen is not None:
                 run.address = chosen.address("127.0.0.1")
                 run.emit(
                     f"The dev server listens on port {chosen.port}, not on $PORT ({run.port}): the preview goes there.",

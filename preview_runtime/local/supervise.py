@@ -171,4 +171,4 @@ async def _until_answering(run: LocalRun) -> None:
             await asyncio.sleep(0.2)
     if run.state in (PreviewState.starting, PreviewState.installing):
         run.state = PreviewState.running
-        run.emit(f"The dev server answers on {run.address}.", LogLevel.info, "forja")
+        run.emit(f"The dev server answers on port {run.address.rsplit(':', 1)[1]}.", LogLevel.info, "forja")

@@ -276,7 +276,7 @@ async def test_dependency_cache(docker_runner_factory) -> None:
     await runner.start(spec("deps-1", files, plan, project_id=project), log)
     info = await wait_state(runner, "deps-1", PreviewState.running, 180, log)
     first = time.monotonic() - t0
-    assert (await get(info.upstream + "/")).text == "<h1>2m 5173 tool:ok package:ok</h1>"
+    assert (await get(info.upstream + "/")).text == "<h1>2m 3000 tool:ok package:ok</h1>"
     await log.wait_for(lambda t: t.startswith("Dependencies cached for the next start"), "deps-1", 60)
     assert any(t.startswith("Installing dependencies") for t in log.texts("deps-1"))
     await runner.stop("deps-1")
@@ -286,7 +286,7 @@ async def test_dependency_cache(docker_runner_factory) -> None:
     info = await wait_state(runner, "deps-2", PreviewState.running, 60, log)
     second = time.monotonic() - t0
     # The cache is mounted read-only (a preview cannot change what the next one gets); tool folders stay writable.
-    assert (await get(info.upstream + "/")).text == "<h1>2m 5173 tool:ok package:EROFS</h1>"
+    assert (await get(info.upstream + "/")).text == "<h1>2m 3000 tool:ok package:EROFS</h1>"
     texts = log.texts("deps-2")
     assert not any(t.startswith("Installing dependencies") for t in texts)
     assert any(t.startswith("Dependencies come from the cache, mounted read-only") for t in texts)
@@ -299,7 +299,7 @@ async def test_dependency_cache(docker_runner_factory) -> None:
     runner.deps.complete_caches.clear()
     await runner.start(spec("deps-3", files, plan, project_id=project, version=3), log)
     info = await wait_state(runner, "deps-3", PreviewState.running, 60, log)
-    assert (await get(info.upstream + "/")).text == "<h1>2m 5173 tool:ok package:ok</h1>"
+    assert (await get(info.upstream + "/")).text == "<h1>2m 3000 tool:ok package:ok</h1>"
     assert any(t.startswith("Dependencies restored from the cache") for t in log.texts("deps-3"))
 
     # Caches in use stay; unused ones go.

@@ -53,10 +53,10 @@ def test_create_vite_react_template_unchanged_previews(forja_seeded: str, page: 
     import_zip(page, forja_seeded, archive)
     page.locator("#tab-preview").click()
     frame = page.frame_locator("#preview-frame")
-    # create-vite's own page: its heading and its counter button, which React must run to work.
-    expect(frame.locator("h1")).to_have_text("Vite + React", timeout=180_000)
-    frame.get_by_role("button", name="count is 0").click()
-    expect(frame.get_by_role("button", name="count is 1")).to_be_visible()
+    # create-vite's own page (src/App.jsx): its heading and its counter button, which React must run to work.
+    expect(frame.locator("h1")).to_have_text("Get started", timeout=180_000)
+    frame.get_by_role("button", name="Count is 0").click()
+    expect(frame.get_by_role("button", name="Count is 1")).to_be_visible()
     expect(page.locator("#preview-runner")).to_have_text("local")
     page.screenshot(path=str(ARTIFACTS / "real-project-vite-react.png"))
     page.set_viewport_size({"width": 390, "height": 844})

@@ -88,11 +88,12 @@ async def first_page(client: httpx.AsyncClient) -> httpx.Response:
 
 async def api_answer(client: httpx.AsyncClient, path: str) -> httpx.Response:
     """The API of a starter with two servers may come up after its page (the front end's proxy answers 502 meanwhile)."""
+    response = await client.get(path)
     for _ in range(60):
-        response = await client.get(path)
         if response.status_code != 502:
             break
         await asyncio.sleep(0.3)
+        response = await client.get(path)
     return response
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Coroutine
+from importlib import resources
 from typing import Any
 
 import httpx
@@ -32,6 +34,12 @@ MAX_LINE = 4000
 LOOK_EVERY_S = 1.0  # while $PORT is silent in the dev phase: how often to read the container's listening sockets
 HINT_AFTER_S = 60
 DOCKER_DNS = "127.0.0.11"
+FORWARD_PORTS = (39999, 39998)  # the relay's port (forward.js); the second when the dev server holds the first
+
+
+@functools.cache
+def forward_script() -> str:
+    return resources.files("preview_runtime.docker").joinpath("forward.js").read_text(encoding="utf-8")
 _WAITING = (PreviewState.starting, PreviewState.installing)
 
 # Called once the install wrote these cacheable folders; runs as the preview's save task.
@@ -150,6 +158,8 @@ class Watch:
             looked = now
             listening = await self._listeners(p)
             chosen = await answering(client, listening, p.ip, p.port, any_answer=now - p.phase_at > ANY_ANSWER_AFTER_S)
+            if chosen is None and listening and all(item.loopback_only for item in listening) and not p.relayed:
+                chosen = await self._relay(p, client, listening)
             if chosen is not None:
                 p.emit(
                     f"The dev server listens on port {chosen.port}, not on $PORT ({p.port}): the preview goes there.",
@@ -186,6 +196,33 @@ class Watch:
             return []
         # Docker's embedded DNS server listens in every container of a user-defined network, on 127.0.0.11.
         return [item for item in parse_table(output.decode("ascii", "replace")) if item.host != DOCKER_DNS]
+
+    async def _relay(self, p: DockerPreview, client: httpx.AsyncClient, listening: list[Listener]) -> Listener | None:
+        """A dev server on the container's loopback only: relay a port on every interface to it (forward.js)."""
+        p.relayed = True
+        target = next((item for item in listening if item.port == p.port), listening[0])
+        port = next(port for port in FORWARD_PORTS if port != target.port)
+        env = [f"FORJA_TARGET_PORT={target.port}", f"FORJA_TARGET_HOST={target.host}", f"FORJA_FORWARD_PORT={port}"]
+        docker = await self.engine.client()
+        try:
+            run = await docker.containers.container(p.container_id).exec(
+                ["node", "-e", forward_script()], user=f"{PREVIEW_UID}:{PREVIEW_UID}", environment=env
+            )
+            await run.start(detach=True)
+        except DockerError:
+            return None
+        relay = Listener("0.0.0.0", port)
+        for _ in range(50):
+            if await answers(client, f"http://{relay.address(p.ip)}/"):
+                p.emit(
+                    f"The dev server listens only on {target.address('127.0.0.1')} inside its container, which the preview "
+                    f"cannot reach: Forja relays port {port} to it.",
+                    LogLevel.info,
+                    "forja",
+                )
+                return relay
+            await asyncio.sleep(0.1)
+        return None
 
     async def _give_up(self, p: DockerPreview, why: str) -> None:
         p.gave_up = True

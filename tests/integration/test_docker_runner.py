@@ -448,3 +448,16 @@ async def test_a_silent_dev_server_that_listens_nowhere_is_ended_with_why(docker
     assert info.detail.startswith("The dev server has printed nothing for 2 s and listens on no port"), info.detail
     await asyncio.sleep(1)  # the container's exit does not replace the reason
     assert (await runner.status("silent-1")).detail == info.detail
+
+
+async def test_a_server_on_the_containers_own_loopback_is_relayed(docker_runner_factory) -> None:
+    """app.listen(4567, '127.0.0.1') cannot be reached from outside its container: Forja relays a port to it."""
+    runner: DockerRunner = docker_runner_factory()
+    log = LogCollector()
+    plan = RunPlan(dev="node fixed.js", port=3000, has_server=True)
+    loopback = FIXED_PORT_SERVER.replace(b".listen(4567,", b".listen(4567, '127.0.0.1',")
+    await runner.start(spec("loop-1", {"fixed.js": loopback}, plan), log)
+    info = await wait_state(runner, "loop-1", PreviewState.running, 30, log)
+    assert info.upstream.endswith(":39999")
+    assert (await get(info.upstream + "/")).text == "<h1>fixed port 4567</h1>"
+    assert any("listens only on 127.0.0.1:4567 inside its container" in t for t in log.texts("loop-1", source="forja"))

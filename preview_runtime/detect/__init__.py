@@ -7,6 +7,7 @@ served as it is. Anything else gets one sentence naming the file that tells and 
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Mapping
 
@@ -33,6 +34,7 @@ OTHER_STACKS = (
     ("deno.json", "Deno"),
     ("Package.swift", "Swift"),
 )
+_EACH_WORKSPACE = re.compile(r"npm run ([\w:.-]+) (?:--workspaces|-ws)\b")
 _PROXY_TARGET = re.compile(rb"(?:localhost|127\.0\.0\.1|0\.0\.0\.0):(\d{2,5})")
 
 
@@ -48,6 +50,8 @@ def detect(tree: Mapping[str, bytes]) -> list[Found]:
             return [page]
         raise
     if found is not None:
+        if not found.python and (parts := _workspaces(files, base, found)):
+            return parts
         if found.python or not (api := _python_beside(files, base)):
             return [found]
         # A Node root whose own script also starts a Python API (concurrently...): install both, run the script.
@@ -111,6 +115,43 @@ def _python_beside(files: Mapping[str, bytes], base: str) -> Found | None:
                 install, inputs = python_install(files, folder)
                 return Found(framework="Python", dev=Command([]), install=install, python=True, inputs=inputs)
     return None
+
+
+def _workspaces(files: Mapping[str, bytes], base: str, root: Found) -> list[Found]:
+    """A root script that runs one script in every npm workspace (`npm run dev --workspaces`): npm runs them one
+    after the other, so a first server that never ends keeps the others from starting. They run side by side
+    instead, the front end on $PORT; the root's install covers them all."""
+    argv = root.dev.argv
+    prefix = f"{base}/" if base else ""
+    manifest = read_manifest(files, f"{prefix}package.json")
+    scripts = manifest.get("scripts")
+    if argv[:2] != ["npm", "run"] or len(argv) < 3 or not isinstance(scripts, dict):
+        return []
+    match = _EACH_WORKSPACE.match(str(scripts.get(argv[2], "")))
+    patterns = manifest.get("workspaces")
+    if isinstance(patterns, dict):
+        patterns = patterns.get("packages")
+    if not match or not isinstance(patterns, list):
+        return []
+    folders = sorted(
+        path.removesuffix("/package.json")
+        for path in files
+        if path.endswith("/package.json")
+        and any(fnmatch.fnmatchcase(path.removesuffix("/package.json"), f"{prefix}{pattern}") for pattern in patterns)
+    )
+    parts = []
+    for folder in folders:
+        scripts_here = read_manifest(files, f"{folder}/package.json").get("scripts")
+        if isinstance(scripts_here, dict) and isinstance(scripts_here.get(match.group(1)), str):
+            part = detect_node(files, folder)
+            part.install = []
+            parts.append(part)
+    fronts = [part for part in parts if _front(files, part)]
+    if len(parts) < 2 or not fronts:
+        return []
+    backs = [_as_api(part, part.port) for part in parts if part is not fronts[0]]
+    fronts[0].install, fronts[0].inputs = root.install, [*root.inputs, *fronts[0].inputs]
+    return [*backs, fronts[0]]
 
 
 def _front(files: Mapping[str, bytes], found: Found) -> bool:

@@ -40,6 +40,8 @@ FORWARD_PORTS = (39999, 39998)  # the relay's port (forward.js); the second when
 @functools.cache
 def forward_script() -> str:
     return resources.files("preview_runtime.docker").joinpath("forward.js").read_text(encoding="utf-8")
+
+
 _WAITING = (PreviewState.starting, PreviewState.installing)
 
 # Called once the install wrote these cacheable folders; runs as the preview's save task.

@@ -184,3 +184,21 @@ def test_what_cannot_run_is_one_sentence_naming_the_file() -> None:
         detect({"requirements.txt": b"requests\n", "tool.py": b"print(1)\n"})
     with pytest.raises(NotRunnable, match=r"^pyproject.toml is not valid TOML"):
         detect({"pyproject.toml": b"[project\n", "main.py": b""})
+
+
+def test_a_script_run_in_every_workspace_runs_them_side_by_side() -> None:
+    # npm would run the workspaces' dev scripts one after the other: the API's never ends, the web's never starts.
+    tree = {
+        "package.json": package({"dev": "npm run dev --workspaces --if-present"}, workspaces=["apps/*"]),
+        "package-lock.json": b"{}",
+        "apps/server/package.json": package({"dev": "tsx watch src/index.ts"}, {"express": "5"}),
+        "apps/web/package.json": package({"dev": "vite dev"}, {"vite": "7", "react": "19"}),
+        "apps/web/vite.config.ts": b"export default { server: { port: 3001 } }",
+    }
+    plan = plan_for(tree)
+    assert plan.install == "npm install --no-audit --no-fund"
+    assert plan.dev == (
+        "( cd apps/server && PORT=3000 HOST=127.0.0.1 npm run dev ) & "
+        '( cd apps/web && npm run dev -- --port "$PORT" --host "$HOST" )'
+    )
+    assert plan.framework == "Vite + Express"

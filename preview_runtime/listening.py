@@ -151,20 +151,27 @@ async def answers(client: httpx.AsyncClient, url: str) -> bool:
 
 
 async def answering(
-    client: httpx.AsyncClient, listening: Sequence[Listener], reach: str, asked: int, *, any_answer: bool
+    client: httpx.AsyncClient,
+    listening: Sequence[Listener],
+    reach: str,
+    asked: int,
+    *,
+    any_answer: bool,
+    side_ports: Sequence[int] = (),
 ) -> Listener | None:
     """The listener that serves the app instead of the `asked` port, or None to keep waiting.
 
     None while something listens on the asked port (it is still starting). Else the first listener to answer
     with a page (HTML); with `any_answer`, after a while, the first to answer at all (an API on a port of its
     own), since early on a side server (an API beside the front end) may answer before the page does.
+    `side_ports` are the plan's own side servers: never the answer.
     Loopback-only sockets count only when `reach` is loopback (the runner's own machine).
     """
     if any(listener.port == asked for listener in listening):
         return None
     first: Listener | None = None
     for listener in listening:
-        if listener.loopback_only and not reach.startswith("127."):
+        if listener.port in side_ports or (listener.loopback_only and not reach.startswith("127.")):
             continue
         try:
             response = await client.get(f"http://{listener.address(reach)}/")

@@ -37,6 +37,10 @@ class RunPlan(BaseModel):
     lockfile_hash_inputs: list[str] = Field(
         default_factory=list, description="Files whose content decides the dependency cache key."
     )
+    side_ports: list[int] = Field(
+        default_factory=list,
+        description="Ports of servers the plan starts beside the page's (an API): never taken for the preview's address.",
+    )
     framework: str = Field(default="", description='What runs, for people: "Vite", "Next.js", "Flask"...')
     notes: list[str] = Field(default_factory=list, description="Said in the Logs tab when the preview starts.")
 
@@ -99,6 +103,7 @@ def plan_for(tree: Mapping[str, bytes]) -> RunPlan:
         port=port,
         has_server=any(part.server for part in parts),
         lockfile_hash_inputs=[path for part in parts for path in part.inputs],
+        side_ports=[part.side_port for part in parts if part.side_port is not None],
         framework=" + ".join(part.framework for part in reversed(parts)),
         notes=[note for part in parts for note in part.notes],
     )

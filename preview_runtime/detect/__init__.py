@@ -179,6 +179,7 @@ def _as_api(found: Found, port: int) -> Found:
     argv = [w.replace(PORT, str(port)).replace(HOST, "127.0.0.1") for w in found.dev.argv]
     env = {**found.dev.env, "PORT": str(port), "HOST": "127.0.0.1"}
     found.dev = Command(argv, cwd=found.dev.cwd, env=env)
+    found.side_port = port
     found.notes.append(f"{found.framework} API in {found.dev.cwd}/ on port {port}, started next to the front end.")
     return found
 

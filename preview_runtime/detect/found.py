@@ -19,5 +19,6 @@ class Found:
     port: int = 3000  # where the tool listens when it ignores the port it is given
     server: bool = False  # runs a backend of its own (not only a dev server for a front end)
     python: bool = False  # needs Python (so not in the browser's WebContainer)
+    side_port: int | None = None  # set when this part is an API beside the front end: where it listens
     inputs: list[str] = field(default_factory=list)  # files whose content decides the installed dependencies
     notes: list[str] = field(default_factory=list)  # said in the Logs tab when the preview starts

@@ -38,6 +38,7 @@ class DockerPreview:
     settled: asyncio.Event = field(default_factory=asyncio.Event)  # answers, failed or stopped
     last_output: float = field(default_factory=time.monotonic)
     gave_up: bool = False  # Forja ended it (silent, listening nowhere): its detail says why
+    side_ports: list[int] = field(default_factory=list)  # the plan's side servers (an API): never the preview's address
     relayed: bool = False  # a relay to a dev server on the container's loopback was started (readiness.Watch._relay)
 
     @property

@@ -159,9 +159,12 @@ class Watch:
                 continue
             looked = now
             listening = await self._listeners(p)
-            chosen = await answering(client, listening, p.ip, p.port, any_answer=now - p.phase_at > ANY_ANSWER_AFTER_S)
-            if chosen is None and listening and all(item.loopback_only for item in listening) and not p.relayed:
-                chosen = await self._relay(p, client, listening)
+            chosen = await answering(
+                client, listening, p.ip, p.port, any_answer=now - p.phase_at > ANY_ANSWER_AFTER_S, side_ports=p.side_ports
+            )
+            mine = [item for item in listening if item.port not in p.side_ports]
+            if chosen is None and mine and all(item.loopback_only for item in mine) and not p.relayed:
+                chosen = await self._relay(p, client, mine)
             if chosen is not None:
                 p.emit(
                     f"The dev server listens on port {chosen.port}, not on $PORT ({p.port}): the preview goes there.",

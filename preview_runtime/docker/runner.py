@@ -173,6 +173,7 @@ class DockerRunner(Runner):
             version=spec.version,
             container_id=container_id,
             port=spec.plan.port,
+            side_ports=list(spec.plan.side_ports),
             log=log,
             ip=ip,
             app_volume=app_volume,

@@ -149,7 +149,14 @@ async def _until_answering(run: LocalRun) -> None:
                 await asyncio.sleep(0.2)
                 continue
             listening = await asyncio.to_thread(listeners_of, run.process.pid)
-            chosen = await answering(client, listening, "127.0.0.1", run.port, any_answer=now - waited_since > ANY_ANSWER_AFTER_S)
+            chosen = await answering(
+                client,
+                listening,
+                "127.0.0.1",
+                run.port,
+                any_answer=now - waited_since > ANY_ANSWER_AFTER_S,
+                side_ports=run.spec.plan.side_ports,
+            )
             if chosen is not None:
                 run.address = chosen.address("127.0.0.1")
                 run.emit(

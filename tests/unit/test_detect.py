@@ -150,7 +150,7 @@ def test_a_front_end_and_an_api_in_two_folders_run_together() -> None:
         "backend/main.py": b"from fastapi import FastAPI\napp = FastAPI()\n",
     }
     plan = plan_for(tree)
-    assert plan.framework == "Vite + FastAPI"
+    assert plan.framework == "Vite + FastAPI" and plan.side_ports == [8001]
     assert plan.dev == (
         "( cd backend && PORT=8001 HOST=127.0.0.1 uvicorn main:app --host 127.0.0.1 --port 8001 --reload ) & "
         '( cd frontend && npm run dev -- --port "$PORT" --host "$HOST" )'
@@ -202,3 +202,4 @@ def test_a_script_run_in_every_workspace_runs_them_side_by_side() -> None:
         '( cd apps/web && npm run dev -- --port "$PORT" --host "$HOST" )'
     )
     assert plan.framework == "Vite + Express"
+    assert plan.side_ports == [3000]  # never taken for the preview's address, though it answers first

@@ -105,8 +105,8 @@ function withTimeout(promise, ms, message) {
 // One WebContainer per page (the API allows only one); it follows the project on screen.
 const engine = { container: null, projectId: null, files: new Map(), processes: [], run: 0, install: [] };
 
-// Files that decide the dependencies (as preview_runtime/plan.py DEPENDENCY_MANIFESTS): a change installs again.
-const DEPENDENCY_MANIFESTS = new Set(["package-lock.json", "package.json"]);
+// Files that decide the dependencies (as preview_runtime/plan.py DEPENDENCY_FILES): a change installs again.
+const DEPENDENCY_MANIFESTS = new Set(["package-lock.json", "npm-shrinkwrap.json", "package.json"]);
 
 async function stopEngine() {
   engine.run += 1;
@@ -221,7 +221,7 @@ async function startInBrowser({ projectId, install, dev, port, bootTimeoutMs, cl
   }
   const argv = dev.length ? dev : ["node", STATIC_SERVER_PATH];
   send("webcontainer", `$ ${argv.join(" ")}`);
-  const server = await container.spawn(argv[0], argv.slice(1), { env: { PORT: String(port) } });
+  const server = await container.spawn(argv[0], argv.slice(1), { env: { PORT: String(port), HOST: "0.0.0.0" } });
   engine.processes.push(server);
   pipeOutput(server, send, "dev-server");
   server.exit.then((code) => {

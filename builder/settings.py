@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     preview_host: str = Field(default="127.0.0.1", description="Address the preview proxy listens on.")
     preview_idle_s: int = Field(default=1800, description="A preview nobody looked at for this long is stopped.")
     preview_ttl_s: int = Field(default=4 * 3600, description="No preview runs longer than this.")
+    preview_silent_s: int = Field(
+        default=90,
+        description="A dev server that prints nothing and listens on no port for this long is reported as stuck and ended.",
+    )
     preview_start_timeout_s: int = Field(default=300, description="How long the CLI's --wait and share links wait for a preview.")
     preview_image: str = Field(
         default="forja-preview",

@@ -1,7 +1,7 @@
 """Runs generated projects and reports on them; knows nothing of Forja's UI.
 
-Usable on its own: give it a file tree, get back what the project is (`detect_stack`) and,
-as runners land, a live preview with a log stream.
+Usable on its own: give it a file tree, get back what the project is (`detect_stack`), how to run
+it (`plan.plan_for`, from the project's own files) and, from a runner, a live preview with a log stream.
 """
 
 from preview_runtime.logs import LogHub, LogLevel, LogLine, classify

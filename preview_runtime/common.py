@@ -1,12 +1,8 @@
-"""Helpers both runners and Forja use: size and exit code in plain words, secret-looking names, waiting for a server."""
+"""Helpers both runners and Forja use: size and exit code in plain words and secret-looking names."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Callable
-
-import httpx
 
 # Names that look like they hold a credential: such variables never reach a preview's environment,
 # and Forja redacts their values from what goes to a model and what it saves.
@@ -39,17 +35,3 @@ def human_size(n: int, *, iec: bool = False) -> str:
 def exit_meaning(code: int) -> str:
     """What a process's exit code says in plain words (a shell's own codes, 128 + a signal); "" when nothing."""
     return _EXIT_MEANINGS.get(code, "")
-
-
-async def wait_until_answers(
-    client: httpx.AsyncClient, url: str, *, interval: float, waiting: Callable[[], bool] = lambda: True
-) -> bool:
-    """Poll `url` until it answers anything at all (any status): True; False once `waiting()` is false before a try."""
-    while waiting():
-        try:
-            await client.get(url)
-        except (httpx.HTTPError, OSError):
-            await asyncio.sleep(interval)
-            continue
-        return True
-    return False

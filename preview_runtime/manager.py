@@ -133,10 +133,13 @@ class PreviewManager:
     ) -> PreviewInfo:
         chosen, reason = choose_runner(runner, self.runners, self.unavailable)
         spec = PreviewSpec(preview_id=preview_id, project_id=project_id, version=version, files=files, plan=plan)
+        what = f" ({plan.framework})" if plan.framework else ""
         self.logs.emit(
             project_id,
-            f"Starting preview of version {version} with the {chosen.name} runner: {plan.install or '(no install)'} && {plan.dev}",
+            f"Starting preview of version {version}{what} with the {chosen.name} runner: {plan.install or '(no install)'} && {plan.dev}",
         )
+        for note in plan.notes:
+            self.logs.emit(project_id, note, LogLevel.warning)
         self.logs.emit(project_id, f"Why the {chosen.name} runner: {reason}")
         info = await chosen.start(spec, self._sink(project_id))
         info.url = self.proxy.url_for(preview_id)

@@ -1,7 +1,7 @@
 """How to run a project: install and dev commands, the port, and whether it has a server.
 
-Read from the tree (package.json scripts, requirements.txt, index.html) and from the run hints a
-generation or a starter gave; the hints win.
+Read from the project's own files by preview_runtime.detect; this module turns what it found into the
+shell commands the server runners execute and the argv the browser's WebContainer spawns.
 """
 
 from __future__ import annotations
@@ -9,17 +9,22 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shlex
 from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, Field
 
-from preview_runtime.stack import detect_stack
+from preview_runtime.detect import Found, NotRunnable, detect
+from preview_runtime.detect.command import sequence, together
+from preview_runtime.detect.node import LOCKFILES
+from preview_runtime.detect.python import MANIFESTS as PYTHON_MANIFESTS
 
-SERVER_STACKS = frozenset({"express", "fastify", "python", "fastapi", "flask", "django"})
-# Files that decide which dependencies get installed: a change to one needs a new install.
-DEPENDENCY_MANIFESTS = ("package-lock.json", "package.json", "requirements.txt", "api/requirements.txt")
 DEFAULT_PORT = 5173
+# Names of the files that decide which dependencies get installed: a change to one needs a new install.
+DEPENDENCY_FILES = frozenset({*LOCKFILES, "package.json", *PYTHON_MANIFESTS})
+
+
+def is_dependency_file(path: str) -> bool:
+    return path.rsplit("/", 1)[-1] in DEPENDENCY_FILES and "node_modules/" not in path
 
 
 class RunPlan(BaseModel):
@@ -32,6 +37,8 @@ class RunPlan(BaseModel):
     lockfile_hash_inputs: list[str] = Field(
         default_factory=list, description="Files whose content decides the dependency cache key."
     )
+    framework: str = Field(default="", description='What runs, for people: "Vite", "Next.js", "Flask"...')
+    notes: list[str] = Field(default_factory=list, description="Said in the Logs tab when the preview starts.")
 
 
 def dependency_key(plan: RunPlan, files: Mapping[str, bytes], salt: Sequence[str]) -> str:
@@ -48,23 +55,26 @@ def npm_script(plan: RunPlan, files: Mapping[str, bytes]) -> tuple[str, dict[str
     """The package.json script that `plan.dev` runs through `npm run`, with the variables npm would set.
 
     Running the script without npm saves npm's own Node process (~17 MB per idle preview) and a
-    process level between the container's init and the dev server. None when npm does more than
-    run the script: arguments after the name, or pre/post scripts around it.
+    process level between the container's init and the dev server. Variables before `npm` and
+    arguments after `--` are kept as npm would apply them. None when npm does more than run the
+    script (pre/post scripts around it) or the command is not `npm run NAME`.
     """
-    match = re.fullmatch(r"npm run ([\w:.-]+)", plan.dev.strip())
+    match = re.fullmatch(r"((?:[A-Z_][A-Z0-9_]*=\S+ )*)npm run ([\w:.-]+)(?: -- (.+))?", plan.dev.strip())
     manifest = _package_json(files)
     scripts = manifest.get("scripts")
     if not match or not isinstance(scripts, dict):
         return None
-    name = match.group(1)
+    assignments, name, args = match.groups()
     script = scripts.get(name)
     if not isinstance(script, str) or not script.strip() or f"pre{name}" in scripts or f"post{name}" in scripts:
         return None
+    # npm appends the arguments to the script's text, so they reach its last command; so do they here.
+    command = (f"export {assignments.strip()}; " if assignments else "") + script + (f" {args}" if args else "")
     env = {"npm_lifecycle_event": name, "npm_lifecycle_script": script}
     for key in ("name", "version"):
         if isinstance(manifest.get(key), str):
             env[f"npm_package_{key}"] = manifest[key]
-    return script, env
+    return command, env
 
 
 def _package_json(tree: Mapping[str, bytes]) -> dict:
@@ -76,64 +86,22 @@ def _package_json(tree: Mapping[str, bytes]) -> dict:
     return manifest if isinstance(manifest, dict) else {}
 
 
-def _checked_package_json(tree: Mapping[str, bytes]) -> dict:
-    """package.json as a dict ({} when there is none); ValueError that says where when it is broken."""
-    if "package.json" not in tree:
-        return {}
-    try:
-        manifest = json.loads(tree["package.json"])
-    except ValueError as exc:
-        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise ValueError(
-            f"package.json is not valid JSON{where}: fix it in the Code tab, then start the preview again."
-        ) from None
-    if not isinstance(manifest, dict):
-        raise ValueError("package.json must hold one JSON object ({...}): fix it in the Code tab, then start the preview again.")
-    return manifest
-
-
-def plan_for(tree: Mapping[str, bytes], hints: Mapping[str, object] | None = None) -> RunPlan:
-    """The run plan for a tree; raises ValueError with a plain message when nothing is runnable."""
-    hints = dict(hints or {})
-    stack = set(detect_stack(tree))
-    manifest = _checked_package_json(tree)
-    scripts = manifest.get("scripts", {})
-    cache_inputs = [p for p in DEPENDENCY_MANIFESTS if p in tree]
-    install = ""
-    dev = ""
-    port = DEFAULT_PORT
-    if "package.json" in tree:
-        install = "npm install --no-audit --no-fund"
-        if "requirements.txt" in tree or "api/requirements.txt" in tree:
-            install += " && python -m pip install -r " + (
-                "requirements.txt" if "requirements.txt" in tree else "api/requirements.txt"
-            )
-        script = "dev" if "dev" in scripts else "start" if "start" in scripts else ""
-        dev = f"npm run {script}" if script else ""
-        match = re.search(r"--port[ =]\$?\{?PORT:-(\d+)|--port[ =](\d+)|PORT\s*\|\|\s*(\d+)", json.dumps(scripts))
-        if match:
-            port = int(next(g for g in match.groups() if g))
-        elif "vite" in stack:
-            port = 5173
-        elif stack & {"express", "fastify"}:
-            port = 3000
-    elif "requirements.txt" in tree:
-        install = "python -m pip install -r requirements.txt"
-        if "fastapi" in stack:
-            module = "app.main:app" if "app/main.py" in tree else "main:app" if "main.py" in tree else "app:app"
-            dev, port = f"python -m uvicorn {module} --host 0.0.0.0 --port ${{PORT:-8000}} --reload", 8000
-        elif "flask" in stack:
-            dev, port = "python -m flask --app app run --host 0.0.0.0 --port ${PORT:-5000} --reload", 5000
-        elif "django" in stack and "manage.py" in tree:
-            dev, port = "python manage.py runserver 0.0.0.0:${PORT:-8000}", 8000
-    elif any(p.endswith(".html") for p in tree):
-        dev, port = "python -m http.server ${PORT:-8080} --bind 0.0.0.0", 8080
-    install = str(hints.get("install") or install)
-    dev = str(hints.get("dev") or dev)
-    port = int(hints.get("port") or port)  # type: ignore[call-overload]
-    if not dev:
-        raise ValueError('Forja cannot tell how to start this project: add a "dev" script to package.json, or an index.html.')
-    return RunPlan(install=install, dev=dev, port=port, has_server=bool(stack & SERVER_STACKS), lockfile_hash_inputs=cache_inputs)
+def plan_for(tree: Mapping[str, bytes]) -> RunPlan:
+    """The run plan for a tree; raises NotRunnable (a ValueError) with one plain sentence when nothing is runnable."""
+    parts = detect(tree)
+    front = parts[-1]
+    install = sequence([command for part in parts for command in part.install])
+    dev = together([part.dev for part in parts])
+    port = front.port
+    return RunPlan(
+        install=install,
+        dev=dev,
+        port=port,
+        has_server=any(part.server for part in parts),
+        lockfile_hash_inputs=[path for part in parts for path in part.inputs],
+        framework=" + ".join(part.framework for part in reversed(parts)),
+        notes=[note for part in parts for note in part.notes],
+    )
 
 
 class BrowserPlan(BaseModel):
@@ -150,13 +118,24 @@ class BrowserPlan(BaseModel):
 
 
 def browser_plan_for(tree: Mapping[str, bytes]) -> BrowserPlan | None:
-    """The WebContainer plan of a front-end-only project, or None when it needs a server runner."""
+    """The WebContainer plan of a front-end-only project at the tree's root, or None when it needs a server runner."""
     try:
-        plan = plan_for(tree)
-    except ValueError:
+        parts = detect(tree)
+    except NotRunnable:
         return None
-    if plan.has_server or "requirements.txt" in tree or "api/requirements.txt" in tree:
+    if len(parts) != 1 or not _browser_runs(parts[0]):
         return None
-    if "package.json" in tree:
-        return BrowserPlan(install=shlex.split(plan.install), dev=shlex.split(plan.dev), port=plan.port)
-    return BrowserPlan(dev=[], port=plan.port)
+    found = parts[0]
+    if found.framework == "Static HTML":
+        # The browser's own static server serves the root; a page in public/ or docs/ waits for a server runner.
+        return BrowserPlan(dev=[], port=DEFAULT_PORT) if found.dev.argv[-1] == "." else None
+    port = found.port
+    install = found.install[0].resolved(port, "0.0.0.0") if found.install else []
+    return BrowserPlan(install=install, dev=found.dev.resolved(port, "0.0.0.0"), port=port)
+
+
+def _browser_runs(found: Found) -> bool:
+    """WebContainers run Node only, in the project's root, with npm; a server of its own stays on the server runners."""
+    return not (found.server or found.python or found.dev.cwd or found.dev.env) and all(
+        c.argv[:2] == ["npm", "install"] for c in found.install
+    )

@@ -12,15 +12,26 @@ from collections.abc import Mapping
 # Ordered: the first match of each group is the most specific name for the project.
 _NODE_PACKAGES = (
     ("next", "next"),
+    ("nuxt", "nuxt"),
+    ("@sveltejs/kit", "sveltekit"),
+    ("astro", "astro"),
+    ("@angular/core", "angular"),
+    ("@react-router/dev", "react-router"),
     ("react", "react"),
+    ("preact", "preact"),
+    ("solid-js", "solid"),
+    ("lit", "lit"),
+    ("@builder.io/qwik", "qwik"),
     ("vue", "vue"),
     ("svelte", "svelte"),
     ("vite", "vite"),
     ("express", "express"),
     ("fastify", "fastify"),
+    ("hono", "hono"),
+    ("@nestjs/core", "nestjs"),
     ("tailwindcss", "tailwind"),
 )
-_PYTHON_PACKAGES = ("fastapi", "flask", "django")
+_PYTHON_PACKAGES = ("fastapi", "flask", "django", "streamlit")
 MANIFEST_NAMES = frozenset({"package.json", "requirements.txt", "pyproject.toml"})
 
 

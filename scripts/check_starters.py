@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from builder.generation.starters import Starter, StarterVariables, load_starters, render_starter  # noqa: E402
+from preview_runtime.plan import plan_for  # noqa: E402
 
 # A title with characters that must be escaped, so the check also proves the escaping.
 SAMPLE = StarterVariables(
@@ -106,7 +107,9 @@ def check(starter: Starter, work: Path, timeout: float) -> tuple[float, float]:
     """Install and start one starter; returns (install seconds, seconds to the first good 200)."""
     project = work / starter.name
     project.mkdir()
-    write_tree(render_starter(starter, SAMPLE), project)
+    files = render_starter(starter, SAMPLE)
+    write_tree(files, project)
+    plan = plan_for({path: text.encode() for path, text in files.items()})
     env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONHOME", "NODE_ENV"}}
     if needs_python(starter):
         venv = work / f"{starter.name}-venv"
@@ -118,26 +121,26 @@ def check(starter: Starter, work: Path, timeout: float) -> tuple[float, float]:
     started = time.monotonic()
     with log_path.open("wb") as log:
         result = subprocess.run(
-            starter.run.install, shell=True, cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=INSTALL_TIMEOUT
+            plan.install, shell=True, cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=INSTALL_TIMEOUT
         )
     install_s = time.monotonic() - started
     if result.returncode != 0:
-        raise CheckFailed(f"install `{starter.run.install}` exited {result.returncode}\n{tail(log_path)}")
+        raise CheckFailed(f"install `{plan.install}` exited {result.returncode}\n{tail(log_path)}")
 
     port = free_port()
-    env["PORT"] = str(port)
+    env["PORT"], env["HOST"] = str(port), "127.0.0.1"
     expected_title = html.escape(SAMPLE.title, quote=False)
     api_path = API_PATHS.get(starter.name)
     with log_path.open("ab") as log:
         started = time.monotonic()
         proc = subprocess.Popen(
-            starter.run.dev, shell=True, cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            plan.dev, shell=True, cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
             last = "no answer"
             while time.monotonic() - started < timeout:
                 if proc.poll() is not None:
-                    raise CheckFailed(f"dev `{starter.run.dev}` exited {proc.returncode}\n{tail(log_path)}")
+                    raise CheckFailed(f"dev `{plan.dev}` exited {proc.returncode}\n{tail(log_path)}")
                 try:
                     status, body = get(f"http://127.0.0.1:{port}/")
                     ok = status == 200 and expected_title in body

@@ -26,7 +26,7 @@ from builder.generation.guard import contains_secret, redact
 from builder.generation.pricing import estimate_cost
 from builder.generation.providers import Provider, get_provider
 from builder.generation.providers.base import Finished, Message, ModelRequest, TextDelta, ToolDelta, UsageReport
-from builder.generation.schema import FileEdit, FileWrite, RunHints
+from builder.generation.schema import FileEdit, FileWrite
 from builder.generation.stream_parser import FieldDone, FileStarted, FileTreeStreamParser, ItemDone
 from builder.models import Author
 from builder.schemas import CommitResult, ProjectDetail
@@ -77,7 +77,6 @@ class _Collected:
     files: dict[str, str] = field(default_factory=dict)
     edits: list[FileEdit] = field(default_factory=list)
     delete: list[str] = field(default_factory=list)
-    run: RunHints | None = None
     rejected: list[str] = field(default_factory=list)
     redacted: list[str] = field(default_factory=list)
 
@@ -112,18 +111,12 @@ class _Collected:
                 self.delete.append(normalize_path(str(path)))
             except (ValidationError, FileTreeError):
                 self.rejected.append(str(path))
-        if isinstance(raw.get("run"), dict):
-            try:
-                self.run = RunHints.model_validate(raw["run"])
-            except ValidationError:
-                self.run = None
 
     def absorb(self, part: _Collected) -> None:
         """Add a finished segment's results; later segments win for the same path."""
         self.title = part.title or self.title
         self.summary = part.summary or self.summary
         self.stack = part.stack or self.stack
-        self.run = part.run or self.run
         self.files.update(part.files)
         self.edits.extend(part.edits)
         self.delete.extend(part.delete)

@@ -26,8 +26,13 @@ Rules:
 - Paths are relative POSIX paths inside the project (no leading slash, no ..).
 - Never put API keys, passwords or other secrets in files; if the app needs one, read it from an environment variable
   and say so in the summary.
-- The project runs in a sandboxed preview: dev servers must listen on 0.0.0.0 and use the PORT environment variable.
-- Prefer one of the starters below; keep its layout and run commands unless the person asks otherwise.
+- The project runs in a sandboxed preview. Forja reads how to run it from the files, as for any project: the "dev"
+  (else "start") script of package.json, run with npm (the lockfile's manager when there is one), given the port and
+  host the way the tool takes them (Vite, Next.js, Astro, SvelteKit, Nuxt, Angular, React Router, Create React App);
+  for Python, requirements.txt or pyproject.toml, then a Procfile "web:" line, manage.py (Django), a Streamlit
+  script, or the app object of FastAPI (uvicorn) or Flask (`flask --app`); else an index.html, served as it is.
+  A server of your own should listen on the PORT and HOST environment variables; one on a fixed port is found too.
+- Prefer one of the starters below; keep its layout and scripts unless the person asks otherwise.
 - `summary`: two or three plain sentences for a non-programmer about what you built or changed.
 
 Starters:

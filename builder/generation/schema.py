@@ -44,11 +44,6 @@ TOOL_INPUT_SCHEMA: dict[str, Any] = {
             },
         },
         "delete": {"type": "array", "items": {"type": "string"}, "description": "Paths of files to remove."},
-        "run": {
-            "type": "object",
-            "description": "How to run the project, if it differs from its package.json or the usual defaults.",
-            "properties": {"install": {"type": "string"}, "dev": {"type": "string"}, "port": {"type": "integer"}},
-        },
     },
     "required": ["title", "summary", "files"],
 }
@@ -69,12 +64,6 @@ class FileEdit(BaseModel):
     replace: str
 
 
-class RunHints(BaseModel):
-    install: str = ""
-    dev: str = ""
-    port: int | None = Field(default=None, ge=1, le=65535)
-
-
 class FileTreeAnswer(BaseModel):
     """A validated `emit_file_tree` input. Paths obey the same rules as imports."""
 
@@ -84,7 +73,6 @@ class FileTreeAnswer(BaseModel):
     files: list[FileWrite] = Field(default_factory=list)
     edits: list[FileEdit] = Field(default_factory=list)
     delete: list[SafePath] = Field(default_factory=list)
-    run: RunHints | None = None
 
     @property
     def is_empty(self) -> bool:

@@ -8,8 +8,8 @@ told and what the offline provider writes cannot drift apart.
 Each starter is `templates/<slug>/template.json` (the manifest) plus `templates/<slug>/files/`
 (the project tree). Every file in the tree is a jinja2 template with square-bracket delimiters
 (`[[ var ]]`, `[% block %]`, `[# comment #]`) so that JSX, Vue and Svelte braces pass through
-untouched. The run commands in a manifest are shell commands, run in the project's root with
-`PORT` set; dev servers listen on 0.0.0.0 and fall back to the manifest's port.
+untouched. How a starter installs and runs is not in its manifest: the preview runtime reads it from
+the files (preview_runtime.detect), as it does for any project, and the system prompt says what it found.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_fie
 
 from builder.errors import StarterError
 from builder.filetree import is_binary_path, is_skipped
+from preview_runtime.plan import plan_for
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +42,6 @@ FULLSTACK_STARTER = "fullstack-react-fastapi"
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 
-class StarterRun(BaseModel):
-    """How the preview runtime installs and starts a starter (shell commands, run in the project root)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    install: str = Field(min_length=1)
-    dev: str = Field(min_length=1)
-    port: int = Field(ge=1, le=65535)
-
-
 class Starter(BaseModel):
     """One starter: its manifest, plus the folder it was loaded from."""
 
@@ -61,7 +52,6 @@ class Starter(BaseModel):
     stack: tuple[str, ...] = Field(min_length=1)
     keywords: tuple[str, ...] = ()
     description: str = Field(min_length=1)
-    run: StarterRun
     conventions: str = Field(min_length=1)
     root: Path
 
@@ -304,11 +294,12 @@ def starter_conventions(starters: Sequence[Starter]) -> str:
     sections = []
     for s in starters:
         files = "\n".join(f"  - {p}" for p in s.file_paths())
+        plan = plan_for({path: text.encode() for path, text in render_starter(s, StarterVariables()).items()})
         sections.append(
             f"### {s.title} (`{s.name}`)\n"
             f"{s.description}\n"
             f"Stack: {', '.join(s.stack)}\n"
-            f"Run: install `{s.run.install}`; dev `{s.run.dev}`; port {s.run.port} (or $PORT)\n"
+            f"Forja runs it with: install `{plan.install}`; dev `{plan.dev}`\n"
             f"Conventions: {s.conventions}\n"
             f"Files:\n{files}"
         )

@@ -25,7 +25,7 @@ from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage
 from preview_runtime.local import LocalRunner
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.manager import PreviewManager
-from preview_runtime.plan import DEPENDENCY_MANIFESTS, BrowserPlan, browser_plan_for, plan_for
+from preview_runtime.plan import BrowserPlan, browser_plan_for, is_dependency_file, plan_for
 from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewInfo, PreviewState, Runner, RunnerError
 
@@ -77,6 +77,7 @@ def docker_runner(image: str) -> Runner:
         npm_seed=settings.npm_seed_cache,
         wheel_seed=settings.pip_seed_wheels,
         extra_env=offline_env(),
+        silent_s=settings.preview_silent_s,
     )
     return DockerRunner(config)
 
@@ -87,6 +88,7 @@ def local_runner() -> Runner:
         ttl_seconds=settings.preview_ttl_s,
         env=install_env(),
         npm_seed=settings.npm_seed_cache,
+        silent_s=settings.preview_silent_s,
     )
 
 
@@ -290,7 +292,7 @@ class PreviewService:
         preview_id = self._by_project.get(project_id)
         if preview_id is None or self._manager is None:
             return
-        if any(path in DEPENDENCY_MANIFESTS for path in [*changed, *deleted]):
+        if any(is_dependency_file(path) for path in [*changed, *deleted]):
             self._logs.emit(project_id, "The dependencies changed: restarting the preview to install them.")
             try:
                 await self.start(project_id, restart=True)

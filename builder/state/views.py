@@ -140,5 +140,9 @@ def default_file(paths: list[str]) -> str:
 def preview_words(info: PreviewInfo) -> str:
     """The waiting message of the Preview tab; empty once the preview answers (PreviewService.follow gives it a url)."""
     if info.state == PreviewState.failed:
-        return f"The preview failed: {info.detail or 'see the Logs tab'}."
+        # One sentence here; the log tail that may follow it is in the Logs tab.
+        first = info.detail.split("\n", 1)[0].removesuffix(" Last lines:").rstrip(".")
+        if first[1:2].islower():  # a sentence of its own goes on after the colon in lower case
+            first = first[0].lower() + first[1:]
+        return f"The preview failed: {first or 'see the Logs tab'}."
     return "" if info.url else PREVIEW_WORDS.get(info.state, "")

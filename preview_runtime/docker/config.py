@@ -36,6 +36,7 @@ class DockerConfig:
     deps_save_timeout_s: float = 120
     warm_pool: int = 0
     ready_path: str = "/"
+    silent_s: float = 90  # a dev server that prints nothing and listens on no port this long is ended as stuck
 
     def __post_init__(self) -> None:
         if self.deps_cache_scope not in ("project", "global"):

@@ -36,6 +36,9 @@ class DockerPreview:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     save_task: asyncio.Task[None] | None = None  # copying freshly installed dependencies into the cache
     settled: asyncio.Event = field(default_factory=asyncio.Event)  # answers, failed or stopped
+    last_output: float = field(default_factory=time.monotonic)
+    gave_up: bool = False  # Forja ended it (silent, listening nowhere): its detail says why
+    relayed: bool = False  # a relay to a dev server on the container's loopback was started (readiness.Watch._relay)
 
     @property
     def upstream(self) -> str:

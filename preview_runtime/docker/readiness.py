@@ -3,22 +3,45 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import time
 from collections.abc import Callable, Coroutine
+from importlib import resources
 from typing import Any
 
 import httpx
 from aiodocker.exceptions import DockerError
 
-from preview_runtime.common import exit_meaning, human_size, wait_until_answers
+from preview_runtime.common import exit_meaning, human_size
 from preview_runtime.docker.config import DockerConfig
 from preview_runtime.docker.engine import Engine
-from preview_runtime.docker.layout import CACHED_DIRS
+from preview_runtime.docker.layout import CACHED_DIRS, PREVIEW_UID
 from preview_runtime.docker.preview import DockerPreview
+from preview_runtime.listening import (
+    ANY_ANSWER_AFTER_S,
+    Listener,
+    answering,
+    answers,
+    not_answering_hint,
+    parse_table,
+    stuck_message,
+)
 from preview_runtime.logs import LogLevel
 from preview_runtime.runner import PreviewState
 
 MAX_LINE = 4000
+LOOK_EVERY_S = 1.0  # while $PORT is silent in the dev phase: how often to read the container's listening sockets
+HINT_AFTER_S = 60
+DOCKER_DNS = "127.0.0.11"
+FORWARD_PORTS = (39999, 39998)  # the relay's port (forward.js); the second when the dev server holds the first
+
+
+@functools.cache
+def forward_script() -> str:
+    return resources.files("preview_runtime.docker").joinpath("forward.js").read_text(encoding="utf-8")
+
+
 _WAITING = (PreviewState.starting, PreviewState.installing)
 
 # Called once the install wrote these cacheable folders; runs as the preview's save task.
@@ -81,6 +104,7 @@ class Watch:
             return
         if len(line) > MAX_LINE:
             line = line[:MAX_LINE] + " …"
+        p.last_output = time.monotonic()
         p.emit(line, None)
 
     def _on_marker(self, p: DockerPreview, words: list[str]) -> None:
@@ -119,23 +143,102 @@ class Watch:
                 p.set_state(PreviewState.installing)
 
     async def wait_ready(self, p: DockerPreview) -> None:
-        """Running once the dev server answers on the container's address."""
+        """Running once the dev server answers on the container's address: on $PORT, or where it listens instead."""
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=httpx.Timeout(2.0, connect=0.5), trust_env=False)
-        # A refused connection to the container's address costs next to nothing: poll often.
-        url = p.upstream + self.config.ready_path
-        if not await wait_until_answers(self._http, url, interval=0.05, waiting=lambda: not p.stopping and p.state in _WAITING):
-            return
-        if p.state in _WAITING:
+        client = self._http
+        looked = 0.0
+        hinted = False
+        while not p.stopping and p.state in _WAITING:
+            # A refused connection to the container's address costs next to nothing: try often.
+            if p.ip and await answers(client, p.upstream + self.config.ready_path):
+                break
+            now = time.monotonic()
+            if p.source != "dev-server" or now - p.phase_at < LOOK_EVERY_S or now - looked < LOOK_EVERY_S:
+                await asyncio.sleep(0.05)
+                continue
+            looked = now
+            listening = await self._listeners(p)
+            chosen = await answering(client, listening, p.ip, p.port, any_answer=now - p.phase_at > ANY_ANSWER_AFTER_S)
+            if chosen is None and listening and all(item.loopback_only for item in listening) and not p.relayed:
+                chosen = await self._relay(p, client, listening)
+            if chosen is not None:
+                p.emit(
+                    f"The dev server listens on port {chosen.port}, not on $PORT ({p.port}): the preview goes there.",
+                    LogLevel.info,
+                    "forja",
+                )
+                p.port = chosen.port
+                break
+            if not listening and now - max(p.last_output, p.phase_at) > self.config.silent_s:
+                await self._give_up(p, stuck_message(self.config.silent_s))
+                return
+            if not hinted and now - p.phase_at > HINT_AFTER_S:
+                hinted = True
+                p.emit(_hint(p.port, listening), LogLevel.warning, "forja")
+        if p.state in _WAITING and not p.stopping:
             p.state = PreviewState.running
             p.settled.set()
             p.source = "dev-server"
             took = time.monotonic() - p.started_at
             p.emit(f"The dev server answers on port {p.port} ({took:.1f} s after start).", LogLevel.info, "forja")
 
+    async def _listeners(self, p: DockerPreview) -> list[Listener]:
+        """The listening sockets in the container's network namespace: all of them are the preview's."""
+        docker = await self.engine.client()
+        try:
+            run = await docker.containers.container(p.container_id).exec(
+                ["cat", "/proc/net/tcp", "/proc/net/tcp6"], user=f"{PREVIEW_UID}:{PREVIEW_UID}"
+            )
+            output = b""
+            async with run.start(detach=False) as stream:
+                while (message := await stream.read_out()) is not None:
+                    output += message.data
+        except DockerError:
+            return []
+        # Docker's embedded DNS server listens in every container of a user-defined network, on 127.0.0.11.
+        return [item for item in parse_table(output.decode("ascii", "replace")) if item.host != DOCKER_DNS]
+
+    async def _relay(self, p: DockerPreview, client: httpx.AsyncClient, listening: list[Listener]) -> Listener | None:
+        """A dev server on the container's loopback only: relay a port on every interface to it (forward.js)."""
+        p.relayed = True
+        target = next((item for item in listening if item.port == p.port), listening[0])
+        port = next(port for port in FORWARD_PORTS if port != target.port)
+        env = [f"FORJA_TARGET_PORT={target.port}", f"FORJA_TARGET_HOST={target.host}", f"FORJA_FORWARD_PORT={port}"]
+        docker = await self.engine.client()
+        try:
+            run = await docker.containers.container(p.container_id).exec(
+                ["node", "-e", forward_script()], user=f"{PREVIEW_UID}:{PREVIEW_UID}", environment=env
+            )
+            await run.start(detach=True)
+        except DockerError:
+            return None
+        relay = Listener("0.0.0.0", port)
+        for _ in range(50):
+            if await answers(client, f"http://{relay.address(p.ip)}/"):
+                p.emit(
+                    f"The dev server listens only on {target.address('127.0.0.1')} inside its container, which the preview "
+                    f"cannot reach: Forja relays port {port} to it.",
+                    LogLevel.info,
+                    "forja",
+                )
+                return relay
+            await asyncio.sleep(0.1)
+        return None
+
+    async def _give_up(self, p: DockerPreview, why: str) -> None:
+        p.gave_up = True
+        p.state = PreviewState.failed
+        p.detail = why
+        p.settled.set()
+        p.emit(why, LogLevel.error, "forja")
+        docker = await self.engine.client()
+        with contextlib.suppress(DockerError):
+            await docker.containers.container(p.container_id).kill()
+
     async def _exited(self, p: DockerPreview) -> None:
         p.settled.set()
-        if p.stopping:
+        if p.stopping or p.gave_up:
             return
         docker = await self.engine.client()
         try:
@@ -159,3 +262,14 @@ class Watch:
             p.state = PreviewState.failed
         p.detail = f"{p.detail} {text}" if p.detail else text
         p.emit(text, LogLevel.error if code else LogLevel.warning, "forja")
+
+
+def _hint(port: int, listening: list[Listener]) -> str:
+    inside = [item for item in listening if item.loopback_only]
+    if inside and len(inside) == len(listening):
+        ports = ", ".join(str(item.port) for item in inside)
+        return (
+            f"The dev server listens only on the container's own loopback (port {ports}), which the preview cannot reach: "
+            "it should listen on $HOST (0.0.0.0) or on every interface."
+        )
+    return not_answering_hint(port, listening)

@@ -53,8 +53,11 @@ class LocalRunner(Runner):
         env: Mapping[str, str] | None = None,
         sandbox: bool = True,
         npm_seed: Path | None = None,
+        silent_s: float = 90,
     ) -> None:
         """`env`: extra variables for every preview (a registry mirror, a CA bundle); `sandbox=False` never uses bwrap.
+
+        `silent_s`: a dev server that prints nothing and listens on no port for this long is ended as stuck.
 
         `npm_seed`: an npm cache (scripts/prefetch_starters.py fills one with the starters' packages) copied
         into the previews' npm cache before the first preview, so those packages install without a network.
@@ -62,6 +65,7 @@ class LocalRunner(Runner):
         self.work_dir = Path(work_dir)
         self.npm_seed = npm_seed
         self.ttl_seconds = ttl_seconds
+        self.silent_s = silent_s
         self.extra_env = dict(env or {})
         self.sandbox = sandbox
         self._runs: dict[str, LocalRun] = {}
@@ -124,7 +128,7 @@ class LocalRunner(Runner):
         port = free_port({run.port for run in self._runs.values()})
         env = preview_env(port, self.home, self.extra_env)
         bwrap = await self._bubblewrap()
-        run = LocalRun(spec=spec, directory=directory, port=port, sink=log, sandboxed=bwrap is not None)
+        run = LocalRun(spec=spec, directory=directory, port=port, sink=log, sandboxed=bwrap is not None, silent_s=self.silent_s)
         install, dev = spec.plan.install.strip(), loopback_only(spec.plan.dev.strip())
         if (script := npm_script(spec.plan, spec.files)) is not None:
             # The script itself, as npm would run it, without npm's own Node process (see plan.npm_script).
@@ -272,7 +276,7 @@ class LocalRunner(Runner):
             version=run.spec.version,
             runner=self.name,
             state=run.state,
-            upstream=f"http://127.0.0.1:{run.port}",
+            upstream=f"http://{run.address}",
             detail=run.detail,
             handle=str(run.process.pid) if run.process else "",
         )

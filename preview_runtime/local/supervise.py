@@ -14,7 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from preview_runtime.common import exit_meaning, wait_until_answers
+from preview_runtime.common import exit_meaning
+from preview_runtime.listening import ANY_ANSWER_AFTER_S, answering, answers, listeners_of, not_answering_hint, stuck_message
 from preview_runtime.local.processes import kill_group
 from preview_runtime.logs import LogLevel
 from preview_runtime.runner import LogSink, PreviewSpec, PreviewState
@@ -22,7 +23,8 @@ from preview_runtime.runner import LogSink, PreviewSpec, PreviewState
 logger = logging.getLogger(__name__)
 
 TAIL_LINES = 20
-HINT_AFTER_S = 60  # nothing answers on $PORT by then: say where the dev server must listen
+HINT_AFTER_S = 60  # nothing answers by then: say where the dev server must listen
+LOOK_AFTER_S = 1.0  # $PORT silent this long: look for the port the dev server chose itself
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
@@ -45,6 +47,14 @@ class LocalRun:
     supervisor: asyncio.Task[None] | None = None
     # Where to cache node_modules once the install succeeds; empty when not cached or restored.
     deps_cache: Path | None = None
+    # Where the dev server answers: 127.0.0.1:$PORT, or the socket it opened instead (listening.py).
+    address: str = ""
+    last_output: float = field(default_factory=time.monotonic)
+    silent_s: float = 90
+    gave_up: bool = False  # Forja ended it (silent, listening nowhere): its detail says why
+
+    def __post_init__(self) -> None:
+        self.address = self.address or f"127.0.0.1:{self.port}"
 
     @property
     def preview_id(self) -> str:
@@ -78,6 +88,8 @@ async def supervise(run: LocalRun, marker: str, on_dev_started: Callable[[LocalR
         kill_group(run.process.pid)
     if run.stopping:
         run.state = PreviewState.stopped
+        return
+    if run.gave_up:
         return
     what = "The dev server" if run.dev_started.is_set() else "The install command"
     if code == 0:
@@ -118,28 +130,45 @@ async def _read(run: LocalRun, marker: str, on_dev_started: Callable[[LocalRun],
             on_dev_started(run)
             continue
         run.tail.append(text)
+        run.last_output = time.monotonic()
         run.emit(text)
 
 
 async def _until_answering(run: LocalRun) -> None:
-    """Running once http://127.0.0.1:port/ answers anything at all."""
+    """Running once the dev server answers: on $PORT, or on a port it listens on instead."""
     await run.dev_started.wait()
+    assert run.process is not None
     waited_since = time.monotonic()
     hinted = False
-
-    def still_waiting() -> bool:
-        nonlocal hinted
-        if not hinted and time.monotonic() - waited_since > HINT_AFTER_S:
-            hinted = True
-            run.emit(
-                f"Nothing answers on port {run.port} yet: the dev server must listen on $PORT ({run.port}).",
-                LogLevel.warning,
-                "forja",
-            )
-        return True
-
     async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
-        await wait_until_answers(client, f"http://127.0.0.1:{run.port}/", interval=0.2, waiting=still_waiting)
+        while run.state in (PreviewState.starting, PreviewState.installing):
+            if await answers(client, f"http://{run.address}/"):
+                break
+            now = time.monotonic()
+            if now - waited_since < LOOK_AFTER_S:
+                await asyncio.sleep(0.2)
+                continue
+            listening = await asyncio.to_thread(listeners_of, run.process.pid)
+            chosen = await answering(client, listening, "127.0.0.1", run.port, any_answer=now - waited_since > ANY_ANSWER_AFTER_S)
+            if chosen is not None:
+                run.address = chosen.address("127.0.0.1")
+                run.emit(
+                    f"The dev server listens on port {chosen.port}, not on $PORT ({run.port}): the preview goes there.",
+                    LogLevel.info,
+                    "forja",
+                )
+                break
+            if not listening and now - max(run.last_output, waited_since) > run.silent_s:
+                run.gave_up = True
+                run.state = PreviewState.failed
+                run.detail = stuck_message(run.silent_s)
+                run.emit(run.detail, LogLevel.error, "forja")
+                kill_group(run.process.pid)
+                return
+            if not hinted and now - waited_since > HINT_AFTER_S:
+                hinted = True
+                run.emit(not_answering_hint(run.port, listening), LogLevel.warning, "forja")
+            await asyncio.sleep(0.2)
     if run.state in (PreviewState.starting, PreviewState.installing):
         run.state = PreviewState.running
-        run.emit(f"The dev server answers on port {run.port}.", LogLevel.info, "forja")
+        run.emit(f"The dev server answers on port {run.address.rsplit(':', 1)[1]}.", LogLevel.info, "forja")

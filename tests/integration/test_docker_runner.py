@@ -276,7 +276,7 @@ async def test_dependency_cache(docker_runner_factory) -> None:
     await runner.start(spec("deps-1", files, plan, project_id=project), log)
     info = await wait_state(runner, "deps-1", PreviewState.running, 180, log)
     first = time.monotonic() - t0
-    assert (await get(info.upstream + "/")).text == "<h1>2m 5173 tool:ok package:ok</h1>"
+    assert (await get(info.upstream + "/")).text == "<h1>2m 3000 tool:ok package:ok</h1>"
     await log.wait_for(lambda t: t.startswith("Dependencies cached for the next start"), "deps-1", 60)
     assert any(t.startswith("Installing dependencies") for t in log.texts("deps-1"))
     await runner.stop("deps-1")
@@ -286,7 +286,7 @@ async def test_dependency_cache(docker_runner_factory) -> None:
     info = await wait_state(runner, "deps-2", PreviewState.running, 60, log)
     second = time.monotonic() - t0
     # The cache is mounted read-only (a preview cannot change what the next one gets); tool folders stay writable.
-    assert (await get(info.upstream + "/")).text == "<h1>2m 5173 tool:ok package:EROFS</h1>"
+    assert (await get(info.upstream + "/")).text == "<h1>2m 3000 tool:ok package:EROFS</h1>"
     texts = log.texts("deps-2")
     assert not any(t.startswith("Installing dependencies") for t in texts)
     assert any(t.startswith("Dependencies come from the cache, mounted read-only") for t in texts)
@@ -299,7 +299,7 @@ async def test_dependency_cache(docker_runner_factory) -> None:
     runner.deps.complete_caches.clear()
     await runner.start(spec("deps-3", files, plan, project_id=project, version=3), log)
     info = await wait_state(runner, "deps-3", PreviewState.running, 60, log)
-    assert (await get(info.upstream + "/")).text == "<h1>2m 5173 tool:ok package:ok</h1>"
+    assert (await get(info.upstream + "/")).text == "<h1>2m 3000 tool:ok package:ok</h1>"
     assert any(t.startswith("Dependencies restored from the cache") for t in log.texts("deps-3"))
 
     # Caches in use stay; unused ones go.
@@ -417,3 +417,47 @@ async def test_missing_image_is_explained_and_a_built_one_accepted(docker_engine
         "the preview image forja-preview:no-such-tag does not exist, and FORJA_PREVIEW_IMAGE names a fixed tag"
     )
     assert (await PreviewImage(preview_image).check()).state == ImageState.ready
+
+
+FIXED_PORT_SERVER = b"""const http = require('http');
+http.createServer((req, res) => {
+  res.setHeader('content-type', 'text/html');
+  res.end('<h1>fixed port 4567</h1>');
+}).listen(4567, () => console.log('listening on 4567'));
+"""
+
+
+async def test_a_server_that_ignores_port_is_found_where_it_listens(docker_runner_factory) -> None:
+    runner: DockerRunner = docker_runner_factory()
+    log = LogCollector()
+    plan = RunPlan(dev="node fixed.js", port=3000, has_server=True)
+    await runner.start(spec("fixed-1", {"fixed.js": FIXED_PORT_SERVER}, plan), log)
+    info = await wait_state(runner, "fixed-1", PreviewState.running, 30, log)
+    assert info.upstream.endswith(":4567")
+    assert (await get(info.upstream + "/")).text == "<h1>fixed port 4567</h1>"
+    assert any("listens on port 4567, not on $PORT (3000)" in text for text in log.texts("fixed-1", source="forja"))
+
+
+async def test_a_silent_dev_server_that_listens_nowhere_is_ended_with_why(docker_runner_factory) -> None:
+    runner: DockerRunner = docker_runner_factory(silent_s=2)
+    log = LogCollector()
+    started = time.monotonic()
+    await runner.start(spec("silent-1", {"x.txt": b""}, RunPlan(dev="echo waiting; sleep 600", has_server=False)), log)
+    info = await wait_state(runner, "silent-1", PreviewState.failed, 30, log)
+    assert time.monotonic() - started < 15
+    assert info.detail.startswith("The dev server has printed nothing for 2 s and listens on no port"), info.detail
+    await asyncio.sleep(1)  # the container's exit does not replace the reason
+    assert (await runner.status("silent-1")).detail == info.detail
+
+
+async def test_a_server_on_the_containers_own_loopback_is_relayed(docker_runner_factory) -> None:
+    """app.listen(4567, '127.0.0.1') cannot be reached from outside its container: Forja relays a port to it."""
+    runner: DockerRunner = docker_runner_factory()
+    log = LogCollector()
+    plan = RunPlan(dev="node fixed.js", port=3000, has_server=True)
+    loopback = FIXED_PORT_SERVER.replace(b".listen(4567,", b".listen(4567, '127.0.0.1',")
+    await runner.start(spec("loop-1", {"fixed.js": loopback}, plan), log)
+    info = await wait_state(runner, "loop-1", PreviewState.running, 30, log)
+    assert info.upstream.endswith(":39999")
+    assert (await get(info.upstream + "/")).text == "<h1>fixed port 4567</h1>"
+    assert any("listens only on 127.0.0.1:4567 inside its container" in t for t in log.texts("loop-1", source="forja"))

@@ -21,6 +21,7 @@ from preview_runtime.local import LocalRunner
 from preview_runtime.logs import LogLevel
 from preview_runtime.plan import RunPlan
 from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState, RunnerError
+from tests.conftest import free_port
 
 SECRET_NAME = "FORJA_TEST_SECRET_TOKEN"
 
@@ -355,3 +356,41 @@ async def test_npm_run_scripts_run_without_npm_unless_npm_adds_something(runner:
     info = await runner.start(_spec("who2", with_pre, plan), Sink())
     info = await _until(runner, "who2", PreviewState.running)
     assert (await _fetch(info.upstream + "/")).text == "dev npm"
+
+
+# A server that ignores $PORT, as many real ones do (plain `vite` on 5173, `app.listen(4000)`).
+FIXED_PORT_SERVER = b"""
+const http = require('http')
+http.createServer((req, res) => {
+  res.setHeader('Content-Type', 'text/html')
+  res.end('<h1>fixed port ' + process.argv[2] + '</h1>')
+}).listen(Number(process.argv[2]), process.argv[3], () => console.log('listening on ' + process.argv[2]))
+"""
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+async def test_a_server_that_ignores_port_is_found_where_it_listens(runner: LocalRunner, host: str) -> None:
+    fixed = free_port()
+    plan = RunPlan(dev=f"node fixed.js {fixed} {host}", port=3000, has_server=True)
+    sink = Sink()
+    await runner.start(_spec("fixed1", {"fixed.js": FIXED_PORT_SERVER}, plan), sink)
+    info = await _until(runner, "fixed1", PreviewState.running)
+    address = f"[{host}]:{fixed}" if ":" in host else f"{host}:{fixed}"
+    assert info.upstream == f"http://{address}"
+    assert (await _fetch(info.upstream + "/")).text == f"<h1>fixed port {fixed}</h1>"
+    assert any(f"listens on port {fixed}, not on $PORT" in text for text in sink.texts("forja"))
+
+
+async def test_a_silent_dev_server_that_listens_nowhere_is_ended_with_why(tmp_path: Path) -> None:
+    runner = LocalRunner(tmp_path / "work", sandbox=False, silent_s=2)
+    sink = Sink()
+    try:
+        started = time.monotonic()
+        await runner.start(_spec("silent1", {"x.txt": b""}, RunPlan(dev="echo waiting; sleep 600", has_server=False)), sink)
+        info = await _until(runner, "silent1", PreviewState.failed, within=15)
+        assert time.monotonic() - started < 10
+        assert info.detail.startswith("The dev server has printed nothing for 2 s and listens on no port")
+        await asyncio.sleep(0.5)  # the supervisor sees the shell end: the reason stays the one given
+        assert (await runner.status("silent1")).detail.startswith("The dev server has printed nothing")
+    finally:
+        await runner.close()

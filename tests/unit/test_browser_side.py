@@ -34,7 +34,12 @@ def test_bridge_keeps_the_doctype_first_and_is_added_once() -> None:
 def test_browser_plan_only_for_front_end_projects() -> None:
     vite = {"package.json": b'{"scripts": {"dev": "vite"}, "devDependencies": {"vite": "7"}}', "index.html": b"<div id=root>"}
     plan = browser_plan_for(vite)
-    assert plan is not None and plan.install[:2] == ["npm", "install"] and plan.dev == ["npm", "run", "dev"] and plan.port == 5173
+    assert (
+        plan is not None
+        and plan.install[:2] == ["npm", "install"]
+        and plan.dev == ["npm", "run", "dev", "--", "--port", "5173", "--host", "0.0.0.0"]
+        and plan.port == 5173
+    )
     static = browser_plan_for({"index.html": b"<h1>hi</h1>"})
     assert static is not None and static.install == [] and static.dev == []
     express = {"package.json": b'{"scripts": {"start": "node server.js"}, "dependencies": {"express": "5"}}', "server.js": b""}

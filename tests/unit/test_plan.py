@@ -24,13 +24,15 @@ def test_broken_package_json_is_named_with_where_it_breaks() -> None:
 
 def test_dependency_files_decide_the_cache_key_inputs() -> None:
     tree = {**package({"dev": "vite"}), "package-lock.json": b"{}", "src/main.js": b"", "requirements.txt": b"fastapi\n"}
-    assert plan_for(tree).lockfile_hash_inputs == ["package-lock.json", "package.json", "requirements.txt"]
+    plan = plan_for(tree)
+    assert sorted(plan.lockfile_hash_inputs) == ["package-lock.json", "package.json", "requirements.txt"]
+    assert plan.install == "npm install --no-audit --no-fund && python -m pip install -r requirements.txt"
 
 
 def test_npm_script_runs_the_script_itself_with_npms_variables() -> None:
     tree = package({"dev": "vite --port 5173"})
     assert npm_script(plan_for(tree), tree) == (
-        "vite --port 5173",
+        'vite --port 5173 --host "$HOST"',
         {
             "npm_lifecycle_event": "dev",
             "npm_lifecycle_script": "vite --port 5173",
@@ -46,7 +48,15 @@ def test_npm_script_keeps_npm_when_it_does_more_than_run_the_script() -> None:
     with_post = package({"dev": "vite", "postdev": "echo done"})
     assert npm_script(plan_for(with_post), with_post) is None
     tree = package({"dev": "vite"})
-    with_args = RunPlan(dev="npm run dev -- --host", has_server=False)
-    assert npm_script(with_args, tree) is None
+    in_a_folder = RunPlan(dev="cd web && npm run dev", has_server=False)
+    assert npm_script(in_a_folder, tree) is None
     other_tool = RunPlan(dev="python -m http.server", has_server=False)
     assert npm_script(other_tool, tree) is None
+
+
+def test_npm_script_keeps_variables_and_arguments_as_npm_applies_them() -> None:
+    tree = package({"dev": "tsc -b && vite"})
+    plan = RunPlan(dev='NG_CLI_ANALYTICS=false npm run dev -- --port "$PORT"', has_server=False)
+    script = npm_script(plan, tree)
+    assert script is not None
+    assert script[0] == 'export NG_CLI_ANALYTICS=false; tsc -b && vite --port "$PORT"'

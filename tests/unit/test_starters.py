@@ -23,6 +23,7 @@ from builder.generation.starters import (
     render_starter,
     starter_conventions,
 )
+from preview_runtime.plan import plan_for
 
 EXPECTED = {
     "react-vite-tailwind",
@@ -75,7 +76,6 @@ def test_every_manifest_loads(starters: list[Starter]) -> None:
     for s in starters:
         assert s.root.name == s.name
         assert s.title and s.description and s.conventions and s.stack
-        assert s.run.install and s.run.dev and 1 <= s.run.port <= 65535
         assert s.file_paths(), s.name
         assert all(not is_binary_path(p) for p in s.file_paths()), s.name
 
@@ -104,7 +104,6 @@ def _manifest(name: str, **overrides: object) -> dict[str, object]:
         "stack": ["html"],
         "keywords": ["test"],
         "description": "A test starter.",
-        "run": {"install": "true", "dev": "true", "port": 8080},
         "conventions": "None.",
     }
     manifest.update(overrides)
@@ -116,8 +115,8 @@ def _manifest(name: str, **overrides: object) -> dict[str, object]:
     [
         ("{not json", "could not be read"),
         (["a", "list"], "must be a JSON object"),
-        ({k: v for k, v in _manifest("broken").items() if k != "run"}, "run"),
-        (_manifest("broken", run={"install": "x", "dev": "y", "port": 0}), "port"),
+        ({k: v for k, v in _manifest("broken").items() if k != "description"}, "description"),
+        (_manifest("broken", run={"install": "x", "dev": "y", "port": 8080}), "run"),
         (_manifest("broken", colour="red"), "colour"),
         (_manifest("other-name"), "must match its folder"),
     ],
@@ -311,12 +310,13 @@ def test_python_requirements_are_pinned_exactly(rendered: dict[str, dict[str, st
                         assert re.fullmatch(r"[A-Za-z0-9_.\[\]-]+==[0-9][0-9A-Za-z.]*", line.strip()), f"{name}/{path}: {line!r}"
 
 
-def test_dev_servers_listen_everywhere_on_port(starters: list[Starter], rendered: dict[str, dict[str, str]]) -> None:
-    # The preview sets PORT; without it the manifest's port is the default, on 0.0.0.0.
+def test_starters_listen_where_forja_asks(starters: list[Starter], rendered: dict[str, dict[str, str]]) -> None:
+    # Forja reads how to run a starter from its files, as for any project; the server gets PORT and HOST.
     for s in starters:
-        tree = "\n".join(rendered[s.name].values()) + "\n" + s.run.dev
-        assert "0.0.0.0" in tree, s.name
-        assert "PORT" in tree and str(s.run.port) in tree, s.name
+        files = {path: text.encode() for path, text in rendered[s.name].items()}
+        plan = plan_for(files)
+        tree = "\n".join(rendered[s.name].values()) + "\n" + plan.dev
+        assert "PORT" in tree and "HOST" in tree, s.name
 
 
 # -- Variables and refusals -------------------------------------------------------------------
@@ -365,6 +365,7 @@ def test_starter_conventions_describe_every_starter(starters: list[Starter]) -> 
     text = starter_conventions(starters)
     for s in starters:
         assert f"`{s.name}`" in text
-        assert s.run.dev in text and s.conventions in text
+        plan = plan_for({path: text.encode() for path, text in render_starter(s, StarterVariables()).items()})
+        assert f"dev `{plan.dev}`" in text and s.conventions in text
         for path in s.file_paths():
             assert f"- {path}" in text

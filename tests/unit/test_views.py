@@ -237,3 +237,7 @@ def test_preview_words_follow_the_preview_service_reports() -> None:
     assert preview_words(info.model_copy(update={"state": PreviewState.failed})) == "The preview failed: see the Logs tab."
     failed = info.model_copy(update={"state": PreviewState.failed, "detail": "npm exited with code 1"})
     assert preview_words(failed) == "The preview failed: npm exited with code 1."
+    with_tail = failed.model_copy(
+        update={"detail": "The dev server exited with code 1 (the command failed). Last lines:\nError: boom\n    at x.js:1"}
+    )
+    assert preview_words(with_tail) == "The preview failed: the dev server exited with code 1 (the command failed)."

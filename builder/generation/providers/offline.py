@@ -117,7 +117,6 @@ class OfflineProvider(Provider):
         for index, (path, content) in enumerate(files.items()):
             yield ToolDelta(("," if index else "") + json.dumps({"path": path, "content": content}, ensure_ascii=False))
             await asyncio.sleep(0)
-        run = {"install": starter.run.install, "dev": starter.run.dev, "port": starter.run.port}
-        yield ToolDelta('], "run": ' + json.dumps(run) + "}")
+        yield ToolDelta("]}")
         yield UsageReport()
         yield Finished("tool_use")

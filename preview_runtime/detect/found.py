@@ -1,0 +1,23 @@
+"""What detection found in one folder of a project: the stack's name and how to install and start it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from preview_runtime.detect.command import Command
+
+
+class NotRunnable(ValueError):
+    """Forja cannot tell how to run the project; the message is one sentence naming the file and what to do."""
+
+
+@dataclass
+class Found:
+    framework: str  # for people: "Vite", "Next.js", "Flask"...
+    dev: Command
+    install: list[Command] = field(default_factory=list)
+    port: int = 3000  # where the tool listens when it ignores the port it is given
+    server: bool = False  # runs a backend of its own (not only a dev server for a front end)
+    python: bool = False  # needs Python (so not in the browser's WebContainer)
+    inputs: list[str] = field(default_factory=list)  # files whose content decides the installed dependencies
+    notes: list[str] = field(default_factory=list)  # said in the Logs tab when the preview starts

@@ -1,0 +1,257 @@
+"""Node.js projects: the package manager from the lockfile, the script to run, and how its tool takes host and port.
+
+The person's files are never edited: the address goes in as the flags or variables each tool reads, appended to
+the script the way `npm run NAME -- ARGS` appends them, and only when the script does not set it already.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from preview_runtime.detect.command import HOST, PORT, Command
+from preview_runtime.detect.found import Found, NotRunnable
+
+# Scripts that start a dev server, most telling first ("start" often means production: last).
+DEV_SCRIPTS = ("dev", "start:dev", "develop", "serve", "dev:server", "start")
+LOCKFILES = ("package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml", "yarn.lock", "bun.lock", "bun.lockb")
+NPM_INSTALL = ["npm", "install", "--no-audit", "--no-fund"]
+# Wrappers before the real tool in a script: `cross-env NODE_ENV=development vite`.
+_WRAPPERS = frozenset({"cross-env", "env-cmd", "dotenv", "npx", "exec", "env", "--"})
+
+
+@dataclass(frozen=True)
+class Tool:
+    framework: str
+    port: int  # its own default port
+    port_flag: tuple[str, ...] = ()  # ("--port",) or ("-p", "--port"): the first is used, any counts as already set
+    host_flag: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+
+
+_VITE = Tool("Vite", 5173, ("--port",), ("--host",))
+# By the command a script runs (its first word, or first two for CLIs with subcommands).
+TOOLS: dict[str, Tool] = {
+    "vite": _VITE,
+    "astro": Tool("Astro", 4321, ("--port",), ("--host",)),
+    "react-router": Tool("React Router", 5173, ("--port",), ("--host",)),
+    "remix vite:dev": Tool("Remix", 5173, ("--port",), ("--host",)),
+    "remix dev": Tool("Remix", 3000),
+    "nuxt": Tool("Nuxt", 3000, ("--port", "-p"), ("--host",)),
+    "nuxi": Tool("Nuxt", 3000, ("--port", "-p"), ("--host",)),
+    "next": Tool("Next.js", 3000, ("--port", "-p"), ("--hostname", "-H")),
+    "ng": Tool("Angular", 4200, ("--port",), ("--host",), {"NG_CLI_ANALYTICS": "false"}),
+    # Create React App reads PORT and HOST; its host check would refuse the preview's own name.
+    "react-scripts": Tool("Create React App", 3000, env={"DANGEROUSLY_DISABLE_HOST_CHECK": "true"}),
+    "vue-cli-service": Tool("Vue CLI", 8080, ("--port",), ("--host",)),
+    "webpack": Tool("webpack", 8080, ("--port",), ("--host",)),
+    "webpack-dev-server": Tool("webpack", 8080, ("--port",), ("--host",)),
+    "gatsby": Tool("Gatsby", 8000, ("-p", "--port"), ("-H", "--host")),
+    "parcel": Tool("Parcel", 1234, ("--port", "-p"), ("--host",)),
+    "eleventy": Tool("Eleventy", 8080, ("--port",)),
+    # fastify-cli listens on localhost unless told: FASTIFY_ADDRESS, which a container needs to be reachable.
+    "fastify": Tool("Fastify", 3000, env={"FASTIFY_ADDRESS": HOST, "FASTIFY_PORT": PORT}),
+    "nest": Tool("NestJS", 3000),
+}
+# With no script to run: the framework's own dev command, by dependency (most specific first).
+BY_DEPENDENCY = (
+    ("next", "next dev"),
+    ("nuxt", "nuxt dev"),
+    ("@angular/cli", "ng serve"),
+    ("astro", "astro dev"),
+    ("@react-router/dev", "react-router dev"),
+    ("gatsby", "gatsby develop"),
+    ("react-scripts", "react-scripts start"),
+    ("@vue/cli-service", "vue-cli-service serve"),
+    ("@sveltejs/kit", "vite dev"),
+    ("vite", "vite"),
+    ("parcel", "parcel index.html"),
+)
+# For people: the most specific framework a package.json names.
+FRAMEWORKS = (
+    ("next", "Next.js"),
+    ("nuxt", "Nuxt"),
+    ("@sveltejs/kit", "SvelteKit"),
+    ("astro", "Astro"),
+    ("@angular/core", "Angular"),
+    ("@react-router/dev", "React Router"),
+    ("@remix-run/dev", "Remix"),
+    ("react-scripts", "Create React App"),
+    ("gatsby", "Gatsby"),
+    ("@builder.io/qwik", "Qwik"),
+    ("@nestjs/core", "NestJS"),
+    ("fastify", "Fastify"),
+    ("hono", "Hono"),
+    ("koa", "Koa"),
+    ("express", "Express"),
+    ("vite", "Vite"),
+)
+BACKENDS = frozenset({"@nestjs/core", "fastify", "hono", "koa", "express"})
+FRONT_ENDS = frozenset(dep for dep, _ in BY_DEPENDENCY)
+
+
+def read_manifest(tree: Mapping[str, bytes], path: str) -> dict:
+    """package.json as a dict; NotRunnable naming where it breaks."""
+    try:
+        manifest = json.loads(tree[path])
+    except ValueError as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise NotRunnable(f"{path} is not valid JSON{where}: fix it in the Code tab, then start the preview again.") from None
+    if not isinstance(manifest, dict):
+        raise NotRunnable(f"{path} must hold one JSON object ({{...}}): fix it in the Code tab, then start the preview again.")
+    return manifest
+
+
+def dependencies(manifest: Mapping[str, object]) -> set[str]:
+    return {
+        name
+        for section in ("dependencies", "devDependencies")
+        if isinstance(names := manifest.get(section), dict)
+        for name in names
+    }
+
+
+def framework_of(manifest: Mapping[str, object]) -> str:
+    deps = dependencies(manifest)
+    return next((label for dep, label in FRAMEWORKS if dep in deps), "Node.js")
+
+
+def is_front_end(manifest: Mapping[str, object]) -> bool:
+    return bool(dependencies(manifest) & FRONT_ENDS)
+
+
+def _join(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name
+
+
+def detect_node(tree: Mapping[str, bytes], folder: str = "") -> Found:
+    manifest = read_manifest(tree, _join(folder, "package.json"))
+    scripts = manifest.get("scripts") if isinstance(manifest.get("scripts"), dict) else {}
+    assert isinstance(scripts, dict)
+    deps = dependencies(manifest)
+    install, notes = _install(tree, folder, manifest)
+    inputs = [_join(folder, name) for name in ("package.json", *LOCKFILES) if _join(folder, name) in tree]
+    name = next((n for n in DEV_SCRIPTS if isinstance(scripts.get(n), str) and scripts[n].strip()), "")
+    if name:
+        tool_key, tool = _tool_of(scripts[name])
+        args = _address_args(scripts[name], tool)
+        argv = ["npm", "run", name, *(["--", *args] if args else [])]
+        port = _pinned_port(scripts[name]) or (tool.port if tool else 3000)
+    else:
+        command = next((cmd for dep, cmd in BY_DEPENDENCY if dep in deps), "")
+        if not command:
+            main = manifest.get("main") if isinstance(manifest.get("main"), str) else ""
+            entry = next((f for f in (main, "server.js", "index.js", "app.js") if f and _join(folder, f) in tree), "")
+            if not entry:
+                raise NotRunnable(
+                    f'{_join(folder, "package.json")} has no "dev" or "start" script and Forja finds no framework or server.js '
+                    'to start: add a "dev" script that starts the app (for example "vite" or "node server.js").'
+                )
+            command = f"node {entry}"
+        tool_key, tool = _tool_of(command)
+        argv = ["npx", "--no", "--", *shlex.split(command), *_address_args(command, tool)]
+        port = tool.port if tool else 3000
+    framework = framework_of(manifest)
+    env = dict(tool.env) if tool else {}
+    return Found(
+        framework=framework if framework != "Node.js" or tool is None else tool.framework,
+        dev=Command(argv, cwd=folder, env=env),
+        install=install,
+        port=port,
+        server=bool(deps & BACKENDS) or (tool_key in ("fastify", "nest")),
+        inputs=inputs,
+        notes=notes,
+    )
+
+
+def _last_command(script: str) -> list[str]:
+    """The words of the command `npm run NAME -- ARGS` hands ARGS to: the script's last one."""
+    last = re.split(r"&&|\|\||;", script)[-1]
+    try:
+        words = shlex.split(last)
+    except ValueError:
+        words = last.split()
+    while words and (words[0] in _WRAPPERS or re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0])):
+        words.pop(0)
+    return words
+
+
+def _tool_of(script: str) -> tuple[str, Tool | None]:
+    words = _last_command(script)
+    if not words:
+        return "", None
+    first = words[0].rsplit("/", 1)[-1]
+    pair = f"{first} {words[1]}" if len(words) > 1 else first
+    for key in (pair, first):
+        if key in TOOLS:
+            return key, TOOLS[key]
+    return first, None
+
+
+def _address_args(script: str, tool: Tool | None) -> list[str]:
+    """Flags telling the tool the address; none that the script already sets (a repeated flag confuses some CLIs)."""
+    if tool is None:
+        return []
+    words = _last_command(script)
+    given = {w.split("=", 1)[0] for w in words}
+    args: list[str] = []
+    if tool.port_flag and not given & set(tool.port_flag):
+        args += [tool.port_flag[0], PORT]
+    if tool.host_flag and not given & set(tool.host_flag):
+        args += [tool.host_flag[0], HOST]
+    return args
+
+
+def _pinned_port(script: str) -> int | None:
+    """A port the script fixes itself (`vite --port 3000`, `PORT=4000 node server.js`)."""
+    match = re.search(r"(?:--port|-p)[ =](\d{2,5})\b|\bPORT=(\d{2,5})\b", script)
+    return int(next(g for g in match.groups() if g)) if match else None
+
+
+def _install(tree: Mapping[str, bytes], folder: str, manifest: Mapping[str, object]) -> tuple[list[Command], list[str]]:
+    """The install the lockfile names (pnpm, yarn and bun themselves come from npm), and what to tell the person."""
+    present = [name for name in LOCKFILES if _join(folder, name) in tree]
+    wanted = manifest.get("packageManager") if isinstance(manifest.get("packageManager"), str) else ""
+    pinned = re.match(r"(pnpm|yarn|bun|npm)@(\d[\w.-]*)", str(wanted))
+    notes: list[str] = []
+    manager = "npm"
+    if "pnpm-lock.yaml" in present:
+        manager = "pnpm"
+    elif "yarn.lock" in present:
+        manager = "yarn"
+    elif "bun.lock" in present or "bun.lockb" in present:
+        manager = "bun"
+    if pinned and pinned.group(1) != manager and len(present) == 0:
+        manager = pinned.group(1)
+    if len({n.split(".")[0].split("-")[0] for n in present}) > 1:
+        notes.append(f"{', '.join(present)}: more than one lockfile; Forja installs with {manager}. Delete the others.")
+    if manager == "yarn" and b"__metadata:" in tree.get(_join(folder, "yarn.lock"), b""):
+        notes.append("yarn.lock is from Yarn 2 or newer, which Forja cannot run: npm installs from package.json instead.")
+        manager = "npm"
+    if manager == "npm":
+        if (lock := _join(folder, "package-lock.json")) in tree:
+            notes += _lock_mismatch(tree[lock], manifest, lock)
+        return [Command(NPM_INSTALL, cwd=folder)], notes
+    version = pinned.group(2) if pinned and pinned.group(1) == manager else {"pnpm": "9", "yarn": "1", "bun": "1"}[manager]
+    argv = ["npm", "exec", "--yes", f"{manager}@{version}", "--", "install"]
+    notes.append(f"The lockfile is {manager}'s: installing with {manager} {version}, fetched through npm.")
+    return [Command(argv, cwd=folder)], notes
+
+
+def _lock_mismatch(lock: bytes, manifest: Mapping[str, object], name: str) -> list[str]:
+    """A package-lock.json that lacks packages package.json asks for: npm installs them anyway, but say so."""
+    try:
+        root = json.loads(lock).get("packages", {}).get("", {})
+    except (ValueError, AttributeError):
+        return [f"{name} is not valid JSON: npm ignores it and installs from package.json. Delete it or fix it."]
+    if not isinstance(root, dict):
+        return []
+    locked = dependencies(root)
+    missing = sorted(dependencies(manifest) - locked)
+    if not missing or not locked:
+        return []
+    shown = ", ".join(missing[:3]) + (" and more" if len(missing) > 3 else "")
+    return [f"{name} does not match package.json (it lacks {shown}): npm installs from package.json and updates the lockfile."]

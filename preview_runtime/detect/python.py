@@ -1,0 +1,162 @@
+"""Python projects: their dependencies (requirements.txt, PEP 621 or Poetry pyproject.toml) and the server to start.
+
+The server, in order: a Procfile's `web:` line, Django's manage.py, a Streamlit script, an app object
+(FastAPI, Starlette, Quart: uvicorn; Flask, or a package with a Flask app factory: `flask --app`), a WSGI
+`application` (uvicorn's WSGI mode), and last a script that runs itself.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+
+from preview_runtime.detect.command import HOST, PORT, Command
+from preview_runtime.detect.found import Found, NotRunnable
+
+MANIFESTS = ("requirements.txt", "pyproject.toml", "Pipfile", "Procfile", "manage.py")
+PIP = ["python", "-m", "pip", "install"]
+_SKIP = re.compile(r"(^|/)(\.venv|venv|env|node_modules|\.git|__pycache__|site-packages|tests?|docs?)/")
+_ASGI = re.compile(r"^(\w+)\s*(?::[^=]+)?=\s*(FastAPI|Starlette|Quart|Sanic|Litestar)\(", re.MULTILINE)
+_FLASK_APP = re.compile(r"^(\w+)\s*(?::[^=]+)?=\s*Flask\(", re.MULTILINE)
+_FACTORY = re.compile(r"^def (create_app|make_app)\(", re.MULTILINE)
+_WSGI = re.compile(r"^application\s*=", re.MULTILINE)
+_STREAMLIT = re.compile(r"^\s*import streamlit\b|^\s*from streamlit\b", re.MULTILINE)
+_MAIN = re.compile(r"""^if __name__ == ['"]__main__['"]\s*:""", re.MULTILINE)
+_PREFERRED = ("app.py", "main.py", "server.py", "streamlit_app.py", "wsgi.py", "asgi.py", "run.py")
+
+
+def is_python(tree: Mapping[str, bytes], folder: str) -> bool:
+    prefix = f"{folder}/" if folder else ""
+    return any(f"{prefix}{name}" in tree for name in MANIFESTS) or any(
+        p.startswith(prefix) and p.endswith(".py") and "/" not in p[len(prefix) :] for p in tree
+    )
+
+
+def detect_python(tree: Mapping[str, bytes], folder: str = "") -> Found:
+    local = _local(tree, folder)
+    sources = {p: d.decode("utf-8", "replace") for p, d in local.items() if p.endswith(".py") and len(d) < 512_000}
+    _requirements(local)  # a broken manifest is the first thing to say
+    framework, argv, port, needs = _server(local, sources)
+    install, inputs = python_install(tree, folder, needs)
+    return Found(
+        framework=framework,
+        dev=Command(argv, cwd=folder),
+        install=install,
+        port=port,
+        server=True,
+        python=True,
+        inputs=inputs,
+    )
+
+
+def python_install(tree: Mapping[str, bytes], folder: str, needs: list[str] | None = None) -> tuple[list[Command], list[str]]:
+    """The pip install of the folder's dependencies plus `needs` (a server tool it does not list), and the files read."""
+    local = _local(tree, folder)
+    requirements, inputs = _requirements(local)
+    wanted = {name.lower() for name in re.findall(r"^\s*([A-Za-z0-9_.-]+)", "\n".join(requirements), re.MULTILINE)}
+    missing = [pkg for pkg in needs or [] if pkg not in wanted]
+    install = []
+    if "requirements.txt" in local:
+        install.append(Command([*PIP, "-r", "requirements.txt", *missing], cwd=folder))
+    elif requirements or missing:
+        install.append(Command([*PIP, *requirements, *missing], cwd=folder))
+    prefix = f"{folder}/" if folder else ""
+    return install, [f"{prefix}{name}" for name in inputs]
+
+
+def _local(tree: Mapping[str, bytes], folder: str) -> dict[str, bytes]:
+    """The folder's files by their path inside it, without environments, tests and docs (they start no server)."""
+    prefix = f"{folder}/" if folder else ""
+    return {p[len(prefix) :]: data for p, data in tree.items() if p.startswith(prefix) and not _SKIP.search(p[len(prefix) :])}
+
+
+def _requirements(local: Mapping[str, bytes]) -> tuple[list[str], list[str]]:
+    """The requirement lines and the files they came from."""
+    if "requirements.txt" in local:
+        text = local["requirements.txt"].decode("utf-8", "replace")
+        lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith(("#", "-"))]
+        return lines, ["requirements.txt"]
+    if "pyproject.toml" not in local:
+        return [], []
+    try:
+        data = tomllib.loads(local["pyproject.toml"].decode("utf-8", "replace"))
+    except tomllib.TOMLDecodeError as exc:
+        raise NotRunnable(
+            f"pyproject.toml is not valid TOML ({exc}): fix it in the Code tab, then start the preview again."
+        ) from None
+    project = data.get("project")
+    listed = project.get("dependencies") if isinstance(project, dict) else None
+    deps = [d for d in listed if isinstance(d, str)] if isinstance(listed, list) else []
+    poetry = data.get("tool", {}).get("poetry", {}) if isinstance(data.get("tool"), dict) else {}
+    if not deps and isinstance(poetry, dict) and isinstance(poetry.get("dependencies"), dict):
+        deps = [_poetry(name, spec) for name, spec in poetry["dependencies"].items() if name.lower() != "python"]
+    return deps, ["pyproject.toml"]
+
+
+def _poetry(name: str, spec: object) -> str:
+    """A Poetry constraint as pip reads it: ^1.2 is >=1.2,<2; ~1.2 is >=1.2,<1.3; extras kept."""
+    extras = ""
+    if isinstance(spec, dict):
+        if isinstance(spec.get("extras"), list):
+            extras = "[" + ",".join(str(e) for e in spec["extras"]) + "]"
+        spec = spec.get("version", "*")
+    text = str(spec).strip()
+    if text in ("", "*"):
+        return name + extras
+    if text[0] in "^~" and (parts := re.findall(r"\d+", text)):
+        nums = [int(p) for p in parts]
+        if text[0] == "^":
+            bump = next((i for i, n in enumerate(nums) if n), len(nums) - 1)
+        else:
+            bump = min(1, len(nums) - 1) if len(nums) > 1 else 0
+        upper = [*nums[:bump], nums[bump] + 1]
+        return f"{name}{extras}>={'.'.join(parts)},<{'.'.join(map(str, upper))}"
+    if text[0].isdigit():
+        return f"{name}{extras}=={text}"
+    return f"{name}{extras}{text}"
+
+
+def _server(local: Mapping[str, bytes], sources: Mapping[str, str]) -> tuple[str, list[str], int, list[str]]:
+    """(framework, argv, its default port, packages the command needs)."""
+    if (procfile := _procfile_web(local.get("Procfile"))) is not None:
+        return "Procfile", ["sh", "-c", procfile], 5000, []
+    if "manage.py" in local:
+        return "Django", ["python", "manage.py", "runserver", f"{HOST}:{PORT}"], 8000, []
+    ordered = sorted(sources, key=lambda p: (p.count("/"), p not in _PREFERRED, p))
+    for path in ordered:
+        if _STREAMLIT.search(sources[path]) and "/" not in path:
+            argv = ["streamlit", "run", path, "--server.port", PORT, "--server.address", HOST]
+            argv += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+            return "Streamlit", argv, 8501, []
+    for path in ordered:
+        if match := _ASGI.search(sources[path]):
+            target = f"{_module(path)}:{match.group(1)}"
+            return match.group(2), ["uvicorn", target, "--host", HOST, "--port", PORT, "--reload"], 8000, ["uvicorn"]
+    for path in ordered:
+        text = sources[path]
+        if (match := _FLASK_APP.search(text)) or (path.endswith("__init__.py") and _FACTORY.search(text)):
+            target = _module(path) + (f":{match.group(1)}" if match else "")
+            return "Flask", ["flask", "--app", target, "run", "--host", HOST, "--port", PORT, "--reload"], 5000, []
+    for path in ordered:
+        if _WSGI.search(sources[path]) and path.rsplit("/", 1)[-1] == "wsgi.py":
+            argv = ["uvicorn", f"{_module(path)}:application", "--interface", "wsgi", "--host", HOST, "--port", PORT]
+            return "WSGI", argv, 8000, ["uvicorn"]
+    for path in ordered:
+        if _MAIN.search(sources[path]) and "/" not in path:
+            return "Python", ["python", path], 8000, []
+    raise NotRunnable(
+        'Forja finds no server to start in this Python project: add a Procfile with a "web:" line, '
+        "or an app.py that creates a Flask or FastAPI app."
+    )
+
+
+def _module(path: str) -> str:
+    return path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+
+
+def _procfile_web(data: bytes | None) -> str | None:
+    if data is None:
+        return None
+    match = re.search(r"^web:\s*(.+)$", data.decode("utf-8", "replace"), re.MULTILINE)
+    return match.group(1).strip() if match else None

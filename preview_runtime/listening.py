@@ -1,0 +1,190 @@
+"""Where a preview's dev server really listens: the listening sockets of its own processes, from /proc.
+
+A project that ignores $PORT (plain `vite` on 5173, a server with a fixed port) still previews: the runners
+read the listening TCP sockets of the preview's processes (the local runner) or of its container's network
+namespace (Docker) and route to the one that answers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+_LISTEN = "0A"  # TCP state in /proc/net/tcp
+ANY_ANSWER_AFTER_S = 5.0  # a listener that answers without a page is taken after this long in the dev phase
+_ANY = ("0.0.0.0", "::")
+
+
+@dataclass(frozen=True)
+class Listener:
+    host: str  # as bound: "0.0.0.0", "::", "127.0.0.1", "::1", or an interface's address
+    port: int
+    inode: int = 0
+
+    @property
+    def loopback_only(self) -> bool:
+        return self.host == "::1" or self.host.startswith("127.")
+
+    def address(self, reach: str) -> str:
+        """host:port to connect to; `reach` is the machine's address for sockets bound to every interface."""
+        host = reach if self.host in _ANY else self.host
+        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+
+
+def _ipv4(hex_address: str) -> str:
+    return ".".join(str(b) for b in reversed(bytes.fromhex(hex_address)))
+
+
+def _ipv6(hex_address: str) -> str:
+    raw = bytes.fromhex(hex_address)
+    # /proc prints the address as four 32-bit words, each in the host's (little-endian) byte order.
+    ordered = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+    if ordered[:12] == b"\0" * 10 + b"\xff\xff":
+        return ".".join(str(b) for b in ordered[12:])
+    groups = [f"{int.from_bytes(ordered[i : i + 2], 'big'):x}" for i in range(0, 16, 2)]
+    text = ":".join(groups)
+    if text == "0:0:0:0:0:0:0:0":
+        return "::"
+    if text == "0:0:0:0:0:0:0:1":
+        return "::1"
+    return text
+
+
+def parse_table(text: str) -> list[Listener]:
+    """The listening sockets in the text of /proc/net/tcp or /proc/net/tcp6 (or both, one after the other)."""
+    found: list[Listener] = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 10 or fields[3] != _LISTEN or ":" not in fields[1]:
+            continue
+        address, port = fields[1].rsplit(":", 1)
+        try:
+            host = _ipv4(address) if len(address) == 8 else _ipv6(address)
+            found.append(Listener(host, int(port, 16), int(fields[9])))
+        except ValueError:
+            continue
+    return found
+
+
+def _children(pid: int, proc: Path) -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses: the fields after the last ")" are fixed.
+        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+        tree.setdefault(parent, []).append(int(entry.name))
+    return tree
+
+
+def process_tree(pid: int, proc: Path = Path("/proc")) -> list[int]:
+    """`pid` and every process below it."""
+    children = _children(pid, proc)
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def listeners_of(pid: int, proc: Path = Path("/proc")) -> list[Listener]:
+    """The listening TCP sockets held by `pid` and its descendants (read from their own network namespace)."""
+    inodes: set[int] = set()
+    tables: dict[int, list[Listener]] = {}
+    for member in process_tree(pid, proc):
+        mine = _socket_inodes(proc / str(member))
+        if not mine:
+            continue
+        inodes |= mine
+        try:
+            namespace = os.stat(proc / str(member) / "ns" / "net").st_ino
+        except OSError:
+            namespace = -member
+        if namespace not in tables:
+            text = ""
+            for table in ("tcp", "tcp6"):
+                try:
+                    text += (proc / str(member) / "net" / table).read_text()
+                except OSError:
+                    continue
+            tables[namespace] = parse_table(text)
+    seen: dict[int, Listener] = {}
+    for table in tables.values():
+        for listener in table:
+            if listener.inode in inodes:
+                seen.setdefault(listener.port, listener)
+    return sorted(seen.values(), key=lambda item: item.port)
+
+
+def _socket_inodes(process: Path) -> set[int]:
+    found: set[int] = set()
+    try:
+        fds = os.listdir(process / "fd")
+    except OSError:
+        return found
+    for fd in fds:
+        try:
+            target = os.readlink(process / "fd" / fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            found.add(int(target[8:-1]))
+    return found
+
+
+async def answers(client: httpx.AsyncClient, url: str) -> bool:
+    """Whether an HTTP server answers `url` at all (any status)."""
+    try:
+        await client.get(url)
+    except (httpx.HTTPError, OSError):
+        return False
+    return True
+
+
+async def answering(
+    client: httpx.AsyncClient, listening: Sequence[Listener], reach: str, asked: int, *, any_answer: bool
+) -> Listener | None:
+    """The listener that serves the app instead of the `asked` port, or None to keep waiting.
+
+    None while something listens on the asked port (it is still starting). Else the first listener to answer
+    with a page (HTML); with `any_answer`, after a while, the first to answer at all (an API on a port of its
+    own), since early on a side server (an API beside the front end) may answer before the page does.
+    Loopback-only sockets count only when `reach` is loopback (the runner's own machine).
+    """
+    if any(listener.port == asked for listener in listening):
+        return None
+    first: Listener | None = None
+    for listener in listening:
+        if listener.loopback_only and not reach.startswith("127."):
+            continue
+        try:
+            response = await client.get(f"http://{listener.address(reach)}/")
+        except (httpx.HTTPError, OSError):
+            continue
+        if "html" in response.headers.get("content-type", ""):
+            return listener
+        first = first or listener
+    return first if any_answer else None
+
+
+def stuck_message(silent_s: float) -> str:
+    return (
+        f"The dev server has printed nothing for {silent_s:.0f} s and listens on no port: it is stuck or waiting for input. "
+        'Check the "dev" script in the Code tab (it must start a server, not run once and wait).'
+    )
+
+
+def not_answering_hint(port: int, listening: Sequence[Listener]) -> str:
+    if listening:
+        ports = ", ".join(str(item.port) for item in listening)
+        return f"Nothing answers HTTP yet; the dev server listens on port {ports} (asked for $PORT, {port})."
+    return f"Nothing listens yet: the dev server should listen on $PORT ({port}), or on any port Forja can find."

@@ -1,0 +1,85 @@
+"""Projects nobody wrote for Forja, imported as a person would: create-vite's React template, unchanged,
+previews in the Preview tab; a project Forja cannot run is explained there within seconds, in one sentence.
+
+The template comes from the corpus that setup scaffolds with the pinned create-vite (scripts/fetch_corpus.py),
+with its packages in an npm cache of its own that this Forja seeds its previews from, so nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import ARTIFACTS, REPO, Traffic, another_forja, missing
+
+CORPUS = REPO / ".cache" / "corpus" / "vite-react"
+
+
+def zipped_folder(folder: Path, top: str) -> bytes:
+    """The folder as a person zips it: everything under one top folder."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"{top}/{path.relative_to(folder)}")
+    return buffer.getvalue()
+
+
+def import_zip(page: Page, base: str, archive: Path) -> None:
+    page.goto(base)
+    page.locator("#import_zip input[type=file]").set_input_files(str(archive))
+    page.wait_for_url("**/p/*")
+
+
+@pytest.fixture(scope="module")
+def forja_seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not (CORPUS / "app" / "package.json").is_file() or not (CORPUS / "npm" / "_cacache").is_dir():
+        missing(f"the corpus project {CORPUS.name} is not fetched: run scripts/fetch_corpus.py (scripts/test.sh does)")
+    with another_forja(
+        tmp_path_factory.mktemp("forja-real"), "forja-real-projects.log", {"FORJA_NPM_SEED_CACHE": str(CORPUS / "npm")}
+    ) as base:
+        yield base
+
+
+def test_create_vite_react_template_unchanged_previews(forja_seeded: str, page: Page, traffic: Traffic, tmp_path) -> None:
+    archive = tmp_path / "vite-react.zip"
+    archive.write_bytes(zipped_folder(CORPUS / "app", "my-vite-app"))
+    import_zip(page, forja_seeded, archive)
+    page.locator("#tab-preview").click()
+    frame = page.frame_locator("#preview-frame")
+    # create-vite's own page (src/App.jsx): its heading and its counter button, which React must run to work.
+    expect(frame.locator("h1")).to_have_text("Get started", timeout=180_000)
+    frame.get_by_role("button", name="Count is 0").click()
+    expect(frame.get_by_role("button", name="Count is 1")).to_be_visible()
+    expect(page.locator("#preview-runner")).to_have_text("local")
+    page.screenshot(path=str(ARTIFACTS / "real-project-vite-react.png"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(ARTIFACTS / "real-project-vite-react-phone.png"))
+    page.locator("#tab-logs").click()
+    expect(page.locator("#logs")).to_contain_text("(Vite)")
+    assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"
+
+
+def test_a_project_forja_cannot_run_is_explained_in_one_sentence(forja_seeded: str, page: Page, tmp_path) -> None:
+    archive = tmp_path / "go-api.zip"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as project:
+        project.writestr("go-api/go.mod", "module example.com/api\n\ngo 1.22\n")
+        project.writestr("go-api/main.go", 'package main\n\nfunc main() { println("hi") }\n')
+    archive.write_bytes(buffer.getvalue())
+    import_zip(page, forja_seeded, archive)
+    started = time.monotonic()
+    page.locator("#tab-preview").click()
+    expect(page.locator("#preview-message")).to_have_text(
+        "go.mod says this is a Go project: Forja previews Node.js, Python and plain HTML projects, so it cannot run this one.",
+        timeout=10_000,
+    )
+    assert time.monotonic() - started < 10
+    expect(page.locator("#preview-retry")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "real-project-unsupported.png"))

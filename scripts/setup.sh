@@ -31,3 +31,6 @@ export REFLEX_USE_NPM=1
 # The starters' npm packages, fetched once into .cache/starters-npm: the local runner seeds its npm
 # cache with them, so offline starter mode previews without a network (and the tests install from it).
 python scripts/prefetch_starters.py || echo "Could not fetch the starters' npm packages (offline?): their previews will install from the registry." >&2
+# The corpus (scripts/corpus.py): projects nobody at Forja wrote, made by upstream scaffolders or taken from the
+# registries, with their packages fetched into .cache/corpus so tests/integration/test_corpus.py previews them offline.
+python scripts/fetch_corpus.py || echo "Could not fetch every corpus project (offline?): the corpus tests of those skip, and fail in CI." >&2

@@ -86,24 +86,24 @@ class Entry:
 
 
 CREATE_VITE = "create-vite@9.3.0"
-# The file each create-vite template's page tells you to edit: its page says "Edit <file> and save to test HMR".
+# Each create-vite template's page says "Edit <file> and save to test HMR", but for Qwik (made with an older create-vite).
 VITE_TEMPLATES = {
-    "vanilla": "src/main.js",
-    "vanilla-ts": "src/main.ts",
-    "react": "src/App.jsx",
-    "react-ts": "src/App.tsx",
-    "preact": "src/app.jsx",
-    "preact-ts": "src/app.tsx",
-    "vue": "src/App.vue",
-    "vue-ts": "src/App.vue",
-    "svelte": "src/App.svelte",
-    "svelte-ts": "src/App.svelte",
-    "solid": "src/App.jsx",
-    "solid-ts": "src/App.tsx",
-    "lit": "src/my-element.js",
-    "lit-ts": "src/my-element.ts",
-    "qwik": "src/app.jsx",
-    "qwik-ts": "src/app.tsx",
+    "vanilla": "Edit src/main.js and save to test",
+    "vanilla-ts": "Edit src/main.ts and save to test",
+    "react": "Edit src/App.jsx and save to test",
+    "react-ts": "Edit src/App.tsx and save to test",
+    "preact": "Edit src/app.jsx and save to test",
+    "preact-ts": "Edit src/app.tsx and save to test",
+    "vue": "Edit src/App.vue and save to test",
+    "vue-ts": "Edit src/App.vue and save to test",
+    "svelte": "Edit src/App.svelte and save to test",
+    "svelte-ts": "Edit src/App.svelte and save to test",
+    "solid": "Edit src/App.jsx and save to test",
+    "solid-ts": "Edit src/App.tsx and save to test",
+    "lit": "Edit src/my-element.js and save to test",
+    "lit-ts": "Edit src/my-element.ts and save to test",
+    "qwik": "Click on the Vite and Qwik logos to learn more",
+    "qwik-ts": "Click on the Vite and Qwik logos to learn more",
 }
 
 # Every create-vite 9 qwik template pairs Vite 8 with a Qwik that npm does not have (9.3.0 asks for ^1.20.2; 1.20.1,
@@ -122,10 +122,10 @@ VITE = [
             CREATE_VITE_FOR_QWIK if template.startswith("qwik") else CREATE_VITE,
             ("create-vite", "{dir}", "--template", template, "--no-interactive", "--no-immediate"),
         ),
-        expect=f"Edit {edited} and save to test",
+        expect=expect,
         notes=VITE_NOTES.get(template.removesuffix("-ts"), ""),
     )
-    for template, edited in VITE_TEMPLATES.items()
+    for template, expect in VITE_TEMPLATES.items()
 ]
 
 NEXT_OPTIONS = ("--use-npm", "--skip-install", "--disable-git", "--no-react-compiler", "--no-cache-components")

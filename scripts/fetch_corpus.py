@@ -59,8 +59,9 @@ class FetchError(Exception):
 
 
 def entry_stamp(entry: Entry) -> str:
-    """Names what the entry's files come from: its definition (with its resolution date) and its docs files."""
-    digest = hashlib.sha256(repr(entry).encode())
+    """Names what the entry's files are made from (not what the test looks for): source, additions, date, docs files."""
+    made_from = (entry.name, entry.source, sorted(entry.added.items()), entry.pip, entry.resolved_before)
+    digest = hashlib.sha256(repr(made_from).encode())
     if isinstance(entry.source, Docs):
         for path in sorted((DOCS_DIR / entry.name).rglob("*")):
             if path.is_file():

@@ -53,7 +53,8 @@ PREVIEW_ID = "corpus1"
 PROJECT_ID = "corpus"
 # Cold installs of the larger projects (Angular, Next, Streamlit) take minutes on two shared cores.
 RUNNING_WITHIN_S = 300
-PAGE_WITHIN_S = 180
+PAGE_WITHIN_S = 180  # for the first page: dev servers that compile on request answer it once compiled
+TEXT_WITHIN_S = 60  # for the text, once the page loaded: what hydration or a client-side render takes
 # What dev servers lay over a page that failed to build or threw: Vite (Astro, SvelteKit, Nuxt and Angular's
 # dev server use it too), Next's dev overlay (inside its nextjs-portal's shadow root) and webpack-dev-server's.
 ERROR_OVERLAYS = "vite-error-overlay, [data-nextjs-dialog], [data-nextjs-dialog-overlay], #webpack-dev-server-client-overlay"
@@ -198,7 +199,7 @@ async def look_in_chromium(entry: Entry, url: str, chromium: str, runner_name: s
 async def page_problem(page: Page, entry: Entry) -> str | None:
     try:
         # Text in open shadow roots counts (Lit renders there); the page may still be compiling or hydrating.
-        await page.get_by_text(entry.expect).first.wait_for(state="visible", timeout=PAGE_WITHIN_S * 1000)
+        await page.get_by_text(entry.expect).first.wait_for(state="visible", timeout=TEXT_WITHIN_S * 1000)
     except PlaywrightError:
         shown = (await page.inner_text("body"))[:800]
         return f"{entry.expect!r} is not visible on {page.url}; the page shows:\n{shown}"

@@ -80,7 +80,10 @@ class Settings(BaseSettings):
     preview_network: str = Field(
         default="forja-previews", description="Docker network of preview containers (its firewall rules are named after it)."
     )
-    preview_memory_mb: int = Field(default=1024, description="Memory limit of one preview container.")
+    preview_memory_mb: int = Field(
+        default=2048,
+        description="Memory limit of one preview container (its /app and home tmpfs count too: a Next.js install needs about 1.4 GB).",
+    )
     preview_cpus: float = Field(default=1.0, description="CPU limit of one preview container.")
     preview_pids: int = Field(default=256, description="Process limit of one preview container.")
     preview_warm_pool: int = Field(

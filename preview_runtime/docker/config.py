@@ -13,7 +13,7 @@ class DockerConfig:
     image: str = "forja-preview:latest"
     network: str = "forja-previews"
     docker_url: str | None = None  # None: the engine the environment names (DOCKER_HOST), else the local socket
-    memory_bytes: int = 1 << 30
+    memory_bytes: int = 2 << 30
     nano_cpus: int = 1_000_000_000
     pids_limit: int = 256
     app_size_bytes: int = 1 << 30

@@ -24,6 +24,7 @@ import pytest
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, async_playwright
 
+from preview_runtime.docker import DockerConfig
 from preview_runtime.local import LocalRunner
 from preview_runtime.logs import LogHub
 from preview_runtime.manager import PreviewManager
@@ -35,7 +36,6 @@ from scripts.fetch_corpus import is_fetched
 
 pytest.register_assert_rewrite("tests.docker_fixtures")
 from tests.conftest import free_port  # noqa: E402
-from tests.docker_fixtures import MiB  # noqa: E402
 
 pytest_plugins = ["tests.docker_fixtures"]
 
@@ -110,11 +110,11 @@ async def test_corpus_project_previews_in_docker(entry: Entry, chromium: str, do
         npm_seed=folder / "npm",
         wheel_seed=WHEELS_DIR if entry.pip else None,
         extra_env=OFFLINE_ENV,
-        memory_bytes=1024 * MiB,
-        app_size_bytes=1024 * MiB,
-        tmp_size_bytes=256 * MiB,
-        home_size_bytes=512 * MiB,
-        pids_limit=256,
+        memory_bytes=DockerConfig.memory_bytes,
+        app_size_bytes=DockerConfig.app_size_bytes,
+        tmp_size_bytes=DockerConfig.tmp_size_bytes,
+        home_size_bytes=DockerConfig.home_size_bytes,
+        pids_limit=DockerConfig.pids_limit,
     )
     await preview_and_look(entry, folder, {"docker": runner}, chromium, tmp_path)
 

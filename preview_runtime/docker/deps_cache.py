@@ -91,7 +91,7 @@ class DependencyCache:
         return cache
 
     async def save(self, p: DockerPreview, dirs: list[str]) -> bool:
-        """Copy freshly installed dependencies into the cache (the dev server starts meanwhile); True once it is complete."""
+        """Copy freshly installed dependencies into the cache (once the preview answers); True once it is complete."""
         try:
             async with self._locks.setdefault(p.deps_key, asyncio.Lock()):
                 started = time.monotonic()

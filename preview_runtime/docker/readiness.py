@@ -128,7 +128,7 @@ class Watch:
             p.emit(f"Dependencies installed in {took:.1f} s.", LogLevel.info, "forja")
             dirs = [w for w in words[2:] if w in CACHED_DIRS]
             if p.deps_key and dirs:
-                p.save_task = p.spawn(self.on_installed(p, dirs))
+                p.save_task = p.spawn(self._save_when_settled(p, dirs))
         elif kind == "install-failed":
             code = words[1] if len(words) > 1 else "?"
             p.detail = f"The install failed: exit code {code}."
@@ -141,6 +141,12 @@ class Watch:
             p.phase_at = now
             if p.state == PreviewState.starting:
                 p.set_state(PreviewState.installing)
+
+    async def _save_when_settled(self, p: DockerPreview, dirs: list[str]) -> None:
+        """The copy into the cache streams the dependencies through Forja and competes with the dev server's start
+        for two cores: it waits until the preview answers, fails or stops (a stop waits for it)."""
+        await p.settled.wait()
+        await self.on_installed(p, dirs)
 
     async def wait_ready(self, p: DockerPreview) -> None:
         """Running once the dev server answers on the container's address: on $PORT, or where it listens instead."""

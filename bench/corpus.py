@@ -68,7 +68,8 @@ async def timed(runner: Runner, preview_id: str, files: dict[str, bytes], plan: 
                 raise RuntimeError(info.detail.split("\n", 1)[0] or info.state.value)
             if info.state == PreviewState.running:
                 try:
-                    if (await client.get(info.upstream + path)).status_code == 200:
+                    # The Host a browser sends through the proxy: Django's DEBUG hosts take *.localhost, not an IP.
+                    if (await client.get(info.upstream + path, headers={"Host": "bench.localhost"})).status_code == 200:
                         return time.perf_counter() - started
                 except httpx.HTTPError:
                     pass

@@ -120,6 +120,19 @@ def _unprivileged_user() -> str | None:
         return "nobody"
 
 
+# Debian's Chromium as the tests launch it: without the background-networking flags it tries Google's
+# hosts at every start, which this machine's closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -35,20 +35,11 @@ from scripts.corpus import CORPUS_DIR, ENTRIES, WHEELS_DIR, Entry
 from scripts.fetch_corpus import is_fetched
 
 pytest.register_assert_rewrite("tests.docker_fixtures")
-from tests.conftest import free_port  # noqa: E402
+from tests.conftest import CHROMIUM_ARGS, free_port  # noqa: E402
 
 pytest_plugins = ["tests.docker_fixtures"]
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "corpus"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PREVIEW_ID = "corpus1"
 PROJECT_ID = "corpus"
 # Cold installs of the larger projects (Angular, Next, Streamlit) take minutes on two shared cores.

@@ -29,7 +29,7 @@ from preview_runtime.local import LocalRunner
 from preview_runtime.plan import RunPlan
 from preview_runtime.proxy import NOT_FOUND_MARKER, PREVIEW_RESPONSE_HEADERS, PreviewProxy, _alive, find_traefik
 from preview_runtime.runner import PreviewSpec, PreviewState, RunnerError
-from tests.conftest import free_port
+from tests.conftest import CHROMIUM_ARGS, free_port
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -307,15 +307,6 @@ async def test_a_traefik_left_by_a_dead_forja_is_replaced(
 
 # -- in a real browser ---------------------------------------------------------------------------------
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PREVIEW_PAGE = b"""<!doctype html><title>preview</title><h1>preview</h1>
 <script>parent.postMessage({origin: location.origin}, '*')</script>"""
 

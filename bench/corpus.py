@@ -35,7 +35,7 @@ from preview_runtime.local import LocalRunner  # noqa: E402
 from preview_runtime.local.deps_cache import copy_seed  # noqa: E402
 from preview_runtime.plan import RunPlan, plan_for  # noqa: E402
 from preview_runtime.runner import PreviewSpec, PreviewState, Runner  # noqa: E402
-from scripts.corpus import CORPUS_DIR, ENTRIES, WHEELS_DIR, Entry  # noqa: E402
+from scripts.corpus import CORPUS_DIR, ENTRIES, WHEELS_DIR, Entry, app_files  # noqa: E402
 
 OFFLINE = {"npm_config_offline": "true", "PIP_NO_INDEX": "1"}
 LIMIT_S = 300
@@ -49,11 +49,6 @@ class Row:
     cold: float | None = None
     warm: float | None = None
     problem: str = ""
-
-
-def files_of(entry: Entry) -> dict[str, bytes]:
-    app = CORPUS_DIR / entry.name / "app"
-    return {str(p.relative_to(app)): p.read_bytes() for p in app.rglob("*") if p.is_file()}
 
 
 async def timed(runner: Runner, preview_id: str, files: dict[str, bytes], plan: RunPlan, path: str) -> float:
@@ -111,7 +106,7 @@ def docker_runner(entry: Entry, *, forja: bool) -> Runner:
 
 async def measure(entry: Entry, kind: str, work: Path) -> Row:
     row = Row(entry.name, kind)
-    files = files_of(entry)
+    files = app_files(entry)
     plan = plan_for(files)
     # By hand: the same commands, none of Forja's caches (and no dependency-cache inputs to key one on).
     hand_plan = plan.model_copy(update={"lockfile_hash_inputs": []})

@@ -318,3 +318,9 @@ PYTHON = [
 ]
 
 ENTRIES: list[Entry] = [*VITE, *NODE, *PYTHON]
+
+
+def app_files(entry: Entry) -> dict[str, bytes]:
+    """The fetched project's files as an import reads them: relative POSIX path -> bytes."""
+    app = CORPUS_DIR / entry.name / "app"
+    return {path.relative_to(app).as_posix(): path.read_bytes() for path in sorted(app.rglob("*")) if path.is_file()}

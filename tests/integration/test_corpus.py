@@ -31,7 +31,7 @@ from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import plan_for
 from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewState, Runner
-from scripts.corpus import CORPUS_DIR, ENTRIES, WHEELS_DIR, Entry
+from scripts.corpus import CORPUS_DIR, ENTRIES, WHEELS_DIR, Entry, app_files
 from scripts.fetch_corpus import is_fetched
 
 pytest.register_assert_rewrite("tests.docker_fixtures")
@@ -76,10 +76,6 @@ def fetched(entry: Entry) -> Path:
     return CORPUS_DIR / entry.name
 
 
-def project_files(app: Path) -> dict[str, bytes]:
-    return {path.relative_to(app).as_posix(): path.read_bytes() for path in sorted(app.rglob("*")) if path.is_file()}
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
 async def test_corpus_project_previews_locally(entry: Entry, chromium: str, tmp_path: Path) -> None:
@@ -112,7 +108,7 @@ async def test_corpus_project_previews_in_docker(entry: Entry, chromium: str, do
 
 async def preview_and_look(entry: Entry, folder: Path, runners: Mapping[str, Runner], chromium: str, tmp_path: Path) -> None:
     (runner_name,) = runners
-    files = project_files(folder / "app")
+    files = app_files(entry)
     try:
         plan = plan_for(files)
     except ValueError as exc:

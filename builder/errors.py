@@ -103,3 +103,9 @@ class ShareGone(ForjaError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class BudgetExceeded(GenerationError):
+    """The next model request could take a budget (per project or per day) past its limit."""
+
+    status = 402

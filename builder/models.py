@@ -82,9 +82,12 @@ class Generation(SQLModel, table=True):
     cost_known: bool = True
     duration_s: float = 0.0
     summary: str = Field(default="")
-    outcome: str = Field(default="running", max_length=32, description="running, saved, failed or unchanged.")
+    kind: str = Field(
+        default="prompt", max_length=16, description="prompt (a person asked) or repair (Forja asked, after a check)."
+    )
+    outcome: str = Field(default="running", max_length=32, description="running, saved, failed, stopped or interrupted.")
     error: str = Field(default="")
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class PreviewSession(SQLModel, table=True):
@@ -108,3 +111,17 @@ class ShareLink(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
+
+
+class Verification(SQLModel, table=True):
+    """What Forja saw when it ran one version: the problems it found and a screenshot of the page."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: str = Field(foreign_key="project.id", index=True, max_length=32)
+    version_id: int | None = Field(default=None, foreign_key="version.id")
+    status: str = Field(max_length=32, description="passed, problems or failed (the app did not start).")
+    problems: str = Field(default="[]", description="JSON list of the problems found, as VerificationProblem.")
+    attempts: int = Field(default=0, description="Automatic repair rounds that led to this version.")
+    screenshot: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    duration_s: float = 0.0
+    created_at: datetime = Field(default_factory=utcnow, index=True)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from builder.filetree import is_binary_path
 from builder.models import Author
+from preview_runtime.verify import Problem
 
 
 class VersionInfo(BaseModel):
@@ -51,6 +52,7 @@ class GenerationInfo(BaseModel):
     cache_write_tokens: int
     cost_usd: float | None = Field(description="Estimate; null when the model's prices are unknown.")
     duration_s: float
+    kind: str = Field(default="prompt", description="prompt (a person asked) or repair (an automatic round after a check).")
     outcome: str
     summary: str
     error: str
@@ -120,3 +122,43 @@ class PurgeResult(BaseModel):
     projects: list[str] = Field(description="Ids of the projects deleted for good.")
     versions: int = 0
     blobs: int = Field(default=0, description="Stored file contents no other project used, now deleted.")
+
+
+VerificationStatus = Literal["passed", "problems", "failed", "unchecked"]
+
+
+class VerificationInfo(BaseModel):
+    """What Forja saw when it ran a version: `passed`, `problems` (it runs, with problems), `failed`
+    (it did not start) or `unchecked` (the check itself could not run, e.g. no browser)."""
+
+    id: int
+    project_id: str
+    version: int | None
+    status: VerificationStatus
+    problems: list[Problem]
+    attempts: int = Field(description="Automatic repair rounds that led to this version.")
+    screenshot: str | None = Field(description="API path of the page's screenshot (JPEG); null when none was taken.")
+    duration_s: float
+    created_at: datetime
+
+    @property
+    def headline(self) -> str:
+        """The result in one sentence, as the conversation shows it."""
+        if self.status == "passed":
+            return "Checked: runs, no errors."
+        if self.status == "unchecked":
+            return f"Not checked: {self.problems[0].message if self.problems else 'the check could not run.'}"
+        if self.status == "failed":
+            return f"Checked: the app does not start. {self.problems[0].message if self.problems else ''}".strip()
+        count = len(self.problems)
+        return f"Checked: it runs, with {count} problem{'s' if count != 1 else ''} left."
+
+
+class Usage(BaseModel):
+    """Tokens and estimated cost, summed over generations (each repair round is one)."""
+
+    generations: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = Field(default=0.0, description="Estimate; generations whose model's prices are unknown count as 0.")
+    cost_unknown: int = Field(default=0, description="How many of the generations had no price estimate.")

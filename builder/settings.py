@@ -55,7 +55,25 @@ class Settings(BaseSettings):
         default=3, description="Tries for a request that fails with 429/529/overload before anything was applied."
     )
     retry_base_delay_s: float = Field(default=1.0, description="First backoff delay; doubles each retry.")
-    auto_fix_attempts: int = Field(default=2, description="Most automatic fix-this-error rounds after a failed preview.")
+    verify_generations: bool = Field(
+        default=True,
+        description="Run each generated version, check it in a browser and repair it before the generation ends "
+        "(the CLI's --no-verify and the API's verify=false skip it once).",
+    )
+    auto_fix_attempts: int = Field(
+        default=2, ge=0, description="Most automatic repair rounds after a check finds problems (0: check and report only)."
+    )
+    chromium_path: str = Field(
+        default="",
+        validation_alias=AliasChoices("FORJA_CHROMIUM", "FORJA_CHROMIUM_PATH"),
+        description="Chromium that checks generated apps; empty: `chromium` on PATH, else Playwright's own.",
+    )
+    budget_project_usd: float = Field(
+        default=0.0, ge=0, description="Most estimated model cost one project may spend, in US dollars (0: no limit)."
+    )
+    budget_daily_usd: float = Field(
+        default=0.0, ge=0, description="Most estimated model cost all projects together may spend per UTC day (0: no limit)."
+    )
     followup_context_bytes: int = Field(
         default=60_000, description="File content sent with a follow-up; larger projects send only the relevant files."
     )

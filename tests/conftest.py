@@ -241,6 +241,8 @@ async def services(sqlite_store: ProjectStore, monkeypatch: pytest.MonkeyPatch) 
     """The service layer on a temp SQLite DB, installed where the API and get_services() find it."""
     instance = Services(store=sqlite_store, logs=LogHub())
     monkeypatch.setattr(builder.services, "_services", instance)
+    # A check runs a preview and a browser: generations here are checked only where a test asks (verify=True).
+    monkeypatch.setattr(builder.settings.settings, "verify_generations", False)
     yield instance
     await instance.close()
 

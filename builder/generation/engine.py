@@ -8,6 +8,7 @@ whatever goes wrong on the way, the project is either unchanged or moved to a va
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import re
@@ -22,6 +23,7 @@ from pydantic import BaseModel, Field, ValidationError
 from builder.errors import FileTreeError, GenerationError, NotFound, ProviderError, TransientProviderError
 from builder.filetree import is_binary_path, normalize_path
 from builder.generation import prompts
+from builder.generation.budget import check_budget
 from builder.generation.guard import contains_secret, redact
 from builder.generation.pricing import estimate_cost
 from builder.generation.providers import Provider, get_provider
@@ -36,7 +38,7 @@ from preview_runtime.logs import LogHub, LogLevel
 
 log = logging.getLogger(__name__)
 
-EventType = Literal["status", "file_started", "file_done", "summary", "usage", "error", "done"]
+EventType = Literal["status", "file_started", "file_done", "summary", "usage", "saved", "verification", "error", "done"]
 
 
 class GenerationEvent(BaseModel):
@@ -51,7 +53,11 @@ class GenerationEvent(BaseModel):
     title: str | None = None
     summary: str | None = None
     version: int | None = None
-    usage: dict[str, Any] | None = None
+    usage: dict[str, Any] | None = Field(default=None, description="On done: summed over every round of the generation.")
+    verification: dict[str, Any] | None = Field(
+        default=None, description="On verification and done: status, problems, attempts and screenshot of the last check."
+    )
+    round: int = Field(default=0, description="0 for the person's request, 1, 2... for automatic repair rounds.")
 
 
 class Saver(Protocol):
@@ -139,6 +145,15 @@ def files_from_prose(text: str) -> dict[str, str]:
     return found
 
 
+def change_fingerprint(writes: Mapping[str, str], deletes: list[str]) -> str:
+    """Names one change to a project: the same files written with the same content, the same deletions."""
+    digest = hashlib.sha256()
+    for path in sorted(writes):
+        digest.update(path.encode() + b"\0" + hashlib.sha256(writes[path].encode()).digest())
+    digest.update(json.dumps(sorted(deletes)).encode())
+    return digest.hexdigest()
+
+
 def apply_edits(tree: dict[str, str], edits: list[FileEdit]) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """Apply search/replace edits to text files; each search must occur exactly once.
 
@@ -169,10 +184,13 @@ class _Segment:
 
 
 class GenerationRun:
-    """Runs one prompt against one project, reporting through `emit`.
+    """Runs one prompt against one project, reporting through `emit`; `run` returns the final event unsent.
 
     `stale_before` goes to the store's guard (see ProjectStore.start_generation); with
     `discard_if_failed` a project that has no version yet is removed when the run fails.
+    A repair round (`kind="repair"`) records `prompt` but sends the model `request`; a change
+    whose fingerprint is in `seen_changes` (an earlier round's) is refused, not saved again.
+    `on_file` hears each file as it completes while the answer streams.
     """
 
     def __init__(
@@ -188,6 +206,11 @@ class GenerationRun:
         *,
         stale_before: datetime,
         discard_if_failed: bool = False,
+        kind: str = "prompt",
+        request: str | None = None,
+        seen_changes: set[str] | None = None,
+        on_file: Callable[[str, str], None] | None = None,
+        round_: int = 0,
     ) -> None:
         self._store = store
         self._logs = logs
@@ -199,22 +222,25 @@ class GenerationRun:
         self.emit_event = emit
         self.provider_name = provider
         self.model = model
+        self.kind = kind
+        self.request = request
+        self.seen_changes = seen_changes if seen_changes is not None else set()
+        self.on_file = on_file
+        self.round = round_
         self.usage = UsageReport()
+        self.cost: float | None = 0.0
         self.files_done = 0
 
     def emit(self, type_: EventType, **data: Any) -> None:
-        self.emit_event(GenerationEvent(type=type_, project_id=self.project_id, **data))
+        self.emit_event(GenerationEvent(type=type_, project_id=self.project_id, round=self.round, **data))
 
     def log(self, text: str, level: LogLevel = LogLevel.info) -> None:
         self._logs.emit(self.project_id, text, level, source="generate")
 
     async def _fail(self, message: str) -> GenerationEvent:
-        # Callers (the hub's followers, the SSE API) wait for a done or error event: always send one.
         if self.discard_if_failed:
             await self._store.discard_if_empty(self.project_id)
-        event = GenerationEvent(type="error", project_id=self.project_id, message=message)
-        self.emit_event(event)
-        return event
+        return GenerationEvent(type="error", project_id=self.project_id, message=message, round=self.round)
 
     async def run(self) -> GenerationEvent:
         try:
@@ -223,15 +249,21 @@ class GenerationRun:
             prompt = redact(self.prompt.strip())
             if not prompt:
                 raise GenerationError("Describe what you want first: the request was empty.")
-            record = await self._store.start_generation(self.project_id, prompt, provider.name, provider.model, self.stale_before)
+            record = await self._store.start_generation(
+                self.project_id, prompt, provider.name, provider.model, self.stale_before, self.kind
+            )
         except (GenerationError, ProviderError, NotFound) as exc:
             return await self._fail(str(exc))
         started = time.monotonic()
         self.log(f"Generating with {provider.name} ({provider.model or 'starter templates'}): {prompt[:200]}")
-        self.emit("status", message="Generating...")
+        self.emit("status", message="Generating..." if self.kind == "prompt" else prompt)
         try:
             async with asyncio.timeout(settings.generation_timeout_s):
-                final, version_id = await self._generate(provider, project, prompt)
+                final, version_id = await self._generate(provider, project, redact(self.request or prompt))
+        except asyncio.CancelledError:
+            await asyncio.shield(self._record(record, provider, started, outcome="stopped", error="Stopped by the person."))
+            self.log("Generation stopped by the person; nothing was saved.", LogLevel.warning)
+            raise
         except (GenerationError, ProviderError, FileTreeError, NotFound, TimeoutError) as exc:
             message = (
                 f"The generation took longer than {settings.generation_timeout_s:.0f} s and was stopped; nothing was saved."
@@ -255,12 +287,12 @@ class GenerationRun:
             summary=final.summary or "",
             version_id=version_id,
         )
-        # Sent only once the record is final: whoever reacts to `done` sees the finished generation.
-        self.emit_event(final)
+        # Sent by the caller only once the record is final: whoever reacts to it sees the finished generation.
         return final
 
     async def _record(self, record: int, provider: Provider, started: float, **fields: Any) -> None:
         cost = estimate_cost(provider.model, self.usage) if provider.name != "offline" else 0.0
+        self.cost = cost
         await self._store.finish_generation(
             record,
             input_tokens=self.usage.input_tokens,
@@ -337,6 +369,10 @@ class GenerationRun:
             raise GenerationError(
                 "The model did not change any file. " + (" ".join(notes) if notes else "Try asking in more detail.")
             )
+        fingerprint = change_fingerprint(writes, deletes)
+        if fingerprint in self.seen_changes:
+            raise GenerationError("The model proposed the same change as in an earlier round, so it was not applied again.")
+        self.seen_changes.add(fingerprint)
         if not follow_up and answer.title:
             await store.rename(self.project_id, answer.title)
         result = await self._save(self.project_id, writes, deletes, message=summary, author=Author.ai)
@@ -350,6 +386,7 @@ class GenerationRun:
             summary=summary,
             files_done=len(result.changed),
             usage=self._usage_dict(provider),
+            round=self.round,
         )
         return event, result.version.id
 
@@ -417,6 +454,9 @@ class GenerationRun:
 
     async def _segment_with_retries(self, provider: Provider, request: ModelRequest) -> _Segment:
         counted = self.files_done
+        if provider.name != "offline":
+            spent = estimate_cost(provider.model, self.usage) or 0.0
+            await check_budget(self._store, self.project_id, provider.model, request, spent)
         for attempt in range(1, settings.retry_attempts + 1):
             try:
                 return await self._segment(provider, request)
@@ -434,6 +474,8 @@ class GenerationRun:
 
     def _file_done(self, path: str, content: str) -> None:
         self.files_done += 1
+        if self.on_file is not None:
+            self.on_file(path, content)
         self.emit(
             "file_done", path=path, content=content, files_done=self.files_done, message=f"Generating... {self.files_done} files"
         )

@@ -39,6 +39,14 @@ class GenerationHub:
             run(lambda event: self._publish(project_id, event)), name=f"generate-{project_id}"
         )
 
+    def cancel(self, project_id: str) -> bool:
+        """Stop the project's running generation (it still ends with its done or error event); False if none runs."""
+        task = self._tasks.get(project_id)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
     def _publish(self, project_id: str, event: GenerationEvent) -> None:
         self._events[project_id].append(event)
         for queue in self._listeners[project_id]:

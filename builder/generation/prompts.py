@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 from builder.filetree import is_binary_path
 from builder.generation.schema import TOOL_NAME
 from builder.generation.starters import load_starters, starter_conventions
+from preview_runtime.verify import Problem
 
 SYSTEM_PROMPT = """You are Forja, an expert web developer who builds small, complete, good-looking apps for people \
 who do not program. You answer only by calling the `{tool}` tool, once.
@@ -33,7 +34,10 @@ Rules:
   script, or the app object of FastAPI (uvicorn) or Flask (`flask --app`); else an index.html, served as it is.
   A server of your own should listen on the PORT and HOST environment variables; one on a fixed port is found too.
 - Prefer one of the starters below; keep its layout and scripts unless the person asks otherwise.
-- `summary`: two or three plain sentences for a non-programmer about what you built or changed.
+- `summary`: two or three plain sentences for a non-programmer about what you built or changed. Describe only what
+  the files you wrote really do: never a feature you did not write, and say plainly what is left out.
+- Forja runs every version in a browser and sends you what went wrong (errors, failed requests, a blank page, its
+  logs). Then fix those problems with the smallest edits that do it; change nothing else.
 
 Starters:
 {starters}
@@ -125,4 +129,18 @@ def failed_edits_message(failures: list[tuple[str, str]], tree: Mapping[str, byt
     for path in sorted({p for p, _ in failures if p in tree}):
         parts.append(f'Current content of {path}:\n<file path="{path}">\n{tree[path].decode("utf-8")}\n</file>')
     parts.append(f"Call `{TOOL_NAME}` again with corrected edits (or whole files) for these changes only.")
+    return "\n\n".join(parts)
+
+
+def repair_message(problems: list[Problem], log_tail: str) -> str:
+    """What a repair round asks: the problems the check found, in its words, and the app's last log lines."""
+    parts = ["Forja ran the current version in a browser and found these problems:"]
+    for problem in problems:
+        parts.append(f"- {problem.message}" + (f"\n  {problem.detail[:1500]}" if problem.detail else ""))
+    if log_tail:
+        parts.append(f"The app's last log lines:\n<logs>\n{log_tail}\n</logs>")
+    parts.append(
+        "Find the cause of each problem in the files and fix it with the smallest change. Keep everything that works. "
+        "If a problem cannot be fixed in the files (it needs a network or a secret), leave it and say so in the summary."
+    )
     return "\n\n".join(parts)

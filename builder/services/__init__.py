@@ -15,6 +15,7 @@ from builder.services.history import TRASH_DAYS, HistoryService
 from builder.services.previews import PreviewService
 from builder.services.projects import ProjectService
 from builder.services.shares import ShareService
+from builder.services.verification import VerificationService
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
@@ -30,11 +31,13 @@ class Services:
         self.logs = logs
         self.previews = PreviewService(store, logs)
         self.projects = ProjectService(store, logs, self.previews)
-        self.generations = GenerationService(store, self.projects, logs)
+        self.verifications = VerificationService(store, self.previews, logs)
+        self.generations = GenerationService(store, self.projects, logs, self.verifications)
         self.history = HistoryService(store, logs, self.projects, self.previews)
         self.shares = ShareService(store)
 
     async def close(self) -> None:
+        await self.verifications.close()
         await self.previews.close()
         await self._store.close()
 

@@ -14,11 +14,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 from builder.errors import GenerationBusy
-from builder.generation.engine import GenerationEvent, GenerationRun
+from builder.generation.engine import GenerationEvent
 from builder.generation.hub import GenerationHub, Publish
 from builder.generation.providers import get_provider
-from builder.schemas import GenerationInfo
+from builder.schemas import GenerationInfo, Usage
 from builder.services.projects import ProjectService
+from builder.services.repairs import CheckedGeneration, Request
+from builder.services.verification import VerificationService
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
@@ -41,10 +43,11 @@ def stale_before() -> datetime:
 
 
 class GenerationService:
-    def __init__(self, store: ProjectStore, projects: ProjectService, logs: LogHub) -> None:
+    def __init__(self, store: ProjectStore, projects: ProjectService, logs: LogHub, verifications: VerificationService) -> None:
         self._store = store
         self._projects = projects
         self._logs = logs
+        self._verifications = verifications
         self._hub = GenerationHub()
 
     def running(self, project_id: str) -> bool:
@@ -59,37 +62,59 @@ class GenerationService:
         model: str | None = None,
         *,
         discard_if_failed: bool = False,
+        verify: bool | None = None,
     ) -> None:
         """Start a generation in the background; `follow` gives its events.
 
+        Unless `verify` is False (default: settings.verify_generations) the saved version is then
+        run, checked in a browser and repaired (see services.repairs) before the generation ends.
         NotFound, ProviderError and GenerationBusy come at once. Problems found once it runs (a
         blank prompt, the model's answer) end it with an error event instead.
         """
-        project = await self._projects.get(project_id)
-        get_provider(provider or project.provider or None, model or project.model or None)
-        if self._hub.running(project_id) or await self._store.generation_running(project_id, stale_before()):
+        request = Request(
+            project_id,
+            prompt,
+            provider,
+            model,
+            discard_if_failed=discard_if_failed,
+            verify=settings.verify_generations if verify is None else verify,
+        )
+        await self._start(request)
+
+    async def repair(self, project_id: str, provider: str | None = None, model: str | None = None) -> None:
+        """ "Fix this": one repair round for the problems the project's last check found, then a new check."""
+        await self._start(Request(project_id, "", provider, model, repair_only=True))
+
+    async def _start(self, request: Request) -> None:
+        project = await self._projects.get(request.project_id)
+        get_provider(request.provider or project.provider or None, request.model or project.model or None)
+        if self._hub.running(request.project_id) or await self._store.generation_running(request.project_id, stale_before()):
             raise GenerationBusy("This project is already being generated; wait for it to finish.")
 
         async def run(publish: Publish) -> GenerationEvent:
             # The store checks again while recording the start: another process may have begun since.
-            generation = GenerationRun(
-                self._store,
-                self._logs,
-                self._projects.save,
-                project_id,
-                prompt,
-                publish,
-                provider,
-                model,
-                stale_before=stale_before(),
-                discard_if_failed=discard_if_failed,
-            )
-            return await generation.run()
+            checked = CheckedGeneration(self._store, self._logs, self._projects.save, self._verifications, request, stale_before)
+            return await checked.run(publish)
 
-        self._hub.start(project_id, run)
+        self._hub.start(request.project_id, run)
+
+    def stop(self, project_id: str) -> bool:
+        """Stop the project's running generation (and its checks and repairs); False when none runs here."""
+        return self._hub.cancel(project_id)
+
+    async def usage(self, project_id: str) -> Usage:
+        """Tokens and estimated cost of every generation of the project, repair rounds included."""
+        await self._projects.get(project_id)
+        return await self._store.usage(project_id)
 
     async def create_from_prompt(
-        self, prompt: str, provider: str | None = None, model: str | None = None, *, discard_if_failed: bool = True
+        self,
+        prompt: str,
+        provider: str | None = None,
+        model: str | None = None,
+        *,
+        discard_if_failed: bool = True,
+        verify: bool | None = None,
     ) -> str:
         """A new project, named after the prompt until the model titles it, with its first generation started.
 
@@ -99,7 +124,7 @@ class GenerationService:
         get_provider(provider, model)
         project_id = await self._projects.create_empty(project_name_from_prompt(prompt))
         try:
-            await self.start(project_id, prompt, provider, model, discard_if_failed=discard_if_failed)
+            await self.start(project_id, prompt, provider, model, discard_if_failed=discard_if_failed, verify=verify)
         except BaseException:
             await self._store.discard_if_empty(project_id)
             raise

@@ -18,7 +18,9 @@ GENERATION_INTERRUPTED = "interrupted"
 
 
 class GenerationRecords(StoreBase):
-    async def start_generation(self, project_id: str, prompt: str, provider: str, model: str, stale_before: datetime) -> int:
+    async def start_generation(
+        self, project_id: str, prompt: str, provider: str, model: str, stale_before: datetime, kind: str = "prompt"
+    ) -> int:
         """Record a running generation; GenerationBusy if the project has one running already.
 
         Running records from before `stale_before` belong to a process that died (no generation
@@ -32,7 +34,7 @@ class GenerationRecords(StoreBase):
             await self._interrupt(session, stale_before, project_id)
             if await self._running_generation(session, project_id):
                 raise GenerationBusy("This project is already being generated; wait for it to finish.")
-            record = Generation(project_id=project_id, prompt=prompt, provider=provider, model=model)
+            record = Generation(project_id=project_id, prompt=prompt, provider=provider, model=model, kind=kind)
             session.add(record)
             await session.flush()
             assert record.id is not None

@@ -33,6 +33,7 @@ from builder.models import (
     PreviewSession,
     Project,
     ShareLink,
+    Verification,
     Version,
     VersionFile,
     utcnow,
@@ -47,6 +48,7 @@ from builder.schemas import (
     VersionInfo,
 )
 from builder.store.generations import GenerationRecords
+from builder.store.verifications import VerificationRecords
 from preview_runtime.stack import detect_stack, is_manifest
 
 log = logging.getLogger(__name__)
@@ -93,8 +95,9 @@ def _version_info(version: Version, parent_number: int | None) -> VersionInfo:
     )
 
 
-class ProjectStore(GenerationRecords):
-    """Projects, their immutable versions and files, their history and trash (generation records in GenerationRecords)."""
+class ProjectStore(GenerationRecords, VerificationRecords):
+    """Projects, their immutable versions and files, their history and trash (generation and verification records
+    in their own modules)."""
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -513,7 +516,7 @@ class ProjectStore(GenerationRecords):
             version_count = (
                 await session.exec(select(func.count()).select_from(Version).where(col(Version.project_id).in_(ids)))
             ).one()
-            for table in (ShareLink, PreviewSession, Generation):
+            for table in (ShareLink, PreviewSession, Generation, Verification):
                 await session.exec(delete(table).where(col(table.project_id).in_(ids)))
             await session.exec(delete(VersionFile).where(col(VersionFile.version_id).in_(versions)))
             await session.exec(update(Version).where(col(Version.project_id).in_(ids)).values(parent_id=None))

@@ -87,7 +87,7 @@ def of_type(events: list[GenerationEvent], type_: str) -> list[GenerationEvent]:
 def assert_saved(events: list[GenerationEvent], version: int) -> GenerationEvent:
     types = [e.type for e in events]
     assert "error" not in types, [e.message for e in of_type(events, "error")]
-    assert types[-3:] == ["summary", "usage", "done"], types
+    assert types[-4:] == ["summary", "usage", "saved", "done"], types
     assert events[-1].version == version
     return events[-1]
 
@@ -134,7 +134,8 @@ async def test_new_project_from_a_tool_answer(services: Services, scripted_llm: 
         cost = ((2050 - 800) * 2.0 + 345 * 8.0 + 800 * 0.50) / 1e6
     usage_event = of_type(events, "usage")[0].usage
     assert usage_event == {"provider": provider, "model": model, **tokens, "cost_usd": pytest.approx(cost)}
-    assert done.usage == usage_event
+    # The done event sums every round (here the one) and lists each.
+    assert done.usage == {**usage_event, "rounds": [{**usage_event, "round": 0}]}
 
     [record] = await services.generations.records(project_id)
     assert (record.provider, record.model, record.outcome, record.version, record.error) == (provider, model, "saved", 1, "")
@@ -710,7 +711,7 @@ async def test_hub_runs_one_generation_per_project_and_replays_its_events(
     followed = await asyncio.wait_for(_collect(services, project_id), timeout=10)
     final = await hub.wait(project_id)
     assert final is not None and final.type == "done" and followed[-1] == final
-    assert [e.type for e in followed][-3:] == ["summary", "usage", "done"]
+    assert [e.type for e in followed][-3:] == ["summary", "usage", "saved", "done"]
     # Someone who opens the page afterwards sees the whole run from its first event.
     assert await asyncio.wait_for(_collect(services, project_id), timeout=10) == followed
     # `done` is sent once the generation's record is final.

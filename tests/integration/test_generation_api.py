@@ -75,7 +75,7 @@ async def test_generate_then_follow_up_over_sse(client: httpx.AsyncClient, scrip
     events = await post_sse(client, "/api/generate", {"prompt": "A landing page for my bakery", "provider": "anthropic"})
 
     types = [t for t, _ in events]
-    assert types == ["status", "file_started", "file_done", "file_started", "file_done", "summary", "usage", "done"]
+    assert types == ["status", "file_started", "file_done", "file_started", "file_done", "summary", "usage", "saved", "done"]
     assert [(d["path"], d["content"]) for t, d in events if t == "file_done"] == list(SITE.items())
     done = events[-1][1]
     project_id = done["project_id"]

@@ -1,0 +1,156 @@
+"""Verification: run a project's current version and look at it, as a person would, before saying it works.
+
+The version runs in the project's server preview (the same one the Preview tab shows), and a
+headless Chromium on this machine loads it (preview_runtime.verify). What it finds, with a
+screenshot, is recorded per version; the last screenshot of a version that passed is the
+project's thumbnail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from builder.errors import NotFound, PreviewError
+from builder.schemas import VerificationInfo, VerificationStatus
+from builder.services.previews import PreviewService
+from builder.settings import settings
+from builder.store import ProjectStore
+from preview_runtime.detect.routes import main_routes
+from preview_runtime.logs import LogHub, LogLevel
+from preview_runtime.plan import plan_for
+from preview_runtime.runner import PreviewInfo, PreviewState
+from preview_runtime.verify import BrowserUnavailable, PageChecker, PageReport, Problem, find_chromium
+
+log = logging.getLogger(__name__)
+
+# Log lines sent to the model with the problems: the sources that tell what the app did.
+LOG_SOURCES = ("install", "dev-server", "browser")
+LOG_LINES = 40
+# How long a running preview may take to answer its first page before it is looked at anyway.
+ANSWER_WAIT_S = 5.0
+
+
+def failure_sentence(info: PreviewInfo) -> str:
+    return info.detail.split("\n", 1)[0].removesuffix(" Last lines:") or "the preview stopped."
+
+
+class VerificationService:
+    def __init__(self, store: ProjectStore, previews: PreviewService, logs: LogHub) -> None:
+        self._store = store
+        self._previews = previews
+        self._logs = logs
+        self.checker = PageChecker(find_chromium(settings.chromium_path))
+        self._warming: asyncio.Task[None] | None = None
+
+    def warm(self) -> None:
+        """Start the browser now (in the background), so the first check does not wait for it."""
+
+        async def start() -> None:
+            try:
+                await self.checker.browser()
+            except BrowserUnavailable as exc:
+                log.warning("%s", exc)
+
+        if self._warming is None or self._warming.done():
+            self._warming = asyncio.create_task(start(), name="warm-browser")
+
+    async def verify(
+        self, project_id: str, attempts: int = 0, status: Callable[[str], None] = lambda _: None
+    ) -> VerificationInfo:
+        """Run the current version in the project's preview, look at it, and record what was seen."""
+        started = time.monotonic()
+        project = await self._store.get_project(project_id)
+        if not project.current_version:
+            raise NotFound("This project has no version to check yet.")
+        status("Starting the app to check it...")
+        report = PageReport()
+        state: VerificationStatus
+        try:
+            info = await self._running(project_id)
+        except (PreviewError, TimeoutError) as exc:
+            message = (
+                f"The app did not start within {settings.preview_start_timeout_s} s."
+                if isinstance(exc, TimeoutError)
+                else f"The app could not be started: {exc}"
+            )
+            info, problems = None, [Problem(kind="start", message=message, detail=self.log_tail(project_id))]
+            state = "failed"
+        else:
+            if info.state == PreviewState.failed:
+                problem = Problem(
+                    kind="start", message=f"The app did not start: {failure_sentence(info)}", detail=self.log_tail(project_id)
+                )
+                problems, state = [problem], "failed"
+            else:
+                status("Checking the app in a browser...")
+                tree = await self._store.read_tree(project_id)
+                routes = main_routes(tree) if plan_for(tree).has_server else []
+                try:
+                    report = await self.checker.check(info.url, routes)
+                except BrowserUnavailable as exc:
+                    problems, state = [Problem(kind="check", message=str(exc))], "unchecked"
+                else:
+                    problems = report.problems
+                    state = "problems" if problems else "passed"
+        result = await self._store.add_verification(
+            project_id,
+            project.current_version,
+            state,
+            problems,
+            attempts,
+            report.screenshot,
+            round(time.monotonic() - started, 3),
+        )
+        level = LogLevel.info if state == "passed" else LogLevel.warning
+        lines = [f"Checked version {project.current_version} in {result.duration_s:.1f} s: {result.headline}"]
+        lines += [f"  - {p.message}" for p in problems]
+        self._logs.emit(project_id, "\n".join(lines), level, source="check")
+        return result
+
+    async def _running(self, project_id: str) -> PreviewInfo:
+        """The project's preview of its current version once it runs (or failed), started if need be."""
+        info = await self._previews.start(project_id)
+        async with asyncio.timeout(settings.preview_start_timeout_s):
+            while info.state not in (PreviewState.running, PreviewState.failed, PreviewState.stopped):
+                await asyncio.sleep(0.1)
+                info = await self._previews.status(project_id) or info.model_copy(update={"state": PreviewState.stopped})
+        if info.state == PreviewState.running:
+            # A dev server routes / as soon as it listens; a backend may answer it with an error, which the check reports.
+            try:
+                async with asyncio.timeout(ANSWER_WAIT_S):
+                    while True:
+                        if await self._previews.answers(project_id):
+                            break
+                        await asyncio.sleep(0.1)
+            except TimeoutError:
+                pass
+            info = await self._previews.status(project_id) or info
+        return info
+
+    def log_tail(self, project_id: str) -> str:
+        """The project's last lines from the install, the dev server and the browser, for the model."""
+        lines = [line for line in self._logs.history(project_id) if line.source in LOG_SOURCES]
+        return "\n".join(f"[{line.source}] {line.text}" for line in lines[-LOG_LINES:])
+
+    async def latest(self, project_id: str) -> VerificationInfo | None:
+        found = await self._store.list_verifications(project_id)
+        return found[-1] if found else None
+
+    async def records(self, project_id: str) -> list[VerificationInfo]:
+        return await self._store.list_verifications(project_id)
+
+    async def screenshot(self, project_id: str, verification_id: int) -> bytes:
+        data = await self._store.verification_screenshot(project_id, verification_id)
+        if data is None:
+            raise NotFound("That check has no screenshot.")
+        return data
+
+    async def thumbnail(self, project_id: str) -> bytes | None:
+        """The screenshot of the project's last version that passed its check."""
+        return await self._store.thumbnail(project_id)
+
+    async def close(self) -> None:
+        await self.checker.close()

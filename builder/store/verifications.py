@@ -1,0 +1,115 @@
+"""Verification records (what Forja saw when it ran a version) and what generations have cost."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import case, func
+from sqlalchemy import select as select_columns
+from sqlmodel import col, select
+
+from builder.models import Generation, Verification, Version
+from builder.schemas import Usage, VerificationInfo, VerificationStatus
+from builder.store.base import StoreBase
+from preview_runtime.verify import Problem
+
+
+def _info(record: Verification, number: int | None) -> VerificationInfo:
+    assert record.id is not None
+    status: VerificationStatus = record.status  # type: ignore[assignment]  # written only from VerificationStatus
+    return VerificationInfo(
+        id=record.id,
+        project_id=record.project_id,
+        version=number,
+        status=status,
+        problems=[Problem.model_validate(p) for p in json.loads(record.problems)],
+        attempts=record.attempts,
+        screenshot=f"/api/projects/{record.project_id}/verifications/{record.id}/screenshot" if record.screenshot else None,
+        duration_s=record.duration_s,
+        created_at=record.created_at,
+    )
+
+
+class VerificationRecords(StoreBase):
+    async def add_verification(
+        self,
+        project_id: str,
+        version: int,
+        status: VerificationStatus,
+        problems: list[Problem],
+        attempts: int,
+        screenshot: bytes | None,
+        duration_s: float,
+    ) -> VerificationInfo:
+        async with self._sessions() as session, session.begin():
+            project = await self._project(session, project_id)
+            version_id = (
+                await session.exec(select(Version.id).where(Version.project_id == project.id, Version.number == version))
+            ).first()
+            record = Verification(
+                project_id=project_id,
+                version_id=version_id,
+                status=status,
+                problems=json.dumps([p.model_dump() for p in problems]),
+                attempts=attempts,
+                screenshot=screenshot,
+                duration_s=duration_s,
+            )
+            session.add(record)
+            await session.flush()
+            return _info(record, version)
+
+    async def list_verifications(self, project_id: str) -> list[VerificationInfo]:
+        async with self._sessions() as session:
+            await self._project(session, project_id)
+            rows = await session.exec(
+                select(Verification, Version.number)
+                .join(Version, col(Version.id) == col(Verification.version_id), isouter=True)
+                .where(Verification.project_id == project_id)
+                .order_by(col(Verification.id))
+            )
+            return [_info(record, number) for record, number in rows]
+
+    async def verification_screenshot(self, project_id: str, verification_id: int) -> bytes | None:
+        async with self._sessions() as session:
+            record = await session.get(Verification, verification_id)
+            return record.screenshot if record is not None and record.project_id == project_id else None
+
+    async def thumbnail(self, project_id: str) -> bytes | None:
+        """The screenshot of the project's last verification that passed; None when it has none."""
+        async with self._sessions() as session:
+            query = (
+                select(Verification.screenshot)
+                .where(
+                    Verification.project_id == project_id,
+                    Verification.status == "passed",
+                    col(Verification.screenshot).is_not(None),
+                )
+                .order_by(col(Verification.id).desc())
+            )
+            return (await session.exec(query)).first()
+
+    async def usage(self, project_id: str | None = None, since: datetime | None = None) -> Usage:
+        """Tokens and estimated cost of the generations of one project (or all), since a moment (or ever)."""
+        # sqlmodel's select takes at most four columns.
+        query = select_columns(
+            func.count(),
+            func.coalesce(func.sum(Generation.input_tokens), 0),
+            func.coalesce(func.sum(Generation.output_tokens), 0),
+            func.coalesce(func.sum(Generation.cost_usd), 0.0),
+            func.coalesce(func.sum(case((col(Generation.cost_known).is_(False), 1), else_=0)), 0),
+        )
+        if project_id is not None:
+            query = query.where(col(Generation.project_id) == project_id)
+        if since is not None:
+            query = query.where(col(Generation.created_at) >= since)
+        async with self._sessions() as session:
+            count, input_tokens, output_tokens, cost, unknown = (await session.execute(query)).one()
+        return Usage(
+            generations=count,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost_usd=round(float(cost), 6),
+            cost_unknown=unknown,
+        )

@@ -120,3 +120,15 @@ class PurgeResult(BaseModel):
     projects: list[str] = Field(description="Ids of the projects deleted for good.")
     versions: int = 0
     blobs: int = Field(default=0, description="Stored file contents no other project used, now deleted.")
+
+
+class CheckResult(BaseModel):
+    """How one of a project's own checks (preview_runtime.checks) went in its running preview."""
+
+    name: str = Field(description='"build", "lint", "type-check", "tests"...')
+    command: str
+    passed: bool
+    timed_out: bool = False
+    skipped: bool = Field(default=False, description="Not run: no time was left of the checks' total.")
+    output_tail: str = Field(default="", description="The end of its output (stdout and stderr together).")
+    duration_s: float = 0.0

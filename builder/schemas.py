@@ -162,3 +162,15 @@ class Usage(BaseModel):
     output_tokens: int = 0
     cost_usd: float = Field(default=0.0, description="Estimate; generations whose model's prices are unknown count as 0.")
     cost_unknown: int = Field(default=0, description="How many of the generations had no price estimate.")
+
+
+class CheckResult(BaseModel):
+    """How one of a project's own checks (preview_runtime.checks) went in its running preview."""
+
+    name: str = Field(description='"build", "lint", "type-check", "tests"...')
+    command: str
+    passed: bool
+    timed_out: bool = False
+    skipped: bool = Field(default=False, description="Not run: no time was left of the checks' total.")
+    output_tail: str = Field(default="", description="The end of its output (stdout and stderr together).")
+    duration_s: float = 0.0

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
         description="A dev server that prints nothing and listens on no port for this long is reported as stuck and ended.",
     )
     preview_start_timeout_s: int = Field(default=300, description="How long the CLI's --wait and share links wait for a preview.")
+    verify_checks_timeout_s: float = Field(
+        default=60,
+        description="Time for all of a generated project's own checks (build, lint, type-check, tests) in its preview, together.",
+    )
     preview_image: str = Field(
         default="forja-preview",
         description="Repository of the preview image, which Forja builds and tags by a hash of its inputs; a name:tag is used as it is.",

@@ -16,7 +16,7 @@ import httpx
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import RunPlan
 from preview_runtime.proxy import PreviewProxy
-from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError
+from preview_runtime.runner import CommandOutcome, PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +208,14 @@ class PreviewManager:
         if running is not None:
             running.last_seen = time.monotonic()
             await running.runner.push_files(preview_id, changed, deleted)
+
+    async def run_command(self, preview_id: str, command: str, timeout_s: float) -> CommandOutcome:
+        """One shell line in the preview's root folder, beside its dev server (see Runner.run_command)."""
+        running = self._previews.get(preview_id)
+        if running is None:
+            raise RunnerError("That preview is not running; start it again.")
+        running.last_seen = time.monotonic()
+        return await running.runner.run_command(preview_id, command, timeout_s)
 
     async def stop(self, preview_id: str) -> None:
         running = self._previews.pop(preview_id, None)

@@ -7,10 +7,11 @@ this contract, so the policy can pick one and the rest of Forja does not care wh
 from __future__ import annotations
 
 import enum
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from preview_runtime.logs import LogLevel
 from preview_runtime.plan import RunPlan
@@ -54,6 +55,25 @@ class PreviewInfo(BaseModel):
 LogSink = Callable[[str, str, LogLevel | None, str], None]
 
 
+class CommandOutcome(BaseModel):
+    """How a command run inside a preview (Runner.run_command) ended."""
+
+    exit_code: int | None = Field(description="None when it was killed at its time limit.")
+    output: str = Field(description="The end of its stdout and stderr together (OUTPUT_TAIL_CHARS at most).")
+    timed_out: bool = False
+    duration_s: float
+
+
+OUTPUT_TAIL_CHARS = 4000
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")  # terminal colours and cursor moves
+
+
+def output_tail(data: bytes) -> str:
+    """The last OUTPUT_TAIL_CHARS of a command's output as text (its beginning is rarely where the error is)."""
+    text = data[-4 * OUTPUT_TAIL_CHARS :].decode("utf-8", errors="replace")
+    return ANSI.sub("", text)[-OUTPUT_TAIL_CHARS:]
+
+
 class RunnerError(Exception):
     """A preview could not start or run; the message says why in plain words."""
 
@@ -77,6 +97,11 @@ class Runner(ABC):
 
     @abstractmethod
     async def stop(self, preview_id: str) -> None: ...
+
+    @abstractmethod
+    async def run_command(self, preview_id: str, command: str, timeout_s: float) -> CommandOutcome:
+        """Run one shell line in the running preview's root folder, as its dev server runs (same user, environment
+        and sandbox), beside it; at `timeout_s` everything the command started is killed."""
 
     @abstractmethod
     async def adopt(self) -> list[PreviewInfo]:

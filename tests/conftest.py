@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import json
 import os
 import pwd
 import secrets
@@ -131,6 +132,22 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+# A Node project with checks of its own and no dependencies: `build` writes dist/ and passes, `lint` prints 500
+# lines, then the error, and fails. Used to run checks in real previews of both runners.
+CHECKED_PROJECT = {
+    "package.json": json.dumps(
+        {
+            "name": "checked",
+            "version": "1.0.0",
+            "scripts": {"dev": "node server.js", "build": "node build.js", "lint": "node lint.js"},
+        }
+    ).encode(),
+    "server.js": b"require('http').createServer((q, s) => s.end('checked')).listen(Number(process.env.PORT), process.env.HOST)\n",
+    "build.js": b"require('fs').mkdirSync('dist', { recursive: true }); require('fs').writeFileSync('dist/index.html', '<h1>built</h1>'); console.log('built dist/index.html')\n",
+    "lint.js": b"for (let i = 0; i < 500; i++) console.log('checking file ' + i); console.error('src/app.js: x is never used'); process.exit(1)\n",
+}
 
 
 def free_port() -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections import defaultdict
 from collections.abc import AsyncGenerator, Awaitable
 from typing import TypeVar
@@ -18,9 +19,11 @@ from sqlmodel import col, select
 from builder.db import session_factory
 from builder.errors import PreviewError
 from builder.models import PreviewSession, utcnow
+from builder.schemas import CheckResult
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime import console_bridge
+from preview_runtime.checks import project_checks
 from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage
 from preview_runtime.local import LocalRunner
 from preview_runtime.logs import LogHub, LogLevel
@@ -268,6 +271,37 @@ class PreviewService:
             self._followers[preview_id].discard(queue)
             if not self._followers[preview_id]:
                 del self._followers[preview_id]
+
+    async def run_checks(self, project_id: str, timeout_s: float) -> list[CheckResult]:
+        """The current version's own checks (preview_runtime.checks), one after the other in the project's running
+        preview, all within `timeout_s`: each may use what is left, and one with nothing left is skipped."""
+        preview_id = self._by_project.get(project_id)
+        if preview_id is None or self._manager is None:
+            raise PreviewError("No preview is running for this project: start it, then run its checks.")
+        tree = await self._store.read_tree(project_id)
+        try:
+            checks = project_checks(tree, plan_for(tree))
+        except ValueError as exc:
+            raise PreviewError(str(exc)) from None
+        deadline = time.monotonic() + timeout_s
+        results: list[CheckResult] = []
+        for check in checks:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                results.append(CheckResult(name=check.name, command=check.command, passed=False, skipped=True))
+                continue
+            outcome = await translated(self._manager.run_command(preview_id, check.command, left))
+            results.append(
+                CheckResult(
+                    name=check.name,
+                    command=check.command,
+                    passed=outcome.exit_code == 0,
+                    timed_out=outcome.timed_out,
+                    output_tail=outcome.output,
+                    duration_s=outcome.duration_s,
+                )
+            )
+        return results
 
     async def answers(self, project_id: str) -> bool:
         """Whether the preview's URL answers 200 through the proxy."""

@@ -54,7 +54,7 @@ def python_install(tree: Mapping[str, bytes], folder: str, needs: list[str] | No
     """The pip install of the folder's dependencies plus `needs` (a server tool it does not list), and the files read."""
     local = _local(tree, folder)
     requirements, inputs = _requirements(local)
-    wanted = {name.lower() for name in re.findall(r"^\s*([A-Za-z0-9_.-]+)", "\n".join(requirements), re.MULTILINE)}
+    wanted = _names(requirements)
     missing = [pkg for pkg in needs or [] if pkg not in wanted]
     install = []
     if "requirements.txt" in local:
@@ -63,6 +63,15 @@ def python_install(tree: Mapping[str, bytes], folder: str, needs: list[str] | No
         install.append(Command([*PIP, *requirements, *missing], cwd=folder))
     prefix = f"{folder}/" if folder else ""
     return install, [f"{prefix}{name}" for name in inputs]
+
+
+def installed_names(tree: Mapping[str, bytes], folder: str) -> set[str]:
+    """The lower-cased names of the packages python_install installs for the folder (its requirements)."""
+    return _names(_requirements(_local(tree, folder))[0])
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {name.lower() for name in re.findall(r"^\s*([A-Za-z0-9_.-]+)", "\n".join(requirements), re.MULTILINE)}
 
 
 def _local(tree: Mapping[str, bytes], folder: str) -> dict[str, bytes]:

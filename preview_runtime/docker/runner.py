@@ -15,6 +15,7 @@ from aiodocker.exceptions import DockerError
 
 from preview_runtime.common import human_size
 from preview_runtime.docker import firewall
+from preview_runtime.docker.command import run_in_container
 from preview_runtime.docker.config import DockerConfig
 from preview_runtime.docker.container import FRESH_WAIT_S, ContainerSpec, env_file
 from preview_runtime.docker.deps_cache import DependencyCache
@@ -37,7 +38,7 @@ from preview_runtime.docker.pool import Slot, WarmPool
 from preview_runtime.docker.preview import DockerPreview
 from preview_runtime.docker.readiness import Watch
 from preview_runtime.logs import LogLevel
-from preview_runtime.runner import LogSink, PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError
+from preview_runtime.runner import CommandOutcome, LogSink, PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +264,12 @@ class DockerRunner(Runner):
                     raise RunnerError(f"Forja could not delete files in the preview: {output.decode(errors='replace').strip()}")
         except DockerError as exc:
             raise RunnerError(f"Forja could not write the files into the preview: {exc.message}") from exc
+
+    async def run_command(self, preview_id: str, command: str, timeout_s: float) -> CommandOutcome:
+        p = self._preview(preview_id)
+        if p.state != PreviewState.running:
+            raise RunnerError(f"The preview is not running (it is {p.state.value}): commands run only in a running preview.")
+        return await run_in_container(self.engine, p.container_id, command, timeout_s)
 
     async def stop(self, preview_id: str) -> None:
         p = self._previews.pop(preview_id, None)

@@ -28,12 +28,22 @@ from pathlib import Path
 from preview_runtime.local.deps_cache import DEPS_KEEP, NPM_INSTALL_ONLY, copy_seed, prune_deps, restore_deps, save_deps
 from preview_runtime.local.environment import loopback_only, preview_env
 from preview_runtime.local.files import free_port, write_files
-from preview_runtime.local.processes import LINUX, end_group, start_ticks
+from preview_runtime.local.processes import LINUX, end_group, kill_group, start_ticks
 from preview_runtime.local.sandbox import NO_SANDBOX, SANDBOX_OFF, bwrap_args, find_bubblewrap
 from preview_runtime.local.supervise import LocalRun, supervise
 from preview_runtime.logs import LogLevel
 from preview_runtime.plan import dependency_key, npm_script
-from preview_runtime.runner import LogSink, PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError
+from preview_runtime.runner import (
+    OUTPUT_TAIL_CHARS,
+    CommandOutcome,
+    LogSink,
+    PreviewInfo,
+    PreviewSpec,
+    PreviewState,
+    Runner,
+    RunnerError,
+    output_tail,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +179,7 @@ class LocalRunner(Runner):
                 self._warned_no_sandbox = True
             run.emit(self._no_sandbox, LogLevel.warning, "forja")
         self._runs[spec.preview_id] = run
+        run.env = env
         try:
             run.process = await asyncio.create_subprocess_exec(
                 *argv,
@@ -214,6 +225,8 @@ class LocalRunner(Runner):
             run.stopping = True
             if run.process is not None:
                 await end_group(run.process.pid, run.process)
+            for pgid in list(run.commands):
+                kill_group(pgid)
             if run.supervisor is not None:
                 with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                     await asyncio.wait_for(run.supervisor, timeout=3)
@@ -221,6 +234,53 @@ class LocalRunner(Runner):
         directory = self._dir(preview_id)
         await asyncio.to_thread(shutil.rmtree, directory, True)
         self._record(preview_id).unlink(missing_ok=True)
+
+    async def run_command(self, preview_id: str, command: str, timeout_s: float) -> CommandOutcome:
+        """In the preview's folder with the dev server's environment, in the same sandbox when it has one (a new
+        bubblewrap around the same folder), as a process group of its own: all of it is killed at `timeout_s`."""
+        run = self._run(preview_id)
+        if run.state != PreviewState.running or run.process is None:
+            raise RunnerError(f"The preview is not running (it is {run.state.value}): commands run only in a running preview.")
+        run.touched = time.monotonic()
+        argv = ["/bin/sh", "-c", command]
+        if run.sandboxed:
+            bwrap = await self._bubblewrap()
+            assert bwrap is not None  # the run was sandboxed with it
+            argv = [bwrap, *bwrap_args(run.directory, self.home, run.env), "--", *argv]
+        started = time.monotonic()
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                cwd=run.directory,
+                env=run.env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise RunnerError(f"Could not run the command in the preview: {exc}") from exc
+        run.commands.add(process.pid)
+        output = bytearray()
+        reader = asyncio.create_task(_read_tail(process, output))
+        timed_out = False
+        try:
+            await asyncio.wait_for(process.wait(), timeout=max(timeout_s, 0))
+        except TimeoutError:
+            timed_out = True
+        finally:
+            # At the time limit all of it; otherwise whatever it left running in the background.
+            kill_group(process.pid)
+            await process.wait()
+            run.commands.discard(process.pid)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(reader, timeout=2)
+        return CommandOutcome(
+            exit_code=None if timed_out else process.returncode,
+            output=output_tail(bytes(output)),
+            timed_out=timed_out,
+            duration_s=time.monotonic() - started,
+        )
 
     async def adopt(self) -> list[PreviewInfo]:
         """The previews of a Forja that is gone: end any of their processes still alive and remove their folders.
@@ -299,3 +359,11 @@ class LocalRunner(Runner):
         if saved:
             run.emit("Dependencies cached: the next start of this project skips the install.", LogLevel.info, "forja")
             await asyncio.to_thread(prune_deps, self.work_dir / _DEPS, DEPS_KEEP)
+
+
+async def _read_tail(process: asyncio.subprocess.Process, into: bytearray) -> None:
+    """The process's output until it ends, keeping only as much of its end as output_tail() uses."""
+    assert process.stdout is not None
+    while chunk := await process.stdout.read(1 << 16):
+        into += chunk
+        del into[: -4 * OUTPUT_TAIL_CHARS]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -18,14 +17,13 @@ from preview_runtime.common import exit_meaning
 from preview_runtime.listening import ANY_ANSWER_AFTER_S, answering, answers, listeners_of, not_answering_hint, stuck_message
 from preview_runtime.local.processes import kill_group
 from preview_runtime.logs import LogLevel
-from preview_runtime.runner import LogSink, PreviewSpec, PreviewState
+from preview_runtime.runner import ANSI, LogSink, PreviewSpec, PreviewState
 
 logger = logging.getLogger(__name__)
 
 TAIL_LINES = 20
 HINT_AFTER_S = 60  # nothing answers by then: say where the dev server must listen
 LOOK_AFTER_S = 1.0  # $PORT silent this long: look for the port the dev server chose itself
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
 @dataclass
@@ -52,6 +50,8 @@ class LocalRun:
     last_output: float = field(default_factory=time.monotonic)
     silent_s: float = 90
     gave_up: bool = False  # Forja ended it (silent, listening nowhere): its detail says why
+    env: dict[str, str] = field(default_factory=dict)  # the dev server's environment: run_command's too
+    commands: set[int] = field(default_factory=set)  # process groups of run_command's commands still running
 
     def __post_init__(self) -> None:
         self.address = self.address or f"127.0.0.1:{self.port}"
@@ -117,7 +117,7 @@ async def _read(run: LocalRun, marker: str, on_dev_started: Callable[[LocalRun],
             continue
         if not raw:
             return
-        text = _ANSI.sub("", raw.decode("utf-8", errors="replace")).rstrip("\r\n")
+        text = ANSI.sub("", raw.decode("utf-8", errors="replace")).rstrip("\r\n")
         if marker and text.endswith(marker):  # the install's last line may lack its newline
             text = text.removesuffix(marker)
             if text:

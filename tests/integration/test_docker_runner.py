@@ -17,9 +17,10 @@ import pytest
 
 from preview_runtime.docker import DockerRunner, firewall
 from preview_runtime.docker import deps_cache as deps_cache_module
-from preview_runtime.docker.layout import preview_names
+from preview_runtime.docker.layout import APP_DIR, PREVIEW_UID, preview_names
 from preview_runtime.plan import RunPlan, plan_for
 from preview_runtime.runner import PreviewState, RunnerError
+from tests.conftest import CHECKED_PROJECT
 
 pytest.register_assert_rewrite("tests.docker_fixtures")  # it is a plugin too (pytest_plugins below)
 from tests.docker_fixtures import TEST_NETWORK, LogCollector, MiB, container_inspect, get, spec, wait_state  # noqa: E402
@@ -461,3 +462,33 @@ async def test_a_server_on_the_containers_own_loopback_is_relayed(docker_runner_
     assert info.upstream.endswith(":39999")
     assert (await get(info.upstream + "/")).text == "<h1>fixed port 4567</h1>"
     assert any("listens only on 127.0.0.1:4567 inside its container" in t for t in log.texts("loop-1", source="forja"))
+
+
+async def test_run_command_runs_in_the_container_as_the_dev_server_and_is_killed_at_the_limit(docker_runner_factory) -> None:
+    runner: DockerRunner = docker_runner_factory()
+    log = LogCollector()
+    plan = RunPlan(install="", dev="npm run dev", port=3000, has_server=True)
+    await runner.start(spec("cmd-1", CHECKED_PROJECT, plan), log)
+    info = await wait_state(runner, "cmd-1", PreviewState.running, 30, log)
+
+    built = await runner.run_command("cmd-1", "npm run build && cat dist/index.html && id -u && pwd", 30)
+    assert built.exit_code == 0 and not built.timed_out, built.output
+    assert "built dist/index.html" in built.output and "<h1>built</h1>" in built.output
+    assert built.output.endswith(f"<h1>built</h1>{PREVIEW_UID}\n{APP_DIR}\n")  # the dev server's user and folder
+
+    linted = await runner.run_command("cmd-1", "npm run lint", 30)
+    assert linted.exit_code == 1 and not linted.timed_out
+    assert "src/app.js: x is never used" in linted.output
+    assert len(linted.output) <= 4000 and "checking file 499" in linted.output and "checking file 0\n" not in linted.output
+
+    slow = await runner.run_command("cmd-1", "echo started; sleep 61.25 & sleep 62.25", 2)
+    assert slow.timed_out and slow.exit_code is None
+    assert 2 <= slow.duration_s < 6
+    assert slow.output == "started\n"
+    await asyncio.sleep(0.5)
+    assert "sleep 6" not in run_text("docker", "top", info.handle)
+    assert (await get(info.upstream + "/")).text == "checked"
+
+    await runner.stop("cmd-1")
+    with pytest.raises(RunnerError):
+        await runner.run_command("cmd-1", "true", 5)

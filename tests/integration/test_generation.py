@@ -711,7 +711,7 @@ async def test_hub_runs_one_generation_per_project_and_replays_its_events(
     followed = await asyncio.wait_for(_collect(services, project_id), timeout=10)
     final = await hub.wait(project_id)
     assert final is not None and final.type == "done" and followed[-1] == final
-    assert [e.type for e in followed][-3:] == ["summary", "usage", "saved", "done"]
+    assert [e.type for e in followed][-4:] == ["summary", "usage", "saved", "done"]
     # Someone who opens the page afterwards sees the whole run from its first event.
     assert await asyncio.wait_for(_collect(services, project_id), timeout=10) == followed
     # `done` is sent once the generation's record is final.

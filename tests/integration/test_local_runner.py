@@ -21,7 +21,7 @@ from preview_runtime.local import LocalRunner
 from preview_runtime.logs import LogLevel
 from preview_runtime.plan import RunPlan
 from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState, RunnerError
-from tests.conftest import free_port
+from tests.conftest import CHECKED_PROJECT, free_port
 
 SECRET_NAME = "FORJA_TEST_SECRET_TOKEN"
 
@@ -392,5 +392,97 @@ async def test_a_silent_dev_server_that_listens_nowhere_is_ended_with_why(tmp_pa
         assert info.detail.startswith("The dev server has printed nothing for 2 s and listens on no port")
         await asyncio.sleep(0.5)  # the supervisor sees the shell end: the reason stays the one given
         assert (await runner.status("silent1")).detail.startswith("The dev server has printed nothing")
+    finally:
+        await runner.close()
+
+
+# -- commands beside the dev server (the project's own checks) ---------------------------------------
+
+
+def _sleeping(seconds: str) -> list[int]:
+    """Pids of live `sleep SECONDS` processes (the odd durations below name the ones a test started)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and Path(f"/proc/{entry}/cmdline").read_bytes() == f"sleep\0{seconds}\0".encode():
+                found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+async def _none_sleeping(*durations: str, within: float = 2) -> bool:
+    """No `sleep` of these durations is left (a sandbox's end as the kernel tears down its pid namespace)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not any(_sleeping(seconds) for seconds in durations):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_run_command_runs_in_the_preview_with_the_dev_servers_environment(runner: LocalRunner) -> None:
+    info = await runner.start(_spec("cmd1", CHECKED_PROJECT, RunPlan(dev="npm run dev", port=3000, has_server=True)), Sink())
+    info = await _until(runner, "cmd1", PreviewState.running)
+
+    built = await runner.run_command("cmd1", 'npm run build && cat dist/index.html && echo "port=$PORT"', 30)
+    assert built.exit_code == 0 and not built.timed_out, built.output
+    assert "built dist/index.html" in built.output and "<h1>built</h1>" in built.output
+    assert f"port={info.upstream.rsplit(':', 1)[1]}" in built.output  # the dev server's own PORT
+    assert (runner.work_dir / "cmd1" / "dist" / "index.html").read_text() == "<h1>built</h1>"
+
+    linted = await runner.run_command("cmd1", "npm run lint", 30)
+    assert linted.exit_code == 1 and not linted.timed_out
+    assert "src/app.js: x is never used" in linted.output
+    # Only the end of 500 lines is kept, where the error is.
+    assert len(linted.output) <= 4000 and "checking file 499" in linted.output and "checking file 0\n" not in linted.output
+    assert (await runner.run_command("cmd1", "echo to stderr >&2; exit 7", 5)).model_dump(exclude={"duration_s"}) == {
+        "exit_code": 7,
+        "output": "to stderr\n",
+        "timed_out": False,
+    }
+    assert (await _fetch(info.upstream + "/")).text == "checked"  # the dev server ran on beside them
+
+
+async def test_run_command_kills_everything_it_started_at_the_time_limit(runner: LocalRunner) -> None:
+    await runner.start(_spec("cmd2", {"index.html": b"x"}, HTML_PLAN), Sink())
+    info = await _until(runner, "cmd2", PreviewState.running)
+
+    outcome = await runner.run_command("cmd2", "echo started; sleep 61.25 & sleep 62.25", 2)
+
+    assert outcome.timed_out and outcome.exit_code is None
+    assert 2 <= outcome.duration_s < 5
+    assert outcome.output == "started\n"
+    assert await _none_sleeping("61.25", "62.25")
+    assert (await _fetch(info.upstream + "/index.html")).text == "x"
+
+
+async def test_run_command_stays_in_the_previews_sandbox(tmp_path: Path) -> None:
+    _bwrap_or_skip()
+    secret_file = tmp_path / "forja.env"  # outside the work dir, like Forja's own .env
+    secret_file.write_text("ANTHROPIC_API_KEY=sk-ant-never")
+    runner = LocalRunner(tmp_path / "work", sandbox=True)
+    try:
+        await runner.start(_spec("box2", {"index.html": b"x"}, HTML_PLAN), Sink())
+        await _until(runner, "box2", PreviewState.running)
+        command = f"cat {secret_file}; touch {tmp_path}/escaped.txt; touch /usr/forja-was-here; touch inside.txt"
+        outcome = await runner.run_command("box2", command, 10)
+        assert "sk-ant-never" not in outcome.output
+        assert "Read-only file system" in outcome.output  # /usr, as the dev server sees it
+        assert not (tmp_path / "escaped.txt").exists()
+        assert (runner.work_dir / "box2" / "inside.txt").exists()
+    finally:
+        await runner.close()
+
+
+async def test_run_command_needs_a_running_preview(tmp_path: Path) -> None:
+    runner = LocalRunner(tmp_path / "work", sandbox=False)
+    try:
+        with pytest.raises(RunnerError, match="not running"):
+            await runner.run_command("nothing", "true", 5)
+        await runner.start(_spec("dead1", {"index.html": b"x"}, RunPlan(dev="exit 3", has_server=False)), Sink())
+        await _until(runner, "dead1", PreviewState.failed)
+        with pytest.raises(RunnerError, match=r"not running \(it is failed\)"):
+            await runner.run_command("dead1", "true", 5)
     finally:
         await runner.close()

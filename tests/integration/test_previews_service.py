@@ -13,10 +13,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from builder.errors import PreviewError
 from builder.models import Author
 from builder.services import Services
 from preview_runtime.runner import PreviewInfo, PreviewState
-from tests.conftest import free_port, served
+from tests.conftest import CHECKED_PROJECT, free_port, served
 
 # Reads package.json once, when it starts: only a restart shows a new description.
 SERVER = b"""const http = require('http');
@@ -104,3 +105,27 @@ async def test_a_proxy_in_the_environment_does_not_carry_the_readiness_checks(
     seen = await followed(services, created.project_id)
     assert seen[-1].state == PreviewState.running and seen[-1].url
     assert await services.previews.answers(created.project_id)
+
+
+async def test_run_checks_runs_the_projects_own_checks_in_its_preview(local_previews: None, services: Services) -> None:
+    created = await services.projects.create("Checked", CHECKED_PROJECT)
+    pid = created.project_id
+    with pytest.raises(PreviewError, match="No preview is running"):
+        await services.previews.run_checks(pid, 60)
+    await services.previews.start(pid)
+    assert await served(services, pid) == "checked"
+
+    lint, build = await services.previews.run_checks(pid, 60)
+
+    assert (lint.name, lint.command, lint.passed, lint.timed_out, lint.skipped) == ("lint", "npm run lint", False, False, False)
+    assert "src/app.js: x is never used" in lint.output_tail
+    assert (build.name, build.command, build.passed, build.skipped) == ("build", "npm run build", True, False)
+    assert "built dist/index.html" in build.output_tail
+    assert 0 < build.duration_s < 60
+
+    # The time is shared: with none left, each check is reported as skipped rather than run.
+    skipped = await services.previews.run_checks(pid, 0)
+    assert [(r.name, r.passed, r.skipped, r.output_tail) for r in skipped] == [
+        ("lint", False, True, ""),
+        ("build", False, True, ""),
+    ]

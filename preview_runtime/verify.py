@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import shutil
 import time
 from collections.abc import Sequence
@@ -85,6 +86,12 @@ def _path(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+def _first_frame(stack: str, origin: str) -> str:
+    """Where in the app's own files an error was thrown: "/src/main.js:3" from its stack."""
+    match = re.search(re.escape(origin) + r"(/[^\s)?:]*)(?:\?[^\s:)]*)?:(\d+)", stack)
+    return f"{match[1]}:{match[2]}" if match else ""
+
+
 class BrowserUnavailable(Exception):
     """Chromium could not be started; the message says why and what to install."""
 
@@ -132,11 +139,9 @@ class PageChecker:
             page = await context.new_page()
 
             def on_error(error: PlaywrightError) -> None:
-                report.add(
-                    Problem(
-                        kind="exception", message=f"The page stopped with an error: {error.message}", detail=error.stack or ""
-                    )
-                )
+                where = _first_frame(error.stack or "", origin)
+                message = f"The page stopped with an error: {error.message}" + (f" (at {where})" if where else "")
+                report.add(Problem(kind="exception", message=message, detail=error.stack or ""))
 
             def on_console(message: ConsoleMessage) -> None:
                 # Failed loads come again, with their address, from the request events below.

@@ -93,7 +93,7 @@ class VerificationService:
                 except BrowserUnavailable as exc:
                     problems, state = [Problem(kind="check", message=str(exc))], "unchecked"
                 else:
-                    problems = report.problems
+                    problems = report.problems + await self._project_checks(project_id, status)
                     state = "problems" if problems else "passed"
         result = await self._store.add_verification(
             project_id,
@@ -129,6 +129,31 @@ class VerificationService:
                 pass
             info = await self._previews.status(project_id) or info
         return info
+
+    async def _project_checks(self, project_id: str, status: Callable[[str], None]) -> list[Problem]:
+        """The project's own build, lint, type-check and tests, in its preview, within the checks' time cap."""
+        status("Running the project's own checks...")
+        try:
+            results = await self._previews.run_checks(project_id, settings.verify_checks_timeout_s)
+        except PreviewError as exc:
+            return [Problem(kind="check", message=f"The project's own checks could not run: {exc}")]
+        problems = []
+        for result in results:
+            if result.skipped:
+                self._logs.emit(
+                    project_id,
+                    f"`{result.command}` was not run: the checks' {settings.verify_checks_timeout_s:.0f} s "
+                    "(FORJA_VERIFY_CHECKS_TIMEOUT_S) were used up.",
+                    LogLevel.warning,
+                    source="check",
+                )
+            elif result.timed_out:
+                message = f"`{result.command}` did not finish within the checks' {settings.verify_checks_timeout_s:.0f} s."
+                problems.append(Problem(kind="check", message=message, detail=result.output_tail))
+            elif not result.passed:
+                message = f"The project's {result.name} check failed (`{result.command}`)."
+                problems.append(Problem(kind="check", message=message, detail=result.output_tail))
+        return problems
 
     def log_tail(self, project_id: str) -> str:
         """The project's last lines from the install, the dev server and the browser, for the model."""

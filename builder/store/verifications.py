@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 
 from sqlalchemy import case, func
-from sqlalchemy import select as select_columns
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from builder.models import Generation, Verification, Version
@@ -92,8 +92,8 @@ class VerificationRecords(StoreBase):
 
     async def usage(self, project_id: str | None = None, since: datetime | None = None) -> Usage:
         """Tokens and estimated cost of the generations of one project (or all), since a moment (or ever)."""
-        # sqlmodel's select takes at most four columns.
-        query = select_columns(
+        # sqlmodel's select takes at most four columns; this is SQLAlchemy's, run on the connection.
+        query = sa_select(
             func.count(),
             func.coalesce(func.sum(Generation.input_tokens), 0),
             func.coalesce(func.sum(Generation.output_tokens), 0),
@@ -105,7 +105,7 @@ class VerificationRecords(StoreBase):
         if since is not None:
             query = query.where(col(Generation.created_at) >= since)
         async with self._sessions() as session:
-            count, input_tokens, output_tokens, cost, unknown = (await session.execute(query)).one()
+            count, input_tokens, output_tokens, cost, unknown = (await (await session.connection()).execute(query)).one()
         return Usage(
             generations=count,
             input_tokens=input_tokens,

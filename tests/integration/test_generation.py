@@ -133,6 +133,7 @@ async def test_new_project_from_a_tool_answer(services: Services, scripted_llm: 
         tokens = {"input_tokens": 2050, "output_tokens": 345, "cache_read_tokens": 800, "cache_write_tokens": 0}
         cost = ((2050 - 800) * 2.0 + 345 * 8.0 + 800 * 0.50) / 1e6
     usage_event = of_type(events, "usage")[0].usage
+    assert usage_event is not None
     assert usage_event == {"provider": provider, "model": model, **tokens, "cost_usd": pytest.approx(cost)}
     # The done event sums every round (here the one) and lists each.
     assert done.usage == {**usage_event, "rounds": [{**usage_event, "round": 0}]}

@@ -1,0 +1,192 @@
+"""Generations that are run, looked at and repaired: the scripted model server, a real preview, a real Chromium.
+
+The model's answers come from tests/llm_server.py through the real SDKs; each saved version runs in the local
+runner behind Traefik and is loaded by headless Chromium (preview_runtime.verify). Nothing is mocked, so a
+problem the browser does not see, or a repair that is not applied, fails these tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+import builder.settings
+from builder.errors import ForjaError
+from builder.generation.engine import GenerationEvent
+from builder.services import Services
+from tests.llm_server import ScriptedLLMServer, ToolAnswer, Usage
+
+PAGE = (
+    '<!doctype html>\n<html>\n<head><meta charset="utf-8"><title>Greeting</title></head>\n'
+    '<body>\n<h1 id="greeting">Hello</h1>\n<script src="main.js"></script>\n</body>\n</html>\n'
+)
+# Throws at load: there is no #name element.
+BROKEN = "document.querySelector('#name').textContent = 'Ana';\n"
+FIXED = "document.querySelector('#greeting').textContent = 'Hello, Ana';\n"
+FIRST_USAGE = Usage(input_tokens=1000, output_tokens=200)
+REPAIR_USAGE = Usage(input_tokens=1500, output_tokens=50)
+
+
+def answer(files: dict[str, str], summary: str = "A greeting page.") -> dict[str, Any]:
+    return {"title": "Greeting", "summary": summary, "files": [{"path": p, "content": c} for p, c in files.items()]}
+
+
+def fix(search: str, replace: str) -> dict[str, Any]:
+    return {"summary": "Fixed the greeting.", "edits": [{"path": "main.js", "search": search, "replace": replace}]}
+
+
+async def generate(services: Services, prompt: str, provider: str = "anthropic") -> tuple[str, list[GenerationEvent]]:
+    project_id = await services.projects.create_empty("New app")
+    await services.generations.start(project_id, prompt, provider, verify=True)
+    async with asyncio.timeout(300):
+        return project_id, [event async for event in services.generations.follow(project_id)]
+
+
+def of_type(events: list[GenerationEvent], kind: str) -> list[GenerationEvent]:
+    return [e for e in events if e.type == kind]
+
+
+@pytest.mark.usefixtures("local_previews")
+async def test_an_app_that_throws_at_load_is_repaired_in_one_round(services: Services, scripted_llm: ScriptedLLMServer) -> None:
+    scripted_llm.queue(
+        ToolAnswer(answer({"index.html": PAGE, "main.js": BROKEN}), usage=FIRST_USAGE),
+        ToolAnswer(fix(BROKEN.strip(), FIXED.strip()), usage=REPAIR_USAGE),
+    )
+    project_id, events = await generate(services, "A page that greets Ana")
+
+    done = events[-1]
+    assert done.type == "done", [e.message for e in events if e.type == "error"]
+    checks = of_type(events, "verification")
+    assert [c.verification["status"] for c in checks if c.verification] == ["problems", "passed"]
+    first_problems = checks[0].verification["problems"] if checks[0].verification else []
+    assert any(p["kind"] == "exception" and "textContent" in p["message"] for p in first_problems), first_problems
+    # The repair request carried the browser's own words about the error.
+    repair_request = scripted_llm.requests[1].text
+    assert "textContent" in repair_request and "main.js" in repair_request
+
+    assert done.version == 2 and done.verification is not None
+    assert (done.verification["status"], done.verification["attempts"]) == ("passed", 1)
+    assert done.message.startswith("Checked: runs, no errors.")
+    # Both rounds' tokens are summed, and each round is listed.
+    assert done.usage is not None
+    assert (done.usage["input_tokens"], done.usage["output_tokens"]) == (2500, 250)
+    assert [r["round"] for r in done.usage["rounds"]] == [0, 1]
+    assert done.usage["cost_usd"] == pytest.approx((2500 * 3.0 + 250 * 15.0) / 1e6)
+
+    tree = await services.projects.read_tree(project_id)
+    assert tree["main.js"].decode() == FIXED
+    records = await services.generations.records(project_id)
+    assert [(r.kind, r.outcome, r.version) for r in records] == [("prompt", "saved", 1), ("repair", "saved", 2)]
+    usage = await services.generations.usage(project_id)
+    assert (usage.generations, usage.input_tokens, usage.output_tokens) == (2, 2500, 250)
+
+    # The passing check's screenshot is a real JPEG of the page, and is the project's thumbnail.
+    verifications = await services.verifications.records(project_id)
+    assert [(v.version, v.status) for v in verifications] == [(1, "problems"), (2, "passed")]
+    thumbnail = await services.verifications.thumbnail(project_id)
+    assert thumbnail is not None and thumbnail[:3] == b"\xff\xd8\xff" and len(thumbnail) > 2000
+
+
+@pytest.mark.usefixtures("local_previews")
+async def test_repairs_stop_at_the_cap_and_say_so(
+    services: Services, scripted_llm: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(builder.settings.settings, "auto_fix_attempts", 2)
+    # Three scripts throw; each round fixes one, so every round helps, and only the cap ends it with
+    # one problem left. The third fix must never be asked for.
+    scripts = {name: f"document.querySelector('#{name}').textContent = 'Ana';\n" for name in ("a", "b", "c")}
+    page = PAGE.replace('<script src="main.js"></script>', "".join(f'<script src="{n}.js"></script>' for n in scripts))
+    files = {"index.html": page, **{f"{n}.js": text for n, text in scripts.items()}}
+
+    def fixed(name: str) -> dict[str, Any]:
+        edit = {"path": f"{name}.js", "search": f"#{name}')", "replace": "#greeting')"}
+        return {"summary": f"Fixed {name}.js.", "edits": [edit]}
+
+    scripted_llm.queue(
+        ToolAnswer(answer(files), usage=FIRST_USAGE),
+        ToolAnswer(fixed("a"), usage=REPAIR_USAGE),
+        ToolAnswer(fixed("b"), usage=REPAIR_USAGE),
+        ToolAnswer(fixed("c"), usage=REPAIR_USAGE),
+    )
+    _, events = await generate(services, "A page that greets Ana")
+    done = events[-1]
+    assert done.type == "done" and done.verification is not None
+    counts = [len(e.verification["problems"]) for e in of_type(events, "verification") if e.verification]
+    assert counts == [3, 2, 1]
+    assert len(scripted_llm.requests) == 3
+    assert (done.verification["status"], done.verification["attempts"], done.version) == ("problems", 2, 3)
+    assert "(at /c.js:1)" in done.verification["problems"][0]["message"]
+    assert "Stopped after 2 automatic repair rounds" in done.message
+    assert done.usage is not None and done.usage["output_tokens"] == 300
+
+
+@pytest.mark.usefixtures("local_previews")
+async def test_repairs_stop_when_a_round_does_not_help(services: Services, scripted_llm: ScriptedLLMServer) -> None:
+    # The "fix" touches something else; the error stays as it was.
+    scripted_llm.queue(
+        ToolAnswer(answer({"index.html": PAGE, "main.js": BROKEN}), usage=FIRST_USAGE),
+        ToolAnswer(
+            {
+                "summary": "Changed the title.",
+                "edits": [{"path": "index.html", "search": "<title>Greeting</title>", "replace": "<title>Hi</title>"}],
+            }
+        ),
+        ToolAnswer(fix(BROKEN.strip(), FIXED.strip())),
+    )
+    _, events = await generate(services, "A page that greets Ana")
+    done = events[-1]
+    assert done.verification is not None and done.verification["status"] == "problems"
+    assert "did not reduce the problems" in done.message
+    assert len(scripted_llm.requests) == 2
+
+
+@pytest.mark.usefixtures("local_previews", "offline_only")
+async def test_offline_generations_are_checked_but_not_repaired(services: Services) -> None:
+    _, events = await generate(services, "A landing page for my bakery", provider="offline")
+    done = events[-1]
+    assert done.type == "done" and done.verification is not None
+    # The offline starter runs: a real page, checked in the browser.
+    assert done.verification["status"] == "passed", done.verification["problems"]
+    assert done.verification["screenshot"]
+
+
+async def test_a_budget_stops_a_generation_before_it_is_exceeded(
+    services: Services, scripted_llm: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # max_tokens of output alone (16000 at $15/M = $0.24) is over this budget: nothing may be sent.
+    monkeypatch.setattr(builder.settings.settings, "budget_project_usd", 0.10)
+    # $0.06 spent by the one answer sent: 10000 input tokens at $3/M and 2000 output tokens at $15/M.
+    scripted_llm.queue(ToolAnswer(answer({"index.html": PAGE, "main.js": FIXED}), usage=Usage(10000, 2000)))
+    project_id = await services.projects.create_empty("New app")
+    await services.generations.start(project_id, "A page that greets Ana", "anthropic", verify=False)
+    events = [event async for event in services.generations.follow(project_id)]
+    assert events[-1].type == "error"
+    assert "budget" in events[-1].message and "FORJA_BUDGET_PROJECT_USD" in events[-1].message
+    assert scripted_llm.requests == []
+
+    # Within the budget the same request is sent. The day's budget counts every project: after the
+    # $0.06 spent, the next request's largest cost (about $0.25) would pass $0.30, so it is not sent.
+    monkeypatch.setattr(builder.settings.settings, "budget_project_usd", 1.0)
+    monkeypatch.setattr(builder.settings.settings, "budget_daily_usd", 0.30)
+    await services.generations.start(project_id, "A page that greets Ana", "anthropic", verify=False)
+    events = [event async for event in services.generations.follow(project_id)]
+    assert events[-1].type == "done"
+    other = await services.projects.create_empty("Other")
+    await services.generations.start(other, "Another page", "anthropic", verify=False)
+    events = [event async for event in services.generations.follow(other)]
+    assert events[-1].type == "error" and "FORJA_BUDGET_DAILY_USD" in events[-1].message
+    assert len(scripted_llm.requests) == 1
+
+
+async def test_fix_this_needs_problems_to_fix(services: Services, scripted_llm: ScriptedLLMServer) -> None:
+    scripted_llm.queue(ToolAnswer(answer({"index.html": PAGE, "main.js": FIXED})))
+    project_id = await services.projects.create_empty("New app")
+    await services.generations.start(project_id, "A page", "anthropic", verify=False)
+    [_ async for _ in services.generations.follow(project_id)]
+    await services.generations.repair(project_id)
+    events = [event async for event in services.generations.follow(project_id)]
+    assert events[-1].type == "error" and "nothing to fix" in events[-1].message
+    with pytest.raises(ForjaError):
+        await services.generations.repair("0" * 12)

@@ -360,7 +360,7 @@ class LocalRunner(Runner):
         """Stop every preview and preparation (Forja is shutting down)."""
         for preview_id in list(self._runs):
             await self.stop(preview_id)
-        for preparation in self._preparations.values():
+        for preparation in list(self._preparations.values()):
             await preparation.cancel()
 
     # -- internals ---------------------------------------------------------------------------

@@ -148,6 +148,12 @@ class PreviewManager:
         self._watchers[preview_id] = asyncio.create_task(self._watch(preview_id), name=f"preview-{preview_id}")
         return info
 
+    async def prepare(self, project_id: str, files: Mapping[str, bytes], plan: RunPlan, runner: str = "auto") -> None:
+        """Install the project's dependencies with the runner its next preview gets, before that preview starts
+        (see Runner.prepare); its lines go to the project's log."""
+        chosen, _ = choose_runner(runner, self.runners, self.unavailable)
+        await chosen.prepare(project_id, files, plan, self._sink(project_id))
+
     async def _watch(self, preview_id: str) -> None:
         """Route the proxy once the dev server answers; report failure in plain words and each state to the listener."""
         running = self._previews.get(preview_id)

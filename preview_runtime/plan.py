@@ -27,6 +27,11 @@ def is_dependency_file(path: str) -> bool:
     return path.rsplit("/", 1)[-1] in DEPENDENCY_FILES and "node_modules/" not in path
 
 
+def dependency_files(tree: Mapping[str, bytes]) -> dict[str, bytes]:
+    """The tree's dependency files alone: all an install ahead of the rest of the project gets to read."""
+    return {path: data for path, data in tree.items() if is_dependency_file(path)}
+
+
 class RunPlan(BaseModel):
     """What a runner executes, in the project's folder, with PORT set to `port`."""
 
@@ -107,6 +112,17 @@ def plan_for(tree: Mapping[str, bytes]) -> RunPlan:
         framework=" + ".join(part.framework for part in reversed(parts)),
         notes=[note for part in parts for note in part.notes],
     )
+
+
+def plan_so_far(tree: Mapping[str, bytes]) -> RunPlan | None:
+    """The run plan of a project still being written: from the files there so far, else from their dependency files
+    alone (an API's app.py may come before the requirements.txt that makes it runnable); None when neither runs."""
+    for files in (tree, dependency_files(tree)):
+        try:
+            return plan_for(files)
+        except NotRunnable:
+            continue
+    return None
 
 
 class BrowserPlan(BaseModel):

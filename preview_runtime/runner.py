@@ -88,6 +88,10 @@ class Runner(ABC):
         `upstream` is the http://host:port the proxy forwards to once the dev server answers.
         """
 
+    async def prepare(self, project_id: str, files: Mapping[str, bytes], plan: RunPlan, log: LogSink) -> None:  # noqa: B027 (optional hook)
+        """Install the dependencies of `files` (the project's files known so far) before its preview starts, so that
+        start finds them ready; returns once done. This runner installs at start, so here it does nothing."""
+
     @abstractmethod
     async def status(self, preview_id: str) -> PreviewInfo: ...
 

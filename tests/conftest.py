@@ -41,6 +41,7 @@ from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
 from preview_runtime.proxy import find_traefik
 from preview_runtime.runner import PreviewState
+from scripts.prefetch_starters import CACHE, STAMP, WHEELS, stamp_of, starters
 from tests.llm_server import ScriptedLLMServer, llm_server  # noqa: F401 (a fixture, used by name)
 
 TESTS = Path(__file__).resolve().parent
@@ -313,6 +314,17 @@ async def served(services: Services, project_id: str) -> str:
     async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
         response = await client.get(proxy.internal_url(), headers={"Host": proxy.host_for(info.preview_id)})
     return response.text
+
+
+@pytest.fixture(scope="module")
+def package_caches() -> tuple[Path, Path]:
+    """The npm cache and the folder of wheels holding every starter's packages (scripts/prefetch_starters.py)."""
+    if not STAMP.exists() or STAMP.read_text() != stamp_of(starters()):
+        message = "the starters' packages are missing or stale: run scripts/prefetch_starters.py (scripts/test.sh does)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return CACHE, WHEELS
 
 
 @pytest.fixture

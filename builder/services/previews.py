@@ -11,7 +11,7 @@ import logging
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import AsyncGenerator, Awaitable
+from collections.abc import AsyncGenerator, Awaitable, Mapping
 from typing import TypeVar
 
 from sqlmodel import col, select
@@ -28,7 +28,15 @@ from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage
 from preview_runtime.local import LocalRunner
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.manager import PreviewManager
-from preview_runtime.plan import BrowserPlan, browser_plan_for, is_dependency_file, plan_for
+from preview_runtime.plan import (
+    BrowserPlan,
+    RunPlan,
+    browser_plan_for,
+    dependency_files,
+    is_dependency_file,
+    plan_for,
+    plan_so_far,
+)
 from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewInfo, PreviewState, Runner, RunnerError
 
@@ -128,6 +136,8 @@ class PreviewService:
         self.docker_preparation: asyncio.Task[ImageStatus] | None = None
         # Preview id -> the queues of its followers (see follow).
         self._followers: dict[str, set[asyncio.Queue[PreviewInfo]]] = defaultdict(set)
+        # Installs started by prepare, held so they are not garbage-collected while they run.
+        self._preparing: set[asyncio.Task[None]] = set()
 
     async def manager(self) -> PreviewManager:
         async with self._lock:
@@ -198,6 +208,37 @@ class PreviewService:
         self._by_project[project_id] = preview_id
         await self._record(info)
         return info
+
+    async def prepare(self, project_id: str, tree: Mapping[str, bytes]) -> None:
+        """Start installing the dependencies of a project still being written, so they are ready when it is; returns
+        at once and never raises (a failure is a warning in the project's log: its preview installs them at start).
+
+        `tree`: the files known so far (for a follow-up, the current version's tree with the streamed files over it).
+        Only its dependency files are kept and installed; the rest only helps find the run plan. Nothing starts when
+        that plan is not known yet, or when the project's running preview has the same dependency files.
+        """
+        needed, plan = dependency_files(tree), plan_so_far(tree)
+        if plan is None or not plan.install.strip() or not needed:
+            return
+        task = asyncio.create_task(self._prepare(project_id, needed, plan), name=f"prepare-{project_id}")
+        self._preparing.add(task)
+        task.add_done_callback(self._preparing.discard)
+
+    async def _prepare(self, project_id: str, dependencies: dict[str, bytes], plan: RunPlan) -> None:
+        try:
+            if await self._running_with(project_id, dependencies):
+                return
+            await (await self.manager()).prepare(project_id, dependencies, plan)
+        except Exception as exc:  # never into the generation: its preview installs at start instead
+            log.warning("installing ahead failed for %s", project_id, exc_info=True)
+            self._logs.emit(project_id, f"Could not install the dependencies ahead of the preview: {exc}", LogLevel.warning)
+
+    async def _running_with(self, project_id: str, dependencies: Mapping[str, bytes]) -> bool:
+        """Whether the project's preview runs (or starts) with exactly these dependency files: nothing to install."""
+        current = await self.status(project_id)
+        if current is None or current.state in (PreviewState.failed, PreviewState.stopped):
+            return False
+        return dependency_files(await self._store.read_tree(project_id, current.version)) == dependencies
 
     async def browser_plan(self, project_id: str) -> BrowserPlan | None:
         """How the browser runs the current version in a WebContainer, or None when a server runner must.

@@ -3,7 +3,13 @@
 Used when no Docker engine is reachable. Each preview gets a folder `work_dir/<preview_id>/` with the version's
 files, a free loopback port (PORT, with HOST=127.0.0.1), and one shell running `INSTALL && DEV` in its own process
 group, inside bubblewrap when it is installed (sandbox.py), with a minimal environment (environment.py). HOME is
-`work_dir/.home`, shared by the previews so npm's and pip's caches are reused.
+`work_dir/.home`, shared by the previews so npm's and pip's caches are reused. An npm install's node_modules is kept
+in `work_dir/.deps/<dependency key>` (deps_cache.py) and linked into the next preview of the same dependency files
+instead of installing.
+
+`prepare` runs that install before the preview exists (while a model still writes the rest of the project), in
+`work_dir/.prepare/<scratch>` holding the dependency files only, with the same environment, sandbox and HOME, and
+fills the same cache; a preview of those files started meanwhile waits for it (preparation.py).
 
 Dev servers told `--host 0.0.0.0` in the run plan's dev command are rewritten to 127.0.0.1; one that picks 0.0.0.0
 in the project's own files (vite.config.js, server.js) still listens on every interface, like any dev server the
@@ -22,17 +28,19 @@ import shlex
 import shutil
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 
 from preview_runtime.local.deps_cache import DEPS_KEEP, NPM_INSTALL_ONLY, copy_seed, prune_deps, restore_deps, save_deps
 from preview_runtime.local.environment import loopback_only, preview_env
 from preview_runtime.local.files import free_port, write_files
+from preview_runtime.local.preparation import Preparation
 from preview_runtime.local.processes import LINUX, end_group, kill_group, start_ticks
 from preview_runtime.local.sandbox import NO_SANDBOX, SANDBOX_OFF, bwrap_args, find_bubblewrap
-from preview_runtime.local.supervise import LocalRun, supervise
+from preview_runtime.local.supervise import LocalRun, output_lines, supervise
 from preview_runtime.logs import LogLevel
-from preview_runtime.plan import dependency_key, npm_script
+from preview_runtime.plan import RunPlan, dependency_files, dependency_key, npm_script
 from preview_runtime.runner import (
     OUTPUT_TAIL_CHARS,
     CommandOutcome,
@@ -51,6 +59,10 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _HOME = ".home"
 _DEPS = ".deps"
 _RECORDS = ".runs"
+_PREPARE = ".prepare"
+
+# Tells one line to the person: (text, level).
+Say = Callable[[str, LogLevel], None]
 
 
 class LocalRunner(Runner):
@@ -80,6 +92,9 @@ class LocalRunner(Runner):
         self.sandbox = sandbox
         self._runs: dict[str, LocalRun] = {}
         self._deps_saves: set[asyncio.Task[None]] = set()
+        # Project id -> its latest preparation (see prepare), kept once finished so the same files again do nothing.
+        self._preparations: dict[str, Preparation] = {}
+        self._prepare_locks: dict[str, asyncio.Lock] = {}
         self._bwrap: str | None = None
         self._probed = False
         self._warned_no_sandbox = False
@@ -121,89 +136,166 @@ class LocalRunner(Runner):
         directory = self._dir(spec.preview_id)
         if spec.preview_id in self._runs:
             await self.stop(spec.preview_id)
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.home.mkdir(exist_ok=True)
-        if self.npm_seed is not None and (self.npm_seed / "_cacache").is_dir() and not (self.home / ".npm").exists():
-            await asyncio.to_thread(copy_seed, self.npm_seed, self.home / ".npm")
+        await self._ready_home()
         self._write_record(spec.preview_id, None)  # before the folder: adopt() only removes folders it has a record of
         await asyncio.to_thread(shutil.rmtree, directory, True)
         directory.mkdir()
         try:
             await asyncio.to_thread(write_files, directory, spec.files)
         except BaseException:
-            await asyncio.to_thread(shutil.rmtree, directory, True)
-            self._record(spec.preview_id).unlink(missing_ok=True)
+            await self._forget(spec.preview_id)
             raise
 
-        port = free_port({run.port for run in self._runs.values()})
+        port = self._free_port()
         env = preview_env(port, self.home, self.extra_env)
         bwrap = await self._bubblewrap()
         run = LocalRun(spec=spec, directory=directory, port=port, sink=log, sandboxed=bwrap is not None, silent_s=self.silent_s)
-        install, dev = spec.plan.install.strip(), loopback_only(spec.plan.dev.strip())
+        dev = loopback_only(spec.plan.dev.strip())
         if (script := npm_script(spec.plan, spec.files)) is not None:
             # The script itself, as npm would run it, without npm's own Node process (see plan.npm_script).
             command, npm_env = script
             dev = loopback_only(command)
             env |= {**npm_env, "npm_package_json": str(directory / "package.json"), "INIT_CWD": str(directory)}
             env["PATH"] = f"{directory / 'node_modules' / '.bin'}:{env['PATH']}"
-        deps_cache = self._deps_cache(spec) if NPM_INSTALL_ONLY.fullmatch(install) else None
-        if deps_cache is not None and await asyncio.to_thread(restore_deps, deps_cache, directory):
+        cache = self._deps_cache(spec.project_id, spec.plan, spec.files)
+        self._runs[spec.preview_id] = run
+        preparation = self._preparations.get(spec.project_id)
+        if preparation is not None and preparation.cache == cache and preparation.in_flight:
+            # A second install beside it would fetch the same packages again on the same cores: wait, then restore.
+            run.state = PreviewState.installing
             run.emit(
-                "Dependencies restored from the cache (same package.json and lockfile as before): no install.",
+                "Waiting for the dependencies already being installed for these files: one install, not two.",
                 LogLevel.info,
                 "forja",
             )
-            install = ""
-        else:
-            run.deps_cache = deps_cache
-        if "pip install" in install:
-            # The project's packages go into a venv of its own: never into Forja's (read-only in the
-            # sandbox, and Forja's to keep clean without it). `python` then means the project's.
-            venv = directory / ".venv"
-            install = f"{shlex.quote(sys.executable)} -m venv .venv && {install}"
-            env["VIRTUAL_ENV"], env["PATH"] = str(venv), f"{venv / 'bin'}:{env['PATH']}"
+            run.supervisor = asyncio.create_task(
+                self._launch_after(preparation, run, env, dev, cache), name=f"local-preview-{spec.preview_id}"
+            )
+            return self._info(run)
+        try:
+            await self._launch(run, env, dev, cache)
+        except BaseException:
+            self._runs.pop(spec.preview_id, None)
+            await self._forget(spec.preview_id)
+            raise
+        return self._info(run)
+
+    async def _launch_after(self, preparation: Preparation, run: LocalRun, env: dict[str, str], dev: str, cache: Path) -> None:
+        await preparation.finished.wait()
+        try:
+            await self._launch(run, env, dev, cache)
+        except Exception as exc:  # nobody awaits this task: the preview's state says what went wrong
+            run.state, run.detail = PreviewState.failed, str(exc)
+            run.emit(run.detail, LogLevel.error, "forja")
+
+    async def _launch(self, run: LocalRun, env: dict[str, str], dev: str, cache: Path) -> None:
+        """Restore the dependencies or install them, then run the dev server, in one shell that `supervise` follows."""
+        install = run.spec.plan.install.strip()
+        if NPM_INSTALL_ONLY.fullmatch(install):
+            if await asyncio.to_thread(restore_deps, cache, run.directory):
+                run.emit(
+                    "Dependencies restored from the cache (same package.json and lockfile as before): no install.",
+                    LogLevel.info,
+                    "forja",
+                )
+                install = ""
+            else:
+                run.deps_cache = cache
+        install = _in_venv(install, run.directory, env)
         marker = f"forja-dev-server-starts-{secrets.token_hex(8)}"
         if install:
             script = f"{{ {install}\n}} && printf '%s\\n' {marker} && {{ {dev}\n}}"
             run.state, run.source = PreviewState.installing, "install"
         else:
             script, marker = dev, ""
-            run.source = "dev-server"
+            run.state, run.source = PreviewState.starting, "dev-server"
             run.dev_started.set()
-        argv = ["/bin/sh", "-c", script]
-        if bwrap:
-            argv = [bwrap, *bwrap_args(directory, self.home, env), "--", *argv]
-        else:
-            if not self._warned_no_sandbox:
-                logger.warning(self._no_sandbox)
-                self._warned_no_sandbox = True
-            run.emit(self._no_sandbox, LogLevel.warning, "forja")
-        self._runs[spec.preview_id] = run
         run.env = env
         try:
-            run.process = await asyncio.create_subprocess_exec(
-                *argv,
-                cwd=directory,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
-                limit=1 << 20,
-            )
+            run.process = await self._spawn(run.directory, script, env, partial(run.emit, source="forja"))
         except OSError as exc:
-            self._runs.pop(spec.preview_id, None)
-            await asyncio.to_thread(shutil.rmtree, directory, True)
-            self._record(spec.preview_id).unlink(missing_ok=True)
             raise RunnerError(f"Could not run the preview's commands: {exc}") from exc
-        self._write_record(spec.preview_id, run.process.pid)
+        self._write_record(run.preview_id, run.process.pid)
+        sandboxed = " in a bubblewrap sandbox" if run.sandboxed else ""
         run.emit(
-            f"Running on 127.0.0.1:{port}{' in a bubblewrap sandbox' if bwrap else ''}: {install + ' && ' if install else ''}{dev}",
+            f"Running on 127.0.0.1:{run.port}{sandboxed}: {install + ' && ' if install else ''}{dev}",
             LogLevel.info,
             "forja",
         )
-        run.supervisor = asyncio.create_task(supervise(run, marker, self._dev_started), name=f"local-preview-{spec.preview_id}")
-        return self._info(run)
+        run.supervisor = asyncio.create_task(supervise(run, marker, self._dev_started), name=f"local-preview-{run.preview_id}")
+
+    async def prepare(self, project_id: str, files: Mapping[str, bytes], plan: RunPlan, log: LogSink) -> None:
+        """Install the dependencies of `files` before the project's preview starts, in a scratch folder holding its
+        dependency files only, with a preview's environment, sandbox and HOME; returns once that install is over.
+
+        npm's node_modules go into the dependency cache under the key a preview of the same files uses, so its
+        start restores them instead of installing (and a start while this runs waits for it). A pip install leaves
+        no venv to cache, but fills pip's cache in the shared HOME, so the preview's own install downloads nothing.
+        `log` gets the install's output (source "install") with an empty preview id: no preview exists yet.
+        """
+        install = plan.install.strip()
+        if not install:
+            return
+        needed = {**dependency_files(files), **{path: files[path] for path in plan.lockfile_hash_inputs if path in files}}
+        cache = self._deps_cache(project_id, plan, needed)
+        async with self._prepare_locks.setdefault(project_id, asyncio.Lock()):
+            current = self._preparations.get(project_id)
+            if current is not None and current.cache == cache:
+                return
+            if current is not None:
+                await current.cancel()
+                del self._preparations[project_id]
+            if (cache / ".complete").exists():
+                return
+            preparation = Preparation(cache=cache, directory=self.work_dir / _PREPARE / secrets.token_hex(6))
+            self._preparations[project_id] = preparation
+
+        try:
+            await self._install_ahead(preparation, install, needed, log)
+        finally:
+            await preparation.end_install()
+            await asyncio.to_thread(shutil.rmtree, preparation.directory, True)
+            preparation.finished.set()
+
+    async def _install_ahead(self, preparation: Preparation, install: str, files: Mapping[str, bytes], log: LogSink) -> None:
+        def say(text: str, level: LogLevel) -> None:
+            log("", text, level, "forja")
+
+        await self._ready_home()
+        directory = preparation.directory
+        directory.mkdir(parents=True)
+        await asyncio.to_thread(write_files, directory, files)
+        env = preview_env(self._free_port(), self.home, self.extra_env)
+        script = _in_venv(install, directory, env)
+        if preparation.cancelled:
+            return
+        say(f"Installing the dependencies while the rest of the project is written: {install}", LogLevel.info)
+        try:
+            process = preparation.process = await self._spawn(directory, script, env, say)
+        except OSError as exc:
+            say(f"Could not install the dependencies ahead of the preview: {exc}", LogLevel.warning)
+            return
+        if preparation.cancelled:  # cancelled while it was being spawned
+            return
+        assert process.stdout is not None
+        reading = asyncio.create_task(self._tell_output(process.stdout, log))
+        code = await process.wait()
+        kill_group(process.pid)  # whatever the install left running in the background would hold its output open
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(reading, timeout=2)
+        if preparation.cancelled:
+            say("Stopped installing those dependencies: other dependency files replace them.", LogLevel.info)
+        elif code != 0:
+            say(f"Installing ahead failed (exit code {code}): the preview installs them when it starts.", LogLevel.warning)
+        elif NPM_INSTALL_ONLY.fullmatch(install):
+            await self._save_deps(directory, preparation.cache, say)
+        else:
+            say("Dependencies installed ahead: the preview's own install finds them in the cache.", LogLevel.info)
+
+    @staticmethod
+    async def _tell_output(stream: asyncio.StreamReader, log: LogSink) -> None:
+        async for text, level in output_lines(stream):
+            log("", text, level, "install")
 
     def _run(self, preview_id: str) -> LocalRun:
         run = self._runs.get(preview_id)
@@ -223,6 +315,8 @@ class LocalRunner(Runner):
         run = self._runs.pop(preview_id, None)
         if run is not None:
             run.stopping = True
+            if run.process is None and run.supervisor is not None:
+                run.supervisor.cancel()  # still waiting for a preparation: nothing runs yet
             if run.process is not None:
                 await end_group(run.process.pid, run.process)
             for pgid in list(run.commands):
@@ -231,9 +325,7 @@ class LocalRunner(Runner):
                 with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                     await asyncio.wait_for(run.supervisor, timeout=3)
             run.state = PreviewState.stopped
-        directory = self._dir(preview_id)
-        await asyncio.to_thread(shutil.rmtree, directory, True)
-        self._record(preview_id).unlink(missing_ok=True)
+        await self._forget(preview_id)
 
     async def run_command(self, preview_id: str, command: str, timeout_s: float) -> CommandOutcome:
         """In the preview's folder with the dev server's environment, in the same sandbox when it has one (a new
@@ -242,22 +334,9 @@ class LocalRunner(Runner):
         if run.state != PreviewState.running or run.process is None:
             raise RunnerError(f"The preview is not running (it is {run.state.value}): commands run only in a running preview.")
         run.touched = time.monotonic()
-        argv = ["/bin/sh", "-c", command]
-        if run.sandboxed:
-            bwrap = await self._bubblewrap()
-            assert bwrap is not None  # the run was sandboxed with it
-            argv = [bwrap, *bwrap_args(run.directory, self.home, run.env), "--", *argv]
         started = time.monotonic()
         try:
-            process = await asyncio.create_subprocess_exec(
-                *argv,
-                cwd=run.directory,
-                env=run.env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
-            )
+            process = await self._spawn(run.directory, command, run.env, partial(run.emit, source="forja"))
         except OSError as exc:
             raise RunnerError(f"Could not run the command in the preview: {exc}") from exc
         run.commands.add(process.pid)
@@ -288,6 +367,8 @@ class LocalRunner(Runner):
         Sandboxed previews died with that Forja (bwrap --die-with-parent); unsandboxed ones ran in their own session
         and may have outlived it, so their process group is ended if its leader is still the process recorded.
         """
+        # Preparations of that Forja: their installs died with it (sandboxed) or ran to their end; they were scratch.
+        await asyncio.to_thread(shutil.rmtree, self.work_dir / _PREPARE, True)
         records = self.work_dir / _RECORDS
         if not records.is_dir():
             return []
@@ -323,9 +404,11 @@ class LocalRunner(Runner):
         return expired
 
     async def close(self) -> None:
-        """Stop every preview (Forja is shutting down)."""
+        """Stop every preview and preparation (Forja is shutting down)."""
         for preview_id in list(self._runs):
             await self.stop(preview_id)
+        for preparation in list(self._preparations.values()):
+            await preparation.cancel()
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -341,23 +424,61 @@ class LocalRunner(Runner):
             handle=str(run.process.pid) if run.process else "",
         )
 
-    def _deps_cache(self, spec: PreviewSpec) -> Path:
-        return self.work_dir / _DEPS / dependency_key(spec.plan, spec.files, [spec.project_id])
+    async def _ready_home(self) -> None:
+        """The work folder and the shared HOME exist, npm's cache seeded (see npm_seed)."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.home.mkdir(exist_ok=True)
+        if self.npm_seed is not None and (self.npm_seed / "_cacache").is_dir() and not (self.home / ".npm").exists():
+            await asyncio.to_thread(copy_seed, self.npm_seed, self.home / ".npm")
+
+    def _free_port(self) -> int:
+        return free_port({run.port for run in self._runs.values()})
+
+    async def _forget(self, preview_id: str) -> None:
+        """Remove a preview's folder and record."""
+        await asyncio.to_thread(shutil.rmtree, self._dir(preview_id), True)
+        self._record(preview_id).unlink(missing_ok=True)
+
+    async def _spawn(self, directory: Path, script: str, env: Mapping[str, str], say: Say) -> asyncio.subprocess.Process:
+        """`sh -c script` in `directory`, in a process group of its own, inside bubblewrap when it can be used here
+        (only `directory` and HOME writable); output and errors together on its stdout."""
+        argv = ["/bin/sh", "-c", script]
+        if bwrap := await self._bubblewrap():
+            argv = [bwrap, *bwrap_args(directory, self.home, env), "--", *argv]
+        else:
+            if not self._warned_no_sandbox:
+                logger.warning(self._no_sandbox)
+                self._warned_no_sandbox = True
+            say(self._no_sandbox, LogLevel.warning)
+        return await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=directory,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+            limit=1 << 20,
+        )
+
+    def _deps_cache(self, project_id: str, plan: RunPlan, files: Mapping[str, bytes]) -> Path:
+        return self.work_dir / _DEPS / dependency_key(plan, files, [project_id])
 
     def _dev_started(self, run: LocalRun) -> None:
         if run.deps_cache is not None:
-            self._deps_saves.add(task := asyncio.create_task(self._save_deps(run, run.deps_cache)))
+            save = self._save_deps(run.directory, run.deps_cache, partial(run.emit, source="forja"))
+            self._deps_saves.add(task := asyncio.create_task(save))
             task.add_done_callback(self._deps_saves.discard)
 
-    async def _save_deps(self, run: LocalRun, cache: Path) -> None:
-        """Keep the fresh node_modules for the next start; a cache that cannot be written is only a slower start."""
+    async def _save_deps(self, directory: Path, cache: Path, say: Say) -> None:
+        """Keep a fresh node_modules for the next start; a cache that cannot be written is only a slower start."""
         try:
-            saved = await asyncio.to_thread(save_deps, run.directory, cache)
+            saved = await asyncio.to_thread(save_deps, directory, cache)
         except OSError as exc:
-            run.emit(f"Could not cache the dependencies: {exc}", LogLevel.warning, "forja")
+            say(f"Could not cache the dependencies: {exc}", LogLevel.warning)
             return
         if saved:
-            run.emit("Dependencies cached: the next start of this project skips the install.", LogLevel.info, "forja")
+            say("Dependencies cached: the next start of this project skips the install.", LogLevel.info)
             await asyncio.to_thread(prune_deps, self.work_dir / _DEPS, DEPS_KEEP)
 
 
@@ -367,3 +488,13 @@ async def _read_tail(process: asyncio.subprocess.Process, into: bytearray) -> No
     while chunk := await process.stdout.read(1 << 16):
         into += chunk
         del into[: -4 * OUTPUT_TAIL_CHARS]
+
+
+def _in_venv(install: str, directory: Path, env: dict[str, str]) -> str:
+    """The install, with the project's Python packages going into a venv of its own in `directory` (never into
+    Forja's: read-only in the sandbox, and Forja's to keep clean without it); `env` then means that venv's `python`."""
+    if "pip install" not in install:
+        return install
+    venv = directory / ".venv"
+    env["VIRTUAL_ENV"], env["PATH"] = str(venv), f"{venv / 'bin'}:{env['PATH']}"
+    return f"{shlex.quote(sys.executable)} -m venv .venv && {install}"

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,18 +106,25 @@ async def supervise(run: LocalRun, marker: str, on_dev_started: Callable[[LocalR
     run.emit(f"{what} {how}.", LogLevel.error, "forja")
 
 
-async def _read(run: LocalRun, marker: str, on_dev_started: Callable[[LocalRun], None]) -> None:
-    assert run.process is not None and run.process.stdout is not None
-    stream = run.process.stdout
+async def output_lines(stream: asyncio.StreamReader) -> AsyncIterator[tuple[str, LogLevel | None]]:
+    """A process's output as plain text lines, each with its level (None: to be classified), until it closes."""
     while True:
         try:
             raw = await stream.readline()
         except ValueError:  # longer than the reader's limit (asyncio has already dropped it)
-            run.emit("(a line longer than 1 MiB was left out)", LogLevel.warning)
+            yield "(a line longer than 1 MiB was left out)", LogLevel.warning
             continue
         if not raw:
             return
-        text = ANSI.sub("", raw.decode("utf-8", errors="replace")).rstrip("\r\n")
+        yield ANSI.sub("", raw.decode("utf-8", errors="replace")).rstrip("\r\n"), None
+
+
+async def _read(run: LocalRun, marker: str, on_dev_started: Callable[[LocalRun], None]) -> None:
+    assert run.process is not None and run.process.stdout is not None
+    async for text, level in output_lines(run.process.stdout):
+        if level is not None:
+            run.emit(text, level)
+            continue
         if marker and text.endswith(marker):  # the install's last line may lack its newline
             text = text.removesuffix(marker)
             if text:

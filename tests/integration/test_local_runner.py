@@ -1,12 +1,15 @@
 """LocalRunner: real processes on 127.0.0.1, plainly and (when bubblewrap is installed) inside bwrap.
 
-No test installs anything from a registry: the projects have no dependencies, so every byte stays on this machine.
+No test installs anything from a registry: the projects have no dependencies, or local ones, or the starters' packages
+installed offline from the npm cache scripts/prefetch_starters.py filled, so every byte stays on this machine.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import secrets
 import shutil
 import time
@@ -19,7 +22,7 @@ import pytest
 
 from preview_runtime.local import LocalRunner
 from preview_runtime.logs import LogLevel
-from preview_runtime.plan import RunPlan
+from preview_runtime.plan import RunPlan, dependency_key, plan_for
 from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState, RunnerError
 from tests.conftest import CHECKED_PROJECT, free_port
 
@@ -486,3 +489,121 @@ async def test_run_command_needs_a_running_preview(tmp_path: Path) -> None:
             await runner.run_command("dead1", "true", 5)
     finally:
         await runner.close()
+
+
+# -- installing ahead (prepare) ----------------------------------------------------------------
+
+EXPRESS_SERVER = b"""import express from 'express'
+express().get('/', (req, res) => res.send('express is installed')).listen(Number(process.env.PORT), process.env.HOST)
+"""
+NPM_ADDED = re.compile(r"added \d+ packages?")
+
+
+def _express_project(**scripts: str) -> dict[str, bytes]:
+    """A project whose dependency (express) is in the starters' npm seed; `scripts` run during its install."""
+    manifest = {"name": "ahead", "private": True, "type": "module", "scripts": {"dev": "node server.js", **scripts}}
+    manifest["dependencies"] = {"express": "5.3.0"}
+    return {"package.json": json.dumps(manifest).encode(), "server.js": EXPRESS_SERVER}
+
+
+def _install_offline(runner: LocalRunner, package_caches: tuple[Path, Path]) -> None:
+    runner.npm_seed = package_caches[0]
+    runner.extra_env["npm_config_offline"] = "true"
+
+
+def _installs(sink: Sink) -> int:
+    """How many npm installs ended in this log: each says "added N packages" once."""
+    return sum(bool(NPM_ADDED.search(text)) for text in sink.texts("install"))
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+    except OSError:
+        return []
+
+
+async def _tagged_process(tag: str, argv: list[str], within: float = 60) -> int:
+    """The pid of a process of the test's runner running exactly `argv`, once there is one."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for pid in _live_processes_tagged(tag):
+            if _cmdline(pid) == argv:
+                return pid
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no process ran {argv} within {within} s")
+
+
+async def test_prepare_installs_ahead_and_the_start_restores_instead_of_installing(
+    runner: LocalRunner, package_caches: tuple[Path, Path]
+) -> None:
+    _install_offline(runner, package_caches)
+    # npm runs postinstall in the folder it installs in: its listing shows what that folder holds.
+    files = _express_project(postinstall="ls -A")
+    plan = plan_for(files)
+    ahead = Sink()
+    await runner.prepare("project-1", files, plan, ahead)
+    assert _installs(ahead) == 1, ahead.texts()
+    assert {"package.json", "node_modules"} <= set(ahead.texts("install"))
+    assert "server.js" not in ahead.texts("install")  # the dependency files only
+    assert "Dependencies cached: the next start of this project skips the install." in ahead.texts("forja")
+    assert list((runner.work_dir / ".prepare").iterdir()) == []
+    again = Sink()
+    await runner.prepare("project-1", files, plan, again)
+    assert again.lines == []  # the same dependency files: nothing to do
+
+    started = Sink()
+    info = await runner.start(_spec("ahead1", files, plan), started)
+    info = await _until(runner, "ahead1", PreviewState.running, within=60)
+    assert (await _fetch(info.upstream + "/")).text == "express is installed"
+    assert any("Dependencies restored from the cache" in text for text in started.texts("forja"))
+    assert started.texts("install") == []
+
+
+async def test_a_start_during_the_install_ahead_waits_for_it_and_installs_once(
+    runner: LocalRunner, package_caches: tuple[Path, Path]
+) -> None:
+    _install_offline(runner, package_caches)
+    files = _express_project(postinstall="sleep 2")  # keeps the install going while the preview starts
+    plan = plan_for(files)
+    ahead = Sink()
+    preparing = asyncio.create_task(runner.prepare("project-1", files, plan, ahead))
+    await _tagged_process(runner.extra_env["FORJA_TEST_RUN"], ["sleep", "2"])
+
+    started = Sink()
+    info = await runner.start(_spec("ahead2", files, plan), started)
+    assert info.state == PreviewState.installing
+    assert not preparing.done()
+    info = await _until(runner, "ahead2", PreviewState.running, within=60)
+    assert preparing.done()
+    assert (await _fetch(info.upstream + "/")).text == "express is installed"
+    assert _installs(ahead) == 1 and started.texts("install") == []
+    forja = started.texts("forja")
+    assert any(text.startswith("Waiting for the dependencies already being installed") for text in forja)
+    assert any("Dependencies restored from the cache" in text for text in forja)
+    assert len(list((runner.work_dir / ".deps").iterdir())) == 1
+
+
+async def test_prepare_with_another_package_json_cancels_the_install_ahead(
+    runner: LocalRunner, package_caches: tuple[Path, Path]
+) -> None:
+    _install_offline(runner, package_caches)
+    first, second = _express_project(postinstall="sleep 317"), _express_project()
+    plan = plan_for(first)
+    first_sink = Sink()
+    first_prepare = asyncio.create_task(runner.prepare("project-1", first, plan, first_sink))
+    sleeper = await _tagged_process(runner.extra_env["FORJA_TEST_RUN"], ["sleep", "317"])
+    scratch = Path(os.readlink(f"/proc/{sleeper}/cwd"))
+    assert scratch.parent == runner.work_dir / ".prepare"
+    group = os.getpgid(sleeper)
+
+    second_sink = Sink()
+    async with asyncio.timeout(60):  # not the 317 s of the first install: it was cancelled
+        await runner.prepare("project-1", second, plan, second_sink)
+    assert first_prepare.done()
+    assert await _group_gone(group)
+    assert list(scratch.parent.iterdir()) == []  # its scratch folder is gone, and the second one's too
+    assert "Stopped installing those dependencies: other dependency files replace them." in first_sink.texts("forja")
+    assert _installs(first_sink) == 0 and _installs(second_sink) == 1
+    cached = [path.name for path in (runner.work_dir / ".deps").iterdir()]
+    assert cached == [dependency_key(plan, second, ["project-1"])]

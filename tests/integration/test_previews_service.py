@@ -1,6 +1,7 @@
 """builder.services.previews.PreviewService with a real local preview behind a real Traefik on loopback.
 
-The project installs with npm but has no dependencies, so nothing is fetched from a registry.
+The projects install with npm but have no dependencies, or a starter's, installed offline from the npm cache that
+scripts/prefetch_starters.py filled, so nothing is fetched from a registry.
 """
 
 from __future__ import annotations
@@ -8,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+import builder.settings
 from builder.errors import PreviewError
+from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.models import Author
 from builder.services import Services
 from preview_runtime.runner import PreviewInfo, PreviewState
@@ -129,3 +133,31 @@ async def test_run_checks_runs_the_projects_own_checks_in_its_preview(local_prev
         ("lint", False, True, ""),
         ("build", False, True, ""),
     ]
+
+
+async def test_prepare_installs_the_dependencies_of_a_partial_tree_before_its_preview(
+    local_previews: None, services: Services, package_caches: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(builder.settings.settings, "npm_seed_cache", package_caches[0])
+    monkeypatch.setattr(builder.settings.settings, "preview_offline", True)
+    starter = next(s for s in load_starters() if s.name == "react-vite-tailwind")
+    files = {path: text.encode() for path, text in render_starter(starter, StarterVariables(title="Early")).items()}
+    pid = await services.projects.create_empty("Early")
+
+    # The model has written package.json only: no index.html, no src/ yet.
+    async with asyncio.timeout(1):
+        await services.previews.prepare(pid, {"package.json": files["package.json"]})
+    async with asyncio.timeout(180):
+        async for line in services.logs.follow(pid):
+            assert not line.text.startswith(("Could not install", "Installing ahead failed")), line.text
+            if line.text == "Dependencies cached: the next start of this project skips the install.":
+                break
+    history = services.logs.history(pid)
+    assert any(line.source == "install" and "added" in line.text for line in history)
+
+    # The rest arrives and the version is saved: its preview restores what was installed, and serves the page.
+    await services.projects.save(pid, files, author=Author.ai)
+    await services.previews.start(pid)
+    assert "/src/main.jsx" in await served(services, pid)
+    texts = [line.text for line in services.logs.history(pid)]
+    assert any(text.startswith("Dependencies restored from the cache") for text in texts)

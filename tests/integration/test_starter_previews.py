@@ -12,7 +12,6 @@ texts, and starters with an API must answer it with JSON.
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import plan_for
 from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewSpec, PreviewState
-from scripts.prefetch_starters import CACHE, STAMP, WHEELS, stamp_of, starters
+from scripts.prefetch_starters import starters
 
 pytest.register_assert_rewrite("tests.docker_fixtures")
 from tests.conftest import free_port  # noqa: E402
@@ -40,16 +39,6 @@ SAMPLE = StarterVariables(title="Corner Bakery & Co", tagline="Bread at seven.",
 ENTRY = {name: "/src/site.js" for name in ("react-vite-tailwind", "svelte-vite", "vue-vite", "fullstack-react-fastapi")}
 API_PATHS = {"express-api": "/api/items", "fastapi": "/api/items", "fullstack-react-fastapi": "/api/items"}
 STARTERS = starters()
-
-
-@pytest.fixture(scope="module")
-def package_caches() -> tuple[Path, Path]:
-    if not STAMP.exists() or STAMP.read_text() != stamp_of(STARTERS):
-        message = "the starters' packages are missing or stale: run scripts/prefetch_starters.py (scripts/test.sh does)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return CACHE, WHEELS
 
 
 @pytest.mark.parametrize("starter", STARTERS, ids=[s.name for s in STARTERS])

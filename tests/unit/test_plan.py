@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from preview_runtime.plan import RunPlan, npm_script, plan_for
+from preview_runtime.plan import RunPlan, dependency_files, npm_script, plan_for, plan_so_far
 from preview_runtime.stack import detect_stack
 
 
@@ -60,3 +60,29 @@ def test_npm_script_keeps_variables_and_arguments_as_npm_applies_them() -> None:
     script = npm_script(plan, tree)
     assert script is not None
     assert script[0] == 'export NG_CLI_ANALYTICS=false; tsc -b && vite --port "$PORT"'
+
+
+def test_dependency_files_keep_the_manifests_and_lockfiles_of_every_folder_only() -> None:
+    tree = {
+        **package({"dev": "vite"}),
+        "package-lock.json": b"{}",
+        "index.html": b"<div id=root></div>",
+        "api/requirements.txt": b"fastapi\n",
+        "api/main.py": b"",
+        "node_modules/left-pad/package.json": b"{}",
+    }
+    assert sorted(dependency_files(tree)) == ["api/requirements.txt", "package-lock.json", "package.json"]
+
+
+def test_plan_so_far_reads_a_partial_tree_or_its_dependency_files_or_gives_none() -> None:
+    vite = json.dumps({"name": "web", "scripts": {"dev": "vite"}, "devDependencies": {"vite": "7.0.0"}}).encode()
+    # A package.json before the pages it serves is already a plan.
+    only_manifest = plan_so_far({"package.json": vite})
+    assert only_manifest is not None and only_manifest.install == "npm install --no-audit --no-fund"
+    # An API's app.py before its requirements.txt makes the tree unrunnable; its dependency files alone are not.
+    partial = {"web/package.json": vite, "api/app.py": b"from flask import Flask\n"}
+    with pytest.raises(ValueError):
+        plan_for(partial)
+    from_dependencies = plan_so_far(partial)
+    assert from_dependencies is not None and from_dependencies.install == "( cd web && npm install --no-audit --no-fund )"
+    assert plan_so_far({"src/App.tsx": b"", "requirements.txt": b"flask\n"}) is None

@@ -32,7 +32,7 @@ class Services:
         self.previews = PreviewService(store, logs)
         self.projects = ProjectService(store, logs, self.previews)
         self.verifications = VerificationService(store, self.previews, logs)
-        self.generations = GenerationService(store, self.projects, logs, self.verifications)
+        self.generations = GenerationService(store, self.projects, self.previews, logs, self.verifications)
         self.history = HistoryService(store, logs, self.projects, self.previews)
         self.shares = ShareService(store)
 

@@ -18,6 +18,7 @@ from builder.generation.engine import GenerationEvent
 from builder.generation.hub import GenerationHub, Publish
 from builder.generation.providers import get_provider
 from builder.schemas import GenerationInfo, Usage
+from builder.services.previews import PreviewService
 from builder.services.projects import ProjectService
 from builder.services.repairs import CheckedGeneration, Request
 from builder.services.verification import VerificationService
@@ -43,9 +44,17 @@ def stale_before() -> datetime:
 
 
 class GenerationService:
-    def __init__(self, store: ProjectStore, projects: ProjectService, logs: LogHub, verifications: VerificationService) -> None:
+    def __init__(
+        self,
+        store: ProjectStore,
+        projects: ProjectService,
+        previews: PreviewService,
+        logs: LogHub,
+        verifications: VerificationService,
+    ) -> None:
         self._store = store
         self._projects = projects
+        self._previews = previews
         self._logs = logs
         self._verifications = verifications
         self._hub = GenerationHub()
@@ -93,7 +102,9 @@ class GenerationService:
 
         async def run(publish: Publish) -> GenerationEvent:
             # The store checks again while recording the start: another process may have begun since.
-            checked = CheckedGeneration(self._store, self._logs, self._projects.save, self._verifications, request, stale_before)
+            checked = CheckedGeneration(
+                self._store, self._logs, self._projects.save, self._previews, self._verifications, request, stale_before
+            )
             return await checked.run(publish)
 
         self._hub.start(request.project_id, run)

@@ -209,7 +209,7 @@ class PreviewService:
         await self._record(info)
         return info
 
-    async def prepare(self, project_id: str, tree: Mapping[str, bytes]) -> None:
+    def prepare(self, project_id: str, tree: Mapping[str, bytes]) -> None:
         """Start installing the dependencies of a project still being written, so they are ready when it is; returns
         at once and never raises (a failure is a warning in the project's log: its preview installs them at start).
 

@@ -20,10 +20,12 @@ from builder.generation import prompts
 from builder.generation.engine import GenerationEvent, GenerationRun, Saver
 from builder.generation.hub import Publish
 from builder.schemas import VerificationInfo
+from builder.services.previews import PreviewService
 from builder.services.verification import VerificationService
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub, LogLevel
+from preview_runtime.plan import is_dependency_file
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +67,14 @@ class CheckedGeneration:
     store: ProjectStore
     logs: LogHub
     save: Saver
+    previews: PreviewService
     verifications: VerificationService
     request: Request
     stale_before: Callable[[], Any]
     rounds: list[dict[str, Any]] = field(default_factory=list)
     seen_changes: set[str] = field(default_factory=set)
+    # The current version's files and those streamed so far, for installing the dependencies ahead.
+    _tree: dict[str, bytes] = field(default_factory=dict)
 
     async def run(self, publish: Publish) -> GenerationEvent:
         project_id = self.request.project_id
@@ -77,6 +82,8 @@ class CheckedGeneration:
         try:
             if self.request.verify:
                 self.verifications.warm()
+                if (await self.store.get_project(project_id)).current_version:
+                    self._tree = await self.store.read_tree(project_id)
             if self.request.repair_only:
                 checked = await self.verifications.latest(project_id)
                 if checked is None or checked.status not in ("problems", "failed"):
@@ -160,6 +167,7 @@ class CheckedGeneration:
             kind="prompt" if number == 0 else "repair",
             request=request,
             seen_changes=self.seen_changes,
+            on_file=self._file_done if self.request.verify else None,
             round_=number,
         )
         event = await run.run()
@@ -168,6 +176,13 @@ class CheckedGeneration:
         if event.type == "done":
             publish(event.model_copy(update={"type": "saved"}))
         return event
+
+    def _file_done(self, path: str, content: str) -> None:
+        """A manifest that completes while the answer streams starts its install (again, if it changed), so the
+        dependencies are ready when the last file lands. Only for checked generations: they run the app at once."""
+        self._tree[path] = content.encode("utf-8")
+        if is_dependency_file(path):
+            self.previews.prepare(self.request.project_id, dict(self._tree))
 
     async def _check(self, publish: Publish, attempts: int) -> VerificationInfo:
         project_id = self.request.project_id

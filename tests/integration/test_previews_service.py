@@ -145,8 +145,7 @@ async def test_prepare_installs_the_dependencies_of_a_partial_tree_before_its_pr
     pid = await services.projects.create_empty("Early")
 
     # The model has written package.json only: no index.html, no src/ yet.
-    async with asyncio.timeout(1):
-        await services.previews.prepare(pid, {"package.json": files["package.json"]})
+    services.previews.prepare(pid, {"package.json": files["package.json"]})
     async with asyncio.timeout(180):
         async for line in services.logs.follow(pid):
             assert not line.text.startswith(("Could not install", "Installing ahead failed")), line.text

@@ -29,13 +29,13 @@ from builder.doctor import DoctorReport, diagnose
 from builder.errors import ForjaError, NotFound, PreviewError
 from builder.filetree import encode_text, human_size
 from builder.models import Author
+from builder.routes.generations import router as generations_router
 from builder.routes.history import router as history_router
 from builder.routes.shares import router as shares_router
 from builder.schemas import (
     CommitResult,
     FileContent,
     FileInfo,
-    GenerationInfo,
     ProjectDetail,
     ProjectSummary,
     VersionInfo,
@@ -57,6 +57,7 @@ api = FastAPI(
 
 
 # Swagger UI 5 (it reads OpenAPI 3.1) as shipped in the swagger-ui-py package.
+api.include_router(generations_router)
 api.include_router(history_router)
 api.include_router(shares_router)
 api.mount("/api/docs-assets", StaticFiles(directory=Path(swagger_ui.__file__).parent / "static"), name="docs-assets")
@@ -220,47 +221,6 @@ async def write_file(project_id: str, path: str, body: FileWrite) -> VersionInfo
 async def export_project(project_id: str, version: int | None = None) -> Response:
     filename, data = await (await get_services()).history.export_zip(project_id, version)
     return Response(data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
-class GenerateRequest(BaseModel):
-    prompt: str = Field(min_length=1, max_length=20_000, examples=["A booking page for my barber shop"])
-    provider: str | None = Field(default=None, pattern="^(offline|anthropic|openai)$")
-    model: str | None = None
-
-
-def _event_stream(services: Services, project_id: str) -> StreamingResponse:
-    """SSE of a started generation; it runs to the end even if the client disconnects."""
-
-    async def events() -> AsyncIterator[str]:
-        async for event in services.generations.follow(project_id):
-            yield f"event: {event.type}\ndata: {event.model_dump_json(exclude_none=True)}\n\n"
-
-    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
-
-
-@api.post("/api/generate", tags=["generation"])
-async def generate_project(body: GenerateRequest) -> StreamingResponse:
-    """Make a new project from a prompt. Server-sent events: status, file_started, file_done, summary, usage, error, done."""
-    services = await get_services()
-    project_id = await services.generations.create_from_prompt(body.prompt, body.provider, body.model)
-    return _event_stream(services, project_id)
-
-
-@api.post("/api/projects/{project_id}/generate", tags=["generation"])
-async def generate_follow_up(project_id: str, body: GenerateRequest) -> StreamingResponse:
-    """Apply a follow-up prompt to a project as one new version; events as for /api/generate.
-
-    409 while the project has a generation running (started here, in the UI or by the CLI).
-    """
-    services = await get_services()
-    await services.generations.start(project_id, body.prompt, body.provider, body.model)
-    return _event_stream(services, project_id)
-
-
-@api.get("/api/projects/{project_id}/generations", tags=["generation"])
-async def list_generations(project_id: str) -> list[GenerationInfo]:
-    """Every generation of the project: prompt, provider, model, tokens, cost estimate, duration, outcome."""
-    return await (await get_services()).generations.records(project_id)
 
 
 class PreviewRequest(BaseModel):

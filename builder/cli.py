@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,37 +60,81 @@ async def cmd_export(services: Services, args: argparse.Namespace) -> tuple[Any,
     return {"id": args.id, "out": str(out), "files": len(tree)}, f"Wrote {len(tree)} files to {out}"
 
 
-async def cmd_generate(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    """Generate a new project (or a follow-up with --project); progress goes to stderr."""
+async def _generation_events(services: Services, args: argparse.Namespace) -> AsyncIterator[GenerationEvent]:
+    """The generation's events. A checked generation runs its app in a preview, and previews live in the running
+    Forja (its proxy holds their port), so when Forja runs, the generation runs there, through its API."""
+    verify = not args.no_verify
+    if verify and await _server_running():
+        body = {"prompt": args.prompt, "provider": args.provider, "model": args.model, "verify": True}
+        path = f"/api/projects/{args.project}/generate" if args.project else "/api/generate"
+        async for event in _server_events(path, body):
+            yield event
+        return
     generations = services.generations
     if args.project:
         project_id = args.project
-        await generations.start(project_id, args.prompt, args.provider, args.model)
+        await generations.start(project_id, args.prompt, args.provider, args.model, verify=verify)
     else:
-        project_id = await generations.create_from_prompt(args.prompt, args.provider, args.model)
-    final: GenerationEvent | None = None
-    usage: dict[str, Any] = {}
+        project_id = await generations.create_from_prompt(args.prompt, args.provider, args.model, verify=verify)
     async for event in generations.follow(project_id):
+        yield event
+
+
+async def cmd_generate(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    """Generate a new project (or a follow-up with --project), then run, check and repair it; progress goes to stderr."""
+    final: GenerationEvent | None = None
+    async for event in _generation_events(services, args):
         if event.type == "file_done" and not args.json:
             print(f"  wrote {event.path}", file=sys.stderr)
-        elif event.type == "status" and not args.json:
+        elif event.type in ("status", "verification") and not args.json:
             print(event.message, file=sys.stderr)
-        elif event.type == "usage" and event.usage:
-            usage = event.usage
         elif event.type in ("done", "error"):
             final = event
     if final is None or final.type == "error":
         raise GenerationError(final.message if final else "The generation ended without an answer.")
+    project_id = final.project_id
     files = [f.path for f in await services.projects.files(project_id)]
+    verification = final.verification
     value = {
         "id": project_id,
         "version": final.version,
         "title": final.title,
         "summary": final.summary,
         "files": files,
-        "usage": usage,
+        "usage": final.usage or {},
+        "verification": {key: verification[key] for key in ("status", "problems", "attempts", "screenshot")}
+        if verification
+        else None,
     }
-    return value, f"{project_id}  version {final.version}: {final.summary}"
+    text = f"{project_id}  version {final.version}: {final.summary}"
+    if final.message:
+        text += f"\n{final.message}"
+    if verification:
+        text += "".join(f"\n  - {problem['message']}" for problem in verification["problems"])
+    return value, text
+
+
+async def _server_running() -> bool:
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.port}", timeout=1, trust_env=False) as client:
+            return (await client.get("/health")).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def _server_events(path: str, body: dict[str, Any]) -> AsyncIterator[GenerationEvent]:
+    """A generation's server-sent events from the running Forja's API."""
+    timeout = httpx.Timeout(settings.generation_timeout_s, connect=5)
+    async with (
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.port}", timeout=timeout, trust_env=False) as client,
+        client.stream("POST", path, json=body) as response,
+    ):
+        if response.status_code >= 400:
+            await response.aread()
+            raise GenerationError(str(response.json().get("detail", response.text)))
+        async for line in response.aiter_lines():
+            if line.startswith("data: "):
+                yield GenerationEvent.model_validate_json(line.removeprefix("data: "))
 
 
 async def _server(method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -157,6 +201,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--project", help="project id for a follow-up")
     p.add_argument("--provider", choices=["offline", "anthropic", "openai"], help="default: by which API key is set")
     p.add_argument("--model", help="model name for the provider")
+    p.add_argument("--no-verify", action="store_true", help="end once the version is saved: do not run, check or repair it")
     p = sub.add_parser("preview", parents=[common], help="run the project's current version in the running Forja")
     p.add_argument("id")
     p.add_argument("--runner", choices=["auto", "docker", "local"], default="auto")

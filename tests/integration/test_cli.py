@@ -16,6 +16,7 @@ import pytest
 from sqlmodel import Session, create_engine
 
 from builder.models import Generation
+from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 TREE = {"index.html": b"<h1>Hi</h1>", "src/app.js": b"console.log('hi')", "img/logo.png": b"\x89PNG\r\n\x1a\n\x00\xff"}
@@ -27,6 +28,8 @@ class Cli:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("FORJA_") and k != "DATABASE_URL"}
         # DATABASE_URL="" also beats one in a developer's .env: SQLite in FORJA_DATA_DIR.
         self.env |= {"FORJA_DATA_DIR": str(data_dir), "DATABASE_URL": "", "PYTHONDONTWRITEBYTECODE": "1"}
+        # No Forja listens there: commands that would ask a running Forja never reach one this test did not start.
+        self.env["FORJA_PORT"] = str(free_port())
         self.data_dir = data_dir
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:

@@ -23,7 +23,7 @@ from builder.generation.starters import choose_starter, load_starters, render_st
 from builder.schemas import ProjectSummary
 from builder.services import Services
 from builder.store import ProjectStore
-from tests.conftest import TEST_ANTHROPIC_KEY
+from tests.conftest import TEST_ANTHROPIC_KEY, free_port
 from tests.llm_server import ScriptedLLMServer, TextAnswer, ToolAnswer, Usage
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,7 +97,7 @@ async def test_generate_then_follow_up_over_sse(client: httpx.AsyncClient, scrip
     edit = {"path": "index.html", "search": "<h1>Hello</h1>", "replace": "<h1>Fresh bread</h1>"}
     scripted_llm.queue(ToolAnswer(tool({}, summary="New heading.", edits=[edit])))
     events = await post_sse(client, f"/api/projects/{project_id}/generate", {"prompt": "Say fresh bread", "provider": "openai"})
-    assert [t for t, _ in events] == ["status", "summary", "usage", "done"]
+    assert [t for t, _ in events] == ["status", "summary", "usage", "saved", "done"]
     assert events[-1][1]["version"] == 2 and events[-1][1]["project_id"] == project_id
     assert "<h1>Fresh bread</h1>" in (await client.get(f"/api/projects/{project_id}/files/index.html")).json()["content"]
     assert scripted_llm.requests[1].path == "/v1/chat/completions"
@@ -204,15 +204,17 @@ class Cli:
         }
         # Empty values also beat any in a developer's .env.
         blank = {"DATABASE_URL": "", "ANTHROPIC_API_KEY": "", "OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""}
-        self.env = {**inherited, **blank, "FORJA_DATA_DIR": str(data_dir), "PYTHONDONTWRITEBYTECODE": "1", **env}
+        # A port no Forja listens on: the CLI never hands a checked generation to some Forja running on this machine.
+        own = {"FORJA_DATA_DIR": str(data_dir), "FORJA_PORT": str(free_port()), "PYTHONDONTWRITEBYTECODE": "1"}
+        self.env = {**inherited, **blank, **own, **env}
 
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "builder", *args], cwd=REPO, env=self.env, capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "builder", *args], cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout
         )
 
-    def json(self, *args: str) -> Any:
-        result = self.run(*args, "--json")
+    def json(self, *args: str, timeout: float = 60) -> Any:
+        result = self.run(*args, "--json", timeout=timeout)
         assert result.returncode == 0, f"{args} exited {result.returncode}: {result.stderr}"
         return json.loads(result.stdout)
 
@@ -226,16 +228,26 @@ async def stored_projects(data_dir: Path) -> list[ProjectSummary]:
         await store.close()
 
 
-async def test_cli_generates_offline(tmp_path: Path) -> None:
-    cli = Cli(tmp_path / "data")
+async def test_cli_generates_offline_and_waits_for_the_check(tmp_path: Path) -> None:
+    # No Forja answers on FORJA_PORT, so the CLI runs the app itself: the local runner, its own proxy port.
+    cli = Cli(
+        tmp_path / "data",
+        FORJA_PREVIEW_PORT=str(free_port()),
+        FORJA_PREVIEW_RUNNER="local",
+        FORJA_PREVIEW_OFFLINE="true",
+    )
     prompt = "A landing page for my bakery"
     expected = render_starter(choose_starter(prompt, load_starters()), personalise(prompt))
 
-    out = cli.json("generate", prompt)
+    out = cli.json("generate", prompt, timeout=300)
 
     assert out["version"] == 1 and out["files"] == sorted(expected)
     assert out["title"] == "Bakery" and "offline" in out["summary"]
     assert out["usage"]["provider"] == "offline" and out["usage"]["input_tokens"] == 0
+    # It waited for the check: the starter ran, a browser looked at it, and nothing was wrong.
+    verification = out["verification"]
+    assert (verification["status"], verification["problems"], verification["attempts"]) == ("passed", [], 0)
+    assert verification["screenshot"].startswith(f"/api/projects/{out['id']}/verifications/")
     [project] = await stored_projects(tmp_path / "data")
     assert (project.id, project.name, project.current_version, project.file_count) == (out["id"], "Bakery", 1, len(expected))
 
@@ -249,14 +261,15 @@ def test_cli_generates_with_claude_then_follows_up_with_openai(tmp_path: Path, l
         FORJA_RETRY_BASE_DELAY_S="0.01",
     )
     llm_server.queue(ToolAnswer(tool(SITE), chunks=3, usage=Usage(input_tokens=40, output_tokens=30)))
-    out = cli.json("generate", "A landing page for my bakery", "--provider", "anthropic")
+    out = cli.json("generate", "A landing page for my bakery", "--provider", "anthropic", "--no-verify")
     assert (out["version"], out["title"], out["files"]) == (1, "Sunrise Bakery", sorted(SITE))
+    assert out["verification"] is None  # --no-verify: saved, not run
     assert out["usage"]["provider"] == "anthropic" and out["usage"]["model"] == "claude-sonnet-5-5"
     assert (out["usage"]["input_tokens"], out["usage"]["output_tokens"]) == (40, 30)
 
     edit = {"path": "app.js", "search": "console.log", "replace": "console.info"}
     llm_server.queue(ToolAnswer(tool({}, summary="Info, not log.", edits=[edit], delete=["index.html"])))
-    follow = cli.json("generate", "Use console.info", "--project", out["id"], "--provider", "openai")
+    follow = cli.json("generate", "Use console.info", "--project", out["id"], "--provider", "openai", "--no-verify")
     assert (follow["id"], follow["version"], follow["files"], follow["summary"]) == (out["id"], 2, ["app.js"], "Info, not log.")
     assert [r.path for r in llm_server.requests] == ["/v1/messages", "/v1/chat/completions"]
     assert "console.log" in llm_server.requests[1].text  # the follow-up showed the model the current file

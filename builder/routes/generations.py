@@ -1,0 +1,96 @@
+"""HTTP routes for generations: start one (new project or follow-up), follow it, stop it, "Fix this", and what it cost.
+
+A generation's events come as server-sent events, one per step, the same the UI and the CLI follow:
+status, file_started, file_done, summary, usage, saved (a version was saved: a round of the person's
+request or a repair), verification (what the check in a browser saw), then done or error. `done` carries
+the usage summed over every round and the last verification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from builder.schemas import GenerationInfo, Usage
+from builder.services import Services, get_services
+
+router = APIRouter()
+
+
+class GenerateRequest(BaseModel):
+    prompt: str = Field(min_length=1, max_length=20_000, examples=["A booking page for my barber shop"])
+    provider: str | None = Field(default=None, pattern="^(offline|anthropic|openai)$")
+    model: str | None = None
+    verify: bool | None = Field(
+        default=None,
+        description="Run, check and repair the app before `done` (default: FORJA_VERIFY_GENERATIONS, on); false skips it.",
+    )
+
+
+class RepairRequest(BaseModel):
+    provider: str | None = Field(default=None, pattern="^(offline|anthropic|openai)$")
+    model: str | None = None
+
+
+class Stopped(BaseModel):
+    stopped: bool = Field(description="False when no generation of the project was running in this Forja.")
+
+
+def _event_stream(services: Services, project_id: str) -> StreamingResponse:
+    """SSE of a started generation; it runs to the end even if the client disconnects."""
+
+    async def events() -> AsyncIterator[str]:
+        async for event in services.generations.follow(project_id):
+            yield f"event: {event.type}\ndata: {event.model_dump_json(exclude_none=True)}\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+@router.post("/api/generate", tags=["generation"])
+async def generate_project(body: GenerateRequest) -> StreamingResponse:
+    """Make a new project from a prompt, then run, check and repair it. Server-sent events (see above)."""
+    services = await get_services()
+    project_id = await services.generations.create_from_prompt(body.prompt, body.provider, body.model, verify=body.verify)
+    return _event_stream(services, project_id)
+
+
+@router.post("/api/projects/{project_id}/generate", tags=["generation"])
+async def generate_follow_up(project_id: str, body: GenerateRequest) -> StreamingResponse:
+    """Apply a follow-up prompt to a project as a new version, checked and repaired; events as for /api/generate.
+
+    409 while the project has a generation running (started here, in the UI or by the CLI).
+    """
+    services = await get_services()
+    await services.generations.start(project_id, body.prompt, body.provider, body.model, verify=body.verify)
+    return _event_stream(services, project_id)
+
+
+@router.post("/api/projects/{project_id}/repair", tags=["generation"])
+async def repair_project(project_id: str, body: RepairRequest) -> StreamingResponse:
+    """ "Fix this": one repair round for the problems the last check found, then a new check; events as above."""
+    services = await get_services()
+    await services.generations.repair(project_id, body.provider, body.model)
+    return _event_stream(services, project_id)
+
+
+@router.post("/api/projects/{project_id}/generate/stop", tags=["generation"])
+async def stop_generation(project_id: str) -> Stopped:
+    """Stop the project's running generation, its checks and repairs; what was saved so far is kept."""
+    services = await get_services()
+    await services.projects.get(project_id)
+    return Stopped(stopped=services.generations.stop(project_id))
+
+
+@router.get("/api/projects/{project_id}/generations", tags=["generation"])
+async def list_generations(project_id: str) -> list[GenerationInfo]:
+    """Every generation of the project (repair rounds too): prompt, provider, model, tokens, cost estimate, outcome."""
+    return await (await get_services()).generations.records(project_id)
+
+
+@router.get("/api/projects/{project_id}/usage", tags=["generation"])
+async def project_usage(project_id: str) -> Usage:
+    """Tokens and estimated cost of all the project's generations together."""
+    return await (await get_services()).generations.usage(project_id)

@@ -14,9 +14,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 from builder.errors import GenerationBusy
+from builder.generation import prompts
+from builder.generation.budget import check_budget
 from builder.generation.engine import GenerationEvent
 from builder.generation.hub import GenerationHub, Publish
 from builder.generation.providers import get_provider
+from builder.generation.providers.base import Message, ModelRequest
 from builder.schemas import GenerationInfo, Usage
 from builder.services.previews import PreviewService
 from builder.services.projects import ProjectService
@@ -96,7 +99,15 @@ class GenerationService:
 
     async def _start(self, request: Request) -> None:
         project = await self._projects.get(request.project_id)
-        get_provider(request.provider or project.provider or None, request.model or project.model or None)
+        provider = get_provider(request.provider or project.provider or None, request.model or project.model or None)
+        if provider.name != "offline":
+            # Refused here, the caller gets the budget's sentence as a 402 rather than as a generation that fails.
+            first = ModelRequest(
+                system=prompts.system_prompt(),
+                messages=[Message("user", request.prompt)],
+                max_tokens=settings.max_output_tokens,
+            )
+            await check_budget(self._store, request.project_id, provider.model, first, 0.0)
         if self._hub.running(request.project_id) or await self._store.generation_running(request.project_id, stale_before()):
             raise GenerationBusy("This project is already being generated; wait for it to finish.")
 

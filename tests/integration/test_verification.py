@@ -8,14 +8,18 @@ problem the browser does not see, or a repair that is not applied, fails these t
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 
 import builder.settings
-from builder.errors import ForjaError
+from builder.api import api
+from builder.errors import BudgetExceeded, ForjaError
 from builder.generation.engine import GenerationEvent
 from builder.services import Services
+from tests.integration.test_generation_api import post_sse
 from tests.llm_server import ScriptedLLMServer, ToolAnswer, Usage
 
 PAGE = (
@@ -160,10 +164,9 @@ async def test_a_budget_stops_a_generation_before_it_is_exceeded(
     # $0.06 spent by the one answer sent: 10000 input tokens at $3/M and 2000 output tokens at $15/M.
     scripted_llm.queue(ToolAnswer(answer({"index.html": PAGE, "main.js": FIXED}), usage=Usage(10000, 2000)))
     project_id = await services.projects.create_empty("New app")
-    await services.generations.start(project_id, "A page that greets Ana", "anthropic", verify=False)
-    events = [event async for event in services.generations.follow(project_id)]
-    assert events[-1].type == "error"
-    assert "budget" in events[-1].message and "FORJA_BUDGET_PROJECT_USD" in events[-1].message
+    with pytest.raises(BudgetExceeded, match="FORJA_BUDGET_PROJECT_USD") as refused:
+        await services.generations.start(project_id, "A page that greets Ana", "anthropic", verify=False)
+    assert refused.value.status == 402 and "could cost up to $0.2" in refused.value.message
     assert scripted_llm.requests == []
 
     # Within the budget the same request is sent. The day's budget counts every project: after the
@@ -174,9 +177,24 @@ async def test_a_budget_stops_a_generation_before_it_is_exceeded(
     events = [event async for event in services.generations.follow(project_id)]
     assert events[-1].type == "done"
     other = await services.projects.create_empty("Other")
-    await services.generations.start(other, "Another page", "anthropic", verify=False)
-    events = [event async for event in services.generations.follow(other)]
-    assert events[-1].type == "error" and "FORJA_BUDGET_DAILY_USD" in events[-1].message
+    with pytest.raises(BudgetExceeded, match="FORJA_BUDGET_DAILY_USD"):
+        await services.generations.start(other, "Another page", "anthropic", verify=False)
+    assert len(scripted_llm.requests) == 1
+
+
+async def test_a_budget_stops_a_repair_round_before_it_is_sent(
+    services: Services, scripted_llm: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch, local_previews: None
+) -> None:
+    # Enough for the first request (about $0.25 at most) but not for a second after it spent $0.06.
+    monkeypatch.setattr(builder.settings.settings, "budget_project_usd", 0.30)
+    scripted_llm.queue(
+        ToolAnswer(answer({"index.html": PAGE, "main.js": BROKEN}), usage=Usage(10000, 2000)),
+        ToolAnswer(fix(BROKEN.strip(), FIXED.strip())),
+    )
+    _, events = await generate(services, "A page that greets Ana")
+    done = events[-1]
+    assert done.type == "done" and done.verification is not None and done.verification["status"] == "problems"
+    assert "Repair round 1 did not save a change" in done.message and "FORJA_BUDGET_PROJECT_USD" in done.message
     assert len(scripted_llm.requests) == 1
 
 
@@ -190,3 +208,59 @@ async def test_fix_this_needs_problems_to_fix(services: Services, scripted_llm: 
     assert events[-1].type == "error" and "nothing to fix" in events[-1].message
     with pytest.raises(ForjaError):
         await services.generations.repair("0" * 12)
+
+
+# -- the same through the HTTP API -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.mark.usefixtures("local_previews")
+async def test_the_sse_api_streams_the_check_and_the_repair(client: httpx.AsyncClient, scripted_llm: ScriptedLLMServer) -> None:
+    scripted_llm.queue(
+        ToolAnswer(answer({"index.html": PAGE, "main.js": BROKEN}), usage=FIRST_USAGE),
+        ToolAnswer(fix(BROKEN.strip(), FIXED.strip()), usage=REPAIR_USAGE),
+    )
+    body = {"prompt": "A page that greets Ana", "provider": "anthropic", "verify": True}
+    events = await post_sse(client, "/api/generate", body)
+    types = [kind for kind, _ in events]
+    # Round 0 saved, checked (problems), repaired, saved, checked (passed), then done.
+    assert [t for t in types if t in ("saved", "verification", "done")] == [
+        "saved",
+        "verification",
+        "saved",
+        "verification",
+        "done",
+    ]
+    assert "Fixing 1 problem found by the check (round 1 of 2)..." in [
+        data["message"] for kind, data in events if kind == "status"
+    ]
+    done = events[-1][1]
+    assert done["verification"]["status"] == "passed" and done["usage"]["output_tokens"] == 250
+    project_id = done["project_id"]
+
+    usage = (await client.get(f"/api/projects/{project_id}/usage")).json()
+    assert (usage["generations"], usage["input_tokens"], usage["output_tokens"]) == (2, 2500, 250)
+    records = (await client.get(f"/api/projects/{project_id}/generations")).json()
+    assert [(r["kind"], r["version"]) for r in records] == [("prompt", 1), ("repair", 2)]
+
+
+async def test_a_generation_can_be_stopped(
+    client: httpx.AsyncClient, services: Services, scripted_llm: ScriptedLLMServer
+) -> None:
+    # 20 tokens a second: the answer takes far longer than the test waits before stopping it.
+    scripted_llm.queue(ToolAnswer(answer({"index.html": PAGE * 20, "main.js": FIXED}), tokens_per_second=20))
+    project_id = await services.projects.create_empty("Slow")
+    await services.generations.start(project_id, "A page", "anthropic", verify=False)
+    await asyncio.sleep(0.5)
+    assert (await client.post(f"/api/projects/{project_id}/generate/stop")).json() == {"stopped": True}
+    events = [event async for event in services.generations.follow(project_id)]
+    assert events[-1].type == "error" and events[-1].message == "Stopped by you; nothing was saved."
+    [record] = await services.generations.records(project_id)
+    assert record.outcome == "stopped"
+    assert (await client.post(f"/api/projects/{project_id}/generate/stop")).json() == {"stopped": False}
+    assert (await client.post("/api/projects/000000000000/generate/stop")).status_code == 404

@@ -13,16 +13,50 @@ from builder.state.views import ChatEntry
 from builder.state.workspace import WorkspaceState
 
 
+def check_result(entry: ChatEntry) -> rx.Component:
+    """Under a check: the page as the browser saw it, and "Fix this" while its problems are the latest."""
+    return rx.fragment(
+        rx.cond(
+            entry.image != "",
+            rx.link(
+                rx.image(
+                    src=entry.image,
+                    alt="The app as Forja's check saw it",
+                    width="100%",
+                    aspect_ratio="16 / 10",
+                    object_fit="cover",
+                    object_position="top",
+                    border_radius="6px",
+                    border=f"1px solid {rx.color('gray', 5)}",
+                ),
+                href=entry.image,
+                is_external=True,
+                display="block",
+                margin_top="8px",
+                class_name="check-screenshot",
+            ),
+        ),
+        rx.cond(
+            entry.fixable,
+            rx.button(
+                rx.icon("wrench", size=14),
+                "Fix this",
+                size="1",
+                margin_top="8px",
+                on_click=ConversationState.fix_this,
+                disabled=WorkspaceState.generating,
+                id="fix-this",
+            ),
+        ),
+    )
+
+
 def chat_entry(entry: ChatEntry) -> rx.Component:
     return rx.box(
         rx.hstack(
             rx.badge(
-                entry.author,
-                color_scheme=rx.cond(
-                    entry.kind == "prompt",
-                    "blue",
-                    rx.cond(entry.kind == "error", "red", rx.cond(entry.author == "Forja AI", "orange", "gray")),
-                ),
+                rx.cond(entry.kind == "check", "Check", entry.author),
+                color_scheme=entry.tone,
                 variant="soft",
             ),
             rx.spacer(),
@@ -30,11 +64,21 @@ def chat_entry(entry: ChatEntry) -> rx.Component:
             align="center",
             width="100%",
         ),
-        rx.text(entry.message, size="2", margin_top="6px", white_space="pre-wrap"),
-        rx.cond(entry.detail != "", rx.text(entry.detail, size="1", color=rx.color("gray", 10), margin_top="4px")),
+        rx.text(
+            entry.message,
+            size="2",
+            margin_top="6px",
+            white_space="pre-wrap",
+            weight=rx.cond(entry.kind == "check", "medium", "regular"),
+        ),
+        rx.cond(
+            entry.detail != "",
+            rx.text(entry.detail, size="1", color=rx.color("gray", 10), margin_top="4px", white_space="pre-wrap"),
+        ),
+        rx.cond(entry.kind == "check", check_result(entry)),
         padding="10px 12px",
         border_radius="10px",
-        background=rx.match(entry.kind, ("prompt", rx.color("blue", 2)), ("error", rx.color("red", 2)), rx.color("gray", 1)),
+        background=f"var(--{entry.tone}-2)",
         border=f"1px solid {rx.color('gray', 4)}",
         width="100%",
         class_name="chat-entry",
@@ -109,16 +153,36 @@ def follow_up_box() -> rx.Component:
 
 def conversation() -> rx.Component:
     return rx.vstack(
-        rx.text("Conversation", weight="bold", size="2", padding="12px 14px 0"),
+        rx.hstack(
+            rx.text("Conversation", weight="bold", size="2"),
+            rx.spacer(),
+            rx.cond(
+                ConversationState.usage_line != "",
+                rx.text(ConversationState.usage_line, size="1", color=rx.color("gray", 10), id="project-usage"),
+            ),
+            align="center",
+            padding="12px 14px 0",
+            width="100%",
+        ),
         rx.auto_scroll(
             rx.vstack(rx.foreach(ConversationState.chat, chat_entry), spacing="2", width="100%"),
             rx.cond(
                 WorkspaceState.generating,
                 rx.hstack(
                     rx.spinner(size="1"),
-                    rx.text(ConversationState.progress, size="2", id="progress"),
+                    rx.text(ConversationState.progress, size="2", id="progress", flex="1"),
+                    rx.button(
+                        rx.icon("square", size=12),
+                        "Stop",
+                        size="1",
+                        variant="soft",
+                        color_scheme="gray",
+                        on_click=ConversationState.stop_generation,
+                        id="stop-generation",
+                    ),
                     align="center",
                     padding="10px 2px",
+                    width="100%",
                 ),
             ),
             flex="1",

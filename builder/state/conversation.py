@@ -13,7 +13,7 @@ from builder.services import get_services
 from builder.settings import settings
 from builder.state.editor import EditorState
 from builder.state.preview import PreviewPaneState
-from builder.state.views import ChatEntry, ProviderOption, chat_entries
+from builder.state.views import ChatEntry, ProviderOption, chat_entries, usage_words
 from builder.state.workspace import Loaded, WorkspaceState
 
 GENERATION_BATCH_SECONDS = 0.05
@@ -25,6 +25,8 @@ class ConversationState(WorkspaceState):
     provider: rx.Field[str] = rx.field("offline")
     provider_options: rx.Field[list[ProviderOption]] = rx.field(default_factory=list)
     progress: rx.Field[str] = rx.field("")
+    # Tokens and cost of the project's generations so far, repairs included.
+    usage_line: rx.Field[str] = rx.field("")
     _generation_token: int = 0
 
     @rx.var
@@ -39,8 +41,11 @@ class ConversationState(WorkspaceState):
         self.provider_options = [ProviderOption(name, PROVIDER_LABELS[name]) for name in available]
         chosen = loaded.project.provider if loaded.project.provider in available else settings.default_provider
         self.provider = chosen if chosen in available else "offline"
-        generations = await (await get_services()).generations.records(loaded.project.id)
-        self.chat = chat_entries(loaded.project.versions, generations)
+        services = await get_services()
+        generations = await services.generations.records(loaded.project.id)
+        checks = await services.verifications.records(loaded.project.id)
+        self.chat = chat_entries(loaded.project.versions, generations, checks)
+        self.usage_line = usage_words(await services.generations.usage(loaded.project.id))
 
     async def _on_open(self) -> rx.event.EventCallback[()] | None:
         """A generation still running is followed from its first event."""
@@ -85,6 +90,27 @@ class ConversationState(WorkspaceState):
         self.chat = [*self.chat, ChatEntry("prompt", "You", prompt, "now", "")]
         return True
 
+    @rx.event
+    async def fix_this(self):
+        """A repair round for the problems the last check found (the button under that check)."""
+        if self.generating:
+            return None
+        try:
+            await (await get_services()).generations.repair(self.project_id, self.provider)
+        except ForjaError as exc:
+            self.error = str(exc)
+            return None
+        self.error = ""
+        self.generating = True
+        self.progress = "Fixing the problems the check found..."
+        return ConversationState.follow_generation
+
+    @rx.event
+    async def stop_generation(self) -> None:
+        """Stop the running generation, its check or its repairs; a version already saved stays."""
+        if (await get_services()).generations.stop(self.project_id):
+            self.progress = "Stopping..."
+
     @rx.event(background=True)
     async def follow_generation(self):
         """Show a running generation: files join the tree as they complete, in batched updates."""
@@ -100,6 +126,7 @@ class ConversationState(WorkspaceState):
             queue.put_nowait(None)
 
         pumping = asyncio.create_task(pump())
+        previewing = False
         try:
             finished = False
             while not finished:
@@ -109,10 +136,18 @@ class ConversationState(WorkspaceState):
                 while not queue.empty():
                     batch.append(queue.get_nowait())
                 finished = any(event is None or event.type in ("done", "error") for event in batch)
+                saved = any(event is not None and event.type == "saved" for event in batch)
                 async with self:
                     if self._generation_token != token or self.project_id != project_id:
                         return
                     await self._apply([e for e in batch if e is not None])
+                    if saved:
+                        await self._refresh(project_id)
+                if saved and not previewing:
+                    # The saved version is being run for its check: show it as it comes up.
+                    previewing = True
+                    yield WorkspaceState.set_tab("preview")
+                    yield PreviewPaneState.start_preview
             async with self:
                 if self._generation_token != token or self.project_id != project_id:
                     return
@@ -134,11 +169,11 @@ class ConversationState(WorkspaceState):
                 self.progress = f"Generating... {event.files_done} files \u00b7 {event.path}"
             elif event.type == "file_started" and event.path is not None:
                 self.progress = f"Generating... {event.files_done} files \u00b7 writing {event.path}"
-            elif event.type == "status":
+            elif event.type in ("status", "verification"):
                 self.progress = event.message
             elif event.type == "error":
                 self.error = event.message
-            elif event.type == "done":
+            elif event.type == "saved":
                 editor.notice = f"Saved as version {event.version}."
         if completed:
             editor._add_streamed(completed)

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
+from typing import Literal
 
 from builder.filetree import is_binary_path
 from builder.models import Author
-from builder.schemas import GenerationInfo, VersionInfo
+from builder.schemas import GenerationInfo, Usage, VerificationInfo, VersionInfo
 from builder.wording import plural
 from preview_runtime.logs import LogLine
 from preview_runtime.runner import PreviewInfo, PreviewState
@@ -44,13 +45,21 @@ class TreeRow:
     expanded: bool
 
 
+Tone = Literal["gray", "blue", "red", "orange", "green", "amber"]
+
+
 @dataclasses.dataclass
 class ChatEntry:
-    kind: str  # "prompt", "version" or "error"
+    kind: str  # "prompt", "repair", "version", "check" or "error"
     author: str
     message: str
     time: str
     detail: str
+    # A check's screenshot (an API path), and whether "Fix this" is offered for its problems.
+    image: str = ""
+    fixable: bool = False
+    # Radix colour of its badge and background.
+    tone: Tone = "gray"
 
 
 @dataclasses.dataclass
@@ -106,27 +115,75 @@ def _when(moment: datetime) -> str:
     return moment.strftime("%d %b, %H:%M")
 
 
-def chat_entries(versions: list[VersionInfo], generations: list[GenerationInfo]) -> list[ChatEntry]:
-    """The conversation: each prompt, then what came of it (a version or an error), in time order."""
+def _cost(made_by: GenerationInfo) -> str:
+    tokens = f" \u00b7 {made_by.input_tokens + made_by.output_tokens:,} tokens"
+    return tokens + (f" \u00b7 about ${made_by.cost_usd:.3f}" if made_by.cost_usd is not None else " \u00b7 cost unknown")
+
+
+def chat_entries(
+    versions: list[VersionInfo], generations: list[GenerationInfo], checks: list[VerificationInfo] | None = None
+) -> list[ChatEntry]:
+    """The conversation: each prompt, then what came of it (a version or an error), each check of a version with
+    its screenshot, and Forja's repair rounds, in time order. "Fix this" is offered on the last check only."""
     timed: list[tuple[datetime, int, ChatEntry]] = []
     for g in generations:
-        timed.append((g.created_at, 0, ChatEntry("prompt", "You", g.prompt, _when(g.created_at), "")))
+        when = _when(g.created_at)
+        if g.kind == "repair":
+            timed.append((g.created_at, 0, ChatEntry("repair", "Forja", g.prompt, when, "Automatic repair", tone="orange")))
+        else:
+            timed.append((g.created_at, 0, ChatEntry("prompt", "You", g.prompt, when, "", tone="blue")))
         if g.outcome == "failed":
-            timed.append((g.created_at, 1, ChatEntry("error", "Forja", g.error, _when(g.created_at), "Nothing was changed.")))
+            timed.append((g.created_at, 1, ChatEntry("error", "Forja", g.error, when, "Nothing was changed.", tone="red")))
+        elif g.outcome == "stopped":
+            timed.append(
+                (g.created_at, 1, ChatEntry("error", "Forja", "Stopped by you.", when, "Nothing was changed.", tone="red"))
+            )
     for v in versions:
         detail = f"version {v.number} \u00b7 {plural(v.files_changed, 'file')} changed"
         made_by = next((g for g in generations if g.version == v.number), None)
         if made_by and made_by.provider != "offline":
-            detail += f" \u00b7 {made_by.input_tokens + made_by.output_tokens:,} tokens"
-            detail += f" \u00b7 about ${made_by.cost_usd:.3f}" if made_by.cost_usd is not None else " \u00b7 cost unknown"
+            detail += _cost(made_by)
         timed.append(
             (
                 v.created_at,
                 2,
-                ChatEntry("version", AUTHOR_LABELS[v.author], v.message or "(no message)", _when(v.created_at), detail),
+                ChatEntry(
+                    "version",
+                    AUTHOR_LABELS[v.author],
+                    v.message or "(no message)",
+                    _when(v.created_at),
+                    detail,
+                    tone="orange" if v.author == Author.ai else "gray",
+                ),
             )
         )
+    for index, check in enumerate(checks or []):
+        problems = "\n".join(f"\u2022 {p.message}" for p in check.problems)
+        last = index == len(checks or []) - 1
+        entry = ChatEntry(
+            "check",
+            "Forja",
+            check.headline,
+            _when(check.created_at),
+            problems,
+            image=check.screenshot or "",
+            fixable=last and check.status in ("problems", "failed"),
+            tone="green" if check.status == "passed" else "amber",
+        )
+        timed.append((check.created_at, 3, entry))
     return [entry for *_, entry in sorted(timed, key=lambda t: (t[0], t[1]))]
+
+
+def usage_words(usage: Usage) -> str:
+    """The project's spending in one line: "3 generations · 12,345 tokens · about $0.042"."""
+    if not usage.input_tokens and not usage.output_tokens:  # none yet, or only offline starters
+        return ""
+    words = f"{plural(usage.generations, 'generation')} \u00b7 {usage.input_tokens + usage.output_tokens:,} tokens"
+    if usage.cost_usd or not usage.cost_unknown:
+        words += f" \u00b7 about ${usage.cost_usd:.3f}"
+    if usage.cost_unknown:
+        words += f" ({usage.cost_unknown} at an unknown price)"
+    return words
 
 
 def default_file(paths: list[str]) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from builder.components.panels import LEVEL_COLORS
 from builder.models import Author
-from builder.schemas import GenerationInfo, VersionInfo
+from builder.schemas import GenerationInfo, Usage, VerificationInfo, VersionInfo
 from builder.state.history import MAX_DIFF_LINES, DiffLine, diff_lines
 from builder.state.views import (
     ChatEntry,
@@ -20,10 +20,12 @@ from builder.state.views import (
     logs_text,
     preview_words,
     tree_rows,
+    usage_words,
 )
 from builder.wording import plural
 from preview_runtime.logs import LogLevel, LogLine
 from preview_runtime.runner import PreviewInfo, PreviewState
+from preview_runtime.verify import Problem
 
 T0 = datetime(2025, 3, 4, 9, 5, 7, tzinfo=UTC)
 
@@ -134,7 +136,60 @@ def test_chat_entries_put_each_prompt_before_what_came_of_it_in_time_order() -> 
     ]
     assert [e.author for e in entries] == ["Starter", "You", "Forja AI", "You", "Forja"]
     assert entries[0].time == "04 Mar, 09:05"
-    assert entries[-1] == ChatEntry("error", "Forja", "The model stopped.", "04 Mar, 09:10", "Nothing was changed.")
+    assert entries[-1] == ChatEntry("error", "Forja", "The model stopped.", "04 Mar, 09:10", "Nothing was changed.", tone="red")
+
+
+def check(at: datetime, version: int, problems: list[str], check_id: int = 1) -> VerificationInfo:
+    return VerificationInfo(
+        id=check_id,
+        project_id="p",
+        version=version,
+        status="problems" if problems else "passed",
+        problems=[Problem(kind="exception", message=m) for m in problems],
+        attempts=0,
+        screenshot=f"/api/projects/p/verifications/{check_id}/screenshot",
+        duration_s=1.0,
+        created_at=at,
+    )
+
+
+def test_chat_entries_show_checks_and_repairs_and_offer_fix_this_on_the_last_check_only() -> None:
+    versions = [version(1, T0), version(2, T0 + timedelta(minutes=2))]
+    first = generation(T0, "a greeting page", 1)
+    repair = generation(T0 + timedelta(minutes=1), "Fixing 1 problem found by the check: x", 2).model_copy(
+        update={"kind": "repair"}
+    )
+    checks = [
+        check(T0 + timedelta(seconds=30), 1, ["The page stopped with an error: x is null"], 1),
+        check(T0 + timedelta(minutes=3), 2, ["The page is blank: nothing is visible on it."], 2),
+    ]
+    entries = chat_entries(versions, [first, repair], checks)
+    assert [(e.kind, e.author) for e in entries] == [
+        ("prompt", "You"),
+        ("version", "Forja AI"),
+        ("check", "Forja"),
+        ("repair", "Forja"),
+        ("version", "Forja AI"),
+        ("check", "Forja"),
+    ]
+    first_check, last_check = entries[2], entries[5]
+    assert first_check.message == "Checked: it runs, with 1 problem left."
+    assert first_check.detail == "\u2022 The page stopped with an error: x is null"
+    assert first_check.image == "/api/projects/p/verifications/1/screenshot"
+    assert (first_check.fixable, last_check.fixable) == (False, True)
+    assert (first_check.tone, entries[3].tone) == ("amber", "orange")
+
+    passed = chat_entries(versions, [first], [check(T0 + timedelta(minutes=3), 2, [])])
+    assert (passed[-1].message, passed[-1].fixable, passed[-1].tone) == ("Checked: runs, no errors.", False, "green")
+
+
+def test_usage_words_sum_the_projects_generations() -> None:
+    assert usage_words(Usage()) == ""
+    assert usage_words(Usage(generations=2, input_tokens=12000, output_tokens=345, cost_usd=0.0412)) == (
+        "2 generations \u00b7 12,345 tokens \u00b7 about $0.041"
+    )
+    unknown = Usage(generations=1, input_tokens=10, output_tokens=5, cost_usd=0.0, cost_unknown=1)
+    assert usage_words(unknown) == "1 generation \u00b7 15 tokens (1 at an unknown price)"
 
 
 def test_chat_entries_detail_counts_files_tokens_and_cost() -> None:

@@ -31,6 +31,7 @@ from builder.filetree import encode_text, human_size
 from builder.models import Author
 from builder.routes.history import router as history_router
 from builder.routes.shares import router as shares_router
+from builder.routes.verifications import router as verifications_router
 from builder.schemas import (
     CommitResult,
     FileContent,
@@ -59,6 +60,7 @@ api = FastAPI(
 # Swagger UI 5 (it reads OpenAPI 3.1) as shipped in the swagger-ui-py package.
 api.include_router(history_router)
 api.include_router(shares_router)
+api.include_router(verifications_router)
 api.mount("/api/docs-assets", StaticFiles(directory=Path(swagger_ui.__file__).parent / "static"), name="docs-assets")
 
 

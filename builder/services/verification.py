@@ -168,9 +168,7 @@ class VerificationService:
         return await self._store.list_verifications(project_id)
 
     async def screenshot(self, project_id: str, verification_id: int) -> bytes:
-        data = (
-            await self._store.verification_screenshot(project_id, verification_id) if stored_number(verification_id) else None
-        )
+        data = await self._store.verification_screenshot(project_id, verification_id) if stored_number(verification_id) else None
         if data is None:
             raise NotFound(f"Project {project_id} has no check {verification_id} with a screenshot.")
         return data

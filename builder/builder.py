@@ -46,7 +46,11 @@ async def running_services() -> AsyncIterator[None]:
         await services.close()
 
 
-app = rx.App(api_transformer=[api, same_origin_writes, isolate], backend_exception_handler=plain_error)
+app = rx.App(
+    api_transformer=[api, same_origin_writes, isolate],
+    backend_exception_handler=plain_error,
+    stylesheets=["/forja.css"],
+)
 app.register_lifespan_task(running_services)
 app.add_page(
     home_page,

@@ -101,11 +101,26 @@ def import_box() -> rx.Component:
     )
 
 
+def project_picture(project: ProjectCard) -> rx.Component:
+    """The last screenshot Forja saw work, or the project's initial in a box of the same size."""
+    return rx.inset(
+        rx.cond(
+            project.thumbnail != "",
+            rx.image(src=project.thumbnail, alt=project.name, loading="lazy", class_name="project-thumb"),
+            rx.box(rx.text(project.initial), class_name="project-thumb project-thumb-empty", aria_hidden="true"),
+        ),
+        side="top",
+        pb="current",
+        clip="padding-box",
+    )
+
+
 def project_card(project: ProjectCard) -> rx.Component:
     return rx.link(
         rx.card(
+            project_picture(project),
             rx.vstack(
-                rx.text(project.name, weight="bold", size="3", trim="both"),
+                rx.text(project.name, weight="bold", size="3", trim="both", class_name="project-name"),
                 rx.hstack(
                     rx.badge(project.stack, color_scheme="orange", variant="soft"),
                     rx.text(f"v{project.version}", size="1", color=rx.color("gray", 10)),
@@ -118,6 +133,7 @@ def project_card(project: ProjectCard) -> rx.Component:
                 align="start",
             ),
             width="100%",
+            height="100%",
             _hover={"border_color": rx.color("orange", 8)},
         ),
         href="/p/" + project.id,
@@ -134,7 +150,7 @@ def recent_projects() -> rx.Component:
             rx.grid(
                 rx.foreach(HomeState.projects, project_card),
                 columns=rx.breakpoints(initial="1", sm="2", md="3"),
-                gap="3",
+                spacing="4",
                 width="100%",
             ),
             rx.text("Nothing here yet. Describe an app above, or import a zip.", color=rx.color("gray", 10), size="2"),

@@ -10,15 +10,16 @@ from __future__ import annotations
 from html import escape
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from builder.errors import PreviewError, ShareGone
 from builder.filetree import is_binary_path
+from builder.routes.images import jpeg
 from builder.services import Services, get_services
-from builder.services.shares import ShareCreated, ShareInfo, ShareTarget, parse_expires
+from builder.services.shares import ShareCreated, ShareInfo, ShareTarget, parse_expires, share_url
 from builder.settings import settings
 from preview_runtime.runner import PreviewInfo, PreviewState
 
@@ -94,24 +95,27 @@ class ShareRequest(BaseModel):
     )
 
 
-def _document(title: str, body: str, script: str = "") -> str:
+def _document(title: str, body: str, script: str = "", meta: str = "") -> str:
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex, nofollow">'
-        f"<title>{escape(title)}</title><style>{_CSS}</style></head>"
+        f"{meta}<title>{escape(title)}</title><style>{_CSS}</style></head>"
         f"<body>{body}{f'<script>{script}</script>' if script else ''}</body></html>"
     )
 
 
-def _page(title: str, body: str, status: int = 200, script: str = "") -> HTMLResponse:
-    return HTMLResponse(_document(title, body, script), status_code=status, headers=PAGE_HEADERS)
+def _page(title: str, body: str, status: int = 200, script: str = "", meta: str = "") -> HTMLResponse:
+    return HTMLResponse(_document(title, body, script, meta), status_code=status, headers=PAGE_HEADERS)
+
+
+def _notice(title: str, text: str, status: int) -> HTMLResponse:
+    body = f'<div class="center"><div class="card"><h1>{escape(title)}</h1><p>{escape(text)}</p></div></div>'
+    return _page(title, body, status)
 
 
 def gone_page(exc: ShareGone) -> HTMLResponse:
-    title = "Link not found" if exc.status == 404 else "Link no longer works"
-    body = f'<div class="center"><div class="card"><h1>{escape(title)}</h1><p>{escape(exc.message)}</p></div></div>'
-    return _page(title, body, exc.status)
+    return _notice("Link not found" if exc.status == 404 else "Link no longer works", exc.message, exc.status)
 
 
 def _badge(token: str) -> str:
@@ -127,6 +131,28 @@ def _app_frame(url: str) -> str:
     return (
         f'<iframe class="app" title="App" src="{escape(url, quote=True)}" sandbox="{SANDBOX}"'
         ' referrerpolicy="no-referrer"></iframe>'
+    )
+
+
+async def _link_preview(services: Services, token: str, target: ShareTarget) -> str:
+    """Open Graph and Twitter tags, so a chat or a post shows the app's name and, once Forja saw it work, its picture."""
+    project = await services.projects.get(target.project_id)
+    tags = {
+        "og:type": "website",
+        "og:title": project.name,
+        "og:description": f"Version {target.version} of {project.name}, an app made with Forja. Open it to try it.",
+        "og:url": share_url(token),
+        "twitter:card": "summary",
+    }
+    if await services.verifications.thumbnail(target.project_id, target.version) is not None:
+        tags |= {
+            "og:image": f"{share_url(token)}/thumbnail.jpg",
+            "og:image:type": "image/jpeg",
+            "twitter:card": "summary_large_image",
+        }
+    return "".join(
+        f'<meta {"name" if key.startswith("twitter:") else "property"}="{key}" content="{escape(value, quote=True)}">'
+        for key, value in tags.items()
     )
 
 
@@ -176,6 +202,7 @@ async def open_share(token: str) -> HTMLResponse:
         target = await services.shares.resolve(token)
     except ShareGone as exc:
         return gone_page(exc)
+    meta = await _link_preview(services, token, target)
     try:
         info = await services.previews.start_version(target.project_id, target.version)
     except PreviewError:
@@ -183,15 +210,29 @@ async def open_share(token: str) -> HTMLResponse:
             '<div class="center"><div class="card"><h1>This app could not start</h1>'
             "<p>Try again later, or ask the person who sent the link.</p></div></div>"
         )
-        return _page("This app could not start", body + _badge(token), 503)
+        return _page("This app could not start", body + _badge(token), 503, meta=meta)
     if await _ready(services, target, info):
-        return _page("App", f'<main id="main">{_app_frame(info.url)}</main>{_badge(token)}')
+        return _page("App", f'<main id="main">{_app_frame(info.url)}</main>{_badge(token)}', meta=meta)
     body = (
         '<main id="main"><div class="center"><div class="card"><div class="spinner"></div>'
         '<h1>Starting the app...</h1><p id="state">This takes a few seconds the first time.</p>'
         f"</div></div></main>{_badge(token)}"
     )
-    return _page("Starting the app...", body, script=_POLL_SCRIPT)
+    return _page("Starting the app...", body, script=_POLL_SCRIPT, meta=meta)
+
+
+@router.get("/s/{token}/thumbnail.jpg", include_in_schema=False)
+async def share_thumbnail(request: Request, token: str) -> Response:
+    """The picture of the shared app that link previews show; refused exactly as the link's page is."""
+    services = await get_services()
+    try:
+        target = await services.shares.resolve(token)
+    except ShareGone as exc:
+        return gone_page(exc)
+    data = await services.verifications.thumbnail(target.project_id, target.version)
+    if data is None:
+        return _notice("No picture yet", "Forja has not yet seen this app work, so it has no picture.", 404)
+    return jpeg(request, data, {"Referrer-Policy": PAGE_HEADERS["Referrer-Policy"], "X-Robots-Tag": PAGE_HEADERS["X-Robots-Tag"]})
 
 
 @router.get("/s/{token}/status", include_in_schema=False)

@@ -17,7 +17,7 @@ from builder.errors import NotFound, PreviewError
 from builder.schemas import VerificationInfo, VerificationStatus
 from builder.services.previews import PreviewService
 from builder.settings import settings
-from builder.store import ProjectStore
+from builder.store import ProjectStore, stored_number
 from preview_runtime.detect.routes import main_routes
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import plan_for
@@ -168,14 +168,24 @@ class VerificationService:
         return await self._store.list_verifications(project_id)
 
     async def screenshot(self, project_id: str, verification_id: int) -> bytes:
-        data = await self._store.verification_screenshot(project_id, verification_id)
+        data = await self._store.verification_screenshot(project_id, verification_id) if stored_number(verification_id) else None
         if data is None:
-            raise NotFound("That check has no screenshot.")
+            raise NotFound(f"Project {project_id} has no check {verification_id} with a screenshot.")
         return data
 
-    async def thumbnail(self, project_id: str) -> bytes | None:
-        """The screenshot of the project's last version that passed its check."""
+    async def thumbnail(self, project_id: str, version: int | None = None) -> bytes | None:
+        """The screenshot of the project's last version that passed its check.
+
+        With `version`, that version's own passing screenshot when it has one: a share link shows
+        one version, and its image should be of that version when Forja saw it work.
+        """
+        if version is not None and (own := await self._store.thumbnail(project_id, version)) is not None:
+            return own
         return await self._store.thumbnail(project_id)
+
+    async def thumbnail_ids(self, project_ids: list[str]) -> dict[str, int]:
+        """The id of each project's thumbnail check (absent for projects without one): it changes when the image does."""
+        return await self._store.thumbnail_ids(project_ids)
 
     async def close(self) -> None:
         await self.checker.close()

@@ -33,6 +33,13 @@ class ProjectCard:
     files: str
     version: int
     updated: str
+    initial: str
+    thumbnail: str  # the image's URL; empty until a version of the project passed its check
+
+
+def thumbnail_url(project_id: str, verification_id: int | None) -> str:
+    """The thumbnail route, with the check's id so a newer picture is a new URL (the browser revalidates the same one)."""
+    return f"/api/projects/{project_id}/thumbnail?v={verification_id}" if verification_id is not None else ""
 
 
 OFFLINE_NOTE = (
@@ -54,6 +61,8 @@ class HomeState(rx.State):
         self.mode_note = OFFLINE_NOTE if settings.default_provider == "offline" else ""
         self.building = False
         services = await get_services()
+        summaries = await services.projects.summaries(limit=24)
+        thumbnails = await services.verifications.thumbnail_ids([p.id for p in summaries])
         self.projects = [
             ProjectCard(
                 id=p.id,
@@ -62,8 +71,10 @@ class HomeState(rx.State):
                 files=plural(p.file_count, "file"),
                 version=p.current_version or 0,
                 updated=p.updated_at.strftime("%d %b %Y, %H:%M"),
+                initial=p.name.strip()[:1].upper() or "?",
+                thumbnail=thumbnail_url(p.id, thumbnails.get(p.id)),
             )
-            for p in await services.projects.summaries(limit=24)
+            for p in summaries
         ]
 
     @rx.event

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import case, func
+from sqlalchemy import ColumnElement, case, func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
@@ -29,6 +29,10 @@ def _info(record: Verification, number: int | None) -> VerificationInfo:
         duration_s=record.duration_s,
         created_at=record.created_at,
     )
+
+
+def _passed_with_screenshot() -> tuple[ColumnElement[bool], ...]:
+    return (col(Verification.status) == "passed", col(Verification.screenshot).is_not(None))
 
 
 class VerificationRecords(StoreBase):
@@ -76,19 +80,25 @@ class VerificationRecords(StoreBase):
             record = await session.get(Verification, verification_id)
             return record.screenshot if record is not None and record.project_id == project_id else None
 
-    async def thumbnail(self, project_id: str) -> bytes | None:
-        """The screenshot of the project's last verification that passed; None when it has none."""
+    async def thumbnail(self, project_id: str, version: int | None = None) -> bytes | None:
+        """The screenshot of the project's last verification that passed (of `version` only, when given); None when none."""
+        query = select(Verification.screenshot).where(*_passed_with_screenshot(), Verification.project_id == project_id)
+        if version is not None:
+            query = query.join(Version, col(Version.id) == col(Verification.version_id)).where(Version.number == version)
         async with self._sessions() as session:
-            query = (
-                select(Verification.screenshot)
-                .where(
-                    Verification.project_id == project_id,
-                    Verification.status == "passed",
-                    col(Verification.screenshot).is_not(None),
-                )
-                .order_by(col(Verification.id).desc())
-            )
-            return (await session.exec(query)).first()
+            return (await session.exec(query.order_by(col(Verification.id).desc()))).first()
+
+    async def thumbnail_ids(self, project_ids: list[str]) -> dict[str, int]:
+        """Each project's last passing verification with a screenshot (its id), for those that have one."""
+        if not project_ids:
+            return {}
+        query = (
+            select(Verification.project_id, func.max(Verification.id))
+            .where(*_passed_with_screenshot(), col(Verification.project_id).in_(project_ids))
+            .group_by(col(Verification.project_id))
+        )
+        async with self._sessions() as session:
+            return {project_id: last for project_id, last in await session.exec(query) if last is not None}
 
     async def usage(self, project_id: str | None = None, since: datetime | None = None) -> Usage:
         """Tokens and estimated cost of the generations of one project (or all), since a moment (or ever)."""

@@ -325,6 +325,45 @@ def test_rename_duplicate_trash_and_restore(forja: str, page: Page) -> None:
     assert httpx.get(f"{forja}/api/projects/{copy_id}").status_code == 200
 
 
+def generate(forja: str, prompt: str) -> str:
+    """A project made from a prompt through the API, checked as every generation is; returns its id once done."""
+    with httpx.stream("POST", f"{forja}/api/generate", json={"prompt": prompt}, timeout=300) as response:
+        event = ""
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                event = line.removeprefix("event: ")
+            elif line.startswith("data: ") and event == "done":
+                return json.loads(line.removeprefix("data: "))["project_id"]
+    raise AssertionError(f"the generation of {prompt!r} ended without a done event")
+
+
+def test_home_cards_show_the_last_good_screenshot(forja: str, page: Page, traffic: Traffic) -> None:
+    """A project Forja saw work shows its screenshot on its card; one never checked shows its initial, same size."""
+    checked = generate(forja, "A landing page for my bakery")
+    verifications = httpx.get(f"{forja}/api/projects/{checked}/verifications").json()
+    assert verifications[-1]["status"] == "passed", verifications
+    name = httpx.get(f"{forja}/api/projects/{checked}").json()["name"]
+    httpx.post(f"{forja}/api/projects", json={"name": "Quiet notes", "files": {"notes.md": "# Notes\n"}}).raise_for_status()
+
+    for width, height in ((1440, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(forja)
+        picture = page.locator(".project-card", has_text=name).locator("img.project-thumb")
+        expect(picture).to_have_attribute("alt", name)
+        expect(picture).to_have_attribute("src", f"/api/projects/{checked}/thumbnail?v={verifications[-1]['id']}")
+        expect(picture).to_have_js_property("complete", True)
+        assert picture.evaluate("img => img.naturalWidth") > 0  # the JPEG really loaded
+        initial = page.locator(".project-card", has_text="Quiet notes").locator(".project-thumb-empty")
+        expect(initial).to_have_text("Q")
+        shown, placeholder = picture.bounding_box(), initial.bounding_box()
+        assert shown is not None and placeholder is not None
+        assert abs(shown["height"] - placeholder["height"]) < 1 and abs(shown["width"] - placeholder["width"]) < 1
+        assert abs(shown["width"] / shown["height"] - 1.6) < 0.02
+        page.get_by_role("heading", name="Your projects").evaluate("heading => { heading.scrollIntoView(); scrollBy(0, -24); }")
+        shot(page, f"home-thumbnails-{width}")
+    assert traffic.console_errors == []
+
+
 def test_share_link_survives_a_restart(page: Page, tmp_path) -> None:
     """Stop Forja and start it again: projects, versions, records and links are all there."""
     data, port, preview_port = tmp_path / "data", free_port(), free_port()

@@ -1,0 +1,53 @@
+"""HTTP routes for verification records: what Forja saw when it ran each version, their screenshots, and the thumbnail.
+
+The app that includes this router answers ForjaError (NotFound 404...) with its status (builder.api).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request, Response
+from fastapi import Path as PathParam
+
+from builder.errors import NotFound
+from builder.routes.images import jpeg
+from builder.schemas import VerificationInfo
+from builder.services import get_services
+
+router = APIRouter()
+
+
+@router.get("/api/projects/{project_id}/verifications", tags=["verifications"])
+async def list_verifications(project_id: str) -> list[VerificationInfo]:
+    """Every check of the project, oldest first: status, problems, repair rounds and the screenshot's path."""
+    return await (await get_services()).verifications.records(project_id)
+
+
+@router.get(
+    "/api/projects/{project_id}/verifications/{verification_id}/screenshot",
+    tags=["verifications"],
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+async def verification_screenshot(
+    request: Request, project_id: str, verification_id: Annotated[int, PathParam(ge=1)]
+) -> Response:
+    """The JPEG screenshot one check took of the page."""
+    return jpeg(request, await (await get_services()).verifications.screenshot(project_id, verification_id))
+
+
+@router.get(
+    "/api/projects/{project_id}/thumbnail",
+    tags=["verifications"],
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+async def project_thumbnail(request: Request, project_id: str) -> Response:
+    """The screenshot of the last version that passed its check (JPEG; 404 when no version has yet)."""
+    services = await get_services()
+    await services.projects.get(project_id)
+    data = await services.verifications.thumbnail(project_id)
+    if data is None:
+        raise NotFound(f"Project {project_id} has no thumbnail yet: no version of it has passed a check.")
+    return jpeg(request, data)

@@ -34,6 +34,8 @@ Rules:
   script, or the app object of FastAPI (uvicorn) or Flask (`flask --app`); else an index.html, served as it is.
   A server of your own should listen on the PORT and HOST environment variables; one on a fixed port is found too.
 - Prefer one of the starters below; keep its layout and scripts unless the person asks otherwise.
+- Write the dependency manifest (package.json, requirements.txt or pyproject.toml) first in `files`: Forja starts
+  installing the dependencies while you write the rest.
 - `summary`: two or three plain sentences for a non-programmer about what you built or changed. Describe only what
   the files you wrote really do: never a feature you did not write, and say plainly what is left out.
 - Forja runs every version in a browser and sends you what went wrong (errors, failed requests, a blank page, its

@@ -148,6 +148,9 @@ class ConversationState(WorkspaceState):
                     previewing = True
                     yield WorkspaceState.set_tab("preview")
                     yield PreviewPaneState.start_preview
+                elif saved:
+                    # A repair's files are in the running preview; a page without hot reload shows them on a reload.
+                    yield PreviewPaneState.reload_preview
             async with self:
                 if self._generation_token != token or self.project_id != project_id:
                     return

@@ -1,0 +1,130 @@
+"""A person asks for an app; the model's first answer throws at load. Forja runs it, sees the error in a browser,
+has it repaired, and the conversation says what happened, with the screenshot. Chromium drives the real page of a
+real Forja whose Claude provider talks to the scripted model server (tests/llm_server.py) over the real SDK.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import TEST_ANTHROPIC_KEY
+from tests.e2e.conftest import ARTIFACTS, Traffic, another_forja
+from tests.llm_server import ScriptedLLMServer, ToolAnswer, Usage
+
+PAGE = (
+    '<!doctype html>\n<html>\n<head><meta charset="utf-8"><title>Greeting</title>\n'
+    "<style>body { font-family: sans-serif; margin: 3rem; } h1 { color: #c2410c; }</style></head>\n"
+    '<body>\n<h1 id="greeting">Hello</h1>\n<p>A page that greets whoever opens it.</p>\n'
+    '<script src="main.js"></script>\n</body>\n</html>\n'
+)
+BROKEN = "document.querySelector('#name').textContent = 'Hello, Ana';"
+NOT_A_FIX = "document.querySelector('#nom').textContent = 'Hello, Ana';"
+FIXED = "document.querySelector('#greeting').textContent = 'Hello, Ana';"
+
+
+def answer(title: str) -> dict[str, Any]:
+    files = {"index.html": PAGE, "main.js": BROKEN + "\n"}
+    summary = "A page that greets Ana by name."
+    return {"title": title, "summary": summary, "files": [{"path": p, "content": c} for p, c in files.items()]}
+
+
+def edit(search: str, replace: str) -> dict[str, Any]:
+    return {"summary": "Greets the right element.", "edits": [{"path": "main.js", "search": search, "replace": replace}]}
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[ScriptedLLMServer]:
+    with ScriptedLLMServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def forja_with_claude(llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Forja whose Claude is the scripted server, allowed one automatic repair round."""
+    env = {
+        "ANTHROPIC_API_KEY": TEST_ANTHROPIC_KEY,
+        "ANTHROPIC_BASE_URL": llm.anthropic_base_url,
+        "FORJA_RETRY_BASE_DELAY_S": "0.01",
+        "FORJA_AUTO_FIX_ATTEMPTS": "1",
+    }
+    with another_forja(tmp_path_factory.mktemp("checked"), "forja-checked.log", env) as base:
+        yield base
+
+
+def build(page: Page, base: str, prompt: str) -> str:
+    page.goto(base)
+    page.locator("#prompt").fill(prompt)
+    page.locator("#build-button").click()
+    page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
+    return page.url.rsplit("/", 1)[1]
+
+
+def screenshot_loaded(page: Page, entry: Any) -> bool:
+    image = entry.locator(".check-screenshot img")
+    return bool(image.evaluate("img => img.complete && img.naturalWidth > 200"))
+
+
+def test_a_broken_first_answer_is_repaired_and_the_conversation_shows_the_check(
+    forja_with_claude: str, llm: ScriptedLLMServer, page: Page, traffic: Traffic
+) -> None:
+    llm.queue(
+        ToolAnswer(answer("Greeting"), usage=Usage(input_tokens=2000, output_tokens=300)),
+        ToolAnswer(edit(BROKEN, FIXED), usage=Usage(input_tokens=2500, output_tokens=60)),
+    )
+    project_id = build(page, forja_with_claude, "A page that greets Ana")
+
+    checks = page.locator('.chat-entry[data-kind="check"]')
+    expect(checks).to_have_count(2, timeout=180_000)
+    expect(checks.nth(0)).to_contain_text("with 1 problem left")
+    expect(checks.nth(0)).to_contain_text("The page stopped with an error")
+    expect(page.locator('.chat-entry[data-kind="repair"]')).to_contain_text("Fixing 1 problem found by the check")
+    expect(checks.nth(1)).to_contain_text("Checked: runs, no errors.")
+    expect(page.locator("#fix-this")).to_have_count(0)
+    assert screenshot_loaded(page, checks.nth(1))
+    # Both rounds' tokens, summed for the project.
+    expect(page.locator("#project-usage")).to_contain_text("2 generations \u00b7 4,860 tokens")
+
+    # The Preview tab opened by itself, on the repaired app.
+    expect(page.locator("#tab-preview")).to_have_attribute("aria-selected", "true")
+    expect(page.frame_locator("#preview-frame").locator("#greeting")).to_have_text("Hello, Ana", timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "workspace-checked-repaired.png"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(ARTIFACTS / "workspace-checked-repaired-390.png"), full_page=True)
+
+    checked = httpx.get(f"{forja_with_claude}/api/projects/{project_id}/verifications").json()
+    assert [(c["version"], c["status"], c["attempts"]) for c in checked] == [(1, "problems", 0), (2, "passed", 1)]
+    assert traffic.off_machine() == [], traffic.off_machine()
+
+
+def test_problems_left_are_said_plainly_and_fix_this_runs_one_more_round(
+    forja_with_claude: str, llm: ScriptedLLMServer, page: Page, traffic: Traffic
+) -> None:
+    # The automatic round changes the wrong thing (one problem before and after): Forja stops and says so.
+    llm.queue(
+        ToolAnswer(answer("Greeting two")),
+        ToolAnswer(edit(BROKEN, NOT_A_FIX)),
+        ToolAnswer(edit(NOT_A_FIX, FIXED)),
+    )
+    build(page, forja_with_claude, "Another page that greets Ana")
+    checks = page.locator('.chat-entry[data-kind="check"]')
+    expect(checks).to_have_count(2, timeout=180_000)
+    expect(checks.nth(1)).to_contain_text("with 1 problem left")
+    expect(checks.nth(1)).to_contain_text("(at /main.js:1)")
+    fix_this = page.locator("#fix-this")
+    expect(fix_this).to_be_visible()
+    expect(page.locator("#progress")).to_have_count(0)
+    page.screenshot(path=str(ARTIFACTS / "workspace-check-problems-left.png"))
+
+    fix_this.click()
+    expect(checks).to_have_count(3, timeout=120_000)
+    expect(checks.nth(2)).to_contain_text("Checked: runs, no errors.")
+    expect(fix_this).to_have_count(0)
+    expect(page.frame_locator("#preview-frame").locator("#greeting")).to_have_text("Hello, Ana", timeout=60_000)
+    assert len(llm.requests) >= 3
+    assert traffic.off_machine() == [], traffic.off_machine()

@@ -1,0 +1,117 @@
+"""preview_runtime.verify's PageChecker against pages served on loopback: what it reports, and what it keeps the page from.
+
+Real headless Chromium, real HTTP servers on 127.0.0.1; the pages are written to show one problem each.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from preview_runtime.verify import PageChecker, find_chromium
+
+
+class Site:
+    """Pages by path on a loopback port; every request's path is recorded."""
+
+    def __init__(self, pages: dict[str, tuple[int, str]]) -> None:
+        self.pages = pages
+        self.requested: list[str] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                site.requested.append(self.path)
+                status, body = site.pages.get(self.path, (404, "not here"))
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html" if body.lstrip().startswith("<") else "application/javascript")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+async def checker() -> AsyncIterator[PageChecker]:
+    executable = find_chromium()
+    if executable is None:
+        pytest.fail("Chromium is not installed (apt-get install chromium)")
+    page_checker = PageChecker(executable)
+    yield page_checker
+    await page_checker.close()
+
+
+@pytest.fixture
+def sites() -> Iterator[list[Site]]:
+    made: list[Site] = []
+    yield made
+    for site in made:
+        site.close()
+
+
+async def test_a_working_page_passes_with_a_screenshot(checker: PageChecker, sites: list[Site]) -> None:
+    site = Site({"/": (200, "<h1>Barber shop</h1><p>Book a cut.</p>")})
+    sites.append(site)
+    report = await checker.check(site.url + "/")
+    assert report.problems == []
+    assert report.screenshot is not None and report.screenshot[:3] == b"\xff\xd8\xff"
+
+
+async def test_each_kind_of_problem_is_reported_in_words(checker: PageChecker, sites: list[Site]) -> None:
+    page = (
+        "<h1>Shop</h1><script src='/app.js'></script>"
+        "<script>console.error('Could not load the prices'); fetch('/api/prices');</script>"
+    )
+    site = Site({"/": (200, page), "/app.js": (200, "undefinedFunction();")})
+    sites.append(site)
+    report = await checker.check(site.url + "/")
+    messages = {(p.kind, p.message) for p in report.problems}
+    assert ("console", "The browser console shows an error: Could not load the prices") in {
+        (k, m.split(" (")[0]) for k, m in messages
+    }
+    assert ("request", "/api/prices answered 404 Not Found") in messages
+    [exception] = [p for p in report.problems if p.kind == "exception"]
+    assert "undefinedFunction is not defined" in exception.message and "(at /app.js:1)" in exception.message
+
+
+async def test_a_blank_page_and_a_failing_route_are_problems(checker: PageChecker, sites: list[Site]) -> None:
+    site = Site({"/": (200, "<div id='root'></div>"), "/api/health": (500, "<p>boom</p>"), "/about": (200, "<p>About</p>")})
+    sites.append(site)
+    report = await checker.check(site.url + "/", routes=["/about", "/api/health"])
+    assert [(p.kind, p.message) for p in report.problems] == [
+        ("blank", "The page is blank: nothing is visible on it."),
+        ("route", "/api/health answered 500 Internal Server Error"),
+    ]
+
+
+async def test_the_page_reaches_only_its_own_origin(checker: PageChecker, sites: list[Site]) -> None:
+    # Another server on this machine (Forja's API, say) must get nothing from the checked page: not a fetch,
+    # not an image, not a script; and being kept from it is not the app's problem.
+    other = Site({"/api/projects": (200, "<p>secret</p>")})
+    page = (
+        f"<h1>App</h1><img src='{other.url}/api/projects'>"
+        f"<script>fetch('{other.url}/api/projects', {{mode: 'no-cors'}}).catch(() => {{}});</script>"
+        f"<script src='{other.url}/api/projects'></script>"
+    )
+    site = Site({"/": (200, page)})
+    sites.extend([other, site])
+    report = await checker.check(site.url + "/")
+    assert other.requested == []
+    assert report.problems == []

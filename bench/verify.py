@@ -84,6 +84,8 @@ async def one_run(services: Services, llm: ScriptedLLMServer, answer: dict, rate
         raise SystemExit(f"the check did not pass: {json.dumps(verification, indent=2)}")
     await services.previews.stop(project_id)
     total = seen["done"] - started
+    checked = [line.text for line in services.logs.history(project_id) if line.source == "check"]
+    print(f"    {checked[-1].splitlines()[0]}")
     return {
         "last_token_to_verified": seen["verification"] - seen["summary"],
         "check": float(verification["duration_s"]),

@@ -47,6 +47,8 @@ class PreviewInfo(BaseModel):
     upstream: str = ""
     detail: str = ""
     handle: str = ""
+    # The dependencies are installed: the project's own commands (run_command) can run, even before the dev server answers.
+    installed: bool = False
     # Why this runner runs it (set by the manager), shown beside the runner's name.
     runner_reason: str = ""
 

@@ -14,6 +14,7 @@ is kept for the process; each check gets a fresh context (no cookies or storage 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import shutil
@@ -24,7 +25,17 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from playwright.async_api import Browser, ConsoleMessage, Playwright, Request, Response, Route, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    Request,
+    Response,
+    Route,
+    async_playwright,
+)
 from playwright.async_api import Error as PlaywrightError
 from pydantic import BaseModel
 
@@ -43,6 +54,8 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1280, "height": 800}
 MOST_PROBLEMS = 20
+# A page whose requests have all ended this long ago has settled.
+QUIET_S = 0.2
 _PAGE_SCRIPT = (Path(__file__).with_name("verify_page.js")).read_text()
 
 ProblemKind = Literal["start", "exception", "console", "request", "blank", "overlay", "route", "check"]
@@ -96,12 +109,73 @@ class BrowserUnavailable(Exception):
     """Chromium could not be started; the message says why and what to install."""
 
 
+class _Watch:
+    """What one page does while it loads: its problems as they happen, and whether its network is quiet."""
+
+    def __init__(self, page: Page, origin: str, report: PageReport) -> None:
+        self.origin = origin
+        self.report = report
+        self.in_flight: set[Request] = set()
+        self.last_activity = time.monotonic()
+        page.on("pageerror", self.on_error)
+        page.on("console", self.on_console)
+        page.on("request", self.on_request)
+        page.on("requestfinished", self.on_finished)
+        page.on("response", self.on_response)
+        page.on("requestfailed", self.on_failed)
+
+    def own(self, url: str) -> bool:
+        return _origin(url) == self.origin
+
+    def on_error(self, error: PlaywrightError) -> None:
+        where = _first_frame(error.stack or "", self.origin)
+        message = f"The page stopped with an error: {error.message}" + (f" (at {where})" if where else "")
+        self.report.add(Problem(kind="exception", message=message, detail=error.stack or ""))
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        # Failed loads come again, with their address, from the request events below.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            where = message.location.get("url", "")
+            line = message.location.get("lineNumber")
+            at = f" ({_path(where)}:{line})" if where and self.own(where) else ""
+            self.report.add(Problem(kind="console", message=f"The browser console shows an error: {message.text[:500]}{at}"))
+
+    def on_request(self, request: Request) -> None:
+        self.in_flight.add(request)
+        self.last_activity = time.monotonic()
+
+    def on_finished(self, request: Request) -> None:
+        self.in_flight.discard(request)
+        self.last_activity = time.monotonic()
+
+    def on_response(self, response: Response) -> None:
+        if self.own(response.url) and response.status >= 400:
+            message = f"{_path(response.url)} answered {response.status} {response.status_text}".strip()
+            self.report.add(Problem(kind="request", message=message))
+
+    def on_failed(self, request: Request) -> None:
+        self.on_finished(request)
+        if self.own(request.url):
+            message = f"{_path(request.url)} could not be loaded ({request.failure or 'no answer'})"
+            self.report.add(Problem(kind="request", message=message))
+
+    async def quiet(self, settle_s: float) -> None:
+        """Until no request has been under way for QUIET_S, or `settle_s` passed (a page may poll for ever)."""
+        deadline = time.monotonic() + settle_s
+        while time.monotonic() < deadline:
+            if not self.in_flight and time.monotonic() - self.last_activity >= QUIET_S:
+                return
+            await asyncio.sleep(0.02)
+
+
 class PageChecker:
     def __init__(self, executable: str | None = None) -> None:
         self.executable = executable
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self._lock = asyncio.Lock()
+        # A context and page made ahead, so a check does not wait for them (about 0.2 s).
+        self._spare: asyncio.Task[tuple[BrowserContext, Page]] | None = None
 
     async def browser(self) -> Browser:
         """The shared browser, started on first use (and again if it died)."""
@@ -119,13 +193,28 @@ class PageChecker:
                     ) from None
             return self._browser
 
+    async def _new_page(self) -> tuple[BrowserContext, Page]:
+        context = await (await self.browser()).new_context(viewport=VIEWPORT, service_workers="block")  # type: ignore[arg-type]
+        return context, await context.new_page()
+
+    def make_spare(self) -> None:
+        """Make the next check's context and page now, in the background."""
+        if self._spare is None:
+            self._spare = asyncio.create_task(self._new_page(), name="spare-browser-page")
+
+    async def _page(self) -> tuple[BrowserContext, Page]:
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            with contextlib.suppress(PlaywrightError, BrowserUnavailable):
+                return await spare
+        return await self._new_page()
+
     async def check(self, url: str, routes: Sequence[str] = (), settle_s: float = 1.0, timeout_s: float = 20.0) -> PageReport:
-        """Load `url`, wait for it to settle (at most `settle_s` of network quiet), and report what is wrong."""
+        """Load `url`, wait for its network to be quiet (at most `settle_s`), and report what is wrong."""
         started = time.monotonic()
         report = PageReport()
         origin = _origin(url)
-        browser = await self.browser()
-        context = await browser.new_context(viewport=VIEWPORT, service_workers="block")  # type: ignore[arg-type]
+        context, page = await self._page()
         try:
 
             async def own_origin_only(route: Route) -> None:
@@ -136,50 +225,12 @@ class PageChecker:
                     await route.abort("blockedbyclient")
 
             await context.route("**/*", own_origin_only)
-            page = await context.new_page()
-
-            def on_error(error: PlaywrightError) -> None:
-                where = _first_frame(error.stack or "", origin)
-                message = f"The page stopped with an error: {error.message}" + (f" (at {where})" if where else "")
-                report.add(Problem(kind="exception", message=message, detail=error.stack or ""))
-
-            def on_console(message: ConsoleMessage) -> None:
-                # Failed loads come again, with their address, from the request events below.
-                if message.type == "error" and not message.text.startswith("Failed to load resource"):
-                    where = message.location.get("url", "")
-                    line = message.location.get("lineNumber")
-                    at = f" ({_path(where)}:{line})" if where and _origin(where) == origin else ""
-                    report.add(Problem(kind="console", message=f"The browser console shows an error: {message.text[:500]}{at}"))
-
-            def on_response(response: Response) -> None:
-                if _origin(response.url) == origin and response.status >= 400:
-                    report.add(
-                        Problem(
-                            kind="request",
-                            message=f"{_path(response.url)} answered {response.status} {response.status_text}".strip(),
-                        )
-                    )
-
-            def on_failed(request: Request) -> None:
-                if _origin(request.url) == origin:
-                    report.add(
-                        Problem(
-                            kind="request", message=f"{_path(request.url)} could not be loaded ({request.failure or 'no answer'})"
-                        )
-                    )
-
-            page.on("pageerror", on_error)
-            page.on("console", on_console)
-            page.on("response", on_response)
-            page.on("requestfailed", on_failed)
+            watch = _Watch(page, origin, report)
             try:
                 await page.goto(url, wait_until="load", timeout=timeout_s * 1000)
             except PlaywrightError as exc:
                 report.add(Problem(kind="request", message=f"The page did not load: {str(exc).splitlines()[0]}"))
-            try:
-                await page.wait_for_load_state("networkidle", timeout=settle_s * 1000)
-            except PlaywrightError:
-                pass  # a page that keeps polling is still checked, after settle_s
+            await watch.quiet(settle_s)
             try:
                 seen = await page.evaluate(_PAGE_SCRIPT)
                 if seen["overlay"]:
@@ -189,26 +240,33 @@ class PageChecker:
                 report.screenshot = await page.screenshot(type="jpeg", quality=70, timeout=timeout_s * 1000)
             except PlaywrightError as exc:
                 report.add(Problem(kind="request", message=f"The page could not be read: {str(exc).splitlines()[0]}"))
-            for route in routes:
-                try:
-                    answer = await context.request.get(origin + route, timeout=timeout_s * 1000, max_redirects=5)
-                except PlaywrightError as exc:
-                    report.add(Problem(kind="route", message=f"{route} did not answer ({str(exc).splitlines()[0]})"))
-                    continue
-                if answer.status >= 500:
-                    body = (await answer.text())[:2000]
-                    report.add(
-                        Problem(
-                            kind="route", message=f"{route} answered {answer.status} {answer.status_text}".strip(), detail=body
-                        )
-                    )
+            await self._ask_routes(context, origin, routes, timeout_s, report)
         finally:
             await context.close()
+            self.make_spare()
         report.duration_s = round(time.monotonic() - started, 3)
         return report
 
+    @staticmethod
+    async def _ask_routes(
+        context: BrowserContext, origin: str, routes: Sequence[str], timeout_s: float, report: PageReport
+    ) -> None:
+        for route in routes:
+            try:
+                answer = await context.request.get(origin + route, timeout=timeout_s * 1000, max_redirects=5)
+            except PlaywrightError as exc:
+                report.add(Problem(kind="route", message=f"{route} did not answer ({str(exc).splitlines()[0]})"))
+                continue
+            if answer.status >= 500:
+                body = (await answer.text())[:2000]
+                message = f"{route} answered {answer.status} {answer.status_text}".strip()
+                report.add(Problem(kind="route", message=message, detail=body))
+
     async def close(self) -> None:
         async with self._lock:
+            if self._spare is not None:
+                self._spare.cancel()
+                self._spare = None
             if self._browser is not None:
                 await self._browser.close()
                 self._browser = None

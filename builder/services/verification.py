@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from builder.errors import NotFound, PreviewError
 from builder.schemas import VerificationInfo, VerificationStatus
@@ -22,9 +23,11 @@ from preview_runtime.detect.routes import main_routes
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import plan_for
 from preview_runtime.runner import PreviewInfo, PreviewState
-from preview_runtime.verify import BrowserUnavailable, PageChecker, PageReport, Problem, find_chromium
+from preview_runtime.verify import BrowserUnavailable, PageChecker, Problem, find_chromium
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Log lines sent to the model with the problems: the sources that tell what the app did.
 LOG_SOURCES = ("install", "dev-server", "browser")
@@ -53,6 +56,8 @@ class VerificationService:
                 await self.checker.browser()
             except BrowserUnavailable as exc:
                 log.warning("%s", exc)
+            else:
+                self.checker.make_spare()
 
         if self._warming is None or self._warming.done():
             self._warming = asyncio.create_task(start(), name="warm-browser")
@@ -60,62 +65,93 @@ class VerificationService:
     async def verify(
         self, project_id: str, attempts: int = 0, status: Callable[[str], None] = lambda _: None
     ) -> VerificationInfo:
-        """Run the current version in the project's preview, look at it, and record what was seen."""
+        """Run the current version in the project's preview, look at it, and record what was seen.
+
+        The project's own checks start as soon as its dependencies are installed, beside the dev
+        server's start and the browser's look: they need the files and packages, not the page.
+        """
         started = time.monotonic()
         project = await self._store.get_project(project_id)
         if not project.current_version:
             raise NotFound("This project has no version to check yet.")
         status("Starting the app to check it...")
-        report = PageReport()
-        state: VerificationStatus
+        timings: dict[str, float] = {}
+        own: list[asyncio.Task[list[Problem]]] = []
+
+        def installed() -> None:
+            if not own:
+                own.append(asyncio.create_task(self._timed(timings, "own checks", self._project_checks(project_id))))
+
         try:
-            info = await self._running(project_id)
-        except (PreviewError, TimeoutError) as exc:
-            message = (
-                f"The app did not start within {settings.preview_start_timeout_s} s."
-                if isinstance(exc, TimeoutError)
-                else f"The app could not be started: {exc}"
-            )
-            info, problems = None, [Problem(kind="start", message=message, detail=self.log_tail(project_id))]
-            state = "failed"
-        else:
-            if info.state == PreviewState.failed:
-                problem = Problem(
-                    kind="start", message=f"The app did not start: {failure_sentence(info)}", detail=self.log_tail(project_id)
-                )
-                problems, state = [problem], "failed"
-            else:
-                status("Checking the app in a browser...")
-                tree = await self._store.read_tree(project_id)
-                routes = main_routes(tree) if plan_for(tree).has_server else []
-                try:
-                    report = await self.checker.check(info.url, routes)
-                except BrowserUnavailable as exc:
-                    problems, state = [Problem(kind="check", message=str(exc))], "unchecked"
-                else:
-                    problems = report.problems + await self._project_checks(project_id, status)
-                    state = "problems" if problems else "passed"
+            state, problems, screenshot = await self._look(project_id, started, timings, installed, status)
+            if state in ("passed", "problems"):
+                installed()
+                problems += await own[0]
+                state = "problems" if problems else "passed"
+        finally:
+            for task in own:
+                task.cancel()
         result = await self._store.add_verification(
             project_id,
             project.current_version,
             state,
             problems,
             attempts,
-            report.screenshot,
+            screenshot,
             round(time.monotonic() - started, 3),
         )
         level = LogLevel.info if state == "passed" else LogLevel.warning
-        lines = [f"Checked version {project.current_version} in {result.duration_s:.1f} s: {result.headline}"]
+        spent = ", ".join(f"{what} {seconds:.1f} s" for what, seconds in timings.items())
+        lines = [
+            f"Checked version {project.current_version} in {result.duration_s:.1f} s"
+            f"{f' ({spent})' if spent else ''}: {result.headline}"
+        ]
         lines += [f"  - {p.message}" for p in problems]
         self._logs.emit(project_id, "\n".join(lines), level, source="check")
         return result
 
-    async def _running(self, project_id: str) -> PreviewInfo:
-        """The project's preview of its current version once it runs (or failed), started if need be."""
+    async def _look(
+        self,
+        project_id: str,
+        started: float,
+        timings: dict[str, float],
+        installed: Callable[[], None],
+        status: Callable[[str], None],
+    ) -> tuple[VerificationStatus, list[Problem], bytes | None]:
+        """Start the app and look at its page: the status, the problems seen, and the screenshot."""
+        try:
+            info = await self._running(project_id, installed)
+        except (PreviewError, TimeoutError) as exc:
+            message = (
+                f"The app did not start within {settings.preview_start_timeout_s} s."
+                if isinstance(exc, TimeoutError)
+                else f"The app could not be started: {exc}"
+            )
+            return "failed", [Problem(kind="start", message=message, detail=self.log_tail(project_id))], None
+        if info.state != PreviewState.running:
+            message = f"The app did not start: {failure_sentence(info)}"
+            return "failed", [Problem(kind="start", message=message, detail=self.log_tail(project_id))], None
+        timings["app started"] = time.monotonic() - started
+        status("Checking the app in a browser...")
+        tree = await self._store.read_tree(project_id)
+        routes = main_routes(tree) if plan_for(tree).has_server else []
+        try:
+            report = await self._timed(timings, "browser", self.checker.check(info.url, routes))
+        except BrowserUnavailable as exc:
+            return "unchecked", [Problem(kind="check", message=str(exc))], None
+        return ("problems" if report.problems else "passed"), list(report.problems), report.screenshot
+
+    async def _running(self, project_id: str, installed: Callable[[], None]) -> PreviewInfo:
+        """The project's preview of its current version once it runs (or failed), started if need be;
+        `installed` is called as soon as its dependencies are installed."""
         info = await self._previews.start(project_id)
         async with asyncio.timeout(settings.preview_start_timeout_s):
-            while info.state not in (PreviewState.running, PreviewState.failed, PreviewState.stopped):
-                await asyncio.sleep(0.1)
+            while True:
+                if info.installed:
+                    installed()
+                if info.state in (PreviewState.running, PreviewState.failed, PreviewState.stopped):
+                    break
+                await asyncio.sleep(0.05)
                 info = await self._previews.status(project_id) or info.model_copy(update={"state": PreviewState.stopped})
         if info.state == PreviewState.running:
             # A dev server routes / as soon as it listens; a backend may answer it with an error, which the check reports.
@@ -124,15 +160,22 @@ class VerificationService:
                     while True:
                         if await self._previews.answers(project_id):
                             break
-                        await asyncio.sleep(0.1)
+                        await asyncio.sleep(0.05)
             except TimeoutError:
                 pass
             info = await self._previews.status(project_id) or info
         return info
 
-    async def _project_checks(self, project_id: str, status: Callable[[str], None]) -> list[Problem]:
+    @staticmethod
+    async def _timed(timings: dict[str, float], what: str, step: Awaitable[T]) -> T:
+        began = time.monotonic()
+        try:
+            return await step
+        finally:
+            timings[what] = time.monotonic() - began
+
+    async def _project_checks(self, project_id: str) -> list[Problem]:
         """The project's own build, lint, type-check and tests, in its preview, within the checks' time cap."""
-        status("Running the project's own checks...")
         try:
             results = await self._previews.run_checks(project_id, settings.verify_checks_timeout_s)
         except PreviewError as exc:

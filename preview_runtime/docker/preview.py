@@ -79,4 +79,5 @@ class DockerPreview:
             upstream=self.upstream,
             detail=self.detail,
             handle=self.container_id,
+            installed=self.state == PreviewState.running,
         )

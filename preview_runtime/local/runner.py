@@ -331,8 +331,10 @@ class LocalRunner(Runner):
         """In the preview's folder with the dev server's environment, in the same sandbox when it has one (a new
         bubblewrap around the same folder), as a process group of its own: all of it is killed at `timeout_s`."""
         run = self._run(preview_id)
-        if run.state != PreviewState.running or run.process is None:
-            raise RunnerError(f"The preview is not running (it is {run.state.value}): commands run only in a running preview.")
+        if not self._info(run).installed or run.process is None:
+            raise RunnerError(
+                f"The preview is not running (it is {run.state.value}): commands run once its dependencies are installed."
+            )
         run.touched = time.monotonic()
         started = time.monotonic()
         try:
@@ -422,6 +424,7 @@ class LocalRunner(Runner):
             upstream=f"http://{run.address}",
             detail=run.detail,
             handle=str(run.process.pid) if run.process else "",
+            installed=run.dev_started.is_set() and run.state in (PreviewState.starting, PreviewState.running),
         )
 
     async def _ready_home(self) -> None:

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from builder.settings import settings
 from preview_runtime.docker.image import ImageState, ImageStatus, engine_problem
 from preview_runtime.local.sandbox import find_bubblewrap
+from preview_runtime.verify import find_chromium
 
 RUNNERS = ("docker", "local", "webcontainer")
 MIN_NODE_MAJOR = 22
@@ -103,12 +104,13 @@ async def _traefik_check() -> Check:
 
 
 def _chromium_check() -> Check:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    found = find_chromium(settings.chromium_path)
     if found is None:
         return Check(
             name="chromium",
             ok=False,
-            detail="Chromium is not installed (sudo apt-get install chromium): it checks apps in a browser.",
+            detail="Chromium is not installed (sudo apt-get install chromium, or set FORJA_CHROMIUM): "
+            "generated apps are then not checked in a browser.",
         )
     return Check(name="chromium", ok=True, detail=found)
 

@@ -42,7 +42,8 @@ from pydantic import BaseModel
 log = logging.getLogger(__name__)
 
 # Debian's Chromium runs as root only without its own sandbox; the preview's page is further
-# confined by the origin filter below.
+# confined by the origin filter below. Without the background-networking flags it tries Google's
+# hosts at every start.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -41,6 +41,7 @@ from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
 from preview_runtime.proxy import find_traefik
 from preview_runtime.runner import PreviewState
+from preview_runtime.verify import CHROMIUM_ARGS  # noqa: F401 (the tests launch Chromium as the checks do)
 from scripts.prefetch_starters import CACHE, STAMP, WHEELS, stamp_of, starters
 from tests.llm_server import ScriptedLLMServer, llm_server  # noqa: F401 (a fixture, used by name)
 
@@ -120,19 +121,6 @@ def _unprivileged_user() -> str | None:
         return "forja-pg"
     except (OSError, subprocess.CalledProcessError):
         return "nobody"
-
-
-# Debian's Chromium as the tests launch it: without the background-networking flags it tries Google's
-# hosts at every start, which this machine's closed network refuses.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 # A Node project with checks of its own and no dependencies: `build` writes dist/ and passes, `lint` prints 500

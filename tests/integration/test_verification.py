@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ import builder.settings
 from builder.api import api
 from builder.errors import BudgetExceeded, ForjaError
 from builder.generation.engine import GenerationEvent
+from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.services import Services
 from tests.integration.test_generation_api import post_sse
 from tests.llm_server import ScriptedLLMServer, ToolAnswer, Usage
@@ -264,3 +266,33 @@ async def test_a_generation_can_be_stopped(
     assert record.outcome == "stopped"
     assert (await client.post(f"/api/projects/{project_id}/generate/stop")).json() == {"stopped": False}
     assert (await client.post("/api/projects/000000000000/generate/stop")).status_code == 404
+
+
+# -- a real framework's error overlay ----------------------------------------------------------------------------
+
+
+async def test_a_vite_syntax_error_is_read_from_its_overlay_and_repaired(
+    services: Services,
+    scripted_llm: ScriptedLLMServer,
+    local_previews: None,
+    package_caches: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The React starter as the model might write it, with an unclosed tag in App.jsx: Vite answers the page,
+    # then shows its error overlay. Its packages come from the seeded npm cache, offline.
+    monkeypatch.setattr(builder.settings.settings, "npm_seed_cache", package_caches[0])
+    monkeypatch.setattr(builder.settings.settings, "preview_offline", True)
+    starter = next(s for s in load_starters() if s.name == "react-vite-tailwind")
+    files = render_starter(starter, StarterVariables(title="Barber shop"))
+    good = files["src/App.jsx"]
+    heading = next(line.strip() for line in good.splitlines() if "<h1" in line)
+    broken = good.replace(heading, heading.replace("</h1>", ""), 1)
+    assert broken != good
+    scripted_llm.queue(
+        ToolAnswer(answer({**files, "src/App.jsx": broken})),
+        ToolAnswer({"summary": "Closed the heading.", "files": [{"path": "src/App.jsx", "content": good}]}),
+    )
+    _, events = await generate(services, "A booking page for my barber shop")
+    checks = [e.verification for e in of_type(events, "verification") if e.verification]
+    assert [c["status"] for c in checks] == ["problems", "passed"]
+    assert any(p["kind"] == "overlay" and "App.jsx" in p["message"] for p in checks[0]["problems"]), checks[0]["problems"]

@@ -124,4 +124,5 @@ class Verification(SQLModel, table=True):
     attempts: int = Field(default=0, description="Automatic repair rounds that led to this version.")
     screenshot: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     duration_s: float = 0.0
+    note: str = Field(default="", description="Why Forja stopped repairing after this check, when it did.")
     created_at: datetime = Field(default_factory=utcnow, index=True)

@@ -139,6 +139,7 @@ class VerificationInfo(BaseModel):
     attempts: int = Field(description="Automatic repair rounds that led to this version.")
     screenshot: str | None = Field(description="API path of the page's screenshot (JPEG); null when none was taken.")
     duration_s: float
+    note: str = Field(default="", description="Why Forja stopped repairing after this check, when it did.")
     created_at: datetime
 
     @property

@@ -150,6 +150,8 @@ class CheckedGeneration:
                 break
         if note:
             self.logs.emit(self.request.project_id, note, LogLevel.warning, source="check")
+            await self.store.note_verification(checked.id, note)
+            checked = checked.model_copy(update={"note": note})
         return self._finish(publish, last or first, checked, note)
 
     async def _round(self, publish: Publish, number: int, prompt: str, request: str | None) -> GenerationEvent:

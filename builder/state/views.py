@@ -158,7 +158,7 @@ def chat_entries(
             )
         )
     for index, check in enumerate(checks or []):
-        problems = "\n".join(f"\u2022 {p.message}" for p in check.problems)
+        problems = "\n".join([*(f"\u2022 {p.message}" for p in check.problems), *([check.note] if check.note else [])])
         last = index == len(checks or []) - 1
         entry = ChatEntry(
             "check",

@@ -27,6 +27,7 @@ def _info(record: Verification, number: int | None) -> VerificationInfo:
         attempts=record.attempts,
         screenshot=f"/api/projects/{record.project_id}/verifications/{record.id}/screenshot" if record.screenshot else None,
         duration_s=record.duration_s,
+        note=record.note,
         created_at=record.created_at,
     )
 
@@ -63,6 +64,14 @@ class VerificationRecords(StoreBase):
             session.add(record)
             await session.flush()
             return _info(record, version)
+
+    async def note_verification(self, verification_id: int, note: str) -> None:
+        """Say after the fact why no repair followed this check."""
+        async with self._sessions() as session, session.begin():
+            record = await session.get(Verification, verification_id)
+            if record is not None:
+                record.note = note
+                session.add(record)
 
     async def list_verifications(self, project_id: str) -> list[VerificationInfo]:
         async with self._sessions() as session:

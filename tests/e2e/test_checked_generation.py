@@ -116,6 +116,7 @@ def test_problems_left_are_said_plainly_and_fix_this_runs_one_more_round(
     expect(checks).to_have_count(2, timeout=180_000)
     expect(checks.nth(1)).to_contain_text("with 1 problem left")
     expect(checks.nth(1)).to_contain_text("(at /main.js:1)")
+    expect(checks.nth(1)).to_contain_text("did not reduce the problems, so Forja stopped repairing")
     fix_this = page.locator("#fix-this")
     expect(fix_this).to_be_visible()
     expect(page.locator("#progress")).to_have_count(0)

@@ -141,11 +141,14 @@ async def test_repairs_stop_when_a_round_does_not_help(services: Services, scrip
         ),
         ToolAnswer(fix(BROKEN.strip(), FIXED.strip())),
     )
-    _, events = await generate(services, "A page that greets Ana")
+    project_id, events = await generate(services, "A page that greets Ana")
     done = events[-1]
     assert done.verification is not None and done.verification["status"] == "problems"
     assert "did not reduce the problems" in done.message
     assert len(scripted_llm.requests) == 2
+    # The reason stays with the last check, for the conversation to show after the generation.
+    last = (await services.verifications.records(project_id))[-1]
+    assert last.note == "Repair round 1 did not reduce the problems, so Forja stopped repairing."
 
 
 @pytest.mark.usefixtures("local_previews", "offline_only")

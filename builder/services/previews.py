@@ -131,6 +131,7 @@ class PreviewService:
         # Previews of one fixed version (share links): f"{project_id}@{version}" -> preview id.
         self._by_version: dict[str, str] = {}
         self._version_locks: dict[str, asyncio.Lock] = {}
+        self._project_locks: dict[str, asyncio.Lock] = {}
         self.image = PreviewImage(settings.preview_image, on_change=self._image_changed)
         # Set while a missing preview image is built at start; it ends once Docker runs previews (or cannot).
         self.docker_preparation: asyncio.Task[ImageStatus] | None = None
@@ -185,29 +186,33 @@ class PreviewService:
         return status
 
     async def start(self, project_id: str, runner: str = "auto", restart: bool = False) -> PreviewInfo:
-        """The project's current version, previewed; an already running preview of it is reused."""
+        """The project's current version, previewed; an already running preview of it is reused.
+
+        Concurrent callers (a generation's check and the page that shows it) wait for one start.
+        """
         manager = await self.manager()
-        project = await self._store.get_project(project_id)
-        if not project.current_version:
-            raise PreviewError("This project has no files yet; build or import something first.")
-        if (current := await self.status(project_id)) is not None:
-            if not restart and current.state not in (PreviewState.failed, PreviewState.stopped):
-                return current
-            await self.stop(project_id)
-        tree = await self._store.read_tree(project_id)
-        try:
-            plan = plan_for(tree)
-        except ValueError as exc:
-            raise PreviewError(str(exc)) from None
-        preview_id = secrets.token_hex(6)
-        info = await translated(
-            manager.start(
-                preview_id, project_id, project.current_version, running_copy(tree), plan, runner or settings.preview_runner
+        async with self._project_locks.setdefault(project_id, asyncio.Lock()):
+            project = await self._store.get_project(project_id)
+            if not project.current_version:
+                raise PreviewError("This project has no files yet; build or import something first.")
+            if (current := await self.status(project_id)) is not None:
+                if not restart and current.state not in (PreviewState.failed, PreviewState.stopped):
+                    return current
+                await self.stop(project_id)
+            tree = await self._store.read_tree(project_id)
+            try:
+                plan = plan_for(tree)
+            except ValueError as exc:
+                raise PreviewError(str(exc)) from None
+            preview_id = secrets.token_hex(6)
+            info = await translated(
+                manager.start(
+                    preview_id, project_id, project.current_version, running_copy(tree), plan, runner or settings.preview_runner
+                )
             )
-        )
-        self._by_project[project_id] = preview_id
-        await self._record(info)
-        return info
+            self._by_project[project_id] = preview_id
+            await self._record(info)
+            return info
 
     def prepare(self, project_id: str, tree: Mapping[str, bytes]) -> None:
         """Start installing the dependencies of a project still being written, so they are ready when it is; returns

@@ -160,3 +160,11 @@ async def test_prepare_installs_the_dependencies_of_a_partial_tree_before_its_pr
     assert "/src/main.jsx" in await served(services, pid)
     texts = [line.text for line in services.logs.history(pid)]
     assert any(text.startswith("Dependencies restored from the cache") for text in texts)
+
+
+async def test_concurrent_starts_of_a_project_share_one_preview(local_previews: None, services: Services) -> None:
+    # A generation's check and the page showing it both ask for the project's preview at the same moment.
+    created = await services.projects.create("Twice", {"index.html": "<h1>once</h1>\n"})
+    first, second = await asyncio.gather(services.previews.start(created.project_id), services.previews.start(created.project_id))
+    assert first.preview_id == second.preview_id
+    assert len((await services.previews.manager()).running()) == 1

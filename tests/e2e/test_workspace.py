@@ -144,6 +144,10 @@ def test_build_from_prompt_offline(forja: str, page: Page, traffic: Traffic) -> 
     expect(page.locator("#project-name")).to_have_text("Todo List")
     expect(page.locator('.chat-entry[data-kind="prompt"]')).to_contain_text("A todo list with dark mode")
     expect(page.locator('.chat-entry[data-kind="version"]')).to_contain_text("offline")
+    # The saved version is run for its check, and the Preview tab opens on it by itself.
+    expect(page.locator("#tab-preview")).to_have_attribute("aria-selected", "true")
+    expect(page.locator('.chat-entry[data-kind="check"]')).to_contain_text("Checked: runs, no errors.", timeout=120_000)
+    page.locator("#tab-code").click()
     expect(page.locator('[data-path="package.json"]')).to_be_visible()
     expect(page.locator(".monaco-editor .view-lines")).not_to_be_empty()
     expect(page.locator("#offline-follow-up-note")).to_be_visible()

@@ -35,10 +35,8 @@ from builder.generation.starters import StarterVariables, load_starters, render_
 from builder.services import Services  # noqa: E402
 from builder.store import ProjectStore  # noqa: E402
 from preview_runtime.logs import LogHub  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from tests.conftest import TEST_ANTHROPIC_KEY, free_port  # noqa: E402
 from tests.llm_server import CHARS_PER_TOKEN, ScriptedLLMServer, ToolAnswer  # noqa: E402
-
-FAKE_KEY = "sk-ant-bench-0000000000000000"
 
 
 def starter_answer() -> dict:
@@ -55,7 +53,7 @@ def starter_answer() -> dict:
 def configure(data_dir: Path, llm: ScriptedLLMServer) -> None:
     values = {
         "data_dir": data_dir,
-        "anthropic_api_key": FAKE_KEY,
+        "anthropic_api_key": TEST_ANTHROPIC_KEY,
         "anthropic_base_url": llm.anthropic_base_url,
         "provider": "anthropic",
         "preview_runner": "local",

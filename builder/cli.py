@@ -114,9 +114,14 @@ async def cmd_generate(services: Services, args: argparse.Namespace) -> tuple[An
     return value, text
 
 
+def _forja(timeout: float | httpx.Timeout) -> httpx.AsyncClient:
+    """A client for the Forja running on this machine; loopback only, so a proxy from the environment never carries it."""
+    return httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.port}", timeout=timeout, trust_env=False)
+
+
 async def _server_running() -> bool:
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.port}", timeout=1, trust_env=False) as client:
+        async with _forja(1) as client:
             return (await client.get("/health")).status_code == 200
     except httpx.HTTPError:
         return False
@@ -126,7 +131,7 @@ async def _server_events(path: str, body: dict[str, Any]) -> AsyncIterator[Gener
     """A generation's server-sent events from the running Forja's API."""
     timeout = httpx.Timeout(settings.generation_timeout_s, connect=5)
     async with (
-        httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.port}", timeout=timeout, trust_env=False) as client,
+        _forja(timeout) as client,
         client.stream("POST", path, json=body) as response,
     ):
         if response.status_code >= 400:
@@ -140,9 +145,7 @@ async def _server_events(path: str, body: dict[str, Any]) -> AsyncIterator[Gener
 async def _server(method: str, path: str, **kwargs: Any) -> httpx.Response:
     """Previews live in the running Forja (they outlive a CLI process), so these commands ask it."""
     try:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{settings.port}", timeout=settings.preview_start_timeout_s + 30, trust_env=False
-        ) as client:
+        async with _forja(settings.preview_start_timeout_s + 30) as client:
             response = await client.request(method, path, **kwargs)
     except httpx.ConnectError:
         raise ServerUnavailable(f"Forja is not running on port {settings.port}; start it with: bash scripts/run.sh") from None

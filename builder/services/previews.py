@@ -248,9 +248,13 @@ class PreviewService:
     async def browser_plan(self, project_id: str) -> BrowserPlan | None:
         """How the browser runs the current version in a WebContainer, or None when a server runner must.
 
-        None as well when WebContainers are turned off (FORJA_WEBCONTAINERS=false).
+        None as well when WebContainers are turned off (FORJA_WEBCONTAINERS=false), and while a server preview of
+        the project runs (a generation's check started it): that one is shown rather than a second run.
         """
         if not settings.webcontainers:
+            return None
+        running = await self.status(project_id)
+        if running is not None and running.state not in (PreviewState.failed, PreviewState.stopped):
             return None
         project = await self._store.get_project(project_id)
         if not project.current_version:

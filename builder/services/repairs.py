@@ -210,10 +210,10 @@ class CheckedGeneration:
         return done
 
     async def _stopped(self, publish: Publish, first: GenerationEvent | None) -> GenerationEvent:
-        saved = [r for r in self.rounds if r]
         if first is not None and first.type == "done":
             message = "Stopped by you. The last saved version is kept."
-            event = first.model_copy(update={"type": "done", "message": message, "usage": summed_usage(saved) or first.usage})
+            usage = summed_usage(self.rounds) or first.usage
+            event = first.model_copy(update={"type": "done", "message": message, "usage": usage})
         else:
             event = self._event("error", message="Stopped by you; nothing was saved.")
         self.logs.emit(self.request.project_id, event.message, LogLevel.warning, source="generate")

@@ -11,7 +11,6 @@ from builder.services import get_services
 from builder.settings import settings
 from builder.state.views import preview_words
 from builder.state.workspace import Loaded, WorkspaceState
-from preview_runtime.runner import PreviewState
 
 WEBCONTAINER_REASON = "A front-end project: it runs in your browser (WebContainer), and nothing of it runs on the server."
 
@@ -77,10 +76,6 @@ class PreviewPaneState(WorkspaceState):
             self.preview_state = "starting"
             self.preview_message = "Starting the preview..."
         previews = (await get_services()).previews
-        # A server preview already running (a generation's check started it) is shown rather than started again.
-        running = await previews.status(project_id)
-        if running is not None and running.state not in (PreviewState.failed, PreviewState.stopped):
-            browser_allowed = False
         try:
             browser_plan = await previews.browser_plan(project_id) if browser_allowed else None
         except NotFound as exc:

@@ -6,6 +6,7 @@ Kept apart from the state classes so each view can be tested on its own.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -121,7 +122,7 @@ def _cost(made_by: GenerationInfo) -> str:
 
 
 def chat_entries(
-    versions: list[VersionInfo], generations: list[GenerationInfo], checks: list[VerificationInfo] | None = None
+    versions: list[VersionInfo], generations: list[GenerationInfo], checks: Sequence[VerificationInfo] = ()
 ) -> list[ChatEntry]:
     """The conversation: each prompt, then what came of it (a version or an error), each check of a version with
     its screenshot, and Forja's repair rounds, in time order. "Fix this" is offered on the last check only."""
@@ -157,9 +158,9 @@ def chat_entries(
                 ),
             )
         )
-    for index, check in enumerate(checks or []):
+    for index, check in enumerate(checks):
         problems = "\n".join([*(f"\u2022 {p.message}" for p in check.problems), *([check.note] if check.note else [])])
-        last = index == len(checks or []) - 1
+        last = index == len(checks) - 1
         entry = ChatEntry(
             "check",
             "Forja",

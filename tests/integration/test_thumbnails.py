@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import AsyncIterator
 
 import httpx
@@ -19,7 +18,7 @@ import builder.settings
 from builder.api import api
 from builder.services import Services, shares
 from builder.store import ProjectStore
-from tests.conftest import CHROMIUM_ARGS
+from preview_runtime.verify import CHROMIUM_ARGS, find_chromium
 
 HUGE = "99999999999999999999"  # over 2**63
 
@@ -27,7 +26,7 @@ HUGE = "99999999999999999999"  # over 2**63
 @pytest.fixture(scope="module")
 def jpegs() -> list[bytes]:
     """Three different screenshots, as Chromium takes them for a check."""
-    executable = os.environ.get("FORJA_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    executable = find_chromium(os.environ.get("FORJA_CHROMIUM", ""))
     if executable is None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("Chromium is required in CI but is not installed", pytrace=False)

@@ -168,7 +168,12 @@ class PreviewManager:
                 self._changed(info)
             if info.state == PreviewState.running and info.upstream:
                 await self.proxy.route(preview_id, info.upstream)
-                await self.proxy.wait_routed(preview_id)
+                # A route Traefik has not applied is written again while waiting; keep at it for as long as the
+                # preview runs, or its URL would answer the catch-all page forever.
+                while not await self.proxy.wait_routed(preview_id) and self.proxy.running and preview_id in self._previews:
+                    self.logs.emit(
+                        info.project_id, "The preview proxy has not picked up this preview yet; still trying.", LogLevel.warning
+                    )
                 self.logs.emit(info.project_id, f"Preview is running at {info.url}")
                 self._changed(info)
                 return

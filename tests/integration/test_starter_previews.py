@@ -114,8 +114,13 @@ async def test_starter_previews_in_docker_behind_traefik(starter, package_caches
     files = {path: text.encode() for path, text in render_starter(starter, SAMPLE).items()}
     try:
         await manager.start("starter1", "p", 1, files, plan_for(files), "docker")
-        async with asyncio.timeout(240):
-            info = await manager.wait_ready("starter1")
+        try:
+            async with asyncio.timeout(240):
+                info = await manager.wait_ready("starter1")
+        except TimeoutError:
+            info = await manager.status("starter1")
+            history = "\n".join(line.text for line in logs.history("p")[-40:])
+            pytest.fail(f"not answering through Traefik after 240 s (state {info.state}: {info.detail})\n{history}")
         history = "\n".join(line.text for line in logs.history("p")[-30:])
         assert info.state == PreviewState.running, f"{info.detail}\n{history}"
         proxy = manager.proxy

@@ -8,6 +8,7 @@ import shlex
 from importlib import resources
 from typing import Any
 
+from preview_runtime.common import SECRET_NAME
 from preview_runtime.docker.config import DockerConfig
 from preview_runtime.docker.deps_cache import CompleteCache
 from preview_runtime.docker.layout import APP_DIR, DEPS_DIR, PREVIEW_UID, SEED_DIR, TOOL_DIRS
@@ -96,7 +97,8 @@ class ContainerSpec:
             env["npm_config_prefer_offline"] = "true"
         if "wheels" in self.seed_dirs:
             env["PIP_FIND_LINKS"] = f"{SEED_DIR}/wheels"
-        env |= self.config.extra_env
+        # Even a variable the operator adds: a credential-looking name never reaches the preview (as in the local runner).
+        env |= {name: value for name, value in self.config.extra_env.items() if not SECRET_NAME.search(name)}
         return [f"{k}={v}" for k, v in env.items()]
 
     def mounts(self, app_volume: str, deps_volume: str, cache: CompleteCache | None) -> list[dict[str, Any]]:

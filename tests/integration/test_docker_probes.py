@@ -55,7 +55,8 @@ async def test_forjas_key_database_and_env_are_out_of_reach(docker_runner_factor
     database.write_bytes(b"SQLite format 3\0")
     env_file.write_text(f"ANTHROPIC_API_KEY={FAKE_KEY}\n")
     look = LOOK_FOR_SECRETS.format(key=FAKE_KEY, paths=[str(database), str(env_file), "/proc/1/root" + str(env_file)])
-    runner: DockerRunner = docker_runner_factory()
+    # Even an operator's extra variable with a credential-looking name stays out.
+    runner: DockerRunner = docker_runner_factory(extra_env={"ANTHROPIC_API_KEY": FAKE_KEY})
     log = LogCollector()
     await runner.start(spec("secrets", {"attack.py": look.encode()}, attacker_plan()), log)
     line = await _finished(runner, "secrets", log, "secrets:")

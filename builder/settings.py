@@ -128,6 +128,11 @@ class Settings(BaseSettings):
     )
 
     pip_index_url: str = Field(default="", description="Python package index mirror for installs in previews.")
+    preview_egress_hosts: str = Field(
+        default="registry.npmjs.org,registry.yarnpkg.com,pypi.org,files.pythonhosted.org",
+        description="Hosts (comma-separated) that installs in sandboxed local previews may reach, besides the npm registry "
+        "and pip index set above; nothing else is reachable from a preview.",
+    )
     extra_ca_cert: str = Field(
         default="", description="Path of an extra CA bundle trusted by installs in previews (corporate proxies)."
     )

@@ -100,6 +100,7 @@ def local_runner() -> Runner:
         env=install_env(),
         npm_seed=settings.npm_seed_cache,
         silent_s=settings.preview_silent_s,
+        egress_hosts=[host.strip() for host in settings.preview_egress_hosts.split(",") if host.strip()],
     )
 
 

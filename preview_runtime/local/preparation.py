@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from preview_runtime.local.network import SandboxNetwork
 from preview_runtime.local.processes import end_group
 
 
@@ -22,6 +23,7 @@ class Preparation:
     process: asyncio.subprocess.Process | None = None
     cancelled: bool = False
     finished: asyncio.Event = field(default_factory=asyncio.Event)
+    network: SandboxNetwork | None = None  # its sandbox's way to the registries (network.py), closed with end_install
 
     @property
     def in_flight(self) -> bool:
@@ -36,3 +38,5 @@ class Preparation:
     async def end_install(self) -> None:
         if self.process is not None and self.process.returncode is None:
             await end_group(self.process.pid, self.process)
+        if self.network is not None:
+            await self.network.close()

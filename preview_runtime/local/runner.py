@@ -11,9 +11,11 @@ instead of installing.
 `work_dir/.prepare/<scratch>` holding the dependency files only, with the same environment, sandbox and HOME, and
 fills the same cache; a preview of those files started meanwhile waits for it (preparation.py).
 
-Dev servers told `--host 0.0.0.0` in the run plan's dev command are rewritten to 127.0.0.1; one that picks 0.0.0.0
-in the project's own files (vite.config.js, server.js) still listens on every interface, like any dev server the
-person runs.
+In bubblewrap a preview has a network namespace of its own holding only `lo` (network.py): its code cannot reach
+Forja's API, other previews or any service of this machine, and may listen on any address and port in there. Its
+upstream is a bridge on the host's 127.0.0.1 to the port its dev server listens on inside; its installs reach the
+package registries only, through an egress proxy (egress.py). Without bubblewrap it shares the host's network: dev
+servers told `--host 0.0.0.0` in the run plan's dev command are then rewritten to 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -28,13 +30,15 @@ import shlex
 import shutil
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from functools import partial
 from pathlib import Path
 
 from preview_runtime.local.deps_cache import DEPS_KEEP, NPM_INSTALL_ONLY, copy_seed, prune_deps, restore_deps, save_deps
+from preview_runtime.local.egress import DEFAULT_EGRESS_HOSTS, EgressPolicy, registry_hosts
 from preview_runtime.local.environment import loopback_only, preview_env
 from preview_runtime.local.files import free_port, write_files
+from preview_runtime.local.network import SandboxNetwork, open_network
 from preview_runtime.local.preparation import Preparation
 from preview_runtime.local.processes import LINUX, end_group, kill_group, start_ticks
 from preview_runtime.local.sandbox import NO_SANDBOX, SANDBOX_OFF, bwrap_args, find_bubblewrap
@@ -76,6 +80,7 @@ class LocalRunner(Runner):
         sandbox: bool = True,
         npm_seed: Path | None = None,
         silent_s: float = 90,
+        egress_hosts: Collection[str] = DEFAULT_EGRESS_HOSTS,
     ) -> None:
         """`env`: extra variables for every preview (a registry mirror, a CA bundle); `sandbox=False` never uses bwrap.
 
@@ -83,6 +88,8 @@ class LocalRunner(Runner):
 
         `npm_seed`: an npm cache (scripts/prefetch_starters.py fills one with the starters' packages) copied
         into the previews' npm cache before the first preview, so those packages install without a network.
+
+        `egress_hosts`: the hosts sandboxed installs may reach, besides the registries `env` names (egress.py).
         """
         self.work_dir = Path(work_dir)
         self.npm_seed = npm_seed
@@ -90,6 +97,7 @@ class LocalRunner(Runner):
         self.silent_s = silent_s
         self.extra_env = dict(env or {})
         self.sandbox = sandbox
+        self.egress_hosts = tuple(egress_hosts)
         self._runs: dict[str, LocalRun] = {}
         self._deps_saves: set[asyncio.Task[None]] = set()
         # Project id -> its latest preparation (see prepare), kept once finished so the same files again do nothing.
@@ -150,14 +158,23 @@ class LocalRunner(Runner):
         env = preview_env(port, self.home, self.extra_env)
         bwrap = await self._bubblewrap()
         run = LocalRun(spec=spec, directory=directory, port=port, sink=log, sandboxed=bwrap is not None, silent_s=self.silent_s)
-        dev = loopback_only(spec.plan.dev.strip())
+        dev = spec.plan.dev.strip()
         if (script := npm_script(spec.plan, spec.files)) is not None:
             # The script itself, as npm would run it, without npm's own Node process (see plan.npm_script).
             command, npm_env = script
-            dev = loopback_only(command)
+            dev = command
             env |= {**npm_env, "npm_package_json": str(directory / "package.json"), "INIT_CWD": str(directory)}
             env["PATH"] = f"{directory / 'node_modules' / '.bin'}:{env['PATH']}"
+        if bwrap is None:
+            dev = loopback_only(dev)  # every interface would be this machine's, not a namespace's
         cache = self._deps_cache(spec.project_id, spec.plan, spec.files)
+        try:
+            run.network = await self._network(env, partial(run.emit, level=LogLevel.warning, source="forja"))
+            if run.network is not None:  # the upstream: the host's end of the bridge to the dev server's port
+                await run.network.expose(lambda: int(run.address.rsplit(":", 1)[1]))
+        except BaseException:
+            await self._forget(spec.preview_id, run.network)
+            raise
         self._runs[spec.preview_id] = run
         preparation = self._preparations.get(spec.project_id)
         if preparation is not None and preparation.cache == cache and preparation.in_flight:
@@ -176,7 +193,7 @@ class LocalRunner(Runner):
             await self._launch(run, env, dev, cache)
         except BaseException:
             self._runs.pop(spec.preview_id, None)
-            await self._forget(spec.preview_id)
+            await self._forget(spec.preview_id, run.network)
             raise
         return self._info(run)
 
@@ -212,13 +229,15 @@ class LocalRunner(Runner):
             run.dev_started.set()
         run.env = env
         try:
-            run.process = await self._spawn(run.directory, script, env, partial(run.emit, source="forja"))
+            run.process = await self._spawn(run.directory, script, env, partial(run.emit, source="forja"), run.network, True)
         except OSError as exc:
             raise RunnerError(f"Could not run the preview's commands: {exc}") from exc
         self._write_record(run.preview_id, run.process.pid)
-        sandboxed = " in a bubblewrap sandbox" if run.sandboxed else ""
+        where = f"127.0.0.1:{run.port}"
+        if run.network is not None:
+            where = f"port {run.port} in a bubblewrap sandbox with a network of its own (127.0.0.1:{run.network.host_port} here)"
         run.emit(
-            f"Running on 127.0.0.1:{run.port}{sandboxed}: {install + ' && ' if install else ''}{dev}",
+            f"Running on {where}: {install + ' && ' if install else ''}{dev}",
             LogLevel.info,
             "forja",
         )
@@ -271,7 +290,8 @@ class LocalRunner(Runner):
             return
         say(f"Installing the dependencies while the rest of the project is written: {install}", LogLevel.info)
         try:
-            process = preparation.process = await self._spawn(directory, script, env, say)
+            preparation.network = await self._network(env, partial(say, level=LogLevel.warning))
+            process = preparation.process = await self._spawn(directory, script, env, say, preparation.network)
         except OSError as exc:
             say(f"Could not install the dependencies ahead of the preview: {exc}", LogLevel.warning)
             return
@@ -325,7 +345,7 @@ class LocalRunner(Runner):
                 with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                     await asyncio.wait_for(run.supervisor, timeout=3)
             run.state = PreviewState.stopped
-        await self._forget(preview_id)
+        await self._forget(preview_id, run.network if run is not None else None)
 
     async def run_command(self, preview_id: str, command: str, timeout_s: float) -> CommandOutcome:
         """In the preview's folder with the dev server's environment, in the same sandbox when it has one (a new
@@ -338,7 +358,7 @@ class LocalRunner(Runner):
         run.touched = time.monotonic()
         started = time.monotonic()
         try:
-            process = await self._spawn(run.directory, command, run.env, partial(run.emit, source="forja"))
+            process = await self._spawn(run.directory, command, run.env, partial(run.emit, source="forja"), run.network)
         except OSError as exc:
             raise RunnerError(f"Could not run the command in the preview: {exc}") from exc
         run.commands.add(process.pid)
@@ -421,7 +441,7 @@ class LocalRunner(Runner):
             version=run.spec.version,
             runner=self.name,
             state=run.state,
-            upstream=f"http://{run.address}",
+            upstream=f"http://127.0.0.1:{run.network.host_port}" if run.network else f"http://{run.address}",
             detail=run.detail,
             handle=str(run.process.pid) if run.process else "",
             installed=run.dev_started.is_set() and run.state in (PreviewState.starting, PreviewState.running),
@@ -437,17 +457,33 @@ class LocalRunner(Runner):
     def _free_port(self) -> int:
         return free_port({run.port for run in self._runs.values()})
 
-    async def _forget(self, preview_id: str) -> None:
-        """Remove a preview's folder and record."""
+    async def _network(self, env: dict[str, str], say: Callable[[str], None]) -> SandboxNetwork | None:
+        """In bubblewrap: the sandbox's sockets and egress proxy (network.py), `env` sending installs through it."""
+        if await self._bubblewrap() is None:
+            return None
+        return await open_network(EgressPolicy([*self.egress_hosts, *registry_hosts(env)]), env, say)
+
+    async def _forget(self, preview_id: str, network: SandboxNetwork | None = None) -> None:
+        """Remove a preview's folder and record, and close its network."""
+        if network is not None:
+            await network.close()
         await asyncio.to_thread(shutil.rmtree, self._dir(preview_id), True)
         self._record(preview_id).unlink(missing_ok=True)
 
-    async def _spawn(self, directory: Path, script: str, env: Mapping[str, str], say: Say) -> asyncio.subprocess.Process:
+    async def _spawn(
+        self,
+        directory: Path,
+        script: str,
+        env: Mapping[str, str],
+        say: Say,
+        net: SandboxNetwork | None = None,
+        inbound: bool = False,
+    ) -> asyncio.subprocess.Process:
         """`sh -c script` in `directory`, in a process group of its own, inside bubblewrap when it can be used here
-        (only `directory` and HOME writable); output and errors together on its stdout."""
-        argv = ["/bin/sh", "-c", script]
+        (only `directory` and HOME writable, `net`'s bridge started first); output and errors together on its stdout."""
+        argv = ["/bin/sh", "-c", net.wrap(script, inbound) if net else script]
         if bwrap := await self._bubblewrap():
-            argv = [bwrap, *bwrap_args(directory, self.home, env), "--", *argv]
+            argv = [bwrap, *bwrap_args(directory, self.home, env), *(net.bwrap_args() if net else []), "--", *argv]
         else:
             if not self._warned_no_sandbox:
                 logger.warning(self._no_sandbox)

@@ -1,4 +1,5 @@
-"""bubblewrap around a local preview: the system read-only, only its folder and HOME writable, the host's network."""
+"""bubblewrap around a local preview: the system read-only, only its folder and HOME writable, a network namespace of
+its own holding only `lo` (network.py bridges its dev server out and its installs to the registries)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ _READ_ONLY_ETC = (
 
 def bwrap_args(preview_dir: Path, home: Path, env: Mapping[str, str]) -> list[str]:
     """bubblewrap's arguments (before `--` and the command) for one preview."""
-    args = ["--unshare-all", "--share-net", "--die-with-parent", "--new-session"]
+    args = ["--unshare-all", "--die-with-parent", "--new-session"]
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         path = Path(top)

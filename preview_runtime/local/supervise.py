@@ -15,6 +15,7 @@ import httpx
 
 from preview_runtime.common import exit_meaning
 from preview_runtime.listening import ANY_ANSWER_AFTER_S, answering, answers, listeners_of, not_answering_hint, stuck_message
+from preview_runtime.local.network import EGRESS_PORT, SandboxNetwork
 from preview_runtime.local.processes import kill_group
 from preview_runtime.logs import LogLevel
 from preview_runtime.runner import ANSI, LogSink, PreviewSpec, PreviewState
@@ -52,6 +53,8 @@ class LocalRun:
     gave_up: bool = False  # Forja ended it (silent, listening nowhere): its detail says why
     env: dict[str, str] = field(default_factory=dict)  # the dev server's environment: run_command's too
     commands: set[int] = field(default_factory=set)  # process groups of run_command's commands still running
+    # In bubblewrap: the preview's own network namespace; `address` is then an address inside it (see network.py).
+    network: SandboxNetwork | None = None
 
     def __post_init__(self) -> None:
         self.address = self.address or f"127.0.0.1:{self.port}"
@@ -147,7 +150,8 @@ async def _until_answering(run: LocalRun) -> None:
     assert run.process is not None
     waited_since = time.monotonic()
     hinted = False
-    async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
+    transport = run.network.transport() if run.network else None
+    async with httpx.AsyncClient(timeout=2, trust_env=False, transport=transport) as client:
         while run.state in (PreviewState.starting, PreviewState.installing):
             if await answers(client, f"http://{run.address}/"):
                 break
@@ -156,6 +160,8 @@ async def _until_answering(run: LocalRun) -> None:
                 await asyncio.sleep(0.2)
                 continue
             listening = await asyncio.to_thread(listeners_of, run.process.pid)
+            if run.network is not None:  # the sandbox's way to the egress proxy is no dev server
+                listening = [listener for listener in listening if listener.port != EGRESS_PORT]
             chosen = await answering(
                 client,
                 listening,

@@ -1,0 +1,179 @@
+"""The host side of a sandboxed local preview's network: its own namespace, a bridge in, a proxy out.
+
+bubblewrap gives the sandbox a network namespace holding only `lo`: its processes cannot reach Forja's API, other
+previews or any service of this machine, and whatever they listen on (0.0.0.0, ::, a fixed port) is inside that
+namespace only. Two unix sockets in a per-preview folder (bound at /run/forja inside) cross that wall:
+
+- in: a TCP listener on the host's 127.0.0.1 (the preview's upstream, for the proxy) passes each connection to
+  inside_bridge.py's in.sock with a one-line header naming the dev server's port inside (the port `supervise`
+  found); websockets pass too, they are bytes like any other.
+- out: egress.sock is served by Forja's EgressProxy (egress.py); inside_bridge.py offers it on
+  127.0.0.1:EGRESS_PORT in the namespace, and HTTPS_PROXY & co. point there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shlex
+import shutil
+import socket
+import stat
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import httpcore
+import httpx
+
+from preview_runtime.local.egress import EgressPolicy, EgressProxy, splice
+
+EGRESS_PORT = 47801  # the proxy's port inside each namespace (its own: nothing else there to collide with)
+INSIDE_DIR = "/run/forja"
+INSIDE_BRIDGE = "/run/forja-bridge.py"
+_BRIDGE_SOURCE = Path(__file__).with_name("inside_bridge.py")
+
+
+def proxy_env() -> dict[str, str]:
+    """Variables that send a sandboxed preview's installs through the egress proxy (and nothing local through it)."""
+    url = f"http://127.0.0.1:{EGRESS_PORT}"
+    names = ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "npm_config_https_proxy", "npm_config_proxy")
+    return {name: url for name in names} | {"NO_PROXY": "localhost,127.0.0.1,::1", "no_proxy": "localhost,127.0.0.1,::1"}
+
+
+async def open_network(policy: EgressPolicy, env: dict[str, str], say: Callable[[str], None]) -> SandboxNetwork:
+    """A sandbox's network, its egress proxy serving, and `env` sending installs through it."""
+    network = SandboxNetwork(policy, say)
+    try:
+        await network.open()
+    except BaseException:
+        await network.close()
+        raise
+    env |= proxy_env()
+    return network
+
+
+class SandboxNetwork:
+    """One preview's (or one preparation's) folder of sockets, egress proxy and, once exposed, inbound listener."""
+
+    def __init__(self, policy: EgressPolicy, say: Callable[[str], None]) -> None:
+        # A short path of its own: a unix socket's path must fit in 108 bytes, and the work folder may be deep.
+        self.directory = Path(tempfile.mkdtemp(prefix="forja-net-"))
+        self._proxy = EgressProxy(policy, say)
+        self._egress: asyncio.Server | None = None
+        self._inbound: asyncio.Server | None = None
+        self._target: Callable[[], int] = lambda: 0
+        self.host_port = 0
+
+    async def open(self) -> None:
+        """Serve the egress proxy (before the sandbox starts: its installs use it at once)."""
+        self._egress = await asyncio.start_unix_server(self._proxy.handle, path=str(self.directory / "egress.sock"))
+
+    async def expose(self, target: Callable[[], int]) -> int:
+        """Listen on a free port of the host's 127.0.0.1 for the preview's dev server on port `target()` inside."""
+        self._target = target
+        self._inbound = await asyncio.start_server(self._pass_in, "127.0.0.1", 0)
+        self.host_port = int(self._inbound.sockets[0].getsockname()[1])
+        return self.host_port
+
+    def bwrap_args(self) -> list[str]:
+        return ["--bind", str(self.directory), INSIDE_DIR, "--ro-bind", str(_BRIDGE_SOURCE), INSIDE_BRIDGE]
+
+    def wrap(self, script: str, inbound: bool) -> str:
+        """`script` after starting the inside bridge (which returns once it listens); without it, nothing runs."""
+        bridge = [sys.executable, "-I", "-S", INSIDE_BRIDGE, INSIDE_DIR, str(EGRESS_PORT), *(["--inbound"] if inbound else [])]
+        return f"{shlex.join(bridge)} || exit 125\n{script}"
+
+    async def connect_inside(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection to `port` inside the namespace, through the bridge's in.sock.
+
+        The sandbox can write that folder, so in.sock might be a symlink to some socket of this machine: it is
+        opened without following links, checked to be a socket, and connected to through that open file.
+        """
+        fd = os.open(self.directory / "in.sock", os.O_PATH | os.O_NOFOLLOW)
+        try:
+            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                raise ConnectionRefusedError("the preview's bridge socket is not a socket")
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            try:
+                await asyncio.get_running_loop().sock_connect(sock, f"/proc/self/fd/{fd}")
+            except BaseException:
+                sock.close()
+                raise
+        finally:
+            os.close(fd)
+        reader, writer = await asyncio.open_unix_connection(sock=sock)
+        writer.write(f"{port}\n".encode())
+        return reader, writer
+
+    async def _pass_in(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            inside = await self.connect_inside(self._target())
+        except OSError:
+            writer.close()  # the bridge is not up yet, or the preview ended: the proxy answers 502
+            return
+        await splice((reader, writer), inside)
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """An httpx transport reaching ports inside the namespace: http://127.0.0.1:PORT/ means PORT in there."""
+        return _InsideTransport(self)
+
+    async def close(self) -> None:
+        for server in (self._inbound, self._egress):
+            if server is not None:
+                server.close()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(server.wait_closed(), timeout=1)
+        await asyncio.to_thread(shutil.rmtree, self.directory, True)
+
+
+class _InsideStream(httpcore.AsyncNetworkStream):
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader, self._writer = reader, writer
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109 (httpcore's interface)
+        try:
+            return await asyncio.wait_for(self._reader.read(max_bytes), timeout)
+        except (OSError, TimeoutError) as exc:
+            raise httpcore.ReadError(str(exc)) from exc
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109 (httpcore's interface)
+        try:
+            self._writer.write(buffer)
+            await asyncio.wait_for(self._writer.drain(), timeout)
+        except (OSError, TimeoutError) as exc:
+            raise httpcore.WriteError(str(exc)) from exc
+
+    async def aclose(self) -> None:
+        self._writer.close()
+
+
+class _InsideBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self, network: SandboxNetwork) -> None:
+        self._network = network
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: object = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            reader, writer = await asyncio.wait_for(self._network.connect_inside(port), timeout)
+        except (OSError, TimeoutError) as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        return _InsideStream(reader, writer)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class _InsideTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, network: SandboxNetwork) -> None:
+        super().__init__()
+        self._pool = httpcore.AsyncConnectionPool(network_backend=_InsideBackend(network))

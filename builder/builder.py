@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import reflex as rx
 
 from builder.api import api, isolate, same_origin_writes
+from builder.http_guards import limited_bodies, trusted_hosts
 from builder.pages.doctor import doctor_page
 from builder.pages.home import home_page
 from builder.pages.workspace import workspace_page
@@ -47,7 +48,8 @@ async def running_services() -> AsyncIterator[None]:
 
 
 app = rx.App(
-    api_transformer=[api, same_origin_writes, isolate],
+    # The last transformer is the outermost: a foreign Host or an oversized body is refused first.
+    api_transformer=[api, same_origin_writes, isolate, limited_bodies, trusted_hosts],
     backend_exception_handler=plain_error,
     stylesheets=["/forja.css"],
 )

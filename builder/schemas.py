@@ -33,6 +33,23 @@ class ProjectSummary(BaseModel):
     updated_at: datetime
 
 
+MAX_PAGE = 500
+"""Most items one page of a list may hold."""
+DEFAULT_PAGE = 100
+
+
+class Paging(BaseModel):
+    """Where a page sits in its list: `total` counts the whole list, so a client knows when to stop."""
+
+    total: int = Field(description="Items in the whole list.")
+    limit: int
+    offset: int
+
+
+class ProjectPage(Paging):
+    items: list[ProjectSummary]
+
+
 class ProjectDetail(ProjectSummary):
     provider: str = ""
     model: str = ""
@@ -116,6 +133,10 @@ class VersionDiff(BaseModel):
 class TrashedProject(ProjectSummary):
     deleted_at: datetime
     purge_at: datetime | None = Field(default=None, description="When the project and its history will be deleted for good.")
+
+
+class TrashPage(Paging):
+    items: list[TrashedProject]
 
 
 class PurgeResult(BaseModel):

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from builder.schemas import ProjectSummary, TrashedProject, VersionDiff, VersionInfo
+from builder.schemas import DEFAULT_PAGE, MAX_PAGE, ProjectSummary, TrashPage, VersionDiff, VersionInfo
 from builder.services import get_services
 
 router = APIRouter()
@@ -90,8 +90,11 @@ async def trash_project(project_id: str) -> Response:
 
 
 @router.get("/api/trash", tags=["projects"])
-async def list_trash() -> list[TrashedProject]:
-    return await (await get_services()).history.list_trash()
+async def list_trash(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE, offset: Annotated[int, Query(ge=0)] = 0
+) -> TrashPage:
+    """Projects in the trash, most recently trashed first, one page at a time (`total` counts them all)."""
+    return await (await get_services()).history.trash_page(limit, offset)
 
 
 @router.post("/api/trash/{project_id}/restore", tags=["projects"])

@@ -35,8 +35,9 @@ def plain_error(exception: Exception) -> rx.event.EventSpec:
 @contextlib.asynccontextmanager
 async def running_services() -> AsyncIterator[None]:
     """Open the store and the preview proxy at start-up (taking back previews that outlived a
-    restart), and stop the proxy and previews' processes on the way out."""
+    restart, closing generations that did not), and stop the proxy and previews' processes on the way out."""
     services = await get_services()
+    await services.generations.recover_after_restart()
     try:
         await services.previews.manager()
     except Exception:

@@ -40,6 +40,7 @@ from builder.schemas import (
     FileContent,
     FileInfo,
     ProjectDetail,
+    ProjectName,
     ProjectPage,
     VersionInfo,
 )
@@ -99,7 +100,7 @@ async def invalid_request(_request: Request, exc: RequestValidationError) -> JSO
 
 
 class ProjectCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200, examples=["Barber shop booking"])
+    name: ProjectName
     files: dict[str, str] = Field(description="{path: UTF-8 content}", examples=[{"index.html": "<h1>Hello</h1>"}])
 
 

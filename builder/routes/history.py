@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from builder.schemas import DEFAULT_PAGE, MAX_PAGE, ProjectSummary, TrashPage, VersionDiff, VersionInfo
+from builder.schemas import DEFAULT_PAGE, MAX_PAGE, ProjectName, ProjectSummary, TrashPage, VersionDiff, VersionInfo
 from builder.services import get_services
 
 router = APIRouter()
@@ -21,12 +21,12 @@ VersionNumber = Annotated[int, PathParam(ge=1, description="Version number (1, 2
 
 
 class RenameRequest(BaseModel):
-    name: str = Field(min_length=1, max_length=200, examples=["Barber shop booking"])
+    name: ProjectName
 
 
 class DuplicateRequest(BaseModel):
     version: int | None = Field(default=None, ge=1, description="Version to start from (default: current).")
-    name: str | None = Field(default=None, min_length=1, max_length=200, description="Default: '<name> (copy)'.")
+    name: ProjectName | None = Field(default=None, description="Default: '<name> (copy)'.")
 
 
 class Duplicated(BaseModel):

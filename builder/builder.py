@@ -1,5 +1,6 @@
 """The Reflex app: pages, plus the HTTP API and isolation headers in front of them."""
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -42,9 +43,11 @@ async def running_services() -> AsyncIterator[None]:
         await services.previews.manager()
     except Exception:
         log.exception("previews could not start; projects still open, the Preview tab will say why")
+    sweep = asyncio.create_task(services.shares.sweep_expired())
     try:
         yield
     finally:
+        sweep.cancel()
         await services.close()
 
 

@@ -265,10 +265,13 @@ class HistoryService:
         return result.project_id
 
     async def delete(self, project_id: str) -> None:
-        """To the trash (`undelete` brings it back within TRASH_DAYS days), and its running preview stopped."""
+        """To the trash (`undelete` brings it back within TRASH_DAYS days), its running previews stopped:
+        the current one and those its share links started (the links no longer open)."""
         await self._store.trash(project_id)
         try:
             await self._previews.stop(project_id)
+            for version in self._previews.version_previews(project_id):
+                await self._previews.stop_version(project_id, version)
         except Exception:  # the project is in the trash either way; an idle preview stops by itself
             log.warning("could not stop the preview of trashed project %s", project_id, exc_info=True)
         self._logs.emit(project_id, "Moved the project to the trash.")

@@ -12,10 +12,10 @@ import binascii
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import swagger_ui
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -34,11 +34,14 @@ from builder.routes.history import router as history_router
 from builder.routes.shares import router as shares_router
 from builder.routes.verifications import router as verifications_router
 from builder.schemas import (
+    DEFAULT_PAGE,
+    MAX_PAGE,
     CommitResult,
     FileContent,
     FileInfo,
     ProjectDetail,
-    ProjectSummary,
+    ProjectName,
+    ProjectPage,
     VersionInfo,
 )
 from builder.services import Services, get_services
@@ -97,7 +100,7 @@ async def invalid_request(_request: Request, exc: RequestValidationError) -> JSO
 
 
 class ProjectCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200, examples=["Barber shop booking"])
+    name: ProjectName
     files: dict[str, str] = Field(description="{path: UTF-8 content}", examples=[{"index.html": "<h1>Hello</h1>"}])
 
 
@@ -121,7 +124,7 @@ class Health(BaseModel):
 @api.get("/health", tags=["meta"])
 async def health() -> Health:
     services = await get_services()
-    return Health(status="ok", projects=len(await services.projects.summaries()))
+    return Health(status="ok", projects=await services.projects.count())
 
 
 @api.get("/api/doctor", tags=["meta"])
@@ -164,8 +167,11 @@ async def _create_from_upload(request: Request) -> CommitResult:
 
 
 @api.get("/api/projects", tags=["projects"])
-async def list_projects() -> list[ProjectSummary]:
-    return await (await get_services()).projects.summaries()
+async def list_projects(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE, offset: Annotated[int, Query(ge=0)] = 0
+) -> ProjectPage:
+    """Projects not in the trash, most recently changed first, one page at a time (`total` counts them all)."""
+    return await (await get_services()).projects.page(limit, offset)
 
 
 @api.get("/api/projects/{project_id}", tags=["projects"])

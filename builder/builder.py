@@ -1,5 +1,6 @@
 """The Reflex app: pages, plus the HTTP API and isolation headers in front of them."""
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -7,6 +8,7 @@ from collections.abc import AsyncIterator
 import reflex as rx
 
 from builder.api import api, isolate, same_origin_writes
+from builder.http_guards import limited_bodies, trusted_hosts
 from builder.pages.doctor import doctor_page
 from builder.pages.home import home_page
 from builder.pages.workspace import workspace_page
@@ -34,20 +36,24 @@ def plain_error(exception: Exception) -> rx.event.EventSpec:
 @contextlib.asynccontextmanager
 async def running_services() -> AsyncIterator[None]:
     """Open the store and the preview proxy at start-up (taking back previews that outlived a
-    restart), and stop the proxy and previews' processes on the way out."""
+    restart, closing generations that did not), and stop the proxy and previews' processes on the way out."""
     services = await get_services()
+    await services.generations.recover_after_restart()
     try:
         await services.previews.manager()
     except Exception:
         log.exception("previews could not start; projects still open, the Preview tab will say why")
+    sweep = asyncio.create_task(services.shares.sweep_expired())
     try:
         yield
     finally:
+        sweep.cancel()
         await services.close()
 
 
 app = rx.App(
-    api_transformer=[api, same_origin_writes, isolate],
+    # The last transformer is the outermost: a foreign Host or an oversized body is refused first.
+    api_transformer=[api, same_origin_writes, isolate, limited_bodies, trusted_hosts],
     backend_exception_handler=plain_error,
     stylesheets=["/forja.css"],
 )

@@ -23,6 +23,7 @@ from builder import cli_doctor, cli_history, cli_shares
 from builder.errors import ForjaError, GenerationError, PreviewError, ServerUnavailable
 from builder.filetree import write_zip
 from builder.generation.engine import GenerationEvent
+from builder.schemas import valid_name, valid_prompt
 from builder.services import Services, get_services
 from builder.settings import settings
 
@@ -36,7 +37,8 @@ def _dump(value: Any) -> Any:
 
 
 async def cmd_import(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    result = await services.projects.import_path(Path(args.path), args.name)
+    name = valid_name(args.name) if args.name is not None else None
+    result = await services.projects.import_path(Path(args.path), name)
     return {"id": result.project_id, "version": result.version.number, "files": len(result.changed)}, result.project_id
 
 
@@ -82,6 +84,7 @@ async def _generation_events(services: Services, args: argparse.Namespace) -> As
 
 async def cmd_generate(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
     """Generate a new project (or a follow-up with --project), then run, check and repair it; progress goes to stderr."""
+    valid_prompt(args.prompt)  # the API's limits, checked before anything starts (here or in the running Forja)
     final: GenerationEvent | None = None
     async for event in _generation_events(services, args):
         if event.type == "file_done" and not args.json:

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from builder.schemas import valid_name
 from builder.services import Services
 from builder.services.history import AUTHOR_NAMES, TRASH_DAYS
 
@@ -55,12 +56,13 @@ async def cmd_export_bundle(services: Services, args: argparse.Namespace) -> tup
 
 
 async def cmd_rename(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    project = await services.projects.rename(args.id, args.name)
+    project = await services.projects.rename(args.id, valid_name(args.name))
     return project, f"Renamed {project.id} to {project.name}"
 
 
 async def cmd_duplicate(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    new_id = await services.history.duplicate(args.id, args.version, args.name)
+    name = valid_name(args.name) if args.name is not None else None
+    new_id = await services.history.duplicate(args.id, args.version, name)
     project = await services.projects.get(new_id)
     return {"id": new_id, "name": project.name, "version": project.current_version}, new_id
 

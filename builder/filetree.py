@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import stat
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterable, Mapping
@@ -42,10 +43,17 @@ class Limits:
     max_file_bytes: int
     max_total_bytes: int
     max_zip_ratio: int
+    max_zip_entries: int = 50_000
 
     @classmethod
     def from_settings(cls) -> Limits:
-        return cls(settings.max_files, settings.max_file_bytes, settings.max_total_bytes, settings.max_zip_ratio)
+        return cls(
+            settings.max_files,
+            settings.max_file_bytes,
+            settings.max_total_bytes,
+            settings.max_zip_ratio,
+            settings.max_zip_entries,
+        )
 
 
 def is_binary_path(path: str) -> bool:
@@ -157,6 +165,9 @@ def read_zip(data: bytes, limits: Limits | None = None, max_upload_bytes: int | 
     max_upload = max_upload_bytes or settings.max_upload_bytes
     if len(data) > max_upload:
         raise FileTreeError(f"The zip is {human_size(len(data))}; the upload limit is {human_size(max_upload)}.")
+    # zipfile reads the whole central directory when it opens an archive (seconds for 300,000
+    # entries), so the count the archive declares is checked first, and the real one right after.
+    _check_entry_count(declared_entries(data), limits)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
@@ -165,6 +176,7 @@ def read_zip(data: bytes, limits: Limits | None = None, max_upload_bytes: int | 
         ) from None
     members: list[tuple[str, zipfile.ZipInfo]] = []
     with archive:
+        _check_entry_count(len(archive.infolist()), limits)
         for info in archive.infolist():
             mode = info.external_attr >> 16
             if info.is_dir():
@@ -210,6 +222,39 @@ def read_zip(data: bytes, limits: Limits | None = None, max_upload_bytes: int | 
     if not files:
         raise FileTreeError("The zip holds no files to import.")
     return validate_tree(files, limits)
+
+
+_EOCD = b"PK\x05\x06"
+_EOCD_SIZE = 22
+_ZIP64_LOCATOR = b"PK\x06\x07"
+_ZIP64_LOCATOR_SIZE = 20
+_ZIP64_EOCD = b"PK\x06\x06"
+
+
+def declared_entries(data: bytes) -> int:
+    """How many entries the zip's end-of-central-directory record declares (0 when there is none to read).
+
+    Read from the last bytes only, so a zip listing a huge number of entries is refused without
+    parsing them; a zip that lies here is still caught once zipfile has read its directory.
+    """
+    start = data.rfind(_EOCD, max(0, len(data) - _EOCD_SIZE - 0xFFFF))
+    if start < 0 or start + _EOCD_SIZE > len(data):
+        return 0
+    (count,) = struct.unpack_from("<H", data, start + 10)
+    locator = start - _ZIP64_LOCATOR_SIZE
+    if count == 0xFFFF and locator >= 0 and data[locator : locator + 4] == _ZIP64_LOCATOR:
+        (record,) = struct.unpack_from("<Q", data, locator + 8)
+        if record + 40 <= len(data) and data[record : record + 4] == _ZIP64_EOCD:
+            (count,) = struct.unpack_from("<Q", data, record + 32)
+    return count
+
+
+def _check_entry_count(count: int, limits: Limits) -> None:
+    if count > limits.max_zip_entries:
+        raise FileTreeError(
+            f"The zip lists {count:,} entries; the limit is {limits.max_zip_entries:,}. "
+            "Leave out node_modules, build output and other generated folders, and zip the project again."
+        )
 
 
 # What zipfile raises for a member whose CRC, sizes or compressed data lie, or that it cannot read.

@@ -4,13 +4,38 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
+from builder.errors import InvalidInput
 from builder.filetree import is_binary_path
 from builder.models import Author
 from preview_runtime.verify import Problem
+
+# The limits on what people type, the same for the API's bodies and the CLI's arguments.
+ProjectName = Annotated[str, Field(min_length=1, max_length=200, examples=["Barber shop booking"])]
+Prompt = Annotated[str, Field(min_length=1, max_length=20_000, examples=["A booking page for my barber shop"])]
+
+_NAME: TypeAdapter[str] = TypeAdapter(ProjectName)
+_PROMPT: TypeAdapter[str] = TypeAdapter(Prompt)
+
+
+def _checked(adapter: TypeAdapter[str], label: str, value: str) -> str:
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as exc:
+        raise InvalidInput(f"The {label} is not accepted: {exc.errors()[0]['msg']}.") from None
+
+
+def valid_name(value: str) -> str:
+    """A project name as the API accepts it; InvalidInput (the API's rule, in words) otherwise."""
+    return _checked(_NAME, "project name", value)
+
+
+def valid_prompt(value: str) -> str:
+    """A prompt as the API accepts it; InvalidInput (the API's rule, in words) otherwise."""
+    return _checked(_PROMPT, "prompt", value)
 
 
 class VersionInfo(BaseModel):
@@ -31,6 +56,23 @@ class ProjectSummary(BaseModel):
     current_version: int | None
     created_at: datetime
     updated_at: datetime
+
+
+MAX_PAGE = 500
+"""Most items one page of a list may hold."""
+DEFAULT_PAGE = 100
+
+
+class Paging(BaseModel):
+    """Where a page sits in its list: `total` counts the whole list, so a client knows when to stop."""
+
+    total: int = Field(description="Items in the whole list.")
+    limit: int
+    offset: int
+
+
+class ProjectPage(Paging):
+    items: list[ProjectSummary]
 
 
 class ProjectDetail(ProjectSummary):
@@ -116,6 +158,10 @@ class VersionDiff(BaseModel):
 class TrashedProject(ProjectSummary):
     deleted_at: datetime
     purge_at: datetime | None = Field(default=None, description="When the project and its history will be deleted for good.")
+
+
+class TrashPage(Paging):
+    items: list[TrashedProject]
 
 
 class PurgeResult(BaseModel):

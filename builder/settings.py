@@ -28,11 +28,24 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the builder listens on.")
     port: int = Field(default=3000, description="Port of the builder (page, API and websocket share it).")
     public_url: str = Field(default="", description="Address people open; empty means http://HOST:PORT.")
+    allowed_hosts: str = Field(
+        default="",
+        description="Extra host names Forja answers to, comma-separated (besides loopback, HOST and PUBLIC_URL's host); "
+        "others get a 400 (DNS rebinding guard).",
+    )
+    max_request_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        description="Largest request body, in bytes, except project uploads and imports (MAX_UPLOAD_BYTES); larger get a 413.",
+    )
 
     max_files: int = Field(default=2000, description="Most files one project (or one import) may hold.")
     max_file_bytes: int = Field(default=2 * 1024 * 1024, description="Largest single file, in bytes.")
     max_total_bytes: int = Field(default=50 * 1024 * 1024, description="Largest project, all files together, in bytes.")
     max_upload_bytes: int = Field(default=60 * 1024 * 1024, description="Largest zip upload, in bytes.")
+    max_zip_entries: int = Field(
+        default=50_000,
+        description="Most entries (files, folders, skipped ones too) a zip upload may list; checked before unpacking.",
+    )
     max_zip_ratio: int = Field(default=200, description="Largest uncompressed/compressed ratio of a zip member (zip bomb guard).")
 
     anthropic_api_key: str = Field(

@@ -362,7 +362,9 @@ class GenerationRun:
             notes.append(f"Skipped {len(answer.rejected)} file(s) with unsafe paths: {', '.join(answer.rejected[:5])}.")
         if answer.redacted:
             notes.append(f"Removed secrets the model wrote into {', '.join(answer.redacted[:5])}.")
-        summary = " ".join([answer.summary or "Done.", *notes]).strip()
+        # Title and summary are stored and shown like files, so a key the model put there is removed the same way.
+        answer.title = redact(answer.title)
+        summary = redact(" ".join([answer.summary or "Done.", *notes]).strip())
         self.emit("summary", title=answer.title, summary=summary)
         self.emit("usage", usage=self._usage_dict(provider))
         if not writes and not deletes:

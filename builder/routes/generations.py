@@ -14,14 +14,14 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from builder.schemas import GenerationInfo, Usage
+from builder.schemas import GenerationInfo, Prompt, Usage
 from builder.services import Services, get_services
 
 router = APIRouter()
 
 
 class GenerateRequest(BaseModel):
-    prompt: str = Field(min_length=1, max_length=20_000, examples=["A booking page for my barber shop"])
+    prompt: Prompt
     provider: str | None = Field(default=None, pattern="^(offline|anthropic|openai)$")
     model: str | None = None
     verify: bool | None = Field(

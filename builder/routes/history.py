@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from builder.schemas import ProjectSummary, TrashedProject, VersionDiff, VersionInfo
+from builder.schemas import DEFAULT_PAGE, MAX_PAGE, ProjectName, ProjectSummary, TrashPage, VersionDiff, VersionInfo
 from builder.services import get_services
 
 router = APIRouter()
@@ -21,12 +21,12 @@ VersionNumber = Annotated[int, PathParam(ge=1, description="Version number (1, 2
 
 
 class RenameRequest(BaseModel):
-    name: str = Field(min_length=1, max_length=200, examples=["Barber shop booking"])
+    name: ProjectName
 
 
 class DuplicateRequest(BaseModel):
     version: int | None = Field(default=None, ge=1, description="Version to start from (default: current).")
-    name: str | None = Field(default=None, min_length=1, max_length=200, description="Default: '<name> (copy)'.")
+    name: ProjectName | None = Field(default=None, description="Default: '<name> (copy)'.")
 
 
 class Duplicated(BaseModel):
@@ -90,8 +90,11 @@ async def trash_project(project_id: str) -> Response:
 
 
 @router.get("/api/trash", tags=["projects"])
-async def list_trash() -> list[TrashedProject]:
-    return await (await get_services()).history.list_trash()
+async def list_trash(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE, offset: Annotated[int, Query(ge=0)] = 0
+) -> TrashPage:
+    """Projects in the trash, most recently trashed first, one page at a time (`total` counts them all)."""
+    return await (await get_services()).history.trash_page(limit, offset)
 
 
 @router.post("/api/trash/{project_id}/restore", tags=["projects"])

@@ -34,7 +34,7 @@ class Services:
         self.verifications = VerificationService(store, self.previews, logs)
         self.generations = GenerationService(store, self.projects, self.previews, logs, self.verifications)
         self.history = HistoryService(store, logs, self.projects, self.previews)
-        self.shares = ShareService(store)
+        self.shares = ShareService(store, self.previews)
 
     async def close(self) -> None:
         await self.verifications.close()

@@ -164,6 +164,20 @@ class GenerationService:
         """Every generation of the project: prompt, provider, model, tokens, cost, duration, outcome."""
         return await self._store.list_generations(project_id)
 
+    async def recover_after_restart(self) -> int:
+        """At the server's start: every generation still recorded as running died with the last
+        process (the timeout rule below would wait up to generation_timeout_s to say so), and a
+        project it left with no version is removed. Returns how many generations were interrupted.
+
+        Only the server calls it: a CLI command may run beside a live server sharing the database.
+        """
+        count, removed = await self._store.interrupt_all_running()
+        if count:
+            log.warning("marked %d generation(s) left running by a stopped Forja as interrupted", count)
+        if removed:
+            log.info("removed %d empty project(s) whose first generation was interrupted: %s", len(removed), ", ".join(removed))
+        return count
+
     async def interrupt_stale(self) -> int:
         """Mark as interrupted the running records of processes that died; returns how many."""
         count = await self._store.interrupt_generations(stale_before())

@@ -21,7 +21,7 @@ from pathlib import Path
 from builder.errors import GitExportError, NotFound
 from builder.filetree import is_binary_path, write_zip
 from builder.models import Author
-from builder.schemas import CommitResult, FileDiff, ProjectSummary, PurgeResult, TrashedProject, VersionDiff
+from builder.schemas import CommitResult, FileDiff, ProjectSummary, PurgeResult, TrashedProject, TrashPage, VersionDiff
 from builder.services.previews import PreviewService
 from builder.services.projects import ProjectService
 from builder.store import ProjectStore
@@ -265,17 +265,25 @@ class HistoryService:
         return result.project_id
 
     async def delete(self, project_id: str) -> None:
-        """To the trash (`undelete` brings it back within TRASH_DAYS days), and its running preview stopped."""
+        """To the trash (`undelete` brings it back within TRASH_DAYS days), its running previews stopped:
+        the current one and those its share links started (the links no longer open)."""
         await self._store.trash(project_id)
         try:
             await self._previews.stop(project_id)
+            for version in self._previews.version_previews(project_id):
+                await self._previews.stop_version(project_id, version)
         except Exception:  # the project is in the trash either way; an idle preview stops by itself
             log.warning("could not stop the preview of trashed project %s", project_id, exc_info=True)
         self._logs.emit(project_id, "Moved the project to the trash.")
 
-    async def list_trash(self, days: int = TRASH_DAYS) -> list[TrashedProject]:
-        trashed = await self._store.list_trash()
+    async def list_trash(self, limit: int | None = None, offset: int = 0, days: int = TRASH_DAYS) -> list[TrashedProject]:
+        """Projects in the trash, most recently trashed first; all of them unless `limit` says."""
+        trashed = await self._store.list_trash(limit, offset)
         return [t.model_copy(update={"purge_at": t.deleted_at + timedelta(days=days)}) for t in trashed]
+
+    async def trash_page(self, limit: int, offset: int = 0) -> TrashPage:
+        items = await self.list_trash(limit, offset)
+        return TrashPage(items=items, total=await self._store.count_projects(trashed=True), limit=limit, offset=offset)
 
     async def undelete(self, project_id: str) -> ProjectSummary:
         return await self._store.untrash(project_id)

@@ -455,6 +455,10 @@ class PreviewService:
         prefix = f"{project_id}@"
         return {int(k.removeprefix(prefix)): v for k, v in self._by_version.items() if k.startswith(prefix)}
 
+    def shared_versions(self) -> list[tuple[str, int]]:
+        """(project id, version) of every running fixed-version preview, of all projects."""
+        return [(key.rsplit("@", 1)[0], int(key.rsplit("@", 1)[1])) for key in self._by_version]
+
     async def close(self) -> None:
         await self.image.close()
         if self._manager is not None:

@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from builder.errors import FileTreeError
 from builder.filetree import read_folder, read_json_tree, read_zip
 from builder.models import Author
-from builder.schemas import CommitResult, FileInfo, ProjectDetail, ProjectSummary, VersionInfo
+from builder.schemas import CommitResult, FileInfo, ProjectDetail, ProjectPage, ProjectSummary, VersionInfo
 from builder.services.previews import PreviewService
 from builder.store import ProjectStore
 from builder.wording import describe_paths, plural
@@ -51,9 +51,18 @@ class ProjectService:
 
     # -- reading ------------------------------------------------------------------------------
 
-    async def summaries(self, limit: int = 100) -> list[ProjectSummary]:
-        """The projects not in the trash, most recently changed first."""
-        return await self._store.list_projects(limit)
+    async def summaries(self, limit: int | None = None, offset: int = 0) -> list[ProjectSummary]:
+        """The projects not in the trash, most recently changed first; all of them unless `limit` says."""
+        return await self._store.list_projects(limit, offset)
+
+    async def page(self, limit: int, offset: int = 0) -> ProjectPage:
+        """One page of the project list, with how many there are in all."""
+        items = await self._store.list_projects(limit, offset)
+        return ProjectPage(items=items, total=await self.count(), limit=limit, offset=offset)
+
+    async def count(self) -> int:
+        """How many projects are not in the trash (one count query)."""
+        return await self._store.count_projects()
 
     async def get(self, project_id: str) -> ProjectDetail:
         return await self._store.get_project(project_id)

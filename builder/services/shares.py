@@ -8,25 +8,34 @@ what exists; revoked and expired links get a 410 that says which.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel
+from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from builder.db import session_factory
 from builder.errors import NotFound, ShareGone
 from builder.models import Project, ShareLink, Version, utcnow
+from builder.services.previews import PreviewService
 from builder.settings import settings
 from builder.store import ProjectStore, stored_number
 
+log = logging.getLogger(__name__)
+
 SHARE_DEFAULT_DAYS = 7
 """How long a link works when its maker does not say."""
+
+SWEEP_INTERVAL_S = 30.0
+"""How often running share previews are checked against their links' expiry."""
 
 SHARE_MAX_DAYS = 3650
 TOKEN_BYTES = 32  # secrets.token_urlsafe(32): 43 characters
@@ -131,8 +140,9 @@ async def _numbers(session: AsyncSession, project_id: str) -> dict[int, int]:
 
 
 class ShareService:
-    def __init__(self, store: ProjectStore) -> None:
+    def __init__(self, store: ProjectStore, previews: PreviewService) -> None:
         self._store = store
+        self._previews = previews
         self._sessions = session_factory(store.engine)
 
     async def create(
@@ -217,4 +227,44 @@ class ShareService:
                 session.add(link)
             await session.flush()
             numbers = await _numbers(session, link.project_id)
-            return _info(link, numbers)
+            info = _info(link, numbers)
+        await self.end_unshared_previews(info.project_id)
+        return info
+
+    async def end_unshared_previews(self, project_id: str | None = None) -> list[tuple[str, int]]:
+        """Stop the share previews (of one project, or all) that no working link opens any more.
+
+        A preview keeps answering on its own address whatever the link page says, so a revoked or
+        expired link, or a trashed project, must take its preview down, not only its page. Several
+        links may show one version: its preview ends with the last of them. Returns what was stopped.
+        """
+        running = [(p, v) for p, v in self._previews.shared_versions() if project_id is None or p == project_id]
+        if not running:
+            return []
+        now = utcnow()
+        async with self._sessions() as session:
+            live = await session.exec(
+                select(ShareLink.project_id, Version.number)
+                .join(Version, col(Version.id) == col(ShareLink.version_id))
+                .join(Project, col(Project.id) == col(ShareLink.project_id))
+                .where(
+                    col(ShareLink.revoked_at).is_(None),
+                    col(Project.deleted_at).is_(None),
+                    or_(col(ShareLink.expires_at).is_(None), col(ShareLink.expires_at) > now),
+                )
+            )
+            wanted = {(row[0], row[1]) for row in live.all()}
+        stopped = [(p, v) for p, v in running if (p, v) not in wanted]
+        for project, version in stopped:
+            await self._previews.stop_version(project, version)
+            log.info("stopped the share preview of %s version %d: no working link shows it", project, version)
+        return stopped
+
+    async def sweep_expired(self, every_s: float = SWEEP_INTERVAL_S) -> None:
+        """Forever: end share previews whose links expired meanwhile (an expiry has no event of its own)."""
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self.end_unshared_previews()
+            except Exception:
+                log.exception("could not end the previews of expired share links; trying again later")

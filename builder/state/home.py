@@ -25,6 +25,10 @@ EXAMPLE_PROMPTS = [
 ]
 
 
+HOME_PAGE_SIZE = 24
+"""Project cards loaded at a time; "Show more" loads the next ones."""
+
+
 @dataclasses.dataclass
 class ProjectCard:
     id: str
@@ -51,6 +55,7 @@ OFFLINE_NOTE = (
 class HomeState(rx.State):
     prompt: str = ""
     projects: rx.Field[list[ProjectCard]] = rx.field(default_factory=list)
+    total: int = 0  # projects not in the trash, shown or not
     error: rx.Field[str] = rx.field("")
     importing: bool = False
     building: bool = False
@@ -60,10 +65,19 @@ class HomeState(rx.State):
     async def load(self) -> None:
         self.mode_note = OFFLINE_NOTE if settings.default_provider == "offline" else ""
         self.building = False
+        self.projects = await self._cards(0)
+
+    @rx.event
+    async def show_more(self) -> None:
+        """The next page of projects, after the ones shown; every project can be reached this way."""
+        self.projects = self.projects + await self._cards(len(self.projects))
+
+    async def _cards(self, offset: int) -> list[ProjectCard]:
         services = await get_services()
-        summaries = await services.projects.summaries(limit=24)
-        thumbnails = await services.verifications.thumbnail_ids([p.id for p in summaries])
-        self.projects = [
+        page = await services.projects.page(HOME_PAGE_SIZE, offset)
+        self.total = page.total
+        thumbnails = await services.verifications.thumbnail_ids([p.id for p in page.items])
+        return [
             ProjectCard(
                 id=p.id,
                 name=p.name,
@@ -74,7 +88,7 @@ class HomeState(rx.State):
                 initial=p.name.strip()[:1].upper() or "?",
                 thumbnail=thumbnail_url(p.id, thumbnails.get(p.id)),
             )
-            for p in summaries
+            for p in page.items
         ]
 
     @rx.event

@@ -54,8 +54,11 @@ class GenerationRecords(StoreBase):
         async with self._sessions() as session:
             return (await session.exec(query)).first() is not None
 
-    async def _interrupt(self, session: AsyncSession, before: datetime, project_id: str | None = None) -> int:
-        query = update(Generation).where(col(Generation.outcome) == GENERATION_RUNNING, col(Generation.created_at) < before)
+    async def _interrupt(self, session: AsyncSession, before: datetime | None, project_id: str | None = None) -> int:
+        """Mark running records interrupted: those created before `before`, or all of them when it is None."""
+        query = update(Generation).where(col(Generation.outcome) == GENERATION_RUNNING)
+        if before is not None:
+            query = query.where(col(Generation.created_at) < before)
         if project_id is not None:
             query = query.where(col(Generation.project_id) == project_id)
         result = await session.exec(
@@ -67,6 +70,32 @@ class GenerationRecords(StoreBase):
         """Mark running generations started before `before` as interrupted; returns how many."""
         async with self._sessions() as session, session.begin():
             return await self._interrupt(session, before)
+
+    async def interrupt_all_running(self) -> tuple[int, list[str]]:
+        """Mark every running generation interrupted and remove the empty projects they leave.
+
+        For the one server process at its start, when no generation of this database can still
+        be running. A project is removed when it never got a version and every generation it had
+        was interrupted: what a generation that died before saving leaves behind. Returns how many
+        generations were marked, and the removed projects' ids.
+        """
+        async with self._sessions() as session, session.begin():
+            running = select(Generation.project_id).where(col(Generation.outcome) == GENERATION_RUNNING).distinct()
+            touched = set((await session.exec(running)).all())
+            count = await self._interrupt(session, None)
+            removed: list[str] = []
+            for project_id in sorted(touched):
+                project = await session.get(Project, project_id)
+                if project is None or project.current_version_id is not None:
+                    continue
+                records = (await session.exec(select(Generation).where(Generation.project_id == project_id))).all()
+                if any(record.outcome != GENERATION_INTERRUPTED for record in records):
+                    continue
+                for record in records:
+                    await session.delete(record)
+                await session.delete(project)
+                removed.append(project_id)
+            return count, removed
 
     async def finish_generation(self, generation_id: int, **fields: object) -> None:
         """Record how a generation ended (outcome, tokens, cost, duration, version, error)."""

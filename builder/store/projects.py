@@ -137,12 +137,24 @@ class ProjectStore(GenerationRecords, VerificationRecords):
             updated_at=project.updated_at,
         )
 
-    async def list_projects(self, limit: int = 100) -> list[ProjectSummary]:
+    async def list_projects(self, limit: int | None = None, offset: int = 0) -> list[ProjectSummary]:
+        """Projects not in the trash, most recently changed first (id breaks ties, so pages never overlap)."""
         async with self._sessions() as session:
             projects = await session.exec(
-                select(Project).where(col(Project.deleted_at).is_(None)).order_by(col(Project.updated_at).desc()).limit(limit)
+                select(Project)
+                .where(col(Project.deleted_at).is_(None))
+                .order_by(col(Project.updated_at).desc(), col(Project.id))
+                .offset(offset)
+                .limit(limit)
             )
             return [await self._summary(session, p) for p in projects.all()]
+
+    async def count_projects(self, trashed: bool = False) -> int:
+        """How many projects are (or are not) in the trash, counted by the database."""
+        deleted = col(Project.deleted_at)
+        async with self._sessions() as session:
+            query = select(func.count()).select_from(Project).where(deleted.is_not(None) if trashed else deleted.is_(None))
+            return (await session.exec(query)).one()
 
     async def get_project(self, project_id: str) -> ProjectDetail:
         async with self._sessions() as session:
@@ -463,10 +475,14 @@ class ProjectStore(GenerationRecords, VerificationRecords):
             project.deleted_at = utcnow()
             session.add(project)
 
-    async def list_trash(self, limit: int = 100) -> list[TrashedProject]:
+    async def list_trash(self, limit: int | None = None, offset: int = 0) -> list[TrashedProject]:
         async with self._sessions() as session:
             projects = await session.exec(
-                select(Project).where(col(Project.deleted_at).is_not(None)).order_by(col(Project.deleted_at).desc()).limit(limit)
+                select(Project)
+                .where(col(Project.deleted_at).is_not(None))
+                .order_by(col(Project.deleted_at).desc(), col(Project.id))
+                .offset(offset)
+                .limit(limit)
             )
             trashed: list[TrashedProject] = []
             for project in projects.all():

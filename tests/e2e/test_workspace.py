@@ -114,7 +114,7 @@ def test_api_docs_work_offline(forja: str, page: Page, traffic: Traffic) -> None
 
 
 def test_bad_import_is_refused_with_the_file_named(forja: str, page: Page, tmp_path) -> None:
-    before = httpx.get(f"{forja}/api/projects").json()
+    before = httpx.get(f"{forja}/api/projects").json()["items"]
     archive = tmp_path / "evil.zip"
     archive.write_bytes(make_zip({"ok.txt": "fine", "../../etc/passwd": "root::0:0"}))
     page.goto(forja)
@@ -123,7 +123,7 @@ def test_bad_import_is_refused_with_the_file_named(forja: str, page: Page, tmp_p
     expect(alert).to_contain_text("Could not import evil.zip")
     expect(alert).to_contain_text("../../etc/passwd")
     shot(page, "home-import-refused")
-    assert httpx.get(f"{forja}/api/projects").json() == before
+    assert httpx.get(f"{forja}/api/projects").json()["items"] == before
 
 
 def test_unknown_project_says_so(forja: str, page: Page) -> None:
@@ -224,7 +224,7 @@ def test_preview_runs_on_its_own_origin_and_shows_saved_edits(forja: str, page: 
         }""",
         f"{forja}/api/projects",
     )
-    assert "made-by-preview" not in [p["name"] for p in httpx.get(f"{forja}/api/projects").json()]
+    assert "made-by-preview" not in [p["name"] for p in httpx.get(f"{forja}/api/projects").json()["items"]]
     assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"
 
 

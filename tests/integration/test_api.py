@@ -76,7 +76,7 @@ async def test_create_project_from_bad_json(client: httpx.AsyncClient, payload: 
     response = await client.post("/api/projects", json=payload)
     assert response.status_code == 422
     assert response.json()["detail"].startswith("Send JSON {'name': ..., 'files': {path: content}} or a zip upload")
-    assert (await client.get("/api/projects")).json() == []
+    assert (await client.get("/api/projects")).json()["items"] == []
 
 
 async def test_create_project_from_a_body_that_is_not_json(client: httpx.AsyncClient) -> None:
@@ -92,7 +92,7 @@ async def test_create_project_with_a_bad_path_is_refused(client: httpx.AsyncClie
         "detail": "File name '../../etc/passwd' contains '..'; paths may not leave the project folder.",
         "path": "../../etc/passwd",
     }
-    assert (await client.get("/api/projects")).json() == []
+    assert (await client.get("/api/projects")).json()["items"] == []
 
 
 async def test_create_project_from_zip_upload(client: httpx.AsyncClient, services: Services) -> None:
@@ -141,7 +141,7 @@ async def test_bad_zip_upload_is_refused_naming_the_file(client: httpx.AsyncClie
     response = await client.post("/api/projects", files={"file": ("app.zip", b"this is not a zip", "application/zip")})
     assert response.status_code == 422
     assert "not a zip archive" in response.json()["detail"]
-    assert (await client.get("/api/projects")).json() == []
+    assert (await client.get("/api/projects")).json()["items"] == []
 
 
 async def test_upload_without_a_file_field(client: httpx.AsyncClient) -> None:
@@ -155,7 +155,7 @@ async def test_list_and_get_projects(client: httpx.AsyncClient) -> None:
     second = await create(client, {"package.json": '{"dependencies": {"react": "18", "vite": "5"}}'}, name="Second")
     await client.put(f"/api/projects/{first}/files/index.html", json={"content": "<h1>changed</h1>"})
 
-    listed = (await client.get("/api/projects")).json()
+    listed = (await client.get("/api/projects")).json()["items"]
     assert [p["id"] for p in listed] == [first, second]  # the most recently changed first
     assert listed[0]["current_version"] == 2 and listed[0]["file_count"] == 2
     assert listed[1]["stack"] == ["react", "vite"]

@@ -116,7 +116,7 @@ async def test_generate_then_follow_up_over_sse(client: httpx.AsyncClient, scrip
         20,
     )
     assert first["cost_usd"] > 0 and first["duration_s"] > 0 and first["summary"] == "A page for the bakery."
-    assert [p["id"] for p in (await client.get("/api/projects")).json()] == [project_id]
+    assert [p["id"] for p in (await client.get("/api/projects")).json()["items"]] == [project_id]
 
 
 async def test_default_provider_is_the_one_with_a_key(client: httpx.AsyncClient, scripted_llm: ScriptedLLMServer) -> None:
@@ -142,7 +142,7 @@ async def test_provider_without_a_key_is_refused_before_anything_is_made(client:
     assert response.json() == {"detail": "Claude is not set up: set ANTHROPIC_API_KEY in Forja's environment and restart Forja."}
     response = await client.post("/api/generate", json={"prompt": "A page", "provider": "openai"})
     assert response.status_code == 400 and "OPENAI_API_KEY" in response.json()["detail"]
-    assert (await client.get("/api/projects")).json() == []
+    assert (await client.get("/api/projects")).json()["items"] == []
 
     project_id = (await client.post("/api/projects", json={"name": "Mine", "files": SITE})).json()["id"]
     response = await client.post(f"/api/projects/{project_id}/generate", json={"prompt": "Red", "provider": "anthropic"})
@@ -156,19 +156,19 @@ async def test_bad_generate_requests(client: httpx.AsyncClient, offline_only: No
     response = await client.post("/api/projects/nope/generate", json={"prompt": "A page"})
     assert response.status_code == 404
     assert (await client.get("/api/projects/nope/generations")).status_code == 404
-    assert (await client.get("/api/projects")).json() == []
+    assert (await client.get("/api/projects")).json()["items"] == []
 
 
 async def test_failed_first_generation_leaves_no_project(client: httpx.AsyncClient, scripted_llm: ScriptedLLMServer) -> None:
     existing = (await client.post("/api/projects", json={"name": "Mine", "files": SITE})).json()["id"]
-    before = (await client.get("/api/projects")).json()
+    before = (await client.get("/api/projects")).json()["items"]
     scripted_llm.queue(TextAnswer("Happy to help! Which colours would you like?"))
 
     events = await post_sse(client, "/api/generate", {"prompt": "A page", "provider": "openai"})
 
     assert [t for t, _ in events] == ["status", "error"]
     assert "answered in words" in events[-1][1]["message"]
-    assert (await client.get("/api/projects")).json() == before
+    assert (await client.get("/api/projects")).json()["items"] == before
     assert (await client.get(f"/api/projects/{events[-1][1]['project_id']}")).status_code == 404
     assert [p["id"] for p in before] == [existing]
 
@@ -177,7 +177,7 @@ async def test_blank_prompt_over_sse_ends_with_an_error_and_no_project(client: h
     events = await post_sse(client, "/api/generate", {"prompt": "   "})
     assert [t for t, _ in events] == ["error"]
     assert "Describe what you want first" in events[0][1]["message"]
-    assert (await client.get("/api/projects")).json() == []
+    assert (await client.get("/api/projects")).json()["items"] == []
 
 
 async def test_failed_follow_up_keeps_the_project(client: httpx.AsyncClient, scripted_llm: ScriptedLLMServer) -> None:

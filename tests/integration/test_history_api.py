@@ -196,7 +196,7 @@ async def test_trash_and_restore(
     assert (await client.patch(f"/api/projects/{pid}", json={"name": "X"})).status_code == 404
     assert (await client.delete(f"/api/projects/{pid}")).status_code == 404
 
-    trash = (await client.get("/api/trash")).json()
+    trash = (await client.get("/api/trash")).json()["items"]
     assert [t["id"] for t in trash] == [pid]
     deleted_at = datetime.fromisoformat(trash[0]["deleted_at"])
     assert datetime.fromisoformat(trash[0]["purge_at"]) - deleted_at == timedelta(days=TRASH_DAYS)
@@ -204,7 +204,7 @@ async def test_trash_and_restore(
 
     restored = await client.post(f"/api/trash/{pid}/restore")
     assert restored.status_code == 200 and restored.json()["id"] == pid
-    assert (await client.get("/api/trash")).json() == []
+    assert (await client.get("/api/trash")).json()["items"] == []
     assert [p.id for p in await services.projects.summaries()] == [pid]
     assert (await client.post(f"/api/trash/{pid}/restore")).status_code == 404  # not in the trash
     assert (await client.post("/api/trash/nope/restore")).status_code == 404
@@ -220,7 +220,7 @@ async def test_purged_project_is_gone_from_the_trash(
             update(Project).where(col(Project.id) == pid).values(deleted_at=datetime.now(UTC) - timedelta(days=31))
         )
     assert (await services.history.purge_expired()).projects == [pid]
-    assert (await client.get("/api/trash")).json() == []
+    assert (await client.get("/api/trash")).json()["items"] == []
     assert (await client.post(f"/api/trash/{pid}/restore")).status_code == 404
 
 

@@ -257,6 +257,30 @@ async def test_share_page_starts_and_serves_the_shared_version(
 
     await services.shares.revoke(created.id)
     assert (await client.get(f"/s/{created.token}")).status_code == 410
+    # The preview's own address ends with the link, not at its idle timeout.
+    assert services.previews.version_previews(pid) == {}
+    async with httpx.AsyncClient(timeout=5) as http:
+        after = await http.get(manager.proxy.internal_url(), headers={"Host": host})
+    assert "Version one" not in after.text
+
+
+async def test_share_previews_end_with_their_last_link_its_expiry_or_the_trash(
+    local_previews: None, services: Services, pid: str, sqlite_store: ProjectStore
+) -> None:
+    first = await services.shares.create(pid)
+    second = await services.shares.create(pid)
+    await services.previews.start_version(pid, 1)
+    await services.shares.revoke(first.id)
+    assert list(services.previews.version_previews(pid)) == [1]  # the other link still shows version 1
+
+    await _set(sqlite_store, second.id, expires_at=utcnow() - timedelta(seconds=1))
+    assert await services.shares.end_unshared_previews() == [(pid, 1)]
+    assert services.previews.version_previews(pid) == {}
+
+    await services.shares.create(pid)
+    await services.previews.start_version(pid, 1)
+    await services.history.delete(pid)
+    assert services.previews.version_previews(pid) == {}
 
 
 # -- the CLI ----------------------------------------------------------------------------------------

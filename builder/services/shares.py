@@ -197,10 +197,14 @@ class ShareService:
             if link.revoked_at is not None:
                 raise ShareGone(410, REVOKED_MESSAGE)
             expires_at = _aware(link.expires_at)
-            if expires_at is not None and expires_at <= utcnow():
-                raise ShareGone(410, EXPIRED_MESSAGE)
+            expired = expires_at is not None and expires_at <= utcnow()
             assert link.id is not None
-            return ShareTarget(share_id=link.id, project_id=link.project_id, version=found.number)
+            target = ShareTarget(share_id=link.id, project_id=link.project_id, version=found.number)
+        if expired:
+            # The sweep would end its preview within SWEEP_INTERVAL_S; the first visit after the expiry does it now.
+            await self.end_unshared_previews(target.project_id)
+            raise ShareGone(410, EXPIRED_MESSAGE)
+        return target
 
     async def links(self, project_id: str) -> list[ShareInfo]:
         """The project's links, newest first, revoked and expired ones included (flagged)."""

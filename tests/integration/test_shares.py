@@ -283,6 +283,16 @@ async def test_share_previews_end_with_their_last_link_its_expiry_or_the_trash(
     assert services.previews.version_previews(pid) == {}
 
 
+async def test_the_first_visit_after_an_expiry_ends_the_links_preview(
+    local_previews: None, services: Services, pid: str, sqlite_store: ProjectStore
+) -> None:
+    link = await services.shares.create(pid)
+    await services.previews.start_version(pid, 1)
+    await _set(sqlite_store, link.id, expires_at=utcnow() - timedelta(seconds=1))
+    assert (await _gone(services, link.token)).status == 410
+    assert services.previews.version_previews(pid) == {}  # not left for the sweep
+
+
 # -- the CLI ----------------------------------------------------------------------------------------
 
 

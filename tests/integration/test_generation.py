@@ -514,6 +514,24 @@ async def test_secrets_written_by_the_model_are_redacted(
     assert all(SECRET not in (e.content or "") for e in events)
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_key_in_the_models_title_or_summary_is_redacted(
+    services: Services, scripted_llm: ScriptedLLMServer, provider: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORJA_TEST_SECRET_TOKEN", SECRET)
+    guard.secret_values.cache_clear()
+    scripted_llm.queue(
+        ToolAnswer(tool(SITE, title=f"Bakery {SECRET}", summary="Uses sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789."))
+    )
+    project_id, events = await run(services, "A page", provider)
+
+    done = assert_saved(events, 1)
+    project = await services.projects.get(project_id)
+    assert project.name == "Bakery [redacted]"
+    assert done.summary == "Uses [redacted]."
+    assert all(SECRET not in (e.content or "") and "sk-ant-api03" not in (e.content or "") for e in events)
+
+
 # -- 9. follow-ups -------------------------------------------------------------------------------------------------
 
 

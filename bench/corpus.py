@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from preview_runtime.local import LocalRunner  # noqa: E402
 from preview_runtime.local.deps_cache import copy_seed  # noqa: E402
+from preview_runtime.local.homes import project_home  # noqa: E402
 from preview_runtime.plan import RunPlan, plan_for  # noqa: E402
 from preview_runtime.runner import PreviewSpec, PreviewState, Runner  # noqa: E402
 from scripts.corpus import CORPUS_DIR, ENTRIES, WHEELS_DIR, Entry, app_files  # noqa: E402
@@ -53,7 +54,7 @@ class Row:
 
 async def timed(runner: Runner, preview_id: str, files: dict[str, bytes], plan: RunPlan, path: str) -> float:
     """Seconds from start() until `path` answers 200 on the preview's upstream; RuntimeError when it fails."""
-    spec = PreviewSpec(preview_id=preview_id, project_id=f"bench-{preview_id.split('-')[0]}", version=1, files=files, plan=plan)
+    spec = PreviewSpec(preview_id=preview_id, project_id=project_of(preview_id), version=1, files=files, plan=plan)
     started = time.perf_counter()
     await runner.start(spec, lambda *_: None)
     async with httpx.AsyncClient(timeout=30, trust_env=False) as client:
@@ -72,15 +73,19 @@ async def timed(runner: Runner, preview_id: str, files: dict[str, bytes], plan: 
     raise RuntimeError(f"not answering after {LIMIT_S} s")
 
 
-def local_runner(folder: Path, entry: Entry) -> LocalRunner:
+def project_of(preview_id: str) -> str:
+    return f"bench-{preview_id.split('-')[0]}"
+
+
+def local_runner(folder: Path, entry: Entry, project_id: str) -> LocalRunner:
     seed = CORPUS_DIR / entry.name / "npm"
     runner = LocalRunner(folder, npm_seed=seed if seed.is_dir() else None)
-    runner.home.mkdir(parents=True, exist_ok=True)
+    home = project_home(folder, project_id)
+    home.mkdir(parents=True, exist_ok=True)
     if seed.is_dir():  # copied before the clock starts: a person's npm cache is already there
-        copy_seed(seed, runner.home / ".npm")
-    if WHEELS_DIR.is_dir():
-        shutil.copytree(WHEELS_DIR, runner.home / "wheels")
-    runner.extra_env = {**OFFLINE, "PIP_FIND_LINKS": str(runner.home / "wheels")}
+        copy_seed(seed, home / ".npm")
+    # PIP_FIND_LINKS is bound read-only into the sandbox, wherever it is.
+    runner.extra_env = {**OFFLINE, "PIP_FIND_LINKS": str(WHEELS_DIR)}
     return runner
 
 
@@ -112,8 +117,8 @@ async def measure(entry: Entry, kind: str, work: Path) -> Row:
     hand_plan = plan.model_copy(update={"lockfile_hash_inputs": []})
     tag = f"{entry.name[:20]}-{int(time.time())}"
     if kind == "local":
-        hand_runner: Runner = local_runner(work / f"{entry.name}-hand", entry)
-        forja_runner: Runner = local_runner(work / f"{entry.name}-forja", entry)
+        hand_runner: Runner = local_runner(work / f"{entry.name}-hand", entry, project_of(tag))
+        forja_runner: Runner = local_runner(work / f"{entry.name}-forja", entry, project_of(tag))
     else:
         hand_runner, forja_runner = docker_runner(entry, forja=False), docker_runner(entry, forja=True)
         await forja_runner.warm_up()  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ from builder.state.home import HomeState
 from builder.state.machine import MachineState
 from builder.state.project_actions import ProjectActionsState
 from builder.state.workspace import WorkspaceState
+from preview_runtime.local.environment import make_undumpable
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 log = logging.getLogger("builder")
@@ -37,6 +38,9 @@ def plain_error(exception: Exception) -> rx.event.EventSpec:
 async def running_services() -> AsyncIterator[None]:
     """Open the store and the preview proxy at start-up (taking back previews that outlived a
     restart, closing generations that did not), and stop the proxy and previews' processes on the way out."""
+    # Before any preview runs: an unsandboxed one runs as Forja's user, which could otherwise read Forja's keys
+    # from /proc/<Forja's pid>/environ.
+    make_undumpable()
     services = await get_services()
     await services.generations.recover_after_restart()
     try:

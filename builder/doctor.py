@@ -14,8 +14,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from builder.services.previews import local_limits
 from builder.settings import settings
 from preview_runtime.docker.image import ImageState, ImageStatus, engine_problem
+from preview_runtime.local.limits import describe, find_cgroups
 from preview_runtime.local.sandbox import find_bubblewrap
 from preview_runtime.verify import find_chromium
 
@@ -94,6 +96,18 @@ async def _sandbox_check() -> Check:
     return Check(name="sandbox", ok=False, detail=f"{_sentence(problem)}. Install it: sudo apt-get install bubblewrap.")
 
 
+async def _limits_check() -> Check:
+    applied, missing = describe(await asyncio.to_thread(find_cgroups), local_limits())
+    if not missing:
+        return Check(name="preview limits", ok=True, detail=f"Each local preview is limited to {applied}.")
+    return Check(
+        name="preview limits",
+        ok=False,
+        detail=f"Each local preview is limited to {applied}; NOT limited (no writable cgroup for it here): {missing}. "
+        "Run Forja as root, or in a systemd unit with Delegate=yes, for those.",
+    )
+
+
 async def _traefik_check() -> Check:
     version = await _version("traefik", "version")
     if version is None:
@@ -149,7 +163,15 @@ def _local_readiness(sandbox: Check) -> RunnerReadiness:
         return RunnerReadiness(ready=False, reason="Turned off in the settings (FORJA_PREVIEW_RUNNER=docker).")
     if sandbox.ok:
         return RunnerReadiness(ready=True, reason="Runs previews on this machine in a bubblewrap sandbox.")
-    return RunnerReadiness(ready=True, reason=f"Runs previews as your user WITHOUT a sandbox: {sandbox.detail}")
+    if settings.allow_unsandboxed:
+        return RunnerReadiness(
+            ready=True, reason=f"Runs previews as your user WITHOUT a sandbox (FORJA_ALLOW_UNSANDBOXED): {sandbox.detail}"
+        )
+    return RunnerReadiness(
+        ready=False,
+        reason=f"Refuses to run previews without a sandbox: {sandbox.detail} "
+        "Or use Docker, or set FORJA_ALLOW_UNSANDBOXED=true to run them as your user without one.",
+    )
 
 
 def _webcontainer_readiness() -> RunnerReadiness:
@@ -163,7 +185,9 @@ def _webcontainer_readiness() -> RunnerReadiness:
 
 async def diagnose(image: ImageStatus) -> DoctorReport:
     """Check everything at once; `image` is what the caller knows of the preview image."""
-    engine, node, sandbox, traefik = await asyncio.gather(engine_problem(), _node_check(), _sandbox_check(), _traefik_check())
+    engine, node, sandbox, traefik, limits = await asyncio.gather(
+        engine_problem(), _node_check(), _sandbox_check(), _traefik_check(), _limits_check()
+    )
     docker_check = Check(
         name="docker", ok=engine is None, detail=(_sentence(engine) + ".") if engine else "The Docker engine answers."
     )
@@ -189,5 +213,5 @@ async def diagnose(image: ImageStatus) -> DoctorReport:
         auto_reason=why,
         requested=settings.preview_runner,
         runners=runners,
-        checks=[python, node, sandbox, docker_check, image_check, traefik, _chromium_check(), _models_check()],
+        checks=[python, node, sandbox, limits, docker_check, image_check, traefik, _chromium_check(), _models_check()],
     )

@@ -117,10 +117,23 @@ class Settings(BaseSettings):
     )
     preview_memory_mb: int = Field(
         default=2048,
-        description="Memory limit of one preview container (its /app and home tmpfs count too: a Next.js install needs about 1.4 GB).",
+        description="Memory limit of one preview: its container (its /app and home tmpfs count too: a Next.js install "
+        "needs about 1.4 GB), or its cgroup with the local runner (where the machine lets Forja make one).",
     )
-    preview_cpus: float = Field(default=1.0, description="CPU limit of one preview container.")
-    preview_pids: int = Field(default=256, description="Process limit of one preview container.")
+    preview_cpus: float = Field(default=1.0, description="CPU limit of one preview (container, or local runner's cgroup).")
+    preview_pids: int = Field(
+        default=256, description="Most processes and threads of one preview (container, or local runner's cgroup)."
+    )
+    local_disk_mb: int = Field(
+        default=4096,
+        gt=0,
+        description="Local runner: most disk one preview may fill in its folder, its /tmp and its project's home together "
+        "(checked every few seconds; also the largest single file).",
+    )
+    allow_unsandboxed: bool = Field(
+        default=False,
+        description="Local runner without bubblewrap: run previews as your user without a sandbox instead of refusing them.",
+    )
     preview_warm_pool: int = Field(
         default=1,
         ge=0,

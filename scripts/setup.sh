@@ -34,3 +34,13 @@ python scripts/prefetch_starters.py || echo "Could not fetch the starters' npm p
 # The corpus (scripts/corpus.py): projects nobody at Forja wrote, made by upstream scaffolders or taken from the
 # registries, with their packages fetched into .cache/corpus so tests/integration/test_corpus.py previews them offline.
 python scripts/fetch_corpus.py || echo "Could not fetch every corpus project (offline?): the corpus tests of those skip, and fail in CI." >&2
+# Local previews run inside bubblewrap and are refused without it (unless FORJA_ALLOW_UNSANDBOXED=true).
+if [ "$(uname -s)" = Linux ] && ! command -v bwrap >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get install -y -qq bubblewrap >/dev/null || echo "Could not install bubblewrap: apt-get install bubblewrap" >&2
+  elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo -n apt-get install -y -qq bubblewrap >/dev/null || echo "Could not install bubblewrap: sudo apt-get install bubblewrap" >&2
+  else
+    echo "bubblewrap is missing: local previews are refused without it. Install it (Debian/Ubuntu: sudo apt-get install bubblewrap), or use Docker." >&2
+  fi
+fi

@@ -278,7 +278,26 @@ def preview_panel() -> rx.Component:
             id="preview-runner-reason",
         ),
     )
+    unsandboxed = rx.cond(
+        PreviewPaneState.preview_unsandboxed & (PreviewPaneState.preview_mode == "server"),
+        rx.callout(
+            "This preview runs as your user on this machine WITHOUT a sandbox (FORJA_ALLOW_UNSANDBOXED): "
+            "the app can read and change your files. Install bubblewrap or use Docker to sandbox it.",
+            icon="triangle_alert",
+            color_scheme="red",
+            size="1",
+            width="100%",
+            id="preview-unsandboxed",
+        ),
+    )
     # The frame stays mounted while it starts, so a WebContainer can boot behind the waiting message.
     return rx.vstack(
-        toolbar, why_runner, frame, rx.cond(running, rx.fragment(), waiting), spacing="0", height="100%", width="100%"
+        toolbar,
+        why_runner,
+        unsandboxed,
+        frame,
+        rx.cond(running, rx.fragment(), waiting),
+        spacing="0",
+        height="100%",
+        width="100%",
     )

@@ -26,6 +26,7 @@ from preview_runtime import console_bridge
 from preview_runtime.checks import project_checks
 from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage
 from preview_runtime.local import LocalRunner
+from preview_runtime.local.limits import Limits
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import (
@@ -101,6 +102,18 @@ def local_runner() -> Runner:
         npm_seed=settings.npm_seed_cache,
         silent_s=settings.preview_silent_s,
         egress_hosts=[host.strip() for host in settings.preview_egress_hosts.split(",") if host.strip()],
+        limits=local_limits(),
+        allow_unsandboxed=settings.allow_unsandboxed,
+    )
+
+
+def local_limits() -> Limits:
+    """The Docker runner's per-preview limits, applied to a local preview's cgroup; plus its disk."""
+    return Limits(
+        memory_bytes=settings.preview_memory_mb << 20,
+        pids=settings.preview_pids,
+        cpus=settings.preview_cpus,
+        disk_bytes=settings.local_disk_mb << 20,
     )
 
 

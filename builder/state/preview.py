@@ -22,6 +22,8 @@ class PreviewPaneState(WorkspaceState):
     # Why that runner runs it: shown under the toolbar, so a person knows what sandbox the app is in.
     preview_runner_reason: rx.Field[str] = rx.field("")
     preview_message: rx.Field[str] = rx.field("")
+    # The server runs the preview as the person's own user with no sandbox (FORJA_ALLOW_UNSANDBOXED): a banner says so.
+    preview_unsandboxed: rx.Field[bool] = rx.field(False)
     preview_reloads: rx.Field[int] = rx.field(0)
     # "webcontainer" while the browser runs the project, "server" for Forja's runners.
     preview_mode: rx.Field[str] = rx.field("")
@@ -43,6 +45,7 @@ class PreviewPaneState(WorkspaceState):
             self.preview_message = ""
             self.preview_mode = ""
             self.preview_runner = self.preview_runner_reason = ""
+            self.preview_unsandboxed = False
 
     async def _moved(self) -> bool:
         """Whether the server preview the page shows is gone or on a new address (a save changed its dependencies)."""
@@ -109,6 +112,7 @@ class PreviewPaneState(WorkspaceState):
                         return
                     self.preview_runner = info.runner
                     self.preview_runner_reason = info.runner_reason
+                    self.preview_unsandboxed = not info.sandboxed
                     self.preview_state = info.state.value
                     self.preview_url = info.url
                     self.preview_message = preview_words(info)

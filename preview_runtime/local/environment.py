@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import logging
 import os
 import re
 import sys
@@ -9,6 +11,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from preview_runtime.common import SECRET_NAME
+
+logger = logging.getLogger(__name__)
+
+_PR_SET_DUMPABLE = 4
 
 # What a preview may inherit from Forja's environment: how to reach registries, and the locale.
 PASSED_ENV = (
@@ -76,3 +82,16 @@ def preview_env(
     )
     env.update(extra or {})
     return env
+
+
+def make_undumpable() -> bool:
+    """Forja's own /proc/<pid>/environ, mem and the like readable by root only, not by every process of its user (an
+    unsandboxed preview runs as that user): prctl(PR_SET_DUMPABLE, 0). Its children get the default back at exec.
+    Root can still read them. Whether it was set (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        logger.warning("could not make Forja's process undumpable: %s", os.strerror(ctypes.get_errno()))
+        return False
+    return True

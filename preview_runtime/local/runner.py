@@ -2,8 +2,9 @@
 
 Used when no Docker engine is reachable. Each preview gets a folder `work_dir/<preview_id>/` with the version's
 files, a free loopback port (PORT, with HOST=127.0.0.1), and one shell running `INSTALL && DEV` in its own process
-group, inside bubblewrap when it is installed (sandbox.py), with a minimal environment (environment.py). HOME is
-`work_dir/.home`, shared by the previews so npm's and pip's caches are reused. An npm install's node_modules is kept
+group, inside bubblewrap (sandbox.py; without it previews are refused unless running unsandboxed is allowed), with a
+minimal environment (environment.py) and resource limits (limits.py). HOME is `work_dir/.homes/<project id>`
+(homes.py), reused by that project's previews so npm's and pip's caches are. An npm install's node_modules is kept
 in `work_dir/.deps/<dependency key>` (deps_cache.py) and linked into the next preview of the same dependency files
 instead of installing.
 
@@ -34,10 +35,12 @@ from collections.abc import Callable, Collection, Mapping
 from functools import partial
 from pathlib import Path
 
-from preview_runtime.local.deps_cache import DEPS_KEEP, NPM_INSTALL_ONLY, copy_seed, prune_deps, restore_deps, save_deps
+from preview_runtime.local.deps_cache import DEPS_KEEP, NPM_INSTALL_ONLY, prune_deps, restore_deps, save_deps
 from preview_runtime.local.egress import DEFAULT_EGRESS_HOSTS, EgressPolicy, registry_hosts
 from preview_runtime.local.environment import loopback_only, preview_env
 from preview_runtime.local.files import free_port, write_files
+from preview_runtime.local.homes import ready_home, remove_old_shared_home
+from preview_runtime.local.limits import CgroupTree, Confinement, Limits, describe, find_cgroups, remove_stale, watch
 from preview_runtime.local.network import SandboxNetwork, open_network
 from preview_runtime.local.preparation import Preparation
 from preview_runtime.local.processes import LINUX, end_group, kill_group, start_ticks
@@ -60,7 +63,7 @@ from preview_runtime.runner import (
 logger = logging.getLogger(__name__)
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-_HOME = ".home"
+_TMP = ".tmp"  # one folder per spawned sandbox, its /tmp
 _DEPS = ".deps"
 _RECORDS = ".runs"
 _PREPARE = ".prepare"
@@ -81,13 +84,18 @@ class LocalRunner(Runner):
         npm_seed: Path | None = None,
         silent_s: float = 90,
         egress_hosts: Collection[str] = DEFAULT_EGRESS_HOSTS,
+        limits: Limits | None = None,
+        allow_unsandboxed: bool = False,
     ) -> None:
         """`env`: extra variables for every preview (a registry mirror, a CA bundle); `sandbox=False` never uses bwrap.
 
         `silent_s`: a dev server that prints nothing and listens on no port for this long is ended as stuck.
 
         `npm_seed`: an npm cache (scripts/prefetch_starters.py fills one with the starters' packages) copied
-        into the previews' npm cache before the first preview, so those packages install without a network.
+        into each project's npm cache before its first preview, so those packages install without a network.
+
+        Without bubblewrap (or where it cannot make a sandbox) previews are refused, unless `allow_unsandboxed`;
+        `sandbox=False` runs them without it (tests).
 
         `egress_hosts`: the hosts sandboxed installs may reach, besides the registries `env` names (egress.py).
         """
@@ -98,6 +106,13 @@ class LocalRunner(Runner):
         self.extra_env = dict(env or {})
         self.sandbox = sandbox
         self.egress_hosts = tuple(egress_hosts)
+        self.allow_unsandboxed = allow_unsandboxed
+        self.limits = limits or Limits()
+        self._cgroups: CgroupTree | None = None
+        self._cgroups_probed = False
+        self._limits_note = ""  # what limits cannot be applied here, said in each preview's log
+        # Spawned process id -> the task watching its limits (limits.watch); it returns the breach, if any.
+        self._guards: dict[int, asyncio.Task[str]] = {}
         self._runs: dict[str, LocalRun] = {}
         self._deps_saves: set[asyncio.Task[None]] = set()
         # Project id -> its latest preparation (see prepare), kept once finished so the same files again do nothing.
@@ -109,10 +124,6 @@ class LocalRunner(Runner):
         self._no_sandbox = NO_SANDBOX
 
     # -- folders and records -----------------------------------------------------------------
-
-    @property
-    def home(self) -> Path:
-        return self.work_dir / _HOME
 
     def _dir(self, preview_id: str) -> Path:
         if not _ID.match(preview_id):
@@ -132,11 +143,35 @@ class LocalRunner(Runner):
         """bwrap's path when it is installed and can build a sandbox here (checked once)."""
         if not self._probed:
             if self.sandbox:
-                self._bwrap, self._no_sandbox = await find_bubblewrap(self.home)
+                self._bwrap, self._no_sandbox = await find_bubblewrap(self.work_dir)
             else:
                 self._bwrap, self._no_sandbox = None, SANDBOX_OFF
             self._probed = True
         return self._bwrap
+
+    async def _sandbox_or_refusal(self) -> str | None:
+        """bwrap's path; None when previews run without it (allowed); RunnerError when they may not run at all."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        bwrap = await self._bubblewrap()
+        if bwrap is None and self.sandbox and not self.allow_unsandboxed:
+            raise RunnerError(
+                f"{self._no_sandbox}, and Forja does not run generated code on this machine without a sandbox. "
+                "Install bubblewrap (apt-get install bubblewrap), use Docker (FORJA_PREVIEW_RUNNER=docker), or set "
+                "FORJA_ALLOW_UNSANDBOXED=true to run previews as your user without a sandbox."
+            )
+        return bwrap
+
+    def _cgroup_tree(self) -> CgroupTree | None:
+        """Where previews' cgroups go (found once); what cannot be limited here is logged once and kept to say."""
+        if not self._cgroups_probed:
+            self._cgroups_probed = True
+            self._cgroups = find_cgroups()
+            remove_stale(self._cgroups)
+            _, missing = describe(self._cgroups, self.limits)
+            if missing:
+                self._limits_note = f"Limits this machine does not let Forja apply to previews: {missing}."
+                logger.warning(self._limits_note)
+        return self._cgroups
 
     # -- Runner ------------------------------------------------------------------------------
 
@@ -144,7 +179,8 @@ class LocalRunner(Runner):
         directory = self._dir(spec.preview_id)
         if spec.preview_id in self._runs:
             await self.stop(spec.preview_id)
-        await self._ready_home()
+        await self._sandbox_or_refusal()
+        home = await self._ready_home(spec.project_id)
         self._write_record(spec.preview_id, None)  # before the folder: adopt() only removes folders it has a record of
         await asyncio.to_thread(shutil.rmtree, directory, True)
         directory.mkdir()
@@ -155,7 +191,7 @@ class LocalRunner(Runner):
             raise
 
         port = self._free_port()
-        env = preview_env(port, self.home, self.extra_env)
+        env = preview_env(port, home, self.extra_env)
         bwrap = await self._bubblewrap()
         run = LocalRun(spec=spec, directory=directory, port=port, sink=log, sandboxed=bwrap is not None, silent_s=self.silent_s)
         dev = spec.plan.dev.strip()
@@ -229,9 +265,12 @@ class LocalRunner(Runner):
             run.dev_started.set()
         run.env = env
         try:
-            run.process = await self._spawn(run.directory, script, env, partial(run.emit, source="forja"), run.network, True)
+            run.process = await self._spawn(
+                run.directory, script, env, partial(run.emit, source="forja"), "preview", run.network, True
+            )
         except OSError as exc:
             raise RunnerError(f"Could not run the preview's commands: {exc}") from exc
+        run.guard = self._guards.get(run.process.pid)
         self._write_record(run.preview_id, run.process.pid)
         where = f"127.0.0.1:{run.port}"
         if run.network is not None:
@@ -270,28 +309,35 @@ class LocalRunner(Runner):
             self._preparations[project_id] = preparation
 
         try:
-            await self._install_ahead(preparation, install, needed, log)
+            await self._install_ahead(project_id, preparation, install, needed, log)
         finally:
             await preparation.end_install()
             await asyncio.to_thread(shutil.rmtree, preparation.directory, True)
             preparation.finished.set()
 
-    async def _install_ahead(self, preparation: Preparation, install: str, files: Mapping[str, bytes], log: LogSink) -> None:
+    async def _install_ahead(
+        self, project_id: str, preparation: Preparation, install: str, files: Mapping[str, bytes], log: LogSink
+    ) -> None:
         def say(text: str, level: LogLevel) -> None:
             log("", text, level, "forja")
 
-        await self._ready_home()
+        try:
+            await self._sandbox_or_refusal()
+        except RunnerError as exc:
+            say(str(exc), LogLevel.warning)
+            return
+        home = await self._ready_home(project_id)
         directory = preparation.directory
         directory.mkdir(parents=True)
         await asyncio.to_thread(write_files, directory, files)
-        env = preview_env(self._free_port(), self.home, self.extra_env)
+        env = preview_env(self._free_port(), home, self.extra_env)
         script = _in_venv(install, directory, env)
         if preparation.cancelled:
             return
         say(f"Installing the dependencies while the rest of the project is written: {install}", LogLevel.info)
         try:
             preparation.network = await self._network(env, partial(say, level=LogLevel.warning))
-            process = preparation.process = await self._spawn(directory, script, env, say, preparation.network)
+            process = preparation.process = await self._spawn(directory, script, env, say, "install", preparation.network)
         except OSError as exc:
             say(f"Could not install the dependencies ahead of the preview: {exc}", LogLevel.warning)
             return
@@ -358,7 +404,9 @@ class LocalRunner(Runner):
         run.touched = time.monotonic()
         started = time.monotonic()
         try:
-            process = await self._spawn(run.directory, command, run.env, partial(run.emit, source="forja"), run.network)
+            process = await self._spawn(
+                run.directory, command, run.env, partial(run.emit, source="forja"), "command", run.network
+            )
         except OSError as exc:
             raise RunnerError(f"Could not run the command in the preview: {exc}") from exc
         run.commands.add(process.pid)
@@ -391,6 +439,8 @@ class LocalRunner(Runner):
         """
         # Preparations of that Forja: their installs died with it (sandboxed) or ran to their end; they were scratch.
         await asyncio.to_thread(shutil.rmtree, self.work_dir / _PREPARE, True)
+        await asyncio.to_thread(shutil.rmtree, self.work_dir / _TMP, True)
+        await remove_old_shared_home(self.work_dir)
         records = self.work_dir / _RECORDS
         if not records.is_dir():
             return []
@@ -445,14 +495,15 @@ class LocalRunner(Runner):
             detail=run.detail,
             handle=str(run.process.pid) if run.process else "",
             installed=run.dev_started.is_set() and run.state in (PreviewState.starting, PreviewState.running),
+            sandboxed=run.sandboxed,
         )
 
-    async def _ready_home(self) -> None:
-        """The work folder and the shared HOME exist, npm's cache seeded (see npm_seed)."""
+    async def _ready_home(self, project_id: str) -> Path:
+        """The work folder and the project's HOME exist, npm's cache seeded (see npm_seed)."""
+        if not _ID.match(project_id):
+            raise RunnerError(f"Not a usable project id: {project_id!r}")
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.home.mkdir(exist_ok=True)
-        if self.npm_seed is not None and (self.npm_seed / "_cacache").is_dir() and not (self.home / ".npm").exists():
-            await asyncio.to_thread(copy_seed, self.npm_seed, self.home / ".npm")
+        return await ready_home(self.work_dir, project_id, self.npm_seed)
 
     def _free_port(self) -> int:
         return free_port({run.port for run in self._runs.values()})
@@ -476,29 +527,62 @@ class LocalRunner(Runner):
         script: str,
         env: Mapping[str, str],
         say: Say,
+        label: str,
         net: SandboxNetwork | None = None,
         inbound: bool = False,
     ) -> asyncio.subprocess.Process:
-        """`sh -c script` in `directory`, in a process group of its own, inside bubblewrap when it can be used here
-        (only `directory` and HOME writable, `net`'s bridge started first); output and errors together on its stdout."""
+        """`sh -c script` in `directory`, in a process group of its own, inside bubblewrap (only `directory`, a /tmp
+        of its own and HOME writable; `net`'s bridge started first) unless running without it is allowed, in a cgroup
+        of its own with rlimits and watched by limits.watch; output and errors together on its stdout. `label` names
+        its cgroup (preview, install, command); a command run in a preview does not repeat what its preview said."""
+        bwrap = await self._sandbox_or_refusal()
+        home = Path(env["HOME"])
+        tmp = self.work_dir / _TMP / f"{label}-{secrets.token_hex(6)}"
+        tmp.mkdir(parents=True)
         argv = ["/bin/sh", "-c", net.wrap(script, inbound) if net else script]
-        if bwrap := await self._bubblewrap():
-            argv = [bwrap, *bwrap_args(directory, self.home, env), *(net.bwrap_args() if net else []), "--", *argv]
+        if bwrap is not None:
+            argv = [bwrap, *bwrap_args(directory, home, env, tmp), *(net.bwrap_args() if net else []), "--", *argv]
         else:
+            env = {**env, "TMPDIR": str(tmp)}
+            unsandboxed = f"{self._no_sandbox}: the preview runs as your user without a sandbox"
             if not self._warned_no_sandbox:
-                logger.warning(self._no_sandbox)
+                logger.warning(unsandboxed)
                 self._warned_no_sandbox = True
-            say(self._no_sandbox, LogLevel.warning)
-        return await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=directory,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-            limit=1 << 20,
-        )
+            if label != "command":
+                say(unsandboxed, LogLevel.warning)
+        tree = await asyncio.to_thread(self._cgroup_tree)
+        if self._limits_note and label != "command":
+            say(self._limits_note, LogLevel.warning)
+        confinement = await asyncio.to_thread(Confinement.make, tree, self.limits, label)
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                cwd=directory,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=confinement.preexec(),
+                limit=1 << 20,
+            )
+        except BaseException:
+            await asyncio.to_thread(confinement.remove)
+            await asyncio.to_thread(shutil.rmtree, tmp, True)
+            raise
+        guard = asyncio.create_task(self._guard(confinement, process, [directory, tmp, home], say, tmp))
+        self._guards[process.pid] = guard
+        guard.add_done_callback(lambda _: self._guards.pop(process.pid, None))
+        return process
+
+    @staticmethod
+    async def _guard(
+        confinement: Confinement, process: asyncio.subprocess.Process, areas: list[Path], say: Say, tmp: Path
+    ) -> str:
+        try:
+            return await watch(confinement, process, areas, lambda text: say(text, LogLevel.error))
+        finally:
+            await asyncio.to_thread(shutil.rmtree, tmp, True)
 
     def _deps_cache(self, project_id: str, plan: RunPlan, files: Mapping[str, bytes]) -> Path:
         return self.work_dir / _DEPS / dependency_key(plan, files, [project_id])

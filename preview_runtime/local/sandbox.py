@@ -10,8 +10,9 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-NO_SANDBOX = "bubblewrap is not installed: the preview runs as your user without a sandbox"
-SANDBOX_OFF = "The sandbox is turned off: the preview runs as your user without a sandbox"
+# Why there is no sandbox (the runner says what follows: a refusal, or running without one when that is allowed).
+NO_SANDBOX = "bubblewrap is not installed"
+SANDBOX_OFF = "The sandbox is turned off"
 
 # Variables naming files or folders outside the sandbox that installs need: bound read-only into it.
 _BOUND_PATH_VARS = (
@@ -38,10 +39,11 @@ _READ_ONLY_ETC = (
 )
 
 
-def bwrap_args(preview_dir: Path, home: Path, env: Mapping[str, str]) -> list[str]:
-    """bubblewrap's arguments (before `--` and the command) for one preview."""
+def bwrap_args(preview_dir: Path, home: Path, env: Mapping[str, str], tmp: Path) -> list[str]:
+    """bubblewrap's arguments (before `--` and the command) for one preview; `tmp` (a host folder) is its /tmp, so
+    what it writes there counts in its disk limit (bubblewrap 0.8 cannot size a tmpfs)."""
     args = ["--unshare-all", "--die-with-parent", "--new-session"]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--bind", str(tmp), "/tmp", "--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         path = Path(top)
         if path.is_symlink():
@@ -70,7 +72,7 @@ async def find_bubblewrap(home: Path) -> tuple[str | None, str]:
         return None, NO_SANDBOX
     proc = await asyncio.create_subprocess_exec(
         found,
-        *bwrap_args(home, home, {}),
+        *bwrap_args(home, home, {}, home),
         "--",
         "/bin/sh",
         "-c",
@@ -82,5 +84,5 @@ async def find_bubblewrap(home: Path) -> tuple[str | None, str]:
     _, err = await proc.communicate()
     if proc.returncode != 0:
         why = err.decode(errors="replace").strip()
-        return None, f"bubblewrap cannot make a sandbox here ({why}): the preview runs as your user without a sandbox"
+        return None, f"bubblewrap cannot make a sandbox here ({why})"
     return found, NO_SANDBOX

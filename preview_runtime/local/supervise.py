@@ -55,6 +55,7 @@ class LocalRun:
     commands: set[int] = field(default_factory=set)  # process groups of run_command's commands still running
     # In bubblewrap: the preview's own network namespace; `address` is then an address inside it (see network.py).
     network: SandboxNetwork | None = None
+    guard: asyncio.Task[str] | None = None  # watches its limits (limits.watch): returns the one it ran into
 
     def __post_init__(self) -> None:
         self.address = self.address or f"127.0.0.1:{self.port}"
@@ -93,6 +94,11 @@ async def supervise(run: LocalRun, marker: str, on_dev_started: Callable[[LocalR
         run.state = PreviewState.stopped
         return
     if run.gave_up:
+        return
+    if run.guard is not None and (breach := await run.guard):  # already said in the log by the guard
+        run.state = PreviewState.failed
+        tail = "\n".join(run.tail)
+        run.detail = breach + (f" Last lines:\n{tail}" if tail else "")
         return
     what = "The dev server" if run.dev_started.is_set() else "The install command"
     if code == 0:

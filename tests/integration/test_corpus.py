@@ -81,10 +81,8 @@ def fetched(entry: Entry) -> Path:
 async def test_corpus_project_previews_locally(entry: Entry, chromium: str, tmp_path: Path) -> None:
     folder = fetched(entry)
     runner = LocalRunner(tmp_path / "work", npm_seed=folder / "npm")
-    # The preview's HOME is the runner's, the only folder besides the project it may see.
-    runner.extra_env = {**OFFLINE_ENV, "PIP_FIND_LINKS": str(runner.home / "wheels")}
-    if entry.pip:
-        shutil.copytree(WHEELS_DIR, runner.home / "wheels")
+    # PIP_FIND_LINKS is bound read-only into the sandbox, wherever it is.
+    runner.extra_env = {**OFFLINE_ENV, "PIP_FIND_LINKS": str(WHEELS_DIR)}
     await preview_and_look(entry, folder, {"local": runner}, chromium, tmp_path)
 
 

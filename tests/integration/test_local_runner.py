@@ -280,7 +280,7 @@ async def test_adopt_after_a_restart_cleans_up_and_returns_nothing(runner: Local
     assert await successor.adopt() == []
     assert _live_processes_tagged(tag) == []
     assert not (runner.work_dir / "left1").exists()
-    assert (runner.work_dir / ".home").is_dir()  # the shared caches stay
+    assert (runner.work_dir / ".homes" / "project-1").is_dir()  # the project's caches stay
     assert await successor.adopt() == []
 
 

@@ -185,18 +185,24 @@ def test_doctor_with_docker_and_the_image(preview_image: str) -> None:  # noqa: 
 
 
 def test_doctor_without_bubblewrap(tmp_path: Path) -> None:
-    """A PATH with everything Forja runs but bwrap: the local runner is said to run without a sandbox."""
+    """A PATH with everything Forja runs but bwrap: the local runner refuses previews, unless told to run them
+    without a sandbox."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in ("node", "npm", "traefik", "docker", "chromium"):
         if found := shutil.which(tool):
             (bin_dir / tool).symlink_to(found)
     code, report = doctor({"DOCKER_HOST": "unix:///nonexistent/docker.sock"}, path=str(bin_dir))
-    assert code == 0
+    assert code == 1 and report["auto"] == "none"
     checks = {check["name"]: check for check in report["checks"]}
     assert checks["sandbox"]["ok"] is False
-    assert checks["sandbox"]["detail"].startswith("Bubblewrap is not installed: ")
+    assert checks["sandbox"]["detail"].startswith("Bubblewrap is not installed. ")
     assert "apt-get install bubblewrap" in checks["sandbox"]["detail"]
+    local = report["runners"]["local"]
+    assert local["ready"] is False and "FORJA_ALLOW_UNSANDBOXED=true" in local["reason"]
+    env = {"DOCKER_HOST": "unix:///nonexistent/docker.sock", "FORJA_ALLOW_UNSANDBOXED": "true"}
+    code, report = doctor(env, path=str(bin_dir))
+    assert code == 0 and report["runners"]["local"]["ready"] is True
     assert "WITHOUT a sandbox" in report["runners"]["local"]["reason"]
     # Keys are named, never shown.
     assert "sk-" not in json.dumps(report)

@@ -12,7 +12,6 @@ texts, and starters with an API must answer it with JSON.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 from pathlib import Path
 
@@ -45,9 +44,8 @@ STARTERS = starters()
 async def test_starter_installs_offline_and_serves_its_page(starter, package_caches, tmp_path: Path) -> None:
     npm_cache, wheels = package_caches
     runner = LocalRunner(tmp_path / "work", npm_seed=npm_cache)
-    # The preview's HOME is the runner's, the only folder besides the project it may see.
-    runner.extra_env = {"npm_config_offline": "true", "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(runner.home / "wheels")}
-    shutil.copytree(wheels, runner.home / "wheels")
+    # PIP_FIND_LINKS is bound read-only into the sandbox, wherever it is.
+    runner.extra_env = {"npm_config_offline": "true", "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)}
     files = {path: text.encode() for path, text in render_starter(starter, SAMPLE).items()}
     spec = PreviewSpec(preview_id="starter1", project_id="p", version=1, files=files, plan=plan_for(files))
     lines: list[str] = []

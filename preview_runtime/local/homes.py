@@ -1,0 +1,31 @@
+"""HOME of local previews: one folder per project, so one project's dotfiles (`~/.npmrc`, pip's config) never change
+what another project's install does. npm's cache in it starts as a copy of the seed (as the Docker runner's entry.sh
+does), made once per project, outside the sandbox: the seed itself is never visible to a preview."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+from preview_runtime.local.deps_cache import copy_seed
+
+HOMES = ".homes"
+OLD_SHARED_HOME = ".home"  # the HOME all previews shared before HOMES: removed on adopt
+
+
+def project_home(work_dir: Path, project_id: str) -> Path:
+    return work_dir / HOMES / project_id
+
+
+async def ready_home(work_dir: Path, project_id: str, npm_seed: Path | None) -> Path:
+    """The project's HOME, made on first use with npm's cache seeded from `npm_seed`."""
+    home = project_home(work_dir, project_id)
+    home.mkdir(parents=True, exist_ok=True)
+    if npm_seed is not None and (npm_seed / "_cacache").is_dir() and not (home / ".npm").exists():
+        await asyncio.to_thread(copy_seed, npm_seed, home / ".npm")
+    return home
+
+
+async def remove_old_shared_home(work_dir: Path) -> None:
+    await asyncio.to_thread(shutil.rmtree, work_dir / OLD_SHARED_HOME, True)

@@ -3,7 +3,7 @@
 Used when no Docker engine is reachable. Each preview gets a folder `work_dir/<preview_id>/` with the version's
 files, a free loopback port (PORT, with HOST=127.0.0.1), and one shell running `INSTALL && DEV` in its own process
 group, inside bubblewrap (sandbox.py; without it previews are refused unless running unsandboxed is allowed), with a
-minimal environment (environment.py) and resource limits (limits.py). HOME is `work_dir/.homes/<project id>`
+minimal environment (environment.py) and resource limits (limits.py), all started by spawn.py. HOME is `work_dir/.homes/<project id>`
 (homes.py), reused by that project's previews so npm's and pip's caches are. An npm install's node_modules is kept
 in `work_dir/.deps/<dependency key>` (deps_cache.py) and linked into the next preview of the same dependency files
 instead of installing.
@@ -31,20 +31,20 @@ import shlex
 import shutil
 import sys
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from functools import partial
 from pathlib import Path
 
 from preview_runtime.local.deps_cache import DEPS_KEEP, NPM_INSTALL_ONLY, prune_deps, restore_deps, save_deps
-from preview_runtime.local.egress import DEFAULT_EGRESS_HOSTS, EgressPolicy, registry_hosts
+from preview_runtime.local.egress import DEFAULT_EGRESS_HOSTS
 from preview_runtime.local.environment import loopback_only, preview_env
 from preview_runtime.local.files import free_port, write_files
 from preview_runtime.local.homes import ready_home, remove_old_shared_home
-from preview_runtime.local.limits import CgroupTree, Confinement, Limits, describe, find_cgroups, remove_stale, watch
-from preview_runtime.local.network import SandboxNetwork, open_network
+from preview_runtime.local.limits import Limits
+from preview_runtime.local.network import SandboxNetwork
 from preview_runtime.local.preparation import Preparation
 from preview_runtime.local.processes import LINUX, end_group, kill_group, start_ticks
-from preview_runtime.local.sandbox import NO_SANDBOX, SANDBOX_OFF, bwrap_args, find_bubblewrap
+from preview_runtime.local.spawn import TMP_DIR, Say, Spawner
 from preview_runtime.local.supervise import LocalRun, output_lines, supervise
 from preview_runtime.logs import LogLevel
 from preview_runtime.plan import RunPlan, dependency_files, dependency_key, npm_script
@@ -63,13 +63,9 @@ from preview_runtime.runner import (
 logger = logging.getLogger(__name__)
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-_TMP = ".tmp"  # one folder per spawned sandbox, its /tmp
 _DEPS = ".deps"
 _RECORDS = ".runs"
 _PREPARE = ".prepare"
-
-# Tells one line to the person: (text, level).
-Say = Callable[[str, LogLevel], None]
 
 
 class LocalRunner(Runner):
@@ -105,23 +101,12 @@ class LocalRunner(Runner):
         self.silent_s = silent_s
         self.extra_env = dict(env or {})
         self.sandbox = sandbox
-        self.egress_hosts = tuple(egress_hosts)
-        self.allow_unsandboxed = allow_unsandboxed
-        self.limits = limits or Limits()
-        self._cgroups: CgroupTree | None = None
-        self._cgroups_probed = False
-        self._limits_note = ""  # what limits cannot be applied here, said in each preview's log
-        # Spawned process id -> the task watching its limits (limits.watch); it returns the breach, if any.
-        self._guards: dict[int, asyncio.Task[str]] = {}
+        self._spawner = Spawner(self.work_dir, sandbox, allow_unsandboxed, limits or Limits(), egress_hosts)
         self._runs: dict[str, LocalRun] = {}
         self._deps_saves: set[asyncio.Task[None]] = set()
         # Project id -> its latest preparation (see prepare), kept once finished so the same files again do nothing.
         self._preparations: dict[str, Preparation] = {}
         self._prepare_locks: dict[str, asyncio.Lock] = {}
-        self._bwrap: str | None = None
-        self._probed = False
-        self._warned_no_sandbox = False
-        self._no_sandbox = NO_SANDBOX
 
     # -- folders and records -----------------------------------------------------------------
 
@@ -139,47 +124,13 @@ class LocalRunner(Runner):
         data = {"pgid": pgid, "start_ticks": start_ticks(pgid) if pgid else None}
         record.write_text(json.dumps(data))
 
-    async def _bubblewrap(self) -> str | None:
-        """bwrap's path when it is installed and can build a sandbox here (checked once)."""
-        if not self._probed:
-            if self.sandbox:
-                self._bwrap, self._no_sandbox = await find_bubblewrap(self.work_dir)
-            else:
-                self._bwrap, self._no_sandbox = None, SANDBOX_OFF
-            self._probed = True
-        return self._bwrap
-
-    async def _sandbox_or_refusal(self) -> str | None:
-        """bwrap's path; None when previews run without it (allowed); RunnerError when they may not run at all."""
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        bwrap = await self._bubblewrap()
-        if bwrap is None and self.sandbox and not self.allow_unsandboxed:
-            raise RunnerError(
-                f"{self._no_sandbox}, and Forja does not run generated code on this machine without a sandbox. "
-                "Install bubblewrap (apt-get install bubblewrap), use Docker (FORJA_PREVIEW_RUNNER=docker), or set "
-                "FORJA_ALLOW_UNSANDBOXED=true to run previews as your user without a sandbox."
-            )
-        return bwrap
-
-    def _cgroup_tree(self) -> CgroupTree | None:
-        """Where previews' cgroups go (found once); what cannot be limited here is logged once and kept to say."""
-        if not self._cgroups_probed:
-            self._cgroups_probed = True
-            self._cgroups = find_cgroups()
-            remove_stale(self._cgroups)
-            _, missing = describe(self._cgroups, self.limits)
-            if missing:
-                self._limits_note = f"Limits this machine does not let Forja apply to previews: {missing}."
-                logger.warning(self._limits_note)
-        return self._cgroups
-
     # -- Runner ------------------------------------------------------------------------------
 
     async def start(self, spec: PreviewSpec, log: LogSink) -> PreviewInfo:
         directory = self._dir(spec.preview_id)
         if spec.preview_id in self._runs:
             await self.stop(spec.preview_id)
-        await self._sandbox_or_refusal()
+        await self._spawner.sandbox_or_refusal()
         home = await self._ready_home(spec.project_id)
         self._write_record(spec.preview_id, None)  # before the folder: adopt() only removes folders it has a record of
         await asyncio.to_thread(shutil.rmtree, directory, True)
@@ -192,7 +143,7 @@ class LocalRunner(Runner):
 
         port = self._free_port()
         env = preview_env(port, home, self.extra_env)
-        bwrap = await self._bubblewrap()
+        bwrap = await self._spawner.bubblewrap()
         run = LocalRun(spec=spec, directory=directory, port=port, sink=log, sandboxed=bwrap is not None, silent_s=self.silent_s)
         dev = spec.plan.dev.strip()
         if (script := npm_script(spec.plan, spec.files)) is not None:
@@ -205,7 +156,7 @@ class LocalRunner(Runner):
             dev = loopback_only(dev)  # every interface would be this machine's, not a namespace's
         cache = self._deps_cache(spec.project_id, spec.plan, spec.files)
         try:
-            run.network = await self._network(env, partial(run.emit, level=LogLevel.warning, source="forja"))
+            run.network = await self._spawner.network(env, partial(run.emit, level=LogLevel.warning, source="forja"))
             if run.network is not None:  # the upstream: the host's end of the bridge to the dev server's port
                 await run.network.expose(lambda: int(run.address.rsplit(":", 1)[1]))
         except BaseException:
@@ -265,12 +216,12 @@ class LocalRunner(Runner):
             run.dev_started.set()
         run.env = env
         try:
-            run.process = await self._spawn(
+            run.process = await self._spawner.spawn(
                 run.directory, script, env, partial(run.emit, source="forja"), "preview", run.network, True
             )
         except OSError as exc:
             raise RunnerError(f"Could not run the preview's commands: {exc}") from exc
-        run.guard = self._guards.get(run.process.pid)
+        run.guard = self._spawner.guard(run.process.pid)
         self._write_record(run.preview_id, run.process.pid)
         where = f"127.0.0.1:{run.port}"
         if run.network is not None:
@@ -322,7 +273,7 @@ class LocalRunner(Runner):
             log("", text, level, "forja")
 
         try:
-            await self._sandbox_or_refusal()
+            await self._spawner.sandbox_or_refusal()
         except RunnerError as exc:
             say(str(exc), LogLevel.warning)
             return
@@ -336,8 +287,8 @@ class LocalRunner(Runner):
             return
         say(f"Installing the dependencies while the rest of the project is written: {install}", LogLevel.info)
         try:
-            preparation.network = await self._network(env, partial(say, level=LogLevel.warning))
-            process = preparation.process = await self._spawn(directory, script, env, say, "install", preparation.network)
+            preparation.network = await self._spawner.network(env, partial(say, level=LogLevel.warning))
+            process = preparation.process = await self._spawner.spawn(directory, script, env, say, "install", preparation.network)
         except OSError as exc:
             say(f"Could not install the dependencies ahead of the preview: {exc}", LogLevel.warning)
             return
@@ -404,7 +355,7 @@ class LocalRunner(Runner):
         run.touched = time.monotonic()
         started = time.monotonic()
         try:
-            process = await self._spawn(
+            process = await self._spawner.spawn(
                 run.directory, command, run.env, partial(run.emit, source="forja"), "command", run.network
             )
         except OSError as exc:
@@ -439,7 +390,7 @@ class LocalRunner(Runner):
         """
         # Preparations of that Forja: their installs died with it (sandboxed) or ran to their end; they were scratch.
         await asyncio.to_thread(shutil.rmtree, self.work_dir / _PREPARE, True)
-        await asyncio.to_thread(shutil.rmtree, self.work_dir / _TMP, True)
+        await asyncio.to_thread(shutil.rmtree, self.work_dir / TMP_DIR, True)
         await remove_old_shared_home(self.work_dir)
         records = self.work_dir / _RECORDS
         if not records.is_dir():
@@ -508,81 +459,12 @@ class LocalRunner(Runner):
     def _free_port(self) -> int:
         return free_port({run.port for run in self._runs.values()})
 
-    async def _network(self, env: dict[str, str], say: Callable[[str], None]) -> SandboxNetwork | None:
-        """In bubblewrap: the sandbox's sockets and egress proxy (network.py), `env` sending installs through it."""
-        if await self._bubblewrap() is None:
-            return None
-        return await open_network(EgressPolicy([*self.egress_hosts, *registry_hosts(env)]), env, say)
-
     async def _forget(self, preview_id: str, network: SandboxNetwork | None = None) -> None:
         """Remove a preview's folder and record, and close its network."""
         if network is not None:
             await network.close()
         await asyncio.to_thread(shutil.rmtree, self._dir(preview_id), True)
         self._record(preview_id).unlink(missing_ok=True)
-
-    async def _spawn(
-        self,
-        directory: Path,
-        script: str,
-        env: Mapping[str, str],
-        say: Say,
-        label: str,
-        net: SandboxNetwork | None = None,
-        inbound: bool = False,
-    ) -> asyncio.subprocess.Process:
-        """`sh -c script` in `directory`, in a process group of its own, inside bubblewrap (only `directory`, a /tmp
-        of its own and HOME writable; `net`'s bridge started first) unless running without it is allowed, in a cgroup
-        of its own with rlimits and watched by limits.watch; output and errors together on its stdout. `label` names
-        its cgroup (preview, install, command); a command run in a preview does not repeat what its preview said."""
-        bwrap = await self._sandbox_or_refusal()
-        home = Path(env["HOME"])
-        tmp = self.work_dir / _TMP / f"{label}-{secrets.token_hex(6)}"
-        tmp.mkdir(parents=True)
-        argv = ["/bin/sh", "-c", net.wrap(script, inbound) if net else script]
-        if bwrap is not None:
-            argv = [bwrap, *bwrap_args(directory, home, env, tmp), *(net.bwrap_args() if net else []), "--", *argv]
-        else:
-            env = {**env, "TMPDIR": str(tmp)}
-            unsandboxed = f"{self._no_sandbox}: the preview runs as your user without a sandbox"
-            if not self._warned_no_sandbox:
-                logger.warning(unsandboxed)
-                self._warned_no_sandbox = True
-            if label != "command":
-                say(unsandboxed, LogLevel.warning)
-        tree = await asyncio.to_thread(self._cgroup_tree)
-        if self._limits_note and label != "command":
-            say(self._limits_note, LogLevel.warning)
-        confinement = await asyncio.to_thread(Confinement.make, tree, self.limits, label)
-        try:
-            process = await asyncio.create_subprocess_exec(
-                *argv,
-                cwd=directory,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=confinement.preexec(),
-                limit=1 << 20,
-            )
-        except BaseException:
-            await asyncio.to_thread(confinement.remove)
-            await asyncio.to_thread(shutil.rmtree, tmp, True)
-            raise
-        guard = asyncio.create_task(self._guard(confinement, process, [directory, tmp, home], say, tmp))
-        self._guards[process.pid] = guard
-        guard.add_done_callback(lambda _: self._guards.pop(process.pid, None))
-        return process
-
-    @staticmethod
-    async def _guard(
-        confinement: Confinement, process: asyncio.subprocess.Process, areas: list[Path], say: Say, tmp: Path
-    ) -> str:
-        try:
-            return await watch(confinement, process, areas, lambda text: say(text, LogLevel.error))
-        finally:
-            await asyncio.to_thread(shutil.rmtree, tmp, True)
 
     def _deps_cache(self, project_id: str, plan: RunPlan, files: Mapping[str, bytes]) -> Path:
         return self.work_dir / _DEPS / dependency_key(plan, files, [project_id])

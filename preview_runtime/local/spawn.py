@@ -1,0 +1,156 @@
+"""How a local preview's processes start: in bubblewrap (refused without it unless allowed), with the network of
+its own that network.py gives it, in a cgroup of its own with rlimits (limits.py), and watched for its limits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import shutil
+from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
+
+from preview_runtime.local.egress import EgressPolicy, registry_hosts
+from preview_runtime.local.limits import CgroupTree, Confinement, Limits, describe, find_cgroups, remove_stale, watch
+from preview_runtime.local.network import SandboxNetwork, open_network
+from preview_runtime.local.sandbox import NO_SANDBOX, SANDBOX_OFF, bwrap_args, find_bubblewrap
+from preview_runtime.logs import LogLevel
+from preview_runtime.runner import RunnerError
+
+logger = logging.getLogger(__name__)
+
+TMP_DIR = ".tmp"  # under the work folder: one folder per spawned sandbox, its /tmp
+
+# Tells one line to the person: (text, level).
+Say = Callable[[str, LogLevel], None]
+
+
+class Spawner:
+    """Starts the processes of one LocalRunner's previews, installs ahead and commands."""
+
+    def __init__(
+        self, work_dir: Path, sandbox: bool, allow_unsandboxed: bool, limits: Limits, egress_hosts: Collection[str]
+    ) -> None:
+        """`sandbox=False` never uses bubblewrap (tests); without it (or where it cannot make a sandbox) processes
+        are refused unless `allow_unsandboxed`."""
+        self.work_dir = work_dir
+        self.sandbox = sandbox
+        self.allow_unsandboxed = allow_unsandboxed
+        self.limits = limits
+        self.egress_hosts = tuple(egress_hosts)
+        self._bwrap: str | None = None
+        self._probed = False
+        self._warned_no_sandbox = False
+        self._no_sandbox = NO_SANDBOX
+        self._cgroups: CgroupTree | None = None
+        self._cgroups_probed = False
+        self._limits_note = ""  # what limits cannot be applied here, said in each preview's log
+        # Spawned process id -> the task watching its limits (limits.watch); it returns the breach, if any.
+        self._guards: dict[int, asyncio.Task[str]] = {}
+
+    def guard(self, pid: int) -> asyncio.Task[str] | None:
+        """The task watching the limits of the process `spawn` started with this pid."""
+        return self._guards.get(pid)
+
+    async def bubblewrap(self) -> str | None:
+        """bwrap's path when it is installed and can build a sandbox here (checked once)."""
+        if not self._probed:
+            if self.sandbox:
+                self._bwrap, self._no_sandbox = await find_bubblewrap(self.work_dir)
+            else:
+                self._bwrap, self._no_sandbox = None, SANDBOX_OFF
+            self._probed = True
+        return self._bwrap
+
+    async def sandbox_or_refusal(self) -> str | None:
+        """bwrap's path; None when previews run without it (allowed); RunnerError when they may not run at all."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        bwrap = await self.bubblewrap()
+        if bwrap is None and self.sandbox and not self.allow_unsandboxed:
+            raise RunnerError(
+                f"{self._no_sandbox}, and Forja does not run generated code on this machine without a sandbox. "
+                "Install bubblewrap (apt-get install bubblewrap), use Docker (FORJA_PREVIEW_RUNNER=docker), or set "
+                "FORJA_ALLOW_UNSANDBOXED=true to run previews as your user without a sandbox."
+            )
+        return bwrap
+
+    def _cgroup_tree(self) -> CgroupTree | None:
+        """Where previews' cgroups go (found once); what cannot be limited here is logged once and kept to say."""
+        if not self._cgroups_probed:
+            self._cgroups_probed = True
+            self._cgroups = find_cgroups()
+            remove_stale(self._cgroups)
+            _, missing = describe(self._cgroups, self.limits)
+            if missing:
+                self._limits_note = f"Limits this machine does not let Forja apply to previews: {missing}."
+                logger.warning(self._limits_note)
+        return self._cgroups
+
+    async def network(self, env: dict[str, str], say: Callable[[str], None]) -> SandboxNetwork | None:
+        """In bubblewrap: the sandbox's sockets and egress proxy (network.py), `env` sending installs through it."""
+        if await self.bubblewrap() is None:
+            return None
+        return await open_network(EgressPolicy([*self.egress_hosts, *registry_hosts(env)]), env, say)
+
+    async def spawn(
+        self,
+        directory: Path,
+        script: str,
+        env: Mapping[str, str],
+        say: Say,
+        label: str,
+        net: SandboxNetwork | None = None,
+        inbound: bool = False,
+    ) -> asyncio.subprocess.Process:
+        """`sh -c script` in `directory`, in a process group of its own, inside bubblewrap (only `directory`, a /tmp
+        of its own and HOME writable; `net`'s bridge started first) unless running without it is allowed, in a cgroup
+        of its own with rlimits and watched by limits.watch; output and errors together on its stdout. `label` names
+        its cgroup (preview, install, command); a command run in a preview does not repeat what its preview said."""
+        bwrap = await self.sandbox_or_refusal()
+        home = Path(env["HOME"])
+        tmp = self.work_dir / TMP_DIR / f"{label}-{secrets.token_hex(6)}"
+        tmp.mkdir(parents=True)
+        argv = ["/bin/sh", "-c", net.wrap(script, inbound) if net else script]
+        if bwrap is not None:
+            argv = [bwrap, *bwrap_args(directory, home, env, tmp), *(net.bwrap_args() if net else []), "--", *argv]
+        else:
+            env = {**env, "TMPDIR": str(tmp)}
+            unsandboxed = f"{self._no_sandbox}: the preview runs as your user without a sandbox"
+            if not self._warned_no_sandbox:
+                logger.warning(unsandboxed)
+                self._warned_no_sandbox = True
+            if label != "command":
+                say(unsandboxed, LogLevel.warning)
+        tree = await asyncio.to_thread(self._cgroup_tree)
+        if self._limits_note and label != "command":
+            say(self._limits_note, LogLevel.warning)
+        confinement = await asyncio.to_thread(Confinement.make, tree, self.limits, label)
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                cwd=directory,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=confinement.preexec(),
+                limit=1 << 20,
+            )
+        except BaseException:
+            await asyncio.to_thread(confinement.remove)
+            await asyncio.to_thread(shutil.rmtree, tmp, True)
+            raise
+        guard = asyncio.create_task(self._guard(confinement, process, [directory, tmp, home], say, tmp))
+        self._guards[process.pid] = guard
+        guard.add_done_callback(lambda _: self._guards.pop(process.pid, None))
+        return process
+
+    @staticmethod
+    async def _guard(
+        confinement: Confinement, process: asyncio.subprocess.Process, areas: list[Path], say: Say, tmp: Path
+    ) -> str:
+        try:
+            return await watch(confinement, process, areas, lambda text: say(text, LogLevel.error))
+        finally:
+            await asyncio.to_thread(shutil.rmtree, tmp, True)

@@ -290,4 +290,6 @@ class HistoryService:
 
     async def purge_expired(self, days: int = TRASH_DAYS) -> PurgeResult:
         """Delete for good the projects in the trash for more than `days` days, and the blobs only they used."""
-        return await self._store.purge_trashed(datetime.now(UTC) - timedelta(days=days))
+        result = await self._store.purge_trashed(datetime.now(UTC) - timedelta(days=days))
+        await self._previews.forget_projects(result.projects)
+        return result

@@ -12,6 +12,7 @@ import secrets
 import time
 from collections import defaultdict
 from collections.abc import AsyncGenerator, Awaitable, Mapping
+from pathlib import Path
 from typing import TypeVar
 
 from sqlmodel import col, select
@@ -26,6 +27,7 @@ from preview_runtime import console_bridge
 from preview_runtime.checks import project_checks
 from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage
 from preview_runtime.local import LocalRunner
+from preview_runtime.local.homes import remove_homes
 from preview_runtime.local.limits import Limits
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.manager import PreviewManager
@@ -94,9 +96,13 @@ def docker_runner(image: str) -> Runner:
     return DockerRunner(config)
 
 
+def local_work_dir() -> Path:
+    return settings.data_dir / "previews"
+
+
 def local_runner() -> Runner:
     return LocalRunner(
-        settings.data_dir / "previews",
+        local_work_dir(),
         ttl_seconds=settings.preview_ttl_s,
         env=install_env(),
         npm_seed=settings.npm_seed_cache,
@@ -454,6 +460,10 @@ class PreviewService:
     async def answers_version(self, project_id: str, version: int) -> bool:
         preview_id = self._by_version.get(version_key(project_id, version))
         return preview_id is not None and self._manager is not None and await self._manager.answers(preview_id)
+
+    async def forget_projects(self, project_ids: list[str]) -> None:
+        """What the local runner keeps per project (its home) goes with projects deleted for good."""
+        await asyncio.to_thread(remove_homes, local_work_dir(), project_ids)
 
     async def stop_version(self, project_id: str, version: int) -> bool:
         preview_id = self._by_version.pop(version_key(project_id, version), None)

@@ -27,5 +27,11 @@ async def ready_home(work_dir: Path, project_id: str, npm_seed: Path | None) -> 
     return home
 
 
+def remove_homes(work_dir: Path, project_ids: list[str]) -> None:
+    """Remove the homes of projects deleted for good: each holds a copy of npm's seed and whatever its installs cached."""
+    for project_id in project_ids:
+        shutil.rmtree(project_home(work_dir, project_id), ignore_errors=True)
+
+
 async def remove_old_shared_home(work_dir: Path) -> None:
     await asyncio.to_thread(shutil.rmtree, work_dir / OLD_SHARED_HOME, True)

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import ColumnElement, func, update
 from sqlmodel import col, select
 
+import builder.settings
 from builder import db
 from builder.cli_history import COMMANDS, add_parsers
 from builder.errors import FileTreeError, GitExportError, NotFound
@@ -27,7 +28,9 @@ from builder.filetree import read_zip
 from builder.models import Author, Blob, Generation, PreviewSession, Project, ShareLink, Version, VersionFile
 from builder.services import Services
 from builder.services.history import slug
+from builder.services.previews import local_work_dir
 from builder.store import ProjectStore, content_hash
+from preview_runtime.local.homes import project_home
 from preview_runtime.logs import LogHub
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\xff binary"
@@ -358,7 +361,10 @@ async def set_deleted_at(store: ProjectStore, project_id: str, when: datetime) -
         await session.exec(update(Project).where(col(Project.id) == project_id).values(deleted_at=when))
 
 
-async def test_purge_deletes_old_trash_and_unshared_blobs_only(svc: Services, store: ProjectStore) -> None:
+async def test_purge_deletes_old_trash_and_unshared_blobs_only(
+    svc: Services, store: ProjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(builder.settings.settings, "data_dir", tmp_path)
     pid = await make_history(svc)
     # Another project shares one blob (app.js of version 2's edit is unique to pid; index.html is shared).
     keeper = (await store.create_project("Keeper", {"index.html": "<h1>Hello</h1>\n", "k.js": "k"})).project_id
@@ -373,6 +379,9 @@ async def test_purge_deletes_old_trash_and_unshared_blobs_only(svc: Services, st
     own = {content_hash(d) for t in trees for d in t.values()} - {content_hash(b"<h1>Hello</h1>\n")}
     shared = content_hash(b"<h1>Hello</h1>\n")
 
+    homes = {project: project_home(local_work_dir(), project) for project in (pid, recent)}
+    for home in homes.values():  # what the local runner kept for each: a home with npm's cache in it
+        (home / ".npm").mkdir(parents=True)
     await svc.history.delete(pid)
     await svc.history.delete(recent)
     assert (await svc.history.purge_expired()).projects == []  # trashed just now: kept
@@ -390,6 +399,7 @@ async def test_purge_deletes_old_trash_and_unshared_blobs_only(svc: Services, st
     assert await count(store, Blob, Blob.hash == shared) == 1
     assert (await store.read_tree(keeper))["index.html"] == b"<h1>Hello</h1>\n"
     assert [t.id for t in await svc.history.list_trash()] == [recent]
+    assert not homes[pid].exists() and homes[recent].is_dir()  # a project's home goes with it, not before
     assert (await svc.history.purge_expired(days=30)).projects == []
     assert (await svc.history.purge_expired(days=0)).projects == [recent]
     assert await count(store, Project) == 1

@@ -24,7 +24,8 @@ class GenerationHub:
     def __init__(self) -> None:
         self._tasks: dict[str, asyncio.Task[GenerationEvent]] = {}
         self._events: dict[str, list[GenerationEvent]] = defaultdict(list)
-        self._listeners: dict[str, set[asyncio.Queue[GenerationEvent]]] = defaultdict(set)
+        # None in a follower's queue: the generation's task is over, whatever it published last.
+        self._listeners: dict[str, set[asyncio.Queue[GenerationEvent | None]]] = defaultdict(set)
 
     def running(self, project_id: str) -> bool:
         task = self._tasks.get(project_id)
@@ -35,9 +36,9 @@ class GenerationHub:
         if self.running(project_id):
             raise GenerationBusy("This project is already being generated; wait for it to finish.")
         self._events[project_id] = []
-        self._tasks[project_id] = asyncio.create_task(
-            run(lambda event: self._publish(project_id, event)), name=f"generate-{project_id}"
-        )
+        task = asyncio.create_task(run(lambda event: self._publish(project_id, event)), name=f"generate-{project_id}")
+        task.add_done_callback(lambda _: self._ended(project_id))
+        self._tasks[project_id] = task
 
     def cancel(self, project_id: str) -> bool:
         """Stop the project's running generation (it still ends with its done or error event); False if none runs."""
@@ -52,17 +53,23 @@ class GenerationHub:
         for queue in self._listeners[project_id]:
             queue.put_nowait(event)
 
+    def _ended(self, project_id: str) -> None:
+        for queue in self._listeners[project_id]:
+            queue.put_nowait(None)
+
     async def follow(self, project_id: str) -> AsyncIterator[GenerationEvent]:
-        """The running generation's events from its start; ends with its done or error event."""
+        """The running generation's events from its start; ends with its done or error event, or with its task (a
+        follower never waits on a generation that is over, even one that ended without saying so)."""
         if not self.running(project_id) and not self._events.get(project_id):
             return
-        queue: asyncio.Queue[GenerationEvent] = asyncio.Queue()
+        queue: asyncio.Queue[GenerationEvent | None] = asyncio.Queue()
         self._listeners[project_id].add(queue)
         try:
             for event in list(self._events[project_id]):
                 queue.put_nowait(event)
-            while True:
-                event = await queue.get()
+            if not self.running(project_id):
+                queue.put_nowait(None)
+            while (event := await queue.get()) is not None:
                 yield event
                 if event.type in ("done", "error"):
                     return

@@ -46,6 +46,7 @@ from preview_runtime.local.preparation import Preparation
 from preview_runtime.local.processes import LINUX, end_group, kill_group, start_ticks
 from preview_runtime.local.sandbox import NO_SANDBOX, SANDBOX_OFF, bwrap_args, find_bubblewrap
 from preview_runtime.local.supervise import LocalRun, output_lines, supervise
+from preview_runtime.local.upstream import UpstreamProxy
 from preview_runtime.logs import LogLevel
 from preview_runtime.plan import RunPlan, dependency_files, dependency_key, npm_script
 from preview_runtime.runner import (
@@ -84,6 +85,7 @@ class LocalRunner(Runner):
         npm_seed: Path | None = None,
         silent_s: float = 90,
         egress_hosts: Collection[str] = DEFAULT_EGRESS_HOSTS,
+        upstream_proxy: UpstreamProxy | None = None,
         limits: Limits | None = None,
         allow_unsandboxed: bool = False,
     ) -> None:
@@ -97,7 +99,8 @@ class LocalRunner(Runner):
         Without bubblewrap (or where it cannot make a sandbox) previews are refused, unless `allow_unsandboxed`;
         `sandbox=False` runs them without it (tests).
 
-        `egress_hosts`: the hosts sandboxed installs may reach, besides the registries `env` names (egress.py).
+        `egress_hosts`: the hosts sandboxed installs may reach, besides the registries `env` names (egress.py);
+        `upstream_proxy`: the machine's own proxy, through which they are reached (`UpstreamProxy.from_env`).
         """
         self.work_dir = Path(work_dir)
         self.npm_seed = npm_seed
@@ -106,6 +109,7 @@ class LocalRunner(Runner):
         self.extra_env = dict(env or {})
         self.sandbox = sandbox
         self.egress_hosts = tuple(egress_hosts)
+        self.upstream_proxy = upstream_proxy
         self.allow_unsandboxed = allow_unsandboxed
         self.limits = limits or Limits()
         self._cgroups: CgroupTree | None = None
@@ -512,7 +516,8 @@ class LocalRunner(Runner):
         """In bubblewrap: the sandbox's sockets and egress proxy (network.py), `env` sending installs through it."""
         if await self._bubblewrap() is None:
             return None
-        return await open_network(EgressPolicy([*self.egress_hosts, *registry_hosts(env)]), env, say)
+        policy = EgressPolicy(self.egress_hosts, mirrors=registry_hosts(env), upstream=self.upstream_proxy)
+        return await open_network(policy, env, say)
 
     async def _forget(self, preview_id: str, network: SandboxNetwork | None = None) -> None:
         """Remove a preview's folder and record, and close its network."""

@@ -162,7 +162,7 @@ class EgressProxy:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         request = parse_request(await read_head(reader))
         scheme: Scheme
-        origin = ""  # a plain-HTTP request's path and query
+        origin, length = "", 0  # a plain-HTTP request's path and query, and its body's length
         if request.method == "CONNECT":
             host, _, port_text = request.target.rpartition(":")
             scheme, host, port = "https", host.strip("[]"), int(port_text)
@@ -173,6 +173,7 @@ class EgressProxy:
                 return
             scheme, host, port = "http", url.hostname, url.port or 80
             origin = (url.path or "/") + (f"?{url.query}" if url.query else "")
+            length = request.body_length()
         route = await self.policy.route(scheme, host, port)
         if isinstance(route, str):
             await self._answer(writer, host, route, 403)
@@ -186,9 +187,10 @@ class EgressProxy:
         if scheme == "https":
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             await writer.drain()
-        else:
-            upstream[1].write(_forward(request, origin, host, port, route.via))
-        await splice((reader, writer), upstream)
+            await splice((reader, writer), upstream)
+            return
+        upstream[1].write(_forward(request, origin, host, port, route.via))
+        await _relay_one_request((reader, writer), upstream, length)
 
     async def _open(self, route: Route, scheme: Scheme, host: str, port: int) -> Streams:
         """A connection to the target (a tunnel, through an upstream proxy) or, for plain HTTP through an upstream
@@ -247,6 +249,21 @@ def _forward(request: RequestHead, origin: str, host: str, port: int, via: Proxy
     if via is None:
         return request.forwarded(origin, host_header)
     return request.forwarded(f"http://{host_header}{origin}", host_header, via.authorization)
+
+
+async def _relay_one_request(client: Streams, server: Streams, length: int) -> None:
+    """The request's body (`length` bytes) to the server, then only its answer back. Whatever else the client sends
+    on this connection (a pipelined request naming another host) goes nowhere: the server, or an upstream proxy that
+    would serve any host, sees one request, even if it ignores `Connection: close`."""
+    try:
+        while length > 0 and (data := await client[0].read(min(length, _CHUNK))):
+            server[1].write(data)
+            await server[1].drain()
+            length -= len(data)
+        await _pump(server[0], client[1])
+    finally:
+        for writer in (client[1], server[1]):
+            writer.close()
 
 
 async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -28,6 +28,18 @@ class RequestHead:
         lines.append("Connection: close")
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
+    def body_length(self) -> int:
+        """The length of the body after this head; ValueError for a chunked one (or a doubtful length): the proxy
+        forwards one request per plain-HTTP connection, so it must know where that request ends. Installers' GETs
+        have no body."""
+        values = {value for name, value in self.headers if name.lower() == "content-length"}
+        if any(name.lower() == "transfer-encoding" for name, _ in self.headers) or len(values) > 1:
+            raise ValueError("only requests without a body or with a Content-Length are forwarded")
+        value = values.pop() if values else "0"
+        if not value.isdigit():
+            raise ValueError("malformed Content-Length")
+        return int(value)
+
 
 async def read_head(reader: asyncio.StreamReader) -> bytes:
     """One head (up to its blank line); ValueError when longer than HEAD_LIMIT."""

@@ -48,9 +48,12 @@ async def no_resolver(host: str, _port: int) -> list[str]:
 
 
 @contextlib.asynccontextmanager
-async def http_server(body: bytes, echo_tunnels: bool = False) -> AsyncIterator[tuple[int, list[bytes]]]:
+async def http_server(
+    body: bytes, echo_tunnels: bool = False, after: list[bytes] | None = None
+) -> AsyncIterator[tuple[int, list[bytes]]]:
     """A server on 127.0.0.1 recording each request's head and answering `body`; with `echo_tunnels`, a stand-in
-    for an upstream proxy: it answers CONNECT with 200 then echoes (407 to CONNECT pypi.org:443)."""
+    for an upstream proxy: it answers CONNECT with 200 then echoes (407 to CONNECT pypi.org:443). With `after`, it
+    records there what else each connection carries after the head (for half a second after answering)."""
     heads: list[bytes] = []
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -67,6 +70,12 @@ async def http_server(body: bytes, echo_tunnels: bool = False) -> AsyncIterator[
             else:
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
             await writer.drain()
+            if after is not None:
+                rest = b""
+                with contextlib.suppress(TimeoutError):
+                    while data := await asyncio.wait_for(reader.read(4096), 0.5):
+                        rest += data
+                after.append(rest)
         writer.close()
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
@@ -108,7 +117,8 @@ def test_registry_hosts_keeps_each_mirrors_port() -> None:
 
 
 async def test_a_mirror_on_its_own_port_is_reached_over_plain_http_and_other_names_there_are_not() -> None:
-    async with http_server(MIRROR_BODY) as (port, heads):
+    after: list[bytes] = []
+    async with http_server(MIRROR_BODY, after=after) as (port, heads):
         said: list[str] = []
         policy = EgressPolicy(
             hosts=[*DEFAULT_EGRESS_HOSTS, "public.test"],
@@ -153,6 +163,18 @@ async def test_a_mirror_on_its_own_port_is_reached_over_plain_http_and_other_nam
             huge = f"GET http://mirror.test:{port}/ HTTP/1.1\r\nX-Pad: {'a' * 9000}\r\n\r\n".encode()
             assert await exchange(path, huge) == b""
             assert len(heads) == 1  # the first GET only (the tunnel carried no request)
+
+            # One request per connection: its body goes on, a request pipelined after it does not (a server
+            # ignoring Connection: close would answer it, and it may name another host); a chunked body is refused.
+            pipelined = (
+                f"POST http://mirror.test:{port}/-/v1/login HTTP/1.1\r\nContent-Length: 4\r\n\r\nbody"
+                f"GET http://mirror.test:{port}/second HTTP/1.1\r\nHost: internal.test\r\n\r\n"
+            )
+            assert (await exchange(path, pipelined.encode())).endswith(MIRROR_BODY)
+            assert heads[-1].startswith(b"POST /-/v1/login HTTP/1.1\r\n") and after[-1] == b"body", after
+            chunked = f"POST http://mirror.test:{port}/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+            assert await exchange(path, chunked.encode()) == b""
+            assert len(heads) == 2
         assert any("public.test" in line for line in said), said
 
 

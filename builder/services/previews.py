@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 import time
 from collections import defaultdict
@@ -29,6 +30,7 @@ from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage
 from preview_runtime.local import LocalRunner
 from preview_runtime.local.homes import remove_homes
 from preview_runtime.local.limits import Limits
+from preview_runtime.local.upstream import UpstreamProxy
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import (
@@ -108,6 +110,8 @@ def local_runner() -> Runner:
         npm_seed=settings.npm_seed_cache,
         silent_s=settings.preview_silent_s,
         egress_hosts=[host.strip() for host in settings.preview_egress_hosts.split(",") if host.strip()],
+        # Forja's own HTTPS_PROXY & co. (a corporate proxy): previews' are replaced by the egress proxy, which chains.
+        upstream_proxy=UpstreamProxy.from_env(os.environ),
         limits=local_limits(),
         allow_unsandboxed=settings.allow_unsandboxed,
     )

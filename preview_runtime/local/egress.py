@@ -1,10 +1,17 @@
-"""The only way out of a local preview's sandbox: an HTTP CONNECT proxy that reaches the package registries only.
+"""The only way out of a local preview's sandbox: an HTTP proxy that reaches the package registries only.
 
 Installs need npm's and PyPI's registries; the preview's server code must not reach Forja's API, other previews, or
-any service on this machine or its private networks. Each sandbox's HTTPS_PROXY leads (through inside_bridge.py) to
-a unix socket this proxy serves. It allows CONNECT to an allowlist of host names on ports 443 and 80, and refuses a
-host whose every resolved address is not public: it connects to the address it checked, never resolving again.
-Plain-HTTP proxying (GET http://...) is not offered: registries are reached over https.
+any service on this machine or its private networks. Each sandbox's HTTPS_PROXY and HTTP_PROXY lead (through
+inside_bridge.py) to a unix socket this proxy serves. It tunnels (CONNECT) and forwards plain-HTTP requests
+(`GET http://host/...`, as npm and pip send for http:// registries) to:
+
+- allowlisted registry names on ports 443 and 80, refusing a name whose every resolved address is not public: it
+  connects to the address it checked, never resolving again;
+- the registry mirrors the operator configured (npm_config_registry, PIP_INDEX_URL...), on the port of their URL,
+  whatever they resolve to: a company's mirror usually lives on a private address and a port of its own.
+
+Behind a corporate proxy (upstream.py) allowed names are reached through it, by name: it resolves them, not this
+machine, so the address rule cannot apply (an address written as such still is checked).
 """
 
 from __future__ import annotations
@@ -18,17 +25,23 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from preview_runtime.local.http_head import RequestHead, parse_request, read_head, response_status
+from preview_runtime.local.upstream import ProxyServer, Scheme, UpstreamProxy
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_EGRESS_HOSTS = ("registry.npmjs.org", "registry.yarnpkg.com", "pypi.org", "files.pythonhosted.org")
 # Variables naming a registry mirror or index: their hosts are allowed too (see registry_hosts).
 _REGISTRY_VARS = ("npm_config_registry", "NPM_CONFIG_REGISTRY", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")
 _PORTS = (443, 80)
-_REQUEST_LIMIT = 8192
+_DEFAULT_PORTS = {"https": 443, "http": 80}
 _CHUNK = 1 << 16
+_CONNECT_TIMEOUT_S = 15
+_REASONS = {403: "Forbidden", 405: "Method Not Allowed", 502: "Bad Gateway"}
 
 # host, port -> its addresses (numeric), as the system's resolver gives them.
 Resolver = Callable[[str, int], Awaitable[list[str]]]
+Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
@@ -36,13 +49,16 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-def registry_hosts(env: Mapping[str, str]) -> set[str]:
-    """The hosts of the registry mirrors and indexes configured in a preview's environment."""
-    found: set[str] = set()
+def registry_hosts(env: Mapping[str, str]) -> set[tuple[str, int]]:
+    """The (host, port) of the registry mirrors and indexes configured in a preview's environment."""
+    found: set[tuple[str, int]] = set()
     for name in _REGISTRY_VARS:
         for url in env.get(name, "").split():
-            if host := urlsplit(url).hostname:
-                found.add(host.lower())
+            parts = urlsplit(url)
+            with contextlib.suppress(ValueError):  # a port that is not a number: not a usable mirror
+                port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
+                if parts.hostname and port:
+                    found.add((_name(parts.hostname), port))
     return found
 
 
@@ -58,31 +74,72 @@ def address_refusal(address: str) -> str | None:
     return None
 
 
+def _name(host: str) -> str:
+    return host.lower().rstrip(".")
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Route:
+    """How to reach an allowed target: one of the addresses checked for it, or through the upstream proxy."""
+
+    addresses: tuple[str, ...] = ()
+    via: ProxyServer | None = None
+
+
 @dataclass
 class EgressPolicy:
-    """Which targets a preview may connect to: allowlisted names, registry ports, public addresses only."""
+    """Which targets a preview may connect to: allowlisted names on registry ports at public addresses, and the
+    configured mirrors (host and port) at any address; and whether to reach them through an upstream proxy."""
 
     hosts: Collection[str] = DEFAULT_EGRESS_HOSTS
     resolve: Resolver = system_resolver
+    mirrors: Collection[tuple[str, int]] = ()
+    upstream: UpstreamProxy | None = None
 
     def __post_init__(self) -> None:
-        self.hosts = frozenset(host.lower().rstrip(".") for host in self.hosts if host)
+        self.hosts = frozenset(_name(host) for host in self.hosts if host)
+        self.mirrors = frozenset((_name(host), port) for host, port in self.mirrors if host)
+
+    def is_mirror(self, host: str, port: int) -> bool:
+        return (_name(host), port) in self.mirrors
 
     def name_refusal(self, host: str, port: int) -> str | None:
-        """Why CONNECT host:port is refused before resolving anything, or None."""
-        if host.lower().rstrip(".") not in self.hosts:
+        """Why host:port is refused before resolving anything, or None."""
+        if self.is_mirror(host, port):
+            return None
+        if _name(host) not in self.hosts:
             return f"{host} is not a package registry Forja allows"
         if port not in _PORTS:
             return f"port {port} is not https (443) or http (80)"
         return None
 
+    async def route(self, scheme: Scheme, host: str, port: int) -> Route | str:
+        """How to reach host:port, or why it is refused."""
+        if why := self.name_refusal(host, port):
+            return why
+        if not self.is_mirror(host, port) and _is_address(host) and (why := address_refusal(host)):
+            return why  # an upstream proxy may reach private networks: an address needs no resolver to be refused
+        if self.upstream is not None and (server := self.upstream.server_for(scheme, host, port)) is not None:
+            return Route(via=server)
+        addresses, why = await self.addresses(host, port)
+        return why or Route(addresses=tuple(addresses))
+
     async def addresses(self, host: str, port: int) -> tuple[list[str], str | None]:
-        """The addresses to connect to, or a refusal: one address that is not public refuses them all."""
+        """The addresses to connect to, or a refusal: but for a mirror, one address that is not public refuses them
+        all."""
         try:
             found = await self.resolve(host, port)
         except OSError as exc:
             return [], f"{host} does not resolve ({exc})"
-        for address in found:
+        for address in found if not self.is_mirror(host, port) else ():
             if why := address_refusal(address):
                 return [], why
         return (found, None) if found else ([], f"{host} has no address")
@@ -103,47 +160,110 @@ class EgressProxy:
             writer.close()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        if len(head) > _REQUEST_LIMIT:
-            raise ValueError("request head too long")
-        method, target, _ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
-        if method.upper() != "CONNECT":
-            await self._refuse(writer, target, "only https (CONNECT) is proxied", 405)
+        request = parse_request(await read_head(reader))
+        scheme: Scheme
+        origin, length = "", 0  # a plain-HTTP request's path and query, and its body's length
+        if request.method == "CONNECT":
+            host, _, port_text = request.target.rpartition(":")
+            scheme, host, port = "https", host.strip("[]"), int(port_text)
+        else:
+            url = urlsplit(request.target)
+            if url.scheme.lower() != "http" or not url.hostname:
+                await self._answer(writer, request.target, "only CONNECT and http:// requests are proxied", 405)
+                return
+            scheme, host, port = "http", url.hostname, url.port or 80
+            origin = (url.path or "/") + (f"?{url.query}" if url.query else "")
+            length = request.body_length()
+        route = await self.policy.route(scheme, host, port)
+        if isinstance(route, str):
+            await self._answer(writer, host, route, 403)
             return
-        host, _, port_text = target.rpartition(":")
-        host, port = host.strip("[]"), int(port_text)
-        if why := self.policy.name_refusal(host, port):
-            await self._refuse(writer, host, why)
+        try:
+            upstream = await self._open(route, scheme, host, port)
+        except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+            where = f"through the upstream proxy {route.via}" if route.via else "directly"
+            await self._answer(writer, host, f"it could not be reached {where}: {str(exc) or type(exc).__name__}", 502)
             return
-        addresses, why = await self.policy.addresses(host, port)
-        if why:
-            await self._refuse(writer, host, why)
-            return
-        upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-        for address in addresses:
-            with contextlib.suppress(OSError):
-                upstream = await asyncio.wait_for(asyncio.open_connection(address, port), timeout=15)
-                break
-        if upstream is None:
-            writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+        if scheme == "https":
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             await writer.drain()
-            writer.close()
+            await splice((reader, writer), upstream)
             return
-        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        await writer.drain()
-        await splice((reader, writer), upstream)
+        upstream[1].write(_forward(request, origin, host, port, route.via))
+        await _relay_one_request((reader, writer), upstream, length)
 
-    async def _refuse(self, writer: asyncio.StreamWriter, host: str, why: str, status: int = 403) -> None:
+    async def _open(self, route: Route, scheme: Scheme, host: str, port: int) -> Streams:
+        """A connection to the target (a tunnel, through an upstream proxy) or, for plain HTTP through an upstream
+        proxy, to that proxy."""
+        if route.via is None:
+            error: OSError = OSError(f"{host} has no address")
+            for address in route.addresses:
+                try:
+                    return await asyncio.wait_for(asyncio.open_connection(address, port), _CONNECT_TIMEOUT_S)
+                except OSError as exc:
+                    error = exc
+            raise error
+        streams = await asyncio.wait_for(asyncio.open_connection(route.via.host, route.via.port), _CONNECT_TIMEOUT_S)
+        if scheme == "http":
+            return streams
+        authority = _authority(host, port)
+        lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
+        if route.via.authorization:
+            lines.append(f"Proxy-Authorization: {route.via.authorization}")
+        streams[1].write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        try:
+            status = response_status(await asyncio.wait_for(read_head(streams[0]), _CONNECT_TIMEOUT_S * 2))
+        except BaseException:
+            streams[1].close()
+            raise
+        if not 200 <= status < 300:
+            streams[1].close()
+            raise OSError(f"it answered {status}")
+        return streams
+
+    async def _answer(self, writer: asyncio.StreamWriter, host: str, why: str, status: int) -> None:
+        """Refuse (or, 502, fail) the request: said in the preview's log once per host, answered to the client."""
+        if status == 502:
+            told, answer = f"Could not reach {host}: {why}.", f"Forja could not reach {host}: {why}.\n"
+        else:
+            told = f"Blocked a connection to {host} ({why}): previews may reach only the package registries."
+            answer = f"Forja refused this connection: {why}. Previews may reach only the package registries.\n"
         if host not in self._told:
             self._told.add(host)
-            self.say(f"Blocked a connection to {host} ({why}): previews may reach only the package registries.")
-        logger.info("egress refused %s: %s", host, why)
-        body = f"Forja refused this connection: {why}. Previews may reach only the package registries.\n".encode()
-        reason = "Forbidden" if status == 403 else "Method Not Allowed"
-        writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n".encode())
-        writer.write(body)
+            self.say(told)
+        logger.info("egress %s %s: %s", "failed" if status == 502 else "refused", host, why)
+        body = answer.encode()
+        head = f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\n"
+        writer.write(f"{head}Connection: close\r\n\r\n".encode() + body)
         await writer.drain()
         writer.close()
+
+
+def _authority(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _forward(request: RequestHead, origin: str, host: str, port: int, via: ProxyServer | None) -> bytes:
+    """A plain-HTTP request's head for the next hop: origin-form to the server, absolute-form to an upstream proxy."""
+    host_header = _authority(host, port) if port != 80 else (f"[{host}]" if ":" in host else host)
+    if via is None:
+        return request.forwarded(origin, host_header)
+    return request.forwarded(f"http://{host_header}{origin}", host_header, via.authorization)
+
+
+async def _relay_one_request(client: Streams, server: Streams, length: int) -> None:
+    """The request's body (`length` bytes) to the server, then only its answer back. Whatever else the client sends
+    on this connection (a pipelined request naming another host) goes nowhere: the server, or an upstream proxy that
+    would serve any host, sees one request, even if it ignores `Connection: close`."""
+    try:
+        while length > 0 and (data := await client[0].read(min(length, _CHUNK))):
+            server[1].write(data)
+            await server[1].drain()
+            length -= len(data)
+        await _pump(server[0], client[1])
+    finally:
+        for writer in (client[1], server[1]):
+            writer.close()
 
 
 async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -46,6 +46,7 @@ from preview_runtime.local.preparation import Preparation
 from preview_runtime.local.processes import LINUX, end_group, kill_group, start_ticks
 from preview_runtime.local.spawn import TMP_DIR, Say, Spawner
 from preview_runtime.local.supervise import LocalRun, output_lines, supervise
+from preview_runtime.local.upstream import UpstreamProxy
 from preview_runtime.logs import LogLevel
 from preview_runtime.plan import RunPlan, dependency_files, dependency_key, npm_script
 from preview_runtime.runner import (
@@ -80,6 +81,7 @@ class LocalRunner(Runner):
         npm_seed: Path | None = None,
         silent_s: float = 90,
         egress_hosts: Collection[str] = DEFAULT_EGRESS_HOSTS,
+        upstream_proxy: UpstreamProxy | None = None,
         limits: Limits | None = None,
         allow_unsandboxed: bool = False,
     ) -> None:
@@ -93,7 +95,8 @@ class LocalRunner(Runner):
         Without bubblewrap (or where it cannot make a sandbox) previews are refused, unless `allow_unsandboxed`;
         `sandbox=False` runs them without it (tests).
 
-        `egress_hosts`: the hosts sandboxed installs may reach, besides the registries `env` names (egress.py).
+        `egress_hosts`: the hosts sandboxed installs may reach, besides the registries `env` names (egress.py);
+        `upstream_proxy`: the machine's own proxy, through which they are reached (`UpstreamProxy.from_env`).
         """
         self.work_dir = Path(work_dir)
         self.npm_seed = npm_seed
@@ -101,7 +104,7 @@ class LocalRunner(Runner):
         self.silent_s = silent_s
         self.extra_env = dict(env or {})
         self.sandbox = sandbox
-        self._spawner = Spawner(self.work_dir, sandbox, allow_unsandboxed, limits or Limits(), egress_hosts)
+        self._spawner = Spawner(self.work_dir, sandbox, allow_unsandboxed, limits or Limits(), egress_hosts, upstream_proxy)
         self._runs: dict[str, LocalRun] = {}
         self._deps_saves: set[asyncio.Task[None]] = set()
         # Project id -> its latest preparation (see prepare), kept once finished so the same files again do nothing.

@@ -14,6 +14,7 @@ from preview_runtime.local.egress import EgressPolicy, registry_hosts
 from preview_runtime.local.limits import CgroupTree, Confinement, Limits, describe, find_cgroups, remove_stale, watch
 from preview_runtime.local.network import SandboxNetwork, open_network
 from preview_runtime.local.sandbox import NO_SANDBOX, SANDBOX_OFF, bwrap_args, find_bubblewrap
+from preview_runtime.local.upstream import UpstreamProxy
 from preview_runtime.logs import LogLevel
 from preview_runtime.runner import RunnerError
 
@@ -29,7 +30,13 @@ class Spawner:
     """Starts the processes of one LocalRunner's previews, installs ahead and commands."""
 
     def __init__(
-        self, work_dir: Path, sandbox: bool, allow_unsandboxed: bool, limits: Limits, egress_hosts: Collection[str]
+        self,
+        work_dir: Path,
+        sandbox: bool,
+        allow_unsandboxed: bool,
+        limits: Limits,
+        egress_hosts: Collection[str],
+        upstream_proxy: UpstreamProxy | None = None,
     ) -> None:
         """`sandbox=False` never uses bubblewrap (tests); without it (or where it cannot make a sandbox) processes
         are refused unless `allow_unsandboxed`."""
@@ -38,6 +45,7 @@ class Spawner:
         self.allow_unsandboxed = allow_unsandboxed
         self.limits = limits
         self.egress_hosts = tuple(egress_hosts)
+        self.upstream_proxy = upstream_proxy
         self._bwrap: str | None = None
         self._probed = False
         self._warned_no_sandbox = False
@@ -90,7 +98,8 @@ class Spawner:
         """In bubblewrap: the sandbox's sockets and egress proxy (network.py), `env` sending installs through it."""
         if await self.bubblewrap() is None:
             return None
-        return await open_network(EgressPolicy([*self.egress_hosts, *registry_hosts(env)]), env, say)
+        policy = EgressPolicy(self.egress_hosts, mirrors=registry_hosts(env), upstream=self.upstream_proxy)
+        return await open_network(policy, env, say)
 
     async def spawn(
         self,

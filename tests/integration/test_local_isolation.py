@@ -234,17 +234,12 @@ async def test_the_egress_proxy_refuses_loopback_unlisted_names_and_names_resolv
         assert sum("registry.npmjs.org" in line for line in said) == 1, said  # told once per host
         assert all("previews may reach only the package registries" in line for line in said)
 
-        # Positive control: with loopback allowed the same proxy would connect (so the refusals above are its rules).
-        open_policy = EgressPolicy(hosts=["127.0.0.1"], resolve=to_loopback)
-        open_policy.name_refusal = lambda host, port: None  # pyright: ignore[reportAttributeAccessIssue]
-        open_policy.addresses = lambda host, port: _as_is(host)  # pyright: ignore[reportAttributeAccessIssue]
+        # Positive control: with that port of loopback configured as a mirror the same proxy connects (so the
+        # refusals above are its rules, not a broken proxy).
+        open_policy = EgressPolicy(hosts=["127.0.0.1"], resolve=to_loopback, mirrors=[("127.0.0.1", port)])
         assert (await _connect(EgressProxy(open_policy, said.append), f"127.0.0.1:{port}")).startswith(b"HTTP/1.1 200")
         await asyncio.sleep(0.3)
         assert len(peers) == 1
-
-
-async def _as_is(host: str) -> tuple[list[str], str | None]:
-    return [host], None
 
 
 def test_the_allow_decision() -> None:

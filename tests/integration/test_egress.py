@@ -1,0 +1,275 @@
+"""The egress proxy with registry mirrors, plain-HTTP requests and an upstream (corporate) proxy: real sockets.
+
+Network rule (shared/environment.md): every server here listens on 127.0.0.1 and every connection goes there. Names
+are never asked of the system's resolver: an injected one maps the test's names to 127.0.0.1 (a mirror on a private
+address stands in as loopback, which the proxy refuses just the same for names that are not mirrors), and with an
+upstream proxy the names are never resolved at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from preview_runtime.local import LocalRunner
+from preview_runtime.local.egress import DEFAULT_EGRESS_HOSTS, EgressPolicy, EgressProxy, Resolver, registry_hosts
+from preview_runtime.local.upstream import UpstreamProxy
+from tests.integration.test_local_isolation import PROBE, _bwrap_or_fail_in_ci, _log, _running, _spec
+
+MIRROR_BODY = b"from the mirror"
+UPSTREAM_BODY = b"from the upstream proxy"
+# Credentials of the upstream proxy, percent-encoded in its URL as a corporate one often is.
+USER, PASSWORD = "forja@corp", "s3cret:pass"
+PROXY_USERINFO = "forja%40corp:s3cret%3Apass"
+BASIC = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+
+
+def names_to_loopback(*names: str) -> Resolver:
+    """A resolver knowing only these names, each at 127.0.0.1; any other name does not resolve."""
+
+    async def resolve(host: str, _port: int) -> list[str]:
+        if host in names:
+            return ["127.0.0.1"]
+        raise OSError(f"{host} is not a name this test knows")
+
+    return resolve
+
+
+async def no_resolver(host: str, _port: int) -> list[str]:
+    raise OSError(f"{host}: this machine has no DNS (the upstream proxy resolves names)")
+
+
+@contextlib.asynccontextmanager
+async def http_server(
+    body: bytes, echo_tunnels: bool = False, after: list[bytes] | None = None
+) -> AsyncIterator[tuple[int, list[bytes]]]:
+    """A server on 127.0.0.1 recording each request's head and answering `body`; with `echo_tunnels`, a stand-in
+    for an upstream proxy: it answers CONNECT with 200 then echoes (407 to CONNECT pypi.org:443). With `after`, it
+    records there what else each connection carries after the head (for half a second after answering)."""
+    heads: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            head = await reader.readuntil(b"\r\n\r\n")
+            heads.append(head)
+            if echo_tunnels and head.startswith(b"CONNECT pypi.org:443 "):
+                writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+            elif echo_tunnels and head.startswith(b"CONNECT "):
+                writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                while data := await reader.read(4096):
+                    writer.write(data)
+                    await writer.drain()
+            else:
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+            await writer.drain()
+            if after is not None:
+                rest = b""
+                with contextlib.suppress(TimeoutError):
+                    while data := await asyncio.wait_for(reader.read(4096), 0.5):
+                        rest += data
+                after.append(rest)
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield int(server.sockets[0].getsockname()[1]), heads
+    finally:
+        server.close()
+
+
+@contextlib.asynccontextmanager
+async def served(proxy: EgressProxy) -> AsyncIterator[Path]:
+    """The proxy on a unix socket, as a sandbox reaches it."""
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"egress-test-{os.getpid()}-{time.monotonic_ns()}.sock"
+    server = await asyncio.start_unix_server(proxy.handle, path=str(path))
+    try:
+        yield path
+    finally:
+        server.close()
+        path.unlink(missing_ok=True)
+
+
+async def exchange(path: Path, request: bytes, head_only: bool = False) -> bytes:
+    """One request through the proxy; everything it answers until it closes (or the head, for a tunnel)."""
+    reader, writer = await asyncio.open_unix_connection(str(path))
+    writer.write(request)
+    try:
+        return await asyncio.wait_for(reader.readuntil(b"\r\n\r\n") if head_only else reader.read(), 5)
+    finally:
+        writer.close()
+
+
+def test_registry_hosts_keeps_each_mirrors_port() -> None:
+    env = {
+        "npm_config_registry": "http://Nexus.corp:8081/repository/npm/",
+        "PIP_INDEX_URL": "https://devpi.corp/root/pypi/+simple/",
+        "PIP_EXTRA_INDEX_URL": "http://10.1.2.3/simple/ https://bad.port:x/",
+    }
+    assert registry_hosts(env) == {("nexus.corp", 8081), ("devpi.corp", 443), ("10.1.2.3", 80)}
+
+
+async def test_a_mirror_on_its_own_port_is_reached_over_plain_http_and_other_names_there_are_not() -> None:
+    after: list[bytes] = []
+    async with http_server(MIRROR_BODY, after=after) as (port, heads):
+        said: list[str] = []
+        policy = EgressPolicy(
+            hosts=[*DEFAULT_EGRESS_HOSTS, "public.test"],
+            resolve=names_to_loopback("mirror.test", "registry.npmjs.org", "public.test"),
+            mirrors=registry_hosts({"npm_config_registry": f"http://mirror.test:{port}/"}),
+        )
+        async with served(EgressProxy(policy, said.append)) as path:
+            # As npm sends it for an http:// registry: absolute-form, with the headers meant for its proxy.
+            answer = await exchange(
+                path,
+                f"GET http://mirror.test:{port}/left-pad?write=true HTTP/1.1\r\nHost: elsewhere.test\r\n"
+                "Proxy-Connection: keep-alive\r\nProxy-Authorization: Basic c2VjcmV0\r\nConnection: keep-alive\r\n"
+                "Accept: application/json\r\n\r\n".encode(),
+            )
+            assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(MIRROR_BODY), answer
+            assert len(heads) == 1
+            lines = heads[0].decode().split("\r\n")
+            assert lines[0] == "GET /left-pad?write=true HTTP/1.1"  # origin-form
+            assert f"Host: mirror.test:{port}" in lines  # the allowed target's, not the client's
+            assert "Connection: close" in lines and "Accept: application/json" in lines
+            assert not any(line.lower().startswith(("proxy-", "connection: keep-alive")) for line in lines), lines
+
+            # The mirror's tunnel too (an https mirror on its own port is reached through CONNECT).
+            tunnel = await exchange(path, f"CONNECT mirror.test:{port} HTTP/1.1\r\n\r\n".encode(), head_only=True)
+            assert tunnel.startswith(b"HTTP/1.1 200 Connection established")
+
+            # The same address under names that are not the mirror, or the mirror on another port: refused.
+            refused = {
+                f"GET http://registry.npmjs.org:{port}/ HTTP/1.1": "is not https (443) or http (80)",
+                "GET http://public.test/ HTTP/1.1": "127.0.0.1 is this machine",
+                "CONNECT public.test:443 HTTP/1.1": "127.0.0.1 is this machine",
+                "GET http://mirror.test/ HTTP/1.1": "is not a package registry",
+                f"GET http://127.0.0.1:{port}/ HTTP/1.1": "is not a package registry",
+            }
+            for line, why in refused.items():
+                answer = await exchange(path, f"{line}\r\n\r\n".encode())
+                assert answer.startswith(b"HTTP/1.1 403") and why.encode() in answer, (line, answer)
+            # Requests that are not for a proxy: refused as such.
+            for line in ("GET / HTTP/1.1", f"GET https://mirror.test:{port}/ HTTP/1.1"):
+                assert (await exchange(path, f"{line}\r\n\r\n".encode())).startswith(b"HTTP/1.1 405"), line
+            # A head past the limit is dropped, not forwarded.
+            huge = f"GET http://mirror.test:{port}/ HTTP/1.1\r\nX-Pad: {'a' * 9000}\r\n\r\n".encode()
+            assert await exchange(path, huge) == b""
+            assert len(heads) == 1  # the first GET only (the tunnel carried no request)
+
+            # One request per connection: its body goes on, a request pipelined after it does not (a server
+            # ignoring Connection: close would answer it, and it may name another host); a chunked body is refused.
+            pipelined = (
+                f"POST http://mirror.test:{port}/-/v1/login HTTP/1.1\r\nContent-Length: 4\r\n\r\nbody"
+                f"GET http://mirror.test:{port}/second HTTP/1.1\r\nHost: internal.test\r\n\r\n"
+            )
+            assert (await exchange(path, pipelined.encode())).endswith(MIRROR_BODY)
+            assert heads[-1].startswith(b"POST /-/v1/login HTTP/1.1\r\n") and after[-1] == b"body", after
+            chunked = f"POST http://mirror.test:{port}/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+            assert await exchange(path, chunked.encode()) == b""
+            assert len(heads) == 2
+        assert any("public.test" in line for line in said), said
+
+
+async def test_through_an_upstream_proxy_allowed_names_are_tunneled_by_name_with_its_credentials(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with http_server(UPSTREAM_BODY, echo_tunnels=True) as (upstream_port, upstream_heads):
+        upstream = UpstreamProxy.from_env({"HTTPS_PROXY": f"http://{PROXY_USERINFO}@127.0.0.1:{upstream_port}"})
+        assert upstream is not None and PASSWORD not in repr(upstream)
+        said: list[str] = []
+        async with served(EgressProxy(EgressPolicy(resolve=no_resolver, upstream=upstream), said.append)) as path:
+            reader, writer = await asyncio.open_unix_connection(str(path))
+            writer.write(b"CONNECT registry.npmjs.org:443 HTTP/1.1\r\nHost: registry.npmjs.org:443\r\n\r\n")
+            assert (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)).startswith(b"HTTP/1.1 200")
+            for message in (b"\x16\x03\x01 a client hello", b"more bytes"):  # through the upstream and back
+                writer.write(message)
+                assert await asyncio.wait_for(reader.readexactly(len(message)), 5) == message
+            writer.close()
+
+            assert len(upstream_heads) == 1
+            lines = upstream_heads[0].decode().split("\r\n")
+            assert lines[0] == "CONNECT registry.npmjs.org:443 HTTP/1.1"
+            assert f"Proxy-Authorization: {BASIC}" in lines
+
+            # Still the allowlist first: an unlisted name never reaches the upstream.
+            assert (await exchange(path, b"CONNECT evil.test:443 HTTP/1.1\r\n\r\n")).startswith(b"HTTP/1.1 403")
+            # The upstream refusing (407 here) is a 502 for the client, logged without the credentials.
+            assert (await exchange(path, b"CONNECT pypi.org:443 HTTP/1.1\r\n\r\n")).startswith(b"HTTP/1.1 502")
+            assert len(upstream_heads) == 2
+        assert any(f"127.0.0.1:{upstream_port}" in line and "407" in line for line in said), said
+    # An unusable upstream URL is ignored with a warning that names its host only.
+    assert UpstreamProxy.from_env({"https_proxy": f"socks5://{PROXY_USERINFO}@127.0.0.1:1080"}) is None
+    logged = caplog.text + "\n".join(said)
+    assert "ignoring the upstream proxy at 127.0.0.1" in caplog.text
+    assert f"through the upstream proxy 127.0.0.1:{upstream_port}: it answered 407" in caplog.text
+    for secret in (PASSWORD, "s3cret", PROXY_USERINFO, BASIC.split()[1]):
+        assert secret not in logged, secret
+
+
+async def test_no_proxy_targets_bypass_the_upstream_and_plain_http_goes_through_it_in_absolute_form() -> None:
+    async with (
+        http_server(MIRROR_BODY) as (mirror_port, mirror_heads),
+        http_server(UPSTREAM_BODY, echo_tunnels=True) as (upstream_port, upstream_heads),
+    ):
+        url = f"http://{PROXY_USERINFO}@127.0.0.1:{upstream_port}"
+        upstream = UpstreamProxy.from_env({"http_proxy": url, "https_proxy": url, "no_proxy": "localhost,.corp.test"})
+        mirrors = registry_hosts(
+            {"npm_config_registry": f"http://npm.corp.test:{mirror_port}/", "PIP_INDEX_URL": "http://pip.example.test:8081/"}
+        )
+        policy = EgressPolicy(resolve=names_to_loopback("npm.corp.test"), mirrors=mirrors, upstream=upstream)
+        async with served(EgressProxy(policy, [].append)) as path:
+            # In NO_PROXY: straight to the mirror (resolved here), the upstream sees nothing.
+            answer = await exchange(path, f"GET http://npm.corp.test:{mirror_port}/react HTTP/1.1\r\n\r\n".encode())
+            assert answer.endswith(MIRROR_BODY), answer
+            assert mirror_heads[0].startswith(b"GET /react HTTP/1.1\r\n")
+            assert upstream_heads == []
+
+            # Not in NO_PROXY: the upstream gets the request in absolute form, with its credentials.
+            answer = await exchange(path, b"GET http://pip.example.test:8081/simple/flask/ HTTP/1.1\r\n\r\n")
+            assert answer.endswith(UPSTREAM_BODY), answer
+            lines = upstream_heads[0].decode().split("\r\n")
+            assert lines[0] == "GET http://pip.example.test:8081/simple/flask/ HTTP/1.1"
+            assert f"Proxy-Authorization: {BASIC}" in lines and "Connection: close" in lines
+            assert len(mirror_heads) == 1
+
+
+def test_no_proxy_entries() -> None:
+    upstream = UpstreamProxy.from_env(
+        {"HTTPS_PROXY": "proxy.corp:3128", "NO_PROXY": ".corp, example.test:8443, 10.0.0.0/8, [::1]:443, Registry.Test"}
+    )
+    assert upstream is not None and upstream.https is not None and str(upstream.https) == "proxy.corp:3128"
+    assert upstream.http is None and upstream.server_for("http", "registry.npmjs.org", 80) is None
+    for host, port in (("nexus.corp", 8081), ("corp", 443), ("example.test", 8443), ("10.2.3.4", 443),
+                       ("::1", 443), ("registry.test.", 443), ("sub.registry.test", 443)):  # fmt: skip
+        assert upstream.server_for("https", host, port) is None, host
+    for host, port in (("registry.npmjs.org", 443), ("notcorp", 443), ("example.test", 443), ("11.0.0.1", 443),
+                       ("::1", 80), ("registry.testing", 443)):  # fmt: skip
+        assert upstream.server_for("https", host, port) is upstream.https, host
+    everything = UpstreamProxy.from_env({"https_proxy": "http://proxy.corp:3128", "no_proxy": "*"})
+    assert everything is not None and everything.server_for("https", "pypi.org", 443) is None
+
+
+async def test_a_sandboxed_preview_reaches_a_configured_mirror_over_plain_http(tmp_path: Path) -> None:
+    _bwrap_or_fail_in_ci()
+    async with http_server(MIRROR_BODY) as (port, heads):
+        # A mirror named by address (as http://10.1.2.3:8081/ would be): loopback here, refused for any other name.
+        runner = LocalRunner(tmp_path / "work", sandbox=True, env={"npm_config_registry": f"http://127.0.0.1:{port}/"})
+        try:
+            lines, sink = _log()
+            # curl through HTTP_PROXY as npm and pip do for an http:// registry (--noproxy '': even for 127.0.0.1).
+            dev = f"curl -sS --noproxy '' http://127.0.0.1:{port}/left-pad; echo; python probe.py"
+            await runner.start(_spec("mirror1", {"probe.py": PROBE}, dev), sink)  # pyright: ignore[reportArgumentType]
+            await _running(runner, "mirror1")
+            assert any(MIRROR_BODY.decode() in line for line in lines), lines
+            assert len(heads) == 1 and heads[0].startswith(b"GET /left-pad HTTP/1.1\r\n"), heads
+        finally:
+            await runner.close()

@@ -48,10 +48,13 @@ class ConversationState(WorkspaceState):
         self.usage_line = usage_words(await services.generations.usage(loaded.project.id))
 
     async def _on_open(self) -> rx.event.EventCallback[()] | None:
-        """A generation still running is followed from its first event."""
+        """A generation still running is followed from its first event; with none running, nothing spins, even if a
+        follower from before a reload never got to see the end (seen when a reload came just as the check ended)."""
         if (await get_services()).generations.running(self.project_id):
             self.generating = True
             return ConversationState.follow_generation
+        self.generating = False
+        self.progress = ""
         return None
 
     @rx.event

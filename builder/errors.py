@@ -91,6 +91,12 @@ class PreviewError(ForjaError):
     status = 409
 
 
+class PreviewRefused(PreviewError):
+    """This machine will not run previews as set up (preview_runtime's MachineRefused): no repair of the app helps."""
+
+    status = 503
+
+
 class ServerUnavailable(ForjaError):
     """Forja is not running where the settings say (the CLI asks it about previews)."""
 

@@ -83,6 +83,11 @@ class RunnerError(Exception):
     """A preview could not start or run; the message says why in plain words."""
 
 
+class MachineRefused(RunnerError):
+    """This machine will not run the project as set up (no sandbox, and running without one is not allowed): its
+    setup is what must change, not the project's code."""
+
+
 class Runner(ABC):
     name: str
 

@@ -19,7 +19,7 @@ from typing import TypeVar
 from sqlmodel import col, select
 
 from builder.db import session_factory
-from builder.errors import PreviewError
+from builder.errors import PreviewError, PreviewRefused
 from builder.models import PreviewSession, utcnow
 from builder.schemas import CheckResult
 from builder.settings import settings
@@ -43,7 +43,7 @@ from preview_runtime.plan import (
     plan_so_far,
 )
 from preview_runtime.proxy import PreviewProxy
-from preview_runtime.runner import PreviewInfo, PreviewState, Runner, RunnerError
+from preview_runtime.runner import MachineRefused, PreviewInfo, PreviewState, Runner, RunnerError
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,8 @@ async def translated(call: Awaitable[T]) -> T:
     """preview_runtime knows nothing of builder: its RunnerError becomes a PreviewError here."""
     try:
         return await call
+    except MachineRefused as exc:
+        raise PreviewRefused(str(exc)) from None
     except RunnerError as exc:
         raise PreviewError(str(exc)) from None
 

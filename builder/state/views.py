@@ -159,7 +159,9 @@ def chat_entries(
             )
         )
     for index, check in enumerate(checks):
-        problems = "\n".join([*(f"\u2022 {p.message}" for p in check.problems), *([check.note] if check.note else [])])
+        # A failed start's one problem is already the headline: listed again below it, it reads twice.
+        listed = [p.message for p in check.problems if p.message not in check.headline]
+        problems = "\n".join([*(f"\u2022 {message}" for message in listed), *([check.note] if check.note else [])])
         last = index == len(checks) - 1
         entry = ChatEntry(
             "check",

@@ -16,7 +16,7 @@ from preview_runtime.local.network import SandboxNetwork, open_network
 from preview_runtime.local.sandbox import NO_SANDBOX, SANDBOX_OFF, bwrap_args, find_bubblewrap
 from preview_runtime.local.upstream import UpstreamProxy
 from preview_runtime.logs import LogLevel
-from preview_runtime.runner import RunnerError
+from preview_runtime.runner import MachineRefused
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class Spawner:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         bwrap = await self.bubblewrap()
         if bwrap is None and self.sandbox and not self.allow_unsandboxed:
-            raise RunnerError(
+            raise MachineRefused(
                 f"{self._no_sandbox}, and Forja does not run generated code on this machine without a sandbox. "
                 "Install bubblewrap (apt-get install bubblewrap), use Docker (FORJA_PREVIEW_RUNNER=docker), or set "
                 "FORJA_ALLOW_UNSANDBOXED=true to run previews as your user without a sandbox."

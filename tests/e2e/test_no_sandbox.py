@@ -63,3 +63,23 @@ def test_an_unsandboxed_preview_carries_a_banner_that_stays(forja_unsandboxed: s
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(ARTIFACTS / "preview-unsandboxed-banner-phone.png"))
     assert traffic.off_machine() == []
+
+
+@pytest.fixture(scope="module")
+def forja_refusing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("no-bwrap-refused")
+    with another_forja(folder, "forja-refusing.log", {"PATH": path_without_bwrap(folder / "bin")}) as base:
+        yield base
+
+
+def test_without_a_sandbox_the_preview_is_refused_with_the_fixes_named(forja_refusing: str, page: Page) -> None:
+    build_offline(page, forja_refusing)
+    page.locator("#tab-preview").click()
+    pane = page.locator("#preview-message")
+    expect(pane).to_contain_text("Install bubblewrap", timeout=60_000)
+    expect(pane).to_contain_text("FORJA_ALLOW_UNSANDBOXED")
+    expect(page.locator("#preview-unsandboxed")).to_have_count(0)
+    # The check says it could not look, once, and offers no "Fix this": no change to the app helps.
+    expect(page.locator('.chat-entry[data-kind="check"]')).to_contain_text("Not checked: bubblewrap is not installed")
+    expect(page.locator("#fix-this")).to_have_count(0)
+    page.screenshot(path=str(ARTIFACTS / "preview-refused-without-sandbox.png"))

@@ -8,6 +8,7 @@ problem the browser does not see, or a repair that is not applied, fails these t
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,27 @@ async def test_offline_generations_are_checked_but_not_repaired(services: Servic
     # The offline starter runs: a real page, checked in the browser.
     assert done.verification["status"] == "passed", done.verification["problems"]
     assert done.verification["screenshot"]
+
+
+@pytest.mark.usefixtures("local_previews")
+async def test_a_machine_that_refuses_to_run_the_app_costs_no_repair(
+    services: Services, scripted_llm: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # No bubblewrap on this PATH and running without a sandbox not allowed: the local runner refuses every preview.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("sh", "node", "npm"):
+        if found := shutil.which(name):
+            (bin_dir / name).symlink_to(found)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    scripted_llm.queue(ToolAnswer(answer({"index.html": PAGE, "main.js": BROKEN}), usage=FIRST_USAGE))
+    _, events = await generate(services, "A page that greets Ana")
+
+    done = events[-1]
+    assert done.type == "done" and done.verification is not None
+    assert done.verification["status"] == "unchecked", done.verification
+    assert "Install bubblewrap" in done.verification["problems"][0]["message"]
+    assert len(scripted_llm.requests) == 1  # no repair round: no model can install a sandbox
 
 
 async def test_a_budget_stops_a_generation_before_it_is_exceeded(

@@ -183,6 +183,18 @@ def test_chat_entries_show_checks_and_repairs_and_offer_fix_this_on_the_last_che
     assert (passed[-1].message, passed[-1].fixable, passed[-1].tone) == ("Checked: runs, no errors.", False, "green")
 
 
+def test_a_check_that_could_not_start_the_app_says_why_once_and_offers_no_fix() -> None:
+    refused = "bubblewrap is not installed, and Forja does not run generated code on this machine without a sandbox."
+    failed = check(T0 + timedelta(minutes=1), 1, [f"The app could not be started: {refused}"]).model_copy(
+        update={"status": "failed"}
+    )
+    unchecked = check(T0 + timedelta(minutes=2), 1, [refused], 2).model_copy(update={"status": "unchecked"})
+    entries = chat_entries([version(1, T0)], [generation(T0, "a page", 1)], [failed, unchecked])
+    assert entries[-2].message == f"Checked: the app does not start. The app could not be started: {refused}"
+    assert entries[-2].detail == ""  # not the same sentence again under it
+    assert (entries[-1].message, entries[-1].detail, entries[-1].fixable) == (f"Not checked: {refused}", "", False)
+
+
 def test_usage_words_sum_the_projects_generations() -> None:
     assert usage_words(Usage()) == ""
     assert usage_words(Usage(generations=2, input_tokens=12000, output_tokens=345, cost_usd=0.0412)) == (

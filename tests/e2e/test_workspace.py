@@ -444,3 +444,27 @@ def test_a_dependency_change_restarts_the_preview_and_the_page_follows(forja: st
     # Fixed and saved: the failed preview starts again by itself.
     edit_in_editor(page, "v4", "Control+End", "Backspace")
     expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Cuts from eight", timeout=60_000)
+
+
+def test_the_home_page_reaches_every_project_a_page_at_a_time(forja: str, page: Page) -> None:
+    """Past one page of cards a button brings the next ones (the list used to stop silently at 100)."""
+    total = httpx.get(f"{forja}/api/projects", params={"limit": 1}).json()["total"]
+    for number in range(max(0, 30 - total)):
+        httpx.post(f"{forja}/api/projects", json={"name": f"Filler {number}", "files": {"a.md": "a\n"}}).raise_for_status()
+    total = httpx.get(f"{forja}/api/projects", params={"limit": 1}).json()["total"]
+    assert total >= 30
+    for width, height in ((1440, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(forja)
+        cards, more = page.locator(".project-card"), page.locator("#show-more-projects")
+        expect(cards).to_have_count(24)
+        expect(more).to_have_text(f"Show more (24 of {total} shown)")
+        more.scroll_into_view_if_needed()
+        shot(page, f"home-show-more-{width}")
+        more.click()
+        expect(cards).to_have_count(min(total, 48))
+    oldest = httpx.get(f"{forja}/api/projects", params={"limit": 1, "offset": total - 1}).json()["items"][0]
+    while page.locator("#show-more-projects").count():
+        page.locator("#show-more-projects").click()
+        page.wait_for_timeout(200)
+    expect(page.locator(".project-card", has_text=oldest["name"]).first).to_be_visible()

@@ -316,15 +316,16 @@ class GenerationRun:
             first = prompts.follow_up_message(prompt, history, tree_bytes, shown)
         else:
             first = prompts.new_project_message(prompt)
+        tree = {p: d.decode("utf-8") for p, d in tree_bytes.items() if not is_binary_path(p)}
         request = ModelRequest(
             system=prompts.system_prompt(),
             messages=[Message("user", redact(first))],
             max_tokens=settings.max_output_tokens,
             prompt=prompt,
             context_paths=shown,
+            tree=tree,
         )
         answer = await self._collect(provider, request)
-        tree = {p: d.decode("utf-8") for p, d in tree_bytes.items() if not is_binary_path(p)}
         writes, failures = self._apply(tree, answer)
         if failures:
             self.emit(

@@ -119,6 +119,9 @@ def _theme(files: dict[str, str], dark: bool) -> bool:
         if path.endswith(".html") and text.lstrip().lower().startswith("<!doctype"):
 
             def tag(match: re.Match[str]) -> str:
+                # A server template (flask's base.html) sets its class from site.json, which is edited instead.
+                if "{{" in match.group("attrs"):
+                    return match.group(0)
                 attrs = match.group("attrs").replace(_DARK_CLASS, "")
                 return f"<html{attrs}{_DARK_CLASS if dark else ''}>"
 

@@ -71,6 +71,12 @@ def test_rename_in_a_react_starter_and_back_to_light() -> None:
     assert 'class="dark"' not in light.files["index.html"]
 
 
+def test_dark_theme_in_flask_goes_through_site_json() -> None:
+    files = render_starter(get_starter("flask"), personalise("a blog"))
+    change = edit("make it dark", files)
+    assert set(change.files) == {"site.json"} and '"dark": true' in change.files["site.json"]
+
+
 def test_text_replacement_and_what_was_not_done() -> None:
     files = _bakery()
     change = edit('replace "Bakery" with "Boulangerie" and add a login page', files)

@@ -720,6 +720,7 @@ async def test_offline_follow_up_renames_and_recolours(services: Services, offli
     assert "renamed it \u201cLuna Bakery\u201d" in (done.summary or "") and "green" in (done.summary or "")
     files = await text_tree(services, project_id)
     assert "<title>Luna Bakery</title>" in files["index.html"] and "--accent: #16a34a" in files["styles.css"]
+    assert (await services.projects.get(project_id)).name == "Luna Bakery"
 
 
 async def test_offline_follow_up_it_cannot_make_says_how_to_connect_a_model(services: Services, offline_only: None) -> None:

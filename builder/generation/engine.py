@@ -316,15 +316,16 @@ class GenerationRun:
             first = prompts.follow_up_message(prompt, history, tree_bytes, shown)
         else:
             first = prompts.new_project_message(prompt)
+        tree = {p: d.decode("utf-8") for p, d in tree_bytes.items() if not is_binary_path(p)}
         request = ModelRequest(
             system=prompts.system_prompt(),
             messages=[Message("user", redact(first))],
             max_tokens=settings.max_output_tokens,
             prompt=prompt,
             context_paths=shown,
+            tree=tree,
         )
         answer = await self._collect(provider, request)
-        tree = {p: d.decode("utf-8") for p, d in tree_bytes.items() if not is_binary_path(p)}
         writes, failures = self._apply(tree, answer)
         if failures:
             self.emit(
@@ -375,7 +376,9 @@ class GenerationRun:
         if fingerprint in self.seen_changes:
             raise GenerationError("The model proposed the same change as in an earlier round, so it was not applied again.")
         self.seen_changes.add(fingerprint)
-        if not follow_up and answer.title:
+        # A model restates the title on every answer, so only a new project takes it; the offline provider sends one
+        # on a follow-up only when asked to rename ("call it Luna Bakery"), and then the project is renamed too.
+        if answer.title and (not follow_up or provider.name == "offline"):
             await store.rename(self.project_id, answer.title)
         result = await self._save(self.project_id, writes, deletes, message=summary, author=Author.ai)
         version = result.version.number

@@ -102,47 +102,41 @@ def follow_up_box() -> rx.Component:
             align="center",
             spacing="2",
         ),
-        rx.cond(
-            ConversationState.offline_follow_up,
-            rx.text(
-                "Offline starter mode cannot change an app from a description. Edit the code in the Code tab, "
-                "or set ANTHROPIC_API_KEY (or OPENAI_API_KEY) and restart Forja to ask for changes in words.",
-                size="1",
-                color=rx.color("gray", 10),
-                id="offline-follow-up-note",
-            ),
-            rx.form(
-                rx.hstack(
-                    rx.text_area(
-                        value=ConversationState.followup,
-                        on_change=ConversationState.set_followup,
-                        placeholder=rx.cond(
+        rx.form(
+            rx.hstack(
+                rx.text_area(
+                    value=ConversationState.followup,
+                    on_change=ConversationState.set_followup,
+                    placeholder=rx.cond(
+                        ConversationState.offline_follow_up,
+                        "Offline: rename, recolour or change texts, e.g. \u201ccall it Luna Bakery\u201d, \u201cmake it green\u201d",
+                        rx.cond(
                             WorkspaceState.current_version > 0,
                             "Ask for a change, e.g. \u201cadd a contact form\u201d",
                             "Describe the app you want",
                         ),
-                        rows="3",
-                        width="100%",
-                        disabled=WorkspaceState.generating,
-                        aria_label="Ask for a change",
-                        id="followup",
-                        enter_key_submit=True,
                     ),
-                    rx.icon_button(
-                        rx.icon("arrow-up", size=16),
-                        type="submit",
-                        loading=WorkspaceState.generating,
-                        disabled=ConversationState.followup.length() == 0,
-                        aria_label="Send",
-                        id="send-followup",
-                    ),
-                    align="end",
+                    rows="3",
                     width="100%",
+                    disabled=WorkspaceState.generating,
+                    aria_label="Ask for a change",
+                    id="followup",
+                    enter_key_submit=True,
                 ),
-                on_submit=ConversationState.send_followup,
-                reset_on_submit=False,
+                rx.icon_button(
+                    rx.icon("arrow-up", size=16),
+                    type="submit",
+                    loading=WorkspaceState.generating,
+                    disabled=ConversationState.followup.length() == 0,
+                    aria_label="Send",
+                    id="send-followup",
+                ),
+                align="end",
                 width="100%",
             ),
+            on_submit=ConversationState.send_followup,
+            reset_on_submit=False,
+            width="100%",
         ),
         spacing="2",
         padding="10px 14px 12px",

@@ -31,7 +31,7 @@ class ConversationState(WorkspaceState):
 
     @rx.var
     def offline_follow_up(self) -> bool:
-        """Offline starters cannot change an existing app, so the follow-up box says so instead."""
+        """Offline starters make only plain edits, so the follow-up box suggests those."""
         return self.provider == "offline" and self.current_version > 0
 
     async def _show(self, loaded: Loaded) -> None:

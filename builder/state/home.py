@@ -15,12 +15,14 @@ from builder.wording import plural
 
 log = logging.getLogger(__name__)
 
+# Each one is something offline starter mode really builds (tests/unit/test_offline_fit.py holds them to it),
+# so a first try without a key never ends in a relabelled to-do list.
 EXAMPLE_PROMPTS = [
     "A booking page for my barber shop",
     "A todo list with dark mode",
     "A landing page for my bakery",
     "A recipe box where I can save and search recipes",
-    "A tip calculator that splits the bill",
+    "A REST API for my book collection",
     "A portfolio site for a photographer",
 ]
 
@@ -47,8 +49,9 @@ def thumbnail_url(project_id: str, verification_id: int | None) -> str:
 
 
 OFFLINE_NOTE = (
-    "Offline starter mode: no AI key is set, so Forja builds your app from a starter template and personalises it. "
-    "To let Claude write any app you describe, set ANTHROPIC_API_KEY (or OPENAI_API_KEY) and restart Forja."
+    "Offline starter mode: no AI key is set, so Forja builds a list app, a one-page site, a blog or an API from its "
+    "starters and says what it could not build. To have any app you describe written, set ANTHROPIC_API_KEY or "
+    "OPENAI_API_KEY, or run Ollama here with OPENAI_BASE_URL=http://127.0.0.1:11434/v1, and restart Forja."
 )
 
 

@@ -150,7 +150,8 @@ def test_build_from_prompt_offline(forja: str, page: Page, traffic: Traffic) -> 
     page.locator("#tab-code").click()
     expect(page.locator('[data-path="package.json"]')).to_be_visible()
     expect(page.locator(".monaco-editor .view-lines")).not_to_be_empty()
-    expect(page.locator("#offline-follow-up-note")).to_be_visible()
+    # Offline, the follow-up box stays: it makes plain edits and says what it cannot do.
+    expect(page.locator("#followup")).to_have_attribute("placeholder", re.compile("Offline: rename"))
     shot(page, "workspace-generated-offline")
 
     generations = httpx.get(f"{forja}/api/projects/{project_id}/generations").json()
@@ -164,6 +165,18 @@ def test_build_from_prompt_offline(forja: str, page: Page, traffic: Traffic) -> 
     shot(page, "workspace-generated-offline-preview")
     assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"
     assert traffic.console_errors == []
+
+
+def test_offline_says_what_it_did_not_build(forja: str, page: Page) -> None:
+    """Offline, a request beyond the starters still gets a starting point, and the conversation names what is missing."""
+    page.goto(forja)
+    page.locator("#prompt").fill("a simple expense tracker with categories and a chart")
+    page.locator("#build-button").click()
+    page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
+    expect(page.locator("#version-badge")).to_have_text("v1", timeout=30_000)
+    version = page.locator('.chat-entry[data-kind="version"]')
+    expect(version).to_contain_text("Not built offline")
+    expect(version).to_contain_text("\u201ca chart\u201d")
 
 
 def test_preview_runs_on_its_own_origin_and_shows_saved_edits(forja: str, page: Page, traffic: Traffic, tmp_path) -> None:

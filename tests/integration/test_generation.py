@@ -698,12 +698,37 @@ async def test_offline_new_project(services: Services, offline_only: None) -> No
     assert (record.input_tokens, record.output_tokens) == (0, 0)
 
 
-async def test_offline_follow_up_is_refused(services: Services, offline_only: None) -> None:
+async def test_offline_expense_tracker_claims_no_chart(services: Services, offline_only: None) -> None:
+    with no_network():
+        project_id, events = await run(services, "a simple expense tracker with categories and a chart", None)
+    done = assert_saved(events, 1)
+    assert "Not built offline" in (done.summary or "") and "\u201ca chart\u201d" in (done.summary or "")
+    files = await text_tree(services, project_id)
+    # The README quotes the prompt as asked ("> a simple expense tracker ..."); that quote is the only mention.
+    claims = [
+        (p, line) for p, text in files.items() for line in text.splitlines() if "chart" in line and not line.startswith("> ")
+    ]
+    assert claims == []
+
+
+async def test_offline_follow_up_renames_and_recolours(services: Services, offline_only: None) -> None:
+    project_id, events = await run(services, "A landing page for my bakery", None)
+    assert_saved(events, 1)
+    with no_network():
+        _, events = await run(services, "call it Luna Bakery and make it green", None, project_id)
+    done = assert_saved(events, 2)
+    assert "renamed it \u201cLuna Bakery\u201d" in (done.summary or "") and "green" in (done.summary or "")
+    files = await text_tree(services, project_id)
+    assert "<title>Luna Bakery</title>" in files["index.html"] and "--accent: #16a34a" in files["styles.css"]
+    assert (await services.projects.get(project_id)).name == "Luna Bakery"
+
+
+async def test_offline_follow_up_it_cannot_make_says_how_to_connect_a_model(services: Services, offline_only: None) -> None:
     project_id = await make_project(services, SITE)
     with no_network():
-        _, events = await run(services, "Make the heading red", None, project_id)
+        _, events = await run(services, "Add a shopping cart", None, project_id)
     message = assert_failed(events)
-    assert "Offline starter mode" in message and "ANTHROPIC_API_KEY" in message
+    assert "Offline starter mode can only" in message and "ANTHROPIC_API_KEY" in message and "OPENAI_BASE_URL" in message
     assert [v.number for v in await services.projects.versions(project_id)] == [1]
     assert await text_tree(services, project_id) == SITE
 

@@ -26,6 +26,8 @@ class ModelRequest:
     # The person's own words, for providers (offline) that work from them rather than a chat.
     prompt: str = ""
     context_paths: list[str] = field(default_factory=list)
+    # A follow-up's current text files, for providers (offline) that edit them directly rather than ask a model.
+    tree: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -12,6 +12,8 @@ import re
 from collections.abc import AsyncIterator
 
 from builder.errors import ProviderError
+from builder.generation.offline_edits import COLOURS, edit
+from builder.generation.offline_fit import CLAUSE, HOW_TO_CONNECT, LEADING, decide
 from builder.generation.providers.base import (
     Finished,
     ModelRequest,
@@ -20,13 +22,16 @@ from builder.generation.providers.base import (
     ToolDelta,
     UsageReport,
 )
-from builder.generation.starters import StarterVariables, choose_starter, load_starters, render_starter
+from builder.generation.starters import StarterVariables, load_starters, render_starter
 
-_COLOURS = {
-    "red": "#dc2626", "orange": "#ea580c", "amber": "#d97706", "yellow": "#ca8a04", "green": "#16a34a",
-    "teal": "#0d9488", "cyan": "#0891b2", "blue": "#2563eb", "indigo": "#4f46e5", "purple": "#9333ea",
-    "violet": "#7c3aed", "pink": "#db2777", "rose": "#e11d48", "brown": "#92400e", "black": "#111827", "gray": "#4b5563",
-}  # fmt: skip
+# One sentence for a follow-up offline mode cannot make, so it never ends in silence.
+CANNOT_CHANGE = (
+    'Offline starter mode can only rename the app, change its texts (\'replace "old" with "new"\', '
+    "'change the tagline to ...'), its colour and its light or dark theme; for other changes edit the Code tab, or "
+    + HOW_TO_CONNECT.replace("these need", "connect")
+    + "."
+)
+
 # Colours that suit a kind of business, when the person names none.
 _THEMES = {
     "bakery": "#d97706", "cafe": "#92400e", "coffee": "#92400e", "barber": "#0f766e", "salon": "#db2777",
@@ -44,10 +49,6 @@ _NOUNS = [
     (r"\b(contact|customer)s?\b", "contact", "contacts"),
     (r"\b(event)s?\b", "event", "events"),
 ]
-_LEADING = re.compile(
-    r"^(please\s+)?(build|make|create|write|give me|i want|i need)?\s*(me\s+)?(an?|the|my|some)?\s*", re.IGNORECASE
-)
-_CLAUSE = re.compile(r"\s+(with|that|which|where|so that|to)\s+", re.IGNORECASE)
 
 
 def _title(prompt: str) -> str:
@@ -58,8 +59,8 @@ def _title(prompt: str) -> str:
     if owner:
         name = owner.group(1)
     else:
-        name = _CLAUSE.split(_LEADING.sub("", text), maxsplit=1)[0]
-    words = [w for w in name.split() if w.lower() not in _COLOURS][:5] or ["My", "app"]
+        name = CLAUSE.split(LEADING.sub("", text), maxsplit=1)[0]
+    words = [w for w in name.split() if w.lower() not in COLOURS][:5] or ["My", "app"]
     return " ".join(w if w.isupper() else w.capitalize() for w in words)
 
 
@@ -67,18 +68,23 @@ def _features(prompt: str) -> list[str]:
     features: list[str] = []
     for match in re.finditer(r"\b(?:with|including|featuring)\s+([^.;]+)", prompt, re.IGNORECASE):
         for piece in re.split(r",|\band\b", match.group(1)):
-            piece = _CLAUSE.split(piece.strip(), maxsplit=1)[0].strip()
+            piece = CLAUSE.split(piece.strip(), maxsplit=1)[0].strip()
             if 2 < len(piece) < 60:
                 features.append(piece[0].upper() + piece[1:])
     for match in re.finditer(r"\b(?:where|so)\s+(?:i|you|people|customers|users)\s+can\s+([^.;,]+)", prompt, re.IGNORECASE):
         phrase = match.group(1).strip()
         features.append(phrase[0].upper() + phrase[1:])
+    # "a tip calculator that splits the bill": what the thing must do is a feature too, built or not.
+    for match in re.finditer(r"\b(?:that|which)\s+([^.;,]+?)(?=\s+(?:with|where)\b|[.;,]|$)", prompt, re.IGNORECASE):
+        phrase = match.group(1).strip()
+        if 2 < len(phrase) < 60:
+            features.append(phrase[0].upper() + phrase[1:])
     return list(dict.fromkeys(features))[:6]
 
 
 def personalise(prompt: str) -> StarterVariables:
     lowered = prompt.lower()
-    accent = next((hexa for word, hexa in _COLOURS.items() if re.search(rf"\b{word}\b", lowered)), None)
+    accent = next((hexa for word, hexa in COLOURS.items() if re.search(rf"\b{word}\b", lowered)), None)
     accent = accent or next((hexa for word, hexa in _THEMES.items() if word in lowered), "#4f46e5")
     noun, plural = next(((n, p) for pattern, n, p in _NOUNS if re.search(pattern, lowered)), ("item", "items"))
     sentence = " ".join(prompt.split())
@@ -99,20 +105,7 @@ class OfflineProvider(Provider):
     model = ""
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:
-        if request.context_paths or len(request.messages) > 1:
-            raise ProviderError(
-                "Offline starter mode builds new apps from starters; it cannot change an existing app from a description. "
-                "Edit the code in the Code tab, or set ANTHROPIC_API_KEY (or OPENAI_API_KEY) and restart Forja to let AI make changes."
-            )
-        starters = load_starters()
-        starter = choose_starter(request.prompt, starters)
-        variables = personalise(request.prompt)
-        files = render_starter(starter, variables)
-        summary = (
-            f"Made \u201c{variables.title}\u201d from the {starter.title} starter, offline (no AI): "
-            "the name, colours and texts come from your description. Edit anything in the Code tab."
-        )
-        head = {"title": variables.title, "summary": summary, "stack": list(starter.stack)}
+        head, files = self._follow_up(request) if request.tree else self._new(request.prompt)
         yield ToolDelta(json.dumps(head, ensure_ascii=False)[:-1] + ', "files": [')
         for index, (path, content) in enumerate(files.items()):
             yield ToolDelta(("," if index else "") + json.dumps({"path": path, "content": content}, ensure_ascii=False))
@@ -120,3 +113,30 @@ class OfflineProvider(Provider):
         yield ToolDelta("]}")
         yield UsageReport()
         yield Finished("tool_use")
+
+    def _new(self, prompt: str) -> tuple[dict[str, object], dict[str, str]]:
+        variables = personalise(prompt)
+        fit = decide(prompt, variables.features, load_starters())
+        # Only what the starter really does is shown in the app; the rest is named in the summary. The prompt
+        # as tagline would claim it all again ("... with a chart"), so then the tagline is the thing asked for.
+        update: dict[str, object] = {"features": fit.built}
+        if fit.not_built:
+            update["tagline"] = fit.thing[:1].upper() + fit.thing[1:]
+        variables = variables.model_copy(update=update)
+        files = render_starter(fit.starter, variables)
+        head: dict[str, object] = {
+            "title": variables.title,
+            "summary": fit.summary(variables.title),
+            "stack": list(fit.starter.stack),
+        }
+        return head, files
+
+    def _follow_up(self, request: ModelRequest) -> tuple[dict[str, object], dict[str, str]]:
+        change = edit(request.prompt, request.tree)
+        if not change.files:
+            raise ProviderError(CANNOT_CHANGE)
+        summary = "Changed offline (no AI): " + "; ".join(change.done) + "."
+        if change.not_done:
+            names = ", ".join(f"\u201c{part}\u201d" for part in change.not_done)
+            summary += f" Not done offline: {names} ({HOW_TO_CONNECT})."
+        return {"title": change.title, "summary": summary}, change.files

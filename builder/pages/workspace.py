@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from builder.components.download import download_button
 from builder.components.history_panel import history_panel
 from builder.components.layout import error_callout, top_bar
 from builder.components.panels import code_panel, logs_panel, preview_panel
@@ -282,10 +283,8 @@ def workspace_page() -> rx.Component:
                 rx.badge("v", WorkspaceState.current_version, variant="outline", id="version-badge"),
             ),
             rx.spacer(),
-            rx.link(
-                rx.button(rx.icon("download", size=14), "Export .zip", size="2", variant="soft"),
-                href="/api/projects/" + WorkspaceState.project_id + "/export",
-                is_external=False,
+            download_button(
+                "download", "Export .zip", "/api/projects/" + WorkspaceState.project_id + "/export", "2", element_id="export-zip"
             ),
         ),
         rx.cond(

@@ -56,3 +56,64 @@ def test_every_export_button_downloads_its_file(forja: str, page: Page, tmp_path
     # The page stayed where it was: no client-side "404: Page not found".
     expect(page.locator("body")).not_to_contain_text("404")
     expect(page.locator("#diff-totals")).to_be_visible()
+
+
+def test_tree_names_titles_dark_editor_and_save_hint(forja: str, page: Page) -> None:
+    page.goto(forja)
+    expect(page).to_have_title("Forja")
+
+    page.emulate_media(color_scheme="dark")
+    page.goto(f"{forja}/p/{make_project(forja, 'Pizza Night')}")
+    expect(page).to_have_title("Pizza Night \u00b7 Forja")
+    page.locator("#tab-code").click()
+
+    # Monaco follows the page's dark mode.
+    expect(page.locator(".monaco-editor.vs-dark")).to_be_visible()
+
+    # File names keep their descenders: each name's box is a full line tall and clips nothing.
+    row = page.locator('[data-path="package.json"] .tree-name')
+    expect(row).to_be_visible()
+    for name in page.locator(".tree-name").all():
+        box = name.evaluate(
+            "e => ({scroll: e.scrollHeight, client: e.clientHeight, font: parseFloat(getComputedStyle(e).fontSize)})"
+        )
+        assert box["scroll"] <= box["client"], box
+        assert box["client"] >= 1.2 * box["font"], box
+
+    # The Ctrl+S hint has the Save button's own text colour, whatever the button's state.
+    page.locator('[data-path="src/App.jsx"]').click()
+    page.locator(".monaco-editor .view-lines").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("// more cheese")
+    expect(page.locator("#unsaved-badge")).to_be_visible()
+    colors = page.locator("#save-shortcut").evaluate(
+        "e => [getComputedStyle(e).color, getComputedStyle(e.closest('button')).color,"
+        " getComputedStyle(e.closest('button')).backgroundColor]"
+    )
+    assert colors[0] == colors[1] and colors[0] != colors[2], colors
+    page.locator("#file-tree").hover()
+    shot(page, "papercuts-dark-code")
+    page.emulate_media(color_scheme="light")
+    expect(page.locator(".monaco-editor.vs-dark")).to_have_count(0)
+    shot(page, "papercuts-light-code")
+
+
+def test_history_toolbar_stays_out_of_the_tabs_at_laptop_width(forja: str, page: Page) -> None:
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.goto(f"{forja}/p/{make_project(forja, 'Narrow')}")
+    expect(page.locator("#version-badge")).to_have_text("v2")
+    page.locator("#tab-history").click()
+    expect(page.locator("#restore-version")).to_be_visible()
+    shot(page, "papercuts-history-1024")
+    tabs = page.locator('[role="tablist"]').bounding_box()
+    toolbar = page.locator(".history-toolbar").bounding_box()
+    assert tabs is not None and toolbar is not None
+    assert toolbar["y"] >= tabs["y"] + tabs["height"] - 1, (tabs, toolbar)
+    for control in ("#restore-version", "#fork-version", "#download-bundle"):
+        box = page.locator(control).bounding_box()
+        assert box is not None and box["y"] >= toolbar["y"] and box["y"] + box["height"] <= toolbar["y"] + toolbar["height"] + 1
+    # Every tab takes a click (Playwright refuses to click an element something else covers).
+    for tab in ("code", "logs", "preview", "history"):
+        page.locator(f"#tab-{tab}").click(timeout=5_000)
+        page.locator("#tab-history").click(timeout=5_000)
+        expect(page.locator(".history-toolbar")).to_be_visible()

@@ -13,11 +13,21 @@ from typing import Literal
 from builder.filetree import is_binary_path
 from builder.models import Author
 from builder.schemas import GenerationInfo, Usage, VerificationInfo, VersionInfo
-from builder.wording import plural
+from builder.wording import DUPLICATED_FROM, plural
 from preview_runtime.logs import LogLine
 from preview_runtime.runner import PreviewInfo, PreviewState
 
 AUTHOR_LABELS = {Author.user: "You", Author.ai: "Forja AI", Author.template: "Starter", Author.import_: "Import"}
+
+
+def author_label(author: Author, message: str) -> str:
+    """Who made a version, in a word. A duplicate is stored as an import (its files came from
+    elsewhere), but "Import" beside "Duplicated from Menu version 2" told a person the wrong story."""
+    if author == Author.import_ and message.startswith(DUPLICATED_FROM):
+        return "Copy"
+    return AUTHOR_LABELS[author]
+
+
 PREVIEW_WORDS = {
     PreviewState.starting: "Starting the preview...",
     PreviewState.installing: "Installing dependencies...",
@@ -150,7 +160,7 @@ def chat_entries(
                 2,
                 ChatEntry(
                     "version",
-                    AUTHOR_LABELS[v.author],
+                    author_label(v.author, v.message),
                     v.message or "(no message)",
                     _when(v.created_at),
                     detail,

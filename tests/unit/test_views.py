@@ -14,6 +14,7 @@ from builder.state.views import (
     ChatEntry,
     LogRow,
     TreeRow,
+    author_label,
     chat_entries,
     default_file,
     log_row,
@@ -308,3 +309,13 @@ def test_preview_words_follow_the_preview_service_reports() -> None:
         update={"detail": "The dev server exited with code 1 (the command failed). Last lines:\nError: boom\n    at x.js:1"}
     )
     assert preview_words(with_tail) == "The preview failed: the dev server exited with code 1 (the command failed)."
+
+
+def test_a_duplicate_says_copy_and_from_what_not_import() -> None:
+    """A copy's first version is stored as an import; the conversation and History call it a copy (issue 15)."""
+    copy = version(1, T0, Author.import_, "Duplicated from Menu version 2")
+    imported = version(1, T0, Author.import_, "Imported 3 files from menu.zip")
+    assert author_label(copy.author, copy.message) == "Copy"
+    assert author_label(imported.author, imported.message) == "Import"
+    [entry] = chat_entries([copy], [])
+    assert (entry.author, entry.message) == ("Copy", "Duplicated from Menu version 2")

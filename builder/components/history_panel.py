@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from builder.components.confirm import confirm
 from builder.components.download import download_button
 from builder.state.history import DiffFileView, DiffLine, HistoryRow, HistoryState
 from builder.state.workspace import WorkspaceState
@@ -109,14 +110,20 @@ def history_panel() -> rx.Component:
             on_click=HistoryState.duplicate,
             id="fork-version",
         ),
-        rx.button(
-            rx.icon("history", size=14),
-            "Restore this version",
-            size="1",
-            on_click=HistoryState.restore,
-            loading=HistoryState.restoring,
-            disabled=HistoryState.selected == WorkspaceState.current_version,
-            id="restore-version",
+        confirm(
+            rx.button(
+                rx.icon("history", size=14),
+                "Restore this version",
+                size="1",
+                loading=HistoryState.restoring,
+                disabled=HistoryState.selected == WorkspaceState.current_version,
+                id="restore-version",
+            ),
+            f"Restore version {HistoryState.selected}?",
+            "Its files become the current ones, saved as a new version. Later versions stay in History.",
+            "Restore",
+            HistoryState.restore,
+            "confirm-restore",
         ),
         align="center",
         spacing="2",

@@ -52,6 +52,17 @@ def check_result(entry: ChatEntry) -> rx.Component:
     )
 
 
+def chat_message(entry: ChatEntry) -> rx.Component:
+    return rx.text(
+        entry.message,
+        size="2",
+        margin_top="6px",
+        white_space="pre-wrap",
+        weight=rx.cond(entry.kind == "check", "medium", "regular"),
+        class_name="chat-message",
+    )
+
+
 def chat_entry(entry: ChatEntry) -> rx.Component:
     return rx.box(
         rx.hstack(
@@ -65,12 +76,21 @@ def chat_entry(entry: ChatEntry) -> rx.Component:
             align="center",
             width="100%",
         ),
-        rx.text(
-            entry.message,
-            size="2",
-            margin_top="6px",
-            white_space="pre-wrap",
-            weight=rx.cond(entry.kind == "check", "medium", "regular"),
+        rx.cond(
+            entry.long,
+            # Folded without a round trip: the open <details> before the text unfolds it in CSS.
+            rx.flex(
+                rx.el.details(
+                    rx.el.summary(
+                        rx.el.span("Show all", class_name="when-folded"), rx.el.span("Show less", class_name="when-open")
+                    ),
+                    class_name="show-all",
+                ),
+                chat_message(entry),
+                direction="column",
+                class_name="chat-long",
+            ),
+            chat_message(entry),
         ),
         rx.cond(
             entry.detail != "",

@@ -71,6 +71,21 @@ class ChatEntry:
     fixable: bool = False
     # Radix colour of its badge and background.
     tone: Tone = "gray"
+    # Set from `message`: the page folds a long one to its first lines behind "Show all".
+    long: bool = dataclasses.field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        self.long = is_long_message(self.message)
+
+
+# A 20,000-character prompt made a 9,760 px bubble; past these, a message is folded. The CSS
+# (.chat-message) shows the same number of lines.
+LONG_MESSAGE_CHARS = 600
+LONG_MESSAGE_LINES = 8
+
+
+def is_long_message(message: str) -> bool:
+    return len(message) > LONG_MESSAGE_CHARS or message.count("\n") >= LONG_MESSAGE_LINES
 
 
 @dataclasses.dataclass

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 
 import httpx
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.test_workspace import generate
 
 FILES = {
     "package.json": '{"name": "pizza-night", "private": true}\n',
@@ -117,3 +119,57 @@ def test_history_toolbar_stays_out_of_the_tabs_at_laptop_width(forja: str, page:
         page.locator(f"#tab-{tab}").click(timeout=5_000)
         page.locator("#tab-history").click(timeout=5_000)
         expect(page.locator(".history-toolbar")).to_be_visible()
+
+
+def test_restore_and_turning_a_link_off_ask_first(forja: str, page: Page) -> None:
+    """Both change what people see: a dialog asks, Escape leaves everything as it was."""
+    forja_localhost = forja.replace("127.0.0.1", "localhost")
+    project_id = make_project(forja, "Careful")
+    page.goto(f"{forja_localhost}/p/{project_id}")
+    expect(page.locator("#version-badge")).to_have_text("v2")
+
+    page.locator("#tab-history").click()
+    page.locator('.history-row[data-version="1"]').click()
+    page.locator("#restore-version").click()
+    expect(page.locator(".confirm-dialog")).to_contain_text("Restore version 1?")
+    shot(page, "papercuts-confirm-restore")
+    page.keyboard.press("Escape")
+    expect(page.locator(".confirm-dialog")).to_have_count(0)
+    expect(page.locator("#version-badge")).to_have_text("v2")
+    page.locator("#restore-version").click()
+    page.locator(".confirm-restore").click()
+    expect(page.locator("#version-badge")).to_have_text("v3")
+
+    # The share link is on the address this person uses (localhost), not on 127.0.0.1.
+    page.locator("#tab-preview").click()
+    page.locator("#share-button").click()
+    page.locator("#create-share").click()
+    expect(page.locator("#share-link")).to_have_value(re.compile(rf"^{re.escape(forja_localhost)}/s/[A-Za-z0-9_-]{{40,}}$"))
+    page.locator(".revoke-share").first.click()
+    expect(page.locator(".confirm-dialog")).to_contain_text("Turn this link off?")
+    page.keyboard.press("Escape")
+    expect(page.locator(".confirm-dialog")).to_have_count(0)
+    expect(page.locator(".share-row").first).not_to_contain_text("turned off")
+    page.locator(".revoke-share").first.click()
+    page.locator(".confirm-revoke").click()
+    expect(page.locator(".share-row").first).to_contain_text("turned off")
+
+
+def test_a_very_long_prompt_is_folded_in_the_conversation(forja: str, page: Page) -> None:
+    prompt = ("A pizza night planner where friends vote on toppings and bring drinks. " * 280)[:20_000]
+    project_id = generate(forja, prompt)
+    page.goto(f"{forja}/p/{project_id}")
+    bubble = page.locator('.chat-entry[data-kind="prompt"]')
+    expect(bubble).to_contain_text("A pizza night planner")
+    box = bubble.bounding_box()
+    assert box is not None and box["height"] < 400, box
+    shot(page, "papercuts-long-prompt-folded")
+    bubble.locator(".show-all summary").click()
+    expect(bubble.locator(".show-all .when-open")).to_have_text("Show less")
+    expect(bubble.locator(".show-all .when-open")).to_be_visible()
+    expect(bubble.locator(".show-all .when-folded")).to_be_hidden()
+    unfolded = bubble.bounding_box()
+    assert unfolded is not None and unfolded["height"] > 1000, unfolded
+    bubble.locator(".show-all summary").click()
+    folded = bubble.bounding_box()
+    assert folded is not None and folded["height"] < 400

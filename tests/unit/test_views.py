@@ -11,12 +11,14 @@ from builder.models import Author
 from builder.schemas import GenerationInfo, Usage, VerificationInfo, VersionInfo
 from builder.state.history import MAX_DIFF_LINES, DiffLine, diff_lines
 from builder.state.views import (
+    LONG_MESSAGE_CHARS,
     ChatEntry,
     LogRow,
     TreeRow,
     author_label,
     chat_entries,
     default_file,
+    is_long_message,
     log_row,
     logs_text,
     preview_words,
@@ -319,3 +321,12 @@ def test_a_duplicate_says_copy_and_from_what_not_import() -> None:
     assert author_label(imported.author, imported.message) == "Import"
     [entry] = chat_entries([copy], [])
     assert (entry.author, entry.message) == ("Copy", "Duplicated from Menu version 2")
+
+
+def test_long_messages_are_folded_and_short_ones_are_not() -> None:
+    """A 20,000-character prompt made a 9,760 px bubble (issue 15): the page folds what this marks long."""
+    assert not ChatEntry("prompt", "You", "make it blue", "now", "").long
+    assert ChatEntry("prompt", "You", "pizza " * 4000, "now", "").long
+    assert ChatEntry("prompt", "You", "\n".join(f"step {n}" for n in range(12)), "now", "").long
+    assert not is_long_message("x" * LONG_MESSAGE_CHARS)
+    assert is_long_message("x" * (LONG_MESSAGE_CHARS + 1))

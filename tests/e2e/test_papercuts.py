@@ -73,9 +73,10 @@ def test_tree_names_titles_dark_editor_and_save_hint(forja: str, page: Page) -> 
     expect(page.locator(".monaco-editor.vs-dark")).to_be_visible()
 
     # File names keep their descenders: each name's box is a full line tall and clips nothing.
-    row = page.locator('[data-path="package.json"] .tree-name')
-    expect(row).to_be_visible()
-    for name in page.locator(".tree-name").all():
+    # The name is each row's second child (after its icon), whatever class it carries.
+    names = page.locator('[role="treeitem"] > :nth-child(2)')
+    expect(page.locator('[data-path="package.json"] > :nth-child(2)')).to_have_text("package.json")
+    for name in names.all():
         box = name.evaluate(
             "e => ({scroll: e.scrollHeight, client: e.clientHeight, font: parseFloat(getComputedStyle(e).fontSize)})"
         )
@@ -111,9 +112,12 @@ def test_history_toolbar_stays_out_of_the_tabs_at_laptop_width(forja: str, page:
     toolbar = page.locator(".history-toolbar").bounding_box()
     assert tabs is not None and toolbar is not None
     assert toolbar["y"] >= tabs["y"] + tabs["height"] - 1, (tabs, toolbar)
-    for control in ("#restore-version", "#fork-version", "#download-bundle"):
-        box = page.locator(control).bounding_box()
-        assert box is not None and box["y"] >= toolbar["y"] and box["y"] + box["height"] <= toolbar["y"] + toolbar["height"] + 1
+    # Everything in the toolbar stays inside it: below the tabs, and not cut off on the right.
+    for control in page.locator(".history-toolbar > *").all():
+        box = control.bounding_box()
+        assert box is not None, control
+        assert box["y"] >= toolbar["y"] - 1 and box["y"] + box["height"] <= toolbar["y"] + toolbar["height"] + 1, (box, toolbar)
+        assert box["x"] + box["width"] <= toolbar["x"] + toolbar["width"] + 1, (box, toolbar)
     # Every tab takes a click (Playwright refuses to click an element something else covers).
     for tab in ("code", "logs", "preview", "history"):
         page.locator(f"#tab-{tab}").click(timeout=5_000)

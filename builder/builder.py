@@ -65,7 +65,7 @@ app.register_lifespan_task(running_services)
 app.add_page(
     home_page,
     route="/",
-    title="Forja: describe an app, get it running",
+    title="Forja",
     on_load=[HomeState.load, ProjectActionsState.load_trash, MachineState.follow_docker],
 )
 app.add_page(
@@ -74,4 +74,10 @@ app.add_page(
     title="Forja: what this machine can run",
     on_load=[MachineState.load_report, MachineState.follow_docker],
 )
-app.add_page(workspace_page, route="/p/[project_id]", title="Forja workspace", on_load=WorkspaceState.load)
+app.add_page(
+    workspace_page,
+    route="/p/[project_id]",
+    # The project's name first: with several projects open, the browser's tabs tell them apart.
+    title=rx.cond(WorkspaceState.project_name != "", WorkspaceState.project_name + " \u00b7 Forja", "Forja"),
+    on_load=WorkspaceState.load,
+)

@@ -12,3 +12,7 @@ def describe_paths(paths: list[str]) -> str:
     if len(paths) <= 2:
         return ", ".join(paths) or "no files"
     return f"{paths[0]} and {len(paths) - 1} more files"
+
+
+# A copy's first version message starts with this; the page labels such versions "Copy", not "Import".
+DUPLICATED_FROM = "Duplicated from"

@@ -14,7 +14,7 @@ def tree_row(row: TreeRow) -> rx.Component:
             rx.icon(rx.cond(row.expanded, "chevron-down", "chevron-right"), size=14),
             rx.icon("file", size=14, color=rx.color("gray", 9)),
         ),
-        rx.text(row.name, size="2", trim="both", white_space="nowrap", overflow="hidden", text_overflow="ellipsis"),
+        rx.text(row.name, size="2", class_name="tree-name"),
         rx.cond(
             EditorState.drafts.contains(row.path),
             rx.box(width="7px", height="7px", border_radius="50%", background=rx.color("orange", 9), title="unsaved"),

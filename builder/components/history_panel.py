@@ -2,6 +2,8 @@
 
 import reflex as rx
 
+from builder.components.confirm import confirm
+from builder.components.download import download_button
 from builder.state.history import DiffFileView, DiffLine, HistoryRow, HistoryState
 from builder.state.workspace import WorkspaceState
 
@@ -87,14 +89,18 @@ def history_panel() -> rx.Component:
             on_change=HistoryState.compare_with,
             size="1",
         ),
-        rx.link(
-            rx.button(rx.icon("download", size=14), "Download .zip", size="1", variant="soft"),
-            href=f"/api/projects/{WorkspaceState.project_id}/versions/{HistoryState.selected}/export",
+        download_button(
+            "download",
+            "Download .zip",
+            f"/api/projects/{WorkspaceState.project_id}/versions/{HistoryState.selected}/export",
+            element_id="download-version",
         ),
-        rx.link(
-            rx.button(rx.icon("git-branch", size=14), "All versions as git", size="1", variant="soft"),
-            href="/api/projects/" + WorkspaceState.project_id + "/export.bundle",
+        download_button(
+            "git-branch",
+            "All versions as git",
+            "/api/projects/" + WorkspaceState.project_id + "/export.bundle",
             title="A git bundle with one commit per version: git clone project.bundle",
+            element_id="download-bundle",
         ),
         rx.button(
             rx.icon("copy-plus", size=14),
@@ -104,22 +110,27 @@ def history_panel() -> rx.Component:
             on_click=HistoryState.duplicate,
             id="fork-version",
         ),
-        rx.button(
-            rx.icon("history", size=14),
-            "Restore this version",
-            size="1",
-            on_click=HistoryState.restore,
-            loading=HistoryState.restoring,
-            disabled=HistoryState.selected == WorkspaceState.current_version,
-            id="restore-version",
+        confirm(
+            rx.button(
+                rx.icon("history", size=14),
+                "Restore this version",
+                size="1",
+                loading=HistoryState.restoring,
+                disabled=HistoryState.selected == WorkspaceState.current_version,
+                id="restore-version",
+            ),
+            f"Restore version {HistoryState.selected}?",
+            "Its files become the current ones, saved as a new version. Later versions stay in History.",
+            "Restore",
+            HistoryState.restore,
+            "confirm-restore",
         ),
         align="center",
         spacing="2",
-        padding_x="12px",
-        height="40px",
         border_bottom=f"1px solid {rx.color('gray', 5)}",
         width="100%",
         flex_shrink="0",
+        class_name="history-toolbar",
     )
     return rx.hstack(
         rx.box(

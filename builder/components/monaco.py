@@ -14,6 +14,7 @@ class MonacoEditor(rx.NoSSRComponent):
     language: rx.Var[str]
     read_only: rx.Var[bool]
     revision: rx.Var[int]
+    theme: rx.Var[str]
 
     # Both hand over (path, text): the editor's model is keyed on the path.
     on_change: rx.EventHandler[passthrough_event_spec(str, str)]

@@ -28,7 +28,7 @@ def code_panel() -> rx.Component:
         rx.button(
             rx.icon("save", size=14),
             "Save",
-            rx.text("Ctrl+S", size="1", color=rx.color("gray", 10)),
+            rx.el.kbd("Ctrl+S", class_name="save-shortcut", id="save-shortcut"),
             size="1",
             on_click=EditorState.save,
             loading=EditorState.saving,
@@ -52,6 +52,8 @@ def code_panel() -> rx.Component:
                 path=EditorState.selected_path,
                 language=EditorState.editor_language,
                 revision=EditorState.editor_revision,
+                # Monaco has its own themes: follow the page's light or dark mode.
+                theme=rx.color_mode_cond("vs", "vs-dark"),
                 on_change=EditorState.edit.debounce(400),
                 on_save=EditorState.save_from_editor,
             ),

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from builder.components.confirm import confirm
 from builder.state.share import EXPIRY_CHOICES, ShareRow, ShareState
 from builder.state.workspace import WorkspaceState
 
@@ -14,13 +15,14 @@ def link_row(row: ShareRow) -> rx.Component:
         rx.spacer(),
         rx.cond(
             row.active,
-            rx.button(
+            confirm(
+                rx.button("Turn off", size="1", variant="soft", color_scheme="red", class_name="revoke-share"),
+                "Turn this link off?",
+                "Anyone who opens it will see that it was turned off. This cannot be undone; you can make a new link.",
                 "Turn off",
-                size="1",
-                variant="soft",
+                ShareState.revoke(row.id),
+                "confirm-revoke",
                 color_scheme="red",
-                on_click=ShareState.revoke(row.id),
-                class_name="revoke-share",
             ),
         ),
         align="center",

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_fie
 
 from builder.errors import StarterError
 from builder.filetree import is_binary_path, is_skipped
+from builder.text import initial as initial_of
 from preview_runtime.plan import plan_for
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,12 @@ class StarterVariables(BaseModel):
     def slug(self) -> str:
         """The title as a package name (lowercase, dashes), for package.json and storage keys."""
         return _slugify(self.title)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def initial(self) -> str:
+        """The title's first visible character for the logo and favicon: "🇩🇪", not half a flag."""
+        return initial_of(self.title)
 
 
 # -- Loading --------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from builder.components.download import download_button
 from builder.components.history_panel import history_panel
 from builder.components.layout import error_callout, top_bar
 from builder.components.panels import code_panel, logs_panel, preview_panel
@@ -51,6 +52,17 @@ def check_result(entry: ChatEntry) -> rx.Component:
     )
 
 
+def chat_message(entry: ChatEntry) -> rx.Component:
+    return rx.text(
+        entry.message,
+        size="2",
+        margin_top="6px",
+        white_space="pre-wrap",
+        weight=rx.cond(entry.kind == "check", "medium", "regular"),
+        class_name="chat-message",
+    )
+
+
 def chat_entry(entry: ChatEntry) -> rx.Component:
     return rx.box(
         rx.hstack(
@@ -64,12 +76,21 @@ def chat_entry(entry: ChatEntry) -> rx.Component:
             align="center",
             width="100%",
         ),
-        rx.text(
-            entry.message,
-            size="2",
-            margin_top="6px",
-            white_space="pre-wrap",
-            weight=rx.cond(entry.kind == "check", "medium", "regular"),
+        rx.cond(
+            entry.long,
+            # Folded without a round trip: the open <details> before the text unfolds it in CSS.
+            rx.flex(
+                rx.el.details(
+                    rx.el.summary(
+                        rx.el.span("Show all", class_name="when-folded"), rx.el.span("Show less", class_name="when-open")
+                    ),
+                    class_name="show-all",
+                ),
+                chat_message(entry),
+                direction="column",
+                class_name="chat-long",
+            ),
+            chat_message(entry),
         ),
         rx.cond(
             entry.detail != "",
@@ -276,10 +297,8 @@ def workspace_page() -> rx.Component:
                 rx.badge("v", WorkspaceState.current_version, variant="outline", id="version-badge"),
             ),
             rx.spacer(),
-            rx.link(
-                rx.button(rx.icon("download", size=14), "Export .zip", size="2", variant="soft"),
-                href="/api/projects/" + WorkspaceState.project_id + "/export",
-                is_external=False,
+            download_button(
+                "download", "Export .zip", "/api/projects/" + WorkspaceState.project_id + "/export", "2", element_id="export-zip"
             ),
         ),
         rx.cond(

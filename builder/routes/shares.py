@@ -169,14 +169,14 @@ async def _ready(services: Services, target: ShareTarget, info: PreviewInfo | No
 
 
 @router.post("/api/projects/{project_id}/share", status_code=201, tags=["shares"])
-async def create_share(project_id: str, body: ShareRequest | None = None) -> ShareCreated:
+async def create_share(request: Request, project_id: str, body: ShareRequest | None = None) -> ShareCreated:
     """A link anyone can open to see one version of the app. The token is shown only in this answer."""
     body = body or ShareRequest()
     try:
         expires_in = parse_expires(body.expires_in)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    return await (await get_services()).shares.create(project_id, body.version, expires_in)
+    return await (await get_services()).shares.create(project_id, body.version, expires_in, page_url=str(request.base_url))
 
 
 @router.get("/api/projects/{project_id}/shares", tags=["shares"])

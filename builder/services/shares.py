@@ -16,6 +16,7 @@ import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 from sqlalchemy import or_
@@ -81,8 +82,22 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def share_url(token: str) -> str:
-    return f"{settings.base_url}/s/{token}"
+def share_url(token: str, page_url: str = "") -> str:
+    """The link to give out: on FORJA_PUBLIC_URL when set, else on the address the person is using.
+
+    Without a public URL, Forja only knows it listens on e.g. 127.0.0.1; a person who opened it at
+    http://localhost:8000 (or by the machine's name) expects links on that same address.
+    """
+    return f"{share_base(page_url)}/s/{token}"
+
+
+def share_base(page_url: str) -> str:
+    if settings.public_url or not page_url:
+        return settings.base_url
+    parts = urlsplit(page_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return settings.base_url
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -146,9 +161,16 @@ class ShareService:
         self._sessions = session_factory(store.engine)
 
     async def create(
-        self, project_id: str, version: int | None = None, expires_in: timedelta | Never | None = None
+        self,
+        project_id: str,
+        version: int | None = None,
+        expires_in: timedelta | Never | None = None,
+        page_url: str = "",
     ) -> ShareCreated:
-        """A new link to one version (default: the current one), valid SHARE_DEFAULT_DAYS unless told otherwise."""
+        """A new link to one version (default: the current one), valid SHARE_DEFAULT_DAYS unless told otherwise.
+
+        `page_url` is the address the person asked from; the link is on its host (see share_url).
+        """
         if isinstance(expires_in, timedelta) and expires_in <= timedelta(0):
             raise ValueError("A link's lifetime must be positive (or 'never').")
         project = await self._store.get_project(project_id)  # NotFound for unknown and trashed projects
@@ -176,7 +198,7 @@ class ShareService:
             await session.flush()
             assert link.id is not None
             share_id = link.id
-        return ShareCreated(id=share_id, url=share_url(token), token=token, version=number, expires_at=expires_at)
+        return ShareCreated(id=share_id, url=share_url(token, page_url), token=token, version=number, expires_at=expires_at)
 
     async def resolve(self, token: str) -> ShareTarget:
         """The project and version a token opens, or ShareGone (404 for anything unknown, 410 revoked/expired)."""

@@ -9,7 +9,7 @@ import reflex as rx
 
 from builder.errors import FileTreeError, NotFound
 from builder.services import get_services
-from builder.state.views import AUTHOR_LABELS
+from builder.state.views import author_label
 from builder.state.workspace import WorkspaceState
 from builder.wording import plural
 
@@ -80,7 +80,7 @@ class HistoryState(rx.State):
         self.rows = [
             HistoryRow(
                 number=v.number,
-                author=AUTHOR_LABELS[v.author],
+                author=author_label(v.author, v.message),
                 message=v.message or "(no message)",
                 time=v.created_at.strftime("%d %b, %H:%M"),
                 changes=plural(v.files_changed, "file"),

@@ -11,6 +11,7 @@ from builder.errors import FileTreeError, ForjaError
 from builder.filetree import human_size
 from builder.services import get_services
 from builder.settings import settings
+from builder.text import initial
 from builder.wording import plural
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class HomeState(rx.State):
                 files=plural(p.file_count, "file"),
                 version=p.current_version or 0,
                 updated=p.updated_at.strftime("%d %b %Y, %H:%M"),
-                initial=p.name.strip()[:1].upper() or "?",
+                initial=initial(p.name),
                 thumbnail=thumbnail_url(p.id, thumbnails.get(p.id)),
             )
             for p in page.items

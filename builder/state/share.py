@@ -69,7 +69,7 @@ class ShareState(rx.State):
         workspace = await self.get_state(WorkspaceState)
         try:
             created = await (await get_services()).shares.create(
-                workspace.project_id, workspace.current_version, parse_expires(self.expires)
+                workspace.project_id, workspace.current_version, parse_expires(self.expires), page_url=str(self.router.url)
             )
         except (NotFound, ValueError) as exc:
             self.error = str(exc)

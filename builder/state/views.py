@@ -13,11 +13,21 @@ from typing import Literal
 from builder.filetree import is_binary_path
 from builder.models import Author
 from builder.schemas import GenerationInfo, Usage, VerificationInfo, VersionInfo
-from builder.wording import plural
+from builder.wording import DUPLICATED_FROM, plural
 from preview_runtime.logs import LogLine
 from preview_runtime.runner import PreviewInfo, PreviewState
 
 AUTHOR_LABELS = {Author.user: "You", Author.ai: "Forja AI", Author.template: "Starter", Author.import_: "Import"}
+
+
+def author_label(author: Author, message: str) -> str:
+    """Who made a version, in a word. A duplicate is stored as an import (its files came from
+    elsewhere), but "Import" beside "Duplicated from Menu version 2" told a person the wrong story."""
+    if author == Author.import_ and message.startswith(DUPLICATED_FROM):
+        return "Copy"
+    return AUTHOR_LABELS[author]
+
+
 PREVIEW_WORDS = {
     PreviewState.starting: "Starting the preview...",
     PreviewState.installing: "Installing dependencies...",
@@ -61,6 +71,21 @@ class ChatEntry:
     fixable: bool = False
     # Radix colour of its badge and background.
     tone: Tone = "gray"
+    # Set from `message`: the page folds a long one to its first lines behind "Show all".
+    long: bool = dataclasses.field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        self.long = is_long_message(self.message)
+
+
+# A 20,000-character prompt made a 9,760 px bubble; past these, a message is folded. The CSS
+# (.chat-message) shows the same number of lines.
+LONG_MESSAGE_CHARS = 600
+LONG_MESSAGE_LINES = 8
+
+
+def is_long_message(message: str) -> bool:
+    return len(message) > LONG_MESSAGE_CHARS or message.count("\n") >= LONG_MESSAGE_LINES
 
 
 @dataclasses.dataclass
@@ -150,7 +175,7 @@ def chat_entries(
                 2,
                 ChatEntry(
                     "version",
-                    AUTHOR_LABELS[v.author],
+                    author_label(v.author, v.message),
                     v.message or "(no message)",
                     _when(v.created_at),
                     detail,

@@ -49,6 +49,7 @@ from builder.schemas import (
 )
 from builder.store.generations import GenerationRecords
 from builder.store.verifications import VerificationRecords
+from builder.wording import DUPLICATED_FROM
 from preview_runtime.stack import detect_stack, is_manifest
 
 log = logging.getLogger(__name__)
@@ -462,7 +463,7 @@ class ProjectStore(GenerationRecords, VerificationRecords):
             project = Project(name=new_name, stack="", provider=source.provider, model=source.model)
             session.add(project)
             await session.flush()
-            message = f"Duplicated from {source.name} version {found.number}"
+            message = f"{DUPLICATED_FROM} {source.name} version {found.number}"
             created = await self._write_version(session, project, None, {}, Author.import_, message, len(manifest), manifest)
             info = _version_info(created, None)
         log.info("duplicated project %s version %d as %s", project_id, found.number, project.id)

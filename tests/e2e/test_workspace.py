@@ -261,6 +261,7 @@ def test_history_shows_the_diff_and_restores_a_version(forja: str, page: Page, t
     page.locator('.history-row[data-version="1"]').click()
     expect(page.locator("#diff-totals")).to_contain_text("Version 1 against an empty project")
     page.locator("#restore-version").click()
+    page.locator(".confirm-restore").click()
     expect(page.locator("#history-message")).to_contain_text("Version 1 is current again, saved as version 3.")
     expect(page.locator("#version-badge")).to_have_text("v3")
     assert httpx.get(f"{forja}/api/projects/{project_id}/files/menu.txt").json()["content"] == "soup\nbread\n"
@@ -301,6 +302,7 @@ def test_share_link_opens_for_anyone_until_turned_off(forja: str, page: Page, br
     shot(visitor, "share-link-open")
 
     page.locator(".revoke-share").first.click()
+    page.locator(".confirm-revoke").click()
     expect(page.locator(".share-row").first).to_contain_text("turned off")
     response = visitor.goto(url)
     assert response is not None and response.status == 410

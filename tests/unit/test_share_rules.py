@@ -9,6 +9,8 @@ import pytest
 
 from builder import cli_shares
 from builder.services import shares
+from builder.services.shares import share_url
+from builder.settings import settings
 
 
 @pytest.mark.parametrize(
@@ -44,3 +46,19 @@ def test_cli_parsers() -> None:
     assert root.parse_args(["revoke", "5"]).share_id == 5
     assert root.parse_args(["shares", "abc"]).id == "abc"
     assert set(cli_shares.COMMANDS) == {"share", "revoke", "shares"}
+
+
+def test_a_share_link_is_on_the_address_the_person_is_using(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opened at localhost, the link says localhost, not the 127.0.0.1 Forja listens on (issue 15)."""
+    monkeypatch.setattr(settings, "public_url", "")
+    assert share_url("tok", "http://localhost:8000/p/abc") == "http://localhost:8000/s/tok"
+    assert share_url("tok", "https://forja.lan/p/abc?x=1") == "https://forja.lan/s/tok"
+    assert share_url("tok", "http://user:pw@localhost:8000/") == "http://localhost:8000/s/tok"
+    # Nothing usable from the page: Forja's own address.
+    assert share_url("tok") == f"{settings.base_url}/s/tok"
+    assert share_url("tok", "javascript:alert(1)") == f"{settings.base_url}/s/tok"
+
+
+def test_a_public_url_wins_over_the_page_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settings, "public_url", "https://apps.example.org/")
+    assert share_url("tok", "http://localhost:8000/p/abc") == "https://apps.example.org/s/tok"

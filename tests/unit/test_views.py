@@ -11,11 +11,14 @@ from builder.models import Author
 from builder.schemas import GenerationInfo, Usage, VerificationInfo, VersionInfo
 from builder.state.history import MAX_DIFF_LINES, DiffLine, diff_lines
 from builder.state.views import (
+    LONG_MESSAGE_CHARS,
     ChatEntry,
     LogRow,
     TreeRow,
+    author_label,
     chat_entries,
     default_file,
+    is_long_message,
     log_row,
     logs_text,
     preview_words,
@@ -308,3 +311,22 @@ def test_preview_words_follow_the_preview_service_reports() -> None:
         update={"detail": "The dev server exited with code 1 (the command failed). Last lines:\nError: boom\n    at x.js:1"}
     )
     assert preview_words(with_tail) == "The preview failed: the dev server exited with code 1 (the command failed)."
+
+
+def test_a_duplicate_says_copy_and_from_what_not_import() -> None:
+    """A copy's first version is stored as an import; the conversation and History call it a copy (issue 15)."""
+    copy = version(1, T0, Author.import_, "Duplicated from Menu version 2")
+    imported = version(1, T0, Author.import_, "Imported 3 files from menu.zip")
+    assert author_label(copy.author, copy.message) == "Copy"
+    assert author_label(imported.author, imported.message) == "Import"
+    [entry] = chat_entries([copy], [])
+    assert (entry.author, entry.message) == ("Copy", "Duplicated from Menu version 2")
+
+
+def test_long_messages_are_folded_and_short_ones_are_not() -> None:
+    """A 20,000-character prompt made a 9,760 px bubble (issue 15): the page folds what this marks long."""
+    assert not ChatEntry("prompt", "You", "make it blue", "now", "").long
+    assert ChatEntry("prompt", "You", "pizza " * 4000, "now", "").long
+    assert ChatEntry("prompt", "You", "\n".join(f"step {n}" for n in range(12)), "now", "").long
+    assert not is_long_message("x" * LONG_MESSAGE_CHARS)
+    assert is_long_message("x" * (LONG_MESSAGE_CHARS + 1))

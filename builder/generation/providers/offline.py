@@ -23,6 +23,7 @@ from builder.generation.providers.base import (
     UsageReport,
 )
 from builder.generation.starters import StarterVariables, load_starters, render_starter
+from builder.text import shorten, trim_dangling
 
 # One sentence for a follow-up offline mode cannot make, so it never ends in silence.
 CANNOT_CHANGE = (
@@ -60,7 +61,9 @@ def _title(prompt: str) -> str:
         name = owner.group(1)
     else:
         name = CLAUSE.split(LEADING.sub("", text), maxsplit=1)[0]
-    words = [w for w in name.split() if w.lower() not in COLOURS][:5] or ["My", "app"]
+    words = [w for w in name.split() if w.lower() not in COLOURS]
+    # Five words at most, and not ending on a joining word ("Pizza Night Planner Für").
+    words = trim_dangling(words[:5]) if words else ["My", "app"]
     return " ".join(w if w.isupper() else w.capitalize() for w in words)
 
 
@@ -89,8 +92,8 @@ def personalise(prompt: str) -> StarterVariables:
     noun, plural = next(((n, p) for pattern, n, p in _NOUNS if re.search(pattern, lowered)), ("item", "items"))
     sentence = " ".join(prompt.split())
     return StarterVariables(
-        title=_title(prompt)[:120],
-        tagline=(sentence[0].upper() + sentence[1:])[:300] if sentence else "",
+        title=shorten(_title(prompt), 120),
+        tagline=shorten(sentence[0].upper() + sentence[1:], 300) if sentence else "",
         prompt=prompt[:2000],
         features=_features(prompt),
         accent=accent,

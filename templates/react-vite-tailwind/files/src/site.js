@@ -1,6 +1,8 @@
 // Everything a person is likely to want to change about this app, in one place.
 export const site = {
   title: [[ title|tojson ]],
+  // The logo's letter, worked out by Forja so an emoji is never cut in half.
+  initial: [[ initial|tojson ]],
   tagline: [[ tagline|tojson ]],
   itemNoun: [[ item_noun|tojson ]],
   itemNounPlural: [[ item_noun_plural|tojson ]],

@@ -8,7 +8,7 @@ export default function Header() {
       <div className="mx-auto flex max-w-3xl items-center justify-between gap-4 px-4 py-3 sm:px-6">
         <div className="flex min-w-0 items-center gap-3">
           <span className="grid size-9 shrink-0 place-items-center rounded-xl bg-accent text-lg font-bold text-white shadow-sm">
-            {site.title.charAt(0).toUpperCase()}
+            {site.initial}
           </span>
           <span className="truncate text-lg font-semibold">{site.title}</span>
         </div>

@@ -7,7 +7,7 @@ def brand() -> rx.Component:
     return rx.link(
         rx.hstack(
             rx.icon("anvil", size=22, color=rx.color("orange", 9)),
-            rx.text("Forja", weight="bold", size="5"),
+            rx.text("Forja", weight="bold", size="5", class_name="brand-name"),
             align="center",
             spacing="2",
         ),
@@ -17,7 +17,7 @@ def brand() -> rx.Component:
     )
 
 
-def top_bar(*children: rx.Component) -> rx.Component:
+def top_bar(*children: rx.Component, **props) -> rx.Component:
     return rx.hstack(
         brand(),
         *children,
@@ -29,6 +29,7 @@ def top_bar(*children: rx.Component) -> rx.Component:
         background=rx.color("gray", 1),
         width="100%",
         flex_shrink="0",
+        **props,
     )
 
 

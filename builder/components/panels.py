@@ -68,6 +68,7 @@ def code_panel() -> rx.Component:
         spacing="0",
         height="100%",
         width="100%",
+        class_name="code-panel",
     )
 
 

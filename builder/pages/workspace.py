@@ -1,4 +1,9 @@
-"""Workspace `/p/<id>`: the conversation on the left, Preview | Code | Logs on the right."""
+"""Workspace `/p/<id>`: the conversation on the left, Preview | Code | Logs on the right.
+
+Below Radix's `md` breakpoint (64em, 1024 px: phones, tablets held upright) one pane shows at a
+time: `WorkspaceState.tab` says which (the desktop tabs' values plus "chat"), a bottom tab bar
+changes it, and assets/forja.css hides the other panes by the body's `data-pane`.
+"""
 
 import reflex as rx
 
@@ -212,6 +217,7 @@ def conversation() -> rx.Component:
         border_right=f"1px solid {rx.color('gray', 5)}",
         background=rx.color("gray", 2),
         flex_shrink="0",
+        class_name="conversation-pane",
     )
 
 
@@ -230,6 +236,42 @@ def tab_button(label: str, value: str, icon: str, *also: rx.event.EventCallback[
     )
 
 
+# The phone's bottom bar: every pane, Chat first; the same events as the desktop tabs.
+PHONE_TABS = (
+    ("Chat", "chat", "message-square"),
+    ("Preview", "preview", "monitor"),
+    ("Code", "code", "code"),
+    ("Logs", "logs", "scroll-text"),
+    ("History", "history", "history"),
+)
+
+
+def phone_tab(label: str, value: str, icon: str) -> rx.Component:
+    active = WorkspaceState.tab == value
+    also = {"preview": [PreviewPaneState.open], "history": [HistoryState.open]}.get(value, [])
+    return rx.el.button(
+        rx.icon(icon, size=20),
+        rx.el.span(label),
+        on_click=[WorkspaceState.set_tab(value), *also],
+        id=f"phone-tab-{value}",
+        role="tab",
+        type="button",
+        aria_selected=rx.cond(active, "true", "false"),
+        class_name="phone-tab",
+    )
+
+
+def phone_tab_bar() -> rx.Component:
+    """Below `md`: a bar at the bottom, in reach of a thumb, that picks the one pane shown."""
+    return rx.el.nav(
+        *(phone_tab(*tab) for tab in PHONE_TABS),
+        role="tablist",
+        aria_label="Panes",
+        id="phone-tabs",
+        class_name="phone-tabs",
+    )
+
+
 def work_area() -> rx.Component:
     return rx.vstack(
         rx.hstack(
@@ -243,6 +285,7 @@ def work_area() -> rx.Component:
             border_bottom=f"1px solid {rx.color('gray', 5)}",
             width="100%",
             flex_shrink="0",
+            id="desktop-tabs",
         ),
         rx.box(error_callout(WorkspaceState.error), padding_x="12px", width="100%"),
         # The preview stays mounted behind the other tabs: a running app (and its WebContainer)
@@ -257,7 +300,12 @@ def work_area() -> rx.Component:
         rx.cond(
             WorkspaceState.tab != "preview",
             rx.box(
-                rx.match(WorkspaceState.tab, ("logs", logs_panel()), ("history", history_panel()), code_panel()),
+                rx.match(
+                    WorkspaceState.tab,
+                    ("logs", logs_panel()),
+                    ("history", rx.box(history_panel(), class_name="history-pane", height="100%", width="100%")),
+                    code_panel(),
+                ),
                 flex="1",
                 width="100%",
                 min_height="0",
@@ -268,6 +316,7 @@ def work_area() -> rx.Component:
         min_width="0",
         height="100%",
         background=rx.color("gray", 1),
+        class_name="work-area",
     )
 
 
@@ -288,10 +337,13 @@ def not_found() -> rx.Component:
 def workspace_page() -> rx.Component:
     return rx.vstack(
         top_bar(
-            rx.text("/", color=rx.color("gray", 8)),
-            rx.text(WorkspaceState.project_name, weight="medium", id="project-name"),
+            rx.text("/", color=rx.color("gray", 8), class_name="crumb-slash"),
+            rx.text(WorkspaceState.project_name, weight="medium", id="project-name", truncate=True, min_width="0"),
             project_menu(),
-            rx.cond(WorkspaceState.stack != "", rx.badge(WorkspaceState.stack, color_scheme="orange", variant="soft")),
+            rx.cond(
+                WorkspaceState.stack != "",
+                rx.badge(WorkspaceState.stack, color_scheme="orange", variant="soft", class_name="stack-badge"),
+            ),
             rx.cond(
                 WorkspaceState.current_version > 0,
                 rx.badge("v", WorkspaceState.current_version, variant="outline", id="version-badge"),
@@ -300,14 +352,28 @@ def workspace_page() -> rx.Component:
             download_button(
                 "download", "Export .zip", "/api/projects/" + WorkspaceState.project_id + "/export", "2", element_id="export-zip"
             ),
+            class_name="workspace-header",
         ),
         rx.cond(
             WorkspaceState.not_found != "",
             not_found(),
-            rx.hstack(conversation(), work_area(), spacing="0", width="100%", flex="1", min_height="0"),
+            rx.fragment(
+                rx.hstack(
+                    conversation(),
+                    work_area(),
+                    spacing="0",
+                    width="100%",
+                    flex="1",
+                    min_height="0",
+                    class_name="workspace-body",
+                    data_pane=WorkspaceState.tab,
+                ),
+                phone_tab_bar(),
+            ),
         ),
         spacing="0",
         height="100vh",
         width="100%",
         overflow="hidden",
+        class_name="workspace-page",
     )

@@ -108,7 +108,7 @@ def test_history_toolbar_stays_out_of_the_tabs_at_laptop_width(forja: str, page:
     page.locator("#tab-history").click()
     expect(page.locator("#restore-version")).to_be_visible()
     shot(page, "papercuts-history-1024")
-    tabs = page.locator('[role="tablist"]').bounding_box()
+    tabs = page.locator("#desktop-tabs").bounding_box()
     toolbar = page.locator(".history-toolbar").bounding_box()
     assert tabs is not None and toolbar is not None
     assert toolbar["y"] >= tabs["y"] + tabs["height"] - 1, (tabs, toolbar)

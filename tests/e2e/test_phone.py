@@ -124,7 +124,7 @@ def test_phone_one_pane_at_a_time(forja: str, page: Page, traffic: Traffic) -> N
     page.locator("#phone-tab-chat").click()
     expect(page.locator('.chat-entry[data-kind="check"]')).to_contain_text("Checked: runs, no errors.", timeout=120_000)
     expect(page.locator(".conversation-pane")).to_be_visible()
-    expect(page.locator("#offline-follow-up-note")).to_be_in_viewport()
+    expect(page.locator("#followup")).to_be_in_viewport()  # offline too: renames, texts, colours need no model
     assert visible_panes(page) == ["chat"]
     assert_fits(page, "chat")
 

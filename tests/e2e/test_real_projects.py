@@ -61,7 +61,7 @@ def test_create_vite_react_template_unchanged_previews(forja_seeded: str, page: 
     page.screenshot(path=str(ARTIFACTS / "real-project-vite-react.png"))
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(ARTIFACTS / "real-project-vite-react-phone.png"))
-    page.locator("#tab-logs").click()
+    page.locator("#phone-tab-logs").click()  # at phone width the panes are picked from the bottom bar
     expect(page.locator("#logs")).to_contain_text("(Vite)")
     assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"
 

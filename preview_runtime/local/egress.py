@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from preview_runtime.local.http_head import RequestHead, parse_request, read_head, response_status
+from preview_runtime.local.inside_bridge import CHUNK, pump, splice
 from preview_runtime.local.upstream import ProxyServer, Scheme, UpstreamProxy
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,6 @@ DEFAULT_EGRESS_HOSTS = ("registry.npmjs.org", "registry.yarnpkg.com", "pypi.org"
 _REGISTRY_VARS = ("npm_config_registry", "NPM_CONFIG_REGISTRY", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")
 _PORTS = (443, 80)
 _DEFAULT_PORTS = {"https": 443, "http": 80}
-_CHUNK = 1 << 16
 _CONNECT_TIMEOUT_S = 15
 _REASONS = {403: "Forbidden", 405: "Method Not Allowed", 502: "Bad Gateway"}
 
@@ -256,31 +256,11 @@ async def _relay_one_request(client: Streams, server: Streams, length: int) -> N
     on this connection (a pipelined request naming another host) goes nowhere: the server, or an upstream proxy that
     would serve any host, sees one request, even if it ignores `Connection: close`."""
     try:
-        while length > 0 and (data := await client[0].read(min(length, _CHUNK))):
+        while length > 0 and (data := await client[0].read(min(length, CHUNK))):
             server[1].write(data)
             await server[1].drain()
             length -= len(data)
-        await _pump(server[0], client[1])
+        await pump(server[0], client[1])
     finally:
         for writer in (client[1], server[1]):
-            writer.close()
-
-
-async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(OSError, RuntimeError):
-        while data := await reader.read(_CHUNK):
-            writer.write(data)
-            await writer.drain()
-        if writer.can_write_eof():
-            writer.write_eof()  # the other direction may still be talking (HTTP half-close)
-
-
-async def splice(
-    a: tuple[asyncio.StreamReader, asyncio.StreamWriter], b: tuple[asyncio.StreamReader, asyncio.StreamWriter]
-) -> None:
-    """Bytes both ways until both sides are done, then both closed."""
-    try:
-        await asyncio.gather(_pump(a[0], b[1]), _pump(b[0], a[1]))
-    finally:
-        for writer in (a[1], b[1]):
             writer.close()

@@ -22,23 +22,24 @@ import socket
 import sys
 
 _HEADER_LIMIT = 16
-_CHUNK = 1 << 16
+CHUNK = 1 << 16
 
 
-async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     with contextlib.suppress(OSError, RuntimeError):
-        while data := await reader.read(_CHUNK):
+        while data := await reader.read(CHUNK):
             writer.write(data)
             await writer.drain()
         if writer.can_write_eof():
             writer.write_eof()  # the other direction may still be talking (HTTP half-close)
 
 
-async def _splice(
+async def splice(
     a: tuple[asyncio.StreamReader, asyncio.StreamWriter], b: tuple[asyncio.StreamReader, asyncio.StreamWriter]
 ) -> None:
+    """Bytes both ways until both sides are done, then both closed (Forja's host side uses it too)."""
     try:
-        await asyncio.gather(_pump(a[0], b[1]), _pump(b[0], a[1]))
+        await asyncio.gather(pump(a[0], b[1]), pump(b[0], a[1]))
     finally:
         for writer in (a[1], b[1]):
             writer.close()
@@ -56,7 +57,7 @@ async def _inbound(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -
             server = await asyncio.open_connection(host, port)
         except OSError:
             continue
-        await _splice((reader, writer), server)
+        await splice((reader, writer), server)
         return
     writer.close()  # nothing listens there (yet): the host side sees the connection close
 
@@ -67,7 +68,7 @@ async def _egress(directory: str, reader: asyncio.StreamReader, writer: asyncio.
     except OSError:
         writer.close()
         return
-    await _splice((reader, writer), proxy)
+    await splice((reader, writer), proxy)
 
 
 async def _serve(directory: str, inbound: socket.socket | None, egress: socket.socket) -> None:

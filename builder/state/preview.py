@@ -25,6 +25,8 @@ class PreviewPaneState(WorkspaceState):
     # The server runs the preview as the person's own user with no sandbox (FORJA_ALLOW_UNSANDBOXED): a banner says so.
     preview_unsandboxed: rx.Field[bool] = rx.field(False)
     preview_reloads: rx.Field[int] = rx.field(0)
+    # The dev server updates the page itself after a save; without it (plain HTML...) a new version reloads the frame.
+    preview_hot_reload: rx.Field[bool] = rx.field(False)
     # "webcontainer" while the browser runs the project, "server" for Forja's runners.
     preview_mode: rx.Field[str] = rx.field("")
     # Bumped by each start, so the browser starts its WebContainer again on "Try again".
@@ -46,6 +48,9 @@ class PreviewPaneState(WorkspaceState):
             self.preview_mode = ""
             self.preview_runner = self.preview_runner_reason = ""
             self.preview_unsandboxed = False
+        elif loaded.new_version and self.preview_mode == "server" and self.preview_url and not self.preview_hot_reload:
+            # The new files are already in the running preview (saving pushes them there before it returns).
+            self.preview_reloads += 1
 
     async def _moved(self) -> bool:
         """Whether the server preview the page shows is gone or on a new address (a save changed its dependencies)."""
@@ -81,6 +86,7 @@ class PreviewPaneState(WorkspaceState):
         previews = (await get_services()).previews
         try:
             browser_plan = await previews.browser_plan(project_id) if browser_allowed else None
+            hot_reload = await previews.hot_reloads(project_id)
         except NotFound as exc:
             async with self:
                 self.preview_state, self.preview_message = "failed", str(exc)
@@ -88,6 +94,7 @@ class PreviewPaneState(WorkspaceState):
         async with self:
             if self._preview_token != token:
                 return
+            self.preview_hot_reload = hot_reload
             if browser_plan is not None:
                 self.preview_mode = self.preview_runner = "webcontainer"
                 self.preview_runner_reason = WEBCONTAINER_REASON

@@ -30,11 +30,13 @@ _NODE_FRAME = re.compile(r"^(file://)?/?\S+:\d+$")
 _METHODS = r"(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)"
 # Access lines of the servers previews run: http.server, Flask, Django, uvicorn ('"GET / HTTP/1.1" 200'),
 # Express's morgan ("GET / 200 3.1 ms"), and serve's request and answer lines ("HTTP  ...  GET /", "Returned 404 in").
+# http.server says "code 404, message File not found" before its access line: that one carries the status.
 _ACCESS = (
     re.compile(rf'"{_METHODS} \S* HTTP/[\d.]+" (\d{{3}})'),
     re.compile(rf"^\s*{_METHODS} \S+ (\d{{3}}) [\d.]+ ms"),
     re.compile(r"^\s*HTTP\s.*\bReturned (\d{3}) in\b"),
     re.compile(rf"^\s*HTTP\s.*\s{_METHODS} \S+$"),
+    re.compile(r"\] code \d{3}, message "),
 )
 # Where previews run, cut from paths: the local runner's folders under the data dir (a preview's, the dependency
 # cache's), then the Docker runner's /app and /deps (and file:// before any of them).

@@ -206,6 +206,7 @@ def test_paths_are_shown_relative_to_the_project(tmp_path: Path) -> None:
         ('[23/Nov/2026 21:00:00] "POST /order HTTP/1.1" 500 145', 500),
         ("GET /menu 304 1.203 ms - -", 304),
         (" HTTP  11/23/2026 9:00:00 PM 127.0.0.1 GET /", 0),
+        ("127.0.0.1 - - [23/Nov/2026 21:09:39] code 404, message File not found", 0),
         (" HTTP  11/23/2026 9:00:00 PM 127.0.0.1 Returned 200 in 3 ms", 200),
         ("VITE v5 ready in 300 ms", None),
         ("Saved version 2: index.html changed.", None),

@@ -292,9 +292,7 @@ def test_log_rows_and_their_copy_text() -> None:
         seq=7, time=datetime(2025, 3, 4, 10, 30, tzinfo=UTC), level=LogLevel.error, source="dev-server", text="Error: boom"
     )
     entries = group_lines([log_fields(line), (8, "10:30:01", "info", "forja", "ok")])
-    assert logs_text(entries) == (
-        "10:30:00 [error] dev-server: Error: boom\n10:30:01 [info] forja: ok"
-    )
+    assert logs_text(entries) == ("10:30:00 [error] dev-server: Error: boom\n10:30:01 [info] forja: ok")
 
 
 def test_preview_words_follow_the_preview_service_reports() -> None:

@@ -12,6 +12,8 @@ from builder.settings import settings
 from builder.state.views import preview_words
 from builder.state.workspace import Loaded, WorkspaceState
 
+# Below Radix's `md` (assets/forja.css) the workspace shows one pane at a time.
+PHONE_QUERY = "window.matchMedia('(max-width: 63.99em)').matches"
 WEBCONTAINER_REASON = "A front-end project: it runs in your browser (WebContainer), and nothing of it runs on the server."
 
 
@@ -58,6 +60,20 @@ class PreviewPaneState(WorkspaceState):
             return False
         info = await (await get_services()).previews.status(self.project_id)
         return info is None or info.url != self.preview_url
+
+    async def _on_open(self) -> rx.event.EventSpec:
+        return rx.call_script(PHONE_QUERY, callback=PreviewPaneState.first_pane)
+
+    @rx.event
+    def first_pane(self, phone: bool):
+        """On a phone the page opens on one pane: the app when the project has one, else the chat that makes it."""
+        if not phone:
+            return None
+        if self.current_version > 0:
+            self.tab = "preview"
+            return PreviewPaneState.open
+        self.tab = "chat"
+        return None
 
     @rx.event
     def open(self):

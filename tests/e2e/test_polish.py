@@ -145,3 +145,13 @@ def test_the_workspace_works_with_the_keyboard_only(forja: str, page: Page) -> N
     page.emulate_media(color_scheme="dark")
     assert focus_ring(page) == {"style": "solid", "width": "2px"}
     shot(page, "focus-visible-dark")
+
+
+def test_a_phone_opens_an_existing_project_on_its_preview(forja: str, page: Page) -> None:
+    project_id = make_project(forja, "Bakery phone", PLAIN_HTML)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{forja}/p/{project_id}")
+    expect(page.locator("#phone-tab-preview")).to_have_attribute("aria-selected", "true")
+    expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Fresh bread at seven", timeout=60_000)
+    expect(page.locator(".conversation-pane")).to_be_hidden()
+    shot(page, "phone-opens-on-preview")

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from builder.components.connect_model import needs_model_note
 from builder.components.file_tree import file_tree
 from builder.components.monaco import monaco_editor
 from builder.components.preview_frame import forja_preview
@@ -265,7 +266,13 @@ def preview_panel() -> rx.Component:
                             on_click=LogsState.fix_preview_error,
                         ),
                     ),
+                    wrap="wrap",
+                    justify="center",
                 ),
+            ),
+            rx.cond(
+                (PreviewPaneState.preview_state == "failed") & (ConversationState.provider == "offline"),
+                needs_model_note("Fixing this error for you needs a model; offline, fix it in the Code tab."),
             ),
             align="center",
             spacing="3",

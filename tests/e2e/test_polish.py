@@ -155,3 +155,40 @@ def test_a_phone_opens_an_existing_project_on_its_preview(forja: str, page: Page
     expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Fresh bread at seven", timeout=60_000)
     expect(page.locator(".conversation-pane")).to_be_hidden()
     shot(page, "phone-opens-on-preview")
+
+
+def test_offline_says_how_to_connect_a_model_where_controls_would_be(forja: str, page: Page) -> None:
+    crashing = {
+        "package.json": '{"name": "crash", "private": true, "scripts": {"dev": "node crash.js"}}\n',
+        "crash.js": "throw new Error('the oven is cold');\n",
+    }
+    project_id = make_project(forja, "Cold oven", crashing)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{forja}/p/{project_id}")
+    # No model set up: a plain label, not a menu of one entry, and how to connect one.
+    expect(page.locator("#offline-model")).to_have_text("Offline starters")
+    expect(page.locator("#provider-select")).to_have_count(0)
+    expect(page.locator("#followup")).to_be_visible()
+
+    # A failed preview: no silent gap where "Fix this error" would be.
+    page.locator("#tab-preview").click()
+    expect(page.locator("#preview-retry")).to_be_visible(timeout=60_000)
+    note = page.locator(".needs-model")
+    expect(note).to_contain_text("needs a model")
+    expect(note.locator(".connect-model")).to_be_visible()
+
+    page.locator(".conversation-pane .connect-model").click()
+    help_box = page.locator("#connect-model-help")
+    for setting in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL=http://127.0.0.1:11434/v1", "FORJA_OPENAI_MODEL"):
+        expect(help_box).to_contain_text(setting)
+    expect(help_box.locator("#connect-model-doctor")).to_have_attribute("href", "/doctor")
+    shot(page, "offline-connect-model")
+    page.keyboard.press("Escape")
+    expect(help_box).to_have_count(0)
+    shot(page, "offline-preview-failed")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator("#phone-tab-chat").click()
+    page.locator(".conversation-pane .connect-model").click()
+    expect(page.locator("#connect-model-help")).to_be_in_viewport()
+    shot(page, "offline-connect-model-phone")

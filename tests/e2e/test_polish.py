@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import ARTIFACTS
 
 PLAIN_HTML = {
-    "index.html": "<!doctype html>\n<title>Bakery</title>\n<h1>Fresh bread at seven</h1>\n",
+    "index.html": "<!doctype html>\n<title>Tea room</title>\n<h1>Fresh bread at seven</h1>\n",
     "style.css": "h1 { color: brown; }\n",
 }
 
@@ -24,7 +24,7 @@ def make_project(forja: str, name: str, files: dict[str, str]) -> str:
 
 
 def test_a_saved_edit_to_a_plain_html_page_reloads_the_preview_by_itself(forja: str, page: Page) -> None:
-    project_id = make_project(forja, "Bakery", PLAIN_HTML)
+    project_id = make_project(forja, "Tea room", PLAIN_HTML)
     page.goto(f"{forja}/p/{project_id}")
     page.locator("#tab-preview").click()
     expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Fresh bread at seven", timeout=60_000)
@@ -51,7 +51,7 @@ TRACEBACK = [
 
 def test_logs_group_an_error_cut_paths_and_keep_requests_apart(forja: str, page: Page) -> None:
     files = {**PLAIN_HTML, "index.html": PLAIN_HTML["index.html"] + '<img src="missing.png" alt="">\n'}
-    project_id = make_project(forja, "Bakery logs", files)
+    project_id = make_project(forja, "Tea room logs", files)
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(f"{forja}/p/{project_id}")
     page.locator("#tab-preview").click()
@@ -104,7 +104,7 @@ def test_the_workspace_works_with_the_keyboard_only(forja: str, page: Page) -> N
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(forja)
     tab_to(page, "#prompt")
-    page.keyboard.type("A page for my bakery with opening hours")
+    page.keyboard.type("A page for my flower shop with opening hours")
     page.keyboard.press("Control+Enter")
     page.wait_for_url(lambda url: "/p/" in url, timeout=60_000)
     expect(page.locator("#version-badge")).to_have_text("v1", timeout=60_000)
@@ -112,7 +112,7 @@ def test_the_workspace_works_with_the_keyboard_only(forja: str, page: Page) -> N
     # Ctrl+Enter sends from the follow-up box (once the build's check is over and the box takes input again).
     expect(page.locator("#followup")).to_be_enabled(timeout=120_000)
     tab_to(page, "#followup")
-    page.keyboard.type("call it Luna Bakery")
+    page.keyboard.type("call it Rosa Flowers")
     page.keyboard.press("Control+Enter")
     expect(page.locator("#version-badge")).to_have_text("v2", timeout=60_000)
 
@@ -148,7 +148,7 @@ def test_the_workspace_works_with_the_keyboard_only(forja: str, page: Page) -> N
 
 
 def test_a_phone_opens_an_existing_project_on_its_preview(forja: str, page: Page) -> None:
-    project_id = make_project(forja, "Bakery phone", PLAIN_HTML)
+    project_id = make_project(forja, "Tea room phone", PLAIN_HTML)
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{forja}/p/{project_id}")
     expect(page.locator("#phone-tab-preview")).to_have_attribute("aria-selected", "true")

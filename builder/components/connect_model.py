@@ -4,6 +4,8 @@ Shown instead of a one-entry Model menu, and where a "Fix this" button would be:
 and how to add it, rather than finding a control silently gone. The settings are the README's.
 """
 
+from typing import Literal
+
 import reflex as rx
 
 from builder.state.conversation import ConversationState
@@ -58,11 +60,12 @@ def offline_model_label() -> rx.Component:
         rx.text("Offline starters", size="1", weight="medium", id="offline-model"),
         connect_model_help(),
         align="center",
-        spacing="2",
+        # Radix's ghost button reaches out by its padding: the wider gap keeps the label clear of its hover.
+        spacing="4",
     )
 
 
-def needs_model_note(what: str) -> rx.Component:
+def needs_model_note(what: str, justify: Literal["start", "center"] = "start") -> rx.Component:
     """Where a fix button would be offline: that it needs a model, and how to connect one (or pick one, if set up)."""
     return rx.hstack(
         rx.text(
@@ -73,6 +76,7 @@ def needs_model_note(what: str) -> rx.Component:
         ),
         rx.cond(ConversationState.has_model, rx.fragment(), connect_model_help()),
         align="center",
+        justify=justify,
         spacing="2",
         wrap="wrap",
         margin_top="8px",

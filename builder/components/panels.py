@@ -272,7 +272,7 @@ def preview_panel() -> rx.Component:
             ),
             rx.cond(
                 (PreviewPaneState.preview_state == "failed") & (ConversationState.provider == "offline"),
-                needs_model_note("Fixing this error for you needs a model; offline, fix it in the Code tab."),
+                needs_model_note("Fixing this error for you needs a model; offline, fix it in the Code tab.", justify="center"),
             ),
             align="center",
             spacing="3",

@@ -230,10 +230,11 @@ async function startInBrowser({ projectId, install, dev, port, bootTimeoutMs, cl
 }
 
 // Saved versions reach the running WebContainer file by file; its dev server reloads them.
+// Returns how many files changed.
 async function applyVersion(projectId, send) {
   const container = engine.container;
   const tree = await fetchTree(projectId);
-  if (container !== engine.container || engine.projectId !== projectId) return;
+  if (container !== engine.container || engine.projectId !== projectId) return 0;
   const seen = new Set();
   const changed = [];
   for (const file of tree.files) {
@@ -260,12 +261,14 @@ async function applyVersion(projectId, send) {
     const code = await installing.exit;
     if (code !== 0) send("webcontainer", `${install.join(" ")} exited with code ${code}.`, "error");
   }
+  return changed.length;
 }
 
 export function ForjaPreview({
   projectId,
   url,
   reloads,
+  hotReload,
   mode,
   run,
   version,
@@ -320,9 +323,13 @@ export function ForjaPreview({
 
   useEffect(() => {
     if (mode === "webcontainer" && engine.container && engine.projectId === projectId) {
-      applyVersion(projectId, send).catch((error) =>
-        send("webcontainer", `Could not apply the saved files: ${error.message}`, "error"),
-      );
+      applyVersion(projectId, send)
+        .then((changed) => {
+          // A page without hot reload (plain HTML) shows the new files only when it loads again;
+          // setting src navigates even to the same address.
+          if (changed && !hotReload && frameRef.current) frameRef.current.src = url;
+        })
+        .catch((error) => send("webcontainer", `Could not apply the saved files: ${error.message}`, "error"));
     }
   }, [version]);
 

@@ -60,6 +60,7 @@ app = rx.App(
     api_transformer=[api, same_origin_writes, isolate, limited_bodies, trusted_hosts],
     backend_exception_handler=plain_error,
     stylesheets=["/forja.css"],
+    head_components=[rx.script(src="/forja_keys.js")],
 )
 app.register_lifespan_task(running_services)
 app.add_page(

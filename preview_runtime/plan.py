@@ -39,6 +39,10 @@ class RunPlan(BaseModel):
     dev: str
     port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
     has_server: bool = Field(description="True when the project runs its own backend (not only a dev server for a front end).")
+    hot_reload: bool = Field(
+        default=False,
+        description="The page's dev server updates the open page itself after a save (Vite's HMR...); else the page reloads it.",
+    )
     lockfile_hash_inputs: list[str] = Field(
         default_factory=list, description="Files whose content decides the dependency cache key."
     )
@@ -107,6 +111,7 @@ def plan_for(tree: Mapping[str, bytes]) -> RunPlan:
         dev=dev,
         port=port,
         has_server=any(part.server for part in parts),
+        hot_reload=front.hot_reload,
         lockfile_hash_inputs=[path for part in parts for path in part.inputs],
         side_ports=[part.side_port for part in parts if part.side_port is not None],
         framework=" + ".join(part.framework for part in reversed(parts)),

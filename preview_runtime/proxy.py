@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 #   which would keep the preview out of Forja's iframe.
 # - Cache-Control: no-cache: a preview is a dev server whose files change on every save; browsers must revalidate
 #   instead of reusing a heuristically fresh copy (static servers send Last-Modified and no cache policy).
+# If-Modified-Since is removed from requests (PREVIEW_REQUEST_HEADERS): Last-Modified has a one-second resolution, so a
+#   file saved within the second after the page loaded would be answered 304 and the reloaded preview would be stale.
+#   ETag revalidation (Vite's, Next's) is left alone.
 # Nothing CORS-related is added: a preview is another origin (another host) and gets no access to Forja's cookies or API.
 PREVIEW_RESPONSE_HEADERS: dict[str, str] = {
     "Cross-Origin-Embedder-Policy": "credentialless",
@@ -55,6 +58,7 @@ PREVIEW_RESPONSE_HEADERS: dict[str, str] = {
     "X-Frame-Options": "",
     "Cache-Control": "no-cache",
 }
+PREVIEW_REQUEST_HEADERS: dict[str, str] = {"If-Modified-Since": ""}
 
 NOT_FOUND_MARKER = "X-Forja-Preview"  # set (to "none") only by the catch-all page
 NOT_FOUND_HTML = resources.files("preview_runtime").joinpath("not_found.html").read_bytes()
@@ -339,7 +343,14 @@ class PreviewProxy:
             "http": {
                 "routers": routers,
                 "services": services,
-                "middlewares": {_HEADERS_MW: {"headers": {"customResponseHeaders": dict(PREVIEW_RESPONSE_HEADERS)}}},
+                "middlewares": {
+                    _HEADERS_MW: {
+                        "headers": {
+                            "customResponseHeaders": dict(PREVIEW_RESPONSE_HEADERS),
+                            "customRequestHeaders": dict(PREVIEW_REQUEST_HEADERS),
+                        }
+                    }
+                },
             }
         }
 

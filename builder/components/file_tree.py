@@ -30,8 +30,11 @@ def tree_row(row: TreeRow) -> rx.Component:
         _hover={"background": rx.cond(selected, rx.color("orange", 4), rx.color("gray", 3))},
         on_click=rx.cond(row.is_dir, EditorState.toggle_folder(row.path), EditorState.open_file(row.path)),
         data_path=row.path,
-        class_name=rx.cond(row.is_dir, "tree-folder", "tree-file"),
         role="treeitem",
+        # Reachable with Tab; Enter and Space act as a click (assets/forja_keys.js).
+        tab_index=0,
+        aria_selected=selected,
+        class_name=rx.cond(row.is_dir, "tree-folder", "tree-file"),
     )
 
 

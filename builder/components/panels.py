@@ -2,15 +2,16 @@
 
 import reflex as rx
 
+from builder.components.connect_model import needs_model_note
 from builder.components.file_tree import file_tree
 from builder.components.monaco import monaco_editor
 from builder.components.preview_frame import forja_preview
 from builder.components.share_dialog import share_dialog
+from builder.logview import LogEntry
 from builder.state.conversation import ConversationState
 from builder.state.editor import EditorState
 from builder.state.logs import LogsState
 from builder.state.preview import PreviewPaneState
-from builder.state.views import LogRow
 from builder.state.workspace import WorkspaceState
 
 LEVEL_COLORS = {"error": "red", "warning": "amber", "info": "gray", "debug": "gray"}
@@ -72,27 +73,40 @@ def code_panel() -> rx.Component:
     )
 
 
-def log_line(row: LogRow) -> rx.Component:
+def log_text(entry: LogEntry) -> rx.Component:
+    """A line as it is; an error with its traceback or stack as its first line, the rest one click away."""
+    return rx.cond(
+        entry.more != "",
+        rx.el.details(
+            rx.el.summary(entry.head, class_name="log-head"),
+            rx.el.pre(entry.more, class_name="log-more"),
+            class_name="log-group",
+        ),
+        rx.text(entry.head, white_space="pre-wrap", word_break="break-word"),
+    )
+
+
+def log_line(entry: LogEntry) -> rx.Component:
     return rx.hstack(
-        rx.text(row.time, color=rx.color("gray", 9), flex_shrink="0"),
+        rx.text(entry.time, color=rx.color("gray", 9), flex_shrink="0"),
         rx.text(
-            row.level.upper(),
-            color=rx.match(row.level, ("error", rx.color("red", 10)), ("warning", rx.color("amber", 10)), rx.color("gray", 9)),
+            entry.level.upper(),
+            color=rx.match(entry.level, ("error", rx.color("red", 10)), ("warning", rx.color("amber", 10)), rx.color("gray", 9)),
             width="5.5em",
             flex_shrink="0",
             weight="bold",
         ),
-        rx.text(row.source, color=rx.color("blue", 10), width="7.5em", flex_shrink="0", truncate=True),
-        rx.text(row.text, white_space="pre-wrap", word_break="break-word", flex="1"),
+        rx.text(entry.source, color=rx.color("blue", 10), width="7.5em", flex_shrink="0", truncate=True),
+        rx.box(log_text(entry), flex="1", min_width="0"),
         rx.cond(
-            (row.level == "error") & (ConversationState.provider != "offline") & (row.source != "generate"),
+            (entry.level == "error") & (ConversationState.provider != "offline") & (entry.source != "generate"),
             rx.button(
                 rx.icon("wrench", size=12),
                 "Fix this error",
                 size="1",
                 variant="soft",
                 color_scheme="red",
-                on_click=LogsState.fix_error(row.text),
+                on_click=LogsState.fix_error(entry.text),
                 disabled=WorkspaceState.generating,
                 class_name="fix-error",
             ),
@@ -103,17 +117,29 @@ def log_line(row: LogRow) -> rx.Component:
         padding_x="12px",
         padding_y="1px",
         width="100%",
-        background=rx.match(row.level, ("error", rx.color("red", 2)), ("warning", rx.color("amber", 2)), "transparent"),
+        background=rx.match(entry.level, ("error", rx.color("red", 2)), ("warning", rx.color("amber", 2)), "transparent"),
         class_name="log-line",
-        data_level=row.level,
+        data_level=entry.level,
     )
 
 
 def logs_panel() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.text(LogsState.logs.length(), " lines", size="2", color=rx.color("gray", 10)),
+            rx.text(LogsState.line_count, " lines", size="2", color=rx.color("gray", 10)),
             rx.spacer(),
+            rx.cond(
+                (LogsState.hidden_requests > 0) | LogsState.show_requests,
+                rx.el.label(
+                    rx.checkbox(checked=LogsState.show_requests, on_change=LogsState.toggle_requests, id="show-requests"),
+                    rx.cond(
+                        LogsState.show_requests,
+                        "Show requests",
+                        rx.fragment("Show requests (", LogsState.hidden_requests, " hidden)"),
+                    ),
+                    class_name="show-requests",
+                ),
+            ),
             rx.button(
                 rx.icon("copy", size=14),
                 "Copy",
@@ -131,8 +157,8 @@ def logs_panel() -> rx.Component:
         ),
         rx.auto_scroll(
             rx.cond(
-                LogsState.logs.length() > 0,
-                rx.foreach(LogsState.logs, log_line),
+                LogsState.entries.length() > 0,
+                rx.foreach(LogsState.entries, log_line),
                 rx.text(
                     "Nothing logged yet. Imports, saves and preview output appear here.",
                     color=rx.color("gray", 10),
@@ -240,7 +266,13 @@ def preview_panel() -> rx.Component:
                             on_click=LogsState.fix_preview_error,
                         ),
                     ),
+                    wrap="wrap",
+                    justify="center",
                 ),
+            ),
+            rx.cond(
+                (PreviewPaneState.preview_state == "failed") & (ConversationState.provider == "offline"),
+                needs_model_note("Fixing this error for you needs a model; offline, fix it in the Code tab.", justify="center"),
             ),
             align="center",
             spacing="3",
@@ -253,6 +285,7 @@ def preview_panel() -> rx.Component:
         project_id=WorkspaceState.project_id,
         url=PreviewPaneState.preview_url,
         reloads=PreviewPaneState.preview_reloads,
+        hot_reload=PreviewPaneState.preview_hot_reload,
         mode=PreviewPaneState.preview_mode,
         run=PreviewPaneState.preview_run,
         version=WorkspaceState.current_version,

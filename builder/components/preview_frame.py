@@ -12,6 +12,7 @@ class ForjaPreview(rx.NoSSRComponent):
     project_id: rx.Var[str]
     url: rx.Var[str]
     reloads: rx.Var[int]
+    hot_reload: rx.Var[bool]
     mode: rx.Var[str]
     run: rx.Var[int]
     version: rx.Var[int]

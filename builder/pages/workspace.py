@@ -7,6 +7,7 @@ changes it, and assets/forja.css hides the other panes by the body's `data-pane`
 
 import reflex as rx
 
+from builder.components.connect_model import needs_model_note, offline_model_label
 from builder.components.download import download_button
 from builder.components.history_panel import history_panel
 from builder.components.layout import error_callout, top_bar
@@ -44,14 +45,18 @@ def check_result(entry: ChatEntry) -> rx.Component:
         ),
         rx.cond(
             entry.fixable,
-            rx.button(
-                rx.icon("wrench", size=14),
-                "Fix this",
-                size="1",
-                margin_top="8px",
-                on_click=ConversationState.fix_this,
-                disabled=WorkspaceState.generating,
-                id="fix-this",
+            rx.cond(
+                ConversationState.provider != "offline",
+                rx.button(
+                    rx.icon("wrench", size=14),
+                    "Fix this",
+                    size="1",
+                    margin_top="8px",
+                    on_click=ConversationState.fix_this,
+                    disabled=WorkspaceState.generating,
+                    id="fix-this",
+                ),
+                needs_model_note("Fixing these problems needs a model; offline starters cannot repair an app."),
             ),
         ),
     )
@@ -116,14 +121,18 @@ def follow_up_box() -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.text("Model", size="1", color=rx.color("gray", 10)),
-            rx.select.root(
-                rx.select.trigger(variant="ghost", id="provider-select"),
-                rx.select.content(
-                    rx.foreach(ConversationState.provider_options, lambda o: rx.select.item(o.label, value=o.value)),
+            rx.cond(
+                ConversationState.has_model,
+                rx.select.root(
+                    rx.select.trigger(variant="ghost", id="provider-select"),
+                    rx.select.content(
+                        rx.foreach(ConversationState.provider_options, lambda o: rx.select.item(o.label, value=o.value)),
+                    ),
+                    value=ConversationState.provider,
+                    on_change=ConversationState.set_provider,
+                    size="1",
                 ),
-                value=ConversationState.provider,
-                on_change=ConversationState.set_provider,
-                size="1",
+                offline_model_label(),
             ),
             align="center",
             spacing="2",

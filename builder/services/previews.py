@@ -287,6 +287,16 @@ class PreviewService:
             return None
         return browser_plan_for(await self._store.read_tree(project_id))
 
+    async def hot_reloads(self, project_id: str) -> bool:
+        """Whether the project's dev server updates an open page by itself after a save (Vite's HMR...).
+
+        A plain HTML page or a server without it shows a saved version only once the page reloads.
+        """
+        try:
+            return plan_for(await self._store.read_tree(project_id)).hot_reload
+        except ValueError:
+            return False
+
     async def status(self, project_id: str) -> PreviewInfo | None:
         preview_id = self._by_project.get(project_id)
         if preview_id is None or self._manager is None:

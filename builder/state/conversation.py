@@ -34,6 +34,11 @@ class ConversationState(WorkspaceState):
         """Offline starters make only plain edits, so the follow-up box suggests those."""
         return self.provider == "offline" and self.current_version > 0
 
+    @rx.var
+    def has_model(self) -> bool:
+        """A model is set up (a key or a server); else only the offline starters can build."""
+        return len(self.provider_options) > 1
+
     async def _show(self, loaded: Loaded) -> None:
         if loaded.switched:
             self.followup = ""

@@ -131,11 +131,11 @@ class EditorState(WorkspaceState):
             self.saving = False
         # Keep drafts typed while the save was running.
         self.drafts = {p: t for p, t in self.drafts.items() if drafts.get(p) != t}
-        self.current_version = result.version.number
         self.notice = (
             f"Saved as version {result.version.number}." if result.changed else "Nothing changed since the last version."
         )
         if result.changed:
+            # Seen as a new version by every part: the Preview reloads a page that has no hot reload.
             await self._refresh(self.project_id)
             preview = await self.get_state(PreviewPaneState)
             # A failed preview gets another try with the person's fix, as a dev server would.

@@ -1,4 +1,5 @@
-"""The Logs tab: the project's log lines as they come, Copy, and the fix-this-error buttons."""
+"""The Logs tab: the project's log lines as they come, grouped for reading (builder.logview), Copy, and the
+fix-this-error buttons."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import contextlib
 
 import reflex as rx
 
+from builder.logview import LogEntry, group_lines
 from builder.services import get_services
 from builder.state.conversation import ConversationState
 from builder.state.preview import PreviewPaneState
-from builder.state.views import LogRow, log_row, logs_text
+from builder.state.views import log_fields, logs_text
 from builder.state.workspace import Loaded, WorkspaceState
+from preview_runtime.logs import LogLine
 
 # A page left open keeps following its log for at most this long without reloading.
 LOG_FOLLOW_SECONDS = 6 * 3600
@@ -20,14 +23,36 @@ LOG_ROWS = 2000
 
 
 class LogsState(WorkspaceState):
-    logs: rx.Field[list[LogRow]] = rx.field(default_factory=list)
+    # What the tab shows: successful requests only when show_requests is on.
+    entries: rx.Field[list[LogEntry]] = rx.field(default_factory=list)
+    show_requests: rx.Field[bool] = rx.field(False)
+    # Successful web-server requests kept out of sight, counted on the "Show requests" switch.
+    hidden_requests: rx.Field[int] = rx.field(0)
+    line_count: rx.Field[int] = rx.field(0)
+    _lines: list[tuple[int, str, str, str, str]] = []
+    _all: list[LogEntry] = []
     _follow_token: int = 0
 
     async def _show(self, loaded: Loaded) -> None:
-        self.logs = [log_row(line) for line in (await get_services()).logs.history(loaded.project.id)]
+        self._set_lines([log_fields(line) for line in (await get_services()).logs.history(loaded.project.id)])
 
     async def _on_open(self) -> rx.event.EventCallback[()]:
         return LogsState.follow_logs
+
+    def _set_lines(self, lines: list[tuple[int, str, str, str, str]]) -> None:
+        self._lines = lines[-LOG_ROWS:]
+        self._all = group_lines(self._lines)
+        self.line_count = len(self._lines)
+        self._filter()
+
+    def _filter(self) -> None:
+        self.entries = self._all if self.show_requests else [entry for entry in self._all if not entry.request]
+        self.hidden_requests = len(self._all) - len(self.entries)
+
+    def _add(self, line: LogLine) -> None:
+        # A refresh may already have loaded this line from the history.
+        if not self._lines or line.seq > self._lines[-1][0]:
+            self._set_lines([*self._lines, log_fields(line)])
 
     @rx.event(background=True)
     async def follow_logs(self):
@@ -35,7 +60,7 @@ class LogsState(WorkspaceState):
         async with self:
             self._follow_token += 1
             token, project_id = self._follow_token, self.project_id
-            since = self.logs[-1].seq if self.logs else 0
+            since = self._lines[-1][0] if self._lines else 0
         try:
             async with (
                 contextlib.aclosing((await get_services()).logs.follow(project_id, since)) as stream,
@@ -45,16 +70,19 @@ class LogsState(WorkspaceState):
                     async with self:
                         if self._follow_token != token or self.project_id != project_id:
                             return
-                        # A refresh may already have loaded this line from the history.
-                        if not self.logs or line.seq > self.logs[-1].seq:
-                            self.logs = [*self.logs[-(LOG_ROWS - 1) :], log_row(line)]
+                        self._add(line)
         except TimeoutError:
             return
 
     @rx.event
+    def toggle_requests(self) -> None:
+        self.show_requests = not self.show_requests
+        self._filter()
+
+    @rx.event
     def copy_logs(self) -> list[rx.event.EventSpec]:
-        """Copy: the text is made on the click, so it is not sent to the page with every line."""
-        return [rx.set_clipboard(logs_text(self.logs)), rx.toast("Logs copied.")]
+        """Copy: every entry, requests too; the text is made on the click, so it is not sent with every line."""
+        return [rx.set_clipboard(logs_text(self._all)), rx.toast("Logs copied.")]
 
     @rx.event
     async def fix_error(self, text: str):
@@ -63,9 +91,9 @@ class LogsState(WorkspaceState):
 
     @rx.event
     async def fix_preview_error(self):
-        """A failed preview: its error lines go to the model as a follow-up."""
+        """A failed preview: its error entries go to the model as a follow-up."""
         preview = await self.get_state(PreviewPaneState)
-        errors = [row.text for row in self.logs if row.level == "error" and row.source != "generate"][-8:]
+        errors = [entry.text for entry in self._all if entry.level == "error" and entry.source != "generate"][-8:]
         following = await self._fix("\n".join(errors) or preview.preview_message)
         preview.preview_state = ""
         return following

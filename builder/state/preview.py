@@ -12,6 +12,8 @@ from builder.settings import settings
 from builder.state.views import preview_words
 from builder.state.workspace import Loaded, WorkspaceState
 
+# Below Radix's `md` (assets/forja.css) the workspace shows one pane at a time.
+PHONE_QUERY = "window.matchMedia('(max-width: 63.99em)').matches"
 WEBCONTAINER_REASON = "A front-end project: it runs in your browser (WebContainer), and nothing of it runs on the server."
 
 
@@ -25,6 +27,8 @@ class PreviewPaneState(WorkspaceState):
     # The server runs the preview as the person's own user with no sandbox (FORJA_ALLOW_UNSANDBOXED): a banner says so.
     preview_unsandboxed: rx.Field[bool] = rx.field(False)
     preview_reloads: rx.Field[int] = rx.field(0)
+    # The dev server updates the page itself after a save; without it (plain HTML...) a new version reloads the frame.
+    preview_hot_reload: rx.Field[bool] = rx.field(False)
     # "webcontainer" while the browser runs the project, "server" for Forja's runners.
     preview_mode: rx.Field[str] = rx.field("")
     # Bumped by each start, so the browser starts its WebContainer again on "Try again".
@@ -46,6 +50,9 @@ class PreviewPaneState(WorkspaceState):
             self.preview_mode = ""
             self.preview_runner = self.preview_runner_reason = ""
             self.preview_unsandboxed = False
+        elif loaded.new_version and self.preview_mode == "server" and self.preview_url and not self.preview_hot_reload:
+            # The new files are already in the running preview (saving pushes them there before it returns).
+            self.preview_reloads += 1
 
     async def _moved(self) -> bool:
         """Whether the server preview the page shows is gone or on a new address (a save changed its dependencies)."""
@@ -53,6 +60,20 @@ class PreviewPaneState(WorkspaceState):
             return False
         info = await (await get_services()).previews.status(self.project_id)
         return info is None or info.url != self.preview_url
+
+    async def _on_open(self) -> rx.event.EventSpec:
+        return rx.call_script(PHONE_QUERY, callback=PreviewPaneState.first_pane)
+
+    @rx.event
+    def first_pane(self, phone: bool):
+        """On a phone the page opens on one pane: the app when the project has one, else the chat that makes it."""
+        if not phone:
+            return None
+        if self.current_version > 0:
+            self.tab = "preview"
+            return PreviewPaneState.open
+        self.tab = "chat"
+        return None
 
     @rx.event
     def open(self):
@@ -81,6 +102,7 @@ class PreviewPaneState(WorkspaceState):
         previews = (await get_services()).previews
         try:
             browser_plan = await previews.browser_plan(project_id) if browser_allowed else None
+            hot_reload = await previews.hot_reloads(project_id)
         except NotFound as exc:
             async with self:
                 self.preview_state, self.preview_message = "failed", str(exc)
@@ -88,6 +110,7 @@ class PreviewPaneState(WorkspaceState):
         async with self:
             if self._preview_token != token:
                 return
+            self.preview_hot_reload = hot_reload
             if browser_plan is not None:
                 self.preview_mode = self.preview_runner = "webcontainer"
                 self.preview_runner_reason = WEBCONTAINER_REASON

@@ -11,8 +11,10 @@ from datetime import datetime
 from typing import Literal
 
 from builder.filetree import is_binary_path
+from builder.logview import LogEntry, path_prefixes, relative_paths
 from builder.models import Author
 from builder.schemas import GenerationInfo, Usage, VerificationInfo, VersionInfo
+from builder.settings import settings
 from builder.wording import DUPLICATED_FROM, plural
 from preview_runtime.logs import LogLine
 from preview_runtime.runner import PreviewInfo, PreviewState
@@ -94,22 +96,17 @@ class ProviderOption:
     label: str
 
 
-@dataclasses.dataclass
-class LogRow:
-    seq: int
-    time: str
-    level: str
-    source: str
-    text: str
+# Preview folders are cut from the paths the Logs tab shows: a path reads as the Code tab names it.
+_PREVIEW_DIRS = path_prefixes(settings.data_dir)
 
 
-def log_row(line: LogLine) -> LogRow:
-    return LogRow(seq=line.seq, time=line.time.strftime("%H:%M:%S"), level=line.level.value, source=line.source, text=line.text)
+def log_fields(line: LogLine) -> tuple[int, str, str, str, str]:
+    return line.seq, line.time.strftime("%H:%M:%S"), line.level.value, line.source, relative_paths(line.text, _PREVIEW_DIRS)
 
 
-def logs_text(rows: list[LogRow]) -> str:
+def logs_text(entries: list[LogEntry]) -> str:
     """The Logs tab as plain text, for the clipboard."""
-    return "\n".join(f"{r.time} [{r.level}] {r.source}: {r.text}" for r in rows)
+    return "\n".join(f"{e.time} [{e.level}] {e.source}: {e.text}" for e in entries)
 
 
 def tree_rows(paths: list[str], collapsed: set[str]) -> list[TreeRow]:

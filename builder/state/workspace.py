@@ -74,8 +74,9 @@ class WorkspaceState(rx.State):
     async def _show(self, loaded: Loaded) -> None:
         """Each part overrides this to show its share of a refresh."""
 
-    async def _on_open(self) -> rx.event.EventCallback[()] | None:
-        """A part that follows something as it changes overrides this to return its background event."""
+    async def _on_open(self) -> rx.event.EventCallback[()] | rx.event.EventSpec | None:
+        """A part that follows something as it changes overrides this to return its background event (or what the page
+        must do once it is open)."""
         return None
 
     @rx.event

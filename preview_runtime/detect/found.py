@@ -17,6 +17,7 @@ class Found:
     dev: Command
     install: list[Command] = field(default_factory=list)
     port: int = 3000  # where the tool listens when it ignores the port it is given
+    hot_reload: bool = False  # a front-end dev server that updates the open page itself when a file changes (HMR)
     server: bool = False  # runs a backend of its own (not only a dev server for a front end)
     python: bool = False  # needs Python (so not in the browser's WebContainer)
     side_port: int | None = None  # set when this part is an API beside the front end: where it listens

@@ -161,6 +161,7 @@ def detect_node(tree: Mapping[str, bytes], folder: str = "") -> Found:
         dev=Command(argv, cwd=folder, env=env),
         install=install,
         port=port,
+        hot_reload=is_front_end(manifest),
         server=bool(deps & BACKENDS) or (tool_key in ("fastify", "nest")),
         inputs=inputs,
         notes=notes,

@@ -72,6 +72,9 @@ def _named_handler(name: str) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             body = json.dumps({"upstream": name, "host": self.headers.get("Host"), "path": self.path}).encode()
+            if self.headers.get("If-Modified-Since") or self.headers.get("If-None-Match"):
+                # What reached the upstream of a revalidation, for the test that the proxy drops If-Modified-Since.
+                body = json.dumps({k: self.headers.get(k) for k in ("If-Modified-Since", "If-None-Match")}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -168,9 +171,11 @@ def ws_upstream() -> Iterator[ThreadingHTTPServer]:
 # -- helpers ------------------------------------------------------------------------------------
 
 
-async def _get(proxy: PreviewProxy, host: str, path: str = "/") -> httpx.Response:
+async def _get(proxy: PreviewProxy, host: str, path: str = "/", headers: dict[str, str] | None = None) -> httpx.Response:
     async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
-        return await client.get(f"http://127.0.0.1:{proxy.port}{path}", headers={"Host": f"{host}:{proxy.port}"})
+        return await client.get(
+            f"http://127.0.0.1:{proxy.port}{path}", headers={"Host": f"{host}:{proxy.port}", **(headers or {})}
+        )
 
 
 def _assert_isolation_headers(response: httpx.Response) -> None:
@@ -201,6 +206,11 @@ async def test_hosts_reach_their_own_upstream_with_isolation_headers(
     assert a.status_code == b.status_code == 200
     assert a.json() == {"upstream": "A", "host": f"a.localhost:{proxy.port}", "path": "/some/page?x=1"}
     assert b.json()["upstream"] == "B"
+    # Last-Modified counts whole seconds: a page saved in the second after it loaded would be answered 304, stale.
+    revalidated = await _get(
+        proxy, "a.localhost", headers={"If-Modified-Since": "Mon, 23 Nov 2026 21:00:00 GMT", "If-None-Match": '"v1"'}
+    )
+    assert revalidated.json() == {"If-Modified-Since": None, "If-None-Match": '"v1"'}
     _assert_isolation_headers(a)
     _assert_isolation_headers(b)
     assert set(PREVIEW_RESPONSE_HEADERS) == {

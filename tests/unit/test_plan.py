@@ -86,3 +86,17 @@ def test_plan_so_far_reads_a_partial_tree_or_its_dependency_files_or_gives_none(
     from_dependencies = plan_so_far(partial)
     assert from_dependencies is not None and from_dependencies.install == "( cd web && npm install --no-audit --no-fund )"
     assert plan_so_far({"src/App.tsx": b"", "requirements.txt": b"flask\n"}) is None
+
+
+def test_only_a_front_end_dev_server_updates_the_page_itself() -> None:
+    def manifest(deps: dict[str, str], scripts: dict[str, str]) -> bytes:
+        return json.dumps({"name": "x", "dependencies": deps, "scripts": scripts}).encode()
+
+    vite = {"package.json": manifest({"vite": "5"}, {"dev": "vite"}), "index.html": b"<h1>x</h1>"}
+    assert plan_for(vite).hot_reload
+    # A plain page and a server of its own show a saved version only when the page loads again.
+    assert not plan_for({"index.html": b"<h1>x</h1>"}).hot_reload
+    assert not plan_for({"package.json": manifest({"express": "4"}, {"start": "node server.js"}), "server.js": b""}).hot_reload
+    assert not plan_for(
+        {"app.py": b"from flask import Flask\napp = Flask(__name__)\n", "requirements.txt": b"flask\n"}
+    ).hot_reload

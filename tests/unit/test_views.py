@@ -7,19 +7,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from builder.components.panels import LEVEL_COLORS
+from builder.logview import group_lines
 from builder.models import Author
 from builder.schemas import GenerationInfo, Usage, VerificationInfo, VersionInfo
 from builder.state.history import MAX_DIFF_LINES, DiffLine, diff_lines
 from builder.state.views import (
     LONG_MESSAGE_CHARS,
     ChatEntry,
-    LogRow,
     TreeRow,
     author_label,
     chat_entries,
     default_file,
     is_long_message,
-    log_row,
+    log_fields,
     logs_text,
     preview_words,
     tree_rows,
@@ -248,13 +248,12 @@ def test_default_file_falls_back_to_the_first_text_file_then_the_first_file() ->
     assert default_file(["logo.png", "font.woff2"]) == "logo.png"
 
 
-# -- log_row, LEVEL_COLORS ------------------------------------------------------------------------
+# -- log_fields, LEVEL_COLORS ------------------------------------------------------------------------
 
 
 def test_log_row_shows_the_clock_time_level_and_source() -> None:
     line = LogLine(seq=7, time=T0, level=LogLevel.error, source="dev-server", text="SyntaxError: x")
-    row = log_row(line)
-    assert (row.seq, row.time, row.level, row.source, row.text) == (7, "09:05:07", "error", "dev-server", "SyntaxError: x")
+    assert log_fields(line) == (7, "09:05:07", "error", "dev-server", "SyntaxError: x")
 
 
 def test_every_log_level_has_a_colour() -> None:
@@ -292,11 +291,8 @@ def test_log_rows_and_their_copy_text() -> None:
     line = LogLine(
         seq=7, time=datetime(2025, 3, 4, 10, 30, tzinfo=UTC), level=LogLevel.error, source="dev-server", text="Error: boom"
     )
-    row = log_row(line)
-    assert row == LogRow(7, "10:30:00", "error", "dev-server", "Error: boom")
-    assert logs_text([row, LogRow(8, "10:30:01", "info", "forja", "ok")]) == (
-        "10:30:00 [error] dev-server: Error: boom\n10:30:01 [info] forja: ok"
-    )
+    entries = group_lines([log_fields(line), (8, "10:30:01", "info", "forja", "ok")])
+    assert logs_text(entries) == ("10:30:00 [error] dev-server: Error: boom\n10:30:01 [info] forja: ok")
 
 
 def test_preview_words_follow_the_preview_service_reports() -> None:

@@ -24,7 +24,7 @@ from builder.models import PreviewSession, utcnow
 from builder.schemas import CheckResult
 from builder.settings import settings
 from builder.store import ProjectStore
-from preview_runtime import console_bridge
+from preview_runtime import console_bridge, select_bridge
 from preview_runtime.checks import project_checks
 from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage
 from preview_runtime.local import LocalRunner
@@ -129,9 +129,12 @@ def local_limits() -> Limits:
     )
 
 
-def running_copy(files: dict[str, bytes]) -> dict[str, bytes]:
-    """What a runner gets: the files, with the console bridge in their HTML pages (see console_bridge)."""
-    return console_bridge.inject(files, settings.builder_origins)
+def running_copy(files: dict[str, bytes], select: bool = True) -> dict[str, bytes]:
+    """What a runner gets: the files, with the console bridge in their HTML pages (see console_bridge) and, for
+    the project's own preview, Select mode's script and source places (see select_bridge). Share links run a
+    version as written: nobody selects in them."""
+    bridged = console_bridge.inject(files, settings.builder_origins)
+    return select_bridge.inject(bridged, settings.builder_origins) if select else bridged
 
 
 # A preview that runs but whose address did not answer when its route was applied (its dev server
@@ -439,7 +442,9 @@ class PreviewService:
                 raise PreviewError(str(exc)) from None
             preview_id = VERSION_PREVIEW_PREFIX + secrets.token_hex(6)
             info = await translated(
-                manager.start(preview_id, project_id, version, running_copy(tree), plan, runner or settings.preview_runner)
+                manager.start(
+                    preview_id, project_id, version, running_copy(tree, select=False), plan, runner or settings.preview_runner
+                )
             )
             self._by_version[key] = preview_id
             await self._record(info)

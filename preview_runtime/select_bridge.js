@@ -109,7 +109,10 @@
     return true;
   };
 
-  addEventListener("mouseover", (event) => { if (on && pickable(event.target)) outline(event.target); }, true);
+  // mousemove as well as mouseover: a pointer already resting on an element when Select turns on outlines it at its first move.
+  const hover = (event) => { if (on && !editing && pickable(event.target) && event.target !== hovered) outline(event.target); };
+  addEventListener("mouseover", hover, true);
+  addEventListener("mousemove", hover, true);
   addEventListener("scroll", () => outline(hovered), true);
   addEventListener("mousedown", swallow, true);
   addEventListener("mouseup", swallow, true);

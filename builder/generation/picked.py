@@ -50,12 +50,14 @@ class Picked:
         name = self.page.strip("/")
         return name if name.endswith((".html", ".htm")) else f"{name}/index.html".lstrip("/")
 
-    def label(self) -> str:
-        """The chip above the follow-up box: `Editing <h1> “Welcome” · src/App.jsx:12`."""
+    def title(self) -> str:
+        """The chip's first line: `Editing <h1> “Welcome”`."""
         words = f"Editing <{self.tag}>"
-        if self.text:
-            words += f" \u201c{shorten(self.text, 40)}\u201d"
-        return f"{words} \u00b7 {self.place}" if self.place else words
+        return f"{words} \u201c{shorten(self.text, 60)}\u201d" if self.text else words
+
+    def label(self) -> str:
+        """The chip's whole story in one line (its tooltip): `Editing <h1> “Welcome” · src/App.jsx:12`."""
+        return f"{self.title()} \u00b7 {self.place}" if self.place else self.title()
 
     def prompt_note(self) -> str:
         """What the model is told about the element, so it changes that spot and not another."""

@@ -119,7 +119,18 @@ def picked_chip() -> rx.Component:
         SelectState.picked_label != "",
         rx.hstack(
             rx.icon("crosshair", size=14, flex_shrink="0"),
-            rx.text(SelectState.picked_label, size="1", flex="1", class_name="picked-chip-label", id="picked-label"),
+            rx.vstack(
+                rx.text(SelectState.picked_title, size="1", weight="medium", class_name="picked-chip-line", id="picked-label"),
+                rx.cond(
+                    SelectState.picked_place != "",
+                    rx.text(
+                        SelectState.picked_place, size="1", class_name="picked-chip-line picked-chip-place", id="picked-place"
+                    ),
+                ),
+                spacing="0",
+                flex="1",
+                min_width="0",
+            ),
             rx.cond(
                 SelectState.picked_leaf,
                 rx.button("Edit text", size="1", variant="ghost", on_click=SelectState.edit_picked_text, id="picked-edit"),
@@ -137,6 +148,7 @@ def picked_chip() -> rx.Component:
             spacing="2",
             width="100%",
             class_name="picked-chip",
+            title=SelectState.picked_label,
             id="picked-chip",
         ),
     )

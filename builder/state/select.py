@@ -23,6 +23,8 @@ from builder.state.workspace import Loaded, WorkspaceState
 class SelectState(WorkspaceState):
     selecting: rx.Field[bool] = rx.field(False)
     picked_label: rx.Field[str] = rx.field("")
+    picked_title: rx.Field[str] = rx.field("")
+    picked_place: rx.Field[str] = rx.field("")
     picked_leaf: rx.Field[bool] = rx.field(False)
     # What the frame is asked to make editable ("Edit text" on the chip); the counter makes each ask new.
     edit_request: rx.Field[str] = rx.field("")
@@ -52,15 +54,18 @@ class SelectState(WorkspaceState):
         if picked is None or not self.selecting:
             return
         self._picked = picked
-        self.picked_label = picked.label()
+        self._show_picked(picked)
         self.picked_leaf = picked.leaf
         self.select_notice = ""
 
     @rx.event
     def clear_picked(self) -> None:
         self._picked = None
-        self.picked_label = ""
+        self.picked_label = self.picked_title = self.picked_place = ""
         self.picked_leaf = False
+
+    def _show_picked(self, picked: Picked) -> None:
+        self.picked_label, self.picked_title, self.picked_place = picked.label(), picked.title(), picked.place
 
     @rx.event
     def edit_picked_text(self) -> None:
@@ -110,7 +115,7 @@ class SelectState(WorkspaceState):
         self.select_notice, self.select_failed = f"Saved as version {result.version.number}: {result.version.message}", False
         if self._picked is not None and self._picked.text == change.old:
             self._picked = dataclasses.replace(self._picked, text=change.new)
-            self.picked_label = self._picked.label()
+            self._show_picked(self._picked)
         await self._refresh(self.project_id)
         # A page without hot reload (plain HTML) shows the new text once it loads again.
         if any(path.endswith((".html", ".htm")) for path in result.changed):

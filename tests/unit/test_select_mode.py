@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from builder.errors import InvalidInput, TextNotFound
+from builder.generation.picked import new_text_request, picked_from_message, with_picked
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.services.text_edits import TextChange, locate, replace_in_component, replace_in_page, version_message
 from preview_runtime.annotate import ATTRIBUTE, EXTENSIONS, annotate, annotate_source
@@ -187,3 +188,39 @@ def test_not_found_saves_nothing_and_says_why() -> None:
         "export default () => <h1>Hello</h1>\n"
     )
     assert version_message(TextChange(old="Welcome", new="Hello")) == "Text: \u201cWelcome\u201d \u2192 \u201cHello\u201d"
+
+
+# -- the picked element, as the follow-up box and the model see it ---------------------------------------------
+
+
+def test_a_picked_element_is_read_field_by_field_from_the_untrusted_frame() -> None:
+    raw = (
+        '{"forja": "picked", "tag": "h1", "text": "Welcome", "src": "src/App.jsx:12:7", "near": "src/App.jsx:12:7",'
+        ' "path": "html > body:nth-of-type(1) > h1:nth-of-type(1)", "page": "/", "leaf": true, "extra": [1]}'
+    )
+    picked = picked_from_message(raw)
+    assert picked is not None
+    assert picked.label() == "Editing <h1> \u201cWelcome\u201d \u00b7 src/App.jsx:12"
+    note = with_picked("make it bigger", picked)
+    assert note.startswith("make it bigger\n\n") and "src/App.jsx, line 12, column 7" in note
+    for bad in ("[]", "not json", '{"tag": "<script>"}', '{"tag": 3}'):
+        assert picked_from_message(bad) is None
+    odd = picked_from_message('{"tag": "p", "src": "no place", "leaf": "yes", "page": "/about.html", "path": "x"}')
+    assert odd is not None and odd.src == "" and odd.leaf is False and odd.place == "about.html"
+
+
+@pytest.mark.parametrize(
+    ("request_text", "new"),
+    [
+        ('change it to "Hello"', "Hello"),
+        ("\u201cFresh loaves\u201d", "Fresh loaves"),
+        ("set the text to 'Hi there'.", "Hi there"),
+    ],
+)
+def test_offline_new_text_requests(request_text: str, new: str) -> None:
+    assert new_text_request(request_text) == new
+
+
+def test_other_requests_are_not_new_texts() -> None:
+    assert new_text_request("make it green") is None
+    assert new_text_request('replace "a" with "b"') is None

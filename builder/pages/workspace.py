@@ -133,7 +133,15 @@ def picked_chip() -> rx.Component:
             ),
             rx.cond(
                 SelectState.picked_leaf,
-                rx.button("Edit text", size="1", variant="ghost", on_click=SelectState.edit_picked_text, id="picked-edit"),
+                rx.icon_button(
+                    rx.icon("pencil", size=12),
+                    size="1",
+                    variant="ghost",
+                    on_click=SelectState.edit_picked_text,
+                    title="Edit its text in the preview (Enter saves, Esc cancels)",
+                    aria_label="Edit its text in the preview",
+                    id="picked-edit",
+                ),
             ),
             rx.icon_button(
                 rx.icon("x", size=12),

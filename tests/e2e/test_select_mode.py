@@ -95,6 +95,7 @@ def test_select_a_react_heading_and_type_over_it(forja: str, page: Page, traffic
         "Saved as version 2: Text: \u201cWhat you can do\u201d \u2192 \u201cThings you can do\u201d"
     )
     expect(chip).to_contain_text("\u201cThings you can do\u201d")
+    shot(page, "select-mode-saved")
     # The dev server's hot reload shows the saved source (not just the typed DOM) in the preview.
     expect(frame.locator("h2", has_text="Things you can do")).to_be_visible(timeout=30_000)
     source = file_text(forja, project_id, "src/components/Features.jsx")

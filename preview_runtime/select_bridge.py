@@ -5,8 +5,9 @@ running copy gets a small inline script that does it there and reports by postMe
 only to the builder's origins. It does nothing until the framing page turns Select mode on, so an
 app opened in a tab of its own, or while Select mode is off, behaves exactly as written.
 
-Components (JSX, Vue, Svelte) are marked with their source places by annotate.py; plain HTML has
-none, so the script also sends a DOM path, which Forja finds again in the page's source.
+Components (JSX, Vue, Svelte) are marked with their source places by annotate.py, while Select
+mode is on (the caller decides); plain HTML has none, so the script also sends a DOM path, which
+Forja finds again in the page's source.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 from collections.abc import Iterable, Mapping
 from importlib import resources
 
-from preview_runtime.annotate import ATTRIBUTE, annotate
+from preview_runtime.annotate import ATTRIBUTE
 from preview_runtime.console_bridge import first_in_head
 
 MARKER = "data-forja-select"
@@ -34,13 +35,13 @@ def select_tag(origins: Iterable[str]) -> bytes:
 
 
 def inject(files: Mapping[str, bytes], origins: Iterable[str]) -> dict[str, bytes]:
-    """The files with the select script in each HTML page's head, and the components marked with their places."""
+    """The files with the select script first in each HTML page's head."""
     origins = list(origins)
     if not origins:
         return dict(files)
     tag = select_tag(origins)
     out: dict[str, bytes] = {}
-    for path, data in annotate(files).items():
+    for path, data in files.items():
         if path.lower().endswith((".html", ".htm")) and MARKER.encode() not in data:
             data = first_in_head(data, tag)
         out[path] = data

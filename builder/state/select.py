@@ -44,9 +44,10 @@ class SelectState(WorkspaceState):
         return self._picked
 
     @rx.event
-    def toggle_select(self) -> None:
+    async def toggle_select(self) -> None:
         self.selecting = not self.selecting
         self.select_notice = ""
+        await (await get_services()).previews.set_select(self.project_id, self.selecting)
 
     @rx.event
     def pick(self, raw: str) -> None:
@@ -68,12 +69,14 @@ class SelectState(WorkspaceState):
         self.picked_label, self.picked_title, self.picked_place = picked.label(), picked.title(), picked.place
 
     @rx.event
-    def edit_picked_text(self) -> None:
+    async def edit_picked_text(self) -> None:
         """The chip's "Edit text": the frame makes the picked element editable, as a double-click would."""
         if self._picked is None:
             return
         self._edits += 1
-        self.selecting = True
+        if not self.selecting:
+            self.selecting = True
+            await (await get_services()).previews.set_select(self.project_id, True)
         self.edit_request = json.dumps(
             {"n": self._edits, "src": self._picked.src, "path": self._picked.dom_path if not self._picked.src else ""}
         )

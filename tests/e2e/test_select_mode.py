@@ -70,7 +70,8 @@ def test_select_a_react_heading_and_type_over_it(forja: str, page: Page, traffic
     # The stored project has no source places: they are in the preview's copy only.
     assert "data-forja-src" not in file_text(forja, project_id, "src/components/Features.jsx")
 
-    # Off, the preview is the app: nothing is outlined.
+    # Off, the preview is the app as written: no source places, nothing is outlined.
+    expect(heading).not_to_have_attribute("data-forja-src", re.compile("."))
     heading.hover()
     expect(frame.locator("[data-forja-outline]")).to_have_count(0)
 
@@ -78,6 +79,8 @@ def test_select_a_react_heading_and_type_over_it(forja: str, page: Page, traffic
     expect(page.locator("#preview-select")).to_have_attribute("aria-pressed", "true")
     expect(page.locator("#preview-select-notice")).to_contain_text("Click an element")
     expect(page.locator("#preview-frame")).to_have_attribute("data-selecting", "on")
+    # Source places reach the running copy only while Select mode is on (the dev server hot-reloads them).
+    expect(heading).to_have_attribute("data-forja-src", "src/components/Features.jsx:7:7", timeout=30_000)
     page.mouse.move(0, 0)
     heading.hover()
     assert_outlined(frame, heading)
@@ -124,6 +127,7 @@ def test_select_a_react_heading_and_type_over_it(forja: str, page: Page, traffic
     page.locator("#preview-select").click()
     expect(page.locator("#preview-select")).to_have_attribute("aria-pressed", "false")
     expect(page.locator("#preview-frame")).to_have_attribute("data-selecting", "off")
+    expect(frame.locator("h2", has_text="Things you can do")).not_to_have_attribute("data-forja-src", re.compile("."))
     assert traffic.off_machine() == []
 
 
@@ -155,4 +159,14 @@ def test_select_on_a_phone_in_a_plain_html_page(forja: str, page: Page, traffic:
     expect(page.locator("#picked-place")).to_have_text("index.html")
     expect(page.locator("#picked-chip")).to_be_in_viewport()
     shot(page, "select-mode-phone-chat")
+
+    # Offline, a follow-up that only gives the picked element's new text is saved the same way, no model.
+    page.locator("#followup").fill("change it to \u201cSol Breads\u201d")
+    page.locator("#send-followup").click()
+    expect(page.locator("#version-badge")).to_have_text("v3", timeout=30_000)
+    expect(page.locator("#picked-label")).to_have_text("Editing <h1> \u201cSol Breads\u201d")
+    expect(page.locator("#followup")).to_have_value("")
+    assert "<h1>Sol Breads</h1>" in file_text(forja, project_id, "index.html")
+    page.locator("#phone-tab-preview").click()
+    expect(frame.locator("h1").first).to_have_text("Sol Breads", timeout=30_000)
     assert traffic.off_machine() == []

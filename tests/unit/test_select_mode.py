@@ -224,3 +224,13 @@ def test_offline_new_text_requests(request_text: str, new: str) -> None:
 def test_other_requests_are_not_new_texts() -> None:
     assert new_text_request("make it green") is None
     assert new_text_request('replace "a" with "b"') is None
+
+
+def test_source_places_are_in_the_running_copy_only_while_select_mode_is_on() -> None:
+    from builder.services.previews import running_copy
+
+    files = {"src/App.jsx": b"export default () => <h1>Hi</h1>\n", "index.html": b"<html><head></head></html>"}
+    plain, marked, shared = running_copy(files), running_copy(files, places=True), running_copy(files, select=False)
+    assert plain["src/App.jsx"] == files["src/App.jsx"] and MARKER.encode() in plain["index.html"]
+    assert marked["src/App.jsx"] == f'export default () => <h1 {ATTRIBUTE}="src/App.jsx:1:22">Hi</h1>\n'.encode()
+    assert shared["src/App.jsx"] == files["src/App.jsx"] and MARKER.encode() not in shared["index.html"]

@@ -134,10 +134,10 @@ def running_copy(files: Mapping[str, bytes], select: bool = True, places: bool =
     """What a runner gets: the files, with the console bridge in their HTML pages (see console_bridge) and, for
     the project's own preview, Select mode's script (see select_bridge); with `places` (while Select mode is on),
     its components marked with their source places too (see annotate). Share links run a version as written."""
-    bridged = console_bridge.inject(files, settings.builder_origins)
-    if not select:
-        return bridged
-    return select_bridge.inject(annotate(bridged) if places else bridged, settings.builder_origins)
+    if select:
+        files = select_bridge.inject(annotate(files) if places else files, settings.builder_origins)
+    # Last, so the console bridge is the head's first script and hears errors from everything after it.
+    return console_bridge.inject(files, settings.builder_origins)
 
 
 # A preview that runs but whose address did not answer when its route was applied (its dev server

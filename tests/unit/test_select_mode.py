@@ -234,3 +234,4 @@ def test_source_places_are_in_the_running_copy_only_while_select_mode_is_on() ->
     assert plain["src/App.jsx"] == files["src/App.jsx"] and MARKER.encode() in plain["index.html"]
     assert marked["src/App.jsx"] == f'export default () => <h1 {ATTRIBUTE}="src/App.jsx:1:22">Hi</h1>\n'.encode()
     assert shared["src/App.jsx"] == files["src/App.jsx"] and MARKER.encode() not in shared["index.html"]
+    assert plain["index.html"].startswith(b"<html><head><script data-forja-console>")

@@ -39,6 +39,8 @@ class SelectState(WorkspaceState):
             self.selecting = False
             self.clear_picked()
             self.select_notice = ""
+            # A page opened afresh starts with Select off: its preview's copy drops places a closed page left on.
+            await (await get_services()).previews.set_select(loaded.project.id, False)
 
     def picked(self) -> Picked | None:
         return self._picked

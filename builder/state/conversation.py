@@ -89,13 +89,13 @@ class ConversationState(WorkspaceState):
             return ConversationState.follow_generation
 
     async def _send(self, for_model: str | None = None) -> bool:
-        """Start a generation for the follow-up box's text (or `for_model`, the same with more context for the
-        model); False, with the reason shown, when none starts."""
+        """Start a generation for the follow-up box's text (the model reads `for_model` instead when given: the
+        same with more context); False, with the reason shown, when none starts."""
         prompt = self.followup.strip()
         if not prompt or self.generating:
             return False
         try:
-            await (await get_services()).generations.start(self.project_id, for_model or prompt, self.provider)
+            await (await get_services()).generations.start(self.project_id, prompt, self.provider, for_model=for_model)
         except ForjaError as exc:
             self.error = str(exc)
             return False

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 
 import httpx
+import pytest
 from playwright.sync_api import FrameLocator, Locator, Page, ViewportSize, expect
 
-from tests.e2e.conftest import ARTIFACTS, Traffic
+from tests.conftest import TEST_ANTHROPIC_KEY
+from tests.e2e.conftest import ARTIFACTS, Traffic, another_forja
+from tests.llm_server import ScriptedLLMServer, ToolAnswer
+
+GREETING = (
+    '<!doctype html>\n<html>\n<head><meta charset="utf-8"><title>Greeting</title></head>\n'
+    "<body>\n<main>\n<h1>Hello</h1>\n<h1>Welcome to the shop</h1>\n</main>\n</body>\n</html>\n"
+)
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1440, "height": 900}
@@ -169,4 +179,63 @@ def test_select_on_a_phone_in_a_plain_html_page(forja: str, page: Page, traffic:
     assert "<h1>Sol Breads</h1>" in file_text(forja, project_id, "index.html")
     page.locator("#phone-tab-preview").click()
     expect(frame.locator("h1").first).to_have_text("Sol Breads", timeout=30_000)
+    assert traffic.off_machine() == []
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[ScriptedLLMServer]:
+    with ScriptedLLMServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def forja_with_claude(llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    env = {
+        "ANTHROPIC_API_KEY": TEST_ANTHROPIC_KEY,
+        "ANTHROPIC_BASE_URL": llm.anthropic_base_url,
+        "FORJA_RETRY_BASE_DELAY_S": "0.01",
+        "FORJA_VERIFY_GENERATIONS": "false",
+    }
+    with another_forja(tmp_path_factory.mktemp("select"), "forja-select.log", env) as base:
+        yield base
+
+
+def test_a_follow_up_about_a_picked_element_tells_the_model_which_and_where(
+    forja_with_claude: str, llm: ScriptedLLMServer, page: Page, traffic: Traffic
+) -> None:
+    first = {"title": "Greeting", "summary": "Two greetings.", "files": [{"path": "index.html", "content": GREETING}]}
+    edit = {
+        "summary": "The second heading is bigger.",
+        "edits": [{"path": "index.html", "search": "<h1>Welcome", "replace": '<h1 style="font-size:3rem">Welcome'}],
+    }
+    llm.queue(ToolAnswer(first), ToolAnswer(edit))
+    page.set_viewport_size(DESKTOP)
+    page.goto(forja_with_claude)
+    page.locator("#prompt").fill("A page with two greetings")
+    page.locator("#build-button").click()
+    page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
+    expect(page.locator("#version-badge")).to_have_text("v1", timeout=60_000)
+    page.locator("#tab-preview").click()
+    frame = page.frame_locator("#preview-frame")
+    second = frame.locator("h1", has_text="Welcome to the shop")
+    expect(second).to_be_visible(timeout=120_000)
+
+    page.locator("#preview-select").click()
+    expect(page.locator("#preview-frame")).to_have_attribute("data-selecting", "on")
+    second.click()
+    expect(page.locator("#picked-label")).to_have_text("Editing <h1> \u201cWelcome to the shop\u201d")
+    expect(page.locator("#picked-place")).to_have_text("index.html")
+    page.locator("#followup").fill("make it bigger")
+    page.locator("#send-followup").click()
+    expect(page.locator("#version-badge")).to_have_text("v2", timeout=60_000)
+    # Sent, the chip goes: the next follow-up is about the whole app again.
+    expect(page.locator("#picked-chip")).to_have_count(0)
+
+    asked = json.dumps(llm.requests[-1].body["messages"], ensure_ascii=False)
+    assert "make it bigger" in asked
+    assert "The person picked this element in the preview; the request is about it: <h1>" in asked
+    assert "Its text: \u201cWelcome to the shop\u201d" in asked
+    assert "html > body:nth-of-type(1) > main:nth-of-type(1) > h1:nth-of-type(2)" in asked
+    # The person's own words are what the conversation shows.
+    expect(page.locator('.chat-entry[data-kind="prompt"]').last).to_have_text(re.compile("make it bigger$"))
     assert traffic.off_machine() == []

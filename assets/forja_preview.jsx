@@ -7,6 +7,9 @@
 //   * "server": frame the URL of a preview that runs on Forja's side.
 // In both modes the preview's console errors come back here (postMessage from the preview's
 // origin, or WebContainer's preview-message event) and go to the project's log, flagged.
+// Select mode: the preview's own script (preview_runtime/select_bridge.js) outlines and picks
+// elements; this side turns it on and off and passes on what it reports, only while it is on and
+// only from the frame's window and the preview's origin (the preview is untrusted code).
 import { useEffect, useRef } from "react";
 import { WebContainer, auth } from "@webcontainer/api";
 
@@ -280,10 +283,29 @@ export function ForjaPreview({
   onReady,
   onFallback,
   onFailed,
+  selecting,
+  selectEdit,
+  onPicked,
+  onTextTyped,
 }) {
   const frameRef = useRef(null);
   const callbacks = useRef({});
-  callbacks.current = { onReady, onFallback, onFailed };
+  callbacks.current = { onReady, onFallback, onFailed, onPicked, onTextTyped };
+  const selectingRef = useRef(false);
+  selectingRef.current = Boolean(selecting);
+  // The preview's origin, or null: Select messages go only there.
+  const previewOrigin = () => {
+    try {
+      return url ? new URL(url).origin : null;
+    } catch {
+      return null;
+    }
+  };
+  const tellFrame = (message) => {
+    const frame = frameRef.current;
+    const origin = previewOrigin();
+    if (frame?.contentWindow && origin) frame.contentWindow.postMessage(message, origin);
+  };
   const sendRef = useRef(null);
   if (!sendRef.current || sendRef.current.projectId !== projectId) {
     sendRef.current = { projectId, send: logSender(projectId) };
@@ -334,11 +356,29 @@ export function ForjaPreview({
   }, [version]);
 
   useEffect(() => {
+    tellFrame({ forja: "select", on: Boolean(selecting) });
+  }, [selecting, url]);
+
+  useEffect(() => {
+    if (!selectEdit) return;
+    const { src, path } = JSON.parse(selectEdit);
+    tellFrame({ forja: "select", on: true, edit: src, path });
+  }, [selectEdit]);
+
+  useEffect(() => {
     const listen = (event) => {
       const frame = frameRef.current;
-      if (!frame || event.source !== frame.contentWindow || event.data?.kind !== CONSOLE_KIND) return;
-      if (!url || event.origin !== new URL(url).origin) return;
-      send("browser", event.data.text, "error");
+      if (!frame || event.source !== frame.contentWindow) return;
+      if (!url || event.origin !== previewOrigin()) return;
+      const forja = event.data?.forja;
+      if (forja === "select-ready") {
+        tellFrame({ forja: "select", on: selectingRef.current });
+      } else if (selectingRef.current && (forja === "picked" || forja === "text")) {
+        const callback = forja === "picked" ? callbacks.current.onPicked : callbacks.current.onTextTyped;
+        if (callback) callback(JSON.stringify(event.data));
+      } else if (event.data?.kind === CONSOLE_KIND) {
+        send("browser", event.data.text, "error");
+      }
     };
     window.addEventListener("message", listen);
     return () => window.removeEventListener("message", listen);
@@ -352,6 +392,8 @@ export function ForjaPreview({
       src={url}
       title="Preview"
       id="preview-frame"
+      onLoad={() => tellFrame({ forja: "select", on: selectingRef.current })}
+      data-selecting={selecting ? "on" : "off"}
       // The preview is another origin; these let it run its own scripts and forms only.
       sandbox="allow-scripts allow-forms allow-same-origin allow-popups allow-modals"
       allow="cross-origin-isolated; clipboard-write"

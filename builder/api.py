@@ -32,6 +32,7 @@ from builder.models import Author
 from builder.routes.generations import router as generations_router
 from builder.routes.history import router as history_router
 from builder.routes.shares import router as shares_router
+from builder.routes.text_edits import router as text_edits_router
 from builder.routes.verifications import router as verifications_router
 from builder.schemas import (
     DEFAULT_PAGE,
@@ -64,6 +65,7 @@ api = FastAPI(
 api.include_router(generations_router)
 api.include_router(history_router)
 api.include_router(shares_router)
+api.include_router(text_edits_router)
 api.include_router(verifications_router)
 api.mount("/api/docs-assets", StaticFiles(directory=Path(swagger_ui.__file__).parent / "static"), name="docs-assets")
 

@@ -115,3 +115,9 @@ class BudgetExceeded(GenerationError):
     """The next model request could take a budget (per project or per day) past its limit."""
 
     status = 402
+
+
+class TextNotFound(ForjaError):
+    """A text typed into the preview cannot be found where the page says it came from; nothing is saved."""
+
+    status = 422

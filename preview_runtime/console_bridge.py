@@ -49,8 +49,13 @@ def inject(files: Mapping[str, bytes], origins: Iterable[str]) -> dict[str, byte
     out: dict[str, bytes] = {}
     for path, data in files.items():
         if path.lower().endswith((".html", ".htm")) and MARKER.encode() not in data:
-            anchor = _HEAD.search(data) or _HTML.search(data) or _DOCTYPE.search(data)
-            at = anchor.end() if anchor else 0
-            data = data[:at] + tag + data[at:]
+            data = first_in_head(data, tag)
         out[path] = data
     return out
+
+
+def first_in_head(page: bytes, tag: bytes) -> bytes:
+    """`tag` first thing in the page's head (else after <html> or the doctype, else at the very start)."""
+    anchor = _HEAD.search(page) or _HTML.search(page) or _DOCTYPE.search(page)
+    at = anchor.end() if anchor else 0
+    return page[:at] + tag + page[at:]

@@ -12,6 +12,7 @@ from builder.state.conversation import ConversationState
 from builder.state.editor import EditorState
 from builder.state.logs import LogsState
 from builder.state.preview import PreviewPaneState
+from builder.state.select import SelectState
 from builder.state.workspace import WorkspaceState
 
 LEVEL_COLORS = {"error": "red", "warning": "amber", "info": "gray", "debug": "gray"}
@@ -189,6 +190,19 @@ def preview_panel() -> rx.Component:
             aria_label="Reload the preview",
             id="preview-reload",
         ),
+        rx.button(
+            rx.icon("mouse-pointer-click", size=14),
+            rx.el.span("Select", class_name="preview-select-word"),
+            size="1",
+            variant=rx.cond(SelectState.selecting, "solid", "soft"),
+            color_scheme=rx.cond(SelectState.selecting, "violet", "gray"),
+            disabled=~running,
+            on_click=SelectState.toggle_select,
+            title="Point at what to change: click an element to ask about it, double-click its text to edit it",
+            aria_pressed=rx.cond(SelectState.selecting, "true", "false"),
+            class_name="preview-select",
+            id="preview-select",
+        ),
         rx.input(
             value=PreviewPaneState.preview_url,
             placeholder="The preview's address appears here once it runs",
@@ -297,6 +311,34 @@ def preview_panel() -> rx.Component:
         on_ready=PreviewPaneState.webcontainer_ready,
         on_fallback=PreviewPaneState.webcontainer_fallback,
         on_failed=PreviewPaneState.webcontainer_failed,
+        selecting=SelectState.selecting,
+        select_edit=SelectState.edit_request,
+        on_picked=SelectState.pick,
+        on_text_typed=SelectState.text_typed,
+    )
+    select_bar = rx.cond(
+        SelectState.selecting | (SelectState.select_notice != ""),
+        rx.hstack(
+            rx.icon(rx.cond(SelectState.select_failed, "circle-alert", "mouse-pointer-click"), size=14, flex_shrink="0"),
+            rx.text(
+                rx.cond(
+                    SelectState.select_notice != "",
+                    SelectState.select_notice,
+                    "Click an element to ask about it in the follow-up box; double-click its text to type over it "
+                    "(Enter saves, Esc cancels).",
+                ),
+                size="1",
+                flex="1",
+                id="preview-select-notice",
+            ),
+            align="center",
+            spacing="2",
+            padding_x="12px",
+            padding_y="5px",
+            width="100%",
+            class_name="preview-select-bar",
+            data_failed=rx.cond(SelectState.select_failed, "true", "false"),
+        ),
     )
     why_runner = rx.cond(
         PreviewPaneState.preview_runner_reason != "",
@@ -329,6 +371,7 @@ def preview_panel() -> rx.Component:
     # The frame stays mounted while it starts, so a WebContainer can boot behind the waiting message.
     return rx.vstack(
         toolbar,
+        select_bar,
         why_runner,
         unsandboxed,
         frame,

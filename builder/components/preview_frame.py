@@ -26,5 +26,11 @@ class ForjaPreview(rx.NoSSRComponent):
     on_fallback: rx.EventHandler[passthrough_event_spec(str)]
     on_failed: rx.EventHandler[passthrough_event_spec(str)]
 
+    # Select mode (builder/state/select.py): on or off, an "Edit text" ask, and what the frame reports (JSON).
+    selecting: rx.Var[bool]
+    select_edit: rx.Var[str]
+    on_picked: rx.EventHandler[passthrough_event_spec(str)]
+    on_text_typed: rx.EventHandler[passthrough_event_spec(str)]
+
 
 forja_preview = ForjaPreview.create

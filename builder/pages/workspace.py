@@ -16,6 +16,7 @@ from builder.components.project_menu import project_menu
 from builder.state.conversation import ConversationState
 from builder.state.history import HistoryState
 from builder.state.preview import PreviewPaneState
+from builder.state.select import SelectState
 from builder.state.views import ChatEntry
 from builder.state.workspace import WorkspaceState
 
@@ -117,6 +118,55 @@ def chat_entry(entry: ChatEntry) -> rx.Component:
     )
 
 
+def picked_chip() -> rx.Component:
+    """The element picked in the preview's Select mode: the next follow-up is about it."""
+    return rx.cond(
+        SelectState.picked_label != "",
+        rx.hstack(
+            rx.icon("crosshair", size=14, flex_shrink="0"),
+            rx.vstack(
+                rx.text(SelectState.picked_title, size="1", weight="medium", class_name="picked-chip-line", id="picked-label"),
+                rx.cond(
+                    SelectState.picked_place != "",
+                    rx.text(
+                        SelectState.picked_place, size="1", class_name="picked-chip-line picked-chip-place", id="picked-place"
+                    ),
+                ),
+                spacing="0",
+                flex="1",
+                min_width="0",
+            ),
+            rx.cond(
+                SelectState.picked_leaf,
+                rx.icon_button(
+                    rx.icon("pencil", size=12),
+                    size="1",
+                    variant="ghost",
+                    on_click=SelectState.edit_picked_text,
+                    title="Edit its text in the preview (Enter saves, Esc cancels)",
+                    aria_label="Edit its text in the preview",
+                    id="picked-edit",
+                ),
+            ),
+            rx.icon_button(
+                rx.icon("x", size=12),
+                size="1",
+                variant="ghost",
+                color_scheme="gray",
+                on_click=SelectState.clear_picked,
+                aria_label="Forget the picked element",
+                id="picked-clear",
+            ),
+            align="center",
+            spacing="2",
+            width="100%",
+            class_name="picked-chip",
+            title=SelectState.picked_label,
+            id="picked-chip",
+        ),
+    )
+
+
 def follow_up_box() -> rx.Component:
     return rx.vstack(
         rx.hstack(
@@ -137,6 +187,7 @@ def follow_up_box() -> rx.Component:
             align="center",
             spacing="2",
         ),
+        picked_chip(),
         rx.form(
             rx.hstack(
                 rx.text_area(

@@ -15,6 +15,7 @@ from builder.services.history import TRASH_DAYS, HistoryService
 from builder.services.previews import PreviewService
 from builder.services.projects import ProjectService
 from builder.services.shares import ShareService
+from builder.services.text_edits import TextEditService
 from builder.services.verification import VerificationService
 from builder.settings import settings
 from builder.store import ProjectStore
@@ -35,6 +36,7 @@ class Services:
         self.generations = GenerationService(store, self.projects, self.previews, logs, self.verifications)
         self.history = HistoryService(store, logs, self.projects, self.previews)
         self.shares = ShareService(store, self.previews)
+        self.text_edits = TextEditService(self.projects)
 
     async def close(self) -> None:
         await self.verifications.close()

@@ -75,8 +75,10 @@ class GenerationService:
         *,
         discard_if_failed: bool = False,
         verify: bool | None = None,
+        for_model: str | None = None,
     ) -> None:
-        """Start a generation in the background; `follow` gives its events.
+        """Start a generation in the background; `follow` gives its events. `for_model`: what the model reads
+        instead of `prompt` (the prompt with more context); the prompt is what is recorded and shown.
 
         Unless `verify` is False (default: settings.verify_generations) the saved version is then
         run, checked in a browser and repaired (see services.repairs) before the generation ends.
@@ -90,6 +92,7 @@ class GenerationService:
             model,
             discard_if_failed=discard_if_failed,
             verify=settings.verify_generations if verify is None else verify,
+            for_model=for_model,
         )
         await self._start(request)
 

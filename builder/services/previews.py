@@ -24,7 +24,8 @@ from builder.models import PreviewSession, utcnow
 from builder.schemas import CheckResult
 from builder.settings import settings
 from builder.store import ProjectStore
-from preview_runtime import console_bridge
+from preview_runtime import console_bridge, select_bridge
+from preview_runtime.annotate import annotate
 from preview_runtime.checks import project_checks
 from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage
 from preview_runtime.local import LocalRunner
@@ -129,8 +130,13 @@ def local_limits() -> Limits:
     )
 
 
-def running_copy(files: dict[str, bytes]) -> dict[str, bytes]:
-    """What a runner gets: the files, with the console bridge in their HTML pages (see console_bridge)."""
+def running_copy(files: Mapping[str, bytes], select: bool = True, places: bool = False) -> dict[str, bytes]:
+    """What a runner gets: the files, with the console bridge in their HTML pages (see console_bridge) and, for
+    the project's own preview, Select mode's script (see select_bridge); with `places` (while Select mode is on),
+    its components marked with their source places too (see annotate). Share links run a version as written."""
+    if select:
+        files = select_bridge.inject(annotate(files) if places else files, settings.builder_origins)
+    # Last, so the console bridge is the head's first script and hears errors from everything after it.
     return console_bridge.inject(files, settings.builder_origins)
 
 
@@ -163,6 +169,8 @@ class PreviewService:
         self.docker_preparation: asyncio.Task[ImageStatus] | None = None
         # Preview id -> the queues of its followers (see follow).
         self._followers: dict[str, set[asyncio.Queue[PreviewInfo]]] = defaultdict(set)
+        # Projects whose preview is in Select mode: their running copy carries source places (see set_select).
+        self._selecting: set[str] = set()
         # Installs started by prepare, held so they are not garbage-collected while they run.
         self._preparing: set[asyncio.Task[None]] = set()
 
@@ -233,7 +241,12 @@ class PreviewService:
             preview_id = secrets.token_hex(6)
             info = await translated(
                 manager.start(
-                    preview_id, project_id, project.current_version, running_copy(tree), plan, runner or settings.preview_runner
+                    preview_id,
+                    project_id,
+                    project.current_version,
+                    running_copy(tree, places=project_id in self._selecting),
+                    plan,
+                    runner or settings.preview_runner,
                 )
             )
             self._by_project[project_id] = preview_id
@@ -420,9 +433,34 @@ class PreviewService:
                 self._logs.emit(project_id, f"Could not restart the preview: {exc}", LogLevel.error)
             return
         try:
-            await self._manager.push_files(preview_id, running_copy(changed), deleted)
+            await self._manager.push_files(preview_id, running_copy(changed, places=project_id in self._selecting), deleted)
         except RunnerError as exc:
             self._logs.emit(project_id, f"Could not update the running preview: {exc}")
+
+    async def set_select(self, project_id: str, on: bool) -> None:
+        """Select mode on or off: the running preview's components get (or lose) their source places.
+
+        Only while it is on: the project's own checks (lint, tests with snapshots) and the verification run
+        in the same copy, and must see the code as written. The dev server hot-reloads the components.
+        """
+        if on == (project_id in self._selecting):
+            return
+        if on:
+            self._selecting.add(project_id)
+        else:
+            self._selecting.discard(project_id)
+        preview_id = self._by_project.get(project_id)
+        if preview_id is None or self._manager is None or await self.status(project_id) is None:
+            return
+        # Each save reached the running copy (on_saved), so it holds the current version.
+        tree = await self._store.read_tree(project_id)
+        marked = annotate(tree)
+        changed = {path: marked[path] if on else data for path, data in tree.items() if marked[path] != data}
+        if changed:
+            try:
+                await self._manager.push_files(preview_id, running_copy(changed, places=on), [])
+            except RunnerError as exc:
+                self._logs.emit(project_id, f"Could not update the running preview for Select mode: {exc}")
 
     # -- previews of one fixed version (share links) ----------------------------------------------
     #
@@ -449,7 +487,9 @@ class PreviewService:
                 raise PreviewError(str(exc)) from None
             preview_id = VERSION_PREVIEW_PREFIX + secrets.token_hex(6)
             info = await translated(
-                manager.start(preview_id, project_id, version, running_copy(tree), plan, runner or settings.preview_runner)
+                manager.start(
+                    preview_id, project_id, version, running_copy(tree, select=False), plan, runner or settings.preview_runner
+                )
             )
             self._by_version[key] = preview_id
             await self._record(info)

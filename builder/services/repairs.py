@@ -60,6 +60,9 @@ class Request:
     verify: bool = True
     # "Fix this": no prompt round; the last check's problems start a repair round at once.
     repair_only: bool = False
+    # What the model reads instead of `prompt` (which the conversation shows): the prompt with more context,
+    # such as the element picked in the preview (builder.generation.picked).
+    for_model: str | None = None
 
 
 @dataclass
@@ -91,7 +94,7 @@ class CheckedGeneration:
                     publish(event)
                     return event
                 return await self._repairs(publish, None, checked, manual=True)
-            first = await self._round(publish, 0, self.request.prompt, None)
+            first = await self._round(publish, 0, self.request.prompt, self.request.for_model)
             if first.type == "error":
                 publish(first)
                 return first

@@ -8,11 +8,13 @@ import reflex as rx
 
 from builder.errors import ForjaError
 from builder.generation.engine import GenerationEvent
+from builder.generation.picked import new_text_request, with_picked
 from builder.generation.providers import PROVIDER_LABELS, available_providers
 from builder.services import get_services
 from builder.settings import settings
 from builder.state.editor import EditorState
 from builder.state.preview import PreviewPaneState
+from builder.state.select import SelectState
 from builder.state.views import ChatEntry, ProviderOption, chat_entries, usage_words
 from builder.state.workspace import Loaded, WorkspaceState
 
@@ -76,17 +78,29 @@ class ConversationState(WorkspaceState):
 
     @rx.event
     async def send_followup(self):
-        """Ask for a change (or, on an empty project, the first build) in words."""
-        if await self._send():
+        """Ask for a change (or, on an empty project, the first build) in words.
+
+        With an element picked in the preview, the model is told which one; offline, a follow-up that only
+        gives the element's new text is saved straight away, as if typed into the preview.
+        """
+        select = await self.get_state(SelectState)
+        picked = select.picked()
+        new_text = new_text_request(self.followup) if picked is not None and self.provider == "offline" else None
+        if picked is not None and new_text is not None and picked.leaf and picked.text and not self.generating:
+            self.followup = ""
+            return await select.save_picked_text(new_text)
+        if await self._send(with_picked(self.followup.strip(), picked) if picked and self.provider != "offline" else None):
+            select.clear_picked()
             return ConversationState.follow_generation
 
-    async def _send(self) -> bool:
-        """Start a generation for the follow-up box's text; False, with the reason shown, when none starts."""
+    async def _send(self, for_model: str | None = None) -> bool:
+        """Start a generation for the follow-up box's text (the model reads `for_model` instead when given: the
+        same with more context); False, with the reason shown, when none starts."""
         prompt = self.followup.strip()
         if not prompt or self.generating:
             return False
         try:
-            await (await get_services()).generations.start(self.project_id, prompt, self.provider)
+            await (await get_services()).generations.start(self.project_id, prompt, self.provider, for_model=for_model)
         except ForjaError as exc:
             self.error = str(exc)
             return False

@@ -1,0 +1,48 @@
+"""Select mode inside a running preview: outline what the pointer is on, pick it, edit its text.
+
+The builder page cannot reach into the preview's frame (another origin), so each HTML page of the
+running copy gets a small inline script that does it there and reports by postMessage, addressed
+only to the builder's origins. It does nothing until the framing page turns Select mode on, so an
+app opened in a tab of its own, or while Select mode is off, behaves exactly as written.
+
+Components (JSX, Vue, Svelte) are marked with their source places by annotate.py, while Select
+mode is on (the caller decides); plain HTML has none, so the script also sends a DOM path, which
+Forja finds again in the page's source.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from importlib import resources
+
+from preview_runtime.annotate import ATTRIBUTE
+from preview_runtime.console_bridge import first_in_head
+
+MARKER = "data-forja-select"
+MAX_TEXT = 2000
+
+_SCRIPT = resources.files("preview_runtime").joinpath("select_bridge.js").read_text(encoding="utf-8").strip()
+
+
+def select_tag(origins: Iterable[str]) -> bytes:
+    script = (
+        _SCRIPT.replace("__ORIGINS__", json.dumps(sorted(origins)))
+        .replace("__ATTRIBUTE__", ATTRIBUTE)
+        .replace("__MAX_TEXT__", str(MAX_TEXT))
+    )
+    return f"<script {MARKER}>{script}</script>".encode()
+
+
+def inject(files: Mapping[str, bytes], origins: Iterable[str]) -> dict[str, bytes]:
+    """The files with the select script first in each HTML page's head."""
+    origins = list(origins)
+    if not origins:
+        return dict(files)
+    tag = select_tag(origins)
+    out: dict[str, bytes] = {}
+    for path, data in files.items():
+        if path.lower().endswith((".html", ".htm")) and MARKER.encode() not in data:
+            data = first_in_head(data, tag)
+        out[path] = data
+    return out

@@ -1,0 +1,241 @@
+"""Select mode in the Preview: point at an element, ask about it, or type over its text (a version, no model)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import FrameLocator, Locator, Page, ViewportSize, expect
+
+from tests.conftest import TEST_ANTHROPIC_KEY
+from tests.e2e.conftest import ARTIFACTS, Traffic, another_forja
+from tests.llm_server import ScriptedLLMServer, ToolAnswer
+
+GREETING = (
+    '<!doctype html>\n<html>\n<head><meta charset="utf-8"><title>Greeting</title></head>\n'
+    "<body>\n<main>\n<h1>Hello</h1>\n<h1>Welcome to the shop</h1>\n</main>\n</body>\n</html>\n"
+)
+
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1440, "height": 900}
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def build_offline(page: Page, forja: str, prompt: str) -> str:
+    page.goto(forja)
+    page.locator("#prompt").fill(prompt)
+    page.locator("#build-button").click()
+    page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
+    expect(page.locator("#version-badge")).to_have_text("v1", timeout=30_000)
+    return page.url.rsplit("/", 1)[1]
+
+
+def wait_checked(page: Page) -> None:
+    """The generation's own check ends before the test saves versions of its own."""
+    expect(page.locator('.chat-entry[data-kind="check"]')).to_contain_text("Checked", timeout=180_000)
+
+
+def assert_outlined(frame: FrameLocator, element: Locator) -> None:
+    outline = frame.locator("[data-forja-outline]")
+    expect(outline).to_be_visible()
+    expect(outline).to_contain_text(f"<{element.evaluate('e => e.tagName.toLowerCase()')}>")
+    box, target = outline.bounding_box(), element.bounding_box()
+    assert box is not None and target is not None
+    for key in ("x", "y", "width", "height"):
+        assert abs(box[key] - target[key]) <= 2, (key, box, target)
+
+
+def type_over(element: Locator, page: Page, text: str) -> None:
+    element.dblclick()
+    expect(element).to_have_attribute("contenteditable", "true")
+    page.keyboard.type(text)  # the script selected the whole text: typing replaces it
+    page.keyboard.press("Enter")
+
+
+def versions(forja: str, project_id: str) -> list[dict[str, object]]:
+    answer = httpx.get(f"{forja}/api/projects/{project_id}/versions", timeout=10)
+    answer.raise_for_status()
+    return answer.json()
+
+
+def file_text(forja: str, project_id: str, path: str) -> str:
+    answer = httpx.get(f"{forja}/api/projects/{project_id}/files/{path}", params={"raw": "true"}, timeout=10)
+    answer.raise_for_status()
+    return answer.text
+
+
+def test_select_a_react_heading_and_type_over_it(forja: str, page: Page, traffic: Traffic) -> None:
+    page.set_viewport_size(DESKTOP)
+    project_id = build_offline(page, forja, "A todo list with dark mode")
+    frame = page.frame_locator("#preview-frame")
+    heading = frame.locator("h2", has_text="What you can do")
+    expect(heading).to_be_visible(timeout=120_000)
+    wait_checked(page)
+    # The stored project has no source places: they are in the preview's copy only.
+    assert "data-forja-src" not in file_text(forja, project_id, "src/components/Features.jsx")
+
+    # Off, the preview is the app as written: no source places, nothing is outlined.
+    expect(heading).not_to_have_attribute("data-forja-src", re.compile("."))
+    heading.hover()
+    expect(frame.locator("[data-forja-outline]")).to_have_count(0)
+
+    page.locator("#preview-select").click()
+    expect(page.locator("#preview-select")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#preview-select-notice")).to_contain_text("Click an element")
+    expect(page.locator("#preview-frame")).to_have_attribute("data-selecting", "on")
+    # Source places reach the running copy only while Select mode is on (the dev server hot-reloads them).
+    expect(heading).to_have_attribute("data-forja-src", "src/components/Features.jsx:7:7", timeout=30_000)
+    page.mouse.move(0, 0)
+    heading.hover()
+    assert_outlined(frame, heading)
+
+    heading.click()
+    chip = page.locator("#picked-chip")
+    expect(page.locator("#picked-label")).to_have_text("Editing <h2> \u201cWhat you can do\u201d")
+    expect(page.locator("#picked-place")).to_have_text("src/components/Features.jsx:7")
+    expect(page.locator("#picked-edit")).to_be_visible()
+    shot(page, "select-mode-desktop")
+
+    type_over(heading, page, "Things you can do")
+    expect(page.locator("#version-badge")).to_have_text("v2", timeout=30_000)
+    expect(page.locator("#preview-select-notice")).to_contain_text(
+        "Saved as version 2: Text: \u201cWhat you can do\u201d \u2192 \u201cThings you can do\u201d"
+    )
+    expect(chip).to_contain_text("\u201cThings you can do\u201d")
+    shot(page, "select-mode-saved")
+    # The dev server's hot reload shows the saved source (not just the typed DOM) in the preview.
+    expect(frame.locator("h2", has_text="Things you can do")).to_be_visible(timeout=30_000)
+    source = file_text(forja, project_id, "src/components/Features.jsx")
+    assert ">Things you can do</h2>" in source and "What you can do" not in source and "data-forja-src" not in source
+    latest = versions(forja, project_id)[-1]
+    assert latest["number"] == 2 and latest["message"] == "Text: \u201cWhat you can do\u201d \u2192 \u201cThings you can do\u201d"
+
+    # Text that is not at the place given is not guessed at: 422 with a sentence, nothing saved.
+    missing = httpx.post(
+        f"{forja}/api/projects/{project_id}/text",
+        json={"old": "Not on the page", "new": "x", "src": "src/components/Features.jsx:7:7"},
+        timeout=10,
+    )
+    assert missing.status_code == 422 and "not written as plain text" in missing.json()["detail"]
+    assert httpx.post(f"{forja}/api/projects/{project_id}/text", json={"old": "a", "new": "b"}, timeout=10).status_code == 422
+    assert len(versions(forja, project_id)) == 2
+
+    page.locator("#tab-history").click()
+    expect(page.locator(".history-row").first).to_contain_text("Things you can do")
+    shot(page, "select-mode-history")
+
+    # The chip goes with the element; Select off leaves the app alone again.
+    page.locator("#tab-preview").click()
+    page.locator("#picked-clear").click()
+    expect(chip).to_have_count(0)
+    page.locator("#preview-select").click()
+    expect(page.locator("#preview-select")).to_have_attribute("aria-pressed", "false")
+    expect(page.locator("#preview-frame")).to_have_attribute("data-selecting", "off")
+    expect(frame.locator("h2", has_text="Things you can do")).not_to_have_attribute("data-forja-src", re.compile("."))
+    assert traffic.off_machine() == []
+
+
+def test_select_on_a_phone_in_a_plain_html_page(forja: str, page: Page, traffic: Traffic) -> None:
+    page.set_viewport_size(PHONE)
+    project_id = build_offline(page, forja, "A one-page website for Luna Bakery")
+    expect(page.locator("#phone-tab-preview")).to_have_attribute("aria-selected", "true", timeout=30_000)
+    frame = page.frame_locator("#preview-frame")
+    heading = frame.locator("h1").first
+    expect(heading).to_contain_text("Luna Bakery", timeout=120_000)
+    page.locator("#phone-tab-chat").click()
+    wait_checked(page)
+    page.locator("#phone-tab-preview").click()
+
+    page.locator("#preview-select").click()
+    expect(page.locator("#preview-select")).to_have_attribute("aria-pressed", "true")
+    heading.click()
+    expect(frame.locator("[data-forja-outline]")).to_be_visible()
+    shot(page, "select-mode-phone")
+
+    type_over(heading, page, "Sol Bakery")
+    expect(page.locator("#preview-select-notice")).to_contain_text("Saved as version 2")
+    # A plain page has no hot reload: the frame loads again and shows the saved file.
+    expect(frame.locator("h1").first).to_have_text("Sol Bakery", timeout=30_000)
+    assert "<h1>Sol Bakery</h1>" in file_text(forja, project_id, "index.html")
+
+    page.locator("#phone-tab-chat").click()
+    expect(page.locator("#picked-label")).to_have_text("Editing <h1> \u201cSol Bakery\u201d")
+    expect(page.locator("#picked-place")).to_have_text("index.html")
+    expect(page.locator("#picked-chip")).to_be_in_viewport()
+    shot(page, "select-mode-phone-chat")
+
+    # Offline, a follow-up that only gives the picked element's new text is saved the same way, no model.
+    page.locator("#followup").fill("change it to \u201cSol Breads\u201d")
+    page.locator("#send-followup").click()
+    expect(page.locator("#version-badge")).to_have_text("v3", timeout=30_000)
+    expect(page.locator("#picked-label")).to_have_text("Editing <h1> \u201cSol Breads\u201d")
+    expect(page.locator("#followup")).to_have_value("")
+    assert "<h1>Sol Breads</h1>" in file_text(forja, project_id, "index.html")
+    page.locator("#phone-tab-preview").click()
+    expect(frame.locator("h1").first).to_have_text("Sol Breads", timeout=30_000)
+    assert traffic.off_machine() == []
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[ScriptedLLMServer]:
+    with ScriptedLLMServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def forja_with_claude(llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    env = {
+        "ANTHROPIC_API_KEY": TEST_ANTHROPIC_KEY,
+        "ANTHROPIC_BASE_URL": llm.anthropic_base_url,
+        "FORJA_RETRY_BASE_DELAY_S": "0.01",
+        "FORJA_VERIFY_GENERATIONS": "false",
+    }
+    with another_forja(tmp_path_factory.mktemp("select"), "forja-select.log", env) as base:
+        yield base
+
+
+def test_a_follow_up_about_a_picked_element_tells_the_model_which_and_where(
+    forja_with_claude: str, llm: ScriptedLLMServer, page: Page, traffic: Traffic
+) -> None:
+    first = {"title": "Greeting", "summary": "Two greetings.", "files": [{"path": "index.html", "content": GREETING}]}
+    edit = {
+        "summary": "The second heading is bigger.",
+        "edits": [{"path": "index.html", "search": "<h1>Welcome", "replace": '<h1 style="font-size:3rem">Welcome'}],
+    }
+    llm.queue(ToolAnswer(first), ToolAnswer(edit))
+    page.set_viewport_size(DESKTOP)
+    page.goto(forja_with_claude)
+    page.locator("#prompt").fill("A page with two greetings")
+    page.locator("#build-button").click()
+    page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
+    expect(page.locator("#version-badge")).to_have_text("v1", timeout=60_000)
+    page.locator("#tab-preview").click()
+    frame = page.frame_locator("#preview-frame")
+    second = frame.locator("h1", has_text="Welcome to the shop")
+    expect(second).to_be_visible(timeout=120_000)
+
+    page.locator("#preview-select").click()
+    expect(page.locator("#preview-frame")).to_have_attribute("data-selecting", "on")
+    second.click()
+    expect(page.locator("#picked-label")).to_have_text("Editing <h1> \u201cWelcome to the shop\u201d")
+    expect(page.locator("#picked-place")).to_have_text("index.html")
+    page.locator("#followup").fill("make it bigger")
+    page.locator("#send-followup").click()
+    expect(page.locator("#version-badge")).to_have_text("v2", timeout=60_000)
+    # Sent, the chip goes: the next follow-up is about the whole app again.
+    expect(page.locator("#picked-chip")).to_have_count(0)
+
+    asked = json.dumps(llm.requests[-1].body["messages"], ensure_ascii=False)
+    assert "make it bigger" in asked
+    assert "The person picked this element in the preview; the request is about it: <h1>" in asked
+    assert "Its text: \u201cWelcome to the shop\u201d" in asked
+    assert "html > body:nth-of-type(1) > main:nth-of-type(1) > h1:nth-of-type(2)" in asked
+    # The person's own words are what the conversation shows.
+    expect(page.locator('.chat-entry[data-kind="prompt"]').last).to_have_text(re.compile("make it bigger$"))
+    assert traffic.off_machine() == []

@@ -20,6 +20,7 @@ from builder.generation.engine import GenerationEvent
 from builder.generation.hub import GenerationHub, Publish
 from builder.generation.providers import get_provider
 from builder.generation.providers.base import Message, ModelRequest
+from builder.images import Image, check_count
 from builder.schemas import GenerationInfo, Usage
 from builder.services.previews import PreviewService
 from builder.services.projects import ProjectService
@@ -75,8 +76,12 @@ class GenerationService:
         *,
         discard_if_failed: bool = False,
         verify: bool | None = None,
+        images: list[Image] | None = None,
     ) -> None:
         """Start a generation in the background; `follow` gives its events.
+
+        `images` are pictures the person attached, checked already (builder.images.check_images);
+        they go to the model with the prompt when it takes pictures, else the first event says so.
 
         Unless `verify` is False (default: settings.verify_generations) the saved version is then
         run, checked in a browser and repaired (see services.repairs) before the generation ends.
@@ -90,6 +95,7 @@ class GenerationService:
             model,
             discard_if_failed=discard_if_failed,
             verify=settings.verify_generations if verify is None else verify,
+            images=list(images or []),
         )
         await self._start(request)
 
@@ -98,13 +104,14 @@ class GenerationService:
         await self._start(Request(project_id, "", provider, model, repair_only=True))
 
     async def _start(self, request: Request) -> None:
+        check_count(len(request.images))
         project = await self._projects.get(request.project_id)
         provider = get_provider(request.provider or project.provider or None, request.model or project.model or None)
         if provider.name != "offline":
             # Refused here, the caller gets the budget's sentence as a 402 rather than as a generation that fails.
             first = ModelRequest(
                 system=prompts.system_prompt(),
-                messages=[Message("user", request.prompt)],
+                messages=[Message("user", request.prompt, request.images)],
                 max_tokens=settings.max_output_tokens,
             )
             await check_budget(self._store, request.project_id, provider.model, first, 0.0)
@@ -137,6 +144,7 @@ class GenerationService:
         *,
         discard_if_failed: bool = True,
         verify: bool | None = None,
+        images: list[Image] | None = None,
     ) -> str:
         """A new project, named after the prompt until the model titles it, with its first generation started.
 
@@ -146,7 +154,9 @@ class GenerationService:
         get_provider(provider, model)
         project_id = await self._projects.create_empty(project_name_from_prompt(prompt))
         try:
-            await self.start(project_id, prompt, provider, model, discard_if_failed=discard_if_failed, verify=verify)
+            await self.start(
+                project_id, prompt, provider, model, discard_if_failed=discard_if_failed, verify=verify, images=images
+            )
         except BaseException:
             await self._store.discard_if_empty(project_id)
             raise

@@ -9,6 +9,7 @@ import base64
 import struct
 import zlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +18,8 @@ import pytest
 import builder.settings
 from builder.api import api
 from builder.services import Services
-from tests.integration.test_generation_api import SITE, post_sse, tool
+from tests.conftest import TEST_ANTHROPIC_KEY
+from tests.integration.test_generation_api import SITE, Cli, post_sse, tool
 from tests.llm_server import ScriptedLLMServer, ToolAnswer
 
 
@@ -155,3 +157,20 @@ async def test_wrong_type_too_big_and_too_many_are_refused_with_the_reason(
     assert scripted_llm.requests == []
     assert [p["id"] for p in (await client.get("/api/projects")).json()["items"]] == [project_id]
     assert (await client.get(f"/api/projects/{project_id}/generations")).json() == []
+
+
+def test_cli_image_option_sends_the_picture_or_says_what_is_wrong(tmp_path: Path, llm_server: ScriptedLLMServer) -> None:
+    cli = Cli(tmp_path / "data", ANTHROPIC_API_KEY=TEST_ANTHROPIC_KEY, ANTHROPIC_BASE_URL=llm_server.anthropic_base_url)
+    (tmp_path / "sketch.png").write_bytes(PNG)
+    (tmp_path / "scan.png").write_bytes(PDF)
+
+    result = cli.run("generate", "A page like this", "--image", str(tmp_path / "scan.png"), "--no-verify")
+    assert result.returncode == 1
+    assert "error: “scan.png” is a PDF; attach a PNG, JPEG, GIF or WebP picture." in result.stderr
+    assert llm_server.requests == []
+
+    llm_server.queue(ToolAnswer(tool(SITE)))
+    out = cli.json("generate", "A page like this", "--image", str(tmp_path / "sketch.png"), "--no-verify")
+    assert out["version"] == 1
+    [block, _text] = llm_server.requests[0].body["messages"][0]["content"]
+    assert block["source"] == {"type": "base64", "media_type": "image/png", "data": base64.b64encode(PNG).decode()}

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
+import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
-from builder.errors import InvalidInput
+from builder.errors import InvalidInput, NotFound
 from builder.filetree import human_size
 from builder.settings import settings
 
@@ -128,3 +131,35 @@ def vision_refusal(provider_name: str, model: str) -> str | None:
             "(set FORJA_OPENAI_VISION=true if it does)."
         )
     return "The picture was not sent: Forja is offline (starter templates), and they cannot see pictures."
+
+
+# -- attached pictures kept on disk until their message is sent ---------------------------------------------------------
+
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
+_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def attachments_dir() -> Path:
+    return settings.data_dir / "attachments"
+
+
+def save_attachment(image: Image) -> str:
+    """Keep a checked picture under a random id (the only name that reaches the disk); returns the id."""
+    attachment_id = secrets.token_hex(16)
+    folder = attachments_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{attachment_id}.{_EXTENSIONS[image.media_type]}").write_bytes(image.data)
+    return attachment_id
+
+
+def load_attachment(attachment_id: str) -> Image:
+    """The picture kept under `attachment_id`, checked again; NotFound for an unknown or malformed id."""
+    if _ID.match(attachment_id):
+        for extension in _EXTENSIONS.values():
+            path = attachments_dir() / f"{attachment_id}.{extension}"
+            if path.is_file():
+                data = path.read_bytes()
+                media_type = sniff(data)
+                if media_type is not None:
+                    return Image(media_type, data)
+    raise NotFound("That attached picture is gone; attach it again.")

@@ -7,6 +7,7 @@ changes it, and assets/forja.css hides the other panes by the body's `data-pane`
 
 import reflex as rx
 
+from builder.components.attachments import attach_button, attachments_row
 from builder.components.download import download_button
 from builder.components.history_panel import history_panel
 from builder.components.layout import error_callout, top_bar
@@ -128,8 +129,10 @@ def follow_up_box() -> rx.Component:
             align="center",
             spacing="2",
         ),
+        attachments_row(),
         rx.form(
             rx.hstack(
+                attach_button("followup"),
                 rx.text_area(
                     value=ConversationState.followup,
                     on_change=ConversationState.set_followup,

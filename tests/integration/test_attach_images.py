@@ -174,3 +174,20 @@ def test_cli_image_option_sends_the_picture_or_says_what_is_wrong(tmp_path: Path
     assert out["version"] == 1
     [block, _text] = llm_server.requests[0].body["messages"][0]["content"]
     assert block["source"] == {"type": "base64", "media_type": "image/png", "data": base64.b64encode(PNG).decode()}
+
+
+async def test_the_page_attachment_endpoint_checks_keeps_and_serves_pictures(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/attachments?name=scan.png", content=PDF)
+    assert response.status_code == 422
+    assert response.json() == {"detail": "“scan.png” is a PDF; attach a PNG, JPEG, GIF or WebP picture."}
+
+    response = await client.post("/api/attachments?name=sketch.png", content=PNG)
+    assert response.status_code == 200
+    attached = response.json()
+    assert attached["media_type"] == "image/png" and attached["url"] == f"/api/attachments/{attached['id']}"
+    served = await client.get(attached["url"])
+    assert served.status_code == 200 and served.content == PNG
+    assert served.headers["content-type"] == "image/png" and served.headers["x-content-type-options"] == "nosniff"
+
+    for bad in ("../../forja.db", "0" * 32, "x" * 32):
+        assert (await client.get(f"/api/attachments/{bad}")).status_code == 404

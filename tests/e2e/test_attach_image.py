@@ -106,7 +106,6 @@ def test_pictures_attached_to_a_follow_up_reach_the_model(
     )
     page.locator("#send-followup").click()
     expect(chips).to_have_count(0, timeout=15_000)
-    expect(page.locator(".chat-entry", has_text="With 3 pictures.")).to_be_visible()
     deadline = time.monotonic() + 30
     while len(llm.requests) == before and time.monotonic() < deadline:
         time.sleep(0.1)

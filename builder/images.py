@@ -11,6 +11,7 @@ import base64
 import binascii
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,6 +138,7 @@ def vision_refusal(provider_name: str, model: str) -> str | None:
 
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
 _ID = re.compile(r"^[0-9a-f]{32}$")
+KEEP_SECONDS = 24 * 3600
 
 
 def attachments_dir() -> Path:
@@ -148,6 +150,11 @@ def save_attachment(image: Image) -> str:
     attachment_id = secrets.token_hex(16)
     folder = attachments_dir()
     folder.mkdir(parents=True, exist_ok=True)
+    # Pictures are not linked to the messages they went with: those older than a day are let go.
+    old = time.time() - KEEP_SECONDS
+    for path in folder.iterdir():
+        if path.is_file() and path.stat().st_mtime < old:
+            path.unlink(missing_ok=True)
     (folder / f"{attachment_id}.{_EXTENSIONS[image.media_type]}").write_bytes(image.data)
     return attachment_id
 

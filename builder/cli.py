@@ -23,6 +23,7 @@ from builder import cli_doctor, cli_history, cli_shares
 from builder.errors import ForjaError, GenerationError, PreviewError, ServerUnavailable
 from builder.filetree import write_zip
 from builder.generation.engine import GenerationEvent
+from builder.images import check_images
 from builder.schemas import valid_name, valid_prompt
 from builder.services import Services, get_services
 from builder.settings import settings
@@ -66,8 +67,11 @@ async def _generation_events(services: Services, args: argparse.Namespace) -> As
     """The generation's events. A checked generation runs its app in a preview, and previews live in the running
     Forja (its proxy holds their port), so when Forja runs, the generation runs there, through its API."""
     verify = not args.no_verify
+    files = [(Path(path).name, await asyncio.to_thread(Path(path).read_bytes)) for path in args.image or []]
+    images = check_images(files)  # the same checks and sentences as the API's, before anything starts
     if verify and await _server_running():
-        body = {"prompt": args.prompt, "provider": args.provider, "model": args.model, "verify": True}
+        body: dict[str, Any] = {"prompt": args.prompt, "provider": args.provider, "model": args.model, "verify": True}
+        body["images"] = [{"name": image.name, "data": image.base64()} for image in images]
         path = f"/api/projects/{args.project}/generate" if args.project else "/api/generate"
         async for event in _server_events(path, body):
             yield event
@@ -75,9 +79,9 @@ async def _generation_events(services: Services, args: argparse.Namespace) -> As
     generations = services.generations
     if args.project:
         project_id = args.project
-        await generations.start(project_id, args.prompt, args.provider, args.model, verify=verify)
+        await generations.start(project_id, args.prompt, args.provider, args.model, verify=verify, images=images)
     else:
-        project_id = await generations.create_from_prompt(args.prompt, args.provider, args.model, verify=verify)
+        project_id = await generations.create_from_prompt(args.prompt, args.provider, args.model, verify=verify, images=images)
     async for event in generations.follow(project_id):
         yield event
 
@@ -208,6 +212,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--provider", choices=["offline", "anthropic", "openai"], help="default: by which API key is set")
     p.add_argument("--model", help="model name for the provider")
     p.add_argument("--no-verify", action="store_true", help="end once the version is saved: do not run, check or repair it")
+    p.add_argument(
+        "--image", action="append", metavar="PATH", help="a picture (PNG, JPEG, GIF or WebP) sent with the prompt; repeatable"
+    )
     p = sub.add_parser("preview", parents=[common], help="run the project's current version in the running Forja")
     p.add_argument("id")
     p.add_argument("--runner", choices=["auto", "docker", "local"], default="auto")

@@ -97,6 +97,12 @@ def body_limit(path: str) -> int:
     """Most bytes a request to `path` may send: an upload's limit for whole projects, else FORJA_MAX_REQUEST_BYTES."""
     if path.rstrip("/") in UPLOAD_PATHS:
         return settings.max_upload_bytes + UPLOAD_OVERHEAD
+    if path.rstrip("/") == "/api/attachments":
+        # Room to read a picture a few times over the limit, so its answer can say how large it is.
+        return max(settings.max_request_bytes, 4 * settings.attach_max_bytes)
+    if path.rstrip("/").endswith("/generate"):
+        # A prompt may carry pictures, in base64 (4/3 of their size); the images module checks each one.
+        return settings.max_request_bytes + settings.attach_max_count * (settings.attach_max_bytes * 4 // 3 + 1024)
     return settings.max_request_bytes
 
 

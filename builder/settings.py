@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     openai_api_key: str = Field(default="", validation_alias=AliasChoices("OPENAI_API_KEY", "FORJA_OPENAI_API_KEY"), repr=False)
     openai_base_url: str = Field(default="", validation_alias=AliasChoices("OPENAI_BASE_URL", "FORJA_OPENAI_BASE_URL"))
     openai_model: str = Field(default="gpt-4.1", description="Model name for the OpenAI-compatible provider.")
+    openai_vision: bool | None = Field(
+        default=None,
+        description="Whether the OpenAI-compatible model takes pictures; empty means yes for OpenAI's own API "
+        "(no OPENAI_BASE_URL), no for other servers.",
+    )
+    attach_max_bytes: int = Field(default=5 * 1024 * 1024, description="Largest picture attached to a prompt, in bytes.")
+    attach_max_count: int = Field(default=4, description="Most pictures attached to one prompt.")
     provider: str = Field(default="", description="anthropic, openai or offline; empty picks by which key is set.")
     max_output_tokens: int = Field(default=16000, description="max_tokens of one model answer segment.")
     max_segments: int = Field(default=4, description="How many times an answer cut at max_tokens is continued.")

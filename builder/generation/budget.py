@@ -18,12 +18,16 @@ from builder.store import ProjectStore
 log = logging.getLogger(__name__)
 
 CHARS_PER_TOKEN = 3  # on the short side of English and code, so the estimate errs high
+# A picture costs at most about 1,600 input tokens with Claude (it is scaled down to ~1.15 megapixels).
+TOKENS_PER_IMAGE = 1600
 
 
 def largest_cost(model: str, request: ModelRequest) -> float | None:
     """The most `request` can cost: its whole input uncached, and every output token it may use."""
     chars = len(request.system) + sum(len(m.content) for m in request.messages)
-    return estimate_cost(model, UsageReport(input_tokens=chars // CHARS_PER_TOKEN + 1, output_tokens=request.max_tokens))
+    images = sum(len(m.images) for m in request.messages)
+    tokens = chars // CHARS_PER_TOKEN + 1 + images * TOKENS_PER_IMAGE
+    return estimate_cost(model, UsageReport(input_tokens=tokens, output_tokens=request.max_tokens))
 
 
 def _dollars(value: float) -> str:

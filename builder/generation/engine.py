@@ -30,6 +30,7 @@ from builder.generation.providers import Provider, get_provider
 from builder.generation.providers.base import Finished, Message, ModelRequest, TextDelta, ToolDelta, UsageReport
 from builder.generation.schema import FileEdit, FileWrite
 from builder.generation.stream_parser import FieldDone, FileStarted, FileTreeStreamParser, ItemDone
+from builder.images import Image, vision_refusal
 from builder.models import Author
 from builder.schemas import CommitResult, ProjectDetail
 from builder.settings import settings
@@ -211,6 +212,7 @@ class GenerationRun:
         seen_changes: set[str] | None = None,
         on_file: Callable[[str, str], None] | None = None,
         round_: int = 0,
+        images: list[Image] | None = None,
     ) -> None:
         self._store = store
         self._logs = logs
@@ -227,6 +229,7 @@ class GenerationRun:
         self.seen_changes = seen_changes if seen_changes is not None else set()
         self.on_file = on_file
         self.round = round_
+        self.images = images or []
         self.usage = UsageReport()
         self.cost: float | None = 0.0
         self.files_done = 0
@@ -317,9 +320,18 @@ class GenerationRun:
         else:
             first = prompts.new_project_message(prompt)
         tree = {p: d.decode("utf-8") for p, d in tree_bytes.items() if not is_binary_path(p)}
+        images = self.images
+        if images:
+            refusal = vision_refusal(provider.name, provider.model)
+            if refusal:
+                images = []
+                self.emit("status", message=refusal)
+                self.log(refusal, LogLevel.warning)
+            else:
+                self.log(f"Sending {len(images)} attached picture(s) with the request.")
         request = ModelRequest(
             system=prompts.system_prompt(),
-            messages=[Message("user", redact(first))],
+            messages=[Message("user", redact(first), images)],
             max_tokens=settings.max_output_tokens,
             prompt=prompt,
             context_paths=shown,

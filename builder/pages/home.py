@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from builder.components.attachments import attach_button, attachments_row
 from builder.components.layout import error_callout, top_bar
 from builder.components.project_menu import trash_list
 from builder.state.home import EXAMPLE_PROMPTS, HomeState, ProjectCard
@@ -32,7 +33,9 @@ def prompt_box() -> rx.Component:
             ),
             width="100%",
         ),
+        attachments_row(),
         rx.hstack(
+            attach_button("prompt"),
             rx.text(HomeState.mode_note, size="1", color=rx.color("gray", 10), id="mode-note", max_width="560px"),
             rx.spacer(),
             rx.button(

@@ -7,6 +7,7 @@ changes it, and assets/forja.css hides the other panes by the body's `data-pane`
 
 import reflex as rx
 
+from builder.components.attachments import attach_button, attachments_row
 from builder.components.connect_model import needs_model_note, offline_model_label
 from builder.components.download import download_button
 from builder.components.history_panel import history_panel
@@ -188,8 +189,10 @@ def follow_up_box() -> rx.Component:
             spacing="2",
         ),
         picked_chip(),
+        attachments_row(),
         rx.form(
             rx.hstack(
+                attach_button("followup"),
                 rx.text_area(
                     value=ConversationState.followup,
                     on_change=ConversationState.set_followup,

@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from builder.images import Image, check_count, check_images, decode_base64
 from builder.schemas import GenerationInfo, Prompt, Usage
 from builder.services import Services, get_services
 
@@ -28,6 +29,22 @@ class GenerateRequest(BaseModel):
         default=None,
         description="Run, check and repair the app before `done` (default: FORJA_VERIFY_GENERATIONS, on); false skips it.",
     )
+    images: list[ImageIn] = Field(
+        default_factory=list,
+        description="Pictures (a screenshot, a sketch) sent to the model with the prompt: at most FORJA_ATTACH_MAX_COUNT, "
+        "each at most FORJA_ATTACH_MAX_BYTES; other types or sizes get a 422 saying what was wrong.",
+    )
+
+    def checked_images(self) -> list[Image]:
+        check_count(len(self.images))
+        return check_images([(image.name, decode_base64(image.data, image.name)) for image in self.images])
+
+
+class ImageIn(BaseModel):
+    name: str = Field(
+        default="", max_length=255, description="The file's name, for messages only; the type comes from the bytes."
+    )
+    data: str = Field(description="The picture's bytes, base64 (a data: URL is accepted too). PNG, JPEG, GIF or WebP.")
 
 
 class RepairRequest(BaseModel):
@@ -53,7 +70,10 @@ def _event_stream(services: Services, project_id: str) -> StreamingResponse:
 async def generate_project(body: GenerateRequest) -> StreamingResponse:
     """Make a new project from a prompt, then run, check and repair it. Server-sent events (see above)."""
     services = await get_services()
-    project_id = await services.generations.create_from_prompt(body.prompt, body.provider, body.model, verify=body.verify)
+    images = body.checked_images()
+    project_id = await services.generations.create_from_prompt(
+        body.prompt, body.provider, body.model, verify=body.verify, images=images
+    )
     return _event_stream(services, project_id)
 
 
@@ -64,7 +84,8 @@ async def generate_follow_up(project_id: str, body: GenerateRequest) -> Streamin
     409 while the project has a generation running (started here, in the UI or by the CLI).
     """
     services = await get_services()
-    await services.generations.start(project_id, body.prompt, body.provider, body.model, verify=body.verify)
+    images = body.checked_images()
+    await services.generations.start(project_id, body.prompt, body.provider, body.model, verify=body.verify, images=images)
     return _event_stream(services, project_id)
 
 

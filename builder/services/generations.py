@@ -20,6 +20,7 @@ from builder.generation.engine import GenerationEvent
 from builder.generation.hub import GenerationHub, Publish
 from builder.generation.providers import get_provider
 from builder.generation.providers.base import Message, ModelRequest
+from builder.images import Image, check_count
 from builder.schemas import GenerationInfo, Usage
 from builder.services.previews import PreviewService
 from builder.services.projects import ProjectService
@@ -76,9 +77,13 @@ class GenerationService:
         discard_if_failed: bool = False,
         verify: bool | None = None,
         for_model: str | None = None,
+        images: list[Image] | None = None,
     ) -> None:
         """Start a generation in the background; `follow` gives its events. `for_model`: what the model reads
         instead of `prompt` (the prompt with more context); the prompt is what is recorded and shown.
+
+        `images` are pictures the person attached, checked already (builder.images.check_images);
+        they go to the model with the prompt when it takes pictures, else the first event says so.
 
         Unless `verify` is False (default: settings.verify_generations) the saved version is then
         run, checked in a browser and repaired (see services.repairs) before the generation ends.
@@ -93,6 +98,7 @@ class GenerationService:
             discard_if_failed=discard_if_failed,
             verify=settings.verify_generations if verify is None else verify,
             for_model=for_model,
+            images=list(images or []),
         )
         await self._start(request)
 
@@ -101,13 +107,14 @@ class GenerationService:
         await self._start(Request(project_id, "", provider, model, repair_only=True))
 
     async def _start(self, request: Request) -> None:
+        check_count(len(request.images))
         project = await self._projects.get(request.project_id)
         provider = get_provider(request.provider or project.provider or None, request.model or project.model or None)
         if provider.name != "offline":
             # Refused here, the caller gets the budget's sentence as a 402 rather than as a generation that fails.
             first = ModelRequest(
                 system=prompts.system_prompt(),
-                messages=[Message("user", request.prompt)],
+                messages=[Message("user", request.prompt, request.images)],
                 max_tokens=settings.max_output_tokens,
             )
             await check_budget(self._store, request.project_id, provider.model, first, 0.0)
@@ -140,6 +147,7 @@ class GenerationService:
         *,
         discard_if_failed: bool = True,
         verify: bool | None = None,
+        images: list[Image] | None = None,
     ) -> str:
         """A new project, named after the prompt until the model titles it, with its first generation started.
 
@@ -149,7 +157,9 @@ class GenerationService:
         get_provider(provider, model)
         project_id = await self._projects.create_empty(project_name_from_prompt(prompt))
         try:
-            await self.start(project_id, prompt, provider, model, discard_if_failed=discard_if_failed, verify=verify)
+            await self.start(
+                project_id, prompt, provider, model, discard_if_failed=discard_if_failed, verify=verify, images=images
+            )
         except BaseException:
             await self._store.discard_if_empty(project_id)
             raise

@@ -19,6 +19,7 @@ from typing import Any
 from builder.generation import prompts
 from builder.generation.engine import GenerationEvent, GenerationRun, Saver
 from builder.generation.hub import Publish
+from builder.images import Image
 from builder.schemas import VerificationInfo
 from builder.services.previews import PreviewService
 from builder.services.verification import VerificationService
@@ -63,6 +64,8 @@ class Request:
     # What the model reads instead of `prompt` (which the conversation shows): the prompt with more context,
     # such as the element picked in the preview (builder.generation.picked).
     for_model: str | None = None
+    # Pictures the person attached to the prompt (checked already); sent with the first round only.
+    images: list[Image] = field(default_factory=list)
 
 
 @dataclass
@@ -174,6 +177,7 @@ class CheckedGeneration:
             seen_changes=self.seen_changes,
             on_file=self._file_done if self.request.verify else None,
             round_=number,
+            images=self.request.images if number == 0 else [],
         )
         event = await run.run()
         if event.usage is not None:

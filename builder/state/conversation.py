@@ -12,6 +12,7 @@ from builder.generation.picked import new_text_request, with_picked
 from builder.generation.providers import PROVIDER_LABELS, available_providers
 from builder.services import get_services
 from builder.settings import settings
+from builder.state.attachments import AttachmentsState
 from builder.state.editor import EditorState
 from builder.state.preview import PreviewPaneState
 from builder.state.select import SelectState
@@ -99,17 +100,23 @@ class ConversationState(WorkspaceState):
         prompt = self.followup.strip()
         if not prompt or self.generating:
             return False
+        attachments = await self.get_state(AttachmentsState)
         try:
-            await (await get_services()).generations.start(self.project_id, prompt, self.provider, for_model=for_model)
+            images = await asyncio.to_thread(attachments.take)
+            await (await get_services()).generations.start(
+                self.project_id, prompt, self.provider, for_model=for_model, images=images
+            )
         except ForjaError as exc:
             self.error = str(exc)
             return False
+        attachments.clear()
         self.followup = ""
         self.error = ""
         (await self.get_state(EditorState)).notice = ""
         self.generating = True
         self.progress = "Generating..."
-        self.chat = [*self.chat, ChatEntry("prompt", "You", prompt, "now", "")]
+        pictures = f"With {len(images)} picture{'s' if len(images) != 1 else ''}." if images else ""
+        self.chat = [*self.chat, ChatEntry("prompt", "You", prompt, "now", pictures)]
         return True
 
     @rx.event

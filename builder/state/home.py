@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 
@@ -11,6 +12,7 @@ from builder.errors import FileTreeError, ForjaError
 from builder.filetree import human_size
 from builder.services import get_services
 from builder.settings import settings
+from builder.state.attachments import AttachmentsState
 from builder.text import initial
 from builder.wording import plural
 
@@ -115,13 +117,16 @@ class HomeState(rx.State):
         self.error = ""
         yield
         services = await get_services()
+        attachments = await self.get_state(AttachmentsState)
         try:
+            images = await asyncio.to_thread(attachments.take)
             # Kept when the generation fails: the workspace shows why, and the person can try again there.
-            project_id = await services.generations.create_from_prompt(prompt, discard_if_failed=False)
+            project_id = await services.generations.create_from_prompt(prompt, discard_if_failed=False, images=images)
         except ForjaError as exc:
             self.error = str(exc)
             self.building = False
             return
+        attachments.clear()
         self.prompt = ""
         yield rx.redirect(f"/p/{project_id}")
 

@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import anthropic
-from anthropic.types import AssistantMessageParam, MessageParam, UserMessageParam
+from anthropic.types import (
+    AssistantMessageParam,
+    Base64ImageSourceParam,
+    ContentBlockParam,
+    ImageBlockParam,
+    MessageParam,
+    TextBlockParam,
+    UserMessageParam,
+)
 
 from builder.errors import ProviderError, TransientProviderError
 from builder.generation.providers.base import (
@@ -49,6 +57,16 @@ def _explain(exc: anthropic.APIError) -> ProviderError:
 
 def _message(message: Message) -> MessageParam:
     if message.role == "user":
+        if message.images:
+            blocks: list[ContentBlockParam] = [
+                ImageBlockParam(
+                    type="image",
+                    source=Base64ImageSourceParam(type="base64", media_type=image.media_type, data=image.base64()),  # type: ignore[typeddict-item]
+                )
+                for image in message.images
+            ]
+            blocks.append(TextBlockParam(type="text", text=message.content))
+            return UserMessageParam(role="user", content=blocks)
         return UserMessageParam(role="user", content=message.content)
     return AssistantMessageParam(role="assistant", content=message.content)
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
+from builder.images import Image
 from builder.settings import settings
 
 T = TypeVar("T")
@@ -16,6 +17,8 @@ T = TypeVar("T")
 class Message:
     role: Literal["user", "assistant"]
     content: str
+    # Pictures the person attached, sent before the text (user messages only).
+    images: list[Image] = field(default_factory=list)
 
 
 @dataclass

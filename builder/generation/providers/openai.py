@@ -7,6 +7,9 @@ from collections.abc import AsyncIterator
 import openai
 from openai.types.chat import (
     ChatCompletionAssistantMessageParam,
+    ChatCompletionContentPartImageParam,
+    ChatCompletionContentPartParam,
+    ChatCompletionContentPartTextParam,
     ChatCompletionMessageParam,
     ChatCompletionSystemMessageParam,
     ChatCompletionUserMessageParam,
@@ -46,6 +49,13 @@ def _explain(exc: openai.OpenAIError) -> ProviderError:
 
 def _message(message: Message) -> ChatCompletionMessageParam:
     if message.role == "user":
+        if message.images:
+            parts: list[ChatCompletionContentPartParam] = [
+                ChatCompletionContentPartImageParam(type="image_url", image_url={"url": image.data_url()})
+                for image in message.images
+            ]
+            parts.append(ChatCompletionContentPartTextParam(type="text", text=message.content))
+            return ChatCompletionUserMessageParam(role="user", content=parts)
         return ChatCompletionUserMessageParam(role="user", content=message.content)
     return ChatCompletionAssistantMessageParam(role="assistant", content=message.content)
 

@@ -1,0 +1,40 @@
+"""Pictures attached in the page before a message is sent: checked by their bytes, kept under a random id.
+
+The page posts each picture's raw bytes here as soon as it is dropped, pasted or picked, shows the
+answer's thumbnail, and sends the ids with the message. A refused picture gets a 422 with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
+
+from builder.images import check_image, load_attachment, save_attachment
+
+router = APIRouter()
+
+
+class Attached(BaseModel):
+    id: str
+    media_type: str
+    url: str
+
+
+@router.post("/api/attachments", tags=["generation"])
+async def attach_picture(request: Request, name: str = "") -> Attached:
+    """The request body is the picture's bytes (PNG, JPEG, GIF or WebP, at most FORJA_ATTACH_MAX_BYTES)."""
+    image = check_image(await request.body(), name[:255])
+    attachment_id = await asyncio.to_thread(save_attachment, image)
+    return Attached(id=attachment_id, media_type=image.media_type, url=f"/api/attachments/{attachment_id}")
+
+
+@router.get("/api/attachments/{attachment_id}", tags=["generation"])
+async def attached_picture(attachment_id: str) -> Response:
+    image = await asyncio.to_thread(load_attachment, attachment_id)
+    return Response(
+        image.data,
+        media_type=image.media_type,
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"},
+    )

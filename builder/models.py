@@ -87,6 +87,7 @@ class Generation(SQLModel, table=True):
     )
     outcome: str = Field(default="running", max_length=32, description="running, saved, failed, stopped or interrupted.")
     error: str = Field(default="")
+    pictures: str = Field(default="", description="Blob hashes of the pictures the person attached, comma-separated.")
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 

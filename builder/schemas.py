@@ -98,6 +98,7 @@ class GenerationInfo(BaseModel):
     outcome: str
     summary: str
     error: str
+    pictures: list[str] = Field(default_factory=list, description="Attached pictures, each at /api/pictures/{hash}.")
     created_at: datetime
 
 

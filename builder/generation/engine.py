@@ -253,7 +253,7 @@ class GenerationRun:
             if not prompt:
                 raise GenerationError("Describe what you want first: the request was empty.")
             record = await self._store.start_generation(
-                self.project_id, prompt, provider.name, provider.model, self.stale_before, self.kind
+                self.project_id, prompt, provider.name, provider.model, self.stale_before, self.kind, self.images
             )
         except (GenerationError, ProviderError, NotFound) as exc:
             return await self._fail(str(exc))

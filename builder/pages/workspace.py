@@ -108,6 +108,23 @@ def chat_entry(entry: ChatEntry) -> rx.Component:
             entry.detail != "",
             rx.text(entry.detail, size="1", color=rx.color("gray", 10), margin_top="4px", white_space="pre-wrap"),
         ),
+        rx.cond(
+            entry.pictures,
+            rx.flex(
+                rx.foreach(
+                    entry.pictures,
+                    lambda src: rx.link(
+                        rx.image(src=src, alt="A picture sent with this message", class_name="sent-picture"),
+                        href=src,
+                        is_external=True,
+                    ),
+                ),
+                wrap="wrap",
+                gap="6px",
+                margin_top="8px",
+                class_name="sent-pictures",
+            ),
+        ),
         rx.cond(entry.kind == "check", check_result(entry)),
         padding="10px 12px",
         border_radius="10px",

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel
 
 from builder.images import check_image, load_attachment, save_attachment
+from builder.services import get_services
 
 router = APIRouter()
 
@@ -38,3 +39,12 @@ async def attached_picture(attachment_id: str) -> Response:
         media_type=image.media_type,
         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"},
     )
+
+
+@router.get("/api/pictures/{digest}", tags=["generation"])
+async def sent_picture(digest: str = Path(pattern="^[0-9a-f]{64}$")) -> Response:
+    """A picture sent with a prompt, by the hash its generation lists (GenerationInfo.pictures)."""
+    image = await (await get_services()).generations.picture(digest)
+    # Content-addressed: it never changes under its address.
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=31536000, immutable"}
+    return Response(image.data, media_type=image.media_type, headers=headers)

@@ -197,3 +197,7 @@ class GenerationService:
         if count:
             log.warning("marked %d generation(s) left running by a stopped Forja as interrupted", count)
         return count
+
+    async def picture(self, digest: str) -> Image:
+        """A picture a person sent with a prompt, by the hash GenerationInfo.pictures lists."""
+        return await self._store.picture(digest)

@@ -73,6 +73,8 @@ class ChatEntry:
     fixable: bool = False
     # Radix colour of its badge and background.
     tone: Tone = "gray"
+    # Pictures the person sent with the prompt (API paths).
+    pictures: list[str] = dataclasses.field(default_factory=list)
     # Set from `message`: the page folds a long one to its first lines behind "Show all".
     long: bool = dataclasses.field(init=False, default=False)
 
@@ -154,7 +156,8 @@ def chat_entries(
         if g.kind == "repair":
             timed.append((g.created_at, 0, ChatEntry("repair", "Forja", g.prompt, when, "Automatic repair", tone="orange")))
         else:
-            timed.append((g.created_at, 0, ChatEntry("prompt", "You", g.prompt, when, "", tone="blue")))
+            pictures = [f"/api/pictures/{digest}" for digest in g.pictures]
+            timed.append((g.created_at, 0, ChatEntry("prompt", "You", g.prompt, when, "", tone="blue", pictures=pictures)))
         if g.outcome == "failed":
             timed.append((g.created_at, 1, ChatEntry("error", "Forja", g.error, when, "Nothing was changed.", tone="red")))
         elif g.outcome == "stopped":

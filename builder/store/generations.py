@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import update
@@ -9,7 +11,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from builder.errors import GenerationBusy, NotFound
-from builder.models import Generation, Project, Version
+from builder.images import Image, sniff
+from builder.models import Blob, Generation, Project, Version
 from builder.schemas import GenerationInfo
 from builder.store.base import StoreBase
 
@@ -19,7 +22,14 @@ GENERATION_INTERRUPTED = "interrupted"
 
 class GenerationRecords(StoreBase):
     async def start_generation(
-        self, project_id: str, prompt: str, provider: str, model: str, stale_before: datetime, kind: str = "prompt"
+        self,
+        project_id: str,
+        prompt: str,
+        provider: str,
+        model: str,
+        stale_before: datetime,
+        kind: str = "prompt",
+        pictures: Sequence[Image] = (),
     ) -> int:
         """Record a running generation; GenerationBusy if the project has one running already.
 
@@ -34,7 +44,11 @@ class GenerationRecords(StoreBase):
             await self._interrupt(session, stale_before, project_id)
             if await self._running_generation(session, project_id):
                 raise GenerationBusy("This project is already being generated; wait for it to finish.")
-            record = Generation(project_id=project_id, prompt=prompt, provider=provider, model=model, kind=kind)
+            # Kept as blobs (content-addressed, like files) so the conversation shows them after a reload too.
+            hashes = [await self._keep_blob(session, picture.data) for picture in pictures]
+            record = Generation(
+                project_id=project_id, prompt=prompt, provider=provider, model=model, kind=kind, pictures=",".join(hashes)
+            )
             session.add(record)
             await session.flush()
             assert record.id is not None
@@ -118,9 +132,26 @@ class GenerationRecords(StoreBase):
             )
             return [
                 GenerationInfo(
-                    **record.model_dump(exclude={"version_id", "cost_usd", "cost_known"}),
+                    **record.model_dump(exclude={"version_id", "cost_usd", "cost_known", "pictures"}),
+                    pictures=[h for h in record.pictures.split(",") if h],
                     version=number,
                     cost_usd=record.cost_usd if record.cost_known else None,
                 )
                 for record, number in rows
             ]
+
+    async def _keep_blob(self, session: AsyncSession, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        if await session.get(Blob, digest) is None:
+            session.add(Blob(hash=digest, size=len(data), data=data))
+        return digest
+
+    async def picture(self, digest: str) -> Image:
+        """A picture attached to a prompt; NotFound for any other blob (a project's files are not served this way)."""
+        async with self._sessions() as session:
+            used = select(Generation.id).where(col(Generation.pictures).contains(digest))
+            blob = await session.get(Blob, digest) if (await session.exec(used)).first() is not None else None
+        media_type = sniff(blob.data) if blob is not None else None
+        if blob is None or media_type is None:
+            raise NotFound("There is no such picture.")
+        return Image(media_type, blob.data)

@@ -6,6 +6,7 @@ Model answers come from a ScriptedLLMServer on 127.0.0.1, which records each req
 from __future__ import annotations
 
 import base64
+import hashlib
 import struct
 import zlib
 from collections.abc import AsyncIterator
@@ -191,3 +192,35 @@ async def test_the_page_attachment_endpoint_checks_keeps_and_serves_pictures(cli
 
     for bad in ("../../forja.db", "0" * 32, "x" * 32):
         assert (await client.get(f"/api/attachments/{bad}")).status_code == 404
+
+
+async def test_sent_pictures_stay_with_the_message_and_only_they_are_served(
+    client: httpx.AsyncClient, scripted_llm: ScriptedLLMServer
+) -> None:
+    project_id = await make_project(client)
+    scripted_llm.queue(ToolAnswer(tool({"index.html": "<h1>Like the sketch</h1>\n"})))
+    jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 32 + b"\xff\xd9"
+    body = {"prompt": "Like these", "provider": "anthropic", "images": [attached(PNG), attached(jpeg, "photo.jpg")]}
+    events = await post_sse(client, f"/api/projects/{project_id}/generate", body)
+    assert events[-1][0] == "done", events
+
+    # The conversation's record lists them (a reload shows them), each served as the picture it is.
+    [record] = (await client.get(f"/api/projects/{project_id}/generations")).json()
+    assert len(record["pictures"]) == 2
+    served = [await client.get(f"/api/pictures/{digest}") for digest in record["pictures"]]
+    assert [(r.status_code, r.content, r.headers["content-type"]) for r in served] == [
+        (200, PNG, "image/png"),
+        (200, jpeg, "image/jpeg"),
+    ]
+    assert all(r.headers["x-content-type-options"] == "nosniff" for r in served)
+
+    # A project's files are blobs too, but no one sent them as pictures: they are not served by hash.
+    page = SITE["index.html"].encode()
+    assert (await client.get(f"/api/pictures/{hashlib.sha256(page).hexdigest()}")).status_code == 404
+    assert (await client.get("/api/pictures/%25")).status_code == 422
+
+
+async def test_a_picture_not_sent_is_still_kept_with_the_message(client: httpx.AsyncClient, offline_only: None) -> None:
+    events = await post_sse(client, "/api/generate", {"prompt": "A recipe book", "images": [attached(PNG)]})
+    [record] = (await client.get(f"/api/projects/{events[-1][1]['project_id']}/generations")).json()
+    assert [(await client.get(f"/api/pictures/{digest}")).content for digest in record["pictures"]] == [PNG]

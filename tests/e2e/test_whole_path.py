@@ -1,15 +1,18 @@
 """A person's whole path, at desktop width and on a phone, against a real Forja whose Claude is the scripted server.
 
 Build from a prompt, see the preview, edit the code, point at an element and change its text, attach a picture
-to a follow-up, share the app, look back in History and download the project. Each step is what a person does
+to a follow-up about that element, share the app, look back in History and download a version. Each step is what a person does
 with the mouse or a thumb; each leaves a screenshot (`path-<width>-<step>.png`) to look at.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -76,12 +79,24 @@ export default function App() {
   )
 }
 """
-# A 2x2 PNG: the picture a person attaches (a sketch of where the map goes).
-SKETCH_PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d49484452000000020000000208020000"
-    "00fdd49a73000000164944415478da63f8cfc0f09f8181e13f030303"
-    "00001dfb03fd6f2b9a2a0000000049454e44ae426082"
-)
+
+
+def sketch_png(width: int = 48, height: int = 32) -> bytes:
+    """A real PNG: the picture a person attaches (a sketch of where the address goes)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"".join(bytes((40 + x * 4, 90, 200 - y * 4)) for x in range(width)) for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+SKETCH_PNG = sketch_png()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
 
 
 def first_answer() -> dict[str, Any]:
@@ -135,7 +150,10 @@ def shot(page: Page, width: str, step: str) -> None:
 
 
 def show(page: Page, width: str, pane: str) -> None:
-    """Bring a pane into view: a tab at desktop width, the bottom bar's button on a phone."""
+    """Bring a pane into view: a tab at desktop width (where the chat is always beside it), the bottom bar on a phone."""
+    if pane == "chat" and width == "desktop":
+        expect(page.locator(".conversation-pane")).to_be_visible()
+        return
     tab = page.locator(f"#phone-tab-{pane}" if width == "phone" else f"#tab-{pane}")
     tab.click()
     expect(tab).to_have_attribute("aria-selected", "true")
@@ -183,6 +201,45 @@ def test_a_persons_whole_path(
     show(page, width, "preview")
     expect(preview(page).locator(".tagline")).to_have_text("Book a cut in one tap.", timeout=30_000)
 
+    # Select: point at the tagline in the preview and type over it; saved as a version, no model asked.
+    tagline = preview(page).locator(".tagline")
+    page.locator("#preview-select").click()
+    expect(page.locator("#preview-select")).to_have_attribute("aria-pressed", "true")
+    expect(tagline).to_have_attribute("data-forja-src", "src/App.jsx:7:7", timeout=30_000)
+    tagline.click()
+    expect(page.locator("#picked-label")).to_have_text("Editing <p> \u201cBook a cut in one tap.\u201d")
+    tagline.dblclick()
+    expect(tagline).to_have_attribute("contenteditable", "true")
+    page.keyboard.type("Book a cut in one tap, any day.")
+    page.keyboard.press("Enter")
+    expect(page.locator("#version-badge")).to_have_text("v3", timeout=30_000)
+    expect(tagline).to_have_text("Book a cut in one tap, any day.", timeout=30_000)
+    shot(page, width, "4-select")
+    assert len(llm.requests) == asked + 1, "a text typed into the preview needs no model"
+
+    # Attach a picture to a follow-up about the picked element; the model gets both, the app shows the change.
+    llm.queue(ToolAnswer(map_answer()))
+    show(page, width, "chat")
+    expect(page.locator("#picked-chip")).to_be_visible()
+    with page.expect_file_chooser() as chooser:
+        page.locator("#attach-button").click()
+    chooser.value.set_files({"name": "sketch.png", "mimeType": "image/png", "buffer": SKETCH_PNG})
+    expect(page.locator(".attachment-chip")).to_have_count(1, timeout=15_000)
+    page.locator("#followup").fill("Put our address under this, as in the sketch")
+    shot(page, width, "5-attach")
+    page.locator("#send-followup").click()
+    expect(page.locator("#version-badge")).to_have_text("v4", timeout=60_000)
+    expect(page.locator("#picked-chip")).to_have_count(0)
+    sent = llm.requests[-1].body["messages"][0]["content"]
+    assert sent[0] == {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": b64(SKETCH_PNG)}}
+    assert "Put our address under this" in sent[-1]["text"] and "src/App.jsx" in sent[-1]["text"]
+    # The conversation keeps the picture with the message, once the generation is over too.
+    expect(page.locator(".chat-entry .sent-picture")).to_have_count(1, timeout=60_000)
+    assert page.locator(".chat-entry .sent-picture").evaluate("img => img.complete && img.naturalWidth > 0")
+    shot(page, width, "5-sent")
+    show(page, width, "preview")
+    expect(preview(page).locator("address.where")).to_have_text("12 Rua Augusta, Lisbon", timeout=30_000)
+
     # Share: a stranger opens the link.
     page.locator("#share-button").click()
     page.locator("#create-share").click()
@@ -194,13 +251,14 @@ def test_a_persons_whole_path(
     stranger = browser.new_context(viewport=WIDTHS[width])
     visitor = stranger.new_page()
     visitor.goto(url)
-    expect(visitor.frame_locator("iframe").locator(".tagline")).to_have_text("Book a cut in one tap.", timeout=120_000)
+    expect(visitor.frame_locator("iframe").locator("address")).to_have_text("12 Rua Augusta, Lisbon", timeout=120_000)
     visitor.screenshot(path=str(ARTIFACTS / f"path-{width}-6-shared.png"))
     stranger.close()
 
     # History: every step is a version, with what changed.
     show(page, width, "history")
-    expect(page.locator(".history-row")).to_have_count(2)
+    expect(page.locator(".history-row")).to_have_count(4)
+    expect(page.locator('.history-row[data-version="3"]')).to_contain_text("any day")
     page.locator('.history-row[data-version="2"]').click()
     expect(page.locator(".diff-file")).to_contain_text("one tap")
     shot(page, width, "7-history")
@@ -210,9 +268,9 @@ def test_a_persons_whole_path(
         page.locator("#download-version").click()
     with zipfile.ZipFile(download.value.path()) as archive:
         app = next(name for name in archive.namelist() if name.endswith("src/App.jsx"))
-        assert "one tap" in archive.read(app).decode()
+        assert "one tap." in archive.read(app).decode() and "any day" not in archive.read(app).decode()
     shot(page, width, "8-download")
 
-    assert len(llm.requests) == asked + 1
+    assert len(llm.requests) == asked + 2
     assert project_id
     assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"

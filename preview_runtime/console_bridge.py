@@ -43,12 +43,14 @@ def bridge_tag(origins: Iterable[str]) -> bytes:
 def inject(files: Mapping[str, bytes], origins: Iterable[str]) -> dict[str, bytes]:
     """The files with the bridge added first thing in each HTML page's head (else after <html> or the doctype)."""
     origins = list(origins)
-    if not origins:
-        return dict(files)
-    tag = bridge_tag(origins)
+    return add_to_pages(files, MARKER, bridge_tag(origins)) if origins else dict(files)
+
+
+def add_to_pages(files: Mapping[str, bytes], marker: str, tag: bytes) -> dict[str, bytes]:
+    """The files with `tag` first in each HTML page's head, except pages that carry `marker` already."""
     out: dict[str, bytes] = {}
     for path, data in files.items():
-        if path.lower().endswith((".html", ".htm")) and MARKER.encode() not in data:
+        if path.lower().endswith((".html", ".htm")) and marker.encode() not in data:
             data = first_in_head(data, tag)
         out[path] = data
     return out

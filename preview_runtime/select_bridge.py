@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from importlib import resources
 
 from preview_runtime.annotate import ATTRIBUTE
-from preview_runtime.console_bridge import first_in_head
+from preview_runtime.console_bridge import add_to_pages
 
 MARKER = "data-forja-select"
 MAX_TEXT = 2000
@@ -37,12 +37,4 @@ def select_tag(origins: Iterable[str]) -> bytes:
 def inject(files: Mapping[str, bytes], origins: Iterable[str]) -> dict[str, bytes]:
     """The files with the select script first in each HTML page's head."""
     origins = list(origins)
-    if not origins:
-        return dict(files)
-    tag = select_tag(origins)
-    out: dict[str, bytes] = {}
-    for path, data in files.items():
-        if path.lower().endswith((".html", ".htm")) and MARKER.encode() not in data:
-            data = first_in_head(data, tag)
-        out[path] = data
-    return out
+    return add_to_pages(files, MARKER, select_tag(origins)) if origins else dict(files)

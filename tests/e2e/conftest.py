@@ -17,7 +17,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Route, sync_playwright
 
-from tests.conftest import CHROMIUM_ARGS, free_port
+from tests.conftest import CHROMIUM_ARGS, TEST_ANTHROPIC_KEY, free_port
+from tests.llm_server import ScriptedLLMServer
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -112,6 +113,26 @@ def another_forja(folder: Path, log_name: str, extra_env: dict[str, str]) -> Ite
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(process)
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[ScriptedLLMServer]:
+    """The scripted model server of a module whose Forja talks to Claude (see forja_on_claude)."""
+    with ScriptedLLMServer() as server:
+        yield server
+
+
+@contextmanager
+def forja_on_claude(llm: ScriptedLLMServer, folder: Path, log_name: str, **settings: str) -> Iterator[str]:
+    """A Forja beside the session's whose Claude is `llm` (the real SDK over real sockets), with fast retries."""
+    env = {
+        "ANTHROPIC_API_KEY": TEST_ANTHROPIC_KEY,
+        "ANTHROPIC_BASE_URL": llm.anthropic_base_url,
+        "FORJA_RETRY_BASE_DELAY_S": "0.01",
+        **settings,
+    }
+    with another_forja(folder, log_name, env) as base:
+        yield base
 
 
 def stop(process: subprocess.Popen) -> None:

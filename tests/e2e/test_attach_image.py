@@ -14,8 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
-from tests.conftest import TEST_ANTHROPIC_KEY
-from tests.e2e.conftest import ARTIFACTS, another_forja
+from tests.e2e.conftest import ARTIFACTS, forja_on_claude
 from tests.integration.test_attach_images import PDF, png
 from tests.llm_server import ScriptedLLMServer, ToolAnswer
 
@@ -38,20 +37,8 @@ SYNTHETIC = """([kind, b64, name]) => {
 
 
 @pytest.fixture(scope="module")
-def llm() -> Iterator[ScriptedLLMServer]:
-    with ScriptedLLMServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def forja_with_claude(llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = {
-        "ANTHROPIC_API_KEY": TEST_ANTHROPIC_KEY,
-        "ANTHROPIC_BASE_URL": llm.anthropic_base_url,
-        "FORJA_RETRY_BASE_DELAY_S": "0.01",
-        "FORJA_VERIFY_GENERATIONS": "false",
-    }
-    with another_forja(tmp_path_factory.mktemp("attach"), "forja-attach.log", env) as base:
+    with forja_on_claude(llm, tmp_path_factory.mktemp("attach"), "forja-attach.log", FORJA_VERIFY_GENERATIONS="false") as base:
         yield base
 
 

@@ -13,8 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import TEST_ANTHROPIC_KEY
-from tests.e2e.conftest import ARTIFACTS, Traffic, another_forja
+from tests.e2e.conftest import ARTIFACTS, Traffic, forja_on_claude
 from tests.llm_server import ScriptedLLMServer, ToolAnswer, Usage
 
 PAGE = (
@@ -39,21 +38,9 @@ def edit(search: str, replace: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def llm() -> Iterator[ScriptedLLMServer]:
-    with ScriptedLLMServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def forja_with_claude(llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Forja whose Claude is the scripted server, allowed one automatic repair round."""
-    env = {
-        "ANTHROPIC_API_KEY": TEST_ANTHROPIC_KEY,
-        "ANTHROPIC_BASE_URL": llm.anthropic_base_url,
-        "FORJA_RETRY_BASE_DELAY_S": "0.01",
-        "FORJA_AUTO_FIX_ATTEMPTS": "1",
-    }
-    with another_forja(tmp_path_factory.mktemp("checked"), "forja-checked.log", env) as base:
+    with forja_on_claude(llm, tmp_path_factory.mktemp("checked"), "forja-checked.log", FORJA_AUTO_FIX_ATTEMPTS="1") as base:
         yield base
 
 

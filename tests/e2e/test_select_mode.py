@@ -10,8 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import FrameLocator, Locator, Page, ViewportSize, expect
 
-from tests.conftest import TEST_ANTHROPIC_KEY
-from tests.e2e.conftest import ARTIFACTS, Traffic, another_forja
+from tests.e2e.conftest import ARTIFACTS, Traffic, forja_on_claude
 from tests.llm_server import ScriptedLLMServer, ToolAnswer
 
 GREETING = (
@@ -183,20 +182,8 @@ def test_select_on_a_phone_in_a_plain_html_page(forja: str, page: Page, traffic:
 
 
 @pytest.fixture(scope="module")
-def llm() -> Iterator[ScriptedLLMServer]:
-    with ScriptedLLMServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def forja_with_claude(llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = {
-        "ANTHROPIC_API_KEY": TEST_ANTHROPIC_KEY,
-        "ANTHROPIC_BASE_URL": llm.anthropic_base_url,
-        "FORJA_RETRY_BASE_DELAY_S": "0.01",
-        "FORJA_VERIFY_GENERATIONS": "false",
-    }
-    with another_forja(tmp_path_factory.mktemp("select"), "forja-select.log", env) as base:
+    with forja_on_claude(llm, tmp_path_factory.mktemp("select"), "forja-select.log", FORJA_VERIFY_GENERATIONS="false") as base:
         yield base
 
 

@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from tests.conftest import TEST_ANTHROPIC_KEY
-from tests.e2e.conftest import ARTIFACTS, Traffic, another_forja
+from tests.e2e.conftest import ARTIFACTS, Traffic, forja_on_claude
 from tests.llm_server import ScriptedLLMServer, ToolAnswer
 
 WIDTHS: dict[str, ViewportSize] = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
@@ -128,19 +127,8 @@ def map_answer() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def llm() -> Iterator[ScriptedLLMServer]:
-    with ScriptedLLMServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def forja_with_claude(llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = {
-        "ANTHROPIC_API_KEY": TEST_ANTHROPIC_KEY,
-        "ANTHROPIC_BASE_URL": llm.anthropic_base_url,
-        "FORJA_RETRY_BASE_DELAY_S": "0.01",
-    }
-    with another_forja(tmp_path_factory.mktemp("whole-path"), "forja-whole-path.log", env) as base:
+    with forja_on_claude(llm, tmp_path_factory.mktemp("whole-path"), "forja-whole-path.log") as base:
         yield base
 
 

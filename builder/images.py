@@ -82,17 +82,13 @@ def check_image(data: bytes, name: str = "") -> Image:
     media_type = sniff(data)
     if media_type is None:
         kind = _what_it_is(data)
-        return _reject(f"{label} is {kind}; attach a {ALLOWED} picture.")
+        raise ImageRejected(f"{label} is {kind}; attach a {ALLOWED} picture.")
     if len(data) > settings.attach_max_bytes:
-        return _reject(
+        raise ImageRejected(
             f"{label} is {human_size(len(data))}; the limit is {human_size(settings.attach_max_bytes)}. "
             "Attach a smaller picture (a screenshot of part of the screen, or a JPEG)."
         )
     return Image(media_type, data, name)
-
-
-def _reject(message: str) -> Image:
-    raise ImageRejected(message)
 
 
 def check_count(count: int) -> None:

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import weakref
+from collections.abc import Mapping
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from builder.db import session_factory
 from builder.errors import NotFound
 from builder.filetree import Limits
-from builder.models import Project
+from builder.models import Blob, Project
+
+K = TypeVar("K")
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 class StoreBase:
@@ -31,3 +41,13 @@ class StoreBase:
         if project is None or project.deleted_at is not None:
             raise NotFound(f"There is no project {project_id!r}. It may have been deleted; see the home page for your projects.")
         return project
+
+    async def _keep_blobs(self, session: AsyncSession, contents: Mapping[K, bytes]) -> dict[K, str]:
+        """Each content's hash, with a blob added for those the store does not hold yet (contents are stored once)."""
+        hashes = {key: content_hash(data) for key, data in contents.items()}
+        known = set((await session.exec(select(Blob.hash).where(col(Blob.hash).in_(set(hashes.values()))))).all())
+        for key, digest in hashes.items():
+            if digest not in known:
+                session.add(Blob(hash=digest, size=len(contents[key]), data=contents[key]))
+                known.add(digest)
+        return hashes

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -45,7 +44,7 @@ class GenerationRecords(StoreBase):
             if await self._running_generation(session, project_id):
                 raise GenerationBusy("This project is already being generated; wait for it to finish.")
             # Kept as blobs (content-addressed, like files) so the conversation shows them after a reload too.
-            hashes = [await self._keep_blob(session, picture.data) for picture in pictures]
+            hashes = (await self._keep_blobs(session, dict(enumerate(picture.data for picture in pictures)))).values()
             record = Generation(
                 project_id=project_id, prompt=prompt, provider=provider, model=model, kind=kind, pictures=",".join(hashes)
             )
@@ -139,12 +138,6 @@ class GenerationRecords(StoreBase):
                 )
                 for record, number in rows
             ]
-
-    async def _keep_blob(self, session: AsyncSession, data: bytes) -> str:
-        digest = hashlib.sha256(data).hexdigest()
-        if await session.get(Blob, digest) is None:
-            session.add(Blob(hash=digest, size=len(data), data=data))
-        return digest
 
     async def picture(self, digest: str) -> Image:
         """A picture attached to a prompt; NotFound for any other blob (a project's files are not served this way)."""

@@ -7,7 +7,6 @@ which writes one new Version atomically: either the whole new tree is recorded o
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -47,6 +46,7 @@ from builder.schemas import (
     TrashedProject,
     VersionInfo,
 )
+from builder.store.base import content_hash
 from builder.store.generations import GenerationRecords
 from builder.store.verifications import VerificationRecords
 from builder.wording import DUPLICATED_FROM
@@ -77,10 +77,6 @@ def clean_name(name: str) -> str:
 def stored_number(value: int | None) -> bool:
     """Whether `value` fits the database's INTEGER columns (ids and version numbers are positive)."""
     return value is not None and 1 <= value <= MAX_ROW_NUMBER
-
-
-def content_hash(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _version_info(version: Version, parent_number: int | None) -> VersionInfo:
@@ -378,12 +374,7 @@ class ProjectStore(GenerationRecords, VerificationRecords):
         files_changed: int,
         kept: Mapping[str, str] | None = None,
     ) -> Version:
-        hashes = {path: content_hash(data) for path, data in writes.items()}
-        known = set((await session.exec(select(Blob.hash).where(col(Blob.hash).in_(set(hashes.values()))))).all())
-        for path, digest in hashes.items():
-            if digest not in known:
-                session.add(Blob(hash=digest, size=len(writes[path]), data=writes[path]))
-                known.add(digest)
+        hashes = await self._keep_blobs(session, writes)
         next_number = (
             await session.exec(select(func.coalesce(func.max(Version.number), 0)).where(Version.project_id == project.id))
         ).one() + 1

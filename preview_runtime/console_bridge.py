@@ -32,12 +32,14 @@ _SCRIPT = resources.files("preview_runtime").joinpath("console_bridge.js").read_
 
 
 def bridge_tag(origins: Iterable[str]) -> bytes:
-    script = (
-        _SCRIPT.replace("__ORIGINS__", json.dumps(sorted(origins)))
-        .replace("__KIND__", MESSAGE_KIND)
-        .replace("__MAX_TEXT__", str(MAX_TEXT))
-    )
-    return f"<script {MARKER}>{script}</script>".encode()
+    return script_tag(MARKER, _SCRIPT, origins, __KIND__=MESSAGE_KIND, __MAX_TEXT__=str(MAX_TEXT))
+
+
+def script_tag(marker: str, script: str, origins: Iterable[str], **fills: str) -> bytes:
+    """An inline script marked with `marker`, its __ORIGINS__ (the builder's) and other placeholders filled in."""
+    for placeholder, value in {"__ORIGINS__": json.dumps(sorted(origins)), **fills}.items():
+        script = script.replace(placeholder, value)
+    return f"<script {marker}>{script}</script>".encode()
 
 
 def inject(files: Mapping[str, bytes], origins: Iterable[str]) -> dict[str, bytes]:

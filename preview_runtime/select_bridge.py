@@ -12,12 +12,11 @@ Forja finds again in the page's source.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from importlib import resources
 
 from preview_runtime.annotate import ATTRIBUTE
-from preview_runtime.console_bridge import add_to_pages
+from preview_runtime.console_bridge import add_to_pages, script_tag
 
 MARKER = "data-forja-select"
 MAX_TEXT = 2000
@@ -26,12 +25,7 @@ _SCRIPT = resources.files("preview_runtime").joinpath("select_bridge.js").read_t
 
 
 def select_tag(origins: Iterable[str]) -> bytes:
-    script = (
-        _SCRIPT.replace("__ORIGINS__", json.dumps(sorted(origins)))
-        .replace("__ATTRIBUTE__", ATTRIBUTE)
-        .replace("__MAX_TEXT__", str(MAX_TEXT))
-    )
-    return f"<script {MARKER}>{script}</script>".encode()
+    return script_tag(MARKER, _SCRIPT, origins, __ATTRIBUTE__=ATTRIBUTE, __MAX_TEXT__=str(MAX_TEXT))
 
 
 def inject(files: Mapping[str, bytes], origins: Iterable[str]) -> dict[str, bytes]:

@@ -270,7 +270,7 @@ def preview_panel() -> rx.Component:
                     rx.button("Show logs", size="2", variant="soft", on_click=WorkspaceState.set_tab("logs")),
                     rx.link(rx.button("Check this machine", size="2", variant="soft"), href="/doctor", id="preview-doctor"),
                     rx.cond(
-                        ConversationState.provider != "offline",
+                        (ConversationState.provider != "offline") & ~PreviewPaneState.preview_refused,
                         rx.button(
                             rx.icon("wrench", size=14),
                             "Fix this error",
@@ -285,7 +285,9 @@ def preview_panel() -> rx.Component:
                 ),
             ),
             rx.cond(
-                (PreviewPaneState.preview_state == "failed") & (ConversationState.provider == "offline"),
+                (PreviewPaneState.preview_state == "failed")
+                & (ConversationState.provider == "offline")
+                & ~PreviewPaneState.preview_refused,
                 needs_model_note("Fixing this error for you needs a model; offline, fix it in the Code tab.", justify="center"),
             ),
             align="center",

@@ -6,7 +6,7 @@ import contextlib
 
 import reflex as rx
 
-from builder.errors import NotFound, PreviewError
+from builder.errors import NotFound, PreviewError, PreviewRefused
 from builder.services import get_services
 from builder.settings import settings
 from builder.state.views import preview_words
@@ -24,6 +24,8 @@ class PreviewPaneState(WorkspaceState):
     # Why that runner runs it: shown under the toolbar, so a person knows what sandbox the app is in.
     preview_runner_reason: rx.Field[str] = rx.field("")
     preview_message: rx.Field[str] = rx.field("")
+    # The failure is this machine's (no sandbox to run in): no change to the app, by a model or a person, helps.
+    preview_refused: rx.Field[bool] = rx.field(False)
     # The server runs the preview as the person's own user with no sandbox (FORJA_ALLOW_UNSANDBOXED): a banner says so.
     preview_unsandboxed: rx.Field[bool] = rx.field(False)
     preview_reloads: rx.Field[int] = rx.field(0)
@@ -98,6 +100,7 @@ class PreviewPaneState(WorkspaceState):
             token, project_id, browser_allowed = self._preview_token, self.project_id, not self._browser_refused
             self.preview_url = ""
             self.preview_state = "starting"
+            self.preview_refused = False
             self.preview_message = "Starting the preview..."
         previews = (await get_services()).previews
         try:
@@ -127,6 +130,7 @@ class PreviewPaneState(WorkspaceState):
         except (PreviewError, NotFound) as exc:
             async with self:
                 self.preview_state, self.preview_message = "failed", str(exc)
+                self.preview_refused = isinstance(exc, PreviewRefused)
             return
         async with contextlib.aclosing(previews.follow(project_id)) as reports:
             async for info in reports:

@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from builder import db  # noqa: E402
+from builder.models import LOCAL_USER_ID  # noqa: E402
 from builder.services import Services  # noqa: E402
 from builder.settings import settings  # noqa: E402
 from builder.store import ProjectStore  # noqa: E402
@@ -66,7 +67,7 @@ async def first_docker_preview(repository: str) -> tuple[float, float]:
             built = time.monotonic() - started
             if status.state.value != "ready":
                 raise SystemExit(f"the build failed: {status.describe()}")
-            created = await services.projects.create("Bench", {"index.html": PAGE})
+            created = await services.projects.create("Bench", {"index.html": PAGE}, owner=LOCAL_USER_ID)
             info = await services.previews.start(created.project_id)
             assert info.runner == "docker", info.runner_reason
             async with asyncio.timeout(120):

@@ -32,6 +32,7 @@ import builder.settings  # noqa: E402
 from builder import db  # noqa: E402
 from builder.generation.engine import GenerationEvent  # noqa: E402
 from builder.generation.starters import StarterVariables, load_starters, render_starter  # noqa: E402
+from builder.models import LOCAL_USER_ID  # noqa: E402
 from builder.services import Services  # noqa: E402
 from builder.store import ProjectStore  # noqa: E402
 from preview_runtime.logs import LogHub  # noqa: E402
@@ -68,7 +69,7 @@ def configure(data_dir: Path, llm: ScriptedLLMServer) -> None:
 
 async def one_run(services: Services, llm: ScriptedLLMServer, answer: dict, rate: float) -> dict[str, float]:
     llm.queue(ToolAnswer(answer, chunks=16, tokens_per_second=rate))
-    project_id = await services.projects.create_empty("Bench")
+    project_id = await services.projects.create_empty("Bench", owner=LOCAL_USER_ID)
     started = time.monotonic()
     await services.generations.start(project_id, "A booking page for my barber shop", "anthropic")
     seen: dict[str, float] = {}

@@ -32,6 +32,7 @@ from builder.models import Author
 from builder.routes.attachments import router as attachments_router
 from builder.routes.generations import router as generations_router
 from builder.routes.history import router as history_router
+from builder.routes.identity import CurrentActor, Editor, Viewer
 from builder.routes.shares import router as shares_router
 from builder.routes.text_edits import router as text_edits_router
 from builder.routes.verifications import router as verifications_router
@@ -47,6 +48,7 @@ from builder.schemas import (
     VersionInfo,
 )
 from builder.services import Services, get_services
+from builder.services.access import Actor
 from builder.settings import settings
 from preview_runtime import console_bridge
 from preview_runtime.logs import LogLevel, LogLine
@@ -139,22 +141,24 @@ async def doctor() -> DoctorReport:
 
 
 @api.post("/api/projects", status_code=201, tags=["projects"])
-async def create_project(request: Request) -> Created:
-    """Create a project from JSON `{name, files: {path: content}}` or a multipart zip upload (`file`, optional `name`)."""
+async def create_project(request: Request, actor: CurrentActor) -> Created:
+    """Create a project (yours) from JSON `{name, files: {path: content}}` or a multipart zip upload (`file`, optional
+    `name`)."""
     services = await get_services()
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        result = await _create_from_upload(request)
+        result = await _create_from_upload(request, actor)
     else:
         try:
             body = ProjectCreate.model_validate(await request.json())
         except ValueError as exc:
             raise HTTPException(422, f"Send JSON {{'name': ..., 'files': {{path: content}}}} or a zip upload: {exc}") from None
-        result = await services.projects.import_tree(body.name, {p: encode_text(p, c) for p, c in body.files.items()}, "the API")
+        files = {p: encode_text(p, c) for p, c in body.files.items()}
+        result = await services.projects.import_tree(body.name, files, "the API", owner=actor.user_id)
     return Created(id=result.project_id, version=result.version.number, files=len(result.changed))
 
 
-async def _create_from_upload(request: Request) -> CommitResult:
+async def _create_from_upload(request: Request, actor: Actor) -> CommitResult:
     services = await get_services()
     async with request.form(max_part_size=settings.max_upload_bytes) as form:
         upload = form.get("file")
@@ -166,35 +170,38 @@ async def _create_from_upload(request: Request) -> CommitResult:
             raise HTTPException(413, f"The upload is larger than {human_size(settings.max_upload_bytes)} (the limit).")
         name = form.get("name")
         return await services.projects.import_upload(
-            upload.filename, data, name if isinstance(name, str) and name.strip() else None
+            upload.filename, data, name if isinstance(name, str) and name.strip() else None, owner=actor.user_id
         )
 
 
 @api.get("/api/projects", tags=["projects"])
 async def list_projects(
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE, offset: Annotated[int, Query(ge=0)] = 0
+    actor: CurrentActor,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ProjectPage:
-    """Projects not in the trash, most recently changed first, one page at a time (`total` counts them all)."""
-    return await (await get_services()).projects.page(limit, offset)
+    """Your projects (those you have a role in) not in the trash, most recently changed first, one page at a time
+    (`total` counts them all); each says your role."""
+    return await (await get_services()).projects.page(actor, limit, offset)
 
 
 @api.get("/api/projects/{project_id}", tags=["projects"])
-async def get_project(project_id: str) -> ProjectDetail:
+async def get_project(project_id: str, _: Viewer) -> ProjectDetail:
     return await (await get_services()).projects.get(project_id)
 
 
 @api.get("/api/projects/{project_id}/versions", tags=["versions"])
-async def list_versions(project_id: str) -> list[VersionInfo]:
+async def list_versions(project_id: str, _: Viewer) -> list[VersionInfo]:
     return await (await get_services()).projects.versions(project_id)
 
 
 @api.get("/api/projects/{project_id}/files", tags=["files"])
-async def list_files(project_id: str, version: int | None = None) -> list[FileInfo]:
+async def list_files(project_id: str, _: Viewer, version: int | None = None) -> list[FileInfo]:
     return await (await get_services()).projects.files(project_id, version)
 
 
 @api.get("/api/projects/{project_id}/files/{path:path}", tags=["files"])
-async def read_file(project_id: str, path: str, version: int | None = None, raw: bool = False) -> FileContent:
+async def read_file(project_id: str, path: str, _: Viewer, version: int | None = None, raw: bool = False) -> FileContent:
     """A file as JSON (`content` + `encoding`), or its bytes with `?raw=true`."""
     data = await (await get_services()).projects.read_file(project_id, path, version)
     if raw:
@@ -208,7 +215,7 @@ class ProjectTree(BaseModel):
 
 
 @api.get("/api/projects/{project_id}/tree", tags=["files"])
-async def read_tree(project_id: str, version: int | None = None) -> ProjectTree:
+async def read_tree(project_id: str, _: Viewer, version: int | None = None) -> ProjectTree:
     """Every file of a version (default: the current one) in one answer; the browser mounts it in a WebContainer."""
     projects = (await get_services()).projects
     number = version or (await projects.get(project_id)).current_version
@@ -219,7 +226,7 @@ async def read_tree(project_id: str, version: int | None = None) -> ProjectTree:
 
 
 @api.put("/api/projects/{project_id}/files/{path:path}", tags=["files"])
-async def write_file(project_id: str, path: str, body: FileWrite) -> VersionInfo:
+async def write_file(project_id: str, path: str, body: FileWrite, _: Editor) -> VersionInfo:
     """Write one file; the project gets a new version (author `user`) unless nothing changed."""
     try:
         data = base64.b64decode(body.content, validate=True) if body.encoding == "base64" else encode_text(path, body.content)
@@ -230,7 +237,7 @@ async def write_file(project_id: str, path: str, body: FileWrite) -> VersionInfo
 
 
 @api.get("/api/projects/{project_id}/export", tags=["projects"])
-async def export_project(project_id: str, version: int | None = None) -> Response:
+async def export_project(project_id: str, _: Viewer, version: int | None = None) -> Response:
     filename, data = await (await get_services()).history.export_zip(project_id, version)
     return Response(data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -253,7 +260,7 @@ def _preview_status(info: PreviewInfo) -> PreviewStatus:
 
 
 @api.post("/api/projects/{project_id}/preview", tags=["preview"])
-async def start_preview(project_id: str, body: PreviewRequest | None = None, wait: bool = False) -> PreviewStatus:
+async def start_preview(project_id: str, actor: Viewer, body: PreviewRequest | None = None, wait: bool = False) -> PreviewStatus:
     """Run the current version (or return the preview already running).
 
     With `wait=true` the answer comes once the URL answers 200 or the preview failed (409 with the
@@ -261,7 +268,7 @@ async def start_preview(project_id: str, body: PreviewRequest | None = None, wai
     """
     body = body or PreviewRequest()
     services = await get_services()
-    info = await services.previews.start(project_id, body.runner, body.restart)
+    info = await services.previews.start(project_id, body.runner, body.restart, started_by=actor.user_id)
     if wait:
         try:
             async with asyncio.timeout(settings.preview_start_timeout_s):
@@ -280,7 +287,7 @@ def _tail(services: Services, project_id: str, lines: int = 30) -> str:
 
 
 @api.get("/api/projects/{project_id}/preview", tags=["preview"])
-async def preview_status(project_id: str) -> PreviewStatus:
+async def preview_status(project_id: str, _: Viewer) -> PreviewStatus:
     services = await get_services()
     await services.projects.get(project_id)
     info = await services.previews.status(project_id)
@@ -290,7 +297,7 @@ async def preview_status(project_id: str) -> PreviewStatus:
 
 
 @api.delete("/api/projects/{project_id}/preview", status_code=204, tags=["preview"])
-async def stop_preview(project_id: str) -> Response:
+async def stop_preview(project_id: str, _: Viewer) -> Response:
     services = await get_services()
     await services.projects.get(project_id)
     if not await services.previews.stop(project_id):
@@ -299,9 +306,9 @@ async def stop_preview(project_id: str) -> Response:
 
 
 @api.get("/api/projects/{project_id}/preview/logs", tags=["preview"])
-async def follow_preview_logs(project_id: str, since: int = 0) -> StreamingResponse:
+async def follow_preview_logs(project_id: str, actor: Viewer, since: int = 0) -> StreamingResponse:
     """Server-sent events: install, dev-server and runtime output (the project's log stream)."""
-    return await follow_logs(project_id, since)
+    return await follow_logs(project_id, actor, since)
 
 
 class BrowserLogLine(BaseModel):
@@ -319,7 +326,7 @@ class BrowserLogLines(BaseModel):
 
 
 @api.post("/api/projects/{project_id}/preview/logs", status_code=204, tags=["preview"])
-async def add_browser_log_lines(project_id: str, body: BrowserLogLines) -> Response:
+async def add_browser_log_lines(project_id: str, body: BrowserLogLines, _: Viewer) -> Response:
     """Lines the builder page reports: WebContainer output and the preview's console errors.
 
     Only the builder's own page may send them (same-origin writes); a preview cannot.
@@ -332,7 +339,7 @@ async def add_browser_log_lines(project_id: str, body: BrowserLogLines) -> Respo
 
 
 @api.get("/api/projects/{project_id}/logs/tail", tags=["logs"])
-async def log_tail(project_id: str, lines: int = 50) -> list[LogLine]:
+async def log_tail(project_id: str, _: Viewer, lines: int = 50) -> list[LogLine]:
     """The last lines of the project's log, as JSON."""
     services = await get_services()
     await services.projects.get(project_id)
@@ -340,7 +347,7 @@ async def log_tail(project_id: str, lines: int = 50) -> list[LogLine]:
 
 
 @api.get("/api/projects/{project_id}/logs", tags=["logs"])
-async def follow_logs(project_id: str, since: int = 0) -> StreamingResponse:
+async def follow_logs(project_id: str, _: Viewer, since: int = 0) -> StreamingResponse:
     """Server-sent events: every log line of the project, then new ones as they come."""
     services = await get_services()
     await services.projects.get(project_id)

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -39,12 +40,12 @@ def _dump(value: Any) -> Any:
 
 async def cmd_import(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
     name = valid_name(args.name) if args.name is not None else None
-    result = await services.projects.import_path(Path(args.path), name)
+    result = await services.projects.import_path(Path(args.path), name, owner=args.actor.user_id)
     return {"id": result.project_id, "version": result.version.number, "files": len(result.changed)}, result.project_id
 
 
-async def cmd_projects(services: Services, _args: argparse.Namespace) -> tuple[Any, str]:
-    projects = await services.projects.summaries()
+async def cmd_projects(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    projects = await services.projects.summaries(args.actor)
     lines = [
         f"{p.id}  v{p.current_version or 0:<3} {p.file_count:>5} files  {','.join(p.stack) or '-':<20} {p.name}" for p in projects
     ]
@@ -81,7 +82,9 @@ async def _generation_events(services: Services, args: argparse.Namespace) -> As
         project_id = args.project
         await generations.start(project_id, args.prompt, args.provider, args.model, verify=verify, images=images)
     else:
-        project_id = await generations.create_from_prompt(args.prompt, args.provider, args.model, verify=verify, images=images)
+        project_id = await generations.create_from_prompt(
+            args.prompt, args.provider, args.model, verify=verify, images=images, owner=args.actor.user_id
+        )
     async for event in generations.follow(project_id):
         yield event
 
@@ -233,6 +236,7 @@ async def run(args: argparse.Namespace) -> int:
         return await cli_doctor.run(args)
     services = await get_services()
     try:
+        args.actor = await services.accounts.actor(api_token=os.environ.get("FORJA_TOKEN"))
         if args.command == "migrate":
             value, text = {"status": "ok"}, "Database is up to date."
         else:

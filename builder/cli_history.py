@@ -62,7 +62,7 @@ async def cmd_rename(services: Services, args: argparse.Namespace) -> tuple[Any,
 
 async def cmd_duplicate(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
     name = valid_name(args.name) if args.name is not None else None
-    new_id = await services.history.duplicate(args.id, args.version, name)
+    new_id = await services.history.duplicate(args.id, args.version, name, owner=args.actor.user_id)
     project = await services.projects.get(new_id)
     return {"id": new_id, "name": project.name, "version": project.current_version}, new_id
 
@@ -73,8 +73,8 @@ async def cmd_delete(services: Services, args: argparse.Namespace) -> tuple[Any,
     return value, f"Moved {args.id} to the trash; undo with: python -m builder undelete {args.id}"
 
 
-async def cmd_trash(services: Services, _args: argparse.Namespace) -> tuple[Any, str]:
-    trashed = await services.history.list_trash()
+async def cmd_trash(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+    trashed = await services.history.list_trash(args.actor)
     lines = [
         f"{t.id}  deleted {_when(t.deleted_at)}  purged after {_when(t.purge_at or t.deleted_at)}  {t.name}" for t in trashed
     ]

@@ -121,3 +121,42 @@ class TextNotFound(ForjaError):
     """A text typed into the preview cannot be found where the page says it came from; nothing is saved."""
 
     status = 422
+
+
+class NotSignedIn(ForjaError):
+    """Forja has accounts and the request carries no valid sign-in, API token or session."""
+
+    status = 401
+
+
+class Forbidden(ForjaError):
+    """The person is signed in, but their role does not allow this; the message says what would."""
+
+    status = 403
+
+
+class SignInRefused(ForjaError):
+    """Wrong email or password, a disabled account, an invitation that does not work: said without saying which secret was wrong."""
+
+    status = 400
+
+
+class TooManyAttempts(ForjaError):
+    """Too many failed sign-ins for this account or address lately."""
+
+    status = 429
+
+
+class QuotaExceeded(ForjaError):
+    """The person reached one of their quotas (tokens or cost today, previews, projects, storage)."""
+
+    status = 429
+
+    def __init__(self, message: str, quota: str, used: float, limit: float) -> None:
+        super().__init__(message)
+        self.quota = quota
+        self.used = used
+        self.limit = limit
+
+    def body(self) -> dict[str, object]:
+        return {"detail": self.message, "quota": self.quota, "used": self.used, "limit": self.limit}

@@ -141,25 +141,27 @@ def attachments_dir() -> Path:
     return settings.data_dir / "attachments"
 
 
-def save_attachment(image: Image) -> str:
-    """Keep a checked picture under a random id (the only name that reaches the disk); returns the id."""
+def save_attachment(image: Image, owner: str) -> str:
+    """Keep a checked picture of `owner` (a user id) under a random id (the only name that reaches the disk); returns
+    the id."""
     attachment_id = secrets.token_hex(16)
-    folder = attachments_dir()
+    folder = attachments_dir() / owner
     folder.mkdir(parents=True, exist_ok=True)
     # Pictures are not linked to the messages they went with: those older than a day are let go.
     old = time.time() - KEEP_SECONDS
-    for path in folder.iterdir():
+    for path in attachments_dir().glob("*/*"):
         if path.is_file() and path.stat().st_mtime < old:
             path.unlink(missing_ok=True)
     (folder / f"{attachment_id}.{_EXTENSIONS[image.media_type]}").write_bytes(image.data)
     return attachment_id
 
 
-def load_attachment(attachment_id: str) -> Image:
-    """The picture kept under `attachment_id`, checked again; NotFound for an unknown or malformed id."""
+def load_attachment(attachment_id: str, owner: str) -> Image:
+    """`owner`'s picture kept under `attachment_id`, checked again; NotFound for an unknown or malformed id, or one
+    that someone else attached."""
     if _ID.match(attachment_id):
         for extension in _EXTENSIONS.values():
-            path = attachments_dir() / f"{attachment_id}.{extension}"
+            path = attachments_dir() / owner / f"{attachment_id}.{extension}"
             if path.is_file():
                 data = path.read_bytes()
                 media_type = sniff(data)

@@ -88,6 +88,9 @@ class Generation(SQLModel, table=True):
     outcome: str = Field(default="running", max_length=32, description="running, saved, failed, stopped or interrupted.")
     error: str = Field(default="")
     pictures: str = Field(default="", description="Blob hashes of the pictures the person attached, comma-separated.")
+    user_id: str | None = Field(
+        default=None, foreign_key="user.id", index=True, max_length=32, description="Who asked; a repair round: who asked first."
+    )
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
@@ -99,7 +102,10 @@ class PreviewSession(SQLModel, table=True):
     status: str = Field(default="starting", max_length=32)
     url: str = Field(default="")
     handle: str = Field(default="", description="Container id or process id, runner-specific.")
-    started_at: datetime = Field(default_factory=utcnow)
+    user_id: str | None = Field(
+        default=None, foreign_key="user.id", max_length=32, description="Who started it; empty: a share link or Forja's check."
+    )
+    started_at: datetime = Field(default_factory=utcnow, index=True)
     last_seen_at: datetime = Field(default_factory=utcnow)
     stopped_at: datetime | None = None
 
@@ -127,3 +133,110 @@ class Verification(SQLModel, table=True):
     duration_s: float = 0.0
     note: str = Field(default="", description="Why Forja stopped repairing after this check, when it did.")
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+# -- accounts -------------------------------------------------------------------------------------
+
+
+def new_user_id() -> str:
+    return secrets.token_hex(8)
+
+
+LOCAL_USER_ID = "local"
+"""The one user of FORJA_AUTH=none: every project made without sign-in is theirs (until the first admin adopts them)."""
+
+
+class Role(enum.StrEnum):
+    """What a person may do on the server as a whole."""
+
+    admin = "admin"
+    member = "member"
+
+
+class ProjectRole(enum.StrEnum):
+    """What a person may do with one project: owners also delete it and choose who else works on it."""
+
+    owner = "owner"
+    editor = "editor"
+    viewer = "viewer"
+
+
+class User(SQLModel, table=True):
+    id: str = Field(default_factory=new_user_id, primary_key=True, max_length=32)
+    email: str = Field(unique=True, max_length=254, description="Lower-cased; how the person signs in.")
+    name: str = Field(max_length=100)
+    password_hash: str = Field(default="", max_length=255, description="argon2id; empty: no password sign-in.")
+    role: Role = Field(default=Role.member)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_sign_in_at: datetime | None = None
+    disabled_at: datetime | None = None
+    # Quotas of this person; None: the server's default.
+    quota_tokens_day: int | None = None
+    quota_cost_day_usd: float | None = None
+    quota_previews: int | None = None
+    quota_projects: int | None = None
+    quota_storage_mb: int | None = None
+
+
+class SignIn(SQLModel, table=True):
+    """A browser's session: its cookie holds a random token whose SHA-256 is kept here."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    user_id: str = Field(foreign_key="user.id", index=True, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    user_agent: str = Field(default="", max_length=200)
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal token for the HTTP API and the CLI: shown once, kept as its SHA-256."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(foreign_key="user.id", index=True, max_length=32)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(unique=True, max_length=64)
+    hint: str = Field(max_length=16, description="The token's first characters, to tell tokens apart.")
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class AccountLink(SQLModel, table=True):
+    """A one-time link an admin hands on: an invitation to make an account, or a password reset."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16, description="invite or reset.")
+    token_hash: str = Field(unique=True, max_length=64)
+    email: str = Field(default="", max_length=254, description="invite: the address it is for, empty for anyone.")
+    role: Role = Field(default=Role.member, description="invite: the role the new account gets.")
+    user_id: str | None = Field(default=None, foreign_key="user.id", max_length=32, description="reset: whose password.")
+    created_by: str | None = Field(default=None, foreign_key="user.id", max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class SignInAttempt(SQLModel, table=True):
+    """A failed sign-in, counted per account and per address to slow down guessing."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, index=True)
+    address: str = Field(max_length=64, index=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ProjectMember(SQLModel, table=True):
+    project_id: str = Field(foreign_key="project.id", primary_key=True, max_length=32)
+    user_id: str = Field(foreign_key="user.id", primary_key=True, index=True, max_length=32)
+    role: ProjectRole
+    added_at: datetime = Field(default_factory=utcnow)
+
+
+class ServerSetting(SQLModel, table=True):
+    """A setting an admin changed on the admin page (the quotas' defaults), as JSON; absent: the environment's."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str
+    updated_at: datetime = Field(default_factory=utcnow)

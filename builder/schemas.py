@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from builder.errors import InvalidInput
 from builder.filetree import is_binary_path
-from builder.models import Author
+from builder.models import Author, ProjectRole, Role
 from preview_runtime.verify import Problem
 
 # The limits on what people type, the same for the API's bodies and the CLI's arguments.
@@ -56,6 +56,7 @@ class ProjectSummary(BaseModel):
     current_version: int | None
     created_at: datetime
     updated_at: datetime
+    role: ProjectRole | None = Field(default=None, description="Your role in it: owner, editor or viewer.")
 
 
 MAX_PAGE = 500
@@ -222,3 +223,76 @@ class CheckResult(BaseModel):
     skipped: bool = Field(default=False, description="Not run: no time was left of the checks' total.")
     output_tail: str = Field(default="", description="The end of its output (stdout and stderr together).")
     duration_s: float = 0.0
+
+
+# -- accounts -------------------------------------------------------------------------------------
+
+Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$", examples=["ana@example.org"])]
+PersonName = Annotated[str, Field(min_length=1, max_length=100, examples=["Ana"])]
+Password = Annotated[str, Field(min_length=8, max_length=1024)]
+
+
+class MemberInfo(BaseModel):
+    """A person's role in one project."""
+
+    user_id: str
+    email: str
+    name: str
+    role: ProjectRole
+
+
+class QuotaSet(BaseModel):
+    """A person's quotas; a field left empty means the server's default, 0 means no limit."""
+
+    tokens_day: int | None = Field(default=None, ge=0, description="Model tokens a day (input and output).")
+    cost_day_usd: float | None = Field(default=None, ge=0, description="Estimated model cost a day, in US dollars.")
+    previews: int | None = Field(default=None, ge=0, description="Previews running at once.")
+    projects: int | None = Field(default=None, ge=0, description="Projects owned (the trash counts).")
+    storage_mb: int | None = Field(default=None, ge=0, description="Stored files of the projects owned, all versions.")
+
+
+class QuotaUse(BaseModel):
+    """One quota as the person sees it: what they used, of how much."""
+
+    name: str = Field(description="tokens_day, cost_day_usd, previews, projects or storage_mb.")
+    label: str
+    used: float
+    limit: float = Field(description="0: no limit.")
+    shown: str = Field(description='In words: "12,300 of 1,000,000 tokens today".')
+
+    @property
+    def share(self) -> float:
+        return self.used / self.limit if self.limit else 0.0
+
+
+class UserInfo(BaseModel):
+    id: str
+    email: str
+    name: str
+    role: Role
+    created_at: datetime
+    last_sign_in_at: datetime | None
+    disabled: bool
+    quotas: QuotaSet = Field(description="This person's own values; empty ones follow the defaults.")
+
+
+class ApiTokenInfo(BaseModel):
+    id: int
+    name: str
+    hint: str = Field(description="The token's first characters.")
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class NewApiToken(ApiTokenInfo):
+    token: str = Field(description="The token itself: shown this once, never again.")
+
+
+class AccountLinkInfo(BaseModel):
+    """An invitation or password-reset link, to hand on; its address is shown this once."""
+
+    id: int
+    kind: Literal["invite", "reset"]
+    url: str
+    email: str
+    expires_at: datetime

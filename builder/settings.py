@@ -5,13 +5,27 @@ One place so that the README's settings table, the UI, the API and the CLI agree
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a listen address or host name stays on this machine (127.0.0.0/8, ::1, localhost)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -32,6 +46,35 @@ class Settings(BaseSettings):
         default="",
         description="Extra host names Forja answers to, comma-separated (besides loopback, HOST and PUBLIC_URL's host); "
         "others get a 400 (DNS rebinding guard).",
+    )
+    auth: Literal["", "none", "password"] = Field(
+        default="",
+        description="none (one local user, no sign-in) or password (accounts); empty means none when Forja listens on "
+        "loopback only. Forja refuses to start open to the network without password.",
+    )
+    signup: Literal["open", "invite", "closed"] = Field(
+        default="invite",
+        description="Who may make an account in password mode: anyone (open), people with an admin's invitation link "
+        "(invite), or nobody (closed: admins add people with the CLI).",
+    )
+    session_days: int = Field(default=30, gt=0, description="A sign-in lasts this many days after the last visit.")
+    signin_attempts: int = Field(
+        default=10,
+        gt=0,
+        description="Failed sign-ins allowed per account, and per address, in 15 minutes; more are refused until it passes.",
+    )
+    quota_tokens_day: int = Field(
+        default=1_000_000, ge=0, description="Default per user: model tokens a day (0: no limit); admins change it per user."
+    )
+    quota_cost_day_usd: float = Field(
+        default=5.0, ge=0, description="Default per user: estimated model cost a day, in US dollars (0: no limit)."
+    )
+    quota_previews: int = Field(default=3, ge=0, description="Default per user: previews running at once (0: no limit).")
+    quota_projects: int = Field(default=50, ge=0, description="Default per user: projects owned (0: no limit).")
+    quota_storage_mb: int = Field(
+        default=500,
+        ge=0,
+        description="Default per user: stored files of the projects they own, all versions, in MB (0: no limit).",
     )
     max_request_bytes: int = Field(
         default=8 * 1024 * 1024,
@@ -198,6 +241,24 @@ class Settings(BaseSettings):
         if self.openai_api_key or self.openai_base_url:
             return "openai"
         return "offline"
+
+    @property
+    def auth_mode(self) -> str:
+        """none or password: the setting, else none (Forja refuses to start open to the network that way)."""
+        return self.auth or "none"
+
+    @property
+    def network_exposure(self) -> str:
+        """Why Forja is reachable from other machines (its listen address, its public URL or an extra host name), or ""."""
+        if not is_loopback(self.host):
+            return f"it listens on {self.host} (FORJA_HOST)"
+        public = urlsplit(self.public_url).hostname if self.public_url else None
+        if public and not is_loopback(public):
+            return f"people open it at {self.public_url} (FORJA_PUBLIC_URL)"
+        names = [name.strip() for name in self.allowed_hosts.split(",") if name.strip()]
+        if outside := [name for name in names if not is_loopback(name)]:
+            return f"it answers to {', '.join(outside)} (FORJA_ALLOWED_HOSTS)"
+        return ""
 
     @property
     def sqlite_path(self) -> Path:

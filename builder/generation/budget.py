@@ -7,9 +7,10 @@ the model's price), so the budgets stop a generation before they are exceeded, n
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from builder.errors import BudgetExceeded
+from builder.errors import BudgetExceeded, QuotaExceeded
 from builder.generation.pricing import estimate_cost
 from builder.generation.providers.base import ModelRequest, UsageReport
 from builder.settings import settings
@@ -22,36 +23,63 @@ CHARS_PER_TOKEN = 3  # on the short side of English and code, so the estimate er
 TOKENS_PER_IMAGE = 1600
 
 
-def largest_cost(model: str, request: ModelRequest) -> float | None:
-    """The most `request` can cost: its whole input uncached, and every output token it may use."""
+@dataclass(frozen=True)
+class Allowance:
+    """One person's daily model quotas on a server with accounts (0: no limit)."""
+
+    user_id: str
+    tokens_day: int
+    cost_day_usd: float
+
+
+def largest_input(request: ModelRequest) -> int:
+    """The most input tokens `request` can count: its text at a few characters a token, and each picture."""
     chars = len(request.system) + sum(len(m.content) for m in request.messages)
     images = sum(len(m.images) for m in request.messages)
-    tokens = chars // CHARS_PER_TOKEN + 1 + images * TOKENS_PER_IMAGE
-    return estimate_cost(model, UsageReport(input_tokens=tokens, output_tokens=request.max_tokens))
+    return chars // CHARS_PER_TOKEN + 1 + images * TOKENS_PER_IMAGE
+
+
+def largest_cost(model: str, request: ModelRequest) -> float | None:
+    """The most `request` can cost: its whole input uncached, and every output token it may use."""
+    return estimate_cost(model, UsageReport(input_tokens=largest_input(request), output_tokens=request.max_tokens))
 
 
 def _dollars(value: float) -> str:
     return f"${value:.2f}" if value >= 0.01 else f"${value:.4f}"
 
 
-async def check_budget(store: ProjectStore, project_id: str, model: str, request: ModelRequest, running: float) -> None:
-    """BudgetExceeded when the request could take the project's or the day's spending past its budget.
+def today() -> datetime:
+    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
-    `running`: what this generation has spent so far and is not yet recorded.
+
+async def check_budget(
+    store: ProjectStore,
+    project_id: str,
+    model: str,
+    request: ModelRequest,
+    running: UsageReport,
+    allowance: Allowance | None = None,
+) -> None:
+    """BudgetExceeded when the request could take the project's or the day's spending past its budget, QuotaExceeded
+    when it could take the person's tokens or cost today past their quota.
+
+    `running`: what this generation has used so far and is not yet recorded.
     """
+    if allowance is not None:
+        await _check_allowance(store, allowance, model, request, running)
     if not settings.budget_project_usd and not settings.budget_daily_usd:
         return
     largest = largest_cost(model, request)
     if largest is None:
         log.warning("no price is known for model %s: the budgets cannot limit it", model)
         return
+    spent_now = estimate_cost(model, running) or 0.0
     limits = []
     if settings.budget_project_usd:
-        spent = (await store.usage(project_id)).cost_usd + running
+        spent = (await store.usage(project_id)).cost_usd + spent_now
         limits.append(("This project", spent, settings.budget_project_usd, "FORJA_BUDGET_PROJECT_USD"))
     if settings.budget_daily_usd:
-        midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        spent = (await store.usage(since=midnight)).cost_usd + running
+        spent = (await store.usage(since=today())).cost_usd + spent_now
         limits.append(("Today's generations", spent, settings.budget_daily_usd, "FORJA_BUDGET_DAILY_USD"))
     for who, spent, budget, setting in limits:
         if spent + largest > budget:
@@ -59,4 +87,36 @@ async def check_budget(store: ProjectStore, project_id: str, model: str, request
                 f"{who} used {_dollars(spent)} of the {_dollars(budget)} budget, and the next request to the model could "
                 f"cost up to {_dollars(largest)}, so it was not sent. Raise {setting} to go on"
                 f"{', or wait until tomorrow (UTC)' if setting == 'FORJA_BUDGET_DAILY_USD' else ''}."
+            )
+
+
+async def _check_allowance(
+    store: ProjectStore, allowance: Allowance, model: str, request: ModelRequest, running: UsageReport
+) -> None:
+    used = await store.usage(since=today(), user_id=allowance.user_id)
+    if allowance.tokens_day:
+        tokens = used.input_tokens + used.output_tokens + running.input_tokens + running.output_tokens
+        largest = largest_input(request) + request.max_tokens
+        if tokens + largest > allowance.tokens_day:
+            raise QuotaExceeded(
+                f"You used {tokens:,} of your {allowance.tokens_day:,} model tokens today, and the next request could use "
+                f"up to {largest:,}, so it was not sent. Your quota starts again at midnight (UTC); an admin can raise it.",
+                "tokens_day",
+                tokens,
+                allowance.tokens_day,
+            )
+    if allowance.cost_day_usd:
+        largest_usd = largest_cost(model, request)
+        if largest_usd is None:
+            log.warning("no price is known for model %s: the daily cost quota cannot limit it", model)
+            return
+        spent = used.cost_usd + (estimate_cost(model, running) or 0.0)
+        if spent + largest_usd > allowance.cost_day_usd:
+            raise QuotaExceeded(
+                f"You used {_dollars(spent)} of your {_dollars(allowance.cost_day_usd)} a day of model cost, and the next "
+                f"request could cost up to {_dollars(largest_usd)}, so it was not sent. Your quota starts again at "
+                "midnight (UTC); an admin can raise it.",
+                "cost_day_usd",
+                round(spent, 4),
+                allowance.cost_day_usd,
             )

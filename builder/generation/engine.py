@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field, ValidationError
 from builder.errors import FileTreeError, GenerationError, NotFound, ProviderError, TransientProviderError
 from builder.filetree import is_binary_path, normalize_path
 from builder.generation import prompts
-from builder.generation.budget import check_budget
+from builder.generation.budget import Allowance, check_budget
 from builder.generation.guard import contains_secret, redact
 from builder.generation.pricing import estimate_cost
 from builder.generation.providers import Provider, get_provider
@@ -213,6 +213,8 @@ class GenerationRun:
         on_file: Callable[[str, str], None] | None = None,
         round_: int = 0,
         images: list[Image] | None = None,
+        user_id: str | None = None,
+        allowance: Allowance | None = None,
     ) -> None:
         self._store = store
         self._logs = logs
@@ -230,6 +232,8 @@ class GenerationRun:
         self.on_file = on_file
         self.round = round_
         self.images = images or []
+        self.user_id = user_id
+        self.allowance = allowance
         self.usage = UsageReport()
         self.cost: float | None = 0.0
         self.files_done = 0
@@ -253,7 +257,7 @@ class GenerationRun:
             if not prompt:
                 raise GenerationError("Describe what you want first: the request was empty.")
             record = await self._store.start_generation(
-                self.project_id, prompt, provider.name, provider.model, self.stale_before, self.kind, self.images
+                self.project_id, prompt, provider.name, provider.model, self.stale_before, self.kind, self.images, self.user_id
             )
         except (GenerationError, ProviderError, NotFound) as exc:
             return await self._fail(str(exc))
@@ -472,8 +476,7 @@ class GenerationRun:
     async def _segment_with_retries(self, provider: Provider, request: ModelRequest) -> _Segment:
         counted = self.files_done
         if provider.name != "offline":
-            spent = estimate_cost(provider.model, self.usage) or 0.0
-            await check_budget(self._store, self.project_id, provider.model, request, spent)
+            await check_budget(self._store, self.project_id, provider.model, request, self.usage, self.allowance)
         for attempt in range(1, settings.retry_attempts + 1):
             try:
                 return await self._segment(provider, request)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel
 
 from builder.images import check_image, load_attachment, save_attachment
+from builder.routes.identity import CurrentActor
 from builder.services import get_services
 
 router = APIRouter()
@@ -24,16 +25,17 @@ class Attached(BaseModel):
 
 
 @router.post("/api/attachments", tags=["generation"])
-async def attach_picture(request: Request, name: str = "") -> Attached:
-    """The request body is the picture's bytes (PNG, JPEG, GIF or WebP, at most FORJA_ATTACH_MAX_BYTES)."""
+async def attach_picture(request: Request, actor: CurrentActor, name: str = "") -> Attached:
+    """The request body is the picture's bytes (PNG, JPEG, GIF or WebP, at most FORJA_ATTACH_MAX_BYTES); only you
+    can read it back."""
     image = check_image(await request.body(), name[:255])
-    attachment_id = await asyncio.to_thread(save_attachment, image)
+    attachment_id = await asyncio.to_thread(save_attachment, image, actor.user_id)
     return Attached(id=attachment_id, media_type=image.media_type, url=f"/api/attachments/{attachment_id}")
 
 
 @router.get("/api/attachments/{attachment_id}", tags=["generation"])
-async def attached_picture(attachment_id: str) -> Response:
-    image = await asyncio.to_thread(load_attachment, attachment_id)
+async def attached_picture(attachment_id: str, actor: CurrentActor) -> Response:
+    image = await asyncio.to_thread(load_attachment, attachment_id, actor.user_id)
     return Response(
         image.data,
         media_type=image.media_type,
@@ -42,9 +44,10 @@ async def attached_picture(attachment_id: str) -> Response:
 
 
 @router.get("/api/pictures/{digest}", tags=["generation"])
-async def sent_picture(digest: str = Path(pattern="^[0-9a-f]{64}$")) -> Response:
-    """A picture sent with a prompt, by the hash its generation lists (GenerationInfo.pictures)."""
-    image = await (await get_services()).generations.picture(digest)
+async def sent_picture(actor: CurrentActor, digest: str = Path(pattern="^[0-9a-f]{64}$")) -> Response:
+    """A picture sent with a prompt, by the hash its generation lists (GenerationInfo.pictures), to the people who
+    may see that project."""
+    image = await (await get_services()).generations.picture(digest, actor)
     # Content-addressed: it never changes under its address.
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=31536000, immutable"}
     return Response(image.data, media_type=image.media_type, headers=headers)

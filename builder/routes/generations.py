@@ -15,6 +15,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from builder.images import Image, check_count, check_images, decode_base64
+from builder.routes.identity import CurrentActor, Editor, Viewer
 from builder.schemas import GenerationInfo, Prompt, Usage
 from builder.services import Services, get_services
 
@@ -67,38 +68,40 @@ def _event_stream(services: Services, project_id: str) -> StreamingResponse:
 
 
 @router.post("/api/generate", tags=["generation"])
-async def generate_project(body: GenerateRequest) -> StreamingResponse:
-    """Make a new project from a prompt, then run, check and repair it. Server-sent events (see above)."""
+async def generate_project(body: GenerateRequest, actor: CurrentActor) -> StreamingResponse:
+    """Make a new project (yours) from a prompt, then run, check and repair it. Server-sent events (see above)."""
     services = await get_services()
     images = body.checked_images()
     project_id = await services.generations.create_from_prompt(
-        body.prompt, body.provider, body.model, verify=body.verify, images=images
+        body.prompt, body.provider, body.model, verify=body.verify, images=images, owner=actor.user_id
     )
     return _event_stream(services, project_id)
 
 
 @router.post("/api/projects/{project_id}/generate", tags=["generation"])
-async def generate_follow_up(project_id: str, body: GenerateRequest) -> StreamingResponse:
+async def generate_follow_up(project_id: str, body: GenerateRequest, actor: Editor) -> StreamingResponse:
     """Apply a follow-up prompt to a project as a new version, checked and repaired; events as for /api/generate.
 
     409 while the project has a generation running (started here, in the UI or by the CLI).
     """
     services = await get_services()
     images = body.checked_images()
-    await services.generations.start(project_id, body.prompt, body.provider, body.model, verify=body.verify, images=images)
+    await services.generations.start(
+        project_id, body.prompt, body.provider, body.model, verify=body.verify, images=images, user_id=actor.user_id
+    )
     return _event_stream(services, project_id)
 
 
 @router.post("/api/projects/{project_id}/repair", tags=["generation"])
-async def repair_project(project_id: str, body: RepairRequest) -> StreamingResponse:
+async def repair_project(project_id: str, body: RepairRequest, actor: Editor) -> StreamingResponse:
     """ "Fix this": one repair round for the problems the last check found, then a new check; events as above."""
     services = await get_services()
-    await services.generations.repair(project_id, body.provider, body.model)
+    await services.generations.repair(project_id, body.provider, body.model, user_id=actor.user_id)
     return _event_stream(services, project_id)
 
 
 @router.post("/api/projects/{project_id}/generate/stop", tags=["generation"])
-async def stop_generation(project_id: str) -> Stopped:
+async def stop_generation(project_id: str, _: Editor) -> Stopped:
     """Stop the project's running generation, its checks and repairs; what was saved so far is kept."""
     services = await get_services()
     await services.projects.get(project_id)
@@ -106,12 +109,12 @@ async def stop_generation(project_id: str) -> Stopped:
 
 
 @router.get("/api/projects/{project_id}/generations", tags=["generation"])
-async def list_generations(project_id: str) -> list[GenerationInfo]:
+async def list_generations(project_id: str, _: Viewer) -> list[GenerationInfo]:
     """Every generation of the project (repair rounds too): prompt, provider, model, tokens, cost estimate, outcome."""
     return await (await get_services()).generations.records(project_id)
 
 
 @router.get("/api/projects/{project_id}/usage", tags=["generation"])
-async def project_usage(project_id: str) -> Usage:
+async def project_usage(project_id: str, _: Viewer) -> Usage:
     """Tokens and estimated cost of all the project's generations together."""
     return await (await get_services()).generations.usage(project_id)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
+from builder.routes.identity import CurrentActor, Editor, Owner, Viewer
 from builder.schemas import DEFAULT_PAGE, MAX_PAGE, ProjectName, ProjectSummary, TrashPage, VersionDiff, VersionInfo
 from builder.services import get_services
 
@@ -41,49 +42,49 @@ def _download(filename: str, data: bytes, media_type: str) -> Response:
 
 @router.get("/api/projects/{project_id}/versions/{version}/diff", tags=["versions"])
 async def diff_version(
-    project_id: str, version: VersionNumber, against: Annotated[int | None, Query(ge=1)] = None
+    project_id: str, version: VersionNumber, _: Viewer, against: Annotated[int | None, Query(ge=1)] = None
 ) -> VersionDiff:
     """What changed in a version: against its parent by default, or against any version with `?against=`."""
     return await (await get_services()).history.diff(project_id, version, against)
 
 
 @router.post("/api/projects/{project_id}/versions/{version}/restore", tags=["versions"])
-async def restore_version(project_id: str, version: VersionNumber) -> VersionInfo:
+async def restore_version(project_id: str, version: VersionNumber, _: Editor) -> VersionInfo:
     """Make the version's files current again, as a new version (no version is lost)."""
     return (await (await get_services()).history.restore(project_id, version)).version
 
 
 @router.get("/api/projects/{project_id}/versions/{version}/export", tags=["versions"])
-async def export_version(project_id: str, version: VersionNumber) -> Response:
+async def export_version(project_id: str, version: VersionNumber, _: Viewer) -> Response:
     """The files of one version as a .zip download."""
     filename, data = await (await get_services()).history.export_zip(project_id, version)
     return _download(filename, data, "application/zip")
 
 
 @router.get("/api/projects/{project_id}/export.bundle", tags=["versions"])
-async def export_bundle(project_id: str) -> Response:
+async def export_bundle(project_id: str, _: Viewer) -> Response:
     """The whole history as a git bundle (one commit per version); `git clone project.bundle` opens it."""
     filename, data = await (await get_services()).history.export_bundle(project_id)
     return _download(filename, data, "application/x-git-bundle")
 
 
 @router.patch("/api/projects/{project_id}", tags=["projects"])
-async def rename_project(project_id: str, body: RenameRequest) -> ProjectSummary:
+async def rename_project(project_id: str, body: RenameRequest, _: Editor) -> ProjectSummary:
     return await (await get_services()).projects.rename(project_id, body.name)
 
 
 @router.post("/api/projects/{project_id}/duplicate", status_code=201, tags=["projects"])
-async def duplicate_project(project_id: str, body: DuplicateRequest | None = None) -> Duplicated:
-    """A new project whose version 1 is the given version's files (default: the current ones)."""
+async def duplicate_project(project_id: str, actor: Viewer, body: DuplicateRequest | None = None) -> Duplicated:
+    """A new project (yours) whose version 1 is the given version's files (default: the current ones)."""
     services = await get_services()
     body = body or DuplicateRequest()
-    new_id = await services.history.duplicate(project_id, body.version, body.name)
+    new_id = await services.history.duplicate(project_id, body.version, body.name, owner=actor.user_id)
     project = await services.projects.get(new_id)
     return Duplicated(id=new_id, name=project.name, version=project.current_version or 1)
 
 
 @router.delete("/api/projects/{project_id}", status_code=204, tags=["projects"])
-async def trash_project(project_id: str) -> Response:
+async def trash_project(project_id: str, _: Owner) -> Response:
     """Move the project to the trash; it can be restored for 30 days, then it is deleted for good."""
     await (await get_services()).history.delete(project_id)
     return Response(status_code=204)
@@ -91,12 +92,14 @@ async def trash_project(project_id: str) -> Response:
 
 @router.get("/api/trash", tags=["projects"])
 async def list_trash(
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE, offset: Annotated[int, Query(ge=0)] = 0
+    actor: CurrentActor,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> TrashPage:
-    """Projects in the trash, most recently trashed first, one page at a time (`total` counts them all)."""
-    return await (await get_services()).history.trash_page(limit, offset)
+    """Your projects in the trash, most recently trashed first, one page at a time (`total` counts them all)."""
+    return await (await get_services()).history.trash_page(actor, limit, offset)
 
 
 @router.post("/api/trash/{project_id}/restore", tags=["projects"])
-async def restore_project(project_id: str) -> ProjectSummary:
+async def restore_project(project_id: str, _: Owner) -> ProjectSummary:
     return await (await get_services()).history.undelete(project_id)

@@ -17,8 +17,10 @@ from pydantic import BaseModel, Field
 
 from builder.errors import PreviewError, ShareGone
 from builder.filetree import is_binary_path
+from builder.routes.identity import CurrentActor, Editor, Viewer
 from builder.routes.images import jpeg
 from builder.services import Services, get_services
+from builder.services.access import Permission
 from builder.services.shares import ShareCreated, ShareInfo, ShareTarget, parse_expires, share_url
 from builder.settings import settings
 from preview_runtime.runner import PreviewInfo, PreviewState
@@ -169,7 +171,7 @@ async def _ready(services: Services, target: ShareTarget, info: PreviewInfo | No
 
 
 @router.post("/api/projects/{project_id}/share", status_code=201, tags=["shares"])
-async def create_share(request: Request, project_id: str, body: ShareRequest | None = None) -> ShareCreated:
+async def create_share(request: Request, project_id: str, _: Editor, body: ShareRequest | None = None) -> ShareCreated:
     """A link anyone can open to see one version of the app. The token is shown only in this answer."""
     body = body or ShareRequest()
     try:
@@ -180,15 +182,17 @@ async def create_share(request: Request, project_id: str, body: ShareRequest | N
 
 
 @router.get("/api/projects/{project_id}/shares", tags=["shares"])
-async def list_shares(project_id: str) -> list[ShareInfo]:
+async def list_shares(project_id: str, _: Viewer) -> list[ShareInfo]:
     """The project's links, newest first (revoked and expired ones flagged; tokens are never shown again)."""
     return await (await get_services()).shares.links(project_id)
 
 
 @router.delete("/api/shares/{share_id}", status_code=204, tags=["shares"])
-async def revoke_share(share_id: Annotated[int, PathParam(ge=1)]) -> Response:
-    """Turn a link off; people who open it get a 'turned off' page."""
-    await (await get_services()).shares.revoke(share_id)
+async def revoke_share(share_id: Annotated[int, PathParam(ge=1)], actor: CurrentActor) -> Response:
+    """Turn a link off; people who open it get a 'turned off' page. Editors and owners of its project may."""
+    services = await get_services()
+    await services.access.require(actor, await services.shares.project_of(share_id), Permission.edit)
+    await services.shares.revoke(share_id)
     return Response(status_code=204)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, model_validator
 
+from builder.routes.identity import Editor
 from builder.schemas import CommitResult
 from builder.services import get_services
 from builder.services.text_edits import TextChange
@@ -32,7 +33,7 @@ class TextEditRequest(BaseModel):
 
 
 @router.post("/api/projects/{project_id}/text", tags=["files"])
-async def replace_text(project_id: str, body: TextEditRequest) -> CommitResult:
+async def replace_text(project_id: str, body: TextEditRequest, _: Editor) -> CommitResult:
     """Replace an element's text at its source place and save a new version; 422 when it is not found exactly there."""
     change = TextChange(old=body.old, new=body.new, src=body.src, dom_path=body.dom_path, page=body.page)
     return await (await get_services()).text_edits.replace_text(project_id, change)

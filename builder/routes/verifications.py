@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi import Path as PathParam
 
 from builder.errors import NotFound
+from builder.routes.identity import Viewer
 from builder.routes.images import jpeg
 from builder.schemas import VerificationInfo
 from builder.services import get_services
@@ -19,7 +20,7 @@ router = APIRouter()
 
 
 @router.get("/api/projects/{project_id}/verifications", tags=["verifications"])
-async def list_verifications(project_id: str) -> list[VerificationInfo]:
+async def list_verifications(project_id: str, _: Viewer) -> list[VerificationInfo]:
     """Every check of the project, oldest first: status, problems, repair rounds and the screenshot's path."""
     return await (await get_services()).verifications.records(project_id)
 
@@ -31,7 +32,7 @@ async def list_verifications(project_id: str) -> list[VerificationInfo]:
     responses={200: {"content": {"image/jpeg": {}}}},
 )
 async def verification_screenshot(
-    request: Request, project_id: str, verification_id: Annotated[int, PathParam(ge=1)]
+    request: Request, project_id: str, verification_id: Annotated[int, PathParam(ge=1)], _: Viewer
 ) -> Response:
     """The JPEG screenshot one check took of the page."""
     return jpeg(request, await (await get_services()).verifications.screenshot(project_id, verification_id))
@@ -43,7 +44,7 @@ async def verification_screenshot(
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}}},
 )
-async def project_thumbnail(request: Request, project_id: str) -> Response:
+async def project_thumbnail(request: Request, project_id: str, _: Viewer) -> Response:
     """The screenshot of the last version that passed its check (JPEG; 404 when no version has yet)."""
     services = await get_services()
     await services.projects.get(project_id)

@@ -10,10 +10,13 @@ import asyncio
 import logging
 
 from builder import db
+from builder.services.access import AccessService
+from builder.services.accounts import AccountService
 from builder.services.generations import GenerationService
 from builder.services.history import TRASH_DAYS, HistoryService
 from builder.services.previews import PreviewService
 from builder.services.projects import ProjectService
+from builder.services.quotas import QuotaService
 from builder.services.shares import ShareService
 from builder.services.text_edits import TextEditService
 from builder.services.verification import VerificationService
@@ -30,11 +33,15 @@ class Services:
     def __init__(self, store: ProjectStore, logs: LogHub) -> None:
         self._store = store
         self.logs = logs
+        self.access = AccessService(store)
+        self.accounts = AccountService(store)
         self.previews = PreviewService(store, logs)
-        self.projects = ProjectService(store, logs, self.previews)
+        self.quotas = QuotaService(store, self.previews)
+        self.previews.admit = self.quotas.check_preview
+        self.projects = ProjectService(store, logs, self.previews, self.quotas)
         self.verifications = VerificationService(store, self.previews, logs)
-        self.generations = GenerationService(store, self.projects, self.previews, logs, self.verifications)
-        self.history = HistoryService(store, logs, self.projects, self.previews)
+        self.generations = GenerationService(store, self.projects, self.previews, logs, self.verifications, self.quotas)
+        self.history = HistoryService(store, logs, self.projects, self.previews, self.quotas)
         self.shares = ShareService(store, self.previews)
         self.text_edits = TextEditService(self.projects)
 

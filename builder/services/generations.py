@@ -19,11 +19,13 @@ from builder.generation.budget import check_budget
 from builder.generation.engine import GenerationEvent
 from builder.generation.hub import GenerationHub, Publish
 from builder.generation.providers import get_provider
-from builder.generation.providers.base import Message, ModelRequest
+from builder.generation.providers.base import Message, ModelRequest, UsageReport
 from builder.images import Image, check_count
 from builder.schemas import GenerationInfo, Usage
+from builder.services.access import Actor
 from builder.services.previews import PreviewService
 from builder.services.projects import ProjectService
+from builder.services.quotas import QuotaService
 from builder.services.repairs import CheckedGeneration, Request
 from builder.services.verification import VerificationService
 from builder.settings import settings
@@ -55,8 +57,10 @@ class GenerationService:
         previews: PreviewService,
         logs: LogHub,
         verifications: VerificationService,
+        quotas: QuotaService,
     ) -> None:
         self._store = store
+        self._quotas = quotas
         self._projects = projects
         self._previews = previews
         self._logs = logs
@@ -78,8 +82,9 @@ class GenerationService:
         verify: bool | None = None,
         for_model: str | None = None,
         images: list[Image] | None = None,
+        user_id: str | None = None,
     ) -> None:
-        """Start a generation in the background; `follow` gives its events. `for_model`: what the model reads
+        """Start a generation (`user_id` asked for it) in the background; `follow` gives its events. `for_model`: what the model reads
         instead of `prompt` (the prompt with more context); the prompt is what is recorded and shown.
 
         `images` are pictures the person attached, checked already (builder.images.check_images);
@@ -99,16 +104,20 @@ class GenerationService:
             verify=settings.verify_generations if verify is None else verify,
             for_model=for_model,
             images=list(images or []),
+            user_id=user_id,
         )
         await self._start(request)
 
-    async def repair(self, project_id: str, provider: str | None = None, model: str | None = None) -> None:
+    async def repair(
+        self, project_id: str, provider: str | None = None, model: str | None = None, *, user_id: str | None = None
+    ) -> None:
         """ "Fix this": one repair round for the problems the project's last check found, then a new check."""
-        await self._start(Request(project_id, "", provider, model, repair_only=True))
+        await self._start(Request(project_id, "", provider, model, repair_only=True, user_id=user_id))
 
     async def _start(self, request: Request) -> None:
         check_count(len(request.images))
         project = await self._projects.get(request.project_id)
+        request.allowance = await self._quotas.allowance(request.user_id)
         provider = get_provider(request.provider or project.provider or None, request.model or project.model or None)
         if provider.name != "offline":
             # Refused here, the caller gets the budget's sentence as a 402 rather than as a generation that fails.
@@ -117,7 +126,7 @@ class GenerationService:
                 messages=[Message("user", request.prompt, request.images)],
                 max_tokens=settings.max_output_tokens,
             )
-            await check_budget(self._store, request.project_id, provider.model, first, 0.0)
+            await check_budget(self._store, request.project_id, provider.model, first, UsageReport(), request.allowance)
         if self._hub.running(request.project_id) or await self._store.generation_running(request.project_id, stale_before()):
             raise GenerationBusy("This project is already being generated; wait for it to finish.")
 
@@ -148,17 +157,25 @@ class GenerationService:
         discard_if_failed: bool = True,
         verify: bool | None = None,
         images: list[Image] | None = None,
+        owner: str,
     ) -> str:
-        """A new project, named after the prompt until the model titles it, with its first generation started.
+        """A new project (`owner`'s), named after the prompt until the model titles it, with its first generation started.
 
         With `discard_if_failed` (the API and the CLI) a failed first generation leaves no project
         behind; the UI keeps it, open in its workspace, so the person can try again there.
         """
         get_provider(provider, model)
-        project_id = await self._projects.create_empty(project_name_from_prompt(prompt))
+        project_id = await self._projects.create_empty(project_name_from_prompt(prompt), owner=owner)
         try:
             await self.start(
-                project_id, prompt, provider, model, discard_if_failed=discard_if_failed, verify=verify, images=images
+                project_id,
+                prompt,
+                provider,
+                model,
+                discard_if_failed=discard_if_failed,
+                verify=verify,
+                images=images,
+                user_id=owner,
             )
         except BaseException:
             await self._store.discard_if_empty(project_id)
@@ -198,6 +215,7 @@ class GenerationService:
             log.warning("marked %d generation(s) left running by a stopped Forja as interrupted", count)
         return count
 
-    async def picture(self, digest: str) -> Image:
-        """A picture a person sent with a prompt, by the hash GenerationInfo.pictures lists."""
-        return await self._store.picture(digest)
+    async def picture(self, digest: str, viewer: Actor) -> Image:
+        """A picture a person sent with a prompt, by the hash GenerationInfo.pictures lists, if `viewer` may see one of
+        the projects it went to."""
+        return await self._store.picture(digest, viewer.member_filter)

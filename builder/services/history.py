@@ -20,10 +20,12 @@ from pathlib import Path
 
 from builder.errors import GitExportError, NotFound
 from builder.filetree import is_binary_path, write_zip
-from builder.models import Author
+from builder.models import Author, ProjectRole
 from builder.schemas import CommitResult, FileDiff, ProjectSummary, PurgeResult, TrashedProject, TrashPage, VersionDiff
+from builder.services.access import Actor
 from builder.services.previews import PreviewService
 from builder.services.projects import ProjectService
+from builder.services.quotas import QuotaService
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
 
@@ -133,11 +135,14 @@ def _build_bundle(work: str, stream: Path) -> None:
 
 
 class HistoryService:
-    def __init__(self, store: ProjectStore, logs: LogHub, projects: ProjectService, previews: PreviewService) -> None:
+    def __init__(
+        self, store: ProjectStore, logs: LogHub, projects: ProjectService, previews: PreviewService, quotas: QuotaService
+    ) -> None:
         self._store = store
         self._logs = logs
         self._projects = projects
         self._previews = previews
+        self._quotas = quotas
 
     async def diff(self, project_id: str, version: int, against: int | None = None) -> VersionDiff:
         """What changed from `against` (default: the version's parent, or nothing for version 1) to `version`."""
@@ -258,9 +263,11 @@ class HistoryService:
             log.warning("bundle of %s leaves out %d files under .git: %s", project_id, len(skipped), sorted(skipped)[:5])
         return f"{slug(project.name)}.bundle", data
 
-    async def duplicate(self, project_id: str, version: int | None = None, name: str | None = None) -> str:
-        """Fork a project from any version (default: current): a new project whose version 1 is that tree."""
-        result = await self._store.duplicate(project_id, version, name)
+    async def duplicate(self, project_id: str, version: int | None = None, name: str | None = None, *, owner: str) -> str:
+        """Fork a project from any version (default: current): a new project (`owner`'s) whose version 1 is that tree."""
+        if self._quotas.enabled:
+            await self._quotas.check_new_project(owner, await self._store.read_tree(project_id, version))
+        result = await self._store.duplicate(project_id, version, name, owner=owner)
         self._logs.emit(result.project_id, f"{result.version.message} ({len(result.changed)} files) as version 1.")
         return result.project_id
 
@@ -276,14 +283,19 @@ class HistoryService:
             log.warning("could not stop the preview of trashed project %s", project_id, exc_info=True)
         self._logs.emit(project_id, "Moved the project to the trash.")
 
-    async def list_trash(self, limit: int | None = None, offset: int = 0, days: int = TRASH_DAYS) -> list[TrashedProject]:
-        """Projects in the trash, most recently trashed first; all of them unless `limit` says."""
-        trashed = await self._store.list_trash(limit, offset)
-        return [t.model_copy(update={"purge_at": t.deleted_at + timedelta(days=days)}) for t in trashed]
+    async def list_trash(
+        self, viewer: Actor, limit: int | None = None, offset: int = 0, days: int = TRASH_DAYS
+    ) -> list[TrashedProject]:
+        """The projects `viewer` owns in the trash, most recently trashed first; all of them unless `limit` says."""
+        trashed = await self._store.list_trash(limit, offset, viewer.member_filter)
+        return [
+            t.model_copy(update={"purge_at": t.deleted_at + timedelta(days=days), "role": ProjectRole.owner}) for t in trashed
+        ]
 
-    async def trash_page(self, limit: int, offset: int = 0) -> TrashPage:
-        items = await self.list_trash(limit, offset)
-        return TrashPage(items=items, total=await self._store.count_projects(trashed=True), limit=limit, offset=offset)
+    async def trash_page(self, viewer: Actor, limit: int, offset: int = 0) -> TrashPage:
+        items = await self.list_trash(viewer, limit, offset)
+        total = await self._store.count_projects(trashed=True, member=viewer.member_filter)
+        return TrashPage(items=items, total=total, limit=limit, offset=offset)
 
     async def undelete(self, project_id: str) -> ProjectSummary:
         return await self._store.untrash(project_id)

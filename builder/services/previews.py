@@ -12,7 +12,7 @@ import os
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import AsyncGenerator, Awaitable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -173,6 +173,9 @@ class PreviewService:
         self._selecting: set[str] = set()
         # Installs started by prepare, held so they are not garbage-collected while they run.
         self._preparing: set[asyncio.Task[None]] = set()
+        # Asked before a new preview starts (not when a running one is reused); raises to refuse it. The services
+        # set it to the quota check, which itself counts this service's running previews.
+        self.admit: Callable[[str], Awaitable[None]] | None = None
 
     async def manager(self) -> PreviewManager:
         async with self._lock:
@@ -219,10 +222,13 @@ class PreviewService:
             log.info("Docker previews are ready; new previews run in Docker")
         return status
 
-    async def start(self, project_id: str, runner: str = "auto", restart: bool = False) -> PreviewInfo:
+    async def start(
+        self, project_id: str, runner: str = "auto", restart: bool = False, started_by: str | None = None
+    ) -> PreviewInfo:
         """The project's current version, previewed; an already running preview of it is reused.
 
         Concurrent callers (a generation's check and the page that shows it) wait for one start.
+        `started_by`: the person who asked, if one did (for the record).
         """
         manager = await self.manager()
         async with self._project_locks.setdefault(project_id, asyncio.Lock()):
@@ -233,6 +239,8 @@ class PreviewService:
                 if not restart and current.state not in (PreviewState.failed, PreviewState.stopped):
                     return current
                 await self.stop(project_id)
+            if self.admit is not None:
+                await self.admit(project_id)
             tree = await self._store.read_tree(project_id)
             try:
                 plan = plan_for(tree)
@@ -250,7 +258,7 @@ class PreviewService:
                 )
             )
             self._by_project[project_id] = preview_id
-            await self._record(info)
+            await self._record(info, started_by)
             return info
 
     def prepare(self, project_id: str, tree: Mapping[str, bytes]) -> None:
@@ -480,6 +488,8 @@ class PreviewService:
                 if not restart and current.state not in (PreviewState.failed, PreviewState.stopped):
                     return current
                 await self.stop_version(project_id, version)
+            if self.admit is not None:
+                await self.admit(project_id)
             tree = await self._store.read_tree(project_id, version)
             try:
                 plan = plan_for(tree)
@@ -543,7 +553,11 @@ class PreviewService:
         if self._manager is not None:
             await self._manager.close()
 
-    async def _record(self, info: PreviewInfo) -> None:
+    def running(self) -> list[PreviewInfo]:
+        """Every preview this process runs (the project's current ones and share links' fixed versions)."""
+        return self._manager.running() if self._manager is not None else []
+
+    async def _record(self, info: PreviewInfo, started_by: str | None = None) -> None:
         async with self._sessions() as session, session.begin():
             session.add(
                 PreviewSession(
@@ -553,6 +567,7 @@ class PreviewService:
                     status=info.state.value,
                     url=info.url,
                     handle=info.handle,
+                    user_id=started_by,
                 )
             )
 

@@ -11,10 +11,12 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
 from builder.errors import FileTreeError
-from builder.filetree import read_folder, read_json_tree, read_zip
+from builder.filetree import encode_text, read_folder, read_json_tree, read_zip
 from builder.models import Author
 from builder.schemas import CommitResult, FileInfo, ProjectDetail, ProjectPage, ProjectSummary, VersionInfo
+from builder.services.access import AccessService, Actor
 from builder.services.previews import PreviewService
+from builder.services.quotas import QuotaService
 from builder.store import ProjectStore
 from builder.wording import describe_paths, plural
 from preview_runtime.logs import LogHub, LogLevel
@@ -43,26 +45,39 @@ def read_source(source: Path) -> tuple[dict[str, bytes], str]:
     raise FileTreeError(f"{source} does not exist; give a folder, a .zip or a .json file tree.")
 
 
+def encoded(files: Mapping[str, bytes | str]) -> dict[str, bytes]:
+    """Files as the store keeps them (text given as str encoded as the store does)."""
+    return {path: encode_text(path, data) if isinstance(data, str) else data for path, data in files.items()}
+
+
 class ProjectService:
-    def __init__(self, store: ProjectStore, logs: LogHub, previews: PreviewService) -> None:
+    def __init__(self, store: ProjectStore, logs: LogHub, previews: PreviewService, quotas: QuotaService) -> None:
         self._store = store
+        self._access = AccessService(store)
         self._logs = logs
         self._previews = previews
+        self._quotas = quotas
 
     # -- reading ------------------------------------------------------------------------------
 
-    async def summaries(self, limit: int | None = None, offset: int = 0) -> list[ProjectSummary]:
-        """The projects not in the trash, most recently changed first; all of them unless `limit` says."""
-        return await self._store.list_projects(limit, offset)
+    async def summaries(self, viewer: Actor, limit: int | None = None, offset: int = 0) -> list[ProjectSummary]:
+        """The projects not in the trash that `viewer` has a role in, most recently changed first; all of them unless
+        `limit` says. Each says the viewer's role."""
+        return await self._with_roles(viewer, await self._store.list_projects(limit, offset, viewer.member_filter))
 
-    async def page(self, limit: int, offset: int = 0) -> ProjectPage:
-        """One page of the project list, with how many there are in all."""
-        items = await self._store.list_projects(limit, offset)
-        return ProjectPage(items=items, total=await self.count(), limit=limit, offset=offset)
+    async def page(self, viewer: Actor, limit: int, offset: int = 0) -> ProjectPage:
+        """One page of `viewer`'s project list, with how many there are in all."""
+        items = await self.summaries(viewer, limit, offset)
+        total = await self._store.count_projects(member=viewer.member_filter)
+        return ProjectPage(items=items, total=total, limit=limit, offset=offset)
 
     async def count(self) -> int:
-        """How many projects are not in the trash (one count query)."""
+        """How many projects are not in the trash, everyone's (one count query)."""
         return await self._store.count_projects()
+
+    async def _with_roles(self, viewer: Actor, items: list[ProjectSummary]) -> list[ProjectSummary]:
+        roles = await self._access.roles(viewer, [item.id for item in items])
+        return [item.model_copy(update={"role": roles.get(item.id)}) for item in items]
 
     async def get(self, project_id: str) -> ProjectDetail:
         return await self._store.get_project(project_id)
@@ -82,30 +97,38 @@ class ProjectService:
     # -- creating -----------------------------------------------------------------------------
 
     async def create(
-        self, name: str, files: Mapping[str, bytes | str], author: Author = Author.import_, message: str = ""
+        self,
+        name: str,
+        files: Mapping[str, bytes | str],
+        author: Author = Author.import_,
+        message: str = "",
+        *,
+        owner: str,
     ) -> CommitResult:
-        """A project whose version 1 is `files`."""
-        return await self._store.create_project(name, files, author, message)
+        """A project (`owner`'s) whose version 1 is `files`."""
+        await self._quotas.check_new_project(owner, encoded(files))
+        return await self._store.create_project(name, files, author, message, owner=owner)
 
-    async def create_empty(self, name: str) -> str:
-        """A project with no version yet (a first generation fills it)."""
-        return await self._store.create_empty_project(name)
+    async def create_empty(self, name: str, *, owner: str) -> str:
+        """A project (`owner`'s) with no version yet (a first generation fills it)."""
+        await self._quotas.check_new_project(owner)
+        return await self._store.create_empty_project(name, owner=owner)
 
-    async def import_tree(self, name: str, tree: dict[str, bytes], source: str) -> CommitResult:
+    async def import_tree(self, name: str, tree: dict[str, bytes], source: str, *, owner: str) -> CommitResult:
         summary = f"Imported {plural(len(tree), 'file')} from {source}"
-        result = await self.create(name, tree, Author.import_, summary)
+        result = await self.create(name, tree, Author.import_, summary, owner=owner)
         self._logs.emit(result.project_id, f"{summary} as version 1.")
         return result
 
-    async def import_upload(self, filename: str, data: bytes, name: str | None = None) -> CommitResult:
+    async def import_upload(self, filename: str, data: bytes, name: str | None = None, *, owner: str) -> CommitResult:
         """A file a person picked: a .zip, or a .json file tree; named after the file unless `name` is given."""
         tree = await asyncio.to_thread(read_upload, filename, data)
-        return await self.import_tree(name or name_from_filename(filename), tree, PurePosixPath(filename).name)
+        return await self.import_tree(name or name_from_filename(filename), tree, PurePosixPath(filename).name, owner=owner)
 
-    async def import_path(self, source: Path, name: str | None = None) -> CommitResult:
+    async def import_path(self, source: Path, name: str | None = None, *, owner: str) -> CommitResult:
         """A folder, a .zip or a .json file tree on this machine (the CLI's import)."""
         tree, default_name = await asyncio.to_thread(read_source, source)
-        return await self.import_tree(name or default_name, tree, source.name)
+        return await self.import_tree(name or default_name, tree, source.name, owner=owner)
 
     # -- changing -----------------------------------------------------------------------------
 
@@ -118,6 +141,7 @@ class ProjectService:
         author: Author = Author.user,
     ) -> CommitResult:
         changed = len(writes) + len(deletes or [])
+        await self._quotas.check_write(project_id, encoded(writes))
         result = await self._store.commit(
             project_id, writes, deletes or [], author, message or f"Edited {describe_paths(list(writes) + list(deletes or []))}"
         )
@@ -125,7 +149,7 @@ class ProjectService:
             self._logs.emit(
                 project_id, f"Saved version {result.version.number}: {describe_paths(result.changed + result.deleted)} changed."
             )
-            written = {p: (c.encode("utf-8") if isinstance(c, str) else c) for p, c in writes.items() if p in result.changed}
+            written = {p: c for p, c in encoded(writes).items() if p in result.changed}
             await self._previews.on_saved(project_id, written, result.deleted)
         elif changed:
             self._logs.emit(project_id, "Nothing to save: the files are the same as in the current version.", LogLevel.info)

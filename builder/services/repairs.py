@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from builder.generation import prompts
+from builder.generation.budget import Allowance
 from builder.generation.engine import GenerationEvent, GenerationRun, Saver
 from builder.generation.hub import Publish
 from builder.images import Image
@@ -66,6 +67,9 @@ class Request:
     for_model: str | None = None
     # Pictures the person attached to the prompt (checked already); sent with the first round only.
     images: list[Image] = field(default_factory=list)
+    # Who asked (every round is theirs, repairs too) and their daily model quotas, if they have any.
+    user_id: str | None = None
+    allowance: Allowance | None = None
 
 
 @dataclass
@@ -178,6 +182,8 @@ class CheckedGeneration:
             on_file=self._file_done if self.request.verify else None,
             round_=number,
             images=self.request.images if number == 0 else [],
+            user_id=self.request.user_id,
+            allowance=self.request.allowance,
         )
         event = await run.run()
         if event.usage is not None:

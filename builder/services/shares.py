@@ -242,6 +242,14 @@ class ShareService:
             numbers = await _numbers(session, project_id)
             return [_info(link, numbers) for link in links]
 
+    async def project_of(self, share_id: int) -> str:
+        """The project a link shows (NotFound for no such link)."""
+        async with self._sessions() as session:
+            link = await session.get(ShareLink, share_id) if stored_number(share_id) else None
+        if link is None:
+            raise NotFound(f"There is no share link {share_id}.")
+        return link.project_id
+
     async def revoke(self, share_id: int) -> ShareInfo:
         """Turn a link off for good; revoking it again changes nothing."""
         async with self._sessions() as session, session.begin():

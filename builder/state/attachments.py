@@ -44,10 +44,10 @@ class AttachmentsState(rx.State):
         self.pictures = [p for p in self.pictures if p.id != attachment_id]
         self.attach_error = ""
 
-    def take(self) -> list[Image]:
-        """The attached pictures, for sending; ForjaError (shown by the caller) if one is gone or too many."""
+    def take(self, owner: str) -> list[Image]:
+        """The pictures `owner` attached, for sending; ForjaError (shown by the caller) if one is gone or too many."""
         check_count(len(self.pictures))
-        return [load_attachment(p.id) for p in self.pictures]
+        return [load_attachment(p.id, owner) for p in self.pictures]
 
     def clear(self) -> None:
         self.pictures = []

@@ -10,7 +10,7 @@ from builder.errors import ForjaError
 from builder.generation.engine import GenerationEvent
 from builder.generation.picked import new_text_request, with_picked
 from builder.generation.providers import PROVIDER_LABELS, available_providers
-from builder.services import get_services
+from builder.services.access import Permission
 from builder.settings import settings
 from builder.state.attachments import AttachmentsState
 from builder.state.editor import EditorState
@@ -49,7 +49,7 @@ class ConversationState(WorkspaceState):
         self.provider_options = [ProviderOption(name, PROVIDER_LABELS[name]) for name in available]
         chosen = loaded.project.provider if loaded.project.provider in available else settings.default_provider
         self.provider = chosen if chosen in available else "offline"
-        services = await get_services()
+        services = loaded.services
         generations = await services.generations.records(loaded.project.id)
         checks = await services.verifications.records(loaded.project.id)
         self.chat = chat_entries(loaded.project.versions, generations, checks)
@@ -58,7 +58,7 @@ class ConversationState(WorkspaceState):
     async def _on_open(self) -> rx.event.EventCallback[()] | None:
         """A generation still running is followed from its first event; with none running, nothing spins, even if a
         follower from before a reload never got to see the end (seen when a reload came just as the check ended)."""
-        if (await get_services()).generations.running(self.project_id):
+        if (await self.allowed()).services.generations.running(self.project_id):
             self.generating = True
             return ConversationState.follow_generation
         self.generating = False
@@ -70,8 +70,9 @@ class ConversationState(WorkspaceState):
         if provider not in available_providers():
             self.error = f"{PROVIDER_LABELS.get(provider, provider)} is not set up on this Forja; see the README's settings."
             return
+        services = (await self.allowed(Permission.edit)).services
         self.provider = provider
-        await (await get_services()).projects.set_provider(self.project_id, provider)
+        await services.projects.set_provider(self.project_id, provider)
 
     @rx.event
     def set_followup(self, text: str) -> None:
@@ -102,9 +103,10 @@ class ConversationState(WorkspaceState):
             return False
         attachments = await self.get_state(AttachmentsState)
         try:
-            images = await asyncio.to_thread(attachments.take)
-            await (await get_services()).generations.start(
-                self.project_id, prompt, self.provider, for_model=for_model, images=images
+            allowed = await self.allowed(Permission.edit)
+            images = await asyncio.to_thread(attachments.take, allowed.actor.user_id)
+            await allowed.services.generations.start(
+                self.project_id, prompt, self.provider, for_model=for_model, images=images, user_id=allowed.actor.user_id
             )
         except ForjaError as exc:
             self.error = str(exc)
@@ -125,7 +127,8 @@ class ConversationState(WorkspaceState):
         if self.generating:
             return None
         try:
-            await (await get_services()).generations.repair(self.project_id, self.provider)
+            allowed = await self.allowed(Permission.edit)
+            await allowed.services.generations.repair(self.project_id, self.provider, user_id=allowed.actor.user_id)
         except ForjaError as exc:
             self.error = str(exc)
             return None
@@ -137,7 +140,7 @@ class ConversationState(WorkspaceState):
     @rx.event
     async def stop_generation(self) -> None:
         """Stop the running generation, its check or its repairs; a version already saved stays."""
-        if (await get_services()).generations.stop(self.project_id):
+        if (await self.allowed(Permission.edit)).services.generations.stop(self.project_id):
             self.progress = "Stopping..."
 
     @rx.event(background=True)
@@ -146,7 +149,7 @@ class ConversationState(WorkspaceState):
         async with self:
             self._generation_token += 1
             token, project_id = self._generation_token, self.project_id
-        hub = (await get_services()).generations
+        hub = (await self.allowed()).services.generations
         queue: asyncio.Queue[GenerationEvent | None] = asyncio.Queue()
 
         async def pump() -> None:

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 
 import reflex as rx
 
-from builder.errors import FileTreeError, NotFound
+from builder.errors import ForjaError
 from builder.filetree import human_size, is_binary_path
 from builder.languages import language_for
 from builder.models import Author
-from builder.services import get_services
+from builder.services.access import Permission
 from builder.state.preview import PreviewPaneState
 from builder.state.views import TreeRow, default_file, tree_rows
 from builder.state.workspace import Loaded, WorkspaceState
@@ -52,7 +52,7 @@ class EditorState(WorkspaceState):
         if loaded.new_version:
             self.editor_revision += 1
         project = loaded.project
-        projects = (await get_services()).projects
+        projects = loaded.services.projects
         self.paths = [f.path for f in await projects.files(project.id)] if project.current_version else sorted(self._streamed)
         if self.selected_path not in self.paths and self.paths:
             await self._open(default_file(self.paths))
@@ -76,7 +76,8 @@ class EditorState(WorkspaceState):
         """Select a file; an unsaved draft wins over the stored content so nothing is lost."""
         self.error = ""
         if is_binary_path(path):
-            size = next((f.size for f in await (await get_services()).projects.files(self.project_id) if f.path == path), 0)
+            files = await (await self.allowed()).services.projects.files(self.project_id)
+            size = next((f.size for f in files if f.path == path), 0)
             self.binary_note = f"{path} is a binary file ({human_size(size)}); it cannot be edited here."
             self.editor_value = ""
         else:
@@ -86,7 +87,7 @@ class EditorState(WorkspaceState):
             elif self.current_version == 0 or (self.generating and path in self._streamed):
                 self.editor_value = self._streamed.get(path, "")
             else:
-                data = await (await get_services()).projects.read_file(self.project_id, path)
+                data = await (await self.allowed()).services.projects.read_file(self.project_id, path)
                 self.editor_value = data.decode("utf-8")
         # Set together with the value: the editor keys its model on the path.
         self.selected_path = path
@@ -119,8 +120,9 @@ class EditorState(WorkspaceState):
         yield
         drafts = dict(self.drafts)
         try:
-            result = await (await get_services()).projects.save(self.project_id, dict(drafts), author=Author.user)
-        except (FileTreeError, NotFound) as exc:
+            services = (await self.allowed(Permission.edit)).services
+            result = await services.projects.save(self.project_id, dict(drafts), author=Author.user)
+        except ForjaError as exc:
             self.error = f"Not saved: {exc}"
             return
         except Exception:

@@ -7,8 +7,8 @@ import logging
 
 import reflex as rx
 
-from builder.errors import FileTreeError, NotFound
-from builder.services import get_services
+from builder.errors import ForjaError, NotFound
+from builder.services.access import Permission
 from builder.state.views import author_label
 from builder.state.workspace import WorkspaceState
 from builder.wording import plural
@@ -76,7 +76,7 @@ class HistoryState(rx.State):
 
     async def _load(self) -> None:
         workspace = await self.get_state(WorkspaceState)
-        versions = await (await get_services()).projects.versions(workspace.project_id)
+        versions = await (await workspace.allowed()).services.projects.versions(workspace.project_id)
         self.rows = [
             HistoryRow(
                 number=v.number,
@@ -109,7 +109,7 @@ class HistoryState(rx.State):
             return
         against = None if self.against == "parent" else int(self.against)
         try:
-            diff = await (await get_services()).history.diff(workspace.project_id, self.selected, against)
+            diff = await (await workspace.allowed()).services.history.diff(workspace.project_id, self.selected, against)
         except NotFound as exc:
             self.message = str(exc)
             return
@@ -129,8 +129,12 @@ class HistoryState(rx.State):
     async def duplicate(self):
         """Fork: the selected version becomes version 1 of a new project, which opens."""
         workspace = await self.get_state(WorkspaceState)
-        new_id = await (await get_services()).history.duplicate(
-            workspace.project_id, self.selected, f"{workspace.project_name} (from v{self.selected})"
+        allowed = await workspace.allowed()
+        new_id = await allowed.services.history.duplicate(
+            workspace.project_id,
+            self.selected,
+            f"{workspace.project_name} (from v{self.selected})",
+            owner=allowed.actor.user_id,
         )
         return rx.redirect(f"/p/{new_id}")
 
@@ -141,8 +145,9 @@ class HistoryState(rx.State):
         self.restoring = True
         yield
         try:
-            result = await (await get_services()).history.restore(workspace.project_id, self.selected)
-        except (NotFound, FileTreeError) as exc:
+            services = (await workspace.allowed(Permission.edit)).services
+            result = await services.history.restore(workspace.project_id, self.selected)
+        except ForjaError as exc:
             self.message = f"Not restored: {exc}"
             return
         finally:

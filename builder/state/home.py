@@ -10,9 +10,10 @@ import reflex as rx
 
 from builder.errors import FileTreeError, ForjaError
 from builder.filetree import human_size
-from builder.services import get_services
+from builder.models import ProjectRole
 from builder.settings import settings
 from builder.state.attachments import AttachmentsState
+from builder.state.auth import signed_in
 from builder.text import initial
 from builder.wording import plural
 
@@ -44,6 +45,7 @@ class ProjectCard:
     updated: str
     initial: str
     thumbnail: str  # the image's URL; empty until a version of the project passed its check
+    shared: str  # "Shared with you as editor" (or viewer); empty for the person's own projects
 
 
 def thumbnail_url(project_id: str, verification_id: int | None) -> str:
@@ -79,8 +81,9 @@ class HomeState(rx.State):
         self.projects = self.projects + await self._cards(len(self.projects))
 
     async def _cards(self, offset: int) -> list[ProjectCard]:
-        services = await get_services()
-        page = await services.projects.page(HOME_PAGE_SIZE, offset)
+        allowed = await signed_in(self)
+        services = allowed.services
+        page = await services.projects.page(allowed.actor, HOME_PAGE_SIZE, offset)
         self.total = page.total
         thumbnails = await services.verifications.thumbnail_ids([p.id for p in page.items])
         return [
@@ -93,6 +96,7 @@ class HomeState(rx.State):
                 updated=p.updated_at.strftime("%d %b %Y, %H:%M"),
                 initial=initial(p.name),
                 thumbnail=thumbnail_url(p.id, thumbnails.get(p.id)),
+                shared=f"Shared with you as {p.role.value}" if p.role is not None and p.role != ProjectRole.owner else "",
             )
             for p in page.items
         ]
@@ -116,12 +120,14 @@ class HomeState(rx.State):
         self.building = True
         self.error = ""
         yield
-        services = await get_services()
         attachments = await self.get_state(AttachmentsState)
         try:
-            images = await asyncio.to_thread(attachments.take)
+            allowed = await signed_in(self)
+            images = await asyncio.to_thread(attachments.take, allowed.actor.user_id)
             # Kept when the generation fails: the workspace shows why, and the person can try again there.
-            project_id = await services.generations.create_from_prompt(prompt, discard_if_failed=False, images=images)
+            project_id = await allowed.services.generations.create_from_prompt(
+                prompt, discard_if_failed=False, images=images, owner=allowed.actor.user_id
+            )
         except ForjaError as exc:
             self.error = str(exc)
             self.building = False
@@ -149,8 +155,11 @@ class HomeState(rx.State):
                 raise FileTreeError(
                     f"The file is {human_size(len(data))}; the upload limit is {human_size(settings.max_upload_bytes)}."
                 )
-            result = await (await get_services()).projects.import_upload(upload.name or "project.zip", data)
-        except FileTreeError as exc:
+            allowed = await signed_in(self)
+            result = await allowed.services.projects.import_upload(
+                upload.name or "project.zip", data, owner=allowed.actor.user_id
+            )
+        except ForjaError as exc:
             self.error = f"Could not import {upload.name}: {exc}"
             return
         except Exception:

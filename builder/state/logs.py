@@ -9,7 +9,6 @@ import contextlib
 import reflex as rx
 
 from builder.logview import LogEntry, group_lines
-from builder.services import get_services
 from builder.state.conversation import ConversationState
 from builder.state.preview import PreviewPaneState
 from builder.state.views import log_fields, logs_text
@@ -34,7 +33,7 @@ class LogsState(WorkspaceState):
     _follow_token: int = 0
 
     async def _show(self, loaded: Loaded) -> None:
-        self._set_lines([log_fields(line) for line in (await get_services()).logs.history(loaded.project.id)])
+        self._set_lines([log_fields(line) for line in loaded.services.logs.history(loaded.project.id)])
 
     async def _on_open(self) -> rx.event.EventCallback[()]:
         return LogsState.follow_logs
@@ -63,7 +62,7 @@ class LogsState(WorkspaceState):
             since = self._lines[-1][0] if self._lines else 0
         try:
             async with (
-                contextlib.aclosing((await get_services()).logs.follow(project_id, since)) as stream,
+                contextlib.aclosing((await self.allowed()).services.logs.follow(project_id, since)) as stream,
                 asyncio.timeout(LOG_FOLLOW_SECONDS),
             ):
                 async for line in stream:

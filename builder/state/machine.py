@@ -7,7 +7,7 @@ import dataclasses
 import reflex as rx
 
 from builder.doctor import diagnose
-from builder.services import get_services
+from builder.state.auth import signed_in
 from preview_runtime.docker.image import ImageState
 
 
@@ -38,7 +38,7 @@ class MachineState(rx.State):
 
     @rx.event
     async def load_report(self) -> None:
-        services = await get_services()
+        services = (await signed_in(self)).services
         report = await diagnose(services.previews.image.status)
         self.auto, self.auto_reason, self.usable = report.auto, report.auto_reason, report.usable
         self.runners = [RunnerRow(name, r.ready, r.reason) for name, r in report.runners.items()]
@@ -48,7 +48,7 @@ class MachineState(rx.State):
     @rx.event(background=True)
     async def follow_docker(self):
         """While the preview image builds, show how far it got; say so if it fails."""
-        image = (await get_services()).previews.image
+        image = (await signed_in(self)).services.previews.image
         async for status in image.follow():
             async with self:
                 self.docker_failed = status.state == ImageState.failed

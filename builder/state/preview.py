@@ -6,8 +6,7 @@ import contextlib
 
 import reflex as rx
 
-from builder.errors import NotFound, PreviewError, PreviewRefused
-from builder.services import get_services
+from builder.errors import ForjaError, PreviewRefused
 from builder.settings import settings
 from builder.state.views import preview_words
 from builder.state.workspace import Loaded, WorkspaceState
@@ -60,7 +59,7 @@ class PreviewPaneState(WorkspaceState):
         """Whether the server preview the page shows is gone or on a new address (a save changed its dependencies)."""
         if self.preview_mode != "server" or not self.preview_url:
             return False
-        info = await (await get_services()).previews.status(self.project_id)
+        info = await (await self.allowed()).services.previews.status(self.project_id)
         return info is None or info.url != self.preview_url
 
     async def _on_open(self) -> rx.event.EventSpec:
@@ -102,11 +101,12 @@ class PreviewPaneState(WorkspaceState):
             self.preview_state = "starting"
             self.preview_refused = False
             self.preview_message = "Starting the preview..."
-        previews = (await get_services()).previews
         try:
+            allowed = await self.allowed()
+            previews = allowed.services.previews
             browser_plan = await previews.browser_plan(project_id) if browser_allowed else None
             hot_reload = await previews.hot_reloads(project_id)
-        except NotFound as exc:
+        except ForjaError as exc:
             async with self:
                 self.preview_state, self.preview_message = "failed", str(exc)
             return
@@ -126,8 +126,8 @@ class PreviewPaneState(WorkspaceState):
                 return
             self.preview_mode = "server"
         try:
-            await previews.start(project_id)
-        except (PreviewError, NotFound) as exc:
+            await previews.start(project_id, started_by=allowed.actor.user_id)
+        except ForjaError as exc:
             async with self:
                 self.preview_state, self.preview_message = "failed", str(exc)
                 self.preview_refused = isinstance(exc, PreviewRefused)
@@ -165,7 +165,7 @@ class PreviewPaneState(WorkspaceState):
     @rx.event
     async def run_on_server(self):
         """The person does not want to wait for the WebContainer: the server runner starts now."""
-        (await get_services()).logs.emit(
+        (await self.allowed()).services.logs.emit(
             self.project_id, "Running the preview on the server instead of in this browser.", source="webcontainer"
         )
         return PreviewPaneState.webcontainer_fallback("chosen in the page")

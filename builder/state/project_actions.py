@@ -6,8 +6,9 @@ import dataclasses
 
 import reflex as rx
 
-from builder.errors import FileTreeError, InvalidInput, NotFound
-from builder.services import get_services
+from builder.errors import ForjaError
+from builder.services.access import Permission
+from builder.state.auth import for_project, signed_in
 from builder.state.home import HomeState
 from builder.state.workspace import WorkspaceState
 
@@ -44,8 +45,9 @@ class ProjectActionsState(rx.State):
     async def rename(self):
         workspace = await self.get_state(WorkspaceState)
         try:
-            await (await get_services()).projects.rename(workspace.project_id, self.new_name)
-        except (FileTreeError, InvalidInput, NotFound) as exc:
+            services = (await workspace.allowed(Permission.edit)).services
+            await services.projects.rename(workspace.project_id, self.new_name)
+        except ForjaError as exc:
             self.error = str(exc)
             return
         self.rename_open = False
@@ -55,13 +57,16 @@ class ProjectActionsState(rx.State):
     async def duplicate(self):
         """A copy of the current version as a new project, opened at once."""
         workspace = await self.get_state(WorkspaceState)
-        new_id = await (await get_services()).history.duplicate(workspace.project_id, name=f"{workspace.project_name} (copy)")
+        allowed = await workspace.allowed()
+        new_id = await allowed.services.history.duplicate(
+            workspace.project_id, name=f"{workspace.project_name} (copy)", owner=allowed.actor.user_id
+        )
         return rx.redirect(f"/p/{new_id}")
 
     @rx.event
     async def move_to_trash(self):
         workspace = await self.get_state(WorkspaceState)
-        await (await get_services()).history.delete(workspace.project_id)
+        await (await workspace.allowed(Permission.own)).services.history.delete(workspace.project_id)
         home = await self.get_state(HomeState)
         home.error = ""
         return [
@@ -71,6 +76,7 @@ class ProjectActionsState(rx.State):
 
     @rx.event
     async def load_trash(self) -> None:
+        allowed = await signed_in(self)
         self.trash = [
             TrashRow(
                 id=t.id,
@@ -78,11 +84,11 @@ class ProjectActionsState(rx.State):
                 deleted=t.deleted_at.strftime("%d %b"),
                 purge=t.purge_at.strftime("%d %b") if t.purge_at else "",
             )
-            for t in await (await get_services()).history.list_trash()
+            for t in await allowed.services.history.list_trash(allowed.actor)
         ]
 
     @rx.event
     async def restore(self, project_id: str):
-        await (await get_services()).history.undelete(project_id)
+        await (await for_project(self, project_id, Permission.own)).services.history.undelete(project_id)
         await self.load_trash()
         return HomeState.load

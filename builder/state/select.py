@@ -14,7 +14,7 @@ import reflex as rx
 
 from builder.errors import ForjaError
 from builder.generation.picked import Picked, picked_from_message
-from builder.services import get_services
+from builder.services.access import Permission
 from builder.services.text_edits import TextChange
 from builder.state.preview import PreviewPaneState
 from builder.state.workspace import Loaded, WorkspaceState
@@ -40,16 +40,17 @@ class SelectState(WorkspaceState):
             self.clear_picked()
             self.select_notice = ""
             # A page opened afresh starts with Select off: its preview's copy drops places a closed page left on.
-            await (await get_services()).previews.set_select(loaded.project.id, False)
+            await loaded.services.previews.set_select(loaded.project.id, False)
 
     def picked(self) -> Picked | None:
         return self._picked
 
     @rx.event
     async def toggle_select(self) -> None:
+        services = (await self.allowed(Permission.edit)).services
         self.selecting = not self.selecting
         self.select_notice = ""
-        await (await get_services()).previews.set_select(self.project_id, self.selecting)
+        await services.previews.set_select(self.project_id, self.selecting)
 
     @rx.event
     def pick(self, raw: str) -> None:
@@ -78,7 +79,7 @@ class SelectState(WorkspaceState):
         self._edits += 1
         if not self.selecting:
             self.selecting = True
-            await (await get_services()).previews.set_select(self.project_id, True)
+            await (await self.allowed(Permission.edit)).services.previews.set_select(self.project_id, True)
         self.edit_request = json.dumps(
             {"n": self._edits, "src": self._picked.src, "path": self._picked.dom_path if not self._picked.src else ""}
         )
@@ -113,7 +114,8 @@ class SelectState(WorkspaceState):
 
     async def _save_text(self, change: TextChange):
         try:
-            result = await (await get_services()).text_edits.replace_text(self.project_id, change)
+            services = (await self.allowed(Permission.edit)).services
+            result = await services.text_edits.replace_text(self.project_id, change)
         except ForjaError as exc:
             self.select_notice, self.select_failed = f"Not saved: {exc}", True
             return PreviewPaneState.reload_preview

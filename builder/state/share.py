@@ -6,8 +6,8 @@ import dataclasses
 
 import reflex as rx
 
-from builder.errors import NotFound
-from builder.services import get_services
+from builder.errors import ForjaError, NotFound
+from builder.services.access import Permission
 from builder.services.shares import parse_expires
 from builder.state.workspace import WorkspaceState
 
@@ -47,7 +47,7 @@ class ShareState(rx.State):
 
     async def _load(self) -> None:
         workspace = await self.get_state(WorkspaceState)
-        infos = await (await get_services()).shares.links(workspace.project_id)
+        infos = await (await workspace.allowed()).services.shares.links(workspace.project_id)
         self.links = [
             ShareRow(
                 id=info.id,
@@ -68,10 +68,11 @@ class ShareState(rx.State):
         """A link to the current version; it keeps showing that version after later changes."""
         workspace = await self.get_state(WorkspaceState)
         try:
-            created = await (await get_services()).shares.create(
+            services = (await workspace.allowed(Permission.edit)).services
+            created = await services.shares.create(
                 workspace.project_id, workspace.current_version, parse_expires(self.expires), page_url=str(self.router.url)
             )
-        except (NotFound, ValueError) as exc:
+        except (ForjaError, ValueError) as exc:
             self.error = str(exc)
             return
         self.link = created.url
@@ -79,5 +80,9 @@ class ShareState(rx.State):
 
     @rx.event
     async def revoke(self, share_id: int):
-        await (await get_services()).shares.revoke(share_id)
+        workspace = await self.get_state(WorkspaceState)
+        services = (await workspace.allowed(Permission.edit)).services
+        if await services.shares.project_of(share_id) != workspace.project_id:
+            raise NotFound(f"There is no share link {share_id}.")
+        await services.shares.revoke(share_id)
         await self._load()

@@ -12,8 +12,11 @@ import dataclasses
 import reflex as rx
 
 from builder.errors import NotFound
+from builder.models import ProjectRole
 from builder.schemas import ProjectDetail
-from builder.services import get_services
+from builder.services import Services
+from builder.services.access import Permission
+from builder.state.auth import Allowed, for_project
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,6 +24,8 @@ class Loaded:
     """A refresh's reading of the project, for each part to show its share of."""
 
     project: ProjectDetail
+    # For reading the project: the person's right to see it was checked.
+    services: Services
     # The page moved to another project: what a part kept of the last one goes.
     switched: bool
     # The current version is not the one the page showed.
@@ -37,6 +42,16 @@ class WorkspaceState(rx.State):
     error: rx.Field[str] = rx.field("")
     # A generation runs: the conversation, the editor and the Logs tab's fix buttons all wait for it.
     generating: rx.Field[bool] = rx.field(False)
+    # The person's role in the project: a viewer's page offers no changes (the services refuse them anyway).
+    role: rx.Field[str] = rx.field("")
+
+    @rx.var
+    def can_edit(self) -> bool:
+        return self.role in (ProjectRole.owner.value, ProjectRole.editor.value)
+
+    @rx.var
+    def is_owner(self) -> bool:
+        return self.role == ProjectRole.owner.value
 
     @rx.event
     async def load(self):
@@ -55,11 +70,14 @@ class WorkspaceState(rx.State):
     async def _refresh(self, project_id: str) -> bool:
         """Reload everything the page shows from the services; False if the project is gone."""
         try:
-            project = await (await get_services()).projects.get(project_id)
+            allowed = await for_project(self, project_id, Permission.view)
+            project = await allowed.services.projects.get(project_id)
         except NotFound as exc:
             self.not_found = str(exc)
             return False
-        loaded = Loaded(project, project.id != self.project_id, (project.current_version or 0) != self.current_version)
+        switched = project.id != self.project_id
+        loaded = Loaded(project, allowed.services, switched, (project.current_version or 0) != self.current_version)
+        self.role = allowed.role.value if allowed.role is not None else ""
         self.not_found = ""
         if loaded.switched:
             self.error = ""
@@ -78,6 +96,13 @@ class WorkspaceState(rx.State):
         """A part that follows something as it changes overrides this to return its background event (or what the page
         must do once it is open)."""
         return None
+
+    async def allowed(self, need: Permission = Permission.view) -> Allowed:
+        """The services, once the person's role in the page's project is checked for `need` (every event checks
+        again: a role can change, or the person sign out, while the page stays open)."""
+        if not self.project_id:
+            raise NotFound("Open a project first.")
+        return await for_project(self, self.project_id, need)
 
     @rx.event
     def set_tab(self, tab: str) -> None:

@@ -1,4 +1,4 @@
-"""What every part of the store shares: its engine, sessions, limits and the project lookup."""
+"""What every part of the store shares: its engine, sessions, limits, the project lookup and its summary."""
 
 from __future__ import annotations
 
@@ -8,20 +8,39 @@ import weakref
 from collections.abc import Mapping
 from typing import TypeVar
 
+from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Mapped
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from builder.db import session_factory
 from builder.errors import NotFound
 from builder.filetree import Limits
-from builder.models import Blob, Project
+from builder.models import Blob, Generation, Project, ProjectMember, ProjectRole, Version, VersionFile
+from builder.schemas import ProjectSummary
 
 K = TypeVar("K")
+
+COMMIT_ATTEMPTS = 5
+# Rows per IN (...) list: well under SQLite's and PostgreSQL's limits on bound parameters.
+IN_CHUNK = 500
 
 
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def of_member(user_id: str | None, owner: bool = False, project_id: Mapped[str] | None = None) -> tuple[ColumnElement[bool], ...]:
+    """The condition "the project (`project_id`, default Project.id) is one `user_id` has a role in" (is the owner of,
+    with `owner`); none when None: every project."""
+    if user_id is None:
+        return ()
+    members = select(ProjectMember.project_id).where(ProjectMember.user_id == user_id)
+    if owner:
+        members = members.where(ProjectMember.role == ProjectRole.owner)
+    return (col(project_id if project_id is not None else Project.id).in_(members),)
 
 
 class StoreBase:
@@ -42,6 +61,12 @@ class StoreBase:
             raise NotFound(f"There is no project {project_id!r}. It may have been deleted; see the home page for your projects.")
         return project
 
+    async def _remove_empty_project(self, session: AsyncSession, project: Project) -> None:
+        """Delete a project that never got a version, with what it had: generation records and its people."""
+        for table in (Generation, ProjectMember):
+            await session.exec(delete(table).where(col(table.project_id) == project.id))
+        await session.delete(project)
+
     async def _keep_blobs(self, session: AsyncSession, contents: Mapping[K, bytes]) -> dict[K, str]:
         """Each content's hash, with a blob added for those the store does not hold yet (contents are stored once)."""
         hashes = {key: content_hash(data) for key, data in contents.items()}
@@ -51,3 +76,20 @@ class StoreBase:
                 session.add(Blob(hash=digest, size=len(contents[key]), data=contents[key]))
                 known.add(digest)
         return hashes
+
+    async def _summary(self, session: AsyncSession, project: Project) -> ProjectSummary:
+        current = await session.get(Version, project.current_version_id) if project.current_version_id else None
+        file_count = 0
+        if current is not None:
+            file_count = (
+                await session.exec(select(func.count()).select_from(VersionFile).where(VersionFile.version_id == current.id))
+            ).one()
+        return ProjectSummary(
+            id=project.id,
+            name=project.name,
+            stack=[s for s in project.stack.split(",") if s],
+            file_count=file_count,
+            current_version=current.number if current else None,
+            created_at=project.created_at,
+            updated_at=project.updated_at,
+        )

@@ -13,7 +13,7 @@ from builder.errors import GenerationBusy, NotFound
 from builder.images import Image, sniff
 from builder.models import Blob, Generation, Project, Version
 from builder.schemas import GenerationInfo
-from builder.store.base import StoreBase
+from builder.store.base import StoreBase, of_member
 
 GENERATION_RUNNING = "running"
 GENERATION_INTERRUPTED = "interrupted"
@@ -29,6 +29,7 @@ class GenerationRecords(StoreBase):
         stale_before: datetime,
         kind: str = "prompt",
         pictures: Sequence[Image] = (),
+        user_id: str | None = None,
     ) -> int:
         """Record a running generation; GenerationBusy if the project has one running already.
 
@@ -46,7 +47,13 @@ class GenerationRecords(StoreBase):
             # Kept as blobs (content-addressed, like files) so the conversation shows them after a reload too.
             hashes = (await self._keep_blobs(session, dict(enumerate(picture.data for picture in pictures)))).values()
             record = Generation(
-                project_id=project_id, prompt=prompt, provider=provider, model=model, kind=kind, pictures=",".join(hashes)
+                project_id=project_id,
+                prompt=prompt,
+                provider=provider,
+                model=model,
+                kind=kind,
+                pictures=",".join(hashes),
+                user_id=user_id,
             )
             session.add(record)
             await session.flush()
@@ -104,9 +111,7 @@ class GenerationRecords(StoreBase):
                 records = (await session.exec(select(Generation).where(Generation.project_id == project_id))).all()
                 if any(record.outcome != GENERATION_INTERRUPTED for record in records):
                     continue
-                for record in records:
-                    await session.delete(record)
-                await session.delete(project)
+                await self._remove_empty_project(session, project)
                 removed.append(project_id)
             return count, removed
 
@@ -139,10 +144,13 @@ class GenerationRecords(StoreBase):
                 for record, number in rows
             ]
 
-    async def picture(self, digest: str) -> Image:
-        """A picture attached to a prompt; NotFound for any other blob (a project's files are not served this way)."""
+    async def picture(self, digest: str, member: str | None = None) -> Image:
+        """A picture attached to a prompt (in a project `member` has a role in, unless None); NotFound for any other
+        blob (a project's files are not served this way)."""
         async with self._sessions() as session:
-            used = select(Generation.id).where(col(Generation.pictures).contains(digest))
+            used = select(Generation.id).where(
+                col(Generation.pictures).contains(digest), *of_member(member, project_id=col(Generation.project_id))
+            )
             blob = await session.get(Blob, digest) if (await session.exec(used)).first() is not None else None
         media_type = sniff(blob.data) if blob is not None else None
         if blob is None or media_type is None:

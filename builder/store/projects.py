@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 
-from sqlalchemy import delete, exists, func, update
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,11 +27,9 @@ from builder.filetree import (
 from builder.models import (
     Author,
     Blob,
-    Generation,
-    PreviewSession,
     Project,
-    ShareLink,
-    Verification,
+    ProjectMember,
+    ProjectRole,
     Version,
     VersionFile,
     utcnow,
@@ -42,12 +39,13 @@ from builder.schemas import (
     FileInfo,
     ProjectDetail,
     ProjectSummary,
-    PurgeResult,
-    TrashedProject,
     VersionInfo,
 )
-from builder.store.base import content_hash
+from builder.store.accounts import AccountRecords
+from builder.store.base import COMMIT_ATTEMPTS, IN_CHUNK, content_hash, of_member
 from builder.store.generations import GenerationRecords
+from builder.store.members import MemberRecords
+from builder.store.trash import TrashRecords
 from builder.store.verifications import VerificationRecords
 from builder.wording import DUPLICATED_FROM
 from preview_runtime.stack import detect_stack, is_manifest
@@ -59,9 +57,6 @@ class _StaleParent(Exception):
     """Another commit to the project landed after this one read its current version."""
 
 
-COMMIT_ATTEMPTS = 5
-# Rows per IN (...) list: well under SQLite's and PostgreSQL's limits on bound parameters.
-IN_CHUNK = 500
 # The largest value of an INTEGER column on PostgreSQL (SQLite's go to 2**63 - 1): a version
 # number or id above it cannot exist, and asking the database for it would fail instead.
 MAX_ROW_NUMBER = 2**31 - 1
@@ -92,9 +87,9 @@ def _version_info(version: Version, parent_number: int | None) -> VersionInfo:
     )
 
 
-class ProjectStore(GenerationRecords, VerificationRecords):
-    """Projects, their immutable versions and files, their history and trash (generation and verification records
-    in their own modules)."""
+class ProjectStore(GenerationRecords, VerificationRecords, AccountRecords, MemberRecords, TrashRecords):
+    """Projects, their immutable versions and files, their history and trash (generation and verification records,
+    accounts, project members and the trash in their own modules)."""
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -117,40 +112,29 @@ class ProjectStore(GenerationRecords, VerificationRecords):
         rows = await session.exec(select(VersionFile).where(VersionFile.version_id == version_id))
         return {row.path: row.blob_hash for row in rows}
 
-    async def _summary(self, session: AsyncSession, project: Project) -> ProjectSummary:
-        current = await session.get(Version, project.current_version_id) if project.current_version_id else None
-        file_count = 0
-        if current is not None:
-            file_count = (
-                await session.exec(select(func.count()).select_from(VersionFile).where(VersionFile.version_id == current.id))
-            ).one()
-        return ProjectSummary(
-            id=project.id,
-            name=project.name,
-            stack=[s for s in project.stack.split(",") if s],
-            file_count=file_count,
-            current_version=current.number if current else None,
-            created_at=project.created_at,
-            updated_at=project.updated_at,
-        )
-
-    async def list_projects(self, limit: int | None = None, offset: int = 0) -> list[ProjectSummary]:
-        """Projects not in the trash, most recently changed first (id breaks ties, so pages never overlap)."""
+    async def list_projects(self, limit: int | None = None, offset: int = 0, member: str | None = None) -> list[ProjectSummary]:
+        """Projects not in the trash (of which `member` has a role, unless None), most recently changed first (id
+        breaks ties, so pages never overlap)."""
         async with self._sessions() as session:
             projects = await session.exec(
                 select(Project)
-                .where(col(Project.deleted_at).is_(None))
+                .where(col(Project.deleted_at).is_(None), *of_member(member))
                 .order_by(col(Project.updated_at).desc(), col(Project.id))
                 .offset(offset)
                 .limit(limit)
             )
             return [await self._summary(session, p) for p in projects.all()]
 
-    async def count_projects(self, trashed: bool = False) -> int:
-        """How many projects are (or are not) in the trash, counted by the database."""
+    async def count_projects(self, trashed: bool = False, member: str | None = None) -> int:
+        """How many projects are (or are not) in the trash, counted by the database: those `member` has a role in (in
+        the trash: owns), or all."""
         deleted = col(Project.deleted_at)
         async with self._sessions() as session:
-            query = select(func.count()).select_from(Project).where(deleted.is_not(None) if trashed else deleted.is_(None))
+            query = (
+                select(func.count())
+                .select_from(Project)
+                .where(deleted.is_not(None) if trashed else deleted.is_(None), *of_member(member, owner=trashed))
+            )
             return (await session.exec(query)).one()
 
     async def get_project(self, project_id: str) -> ProjectDetail:
@@ -218,9 +202,9 @@ class ProjectStore(GenerationRecords, VerificationRecords):
     # -- writing -----------------------------------------------------------------------------
 
     async def create_project(
-        self, name: str, files: Mapping[str, bytes | str], author: Author = Author.import_, message: str = ""
+        self, name: str, files: Mapping[str, bytes | str], author: Author = Author.import_, message: str = "", *, owner: str
     ) -> CommitResult:
-        """Make a project and its first version in one transaction."""
+        """Make a project (`owner`'s) and its first version in one transaction."""
         tree = validate_tree(files, self.limits)
         if not tree:
             raise FileTreeError("A project needs at least one file.")
@@ -229,16 +213,19 @@ class ProjectStore(GenerationRecords, VerificationRecords):
             project = Project(name=name, stack=",".join(detect_stack(tree)))
             session.add(project)
             await session.flush()
+            session.add(ProjectMember(project_id=project.id, user_id=owner, role=ProjectRole.owner))
             version = await self._write_version(session, project, None, tree, author, message, len(tree))
             info = _version_info(version, None)
         log.info("created project %s (%s) with %d files", project.id, name, len(tree))
         return CommitResult(project_id=project.id, version=info, changed=sorted(tree), deleted=[])
 
-    async def create_empty_project(self, name: str) -> str:
-        """A project with no version yet: generation fills it while the workspace is already open."""
+    async def create_empty_project(self, name: str, *, owner: str) -> str:
+        """A project (`owner`'s) with no version yet: generation fills it while the workspace is already open."""
         async with self._sessions() as session, session.begin():
             project = Project(name=clean_name(name) or "Untitled project")
             session.add(project)
+            await session.flush()
+            session.add(ProjectMember(project_id=project.id, user_id=owner, role=ProjectRole.owner))
         return project.id
 
     async def discard_if_empty(self, project_id: str) -> bool:
@@ -247,9 +234,7 @@ class ProjectStore(GenerationRecords, VerificationRecords):
             project = await session.get(Project, project_id)
             if project is None or project.current_version_id is not None:
                 return False
-            for record in (await session.exec(select(Generation).where(Generation.project_id == project_id))).all():
-                await session.delete(record)
-            await session.delete(project)
+            await self._remove_empty_project(session, project)
         return True
 
     async def set_provider(self, project_id: str, provider: str, model: str = "") -> None:
@@ -442,8 +427,10 @@ class ProjectStore(GenerationRecords, VerificationRecords):
             raise NotFound(f"Stored file content {sorted(missing)[0]} is missing.")
         return found
 
-    async def duplicate(self, project_id: str, version: int | None = None, name: str | None = None) -> CommitResult:
-        """A new project whose version 1 is the tree of `version` (default: current), sharing its blobs."""
+    async def duplicate(
+        self, project_id: str, version: int | None = None, name: str | None = None, *, owner: str
+    ) -> CommitResult:
+        """A new project (`owner`'s) whose version 1 is the tree of `version` (default: current), sharing its blobs."""
         async with self._sessions() as session, session.begin():
             source = await self._project(session, project_id)
             found = await self._version(session, source, version)
@@ -454,105 +441,9 @@ class ProjectStore(GenerationRecords, VerificationRecords):
             project = Project(name=new_name, stack="", provider=source.provider, model=source.model)
             session.add(project)
             await session.flush()
+            session.add(ProjectMember(project_id=project.id, user_id=owner, role=ProjectRole.owner))
             message = f"{DUPLICATED_FROM} {source.name} version {found.number}"
             created = await self._write_version(session, project, None, {}, Author.import_, message, len(manifest), manifest)
             info = _version_info(created, None)
         log.info("duplicated project %s version %d as %s", project_id, found.number, project.id)
         return CommitResult(project_id=project.id, version=info, changed=sorted(manifest), deleted=[])
-
-    async def trash(self, project_id: str) -> None:
-        """Move a project to the trash: it disappears from lists and reads until restored or purged."""
-        async with self._sessions() as session, session.begin():
-            project = await self._project(session, project_id)
-            project.deleted_at = utcnow()
-            session.add(project)
-
-    async def list_trash(self, limit: int | None = None, offset: int = 0) -> list[TrashedProject]:
-        async with self._sessions() as session:
-            projects = await session.exec(
-                select(Project)
-                .where(col(Project.deleted_at).is_not(None))
-                .order_by(col(Project.deleted_at).desc(), col(Project.id))
-                .offset(offset)
-                .limit(limit)
-            )
-            trashed: list[TrashedProject] = []
-            for project in projects.all():
-                assert project.deleted_at is not None
-                summary = await self._summary(session, project)
-                trashed.append(TrashedProject(**summary.model_dump(), deleted_at=project.deleted_at))
-            return trashed
-
-    async def untrash(self, project_id: str) -> ProjectSummary:
-        """Bring a project back from the trash, with all its versions."""
-        async with self._sessions() as session, session.begin():
-            project = await session.get(Project, project_id)
-            if project is None or project.deleted_at is None:
-                raise NotFound(f"There is no project {project_id!r} in the trash.")
-            project.deleted_at = None
-            session.add(project)
-            await session.flush()
-            return await self._summary(session, project)
-
-    async def purge_trashed(self, before: datetime) -> PurgeResult:
-        """Delete for good the projects trashed before `before`, with everything that belongs to them.
-
-        Blobs are shared between versions and projects, so only the blobs no remaining version
-        refers to are deleted.
-        """
-        async with self._sessions() as session, session.begin():
-            # The UPDATE locks the rows (on SQLite: takes the write lock) so a concurrent restore
-            # from the trash either lands first or waits.
-            ids = list(
-                (
-                    await session.exec(
-                        update(Project)
-                        .where(col(Project.deleted_at).is_not(None), col(Project.deleted_at) < before)
-                        .values(deleted_at=Project.deleted_at)
-                        .returning(col(Project.id))
-                    )
-                ).scalars()
-            )
-            if not ids:
-                return PurgeResult(projects=[])
-            versions = select(Version.id).where(col(Version.project_id).in_(ids))
-            candidates = set(
-                (
-                    await session.exec(select(VersionFile.blob_hash).where(col(VersionFile.version_id).in_(versions)).distinct())
-                ).all()
-            )
-            version_count = (
-                await session.exec(select(func.count()).select_from(Version).where(col(Version.project_id).in_(ids)))
-            ).one()
-            for table in (ShareLink, PreviewSession, Generation, Verification):
-                await session.exec(delete(table).where(col(table.project_id).in_(ids)))
-            await session.exec(delete(VersionFile).where(col(VersionFile.version_id).in_(versions)))
-            await session.exec(update(Version).where(col(Version.project_id).in_(ids)).values(parent_id=None))
-            await session.exec(delete(Version).where(col(Version.project_id).in_(ids)))
-            await session.exec(delete(Project).where(col(Project.id).in_(ids)))
-        blobs = await self._delete_unused_blobs(candidates)
-        log.info("purged %d projects from the trash (%d versions, %d blobs)", len(ids), version_count, blobs)
-        return PurgeResult(projects=sorted(ids), versions=version_count, blobs=blobs)
-
-    async def _delete_unused_blobs(self, candidates: set[str]) -> int:
-        """Delete the blobs among `candidates` that no version refers to; returns how many."""
-        wanted = sorted(candidates)
-        deleted = 0
-        for start in range(0, len(wanted), IN_CHUNK):
-            chunk = wanted[start : start + IN_CHUNK]
-            for attempt in range(COMMIT_ATTEMPTS):
-                try:
-                    async with self._sessions() as session, session.begin():
-                        result = await session.exec(
-                            delete(Blob).where(
-                                col(Blob.hash).in_(chunk),
-                                ~exists().where(col(VersionFile.blob_hash) == col(Blob.hash)),
-                            )
-                        )
-                        deleted += result.rowcount or 0
-                    break
-                except IntegrityError:
-                    # A commit elsewhere started using one of these blobs meanwhile; look again.
-                    if attempt == COMMIT_ATTEMPTS - 1:
-                        log.warning("left %d unused blobs for the next purge", len(chunk))
-        return deleted

@@ -109,8 +109,8 @@ class VerificationRecords(StoreBase):
         async with self._sessions() as session:
             return {project_id: last for project_id, last in await session.exec(query) if last is not None}
 
-    async def usage(self, project_id: str | None = None, since: datetime | None = None) -> Usage:
-        """Tokens and estimated cost of the generations of one project (or all), since a moment (or ever)."""
+    async def usage(self, project_id: str | None = None, since: datetime | None = None, user_id: str | None = None) -> Usage:
+        """Tokens and estimated cost of the generations of one project (or all; or one person's), since a moment (or ever)."""
         # sqlmodel's select takes at most four columns; this is SQLAlchemy's, run on the connection.
         query = sa_select(
             func.count(),
@@ -123,6 +123,8 @@ class VerificationRecords(StoreBase):
             query = query.where(col(Generation.project_id) == project_id)
         if since is not None:
             query = query.where(col(Generation.created_at) >= since)
+        if user_id is not None:
+            query = query.where(col(Generation.user_id) == user_id)
         async with self._sessions() as session:
             count, input_tokens, output_tokens, cost, unknown = (await (await session.connection()).execute(query)).one()
         return Usage(

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from builder.api import api, same_origin_writes
+from builder.models import LOCAL_USER_ID
 from builder.services import Services
 from builder.settings import settings
 
@@ -23,7 +24,7 @@ async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
 
 async def test_tree_holds_every_file_of_the_version(client: httpx.AsyncClient, services: Services) -> None:
     result = await services.projects.import_tree(
-        "Tree", {"index.html": b"<h1>One</h1>", "img/dot.png": b"\x89PNG\r\n\x1a\n\xff"}, "a test"
+        "Tree", {"index.html": b"<h1>One</h1>", "img/dot.png": b"\x89PNG\r\n\x1a\n\xff"}, "a test", owner=LOCAL_USER_ID
     )
     await services.projects.save(result.project_id, {"index.html": b"<h1>Two</h1>"})
     current = (await client.get(f"/api/projects/{result.project_id}/tree")).json()
@@ -37,7 +38,9 @@ async def test_tree_holds_every_file_of_the_version(client: httpx.AsyncClient, s
 
 
 async def test_browser_lines_reach_the_log_flagged(client: httpx.AsyncClient, services: Services) -> None:
-    project_id = (await services.projects.import_tree("Logs", {"index.html": b"<h1>x</h1>"}, "a test")).project_id
+    project_id = (
+        await services.projects.import_tree("Logs", {"index.html": b"<h1>x</h1>"}, "a test", owner=LOCAL_USER_ID)
+    ).project_id
     origin = {"Origin": settings.builder_origins[0]}
     lines = [
         {"source": "browser", "text": "x is undefined", "level": "error"},
@@ -57,7 +60,9 @@ async def test_browser_lines_reach_the_log_flagged(client: httpx.AsyncClient, se
 async def test_browser_lines_are_refused_from_other_origins_and_when_malformed(
     client: httpx.AsyncClient, services: Services
 ) -> None:
-    project_id = (await services.projects.import_tree("Logs", {"index.html": b"<h1>x</h1>"}, "a test")).project_id
+    project_id = (
+        await services.projects.import_tree("Logs", {"index.html": b"<h1>x</h1>"}, "a test", owner=LOCAL_USER_ID)
+    ).project_id
     before = len(services.logs.history(project_id))
     url = f"/api/projects/{project_id}/preview/logs"
     line = {"source": "browser", "text": "forged", "level": "error"}

@@ -23,7 +23,7 @@ from builder.generation.engine import GenerationEvent
 from builder.generation.providers.offline import personalise
 from builder.generation.schema import TOOL_INPUT_SCHEMA, TOOL_NAME
 from builder.generation.starters import choose_starter, load_starters, render_starter
-from builder.models import Author
+from builder.models import LOCAL_USER_ID, Author
 from builder.services import Services
 from tests.conftest import TEST_ANTHROPIC_KEY, TEST_OPENAI_KEY
 from tests.llm_server import HTTPErrorAnswer, RecordedRequest, ScriptedLLMServer, StreamErrorAnswer, TextAnswer, ToolAnswer, Usage
@@ -58,7 +58,7 @@ async def run(
 
     A refusal to start (an unusable provider) comes back as the one error event, as a follower would show it.
     """
-    project_id = project_id or await services.projects.create_empty("New app")
+    project_id = project_id or await services.projects.create_empty("New app", owner=LOCAL_USER_ID)
     try:
         await services.generations.start(project_id, prompt, provider, model)
     except ForjaError as exc:
@@ -71,7 +71,7 @@ async def text_tree(services: Services, project_id: str) -> dict[str, str]:
 
 
 async def make_project(services: Services, files: dict[str, str]) -> str:
-    return (await services.projects.create("Shop", files, Author.import_, "Imported")).project_id
+    return (await services.projects.create("Shop", files, Author.import_, "Imported", owner=LOCAL_USER_ID)).project_id
 
 
 def last_user_message(request: RecordedRequest) -> str:
@@ -150,7 +150,7 @@ async def test_new_project_from_a_tool_answer(services: Services, scripted_llm: 
 
 async def test_unknown_model_price_is_recorded_as_unknown(services: Services, scripted_llm: ScriptedLLMServer) -> None:
     scripted_llm.queue(ToolAnswer(tool(SITE)))
-    project_id = await services.projects.create_empty("New app")
+    project_id = await services.projects.create_empty("New app", owner=LOCAL_USER_ID)
     _, events = await run(services, "A page", "openai", project_id, "llama-3.3-70b")
     assert_saved(events, 1)
     assert events[-1].usage is not None and events[-1].usage["cost_usd"] is None
@@ -745,7 +745,7 @@ async def test_blank_prompt_ends_with_an_error_event(services: Services, offline
 async def test_hub_runs_one_generation_per_project_and_replays_its_events(
     services: Services, scripted_llm: ScriptedLLMServer
 ) -> None:
-    project_id = await services.projects.create_empty("New app")
+    project_id = await services.projects.create_empty("New app", owner=LOCAL_USER_ID)
     scripted_llm.queue(ToolAnswer(tool(SITE), chunks=3))
     hub = services.generations
     await hub.start(project_id, "A page", "anthropic")
@@ -765,7 +765,7 @@ async def test_hub_runs_one_generation_per_project_and_replays_its_events(
 
 
 async def test_hub_follower_gets_an_error_for_a_blank_prompt(services: Services, offline_only: None) -> None:
-    project_id = await services.projects.create_empty("New app")
+    project_id = await services.projects.create_empty("New app", owner=LOCAL_USER_ID)
     await services.generations.start(project_id, "  ")
     followed = await asyncio.wait_for(_collect(services, project_id), timeout=5)
     assert [e.type for e in followed] == ["error"]

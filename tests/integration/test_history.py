@@ -25,8 +25,9 @@ from builder import db
 from builder.cli_history import COMMANDS, add_parsers
 from builder.errors import FileTreeError, GitExportError, NotFound
 from builder.filetree import read_zip
-from builder.models import Author, Blob, Generation, PreviewSession, Project, ShareLink, Version, VersionFile
+from builder.models import LOCAL_USER_ID, Author, Blob, Generation, PreviewSession, Project, ShareLink, Version, VersionFile
 from builder.services import Services
+from builder.services.access import LOCAL_ACTOR
 from builder.services.history import slug
 from builder.services.previews import local_work_dir
 from builder.store import ProjectStore, content_hash
@@ -45,7 +46,7 @@ async def svc(store: ProjectStore) -> AsyncIterator[Services]:
 
 async def make_history(services: Services) -> str:
     """Version 1 (import), 2 (AI edit + new file + binary change), 3 (user deletes a file)."""
-    created = await services.projects.create("Barber shop", V1)
+    created = await services.projects.create("Barber shop", V1, owner=LOCAL_USER_ID)
     pid = created.project_id
     await services.projects.save(
         pid,
@@ -127,7 +128,7 @@ async def test_diff_against_any_version_both_ways(svc: Services) -> None:
 
 
 async def test_diff_marks_a_missing_final_newline_and_keeps_other_line_breaks(svc: Services) -> None:
-    created = await svc.projects.create("App", {"a.txt": "x\ny"})
+    created = await svc.projects.create("App", {"a.txt": "x\ny"}, owner=LOCAL_USER_ID)
     await svc.projects.save(created.project_id, {"a.txt": "x\ny\n\u2028z\r\n"})
     diff = await svc.history.diff(created.project_id, 2)
     assert diff.files[0].diff == (
@@ -262,13 +263,15 @@ async def test_git_bundle_clones_with_one_commit_per_version(svc: Services, tmp_
 
 
 async def test_git_bundle_of_a_project_without_versions(svc: Services) -> None:
-    pid = await svc.projects.create_empty("Empty")
+    pid = await svc.projects.create_empty("Empty", owner=LOCAL_USER_ID)
     with pytest.raises(NotFound, match="no versions yet"):
         await svc.history.export_bundle(pid)
 
 
 async def test_git_bundle_leaves_out_dot_git_paths(svc: Services, tmp_path: Path) -> None:
-    created = await svc.projects.create("App", {"index.html": "hi", ".GIT/config": "[core]", "a/.git/hooks/x": "evil"})
+    created = await svc.projects.create(
+        "App", {"index.html": "hi", ".GIT/config": "[core]", "a/.git/hooks/x": "evil"}, owner=LOCAL_USER_ID
+    )
     _, data = await svc.history.export_bundle(created.project_id)
     (tmp_path / "p.bundle").write_bytes(data)
     git(tmp_path, "clone", "--quiet", "p.bundle", "clone")
@@ -288,7 +291,7 @@ async def test_git_missing_is_a_plain_error(svc: Services, monkeypatch: pytest.M
 async def test_duplicate_from_version_one(svc: Services) -> None:
     pid = await make_history(svc)
     await svc.projects.set_provider(pid, "anthropic", "claude-x")
-    copy_id = await svc.history.duplicate(pid, version=1)
+    copy_id = await svc.history.duplicate(pid, version=1, owner=LOCAL_USER_ID)
     assert copy_id != pid
     copy = await svc.projects.get(copy_id)
     assert copy.name == "Barber shop (copy)" and copy.provider == "anthropic" and copy.model == "claude-x"
@@ -301,20 +304,20 @@ async def test_duplicate_from_version_one(svc: Services) -> None:
     await svc.projects.save(copy_id, {"index.html": "changed"})
     assert (await svc.projects.read_tree(pid, 1))["index.html"] == b"<h1>Hello</h1>\n"
     assert len(await svc.projects.versions(pid)) == 3
-    named = await svc.history.duplicate(pid, name="  Fork  ")
+    named = await svc.history.duplicate(pid, name="  Fork  ", owner=LOCAL_USER_ID)
     assert (await svc.projects.get(named)).name == "Fork"
     assert await svc.projects.read_tree(named) == await svc.projects.read_tree(pid)
     with pytest.raises(NotFound):
-        await svc.history.duplicate(pid, version=9)
+        await svc.history.duplicate(pid, version=9, owner=LOCAL_USER_ID)
 
 
 async def test_duplicate_detects_the_stack_of_the_copied_version(svc: Services) -> None:
-    created = await svc.projects.create("App", {"index.html": "hi"})
+    created = await svc.projects.create("App", {"index.html": "hi"}, owner=LOCAL_USER_ID)
     await svc.projects.save(
         created.project_id, {"package.json": '{"dependencies": {"react": "18"}, "devDependencies": {"vite": "5"}}'}
     )
     assert (await svc.projects.get(created.project_id)).stack == ["react", "vite"]
-    copy = await svc.history.duplicate(created.project_id, version=1)
+    copy = await svc.history.duplicate(created.project_id, version=1, owner=LOCAL_USER_ID)
     assert (await svc.projects.get(copy)).stack == ["html"]
 
 
@@ -330,9 +333,9 @@ async def test_rename(svc: Services) -> None:
 
 async def test_trash_hides_and_restore_brings_back(svc: Services) -> None:
     pid = await make_history(svc)
-    other = (await svc.projects.create("Other", {"a.js": "a"})).project_id
+    other = (await svc.projects.create("Other", {"a.js": "a"}, owner=LOCAL_USER_ID)).project_id
     await svc.history.delete(pid)
-    assert [p.id for p in await svc.projects.summaries()] == [other]
+    assert [p.id for p in await svc.projects.summaries(LOCAL_ACTOR)] == [other]
     for read in (svc.projects.get(pid), svc.projects.read_tree(pid, 1), svc.projects.versions(pid)):
         with pytest.raises(NotFound):
             await read
@@ -340,15 +343,15 @@ async def test_trash_hides_and_restore_brings_back(svc: Services) -> None:
         await svc.projects.save(pid, {"x.js": "x"})
     with pytest.raises(NotFound):
         await svc.history.delete(pid)  # already in the trash
-    trash = await svc.history.list_trash()
+    trash = await svc.history.list_trash(LOCAL_ACTOR)
     assert [t.id for t in trash] == [pid]
     assert trash[0].name == "Barber shop" and trash[0].current_version == 3
     assert trash[0].purge_at == trash[0].deleted_at + timedelta(days=30)
 
     restored = await svc.history.undelete(pid)
     assert restored.id == pid and restored.current_version == 3
-    assert {p.id for p in await svc.projects.summaries()} == {pid, other}
-    assert await svc.history.list_trash() == []
+    assert {p.id for p in await svc.projects.summaries(LOCAL_ACTOR)} == {pid, other}
+    assert await svc.history.list_trash(LOCAL_ACTOR) == []
     assert len(await svc.projects.versions(pid)) == 3
     with pytest.raises(NotFound, match="in the trash"):
         await svc.history.undelete(pid)
@@ -367,8 +370,10 @@ async def test_purge_deletes_old_trash_and_unshared_blobs_only(
     monkeypatch.setattr(builder.settings.settings, "data_dir", tmp_path)
     pid = await make_history(svc)
     # Another project shares one blob (app.js of version 2's edit is unique to pid; index.html is shared).
-    keeper = (await store.create_project("Keeper", {"index.html": "<h1>Hello</h1>\n", "k.js": "k"})).project_id
-    recent = (await store.create_project("Recent", {"r.js": "r"})).project_id
+    keeper = (
+        await store.create_project("Keeper", {"index.html": "<h1>Hello</h1>\n", "k.js": "k"}, owner=LOCAL_USER_ID)
+    ).project_id
+    recent = (await store.create_project("Recent", {"r.js": "r"}, owner=LOCAL_USER_ID)).project_id
     versions = await store.list_versions(pid)
     generation = await store.start_generation(pid, "make it", "offline", "", stale_before=datetime.now(UTC) - timedelta(hours=1))
     await store.finish_generation(generation, outcome="saved", version_id=versions[1].id)
@@ -398,7 +403,7 @@ async def test_purge_deletes_old_trash_and_unshared_blobs_only(
     assert await count(store, Blob, Blob.hash.in_(own)) == 0  # type: ignore[attr-defined]
     assert await count(store, Blob, Blob.hash == shared) == 1
     assert (await store.read_tree(keeper))["index.html"] == b"<h1>Hello</h1>\n"
-    assert [t.id for t in await svc.history.list_trash()] == [recent]
+    assert [t.id for t in await svc.history.list_trash(LOCAL_ACTOR)] == [recent]
     assert not homes[pid].exists() and homes[recent].is_dir()  # a project's home goes with it, not before
     assert (await svc.history.purge_expired(days=30)).projects == []
     assert (await svc.history.purge_expired(days=0)).projects == [recent]
@@ -407,7 +412,7 @@ async def test_purge_deletes_old_trash_and_unshared_blobs_only(
 
 async def test_purge_keeps_blobs_of_a_duplicate(svc: Services, store: ProjectStore) -> None:
     pid = await make_history(svc)
-    copy = await svc.history.duplicate(pid, version=2)
+    copy = await svc.history.duplicate(pid, version=2, owner=LOCAL_USER_ID)
     await svc.history.delete(pid)
     await set_deleted_at(store, pid, datetime.now(UTC) - timedelta(days=40))
     result = await svc.history.purge_expired()
@@ -436,6 +441,7 @@ def cli_parser() -> argparse.ArgumentParser:
 
 async def run_cli(services: Services, *argv: str) -> tuple[object, str]:
     args = cli_parser().parse_args(argv)
+    args.actor = LOCAL_ACTOR
     return await COMMANDS[args.command](services, args)
 
 

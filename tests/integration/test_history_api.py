@@ -17,9 +17,10 @@ from builder import db
 from builder.api import forja_error
 from builder.errors import ForjaError, NotFound
 from builder.filetree import read_zip
-from builder.models import Author, Project
+from builder.models import LOCAL_USER_ID, Author, Project
 from builder.routes.history import router
 from builder.services import Services
+from builder.services.access import LOCAL_ACTOR
 from builder.services.history import TRASH_DAYS
 from builder.store import ProjectStore
 
@@ -43,7 +44,9 @@ async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def pid(services: Services) -> str:
     """Versions 1 (import), 2 (AI: edit, add, binary change) and 3 (delete)."""
-    created = await services.projects.create("Barber shop", {"index.html": "<h1>Hi</h1>\n", "app.js": "a\nb\n", "x.png": PNG})
+    created = await services.projects.create(
+        "Barber shop", {"index.html": "<h1>Hi</h1>\n", "app.js": "a\nb\n", "x.png": PNG}, owner=LOCAL_USER_ID
+    )
     await services.projects.save(created.project_id, {"app.js": "a\nB\n", "new.js": "n\n", "x.png": PNG + b"!"}, author=Author.ai)
     await services.projects.save(created.project_id, {}, ["index.html"], message="Removed the page")
     return created.project_id
@@ -187,7 +190,7 @@ async def test_trash_and_restore(
     response = await client.delete(f"/api/projects/{pid}")
     assert response.status_code == 204 and response.content == b""
     assert stopped == [pid]  # its running preview goes too
-    assert await services.projects.summaries() == []
+    assert await services.projects.summaries(LOCAL_ACTOR) == []
     with pytest.raises(NotFound):
         await services.projects.get(pid)
     # Everything under the project is gone from reads while it is in the trash.
@@ -205,7 +208,7 @@ async def test_trash_and_restore(
     restored = await client.post(f"/api/trash/{pid}/restore")
     assert restored.status_code == 200 and restored.json()["id"] == pid
     assert (await client.get("/api/trash")).json()["items"] == []
-    assert [p.id for p in await services.projects.summaries()] == [pid]
+    assert [p.id for p in await services.projects.summaries(LOCAL_ACTOR)] == [pid]
     assert (await client.post(f"/api/trash/{pid}/restore")).status_code == 404  # not in the trash
     assert (await client.post("/api/trash/nope/restore")).status_code == 404
     assert (await client.delete("/api/projects/nope")).status_code == 404

@@ -15,8 +15,9 @@ import builder.settings
 from builder.api import api
 from builder.db import session_factory
 from builder.http_guards import limited_bodies, trusted_hosts
-from builder.models import Generation, Project
+from builder.models import LOCAL_USER_ID, Generation, Project
 from builder.services import Services
+from builder.services.access import LOCAL_ACTOR
 from builder.services.generations import GenerationService
 from builder.store import ProjectStore
 from tests.integration.test_cli import Cli
@@ -134,7 +135,7 @@ async def test_a_zip_listing_too_many_entries_is_refused_before_unpacking(
 
 
 async def test_project_lists_page_with_a_total_and_health_counts_all(client: httpx.AsyncClient, services: Services) -> None:
-    ids = {(await services.projects.create(f"P{i}", TREE)).project_id for i in range(105)}
+    ids = {(await services.projects.create(f"P{i}", TREE, owner=LOCAL_USER_ID)).project_id for i in range(105)}
     assert (await client.get("/health")).json() == {"status": "ok", "projects": 105}
     first = (await client.get("/api/projects")).json()
     assert first["total"] == 105 and first["limit"] == 100 and len(first["items"]) == 100
@@ -142,7 +143,7 @@ async def test_project_lists_page_with_a_total_and_health_counts_all(client: htt
     assert len(rest["items"]) == 5
     assert {p["id"] for p in first["items"] + rest["items"]} == ids
     assert (await client.get("/api/projects", params={"limit": 0})).status_code == 422
-    assert len(await services.projects.summaries()) == 105  # the CLI and the page reach every project
+    assert len(await services.projects.summaries(LOCAL_ACTOR)) == 105  # the CLI and the page reach every project
 
     for pid in list(ids)[:3]:
         await services.history.delete(pid)
@@ -154,9 +155,9 @@ async def test_project_lists_page_with_a_total_and_health_counts_all(client: htt
 
 
 async def test_start_up_interrupts_running_generations_and_removes_their_empty_projects(store: ProjectStore) -> None:
-    saved = (await store.create_project("Has a version", {"index.html": b"<h1>Hi</h1>"})).project_id
+    saved = (await store.create_project("Has a version", {"index.html": b"<h1>Hi</h1>"}, owner=LOCAL_USER_ID)).project_id
     # What a generation killed before its first save leaves: a project with no version, and its record running.
-    empty = await store.create_empty_project("Dies before saving")
+    empty = await store.create_empty_project("Dies before saving", owner=LOCAL_USER_ID)
     sessions = session_factory(store.engine)
     async with sessions() as session, session.begin():
         session.add(Generation(project_id=empty, prompt="a shop", provider="offline", model=""))

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import builder.settings
+from builder.models import LOCAL_USER_ID
 from builder.services import Services
 from preview_runtime.docker.image import ImageState, PreviewImage, image_exists
 from tests.conftest import free_port, served
@@ -84,7 +85,7 @@ async def test_a_machine_with_docker_and_no_image_gets_docker_previews_without_a
     assert "docker" not in manager.runners
 
     # Meanwhile previews run in the local runner, and say why.
-    created = await services.projects.create("Boxed", {"package.json": PACKAGE, "server.js": SERVER})
+    created = await services.projects.create("Boxed", {"package.json": PACKAGE, "server.js": SERVER}, owner=LOCAL_USER_ID)
     first = await services.previews.start(created.project_id)
     assert first.runner == "local"
     assert first.runner_reason.startswith("Docker is not used: Preparing Docker previews (")
@@ -137,7 +138,7 @@ async def test_a_build_that_fails_says_why_and_the_local_runner_keeps_working(
     assert not await image_exists(services.previews.image.image)
     assert "docker" not in manager.runners
 
-    created = await services.projects.create("Still works", {"package.json": PACKAGE, "server.js": SERVER})
+    created = await services.projects.create("Still works", {"package.json": PACKAGE, "server.js": SERVER}, owner=LOCAL_USER_ID)
     info = await services.previews.start(created.project_id)
     assert info.runner == "local"
     assert info.runner_reason == (

@@ -18,7 +18,7 @@ import pytest
 import builder.settings
 from builder.errors import PreviewError
 from builder.generation.starters import StarterVariables, load_starters, render_starter
-from builder.models import Author
+from builder.models import LOCAL_USER_ID, Author
 from builder.services import Services
 from preview_runtime.runner import PreviewInfo, PreviewState
 from tests.conftest import CHECKED_PROJECT, free_port, served
@@ -37,7 +37,7 @@ def manifest(description: str) -> bytes:
 
 
 async def test_a_dependency_change_restarts_the_preview_and_other_saves_do_not(local_previews: None, services: Services) -> None:
-    created = await services.projects.create("Deps", {"package.json": manifest("one"), "server.js": SERVER})
+    created = await services.projects.create("Deps", {"package.json": manifest("one"), "server.js": SERVER}, owner=LOCAL_USER_ID)
     pid = created.project_id
     first = await services.previews.start(pid)
     assert await served(services, pid) == "<h1>one</h1>"
@@ -60,7 +60,9 @@ async def followed(services: Services, project_id: str) -> list[PreviewInfo]:
 
 
 async def test_follow_reports_each_state_until_the_address_answers(local_previews: None, services: Services) -> None:
-    created = await services.projects.create("Followed", {"package.json": manifest("followed"), "server.js": SERVER})
+    created = await services.projects.create(
+        "Followed", {"package.json": manifest("followed"), "server.js": SERVER}, owner=LOCAL_USER_ID
+    )
     await services.previews.start(created.project_id)
 
     seen = await followed(services, created.project_id)
@@ -83,7 +85,7 @@ async def test_follow_reports_each_state_until_the_address_answers(local_preview
 async def test_follow_ends_with_the_failure_and_why(local_previews: None, services: Services) -> None:
     broken = json.dumps({"name": "broken", "version": "1.0.0", "scripts": {"dev": "node crash.js"}}).encode()
     crash = b"throw new Error('the app is broken on purpose');\n"
-    created = await services.projects.create("Broken", {"package.json": broken, "crash.js": crash})
+    created = await services.projects.create("Broken", {"package.json": broken, "crash.js": crash}, owner=LOCAL_USER_ID)
     await services.previews.start(created.project_id)
 
     seen = await followed(services, created.project_id)
@@ -100,7 +102,9 @@ async def test_a_proxy_in_the_environment_does_not_carry_the_readiness_checks(
     local_previews: None, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Forja's own requests to the preview proxy stay on loopback, whatever HTTP_PROXY says (corporate machines set it)."""
-    created = await services.projects.create("Proxied", {"package.json": manifest("proxied"), "server.js": SERVER})
+    created = await services.projects.create(
+        "Proxied", {"package.json": manifest("proxied"), "server.js": SERVER}, owner=LOCAL_USER_ID
+    )
     await services.previews.start(created.project_id)
     for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.setenv(name, f"http://127.0.0.1:{free_port()}")
@@ -112,7 +116,7 @@ async def test_a_proxy_in_the_environment_does_not_carry_the_readiness_checks(
 
 
 async def test_run_checks_runs_the_projects_own_checks_in_its_preview(local_previews: None, services: Services) -> None:
-    created = await services.projects.create("Checked", CHECKED_PROJECT)
+    created = await services.projects.create("Checked", CHECKED_PROJECT, owner=LOCAL_USER_ID)
     pid = created.project_id
     with pytest.raises(PreviewError, match="No preview is running"):
         await services.previews.run_checks(pid, 60)
@@ -142,7 +146,7 @@ async def test_prepare_installs_the_dependencies_of_a_partial_tree_before_its_pr
     monkeypatch.setattr(builder.settings.settings, "preview_offline", True)
     starter = next(s for s in load_starters() if s.name == "react-vite-tailwind")
     files = {path: text.encode() for path, text in render_starter(starter, StarterVariables(title="Early")).items()}
-    pid = await services.projects.create_empty("Early")
+    pid = await services.projects.create_empty("Early", owner=LOCAL_USER_ID)
 
     # The model has written package.json only: no index.html, no src/ yet.
     services.previews.prepare(pid, {"package.json": files["package.json"]})
@@ -164,7 +168,7 @@ async def test_prepare_installs_the_dependencies_of_a_partial_tree_before_its_pr
 
 async def test_concurrent_starts_of_a_project_share_one_preview(local_previews: None, services: Services) -> None:
     # A generation's check and the page showing it both ask for the project's preview at the same moment.
-    created = await services.projects.create("Twice", {"index.html": "<h1>once</h1>\n"})
+    created = await services.projects.create("Twice", {"index.html": "<h1>once</h1>\n"}, owner=LOCAL_USER_ID)
     first, second = await asyncio.gather(services.previews.start(created.project_id), services.previews.start(created.project_id))
     assert first.preview_id == second.preview_id
     assert len((await services.previews.manager()).running()) == 1

@@ -25,7 +25,7 @@ from builder import cli_shares
 from builder.api import forja_error
 from builder.db import session_factory
 from builder.errors import ForjaError, NotFound, ShareGone
-from builder.models import Author, ShareLink, utcnow
+from builder.models import LOCAL_USER_ID, Author, ShareLink, utcnow
 from builder.routes.shares import router
 from builder.services import Services, shares
 from builder.store import ProjectStore
@@ -46,7 +46,7 @@ async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def pid(services: Services) -> str:
-    created = await services.projects.create("Barber <shop>", {"index.html": "<h1>Version one</h1>\n"})
+    created = await services.projects.create("Barber <shop>", {"index.html": "<h1>Version one</h1>\n"}, owner=LOCAL_USER_ID)
     return created.project_id
 
 
@@ -126,7 +126,7 @@ async def test_revoked_and_expired_are_410(sqlite_store: ProjectStore, services:
 
 async def test_unknown_malformed_and_trashed_are_the_same_404(services: Services, pid: str) -> None:
     created = await services.shares.create(pid)
-    other = await services.projects.create("Other", {"index.html": "x"})
+    other = await services.projects.create("Other", {"index.html": "x"}, owner=LOCAL_USER_ID)
     trashed = await services.shares.create(other.project_id)
     await services.history.delete(other.project_id)
     guessed = created.token[:-1] + ("A" if created.token[-1] != "A" else "B")
@@ -183,7 +183,7 @@ async def test_pages_for_dead_links(sqlite_store: ProjectStore, client: httpx.As
     assert page.headers["content-type"].startswith("text/html")
     assert (await client.get(f"/s/{expired.token}/code")).status_code == 410
 
-    other = await services.projects.create("Other", {"index.html": "x"})
+    other = await services.projects.create("Other", {"index.html": "x"}, owner=LOCAL_USER_ID)
     trashed = await services.shares.create(other.project_id)
     await services.history.delete(other.project_id)
     valid = await services.shares.create(pid)

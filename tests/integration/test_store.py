@@ -11,7 +11,7 @@ from sqlmodel import select
 from builder import db
 from builder.errors import FileTreeError, NotFound
 from builder.filetree import Limits
-from builder.models import Author, Blob, Version
+from builder.models import LOCAL_USER_ID, Author, Blob, Version
 from builder.store import ProjectStore, content_hash
 
 REACT_VITE = b'{"dependencies": {"react": "^18.3.1", "react-dom": "^18.3.1"}, "devDependencies": {"vite": "^5.4.0"}}'
@@ -31,7 +31,9 @@ async def version_count(store: ProjectStore) -> int:
 
 
 async def test_create_project_makes_version_one_by_import(store: ProjectStore) -> None:
-    result = await store.create_project("  My   app ", {"index.html": "<h1>Hi</h1>", "src/app.js": "console.log(1)"})
+    result = await store.create_project(
+        "  My   app ", {"index.html": "<h1>Hi</h1>", "src/app.js": "console.log(1)"}, owner=LOCAL_USER_ID
+    )
     assert result.version.number == 1
     assert result.version.parent_number is None
     assert result.version.author == Author.import_
@@ -49,12 +51,12 @@ async def test_create_project_makes_version_one_by_import(store: ProjectStore) -
 
 async def test_create_project_refuses_an_empty_tree(store: ProjectStore) -> None:
     with pytest.raises(FileTreeError, match="at least one file"):
-        await store.create_project("Empty", {})
+        await store.create_project("Empty", {}, owner=LOCAL_USER_ID)
     assert await store.list_projects() == []
 
 
 async def test_commit_adds_version_with_parent_and_counts_only_changed_files(store: ProjectStore) -> None:
-    created = await store.create_project("App", {"a.js": "a", "b.js": "b", "c.js": "c"})
+    created = await store.create_project("App", {"a.js": "a", "b.js": "b", "c.js": "c"}, owner=LOCAL_USER_ID)
     result = await store.commit(created.project_id, {"a.js": "a", "b.js": "B!", "d.js": "d"}, message="edit")
     assert result.version.number == 2
     assert result.version.parent_number == 1
@@ -68,7 +70,7 @@ async def test_commit_adds_version_with_parent_and_counts_only_changed_files(sto
 
 
 async def test_noop_commit_adds_no_version(store: ProjectStore) -> None:
-    created = await store.create_project("App", {"a.js": "a", "b.js": "b"})
+    created = await store.create_project("App", {"a.js": "a", "b.js": "b"}, owner=LOCAL_USER_ID)
     result = await store.commit(created.project_id, {"a.js": "a", "b.js": b"b"})
     assert result.version.number == 1
     assert result.changed == [] and result.deleted == []
@@ -78,8 +80,8 @@ async def test_noop_commit_adds_no_version(store: ProjectStore) -> None:
 
 async def test_content_is_stored_once_by_hash(store: ProjectStore) -> None:
     shared = b"<!doctype html><h1>same in both</h1>"
-    first = await store.create_project("One", {"index.html": shared, "one.js": "1"})
-    second = await store.create_project("Two", {"index.html": shared, "copy/index.html": shared})
+    first = await store.create_project("One", {"index.html": shared, "one.js": "1"}, owner=LOCAL_USER_ID)
+    second = await store.create_project("Two", {"index.html": shared, "copy/index.html": shared}, owner=LOCAL_USER_ID)
     assert await blob_count(store, content_hash(shared)) == 1
     assert await blob_count(store) == 2  # the shared page and one.js
     # A commit that rewrites a file to already-stored content adds no blob either.
@@ -89,7 +91,7 @@ async def test_content_is_stored_once_by_hash(store: ProjectStore) -> None:
 
 
 async def test_old_versions_keep_their_content(store: ProjectStore) -> None:
-    created = await store.create_project("App", {"a.js": "v1", "keep.txt": "same"})
+    created = await store.create_project("App", {"a.js": "v1", "keep.txt": "same"}, owner=LOCAL_USER_ID)
     await store.commit(created.project_id, {"a.js": "v2"})
     await store.commit(created.project_id, {"a.js": "v3", "new.js": "n"})
     pid = created.project_id
@@ -106,7 +108,7 @@ async def test_old_versions_keep_their_content(store: ProjectStore) -> None:
 
 
 async def test_delete_removes_file_in_new_version(store: ProjectStore) -> None:
-    created = await store.create_project("App", {"a.js": "a", "b.js": "b"})
+    created = await store.create_project("App", {"a.js": "a", "b.js": "b"}, owner=LOCAL_USER_ID)
     result = await store.commit(created.project_id, {}, deletes=["b.js"])
     assert result.version.number == 2
     assert result.deleted == ["b.js"]
@@ -116,7 +118,7 @@ async def test_delete_removes_file_in_new_version(store: ProjectStore) -> None:
 
 
 async def test_deleting_a_missing_file_raises_not_found(store: ProjectStore) -> None:
-    created = await store.create_project("App", {"a.js": "a"})
+    created = await store.create_project("App", {"a.js": "a"}, owner=LOCAL_USER_ID)
     with pytest.raises(NotFound) as caught:
         await store.commit(created.project_id, {"a.js": "changed"}, deletes=["nope.js"])
     message = str(caught.value)
@@ -137,7 +139,7 @@ async def test_unknown_project_raises_not_found(store: ProjectStore) -> None:
 
 @pytest.mark.parametrize("bad", ["../evil.js", "/etc/passwd", "a\\b.js", "C:/x.js", "nul\x00.js"])
 async def test_bad_path_in_commit_changes_nothing(store: ProjectStore, bad: str) -> None:
-    created = await store.create_project("App", {"a.js": "a"})
+    created = await store.create_project("App", {"a.js": "a"}, owner=LOCAL_USER_ID)
     blobs = await blob_count(store)
     with pytest.raises(FileTreeError) as caught:
         await store.commit(created.project_id, {"good.js": "fine", bad: "evil"})
@@ -148,7 +150,7 @@ async def test_bad_path_in_commit_changes_nothing(store: ProjectStore, bad: str)
 
 
 async def test_bad_content_in_commit_changes_nothing(store: ProjectStore) -> None:
-    created = await store.create_project("App", {"a.js": "a"})
+    created = await store.create_project("App", {"a.js": "a"}, owner=LOCAL_USER_ID)
     blobs = await blob_count(store)
     with pytest.raises(FileTreeError, match=r"bad\.js is not UTF-8"):
         await store.commit(created.project_id, {"good.js": "fine", "bad.js": b"\xff\xfe"})
@@ -160,7 +162,7 @@ async def test_bad_content_in_commit_changes_nothing(store: ProjectStore) -> Non
 async def test_commit_over_the_file_limit_is_refused_whole(database_urls) -> None:
     small = ProjectStore(db.create_engine(database_urls.async_), Limits(3, 1000, 100, 200))
     try:
-        created = await small.create_project("App", {"a.js": "a", "b.js": "b"})
+        created = await small.create_project("App", {"a.js": "a", "b.js": "b"}, owner=LOCAL_USER_ID)
         with pytest.raises(FileTreeError, match="would have 4 files; the limit is 3"):
             await small.commit(created.project_id, {"c.js": "c", "d.js": "d"})
         assert await small.read_tree(created.project_id) == {"a.js": b"a", "b.js": b"b"}
@@ -176,15 +178,15 @@ async def test_commit_over_the_file_limit_is_refused_whole(database_urls) -> Non
         assert await version_count(small) == 3
         assert sorted(await small.read_tree(created.project_id)) == ["big.txt", "c.js", "d.js"]
         with pytest.raises(FileTreeError, match="the limit is 3"):
-            await small.create_project("Too many", {"1.js": "", "2.js": "", "3.js": "", "4.js": ""})
+            await small.create_project("Too many", {"1.js": "", "2.js": "", "3.js": "", "4.js": ""}, owner=LOCAL_USER_ID)
     finally:
         await small.close()
 
 
 async def test_file_and_folder_with_the_same_name_are_refused(store: ProjectStore) -> None:
     with pytest.raises(FileTreeError, match=r"src(/a\.js)? is both a file and a folder"):
-        await store.create_project("Clash", {"src": "x", "src/a.js": "y"})
-    created = await store.create_project("App", {"src": "x", "lib/a.js": "y"})
+        await store.create_project("Clash", {"src": "x", "src/a.js": "y"}, owner=LOCAL_USER_ID)
+    created = await store.create_project("App", {"src": "x", "lib/a.js": "y"}, owner=LOCAL_USER_ID)
     with pytest.raises(FileTreeError, match="src is both a file and a folder"):
         await store.commit(created.project_id, {"src/a.js": "y"})
     with pytest.raises(FileTreeError, match="lib is both a file and a folder"):
@@ -196,9 +198,9 @@ async def test_file_and_folder_with_the_same_name_are_refused(store: ProjectStor
 
 
 async def test_list_projects_newest_change_first(store: ProjectStore) -> None:
-    first = await store.create_project("First", {"a.js": "1"})
-    second = await store.create_project("Second", {"a.js": "2"})
-    third = await store.create_project("Third", {"a.js": "3"})
+    first = await store.create_project("First", {"a.js": "1"}, owner=LOCAL_USER_ID)
+    second = await store.create_project("Second", {"a.js": "2"}, owner=LOCAL_USER_ID)
+    third = await store.create_project("Third", {"a.js": "3"}, owner=LOCAL_USER_ID)
     assert [p.id for p in await store.list_projects()] == [third.project_id, second.project_id, first.project_id]
     await store.commit(first.project_id, {"a.js": "changed"})
     projects = await store.list_projects()
@@ -208,7 +210,7 @@ async def test_list_projects_newest_change_first(store: ProjectStore) -> None:
 
 
 async def test_stack_is_detected_and_follows_the_manifest(store: ProjectStore) -> None:
-    created = await store.create_project("React", {"package.json": REACT_VITE, "src/main.jsx": "x"})
+    created = await store.create_project("React", {"package.json": REACT_VITE, "src/main.jsx": "x"}, owner=LOCAL_USER_ID)
     assert (await store.get_project(created.project_id)).stack == ["react", "vite"]
     # A non-manifest edit keeps the stack.
     await store.commit(created.project_id, {"src/main.jsx": "y"})
@@ -222,7 +224,7 @@ async def test_stack_is_detected_and_follows_the_manifest(store: ProjectStore) -
 
 
 async def test_rename(store: ProjectStore) -> None:
-    created = await store.create_project("Old", {"a.js": "a"})
+    created = await store.create_project("Old", {"a.js": "a"}, owner=LOCAL_USER_ID)
     await store.rename(created.project_id, "  New \n name ")
     assert (await store.get_project(created.project_id)).name == "New name"
     with pytest.raises(FileTreeError, match="cannot be empty"):
@@ -231,7 +233,7 @@ async def test_rename(store: ProjectStore) -> None:
 
 @pytest.mark.parametrize("racers", [2, 5])
 async def test_concurrent_commits_get_distinct_consecutive_versions(store: ProjectStore, racers: int) -> None:
-    created = await store.create_project("Race", {"a.js": "start"})
+    created = await store.create_project("Race", {"a.js": "start"}, owner=LOCAL_USER_ID)
     results = await asyncio.gather(*(store.commit(created.project_id, {f"f{i}.js": f"content {i}"}) for i in range(racers)))
     numbers = sorted(r.version.number for r in results)
     assert numbers == list(range(2, racers + 2))
@@ -245,7 +247,7 @@ async def test_concurrent_commits_get_distinct_consecutive_versions(store: Proje
 
 async def test_file_folder_clash_is_found_past_names_that_sort_between(store: ProjectStore) -> None:
     # "a-b" sorts between "a" and "a/c" ('-' < '/'), so the clash is not between neighbours.
-    created = await store.create_project("App", {"a": "x", "a-b": "y"})
+    created = await store.create_project("App", {"a": "x", "a-b": "y"}, owner=LOCAL_USER_ID)
     with pytest.raises(FileTreeError, match="a is both a file and a folder"):
         await store.commit(created.project_id, {"a/c": "z"})
     assert await store.read_tree(created.project_id) == {"a": b"x", "a-b": b"y"}
@@ -257,7 +259,7 @@ async def test_commits_from_two_processes_do_not_lose_changes(database_urls) -> 
     second = ProjectStore(db.create_engine(database_urls.async_))
     each = 6
     try:
-        created = await first.create_project("Race", {"a.js": "start"})
+        created = await first.create_project("Race", {"a.js": "start"}, owner=LOCAL_USER_ID)
         pid = created.project_id
         results = await asyncio.gather(
             *(first.commit(pid, {f"first{i}.js": str(i)}) for i in range(each)),

@@ -16,6 +16,7 @@ from playwright.sync_api import sync_playwright
 
 import builder.settings
 from builder.api import api
+from builder.models import LOCAL_USER_ID
 from builder.services import Services, shares
 from builder.store import ProjectStore
 from preview_runtime.verify import CHROMIUM_ARGS, find_chromium
@@ -52,7 +53,7 @@ async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def pid(services: Services) -> str:
-    return (await services.projects.create("Bakery <Rosa>", {"index.html": "<h1>Bread</h1>\n"})).project_id
+    return (await services.projects.create("Bakery <Rosa>", {"index.html": "<h1>Bread</h1>\n"}, owner=LOCAL_USER_ID)).project_id
 
 
 def store_of(services: Services) -> ProjectStore:
@@ -79,7 +80,7 @@ async def test_verifications_are_listed_and_their_screenshots_served(
     assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
     assert image.content == jpegs[0]
 
-    other = (await services.projects.create("Other", {"index.html": "x"})).project_id
+    other = (await services.projects.create("Other", {"index.html": "x"}, owner=LOCAL_USER_ID)).project_id
     for path, status in (
         (f"/api/projects/{pid}/verifications/{blind}/screenshot", 404),  # a check without a screenshot
         (f"/api/projects/{other}/verifications/{shot}/screenshot", 404),  # another project's check

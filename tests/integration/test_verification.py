@@ -21,6 +21,7 @@ from builder.api import api
 from builder.errors import BudgetExceeded, ForjaError
 from builder.generation.engine import GenerationEvent
 from builder.generation.starters import StarterVariables, load_starters, render_starter
+from builder.models import LOCAL_USER_ID
 from builder.services import Services
 from tests.integration.test_generation_api import post_sse
 from tests.llm_server import ScriptedLLMServer, ToolAnswer, Usage
@@ -45,7 +46,7 @@ def fix(search: str, replace: str) -> dict[str, Any]:
 
 
 async def generate(services: Services, prompt: str, provider: str = "anthropic") -> tuple[str, list[GenerationEvent]]:
-    project_id = await services.projects.create_empty("New app")
+    project_id = await services.projects.create_empty("New app", owner=LOCAL_USER_ID)
     await services.generations.start(project_id, prompt, provider, verify=True)
     async with asyncio.timeout(300):
         return project_id, [event async for event in services.generations.follow(project_id)]
@@ -190,7 +191,7 @@ async def test_a_budget_stops_a_generation_before_it_is_exceeded(
     monkeypatch.setattr(builder.settings.settings, "budget_project_usd", 0.10)
     # $0.06 spent by the one answer sent: 10000 input tokens at $3/M and 2000 output tokens at $15/M.
     scripted_llm.queue(ToolAnswer(answer({"index.html": PAGE, "main.js": FIXED}), usage=Usage(10000, 2000)))
-    project_id = await services.projects.create_empty("New app")
+    project_id = await services.projects.create_empty("New app", owner=LOCAL_USER_ID)
     with pytest.raises(BudgetExceeded, match="FORJA_BUDGET_PROJECT_USD") as refused:
         await services.generations.start(project_id, "A page that greets Ana", "anthropic", verify=False)
     assert refused.value.status == 402 and "could cost up to $0.2" in refused.value.message
@@ -203,7 +204,7 @@ async def test_a_budget_stops_a_generation_before_it_is_exceeded(
     await services.generations.start(project_id, "A page that greets Ana", "anthropic", verify=False)
     events = [event async for event in services.generations.follow(project_id)]
     assert events[-1].type == "done"
-    other = await services.projects.create_empty("Other")
+    other = await services.projects.create_empty("Other", owner=LOCAL_USER_ID)
     with pytest.raises(BudgetExceeded, match="FORJA_BUDGET_DAILY_USD"):
         await services.generations.start(other, "Another page", "anthropic", verify=False)
     assert len(scripted_llm.requests) == 1
@@ -227,7 +228,7 @@ async def test_a_budget_stops_a_repair_round_before_it_is_sent(
 
 async def test_fix_this_needs_problems_to_fix(services: Services, scripted_llm: ScriptedLLMServer) -> None:
     scripted_llm.queue(ToolAnswer(answer({"index.html": PAGE, "main.js": FIXED})))
-    project_id = await services.projects.create_empty("New app")
+    project_id = await services.projects.create_empty("New app", owner=LOCAL_USER_ID)
     await services.generations.start(project_id, "A page", "anthropic", verify=False)
     [_ async for _ in services.generations.follow(project_id)]
     await services.generations.repair(project_id)
@@ -281,7 +282,7 @@ async def test_a_generation_can_be_stopped(
 ) -> None:
     # 20 tokens a second: the answer takes far longer than the test waits before stopping it.
     scripted_llm.queue(ToolAnswer(answer({"index.html": PAGE * 20, "main.js": FIXED}), tokens_per_second=20))
-    project_id = await services.projects.create_empty("Slow")
+    project_id = await services.projects.create_empty("Slow", owner=LOCAL_USER_ID)
     await services.generations.start(project_id, "A page", "anthropic", verify=False)
     await asyncio.sleep(0.5)
     assert (await client.post(f"/api/projects/{project_id}/generate/stop")).json() == {"stopped": True}

@@ -1,0 +1,409 @@
+"""Accounts: signing up, in and out, passwords, API tokens, invitations and the people an admin manages.
+
+Passwords are hashed with argon2id (argon2-cffi). Sign-ins, API tokens and one-time links are
+random 256-bit tokens of which only a SHA-256 is stored, so the database never holds a secret that
+works. With FORJA_AUTH=none there are no accounts: every request is the local user's (LOCAL_ACTOR).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+from typing import Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from builder.errors import Forbidden, InvalidInput, NotFound, NotSignedIn, SignInRefused, TooManyAttempts
+from builder.models import LOCAL_USER_ID, AccountLink, Role, User, utcnow
+from builder.schemas import AccountLinkInfo, ApiTokenInfo, NewApiToken, QuotaSet, UserInfo
+from builder.services.access import LOCAL_ACTOR, Actor
+from builder.settings import settings
+from builder.store import ProjectStore
+
+log = logging.getLogger(__name__)
+
+API_TOKEN_PREFIX = "forja_"
+ATTEMPT_WINDOW = timedelta(minutes=15)
+INVITE_DAYS = 7
+RESET_HOURS = 24
+SETUP_CODE_KEY = "setup_code"
+# A password check costs about as much whether or not the account exists, so timing does not tell.
+_DUMMY_HASH = PasswordHasher().hash(secrets.token_urlsafe(16))
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normal_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(user.id, user.email, user.name, user.role)
+
+
+def user_info(user: User) -> UserInfo:
+    return UserInfo(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        role=user.role,
+        created_at=user.created_at,
+        last_sign_in_at=user.last_sign_in_at,
+        disabled=user.disabled_at is not None,
+        quotas=QuotaSet(
+            tokens_day=user.quota_tokens_day,
+            cost_day_usd=user.quota_cost_day_usd,
+            previews=user.quota_previews,
+            projects=user.quota_projects,
+            storage_mb=user.quota_storage_mb,
+        ),
+    )
+
+
+def check_password(password: str, email: str) -> None:
+    """The rules a new password must meet; InvalidInput in words otherwise."""
+    if len(password) < 8:
+        raise InvalidInput("Choose a password of at least 8 characters.")
+    if len(password) > 1024:
+        raise InvalidInput("That password is too long; use at most 1,024 characters.")
+    if password.strip().lower() == email.strip().lower():
+        raise InvalidInput("Choose a password that is not your email address.")
+
+
+def check_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidInput("Say what people should call you (your name).")
+    return name[:100]
+
+
+class AccountService:
+    def __init__(self, store: ProjectStore) -> None:
+        self._store = store
+        self._hasher = PasswordHasher()
+
+    @property
+    def enabled(self) -> bool:
+        return settings.auth_mode == "password"
+
+    # -- who is asking -------------------------------------------------------------------------
+
+    async def actor(self, session_token: str | None = None, api_token: str | None = None) -> Actor:
+        """The person behind a request: the local user without accounts; else the owner of a live sign-in or API
+        token, or NotSignedIn."""
+        if not self.enabled:
+            return LOCAL_ACTOR
+        user = None
+        if api_token:
+            user = await self._store.token_user(hash_token(api_token))
+            if user is None:
+                raise NotSignedIn(
+                    "That API token does not work: it was revoked or never existed. Make a new one on your Account page."
+                )
+        elif session_token:
+            user = await self._store.signed_in_user(hash_token(session_token), utcnow() + timedelta(days=settings.session_days))
+        if user is None:
+            raise NotSignedIn("Sign in to use this Forja (or send an API token as 'Authorization: Bearer forja_...').")
+        return actor_of(user)
+
+    async def actor_or_none(self, session_token: str | None) -> Actor | None:
+        try:
+            return await self.actor(session_token)
+        except NotSignedIn:
+            return None
+
+    # -- signing in, up and out ----------------------------------------------------------------
+
+    async def sign_in(self, email: str, password: str, address: str, user_agent: str = "") -> str:
+        """A new sign-in's token (for the session cookie); SignInRefused or TooManyAttempts otherwise."""
+        email = normal_email(email)
+        since = utcnow() - ATTEMPT_WINDOW
+        by_email, by_address = await self._store.failed_sign_ins(email, address, since)
+        if max(by_email, by_address) >= settings.signin_attempts:
+            raise TooManyAttempts(
+                "Too many failed sign-ins for this account or from this address in the last 15 minutes. Wait a quarter "
+                "of an hour and try again, or ask an admin for a password reset link."
+            )
+        user = await self._store.user_by_email(email)
+        stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+        if not await asyncio.to_thread(self._verify, stored, password) or user is None or user.id == LOCAL_USER_ID:
+            await self._store.add_failed_sign_in(email, address)
+            raise SignInRefused("That email and password do not match an account here. Check both and try again.")
+        if user.disabled_at is not None:
+            raise SignInRefused("This account is disabled. Ask an admin of this Forja to enable it.")
+        if self._hasher.check_needs_rehash(user.password_hash):
+            await self._store.update_user(user.id, password_hash=await asyncio.to_thread(self._hasher.hash, password))
+        return await self._new_sign_in(user, user_agent)
+
+    def _verify(self, stored: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    async def _new_sign_in(self, user: User, user_agent: str) -> str:
+        token = secrets.token_urlsafe(32)
+        expires = utcnow() + timedelta(days=settings.session_days)
+        await self._store.add_sign_in(user.id, hash_token(token), expires, user_agent)
+        return token
+
+    async def sign_out(self, session_token: str) -> None:
+        await self._store.end_sign_in(hash_token(session_token))
+
+    async def signup_mode(self) -> str:
+        """What the sign-up page offers: setup (no account yet: the first is the admin's), open, invite or closed."""
+        if await self._store.count_users() == 0:
+            return "setup"
+        return settings.signup
+
+    async def sign_up(
+        self,
+        email: str,
+        name: str,
+        password: str,
+        address: str,
+        user_agent: str = "",
+        invite: str = "",
+        setup_code: str = "",
+    ) -> str:
+        """A new account, signed in (its token). The first account is the admin's and needs the setup code Forja
+        printed at start; later ones follow FORJA_SIGNUP (an invitation's link carries its token)."""
+        email = normal_email(email)
+        mode = await self.signup_mode()
+        role = Role.member
+        link: AccountLink | None = None
+        if mode == "setup":
+            code = await self._store.setting(SETUP_CODE_KEY)
+            if not code or not secrets.compare_digest(setup_code.strip(), code):
+                raise SignInRefused(
+                    "That setup code is not the one Forja printed in its log when it started. Copy it from there "
+                    "(or make the admin with: python -m builder user create --admin EMAIL)."
+                )
+            role = Role.admin
+        elif invite:
+            link = await self._store.link("invite", hash_token(invite))
+            if link is None:
+                raise SignInRefused("This invitation link was used already or has expired. Ask an admin for a new one.")
+            if link.email and link.email != email:
+                raise SignInRefused(f"This invitation is for {link.email}; sign up with that address.")
+            role = link.role
+        elif mode != "open":
+            raise Forbidden(
+                "Sign-up on this Forja is by invitation only: ask an admin for an invitation link."
+                if mode == "invite"
+                else "Sign-up on this Forja is closed: ask an admin to make you an account."
+            )
+        check_password(password, email)
+        user = await self._add(email, check_name(name), password, role)
+        if link is not None and link.id is not None and not await self._store.use_link(link.id):
+            log.warning("invitation %d was used twice at once; the second account stays", link.id)
+        if mode == "setup":
+            await self._became_first_admin(user)
+        log.info("account %s made (%s)", email, role.value)
+        return await self._new_sign_in(user, user_agent)
+
+    async def _add(self, email: str, name: str, password: str, role: Role) -> User:
+        if email == "local@localhost":
+            raise InvalidInput("That address is reserved; use your own email address.")
+        return await self._store.add_user(email, name, await asyncio.to_thread(self._hasher.hash, password), role)
+
+    async def _became_first_admin(self, user: User) -> None:
+        """The first admin adopts the projects made before accounts (the local user's); the setup code is spent."""
+        adopted = await self._store.adopt_local_projects(user.id)
+        await self._store.set_setting(SETUP_CODE_KEY, "")
+        if adopted:
+            log.info("%s is the first admin and now owns the %d project(s) made without sign-in", user.email, adopted)
+
+    async def setup_code(self) -> str | None:
+        """With accounts on and none made yet: the code the first sign-up needs (made once, kept in the store, so
+        every worker prints the same); None once an account exists."""
+        if not self.enabled or await self._store.count_users() > 0:
+            return None
+        code = await self._store.setting(SETUP_CODE_KEY)
+        if not code:
+            code = secrets.token_hex(4)
+            await self._store.set_setting(SETUP_CODE_KEY, code)
+        return code
+
+    async def create_user(self, email: str, name: str, password: str, admin: bool = False) -> UserInfo:
+        """An account made from the server's command line (`python -m builder user create`)."""
+        email = normal_email(email)
+        check_password(password, email)
+        first = await self._store.count_users() == 0
+        user = await self._add(email, check_name(name), password, Role.admin if admin or first else Role.member)
+        if first:
+            await self._became_first_admin(user)
+        return user_info(user)
+
+    # -- passwords -----------------------------------------------------------------------------
+
+    async def change_password(self, actor: Actor, current: str, new: str, session_token: str | None = None) -> None:
+        """A new password for the person; every other sign-in of theirs ends."""
+        user = await self._user(actor.user_id)
+        if not await asyncio.to_thread(self._verify, user.password_hash or _DUMMY_HASH, current):
+            raise SignInRefused("Your current password is not that one; type it again.")
+        check_password(new, user.email)
+        await self._store.update_user(user.id, password_hash=await asyncio.to_thread(self._hasher.hash, new))
+        await self._store.end_sign_ins(user.id, keep=hash_token(session_token) if session_token else None)
+
+    async def reset_link(self, admin: Actor, user_id: str, base_url: str) -> AccountLinkInfo:
+        """A one-time link (a day) with which the person sets a new password; for the admin to hand on."""
+        self._require_admin(admin)
+        user = await self._user(user_id)
+        return await self._link("reset", base_url, timedelta(hours=RESET_HOURS), admin, user_id=user.id, email=user.email)
+
+    async def reset_password(self, token: str, new: str, user_agent: str = "") -> str:
+        """Set the password a reset link is for; every sign-in of the person ends, and this one begins."""
+        link = await self._store.link("reset", hash_token(token))
+        if link is None or link.user_id is None:
+            raise SignInRefused("This reset link was used already or has expired. Ask an admin for a new one.")
+        user = await self._user(link.user_id)
+        check_password(new, user.email)
+        if link.id is None or not await self._store.use_link(link.id):
+            raise SignInRefused("This reset link was used already. Ask an admin for a new one.")
+        await self._store.update_user(user.id, password_hash=await asyncio.to_thread(self._hasher.hash, new))
+        await self._store.end_sign_ins(user.id)
+        return await self._new_sign_in(user, user_agent)
+
+    async def link_email(self, kind: str, token: str) -> str | None:
+        """The address an invitation or reset link is for ("" for an invitation to anyone); None when it does not work."""
+        link = await self._store.link(kind, hash_token(token))
+        return link.email if link is not None else None
+
+    # -- invitations ---------------------------------------------------------------------------
+
+    async def invite(self, admin: Actor, email: str, role: Role, base_url: str) -> AccountLinkInfo:
+        """An invitation link (a week, used once) to make an account, for one address or (empty) anyone."""
+        self._require_admin(admin)
+        email = normal_email(email)
+        if email and await self._store.user_by_email(email) is not None:
+            raise InvalidInput(f"{email} has an account already.")
+        return await self._link("invite", base_url, timedelta(days=INVITE_DAYS), admin, email=email, role=role)
+
+    async def _link(
+        self,
+        kind: Literal["invite", "reset"],
+        base_url: str,
+        lasts: timedelta,
+        admin: Actor,
+        *,
+        email: str = "",
+        role: Role = Role.member,
+        user_id: str | None = None,
+    ) -> AccountLinkInfo:
+        token = secrets.token_urlsafe(32)
+        link = await self._store.add_link(
+            AccountLink(
+                kind=kind,
+                token_hash=hash_token(token),
+                email=email,
+                role=role,
+                user_id=user_id,
+                created_by=admin.user_id,
+                expires_at=utcnow() + lasts,
+            )
+        )
+        assert link.id is not None
+        page = "/signup?invite=" if kind == "invite" else "/reset?token="
+        return AccountLinkInfo(
+            id=link.id, kind=kind, url=f"{base_url.rstrip('/')}{page}{token}", email=link.email, expires_at=link.expires_at
+        )
+
+    async def invitations(self) -> list[AccountLinkInfo]:
+        """Open invitations, without their links (those were shown once)."""
+        return [
+            AccountLinkInfo(id=link.id, kind="invite", url="", email=link.email, expires_at=link.expires_at)
+            for link in await self._store.open_invitations()
+            if link.id is not None
+        ]
+
+    async def withdraw_invitation(self, admin: Actor, link_id: int) -> None:
+        self._require_admin(admin)
+        if not await self._store.use_link(link_id):
+            raise NotFound("That invitation was used or withdrawn already.")
+
+    # -- API tokens ----------------------------------------------------------------------------
+
+    async def create_token(self, actor: Actor, name: str) -> NewApiToken:
+        if actor.unrestricted:
+            raise InvalidInput("Without accounts (FORJA_AUTH=none) the API needs no token.")
+        name = " ".join(name.split())[:100] or "API token"
+        token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        record = await self._store.add_token(actor.user_id, name, hash_token(token), token[: len(API_TOKEN_PREFIX) + 4])
+        assert record.id is not None
+        return NewApiToken(
+            id=record.id, name=record.name, hint=record.hint, created_at=record.created_at, last_used_at=None, token=token
+        )
+
+    async def tokens(self, actor: Actor) -> list[ApiTokenInfo]:
+        return [
+            ApiTokenInfo(id=t.id, name=t.name, hint=t.hint, created_at=t.created_at, last_used_at=t.last_used_at)
+            for t in await self._store.tokens(actor.user_id)
+            if t.id is not None
+        ]
+
+    async def revoke_token(self, actor: Actor, token_id: int) -> None:
+        if not await self._store.revoke_token(actor.user_id, token_id):
+            raise NotFound("You have no such token (it may be revoked already).")
+
+    # -- people, for admins --------------------------------------------------------------------
+
+    async def users(self) -> list[UserInfo]:
+        return [user_info(user) for user in await self._store.users()]
+
+    async def user(self, user_id: str) -> UserInfo:
+        return user_info(await self._user(user_id))
+
+    async def set_role(self, admin: Actor, user_id: str, role: Role) -> UserInfo:
+        self._require_admin(admin)
+        user = await self._user(user_id)
+        if user.role == Role.admin and role != Role.admin:
+            await self._keep_an_admin(user.id)
+        return user_info(await self._updated(user.id, role=role))
+
+    async def set_disabled(self, admin: Actor, user_id: str, disabled: bool) -> UserInfo:
+        """Disable an account (its sign-ins and tokens stop working at once; its projects stay) or enable it again."""
+        self._require_admin(admin)
+        user = await self._user(user_id)
+        if disabled and user.id == admin.user_id:
+            raise InvalidInput("You cannot disable your own account; ask another admin.")
+        if disabled and user.role == Role.admin:
+            await self._keep_an_admin(user.id)
+        updated = await self._updated(user.id, disabled_at=utcnow() if disabled else None)
+        if disabled:
+            await self._store.end_sign_ins(user.id)
+        return user_info(updated)
+
+    async def set_quotas(self, admin: Actor, user_id: str, quotas: QuotaSet) -> UserInfo:
+        self._require_admin(admin)
+        await self._user(user_id)
+        fields = {f"quota_{name}": value for name, value in quotas.model_dump().items()}
+        return user_info(await self._updated(user_id, **fields))
+
+    async def _keep_an_admin(self, leaving: str) -> None:
+        admins = [u for u in await self._store.users() if u.role == Role.admin and u.disabled_at is None]
+        if [u.id for u in admins] == [leaving]:
+            raise InvalidInput("This Forja needs an admin: make someone else an admin first.")
+
+    async def _user(self, user_id: str) -> User:
+        user = await self._store.user(user_id)
+        if user is None or user.id == LOCAL_USER_ID:
+            raise NotFound("There is no such account.")
+        return user
+
+    async def _updated(self, user_id: str, **fields: object) -> User:
+        user = await self._store.update_user(user_id, **fields)
+        if user is None:
+            raise NotFound("There is no such account.")
+        return user
+
+    @staticmethod
+    def _require_admin(actor: Actor) -> None:
+        if not actor.is_admin:
+            raise Forbidden("Only an admin of this Forja may do that.")

@@ -1,0 +1,238 @@
+"""Quotas per person on a server with accounts: model tokens and cost a day, previews at once, projects, storage.
+
+Each limit is the person's own value (an admin sets it) or else the server's default (the admin
+page's, else the FORJA_QUOTA_* setting); 0 is no limit. Work past a limit is refused before it
+starts, with a sentence that names the limit and what to do. Without accounts there are none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from builder.errors import QuotaExceeded
+from builder.filetree import human_size
+from builder.generation.budget import Allowance
+from builder.models import LOCAL_USER_ID
+from builder.schemas import QuotaSet, QuotaUse
+from builder.services.access import Actor
+from builder.services.previews import PreviewService
+from builder.settings import settings
+from builder.store import ProjectStore
+from preview_runtime.runner import PreviewState
+
+DEFAULTS_KEY = "quota_defaults"
+MB = 1024 * 1024
+
+
+def midnight() -> datetime:
+    """The start of today (UTC): daily quotas count from here."""
+    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def env_defaults() -> QuotaSet:
+    return QuotaSet(
+        tokens_day=settings.quota_tokens_day,
+        cost_day_usd=settings.quota_cost_day_usd,
+        previews=settings.quota_previews,
+        projects=settings.quota_projects,
+        storage_mb=settings.quota_storage_mb,
+    )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """One person's quotas, resolved (0: no limit)."""
+
+    tokens_day: int
+    cost_day_usd: float
+    previews: int
+    projects: int
+    storage_mb: int
+
+
+class QuotaService:
+    def __init__(self, store: ProjectStore, previews: PreviewService) -> None:
+        self._store = store
+        self._previews = previews
+
+    @property
+    def enabled(self) -> bool:
+        return settings.auth_mode == "password"
+
+    # -- the limits ------------------------------------------------------------------------------
+
+    async def defaults(self) -> QuotaSet:
+        """The server's defaults: the admin page's values over the FORJA_QUOTA_* settings."""
+        stored = await self._store.setting(DEFAULTS_KEY)
+        changed = QuotaSet.model_validate_json(stored) if stored else QuotaSet()
+        return env_defaults().model_copy(update=changed.model_dump(exclude_none=True))
+
+    async def set_defaults(self, values: QuotaSet) -> QuotaSet:
+        """New defaults (the caller checked the admin role); empty fields go back to the settings' values."""
+        await self._store.set_setting(DEFAULTS_KEY, json.dumps(values.model_dump()))
+        return await self.defaults()
+
+    async def limits(self, user_id: str) -> Limits:
+        defaults = await self.defaults()
+        user = await self._store.user(user_id)
+        own = (
+            QuotaSet()
+            if user is None
+            else QuotaSet(
+                tokens_day=user.quota_tokens_day,
+                cost_day_usd=user.quota_cost_day_usd,
+                previews=user.quota_previews,
+                projects=user.quota_projects,
+                storage_mb=user.quota_storage_mb,
+            )
+        )
+        merged = defaults.model_copy(update=own.model_dump(exclude_none=True))
+        return Limits(
+            tokens_day=merged.tokens_day or 0,
+            cost_day_usd=merged.cost_day_usd or 0.0,
+            previews=merged.previews or 0,
+            projects=merged.projects or 0,
+            storage_mb=merged.storage_mb or 0,
+        )
+
+    def _limited(self, user_id: str | None) -> bool:
+        return self.enabled and user_id is not None and user_id != LOCAL_USER_ID
+
+    # -- what the person sees --------------------------------------------------------------------
+
+    async def usage(self, actor: Actor) -> list[QuotaUse]:
+        """Each quota with what the person used of it: tokens and cost today, previews running, projects, storage."""
+        if not self._limited(actor.user_id):
+            return []
+        limits = await self.limits(actor.user_id)
+        today = await self._store.usage(since=midnight(), user_id=actor.user_id)
+        tokens = today.input_tokens + today.output_tokens
+        previews = await self._running_previews(actor.user_id)
+        projects = await self._store.owned_projects(actor.user_id)
+        storage = await self._store.storage_bytes(actor.user_id)
+        return [
+            QuotaUse(
+                name="tokens_day",
+                label="Model tokens today",
+                used=tokens,
+                limit=limits.tokens_day,
+                shown=f"{tokens:,} of {limits.tokens_day:,} tokens today" if limits.tokens_day else f"{tokens:,} tokens today",
+            ),
+            QuotaUse(
+                name="cost_day_usd",
+                label="Model cost today",
+                used=round(today.cost_usd, 4),
+                limit=limits.cost_day_usd,
+                shown=f"${today.cost_usd:.2f} of ${limits.cost_day_usd:.2f} today"
+                if limits.cost_day_usd
+                else f"${today.cost_usd:.2f} today",
+            ),
+            QuotaUse(
+                name="previews",
+                label="Previews running",
+                used=previews,
+                limit=limits.previews,
+                shown=f"{previews} of {limits.previews} running" if limits.previews else f"{previews} running",
+            ),
+            QuotaUse(
+                name="projects",
+                label="Projects",
+                used=projects,
+                limit=limits.projects,
+                shown=f"{projects} of {limits.projects}" if limits.projects else f"{projects}",
+            ),
+            QuotaUse(
+                name="storage_mb",
+                label="Storage",
+                used=round(storage / MB, 2),
+                limit=limits.storage_mb,
+                shown=f"{human_size(storage)} of {human_size(limits.storage_mb * MB)}"
+                if limits.storage_mb
+                else human_size(storage),
+            ),
+        ]
+
+    # -- checks before work ----------------------------------------------------------------------
+
+    async def allowance(self, user_id: str | None) -> Allowance | None:
+        """The person's daily model quotas, for the budget check before each model request."""
+        if not self._limited(user_id):
+            return None
+        assert user_id is not None
+        limits = await self.limits(user_id)
+        if not limits.tokens_day and not limits.cost_day_usd:
+            return None
+        return Allowance(user_id=user_id, tokens_day=limits.tokens_day, cost_day_usd=limits.cost_day_usd)
+
+    async def check_new_project(self, owner: str, files: Mapping[str, bytes] | None = None) -> None:
+        """QuotaExceeded when the person owns as many projects as they may, or the files would pass their storage."""
+        if not self._limited(owner):
+            return
+        limits = await self.limits(owner)
+        if limits.projects:
+            owned = await self._store.owned_projects(owner)
+            if owned >= limits.projects:
+                raise QuotaExceeded(
+                    f"You own {owned} projects, your limit on this Forja. Delete one you no longer need (empty the "
+                    "trash too: it counts), or ask an admin to raise your limit.",
+                    "projects",
+                    owned,
+                    limits.projects,
+                )
+        if files:
+            await self._check_storage(owner, limits, files)
+
+    async def check_write(self, project_id: str, files: Mapping[str, bytes]) -> None:
+        """QuotaExceeded when saving these files would take the project owner's storage past their limit."""
+        if not self.enabled or not files:
+            return
+        owner = (await self._store.owners([project_id])).get(project_id)
+        if not self._limited(owner):
+            return
+        assert owner is not None
+        await self._check_storage(owner, await self.limits(owner), files)
+
+    async def _check_storage(self, owner: str, limits: Limits, files: Mapping[str, bytes]) -> None:
+        if not limits.storage_mb:
+            return
+        adding = {hashlib.sha256(data).hexdigest(): len(data) for data in files.values()}
+        after = await self._store.storage_bytes(owner, adding)
+        if after > limits.storage_mb * MB:
+            raise QuotaExceeded(
+                f"This would store {human_size(after)} of files, past the {human_size(limits.storage_mb * MB)} its "
+                "owner may keep on this Forja. Nothing was saved. Delete old projects (and empty the trash), or ask "
+                "an admin for more storage.",
+                "storage_mb",
+                round(after / MB, 2),
+                limits.storage_mb,
+            )
+
+    async def check_preview(self, project_id: str) -> None:
+        """QuotaExceeded when the project owner has as many previews running as they may (share links' count too)."""
+        if not self.enabled:
+            return
+        owner = (await self._store.owners([project_id])).get(project_id)
+        if not self._limited(owner):
+            return
+        assert owner is not None
+        limits = await self.limits(owner)
+        if not limits.previews:
+            return
+        running = await self._running_previews(owner)
+        if running >= limits.previews:
+            raise QuotaExceeded(
+                f"{running} previews of this project owner's apps are running, their limit on this Forja. Stop one "
+                "(its Preview tab's Stop button) or wait: previews nobody looks at stop by themselves.",
+                "previews",
+                running,
+                limits.previews,
+            )
+
+    async def _running_previews(self, user_id: str) -> int:
+        live = [info for info in self._previews.running() if info.state not in (PreviewState.failed, PreviewState.stopped)]
+        owners = await self._store.owners(sorted({info.project_id for info in live}))
+        return sum(1 for info in live if owners.get(info.project_id) == user_id)

@@ -1,9 +1,14 @@
 """Reflex configuration: Forja's builder app; its values come from builder.settings."""
 
+import sys
+
 import reflex as rx
 from reflex.plugins.sitemap import SitemapPlugin
 
 from builder.settings import settings
+
+if refusal := settings.open_without_accounts():
+    sys.exit(refusal)
 
 config = rx.Config(
     app_name="builder",

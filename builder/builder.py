@@ -8,14 +8,20 @@ from collections.abc import AsyncIterator
 import reflex as rx
 
 from builder.api import api, isolate, same_origin_writes
+from builder.errors import ForjaError, NotSignedIn
 from builder.http_guards import limited_bodies, trusted_hosts
 from builder.pages.doctor import doctor_page
 from builder.pages.home import home_page
+from builder.pages.signin import login_page, reset_page, signup_page
 from builder.pages.workspace import workspace_page
+from builder.routes.identity import signed_in_api
 from builder.services import get_services
+from builder.settings import settings
+from builder.state.auth import AuthState
 from builder.state.home import HomeState
 from builder.state.machine import MachineState
 from builder.state.project_actions import ProjectActionsState
+from builder.state.signin import SignInState
 from builder.state.workspace import WorkspaceState
 from preview_runtime.local.environment import make_undumpable
 
@@ -24,7 +30,12 @@ log = logging.getLogger("builder")
 
 
 def plain_error(exception: Exception) -> rx.event.EventSpec:
-    """Log the stack trace for us; tell the person what happened and what to do, in words."""
+    """Refusals say why (a sign-in that ended goes to the sign-in page); anything else is ours: log the stack trace,
+    tell the person what happened and what to do, in words."""
+    if isinstance(exception, NotSignedIn):
+        return rx.redirect("/login")
+    if isinstance(exception, ForjaError):
+        return rx.toast.error(exception.message, position="top-center", id="refused")
     log.error("unhandled error in an event handler", exc_info=exception)
     return rx.toast.error(
         "Something went wrong on Forja's side.",
@@ -42,6 +53,13 @@ async def running_services() -> AsyncIterator[None]:
     # from /proc/<Forja's pid>/environ.
     make_undumpable()
     services = await get_services()
+    if code := await services.accounts.setup_code():
+        log.warning(
+            "This Forja has accounts (FORJA_AUTH=password) and none is made yet. Make the admin account at %s/signup "
+            "with the setup code %s (or run: python -m builder user create --admin EMAIL).",
+            settings.base_url,
+            code,
+        )
     await services.generations.recover_after_restart()
     try:
         await services.previews.manager()
@@ -57,28 +75,31 @@ async def running_services() -> AsyncIterator[None]:
 
 app = rx.App(
     # The last transformer is the outermost: a foreign Host or an oversized body is refused first.
-    api_transformer=[api, same_origin_writes, isolate, limited_bodies, trusted_hosts],
+    api_transformer=[api, signed_in_api, same_origin_writes, isolate, limited_bodies, trusted_hosts],
     backend_exception_handler=plain_error,
     stylesheets=["/forja.css"],
-    head_components=[rx.script(src="/forja_keys.js")],
+    head_components=[rx.script(src="/forja_keys.js"), rx.script(src="/forja_auth.js")],
 )
 app.register_lifespan_task(running_services)
 app.add_page(
     home_page,
     route="/",
     title="Forja",
-    on_load=[HomeState.load, ProjectActionsState.load_trash, MachineState.follow_docker],
+    on_load=[AuthState.require, HomeState.load, ProjectActionsState.load_trash, MachineState.follow_docker],
 )
 app.add_page(
     doctor_page,
     route="/doctor",
     title="Forja: what this machine can run",
-    on_load=[MachineState.load_report, MachineState.follow_docker],
+    on_load=[AuthState.require, MachineState.load_report, MachineState.follow_docker],
 )
 app.add_page(
     workspace_page,
     route="/p/[project_id]",
     # The project's name first: with several projects open, the browser's tabs tell them apart.
     title=rx.cond(WorkspaceState.project_name != "", WorkspaceState.project_name + " \u00b7 Forja", "Forja"),
-    on_load=WorkspaceState.load,
+    on_load=[AuthState.require, WorkspaceState.load],
 )
+app.add_page(login_page, route="/login", title="Sign in \u00b7 Forja", on_load=SignInState.load)
+app.add_page(signup_page, route="/signup", title="Make an account \u00b7 Forja", on_load=SignInState.load)
+app.add_page(reset_page, route="/reset", title="Set a new password \u00b7 Forja", on_load=SignInState.load)

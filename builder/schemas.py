@@ -227,10 +227,6 @@ class CheckResult(BaseModel):
 
 # -- accounts -------------------------------------------------------------------------------------
 
-Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$", examples=["ana@example.org"])]
-PersonName = Annotated[str, Field(min_length=1, max_length=100, examples=["Ana"])]
-Password = Annotated[str, Field(min_length=8, max_length=1024)]
-
 
 class MemberInfo(BaseModel):
     """A person's role in one project."""

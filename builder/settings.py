@@ -260,6 +260,18 @@ class Settings(BaseSettings):
             return f"it answers to {', '.join(outside)} (FORJA_ALLOWED_HOSTS)"
         return ""
 
+    def open_without_accounts(self) -> str:
+        """Why Forja must not start as set up (open to the network, no sign-in), in words; "" when it may."""
+        exposure = self.network_exposure
+        if not exposure or self.auth_mode == "password":
+            return ""
+        return (
+            f"Forja will not start open to the network without accounts: {exposure}, and FORJA_AUTH is "
+            f"{self.auth or 'not set'}, so anyone who reaches it could read, change and delete every project. Set "
+            "FORJA_AUTH=password (then make the admin with: python -m builder user create --admin EMAIL), or listen on "
+            "loopback only with FORJA_HOST=127.0.0.1."
+        )
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "forja.db"

@@ -2,6 +2,8 @@
 
 import reflex as rx
 
+from builder.components.user_menu import user_menu
+
 
 def brand() -> rx.Component:
     return rx.link(
@@ -18,9 +20,11 @@ def brand() -> rx.Component:
 
 
 def top_bar(*children: rx.Component, **props) -> rx.Component:
+    """The brand, the page's own controls, then (with accounts) the signed-in person's menu."""
     return rx.hstack(
         brand(),
         *children,
+        user_menu(),
         align="center",
         spacing="4",
         padding_x="1.25em",

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 API_TOKEN_PREFIX = "forja_"
 ATTEMPT_WINDOW = timedelta(minutes=15)
+# Many people can share one address (an office, a proxy): it may fail more often than one account.
+ADDRESS_ATTEMPTS = 10
 INVITE_DAYS = 7
 RESET_HOURS = 24
 SETUP_CODE_KEY = "setup_code"
@@ -74,6 +76,14 @@ def check_password(password: str, email: str) -> None:
         raise InvalidInput("That password is too long; use at most 1,024 characters.")
     if password.strip().lower() == email.strip().lower():
         raise InvalidInput("Choose a password that is not your email address.")
+
+
+def check_email(email: str) -> str:
+    email = normal_email(email)
+    local, at, domain = email.partition("@")
+    if not at or not local or "." not in domain.strip(".") or any(c.isspace() for c in email) or len(email) > 254:
+        raise InvalidInput("Give an email address such as ana@example.org.")
+    return email
 
 
 def check_name(name: str) -> str:
@@ -125,7 +135,7 @@ class AccountService:
         email = normal_email(email)
         since = utcnow() - ATTEMPT_WINDOW
         by_email, by_address = await self._store.failed_sign_ins(email, address, since)
-        if max(by_email, by_address) >= settings.signin_attempts:
+        if by_email >= settings.signin_attempts or by_address >= ADDRESS_ATTEMPTS * settings.signin_attempts:
             raise TooManyAttempts(
                 "Too many failed sign-ins for this account or from this address in the last 15 minutes. Wait a quarter "
                 "of an hour and try again, or ask an admin for a password reset link."
@@ -174,7 +184,7 @@ class AccountService:
     ) -> str:
         """A new account, signed in (its token). The first account is the admin's and needs the setup code Forja
         printed at start; later ones follow FORJA_SIGNUP (an invitation's link carries its token)."""
-        email = normal_email(email)
+        email = check_email(email)
         mode = await self.signup_mode()
         role = Role.member
         link: AccountLink | None = None
@@ -233,7 +243,7 @@ class AccountService:
 
     async def create_user(self, email: str, name: str, password: str, admin: bool = False) -> UserInfo:
         """An account made from the server's command line (`python -m builder user create`)."""
-        email = normal_email(email)
+        email = check_email(email)
         check_password(password, email)
         first = await self._store.count_users() == 0
         user = await self._add(email, check_name(name), password, Role.admin if admin or first else Role.member)
@@ -281,7 +291,7 @@ class AccountService:
     async def invite(self, admin: Actor, email: str, role: Role, base_url: str) -> AccountLinkInfo:
         """An invitation link (a week, used once) to make an account, for one address or (empty) anyone."""
         self._require_admin(admin)
-        email = normal_email(email)
+        email = check_email(email) if email.strip() else ""
         if email and await self._store.user_by_email(email) is not None:
             raise InvalidInput(f"{email} has an account already.")
         return await self._link("invite", base_url, timedelta(days=INVITE_DAYS), admin, email=email, role=role)

@@ -10,7 +10,7 @@ import asyncio
 import base64
 import binascii
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -28,12 +28,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from builder.doctor import DoctorReport, diagnose
 from builder.errors import ForjaError, NotFound, PreviewError
 from builder.filetree import encode_text, human_size
+from builder.http_guards import limited_bodies, trusted_hosts
 from builder.models import Author
 from builder.routes.attachments import router as attachments_router
 from builder.routes.auth import router as auth_router
 from builder.routes.generations import router as generations_router
 from builder.routes.history import router as history_router
-from builder.routes.identity import CurrentActor, Editor, Viewer
+from builder.routes.identity import CurrentActor, Editor, Viewer, signed_in_api
 from builder.routes.shares import router as shares_router
 from builder.routes.text_edits import router as text_edits_router
 from builder.routes.verifications import router as verifications_router
@@ -413,3 +414,15 @@ def isolate(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send_with_headers)
 
     return isolated
+
+
+# Every request passes these before the API or the page: each wraps the ones before it, so the last is the outermost
+# (a foreign Host or an oversized body is refused before anything else looks at the request).
+API_GUARDS: list[Callable[[ASGIApp], ASGIApp]] = [signed_in_api, same_origin_writes, isolate, limited_bodies, trusted_hosts]
+
+
+def guarded(app: ASGIApp) -> ASGIApp:
+    """`app` behind API_GUARDS, as Forja serves it (tests and the CLI's served API use this too)."""
+    for guard in API_GUARDS:
+        app = guard(app)
+    return app

@@ -7,14 +7,12 @@ from collections.abc import AsyncIterator
 
 import reflex as rx
 
-from builder.api import api, isolate, same_origin_writes
+from builder.api import API_GUARDS, api
 from builder.errors import ForjaError, NotSignedIn
-from builder.http_guards import limited_bodies, trusted_hosts
 from builder.pages.doctor import doctor_page
 from builder.pages.home import home_page
 from builder.pages.signin import login_page, reset_page, signup_page
 from builder.pages.workspace import workspace_page
-from builder.routes.identity import signed_in_api
 from builder.services import get_services
 from builder.settings import settings
 from builder.state.auth import AuthState
@@ -74,8 +72,7 @@ async def running_services() -> AsyncIterator[None]:
 
 
 app = rx.App(
-    # The last transformer is the outermost: a foreign Host or an oversized body is refused first.
-    api_transformer=[api, signed_in_api, same_origin_writes, isolate, limited_bodies, trusted_hosts],
+    api_transformer=[api, *API_GUARDS],
     backend_exception_handler=plain_error,
     stylesheets=["/forja.css"],
     head_components=[rx.script(src="/forja_keys.js"), rx.script(src="/forja_auth.js")],

@@ -15,8 +15,9 @@ import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.e2e.conftest import ARTIFACTS, forja_on_claude
-from tests.integration.test_attach_images import PDF, png
+from tests.integration.test_attach_images import PDF
 from tests.llm_server import ScriptedLLMServer, ToolAnswer
+from tests.pictures import png
 
 SITE = {"index.html": "<!doctype html>\n<h1>Bakery</h1>\n"}
 SKETCH = png(64, 48)

@@ -10,9 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-import struct
 import zipfile
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +19,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.e2e.conftest import ARTIFACTS, Traffic, forja_on_claude
 from tests.llm_server import ScriptedLLMServer, ToolAnswer
+from tests.pictures import png
 
 WIDTHS: dict[str, ViewportSize] = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
 
@@ -80,18 +79,7 @@ export default function App() {
 """
 
 
-def sketch_png(width: int = 48, height: int = 32) -> bytes:
-    """A real PNG: the picture a person attaches (a sketch of where the address goes)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\x00" + b"".join(bytes((40 + x * 4, 90, 200 - y * 4)) for x in range(width)) for y in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-
-
-SKETCH_PNG = sketch_png()
+SKETCH_PNG = png(48, 32)
 
 
 def b64(data: bytes) -> str:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import struct
-import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,23 +20,13 @@ from builder.services import Services
 from tests.conftest import TEST_ANTHROPIC_KEY
 from tests.integration.test_generation_api import SITE, Cli, post_sse, tool
 from tests.llm_server import ScriptedLLMServer, ToolAnswer
+from tests.pictures import png
 
 
 @pytest.fixture
 async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://testserver") as http:
         yield http
-
-
-def png(width: int = 2, height: int = 2) -> bytes:
-    """A real, tiny PNG (red pixels)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 PNG = png()

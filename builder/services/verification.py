@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from builder.errors import NotFound, PreviewError, PreviewRefused
+from builder.errors import NotFound, PreviewError, PreviewRefused, QuotaExceeded
 from builder.schemas import VerificationInfo, VerificationStatus
 from builder.services.previews import PreviewService
 from builder.settings import settings
@@ -121,8 +121,9 @@ class VerificationService:
         """Start the app and look at its page: the status, the problems seen, and the screenshot."""
         try:
             info = await self._running(project_id, installed)
-        except PreviewRefused as exc:
-            # Not the app's fault: a repair round would spend tokens on a machine that runs nothing.
+        except (PreviewRefused, QuotaExceeded) as exc:
+            # Not the app's fault: a repair round would spend tokens on a machine that runs nothing (or on a person
+            # whose previews are all in use).
             return "unchecked", [Problem(kind="check", message=str(exc))], None
         except (PreviewError, TimeoutError) as exc:
             message = (

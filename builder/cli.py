@@ -3,7 +3,7 @@
 The project commands are written once against a backend (builder.cli_backend): this machine's database as the person
 whose API token is given (--token or FORJA_TOKEN; none needed without accounts), or with --server a Forja's HTTP API.
 Either way the person's role in the project is checked as the API checks it. The operator commands (`user`, `token`,
-`migrate`, `doctor`, `purge-trash`) work on this machine's database and need no token.
+`migrate`, `doctor`, `purge-trash`) work on this machine's own Forja and need no token.
 
 Every command takes --json for machine-readable output; errors go to stderr in plain words
 with exit status 1 (2 for usage mistakes, as argparse does).
@@ -169,7 +169,9 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="print JSON instead of text")
     common.add_argument("--server", metavar="URL", help="work on the Forja at this address, through its API (env FORJA_SERVER)")
     common.add_argument(
-        "--token", metavar="TOKEN", help="your API token, from your Account page (env FORJA_TOKEN, which others cannot read)"
+        "--token",
+        metavar="TOKEN",
+        help="your API token, from your Account page (better as env FORJA_TOKEN: others can see a command line)",
     )
 
     p = sub.add_parser("import", parents=[common], help="import a folder, .zip or JSON file tree; prints the project id")
@@ -214,11 +216,7 @@ def command_name(args: argparse.Namespace) -> str:
 
 async def _run_command(stack: AsyncExitStack, args: argparse.Namespace, server: str | None, token: str | None) -> tuple[Any, str]:
     name = command_name(args)
-    if name in OPERATOR_COMMANDS or name == "doctor":
-        if server:
-            raise InvalidInput(
-                f"'{name}' works on this machine's own database: run it on the server, without --server or FORJA_SERVER."
-            )
+    if name in OPERATOR_COMMANDS:
         services = await get_services()
         stack.push_async_callback(services.close)
         return await OPERATOR_COMMANDS[name](services, args)
@@ -237,9 +235,14 @@ async def _run_command(stack: AsyncExitStack, args: argparse.Namespace, server: 
 async def run(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get("FORJA_TOKEN") or None
     server = args.server or os.environ.get("FORJA_SERVER") or None
-    if args.command == "doctor" and not server:
-        return await cli_doctor.run(args, token)
+    name = command_name(args)
     try:
+        if server and (name in OPERATOR_COMMANDS or name == "doctor"):
+            raise InvalidInput(
+                f"'{name}' works on this machine's own Forja: run it on the server, without --server or FORJA_SERVER."
+            )
+        if name == "doctor":
+            return await cli_doctor.run(args, token)
         async with AsyncExitStack() as stack:
             value, text = await _run_command(stack, args, server, token)
     # OSError: files the commands read or write (--out, the import's source, a picture).

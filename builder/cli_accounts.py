@@ -45,7 +45,7 @@ async def cmd_user_create(services: Services, args: argparse.Namespace) -> tuple
     user = await services.accounts.create_user(args.email, name, password, admin=args.admin)
     text = f"Made the account of {user.email} ({user.name}), {'an admin' if user.role == Role.admin else 'a member'}."
     if first:
-        text += " It is the first account: it owns the projects made before there were accounts."
+        text += " It is the first account: it takes over any projects made before there were accounts."
     if not services.accounts.enabled:
         text += "\nThis Forja runs without accounts for now; people sign in once FORJA_AUTH=password."
     return user, text

@@ -75,7 +75,7 @@ class RemoteBackend:
     def __init__(self, url: str, token: str | None, *, unreachable: str = "") -> None:
         self._url = url
         self._token = token
-        self._unreachable = unreachable or f"Could not reach Forja at {url}; check the address (--server or FORJA_SERVER)."
+        self._unreachable = unreachable
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         # A proxy from the environment carries requests to other machines, never to this one.
         local = is_loopback(urlsplit(url).hostname or "")
@@ -85,6 +85,18 @@ class RemoteBackend:
         await self._client.aclose()
 
     # -- requests ------------------------------------------------------------------------------
+
+    def _broken(self, exc: httpx.HTTPError) -> ServerUnavailable:
+        if isinstance(exc, httpx.TimeoutException):
+            return ServerUnavailable(f"Forja at {self._url} did not answer in time; try again.")
+        if isinstance(exc, httpx.ConnectError):
+            # The reason too: a refused connection, an unknown host name and a certificate that does not fit differ.
+            reason = str(exc) or type(exc).__name__
+            return ServerUnavailable(
+                self._unreachable
+                or f"Could not reach Forja at {self._url} ({reason}); check the address (--server or FORJA_SERVER)."
+            )
+        return ServerUnavailable(f"The connection to Forja at {self._url} broke off ({type(exc).__name__}); try again.")
 
     def _refusal(self, response: httpx.Response) -> ForjaError:
         """The API's sentence for a refused request, with its status."""
@@ -107,10 +119,8 @@ class RemoteBackend:
     async def _send(self, method: str, path: str, limit: float | httpx.Timeout = TIMEOUT, **kwargs: Any) -> httpx.Response:
         try:
             response = await self._client.request(method, path, timeout=limit, **kwargs)
-        except httpx.TimeoutException:
-            raise ServerUnavailable(f"Forja at {self._url} did not answer in time; try again.") from None
-        except httpx.HTTPError:
-            raise ServerUnavailable(self._unreachable) from None
+        except httpx.HTTPError as exc:
+            raise self._broken(exc) from None
         if response.status_code >= 400:
             raise self._refusal(response)
         return response
@@ -236,7 +246,5 @@ class RemoteBackend:
                 async for line in response.aiter_lines():
                     if line.startswith("data: "):
                         yield GenerationEvent.model_validate_json(line.removeprefix("data: "))
-        except httpx.TimeoutException:
-            raise ServerUnavailable(f"Forja at {self._url} stopped sending the generation's progress; try again.") from None
-        except httpx.HTTPError:
-            raise ServerUnavailable(self._unreachable) from None
+        except httpx.HTTPError as exc:
+            raise self._broken(exc) from None

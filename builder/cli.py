@@ -1,4 +1,9 @@
-"""`python -m builder COMMAND`: the service layer from a terminal, for people and scripts.
+"""`python -m builder COMMAND`: Forja from a terminal, for people and scripts.
+
+The project commands are written once against a backend (builder.cli_backend): this machine's database as the person
+whose API token is given (--token or FORJA_TOKEN; none needed without accounts), or with --server a Forja's HTTP API.
+Either way the person's role in the project is checked as the API checks it. The operator commands (`user`, `token`,
+`migrate`, `doctor`, `purge-trash`) work on this machine's own Forja and need no token.
 
 Every command takes --json for machine-readable output; errors go to stderr in plain words
 with exit status 1 (2 for usage mistakes, as argparse does).
@@ -8,26 +13,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import logging
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+import zipfile
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-import httpx
 from pydantic import BaseModel
 
-from builder import cli_doctor, cli_history, cli_shares
-from builder.errors import ForjaError, GenerationError, PreviewError, ServerUnavailable
-from builder.filetree import write_zip
+from builder import cli_accounts, cli_doctor, cli_history, cli_shares
+from builder.cli_backend import NO_TOKEN, Backend, GenerateRequest
+from builder.cli_local import LocalBackend
+from builder.cli_remote import RemoteBackend, server_url
+from builder.errors import ForjaError, GenerationError, InvalidInput, NotSignedIn
 from builder.generation.engine import GenerationEvent
 from builder.images import check_images
 from builder.schemas import valid_name, valid_prompt
 from builder.services import Services, get_services
-from builder.settings import settings
+
+Command = Callable[[Backend, argparse.Namespace], Awaitable[tuple[Any, str]]]
+OperatorCommand = Callable[[Services, argparse.Namespace], Awaitable[tuple[Any, str]]]
 
 
 def _dump(value: Any) -> Any:
@@ -38,62 +49,55 @@ def _dump(value: Any) -> Any:
     return value
 
 
-async def cmd_import(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+async def cmd_import(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
     name = valid_name(args.name) if args.name is not None else None
-    result = await services.projects.import_path(Path(args.path), name, owner=args.actor.user_id)
-    return {"id": result.project_id, "version": result.version.number, "files": len(result.changed)}, result.project_id
+    created = await backend.import_path(Path(args.path), name)
+    return created, created.id
 
 
-async def cmd_projects(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    projects = await services.projects.summaries(args.actor)
+async def cmd_projects(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    projects = await backend.projects()
     lines = [
         f"{p.id}  v{p.current_version or 0:<3} {p.file_count:>5} files  {','.join(p.stack) or '-':<20} {p.name}" for p in projects
     ]
     return projects, "\n".join(lines) or "No projects yet. Import one with: python -m builder import PATH"
 
 
-async def cmd_files(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    files = await services.projects.files(args.id, args.version)
+async def cmd_files(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    files = await backend.files(args.id, args.version)
     return files, "\n".join(f"{f.size:>9}  {f.path}" for f in files)
 
 
-async def cmd_export(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    tree = await services.projects.read_tree(args.id, args.version)
+def _entries(data: bytes) -> int:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return len(archive.namelist())
+    except zipfile.BadZipFile:
+        raise ForjaError("Forja answered the export with something that is not a zip archive.") from None
+
+
+async def cmd_export(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    data = await backend.export_zip(args.id, args.version)
+    count = _entries(data)
     out = Path(args.out)
-    await asyncio.to_thread(out.write_bytes, write_zip(tree))
-    return {"id": args.id, "out": str(out), "files": len(tree)}, f"Wrote {len(tree)} files to {out}"
+    await asyncio.to_thread(out.write_bytes, data)
+    return {"id": args.id, "out": str(out), "files": count}, f"Wrote {count} files to {out}"
 
 
-async def _generation_events(services: Services, args: argparse.Namespace) -> AsyncIterator[GenerationEvent]:
-    """The generation's events. A checked generation runs its app in a preview, and previews live in the running
-    Forja (its proxy holds their port), so when Forja runs, the generation runs there, through its API."""
-    verify = not args.no_verify
-    files = [(Path(path).name, await asyncio.to_thread(Path(path).read_bytes)) for path in args.image or []]
-    images = check_images(files)  # the same checks and sentences as the API's, before anything starts
-    if verify and await _server_running():
-        body: dict[str, Any] = {"prompt": args.prompt, "provider": args.provider, "model": args.model, "verify": True}
-        body["images"] = [{"name": image.name, "data": image.base64()} for image in images]
-        path = f"/api/projects/{args.project}/generate" if args.project else "/api/generate"
-        async for event in _server_events(path, body):
-            yield event
-        return
-    generations = services.generations
-    if args.project:
-        project_id = args.project
-        await generations.start(project_id, args.prompt, args.provider, args.model, verify=verify, images=images)
-    else:
-        project_id = await generations.create_from_prompt(
-            args.prompt, args.provider, args.model, verify=verify, images=images, owner=args.actor.user_id
-        )
-    async for event in generations.follow(project_id):
-        yield event
-
-
-async def cmd_generate(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+async def cmd_generate(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
     """Generate a new project (or a follow-up with --project), then run, check and repair it; progress goes to stderr."""
-    valid_prompt(args.prompt)  # the API's limits, checked before anything starts (here or in the running Forja)
+    valid_prompt(args.prompt)  # the API's limits, checked before anything starts (here or in a Forja's API)
+    files = [(Path(path).name, await asyncio.to_thread(Path(path).read_bytes)) for path in args.image or []]
+    request = GenerateRequest(
+        prompt=args.prompt,
+        project=args.project,
+        provider=args.provider,
+        model=args.model,
+        verify=not args.no_verify,
+        images=check_images(files),  # the same checks and sentences as the API's, before anything starts
+    )
     final: GenerationEvent | None = None
-    async for event in _generation_events(services, args):
+    async for event in backend.generate(request):
         if event.type == "file_done" and not args.json:
             print(f"  wrote {event.path}", file=sys.stderr)
         elif event.type in ("status", "verification") and not args.json:
@@ -103,14 +107,13 @@ async def cmd_generate(services: Services, args: argparse.Namespace) -> tuple[An
     if final is None or final.type == "error":
         raise GenerationError(final.message if final else "The generation ended without an answer.")
     project_id = final.project_id
-    files = [f.path for f in await services.projects.files(project_id)]
     verification = final.verification
     value = {
         "id": project_id,
         "version": final.version,
         "title": final.title,
         "summary": final.summary,
-        "files": files,
+        "files": [f.path for f in await backend.files(project_id, None)],
         "usage": final.usage or {},
         "verification": {key: verification[key] for key in ("status", "problems", "attempts", "screenshot")}
         if verification
@@ -124,62 +127,23 @@ async def cmd_generate(services: Services, args: argparse.Namespace) -> tuple[An
     return value, text
 
 
-def _forja(timeout: float | httpx.Timeout) -> httpx.AsyncClient:
-    """A client for the Forja running on this machine; loopback only, so a proxy from the environment never carries it."""
-    return httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.port}", timeout=timeout, trust_env=False)
-
-
-async def _server_running() -> bool:
-    try:
-        async with _forja(1) as client:
-            return (await client.get("/health")).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-async def _server_events(path: str, body: dict[str, Any]) -> AsyncIterator[GenerationEvent]:
-    """A generation's server-sent events from the running Forja's API."""
-    timeout = httpx.Timeout(settings.generation_timeout_s, connect=5)
-    async with (
-        _forja(timeout) as client,
-        client.stream("POST", path, json=body) as response,
-    ):
-        if response.status_code >= 400:
-            await response.aread()
-            raise GenerationError(str(response.json().get("detail", response.text)))
-        async for line in response.aiter_lines():
-            if line.startswith("data: "):
-                yield GenerationEvent.model_validate_json(line.removeprefix("data: "))
-
-
-async def _server(method: str, path: str, **kwargs: Any) -> httpx.Response:
-    """Previews live in the running Forja (they outlive a CLI process), so these commands ask it."""
-    try:
-        async with _forja(settings.preview_start_timeout_s + 30) as client:
-            response = await client.request(method, path, **kwargs)
-    except httpx.ConnectError:
-        raise ServerUnavailable(f"Forja is not running on port {settings.port}; start it with: bash scripts/run.sh") from None
-    if response.status_code >= 400:
-        raise PreviewError(response.json().get("detail", response.text))
-    return response
-
-
-async def cmd_preview(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    await services.projects.get(args.id)
+async def cmd_preview(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
     started = time.monotonic()
-    response = await _server("POST", f"/api/projects/{args.id}/preview", params={"wait": args.wait}, json={"runner": args.runner})
-    status = response.json()
-    value = {**status, "seconds": round(time.monotonic() - started, 2)}
-    return value, f"{status['status']}: {status['url']} ({status['runner']} runner)"
+    status = await backend.preview(args.id, args.runner, args.wait)
+    value = {**status.model_dump(), "seconds": round(time.monotonic() - started, 2)}
+    return value, f"{status.status}: {status.url} ({status.runner} runner)"
 
 
-async def cmd_stop(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    await services.projects.get(args.id)
-    await _server("DELETE", f"/api/projects/{args.id}/preview")
+async def cmd_stop(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    await backend.stop(args.id)
     return {"id": args.id, "status": "stopped"}, "Preview stopped."
 
 
-COMMANDS: dict[str, Callable[[Services, argparse.Namespace], Awaitable[tuple[Any, str]]]] = {
+async def cmd_migrate(_services: Services, _args: argparse.Namespace) -> tuple[Any, str]:
+    return {"status": "ok"}, "Database is up to date."  # get_services() migrated it
+
+
+COMMANDS: dict[str, Command] = {
     "import": cmd_import,
     "projects": cmd_projects,
     "files": cmd_files,
@@ -190,6 +154,12 @@ COMMANDS: dict[str, Callable[[Services, argparse.Namespace], Awaitable[tuple[Any
     **cli_history.COMMANDS,
     **cli_shares.COMMANDS,
 }
+# On this machine's database, whoever runs them: they need no token and refuse --server.
+OPERATOR_COMMANDS: dict[str, OperatorCommand] = {
+    "migrate": cmd_migrate,
+    **cli_history.OPERATOR_COMMANDS,
+    **cli_accounts.COMMANDS,
+}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -197,11 +167,17 @@ def parser() -> argparse.ArgumentParser:
     sub = root.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print JSON instead of text")
+    common.add_argument("--server", metavar="URL", help="work on the Forja at this address, through its API (env FORJA_SERVER)")
+    common.add_argument(
+        "--token",
+        metavar="TOKEN",
+        help="your API token, from your Account page (better as env FORJA_TOKEN: others can see a command line)",
+    )
 
     p = sub.add_parser("import", parents=[common], help="import a folder, .zip or JSON file tree; prints the project id")
     p.add_argument("path")
     p.add_argument("--name", help="project name (default: from the file name)")
-    sub.add_parser("projects", parents=[common], help="list projects")
+    sub.add_parser("projects", parents=[common], help="list your projects")
     p = sub.add_parser("files", parents=[common], help="list a project's files")
     p.add_argument("id")
     p.add_argument("--version", type=int, help="version number (default: current)")
@@ -226,30 +202,56 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     cli_history.add_parsers(sub, common)
     cli_shares.add_parsers(sub, common)
+    cli_accounts.add_parsers(sub, common)
     cli_doctor.add_parser(sub, common)
     sub.add_parser("migrate", parents=[common], help="create or upgrade the database schema")
     return root
 
 
+def command_name(args: argparse.Namespace) -> str:
+    """The command's key in COMMANDS or OPERATOR_COMMANDS: "files", or "user create" for a command with actions."""
+    action = getattr(args, "action", None)
+    return f"{args.command} {action}" if action else args.command
+
+
+async def _run_command(stack: AsyncExitStack, args: argparse.Namespace, server: str | None, token: str | None) -> tuple[Any, str]:
+    name = command_name(args)
+    if name in OPERATOR_COMMANDS:
+        services = await get_services()
+        stack.push_async_callback(services.close)
+        return await OPERATOR_COMMANDS[name](services, args)
+    if server:
+        backend: Backend = RemoteBackend(server_url(server), token)
+    else:
+        services = await get_services()
+        stack.push_async_callback(services.close)
+        if services.accounts.enabled and not token:
+            raise NotSignedIn(NO_TOKEN)
+        backend = LocalBackend(services, await services.accounts.actor(api_token=token), token)
+    stack.push_async_callback(backend.close)
+    return await COMMANDS[name](backend, args)
+
+
 async def run(args: argparse.Namespace) -> int:
-    if args.command == "doctor":
-        return await cli_doctor.run(args)
-    services = await get_services()
+    token = args.token or os.environ.get("FORJA_TOKEN") or None
+    server = args.server or os.environ.get("FORJA_SERVER") or None
+    name = command_name(args)
     try:
-        args.actor = await services.accounts.actor(api_token=os.environ.get("FORJA_TOKEN"))
-        if args.command == "migrate":
-            value, text = {"status": "ok"}, "Database is up to date."
-        else:
-            value, text = await COMMANDS[args.command](services, args)
-    # OSError: files the commands read or write (--out, the import's source).
+        if server and (name in OPERATOR_COMMANDS or name == "doctor"):
+            raise InvalidInput(
+                f"'{name}' works on this machine's own Forja: run it on the server, without --server or FORJA_SERVER."
+            )
+        if name == "doctor":
+            return await cli_doctor.run(args, token)
+        async with AsyncExitStack() as stack:
+            value, text = await _run_command(stack, args, server, token)
+    # OSError: files the commands read or write (--out, the import's source, a picture).
     except (ForjaError, OSError) as exc:
         if args.json:
             print(json.dumps({"error": str(exc)}), file=sys.stderr)
         else:
             print(f"error: {exc}", file=sys.stderr)
         return 1
-    finally:
-        await services.close()
     print(json.dumps(_dump(value), indent=2) if args.json else text)
     return 0
 

@@ -14,11 +14,13 @@ from preview_runtime.docker.image import PreviewImage
 SERVER_TIMEOUT_S = 30
 
 
-async def report() -> DoctorReport:
-    """The running Forja's report when it answers (it knows how far an image build got), else this process's own."""
+async def report(token: str | None = None) -> DoctorReport:
+    """The running Forja's report when it answers (it knows how far an image build got), else this process's own.
+    With accounts on, Forja answers only with an API token (`token`)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{settings.port}", timeout=SERVER_TIMEOUT_S, trust_env=False
+            base_url=f"http://127.0.0.1:{settings.port}", headers=headers, timeout=SERVER_TIMEOUT_S, trust_env=False
         ) as client:
             response = await client.get("/api/doctor")
         if response.status_code == 200:
@@ -41,9 +43,9 @@ def as_text(found: DoctorReport) -> str:
     return "\n".join(lines)
 
 
-async def run(args: argparse.Namespace) -> int:
+async def run(args: argparse.Namespace, token: str | None = None) -> int:
     """Exit status 0 when the runner the settings ask for can run previews, 1 otherwise."""
-    found = await report()
+    found = await report(token)
     print(json.dumps(found.model_dump(mode="json"), indent=2) if args.json else as_text(found))
     return 0 if found.usable else 1
 

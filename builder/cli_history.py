@@ -1,6 +1,7 @@
 """CLI commands for version history and project management; builder.cli wires them in.
 
-Each handler has builder.cli's shape: async (services, args) -> (JSON value, text).
+Each handler has builder.cli's shape: async (backend, args) -> (JSON value, text); `purge-trash` is an operator's
+command, on the server's database: async (services, args) -> (JSON value, text).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from builder.cli_backend import Backend
 from builder.schemas import valid_name
 from builder.services import Services
 from builder.services.history import AUTHOR_NAMES, TRASH_DAYS
@@ -20,8 +22,8 @@ def _when(value: Any) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-async def cmd_history(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    project = await services.projects.get(args.id)
+async def cmd_history(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    project = await backend.project(args.id)
     lines = [
         f"{'*' if v.number == project.current_version else ' '} v{v.number:<4} {_when(v.created_at)}  "
         f"{AUTHOR_NAMES.get(v.author, v.author):<9} {v.files_changed:>4} files  {v.message}"
@@ -30,8 +32,8 @@ async def cmd_history(services: Services, args: argparse.Namespace) -> tuple[Any
     return project.versions, "\n".join(lines) or f"Project {args.id} has no versions yet."
 
 
-async def cmd_diff(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    diff = await services.history.diff(args.id, args.version, args.against)
+async def cmd_diff(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    diff = await backend.diff(args.id, args.version, args.against)
     base = f"version {diff.against}" if diff.against is not None else "nothing (the empty project)"
     if not diff.files:
         return diff, f"No changes between {base} and version {diff.version}."
@@ -39,50 +41,49 @@ async def cmd_diff(services: Services, args: argparse.Namespace) -> tuple[Any, s
     return diff, diff.patch() + f"\n{summary} (version {diff.version} against {base})."
 
 
-async def cmd_restore(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    result = await services.history.restore(args.id, args.version)
-    if not (result.changed or result.deleted):
+async def cmd_restore(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    result = await backend.restore(args.id, args.version)
+    if not result.changed:
         return result.version, f"Version {args.version} already matches the current version {result.version.number}."
     return result.version, f"Restored version {args.version} as version {result.version.number}."
 
 
-async def cmd_export_bundle(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    _, data = await services.history.export_bundle(args.id)
+async def cmd_export_bundle(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    data = await backend.export_bundle(args.id)
     out = Path(args.out)
     await asyncio.to_thread(out.write_bytes, data)
-    versions = len(await services.projects.versions(args.id))
+    versions = len((await backend.project(args.id)).versions)
     value = {"id": args.id, "out": str(out), "commits": versions, "bytes": len(data)}
     return value, f"Wrote {versions} versions as git commits to {out}; open it with: git clone {out}"
 
 
-async def cmd_rename(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    project = await services.projects.rename(args.id, valid_name(args.name))
+async def cmd_rename(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    project = await backend.rename(args.id, valid_name(args.name))
     return project, f"Renamed {project.id} to {project.name}"
 
 
-async def cmd_duplicate(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
+async def cmd_duplicate(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
     name = valid_name(args.name) if args.name is not None else None
-    new_id = await services.history.duplicate(args.id, args.version, name, owner=args.actor.user_id)
-    project = await services.projects.get(new_id)
-    return {"id": new_id, "name": project.name, "version": project.current_version}, new_id
+    copy = await backend.duplicate(args.id, args.version, name)
+    return copy, copy.id
 
 
-async def cmd_delete(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    await services.history.delete(args.id)
+async def cmd_delete(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    await backend.delete(args.id)
     value = {"id": args.id, "trashed": True}
     return value, f"Moved {args.id} to the trash; undo with: python -m builder undelete {args.id}"
 
 
-async def cmd_trash(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    trashed = await services.history.list_trash(args.actor)
+async def cmd_trash(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    trashed = await backend.trash()
     lines = [
         f"{t.id}  deleted {_when(t.deleted_at)}  purged after {_when(t.purge_at or t.deleted_at)}  {t.name}" for t in trashed
     ]
     return trashed, "\n".join(lines) or "The trash is empty."
 
 
-async def cmd_undelete(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    project = await services.history.undelete(args.id)
+async def cmd_undelete(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    project = await backend.undelete(args.id)
     return project, f"Restored {project.id} ({project.name}) from the trash."
 
 
@@ -93,7 +94,7 @@ async def cmd_purge_trash(services: Services, args: argparse.Namespace) -> tuple
     )
 
 
-COMMANDS: dict[str, Callable[[Services, argparse.Namespace], Awaitable[tuple[Any, str]]]] = {
+COMMANDS: dict[str, Callable[[Backend, argparse.Namespace], Awaitable[tuple[Any, str]]]] = {
     "history": cmd_history,
     "diff": cmd_diff,
     "restore": cmd_restore,
@@ -103,6 +104,8 @@ COMMANDS: dict[str, Callable[[Services, argparse.Namespace], Awaitable[tuple[Any
     "delete": cmd_delete,
     "trash": cmd_trash,
     "undelete": cmd_undelete,
+}
+OPERATOR_COMMANDS: dict[str, Callable[[Services, argparse.Namespace], Awaitable[tuple[Any, str]]]] = {
     "purge-trash": cmd_purge_trash,
 }
 
@@ -118,7 +121,7 @@ def _days(text: str) -> int:
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Add the commands above to builder.cli's subparsers (`sub`), with its --json parent (`common`)."""
+    """Add the commands above to builder.cli's subparsers (`sub`), with its common options (`common`)."""
     p = sub.add_parser("history", parents=[common], help="list a project's versions, newest first (* = current)")
     p.add_argument("id")
     p = sub.add_parser("diff", parents=[common], help="show what a version changed (unified diff)")

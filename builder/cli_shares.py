@@ -1,6 +1,6 @@
 """CLI commands for share links; builder.cli wires them in.
 
-Each handler has builder.cli's shape: async (services, args) -> (JSON value, text).
+Each handler has builder.cli's shape: async (backend, args) -> (JSON value, text).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from builder.services import Services
+from builder.cli_backend import Backend
 from builder.services.shares import SHARE_DEFAULT_DAYS, Never, parse_expires
 
 
@@ -27,11 +27,8 @@ def _expires(text: str) -> timedelta | Never:
     return parsed
 
 
-async def cmd_share(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    expires = getattr(args, "expires", None)
-    if isinstance(expires, str):
-        expires = _expires(expires)
-    created = await services.shares.create(args.id, getattr(args, "version", None), expires)
+async def cmd_share(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    created = await backend.share(args.id, args.version, args.expires)
     value = {
         "url": created.url,
         "token": created.token,
@@ -48,13 +45,13 @@ async def cmd_share(services: Services, args: argparse.Namespace) -> tuple[Any, 
     return value, text
 
 
-async def cmd_revoke(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    info = await services.shares.revoke(args.share_id)
-    return info, f"Share link {info.id} is turned off; people who open it are told so."
+async def cmd_revoke(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    await backend.revoke(args.share_id)
+    return {"id": args.share_id, "revoked": True}, f"Share link {args.share_id} is turned off; people who open it are told so."
 
 
-async def cmd_shares(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    links = await services.shares.links(args.id)
+async def cmd_shares(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    links = await backend.shares(args.id)
     lines = []
     for link in links:
         state = "revoked" if link.revoked else "expired" if link.expired else "active"
@@ -64,7 +61,7 @@ async def cmd_shares(services: Services, args: argparse.Namespace) -> tuple[Any,
     return links, "\n".join(lines) or f"Project {args.id} has no share links."
 
 
-COMMANDS: dict[str, Callable[[Services, argparse.Namespace], Awaitable[tuple[Any, str]]]] = {
+COMMANDS: dict[str, Callable[[Backend, argparse.Namespace], Awaitable[tuple[Any, str]]]] = {
     "share": cmd_share,
     "revoke": cmd_revoke,
     "shares": cmd_shares,
@@ -72,7 +69,7 @@ COMMANDS: dict[str, Callable[[Services, argparse.Namespace], Awaitable[tuple[Any
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Add the commands above to builder.cli's subparsers (`sub`), with its --json parent (`common`)."""
+    """Add the commands above to builder.cli's subparsers (`sub`), with its common options (`common`)."""
     p = sub.add_parser("share", parents=[common], help="make a link anyone can open to see one version of the app")
     p.add_argument("id")
     p.add_argument("--version", type=int, help="version to share (default: current)")

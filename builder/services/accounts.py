@@ -122,6 +122,16 @@ class AccountService:
             raise NotSignedIn("Sign in to use this Forja (or send an API token as 'Authorization: Bearer forja_...').")
         return actor_of(user)
 
+    async def actor_by_email(self, email: str) -> Actor:
+        """The person with this address, for the commands an operator runs on the server itself (`python -m builder
+        token create EMAIL`): whoever runs them has the database, so they need no sign-in."""
+        user = await self._store.user_by_email(normal_email(email))
+        if user is None or user.id == LOCAL_USER_ID:
+            raise NotFound(f"There is no account for {email.strip()} on this Forja.")
+        if user.disabled_at is not None:
+            raise InvalidInput(f"The account of {user.email} is disabled; an admin can enable it again.")
+        return actor_of(user)
+
     async def actor_or_none(self, session_token: str | None) -> Actor | None:
         try:
             return await self.actor(session_token)

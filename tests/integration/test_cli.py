@@ -15,7 +15,11 @@ from typing import Any
 import pytest
 from sqlmodel import Session, create_engine
 
+from builder import db
 from builder.models import Generation
+from builder.services import Services
+from builder.store import ProjectStore
+from preview_runtime.logs import LogHub
 from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,27 +27,50 @@ TREE = {"index.html": b"<h1>Hi</h1>", "src/app.js": b"console.log('hi')", "img/l
 
 
 class Cli:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, database_url: str = "", **settings: str) -> None:
         # Only this test's data dir: no database URL or other Forja setting from the outer environment.
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("FORJA_") and k != "DATABASE_URL"}
         # DATABASE_URL="" also beats one in a developer's .env: SQLite in FORJA_DATA_DIR.
-        self.env |= {"FORJA_DATA_DIR": str(data_dir), "DATABASE_URL": "", "PYTHONDONTWRITEBYTECODE": "1"}
+        self.env |= {"FORJA_DATA_DIR": str(data_dir), "DATABASE_URL": database_url, "PYTHONDONTWRITEBYTECODE": "1"}
         # No Forja listens there: commands that would ask a running Forja never reach one this test did not start.
         self.env["FORJA_PORT"] = str(free_port())
+        self.env |= settings  # FORJA_AUTH=password...
         self.data_dir = data_dir
+        self.database_url = database_url or f"sqlite:///{data_dir / 'forja.db'}"
 
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def services(self) -> Services:
+        """The service layer on the database the commands use, for what a test does in-process (call close())."""
+        async_url = self.database_url.replace("sqlite://", "sqlite+aiosqlite://", 1)
+        return Services(ProjectStore(db.create_engine(async_url)), LogHub())
+
+    def run(self, *args: str, token: str | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        """The command as `token`'s person (given as FORJA_TOKEN, as the README advises); `input` goes to stdin."""
+        env = self.env | ({"FORJA_TOKEN": token} if token else {})
         return subprocess.run(
-            [sys.executable, "-m", "builder", *args], cwd=REPO, env=self.env, capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "builder", *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            input=input,
+            stdin=subprocess.DEVNULL if input is None else None,  # never the terminal pytest may run in
         )
 
-    def ok(self, *args: str) -> str:
-        result = self.run(*args)
+    def ok(self, *args: str, token: str | None = None, input: str | None = None) -> str:
+        result = self.run(*args, token=token, input=input)
         assert result.returncode == 0, f"{args} exited {result.returncode}: {result.stderr}"
         return result.stdout
 
-    def json(self, *args: str) -> Any:  # whatever JSON the command printed
-        return json.loads(self.ok(*args, "--json"))
+    def json(self, *args: str, token: str | None = None, input: str | None = None) -> Any:  # whatever JSON it printed
+        return json.loads(self.ok(*args, "--json", token=token, input=input))
+
+    def refused(self, *args: str, token: str | None = None) -> str:
+        """The sentence a refused command printed (exit 1, nothing on stdout, no traceback)."""
+        result = self.run(*args, token=token)
+        assert result.returncode == 1, f"{args} exited {result.returncode}: {result.stdout} {result.stderr}"
+        assert result.stdout == "" and "Traceback" not in result.stderr, (args, result.stderr)
+        return result.stderr.strip().removeprefix("error: ")
 
 
 @pytest.fixture
@@ -223,7 +250,7 @@ def test_a_damaged_zip_is_refused_by_name(cli: Cli, tmp_path: Path) -> None:
 def test_generate_waits_its_turn_behind_a_generation_running_elsewhere(cli: Cli, tmp_path: Path) -> None:
     project_id = cli.ok("import", str(write_folder(tmp_path / "site", TREE))).strip()
     # What the running Forja (another process on the same database) records while it generates.
-    engine = create_engine(f"sqlite:///{cli.data_dir / 'forja.db'}")
+    engine = create_engine(cli.database_url)
     with Session(engine) as session:
         session.add(Generation(project_id=project_id, prompt="Make it red", provider="offline"))
         session.commit()

@@ -22,7 +22,9 @@ from sqlmodel import col, select
 
 import builder.settings
 from builder import db
-from builder.cli_history import COMMANDS, add_parsers
+from builder.cli_backend import Duplicated
+from builder.cli_history import COMMANDS, OPERATOR_COMMANDS, add_parsers
+from builder.cli_local import LocalBackend
 from builder.errors import FileTreeError, GitExportError, NotFound
 from builder.filetree import read_zip
 from builder.models import LOCAL_USER_ID, Author, Blob, Generation, PreviewSession, Project, ShareLink, Version, VersionFile
@@ -440,15 +442,21 @@ def cli_parser() -> argparse.ArgumentParser:
 
 
 async def run_cli(services: Services, *argv: str) -> tuple[object, str]:
+    """The command as builder.cli runs it without accounts: on this database, as the local user."""
     args = cli_parser().parse_args(argv)
-    args.actor = LOCAL_ACTOR
-    return await COMMANDS[args.command](services, args)
+    if args.command in OPERATOR_COMMANDS:
+        return await OPERATOR_COMMANDS[args.command](services, args)
+    backend = LocalBackend(services, LOCAL_ACTOR)
+    try:
+        return await COMMANDS[args.command](backend, args)
+    finally:
+        await backend.close()
 
 
 def test_every_command_has_a_parser() -> None:
     parser = cli_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert set(sub.choices) == set(COMMANDS)
+    assert set(sub.choices) == set(COMMANDS) | set(OPERATOR_COMMANDS)
     args = parser.parse_args(["diff", "abc", "3", "--against", "1", "--json"])
     assert (args.id, args.version, args.against, args.json) == ("abc", 3, 1, True)
     with pytest.raises(SystemExit):
@@ -491,7 +499,7 @@ async def test_cli_rename_duplicate_delete_trash_undelete_purge(services: Servic
     _, text = await run_cli(services, "rename", pid, "Salon")
     assert text == f"Renamed {pid} to Salon"
     value, new_id = await run_cli(services, "duplicate", pid, "--version", "1", "--name", "Salon v1")
-    assert value == {"id": new_id, "name": "Salon v1", "version": 1}
+    assert value == Duplicated(id=str(new_id), name="Salon v1", version=1)
     assert await services.projects.read_tree(str(new_id)) == await services.projects.read_tree(pid, 1)
 
     _, text = await run_cli(services, "delete", pid)

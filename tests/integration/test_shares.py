@@ -23,11 +23,13 @@ from sqlmodel import select
 import builder.settings
 from builder import cli_shares
 from builder.api import forja_error
+from builder.cli_local import LocalBackend
 from builder.db import session_factory
 from builder.errors import ForjaError, NotFound, ShareGone
 from builder.models import LOCAL_USER_ID, Author, ShareLink, utcnow
 from builder.routes.shares import router
 from builder.services import Services, shares
+from builder.services.access import LOCAL_ACTOR
 from builder.store import ProjectStore
 
 
@@ -297,23 +299,26 @@ async def test_the_first_visit_after_an_expiry_ends_the_links_preview(
 
 
 async def test_cli_share_list_revoke(services: Services, pid: str) -> None:
-    value, text = await cli_shares.cmd_share(services, argparse.Namespace(id=pid, version=None, expires=None, json=True))
-    assert set(value) == {"url", "token", "id", "version", "expires_at"}
+    backend = LocalBackend(services, LOCAL_ACTOR)
+    value, text = await cli_shares.cmd_share(backend, argparse.Namespace(id=pid, version=None, expires=None, json=True))
+    assert isinstance(value, dict) and set(value) == {"url", "token", "id", "version", "expires_at"}
     assert value["url"] in text and value["version"] == 1
     assert (await services.shares.resolve(value["token"])).share_id == value["id"]
 
     never, text = await cli_shares.cmd_share(
-        services, argparse.Namespace(id=pid, version=1, expires=cli_shares._expires("never"), json=False)
+        backend, argparse.Namespace(id=pid, version=1, expires=cli_shares._expires("never"), json=False)
     )
     assert never["expires_at"] is None and "no end date" in text
 
-    listed, text = await cli_shares.cmd_shares(services, argparse.Namespace(id=pid, json=False))
+    listed, text = await cli_shares.cmd_shares(backend, argparse.Namespace(id=pid, json=False))
     assert len(listed) == 2 and "active" in text and value["token"] not in text
 
-    info, text = await cli_shares.cmd_revoke(services, argparse.Namespace(share_id=value["id"], json=False))
-    assert info.revoked and str(value["id"]) in text
-    _, text = await cli_shares.cmd_shares(services, argparse.Namespace(id=pid, json=False))
+    info, text = await cli_shares.cmd_revoke(backend, argparse.Namespace(share_id=value["id"], json=False))
+    assert info == {"id": value["id"], "revoked": True} and str(value["id"]) in text
+    _, text = await cli_shares.cmd_shares(backend, argparse.Namespace(id=pid, json=False))
     assert "revoked" in text
+    assert [link.revoked for link in await services.shares.links(pid)] == [False, True]
+    await backend.close()
 
     with pytest.raises(argparse.ArgumentTypeError):
         cli_shares._expires("whenever")

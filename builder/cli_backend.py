@@ -1,0 +1,94 @@
+"""What the CLI's commands ask of Forja, written once: the commands call a `Backend`, and two answer it.
+
+`LocalBackend` (builder.cli_local) works on this machine's database through the services, as one person, and checks
+their role in a project before each operation, with the same needs as the HTTP API's routes. `RemoteBackend`
+(builder.cli_remote) asks a Forja's HTTP API with the person's API token; that server checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+from builder.generation.engine import GenerationEvent
+from builder.images import Image
+from builder.schemas import FileInfo, ProjectDetail, ProjectSummary, TrashedProject, VersionDiff, VersionInfo
+from builder.services.shares import Never, ShareCreated, ShareInfo
+
+NO_TOKEN = (
+    "This Forja has accounts, so the command needs your API token: give it with --token or FORJA_TOKEN (make one on "
+    "your Account page, or on the server with: python -m builder token create EMAIL)."
+)
+
+
+class Created(BaseModel):
+    id: str
+    version: int
+    files: int
+
+
+class Duplicated(BaseModel):
+    id: str
+    name: str
+    version: int
+
+
+class Restored(BaseModel):
+    version: VersionInfo = Field(description="The new current version, or the current one when nothing changed.")
+    changed: bool = Field(description="False when the version already had the current files: no version was made.")
+
+
+class PreviewStatus(BaseModel):
+    url: str
+    runner: str
+    status: str
+    version: int
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    prompt: str
+    project: str | None  # a follow-up on this project; None makes a new one
+    provider: str | None
+    model: str | None
+    verify: bool
+    images: list[Image] = field(default_factory=list)
+
+
+class Backend(Protocol):
+    # -- projects (a new project is the person's own; lists show those they have a role in) --
+    async def import_path(self, source: Path, name: str | None) -> Created: ...
+    async def projects(self) -> list[ProjectSummary]: ...
+    async def project(self, project_id: str) -> ProjectDetail: ...
+    async def files(self, project_id: str, version: int | None) -> list[FileInfo]: ...
+    async def export_zip(self, project_id: str, version: int | None) -> bytes: ...
+    async def rename(self, project_id: str, name: str) -> ProjectSummary: ...
+    async def duplicate(self, project_id: str, version: int | None, name: str | None) -> Duplicated: ...
+    async def delete(self, project_id: str) -> None: ...
+    async def trash(self) -> list[TrashedProject]: ...
+    async def undelete(self, project_id: str) -> ProjectSummary: ...
+
+    # -- history --
+    async def diff(self, project_id: str, version: int, against: int | None) -> VersionDiff: ...
+    async def restore(self, project_id: str, version: int) -> Restored: ...
+    async def export_bundle(self, project_id: str) -> bytes: ...
+
+    # -- share links --
+    async def share(self, project_id: str, version: int | None, expires: timedelta | Never | None) -> ShareCreated: ...
+    async def shares(self, project_id: str) -> list[ShareInfo]: ...
+    async def revoke(self, share_id: int) -> None: ...
+
+    # -- previews and generations --
+    async def preview(self, project_id: str, runner: str, wait: bool) -> PreviewStatus: ...
+    async def stop(self, project_id: str) -> None: ...
+    def generate(self, request: GenerateRequest) -> AsyncIterator[GenerationEvent]:
+        """The generation's events, from its start to its done or error event."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,154 @@
+"""The CLI on this machine's database, through the services, as one person.
+
+Each operation on a project first asks `services.access.require` for what the HTTP API's route for it needs
+(builder/routes: Viewer, Editor, Owner), so a command refuses what the API would, in the same words: a project the
+person has no role in does not exist for them, and a role too small is named. Previews belong to the running Forja
+(its proxy holds their ports, and they outlive a CLI call), so those operations ask it, with the person's token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+from builder.cli_backend import Created, Duplicated, GenerateRequest, PreviewStatus, Restored
+from builder.cli_remote import RemoteBackend
+from builder.generation.engine import GenerationEvent
+from builder.schemas import FileInfo, ProjectDetail, ProjectSummary, TrashedProject, VersionDiff
+from builder.services import Services
+from builder.services.access import Actor, Permission
+from builder.services.shares import Never, ShareCreated, ShareInfo
+from builder.settings import settings
+
+
+class LocalBackend:
+    def __init__(self, services: Services, actor: Actor, token: str | None = None) -> None:
+        self._services = services
+        self._actor = actor
+        self._forja = RemoteBackend(
+            f"http://127.0.0.1:{settings.port}",
+            token,
+            unreachable=f"Forja is not running on port {settings.port}; start it with: bash scripts/run.sh",
+        )
+
+    async def close(self) -> None:
+        await self._forja.close()
+
+    async def _may(self, project_id: str, need: Permission) -> None:
+        await self._services.access.require(self._actor, project_id, need)
+
+    # -- projects ------------------------------------------------------------------------------
+
+    async def import_path(self, source: Path, name: str | None) -> Created:
+        result = await self._services.projects.import_path(source, name, owner=self._actor.user_id)
+        return Created(id=result.project_id, version=result.version.number, files=len(result.changed))
+
+    async def projects(self) -> list[ProjectSummary]:
+        return await self._services.projects.summaries(self._actor)
+
+    async def project(self, project_id: str) -> ProjectDetail:
+        await self._may(project_id, Permission.view)
+        return await self._services.projects.get(project_id)
+
+    async def files(self, project_id: str, version: int | None) -> list[FileInfo]:
+        await self._may(project_id, Permission.view)
+        return await self._services.projects.files(project_id, version)
+
+    async def export_zip(self, project_id: str, version: int | None) -> bytes:
+        await self._may(project_id, Permission.view)
+        return (await self._services.history.export_zip(project_id, version))[1]
+
+    async def rename(self, project_id: str, name: str) -> ProjectSummary:
+        await self._may(project_id, Permission.edit)
+        renamed = await self._services.projects.rename(project_id, name)
+        return ProjectSummary.model_validate(renamed.model_dump())  # what the API answers: no versions
+
+    async def duplicate(self, project_id: str, version: int | None, name: str | None) -> Duplicated:
+        await self._may(project_id, Permission.view)
+        new_id = await self._services.history.duplicate(project_id, version, name, owner=self._actor.user_id)
+        project = await self._services.projects.get(new_id)
+        return Duplicated(id=new_id, name=project.name, version=project.current_version or 1)
+
+    async def delete(self, project_id: str) -> None:
+        await self._may(project_id, Permission.own)
+        await self._services.history.delete(project_id)
+
+    async def trash(self) -> list[TrashedProject]:
+        return await self._services.history.list_trash(self._actor)
+
+    async def undelete(self, project_id: str) -> ProjectSummary:
+        await self._may(project_id, Permission.own)
+        return await self._services.history.undelete(project_id)
+
+    # -- history -------------------------------------------------------------------------------
+
+    async def diff(self, project_id: str, version: int, against: int | None) -> VersionDiff:
+        await self._may(project_id, Permission.view)
+        return await self._services.history.diff(project_id, version, against)
+
+    async def restore(self, project_id: str, version: int) -> Restored:
+        await self._may(project_id, Permission.edit)
+        result = await self._services.history.restore(project_id, version)
+        return Restored(version=result.version, changed=bool(result.changed or result.deleted))
+
+    async def export_bundle(self, project_id: str) -> bytes:
+        await self._may(project_id, Permission.view)
+        return (await self._services.history.export_bundle(project_id))[1]
+
+    # -- share links ---------------------------------------------------------------------------
+
+    async def share(self, project_id: str, version: int | None, expires: timedelta | Never | None) -> ShareCreated:
+        await self._may(project_id, Permission.edit)
+        return await self._services.shares.create(project_id, version, expires)
+
+    async def shares(self, project_id: str) -> list[ShareInfo]:
+        await self._may(project_id, Permission.view)
+        return await self._services.shares.links(project_id)
+
+    async def revoke(self, share_id: int) -> None:
+        await self._may(await self._services.shares.project_of(share_id), Permission.edit)
+        await self._services.shares.revoke(share_id)
+
+    # -- previews and generations --------------------------------------------------------------
+
+    async def preview(self, project_id: str, runner: str, wait: bool) -> PreviewStatus:
+        await self.project(project_id)  # refused here, in this person's words, before Forja is asked
+        return await self._forja.preview(project_id, runner, wait)
+
+    async def stop(self, project_id: str) -> None:
+        await self.project(project_id)
+        await self._forja.stop(project_id)
+
+    async def generate(self, request: GenerateRequest) -> AsyncIterator[GenerationEvent]:
+        """A checked generation runs its app in a preview, and previews live in the running Forja, so when Forja runs,
+        the generation runs there, through its API; otherwise here."""
+        if request.project:
+            await self._may(request.project, Permission.edit)
+        if request.verify and await self._forja.running():
+            async for event in self._forja.generate(request):
+                yield event
+            return
+        generations = self._services.generations
+        if request.project:
+            project_id = request.project
+            await generations.start(
+                project_id,
+                request.prompt,
+                request.provider,
+                request.model,
+                verify=request.verify,
+                images=request.images,
+                user_id=self._actor.user_id,
+            )
+        else:
+            project_id = await generations.create_from_prompt(
+                request.prompt,
+                request.provider,
+                request.model,
+                verify=request.verify,
+                images=request.images,
+                owner=self._actor.user_id,
+            )
+        async for event in generations.follow(project_id):
+            yield event

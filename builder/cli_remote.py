@@ -1,0 +1,250 @@
+"""The CLI against a Forja's HTTP API (`--server URL`, or the Forja running on this machine for previews).
+
+Every request carries the person's API token (`Authorization: Bearer ...`); the server checks their role, and its
+refusal's sentence (the API's `detail`) is what the CLI prints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from builder.cli_backend import NO_TOKEN, Created, Duplicated, GenerateRequest, PreviewStatus, Restored
+from builder.errors import FileTreeError, ForjaError, InvalidInput, ServerUnavailable
+from builder.filetree import read_folder, write_zip
+from builder.generation.engine import GenerationEvent
+from builder.schemas import (
+    MAX_PAGE,
+    FileInfo,
+    ProjectDetail,
+    ProjectPage,
+    ProjectSummary,
+    TrashedProject,
+    TrashPage,
+    VersionDiff,
+    VersionInfo,
+)
+from builder.services.projects import name_from_filename
+from builder.services.shares import Never, ShareCreated, ShareInfo
+from builder.settings import is_loopback, settings
+
+T = TypeVar("T")
+
+# Downloads (a bundle of a long history) and uploads may take a while on a slow link; connecting may not.
+TIMEOUT = httpx.Timeout(120, connect=10)
+
+
+def server_url(text: str) -> str:
+    """The --server address, checked: http(s)://host[:port][/path]."""
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f"Give --server as the address you open Forja at, such as https://forja.example.org (not {text!r}).")
+    return text.strip().rstrip("/")
+
+
+def _path(prefix: str, *parts: str | int) -> str:
+    """An API path with each part after the prefix quoted: an id is never read as more of the path."""
+    return "/".join([prefix, *(quote(str(part), safe="") for part in parts)])
+
+
+def _params(**values: object) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _upload_of(source: Path, name: str | None) -> tuple[str, bytes, str | None]:
+    """What the API's upload takes for an import: a .zip or .json file as it is (the server reads it as a local import
+    does), a folder as a zip of its files, named after the folder."""
+    if source.is_dir():
+        folder = source.resolve().name
+        return f"{folder}.zip", write_zip(read_folder(source)), name or name_from_filename(folder)
+    if source.is_file():
+        return source.name, source.read_bytes(), name
+    raise FileTreeError(f"{source} does not exist; give a folder, a .zip or a .json file tree.")
+
+
+class RemoteBackend:
+    """A Forja's HTTP API, as the person whose token this is (none: a Forja without accounts)."""
+
+    def __init__(self, url: str, token: str | None, *, unreachable: str = "") -> None:
+        self._url = url
+        self._token = token
+        self._unreachable = unreachable
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        # A proxy from the environment carries requests to other machines, never to this one.
+        local = is_loopback(urlsplit(url).hostname or "")
+        self._client = httpx.AsyncClient(base_url=url, headers=headers, timeout=TIMEOUT, trust_env=not local)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def _broken(self, exc: httpx.HTTPError) -> ServerUnavailable:
+        if isinstance(exc, httpx.TimeoutException):
+            return ServerUnavailable(f"Forja at {self._url} did not answer in time; try again.")
+        if isinstance(exc, httpx.ConnectError):
+            # The reason too: a refused connection, an unknown host name and a certificate that does not fit differ.
+            reason = str(exc) or type(exc).__name__
+            return ServerUnavailable(
+                self._unreachable
+                or f"Could not reach Forja at {self._url} ({reason}); check the address (--server or FORJA_SERVER)."
+            )
+        return ServerUnavailable(f"The connection to Forja at {self._url} broke off ({type(exc).__name__}); try again.")
+
+    def _refusal(self, response: httpx.Response) -> ForjaError:
+        """The API's sentence for a refused request, with its status."""
+        detail: object = None
+        try:
+            body = response.json()
+            detail = body.get("detail") if isinstance(body, dict) else None
+        except ValueError:
+            pass
+        if isinstance(detail, list):  # FastAPI's own 422: one entry per field it could not read
+            detail = "; ".join(str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in detail)
+        if response.status_code == 401 and not self._token:
+            detail = NO_TOKEN
+        if not isinstance(detail, str) or not detail.strip():
+            detail = f"Forja at {self._url} answered {response.status_code} {response.reason_phrase}."
+        error = ForjaError(detail)
+        error.status = response.status_code
+        return error
+
+    async def _send(self, method: str, path: str, limit: float | httpx.Timeout = TIMEOUT, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._client.request(method, path, timeout=limit, **kwargs)
+        except httpx.HTTPError as exc:
+            raise self._broken(exc) from None
+        if response.status_code >= 400:
+            raise self._refusal(response)
+        return response
+
+    async def _get(self, kind: type[T], path: str, **params: object) -> T:
+        return self._read(kind, await self._send("GET", path, params=_params(**params)))
+
+    def _read(self, kind: type[T], response: httpx.Response) -> T:
+        try:
+            return TypeAdapter(kind).validate_json(response.content)
+        except ValueError:
+            raise ForjaError(
+                f"Forja at {self._url} answered something this command does not understand; is it a Forja of this version?"
+            ) from None
+
+    async def _pages(self, kind: type[ProjectPage] | type[TrashPage], path: str) -> list[Any]:
+        items: list[BaseModel] = []
+        while True:
+            page = await self._get(kind, path, limit=MAX_PAGE, offset=len(items))
+            items.extend(page.items)
+            if not page.items or len(items) >= page.total:
+                return items
+
+    async def running(self) -> bool:
+        """Whether Forja answers its health check (quickly: a CLI asks before it decides where to work)."""
+        try:
+            return (await self._client.get("/health", timeout=1)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    # -- projects ------------------------------------------------------------------------------
+
+    async def import_path(self, source: Path, name: str | None) -> Created:
+        filename, data, name = await asyncio.to_thread(_upload_of, source, name)
+        form = {"name": name} if name else {}
+        response = await self._send("POST", "/api/projects", files={"file": (filename, data)}, data=form)
+        return self._read(Created, response)
+
+    async def projects(self) -> list[ProjectSummary]:
+        return await self._pages(ProjectPage, "/api/projects")
+
+    async def project(self, project_id: str) -> ProjectDetail:
+        return await self._get(ProjectDetail, _path("/api/projects", project_id))
+
+    async def files(self, project_id: str, version: int | None) -> list[FileInfo]:
+        return await self._get(list[FileInfo], _path("/api/projects", project_id, "files"), version=version)
+
+    async def export_zip(self, project_id: str, version: int | None) -> bytes:
+        path = _path("/api/projects", project_id, "export")
+        return (await self._send("GET", path, params=_params(version=version))).content
+
+    async def rename(self, project_id: str, name: str) -> ProjectSummary:
+        return self._read(ProjectSummary, await self._send("PATCH", _path("/api/projects", project_id), json={"name": name}))
+
+    async def duplicate(self, project_id: str, version: int | None, name: str | None) -> Duplicated:
+        path = _path("/api/projects", project_id, "duplicate")
+        return self._read(Duplicated, await self._send("POST", path, json={"version": version, "name": name}))
+
+    async def delete(self, project_id: str) -> None:
+        await self._send("DELETE", _path("/api/projects", project_id))
+
+    async def trash(self) -> list[TrashedProject]:
+        return await self._pages(TrashPage, "/api/trash")
+
+    async def undelete(self, project_id: str) -> ProjectSummary:
+        return self._read(ProjectSummary, await self._send("POST", _path("/api/trash", project_id, "restore")))
+
+    # -- history -------------------------------------------------------------------------------
+
+    async def diff(self, project_id: str, version: int, against: int | None) -> VersionDiff:
+        return await self._get(VersionDiff, _path("/api/projects", project_id, "versions", version, "diff"), against=against)
+
+    async def restore(self, project_id: str, version: int) -> Restored:
+        # The API answers the current version either way; it is a new one only if the number moved.
+        before = (await self.project(project_id)).current_version
+        path = _path("/api/projects", project_id, "versions", version, "restore")
+        after = self._read(VersionInfo, await self._send("POST", path))
+        return Restored(version=after, changed=after.number != before)
+
+    async def export_bundle(self, project_id: str) -> bytes:
+        return (await self._send("GET", _path("/api/projects", project_id, "export.bundle"))).content
+
+    # -- share links ---------------------------------------------------------------------------
+
+    async def share(self, project_id: str, version: int | None, expires: timedelta | Never | None) -> ShareCreated:
+        expires_in = int(expires.total_seconds()) if isinstance(expires, timedelta) else expires
+        body = {"version": version, "expires_in": expires_in}
+        return self._read(ShareCreated, await self._send("POST", _path("/api/projects", project_id, "share"), json=body))
+
+    async def shares(self, project_id: str) -> list[ShareInfo]:
+        return await self._get(list[ShareInfo], _path("/api/projects", project_id, "shares"))
+
+    async def revoke(self, share_id: int) -> None:
+        await self._send("DELETE", _path("/api/shares", share_id))
+
+    # -- previews and generations --------------------------------------------------------------
+
+    async def preview(self, project_id: str, runner: str, wait: bool) -> PreviewStatus:
+        path = _path("/api/projects", project_id, "preview")
+        limit = settings.preview_start_timeout_s + 30
+        response = await self._send("POST", path, limit, params={"wait": wait}, json={"runner": runner})
+        return self._read(PreviewStatus, response)
+
+    async def stop(self, project_id: str) -> None:
+        await self._send("DELETE", _path("/api/projects", project_id, "preview"))
+
+    async def generate(self, request: GenerateRequest) -> AsyncIterator[GenerationEvent]:
+        """The server's events (server-sent events of /api/generate or of the project's /generate)."""
+        body = {
+            "prompt": request.prompt,
+            "provider": request.provider,
+            "model": request.model,
+            "verify": request.verify,
+            "images": [{"name": image.name, "data": image.base64()} for image in request.images],
+        }
+        path = _path("/api/projects", request.project, "generate") if request.project else "/api/generate"
+        timeout = httpx.Timeout(settings.generation_timeout_s, connect=10)
+        try:
+            async with self._client.stream("POST", path, json=body, timeout=timeout) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise self._refusal(response)
+                async for line in response.aiter_lines():
+                    if line.startswith("data: "):
+                        yield GenerationEvent.model_validate_json(line.removeprefix("data: "))
+        except httpx.HTTPError as exc:
+            raise self._broken(exc) from None

@@ -1,0 +1,191 @@
+"""The CLI against a real Forja HTTP server (`--server URL` and an API token), as from a laptop.
+
+The server is Forja's API with the guards builder/builder.py puts in front of it (read from that file, so the two
+cannot drift apart), served by granian on a loopback port with accounts on, in its own process and data dir. The
+"laptop" runs `python -m builder` with a data dir of its own, which stays empty: everything goes through the API.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from builder.cli_backend import NO_TOKEN
+from builder.services.access import no_such_project
+from tests.conftest import free_port
+from tests.integration.test_cli import REPO, TREE, Cli, write_folder, zip_bytes, zip_contents
+
+PASSWORD = "correct horse battery"
+
+
+def served_module() -> str:
+    """A module whose `app` is builder.api's app wrapped as builder/builder.py's api_transformer list says (the last
+    is outermost), with the same imports."""
+    source = ast.parse((REPO / "builder" / "builder.py").read_text())
+    listed = next(node.value for node in ast.walk(source) if isinstance(node, ast.keyword) and node.arg == "api_transformer")
+    assert isinstance(listed, ast.List)
+    names = [element.id for element in listed.elts if isinstance(element, ast.Name)]
+    assert names[0] == "api" and len(names) == len(listed.elts) > 1
+    imports = [
+        f"from {node.module} import {alias.name}"
+        for node in source.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.name in names
+    ]
+    assert len(imports) == len(names)
+    return "\n".join([*imports, "app = api", f"for wrap in [{', '.join(names[1:])}]:", "    app = wrap(app)", ""])
+
+
+@dataclass
+class Server:
+    url: str
+    operator: Cli  # `python -m builder` on the server's machine: its data dir, no --server
+    log: Path
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "forja_served.py").write_text(served_module())
+    port = free_port()
+    operator = Cli(tmp_path / "server-data", FORJA_AUTH="password")
+    operator.env["FORJA_PORT"] = str(port)
+    env = operator.env | {"PYTHONPATH": str(REPO)}
+    log = tmp_path / "server.log"
+    granian = Path(sys.executable).with_name("granian")
+    command = [str(granian), "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port), "--no-ws"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [*command, "--working-dir", str(tmp_path / "app"), "forja_served:app"],
+            cwd=REPO,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, f"the server exited:\n{log.read_text()}"
+            try:
+                if httpx.get(f"{url}/health", timeout=2, trust_env=False).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, f"the server did not answer:\n{log.read_text()}"
+            time.sleep(0.5)
+        yield Server(url, operator, log)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
+def test_a_laptop_works_on_the_server_with_its_token_and_sees_only_its_own(server: Server, tmp_path: Path) -> None:
+    operator = server.operator
+    operator.ok("user", "create", "ana@example.org", "--name", "Ana", "--password-stdin", input=PASSWORD)
+    operator.ok("user", "create", "bo@example.org", "--name", "Bo", "--password-stdin", input=PASSWORD)
+    ana = operator.ok("token", "create", "ana@example.org").strip()
+    bo = operator.ok("token", "create", "bo@example.org").strip()
+
+    laptop = Cli(tmp_path / "laptop-data", FORJA_SERVER=server.url)
+    site = write_folder(tmp_path / "my-site", TREE)
+    created = laptop.json("import", str(site), token=ana)
+    project = created["id"]
+    assert (created["version"], created["files"]) == (1, 3)
+    (tmp_path / "shop.zip").write_bytes(zip_bytes(TREE, root="shop/"))
+    shop = laptop.ok("import", str(tmp_path / "shop.zip"), "--name", "Barber shop", "--server", server.url, token=ana).strip()
+
+    listed = laptop.json("projects", token=ana)
+    assert {(p["id"], p["name"], p["role"]) for p in listed} == {(project, "My site", "owner"), (shop, "Barber shop", "owner")}
+    files = laptop.json("files", project, token=ana)
+    assert [(f["path"], f["size"]) for f in files] == [(path, len(TREE[path])) for path in sorted(TREE)]
+    assert laptop.ok("export", project, "--out", str(tmp_path / "out.zip"), token=ana).strip() == (
+        f"Wrote 3 files to {tmp_path / 'out.zip'}"
+    )
+    assert zip_contents(tmp_path / "out.zip") == TREE
+    history = laptop.ok("history", project, token=ana)
+    assert history.startswith("* v1") and "Imported 3 files from my-site.zip" in history
+    assert laptop.ok("rename", project, "Landing", token=ana).strip() == f"Renamed {project} to Landing"
+
+    share = laptop.json("share", project, "--expires", "24h", token=ana)
+    assert share["url"].startswith(f"{server.url}/s/") and share["version"] == 1
+    links = laptop.json("shares", project, token=ana)
+    assert [(link["id"], link["revoked"]) for link in links] == [(share["id"], False)]
+
+    # Bo's token sees none of it and changes none of it.
+    unknown = no_such_project(project).message
+    assert laptop.json("projects", token=bo) == []
+    assert laptop.refused("files", project, token=bo) == unknown
+    assert laptop.refused("export", project, "--out", str(tmp_path / "stolen.zip"), token=bo) == unknown
+    assert laptop.refused("history", project, token=bo) == unknown
+    assert laptop.refused("share", project, token=bo) == unknown
+    assert laptop.refused("shares", project, token=bo) == unknown
+    assert laptop.refused("revoke", str(share["id"]), token=bo) == unknown
+    assert laptop.refused("delete", project, token=bo) == unknown
+    assert not (tmp_path / "stolen.zip").exists()
+
+    assert (
+        laptop.ok("revoke", str(share["id"]), token=ana).strip()
+        == f"Share link {share['id']} is turned off; people who open it are told so."
+    )
+    assert [link["revoked"] for link in laptop.json("shares", project, token=ana)] == [True]
+    assert httpx.get(share["url"], trust_env=False, timeout=10).status_code == 410  # the server turned it off
+
+    # The rest of the project commands, through the API too.
+    with httpx.Client(base_url=server.url, trust_env=False, headers={"Authorization": f"Bearer {ana}"}) as api:
+        api.put(f"/api/projects/{project}/files/index.html", json={"content": "<h1>Two</h1>"}).raise_for_status()
+    diff = laptop.ok("diff", project, "2", token=ana)
+    assert diff.startswith("--- a/index.html\n+++ b/index.html\n") and "\n-<h1>Hi</h1>\n" in diff and "\n+<h1>Two</h1>\n" in diff
+    assert diff.strip().endswith("1 files changed, 1 lines added, 1 removed (version 2 against version 1).")
+    assert laptop.ok("restore", project, "1", token=ana).strip() == "Restored version 1 as version 3."
+    assert laptop.ok("restore", project, "3", token=ana).strip() == "Version 3 already matches the current version 3."
+    bundle = laptop.json("export-bundle", project, "--out", str(tmp_path / "site.bundle"), token=ana)
+    assert bundle["commits"] == 3 and (tmp_path / "site.bundle").stat().st_size == bundle["bytes"]
+    copy = laptop.json("duplicate", project, "--version", "2", "--name", "Two", token=ana)
+    assert (copy["name"], copy["version"]) == ("Two", 1)
+    assert laptop.ok("delete", shop, token=ana).strip().startswith(f"Moved {shop} to the trash")
+    assert [t["id"] for t in laptop.json("trash", token=ana)] == [shop]
+    assert laptop.refused("undelete", shop, token=bo) == no_such_project(shop).message
+    assert laptop.ok("undelete", shop, token=ana).strip() == f"Restored {shop} (Barber shop) from the trash."
+    assert {p["id"] for p in laptop.json("projects", token=ana)} == {project, shop, copy["id"]}
+    offline = ("--provider", "offline", "--no-verify")
+    made = laptop.json("generate", "A page for a bakery", *offline, token=bo)
+    assert made["version"] == 1 and made["files"] and made["verification"] is None
+    assert [p["id"] for p in laptop.json("projects", token=bo)] == [made["id"]]
+    assert laptop.refused("generate", "Make it mine", "--project", project, *offline, token=bo) == unknown
+
+    # Without a token, or with a made-up one, the server refuses in a sentence.
+    assert laptop.refused("projects") == NO_TOKEN
+    assert laptop.refused("projects", token="forja_made_up").startswith("That API token does not work")
+    assert not (laptop.data_dir / "forja.db").exists()  # nothing was done on the laptop's own database
+
+
+def test_an_admin_made_on_the_command_line_signs_in(server: Server) -> None:
+    operator = server.operator
+    operator.ok("user", "create", "ana@example.org", "--password-stdin", input=PASSWORD)
+    made = operator.json("user", "create", "root@example.org", "--name", "Root", "--admin", "--password-stdin", input=PASSWORD)
+    assert made["role"] == "admin"
+    with httpx.Client(base_url=server.url, trust_env=False, timeout=10) as client:
+        wrong = client.post("/api/auth/sign-in", json={"email": "root@example.org", "password": "not it at all"})
+        assert wrong.status_code == 400
+        signed_in = client.post("/api/auth/sign-in", json={"email": "root@example.org", "password": PASSWORD})
+        assert signed_in.status_code == 200 and signed_in.json() == {"next": "/"}
+        me = client.get("/api/auth/me")
+        assert me.status_code == 200
+        assert (me.json()["email"], me.json()["role"]) == ("root@example.org", "admin")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from builder.cli_backend import Created, Duplicated, GenerateRequest, PreviewStatus, Restored
 from builder.cli_remote import RemoteBackend
+from builder.errors import NotFound
 from builder.generation.engine import GenerationEvent
 from builder.schemas import FileInfo, ProjectDetail, ProjectSummary, TrashedProject, VersionDiff
 from builder.services import Services
@@ -35,8 +36,8 @@ class LocalBackend:
     async def close(self) -> None:
         await self._forja.close()
 
-    async def _may(self, project_id: str, need: Permission) -> None:
-        await self._services.access.require(self._actor, project_id, need)
+    async def _may(self, project_id: str, need: Permission, hidden: NotFound | None = None) -> None:
+        await self._services.access.require(self._actor, project_id, need, hidden)
 
     # -- projects ------------------------------------------------------------------------------
 
@@ -107,7 +108,8 @@ class LocalBackend:
         return await self._services.shares.links(project_id)
 
     async def revoke(self, share_id: int) -> None:
-        await self._may(await self._services.shares.project_of(share_id), Permission.edit)
+        project_id = await self._services.shares.project_of(share_id)
+        await self._may(project_id, Permission.edit, NotFound(f"There is no share link {share_id}."))
         await self._services.shares.revoke(share_id)
 
     # -- previews and generations --------------------------------------------------------------

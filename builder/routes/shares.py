@@ -15,7 +15,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
-from builder.errors import PreviewError, ShareGone
+from builder.errors import NotFound, PreviewError, ShareGone
 from builder.filetree import is_binary_path
 from builder.routes.identity import CurrentActor, Editor, Viewer
 from builder.routes.images import jpeg
@@ -191,7 +191,8 @@ async def list_shares(project_id: str, _: Viewer) -> list[ShareInfo]:
 async def revoke_share(share_id: Annotated[int, PathParam(ge=1)], actor: CurrentActor) -> Response:
     """Turn a link off; people who open it get a 'turned off' page. Editors and owners of its project may."""
     services = await get_services()
-    await services.access.require(actor, await services.shares.project_of(share_id), Permission.edit)
+    project_id = await services.shares.project_of(share_id)
+    await services.access.require(actor, project_id, Permission.edit, hidden=NotFound(f"There is no share link {share_id}."))
     await services.shares.revoke(share_id)
     return Response(status_code=204)
 

@@ -69,12 +69,13 @@ class AccessService:
             return ProjectRole.owner
         return await self._store.member_role(project_id, actor.user_id)
 
-    async def require(self, actor: Actor, project_id: str, need: Permission) -> ProjectRole:
-        """The person's role in the project if it grants `need`; NotFound when they have none, Forbidden when it
-        is too small (they know the project exists then: they can open it)."""
+    async def require(self, actor: Actor, project_id: str, need: Permission, hidden: NotFound | None = None) -> ProjectRole:
+        """The person's role in the project if it grants `need`; NotFound when they have none (`hidden` when the
+        request named something else of the project's, so its id is not given away), Forbidden when it is too small
+        (they know the project exists then: they can open it)."""
         role = await self.role(actor, project_id)
         if role is None:
-            raise no_such_project(project_id)
+            raise hidden or no_such_project(project_id)
         if GRANTS[role] < need:
             raise Forbidden(
                 f"You are a {role.value} of this project: only {_NEEDS[need]} may do that. Ask its owner for more access."

@@ -243,7 +243,7 @@ class ShareService:
             return [_info(link, numbers) for link in links]
 
     async def project_of(self, share_id: int) -> str:
-        """The project a link shows (NotFound for no such link)."""
+        """The project a link shows (NotFound for no such link); the caller checks the person may know it."""
         async with self._sessions() as session:
             link = await session.get(ShareLink, share_id) if stored_number(share_id) else None
         if link is None:

@@ -63,9 +63,7 @@ def login_page() -> rx.Component:
             SignInState.mode == "setup",
             rx.callout.root(
                 rx.callout.icon(rx.icon("user-plus")),
-                rx.callout.text(
-                    "This Forja has no accounts yet. ", rx.link("Make the admin account", href="/signup"), " first."
-                ),
+                rx.callout.text("This Forja has no accounts yet. ", rx.link("Make the admin account", href="/signup"), " first."),
             ),
             rx.cond(
                 SignInState.mode == "open",

@@ -30,11 +30,13 @@ from builder.errors import ForjaError, NotFound, PreviewError
 from builder.filetree import encode_text, human_size
 from builder.http_guards import limited_bodies, trusted_hosts
 from builder.models import Author
+from builder.routes.account import router as account_router
 from builder.routes.attachments import router as attachments_router
 from builder.routes.auth import router as auth_router
 from builder.routes.generations import router as generations_router
 from builder.routes.history import router as history_router
 from builder.routes.identity import CurrentActor, Editor, Viewer, signed_in_api
+from builder.routes.members import router as members_router
 from builder.routes.shares import router as shares_router
 from builder.routes.text_edits import router as text_edits_router
 from builder.routes.verifications import router as verifications_router
@@ -67,10 +69,12 @@ api = FastAPI(
 
 
 # Swagger UI 5 (it reads OpenAPI 3.1) as shipped in the swagger-ui-py package.
+api.include_router(account_router)
 api.include_router(attachments_router)
 api.include_router(auth_router)
 api.include_router(generations_router)
 api.include_router(history_router)
+api.include_router(members_router)
 api.include_router(shares_router)
 api.include_router(text_edits_router)
 api.include_router(verifications_router)

@@ -27,15 +27,22 @@ def code_panel() -> rx.Component:
         ),
         rx.spacer(),
         rx.cond(EditorState.notice != "", rx.text(EditorState.notice, size="2", color=rx.color("green", 11), id="save-notice")),
-        rx.button(
-            rx.icon("save", size=14),
-            "Save",
-            rx.el.kbd("Ctrl+S", class_name="save-shortcut", id="save-shortcut"),
-            size="1",
-            on_click=EditorState.save,
-            loading=EditorState.saving,
-            disabled=EditorState.unsaved_count == 0,
-            id="save-button",
+        rx.cond(
+            WorkspaceState.can_edit,
+            rx.button(
+                rx.icon("save", size=14),
+                "Save",
+                rx.el.kbd("Ctrl+S", class_name="save-shortcut", id="save-shortcut"),
+                size="1",
+                on_click=EditorState.save,
+                loading=EditorState.saving,
+                disabled=EditorState.unsaved_count == 0,
+                id="save-button",
+            ),
+            rx.cond(
+                WorkspaceState.role != "",
+                rx.badge(rx.icon("eye", size=12), "Read only", variant="soft", color_scheme="gray", id="read-only-badge"),
+            ),
         ),
         align="center",
         padding_x="12px",
@@ -54,6 +61,7 @@ def code_panel() -> rx.Component:
                 path=EditorState.selected_path,
                 language=EditorState.editor_language,
                 revision=EditorState.editor_revision,
+                read_only=~WorkspaceState.can_edit,
                 # Monaco has its own themes: follow the page's light or dark mode.
                 theme=rx.color_mode_cond("vs", "vs-dark"),
                 on_change=EditorState.edit.debounce(400),
@@ -100,7 +108,10 @@ def log_line(entry: LogEntry) -> rx.Component:
         rx.text(entry.source, color=rx.color("blue", 10), width="7.5em", flex_shrink="0", truncate=True),
         rx.box(log_text(entry), flex="1", min_width="0"),
         rx.cond(
-            (entry.level == "error") & (ConversationState.provider != "offline") & (entry.source != "generate"),
+            (entry.level == "error")
+            & (ConversationState.provider != "offline")
+            & (entry.source != "generate")
+            & WorkspaceState.can_edit,
             rx.button(
                 rx.icon("wrench", size=12),
                 "Fix this error",
@@ -190,18 +201,21 @@ def preview_panel() -> rx.Component:
             aria_label="Reload the preview",
             id="preview-reload",
         ),
-        rx.button(
-            rx.icon("mouse-pointer-click", size=14),
-            rx.el.span("Select", class_name="preview-select-word"),
-            size="1",
-            variant=rx.cond(SelectState.selecting, "solid", "soft"),
-            color_scheme=rx.cond(SelectState.selecting, "violet", "gray"),
-            disabled=~running,
-            on_click=SelectState.toggle_select,
-            title="Point at what to change: click an element to ask about it, double-click its text to edit it",
-            aria_pressed=rx.cond(SelectState.selecting, "true", "false"),
-            class_name="preview-select",
-            id="preview-select",
+        rx.cond(
+            WorkspaceState.can_edit,
+            rx.button(
+                rx.icon("mouse-pointer-click", size=14),
+                rx.el.span("Select", class_name="preview-select-word"),
+                size="1",
+                variant=rx.cond(SelectState.selecting, "solid", "soft"),
+                color_scheme=rx.cond(SelectState.selecting, "violet", "gray"),
+                disabled=~running,
+                on_click=SelectState.toggle_select,
+                title="Point at what to change: click an element to ask about it, double-click its text to edit it",
+                aria_pressed=rx.cond(SelectState.selecting, "true", "false"),
+                class_name="preview-select",
+                id="preview-select",
+            ),
         ),
         rx.input(
             value=PreviewPaneState.preview_url,
@@ -270,7 +284,7 @@ def preview_panel() -> rx.Component:
                     rx.button("Show logs", size="2", variant="soft", on_click=WorkspaceState.set_tab("logs")),
                     rx.link(rx.button("Check this machine", size="2", variant="soft"), href="/doctor", id="preview-doctor"),
                     rx.cond(
-                        (ConversationState.provider != "offline") & ~PreviewPaneState.preview_refused,
+                        (ConversationState.provider != "offline") & ~PreviewPaneState.preview_refused & WorkspaceState.can_edit,
                         rx.button(
                             rx.icon("wrench", size=14),
                             "Fix this error",
@@ -287,7 +301,8 @@ def preview_panel() -> rx.Component:
             rx.cond(
                 (PreviewPaneState.preview_state == "failed")
                 & (ConversationState.provider == "offline")
-                & ~PreviewPaneState.preview_refused,
+                & ~PreviewPaneState.preview_refused
+                & WorkspaceState.can_edit,
                 needs_model_note("Fixing this error for you needs a model; offline, fix it in the Code tab.", justify="center"),
             ),
             align="center",

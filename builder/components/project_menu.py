@@ -3,6 +3,7 @@
 import reflex as rx
 
 from builder.state.project_actions import ProjectActionsState, TrashRow
+from builder.state.workspace import WorkspaceState
 
 
 def project_menu() -> rx.Component:
@@ -12,10 +13,19 @@ def project_menu() -> rx.Component:
                 rx.icon_button(rx.icon("ellipsis", size=16), variant="ghost", aria_label="Project menu", id="project-menu")
             ),
             rx.menu.content(
-                rx.menu.item("Rename...", on_click=ProjectActionsState.start_rename, id="menu-rename"),
+                # What the person's role allows, and no more: the services would refuse the rest.
+                rx.cond(
+                    WorkspaceState.can_edit,
+                    rx.menu.item("Rename...", on_click=ProjectActionsState.start_rename, id="menu-rename"),
+                ),
                 rx.menu.item("Duplicate", on_click=ProjectActionsState.duplicate, id="menu-duplicate"),
-                rx.menu.separator(),
-                rx.menu.item("Move to trash", color="red", on_click=ProjectActionsState.move_to_trash, id="menu-trash"),
+                rx.cond(
+                    WorkspaceState.is_owner,
+                    rx.fragment(
+                        rx.menu.separator(),
+                        rx.menu.item("Move to trash", color="red", on_click=ProjectActionsState.move_to_trash, id="menu-trash"),
+                    ),
+                ),
             ),
         ),
         rx.dialog.root(

@@ -14,7 +14,7 @@ def link_row(row: ShareRow) -> rx.Component:
         rx.badge(row.status, color_scheme=rx.cond(row.active, "green", "gray"), variant="soft"),
         rx.spacer(),
         rx.cond(
-            row.active,
+            row.active & WorkspaceState.can_edit,
             confirm(
                 rx.button("Turn off", size="1", variant="soft", color_scheme="red", class_name="revoke-share"),
                 "Turn this link off?",
@@ -51,20 +51,30 @@ def share_dialog() -> rx.Component:
                 " running, in any browser, without an account. Later changes do not alter it.",
                 size="2",
             ),
-            rx.hstack(
-                rx.text("Link works for", size="2"),
-                rx.select.root(
-                    rx.select.trigger(),
-                    rx.select.content(*[rx.select.item(label, value=value) for value, label in EXPIRY_CHOICES.items()]),
-                    value=ShareState.expires,
-                    on_change=ShareState.set_expires,
-                    size="2",
+            rx.cond(
+                WorkspaceState.can_edit,
+                rx.hstack(
+                    rx.text("Link works for", size="2"),
+                    rx.select.root(
+                        rx.select.trigger(),
+                        rx.select.content(*[rx.select.item(label, value=value) for value, label in EXPIRY_CHOICES.items()]),
+                        value=ShareState.expires,
+                        on_change=ShareState.set_expires,
+                        size="2",
+                    ),
+                    rx.spacer(),
+                    rx.button("Create link", on_click=ShareState.create, id="create-share"),
+                    align="center",
+                    width="100%",
+                    margin_y="12px",
                 ),
-                rx.spacer(),
-                rx.button("Create link", on_click=ShareState.create, id="create-share"),
-                align="center",
-                width="100%",
-                margin_y="12px",
+                rx.text(
+                    "Only the project's editors and owner make and turn off links.",
+                    size="2",
+                    color=rx.color("gray", 11),
+                    margin_y="12px",
+                    id="share-view-only",
+                ),
             ),
             rx.cond(
                 ShareState.link != "",

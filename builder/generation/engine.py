@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, ValidationError
 
-from builder.errors import FileTreeError, GenerationError, NotFound, ProviderError, TransientProviderError
+from builder.errors import FileTreeError, GenerationError, NotFound, ProviderError, QuotaExceeded, TransientProviderError
 from builder.filetree import is_binary_path, normalize_path
 from builder.generation import prompts
 from builder.generation.budget import Allowance, check_budget
@@ -271,7 +271,8 @@ class GenerationRun:
             await asyncio.shield(self._record(record, provider, started, outcome="stopped", error="Stopped by the person."))
             self.log("Generation stopped by the person; nothing was saved.", LogLevel.warning)
             raise
-        except (GenerationError, ProviderError, FileTreeError, NotFound, TimeoutError) as exc:
+        # A quota refuses a model request or the save (tokens today, storage): its sentence says which and what to do.
+        except (GenerationError, ProviderError, FileTreeError, NotFound, QuotaExceeded, TimeoutError) as exc:
             message = (
                 f"The generation took longer than {settings.generation_timeout_s:.0f} s and was stopped; nothing was saved."
                 if isinstance(exc, TimeoutError)

@@ -5,6 +5,8 @@ import reflex as rx
 from builder.components.attachments import attach_button, attachments_row
 from builder.components.layout import error_callout, top_bar
 from builder.components.project_menu import trash_list
+from builder.components.usage_meters import quota_callout
+from builder.state.account import QuotaNoteState
 from builder.state.home import EXAMPLE_PROMPTS, HomeState, ProjectCard
 from builder.state.machine import MachineState
 
@@ -132,6 +134,12 @@ def project_card(project: ProjectCard) -> rx.Component:
                     align="center",
                 ),
                 rx.text("Changed ", project.updated, size="1", color=rx.color("gray", 10)),
+                rx.cond(
+                    project.shared != "",
+                    rx.badge(
+                        rx.icon("users", size=12), project.shared, color_scheme="blue", variant="soft", class_name="shared-badge"
+                    ),
+                ),
                 spacing="2",
                 align="start",
             ),
@@ -212,6 +220,12 @@ def home_page() -> rx.Component:
         rx.vstack(
             prompt_box(),
             docker_note(),
+            # Its own box, so the note is read when the page opens; without a note it takes no room.
+            rx.box(
+                quota_callout(QuotaNoteState.quota_note, QuotaNoteState.quota_full, width="100%", max_width="760px"),
+                on_mount=QuotaNoteState.check,
+                display="contents",
+            ),
             error_callout(HomeState.error, HomeState.dismiss_error, max_width="760px"),
             import_box(),
             rx.box(height="1em"),

@@ -13,7 +13,10 @@ from builder.components.download import download_button
 from builder.components.history_panel import history_panel
 from builder.components.layout import error_callout, top_bar
 from builder.components.panels import code_panel, logs_panel, preview_panel
+from builder.components.people_dialog import people_dialog
 from builder.components.project_menu import project_menu
+from builder.components.usage_meters import quota_callout
+from builder.state.account import WorkspaceQuotaState
 from builder.state.conversation import ConversationState
 from builder.state.history import HistoryState
 from builder.state.preview import PreviewPaneState
@@ -46,7 +49,7 @@ def check_result(entry: ChatEntry) -> rx.Component:
             ),
         ),
         rx.cond(
-            entry.fixable,
+            entry.fixable & WorkspaceState.can_edit,
             rx.cond(
                 ConversationState.provider != "offline",
                 rx.button(
@@ -251,6 +254,24 @@ def follow_up_box() -> rx.Component:
     )
 
 
+def viewer_note() -> rx.Component:
+    """In place of the follow-up box for a viewer: what they may do, and whom to ask for more."""
+    return rx.hstack(
+        rx.icon("eye", size=16, flex_shrink="0", color=rx.color("gray", 10)),
+        rx.text(
+            "You can view this project. Ask its owner to make you an editor to change it.",
+            size="2",
+            color=rx.color("gray", 11),
+        ),
+        align="center",
+        spacing="2",
+        padding="12px 14px",
+        border_top=f"1px solid {rx.color('gray', 5)}",
+        width="100%",
+        id="viewer-note",
+    )
+
+
 def conversation() -> rx.Component:
     return rx.vstack(
         rx.hstack(
@@ -271,14 +292,17 @@ def conversation() -> rx.Component:
                 rx.hstack(
                     rx.spinner(size="1"),
                     rx.text(ConversationState.progress, size="2", id="progress", flex="1"),
-                    rx.button(
-                        rx.icon("square", size=12),
-                        "Stop",
-                        size="1",
-                        variant="soft",
-                        color_scheme="gray",
-                        on_click=ConversationState.stop_generation,
-                        id="stop-generation",
+                    rx.cond(
+                        WorkspaceState.can_edit,
+                        rx.button(
+                            rx.icon("square", size=12),
+                            "Stop",
+                            size="1",
+                            variant="soft",
+                            color_scheme="gray",
+                            on_click=ConversationState.stop_generation,
+                            id="stop-generation",
+                        ),
                     ),
                     align="center",
                     padding="10px 2px",
@@ -289,7 +313,17 @@ def conversation() -> rx.Component:
             width="100%",
             padding="8px 14px",
         ),
-        follow_up_box(),
+        rx.cond(
+            WorkspaceQuotaState.quota_note != "",
+            rx.box(
+                quota_callout(WorkspaceQuotaState.quota_note, WorkspaceQuotaState.quota_full), padding="0 14px 8px", width="100%"
+            ),
+        ),
+        rx.cond(
+            WorkspaceState.can_edit,
+            follow_up_box(),
+            rx.cond(WorkspaceState.role != "", viewer_note()),
+        ),
         spacing="0",
         width="360px",
         min_width="280px",
@@ -429,6 +463,7 @@ def workspace_page() -> rx.Component:
                 rx.badge("v", WorkspaceState.current_version, variant="outline", id="version-badge"),
             ),
             rx.spacer(),
+            people_dialog(),
             download_button(
                 "download", "Export .zip", "/api/projects/" + WorkspaceState.project_id + "/export", "2", element_id="export-zip"
             ),

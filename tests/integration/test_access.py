@@ -69,6 +69,11 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/projects/{project_id}/verifications"): "view",
     ("GET", "/api/projects/{project_id}/verifications/{verification_id}/screenshot"): "view",
     ("GET", "/api/projects/{project_id}/thumbnail"): "view",
+    ("GET", "/api/projects/{project_id}/members"): "view",
+    ("POST", "/api/projects/{project_id}/members"): "own",
+    # {user_id} is the owner's: only an owner may change or remove another person (anyone may leave: its own test).
+    ("PATCH", "/api/projects/{project_id}/members/{user_id}"): "own",
+    ("DELETE", "/api/projects/{project_id}/members/{user_id}"): "own",
 }
 # Answers that stream until the client leaves, or that start real work (a preview, a model request): only their
 # refusals are asked for here; tests of their own cover them working.
@@ -113,6 +118,10 @@ OTHER_ROUTES = {
     ("DELETE", "/api/shares/{share_id}"): "an editor of the link's project",
     ("POST", "/api/auth/password"): "signed in, their own password",
     ("GET", "/api/auth/me"): "signed in",
+    ("GET", "/api/account/tokens"): "the person's own tokens",
+    ("POST", "/api/account/tokens"): "a token of the person's own",
+    ("DELETE", "/api/account/tokens/{token_id}"): "only the person's own token",
+    ("GET", "/api/account/usage"): "the person's own use",
 }
 
 
@@ -185,6 +194,7 @@ def concrete(path: str, team: Team) -> str:
         .replace("{attachment_id}", team.attachment)
         .replace("{digest}", team.picture)
         .replace("{token}", "no-such-token")
+        .replace("{user_id}", team.actors["ana"].user_id)
     )
 
 
@@ -296,3 +306,8 @@ async def test_pictures_attachments_and_share_links_stay_with_their_people(team:
             assert (await http.request(method, path, json={"prompt": "x"})).status_code == 401, path
         me = await http.get("/api/auth/me", headers=team.headers("vera"))
         assert me.json()["email"] == "vera@example.org" and me.json()["accounts"] is True
+        [anas_token] = (await http.get("/api/account/tokens", headers=team.headers("ana"))).json()
+        assert (await http.get("/api/account/tokens", headers=team.headers("bruno"))).json()[0]["id"] != anas_token["id"]
+        taken = await http.delete(f"/api/account/tokens/{anas_token['id']}", headers=team.headers("bruno"))
+        assert taken.status_code == 404
+        assert (await http.get("/api/projects", headers=team.headers("ana"))).status_code == 200  # Ana's still works

@@ -1,0 +1,48 @@
+"""HTTP routes of a person's own account: their API tokens and what they used of their quotas.
+
+Tokens are made only from a sign-in (a browser, or a script that signed in with the password): a
+token that could make more tokens would outlive its own revocation through them.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from builder.errors import Forbidden
+from builder.routes.identity import CurrentActor, bearer_of
+from builder.schemas import ApiTokenInfo, NewApiToken, QuotaUse
+from builder.services import get_services
+
+router = APIRouter()
+
+
+class TokenRequest(BaseModel):
+    name: str = Field(default="", max_length=100, description="What the token is for, e.g. 'laptop CLI'.")
+
+
+@router.get("/api/account/tokens", tags=["account"])
+async def list_tokens(actor: CurrentActor) -> list[ApiTokenInfo]:
+    """Your API tokens that still work, newest first (their first characters only)."""
+    return await (await get_services()).accounts.tokens(actor)
+
+
+@router.post("/api/account/tokens", status_code=201, tags=["account"])
+async def create_token(body: TokenRequest, request: Request, actor: CurrentActor) -> NewApiToken:
+    """A new API token: `token` is in this answer only, never again. 403 when the request itself came with a token."""
+    if bearer_of(request.headers.get("authorization", "")):
+        raise Forbidden("An API token cannot make more tokens; make one on your Account page, signed in.")
+    return await (await get_services()).accounts.create_token(actor, body.name)
+
+
+@router.delete("/api/account/tokens/{token_id}", status_code=204, tags=["account"])
+async def revoke_token(token_id: int, actor: CurrentActor) -> Response:
+    """Revoke one of your tokens: requests with it get a 401 from now on."""
+    await (await get_services()).accounts.revoke_token(actor, token_id)
+    return Response(status_code=204)
+
+
+@router.get("/api/account/usage", tags=["account"])
+async def usage(actor: CurrentActor) -> list[QuotaUse]:
+    """Each of your quotas and what you used of it (`limit` 0: no limit); empty without accounts."""
+    return await (await get_services()).quotas.usage(actor)

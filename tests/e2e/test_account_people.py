@@ -1,0 +1,390 @@
+"""Accounts in Chromium on a real Forja with FORJA_AUTH=password: a project's People, a viewer's read-only workspace,
+the Account page (tokens, password, meters), and quotas said before and when they are hit.
+
+The people are made in-process on the Forja's own SQLite database, with the services, as an operator's
+`python -m builder user create` would; everything else goes through the page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import zipfile
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, ViewportSize, expect
+
+from builder import db
+from builder.schemas import QuotaSet
+from builder.services.access import Actor
+from builder.services.accounts import AccountService
+from builder.store import ProjectStore
+from tests.e2e.conftest import ARTIFACTS, Traffic, another_forja
+
+PASSWORD = "correct horse battery"
+DESKTOP: ViewportSize = {"width": 1440, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Team:
+    base: str
+    database: str
+    actors: dict[str, Actor]
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to its end: in a thread of its own, as sync Playwright holds this thread's event loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+async def on_accounts(database: str, work: Any) -> Any:
+    store = ProjectStore(db.create_engine(database))
+    try:
+        return await work(AccountService(store))
+    finally:
+        await store.close()
+
+
+PEOPLE = {"ana": "Ana Lima", "bo": "Bo Park", "cy": "Cy Diaz", "dee": "Dee Moss"}
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
+    """A Forja with accounts; Ana (the first, so its admin), Bo, Cy and Dee have accounts on it."""
+    folder = tmp_path_factory.mktemp("forja-accounts")
+    env = {"FORJA_AUTH": "password", "FORJA_VERIFY_GENERATIONS": "false"}
+    with another_forja(folder, "account-people-forja.log", env) as base:
+        database = f"sqlite+aiosqlite:///{folder / 'data' / 'forja.db'}"
+
+        async def make(accounts: AccountService) -> dict[str, Actor]:
+            made = {}
+            for key, name in PEOPLE.items():
+                info = await accounts.create_user(f"{key}@example.org", name, PASSWORD)
+                made[key] = Actor(info.id, info.email, info.name, info.role)
+            return made
+
+        yield Team(base, database, run(on_accounts(database, make)))
+
+
+def set_quotas(team: Team, who: str, **quotas: int) -> None:
+    """What an admin sets on the admin page: Ana, the admin, changes someone's quotas."""
+
+    async def change(accounts: AccountService) -> None:
+        await accounts.set_quotas(team.actors["ana"], team.actors[who].user_id, QuotaSet.model_validate(quotas))
+
+    run(on_accounts(team.database, change))
+
+
+def shot(page: Page, name: str, full_page: bool = False) -> None:
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
+
+
+def shots(page: Page, name: str, prepare: Any = None, full_page: bool = False) -> None:
+    """The page at 1440x900 and 390x844, light and dark: `name`-desktop-light.png and so on."""
+    for size, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(viewport)
+        if prepare is not None:
+            prepare()
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            shot(page, f"{name}-{size}-{scheme}", full_page)
+    page.emulate_media(color_scheme="light")
+    page.set_viewport_size(DESKTOP)
+
+
+@pytest.fixture
+def contexts(browser: Browser, traffic: Traffic) -> Iterator[list[BrowserContext]]:
+    made: list[BrowserContext] = []
+    yield made
+    for context in made:
+        context.close()
+    assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"
+
+
+def sign_in(browser: Browser, contexts: list[BrowserContext], traffic: Traffic, team: Team, who: str) -> Page:
+    """A browser of its own for `who`, signed in through the sign-in page."""
+    context = browser.new_context(viewport=DESKTOP)
+    context.route("**/*", traffic.guard)
+    contexts.append(context)
+    page = context.new_page()
+    page.on("request", lambda request: traffic.urls.append(request.url))
+    page.set_default_timeout(30_000)
+    page.goto(f"{team.base}/login")
+    page.locator("#auth-email").fill(f"{who}@example.org")
+    page.locator("#auth-password").fill(PASSWORD)
+    page.locator("#auth-submit").click()
+    page.wait_for_url(f"{team.base}/")
+    expect(page.locator("#user-menu")).to_contain_text(PEOPLE[who])
+    return page
+
+
+def new_project(page: Page, team: Team, name: str, files: dict[str, str]) -> str:
+    """A project of the signed-in person, made through the API with their sign-in."""
+    response = page.request.post(f"{team.base}/api/projects", data={"name": name, "files": files})
+    assert response.status == 201, response.text()
+    return response.json()["id"]
+
+
+def open_people(page: Page) -> None:
+    page.locator("#people-button").click()
+    expect(page.locator("#people-list .member-row").first).to_be_visible()
+
+
+def test_a_viewer_sees_a_read_only_workspace_until_the_owner_makes_them_an_editor(
+    browser: Browser, contexts: list[BrowserContext], traffic: Traffic, team: Team
+) -> None:
+    ana = sign_in(browser, contexts, traffic, team, "ana")
+    ana.locator("#prompt").fill("A landing page for my bakery")
+    ana.locator("#build-button").click()
+    ana.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
+    project_id = ana.url.rsplit("/", 1)[1]
+    expect(ana.locator("#version-badge")).to_have_text("v1", timeout=120_000)
+
+    # Ana shares it with Bo as a viewer from the People dialog; an address without an account gets what to do.
+    open_people(ana)
+    expect(ana.locator("#people-list")).to_contain_text("Ana Lima (you)")
+    ana.locator("#people-email").fill("nobody@example.org")
+    ana.locator("#people-add").click()
+    expect(ana.locator("#people-error")).to_contain_text("Ask an admin to invite them")
+    ana.locator("#people-email").fill("bo@example.org")
+    ana.locator("#people-role").click()
+    ana.get_by_role("option", name="Viewer: can look at it").click()
+    ana.locator("#people-add").click()
+    expect(ana.locator("#people-notice")).to_have_text("Bo Park (bo@example.org) is now a viewer of this project.")
+    expect(ana.locator('.member-row[data-email="bo@example.org"]')).to_contain_text("Bo Park")
+    shots(ana, "people-owner")
+    ana.keyboard.press("Escape")
+
+    # Bo's home page: the project, marked as shared with him as a viewer.
+    bo = sign_in(browser, contexts, traffic, team, "bo")
+    card = bo.locator(".project-card", has=bo.locator(".shared-badge"))
+    expect(card.locator(".shared-badge")).to_have_text("Shared with you as viewer")
+    shots(bo, "viewer-home", card.scroll_into_view_if_needed)
+    card.click()
+    bo.wait_for_url(f"{team.base}/p/{project_id}")
+
+    # Read-only: a note instead of the follow-up box, Monaco read-only and no Save, nothing that would be refused.
+    expect(bo.locator("#viewer-note")).to_have_text(
+        "You can view this project. Ask its owner to make you an editor to change it."
+    )
+    expect(bo.locator("#followup")).to_have_count(0)
+    bo.locator("#tab-code").click()
+    expect(bo.locator("#read-only-badge")).to_be_visible()
+    expect(bo.locator("#save-button")).to_have_count(0)
+    expect(bo.locator(".monaco-editor .view-lines")).not_to_be_empty()
+    assert bo.evaluate("window.__forjaEditor.getRawOptions().readOnly") is True
+    before = bo.evaluate("window.__forjaEditor.getValue()")
+    bo.locator(".monaco-editor .view-lines").click()
+    bo.keyboard.type("typed by a viewer")
+    assert bo.evaluate("window.__forjaEditor.getValue()") == before
+    expect(bo.locator("#unsaved-badge")).to_have_count(0)
+    bo.locator("#project-menu").click()
+    expect(bo.locator("#menu-duplicate")).to_be_visible()
+    expect(bo.locator("#menu-rename")).to_have_count(0)
+    expect(bo.locator("#menu-trash")).to_have_count(0)
+    bo.keyboard.press("Escape")
+    bo.locator("#tab-history").click()
+    expect(bo.locator("#diff-totals")).to_be_visible()
+    expect(bo.locator("#restore-version")).to_have_count(0)
+    bo.locator("#tab-preview").click()
+    expect(bo.locator("#preview-reload")).to_be_visible()
+    expect(bo.locator("#preview-select")).to_have_count(0)
+    bo.locator("#share-button").click()
+    expect(bo.locator("#share-view-only")).to_be_visible()
+    expect(bo.locator("#create-share")).to_have_count(0)
+    bo.keyboard.press("Escape")
+    # The services refuse what the page does not offer.
+    refused = bo.request.put(f"{team.base}/api/projects/{project_id}/files/index.html", data={"content": "<h1>Mine</h1>"})
+    assert refused.status == 403, refused.text()
+
+    open_people(bo)
+    expect(bo.locator("#people-add")).to_have_count(0)
+    expect(bo.locator("#people-leave")).to_be_visible()
+    shots(bo, "people-viewer")
+    bo.keyboard.press("Escape")
+    bo.locator("#tab-code").click()
+
+    def chat_pane() -> None:
+        if bo.viewport_size == PHONE:
+            bo.locator("#phone-tab-chat").click()
+        else:
+            bo.locator("#tab-code").click()
+
+    shots(bo, "viewer-workspace", chat_pane)
+
+    # Ana makes Bo an editor; on his next visit he can ask for a change.
+    ana.bring_to_front()
+    open_people(ana)
+    ana.locator('.member-row[data-email="bo@example.org"] .member-role').click()
+    ana.get_by_role("option", name="Editor", exact=True).click()
+    expect(ana.locator("#people-notice")).to_have_text("Bo Park is now an editor of this project.")
+    ana.keyboard.press("Escape")
+
+    bo.goto(f"{team.base}/")
+    expect(bo.locator(".shared-badge")).to_have_text("Shared with you as editor")
+    bo.goto(f"{team.base}/p/{project_id}")
+    expect(bo.locator("#followup")).to_be_visible()
+    expect(bo.locator("#viewer-note")).to_have_count(0)
+    bo.locator("#followup").fill("call it Luna Bakery")
+    bo.locator("#send-followup").click()
+    expect(bo.locator("#version-badge")).to_have_text("v2", timeout=120_000)
+    expect(bo.locator("#project-name")).to_have_text("Luna Bakery")
+
+
+def test_the_account_page_makes_and_revokes_tokens_and_changes_the_password(
+    browser: Browser, contexts: list[BrowserContext], traffic: Traffic, team: Team
+) -> None:
+    cy = sign_in(browser, contexts, traffic, team, "cy")
+    # A second browser of Cy's, which the password change signs out.
+    elsewhere = sign_in(browser, contexts, traffic, team, "cy")
+    cy.locator("#user-menu").click()
+    cy.locator("#menu-account").click()
+    cy.wait_for_url(f"{team.base}/account")
+    expect(cy.locator("#account-name")).to_have_text("Cy Diaz")
+    expect(cy.locator("#account-email")).to_have_text("cy@example.org")
+    expect(cy.locator("#account-role")).to_have_text("Member")
+    expect(cy.locator("#no-tokens")).to_be_visible()
+    meters = cy.locator(".usage-meter")
+    expect(meters).to_have_count(5)
+    expect(cy.locator('.usage-meter[data-name="tokens_day"]')).to_contain_text("0 of 1,000,000 tokens today")
+    expect(cy.locator('.usage-meter[data-name="tokens_day"]')).to_contain_text("until midnight (UTC)")
+
+    cy.locator("#token-name").fill("laptop CLI")
+    cy.locator("#make-token").click()
+    expect(cy.locator("#new-token")).to_have_value(re.compile(r"^forja_"))
+    token = cy.locator("#new-token").input_value()
+    expect(cy.locator("#token-cli")).to_have_text(f"python -m builder --server {team.base} --token {token} projects")
+    expect(cy.locator("#token-curl")).to_contain_text(f"Authorization: Bearer {token}")
+    shots(cy, "account-token-dialog")
+    cy.locator("#token-done").click()
+    expect(cy.locator("#new-token")).to_have_count(0)
+    row = cy.locator('.token-row[data-name="laptop CLI"]')
+    expect(row).to_contain_text(token[:10])
+    expect(row).to_contain_text("last used never")
+    me = httpx.get(f"{team.base}/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.json()["email"] == "cy@example.org"
+    cy.reload()
+    expect(row).not_to_contain_text("last used never")
+    shots(cy, "account", full_page=True)
+
+    row.locator(".revoke-token").click()
+    cy.locator(".confirm-revoke-token").click()
+    expect(row).to_have_count(0)
+    expect(cy.locator("#no-tokens")).to_be_visible()
+    assert httpx.get(f"{team.base}/api/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+    # A wrong current password is refused in words; the right one changes it and ends the other sign-in.
+    cy.locator("#auth-current").fill("not my password")
+    cy.locator("#auth-new").fill("a new long password")
+    cy.locator("#password-submit").click()
+    expect(cy.locator("#password-form [data-forja-auth-error]")).to_have_text(
+        "Your current password is not that one; type it again."
+    )
+    cy.locator("#auth-current").fill(PASSWORD)
+    cy.locator("#auth-new").fill("a new long password")
+    cy.locator("#password-submit").click()
+    expect(cy.locator("#password-done")).to_have_text("Password changed; your other sign-ins ended.")
+    assert cy.request.get(f"{team.base}/api/auth/me").status == 200, "this browser stays signed in"
+    assert elsewhere.request.get(f"{team.base}/api/auth/me").status == 401
+    old = httpx.post(f"{team.base}/api/auth/sign-in", json={"email": "cy@example.org", "password": PASSWORD})
+    assert old.status_code == 400
+    new = httpx.post(f"{team.base}/api/auth/sign-in", json={"email": "cy@example.org", "password": "a new long password"})
+    assert new.status_code == 200
+
+
+def alert(page: Page, text: str) -> Locator:
+    """The page's error callout saying `text`."""
+    return page.get_by_role("alert").filter(has_text=text)
+
+
+def zip_of(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, content in files.items():
+            archive.writestr(path, content)
+    return buffer.getvalue()
+
+
+def test_quotas_are_said_before_they_are_hit_and_each_refusal_where_it_was_asked(
+    browser: Browser, contexts: list[BrowserContext], traffic: Traffic, team: Team, tmp_path: Path
+) -> None:
+    dee = sign_in(browser, contexts, traffic, team, "dee")
+    page = {"index.html": "<!doctype html>\n<title>Bread</title>\n<h1>Fresh Bread at seven</h1>\n"}
+    small = [new_project(dee, team, f"Shop {n}", page) for n in range(4)]
+
+    # 4 of 5 projects: the home page and the workspace say so, amber, with a link to the Account page.
+    set_quotas(team, "dee", projects=5)
+    dee.reload()
+    note = dee.locator("#quota-note")
+    expect(note).to_contain_text("You used 80% of the projects you may own (4 of 5).")
+    expect(note).to_have_attribute("data-full", "false")
+    shots(dee, "account-quota-home")
+    dee.goto(f"{team.base}/p/{small[0]}")
+    expect(dee.locator("#quota-note")).to_contain_text("You used 80% of the projects you may own (4 of 5).")
+    shots(dee, "account-quota-workspace", lambda: dee.locator("#phone-tab-chat").click() if dee.viewport_size == PHONE else None)
+    dee.locator("#quota-note-link").click()
+    dee.wait_for_url(f"{team.base}/account")
+    expect(dee.locator('.usage-meter[data-name="projects"]')).to_have_attribute("data-tone", "amber")
+
+    # A fifth project, over a megabyte: then the projects and the storage are used up, and the note turns red.
+    big = new_project(dee, team, "Big shop", {**page, "data.txt": "x" * 1_200_000})
+    set_quotas(team, "dee", projects=5, storage_mb=1, previews=1)
+    dee.goto(f"{team.base}/account")
+    expect(dee.locator('.usage-meter[data-name="projects"]')).to_have_attribute("data-tone", "red")
+    expect(dee.locator('.usage-meter[data-name="storage_mb"]')).to_have_attribute("data-tone", "red")
+    shots(dee, "account-meters-full", dee.locator("#usage-meters").scroll_into_view_if_needed)
+    dee.goto(f"{team.base}/")
+    expect(note).to_have_attribute("data-full", "true")
+    expect(note).to_contain_text("You used all of the projects you may own (5 of 5).")
+    expect(note).to_contain_text("You used all of your storage")
+
+    # Each refusal shows its sentence where the work was asked for: the build, the import...
+    dee.locator("#prompt").fill("A todo list with dark mode")
+    dee.locator("#build-button").click()
+    expect(alert(dee, "You own 5 projects, your limit on this Forja.")).to_be_visible()
+    archive = tmp_path / "shop.zip"
+    archive.write_bytes(zip_of(page))
+    dee.locator("#import_zip input[type=file]").set_input_files(str(archive))
+    expect(alert(dee, "Could not import shop.zip: You own 5 projects")).to_be_visible()
+
+    # ...the follow-up (its save would pass the storage)...
+    dee.goto(f"{team.base}/p/{big}")
+    dee.locator("#followup").fill('replace "Fresh Bread" with "Warm Cake"')
+    dee.locator("#send-followup").click()
+    expect(alert(dee, "its owner may keep on this Forja. Nothing was saved.")).to_be_visible(timeout=60_000)
+    expect(dee.locator("#version-badge")).to_have_text("v1")
+
+    # ...and the preview: one runs, a second one waits.
+    dee.goto(f"{team.base}/p/{small[0]}")
+    dee.locator("#tab-preview").click()
+    expect(dee.frame_locator("#preview-frame").locator("h1")).to_have_text("Fresh Bread at seven", timeout=120_000)
+    dee.goto(f"{team.base}/p/{small[1]}")
+    dee.locator("#tab-preview").click()
+    expect(dee.locator("#preview-message")).to_contain_text("previews of this project owner's apps are running", timeout=60_000)
+    shot(dee, "account-quota-preview-refused")
+
+
+def test_without_accounts_the_account_page_says_so_and_there_is_no_people_button(forja: str, page: Page) -> None:
+    response = httpx.post(f"{forja}/api/projects", json={"name": "Laptop app", "files": {"index.html": "<h1>Hi</h1>"}})
+    project_id = response.json()["id"]
+    page.goto(f"{forja}/account")
+    expect(page.locator("#no-accounts")).to_contain_text("There are no accounts on this Forja")
+    expect(page.locator("#no-accounts")).to_contain_text("FORJA_AUTH=password")
+    expect(page.locator("#user-menu")).to_have_count(0)
+    shots(page, "account-no-accounts")
+    page.goto(f"{forja}/p/{project_id}")
+    expect(page.locator("#followup")).to_be_visible()
+    expect(page.locator("#project-name")).to_have_text("Laptop app")
+    expect(page.locator("#people-button")).to_have_count(0)
+    expect(page.locator("#quota-note")).to_have_count(0)

@@ -10,6 +10,7 @@ import reflex as rx
 from builder.api import api, isolate, same_origin_writes
 from builder.errors import ForjaError, NotSignedIn
 from builder.http_guards import limited_bodies, trusted_hosts
+from builder.pages.admin import admin_page
 from builder.pages.doctor import doctor_page
 from builder.pages.home import home_page
 from builder.pages.signin import login_page, reset_page, signup_page
@@ -17,6 +18,7 @@ from builder.pages.workspace import workspace_page
 from builder.routes.identity import signed_in_api
 from builder.services import get_services
 from builder.settings import settings
+from builder.state.admin import AdminState
 from builder.state.auth import AuthState
 from builder.state.home import HomeState
 from builder.state.machine import MachineState
@@ -100,6 +102,7 @@ app.add_page(
     title=rx.cond(WorkspaceState.project_name != "", WorkspaceState.project_name + " \u00b7 Forja", "Forja"),
     on_load=[AuthState.require, WorkspaceState.load],
 )
+app.add_page(admin_page, route="/admin", title="Admin \u00b7 Forja", on_load=[AuthState.require, AdminState.load])
 app.add_page(login_page, route="/login", title="Sign in \u00b7 Forja", on_load=SignInState.load)
 app.add_page(signup_page, route="/signup", title="Make an account \u00b7 Forja", on_load=SignInState.load)
 app.add_page(reset_page, route="/reset", title="Set a new password \u00b7 Forja", on_load=SignInState.load)

@@ -85,7 +85,8 @@ class HealthCheck(BaseModel):
 class ServerHealth(BaseModel):
     ok: bool = Field(description="The store and the preview proxy answer, and previews can run.")
     checks: list[HealthCheck]
-    previews_with: str = Field(description="The runner new previews get ('none' when none can run), and why.")
+    previews_runner: str = Field(description="The runner new previews get: docker, local, or none when none can run.")
+    previews_reason: str = Field(description="Why that one.")
     generations_running: int
 
 
@@ -100,10 +101,6 @@ def _require_accounts() -> None:
             "This Forja has no accounts (FORJA_AUTH=none): there are no people, invitations or quotas to manage. "
             "Set FORJA_AUTH=password and restart Forja to have them."
         )
-
-
-def _sentence(name: str, text: str) -> str:
-    return f"{name}: {text}" if text else name
 
 
 class AdminService:
@@ -271,7 +268,8 @@ class AdminService:
         return ServerHealth(
             ok=store.state == "ok" and proxy.state == "ok" and report.usable,
             checks=[store, proxy, *runners],
-            previews_with=_sentence(report.auto, report.auto_reason),
+            previews_runner=report.auto,
+            previews_reason=report.auto_reason,
             generations_running=running,
         )
 

@@ -26,6 +26,12 @@ from preview_runtime.plan import RunPlan
 from preview_runtime.runner import PreviewSpec, PreviewState
 from tests.conftest import CHECKED_PROJECT, DatabaseUrls, served
 
+pytest.register_assert_rewrite("tests.docker_fixtures")  # it is a plugin too (pytest_plugins below)
+from tests.docker_fixtures import LogCollector, MiB, spec, wait_state  # noqa: E402
+
+# The Docker fixtures (docker_runner_factory...) live in tests/docker_fixtures.py.
+pytest_plugins = ["tests.docker_fixtures"]
+
 MEMBER = Actor("someone", "someone@example.org", "Someone", Role.member)
 NODE_PLAN = RunPlan(install="", dev="node server.js", port=3000, has_server=True)
 
@@ -142,6 +148,16 @@ async def test_a_local_previews_memory_is_what_its_processes_hold(tmp_path: Path
         await runner.close()
 
 
+async def test_a_docker_previews_memory_is_its_containers(docker_runner_factory) -> None:
+    runner = docker_runner_factory()
+    log = LogCollector()
+    await runner.start(spec("mem-docker", CHECKED_PROJECT, NODE_PLAN), log)
+    await wait_state(runner, "mem-docker", PreviewState.running, 60, log)
+    used = await runner.memory_bytes("mem-docker")
+    assert used is not None and 10 * MiB < used < 256 * MiB  # Node.js, within the test containers' limit
+    assert await runner.memory_bytes("no-such-preview") is None
+
+
 async def test_an_admin_sees_a_running_preview_with_its_memory_and_stops_it(local_previews: None, services: Services) -> None:
     created = await services.projects.create("Memory app", CHECKED_PROJECT, owner=LOCAL_USER_ID)
     started = await services.previews.start(created.project_id, started_by=LOCAL_USER_ID)
@@ -160,6 +176,13 @@ async def test_an_admin_sees_a_running_preview_with_its_memory_and_stops_it(loca
     assert row.age_s is not None and 0 <= row.age_s < 600
     with pytest.raises(Forbidden):
         await services.admin.previews(MEMBER)
+
+    # A share link's preview of the version is another row, stopped on its own.
+    shared = await services.previews.start_version(created.project_id, 1)
+    assert {row.preview_id for row in await services.admin.previews(LOCAL_ACTOR)} == {started.preview_id, shared.preview_id}
+    await services.admin.stop_preview(LOCAL_ACTOR, shared.preview_id)
+    assert await services.previews.status_version(created.project_id, 1) is None
+    assert await services.previews.status(created.project_id) is not None
 
     await services.admin.stop_preview(LOCAL_ACTOR, started.preview_id)
 

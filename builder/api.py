@@ -31,6 +31,7 @@ from builder.filetree import encode_text, human_size
 from builder.http_guards import limited_bodies, trusted_hosts
 from builder.models import Author
 from builder.routes.account import router as account_router
+from builder.routes.admin import router as admin_router
 from builder.routes.attachments import router as attachments_router
 from builder.routes.auth import router as auth_router
 from builder.routes.generations import router as generations_router
@@ -70,6 +71,7 @@ api = FastAPI(
 
 # Swagger UI 5 (it reads OpenAPI 3.1) as shipped in the swagger-ui-py package.
 api.include_router(account_router)
+api.include_router(admin_router)
 api.include_router(attachments_router)
 api.include_router(auth_router)
 api.include_router(generations_router)

@@ -10,6 +10,7 @@ import reflex as rx
 from builder.api import API_GUARDS, api
 from builder.errors import ForjaError, NotSignedIn
 from builder.pages.account import account_page
+from builder.pages.admin import admin_page
 from builder.pages.doctor import doctor_page
 from builder.pages.home import home_page
 from builder.pages.signin import login_page, reset_page, signup_page
@@ -17,6 +18,7 @@ from builder.pages.workspace import workspace_page
 from builder.services import get_services
 from builder.settings import settings
 from builder.state.account import AccountState
+from builder.state.admin import AdminState
 from builder.state.auth import AuthState
 from builder.state.home import HomeState
 from builder.state.machine import MachineState
@@ -100,6 +102,7 @@ app.add_page(
     on_load=[AuthState.require, WorkspaceState.load],
 )
 app.add_page(account_page, route="/account", title="Your account \u00b7 Forja", on_load=[AuthState.require, AccountState.load])
+app.add_page(admin_page, route="/admin", title="Admin \u00b7 Forja", on_load=[AuthState.require, AdminState.load])
 app.add_page(login_page, route="/login", title="Sign in \u00b7 Forja", on_load=SignInState.load)
 app.add_page(signup_page, route="/signup", title="Make an account \u00b7 Forja", on_load=SignInState.load)
 app.add_page(reset_page, route="/reset", title="Set a new password \u00b7 Forja", on_load=SignInState.load)

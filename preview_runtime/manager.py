@@ -241,6 +241,11 @@ class PreviewManager:
     def running(self) -> list[PreviewInfo]:
         return [r.info for r in self._previews.values()]
 
+    async def memory_bytes(self, preview_id: str) -> int | None:
+        """The memory the preview uses now (bytes), if its runner can tell."""
+        running = self._previews.get(preview_id)
+        return await running.runner.memory_bytes(preview_id) if running is not None else None
+
     def touch(self, preview_id: str) -> None:
         if running := self._previews.get(preview_id):
             running.last_seen = time.monotonic()

@@ -117,6 +117,10 @@ class Runner(ABC):
         """Run one shell line in the running preview's root folder, as its dev server runs (same user, environment
         and sandbox), beside it; at `timeout_s` everything the command started is killed."""
 
+    async def memory_bytes(self, preview_id: str) -> int | None:
+        """The memory the preview uses now, in bytes; None when this runner cannot tell (or it is not running)."""
+        return None
+
     @abstractmethod
     async def adopt(self) -> list[PreviewInfo]:
         """After a Forja restart: previews of this runner still alive, taken back (or cleaned up)."""

@@ -7,6 +7,7 @@ from builder.components.layout import error_callout, top_bar
 from builder.components.project_menu import trash_list
 from builder.components.usage_meters import quota_callout
 from builder.state.account import QuotaNoteState
+from builder.state.auth import AuthState
 from builder.state.home import EXAMPLE_PROMPTS, HomeState, ProjectCard
 from builder.state.machine import MachineState
 
@@ -214,6 +215,10 @@ def home_page() -> rx.Component:
     return rx.vstack(
         top_bar(
             rx.spacer(),
+            # With accounts the person's menu links the admin page, for admins; without them the one user is its admin.
+            rx.cond(
+                ~AuthState.accounts_on, rx.link("Admin", href="/admin", size="2", color=rx.color("gray", 11), id="admin-link")
+            ),
             rx.link("This machine", href="/doctor", size="2", color=rx.color("gray", 11)),
             rx.link("API docs", href="/api/docs", size="2", color=rx.color("gray", 11), is_external=True),
         ),

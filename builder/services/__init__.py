@@ -12,6 +12,7 @@ import logging
 from builder import db
 from builder.services.access import AccessService
 from builder.services.accounts import AccountService
+from builder.services.admin import AdminService
 from builder.services.generations import GenerationService
 from builder.services.history import TRASH_DAYS, HistoryService
 from builder.services.previews import PreviewService
@@ -44,6 +45,7 @@ class Services:
         self.history = HistoryService(store, logs, self.projects, self.previews, self.quotas)
         self.shares = ShareService(store, self.previews)
         self.text_edits = TextEditService(self.projects)
+        self.admin = AdminService(store, self.accounts, self.quotas, self.previews)
 
     async def close(self) -> None:
         await self.verifications.close()

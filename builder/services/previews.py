@@ -557,6 +557,22 @@ class PreviewService:
         """Every preview this process runs (the project's current ones and share links' fixed versions)."""
         return self._manager.running() if self._manager is not None else []
 
+    async def memory_bytes(self, preview_id: str) -> int | None:
+        """The memory a running preview uses now (bytes); None when its runner cannot tell."""
+        return await self._manager.memory_bytes(preview_id) if self._manager is not None else None
+
+    async def stop_preview(self, preview_id: str) -> bool:
+        """Stop one running preview, whichever it is (a project's, or a share link's fixed version); False if none
+        runs with that id."""
+        if self._manager is None or preview_id not in {info.preview_id for info in self._manager.running()}:
+            return False
+        for previews in (self._by_project, self._by_version):
+            for key in [key for key, running in previews.items() if running == preview_id]:
+                del previews[key]
+        await translated(self._manager.stop(preview_id))
+        await self._mark_stopped(preview_id)
+        return True
+
     async def _record(self, info: PreviewInfo, started_by: str | None = None) -> None:
         async with self._sessions() as session, session.begin():
             session.add(

@@ -46,6 +46,7 @@ from builder.store.base import COMMIT_ATTEMPTS, IN_CHUNK, content_hash, of_membe
 from builder.store.generations import GenerationRecords
 from builder.store.members import MemberRecords
 from builder.store.trash import TrashRecords
+from builder.store.usage import UsageRecords
 from builder.store.verifications import VerificationRecords
 from builder.wording import DUPLICATED_FROM
 from preview_runtime.stack import detect_stack, is_manifest
@@ -87,9 +88,9 @@ def _version_info(version: Version, parent_number: int | None) -> VersionInfo:
     )
 
 
-class ProjectStore(GenerationRecords, VerificationRecords, AccountRecords, MemberRecords, TrashRecords):
+class ProjectStore(GenerationRecords, VerificationRecords, AccountRecords, MemberRecords, TrashRecords, UsageRecords):
     """Projects, their immutable versions and files, their history and trash (generation and verification records,
-    accounts, project members and the trash in their own modules)."""
+    accounts, project members, the trash and the server's usage in their own modules)."""
 
     # -- reading -----------------------------------------------------------------------------
 

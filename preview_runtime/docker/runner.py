@@ -403,6 +403,12 @@ class DockerRunner(Runner):
             "cpu_ns": int(((data.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage") or 0),
         }
 
+    async def memory_bytes(self, preview_id: str) -> int | None:
+        try:
+            return (await self.stats(preview_id))["memory_bytes"]
+        except RunnerError:
+            return None
+
     async def close(self) -> None:
         """Forget the previews (they keep running; adopt() takes them back), remove the pool, close connections."""
         for p in self._previews.values():

@@ -1,4 +1,5 @@
-"""Process groups of local previews: telling a group's leader from a later process, and ending a whole group."""
+"""Process groups of local previews: telling a group's leader from a later process, ending a whole group, and the
+memory a preview's processes hold."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import signal
 import sys
 import time
 from pathlib import Path
+
+from preview_runtime.listening import process_tree
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +72,23 @@ async def end_group(pgid: int, process: asyncio.subprocess.Process | None) -> No
             await asyncio.sleep(0.05)
         if not _group_alive(pgid):
             return
+
+
+def resident_bytes(pid: int, proc: Path = Path("/proc")) -> int | None:
+    """The resident memory (VmRSS) of `pid` and every process below it, in bytes; None when `pid` is gone."""
+    total, found = 0, False
+    for member in process_tree(pid, proc):
+        try:
+            status = (proc / str(member) / "status").read_text()
+        except OSError:
+            continue
+        found = True
+        # Absent for zombies and kernel threads: they hold no memory of their own.
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+                break
+    return total if found else None
 
 
 def kill_group(pgid: int) -> None:

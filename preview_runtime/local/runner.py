@@ -43,7 +43,7 @@ from preview_runtime.local.homes import ready_home, remove_old_shared_home
 from preview_runtime.local.limits import Limits
 from preview_runtime.local.network import SandboxNetwork
 from preview_runtime.local.preparation import Preparation
-from preview_runtime.local.processes import LINUX, end_group, kill_group, start_ticks
+from preview_runtime.local.processes import LINUX, end_group, kill_group, resident_bytes, start_ticks
 from preview_runtime.local.spawn import TMP_DIR, Say, Spawner
 from preview_runtime.local.supervise import LocalRun, output_lines, supervise
 from preview_runtime.local.upstream import UpstreamProxy
@@ -384,6 +384,13 @@ class LocalRunner(Runner):
             timed_out=timed_out,
             duration_s=time.monotonic() - started,
         )
+
+    async def memory_bytes(self, preview_id: str) -> int | None:
+        """The resident memory of the preview's processes together (its shell, bubblewrap, the dev server...)."""
+        run = self._runs.get(preview_id)
+        if run is None or run.process is None or run.process.returncode is not None:
+            return None
+        return await asyncio.to_thread(resident_bytes, run.process.pid)
 
     async def adopt(self) -> list[PreviewInfo]:
         """The previews of a Forja that is gone: end any of their processes still alive and remove their folders.

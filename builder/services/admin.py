@@ -1,0 +1,303 @@
+"""What an admin sees and changes on the admin page and under /api/admin: the people with their use of the server,
+usage per day, the previews running, and the server's health.
+
+Every method takes the person asking and refuses anyone but an admin (Forbidden), whatever called it. Changes that
+only mean something with accounts (people, invitations, quotas) are refused without them (FORJA_AUTH=none).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import httpx
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
+
+# The module, not its function: builder.doctor imports builder.services.previews, so this package, which imports this
+# module while builder.doctor is still half loaded.
+from builder import doctor
+from builder.errors import Forbidden, InvalidInput, NotFound
+from builder.models import Role
+from builder.schemas import AccountLinkInfo, QuotaSet, UserInfo
+from builder.services.access import Actor
+from builder.services.accounts import AccountService
+from builder.services.previews import PreviewService
+from builder.services.quotas import QuotaService, midnight
+from builder.services.shares import share_base
+from builder.settings import settings
+from builder.store import ProjectStore
+from preview_runtime.proxy import NOT_FOUND_MARKER
+
+MAX_DAYS = 366
+PROXY_TIMEOUT_S = 2.0
+
+
+class DayUsage(BaseModel):
+    day: str = Field(description="The UTC day, YYYY-MM-DD.")
+    tokens: int = Field(description="Model input and output tokens.")
+    cost_usd: float = Field(description="Estimated model cost; models of unknown price count as 0.")
+    generations: int = Field(description="Generations started, each repair round counted.")
+    previews: int = Field(description="Previews started (share links' and Forja's checks' too).")
+
+
+class Person(UserInfo):
+    """An account with what it holds and used today, and its quotas as they apply (its own, else the default)."""
+
+    projects: int = Field(description="Projects owned, the trash included.")
+    storage_bytes: int = Field(description="Stored files of those projects, all versions, each content once.")
+    tokens_today: int
+    cost_today_usd: float
+    limits: QuotaSet = Field(description="The quotas that apply to this person (0: no limit).")
+
+
+class UserChange(BaseModel):
+    """What to change of an account; fields left out stay as they are."""
+
+    role: Role | None = None
+    disabled: bool | None = Field(default=None, description="true: the person's sign-ins and API tokens stop at once.")
+    quotas: QuotaSet | None = Field(
+        default=None, description="The person's own quotas, all five; an empty (null) field means the server's default."
+    )
+
+
+class RunningPreview(BaseModel):
+    preview_id: str
+    project_id: str
+    project_name: str
+    owner_email: str = Field(description="The project owner's address; empty without accounts.")
+    runner: str
+    version: int
+    state: str
+    url: str
+    started_at: datetime | None
+    age_s: float | None
+    memory_bytes: int | None = Field(description="What its processes use now; null when the runner cannot tell.")
+
+
+class HealthCheck(BaseModel):
+    name: str
+    state: Literal["ok", "off", "problem"] = Field(description="off: turned off in the settings.")
+    detail: str
+
+
+class ServerHealth(BaseModel):
+    ok: bool = Field(description="The store and the preview proxy answer, and previews can run.")
+    checks: list[HealthCheck]
+    previews_runner: str = Field(description="The runner new previews get: docker, local, or none when none can run.")
+    previews_reason: str = Field(description="Why that one.")
+    generations_running: int
+
+
+def _require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("Only an admin of this Forja may do that.")
+
+
+def _require_accounts() -> None:
+    if settings.auth_mode != "password":
+        raise InvalidInput(
+            "This Forja has no accounts (FORJA_AUTH=none): there are no people, invitations or quotas to manage. "
+            "Set FORJA_AUTH=password and restart Forja to have them."
+        )
+
+
+class AdminService:
+    def __init__(self, store: ProjectStore, accounts: AccountService, quotas: QuotaService, previews: PreviewService) -> None:
+        self._store = store
+        self._accounts = accounts
+        self._quotas = quotas
+        self._previews = previews
+
+    # -- usage ---------------------------------------------------------------------------------
+
+    async def usage_by_day(self, admin: Actor, days: int = 30) -> list[DayUsage]:
+        """The last `days` UTC days, today included, oldest first; a day without use is there with zeros."""
+        _require_admin(admin)
+        if not 1 <= days <= MAX_DAYS:
+            raise InvalidInput(f"Ask for 1 to {MAX_DAYS} days of usage.")
+        first = midnight() - timedelta(days=days - 1)
+        model = await self._store.model_use_by_day(first)
+        previews = await self._store.previews_by_day(first)
+        rows = []
+        for offset in range(days):
+            day = (first + timedelta(days=offset)).strftime("%Y-%m-%d")
+            use = model.get(day)
+            rows.append(
+                DayUsage(
+                    day=day,
+                    tokens=use.tokens if use else 0,
+                    cost_usd=round(use.cost_usd, 6) if use else 0.0,
+                    generations=use.generations if use else 0,
+                    previews=previews.get(day, 0),
+                )
+            )
+        return rows
+
+    # -- people --------------------------------------------------------------------------------
+
+    async def people(self, admin: Actor) -> list[Person]:
+        """Everyone with an account, oldest first (none without accounts)."""
+        _require_admin(admin)
+        return [await self._person(user) for user in await self._accounts.users()]
+
+    async def person(self, admin: Actor, user_id: str) -> Person:
+        _require_admin(admin)
+        return await self._person(await self._accounts.user(user_id))
+
+    async def _person(self, user: UserInfo) -> Person:
+        today = await self._store.usage(since=midnight(), user_id=user.id)
+        limits = await self._quotas.limits(user.id)
+        return Person(
+            **user.model_dump(),
+            projects=await self._store.owned_projects(user.id),
+            storage_bytes=await self._store.storage_bytes(user.id),
+            tokens_today=today.input_tokens + today.output_tokens,
+            cost_today_usd=round(today.cost_usd, 6),
+            limits=QuotaSet(
+                tokens_day=limits.tokens_day,
+                cost_day_usd=limits.cost_day_usd,
+                previews=limits.previews,
+                projects=limits.projects,
+                storage_mb=limits.storage_mb,
+            ),
+        )
+
+    async def change_user(self, admin: Actor, user_id: str, change: UserChange) -> Person:
+        """Role, disabled and quotas, in that order; each refusal (the last admin, oneself) says why."""
+        _require_admin(admin)
+        _require_accounts()
+        if change.role is not None:
+            await self._accounts.set_role(admin, user_id, change.role)
+        if change.disabled is not None:
+            await self._accounts.set_disabled(admin, user_id, change.disabled)
+        if change.quotas is not None:
+            await self._accounts.set_quotas(admin, user_id, change.quotas)
+        return await self.person(admin, user_id)
+
+    async def reset_link(self, admin: Actor, user_id: str, page_url: str) -> AccountLinkInfo:
+        """A one-time link to set a new password, on the address the admin uses (or FORJA_PUBLIC_URL)."""
+        _require_accounts()
+        return await self._accounts.reset_link(admin, user_id, share_base(page_url))
+
+    # -- invitations ---------------------------------------------------------------------------
+
+    async def invite(self, admin: Actor, email: str, role: Role, page_url: str) -> AccountLinkInfo:
+        _require_accounts()
+        return await self._accounts.invite(admin, email, role, share_base(page_url))
+
+    async def invitations(self, admin: Actor) -> list[AccountLinkInfo]:
+        _require_admin(admin)
+        return await self._accounts.invitations()
+
+    async def withdraw_invitation(self, admin: Actor, link_id: int) -> None:
+        _require_accounts()
+        await self._accounts.withdraw_invitation(admin, link_id)
+
+    # -- default quotas ------------------------------------------------------------------------
+
+    async def default_quotas(self, admin: Actor) -> QuotaSet:
+        _require_admin(admin)
+        return await self._quotas.defaults()
+
+    async def set_default_quotas(self, admin: Actor, values: QuotaSet) -> QuotaSet:
+        """New defaults; an empty field goes back to its FORJA_QUOTA_* setting."""
+        _require_admin(admin)
+        _require_accounts()
+        return await self._quotas.set_defaults(values)
+
+    # -- previews ------------------------------------------------------------------------------
+
+    async def previews(self, admin: Actor) -> list[RunningPreview]:
+        """Every preview this Forja runs, newest first, with its project, owner, age and memory."""
+        _require_admin(admin)
+        infos = self._previews.running()
+        project_ids = sorted({info.project_id for info in infos})
+        names = await self._store.project_names(project_ids)
+        owners = await self._store.owners(project_ids)
+        emails = {user.id: user.email for user in await self._accounts.users()}
+        starts = await self._store.preview_starts([info.preview_id for info in infos])
+        memory = await asyncio.gather(*(self._previews.memory_bytes(info.preview_id) for info in infos))
+        now = datetime.now(UTC)
+        rows = [
+            RunningPreview(
+                preview_id=info.preview_id,
+                project_id=info.project_id,
+                project_name=names.get(info.project_id, ""),
+                owner_email=emails.get(owners.get(info.project_id, ""), ""),
+                runner=info.runner,
+                version=info.version,
+                state=info.state.value,
+                url=info.url,
+                started_at=starts.get(info.preview_id),
+                age_s=(now - started).total_seconds() if (started := starts.get(info.preview_id)) else None,
+                memory_bytes=used,
+            )
+            for info, used in zip(infos, memory, strict=True)
+        ]
+        return sorted(rows, key=lambda row: row.started_at or now, reverse=True)
+
+    async def stop_preview(self, admin: Actor, preview_id: str) -> None:
+        _require_admin(admin)
+        if not await self._previews.stop_preview(preview_id):
+            raise NotFound("No preview with that id is running; it may have stopped by itself.")
+
+    # -- health --------------------------------------------------------------------------------
+
+    async def health(self, admin: Actor) -> ServerHealth:
+        """The store, the preview proxy, each preview runner, and the generations running now."""
+        _require_admin(admin)
+        store, proxy, report = await asyncio.gather(
+            self._store_check(), self._proxy_check(), doctor.diagnose(self._previews.image.status)
+        )
+        off = {
+            "docker": settings.preview_runner == "local",
+            "local": settings.preview_runner == "docker",
+            "webcontainer": not settings.webcontainers,
+        }
+        runners = [
+            HealthCheck(
+                name=f"{name} runner",
+                state="ok" if readiness.ready else "off" if off.get(name) else "problem",
+                detail=readiness.reason,
+            )
+            for name, readiness in report.runners.items()
+        ]
+        running = await self._store.running_generations() if store.state == "ok" else 0
+        return ServerHealth(
+            ok=store.state == "ok" and proxy.state == "ok" and report.usable,
+            checks=[store, proxy, *runners],
+            previews_runner=report.auto,
+            previews_reason=report.auto_reason,
+            generations_running=running,
+        )
+
+    async def _store_check(self) -> HealthCheck:
+        try:
+            ping = await self._store.ping()
+        except (SQLAlchemyError, OSError) as exc:
+            return HealthCheck(name="store", state="problem", detail=f"The database does not answer: {exc}")
+        kind = "PostgreSQL" if ping.dialect == "postgresql" else "SQLite"
+        return HealthCheck(name="store", state="ok", detail=f"{kind} answered a SELECT 1 in {ping.latency_ms:.1f} ms.")
+
+    async def _proxy_check(self) -> HealthCheck:
+        where = f"{settings.preview_host}:{settings.preview_port}"
+        try:
+            # Loopback only: a proxy from the environment (HTTP_PROXY) must not carry this request.
+            async with httpx.AsyncClient(timeout=PROXY_TIMEOUT_S, trust_env=False) as client:
+                response = await client.get(f"http://{where}/", headers={"Host": settings.preview_domain})
+        except httpx.HTTPError as exc:
+            return HealthCheck(
+                name="preview proxy",
+                state="problem",
+                detail=f"Nothing answers on {where} ({exc.__class__.__name__}): previews cannot be opened. "
+                "Forja's log says why Traefik did not start.",
+            )
+        if response.headers.get(NOT_FOUND_MARKER) != "none":
+            return HealthCheck(
+                name="preview proxy",
+                state="problem",
+                detail=f"Something other than Forja's Traefik answers on {where}: choose another FORJA_PREVIEW_PORT.",
+            )
+        return HealthCheck(name="preview proxy", state="ok", detail=f"Traefik answers on {where}.")

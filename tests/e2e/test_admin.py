@@ -1,0 +1,201 @@
+"""The admin page in Chromium against a real Forja with accounts (FORJA_AUTH=password), and without them.
+
+An admin builds an app with the offline starters (a generation, then its preview), opens the admin page from their
+menu, reads that usage in the charts and the tables, invites someone who signs up with the link, changes that
+person's quotas and disables them, and stops the preview. Each section leaves screenshots,
+`admin-<section>-<width>[-dark].png`, at 1440x900 and 390x844.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, ViewportSize, expect
+
+from tests.e2e.conftest import ARTIFACTS, Traffic, another_forja
+
+DESKTOP: ViewportSize = {"width": 1440, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+ADMIN = {"email": "ana@example.org", "name": "Ana Admin", "password": "admin password 1"}
+INVITED = {"email": "bo@example.org", "name": "Bo Member", "password": "member password 1"}
+SECTIONS = ["users", "invitations", "quotas", "usage", "previews", "health"]
+LOG = "forja-admin.log"
+
+
+def setup_code(log: Path, since: int) -> str:
+    """The code Forja prints for the first account, from this run's part of its log."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = re.findall(r"with the setup code ([0-9a-f]+)", log.read_text()[since:])
+        if found:
+            return found[-1]
+        time.sleep(0.5)
+    raise AssertionError("Forja printed no setup code")
+
+
+@pytest.fixture(scope="module")
+def admin_forja(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Forja with accounts whose admin has signed up with the setup code; offline starters, generations unchecked."""
+    log = ARTIFACTS / LOG
+    since = len(log.read_text()) if log.exists() else 0
+    env = {"FORJA_AUTH": "password", "FORJA_PROVIDER": "offline", "FORJA_VERIFY_GENERATIONS": "false"}
+    with another_forja(tmp_path_factory.mktemp("admin"), LOG, env) as base:
+        answer = httpx.post(f"{base}/api/auth/sign-up", json={**ADMIN, "setup_code": setup_code(log, since)}, timeout=30)
+        assert answer.status_code == 200, answer.text
+        yield base
+
+
+def sign_in(page: Page, base: str, person: dict[str, str]) -> None:
+    page.goto(f"{base}/login")
+    page.locator("#auth-email").fill(person["email"])
+    page.locator("#auth-password").fill(person["password"])
+    page.locator("#auth-submit").click()
+    page.wait_for_url(f"{base}/")
+
+
+def shoot_sections(page: Page, width: int) -> None:
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        page.wait_for_timeout(400)
+        for section in SECTIONS:
+            box = page.locator(f"#admin-{section}")
+            box.scroll_into_view_if_needed()
+            suffix = "" if scheme == "light" else "-dark"
+            box.screenshot(path=str(ARTIFACTS / f"admin-{section}-{width}{suffix}.png"))
+    page.emulate_media(color_scheme="light")
+
+
+def no_sideways_scroll(page: Page, viewport: ViewportSize) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= viewport["width"], f"the page scrolls sideways ({width} px wide)"
+
+
+def test_an_admin_reads_the_usage_invites_someone_and_stops_a_preview(
+    admin_forja: str, page: Page, browser: Browser, traffic: Traffic
+) -> None:
+    base = admin_forja
+    page.set_viewport_size(DESKTOP)
+    sign_in(page, base, ADMIN)
+
+    # Usage: a generation from the home page (offline starters), and its preview.
+    page.locator(".example-chip", has_text="A todo list with dark mode").click()
+    page.locator("#build-button").click()
+    page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
+    expect(page.locator("#version-badge")).to_have_text("v1", timeout=120_000)
+    page.locator("#tab-preview").click()
+    expect(page.frame_locator("#preview-frame").locator("body")).to_contain_text("Todo List", timeout=180_000)
+
+    # The admin page, from the person's menu.
+    page.locator("#user-menu").click()
+    page.locator("#menu-admin").click()
+    page.wait_for_url(f"{base}/admin")
+    expect(page.locator("#admin-usage")).to_be_visible()
+
+    # The charts draw a bar for today's generation and preview; offline starters cost no tokens.
+    expect(page.locator("#chart-generations path.recharts-rectangle")).to_have_count(1)
+    expect(page.locator("#chart-previews path.recharts-rectangle")).to_have_count(1)
+    expect(page.locator("#chart-tokens path.recharts-rectangle")).to_have_count(0)
+    expect(page.locator("#chart-generations .admin-total")).to_have_text("1")
+    expect(page.locator("#chart-tokens .admin-total")).to_have_text("0")
+    # Days under the bars, the last one today (UTC).
+    now = datetime.now(UTC)
+    expect(page.locator("#chart-generations svg.recharts-surface")).to_contain_text(f"{now.day} {now:%b}")
+    page.locator(".admin-summary").click()
+    today = page.locator("#usage-table .usage-day")
+    expect(today).to_have_count(1)
+    expect(today.locator("td")).to_have_text(["0", "$0.00", "1", "1"])
+
+    # The people: the admin, with the project they own and today's tokens.
+    ana = page.locator('.admin-user[data-email="ana@example.org"]')
+    expect(ana).to_contain_text("Ana Admin")
+    expect(ana.locator("td").nth(3)).to_have_text("1")  # projects
+    expect(ana.locator(".user-tokens")).to_have_text("0")
+
+    # The preview, with its memory (the local runner reads its processes').
+    preview_row = page.locator(".admin-preview")
+    expect(preview_row).to_have_count(1)
+    expect(preview_row).to_contain_text("local")
+    expect(preview_row.locator(".preview-memory")).to_have_text(re.compile(r"^\d+(\.\d)? (KB|MB|GB)$"))
+
+    # Health: the store, the proxy and the local runner answer.
+    expect(page.locator("#health-summary")).to_contain_text("Everything Forja needs answers", timeout=60_000)
+    expect(page.locator('.admin-check[data-check="store"]')).to_contain_text("SQLite answered")
+    expect(page.locator('.admin-check[data-check="preview proxy"]')).to_contain_text("Traefik answers")
+
+    # Invite someone: the link is shown once, on the address the admin uses; they sign up with it.
+    page.locator("#invite-email").fill(INVITED["email"])
+    page.locator("#invite-button").click()
+    link = page.locator("#invite-link")
+    expect(link).to_have_value(re.compile(re.escape(f"{base}/signup?invite=") + r"[A-Za-z0-9_-]{40,}$"))
+    expect(page.locator("#open-invitations")).to_contain_text(INVITED["email"])
+    invited = browser.new_context(viewport=DESKTOP)
+    newcomer = invited.new_page()
+    newcomer.goto(link.input_value())
+    newcomer.locator("#auth-name").fill(INVITED["name"])
+    expect(newcomer.locator("#auth-email")).to_have_value(INVITED["email"])
+    newcomer.locator("#auth-password").fill(INVITED["password"])
+    newcomer.locator("#auth-submit").click()
+    newcomer.wait_for_url(f"{base}/")
+    # A member is refused the admin page, in words.
+    newcomer.goto(f"{base}/admin")
+    expect(newcomer.locator("#admin-refused")).to_contain_text("Only admins of this Forja can open this page")
+    expect(newcomer.locator("#admin-usage")).to_have_count(0)
+    newcomer.screenshot(path=str(ARTIFACTS / "admin-refused-1440.png"))
+
+    page.locator("#admin-refresh").click()
+    bo = page.locator('.admin-user[data-email="bo@example.org"]')
+    expect(bo).to_contain_text("Bo Member")
+    expect(page.locator("#open-invitations")).to_have_count(0)
+
+    # Screenshots of every section, wide and on a phone, light and dark; on a phone nothing scrolls sideways.
+    shoot_sections(page, 1440)
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(500)
+    no_sideways_scroll(page, PHONE)
+    shoot_sections(page, 390)
+    page.set_viewport_size(DESKTOP)
+
+    # Bo's own quotas: an empty field is the default.
+    bo.locator(".edit-quotas").click()
+    dialog = page.locator("#quotas-dialog")
+    expect(dialog).to_be_visible()
+    dialog.locator('input[name="tokens_day"]').fill("5,000")
+    page.screenshot(path=str(ARTIFACTS / "admin-quotas-dialog-1440.png"))
+    page.locator("#save-quotas").click()
+    expect(dialog).to_have_count(0)
+    bo.locator(".edit-quotas").click()
+    expect(dialog.locator('input[name="tokens_day"]')).to_have_value("5000")
+    expect(dialog.locator('input[name="projects"]')).to_have_value("")
+    page.keyboard.press("Escape")
+
+    # Disable Bo, after a confirmation: their open page is signed out at its next request.
+    bo.locator(".disable-user").click()
+    page.locator(".confirm-disable").click()
+    expect(bo).to_contain_text("disabled")
+    assert newcomer.request.get(f"{base}/api/auth/me").status == 401
+    invited.close()
+
+    # Stop the preview, after a confirmation.
+    preview_row.locator(".stop-preview").click()
+    page.locator(".confirm-stop").click()
+    expect(page.locator("#no-previews")).to_be_visible()
+    assert traffic.off_machine() == []
+
+
+def test_without_accounts_the_home_page_links_the_admin_page_of_usage_previews_and_health(forja: str, page: Page) -> None:
+    page.set_viewport_size(DESKTOP)
+    page.goto(forja)
+    page.locator("#admin-link").click()
+    page.wait_for_url(f"{forja}/admin")
+    for section in ("usage", "previews", "health"):
+        expect(page.locator(f"#admin-{section}")).to_be_visible()
+    for section in ("users", "invitations", "quotas"):
+        expect(page.locator(f"#admin-{section}")).to_have_count(0)
+    expect(page.locator("#chart-tokens .recharts-surface")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "admin-none-1440.png"), full_page=True)

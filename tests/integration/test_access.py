@@ -125,6 +125,10 @@ OTHER_ROUTES = {
 }
 
 
+# Everything under /api/admin/ is an admin's only (Ana, the first account, is the admin here).
+ADMIN_PREFIX = "/api/admin/"
+
+
 def routes_of(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str]]:
     """(method, path) of every API route, those of included routers too."""
     for route in routes:
@@ -195,6 +199,8 @@ def concrete(path: str, team: Team) -> str:
         .replace("{digest}", team.picture)
         .replace("{token}", "no-such-token")
         .replace("{user_id}", team.actors["ana"].user_id)
+        .replace("{link_id}", "1")
+        .replace("{preview_id}", "no-such-preview")
     )
 
 
@@ -220,8 +226,8 @@ async def call(http: httpx.AsyncClient, team: Team, method: str, path: str, who:
 
 def test_every_route_is_classified() -> None:
     """A route nobody thought about (no entry in one of the tables above) fails here."""
-    known = set(PROJECT_ROUTES) | PUBLIC_ROUTES | set(OTHER_ROUTES)
     found = set(routes_of(api.routes))
+    known = set(PROJECT_ROUTES) | PUBLIC_ROUTES | set(OTHER_ROUTES) | {r for r in found if r[1].startswith(ADMIN_PREFIX)}
     assert found - known == set(), "new routes: say who may call them in tests/integration/test_access.py"
     assert known - found == set(), "routes listed here that the app no longer has"
     for method, path in found - PUBLIC_ROUTES:
@@ -311,3 +317,16 @@ async def test_pictures_attachments_and_share_links_stay_with_their_people(team:
         taken = await http.delete(f"/api/account/tokens/{anas_token['id']}", headers=team.headers("bruno"))
         assert taken.status_code == 404
         assert (await http.get("/api/projects", headers=team.headers("ana"))).status_code == 200  # Ana's still works
+
+
+async def test_admin_routes_are_for_admins(team: Team) -> None:
+    admin_routes = sorted(r for r in routes_of(api.routes) if r[1].startswith(ADMIN_PREFIX))
+    assert len(admin_routes) >= 10
+    async with client_for() as http:
+        for method, path in admin_routes:
+            assert (await call(http, team, method, path, None)).status_code == 401, (method, path)
+            for who in ("bruno", "vera", "eric"):
+                refused = await call(http, team, method, path, who)
+                assert refused.status_code == 403, (who, method, path, refused.text)
+            if method == "GET":
+                assert (await call(http, team, method, path, "ana")).status_code == 200, (method, path)

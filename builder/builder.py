@@ -19,7 +19,7 @@ from builder.services import get_services
 from builder.settings import settings
 from builder.state.account import AccountState
 from builder.state.admin import AdminState
-from builder.state.auth import AuthState
+from builder.state.auth import AuthState, sign_in_page
 from builder.state.home import HomeState
 from builder.state.machine import MachineState
 from builder.state.project_actions import ProjectActionsState
@@ -35,7 +35,7 @@ def plain_error(exception: Exception) -> rx.event.EventSpec:
     """Refusals say why (a sign-in that ended goes to the sign-in page); anything else is ours: log the stack trace,
     tell the person what happened and what to do, in words."""
     if isinstance(exception, NotSignedIn):
-        return rx.redirect("/login")
+        return rx.redirect(sign_in_page(exception.come_back_to))
     if isinstance(exception, ForjaError):
         return rx.toast.error(exception.message, position="top-center", id="refused")
     log.error("unhandled error in an event handler", exc_info=exception)

@@ -128,6 +128,11 @@ class NotSignedIn(ForjaError):
 
     status = 401
 
+    def __init__(self, message: str, come_back_to: str = "") -> None:
+        super().__init__(message)
+        # The page the person was on, for the sign-in page to return to.
+        self.come_back_to = come_back_to
+
 
 class Forbidden(ForjaError):
     """The person is signed in, but their role does not allow this; the message says what would."""

@@ -445,6 +445,7 @@ def not_found() -> rx.Component:
         ),
         flex="1",
         width="100%",
+        id="not-found",
     )
 
 

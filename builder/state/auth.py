@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import reflex as rx
 
+from builder.errors import NotSignedIn
 from builder.models import ProjectRole
 from builder.routes.identity import session_token_of
 from builder.services import Services, get_services
@@ -29,10 +30,20 @@ class Allowed:
     role: ProjectRole | None = None
 
 
+def sign_in_page(come_back_to: str) -> str:
+    """The sign-in page's address, which brings the person back to `come_back_to` once they are signed in."""
+    return f"/login?next={quote(come_back_to or '/', safe='/')}"
+
+
 async def signed_in(state: rx.State) -> Allowed:
-    """The person using the page (NotSignedIn when accounts are on and they are not signed in)."""
+    """The person using the page (NotSignedIn, which sends the page to sign in and back, when accounts are on and they
+    are not signed in)."""
     services = await get_services()
-    return Allowed(services, await services.accounts.actor(session_token_of(state.router.headers.cookie)))
+    try:
+        actor = await services.accounts.actor(session_token_of(state.router.headers.cookie))
+    except NotSignedIn as exc:
+        raise NotSignedIn(exc.message, come_back_to=state.router.url.path) from None
+    return Allowed(services, actor)
 
 
 async def for_project(state: rx.State, project_id: str, need: Permission) -> Allowed:
@@ -66,6 +77,6 @@ class AuthState(rx.State):
         actor = await services.accounts.actor_or_none(session_token_of(self.router.headers.cookie))
         if actor is None:
             self.user_name, self.user_email, self.is_admin = "", "", False
-            return rx.redirect(f"/login?next={quote(self.router.url.path or '/', safe='/')}")
+            return rx.redirect(sign_in_page(self.router.url.path))
         self.user_name, self.user_email, self.is_admin = actor.name, actor.email, actor.is_admin
         return None

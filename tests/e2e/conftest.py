@@ -49,8 +49,10 @@ def start_forja(
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     if web_dir is not None and not web_dir.exists() and (REPO / ".web").is_dir():
         shutil.copytree(REPO / ".web", web_dir, symlinks=True)
+    # Its own SQLite in data_dir unless extra_env names a database (a PostgreSQL one of the test's).
+    inherited = {name: value for name, value in os.environ.items() if name != "DATABASE_URL"}
     env = {
-        **os.environ,
+        **inherited,
         "FORJA_PORT": str(port),
         "FORJA_HOST": "127.0.0.1",
         "FORJA_DATA_DIR": str(data_dir),
@@ -66,7 +68,6 @@ def start_forja(
         **(extra_env or {}),
         **({"REFLEX_WEB_WORKDIR": str(web_dir)} if web_dir is not None else {}),
     }
-    env.pop("DATABASE_URL", None)
     log_path = ARTIFACTS / log_name
     with log_path.open("ab") as log:
         process = subprocess.Popen(

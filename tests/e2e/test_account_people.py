@@ -26,6 +26,7 @@ from builder.schemas import QuotaSet
 from builder.services.access import Actor
 from builder.services.accounts import AccountService
 from builder.store import ProjectStore
+from tests.e2e.accounts import sign_in as sign_in_page
 from tests.e2e.conftest import ARTIFACTS, Traffic, another_forja
 
 PASSWORD = "correct horse battery"
@@ -120,11 +121,7 @@ def sign_in(browser: Browser, contexts: list[BrowserContext], traffic: Traffic, 
     page = context.new_page()
     page.on("request", lambda request: traffic.urls.append(request.url))
     page.set_default_timeout(30_000)
-    page.goto(f"{team.base}/login")
-    page.locator("#auth-email").fill(f"{who}@example.org")
-    page.locator("#auth-password").fill(PASSWORD)
-    page.locator("#auth-submit").click()
-    page.wait_for_url(f"{team.base}/")
+    sign_in_page(page, team.base, f"{who}@example.org", PASSWORD)
     expect(page.locator("#user-menu")).to_contain_text(PEOPLE[who])
     return page
 

@@ -9,15 +9,14 @@ person's quotas and disables them, and stops the preview. Each section leaves sc
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
+from tests.e2e.accounts import setup_code, sign_in
 from tests.e2e.conftest import ARTIFACTS, Traffic, another_forja
 
 DESKTOP: ViewportSize = {"width": 1440, "height": 900}
@@ -28,35 +27,16 @@ SECTIONS = ["users", "invitations", "quotas", "usage", "previews", "health"]
 LOG = "forja-admin.log"
 
 
-def setup_code(log: Path, since: int) -> str:
-    """The code Forja prints for the first account, from this run's part of its log."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        found = re.findall(r"with the setup code ([0-9a-f]+)", log.read_text()[since:])
-        if found:
-            return found[-1]
-        time.sleep(0.5)
-    raise AssertionError("Forja printed no setup code")
-
-
 @pytest.fixture(scope="module")
 def admin_forja(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Forja with accounts whose admin has signed up with the setup code; offline starters, generations unchecked."""
     log = ARTIFACTS / LOG
-    since = len(log.read_text()) if log.exists() else 0
+    since = log.stat().st_size if log.exists() else 0
     env = {"FORJA_AUTH": "password", "FORJA_PROVIDER": "offline", "FORJA_VERIFY_GENERATIONS": "false"}
     with another_forja(tmp_path_factory.mktemp("admin"), LOG, env) as base:
         answer = httpx.post(f"{base}/api/auth/sign-up", json={**ADMIN, "setup_code": setup_code(log, since)}, timeout=30)
         assert answer.status_code == 200, answer.text
         yield base
-
-
-def sign_in(page: Page, base: str, person: dict[str, str]) -> None:
-    page.goto(f"{base}/login")
-    page.locator("#auth-email").fill(person["email"])
-    page.locator("#auth-password").fill(person["password"])
-    page.locator("#auth-submit").click()
-    page.wait_for_url(f"{base}/")
 
 
 def shoot_sections(page: Page, width: int) -> None:
@@ -81,7 +61,7 @@ def test_an_admin_reads_the_usage_invites_someone_and_stops_a_preview(
 ) -> None:
     base = admin_forja
     page.set_viewport_size(DESKTOP)
-    sign_in(page, base, ADMIN)
+    sign_in(page, base, ADMIN["email"], ADMIN["password"])
 
     # Usage: a generation from the home page (offline starters), and its preview.
     page.locator(".example-chip", has_text="A todo list with dark mode").click()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.accounts import setup_code
 from tests.e2e.conftest import ARTIFACTS, another_forja
 
 # A Node server with no dependencies: its page lists the request's headers and then, from the preview's origin, tries
@@ -43,12 +44,6 @@ http.createServer((req, res) => {
 }).listen(Number(process.env.PORT), process.env.HOST)
 """
 PACKAGE = {"name": "echo", "version": "1.0.0", "private": True, "scripts": {"dev": "node server.js"}}
-
-
-def setup_code(log: Path) -> str:
-    found = re.findall(r"with the setup code ([0-9a-f]+)", log.read_text())
-    assert found, "Forja printed no setup code"
-    return found[-1]
 
 
 def sign_up_admin(page: Page, base: str, log: Path) -> None:

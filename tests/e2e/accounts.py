@@ -1,0 +1,31 @@
+"""What the e2e tests of a Forja with accounts share: its first admin's setup code and signing in through the page."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+
+def setup_code(log: Path, since: int = 0) -> str:
+    """The code Forja prints for the first account, from its log after byte `since` (a log shared by several runs)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        text = log.read_bytes()[since:].decode("utf-8", "replace") if log.exists() else ""
+        found = re.findall(r"with the setup code ([0-9a-f]+)", text)
+        if found:
+            return found[-1]
+        time.sleep(0.5)
+    raise AssertionError(f"Forja printed no setup code in {log}")
+
+
+def sign_in(page: Page, base: str, email: str, password: str) -> None:
+    """Sign in through the sign-in page, as a person does, and land on the home page."""
+    page.goto(f"{base}/login")
+    page.locator("#auth-email").fill(email)
+    page.locator("#auth-password").fill(password)
+    page.locator("#auth-submit").click()
+    page.wait_for_url(f"{base}/")
+    expect(page.locator("#user-menu")).to_be_visible()

@@ -18,17 +18,11 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
-import builder.services
-import builder.settings
-from builder import db
 from builder.api import api, guarded
 from builder.images import Image
 from builder.models import ProjectRole
 from builder.services import Services
 from builder.services.access import Actor, no_such_project
-from builder.store import ProjectStore
-from preview_runtime.logs import LogHub
-from tests.conftest import DatabaseUrls
 from tests.pictures import png
 
 TREE = {"index.html": "<h1>Ana's page</h1>", "app.js": "console.log('ana')"}
@@ -156,11 +150,8 @@ class Team:
 
 
 @pytest.fixture
-async def team(database_urls: DatabaseUrls, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> AsyncIterator[Team]:
-    for name, value in {"auth": "password", "data_dir": tmp_path / "data", "verify_generations": False}.items():
-        monkeypatch.setattr(builder.settings.settings, name, value)
-    services = Services(ProjectStore(db.create_engine(database_urls.async_)), LogHub())
-    monkeypatch.setattr(builder.services, "_services", services)
+async def team(accounts_on: Services) -> AsyncIterator[Team]:
+    services = accounts_on
     tokens: dict[str, str] = {}
     actors: dict[str, Actor] = {}
     for name in ("ana", "vera", "eric", "bruno"):
@@ -180,7 +171,6 @@ async def team(database_urls: DatabaseUrls, monkeypatch: pytest.MonkeyPatch, tmp
         attached = await http.post("/api/attachments", content=PNG, headers={"Authorization": f"Bearer {tokens['ana']}"})
         assert attached.status_code == 200, attached.text
     yield Team(services, tokens, actors, project, share.id, picture, attached.json()["id"])
-    await services.close()
 
 
 def client_for() -> httpx.AsyncClient:

@@ -5,76 +5,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 import httpx
 import pytest
 
-import builder.services
-from builder.api import api
-from builder.routes.identity import signed_in_api
 from builder.schemas import QuotaSet
 from builder.services import Services
-from builder.services.access import Actor
 from builder.settings import settings
 from builder.state.account import meter_of, quota_note
-from builder.store import ProjectStore
-from preview_runtime.logs import LogHub
-
-PASSWORD = "correct horse battery"
-APP = signed_in_api(api)
-
-
-@dataclass
-class Person:
-    actor: Actor
-    # Sends the person's own API token with every request.
-    http: httpx.AsyncClient
-
-
-def client(**headers: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=APP), base_url="http://testserver", headers=headers)
-
-
-@asynccontextmanager
-async def services_with_accounts(store: ProjectStore, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Services]:
-    """The services on `store`, installed where the API finds them, on a Forja with FORJA_AUTH=password."""
-    instance = Services(store=store, logs=LogHub())
-    monkeypatch.setattr(builder.services, "_services", instance)
-    monkeypatch.setattr(settings, "verify_generations", False)
-    monkeypatch.setattr(settings, "auth", "password")
-    try:
-        yield instance
-    finally:
-        await instance.close()
-
-
-@asynccontextmanager
-async def someone(services: Services, email: str, name: str) -> AsyncIterator[Person]:
-    """An account (the first made is the admin), with an API token its client sends."""
-    info = await services.accounts.create_user(email, name, PASSWORD)
-    actor = Actor(info.id, info.email, info.name, info.role)
-    token = await services.accounts.create_token(actor, "tests")
-    async with client(authorization=f"Bearer {token.token}") as http:
-        yield Person(actor, http)
-
-
-@pytest.fixture
-async def accounts_on(store: ProjectStore, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Services]:
-    async with services_with_accounts(store, monkeypatch) as services:
-        yield services
-
-
-@pytest.fixture
-async def ana(accounts_on: Services) -> AsyncIterator[Person]:
-    async with someone(accounts_on, "ana@example.org", "Ana Lima") as made:
-        yield made
-
-
-@pytest.fixture
-async def bo(accounts_on: Services, ana: Person) -> AsyncIterator[Person]:
-    async with someone(accounts_on, "bo@example.org", "Bo Park") as made:
-        yield made
+from tests.accounts import PASSWORD, Person, client
 
 
 @asynccontextmanager

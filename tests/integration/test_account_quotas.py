@@ -4,30 +4,15 @@ generation's error event, never "an internal error")."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from builder.errors import QuotaExceeded
 from builder.schemas import QuotaSet
 from builder.services import Services
-from builder.store import ProjectStore
-from tests.integration.test_account_api import Person, services_with_accounts, someone
+from tests.accounts import Person
 from tests.llm_server import ScriptedLLMServer
 
 PAGE = {"index.html": "<!doctype html>\n<title>Bread</title>\n<h1>Fresh Bread at seven</h1>\n"}
-
-
-@pytest.fixture
-async def accounts_on(store: ProjectStore, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Services]:
-    async with services_with_accounts(store, monkeypatch) as services:
-        yield services
-
-
-@pytest.fixture
-async def ana(accounts_on: Services) -> AsyncIterator[Person]:
-    async with someone(accounts_on, "ana@example.org", "Ana Lima") as made:
-        yield made
 
 
 async def follow_up(services: Services, ana: Person, project_id: str, prompt: str, provider: str) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -15,28 +14,15 @@ import pytest
 
 import builder.services
 import builder.settings
-from builder import db
 from builder.api import api, guarded
 from builder.errors import InvalidInput
 from builder.models import LOCAL_USER_ID, Role
 from builder.services import Services
 from builder.services.access import Actor
-from builder.store import ProjectStore
-from preview_runtime.logs import LogHub
-from tests.conftest import DatabaseUrls, free_port
+from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = "http://127.0.0.1:3000"
-
-
-@pytest.fixture
-async def services(database_urls: DatabaseUrls, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncIterator[Services]:
-    for name, value in {"auth": "password", "data_dir": tmp_path / "data", "verify_generations": False}.items():
-        monkeypatch.setattr(builder.settings.settings, name, value)
-    instance = Services(ProjectStore(db.create_engine(database_urls.async_)), LogHub())
-    monkeypatch.setattr(builder.services, "_services", instance)
-    yield instance
-    await instance.close()
 
 
 def browser() -> httpx.AsyncClient:
@@ -46,8 +32,8 @@ def browser() -> httpx.AsyncClient:
     )
 
 
-async def admin_of(services: Services) -> Actor:
-    user = await services.accounts.create_user("ana@example.org", "Ana", "ana-password-1", admin=True)
+async def admin_of(accounts_on: Services) -> Actor:
+    user = await accounts_on.accounts.create_user("ana@example.org", "Ana", "ana-password-1", admin=True)
     return Actor(user.id, user.email, user.name, user.role)
 
 
@@ -56,11 +42,11 @@ def cookie_header(response: httpx.Response) -> str:
     return header
 
 
-async def test_the_first_account_needs_the_setup_code_and_becomes_the_admin(services: Services) -> None:
+async def test_the_first_account_needs_the_setup_code_and_becomes_the_admin(accounts_on: Services) -> None:
     # A project made before accounts (the laptop's local user's) goes to the first admin.
-    before = await services.projects.create("Old laptop app", {"index.html": "<h1>old</h1>"}, owner=LOCAL_USER_ID)
-    code = await services.accounts.setup_code()
-    assert code and await services.accounts.setup_code() == code  # the same for every worker that asks
+    before = await accounts_on.projects.create("Old laptop app", {"index.html": "<h1>old</h1>"}, owner=LOCAL_USER_ID)
+    code = await accounts_on.accounts.setup_code()
+    assert code and await accounts_on.accounts.setup_code() == code  # the same for every worker that asks
     async with browser() as http:
         assert (await http.get("/api/auth/sign-up")).json()["mode"] == "setup"
         body = {"email": "Ana@Example.org", "name": "Ana", "password": "ana-password-1"}
@@ -76,18 +62,18 @@ async def test_the_first_account_needs_the_setup_code_and_becomes_the_admin(serv
         me = (await http.get("/api/auth/me")).json()
         assert (me["email"], me["role"]) == ("ana@example.org", "admin")
         assert [p["id"] for p in (await http.get("/api/projects")).json()["items"]] == [before.project_id]
-    assert await services.accounts.setup_code() is None
-    assert (await services.accounts.signup_mode()) == "invite"
+    assert await accounts_on.accounts.setup_code() is None
+    assert (await accounts_on.accounts.signup_mode()) == "invite"
 
 
-async def test_sign_up_follows_the_servers_mode_and_invitations(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
-    admin = await admin_of(services)
+async def test_sign_up_follows_the_servers_mode_and_invitations(accounts_on: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    admin = await admin_of(accounts_on)
     async with browser() as http:
         refused = await http.post(
             "/api/auth/sign-up", json={"email": "bo@example.org", "name": "Bo", "password": "bo-password-1"}
         )
         assert refused.status_code == 403 and "invitation" in refused.json()["detail"]
-        link = await services.accounts.invite(admin, "bo@example.org", Role.member, BASE)
+        link = await accounts_on.accounts.invite(admin, "bo@example.org", Role.member, BASE)
         token = link.url.split("invite=")[1]
         assert (await http.get("/api/auth/sign-up", params={"invite": token})).json() == {
             "mode": "invite",
@@ -118,10 +104,10 @@ async def test_sign_up_follows_the_servers_mode_and_invitations(services: Servic
         assert closed.status_code == 403 and "closed" in closed.json()["detail"]
 
 
-async def test_sign_in_out_and_throttling(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_sign_in_out_and_throttling(accounts_on: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(builder.settings.settings, "signin_attempts", 3)
-    await admin_of(services)
-    await services.accounts.create_user("bo@example.org", "Bo", "bo-password-1")
+    await admin_of(accounts_on)
+    await accounts_on.accounts.create_user("bo@example.org", "Bo", "bo-password-1")
     async with browser() as http:
         for email in ("ana@example.org", "nobody@example.org"):
             wrong = await http.post("/api/auth/sign-in", json={"email": email, "password": "guess-guess"})
@@ -147,9 +133,9 @@ async def test_sign_in_out_and_throttling(services: Services, monkeypatch: pytes
         assert gone.status_code == 401 and gone.headers["www-authenticate"].startswith("Bearer")
 
 
-async def test_password_change_and_reset_end_other_sign_ins(services: Services) -> None:
-    admin = await admin_of(services)
-    bo = await services.accounts.create_user("bo@example.org", "Bo", "bo-password-1")
+async def test_password_change_and_reset_end_other_sign_ins(accounts_on: Services) -> None:
+    admin = await admin_of(accounts_on)
+    bo = await accounts_on.accounts.create_user("bo@example.org", "Bo", "bo-password-1")
     credentials = {"email": "bo@example.org", "password": "bo-password-1"}
     async with browser() as laptop, browser() as phone:
         for device in (laptop, phone):
@@ -160,7 +146,7 @@ async def test_password_change_and_reset_end_other_sign_ins(services: Services) 
         assert changed.status_code == 204
         assert (await laptop.get("/api/auth/me")).status_code == 200
         assert (await phone.get("/api/auth/me")).status_code == 401
-    link = await services.accounts.reset_link(admin, bo.id, BASE)
+    link = await accounts_on.accounts.reset_link(admin, bo.id, BASE)
     assert link.url.startswith(f"{BASE}/reset?token=")
     token = link.url.split("token=")[1]
     async with browser() as http:
@@ -174,11 +160,11 @@ async def test_password_change_and_reset_end_other_sign_ins(services: Services) 
         assert (await http.post("/api/auth/sign-in", json={**credentials, "password": "bo-password-3"})).status_code == 200
 
 
-async def test_a_disabled_account_and_a_revoked_token_stop_working_at_once(services: Services) -> None:
-    admin = await admin_of(services)
-    bo = await services.accounts.create_user("bo@example.org", "Bo", "bo-password-1")
+async def test_a_disabled_account_and_a_revoked_token_stop_working_at_once(accounts_on: Services) -> None:
+    admin = await admin_of(accounts_on)
+    bo = await accounts_on.accounts.create_user("bo@example.org", "Bo", "bo-password-1")
     bo_actor = Actor(bo.id, bo.email, bo.name, bo.role)
-    token = await services.accounts.create_token(bo_actor, "laptop")
+    token = await accounts_on.accounts.create_token(bo_actor, "laptop")
     assert token.token.startswith("forja_") and token.hint == token.token[:10]
     async with browser() as http:
         bearer = {"Authorization": f"Bearer {token.token}"}
@@ -186,23 +172,23 @@ async def test_a_disabled_account_and_a_revoked_token_stop_working_at_once(servi
         assert (
             await http.post("/api/auth/sign-in", json={"email": "bo@example.org", "password": "bo-password-1"})
         ).status_code == 200
-        await services.accounts.set_disabled(admin, bo.id, True)
+        await accounts_on.accounts.set_disabled(admin, bo.id, True)
         assert (await http.get("/api/projects")).status_code == 401
         assert (await http.get("/api/projects", headers=bearer)).status_code == 401
         refused = await http.post("/api/auth/sign-in", json={"email": "bo@example.org", "password": "bo-password-1"})
         assert refused.status_code == 400 and "disabled" in refused.json()["detail"]
-        await services.accounts.set_disabled(admin, bo.id, False)
+        await accounts_on.accounts.set_disabled(admin, bo.id, False)
         assert (await http.get("/api/projects", headers=bearer)).status_code == 200
-        await services.accounts.revoke_token(bo_actor, token.id)
+        await accounts_on.accounts.revoke_token(bo_actor, token.id)
         revoked = await http.get("/api/projects", headers=bearer)
         assert revoked.status_code == 401 and "revoked" in revoked.json()["detail"]
     with pytest.raises(InvalidInput):
-        await services.accounts.set_disabled(admin, admin.user_id, True)  # nobody locks themself out
+        await accounts_on.accounts.set_disabled(admin, admin.user_id, True)  # nobody locks themself out
 
 
-async def test_on_https_the_cookie_is_secure_and_kept_to_the_host(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_on_https_the_cookie_is_secure_and_kept_to_the_host(accounts_on: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(builder.settings.settings, "public_url", "https://forja.example.org")
-    await admin_of(services)
+    await admin_of(accounts_on)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=guarded(api)), base_url="https://forja.example.org") as http:
         signed = await http.post("/api/auth/sign-in", json={"email": "ana@example.org", "password": "ana-password-1"})
     cookie = cookie_header(signed)

@@ -3,38 +3,10 @@ people; viewers see and leave; nobody else learns the project exists; a project 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from builder.services import Services
-from builder.store import ProjectStore
-from tests.integration.test_account_api import Person, services_with_accounts, someone
-
-
-@pytest.fixture
-async def accounts_on(store: ProjectStore, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Services]:
-    async with services_with_accounts(store, monkeypatch) as services:
-        yield services
-
-
-@pytest.fixture
-async def ana(accounts_on: Services) -> AsyncIterator[Person]:
-    """The first account, the admin; every project here is hers."""
-    async with someone(accounts_on, "ana@example.org", "Ana Lima") as made:
-        yield made
-
-
-@pytest.fixture
-async def bo(accounts_on: Services, ana: Person) -> AsyncIterator[Person]:
-    async with someone(accounts_on, "bo@example.org", "Bo Park") as made:
-        yield made
-
-
-@pytest.fixture
-async def cy(accounts_on: Services, ana: Person) -> AsyncIterator[Person]:
-    async with someone(accounts_on, "cy@example.org", "Cy Diaz") as made:
-        yield made
+from tests.accounts import Person
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from builder.errors import Forbidden, ForjaError
+from builder.errors import ForjaError
 from builder.services import get_services
-from builder.services.access import Actor, Permission
+from builder.services.access import Actor, Permission, require_admin
 from builder.settings import settings
 
 # Paths under /api/ anyone may call: signing up, in and out, and the API's own description.
@@ -151,8 +151,7 @@ def _needs(need: Permission):
 
 
 async def _admin(actor: CurrentActor) -> Actor:
-    if not actor.is_admin:
-        raise Forbidden("Only an admin of this Forja may do that.")
+    require_admin(actor)
     return actor
 
 

@@ -53,6 +53,12 @@ class Actor:
         return None if self.unrestricted else self.user_id
 
 
+def require_admin(actor: Actor) -> None:
+    """Forbidden unless the person is an admin of this Forja (the local user is, without accounts)."""
+    if not actor.is_admin:
+        raise Forbidden("Only an admin of this Forja may do that.")
+
+
 LOCAL_ACTOR = Actor(LOCAL_USER_ID, "local@localhost", "You", Role.admin, unrestricted=True)
 
 

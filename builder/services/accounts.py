@@ -20,7 +20,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from builder.errors import Forbidden, InvalidInput, NotFound, NotSignedIn, SignInRefused, TooManyAttempts
 from builder.models import LOCAL_USER_ID, AccountLink, Role, User, utcnow
 from builder.schemas import AccountLinkInfo, ApiTokenInfo, NewApiToken, QuotaSet, UserInfo
-from builder.services.access import LOCAL_ACTOR, Actor
+from builder.services.access import LOCAL_ACTOR, Actor, require_admin
+from builder.services.quotas import own_quotas
 from builder.settings import settings
 from builder.store import ProjectStore
 
@@ -58,13 +59,7 @@ def user_info(user: User) -> UserInfo:
         created_at=user.created_at,
         last_sign_in_at=user.last_sign_in_at,
         disabled=user.disabled_at is not None,
-        quotas=QuotaSet(
-            tokens_day=user.quota_tokens_day,
-            cost_day_usd=user.quota_cost_day_usd,
-            previews=user.quota_previews,
-            projects=user.quota_projects,
-            storage_mb=user.quota_storage_mb,
-        ),
+        quotas=own_quotas(user),
     )
 
 
@@ -274,7 +269,7 @@ class AccountService:
 
     async def reset_link(self, admin: Actor, user_id: str, base_url: str) -> AccountLinkInfo:
         """A one-time link (a day) with which the person sets a new password; for the admin to hand on."""
-        self._require_admin(admin)
+        require_admin(admin)
         user = await self._user(user_id)
         return await self._link("reset", base_url, timedelta(hours=RESET_HOURS), admin, user_id=user.id, email=user.email)
 
@@ -300,7 +295,7 @@ class AccountService:
 
     async def invite(self, admin: Actor, email: str, role: Role, base_url: str) -> AccountLinkInfo:
         """An invitation link (a week, used once) to make an account, for one address or (empty) anyone."""
-        self._require_admin(admin)
+        require_admin(admin)
         email = check_email(email) if email.strip() else ""
         if email and await self._store.user_by_email(email) is not None:
             raise InvalidInput(f"{email} has an account already.")
@@ -344,7 +339,7 @@ class AccountService:
         ]
 
     async def withdraw_invitation(self, admin: Actor, link_id: int) -> None:
-        self._require_admin(admin)
+        require_admin(admin)
         if not await self._store.use_link(link_id):
             raise NotFound("That invitation was used or withdrawn already.")
 
@@ -381,7 +376,7 @@ class AccountService:
         return user_info(await self._user(user_id))
 
     async def set_role(self, admin: Actor, user_id: str, role: Role) -> UserInfo:
-        self._require_admin(admin)
+        require_admin(admin)
         user = await self._user(user_id)
         if user.role == Role.admin and role != Role.admin:
             await self._keep_an_admin(user.id)
@@ -389,7 +384,7 @@ class AccountService:
 
     async def set_disabled(self, admin: Actor, user_id: str, disabled: bool) -> UserInfo:
         """Disable an account (its sign-ins and tokens stop working at once; its projects stay) or enable it again."""
-        self._require_admin(admin)
+        require_admin(admin)
         user = await self._user(user_id)
         if disabled and user.id == admin.user_id:
             raise InvalidInput("You cannot disable your own account; ask another admin.")
@@ -401,7 +396,7 @@ class AccountService:
         return user_info(updated)
 
     async def set_quotas(self, admin: Actor, user_id: str, quotas: QuotaSet) -> UserInfo:
-        self._require_admin(admin)
+        require_admin(admin)
         await self._user(user_id)
         fields = {f"quota_{name}": value for name, value in quotas.model_dump().items()}
         return user_info(await self._updated(user_id, **fields))
@@ -422,8 +417,3 @@ class AccountService:
         if user is None:
             raise NotFound("There is no such account.")
         return user
-
-    @staticmethod
-    def _require_admin(actor: Actor) -> None:
-        if not actor.is_admin:
-            raise Forbidden("Only an admin of this Forja may do that.")

@@ -18,10 +18,10 @@ from sqlalchemy.exc import SQLAlchemyError
 # The module, not its function: builder.doctor imports builder.services.previews, so this package, which imports this
 # module while builder.doctor is still half loaded.
 from builder import doctor
-from builder.errors import Forbidden, InvalidInput, NotFound
+from builder.errors import InvalidInput, NotFound
 from builder.models import Role
 from builder.schemas import AccountLinkInfo, QuotaSet, UserInfo
-from builder.services.access import Actor
+from builder.services.access import Actor, require_admin
 from builder.services.accounts import AccountService
 from builder.services.previews import PreviewService
 from builder.services.quotas import QuotaService, midnight
@@ -90,11 +90,6 @@ class ServerHealth(BaseModel):
     generations_running: int
 
 
-def _require_admin(actor: Actor) -> None:
-    if not actor.is_admin:
-        raise Forbidden("Only an admin of this Forja may do that.")
-
-
 def _require_accounts() -> None:
     if settings.auth_mode != "password":
         raise InvalidInput(
@@ -114,7 +109,7 @@ class AdminService:
 
     async def usage_by_day(self, admin: Actor, days: int = 30) -> list[DayUsage]:
         """The last `days` UTC days, today included, oldest first; a day without use is there with zeros."""
-        _require_admin(admin)
+        require_admin(admin)
         if not 1 <= days <= MAX_DAYS:
             raise InvalidInput(f"Ask for 1 to {MAX_DAYS} days of usage.")
         first = midnight() - timedelta(days=days - 1)
@@ -139,11 +134,11 @@ class AdminService:
 
     async def people(self, admin: Actor) -> list[Person]:
         """Everyone with an account, oldest first (none without accounts)."""
-        _require_admin(admin)
+        require_admin(admin)
         return [await self._person(user) for user in await self._accounts.users()]
 
     async def person(self, admin: Actor, user_id: str) -> Person:
-        _require_admin(admin)
+        require_admin(admin)
         return await self._person(await self._accounts.user(user_id))
 
     async def _person(self, user: UserInfo) -> Person:
@@ -166,7 +161,7 @@ class AdminService:
 
     async def change_user(self, admin: Actor, user_id: str, change: UserChange) -> Person:
         """Role, disabled and quotas, in that order; each refusal (the last admin, oneself) says why."""
-        _require_admin(admin)
+        require_admin(admin)
         _require_accounts()
         if change.role is not None:
             await self._accounts.set_role(admin, user_id, change.role)
@@ -188,7 +183,7 @@ class AdminService:
         return await self._accounts.invite(admin, email, role, share_base(page_url))
 
     async def invitations(self, admin: Actor) -> list[AccountLinkInfo]:
-        _require_admin(admin)
+        require_admin(admin)
         return await self._accounts.invitations()
 
     async def withdraw_invitation(self, admin: Actor, link_id: int) -> None:
@@ -198,12 +193,12 @@ class AdminService:
     # -- default quotas ------------------------------------------------------------------------
 
     async def default_quotas(self, admin: Actor) -> QuotaSet:
-        _require_admin(admin)
+        require_admin(admin)
         return await self._quotas.defaults()
 
     async def set_default_quotas(self, admin: Actor, values: QuotaSet) -> QuotaSet:
         """New defaults; an empty field goes back to its FORJA_QUOTA_* setting."""
-        _require_admin(admin)
+        require_admin(admin)
         _require_accounts()
         return await self._quotas.set_defaults(values)
 
@@ -211,7 +206,7 @@ class AdminService:
 
     async def previews(self, admin: Actor) -> list[RunningPreview]:
         """Every preview this Forja runs, newest first, with its project, owner, age and memory."""
-        _require_admin(admin)
+        require_admin(admin)
         infos = self._previews.running()
         project_ids = sorted({info.project_id for info in infos})
         names = await self._store.project_names(project_ids)
@@ -239,7 +234,7 @@ class AdminService:
         return sorted(rows, key=lambda row: row.started_at or now, reverse=True)
 
     async def stop_preview(self, admin: Actor, preview_id: str) -> None:
-        _require_admin(admin)
+        require_admin(admin)
         if not await self._previews.stop_preview(preview_id):
             raise NotFound("No preview with that id is running; it may have stopped by itself.")
 
@@ -247,7 +242,7 @@ class AdminService:
 
     async def health(self, admin: Actor) -> ServerHealth:
         """The store, the preview proxy, each preview runner, and the generations running now."""
-        _require_admin(admin)
+        require_admin(admin)
         store, proxy, report = await asyncio.gather(
             self._store_check(), self._proxy_check(), doctor.diagnose(self._previews.image.status)
         )

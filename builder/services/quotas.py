@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from builder.errors import QuotaExceeded
 from builder.filetree import human_size
 from builder.generation.budget import Allowance
-from builder.models import LOCAL_USER_ID
+from builder.models import LOCAL_USER_ID, User
 from builder.schemas import QuotaSet, QuotaUse
 from builder.services.access import Actor
 from builder.services.previews import PreviewService
@@ -40,6 +40,27 @@ def env_defaults() -> QuotaSet:
         previews=settings.quota_previews,
         projects=settings.quota_projects,
         storage_mb=settings.quota_storage_mb,
+    )
+
+
+def use(name: str, label: str, used: float, limit: float, form: str, unit: str = "", size: int | None = None) -> QuotaUse:
+    """One quota in words: "12,300 of 1,000,000 tokens today", or without a limit "12,300 tokens today". `size`: the
+    use in bytes, for a quota counted in MB (said as "1.2 MB of 500 MB")."""
+    if size is not None:
+        said, cap = human_size(size), human_size(int(limit * MB))
+    else:
+        said, cap = form.format(used), form.format(limit)
+    return QuotaUse(name=name, label=label, used=used, limit=limit, shown=f"{said} of {cap}{unit}" if limit else f"{said}{unit}")
+
+
+def own_quotas(user: User) -> QuotaSet:
+    """The quotas an admin set for this person (empty fields: the defaults)."""
+    return QuotaSet(
+        tokens_day=user.quota_tokens_day,
+        cost_day_usd=user.quota_cost_day_usd,
+        previews=user.quota_previews,
+        projects=user.quota_projects,
+        storage_mb=user.quota_storage_mb,
     )
 
 
@@ -79,17 +100,7 @@ class QuotaService:
     async def limits(self, user_id: str) -> Limits:
         defaults = await self.defaults()
         user = await self._store.user(user_id)
-        own = (
-            QuotaSet()
-            if user is None
-            else QuotaSet(
-                tokens_day=user.quota_tokens_day,
-                cost_day_usd=user.quota_cost_day_usd,
-                previews=user.quota_previews,
-                projects=user.quota_projects,
-                storage_mb=user.quota_storage_mb,
-            )
-        )
+        own = QuotaSet() if user is None else own_quotas(user)
         merged = defaults.model_copy(update=own.model_dump(exclude_none=True))
         return Limits(
             tokens_day=merged.tokens_day or 0,
@@ -115,45 +126,11 @@ class QuotaService:
         projects = await self._store.owned_projects(actor.user_id)
         storage = await self._store.storage_bytes(actor.user_id)
         return [
-            QuotaUse(
-                name="tokens_day",
-                label="Model tokens today",
-                used=tokens,
-                limit=limits.tokens_day,
-                shown=f"{tokens:,} of {limits.tokens_day:,} tokens today" if limits.tokens_day else f"{tokens:,} tokens today",
-            ),
-            QuotaUse(
-                name="cost_day_usd",
-                label="Model cost today",
-                used=round(today.cost_usd, 4),
-                limit=limits.cost_day_usd,
-                shown=f"${today.cost_usd:.2f} of ${limits.cost_day_usd:.2f} today"
-                if limits.cost_day_usd
-                else f"${today.cost_usd:.2f} today",
-            ),
-            QuotaUse(
-                name="previews",
-                label="Previews running",
-                used=previews,
-                limit=limits.previews,
-                shown=f"{previews} of {limits.previews} running" if limits.previews else f"{previews} running",
-            ),
-            QuotaUse(
-                name="projects",
-                label="Projects",
-                used=projects,
-                limit=limits.projects,
-                shown=f"{projects} of {limits.projects}" if limits.projects else f"{projects}",
-            ),
-            QuotaUse(
-                name="storage_mb",
-                label="Storage",
-                used=round(storage / MB, 2),
-                limit=limits.storage_mb,
-                shown=f"{human_size(storage)} of {human_size(limits.storage_mb * MB)}"
-                if limits.storage_mb
-                else human_size(storage),
-            ),
+            use("tokens_day", "Model tokens today", tokens, limits.tokens_day, "{:,}", " tokens today"),
+            use("cost_day_usd", "Model cost today", round(today.cost_usd, 4), limits.cost_day_usd, "${:.2f}", " today"),
+            use("previews", "Previews running", previews, limits.previews, "{}", " running"),
+            use("projects", "Projects", projects, limits.projects, "{}"),
+            use("storage_mb", "Storage", round(storage / MB, 2), limits.storage_mb, "{}", size=storage),
         ]
 
     # -- checks before work ----------------------------------------------------------------------

@@ -19,6 +19,8 @@ config = rx.Config(
     deploy_url=settings.base_url,
     # Previews and other sites are other origins: they may not call the API or open the state socket.
     cors_allowed_origins=settings.builder_origins,
+    # Several workers share the page's state through Redis (and Forja's generations and logs: builder.cluster).
+    redis_url=settings.redis_url or None,
     telemetry_enabled=False,
     show_built_with_reflex=False,
     plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="orange", gray_color="slate", radius="medium"))],

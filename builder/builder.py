@@ -62,12 +62,12 @@ async def running_services() -> AsyncIterator[None]:
             settings.base_url,
             code,
         )
-    await services.generations.recover_after_restart()
+    await services.generations.interrupt_abandoned()
     try:
         await services.previews.manager()
     except Exception:
         log.exception("previews could not start; projects still open, the Preview tab will say why")
-    sweep = asyncio.create_task(services.shares.sweep_expired())
+    sweep = asyncio.create_task(services.run_sweeps(), name="sweeps")
     try:
         yield
     finally:

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FORJA_", env_file=REPO_ROOT / ".env", extra="ignore")
 
     data_dir: Path = Field(default=REPO_ROOT / "data", description="Where the SQLite database and preview work directories live.")
+    redis_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("REDIS_URL", "FORJA_REDIS_URL"),
+        description="Redis shared by several Forja workers (generations, logs, leases, the page's state); empty: one "
+        "worker, everything in its process.",
+    )
     database_url: str = Field(
         default="",
         validation_alias=AliasChoices("DATABASE_URL", "FORJA_DATABASE_URL"),

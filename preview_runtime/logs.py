@@ -56,13 +56,16 @@ class LogHub:
         self._listeners: dict[str, set[asyncio.Queue[LogLine]]] = defaultdict(set)
         self._seq = 0
 
-    def emit(self, project_id: str, text: str, level: LogLevel | None = None, source: str = "forja") -> LogLine:
+    def emit(self, project_id: str, text: str, level: LogLevel | None = None, source: str = "forja") -> None:
         self._seq += 1
-        line = LogLine(seq=self._seq, text=text, level=level or classify(text), source=source)
+        self._deliver(project_id, LogLine(seq=self._seq, text=text, level=level or classify(text), source=source))
+
+    def _deliver(self, project_id: str, line: LogLine) -> None:
+        """Keep a line and hand it to the project's followers (a hub shared by several processes delivers the lines
+        of all of them here, in one order)."""
         self._lines[project_id].append(line)
         for queue in self._listeners[project_id]:
             queue.put_nowait(line)
-        return line
 
     def history(self, project_id: str) -> list[LogLine]:
         return list(self._lines[project_id])

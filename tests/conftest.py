@@ -44,11 +44,12 @@ from preview_runtime.runner import PreviewState
 from preview_runtime.verify import CHROMIUM_ARGS  # noqa: F401 (the tests launch Chromium as the checks do)
 from scripts.prefetch_starters import CACHE, STAMP, WHEELS, stamp_of, starters
 from tests.llm_server import ScriptedLLMServer, llm_server  # noqa: F401 (a fixture, used by name)
+from tests.redis_fixtures import redis_server, redis_url  # noqa: F401 (fixtures, used by name)
 
 TESTS = Path(__file__).resolve().parent
 
 # A test that uses one of these fixtures (directly or through another fixture) gets the marker.
-MARKER_FIXTURES = {"docker": "docker_engine", "postgres": "postgres_server", "browser": "browser"}
+MARKER_FIXTURES = {"docker": "docker_engine", "postgres": "postgres_server", "browser": "browser", "redis": "redis_server"}
 
 PG_USER = "forja"  # the database superuser initdb creates; not an OS user
 

@@ -21,27 +21,43 @@ log = logging.getLogger(__name__)
 
 
 class GenerationHub:
+    # One process's generations; SharedGenerationHub (builder.cluster) is every worker's.
+    shared = False
+
     def __init__(self) -> None:
         self._tasks: dict[str, asyncio.Task[GenerationEvent]] = {}
         self._events: dict[str, list[GenerationEvent]] = defaultdict(list)
         # None in a follower's queue: the generation's task is over, whatever it published last.
         self._listeners: dict[str, set[asyncio.Queue[GenerationEvent | None]]] = defaultdict(set)
 
-    def running(self, project_id: str) -> bool:
+    def _running_here(self, project_id: str) -> bool:
         task = self._tasks.get(project_id)
         return task is not None and not task.done()
 
-    def start(self, project_id: str, run: Callable[[Publish], Coroutine[Any, Any, GenerationEvent]]) -> None:
+    async def running(self, project_id: str) -> bool:
+        """Whether a generation of the project runs (in this process; a shared hub: in any worker)."""
+        return self._running_here(project_id)
+
+    async def start(self, project_id: str, run: Callable[[Publish], Coroutine[Any, Any, GenerationEvent]]) -> None:
         """Run `run(publish)` in the background; what it publishes reaches the project's followers."""
-        if self.running(project_id):
+        if await self.running(project_id):
             raise GenerationBusy("This project is already being generated; wait for it to finish.")
+        self._run(project_id, run)
+
+    def _run(
+        self, project_id: str, run: Callable[[Publish], Coroutine[Any, Any, GenerationEvent]]
+    ) -> asyncio.Task[GenerationEvent]:
         self._events[project_id] = []
         task = asyncio.create_task(run(lambda event: self._publish(project_id, event)), name=f"generate-{project_id}")
         task.add_done_callback(lambda _: self._ended(project_id))
         self._tasks[project_id] = task
+        return task
 
-    def cancel(self, project_id: str) -> bool:
+    async def cancel(self, project_id: str) -> bool:
         """Stop the project's running generation (it still ends with its done or error event); False if none runs."""
+        return self._cancel_here(project_id)
+
+    def _cancel_here(self, project_id: str) -> bool:
         task = self._tasks.get(project_id)
         if task is None or task.done():
             return False
@@ -60,14 +76,14 @@ class GenerationHub:
     async def follow(self, project_id: str) -> AsyncIterator[GenerationEvent]:
         """The running generation's events from its start; ends with its done or error event, or with its task (a
         follower never waits on a generation that is over, even one that ended without saying so)."""
-        if not self.running(project_id) and not self._events.get(project_id):
+        if not self._running_here(project_id) and not self._events.get(project_id):
             return
         queue: asyncio.Queue[GenerationEvent | None] = asyncio.Queue()
         self._listeners[project_id].add(queue)
         try:
             for event in list(self._events[project_id]):
                 queue.put_nowait(event)
-            if not self.running(project_id):
+            if not self._running_here(project_id):
                 queue.put_nowait(None)
             while (event := await queue.get()) is not None:
                 yield event

@@ -105,7 +105,7 @@ async def stop_generation(project_id: str, _: Editor) -> Stopped:
     """Stop the project's running generation, its checks and repairs; what was saved so far is kept."""
     services = await get_services()
     await services.projects.get(project_id)
-    return Stopped(stopped=services.generations.stop(project_id))
+    return Stopped(stopped=await services.generations.stop(project_id))
 
 
 @router.get("/api/projects/{project_id}/generations", tags=["generation"])

@@ -10,6 +10,8 @@ import asyncio
 import logging
 
 from builder import db
+from builder.cluster.worker import Cluster
+from builder.generation.hub import GenerationHub
 from builder.services.access import AccessService
 from builder.services.accounts import AccountService
 from builder.services.admin import AdminService
@@ -28,11 +30,18 @@ from preview_runtime.logs import LogHub
 log = logging.getLogger(__name__)
 
 
-class Services:
-    """The services, wired to one store and one log hub; callers use the services, never the store."""
+# How often the sweeps run: share links that expired meanwhile (an expiry has no event of its own), and with several
+# workers, generations whose worker died.
+SWEEP_EVERY_S = 10.0
 
-    def __init__(self, store: ProjectStore, logs: LogHub) -> None:
+
+class Services:
+    """The services, wired to one store and one log hub; callers use the services, never the store. With `cluster`
+    (several workers on one Redis) the log hub and the generations are the ones all workers share."""
+
+    def __init__(self, store: ProjectStore, logs: LogHub, cluster: Cluster | None = None) -> None:
         self._store = store
+        self._cluster = cluster
         self.logs = logs
         self.access = AccessService(store)
         self.accounts = AccountService(store)
@@ -41,15 +50,35 @@ class Services:
         self.previews.admit = self.quotas.check_preview
         self.projects = ProjectService(store, logs, self.previews, self.quotas)
         self.verifications = VerificationService(store, self.previews, logs)
-        self.generations = GenerationService(store, self.projects, self.previews, logs, self.verifications, self.quotas)
+        hub = cluster.generations if cluster is not None else GenerationHub()
+        self.generations = GenerationService(store, self.projects, self.previews, logs, self.verifications, self.quotas, hub)
         self.history = HistoryService(store, logs, self.projects, self.previews, self.quotas)
         self.shares = ShareService(store, self.previews)
         self.text_edits = TextEditService(self.projects)
         self.admin = AdminService(store, self.accounts, self.quotas, self.previews)
 
+    async def sweep(self) -> None:
+        """One round of the sweeps (on one worker at a time when there are several)."""
+        try:
+            await self.shares.end_unshared_previews()
+        except Exception:
+            log.exception("could not end the previews of expired share links; trying again later")
+        if self._cluster is not None:
+            await self.generations.interrupt_abandoned()
+
+    async def run_sweeps(self) -> None:
+        """Forever: the sweeps, by this worker alone, or by whichever worker leads."""
+        if self._cluster is not None:
+            await self._cluster.lead(self.sweep, SWEEP_EVERY_S)
+        while True:
+            await asyncio.sleep(SWEEP_EVERY_S)
+            await self.sweep()
+
     async def close(self) -> None:
         await self.verifications.close()
         await self.previews.close()
+        if self._cluster is not None:
+            await self._cluster.leave()
         await self._store.close()
 
 
@@ -62,7 +91,12 @@ async def get_services() -> Services:
     async with _lock:
         if _services is None:
             await asyncio.to_thread(db.migrate)
-            services = Services(ProjectStore(db.create_engine()), LogHub())
+            store = ProjectStore(db.create_engine())
+            if settings.redis_url:
+                cluster = await Cluster.join(settings.redis_url)
+                services = Services(store, cluster.logs, cluster)
+            else:
+                services = Services(store, LogHub())
             purged = await services.history.purge_expired()
             if purged.projects:
                 log.info("removed %d project(s) that were in the trash for over %d days", len(purged.projects), TRASH_DAYS)

@@ -34,6 +34,7 @@ from preview_runtime.logs import LogHub
 
 log = logging.getLogger(__name__)
 
+ABANDONED = "Forja stopped while this generation was running."
 # Time to record how a generation ended after its timeout.
 _STALE_MARGIN = timedelta(minutes=1)
 
@@ -58,6 +59,7 @@ class GenerationService:
         logs: LogHub,
         verifications: VerificationService,
         quotas: QuotaService,
+        hub: GenerationHub,
     ) -> None:
         self._store = store
         self._quotas = quotas
@@ -65,11 +67,12 @@ class GenerationService:
         self._previews = previews
         self._logs = logs
         self._verifications = verifications
-        self._hub = GenerationHub()
+        self._hub = hub
 
-    def running(self, project_id: str) -> bool:
-        """Whether this process runs a generation of the project (the page follows it then)."""
-        return self._hub.running(project_id)
+    async def running(self, project_id: str) -> bool:
+        """Whether a generation of the project runs (here, or in another worker sharing this one's Redis): the page
+        follows it then."""
+        return await self._hub.running(project_id)
 
     async def start(
         self,
@@ -127,8 +130,14 @@ class GenerationService:
                 max_tokens=settings.max_output_tokens,
             )
             await check_budget(self._store, request.project_id, provider.model, first, UsageReport(), request.allowance)
-        if self._hub.running(request.project_id) or await self._store.generation_running(request.project_id, stale_before()):
+        if await self._hub.running(request.project_id):
             raise GenerationBusy("This project is already being generated; wait for it to finish.")
+        if await self._store.generation_running(request.project_id, stale_before()):
+            if not self._hub.shared:
+                # Another process on the same database (a CLI command) runs it.
+                raise GenerationBusy("This project is already being generated; wait for it to finish.")
+            # With several workers the leases say what runs: a record without one is from a worker that died.
+            await self._store.interrupt_running({request.project_id}, ABANDONED)
 
         async def run(publish: Publish) -> GenerationEvent:
             # The store checks again while recording the start: another process may have begun since.
@@ -137,11 +146,11 @@ class GenerationService:
             )
             return await checked.run(publish)
 
-        self._hub.start(request.project_id, run)
+        await self._hub.start(request.project_id, run)
 
-    def stop(self, project_id: str) -> bool:
+    async def stop(self, project_id: str) -> bool:
         """Stop the project's running generation (and its checks and repairs); False when none runs here."""
-        return self._hub.cancel(project_id)
+        return await self._hub.cancel(project_id)
 
     async def usage(self, project_id: str) -> Usage:
         """Tokens and estimated cost of every generation of the project, repair rounds included."""
@@ -194,16 +203,20 @@ class GenerationService:
         """Every generation of the project: prompt, provider, model, tokens, cost, duration, outcome."""
         return await self._store.list_generations(project_id)
 
-    async def recover_after_restart(self) -> int:
-        """At the server's start: every generation still recorded as running died with the last
-        process (the timeout rule below would wait up to generation_timeout_s to say so), and a
-        project it left with no version is removed. Returns how many generations were interrupted.
+    async def interrupt_abandoned(self) -> int:
+        """Generations recorded as running that no worker runs any more end as interrupted, and a project such a
+        generation left with no version is removed. Returns how many were interrupted.
 
-        Only the server calls it: a CLI command may run beside a live server sharing the database.
+        At a lone server's start every running record is from the process before it (the timeout rule below would wait
+        up to generation_timeout_s to say so). With several workers on one Redis, a record whose project has no live
+        lease is from a worker that died; the leader looks for those every few seconds. Without Redis only the server
+        calls it, at its start: a CLI command may run a generation beside it on the same database.
         """
-        count, removed = await self._store.interrupt_all_running()
+        recorded = await self._store.running_generation_projects()
+        abandoned = {project_id for project_id in recorded if not await self._hub.running(project_id)}
+        count, removed = await self._store.interrupt_running(abandoned, ABANDONED)
         if count:
-            log.warning("marked %d generation(s) left running by a stopped Forja as interrupted", count)
+            log.warning("marked %d generation(s) that no Forja runs any more as interrupted", count)
         if removed:
             log.info("removed %d empty project(s) whose first generation was interrupted: %s", len(removed), ", ".join(removed))
         return count

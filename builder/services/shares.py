@@ -8,7 +8,6 @@ what exists; revoked and expired links get a 410 that says which.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -35,7 +34,7 @@ log = logging.getLogger(__name__)
 SHARE_DEFAULT_DAYS = 7
 """How long a link works when its maker does not say."""
 
-SWEEP_INTERVAL_S = 30.0
+
 """How often running share previews are checked against their links' expiry."""
 
 SHARE_MAX_DAYS = 3650
@@ -223,7 +222,7 @@ class ShareService:
             assert link.id is not None
             target = ShareTarget(share_id=link.id, project_id=link.project_id, version=found.number)
         if expired:
-            # The sweep would end its preview within SWEEP_INTERVAL_S; the first visit after the expiry does it now.
+            # The sweep would end its preview within seconds; the first visit after the expiry does it now.
             await self.end_unshared_previews(target.project_id)
             raise ShareGone(410, EXPIRED_MESSAGE)
         return target
@@ -293,12 +292,3 @@ class ShareService:
             await self._previews.stop_version(project, version)
             log.info("stopped the share preview of %s version %d: no working link shows it", project, version)
         return stopped
-
-    async def sweep_expired(self, every_s: float = SWEEP_INTERVAL_S) -> None:
-        """Forever: end share previews whose links expired meanwhile (an expiry has no event of its own)."""
-        while True:
-            await asyncio.sleep(every_s)
-            try:
-                await self.end_unshared_previews()
-            except Exception:
-                log.exception("could not end the previews of expired share links; trying again later")

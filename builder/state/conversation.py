@@ -58,7 +58,7 @@ class ConversationState(WorkspaceState):
     async def _on_open(self) -> rx.event.EventCallback[()] | None:
         """A generation still running is followed from its first event; with none running, nothing spins, even if a
         follower from before a reload never got to see the end (seen when a reload came just as the check ended)."""
-        if (await self.allowed()).services.generations.running(self.project_id):
+        if await (await self.allowed()).services.generations.running(self.project_id):
             self.generating = True
             return ConversationState.follow_generation
         self.generating = False
@@ -140,7 +140,7 @@ class ConversationState(WorkspaceState):
     @rx.event
     async def stop_generation(self) -> None:
         """Stop the running generation, its check or its repairs; a version already saved stays."""
-        if (await self.allowed(Permission.edit)).services.generations.stop(self.project_id):
+        if await (await self.allowed(Permission.edit)).services.generations.stop(self.project_id):
             self.progress = "Stopping..."
 
     @rx.event(background=True)

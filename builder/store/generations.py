@@ -91,20 +91,30 @@ class GenerationRecords(StoreBase):
         async with self._sessions() as session, session.begin():
             return await self._interrupt(session, before)
 
-    async def interrupt_all_running(self) -> tuple[int, list[str]]:
-        """Mark every running generation interrupted and remove the empty projects they leave.
+    async def running_generation_projects(self) -> set[str]:
+        """The projects with a generation recorded as running."""
+        async with self._sessions() as session:
+            query = select(Generation.project_id).where(col(Generation.outcome) == GENERATION_RUNNING).distinct()
+            return set((await session.exec(query)).all())
 
-        For the one server process at its start, when no generation of this database can still
-        be running. A project is removed when it never got a version and every generation it had
-        was interrupted: what a generation that died before saving leaves behind. Returns how many
-        generations were marked, and the removed projects' ids.
+    async def interrupt_running(self, project_ids: set[str], reason: str) -> tuple[int, list[str]]:
+        """Mark these projects' running generations interrupted (with `reason`) and remove the empty projects they leave.
+
+        For generations no process runs any more: at a lone server's start, all of them; with several workers, those
+        whose worker's lease is gone. A project is removed when it never got a version and every generation it had was
+        interrupted: what a generation that died before saving leaves behind. Returns how many generations were
+        marked, and the removed projects' ids.
         """
+        if not project_ids:
+            return 0, []
         async with self._sessions() as session, session.begin():
-            running = select(Generation.project_id).where(col(Generation.outcome) == GENERATION_RUNNING).distinct()
-            touched = set((await session.exec(running)).all())
-            count = await self._interrupt(session, None)
+            result = await session.exec(
+                update(Generation)
+                .where(col(Generation.outcome) == GENERATION_RUNNING, col(Generation.project_id).in_(project_ids))
+                .values(outcome=GENERATION_INTERRUPTED, error=reason)
+            )
             removed: list[str] = []
-            for project_id in sorted(touched):
+            for project_id in sorted(project_ids):
                 project = await session.get(Project, project_id)
                 if project is None or project.current_version_id is not None:
                     continue
@@ -113,7 +123,7 @@ class GenerationRecords(StoreBase):
                     continue
                 await self._remove_empty_project(session, project)
                 removed.append(project_id)
-            return count, removed
+            return result.rowcount or 0, removed
 
     async def finish_generation(self, generation_id: int, **fields: object) -> None:
         """Record how a generation ended (outcome, tokens, cost, duration, version, error)."""

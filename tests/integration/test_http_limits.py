@@ -18,8 +18,8 @@ from builder.http_guards import limited_bodies, trusted_hosts
 from builder.models import LOCAL_USER_ID, Generation, Project
 from builder.services import Services
 from builder.services.access import LOCAL_ACTOR
-from builder.services.generations import GenerationService
 from builder.store import ProjectStore
+from preview_runtime.logs import LogHub
 from tests.integration.test_cli import Cli
 
 TREE = {"index.html": "<h1>Hello</h1>"}
@@ -162,15 +162,15 @@ async def test_start_up_interrupts_running_generations_and_removes_their_empty_p
     async with sessions() as session, session.begin():
         session.add(Generation(project_id=empty, prompt="a shop", provider="offline", model=""))
         session.add(Generation(project_id=saved, prompt="change it", provider="offline", model=""))
-    service = GenerationService.__new__(GenerationService)
-    service._store = store  # pyright: ignore[reportPrivateUsage]
-    assert await service.recover_after_restart() == 2
+    # A server starting on this database: no generation runs in it.
+    service = Services(store, LogHub()).generations
+    assert await service.interrupt_abandoned() == 2
     async with sessions() as session:
         projects = {p.id for p in (await session.exec(select(Project))).all()}
         outcomes = {g.project_id: g.outcome for g in (await session.exec(select(Generation))).all()}
     assert projects == {saved}
     assert outcomes == {saved: "interrupted"}
-    assert await service.recover_after_restart() == 0
+    assert await service.interrupt_abandoned() == 0
 
 
 # -- the CLI and the API share their limits --------------------------------------------------------

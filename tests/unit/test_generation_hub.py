@@ -26,7 +26,7 @@ async def test_a_follower_ends_with_the_done_event() -> None:
         publish(done)
         return done
 
-    hub.start("p", run)
+    await hub.start("p", run)
     follower = asyncio.create_task(_collect(hub, "p"))
     await asyncio.sleep(0.01)
     go.set()
@@ -44,7 +44,7 @@ async def test_a_generation_that_ends_without_saying_so_ends_its_followers(late:
         await go.wait()
         raise RuntimeError("the check crashed before its done event")
 
-    hub.start("p", run)
+    await hub.start("p", run)
     follower = None if late else asyncio.create_task(_collect(hub, "p"))
     await asyncio.sleep(0.01)
     go.set()

@@ -75,8 +75,10 @@ async def test_follow_yields_history_then_live_lines_without_duplicates() -> Non
 
 async def test_follow_since_skips_seen_lines_and_sequence_numbers_grow() -> None:
     hub = LogHub()
-    lines = [hub.emit("p", f"line {i}") for i in range(5)]
-    assert [line.seq for line in lines] == sorted({line.seq for line in lines})
+    for i in range(5):
+        hub.emit("p", f"line {i}")
+    lines = hub.history("p")
+    assert [line.seq for line in lines] == sorted({line.seq for line in lines}) and len(lines) == 5
     stream = hub.follow("p", since=lines[2].seq)
     try:
         assert [(await next_line(stream)).text for _ in range(2)] == ["line 3", "line 4"]

@@ -1,0 +1,13 @@
+"""Several Forja workers on one Redis (REDIS_URL): what one worker does, the others see.
+
+Without REDIS_URL none of this is used and everything stays in the process, as on one laptop. With it:
+- `leases`: a key one worker holds for a while and keeps alive; when the worker dies, the key expires and the others
+  know (the generation guard per project, the leader that runs the sweeps).
+- `logs`: every project's log lines go through one Redis stream that every worker reads, so any worker shows any
+  preview's or generation's lines.
+- `generations`: a generation runs in the worker that started it; its events go through a Redis stream per project, so
+  a page served by any worker follows it, and a worker that dies mid-generation is noticed by the others.
+- `leader`: sweeps that must run once at a time (expired share links, generations of dead workers) run on the worker
+  that holds the leader lease.
+Reflex's own state goes to Redis through its state manager (rxconfig sets its redis_url).
+"""

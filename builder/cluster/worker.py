@@ -1,0 +1,73 @@
+"""This worker's place among Forja's workers on one Redis: its connection, its name, the shared hubs, and leading."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from builder.cluster.generations import SharedGenerationHub
+from builder.cluster.leases import Leases, worker_name
+from builder.cluster.logs import SharedLogHub
+from builder.errors import ServerUnavailable
+
+log = logging.getLogger(__name__)
+
+LEADER_KEY = "forja:leader"
+LEADER_LEASE_S = 15.0
+
+
+@dataclass
+class Cluster:
+    redis: Redis
+    name: str
+    logs: SharedLogHub
+    generations: SharedGenerationHub
+
+    @classmethod
+    async def join(cls, url: str) -> Cluster:
+        """Connect to Redis and start following the shared logs and generations; ServerUnavailable in words when Redis
+        does not answer."""
+        redis = Redis.from_url(url, decode_responses=True, health_check_interval=30)
+        try:
+            await redis.ping()  # pyright: ignore[reportGeneralTypeIssues] (redis-py types sync and async alike)
+        except (RedisError, OSError) as exc:
+            await redis.aclose()
+            where = url.split("@")[-1]  # never a password in a message
+            raise ServerUnavailable(
+                f"Redis does not answer at {where} (REDIS_URL): {exc}. Start it, or unset REDIS_URL to run one worker alone."
+            ) from None
+        name = worker_name()
+        logs = SharedLogHub(redis)
+        await logs.start()
+        generations = SharedGenerationHub(redis, name)
+        await generations.start_listening()
+        log.info("worker %s joined the workers on Redis %s", name, url.split("@")[-1])
+        return cls(redis, name, logs, generations)
+
+    async def leave(self) -> None:
+        await self.generations.close()
+        await self.logs.close()
+        await self.redis.aclose()
+
+    async def lead(self, work: Callable[[], Awaitable[None]], every_s: float) -> None:
+        """Forever: while this worker holds the leader lease, run `work` every `every_s` seconds; when the leader dies,
+        another worker takes over within a lease's time."""
+        leases = Leases(self.redis, self.name, LEADER_LEASE_S)
+        leading, last = False, 0.0
+        while True:
+            try:
+                leading = await leases.keep(LEADER_KEY) if leading else await leases.take(LEADER_KEY)
+                if leading and time.monotonic() - last >= every_s:
+                    last = time.monotonic()
+                    await work()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the leader's work failed; trying again")
+            await asyncio.sleep(LEADER_LEASE_S / 3)

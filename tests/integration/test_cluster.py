@@ -1,0 +1,156 @@
+"""Two workers on one real Redis, in one test process: what one does, the other sees.
+
+Each worker is a Cluster of its own (its own connection, name and hubs), as two Forja processes would be. Logs emitted
+on one are in the other's history and stream, numbered alike; a generation started on one is followed from the other
+from its first event, is running for both, and stops when the other asks; a generation whose worker stopped keeping
+its lease ends for its followers with a sentence; one worker at a time leads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from builder.cluster import generations as shared_generations
+from builder.cluster.generations import WORKER_GONE, lease_key
+from builder.cluster.worker import LEADER_KEY, Cluster
+from builder.errors import GenerationBusy
+from builder.generation.engine import GenerationEvent
+from builder.generation.hub import Publish
+
+
+@pytest.fixture
+async def workers(redis_url: str) -> AsyncIterator[tuple[Cluster, Cluster]]:
+    first, second = await Cluster.join(redis_url), await Cluster.join(redis_url)
+    yield first, second
+    await first.leave()
+    await second.leave()
+
+
+async def lines_of(cluster: Cluster, project_id: str, count: int) -> list[str]:
+    """The project's first `count` lines, once the worker has them all."""
+    stream = cluster.logs.follow(project_id)
+    try:
+        async with asyncio.timeout(10):
+            return [(await anext(stream)).text for _ in range(count)]
+    finally:
+        await stream.aclose()
+
+
+async def test_log_lines_of_one_worker_reach_the_other_in_order(workers: tuple[Cluster, Cluster], redis_url: str) -> None:
+    first, second = workers
+    stream = second.logs.follow("p")
+    try:
+        for n in range(20):
+            (first if n % 2 else second).logs.emit("p", f"line {n}")
+        first.logs.emit("other", "not p's")
+        assert await lines_of(second, "p", 20) == await lines_of(first, "p", 20) == [f"line {n}" for n in range(20)]
+        assert [line.seq for line in first.logs.history("p")] == [line.seq for line in second.logs.history("p")]
+        async with asyncio.timeout(10):
+            followed = [(await anext(stream)).text for _ in range(20)]
+        assert followed == [f"line {n}" for n in range(20)]
+    finally:
+        await stream.aclose()
+    # A worker that starts later reads what the stream holds.
+    late = await Cluster.join(redis_url)
+    try:
+        assert [(line.seq, line.text) for line in late.logs.history("p")] == [
+            (line.seq, line.text) for line in first.logs.history("p")
+        ]
+    finally:
+        await late.leave()
+
+
+async def test_a_generation_on_one_worker_is_followed_stopped_and_guarded_from_the_other(
+    workers: tuple[Cluster, Cluster],
+) -> None:
+    first, second = workers
+    go = asyncio.Event()
+
+    async def run(publish: Publish) -> GenerationEvent:
+        publish(GenerationEvent(type="status", project_id="p", message="writing"))
+        try:
+            await go.wait()
+        except asyncio.CancelledError:
+            stopped = GenerationEvent(type="error", project_id="p", message="Stopped by you; nothing was saved.")
+            publish(stopped)
+            return stopped
+        done = GenerationEvent(type="done", project_id="p", version=1)
+        publish(done)
+        return done
+
+    await first.generations.start("p", run)
+    assert await second.generations.running("p")
+    with pytest.raises(GenerationBusy):
+        await second.generations.start("p", run)
+    follower = asyncio.create_task(collect(second, "p"))
+    await asyncio.sleep(0.3)
+    go.set()
+    assert await follower == [("status", "writing"), ("done", "")]
+    # The lease goes once the last event is written: after that, another start would be allowed.
+    await first.generations.wait("p")
+    assert not await second.generations.running("p")
+    assert await collect(second, "p") == [("status", "writing"), ("done", "")]  # replayed after the end
+
+    # Stop, asked on the worker that does not run it.
+    go.clear()
+    await first.generations.start("p", run)
+    follower = asyncio.create_task(collect(second, "p"))
+    await asyncio.sleep(0.3)
+    assert await second.generations.cancel("p")
+    assert await follower == [("status", "writing"), ("error", "Stopped by you; nothing was saved.")]
+
+
+async def test_a_generation_whose_worker_died_ends_for_its_followers(
+    workers: tuple[Cluster, Cluster], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = workers
+    # A short lease, so the test need not wait 15 s; the dead worker is the one that stops keeping it.
+    monkeypatch.setattr(shared_generations, "LEASE_S", 1.0)
+    dying = shared_generations.SharedGenerationHub(first.redis, "dying-worker")
+    hang = asyncio.Event()  # never set: the generation hangs, as in a worker that froze
+
+    async def run(publish: Publish) -> GenerationEvent:
+        publish(GenerationEvent(type="status", project_id="q", message="writing"))
+        await hang.wait()
+        raise AssertionError("never reached")
+
+    await dying.start("q", run)
+    follower = asyncio.create_task(collect(second, "q"))
+    await asyncio.sleep(0.3)
+    # The worker freezes or dies: nothing keeps its lease alive any more, and its generation never ends.
+    keeper = next(task for task in asyncio.all_tasks() if task.get_name() == f"lease-{lease_key('q')}")
+    keeper.cancel()
+    try:
+        async with asyncio.timeout(15):
+            events = await follower
+        assert events == [("status", "writing"), ("error", WORKER_GONE)]
+        assert not await second.generations.running("q")
+    finally:
+        await dying.cancel("q")
+
+
+async def test_one_worker_leads_at_a_time(workers: tuple[Cluster, Cluster]) -> None:
+    first, second = workers
+    ran: list[str] = []
+
+    def work_of(cluster: Cluster):
+        async def work() -> None:
+            ran.append(cluster.name)
+
+        return work
+
+    leaders = [asyncio.create_task(cluster.lead(work_of(cluster), every_s=0.1)) for cluster in workers]
+    await asyncio.sleep(1)
+    for task in leaders:
+        task.cancel()
+    holder = await first.redis.get(LEADER_KEY)
+    assert ran and set(ran) == {holder}, ran
+    del second
+
+
+async def collect(cluster: Cluster, project_id: str) -> list[tuple[str, str]]:
+    async with asyncio.timeout(20):
+        return [(event.type, event.message) async for event in cluster.generations.follow(project_id)]

@@ -100,6 +100,13 @@ async def repair_project(project_id: str, body: RepairRequest, actor: Editor) ->
     return _event_stream(services, project_id)
 
 
+@router.get("/api/projects/{project_id}/generate", tags=["generation"])
+async def follow_generation(project_id: str, _: Viewer) -> StreamingResponse:
+    """The running (or last) generation's events from its first, as above, wherever it runs (with several workers, on
+    any of them); an empty stream when none ran lately."""
+    return _event_stream(await get_services(), project_id)
+
+
 @router.post("/api/projects/{project_id}/generate/stop", tags=["generation"])
 async def stop_generation(project_id: str, _: Editor) -> Stopped:
     """Stop the project's running generation, its checks and repairs; what was saved so far is kept."""

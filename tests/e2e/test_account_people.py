@@ -180,6 +180,7 @@ def test_a_viewer_sees_a_read_only_workspace_until_the_owner_makes_them_an_edito
     expect(bo.locator("#read-only-badge")).to_be_visible()
     expect(bo.locator("#save-button")).to_have_count(0)
     expect(bo.locator(".monaco-editor .view-lines")).not_to_be_empty()
+    bo.wait_for_function("window.__forjaEditor && window.__forjaEditor.getModel() !== null")
     assert bo.evaluate("window.__forjaEditor.getRawOptions().readOnly") is True
     before = bo.evaluate("window.__forjaEditor.getValue()")
     bo.locator(".monaco-editor .view-lines").click()

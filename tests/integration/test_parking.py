@@ -14,6 +14,8 @@ import asyncio
 import json
 import os
 import shutil
+import subprocess
+import tarfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -21,13 +23,21 @@ from pathlib import Path
 import httpx
 import pytest
 
+from preview_runtime.docker import DockerRunner
+from preview_runtime.docker.parking import park_file
 from preview_runtime.local import LocalRunner
 from preview_runtime.logs import LogHub
 from preview_runtime.manager import PreviewManager
-from preview_runtime.plan import RunPlan
+from preview_runtime.plan import RunPlan, plan_for
 from preview_runtime.proxy import NOT_FOUND_MARKER, WAKING, PreviewProxy, find_traefik
 from preview_runtime.runner import PreviewState, Runner
 from tests.conftest import free_port
+
+pytest.register_assert_rewrite("tests.docker_fixtures")  # it is a plugin too (pytest_plugins below)
+from tests.docker_fixtures import container_inspect  # noqa: E402
+
+# The Docker fixtures (docker_engine, preview_image, docker_runner_factory...) live in tests/docker_fixtures.py.
+pytest_plugins = ["tests.docker_fixtures"]
 
 PROJECT = "park-project"
 SERVER = b"""
@@ -233,3 +243,112 @@ async def test_concurrent_wakes_share_one(local_manager: tuple[PreviewManager, L
     assert {info.handle for info in infos} != {""} and len({info.handle for info in infos}) == 1
     await _until(lambda: _serves_app(manager, "lp3"), "the wake")
     assert sum(line.text == "Waking the parked preview up." for line in logs.history(PROJECT)) == 1
+
+
+# -- the Docker runner ----------------------------------------------------------------------------------
+
+NPM_FILES = {
+    # A dependency npm installs from the project itself (no registry): node_modules/dep, cached once installed.
+    "package.json": json.dumps(
+        {
+            "name": "parked-npm",
+            "version": "1.0.0",
+            "dependencies": {"dep": "file:dep"},
+            "scripts": {"postinstall": "echo installed >> installs.log", "dev": "node server.js"},
+        }
+    ).encode(),
+    "dep/package.json": json.dumps({"name": "dep", "version": "1.0.0", "main": "index.js"}).encode(),
+    "dep/index.js": b"module.exports = { greeting: 'hello from dep' }\n",
+    "server.js": SERVER,
+    "message.txt": b"parked app v1",
+}
+
+
+def docker_ids(*filters: str) -> list[str]:
+    args = ["docker", "ps", "-aq", "--no-trunc"] + [f"--filter={f}" for f in filters]
+    return subprocess.run(args, capture_output=True, text=True, check=True, timeout=20).stdout.split()
+
+
+def _container_running(container_id: str) -> bool:
+    return bool(container_inspect(container_id)["State"]["Running"])
+
+
+def _tar_names(path: Path) -> set[str]:
+    with tarfile.open(path) as tar:
+        return {name.removeprefix("./") for name in tar.getnames()}
+
+
+@pytest.fixture
+async def docker_manager(
+    docker_runner_factory: Callable[..., DockerRunner], tmp_path: Path, traefik_bin: str
+) -> AsyncIterator[tuple[PreviewManager, LogHub, DockerRunner]]:
+    logs = LogHub()
+    runner = docker_runner_factory(park_dir=tmp_path / "parked")
+    manager = _manager(runner, tmp_path / "proxy", logs, park_after_s=2, remove_after_s=3600)
+    await manager.start_background()
+    yield manager, logs, runner
+    for info in manager.running():
+        await manager.stop(info.preview_id)
+    await manager.close()
+
+
+async def test_docker_preview_parks_wakes_by_its_address_and_is_removed(
+    docker_manager: tuple[PreviewManager, LogHub, DockerRunner], tmp_path: Path
+) -> None:
+    manager, logs, runner = docker_manager
+    container: list[str] = []
+    kept_file = park_file(tmp_path / "parked", runner.config.network, "dp1")
+
+    async def gone() -> bool:
+        return not _container_running(container[0])
+
+    async def kept() -> None:
+        names = _tar_names(kept_file)
+        assert {"node_modules/dep/index.js", "message.txt", "installs.log", ".forja-bootstrap/ready"} <= names
+        assert docker_ids("label=forja.preview_id=dp1") == container  # the container is kept, stopped
+
+    async def installs() -> int:
+        container[:] = container or [(await manager.status("dp1")).handle]
+        outcome = await runner.run_command("dp1", "cat installs.log", 10)
+        return len(outcome.output.splitlines())
+
+    await _park_wake_and_remove(manager, logs, "dp1", gone, kept, installs)
+    assert not docker_ids("label=forja.preview_id=dp1")
+    assert not kept_file.exists()
+
+
+async def test_a_docker_preview_wakes_with_its_cached_dependencies_and_after_a_restart(
+    docker_runner_factory: Callable[..., DockerRunner], tmp_path: Path, traefik_bin: str
+) -> None:
+    logs = LogHub()
+    first = _manager(docker_runner_factory(park_dir=tmp_path / "parked"), tmp_path / "proxy", logs, 3600, 3600)
+    await first.start_background()
+    await first.start("dp2", PROJECT, 1, NPM_FILES, plan_for(NPM_FILES), runner="docker")
+    await _until(lambda: _serves_app(first, "dp2"), "the first start", within=120)
+    runner = first.runners["docker"]
+    assert isinstance(runner, DockerRunner)
+    await _until(lambda: _cache_complete(runner, "dp2"), "the dependency cache", within=60)
+    assert await first.park("dp2", "a test")
+    # The cache holds node_modules: /app is kept without it.
+    names = _tar_names(park_file(tmp_path / "parked", runner.config.network, "dp2"))
+    assert "server.js" in names and not any(name.startswith("node_modules") for name in names)
+    assert await first.memory_bytes("dp2") == 0
+
+    await first.close()  # Forja stops; the stopped container and the kept files stay
+    second = _manager(docker_runner_factory(park_dir=tmp_path / "parked"), tmp_path / "proxy2", logs, 3600, 3600)
+    await second.start_background()
+    try:
+        assert await _state(second, "dp2") == PreviewState.parked
+        await second.proxy.wait_served("dp2", WAKING)
+        assert (await _get(second.proxy, "dp2")).status_code == 503
+        await _until(lambda: _serves_app(second, "dp2"), "waking after the restart", within=60)
+        outcome = await second.runners["docker"].run_command("dp2", "cat installs.log", 10)
+        assert outcome.output.splitlines() == ["installed"], "the wake installed again"
+        assert any("from the cache" in line.text for line in logs.history(PROJECT))
+    finally:
+        await second.stop("dp2")
+        await second.close()
+
+
+async def _cache_complete(runner: DockerRunner, preview_id: str) -> bool:
+    return await runner.deps.complete(runner._previews[preview_id].deps_key) is not None

@@ -97,6 +97,7 @@ def docker_runner(image: str) -> Runner:
         wheel_seed=settings.pip_seed_wheels,
         extra_env=offline_env(),
         silent_s=settings.preview_silent_s,
+        park_dir=settings.data_dir / "parked",
     )
     return DockerRunner(config)
 

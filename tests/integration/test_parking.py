@@ -22,7 +22,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+import builder.settings
+from builder.api import forja_error
+from builder.errors import ForjaError
+from builder.models import LOCAL_USER_ID, Author
+from builder.routes.shares import router as shares_router
+from builder.services import Services
 from preview_runtime.docker import DockerRunner
 from preview_runtime.docker.parking import park_file
 from preview_runtime.local import LocalRunner
@@ -31,7 +38,7 @@ from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import RunPlan, plan_for
 from preview_runtime.proxy import NOT_FOUND_MARKER, WAKING, PreviewProxy, find_traefik
 from preview_runtime.runner import PreviewState, Runner
-from tests.conftest import free_port
+from tests.conftest import free_port, served
 
 pytest.register_assert_rewrite("tests.docker_fixtures")  # it is a plugin too (pytest_plugins below)
 from tests.docker_fixtures import container_inspect  # noqa: E402
@@ -352,3 +359,78 @@ async def test_a_docker_preview_wakes_with_its_cached_dependencies_and_after_a_r
 
 async def _cache_complete(runner: DockerRunner, preview_id: str) -> bool:
     return await runner.deps.complete(runner._previews[preview_id].deps_key) is not None
+
+
+# -- Forja's services: share links and the Preview tab wake parked previews --------------------------------
+
+SHARED_SERVER = b"""const http = require('http');
+const { description } = require('./package.json');
+http.createServer((req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>' + description + '</h1>')).listen(Number(process.env.PORT), process.env.HOST);
+"""
+SHARED_FILES = {
+    "package.json": json.dumps(
+        {"name": "shared", "version": "1.0.0", "description": "shared app", "scripts": {"dev": "node server.js"}}
+    ).encode(),
+    "server.js": SHARED_SERVER,
+}
+
+
+def _share_app() -> FastAPI:
+    app = FastAPI()
+    app.include_router(shares_router)
+    app.add_exception_handler(ForjaError, forja_error)  # type: ignore[arg-type]
+    return app
+
+
+def _installs(services: Services, project_id: str) -> int:
+    """How many times a preview of the project ran its install (the local runner says each command line it runs)."""
+    return sum(line.text.startswith("Running on ") and "npm install" in line.text for line in services.logs.history(project_id))
+
+
+async def _share_running(client: httpx.AsyncClient, token: str) -> bool:
+    status = (await client.get(f"/s/{token}/status")).json()
+    assert status["state"] in ("starting", "running"), status
+    return status["state"] == "running"
+
+
+async def test_share_links_and_the_preview_tab_wake_parked_previews(
+    local_previews: None, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(builder.settings.settings, "preview_offline", True)
+    pid = (await services.projects.create("Parked", SHARED_FILES, owner=LOCAL_USER_ID)).project_id
+    link = await services.shares.create(pid)
+    manager = await services.previews.manager()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_share_app()), base_url="http://testserver") as client:
+        assert "Starting the app..." in (await client.get(f"/s/{link.token}")).text
+        await _until(lambda: _share_running(client, link.token), "the shared version's start", within=120)
+        shared = services.previews.version_previews(pid)[1]
+        assert _installs(services, pid) == 1
+
+        # Parked: its link's page wakes it (the same preview, no new install), and shows the app once it answers.
+        assert await manager.park(shared, "a test")
+        assert (await services.previews.status_version(pid, 1)).state == PreviewState.parked  # type: ignore[union-attr]
+        page = await client.get(f"/s/{link.token}")
+        assert page.status_code == 200 and "Starting the app..." in page.text
+        await _until(lambda: _share_running(client, link.token), "the wake through the link's page", within=60)
+        assert services.previews.version_previews(pid) == {1: shared}
+
+        # Parked again: the page's status polling wakes it too.
+        assert await manager.park(shared, "a test")
+        await _until(lambda: _share_running(client, link.token), "the wake through the status", within=60)
+        assert services.previews.version_previews(pid) == {1: shared}
+        assert _installs(services, pid) == 1
+
+    # The project's own preview: the Preview tab's start wakes it, and so does a save.
+    own = await services.previews.start(pid)
+    assert await served(services, pid) == "<h1>shared app</h1>"
+    assert await manager.park(own.preview_id, "a test")
+    woken = await services.previews.start(pid)
+    assert woken.preview_id == own.preview_id and woken.state != PreviewState.parked
+    assert await served(services, pid) == "<h1>shared app</h1>"
+    assert await manager.park(own.preview_id, "a test")
+    await services.projects.save(pid, {"notes.txt": b"a save"}, author=Author.user)
+    status = await services.previews.status(pid)
+    assert status is not None and status.preview_id == own.preview_id and status.state != PreviewState.parked
+    assert await served(services, pid) == "<h1>shared app</h1>"
+    assert _installs(services, pid) == 2  # the shared version's and the project's own, each once
+    assert sum(line.text.startswith("Woke in ") for line in services.logs.history(pid)) == 4

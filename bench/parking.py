@@ -153,6 +153,14 @@ async def memory_of(manager: PreviewManager, preview_id: str, runner: str) -> in
     return tree_pss(int((await manager.status(preview_id)).handle))
 
 
+def still_runs(runner: str, handle: str) -> bool:
+    """Whether the container still runs, or a process of the local preview (its shell's pid) still holds memory."""
+    if runner == "local":
+        return tree_pss(int(handle)) > 0
+    state = subprocess.run(["docker", "inspect", "--format", "{{.State.Running}}", handle], capture_output=True, text=True)
+    return state.stdout.strip() == "true"
+
+
 def docker_rw_size(container_id: str) -> int:
     out = subprocess.run(
         ["docker", "inspect", "--size", "--format", "{{.SizeRw}}", container_id], capture_output=True, text=True, timeout=30
@@ -195,19 +203,25 @@ async def main() -> None:
     runner = args.runner
     files = project("Bench Bakery")
     try:
-        pid = (await services.projects.create("Bench Bakery", {p: d.decode() for p, d in files.items()}, owner=LOCAL_USER_ID)).project_id
+        pid = (
+            await services.projects.create("Bench Bakery", {p: d.decode() for p, d in files.items()}, owner=LOCAL_USER_ID)
+        ).project_id
         link = await services.shares.create(pid)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=share_app()), base_url="http://bench") as client:
             first = time.perf_counter()
             await client.get(f"/s/{link.token}")
             await until_link_runs(client, link.token, 0.1)
-            print(f"runner {runner}: first visit of the link (install from the seeded npm cache) {time.perf_counter() - first:.2f} s")
+            print(
+                f"runner {runner}: first visit of the link (install from the seeded npm cache) {time.perf_counter() - first:.2f} s"
+            )
             shared = services.previews.version_previews(pid)[1]
             times = await wakes(manager, client, link.token, shared, args.wakes)
             print(wake_line("", times), flush=True)
             installs = [line.text for line in services.logs.history(pid) if line.text.startswith("Running on ")]
             woke = [line.text for line in services.logs.history(pid) if line.text.startswith("Woke in ")]
-            print(f"  installs run: {sum('npm install' in text for text in installs)} (first start only); log says e.g. {woke[-1]!r}")
+            print(
+                f"  installs run: {sum('npm install' in text for text in installs)} (first start only); log says e.g. {woke[-1]!r}"
+            )
             if args.routes:
                 added = time.perf_counter()
                 for n in range(args.routes):
@@ -232,11 +246,7 @@ async def main() -> None:
         for preview_id in active:
             await manager.park(preview_id, "the benchmark")
         parked_reads = [await manager.memory_bytes(p) for p in active]
-        if runner == "docker":
-            still = [p for p, h in handles.items() if "true" in subprocess.run(
-                ["docker", "inspect", "--format", "{{.State.Running}}", h], capture_output=True, text=True).stdout]  # fmt: skip
-        else:
-            still = [p for p, h in handles.items() if tree_pss(int(h)) > 0]
+        still = [p for p, h in handles.items() if await asyncio.to_thread(still_runs, runner, h)]
         median_active = statistics.median(memories)
         print(
             f"{args.active} idle active previews: memory median {median_active / MiB:.0f} MB, max {max(memories) / MiB:.0f} MB; "

@@ -250,7 +250,7 @@ async def main() -> None:
         median_active = statistics.median(memories)
         print(
             f"{args.active} idle active previews: memory median {median_active / MiB:.0f} MB, max {max(memories) / MiB:.0f} MB; "
-            f"parked, Forja reads {sorted(set(parked_reads))} for them and {len(still)} still run",
+            f"parked, Forja reads {sorted({str(read) for read in parked_reads})} for them and {len(still)} still run",
             flush=True,
         )
 

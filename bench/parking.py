@@ -168,6 +168,11 @@ def docker_rw_size(container_id: str) -> int:
     return int(out or 0)
 
 
+def traefik_pid() -> int:
+    """This run's Traefik (the proxy writes its pid beside its configuration)."""
+    return int((settings.data_dir / "proxy" / "traefik.pid").read_text())
+
+
 def engine_rss() -> int:
     return sum(rss(pid) for name in ("dockerd", "containerd") for pid in pids_of(name))
 
@@ -227,7 +232,7 @@ async def main() -> None:
                 for n in range(args.routes):
                     await manager.proxy.park(f"bench-parked-{n}")
                 took = time.perf_counter() - added
-                traefik = sum(rss(p) for p in pids_of("traefik"))
+                traefik = rss(traefik_pid())
                 print(f"  {args.routes} more parked routes written in {took:.1f} s; Traefik's memory now {traefik / MiB:.0f} MB")
                 times = await wakes(manager, client, link.token, shared, max(5, args.wakes // 2))
                 print(wake_line(f" with {args.routes} other parked previews routed", times), flush=True)
@@ -284,7 +289,7 @@ async def main() -> None:
         )
 
         # One 2-core, 24 GB box: what the measurements above say it holds.
-        base = rss(os.getpid()) + sum(rss(p) for p in pids_of("traefik")) + (engine_rss() if runner == "docker" else 0)
+        base = rss(os.getpid()) + rss(traefik_pid()) + (engine_rss() if runner == "docker" else 0)
         per_parked = forja_each + engine_each
         fits_active = int((BOX_BYTES - base - 500 * per_parked) // median_active)
         mix = base + 20 * median_active + 500 * per_parked

@@ -226,7 +226,7 @@ class PreviewManager:
                 if info.state == PreviewState.failed:
                     self.logs.emit(info.project_id, f"The preview failed: {info.detail or 'see the lines above'}", LogLevel.error)
                 return
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.05)  # runners answer status from memory: asking often costs nothing, and a wake is short
             running = self._previews.get(preview_id)
 
     async def status(self, preview_id: str) -> PreviewInfo:

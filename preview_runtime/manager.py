@@ -225,6 +225,9 @@ class PreviewManager:
             if info.state in (PreviewState.failed, PreviewState.stopped):
                 if info.state == PreviewState.failed:
                     self.logs.emit(info.project_id, f"The preview failed: {info.detail or 'see the lines above'}", LogLevel.error)
+                if running.waking_since is not None:  # its address would say it is starting forever
+                    running.waking_since = None
+                    await self.proxy.unroute(preview_id)
                 return
             await asyncio.sleep(0.05)  # runners answer status from memory: asking often costs nothing, and a wake is short
             running = self._previews.get(preview_id)

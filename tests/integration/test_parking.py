@@ -160,6 +160,15 @@ async def _park_wake_and_remove(
     assert (await _get(manager.proxy, preview_id)).headers.get(NOT_FOUND_MARKER) == "none"
 
 
+def _false(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    """For _until: the check, false (a removal is over once the manager forgot the preview and its runner is done)."""
+
+    async def done() -> bool:
+        return not await asyncio.to_thread(check)
+
+    return done
+
+
 async def _state_is_none(manager: PreviewManager, preview_id: str) -> bool:
     return await _state(manager, preview_id) is None
 
@@ -214,7 +223,7 @@ async def test_local_preview_parks_wakes_by_its_address_and_is_removed(
         return len(log.read_text().splitlines()) if log.exists() else 0
 
     await _park_wake_and_remove(manager, logs, "lp1", gone, kept, installs)
-    assert not folder.exists()
+    await _until(_false(folder.exists), "the removal of its folder", within=10)
 
 
 async def test_a_parked_local_preview_is_taken_back_after_a_restart_and_wakes(
@@ -320,7 +329,7 @@ async def test_docker_preview_parks_wakes_by_its_address_and_is_removed(
         return len(outcome.output.splitlines())
 
     await _park_wake_and_remove(manager, logs, "dp1", gone, kept, installs)
-    assert not docker_ids("label=forja.preview_id=dp1")
+    await _until(_false(lambda: bool(docker_ids("label=forja.preview_id=dp1"))), "the removal of its container", within=30)
     assert not kept_file.exists()
 
 
@@ -434,3 +443,24 @@ async def test_share_links_and_the_preview_tab_wake_parked_previews(
     assert await served(services, pid) == "<h1>shared app</h1>"
     assert _installs(services, pid) == 2  # the shared version's and the project's own, each once
     assert sum(line.text.startswith("Woke in ") for line in services.logs.history(pid)) == 4
+
+
+async def test_a_parked_preview_whose_files_are_gone_starts_afresh_from_its_link(
+    local_previews: None, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(builder.settings.settings, "preview_offline", True)
+    pid = (await services.projects.create("Gone", SHARED_FILES, owner=LOCAL_USER_ID)).project_id
+    link = await services.shares.create(pid)
+    manager = await services.previews.manager()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_share_app()), base_url="http://testserver") as client:
+        await client.get(f"/s/{link.token}")
+        await _until(lambda: _share_running(client, link.token), "the shared version's start", within=120)
+        parked = services.previews.version_previews(pid)[1]
+        assert await manager.park(parked, "a test")
+        shutil.rmtree(builder.settings.settings.data_dir / "previews" / parked)
+
+        assert "Starting the app..." in (await client.get(f"/s/{link.token}")).text
+        await _until(lambda: _share_running(client, link.token), "the fresh start", within=120)
+    fresh = services.previews.version_previews(pid)[1]
+    assert fresh != parked and parked not in {info.preview_id for info in manager.running()}
+    assert any("could not wake (its folder is gone); it starts afresh" in line.text for line in services.logs.history(pid))

@@ -151,13 +151,17 @@ async def _park_wake_and_remove(
     await _until(lambda: _serves_app(manager, preview_id), "waking through its address", within=30)
     assert await _state(manager, preview_id) == PreviewState.running
     assert await installs() == 1, "the wake installed again"
-    assert any(line.text.startswith("Woke in ") for line in logs.history(PROJECT))
+
+    async def woke() -> bool:  # said once the proxy sends its address to the app again
+        return any(line.text.startswith("Woke in ") for line in logs.history(PROJECT))
+
+    await _until(woke, "the log's 'Woke in'", within=10)
 
     # Parked again, then left parked past the removal time: removed, and its address is no one's.
     await _until(lambda: _parked(manager, preview_id), "parking again")
     manager.remove_after_s = 1
     await _until(lambda: _state_is_none(manager, preview_id), "removal")
-    assert (await _get(manager.proxy, preview_id)).headers.get(NOT_FOUND_MARKER) == "none"
+    assert await manager.proxy.wait_served(preview_id, "none")
 
 
 def _false(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
@@ -442,7 +446,11 @@ async def test_share_links_and_the_preview_tab_wake_parked_previews(
     assert status is not None and status.preview_id == own.preview_id and status.state != PreviewState.parked
     assert await served(services, pid) == "<h1>shared app</h1>"
     assert _installs(services, pid) == 2  # the shared version's and the project's own, each once
-    assert sum(line.text.startswith("Woke in ") for line in services.logs.history(pid)) == 4
+
+    async def woke_four_times() -> bool:  # said once the proxy sends its address to the app again
+        return sum(line.text.startswith("Woke in ") for line in services.logs.history(pid)) == 4
+
+    await _until(woke_four_times, "the log's 'Woke in' of each wake", within=10)
 
 
 async def test_a_parked_preview_whose_files_are_gone_starts_afresh_from_its_link(

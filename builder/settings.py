@@ -153,8 +153,16 @@ class Settings(BaseSettings):
     )
     preview_domain: str = Field(default="localhost", description="Previews are served as subdomains of this domain.")
     preview_host: str = Field(default="127.0.0.1", description="Address the preview proxy listens on.")
-    preview_idle_s: int = Field(default=1800, description="A preview nobody looked at for this long is stopped.")
-    preview_ttl_s: int = Field(default=4 * 3600, description="No preview runs longer than this.")
+    preview_park_after_s: int = Field(
+        default=1800,
+        gt=0,
+        description="A preview nobody looked at for this long is parked: its processes or container stopped, its files "
+        "and dependencies kept; the next visit to its address or share link wakes it.",
+    )
+    preview_remove_after_s: int = Field(
+        default=7 * 86400, gt=0, description="A preview parked for this long is removed (its files too)."
+    )
+    preview_ttl_s: int = Field(default=4 * 3600, gt=0, description="A preview running this long is parked.")
     preview_silent_s: int = Field(
         default=90,
         description="A dev server that prints nothing and listens on no port for this long is reported as stuck and ended.",

@@ -1,11 +1,16 @@
-"""Runs previews: picks a runner, routes the proxy, reaps idle and expired previews.
+"""Runs previews: picks a runner, routes the proxy, parks idle previews and wakes them, removes long-parked ones.
 
 It knows projects only as ids and file trees; Forja's service layer tells it what to run.
+
+A preview unused for `park_after_s`, or running for `ttl_s`, is parked (Runner.park: nothing of it runs, its files and
+dependencies are kept) and its address answers the proxy's waking page, whose first request wakes it (Runner.wake);
+so do wake() and a start of its version by Forja's services. A preview parked for `remove_after_s` is removed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -24,6 +29,27 @@ RUNNER_CHOICES = ("auto", "docker", "local")
 
 # Told each state a preview reaches, and once more when its address is routed (so it can answer).
 ChangeListener = Callable[[PreviewInfo], None]
+
+REAP_EVERY_S = 30.0  # how often the reaper looks, at most (shorter when the park or removal time is)
+
+
+@dataclass
+class Reaped:
+    """What one round of the reaper did."""
+
+    parked: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def duration_words(seconds: float) -> str:
+    """'45 s', '12 min', '3 h', '2 days': how long, for the log."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
 
 
 def choose_runner(
@@ -58,6 +84,8 @@ class _Running:
     reason: str = ""
     started: float = field(default_factory=time.monotonic)
     last_seen: float = field(default_factory=time.monotonic)
+    parked_at: float | None = None
+    waking_since: float | None = None  # from a wake until its address answers again, for the log's "Woke in"
 
 
 class PreviewManager:
@@ -66,21 +94,28 @@ class PreviewManager:
         runners: Mapping[str, Runner],
         proxy: PreviewProxy,
         logs: LogHub,
-        idle_seconds: float = 1800,
-        ttl_seconds: float = 4 * 3600,
+        park_after_s: float = 1800,
+        remove_after_s: float = 7 * 86400,
+        ttl_s: float = 4 * 3600,
         on_change: ChangeListener | None = None,
     ) -> None:
         self.runners = dict(runners)
         self.proxy = proxy
         self.logs = logs
-        self.idle_seconds = idle_seconds
-        self.ttl_seconds = ttl_seconds
+        self.park_after_s = park_after_s
+        self.remove_after_s = remove_after_s
+        self.ttl_s = ttl_s
+        self.reap_every_s = max(0.5, min(REAP_EVERY_S, park_after_s / 4, remove_after_s / 4))
         # Why a runner is missing, for the person who asks for it (see choose_runner).
         self.unavailable: dict[str, str] = {}
         self._previews: dict[str, _Running] = {}
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._on_change = on_change
+        # A preview is parked, woken or stopped one at a time; concurrent wakes share one task.
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._waking: dict[str, asyncio.Task[PreviewInfo]] = {}
+        proxy.on_wake = self._wake_request
 
     def _changed(self, info: PreviewInfo) -> None:
         if self._on_change is not None:
@@ -109,6 +144,12 @@ class PreviewManager:
             log.warning("could not adopt %s previews: %s", runner.name, exc)
             return
         for info in adopted:
+            info.url = self.proxy.url_for(info.preview_id)
+            if info.state == PreviewState.parked:
+                # The time it was parked before the restart is not known: its removal counts from now.
+                self._previews[info.preview_id] = _Running(info, runner, parked_at=time.monotonic())
+                await self.proxy.park(info.preview_id)
+                continue
             self._previews[info.preview_id] = _Running(info, runner)
             if info.upstream:
                 await self.proxy.route(info.preview_id, info.upstream)
@@ -116,8 +157,8 @@ class PreviewManager:
     async def close(self) -> None:
         if self._reaper:
             self._reaper.cancel()
-        for watcher in self._watchers.values():
-            watcher.cancel()
+        for task in [*self._watchers.values(), *self._waking.values()]:
+            task.cancel()
         for runner in self.runners.values():
             await runner.close()
         await self.proxy.stop()
@@ -174,14 +215,21 @@ class PreviewManager:
                     self.logs.emit(
                         info.project_id, "The preview proxy has not picked up this preview yet; still trying.", LogLevel.warning
                     )
-                self.logs.emit(info.project_id, f"Preview is running at {info.url}")
+                if running.waking_since is not None:
+                    took, running.waking_since = time.monotonic() - running.waking_since, None
+                    self.logs.emit(info.project_id, f"Woke in {took:.1f} s: the preview is running at {info.url} again.")
+                else:
+                    self.logs.emit(info.project_id, f"Preview is running at {info.url}")
                 self._changed(info)
                 return
             if info.state in (PreviewState.failed, PreviewState.stopped):
                 if info.state == PreviewState.failed:
                     self.logs.emit(info.project_id, f"The preview failed: {info.detail or 'see the lines above'}", LogLevel.error)
+                if running.waking_since is not None:  # its address would say it is starting forever
+                    running.waking_since = None
+                    await self.proxy.unroute(preview_id)
                 return
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.05)  # runners answer status from memory: asking often costs nothing, and a wake is short
             running = self._previews.get(preview_id)
 
     async def status(self, preview_id: str) -> PreviewInfo:
@@ -196,9 +244,12 @@ class PreviewManager:
         return info
 
     async def wait_ready(self, preview_id: str) -> PreviewInfo:
-        """Until the URL answers through the proxy or the preview fails; bound it with asyncio.timeout."""
+        """Until the URL answers through the proxy or the preview fails (a parked one is woken); bound it with
+        asyncio.timeout."""
         while True:
             info = await self.status(preview_id)
+            if info.state == PreviewState.parked:
+                info = await self.wake(preview_id)
             if info.state == PreviewState.failed:
                 return info
             if info.state == PreviewState.running and await self.answers(preview_id):
@@ -215,9 +266,12 @@ class PreviewManager:
         return response.status_code == 200
 
     async def push_files(self, preview_id: str, changed: Mapping[str, bytes], deleted: list[str]) -> None:
+        """Saved edits into the preview; a parked one is woken first (someone works on it)."""
         running = self._previews.get(preview_id)
         if running is not None:
             running.last_seen = time.monotonic()
+            if running.info.state == PreviewState.parked:
+                await self.wake(preview_id)
             await running.runner.push_files(preview_id, changed, deleted)
 
     async def run_command(self, preview_id: str, command: str, timeout_s: float) -> CommandOutcome:
@@ -229,6 +283,12 @@ class PreviewManager:
         return await running.runner.run_command(preview_id, command, timeout_s)
 
     async def stop(self, preview_id: str) -> None:
+        """Remove the preview, running or parked: its processes, files and route."""
+        async with self._lock(preview_id):
+            await self._stop(preview_id)
+        self._locks.pop(preview_id, None)
+
+    async def _stop(self, preview_id: str) -> None:
         running = self._previews.pop(preview_id, None)
         if watcher := self._watchers.pop(preview_id, None):
             watcher.cancel()
@@ -237,6 +297,89 @@ class PreviewManager:
             await running.runner.stop(preview_id)
             self.logs.emit(running.info.project_id, "Preview stopped.")
             self._changed(running.info.model_copy(update={"state": PreviewState.stopped}))
+
+    def _lock(self, preview_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(preview_id, asyncio.Lock())
+
+    # -- parking ---------------------------------------------------------------------------------
+
+    async def park(self, preview_id: str, why: str = "") -> bool:
+        """Park a running preview (Runner.park); its address answers the waking page until it is woken. False when it
+        does not run (starting, failed...) or its runner could not park it (then it is removed, and says so).
+
+        `why` ends the log's "Parked after ..." ("30 min idle").
+        """
+        async with self._lock(preview_id):
+            running = self._previews.get(preview_id)
+            if running is None or running.info.state == PreviewState.parked:
+                return False
+            try:
+                state = (await running.runner.status(preview_id)).state
+            except RunnerError:
+                state = PreviewState.stopped
+            if state != PreviewState.running:
+                return False
+            if watcher := self._watchers.pop(preview_id, None):
+                watcher.cancel()
+            project_id = running.info.project_id
+            # First, so that a request arriving while it parks gets the waking page (and wakes it once parked).
+            await self.proxy.park(preview_id)
+            try:
+                info = await running.runner.park(preview_id)
+            except RunnerError as exc:
+                self.logs.emit(project_id, f"The preview could not be parked, so it is stopped: {exc}", LogLevel.warning)
+                await self._stop(preview_id)
+                return False
+            info.url, info.runner_reason = self.proxy.url_for(preview_id), running.reason
+            running.info, running.parked_at = info, time.monotonic()
+            self.logs.emit(
+                project_id,
+                f"Parked after {why or 'a while unused'}: nothing of it runs now, and its files and dependencies are kept; "
+                "the next visit to its address or share link wakes it.",
+            )
+            self._changed(info)
+            return True
+
+    async def wake(self, preview_id: str) -> PreviewInfo:
+        """Wake a parked preview (Runner.wake) and follow it until its address answers again; returns at once with its
+        state then (a preview that is not parked: as it is). Concurrent calls share one wake. RunnerError when it
+        cannot wake: it is removed, and the caller starts its version afresh."""
+        running = self._previews.get(preview_id)
+        if running is None:
+            raise RunnerError("That preview is not running; start it again.")
+        running.last_seen = time.monotonic()
+        task = self._waking.get(preview_id)
+        if task is None:
+            task = self._waking[preview_id] = asyncio.create_task(self._wake(preview_id), name=f"wake-{preview_id}")
+            task.add_done_callback(lambda _: self._waking.pop(preview_id, None))
+        return await asyncio.shield(task)
+
+    async def _wake(self, preview_id: str) -> PreviewInfo:
+        async with self._lock(preview_id):
+            running = self._previews.get(preview_id)
+            if running is None:
+                raise RunnerError("That preview is not running; start it again.")
+            if running.info.state != PreviewState.parked:
+                return running.info
+            project_id, since = running.info.project_id, time.monotonic()
+            self.logs.emit(project_id, "Waking the parked preview up.")
+            try:
+                info = await running.runner.wake(preview_id, self._sink(project_id))
+            except RunnerError as exc:
+                self.logs.emit(project_id, f"The parked preview could not wake ({exc}); it starts afresh.", LogLevel.warning)
+                await self._stop(preview_id)
+                raise
+            info.url, info.runner_reason = self.proxy.url_for(preview_id), running.reason
+            running.info, running.parked_at, running.waking_since = info, None, since
+            running.started = running.last_seen = time.monotonic()
+            self._changed(info)
+            self._watchers[preview_id] = asyncio.create_task(self._watch(preview_id), name=f"preview-{preview_id}")
+            return info
+
+    async def _wake_request(self, preview_id: str) -> None:
+        """A request reached the parked preview's address (the proxy's waking page)."""
+        with contextlib.suppress(RunnerError):  # said in the project's log; its address answers the catch-all page now
+            await self.wake(preview_id)
 
     def running(self) -> list[PreviewInfo]:
         return [r.info for r in self._previews.values()]
@@ -250,23 +393,40 @@ class PreviewManager:
         if running := self._previews.get(preview_id):
             running.last_seen = time.monotonic()
 
-    async def reap(self) -> list[str]:
-        """Stop previews idle longer than idle_seconds or older than ttl_seconds."""
-        now = time.monotonic()
-        expired = [
-            pid
-            for pid, r in self._previews.items()
-            if now - r.last_seen > self.idle_seconds or now - r.started > self.ttl_seconds
-        ]
-        for preview_id in expired:
-            project_id = self._previews[preview_id].info.project_id
-            await self.stop(preview_id)
-            self.logs.emit(project_id, "The preview was stopped after being idle; open the Preview tab to start it again.")
-        return expired
+    async def reap(self) -> Reaped:
+        """Park the previews unused for park_after_s or running for ttl_s (remove those that do not run: starting for
+        that long, failed), and remove the previews parked for remove_after_s."""
+        reaped = Reaped()
+        for preview_id, running in list(self._previews.items()):
+            now = time.monotonic()
+            if self._previews.get(preview_id) is not running or preview_id in self._waking:
+                continue
+            project_id = running.info.project_id
+            if running.info.state == PreviewState.parked:
+                if running.parked_at is not None and now - running.parked_at > self.remove_after_s:
+                    await self.stop(preview_id)
+                    self.logs.emit(
+                        project_id,
+                        f"The preview was removed after {duration_words(now - running.parked_at)} parked; "
+                        "open the Preview tab to start it again.",
+                    )
+                    reaped.removed.append(preview_id)
+                continue
+            idle, age = now - running.last_seen, now - running.started
+            if idle <= self.park_after_s and age <= self.ttl_s:
+                continue
+            why = f"{duration_words(idle)} idle" if idle > self.park_after_s else f"{duration_words(age)} running"
+            if await self.park(preview_id, why):
+                reaped.parked.append(preview_id)
+            elif preview_id in self._previews:
+                await self.stop(preview_id)
+                self.logs.emit(project_id, "The preview was stopped after being idle; open the Preview tab to start it again.")
+                reaped.removed.append(preview_id)
+        return reaped
 
     async def _reap_forever(self) -> None:
         while True:
-            await asyncio.sleep(30)
+            await asyncio.sleep(self.reap_every_s)
             try:
                 await self.reap()
             except Exception:

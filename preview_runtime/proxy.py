@@ -5,8 +5,9 @@ provider watching `state_dir/dynamic`, no API, no dashboard, no ping, no access 
 in one dynamic file, rewritten whole and swapped in with os.replace, so Traefik never reads half a file.
 
 Hosts with no route reach a catch-all router (priority 1) whose target is a tiny stdlib HTTP server in this process
-that answers 404 with a short page. Every response, routed or not, gets the headers in PREVIEW_RESPONSE_HEADERS so
-Forja's cross-origin-isolated workspace can show it in an iframe.
+that answers 404 with a short page (pages.py). A parked preview's host goes to another one, the waking page, whose
+requests call `on_wake` to wake it. Every response, routed or not, gets the headers in PREVIEW_RESPONSE_HEADERS so Forja's
+cross-origin-isolated workspace can show it in an iframe.
 """
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ import socket
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from preview_runtime.pages import NOT_FOUND_HTML, WAKING_HTML, PageServer
 from preview_runtime.runner import RunnerError
 
 log = logging.getLogger(__name__)
@@ -60,12 +63,19 @@ PREVIEW_RESPONSE_HEADERS: dict[str, str] = {
 }
 PREVIEW_REQUEST_HEADERS: dict[str, str] = {"If-Modified-Since": ""}
 
-NOT_FOUND_MARKER = "X-Forja-Preview"  # set (to "none") only by the catch-all page
-NOT_FOUND_HTML = resources.files("preview_runtime").joinpath("not_found.html").read_bytes()
+NOT_FOUND_MARKER = "X-Forja-Preview"  # set only by Forja's own pages: "none" on the catch-all, "waking" on the waking one
+APP = "app"  # what serves a host answering without the marker: the preview's own upstream (see served_by)
+WAKING = "waking"  # the marker's value on the waking page; waking.html looks for it
 
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _HEADERS_MW = "forja-preview-headers"
 _CATCH_ALL = "forja-no-preview"
+_WAKING = "forja-waking"
+# Forja's waking page sets its headers itself; no-store so that no browser keeps it once the app answers.
+WAKING_HEADERS = {**PREVIEW_RESPONSE_HEADERS, "Cache-Control": "no-store", NOT_FOUND_MARKER: WAKING, "Retry-After": "1"}
+
+# Wakes a parked preview (its id); run on the proxy's event loop.
+OnWake = Callable[[str], Coroutine[Any, Any, None]]
 # Traefik waits this long after applying a configuration before it takes the next one into account (default 2s).
 THROTTLE = "100ms"
 REWRITE_AFTER_S = 2.0  # a route change Traefik has not applied by then is written again (see wait_routed)
@@ -100,30 +110,6 @@ def find_traefik(explicit: str | None = None) -> str | None:
     return shutil.which("traefik")
 
 
-class _NotFoundHandler(BaseHTTPRequestHandler):
-    server_version = "forja"
-    sys_version = ""
-    protocol_version = "HTTP/1.1"
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(min(length, 1 << 20))
-        self.send_response(404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(NOT_FOUND_HTML)))
-        self.send_header("Cache-Control", "no-store")
-        self.send_header(NOT_FOUND_MARKER, "none")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(NOT_FOUND_HTML)
-
-    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _answer
-
-    def log_message(self, format: str, *args: object) -> None:  # quiet
-        pass
-
-
 class PreviewProxy:
     """Traefik in front of every preview: `http://<preview_id>.<domain>:<port>` goes to that preview's dev server."""
 
@@ -143,10 +129,15 @@ class PreviewProxy:
         self.traefik_bin = traefik_bin
         self.log_level = log_level
         self._routes: dict[str, str] = {}
+        # Parked previews: their host answers the waking page. Replaced whole on each change, as the waking page's
+        # thread reads it.
+        self._parked: frozenset[str] = frozenset()
+        self.on_wake: OnWake | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
         self._process: asyncio.subprocess.Process | None = None
-        self._not_found: ThreadingHTTPServer | None = None
-        self._not_found_thread: threading.Thread | None = None
+        self._not_found = PageServer("preview-404", 404, NOT_FOUND_HTML, {"Cache-Control": "no-store", NOT_FOUND_MARKER: "none"})
+        self._waking = PageServer("preview-waking", 503, WAKING_HTML, WAKING_HEADERS, self._wake_request)
 
     # -- names -------------------------------------------------------------------------------
 
@@ -188,7 +179,9 @@ class PreviewProxy:
         await self._kill_leftover()
         if not _free(self.host, self.port):
             raise RunnerError(f"The preview port {self.host}:{self.port} is already in use; choose another one in the settings.")
-        self._start_not_found_server()
+        self._loop = asyncio.get_running_loop()
+        self._not_found.start()
+        self._waking.start()
         await self._write_dynamic()
         static = self.state_dir / "traefik.yml"
         _atomic_write(static, json.dumps(self._static_config(), indent=2))  # JSON is YAML
@@ -242,11 +235,8 @@ class PreviewProxy:
                 os.killpg(process.pid, signal.SIGKILL)
         with contextlib.suppress(FileNotFoundError):
             (self.state_dir / "traefik.pid").unlink()
-        if self._not_found is not None:
-            await asyncio.to_thread(self._not_found.shutdown)
-            self._not_found.server_close()
-            self._not_found = None
-            self._not_found_thread = None
+        await asyncio.to_thread(self._not_found.stop)
+        await asyncio.to_thread(self._waking.stop)
 
     def _leftover_pid(self) -> int | None:
         """The pid of a Traefik left by a Forja that died (it ran in its own session), still running our config."""
@@ -275,14 +265,14 @@ class PreviewProxy:
             await asyncio.sleep(0.02)
         (self.state_dir / "traefik.pid").unlink(missing_ok=True)
 
-    def _start_not_found_server(self) -> None:
-        if self._not_found is not None:
+    def _wake_request(self, host: str) -> None:
+        """A request reached the waking page (in its thread): wake the parked preview of that host, on the loop."""
+        label = host.rsplit(":", 1)[0].lower().strip(".")
+        preview_id = label.removesuffix(f".{self.domain}")
+        loop, on_wake = self._loop, self.on_wake
+        if preview_id == label or preview_id not in self._parked or loop is None or on_wake is None:
             return
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _NotFoundHandler)
-        server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="forja-preview-404", daemon=True)
-        thread.start()
-        self._not_found, self._not_found_thread = server, thread
+        asyncio.run_coroutine_threadsafe(on_wake(preview_id), loop).add_done_callback(_log_failure)
 
     def _log_tail(self, lines: int = 15) -> str:
         try:
@@ -315,7 +305,6 @@ class PreviewProxy:
         }
 
     def _dynamic_config(self) -> dict:
-        assert self._not_found is not None
         middlewares = [_HEADERS_MW]
         routers: dict[str, dict] = {
             _CATCH_ALL: {
@@ -326,9 +315,7 @@ class PreviewProxy:
                 "service": _CATCH_ALL,
             }
         }
-        services: dict[str, dict] = {
-            _CATCH_ALL: {"loadBalancer": {"servers": [{"url": f"http://127.0.0.1:{self._not_found.server_port}"}]}}
-        }
+        services: dict[str, dict] = {_CATCH_ALL: {"loadBalancer": {"servers": [{"url": self._not_found.url}]}}}
         for preview_id, upstream in sorted(self._routes.items()):
             name = f"preview-{preview_id}"
             routers[name] = {
@@ -339,6 +326,15 @@ class PreviewProxy:
                 "service": name,
             }
             services[name] = {"loadBalancer": {"servers": [{"url": upstream}], "passHostHeader": True}}
+        if self._parked:
+            services[_WAKING] = {"loadBalancer": {"servers": [{"url": self._waking.url}], "passHostHeader": True}}
+        for preview_id in sorted(self._parked):
+            routers[f"parked-{preview_id}"] = {
+                "entryPoints": ["web"],
+                "rule": f"Host(`{self.host_for(preview_id)}`)",
+                "priority": 100,
+                "service": _WAKING,
+            }
         return {
             "http": {
                 "routers": routers,
@@ -369,35 +365,64 @@ class PreviewProxy:
             raise ValueError(f"An upstream is http://host:port, not {upstream!r}")
         async with self._lock:
             key = preview_id.lower()
-            if self._routes.get(key) == upstream:
+            if self._routes.get(key) == upstream and key not in self._parked:
                 return
             self._routes[key] = upstream
-            if self._not_found is not None:
+            self._parked -= {key}
+            if self._not_found.started:
+                await self._write_dynamic()
+
+    async def park(self, preview_id: str) -> None:
+        """The preview's host answers the waking page from now on, and each request to it calls on_wake."""
+        self.host_for(preview_id)  # validates the id
+        async with self._lock:
+            key = preview_id.lower()
+            if key in self._parked and key not in self._routes:
+                return
+            self._routes.pop(key, None)
+            self._parked |= {key}
+            if self._not_found.started:
                 await self._write_dynamic()
 
     async def unroute(self, preview_id: str) -> None:
         async with self._lock:
-            if self._routes.pop(preview_id.lower(), None) is not None and self._not_found is not None:
+            key = preview_id.lower()
+            routed, parked = self._routes.pop(key, None) is not None, key in self._parked
+            self._parked -= {key}
+            if (routed or parked) and self._not_found.started:
                 await self._write_dynamic()
 
     def routes(self) -> dict[str, str]:
         return dict(self._routes)
 
-    async def is_routed(self, preview_id: str, client: httpx.AsyncClient | None = None) -> bool | None:
-        """Whether the proxy sends this preview's host somewhere other than the catch-all page; None if it does not answer."""
+    def parked(self) -> set[str]:
+        return set(self._parked)
+
+    async def served_by(self, preview_id: str, client: httpx.AsyncClient | None = None) -> str | None:
+        """What answers the preview's host now: APP (its upstream), WAKING (the waking page) or "none" (the catch-all
+        page); None when the proxy does not answer."""
         own = client is None
         client = client or httpx.AsyncClient(timeout=2, trust_env=False)
         try:
             response = await client.get(self.internal_url(), headers={"Host": self.host_for(preview_id)})
-            return response.headers.get(NOT_FOUND_MARKER) != "none"
+            return response.headers.get(NOT_FOUND_MARKER, APP)
         except httpx.HTTPError:
             return None
         finally:
             if own:
                 await client.aclose()
 
+    async def is_routed(self, preview_id: str, client: httpx.AsyncClient | None = None) -> bool | None:
+        """Whether the proxy sends this preview's host to its upstream; None if it does not answer."""
+        served = await self.served_by(preview_id, client)
+        return None if served is None else served == APP
+
     async def wait_routed(self, preview_id: str, timeout: float = 10, routed: bool = True) -> bool:  # noqa: ASYNC109
-        """Until Traefik has applied the latest route (or its removal, with routed=False); False on timeout.
+        """Until Traefik sends the host to its upstream (or, with routed=False, to the catch-all page); see wait_served."""
+        return await self.wait_served(preview_id, APP if routed else "none", timeout)
+
+    async def wait_served(self, preview_id: str, by: str, timeout: float = 10) -> bool:  # noqa: ASYNC109
+        """Until Traefik has applied the latest change: the host served `by` APP, WAKING or "none"; False on timeout.
 
         Traefik's file watcher applies a change asynchronously: measured here with a 100 ms throttle, 0.1-0.3 s
         (about 1-2 s with Traefik's default 2 s throttle). Its file system watch can also miss an event on
@@ -408,7 +433,7 @@ class PreviewProxy:
         rewrite_at = time.monotonic() + REWRITE_AFTER_S
         async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
             while self.running:
-                if await self.is_routed(preview_id, client) is routed:
+                if await self.served_by(preview_id, client) == by:
                     return True
                 now = time.monotonic()
                 if now >= deadline:
@@ -419,6 +444,11 @@ class PreviewProxy:
                     rewrite_at = now + REWRITE_AFTER_S
                 await asyncio.sleep(0.05)
         return False
+
+
+def _log_failure(future: Future[None]) -> None:
+    if not future.cancelled() and (exc := future.exception()) is not None:
+        log.error("waking a parked preview failed", exc_info=exc)
 
 
 def _atomic_write(path: Path, text: str, temp_dir: Path | None = None) -> None:

@@ -23,6 +23,8 @@ class PreviewState(enum.StrEnum):
     running = "running"
     failed = "failed"
     stopped = "stopped"
+    # Idle, so its processes or container are stopped; its files and dependencies are kept for a wake (Runner.park).
+    parked = "parked"
 
 
 class PreviewSpec(BaseModel):
@@ -118,12 +120,24 @@ class Runner(ABC):
         and sandbox), beside it; at `timeout_s` everything the command started is killed."""
 
     async def memory_bytes(self, preview_id: str) -> int | None:
-        """The memory the preview uses now, in bytes; None when this runner cannot tell (or it is not running)."""
+        """The memory the preview uses now, in bytes (0 when parked); None when this runner cannot tell (or it is not
+        running)."""
         return None
+
+    async def park(self, preview_id: str) -> PreviewInfo:
+        """Stop what the running preview runs and free its memory, keeping what a wake needs (its files, its installed
+        dependencies); returns it in state parked. RunnerError when it cannot be parked: the caller stops it instead."""
+        raise RunnerError(f"The {self.name} runner cannot park previews.")
+
+    async def wake(self, preview_id: str, log: LogSink) -> PreviewInfo:
+        """Start a parked preview again from what it kept, without installing when its dependency files are the same;
+        returns at once in state starting (or installing), as start does, its output going to `log`. RunnerError when
+        it cannot wake (what it kept is gone): it is removed, and the caller starts the version afresh."""
+        raise RunnerError(f"The {self.name} runner cannot wake previews.")
 
     @abstractmethod
     async def adopt(self) -> list[PreviewInfo]:
-        """After a Forja restart: previews of this runner still alive, taken back (or cleaned up)."""
+        """After a Forja restart: previews of this runner still alive or parked, taken back (or cleaned up)."""
 
     async def close(self) -> None:  # noqa: B027 (optional hook)
         """Forja is shutting down: release what outlives the process (most runners keep nothing)."""

@@ -61,6 +61,7 @@ def state_badge(state: rx.Var[str] | str) -> rx.Component:
             ("ok", badge("green")),
             ("running", badge("green")),
             ("off", badge("gray")),
+            ("parked", badge("gray")),
             ("problem", badge("red")),
             badge("amber"),
         )

@@ -82,10 +82,10 @@ _POLL_SCRIPT = """
       if (s.state === 'running' && s.url) { show(s.url); return; }
       if (s.state === 'failed') { text.textContent = 'This app could not start. Try again later.'; return; }
       if (s.state === 'gone') { text.textContent = s.detail || 'This link no longer works.'; return; }
-      setTimeout(poll, 1000);
+      setTimeout(poll, 400);
     }).catch(function(){ setTimeout(poll, 1000); });
   }
-  setTimeout(poll, 1000);
+  setTimeout(poll, 400);
 })();
 """.replace("__SANDBOX__", SANDBOX)
 
@@ -248,7 +248,7 @@ async def share_status(token: str) -> JSONResponse:
     except ShareGone as exc:
         return JSONResponse({"state": "gone", "url": "", "detail": exc.message}, exc.status, headers=PAGE_HEADERS)
     info = await services.previews.status_version(target.project_id, target.version)
-    if info is None:  # never started here, or stopped after being idle: start it again
+    if info is None or info.state == PreviewState.parked:  # never started here, removed, or parked: start or wake it
         try:
             info = await services.previews.start_version(target.project_id, target.version)
         except PreviewError:

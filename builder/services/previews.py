@@ -97,6 +97,7 @@ def docker_runner(image: str) -> Runner:
         wheel_seed=settings.pip_seed_wheels,
         extra_env=offline_env(),
         silent_s=settings.preview_silent_s,
+        park_dir=settings.data_dir / "parked",
     )
     return DockerRunner(config)
 
@@ -192,7 +193,13 @@ class PreviewService:
                 elif image is not None:
                     log.warning("previews do not run in Docker yet: %s", image.describe())
                 manager = PreviewManager(
-                    runners, proxy, self._logs, settings.preview_idle_s, settings.preview_ttl_s, on_change=self._changed
+                    runners,
+                    proxy,
+                    self._logs,
+                    park_after_s=settings.preview_park_after_s,
+                    remove_after_s=settings.preview_remove_after_s,
+                    ttl_s=settings.preview_ttl_s,
+                    on_change=self._changed,
                 )
                 if image is not None and image.state != ImageState.ready:
                     manager.unavailable["docker"] = image.describe()
@@ -225,7 +232,7 @@ class PreviewService:
     async def start(
         self, project_id: str, runner: str = "auto", restart: bool = False, started_by: str | None = None
     ) -> PreviewInfo:
-        """The project's current version, previewed; an already running preview of it is reused.
+        """The project's current version, previewed; an already running preview of it is reused, a parked one woken.
 
         Concurrent callers (a generation's check and the page that shows it) wait for one start.
         `started_by`: the person who asked, if one did (for the record).
@@ -236,7 +243,10 @@ class PreviewService:
             if not project.current_version:
                 raise PreviewError("This project has no files yet; build or import something first.")
             if (current := await self.status(project_id)) is not None:
-                if not restart and current.state not in (PreviewState.failed, PreviewState.stopped):
+                if not restart and current.state == PreviewState.parked and current.version == project.current_version:
+                    if (woken := await self._wake(project_id, current)) is not None:
+                        return woken
+                elif not restart and current.state not in (PreviewState.failed, PreviewState.stopped, PreviewState.parked):
                     return current
                 await self.stop(project_id)
             if self.admit is not None:
@@ -260,6 +270,16 @@ class PreviewService:
             self._by_project[project_id] = preview_id
             await self._record(info, started_by)
             return info
+
+    async def _wake(self, project_id: str, parked: PreviewInfo) -> PreviewInfo | None:
+        """A parked preview, woken (it counts as running again: admitted as a start is); None when it could not wake
+        (its runner removed it: its version starts afresh)."""
+        if self.admit is not None:
+            await self.admit(project_id)
+        try:
+            return await (await self.manager()).wake(parked.preview_id)
+        except RunnerError:
+            return None
 
     def prepare(self, project_id: str, tree: Mapping[str, bytes]) -> None:
         """Start installing the dependencies of a project still being written, so they are ready when it is; returns
@@ -476,7 +496,7 @@ class PreviewService:
     # current preview's start/stop/restart leave them alone.
 
     async def start_version(self, project_id: str, version: int, runner: str = "auto", restart: bool = False) -> PreviewInfo:
-        """The given version, previewed as it was saved; an already running preview of it is reused.
+        """The given version, previewed as it was saved; an already running preview of it is reused, a parked one woken.
 
         Concurrent callers for the same version wait for one start rather than starting several.
         """
@@ -485,7 +505,10 @@ class PreviewService:
         lock = self._version_locks.setdefault(key, asyncio.Lock())
         async with lock:
             if (current := await self.status_version(project_id, version)) is not None:
-                if not restart and current.state not in (PreviewState.failed, PreviewState.stopped):
+                if not restart and current.state == PreviewState.parked:
+                    if (woken := await self._wake(project_id, current)) is not None:
+                        return woken
+                elif not restart and current.state not in (PreviewState.failed, PreviewState.stopped):
                     return current
                 await self.stop_version(project_id, version)
             if self.admit is not None:

@@ -210,6 +210,8 @@ class QuotaService:
             )
 
     async def _running_previews(self, user_id: str) -> int:
-        live = [info for info in self._previews.running() if info.state not in (PreviewState.failed, PreviewState.stopped)]
+        # Parked previews hold no memory and run nothing: they count again once woken.
+        idle = (PreviewState.failed, PreviewState.stopped, PreviewState.parked)
+        live = [info for info in self._previews.running() if info.state not in idle]
         owners = await self._store.owners(sorted({info.project_id for info in live}))
         return sum(1 for info in live if owners.get(info.project_id) == user_id)

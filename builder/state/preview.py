@@ -10,6 +10,7 @@ from builder.errors import ForjaError, PreviewRefused
 from builder.settings import settings
 from builder.state.views import preview_words
 from builder.state.workspace import Loaded, WorkspaceState
+from preview_runtime.runner import PreviewState
 
 # Below Radix's `md` (assets/forja.css) the workspace shows one pane at a time.
 PHONE_QUERY = "window.matchMedia('(max-width: 63.99em)').matches"
@@ -79,7 +80,7 @@ class PreviewPaneState(WorkspaceState):
     @rx.event
     def open(self):
         """The Preview tab was opened: a project with files starts unless it runs or is on its way."""
-        if self.current_version > 0 and self.preview_state in ("", "failed", "stopped"):
+        if self.current_version > 0 and self.preview_state in ("", "failed", "stopped", "parked"):
             return PreviewPaneState.start_preview
 
     @rx.event
@@ -126,6 +127,8 @@ class PreviewPaneState(WorkspaceState):
                 return
             self.preview_mode = "server"
         try:
+            before = await previews.status(project_id)
+            waking = before is not None and before.state == PreviewState.parked
             await previews.start(project_id, started_by=allowed.actor.user_id)
         except ForjaError as exc:
             async with self:
@@ -142,7 +145,7 @@ class PreviewPaneState(WorkspaceState):
                     self.preview_unsandboxed = not info.sandboxed
                     self.preview_state = info.state.value
                     self.preview_url = info.url
-                    self.preview_message = preview_words(info)
+                    self.preview_message = preview_words(info, waking)
 
     @rx.event
     def webcontainer_ready(self, url: str) -> None:

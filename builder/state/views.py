@@ -35,6 +35,7 @@ PREVIEW_WORDS = {
     PreviewState.installing: "Installing dependencies...",
     PreviewState.running: "Starting the dev server...",
 }
+WAKING_WORDS = "Waking the app up: it was parked after a while unused..."
 # The file a person most likely wants to see first, best first.
 FIRST_FILES = (
     "src/App.jsx",
@@ -222,12 +223,17 @@ def default_file(paths: list[str]) -> str:
     return next((p for p in paths if not is_binary_path(p)), paths[0])
 
 
-def preview_words(info: PreviewInfo) -> str:
-    """The waiting message of the Preview tab; empty once the preview answers (PreviewService.follow gives it a url)."""
+def preview_words(info: PreviewInfo, waking: bool = False) -> str:
+    """The waiting message of the Preview tab; empty once the preview answers (PreviewService.follow gives it a url).
+
+    `waking`: the preview was parked, and this start wakes it.
+    """
     if info.state == PreviewState.failed:
         # One sentence here; the log tail that may follow it is in the Logs tab.
         first = info.detail.split("\n", 1)[0].removesuffix(" Last lines:").rstrip(".")
         if first[1:2].islower():  # a sentence of its own goes on after the colon in lower case
             first = first[0].lower() + first[1:]
         return f"The preview failed: {first or 'see the Logs tab'}."
-    return "" if info.url else PREVIEW_WORDS.get(info.state, "")
+    if info.url:
+        return ""
+    return WAKING_WORDS if waking or info.state == PreviewState.parked else PREVIEW_WORDS.get(info.state, "")

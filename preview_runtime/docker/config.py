@@ -36,6 +36,8 @@ class DockerConfig:
     deps_cache_max_bytes: int = 2 << 30
     deps_save_timeout_s: float = 120
     warm_pool: int = 0
+    # Where parked previews keep their /app (parking.py), on Forja's machine; None: previews are not parked but stopped.
+    park_dir: str | os.PathLike[str] | None = None
     ready_path: str = "/"
     silent_s: float = 90  # a dev server that prints nothing and listens on no port this long is ended as stuck
 

@@ -1,6 +1,8 @@
 # Entry script of every preview container, run as `bash -c` under tini (see DESIGN.md).
 # Everything specific to one preview (PORT, FORJA_INSTALL, FORJA_DEV, FORJA_DEPS_CACHE) arrives in the
 # bootstrap's `env` file, so a container started before anyone asked (the warm pool) serves any preview.
+# A parked preview's container runs this again when it wakes: its /app comes back with the bootstrap, and
+# FORJA_KEPT says its dependencies came back in it, so nothing is installed.
 # Lines starting with "[forja:<nonce>]" are markers for the runner, never shown to the user. stderr goes
 # into stdout so markers and output keep their order (Docker logs each stream separately). While waiting
 # it polls every 20 ms with `read -t` on a FIFO of its own (no process started per poll), and a container
@@ -42,7 +44,9 @@ if [ -f "$F/extra-ca.pem" ]; then
   cat /etc/ssl/certs/ca-certificates.crt "$F/extra-ca.pem" > "$F/ca-bundle.pem"
 fi
 if [ -n "$FORJA_INSTALL" ]; then
-  if [ -n "$FORJA_DEPS_CACHE" ] && [ "$restored" = mounted ]; then
+  if [ -n "$FORJA_KEPT" ]; then
+    echo "$M deps-kept"
+  elif [ -n "$FORJA_DEPS_CACHE" ] && [ "$restored" = mounted ]; then
     echo "$M deps-mounted"
   elif [ -n "$FORJA_DEPS_CACHE" ] && [ -n "$restored" ] && [ "$restored" != failed ]; then
     echo "$M deps-restored $restored"

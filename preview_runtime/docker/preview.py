@@ -19,7 +19,7 @@ class DockerPreview:
     project_id: str
     version: int
     container_id: str
-    port: int
+    port: int  # where its dev server answers: the plan's port, or where it listens instead (readiness.py)
     log: LogSink
     ip: str = ""
     app_volume: str = ""
@@ -40,6 +40,10 @@ class DockerPreview:
     gave_up: bool = False  # Forja ended it (silent, listening nowhere): its detail says why
     side_ports: list[int] = field(default_factory=list)  # the plan's side servers (an API): never the preview's address
     relayed: bool = False  # a relay to a dev server on the container's loopback was started (readiness.Watch._relay)
+    plan_port: int = 0  # the port its run plan gives it ($PORT); `port` until the dev server is found elsewhere
+
+    def __post_init__(self) -> None:
+        self.plan_port = self.plan_port or self.port
 
     @property
     def upstream(self) -> str:
@@ -53,6 +57,15 @@ class DockerPreview:
         """Move on, unless the preview has failed or stopped already."""
         if self.state not in (PreviewState.failed, PreviewState.stopped):
             self.state = state
+
+    def woken(self, log: LogSink) -> None:
+        """Back to a start's first state, for its container's new run."""
+        now = time.monotonic()
+        self.log, self.state, self.detail, self.source, self.port = log, PreviewState.starting, "", "install", self.plan_port
+        self.stopping = self.gave_up = self.relayed = False
+        self.started_at = self.phase_at = self.last_output = now
+        self.settled = asyncio.Event()
+        self.save_task = None
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """A background task of this preview, cancelled when it stops."""

@@ -115,6 +115,8 @@ class Watch:
             p.set_state(PreviewState.installing)
             p.phase_at = now
             p.emit("Installing dependencies…", LogLevel.info, "forja")
+        elif kind == "deps-kept":
+            p.emit("Dependencies kept from before it was parked: no install needed.", LogLevel.info, "forja")
         elif kind == "deps-mounted":
             p.emit("Dependencies come from the cache, mounted read-only: no install needed.", LogLevel.info, "forja")
         elif kind == "deps-restoring":

@@ -9,6 +9,7 @@ import logging
 import secrets
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from aiodocker.exceptions import DockerError
@@ -34,6 +35,7 @@ from preview_runtime.docker.layout import (
     preview_names,
     tar_files,
 )
+from preview_runtime.docker.parking import park_file, save_app
 from preview_runtime.docker.pool import Slot, WarmPool
 from preview_runtime.docker.preview import DockerPreview
 from preview_runtime.docker.readiness import Watch
@@ -129,12 +131,7 @@ class DockerRunner(Runner):
         if spec.preview_id in self._previews:
             await self.stop(spec.preview_id)
         await self._remove_untracked(spec.preview_id)
-        extra_ca: bytes | None = None
-        if self.config.extra_ca_path:
-            try:
-                extra_ca = open(self.config.extra_ca_path, "rb").read()  # noqa: ASYNC230 (small file)
-            except OSError as exc:
-                raise RunnerError(f"Forja cannot read the extra CA bundle {self.config.extra_ca_path}: {exc}") from exc
+        extra_ca = self._extra_ca()
         # The bootstrap folder is Forja's: a project file there could only confuse the entry script.
         files = {
             path: data
@@ -210,6 +207,14 @@ class DockerRunner(Runner):
             self.pool.used(deps_key, p)
         return p.info(self.name)
 
+    def _extra_ca(self) -> bytes | None:
+        if not self.config.extra_ca_path:
+            return None
+        try:
+            return open(self.config.extra_ca_path, "rb").read()
+        except OSError as exc:
+            raise RunnerError(f"Forja cannot read the extra CA bundle {self.config.extra_ca_path}: {exc}") from exc
+
     def _limits_text(self) -> str:
         c = self.config
         return f"memory {human_size(c.memory_bytes, iec=True)}, {c.nano_cpus / 1e9:g} CPU, {c.pids_limit} processes"
@@ -271,7 +276,71 @@ class DockerRunner(Runner):
             raise RunnerError(f"The preview is not running (it is {p.state.value}): commands run only in a running preview.")
         return await run_in_container(self.engine, p.container_id, command, timeout_s)
 
+    # -- parking ----------------------------------------------------------------------------
+
+    def _park_file(self, preview_id: str) -> Path | None:
+        park_dir = self.config.park_dir
+        return park_file(Path(park_dir), self.config.network, preview_id) if park_dir else None
+
+    async def park(self, preview_id: str) -> PreviewInfo:
+        """Keep /app on Forja's disk (parking.py), then stop the container; it and its volumes stay for the wake."""
+        p = self._preview(preview_id)
+        if p.state != PreviewState.running:
+            raise RunnerError(f"Only a running preview can be parked (it is {p.state.value}).")
+        target = self._park_file(preview_id)
+        if target is None:
+            raise RunnerError("this Forja keeps no parked Docker previews (no park folder is set)")
+        if p.save_task is not None and not p.save_task.done():
+            # The first install's copy into the cache is what lets the wake leave node_modules out: let it finish.
+            await asyncio.wait([p.save_task], timeout=self.config.deps_save_timeout_s)
+        # With the cache complete, the dependencies come back from it (mounted or restored); else they are kept.
+        keep = await self.deps.complete(p.deps_key) is None
+        await save_app(self.engine, p.container_id, target, keep, self.config.app_size_bytes, self._extra_ca())
+        p.stopping = True
+        await p.cancel_tasks()
+        docker = await self.engine.client()
+        try:
+            await docker.containers.container(p.container_id).stop(t=2)
+        except DockerError as exc:
+            target.unlink(missing_ok=True)
+            raise RunnerError(f"Docker could not stop the container: {exc.message}") from exc
+        p.state, p.ip = PreviewState.parked, ""
+        p.settled.set()
+        return p.info(self.name)
+
+    async def wake(self, preview_id: str, log: LogSink) -> PreviewInfo:
+        """Start the container again and give it back its /app and bootstrap: entry.sh goes on as after a start."""
+        p = self._previews.get(preview_id)
+        target = self._park_file(preview_id)
+        if p is None or p.state != PreviewState.parked or target is None:
+            raise RunnerError("That preview is not parked here.")
+        if not target.is_file():
+            await self.stop(preview_id)
+            raise RunnerError("its files are gone")
+        await self._ensure_ready()
+        docker = await self.engine.client()
+        container = docker.containers.container(p.container_id)
+        p.woken(log)
+        since = int(time.time())
+        try:
+            await container.start()
+            p.ip = (await container.show())["NetworkSettings"]["Networks"][self.config.network]["IPAddress"]
+            upload = await asyncio.to_thread(open, target, "rb")
+            with upload:
+                await container.put_archive(APP_DIR, upload)
+        except (DockerError, KeyError, OSError) as exc:
+            await self.stop(preview_id)
+            message = exc.message if isinstance(exc, DockerError) else str(exc) or f"no address on {self.config.network}"
+            raise RunnerError(f"Docker could not start it again: {message}") from exc
+        target.unlink(missing_ok=True)
+        p.emit(f"Preview container started again, its files back in place ({self._limits_text()}).", LogLevel.info, "forja")
+        p.spawn(self.watch.follow(p, since=since))
+        p.spawn(self.watch.wait_ready(p))
+        return p.info(self.name)
+
     async def stop(self, preview_id: str) -> None:
+        if (target := self._park_file(preview_id)) is not None:
+            target.unlink(missing_ok=True)
         p = self._previews.pop(preview_id, None)
         if p is None:
             await self._remove_untracked(preview_id)
@@ -303,6 +372,8 @@ class DockerRunner(Runner):
         await self.engine.remove_volume(app_volume)
         await self.engine.remove_volume(claimed_app_volume)
         await self.engine.remove_volume(record)
+        if (target := self._park_file(preview_id)) is not None:
+            target.unlink(missing_ok=True)
 
     async def adopt(self, log: LogSink | None = None) -> list[PreviewInfo]:
         """Previews of this runner's network still alive after a restart; exited ones are removed.
@@ -337,7 +408,9 @@ class DockerRunner(Runner):
                     claim_volume = record["Name"]
                     labels = record.get("Labels") or {}
             preview_id = labels.get("forja.preview_id", "")
-            if not info["State"].get("Running") or not preview_id:
+            running = bool(info["State"].get("Running"))
+            parked = not running and bool(preview_id) and (target := self._park_file(preview_id)) is not None and target.is_file()
+            if not (running or parked) or not preview_id:
                 await self.engine.remove_container(cid)
                 await self.engine.remove_volume(app_volume)
                 await self.engine.remove_volume(claim_volume)
@@ -354,15 +427,16 @@ class DockerRunner(Runner):
                 container_id=cid,
                 port=int(labels.get("forja.port", "0") or 0),
                 log=log or self.default_log_sink,
-                ip=endpoint.get("IPAddress", ""),
+                ip=endpoint.get("IPAddress", "") if running else "",
                 app_volume=app_volume or preview_names(network, preview_id)[1],
                 nonce=env.get("FORJA_NONCE", ""),
                 claim_volume=claim_volume,
-                state=PreviewState.running,
+                state=PreviewState.running if running else PreviewState.parked,
                 source="dev-server",
             )
             self._previews[preview_id] = p
-            p.spawn(self.watch.follow(p, since=int(time.time())))
+            if running:
+                p.spawn(self.watch.follow(p, since=int(time.time())))
             adopted.append(p.info(self.name))
         # Claim records whose container is gone, with the /app volume they name.
         for cid, record in records.items():
@@ -404,6 +478,9 @@ class DockerRunner(Runner):
         }
 
     async def memory_bytes(self, preview_id: str) -> int | None:
+        """What its container uses now; 0 when it is parked (stopped)."""
+        if (p := self._previews.get(preview_id)) is not None and p.state == PreviewState.parked:
+            return 0
         try:
             return (await self.stats(preview_id))["memory_bytes"]
         except RunnerError:

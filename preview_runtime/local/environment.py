@@ -6,6 +6,7 @@ import ctypes
 import logging
 import os
 import re
+import shlex
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -95,3 +96,13 @@ def make_undumpable() -> bool:
         logger.warning("could not make Forja's process undumpable: %s", os.strerror(ctypes.get_errno()))
         return False
     return True
+
+
+def in_venv(install: str, directory: Path, env: dict[str, str]) -> str:
+    """The install, with the project's Python packages going into a venv of its own in `directory` (never into
+    Forja's: read-only in the sandbox, and Forja's to keep clean without it); `env` then means that venv's `python`."""
+    if "pip install" not in install:
+        return install
+    venv = directory / ".venv"
+    env["VIRTUAL_ENV"], env["PATH"] = str(venv), f"{venv / 'bin'}:{env['PATH']}"
+    return f"{shlex.quote(sys.executable)} -m venv .venv && {install}"

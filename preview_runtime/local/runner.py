@@ -8,6 +8,10 @@ minimal environment (environment.py) and resource limits (limits.py), all starte
 in `work_dir/.deps/<dependency key>` (deps_cache.py) and linked into the next preview of the same dependency files
 instead of installing.
 
+`park` ends a running preview's processes and its sandbox but keeps its folder (node_modules, .venv and all) and a
+record of how to run it (records.py); `wake` runs its dev server there again in a new sandbox, without installing when
+its dependency files are the ones it was installed from.
+
 `prepare` runs that install before the preview exists (while a model still writes the rest of the project), in
 `work_dir/.prepare/<scratch>` holding the dependency files only, with the same environment, sandbox and HOME, and
 fills the same cache; a preview of those files started meanwhile waits for it (preparation.py).
@@ -23,34 +27,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 import secrets
-import shlex
 import shutil
-import sys
 import time
 from collections.abc import Collection, Mapping
 from functools import partial
 from pathlib import Path
 
+from preview_runtime.local.commands import run_beside
 from preview_runtime.local.deps_cache import DEPS_KEEP, NPM_INSTALL_ONLY, prune_deps, restore_deps, save_deps
 from preview_runtime.local.egress import DEFAULT_EGRESS_HOSTS
-from preview_runtime.local.environment import loopback_only, preview_env
+from preview_runtime.local.environment import in_venv, loopback_only, preview_env
 from preview_runtime.local.files import free_port, write_files
 from preview_runtime.local.homes import ready_home, remove_old_shared_home
 from preview_runtime.local.limits import Limits
 from preview_runtime.local.network import SandboxNetwork
 from preview_runtime.local.preparation import Preparation
 from preview_runtime.local.processes import LINUX, end_group, kill_group, resident_bytes, start_ticks
+from preview_runtime.local.records import Parked, hashes, read_kept, read_record, write_record
 from preview_runtime.local.spawn import TMP_DIR, Say, Spawner
 from preview_runtime.local.supervise import LocalRun, output_lines, supervise
 from preview_runtime.local.upstream import UpstreamProxy
 from preview_runtime.logs import LogLevel
 from preview_runtime.plan import RunPlan, dependency_files, dependency_key, npm_script
 from preview_runtime.runner import (
-    OUTPUT_TAIL_CHARS,
     CommandOutcome,
     LogSink,
     PreviewInfo,
@@ -58,7 +60,6 @@ from preview_runtime.runner import (
     PreviewState,
     Runner,
     RunnerError,
-    output_tail,
 )
 
 logger = logging.getLogger(__name__)
@@ -106,6 +107,7 @@ class LocalRunner(Runner):
         self.sandbox = sandbox
         self._spawner = Spawner(self.work_dir, sandbox, allow_unsandboxed, limits or Limits(), egress_hosts, upstream_proxy)
         self._runs: dict[str, LocalRun] = {}
+        self._parked: dict[str, Parked] = {}
         self._deps_saves: set[asyncio.Task[None]] = set()
         # Project id -> its latest preparation (see prepare), kept once finished so the same files again do nothing.
         self._preparations: dict[str, Preparation] = {}
@@ -121,17 +123,14 @@ class LocalRunner(Runner):
     def _record(self, preview_id: str) -> Path:
         return self.work_dir / _RECORDS / f"{preview_id}.json"
 
-    def _write_record(self, preview_id: str, pgid: int | None) -> None:
-        record = self._record(preview_id)
-        record.parent.mkdir(parents=True, exist_ok=True)
-        data = {"pgid": pgid, "start_ticks": start_ticks(pgid) if pgid else None}
-        record.write_text(json.dumps(data))
+    def _write_record(self, preview_id: str, pgid: int | None, parked: Parked | None = None) -> None:
+        write_record(self._record(preview_id), pgid, parked)
 
     # -- Runner ------------------------------------------------------------------------------
 
     async def start(self, spec: PreviewSpec, log: LogSink) -> PreviewInfo:
         directory = self._dir(spec.preview_id)
-        if spec.preview_id in self._runs:
+        if spec.preview_id in self._runs or spec.preview_id in self._parked:
             await self.stop(spec.preview_id)
         await self._spawner.sandbox_or_refusal()
         home = await self._ready_home(spec.project_id)
@@ -143,7 +142,10 @@ class LocalRunner(Runner):
         except BaseException:
             await self._forget(spec.preview_id)
             raise
+        return await self._begin(spec, directory, home, log, installed=False)
 
+    async def _begin(self, spec: PreviewSpec, directory: Path, home: Path, log: LogSink, installed: bool) -> PreviewInfo:
+        """Run the preview in its folder (the files are there): install unless `installed`, then its dev server."""
         port = self._free_port()
         env = preview_env(port, home, self.extra_env)
         bwrap = await self._spawner.bubblewrap()
@@ -167,7 +169,7 @@ class LocalRunner(Runner):
             raise
         self._runs[spec.preview_id] = run
         preparation = self._preparations.get(spec.project_id)
-        if preparation is not None and preparation.cache == cache and preparation.in_flight:
+        if not installed and preparation is not None and preparation.cache == cache and preparation.in_flight:
             # A second install beside it would fetch the same packages again on the same cores: wait, then restore.
             run.state = PreviewState.installing
             run.emit(
@@ -180,7 +182,7 @@ class LocalRunner(Runner):
             )
             return self._info(run)
         try:
-            await self._launch(run, env, dev, cache)
+            await self._launch(run, env, dev, cache, installed)
         except BaseException:
             self._runs.pop(spec.preview_id, None)
             await self._forget(spec.preview_id, run.network)
@@ -195,10 +197,15 @@ class LocalRunner(Runner):
             run.state, run.detail = PreviewState.failed, str(exc)
             run.emit(run.detail, LogLevel.error, "forja")
 
-    async def _launch(self, run: LocalRun, env: dict[str, str], dev: str, cache: Path) -> None:
-        """Restore the dependencies or install them, then run the dev server, in one shell that `supervise` follows."""
+    async def _launch(self, run: LocalRun, env: dict[str, str], dev: str, cache: Path, installed: bool = False) -> None:
+        """Restore the dependencies or install them (unless `installed`: a woken preview's folder has them), then run
+        the dev server, in one shell that `supervise` follows."""
         install = run.spec.plan.install.strip()
-        if NPM_INSTALL_ONLY.fullmatch(install):
+        if installed and install:
+            in_venv(install, run.directory, env)  # its venv's python and scripts first on PATH, as after an install
+            run.emit("Dependencies kept from before it was parked (same dependency files): no install.", LogLevel.info, "forja")
+            install = ""
+        elif NPM_INSTALL_ONLY.fullmatch(install):
             if await asyncio.to_thread(restore_deps, cache, run.directory):
                 run.emit(
                     "Dependencies restored from the cache (same package.json and lockfile as before): no install.",
@@ -208,7 +215,7 @@ class LocalRunner(Runner):
                 install = ""
             else:
                 run.deps_cache = cache
-        install = _in_venv(install, run.directory, env)
+        install = in_venv(install, run.directory, env)
         marker = f"forja-dev-server-starts-{secrets.token_hex(8)}"
         if install:
             script = f"{{ {install}\n}} && printf '%s\\n' {marker} && {{ {dev}\n}}"
@@ -285,7 +292,7 @@ class LocalRunner(Runner):
         directory.mkdir(parents=True)
         await asyncio.to_thread(write_files, directory, files)
         env = preview_env(self._free_port(), home, self.extra_env)
-        script = _in_venv(install, directory, env)
+        script = in_venv(install, directory, env)
         if preparation.cancelled:
             return
         say(f"Installing the dependencies while the rest of the project is written: {install}", LogLevel.info)
@@ -320,11 +327,59 @@ class LocalRunner(Runner):
     def _run(self, preview_id: str) -> LocalRun:
         run = self._runs.get(preview_id)
         if run is None:
-            raise RunnerError("That preview is not running; start it again.")
+            parked = " (it is parked)" if preview_id in self._parked else ""
+            raise RunnerError(f"That preview is not running{parked}; start it again.")
         return run
 
     async def status(self, preview_id: str) -> PreviewInfo:
+        if (parked := self._parked.get(preview_id)) is not None:
+            return self._parked_info(preview_id, parked)
         return self._info(self._run(preview_id))
+
+    async def park(self, preview_id: str) -> PreviewInfo:
+        """End the preview's processes and its sandbox; keep its folder and a record of how to run it there."""
+        run = self._run(preview_id)
+        if run.state != PreviewState.running:
+            raise RunnerError(f"Only a running preview can be parked (it is {run.state.value}).")
+        await self._end(run)
+        spec = run.spec
+        parked = Parked(
+            project_id=spec.project_id,
+            version=spec.version,
+            plan=spec.plan,
+            installed_from=hashes(spec.files),
+            sandboxed=run.sandboxed,
+        )
+        await asyncio.to_thread(self._write_record, preview_id, None, parked)
+        del self._runs[preview_id]
+        self._parked[preview_id] = parked
+        if run.network is not None:
+            await run.network.close()
+        return self._parked_info(preview_id, parked)
+
+    async def wake(self, preview_id: str, log: LogSink) -> PreviewInfo:
+        """Its dev server in its kept folder again, in a new sandbox; installs only when a dependency file changed."""
+        parked = self._parked.get(preview_id)
+        if parked is None:
+            raise RunnerError("That preview is not parked here.")
+        directory = self._dir(preview_id)
+        if not directory.is_dir():
+            self._parked.pop(preview_id, None)
+            await self._forget(preview_id)
+            raise RunnerError("its folder is gone")
+        await self._spawner.sandbox_or_refusal()
+        home = await self._ready_home(parked.project_id)
+        files = await asyncio.to_thread(read_kept, directory, parked.installed_from)
+        spec = PreviewSpec(
+            preview_id=preview_id, project_id=parked.project_id, version=parked.version, files=files, plan=parked.plan
+        )
+        del self._parked[preview_id]
+        self._write_record(preview_id, None)
+        try:
+            return await self._begin(spec, directory, home, log, installed=hashes(files) == parked.installed_from)
+        except BaseException:
+            self._parked[preview_id] = parked
+            raise
 
     async def push_files(self, preview_id: str, changed: Mapping[str, bytes], deleted: list[str]) -> None:
         run = self._run(preview_id)
@@ -332,20 +387,27 @@ class LocalRunner(Runner):
         await asyncio.to_thread(write_files, run.directory, changed, deleted)
 
     async def stop(self, preview_id: str) -> None:
+        """End the preview, running or parked, and remove its folder and record."""
+        self._parked.pop(preview_id, None)
         run = self._runs.pop(preview_id, None)
         if run is not None:
-            run.stopping = True
-            if run.process is None and run.supervisor is not None:
-                run.supervisor.cancel()  # still waiting for a preparation: nothing runs yet
-            if run.process is not None:
-                await end_group(run.process.pid, run.process)
-            for pgid in list(run.commands):
-                kill_group(pgid)
-            if run.supervisor is not None:
-                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                    await asyncio.wait_for(run.supervisor, timeout=3)
-            run.state = PreviewState.stopped
+            await self._end(run)
         await self._forget(preview_id, run.network if run is not None else None)
+
+    @staticmethod
+    async def _end(run: LocalRun) -> None:
+        """End everything the preview runs (its dev server, its commands); its folder stays."""
+        run.stopping = True
+        if run.process is None and run.supervisor is not None:
+            run.supervisor.cancel()  # still waiting for a preparation: nothing runs yet
+        if run.process is not None:
+            await end_group(run.process.pid, run.process)
+        for pgid in list(run.commands):
+            kill_group(pgid)
+        if run.supervisor is not None:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(run.supervisor, timeout=3)
+        run.state = PreviewState.stopped
 
     async def run_command(self, preview_id: str, command: str, timeout_s: float) -> CommandOutcome:
         """In the preview's folder with the dev server's environment, in the same sandbox when it has one (a new
@@ -356,44 +418,21 @@ class LocalRunner(Runner):
                 f"The preview is not running (it is {run.state.value}): commands run once its dependencies are installed."
             )
         run.touched = time.monotonic()
-        started = time.monotonic()
-        try:
-            process = await self._spawner.spawn(
-                run.directory, command, run.env, partial(run.emit, source="forja"), "command", run.network
-            )
-        except OSError as exc:
-            raise RunnerError(f"Could not run the command in the preview: {exc}") from exc
-        run.commands.add(process.pid)
-        output = bytearray()
-        reader = asyncio.create_task(_read_tail(process, output))
-        timed_out = False
-        try:
-            await asyncio.wait_for(process.wait(), timeout=max(timeout_s, 0))
-        except TimeoutError:
-            timed_out = True
-        finally:
-            # At the time limit all of it; otherwise whatever it left running in the background.
-            kill_group(process.pid)
-            await process.wait()
-            run.commands.discard(process.pid)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(reader, timeout=2)
-        return CommandOutcome(
-            exit_code=None if timed_out else process.returncode,
-            output=output_tail(bytes(output)),
-            timed_out=timed_out,
-            duration_s=time.monotonic() - started,
-        )
+        return await run_beside(self._spawner, run, command, timeout_s)
 
     async def memory_bytes(self, preview_id: str) -> int | None:
-        """The resident memory of the preview's processes together (its shell, bubblewrap, the dev server...)."""
+        """The resident memory of the preview's processes together (its shell, bubblewrap, the dev server...); 0 when
+        it is parked (nothing of it runs)."""
+        if preview_id in self._parked:
+            return 0
         run = self._runs.get(preview_id)
         if run is None or run.process is None or run.process.returncode is not None:
             return None
         return await asyncio.to_thread(resident_bytes, run.process.pid)
 
     async def adopt(self) -> list[PreviewInfo]:
-        """The previews of a Forja that is gone: end any of their processes still alive and remove their folders.
+        """The previews of a Forja that is gone: parked ones are taken back as they are (folder and record); of the
+        others, end any of their processes still alive and remove their folders.
 
         Sandboxed previews died with that Forja (bwrap --die-with-parent); unsandboxed ones ran in their own session
         and may have outlived it, so their process group is ended if its leader is still the process recorded.
@@ -405,24 +444,26 @@ class LocalRunner(Runner):
         records = self.work_dir / _RECORDS
         if not records.is_dir():
             return []
+        adopted: list[PreviewInfo] = []
         for record in sorted(records.glob("*.json")):
             preview_id = record.stem
-            if preview_id in self._runs or not _ID.match(preview_id):
+            if preview_id in self._runs or preview_id in self._parked or not _ID.match(preview_id):
                 continue
-            try:
-                data = json.loads(record.read_text())
-            except (OSError, ValueError):
-                data = {}
-            pgid = data.get("pgid")
-            if isinstance(pgid, int) and pgid > 1:
+            data = await asyncio.to_thread(read_record, record)
+            if data.parked is not None and (self.work_dir / preview_id).is_dir():
+                self._parked[preview_id] = data.parked
+                adopted.append(self._parked_info(preview_id, data.parked))
+                continue
+            pgid = data.pgid
+            if pgid is not None and pgid > 1:
                 ticks = start_ticks(pgid)
                 # Leader alive and the same process: end its group. Leader gone: a live group with that id can only be
                 # the old one (Linux does not hand out a pid still used as a group id).
-                if (ticks is not None and ticks == data.get("start_ticks")) or (ticks is None and LINUX):
+                if (ticks is not None and ticks == data.start_ticks) or (ticks is None and LINUX):
                     await end_group(pgid, None)
             await asyncio.to_thread(shutil.rmtree, self.work_dir / preview_id, True)
             record.unlink(missing_ok=True)
-        return []
+        return adopted
 
     async def reap(self) -> list[str]:
         """Stop the previews not started or written to for ttl_seconds; their ids."""
@@ -437,7 +478,7 @@ class LocalRunner(Runner):
         return expired
 
     async def close(self) -> None:
-        """Stop every preview and preparation (Forja is shutting down)."""
+        """Stop every running preview and preparation (Forja is shutting down); parked ones stay for adopt()."""
         for preview_id in list(self._runs):
             await self.stop(preview_id)
         for preparation in list(self._preparations.values()):
@@ -457,6 +498,16 @@ class LocalRunner(Runner):
             handle=str(run.process.pid) if run.process else "",
             installed=run.dev_started.is_set() and run.state in (PreviewState.starting, PreviewState.running),
             sandboxed=run.sandboxed,
+        )
+
+    def _parked_info(self, preview_id: str, parked: Parked) -> PreviewInfo:
+        return PreviewInfo(
+            preview_id=preview_id,
+            project_id=parked.project_id,
+            version=parked.version,
+            runner=self.name,
+            state=PreviewState.parked,
+            sandboxed=parked.sandboxed,
         )
 
     async def _ready_home(self, project_id: str) -> Path:
@@ -495,21 +546,3 @@ class LocalRunner(Runner):
         if saved:
             say("Dependencies cached: the next start of this project skips the install.", LogLevel.info)
             await asyncio.to_thread(prune_deps, self.work_dir / _DEPS, DEPS_KEEP)
-
-
-async def _read_tail(process: asyncio.subprocess.Process, into: bytearray) -> None:
-    """The process's output until it ends, keeping only as much of its end as output_tail() uses."""
-    assert process.stdout is not None
-    while chunk := await process.stdout.read(1 << 16):
-        into += chunk
-        del into[: -4 * OUTPUT_TAIL_CHARS]
-
-
-def _in_venv(install: str, directory: Path, env: dict[str, str]) -> str:
-    """The install, with the project's Python packages going into a venv of its own in `directory` (never into
-    Forja's: read-only in the sandbox, and Forja's to keep clean without it); `env` then means that venv's `python`."""
-    if "pip install" not in install:
-        return install
-    venv = directory / ".venv"
-    env["VIRTUAL_ENV"], env["PATH"] = str(venv), f"{venv / 'bin'}:{env['PATH']}"
-    return f"{shlex.quote(sys.executable)} -m venv .venv && {install}"

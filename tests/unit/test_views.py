@@ -309,6 +309,16 @@ def test_preview_words_follow_the_preview_service_reports() -> None:
     assert preview_words(with_tail) == "The preview failed: the dev server exited with code 1 (the command failed)."
 
 
+def test_a_parked_preview_is_said_to_be_waking_until_it_answers() -> None:
+    parked = PreviewInfo(preview_id="x", project_id="p", version=1, runner="local", state=PreviewState.parked)
+    waking = "Waking the app up: it was parked after a while unused..."
+    assert preview_words(parked) == waking
+    for state in (PreviewState.starting, PreviewState.running):
+        assert preview_words(parked.model_copy(update={"state": state}), waking=True) == waking
+    assert preview_words(parked.model_copy(update={"state": PreviewState.running, "url": "http://x.localhost"}), True) == ""
+    assert preview_words(parked.model_copy(update={"state": PreviewState.failed}), True).startswith("The preview failed")
+
+
 def test_a_duplicate_says_copy_and_from_what_not_import() -> None:
     """A copy's first version is stored as an import; the conversation and History call it a copy (issue 15)."""
     copy = version(1, T0, Author.import_, "Duplicated from Menu version 2")

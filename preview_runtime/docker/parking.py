@@ -1,0 +1,96 @@
+"""What a parked Docker preview keeps on Forja's disk: its /app, which lives on a tmpfs that goes with the container's
+stop (see DESIGN.md, "Parking").
+
+At park, one tar per preview (`park_dir/<network>/<preview>.tar`) is written from the running container: /app as tar
+sees it from inside (without node_modules and .venv when the dependency cache holds them: they come back mounted or
+restored from it), then the bootstrap of a wake (the container's own `env` file, the extra CA) and `ready` last. A wake
+starts the container and uploads it whole, and the entry script goes on as after a first upload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import tarfile
+import time
+from pathlib import Path
+from typing import IO
+
+from aiodocker.exceptions import DockerError
+
+from preview_runtime.common import human_size
+from preview_runtime.docker.engine import Engine
+from preview_runtime.docker.layout import APP_DIR, BOOTSTRAP, PREVIEW_UID, safe_name
+from preview_runtime.runner import RunnerError
+
+BOOTSTRAP_HOME = "/home/preview/.forja"  # where entry.sh moved the bootstrap to
+KEPT = b"export FORJA_KEPT=1\n"  # the dependencies are in the kept /app: entry.sh skips the install
+_TAR_CHANGED = 1  # GNU tar: a file changed while it was read (a dev server writing); the archive is still whole
+
+
+def park_file(park_dir: Path, network: str, preview_id: str) -> Path:
+    return park_dir / safe_name(network) / f"{safe_name(preview_id)}.tar"
+
+
+async def _exec(engine: Engine, container_id: str, argv: list[str], into: IO[bytes] | None, limit: int) -> tuple[int, bytes]:
+    """Run argv in the container as the preview's user; its stdout goes `into` (or is returned), past `limit` bytes a
+    RunnerError. Returns the exit code and stdout when not written elsewhere."""
+    docker = await engine.client()
+    run = await docker.containers.container(container_id).exec(argv, user=f"{PREVIEW_UID}:{PREVIEW_UID}", workdir=APP_DIR)
+    kept = bytearray()
+    size = 0
+    async with run.start(detach=False) as stream:
+        while (message := await stream.read_out()) is not None:
+            if message.stream != 1:
+                continue
+            size += len(message.data)
+            if size > limit:
+                raise RunnerError(f"its files are larger than {human_size(limit, iec=True)}")
+            if into is None:
+                kept += message.data
+            else:
+                into.write(message.data)
+    return int((await run.inspect()).get("ExitCode") or 0), bytes(kept)
+
+
+def _info(name: str, size: int = 0, folder: bool = False) -> tarfile.TarInfo:
+    """Owned by the preview's user, as the rest of /app: entry.sh removes the bootstrap folder once read."""
+    info = tarfile.TarInfo(name)
+    info.size, info.uid, info.gid, info.mtime = size, PREVIEW_UID, PREVIEW_UID, time.time()
+    info.type, info.mode = (tarfile.DIRTYPE, 0o755) if folder else (tarfile.REGTYPE, 0o644)
+    return info
+
+
+def _finish(path: Path, bootstrap: dict[str, bytes]) -> None:
+    """Add the bootstrap to the tar, `ready` last (entry.sh waits for it, so the rest is in place by then)."""
+    with tarfile.open(path, "a") as tar:
+        tar.addfile(_info(BOOTSTRAP, folder=True))
+        for name, data in [*bootstrap.items(), ("ready", b"")]:
+            tar.addfile(_info(f"{BOOTSTRAP}/{name}", len(data)), io.BytesIO(data))
+
+
+async def save_app(
+    engine: Engine, container_id: str, target: Path, keep_dependencies: bool, limit: int, extra_ca: bytes | None
+) -> None:
+    """Write the running container's /app and the bootstrap of its wake to `target` (replaced whole)."""
+    excluded = [] if keep_dependencies else ["--exclude=./node_modules", "--exclude=./.venv"]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        out = await asyncio.to_thread(open, partial, "wb")
+        with out:
+            code, _ = await _exec(engine, container_id, ["tar", "-cf", "-", *excluded, "."], out, limit)
+        if code not in (0, _TAR_CHANGED):
+            raise RunnerError(f"tar could not read its files (exit code {code})")
+        code, env = await _exec(engine, container_id, ["cat", f"{BOOTSTRAP_HOME}/env"], None, 1 << 20)
+        if code != 0:
+            raise RunnerError("its settings are missing from the container")
+        bootstrap = {"env": env + (KEPT if keep_dependencies else b"")}
+        if extra_ca is not None:
+            bootstrap["extra-ca.pem"] = extra_ca
+        await asyncio.to_thread(_finish, partial, bootstrap)
+        partial.replace(target)
+    except DockerError as exc:
+        raise RunnerError(f"Docker could not read its files: {exc.message}") from exc
+    finally:
+        partial.unlink(missing_ok=True)

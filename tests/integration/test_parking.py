@@ -411,6 +411,19 @@ async def test_share_links_and_the_preview_tab_wake_parked_previews(
 ) -> None:
     monkeypatch.setattr(builder.settings.settings, "preview_offline", True)
     pid = (await services.projects.create("Parked", SHARED_FILES, owner=LOCAL_USER_ID)).project_id
+
+    async def woke(times: int) -> None:
+        """A wake is over once the proxy sends its address to the app again and the log says so; parking before then
+        would end the wake the test is about."""
+
+        async def said() -> bool:
+            return sum(line.text.startswith("Woke in ") for line in services.logs.history(pid)) == times
+
+        try:
+            await _until(said, f"'Woke in' said {times} times", within=10)
+        except AssertionError as missing:
+            raise AssertionError([line.text for line in services.logs.history(pid)]) from missing
+
     link = await services.shares.create(pid)
     manager = await services.previews.manager()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_share_app()), base_url="http://testserver") as client:
@@ -426,12 +439,14 @@ async def test_share_links_and_the_preview_tab_wake_parked_previews(
         assert page.status_code == 200 and "Starting the app..." in page.text
         await _until(lambda: _share_running(client, link.token), "the wake through the link's page", within=60)
         assert services.previews.version_previews(pid) == {1: shared}
+        await woke(1)
 
         # Parked again: the page's status polling wakes it too.
         assert await manager.park(shared, "a test")
         await _until(lambda: _share_running(client, link.token), "the wake through the status", within=60)
         assert services.previews.version_previews(pid) == {1: shared}
         assert _installs(services, pid) == 1
+        await woke(2)
 
     # The project's own preview: the Preview tab's start wakes it, and so does a save.
     own = await services.previews.start(pid)
@@ -440,17 +455,14 @@ async def test_share_links_and_the_preview_tab_wake_parked_previews(
     woken = await services.previews.start(pid)
     assert woken.preview_id == own.preview_id and woken.state != PreviewState.parked
     assert await served(services, pid) == "<h1>shared app</h1>"
+    await woke(3)
     assert await manager.park(own.preview_id, "a test")
     await services.projects.save(pid, {"notes.txt": b"a save"}, author=Author.user)
     status = await services.previews.status(pid)
     assert status is not None and status.preview_id == own.preview_id and status.state != PreviewState.parked
     assert await served(services, pid) == "<h1>shared app</h1>"
     assert _installs(services, pid) == 2  # the shared version's and the project's own, each once
-
-    async def woke_four_times() -> bool:  # said once the proxy sends its address to the app again
-        return sum(line.text.startswith("Woke in ") for line in services.logs.history(pid)) == 4
-
-    await _until(woke_four_times, "the log's 'Woke in' of each wake", within=10)
+    await woke(4)
 
 
 async def test_a_parked_preview_whose_files_are_gone_starts_afresh_from_its_link(

@@ -10,6 +10,7 @@ import asyncio
 import base64
 import binascii
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Literal
@@ -22,6 +23,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -58,6 +61,8 @@ from builder.settings import settings
 from preview_runtime import console_bridge
 from preview_runtime.logs import LogLevel, LogLine
 from preview_runtime.runner import PreviewInfo, PreviewState
+
+log = logging.getLogger(__name__)
 
 api = FastAPI(
     title="Forja",
@@ -132,13 +137,30 @@ class Created(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: Literal["ok"]
     projects: int
 
 
-@api.get("/health", tags=["meta"])
-async def health() -> Health:
-    services = await get_services()
+class Unhealthy(BaseModel):
+    status: Literal["down"]
+    problems: list[str] = Field(description="What does not answer, in words (never an address or a password).")
+
+
+@api.get("/health", tags=["meta"], response_model=Health, responses={503: {"model": Unhealthy}})
+async def health() -> Health | JSONResponse:
+    """Whether this worker can serve: its database answers a SELECT 1 and, with REDIS_URL, Redis a PING (503 if not).
+
+    No sign-in: load balancers and orchestrators call it to decide whether to send traffic here or restart it.
+    """
+    try:
+        services = await get_services()
+    except (SQLAlchemyError, RedisError, OSError, ForjaError) as exc:
+        # Forja could not start its services (the database or Redis was down when it tried): it tries again next call.
+        log.warning("health: the services could not start: %s", exc)
+        problems = [f"Forja could not start: its database or Redis does not answer ({type(exc).__name__})."]
+        return JSONResponse(Unhealthy(status="down", problems=problems).model_dump(), status_code=503)
+    if problems := await services.unanswered():
+        return JSONResponse(Unhealthy(status="down", problems=problems).model_dump(), status_code=503)
     return Health(status="ok", projects=await services.projects.count())
 
 

@@ -7,6 +7,7 @@ database number on it, emptied first, so tests never see each other's keys.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -25,6 +26,7 @@ DATABASES = 16  # redis-server's default; test databases cycle through them
 @dataclass
 class RedisServer:
     port: int
+    process: subprocess.Popen[bytes]
 
     def url(self, database: int = 0) -> str:
         return f"redis://127.0.0.1:{self.port}/{database}"
@@ -39,8 +41,9 @@ def _answers(port: int) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
+@contextlib.contextmanager
+def running_redis() -> Iterator[RedisServer]:
+    """A redis-server of its own, stopped when the block ends (a test that stops it sooner kills it itself)."""
     binary = shutil.which("redis-server")
     if binary is None:
         reason = "redis-server is not installed (Debian/Ubuntu: apt-get install redis-server)"
@@ -61,11 +64,17 @@ def redis_server() -> Iterator[RedisServer]:
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"redis-server did not start:\n{open(os.path.join(folder, 'redis.log')).read()}", pytrace=False)
             time.sleep(0.05)
-        yield RedisServer(port)
+        yield RedisServer(port, process)
     finally:
         process.terminate()
         process.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    with running_redis() as server:
+        yield server
 
 
 _next_database = itertools.cycle(range(DATABASES))

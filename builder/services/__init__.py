@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+
 from builder import db
 from builder.cluster.worker import Cluster
 from builder.generation.hub import GenerationHub
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 # How often the sweeps run: share links that expired meanwhile (an expiry has no event of its own), and with several
 # workers, generations whose worker died.
 SWEEP_EVERY_S = 10.0
+# An orchestrator's probe waits a few seconds at most: a dependency slower than this counts as down.
+HEALTH_TIMEOUT_S = 3.0
 
 
 class Services:
@@ -56,6 +61,28 @@ class Services:
         self.shares = ShareService(store, self.previews)
         self.text_edits = TextEditService(self.projects)
         self.admin = AdminService(store, self.accounts, self.quotas, self.previews)
+
+    async def unanswered(self) -> list[str]:
+        """What this worker needs and cannot reach now, in words: the database, and Redis when workers share one.
+
+        For an orchestrator's health check, which anyone may call: the reason is the error's kind, never its text (it
+        may name hosts, users or addresses); the log has the whole error.
+        """
+        problems: list[str] = []
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT_S):
+                await self._store.ping()
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            log.warning("health: the database does not answer: %s", exc)
+            problems.append(f"The database does not answer ({type(exc).__name__}).")
+        if self._cluster is not None:
+            try:
+                async with asyncio.timeout(HEALTH_TIMEOUT_S):
+                    await self._cluster.redis.ping()  # pyright: ignore[reportGeneralTypeIssues] (redis-py types sync and async alike)
+            except (RedisError, OSError, TimeoutError) as exc:
+                log.warning("health: Redis does not answer: %s", exc)
+                problems.append(f"Redis does not answer ({type(exc).__name__}).")
+        return problems
 
     async def sweep(self) -> None:
         """One round of the sweeps (on one worker at a time when there are several)."""

@@ -1,0 +1,126 @@
+"""deploy/compose.yaml, deploy/stack.yaml and deploy/forja.env.example agree with the code they deploy: the variables
+they give Forja are settings it reads, the health check is a route it serves on the port it listens on, the stack's
+workers are sticky, and no file holds a secret."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import AliasChoices
+
+from builder.api import api
+from builder.settings import Settings
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+FILES = ["compose.yaml", "stack.yaml"]
+# Names the files use that are not Forja's: the database's password (DATABASE_URL is made of it) and the stack's
+# host name for Traefik's rule.
+NOT_SETTINGS = {"POSTGRES_PASSWORD", "PUBLIC_HOST"}
+SECRET_NAMES = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL")
+
+
+def setting_names() -> set[str]:
+    names: set[str] = set()
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        names.add(f"FORJA_{name.upper()}")
+        if isinstance(alias, AliasChoices):
+            names.update(choice for choice in alias.choices if isinstance(choice, str))
+    return names
+
+
+def load(name: str) -> dict[str, Any]:
+    return yaml.safe_load((DEPLOY / name).read_text())
+
+
+def forja_environment(name: str) -> dict[str, str]:
+    return {key: str(value) for key, value in load(name)["services"]["forja"]["environment"].items()}
+
+
+def env_example() -> dict[str, str]:
+    lines = (DEPLOY / "forja.env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line.strip() and not line.startswith("#"))
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_variable_given_to_forja_is_a_setting(name: str) -> None:
+    assert set(forja_environment(name)) - setting_names() == set()
+
+
+def test_every_variable_of_the_env_example_is_a_setting_or_named_as_not_one() -> None:
+    assert set(env_example()) - setting_names() - NOT_SETTINGS == set()
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_forja_listens_where_its_health_check_and_traefik_look(name: str) -> None:
+    forja = load(name)["services"]["forja"]
+    port = forja["environment"]["FORJA_PORT"]
+    assert int(port) == Settings.model_fields["port"].default, "rxconfig serves the page, API and socket on this port"
+    served = {getattr(route, "path", None) for route in api.routes}
+    probe = " ".join(forja["healthcheck"]["test"])
+    assert f"http://127.0.0.1:{port}/health" in probe and "/health" in served
+    assert forja["environment"]["FORJA_AUTH"] == "password", "Forja refuses to start open to the network without it"
+
+
+def test_dockerfile_exposes_the_default_ports_and_probes_health() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    fields = Settings.model_fields
+    assert f"EXPOSE {fields['port'].default} {fields['preview_port'].default}" in dockerfile
+    assert "HEALTHCHECK" in dockerfile and "/health" in dockerfile
+    assert "REFLEX_USE_NPM=1" in dockerfile
+
+
+def test_compose_starts_forja_after_healthy_postgres_and_redis() -> None:
+    services = load("compose.yaml")["services"]
+    assert services["forja"]["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+    }
+    assert "/var/run/docker.sock:/var/run/docker.sock" in services["forja"]["volumes"]
+
+
+def test_the_compose_route_reaches_forja_on_its_port_and_health() -> None:
+    routes = yaml.safe_load((DEPLOY / "traefik" / "compose.yml").read_text())
+    balancer = routes["http"]["services"]["forja"]["loadBalancer"]
+    assert balancer["servers"] == [{"url": f"http://127.0.0.1:{Settings.model_fields['port'].default}"}]
+    assert balancer["healthCheck"]["path"] == "/health"
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_postgres_and_redis_have_health_checks_and_volumes(name: str) -> None:
+    services = load(name)["services"]
+    for dependency in ("postgres", "redis"):
+        assert services[dependency]["healthcheck"]["test"], dependency
+        assert services[dependency]["volumes"], dependency
+
+
+def test_the_stack_runs_sticky_workers_and_keeps_its_data_on_a_manager() -> None:
+    services = load("stack.yaml")["services"]
+    deploy = services["forja"]["deploy"]
+    assert deploy["replicas"] >= 2
+    assert deploy["update_config"]["parallelism"] == 1
+    labels = dict(label.split("=", 1) for label in deploy["labels"])
+    sticky = "traefik.http.services.forja.loadbalancer.sticky.cookie"
+    assert labels[f"{sticky}.name"] and labels[f"{sticky}.httponly"] == "true"
+    assert labels["traefik.http.services.forja.loadbalancer.server.port"] == str(Settings.model_fields["port"].default)
+    assert labels["traefik.http.services.forja.loadbalancer.healthcheck.path"] == "/health"
+    for dependency in ("postgres", "redis"):
+        assert "node.role == manager" in services[dependency]["deploy"]["placement"]["constraints"]
+
+
+@pytest.mark.parametrize("name", [*FILES, "forja.env.example"])
+def test_no_secret_value_is_written_in_the_files(name: str) -> None:
+    if name.endswith(".example"):
+        pairs = env_example()
+    else:
+        services = load(name)["services"]
+        pairs = {key: str(value) for service in services.values() for key, value in (service.get("environment") or {}).items()}
+    for key, value in pairs.items():
+        if SECRET_NAMES.search(key):
+            assert value == "" or value.startswith("${"), f"{name}: {key} holds a value; it belongs in deploy/forja.env"
+        # A URL's password comes from the environment, never from the file.
+        assert not re.search(r"://[^/:@]+:(?!\$\{)[^@]+@", value), f"{name}: {key} has a password in its URL"

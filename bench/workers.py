@@ -92,6 +92,18 @@ async def load(url: str, seconds: float, clients: int) -> Load:
     return Load(len(latencies), errors, time.monotonic() - began, latencies)
 
 
+def wait_answering(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer within 30 s")
+
+
 def wait_running(base: str, token: str) -> str:
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -139,6 +151,7 @@ def main() -> None:
                     [str(traefik), f"--configFile={config}"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
                 )
             )
+        wait_answering(f"{balanced}/health")
         made = httpx.post(f"{urls[0]}/api/projects", json={"name": "Shared", "files": {"index.html": APP}}, timeout=30)
         made.raise_for_status()
         link = httpx.post(f"{urls[0]}/api/projects/{made.json()['id']}/share", json={}, timeout=30)

@@ -33,8 +33,8 @@ from preview_runtime.logs import LogHub
 log = logging.getLogger(__name__)
 
 
-# How often the sweeps run: share links that expired meanwhile (an expiry has no event of its own), and with several
-# workers, generations whose worker died.
+# How often the sweeps run: previews of share links that expired meanwhile (an expiry has no event of its own), and
+# with several workers, generations whose worker died.
 SWEEP_EVERY_S = 10.0
 # An orchestrator's probe waits a few seconds at most: a dependency slower than this counts as down.
 HEALTH_TIMEOUT_S = 3.0
@@ -53,6 +53,8 @@ class Services:
         self.previews = PreviewService(store, logs)
         self.quotas = QuotaService(store, self.previews)
         self.previews.admit = self.quotas.check_preview
+        if cluster is not None:
+            self.previews.directory = cluster.previews
         self.projects = ProjectService(store, logs, self.previews, self.quotas)
         self.verifications = VerificationService(store, self.previews, logs)
         hub = cluster.generations if cluster is not None else GenerationHub()
@@ -85,18 +87,25 @@ class Services:
         return problems
 
     async def sweep(self) -> None:
-        """One round of the sweeps (on one worker at a time when there are several)."""
+        """One round of this worker's sweep: its own previews of share links that expired meanwhile (an expiry has no
+        event of its own) or were revoked on another worker."""
         try:
             await self.shares.end_unshared_previews()
         except Exception:
             log.exception("could not end the previews of expired share links; trying again later")
-        if self._cluster is not None:
-            await self.generations.interrupt_abandoned()
 
     async def run_sweeps(self) -> None:
-        """Forever: the sweeps, by this worker alone, or by whichever worker leads."""
-        if self._cluster is not None:
-            await self._cluster.lead(self.sweep, SWEEP_EVERY_S)
+        """Forever: this worker's sweep and, with several workers, the leader's (generations whose worker died) on
+        whichever worker leads."""
+        if self._cluster is None:
+            await self._sweep_forever()
+        else:
+            await asyncio.gather(self._cluster.lead(self._interrupt_abandoned, SWEEP_EVERY_S), self._sweep_forever())
+
+    async def _interrupt_abandoned(self) -> None:
+        await self.generations.interrupt_abandoned()
+
+    async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(SWEEP_EVERY_S)
             await self.sweep()

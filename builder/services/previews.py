@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from sqlmodel import col, select
 
+from builder.cluster.previews import PreviewDirectory, SharedPreview, app_answers
 from builder.db import session_factory
 from builder.errors import PreviewError, PreviewRefused
 from builder.models import PreviewSession, utcnow
@@ -149,6 +150,18 @@ VERSION_PREVIEW_PREFIX = "v-"
 """Preview ids of fixed-version previews start with this, so a restarted Forja adopts them as such."""
 
 
+def _elsewhere_info(project_id: str, version: int, held: SharedPreview) -> PreviewInfo:
+    """Another worker's preview, as this one can tell it: its address (whether it answers is asked there)."""
+    return PreviewInfo(
+        preview_id=held.preview_id,
+        project_id=project_id,
+        version=version,
+        runner="another worker",
+        state=PreviewState.running,
+        url=held.url,
+    )
+
+
 def version_key(project_id: str, version: int) -> str:
     return f"{project_id}@{version}"
 
@@ -177,6 +190,8 @@ class PreviewService:
         # Asked before a new preview starts (not when a running one is reused); raises to refuse it. The services
         # set it to the quota check, which itself counts this service's running previews.
         self.admit: Callable[[str], Awaitable[None]] | None = None
+        # With several workers: which one runs each share link's preview (one for all of them).
+        self.directory: PreviewDirectory | None = None
 
     async def manager(self) -> PreviewManager:
         async with self._lock:
@@ -208,10 +223,15 @@ class PreviewService:
                 await manager.start_background()
                 for info in manager.running():
                     if info.preview_id.startswith(VERSION_PREVIEW_PREFIX):
-                        self._by_version[version_key(info.project_id, info.version)] = info.preview_id
+                        key = version_key(info.project_id, info.version)
+                        self._by_version[key] = info.preview_id
+                        if self.directory is not None:
+                            await self.directory.claim(key, info.preview_id, info.url)
                     else:
                         self._by_project[info.project_id] = info.preview_id
                 self._manager = manager
+                if self.directory is not None:
+                    self.directory.keep(self._alive)
                 if image is not None and image.state == ImageState.missing:
                     self.docker_preparation = asyncio.create_task(self._prepare_docker(), name="prepare-docker")
             return self._manager
@@ -498,19 +518,22 @@ class PreviewService:
     async def start_version(self, project_id: str, version: int, runner: str = "auto", restart: bool = False) -> PreviewInfo:
         """The given version, previewed as it was saved; an already running preview of it is reused, a parked one woken.
 
-        Concurrent callers for the same version wait for one start rather than starting several.
+        Concurrent callers for the same version wait for one start rather than starting several; with several
+        workers, the preview another worker runs of it is the one (see builder/cluster/previews.py).
         """
         manager = await self.manager()
         key = version_key(project_id, version)
         lock = self._version_locks.setdefault(key, asyncio.Lock())
         async with lock:
-            if (current := await self.status_version(project_id, version)) is not None:
+            if (current := await self._local_version(key)) is not None:
                 if not restart and current.state == PreviewState.parked:
                     if (woken := await self._wake(project_id, current)) is not None:
                         return woken
                 elif not restart and current.state not in (PreviewState.failed, PreviewState.stopped):
                     return current
                 await self.stop_version(project_id, version)
+            elif (elsewhere := await self._elsewhere(project_id, version)) is not None:
+                return elsewhere
             if self.admit is not None:
                 await self.admit(project_id)
             tree = await self._store.read_tree(project_id, version)
@@ -519,17 +542,29 @@ class PreviewService:
             except ValueError as exc:
                 raise PreviewError(str(exc)) from None
             preview_id = VERSION_PREVIEW_PREFIX + secrets.token_hex(6)
-            info = await translated(
-                manager.start(
-                    preview_id, project_id, version, running_copy(tree, select=False), plan, runner or settings.preview_runner
+            if self.directory is not None:
+                held = await self.directory.claim(key, preview_id, manager.proxy.url_for(preview_id))
+                if held is not None:  # another worker started it meanwhile
+                    return _elsewhere_info(project_id, version, held)
+            try:
+                info = await translated(
+                    manager.start(
+                        preview_id, project_id, version, running_copy(tree, select=False), plan, runner or settings.preview_runner
+                    )
                 )
-            )
+            except BaseException:
+                if self.directory is not None:
+                    await self.directory.release(key)
+                raise
             self._by_version[key] = preview_id
             await self._record(info)
             return info
 
     async def status_version(self, project_id: str, version: int) -> PreviewInfo | None:
         key = version_key(project_id, version)
+        return await self._local_version(key) or await self._elsewhere(project_id, version)
+
+    async def _local_version(self, key: str) -> PreviewInfo | None:
         preview_id = self._by_version.get(key)
         if preview_id is None or self._manager is None:
             return None
@@ -538,6 +573,20 @@ class PreviewService:
         except RunnerError:
             self._by_version.pop(key, None)
             return None
+
+    async def _elsewhere(self, project_id: str, version: int) -> PreviewInfo | None:
+        """The version's preview when another worker runs it."""
+        if self.directory is None:
+            return None
+        held = await self.directory.lookup(version_key(project_id, version))
+        return _elsewhere_info(project_id, version, held) if held is not None else None
+
+    async def _alive(self, preview_id: str) -> bool:
+        """Whether this worker still runs the preview (parked counts: its address wakes it)."""
+        return self._manager is not None and any(
+            info.preview_id == preview_id and info.state not in (PreviewState.failed, PreviewState.stopped)
+            for info in self._manager.running()
+        )
 
     async def wait_ready_version(self, project_id: str, version: int) -> PreviewInfo:
         """Until the version's preview answers or fails; callers bound it with asyncio.timeout."""
@@ -548,14 +597,20 @@ class PreviewService:
 
     async def answers_version(self, project_id: str, version: int) -> bool:
         preview_id = self._by_version.get(version_key(project_id, version))
-        return preview_id is not None and self._manager is not None and await self._manager.answers(preview_id)
+        if preview_id is not None:
+            return self._manager is not None and await self._manager.answers(preview_id)
+        elsewhere = await self._elsewhere(project_id, version)
+        return elsewhere is not None and await app_answers(elsewhere.url)
 
     async def forget_projects(self, project_ids: list[str]) -> None:
         """What the local runner keeps per project (its home) goes with projects deleted for good."""
         await asyncio.to_thread(remove_homes, local_work_dir(), project_ids)
 
     async def stop_version(self, project_id: str, version: int) -> bool:
-        preview_id = self._by_version.pop(version_key(project_id, version), None)
+        key = version_key(project_id, version)
+        preview_id = self._by_version.pop(key, None)
+        if self.directory is not None:
+            await self.directory.release(key)
         if preview_id is None or self._manager is None:
             return False
         await translated(self._manager.stop(preview_id))
@@ -592,6 +647,8 @@ class PreviewService:
         for previews in (self._by_project, self._by_version):
             for key in [key for key, running in previews.items() if running == preview_id]:
                 del previews[key]
+                if self.directory is not None and previews is self._by_version:
+                    await self.directory.release(key)
         await translated(self._manager.stop(preview_id))
         await self._mark_stopped(preview_id)
         return True

@@ -25,6 +25,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from builder.cluster.generations import WORKER_GONE
+from builder.services.previews import VERSION_PREVIEW_PREFIX
 from preview_runtime.proxy import find_traefik
 from tests.conftest import TEST_ANTHROPIC_KEY, PostgresServer, free_port
 from tests.e2e.conftest import ARTIFACTS, start_forja, stop
@@ -189,6 +190,44 @@ def test_a_page_on_one_worker_follows_a_generation_on_the_other(workers: Workers
     card.click()
     expect(page.locator("#version-badge")).to_have_text("v2", timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "workers-balanced.png"))
+
+
+def share_state(base: str, token: str) -> dict[str, str]:
+    answer = httpx.get(f"{base}/s/{token}/status", timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def version_previews(base: str) -> list[str]:
+    """The share links' previews the worker at `base` runs itself (the admin page's list, open without accounts)."""
+    answer = httpx.get(f"{base}/api/admin/previews", timeout=30)
+    assert answer.status_code == 200, answer.text
+    return [preview["preview_id"] for preview in answer.json() if preview["preview_id"].startswith(VERSION_PREVIEW_PREFIX)]
+
+
+def test_a_share_link_opened_through_either_worker_shows_one_preview(workers: Workers, page: Page) -> None:
+    made = httpx.post(
+        f"{workers.first}/api/projects",
+        json={"name": "Shared by two", "files": {"index.html": "<!doctype html><h1 id=shared>One preview for both</h1>"}},
+        timeout=30,
+    )
+    assert made.status_code == 201, made.text
+    link = httpx.post(f"{workers.first}/api/projects/{made.json()['id']}/share", json={}, timeout=30)
+    assert link.status_code == 201, link.text
+    token = link.json()["token"]
+    # The second worker is the first to be asked: it starts the preview.
+    deadline = time.monotonic() + 120
+    while (state := share_state(workers.second, token))["state"] != "running":
+        assert state["state"] == "starting" and time.monotonic() < deadline, state
+        time.sleep(0.5)
+    started = version_previews(workers.second)
+    assert len(started) == 1
+    # The first worker sends its visitors to that preview instead of starting another.
+    assert share_state(workers.first, token) == {"state": "running", "url": state["url"]}
+    assert version_previews(workers.first) == []
+    page.goto(f"{workers.first}/s/{token}")
+    expect(page.frame_locator("iframe.app").locator("#shared")).to_have_text("One preview for both", timeout=30_000)
+    assert version_previews(workers.first) == [] and version_previews(workers.second) == started
 
 
 def test_a_worker_killed_mid_generation_is_noticed_and_nothing_is_half_saved(workers: Workers, llm: ScriptedLLMServer) -> None:

@@ -3,17 +3,19 @@
 Each worker is a Cluster of its own (its own connection, name and hubs), as two Forja processes would be. Logs emitted
 on one are in the other's history and stream, numbered alike; a generation started on one is followed from the other
 from its first event, is running for both, and stops when the other asks; a generation whose worker stopped keeping
-its lease ends for its followers with a sentence; one worker at a time leads.
+its lease ends for its followers with a sentence; one worker at a time leads; a share link's preview is one worker's
+until that worker stops keeping it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from builder.cluster import generations as shared_generations
+from builder.cluster import previews as shared_previews
 from builder.cluster.generations import WORKER_GONE, lease_key
 from builder.cluster.worker import LEADER_KEY, Cluster
 from builder.errors import GenerationBusy
@@ -160,3 +162,47 @@ async def test_one_worker_leads_at_a_time(workers: tuple[Cluster, Cluster]) -> N
 async def collect(cluster: Cluster, project_id: str) -> list[tuple[str, str]]:
     async with asyncio.timeout(20):
         return [(event.type, event.message) async for event in cluster.generations.follow(project_id)]
+
+
+async def test_a_share_links_preview_is_one_workers_and_passes_on_when_it_dies(workers: tuple[Cluster, Cluster]) -> None:
+    first, second = workers
+    alive = {"v-1": True}
+
+    async def runs(preview_id: str) -> bool:
+        return alive[preview_id]
+
+    first.previews.keep(runs)
+    assert await first.previews.claim("p@1", "v-1", "http://v-1.localhost:1") is None
+    held = await second.previews.claim("p@1", "v-2", "http://v-2.localhost:1")
+    assert held is not None and (held.worker, held.preview_id, held.url) == (first.name, "v-1", "http://v-1.localhost:1")
+    assert await second.previews.lookup("p@1") == held
+    assert await first.previews.lookup("p@1") is None  # its own: it asks its own manager
+    await second.previews.release("p@1")  # not the second's to drop
+    assert await second.previews.lookup("p@1") == held
+
+    # Kept past its lease while the preview lives, dropped once it stopped.
+    async with asyncio.timeout(shared_previews.LEASE_S * 2):
+        await asyncio.sleep(shared_previews.LEASE_S * 1.2)
+        assert await second.previews.lookup("p@1") == held
+        alive["v-1"] = False
+        await eventually(lambda: _is_none(second.previews.lookup("p@1")))
+    assert await second.previews.claim("p@1", "v-2", "http://v-2.localhost:1") is None
+
+    # A worker that dies stops keeping its entries: they expire and another worker takes the link's preview.
+    first.previews.ttl_ms = 300
+    assert await first.previews.claim("p@2", "v-3", "http://v-3.localhost:1") is None
+    first.previews._held.clear()  # pyright: ignore[reportPrivateUsage] (as if the process were gone)
+    async with asyncio.timeout(5):
+        await eventually(lambda: _is_none(second.previews.claim("p@2", "v-4", "http://v-4.localhost:1")))
+
+
+async def _is_none(call: Awaitable[object]) -> bool:
+    return await call is None
+
+
+async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
+    """Until `check` holds; the caller's timeout bounds it."""
+    while True:
+        if await check():
+            return
+        await asyncio.sleep(0.1)

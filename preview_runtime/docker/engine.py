@@ -156,6 +156,26 @@ class Engine:
         with contextlib.suppress(DockerError):
             await docker.containers.container(ref).delete(force=True, v=True)
 
+    async def stats(self, container_id: str, memory_limit: int) -> dict[str, int]:
+        """Memory use (bytes, page cache left out), its limit, the process count and CPU time used (ns) of a running
+        container; `memory_limit` when the engine reports none."""
+        docker = await self.client()
+        try:
+            data = await docker._query_json(f"containers/{container_id}/stats", params={"stream": "0", "one-shot": "1"})
+        except DockerError as exc:
+            raise RunnerError(f"Docker could not report on the preview: {exc.message}") from exc
+        memory = data.get("memory_stats") or {}
+        usage = int(memory.get("usage") or 0)
+        cache = int(
+            (memory.get("stats") or {}).get("total_inactive_file") or (memory.get("stats") or {}).get("inactive_file") or 0
+        )
+        return {
+            "memory_bytes": max(usage - cache, 0),
+            "memory_limit_bytes": int(memory.get("limit") or memory_limit),
+            "pids": int((data.get("pids_stats") or {}).get("current") or 0),
+            "cpu_ns": int(((data.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage") or 0),
+        }
+
     async def remove_volume(self, name: str) -> None:
         if not name:
             return

@@ -29,6 +29,11 @@ def _bridge_of(info: dict[str, Any]) -> str:
     return (info.get("Options") or {}).get("com.docker.network.bridge.name") or f"br-{info['Id'][:12]}"
 
 
+def tmpfs_volume(options: str) -> dict[str, str]:
+    """The local volume driver's options for a volume that is a tmpfs mounted with `options`."""
+    return {"type": "tmpfs", "device": "tmpfs", "o": options}
+
+
 class Engine:
     def __init__(self, config: DockerConfig) -> None:
         self.config = config
@@ -132,6 +137,10 @@ class Engine:
             return ""
         return _bridge_of(info)
 
+    def app_volume_options(self) -> dict[str, str]:
+        """The local driver's options of an /app volume: tmpfs, size-limited, owned by the preview user."""
+        return tmpfs_volume(f"size={self.config.app_size_bytes},uid={PREVIEW_UID},gid={PREVIEW_UID},mode=0755,nosuid,nodev")
+
     async def create_app_volume(self, name: str, labels: dict[str, str]) -> None:
         """A tmpfs-backed volume for /app (a volume, not --tmpfs: see DESIGN.md)."""
         docker = await self.client()
@@ -140,11 +149,7 @@ class Engine:
                 {
                     "Name": name,
                     "Driver": "local",
-                    "DriverOpts": {
-                        "type": "tmpfs",
-                        "device": "tmpfs",
-                        "o": f"size={self.config.app_size_bytes},uid={PREVIEW_UID},gid={PREVIEW_UID},mode=0755,nosuid,nodev",
-                    },
+                    "DriverOpts": self.app_volume_options(),
                     "Labels": labels,
                 }
             )

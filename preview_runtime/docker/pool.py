@@ -21,7 +21,16 @@ from preview_runtime.docker.config import DockerConfig
 from preview_runtime.docker.container import POOL_WAIT_S, ContainerSpec
 from preview_runtime.docker.deps_cache import DependencyCache
 from preview_runtime.docker.engine import Engine
-from preview_runtime.docker.layout import LABEL_CLAIM, LABEL_MANAGED, LABEL_NETWORK, LABEL_POOL, LABEL_POOL_DEPS, preview_labels
+from preview_runtime.docker.layout import (
+    LABEL_CLAIM,
+    LABEL_MANAGED,
+    LABEL_NETWORK,
+    LABEL_POOL,
+    LABEL_POOL_DEPS,
+    claim_name,
+    preview_labels,
+    preview_names,
+)
 from preview_runtime.docker.preview import DockerPreview
 from preview_runtime.runner import PreviewSpec, RunnerError
 
@@ -59,8 +68,8 @@ class WarmPool(ABC, Generic[S]):
         """A new slot for this cache key, started; RunnerError when it cannot be made (nothing is left behind)."""
 
     @abstractmethod
-    async def _take(self, slot: S, spec: PreviewSpec, name: str, record: str) -> None:
-        """Make the slot `spec`'s preview (`name`, claim `record`); RunnerError when the slot is no longer usable."""
+    async def _take(self, slot: S, spec: PreviewSpec) -> None:
+        """Make the slot `spec`'s preview; RunnerError when the slot is no longer usable."""
 
     @abstractmethod
     async def remove(self, slot: S) -> None: ...
@@ -71,7 +80,7 @@ class WarmPool(ABC, Generic[S]):
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
 
-    async def claim(self, deps_key: str, spec: PreviewSpec, name: str, record: str) -> S | None:
+    async def claim(self, deps_key: str, spec: PreviewSpec) -> S | None:
         """Take a running slot made for this cache key for `spec`'s preview."""
         # Slots with the cache mounted first: the others copy it into their memory.
         while (
@@ -79,7 +88,7 @@ class WarmPool(ABC, Generic[S]):
         ) is not None:
             self.slots.remove(slot)
             try:
-                await self._take(slot, spec, name, record)
+                await self._take(slot, spec)
             except RunnerError:
                 self._spawn(self.remove(slot))
                 continue
@@ -165,15 +174,17 @@ class WarmPool(ABC, Generic[S]):
 
 
 class DockerPool(WarmPool[Slot]):
-    """Slots are containers; a claim renames one and writes its claim record (a volume no container mounts)."""
+    """Slots are containers; a claim renames one after its preview and writes its claim record (a volume no container
+    mounts, see layout.claim_name)."""
 
     def __init__(self, engine: Engine, config: DockerConfig, containers: ContainerSpec, deps: DependencyCache) -> None:
         super().__init__(engine, config, deps)
         self.containers = containers
 
-    async def _take(self, slot: Slot, spec: PreviewSpec, name: str, record: str) -> None:
+    async def _take(self, slot: Slot, spec: PreviewSpec) -> None:
         docker = await self.engine.client()
         network = self.config.network
+        name, record = preview_names(network, spec.preview_id)[0], claim_name(network, spec.preview_id)
         container = docker.containers.container(slot.container_id)
         try:
             info = await container.show()

@@ -132,10 +132,8 @@ class DockerRunner(Runner):
         labels = preview_labels(network, spec)
         claim_volume = ""
         slot: Slot | None = None
-        if self.config.warm_pool:
-            record = claim_name(network, spec.preview_id)
-            if (slot := await self.pool.claim(deps_key, spec, name, record)) is not None:
-                claim_volume = record
+        if self.config.warm_pool and (slot := await self.pool.claim(deps_key, spec)) is not None:
+            claim_volume = claim_name(network, spec.preview_id)
         if slot is not None:
             container_id, nonce, ip, app_volume = slot.container_id, slot.nonce, slot.ip, slot.app_volume
         else:

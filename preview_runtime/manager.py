@@ -20,7 +20,9 @@ from preview_runtime.runner import CommandOutcome, PreviewInfo, PreviewSpec, Pre
 
 log = logging.getLogger(__name__)
 
-RUNNER_CHOICES = ("auto", "swarm", "docker", "local")
+# The runners on Forja's side, strongest first (the WebContainer runs in the person's browser).
+SERVER_RUNNERS = ("swarm", "docker", "local")
+RUNNER_CHOICES = ("auto", *SERVER_RUNNERS)
 
 # Told each state a preview reaches, and once more when its address is routed (so it can answer).
 ChangeListener = Callable[[PreviewInfo], None]
@@ -50,7 +52,8 @@ def choose_runner(
                 return available[name], why
         if "local" in available:
             return available["local"], f"Docker is not used: {why_not.get('docker', 'it is turned off in the settings.')}"
-        raise RunnerError("No preview runner is available on this Forja.")
+        reasons = "".join(f" The {name} runner cannot be used: {why_not[name]}" for name in SERVER_RUNNERS if name in why_not)
+        raise RunnerError(f"No preview runner is available on this Forja.{reasons}")
     if requested not in available:
         default = {
             "docker": "no Docker engine is reachable",

@@ -25,7 +25,14 @@ from pathlib import Path
 import pytest
 
 from preview_runtime.swarm import SwarmConfig, SwarmRunner
-from tests.docker_fixtures import MiB, _pid_alive, _unavailable, docker_engine, preview_image  # noqa: F401 (fixtures)
+from tests.docker_fixtures import (  # noqa: F401 (fixtures)
+    TEST_NETWORK_PREFIX,
+    MiB,
+    _pid_alive,
+    _unavailable,
+    docker_engine,
+    preview_image,
+)
 
 SWARM_LOCK = Path("/var/lock/forja-test-swarm.lock")
 SWARM_MADE = Path("/var/lock/forja-test-swarm.made")  # its text: "gwbridge" when the swarm's init made docker_gwbridge
@@ -98,11 +105,19 @@ def cleanup_swarm_test(prefix: str = TEST_PREFIX) -> None:
 
 
 def cleanup_stale_swarm_tests() -> None:
-    """Leftovers of interrupted runs: prefixes whose pytest process is gone."""
-    names = docker("network", "ls", "--format", "{{.Name}}").split()
-    for pid in {n.removeprefix(TEST_PREFIX_START).split("-", 1)[0] for n in names if n.startswith(TEST_PREFIX_START)}:
-        if pid.isdigit() and not _pid_alive(int(pid)):
-            cleanup_swarm_test(f"{TEST_PREFIX_START}{pid}")
+    """Leftovers of interrupted runs whose pytest process is gone: what its SwarmRunners made, found by their
+    forja.network label (forja-swarm-test-<pid>, or <docker test network>-swarm in test_swarm_choice.py)."""
+    by_label = ["--filter", "label=forja.network", "--format", '{{.Label "forja.network"}}']
+    labels = set(docker("network", "ls", *by_label).split()) | set(docker("ps", "-a", *by_label).split())
+    for label in labels:
+        if label.startswith(TEST_PREFIX_START):
+            pid, _, rest = label.removeprefix(TEST_PREFIX_START).partition("-")
+            ours = rest == ""
+        else:
+            pid, _, rest = label.removeprefix(TEST_NETWORK_PREFIX).partition("-")
+            ours = label.startswith(TEST_NETWORK_PREFIX) and rest == "swarm"
+        if ours and pid.isdigit() and not _pid_alive(int(pid)):
+            cleanup_swarm_test(label)
 
 
 @pytest.fixture(scope="module")

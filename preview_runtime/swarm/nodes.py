@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiodocker.exceptions import DockerError
 
+from preview_runtime.docker.config import DockerConfig
 from preview_runtime.docker.container import ContainerSpec
 from preview_runtime.docker.deps_cache import DependencyCache
 from preview_runtime.docker.engine import Engine
@@ -56,6 +57,18 @@ async def swarm_role(engine: Engine) -> tuple[str, str]:
     if not swarm.get("ControlAvailable"):
         return "", "this Docker engine is a swarm worker; Forja must run on a manager node"
     return str(swarm.get("NodeID") or ""), ""
+
+
+async def manager_problem() -> str:
+    """Why the Docker engine of this environment (DOCKER_HOST, else the local socket) cannot host the swarm runner,
+    or "" when it is a swarm manager."""
+    engine = Engine(DockerConfig())
+    try:
+        return (await swarm_role(engine))[1]
+    except RunnerError as exc:
+        return str(exc)
+    finally:
+        await engine.close()
 
 
 async def usable_nodes(engine: Engine, local_id: str, config: SwarmConfig) -> list[tuple[dict[str, Any], str]]:

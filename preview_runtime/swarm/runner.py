@@ -43,6 +43,14 @@ from preview_runtime.swarm.service import (
 log = logging.getLogger(__name__)
 
 
+class SwarmUnusable(RunnerError):
+    """This Forja's engine cannot run swarm previews at all (it is no swarm manager...)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"The swarm runner cannot be used: {why}.")
+        self.why = why
+
+
 def _noop_sink(preview_id: str, text: str, level: LogLevel | None, source: str) -> None:
     return None
 
@@ -71,9 +79,11 @@ class SwarmRunner(Runner):
     # -- setup ----------------------------------------------------------------------------
 
     async def problem(self) -> str:
-        """Why this runner cannot run previews here, or "" when it can (it gets ready meanwhile)."""
+        """Why this runner cannot run previews here, as a sentence, or "" when it can (it gets ready meanwhile)."""
         try:
             await self._ensure_ready()
+        except SwarmUnusable as exc:
+            return f"{exc.why[:1].upper()}{exc.why[1:]}."
         except RunnerError as exc:
             return str(exc)
         return ""
@@ -84,7 +94,7 @@ class SwarmRunner(Runner):
                 return
             self.local_node, why = await swarm_role(self.engine)
             if not self.local_node:
-                raise RunnerError(f"The swarm runner cannot be used: {why}.")
+                raise SwarmUnusable(why)
             await self._find_nodes()
             await self.edge.ensure(self.nodes[self.local_node].image_id)
             self._ready = True
@@ -116,7 +126,7 @@ class SwarmRunner(Runner):
             node.pool = SwarmPool(node, self.config, self.services)
             self.nodes[node_id] = node
         if self.local_node not in self.nodes:
-            raise RunnerError("The swarm runner cannot be used: Forja's own node is not ready and active in the swarm.")
+            raise SwarmUnusable("Forja's own node is not ready and active in the swarm")
 
     def _place(self, spec: PreviewSpec) -> tuple[Node, str]:
         """The node for a preview and its dependency cache key there: a node with a pool slot made for that key, else

@@ -17,11 +17,11 @@ from builder.models import LOCAL_USER_ID
 from builder.services import Services
 from builder.services.access import LOCAL_ACTOR
 from tests.conftest import free_port, served
-from tests.integration.test_preview_image import PACKAGE, SERVER, doctor
 
 pytest.register_assert_rewrite("tests.docker_fixtures", "tests.swarm_fixtures")
 from tests.docker_fixtures import docker_test_network  # noqa: E402, F401 (fixture)
-from tests.swarm_fixtures import cleanup_swarm_test, docker  # noqa: E402
+from tests.integration.test_preview_image import PACKAGE, SERVER, doctor  # noqa: E402
+from tests.swarm_fixtures import cleanup_swarm_test, docker, service_inspect  # noqa: E402
 
 pytest_plugins = ["tests.swarm_fixtures"]
 
@@ -64,9 +64,10 @@ async def test_auto_runs_previews_as_swarm_services_on_a_manager(swarm_previews:
     assert health.previews_runner == "swarm"
     states = {check.name: check.state for check in health.checks}
     assert states["swarm runner"] == "ok" and states["docker runner"] == "ok"
-    assert docker("service", "ls", "-q", "--filter", f"label=forja.network={swarm_previews}").split() == [info.handle]
+    # The preview is a service of the swarm, made by the runner named after the Docker runner's network.
+    assert service_inspect(info.handle)["Spec"]["Labels"]["forja.network"] == swarm_previews
     await services.previews.stop(created.project_id)
-    assert docker("service", "ls", "-q", "--filter", f"label=forja.network={swarm_previews}").strip() == ""
+    assert docker("service", "ls", "-q", "--filter", f"id={info.handle}").strip() == ""
 
 
 def test_doctor_on_a_swarm_manager(preview_image: str, swarm_manager: str) -> None:

@@ -274,7 +274,7 @@ async def export_project(project_id: str, _: Viewer, version: int | None = None)
 
 
 class PreviewRequest(BaseModel):
-    runner: str = Field(default="auto", pattern="^(auto|docker|local)$")
+    runner: str = Field(default="auto", pattern="^(auto|swarm|docker|local)$")
     restart: bool = False
 
 

@@ -7,6 +7,7 @@ person whose preview failed reads the same sentences everywhere. It never shows 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import sys
 import tempfile
@@ -19,9 +20,9 @@ from builder.settings import settings
 from preview_runtime.docker.image import ImageState, ImageStatus, engine_problem
 from preview_runtime.local.limits import describe, find_cgroups
 from preview_runtime.local.sandbox import find_bubblewrap
+from preview_runtime.swarm.nodes import manager_problem
 from preview_runtime.verify import find_chromium
 
-RUNNERS = ("docker", "local", "webcontainer")
 MIN_NODE_MAJOR = 22
 VERSION_TIMEOUT_S = 10
 
@@ -142,9 +143,16 @@ def _models_check() -> Check:
     return Check(name="models", ok=True, detail=f"Set: {', '.join(present)} (values never shown).")
 
 
+def _turned_off(runner: str) -> RunnerReadiness | None:
+    """Not ready because the settings ask for another runner, or None."""
+    if settings.preview_runner in ("auto", runner):
+        return None
+    return RunnerReadiness(ready=False, reason=f"Turned off in the settings (FORJA_PREVIEW_RUNNER={settings.preview_runner}).")
+
+
 def _docker_readiness(engine: str | None, image: ImageStatus) -> RunnerReadiness:
-    if settings.preview_runner == "local":
-        return RunnerReadiness(ready=False, reason="Turned off in the settings (FORJA_PREVIEW_RUNNER=local).")
+    if off := _turned_off("docker"):
+        return off
     if engine is not None:
         return RunnerReadiness(
             ready=False, reason=f"{_sentence(engine)}: install Docker (sudo apt-get install docker.io) and start it."
@@ -158,9 +166,27 @@ def _docker_readiness(engine: str | None, image: ImageStatus) -> RunnerReadiness
     return RunnerReadiness(ready=False, reason=image.describe())
 
 
+def _swarm_readiness(engine: str | None, manager: str, image: ImageStatus) -> RunnerReadiness:
+    if off := _turned_off("swarm"):
+        return off
+    if engine is not None:
+        return RunnerReadiness(ready=False, reason=f"{_sentence(engine)}: the swarm runner needs Docker on a swarm manager.")
+    if manager:
+        return RunnerReadiness(ready=False, reason=f"{_sentence(manager)}.")
+    if os.geteuid() != 0:
+        return RunnerReadiness(
+            ready=False, reason="Forja must run as root for the swarm runner (it opens sockets in its edge's network namespace)."
+        )
+    if image.state != ImageState.ready:
+        return RunnerReadiness(ready=False, reason=image.describe())
+    return RunnerReadiness(
+        ready=True, reason=f"This engine is a swarm manager and the preview image {image.image} is built on it."
+    )
+
+
 def _local_readiness(sandbox: Check) -> RunnerReadiness:
-    if settings.preview_runner == "docker":
-        return RunnerReadiness(ready=False, reason="Turned off in the settings (FORJA_PREVIEW_RUNNER=docker).")
+    if off := _turned_off("local"):
+        return off
     if sandbox.ok:
         return RunnerReadiness(ready=True, reason="Runs previews on this machine in a bubblewrap sandbox.")
     if settings.allow_unsandboxed:
@@ -185,8 +211,8 @@ def _webcontainer_readiness() -> RunnerReadiness:
 
 async def diagnose(image: ImageStatus) -> DoctorReport:
     """Check everything at once; `image` is what the caller knows of the preview image."""
-    engine, node, sandbox, traefik, limits = await asyncio.gather(
-        engine_problem(), _node_check(), _sandbox_check(), _traefik_check(), _limits_check()
+    engine, manager, node, sandbox, traefik, limits = await asyncio.gather(
+        engine_problem(), manager_problem(), _node_check(), _sandbox_check(), _traefik_check(), _limits_check()
     )
     docker_check = Check(
         name="docker", ok=engine is None, detail=(_sentence(engine) + ".") if engine else "The Docker engine answers."
@@ -201,8 +227,11 @@ async def diagnose(image: ImageStatus) -> DoctorReport:
         "docker": _docker_readiness(engine, image),
         "local": _local_readiness(sandbox),
         "webcontainer": _webcontainer_readiness(),
+        "swarm": _swarm_readiness(engine, manager, image),
     }
-    if runners["docker"].ready:
+    if runners["swarm"].ready:
+        auto, why = "swarm", "This engine is a swarm manager: each preview runs as a hardened service of the swarm."
+    elif runners["docker"].ready:
         auto, why = "docker", "Docker is ready, and it is the strongest sandbox on this machine."
     elif runners["local"].ready:
         auto, why = "local", f"Docker cannot run previews: {runners['docker'].reason}"

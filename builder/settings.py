@@ -147,7 +147,11 @@ class Settings(BaseSettings):
         default=60_000, description="File content sent with a follow-up; larger projects send only the relevant files."
     )
 
-    preview_runner: str = Field(default="auto", description="auto (Docker if reachable, else local), docker or local.")
+    preview_runner: Literal["auto", "swarm", "docker", "local"] = Field(
+        default="auto",
+        description="auto (the swarm when Docker's engine is a swarm manager, else Docker if reachable, else local), "
+        "swarm, docker or local.",
+    )
     preview_port: int = Field(
         default=8800, description="Port of the preview proxy (Traefik); previews live at http://<id>.<domain>:<port>."
     )
@@ -198,6 +202,12 @@ class Settings(BaseSettings):
         default=False,
         description="Local runner without bubblewrap: run previews as your user without a sandbox instead of refusing them.",
     )
+    swarm_node_engines: str = Field(
+        default="",
+        description="Swarm runner: the Docker engines of the swarm's other nodes, as `hostname=tcp://address:2376` "
+        "separated by commas (TLS as the docker CLI reads it: DOCKER_TLS_VERIFY, DOCKER_CERT_PATH). Previews run on "
+        "Forja's own node and on these.",
+    )
     preview_warm_pool: int = Field(
         default=1,
         ge=0,
@@ -220,7 +230,8 @@ class Settings(BaseSettings):
     pip_index_url: str = Field(default="", description="Python package index mirror for installs in previews.")
     preview_egress_hosts: str = Field(
         default="registry.npmjs.org,registry.yarnpkg.com,pypi.org,files.pythonhosted.org",
-        description="Hosts (comma-separated) that installs in sandboxed local previews may reach, besides the npm registry "
+        description="Hosts (comma-separated) that installs in sandboxed local previews and swarm previews may reach, besides "
+        "the npm registry "
         "and pip index set above; nothing else is reachable from a preview.",
     )
     extra_ca_cert: str = Field(

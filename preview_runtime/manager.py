@@ -25,7 +25,9 @@ from preview_runtime.runner import CommandOutcome, PreviewInfo, PreviewSpec, Pre
 
 log = logging.getLogger(__name__)
 
-RUNNER_CHOICES = ("auto", "docker", "local")
+# The runners on Forja's side, strongest first (the WebContainer runs in the person's browser).
+SERVER_RUNNERS = ("swarm", "docker", "local")
+RUNNER_CHOICES = ("auto", *SERVER_RUNNERS)
 
 # Told each state a preview reaches, and once more when its address is routed (so it can answer).
 ChangeListener = Callable[[PreviewInfo], None]
@@ -52,10 +54,18 @@ def duration_words(seconds: float) -> str:
     return f"{seconds / 86400:.0f} days"
 
 
+# What `auto` picks, strongest first, and what it tells the person.
+AUTO_ORDER = (
+    ("swarm", "Docker Swarm is ready: each preview runs as a hardened service of the swarm, on a network of its own."),
+    ("docker", "Docker is ready: each preview runs in its own hardened container."),
+)
+
+
 def choose_runner(
     requested: str, available: Mapping[str, Runner], unavailable: Mapping[str, str] | None = None
 ) -> tuple[Runner, str]:
-    """The runner for a preview and why that one; `auto` means Docker when it is ready, else the local runner.
+    """The runner for a preview and why that one; `auto` means the swarm when this Forja's engine is a swarm manager,
+    else Docker when it is ready, else the local runner.
 
     `unavailable` says why a runner is missing (no engine, its image still building...), so the
     person reads the real reason rather than a guess.
@@ -64,16 +74,19 @@ def choose_runner(
     if requested not in RUNNER_CHOICES:
         raise RunnerError(f"Unknown runner {requested!r}; use one of: {', '.join(RUNNER_CHOICES)}.")
     if requested == "auto":
-        if "docker" in available:
-            return available["docker"], "Docker is ready: each preview runs in its own hardened container."
+        for name, why in AUTO_ORDER:
+            if name in available:
+                return available[name], why
         if "local" in available:
             return available["local"], f"Docker is not used: {why_not.get('docker', 'it is turned off in the settings.')}"
-        raise RunnerError("No preview runner is available on this Forja.")
+        reasons = "".join(f" The {name} runner cannot be used: {why_not[name]}" for name in SERVER_RUNNERS if name in why_not)
+        raise RunnerError(f"No preview runner is available on this Forja.{reasons}")
     if requested not in available:
-        why = why_not.get(
-            requested, "no Docker engine is reachable" if requested == "docker" else "it is turned off in the settings"
-        )
-        raise RunnerError(f"The {requested} runner cannot be used: {why}")
+        default = {
+            "docker": "no Docker engine is reachable",
+            "swarm": "this Forja's Docker engine is not a swarm manager",
+        }.get(requested, "it is turned off in the settings")
+        raise RunnerError(f"The {requested} runner cannot be used: {why_not.get(requested, default)}")
     return available[requested], f"The {requested} runner was asked for."
 
 

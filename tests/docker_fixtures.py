@@ -35,7 +35,7 @@ from preview_runtime.docker import DockerConfig, DockerRunner
 from preview_runtime.docker.image import image_name
 from preview_runtime.logs import LogLevel, classify
 from preview_runtime.plan import RunPlan, plan_for
-from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState
+from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState, Runner
 
 ROOT = Path(__file__).resolve().parents[1]
 SOCKET = "/var/run/docker.sock"
@@ -193,7 +193,7 @@ class LogCollector:
 
 
 async def wait_state(
-    runner: DockerRunner,
+    runner: Runner,
     preview_id: str,
     states: set[PreviewState] | PreviewState,
     within: float = 60,

@@ -23,11 +23,12 @@ from builder.models import Role
 from builder.schemas import AccountLinkInfo, QuotaSet, UserInfo
 from builder.services.access import Actor, require_admin
 from builder.services.accounts import AccountService
-from builder.services.previews import PreviewService
+from builder.services.previews import PreviewService, wanted_runners
 from builder.services.quotas import QuotaService, midnight
 from builder.services.shares import share_base
 from builder.settings import settings
 from builder.store import ProjectStore
+from preview_runtime.manager import SERVER_RUNNERS
 from preview_runtime.proxy import NOT_FOUND_MARKER
 
 MAX_DAYS = 366
@@ -246,11 +247,10 @@ class AdminService:
         store, proxy, report = await asyncio.gather(
             self._store_check(), self._proxy_check(), doctor.diagnose(self._previews.image.status)
         )
-        off = {
-            "docker": settings.preview_runner == "local",
-            "local": settings.preview_runner == "docker",
-            "webcontainer": not settings.webcontainers,
-        }
+        off = {name: name not in wanted_runners() for name in SERVER_RUNNERS}
+        # Under `auto` the swarm is one choice among others: an engine in no swarm leaves it off, not broken.
+        off["swarm"] |= settings.preview_runner == "auto"
+        off["webcontainer"] = not settings.webcontainers
         runners = [
             HealthCheck(
                 name=f"{name} runner",

@@ -14,7 +14,7 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlmodel import col, select
 
@@ -34,7 +34,7 @@ from preview_runtime.local.homes import remove_homes
 from preview_runtime.local.limits import Limits
 from preview_runtime.local.upstream import UpstreamProxy
 from preview_runtime.logs import LogHub, LogLevel
-from preview_runtime.manager import PreviewManager
+from preview_runtime.manager import SERVER_RUNNERS, PreviewManager
 from preview_runtime.plan import (
     BrowserPlan,
     RunPlan,
@@ -81,26 +81,80 @@ def install_env() -> dict[str, str]:
     return env
 
 
+def docker_settings() -> dict[str, Any]:
+    """The Docker runner's settings, which the swarm runner's containers get too."""
+    return {
+        "memory_bytes": settings.preview_memory_mb * 1024 * 1024,
+        "nano_cpus": int(settings.preview_cpus * 1e9),
+        "pids_limit": settings.preview_pids,
+        "warm_pool": settings.preview_warm_pool,
+        "extra_ca_path": settings.preview_extra_ca or None,
+        "npm_registry": settings.npm_registry or None,
+        "pip_index_url": settings.pip_index_url or None,
+        "npm_seed": settings.npm_seed_cache,
+        "wheel_seed": settings.pip_seed_wheels,
+        "extra_env": offline_env(),
+        "silent_s": settings.preview_silent_s,
+    }
+
+
 def docker_runner(image: str) -> Runner:
     from preview_runtime.docker import DockerConfig, DockerRunner
 
-    config = DockerConfig(
-        image=image,
-        network=settings.preview_network,
-        memory_bytes=settings.preview_memory_mb * 1024 * 1024,
-        nano_cpus=int(settings.preview_cpus * 1e9),
-        pids_limit=settings.preview_pids,
-        warm_pool=settings.preview_warm_pool,
-        extra_ca_path=settings.preview_extra_ca or None,
-        npm_registry=settings.npm_registry or None,
-        pip_index_url=settings.pip_index_url or None,
-        npm_seed=settings.npm_seed_cache,
-        wheel_seed=settings.pip_seed_wheels,
-        extra_env=offline_env(),
-        silent_s=settings.preview_silent_s,
-        park_dir=settings.data_dir / "parked",
+    return DockerRunner(
+        DockerConfig(image=image, network=settings.preview_network, park_dir=settings.data_dir / "parked", **docker_settings())
     )
-    return DockerRunner(config)
+
+
+def node_engines() -> dict[str, str]:
+    """FORJA_SWARM_NODE_ENGINES as hostname -> engine URL."""
+    pairs = (entry.split("=", 1) for entry in settings.swarm_node_engines.split(",") if "=" in entry)
+    return {name.strip(): url.strip() for name, url in pairs if name.strip() and url.strip()}
+
+
+async def swarm_runner(image: str) -> tuple[Runner | None, str]:
+    """The swarm runner when this Forja's engine is a swarm manager it can use; else None and why not."""
+    from preview_runtime.swarm import SwarmConfig, SwarmRunner
+
+    runner = SwarmRunner(
+        SwarmConfig(
+            image=image,
+            # Its own name: the Docker runner's adoption must never take a swarm preview's container for one of its own.
+            network=f"{settings.preview_network}-swarm",
+            node_engines=node_engines(),
+            egress_hosts=egress_hosts(),
+            upstream_proxy=UpstreamProxy.from_env(os.environ),
+            **docker_settings(),
+        )
+    )
+    if problem := await runner.problem():
+        await runner.close()
+        return None, problem
+    return runner, ""
+
+
+def egress_hosts() -> list[str]:
+    return [host.strip() for host in settings.preview_egress_hosts.split(",") if host.strip()]
+
+
+def wanted_runners() -> tuple[str, ...]:
+    """The server runners FORJA_PREVIEW_RUNNER allows, strongest first."""
+    return SERVER_RUNNERS if settings.preview_runner == "auto" else (settings.preview_runner,)
+
+
+def engine_runners() -> tuple[str, ...]:
+    """The allowed runners that need Docker's engine and the preview image."""
+    return tuple(name for name in wanted_runners() if name in ("swarm", "docker"))
+
+
+def turned_off() -> dict[str, str]:
+    """Why each runner the settings leave out is missing, for a person who asks for it by name."""
+    wanted = settings.preview_runner
+    return {
+        name: f"the settings ask for the {wanted} runner (FORJA_PREVIEW_RUNNER={wanted})."
+        for name in SERVER_RUNNERS
+        if name not in wanted_runners()
+    }
 
 
 def local_work_dir() -> Path:
@@ -114,7 +168,7 @@ def local_runner() -> Runner:
         env=install_env(),
         npm_seed=settings.npm_seed_cache,
         silent_s=settings.preview_silent_s,
-        egress_hosts=[host.strip() for host in settings.preview_egress_hosts.split(",") if host.strip()],
+        egress_hosts=egress_hosts(),
         # Forja's own HTTPS_PROXY & co. (a corporate proxy): previews' are replaced by the egress proxy, which chains.
         upstream_proxy=UpstreamProxy.from_env(os.environ),
         limits=local_limits(),
@@ -200,13 +254,15 @@ class PreviewService:
                     settings.data_dir / "proxy", settings.preview_port, settings.preview_domain, settings.preview_host
                 )
                 runners: dict[str, Runner] = {}
-                if settings.preview_runner in ("auto", "local"):
+                unavailable = turned_off()
+                if "local" in wanted_runners():
                     runners["local"] = local_runner()
-                image = await self.image.check() if settings.preview_runner in ("auto", "docker") else None
+                image = await self.image.check() if engine_runners() else None
                 if image is not None and image.state == ImageState.ready:
-                    runners["docker"] = docker_runner(image.image)
+                    await self._add_engine_runners(runners, unavailable, image.image)
                 elif image is not None:
                     log.warning("previews do not run in Docker yet: %s", image.describe())
+                    unavailable.update(dict.fromkeys(engine_runners(), image.describe()))
                 manager = PreviewManager(
                     runners,
                     proxy,
@@ -216,10 +272,7 @@ class PreviewService:
                     ttl_s=settings.preview_ttl_s,
                     on_change=self._changed,
                 )
-                if image is not None and image.state != ImageState.ready:
-                    manager.unavailable["docker"] = image.describe()
-                elif settings.preview_runner == "local":
-                    manager.unavailable["docker"] = "the settings ask for the local runner (FORJA_PREVIEW_RUNNER=local)."
+                manager.unavailable.update(unavailable)
                 await manager.start_background()
                 for info in manager.running():
                     if info.preview_id.startswith(VERSION_PREVIEW_PREFIX):
@@ -236,17 +289,38 @@ class PreviewService:
                     self.docker_preparation = asyncio.create_task(self._prepare_docker(), name="prepare-docker")
             return self._manager
 
+    @staticmethod
+    async def _add_engine_runners(runners: dict[str, Runner], unavailable: dict[str, str], image: str) -> None:
+        """The runners on Docker's engine the settings allow, once the preview image is there: Docker, and the swarm
+        when the engine is a swarm manager (else why not)."""
+        if "docker" in engine_runners():
+            runners["docker"] = docker_runner(image)
+        if "swarm" in engine_runners():
+            swarm, why = await swarm_runner(image)
+            if swarm is not None:
+                runners["swarm"] = swarm
+            else:
+                unavailable["swarm"] = why
+                # Under `auto` an engine in no swarm is the usual case, not a fault.
+                level = logging.WARNING if settings.preview_runner == "swarm" else logging.INFO
+                log.log(level, "previews do not run on a swarm: %s", why)
+
     def _image_changed(self, status: ImageStatus) -> None:
         """Previews started while the image builds say how far it got (see choose_runner)."""
         if self._manager is not None and status.state != ImageState.ready:
-            self._manager.unavailable["docker"] = status.describe()
+            self._manager.unavailable.update(dict.fromkeys(engine_runners(), status.describe()))
 
     async def _prepare_docker(self) -> ImageStatus:
-        """Build the missing image, then let later previews use Docker."""
+        """Build the missing image, then let later previews use Docker (or the swarm)."""
         status = await self.image.build()
         if status.state == ImageState.ready and self._manager is not None:
-            await self._manager.add_runner(docker_runner(status.image))
-            log.info("Docker previews are ready; new previews run in Docker")
+            runners: dict[str, Runner] = {}
+            unavailable: dict[str, str] = {}
+            await self._add_engine_runners(runners, unavailable, status.image)
+            for runner in runners.values():
+                await self._manager.add_runner(runner)
+            self._manager.unavailable.update(unavailable)
+            log.info("the preview image is ready; new previews may run with: %s", ", ".join(runners) or "none")
         return status
 
     async def start(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 
 from aiodocker.exceptions import DockerError
 
@@ -27,11 +28,14 @@ DEV_PATH = f"{APP_DIR}/.venv/bin:{APP_DIR}/node_modules/.bin:/usr/local/sbin:/us
 _TIMEOUT_CODES = (124, 137)
 
 
-async def run_in_container(engine: Engine, container_id: str, command: str, timeout_s: float) -> CommandOutcome:
+async def run_in_container(
+    engine: Engine, container_id: str, command: str, timeout_s: float, wrap: Sequence[str] = ()
+) -> CommandOutcome:
+    """`wrap`: a command prefix for what runs in the container (the swarm runner's no-new-privileges)."""
     docker = await engine.client()
     # GNU timeout reads 0 as "no limit".
     limit = f"{max(timeout_s, 0.001):.3f}"
-    argv = ["timeout", "--kill-after", f"{KILL_GRACE_S:g}", limit, "sh", "-c", command]
+    argv = [*wrap, "timeout", "--kill-after", f"{KILL_GRACE_S:g}", limit, "sh", "-c", command]
     output = bytearray()
     started = time.monotonic()
     gave_up = False

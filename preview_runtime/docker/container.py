@@ -5,15 +5,16 @@ from __future__ import annotations
 import functools
 import os
 import shlex
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 from preview_runtime.common import SECRET_NAME
 from preview_runtime.docker.config import DockerConfig
 from preview_runtime.docker.deps_cache import CompleteCache
-from preview_runtime.docker.layout import APP_DIR, DEPS_DIR, PREVIEW_UID, SEED_DIR, TOOL_DIRS
+from preview_runtime.docker.layout import APP_DIR, BOOTSTRAP, DEPS_DIR, PREVIEW_UID, SEED_DIR, TOOL_DIRS, clean_relpath, tar_files
 from preview_runtime.plan import npm_script
-from preview_runtime.runner import PreviewSpec
+from preview_runtime.runner import PreviewSpec, RunnerError
 
 FRESH_WAIT_S = 60  # a fresh container gets its files within a second; give up after a minute
 POOL_WAIT_S = 24 * 3600  # a pool container waits this long for a claim, then exits (removed on the next claim or adopt)
@@ -22,6 +23,11 @@ POOL_WAIT_S = 24 * 3600  # a pool container waits this long for a claim, then ex
 @functools.cache
 def entry_script() -> str:
     return resources.files("preview_runtime.docker").joinpath("entry.sh").read_text(encoding="utf-8")
+
+
+def entry_command() -> list[str]:
+    """What a preview container runs: the entry script under tini, which reaps and signals the whole group."""
+    return ["/usr/bin/tini", "-g", "--", "bash", "-c", entry_script()]
 
 
 def env_file(spec: PreviewSpec, deps_key: str) -> bytes:
@@ -36,6 +42,46 @@ def env_file(spec: PreviewSpec, deps_key: str) -> bytes:
         command, npm_env = script
         values |= {**npm_env, "npm_package_json": f"{APP_DIR}/package.json", "INIT_CWD": APP_DIR, "FORJA_DEV": command}
     return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in values.items()).encode()
+
+
+def read_extra_ca(config: DockerConfig) -> bytes | None:
+    """The operator's extra CA bundle, which reaches each preview with its bootstrap; None when there is none."""
+    if not config.extra_ca_path:
+        return None
+    try:
+        with open(config.extra_ca_path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise RunnerError(f"Forja cannot read the extra CA bundle {config.extra_ca_path}: {exc}") from exc
+
+
+def first_upload(spec: PreviewSpec, deps_key: str, extra_ca: bytes | None) -> bytes:
+    """The one archive a started container waits for: the project's files, the bootstrap and, last, `ready`.
+
+    `ready` is the tar's last entry, so everything before it is in place when the entry script sees it. The bootstrap
+    folder is Forja's: a project file there could only confuse the entry script, so none gets in.
+    """
+    files = {
+        path: data
+        for path, data in ((clean_relpath(k), v) for k, v in spec.files.items())
+        if path != BOOTSTRAP and not path.startswith(BOOTSTRAP + "/")
+    }
+    bootstrap: dict[str, bytes] = {f"{BOOTSTRAP}/env": env_file(spec, deps_key)}
+    if extra_ca is not None:
+        bootstrap[f"{BOOTSTRAP}/extra-ca.pem"] = extra_ca
+    return tar_files({**files, **bootstrap, f"{BOOTSTRAP}/ready": b""})
+
+
+@dataclass(frozen=True)
+class Scratch:
+    """A writable tmpfs of the container: where, how large, whether the preview user owns it (else it is
+    world-writable with the sticky bit, as /tmp is), and whether programs may run from it."""
+
+    target: str
+    size_bytes: int
+    owned: bool
+    mode: str
+    executable: bool
 
 
 class ContainerSpec:
@@ -123,8 +169,8 @@ class ContainerSpec:
             "Hostname": "preview",
             "User": f"{PREVIEW_UID}:{PREVIEW_UID}",
             "WorkingDir": APP_DIR,
-            "Entrypoint": ["/usr/bin/tini", "-g", "--"],
-            "Cmd": ["bash", "-c", entry_script()],
+            "Entrypoint": entry_command()[:3],
+            "Cmd": entry_command()[3:],
             "Env": env,
             "Labels": labels,
             "AttachStdout": False,
@@ -135,17 +181,24 @@ class ContainerSpec:
             "NetworkingConfig": {"EndpointsConfig": {self.config.network: {}}},
         }
 
+    def scratch(self, mounts: list[dict[str, Any]]) -> list[Scratch]:
+        """The container's writable tmpfs besides /app: /tmp, the home and, over a node_modules mounted read-only
+        from the cache, the folders dev tools write to."""
+        c = self.config
+        scratch = [
+            Scratch("/tmp", c.tmp_size_bytes, owned=False, mode="1777", executable=True),
+            Scratch("/home/preview", c.home_size_bytes, owned=True, mode="0700", executable=True),
+        ]
+        if any(m["Target"] == f"{APP_DIR}/node_modules" for m in mounts):
+            scratch += [
+                Scratch(f"{APP_DIR}/node_modules/{d}", c.tmp_size_bytes, owned=True, mode="0755", executable=False)
+                for d in TOOL_DIRS
+            ]
+        return scratch
+
     def host_config(self, mounts: list[dict[str, Any]]) -> dict[str, Any]:
         c = self.config
-        tmpfs = {
-            "/tmp": f"rw,nosuid,nodev,exec,size={c.tmp_size_bytes}",
-            "/home/preview": f"rw,nosuid,nodev,exec,size={c.home_size_bytes},uid={PREVIEW_UID},gid={PREVIEW_UID},mode=0700",
-        }
-        if any(m["Target"] == f"{APP_DIR}/node_modules" for m in mounts):
-            for d in TOOL_DIRS:
-                tmpfs[f"{APP_DIR}/node_modules/{d}"] = (
-                    f"rw,nosuid,nodev,size={c.tmp_size_bytes},uid={PREVIEW_UID},gid={PREVIEW_UID},mode=0755"
-                )
+        tmpfs = {s.target: tmpfs_options(s) for s in self.scratch(mounts)}
         return {
             "NetworkMode": c.network,
             "Privileged": False,
@@ -165,3 +218,10 @@ class ContainerSpec:
             "IpcMode": "private",
             "AutoRemove": False,
         }
+
+
+def tmpfs_options(scratch: Scratch) -> str:
+    """Mount options of a scratch tmpfs; without `exec` Docker mounts it noexec."""
+    owner = f",uid={PREVIEW_UID},gid={PREVIEW_UID}" if scratch.owned else ""
+    run = ",exec" if scratch.executable else ""
+    return f"rw,nosuid,nodev{run},size={scratch.size_bytes}{owner},mode={scratch.mode}"

@@ -29,6 +29,11 @@ def _bridge_of(info: dict[str, Any]) -> str:
     return (info.get("Options") or {}).get("com.docker.network.bridge.name") or f"br-{info['Id'][:12]}"
 
 
+def tmpfs_volume(options: str) -> dict[str, str]:
+    """The local volume driver's options for a volume that is a tmpfs mounted with `options`."""
+    return {"type": "tmpfs", "device": "tmpfs", "o": options}
+
+
 class Engine:
     def __init__(self, config: DockerConfig) -> None:
         self.config = config
@@ -132,6 +137,10 @@ class Engine:
             return ""
         return _bridge_of(info)
 
+    def app_volume_options(self) -> dict[str, str]:
+        """The local driver's options of an /app volume: tmpfs, size-limited, owned by the preview user."""
+        return tmpfs_volume(f"size={self.config.app_size_bytes},uid={PREVIEW_UID},gid={PREVIEW_UID},mode=0755,nosuid,nodev")
+
     async def create_app_volume(self, name: str, labels: dict[str, str]) -> None:
         """A tmpfs-backed volume for /app (a volume, not --tmpfs: see DESIGN.md)."""
         docker = await self.client()
@@ -140,11 +149,7 @@ class Engine:
                 {
                     "Name": name,
                     "Driver": "local",
-                    "DriverOpts": {
-                        "type": "tmpfs",
-                        "device": "tmpfs",
-                        "o": f"size={self.config.app_size_bytes},uid={PREVIEW_UID},gid={PREVIEW_UID},mode=0755,nosuid,nodev",
-                    },
+                    "DriverOpts": self.app_volume_options(),
                     "Labels": labels,
                 }
             )
@@ -155,6 +160,26 @@ class Engine:
         docker = await self.client()
         with contextlib.suppress(DockerError):
             await docker.containers.container(ref).delete(force=True, v=True)
+
+    async def stats(self, container_id: str, memory_limit: int) -> dict[str, int]:
+        """Memory use (bytes, page cache left out), its limit, the process count and CPU time used (ns) of a running
+        container; `memory_limit` when the engine reports none."""
+        docker = await self.client()
+        try:
+            data = await docker._query_json(f"containers/{container_id}/stats", params={"stream": "0", "one-shot": "1"})
+        except DockerError as exc:
+            raise RunnerError(f"Docker could not report on the preview: {exc.message}") from exc
+        memory = data.get("memory_stats") or {}
+        usage = int(memory.get("usage") or 0)
+        cache = int(
+            (memory.get("stats") or {}).get("total_inactive_file") or (memory.get("stats") or {}).get("inactive_file") or 0
+        )
+        return {
+            "memory_bytes": max(usage - cache, 0),
+            "memory_limit_bytes": int(memory.get("limit") or memory_limit),
+            "pids": int((data.get("pids_stats") or {}).get("current") or 0),
+            "cpu_ns": int(((data.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage") or 0),
+        }
 
     async def remove_volume(self, name: str) -> None:
         if not name:

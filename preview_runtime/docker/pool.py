@@ -1,14 +1,19 @@
-"""The warm pool: containers created and started ahead, each made for one dependency cache key (see DESIGN.md)."""
+"""The warm pool: previews' containers made and started ahead, each for one dependency cache key (see DESIGN.md).
+
+WarmPool keeps the pool in line with the most recent starts; how a slot is made, claimed and removed is its
+subclass's: DockerPool's slots are containers, the swarm runner's are services.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import secrets
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from aiodocker.exceptions import DockerError
 
@@ -16,7 +21,16 @@ from preview_runtime.docker.config import DockerConfig
 from preview_runtime.docker.container import POOL_WAIT_S, ContainerSpec
 from preview_runtime.docker.deps_cache import DependencyCache
 from preview_runtime.docker.engine import Engine
-from preview_runtime.docker.layout import LABEL_CLAIM, LABEL_MANAGED, LABEL_NETWORK, LABEL_POOL, LABEL_POOL_DEPS, preview_labels
+from preview_runtime.docker.layout import (
+    LABEL_CLAIM,
+    LABEL_MANAGED,
+    LABEL_NETWORK,
+    LABEL_POOL,
+    LABEL_POOL_DEPS,
+    claim_name,
+    preview_labels,
+    preview_names,
+)
 from preview_runtime.docker.preview import DockerPreview
 from preview_runtime.runner import PreviewSpec, RunnerError
 
@@ -34,18 +48,31 @@ class Slot:
     deps_mounted: bool = False  # the cache is mounted as node_modules (made once the cache was complete)
 
 
-class WarmPool:
-    def __init__(self, engine: Engine, config: DockerConfig, containers: ContainerSpec, deps: DependencyCache) -> None:
+S = TypeVar("S", bound=Slot)
+
+
+class WarmPool(ABC, Generic[S]):
+    def __init__(self, engine: Engine, config: DockerConfig, deps: DependencyCache) -> None:
         self.engine = engine
         self.config = config
-        self.containers = containers
         self.deps = deps
-        self.slots: list[Slot] = []  # started and waiting, oldest first
+        self.slots: list[S] = []  # started and waiting, oldest first
         self._keys: list[str] = []  # cache keys of the most recent starts, newest first
         self._task: asyncio.Task[None] | None = None
         self._dirty = False
         self._background: set[asyncio.Task[None]] = set()
         self.problem = ""  # why the pool could not be filled, if it could not
+
+    @abstractmethod
+    async def _create(self, deps_key: str) -> S:
+        """A new slot for this cache key, started; RunnerError when it cannot be made (nothing is left behind)."""
+
+    @abstractmethod
+    async def _take(self, slot: S, spec: PreviewSpec) -> None:
+        """Make the slot `spec`'s preview; RunnerError when the slot is no longer usable."""
+
+    @abstractmethod
+    async def remove(self, slot: S) -> None: ...
 
     async def filled(self) -> None:
         """Until the pool is full (or could not be filled)."""
@@ -53,35 +80,24 @@ class WarmPool:
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
 
-    async def claim(self, deps_key: str, spec: PreviewSpec, name: str, record: str) -> Slot | None:
-        """Take a running pool container made for this cache key: rename it to `name` and write the claim `record`."""
-        docker = await self.engine.client()
-        network = self.config.network
-        # Containers with the cache mounted first: the others copy it into their memory.
+    async def claim(self, deps_key: str, spec: PreviewSpec) -> S | None:
+        """Take a running slot made for this cache key for `spec`'s preview."""
+        # Slots with the cache mounted first: the others copy it into their memory.
         while (
             slot := next((s for s in sorted(self.slots, key=lambda s: not s.deps_mounted) if s.deps_key == deps_key), None)
         ) is not None:
             self.slots.remove(slot)
-            container = docker.containers.container(slot.container_id)
             try:
-                info = await container.show()
-                if not info["State"].get("Running"):
-                    raise RunnerError("the pool container has exited")
-                slot.ip = info["NetworkSettings"]["Networks"][network]["IPAddress"] or slot.ip
-                labels = {
-                    **preview_labels(network, spec),
-                    LABEL_CLAIM: "1",
-                    "forja.container": slot.container_id,
-                    "forja.app_volume": slot.app_volume,
-                }
-                await docker.volumes.create({"Name": record, "Labels": labels})
-                await container.rename(name)
-            except (DockerError, RunnerError, KeyError):
-                await self.engine.remove_volume(record)
+                await self._take(slot, spec)
+            except RunnerError:
                 self._spawn(self.remove(slot))
                 continue
             return slot
         return None
+
+    def has(self, deps_key: str) -> bool:
+        """Whether a slot made for this cache key is waiting."""
+        return any(slot.deps_key == deps_key for slot in self.slots)
 
     def used(self, deps_key: str, p: DockerPreview) -> None:
         """A start used this cache key: the pool follows the most recent keys; refill once the start has settled."""
@@ -92,7 +108,7 @@ class WarmPool:
         self._spawn(self._refill_when_settled(p))
 
     async def _refill_when_settled(self, p: DockerPreview) -> None:
-        # Creating and starting a container takes the engine and a CPU for a moment: not while a start is under way.
+        # Making and starting a slot takes the engine and a CPU for a moment: not while a start is under way.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(p.settled.wait(), timeout=5)
         self.kick()
@@ -103,7 +119,7 @@ class WarmPool:
             return
         self._dirty = True
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._fill(), name="forja-docker-pool")
+            self._task = asyncio.create_task(self._fill(), name="forja-preview-pool")
 
     async def _fill(self) -> None:
         while self._dirty:
@@ -111,7 +127,7 @@ class WarmPool:
             keys = self._keys or [""]
             wanted = Counter(keys[i % len(keys)] for i in range(self.config.warm_pool))
             kept: Counter[str] = Counter()
-            outdated: list[Slot] = []  # made before their cache was complete: they copy it; replaced, then removed
+            outdated: list[S] = []  # made before their cache was complete: they copy it; replaced, then removed
             for slot in list(self.slots):
                 if slot not in self.slots:  # claimed meanwhile
                     continue
@@ -136,6 +152,56 @@ class WarmPool:
                 if slot in self.slots:
                     self.slots.remove(slot)
                     await self.remove(slot)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def close(self) -> None:
+        """Stop filling and remove the slots nobody claimed."""
+        pending = [*self._background, *([self._task] if self._task else [])]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=30)
+        self._task = None
+        self._keys.clear()
+        if self.engine.connected:
+            for slot in self.slots:
+                await self.remove(slot)
+        self.slots.clear()
+
+
+class DockerPool(WarmPool[Slot]):
+    """Slots are containers; a claim renames one after its preview and writes its claim record (a volume no container
+    mounts, see layout.claim_name)."""
+
+    def __init__(self, engine: Engine, config: DockerConfig, containers: ContainerSpec, deps: DependencyCache) -> None:
+        super().__init__(engine, config, deps)
+        self.containers = containers
+
+    async def _take(self, slot: Slot, spec: PreviewSpec) -> None:
+        docker = await self.engine.client()
+        network = self.config.network
+        name, record = preview_names(network, spec.preview_id)[0], claim_name(network, spec.preview_id)
+        container = docker.containers.container(slot.container_id)
+        try:
+            info = await container.show()
+            if not info["State"].get("Running"):
+                raise RunnerError("the pool container has exited")
+            slot.ip = info["NetworkSettings"]["Networks"][network]["IPAddress"] or slot.ip
+            labels = {
+                **preview_labels(network, spec),
+                LABEL_CLAIM: "1",
+                "forja.container": slot.container_id,
+                "forja.app_volume": slot.app_volume,
+            }
+            await docker.volumes.create({"Name": record, "Labels": labels})
+            await container.rename(name)
+        except (DockerError, RunnerError, KeyError) as exc:
+            await self.engine.remove_volume(record)
+            raise RunnerError(f"the pool container cannot be claimed: {exc}") from exc
 
     async def _create(self, deps_key: str) -> Slot:
         docker = await self.engine.client()
@@ -171,22 +237,3 @@ class WarmPool:
     async def remove(self, slot: Slot) -> None:
         await self.engine.remove_container(slot.container_id)
         await self.engine.remove_volume(slot.app_volume)
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def close(self) -> None:
-        """Stop filling and remove the containers nobody claimed."""
-        pending = [*self._background, *([self._task] if self._task else [])]
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending, timeout=30)
-        self._task = None
-        self._keys.clear()
-        if self.engine.connected:
-            for slot in self.slots:
-                await self.remove(slot)
-        self.slots.clear()

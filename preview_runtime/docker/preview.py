@@ -82,6 +82,18 @@ class DockerPreview:
         if tasks:
             await asyncio.wait(tasks, timeout=10)
 
+    async def halt(self, save_timeout_s: float) -> None:
+        """Stopped: its tasks end, but a copy of freshly installed dependencies into the cache under way may finish
+        first (within `save_timeout_s`): it is what makes the next start of the project fast."""
+        self.stopping = True
+        self.state = PreviewState.stopped
+        self.settled.set()
+        save = self.save_task
+        await self.cancel_tasks(keep=save)
+        if save is not None and not save.done():
+            await asyncio.wait([save], timeout=save_timeout_s)
+        await self.cancel_tasks()
+
     def info(self, runner: str) -> PreviewInfo:
         return PreviewInfo(
             preview_id=self.preview_id,

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import functools
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from importlib import resources
 from typing import Any
 
@@ -57,10 +57,22 @@ def _ms(words: list[str], fallback: float) -> float:
 
 
 class Watch:
-    def __init__(self, engine: Engine, config: DockerConfig, on_installed: OnInstalled) -> None:
+    """`transport` reaches the containers' addresses when Forja's own network cannot (the swarm runner's overlay
+    networks); `wrap` prefixes every command it runs in a container."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        config: DockerConfig,
+        on_installed: OnInstalled,
+        transport: httpx.AsyncBaseTransport | None = None,
+        wrap: Sequence[str] = (),
+    ) -> None:
         self.engine = engine
         self.config = config
         self.on_installed = on_installed
+        self.transport = transport
+        self.wrap = list(wrap)
         self._http: httpx.AsyncClient | None = None
 
     async def close(self) -> None:
@@ -153,7 +165,7 @@ class Watch:
     async def wait_ready(self, p: DockerPreview) -> None:
         """Running once the dev server answers on the container's address: on $PORT, or where it listens instead."""
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=httpx.Timeout(2.0, connect=0.5), trust_env=False)
+            self._http = httpx.AsyncClient(timeout=httpx.Timeout(2.0, connect=0.5), trust_env=False, transport=self.transport)
         client = self._http
         looked = 0.0
         hinted = False
@@ -199,7 +211,7 @@ class Watch:
         docker = await self.engine.client()
         try:
             run = await docker.containers.container(p.container_id).exec(
-                ["cat", "/proc/net/tcp", "/proc/net/tcp6"], user=f"{PREVIEW_UID}:{PREVIEW_UID}"
+                [*self.wrap, "cat", "/proc/net/tcp", "/proc/net/tcp6"], user=f"{PREVIEW_UID}:{PREVIEW_UID}"
             )
             output = b""
             async with run.start(detach=False) as stream:
@@ -219,7 +231,7 @@ class Watch:
         docker = await self.engine.client()
         try:
             run = await docker.containers.container(p.container_id).exec(
-                ["node", "-e", forward_script()], user=f"{PREVIEW_UID}:{PREVIEW_UID}", environment=env
+                [*self.wrap, "node", "-e", forward_script()], user=f"{PREVIEW_UID}:{PREVIEW_UID}", environment=env
             )
             await run.start(detach=True)
         except DockerError:

@@ -18,25 +18,22 @@ from preview_runtime.common import human_size
 from preview_runtime.docker import firewall
 from preview_runtime.docker.command import run_in_container
 from preview_runtime.docker.config import DockerConfig
-from preview_runtime.docker.container import FRESH_WAIT_S, ContainerSpec, env_file
+from preview_runtime.docker.container import FRESH_WAIT_S, ContainerSpec, first_upload, read_extra_ca
 from preview_runtime.docker.deps_cache import DependencyCache
 from preview_runtime.docker.engine import Engine
+from preview_runtime.docker.files import write_files
 from preview_runtime.docker.layout import (
     APP_DIR,
-    BOOTSTRAP,
     LABEL_CLAIM,
     LABEL_MANAGED,
     LABEL_NETWORK,
     LABEL_POOL,
-    PREVIEW_UID,
     claim_name,
-    clean_relpath,
     preview_labels,
     preview_names,
-    tar_files,
 )
 from preview_runtime.docker.parking import park_file, save_app
-from preview_runtime.docker.pool import Slot, WarmPool
+from preview_runtime.docker.pool import DockerPool, Slot
 from preview_runtime.docker.preview import DockerPreview
 from preview_runtime.docker.readiness import Watch
 from preview_runtime.logs import LogLevel
@@ -60,7 +57,7 @@ class DockerRunner(Runner):
         self.engine = Engine(config)
         self.containers = ContainerSpec(config)
         self.deps = DependencyCache(self.engine, config)
-        self.pool = WarmPool(self.engine, config, self.containers, self.deps)
+        self.pool = DockerPool(self.engine, config, self.containers, self.deps)
         self.watch = Watch(self.engine, config, self._save_deps)
         self._previews: dict[str, DockerPreview] = {}
         self._setup_lock = asyncio.Lock()
@@ -131,22 +128,14 @@ class DockerRunner(Runner):
         if spec.preview_id in self._previews:
             await self.stop(spec.preview_id)
         await self._remove_untracked(spec.preview_id)
-        extra_ca = self._extra_ca()
-        # The bootstrap folder is Forja's: a project file there could only confuse the entry script.
-        files = {
-            path: data
-            for path, data in ((clean_relpath(k), v) for k, v in spec.files.items())
-            if path != BOOTSTRAP and not path.startswith(BOOTSTRAP + "/")
-        }
         deps_key = self.deps_key(spec)
+        upload = first_upload(spec, deps_key, read_extra_ca(self.config))
         deps_volume = await self.deps.ensure_volume(deps_key) if deps_key else ""
         labels = preview_labels(network, spec)
         claim_volume = ""
         slot: Slot | None = None
-        if self.config.warm_pool:
-            record = claim_name(network, spec.preview_id)
-            if (slot := await self.pool.claim(deps_key, spec, name, record)) is not None:
-                claim_volume = record
+        if self.config.warm_pool and (slot := await self.pool.claim(deps_key, spec)) is not None:
+            claim_volume = claim_name(network, spec.preview_id)
         if slot is not None:
             container_id, nonce, ip, app_volume = slot.container_id, slot.nonce, slot.ip, slot.app_volume
         else:
@@ -186,11 +175,7 @@ class DockerRunner(Runner):
                 await container.start()
                 info = await container.show()
                 p.ip = info["NetworkSettings"]["Networks"][network]["IPAddress"]
-            bootstrap: dict[str, bytes] = {f"{BOOTSTRAP}/env": env_file(spec, deps_key)}
-            if extra_ca is not None:
-                bootstrap[f"{BOOTSTRAP}/extra-ca.pem"] = extra_ca
-            # One upload; `ready` is the tar's last entry, so everything before it is in place when the script sees it.
-            await container.put_archive(APP_DIR, tar_files({**files, **bootstrap, f"{BOOTSTRAP}/ready": b""}))
+            await container.put_archive(APP_DIR, upload)
         except (DockerError, KeyError) as exc:
             self._previews.pop(spec.preview_id, None)
             await self.engine.remove_container(container_id)
@@ -206,14 +191,6 @@ class DockerRunner(Runner):
         if self.config.warm_pool:
             self.pool.used(deps_key, p)
         return p.info(self.name)
-
-    def _extra_ca(self) -> bytes | None:
-        if not self.config.extra_ca_path:
-            return None
-        try:
-            return open(self.config.extra_ca_path, "rb").read()
-        except OSError as exc:
-            raise RunnerError(f"Forja cannot read the extra CA bundle {self.config.extra_ca_path}: {exc}") from exc
 
     def _limits_text(self) -> str:
         c = self.config
@@ -252,23 +229,7 @@ class DockerRunner(Runner):
         return self._preview(preview_id).info(self.name)
 
     async def push_files(self, preview_id: str, changed: Mapping[str, bytes], deleted: list[str]) -> None:
-        p = self._preview(preview_id)
-        docker = await self.engine.client()
-        container = docker.containers.container(p.container_id)
-        try:
-            if changed:
-                await container.put_archive(APP_DIR, tar_files({clean_relpath(k): v for k, v in changed.items()}))
-            if deleted:
-                paths = [clean_relpath(d) for d in deleted]
-                run = await container.exec(["rm", "-f", "--", *paths], user=f"{PREVIEW_UID}:{PREVIEW_UID}", workdir=APP_DIR)
-                output = b""
-                async with run.start(detach=False) as stream:  # wait until rm is done
-                    while (message := await stream.read_out()) is not None:
-                        output += message.data
-                if (await run.inspect()).get("ExitCode"):
-                    raise RunnerError(f"Forja could not delete files in the preview: {output.decode(errors='replace').strip()}")
-        except DockerError as exc:
-            raise RunnerError(f"Forja could not write the files into the preview: {exc.message}") from exc
+        await write_files(self.engine, self._preview(preview_id).container_id, changed, deleted)
 
     async def run_command(self, preview_id: str, command: str, timeout_s: float) -> CommandOutcome:
         p = self._preview(preview_id)
@@ -295,7 +256,7 @@ class DockerRunner(Runner):
             await asyncio.wait([p.save_task], timeout=self.config.deps_save_timeout_s)
         # With the cache complete, the dependencies come back from it (mounted or restored); else they are kept.
         keep = await self.deps.complete(p.deps_key) is None
-        await save_app(self.engine, p.container_id, target, keep, self.config.app_size_bytes, self._extra_ca())
+        await save_app(self.engine, p.container_id, target, keep, self.config.app_size_bytes, read_extra_ca(self.config))
         p.stopping = True
         await p.cancel_tasks()
         docker = await self.engine.client()
@@ -345,15 +306,7 @@ class DockerRunner(Runner):
         if p is None:
             await self._remove_untracked(preview_id)
             return
-        p.stopping = True
-        p.state = PreviewState.stopped
-        p.settled.set()
-        save = p.save_task
-        await p.cancel_tasks(keep=save)
-        if save is not None and not save.done():
-            # The first install's copy into the cache is what makes the next start fast: let it finish.
-            await asyncio.wait([save], timeout=self.config.deps_save_timeout_s)
-        await p.cancel_tasks()
+        await p.halt(self.config.deps_save_timeout_s)
         await self.engine.remove_container(p.container_id)
         await self.engine.remove_volume(p.app_volume)
         await self.engine.remove_volume(p.claim_volume)
@@ -459,23 +412,7 @@ class DockerRunner(Runner):
 
     async def stats(self, preview_id: str) -> dict[str, int]:
         """Memory use (bytes), its limit, the process count and CPU time used (ns) of a running preview."""
-        p = self._preview(preview_id)
-        docker = await self.engine.client()
-        try:
-            data = await docker._query_json(f"containers/{p.container_id}/stats", params={"stream": "0", "one-shot": "1"})
-        except DockerError as exc:
-            raise RunnerError(f"Docker could not report on the preview: {exc.message}") from exc
-        memory = data.get("memory_stats") or {}
-        usage = int(memory.get("usage") or 0)
-        cache = int(
-            (memory.get("stats") or {}).get("total_inactive_file") or (memory.get("stats") or {}).get("inactive_file") or 0
-        )
-        return {
-            "memory_bytes": max(usage - cache, 0),
-            "memory_limit_bytes": int(memory.get("limit") or self.config.memory_bytes),
-            "pids": int((data.get("pids_stats") or {}).get("current") or 0),
-            "cpu_ns": int(((data.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage") or 0),
-        }
+        return await self.engine.stats(self._preview(preview_id).container_id, self.config.memory_bytes)
 
     async def memory_bytes(self, preview_id: str) -> int | None:
         """What its container uses now; 0 when it is parked (stopped)."""

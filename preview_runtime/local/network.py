@@ -25,10 +25,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import httpcore
 import httpx
 
 from preview_runtime.local.egress import EgressPolicy, EgressProxy, splice
+from preview_runtime.stream_transport import StreamTransport
 
 EGRESS_PORT = 47801  # the proxy's port inside each namespace (its own: nothing else there to collide with)
 INSIDE_DIR = "/run/forja"
@@ -36,9 +36,8 @@ INSIDE_BRIDGE = "/run/forja-bridge.py"
 _BRIDGE_SOURCE = Path(__file__).with_name("inside_bridge.py")
 
 
-def proxy_env() -> dict[str, str]:
-    """Variables that send a sandboxed preview's installs through the egress proxy (and nothing local through it)."""
-    url = f"http://127.0.0.1:{EGRESS_PORT}"
+def proxy_env(url: str = f"http://127.0.0.1:{EGRESS_PORT}") -> dict[str, str]:
+    """Variables that send a preview's installs through the egress proxy at `url` (and nothing local through it)."""
     names = ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "npm_config_https_proxy", "npm_config_proxy")
     return {name: url for name in names} | {"NO_PROXY": "localhost,127.0.0.1,::1", "no_proxy": "localhost,127.0.0.1,::1"}
 
@@ -119,7 +118,7 @@ class SandboxNetwork:
 
     def transport(self) -> httpx.AsyncBaseTransport:
         """An httpx transport reaching ports inside the namespace: http://127.0.0.1:PORT/ means PORT in there."""
-        return _InsideTransport(self)
+        return StreamTransport(lambda _host, port: self.connect_inside(port))
 
     async def close(self) -> None:
         for server in (self._inbound, self._egress):
@@ -128,52 +127,3 @@ class SandboxNetwork:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(server.wait_closed(), timeout=1)
         await asyncio.to_thread(shutil.rmtree, self.directory, True)
-
-
-class _InsideStream(httpcore.AsyncNetworkStream):
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader, self._writer = reader, writer
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109 (httpcore's interface)
-        try:
-            return await asyncio.wait_for(self._reader.read(max_bytes), timeout)
-        except (OSError, TimeoutError) as exc:
-            raise httpcore.ReadError(str(exc)) from exc
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109 (httpcore's interface)
-        try:
-            self._writer.write(buffer)
-            await asyncio.wait_for(self._writer.drain(), timeout)
-        except (OSError, TimeoutError) as exc:
-            raise httpcore.WriteError(str(exc)) from exc
-
-    async def aclose(self) -> None:
-        self._writer.close()
-
-
-class _InsideBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, network: SandboxNetwork) -> None:
-        self._network = network
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        local_address: str | None = None,
-        socket_options: object = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            reader, writer = await asyncio.wait_for(self._network.connect_inside(port), timeout)
-        except (OSError, TimeoutError) as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        return _InsideStream(reader, writer)
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-
-class _InsideTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, network: SandboxNetwork) -> None:
-        super().__init__()
-        self._pool = httpcore.AsyncConnectionPool(network_backend=_InsideBackend(network))

@@ -52,7 +52,7 @@ def test_a_failed_image_build_is_said_on_the_page_and_doctor_explains(
     page.wait_for_url("**/doctor")
     expect(page.locator("#doctor-auto")).to_contain_text("New previews run in the local runner")
     runners = page.locator(".doctor-runner")
-    expect(runners).to_have_count(3)
+    expect(runners).to_have_count(4)
     expect(runners.nth(0)).to_contain_text("docker")
     expect(runners.nth(0)).to_contain_text("not ready")
     expect(runners.nth(0)).to_contain_text("debootstrap failed (exit status 1).")

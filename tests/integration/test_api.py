@@ -538,3 +538,14 @@ async def test_a_generation_left_running_by_a_dead_process_does_not_block(
     assert response.status_code == 200, response.text
     outcomes = [g["outcome"] for g in (await client.get(f"/api/projects/{project_id}/generations")).json()]
     assert outcomes[0] == "interrupted"
+
+
+async def test_a_runner_the_settings_leave_out_is_refused_in_words(local_previews: None, client: httpx.AsyncClient) -> None:
+    project_id = await create(client)
+    response = await client.post(f"/api/projects/{project_id}/preview", json={"runner": "swarm"})
+    assert response.status_code == 409, response.text
+    assert response.json()["detail"] == (
+        "The swarm runner cannot be used: the settings ask for the local runner (FORJA_PREVIEW_RUNNER=local)."
+    )
+    response = await client.post(f"/api/projects/{project_id}/preview", json={"runner": "kubernetes"})
+    assert response.status_code == 422

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import builder.settings
+from builder.errors import PreviewError
 from builder.models import LOCAL_USER_ID
 from builder.services import Services
 from preview_runtime.docker.image import ImageState, PreviewImage, image_exists
@@ -156,7 +157,7 @@ def test_doctor_without_docker() -> None:
         "reason": "No Docker engine is reachable: install Docker (sudo apt-get install docker.io) and start it.",
     }
     assert report["runners"]["local"]["ready"] is True
-    assert set(report["runners"]) == {"docker", "local", "webcontainer"}
+    assert set(report["runners"]) == {"docker", "local", "webcontainer", "swarm"}
     checks = {check["name"]: check for check in report["checks"]}
     assert checks["docker"]["ok"] is False
     # Asking for Docker where there is none: not usable, exit status 1.
@@ -183,6 +184,48 @@ def test_doctor_with_docker_and_the_image(preview_image: str) -> None:  # noqa: 
         "ready": True,
         "reason": f"The engine answers and the preview image {preview_image} is built.",
     }
+
+
+def test_doctor_without_a_swarm_says_how_to_make_one(preview_image: str) -> None:  # noqa: F811
+    if engine_in_a_swarm():
+        pytest.skip("the engine is in a swarm (another test session's, or the machine's own)")
+    code, report = doctor({"FORJA_PREVIEW_IMAGE": preview_image, "FORJA_PREVIEW_RUNNER": "swarm"})
+    # Asking for the swarm leaves the other runners out, so nothing can run previews.
+    assert code == 1 and report["auto"] == "none"
+    assert report["runners"]["docker"] == {"ready": False, "reason": "Turned off in the settings (FORJA_PREVIEW_RUNNER=swarm)."}
+    assert report["runners"]["swarm"] == {
+        "ready": False,
+        "reason": "This Docker engine is not part of a swarm (docker swarm init, or join one as a manager).",
+    }
+
+
+def engine_in_a_swarm() -> bool:
+    state = subprocess.run(["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"], capture_output=True, text=True)
+    return state.stdout.strip() == "active"
+
+
+async def test_the_swarm_asked_for_on_an_engine_in_no_swarm_says_why(
+    docker_previews: None,
+    preview_image: str,  # noqa: F811
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if engine_in_a_swarm():
+        pytest.skip("the engine is in a swarm (another test session's, or the machine's own)")
+    monkeypatch.setattr(builder.settings.settings, "preview_runner", "swarm")
+    monkeypatch.setattr(builder.settings.settings, "preview_image", preview_image)
+    created = await services.projects.create("Unswarmed", {"package.json": PACKAGE, "server.js": SERVER}, owner=LOCAL_USER_ID)
+    with pytest.raises(PreviewError) as refused:
+        await services.previews.start(created.project_id)
+    assert str(refused.value) == (
+        "No preview runner is available on this Forja."
+        " The swarm runner cannot be used: This Docker engine is not part of a swarm (docker swarm init, or join one"
+        " as a manager)."
+        " The docker runner cannot be used: the settings ask for the swarm runner (FORJA_PREVIEW_RUNNER=swarm)."
+        " The local runner cannot be used: the settings ask for the swarm runner (FORJA_PREVIEW_RUNNER=swarm)."
+    )
+    # The settings leave Docker and the local runner out: neither was made.
+    assert (await services.previews.manager()).runners == {}
 
 
 def test_doctor_without_bubblewrap(tmp_path: Path) -> None:

@@ -31,5 +31,32 @@ def test_asking_for_a_missing_runner_says_why_it_is_missing(tmp_path: Path) -> N
         RunnerError, match=r"^The docker runner cannot be used: The Docker preview image could not be built: x\.$"
     ):
         choose_runner("docker", {"local": LocalRunner(tmp_path)}, {"docker": "The Docker preview image could not be built: x."})
-    with pytest.raises(RunnerError, match="Unknown runner 'swarm'"):
-        choose_runner("swarm", {})
+    with pytest.raises(RunnerError, match="Unknown runner 'kubernetes'"):
+        choose_runner("kubernetes", {})
+    with pytest.raises(
+        RunnerError, match=r"^The swarm runner cannot be used: this Forja's Docker engine is not a swarm manager$"
+    ):
+        choose_runner("swarm", {"docker": LocalRunner(tmp_path)})
+
+
+def test_auto_prefers_the_swarm_on_a_manager_then_docker(tmp_path: Path) -> None:
+    swarm, docker, local = (LocalRunner(tmp_path / name) for name in ("a", "b", "c"))
+    runner, why = choose_runner("auto", {"swarm": swarm, "docker": docker, "local": local})
+    assert runner is swarm and why.startswith("Docker Swarm is ready: each preview runs as a hardened service")
+    runner, why = choose_runner("auto", {"docker": docker, "local": local}, {"swarm": "not a manager"})
+    assert runner is docker and why.startswith("Docker is ready")
+
+
+def test_auto_with_no_runner_says_why_each_is_missing_strongest_first() -> None:
+    unavailable = {
+        "local": "the settings ask for the swarm runner (FORJA_PREVIEW_RUNNER=swarm).",
+        "swarm": "This Docker engine is not part of a swarm (docker swarm init, or join one as a manager).",
+    }
+    with pytest.raises(RunnerError) as raised:
+        choose_runner("auto", {}, unavailable)
+    assert str(raised.value) == (
+        "No preview runner is available on this Forja."
+        " The swarm runner cannot be used: This Docker engine is not part of a swarm (docker swarm init, or join one"
+        " as a manager)."
+        " The local runner cannot be used: the settings ask for the swarm runner (FORJA_PREVIEW_RUNNER=swarm)."
+    )

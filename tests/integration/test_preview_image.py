@@ -187,8 +187,7 @@ def test_doctor_with_docker_and_the_image(preview_image: str) -> None:  # noqa: 
 
 
 def test_doctor_without_a_swarm_says_how_to_make_one(preview_image: str) -> None:  # noqa: F811
-    if engine_in_a_swarm():
-        pytest.skip("the engine is in a swarm (another test session's, or the machine's own)")
+    not_in_a_swarm()
     code, report = doctor({"FORJA_PREVIEW_IMAGE": preview_image, "FORJA_PREVIEW_RUNNER": "swarm"})
     # Asking for the swarm leaves the other runners out, so nothing can run previews.
     assert code == 1 and report["auto"] == "none"
@@ -199,9 +198,15 @@ def test_doctor_without_a_swarm_says_how_to_make_one(preview_image: str) -> None
     }
 
 
-def engine_in_a_swarm() -> bool:
+def not_in_a_swarm() -> None:
+    """These tests need an engine in no swarm; one left in a swarm by another session skips them, and fails in CI
+    (where the swarm tests' fixture leaves its swarm)."""
     state = subprocess.run(["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"], capture_output=True, text=True)
-    return state.stdout.strip() == "active"
+    if state.stdout.strip() == "active":
+        reason = "the engine is in a swarm (another test session's, or the machine's own)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"in CI {reason}", pytrace=False)
+        pytest.skip(reason)
 
 
 async def test_the_swarm_asked_for_on_an_engine_in_no_swarm_says_why(
@@ -210,8 +215,7 @@ async def test_the_swarm_asked_for_on_an_engine_in_no_swarm_says_why(
     services: Services,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    if engine_in_a_swarm():
-        pytest.skip("the engine is in a swarm (another test session's, or the machine's own)")
+    not_in_a_swarm()
     monkeypatch.setattr(builder.settings.settings, "preview_runner", "swarm")
     monkeypatch.setattr(builder.settings.settings, "preview_image", preview_image)
     created = await services.projects.create("Unswarmed", {"package.json": PACKAGE, "server.js": SERVER}, owner=LOCAL_USER_ID)

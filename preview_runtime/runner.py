@@ -62,6 +62,10 @@ class PreviewInfo(BaseModel):
 LogSink = Callable[[str, str, LogLevel | None, str], None]
 
 
+def ignore_output(preview_id: str, text: str, level: LogLevel | None, source: str) -> None:
+    """The sink of previews adopted with nobody to tell yet."""
+
+
 class CommandOutcome(BaseModel):
     """How a command run inside a preview (Runner.run_command) ended."""
 

@@ -37,13 +37,18 @@ from preview_runtime.docker.pool import DockerPool, Slot
 from preview_runtime.docker.preview import DockerPreview
 from preview_runtime.docker.readiness import Watch
 from preview_runtime.logs import LogLevel
-from preview_runtime.runner import CommandOutcome, LogSink, PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError
+from preview_runtime.runner import (
+    CommandOutcome,
+    LogSink,
+    PreviewInfo,
+    PreviewSpec,
+    PreviewState,
+    Runner,
+    RunnerError,
+    ignore_output,
+)
 
 log = logging.getLogger(__name__)
-
-
-def _noop_sink(preview_id: str, text: str, level: LogLevel | None, source: str) -> None:
-    return None
 
 
 class DockerRunner(Runner):
@@ -53,7 +58,7 @@ class DockerRunner(Runner):
 
     def __init__(self, config: DockerConfig | None = None, *, default_log_sink: LogSink | None = None) -> None:
         self.config = config = config or DockerConfig()
-        self.default_log_sink = default_log_sink or _noop_sink
+        self.default_log_sink = default_log_sink or ignore_output
         self.engine = Engine(config)
         self.containers = ContainerSpec(config)
         self.deps = DependencyCache(self.engine, config)

@@ -22,7 +22,16 @@ from preview_runtime.docker.preview import DockerPreview
 from preview_runtime.docker.readiness import Watch
 from preview_runtime.local.egress import EgressPolicy, EgressProxy, registry_hosts
 from preview_runtime.logs import LogLevel
-from preview_runtime.runner import CommandOutcome, LogSink, PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError
+from preview_runtime.runner import (
+    CommandOutcome,
+    LogSink,
+    PreviewInfo,
+    PreviewSpec,
+    PreviewState,
+    Runner,
+    RunnerError,
+    ignore_output,
+)
 from preview_runtime.swarm.config import SwarmConfig
 from preview_runtime.swarm.edge import Edge
 from preview_runtime.swarm.networks import remove_network
@@ -51,10 +60,6 @@ class SwarmUnusable(RunnerError):
         self.why = why
 
 
-def _noop_sink(preview_id: str, text: str, level: LogLevel | None, source: str) -> None:
-    return None
-
-
 class SwarmRunner(Runner):
     """Runs each preview as a hardened one-replica service of the swarm whose manager Forja runs on."""
 
@@ -62,7 +67,7 @@ class SwarmRunner(Runner):
 
     def __init__(self, config: SwarmConfig | None = None, *, default_log_sink: LogSink | None = None) -> None:
         self.config = config = config or SwarmConfig()
-        self.default_log_sink = default_log_sink or _noop_sink
+        self.default_log_sink = default_log_sink or ignore_output
         self.engine = Engine(config)  # Forja's own node's, a manager's: the swarm's services and networks
         self.edge = Edge(self.engine, config, self._egress)
         self.services = Services(self.engine, config, self.edge)

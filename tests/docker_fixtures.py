@@ -211,6 +211,16 @@ async def wait_state(
     raise AssertionError(f"{preview_id} is {info.state} ({info.detail}) after {within} s, wanted {wanted}{detail}")
 
 
+# Small enough for many previews at once on a test machine, large enough for the starters.
+TEST_LIMITS: dict[str, object] = {
+    "memory_bytes": 256 * MiB,
+    "app_size_bytes": 64 * MiB,
+    "tmp_size_bytes": 32 * MiB,
+    "home_size_bytes": 32 * MiB,
+    "pids_limit": 128,
+}
+
+
 @pytest.fixture
 async def docker_runner_factory(preview_image: str, docker_test_network: str) -> AsyncIterator[Callable[..., DockerRunner]]:
     """make(**settings) -> DockerRunner with test-sized limits on the test network."""
@@ -219,15 +229,7 @@ async def docker_runner_factory(preview_image: str, docker_test_network: str) ->
     runners: list[DockerRunner] = []
 
     def make(**settings: object) -> DockerRunner:
-        options: dict[str, object] = {
-            "image": preview_image,
-            "network": docker_test_network,
-            "memory_bytes": 256 * MiB,
-            "app_size_bytes": 64 * MiB,
-            "tmp_size_bytes": 32 * MiB,
-            "home_size_bytes": 32 * MiB,
-            "pids_limit": 128,
-        }
+        options: dict[str, object] = {"image": preview_image, "network": docker_test_network, **TEST_LIMITS}
         options.update(settings)
         runner = DockerRunner(DockerConfig(**options))  # type: ignore[arg-type]
         runners.append(runner)

@@ -26,8 +26,8 @@ import pytest
 
 from preview_runtime.swarm import SwarmConfig, SwarmRunner
 from tests.docker_fixtures import (  # noqa: F401 (fixtures)
+    TEST_LIMITS,
     TEST_NETWORK_PREFIX,
-    MiB,
     _pid_alive,
     _unavailable,
     docker_engine,
@@ -134,15 +134,7 @@ async def swarm_runner_factory(preview_image: str, swarm_prefix: str) -> AsyncIt
     runners: list[SwarmRunner] = []
 
     def make(**settings: object) -> SwarmRunner:
-        options: dict[str, object] = {
-            "image": preview_image,
-            "network": swarm_prefix,
-            "memory_bytes": 256 * MiB,
-            "app_size_bytes": 64 * MiB,
-            "tmp_size_bytes": 32 * MiB,
-            "home_size_bytes": 32 * MiB,
-            "pids_limit": 128,
-        }
+        options: dict[str, object] = {"image": preview_image, "network": swarm_prefix, **TEST_LIMITS}
         options.update(settings)
         runner = SwarmRunner(SwarmConfig(**options))  # type: ignore[arg-type]
         runners.append(runner)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from builder.services.previews import local_limits
+from builder.services.preview_runners import local_limits
 from builder.settings import settings
 from preview_runtime.docker.image import ImageState, ImageStatus, engine_problem
 from preview_runtime.local.limits import describe, find_cgroups

@@ -23,7 +23,8 @@ from builder.models import Role
 from builder.schemas import AccountLinkInfo, QuotaSet, UserInfo
 from builder.services.access import Actor, require_admin
 from builder.services.accounts import AccountService
-from builder.services.previews import PreviewService, wanted_runners
+from builder.services.preview_runners import wanted_runners
+from builder.services.previews import PreviewService
 from builder.services.quotas import QuotaService, midnight
 from builder.services.shares import share_base
 from builder.settings import settings

@@ -31,7 +31,7 @@ from builder.models import LOCAL_USER_ID, Author, Blob, Generation, PreviewSessi
 from builder.services import Services
 from builder.services.access import LOCAL_ACTOR
 from builder.services.history import slug
-from builder.services.previews import local_work_dir
+from builder.services.preview_runners import local_work_dir
 from builder.store import ProjectStore, content_hash
 from preview_runtime.local.homes import project_home
 from preview_runtime.logs import LogHub

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -199,6 +201,18 @@ class Traffic:
 @pytest.fixture
 def traffic() -> Traffic:
     return Traffic()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test's page, as it was, in the artifacts (CI keeps only what the run printed and wrote)."""
+    report = yield
+    page = getattr(item, "funcargs", {}).get("page")
+    if report.when == "call" and report.failed and isinstance(page, Page):
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", item.name)
+        with contextlib.suppress(Exception):
+            page.screenshot(path=str(ARTIFACTS / f"failed-{name}.png"))
+    return report
 
 
 @pytest.fixture

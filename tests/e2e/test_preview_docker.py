@@ -46,6 +46,8 @@ def test_imported_project_previews_in_docker_behind_traefik(forja_docker: str, p
     }
     project_id = httpx.post(f"{base}/api/projects", json={"name": "Barber", "files": files}).json()["id"]
     page.goto(f"{base}/p/{project_id}")
+    # The first page this Forja serves (a fresh process, its own compiled page) has taken over 30 s under CI's load.
+    expect(page.locator("#tab-preview")).to_be_visible(timeout=90_000)
     page.locator("#tab-preview").click()
     expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Cuts from nine", timeout=120_000)
     expect(page.locator("#preview-runner")).to_have_text("docker")

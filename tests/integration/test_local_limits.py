@@ -100,7 +100,9 @@ async def test_a_fork_bomb_is_capped_at_the_process_limit(runner: LocalRunner) -
             continue
         host = await asyncio.create_subprocess_exec("true")  # the host still starts processes
         host_ok = host_ok and await asyncio.wait_for(host.wait(), timeout=5) == 0
-    assert 0.8 * LIMITS.pids <= most <= LIMITS.pids, most
+    # Never past the limit. That it reached it is what the message says (the cgroup counted a refused fork); the
+    # peak read here can lag it, since the cgroup goes as soon as the preview is stopped.
+    assert 0 < most <= LIMITS.pids, most
     assert lag < 1.0 and host_ok
     said = "The preview tried to run more than 64 processes and threads at once"
     assert any(text.startswith(said) for text in sink.texts("forja")), sink.texts()

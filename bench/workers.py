@@ -33,6 +33,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from builder.cluster.previews import direct  # noqa: E402
 from preview_runtime.proxy import find_traefik  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.e2e.conftest import start_forja, stop  # noqa: E402
@@ -58,15 +59,8 @@ class Load:
 
 
 async def load(url: str, seconds: float, clients: int) -> Load:
-    """`clients` loops asking for url for `seconds`, each with its own connections, no cookies kept.
-
-    A preview's address is a *.localhost name, which the resolver may not know: it is asked for on 127.0.0.1 with
-    its name in the Host header, as a browser would send it.
-    """
-    address = httpx.URL(url)
-    headers = {"Host": address.netloc.decode()} if address.host.endswith(".localhost") else {}
-    if headers:
-        url = str(address.copy_with(host="127.0.0.1"))
+    """`clients` loops asking for url for `seconds`, each with its own connections, no cookies kept."""
+    address, headers = direct(url)
     latencies: list[float] = []
     errors = 0
     stop_at = time.monotonic() + seconds
@@ -77,7 +71,7 @@ async def load(url: str, seconds: float, clients: int) -> Load:
             while time.monotonic() < stop_at:
                 began = time.monotonic()
                 try:
-                    answer = await http.get(url, headers=headers)
+                    answer = await http.get(address, headers=headers)
                     http.cookies.clear()  # a visitor with no cookie: the balancer picks a worker each time
                     if answer.status_code != 200:
                         errors += 1

@@ -17,7 +17,11 @@ from importlib import resources
 log = logging.getLogger(__name__)
 
 NOT_FOUND_HTML = resources.files("preview_runtime").joinpath("not_found.html").read_bytes()
-WAKING_HTML = resources.files("preview_runtime").joinpath("waking.html").read_bytes()
+PAGE_CSS = resources.files("preview_runtime").joinpath("page.css").read_text(encoding="utf-8")
+# The waking page stands alone (nothing else loads from a parked preview's host): its styles go in whole.
+WAKING_HTML = (
+    resources.files("preview_runtime").joinpath("waking.html").read_text(encoding="utf-8").replace("/* page.css */\n", PAGE_CSS)
+).encode()
 MAX_BODY = 1 << 20
 
 # Told the Host header of each request, from the server's thread.

@@ -20,6 +20,16 @@ _KEEP = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpir
 _DROP = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 
+async def keep_held(redis: Redis, key: str, value: str, ttl_ms: int) -> bool:
+    """Extend `key` for `ttl_ms` if it still holds `value`; False when someone else's now (or gone)."""
+    return bool(await redis.eval(_KEEP, 1, key, value, str(ttl_ms)))  # pyright: ignore[reportGeneralTypeIssues]
+
+
+async def drop_held(redis: Redis, key: str, value: str) -> None:
+    """Delete `key` if it still holds `value`."""
+    await redis.eval(_DROP, 1, key, value)  # pyright: ignore[reportGeneralTypeIssues]
+
+
 def worker_name() -> str:
     """This worker's name in leases: its host and process, and a random part (a pid can come back after a restart)."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -37,10 +47,10 @@ class Leases:
 
     async def keep(self, key: str) -> bool:
         """Extend our lease; False when it is not ours any more (it expired and someone else took it)."""
-        return bool(await self.redis.eval(_KEEP, 1, key, self.owner, str(self.ttl_ms)))  # pyright: ignore[reportGeneralTypeIssues]
+        return await keep_held(self.redis, key, self.owner, self.ttl_ms)
 
     async def drop(self, key: str) -> None:
-        await self.redis.eval(_DROP, 1, key, self.owner)  # pyright: ignore[reportGeneralTypeIssues]
+        await drop_held(self.redis, key, self.owner)
 
     async def holder(self, key: str) -> str | None:
         return await self.redis.get(key)

@@ -16,19 +16,30 @@ import httpx
 from pydantic import BaseModel, ValidationError
 from redis.asyncio import Redis
 
+from builder.cluster.leases import drop_held, keep_held
+from preview_runtime.runner import PreviewInfo, PreviewState
+
 log = logging.getLogger(__name__)
 
 PREFIX = "forja:preview:"
 LEASE_S = 15.0
-# Only the holder may keep or drop an entry: its value names the worker.
-_KEEP = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
-_DROP = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 
 class SharedPreview(BaseModel):
     worker: str
     preview_id: str
     url: str
+
+    def info(self, project_id: str, version: int) -> PreviewInfo:
+        """Another worker's preview, as this one can tell it: its address (whether it answers is asked there)."""
+        return PreviewInfo(
+            preview_id=self.preview_id,
+            project_id=project_id,
+            version=version,
+            runner="another worker",
+            state=PreviewState.running,
+            url=self.url,
+        )
 
 
 # preview id -> whether this worker still runs it (not failed, stopped or removed)
@@ -68,7 +79,7 @@ class PreviewDirectory:
 
     async def release(self, key: str) -> None:
         if (value := self._held.pop(key, None)) is not None:
-            await self.redis.eval(_DROP, 1, PREFIX + key, value)  # pyright: ignore[reportGeneralTypeIssues]
+            await drop_held(self.redis, PREFIX + key, value)  # only the holder drops it: its value names the worker
 
     def keep(self, alive: Alive) -> None:
         """Keep this worker's entries while their previews live (`alive`), and drop the others', in the background."""
@@ -82,7 +93,7 @@ class PreviewDirectory:
                     preview_id = SharedPreview.model_validate_json(value).preview_id
                     if not await alive(preview_id):
                         await self.release(key)
-                    elif not await self.redis.eval(_KEEP, 1, PREFIX + key, value, str(self.ttl_ms)):  # pyright: ignore[reportGeneralTypeIssues]
+                    elif not await keep_held(self.redis, PREFIX + key, value, self.ttl_ms):
                         log.warning("the shared preview entry %s was lost (this worker was too slow to keep it)", key)
                         self._held.pop(key, None)
                 except Exception:  # Redis away for a moment: try again at the next beat
@@ -98,15 +109,19 @@ class PreviewDirectory:
                 log.warning("could not drop the shared preview entry %s", key, exc_info=True)
 
 
+def direct(url: str) -> tuple[httpx.URL, dict[str, str]]:
+    """Where to send a request for `url`, and its headers: a *.localhost name (browsers send it to loopback, the
+    resolver may not know it) is asked for on 127.0.0.1 with the name in the Host header."""
+    address = httpx.URL(url)
+    if not address.host.endswith(".localhost"):
+        return address, {}
+    return address.copy_with(host="127.0.0.1"), {"Host": address.netloc.decode()}
+
+
 async def app_answers(url: str) -> bool:
     """Whether the preview at `url` (another worker's) serves its app. A parked one's address answers with the waking
     page (503) and wakes it, so asking is also how this worker wakes it."""
-    address = httpx.URL(url)
-    headers = {}
-    if address.host.endswith(".localhost"):
-        # Browsers send *.localhost to loopback; the resolver may not know the name.
-        headers["Host"] = address.netloc.decode()
-        address = address.copy_with(host="127.0.0.1")
+    address, headers = direct(url)
     try:
         # Not through an HTTP_PROXY of the environment: the workers reach each other directly.
         async with httpx.AsyncClient(timeout=3, trust_env=False) as client:

@@ -8,6 +8,7 @@ The app that includes this router answers ForjaError with its status (builder.ap
 from __future__ import annotations
 
 from html import escape
+from importlib import resources
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -23,6 +24,7 @@ from builder.services import Services, get_services
 from builder.services.access import Permission
 from builder.services.shares import ShareCreated, ShareInfo, ShareTarget, parse_expires, share_url
 from builder.settings import settings
+from preview_runtime.pages import PAGE_CSS
 from preview_runtime.runner import PreviewInfo, PreviewState
 
 router = APIRouter()
@@ -35,59 +37,8 @@ PAGE_HEADERS = {
 }
 SANDBOX = "allow-scripts allow-forms allow-same-origin allow-popups allow-modals"
 
-_CSS = """
-*{box-sizing:border-box}
-html,body{margin:0;padding:0;height:100%;background:#fafaf9;color:#1c1917;
- font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
-.center{min-height:100vh;display:flex;align-items:center;justify-content:center;padding:24px}
-.card{max-width:440px;text-align:center}
-.card h1{font-size:20px;margin:0 0 8px}
-.card p{margin:0;color:#57534e}
-.spinner{width:28px;height:28px;margin:0 auto 16px;border:3px solid #e7e5e4;border-top-color:#ea580c;
- border-radius:50%;animation:spin 0.9s linear infinite}
-@keyframes spin{to{transform:rotate(360deg)}}
-iframe.app{display:block;border:0;width:100vw;height:100vh}
-.badge{position:fixed;right:10px;bottom:10px;z-index:10;font-size:12px;padding:4px 10px;border-radius:999px;
- background:rgba(28,25,23,0.72);color:#fff;opacity:0.65}
-.badge:hover{opacity:1}
-.badge a{color:#fff;text-decoration:none}
-.badge a:hover{text-decoration:underline}
-.code{max-width:1100px;margin:0 auto;padding:24px}
-.code h1{font-size:20px}
-.code h2{font-size:14px;font-family:ui-monospace,Menlo,Consolas,monospace;margin:24px 0 6px}
-.code pre{background:#fff;border:1px solid #e7e5e4;border-radius:6px;padding:12px;overflow:auto;
- font:13px/1.45 ui-monospace,Menlo,Consolas,monospace;white-space:pre}
-.code ul{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}
-"""
-
-# Polls ./status (relative to the page's own path, so the token is never written into the script)
-# and swaps in the app's iframe once it answers.
-_POLL_SCRIPT = """
-(function(){
-  var statusUrl = location.pathname.replace(/\\/+$/, '') + '/status';
-  var text = document.getElementById('state');
-  function show(url){
-    if (!/^https?:\\/\\//.test(url)) return;
-    var frame = document.createElement('iframe');
-    frame.className = 'app';
-    frame.title = 'App';
-    frame.setAttribute('sandbox', '__SANDBOX__');
-    frame.setAttribute('referrerpolicy', 'no-referrer');
-    frame.src = url;
-    var main = document.getElementById('main');
-    main.replaceChildren(frame);
-  }
-  function poll(){
-    fetch(statusUrl, {cache: 'no-store'}).then(function(r){ return r.json(); }).then(function(s){
-      if (s.state === 'running' && s.url) { show(s.url); return; }
-      if (s.state === 'failed') { text.textContent = 'This app could not start. Try again later.'; return; }
-      if (s.state === 'gone') { text.textContent = s.detail || 'This link no longer works.'; return; }
-      setTimeout(poll, 400);
-    }).catch(function(){ setTimeout(poll, 1000); });
-  }
-  setTimeout(poll, 400);
-})();
-""".replace("__SANDBOX__", SANDBOX)
+_CSS = PAGE_CSS + (resources.files("builder.routes") / "share_page.css").read_text(encoding="utf-8")
+_POLL_SCRIPT = (resources.files("builder.routes") / "share_poll.js").read_text(encoding="utf-8").replace("__SANDBOX__", SANDBOX)
 
 
 class ShareRequest(BaseModel):

@@ -1,18 +1,23 @@
 """Which server runners this Forja makes, and with what settings: the local runner, the Docker runner and the swarm
-runner, as FORJA_PREVIEW_RUNNER and the other preview settings ask. The preview service (previews.py) runs them."""
+runner, as FORJA_PREVIEW_RUNNER and the other preview settings ask; what files they get, and their errors in the
+service layer's terms. The preview service (previews.py) runs them."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from builder.errors import PreviewError, PreviewRefused
 from builder.settings import settings
+from preview_runtime import console_bridge, select_bridge
+from preview_runtime.annotate import annotate
 from preview_runtime.local import LocalRunner
 from preview_runtime.local.limits import Limits
 from preview_runtime.local.upstream import UpstreamProxy
 from preview_runtime.manager import SERVER_RUNNERS
-from preview_runtime.runner import Runner
+from preview_runtime.runner import MachineRefused, Runner, RunnerError
 
 
 def offline_env() -> dict[str, str]:
@@ -137,3 +142,26 @@ def local_limits() -> Limits:
         cpus=settings.preview_cpus,
         disk_bytes=settings.local_disk_mb << 20,
     )
+
+
+T = TypeVar("T")
+
+
+async def translated(call: Awaitable[T]) -> T:
+    """preview_runtime knows nothing of builder: its RunnerError becomes a PreviewError here."""
+    try:
+        return await call
+    except MachineRefused as exc:
+        raise PreviewRefused(str(exc)) from None
+    except RunnerError as exc:
+        raise PreviewError(str(exc)) from None
+
+
+def running_copy(files: Mapping[str, bytes], select: bool = True, places: bool = False) -> dict[str, bytes]:
+    """What a runner gets: the files, with the console bridge in their HTML pages (see console_bridge) and, for
+    the project's own preview, Select mode's script (see select_bridge); with `places` (while Select mode is on),
+    its components marked with their source places too (see annotate). Share links run a version as written."""
+    if select:
+        files = select_bridge.inject(annotate(files) if places else files, settings.builder_origins)
+    # Last, so the console bridge is the head's first script and hears errors from everything after it.
+    return console_bridge.inject(files, settings.builder_origins)

@@ -12,13 +12,12 @@ import secrets
 import time
 from collections import defaultdict
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
-from typing import TypeVar
 
 from sqlmodel import col, select
 
-from builder.cluster.previews import PreviewDirectory, SharedPreview, app_answers
+from builder.cluster.previews import PreviewDirectory, app_answers
 from builder.db import session_factory
-from builder.errors import PreviewError, PreviewRefused
+from builder.errors import PreviewError
 from builder.models import PreviewSession, utcnow
 from builder.schemas import CheckResult
 from builder.services.preview_runners import (
@@ -26,13 +25,14 @@ from builder.services.preview_runners import (
     engine_runners,
     local_runner,
     local_work_dir,
+    running_copy,
     swarm_runner,
+    translated,
     turned_off,
     wanted_runners,
 )
 from builder.settings import settings
 from builder.store import ProjectStore
-from preview_runtime import console_bridge, select_bridge
 from preview_runtime.annotate import annotate
 from preview_runtime.checks import project_checks
 from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage
@@ -49,32 +49,9 @@ from preview_runtime.plan import (
     plan_so_far,
 )
 from preview_runtime.proxy import PreviewProxy
-from preview_runtime.runner import MachineRefused, PreviewInfo, PreviewState, Runner, RunnerError
+from preview_runtime.runner import PreviewInfo, PreviewState, Runner, RunnerError
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-
-async def translated(call: Awaitable[T]) -> T:
-    """preview_runtime knows nothing of builder: its RunnerError becomes a PreviewError here."""
-    try:
-        return await call
-    except MachineRefused as exc:
-        raise PreviewRefused(str(exc)) from None
-    except RunnerError as exc:
-        raise PreviewError(str(exc)) from None
-
-
-def running_copy(files: Mapping[str, bytes], select: bool = True, places: bool = False) -> dict[str, bytes]:
-    """What a runner gets: the files, with the console bridge in their HTML pages (see console_bridge) and, for
-    the project's own preview, Select mode's script (see select_bridge); with `places` (while Select mode is on),
-    its components marked with their source places too (see annotate). Share links run a version as written."""
-    if select:
-        files = select_bridge.inject(annotate(files) if places else files, settings.builder_origins)
-    # Last, so the console bridge is the head's first script and hears errors from everything after it.
-    return console_bridge.inject(files, settings.builder_origins)
-
 
 # A preview that runs but whose address did not answer when its route was applied (its dev server
 # answers / with an error, say) is asked again this often while someone follows it.
@@ -82,18 +59,6 @@ ANSWER_RETRY_S = 1.0
 
 VERSION_PREVIEW_PREFIX = "v-"
 """Preview ids of fixed-version previews start with this, so a restarted Forja adopts them as such."""
-
-
-def _elsewhere_info(project_id: str, version: int, held: SharedPreview) -> PreviewInfo:
-    """Another worker's preview, as this one can tell it: its address (whether it answers is asked there)."""
-    return PreviewInfo(
-        preview_id=held.preview_id,
-        project_id=project_id,
-        version=version,
-        runner="another worker",
-        state=PreviewState.running,
-        url=held.url,
-    )
 
 
 def version_key(project_id: str, version: int) -> str:
@@ -499,7 +464,7 @@ class PreviewService:
             if self.directory is not None:
                 held = await self.directory.claim(key, preview_id, manager.proxy.url_for(preview_id))
                 if held is not None:  # another worker started it meanwhile
-                    return _elsewhere_info(project_id, version, held)
+                    return held.info(project_id, version)
             try:
                 info = await translated(
                     manager.start(
@@ -533,7 +498,7 @@ class PreviewService:
         if self.directory is None:
             return None
         held = await self.directory.lookup(version_key(project_id, version))
-        return _elsewhere_info(project_id, version, held) if held is not None else None
+        return held.info(project_id, version) if held is not None else None
 
     async def _alive(self, preview_id: str) -> bool:
         """Whether this worker still runs the preview (parked counts: its address wakes it)."""

@@ -43,6 +43,7 @@ from preview_runtime.swarm.service import (
     LABEL_NODE,
     LABEL_PREVIEW_NETWORK,
     WRAP,
+    Launched,
     Services,
     remove_volumes,
     service_name,
@@ -153,23 +154,13 @@ class SwarmRunner(Runner):
         node, deps_key = self._place(spec)
         upload = first_upload(spec, deps_key, read_extra_ca(self.config))
         labels = preview_labels(self.config.network, spec)
-        slot: SwarmSlot | None = None
+        placed: SwarmSlot | Launched | None = None
         if self.config.warm_pool and node.pool is not None:
-            slot = await node.pool.claim(deps_key, spec)
-        if slot is None:
-            launched = await self.services.launch(
-                node, service_name(self.config, spec.preview_id), labels, deps_key, FRESH_WAIT_S
-            )
-            service_id, network_id, container_id, ip = (
-                launched.service_id,
-                launched.network_id,
-                launched.container_id,
-                launched.ip,
-            )
-            app_volume, nonce = launched.app_volume, launched.nonce
-        else:
-            service_id, network_id, container_id, ip = slot.service_id, slot.network_id, slot.container_id, slot.ip
-            app_volume, nonce = slot.app_volume, slot.nonce
+            placed = await node.pool.claim(deps_key, spec)
+        if placed is None:
+            placed = await self.services.launch(node, service_name(self.config, spec.preview_id), labels, deps_key, FRESH_WAIT_S)
+        service_id, network_id, container_id = placed.service_id, placed.network_id, placed.container_id
+        ip, app_volume, nonce = placed.ip, placed.app_volume, placed.nonce
         p = SwarmPreview(
             preview_id=spec.preview_id,
             project_id=spec.project_id,
@@ -198,7 +189,7 @@ class SwarmRunner(Runner):
             message = exc.message if isinstance(exc, DockerError) else str(exc)
             raise RunnerError(f"Docker could not start the preview: {message}") from exc
         p.started_at = p.phase_at = time.monotonic()
-        pooled = " from the warm pool" if slot is not None else ""
+        pooled = " from the warm pool" if isinstance(placed, SwarmSlot) else ""
         p.emit(f"Preview service started{pooled} on node {node.hostname} ({self._limits_text()}).", LogLevel.info, "forja")
         p.spawn(node.watch.follow(p))
         p.spawn(node.watch.wait_ready(p))

@@ -10,7 +10,7 @@ until that worker stops keeping it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 
 import pytest
 
@@ -21,6 +21,7 @@ from builder.cluster.worker import LEADER_KEY, Cluster
 from builder.errors import GenerationBusy
 from builder.generation.engine import GenerationEvent
 from builder.generation.hub import Publish
+from tests.waiting import until
 
 
 @pytest.fixture
@@ -181,28 +182,18 @@ async def test_a_share_links_preview_is_one_workers_and_passes_on_when_it_dies(w
     assert await second.previews.lookup("p@1") == held
 
     # Kept past its lease while the preview lives, dropped once it stopped.
-    async with asyncio.timeout(shared_previews.LEASE_S * 2):
-        await asyncio.sleep(shared_previews.LEASE_S * 1.2)
-        assert await second.previews.lookup("p@1") == held
-        alive["v-1"] = False
-        await eventually(lambda: _is_none(second.previews.lookup("p@1")))
+    await asyncio.sleep(shared_previews.LEASE_S * 1.2)
+    assert await second.previews.lookup("p@1") == held
+    alive["v-1"] = False
+    await until(lambda: _is_none(second.previews.lookup("p@1")), "the entry's drop", within=shared_previews.LEASE_S)
     assert await second.previews.claim("p@1", "v-2", "http://v-2.localhost:1") is None
 
     # A worker that dies stops keeping its entries: they expire and another worker takes the link's preview.
     first.previews.ttl_ms = 300
     assert await first.previews.claim("p@2", "v-3", "http://v-3.localhost:1") is None
     first.previews._held.clear()  # pyright: ignore[reportPrivateUsage] (as if the process were gone)
-    async with asyncio.timeout(5):
-        await eventually(lambda: _is_none(second.previews.claim("p@2", "v-4", "http://v-4.localhost:1")))
+    await until(lambda: _is_none(second.previews.claim("p@2", "v-4", "http://v-4.localhost:1")), "the entry's expiry", within=5)
 
 
 async def _is_none(call: Awaitable[object]) -> bool:
     return await call is None
-
-
-async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
-    """Until `check` holds; the caller's timeout bounds it."""
-    while True:
-        if await check():
-            return
-        await asyncio.sleep(0.1)

@@ -16,7 +16,6 @@ import os
 import shutil
 import subprocess
 import tarfile
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from preview_runtime.plan import RunPlan, plan_for
 from preview_runtime.proxy import NOT_FOUND_MARKER, WAKING, PreviewProxy, find_traefik
 from preview_runtime.runner import PreviewState, Runner
 from tests.conftest import free_port, served
+from tests.waiting import until
 
 pytest.register_assert_rewrite("tests.docker_fixtures")  # it is a plugin too (pytest_plugins below)
 from tests.docker_fixtures import container_inspect  # noqa: E402
@@ -92,13 +92,6 @@ async def _get(proxy: PreviewProxy, preview_id: str) -> httpx.Response:
         return await client.get(proxy.internal_url(), headers={"Host": proxy.host_for(preview_id)})
 
 
-async def _until(check: Callable[[], Awaitable[bool]], what: str, within: float = 60) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        assert time.monotonic() < deadline, f"{what} did not happen within {within:.0f} s"
-        await asyncio.sleep(0.1)
-
-
 async def _state(manager: PreviewManager, preview_id: str) -> PreviewState | None:
     found = [info for info in manager.running() if info.preview_id == preview_id]
     return found[0].state if found else None
@@ -128,11 +121,11 @@ async def _park_wake_and_remove(
 ) -> None:
     """What both runners must do: parked when idle, woken by its address, removed when parked too long."""
     await manager.start(preview_id, PROJECT, 1, FILES, PLAN, runner=next(iter(manager.runners)))
-    await _until(lambda: _serves_app(manager, preview_id), "the first start")
+    await until(lambda: _serves_app(manager, preview_id), "the first start")
     assert await installs() == 1
 
     # Nobody asks about it: the reaper parks it.
-    await _until(lambda: _parked(manager, preview_id), "parking")
+    await until(lambda: _parked(manager, preview_id), "parking")
     assert await gone(), "something of the parked preview still runs"
     assert await manager.memory_bytes(preview_id) in (0, None)
     await kept()
@@ -148,19 +141,19 @@ async def _park_wake_and_remove(
     assert waking.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
     assert waking.headers["Cross-Origin-Embedder-Policy"] == "credentialless"
     assert "Starting the app..." in waking.text
-    await _until(lambda: _serves_app(manager, preview_id), "waking through its address", within=30)
+    await until(lambda: _serves_app(manager, preview_id), "waking through its address", within=30)
     assert await _state(manager, preview_id) == PreviewState.running
     assert await installs() == 1, "the wake installed again"
 
     async def woke() -> bool:  # said once the proxy sends its address to the app again
         return any(line.text.startswith("Woke in ") for line in logs.history(PROJECT))
 
-    await _until(woke, "the log's 'Woke in'", within=10)
+    await until(woke, "the log's 'Woke in'", within=10)
 
     # Parked again, then left parked past the removal time: removed, and its address is no one's.
-    await _until(lambda: _parked(manager, preview_id), "parking again")
+    await until(lambda: _parked(manager, preview_id), "parking again")
     manager.remove_after_s = 1
-    await _until(lambda: _state_is_none(manager, preview_id), "removal")
+    await until(lambda: _state_is_none(manager, preview_id), "removal")
     assert await manager.proxy.wait_served(preview_id, "none")
 
 
@@ -227,7 +220,7 @@ async def test_local_preview_parks_wakes_by_its_address_and_is_removed(
         return len(log.read_text().splitlines()) if log.exists() else 0
 
     await _park_wake_and_remove(manager, logs, "lp1", gone, kept, installs)
-    await _until(_false(folder.exists), "the removal of its folder", within=10)
+    await until(_false(folder.exists), "the removal of its folder", within=10)
 
 
 async def test_a_parked_local_preview_is_taken_back_after_a_restart_and_wakes(
@@ -237,7 +230,7 @@ async def test_a_parked_local_preview_is_taken_back_after_a_restart_and_wakes(
     first = _manager(LocalRunner(tmp_path / "work"), tmp_path / "proxy", logs, park_after_s=3600, remove_after_s=3600)
     await first.start_background()
     await first.start("lp2", PROJECT, 1, FILES, PLAN, runner="local")
-    await _until(lambda: _serves_app(first, "lp2"), "the first start")
+    await until(lambda: _serves_app(first, "lp2"), "the first start")
     assert await first.park("lp2", "a test")
     await first.close()  # Forja stops; the parked preview stays on disk
 
@@ -247,7 +240,7 @@ async def test_a_parked_local_preview_is_taken_back_after_a_restart_and_wakes(
         assert await _state(second, "lp2") == PreviewState.parked
         await second.proxy.wait_served("lp2", WAKING)
         assert (await _get(second.proxy, "lp2")).status_code == 503
-        await _until(lambda: _serves_app(second, "lp2"), "waking after the restart", within=30)
+        await until(lambda: _serves_app(second, "lp2"), "waking after the restart", within=30)
         assert (tmp_path / "work" / "lp2" / "installs.log").read_text().splitlines() == ["installed"]
     finally:
         await second.close()
@@ -257,11 +250,11 @@ async def test_concurrent_wakes_share_one(local_manager: tuple[PreviewManager, L
     manager, logs = local_manager
     manager.park_after_s = 3600
     await manager.start("lp3", PROJECT, 1, FILES, PLAN, runner="local")
-    await _until(lambda: _serves_app(manager, "lp3"), "the first start")
+    await until(lambda: _serves_app(manager, "lp3"), "the first start")
     assert await manager.park("lp3", "a test")
     infos = await asyncio.gather(*(manager.wake("lp3") for _ in range(20)))
     assert {info.handle for info in infos} != {""} and len({info.handle for info in infos}) == 1
-    await _until(lambda: _serves_app(manager, "lp3"), "the wake")
+    await until(lambda: _serves_app(manager, "lp3"), "the wake")
     assert sum(line.text == "Waking the parked preview up." for line in logs.history(PROJECT)) == 1
 
 
@@ -333,7 +326,7 @@ async def test_docker_preview_parks_wakes_by_its_address_and_is_removed(
         return len(outcome.output.splitlines())
 
     await _park_wake_and_remove(manager, logs, "dp1", gone, kept, installs)
-    await _until(_false(lambda: bool(docker_ids("label=forja.preview_id=dp1"))), "the removal of its container", within=30)
+    await until(_false(lambda: bool(docker_ids("label=forja.preview_id=dp1"))), "the removal of its container", within=30)
     assert not kept_file.exists()
 
 
@@ -344,10 +337,10 @@ async def test_a_docker_preview_wakes_with_its_cached_dependencies_and_after_a_r
     first = _manager(docker_runner_factory(park_dir=tmp_path / "parked"), tmp_path / "proxy", logs, 3600, 3600)
     await first.start_background()
     await first.start("dp2", PROJECT, 1, NPM_FILES, plan_for(NPM_FILES), runner="docker")
-    await _until(lambda: _serves_app(first, "dp2"), "the first start", within=120)
+    await until(lambda: _serves_app(first, "dp2"), "the first start", within=120)
     runner = first.runners["docker"]
     assert isinstance(runner, DockerRunner)
-    await _until(lambda: _cache_complete(runner, "dp2"), "the dependency cache", within=60)
+    await until(lambda: _cache_complete(runner, "dp2"), "the dependency cache", within=60)
     assert await first.park("dp2", "a test")
     # The cache holds node_modules: /app is kept without it.
     names = _tar_names(park_file(tmp_path / "parked", runner.config.network, "dp2"))
@@ -361,7 +354,7 @@ async def test_a_docker_preview_wakes_with_its_cached_dependencies_and_after_a_r
         assert await _state(second, "dp2") == PreviewState.parked
         await second.proxy.wait_served("dp2", WAKING)
         assert (await _get(second.proxy, "dp2")).status_code == 503
-        await _until(lambda: _serves_app(second, "dp2"), "waking after the restart", within=60)
+        await until(lambda: _serves_app(second, "dp2"), "waking after the restart", within=60)
         outcome = await second.runners["docker"].run_command("dp2", "cat installs.log", 10)
         assert outcome.output.splitlines() == ["installed"], "the wake installed again"
         assert any("from the cache" in line.text for line in logs.history(PROJECT))
@@ -420,7 +413,7 @@ async def test_share_links_and_the_preview_tab_wake_parked_previews(
             return sum(line.text.startswith("Woke in ") for line in services.logs.history(pid)) == times
 
         try:
-            await _until(said, f"'Woke in' said {times} times", within=10)
+            await until(said, f"'Woke in' said {times} times", within=10)
         except AssertionError as missing:
             raise AssertionError([line.text for line in services.logs.history(pid)]) from missing
 
@@ -428,7 +421,7 @@ async def test_share_links_and_the_preview_tab_wake_parked_previews(
     manager = await services.previews.manager()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_share_app()), base_url="http://testserver") as client:
         assert "Starting the app..." in (await client.get(f"/s/{link.token}")).text
-        await _until(lambda: _share_running(client, link.token), "the shared version's start", within=120)
+        await until(lambda: _share_running(client, link.token), "the shared version's start", within=120)
         shared = services.previews.version_previews(pid)[1]
         assert _installs(services, pid) == 1
 
@@ -437,13 +430,13 @@ async def test_share_links_and_the_preview_tab_wake_parked_previews(
         assert (await services.previews.status_version(pid, 1)).state == PreviewState.parked  # type: ignore[union-attr]
         page = await client.get(f"/s/{link.token}")
         assert page.status_code == 200 and "Starting the app..." in page.text
-        await _until(lambda: _share_running(client, link.token), "the wake through the link's page", within=60)
+        await until(lambda: _share_running(client, link.token), "the wake through the link's page", within=60)
         assert services.previews.version_previews(pid) == {1: shared}
         await woke(1)
 
         # Parked again: the page's status polling wakes it too.
         assert await manager.park(shared, "a test")
-        await _until(lambda: _share_running(client, link.token), "the wake through the status", within=60)
+        await until(lambda: _share_running(client, link.token), "the wake through the status", within=60)
         assert services.previews.version_previews(pid) == {1: shared}
         assert _installs(services, pid) == 1
         await woke(2)
@@ -474,13 +467,13 @@ async def test_a_parked_preview_whose_files_are_gone_starts_afresh_from_its_link
     manager = await services.previews.manager()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_share_app()), base_url="http://testserver") as client:
         await client.get(f"/s/{link.token}")
-        await _until(lambda: _share_running(client, link.token), "the shared version's start", within=120)
+        await until(lambda: _share_running(client, link.token), "the shared version's start", within=120)
         parked = services.previews.version_previews(pid)[1]
         assert await manager.park(parked, "a test")
         shutil.rmtree(builder.settings.settings.data_dir / "previews" / parked)
 
         assert "Starting the app..." in (await client.get(f"/s/{link.token}")).text
-        await _until(lambda: _share_running(client, link.token), "the fresh start", within=120)
+        await until(lambda: _share_running(client, link.token), "the fresh start", within=120)
     fresh = services.previews.version_previews(pid)[1]
     assert fresh != parked and parked not in {info.preview_id for info in manager.running()}
     assert any("could not wake (its folder is gone); it starts afresh" in line.text for line in services.logs.history(pid))

@@ -227,7 +227,7 @@ def test_other_requests_are_not_new_texts() -> None:
 
 
 def test_source_places_are_in_the_running_copy_only_while_select_mode_is_on() -> None:
-    from builder.services.previews import running_copy
+    from builder.services.preview_runners import running_copy
 
     files = {"src/App.jsx": b"export default () => <h1>Hi</h1>\n", "index.html": b"<html><head></head></html>"}
     plain, marked, shared = running_copy(files), running_copy(files, places=True), running_copy(files, select=False)

@@ -1,0 +1,15 @@
+"""Waiting in async tests for something that happens in the background."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str, within: float = 60) -> None:
+    """Until `check` holds; fails saying `what` did not happen within `within` seconds."""
+    deadline = time.monotonic() + within
+    while not await check():
+        assert time.monotonic() < deadline, f"{what} did not happen within {within:.0f} s"
+        await asyncio.sleep(0.1)

@@ -38,9 +38,9 @@ sys.path.insert(0, str(REPO))
 import builder.services  # noqa: E402
 from bench.preview import free_port, project, tree_pss  # noqa: E402
 from builder.api import forja_error  # noqa: E402
+from builder.api.shares import router as shares_router  # noqa: E402
 from builder.errors import ForjaError  # noqa: E402
 from builder.models import LOCAL_USER_ID  # noqa: E402
-from builder.routes.shares import router as shares_router  # noqa: E402
 from builder.services import Services, get_services  # noqa: E402
 from builder.settings import settings  # noqa: E402
 from preview_runtime.manager import PreviewManager  # noqa: E402

@@ -15,10 +15,10 @@ from sqlmodel import col
 
 from builder import db
 from builder.api import forja_error
+from builder.api.history import router
 from builder.errors import ForjaError, NotFound
 from builder.filetree import read_zip
 from builder.models import LOCAL_USER_ID, Author, Project
-from builder.routes.history import router
 from builder.services import Services
 from builder.services.access import LOCAL_ACTOR
 from builder.services.history import TRASH_DAYS

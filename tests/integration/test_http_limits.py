@@ -13,8 +13,8 @@ from sqlmodel import select
 
 import builder.settings
 from builder.api import api
+from builder.api.guards import limited_bodies, trusted_hosts
 from builder.db import session_factory
-from builder.http_guards import limited_bodies, trusted_hosts
 from builder.models import LOCAL_USER_ID, Generation, Project
 from builder.services import Services
 from builder.services.access import LOCAL_ACTOR

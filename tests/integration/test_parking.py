@@ -25,9 +25,9 @@ from fastapi import FastAPI
 
 import builder.settings
 from builder.api import forja_error
+from builder.api.shares import router as shares_router
 from builder.errors import ForjaError
 from builder.models import LOCAL_USER_ID, Author
-from builder.routes.shares import router as shares_router
 from builder.services import Services
 from preview_runtime.docker import DockerRunner
 from preview_runtime.docker.parking import park_file

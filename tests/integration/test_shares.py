@@ -23,11 +23,11 @@ from sqlmodel import select
 import builder.settings
 from builder import cli_shares
 from builder.api import forja_error
+from builder.api.shares import router
 from builder.cli_local import LocalBackend
 from builder.db import session_factory
 from builder.errors import ForjaError, NotFound, ShareGone
 from builder.models import LOCAL_USER_ID, Author, ShareLink, utcnow
-from builder.routes.shares import router
 from builder.services import Services, shares
 from builder.services.access import LOCAL_ACTOR
 from builder.store import ProjectStore

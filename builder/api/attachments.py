@@ -11,8 +11,8 @@ import asyncio
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel
 
+from builder.api.identity import CurrentActor
 from builder.images import check_image, load_attachment, save_attachment
-from builder.routes.identity import CurrentActor
 from builder.services import get_services
 
 router = APIRouter()

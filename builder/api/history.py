@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from builder.routes.identity import CurrentActor, Editor, Owner, Viewer
+from builder.api.identity import CurrentActor, Editor, Owner, Viewer
 from builder.schemas import DEFAULT_PAGE, MAX_PAGE, ProjectName, ProjectSummary, TrashPage, VersionDiff, VersionInfo
 from builder.services import get_services
 

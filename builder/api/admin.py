@@ -11,8 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from builder.api.identity import Admin
 from builder.models import Role
-from builder.routes.identity import Admin
 from builder.schemas import AccountLinkInfo, QuotaSet
 from builder.services import get_services
 from builder.services.admin import MAX_DAYS, DayUsage, Person, RunningPreview, ServerHealth, UserChange

@@ -14,8 +14,8 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from builder.api.identity import CurrentActor, Editor, Viewer
 from builder.images import Image, check_count, check_images, decode_base64
-from builder.routes.identity import CurrentActor, Editor, Viewer
 from builder.schemas import GenerationInfo, Prompt, Usage
 from builder.services import Services, get_services
 

@@ -28,22 +28,22 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from builder.api.account import router as account_router
+from builder.api.admin import router as admin_router
+from builder.api.attachments import router as attachments_router
+from builder.api.auth import router as auth_router
+from builder.api.generations import router as generations_router
+from builder.api.guards import limited_bodies, trusted_hosts
+from builder.api.history import router as history_router
+from builder.api.identity import CurrentActor, Editor, Viewer, signed_in_api
+from builder.api.members import router as members_router
+from builder.api.shares import router as shares_router
+from builder.api.text_edits import router as text_edits_router
+from builder.api.verifications import router as verifications_router
 from builder.doctor import DoctorReport, diagnose
 from builder.errors import ForjaError, NotFound, PreviewError
 from builder.filetree import encode_text, human_size
-from builder.http_guards import limited_bodies, trusted_hosts
 from builder.models import Author
-from builder.routes.account import router as account_router
-from builder.routes.admin import router as admin_router
-from builder.routes.attachments import router as attachments_router
-from builder.routes.auth import router as auth_router
-from builder.routes.generations import router as generations_router
-from builder.routes.history import router as history_router
-from builder.routes.identity import CurrentActor, Editor, Viewer, signed_in_api
-from builder.routes.members import router as members_router
-from builder.routes.shares import router as shares_router
-from builder.routes.text_edits import router as text_edits_router
-from builder.routes.verifications import router as verifications_router
 from builder.schemas import (
     DEFAULT_PAGE,
     MAX_PAGE,

@@ -16,10 +16,10 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
+from builder.api.identity import CurrentActor, Editor, Viewer
+from builder.api.images import jpeg
 from builder.errors import NotFound, PreviewError, ShareGone
 from builder.filetree import is_binary_path
-from builder.routes.identity import CurrentActor, Editor, Viewer
-from builder.routes.images import jpeg
 from builder.services import Services, get_services
 from builder.services.access import Permission
 from builder.services.shares import ShareCreated, ShareInfo, ShareTarget, parse_expires, share_url
@@ -37,8 +37,8 @@ PAGE_HEADERS = {
 }
 SANDBOX = "allow-scripts allow-forms allow-same-origin allow-popups allow-modals"
 
-_CSS = PAGE_CSS + (resources.files("builder.routes") / "share_page.css").read_text(encoding="utf-8")
-_POLL_SCRIPT = (resources.files("builder.routes") / "share_poll.js").read_text(encoding="utf-8").replace("__SANDBOX__", SANDBOX)
+_CSS = PAGE_CSS + (resources.files("builder.api") / "share_page.css").read_text(encoding="utf-8")
+_POLL_SCRIPT = (resources.files("builder.api") / "share_poll.js").read_text(encoding="utf-8").replace("__SANDBOX__", SANDBOX)
 
 
 class ShareRequest(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from builder.routes.identity import (
+from builder.api.identity import (
     CurrentActor,
     clear_session_cookie,
     client_address,

@@ -9,9 +9,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
+from builder.api.identity import CurrentActor, Owner, Viewer
 from builder.errors import NotFound
 from builder.models import ProjectRole
-from builder.routes.identity import CurrentActor, Owner, Viewer
 from builder.schemas import MemberInfo
 from builder.services import get_services
 from builder.services.access import Permission

@@ -9,8 +9,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from builder.api.identity import CurrentActor, bearer_of
 from builder.errors import Forbidden
-from builder.routes.identity import CurrentActor, bearer_of
 from builder.schemas import ApiTokenInfo, NewApiToken, QuotaUse
 from builder.services import get_services
 

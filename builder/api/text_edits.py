@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, model_validator
 
-from builder.routes.identity import Editor
+from builder.api.identity import Editor
 from builder.schemas import CommitResult
 from builder.services import get_services
 from builder.services.text_edits import TextChange

@@ -10,9 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response
 from fastapi import Path as PathParam
 
+from builder.api.identity import Viewer
+from builder.api.images import jpeg
 from builder.errors import NotFound
-from builder.routes.identity import Viewer
-from builder.routes.images import jpeg
 from builder.schemas import VerificationInfo
 from builder.services import get_services
 

@@ -1,1 +1,0 @@
-"""HTTP routes grouped by feature, each an APIRouter that builder.api includes."""

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from builder.cli_backend import NO_TOKEN
+from builder.cli.backend import NO_TOKEN
 from builder.services.access import no_such_project
 from tests.conftest import free_port
 from tests.integration.test_cli import REPO, TREE, Cli, write_folder, zip_bytes, zip_contents

@@ -22,9 +22,9 @@ from sqlmodel import col, select
 
 import builder.settings
 from builder import db
-from builder.cli_backend import Duplicated
-from builder.cli_history import COMMANDS, OPERATOR_COMMANDS, add_parsers
-from builder.cli_local import LocalBackend
+from builder.cli.backend import Duplicated
+from builder.cli.history import COMMANDS, OPERATOR_COMMANDS, add_parsers
+from builder.cli.local import LocalBackend
 from builder.errors import FileTreeError, GitExportError, NotFound
 from builder.filetree import read_zip
 from builder.models import LOCAL_USER_ID, Author, Blob, Generation, PreviewSession, Project, ShareLink, Version, VersionFile

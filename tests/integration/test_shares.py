@@ -21,10 +21,10 @@ from sqlalchemy import update
 from sqlmodel import select
 
 import builder.settings
-from builder import cli_shares
 from builder.api import forja_error
 from builder.api.shares import router
-from builder.cli_local import LocalBackend
+from builder.cli import shares as cli_shares
+from builder.cli.local import LocalBackend
 from builder.db import session_factory
 from builder.errors import ForjaError, NotFound, ShareGone
 from builder.models import LOCAL_USER_ID, Author, ShareLink, utcnow

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from builder import cli_shares
+from builder.cli import shares as cli_shares
 from builder.services import shares
 from builder.services.shares import share_url
 from builder.settings import settings

@@ -27,10 +27,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from builder import cli_accounts, cli_doctor, cli_history, cli_shares
-from builder.cli_backend import NO_TOKEN, Backend, GenerateRequest
-from builder.cli_local import LocalBackend
-from builder.cli_remote import RemoteBackend, server_url
+from builder.cli import accounts as cli_accounts
+from builder.cli import doctor as cli_doctor
+from builder.cli import history as cli_history
+from builder.cli import shares as cli_shares
+from builder.cli.backend import NO_TOKEN, Backend, GenerateRequest
+from builder.cli.local import LocalBackend
+from builder.cli.remote import RemoteBackend, server_url
 from builder.errors import ForjaError, GenerationError, InvalidInput, NotSignedIn
 from builder.generation.engine import GenerationEvent
 from builder.images import check_images

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
-from builder.cli_backend import NO_TOKEN, Created, Duplicated, GenerateRequest, PreviewStatus, Restored
+from builder.cli.backend import NO_TOKEN, Created, Duplicated, GenerateRequest, PreviewStatus, Restored
 from builder.errors import FileTreeError, ForjaError, InvalidInput, ServerUnavailable
 from builder.filetree import read_folder, write_zip
 from builder.generation.engine import GenerationEvent

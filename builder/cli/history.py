@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from builder.cli_backend import Backend
+from builder.cli.backend import Backend
 from builder.schemas import valid_name
 from builder.services import Services
 from builder.services.history import AUTHOR_NAMES, TRASH_DAYS

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-from builder.cli_backend import Created, Duplicated, GenerateRequest, PreviewStatus, Restored
-from builder.cli_remote import RemoteBackend
+from builder.cli.backend import Created, Duplicated, GenerateRequest, PreviewStatus, Restored
+from builder.cli.remote import RemoteBackend
 from builder.errors import NotFound
 from builder.generation.engine import GenerationEvent
 from builder.schemas import FileInfo, ProjectDetail, ProjectSummary, TrashedProject, VersionDiff

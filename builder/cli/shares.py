@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from builder.cli_backend import Backend
+from builder.cli.backend import Backend
 from builder.services.shares import SHARE_DEFAULT_DAYS, Never, parse_expires
 
 

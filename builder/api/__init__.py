@@ -40,7 +40,6 @@ from builder.api.members import router as members_router
 from builder.api.shares import router as shares_router
 from builder.api.text_edits import router as text_edits_router
 from builder.api.verifications import router as verifications_router
-from builder.doctor import DoctorReport, diagnose
 from builder.errors import ForjaError, NotFound, PreviewError
 from builder.filetree import encode_text, human_size
 from builder.models import Author
@@ -57,6 +56,7 @@ from builder.schemas import (
 )
 from builder.services import Services, get_services
 from builder.services.access import Actor
+from builder.services.doctor import DoctorReport, diagnose
 from builder.settings import settings
 from preview_runtime import console_bridge
 from preview_runtime.logs import LogLevel, LogLine

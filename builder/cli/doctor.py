@@ -7,7 +7,7 @@ import json
 
 import httpx
 
-from builder.doctor import DoctorReport, diagnose
+from builder.services.doctor import DoctorReport, diagnose
 from builder.settings import settings
 from preview_runtime.docker.image import PreviewImage
 

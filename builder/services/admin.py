@@ -15,12 +15,13 @@ import httpx
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
-# The module, not its function: builder.doctor imports builder.services.previews, so this package, which imports this
-# module while builder.doctor is still half loaded.
-from builder import doctor
 from builder.errors import InvalidInput, NotFound
 from builder.models import Role
 from builder.schemas import AccountLinkInfo, QuotaSet, UserInfo
+
+# The module, not its function: builder.doctor imports builder.services.previews, so this package, which imports this
+# module while builder.doctor is still half loaded.
+from builder.services import doctor
 from builder.services.access import Actor, require_admin
 from builder.services.accounts import AccountService
 from builder.services.preview_runners import wanted_runners

@@ -6,7 +6,7 @@ import dataclasses
 
 import reflex as rx
 
-from builder.doctor import diagnose
+from builder.services.doctor import diagnose
 from builder.state.auth import signed_in
 from preview_runtime.docker.image import ImageState
 

@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO))
 
 import builder.services  # noqa: E402
 from bench.preview import free_port, project, tree_pss  # noqa: E402
-from builder.api import forja_error  # noqa: E402
+from builder.api.errors import forja_error  # noqa: E402
 from builder.api.shares import router as shares_router  # noqa: E402
 from builder.errors import ForjaError  # noqa: E402
 from builder.models import LOCAL_USER_ID  # noqa: E402

@@ -1,16 +1,21 @@
 """ASGI guards in front of everything Forja serves (API, page, websocket, share links).
 
-They run before any route, so a refused request costs nothing: no body is read, no database touched.
+They run before any route, so a refused request costs nothing: no body is read, no database touched. API_GUARDS
+lists them in the order Forja wraps its app in them; `guarded` does the wrapping.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from builder.api.identity import ACTOR_KEY, PUBLIC_API, actor_of_headers
+from builder.errors import ForjaError
 from builder.filetree import human_size
 from builder.settings import settings
 
@@ -163,3 +168,103 @@ def limited_bodies(app: ASGIApp) -> ASGIApp:
         await app(scope, counted_receive, guarded_send)
 
     return guarded
+
+
+def signed_in_api(app: ASGIApp) -> ASGIApp:
+    """Refuse /api/ requests without a working sign-in or API token (401) when Forja has accounts."""
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/api/") or path.startswith(PUBLIC_API):
+            await app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        try:
+            actor = await actor_of_headers(
+                headers.get(b"cookie", b"").decode("latin-1"), headers.get(b"authorization", b"").decode("latin-1")
+            )
+        except ForjaError as exc:
+            body = json.dumps(exc.body()).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": exc.status,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"www-authenticate", b'Bearer realm="forja"'),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        scope[ACTOR_KEY] = actor
+        await app(scope, receive, send)
+
+    return guarded
+
+
+ISOLATION_HEADERS = [
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-embedder-policy", b"credentialless"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def same_origin_writes(app: ASGIApp) -> ASGIApp:
+    """Refuse changes requested by pages of other origins (a preview, any site the person visits).
+
+    CORS keeps other origins from reading answers, but a cross-site form POST still reaches the
+    server; a browser always names the Origin of such a request. Clients without one (the CLI,
+    curl) are not browsers and pass.
+    """
+    allowed = {origin.encode() for origin in settings.builder_origins}
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in UNSAFE_METHODS:
+            origin = dict(scope["headers"]).get(b"origin")
+            if origin is not None and origin not in allowed:
+                response = JSONResponse({"detail": "Requests from other sites may not change Forja's projects."}, status_code=403)
+                await response(scope, receive, send)
+                return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+def isolate(app: ASGIApp) -> ASGIApp:
+    """Make every page cross-origin isolated, which WebContainers need to boot.
+
+    `credentialless` rather than `require-corp`: cross-origin loads (the preview iframe's
+    subresources) still work without each carrying a CORP header, but get no cookies.
+    """
+
+    async def isolated(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [h for h in ISOLATION_HEADERS if h[0] not in present]
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return isolated
+
+
+# Every request passes these before the API or the page: each wraps the ones before it, so the last is the outermost
+# (a foreign Host or an oversized body is refused before anything else looks at the request).
+API_GUARDS: list[Callable[[ASGIApp], ASGIApp]] = [signed_in_api, same_origin_writes, isolate, limited_bodies, trusted_hosts]
+
+
+def guarded(app: ASGIApp) -> ASGIApp:
+    """`app` behind API_GUARDS, as Forja serves it (tests and the CLI's served API use this too)."""
+    for guard in API_GUARDS:
+        app = guard(app)
+    return app

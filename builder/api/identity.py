@@ -1,6 +1,6 @@
 """Who is asking, over HTTP: the session cookie of a signed-in browser or a personal API token.
 
-With accounts on (FORJA_AUTH=password), `signed_in_api` refuses every /api/ request that carries
+With accounts on (FORJA_AUTH=password), `signed_in_api` (builder.api.guards) refuses every /api/ request that carries
 neither, except the few that signing in itself needs; routes then name the permission they need
 (Viewer, Editor, Owner, Admin) on the project in their path. Without accounts every request is
 the local user's, as before accounts existed.
@@ -9,15 +9,13 @@ the local user's, as before accounts existed.
 from __future__ import annotations
 
 import ipaddress
-import json
 from http.cookies import CookieError, SimpleCookie
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
-from builder.errors import ForjaError
 from builder.services import get_services
 from builder.services.access import Actor, Permission, require_admin
 from builder.settings import settings
@@ -95,40 +93,6 @@ def local_next(target: str) -> str:
 
 async def actor_of_headers(cookie: str, authorization: str) -> Actor:
     return await (await get_services()).accounts.actor(session_token_of(cookie), bearer_of(authorization))
-
-
-def signed_in_api(app: ASGIApp) -> ASGIApp:
-    """Refuse /api/ requests without a working sign-in or API token (401) when Forja has accounts."""
-
-    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith("/api/") or path.startswith(PUBLIC_API):
-            await app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        try:
-            actor = await actor_of_headers(
-                headers.get(b"cookie", b"").decode("latin-1"), headers.get(b"authorization", b"").decode("latin-1")
-            )
-        except ForjaError as exc:
-            body = json.dumps(exc.body()).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": exc.status,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"www-authenticate", b'Bearer realm="forja"'),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
-            return
-        scope[ACTOR_KEY] = actor
-        await app(scope, receive, send)
-
-    return guarded
 
 
 async def current_actor(request: Request) -> Actor:

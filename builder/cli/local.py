@@ -1,7 +1,7 @@
 """The CLI on this machine's database, through the services, as one person.
 
 Each operation on a project first asks `services.access.require` for what the HTTP API's route for it needs
-(builder/routes: Viewer, Editor, Owner), so a command refuses what the API would, in the same words: a project the
+(builder/api: Viewer, Editor, Owner), so a command refuses what the API would, in the same words: a project the
 person has no role in does not exist for them, and a role too small is named. Previews belong to the running Forja
 (its proxy holds their ports, and they outlive a CLI call), so those operations ask it, with the person's token.
 """

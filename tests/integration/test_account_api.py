@@ -1,4 +1,4 @@
-"""The account routes (builder.routes.account) on a Forja with accounts, SQLite and PostgreSQL: API tokens that work
+"""The account routes (builder.api.account) on a Forja with accounts, SQLite and PostgreSQL: API tokens that work
 once made and stop when revoked, and usage against quotas, with what pages say near a limit."""
 
 from __future__ import annotations

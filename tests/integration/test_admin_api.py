@@ -12,7 +12,7 @@ import builder.services
 import builder.settings
 from builder import db
 from builder.api import api
-from builder.api.identity import signed_in_api
+from builder.api.guards import signed_in_api
 from builder.services import Services
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub

@@ -21,7 +21,8 @@ from starlette.types import Message, Receive, Scope, Send
 import builder.services
 import builder.settings
 from builder import db
-from builder.api import api, isolate
+from builder.api import api
+from builder.api.guards import isolate
 from builder.models import Generation
 from builder.services import Services
 from builder.store import ProjectStore

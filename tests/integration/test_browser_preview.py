@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from builder.api import api, same_origin_writes
+from builder.api import api
+from builder.api.guards import same_origin_writes
 from builder.models import LOCAL_USER_ID
 from builder.services import Services
 from builder.settings import settings

@@ -1,4 +1,4 @@
-"""The history and project-management routes (builder.routes.history) in process, on the `services` fixture."""
+"""The history and project-management routes (builder.api.history) in process, on the `services` fixture."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from builder import db
-from builder.api import forja_error
+from builder.api.errors import forja_error
 from builder.api.history import router
 from builder.errors import ForjaError, NotFound
 from builder.filetree import read_zip

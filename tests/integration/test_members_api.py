@@ -1,4 +1,4 @@
-"""The people of a project over HTTP (builder.routes.members) on SQLite and PostgreSQL: owners add, change and remove
+"""The people of a project over HTTP (builder.api.members) on SQLite and PostgreSQL: owners add, change and remove
 people; viewers see and leave; nobody else learns the project exists; a project always keeps an owner."""
 
 from __future__ import annotations

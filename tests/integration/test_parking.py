@@ -24,7 +24,7 @@ import pytest
 from fastapi import FastAPI
 
 import builder.settings
-from builder.api import forja_error
+from builder.api.errors import forja_error
 from builder.api.shares import router as shares_router
 from builder.errors import ForjaError
 from builder.models import LOCAL_USER_ID, Author

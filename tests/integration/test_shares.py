@@ -1,4 +1,4 @@
-"""Share links (builder.services.shares, builder.routes.shares, builder.cli_shares) on the `services` fixture's SQLite.
+"""Share links (builder.services.shares, builder.api.shares, builder.cli.shares) on the `services` fixture's SQLite.
 
 The preview test runs a real local preview (an index.html-only project: `python -m http.server`) behind a real
 Traefik on a loopback port; nothing is installed from a registry and all traffic stays on 127.0.0.1.
@@ -21,7 +21,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 import builder.settings
-from builder.api import forja_error
+from builder.api.errors import forja_error
 from builder.api.shares import router
 from builder.cli import shares as cli_shares
 from builder.cli.local import LocalBackend

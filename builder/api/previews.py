@@ -1,0 +1,118 @@
+"""HTTP routes for a project's preview: start (optionally waiting until it answers), status, stop, its log stream, and
+the lines the builder's own page reports (WebContainer output and the preview's console errors)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from builder.api.identity import Viewer
+from builder.api.logs import follow_logs
+from builder.errors import PreviewError
+from builder.services import Services, get_services
+from builder.settings import settings
+from preview_runtime import console_bridge
+from preview_runtime.logs import LogLevel
+from preview_runtime.runner import PreviewInfo, PreviewState
+
+router = APIRouter()
+
+
+class PreviewRequest(BaseModel):
+    runner: str = Field(default="auto", pattern="^(auto|swarm|docker|local)$")
+    restart: bool = False
+
+
+class PreviewStatus(BaseModel):
+    url: str
+    runner: str
+    status: str
+    version: int
+    detail: str = ""
+
+
+def _preview_status(info: PreviewInfo) -> PreviewStatus:
+    return PreviewStatus(url=info.url, runner=info.runner, status=info.state.value, version=info.version, detail=info.detail)
+
+
+@router.post("/api/projects/{project_id}/preview", tags=["preview"])
+async def start_preview(project_id: str, actor: Viewer, body: PreviewRequest | None = None, wait: bool = False) -> PreviewStatus:
+    """Run the current version (or return the preview already running).
+
+    With `wait=true` the answer comes once the URL answers 200 or the preview failed (409 with the
+    log tail); otherwise at once, and GET tells the status.
+    """
+    body = body or PreviewRequest()
+    services = await get_services()
+    info = await services.previews.start(project_id, body.runner, body.restart, started_by=actor.user_id)
+    if wait:
+        try:
+            async with asyncio.timeout(settings.preview_start_timeout_s):
+                info = await services.previews.wait_ready(project_id)
+        except TimeoutError:
+            raise PreviewError(
+                f"The preview did not answer within {settings.preview_start_timeout_s} s.\n{_tail(services, project_id)}"
+            ) from None
+        if info.state == PreviewState.failed:
+            raise PreviewError(f"The preview failed: {info.detail}\n{_tail(services, project_id)}")
+    return _preview_status(info)
+
+
+def _tail(services: Services, project_id: str, lines: int = 30) -> str:
+    return "\n".join(line.text for line in services.logs.history(project_id)[-lines:])
+
+
+@router.get("/api/projects/{project_id}/preview", tags=["preview"])
+async def preview_status(project_id: str, _: Viewer) -> PreviewStatus:
+    services = await get_services()
+    await services.projects.get(project_id)
+    info = await services.previews.status(project_id)
+    if info is None:
+        raise HTTPException(404, "No preview is running for this project; start one with POST.")
+    return _preview_status(info)
+
+
+@router.delete("/api/projects/{project_id}/preview", status_code=204, tags=["preview"])
+async def stop_preview(project_id: str, _: Viewer) -> Response:
+    services = await get_services()
+    await services.projects.get(project_id)
+    if not await services.previews.stop(project_id):
+        raise HTTPException(404, "No preview is running for this project.")
+    return Response(status_code=204)
+
+
+@router.get("/api/projects/{project_id}/preview/logs", tags=["preview"])
+async def follow_preview_logs(project_id: str, actor: Viewer, since: int = 0) -> StreamingResponse:
+    """Server-sent events: install, dev-server and runtime output (the project's log stream)."""
+    return await follow_logs(project_id, actor, since)
+
+
+class BrowserLogLine(BaseModel):
+    text: str = Field(max_length=console_bridge.MAX_TEXT)
+    source: Literal["webcontainer", "install", "dev-server", "browser"] = Field(
+        description="webcontainer (its own messages), install and dev-server (process output), browser (the preview's console)."
+    )
+    level: LogLevel | None = Field(
+        default=None, description="error for console errors and uncaught exceptions; empty: judged from the text."
+    )
+
+
+class BrowserLogLines(BaseModel):
+    lines: list[BrowserLogLine] = Field(max_length=200)
+
+
+@router.post("/api/projects/{project_id}/preview/logs", status_code=204, tags=["preview"])
+async def add_browser_log_lines(project_id: str, body: BrowserLogLines, _: Viewer) -> Response:
+    """Lines the builder page reports: WebContainer output and the preview's console errors.
+
+    Only the builder's own page may send them (same-origin writes); a preview cannot.
+    """
+    services = await get_services()
+    await services.projects.get(project_id)
+    for line in body.lines:
+        services.logs.emit(project_id, line.text, line.level, line.source)
+    return Response(status_code=204)

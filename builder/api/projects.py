@@ -1,0 +1,90 @@
+"""HTTP routes for projects: create (from JSON or a zip upload), list, read, their versions, and export as a zip."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
+
+from builder.api.identity import CurrentActor, Viewer
+from builder.filetree import encode_text, human_size
+from builder.schemas import DEFAULT_PAGE, MAX_PAGE, CommitResult, ProjectDetail, ProjectName, ProjectPage, VersionInfo
+from builder.services import get_services
+from builder.services.access import Actor
+from builder.settings import settings
+
+router = APIRouter()
+
+
+class ProjectCreate(BaseModel):
+    name: ProjectName
+    files: dict[str, str] = Field(description="{path: UTF-8 content}", examples=[{"index.html": "<h1>Hello</h1>"}])
+
+
+class Created(BaseModel):
+    id: str
+    version: int
+    files: int
+
+
+@router.post("/api/projects", status_code=201, tags=["projects"])
+async def create_project(request: Request, actor: CurrentActor) -> Created:
+    """Create a project (yours) from JSON `{name, files: {path: content}}` or a multipart zip upload (`file`, optional
+    `name`)."""
+    services = await get_services()
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        result = await _create_from_upload(request, actor)
+    else:
+        try:
+            body = ProjectCreate.model_validate(await request.json())
+        except ValueError as exc:
+            raise HTTPException(422, f"Send JSON {{'name': ..., 'files': {{path: content}}}} or a zip upload: {exc}") from None
+        files = {p: encode_text(p, c) for p, c in body.files.items()}
+        result = await services.projects.import_tree(body.name, files, "the API", owner=actor.user_id)
+    return Created(id=result.project_id, version=result.version.number, files=len(result.changed))
+
+
+async def _create_from_upload(request: Request, actor: Actor) -> CommitResult:
+    services = await get_services()
+    async with request.form(max_part_size=settings.max_upload_bytes) as form:
+        upload = form.get("file")
+        # Starlette's UploadFile: FastAPI's is a subclass, which the parsed form's files are not.
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise HTTPException(422, "Attach the project as a form field named 'file' (a .zip).")
+        data = await upload.read(settings.max_upload_bytes + 1)
+        if len(data) > settings.max_upload_bytes:
+            raise HTTPException(413, f"The upload is larger than {human_size(settings.max_upload_bytes)} (the limit).")
+        name = form.get("name")
+        return await services.projects.import_upload(
+            upload.filename, data, name if isinstance(name, str) and name.strip() else None, owner=actor.user_id
+        )
+
+
+@router.get("/api/projects", tags=["projects"])
+async def list_projects(
+    actor: CurrentActor,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ProjectPage:
+    """Your projects (those you have a role in) not in the trash, most recently changed first, one page at a time
+    (`total` counts them all); each says your role."""
+    return await (await get_services()).projects.page(actor, limit, offset)
+
+
+@router.get("/api/projects/{project_id}", tags=["projects"])
+async def get_project(project_id: str, _: Viewer) -> ProjectDetail:
+    return await (await get_services()).projects.get(project_id)
+
+
+@router.get("/api/projects/{project_id}/versions", tags=["versions"])
+async def list_versions(project_id: str, _: Viewer) -> list[VersionInfo]:
+    return await (await get_services()).projects.versions(project_id)
+
+
+@router.get("/api/projects/{project_id}/export", tags=["projects"])
+async def export_project(project_id: str, _: Viewer, version: int | None = None) -> Response:
+    filename, data = await (await get_services()).history.export_zip(project_id, version)
+    return Response(data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,14 +1,9 @@
-"""HTTP routes for share links: the API to make, list and revoke them, and the public /s/{token} pages.
-
-The public pages are plain HTML (not Reflex), with inline CSS and a tiny inline script only:
-nothing loads from elsewhere, so they work under the builder's cross-origin isolation headers.
-The app that includes this router answers ForjaError with its status (builder.api).
+"""HTTP routes for share links: the API to make, list and revoke them, and the public /s/{token} pages (their HTML is
+share_pages.py's). The app that includes this router answers ForjaError with its status (builder.api).
 """
 
 from __future__ import annotations
 
-from html import escape
-from importlib import resources
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -16,29 +11,17 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
+from builder.api import share_pages
 from builder.api.identity import CurrentActor, Editor, Viewer
 from builder.api.images import jpeg
+from builder.api.share_pages import PAGE_HEADERS, MetaTag
 from builder.errors import NotFound, PreviewError, ShareGone
-from builder.filetree import is_binary_path
 from builder.services import Services, get_services
 from builder.services.access import Permission
 from builder.services.shares import ShareCreated, ShareInfo, ShareTarget, parse_expires, share_url
-from builder.settings import settings
-from preview_runtime.pages import PAGE_CSS
 from preview_runtime.runner import PreviewInfo, PreviewState
 
 router = APIRouter()
-
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",  # the token is in the page's URL; never send it on
-    "X-Robots-Tag": "noindex, nofollow",
-    "X-Content-Type-Options": "nosniff",
-}
-SANDBOX = "allow-scripts allow-forms allow-same-origin allow-popups allow-modals"
-
-_CSS = PAGE_CSS + (resources.files("builder.api") / "share_page.css").read_text(encoding="utf-8")
-_POLL_SCRIPT = (resources.files("builder.api") / "share_poll.js").read_text(encoding="utf-8").replace("__SANDBOX__", SANDBOX)
 
 
 class ShareRequest(BaseModel):
@@ -48,46 +31,7 @@ class ShareRequest(BaseModel):
     )
 
 
-def _document(title: str, body: str, script: str = "", meta: str = "") -> str:
-    return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex, nofollow">'
-        f"{meta}<title>{escape(title)}</title><style>{_CSS}</style></head>"
-        f"<body>{body}{f'<script>{script}</script>' if script else ''}</body></html>"
-    )
-
-
-def _page(title: str, body: str, status: int = 200, script: str = "", meta: str = "") -> HTMLResponse:
-    return HTMLResponse(_document(title, body, script, meta), status_code=status, headers=PAGE_HEADERS)
-
-
-def _notice(title: str, text: str, status: int) -> HTMLResponse:
-    body = f'<div class="center"><div class="card"><h1>{escape(title)}</h1><p>{escape(text)}</p></div></div>'
-    return _page(title, body, status)
-
-
-def gone_page(exc: ShareGone) -> HTMLResponse:
-    return _notice("Link not found" if exc.status == 404 else "Link no longer works", exc.message, exc.status)
-
-
-def _badge(token: str) -> str:
-    home = escape(settings.base_url, quote=True)
-    code = escape(f"/s/{token}/code", quote=True)
-    return (
-        f'<div class="badge"><a href="{home}" target="_blank" rel="noopener noreferrer">Made with Forja</a>'
-        f' &middot; <a href="{code}" target="_blank" rel="noopener noreferrer">View code</a></div>'
-    )
-
-
-def _app_frame(url: str) -> str:
-    return (
-        f'<iframe class="app" title="App" src="{escape(url, quote=True)}" sandbox="{SANDBOX}"'
-        ' referrerpolicy="no-referrer"></iframe>'
-    )
-
-
-async def _link_preview(services: Services, token: str, target: ShareTarget) -> str:
+async def _link_preview(services: Services, token: str, target: ShareTarget) -> list[MetaTag]:
     """Open Graph and Twitter tags, so a chat or a post shows the app's name and, once Forja saw it work, its picture."""
     project = await services.projects.get(target.project_id)
     tags = {
@@ -103,10 +47,7 @@ async def _link_preview(services: Services, token: str, target: ShareTarget) -> 
             "og:image:type": "image/jpeg",
             "twitter:card": "summary_large_image",
         }
-    return "".join(
-        f'<meta {"name" if key.startswith("twitter:") else "property"}="{key}" content="{escape(value, quote=True)}">'
-        for key, value in tags.items()
-    )
+    return share_pages.link_preview_tags(tags)
 
 
 async def _ready(services: Services, target: ShareTarget, info: PreviewInfo | None) -> bool:
@@ -157,24 +98,15 @@ async def open_share(token: str) -> HTMLResponse:
     try:
         target = await services.shares.resolve(token)
     except ShareGone as exc:
-        return gone_page(exc)
-    meta = await _link_preview(services, token, target)
+        return share_pages.gone(exc)
+    link_preview = await _link_preview(services, token, target)
     try:
         info = await services.previews.start_version(target.project_id, target.version)
     except PreviewError:
-        body = (
-            '<div class="center"><div class="card"><h1>This app could not start</h1>'
-            "<p>Try again later, or ask the person who sent the link.</p></div></div>"
-        )
-        return _page("This app could not start", body + _badge(token), 503, meta=meta)
+        return share_pages.could_not_start(token, link_preview)
     if await _ready(services, target, info):
-        return _page("App", f'<main id="main">{_app_frame(info.url)}</main>{_badge(token)}', meta=meta)
-    body = (
-        '<main id="main"><div class="center"><div class="card"><div class="spinner"></div>'
-        '<h1>Starting the app...</h1><p id="state">This takes a few seconds the first time.</p>'
-        f"</div></div></main>{_badge(token)}"
-    )
-    return _page("Starting the app...", body, script=_POLL_SCRIPT, meta=meta)
+        return share_pages.app(token, info.url, link_preview)
+    return share_pages.starting(token, link_preview)
 
 
 @router.get("/s/{token}/thumbnail.jpg", include_in_schema=False)
@@ -184,10 +116,10 @@ async def share_thumbnail(request: Request, token: str) -> Response:
     try:
         target = await services.shares.resolve(token)
     except ShareGone as exc:
-        return gone_page(exc)
+        return share_pages.gone(exc)
     data = await services.verifications.thumbnail(target.project_id, target.version)
     if data is None:
-        return _notice("No picture yet", "Forja has not yet seen this app work, so it has no picture.", 404)
+        return share_pages.notice("No picture yet", "Forja has not yet seen this app work, so it has no picture.", 404)
     return jpeg(request, data, {"Referrer-Policy": PAGE_HEADERS["Referrer-Policy"], "X-Robots-Tag": PAGE_HEADERS["X-Robots-Tag"]})
 
 
@@ -217,26 +149,7 @@ async def share_code(token: str) -> HTMLResponse:
     try:
         target = await services.shares.resolve(token)
     except ShareGone as exc:
-        return gone_page(exc)
+        return share_pages.gone(exc)
     tree = await services.projects.read_tree(target.project_id, target.version)
     project = await services.projects.get(target.project_id)
-    paths = sorted(tree)
-    index = "".join(f'<li><a href="#f{i}">{escape(path)}</a></li>' for i, path in enumerate(paths))
-    sections = []
-    for i, path in enumerate(paths):
-        data = tree[path]
-        text: str | None = None
-        if not is_binary_path(path):
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError:
-                text = None
-        content = f"<pre>{escape(text)}</pre>" if text is not None else f"<p>(binary file, {len(data)} bytes)</p>"
-        sections.append(f'<h2 id="f{i}">{escape(path)}</h2>{content}')
-    app_link = escape(f"/s/{token}", quote=True)
-    body = (
-        f'<div class="code"><h1>{escape(project.name)}: version {target.version}</h1>'
-        f'<p>{len(paths)} files, read-only. <a href="{app_link}">Back to the app</a></p>'
-        f"<ul>{index}</ul>{''.join(sections)}</div>"
-    )
-    return _page(f"{project.name}: code", body)
+    return share_pages.code(token, project.name, target.version, tree)

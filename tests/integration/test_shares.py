@@ -209,7 +209,7 @@ async def test_code_page_lists_the_shared_version_escaped(client: httpx.AsyncCli
     assert "&lt;h1&gt;Version one&lt;/h1&gt;" in old.text and "Version two" not in old.text and "app.js" not in old.text
     assert "Barber &lt;shop&gt;" in old.text
     new = await client.get(f"/s/{later.token}/code")
-    assert "if (a &lt; b) alert(&#x27;&lt;/pre&gt;&#x27;)" in new.text and "<h1>Version" not in new.text
+    assert "if (a &lt; b) alert(&#39;&lt;/pre&gt;&#39;)" in new.text and "<h1>Version" not in new.text
 
 
 # -- a real preview behind the real proxy --------------------------------------------------------------

@@ -1,5 +1,5 @@
 // Polls ./status (relative to the page's own path, so the token is never written into the script) and swaps in the
-// app's iframe once it answers. __SANDBOX__ is the iframe's sandbox, filled in by shares.py.
+// app's iframe once it answers. __SANDBOX__ is the iframe's sandbox, filled in by share_pages.py.
 (function(){
   var statusUrl = location.pathname.replace(/\/+$/, '') + '/status';
   var text = document.getElementById('state');

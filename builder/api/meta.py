@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from builder.errors import ForjaError
 from builder.services import get_services
-from builder.services.doctor import DoctorReport, diagnose
+from builder.services.doctor import DoctorReport
 
 log = logging.getLogger(__name__)
 
@@ -76,5 +76,4 @@ async def health() -> Health | JSONResponse:
 @router.get("/api/doctor", tags=["meta"])
 async def doctor() -> DoctorReport:
     """What this machine can run: each preview runner's readiness, which one `auto` picks and why, and Forja's dependencies."""
-    services = await get_services()
-    return await diagnose(services.previews.image.status)
+    return await (await get_services()).doctor.report()

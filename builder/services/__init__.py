@@ -18,6 +18,7 @@ from builder.generation.hub import GenerationHub
 from builder.services.access import AccessService
 from builder.services.accounts import AccountService
 from builder.services.admin import AdminService
+from builder.services.doctor import DoctorService
 from builder.services.generations import GenerationService
 from builder.services.history import TRASH_DAYS, HistoryService
 from builder.services.previews import PreviewService
@@ -62,7 +63,8 @@ class Services:
         self.history = HistoryService(store, logs, self.projects, self.previews, self.quotas)
         self.shares = ShareService(store, self.previews)
         self.text_edits = TextEditService(self.projects)
-        self.admin = AdminService(store, self.accounts, self.quotas, self.previews)
+        self.doctor = DoctorService(self.previews.image)
+        self.admin = AdminService(store, self.accounts, self.quotas, self.previews, self.doctor)
 
     async def unanswered(self) -> list[str]:
         """What this worker needs and cannot reach now, in words: the database, and Redis when workers share one.

@@ -18,12 +18,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from builder.errors import InvalidInput, NotFound
 from builder.models import Role
 from builder.schemas import AccountLinkInfo, QuotaSet, UserInfo
-
-# The module, not its function: builder.doctor imports builder.services.previews, so this package, which imports this
-# module while builder.doctor is still half loaded.
-from builder.services import doctor
 from builder.services.access import Actor, require_admin
 from builder.services.accounts import AccountService
+from builder.services.doctor import DoctorService
 from builder.services.preview_runners import wanted_runners
 from builder.services.previews import PreviewService
 from builder.services.quotas import QuotaService, midnight
@@ -102,11 +99,14 @@ def _require_accounts() -> None:
 
 
 class AdminService:
-    def __init__(self, store: ProjectStore, accounts: AccountService, quotas: QuotaService, previews: PreviewService) -> None:
+    def __init__(
+        self, store: ProjectStore, accounts: AccountService, quotas: QuotaService, previews: PreviewService, doctor: DoctorService
+    ) -> None:
         self._store = store
         self._accounts = accounts
         self._quotas = quotas
         self._previews = previews
+        self._doctor = doctor
 
     # -- usage ---------------------------------------------------------------------------------
 
@@ -246,9 +246,7 @@ class AdminService:
     async def health(self, admin: Actor) -> ServerHealth:
         """The store, the preview proxy, each preview runner, and the generations running now."""
         require_admin(admin)
-        store, proxy, report = await asyncio.gather(
-            self._store_check(), self._proxy_check(), doctor.diagnose(self._previews.image.status)
-        )
+        store, proxy, report = await asyncio.gather(self._store_check(), self._proxy_check(), self._doctor.report())
         off = {name: name not in wanted_runners() for name in SERVER_RUNNERS}
         # Under `auto` the swarm is one choice among others: an engine in no swarm leaves it off, not broken.
         off["swarm"] |= settings.preview_runner == "auto"

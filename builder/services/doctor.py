@@ -1,7 +1,8 @@
 """What this machine can run: each preview runner's readiness and the state of what Forja depends on.
 
-The same report backs `python -m builder doctor`, `GET /api/doctor` and the /doctor page, so a
-person whose preview failed reads the same sentences everywhere. It never shows a key's value.
+The same report backs `python -m builder doctor`, `GET /api/doctor`, the /doctor page and the admin's health, all
+through DoctorService (`services.doctor`), so a person whose preview failed reads the same sentences everywhere. It
+never shows a key's value.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pydantic import BaseModel
 
 from builder.services.preview_runners import local_limits
 from builder.settings import settings
-from preview_runtime.docker.image import ImageState, ImageStatus, engine_problem
+from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage, engine_problem
 from preview_runtime.local.limits import describe, find_cgroups
 from preview_runtime.local.sandbox import find_bubblewrap
 from preview_runtime.swarm.nodes import manager_problem
@@ -244,3 +245,19 @@ async def diagnose(image: ImageStatus) -> DoctorReport:
         runners=runners,
         checks=[python, node, sandbox, limits, docker_check, image_check, traefik, _chromium_check(), _models_check()],
     )
+
+
+class DoctorService:
+    """The machine report of this process, which knows what it knows of the preview image (`image`)."""
+
+    def __init__(self, image: PreviewImage) -> None:
+        self._image = image
+
+    async def report(self) -> DoctorReport:
+        """With the image as this process last saw it: a running Forja knows whether it is built, or how far its build
+        got, without asking the engine again."""
+        return await diagnose(self._image.status)
+
+    async def checked_report(self) -> DoctorReport:
+        """After looking for the engine and the image first: for a process that has not looked yet (the CLI's own)."""
+        return await diagnose(await self._image.check())

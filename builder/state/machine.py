@@ -6,7 +6,6 @@ import dataclasses
 
 import reflex as rx
 
-from builder.services.doctor import diagnose
 from builder.state.auth import signed_in
 from preview_runtime.docker.image import ImageState
 
@@ -39,7 +38,7 @@ class MachineState(rx.State):
     @rx.event
     async def load_report(self) -> None:
         services = (await signed_in(self)).services
-        report = await diagnose(services.previews.image.status)
+        report = await services.doctor.report()
         self.auto, self.auto_reason, self.usable = report.auto, report.auto_reason, report.usable
         self.runners = [RunnerRow(name, r.ready, r.reason) for name, r in report.runners.items()]
         self.checks = [CheckRow(c.name, c.ok, c.detail) for c in report.checks]

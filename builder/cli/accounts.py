@@ -1,7 +1,7 @@
 """Operator commands for accounts: `user create|list|reset-link` and `token create`; builder.cli wires them in.
 
-They run on the server itself and need no token: whoever runs them has the database. Each handler has builder.cli's
-operator shape: async (services, args) -> (JSON value, text).
+They run on the server itself, on its Services (builder.cli.command.local_services), and need no token: whoever runs
+them has the database.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import argparse
 import asyncio
 import getpass
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from builder.cli.command import Command, local_services
 from builder.errors import InvalidInput
 from builder.models import Role
 from builder.services import Services
@@ -84,11 +84,11 @@ async def cmd_token_create(services: Services, args: argparse.Namespace) -> tupl
     return created, created.token
 
 
-COMMANDS: dict[str, Callable[[Services, argparse.Namespace], Awaitable[tuple[Any, str]]]] = {
-    "user create": cmd_user_create,
-    "user list": cmd_user_list,
-    "user reset-link": cmd_user_reset_link,
-    "token create": cmd_token_create,
+COMMANDS: dict[str, Command[Any]] = {
+    "user create": Command(local_services, cmd_user_create),
+    "user list": Command(local_services, cmd_user_list),
+    "user reset-link": Command(local_services, cmd_user_reset_link),
+    "token create": Command(local_services, cmd_token_create),
 }
 
 

@@ -3,31 +3,47 @@
 from __future__ import annotations
 
 import argparse
-import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 
-from builder.services.doctor import DoctorReport, diagnose
+from builder.cli.command import Command, Invocation, on_this_machine
+from builder.services.doctor import DoctorReport, DoctorService
 from builder.settings import settings
 from preview_runtime.docker.image import PreviewImage
 
 SERVER_TIMEOUT_S = 30
 
 
-async def report(token: str | None = None) -> DoctorReport:
+class MachineDoctor:
     """The running Forja's report when it answers (it knows how far an image build got), else this process's own.
-    With accounts on, Forja answers only with an API token (`token`)."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{settings.port}", headers=headers, timeout=SERVER_TIMEOUT_S, trust_env=False
-        ) as client:
-            response = await client.get("/api/doctor")
-        if response.status_code == 200:
-            return DoctorReport.model_validate(response.json())
-    except (httpx.HTTPError, ValueError):
-        pass
-    return await diagnose(await PreviewImage(settings.preview_image).check())
+
+    This process's own needs no database: a doctor must still speak when Forja cannot start. With accounts on, Forja
+    answers only with an API token (`token`)."""
+
+    def __init__(self, token: str | None) -> None:
+        self._token = token
+
+    async def report(self) -> DoctorReport:
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        try:
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{settings.port}", headers=headers, timeout=SERVER_TIMEOUT_S, trust_env=False
+            ) as client:
+                response = await client.get("/api/doctor")
+            if response.status_code == 200:
+                return DoctorReport.model_validate(response.json())
+        except (httpx.HTTPError, ValueError):
+            pass
+        return await DoctorService(PreviewImage(settings.preview_image)).checked_report()
+
+
+@asynccontextmanager
+async def this_machine(invocation: Invocation) -> AsyncIterator[MachineDoctor]:
+    on_this_machine(invocation)
+    yield MachineDoctor(invocation.token)
 
 
 def as_text(found: DoctorReport) -> str:
@@ -43,12 +59,18 @@ def as_text(found: DoctorReport) -> str:
     return "\n".join(lines)
 
 
-async def run(args: argparse.Namespace, token: str | None = None) -> int:
+async def cmd_doctor(doctor: MachineDoctor, _args: argparse.Namespace) -> tuple[Any, str]:
+    found = await doctor.report()
+    return found, as_text(found)
+
+
+def _usable(found: DoctorReport) -> int:
     """Exit status 0 when the runner the settings ask for can run previews, 1 otherwise."""
-    found = await report(token)
-    print(json.dumps(found.model_dump(mode="json"), indent=2) if args.json else as_text(found))
     return 0 if found.usable else 1
 
 
-def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+COMMANDS: dict[str, Command[Any]] = {"doctor": Command(this_machine, cmd_doctor, exit_status=_usable)}
+
+
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     sub.add_parser("doctor", parents=[common], help="check what this machine can run (exit 1 if the chosen runner cannot)")

@@ -1,21 +1,20 @@
-"""CLI commands for version history and project management; builder.cli wires them in.
+"""CLI commands for version history and project management (rename, duplicate, the trash); builder.cli wires them in.
 
-Each handler has builder.cli's shape: async (backend, args) -> (JSON value, text); `purge-trash` is an operator's
-command, on the server's database: async (services, args) -> (JSON value, text).
+Each works on the person's projects through a Backend (builder.cli.command); the trash's purge is an operator's
+command (builder.cli.operator).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from builder.cli.backend import Backend
+from builder.cli.command import Command, a_backend
 from builder.schemas import valid_name
-from builder.services import Services
-from builder.services.history import AUTHOR_NAMES, TRASH_DAYS
+from builder.services.history import AUTHOR_NAMES
 
 
 def _when(value: Any) -> str:
@@ -87,37 +86,17 @@ async def cmd_undelete(backend: Backend, args: argparse.Namespace) -> tuple[Any,
     return project, f"Restored {project.id} ({project.name}) from the trash."
 
 
-async def cmd_purge_trash(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    result = await services.history.purge_expired(args.days)
-    return result, (
-        f"Deleted {len(result.projects)} projects for good ({result.versions} versions, {result.blobs} stored files)."
-    )
-
-
-COMMANDS: dict[str, Callable[[Backend, argparse.Namespace], Awaitable[tuple[Any, str]]]] = {
-    "history": cmd_history,
-    "diff": cmd_diff,
-    "restore": cmd_restore,
-    "export-bundle": cmd_export_bundle,
-    "rename": cmd_rename,
-    "duplicate": cmd_duplicate,
-    "delete": cmd_delete,
-    "trash": cmd_trash,
-    "undelete": cmd_undelete,
+COMMANDS: dict[str, Command[Any]] = {
+    "history": Command(a_backend, cmd_history),
+    "diff": Command(a_backend, cmd_diff),
+    "restore": Command(a_backend, cmd_restore),
+    "export-bundle": Command(a_backend, cmd_export_bundle),
+    "rename": Command(a_backend, cmd_rename),
+    "duplicate": Command(a_backend, cmd_duplicate),
+    "delete": Command(a_backend, cmd_delete),
+    "trash": Command(a_backend, cmd_trash),
+    "undelete": Command(a_backend, cmd_undelete),
 }
-OPERATOR_COMMANDS: dict[str, Callable[[Services, argparse.Namespace], Awaitable[tuple[Any, str]]]] = {
-    "purge-trash": cmd_purge_trash,
-}
-
-
-MAX_DAYS = 36500  # a century; more would overflow a date
-
-
-def _days(text: str) -> int:
-    days = int(text)
-    if not 0 <= days <= MAX_DAYS:
-        raise argparse.ArgumentTypeError(f"days must be between 0 and {MAX_DAYS}")
-    return days
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -146,5 +125,3 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     sub.add_parser("trash", parents=[common], help="list the projects in the trash")
     p = sub.add_parser("undelete", parents=[common], help="bring a project back from the trash")
     p.add_argument("id")
-    p = sub.add_parser("purge-trash", parents=[common], help="delete for good what has been in the trash too long")
-    p.add_argument("--days", type=_days, default=TRASH_DAYS, help=f"age in days (default: {TRASH_DAYS})")

@@ -1,16 +1,13 @@
-"""CLI commands for share links; builder.cli wires them in.
-
-Each handler has builder.cli's shape: async (backend, args) -> (JSON value, text).
-"""
+"""CLI commands for share links, on the person's projects through a Backend; builder.cli wires them in."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from builder.cli.backend import Backend
+from builder.cli.command import Command, a_backend
 from builder.services.shares import SHARE_DEFAULT_DAYS, Never, parse_expires
 
 
@@ -61,10 +58,10 @@ async def cmd_shares(backend: Backend, args: argparse.Namespace) -> tuple[Any, s
     return links, "\n".join(lines) or f"Project {args.id} has no share links."
 
 
-COMMANDS: dict[str, Callable[[Backend, argparse.Namespace], Awaitable[tuple[Any, str]]]] = {
-    "share": cmd_share,
-    "revoke": cmd_revoke,
-    "shares": cmd_shares,
+COMMANDS: dict[str, Command[Any]] = {
+    "share": Command(a_backend, cmd_share),
+    "revoke": Command(a_backend, cmd_revoke),
+    "shares": Command(a_backend, cmd_shares),
 }
 
 

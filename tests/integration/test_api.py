@@ -60,6 +60,16 @@ async def test_health(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health")).json() == {"status": "ok", "projects": 1}
 
 
+async def test_doctor_answers_the_services_report(client: httpx.AsyncClient, services: Services) -> None:
+    """GET /api/doctor is services.doctor's report, the one the CLI and the /doctor page read."""
+    response = await client.get("/api/doctor")
+    assert response.status_code == 200
+    report = response.json()
+    assert set(report["runners"]) == {"docker", "local", "webcontainer", "swarm"}
+    assert {check["name"] for check in report["checks"]} >= {"python", "node", "sandbox", "docker", "preview image"}
+    assert report == (await services.doctor.report()).model_dump(mode="json")
+
+
 async def test_create_project_from_json(client: httpx.AsyncClient, services: Services) -> None:
     response = await client.post("/api/projects", json={"name": "Hello app", "files": TREE})
     assert response.status_code == 201

@@ -22,8 +22,9 @@ from sqlmodel import col, select
 
 import builder.settings
 from builder import db
+from builder.cli import history, operator
 from builder.cli.backend import Duplicated
-from builder.cli.history import COMMANDS, OPERATOR_COMMANDS, add_parsers
+from builder.cli.command import local_services
 from builder.cli.local import LocalBackend
 from builder.errors import FileTreeError, GitExportError, NotFound
 from builder.filetree import read_zip
@@ -432,23 +433,29 @@ async def test_purge_keeps_blobs_of_a_duplicate(svc: Services, store: ProjectSto
 # -- CLI handlers (builder.cli wires them; here they run directly) ------------------------------
 
 
+# The history commands, and the operator's (purge-trash) with them.
+COMMANDS = history.COMMANDS | operator.COMMANDS
+
+
 def cli_parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m builder")
     sub = root.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true")
-    add_parsers(sub, common)
+    history.add_parsers(sub, common)
+    operator.add_parsers(sub, common)
     return root
 
 
 async def run_cli(services: Services, *argv: str) -> tuple[object, str]:
     """The command as builder.cli runs it without accounts: on this database, as the local user."""
     args = cli_parser().parse_args(argv)
-    if args.command in OPERATOR_COMMANDS:
-        return await OPERATOR_COMMANDS[args.command](services, args)
+    command = COMMANDS[args.command]
+    if command.needs is local_services:
+        return await command.run(services, args)
     backend = LocalBackend(services, LOCAL_ACTOR)
     try:
-        return await COMMANDS[args.command](backend, args)
+        return await command.run(backend, args)
     finally:
         await backend.close()
 
@@ -456,7 +463,7 @@ async def run_cli(services: Services, *argv: str) -> tuple[object, str]:
 def test_every_command_has_a_parser() -> None:
     parser = cli_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert set(sub.choices) == set(COMMANDS) | set(OPERATOR_COMMANDS)
+    assert set(sub.choices) == set(COMMANDS)
     args = parser.parse_args(["diff", "abc", "3", "--against", "1", "--json"])
     assert (args.id, args.version, args.against, args.json) == ("abc", 3, 1, True)
     with pytest.raises(SystemExit):

@@ -1,0 +1,150 @@
+"""CLI commands for the person's projects: import, list, files, export, generate, and the running Forja's preview."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from builder.cli.backend import Backend, GenerateRequest
+from builder.cli.command import Command, a_backend
+from builder.errors import ForjaError, GenerationError
+from builder.generation.engine import GenerationEvent
+from builder.images import check_images
+from builder.schemas import valid_name, valid_prompt
+
+
+async def cmd_import(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    name = valid_name(args.name) if args.name is not None else None
+    created = await backend.import_path(Path(args.path), name)
+    return created, created.id
+
+
+async def cmd_projects(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    projects = await backend.projects()
+    lines = [
+        f"{p.id}  v{p.current_version or 0:<3} {p.file_count:>5} files  {','.join(p.stack) or '-':<20} {p.name}" for p in projects
+    ]
+    return projects, "\n".join(lines) or "No projects yet. Import one with: python -m builder import PATH"
+
+
+async def cmd_files(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    files = await backend.files(args.id, args.version)
+    return files, "\n".join(f"{f.size:>9}  {f.path}" for f in files)
+
+
+def _entries(data: bytes) -> int:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return len(archive.namelist())
+    except zipfile.BadZipFile:
+        raise ForjaError("Forja answered the export with something that is not a zip archive.") from None
+
+
+async def cmd_export(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    data = await backend.export_zip(args.id, args.version)
+    count = _entries(data)
+    out = Path(args.out)
+    await asyncio.to_thread(out.write_bytes, data)
+    return {"id": args.id, "out": str(out), "files": count}, f"Wrote {count} files to {out}"
+
+
+async def cmd_generate(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    """Generate a new project (or a follow-up with --project), then run, check and repair it; progress goes to stderr."""
+    valid_prompt(args.prompt)  # the API's limits, checked before anything starts (here or in a Forja's API)
+    files = [(Path(path).name, await asyncio.to_thread(Path(path).read_bytes)) for path in args.image or []]
+    request = GenerateRequest(
+        prompt=args.prompt,
+        project=args.project,
+        provider=args.provider,
+        model=args.model,
+        verify=not args.no_verify,
+        images=check_images(files),  # the same checks and sentences as the API's, before anything starts
+    )
+    final: GenerationEvent | None = None
+    async for event in backend.generate(request):
+        if event.type == "file_done" and not args.json:
+            print(f"  wrote {event.path}", file=sys.stderr)
+        elif event.type in ("status", "verification") and not args.json:
+            print(event.message, file=sys.stderr)
+        elif event.type in ("done", "error"):
+            final = event
+    if final is None or final.type == "error":
+        raise GenerationError(final.message if final else "The generation ended without an answer.")
+    project_id = final.project_id
+    verification = final.verification
+    value = {
+        "id": project_id,
+        "version": final.version,
+        "title": final.title,
+        "summary": final.summary,
+        "files": [f.path for f in await backend.files(project_id, None)],
+        "usage": final.usage or {},
+        "verification": {key: verification[key] for key in ("status", "problems", "attempts", "screenshot")}
+        if verification
+        else None,
+    }
+    text = f"{project_id}  version {final.version}: {final.summary}"
+    if final.message:
+        text += f"\n{final.message}"
+    if verification:
+        text += "".join(f"\n  - {problem['message']}" for problem in verification["problems"])
+    return value, text
+
+
+async def cmd_preview(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    started = time.monotonic()
+    status = await backend.preview(args.id, args.runner, args.wait)
+    value = {**status.model_dump(), "seconds": round(time.monotonic() - started, 2)}
+    return value, f"{status.status}: {status.url} ({status.runner} runner)"
+
+
+async def cmd_stop(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    await backend.stop(args.id)
+    return {"id": args.id, "status": "stopped"}, "Preview stopped."
+
+
+COMMANDS: dict[str, Command[Any]] = {
+    "import": Command(a_backend, cmd_import),
+    "projects": Command(a_backend, cmd_projects),
+    "files": Command(a_backend, cmd_files),
+    "export": Command(a_backend, cmd_export),
+    "generate": Command(a_backend, cmd_generate),
+    "preview": Command(a_backend, cmd_preview),
+    "stop": Command(a_backend, cmd_stop),
+}
+
+
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add the commands above to builder.cli's subparsers (`sub`), with its common options (`common`)."""
+    p = sub.add_parser("import", parents=[common], help="import a folder, .zip or JSON file tree; prints the project id")
+    p.add_argument("path")
+    p.add_argument("--name", help="project name (default: from the file name)")
+    sub.add_parser("projects", parents=[common], help="list your projects")
+    p = sub.add_parser("files", parents=[common], help="list a project's files")
+    p.add_argument("id")
+    p.add_argument("--version", type=int, help="version number (default: current)")
+    p = sub.add_parser("export", parents=[common], help="write a project's files to a .zip")
+    p.add_argument("id")
+    p.add_argument("--out", required=True, help="FILE.zip")
+    p.add_argument("--version", type=int, help="version number (default: current)")
+    p = sub.add_parser("generate", parents=[common], help="make a project from a prompt (or change one with --project)")
+    p.add_argument("prompt")
+    p.add_argument("--project", help="project id for a follow-up")
+    p.add_argument("--provider", choices=["offline", "anthropic", "openai"], help="default: by which API key is set")
+    p.add_argument("--model", help="model name for the provider")
+    p.add_argument("--no-verify", action="store_true", help="end once the version is saved: do not run, check or repair it")
+    p.add_argument(
+        "--image", action="append", metavar="PATH", help="a picture (PNG, JPEG, GIF or WebP) sent with the prompt; repeatable"
+    )
+    p = sub.add_parser("preview", parents=[common], help="run the project's current version in the running Forja")
+    p.add_argument("id")
+    p.add_argument("--runner", choices=["auto", "swarm", "docker", "local"], default="auto")
+    p.add_argument("--wait", action="store_true", help="return once the URL answers 200 (exit 1 with the log tail if it fails)")
+    p = sub.add_parser("stop", parents=[common], help="stop the project's preview")
+    p.add_argument("id")

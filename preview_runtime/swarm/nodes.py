@@ -2,8 +2,9 @@
 
 A preview's files, commands, logs, dependency cache and warm pool all live on the node its task runs on, so each
 node Forja can reach has its own: the engine's client, the containers' specification (the seeds its engine can
-mount), the dependency caches (volumes of that node), the readiness watch and a warm pool. The runner places each
-preview on one of these nodes (a placement constraint on its node id).
+mount), the dependency caches (volumes of that node), the readiness watch, and a warm pool (swarm/pool.py, which
+uses the node; the runner keeps each node's by its id). The runner places each preview on one of these nodes (a
+placement constraint on its node id).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiodocker.exceptions import DockerError
 
@@ -22,9 +23,6 @@ from preview_runtime.docker.engine import Engine
 from preview_runtime.docker.readiness import Watch
 from preview_runtime.runner import RunnerError
 from preview_runtime.swarm.config import SwarmConfig
-
-if TYPE_CHECKING:
-    from preview_runtime.swarm.pool import SwarmPool
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +35,6 @@ class Node:
     containers: ContainerSpec
     deps: DependencyCache
     watch: Watch
-    pool: SwarmPool | None = None  # set once the node is ready (it needs the node itself)
     image_id: str = ""  # the preview image on this node (each node builds its own)
     running: int = 0  # this runner's previews on it, for placing the next one
 

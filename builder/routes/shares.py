@@ -114,7 +114,7 @@ async def _ready(services: Services, target: ShareTarget, info: PreviewInfo | No
     return (
         info is not None
         and info.state == PreviewState.running
-        and await services.previews.answers_version(target.project_id, target.version)
+        and await services.version_previews.answers(target.project_id, target.version)
     )
 
 
@@ -160,7 +160,7 @@ async def open_share(token: str) -> HTMLResponse:
         return gone_page(exc)
     meta = await _link_preview(services, token, target)
     try:
-        info = await services.previews.start_version(target.project_id, target.version)
+        info = await services.version_previews.start(target.project_id, target.version)
     except PreviewError:
         body = (
             '<div class="center"><div class="card"><h1>This app could not start</h1>'
@@ -198,10 +198,10 @@ async def share_status(token: str) -> JSONResponse:
         target = await services.shares.resolve(token)
     except ShareGone as exc:
         return JSONResponse({"state": "gone", "url": "", "detail": exc.message}, exc.status, headers=PAGE_HEADERS)
-    info = await services.previews.status_version(target.project_id, target.version)
+    info = await services.version_previews.status(target.project_id, target.version)
     if info is None or info.state == PreviewState.parked:  # never started here, removed, or parked: start or wake it
         try:
-            info = await services.previews.start_version(target.project_id, target.version)
+            info = await services.version_previews.start(target.project_id, target.version)
         except PreviewError:
             return JSONResponse({"state": "failed", "url": ""}, headers=PAGE_HEADERS)
     if await _ready(services, target, info):

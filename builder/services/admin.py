@@ -23,8 +23,8 @@ from builder.models import Role
 from builder.schemas import AccountLinkInfo, QuotaSet, UserInfo
 from builder.services.access import Actor, require_admin
 from builder.services.accounts import AccountService
+from builder.services.preview_hub import PreviewHub
 from builder.services.preview_runners import wanted_runners
-from builder.services.previews import PreviewService
 from builder.services.quotas import QuotaService, midnight
 from builder.services.shares import share_base
 from builder.settings import settings
@@ -101,7 +101,7 @@ def _require_accounts() -> None:
 
 
 class AdminService:
-    def __init__(self, store: ProjectStore, accounts: AccountService, quotas: QuotaService, previews: PreviewService) -> None:
+    def __init__(self, store: ProjectStore, accounts: AccountService, quotas: QuotaService, previews: PreviewHub) -> None:
         self._store = store
         self._accounts = accounts
         self._quotas = quotas
@@ -207,15 +207,16 @@ class AdminService:
     # -- previews ------------------------------------------------------------------------------
 
     async def previews(self, admin: Actor) -> list[RunningPreview]:
-        """Every preview this Forja runs, newest first, with its project, owner, age and memory."""
+        """Every preview this Forja runs (on any of its workers), newest first, with its project, owner, age and memory."""
         require_admin(admin)
-        infos = self._previews.running()
+        entries = await self._previews.everywhere()
+        infos = [entry.info for entry in entries]
         project_ids = sorted({info.project_id for info in infos})
         names = await self._store.project_names(project_ids)
         owners = await self._store.owners(project_ids)
         emails = {user.id: user.email for user in await self._accounts.users()}
         starts = await self._store.preview_starts([info.preview_id for info in infos])
-        memory = await asyncio.gather(*(self._previews.memory_bytes(info.preview_id) for info in infos))
+        memory = await asyncio.gather(*(self._previews.memory_bytes(entry) for entry in entries))
         now = datetime.now(UTC)
         rows = [
             RunningPreview(

@@ -39,7 +39,7 @@ class MachineState(rx.State):
     @rx.event
     async def load_report(self) -> None:
         services = (await signed_in(self)).services
-        report = await diagnose(services.previews.image.status)
+        report = await diagnose(services.preview_hub.image.status)
         self.auto, self.auto_reason, self.usable = report.auto, report.auto_reason, report.usable
         self.runners = [RunnerRow(name, r.ready, r.reason) for name, r in report.runners.items()]
         self.checks = [CheckRow(c.name, c.ok, c.detail) for c in report.checks]
@@ -48,7 +48,7 @@ class MachineState(rx.State):
     @rx.event(background=True)
     async def follow_docker(self):
         """While the preview image builds, show how far it got; say so if it fails."""
-        image = (await signed_in(self)).services.previews.image
+        image = (await signed_in(self)).services.preview_hub.image
         async for status in image.follow():
             async with self:
                 self.docker_failed = status.state == ImageState.failed

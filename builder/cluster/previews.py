@@ -49,7 +49,7 @@ class PreviewRegistry:
 
     shared = False
 
-    def __init__(self, worker: str = "this worker") -> None:
+    def __init__(self, worker: str) -> None:
         self.worker = worker
         self._selecting: set[str] = set()
 
@@ -151,6 +151,8 @@ class SharedPreviewRegistry(PreviewRegistry):
         self.lease_s = lease_s
         self.ttl_ms = int(lease_s * 1000)
         self._held: dict[str, str] = {}  # key -> the entry's value as stored
+        # One change of this worker's entries at a time: each compares the value the last one stored.
+        self._writing = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._background: list[asyncio.Task[None]] = []
 
@@ -171,19 +173,21 @@ class SharedPreviewRegistry(PreviewRegistry):
         return None if entry is None or entry.worker == self.worker else entry
 
     async def update(self, key: str, info: PreviewInfo) -> None:
-        held = self._held.get(key)
-        if held is None:
-            return
-        value = self._value(info)
-        if await replace_held(self.redis, ENTRY_PREFIX + key, held, value, self.ttl_ms):
-            self._held[key] = value
-        else:
-            log.warning("the preview entry %s was lost (this worker was too slow to keep it)", key)
-            self._held.pop(key, None)
+        async with self._writing:
+            held = self._held.get(key)
+            if held is None:
+                return
+            value = self._value(info)
+            if await replace_held(self.redis, ENTRY_PREFIX + key, held, value, self.ttl_ms):
+                self._held[key] = value
+            else:
+                log.warning("the preview entry %s was lost (this worker was too slow to keep it)", key)
+                self._held.pop(key, None)
 
     async def release(self, key: str) -> None:
-        if (value := self._held.pop(key, None)) is not None:
-            await drop_held(self.redis, ENTRY_PREFIX + key, value)  # only the holder drops it: its value names the worker
+        async with self._writing:
+            if (value := self._held.pop(key, None)) is not None:
+                await drop_held(self.redis, ENTRY_PREFIX + key, value)  # only the holder drops it: its value names it
 
     async def elsewhere(self) -> dict[str, PreviewEntry]:
         found: dict[str, PreviewEntry] = {}

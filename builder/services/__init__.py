@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from builder import db
+from builder.cluster.leases import worker_name
 from builder.cluster.previews import PreviewRegistry
 from builder.cluster.worker import Cluster
 from builder.generation.hub import GenerationHub
@@ -53,7 +54,7 @@ class Services:
         self.access = AccessService(store)
         self.accounts = AccountService(store)
         # This worker's previews; with several workers, the registry in Redis makes each preview one for all of them.
-        self.preview_hub = PreviewHub(store, logs, cluster.previews if cluster is not None else PreviewRegistry())
+        self.preview_hub = PreviewHub(store, logs, cluster.previews if cluster is not None else PreviewRegistry(worker_name()))
         self.quotas = QuotaService(store, self.preview_hub)
         self.previews = PreviewService(store, logs, self.preview_hub, admit=self.quotas.check_preview)
         self.version_previews = VersionPreviewService(store, self.preview_hub, admit=self.quotas.check_preview)

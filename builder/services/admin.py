@@ -76,6 +76,7 @@ class RunningPreview(BaseModel):
     started_at: datetime | None
     age_s: float | None
     memory_bytes: int | None = Field(description="What its processes use now; null when the runner cannot tell.")
+    worker: str = Field(description="The Forja worker that runs it (its host, process and a random part).")
 
 
 class HealthCheck(BaseModel):
@@ -231,8 +232,9 @@ class AdminService:
                 started_at=starts.get(info.preview_id),
                 age_s=(now - started).total_seconds() if (started := starts.get(info.preview_id)) else None,
                 memory_bytes=used,
+                worker=entry.worker,
             )
-            for info, used in zip(infos, memory, strict=True)
+            for entry, info, used in zip(entries, infos, memory, strict=True)
         ]
         return sorted(rows, key=lambda row: row.started_at or now, reverse=True)
 

@@ -59,10 +59,10 @@ async def first_docker_preview(repository: str) -> tuple[float, float]:
         services = Services(store=ProjectStore(db.create_engine(url.replace("sqlite://", "sqlite+aiosqlite://"))), logs=LogHub())
         started = time.monotonic()
         try:
-            await services.previews.manager()
-            preparation = services.previews.docker_preparation
+            await services.preview_hub.manager()
+            preparation = services.preview_hub.docker_preparation
             if preparation is None:
-                raise SystemExit(f"nothing to build: {services.previews.image.status.describe()}")
+                raise SystemExit(f"nothing to build: {services.preview_hub.image.status.describe()}")
             status = await preparation
             built = time.monotonic() - started
             if status.state.value != "ready":
@@ -73,7 +73,7 @@ async def first_docker_preview(repository: str) -> tuple[float, float]:
             async with asyncio.timeout(120):
                 info = await services.previews.wait_ready(created.project_id)
             assert info.state == PreviewState.running, info.detail
-            proxy = (await services.previews.manager()).proxy
+            proxy = (await services.preview_hub.manager()).proxy
             async with httpx.AsyncClient(trust_env=False) as client:
                 answer = await client.get(proxy.internal_url(), headers={"Host": proxy.host_for(info.preview_id)})
             assert b"Docker first start" in answer.content

@@ -200,7 +200,7 @@ async def main() -> None:
     }.items():
         setattr(settings, name, value)
     services: Services = await get_services()
-    manager = await services.previews.manager()
+    manager = await services.preview_hub.manager()
     if args.runner not in manager.runners:
         print(f"the {args.runner} runner is not available here: {manager.unavailable.get(args.runner, '')}")
         await services.close()
@@ -219,7 +219,7 @@ async def main() -> None:
             print(
                 f"runner {runner}: first visit of the link (install from the seeded npm cache) {time.perf_counter() - first:.2f} s"
             )
-            shared = services.previews.version_previews(pid)[1]
+            shared = services.version_previews.ids_here(pid)[1]
             times = await wakes(manager, client, link.token, shared, args.wakes)
             print(wake_line("", times), flush=True)
             installs = [line.text for line in services.logs.history(pid) if line.text.startswith("Running on ")]

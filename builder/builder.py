@@ -64,7 +64,7 @@ async def running_services() -> AsyncIterator[None]:
         )
     await services.generations.interrupt_abandoned()
     try:
-        await services.previews.manager()
+        await services.preview_hub.manager()
     except Exception:
         log.exception("previews could not start; projects still open, the Preview tab will say why")
     sweep = asyncio.create_task(services.run_sweeps(), name="sweeps")

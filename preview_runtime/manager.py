@@ -95,10 +95,22 @@ class _Running:
     info: PreviewInfo
     runner: Runner
     reason: str = ""
+    # The version it shows: the one it started with, then each saved one pushed to it (the runner knows only the first).
+    version: int = 0
     started: float = field(default_factory=time.monotonic)
     last_seen: float = field(default_factory=time.monotonic)
     parked_at: float | None = None
     waking_since: float | None = None  # from a wake until its address answers again, for the log's "Woke in"
+
+    def __post_init__(self) -> None:
+        self.version = self.version or self.info.version
+
+    def news(self, info: PreviewInfo, url: str) -> PreviewInfo:
+        """What the runner said of it, with what the manager knows on top (its address, why this runner, its version),
+        kept as its latest state."""
+        info.url, info.runner_reason, info.version = url, self.reason, self.version
+        self.info = info
+        return info
 
 
 class PreviewManager:
@@ -213,10 +225,7 @@ class PreviewManager:
         running = self._previews.get(preview_id)
         reported: PreviewState | None = None
         while running is not None:
-            info = await running.runner.status(preview_id)
-            info.url = self.proxy.url_for(preview_id)
-            info.runner_reason = running.reason
-            running.info = info
+            info = running.news(await running.runner.status(preview_id), self.proxy.url_for(preview_id))
             if info.state != reported:
                 reported = info.state
                 self._changed(info)
@@ -246,15 +255,16 @@ class PreviewManager:
             running = self._previews.get(preview_id)
 
     async def status(self, preview_id: str) -> PreviewInfo:
+        """The preview's state now; asking counts as using it (it is not parked while someone asks)."""
+        self.touch(preview_id)
+        return await self.peek(preview_id)
+
+    async def peek(self, preview_id: str) -> PreviewInfo:
+        """The preview's state now, without counting as a use: for Forja's own bookkeeping."""
         running = self._previews.get(preview_id)
         if running is None:
             raise RunnerError("That preview is not running; start it again.")
-        running.last_seen = time.monotonic()
-        info = await running.runner.status(preview_id)
-        info.url = self.proxy.url_for(preview_id)
-        info.runner_reason = running.reason
-        running.info = info
-        return info
+        return running.news(await running.runner.status(preview_id), self.proxy.url_for(preview_id))
 
     async def wait_ready(self, preview_id: str) -> PreviewInfo:
         """Until the URL answers through the proxy or the preview fails (a parked one is woken); bound it with
@@ -278,14 +288,21 @@ class PreviewManager:
             return False
         return response.status_code == 200
 
-    async def push_files(self, preview_id: str, changed: Mapping[str, bytes], deleted: list[str]) -> None:
-        """Saved edits into the preview; a parked one is woken first (someone works on it)."""
+    async def push_files(
+        self, preview_id: str, changed: Mapping[str, bytes], deleted: list[str], version: int | None = None
+    ) -> None:
+        """Saved edits into the preview; a parked one is woken first (someone works on it). With `version`, the
+        preview shows that version from now on (its status says so)."""
         running = self._previews.get(preview_id)
         if running is not None:
             running.last_seen = time.monotonic()
             if running.info.state == PreviewState.parked:
                 await self.wake(preview_id)
             await running.runner.push_files(preview_id, changed, deleted)
+            if version is not None:
+                running.version = version
+                running.info = running.info.model_copy(update={"version": version})
+                self._changed(running.info)
 
     async def run_command(self, preview_id: str, command: str, timeout_s: float) -> CommandOutcome:
         """One shell line in the preview's root folder, beside its dev server (see Runner.run_command)."""
@@ -343,8 +360,8 @@ class PreviewManager:
                 self.logs.emit(project_id, f"The preview could not be parked, so it is stopped: {exc}", LogLevel.warning)
                 await self._stop(preview_id)
                 return False
-            info.url, info.runner_reason = self.proxy.url_for(preview_id), running.reason
-            running.info, running.parked_at = info, time.monotonic()
+            info = running.news(info, self.proxy.url_for(preview_id))
+            running.parked_at = time.monotonic()
             self.logs.emit(
                 project_id,
                 f"Parked after {why or 'a while unused'}: nothing of it runs now, and its files and dependencies are kept; "
@@ -382,8 +399,8 @@ class PreviewManager:
                 self.logs.emit(project_id, f"The parked preview could not wake ({exc}); it starts afresh.", LogLevel.warning)
                 await self._stop(preview_id)
                 raise
-            info.url, info.runner_reason = self.proxy.url_for(preview_id), running.reason
-            running.info, running.parked_at, running.waking_since = info, None, since
+            info = running.news(info, self.proxy.url_for(preview_id))
+            running.parked_at, running.waking_since = None, since
             running.started = running.last_seen = time.monotonic()
             self._changed(info)
             self._watchers[preview_id] = asyncio.create_task(self._watch(preview_id), name=f"preview-{preview_id}")

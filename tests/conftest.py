@@ -299,7 +299,7 @@ async def served(services: Services, project_id: str) -> str:
     async with asyncio.timeout(180):
         info = await services.previews.wait_ready(project_id)
     assert info.state == PreviewState.running, info.detail
-    proxy = (await services.previews.manager()).proxy
+    proxy = (await services.preview_hub.manager()).proxy
     async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
         response = await client.get(proxy.internal_url(), headers={"Host": proxy.host_for(info.preview_id)})
     return response.text

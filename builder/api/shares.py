@@ -55,7 +55,7 @@ async def _ready(services: Services, target: ShareTarget, info: PreviewInfo | No
     return (
         info is not None
         and info.state == PreviewState.running
-        and await services.previews.answers_version(target.project_id, target.version)
+        and await services.version_previews.answers(target.project_id, target.version)
     )
 
 
@@ -101,7 +101,7 @@ async def open_share(token: str) -> HTMLResponse:
         return share_pages.gone(exc)
     link_preview = await _link_preview(services, token, target)
     try:
-        info = await services.previews.start_version(target.project_id, target.version)
+        info = await services.version_previews.start(target.project_id, target.version)
     except PreviewError:
         return share_pages.could_not_start(token, link_preview)
     if await _ready(services, target, info):
@@ -130,10 +130,10 @@ async def share_status(token: str) -> JSONResponse:
         target = await services.shares.resolve(token)
     except ShareGone as exc:
         return JSONResponse({"state": "gone", "url": "", "detail": exc.message}, exc.status, headers=PAGE_HEADERS)
-    info = await services.previews.status_version(target.project_id, target.version)
+    info = await services.version_previews.status(target.project_id, target.version)
     if info is None or info.state == PreviewState.parked:  # never started here, removed, or parked: start or wake it
         try:
-            info = await services.previews.start_version(target.project_id, target.version)
+            info = await services.version_previews.start(target.project_id, target.version)
         except PreviewError:
             return JSONResponse({"state": "failed", "url": ""}, headers=PAGE_HEADERS)
     if await _ready(services, target, info):

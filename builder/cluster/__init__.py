@@ -7,7 +7,8 @@ Without REDIS_URL none of this is used and everything stays in the process, as o
   preview's or generation's lines.
 - `generations`: a generation runs in the worker that started it; its events go through a Redis stream per project, so
   a page served by any worker follows it, and a worker that dies mid-generation is noticed by the others.
-- `previews`: which worker runs each share link's preview, so a link opened through any worker shows one preview.
+- `previews`: which worker runs each preview (a project's own, a share link's version), so any worker answers for it
+  and asks its worker to act on it: one preview per project and per shared version, whichever worker is asked.
 - `leader`: the sweep that must run once at a time (generations of dead workers) runs on the worker that holds the
   leader lease.
 Reflex's own state goes to Redis through its state manager (rxconfig sets its redis_url).

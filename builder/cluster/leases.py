@@ -18,11 +18,19 @@ log = logging.getLogger(__name__)
 # Only the holder may keep or drop its lease: compare the value, then act, in one step.
 _KEEP = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
 _DROP = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+_REPLACE = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) else return 0 end"
+)
 
 
 async def keep_held(redis: Redis, key: str, value: str, ttl_ms: int) -> bool:
     """Extend `key` for `ttl_ms` if it still holds `value`; False when someone else's now (or gone)."""
     return bool(await redis.eval(_KEEP, 1, key, value, str(ttl_ms)))  # pyright: ignore[reportGeneralTypeIssues]
+
+
+async def replace_held(redis: Redis, key: str, value: str, new_value: str, ttl_ms: int) -> bool:
+    """Write `new_value` to `key` for `ttl_ms` if it still holds `value`; False when someone else's now (or gone)."""
+    return bool(await redis.eval(_REPLACE, 1, key, value, new_value, str(ttl_ms)))  # pyright: ignore[reportGeneralTypeIssues]
 
 
 async def drop_held(redis: Redis, key: str, value: str) -> None:

@@ -1,112 +1,302 @@
-"""Which worker runs each share link's preview, in Redis: one preview of a shared version for all the workers.
+"""Which worker runs each preview: one preview per project (and per shared version) for all of Forja's workers.
 
-A visitor's requests for a link land on any worker. The first one to start the version's preview holds its entry (a
-lease kept alive while the preview lives); the others send visitors to that preview's address instead of starting
-their own, and ask that address whether the app answers (a parked preview's address wakes it, on its own worker).
-When the worker dies its entries expire, and the next visit starts the preview again elsewhere.
+A preview runs in one worker, the one that started it; the others answer for it from its entry here (its state,
+version and address, kept current by its worker) and ask its worker to act on it (stop, restart, push a save,
+Select mode, run a command) through `call`. A worker alone needs none of that: this class is the registry of a
+worker with no others, and builder/cluster/previews.py keeps the same entries in Redis for several workers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 from pydantic import BaseModel, ValidationError
 from redis.asyncio import Redis
 
-from builder.cluster.leases import drop_held, keep_held
-from preview_runtime.runner import PreviewInfo, PreviewState
+from builder.cluster.leases import drop_held, replace_held
+from builder.errors import ForjaError, PreviewError
+from preview_runtime.runner import PreviewInfo
 
 log = logging.getLogger(__name__)
 
-PREFIX = "forja:preview:"
-LEASE_S = 15.0
 
+class PreviewEntry(BaseModel):
+    """A preview as any worker can tell it: which worker runs it, and its last known state there."""
 
-class SharedPreview(BaseModel):
     worker: str
-    preview_id: str
-    url: str
-
-    def info(self, project_id: str, version: int) -> PreviewInfo:
-        """Another worker's preview, as this one can tell it: its address (whether it answers is asked there)."""
-        return PreviewInfo(
-            preview_id=self.preview_id,
-            project_id=project_id,
-            version=version,
-            runner="another worker",
-            state=PreviewState.running,
-            url=self.url,
-        )
+    info: PreviewInfo
 
 
-# preview id -> whether this worker still runs it (not failed, stopped or removed)
-Alive = Callable[[str], Awaitable[bool]]
+# preview id -> its state now, while this worker still runs it (None once it failed, stopped or was removed)
+Current = Callable[[str], Awaitable[PreviewInfo | None]]
+# An operation another worker asks of this one: (its arguments) -> a JSON-able answer
+Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
-class PreviewDirectory:
-    def __init__(self, redis: Redis, worker: str) -> None:
-        self.redis = redis
+class WorkerGone(PreviewError):
+    """The worker that runs a preview did not answer: it stopped, or is too busy to."""
+
+    status = 503
+
+
+class PreviewRegistry:
+    """The registry of a worker alone: every preview it knows of is its own, so there is never another to ask."""
+
+    shared = False
+
+    def __init__(self, worker: str) -> None:
         self.worker = worker
-        self.ttl_ms = int(LEASE_S * 1000)
-        self._held: dict[str, str] = {}  # key -> the entry's value as stored
-        self._keeper: asyncio.Task[None] | None = None
+        self._selecting: set[str] = set()
 
-    async def claim(self, key: str, preview_id: str, url: str) -> SharedPreview | None:
-        """Take `key` for this worker's preview `preview_id`; the other worker's entry when one holds it already."""
-        value = SharedPreview(worker=self.worker, preview_id=preview_id, url=url).model_dump_json()
-        for _ in range(3):  # an entry that expires between the two calls is taken on the next round
-            if await self.redis.set(PREFIX + key, value, nx=True, px=self.ttl_ms):
-                self._held[key] = value
-                return None
-            if (held := await self.lookup(key)) is not None:
-                return held
-        return await self.lookup(key)
+    async def claim(self, key: str, info: PreviewInfo) -> PreviewEntry | None:
+        """Take `key` for this worker's preview; the entry of the worker that holds it already, if another does."""
+        return None
 
-    async def lookup(self, key: str) -> SharedPreview | None:
-        """The entry of the worker that runs the version's preview, if it is another one."""
-        raw = await self.redis.get(PREFIX + key)
-        if raw is None:
-            return None
-        try:
-            entry = SharedPreview.model_validate_json(raw)
-        except ValidationError:
-            log.warning("an unreadable shared preview entry %s was ignored", key)
-            return None
-        return None if entry.worker == self.worker else entry
+    async def lookup(self, key: str) -> PreviewEntry | None:
+        """The entry of `key` when another worker runs its preview."""
+        return None
+
+    async def update(self, key: str, info: PreviewInfo) -> None:
+        """The new state of this worker's preview of `key`, for the others."""
 
     async def release(self, key: str) -> None:
-        if (value := self._held.pop(key, None)) is not None:
-            await drop_held(self.redis, PREFIX + key, value)  # only the holder drops it: its value names the worker
+        """This worker's preview of `key` is gone."""
 
-    def keep(self, alive: Alive) -> None:
-        """Keep this worker's entries while their previews live (`alive`), and drop the others', in the background."""
-        self._keeper = asyncio.create_task(self._keep(alive), name="shared-previews")
+    async def elsewhere(self) -> dict[str, PreviewEntry]:
+        """Every preview other workers run, by key."""
+        return {}
 
-    async def _keep(self, alive: Alive) -> None:
-        while True:
-            await asyncio.sleep(LEASE_S / 3)
-            for key, value in list(self._held.items()):
-                try:
-                    preview_id = SharedPreview.model_validate_json(value).preview_id
-                    if not await alive(preview_id):
-                        await self.release(key)
-                    elif not await keep_held(self.redis, PREFIX + key, value, self.ttl_ms):
-                        log.warning("the shared preview entry %s was lost (this worker was too slow to keep it)", key)
-                        self._held.pop(key, None)
-                except Exception:  # Redis away for a moment: try again at the next beat
-                    log.warning("could not keep the shared preview entry %s", key, exc_info=True)
+    async def selecting(self, project_id: str) -> bool:
+        """Whether Select mode is on for the project's preview, on whichever worker it runs."""
+        return project_id in self._selecting
+
+    async def set_selecting(self, project_id: str, on: bool) -> None:
+        if on:
+            self._selecting.add(project_id)
+        else:
+            self._selecting.discard(project_id)
+
+    def serve(self, handlers: dict[str, Handler], current: Current) -> None:
+        """Answer other workers' calls with `handlers`, and keep this worker's entries alive and current (`current`)
+        while their previews live. Nobody else calls a worker alone."""
+
+    async def call(self, worker: str, operation: str, arguments: dict[str, Any], timeout_s: float) -> Any:
+        raise WorkerGone(f"No other Forja worker runs this preview (asked for {operation!r} on {worker}).")
 
     async def close(self) -> None:
-        if self._keeper is not None:
-            self._keeper.cancel()
+        """Drop this worker's entries (a restarted worker claims again what it takes back)."""
+
+
+ENTRY_PREFIX = "forja:preview:entry:"
+SELECTING_KEY = "forja:preview:selecting"
+LEASE_S = 15.0
+# How long a call's answer waits to be read before Redis drops it.
+REPLY_KEEP_MS = 30_000
+
+# Take the key when it is free, or when its entry is of the same preview (this worker took it back after a restart,
+# under a new worker name): compare, then act, in one step.
+_CLAIM = """
+local held = redis.call('get', KEYS[1])
+if held and cjson.decode(held)['info']['preview_id'] ~= ARGV[2] then return held end
+redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return false
+"""
+
+
+def calls_channel(worker: str) -> str:
+    return f"forja:preview:calls:{worker}"
+
+
+class Call(BaseModel):
+    id: str
+    operation: str
+    arguments: dict[str, Any]
+
+
+class Reply(BaseModel):
+    ok: bool
+    value: Any = None
+    status: int = 500
+    message: str = ""
+    body: dict[str, Any] = {}
+
+
+class RemoteRefusal(PreviewError):
+    """What the worker running a preview answered when it refused or failed an operation: its status, its sentence
+    and the rest of its answer (a quota's numbers)."""
+
+    def __init__(self, message: str, status: int, body: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.status = status
+        self._body = body
+
+    def body(self) -> dict[str, object]:
+        return self._body or super().body()
+
+
+class SharedPreviewRegistry(PreviewRegistry):
+    """The entries in Redis, for several workers: each keeps its own alive (a lease) while their previews live, so a
+    dead worker's entries expire within LEASE_S; calls go over pub/sub to the holder, answers come back in a list."""
+
+    shared = True
+
+    def __init__(self, redis: Redis, worker: str, lease_s: float = LEASE_S) -> None:
+        super().__init__(worker)
+        self.redis = redis
+        self.lease_s = lease_s
+        self.ttl_ms = int(lease_s * 1000)
+        self._held: dict[str, str] = {}  # key -> the entry's value as stored
+        # One change of this worker's entries at a time: each compares the value the last one stored.
+        self._writing = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._background: list[asyncio.Task[None]] = []
+
+    def _value(self, info: PreviewInfo) -> str:
+        return PreviewEntry(worker=self.worker, info=info).model_dump_json()
+
+    async def claim(self, key: str, info: PreviewInfo) -> PreviewEntry | None:
+        value = self._value(info)
+        held = await self.redis.eval(_CLAIM, 1, ENTRY_PREFIX + key, value, info.preview_id, str(self.ttl_ms))  # pyright: ignore[reportGeneralTypeIssues]
+        if held is None:
+            self._held[key] = value
+            return None
+        return _entry(key, held)
+
+    async def lookup(self, key: str) -> PreviewEntry | None:
+        raw = await self.redis.get(ENTRY_PREFIX + key)
+        entry = _entry(key, raw) if raw is not None else None
+        return None if entry is None or entry.worker == self.worker else entry
+
+    async def update(self, key: str, info: PreviewInfo) -> None:
+        async with self._writing:
+            held = self._held.get(key)
+            if held is None:
+                return
+            value = self._value(info)
+            if await replace_held(self.redis, ENTRY_PREFIX + key, held, value, self.ttl_ms):
+                self._held[key] = value
+            else:
+                log.warning("the preview entry %s was lost (this worker was too slow to keep it)", key)
+                self._held.pop(key, None)
+
+    async def release(self, key: str) -> None:
+        async with self._writing:
+            if (value := self._held.pop(key, None)) is not None:
+                await drop_held(self.redis, ENTRY_PREFIX + key, value)  # only the holder drops it: its value names it
+
+    async def elsewhere(self) -> dict[str, PreviewEntry]:
+        found: dict[str, PreviewEntry] = {}
+        async for name in self.redis.scan_iter(match=ENTRY_PREFIX + "*", count=500):
+            raw = await self.redis.get(name)
+            key = name.removeprefix(ENTRY_PREFIX)
+            if raw is not None and (entry := _entry(key, raw)) is not None and entry.worker != self.worker:
+                found[key] = entry
+        return found
+
+    async def selecting(self, project_id: str) -> bool:
+        return bool(await self.redis.sismember(SELECTING_KEY, project_id))  # pyright: ignore[reportGeneralTypeIssues]
+
+    async def set_selecting(self, project_id: str, on: bool) -> None:
+        if on:
+            await self.redis.sadd(SELECTING_KEY, project_id)  # pyright: ignore[reportGeneralTypeIssues]
+        else:
+            await self.redis.srem(SELECTING_KEY, project_id)  # pyright: ignore[reportGeneralTypeIssues]
+
+    def serve(self, handlers: dict[str, Handler], current: Current) -> None:
+        self._background = [
+            asyncio.create_task(self._keep(current), name="preview-entries"),
+            asyncio.create_task(self._answer(handlers), name="preview-calls"),
+        ]
+
+    async def call(self, worker: str, operation: str, arguments: dict[str, Any], timeout_s: float) -> Any:
+        """Ask `worker` to do `operation` on a preview it runs; its answer, or its refusal raised as RemoteRefusal."""
+        call = Call(id=secrets.token_hex(16), operation=operation, arguments=arguments)
+        reply_key = f"forja:preview:reply:{call.id}"
+        heard = await self.redis.publish(calls_channel(worker), call.model_dump_json())
+        if not heard:
+            raise WorkerGone("The Forja worker running this preview is gone; its preview ends with it. Try again in a moment.")
+        answer = await self.redis.blpop([reply_key], timeout=timeout_s)  # pyright: ignore[reportGeneralTypeIssues]
+        if answer is None:
+            raise WorkerGone(f"The Forja worker running this preview did not answer within {timeout_s:.0f} s. Try again.")
+        reply = Reply.model_validate_json(answer[1])
+        if not reply.ok:
+            raise RemoteRefusal(reply.message, reply.status, reply.body)
+        return reply.value
+
+    async def _answer(self, handlers: dict[str, Handler]) -> None:
+        while True:
+            try:
+                async with self.redis.pubsub() as pubsub:
+                    await pubsub.subscribe(calls_channel(self.worker))
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            task = asyncio.create_task(self._run_call(handlers, str(message["data"])))
+                            self._tasks.add(task)
+                            task.add_done_callback(self._tasks.discard)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("lost the preview calls channel; listening again", exc_info=True)
+                await asyncio.sleep(1)
+
+    async def _run_call(self, handlers: dict[str, Handler], raw: str) -> None:
+        try:
+            call = Call.model_validate_json(raw)
+        except ValidationError:
+            log.warning("an unreadable preview call was ignored")
+            return
+        handler = handlers.get(call.operation)
+        try:
+            if handler is None:
+                raise PreviewError(f"This Forja worker does not know the preview operation {call.operation!r}.")
+            reply = Reply(ok=True, value=await handler(call.arguments))
+        except ForjaError as exc:
+            reply = Reply(ok=False, status=exc.status, message=exc.message, body=exc.body())
+        except Exception:
+            log.exception("the preview operation %s asked by another worker failed", call.operation)
+            reply = Reply(ok=False, message="Something went wrong on the Forja worker running this preview; its log has why.")
+        key = f"forja:preview:reply:{call.id}"
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.rpush(key, reply.model_dump_json())
+            pipe.pexpire(key, REPLY_KEEP_MS)
+            await pipe.execute()
+
+    async def _keep(self, current: Current) -> None:
+        """Every third of a lease: each entry of this worker's, renewed with its preview's state now (a dev server
+        that died after it answered shows as failed everywhere), or dropped once its preview is gone."""
+        while True:
+            await asyncio.sleep(self.lease_s / 3)
+            for key, value in list(self._held.items()):
+                try:
+                    info = await current(PreviewEntry.model_validate_json(value).info.preview_id)
+                    if info is None:
+                        await self.release(key)
+                    else:
+                        await self.update(key, info)
+                except Exception:  # Redis away for a moment: try again at the next beat
+                    log.warning("could not keep the preview entry %s", key, exc_info=True)
+
+    async def close(self) -> None:
+        for task in [*self._background, *self._tasks]:
+            task.cancel()
         for key in list(self._held):
             try:
                 await self.release(key)
             except Exception:
-                log.warning("could not drop the shared preview entry %s", key, exc_info=True)
+                log.warning("could not drop the preview entry %s", key, exc_info=True)
+
+
+def _entry(key: str, raw: str) -> PreviewEntry | None:
+    try:
+        return PreviewEntry.model_validate_json(raw)
+    except ValidationError:
+        log.warning("an unreadable preview entry %s was ignored", key)
+        return None
 
 
 def direct(url: str) -> tuple[httpx.URL, dict[str, str]]:

@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 from builder.cluster.generations import SharedGenerationHub
 from builder.cluster.leases import Leases, worker_name
 from builder.cluster.logs import SharedLogHub
-from builder.cluster.previews import PreviewDirectory
+from builder.cluster.previews import SharedPreviewRegistry
 from builder.errors import ServerUnavailable
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ class Cluster:
     name: str
     logs: SharedLogHub
     generations: SharedGenerationHub
-    previews: PreviewDirectory
+    previews: SharedPreviewRegistry
 
     @classmethod
     async def join(cls, url: str) -> Cluster:
@@ -50,7 +50,7 @@ class Cluster:
         generations = SharedGenerationHub(redis, name)
         await generations.start_listening()
         log.info("worker %s joined the workers on Redis %s", name, url.split("@")[-1])
-        return cls(redis, name, logs, generations, PreviewDirectory(redis, name))
+        return cls(redis, name, logs, generations, SharedPreviewRegistry(redis, name))
 
     async def leave(self) -> None:
         await self.previews.close()

@@ -13,6 +13,8 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from builder import db
+from builder.cluster.leases import worker_name
+from builder.cluster.previews import PreviewRegistry
 from builder.cluster.worker import Cluster
 from builder.generation.hub import GenerationHub
 from builder.services.access import AccessService
@@ -21,7 +23,8 @@ from builder.services.admin import AdminService
 from builder.services.doctor import DoctorService
 from builder.services.generations import GenerationService
 from builder.services.history import TRASH_DAYS, HistoryService
-from builder.services.previews import PreviewService
+from builder.services.preview_hub import PreviewHub
+from builder.services.previews import PreviewService, VersionPreviewService
 from builder.services.projects import ProjectService
 from builder.services.quotas import QuotaService
 from builder.services.shares import ShareService
@@ -51,20 +54,20 @@ class Services:
         self.logs = logs
         self.access = AccessService(store)
         self.accounts = AccountService(store)
-        self.previews = PreviewService(store, logs)
-        self.quotas = QuotaService(store, self.previews)
-        self.previews.admit = self.quotas.check_preview
-        if cluster is not None:
-            self.previews.directory = cluster.previews
+        # This worker's previews; with several workers, the registry in Redis makes each preview one for all of them.
+        self.preview_hub = PreviewHub(store, logs, cluster.previews if cluster is not None else PreviewRegistry(worker_name()))
+        self.quotas = QuotaService(store, self.preview_hub)
+        self.previews = PreviewService(store, logs, self.preview_hub, admit=self.quotas.check_preview)
+        self.version_previews = VersionPreviewService(store, self.preview_hub, admit=self.quotas.check_preview)
         self.projects = ProjectService(store, logs, self.previews, self.quotas)
         self.verifications = VerificationService(store, self.previews, logs)
         hub = cluster.generations if cluster is not None else GenerationHub()
         self.generations = GenerationService(store, self.projects, self.previews, logs, self.verifications, self.quotas, hub)
-        self.history = HistoryService(store, logs, self.projects, self.previews, self.quotas)
-        self.shares = ShareService(store, self.previews)
+        self.history = HistoryService(store, logs, self.projects, self.previews, self.version_previews, self.quotas)
+        self.shares = ShareService(store, self.version_previews)
         self.text_edits = TextEditService(self.projects)
-        self.doctor = DoctorService(self.previews.image)
-        self.admin = AdminService(store, self.accounts, self.quotas, self.previews, self.doctor)
+        self.doctor = DoctorService(self.preview_hub.image)
+        self.admin = AdminService(store, self.accounts, self.quotas, self.preview_hub, self.doctor)
 
     async def unanswered(self) -> list[str]:
         """What this worker needs and cannot reach now, in words: the database, and Redis when workers share one.
@@ -114,7 +117,7 @@ class Services:
 
     async def close(self) -> None:
         await self.verifications.close()
-        await self.previews.close()
+        await self.preview_hub.close()
         if self._cluster is not None:
             await self._cluster.leave()
         await self._store.close()

@@ -21,8 +21,8 @@ from builder.schemas import AccountLinkInfo, QuotaSet, UserInfo
 from builder.services.access import Actor, require_admin
 from builder.services.accounts import AccountService
 from builder.services.doctor import DoctorService
+from builder.services.preview_hub import PreviewHub
 from builder.services.preview_runners import wanted_runners
-from builder.services.previews import PreviewService
 from builder.services.quotas import QuotaService, midnight
 from builder.services.shares import share_base
 from builder.settings import settings
@@ -74,6 +74,7 @@ class RunningPreview(BaseModel):
     started_at: datetime | None
     age_s: float | None
     memory_bytes: int | None = Field(description="What its processes use now; null when the runner cannot tell.")
+    worker: str = Field(description="The Forja worker that runs it (its host, process and a random part).")
 
 
 class HealthCheck(BaseModel):
@@ -100,7 +101,7 @@ def _require_accounts() -> None:
 
 class AdminService:
     def __init__(
-        self, store: ProjectStore, accounts: AccountService, quotas: QuotaService, previews: PreviewService, doctor: DoctorService
+        self, store: ProjectStore, accounts: AccountService, quotas: QuotaService, previews: PreviewHub, doctor: DoctorService
     ) -> None:
         self._store = store
         self._accounts = accounts
@@ -208,15 +209,16 @@ class AdminService:
     # -- previews ------------------------------------------------------------------------------
 
     async def previews(self, admin: Actor) -> list[RunningPreview]:
-        """Every preview this Forja runs, newest first, with its project, owner, age and memory."""
+        """Every preview this Forja runs (on any of its workers), newest first, with its project, owner, age and memory."""
         require_admin(admin)
-        infos = self._previews.running()
+        entries = await self._previews.everywhere()
+        infos = [entry.info for entry in entries]
         project_ids = sorted({info.project_id for info in infos})
         names = await self._store.project_names(project_ids)
         owners = await self._store.owners(project_ids)
         emails = {user.id: user.email for user in await self._accounts.users()}
         starts = await self._store.preview_starts([info.preview_id for info in infos])
-        memory = await asyncio.gather(*(self._previews.memory_bytes(info.preview_id) for info in infos))
+        memory = await asyncio.gather(*(self._previews.memory_bytes(entry) for entry in entries))
         now = datetime.now(UTC)
         rows = [
             RunningPreview(
@@ -231,8 +233,9 @@ class AdminService:
                 started_at=starts.get(info.preview_id),
                 age_s=(now - started).total_seconds() if (started := starts.get(info.preview_id)) else None,
                 memory_bytes=used,
+                worker=entry.worker,
             )
-            for info, used in zip(infos, memory, strict=True)
+            for entry, info, used in zip(entries, infos, memory, strict=True)
         ]
         return sorted(rows, key=lambda row: row.started_at or now, reverse=True)
 

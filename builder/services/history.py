@@ -23,7 +23,7 @@ from builder.filetree import is_binary_path, write_zip
 from builder.models import Author, ProjectRole
 from builder.schemas import CommitResult, FileDiff, ProjectSummary, PurgeResult, TrashedProject, TrashPage, VersionDiff
 from builder.services.access import Actor
-from builder.services.previews import PreviewService
+from builder.services.previews import PreviewService, VersionPreviewService
 from builder.services.projects import ProjectService
 from builder.services.quotas import QuotaService
 from builder.store import ProjectStore
@@ -136,12 +136,19 @@ def _build_bundle(work: str, stream: Path) -> None:
 
 class HistoryService:
     def __init__(
-        self, store: ProjectStore, logs: LogHub, projects: ProjectService, previews: PreviewService, quotas: QuotaService
+        self,
+        store: ProjectStore,
+        logs: LogHub,
+        projects: ProjectService,
+        previews: PreviewService,
+        version_previews: VersionPreviewService,
+        quotas: QuotaService,
     ) -> None:
         self._store = store
         self._logs = logs
         self._projects = projects
         self._previews = previews
+        self._version_previews = version_previews
         self._quotas = quotas
 
     async def diff(self, project_id: str, version: int, against: int | None = None) -> VersionDiff:
@@ -277,8 +284,8 @@ class HistoryService:
         await self._store.trash(project_id)
         try:
             await self._previews.stop(project_id)
-            for version in self._previews.version_previews(project_id):
-                await self._previews.stop_version(project_id, version)
+            for _, version in await self._version_previews.running_everywhere(project_id):
+                await self._version_previews.stop(project_id, version)
         except Exception:  # the project is in the trash either way; an idle preview stops by itself
             log.warning("could not stop the preview of trashed project %s", project_id, exc_info=True)
         self._logs.emit(project_id, "Moved the project to the trash.")

@@ -19,7 +19,7 @@ from builder.generation.budget import Allowance
 from builder.models import LOCAL_USER_ID, User
 from builder.schemas import QuotaSet, QuotaUse
 from builder.services.access import Actor
-from builder.services.previews import PreviewService
+from builder.services.preview_hub import PreviewHub
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.runner import PreviewState
@@ -76,7 +76,7 @@ class Limits:
 
 
 class QuotaService:
-    def __init__(self, store: ProjectStore, previews: PreviewService) -> None:
+    def __init__(self, store: ProjectStore, previews: PreviewHub) -> None:
         self._store = store
         self._previews = previews
 
@@ -212,6 +212,6 @@ class QuotaService:
     async def _running_previews(self, user_id: str) -> int:
         # Parked previews hold no memory and run nothing: they count again once woken.
         idle = (PreviewState.failed, PreviewState.stopped, PreviewState.parked)
-        live = [info for info in self._previews.running() if info.state not in idle]
+        live = [entry.info for entry in await self._previews.everywhere() if entry.info.state not in idle]
         owners = await self._store.owners(sorted({info.project_id for info in live}))
         return sum(1 for info in live if owners.get(info.project_id) == user_id)

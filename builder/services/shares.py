@@ -25,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from builder.db import session_factory
 from builder.errors import NotFound, ShareGone
 from builder.models import Project, ShareLink, Version, utcnow
-from builder.services.previews import PreviewService
+from builder.services.previews import VersionPreviewService
 from builder.settings import settings
 from builder.store import ProjectStore, stored_number
 
@@ -154,7 +154,7 @@ async def _numbers(session: AsyncSession, project_id: str) -> dict[int, int]:
 
 
 class ShareService:
-    def __init__(self, store: ProjectStore, previews: PreviewService) -> None:
+    def __init__(self, store: ProjectStore, previews: VersionPreviewService) -> None:
         self._store = store
         self._previews = previews
         self._sessions = session_factory(store.engine)
@@ -271,7 +271,7 @@ class ShareService:
         expired link, or a trashed project, must take its preview down, not only its page. Several
         links may show one version: its preview ends with the last of them. Returns what was stopped.
         """
-        running = [(p, v) for p, v in self._previews.shared_versions() if project_id is None or p == project_id]
+        running = self._previews.running_here(project_id)
         if not running:
             return []
         now = utcnow()
@@ -289,6 +289,6 @@ class ShareService:
             wanted = {(row[0], row[1]) for row in live.all()}
         stopped = [(p, v) for p, v in running if (p, v) not in wanted]
         for project, version in stopped:
-            await self._previews.stop_version(project, version)
+            await self._previews.stop(project, version)
             log.info("stopped the share preview of %s version %d: no working link shows it", project, version)
         return stopped

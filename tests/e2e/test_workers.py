@@ -198,11 +198,18 @@ def share_state(base: str, token: str) -> dict[str, str]:
     return answer.json()
 
 
-def version_previews(base: str) -> list[str]:
-    """The share links' previews the worker at `base` runs itself (the admin page's list, open without accounts)."""
+def previews_of(base: str) -> list[dict[str, Any]]:
+    """Every worker's previews as the worker at `base` lists them (the admin page's list, open without accounts)."""
     answer = httpx.get(f"{base}/api/admin/previews", timeout=30)
     assert answer.status_code == 200, answer.text
-    return [preview["preview_id"] for preview in answer.json() if preview["preview_id"].startswith(VERSION_PREVIEW_PREFIX)]
+    return answer.json()
+
+
+def version_previews(base: str) -> list[str]:
+    """The share links' previews, of every worker, as the worker at `base` lists them."""
+    return sorted(
+        preview["preview_id"] for preview in previews_of(base) if preview["preview_id"].startswith(VERSION_PREVIEW_PREFIX)
+    )
 
 
 def test_a_share_link_opened_through_either_worker_shows_one_preview(workers: Workers, page: Page) -> None:
@@ -224,10 +231,32 @@ def test_a_share_link_opened_through_either_worker_shows_one_preview(workers: Wo
     assert len(started) == 1
     # The first worker sends its visitors to that preview instead of starting another.
     assert share_state(workers.first, token) == {"state": "running", "url": state["url"]}
-    assert version_previews(workers.first) == []
+    assert version_previews(workers.first) == started
     page.goto(f"{workers.first}/s/{token}")
     expect(page.frame_locator("iframe.app").locator("#shared")).to_have_text("One preview for both", timeout=30_000)
-    assert version_previews(workers.first) == [] and version_previews(workers.second) == started
+    assert version_previews(workers.first) == started and version_previews(workers.second) == started
+
+
+def test_a_projects_preview_is_one_for_both_workers(workers: Workers, page: Page) -> None:
+    """Started through one worker's API, the project's own preview is seen, reused and stopped through the other's."""
+    project_id = make_project(workers.first)
+    started = httpx.post(f"{workers.first}/api/projects/{project_id}/preview?wait=true", json={}, timeout=180)
+    assert started.status_code == 200, started.text
+    assert started.json()["status"] == "running"
+    seen = httpx.get(f"{workers.second}/api/projects/{project_id}/preview", timeout=30)
+    assert seen.status_code == 200, seen.text
+    assert {key: seen.json()[key] for key in ("url", "status", "version")} == {
+        key: started.json()[key] for key in ("url", "status", "version")
+    }
+    again = httpx.post(f"{workers.second}/api/projects/{project_id}/preview", json={}, timeout=60)
+    assert again.status_code == 200 and again.json()["url"] == started.json()["url"], again.text
+    assert [preview["project_id"] for preview in previews_of(workers.second)].count(project_id) == 1
+    page.goto(started.json()["url"])
+    expect(page.locator("h1")).to_have_text("v1", timeout=30_000)
+    stopped = httpx.delete(f"{workers.second}/api/projects/{project_id}/preview", timeout=60)
+    assert stopped.status_code == 204, stopped.text
+    assert httpx.get(f"{workers.first}/api/projects/{project_id}/preview", timeout=30).status_code == 404
+    assert project_id not in [preview["project_id"] for preview in previews_of(workers.first)]
 
 
 def test_a_worker_killed_mid_generation_is_noticed_and_nothing_is_half_saved(workers: Workers, llm: ScriptedLLMServer) -> None:

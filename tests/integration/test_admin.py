@@ -178,10 +178,10 @@ async def test_an_admin_sees_a_running_preview_with_its_memory_and_stops_it(loca
         await services.admin.previews(MEMBER)
 
     # A share link's preview of the version is another row, stopped on its own.
-    shared = await services.previews.start_version(created.project_id, 1)
+    shared = await services.version_previews.start(created.project_id, 1)
     assert {row.preview_id for row in await services.admin.previews(LOCAL_ACTOR)} == {started.preview_id, shared.preview_id}
     await services.admin.stop_preview(LOCAL_ACTOR, shared.preview_id)
-    assert await services.previews.status_version(created.project_id, 1) is None
+    assert await services.version_previews.status(created.project_id, 1) is None
     assert await services.previews.status(created.project_id) is not None
 
     await services.admin.stop_preview(LOCAL_ACTOR, started.preview_id)

@@ -3,24 +3,27 @@
 Each worker is a Cluster of its own (its own connection, name and hubs), as two Forja processes would be. Logs emitted
 on one are in the other's history and stream, numbered alike; a generation started on one is followed from the other
 from its first event, is running for both, and stops when the other asks; a generation whose worker stopped keeping
-its lease ends for its followers with a sentence; one worker at a time leads; a share link's preview is one worker's
-until that worker stops keeping it.
+its lease ends for its followers with a sentence; one worker at a time leads; a preview is one worker's until that
+worker stops keeping it, and that worker does what the others ask of it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable
+from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from builder.cluster import generations as shared_generations
-from builder.cluster import previews as shared_previews
 from builder.cluster.generations import WORKER_GONE, lease_key
+from builder.cluster.previews import RemoteRefusal, SharedPreviewRegistry, WorkerGone, calls_channel
 from builder.cluster.worker import LEADER_KEY, Cluster
-from builder.errors import GenerationBusy
+from builder.errors import GenerationBusy, QuotaExceeded
 from builder.generation.engine import GenerationEvent
 from builder.generation.hub import Publish
+from preview_runtime.runner import PreviewInfo, PreviewState
 from tests.waiting import until
 
 
@@ -165,34 +168,106 @@ async def collect(cluster: Cluster, project_id: str) -> list[tuple[str, str]]:
         return [(event.type, event.message) async for event in cluster.generations.follow(project_id)]
 
 
-async def test_a_share_links_preview_is_one_workers_and_passes_on_when_it_dies(workers: tuple[Cluster, Cluster]) -> None:
-    first, second = workers
-    alive = {"v-1": True}
+def preview(preview_id: str, project_id: str = "p", version: int = 1) -> PreviewInfo:
+    return PreviewInfo(
+        preview_id=preview_id,
+        project_id=project_id,
+        version=version,
+        runner="local",
+        state=PreviewState.running,
+        url=f"http://{preview_id}.localhost:1",
+    )
 
-    async def runs(preview_id: str) -> bool:
-        return alive[preview_id]
 
-    first.previews.keep(runs)
-    assert await first.previews.claim("p@1", "v-1", "http://v-1.localhost:1") is None
-    held = await second.previews.claim("p@1", "v-2", "http://v-2.localhost:1")
-    assert held is not None and (held.worker, held.preview_id, held.url) == (first.name, "v-1", "http://v-1.localhost:1")
-    assert await second.previews.lookup("p@1") == held
-    assert await first.previews.lookup("p@1") is None  # its own: it asks its own manager
-    await second.previews.release("p@1")  # not the second's to drop
-    assert await second.previews.lookup("p@1") == held
+async def registries(redis_url: str, lease_s: float) -> tuple[Redis, SharedPreviewRegistry, SharedPreviewRegistry]:
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    return redis, SharedPreviewRegistry(redis, "first", lease_s), SharedPreviewRegistry(redis, "second", lease_s)
 
-    # Kept past its lease while the preview lives, dropped once it stopped.
-    await asyncio.sleep(shared_previews.LEASE_S * 1.2)
-    assert await second.previews.lookup("p@1") == held
-    alive["v-1"] = False
-    await until(lambda: _is_none(second.previews.lookup("p@1")), "the entry's drop", within=shared_previews.LEASE_S)
-    assert await second.previews.claim("p@1", "v-2", "http://v-2.localhost:1") is None
 
-    # A worker that dies stops keeping its entries: they expire and another worker takes the link's preview.
-    first.previews.ttl_ms = 300
-    assert await first.previews.claim("p@2", "v-3", "http://v-3.localhost:1") is None
-    first.previews._held.clear()  # pyright: ignore[reportPrivateUsage] (as if the process were gone)
-    await until(lambda: _is_none(second.previews.claim("p@2", "v-4", "http://v-4.localhost:1")), "the entry's expiry", within=5)
+async def test_a_preview_is_one_workers_kept_current_and_passes_on_when_it_dies(redis_url: str) -> None:
+    redis, first, second = await registries(redis_url, lease_s=1.5)
+    states: dict[str, PreviewInfo | None] = {"p1": preview("p1")}
+
+    async def current(preview_id: str) -> PreviewInfo | None:
+        return states[preview_id]
+
+    try:
+        first.serve({}, current)
+        assert await first.claim("project:p", preview("p1")) is None
+        held = await second.claim("project:p", preview("p2"))
+        assert held is not None and (held.worker, held.info.preview_id, held.info.url) == ("first", "p1", "http://p1.localhost:1")
+        assert await second.lookup("project:p") == held
+        assert await first.lookup("project:p") is None  # its own: it asks its own manager
+        assert list(await second.elsewhere()) == ["project:p"] and await first.elsewhere() == {}
+        await second.release("project:p")  # not the second's to drop
+        assert await second.lookup("project:p") == held
+
+        # Kept past its lease while the preview lives, with its state then (a dev server that died shows as failed).
+        states["p1"] = preview("p1").model_copy(update={"state": PreviewState.failed, "detail": "exit 1"})
+        await asyncio.sleep(first.lease_s * 1.5)
+        entry = await second.lookup("project:p")
+        assert entry is not None and (entry.info.state, entry.info.detail) == (PreviewState.failed, "exit 1")
+        # Dropped once it stopped.
+        states["p1"] = None
+        await until(lambda: _is_none(second.lookup("project:p")), "the entry's drop", within=first.lease_s * 2)
+        assert await second.claim("project:p", preview("p2")) is None
+
+        # Taken back after a restart: the same preview under the worker's new name takes its entry over at once.
+        restarted = SharedPreviewRegistry(redis, "first-again", first.lease_s)
+        assert await first.claim("project:q", preview("q1", "q")) is None
+        assert await restarted.claim("project:q", preview("q1", "q")) is None
+        assert (await second.lookup("project:q")).worker == "first-again"  # type: ignore[union-attr]
+
+        # A worker that dies stops keeping its entries: they expire and another worker takes the preview.
+        assert await first.claim("project:r", preview("r1", "r")) is None
+        first._held.clear()  # pyright: ignore[reportPrivateUsage] (as if the process were gone)
+        await until(lambda: _is_none(second.claim("project:r", preview("r2", "r"))), "the entry's expiry", within=5)
+    finally:
+        await first.close()
+        await second.close()
+        await redis.aclose()
+
+
+async def test_a_worker_does_what_another_asks_of_its_preview(redis_url: str) -> None:
+    redis, first, second = await registries(redis_url, lease_s=15)
+
+    async def stop(arguments: dict[str, Any]) -> dict[str, Any]:
+        return {"stopped": arguments["key"], "by": first.worker}
+
+    async def refuse(arguments: dict[str, Any]) -> None:
+        raise QuotaExceeded("Too many previews.", "previews", 3, 3)
+
+    async def nothing(preview_id: str) -> PreviewInfo | None:
+        return None
+
+    try:
+        first.serve({"stop": stop, "start": refuse}, nothing)
+        await until(lambda: _subscribed(redis, calls_channel("first")), "the first worker listening", within=5)
+        assert await second.call("first", "stop", {"key": "project:p"}, timeout_s=5) == {"stopped": "project:p", "by": "first"}
+        # A refusal comes back as what it was: its status and its sentence.
+        with pytest.raises(RemoteRefusal) as refused:
+            await second.call("first", "start", {}, timeout_s=5)
+        assert (refused.value.status, refused.value.message) == (429, "Too many previews.")
+        assert refused.value.body() == {"detail": "Too many previews.", "quota": "previews", "used": 3, "limit": 3}
+        with pytest.raises(RemoteRefusal, match="does not know the preview operation"):
+            await second.call("first", "unknown", {}, timeout_s=5)
+        # Nobody listens for a worker that is gone: said at once, not after the timeout.
+        with pytest.raises(WorkerGone, match="is gone"):
+            await second.call("gone", "stop", {"key": "project:p"}, timeout_s=30)
+        # Select mode is one for all the workers.
+        await first.set_selecting("p", True)
+        assert await second.selecting("p") and not await second.selecting("q")
+        await second.set_selecting("p", False)
+        assert not await first.selecting("p")
+    finally:
+        await first.close()
+        await second.close()
+        await redis.aclose()
+
+
+async def _subscribed(redis: Redis, channel: str) -> bool:
+    counts = await redis.pubsub_numsub(channel)  # pyright: ignore[reportGeneralTypeIssues]
+    return bool(counts and counts[0][1])
 
 
 async def _is_none(call: Awaitable[object]) -> bool:

@@ -418,26 +418,26 @@ async def test_share_links_and_the_preview_tab_wake_parked_previews(
             raise AssertionError([line.text for line in services.logs.history(pid)]) from missing
 
     link = await services.shares.create(pid)
-    manager = await services.previews.manager()
+    manager = await services.preview_hub.manager()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_share_app()), base_url="http://testserver") as client:
         assert "Starting the app..." in (await client.get(f"/s/{link.token}")).text
         await until(lambda: _share_running(client, link.token), "the shared version's start", within=120)
-        shared = services.previews.version_previews(pid)[1]
+        shared = services.version_previews.ids_here(pid)[1]
         assert _installs(services, pid) == 1
 
         # Parked: its link's page wakes it (the same preview, no new install), and shows the app once it answers.
         assert await manager.park(shared, "a test")
-        assert (await services.previews.status_version(pid, 1)).state == PreviewState.parked  # type: ignore[union-attr]
+        assert (await services.version_previews.status(pid, 1)).state == PreviewState.parked  # type: ignore[union-attr]
         page = await client.get(f"/s/{link.token}")
         assert page.status_code == 200 and "Starting the app..." in page.text
         await until(lambda: _share_running(client, link.token), "the wake through the link's page", within=60)
-        assert services.previews.version_previews(pid) == {1: shared}
+        assert services.version_previews.ids_here(pid) == {1: shared}
         await woke(1)
 
         # Parked again: the page's status polling wakes it too.
         assert await manager.park(shared, "a test")
         await until(lambda: _share_running(client, link.token), "the wake through the status", within=60)
-        assert services.previews.version_previews(pid) == {1: shared}
+        assert services.version_previews.ids_here(pid) == {1: shared}
         assert _installs(services, pid) == 1
         await woke(2)
 
@@ -464,16 +464,16 @@ async def test_a_parked_preview_whose_files_are_gone_starts_afresh_from_its_link
     monkeypatch.setattr(builder.settings.settings, "preview_offline", True)
     pid = (await services.projects.create("Gone", SHARED_FILES, owner=LOCAL_USER_ID)).project_id
     link = await services.shares.create(pid)
-    manager = await services.previews.manager()
+    manager = await services.preview_hub.manager()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_share_app()), base_url="http://testserver") as client:
         await client.get(f"/s/{link.token}")
         await until(lambda: _share_running(client, link.token), "the shared version's start", within=120)
-        parked = services.previews.version_previews(pid)[1]
+        parked = services.version_previews.ids_here(pid)[1]
         assert await manager.park(parked, "a test")
         shutil.rmtree(builder.settings.settings.data_dir / "previews" / parked)
 
         assert "Starting the app..." in (await client.get(f"/s/{link.token}")).text
         await until(lambda: _share_running(client, link.token), "the fresh start", within=120)
-    fresh = services.previews.version_previews(pid)[1]
+    fresh = services.version_previews.ids_here(pid)[1]
     assert fresh != parked and parked not in {info.preview_id for info in manager.running()}
     assert any("could not wake (its folder is gone); it starts afresh" in line.text for line in services.logs.history(pid))

@@ -81,8 +81,8 @@ async def building(image: PreviewImage) -> None:
 async def test_a_machine_with_docker_and_no_image_gets_docker_previews_without_a_command(
     docker_previews: None, scratch_repository: str, services: Services
 ) -> None:
-    manager = await services.previews.manager()
-    await building(services.previews.image)
+    manager = await services.preview_hub.manager()
+    await building(services.preview_hub.image)
     assert "docker" not in manager.runners
 
     # Meanwhile previews run in the local runner, and say why.
@@ -94,16 +94,16 @@ async def test_a_machine_with_docker_and_no_image_gets_docker_previews_without_a
 
     # A second Forja starting meanwhile waits for this build instead of building again.
     async with asyncio.timeout(120):
-        async for status in services.previews.image.follow(tick_s=0.05):
+        async for status in services.preview_hub.image.follow(tick_s=0.05):
             if status.step >= 1:
                 break
     other = PreviewImage(scratch_repository)
     assert (await other.check()).state == ImageState.missing
     other_build = other.build()
 
-    assert services.previews.docker_preparation is not None
+    assert services.preview_hub.docker_preparation is not None
     async with asyncio.timeout(600):
-        built = await services.previews.docker_preparation
+        built = await services.preview_hub.docker_preparation
     assert built.state == ImageState.ready, built.reason
     assert built.steps == 6 and built.step == 6
     assert "docker" in manager.runners
@@ -130,13 +130,13 @@ async def test_a_build_that_fails_says_why_and_the_local_runner_keeps_working(
     # A mirror on a loopback port where nothing listens: debootstrap fails at once.
     monkeypatch.setenv("DEBIAN_MIRROR", f"http://127.0.0.1:{free_port()}/debian")
     monkeypatch.setenv("FORJA_BUILD_CACHE", "none")
-    manager = await services.previews.manager()
-    assert services.previews.docker_preparation is not None
+    manager = await services.preview_hub.manager()
+    assert services.preview_hub.docker_preparation is not None
     async with asyncio.timeout(300):
-        failed = await services.previews.docker_preparation
+        failed = await services.preview_hub.docker_preparation
     assert failed.state == ImageState.failed
     assert failed.reason == "debootstrap failed (exit status 1)."
-    assert not await image_exists(services.previews.image.image)
+    assert not await image_exists(services.preview_hub.image.image)
     assert "docker" not in manager.runners
 
     created = await services.projects.create("Still works", {"package.json": PACKAGE, "server.js": SERVER}, owner=LOCAL_USER_ID)
@@ -229,7 +229,7 @@ async def test_the_swarm_asked_for_on_an_engine_in_no_swarm_says_why(
         " The local runner cannot be used: the settings ask for the swarm runner (FORJA_PREVIEW_RUNNER=swarm)."
     )
     # The settings leave Docker and the local runner out: neither was made.
-    assert (await services.previews.manager()).runners == {}
+    assert (await services.preview_hub.manager()).runners == {}
 
 
 def test_doctor_without_bubblewrap(tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ async def test_follow_reports_each_state_until_the_address_answers(local_preview
     assert all((a.state, a.url) != (b.state, b.url) for a, b in itertools.pairwise(seen))
     # The address comes only with the last report, once it answers.
     assert [info.url for info in seen[:-1]] == [""] * (len(seen) - 1)
-    proxy = (await services.previews.manager()).proxy
+    proxy = (await services.preview_hub.manager()).proxy
     async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
         response = await client.get(proxy.internal_url(), headers={"Host": urlsplit(seen[-1].url).hostname or ""})
     assert response.text == "<h1>followed</h1>"
@@ -171,4 +171,4 @@ async def test_concurrent_starts_of_a_project_share_one_preview(local_previews: 
     created = await services.projects.create("Twice", {"index.html": "<h1>once</h1>\n"}, owner=LOCAL_USER_ID)
     first, second = await asyncio.gather(services.previews.start(created.project_id), services.previews.start(created.project_id))
     assert first.preview_id == second.preview_id
-    assert len((await services.previews.manager()).running()) == 1
+    assert len((await services.preview_hub.manager()).running()) == 1

@@ -110,7 +110,7 @@ async def test_previews_at_once_count_share_links_too(accounts_on: Services) -> 
     await accounts_on.accounts.set_quotas(admin, bo.user_id, QuotaSet(previews=2))
     ids = [(await accounts_on.projects.create(f"Site {n}", {"index.html": PAGE}, owner=bo.user_id)).project_id for n in range(3)]
     await accounts_on.previews.start(ids[0], started_by=bo.user_id)
-    await accounts_on.previews.start_version(ids[1], 1)  # a share link's visitor
+    await accounts_on.version_previews.start(ids[1], 1)  # a share link's visitor
     await accounts_on.previews.start(ids[0], started_by=bo.user_id)  # the running one is reused: no new preview
     with pytest.raises(QuotaExceeded, match="2 previews of this project owner's apps are running") as refused:
         await accounts_on.previews.start(ids[2], started_by=bo.user_id)

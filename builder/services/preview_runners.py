@@ -14,6 +14,7 @@ from builder.settings import settings
 from preview_runtime import console_bridge, select_bridge
 from preview_runtime.annotate import annotate
 from preview_runtime.local import LocalRunner
+from preview_runtime.local.egress import EgressPolicy, registry_hosts
 from preview_runtime.local.limits import Limits
 from preview_runtime.local.upstream import UpstreamProxy
 from preview_runtime.manager import SERVER_RUNNERS
@@ -133,6 +134,11 @@ def local_runner() -> Runner:
         limits=local_limits(),
         allow_unsandboxed=settings.allow_unsandboxed,
     )
+
+
+def local_egress_policy() -> EgressPolicy:
+    """What the local runner's sandboxed previews may reach (their egress proxy's policy, as spawn.py makes it)."""
+    return EgressPolicy(egress_hosts(), mirrors=registry_hosts(install_env()), upstream=UpstreamProxy.from_env(os.environ))
 
 
 def local_limits() -> Limits:

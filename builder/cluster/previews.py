@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from redis.asyncio import Redis
 
 from builder.cluster.leases import drop_held, keep_held
+from preview_runtime.echoes import probe_url
 from preview_runtime.runner import PreviewInfo, PreviewState
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,6 @@ async def app_answers(url: str) -> bool:
     try:
         # Not through an HTTP_PROXY of the environment: the workers reach each other directly.
         async with httpx.AsyncClient(timeout=3, trust_env=False) as client:
-            return (await client.get(address, headers=headers)).status_code == 200
+            return (await client.get(probe_url(str(address)), headers=headers)).status_code == 200
     except httpx.HTTPError:
         return False

@@ -60,6 +60,9 @@ ANSWER_RETRY_S = 1.0
 VERSION_PREVIEW_PREFIX = "v-"
 """Preview ids of fixed-version previews start with this, so a restarted Forja adopts them as such."""
 
+SELECT_ON = "Select mode on: the preview's components carry their source places while it lasts."
+SELECT_OFF = "Select mode off: the preview's components are as written again."
+
 
 def version_key(project_id: str, version: int) -> str:
     return f"{project_id}@{version}"
@@ -424,8 +427,10 @@ class PreviewService:
         marked = annotate(tree)
         changed = {path: marked[path] if on else data for path, data in tree.items() if marked[path] != data}
         if changed:
+            # Forja's own push: the dev server's reloads of it stay out of the log (echoes.py), this sentence says it.
+            self._logs.emit(project_id, SELECT_ON if on else SELECT_OFF)
             try:
-                await self._manager.push_files(preview_id, running_copy(changed, places=on), [])
+                await self._manager.push_files(preview_id, running_copy(changed, places=on), [], own=True)
             except RunnerError as exc:
                 self._logs.emit(project_id, f"Could not update the running preview for Select mode: {exc}")
 

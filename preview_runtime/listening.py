@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from preview_runtime.echoes import probe_url
+
 _LISTEN = "0A"  # TCP state in /proc/net/tcp
 ANY_ANSWER_AFTER_S = 5.0  # a listener that answers without a page is taken after this long in the dev phase
 _ANY = ("0.0.0.0", "::")
@@ -142,9 +144,9 @@ def _socket_inodes(process: Path) -> set[int]:
 
 
 async def answers(client: httpx.AsyncClient, url: str) -> bool:
-    """Whether an HTTP server answers `url` at all (any status)."""
+    """Whether an HTTP server answers `url` at all (any status); asked as Forja's probe (see echoes.py)."""
     try:
-        await client.get(url)
+        await client.get(probe_url(url))
     except (httpx.HTTPError, OSError):
         return False
     return True
@@ -174,7 +176,7 @@ async def answering(
         if listener.port in side_ports or (listener.loopback_only and not reach.startswith("127.")):
             continue
         try:
-            response = await client.get(f"http://{listener.address(reach)}/")
+            response = await client.get(probe_url(f"http://{listener.address(reach)}/"))
         except (httpx.HTTPError, OSError):
             continue
         if "html" in response.headers.get("content-type", ""):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from preview_runtime.echoes import Echoes, probe_url
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import RunPlan
 from preview_runtime.proxy import PreviewProxy
@@ -134,6 +135,8 @@ class PreviewManager:
         # Why a runner is missing, for the person who asks for it (see choose_runner).
         self.unavailable: dict[str, str] = {}
         self._previews: dict[str, _Running] = {}
+        # What each preview's dev server echoes of Forja's own doing, kept out of the project's log (echoes.py).
+        self._echoes: dict[str, Echoes] = {}
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._on_change = on_change
@@ -188,9 +191,12 @@ class PreviewManager:
             await runner.close()
         await self.proxy.stop()
 
-    def _sink(self, project_id: str):
+    def _sink(self, project_id: str, preview_id: str = ""):
+        echoes = self._echoes.setdefault(preview_id, Echoes()) if preview_id else None
+
         def write(_preview_id: str, text: str, level: LogLevel | None, source: str) -> None:
-            self.logs.emit(project_id, text, level, source)
+            if echoes is None or source != "dev-server" or echoes.keep(text):
+                self.logs.emit(project_id, text, level, source)
 
         return write
 
@@ -207,7 +213,7 @@ class PreviewManager:
         for note in plan.notes:
             self.logs.emit(project_id, note, LogLevel.warning)
         self.logs.emit(project_id, f"Why the {chosen.name} runner: {reason}")
-        info = await chosen.start(spec, self._sink(project_id))
+        info = await chosen.start(spec, self._sink(project_id, preview_id))
         info.url = self.proxy.url_for(preview_id)
         info.runner_reason = reason
         self._previews[preview_id] = _Running(info, chosen, reason)
@@ -283,26 +289,37 @@ class PreviewManager:
         try:
             # Loopback only: a proxy from the environment (HTTP_PROXY) must not carry these requests.
             async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
-                response = await client.get(self.proxy.internal_url(), headers={"Host": self.proxy.host_for(preview_id)})
+                response = await client.get(
+                    probe_url(self.proxy.internal_url()), headers={"Host": self.proxy.host_for(preview_id)}
+                )
         except httpx.HTTPError:
             return False
         return response.status_code == 200
 
     async def push_files(
-        self, preview_id: str, changed: Mapping[str, bytes], deleted: list[str], version: int | None = None
+        self, preview_id: str, changed: Mapping[str, bytes], deleted: list[str], version: int | None = None, *, own: bool = False
     ) -> None:
         """Saved edits into the preview; a parked one is woken first (someone works on it). With `version`, the
-        preview shows that version from now on (its status says so)."""
+        preview shows that version from now on (its status says so). `own`: files Forja changes for itself, whose
+        reloads the dev server logs are kept out of the project's log."""
         running = self._previews.get(preview_id)
         if running is not None:
             running.last_seen = time.monotonic()
             if running.info.state == PreviewState.parked:
                 await self.wake(preview_id)
+            if echoes := self._echoes.get(preview_id):
+                echoes.pushed([*changed, *deleted], own=own)
             await running.runner.push_files(preview_id, changed, deleted)
             if version is not None:
                 running.version = version
                 running.info = running.info.model_copy(update={"version": version})
                 self._changed(running.info)
+
+    def expect_request(self, preview_id: str, method: str, target: str) -> None:
+        """Forja itself is about to send this request to the preview (its checking browser): its access line is kept
+        out of the project's log."""
+        if echoes := self._echoes.get(preview_id):
+            echoes.requested(method, target)
 
     async def run_command(self, preview_id: str, command: str, timeout_s: float) -> CommandOutcome:
         """One shell line in the preview's root folder, beside its dev server (see Runner.run_command)."""
@@ -320,6 +337,7 @@ class PreviewManager:
 
     async def _stop(self, preview_id: str) -> None:
         running = self._previews.pop(preview_id, None)
+        self._echoes.pop(preview_id, None)
         if watcher := self._watchers.pop(preview_id, None):
             watcher.cancel()
         await self.proxy.unroute(preview_id)
@@ -394,7 +412,7 @@ class PreviewManager:
             project_id, since = running.info.project_id, time.monotonic()
             self.logs.emit(project_id, "Waking the parked preview up.")
             try:
-                info = await running.runner.wake(preview_id, self._sink(project_id))
+                info = await running.runner.wake(preview_id, self._sink(project_id, preview_id))
             except RunnerError as exc:
                 self.logs.emit(project_id, f"The parked preview could not wake ({exc}); it starts afresh.", LogLevel.warning)
                 await self._stop(preview_id)

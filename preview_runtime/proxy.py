@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from preview_runtime.echoes import probe_url
 from preview_runtime.pages import NOT_FOUND_HTML, WAKING_HTML, PageServer
 from preview_runtime.runner import RunnerError
 
@@ -404,7 +405,7 @@ class PreviewProxy:
         own = client is None
         client = client or httpx.AsyncClient(timeout=2, trust_env=False)
         try:
-            response = await client.get(self.internal_url(), headers={"Host": self.host_for(preview_id)})
+            response = await client.get(probe_url(self.internal_url()), headers={"Host": self.host_for(preview_id)})
             return response.headers.get(NOT_FOUND_MARKER, APP)
         except httpx.HTTPError:
             return None

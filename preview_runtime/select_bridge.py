@@ -12,11 +12,11 @@ Forja finds again in the page's source.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from importlib import resources
 
 from preview_runtime.annotate import ATTRIBUTE
-from preview_runtime.console_bridge import add_to_pages, script_tag
+from preview_runtime.page_scripts import PageScript
 
 MARKER = "data-forja-select"
 MAX_TEXT = 2000
@@ -24,11 +24,6 @@ MAX_TEXT = 2000
 _SCRIPT = resources.files("preview_runtime").joinpath("select_bridge.js").read_text(encoding="utf-8").strip()
 
 
-def select_tag(origins: Iterable[str]) -> bytes:
-    return script_tag(MARKER, _SCRIPT, origins, __ATTRIBUTE__=ATTRIBUTE, __MAX_TEXT__=str(MAX_TEXT))
-
-
-def inject(files: Mapping[str, bytes], origins: Iterable[str]) -> dict[str, bytes]:
-    """The files with the select script first in each HTML page's head."""
-    origins = list(origins)
-    return add_to_pages(files, MARKER, select_tag(origins)) if origins else dict(files)
+def script(origins: Iterable[str]) -> PageScript:
+    """Select mode's script, talking to the builder's `origins` only; page_scripts puts it into pages."""
+    return PageScript.filled(MARKER, _SCRIPT, origins, __ATTRIBUTE__=ATTRIBUTE, __MAX_TEXT__=str(MAX_TEXT))

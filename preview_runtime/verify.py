@@ -19,7 +19,7 @@ import logging
 import re
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -58,6 +58,14 @@ MOST_PROBLEMS = 20
 # A page whose requests have all ended this long ago has settled.
 QUIET_S = 0.2
 _PAGE_SCRIPT = (Path(__file__).with_name("verify_page.js")).read_text()
+
+# Told of each request a check is about to send the app: its method and target (path and query).
+Expect = Callable[[str, str], None]
+
+
+def _ignore(_method: str, _target: str) -> None:
+    pass
+
 
 ProblemKind = Literal["start", "exception", "console", "request", "blank", "overlay", "route", "check"]
 
@@ -210,17 +218,29 @@ class PageChecker:
                 return await spare
         return await self._new_page()
 
-    async def check(self, url: str, routes: Sequence[str] = (), settle_s: float = 1.0, timeout_s: float = 20.0) -> PageReport:
-        """Load `url`, wait for its network to be quiet (at most `settle_s`), and report what is wrong."""
+    async def check(
+        self,
+        url: str,
+        routes: Sequence[str] = (),
+        settle_s: float = 1.0,
+        timeout_s: float = 20.0,
+        expect: Expect | None = None,
+    ) -> PageReport:
+        """Load `url`, wait for its network to be quiet (at most `settle_s`), and report what is wrong. `expect` is
+        told the method and target (path and query) of each request about to reach the page's server."""
         started = time.monotonic()
         report = PageReport()
         origin = _origin(url)
         context, page = await self._page()
+        tell = expect or _ignore
         try:
 
             async def own_origin_only(route: Route) -> None:
                 target = route.request.url
-                if target.startswith(("data:", "blob:")) or _origin(target) == origin:
+                if target.startswith(("data:", "blob:")):
+                    await route.continue_()
+                elif _origin(target) == origin:
+                    tell(route.request.method, _path(target))
                     await route.continue_()
                 else:
                     await route.abort("blockedbyclient")
@@ -241,7 +261,7 @@ class PageChecker:
                 report.screenshot = await page.screenshot(type="jpeg", quality=70, timeout=timeout_s * 1000)
             except PlaywrightError as exc:
                 report.add(Problem(kind="request", message=f"The page could not be read: {str(exc).splitlines()[0]}"))
-            await self._ask_routes(context, origin, routes, timeout_s, report)
+            await self._ask_routes(context, origin, routes, timeout_s, report, tell)
         finally:
             await context.close()
             self.make_spare()
@@ -250,9 +270,10 @@ class PageChecker:
 
     @staticmethod
     async def _ask_routes(
-        context: BrowserContext, origin: str, routes: Sequence[str], timeout_s: float, report: PageReport
+        context: BrowserContext, origin: str, routes: Sequence[str], timeout_s: float, report: PageReport, tell: Expect
     ) -> None:
         for route in routes:
+            tell("GET", route)
             try:
                 answer = await context.request.get(origin + route, timeout=timeout_s * 1000, max_redirects=5)
             except PlaywrightError as exc:

@@ -293,6 +293,16 @@ def offline_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 # -- previews -------------------------------------------------------------------------------------
 
+# Even looking a registry's name up may send a packet off this machine (to a DNS server): in tests, previews may reach
+# no registry by name, so neither their egress proxies nor doctor (which looks up the names they may reach) looks one
+# up. A test that needs such a name sets one that resolves locally.
+NO_REGISTRY_NAMES = {"FORJA_PREVIEW_EGRESS_HOSTS": ""}
+
+
+@pytest.fixture(autouse=True)
+def no_registry_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(builder.settings.settings, "preview_egress_hosts", NO_REGISTRY_NAMES["FORJA_PREVIEW_EGRESS_HOSTS"])
+
 
 async def served(services: Services, project_id: str) -> str:
     """The page of the project's preview through the proxy, once it answers (the preview must run)."""

@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from builder.cluster.leases import drop_held, replace_held
 from builder.errors import ForjaError, PreviewError
+from preview_runtime.echoes import probe_url
 from preview_runtime.runner import PreviewInfo
 
 log = logging.getLogger(__name__)
@@ -315,6 +316,6 @@ async def app_answers(url: str) -> bool:
     try:
         # Not through an HTTP_PROXY of the environment: the workers reach each other directly.
         async with httpx.AsyncClient(timeout=3, trust_env=False) as client:
-            return (await client.get(address, headers=headers)).status_code == 200
+            return (await client.get(probe_url(str(address)), headers=headers)).status_code == 200
     except httpx.HTTPError:
         return False

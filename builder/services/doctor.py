@@ -16,9 +16,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from builder.services.preview_runners import local_limits
+from builder.services.preview_runners import local_egress_policy, local_limits
 from builder.settings import settings
 from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage, engine_problem
+from preview_runtime.local.egress import Refusal, registry_refusals
 from preview_runtime.local.limits import describe, find_cgroups
 from preview_runtime.local.sandbox import find_bubblewrap
 from preview_runtime.swarm.nodes import manager_problem
@@ -26,6 +27,7 @@ from preview_runtime.verify import find_chromium
 
 MIN_NODE_MAJOR = 22
 VERSION_TIMEOUT_S = 10
+REGISTRY_LOOKUP_TIMEOUT_S = 5
 
 
 class Check(BaseModel):
@@ -119,6 +121,24 @@ async def _traefik_check() -> Check:
     return Check(name="traefik", ok=True, detail="Traefik " + version.split()[-1])
 
 
+async def _registry_refusals() -> dict[str, Refusal | None] | None:
+    """The registries the local runner's egress proxy allows, and what it would refuse of them (their names looked up
+    as it looks them up); None when installs reach no registry (FORJA_PREVIEW_OFFLINE)."""
+    if settings.preview_offline:
+        return None
+    return await registry_refusals(local_egress_policy(), REGISTRY_LOOKUP_TIMEOUT_S)
+
+
+def _registries_check(registries: dict[str, Refusal | None] | None) -> Check:
+    if registries is None:
+        return Check(name="registries", ok=True, detail="Installs in previews use only seeded packages (FORJA_PREVIEW_OFFLINE).")
+    if refused := [refusal for refusal in registries.values() if refusal]:
+        detail = " ".join(refusal.advice or f"{_sentence(refusal.why)}." for refusal in refused)
+        return Check(name="registries", ok=False, detail=detail)
+    reached = ", ".join(registries) or "no registry (FORJA_PREVIEW_EGRESS_HOSTS is empty and no mirror is set)"
+    return Check(name="registries", ok=True, detail=f"Installs in sandboxed previews may reach {reached}.")
+
+
 def _chromium_check() -> Check:
     found = find_chromium(settings.chromium_path)
     if found is None:
@@ -185,9 +205,16 @@ def _swarm_readiness(engine: str | None, manager: str, image: ImageStatus) -> Ru
     )
 
 
-def _local_readiness(sandbox: Check) -> RunnerReadiness:
+def _local_readiness(sandbox: Check, registries: dict[str, Refusal | None] | None) -> RunnerReadiness:
     if off := _turned_off("local"):
         return off
+    # Only the refusals a setting would lift: a name that does not resolve fails installs under every runner.
+    if sandbox.ok and (blocked := [refusal.advice for refusal in (registries or {}).values() if refusal and refusal.advice]):
+        return RunnerReadiness(
+            ready=False,
+            reason="Its sandbox's egress proxy would refuse the installs, because previews may reach the package "
+            f"registries at public addresses only: {' '.join(blocked)}",
+        )
     if sandbox.ok:
         return RunnerReadiness(ready=True, reason="Runs previews on this machine in a bubblewrap sandbox.")
     if settings.allow_unsandboxed:
@@ -212,9 +239,11 @@ def _webcontainer_readiness() -> RunnerReadiness:
 
 async def diagnose(image: ImageStatus) -> DoctorReport:
     """Check everything at once; `image` is what the caller knows of the preview image."""
+    registries = asyncio.create_task(_registry_refusals())
     engine, manager, node, sandbox, traefik, limits = await asyncio.gather(
         engine_problem(), manager_problem(), _node_check(), _sandbox_check(), _traefik_check(), _limits_check()
     )
+    reached = await registries
     docker_check = Check(
         name="docker", ok=engine is None, detail=(_sentence(engine) + ".") if engine else "The Docker engine answers."
     )
@@ -226,7 +255,7 @@ async def diagnose(image: ImageStatus) -> DoctorReport:
     python = Check(name="python", ok=sys.version_info >= (3, 11), detail=sys.version.split()[0])
     runners = {
         "docker": _docker_readiness(engine, image),
-        "local": _local_readiness(sandbox),
+        "local": _local_readiness(sandbox, reached),
         "webcontainer": _webcontainer_readiness(),
         "swarm": _swarm_readiness(engine, manager, image),
     }
@@ -243,7 +272,18 @@ async def diagnose(image: ImageStatus) -> DoctorReport:
         auto_reason=why,
         requested=settings.preview_runner,
         runners=runners,
-        checks=[python, node, sandbox, limits, docker_check, image_check, traefik, _chromium_check(), _models_check()],
+        checks=[
+            python,
+            node,
+            sandbox,
+            limits,
+            _registries_check(reached),
+            docker_check,
+            image_check,
+            traefik,
+            _chromium_check(),
+            _models_check(),
+        ],
     )
 
 

@@ -294,12 +294,20 @@ class PreviewHub:
         await self._mark_stopped(preview_id)
         return True
 
-    async def push_files(self, key: str, changed: dict[str, bytes], deleted: list[str], version: int | None = None) -> None:
+    async def push_files(
+        self, key: str, changed: dict[str, bytes], deleted: list[str], version: int | None = None, *, own: bool = False
+    ) -> None:
         """Saved files into this worker's preview of the key (its dev server reloads); with `version`, the version it
-        shows from now on."""
+        shows from now on; `own`: Forja's own change, whose reloads stay out of the log."""
         preview_id = self._local.get(key)
         if preview_id is not None and self._manager is not None:
-            await translated(self._manager.push_files(preview_id, changed, deleted, version))
+            await translated(self._manager.push_files(preview_id, changed, deleted, version, own=own))
+
+    def expect_request(self, key: str, method: str, target: str) -> None:
+        """Forja is about to send this request to this worker's preview of the key (see PreviewManager.expect_request)."""
+        preview_id = self._local.get(key)
+        if preview_id is not None and self._manager is not None:
+            self._manager.expect_request(preview_id, method, target)
 
     async def run_command(self, key: str, command: str, timeout_s: float) -> CommandOutcome:
         """One shell line in this worker's preview of the key (see Runner.run_command)."""

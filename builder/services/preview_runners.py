@@ -14,9 +14,11 @@ from builder.settings import settings
 from preview_runtime import console_bridge, select_bridge
 from preview_runtime.annotate import annotate
 from preview_runtime.local import LocalRunner
+from preview_runtime.local.egress import EgressPolicy, registry_hosts
 from preview_runtime.local.limits import Limits
 from preview_runtime.local.upstream import UpstreamProxy
 from preview_runtime.manager import SERVER_RUNNERS
+from preview_runtime.page_scripts import add_to_pages
 from preview_runtime.runner import MachineRefused, Runner, RunnerError
 
 
@@ -134,6 +136,11 @@ def local_runner() -> Runner:
     )
 
 
+def local_egress_policy() -> EgressPolicy:
+    """What the local runner's sandboxed previews may reach (their egress proxy's policy, as spawn.py makes it)."""
+    return EgressPolicy(egress_hosts(), mirrors=registry_hosts(install_env()), upstream=UpstreamProxy.from_env(os.environ))
+
+
 def local_limits() -> Limits:
     """The Docker runner's per-preview limits, applied to a local preview's cgroup; plus its disk."""
     return Limits(
@@ -161,7 +168,10 @@ def running_copy(files: Mapping[str, bytes], select: bool = True, places: bool =
     """What a runner gets: the files, with the console bridge in their HTML pages (see console_bridge) and, for
     the project's own preview, Select mode's script (see select_bridge); with `places` (while Select mode is on),
     its components marked with their source places too (see annotate). Share links run a version as written."""
+    origins = settings.builder_origins
+    # The console bridge first, so it hears errors from every script after it.
+    scripts = [console_bridge.script(origins)]
     if select:
-        files = select_bridge.inject(annotate(files) if places else files, settings.builder_origins)
-    # Last, so the console bridge is the head's first script and hears errors from everything after it.
-    return console_bridge.inject(files, settings.builder_origins)
+        files = annotate(files) if places else files
+        scripts.append(select_bridge.script(origins))
+    return add_to_pages(files, scripts)

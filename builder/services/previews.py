@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 # Asked before a new preview starts or a parked one wakes (not when a running one is reused); raises to refuse it.
 Admit = Callable[[str], Awaitable[None]]
 
+SELECT_ON = "Select mode on: the preview's components carry their source places while it lasts."
+SELECT_OFF = "Select mode off: the preview's components are as written again."
+
 
 def plan_of(tree: Mapping[str, bytes]) -> RunPlan:
     try:
@@ -197,6 +200,12 @@ class PreviewService:
         except ValueError:
             return False
 
+    def expect_request(self, project_id: str, method: str, target: str) -> None:
+        """Forja itself is about to send this request to the project's preview (its checking browser): its access line
+        stays out of the log. Only where this worker runs the preview: one of another worker's is not told (its line
+        shows), which a check meets only when another worker started the preview meanwhile."""
+        self._hub.expect_request(project_key(project_id), method, target)
+
     async def run_checks(self, project_id: str, timeout_s: float) -> list[CheckResult]:
         """The current version's own checks (preview_runtime.checks), one after the other in the project's running
         preview, all within `timeout_s`: each may use what is left, and one with nothing left is skipped."""
@@ -299,8 +308,10 @@ class PreviewService:
         marked = annotate(tree)
         changed = {path: marked[path] if on else data for path, data in tree.items() if marked[path] != data}
         if changed:
+            # Forja's own push: the dev server's reloads of it stay out of the log (echoes.py), this sentence says it.
+            self._logs.emit(project_id, SELECT_ON if on else SELECT_OFF)
             try:
-                await self._hub.push_files(key, running_copy(changed, places=on), [])
+                await self._hub.push_files(key, running_copy(changed, places=on), [], own=True)
             except PreviewError as exc:
                 self._logs.emit(project_id, f"Could not update the running preview for Select mode: {exc}")
 

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TypeVar
 
 from builder.errors import NotFound, PreviewError, PreviewRefused, QuotaExceeded
@@ -139,8 +140,10 @@ class VerificationService:
         status("Checking the app in a browser...")
         tree = await self._store.read_tree(project_id)
         routes = main_routes(tree) if plan_for(tree).has_server else []
+        # Its requests are Forja's own, not the person's: the dev server's lines for them stay out of the log.
+        expect = partial(self._previews.expect_request, project_id)
         try:
-            report = await self._timed(timings, "browser", self.checker.check(info.url, routes))
+            report = await self._timed(timings, "browser", self.checker.check(info.url, routes, expect=expect))
         except BrowserUnavailable as exc:
             return "unchecked", [Problem(kind="check", message=str(exc))], None
         return ("problems" if report.problems else "passed"), list(report.problems), report.screenshot

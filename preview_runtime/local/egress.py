@@ -10,6 +10,10 @@ inside_bridge.py) to a unix socket this proxy serves. It tunnels (CONNECT) and f
 - the registry mirrors the operator configured (npm_config_registry, PIP_INDEX_URL...), on the port of their URL,
   whatever they resolve to: a company's mirror usually lives on a private address and a port of its own.
 
+A registry name that resolves to an address that is not public here (split-horizon DNS sending registry.npmjs.org to
+a company mirror) is refused like any other, and the refusal names the setting that makes it a mirror (Forja's
+FORJA_NPM_REGISTRY and FORJA_PIP_INDEX_URL become npm_config_registry and PIP_INDEX_URL).
+
 Behind a corporate proxy (upstream.py) allowed names are reached through it, by name: it resolves them, not this
 machine, so the address rule cannot apply (an address written as such still is checked).
 """
@@ -37,6 +41,16 @@ _REGISTRY_VARS = ("npm_config_registry", "NPM_CONFIG_REGISTRY", "PIP_INDEX_URL",
 _PORTS = (443, 80)
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 _CONNECT_TIMEOUT_S = 15
+# The setting that makes each default registry a mirror, and its value for that registry itself.
+MIRROR_SETTINGS = {
+    "registry.npmjs.org": ("FORJA_NPM_REGISTRY", "https://registry.npmjs.org/"),
+    "registry.yarnpkg.com": ("FORJA_NPM_REGISTRY", "https://registry.yarnpkg.com/"),
+    "pypi.org": ("FORJA_PIP_INDEX_URL", "https://pypi.org/simple/"),
+    "files.pythonhosted.org": ("FORJA_PIP_INDEX_URL", "https://pypi.org/simple/"),
+}
+# pypi.org's index links each package's files on files.pythonhosted.org: pypi.org as a mirror (a split-horizon name
+# for a company's proxy) serves both.
+_FILES_OF = {"pypi.org": "files.pythonhosted.org"}
 _REASONS = {403: "Forbidden", 405: "Method Not Allowed", 502: "Bad Gateway"}
 
 # host, port -> its addresses (numeric), as the system's resolver gives them.
@@ -59,19 +73,42 @@ def registry_hosts(env: Mapping[str, str]) -> set[tuple[str, int]]:
                 port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
                 if parts.hostname and port:
                     found.add((_name(parts.hostname), port))
+                    if files := _FILES_OF.get(_name(parts.hostname)):
+                        found.add((files, port))
     return found
 
 
-def address_refusal(address: str) -> str | None:
-    """Why a connection to this (numeric) address is refused, or None for a public address."""
+def _not_public(address: str) -> str | None:
+    """What a (numeric) address is when it is not a public one, or None."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     if ip.is_loopback or ip.is_unspecified:
-        return f"{address} is this machine"
+        return "this machine"
     if ip.is_multicast or ip.is_link_local or ip.is_private or not ip.is_global:
-        return f"{address} is not a public address"
+        return "not a public address"
     return None
+
+
+def address_refusal(address: str) -> str | None:
+    """Why a connection to this (numeric) address is refused, or None for a public address."""
+    what = _not_public(address)
+    return f"{address} is {what}" if what else None
+
+
+def mirror_advice(host: str, address: str) -> str:
+    """What allows an allowed registry whose name resolves to `address`, which is not public: the setting that makes it
+    a mirror (a mirror may be at any address)."""
+    setting = MIRROR_SETTINGS.get(_name(host))
+    to = (
+        f"set {setting[0]}={setting[1]} (or your mirror's own address)"
+        if setting
+        else "set FORJA_NPM_REGISTRY or FORJA_PIP_INDEX_URL to its URL"
+    )
+    return (
+        f"{host} resolves to {address} here, which is {_not_public(address)}. If that is this network's own mirror "
+        f"of it (a company mirror, split-horizon DNS), {to}: Forja allows the registry set there at any address."
+    )
 
 
 def _name(host: str) -> str:
@@ -84,6 +121,14 @@ def _is_address(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a target is refused; and, when a setting would allow it, which (a sentence)."""
+
+    why: str
+    advice: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,28 +166,44 @@ class EgressPolicy:
             return f"port {port} is not https (443) or http (80)"
         return None
 
-    async def route(self, scheme: Scheme, host: str, port: int) -> Route | str:
+    async def route(self, scheme: Scheme, host: str, port: int) -> Route | Refusal:
         """How to reach host:port, or why it is refused."""
         if why := self.name_refusal(host, port):
-            return why
+            return Refusal(why)
         if not self.is_mirror(host, port) and _is_address(host) and (why := address_refusal(host)):
-            return why  # an upstream proxy may reach private networks: an address needs no resolver to be refused
+            return Refusal(why)  # an upstream proxy may reach private networks: an address needs no resolver to be refused
         if self.upstream is not None and (server := self.upstream.server_for(scheme, host, port)) is not None:
             return Route(via=server)
-        addresses, why = await self.addresses(host, port)
-        return why or Route(addresses=tuple(addresses))
+        return await self.addresses(host, port)
 
-    async def addresses(self, host: str, port: int) -> tuple[list[str], str | None]:
+    async def addresses(self, host: str, port: int) -> Route | Refusal:
         """The addresses to connect to, or a refusal: but for a mirror, one address that is not public refuses them
         all."""
         try:
             found = await self.resolve(host, port)
         except OSError as exc:
-            return [], f"{host} does not resolve ({exc})"
+            return Refusal(f"{host} does not resolve ({exc})")
         for address in found if not self.is_mirror(host, port) else ():
             if why := address_refusal(address):
-                return [], why
-        return (found, None) if found else ([], f"{host} has no address")
+                return Refusal(why, mirror_advice(host, address))
+        return Route(addresses=tuple(found)) if found else Refusal(f"{host} has no address")
+
+
+async def registry_refusals(policy: EgressPolicy, within_s: float) -> dict[str, Refusal | None]:
+    """Each registry `policy` allows (its allowed names on https, its mirrors on their ports), their names looked up
+    now, and what it would refuse of them (None: nothing); a name with no answer within `within_s` seconds counts as
+    not resolving."""
+    targets = sorted({(host, 443) for host in policy.hosts} | set(policy.mirrors))
+
+    async def refusal(host: str, port: int) -> Refusal | None:
+        try:
+            route = await asyncio.wait_for(policy.route("http" if port == 80 else "https", host, port), within_s)
+        except TimeoutError:
+            return Refusal(f"{host} did not resolve within {within_s:.0f} s")
+        return route if isinstance(route, Refusal) else None
+
+    found = await asyncio.gather(*(refusal(host, port) for host, port in targets))
+    return {host: refused for (host, _), refused in zip(targets, found, strict=True)}
 
 
 @dataclass
@@ -175,8 +236,8 @@ class EgressProxy:
             origin = (url.path or "/") + (f"?{url.query}" if url.query else "")
             length = request.body_length()
         route = await self.policy.route(scheme, host, port)
-        if isinstance(route, str):
-            await self._answer(writer, host, route, 403)
+        if isinstance(route, Refusal):
+            await self._answer(writer, host, route.why, 403, route.advice)
             return
         try:
             upstream = await self._open(route, scheme, host, port)
@@ -221,13 +282,14 @@ class EgressProxy:
             raise OSError(f"it answered {status}")
         return streams
 
-    async def _answer(self, writer: asyncio.StreamWriter, host: str, why: str, status: int) -> None:
+    async def _answer(self, writer: asyncio.StreamWriter, host: str, why: str, status: int, advice: str = "") -> None:
         """Refuse (or, 502, fail) the request: said in the preview's log once per host, answered to the client."""
         if status == 502:
             told, answer = f"Could not reach {host}: {why}.", f"Forja could not reach {host}: {why}.\n"
         else:
-            told = f"Blocked a connection to {host} ({why}): previews may reach only the package registries."
-            answer = f"Forja refused this connection: {why}. Previews may reach only the package registries.\n"
+            advice = f" {advice}" if advice else ""
+            told = f"Blocked a connection to {host} ({why}): previews may reach only the package registries.{advice}"
+            answer = f"Forja refused this connection: {why}. Previews may reach only the package registries.{advice}\n"
         if host not in self._told:
             self._told.add(host)
             self.say(told)

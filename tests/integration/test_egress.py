@@ -20,7 +20,16 @@ from pathlib import Path
 import pytest
 
 from preview_runtime.local import LocalRunner
-from preview_runtime.local.egress import DEFAULT_EGRESS_HOSTS, EgressPolicy, EgressProxy, Resolver, registry_hosts
+from preview_runtime.local.egress import (
+    DEFAULT_EGRESS_HOSTS,
+    EgressPolicy,
+    EgressProxy,
+    Refusal,
+    Resolver,
+    Route,
+    registry_hosts,
+    registry_refusals,
+)
 from preview_runtime.local.upstream import UpstreamProxy
 from tests.integration.test_local_isolation import PROBE, _bwrap_or_fail_in_ci, _log, _running, _spec
 
@@ -273,3 +282,79 @@ async def test_a_sandboxed_preview_reaches_a_configured_mirror_over_plain_http(t
             assert len(heads) == 1 and heads[0].startswith(b"GET /left-pad HTTP/1.1\r\n"), heads
         finally:
             await runner.close()
+
+
+def names_at(addresses: dict[str, str]) -> Resolver:
+    """A resolver knowing only these names, each at its (made up) address; nothing is looked up or connected to."""
+
+    async def resolve(host: str, _port: int) -> list[str]:
+        if host in addresses:
+            return [addresses[host]]
+        raise OSError(f"{host} is not a name this test knows")
+
+    return resolve
+
+
+async def test_a_registry_resolving_to_an_address_that_is_not_public_is_refused_naming_the_setting_that_allows_it() -> None:
+    """Split-horizon DNS sends the registries' names to a company's mirror on private addresses: the refusal in the
+    preview's log says which name, where it resolved, and the setting that makes it a mirror; with that setting, the
+    same names are allowed."""
+    private = {"registry.npmjs.org": "10.1.2.3", "pypi.org": "192.168.7.8", "files.pythonhosted.org": "192.168.7.9"}
+    said: list[str] = []
+    async with served(EgressProxy(EgressPolicy(resolve=names_at(private)), said.append)) as path:
+        for host in private:
+            answer = await exchange(path, f"CONNECT {host}:443 HTTP/1.1\r\n\r\n".encode())
+            assert answer.startswith(b"HTTP/1.1 403") and b"resolves to" in answer, answer
+    assert said == [
+        "Blocked a connection to registry.npmjs.org (10.1.2.3 is not a public address): previews may reach only the "
+        "package registries. registry.npmjs.org resolves to 10.1.2.3 here, which is not a public address. If that is "
+        "this network's own mirror of it (a company mirror, split-horizon DNS), set "
+        "FORJA_NPM_REGISTRY=https://registry.npmjs.org/ (or your mirror's own address): Forja allows the registry set "
+        "there at any address.",
+        "Blocked a connection to pypi.org (192.168.7.8 is not a public address): previews may reach only the package "
+        "registries. pypi.org resolves to 192.168.7.8 here, which is not a public address. If that is this network's "
+        "own mirror of it (a company mirror, split-horizon DNS), set FORJA_PIP_INDEX_URL=https://pypi.org/simple/ (or "
+        "your mirror's own address): Forja allows the registry set there at any address.",
+        "Blocked a connection to files.pythonhosted.org (192.168.7.9 is not a public address): previews may reach only "
+        "the package registries. files.pythonhosted.org resolves to 192.168.7.9 here, which is not a public address. "
+        "If that is this network's own mirror of it (a company mirror, split-horizon DNS), set "
+        "FORJA_PIP_INDEX_URL=https://pypi.org/simple/ (or your mirror's own address): Forja allows the registry set "
+        "there at any address.",
+    ]
+
+    # What doctor asks: the same refusals, looked up through the same policy, for every allowed name.
+    refused = await registry_refusals(EgressPolicy(resolve=names_at(private)), 5)
+    assert set(refused) == set(DEFAULT_EGRESS_HOSTS)
+    for host in private:
+        assert (refusal := refused[host]) is not None and refusal.advice.startswith(f"{host} resolves to"), refusal
+    assert refused["registry.yarnpkg.com"] == Refusal(
+        "registry.yarnpkg.com does not resolve (registry.yarnpkg.com is not a name this test knows)"
+    )
+
+    # The settings' values named there (as the preview's environment carries them) make the names mirrors: allowed.
+    mirrors = registry_hosts({"npm_config_registry": "https://registry.npmjs.org/", "PIP_INDEX_URL": "https://pypi.org/simple/"})
+    assert mirrors == {("registry.npmjs.org", 443), ("pypi.org", 443), ("files.pythonhosted.org", 443)}
+    allowed = EgressPolicy(resolve=names_at(private), mirrors=mirrors)
+    for host, address in private.items():
+        assert await allowed.route("https", host, 443) == Route(addresses=(address,))
+    assert {host: refusal for host, refusal in (await registry_refusals(allowed, 5)).items() if refusal} == {
+        "registry.yarnpkg.com": refused["registry.yarnpkg.com"]
+    }
+
+
+async def test_a_sandboxed_preview_s_log_names_the_setting_when_a_registry_resolves_to_this_machine(tmp_path: Path) -> None:
+    """The same through a real sandbox and the system's resolver: `localhost`, allowed as a registry here, stands for a
+    registry name that resolves to an address previews may not reach (it resolves on this machine, no query leaves it)."""
+    _bwrap_or_fail_in_ci()
+    runner = LocalRunner(tmp_path / "work", sandbox=True, egress_hosts=["localhost"])
+    try:
+        lines, sink = _log()
+        dev = "curl -sS --noproxy '' -o /dev/null https://localhost/ ; python probe.py"
+        await runner.start(_spec("private1", {"probe.py": PROBE}, dev), sink)  # pyright: ignore[reportArgumentType]
+        await _running(runner, "private1")
+        blocked = [line for line in lines if line.startswith("Blocked a connection to localhost")]
+        assert len(blocked) == 1, lines
+        assert " resolves to " in blocked[0] and "which is this machine" in blocked[0], blocked
+        assert "set FORJA_NPM_REGISTRY or FORJA_PIP_INDEX_URL to its URL" in blocked[0], blocked
+    finally:
+        await runner.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from builder.errors import PreviewError
 from builder.models import LOCAL_USER_ID
 from builder.services import Services
 from preview_runtime.docker.image import ImageState, PreviewImage, image_exists
-from tests.conftest import free_port, served
+from tests.conftest import NO_REGISTRY_NAMES, free_port, served
 from tests.docker_fixtures import docker_engine, docker_test_network, preview_image  # noqa: F401 - fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,8 +33,9 @@ PACKAGE = json.dumps({"name": "boxed", "version": "1.0.0", "scripts": {"dev": "n
 
 
 def doctor(env: dict[str, str], path: str | None = None) -> tuple[int, dict]:
-    """`python -m builder doctor --json` as a person runs it, with no Forja answering on its port."""
-    full = {**os.environ, "FORJA_PORT": str(free_port()), **env}
+    """`python -m builder doctor --json` as a person runs it, with no Forja answering on its port (and no registry
+    name to look up, unless `env` sets some)."""
+    full = {**os.environ, "FORJA_PORT": str(free_port()), **NO_REGISTRY_NAMES, **env}
     if path is not None:
         full["PATH"] = path
     done = subprocess.run(
@@ -254,3 +256,41 @@ def test_doctor_without_bubblewrap(tmp_path: Path) -> None:
     assert "WITHOUT a sandbox" in report["runners"]["local"]["reason"]
     # Keys are named, never shown.
     assert "sk-" not in json.dumps(report)
+
+
+def test_doctor_says_which_registry_resolves_where_previews_may_not_go_and_the_setting_that_allows_it() -> None:
+    """Split-horizon DNS sending a registry's name to a company mirror on a private address: the local runner's egress
+    proxy would refuse its installs, so doctor calls it not ready, naming the setting that makes the name a mirror.
+    `localhost` stands for such a name: it resolves on this machine, and no query leaves it."""
+    base = {"DOCKER_HOST": "unix:///nonexistent/docker.sock", "FORJA_PREVIEW_RUNNER": "local"}
+    code, report = doctor({**base, "FORJA_PREVIEW_EGRESS_HOSTS": "localhost"})
+    assert code == 1 and report["auto"] == "none"
+    local = report["runners"]["local"]
+    assert local["ready"] is False
+    assert local["reason"].startswith("Its sandbox's egress proxy would refuse the installs")
+    said = re.compile(
+        r"localhost resolves to (127\.0\.0\.1|::1) here, which is this machine\. If that is this network's own mirror "
+        r"of it \(a company mirror, split-horizon DNS\), set FORJA_NPM_REGISTRY or FORJA_PIP_INDEX_URL to its URL"
+    )
+    assert said.search(local["reason"]), local["reason"]
+    checks = {check["name"]: check for check in report["checks"]}
+    assert checks["registries"]["ok"] is False and said.search(checks["registries"]["detail"])
+
+    # Set as the npm registry, the name is a mirror, which may be at any address: the local runner is ready.
+    code, report = doctor({**base, "FORJA_PREVIEW_EGRESS_HOSTS": "localhost", "FORJA_NPM_REGISTRY": "https://localhost/"})
+    assert code == 0 and report["runners"]["local"] == {
+        "ready": True,
+        "reason": "Runs previews on this machine in a bubblewrap sandbox.",
+    }
+    checks = {check["name"]: check for check in report["checks"]}
+    assert checks["registries"] == {
+        "name": "registries",
+        "ok": True,
+        "detail": "Installs in sandboxed previews may reach localhost.",
+    }
+
+    # Installs that reach no registry (offline) have nothing to be refused.
+    code, report = doctor({**base, "FORJA_PREVIEW_EGRESS_HOSTS": "localhost", "FORJA_PREVIEW_OFFLINE": "true"})
+    assert code == 0 and report["runners"]["local"]["ready"] is True
+    checks = {check["name"]: check for check in report["checks"]}
+    assert checks["registries"]["ok"] is True and "FORJA_PREVIEW_OFFLINE" in checks["registries"]["detail"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from preview_runtime import console_bridge
+from preview_runtime.page_scripts import add_to_pages
 from preview_runtime.plan import browser_plan_for
 
 ORIGINS = ["http://127.0.0.1:3000"]
@@ -14,7 +15,7 @@ def test_bridge_goes_first_in_the_head_of_every_page() -> None:
         "about.htm": b"<HTML><HEAD lang=en></HEAD></HTML>",
         "app.js": b"console.log('<head>')",
     }
-    out = console_bridge.inject(files, ORIGINS)
+    out = add_to_pages(files, [console_bridge.script(ORIGINS)])
     assert out["app.js"] == files["app.js"]
     for path in ("index.html", "about.htm"):
         head_end = out[path].lower().index(b"<head") + out[path][out[path].lower().index(b"<head") :].index(b">") + 1
@@ -25,10 +26,11 @@ def test_bridge_goes_first_in_the_head_of_every_page() -> None:
 
 def test_bridge_keeps_the_doctype_first_and_is_added_once() -> None:
     page = b"<!DOCTYPE html>\n<h1>No head</h1>"
-    once = console_bridge.inject({"index.html": page}, ORIGINS)
+    bridge = [console_bridge.script(ORIGINS)]
+    once = add_to_pages({"index.html": page}, bridge)
     assert once["index.html"].startswith(b"<!DOCTYPE html><script data-forja-console>")
-    assert console_bridge.inject(once, ORIGINS) == once
-    assert console_bridge.inject({"index.html": page}, []) == {"index.html": page}
+    assert add_to_pages(once, bridge) == once
+    assert add_to_pages({"index.html": page}, []) == {"index.html": page}
 
 
 def test_browser_plan_only_for_front_end_projects() -> None:

@@ -12,7 +12,8 @@ from builder.generation.picked import new_text_request, picked_from_message, wit
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.services.text_edits import TextChange, locate, replace_in_component, replace_in_page, version_message
 from preview_runtime.annotate import ATTRIBUTE, EXTENSIONS, annotate, annotate_source
-from preview_runtime.select_bridge import MARKER, inject
+from preview_runtime.page_scripts import add_to_pages
+from preview_runtime.select_bridge import MARKER, script
 
 CORPUS = Path(__file__).resolve().parents[2] / ".cache" / "corpus"
 PLACE = re.compile(rf' {ATTRIBUTE}="(?P<path>[^"]+):(?P<line>\d+):(?P<col>\d+)"')
@@ -129,10 +130,11 @@ def test_pug_templates_and_other_files_are_left_alone() -> None:
 
 def test_select_script_goes_into_html_pages_only_of_the_running_copy() -> None:
     files = {"index.html": b"<!doctype html><html><head><title>t</title></head><body></body></html>", "a.css": b"x"}
-    out = inject(files, ["http://localhost:3000"])
+    select = [script(["http://localhost:3000"])]
+    out = add_to_pages(files, select)
     assert out["index.html"].startswith(b"<!doctype html><html><head><script " + MARKER.encode())
     assert b'["http://localhost:3000"]' in out["index.html"] and out["a.css"] == b"x"
-    assert inject(out, ["http://localhost:3000"])["index.html"].count(MARKER.encode()) == 1
+    assert add_to_pages(out, select)["index.html"].count(MARKER.encode()) == 1
 
 
 # -- direct text edits ----------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/phase.sh
 
 REQUIREMENTS=${1:?which requirements file}
-RUN_LOG=${RUN_LOG:?where the tools' output goes}
+RUN_LOG=${RUN_LOG:?where the output of pip and apt goes}
 mkdir -p "$(dirname "$RUN_LOG")"
 : >"$RUN_LOG"
 

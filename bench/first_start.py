@@ -161,8 +161,6 @@ def main() -> int:
         print("second start:")
         second = start(clone, env, wait_for_starters=False)
         report("First start", first)
-        if first.starters_s is not None:
-            print(f"  (the starters' packages, fetched in the background after that: {first.starters_s:.0f} s)")
         report("Second start", second)
         print(
             f"\nOn disk: .venv {size(clone / '.venv')}, .web {size(clone / '.web')}, npm cache {size(root / 'cache' / 'npm')}, "

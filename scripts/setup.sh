@@ -17,17 +17,15 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
   echo "Install it (Debian/Ubuntu: sudo apt-get install python3 python3-venv) or set PYTHON=/path/to/python3.11." >&2
   exit 1
 fi
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv >>"$RUN_LOG" 2>&1 || {
-    echo "Could not create .venv. On Debian/Ubuntu: sudo apt-get install python3-venv" >&2
-    exit 1
-  }
-fi
 
 install_requirements() {
+  if [ ! -x .venv/bin/python ] && ! "$PYTHON" -m venv .venv; then
+    echo "Could not create .venv. On Debian/Ubuntu: sudo apt-get install python3-venv"
+    return 1
+  fi
   .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -r "$REQUIREMENTS"
 }
-# requirements-dev.txt includes requirements.txt: the stamp covers both.
+# requirements-dev.txt includes requirements.txt: the stamp covers both. It lives in .venv, so a new .venv has none.
 stamp=.venv/.$(basename "$REQUIREMENTS" .txt).sha256
 want=$(cat requirements.txt "$REQUIREMENTS" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then

@@ -3,9 +3,12 @@ when a phase fails, the end of the run log, where the whole output of pip, npm, 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 NAME_WIDTH = 24
+FIRST_ERROR = re.compile(r"^(npm error|ERROR:|Error:|Traceback \(most recent call last\))")
+ERROR_LINES = 12
 
 
 def duration(seconds: float) -> str:
@@ -19,11 +22,18 @@ def phase_line(name: str, seconds: float, note: str = "") -> str:
 
 
 def log_tail(log: Path, lines: int = 25) -> str:
+    """The log's last lines; when a tool's first error is further up (npm and Reflex print their debug lines after
+    it), that error's first lines too."""
     try:
-        text = log.read_text(errors="replace")
+        text = log.read_text(errors="replace").splitlines()
     except OSError:
         return "  (the log could not be read)"
-    return "\n".join(f"  {line}" for line in text.splitlines()[-lines:])
+    end = len(text) - lines
+    first = next((number for number, line in enumerate(text) if FIRST_ERROR.search(line)), None)
+    shown = text[-lines:]
+    if first is not None and first < end:
+        shown = [*text[first : min(first + ERROR_LINES, end)], "...", *text[-(lines - ERROR_LINES) :]]
+    return "\n".join(f"  {line}" for line in shown)
 
 
 def failure(what: str, seconds: float, log: Path) -> str:

@@ -80,7 +80,9 @@ class Server:
             self._on_event(self.events.get())
 
     def _on_event(self, event: list[str]) -> None:
-        if event[0] == "phase":
+        if event[0] == "begin":
+            self.phase, self.phase_began = event[1], time.monotonic()
+        elif event[0] == "phase":
             _, name, seconds, note = event
             print(phase_line(name, float(seconds), note), flush=True)
             self.phase, self.phase_began = "Page build", time.monotonic()

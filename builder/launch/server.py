@@ -27,8 +27,8 @@ PORT_TAKEN = 3
 
 
 class Phases:
-    """Times this process's phases and reports each as a line on the events pipe: `phase<TAB>name<TAB>seconds<TAB>note`,
-    then `serving` when the server starts."""
+    """Times this process's phases and reports them as lines on the events pipe: `begin<TAB>name` when one that may
+    fail on its own starts, `phase<TAB>name<TAB>seconds<TAB>note` when one ends, `serving` when the server starts."""
 
     def __init__(self, events: TextIO) -> None:
         self.events = events
@@ -46,6 +46,7 @@ class Phases:
 
     def timed_packages(self, install: Callable[..., Any]) -> Callable[..., Any]:
         def install_and_report(*args: Any, **kwargs: Any) -> Any:
+            self.send("begin", "Page packages (npm)")
             began = time.monotonic()
             result = install(*args, **kwargs)
             self.packages_s += time.monotonic() - began

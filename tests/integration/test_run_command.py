@@ -81,6 +81,32 @@ def test_the_run_command_refuses_a_taken_port_before_it_builds(tmp_path: Path, s
     assert not (tmp_path / "run.log").exists()  # refused before any phase ran
 
 
+def test_a_phase_that_fails_shows_its_error_and_where_the_log_is(tmp_path: Path) -> None:
+    closed = free_port()  # nothing listens there: the page's npm install is refused at once, on this machine
+    env = {
+        **run_command_env(tmp_path, free_port(), free_port()),
+        "REFLEX_WEB_WORKDIR": str(tmp_path / "web"),
+        "NPM_CONFIG_REGISTRY": f"http://127.0.0.1:{closed}/",
+        "npm_config_cache": str(tmp_path / "npm-cache"),
+        "npm_config_fetch_retries": "0",
+    }
+    log = tmp_path / "run.log"
+    done = subprocess.run(
+        [sys.executable, "-m", "builder.launch", "--log", str(log)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 1
+    assert PHASE.fullmatch(done.stdout.splitlines()[0]) and done.stdout.startswith("Database ")
+    assert done.stderr.startswith("Page packages (npm) failed after ")
+    assert "  npm error code ECONNREFUSED\n" in done.stderr
+    assert done.stderr.endswith(f"The whole log: {log}\n")
+    assert "Initializing builder" in log.read_text() and "Initializing builder" not in done.stdout + done.stderr
+
+
 @contextmanager
 def run_command(env: dict[str, str], console: Path) -> Iterator[subprocess.Popen[bytes]]:
     """The run command's Python half, its console in `console` and its log beside it."""

@@ -7,7 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from builder.launch.console import phase_line
+from builder.launch.console import failure, phase_line
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -41,3 +41,22 @@ def test_a_failed_phase_shows_the_end_of_its_output_and_where_the_log_is(tmp_pat
 def test_python_phase_lines() -> None:
     assert phase_line("Page build", 71.4) == "Page build .............. 71 s"
     assert phase_line("Page build", 4.31, "unchanged") == "Page build .............. unchanged, 4.3 s"
+
+
+def test_a_failure_shows_the_first_error_above_the_tools_debug_lines(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    npm = [
+        "npm http fetch GET http://127.0.0.1:9/yaml attempt 1 failed with ECONNREFUSED",
+        "npm error code ECONNREFUSED",
+        "npm error FetchError: request to http://127.0.0.1:9/yaml failed",
+    ]
+    log.write_text("\n".join(["Compiling...", *npm, *(f"npm silly unfinished npm timer {n}" for n in range(40))]) + "\n")
+    shown = failure("Page build", 9.1, log)
+    assert shown.startswith("Page build failed after 9.1 s. The end of its output:\n")
+    assert "  npm error code ECONNREFUSED\n  npm error FetchError" in shown
+    assert "  npm silly unfinished npm timer 39\n" in shown
+    assert "npm http fetch" not in shown and "Compiling" not in shown
+    assert shown.endswith(f"The whole log: {log}")
+
+    log.write_text("\n".join(f"line {n}" for n in range(30)) + "\n")
+    assert failure("Page build", 1, log).splitlines()[1:-1] == [f"  line {n}" for n in range(5, 30)]

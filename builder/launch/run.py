@@ -46,6 +46,11 @@ def answers(base: str) -> bool:
         return False
 
 
+def exit_status(returncode: int) -> int:
+    """As a shell reports it: 128 + the signal's number for a process a signal ended."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
 def _read_events(pipe: TextIO, events: queue.Queue[list[str]]) -> None:
     for line in pipe:
         events.put(line.rstrip("\n").split("\t"))
@@ -131,7 +136,7 @@ class Server:
             starters.report_if_done()
             time.sleep(0.5)
         starters.stop()
-        return 0 if self.stopping and code in (0, -signal.SIGTERM, -signal.SIGINT) else code
+        return 0 if self.stopping and code in (0, -signal.SIGTERM, -signal.SIGINT) else exit_status(code)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     base, shown = page_address()
     if not server.wait_until_answering(base):
         code = server.process.wait()
-        return 0 if server.stopping else max(code, 1)
+        return 0 if server.stopping else exit_status(code) or 1
     print(f"Forja is running at {shown}", flush=True)
     return server.wait(StarterPackages(args.log))
 

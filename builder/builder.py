@@ -27,7 +27,8 @@ from builder.state.signin import SignInState
 from builder.state.workspace import WorkspaceState
 from preview_runtime.local.environment import make_undumpable
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+# One threshold for Forja and its libraries: at INFO, httpx alone logs every request the previews' proxy checks make.
+logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 log = logging.getLogger("builder")
 
 

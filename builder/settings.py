@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address the builder listens on.")
     port: int = Field(default=3000, description="Port of the builder (page, API and websocket share it).")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="warning",
+        description="Least severe log record Forja's console shows, Forja's own and its libraries' alike: warning keeps "
+        "the console calm; info adds Forja's notes and the libraries' (each HTTP request httpx makes, for example).",
+    )
     public_url: str = Field(default="", description="Address people open; empty means http://HOST:PORT.")
     allowed_hosts: str = Field(
         default="",

@@ -127,6 +127,25 @@ def listeners_of(pid: int, proc: Path = Path("/proc")) -> list[Listener]:
     return sorted(seen.values(), key=lambda item: item.port)
 
 
+def listening_on(port: int, proc: Path = Path("/proc")) -> dict[int, Listener]:
+    """The processes listening on `port` in this network namespace, by pid; empty when none can be seen (a process of
+    another user, or none at all)."""
+    text = ""
+    for table in ("tcp", "tcp6"):
+        try:
+            text += (proc / "net" / table).read_text()
+        except OSError:
+            continue
+    sockets = {listener.inode: listener for listener in parse_table(text) if listener.port == port}
+    found: dict[int, Listener] = {}
+    if not sockets:
+        return found
+    for entry in proc.iterdir():
+        if entry.name.isdigit() and (held := _socket_inodes(entry) & sockets.keys()):
+            found[int(entry.name)] = sockets[min(held)]
+    return found
+
+
 def _socket_inodes(process: Path) -> set[int]:
     found: set[int] = set()
     try:

@@ -239,7 +239,7 @@ class PreviewProxy:
         await asyncio.to_thread(self._not_found.stop)
         await asyncio.to_thread(self._waking.stop)
 
-    def _leftover_pid(self) -> int | None:
+    def leftover_pid(self) -> int | None:
         """The pid of a Traefik left by a Forja that died (it ran in its own session), still running our config."""
         pid_file = self.state_dir / "traefik.pid"
         try:
@@ -254,7 +254,7 @@ class PreviewProxy:
         return None
 
     async def _kill_leftover(self) -> None:
-        pid = self._leftover_pid()
+        pid = self.leftover_pid()
         if pid is None:
             return
         log.info("stopping a Traefik left by a previous Forja (pid %s)", pid)

@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Create .venv and install requirements.txt into it; a second run with unchanged
-# requirements installs nothing. Sourced by scripts/run.sh and scripts/test.sh.
+# Sourced by scripts/run.sh (with requirements.txt: what running needs) and scripts/test.sh (requirements-dev.txt: that
+# and the tests' tools). Creates .venv and installs the given file into it, one line per phase on the console and the
+# tools' output in $RUN_LOG; a second run with unchanged requirements installs nothing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/phase.sh
+
+REQUIREMENTS=${1:?which requirements file}
+RUN_LOG=${RUN_LOG:?where the output of pip and apt goes}
+mkdir -p "$(dirname "$RUN_LOG")"
+: >"$RUN_LOG"
 
 PYTHON=${PYTHON:-python3}
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
@@ -10,19 +17,22 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
   echo "Install it (Debian/Ubuntu: sudo apt-get install python3 python3-venv) or set PYTHON=/path/to/python3.11." >&2
   exit 1
 fi
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv || {
-    echo "Could not create .venv. On Debian/Ubuntu: sudo apt-get install python3-venv" >&2
-    exit 1
-  }
-fi
-stamp=.venv/.requirements.sha256
-want=$(sha256sum requirements.txt | cut -d' ' -f1)
+
+install_requirements() {
+  if [ ! -x .venv/bin/python ] && ! "$PYTHON" -m venv .venv; then
+    echo "Could not create .venv. On Debian/Ubuntu: sudo apt-get install python3-venv"
+    return 1
+  fi
+  .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -r "$REQUIREMENTS"
+}
+# requirements-dev.txt includes requirements.txt: the stamp covers both. It lives in .venv, so a new .venv has none.
+stamp=.venv/.$(basename "$REQUIREMENTS" .txt).sha256
+want=$(cat requirements.txt "$REQUIREMENTS" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "Installing Python packages into .venv (first run takes a few minutes)..."
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -r requirements.txt
-  echo "$want" > "$stamp"
+  phase "Python packages" install_requirements
+  echo "$want" >"$stamp"
+else
+  phase_line "Python packages" "$(date +%s.%N)" "up to date"
 fi
 # Forja itself, editable and without its dependencies (those are above), for the `forja` command in .venv/bin. Again
 # when pyproject.toml changes or this checkout moved; pip fetches the build tool (setuptools) from PyPI for it.
@@ -41,18 +51,22 @@ fi
 # with npm because its default, bun, would be downloaded from the internet.
 export PATH="$PWD/.venv/bin:$PATH"
 export REFLEX_USE_NPM=1
-# The starters' npm packages, fetched once into .cache/starters-npm: the local runner seeds its npm
-# cache with them, so offline starter mode previews without a network (and the tests install from it).
-python scripts/prefetch_starters.py || echo "Could not fetch the starters' npm packages (offline?): their previews will install from the registry." >&2
-# The corpus (scripts/corpus.py): projects nobody at Forja wrote, made by upstream scaffolders or taken from the
-# registries, with their packages fetched into .cache/corpus so tests/integration/test_corpus.py previews them offline.
-python scripts/fetch_corpus.py || echo "Could not fetch every corpus project (offline?): the corpus tests of those skip, and fail in CI." >&2
+
 # Local previews run inside bubblewrap and are refused without it (unless FORJA_ALLOW_UNSANDBOXED=true).
+install_bubblewrap() {
+  local began
+  began=$(date +%s.%N)
+  if "$@" apt-get install -y -q bubblewrap >>"$RUN_LOG" 2>&1; then
+    phase_line "Sandbox (bubblewrap)" "$began"
+  else
+    echo "Could not install bubblewrap (see $RUN_LOG): local previews are refused without it. Install it: sudo apt-get install bubblewrap" >&2
+  fi
+}
 if [ "$(uname -s)" = Linux ] && ! command -v bwrap >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    apt-get install -y -qq bubblewrap >/dev/null || echo "Could not install bubblewrap: apt-get install bubblewrap" >&2
+    install_bubblewrap
   elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    sudo -n apt-get install -y -qq bubblewrap >/dev/null || echo "Could not install bubblewrap: sudo apt-get install bubblewrap" >&2
+    install_bubblewrap sudo -n
   else
     echo "bubblewrap is missing: local previews are refused without it. Install it (Debian/Ubuntu: sudo apt-get install bubblewrap), or use Docker." >&2
   fi

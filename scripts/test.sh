@@ -4,7 +4,14 @@
 # (`tests/unit` runs in seconds) or a marker selection (`-m "not docker"`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-source scripts/setup.sh
+RUN_LOG=${FORJA_DATA_DIR:-data}/logs/test-setup.log
+source scripts/setup.sh requirements-dev.txt
+# The starters' npm packages, fetched once into .cache/starters-npm: the starter tests and the end-to-end previews
+# install from them offline (tests send traffic only to this machine).
+python scripts/prefetch_starters.py || echo "Could not fetch the starters' npm packages (offline?): their tests fail in CI." >&2
+# The corpus (scripts/corpus.py): projects nobody at Forja wrote, made by upstream scaffolders or taken from the
+# registries, with their packages fetched into .cache/corpus so tests/integration/test_corpus.py previews them offline.
+python scripts/fetch_corpus.py || echo "Could not fetch every corpus project (offline?): the corpus tests of those skip, and fail in CI." >&2
 ruff check .
 ruff format --check .
 basedpyright --project .

@@ -42,7 +42,8 @@ def start_forja(
     extra_env: dict[str, str] | None = None,
     web_dir: Path | None = None,
 ) -> subprocess.Popen:
-    """Start Forja exactly as scripts/run.sh does and wait until its page and API answer.
+    """Start Forja's server as scripts/run.sh does (Reflex's prod single-port mode; run.sh's own checks and phases
+    are tests/integration/test_run_command.py's) and wait until its page and API answer.
 
     A second Forja beside the session's needs its own `web_dir`: the build writes the backend's
     address into the compiled page, and in the shared `.web` it would point the session's page at
@@ -66,6 +67,8 @@ def start_forja(
         # Previews install only from the packages seeded for the starters: never a registry.
         "FORJA_PREVIEW_OFFLINE": "true",
         "REFLEX_USE_NPM": "1",
+        # Forja's notes and the libraries' in its log here: what led to a failure.
+        "FORJA_LOG_LEVEL": "info",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         **(extra_env or {}),
         **({"REFLEX_WEB_WORKDIR": str(web_dir)} if web_dir is not None else {}),

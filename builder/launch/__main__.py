@@ -1,0 +1,5 @@
+import sys
+
+from builder.launch.run import main
+
+sys.exit(main())

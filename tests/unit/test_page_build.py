@@ -1,0 +1,87 @@
+"""builder.launch.page: the run command builds the page again only when what the build reads changed."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from builder.launch.page import STAMP, PageBuild, inputs_digest
+
+
+def compiled_page(web: Path) -> Path:
+    """A .web folder as Reflex leaves it after compiling: sources, installed packages, an earlier build."""
+    (web / "app" / "routes").mkdir(parents=True)
+    (web / "app" / "routes" / "index.jsx").write_text("export default () => 'home'")
+    (web / "env.json").write_text('{"EVENT": "ws://localhost:3000/_event"}')
+    (web / "package-lock.json").write_text('{"lockfileVersion": 3}')
+    (web / "node_modules" / "react").mkdir(parents=True)
+    (web / "node_modules" / "react" / "index.js").write_text("react")
+    (web / "reflex.json").write_text('{"last_reflex_run_datetime": "2026-11-25 06:21:17"}')
+    return web
+
+
+class ReflexBuild:
+    """Stands for `npm run export` as Reflex runs it: the build folder removed, then written again."""
+
+    def __init__(self, web: Path, fails: bool = False) -> None:
+        self.web, self.fails, self.runs = web, fails, 0
+
+    def __call__(self) -> None:
+        self.runs += 1
+        shutil.rmtree(self.web / "build", ignore_errors=True)
+        if self.fails:
+            raise SystemExit(1)
+        (self.web / "build" / "client").mkdir(parents=True)
+        (self.web / "build" / "client" / "index.html").write_text(f"build {self.runs}")
+
+
+def test_the_digest_follows_the_sources_node_and_the_build_environment_only(tmp_path: Path) -> None:
+    web = compiled_page(tmp_path / ".web")
+    first = inputs_digest(web, {}, "v24.19.0")
+    (web / "build" / "client").mkdir(parents=True)
+    (web / "build" / "client" / "index.html").write_text("built")
+    (web / "node_modules" / "react" / "index.js").write_text("changed in place")
+    (web / "reflex.json").write_text('{"last_reflex_run_datetime": "2026-11-26 09:00:00"}')
+    assert inputs_digest(web, {"HOME": "/elsewhere"}, "v24.19.0") == first
+
+    assert inputs_digest(web, {}, "v24.20.0") != first
+    assert inputs_digest(web, {"VITE_MINIFY": "false"}, "v24.19.0") != first
+    (web / "env.json").write_text('{"EVENT": "ws://localhost:3001/_event"}')  # another FORJA_PORT
+    assert inputs_digest(web, {}, "v24.19.0") != first
+
+
+def test_an_unchanged_page_is_not_built_again(tmp_path: Path) -> None:
+    web = compiled_page(tmp_path / ".web")
+    build = ReflexBuild(web)
+    page = PageBuild(build, lambda: web, lambda: "v24.19.0")
+    page()
+    assert (build.runs, page.skipped) == (1, False)
+    assert (web / STAMP).is_file()
+
+    again = PageBuild(build, lambda: web, lambda: "v24.19.0")
+    again()
+    assert (build.runs, again.skipped) == (1, True)
+    assert (web / "build" / "client" / "index.html").read_text() == "build 1"
+
+    (web / "app" / "routes" / "index.jsx").write_text("export default () => 'changed'")
+    PageBuild(build, lambda: web, lambda: "v24.19.0")()
+    assert build.runs == 2
+
+
+def test_a_failed_or_removed_build_is_built_again(tmp_path: Path) -> None:
+    web = compiled_page(tmp_path / ".web")
+    PageBuild(ReflexBuild(web), lambda: web, lambda: "v24.19.0")()
+    (web / "app" / "routes" / "index.jsx").write_text("export default () => 'broken'")
+    with pytest.raises(SystemExit):
+        PageBuild(ReflexBuild(web, fails=True), lambda: web, lambda: "v24.19.0")()
+    assert not (web / STAMP).exists()
+
+    build = ReflexBuild(web)
+    PageBuild(build, lambda: web, lambda: "v24.19.0")()
+    assert build.runs == 1
+
+    shutil.rmtree(web / "build" / "client")  # the stamp alone is no build
+    PageBuild(build, lambda: web, lambda: "v24.19.0")()
+    assert build.runs == 2

@@ -1,7 +1,7 @@
 """Share links through two workers: prints figures, asserts nothing.
 
 Two real Forja workers (`reflex run`, as tests/e2e/test_workers.py starts them) on one Redis and one PostgreSQL,
-behind a Traefik load balancer with the sticky cookie README describes. A plain-HTML project is shared by a link;
+behind a Traefik load balancer with the sticky cookie docs/deploying.md describes. A plain-HTML project is shared by a link;
 once its preview runs, clients with no cookie (each request may land on either worker) ask for, for --seconds each:
 
   page     GET /s/<token> through the load balancer: the share page a visitor opens (store lookup, preview status);

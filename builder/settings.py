@@ -1,6 +1,6 @@
 """Every Forja setting, read once from environment variables (or `.env`) with defaults.
 
-One place so that the README's settings table, the UI, the API and the CLI agree.
+One place so that docs/settings.md (generated from the descriptions below), the UI, the API and the CLI agree.
 """
 
 from __future__ import annotations
@@ -29,230 +29,359 @@ def is_loopback(host: str) -> bool:
 
 
 class Settings(BaseSettings):
-    """Forja's configuration; each field is read from FORJA_<FIELD NAME> (DATABASE_URL has no prefix)."""
+    """Forja's configuration; each field is read from FORJA_<FIELD NAME> (DATABASE_URL has no prefix).
+
+    Every field's description is its documentation: scripts/docs.py writes docs/settings.md from them, grouped by the
+    `# == Group ==` comments below, and tests/unit/test_docs.py fails when one has none or the page is stale.
+    """
 
     model_config = SettingsConfigDict(env_prefix="FORJA_", env_file=REPO_ROOT / ".env", extra="ignore")
 
-    data_dir: Path = Field(default=REPO_ROOT / "data", description="Where the SQLite database and preview work directories live.")
+    # == Server, storage and workers ==
+    data_dir: Path = Field(
+        default=REPO_ROOT / "data", description="Where the SQLite database, preview folders and the proxy's files live."
+    )
     redis_url: str = Field(
         default="",
         validation_alias=AliasChoices("REDIS_URL", "FORJA_REDIS_URL"),
-        description="Redis shared by several Forja workers (generations, logs, leases, the page's state); empty: one "
-        "worker, everything in its process.",
+        description="Redis shared by several Forja workers, e.g. `redis://redis:6379/0`: the page's state (Reflex's Redis "
+        "state manager), generations' events, every project's log lines, the leases that say which worker runs a "
+        "generation, and the leader that runs the sweeps (see [Several workers](deploying.md#several-workers)). Empty: "
+        "one worker, everything in its process.",
     )
     database_url: str = Field(
         default="",
         validation_alias=AliasChoices("DATABASE_URL", "FORJA_DATABASE_URL"),
-        description="SQLAlchemy URL; empty means SQLite in FORJA_DATA_DIR/forja.db.",
+        description="SQLAlchemy URL, e.g. `postgresql://forja:secret@db:5432/forja`; empty means SQLite in "
+        "`FORJA_DATA_DIR/forja.db`.",
     )
-    host: str = Field(default="127.0.0.1", description="Address the builder listens on.")
-    port: int = Field(default=3000, description="Port of the builder (page, API and websocket share it).")
+    host: str = Field(default="127.0.0.1", description="Address to listen on (`0.0.0.0` on a server).")
+    port: int = Field(default=3000, description="Port of the page, the API and the websocket (one port).")
+    public_url: str = Field(
+        default="",
+        description="The address people open, e.g. `https://forja.example.com`; links Forja makes (invitations, "
+        "password resets) use it. Empty: the page is `http://localhost:PORT`, and links made from the command line "
+        "use `http://FORJA_HOST:PORT`.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="warning",
-        description="Least severe log record Forja's console shows, Forja's own and its libraries' alike: warning keeps "
-        "the console calm; info adds Forja's notes and the libraries' (each HTTP request httpx makes, for example).",
+        description="Least severe log record Forja's console shows, Forja's own and its libraries' alike: `warning` keeps "
+        "the console calm; `info` adds Forja's notes and the libraries' (each HTTP request httpx makes, for example).",
     )
-    public_url: str = Field(default="", description="Address people open; empty means http://HOST:PORT.")
     allowed_hosts: str = Field(
         default="",
-        description="Extra host names Forja answers to, comma-separated (besides loopback, HOST and PUBLIC_URL's host); "
-        "others get a 400 (DNS rebinding guard).",
+        description="Extra host names Forja answers to, comma-separated. Besides these it answers only to `localhost`, "
+        "`127.0.0.1`, `[::1]`, `FORJA_HOST` and `FORJA_PUBLIC_URL`'s host; any other `Host` gets a 400 (guards against "
+        "DNS rebinding).",
     )
+
+    # == Accounts and quotas ==
     auth: Literal["", "none", "password"] = Field(
         default="",
-        description="none (one local user, no sign-in) or password (accounts); empty means none when Forja listens on "
-        "loopback only. Forja refuses to start open to the network without password.",
+        description="`none`: no accounts, one local user (the default when Forja listens on loopback only, as on a "
+        "laptop). `password`: accounts with sign-in (see [Accounts](accounts.md)). Forja refuses to start without "
+        "`password` when it is open to the network: `FORJA_HOST` not loopback, or `FORJA_PUBLIC_URL`/"
+        "`FORJA_ALLOWED_HOSTS` naming another host.",
     )
     signup: Literal["open", "invite", "closed"] = Field(
         default="invite",
-        description="Who may make an account in password mode: anyone (open), people with an admin's invitation link "
-        "(invite), or nobody (closed: admins add people with the CLI).",
+        description="With accounts, who may sign up: `open` (anyone who reaches the page), `invite` (with an admin's "
+        "invitation link), `closed` (admins add people with `python -m builder user create`). The first account is "
+        "always the admin's (it needs the setup code Forja prints in its log).",
     )
     session_days: int = Field(default=30, gt=0, description="A sign-in lasts this many days after the last visit.")
     signin_attempts: int = Field(
         default=10,
         gt=0,
-        description="Failed sign-ins allowed per account, and per address, in 15 minutes; more are refused until it passes.",
+        description="Failed sign-ins allowed per account (and ten times as many per address) in 15 minutes; more get a "
+        "429 until the window passes.",
     )
     quota_tokens_day: int = Field(
-        default=1_000_000, ge=0, description="Default per user: model tokens a day (0: no limit); admins change it per user."
+        default=1_000_000,
+        ge=0,
+        description="With accounts, each person's default model tokens per UTC day; a request whose largest use would "
+        "pass it is not sent (429). `0` is no limit. Admins change the defaults and each person's values on the admin "
+        "page.",
     )
     quota_cost_day_usd: float = Field(
-        default=5.0, ge=0, description="Default per user: estimated model cost a day, in US dollars (0: no limit)."
+        default=5.0,
+        ge=0,
+        description="With accounts, each person's default estimated model cost per UTC day, in US dollars, checked as "
+        "the tokens are. `0` is no limit.",
     )
-    quota_previews: int = Field(default=3, ge=0, description="Default per user: previews running at once (0: no limit).")
-    quota_projects: int = Field(default=50, ge=0, description="Default per user: projects owned (0: no limit).")
+    quota_previews: int = Field(
+        default=3,
+        ge=0,
+        description="With accounts, each person's default previews running at once (their projects' share links "
+        "count). `0` is no limit.",
+    )
+    quota_projects: int = Field(
+        default=50, ge=0, description="With accounts, each person's default projects owned (the trash counts). `0` is no limit."
+    )
     quota_storage_mb: int = Field(
         default=500,
         ge=0,
-        description="Default per user: stored files of the projects they own, all versions, in MB (0: no limit).",
+        description="With accounts, each person's default stored files of the projects they own, all versions, in MB. "
+        "`0` is no limit.",
     )
+
+    # == Limits on requests and imports ==
     max_request_bytes: int = Field(
         default=8 * 1024 * 1024,
-        description="Largest request body, in bytes, except project uploads and imports (MAX_UPLOAD_BYTES); larger get a 413.",
+        description="Largest request body (8 MB), except project creation and uploads, which may be "
+        "`FORJA_MAX_UPLOAD_BYTES` plus 1 MB; larger bodies get a 413 before they are read.",
     )
-
-    max_files: int = Field(default=2000, description="Most files one project (or one import) may hold.")
-    max_file_bytes: int = Field(default=2 * 1024 * 1024, description="Largest single file, in bytes.")
-    max_total_bytes: int = Field(default=50 * 1024 * 1024, description="Largest project, all files together, in bytes.")
-    max_upload_bytes: int = Field(default=60 * 1024 * 1024, description="Largest zip upload, in bytes.")
+    max_files: int = Field(default=2000, description="Most files in one project or import.")
+    max_file_bytes: int = Field(default=2 * 1024 * 1024, description="Largest single file (2 MB).")
+    max_total_bytes: int = Field(default=50 * 1024 * 1024, description="Largest project, all files together (50 MB).")
+    max_upload_bytes: int = Field(default=60 * 1024 * 1024, description="Largest zip upload (60 MB).")
     max_zip_entries: int = Field(
         default=50_000,
-        description="Most entries (files, folders, skipped ones too) a zip upload may list; checked before unpacking.",
+        description="Most entries (folders and skipped files too) a zip may list; checked from the zip's last bytes, "
+        "before anything is unpacked.",
     )
-    max_zip_ratio: int = Field(default=200, description="Largest uncompressed/compressed ratio of a zip member (zip bomb guard).")
+    max_zip_ratio: int = Field(
+        default=200, description="Largest unpacked/packed ratio of a zip member over 1 MB (zip-bomb guard)."
+    )
 
+    # == Models and generation ==
     anthropic_api_key: str = Field(
-        default="", validation_alias=AliasChoices("ANTHROPIC_API_KEY", "FORJA_ANTHROPIC_API_KEY"), repr=False
+        default="",
+        validation_alias=AliasChoices("ANTHROPIC_API_KEY", "FORJA_ANTHROPIC_API_KEY"),
+        repr=False,
+        description="Makes Claude the default provider. Read by the server only: never sent to the browser, a model, "
+        "a log or a preview.",
     )
-    anthropic_base_url: str = Field(default="", validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "FORJA_ANTHROPIC_BASE_URL"))
-    anthropic_model: str = Field(default="claude-sonnet-5-5", description="Claude model for generation.")
-    openai_api_key: str = Field(default="", validation_alias=AliasChoices("OPENAI_API_KEY", "FORJA_OPENAI_API_KEY"), repr=False)
-    openai_base_url: str = Field(default="", validation_alias=AliasChoices("OPENAI_BASE_URL", "FORJA_OPENAI_BASE_URL"))
-    openai_model: str = Field(default="gpt-4.1", description="Model name for the OpenAI-compatible provider.")
+    anthropic_base_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "FORJA_ANTHROPIC_BASE_URL"),
+        description="Another address for the Anthropic API (a proxy, a gateway).",
+    )
+    anthropic_model: str = Field(default="claude-sonnet-5-5", description="Claude model used for generation.")
+    openai_api_key: str = Field(
+        default="",
+        validation_alias=AliasChoices("OPENAI_API_KEY", "FORJA_OPENAI_API_KEY"),
+        repr=False,
+        description="Enables the OpenAI-compatible provider (OpenAI, OpenRouter...). Read by the server only, as the "
+        "Anthropic key.",
+    )
+    openai_base_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("OPENAI_BASE_URL", "FORJA_OPENAI_BASE_URL"),
+        description="OpenAI-compatible server, e.g. `http://127.0.0.1:11434/v1` for Ollama on this machine (no key "
+        "needed; set `FORJA_OPENAI_MODEL` to one of its models).",
+    )
+    openai_model: str = Field(default="gpt-4.1", description="Model name sent to the OpenAI-compatible server.")
     openai_vision: bool | None = Field(
         default=None,
-        description="Whether the OpenAI-compatible model takes pictures; empty means yes for OpenAI's own API "
-        "(no OPENAI_BASE_URL), no for other servers.",
+        description="Whether the OpenAI-compatible model takes pictures (`true`/`false`). Empty means yes for OpenAI's "
+        "own API (no `OPENAI_BASE_URL`) and no for other servers; set `true` for a local model that reads images. When "
+        "no, an attached picture is kept but not sent, and the person is told so.",
     )
-    attach_max_bytes: int = Field(default=5 * 1024 * 1024, description="Largest picture attached to a prompt, in bytes.")
+    attach_max_bytes: int = Field(
+        default=5 * 1024 * 1024,
+        description="Largest picture attached to a prompt (PNG, JPEG, GIF or WebP, recognised by its bytes), in bytes.",
+    )
     attach_max_count: int = Field(default=4, description="Most pictures attached to one prompt.")
-    provider: str = Field(default="", description="anthropic, openai or offline; empty picks by which key is set.")
-    max_output_tokens: int = Field(default=16000, description="max_tokens of one model answer segment.")
-    max_segments: int = Field(default=4, description="How many times an answer cut at max_tokens is continued.")
+    provider: str = Field(
+        default="",
+        description="`anthropic`, `openai` or `offline`; empty picks Claude if its key is set, else OpenAI-compatible "
+        "if set, else offline. Each project can pick its own in the workspace.",
+    )
+    max_output_tokens: int = Field(default=16000, description="`max_tokens` of one answer; a longer answer is continued.")
+    max_segments: int = Field(default=4, description="How many parts an answer cut at the output limit may have.")
     generation_timeout_s: float = Field(
-        default=1800.0, description="A generation running longer is stopped; a 'running' record older is from a dead process."
+        default=1800.0,
+        description="A generation running longer is stopped; a generation still marked running and older than this is "
+        "from a Forja that is gone.",
     )
     request_timeout_s: float = Field(default=300.0, description="Timeout of one model request, in seconds.")
     connect_timeout_s: float = Field(default=15.0, description="Timeout to connect to the model's API, in seconds.")
     retry_attempts: int = Field(
-        default=3, description="Tries for a request that fails with 429/529/overload before anything was applied."
+        default=3,
+        description="Tries (with doubling backoff) after 429, 529 or overload, for a request of which nothing was applied yet.",
     )
-    retry_base_delay_s: float = Field(default=1.0, description="First backoff delay; doubles each retry.")
+    retry_base_delay_s: float = Field(default=1.0, description="First backoff delay, in seconds; it doubles each retry.")
+    followup_context_bytes: int = Field(
+        default=60_000, description="File content sent with a follow-up; larger projects send only the files that matter."
+    )
+    budget_project_usd: float = Field(
+        default=0.0,
+        ge=0,
+        description="Most estimated model cost per project, in US dollars; `0` is no limit. A request whose largest cost "
+        "(its input, and all of `FORJA_MAX_OUTPUT_TOKENS` at the model's price) would pass it is not sent, and the "
+        "generation stops with a sentence naming the setting (the API answers 402 when the first request would).",
+    )
+    budget_daily_usd: float = Field(
+        default=0.0,
+        ge=0,
+        description="Most estimated model cost for all projects together per UTC day, in US dollars, checked as the "
+        "project budget is; `0` is no limit.",
+    )
+
+    # == Checks and repairs of generated apps ==
     verify_generations: bool = Field(
         default=True,
-        description="Run each generated version, check it in a browser and repair it before the generation ends "
-        "(the CLI's --no-verify and the API's verify=false skip it once).",
+        description="Run each generated version, check it in headless Chromium and repair it before the generation "
+        "ends; the CLI's `--no-verify` and the API's `\"verify\": false` skip it for one generation.",
     )
     auto_fix_attempts: int = Field(
-        default=2, ge=0, description="Most automatic repair rounds after a check finds problems (0: check and report only)."
+        default=2,
+        ge=0,
+        description="Most automatic repair rounds after a check finds problems; `0` checks and reports only.",
     )
     chromium_path: str = Field(
         default="",
         validation_alias=AliasChoices("FORJA_CHROMIUM", "FORJA_CHROMIUM_PATH"),
-        description="Chromium that checks generated apps; empty: `chromium` on PATH, else Playwright's own.",
+        description="The Chromium that checks generated apps (Debian/Ubuntu: `apt-get install chromium`); empty: "
+        '`chromium` on PATH, else Playwright\'s own. Without one, generations end "Not checked" and say why.',
     )
-    budget_project_usd: float = Field(
-        default=0.0, ge=0, description="Most estimated model cost one project may spend, in US dollars (0: no limit)."
-    )
-    budget_daily_usd: float = Field(
-        default=0.0, ge=0, description="Most estimated model cost all projects together may spend per UTC day (0: no limit)."
-    )
-    followup_context_bytes: int = Field(
-        default=60_000, description="File content sent with a follow-up; larger projects send only the relevant files."
+    verify_checks_timeout_s: float = Field(
+        default=60,
+        description="Time for all of a generated project's own checks together (its package.json `build`, `lint`, "
+        "type-check and `test` scripts, pytest, Django's check), run in its running preview; a check that would start "
+        "with no time left is skipped.",
     )
 
+    # == Previews ==
     preview_runner: Literal["auto", "swarm", "docker", "local"] = Field(
         default="auto",
-        description="auto (the swarm when Docker's engine is a swarm manager, else Docker if reachable, else local), "
-        "swarm, docker or local.",
+        description="`auto` (the swarm runner when Docker's engine is a swarm manager; else Docker when an engine is "
+        "reachable and the preview image is built, which Forja does by itself; else local; each preview says which "
+        "runner and why), `swarm`, `docker` or `local`.",
     )
     preview_port: int = Field(
-        default=8800, description="Port of the preview proxy (Traefik); previews live at http://<id>.<domain>:<port>."
+        default=8800, description="Port of the preview proxy (Traefik); previews live at `http://<id>.<domain>:<port>`."
     )
-    preview_domain: str = Field(default="localhost", description="Previews are served as subdomains of this domain.")
+    preview_domain: str = Field(default="localhost", description="Previews are `<id>.<domain>`.")
     preview_host: str = Field(default="127.0.0.1", description="Address the preview proxy listens on.")
     preview_park_after_s: int = Field(
         default=1800,
         gt=0,
-        description="A preview nobody looked at for this long is parked: its processes or container stopped, its files "
-        "and dependencies kept; the next visit to its address or share link wakes it.",
+        description="A preview nobody looked at for this long (Forja asked about it: the Preview tab, a share link's "
+        "page, a save) is parked: its processes or container stop and it holds no memory, its files and installed "
+        'dependencies are kept, and its address answers a "Starting the app..." page whose first request wakes it '
+        "(as does its share link, or the Preview tab), without installing again.",
     )
     preview_remove_after_s: int = Field(
-        default=7 * 86400, gt=0, description="A preview parked for this long is removed (its files too)."
+        default=7 * 86400,
+        gt=0,
+        description="A preview parked this long (7 days) is removed, its files too; the next visit starts it afresh.",
     )
-    preview_ttl_s: int = Field(default=4 * 3600, gt=0, description="A preview running this long is parked.")
+    preview_ttl_s: int = Field(
+        default=4 * 3600, gt=0, description="A preview running this long is parked, as one nobody looked at."
+    )
     preview_silent_s: int = Field(
         default=90,
-        description="A dev server that prints nothing and listens on no port for this long is reported as stuck and ended.",
+        description="A dev server that prints nothing and listens on no port for this long is ended, and the Preview tab "
+        "says it is stuck.",
     )
-    preview_start_timeout_s: int = Field(default=300, description="How long the CLI's --wait and share links wait for a preview.")
-    verify_checks_timeout_s: float = Field(
-        default=60,
-        description="Time for all of a generated project's own checks (build, lint, type-check, tests) in its preview, together.",
+    preview_start_timeout_s: int = Field(
+        default=300,
+        description="How long a preview started with `--wait` (CLI) or `?wait=true` (API) waits for the app to answer, "
+        "and how long a generation's check waits for the app to start.",
     )
     preview_image: str = Field(
         default="forja-preview",
-        description="Repository of the preview image, which Forja builds and tags by a hash of its inputs; a name:tag is used as it is.",
+        description="Docker preview containers' image repository: Forja builds it and tags it `in-<hash of its "
+        "inputs>`; a `name:tag` is used as it is and never built. `DEBIAN_MIRROR` in Forja's environment changes the "
+        "mirror the offline build uses.",
     )
     preview_network: str = Field(
-        default="forja-previews", description="Docker network of preview containers (its firewall rules are named after it)."
+        default="forja-previews",
+        description="Docker network of the preview containers; the preview firewall's iptables chains are named after it.",
     )
     preview_memory_mb: int = Field(
         default=2048,
         description="Memory limit of one preview: its container (its /app and home tmpfs count too: a Next.js install "
-        "needs about 1.4 GB), or its cgroup with the local runner (where the machine lets Forja make one).",
+        "needs about 1.4 GB), or its cgroup with the local runner (where the machine lets Forja make one; swap included "
+        "where the kernel accounts it).",
     )
-    preview_cpus: float = Field(default=1.0, description="CPU limit of one preview (container, or local runner's cgroup).")
+    preview_cpus: float = Field(default=1.0, description="CPU limit of one preview: its container, or the local runner's cgroup.")
     preview_pids: int = Field(
-        default=256, description="Most processes and threads of one preview (container, or local runner's cgroup)."
+        default=256, description="Most processes and threads of one preview: its container, or the local runner's cgroup."
     )
     local_disk_mb: int = Field(
         default=4096,
         gt=0,
-        description="Local runner: most disk one preview may fill in its folder, its /tmp and its project's home together "
-        "(checked every few seconds; also the largest single file).",
+        description="Local runner: most disk one preview may fill in its folder, its `/tmp` and its project's home "
+        "together (measured every few seconds; past it the preview is stopped), and the largest single file it may "
+        "write.",
     )
     allow_unsandboxed: bool = Field(
         default=False,
-        description="Local runner without bubblewrap: run previews as your user without a sandbox instead of refusing them.",
+        description="Local runner without bubblewrap (or where it cannot make a sandbox): `true` runs previews as your "
+        "user with no sandbox, with a banner on the Preview tab, instead of refusing them.",
     )
     swarm_node_engines: str = Field(
         default="",
         description="Swarm runner: the Docker engines of the swarm's other nodes, as `hostname=tcp://address:2376` "
-        "separated by commas (TLS as the docker CLI reads it: DOCKER_TLS_VERIFY, DOCKER_CERT_PATH). Previews run on "
-        "Forja's own node and on these.",
+        "separated by commas (TLS as the docker CLI reads it: `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`). Previews run on "
+        "Forja's own node and on these; empty: on Forja's node only. The tests run a single-node swarm only.",
     )
     preview_warm_pool: int = Field(
         default=1,
         ge=0,
-        description="Docker preview containers kept created and started, waiting for a project (0 turns the pool off).",
+        description="Docker preview containers kept created and started, waiting for a project, so a start only hands "
+        "them the files; the pool follows the dependency cache of the most recent starts (a container never gets "
+        "another project's cache). `0` turns it off.",
     )
-    npm_registry: str = Field(default="", description="npm registry mirror for installs in previews (empty: npm's default).")
+
+    # == Installs in previews ==
+    npm_registry: str = Field(
+        default="",
+        description="npm registry mirror for installs inside previews (empty: npm's default); sandboxed previews may "
+        "reach it on its URL's port even at a private address.",
+    )
     npm_seed_cache: Path | None = Field(
         default=REPO_ROOT / ".cache" / "starters-npm",
-        description="An npm cache that installs in previews start from (setup fills it with the starters' packages); empty: none.",
+        description="An npm cache that installs in previews start from, with `prefer-offline` (setup fills it with the "
+        "starters' packages). The local runner copies it once; Docker previews mount it read-only and copy it for an "
+        "install (a path on the Docker host). Empty: no seed.",
     )
     pip_seed_wheels: Path | None = Field(
         default=REPO_ROOT / ".cache" / "starters-wheels",
-        description="A folder of wheels that pip installs in previews look in first (setup fills it for the starters); empty: none.",
+        description="A folder of wheels pip looks in first (`PIP_FIND_LINKS`), read-only in both runners' sandboxes. "
+        "Empty: none.",
     )
     preview_offline: bool = Field(
         default=False,
-        description="Installs in previews use only the seeded packages above, never a registry (air-gapped machines).",
+        description="Installs in previews use only the two seeds above, never a registry (`npm_config_offline`, "
+        "`PIP_NO_INDEX`): for air-gapped machines.",
     )
-
-    pip_index_url: str = Field(default="", description="Python package index mirror for installs in previews.")
+    pip_index_url: str = Field(
+        default="",
+        description="Python package index mirror for installs inside previews; sandboxed previews may reach it on its "
+        "URL's port even at a private address. A proxy in Forja's own `HTTPS_PROXY`/`HTTP_PROXY` (and `NO_PROXY`) is "
+        "used by the egress proxy to reach registries.",
+    )
     preview_egress_hosts: str = Field(
         default="registry.npmjs.org,registry.yarnpkg.com,pypi.org,files.pythonhosted.org",
-        description="Hosts (comma-separated) that installs in sandboxed local previews and swarm previews may reach, besides "
-        "the npm registry "
-        "and pip index set above; nothing else is reachable from a preview.",
+        description="Hosts (comma-separated) that installs in sandboxed local previews and swarm previews may reach, "
+        "besides the mirrors above; nothing else is reachable from a preview.",
     )
     extra_ca_cert: str = Field(
-        default="", description="Path of an extra CA bundle trusted by installs in previews (corporate proxies)."
+        default="",
+        description="Path of an extra CA bundle trusted by installs inside previews (corporate proxies that intercept "
+        "TLS); empty: `NODE_EXTRA_CA_CERTS` of Forja's environment, if set.",
     )
+
+    # == WebContainers ==
     webcontainers: bool = Field(
         default=True,
-        description="Run front-end-only projects in a WebContainer in the person's browser first (falls back to the server runner).",
+        description="Run front-end-only projects in a WebContainer in the person's browser first; `false` always uses "
+        "the server runner.",
     )
     webcontainer_boot_timeout_s: float = Field(
-        default=20.0, description="How long the browser waits for WebContainers before falling back."
+        default=20.0,
+        description="How long the browser waits for a WebContainer to boot before it falls back to the server runner "
+        "(offline, the boot never answers).",
     )
     webcontainer_client_id: str = Field(
         default="",
         validation_alias=AliasChoices("WEBCONTAINER_CLIENT_ID", "FORJA_WEBCONTAINER_CLIENT_ID"),
-        description="StackBlitz client id for commercial WebContainer use.",
+        description="StackBlitz client id for commercial WebContainer use; it is sent to the browser (it is a public "
+        "id, not a secret).",
     )
 
     @field_validator("npm_seed_cache", "pip_seed_wheels", mode="before")

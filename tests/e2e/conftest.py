@@ -1,4 +1,4 @@
-"""A real Forja (the README's production mode) and a real Chromium for end-to-end tests."""
+"""A real Forja (started as scripts/run.sh starts it) and a real Chromium for end-to-end tests."""
 
 from __future__ import annotations
 

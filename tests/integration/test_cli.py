@@ -44,7 +44,7 @@ class Cli:
         return Services(ProjectStore(db.create_engine(async_url)), LogHub())
 
     def run(self, *args: str, token: str | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        """The command as `token`'s person (given as FORJA_TOKEN, as the README advises); `input` goes to stdin."""
+        """The command as `token`'s person (given as FORJA_TOKEN, as docs/cli.md advises); `input` goes to stdin."""
         env = self.env | ({"FORJA_TOKEN": token} if token else {})
         return subprocess.run(
             [sys.executable, "-m", "builder", *args],

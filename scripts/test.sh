@@ -20,4 +20,5 @@ basedpyright --project .
 docs_site=$(mktemp -d)
 trap 'rm -rf "$docs_site"' EXIT
 NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$docs_site"
-python -m pytest "$@"
+# Two processes (xdist); tests/conftest.py groups the tests that must share one. `-n 0` runs them in this one.
+python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder "$@"

@@ -66,6 +66,14 @@ class DatabaseUrls(NamedTuple):
 # -- markers --------------------------------------------------------------------------------
 
 
+# Tests that change what the whole machine does beyond their own things: the Docker engine (a swarm made and left, the
+# preview image, shared dependency caches and warm pools, `auto` picking the swarm while there is one) and addresses
+# added to `lo` (the metadata address). With several xdist workers (scripts/test.sh), these run on one of them, one at
+# a time; everything else keeps to its module, so module-scoped servers start once.
+MACHINE_WIDE_MODULES = {"test_local_probes.py"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
@@ -78,6 +86,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker("postgres")
         if item.path.is_relative_to(TESTS / "e2e"):
             item.add_marker("e2e")
+        machine_wide = item.get_closest_marker("docker") is not None or item.path.name in MACHINE_WIDE_MODULES
+        item.add_marker(pytest.mark.xdist_group("machine" if machine_wide else item.path.relative_to(TESTS).as_posix()))
+    # The longest groups first, so the workers end together: the machine-wide tests, then the end-to-end modules.
+    items.sort(key=_scheduled)
+
+
+def _scheduled(item: pytest.Item) -> int:
+    group = item.get_closest_marker("xdist_group")
+    if group is not None and group.args[0] == "machine":
+        return 0
+    return 1 if item.get_closest_marker("e2e") is not None else 2
 
 
 # -- SQLite ---------------------------------------------------------------------------------

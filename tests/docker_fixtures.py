@@ -17,6 +17,7 @@ they are kept out of conftest.py on purpose.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import shutil
@@ -90,13 +91,16 @@ def preview_image(docker_engine: str) -> str:
             return IMAGE
         _unavailable("the preview image is missing and build_offline.sh needs root and debootstrap")
     started = time.monotonic()
-    result = subprocess.run(
-        ["bash", str(script), "--image", REPOSITORY, "--tag", IMAGE.rsplit(":", 1)[1]],
-        env={**os.environ, "PYTHON": sys.executable},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    # One build at a time on this machine (xdist workers, two checkouts): the second finds the tag and only checks it.
+    with open("/var/lock/forja-test-preview-image.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = subprocess.run(
+            ["bash", str(script), "--image", REPOSITORY, "--tag", IMAGE.rsplit(":", 1)[1]],
+            env={**os.environ, "PYTHON": sys.executable},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     if result.returncode != 0:
         pytest.fail(f"build_offline.sh failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}", pytrace=False)
     print(f"\n[preview_image] {result.stdout.strip().splitlines()[-1]} ({time.monotonic() - started:.1f} s)")

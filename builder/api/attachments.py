@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel
 
 from builder.api.identity import CurrentActor
-from builder.images import check_image, load_attachment, save_attachment
+from builder.attachments import check_picture, load_attachment, save_attachment
 from builder.services import get_services
 
 router = APIRouter()
@@ -28,7 +28,7 @@ class Attached(BaseModel):
 async def attach_picture(request: Request, actor: CurrentActor, name: str = "") -> Attached:
     """The request body is the picture's bytes (PNG, JPEG, GIF or WebP, at most FORJA_ATTACH_MAX_BYTES); only you
     can read it back."""
-    image = check_image(await request.body(), name[:255])
+    image = check_picture(await request.body(), name[:255])
     attachment_id = await asyncio.to_thread(save_attachment, image, actor.user_id)
     return Attached(id=attachment_id, media_type=image.media_type, url=f"/api/attachments/{attachment_id}")
 

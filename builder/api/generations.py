@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from builder.api.identity import CurrentActor, Editor, Viewer
-from builder.images import Image, check_count, check_images, decode_base64
+from builder.attachments import Picture, check_count, check_pictures, decode_base64
 from builder.schemas import GenerationInfo, Prompt, Usage
 from builder.services import Services, get_services
 
@@ -36,9 +36,9 @@ class GenerateRequest(BaseModel):
         "each at most FORJA_ATTACH_MAX_BYTES; other types or sizes get a 422 saying what was wrong.",
     )
 
-    def checked_images(self) -> list[Image]:
+    def checked_images(self) -> list[Picture]:
         check_count(len(self.images))
-        return check_images([(image.name, decode_base64(image.data, image.name)) for image in self.images])
+        return check_pictures([(image.name, decode_base64(image.data, image.name)) for image in self.images])
 
 
 class ImageIn(BaseModel):

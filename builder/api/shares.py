@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from builder.api import share_pages
 from builder.api.identity import CurrentActor, Editor, Viewer
-from builder.api.images import jpeg
+from builder.api.screenshots import jpeg
 from builder.api.share_pages import PAGE_HEADERS, MetaTag
 from builder.errors import NotFound, PreviewError, ShareGone
 from builder.services import Services, get_services

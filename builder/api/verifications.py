@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi import Path as PathParam
 
 from builder.api.identity import Viewer
-from builder.api.images import jpeg
+from builder.api.screenshots import jpeg
 from builder.errors import NotFound
 from builder.schemas import VerificationInfo
 from builder.services import get_services

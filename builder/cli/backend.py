@@ -15,8 +15,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from builder.attachments import Picture
 from builder.generation.engine import GenerationEvent
-from builder.images import Image
 from builder.schemas import FileInfo, ProjectDetail, ProjectSummary, TrashedProject, VersionDiff, VersionInfo
 from builder.services.shares import Never, ShareCreated, ShareInfo
 
@@ -58,7 +58,7 @@ class GenerateRequest:
     provider: str | None
     model: str | None
     verify: bool
-    images: list[Image] = field(default_factory=list)
+    images: list[Picture] = field(default_factory=list)
 
 
 class Backend(Protocol):

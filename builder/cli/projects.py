@@ -11,11 +11,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from builder.attachments import check_pictures
 from builder.cli.backend import Backend, GenerateRequest
 from builder.cli.command import Command, a_backend
 from builder.errors import ForjaError, GenerationError
 from builder.generation.engine import GenerationEvent
-from builder.images import check_images
 from builder.schemas import valid_name, valid_prompt
 
 
@@ -64,7 +64,7 @@ async def cmd_generate(backend: Backend, args: argparse.Namespace) -> tuple[Any,
         provider=args.provider,
         model=args.model,
         verify=not args.no_verify,
-        images=check_images(files),  # the same checks and sentences as the API's, before anything starts
+        images=check_pictures(files),  # the same checks and sentences as the API's, before anything starts
     )
     final: GenerationEvent | None = None
     async for event in backend.generate(request):

@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, ValidationError
 
+from builder.attachments import Picture, vision_refusal
 from builder.errors import FileTreeError, GenerationError, NotFound, ProviderError, QuotaExceeded, TransientProviderError
 from builder.filetree import is_binary_path, normalize_path
 from builder.generation import prompts
@@ -30,7 +31,6 @@ from builder.generation.providers import Provider, get_provider
 from builder.generation.providers.base import Finished, Message, ModelRequest, TextDelta, ToolDelta, UsageReport
 from builder.generation.schema import FileEdit, FileWrite
 from builder.generation.stream_parser import FieldDone, FileStarted, FileTreeStreamParser, ItemDone
-from builder.images import Image, vision_refusal
 from builder.models import Author
 from builder.schemas import CommitResult, ProjectDetail
 from builder.settings import settings
@@ -212,7 +212,7 @@ class GenerationRun:
         seen_changes: set[str] | None = None,
         on_file: Callable[[str, str], None] | None = None,
         round_: int = 0,
-        images: list[Image] | None = None,
+        images: list[Picture] | None = None,
         user_id: str | None = None,
         allowance: Allowance | None = None,
     ) -> None:

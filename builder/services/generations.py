@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+from builder.attachments import Picture, check_count
 from builder.errors import GenerationBusy
 from builder.generation import prompts
 from builder.generation.budget import check_budget
@@ -20,13 +21,12 @@ from builder.generation.engine import GenerationEvent
 from builder.generation.hub import GenerationHub, Publish
 from builder.generation.providers import get_provider
 from builder.generation.providers.base import Message, ModelRequest, UsageReport
-from builder.images import Image, check_count
 from builder.schemas import GenerationInfo, Usage
 from builder.services.access import Actor
+from builder.services.checked_generation import CheckedGeneration, Request
 from builder.services.previews import PreviewService
 from builder.services.projects import ProjectService
 from builder.services.quotas import QuotaService
-from builder.services.repairs import CheckedGeneration, Request
 from builder.services.verification import VerificationService
 from builder.settings import settings
 from builder.store import ProjectStore
@@ -84,13 +84,13 @@ class GenerationService:
         discard_if_failed: bool = False,
         verify: bool | None = None,
         for_model: str | None = None,
-        images: list[Image] | None = None,
+        images: list[Picture] | None = None,
         user_id: str | None = None,
     ) -> None:
         """Start a generation (`user_id` asked for it) in the background; `follow` gives its events. `for_model`: what the model reads
         instead of `prompt` (the prompt with more context); the prompt is what is recorded and shown.
 
-        `images` are pictures the person attached, checked already (builder.images.check_images);
+        `images` are pictures the person attached, checked already (builder.attachments.check_pictures);
         they go to the model with the prompt when it takes pictures, else the first event says so.
 
         Unless `verify` is False (default: settings.verify_generations) the saved version is then
@@ -165,7 +165,7 @@ class GenerationService:
         *,
         discard_if_failed: bool = True,
         verify: bool | None = None,
-        images: list[Image] | None = None,
+        images: list[Picture] | None = None,
         owner: str,
     ) -> str:
         """A new project (`owner`'s), named after the prompt until the model titles it, with its first generation started.
@@ -228,7 +228,7 @@ class GenerationService:
             log.warning("marked %d generation(s) left running by a stopped Forja as interrupted", count)
         return count
 
-    async def picture(self, digest: str, viewer: Actor) -> Image:
+    async def picture(self, digest: str, viewer: Actor) -> Picture:
         """A picture a person sent with a prompt, by the hash GenerationInfo.pictures lists, if `viewer` may see one of
         the projects it went to."""
         return await self._store.picture(digest, viewer.member_filter)

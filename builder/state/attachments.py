@@ -10,7 +10,7 @@ import dataclasses
 
 import reflex as rx
 
-from builder.images import Image, check_count, load_attachment
+from builder.attachments import Picture, check_count, load_attachment
 from builder.settings import settings
 
 
@@ -44,7 +44,7 @@ class AttachmentsState(rx.State):
         self.pictures = [p for p in self.pictures if p.id != attachment_id]
         self.attach_error = ""
 
-    def take(self, owner: str) -> list[Image]:
+    def take(self, owner: str) -> list[Picture]:
         """The pictures `owner` attached, for sending; ForjaError (shown by the caller) if one is gone or too many."""
         check_count(len(self.pictures))
         return [load_attachment(p.id, owner) for p in self.pictures]

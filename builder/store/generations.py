@@ -9,8 +9,8 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from builder.attachments import Picture, sniff
 from builder.errors import GenerationBusy, NotFound
-from builder.images import Image, sniff
 from builder.models import Blob, Generation, Project, Version
 from builder.schemas import GenerationInfo
 from builder.store.base import StoreBase, of_member
@@ -28,7 +28,7 @@ class GenerationRecords(StoreBase):
         model: str,
         stale_before: datetime,
         kind: str = "prompt",
-        pictures: Sequence[Image] = (),
+        pictures: Sequence[Picture] = (),
         user_id: str | None = None,
     ) -> int:
         """Record a running generation; GenerationBusy if the project has one running already.
@@ -154,7 +154,7 @@ class GenerationRecords(StoreBase):
                 for record, number in rows
             ]
 
-    async def picture(self, digest: str, member: str | None = None) -> Image:
+    async def picture(self, digest: str, member: str | None = None) -> Picture:
         """A picture attached to a prompt (in a project `member` has a role in, unless None); NotFound for any other
         blob (a project's files are not served this way)."""
         async with self._sessions() as session:
@@ -165,4 +165,4 @@ class GenerationRecords(StoreBase):
         media_type = sniff(blob.data) if blob is not None else None
         if blob is None or media_type is None:
             raise NotFound("There is no such picture.")
-        return Image(media_type, blob.data)
+        return Picture(media_type, blob.data)

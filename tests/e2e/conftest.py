@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import shutil
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +27,9 @@ from tests.llm_server import ScriptedLLMServer
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+# Which test run built the repository's .web: xdist's workers share their run's id, a run without xdist has its own.
+SEED_STAMP = REPO / ".web" / "forja-test-run"
+TEST_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
 
 
 def missing(what: str) -> None:
@@ -45,13 +50,28 @@ def start_forja(
     """Start Forja's server as scripts/run.sh does (Reflex's prod single-port mode; run.sh's own checks and phases
     are tests/integration/test_run_command.py's) and wait until its page and API answer.
 
-    A second Forja beside the session's needs its own `web_dir`: the build writes the backend's
-    address into the compiled page, and in the shared `.web` it would point the session's page at
-    the second Forja. A copy of the session's build keeps the second build short.
+    The first Forja of a test run builds its page in the repository's `.web` (installing the page's packages there
+    once); every other one in a copy of it (`web_dir`, or a folder beside `data_dir`), because the build writes the
+    backend's address into the compiled page: in a shared `.web` the second Forja would point the first one's page at
+    itself. With several xdist workers the others wait for that first build.
     """
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    if web_dir is not None and not web_dir.exists() and (REPO / ".web").is_dir():
-        shutil.copytree(REPO / ".web", web_dir, symlinks=True)
+    with open(REPO / ".web.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if SEED_STAMP.exists() and SEED_STAMP.read_text() == TEST_RUN:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            web_dir = web_dir or data_dir.with_name(data_dir.name + "-web")
+            if not web_dir.exists():
+                shutil.copytree(REPO / ".web", web_dir, symlinks=True, ignore=shutil.ignore_patterns(SEED_STAMP.name))
+            return _start(data_dir, port, preview_port, log_name, extra_env, web_dir)
+        process = _start(data_dir, port, preview_port, log_name, extra_env, None)
+        SEED_STAMP.write_text(TEST_RUN)
+        return process
+
+
+def _start(
+    data_dir: Path, port: int, preview_port: int, log_name: str, extra_env: dict[str, str] | None, web_dir: Path | None
+) -> subprocess.Popen:
     # Its own SQLite in data_dir unless extra_env names a database (a PostgreSQL one of the test's).
     inherited = {name: value for name, value in os.environ.items() if name != "DATABASE_URL"}
     env = {
@@ -101,9 +121,10 @@ def start_forja(
 
 @pytest.fixture(scope="session")
 def forja(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One Forja for the session, on free ports with an empty data dir."""
+    """One Forja for the session (for each xdist worker), on free ports with an empty data dir."""
     port = free_port()
-    process = start_forja(tmp_path_factory.mktemp("forja-data"), port, free_port())
+    log_name = f"forja-server-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log"
+    process = start_forja(tmp_path_factory.mktemp("forja-data"), port, free_port(), log_name)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

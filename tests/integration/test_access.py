@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
 from builder.api import api, guarded
-from builder.images import Image
+from builder.attachments import Picture
 from builder.models import ProjectRole
 from builder.services import Services
 from builder.services.access import Actor, no_such_project
@@ -165,7 +165,7 @@ async def team(accounts_on: Services) -> AsyncIterator[Team]:
     await services.access.add_member(project, "eric@example.org", ProjectRole.editor)
     share = await services.shares.create(project, None, None)
     # A sketch sent with a follow-up (offline answers in words; the picture stays with the request all the same).
-    await services.generations.start(project, "Like this sketch", "offline", images=[Image("image/png", PNG)])
+    await services.generations.start(project, "Like this sketch", "offline", images=[Picture("image/png", PNG)])
     await services.generations.wait(project)
     picture = (await services.generations.records(project))[0].pictures[0]
     async with client_for() as http:

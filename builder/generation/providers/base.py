@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-from builder.images import Image
+from builder.attachments import Picture
 from builder.settings import settings
 
 T = TypeVar("T")
@@ -18,7 +18,7 @@ class Message:
     role: Literal["user", "assistant"]
     content: str
     # Pictures the person attached, sent before the text (user messages only).
-    images: list[Image] = field(default_factory=list)
+    images: list[Picture] = field(default_factory=list)
 
 
 @dataclass

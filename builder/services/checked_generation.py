@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from builder.attachments import Picture
 from builder.generation import prompts
 from builder.generation.budget import Allowance
 from builder.generation.engine import GenerationEvent, GenerationRun, Saver
 from builder.generation.hub import Publish
-from builder.images import Image
 from builder.schemas import VerificationInfo
 from builder.services.previews import PreviewService
 from builder.services.verification import VerificationService
@@ -66,7 +66,7 @@ class Request:
     # such as the element picked in the preview (builder.generation.picked).
     for_model: str | None = None
     # Pictures the person attached to the prompt (checked already); sent with the first round only.
-    images: list[Image] = field(default_factory=list)
+    images: list[Picture] = field(default_factory=list)
     # Who asked (every round is theirs, repairs too) and their daily model quotas, if they have any.
     user_id: str | None = None
     allowance: Allowance | None = None

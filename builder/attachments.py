@@ -22,18 +22,18 @@ from builder.settings import settings
 ALLOWED = "PNG, JPEG, GIF or WebP"
 
 
-class ImageRejected(InvalidInput):
+class PictureRejected(InvalidInput):
     """A picture Forja will not send: wrong type, too large, or one too many. 422 over the API."""
 
 
 @dataclass(frozen=True)
-class Image:
+class Picture:
     media_type: str
     data: bytes
     name: str = ""
 
     def __repr__(self) -> str:  # Never the bytes: reprs end up in logs and tracebacks.
-        return f"Image({self.media_type}, {len(self.data)} bytes, {self.name!r})"
+        return f"Picture({self.media_type}, {len(self.data)} bytes, {self.name!r})"
 
     def base64(self) -> str:
         return base64.b64encode(self.data).decode("ascii")
@@ -76,32 +76,32 @@ def _what_it_is(data: bytes) -> str:
     return "not a picture Forja can read"
 
 
-def check_image(data: bytes, name: str = "") -> Image:
-    """The picture, or ImageRejected saying what was wrong and what to do."""
+def check_picture(data: bytes, name: str = "") -> Picture:
+    """The picture, or PictureRejected saying what was wrong and what to do."""
     label = f"“{name}”" if name else "That file"
     media_type = sniff(data)
     if media_type is None:
         kind = _what_it_is(data)
-        raise ImageRejected(f"{label} is {kind}; attach a {ALLOWED} picture.")
+        raise PictureRejected(f"{label} is {kind}; attach a {ALLOWED} picture.")
     if len(data) > settings.attach_max_bytes:
-        raise ImageRejected(
+        raise PictureRejected(
             f"{label} is {human_size(len(data))}; the limit is {human_size(settings.attach_max_bytes)}. "
             "Attach a smaller picture (a screenshot of part of the screen, or a JPEG)."
         )
-    return Image(media_type, data, name)
+    return Picture(media_type, data, name)
 
 
 def check_count(count: int) -> None:
     if count > settings.attach_max_count:
-        raise ImageRejected(
+        raise PictureRejected(
             f"{count} pictures are attached; at most {settings.attach_max_count} go with one message. Remove some and send again."
         )
 
 
-def check_images(files: list[tuple[str, bytes]]) -> list[Image]:
-    """Every (name, bytes) checked; the first problem raises ImageRejected."""
+def check_pictures(files: list[tuple[str, bytes]]) -> list[Picture]:
+    """Every (name, bytes) checked; the first problem raises PictureRejected."""
     check_count(len(files))
-    return [check_image(data, name) for name, data in files]
+    return [check_picture(data, name) for name, data in files]
 
 
 def decode_base64(text: str, name: str = "") -> bytes:
@@ -112,7 +112,7 @@ def decode_base64(text: str, name: str = "") -> bytes:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         label = f"“{name}”" if name else "A picture"
-        raise ImageRejected(f"{label} is not valid base64; send the file's bytes base64-encoded.") from None
+        raise PictureRejected(f"{label} is not valid base64; send the file's bytes base64-encoded.") from None
 
 
 def vision_refusal(provider_name: str, model: str) -> str | None:
@@ -141,7 +141,7 @@ def attachments_dir() -> Path:
     return settings.data_dir / "attachments"
 
 
-def save_attachment(image: Image, owner: str) -> str:
+def save_attachment(image: Picture, owner: str) -> str:
     """Keep a checked picture of `owner` (a user id) under a random id (the only name that reaches the disk); returns
     the id."""
     attachment_id = secrets.token_hex(16)
@@ -156,7 +156,7 @@ def save_attachment(image: Image, owner: str) -> str:
     return attachment_id
 
 
-def load_attachment(attachment_id: str, owner: str) -> Image:
+def load_attachment(attachment_id: str, owner: str) -> Picture:
     """`owner`'s picture kept under `attachment_id`, checked again; NotFound for an unknown or malformed id, or one
     that someone else attached."""
     if _ID.match(attachment_id):
@@ -166,5 +166,5 @@ def load_attachment(attachment_id: str, owner: str) -> Image:
                 data = path.read_bytes()
                 media_type = sniff(data)
                 if media_type is not None:
-                    return Image(media_type, data)
+                    return Picture(media_type, data)
     raise NotFound("That attached picture is gone; attach it again.")

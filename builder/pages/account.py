@@ -109,7 +109,7 @@ def token_row(row: TokenRow) -> rx.Component:
 
 def new_token_dialog() -> rx.Component:
     """The token in full, this once; with how to use it from the CLI and from any HTTP client."""
-    cli = "python -m builder --server " + AccountState.server_url + " --token " + AccountState.new_token + " projects"
+    cli = "python -m builder projects --server " + AccountState.server_url + " --token " + AccountState.new_token
     curl = "curl -H 'Authorization: Bearer " + AccountState.new_token + "' " + AccountState.server_url + "/api/projects"
     return rx.dialog.root(
         rx.dialog.content(

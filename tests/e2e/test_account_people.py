@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import re
+import subprocess
+import sys
 import zipfile
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +30,7 @@ from builder.services.access import Actor
 from builder.services.accounts import AccountService
 from builder.store import ProjectStore
 from tests.e2e.accounts import sign_in as sign_in_page
-from tests.e2e.conftest import ARTIFACTS, Traffic, another_forja
+from tests.e2e.conftest import ARTIFACTS, REPO, Traffic, another_forja
 
 PASSWORD = "correct horse battery"
 DESKTOP: ViewportSize = {"width": 1440, "height": 900}
@@ -262,7 +265,11 @@ def test_the_account_page_makes_and_revokes_tokens_and_changes_the_password(
     cy.locator("#make-token").click()
     expect(cy.locator("#new-token")).to_have_value(re.compile(r"^forja_"))
     token = cy.locator("#new-token").input_value()
-    expect(cy.locator("#token-cli")).to_have_text(f"python -m builder --server {team.base} --token {token} projects")
+    expect(cy.locator("#token-cli")).to_have_text(f"python -m builder projects --server {team.base} --token {token}")
+    # The command as shown works, as a person would paste it.
+    shown = cy.locator("#token-cli").inner_text().split()
+    pasted = subprocess.run([sys.executable, *shown[1:], "--json"], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert pasted.returncode == 0 and isinstance(json.loads(pasted.stdout), list), pasted.stderr
     expect(cy.locator("#token-curl")).to_contain_text(f"Authorization: Bearer {token}")
     shots(cy, "account-token-dialog")
     cy.locator("#token-done").click()

@@ -17,7 +17,17 @@ import httpx
 from preview_runtime.echoes import probe_url
 
 _LISTEN = "0A"  # TCP state in /proc/net/tcp
-ANY_ANSWER_AFTER_S = 5.0  # a listener that answers without a page is taken after this long in the dev phase
+ANY_ANSWER_AFTER_S = 5.0  # a listener that answers without a page is taken after this long in the dev phase...
+# ...unless the project is a front end, whose dev server serves a page: an API beside it (a full-stack project's, often
+# on the front end's port + 1) may start well before it on a busy machine, and answering it would be the wrong app.
+PAGE_AWAITED_S = 60.0
+
+
+def answer_wait(page_expected: bool) -> float:
+    """How long into the dev phase a listener that answers without a page is taken as the app."""
+    return PAGE_AWAITED_S if page_expected else ANY_ANSWER_AFTER_S
+
+
 _ANY = ("0.0.0.0", "::")
 
 

@@ -40,6 +40,7 @@ class DockerPreview:
     gave_up: bool = False  # Forja ended it (silent, listening nowhere): its detail says why
     side_ports: list[int] = field(default_factory=list)  # the plan's side servers (an API): never the preview's address
     relayed: bool = False  # a relay to a dev server on the container's loopback was started (readiness.Watch._relay)
+    page_expected: bool = True  # a front end's dev server: what answers without a page is not the app at first
     plan_port: int = 0  # the port its run plan gives it ($PORT); `port` until the dev server is found elsewhere
 
     def __post_init__(self) -> None:

@@ -19,8 +19,8 @@ from preview_runtime.docker.engine import Engine
 from preview_runtime.docker.layout import CACHED_DIRS, PREVIEW_UID
 from preview_runtime.docker.preview import DockerPreview
 from preview_runtime.listening import (
-    ANY_ANSWER_AFTER_S,
     Listener,
+    answer_wait,
     answering,
     answers,
     not_answering_hint,
@@ -179,12 +179,15 @@ class Watch:
                 continue
             looked = now
             listening = await self._listeners(p)
-            chosen = await answering(
-                client, listening, p.ip, p.port, any_answer=now - p.phase_at > ANY_ANSWER_AFTER_S, side_ports=p.side_ports
-            )
+            late = now - p.phase_at > answer_wait(p.page_expected)
+            chosen = await answering(client, listening, p.ip, p.port, any_answer=late, side_ports=p.side_ports)
             mine = [item for item in listening if item.port not in p.side_ports]
             if chosen is None and mine and all(item.loopback_only for item in mine) and not p.relayed:
-                chosen = await self._relay(p, client, mine)
+                # The dev server on the asked port at once; another port only once it is late (it may be an API that
+                # started before the dev server).
+                asked = [item for item in mine if item.port == p.port]
+                if asked or late:
+                    chosen = await self._relay(p, client, asked or mine)
             if chosen is not None:
                 p.emit(
                     f"The dev server listens on port {chosen.port}, not on $PORT ({p.port}): the preview goes there.",
@@ -225,7 +228,7 @@ class Watch:
     async def _relay(self, p: DockerPreview, client: httpx.AsyncClient, listening: list[Listener]) -> Listener | None:
         """A dev server on the container's loopback only: relay a port on every interface to it (forward.js)."""
         p.relayed = True
-        target = next((item for item in listening if item.port == p.port), listening[0])
+        target = listening[0]
         port = next(port for port in FORWARD_PORTS if port != target.port)
         env = [f"FORJA_TARGET_PORT={target.port}", f"FORJA_TARGET_HOST={target.host}", f"FORJA_FORWARD_PORT={port}"]
         docker = await self.engine.client()

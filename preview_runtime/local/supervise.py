@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from preview_runtime.common import exit_meaning
-from preview_runtime.listening import ANY_ANSWER_AFTER_S, answering, answers, listeners_of, not_answering_hint, stuck_message
+from preview_runtime.listening import answer_wait, answering, answers, listeners_of, not_answering_hint, stuck_message
 from preview_runtime.local.network import EGRESS_PORT, SandboxNetwork
 from preview_runtime.local.processes import kill_group
 from preview_runtime.logs import LogLevel
@@ -174,7 +174,7 @@ async def _until_answering(run: LocalRun) -> None:
                 listening,
                 "127.0.0.1",
                 run.port,
-                any_answer=now - waited_since > ANY_ANSWER_AFTER_S,
+                any_answer=now - waited_since > answer_wait(not run.spec.plan.has_server),
                 side_ports=run.spec.plan.side_ports,
             )
             if chosen is not None:

@@ -169,6 +169,7 @@ class SwarmRunner(Runner):
             container_id=container_id,
             port=spec.plan.port,
             side_ports=list(spec.plan.side_ports),
+            page_expected=not spec.plan.has_server,
             log=log,
             ip=ip,
             app_volume=app_volume,

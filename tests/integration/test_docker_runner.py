@@ -439,6 +439,27 @@ async def test_a_server_that_ignores_port_is_found_where_it_listens(docker_runne
     assert any("listens on port 4567, not on $PORT (3000)" in text for text in log.texts("fixed-1", source="forja"))
 
 
+# A full-stack project's dev command: its API (JSON, on loopback at $PORT + 1) answers seconds before its front end's
+# dev server (a page, on $PORT) has started, as on a busy machine.
+API_FIRST = b"""const http = require('http');
+const port = Number(process.env.PORT);
+http.createServer((req, res) => res.writeHead(404, { 'content-type': 'application/json' }).end('{"detail":"Not Found"}'))
+  .listen(port + 1, '127.0.0.1', () => console.log('api on ' + (port + 1)));
+setTimeout(() => http.createServer((req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>the app</h1>'))
+  .listen(port, process.env.HOST, () => console.log('web on ' + port)), 8000);
+"""
+
+
+async def test_a_front_ends_api_that_starts_first_is_not_taken_for_the_app(docker_runner_factory) -> None:
+    runner: DockerRunner = docker_runner_factory()
+    log = LogCollector()
+    plan = RunPlan(dev="node both.js", port=3000, has_server=False)
+    await runner.start(spec("api-first-1", {"both.js": API_FIRST}, plan), log)
+    info = await wait_state(runner, "api-first-1", PreviewState.running, 60, log)
+    assert info.upstream.endswith(":3000"), log.dump("api-first-1")
+    assert (await get(info.upstream + "/")).text == "<h1>the app</h1>"
+
+
 async def test_a_silent_dev_server_that_listens_nowhere_is_ended_with_why(docker_runner_factory) -> None:
     runner: DockerRunner = docker_runner_factory(silent_s=2)
     log = LogCollector()

@@ -386,6 +386,26 @@ async def test_a_server_that_ignores_port_is_found_where_it_listens(runner: Loca
     assert any(f"listens on port {fixed}, not on $PORT" in text for text in sink.texts("forja"))
 
 
+# A full-stack project's dev command: its API (JSON, on loopback at $PORT + 1) answers seconds before its front end's
+# dev server (a page, on $PORT) has started, as on a busy machine.
+API_FIRST = b"""const http = require('http');
+const port = Number(process.env.PORT);
+http.createServer((req, res) => res.writeHead(404, { 'content-type': 'application/json' }).end('{"detail":"Not Found"}'))
+  .listen(port + 1, '127.0.0.1', () => console.log('api on ' + (port + 1)));
+setTimeout(() => http.createServer((req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>the app</h1>'))
+  .listen(port, process.env.HOST, () => console.log('web on ' + port)), 8000);
+"""
+
+
+async def test_a_front_ends_api_that_starts_first_is_not_taken_for_the_app(runner: LocalRunner) -> None:
+    plan = RunPlan(dev="node both.js", port=3000, has_server=False)
+    sink = Sink()
+    await runner.start(_spec("apifirst1", {"both.js": API_FIRST}, plan), sink)
+    info = await _until(runner, "apifirst1", PreviewState.running)
+    assert (await _fetch(info.upstream + "/")).text == "<h1>the app</h1>"
+    assert not any("not on $PORT" in text for text in sink.texts("forja"))
+
+
 async def test_a_silent_dev_server_that_listens_nowhere_is_ended_with_why(tmp_path: Path) -> None:
     runner = LocalRunner(tmp_path / "work", sandbox=False, silent_s=2)
     sink = Sink()

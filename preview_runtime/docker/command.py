@@ -35,7 +35,9 @@ async def run_in_container(
     docker = await engine.client()
     # GNU timeout reads 0 as "no limit".
     limit = f"{max(timeout_s, 0.001):.3f}"
-    argv = [*wrap, "timeout", "--kill-after", f"{KILL_GRACE_S:g}", limit, "sh", "-c", command]
+    # Its stderr into its stdout, in the container: Docker carries the two streams apart, and an error printed last
+    # (a linter's verdict) could otherwise arrive before the end of the output and fall out of the tail.
+    argv = [*wrap, "timeout", "--kill-after", f"{KILL_GRACE_S:g}", limit, "sh", "-c", f"exec 2>&1\n{command}"]
     output = bytearray()
     started = time.monotonic()
     gave_up = False

@@ -81,15 +81,22 @@ def assert_fits(page: Page, where: str) -> None:
     assert page.evaluate(CUT_OFF_CONTROLS) == [], f"{where}: controls are cut off"
 
 
-def visible_panes(page: Page) -> list[str]:
-    panes = {
-        "chat": ".conversation-pane",
-        "preview": "#preview-frame",
-        "code": "#file-tree",
-        "logs": "#logs",
-        "history": "#diff-totals",
-    }
-    return [name for name, selector in panes.items() if page.locator(selector).first.is_visible()]
+PANES = {
+    "chat": ".conversation-pane",
+    "preview": "#preview-frame",
+    "code": "#file-tree",
+    "logs": "#logs",
+    "history": "#diff-totals",
+}
+
+
+def expect_only_pane(page: Page, shown: str) -> None:
+    """`shown` is the one pane on screen, once the page has switched to it (a tap's switch takes a round trip)."""
+    for name, selector in PANES.items():
+        if name == shown:
+            expect(page.locator(selector).first).to_be_visible()
+        else:
+            expect(page.locator(selector).first).to_be_hidden()
 
 
 def assert_tab_bar(page: Page) -> None:
@@ -114,7 +121,7 @@ def test_phone_one_pane_at_a_time(forja: str, page: Page, traffic: Traffic) -> N
     # The generation's switch to Preview works on a phone: the Preview pane is the one shown.
     expect(page.locator("#phone-tab-preview")).to_have_attribute("aria-selected", "true", timeout=30_000)
     expect(page.frame_locator("#preview-frame").locator("body")).to_contain_text("Todo List", timeout=120_000)
-    assert visible_panes(page) == ["preview"]
+    expect_only_pane(page, "preview")
     assert_tab_bar(page)
     # The header: the name truncates, the project menu is in reach.
     expect(page.locator("#project-name")).to_be_visible()
@@ -125,29 +132,29 @@ def test_phone_one_pane_at_a_time(forja: str, page: Page, traffic: Traffic) -> N
     expect(page.locator('.chat-entry[data-kind="check"]')).to_contain_text("Checked: runs, no errors.", timeout=120_000)
     expect(page.locator(".conversation-pane")).to_be_visible()
     expect(page.locator("#followup")).to_be_in_viewport()  # offline too: renames, texts, colours need no model
-    assert visible_panes(page) == ["chat"]
+    expect_only_pane(page, "chat")
     assert_fits(page, "chat")
 
     page.locator("#phone-tab-code").click()
     expect(page.locator('[data-path="package.json"]')).to_be_visible()
     expect(page.locator(".monaco-editor .view-lines")).not_to_be_empty()
     expect(page.locator(".monaco-editor").first).to_be_in_viewport()
-    assert visible_panes(page) == ["code"]
+    expect_only_pane(page, "code")
     assert_fits(page, "code")
 
     page.locator("#phone-tab-logs").click()
     expect(page.locator(".log-line").first).to_be_visible()
-    assert visible_panes(page) == ["logs"]
+    expect_only_pane(page, "logs")
     assert_fits(page, "logs")
 
     page.locator("#phone-tab-history").click()
     expect(page.locator("#diff-totals")).to_be_visible()
-    assert visible_panes(page) == ["history"]
+    expect_only_pane(page, "history")
     assert_fits(page, "history")
 
     page.locator("#phone-tab-preview").click()
     expect(page.frame_locator("#preview-frame").locator("body")).to_contain_text("Todo List")
-    assert visible_panes(page) == ["preview"]
+    expect_only_pane(page, "preview")
     assert_tab_bar(page)
 
     # Screenshots, light and dark, of every pane; the menu opens on a phone.
@@ -170,7 +177,7 @@ def test_phone_one_pane_at_a_time(forja: str, page: Page, traffic: Traffic) -> N
     for pane in ("chat", "preview", "code", "logs", "history"):
         page.locator(f"#phone-tab-{pane}").click()
         expect(page.locator(f"#phone-tab-{pane}")).to_have_attribute("aria-selected", "true")
-        assert visible_panes(page) == [pane]
+        expect_only_pane(page, pane)
         page.wait_for_timeout(300)
         assert_fits(page, f"tablet {pane}")
         if pane in ("chat", "code"):

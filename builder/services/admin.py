@@ -20,7 +20,7 @@ from builder.models import Role
 from builder.schemas import AccountLinkInfo, QuotaSet, UserInfo
 from builder.services.access import Actor, require_admin
 from builder.services.accounts import AccountService
-from builder.services.doctor import DoctorService
+from builder.services.doctor import DoctorReport, DoctorService
 from builder.services.preview_hub import PreviewHub
 from builder.services.preview_runners import wanted_runners
 from builder.services.quotas import QuotaService, midnight
@@ -32,6 +32,9 @@ from preview_runtime.proxy import NOT_FOUND_MARKER
 
 MAX_DAYS = 366
 PROXY_TIMEOUT_S = 2.0
+# The machine's checks (doctor) start processes (bubblewrap, Chromium...); on a host that is too busy to finish them
+# in this long, the page says so instead of waiting on.
+MACHINE_CHECKS_S = 20.0
 
 
 class DayUsage(BaseModel):
@@ -249,7 +252,22 @@ class AdminService:
     async def health(self, admin: Actor) -> ServerHealth:
         """The store, the preview proxy, each preview runner, and the generations running now."""
         require_admin(admin)
-        store, proxy, report = await asyncio.gather(self._store_check(), self._proxy_check(), self._doctor.report())
+        store, proxy, report = await asyncio.gather(self._store_check(), self._proxy_check(), self._machine_report())
+        if report is None:
+            late = HealthCheck(
+                name="preview runners",
+                state="problem",
+                detail=f"The machine's checks did not finish within {MACHINE_CHECKS_S:.0f} s: the host is very busy, or a "
+                "check hangs (python -m builder doctor runs them in a terminal). Reload the page to ask again.",
+            )
+            running = await self._store.running_generations() if store.state == "ok" else 0
+            return ServerHealth(
+                ok=False,
+                checks=[store, proxy, late],
+                previews_runner="none",
+                previews_reason=late.detail,
+                generations_running=running,
+            )
         off = {name: name not in wanted_runners() for name in SERVER_RUNNERS}
         # Under `auto` the swarm is one choice among others: an engine in no swarm leaves it off, not broken.
         off["swarm"] |= settings.preview_runner == "auto"
@@ -270,6 +288,13 @@ class AdminService:
             previews_reason=report.auto_reason,
             generations_running=running,
         )
+
+    async def _machine_report(self) -> DoctorReport | None:
+        try:
+            async with asyncio.timeout(MACHINE_CHECKS_S):
+                return await self._doctor.report()
+        except TimeoutError:
+            return None
 
     async def _store_check(self) -> HealthCheck:
         try:

@@ -17,6 +17,7 @@ from builder import db
 from builder.errors import Forbidden, InvalidInput, NotFound
 from builder.models import LOCAL_USER_ID, Generation, PreviewSession, Role
 from builder.services import Services
+from builder.services import admin as admin_service
 from builder.services.access import LOCAL_ACTOR, Actor
 from builder.services.quotas import midnight
 from builder.store import ProjectStore
@@ -127,6 +128,17 @@ async def test_the_store_check_names_the_database_and_answers(services_on: Servi
     dialect = services_on.admin._store.engine.dialect.name
     assert store.detail.startswith("PostgreSQL answered a SELECT 1" if dialect == "postgresql" else "SQLite answered a SELECT 1")
     assert health.generations_running == 0
+
+
+async def test_machine_checks_that_do_not_finish_in_time_are_said_not_waited_for(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(admin_service, "MACHINE_CHECKS_S", 0.001)
+    health = await services.admin.health(LOCAL_ACTOR)
+    assert not health.ok and health.previews_runner == "none"
+    late = next(check for check in health.checks if check.name == "preview runners")
+    assert late.state == "problem" and "did not finish within" in late.detail
+    assert next(check for check in health.checks if check.name == "store").state == "ok"
 
 
 async def test_a_local_previews_memory_is_what_its_processes_hold(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ if any failed.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -29,8 +30,10 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,6 +53,8 @@ from scripts.corpus import (  # noqa: E402
 )
 
 STAMP = REPO / ".cache" / "corpus.stamp"
+LOCK = REPO / ".cache" / "corpus.lock"
+AT_ONCE = 3
 NOT_IMPORTED = (".git", "node_modules", ".venv")
 log = logging.getLogger("fetch_corpus")
 
@@ -93,6 +98,7 @@ class Fetcher:
 
     def __init__(self, scratch: Path) -> None:
         self.scratch = scratch
+        self.wheels_lock = threading.Lock()
         self.resolve_cache = scratch / "resolve-npm"
         config = scratch / "config"
         config.mkdir()
@@ -212,7 +218,12 @@ class Fetcher:
             shutil.rmtree(folder, ignore_errors=True)
 
     def fetch_wheels(self, entry: Entry, app: Path) -> None:
-        """Wheels for the entry into the shared folder, then a dry-run install from that folder alone."""
+        """Wheels for the entry into the shared folder, then a dry-run install from that folder alone; one entry at a
+        time (two pips writing one wheel file would leave it half written for the other's install)."""
+        with self.wheels_lock:
+            self._fetch_wheels(entry, app)
+
+    def _fetch_wheels(self, entry: Entry, app: Path) -> None:
         WHEELS_DIR.mkdir(parents=True, exist_ok=True)
         pip = [sys.executable, "-m", "pip"]
         run([*pip, "download", "-q", *pip_date(entry), "-d", str(WHEELS_DIR), *entry.pip], app, self.env)
@@ -256,11 +267,12 @@ def main(argv: list[str]) -> int:
     CORPUS_DIR.mkdir(parents=True, exist_ok=True)
     failed: list[str] = []
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="forja-corpus-") as scratch:
+    # Held while fetching: the corpus tests wait for it when the test command runs the fetch beside the first tests.
+    with LOCK.open("a") as lock, tempfile.TemporaryDirectory(prefix="forja-corpus-") as scratch:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         fetcher = Fetcher(Path(scratch))
-        for entry in chosen:
-            if is_fetched(entry):
-                continue
+
+        def fetch(entry: Entry) -> None:
             began = time.monotonic()
             log.info("corpus: making %s (%s)", entry.name, entry.origin)
             try:
@@ -268,9 +280,13 @@ def main(argv: list[str]) -> int:
             except (FetchError, OSError, ValueError, subprocess.TimeoutExpired) as exc:
                 log.error("corpus: %s failed: %s", entry.name, exc)
                 failed.append(entry.name)
-                continue
+                return
             size = folder_size(CORPUS_DIR / entry.name)
             log.info("corpus: %s done in %.0f s, %.0f MB", entry.name, time.monotonic() - began, size / 1e6)
+
+        # Several at once: each waits on the registries as much as it works.
+        with ThreadPoolExecutor(max_workers=AT_ONCE) as pool:
+            list(pool.map(fetch, [entry for entry in chosen if not is_fetched(entry)]))
     total = folder_size(CORPUS_DIR)
     log.info("corpus: %.0f s, %.0f MB in %s", time.monotonic() - started, total / 1e6, CORPUS_DIR.relative_to(REPO))
     if failed:

@@ -11,7 +11,11 @@ source scripts/setup.sh requirements-dev.txt
 python scripts/prefetch_starters.py || echo "Could not fetch the starters' npm packages (offline?): their tests fail in CI." >&2
 # The corpus (scripts/corpus.py): projects nobody at Forja wrote, made by upstream scaffolders or taken from the
 # registries, with their packages fetched into .cache/corpus so tests/integration/test_corpus.py previews them offline.
-python scripts/fetch_corpus.py || echo "Could not fetch every corpus project (offline?): the corpus tests of those skip, and fail in CI." >&2
+# Fetched beside the checks and the first tests (minutes, mostly waiting on the registries); the corpus tests run last
+# and wait for it (its lock).
+corpus_log=${FORJA_DATA_DIR:-data}/logs/corpus-fetch.log
+python scripts/fetch_corpus.py >"$corpus_log" 2>&1 &
+corpus_fetch=$!
 ruff check .
 ruff format --check .
 basedpyright --project .
@@ -21,4 +25,10 @@ docs_site=$(mktemp -d)
 trap 'rm -rf "$docs_site"' EXIT
 NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$docs_site"
 # Two processes (xdist); tests/conftest.py groups the tests that must share one. `-n 0` runs them in this one.
-python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder "$@"
+tests=0
+python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder "$@" || tests=$?
+if ! wait "$corpus_fetch"; then
+  echo "Could not fetch every corpus project (offline?): the corpus tests of those skip, and fail in CI. From $corpus_log:" >&2
+  grep -E "failed|error" "$corpus_log" | tail -n 20 >&2
+fi
+exit "$tests"

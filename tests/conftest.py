@@ -88,15 +88,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker("e2e")
         machine_wide = item.get_closest_marker("docker") is not None or item.path.name in MACHINE_WIDE_MODULES
         item.add_marker(pytest.mark.xdist_group("machine" if machine_wide else item.path.relative_to(TESTS).as_posix()))
-    # The longest groups first, so the workers end together: the machine-wide tests, then the end-to-end modules.
+    # The longest groups first, so the workers end together: the machine-wide tests, then the end-to-end modules; the
+    # corpus' last in each, since scripts/test.sh fetches the corpus beside the first tests.
     items.sort(key=_scheduled)
 
 
-def _scheduled(item: pytest.Item) -> int:
+def _scheduled(item: pytest.Item) -> tuple[int, bool]:
     group = item.get_closest_marker("xdist_group")
-    if group is not None and group.args[0] == "machine":
-        return 0
-    return 1 if item.get_closest_marker("e2e") is not None else 2
+    rank = 0 if group is not None and group.args[0] == "machine" else 1 if item.get_closest_marker("e2e") is not None else 2
+    return rank, item.path.name == "test_corpus.py"
 
 
 # -- SQLite ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ Screenshots land in tests/artifacts/corpus/<runner>/<name>.png, kept for a perso
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import shutil
@@ -32,7 +33,7 @@ from preview_runtime.plan import plan_for
 from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewState, Runner
 from scripts.corpus import CORPUS_DIR, ENTRIES, WHEELS_DIR, Entry, app_files
-from scripts.fetch_corpus import is_fetched
+from scripts.fetch_corpus import LOCK, is_fetched
 
 pytest.register_assert_rewrite("tests.docker_fixtures")
 from tests.conftest import CHROMIUM_ARGS, free_port  # noqa: E402
@@ -70,7 +71,12 @@ def unavailable(reason: str) -> None:
 
 
 def fetched(entry: Entry) -> Path:
-    """The entry's folder, once scripts/fetch_corpus.py made it from the current definition."""
+    """The entry's folder, once scripts/fetch_corpus.py made it from the current definition (the test command runs the
+    fetch beside the first tests: while it holds its lock, the entry may still come)."""
+    if not is_fetched(entry):
+        LOCK.parent.mkdir(parents=True, exist_ok=True)
+        with LOCK.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH)
     if not is_fetched(entry):
         unavailable(f"corpus project {entry.name} is missing or stale: run scripts/fetch_corpus.py (scripts/setup.sh does)")
     return CORPUS_DIR / entry.name

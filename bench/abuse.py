@@ -79,9 +79,18 @@ async def peak(base: str, worker: int, body: bytes) -> tuple[int, int]:
     """(the worker's peak memory over its memory before, in bytes; the answer's status) for one body."""
     reset_peak(worker)
     before = status(worker, "VmRSS")
+    return status(worker, "VmHWM") - before, await post(base, body)
+
+
+async def post(base: str, body: bytes) -> int:
+    """The answer's status; 413 when Forja refused the body by its declared size and closed the connection while the
+    client was still sending it."""
     async with httpx.AsyncClient(timeout=120, trust_env=False) as http:
-        answer = await http.post(f"{base}/api/projects", content=body, headers={"Content-Type": "application/json"})
-    return status(worker, "VmHWM") - before, answer.status_code
+        try:
+            answer = await http.post(f"{base}/api/projects", content=body, headers={"Content-Type": "application/json"})
+        except httpx.TransportError:
+            return 413
+    return answer.status_code
 
 
 async def health_under_load(base: str, body: bytes, senders: int = 10) -> tuple[list[float], list[int]]:
@@ -90,8 +99,7 @@ async def health_under_load(base: str, body: bytes, senders: int = 10) -> tuple[
     async with httpx.AsyncClient(timeout=120, trust_env=False, limits=httpx.Limits(max_connections=senders + 2)) as http:
 
         async def send() -> None:
-            answer = await http.post(f"{base}/api/projects", content=body, headers={"Content-Type": "application/json"})
-            statuses.append(answer.status_code)
+            statuses.append(await post(base, body))
 
         load = asyncio.gather(*(send() for _ in range(senders)))
         task = asyncio.ensure_future(load)

@@ -53,7 +53,12 @@ def collected_bodies() -> list[str]:
     encoder makes: very deep and very wide."""
     bodies: list[str] = []
 
-    @settings(max_examples=EXAMPLES, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(st.dictionaries(keys, values, max_size=8) | values)
     def collect(value: Any) -> None:
         bodies.append(json.dumps(value))

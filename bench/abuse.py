@@ -21,6 +21,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -93,23 +94,25 @@ async def post(base: str, body: bytes) -> int:
     return answer.status_code
 
 
-async def health_under_load(base: str, body: bytes, senders: int = 10) -> tuple[list[float], list[int]]:
+def ask_health(base: str, done: threading.Event) -> list[float]:
+    """/health every 20 ms until `done`, from a thread of its own (the load's sending does not delay it)."""
     latencies: list[float] = []
-    statuses: list[int] = []
-    async with httpx.AsyncClient(timeout=120, trust_env=False, limits=httpx.Limits(max_connections=senders + 2)) as http:
-
-        async def send() -> None:
-            statuses.append(await post(base, body))
-
-        load = asyncio.gather(*(send() for _ in range(senders)))
-        task = asyncio.ensure_future(load)
-        while not task.done():
+    with httpx.Client(timeout=30, trust_env=False) as http:
+        while not done.is_set():
             began = time.perf_counter()
-            await http.get(f"{base}/health")
+            http.get(f"{base}/health")
             latencies.append(time.perf_counter() - began)
-            await asyncio.sleep(0.02)
-        await task
-    return latencies, statuses
+            time.sleep(0.02)
+    return latencies
+
+
+async def health_under_load(base: str, body: bytes, senders: int = 10) -> tuple[list[float], list[int]]:
+    done = threading.Event()
+    asker = asyncio.create_task(asyncio.to_thread(ask_health, base, done))
+    await asyncio.sleep(0.2)  # a few answers before the load, as a baseline in the figures
+    statuses = await asyncio.gather(*(post(base, body) for _ in range(senders)))
+    done.set()
+    return await asker, list(statuses)
 
 
 async def measure(base: str, worker: int) -> None:

@@ -10,6 +10,7 @@ Infinity, no number of more than 100 digits), and FastAPI and the routes read th
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
@@ -103,7 +104,9 @@ class JsonRequest(Request):
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = parse_json(await self.body())
+            # In a thread: a 2 MB body takes tens of milliseconds to measure and parse, and the worker's other
+            # requests (its /health too) must not wait for ten of them at once.
+            self._json = await asyncio.to_thread(parse_json, await self.body())
         return self._json
 
 

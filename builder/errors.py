@@ -21,6 +21,10 @@ class ForjaError(Exception):
         """The JSON answer of the HTTP API."""
         return {"detail": self.message}
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers that go with the answer (Retry-After)."""
+        return {}
+
 
 class NotFound(ForjaError):
     """A project, version, file or link that does not exist; the message says which."""
@@ -134,6 +138,12 @@ class NotSignedIn(ForjaError):
         self.come_back_to = come_back_to
 
 
+class UnsupportedMediaType(ForjaError):
+    """A body of another type than the route takes (text where JSON is expected)."""
+
+    status = 415
+
+
 class Forbidden(ForjaError):
     """The person is signed in, but their role does not allow this; the message says what would."""
 
@@ -147,7 +157,20 @@ class SignInRefused(ForjaError):
 
 
 class TooManyAttempts(ForjaError):
-    """Too many failed sign-ins for this account or address lately."""
+    """Too many failed checks of a secret (or sign-ups, or tokens) lately: wait `retry_after` seconds."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after else {}
+
+
+class LimitReached(ForjaError):
+    """A count a setting limits (API tokens per person) is reached; the message names the setting."""
 
     status = 429
 

@@ -10,6 +10,7 @@ import io
 import json
 import stat
 import struct
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterable, Mapping
@@ -56,6 +57,23 @@ class Limits:
         )
 
 
+# Bidirectional formatting characters: in a name they make it read in another order than it is (U+202E shows
+# "txt.exe" as "exe.txt"), and a person cannot see them.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+_CONTROL_NAMES = {0: "NUL", 0x09: "TAB", 0x0A: "LINE FEED", 0x0D: "CARRIAGE RETURN", 0x1B: "ESCAPE", 0x7F: "DELETE"}
+
+
+def hidden_character(text: str) -> str | None:
+    """The first character of `text` a name may not hold, as "U+001B (ESCAPE)": control characters (NUL, ESC, CR,
+    LF, DEL, C1) and bidi overrides; None when there is none."""
+    for char in text:
+        if unicodedata.category(char) == "Cc" or char in BIDI_CONTROLS:
+            label = unicodedata.name(char, "") or _CONTROL_NAMES.get(ord(char), "CONTROL")
+            return f"U+{ord(char):04X} ({label})"
+    return None
+
+
 def is_binary_path(path: str) -> bool:
     return PurePosixPath(path).suffix.lower() in BINARY_SUFFIXES
 
@@ -71,8 +89,8 @@ def normalize_path(raw: str) -> str:
         raise FileTreeError(f"File name '{shown}' contains a NUL byte; rename the file.", raw)
     if "\\" in raw:
         raise FileTreeError(f"File name '{shown}' contains a backslash; use '/' between folders.", raw)
-    if any(ord(c) < 32 for c in raw):
-        raise FileTreeError(f"File name '{shown}' contains a control character; rename the file.", raw)
+    if (found := hidden_character(raw)) is not None:
+        raise FileTreeError(f"File name '{shown}' contains a control character, {found}; rename the file.", raw)
     if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
         raise FileTreeError(f"File name {raw!r} is an absolute path; paths must be relative to the project.", raw)
     parts = [p for p in raw.split("/") if p not in ("", ".")]
@@ -179,6 +197,10 @@ def read_zip(data: bytes, limits: Limits | None = None, max_upload_bytes: int | 
         _check_entry_count(len(archive.infolist()), limits)
         for info in archive.infolist():
             mode = info.external_attr >> 16
+            if "\x00" in info.orig_filename:
+                # zipfile cuts a name at its NUL: "a.txt\0.exe" would be imported as "a.txt" without a word.
+                shown = info.orig_filename.replace("\x00", "\\x00")
+                raise FileTreeError(f"The zip member '{shown}' has a NUL byte in its name; rename it and zip again.", shown)
             if info.is_dir():
                 continue
             if stat.S_ISLNK(mode):

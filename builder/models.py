@@ -169,6 +169,8 @@ class User(SQLModel, table=True):
     role: Role = Field(default=Role.member)
     created_at: datetime = Field(default_factory=utcnow)
     last_sign_in_at: datetime | None = None
+    # The sign-in before the last: the Account page tells of the failed sign-ins since then.
+    previous_sign_in_at: datetime | None = None
     disabled_at: datetime | None = None
     # Quotas of this person; None: the server's default.
     quota_tokens_day: int | None = None
@@ -219,12 +221,27 @@ class AccountLink(SQLModel, table=True):
 
 
 class SignInAttempt(SQLModel, table=True):
-    """A failed sign-in, counted per account and per address to slow down guessing."""
+    """A failed check of a secret (a password, the setup code), counted per account, per address and per browser to
+    slow down guessing; or an account made, counted per address to limit sign-ups."""
 
     id: int | None = Field(default=None, primary_key=True)
-    email: str = Field(max_length=254, index=True)
-    address: str = Field(max_length=64, index=True)
+    email: str = Field(max_length=254, index=True, description="The account tried, or what else was guessed.")
+    address: str = Field(max_length=64, index=True, description="The client's address (an IPv6 address's /64).")
     at: datetime = Field(default_factory=utcnow, index=True)
+    kind: str = Field(default="failed", max_length=16, description="failed, or sign-up (an account made).")
+    device: str = Field(default="", max_length=64, description="The hash of the browser's device cookie, if it sent one.")
+
+
+class TrustedDevice(SQLModel, table=True):
+    """A browser that signed in to an account: its device cookie's SHA-256, so others' failures never slow it down."""
+
+    __table_args__ = (UniqueConstraint("token_hash", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, index=True)
+    user_id: str = Field(foreign_key="user.id", index=True, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime = Field(default_factory=utcnow)
 
 
 class ProjectMember(SQLModel, table=True):

@@ -6,15 +6,42 @@ import base64
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from builder.errors import InvalidInput
-from builder.filetree import is_binary_path
+from builder.filetree import hidden_character, is_binary_path
 from builder.models import Author, ProjectRole, Role
 from preview_runtime.verify import Problem
 
+MAX_ROW_NUMBER = 2**31 - 1
+"""The largest id, version number or count the store's INTEGER columns hold (PostgreSQL's `integer`): every number a
+request brings is bounded by it at the door, so none reaches the database to overflow there."""
+MAX_DOLLARS = 1_000_000.0
+"""The largest amount of US dollars a quota or budget may name."""
+
+
+class RequestBody(BaseModel):
+    """A request's JSON body: a field it does not know is refused (422 naming it), never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def plain_text(value: str) -> str:
+    """`value` unchanged, or ValueError (pydantic's 422) when it holds a control or bidi-override character."""
+    if (found := hidden_character(value)) is not None:
+        raise ValueError(f"it holds the invisible character {found}, which is not allowed in a name")
+    return value
+
+
+def valid_text(value: str, label: str) -> str:
+    """A name as people see it: InvalidInput (in words) when it holds a control or bidi-override character."""
+    if (found := hidden_character(value)) is not None:
+        raise InvalidInput(f"The {label} holds the invisible character {found}; type it again without it.")
+    return value
+
+
 # The limits on what people type, the same for the API's bodies and the CLI's arguments.
-ProjectName = Annotated[str, Field(min_length=1, max_length=200, examples=["Barber shop booking"])]
+ProjectName = Annotated[str, Field(min_length=1, max_length=200, examples=["Barber shop booking"]), AfterValidator(plain_text)]
 Prompt = Annotated[str, Field(min_length=1, max_length=20_000, examples=["A booking page for my barber shop"])]
 
 _NAME: TypeAdapter[str] = TypeAdapter(ProjectName)
@@ -237,14 +264,19 @@ class MemberInfo(BaseModel):
     role: ProjectRole
 
 
-class QuotaSet(BaseModel):
-    """A person's quotas; a field left empty means the server's default, 0 means no limit."""
+Count = Annotated[int, Field(ge=0, le=MAX_ROW_NUMBER)]
+Dollars = Annotated[float, Field(ge=0, le=MAX_DOLLARS, allow_inf_nan=False)]
 
-    tokens_day: int | None = Field(default=None, ge=0, description="Model tokens a day (input and output).")
-    cost_day_usd: float | None = Field(default=None, ge=0, description="Estimated model cost a day, in US dollars.")
-    previews: int | None = Field(default=None, ge=0, description="Previews running at once.")
-    projects: int | None = Field(default=None, ge=0, description="Projects owned (the trash counts).")
-    storage_mb: int | None = Field(default=None, ge=0, description="Stored files of the projects owned, all versions.")
+
+class QuotaSet(RequestBody):
+    """A person's quotas; a field left empty means the server's default, 0 means no limit (Infinity, NaN and numbers
+    past what the store holds are refused, never read as "no limit")."""
+
+    tokens_day: Count | None = Field(default=None, description="Model tokens a day (input and output).")
+    cost_day_usd: Dollars | None = Field(default=None, description="Estimated model cost a day, in US dollars.")
+    previews: Count | None = Field(default=None, description="Previews running at once.")
+    projects: Count | None = Field(default=None, description="Projects owned (the trash counts).")
+    storage_mb: Count | None = Field(default=None, description="Stored files of the projects owned, all versions.")
 
 
 class QuotaUse(BaseModel):
@@ -292,3 +324,12 @@ class AccountLinkInfo(BaseModel):
     url: str
     email: str
     expires_at: datetime
+
+
+class FailedSignIns(BaseModel):
+    """Failed sign-ins of the person's account since their previous sign-in (the Account page tells of them)."""
+
+    since: datetime
+    count: int
+    addresses: int = Field(description="From how many addresses (an IPv6 address counts as its /64).")
+    last_at: datetime | None

@@ -74,6 +74,13 @@ class Settings(BaseSettings):
         "`127.0.0.1`, `[::1]`, `FORJA_HOST` and `FORJA_PUBLIC_URL`'s host; any other `Host` gets a 400 (guards against "
         "DNS rebinding).",
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="Addresses or networks (CIDR) of the reverse proxies in front of Forja, comma-separated, e.g. "
+        "`127.0.0.1,172.16.0.0/12`. Only a request from one of these may say, with `X-Forwarded-For`, "
+        "`X-Forwarded-Proto` and `X-Forwarded-Host`, whom it comes from and how it was asked for; from anyone else "
+        "those headers are dropped, so nobody can pose as another address. Empty: no proxy is trusted.",
+    )
 
     # == Accounts and quotas ==
     auth: Literal["", "none", "password"] = Field(
@@ -93,8 +100,20 @@ class Settings(BaseSettings):
     signin_attempts: int = Field(
         default=10,
         gt=0,
-        description="Failed sign-ins allowed per account (and ten times as many per address) in 15 minutes; more get a "
-        "429 until the window passes.",
+        description="Failed sign-ins (or other checks of a password or the setup code) in 15 minutes before Forja slows "
+        "down: per account from one address, after which that address waits 15 minutes for that account; per account "
+        "from everywhere, after which each further try must wait a growing delay (2 s, 4 s... at most a minute; earlier "
+        "ones get a short 429); and ten times as many per address. A browser that signed in to the account before is "
+        "never slowed by others' failures (see [Accounts](accounts.md#failed-sign-ins)).",
+    )
+    signups_per_hour: int = Field(
+        default=5,
+        ge=0,
+        description="With open sign-up or invitations, most accounts made from one address (an IPv6 /64) in an hour; "
+        "more get a 429. `0` is no limit.",
+    )
+    tokens_per_person: int = Field(
+        default=20, ge=0, description="Most API tokens one person may have working at once; more get a 429. `0` is no limit."
     )
     quota_tokens_day: int = Field(
         default=1_000_000,
@@ -130,6 +149,12 @@ class Settings(BaseSettings):
         default=8 * 1024 * 1024,
         description="Largest request body (8 MB), except project creation and uploads, which may be "
         "`FORJA_MAX_UPLOAD_BYTES` plus 1 MB; larger bodies get a 413 before they are read.",
+    )
+    max_json_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        gt=0,
+        description="Largest JSON request body (2 MB), project creation included: a larger project comes as a zip "
+        "upload. A prompt's pictures may add their own size. Past it a 413, before the body is read.",
     )
     max_files: int = Field(default=2000, description="Most files in one project or import.")
     max_file_bytes: int = Field(default=2 * 1024 * 1024, description="Largest single file (2 MB).")

@@ -7,17 +7,19 @@ token that could make more tokens would outlive its own revocation through them.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from builder.api.bodies import CheckedRoute
 from builder.api.identity import CurrentActor, bearer_of
+from builder.api.params import RowId
 from builder.errors import Forbidden
-from builder.schemas import ApiTokenInfo, NewApiToken, QuotaUse
+from builder.schemas import ApiTokenInfo, FailedSignIns, NewApiToken, QuotaUse, RequestBody
 from builder.services import get_services
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 
 
-class TokenRequest(BaseModel):
+class TokenRequest(RequestBody):
     name: str = Field(default="", max_length=100, description="What the token is for, e.g. 'laptop CLI'.")
 
 
@@ -36,10 +38,17 @@ async def create_token(body: TokenRequest, request: Request, actor: CurrentActor
 
 
 @router.delete("/api/account/tokens/{token_id}", status_code=204, tags=["account"])
-async def revoke_token(token_id: int, actor: CurrentActor) -> Response:
+async def revoke_token(token_id: RowId, actor: CurrentActor) -> Response:
     """Revoke one of your tokens: requests with it get a 401 from now on."""
     await (await get_services()).accounts.revoke_token(actor, token_id)
     return Response(status_code=204)
+
+
+@router.get("/api/account/failed-sign-ins", tags=["account"])
+async def failed_sign_ins(actor: CurrentActor) -> FailedSignIns:
+    """Failed sign-ins to your account since your previous sign-in: how many, from how many addresses, the last one's
+    moment (your Account page says so too)."""
+    return await (await get_services()).accounts.failed_sign_ins(actor)
 
 
 @router.get("/api/account/usage", tags=["account"])

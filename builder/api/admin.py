@@ -9,18 +9,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from builder.api.bodies import CheckedRoute
 from builder.api.identity import Admin
+from builder.api.params import RowId
 from builder.models import Role
-from builder.schemas import AccountLinkInfo, QuotaSet
+from builder.schemas import AccountLinkInfo, QuotaSet, RequestBody
 from builder.services import get_services
 from builder.services.admin import MAX_DAYS, DayUsage, Person, RunningPreview, ServerHealth, UserChange
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=CheckedRoute)
 
 
-class Invitation(BaseModel):
+class Invitation(RequestBody):
     email: str = Field(default="", max_length=254, description="The address it is for; empty: anyone with the link.")
     role: Role = Role.member
 
@@ -56,7 +58,7 @@ async def invite(body: Invitation, request: Request, admin: Admin) -> AccountLin
 
 
 @router.delete("/invitations/{link_id}", status_code=204)
-async def withdraw_invitation(link_id: int, admin: Admin) -> Response:
+async def withdraw_invitation(link_id: RowId, admin: Admin) -> Response:
     await (await get_services()).admin.withdraw_invitation(admin, link_id)
     return Response(status_code=204)
 

@@ -11,11 +11,12 @@ import asyncio
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel
 
+from builder.api.bodies import CheckedRoute
 from builder.api.identity import CurrentActor
 from builder.attachments import check_picture, load_attachment, save_attachment
 from builder.services import get_services
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 
 
 class Attached(BaseModel):

@@ -6,30 +6,39 @@ and answers `{"next": path}`; a refused one answers the service's sentence with 
 
 from __future__ import annotations
 
+import secrets
+
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from builder.api.bodies import CheckedRoute
 from builder.api.identity import (
     CurrentActor,
+    attempt_of,
+    bearer_of,
     clear_session_cookie,
-    client_address,
+    device_token_of,
     local_next,
     session_token_of,
+    set_device_cookie,
     set_session_cookie,
 )
+from builder.errors import Forbidden
+from builder.schemas import RequestBody
 from builder.services import get_services
+from builder.services.accounts import hash_token
 from builder.settings import settings
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 
 
-class SignInRequest(BaseModel):
+class SignInRequest(RequestBody):
     email: str = Field(max_length=254)
     password: str = Field(max_length=1024)
     next: str = Field(default="/", max_length=2000, description="Where the page goes once signed in (a path on this Forja).")
 
 
-class SignUpRequest(BaseModel):
+class SignUpRequest(RequestBody):
     email: str = Field(max_length=254)
     name: str = Field(max_length=200)
     password: str = Field(max_length=1024)
@@ -38,12 +47,12 @@ class SignUpRequest(BaseModel):
     next: str = Field(default="/", max_length=2000)
 
 
-class ResetRequest(BaseModel):
+class ResetRequest(RequestBody):
     token: str = Field(max_length=200)
     password: str = Field(max_length=1024)
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(RequestBody):
     current: str = Field(max_length=1024)
     new: str = Field(max_length=1024)
 
@@ -66,8 +75,15 @@ class SignUpMode(BaseModel):
     invite_works: bool | None = Field(default=None, description="With ?invite=: whether that link can still be used.")
 
 
-def _signed_in(response: Response, token: str, target: str) -> SignedIn:
+async def _signed_in(request: Request, response: Response, token: str, target: str) -> SignedIn:
+    """The session cookie set, and this browser remembered for the account (its device cookie: made the first time),
+    so that others' failed sign-ins never slow it down."""
     set_session_cookie(response, token)
+    device = device_token_of(request.headers.get("cookie", ""))
+    if device is None:
+        device = secrets.token_urlsafe(32)
+        set_device_cookie(response, device)
+    await (await get_services()).accounts.trust_browser(token, hash_token(device))
     return SignedIn(next=local_next(target))
 
 
@@ -75,10 +91,8 @@ def _signed_in(response: Response, token: str, target: str) -> SignedIn:
 async def sign_in(body: SignInRequest, request: Request, response: Response) -> SignedIn:
     """Sign in with email and password: sets the session cookie. 400 when they do not match, 429 after too many tries."""
     accounts = (await get_services()).accounts
-    token = await accounts.sign_in(
-        body.email, body.password, client_address(request.scope), request.headers.get("user-agent", "")
-    )
-    return _signed_in(response, token, body.next)
+    token = await accounts.sign_in(body.email, body.password, attempt_of(request), request.headers.get("user-agent", ""))
+    return await _signed_in(request, response, token, body.next)
 
 
 @router.post("/api/auth/sign-up", tags=["accounts"])
@@ -90,12 +104,12 @@ async def sign_up(body: SignUpRequest, request: Request, response: Response) -> 
         body.email,
         body.name,
         body.password,
-        client_address(request.scope),
+        attempt_of(request),
         request.headers.get("user-agent", ""),
         invite=body.invite,
         setup_code=body.setup_code,
     )
-    return _signed_in(response, token, body.next)
+    return await _signed_in(request, response, token, body.next)
 
 
 @router.get("/api/auth/sign-up", tags=["accounts"])
@@ -121,16 +135,22 @@ async def sign_out(request: Request, response: Response) -> SignedIn:
 
 @router.post("/api/auth/reset", tags=["accounts"])
 async def reset_password(body: ResetRequest, request: Request, response: Response) -> SignedIn:
-    """Set a new password with an admin's reset link; every other sign-in of the account ends, this one begins."""
+    """Set a new password with an admin's reset link; every other sign-in of the account ends, this one begins. Never
+    slowed down by failed sign-ins: the link itself is the secret."""
     token = await (await get_services()).accounts.reset_password(body.token, body.password, request.headers.get("user-agent", ""))
-    return _signed_in(response, token, "/")
+    return await _signed_in(request, response, token, "/")
 
 
 @router.post("/api/auth/password", status_code=204, tags=["accounts"])
 async def change_password(body: PasswordChange, request: Request, actor: CurrentActor) -> Response:
-    """Change your password; your other sign-ins end, this one stays."""
+    """Change your password; your other sign-ins end, this one stays. Only from a signed-in browser: 403 with an API
+    token (a leaked token must not lead to the password), 429 after too many wrong current passwords."""
     token = session_token_of(request.headers.get("cookie", ""))
-    await (await get_services()).accounts.change_password(actor, body.current, body.new, token)
+    if bearer_of(request.headers.get("authorization", "")) or not token:
+        raise Forbidden(
+            "Changing the password needs a signed-in browser: an API token cannot do it. Sign in and use your Account page."
+        )
+    await (await get_services()).accounts.change_password(actor, body.current, body.new, token, attempt_of(request))
     return Response(status_code=204)
 
 

@@ -22,7 +22,7 @@ class ErrorResponse(JSONResponse):
 
 
 async def forja_error(_request: Request, exc: ForjaError) -> JSONResponse:
-    return ErrorResponse(exc.body(), status_code=exc.status)
+    return ErrorResponse(exc.body(), status_code=exc.status, headers=exc.headers() or None)
 
 
 async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,17 +8,19 @@ import binascii
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 
+from builder.api.bodies import CheckedRoute
 from builder.api.identity import Editor, Viewer
+from builder.api.params import VersionAsked
 from builder.errors import NotFound
 from builder.filetree import encode_text
 from builder.models import Author
-from builder.schemas import FileContent, FileInfo, VersionInfo
+from builder.schemas import FileContent, FileInfo, RequestBody, VersionInfo
 from builder.services import get_services
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 
 
-class FileWrite(BaseModel):
+class FileWrite(RequestBody):
     content: str
     encoding: str = Field(default="utf-8", pattern="^(utf-8|base64)$")
     message: str = ""
@@ -30,12 +32,12 @@ class ProjectTree(BaseModel):
 
 
 @router.get("/api/projects/{project_id}/files", tags=["files"])
-async def list_files(project_id: str, _: Viewer, version: int | None = None) -> list[FileInfo]:
+async def list_files(project_id: str, _: Viewer, version: VersionAsked = None) -> list[FileInfo]:
     return await (await get_services()).projects.files(project_id, version)
 
 
 @router.get("/api/projects/{project_id}/files/{path:path}", tags=["files"])
-async def read_file(project_id: str, path: str, _: Viewer, version: int | None = None, raw: bool = False) -> FileContent:
+async def read_file(project_id: str, path: str, _: Viewer, version: VersionAsked = None, raw: bool = False) -> FileContent:
     """A file as JSON (`content` + `encoding`), or its bytes with `?raw=true`."""
     data = await (await get_services()).projects.read_file(project_id, path, version)
     if raw:
@@ -44,7 +46,7 @@ async def read_file(project_id: str, path: str, _: Viewer, version: int | None =
 
 
 @router.get("/api/projects/{project_id}/tree", tags=["files"])
-async def read_tree(project_id: str, _: Viewer, version: int | None = None) -> ProjectTree:
+async def read_tree(project_id: str, _: Viewer, version: VersionAsked = None) -> ProjectTree:
     """Every file of a version (default: the current one) in one answer; the browser mounts it in a WebContainer."""
     projects = (await get_services()).projects
     number = version or (await projects.get(project_id)).current_version

@@ -14,15 +14,16 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from builder.api.bodies import CheckedRoute
 from builder.api.identity import CurrentActor, Editor, Viewer
 from builder.attachments import Picture, check_count, check_pictures, decode_base64
-from builder.schemas import GenerationInfo, Prompt, Usage
+from builder.schemas import GenerationInfo, Prompt, RequestBody, Usage
 from builder.services import Services, get_services
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 
 
-class GenerateRequest(BaseModel):
+class GenerateRequest(RequestBody):
     prompt: Prompt
     provider: str | None = Field(default=None, pattern="^(offline|anthropic|openai)$")
     model: str | None = None
@@ -41,14 +42,14 @@ class GenerateRequest(BaseModel):
         return check_pictures([(image.name, decode_base64(image.data, image.name)) for image in self.images])
 
 
-class ImageIn(BaseModel):
+class ImageIn(RequestBody):
     name: str = Field(
         default="", max_length=255, description="The file's name, for messages only; the type comes from the bytes."
     )
     data: str = Field(description="The picture's bytes, base64 (a data: URL is accepted too). PNG, JPEG, GIF or WebP.")
 
 
-class RepairRequest(BaseModel):
+class RepairRequest(RequestBody):
     provider: str | None = Field(default=None, pattern="^(offline|anthropic|openai)$")
     model: str | None = None
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from builder.api.identity import ACTOR_KEY, PUBLIC_API, actor_of_headers
+from builder.api.proxies import forwarded
 from builder.errors import ForjaError
 from builder.filetree import human_size
 from builder.settings import settings
@@ -29,27 +31,57 @@ UPLOAD_PATHS = frozenset({"/api/projects", "/_upload"})
 UPLOAD_OVERHEAD = 1024 * 1024
 
 
-def allowed_hosts() -> frozenset[str]:
-    """Host names Forja answers to: loopback, the listen address, the public URL's host and FORJA_ALLOWED_HOSTS."""
-    names = set(LOOPBACK_HOSTS)
-    names.add(settings.host.strip("[]").lower())
-    if settings.public_url:
-        public = urlsplit(settings.public_url).hostname
-        if public:
-            names.add(public.lower())
-    names.update(name.strip().strip("[]").lower() for name in settings.allowed_hosts.split(",") if name.strip())
+# An entry of FORJA_ALLOWED_HOSTS without a port allows its name on any port (a proxy may listen anywhere).
+ANY_PORT = "*"
+DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _name_and_port(entry: str) -> tuple[str, str]:
+    """("forja.lan", "8080") from "forja.lan:8080", ("fd00::1", "") from "[fd00::1]"; the name lower-cased."""
+    entry = entry.strip().lower()
+    if entry.startswith("["):
+        name, _, rest = entry[1:].partition("]")
+        return name, rest.removeprefix(":")
+    if entry.count(":") == 1:
+        name, _, port = entry.partition(":")
+        return name, port
+    return entry, ""
+
+
+def allowed_hosts() -> frozenset[tuple[str, str]]:
+    """(name, port) pairs Forja answers to: loopback and the listen address on Forja's port, the public URL's host on
+    its port, and FORJA_ALLOWED_HOSTS (a port given, or any). A port of "" is a Host header that names none."""
+    own_ports = ("", str(settings.port))
+    names = set(LOOPBACK_HOSTS) | {settings.host.strip("[]").lower()}
     # 0.0.0.0 / :: mean "every interface", never a name a browser sends.
-    names.discard("0.0.0.0")
-    names.discard("::")
-    return frozenset(names)
+    names -= {"0.0.0.0", "::"}
+    pairs = {(name, port) for name in names for port in own_ports}
+    if settings.public_url:
+        public = urlsplit(settings.public_url)
+        if public.hostname:
+            port = str(public.port) if public.port else DEFAULT_PORTS.get(public.scheme, "")
+            pairs |= {(public.hostname.lower(), p) for p in ("", port, str(settings.port))}
+    for entry in settings.allowed_hosts.split(","):
+        if entry.strip():
+            name, port = _name_and_port(entry)
+            pairs.add((name, port or ANY_PORT))
+    return frozenset(pairs)
 
 
-def host_name(header: bytes) -> str:
-    """The name part of a Host header ("[::1]:3000" -> "::1", "Example.org:80" -> "example.org")."""
-    text = header.decode("latin-1").strip().lower()
-    if text.startswith("["):
-        return text[1 : text.find("]")] if "]" in text else text
-    return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+# A Host header as RFC 9110 has it: a DNS name or IPv4 address, or an IPv6 address in brackets, then an optional port.
+_HOST = re.compile(r"(?:(?P<name>[a-z0-9_.-]+)|\[(?P<ipv6>[0-9a-f:.]+)\])(?::(?P<port>[0-9]{1,5}))?")
+
+
+def parse_host(header: bytes) -> tuple[str, str] | None:
+    """(name, port) of a Host header ("[::1]:3000" -> ("::1", "3000")); None when it is not one ("a:b:c", "x:evil")."""
+    found = _HOST.fullmatch(header.decode("latin-1").strip().lower())
+    if found is None or (found["port"] and not 0 < int(found["port"]) < 65536):
+        return None
+    return found["name"] or found["ipv6"], found["port"] or ""
+
+
+def host_allowed(pair: tuple[str, str] | None, allowed: frozenset[tuple[str, str]]) -> bool:
+    return pair is not None and (pair in allowed or (pair[0], ANY_PORT) in allowed)
 
 
 def _json_response(status: int, detail: str) -> list[Message]:
@@ -79,15 +111,15 @@ def trusted_hosts(app: ASGIApp) -> ASGIApp:
         if scope["type"] not in ("http", "websocket"):
             await app(scope, receive, send)
             return
-        header = dict(scope["headers"]).get(b"host")
-        name = host_name(header) if header is not None else ""
-        if name in allowed:
+        header = dict(scope["headers"]).get(b"host", b"")
+        if host_allowed(parse_host(header), allowed):
             await app(scope, receive, send)
             return
-        log.warning("refused a request for host %r (allowed: %s)", name, ", ".join(sorted(allowed)))
+        name = header.decode("latin-1")[:200]
+        log.warning("refused a request for host %r", name)
         detail = (
             f"Forja does not answer to the host name {name!r}. Open it at {settings.base_url}, "
-            "or add the name to FORJA_ALLOWED_HOSTS."
+            "or add the name (with its port, if it is not Forja's) to FORJA_ALLOWED_HOSTS."
         )
         if scope["type"] == "websocket":
             # Closing before accepting makes the server answer the handshake with 403; no page reads it.
@@ -98,20 +130,39 @@ def trusted_hosts(app: ASGIApp) -> ASGIApp:
     return guarded
 
 
-def body_limit(path: str) -> int:
-    """Most bytes a request to `path` may send: an upload's limit for whole projects, else FORJA_MAX_REQUEST_BYTES."""
-    if path.rstrip("/") in UPLOAD_PATHS:
-        return settings.max_upload_bytes + UPLOAD_OVERHEAD
-    if path.rstrip("/") == "/api/attachments":
-        # Room to read a picture a few times over the limit, so its answer can say how large it is.
-        return max(settings.max_request_bytes, 4 * settings.attach_max_bytes)
-    if path.rstrip("/").endswith("/generate"):
+def is_json(content_type: bytes | str | None) -> bool:
+    """Whether a Content-Type names JSON (application/json, or any application/...+json)."""
+    if content_type is None:
+        return False
+    text = content_type.decode("latin-1") if isinstance(content_type, bytes) else content_type
+    kind = text.split(";", 1)[0].strip().lower()
+    return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
+
+
+def body_limit(path: str, json_body: bool = False) -> int:
+    """Most bytes a request to `path` may send: an upload's limit for whole projects, else FORJA_MAX_REQUEST_BYTES; a
+    JSON body at most FORJA_MAX_JSON_BYTES of that (plus its pictures, for a prompt)."""
+    path = path.rstrip("/")
+    if path.endswith("/generate"):
         # A prompt may carry pictures, in base64 (4/3 of their size); the images module checks each one.
-        return settings.max_request_bytes + settings.attach_max_count * (settings.attach_max_bytes * 4 // 3 + 1024)
-    return settings.max_request_bytes
+        pictures = settings.attach_max_count * (settings.attach_max_bytes * 4 // 3 + 1024)
+        return min(settings.max_request_bytes, settings.max_json_bytes) + pictures
+    if path in UPLOAD_PATHS:
+        limit = settings.max_upload_bytes + UPLOAD_OVERHEAD
+    elif path == "/api/attachments":
+        # Room to read a picture a few times over the limit, so its answer can say how large it is.
+        limit = max(settings.max_request_bytes, 4 * settings.attach_max_bytes)
+    else:
+        limit = settings.max_request_bytes
+    return min(limit, settings.max_json_bytes) if json_body else limit
 
 
-def _too_large(limit: int) -> str:
+def _too_large(limit: int, json_body: bool) -> str:
+    if json_body:
+        return (
+            f"The JSON body is larger than {human_size(limit)} (the limit for JSON here, FORJA_MAX_JSON_BYTES); nothing "
+            "was read or saved. Send a larger project as a zip upload."
+        )
     return f"The request body is larger than {human_size(limit)} (the limit for this address); nothing was read or saved."
 
 
@@ -127,8 +178,10 @@ def limited_bodies(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        limit = body_limit(scope["path"])
-        declared = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        json_body = is_json(headers.get(b"content-type"))
+        limit = body_limit(scope["path"], json_body)
+        declared = headers.get(b"content-length")
         if declared is not None:
             try:
                 too_large = int(declared) > limit
@@ -136,7 +189,7 @@ def limited_bodies(app: ASGIApp) -> ASGIApp:
                 await _answer(send, 400, "The Content-Length header is not a number.")
                 return
             if too_large:
-                await _answer(send, 413, _too_large(limit))
+                await _answer(send, 413, _too_large(limit, json_body))
                 return
         received = 0
         refused = False
@@ -152,7 +205,7 @@ def limited_bodies(app: ASGIApp) -> ASGIApp:
                 if received > limit:
                     refused = True
                     if not started:
-                        await _answer(send, 413, _too_large(limit))
+                        await _answer(send, 413, _too_large(limit, json_body))
                     return {"type": "http.disconnect"}
             return message
 
@@ -209,6 +262,27 @@ ISOLATION_HEADERS = [
     (b"cross-origin-embedder-policy", b"credentialless"),
     (b"cross-origin-resource-policy", b"same-origin"),
 ]
+# No page of another origin may frame Forja's (clickjacking): previews and published apps are same-site with it.
+# Share pages frame the app themselves, and may not be framed either.
+FRAME_HEADERS = [
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+]
+# Forja's own page, on top: scripts only from Forja (Reflex's prerendered pages carry inline scripts and its
+# call_script evaluates code, so those stay allowed), no plugins, no <base> pointing elsewhere, forms post to Forja only.
+# Frames, images and connections stay open: previews live on origins of their own, and WebContainers on StackBlitz's.
+PAGE_POLICY = (
+    b"script-src 'self' 'unsafe-inline' 'unsafe-eval' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    b"frame-ancestors 'none'"
+)
+
+
+def _is_page(path: str, headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether an answer is Forja's own page (HTML not under /api/ nor a share link's)."""
+    if path.startswith(("/api/", "/s/")):
+        return False
+    kind = next((value for name, value in headers if name.lower() == b"content-type"), b"")
+    return kind.split(b";", 1)[0].strip().lower() == b"text/html"
 
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -236,10 +310,11 @@ def same_origin_writes(app: ASGIApp) -> ASGIApp:
 
 
 def isolate(app: ASGIApp) -> ASGIApp:
-    """Make every page cross-origin isolated, which WebContainers need to boot.
+    """Make every page cross-origin isolated, which WebContainers need to boot, and unframeable by other pages.
 
     `credentialless` rather than `require-corp`: cross-origin loads (the preview iframe's
-    subresources) still work without each carrying a CORP header, but get no cookies.
+    subresources) still work without each carrying a CORP header, but get no cookies. The frame headers go on every
+    answer, each CSP header as one more (a browser enforces them all), so a route's own policy cannot drop them.
     """
 
     async def isolated(scope: Scope, receive: Receive, send: Send) -> None:
@@ -249,8 +324,13 @@ def isolate(app: ASGIApp) -> ASGIApp:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [h for h in ISOLATION_HEADERS if h[0] not in present]
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                added = [h for h in ISOLATION_HEADERS if h[0] not in present]
+                added += [h for h in FRAME_HEADERS if h[0] == b"content-security-policy" or h[0] not in present]
+                if _is_page(scope.get("path", ""), headers):
+                    added.append((b"content-security-policy", PAGE_POLICY))
+                message["headers"] = headers + added
             await send(message)
 
         await app(scope, receive, send_with_headers)
@@ -260,7 +340,16 @@ def isolate(app: ASGIApp) -> ASGIApp:
 
 # Every request passes these before the API or the page: each wraps the ones before it, so the last is the outermost
 # (a foreign Host or an oversized body is refused before anything else looks at the request).
-API_GUARDS: list[Callable[[ASGIApp], ASGIApp]] = [signed_in_api, same_origin_writes, isolate, limited_bodies, trusted_hosts]
+# The proxies' headers are read (or dropped) first of all: everything after sees the client's own address and Host;
+# `isolate` comes next, so that every answer, a guard's refusal too, carries its headers.
+API_GUARDS: list[Callable[[ASGIApp], ASGIApp]] = [
+    signed_in_api,
+    same_origin_writes,
+    limited_bodies,
+    trusted_hosts,
+    isolate,
+    forwarded,
+]
 
 
 def guarded(app: ASGIApp) -> ASGIApp:

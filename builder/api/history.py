@@ -6,26 +6,31 @@ The app that includes this router answers ForjaError (NotFound 404, FileTreeErro
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response
-from fastapi import Path as PathParam
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
+from builder.api.bodies import CheckedRoute
 from builder.api.identity import CurrentActor, Editor, Owner, Viewer
-from builder.schemas import DEFAULT_PAGE, MAX_PAGE, ProjectName, ProjectSummary, TrashPage, VersionDiff, VersionInfo
+from builder.api.params import Offset, PageLimit, VersionAsked, VersionNumber
+from builder.schemas import (
+    DEFAULT_PAGE,
+    ProjectName,
+    ProjectSummary,
+    RequestBody,
+    TrashPage,
+    VersionDiff,
+    VersionInfo,
+)
 from builder.services import get_services
 
-router = APIRouter()
-
-VersionNumber = Annotated[int, PathParam(ge=1, description="Version number (1, 2, 3...)")]
+router = APIRouter(route_class=CheckedRoute)
 
 
-class RenameRequest(BaseModel):
+class RenameRequest(RequestBody):
     name: ProjectName
 
 
-class DuplicateRequest(BaseModel):
+class DuplicateRequest(RequestBody):
     version: int | None = Field(default=None, ge=1, description="Version to start from (default: current).")
     name: ProjectName | None = Field(default=None, description="Default: '<name> (copy)'.")
 
@@ -41,9 +46,7 @@ def _download(filename: str, data: bytes, media_type: str) -> Response:
 
 
 @router.get("/api/projects/{project_id}/versions/{version}/diff", tags=["versions"])
-async def diff_version(
-    project_id: str, version: VersionNumber, _: Viewer, against: Annotated[int | None, Query(ge=1)] = None
-) -> VersionDiff:
+async def diff_version(project_id: str, version: VersionNumber, _: Viewer, against: VersionAsked = None) -> VersionDiff:
     """What changed in a version: against its parent by default, or against any version with `?against=`."""
     return await (await get_services()).history.diff(project_id, version, against)
 
@@ -93,8 +96,8 @@ async def trash_project(project_id: str, _: Owner) -> Response:
 @router.get("/api/trash", tags=["projects"])
 async def list_trash(
     actor: CurrentActor,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: PageLimit = DEFAULT_PAGE,
+    offset: Offset = 0,
 ) -> TrashPage:
     """Your projects in the trash, most recently trashed first, one page at a time (`total` counts them all)."""
     return await (await get_services()).history.trash_page(actor, limit, offset)

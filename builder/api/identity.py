@@ -8,7 +8,6 @@ the local user's, as before accounts existed.
 
 from __future__ import annotations
 
-import ipaddress
 from http.cookies import CookieError, SimpleCookie
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -18,11 +17,14 @@ from starlette.types import Scope
 
 from builder.services import get_services
 from builder.services.access import Actor, Permission, require_admin
+from builder.services.accounts import hash_token
+from builder.services.throttle import Attempt
 from builder.settings import settings
 
 # Paths under /api/ anyone may call: signing up, in and out, and the API's own description.
 PUBLIC_API = ("/api/auth/", "/api/docs", "/api/docs-assets/", "/api/openapi.json")
 ACTOR_KEY = "forja.actor"
+DEVICE_COOKIE_DAYS = 365
 
 
 def secure_cookies() -> bool:
@@ -69,18 +71,45 @@ def clear_session_cookie(response: Response) -> None:
 
 
 def client_address(scope: Scope) -> str:
-    """The address a request came from; behind a reverse proxy on this machine, the one it names (X-Forwarded-For)."""
+    """The address a request came from (behind a trusted proxy, the client it names: builder.api.proxies)."""
     client = scope.get("client")
-    peer = client[0] if client else ""
+    return client[0] if client else ""
+
+
+def device_cookie_name() -> str:
+    return "__Host-forja_device" if secure_cookies() else "forja_device"
+
+
+def device_token_of(cookie_header: str) -> str | None:
+    """The browser's device cookie: a random token it got when it first signed in (builder.services.throttle)."""
+    if not cookie_header:
+        return None
     try:
-        local_proxy = ipaddress.ip_address(peer).is_loopback
-    except ValueError:
-        local_proxy = False
-    if local_proxy:
-        forwarded = dict(scope.get("headers", [])).get(b"x-forwarded-for", b"").decode("latin-1")
-        if hops := [hop.strip() for hop in forwarded.split(",") if hop.strip()]:
-            return hops[-1]
-    return peer
+        jar = SimpleCookie(cookie_header)
+    except CookieError:
+        return None
+    morsel = jar.get(device_cookie_name())
+    return morsel.value if morsel is not None and morsel.value else None
+
+
+def set_device_cookie(response: Response, token: str) -> None:
+    # Like the session's: HttpOnly and host-only; it outlives sign-outs, since it only says "this browser signed in
+    # to that account before" (and the server keeps only its hash).
+    response.set_cookie(
+        device_cookie_name(),
+        token,
+        max_age=DEVICE_COOKIE_DAYS * 86400,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(),
+    )
+
+
+def attempt_of(request: Request) -> Attempt:
+    """Who is trying a secret: the client's address and the hash of its device cookie, for the sign-in throttle."""
+    device = device_token_of(request.headers.get("cookie", ""))
+    return Attempt(client_address(request.scope), hash_token(device) if device else "")
 
 
 def local_next(target: str) -> str:

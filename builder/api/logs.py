@@ -8,15 +8,17 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
+from builder.api.bodies import CheckedRoute
 from builder.api.identity import Viewer
+from builder.api.params import LogLines, LogSince
 from builder.services import get_services
 from preview_runtime.logs import LogLine
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 
 
 @router.get("/api/projects/{project_id}/logs/tail", tags=["logs"])
-async def log_tail(project_id: str, _: Viewer, lines: int = 50) -> list[LogLine]:
+async def log_tail(project_id: str, _: Viewer, lines: LogLines = 50) -> list[LogLine]:
     """The last lines of the project's log, as JSON."""
     services = await get_services()
     await services.projects.get(project_id)
@@ -24,7 +26,7 @@ async def log_tail(project_id: str, _: Viewer, lines: int = 50) -> list[LogLine]
 
 
 @router.get("/api/projects/{project_id}/logs", tags=["logs"])
-async def follow_logs(project_id: str, _: Viewer, since: int = 0) -> StreamingResponse:
+async def follow_logs(project_id: str, _: Viewer, since: LogSince = 0) -> StreamingResponse:
     """Server-sent events: every log line of the project, then new ones as they come."""
     services = await get_services()
     await services.projects.get(project_id)

@@ -7,24 +7,25 @@ project with an owner (422 otherwise) and says what to do when an address has no
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from builder.api.bodies import CheckedRoute
 from builder.api.identity import CurrentActor, Owner, Viewer
 from builder.errors import NotFound
 from builder.models import ProjectRole
-from builder.schemas import MemberInfo
+from builder.schemas import MemberInfo, RequestBody
 from builder.services import get_services
 from builder.services.access import Permission
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 
 
-class MemberAdd(BaseModel):
+class MemberAdd(RequestBody):
     email: str = Field(max_length=254, description="The address the person signs in with; they need an account here.")
     role: ProjectRole = Field(description="owner, editor (changes it) or viewer (sees it).")
 
 
-class MemberChange(BaseModel):
+class MemberChange(RequestBody):
     role: ProjectRole
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from builder.api.bodies import CheckedRoute
 from builder.errors import ForjaError
 from builder.services import get_services
 from builder.services.doctor import DoctorReport
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 OPENAPI_URL = "/api/openapi.json"
 DOCS_ASSETS_URL = "/api/docs-assets"
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 
 
 def docs_assets() -> StaticFiles:

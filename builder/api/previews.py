@@ -10,19 +10,22 @@ from fastapi import APIRouter, HTTPException, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from builder.api.bodies import CheckedRoute
 from builder.api.identity import Viewer
 from builder.api.logs import follow_logs
+from builder.api.params import LogSince
 from builder.errors import PreviewError
+from builder.schemas import RequestBody
 from builder.services import Services, get_services
 from builder.settings import settings
 from preview_runtime import console_bridge
 from preview_runtime.logs import LogLevel
 from preview_runtime.runner import PreviewInfo, PreviewState
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 
 
-class PreviewRequest(BaseModel):
+class PreviewRequest(RequestBody):
     runner: str = Field(default="auto", pattern="^(auto|swarm|docker|local)$")
     restart: bool = False
 
@@ -86,12 +89,12 @@ async def stop_preview(project_id: str, _: Viewer) -> Response:
 
 
 @router.get("/api/projects/{project_id}/preview/logs", tags=["preview"])
-async def follow_preview_logs(project_id: str, actor: Viewer, since: int = 0) -> StreamingResponse:
+async def follow_preview_logs(project_id: str, actor: Viewer, since: LogSince = 0) -> StreamingResponse:
     """Server-sent events: install, dev-server and runtime output (the project's log stream)."""
     return await follow_logs(project_id, actor, since)
 
 
-class BrowserLogLine(BaseModel):
+class BrowserLogLine(RequestBody):
     text: str = Field(max_length=console_bridge.MAX_TEXT)
     source: Literal["webcontainer", "install", "dev-server", "browser"] = Field(
         description="webcontainer (its own messages), install and dev-server (process output), browser (the preview's console)."
@@ -101,7 +104,7 @@ class BrowserLogLine(BaseModel):
     )
 
 
-class BrowserLogLines(BaseModel):
+class BrowserLogLines(RequestBody):
     lines: list[BrowserLogLine] = Field(max_length=200)
 
 

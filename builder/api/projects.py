@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
+from builder.api.bodies import CheckedRoute, check_json_type
 from builder.api.identity import CurrentActor, Viewer
+from builder.api.params import DEFAULT_PAGE, Offset, PageLimit, VersionAsked
+from builder.errors import InvalidInput
 from builder.filetree import encode_text, human_size
-from builder.schemas import DEFAULT_PAGE, MAX_PAGE, CommitResult, ProjectDetail, ProjectName, ProjectPage, VersionInfo
+from builder.schemas import CommitResult, ProjectDetail, ProjectName, ProjectPage, RequestBody, VersionInfo
 from builder.services import get_services
 from builder.services.access import Actor
 from builder.settings import settings
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 
 
-class ProjectCreate(BaseModel):
+class ProjectCreate(RequestBody):
     name: ProjectName
     files: dict[str, str] = Field(description="{path: UTF-8 content}", examples=[{"index.html": "<h1>Hello</h1>"}])
 
@@ -38,9 +39,10 @@ async def create_project(request: Request, actor: CurrentActor) -> Created:
     if content_type.startswith("multipart/form-data"):
         result = await _create_from_upload(request, actor)
     else:
+        check_json_type(request)
         try:
             body = ProjectCreate.model_validate(await request.json())
-        except ValueError as exc:
+        except (ValueError, InvalidInput) as exc:
             raise HTTPException(422, f"Send JSON {{'name': ..., 'files': {{path: content}}}} or a zip upload: {exc}") from None
         files = {p: encode_text(p, c) for p, c in body.files.items()}
         result = await services.projects.import_tree(body.name, files, "the API", owner=actor.user_id)
@@ -66,8 +68,8 @@ async def _create_from_upload(request: Request, actor: Actor) -> CommitResult:
 @router.get("/api/projects", tags=["projects"])
 async def list_projects(
     actor: CurrentActor,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: PageLimit = DEFAULT_PAGE,
+    offset: Offset = 0,
 ) -> ProjectPage:
     """Your projects (those you have a role in) not in the trash, most recently changed first, one page at a time
     (`total` counts them all); each says your role."""
@@ -85,6 +87,6 @@ async def list_versions(project_id: str, _: Viewer) -> list[VersionInfo]:
 
 
 @router.get("/api/projects/{project_id}/export", tags=["projects"])
-async def export_project(project_id: str, _: Viewer, version: int | None = None) -> Response:
+async def export_project(project_id: str, _: Viewer, version: VersionAsked = None) -> Response:
     filename, data = await (await get_services()).history.export_zip(project_id, version)
     return Response(data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -4,27 +4,27 @@ share_pages.py's). The app that includes this router answers ForjaError with its
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, HTTPException, Request, Response
-from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from builder.api import share_pages
+from builder.api.bodies import CheckedRoute
 from builder.api.identity import CurrentActor, Editor, Viewer
+from builder.api.params import RowId
 from builder.api.screenshots import jpeg
 from builder.api.share_pages import PAGE_HEADERS, MetaTag
 from builder.errors import NotFound, PreviewError, ShareGone
+from builder.schemas import RequestBody
 from builder.services import Services, get_services
 from builder.services.access import Permission
 from builder.services.shares import ShareCreated, ShareInfo, ShareTarget, parse_expires, share_url
 from preview_runtime.runner import PreviewInfo, PreviewState
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 
 
-class ShareRequest(BaseModel):
+class ShareRequest(RequestBody):
     version: int | None = Field(default=None, ge=1, description="Version to share (default: the current one).")
     expires_in: str | int | None = Field(
         default=None, description="'7d' (default), '24h', '30d', 'never', or a number of seconds.", examples=["7d"]
@@ -80,7 +80,7 @@ async def list_shares(project_id: str, _: Viewer) -> list[ShareInfo]:
 
 
 @router.delete("/api/shares/{share_id}", status_code=204, tags=["shares"])
-async def revoke_share(share_id: Annotated[int, PathParam(ge=1)], actor: CurrentActor) -> Response:
+async def revoke_share(share_id: RowId, actor: CurrentActor) -> Response:
     """Turn a link off; people who open it get a 'turned off' page. Editors and owners of its project may."""
     services = await get_services()
     project_id = await services.shares.project_of(share_id)

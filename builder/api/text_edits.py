@@ -6,17 +6,18 @@ ForjaError answers with its status (builder.api's handler): InvalidInput and Tex
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
+from builder.api.bodies import CheckedRoute
 from builder.api.identity import Editor
-from builder.schemas import CommitResult
+from builder.schemas import CommitResult, RequestBody
 from builder.services import get_services
 from builder.services.text_edits import TextChange
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 
 
-class TextEditRequest(BaseModel):
+class TextEditRequest(RequestBody):
     old: str = Field(min_length=1, max_length=2000, description="The element's text as the preview showed it.")
     new: str = Field(min_length=1, max_length=2000, description="The text to put in its place.")
     src: str = Field(default="", max_length=1000, description="`path:line:column` of the element's opening tag.")

@@ -5,18 +5,17 @@ The app that includes this router answers ForjaError (NotFound 404...) with its 
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, Request, Response
-from fastapi import Path as PathParam
 
+from builder.api.bodies import CheckedRoute
 from builder.api.identity import Viewer
+from builder.api.params import RowId
 from builder.api.screenshots import jpeg
 from builder.errors import NotFound
 from builder.schemas import VerificationInfo
 from builder.services import get_services
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 
 
 @router.get("/api/projects/{project_id}/verifications", tags=["verifications"])
@@ -31,9 +30,7 @@ async def list_verifications(project_id: str, _: Viewer) -> list[VerificationInf
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}}},
 )
-async def verification_screenshot(
-    request: Request, project_id: str, verification_id: Annotated[int, PathParam(ge=1)], _: Viewer
-) -> Response:
+async def verification_screenshot(request: Request, project_id: str, verification_id: RowId, _: Viewer) -> Response:
     """The JPEG screenshot one check took of the page."""
     return jpeg(request, await (await get_services()).verifications.screenshot(project_id, verification_id))
 

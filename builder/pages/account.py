@@ -182,6 +182,14 @@ def tokens_section() -> rx.Component:
     )
 
 
+def failed_sign_ins_note() -> rx.Component:
+    """Someone tried the account's password (and Forja slowed them down): said at the top of the page."""
+    return rx.cond(
+        AccountState.failed_sign_ins != "",
+        rx.callout(AccountState.failed_sign_ins, icon="shield-alert", color_scheme="amber", width="100%", id="failed-sign-ins"),
+    )
+
+
 def usage_section() -> rx.Component:
     return section(
         "Usage and limits",
@@ -219,7 +227,7 @@ def account_page() -> rx.Component:
         rx.vstack(
             rx.cond(
                 AccountState.accounts_on,
-                rx.fragment(who_you_are(), usage_section(), tokens_section(), password_form()),
+                rx.fragment(who_you_are(), failed_sign_ins_note(), usage_section(), tokens_section(), password_form()),
                 rx.cond(AccountState.loaded, no_accounts()),
             ),
             spacing="4",

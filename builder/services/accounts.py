@@ -17,23 +17,23 @@ from typing import Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from builder.errors import Forbidden, InvalidInput, NotFound, NotSignedIn, SignInRefused, TooManyAttempts
+from builder.errors import Forbidden, InvalidInput, LimitReached, NotFound, NotSignedIn, SignInRefused
 from builder.models import LOCAL_USER_ID, AccountLink, Role, User, utcnow
-from builder.schemas import AccountLinkInfo, ApiTokenInfo, NewApiToken, QuotaSet, UserInfo
+from builder.schemas import AccountLinkInfo, ApiTokenInfo, FailedSignIns, NewApiToken, QuotaSet, UserInfo, valid_text
 from builder.services.access import LOCAL_ACTOR, Actor, require_admin
 from builder.services.quotas import own_quotas
+from builder.services.throttle import Attempt, Throttle
 from builder.settings import settings
-from builder.store import ProjectStore
+from builder.store import ProjectStore, stored_number
 
 log = logging.getLogger(__name__)
 
 API_TOKEN_PREFIX = "forja_"
-ATTEMPT_WINDOW = timedelta(minutes=15)
-# Many people can share one address (an office, a proxy): it may fail more often than one account.
-ADDRESS_ATTEMPTS = 10
 INVITE_DAYS = 7
 RESET_HOURS = 24
 SETUP_CODE_KEY = "setup_code"
+# What failed tries of the setup code are counted under (no account's address has no "@").
+SETUP_CODE_GUESSES = "setup code"
 # A password check costs about as much whether or not the account exists, so timing does not tell.
 _DUMMY_HASH = PasswordHasher().hash(secrets.token_urlsafe(16))
 
@@ -82,16 +82,21 @@ def check_email(email: str) -> str:
 
 
 def check_name(name: str) -> str:
-    name = " ".join(name.split())
+    name = " ".join(valid_text(name, "name").split())
     if not name:
         raise InvalidInput("Say what people should call you (your name).")
     return name[:100]
+
+
+def attempt_of(who: Attempt | str) -> Attempt:
+    return who if isinstance(who, Attempt) else Attempt(who)
 
 
 class AccountService:
     def __init__(self, store: ProjectStore) -> None:
         self._store = store
         self._hasher = PasswordHasher()
+        self.throttle = Throttle(store)
 
     @property
     def enabled(self) -> bool:
@@ -135,26 +140,38 @@ class AccountService:
 
     # -- signing in, up and out ----------------------------------------------------------------
 
-    async def sign_in(self, email: str, password: str, address: str, user_agent: str = "") -> str:
-        """A new sign-in's token (for the session cookie); SignInRefused or TooManyAttempts otherwise."""
-        email = normal_email(email)
-        since = utcnow() - ATTEMPT_WINDOW
-        by_email, by_address = await self._store.failed_sign_ins(email, address, since)
-        if by_email >= settings.signin_attempts or by_address >= ADDRESS_ATTEMPTS * settings.signin_attempts:
-            raise TooManyAttempts(
-                "Too many failed sign-ins for this account or from this address in the last 15 minutes. Wait a quarter "
-                "of an hour and try again, or ask an admin for a password reset link."
-            )
+    async def sign_in(self, email: str, password: str, who: Attempt | str, user_agent: str = "") -> str:
+        """A new sign-in's token (for the session cookie); SignInRefused or TooManyAttempts otherwise. `who`: the
+        client's Attempt (its address and device cookie), or just its address."""
+        email, attempt = normal_email(email), attempt_of(who)
         user = await self._store.user_by_email(email)
+        await self.throttle.check(email, attempt, user.id if user is not None else None)
         stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
         if not await asyncio.to_thread(self._verify, stored, password) or user is None or user.id == LOCAL_USER_ID:
-            await self._store.add_failed_sign_in(email, address)
+            await self.throttle.failed(email, attempt)
             raise SignInRefused("That email and password do not match an account here. Check both and try again.")
         if user.disabled_at is not None:
             raise SignInRefused("This account is disabled. Ask an admin of this Forja to enable it.")
         if self._hasher.check_needs_rehash(user.password_hash):
             await self._store.update_user(user.id, password_hash=await asyncio.to_thread(self._hasher.hash, password))
         return await self._new_sign_in(user, user_agent)
+
+    async def trust_browser(self, session_token: str, device: str) -> None:
+        """The browser that holds this sign-in (and the device cookie whose hash is `device`) signed in: others'
+        failures no longer slow it down for this account."""
+        user = await self._store.signed_in_user(hash_token(session_token), utcnow() + timedelta(days=settings.session_days))
+        if user is not None:
+            await self.throttle.trust(device, user.id)
+
+    async def failed_sign_ins(self, actor: Actor) -> FailedSignIns:
+        """The failed sign-ins of the person's account since their previous sign-in, for the Account page (none
+        without accounts: nobody signs in)."""
+        if actor.unrestricted:
+            return FailedSignIns(since=utcnow(), count=0, addresses=0, last_at=None)
+        user = await self._user(actor.user_id)
+        since = user.previous_sign_in_at or user.created_at
+        summary = await self._store.failure_summary(user.email, since)
+        return FailedSignIns(since=since, count=summary.count, addresses=summary.addresses, last_at=summary.last_at)
 
     def _verify(self, stored: str, password: str) -> bool:
         try:
@@ -182,20 +199,23 @@ class AccountService:
         email: str,
         name: str,
         password: str,
-        address: str,
+        address: Attempt | str,
         user_agent: str = "",
         invite: str = "",
         setup_code: str = "",
     ) -> str:
         """A new account, signed in (its token). The first account is the admin's and needs the setup code Forja
-        printed at start; later ones follow FORJA_SIGNUP (an invitation's link carries its token)."""
-        email = check_email(email)
+        printed at start; later ones follow FORJA_SIGNUP (an invitation's link carries its token). `address` may be
+        the client's Attempt."""
+        email, attempt = check_email(email), attempt_of(address)
         mode = await self.signup_mode()
         role = Role.member
         link: AccountLink | None = None
         if mode == "setup":
+            await self.throttle.check(SETUP_CODE_GUESSES, attempt, None)
             code = await self._store.setting(SETUP_CODE_KEY)
-            if not code or not secrets.compare_digest(setup_code.strip(), code):
+            if not code or not secrets.compare_digest(setup_code.strip().encode(), code.encode()):
+                await self.throttle.failed(SETUP_CODE_GUESSES, attempt)
                 raise SignInRefused(
                     "That setup code is not the one Forja printed in its log when it started. Copy it from there "
                     "(or make the admin with: python -m builder user create --admin EMAIL)."
@@ -215,7 +235,11 @@ class AccountService:
                 else "Sign-up on this Forja is closed: ask an admin to make you an account."
             )
         check_password(password, email)
-        user = await self._add(email, check_name(name), password, role)
+        name = check_name(name)
+        if mode != "setup":
+            await self.throttle.check_sign_up(attempt)
+        user = await self._add(email, name, password, role)
+        await self.throttle.signed_up(attempt)
         if link is not None and link.id is not None and not await self._store.use_link(link.id):
             log.warning("invitation %d was used twice at once; the second account stays", link.id)
         if mode == "setup":
@@ -258,10 +282,16 @@ class AccountService:
 
     # -- passwords -----------------------------------------------------------------------------
 
-    async def change_password(self, actor: Actor, current: str, new: str, session_token: str | None = None) -> None:
-        """A new password for the person; every other sign-in of theirs ends."""
+    async def change_password(
+        self, actor: Actor, current: str, new: str, session_token: str | None = None, who: Attempt | str = ""
+    ) -> None:
+        """A new password for the person; every other sign-in of theirs ends. The current password is checked behind
+        the same throttle as a sign-in's."""
         user = await self._user(actor.user_id)
+        attempt = attempt_of(who)
+        await self.throttle.check(user.email, attempt, user.id)
         if not await asyncio.to_thread(self._verify, user.password_hash or _DUMMY_HASH, current):
+            await self.throttle.failed(user.email, attempt)
             raise SignInRefused("Your current password is not that one; type it again.")
         check_password(new, user.email)
         await self._store.update_user(user.id, password_hash=await asyncio.to_thread(self._hasher.hash, new))
@@ -284,6 +314,8 @@ class AccountService:
             raise SignInRefused("This reset link was used already. Ask an admin for a new one.")
         await self._store.update_user(user.id, password_hash=await asyncio.to_thread(self._hasher.hash, new))
         await self._store.end_sign_ins(user.id)
+        # Browsers that knew the old password are trusted no more; this one is, once its sign-in is made.
+        await self._store.forget_devices(user.id)
         return await self._new_sign_in(user, user_agent)
 
     async def link_email(self, kind: str, token: str) -> str | None:
@@ -340,7 +372,8 @@ class AccountService:
 
     async def withdraw_invitation(self, admin: Actor, link_id: int) -> None:
         require_admin(admin)
-        if not await self._store.use_link(link_id):
+        # An id past the store's integers names no invitation (and must not reach the database to overflow there).
+        if not stored_number(link_id) or not await self._store.use_link(link_id):
             raise NotFound("That invitation was used or withdrawn already.")
 
     # -- API tokens ----------------------------------------------------------------------------
@@ -348,7 +381,13 @@ class AccountService:
     async def create_token(self, actor: Actor, name: str) -> NewApiToken:
         if actor.unrestricted:
             raise InvalidInput("Without accounts (FORJA_AUTH=none) the API needs no token.")
-        name = " ".join(name.split())[:100] or "API token"
+        name = " ".join(valid_text(name, "token name").split())[:100] or "API token"
+        limit = settings.tokens_per_person
+        if limit and len(await self._store.tokens(actor.user_id)) >= limit:
+            raise LimitReached(
+                f"You have {limit} API tokens, the most this Forja allows one person (FORJA_TOKENS_PER_PERSON). Revoke "
+                "one you no longer use on your Account page, then make the new one."
+            )
         token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
         record = await self._store.add_token(actor.user_id, name, hash_token(token), token[: len(API_TOKEN_PREFIX) + 4])
         assert record.id is not None
@@ -364,7 +403,7 @@ class AccountService:
         ]
 
     async def revoke_token(self, actor: Actor, token_id: int) -> None:
-        if not await self._store.revoke_token(actor.user_id, token_id):
+        if not stored_number(token_id) or not await self._store.revoke_token(actor.user_id, token_id):
             raise NotFound("You have no such token (it may be revoked already).")
 
     # -- people, for admins --------------------------------------------------------------------

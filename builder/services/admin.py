@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from builder.errors import InvalidInput, NotFound
 from builder.models import Role
-from builder.schemas import AccountLinkInfo, QuotaSet, UserInfo
+from builder.schemas import AccountLinkInfo, QuotaSet, RequestBody, UserInfo
 from builder.services.access import Actor, require_admin
 from builder.services.accounts import AccountService
 from builder.services.doctor import DoctorReport, DoctorService
@@ -55,7 +55,7 @@ class Person(UserInfo):
     limits: QuotaSet = Field(description="The quotas that apply to this person (0: no limit).")
 
 
-class UserChange(BaseModel):
+class UserChange(RequestBody):
     """What to change of an account; fields left out stay as they are."""
 
     role: Role | None = None

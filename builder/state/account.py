@@ -14,7 +14,7 @@ import reflex as rx
 
 from builder.errors import ForjaError
 from builder.filetree import human_size
-from builder.schemas import QuotaUse
+from builder.schemas import FailedSignIns, QuotaUse
 from builder.services.quotas import MB
 from builder.settings import settings
 from builder.state.auth import signed_in
@@ -107,6 +107,19 @@ def when(moment: datetime | None) -> str:
     return moment.strftime("%d %b %Y, %H:%M") if moment is not None else "never"
 
 
+def failed_note(failed: FailedSignIns) -> str:
+    """What the Account page says of failed sign-ins since the previous one; "" when there were none."""
+    if not failed.count:
+        return ""
+    tries = f"{failed.count:,} failed sign-in{'s' if failed.count != 1 else ''}"
+    places = f"{failed.addresses} address{'es' if failed.addresses != 1 else ''}"
+    return (
+        f"Since your previous sign-in ({when(failed.since)} UTC) someone tried to sign in to your account and failed: "
+        f"{tries} from {places}, the last on {when(failed.last_at)} UTC. If it was not you, nothing got in: keep your "
+        "password, or change it below if others might know it."
+    )
+
+
 class AccountState(rx.State):
     accounts_on: bool = False
     # Until the page has asked, it says nothing either way about accounts.
@@ -120,6 +133,8 @@ class AccountState(rx.State):
     new_token_name: str = ""
     # Where the CLI and scripts reach this Forja: the address the page was opened at.
     server_url: str = ""
+    # Failed sign-ins to the account since the previous sign-in, in words ("" when none).
+    failed_sign_ins: str = ""
 
     @rx.event
     async def load(self) -> None:
@@ -141,6 +156,7 @@ class AccountState(rx.State):
             for t in await allowed.services.accounts.tokens(allowed.actor)
         ]
         self.meters = [meter_of(use) for use in await allowed.services.quotas.usage(allowed.actor)]
+        self.failed_sign_ins = failed_note(await allowed.services.accounts.failed_sign_ins(allowed.actor))
 
     @rx.event
     def set_token_name(self, value: str) -> None:

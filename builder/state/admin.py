@@ -7,6 +7,7 @@ import dataclasses
 from datetime import datetime
 
 import reflex as rx
+from pydantic import ValidationError
 
 from builder.errors import ForjaError, InvalidInput
 from builder.filetree import human_size
@@ -132,7 +133,13 @@ def _quotas(fields: dict[str, str]) -> QuotaSet:
         if number < 0:
             raise InvalidInput(f"{QUOTA_LABELS[name]}: a limit cannot be below 0 (0 is no limit).")
         values[name] = number
-    return QuotaSet.model_validate(values)
+    try:
+        return QuotaSet.model_validate(values)
+    except ValidationError as exc:
+        # Past what the store holds, or Infinity and NaN (which float() reads): said for the field, in words.
+        first = exc.errors()[0]
+        label = QUOTA_LABELS.get(str(first["loc"][0]), "A quota") if first["loc"] else "A quota"
+        raise InvalidInput(f"{label}: {first['msg'].lower()} (0 is no limit).") from None
 
 
 def _person_row(person: Person, you: str) -> PersonRow:

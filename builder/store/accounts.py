@@ -18,7 +18,6 @@ from builder.models import (
     Role,
     ServerSetting,
     SignIn,
-    SignInAttempt,
     User,
     utcnow,
 )
@@ -84,7 +83,7 @@ class AccountRecords(StoreBase):
             session.add(SignIn(token_hash=token_hash, user_id=user_id, expires_at=expires_at, user_agent=user_agent[:200]))
             user = await session.get(User, user_id)
             if user is not None:
-                user.last_sign_in_at = utcnow()
+                user.previous_sign_in_at, user.last_sign_in_at = user.last_sign_in_at, utcnow()
                 session.add(user)
 
     async def signed_in_user(self, token_hash: str, extend_to: datetime) -> User | None:
@@ -181,22 +180,6 @@ class AccountRecords(StoreBase):
                 AccountLink.kind == "invite", col(AccountLink.used_at).is_(None), col(AccountLink.expires_at) > utcnow()
             )
             return list((await session.exec(query.order_by(col(AccountLink.created_at).desc()))).all())
-
-    # -- failed sign-ins -------------------------------------------------------------------------
-
-    async def add_failed_sign_in(self, email: str, address: str) -> None:
-        async with self._sessions() as session, session.begin():
-            session.add(SignInAttempt(email=email, address=address[:64]))
-            # Old attempts count for nothing; dropped here so the table never grows without bound.
-            await session.exec(delete(SignInAttempt).where(col(SignInAttempt.at) < utcnow() - timedelta(days=1)))
-
-    async def failed_sign_ins(self, email: str, address: str, since: datetime) -> tuple[int, int]:
-        """Failed sign-ins since a moment: for this account, and from this address."""
-        async with self._sessions() as session:
-            recent = select(func.count()).select_from(SignInAttempt).where(col(SignInAttempt.at) >= since)
-            by_email = (await session.exec(recent.where(SignInAttempt.email == email))).one()
-            by_address = (await session.exec(recent.where(SignInAttempt.address == address))).one()
-        return by_email, by_address
 
     # -- settings an admin changed ---------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from builder.models import (
     utcnow,
 )
 from builder.schemas import (
+    MAX_ROW_NUMBER,
     CommitResult,
     FileInfo,
     ProjectDetail,
@@ -45,6 +46,7 @@ from builder.store.accounts import AccountRecords
 from builder.store.base import COMMIT_ATTEMPTS, IN_CHUNK, content_hash, of_member
 from builder.store.generations import GenerationRecords
 from builder.store.members import MemberRecords
+from builder.store.throttle import ThrottleRecords
 from builder.store.trash import TrashRecords
 from builder.store.usage import UsageRecords
 from builder.store.verifications import VerificationRecords
@@ -60,7 +62,6 @@ class _StaleParent(Exception):
 
 # The largest value of an INTEGER column on PostgreSQL (SQLite's go to 2**63 - 1): a version
 # number or id above it cannot exist, and asking the database for it would fail instead.
-MAX_ROW_NUMBER = 2**31 - 1
 
 
 def clean_name(name: str) -> str:
@@ -88,7 +89,9 @@ def _version_info(version: Version, parent_number: int | None) -> VersionInfo:
     )
 
 
-class ProjectStore(GenerationRecords, VerificationRecords, AccountRecords, MemberRecords, TrashRecords, UsageRecords):
+class ProjectStore(
+    GenerationRecords, VerificationRecords, AccountRecords, ThrottleRecords, MemberRecords, TrashRecords, UsageRecords
+):
     """Projects, their immutable versions and files, their history and trash (generation and verification records,
     accounts, project members, the trash and the server's usage in their own modules)."""
 

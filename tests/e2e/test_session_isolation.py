@@ -1,19 +1,24 @@
 """A preview never sees the person's sign-in: in Chromium, a signed-in builder page at http://localhost:<port> shows a
 preview on <id>.localhost whose own server prints every request header it gets, and whose page tries Forja's API and
 its state socket with the browser's credentials. The session cookie is not among the headers, the page's scripts cannot
-read it, and Forja answers none of the preview's requests."""
+read it, and Forja answers none of the preview's requests. Nor can a page of another origin frame Forja's (issue 30)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import threading
 from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.accounts import setup_code
+from tests.conftest import free_port
+from tests.e2e.accounts import setup_code, sign_in
 from tests.e2e.conftest import ARTIFACTS, another_forja
 
 # A Node server with no dependencies: its page lists the request's headers and then, from the preview's origin, tries
@@ -94,3 +99,64 @@ def test_a_preview_never_sees_the_session_nor_reaches_forja(forja_with_accounts:
     # The write was refused by Forja (other origin), so no project came of it.
     listed = page.request.get(f"{base}/api/projects").json()
     assert [p["name"] for p in listed["items"]] == ["Echo"]
+
+
+FRAMING_PAGE = """<!doctype html><title>Another site</title>
+<iframe id="forja" name="forja" src="{forja}/account" onload="this.dataset.loaded = '1'" width="800" height="500"></iframe>
+<iframe id="control" src="/inner.html" width="300" height="100"></iframe>
+"""
+
+
+@pytest.fixture
+def another_site(tmp_path: Path, forja_with_accounts: str) -> Iterator[str]:
+    """A page on another port of the same host (same-site with Forja, as a preview or an app on the server's domain
+    is) that frames Forja's Account page, and, as a control, a page of its own."""
+    (tmp_path / "frame.html").write_text(FRAMING_PAGE.format(forja=forja_with_accounts))
+    (tmp_path / "inner.html").write_text('<!doctype html><h1 id="inner">framed</h1>')
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def signed_in_admin(page: Page, base: str) -> None:
+    """Ana, the admin, signed in in this page's browser (made first if this module's first test did not run)."""
+    mode = page.request.get(f"{base}/api/auth/sign-up").json()["mode"]
+    if mode == "setup":
+        sign_up_admin(page, base, ARTIFACTS / "forja-session-isolation.log")
+    else:
+        sign_in(page, base, "ana@example.org", "ana-password-1")
+
+
+def test_no_other_page_can_frame_forja_and_the_account_page_tells_of_failed_sign_ins(
+    forja_with_accounts: str, page: Page, another_site: str
+) -> None:
+    base = forja_with_accounts
+    signed_in_admin(page, base)
+    # Someone elsewhere (no cookie of Ana's browser) guesses her password twice.
+    for guess in ("guess-one-1", "guess-two-2"):
+        answer = httpx.post(f"{base}/api/auth/sign-in", json={"email": "ana@example.org", "password": guess}, timeout=30)
+        assert answer.status_code == 400
+    page.context.clear_cookies(name="forja_session")
+    sign_in(page, base, "ana@example.org", "ana-password-1")
+    # The page works under its Content-Security-Policy, and tells Ana that someone tried.
+    page.goto(f"{base}/account")
+    expect(page.locator("#account-name")).to_have_text("Ana Admin")
+    expect(page.locator("#failed-sign-ins")).to_contain_text("2 failed sign-ins from 1 address")
+    policies = page.request.get(f"{base}/account").headers_array
+    csp = [h["value"] for h in policies if h["name"].lower() == "content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and any("object-src 'none'" in p for p in csp), csp
+
+    page.goto(f"{another_site}/frame.html")
+    expect(page.frame_locator("#control").locator("#inner")).to_have_text("framed")  # this browser does frame pages
+    # The browser refused to show Forja in the frame: it holds Chromium's error page, not Ana's account.
+    page.wait_for_function("document.getElementById('forja').dataset.loaded === '1'")
+    forja_frame = next(frame for frame in page.frames if frame.name == "forja")
+    assert forja_frame.url.startswith("chrome-error://"), forja_frame.url
+    assert "Ana Admin" not in forja_frame.content()
+    page.screenshot(path=str(ARTIFACTS / "framing-refused.png"))

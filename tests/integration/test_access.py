@@ -117,6 +117,7 @@ OTHER_ROUTES = {
     ("POST", "/api/account/tokens"): "a token of the person's own",
     ("DELETE", "/api/account/tokens/{token_id}"): "only the person's own token",
     ("GET", "/api/account/usage"): "the person's own use",
+    ("GET", "/api/account/failed-sign-ins"): "the person's own account",
 }
 
 

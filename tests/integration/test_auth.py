@@ -37,8 +37,9 @@ async def admin_of(accounts_on: Services) -> Actor:
     return Actor(user.id, user.email, user.name, user.role)
 
 
-def cookie_header(response: httpx.Response) -> str:
-    [header] = response.headers.get_list("set-cookie")
+def cookie_header(response: httpx.Response, name: str = "forja_session") -> str:
+    """The Set-Cookie header of the session cookie (a sign-in also sets the device cookie)."""
+    [header] = [h for h in response.headers.get_list("set-cookie") if h.split("=", 1)[0].endswith(name)]
     return header
 
 

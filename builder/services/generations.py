@@ -94,7 +94,7 @@ class GenerationService:
         they go to the model with the prompt when it takes pictures, else the first event says so.
 
         Unless `verify` is False (default: settings.verify_generations) the saved version is then
-        run, checked in a browser and repaired (see services.repairs) before the generation ends.
+        run, checked in a browser and repaired (see services.checked_generation) before the generation ends.
         NotFound, ProviderError and GenerationBusy come at once. Problems found once it runs (a
         blank prompt, the model's answer) end it with an error event instead.
         """

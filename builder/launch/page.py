@@ -4,11 +4,17 @@
 two cores) on every start. The compiled sources in .web are everything that build reads besides the installed npm
 packages (which package-lock.json stands for), Node and a few environment variables; when their digest matches the one
 written after the last good build, that build is served again.
+
+Forja's own address (FORJA_PORT, FORJA_PUBLIC_URL) is not among them: Reflex writes the backend's addresses into
+env.json, which Vite bundles into a chunk of its own (`reflex-env-*.js`). A build made for another address is served
+with those addresses written over, so a new port, or a copy of the page for a second Forja, needs no new build.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -21,6 +27,9 @@ NOT_INPUTS = {"build", "node_modules", ".react-router", ".states", "reflex.json"
 BUILD_ENV = ("VITE_", "NODE_", "REFLEX_NO_AUTOPREFIXER")
 # Inside the build folder: Reflex removes that folder before it builds, so a build that fails leaves no stamp.
 STAMP = Path("build") / "forja-inputs.sha256"
+# The env.json the build in the folder holds: the addresses to write over when another one is asked for.
+BUILT_ENV = Path("build") / "forja-env.json"
+ENV = "env.json"
 
 
 def node_version() -> str:
@@ -35,13 +44,13 @@ def _input_files(web_dir: Path) -> list[Path]:
     for folder, dirs, files in os.walk(web_dir):
         here = Path(folder)
         dirs[:] = sorted(name for name in dirs if not (here == web_dir and name in NOT_INPUTS))
-        found.extend(here / name for name in sorted(files) if not (here == web_dir and name in NOT_INPUTS))
+        found.extend(here / name for name in sorted(files) if not (here == web_dir and name in {*NOT_INPUTS, ENV}))
     return found
 
 
 def inputs_digest(web_dir: Path, environ: Mapping[str, str], node: str) -> str:
-    """A digest of what the page's build reads: the compiled sources in `web_dir`, Node's version, the build's
-    environment variables."""
+    """A digest of what the page's build reads: the compiled sources in `web_dir` (but env.json, see readdress), Node's
+    version, the build's environment variables."""
     digest = hashlib.sha256()
     for path in _input_files(web_dir):
         digest.update(f"{path.relative_to(web_dir).as_posix()}\0".encode())
@@ -51,6 +60,44 @@ def inputs_digest(web_dir: Path, environ: Mapping[str, str], node: str) -> str:
         digest.update(f"{name}={environ[name]}\0".encode())
     digest.update(f"node {node}".encode())
     return digest.hexdigest()
+
+
+def _addresses(env: dict[str, object], built: dict[str, object]) -> dict[str, str] | None:
+    """Old -> new of each address that differs; None when more than the addresses differ (a new build is needed)."""
+    if env.keys() != built.keys():
+        return None
+    changed: dict[str, str] = {}
+    for key, value in env.items():
+        if value == built[key]:
+            continue
+        old = built[key]
+        if not (isinstance(value, str) and isinstance(old, str) and "://" in old):
+            return None
+        changed[old] = value
+    return changed
+
+
+def readdress(web_dir: Path) -> bool:
+    """Write env.json's addresses over the build's own, in every bundled file that holds them (and its .gz); False when
+    the build cannot be reused for this env.json."""
+    env_file, built_file = web_dir / ENV, web_dir / BUILT_ENV
+    if not (env_file.is_file() and built_file.is_file()):
+        return False
+    changed = _addresses(json.loads(env_file.read_text()), json.loads(built_file.read_text()))
+    if changed is None:
+        return False
+    for path in (web_dir / "build").rglob("*.js"):
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        if not any(old in text for old in changed):
+            continue
+        for old, new in changed.items():
+            text = text.replace(old, new)
+        data = text.encode("utf-8", errors="surrogateescape")
+        path.write_bytes(data)
+        if (zipped := path.with_name(path.name + ".gz")).is_file():
+            zipped.write_bytes(gzip.compress(data, mtime=0))
+    built_file.write_text(env_file.read_text())
+    return True
 
 
 class PageBuild:
@@ -66,8 +113,10 @@ class PageBuild:
         web_dir = self._web_dir()
         digest = inputs_digest(web_dir, os.environ, self._node())
         stamp = web_dir / STAMP
-        if stamp.is_file() and stamp.read_text() == digest and (web_dir / "build" / "client").is_dir():
+        unchanged = stamp.is_file() and stamp.read_text() == digest and (web_dir / "build" / "client").is_dir()
+        if unchanged and readdress(web_dir):
             self.skipped = True
             return
         self._build()
         stamp.write_text(digest)
+        (web_dir / BUILT_ENV).write_text((web_dir / ENV).read_text())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import shutil
 from pathlib import Path
 
@@ -9,12 +11,15 @@ import pytest
 
 from builder.launch.page import STAMP, PageBuild, inputs_digest
 
+ENV_3000 = '{"EVENT": "ws://localhost:3000/_event", "PING": "http://localhost:3000/ping", "TEST_MODE": false}'
+ENV_4123 = '{"EVENT": "ws://localhost:4123/_event", "PING": "http://localhost:4123/ping", "TEST_MODE": false}'
+
 
 def compiled_page(web: Path) -> Path:
     """A .web folder as Reflex leaves it after compiling: sources, installed packages, an earlier build."""
     (web / "app" / "routes").mkdir(parents=True)
     (web / "app" / "routes" / "index.jsx").write_text("export default () => 'home'")
-    (web / "env.json").write_text('{"EVENT": "ws://localhost:3000/_event"}')
+    (web / "env.json").write_text(ENV_3000)
     (web / "package-lock.json").write_text('{"lockfileVersion": 3}')
     (web / "node_modules" / "react").mkdir(parents=True)
     (web / "node_modules" / "react" / "index.js").write_text("react")
@@ -33,8 +38,15 @@ class ReflexBuild:
         shutil.rmtree(self.web / "build", ignore_errors=True)
         if self.fails:
             raise SystemExit(1)
-        (self.web / "build" / "client").mkdir(parents=True)
+        (self.web / "build" / "client" / "assets").mkdir(parents=True)
         (self.web / "build" / "client" / "index.html").write_text(f"build {self.runs}")
+        # Vite bundles env.json into a chunk of its own, compressed beside it.
+        env = json.loads((self.web / "env.json").read_text())
+        chunk = "const e={" + ",".join(f"{key}:`{value}`" for key, value in env.items()) + "};export{e as t};"
+        for part in ("client", "server"):
+            (self.web / "build" / part / "assets").mkdir(parents=True, exist_ok=True)
+            (self.web / "build" / part / "assets" / "reflex-env-Dg1.js").write_text(chunk)
+        (self.web / "build" / "client" / "assets" / "reflex-env-Dg1.js.gz").write_bytes(gzip.compress(chunk.encode()))
 
 
 def test_the_digest_follows_the_sources_node_and_the_build_environment_only(tmp_path: Path) -> None:
@@ -48,8 +60,8 @@ def test_the_digest_follows_the_sources_node_and_the_build_environment_only(tmp_
 
     assert inputs_digest(web, {}, "v24.20.0") != first
     assert inputs_digest(web, {"VITE_MINIFY": "false"}, "v24.19.0") != first
-    (web / "env.json").write_text('{"EVENT": "ws://localhost:3001/_event"}')  # another FORJA_PORT
-    assert inputs_digest(web, {}, "v24.19.0") != first
+    (web / "env.json").write_text(ENV_4123)  # another FORJA_PORT: not built again (see below)
+    assert inputs_digest(web, {}, "v24.19.0") == first
 
 
 def test_an_unchanged_page_is_not_built_again(tmp_path: Path) -> None:
@@ -83,5 +95,30 @@ def test_a_failed_or_removed_build_is_built_again(tmp_path: Path) -> None:
     assert build.runs == 1
 
     shutil.rmtree(web / "build" / "client")  # the stamp alone is no build
+    PageBuild(build, lambda: web, lambda: "v24.19.0")()
+    assert build.runs == 2
+
+
+def test_a_build_for_another_address_is_served_with_this_one(tmp_path: Path) -> None:
+    web = compiled_page(tmp_path / ".web")
+    build = ReflexBuild(web)
+    PageBuild(build, lambda: web, lambda: "v24.19.0")()
+    (web / "env.json").write_text(ENV_4123)  # FORJA_PORT=4123, or a copy of the page for a second Forja
+    moved = PageBuild(build, lambda: web, lambda: "v24.19.0")
+    moved()
+    assert (build.runs, moved.skipped) == (1, True)
+    for chunk in (web / "build").rglob("reflex-env-*.js"):
+        assert (
+            chunk.read_text()
+            == "const e={EVENT:`ws://localhost:4123/_event`,PING:`http://localhost:4123/ping`,TEST_MODE:`False`};export{e as t};"
+        )
+    zipped = web / "build" / "client" / "assets" / "reflex-env-Dg1.js.gz"
+    assert (
+        gzip.decompress(zipped.read_bytes()).decode() == (web / "build" / "client" / "assets" / "reflex-env-Dg1.js").read_text()
+    )
+    assert not any("3000" in path.read_text() for path in (web / "build").rglob("*.js"))
+
+    # Anything but an address differs: built again.
+    (web / "env.json").write_text(ENV_4123.replace("false", "true"))
     PageBuild(build, lambda: web, lambda: "v24.19.0")()
     assert build.runs == 2

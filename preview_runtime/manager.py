@@ -99,6 +99,17 @@ class _Running:
     last_seen: float = field(default_factory=time.monotonic)
     parked_at: float | None = None
     waking_since: float | None = None  # from a wake until its address answers again, for the log's "Woke in"
+    # The version its files are now: saves pushed into it move it on, while its runner knows only the one it started.
+    version: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.version = self.info.version
+
+    def seen(self, info: PreviewInfo, url: str) -> PreviewInfo:
+        """The runner's latest word on the preview, with what the manager knows better, kept as its info."""
+        info.url, info.runner_reason, info.version = url, self.reason, self.version
+        self.info = info
+        return info
 
 
 class PreviewManager:
@@ -213,10 +224,7 @@ class PreviewManager:
         running = self._previews.get(preview_id)
         reported: PreviewState | None = None
         while running is not None:
-            info = await running.runner.status(preview_id)
-            info.url = self.proxy.url_for(preview_id)
-            info.runner_reason = running.reason
-            running.info = info
+            info = running.seen(await running.runner.status(preview_id), self.proxy.url_for(preview_id))
             if info.state != reported:
                 reported = info.state
                 self._changed(info)
@@ -250,11 +258,7 @@ class PreviewManager:
         if running is None:
             raise RunnerError("That preview is not running; start it again.")
         running.last_seen = time.monotonic()
-        info = await running.runner.status(preview_id)
-        info.url = self.proxy.url_for(preview_id)
-        info.runner_reason = running.reason
-        running.info = info
-        return info
+        return running.seen(await running.runner.status(preview_id), self.proxy.url_for(preview_id))
 
     async def wait_ready(self, preview_id: str) -> PreviewInfo:
         """Until the URL answers through the proxy or the preview fails (a parked one is woken); bound it with
@@ -278,14 +282,24 @@ class PreviewManager:
             return False
         return response.status_code == 200
 
-    async def push_files(self, preview_id: str, changed: Mapping[str, bytes], deleted: list[str]) -> None:
-        """Saved edits into the preview; a parked one is woken first (someone works on it)."""
+    async def push_files(
+        self, preview_id: str, changed: Mapping[str, bytes], deleted: list[str], version: int | None = None
+    ) -> None:
+        """Saved edits into the preview, which then holds `version` (when given); a parked one is woken first (someone
+        works on it)."""
         running = self._previews.get(preview_id)
         if running is not None:
             running.last_seen = time.monotonic()
             if running.info.state == PreviewState.parked:
                 await self.wake(preview_id)
             await running.runner.push_files(preview_id, changed, deleted)
+            if version is not None:
+                self.holds(preview_id, version)
+
+    def holds(self, preview_id: str, version: int) -> None:
+        """The preview's files are `version` now (a push, or a record from before a restart says so)."""
+        if running := self._previews.get(preview_id):
+            running.version = running.info.version = version
 
     async def run_command(self, preview_id: str, command: str, timeout_s: float) -> CommandOutcome:
         """One shell line in the preview's root folder, beside its dev server (see Runner.run_command)."""
@@ -343,8 +357,8 @@ class PreviewManager:
                 self.logs.emit(project_id, f"The preview could not be parked, so it is stopped: {exc}", LogLevel.warning)
                 await self._stop(preview_id)
                 return False
-            info.url, info.runner_reason = self.proxy.url_for(preview_id), running.reason
-            running.info, running.parked_at = info, time.monotonic()
+            info = running.seen(info, self.proxy.url_for(preview_id))
+            running.parked_at = time.monotonic()
             self.logs.emit(
                 project_id,
                 f"Parked after {why or 'a while unused'}: nothing of it runs now, and its files and dependencies are kept; "
@@ -382,8 +396,8 @@ class PreviewManager:
                 self.logs.emit(project_id, f"The parked preview could not wake ({exc}); it starts afresh.", LogLevel.warning)
                 await self._stop(preview_id)
                 raise
-            info.url, info.runner_reason = self.proxy.url_for(preview_id), running.reason
-            running.info, running.parked_at, running.waking_since = info, None, since
+            info = running.seen(info, self.proxy.url_for(preview_id))
+            running.parked_at, running.waking_since = None, since
             running.started = running.last_seen = time.monotonic()
             self._changed(info)
             self._watchers[preview_id] = asyncio.create_task(self._watch(preview_id), name=f"preview-{preview_id}")

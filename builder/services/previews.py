@@ -13,13 +13,10 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 
-from sqlmodel import col, select
-
 from builder.cluster.previews import PreviewDirectory, app_answers
-from builder.db import session_factory
 from builder.errors import PreviewError
-from builder.models import PreviewSession, utcnow
-from builder.schemas import CheckResult
+from builder.schemas import CheckResult, VersionInfo
+from builder.services.preview_records import PreviewRecords
 from builder.services.preview_runners import (
     docker_runner,
     engine_runners,
@@ -70,7 +67,7 @@ class PreviewService:
         self._store = store
         self._logs = logs
         self._manager: PreviewManager | None = None
-        self._sessions = session_factory(store.engine)
+        self._records = PreviewRecords(store.engine)
         self._lock = asyncio.Lock()
         self._by_project: dict[str, str] = {}
         # Previews of one fixed version (share links): f"{project_id}@{version}" -> preview id.
@@ -127,6 +124,9 @@ class PreviewService:
                             await self.directory.claim(key, info.preview_id, info.url)
                     else:
                         self._by_project[info.project_id] = info.preview_id
+                # What each adopted preview holds: its runner knows the version it started with, not the saves since.
+                for preview_id, version in (await self._records.versions_held(self._by_project.values())).items():
+                    manager.holds(preview_id, version)
                 self._manager = manager
                 if self.directory is not None:
                     self.directory.keep(self._alive)
@@ -207,7 +207,7 @@ class PreviewService:
                 )
             )
             self._by_project[project_id] = preview_id
-            await self._record(info, started_by)
+            await self._records.started(info, started_by)
             return info
 
     async def _wake(self, project_id: str, parked: PreviewInfo) -> PreviewInfo | None:
@@ -379,11 +379,11 @@ class PreviewService:
         if preview_id is None or self._manager is None:
             return False
         await translated(self._manager.stop(preview_id))
-        await self._mark_stopped(preview_id)
+        await self._records.stopped(preview_id)
         return True
 
-    async def on_saved(self, project_id: str, changed: dict[str, bytes], deleted: list[str]) -> None:
-        """A saved edit reaches the running preview without a restart; its dev server reloads.
+    async def on_saved(self, project_id: str, version: VersionInfo, changed: dict[str, bytes], deleted: list[str]) -> None:
+        """A saved edit (`version`) reaches the running preview without a restart; its dev server reloads.
 
         A change to the dependencies (package.json, a lockfile, requirements.txt) restarts the
         preview instead, so they are installed: pushed alone, the dev server would fail on the
@@ -400,9 +400,13 @@ class PreviewService:
                 self._logs.emit(project_id, f"Could not restart the preview: {exc}", LogLevel.error)
             return
         try:
-            await self._manager.push_files(preview_id, running_copy(changed, places=project_id in self._selecting), deleted)
+            await self._manager.push_files(
+                preview_id, running_copy(changed, places=project_id in self._selecting), deleted, version.number
+            )
         except RunnerError as exc:
             self._logs.emit(project_id, f"Could not update the running preview: {exc}")
+            return
+        await self._records.holds(preview_id, version.id)
 
     async def set_select(self, project_id: str, on: bool) -> None:
         """Select mode on or off: the running preview's components get (or lose) their source places.
@@ -476,7 +480,7 @@ class PreviewService:
                     await self.directory.release(key)
                 raise
             self._by_version[key] = preview_id
-            await self._record(info)
+            await self._records.started(info)
             return info
 
     async def status_version(self, project_id: str, version: int) -> PreviewInfo | None:
@@ -533,7 +537,7 @@ class PreviewService:
         if preview_id is None or self._manager is None:
             return False
         await translated(self._manager.stop(preview_id))
-        await self._mark_stopped(preview_id)
+        await self._records.stopped(preview_id)
         return True
 
     def version_previews(self, project_id: str) -> dict[int, str]:
@@ -569,26 +573,5 @@ class PreviewService:
                 if self.directory is not None and previews is self._by_version:
                     await self.directory.release(key)
         await translated(self._manager.stop(preview_id))
-        await self._mark_stopped(preview_id)
+        await self._records.stopped(preview_id)
         return True
-
-    async def _record(self, info: PreviewInfo, started_by: str | None = None) -> None:
-        async with self._sessions() as session, session.begin():
-            session.add(
-                PreviewSession(
-                    id=info.preview_id,
-                    project_id=info.project_id,
-                    runner=info.runner,
-                    status=info.state.value,
-                    url=info.url,
-                    handle=info.handle,
-                    user_id=started_by,
-                )
-            )
-
-    async def _mark_stopped(self, preview_id: str) -> None:
-        async with self._sessions() as session, session.begin():
-            rows = await session.exec(select(PreviewSession).where(col(PreviewSession.id) == preview_id))
-            for row in rows:
-                row.status, row.stopped_at = "stopped", utcnow()
-                session.add(row)

@@ -15,7 +15,7 @@ import builder.services
 import builder.settings
 from builder import db
 from builder.errors import Forbidden, InvalidInput, NotFound
-from builder.models import LOCAL_USER_ID, Generation, PreviewSession, Role
+from builder.models import LOCAL_USER_ID, Author, Generation, PreviewSession, Role
 from builder.services import Services
 from builder.services.access import LOCAL_ACTOR, Actor
 from builder.services.quotas import midnight
@@ -197,3 +197,38 @@ async def test_an_admin_sees_a_running_preview_with_its_memory_and_stops_it(loca
     assert local.state == "ok", local.detail
     docker = next(check for check in health.checks if check.name == "docker runner")
     assert docker.state == "off" and builder.settings.settings.preview_runner == "local"
+
+
+async def test_a_preview_shows_the_version_it_runs_after_saves_a_restart_of_forja_and_of_itself(
+    local_previews: None, sqlite_url: DatabaseUrls
+) -> None:
+    db.migrate(sqlite_url.sync)
+    first = Services(ProjectStore(db.create_engine(sqlite_url.async_)), LogHub())
+    created = await first.projects.create("Saved app", CHECKED_PROJECT, owner=LOCAL_USER_ID)
+    pid = created.project_id
+    started = await first.previews.start(pid)
+    assert await served(first, pid) == "checked"
+
+    # A save is pushed into the running preview: it runs version 2 now, and the table and its status say so.
+    await first.projects.save(pid, {"notes.txt": b"saved after the start"}, author=Author.user)
+    (row,) = await first.admin.previews(LOCAL_ACTOR)
+    assert (row.preview_id, row.version) == (started.preview_id, 2)
+    status = await first.previews.status(pid)
+    assert status is not None and status.version == 2
+
+    # Parked, then Forja restarts and adopts it: its runner's record says version 1, the one it started with.
+    assert await (await first.previews.manager()).park(started.preview_id, "a test")
+    await first.close()
+    second = Services(ProjectStore(db.create_engine(sqlite_url.async_)), LogHub())
+    try:
+        await second.previews.manager()
+        (row,) = await second.admin.previews(LOCAL_ACTOR)
+        assert (row.preview_id, row.version, row.state) == (started.preview_id, 2, "parked")
+
+        # Restarted, it is a new preview of the current version.
+        restarted = await second.previews.start(pid, restart=True)
+        (row,) = await second.admin.previews(LOCAL_ACTOR)
+        assert restarted.preview_id != started.preview_id
+        assert (row.preview_id, row.version) == (restarted.preview_id, 2)
+    finally:
+        await second.close()

@@ -168,7 +168,7 @@ async def health() -> Health | JSONResponse:
 async def doctor() -> DoctorReport:
     """What this machine can run: each preview runner's readiness, which one `auto` picks and why, and Forja's dependencies."""
     services = await get_services()
-    return await diagnose(services.previews.image.status)
+    return await diagnose(services.previews.image.status, services.previews.webcontainer_boots())
 
 
 @api.post("/api/projects", status_code=201, tags=["projects"])

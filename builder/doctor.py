@@ -13,10 +13,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from builder import webcontainer_boots
 from builder.services.preview_runners import local_limits
 from builder.settings import settings
+from builder.webcontainer_boots import BootTally
 from preview_runtime.docker.image import ImageState, ImageStatus, engine_problem
 from preview_runtime.local.limits import describe, find_cgroups
 from preview_runtime.local.sandbox import find_bubblewrap
@@ -36,6 +38,10 @@ class Check(BaseModel):
 class RunnerReadiness(BaseModel):
     ready: bool
     reason: str
+    known: bool = Field(
+        default=True,
+        description="false: this server cannot tell (WebContainers run in each visitor's browser) and has no evidence yet",
+    )
 
 
 class DoctorReport(BaseModel):
@@ -200,17 +206,18 @@ def _local_readiness(sandbox: Check) -> RunnerReadiness:
     )
 
 
-def _webcontainer_readiness() -> RunnerReadiness:
+def _webcontainer_readiness(boots: BootTally | None) -> RunnerReadiness:
+    """Ready only on evidence: the latest boot a browser reported here went through."""
     if not settings.webcontainers:
         return RunnerReadiness(ready=False, reason="Turned off in the settings (FORJA_WEBCONTAINERS=false).")
-    return RunnerReadiness(
-        ready=True,
-        reason="Front-end projects run in the person's browser when it can load StackBlitz's runtime (internet); otherwise a server runner takes over.",
-    )
+    if boots is None or boots.last_booted is None:
+        return RunnerReadiness(ready=False, known=False, reason=webcontainer_boots.describe(boots))
+    return RunnerReadiness(ready=boots.last_booted, reason=webcontainer_boots.describe(boots))
 
 
-async def diagnose(image: ImageStatus) -> DoctorReport:
-    """Check everything at once; `image` is what the caller knows of the preview image."""
+async def diagnose(image: ImageStatus, boots: BootTally | None = None) -> DoctorReport:
+    """Check everything at once; `image` is what the caller knows of the preview image, `boots` what browsers reported
+    of their WebContainers (None: a command with no Forja running hears nothing from them)."""
     engine, manager, node, sandbox, traefik, limits = await asyncio.gather(
         engine_problem(), manager_problem(), _node_check(), _sandbox_check(), _traefik_check(), _limits_check()
     )
@@ -226,7 +233,7 @@ async def diagnose(image: ImageStatus) -> DoctorReport:
     runners = {
         "docker": _docker_readiness(engine, image),
         "local": _local_readiness(sandbox),
-        "webcontainer": _webcontainer_readiness(),
+        "webcontainer": _webcontainer_readiness(boots),
         "swarm": _swarm_readiness(engine, manager, image),
     }
     if runners["swarm"].ready:

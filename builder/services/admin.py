@@ -80,8 +80,19 @@ class RunningPreview(BaseModel):
 
 class HealthCheck(BaseModel):
     name: str
-    state: Literal["ok", "off", "problem"] = Field(description="off: turned off in the settings.")
+    state: Literal["ok", "off", "problem", "unknown"] = Field(
+        description="off: turned off in the settings; unknown: this server cannot tell and has no evidence yet "
+        "(WebContainers run in each visitor's browser)."
+    )
     detail: str
+
+
+def _state(readiness: doctor.RunnerReadiness, off: bool) -> Literal["ok", "off", "problem", "unknown"]:
+    if readiness.ready:
+        return "ok"
+    if off:
+        return "off"
+    return "problem" if readiness.known else "unknown"
 
 
 class ServerHealth(BaseModel):
@@ -246,18 +257,16 @@ class AdminService:
         """The store, the preview proxy, each preview runner, and the generations running now."""
         require_admin(admin)
         store, proxy, report = await asyncio.gather(
-            self._store_check(), self._proxy_check(), doctor.diagnose(self._previews.image.status)
+            self._store_check(),
+            self._proxy_check(),
+            doctor.diagnose(self._previews.image.status, self._previews.webcontainer_boots()),
         )
         off = {name: name not in wanted_runners() for name in SERVER_RUNNERS}
         # Under `auto` the swarm is one choice among others: an engine in no swarm leaves it off, not broken.
         off["swarm"] |= settings.preview_runner == "auto"
         off["webcontainer"] = not settings.webcontainers
         runners = [
-            HealthCheck(
-                name=f"{name} runner",
-                state="ok" if readiness.ready else "off" if off.get(name) else "problem",
-                detail=readiness.reason,
-            )
+            HealthCheck(name=f"{name} runner", state=_state(readiness, off.get(name, False)), detail=readiness.reason)
             for name, readiness in report.runners.items()
         ]
         running = await self._store.running_generations() if store.state == "ok" else 0

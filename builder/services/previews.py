@@ -30,6 +30,8 @@ from builder.services.preview_runners import (
 )
 from builder.settings import settings
 from builder.store import ProjectStore
+from builder.webcontainer_boots import SOURCE as WEBCONTAINER
+from builder.webcontainer_boots import BootTally, tally
 from preview_runtime.annotate import annotate
 from preview_runtime.checks import project_checks
 from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage
@@ -553,6 +555,10 @@ class PreviewService:
         await self.image.close()
         if self._manager is not None:
             await self._manager.close()
+
+    def webcontainer_boots(self) -> BootTally:
+        """The latest WebContainer boots browsers reported in the projects' logs (this server runs none itself)."""
+        return tally(self._logs.lines_from(WEBCONTAINER))
 
     def running(self) -> list[PreviewInfo]:
         """Every preview this process runs (the project's current ones and share links' fixed versions)."""

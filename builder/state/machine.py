@@ -16,6 +16,7 @@ class RunnerRow:
     name: str
     ready: bool
     reason: str
+    known: bool  # false: the server cannot tell (WebContainers), and no browser has said
 
 
 @dataclasses.dataclass
@@ -39,9 +40,9 @@ class MachineState(rx.State):
     @rx.event
     async def load_report(self) -> None:
         services = (await signed_in(self)).services
-        report = await diagnose(services.previews.image.status)
+        report = await diagnose(services.previews.image.status, services.previews.webcontainer_boots())
         self.auto, self.auto_reason, self.usable = report.auto, report.auto_reason, report.usable
-        self.runners = [RunnerRow(name, r.ready, r.reason) for name, r in report.runners.items()]
+        self.runners = [RunnerRow(name, r.ready, r.reason, r.known) for name, r in report.runners.items()]
         self.checks = [CheckRow(c.name, c.ok, c.detail) for c in report.checks]
         self.checked = True
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import builder.services
 import builder.settings
 from builder import db
+from builder.doctor import diagnose
 from builder.errors import Forbidden, InvalidInput, NotFound
 from builder.models import LOCAL_USER_ID, Author, Generation, PreviewSession, Role
 from builder.services import Services
@@ -21,7 +22,7 @@ from builder.services.access import LOCAL_ACTOR, Actor
 from builder.services.quotas import midnight
 from builder.store import ProjectStore
 from preview_runtime.local import LocalRunner
-from preview_runtime.logs import LogHub
+from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import RunPlan
 from preview_runtime.runner import PreviewSpec, PreviewState
 from tests.conftest import CHECKED_PROJECT, DatabaseUrls, served
@@ -232,3 +233,36 @@ async def test_a_preview_shows_the_version_it_runs_after_saves_a_restart_of_forj
         assert (row.preview_id, row.version) == (restarted.preview_id, 2)
     finally:
         await second.close()
+
+
+async def test_webcontainers_are_ok_on_the_health_list_only_on_a_browsers_word(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """They run in each visitor's browser: the server says what the browsers reported, the same words as doctor."""
+    monkeypatch.setattr(builder.settings.settings, "webcontainers", True)
+
+    async def said() -> tuple[str, str, str]:
+        health = await services.admin.health(LOCAL_ACTOR)
+        check = next(check for check in health.checks if check.name == "webcontainer runner")
+        report = await diagnose(services.previews.image.status, services.previews.webcontainer_boots())
+        return check.state, check.detail, report.runners["webcontainer"].reason
+
+    state, detail, doctor_says = await said()
+    assert state == "unknown" and "no browser has tried one here yet" in detail and doctor_says == detail
+
+    timeout = "WebContainer: it did not boot within 20 s (its runtime loads from StackBlitz's servers). Falling back to the server runner."
+    services.logs.emit("some-project", timeout, LogLevel.warning, "webcontainer")
+    services.logs.emit("other-project", timeout, LogLevel.warning, "webcontainer")
+    state, detail, doctor_says = await said()
+    assert state == "problem" and doctor_says == detail
+    assert "Last boots here: 0 booted, 2 fell back to the server runner (2 after a timeout)" in detail
+
+    services.logs.emit("some-project", "WebContainer booted in this browser; mounting the project.", None, "webcontainer")
+    state, detail, _ = await said()
+    assert state == "ok" and detail.endswith(
+        "1 booted, 2 fell back to the server runner (2 after a timeout); the last one booted."
+    )
+
+    monkeypatch.setattr(builder.settings.settings, "webcontainers", False)
+    state, detail, _ = await said()
+    assert (state, detail) == ("off", "Turned off in the settings (FORJA_WEBCONTAINERS=false).")

@@ -205,21 +205,23 @@ async def test_a_preview_shows_the_version_it_runs_after_saves_a_restart_of_forj
 ) -> None:
     db.migrate(sqlite_url.sync)
     first = Services(ProjectStore(db.create_engine(sqlite_url.async_)), LogHub())
-    created = await first.projects.create("Saved app", CHECKED_PROJECT, owner=LOCAL_USER_ID)
-    pid = created.project_id
-    started = await first.previews.start(pid)
-    assert await served(first, pid) == "checked"
+    try:
+        created = await first.projects.create("Saved app", CHECKED_PROJECT, owner=LOCAL_USER_ID)
+        pid = created.project_id
+        started = await first.previews.start(pid)
+        assert await served(first, pid) == "checked"
 
-    # A save is pushed into the running preview: it runs version 2 now, and the table and its status say so.
-    await first.projects.save(pid, {"notes.txt": b"saved after the start"}, author=Author.user)
-    (row,) = await first.admin.previews(LOCAL_ACTOR)
-    assert (row.preview_id, row.version) == (started.preview_id, 2)
-    status = await first.previews.status(pid)
-    assert status is not None and status.version == 2
+        # A save is pushed into the running preview: it runs version 2 now, and the table and its status say so.
+        await first.projects.save(pid, {"notes.txt": b"saved after the start"}, author=Author.user)
+        (row,) = await first.admin.previews(LOCAL_ACTOR)
+        assert (row.preview_id, row.version) == (started.preview_id, 2)
+        status = await first.previews.status(pid)
+        assert status is not None and status.version == 2
 
-    # Parked, then Forja restarts and adopts it: its runner's record says version 1, the one it started with.
-    assert await (await first.previews.manager()).park(started.preview_id, "a test")
-    await first.close()
+        # Parked, then Forja restarts and adopts it: its runner's record says version 1, the one it started with.
+        assert await (await first.previews.manager()).park(started.preview_id, "a test")
+    finally:
+        await first.close()
     second = Services(ProjectStore(db.create_engine(sqlite_url.async_)), LogHub())
     try:
         await second.previews.manager()

@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
+# axe-core for the e2e tier's accessibility checks, pinned in tests/e2e/axe/package-lock.json, from the npm registry.
+npm ci --prefix tests/e2e/axe --no-audit --no-fund --loglevel=error
 ruff check .
 ruff format --check .
 basedpyright --project .

@@ -9,6 +9,7 @@ import JsonWorker from "monaco-editor/esm/vs/language/json/json.worker?worker";
 import CssWorker from "monaco-editor/esm/vs/language/css/css.worker?worker";
 import HtmlWorker from "monaco-editor/esm/vs/language/html/html.worker?worker";
 import TsWorker from "monaco-editor/esm/vs/language/typescript/ts.worker?worker";
+import { LIGHT_THEME, defineThemes } from "./monaco_themes.js";
 
 const WORKERS = {
   json: JsonWorker,
@@ -30,6 +31,7 @@ self.MonacoEnvironment = {
 };
 
 loader.config({ monaco });
+defineThemes(monaco);
 
 // The page sends plain strings; React projects are JSX and TSX, so tell the TypeScript
 // service to accept JSX and not to flag imports of packages it cannot see.
@@ -90,7 +92,7 @@ export function ForjaEditor({ value, path, language, readOnly, theme, revision, 
       path={path}
       defaultValue={value}
       language={language}
-      theme={theme ?? "vs"}
+      theme={theme ?? LIGHT_THEME}
       onMount={handleMount}
       onChange={(text) => onChange && !applyingRef.current && onChange(path, text ?? "")}
       options={{

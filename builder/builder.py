@@ -79,7 +79,7 @@ async def running_services() -> AsyncIterator[None]:
 app = rx.App(
     api_transformer=[api, *API_GUARDS],
     backend_exception_handler=plain_error,
-    stylesheets=["/forja.css"],
+    stylesheets=["/forja.css", "/palette.css"],
     head_components=[rx.script(src="/forja_keys.js"), rx.script(src="/forja_auth.js")],
 )
 app.register_lifespan_task(running_services)

@@ -70,6 +70,12 @@ class LogHub:
     def history(self, project_id: str) -> list[LogLine]:
         return list(self._lines[project_id])
 
+    def lines_from(self, source: str) -> list[LogLine]:
+        """The kept lines of every project that came from `source`, oldest first."""
+        return sorted(
+            (line for lines in self._lines.values() for line in lines if line.source == source), key=lambda line: line.seq
+        )
+
     async def follow(self, project_id: str, since: int = 0) -> AsyncGenerator[LogLine, None]:
         """Yield the kept lines after `since`, then new lines as they come, until cancelled."""
         queue: asyncio.Queue[LogLine] = asyncio.Queue()

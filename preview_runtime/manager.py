@@ -311,9 +311,14 @@ class PreviewManager:
                 echoes.pushed([*changed, *deleted], own=own)
             await running.runner.push_files(preview_id, changed, deleted)
             if version is not None:
-                running.version = version
-                running.info = running.info.model_copy(update={"version": version})
-                self._changed(running.info)
+                self.holds(preview_id, version)
+
+    def holds(self, preview_id: str, version: int) -> None:
+        """The preview's files are `version` now (a push, or a record from before a restart says so)."""
+        if running := self._previews.get(preview_id):
+            running.version = version
+            running.info = running.info.model_copy(update={"version": version})
+            self._changed(running.info)
 
     def expect_request(self, preview_id: str, method: str, target: str) -> None:
         """Forja itself is about to send this request to the preview (its checking browser): its access line is kept

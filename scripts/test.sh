@@ -16,6 +16,8 @@ python scripts/prefetch_starters.py || echo "Could not fetch the starters' npm p
 corpus_log=${FORJA_DATA_DIR:-data}/logs/corpus-fetch.log
 python scripts/fetch_corpus.py >"$corpus_log" 2>&1 &
 corpus_fetch=$!
+# axe-core for the e2e tier's accessibility checks, pinned in tests/e2e/axe/package-lock.json, from the npm registry.
+npm ci --prefix tests/e2e/axe --no-audit --no-fund --loglevel=error
 ruff check .
 ruff format --check .
 basedpyright --project .

@@ -50,7 +50,8 @@ def as_text(found: DoctorReport) -> str:
     width = max(len(name) for name in found.runners)
     lines = ["Preview runners:"]
     for name, runner in found.runners.items():
-        lines.append(f"  {name:<{width}}  {'ready    ' if runner.ready else 'not ready'}  {runner.reason}")
+        state = "ready" if runner.ready else "not ready" if runner.known else "unknown"
+        lines.append(f"  {name:<{width}}  {state:<9}  {runner.reason}")
     lines.append(f"auto picks: {found.auto} ({found.auto_reason})")
     lines.append(f"the settings ask for: {found.requested} ({'usable' if found.usable else 'NOT usable'})")
     lines.append("Checks:")

@@ -27,9 +27,13 @@ def admin_section(title: str, anchor: str, description: str, *children: rx.Compo
     )
 
 
-def admin_table(headers: list[str], body: rx.Component, table_id: str, numbers: tuple[str, ...] = ()) -> rx.Component:
+def admin_table(headers: list[str], body: rx.Component, table_id: str, label: str, numbers: tuple[str, ...] = ()) -> rx.Component:
     """A table whose columns keep their width: on a narrow screen it scrolls sideways inside its box, not the page.
-    The columns named in `numbers` are right-aligned, heading and figures alike."""
+    The columns named in `numbers` are right-aligned, heading and figures alike.
+
+    The box is what scrolls (not Radix's own scroll area inside it), and it takes the keyboard's focus, so a table of
+    figures with nothing to tab to can still be scrolled without a mouse; `label` names it when it is focused.
+    """
     return rx.box(
         rx.table.root(
             rx.table.header(
@@ -46,6 +50,9 @@ def admin_table(headers: list[str], body: rx.Component, table_id: str, numbers: 
             id=table_id,
         ),
         class_name="admin-table",
+        tab_index=0,
+        role="group",
+        aria_label=label,
     )
 
 

@@ -90,7 +90,7 @@ def _quota_input(name: str, value: rx.Var[str] | str, on_change, placeholder: rx
             width="100%",
             name=name,
         ),
-        rx.cond(hint != "", rx.text(hint, size="1", color=rx.color("gray", 10))),
+        rx.cond(hint != "", rx.text(hint, size="1", color=rx.color("gray", 11))),
         class_name="admin-quota-field",
     )
 
@@ -141,6 +141,7 @@ def users_section() -> rx.Component:
             ["Person", "Role", "Status", "Last sign-in", "Projects", "Storage", "Tokens today", "Cost today", ""],
             rx.foreach(AdminState.people, _person),
             "users-table",
+            "People",
             numbers=("Projects", "Storage", "Tokens today", "Cost today"),
         ),
         _quotas_dialog(),
@@ -203,7 +204,7 @@ def invitations_section() -> rx.Component:
                 width="100%",
                 id="open-invitations",
             ),
-            rx.text("No open invitations.", size="2", color=rx.color("gray", 10)),
+            rx.text("No open invitations.", size="2", color=rx.color("gray", 11)),
         ),
     )
 

@@ -42,9 +42,10 @@ def previews_section() -> rx.Component:
                 ["Project", "Owner", "Runner", "Version", "State", "Running for", "Memory", ""],
                 rx.foreach(AdminState.previews, _preview),
                 "previews-table",
+                "Active previews",
                 numbers=("Memory",),
             ),
-            rx.text("No preview is running.", size="2", color=rx.color("gray", 10), id="no-previews"),
+            rx.text("No preview is running.", size="2", color=rx.color("gray", 11), id="no-previews"),
         ),
     )
 

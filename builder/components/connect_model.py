@@ -37,12 +37,12 @@ def connect_model_help() -> rx.Component:
                     size="2",
                 ),
                 *(
-                    rx.vstack(setting(text), rx.text(what, size="1", color=rx.color("gray", 10)), spacing="1")
+                    rx.vstack(setting(text), rx.text(what, size="1", color=rx.color("gray", 11)), spacing="1")
                     for text, what in MODEL_SETTINGS
                 ),
                 rx.vstack(
                     rx.hstack(*(setting(text) for text in OLLAMA_SETTINGS), spacing="1", wrap="wrap"),
-                    rx.text("Ollama on this machine: no key, any model you pulled", size="1", color=rx.color("gray", 10)),
+                    rx.text("Ollama on this machine: no key, any model you pulled", size="1", color=rx.color("gray", 11)),
                     spacing="1",
                 ),
                 rx.link("What can this machine run?", href="/doctor", size="2", id="connect-model-doctor"),

@@ -19,12 +19,12 @@ def version_row(row: HistoryRow) -> rx.Component:
                 color_scheme=rx.cond(row.author == "You", "blue", rx.cond(row.author == "Forja AI", "orange", "gray")),
             ),
             rx.spacer(),
-            rx.text(row.time, size="1", color=rx.color("gray", 9)),
+            rx.text(row.time, size="1", color=rx.color("gray", 11)),
             align="center",
             width="100%",
         ),
         rx.text(row.message, size="1", color=rx.color("gray", 11), margin_top="4px", trim="both", line_clamp=2),
-        rx.text(row.changes, " changed", size="1", color=rx.color("gray", 9), margin_top="2px"),
+        rx.text(row.changes, " changed", size="1", color=rx.color("gray", 11), margin_top="2px"),
         padding="8px 12px",
         cursor="pointer",
         background=rx.cond(selected, rx.color("orange", 3), "transparent"),
@@ -32,6 +32,10 @@ def version_row(row: HistoryRow) -> rx.Component:
         on_click=HistoryState.select(row.number),
         class_name="history-row",
         data_version=row.number,
+        # Reachable with Tab; Enter and Space act as a click (assets/forja_keys.js).
+        role="button",
+        tab_index=0,
+        aria_current=rx.cond(selected, "true", "false"),
     )
 
 
@@ -43,7 +47,7 @@ def diff_line(line: DiffLine) -> rx.Component:
         background=rx.match(
             line.kind, ("add", rx.color("green", 3)), ("remove", rx.color("red", 3)), ("hunk", rx.color("blue", 2)), "transparent"
         ),
-        color=rx.match(line.kind, ("hunk", rx.color("blue", 11)), ("meta", rx.color("gray", 10)), rx.color("gray", 12)),
+        color=rx.match(line.kind, ("hunk", rx.color("blue", 11)), ("meta", rx.color("gray", 11)), rx.color("gray", 12)),
     )
 
 
@@ -57,13 +61,23 @@ def diff_file(file: DiffFileView) -> rx.Component:
             ),
             rx.text(file.path, font_family="monospace", size="2", weight="medium"),
             rx.spacer(),
-            rx.text(file.summary, size="1", color=rx.color("gray", 10)),
+            rx.text(file.summary, size="1", color=rx.color("gray", 11)),
             align="center",
             padding="6px 10px",
             background=rx.color("gray", 2),
             border_bottom=f"1px solid {rx.color('gray', 4)}",
         ),
-        rx.box(rx.foreach(file.lines, diff_line), font_family="monospace", font_size="12px", overflow_x="auto", padding_y="4px"),
+        # Long lines scroll sideways; focusable, so a keyboard can scroll them too.
+        rx.box(
+            rx.foreach(file.lines, diff_line),
+            font_family="monospace",
+            font_size="12px",
+            overflow_x="auto",
+            padding_y="4px",
+            tab_index=0,
+            role="group",
+            aria_label=file.path,
+        ),
         border=f"1px solid {rx.color('gray', 5)}",
         border_radius="8px",
         overflow="hidden",
@@ -76,9 +90,9 @@ def history_panel() -> rx.Component:
     toolbar = rx.hstack(
         rx.text(HistoryState.totals, size="2", color=rx.color("gray", 11), id="diff-totals"),
         rx.spacer(),
-        rx.text("Compare with", size="1", color=rx.color("gray", 10)),
+        rx.text("Compare with", size="1", color=rx.color("gray", 11)),
         rx.select.root(
-            rx.select.trigger(variant="soft"),
+            rx.select.trigger(variant="soft", aria_label="Compare with"),
             rx.select.content(
                 rx.select.item("its parent", value="parent"),
                 rx.foreach(

@@ -16,6 +16,8 @@ def brand() -> rx.Component:
         href="/",
         underline="none",
         color=rx.color("gray", 12),
+        # On a phone the name is hidden and the anvil alone is the link: it still says where it goes.
+        aria_label="Forja: your projects",
     )
 
 

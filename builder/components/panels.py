@@ -53,7 +53,7 @@ def code_panel() -> rx.Component:
     )
     editor = rx.cond(
         EditorState.binary_note != "",
-        rx.center(rx.text(EditorState.binary_note, color=rx.color("gray", 10)), height="100%"),
+        rx.center(rx.text(EditorState.binary_note, color=rx.color("gray", 11)), height="100%"),
         rx.cond(
             EditorState.selected_path != "",
             monaco_editor(
@@ -63,11 +63,11 @@ def code_panel() -> rx.Component:
                 revision=EditorState.editor_revision,
                 read_only=~WorkspaceState.can_edit,
                 # Monaco has its own themes: follow the page's light or dark mode.
-                theme=rx.color_mode_cond("vs", "vs-dark"),
+                theme=rx.color_mode_cond("forja-light", "forja-dark"),
                 on_change=EditorState.edit.debounce(400),
                 on_save=EditorState.save_from_editor,
             ),
-            rx.center(rx.text("Pick a file on the left.", color=rx.color("gray", 10)), height="100%"),
+            rx.center(rx.text("Pick a file on the left.", color=rx.color("gray", 11)), height="100%"),
         ),
     )
     return rx.hstack(
@@ -97,15 +97,15 @@ def log_text(entry: LogEntry) -> rx.Component:
 
 def log_line(entry: LogEntry) -> rx.Component:
     return rx.hstack(
-        rx.text(entry.time, color=rx.color("gray", 9), flex_shrink="0"),
+        rx.text(entry.time, color=rx.color("gray", 11), flex_shrink="0"),
         rx.text(
             entry.level.upper(),
-            color=rx.match(entry.level, ("error", rx.color("red", 10)), ("warning", rx.color("amber", 10)), rx.color("gray", 9)),
+            color=rx.match(entry.level, ("error", rx.color("red", 11)), ("warning", rx.color("amber", 11)), rx.color("gray", 11)),
             width="5.5em",
             flex_shrink="0",
             weight="bold",
         ),
-        rx.text(entry.source, color=rx.color("blue", 10), width="7.5em", flex_shrink="0", truncate=True),
+        rx.text(entry.source, color=rx.color("blue", 11), width="7.5em", flex_shrink="0", truncate=True),
         rx.box(log_text(entry), flex="1", min_width="0"),
         rx.cond(
             (entry.level == "error")
@@ -138,7 +138,7 @@ def log_line(entry: LogEntry) -> rx.Component:
 def logs_panel() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.text(LogsState.line_count, " lines", size="2", color=rx.color("gray", 10)),
+            rx.text(LogsState.line_count, " lines", size="2", color=rx.color("gray", 11)),
             rx.spacer(),
             rx.cond(
                 (LogsState.hidden_requests > 0) | LogsState.show_requests,
@@ -173,7 +173,7 @@ def logs_panel() -> rx.Component:
                 rx.foreach(LogsState.entries, log_line),
                 rx.text(
                     "Nothing logged yet. Imports, saves and preview output appear here.",
-                    color=rx.color("gray", 10),
+                    color=rx.color("gray", 11),
                     padding="12px",
                 ),
             ),
@@ -181,6 +181,10 @@ def logs_panel() -> rx.Component:
             flex="1",
             width="100%",
             padding_y="6px",
+            # It scrolls: focusable, so a keyboard can scroll it, and named as what it is.
+            tab_index=0,
+            role="log",
+            aria_label="Logs",
         ),
         spacing="0",
         height="100%",
@@ -225,6 +229,7 @@ def preview_panel() -> rx.Component:
             flex="1",
             font_family="monospace",
             id="preview-address",
+            aria_label="The preview's address",
         ),
         rx.cond(
             PreviewPaneState.preview_runner != "",

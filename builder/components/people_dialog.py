@@ -33,7 +33,7 @@ def member_row(row: MemberRow) -> rx.Component:
         rx.avatar(fallback=row.name[:1].upper(), size="2", radius="full", flex_shrink="0"),
         rx.vstack(
             rx.text(row.name, rx.cond(row.you, " (you)", ""), size="2", weight="medium", truncate=True, width="100%"),
-            rx.text(row.email, size="1", color=rx.color("gray", 10), truncate=True, width="100%"),
+            rx.text(row.email, size="1", color=rx.color("gray", 11), truncate=True, width="100%"),
             spacing="0",
             flex="1",
             min_width="0",
@@ -114,6 +114,8 @@ def people_dialog() -> rx.Component:
     return rx.cond(
         AuthState.accounts_on,
         rx.dialog.root(
+            # Opened through on_open_change: a click handler on the button would make Reflex wrap it in a <div> that
+            # takes the trigger's role and ARIA attributes.
             rx.dialog.trigger(
                 rx.button(
                     rx.icon("users", size=14),
@@ -121,7 +123,6 @@ def people_dialog() -> rx.Component:
                     size="2",
                     variant="soft",
                     color_scheme="gray",
-                    on_click=PeopleState.open,
                     aria_label="People of this project",
                     id="people-button",
                 )

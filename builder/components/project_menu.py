@@ -38,6 +38,7 @@ def project_menu() -> rx.Component:
                             on_change=ProjectActionsState.set_new_name,
                             width="100%",
                             id="rename-input",
+                            aria_label="The project's new name",
                         ),
                         rx.cond(
                             ProjectActionsState.error != "",
@@ -65,7 +66,7 @@ def project_menu() -> rx.Component:
 def trash_row(row: TrashRow) -> rx.Component:
     return rx.hstack(
         rx.text(row.name, size="2", weight="medium"),
-        rx.text("deleted ", row.deleted, " \u00b7 gone for good on ", row.purge, size="1", color=rx.color("gray", 10)),
+        rx.text("deleted ", row.deleted, " \u00b7 gone for good on ", row.purge, size="1", color=rx.color("gray", 11)),
         rx.spacer(),
         rx.button(
             "Restore", size="1", variant="soft", on_click=ProjectActionsState.restore(row.id), class_name="restore-project"
@@ -81,7 +82,7 @@ def trash_list() -> rx.Component:
         ProjectActionsState.trash.length() > 0,
         rx.vstack(
             rx.heading("Trash", size="3"),
-            rx.text("Projects stay here for 30 days.", size="1", color=rx.color("gray", 10)),
+            rx.text("Projects stay here for 30 days.", size="1", color=rx.color("gray", 11)),
             rx.foreach(ProjectActionsState.trash, trash_row),
             width="100%",
             max_width="960px",

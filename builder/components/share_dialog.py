@@ -10,7 +10,7 @@ from builder.state.workspace import WorkspaceState
 def link_row(row: ShareRow) -> rx.Component:
     return rx.hstack(
         rx.text("Version ", row.version, size="2", weight="medium"),
-        rx.text(row.created, size="1", color=rx.color("gray", 10)),
+        rx.text(row.created, size="1", color=rx.color("gray", 11)),
         rx.badge(row.status, color_scheme=rx.cond(row.active, "green", "gray"), variant="soft"),
         rx.spacer(),
         rx.cond(
@@ -33,13 +33,14 @@ def link_row(row: ShareRow) -> rx.Component:
 
 def share_dialog() -> rx.Component:
     return rx.dialog.root(
+        # Opened through on_open_change: a click handler on the button would make Reflex wrap it in a <div> that takes
+        # the trigger's role and ARIA attributes.
         rx.dialog.trigger(
             rx.button(
                 rx.icon("share-2", size=14),
                 "Share",
                 size="1",
                 disabled=WorkspaceState.current_version == 0,
-                on_click=ShareState.open,
                 id="share-button",
             )
         ),
@@ -56,7 +57,7 @@ def share_dialog() -> rx.Component:
                 rx.hstack(
                     rx.text("Link works for", size="2"),
                     rx.select.root(
-                        rx.select.trigger(),
+                        rx.select.trigger(aria_label="Link works for"),
                         rx.select.content(*[rx.select.item(label, value=value) for value, label in EXPIRY_CHOICES.items()]),
                         value=ShareState.expires,
                         on_change=ShareState.set_expires,
@@ -79,7 +80,14 @@ def share_dialog() -> rx.Component:
             rx.cond(
                 ShareState.link != "",
                 rx.hstack(
-                    rx.input(value=ShareState.link, read_only=True, flex="1", font_family="monospace", id="share-link"),
+                    rx.input(
+                        value=ShareState.link,
+                        read_only=True,
+                        flex="1",
+                        font_family="monospace",
+                        id="share-link",
+                        aria_label="The link",
+                    ),
                     rx.button(
                         rx.icon("copy", size=14), "Copy", on_click=[rx.set_clipboard(ShareState.link), rx.toast("Link copied.")]
                     ),

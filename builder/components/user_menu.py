@@ -21,17 +21,17 @@ def user_menu() -> rx.Component:
         rx.menu.root(
             rx.menu.trigger(
                 rx.button(
-                    rx.avatar(fallback=AuthState.user_initial, size="1", radius="full"),
+                    # The name beside it says who: the initial would only be read out before it.
+                    rx.avatar(fallback=AuthState.user_initial, size="1", radius="full", aria_hidden="true"),
                     rx.text(AuthState.user_name, size="2", class_name="user-menu-name"),
                     rx.icon("chevron-down", size=14),
                     variant="ghost",
                     color_scheme="gray",
                     id="user-menu",
-                    aria_label="Your account",
                 ),
             ),
             rx.menu.content(
-                rx.text(AuthState.user_email, size="1", color=rx.color("gray", 10), class_name="user-menu-email"),
+                rx.text(AuthState.user_email, size="1", color=rx.color("gray", 11), class_name="user-menu-email"),
                 rx.menu.item(rx.icon("user", size=14), "Account", on_select=rx.redirect("/account"), id="menu-account"),
                 rx.cond(
                     AuthState.is_admin,

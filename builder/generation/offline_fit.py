@@ -4,6 +4,10 @@ Without a model, Forja can only personalise a starter. A starter fits a request 
 asked for is what the starter is (a list app, a one-page site, a JSON API, a posts site); a
 feature counts as built only when the starter really does it. Everything else is named in the
 summary as not built, so the app never shows "A chart ✓" for a chart that is not there.
+
+Some things asked for are a starter's kind only in name: "a booking page" is a list of
+appointments offline, with no slots to pick and no calendar. Their main ask (`NEEDS`) is named as
+not built too, and the summary says in plain words what the starter made instead (`MADE`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,20 @@ STARTER_KINDS: dict[str, Kind] = {
     "express-api": "api",
     "flask": "posts",
 }
+# What each starter makes, in a person's words ({plural}: the app's item noun); every part is in its files.
+MADE: dict[str, str] = {
+    "react-vite-tailwind": "a list of {plural} you can add to (each with an optional date), tick off, search and remove, "
+    "kept in this browser",
+    "vue-vite": "a list of {plural} you can add to, tick off, search and remove, kept in this browser",
+    "svelte-vite": "a list of {plural} you can add to, tick off, search and remove, kept in this browser",
+    "fullstack-react-fastapi": "a list of {plural} you can add to (each with an optional date), tick off, search and "
+    "remove, kept in a database on the server",
+    "html": "a one-page site with a welcome section, cards of what you offer, opening hours with an open-now badge and a "
+    "contact form that opens the visitor's email",
+    "fastapi": "a JSON API to list, add, change and delete {plural}, kept in SQLite, with its docs and a small page that uses it",
+    "express-api": "a JSON API to list, add, change and delete {plural}, kept in a JSON file, with a small page that uses it",
+    "flask": "a site of {plural}, each with a title, details and a page of its own, with a form to add them and delete",
+}
 
 # Words in the thing asked for that each kind of starter is. "app" alone is not here: a chat app is not a list app.
 _THINGS: dict[Kind, str] = {
@@ -35,8 +53,14 @@ _THINGS: dict[Kind, str] = {
     r"collections?|bookings?|appointments?|reservations?|watchlists?|shopping|grocery|groceries|expenses?",
     "page": r"landing|pages?|sites?|website|homepage|portfolio|brochure|one-page|resume|cv",
     "api": r"apis?|rest(?:ful)?|backend|back-end|server|endpoints?|crud|microservice",
-    "posts": r"blog|journal|diary|guestbook|posts|articles",
+    "posts": r"blog|journal|diary|guestbook|posts|articles|notes?|notebook",
 }
+# A thing that names no kind by itself ("a Flask app to keep notes"): the rest of the request says what it is.
+_GENERIC = (
+    r"(?:(?:simple|small|little|basic|quick|nice|new|cool|easy|web|online|mobile|single[\s-]page|full[\s-]?stack|"
+    r"react|vue|svelte|flask|fastapi|express|node|python|html|javascript|js)\s+)*"
+    r"(?:apps?|applications?|tools?|programs?|thing|something|system|platform|software|webapp)"
+)
 # Features every starter has: its colours, light and dark themes, a layout that works on phones.
 _COMMON = r"dark(?:\s+mode|\s+theme)?|light(?:\s+mode|\s+theme)?|night\s+mode|themes?|colou?rs?|responsive|mobile"
 _CAN_DO: dict[Kind, str] = {
@@ -55,14 +79,45 @@ _BEYOND = (
     r"totals?|sums?|budgets?|share|sharing|multiplayer|realtime|real-time|video|audio|drag"
 )
 
-LEADING = re.compile(
-    r"^(please\s+)?(build|make|create|write|give me|i want|i need)?\s*(me\s+)?(an?|the|my|some)?\s*", re.IGNORECASE
+
+@dataclass(frozen=True)
+class Need:
+    """A main ask that no starter does, though a starter's kind matches its name: the words that ask for it, and its
+    parts, each with the words that name the same part among the person's own features (then theirs are listed)."""
+
+    asks: str
+    parts: tuple[tuple[str, str], ...]
+
+
+NEEDS: tuple[Need, ...] = (
+    Need(
+        r"bookings?|appointments?|reservations?|reserv(?:e|ing)|schedul\w*|book\s+(?:a|an|the|your|their|my|our)\s+\w+",
+        (
+            ("booking slots customers can pick", r"slots?|pick\w*|choose|times?"),
+            ("a calendar", r"calendars?"),
+            ("a check that no two bookings overlap", r"overlap\w*|double[\s-]book\w*|clash\w*"),
+            ("confirmations sent to customers", r"confirm\w*|emails?|sms|texts?"),
+        ),
+    ),
+    Need(
+        r"expenses?|spending|budget\w*|financ\w*|money|invoices?|bills?|accounting",
+        (("amounts added up into totals", r"amounts?|totals?|sums?|balance"),),
+    ),
+    Need(r"inventory|stock", (("stock counts that go up and down", r"counts?|quantit\w*|stock|levels?"),)),
+    Need(r"habits?", (("a check-in for every day, with streaks", r"streaks?|daily|every\s+day|check[\s-]?ins?"),)),
 )
-CLAUSE = re.compile(r"\s+(with|that|which|where|so that|to)\s+", re.IGNORECASE)
+
+LEADING = re.compile(
+    r"^(?:please\s+)?(?:(?:build|make|create|write|give me|i want|i need)\s+)?(?:me\s+)?(?:(?:an?|the|my|some)\s+)?",
+    re.IGNORECASE,
+)
+CLAUSE = re.compile(
+    r"\s+(with|that|which|where|so that|to|(?:i|we|you|people|customers|users|visitors|guests)\s+can)\s+", re.IGNORECASE
+)
 _OWNER = re.compile(r"\s+for\s+", re.IGNORECASE)
 
 HOW_TO_CONNECT = (
-    "these need a model: set ANTHROPIC_API_KEY or OPENAI_API_KEY, or run Ollama on this machine and set "
+    "set ANTHROPIC_API_KEY or OPENAI_API_KEY, or run Ollama on this machine and set "
     "OPENAI_BASE_URL=http://127.0.0.1:11434/v1 and FORJA_OPENAI_MODEL to one of its models, then restart Forja"
 )
 
@@ -71,11 +126,19 @@ def _has(pattern: str, text: str) -> bool:
     return re.search(rf"(?<![\w-])(?:{pattern})(?![\w-])", text, re.IGNORECASE) is not None
 
 
+def _request(prompt: str) -> str:
+    """The request without its opening words: "Please make me a habit tracker." -> "habit tracker"."""
+    return LEADING.sub("", " ".join(prompt.strip().rstrip(".!").split()))
+
+
 def thing_asked(prompt: str) -> str:
-    """The thing asked for, without its clauses: "a simple expense tracker with a chart" -> "simple expense tracker"."""
-    text = " ".join(prompt.strip().rstrip(".!").split())
-    head = CLAUSE.split(LEADING.sub("", text), maxsplit=1)[0]
-    return _OWNER.split(head, maxsplit=1)[0].strip()
+    """The thing asked for, without its clauses: "a simple expense tracker with a chart" -> "simple expense tracker".
+
+    A thing that names no kind ("an app where people can book a table") is the whole request: that is where it is said.
+    """
+    request = _request(prompt)
+    thing = _OWNER.split(CLAUSE.split(request, maxsplit=1)[0], maxsplit=1)[0].strip()
+    return request if re.fullmatch(_GENERIC, thing, re.IGNORECASE) else thing
 
 
 def kinds_for(thing: str) -> list[Kind]:
@@ -89,6 +152,22 @@ def can_build(feature: str, kind: Kind | None) -> bool:
     return _has(_COMMON, feature) or _has(_CAN_DO[kind], feature)
 
 
+def lacking(thing: str, not_built: Sequence[str]) -> list[str]:
+    """The parts of the thing's main ask that no starter builds, but for those the person named as features."""
+    return [
+        part
+        for need in NEEDS
+        if _has(need.asks, thing)
+        for part, words in need.parts
+        if not any(_has(words, feature) for feature in not_built)
+    ]
+
+
+def made_by(starter: Starter, plural: str) -> str:
+    """What the starter makes, in plain words; a starter of another origin says only what it is."""
+    return MADE.get(starter.name, f"the {starter.title} starter as it is").format(plural=plural)
+
+
 def _lower_first(text: str) -> str:
     """Features are capitalised for the app's cards; inside a sentence "A chart" reads as "a chart"."""
     first = text.split(" ", 1)[0]
@@ -97,27 +176,37 @@ def _lower_first(text: str) -> str:
 
 @dataclass
 class Fit:
-    """The starter to use, the features it really has, and what it could not build."""
+    """The starter to use, the features it really has, what it could not build, and what the thing itself lacks."""
 
     starter: Starter
     fits: bool
     thing: str
     built: list[str] = field(default_factory=list)
     not_built: list[str] = field(default_factory=list)
+    lacks: list[str] = field(default_factory=list)
 
-    def summary(self, title: str) -> str:
-        if self.fits:
-            made = f"Made \u201c{title}\u201d from the {self.starter.title} starter, offline (no AI): {self.starter.description}"
+    @property
+    def complete(self) -> bool:
+        """Whether the app is all that was asked for."""
+        return self.fits and not self.not_built and not self.lacks
+
+    def summary(self, title: str, plural: str = "items") -> str:
+        made = made_by(self.starter, plural)
+        if self.complete:
+            head = f"Made \u201c{title}\u201d offline (no AI) from the {self.starter.title} starter: {made}."
+        elif self.fits:
+            head = f"Made \u201c{title}\u201d offline (no AI) from the {self.starter.title} starter, and it is only {made}."
         else:
-            made = (
+            head = (
                 f"Offline (no AI) there is no starter for \u201c{self.thing}\u201d, so this is only a starting point: "
-                f"the {self.starter.title} starter titled \u201c{title}\u201d."
+                f"\u201c{title}\u201d, {made} (the {self.starter.title} starter)."
             )
         missing = ""
-        if self.not_built:
-            names = ", ".join(f"\u201c{_lower_first(item)}\u201d" for item in self.not_built)
-            missing = f" Not built offline: {names} ({HOW_TO_CONNECT})."
-        return f"{made}{missing} Edit anything in the Code tab."
+        if self.not_built or self.lacks:
+            # The person's own words first, quoted; then the parts of the main ask, in Forja's.
+            names = [f"\u201c{_lower_first(item)}\u201d" for item in self.not_built] + self.lacks
+            missing = f" Not built offline: {', '.join(names)}; connect a model to build them: {HOW_TO_CONNECT}."
+        return f"{head}{missing} Edit anything in the Code tab."
 
 
 def decide(prompt: str, features: Sequence[str], starters: Sequence[Starter]) -> Fit:
@@ -140,7 +229,9 @@ def decide(prompt: str, features: Sequence[str], starters: Sequence[Starter]) ->
         starter, fits = (chosen if named else page), False
     kind = STARTER_KINDS.get(starter.name)
     built = [f for f in features if can_build(f, kind)]
-    not_built = [f for f in features if f not in built]
+    # A feature said again inside the thing ("an app where I can share lists" -> "share lists") is named once.
+    not_built = [f for f in features if f not in built and (fits or f.lower() not in thing.lower())]
+    lacks = lacking(thing, not_built)
     if not fits:
         not_built.insert(0, thing)
-    return Fit(starter=starter, fits=fits, thing=thing, built=built, not_built=not_built)
+    return Fit(starter=starter, fits=fits, thing=thing, built=built, not_built=not_built, lacks=lacks)

@@ -85,7 +85,7 @@ def token_row(row: TokenRow) -> rx.Component:
                 spacing="2",
                 min_width="0",
             ),
-            rx.text("Made ", row.created, " \u00b7 last used ", row.last_used, size="1", color=rx.color("gray", 10)),
+            rx.text("Made ", row.created, " \u00b7 last used ", row.last_used, size="1", color=rx.color("gray", 11)),
             spacing="1",
             flex="1",
             min_width="0",
@@ -116,7 +116,14 @@ def new_token_dialog() -> rx.Component:
             rx.dialog.title("Your new token: ", AccountState.new_token_name),
             rx.dialog.description("Copy it now: Forja keeps only a fingerprint of it and cannot show it again.", size="2"),
             rx.hstack(
-                rx.input(value=AccountState.new_token, read_only=True, flex="1", font_family="monospace", id="new-token"),
+                rx.input(
+                    value=AccountState.new_token,
+                    read_only=True,
+                    flex="1",
+                    font_family="monospace",
+                    id="new-token",
+                    aria_label="Your new token",
+                ),
                 rx.button(
                     rx.icon("copy", size=14),
                     "Copy",
@@ -133,7 +140,7 @@ def new_token_dialog() -> rx.Component:
             rx.text(
                 "Whoever has it acts as you on this Forja. Revoke it here when you no longer need it.",
                 size="1",
-                color=rx.color("gray", 10),
+                color=rx.color("gray", 11),
                 margin_top="8px",
             ),
             rx.flex(rx.dialog.close(rx.button("Done", id="token-done")), justify="end", margin_top="16px"),
@@ -176,7 +183,7 @@ def tokens_section() -> rx.Component:
         rx.cond(
             AccountState.tokens.length() > 0,
             rx.vstack(rx.foreach(AccountState.tokens, token_row), spacing="3", width="100%", id="token-list"),
-            rx.text("You have no tokens.", size="2", color=rx.color("gray", 10), id="no-tokens"),
+            rx.text("You have no tokens.", size="2", color=rx.color("gray", 11), id="no-tokens"),
         ),
         new_token_dialog(),
     )
@@ -222,7 +229,7 @@ def no_accounts() -> rx.Component:
 def account_page() -> rx.Component:
     return rx.vstack(
         top_bar(
-            rx.text("/", color=rx.color("gray", 8), class_name="crumb-slash"), rx.text("Account", weight="medium"), rx.spacer()
+            rx.text("/", color=rx.color("gray", 11), class_name="crumb-slash"), rx.text("Account", weight="medium"), rx.spacer()
         ),
         rx.vstack(
             rx.cond(

@@ -24,7 +24,10 @@ def report_row(name: rx.Var[str] | str, badge: rx.Component, text: rx.Var[str] |
 
 
 def runner_row(row: RunnerRow) -> rx.Component:
-    return report_row(row.name, ready_badge(row.ready, "ready", "not ready"), row.reason, "doctor-runner")
+    badge = rx.cond(
+        row.known, ready_badge(row.ready, "ready", "not ready"), rx.badge("unknown", color_scheme="gray", variant="soft")
+    )
+    return report_row(row.name, badge, row.reason, "doctor-runner")
 
 
 def check_row(row: CheckRow) -> rx.Component:

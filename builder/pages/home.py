@@ -39,7 +39,7 @@ def prompt_box() -> rx.Component:
         attachments_row(),
         rx.hstack(
             attach_button("prompt"),
-            rx.text(HomeState.mode_note, size="1", color=rx.color("gray", 10), id="mode-note", max_width="560px"),
+            rx.text(HomeState.mode_note, size="1", color=rx.color("gray", 11), id="mode-note", max_width="560px"),
             rx.spacer(),
             rx.button(
                 rx.icon("sparkles", size=16),
@@ -76,7 +76,20 @@ def prompt_box() -> rx.Component:
     )
 
 
+def _name_file_input(upload: rx.Component, name: str) -> rx.Component:
+    """rx.upload makes its hidden file input with no attributes of ours, yet a screen reader reaches it: it gets a name."""
+    zone = upload.children[0]
+    for child in zone.children:
+        if isinstance(child, rx.Component) and child.tag == "input":
+            child.custom_attrs["aria-label"] = name
+    return upload
+
+
 def import_box() -> rx.Component:
+    return _name_file_input(import_zone(), "Choose a project to import: a .zip or a JSON file tree")
+
+
+def import_zone() -> rx.Component:
     return rx.upload.root(
         rx.hstack(
             rx.icon("folder-up", size=20, color=rx.color("gray", 10)),
@@ -129,12 +142,12 @@ def project_card(project: ProjectCard) -> rx.Component:
                 rx.text(project.name, weight="bold", size="3", trim="both", class_name="project-name"),
                 rx.hstack(
                     rx.badge(project.stack, color_scheme="orange", variant="soft"),
-                    rx.text(f"v{project.version}", size="1", color=rx.color("gray", 10)),
-                    rx.text(project.files, size="1", color=rx.color("gray", 10)),
+                    rx.text(f"v{project.version}", size="1", color=rx.color("gray", 11)),
+                    rx.text(project.files, size="1", color=rx.color("gray", 11)),
                     spacing="2",
                     align="center",
                 ),
-                rx.text("Changed ", project.updated, size="1", color=rx.color("gray", 10)),
+                rx.text("Changed ", project.updated, size="1", color=rx.color("gray", 11)),
                 rx.cond(
                     project.shared != "",
                     rx.badge(
@@ -165,7 +178,7 @@ def recent_projects() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
-            rx.text("Nothing here yet. Describe an app above, or import a zip.", color=rx.color("gray", 10), size="2"),
+            rx.text("Nothing here yet. Describe an app above, or import a zip.", color=rx.color("gray", 11), size="2"),
         ),
         rx.cond(
             HomeState.projects.length() < HomeState.total,

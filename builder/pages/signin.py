@@ -74,7 +74,7 @@ def login_page() -> rx.Component:
         rx.text(
             "Forgot your password? An admin of this Forja can give you a link to set a new one.",
             size="1",
-            color=rx.color("gray", 10),
+            color=rx.color("gray", 11),
         ),
     )
 

@@ -87,7 +87,7 @@ def chat_entry(entry: ChatEntry) -> rx.Component:
                 variant="soft",
             ),
             rx.spacer(),
-            rx.text(entry.time, size="1", color=rx.color("gray", 9)),
+            rx.text(entry.time, size="1", color=rx.color("gray", 11)),
             align="center",
             width="100%",
         ),
@@ -109,7 +109,7 @@ def chat_entry(entry: ChatEntry) -> rx.Component:
         ),
         rx.cond(
             entry.detail != "",
-            rx.text(entry.detail, size="1", color=rx.color("gray", 10), margin_top="4px", white_space="pre-wrap"),
+            rx.text(entry.detail, size="1", color=rx.color("gray", 11), margin_top="4px", white_space="pre-wrap"),
         ),
         rx.cond(
             entry.pictures,
@@ -191,11 +191,11 @@ def picked_chip() -> rx.Component:
 def follow_up_box() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.text("Model", size="1", color=rx.color("gray", 10)),
+            rx.text("Model", size="1", color=rx.color("gray", 11)),
             rx.cond(
                 ConversationState.has_model,
                 rx.select.root(
-                    rx.select.trigger(variant="ghost", id="provider-select"),
+                    rx.select.trigger(variant="ghost", id="provider-select", aria_label="Model"),
                     rx.select.content(
                         rx.foreach(ConversationState.provider_options, lambda o: rx.select.item(o.label, value=o.value)),
                     ),
@@ -279,7 +279,7 @@ def conversation() -> rx.Component:
             rx.spacer(),
             rx.cond(
                 ConversationState.usage_line != "",
-                rx.text(ConversationState.usage_line, size="1", color=rx.color("gray", 10), id="project-usage"),
+                rx.text(ConversationState.usage_line, size="1", color=rx.color("gray", 11), id="project-usage"),
             ),
             align="center",
             padding="12px 14px 0",
@@ -452,7 +452,7 @@ def not_found() -> rx.Component:
 def workspace_page() -> rx.Component:
     return rx.vstack(
         top_bar(
-            rx.text("/", color=rx.color("gray", 8), class_name="crumb-slash"),
+            rx.text("/", color=rx.color("gray", 11), class_name="crumb-slash"),
             rx.text(WorkspaceState.project_name, weight="medium", id="project-name", truncate=True, min_width="0"),
             project_menu(),
             rx.cond(

@@ -66,7 +66,7 @@ class Services:
         self.history = HistoryService(store, logs, self.projects, self.previews, self.version_previews, self.quotas)
         self.shares = ShareService(store, self.version_previews)
         self.text_edits = TextEditService(self.projects)
-        self.doctor = DoctorService(self.preview_hub.image)
+        self.doctor = DoctorService(self.preview_hub.image, logs)
         self.admin = AdminService(store, self.accounts, self.quotas, self.preview_hub, self.doctor)
 
     async def unanswered(self) -> list[str]:

@@ -20,7 +20,7 @@ from builder.models import Role
 from builder.schemas import AccountLinkInfo, QuotaSet, RequestBody, UserInfo
 from builder.services.access import Actor, require_admin
 from builder.services.accounts import AccountService
-from builder.services.doctor import DoctorReport, DoctorService
+from builder.services.doctor import DoctorReport, DoctorService, RunnerReadiness
 from builder.services.preview_hub import PreviewHub
 from builder.services.preview_runners import wanted_runners
 from builder.services.quotas import QuotaService, midnight
@@ -82,8 +82,19 @@ class RunningPreview(BaseModel):
 
 class HealthCheck(BaseModel):
     name: str
-    state: Literal["ok", "off", "problem"] = Field(description="off: turned off in the settings.")
+    state: Literal["ok", "off", "problem", "unknown"] = Field(
+        description="off: turned off in the settings; unknown: this server cannot tell and has no evidence yet "
+        "(WebContainers run in each visitor's browser)."
+    )
     detail: str
+
+
+def _state(readiness: RunnerReadiness, off: bool) -> Literal["ok", "off", "problem", "unknown"]:
+    if readiness.ready:
+        return "ok"
+    if off:
+        return "off"
+    return "problem" if readiness.known else "unknown"
 
 
 class ServerHealth(BaseModel):
@@ -273,11 +284,7 @@ class AdminService:
         off["swarm"] |= settings.preview_runner == "auto"
         off["webcontainer"] = not settings.webcontainers
         runners = [
-            HealthCheck(
-                name=f"{name} runner",
-                state="ok" if readiness.ready else "off" if off.get(name) else "problem",
-                detail=readiness.reason,
-            )
+            HealthCheck(name=f"{name} runner", state=_state(readiness, off.get(name, False)), detail=readiness.reason)
             for name, readiness in report.runners.items()
         ]
         running = await self._store.running_generations() if store.state == "ok" else 0

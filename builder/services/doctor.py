@@ -14,14 +14,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from builder import webcontainer_boots
 from builder.services.preview_runners import local_egress_policy, local_limits
 from builder.settings import settings
+from builder.webcontainer_boots import BootTally
 from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage, engine_problem
 from preview_runtime.local.egress import Refusal, registry_refusals
 from preview_runtime.local.limits import describe, find_cgroups
 from preview_runtime.local.sandbox import find_bubblewrap
+from preview_runtime.logs import LogHub
 from preview_runtime.swarm.nodes import manager_problem
 from preview_runtime.verify import find_chromium
 
@@ -39,6 +42,10 @@ class Check(BaseModel):
 class RunnerReadiness(BaseModel):
     ready: bool
     reason: str
+    known: bool = Field(
+        default=True,
+        description="false: this server cannot tell (WebContainers run in each visitor's browser) and has no evidence yet",
+    )
 
 
 class DoctorReport(BaseModel):
@@ -228,17 +235,18 @@ def _local_readiness(sandbox: Check, registries: dict[str, Refusal | None] | Non
     )
 
 
-def _webcontainer_readiness() -> RunnerReadiness:
+def _webcontainer_readiness(boots: BootTally | None) -> RunnerReadiness:
+    """Ready only on evidence: the latest boot a browser reported here went through."""
     if not settings.webcontainers:
         return RunnerReadiness(ready=False, reason="Turned off in the settings (FORJA_WEBCONTAINERS=false).")
-    return RunnerReadiness(
-        ready=True,
-        reason="Front-end projects run in the person's browser when it can load StackBlitz's runtime (internet); otherwise a server runner takes over.",
-    )
+    if boots is None or boots.last_booted is None:
+        return RunnerReadiness(ready=False, known=False, reason=webcontainer_boots.describe(boots))
+    return RunnerReadiness(ready=boots.last_booted, reason=webcontainer_boots.describe(boots))
 
 
-async def diagnose(image: ImageStatus) -> DoctorReport:
-    """Check everything at once; `image` is what the caller knows of the preview image."""
+async def diagnose(image: ImageStatus, boots: BootTally | None = None) -> DoctorReport:
+    """Check everything at once; `image` is what the caller knows of the preview image, `boots` what browsers reported
+    of their WebContainers (None: a command with no Forja running hears nothing from them)."""
     registries = asyncio.create_task(_registry_refusals())
     engine, manager, node, sandbox, traefik, limits = await asyncio.gather(
         engine_problem(), manager_problem(), _node_check(), _sandbox_check(), _traefik_check(), _limits_check()
@@ -256,7 +264,7 @@ async def diagnose(image: ImageStatus) -> DoctorReport:
     runners = {
         "docker": _docker_readiness(engine, image),
         "local": _local_readiness(sandbox, reached),
-        "webcontainer": _webcontainer_readiness(),
+        "webcontainer": _webcontainer_readiness(boots),
         "swarm": _swarm_readiness(engine, manager, image),
     }
     if runners["swarm"].ready:
@@ -288,16 +296,21 @@ async def diagnose(image: ImageStatus) -> DoctorReport:
 
 
 class DoctorService:
-    """The machine report of this process, which knows what it knows of the preview image (`image`)."""
+    """The machine report of this process, which knows what it knows of the preview image (`image`) and, in a running
+    Forja, what browsers said of their WebContainers (the log lines in `logs`)."""
 
-    def __init__(self, image: PreviewImage) -> None:
+    def __init__(self, image: PreviewImage, logs: LogHub | None = None) -> None:
         self._image = image
+        self._logs = logs
+
+    def _boots(self) -> BootTally | None:
+        return webcontainer_boots.tally(self._logs.lines_from(webcontainer_boots.SOURCE)) if self._logs is not None else None
 
     async def report(self) -> DoctorReport:
         """With the image as this process last saw it: a running Forja knows whether it is built, or how far its build
         got, without asking the engine again."""
-        return await diagnose(self._image.status)
+        return await diagnose(self._image.status, self._boots())
 
     async def checked_report(self) -> DoctorReport:
         """After looking for the engine and the image first: for a process that has not looked yet (the CLI's own)."""
-        return await diagnose(await self._image.check())
+        return await diagnose(await self._image.check(), self._boots())

@@ -15,12 +15,10 @@ from collections import defaultdict
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from sqlmodel import col, select
-
 from builder.cluster.previews import Handler, PreviewEntry, PreviewRegistry, app_answers
-from builder.db import session_factory
 from builder.errors import PreviewError
-from builder.models import PreviewSession, utcnow
+from builder.schemas import VersionInfo
+from builder.services.preview_records import PreviewRecords
 from builder.services.preview_runners import (
     docker_runner,
     engine_runners,
@@ -75,7 +73,7 @@ class PreviewHub:
         self._logs = logs
         self.registry = registry
         self._manager: PreviewManager | None = None
-        self._sessions = session_factory(store.engine)
+        self._records = PreviewRecords(store.engine)
         self._lock = asyncio.Lock()
         self._key_locks: dict[str, asyncio.Lock] = {}
         # key -> the id of the preview this worker runs for it
@@ -125,7 +123,12 @@ class PreviewHub:
         manager.unavailable.update(unavailable)
         await manager.start_background()
         self._writer = asyncio.create_task(self._write_updates(), name="preview-entries-writer")
-        for info in manager.running():  # taken back after a restart
+        # Taken back after a restart, with the version each holds (its runner knows the one it started with, its
+        # record each save pushed into it since).
+        held = await self._records.versions_held(info.preview_id for info in manager.running())
+        for preview_id, version in held.items():
+            manager.holds(preview_id, version)
+        for info in manager.running():
             key = key_of(info)
             self._local[key] = info.preview_id
             await self.registry.claim(key, info)
@@ -235,7 +238,7 @@ class PreviewHub:
             raise
         self._local[key] = preview_id
         await self.registry.update(key, info)
-        await self._record(info, started_by)
+        await self._records.started(info, started_by)
         return info
 
     async def wake(self, key: str) -> PreviewInfo | None:
@@ -291,17 +294,22 @@ class PreviewHub:
         if preview_id is None or self._manager is None:
             return False
         await translated(self._manager.stop(preview_id))
-        await self._mark_stopped(preview_id)
+        await self._records.stopped(preview_id)
         return True
 
     async def push_files(
-        self, key: str, changed: dict[str, bytes], deleted: list[str], version: int | None = None, *, own: bool = False
+        self, key: str, changed: dict[str, bytes], deleted: list[str], version: VersionInfo | None = None, *, own: bool = False
     ) -> None:
         """Saved files into this worker's preview of the key (its dev server reloads); with `version`, the version it
-        shows from now on; `own`: Forja's own change, whose reloads stay out of the log."""
+        holds from now on (its record too: a restarted Forja takes it back as that); `own`: Forja's own change, whose
+        reloads stay out of the log."""
         preview_id = self._local.get(key)
-        if preview_id is not None and self._manager is not None:
-            await translated(self._manager.push_files(preview_id, changed, deleted, version, own=own))
+        if preview_id is None or self._manager is None:
+            return
+        number = version.number if version is not None else None
+        await translated(self._manager.push_files(preview_id, changed, deleted, number, own=own))
+        if version is not None:
+            await self._records.holds(preview_id, version.id)
 
     def expect_request(self, key: str, method: str, target: str) -> None:
         """Forja is about to send this request to this worker's preview of the key (see PreviewManager.expect_request)."""
@@ -411,7 +419,7 @@ class PreviewHub:
         if self._manager is None or preview_id not in {info.preview_id for info in self._manager.running()}:
             return False
         await translated(self._manager.stop(preview_id))
-        await self._mark_stopped(preview_id)
+        await self._records.stopped(preview_id)
         return True
 
     async def close(self) -> None:
@@ -447,27 +455,6 @@ class PreviewHub:
             return await self._manager.peek(preview_id)
         except RunnerError:
             return None
-
-    async def _record(self, info: PreviewInfo, started_by: str | None = None) -> None:
-        async with self._sessions() as session, session.begin():
-            session.add(
-                PreviewSession(
-                    id=info.preview_id,
-                    project_id=info.project_id,
-                    runner=info.runner,
-                    status=info.state.value,
-                    url=info.url,
-                    handle=info.handle,
-                    user_id=started_by,
-                )
-            )
-
-    async def _mark_stopped(self, preview_id: str) -> None:
-        async with self._sessions() as session, session.begin():
-            rows = await session.exec(select(PreviewSession).where(col(PreviewSession.id) == preview_id))
-            for row in rows:
-                row.status, row.stopped_at = "stopped", utcnow()
-                session.add(row)
 
 
 def new_preview_id(prefix: str = "") -> str:

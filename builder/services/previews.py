@@ -19,7 +19,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Any
 
 from builder.errors import PreviewError
-from builder.schemas import CheckResult
+from builder.schemas import CheckResult, VersionInfo
 from builder.services.preview_hub import (
     ENDED,
     VERSION_PREVIEW_PREFIX,
@@ -240,9 +240,9 @@ class PreviewService:
         results = await self.run_checks(arguments["project_id"], float(arguments["timeout_s"]))
         return [result.model_dump(mode="json") for result in results]
 
-    async def on_saved(self, project_id: str, version: int, changed: dict[str, bytes], deleted: list[str]) -> None:
-        """A saved edit reaches the running preview without a restart (through the worker that runs it); its dev
-        server reloads.
+    async def on_saved(self, project_id: str, version: VersionInfo, changed: dict[str, bytes], deleted: list[str]) -> None:
+        """A saved edit (`version`) reaches the running preview without a restart (through the worker that runs it); its
+        dev server reloads, and the preview holds that version from then on.
 
         A change to the dependencies (package.json, a lockfile, requirements.txt) restarts the
         preview instead, so they are installed: pushed alone, the dev server would fail on the
@@ -250,7 +250,12 @@ class PreviewService:
         """
         key = project_key(project_id)
         if (entry := await self._hub.elsewhere(key)) is not None:
-            asked = {"project_id": project_id, "version": version, "changed": sorted(changed), "deleted": deleted}
+            asked = {
+                "project_id": project_id,
+                "version": version.model_dump(mode="json"),
+                "changed": sorted(changed),
+                "deleted": deleted,
+            }
             try:
                 await self._hub.call(entry, "project.saved", asked)
             except PreviewError as exc:
@@ -273,8 +278,8 @@ class PreviewService:
 
     async def _saved_asked(self, arguments: dict[str, Any]) -> None:
         """Another worker saved: the changed files are read here from the store."""
-        project_id, version = arguments["project_id"], int(arguments["version"])
-        tree = await self._store.read_tree(project_id, version)
+        project_id, version = arguments["project_id"], VersionInfo.model_validate(arguments["version"])
+        tree = await self._store.read_tree(project_id, version.number)
         changed = {path: tree[path] for path in arguments["changed"] if path in tree}
         await self.on_saved(project_id, version, changed, list(arguments["deleted"]))
 

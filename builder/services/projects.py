@@ -150,7 +150,7 @@ class ProjectService:
                 project_id, f"Saved version {result.version.number}: {describe_paths(result.changed + result.deleted)} changed."
             )
             written = {p: c for p, c in encoded(writes).items() if p in result.changed}
-            await self._previews.on_saved(project_id, result.version.number, written, result.deleted)
+            await self._previews.on_saved(project_id, result.version, written, result.deleted)
         elif changed:
             self._logs.emit(project_id, "Nothing to save: the files are the same as in the current version.", LogLevel.info)
         return result

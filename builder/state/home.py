@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 # Each one is something offline starter mode really builds (tests/unit/test_offline_fit.py holds them to it),
 # so a first try without a key never ends in a relabelled to-do list.
 EXAMPLE_PROMPTS = [
-    "A booking page for my barber shop",
+    "A website for my barber shop with opening hours",
     "A todo list with dark mode",
     "A landing page for my bakery",
     "A recipe box where I can save and search recipes",

@@ -15,6 +15,7 @@ class RunnerRow:
     name: str
     ready: bool
     reason: str
+    known: bool  # false: the server cannot tell (WebContainers), and no browser has said
 
 
 @dataclasses.dataclass
@@ -40,7 +41,7 @@ class MachineState(rx.State):
         services = (await signed_in(self)).services
         report = await services.doctor.report()
         self.auto, self.auto_reason, self.usable = report.auto, report.auto_reason, report.usable
-        self.runners = [RunnerRow(name, r.ready, r.reason) for name, r in report.runners.items()]
+        self.runners = [RunnerRow(name, r.ready, r.reason, r.known) for name, r in report.runners.items()]
         self.checks = [CheckRow(c.name, c.ok, c.detail) for c in report.checks]
         self.checked = True
 

@@ -40,14 +40,12 @@ class PeopleState(rx.State):
     notice: str = ""
 
     @rx.event
-    async def open(self) -> None:
-        self.open_dialog = True
-        self.error = self.notice = ""
-        await self._load(await (await self.get_state(WorkspaceState)).allowed())
-
-    @rx.event
-    def set_open(self, value: bool) -> None:
+    async def set_open(self, value: bool) -> None:
+        """The dialog opened (its trigger) or closed (Escape, the close button, outside it)."""
         self.open_dialog = value
+        if value:
+            self.error = self.notice = ""
+            await self._load(await (await self.get_state(WorkspaceState)).allowed())
 
     @rx.event
     def set_email(self, value: str) -> None:

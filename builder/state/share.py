@@ -31,15 +31,13 @@ class ShareState(rx.State):
     error: str = ""
 
     @rx.event
-    async def open(self):
-        self.open_dialog = True
-        self.link = ""
-        self.error = ""
-        await self._load()
-
-    @rx.event
-    def set_open(self, value: bool) -> None:
+    async def set_open(self, value: bool) -> None:
+        """The dialog opened (its trigger) or closed (Escape, the close button, outside it)."""
         self.open_dialog = value
+        if value:
+            self.link = ""
+            self.error = ""
+            await self._load()
 
     @rx.event
     def set_expires(self, value: str) -> None:

@@ -12,14 +12,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Route, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Route, ViewportSize, sync_playwright
 
 from tests.conftest import CHROMIUM_ARGS, TEST_ANTHROPIC_KEY, free_port
 from tests.llm_server import ScriptedLLMServer
@@ -30,6 +30,12 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 # Which test run built the repository's .web: xdist's workers share their run's id, a run without xdist has its own.
 SEED_STAMP = REPO / ".web" / "forja-test-run"
 TEST_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
+DESKTOP: ViewportSize = {"width": 1440, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+# axe-core from npm (tests/e2e/axe/package.json, installed by scripts/test.sh), and the script that runs it.
+AXE = REPO / "tests" / "e2e" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_CHECK = REPO / "tests" / "e2e" / "axe" / "check.js"
+WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
 def missing(what: str) -> None:
@@ -117,6 +123,44 @@ def _start(
             stop(process)
             pytest.fail(f"Forja did not answer within 600 s:\n{log_path.read_text()[-4000:]}")
         time.sleep(1)
+
+
+def axe_violations(page: Page, scheme: str) -> list[str]:
+    """axe-core's WCAG 2 A and AA violations on the page as it is now, in `scheme` (light or dark), one line per
+    element: the rule, its impact, what it asks, the element and what to fix."""
+    if not AXE.is_file():
+        missing(f"axe-core is not installed in {AXE.parent.parent}: run scripts/test.sh (it runs npm ci there)")
+    page.emulate_media(color_scheme=scheme)  # pyright: ignore[reportArgumentType]
+    if page.evaluate("typeof window.axe") == "undefined":
+        page.add_script_tag(path=AXE)
+    found = page.evaluate(AXE_CHECK.read_text(), {"scheme": scheme, "tags": WCAG_A_AA})
+    return [
+        f"{rule['rule']} ({rule['impact']}): {rule['help']}\n      {node['target']}: {' '.join(node['summary'].split())}"
+        for rule in found
+        for node in rule["nodes"]
+    ]
+
+
+def accessible(page: Page, where: str, widths: Sequence[ViewportSize] = (), prepare: Callable[[], object] | None = None) -> None:
+    """The page passes axe-core's WCAG 2 A and AA rules in light and dark, at each of `widths` (else at its own width);
+    `prepare` runs after each change of width (a phone shows another pane). Every violation fails the test, listed.
+
+    The page is left at its own width, in the light scheme every test's browser starts in.
+    """
+    own = page.viewport_size
+    found: list[str] = []
+    for size in widths or [own]:
+        if size is not None and size != page.viewport_size:
+            page.set_viewport_size(size)
+            if prepare is not None:
+                prepare()
+        for scheme in ("light", "dark"):
+            state = f"{where}, {scheme}, {page.viewport_size['width'] if page.viewport_size else '?'} px"
+            found += [f"  [{state}] {line}" for line in axe_violations(page, scheme)]
+    page.emulate_media(color_scheme="light")
+    if own is not None and page.viewport_size != own:
+        page.set_viewport_size(own)
+    assert not found, f"axe-core found {len(found)} WCAG 2 A/AA violation(s):\n" + "\n".join(found)
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, ViewportSize, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from builder import db
 from builder.schemas import QuotaSet
@@ -30,11 +30,9 @@ from builder.services.access import Actor
 from builder.services.accounts import AccountService
 from builder.store import ProjectStore
 from tests.e2e.accounts import sign_in as sign_in_page
-from tests.e2e.conftest import ARTIFACTS, REPO, Traffic, another_forja
+from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE, REPO, Traffic, accessible, another_forja
 
 PASSWORD = "correct horse battery"
-DESKTOP: ViewportSize = {"width": 1440, "height": 900}
-PHONE: ViewportSize = {"width": 390, "height": 844}
 T = TypeVar("T")
 
 
@@ -95,7 +93,8 @@ def shot(page: Page, name: str, full_page: bool = False) -> None:
 
 
 def shots(page: Page, name: str, prepare: Any = None, full_page: bool = False) -> None:
-    """The page at 1440x900 and 390x844, light and dark: `name`-desktop-light.png and so on."""
+    """The page at 1440x900 and 390x844, light and dark: `name`-desktop-light.png and so on; and in each of these it
+    passes axe-core's WCAG 2 A/AA rules."""
     for size, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(viewport)
         if prepare is not None:
@@ -105,6 +104,7 @@ def shots(page: Page, name: str, prepare: Any = None, full_page: bool = False) -
             shot(page, f"{name}-{size}-{scheme}", full_page)
     page.emulate_media(color_scheme="light")
     page.set_viewport_size(DESKTOP)
+    accessible(page, name, widths=(DESKTOP, PHONE), prepare=prepare)
 
 
 @pytest.fixture
@@ -362,6 +362,7 @@ def test_quotas_are_said_before_they_are_hit_and_each_refusal_where_it_was_asked
     archive.write_bytes(zip_of(page))
     dee.locator("#import_zip input[type=file]").set_input_files(str(archive))
     expect(alert(dee, "Could not import shop.zip: You own 5 projects")).to_be_visible()
+    accessible(dee, "home, with a refusal")
 
     # ...the follow-up (its save would pass the storage)...
     dee.goto(f"{team.base}/p/{big}")
@@ -378,6 +379,7 @@ def test_quotas_are_said_before_they_are_hit_and_each_refusal_where_it_was_asked
     dee.locator("#tab-preview").click()
     expect(dee.locator("#preview-message")).to_contain_text("previews of this project owner's apps are running", timeout=60_000)
     shot(dee, "account-quota-preview-refused")
+    accessible(dee, "workspace, a preview refused")
 
 
 def test_without_accounts_the_account_page_says_so_and_there_is_no_people_button(forja: str, page: Page) -> None:

@@ -17,10 +17,8 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.e2e.accounts import setup_code, sign_in
-from tests.e2e.conftest import ARTIFACTS, Traffic, another_forja
+from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE, Traffic, accessible, another_forja
 
-DESKTOP: ViewportSize = {"width": 1440, "height": 900}
-PHONE: ViewportSize = {"width": 390, "height": 844}
 ADMIN = {"email": "ana@example.org", "name": "Ana Admin", "password": "admin password 1"}
 INVITED = {"email": "bo@example.org", "name": "Bo Member", "password": "member password 1"}
 SECTIONS = ["users", "invitations", "quotas", "usage", "previews", "health"]
@@ -61,6 +59,9 @@ def test_an_admin_reads_the_usage_invites_someone_and_stops_a_preview(
 ) -> None:
     base = admin_forja
     page.set_viewport_size(DESKTOP)
+    page.goto(f"{base}/login")
+    expect(page.locator("#auth-submit")).to_be_visible()
+    accessible(page, "sign-in", widths=(DESKTOP, PHONE))
     sign_in(page, base, ADMIN["email"], ADMIN["password"])
 
     # Usage: a generation from the home page (offline starters), and its preview.
@@ -117,8 +118,9 @@ def test_an_admin_reads_the_usage_invites_someone_and_stops_a_preview(
     invited = browser.new_context(viewport=DESKTOP)
     newcomer = invited.new_page()
     newcomer.goto(link.input_value())
-    newcomer.locator("#auth-name").fill(INVITED["name"])
     expect(newcomer.locator("#auth-email")).to_have_value(INVITED["email"])
+    accessible(newcomer, "sign-up from an invitation", widths=(DESKTOP, PHONE))
+    newcomer.locator("#auth-name").fill(INVITED["name"])
     newcomer.locator("#auth-password").fill(INVITED["password"])
     newcomer.locator("#auth-submit").click()
     newcomer.wait_for_url(f"{base}/")
@@ -127,11 +129,23 @@ def test_an_admin_reads_the_usage_invites_someone_and_stops_a_preview(
     expect(newcomer.locator("#admin-refused")).to_contain_text("Only admins of this Forja can open this page")
     expect(newcomer.locator("#admin-usage")).to_have_count(0)
     newcomer.screenshot(path=str(ARTIFACTS / "admin-refused-1440.png"))
+    accessible(newcomer, "the admin page, refused", widths=(DESKTOP, PHONE))
 
     page.locator("#admin-refresh").click()
     bo = page.locator('.admin-user[data-email="bo@example.org"]')
     expect(bo).to_contain_text("Bo Member")
     expect(page.locator("#open-invitations")).to_have_count(0)
+
+    # A reset link for Bo, shown once; it opens the page that sets a new password.
+    bo.get_by_role("button", name="Reset link").click()
+    reset = page.locator("#reset-link")
+    expect(reset).to_have_value(re.compile(re.escape(f"{base}/reset?token=") + r"[A-Za-z0-9_-]{40,}$"))
+    newcomer.goto(reset.input_value())
+    expect(newcomer.locator("#reset-form")).to_be_visible()
+    accessible(newcomer, "set a new password", widths=(DESKTOP, PHONE))
+
+    # The whole admin page, with the link shown and the health checked, wide and on a phone, light and dark.
+    accessible(page, "admin", widths=(DESKTOP, PHONE))
 
     # Screenshots of every section, wide and on a phone, light and dark; on a phone nothing scrolls sideways.
     shoot_sections(page, 1440)
@@ -147,6 +161,7 @@ def test_an_admin_reads_the_usage_invites_someone_and_stops_a_preview(
     expect(dialog).to_be_visible()
     dialog.locator('input[name="tokens_day"]').fill("5,000")
     page.screenshot(path=str(ARTIFACTS / "admin-quotas-dialog-1440.png"))
+    accessible(page, "quotas dialog", widths=(DESKTOP, PHONE))
     page.locator("#save-quotas").click()
     expect(dialog).to_have_count(0)
     bo.locator(".edit-quotas").click()
@@ -163,6 +178,8 @@ def test_an_admin_reads_the_usage_invites_someone_and_stops_a_preview(
 
     # Stop the preview, after a confirmation.
     preview_row.locator(".stop-preview").click()
+    expect(page.locator(".confirm-stop")).to_be_visible()
+    accessible(page, "confirmation dialog")
     page.locator(".confirm-stop").click()
     expect(page.locator("#no-previews")).to_be_visible()
     assert traffic.off_machine() == []
@@ -179,3 +196,11 @@ def test_without_accounts_the_home_page_links_the_admin_page_of_usage_previews_a
         expect(page.locator(f"#admin-{section}")).to_have_count(0)
     expect(page.locator("#chart-tokens .recharts-surface")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "admin-none-1440.png"), full_page=True)
+    expect(page.locator("#health-summary")).to_be_visible(timeout=60_000)
+    accessible(page, "admin without accounts", widths=(DESKTOP, PHONE))
+
+    # The doctor page, from the same Forja: what this machine can run.
+    page.goto(f"{forja}/doctor")
+    expect(page.locator(".doctor-runner").first).to_be_visible(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "doctor-1440.png"), full_page=True)
+    accessible(page, "doctor", widths=(DESKTOP, PHONE))

@@ -14,7 +14,7 @@ import httpx
 from playwright.sync_api import Browser, Page, expect
 
 from builder.generation.starters import StarterVariables, get_starter, render_starter
-from tests.e2e.conftest import ARTIFACTS, another_forja
+from tests.e2e.conftest import ARTIFACTS, accessible, another_forja
 
 TITLE = "Sleepy bakery"
 PARK_AFTER_S = 4
@@ -66,6 +66,7 @@ def test_a_parked_shared_react_app_wakes_through_its_link(browser: Browser, tmp_
         assert response is not None and response.status == 200
         expect(page.get_by_role("heading", name="Starting the app...")).to_be_visible()
         _shot(page, "1-share-starting")
+        accessible(page, "a share link's page, starting the app")
         expect(page.frame_locator("iframe.app").get_by_text(TITLE).first).to_be_visible(timeout=30_000)
         _shot(page, "2-share-woken")
         preview_url = page.locator("iframe.app").get_attribute("src")

@@ -1,8 +1,9 @@
 """A person's whole path, at desktop width and on a phone, against a real Forja whose Claude is the scripted server.
 
 Build from a prompt, see the preview, edit the code, point at an element and change its text, attach a picture
-to a follow-up about that element, share the app, look back in History and download a version. Each step is what a person does
-with the mouse or a thumb; each leaves a screenshot (`path-<width>-<step>.png`) to look at.
+to a follow-up about that element, share the app, look back in History, download a version and read the Logs. Each step
+is what a person does with the mouse or a thumb; each leaves a screenshot (`path-<width>-<step>.png`) to look at, and
+each page and pane passes axe-core's WCAG 2 A/AA rules in light and dark.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from tests.e2e.conftest import ARTIFACTS, Traffic, forja_on_claude
+from tests.e2e.conftest import ARTIFACTS, Traffic, accessible, forja_on_claude
 from tests.llm_server import ScriptedLLMServer, ToolAnswer
 from tests.pictures import png
 
@@ -153,6 +154,7 @@ def test_a_persons_whole_path(
     page.goto(base)
     page.locator("#prompt").fill("A booking page for my barber shop")
     shot(page, width, "1-home")
+    accessible(page, "home")
     page.locator("#build-button").click()
     page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
     project_id = page.url.rsplit("/", 1)[1]
@@ -161,12 +163,14 @@ def test_a_persons_whole_path(
     expect(tab).to_have_attribute("aria-selected", "true", timeout=30_000)
     expect(preview(page).locator("h1")).to_have_text("Fade & Co Barbers", timeout=120_000)
     shot(page, width, "2-preview")
+    accessible(page, "workspace, Preview tab")
 
     # Edit: change the code in Monaco and save; the preview follows.
     show(page, width, "code")
     page.locator('[data-path="src/App.jsx"]').click()
     expect(page.locator("#editor-path")).to_have_text("src/App.jsx")
     expect(page.locator(".monaco-editor .view-lines")).to_contain_text("Book a cut")
+    accessible(page, "workspace, Code tab")
     page.locator(".monaco-editor .view-lines").click()
     page.keyboard.press("Control+F")
     page.keyboard.type("two taps")
@@ -185,6 +189,7 @@ def test_a_persons_whole_path(
     expect(tagline).to_have_attribute("data-forja-src", "src/App.jsx:7:7", timeout=30_000)
     tagline.click()
     expect(page.locator("#picked-label")).to_have_text("Editing <p> \u201cBook a cut in one tap.\u201d")
+    accessible(page, "workspace, Select mode")
     tagline.dblclick()
     expect(tagline).to_have_attribute("contenteditable", "true")
     page.keyboard.type("Book a cut in one tap, any day.")
@@ -204,6 +209,7 @@ def test_a_persons_whole_path(
     expect(page.locator(".attachment-chip")).to_have_count(1, timeout=15_000)
     page.locator("#followup").fill("Put our address under this, as in the sketch")
     shot(page, width, "5-attach")
+    accessible(page, "workspace, conversation")
     page.locator("#send-followup").click()
     expect(page.locator("#version-badge")).to_have_text("v4", timeout=60_000)
     expect(page.locator("#picked-chip")).to_have_count(0)
@@ -224,6 +230,7 @@ def test_a_persons_whole_path(
     link = page.locator("#share-link")
     expect(link).to_have_value(re.compile(r"/s/[A-Za-z0-9_-]{40,}$"))
     shot(page, width, "6-share")
+    accessible(page, "share dialog")
     url = link.input_value()
     page.keyboard.press("Escape")
     stranger = browser.new_context(viewport=WIDTHS[width])
@@ -231,6 +238,7 @@ def test_a_persons_whole_path(
     visitor.goto(url)
     expect(visitor.frame_locator("iframe").locator("address")).to_have_text("12 Rua Augusta, Lisbon", timeout=120_000)
     visitor.screenshot(path=str(ARTIFACTS / f"path-{width}-6-shared.png"))
+    accessible(visitor, "a share link's page")
     stranger.close()
 
     # History: every step is a version, with what changed.
@@ -240,6 +248,7 @@ def test_a_persons_whole_path(
     page.locator('.history-row[data-version="2"]').click()
     expect(page.locator(".diff-file")).to_contain_text("one tap")
     shot(page, width, "7-history")
+    accessible(page, "workspace, History tab")
 
     # Download: the project as a zip, with the changed source in it.
     with page.expect_download() as download:
@@ -248,6 +257,12 @@ def test_a_persons_whole_path(
         app = next(name for name in archive.namelist() if name.endswith("src/App.jsx"))
         assert "one tap." in archive.read(app).decode() and "any day" not in archive.read(app).decode()
     shot(page, width, "8-download")
+
+    # Logs: what the installs, the dev server and the saves wrote.
+    show(page, width, "logs")
+    expect(page.locator(".log-line").first).to_be_visible()
+    shot(page, width, "9-logs")
+    accessible(page, "workspace, Logs tab")
 
     assert len(llm.requests) == asked + 2
     assert project_id

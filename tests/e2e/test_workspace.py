@@ -41,7 +41,7 @@ def test_import_edit_save(forja: str, page: Page, traffic: Traffic, tmp_path) ->
     expect(page.get_by_role("heading", name="Describe the app you want")).to_be_visible()
     expect(page.locator(".example-chip")).to_have_count(6)
     page.locator(".example-chip").first.click()
-    expect(page.locator("#prompt")).to_have_value("A booking page for my barber shop")
+    expect(page.locator("#prompt")).to_have_value("A website for my barber shop with opening hours")
     shot(page, "home")
 
     archive = tmp_path / "barber-shop.zip"

@@ -15,14 +15,14 @@ import builder.services
 import builder.settings
 from builder import db
 from builder.errors import Forbidden, InvalidInput, NotFound
-from builder.models import LOCAL_USER_ID, Generation, PreviewSession, Role
+from builder.models import LOCAL_USER_ID, Author, Generation, PreviewSession, Role
 from builder.services import Services
 from builder.services import admin as admin_service
 from builder.services.access import LOCAL_ACTOR, Actor
 from builder.services.quotas import midnight
 from builder.store import ProjectStore
 from preview_runtime.local import LocalRunner
-from preview_runtime.logs import LogHub
+from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import RunPlan
 from preview_runtime.runner import PreviewSpec, PreviewState
 from tests.conftest import CHECKED_PROJECT, DatabaseUrls, served
@@ -209,3 +209,73 @@ async def test_an_admin_sees_a_running_preview_with_its_memory_and_stops_it(loca
     assert local.state == "ok", local.detail
     docker = next(check for check in health.checks if check.name == "docker runner")
     assert docker.state == "off" and builder.settings.settings.preview_runner == "local"
+
+
+async def test_a_preview_shows_the_version_it_runs_after_saves_a_restart_of_forja_and_of_itself(
+    local_previews: None, sqlite_url: DatabaseUrls
+) -> None:
+    db.migrate(sqlite_url.sync)
+    first = Services(ProjectStore(db.create_engine(sqlite_url.async_)), LogHub())
+    try:
+        created = await first.projects.create("Saved app", CHECKED_PROJECT, owner=LOCAL_USER_ID)
+        pid = created.project_id
+        started = await first.previews.start(pid)
+        assert await served(first, pid) == "checked"
+
+        # A save is pushed into the running preview: it runs version 2 now, and the table and its status say so.
+        await first.projects.save(pid, {"notes.txt": b"saved after the start"}, author=Author.user)
+        (row,) = await first.admin.previews(LOCAL_ACTOR)
+        assert (row.preview_id, row.version) == (started.preview_id, 2)
+        status = await first.previews.status(pid)
+        assert status is not None and status.version == 2
+
+        # Parked, then Forja restarts and adopts it: its runner's record says version 1, the one it started with.
+        assert await (await first.preview_hub.manager()).park(started.preview_id, "a test")
+    finally:
+        await first.close()
+    second = Services(ProjectStore(db.create_engine(sqlite_url.async_)), LogHub())
+    try:
+        await second.preview_hub.manager()
+        (row,) = await second.admin.previews(LOCAL_ACTOR)
+        assert (row.preview_id, row.version, row.state) == (started.preview_id, 2, "parked")
+
+        # Restarted, it is a new preview of the current version.
+        restarted = await second.previews.start(pid, restart=True)
+        (row,) = await second.admin.previews(LOCAL_ACTOR)
+        assert restarted.preview_id != started.preview_id
+        assert (row.preview_id, row.version) == (restarted.preview_id, 2)
+    finally:
+        await second.close()
+
+
+async def test_webcontainers_are_ok_on_the_health_list_only_on_a_browsers_word(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """They run in each visitor's browser: the server says what the browsers reported, the same words as doctor."""
+    monkeypatch.setattr(builder.settings.settings, "webcontainers", True)
+
+    async def said() -> tuple[str, str, str]:
+        health = await services.admin.health(LOCAL_ACTOR)
+        check = next(check for check in health.checks if check.name == "webcontainer runner")
+        report = await services.doctor.report()
+        return check.state, check.detail, report.runners["webcontainer"].reason
+
+    state, detail, doctor_says = await said()
+    assert state == "unknown" and "no browser has tried one here yet" in detail and doctor_says == detail
+
+    timeout = "WebContainer: it did not boot within 20 s (its runtime loads from StackBlitz's servers). Falling back to the server runner."
+    services.logs.emit("some-project", timeout, LogLevel.warning, "webcontainer")
+    services.logs.emit("other-project", timeout, LogLevel.warning, "webcontainer")
+    state, detail, doctor_says = await said()
+    assert state == "problem" and doctor_says == detail
+    assert "Last boots here: 0 booted, 2 fell back to the server runner (2 after a timeout)" in detail
+
+    services.logs.emit("some-project", "WebContainer booted in this browser; mounting the project.", None, "webcontainer")
+    state, detail, _ = await said()
+    assert state == "ok" and detail.endswith(
+        "1 booted, 2 fell back to the server runner (2 after a timeout); the last one booted."
+    )
+
+    monkeypatch.setattr(builder.settings.settings, "webcontainers", False)
+    state, detail, _ = await said()
+    assert (state, detail) == ("off", "Turned off in the settings (FORJA_WEBCONTAINERS=false).")

@@ -157,7 +157,11 @@ def test_doctor_without_docker() -> None:
     assert report["runners"]["docker"] == {
         "ready": False,
         "reason": "No Docker engine is reachable: install Docker (sudo apt-get install docker.io) and start it.",
+        "known": True,
     }
+    # WebContainers run in browsers: with no Forja running, nothing has told this command whether they boot.
+    assert report["runners"]["webcontainer"]["ready"] is False and report["runners"]["webcontainer"]["known"] is False
+    assert "only a running Forja hears from the browsers" in report["runners"]["webcontainer"]["reason"]
     assert report["runners"]["local"]["ready"] is True
     assert set(report["runners"]) == {"docker", "local", "webcontainer", "swarm"}
     checks = {check["name"]: check for check in report["checks"]}

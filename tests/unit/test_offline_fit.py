@@ -6,7 +6,7 @@ import pytest
 
 from builder.generation.offline_edits import edit
 from builder.generation.offline_fit import decide
-from builder.generation.providers.offline import personalise
+from builder.generation.providers.offline import OfflineProvider, personalise
 from builder.generation.starters import get_starter, load_starters, render_starter
 from builder.state.home import EXAMPLE_PROMPTS
 
@@ -42,10 +42,107 @@ def test_nothing_fitting_still_says_what_it_did_not_build() -> None:
     assert "no starter for \u201ctip calculator\u201d" in summary and "\u201csplits the bill\u201d" in summary
 
 
+LIST = "a list of {} you can add to (each with an optional date), tick off, search and remove, kept in this browser"
+PAGE = (
+    "a one-page site with a welcome section, cards of what you offer, opening hours with an open-now badge and a contact "
+    "form that opens the visitor's email"
+)
+POSTS = "a site of {}, each with a title, details and a page of its own, with a form to add them and delete"
+BOOKING = (
+    "booking slots customers can pick",
+    "a calendar",
+    "a check that no two bookings overlap",
+    "confirmations sent to customers",
+)
+
+
+# What people type, what the conversation then says was made, and what it says was not (empty: all of it was made).
+@pytest.mark.parametrize(
+    ("prompt", "made", "not_built"),
+    [
+        ("A booking page for my barber shop", LIST.format("appointments"), BOOKING),
+        ("Appointment scheduler for my dental clinic", LIST.format("appointments"), BOOKING),
+        ("a reservation system for my restaurant", LIST.format("appointments"), BOOKING),
+        (
+            "Make me a booking system with a calendar",
+            LIST.format("appointments"),
+            ("\u201ca calendar\u201d", *BOOKING[::2], BOOKING[3]),
+        ),
+        (
+            "an app where customers can book a table at my restaurant",
+            PAGE,
+            ("\u201capp where customers can book a table at my restaurant\u201d", *BOOKING),
+        ),
+        ("a website for my yoga studio where people can book classes", PAGE, ("\u201cbook classes\u201d",)),
+        (
+            "a simple expense tracker with categories and a chart",
+            LIST.format("expenses"),
+            ("\u201ccategories\u201d", "\u201ca chart\u201d", "amounts added up into totals"),
+        ),
+        ("a budget planner for our household", LIST.format("expenses"), ("amounts added up into totals",)),
+        ("an inventory app for my shop", LIST.format("items"), ("stock counts that go up and down",)),
+        ("a habit tracker", LIST.format("habits"), ("a check-in for every day, with streaks",)),
+        ("a shopping list I can share with my partner", LIST.format("items"), ("\u201cshare with my partner\u201d",)),
+        ("a workout tracker with a chart of my progress", LIST.format("workouts"), ("\u201ca chart of my progress\u201d",)),
+        ("a todo list with dark mode", LIST.format("tasks"), ()),
+        ("A recipe box where I can save and search recipes", LIST.format("recipes"), ()),
+        ("a meal planner for the week", LIST.format("meals"), ()),
+        ("a reading list", LIST.format("books"), ()),
+        ("A landing page for my bakery", PAGE, ()),
+        ("a site for my plumbing business with a contact form", PAGE, ()),
+        ("a wedding website with RSVP", PAGE, ("\u201cRSVP\u201d",)),
+        ("a page where people can sign up for my newsletter", PAGE, ("\u201csign up for my newsletter\u201d",)),
+        ("A tip calculator that splits the bill", PAGE, ("\u201ctip calculator\u201d", "\u201csplits the bill\u201d")),
+        ("an online shop for my handmade candles", PAGE, ("\u201conline shop\u201d",)),
+        ("a chat app for my family", PAGE, ("\u201cchat app\u201d",)),
+        ("a quiz game for my class", PAGE, ("\u201cquiz game\u201d",)),
+        ("a pomodoro timer", PAGE, ("\u201cpomodoro timer\u201d",)),
+        ("a dashboard for my sales", PAGE, ("\u201cdashboard\u201d",)),
+        ("a blog for my travels", POSTS.format("posts"), ()),
+        ("a journal where I write every day", POSTS.format("entries"), ()),
+        ("a notes app", POSTS.format("notes"), ()),
+        ("a Flask app to keep notes", POSTS.format("notes"), ()),
+        (
+            "a to-do list in Vue with reminders",
+            "a list of tasks you can add to, tick off, search and remove",
+            ("\u201creminders\u201d",),
+        ),
+        (
+            "a REST API for my book collection",
+            "a JSON API to list, add, change and delete books, kept in SQLite, with its docs and a small page that uses it",
+            (),
+        ),
+    ],
+)
+def test_the_summary_says_what_was_built_and_what_was_not(prompt: str, made: str, not_built: tuple[str, ...]) -> None:
+    variables = personalise(prompt)
+    fit = decide(prompt, variables.features, load_starters())
+    summary = fit.summary(variables.title, variables.item_noun_plural)
+    assert made in summary, summary
+    if not_built:
+        assert f"Not built offline: {', '.join(not_built)}; connect a model to build them: set ANTHROPIC_API_KEY" in summary
+        assert "it is only" in summary or "only a starting point" in summary, summary
+    else:
+        assert "Not built" not in summary and "only" not in summary and fit.complete, summary
+
+
+def test_the_app_shows_only_what_it_does() -> None:
+    """A partial fit claims nothing more in the app itself: no feature cards for what is missing, and its tagline is the
+    thing asked for rather than the whole request."""
+    prompt = "a booking page for my barber shop with a calendar"
+    variables = personalise(prompt)
+    fit = decide(prompt, variables.features, load_starters())
+    assert not fit.complete and fit.built == []
+    head, files = OfflineProvider()._new(prompt)
+    site = files["src/site.js"]
+    assert '"Booking page"' in site and "calendar" not in site.lower()
+    assert "it is only a list of appointments" in str(head["summary"])
+
+
 @pytest.mark.parametrize("prompt", EXAMPLE_PROMPTS)
 def test_every_home_example_is_honoured_offline(prompt: str) -> None:
     fit = decide(prompt, personalise(prompt).features, load_starters())
-    assert fit.fits and fit.not_built == [], fit
+    assert fit.complete, fit
 
 
 def _bakery() -> dict[str, str]:

@@ -29,8 +29,7 @@ from builder.text import shorten, trim_dangling
 CANNOT_CHANGE = (
     'Offline starter mode can only rename the app, change its texts (\'replace "old" with "new"\', '
     "'change the tagline to ...'), its colour and its light or dark theme; for other changes edit the Code tab, or "
-    + HOW_TO_CONNECT.replace("these need", "connect")
-    + "."
+    f"connect a model: {HOW_TO_CONNECT}."
 )
 
 # Colours that suit a kind of business, when the person names none.
@@ -41,7 +40,14 @@ _THEMES = {
 _NOUNS = [
     (r"\b(todo|to-do|task)s?\b", "task", "tasks"),
     (r"\brecipes?\b", "recipe", "recipes"),
-    (r"\b(booking|appointment|barber|salon|reservation)s?\b", "appointment", "appointments"),
+    # Before books: "book a table" is a booking, not a book.
+    (
+        r"\b(booking|appointment|barber|salon|reservation)s?\b|\bbook\s+(?:a|an|the|your|their|my|our)\b",
+        "appointment",
+        "appointments",
+    ),
+    (r"\b(blog|post|article)s?\b", "post", "posts"),
+    (r"\b(journal|diary|diaries)\b", "entry", "entries"),
     (r"\b(expense|budget|spending)s?\b", "expense", "expenses"),
     (r"\bnotes?\b", "note", "notes"),
     (r"\bhabits?\b", "habit", "habits"),
@@ -49,18 +55,26 @@ _NOUNS = [
     (r"\b(shopping|grocery|groceries)\b", "item", "items"),
     (r"\b(contact|customer)s?\b", "contact", "contacts"),
     (r"\b(event)s?\b", "event", "events"),
+    (r"\bworkouts?\b", "workout", "workouts"),
+    (r"\bmeals?\b", "meal", "meals"),
 ]
+
+
+# Whose app it is: "for my barber shop" -> "barber shop"; "for the week" is when, not whose.
+_OWNER_NAME = re.compile(
+    r"\bfor\s+(?!(?:the\s+|this\s+|next\s+|a\s+)?(?:week|day|month|year|weekend)s?\b)(?:my|our|a|an|the)?\s*"
+    r"([\w' &-]{3,40}?)(?=$|[,.;]|\s+(?:with|that|where|which|so|to|in)\b)",
+    re.IGNORECASE,
+)
 
 
 def _title(prompt: str) -> str:
     text = " ".join(prompt.strip().rstrip(".!").split())
-    owner = re.search(
-        r"\bfor\s+(?:my|our|a|an|the)?\s*([\w' &-]{3,40}?)(?=$|[,.;]|\s+(?:with|that|where|which|so|to|in)\b)", text, re.I
-    )
+    owner = _OWNER_NAME.search(text)
     if owner:
         name = owner.group(1)
     else:
-        name = CLAUSE.split(LEADING.sub("", text), maxsplit=1)[0]
+        name = re.split(r"\s+for\s+", CLAUSE.split(LEADING.sub("", text), maxsplit=1)[0], maxsplit=1)[0]
     words = [w for w in name.split() if w.lower() not in COLOURS]
     # Five words at most, and not ending on a joining word ("Pizza Night Planner Für").
     words = trim_dangling(words[:5]) if words else ["My", "app"]
@@ -74,7 +88,7 @@ def _features(prompt: str) -> list[str]:
             piece = CLAUSE.split(piece.strip(), maxsplit=1)[0].strip()
             if 2 < len(piece) < 60:
                 features.append(piece[0].upper() + piece[1:])
-    for match in re.finditer(r"\b(?:where|so)\s+(?:i|you|people|customers|users)\s+can\s+([^.;,]+)", prompt, re.IGNORECASE):
+    for match in re.finditer(r"\b(?:i|we|you|people|customers|users|visitors|guests)\s+can\s+([^.;,]+)", prompt, re.IGNORECASE):
         phrase = match.group(1).strip()
         features.append(phrase[0].upper() + phrase[1:])
     # "a tip calculator that splits the bill": what the thing must do is a feature too, built or not.
@@ -82,7 +96,9 @@ def _features(prompt: str) -> list[str]:
         phrase = match.group(1).strip()
         if 2 < len(phrase) < 60:
             features.append(phrase[0].upper() + phrase[1:])
-    return list(dict.fromkeys(features))[:6]
+    unique = list(dict.fromkeys(features))
+    # "a list I can share with my partner" gives "Share with my partner" and "My partner": the longer one says it.
+    return [f for f in unique if not any(f != other and f.lower() in other.lower() for other in unique)][:6]
 
 
 def personalise(prompt: str) -> StarterVariables:
@@ -123,13 +139,13 @@ class OfflineProvider(Provider):
         # Only what the starter really does is shown in the app; the rest is named in the summary. The prompt
         # as tagline would claim it all again ("... with a chart"), so then the tagline is the thing asked for.
         update: dict[str, object] = {"features": fit.built}
-        if fit.not_built:
+        if not fit.complete:
             update["tagline"] = fit.thing[:1].upper() + fit.thing[1:]
         variables = variables.model_copy(update=update)
         files = render_starter(fit.starter, variables)
         head: dict[str, object] = {
             "title": variables.title,
-            "summary": fit.summary(variables.title),
+            "summary": fit.summary(variables.title, variables.item_noun_plural),
             "stack": list(fit.starter.stack),
         }
         return head, files
@@ -141,5 +157,5 @@ class OfflineProvider(Provider):
         summary = "Changed offline (no AI): " + "; ".join(change.done) + "."
         if change.not_done:
             names = ", ".join(f"\u201c{part}\u201d" for part in change.not_done)
-            summary += f" Not done offline: {names} ({HOW_TO_CONNECT})."
+            summary += f" Not done offline: {names}; connect a model to do them: {HOW_TO_CONNECT}."
         return {"title": change.title, "summary": summary}, change.files

@@ -28,7 +28,10 @@ WATCH_INTERVAL_S = 3.0
 _V1_PARENT = "forja-previews"
 _V2_SELF = "forja"  # the leaf Forja's own processes move to on v2
 _CPU_PERIOD_US = 100_000
-_PREFIX = "forja-"  # of every preview's cgroup, so stale ones can be told from anything else in Forja's own cgroup
+# Of every preview's cgroup, with the pid of the Forja that made it after its label: stale ones are told from anything
+# else in Forja's cgroup, and from the cgroups another Forja (or test process) beside this one just made and is about
+# to fill.
+_PREFIX = "forja-"
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,7 @@ class Confinement:
         confinement = cls(limits=limits, version=tree.version if tree else 0)
         if tree is None:
             return confinement
-        name = f"{_PREFIX}{label}-{secrets.token_hex(4)}"
+        name = f"{_PREFIX}{label}-{os.getpid()}-{secrets.token_hex(4)}"
         for controller, parent in tree.parents.items():
             folder = parent / name
             try:
@@ -320,15 +323,30 @@ class Confinement:
 
 
 def remove_stale(tree: CgroupTree | None) -> None:
-    """Empty cgroups left by a Forja that is gone (their processes died with it)."""
+    """Empty cgroups left by a Forja that is gone (their processes died with it); never another live Forja's."""
     if tree is None:
         return
     for parent in set(tree.parents.values()):
         with contextlib.suppress(OSError):
             for child in parent.iterdir():
-                if child.is_dir() and child.name.startswith(_PREFIX):
+                if child.is_dir() and child.name.startswith(_PREFIX) and not _maker_alive(child.name):
                     with contextlib.suppress(OSError):
                         child.rmdir()
+
+
+def _maker_alive(name: str) -> bool:
+    """Whether the Forja process named in a cgroup's name still runs."""
+    parts = name.rsplit("-", 2)
+    pid = parts[1] if len(parts) == 3 else ""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # -- disk ---------------------------------------------------------------------------------------

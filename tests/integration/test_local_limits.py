@@ -8,6 +8,7 @@ second project reads the first one's ~/.npmrc.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
@@ -21,7 +22,7 @@ import pytest
 
 from preview_runtime.common import SECRET_NAME
 from preview_runtime.local import LocalRunner
-from preview_runtime.local.limits import Limits, find_cgroups
+from preview_runtime.local.limits import Confinement, Limits, find_cgroups, remove_stale
 from preview_runtime.plan import RunPlan
 from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState, RunnerError
 from tests.integration.test_local_runner import Sink
@@ -243,3 +244,25 @@ def test_forjas_environ_is_unreadable_by_its_users_other_processes(confined: Non
 
     assert as_nobody("dumpable") == "read"
     assert as_nobody("undumpable") == "denied"
+
+
+def test_only_the_cgroups_of_forjas_that_are_gone_are_removed(confined: None) -> None:
+    """Two Forjas (or test processes) on one machine share the cgroup parent: each sweeps the empty cgroups left by
+    dead ones at start, never one another's, made and about to be entered by a preview's first process."""
+    tree = find_cgroups()
+    assert tree is not None
+    mine = Confinement.make(tree, LIMITS, "sweep")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    stale = [parent / f"forja-sweep-{gone.pid}-0000" for parent in set(tree.parents.values())]
+    try:
+        for folder in stale:
+            folder.mkdir()
+        remove_stale(tree)
+        assert all(folder.is_dir() for folder in mine.folders.values())
+        assert not any(folder.exists() for folder in stale)
+    finally:
+        mine.remove()
+        for folder in stale:
+            with contextlib.suppress(OSError):
+                folder.rmdir()

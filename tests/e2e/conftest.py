@@ -102,7 +102,8 @@ def _start(
     log_path = ARTIFACTS / log_name
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port", "--loglevel", "info"],
+            # The run command once its packages are in (scripts/run.sh's last line), its tools' output beside this log.
+            [sys.executable, "-m", "builder.launch", "--log", str(log_path.with_suffix(".tools.log"))],
             cwd=REPO,
             env=env,
             stdout=log,

@@ -68,6 +68,7 @@ def prompt_box() -> rx.Component:
             wrap="wrap",
             gap="2",
             justify="center",
+            class_name="example-chips",
         ),
         spacing="4",
         align="center",

@@ -289,9 +289,7 @@ class PreviewManager:
         try:
             # Loopback only: a proxy from the environment (HTTP_PROXY) must not carry these requests.
             async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
-                response = await client.get(
-                    probe_url(self.proxy.internal_url()), headers={"Host": self.proxy.host_for(preview_id)}
-                )
+                response = await client.get(probe_url(self.proxy.internal_url()), headers=self.proxy.own_headers(preview_id))
         except httpx.HTTPError:
             return False
         return response.status_code == 200

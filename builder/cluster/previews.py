@@ -309,10 +309,13 @@ def direct(url: str) -> tuple[httpx.URL, dict[str, str]]:
     return address.copy_with(host="127.0.0.1"), {"Host": address.netloc.decode()}
 
 
-async def app_answers(url: str) -> bool:
+async def app_answers(url: str, cookie: str = "") -> bool:
     """Whether the preview at `url` (another worker's) serves its app. A parked one's address answers with the waking
-    page (503) and wakes it, so asking is also how this worker wakes it."""
+    page (503) and wakes it, so asking is also how this worker wakes it. `cookie`: the Cookie header a private preview's
+    gate lets through."""
     address, headers = direct(url)
+    if cookie:
+        headers["Cookie"] = cookie
     try:
         # Not through an HTTP_PROXY of the environment: the workers reach each other directly.
         async with httpx.AsyncClient(timeout=3, trust_env=False) as client:

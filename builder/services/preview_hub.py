@@ -21,6 +21,7 @@ from builder.cluster.previews import Handler, PreviewEntry, PreviewRegistry, app
 from builder.db import session_factory
 from builder.errors import PreviewError
 from builder.models import PreviewSession, utcnow
+from builder.services.preview_access import VERSION_PREVIEW_PREFIX, PreviewAccess
 from builder.services.preview_runners import (
     docker_runner,
     engine_runners,
@@ -48,9 +49,6 @@ REMOTE_POLL_S = 0.25
 # How long another worker may take to do what it is asked (a start returns before its install; a stop is quick).
 CALL_TIMEOUT_S = 30.0
 
-VERSION_PREVIEW_PREFIX = "v-"
-"""Preview ids of fixed-version previews start with this, so a restarted Forja takes them back as such."""
-
 ENDED = (PreviewState.failed, PreviewState.stopped)
 
 
@@ -70,10 +68,11 @@ def key_of(info: PreviewInfo) -> str:
 
 
 class PreviewHub:
-    def __init__(self, store: ProjectStore, logs: LogHub, registry: PreviewRegistry) -> None:
+    def __init__(self, store: ProjectStore, logs: LogHub, registry: PreviewRegistry, access: PreviewAccess) -> None:
         self._store = store
         self._logs = logs
         self.registry = registry
+        self._access = access
         self._manager: PreviewManager | None = None
         self._sessions = session_factory(store.engine)
         self._lock = asyncio.Lock()
@@ -102,7 +101,13 @@ class PreviewHub:
             return self._manager
 
     async def _start_manager(self) -> PreviewManager:
-        proxy = PreviewProxy(settings.data_dir / "proxy", settings.preview_port, settings.preview_domain, settings.preview_host)
+        proxy = PreviewProxy(
+            settings.data_dir / "proxy",
+            settings.preview_port,
+            settings.preview_domain,
+            settings.preview_host,
+            gate=await self._access.gate(),
+        )
         runners: dict[str, Runner] = {}
         unavailable = turned_off()
         if "local" in wanted_runners():
@@ -258,10 +263,10 @@ class PreviewHub:
             entry = await self.elsewhere(key)
             if entry is None:
                 raise PreviewError("No preview is running for this project.")
-            if entry.info.state in ENDED or (entry.info.state == PreviewState.running and await app_answers(entry.info.url)):
+            if entry.info.state in ENDED or (entry.info.state == PreviewState.running and await self._answers(entry.info)):
                 return entry.info
             if entry.info.state == PreviewState.parked:
-                await app_answers(entry.info.url)  # its address wakes it, on its own worker
+                await self._answers(entry.info)  # its address wakes it, on its own worker
             await asyncio.sleep(REMOTE_POLL_S)
 
     async def answers(self, key: str) -> bool:
@@ -269,7 +274,11 @@ class PreviewHub:
         if (preview_id := self._local.get(key)) is not None:
             return self._manager is not None and await self._manager.answers(preview_id)
         entry = await self.elsewhere(key)
-        return entry is not None and await app_answers(entry.info.url)
+        return entry is not None and await self._answers(entry.info)
+
+    async def _answers(self, info: PreviewInfo) -> bool:
+        """Whether another worker's preview serves its app at its address (see app_answers)."""
+        return await app_answers(info.url, await self._access.own_cookie(info))
 
     async def stop(self, key: str) -> bool:
         """Stop the key's preview, on whichever worker runs it; False when none does."""
@@ -327,7 +336,7 @@ class PreviewHub:
         shown: tuple[PreviewState, bool] | None = None
         while (entry := await self.elsewhere(key)) is not None:
             info = entry.info
-            answers = info.state == PreviewState.running and await app_answers(info.url)
+            answers = info.state == PreviewState.running and await self._answers(info)
             if (info.state, answers) != shown:
                 shown = (info.state, answers)
                 yield info if answers else info.model_copy(update={"url": ""})
@@ -378,6 +387,10 @@ class PreviewHub:
         """Every preview of every worker: this one's, then the others' from their entries."""
         here = [PreviewEntry(worker=self.registry.worker, info=info) for info in self.running()]
         return here + list((await self.registry.elsewhere()).values())
+
+    async def find(self, preview_id: str) -> PreviewEntry | None:
+        """The preview with this id, wherever it runs."""
+        return next((entry for entry in await self.everywhere() if entry.info.preview_id == preview_id), None)
 
     def here(self, prefix: str) -> dict[str, str]:
         """Key -> preview id of this worker's previews whose keys start with `prefix`."""

@@ -20,6 +20,7 @@ from typing import Any
 
 from builder.errors import PreviewError
 from builder.schemas import CheckResult
+from builder.services.preview_access import private
 from builder.services.preview_hub import (
     ENDED,
     VERSION_PREVIEW_PREFIX,
@@ -122,6 +123,14 @@ class PreviewService:
 
     async def status(self, project_id: str) -> PreviewInfo | None:
         return await self._hub.status(project_key(project_id))
+
+    async def find(self, preview_id: str) -> PreviewInfo | None:
+        """A project's preview by its id (its address's first label), wherever it runs; None for any other id (a share
+        link's preview's too)."""
+        if not private(preview_id):
+            return None
+        entry = await self._hub.find(preview_id.lower())
+        return entry.info if entry is not None else None
 
     async def wait_ready(self, project_id: str) -> PreviewInfo:
         """Until the preview answers or fails; callers bound it with asyncio.timeout."""

@@ -23,8 +23,9 @@ from builder.models import LOCAL_USER_ID, Author
 from builder.services import Services
 from builder.store import ProjectStore
 from preview_runtime.proxy import find_traefik
-from preview_runtime.runner import PreviewState
+from preview_runtime.runner import PreviewInfo, PreviewState
 from tests.conftest import CHECKED_PROJECT, DatabaseUrls, free_port
+from tests.preview_visits import visit
 from tests.waiting import until
 
 # Reads page.txt at each request, so a saved page.txt shows without a restart.
@@ -59,11 +60,11 @@ async def two_workers(
             await services.close()
 
 
-async def page(url: str) -> str:
-    """The app at a preview's address (a *.localhost name, asked for on loopback)."""
-    address = httpx.URL(url)
+async def page(services: Services, info: PreviewInfo) -> str:
+    """The app at a preview's address (a *.localhost name, asked for on loopback) for a browser `services` sent there
+    with a ticket: any worker's ticket opens any worker's preview."""
     async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
-        response = await client.get(address.copy_with(host="127.0.0.1"), headers={"Host": address.netloc.decode()})
+        _, response = await visit(client, await services.preview_access.ticket_url(info, LOCAL_USER_ID))
     return response.text
 
 
@@ -78,7 +79,7 @@ async def test_a_projects_preview_is_one_for_every_worker(two_workers: tuple[Ser
     async with asyncio.timeout(120):
         ready = await second.previews.wait_ready(pid)
     assert ready.state == PreviewState.running, ready.detail
-    assert await page(ready.url) == "one"
+    assert await page(second, ready) == "one"
 
     # Seen through the other worker as it is, and not started a second time there.
     seen = await second.previews.status(pid)
@@ -94,7 +95,7 @@ async def test_a_projects_preview_is_one_for_every_worker(two_workers: tuple[Ser
     await second.projects.save(pid, {"page.txt": b"saved"}, author=Author.user)
 
     async def saved() -> bool:
-        return await page(started.url) == "saved"
+        return await page(first, started) == "saved"
 
     async def told() -> bool:
         info = await second.previews.status(pid)
@@ -150,4 +151,4 @@ async def test_a_dead_workers_preview_is_freed_and_starts_on_another(two_workers
     assert [info.preview_id for info in second.preview_hub.running()] == [moved.preview_id]
     async with asyncio.timeout(120):
         ready = await second.previews.wait_ready(pid)
-    assert (await page(ready.url)).endswith("<h1>orphan</h1>")
+    assert (await page(first, ready)).endswith("<h1>orphan</h1>")

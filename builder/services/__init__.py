@@ -61,7 +61,8 @@ class Services:
         self.preview_hub = PreviewHub(store, logs, registry, self.preview_access)
         self.quotas = QuotaService(store, self.preview_hub)
         self.previews = PreviewService(store, logs, self.preview_hub, admit=self.quotas.check_preview)
-        self.version_previews = VersionPreviewService(store, self.preview_hub, admit=self.quotas.check_preview)
+        # Anyone with a link may start a shared version: those previews count in a pool of their own, not the owner's.
+        self.version_previews = VersionPreviewService(store, self.preview_hub, admit=self.quotas.check_share_preview)
         self.projects = ProjectService(store, logs, self.previews, self.quotas)
         self.verifications = VerificationService(store, self.previews, self.preview_access, logs)
         hub = cluster.generations if cluster is not None else GenerationHub()

@@ -19,6 +19,7 @@ import builder.settings
 from builder import db
 from builder.cluster.previews import LEASE_S, SharedPreviewRegistry
 from builder.cluster.worker import Cluster
+from builder.errors import SharePreviewsBusy
 from builder.models import LOCAL_USER_ID, Author
 from builder.services import Services
 from builder.store import ProjectStore
@@ -152,3 +153,19 @@ async def test_a_dead_workers_preview_is_freed_and_starts_on_another(two_workers
     async with asyncio.timeout(120):
         ready = await second.previews.wait_ready(pid)
     assert (await page(first, ready)).endswith("<h1>orphan</h1>")
+
+
+async def test_share_links_previews_share_one_pool_for_every_worker(
+    two_workers: tuple[Services, Services], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(builder.settings.settings, "share_previews", 1)
+    first, second = two_workers
+    page = {"index.html": b"<h1>shared</h1>"}
+    one, two = [(await first.projects.create(name, page, owner=LOCAL_USER_ID)).project_id for name in ("One", "Two")]
+    await first.version_previews.start(one, 1)
+    # The other worker counts the first one's preview: a second link is busy there.
+    with pytest.raises(SharePreviewsBusy):
+        await second.version_previews.start(two, 1)
+    assert await second.version_previews.stop(one, 1)
+    started = await second.version_previews.start(two, 1)
+    assert [info.preview_id for info in second.preview_hub.running()] == [started.preview_id]

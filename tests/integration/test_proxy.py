@@ -516,8 +516,10 @@ async def test_a_private_preview_answers_only_the_browser_forja_sent(
     sent = await _get(proxy, "priv.localhost", "/page?x=1", {"Sec-Fetch-Mode": "navigate"})
     assert sent.status_code == 302
     assert sent.headers["location"] == f"{forja_page}/previews/priv/open?path=%2Fpage%3Fx%3D1"
-    # A share link's preview stays public.
+    # A share link's preview stays public, and naming it in a forwarding header is no way into another.
     assert (await _get(proxy, "v-pub.localhost")).json()["upstream"] == "A"
+    posing = {"X-Forwarded-Host": f"v-pub.localhost:{proxy.port}", "Forwarded": "host=v-pub.localhost"}
+    assert (await _get(proxy, "priv.localhost", "/", posing)).status_code == 401
 
     # The browser Forja sent with a ticket gets the app, its requests passed on as they were.
     ticket = KEYS.ticket("priv", "proj", "user-1")

@@ -1,8 +1,8 @@
 """The gate in front of private previews: Traefik's ForwardAuth asks it about every request to such a preview's host.
 
-A tiny stdlib HTTP server on 127.0.0.1 in Forja's process, next to the proxy's own pages (pages.py). Traefik sends
-it (always as a GET) each request's host, path and method (X-Forwarded-*) with a few of its headers; a 2xx lets the request through
-to the app, anything else is what the browser gets instead (Traefik passes the gate's answer on as it is):
+A tiny stdlib HTTP server on 127.0.0.1 in Forja's process, next to the proxy's own pages (pages.py). Traefik asks it
+with a GET naming each request's host, path and method (X-Forwarded-*) and carrying a few of its headers; a 2xx lets
+the request through to the app, anything else is what the browser gets instead (Traefik passes it on as it is):
 
 - ACCESS_PATH with a valid ticket (access.py): the cookie is set, and the browser goes on to CHECK_PATH, which sends
   it to the page it asked for once the cookie came back (a browser that refused the cookie is told so there, rather

@@ -11,9 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from builder.api import share_pages
 from builder.api.identity import current_actor
-from builder.errors import NotFound, NotSignedIn
+from builder.errors import NotSignedIn
 from builder.services import get_services
-from builder.services.access import Permission
 
 router = APIRouter()
 
@@ -39,10 +38,7 @@ async def open_preview(
         return RedirectResponse(f"/login?next={quote(back, safe='/')}", status_code=302, headers=HEADERS)
     services = await get_services()
     info = await services.previews.find(preview_id)
-    try:
-        if info is None:
-            raise NotFound(GONE)
-        await services.access.require(actor, info.project_id, Permission.view, hidden=NotFound(GONE))
-    except NotFound as exc:
-        return share_pages.notice("No preview here", exc.message, 404)
+    # Any role in the project may see it run (Permission.view).
+    if info is None or await services.access.role(actor, info.project_id) is None:
+        return share_pages.notice("No preview here", GONE, 404)
     return RedirectResponse(await services.preview_access.ticket_url(info, actor.user_id, path), 302, headers=HEADERS)

@@ -305,6 +305,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "forja"
     sys_version = ""
     protocol_version = "HTTP/1.1"  # Traefik keeps its connections to the gate open
+    disable_nagle_algorithm = True  # a page's body written after its headers must not wait for a delayed ACK (40 ms)
 
     def do_GET(self) -> None:
         assert isinstance(self.server, _Server)

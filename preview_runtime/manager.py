@@ -274,6 +274,10 @@ class PreviewManager:
         running = self._previews.get(preview_id)
         if running is None:
             raise RunnerError("That preview is not running; start it again.")
+        if preview_id in self._waking and running.info.state == PreviewState.parked:
+            # Its runner is between parked and running (the local runner knows it as neither for a moment): parked it
+            # stays until the wake says otherwise, never "not running", which would make Forja forget it.
+            return running.info
         return running.news(await running.runner.status(preview_id), self.proxy.url_for(preview_id))
 
     async def wait_ready(self, preview_id: str) -> PreviewInfo:

@@ -270,6 +270,7 @@ async function applyVersion(projectId, send) {
 export function ForjaPreview({
   projectId,
   url,
+  openUrl,
   reloads,
   hotReload,
   mode,
@@ -389,7 +390,8 @@ export function ForjaPreview({
     <iframe
       key={reloads}
       ref={frameRef}
-      src={url}
+      // A server preview loads through Forja's page that opens it for this person; it ends at `url`.
+      src={openUrl || url}
       title="Preview"
       id="preview-frame"
       onLoad={() => tellFrame({ forja: "select", on: selectingRef.current })}

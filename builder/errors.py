@@ -101,6 +101,21 @@ class PreviewRefused(PreviewError):
     status = 503
 
 
+class SharePreviewsBusy(PreviewError):
+    """As many share links' previews run as FORJA_SHARE_PREVIEWS allows: one more waits for one of them to stop."""
+
+    status = 503
+
+    def body(self) -> dict[str, object]:
+        # Said in the body, so the answer of another worker (a RemoteRefusal) still tells it.
+        return {"detail": self.message, "busy": True}
+
+
+def busy(exc: ForjaError) -> bool:
+    """Whether a refusal, here or from another worker, is SharePreviewsBusy."""
+    return exc.body().get("busy") is True
+
+
 class ServerUnavailable(ForjaError):
     """Forja is not running where the settings say (the CLI asks it about previews)."""
 

@@ -131,8 +131,8 @@ class Settings(BaseSettings):
     quota_previews: int = Field(
         default=3,
         ge=0,
-        description="With accounts, each person's default previews running at once (their projects' share links "
-        "count). `0` is no limit.",
+        description="With accounts, each person's default previews of their projects running at once (share links' "
+        "previews count in `FORJA_SHARE_PREVIEWS` instead). `0` is no limit.",
     )
     quota_projects: int = Field(
         default=50, ge=0, description="With accounts, each person's default projects owned (the trash counts). `0` is no limit."
@@ -279,6 +279,14 @@ class Settings(BaseSettings):
         default=8800, description="Port of the preview proxy (Traefik); previews live at `http://<id>.<domain>:<port>`."
     )
     preview_domain: str = Field(default="localhost", description="Previews are `<id>.<domain>`.")
+    share_previews: int = Field(
+        default=5,
+        ge=0,
+        description="Share links' previews that may run at once on this Forja, all workers together: anyone with a "
+        "link may start one, so they count here and never in their project owner's `FORJA_QUOTA_PREVIEWS`. Past it, a "
+        "link's page says the app is busy, and starts it once there is room (a parked preview does not count). `0` is no "
+        "limit.",
+    )
     preview_host: str = Field(default="127.0.0.1", description="Address the preview proxy listens on.")
     preview_park_after_s: int = Field(
         default=1800,

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
@@ -32,6 +32,8 @@ RUNNER_CHOICES = ("auto", *SERVER_RUNNERS)
 
 # Told each state a preview reaches, and once more when its address is routed (so it can answer).
 ChangeListener = Callable[[PreviewInfo], None]
+# Wakes the parked preview (its id) whose address was asked for, or decides it may not wake yet.
+WakeRequest = Callable[[str], Awaitable[None]]
 
 REAP_EVERY_S = 30.0  # how often the reaper looks, at most (shorter when the park or removal time is)
 
@@ -124,6 +126,7 @@ class PreviewManager:
         remove_after_s: float = 7 * 86400,
         ttl_s: float = 4 * 3600,
         on_change: ChangeListener | None = None,
+        on_wake_request: WakeRequest | None = None,
     ) -> None:
         self.runners = dict(runners)
         self.proxy = proxy
@@ -140,6 +143,7 @@ class PreviewManager:
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._on_change = on_change
+        self._on_wake_request = on_wake_request
         # A preview is parked, woken or stopped one at a time; concurrent wakes share one task.
         self._locks: dict[str, asyncio.Lock] = {}
         self._waking: dict[str, asyncio.Task[PreviewInfo]] = {}
@@ -270,6 +274,10 @@ class PreviewManager:
         running = self._previews.get(preview_id)
         if running is None:
             raise RunnerError("That preview is not running; start it again.")
+        if preview_id in self._waking and running.info.state == PreviewState.parked:
+            # Its runner is between parked and running (the local runner knows it as neither for a moment): parked it
+            # stays until the wake says otherwise, never "not running", which would make Forja forget it.
+            return running.info
         return running.news(await running.runner.status(preview_id), self.proxy.url_for(preview_id))
 
     async def wait_ready(self, preview_id: str) -> PreviewInfo:
@@ -289,9 +297,7 @@ class PreviewManager:
         try:
             # Loopback only: a proxy from the environment (HTTP_PROXY) must not carry these requests.
             async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
-                response = await client.get(
-                    probe_url(self.proxy.internal_url()), headers={"Host": self.proxy.host_for(preview_id)}
-                )
+                response = await client.get(probe_url(self.proxy.internal_url()), headers=self.proxy.own_headers(preview_id))
         except httpx.HTTPError:
             return False
         return response.status_code == 200
@@ -430,7 +436,11 @@ class PreviewManager:
             return info
 
     async def _wake_request(self, preview_id: str) -> None:
-        """A request reached the parked preview's address (the proxy's waking page)."""
+        """A request reached the parked preview's address (the proxy's waking page): it wakes, or `on_wake_request`
+        decides."""
+        if self._on_wake_request is not None:
+            await self._on_wake_request(preview_id)
+            return
         with contextlib.suppress(RunnerError):  # said in the project's log; its address answers the catch-all page now
             await self.wake(preview_id)
 

@@ -7,7 +7,8 @@ in one dynamic file, rewritten whole and swapped in with os.replace, so Traefik 
 Hosts with no route reach a catch-all router (priority 1) whose target is a tiny stdlib HTTP server in this process
 that answers 404 with a short page (pages.py). A parked preview's host goes to another one, the waking page, whose
 requests call `on_wake` to wake it. Every response, routed or not, gets the headers in PREVIEW_RESPONSE_HEADERS so Forja's
-cross-origin-isolated workspace can show it in an iframe.
+cross-origin-isolated workspace can show it in an iframe. With a gate (gate.py), Traefik asks it about every request to
+a private preview's host, parked or not (ForwardAuth), and only what it lets through reaches the app or wakes it.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from preview_runtime.access import COOKIE
 from preview_runtime.echoes import probe_url
+from preview_runtime.gate import GATE_REQUEST_HEADERS, AccessGate
 from preview_runtime.pages import NOT_FOUND_HTML, WAKING_HTML, PageServer
 from preview_runtime.runner import RunnerError
 
@@ -54,6 +57,9 @@ log = logging.getLogger(__name__)
 # If-Modified-Since is removed from requests (PREVIEW_REQUEST_HEADERS): Last-Modified has a one-second resolution, so a
 #   file saved within the second after the page loaded would be answered 304 and the reloaded preview would be stale.
 #   ETag revalidation (Vite's, Next's) is left alone.
+# - Referrer-Policy: same-origin: the preview's host name is its only secret beside the gate's cookie (gate.py), so its
+#   pages never send it to another site in Referer (nor in Origin, which is then null, except on CORS requests, which
+#   need it); the app's own requests keep their full Referer, which some frameworks check.
 # Nothing CORS-related is added: a preview is another origin (another host) and gets no access to Forja's cookies or API.
 PREVIEW_RESPONSE_HEADERS: dict[str, str] = {
     "Cross-Origin-Embedder-Policy": "credentialless",
@@ -61,6 +67,7 @@ PREVIEW_RESPONSE_HEADERS: dict[str, str] = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "",
     "Cache-Control": "no-cache",
+    "Referrer-Policy": "same-origin",
 }
 PREVIEW_REQUEST_HEADERS: dict[str, str] = {"If-Modified-Since": ""}
 
@@ -70,6 +77,7 @@ WAKING = "waking"  # the marker's value on the waking page; waking.html looks fo
 
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _HEADERS_MW = "forja-preview-headers"
+_ACCESS_MW = "forja-preview-access"
 _CATCH_ALL = "forja-no-preview"
 _WAKING = "forja-waking"
 # Forja's waking page sets its headers itself; no-store so that no browser keeps it once the app answers.
@@ -122,8 +130,11 @@ class PreviewProxy:
         host: str = "127.0.0.1",
         traefik_bin: str | None = None,
         log_level: str = "WARN",
+        gate: AccessGate | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
+        # Asked about every request to a private preview's host; without it every preview is public.
+        self.gate = gate
         self.port = port
         self.domain = domain.strip(".").lower()
         self.host = host
@@ -164,6 +175,17 @@ class PreviewProxy:
         """Where Forja itself reaches the proxy (send the preview's Host header: see host_for)."""
         return f"http://{self.host}:{self.port}/"
 
+    def own_headers(self, preview_id: str) -> dict[str, str]:
+        """The headers of Forja's own requests to a preview through internal_url: its Host, and for a private preview the
+        gate's cookie."""
+        headers = {"Host": self.host_for(preview_id)}
+        if self.gate is not None and self.gate.guards(preview_id):
+            headers["Cookie"] = self.gate.own_cookie(preview_id)
+        return headers
+
+    def _guarded(self, preview_id: str) -> bool:
+        return self.gate is not None and self.gate.started and self.gate.guards(preview_id)
+
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.returncode is None
@@ -183,6 +205,8 @@ class PreviewProxy:
         self._loop = asyncio.get_running_loop()
         self._not_found.start()
         self._waking.start()
+        if self.gate is not None:
+            self.gate.start()
         await self._write_dynamic()
         static = self.state_dir / "traefik.yml"
         _atomic_write(static, json.dumps(self._static_config(), indent=2))  # JSON is YAML
@@ -238,6 +262,8 @@ class PreviewProxy:
             (self.state_dir / "traefik.pid").unlink()
         await asyncio.to_thread(self._not_found.stop)
         await asyncio.to_thread(self._waking.stop)
+        if self.gate is not None:
+            await asyncio.to_thread(self.gate.stop)
 
     def leftover_pid(self) -> int | None:
         """The pid of a Traefik left by a Forja that died (it ran in its own session), still running our config."""
@@ -323,7 +349,8 @@ class PreviewProxy:
                 "entryPoints": ["web"],
                 "rule": f"Host(`{self.host_for(preview_id)}`)",
                 "priority": 100,
-                "middlewares": middlewares,
+                # The headers first: they wrap the gate's own answers too.
+                "middlewares": [*middlewares, _ACCESS_MW] if self._guarded(preview_id) else middlewares,
                 "service": name,
             }
             services[name] = {"loadBalancer": {"servers": [{"url": upstream}], "passHostHeader": True}}
@@ -334,22 +361,29 @@ class PreviewProxy:
                 "entryPoints": ["web"],
                 "rule": f"Host(`{self.host_for(preview_id)}`)",
                 "priority": 100,
+                # Only someone who may open the preview wakes it; the waking page and the gate set their own headers.
+                **({"middlewares": [_ACCESS_MW]} if self._guarded(preview_id) else {}),
                 "service": _WAKING,
             }
-        return {
-            "http": {
-                "routers": routers,
-                "services": services,
-                "middlewares": {
-                    _HEADERS_MW: {
-                        "headers": {
-                            "customResponseHeaders": dict(PREVIEW_RESPONSE_HEADERS),
-                            "customRequestHeaders": dict(PREVIEW_REQUEST_HEADERS),
-                        }
-                    }
-                },
+        declared: dict[str, dict] = {
+            _HEADERS_MW: {
+                "headers": {
+                    "customResponseHeaders": dict(PREVIEW_RESPONSE_HEADERS),
+                    "customRequestHeaders": dict(PREVIEW_REQUEST_HEADERS),
+                }
             }
         }
+        if self.gate is not None and self.gate.started:
+            declared[_ACCESS_MW] = {
+                "forwardAuth": {
+                    "address": self.gate.url,
+                    "authRequestHeaders": GATE_REQUEST_HEADERS,
+                    "addAuthCookiesToResponse": [COOKIE],
+                    # The gate's redirects to the preview's own paths stay on its host (Traefik would put its own).
+                    "preserveLocationHeader": True,
+                }
+            }
+        return {"http": {"routers": routers, "services": services, "middlewares": declared}}
 
     async def _write_dynamic(self) -> None:
         # JSON is YAML, and Traefik's file provider reads only .yml/.yaml/.toml names. The temporary file is outside the
@@ -405,7 +439,7 @@ class PreviewProxy:
         own = client is None
         client = client or httpx.AsyncClient(timeout=2, trust_env=False)
         try:
-            response = await client.get(probe_url(self.internal_url()), headers={"Host": self.host_for(preview_id)})
+            response = await client.get(probe_url(self.internal_url()), headers=self.own_headers(preview_id))
             return response.headers.get(NOT_FOUND_MARKER, APP)
         except httpx.HTTPError:
             return None

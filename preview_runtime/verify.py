@@ -225,9 +225,11 @@ class PageChecker:
         settle_s: float = 1.0,
         timeout_s: float = 20.0,
         expect: Expect | None = None,
+        cookie: str = "",
     ) -> PageReport:
         """Load `url`, wait for its network to be quiet (at most `settle_s`), and report what is wrong. `expect` is
-        told the method and target (path and query) of each request about to reach the page's server."""
+        told the method and target (path and query) of each request about to reach the page's server. `cookie`: a
+        `name=value` the browser holds for the page's origin (a private preview's gate lets it through)."""
         started = time.monotonic()
         report = PageReport()
         origin = _origin(url)
@@ -246,6 +248,9 @@ class PageChecker:
                     await route.abort("blockedbyclient")
 
             await context.route("**/*", own_origin_only)
+            if cookie:
+                name, _, value = cookie.partition("=")
+                await context.add_cookies([{"name": name, "value": value, "url": origin}])
             watch = _Watch(page, origin, report)
             try:
                 await page.goto(url, wait_until="load", timeout=timeout_s * 1000)

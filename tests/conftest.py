@@ -324,13 +324,14 @@ def no_registry_names(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def served(services: Services, project_id: str) -> str:
-    """The page of the project's preview through the proxy, once it answers (the preview must run)."""
+    """The page of the project's preview through the proxy, once it answers (the preview must run), asked as Forja's own
+    readiness probes ask (its gate lets them through)."""
     async with asyncio.timeout(180):
         info = await services.previews.wait_ready(project_id)
     assert info.state == PreviewState.running, info.detail
     proxy = (await services.preview_hub.manager()).proxy
     async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
-        response = await client.get(proxy.internal_url(), headers={"Host": proxy.host_for(info.preview_id)})
+        response = await client.get(proxy.internal_url(), headers=proxy.own_headers(info.preview_id))
     return response.text
 
 

@@ -21,6 +21,7 @@ from builder.api import (
     logs,
     members,
     meta,
+    preview_access,
     previews,
     projects,
     shares,
@@ -46,5 +47,5 @@ api.exception_handler(RequestValidationError)(invalid_request)
 for module in (account, admin, attachments, auth, generations, history, members, shares, text_edits, verifications):
     api.include_router(module.router)
 api.mount(meta.DOCS_ASSETS_URL, meta.docs_assets(), name="docs-assets")
-for module in (meta, projects, files, previews, logs):
+for module in (meta, projects, files, previews, preview_access, logs):
     api.include_router(module.router)

@@ -84,11 +84,30 @@ def app(token: str, url: str, link_preview: list[MetaTag]) -> HTMLResponse:
     return _render("share_app.html", title="App", url=url, sandbox=SANDBOX, badge_token=token, link_preview=link_preview)
 
 
-def starting(token: str, link_preview: list[MetaTag]) -> HTMLResponse:
-    """A spinner whose script asks ./status until the app answers, then shows it in its frame."""
-    return _render(
-        "share_starting.html", title="Starting the app...", script=_POLL_SCRIPT, badge_token=token, link_preview=link_preview
+BUSY_TEXT = (
+    "Too many shared apps are running on this Forja right now. This page starts this one as soon as there is room: "
+    "keep it open, or come back in a few minutes."
+)
+# How long a visitor's page waits before it asks again whether a busy app may start (share_poll.js asks as often).
+BUSY_RETRY_S = 5
+
+
+def starting(token: str, link_preview: list[MetaTag], busy: bool = False) -> HTMLResponse:
+    """A spinner whose script asks ./status until the app answers, then shows it in its frame; `busy`: the app waits
+    for room among the shared apps that run at once (FORJA_SHARE_PREVIEWS), said in words, with a 503."""
+    response = _render(
+        "share_starting.html",
+        503 if busy else 200,
+        title="This app is busy" if busy else "Starting the app...",
+        heading="This app is busy" if busy else "Starting the app...",
+        text=BUSY_TEXT if busy else "This takes a few seconds the first time.",
+        script=_POLL_SCRIPT,
+        badge_token=token,
+        link_preview=link_preview,
     )
+    if busy:
+        response.headers["Retry-After"] = str(BUSY_RETRY_S)
+    return response
 
 
 def code(token: str, name: str, version: int, tree: dict[str, bytes]) -> HTMLResponse:

@@ -14,7 +14,7 @@ from builder.api.identity import CurrentActor, Editor, Viewer
 from builder.api.params import RowId
 from builder.api.screenshots import jpeg
 from builder.api.share_pages import PAGE_HEADERS, MetaTag
-from builder.errors import NotFound, PreviewError, ShareGone
+from builder.errors import NotFound, PreviewError, ShareGone, busy
 from builder.schemas import RequestBody
 from builder.services import Services, get_services
 from builder.services.access import Permission
@@ -102,7 +102,9 @@ async def open_share(token: str) -> HTMLResponse:
     link_preview = await _link_preview(services, token, target)
     try:
         info = await services.version_previews.start(target.project_id, target.version)
-    except PreviewError:
+    except PreviewError as exc:
+        if busy(exc):
+            return share_pages.starting(token, link_preview, busy=True)
         return share_pages.could_not_start(token, link_preview)
     if await _ready(services, target, info):
         return share_pages.app(token, info.url, link_preview)
@@ -134,7 +136,10 @@ async def share_status(token: str) -> JSONResponse:
     if info is None or info.state == PreviewState.parked:  # never started here, removed, or parked: start or wake it
         try:
             info = await services.version_previews.start(target.project_id, target.version)
-        except PreviewError:
+        except PreviewError as exc:
+            if busy(exc):
+                headers = {**PAGE_HEADERS, "Retry-After": str(share_pages.BUSY_RETRY_S)}
+                return JSONResponse({"state": "busy", "url": "", "detail": share_pages.BUSY_TEXT}, 503, headers=headers)
             return JSONResponse({"state": "failed", "url": ""}, headers=PAGE_HEADERS)
     if await _ready(services, target, info):
         return JSONResponse({"state": "running", "url": info.url}, headers=PAGE_HEADERS)

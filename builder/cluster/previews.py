@@ -9,9 +9,11 @@ worker with no others, and builder/cluster/previews.py keeps the same entries in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -53,6 +55,14 @@ class PreviewRegistry:
     def __init__(self, worker: str) -> None:
         self.worker = worker
         self._selecting: set[str] = set()
+        self._admitting = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def admission(self) -> AsyncIterator[None]:
+        """Held from a preview's admission (its count against a quota or a pool) until its entry counts it: one at a
+        time, so two starts never both take the last place."""
+        async with self._admitting:
+            yield
 
     async def claim(self, key: str, info: PreviewInfo) -> PreviewEntry | None:
         """Take `key` for this worker's preview; the entry of the worker that holds it already, if another does."""
@@ -96,6 +106,10 @@ class PreviewRegistry:
 ENTRY_PREFIX = "forja:preview:entry:"
 SELECTING_KEY = "forja:preview:selecting"
 LEASE_S = 15.0
+ADMISSION_KEY = "forja:preview:admission"
+# An admission takes a few queries; a worker that died holding one frees it after this.
+ADMISSION_LEASE_MS = 10_000
+ADMISSION_WAIT_S = 30.0
 # How long a call's answer waits to be read before Redis drops it.
 REPLY_KEEP_MS = 30_000
 
@@ -159,6 +173,20 @@ class SharedPreviewRegistry(PreviewRegistry):
 
     def _value(self, info: PreviewInfo) -> str:
         return PreviewEntry(worker=self.worker, info=info).model_dump_json()
+
+    @contextlib.asynccontextmanager
+    async def admission(self) -> AsyncIterator[None]:
+        """One admission at a time on this worker, then across the workers (a lease in Redis)."""
+        async with self._admitting:
+            holder, deadline = secrets.token_hex(8), time.monotonic() + ADMISSION_WAIT_S
+            while not await self.redis.set(ADMISSION_KEY, holder, nx=True, px=ADMISSION_LEASE_MS):
+                if time.monotonic() > deadline:
+                    raise PreviewError("Forja is busy starting other previews; try again in a moment.")
+                await asyncio.sleep(0.02)
+            try:
+                yield
+            finally:
+                await drop_held(self.redis, ADMISSION_KEY, holder)
 
     async def claim(self, key: str, info: PreviewInfo) -> PreviewEntry | None:
         value = self._value(info)
@@ -309,10 +337,13 @@ def direct(url: str) -> tuple[httpx.URL, dict[str, str]]:
     return address.copy_with(host="127.0.0.1"), {"Host": address.netloc.decode()}
 
 
-async def app_answers(url: str) -> bool:
+async def app_answers(url: str, cookie: str = "") -> bool:
     """Whether the preview at `url` (another worker's) serves its app. A parked one's address answers with the waking
-    page (503) and wakes it, so asking is also how this worker wakes it."""
+    page (503) and wakes it, so asking is also how this worker wakes it. `cookie`: the Cookie header a private preview's
+    gate lets through."""
     address, headers = direct(url)
+    if cookie:
+        headers["Cookie"] = cookie
     try:
         # Not through an HTTP_PROXY of the environment: the workers reach each other directly.
         async with httpx.AsyncClient(timeout=3, trust_env=False) as client:

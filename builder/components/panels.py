@@ -239,7 +239,7 @@ def preview_panel() -> rx.Component:
             rx.icon_button(
                 rx.icon("external-link", size=14), size="1", variant="soft", disabled=~running, aria_label="Open in a new tab"
             ),
-            href=PreviewPaneState.preview_url,
+            href=rx.cond(PreviewPaneState.preview_open != "", PreviewPaneState.preview_open, PreviewPaneState.preview_url),
             is_external=True,
             title="Open in a new tab",
         ),
@@ -320,6 +320,7 @@ def preview_panel() -> rx.Component:
     frame = forja_preview(
         project_id=WorkspaceState.project_id,
         url=PreviewPaneState.preview_url,
+        open_url=PreviewPaneState.preview_open,
         reloads=PreviewPaneState.preview_reloads,
         hot_reload=PreviewPaneState.preview_hot_reload,
         mode=PreviewPaneState.preview_mode,

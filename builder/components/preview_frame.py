@@ -11,6 +11,7 @@ class ForjaPreview(rx.NoSSRComponent):
 
     project_id: rx.Var[str]
     url: rx.Var[str]
+    open_url: rx.Var[str]
     reloads: rx.Var[int]
     hot_reload: rx.Var[bool]
     mode: rx.Var[str]

@@ -23,6 +23,7 @@ from builder.services.admin import AdminService
 from builder.services.doctor import DoctorService
 from builder.services.generations import GenerationService
 from builder.services.history import TRASH_DAYS, HistoryService
+from builder.services.preview_access import PreviewAccess
 from builder.services.preview_hub import PreviewHub
 from builder.services.previews import PreviewService, VersionPreviewService
 from builder.services.projects import ProjectService
@@ -55,12 +56,15 @@ class Services:
         self.access = AccessService(store)
         self.accounts = AccountService(store)
         # This worker's previews; with several workers, the registry in Redis makes each preview one for all of them.
-        self.preview_hub = PreviewHub(store, logs, cluster.previews if cluster is not None else PreviewRegistry(worker_name()))
+        self.preview_access = PreviewAccess(store, self.access)
+        registry = cluster.previews if cluster is not None else PreviewRegistry(worker_name())
+        self.preview_hub = PreviewHub(store, logs, registry, self.preview_access)
         self.quotas = QuotaService(store, self.preview_hub)
         self.previews = PreviewService(store, logs, self.preview_hub, admit=self.quotas.check_preview)
-        self.version_previews = VersionPreviewService(store, self.preview_hub, admit=self.quotas.check_preview)
+        # Anyone with a link may start a shared version: those previews count in a pool of their own, not the owner's.
+        self.version_previews = VersionPreviewService(store, self.preview_hub, admit=self.quotas.check_share_preview)
         self.projects = ProjectService(store, logs, self.previews, self.quotas)
-        self.verifications = VerificationService(store, self.previews, logs)
+        self.verifications = VerificationService(store, self.previews, self.preview_access, logs)
         hub = cluster.generations if cluster is not None else GenerationHub()
         self.generations = GenerationService(store, self.projects, self.previews, logs, self.verifications, self.quotas, hub)
         self.history = HistoryService(store, logs, self.projects, self.previews, self.version_previews, self.quotas)

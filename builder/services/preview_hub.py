@@ -9,15 +9,18 @@ it. The project's previews and the shared versions' (previews.py) decide what to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from builder.cluster.previews import Handler, PreviewEntry, PreviewRegistry, app_answers
-from builder.errors import PreviewError
+from builder.errors import ForjaError, PreviewError
 from builder.schemas import VersionInfo
+from builder.services.preview_access import VERSION_PREVIEW_PREFIX, PreviewAccess
 from builder.services.preview_records import PreviewRecords
 from builder.services.preview_runners import (
     docker_runner,
@@ -46,10 +49,10 @@ REMOTE_POLL_S = 0.25
 # How long another worker may take to do what it is asked (a start returns before its install; a stop is quick).
 CALL_TIMEOUT_S = 30.0
 
-VERSION_PREVIEW_PREFIX = "v-"
-"""Preview ids of fixed-version previews start with this, so a restarted Forja takes them back as such."""
-
 ENDED = (PreviewState.failed, PreviewState.stopped)
+
+# Raises to refuse a preview its start or its wake (a quota, a pool).
+Admit = Callable[[], Awaitable[None]]
 
 
 def project_key(project_id: str) -> str:
@@ -67,11 +70,17 @@ def key_of(info: PreviewInfo) -> str:
     return project_key(info.project_id)
 
 
+def kind_of(key: str) -> str:
+    """What a key names: "project" or "version"."""
+    return key.split(":", 1)[0]
+
+
 class PreviewHub:
-    def __init__(self, store: ProjectStore, logs: LogHub, registry: PreviewRegistry) -> None:
+    def __init__(self, store: ProjectStore, logs: LogHub, registry: PreviewRegistry, access: PreviewAccess) -> None:
         self._store = store
         self._logs = logs
         self.registry = registry
+        self._access = access
         self._manager: PreviewManager | None = None
         self._records = PreviewRecords(store.engine)
         self._lock = asyncio.Lock()
@@ -88,10 +97,21 @@ class PreviewHub:
         self.image = PreviewImage(settings.preview_image, on_change=self._image_changed)
         # Set while a missing preview image is built at start; it ends once Docker runs previews (or cannot).
         self.docker_preparation: asyncio.Task[ImageStatus] | None = None
+        # Keys admitted (see launch and wake) whose preview does not count yet where the admissions look: as starting.
+        self._admitted: dict[str, PreviewInfo] = {}
+        # What admits the wake of a parked preview whose address was asked for, by kind of key (project id -> refusal).
+        self._wake_admissions: dict[str, Callable[[str], Awaitable[None]]] = {}
+        # Parked previews whose address was asked for and that could not wake: said once in their project's log.
+        self._kept_parked: set[str] = set()
 
     def handle(self, operation: str, handler: Handler) -> None:
         """Do `operation` when another worker asks it of this one (for a preview this one runs)."""
         self._handlers[operation] = handler
+
+    def admit_address_wakes(self, kind: str, admit: Callable[[str], Awaitable[None]]) -> None:
+        """A parked preview of this kind of key ("version") wakes at its address only once `admit` (its project id) lets
+        it, as its start would; others wake at once."""
+        self._wake_admissions[kind] = admit
 
     async def manager(self) -> PreviewManager:
         async with self._lock:
@@ -100,7 +120,13 @@ class PreviewHub:
             return self._manager
 
     async def _start_manager(self) -> PreviewManager:
-        proxy = PreviewProxy(settings.data_dir / "proxy", settings.preview_port, settings.preview_domain, settings.preview_host)
+        proxy = PreviewProxy(
+            settings.data_dir / "proxy",
+            settings.preview_port,
+            settings.preview_domain,
+            settings.preview_host,
+            gate=await self._access.gate(),
+        )
         runners: dict[str, Runner] = {}
         unavailable = turned_off()
         if "local" in wanted_runners():
@@ -119,6 +145,7 @@ class PreviewHub:
             remove_after_s=settings.preview_remove_after_s,
             ttl_s=settings.preview_ttl_s,
             on_change=self._changed,
+            on_wake_request=self._woken_by_address,
         )
         manager.unavailable.update(unavailable)
         await manager.start_background()
@@ -215,9 +242,11 @@ class PreviewHub:
         plan: RunPlan,
         runner: str,
         started_by: str | None = None,
+        admit: Admit | None = None,
     ) -> PreviewInfo:
         """A new preview of the key on this worker (the caller holds its lock, and none runs here); the one another
-        worker started meanwhile, if one did."""
+        worker started meanwhile, if one did. `admit` is asked first, and no other admission runs until the new
+        preview counts where they look."""
         manager = await self.manager()
         starting = PreviewInfo(
             preview_id=preview_id,
@@ -227,31 +256,64 @@ class PreviewHub:
             state=PreviewState.starting,
             url=manager.proxy.url_for(preview_id),
         )
-        if (held := await self.registry.claim(key, starting)) is not None:
-            return held.info
+        async with self.registry.admission() if admit is not None else contextlib.nullcontext():
+            if admit is not None:
+                await admit()
+            if (held := await self.registry.claim(key, starting)) is not None:
+                return held.info
+            self._admitted[key] = starting
         try:
             info = await translated(
                 manager.start(preview_id, project_id, version, files, plan, runner or settings.preview_runner)
             )
+            self._local[key] = preview_id
         except BaseException:
             await self.registry.release(key)
             raise
-        self._local[key] = preview_id
+        finally:
+            self._admitted.pop(key, None)
         await self.registry.update(key, info)
         await self._records.started(info, started_by)
         return info
 
-    async def wake(self, key: str) -> PreviewInfo | None:
-        """This worker's parked preview of the key, woken; None when it could not wake (its runner removed it)."""
+    async def wake(self, key: str, admit: Admit | None = None) -> PreviewInfo | None:
+        """This worker's parked preview of the key, woken; None when it could not wake (its runner removed it). `admit`
+        is asked first (not for a preview awake already), and no other admission runs until the preview counts as
+        starting."""
         preview_id = self._local.get(key)
         if preview_id is None:
             return None
+        manager = await self.manager()
         try:
-            return await (await self.manager()).wake(preview_id)
+            if admit is not None and (info := await self.local(key)) is not None and info.state == PreviewState.parked:
+                async with self.registry.admission():
+                    await admit()
+                    self._admitted[key] = info.model_copy(update={"state": PreviewState.starting})
+                    await self.registry.update(key, self._admitted[key])
+            return await manager.wake(preview_id)
         except RunnerError:
             self._local.pop(key, None)
             await self.registry.release(key)
             return None
+        finally:
+            self._admitted.pop(key, None)
+
+    async def _woken_by_address(self, preview_id: str) -> None:
+        """A request reached a parked preview's waking page: it wakes, once admitted as its kind's wakes are."""
+        key = next((key for key, running in self._local.items() if running == preview_id), None)
+        if key is None:
+            return
+        admit = self._wake_admissions.get(kind_of(key))
+        info = await self.local(key)
+        if info is None:
+            return
+        try:
+            await self.wake(key, partial(admit, info.project_id) if admit is not None else None)
+            self._kept_parked.discard(preview_id)
+        except ForjaError as exc:  # the waking page keeps asking, so it wakes once there is room
+            if preview_id not in self._kept_parked:
+                self._kept_parked.add(preview_id)
+                self._logs.emit(info.project_id, f"A visit to a parked preview's address did not wake it yet: {exc}")
 
     async def wait_ready(self, key: str) -> PreviewInfo:
         """Until the key's preview answers or fails, wherever it runs; callers bound it with asyncio.timeout."""
@@ -261,10 +323,10 @@ class PreviewHub:
             entry = await self.elsewhere(key)
             if entry is None:
                 raise PreviewError("No preview is running for this project.")
-            if entry.info.state in ENDED or (entry.info.state == PreviewState.running and await app_answers(entry.info.url)):
+            if entry.info.state in ENDED or (entry.info.state == PreviewState.running and await self._answers(entry.info)):
                 return entry.info
             if entry.info.state == PreviewState.parked:
-                await app_answers(entry.info.url)  # its address wakes it, on its own worker
+                await self._answers(entry.info)  # its address wakes it, on its own worker
             await asyncio.sleep(REMOTE_POLL_S)
 
     async def answers(self, key: str) -> bool:
@@ -272,7 +334,11 @@ class PreviewHub:
         if (preview_id := self._local.get(key)) is not None:
             return self._manager is not None and await self._manager.answers(preview_id)
         entry = await self.elsewhere(key)
-        return entry is not None and await app_answers(entry.info.url)
+        return entry is not None and await self._answers(entry.info)
+
+    async def _answers(self, info: PreviewInfo) -> bool:
+        """Whether another worker's preview serves its app at its address (see app_answers)."""
+        return await app_answers(info.url, await self._access.own_cookie(info))
 
     async def stop(self, key: str) -> bool:
         """Stop the key's preview, on whichever worker runs it; False when none does."""
@@ -335,7 +401,7 @@ class PreviewHub:
         shown: tuple[PreviewState, bool] | None = None
         while (entry := await self.elsewhere(key)) is not None:
             info = entry.info
-            answers = info.state == PreviewState.running and await app_answers(info.url)
+            answers = info.state == PreviewState.running and await self._answers(info)
             if (info.state, answers) != shown:
                 shown = (info.state, answers)
                 yield info if answers else info.model_copy(update={"url": ""})
@@ -383,9 +449,16 @@ class PreviewHub:
         return self._manager.running() if self._manager is not None else []
 
     async def everywhere(self) -> list[PreviewEntry]:
-        """Every preview of every worker: this one's, then the others' from their entries."""
-        here = [PreviewEntry(worker=self.registry.worker, info=info) for info in self.running()]
-        return here + list((await self.registry.elsewhere()).values())
+        """Every preview of every worker: this one's (an admitted one as starting until it is), then the others' from
+        their entries."""
+        here = {info.preview_id: info for info in self.running()}
+        here |= {info.preview_id: info for info in self._admitted.values()}
+        mine = [PreviewEntry(worker=self.registry.worker, info=info) for info in here.values()]
+        return mine + list((await self.registry.elsewhere()).values())
+
+    async def find(self, preview_id: str) -> PreviewEntry | None:
+        """The preview with this id, wherever it runs."""
+        return next((entry for entry in await self.everywhere() if entry.info.preview_id == preview_id), None)
 
     def here(self, prefix: str) -> dict[str, str]:
         """Key -> preview id of this worker's previews whose keys start with `prefix`."""

@@ -16,10 +16,12 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any
 
 from builder.errors import PreviewError
 from builder.schemas import CheckResult, VersionInfo
+from builder.services.preview_access import private
 from builder.services.preview_hub import (
     ENDED,
     VERSION_PREVIEW_PREFIX,
@@ -48,7 +50,8 @@ from preview_runtime.runner import PreviewInfo, PreviewState
 
 log = logging.getLogger(__name__)
 
-# Asked before a new preview starts or a parked one wakes (not when a running one is reused); raises to refuse it.
+# Asked before a new preview of the project starts or a parked one wakes (not when a running one is reused); raises to
+# refuse it. No other admission runs meanwhile, so two starts never both take the last place (see PreviewHub.launch).
 Admit = Callable[[str], Awaitable[None]]
 
 SELECT_ON = "Select mode on: the preview's components carry their source places while it lasts."
@@ -96,13 +99,11 @@ class PreviewService:
                 raise PreviewError("This project has no files yet; build or import something first.")
             if (current := await self._hub.local(key)) is not None:
                 if not restart and current.state == PreviewState.parked and current.version == project.current_version:
-                    await self._admit(project_id)
-                    if (woken := await self._hub.wake(key)) is not None:
+                    if (woken := await self._hub.wake(key, partial(self._admit, project_id))) is not None:
                         return woken
                 elif not restart and current.state not in (*ENDED, PreviewState.parked):
                     return current
                 await self._hub.stop_here(key)
-            await self._admit(project_id)
             tree = await self._store.read_tree(project_id)
             places = await self._hub.registry.selecting(project_id)
             return await self._hub.launch(
@@ -114,6 +115,7 @@ class PreviewService:
                 plan_of(tree),
                 runner,
                 started_by,
+                admit=partial(self._admit, project_id),
             )
 
     async def _start_asked(self, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -122,6 +124,14 @@ class PreviewService:
 
     async def status(self, project_id: str) -> PreviewInfo | None:
         return await self._hub.status(project_key(project_id))
+
+    async def find(self, preview_id: str) -> PreviewInfo | None:
+        """A project's preview by its id (its address's first label), wherever it runs; None for any other id (a share
+        link's preview's too)."""
+        if not private(preview_id):
+            return None
+        entry = await self._hub.find(preview_id.lower())
+        return entry.info if entry is not None else None
 
     async def wait_ready(self, project_id: str) -> PreviewInfo:
         """Until the preview answers or fails; callers bound it with asyncio.timeout."""
@@ -333,6 +343,8 @@ class VersionPreviewService:
         self._hub = hub
         self._admit = admit
         hub.handle("version.start", self._start_asked)
+        # Anyone may ask for a shared version's address: its wake there is admitted as its start is.
+        hub.admit_address_wakes("version", admit)
 
     async def start(self, project_id: str, version: int, runner: str = "auto", restart: bool = False) -> PreviewInfo:
         """The given version, previewed as it was saved; an already running preview of it is reused, a parked one woken.
@@ -349,13 +361,11 @@ class VersionPreviewService:
         async with self._hub.lock(key):
             if (current := await self._hub.local(key)) is not None:
                 if not restart and current.state == PreviewState.parked:
-                    await self._admit(project_id)
-                    if (woken := await self._hub.wake(key)) is not None:
+                    if (woken := await self._hub.wake(key, partial(self._admit, project_id))) is not None:
                         return woken
                 elif not restart and current.state not in ENDED:
                     return current
                 await self._hub.stop_here(key)
-            await self._admit(project_id)
             tree = await self._store.read_tree(project_id, version)
             return await self._hub.launch(
                 key,
@@ -365,6 +375,7 @@ class VersionPreviewService:
                 running_copy(tree, select=False),
                 plan_of(tree),
                 runner,
+                admit=partial(self._admit, project_id),
             )
 
     async def _start_asked(self, arguments: dict[str, Any]) -> dict[str, Any]:

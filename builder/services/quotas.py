@@ -1,8 +1,13 @@
-"""Quotas per person on a server with accounts: model tokens and cost a day, previews at once, projects, storage.
+"""Quotas per person on a server with accounts: model tokens and cost a day, previews at once, projects, storage; and
+the pool of share links' previews, which are nobody's.
 
 Each limit is the person's own value (an admin sets it) or else the server's default (the admin
 page's, else the FORJA_QUOTA_* setting); 0 is no limit. Work past a limit is refused before it
 starts, with a sentence that names the limit and what to do. Without accounts there are none.
+
+Anyone with a share link may start its preview, so those previews never count against their project owner (a stranger
+could otherwise spend the owner's quota, or be refused because of it): they share FORJA_SHARE_PREVIEWS, with or
+without accounts.
 """
 
 from __future__ import annotations
@@ -13,16 +18,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from builder.errors import QuotaExceeded
+from builder.errors import QuotaExceeded, SharePreviewsBusy
 from builder.filetree import human_size
 from builder.generation.budget import Allowance
 from builder.models import LOCAL_USER_ID, User
 from builder.schemas import QuotaSet, QuotaUse
 from builder.services.access import Actor
+from builder.services.preview_access import private
 from builder.services.preview_hub import PreviewHub
 from builder.settings import settings
 from builder.store import ProjectStore
-from preview_runtime.runner import PreviewState
+from preview_runtime.runner import PreviewInfo, PreviewState
 
 DEFAULTS_KEY = "quota_defaults"
 MB = 1024 * 1024
@@ -189,7 +195,7 @@ class QuotaService:
             )
 
     async def check_preview(self, project_id: str) -> None:
-        """QuotaExceeded when the project owner has as many previews running as they may (share links' count too)."""
+        """QuotaExceeded when the project owner has as many of their projects' previews running as they may."""
         if not self.enabled:
             return
         owner = (await self._store.owners([project_id])).get(project_id)
@@ -209,9 +215,24 @@ class QuotaService:
                 limits.previews,
             )
 
+    async def check_share_preview(self, project_id: str) -> None:
+        """SharePreviewsBusy when as many share links' previews run as FORJA_SHARE_PREVIEWS allows (`project_id`: the
+        one asked for, which does not change the count)."""
+        if not settings.share_previews:
+            return
+        running = sum(1 for info in await self._live_previews() if not private(info.preview_id))
+        if running >= settings.share_previews:
+            raise SharePreviewsBusy(
+                "This app is busy right now: as many shared apps are running on this Forja as it runs at once. It "
+                "starts as soon as one of them stops; try again in a few minutes."
+            )
+
     async def _running_previews(self, user_id: str) -> int:
-        # Parked previews hold no memory and run nothing: they count again once woken.
-        idle = (PreviewState.failed, PreviewState.stopped, PreviewState.parked)
-        live = [entry.info for entry in await self._previews.everywhere() if entry.info.state not in idle]
+        live = [info for info in await self._live_previews() if private(info.preview_id)]
         owners = await self._store.owners(sorted({info.project_id for info in live}))
         return sum(1 for info in live if owners.get(info.project_id) == user_id)
+
+    async def _live_previews(self) -> list[PreviewInfo]:
+        # Parked previews hold no memory and run nothing: they count again once woken.
+        idle = (PreviewState.failed, PreviewState.stopped, PreviewState.parked)
+        return [entry.info for entry in await self._previews.everywhere() if entry.info.state not in idle]

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from builder.errors import NotFound, PreviewError, PreviewRefused, QuotaExceeded
 from builder.schemas import VerificationInfo, VerificationStatus
+from builder.services.preview_access import PreviewAccess
 from builder.services.previews import PreviewService
 from builder.settings import settings
 from builder.store import ProjectStore, stored_number
@@ -42,9 +43,10 @@ def failure_sentence(info: PreviewInfo) -> str:
 
 
 class VerificationService:
-    def __init__(self, store: ProjectStore, previews: PreviewService, logs: LogHub) -> None:
+    def __init__(self, store: ProjectStore, previews: PreviewService, access: PreviewAccess, logs: LogHub) -> None:
         self._store = store
         self._previews = previews
+        self._access = access
         self._logs = logs
         self.checker = PageChecker(find_chromium(settings.chromium_path))
         self._warming: asyncio.Task[None] | None = None
@@ -143,7 +145,8 @@ class VerificationService:
         # Its requests are Forja's own, not the person's: the dev server's lines for them stay out of the log.
         expect = partial(self._previews.expect_request, project_id)
         try:
-            report = await self._timed(timings, "browser", self.checker.check(info.url, routes, expect=expect))
+            cookie = await self._access.own_cookie(info)
+            report = await self._timed(timings, "browser", self.checker.check(info.url, routes, expect=expect, cookie=cookie))
         except BrowserUnavailable as exc:
             return "unchecked", [Problem(kind="check", message=str(exc))], None
         return ("problems" if report.problems else "passed"), list(report.problems), report.screenshot

@@ -7,6 +7,7 @@ import contextlib
 import reflex as rx
 
 from builder.errors import ForjaError, PreviewRefused
+from builder.services.preview_access import open_path
 from builder.settings import settings
 from builder.state.views import preview_words
 from builder.state.workspace import Loaded, WorkspaceState
@@ -19,6 +20,9 @@ WEBCONTAINER_REASON = "A front-end project: it runs in your browser (WebContaine
 
 class PreviewPaneState(WorkspaceState):
     preview_url: rx.Field[str] = rx.field("")
+    # Forja's page that opens a server preview for this person (a private preview answers only browsers sent there);
+    # the frame loads it, which ends at preview_url. Empty for a WebContainer.
+    preview_open: rx.Field[str] = rx.field("")
     preview_state: rx.Field[str] = rx.field("")
     preview_runner: rx.Field[str] = rx.field("")
     # Why that runner runs it: shown under the toolbar, so a person knows what sandbox the app is in.
@@ -46,7 +50,7 @@ class PreviewPaneState(WorkspaceState):
 
     async def _show(self, loaded: Loaded) -> None:
         if loaded.switched:
-            self.preview_url = ""
+            self.preview_url = self.preview_open = ""
             self.preview_state = ""
             self.preview_message = ""
             self.preview_mode = ""
@@ -98,7 +102,7 @@ class PreviewPaneState(WorkspaceState):
             self._preview_token += 1
             self.preview_run += 1
             token, project_id, browser_allowed = self._preview_token, self.project_id, not self._browser_refused
-            self.preview_url = ""
+            self.preview_url = self.preview_open = ""
             self.preview_state = "starting"
             self.preview_refused = False
             self.preview_message = "Starting the preview..."
@@ -145,6 +149,7 @@ class PreviewPaneState(WorkspaceState):
                     self.preview_unsandboxed = not info.sandboxed
                     self.preview_state = info.state.value
                     self.preview_url = info.url
+                    self.preview_open = open_path(info.preview_id) if info.url else ""
                     self.preview_message = preview_words(info, waking)
 
     @rx.event

@@ -196,3 +196,16 @@ class AccountRecords(StoreBase):
             else:
                 found.value, found.updated_at = value, utcnow()
                 session.add(found)
+
+    async def setting_once(self, key: str, value: str) -> str:
+        """The setting's value, stored as `value` by whichever caller came first (several workers may ask at once)."""
+        async with self._sessions() as session:
+            session.add(ServerSetting(key=key, value=value))
+            try:
+                await session.commit()
+                return value
+            except IntegrityError:
+                await session.rollback()
+        found = await self.setting(key)
+        assert found is not None, f"the setting {key} was stored, then vanished"
+        return found

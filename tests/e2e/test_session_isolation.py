@@ -1,7 +1,10 @@
 """A preview never sees the person's sign-in: in Chromium, a signed-in builder page at http://localhost:<port> shows a
 preview on <id>.localhost whose own server prints every request header it gets, and whose page tries Forja's API and
 its state socket with the browser's credentials. The session cookie is not among the headers, the page's scripts cannot
-read it, and Forja answers none of the preview's requests. Nor can a page of another origin frame Forja's (issue 30)."""
+read it, and Forja answers none of the preview's requests. Nor can a page of another origin frame Forja's (issue 30).
+
+And the preview is the project's alone: another browser that learns its address gets Forja's sign-in page, not the
+app."""
 
 from __future__ import annotations
 
@@ -12,11 +15,13 @@ import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
+from builder.cluster.previews import direct
 from tests.conftest import free_port
 from tests.e2e.accounts import setup_code, sign_in
 from tests.e2e.conftest import ARTIFACTS, another_forja
@@ -70,7 +75,7 @@ def forja_with_accounts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
         yield base.replace("127.0.0.1", "localhost")
 
 
-def test_a_preview_never_sees_the_session_nor_reaches_forja(forja_with_accounts: str, page: Page) -> None:
+def test_a_preview_never_sees_the_session_nor_reaches_forja(forja_with_accounts: str, page: Page, browser: Browser) -> None:
     base = forja_with_accounts
     sign_up_admin(page, base, ARTIFACTS / "forja-session-isolation.log")
     session = next(c for c in page.context.cookies() if c.get("name") == "forja_session")
@@ -88,9 +93,19 @@ def test_a_preview_never_sees_the_session_nor_reaches_forja(forja_with_accounts:
     page.locator("#tab-preview").click()
     frame = page.frame_locator("#preview-frame")
     expect(frame.locator("#headers")).to_contain_text('"host"', timeout=120_000)
-    preview_url = page.locator("#preview-frame").get_attribute("src") or ""
+    # The frame loads Forja's page that opens the preview for the person, and ends at the preview's own address.
+    opener = page.locator("#preview-frame").get_attribute("src") or ""
+    assert re.fullmatch(r"/previews/[0-9a-f]{12}/open", opener), opener
+    shown = page.locator("#preview-frame").element_handle().content_frame()
+    assert shown is not None
+    preview_url = shown.url
     assert re.fullmatch(r"http://[0-9a-f]+\.localhost:\d+/?", preview_url), preview_url
     assert "forja_session" not in (frame.locator("#headers").text_content() or "")
+    # What lets this browser in is a cookie of the preview's own host, out of its scripts' reach.
+    access = [c for c in page.context.cookies(preview_url) if c.get("name") == "forja_preview_access"]
+    assert [(c.get("domain"), c.get("httpOnly"), c.get("secure")) for c in access] == [
+        (urlsplit(preview_url).hostname, True, True)
+    ]
     expect(frame.locator("#cookie")).to_have_text('document.cookie=""')
     expect(frame.locator("#read")).to_have_text("read failed: TypeError", timeout=30_000)  # CORS: not Forja's origin
     expect(frame.locator("#socket")).to_have_text("socket refused", timeout=30_000)
@@ -99,6 +114,24 @@ def test_a_preview_never_sees_the_session_nor_reaches_forja(forja_with_accounts:
     # The write was refused by Forja (other origin), so no project came of it.
     listed = page.request.get(f"{base}/api/projects").json()
     assert [p["name"] for p in listed["items"]] == ["Echo"]
+
+    # Another browser with the address but not the project open: Forja's sign-in page, not the app.
+    stranger = browser.new_context()
+    try:
+        other = stranger.new_page()
+        other.goto(preview_url)
+        expect(other.locator("#auth-email")).to_be_visible(timeout=30_000)
+        preview_id = opener.split("/")[2]
+        assert urlsplit(other.url).path.rstrip("/") == "/login", other.url
+        assert parse_qs(urlsplit(other.url).query)["next"][0] == f"/previews/{preview_id}/open?path=%2F", other.url
+        assert "Echo" not in other.content() and '"host"' not in other.content()
+        other.screenshot(path=str(ARTIFACTS / "preview-private-stranger.png"))
+        # Asked for outside a browser, it is not the app either: a page goes to Forja, a script's request gets 401.
+        address, host = direct(preview_url)
+        assert httpx.get(address, headers={**host, "Accept": "text/html"}, trust_env=False).status_code == 302
+        assert httpx.get(address, headers={**host, "Sec-Fetch-Mode": "cors"}, trust_env=False).status_code == 401
+    finally:
+        stranger.close()
 
 
 FRAMING_PAGE = """<!doctype html><title>Another site</title>

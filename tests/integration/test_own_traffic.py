@@ -62,11 +62,12 @@ async def test_forjas_probes_and_checking_browser_are_not_in_the_log(
     checked = await services.verifications.verify(pid)  # Forja's browser loads the page and its files
     assert checked.status == "passed", checked.problems
 
-    # The person opens the page: its requests are logged, and none of Forja's came before them.
+    # The person opens the page (as Forja sends them: with a ticket, which its gate answers): its requests are logged,
+    # and none of Forja's came before them.
     info = await services.previews.status(pid)
     assert info is not None
     page = await chromium.new_page()
-    await page.goto(info.url + "/")
+    await page.goto(await services.preview_access.ticket_url(info, LOCAL_USER_ID))
 
     async def page_logged() -> bool:
         return any('"GET /app.js HTTP' in text for text in requested(services, pid))
@@ -89,7 +90,8 @@ async def react_page(
     monkeypatch: pytest.MonkeyPatch,
     chromium: Browser,  # noqa: F811
 ) -> AsyncIterator[tuple[str, dict[str, bytes], Page]]:
-    """The React starter's preview, open in Chromium (so Vite's HMR client is connected), installed offline."""
+    """The React starter's preview, open in Chromium (so Vite's HMR client is connected, through the preview's gate),
+    installed offline."""
     monkeypatch.setattr(builder.settings.settings, "npm_seed_cache", package_caches[0])
     monkeypatch.setattr(builder.settings.settings, "preview_offline", True)
     starter = next(s for s in load_starters() if s.name == "react-vite-tailwind")
@@ -100,7 +102,7 @@ async def react_page(
     info = await services.previews.status(created.project_id)
     assert info is not None
     page = await chromium.new_page()
-    await page.goto(info.url + "/")
+    await page.goto(await services.preview_access.ticket_url(info, LOCAL_USER_ID))
     await page.wait_for_selector("h2")
     yield created.project_id, files, page
     await page.close()

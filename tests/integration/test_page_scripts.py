@@ -71,7 +71,7 @@ async def test_a_local_preview_of_a_page_without_html_or_head(
 
     info = await services.previews.status(created.project_id)
     assert info is not None and info.url
-    text, title, markers = await shown(chromium, info.url + "/")
+    text, title, markers = await shown(chromium, await services.preview_access.ticket_url(info, LOCAL_USER_ID))
     assert (text, title) == ("hi", "x")
     assert markers == [console_bridge.MARKER, select_bridge.MARKER]
 

@@ -477,3 +477,41 @@ async def test_a_parked_preview_whose_files_are_gone_starts_afresh_from_its_link
     fresh = services.version_previews.ids_here(pid)[1]
     assert fresh != parked and parked not in {info.preview_id for info in manager.running()}
     assert any("could not wake (its folder is gone); it starts afresh" in line.text for line in services.logs.history(pid))
+
+
+async def test_a_parked_share_preview_wakes_only_when_the_share_pool_has_room(
+    local_previews: None, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anyone may ask for a shared version's address or open its link: waking it is admitted as starting it is."""
+    monkeypatch.setattr(builder.settings.settings, "share_previews", 1)
+    page = {"index.html": b"<h1>shared</h1>"}
+    parked_pid, other_pid = [(await services.projects.create(name, page, owner=LOCAL_USER_ID)).project_id for name in "AB"]
+    link = await services.shares.create(parked_pid)
+    manager = await services.preview_hub.manager()
+    started = await services.version_previews.start(parked_pid, 1)
+    async with asyncio.timeout(60):
+        await services.version_previews.wait_ready(parked_pid, 1)
+    assert await manager.park(started.preview_id, "a test")
+    await services.version_previews.start(other_pid, 1)  # the pool's one place
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_share_app()), base_url="http://testserver") as client:
+        status = await client.get(f"/s/{link.token}/status")
+        assert status.status_code == 503 and status.json()["state"] == "busy"
+    # Its address: the waking page, and it stays parked; its log says why.
+    assert (await _get(manager.proxy, started.preview_id)).headers[NOT_FOUND_MARKER] == WAKING
+
+    async def said() -> bool:
+        return any("did not wake it yet: This app is busy" in line.text for line in services.logs.history(parked_pid))
+
+    await until(said, "the refused wake in the log", within=10)
+    assert (await services.version_previews.status(parked_pid, 1)).state == PreviewState.parked  # type: ignore[union-attr]
+
+    # Room again: the next visit to its address wakes it.
+    assert await services.version_previews.stop(other_pid, 1)
+    await _get(manager.proxy, started.preview_id)
+
+    async def awake() -> bool:
+        info = await services.version_previews.status(parked_pid, 1)
+        return info is not None and info.state != PreviewState.parked
+
+    await until(awake, "the wake once the pool had room", within=30)

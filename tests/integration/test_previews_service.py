@@ -75,8 +75,9 @@ async def test_follow_reports_each_state_until_the_address_answers(local_preview
     # The address comes only with the last report, once it answers.
     assert [info.url for info in seen[:-1]] == [""] * (len(seen) - 1)
     proxy = (await services.preview_hub.manager()).proxy
+    assert urlsplit(seen[-1].url).hostname == proxy.host_for(seen[-1].preview_id)
     async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
-        response = await client.get(proxy.internal_url(), headers={"Host": urlsplit(seen[-1].url).hostname or ""})
+        response = await client.get(proxy.internal_url(), headers=proxy.own_headers(seen[-1].preview_id))
     assert response.text == "<h1>followed</h1>"
     # Nothing changes any more: following again reports the answering preview alone.
     assert [info.state for info in await followed(services, created.project_id)] == [PreviewState.running]

@@ -19,12 +19,14 @@ import builder.settings
 from builder import db
 from builder.cluster.previews import LEASE_S, SharedPreviewRegistry
 from builder.cluster.worker import Cluster
+from builder.errors import SharePreviewsBusy
 from builder.models import LOCAL_USER_ID, Author
 from builder.services import Services
 from builder.store import ProjectStore
 from preview_runtime.proxy import find_traefik
-from preview_runtime.runner import PreviewState
+from preview_runtime.runner import PreviewInfo, PreviewState
 from tests.conftest import CHECKED_PROJECT, DatabaseUrls, free_port
+from tests.preview_visits import visit
 from tests.waiting import until
 
 # Reads page.txt at each request, so a saved page.txt shows without a restart.
@@ -59,11 +61,11 @@ async def two_workers(
             await services.close()
 
 
-async def page(url: str) -> str:
-    """The app at a preview's address (a *.localhost name, asked for on loopback)."""
-    address = httpx.URL(url)
+async def page(services: Services, info: PreviewInfo) -> str:
+    """The app at a preview's address (a *.localhost name, asked for on loopback) for a browser `services` sent there
+    with a ticket: any worker's ticket opens any worker's preview."""
     async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
-        response = await client.get(address.copy_with(host="127.0.0.1"), headers={"Host": address.netloc.decode()})
+        _, response = await visit(client, await services.preview_access.ticket_url(info, LOCAL_USER_ID))
     return response.text
 
 
@@ -78,7 +80,7 @@ async def test_a_projects_preview_is_one_for_every_worker(two_workers: tuple[Ser
     async with asyncio.timeout(120):
         ready = await second.previews.wait_ready(pid)
     assert ready.state == PreviewState.running, ready.detail
-    assert await page(ready.url) == "one"
+    assert await page(second, ready) == "one"
 
     # Seen through the other worker as it is, and not started a second time there.
     seen = await second.previews.status(pid)
@@ -94,7 +96,7 @@ async def test_a_projects_preview_is_one_for_every_worker(two_workers: tuple[Ser
     await second.projects.save(pid, {"page.txt": b"saved"}, author=Author.user)
 
     async def saved() -> bool:
-        return await page(started.url) == "saved"
+        return await page(first, started) == "saved"
 
     async def told() -> bool:
         info = await second.previews.status(pid)
@@ -150,4 +152,20 @@ async def test_a_dead_workers_preview_is_freed_and_starts_on_another(two_workers
     assert [info.preview_id for info in second.preview_hub.running()] == [moved.preview_id]
     async with asyncio.timeout(120):
         ready = await second.previews.wait_ready(pid)
-    assert (await page(ready.url)).endswith("<h1>orphan</h1>")
+    assert (await page(first, ready)).endswith("<h1>orphan</h1>")
+
+
+async def test_share_links_previews_share_one_pool_for_every_worker(
+    two_workers: tuple[Services, Services], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(builder.settings.settings, "share_previews", 1)
+    first, second = two_workers
+    page = {"index.html": b"<h1>shared</h1>"}
+    one, two = [(await first.projects.create(name, page, owner=LOCAL_USER_ID)).project_id for name in ("One", "Two")]
+    await first.version_previews.start(one, 1)
+    # The other worker counts the first one's preview: a second link is busy there.
+    with pytest.raises(SharePreviewsBusy):
+        await second.version_previews.start(two, 1)
+    assert await second.version_previews.stop(one, 1)
+    started = await second.version_previews.start(two, 1)
+    assert [info.preview_id for info in second.preview_hub.running()] == [started.preview_id]

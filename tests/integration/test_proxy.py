@@ -21,15 +21,20 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 
+from preview_runtime.access import ACCESS_PATH, CHECK_PATH, COOKIE, AccessKeys
+from preview_runtime.gate import AccessGate
 from preview_runtime.local import LocalRunner
 from preview_runtime.plan import RunPlan
-from preview_runtime.proxy import NOT_FOUND_MARKER, PREVIEW_RESPONSE_HEADERS, PreviewProxy, _alive, find_traefik
+from preview_runtime.proxy import NOT_FOUND_MARKER, PREVIEW_RESPONSE_HEADERS, WAKING, PreviewProxy, _alive, find_traefik
 from preview_runtime.runner import PreviewSpec, PreviewState, RunnerError
 from tests.conftest import CHROMIUM_ARGS, free_port
+from tests.preview_visits import cookie_of
+from tests.waiting import until
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -183,6 +188,7 @@ def _assert_isolation_headers(response: httpx.Response) -> None:
     assert response.headers["Cross-Origin-Embedder-Policy"] == "credentialless"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Cache-Control"] == "no-cache"
+    assert response.headers["Referrer-Policy"] == "same-origin"  # its host name never travels to another site
     assert "X-Frame-Options" not in response.headers
     for name in response.headers:
         assert not name.lower().startswith("access-control-"), "a preview must not be allowed to read Forja"
@@ -219,6 +225,7 @@ async def test_hosts_reach_their_own_upstream_with_isolation_headers(
         "Cross-Origin-Resource-Policy",
         "X-Content-Type-Options",
         "X-Frame-Options",
+        "Referrer-Policy",
     }
 
     # Route-change latency (printed, not asserted): Traefik's file watcher applies changes asynchronously.
@@ -258,31 +265,44 @@ async def test_unroute_brings_back_the_not_found_page(proxy: PreviewProxy, upstr
     assert proxy.routes() == {}
 
 
+def _ws_open(proxy: PreviewProxy, host: str, extra: str = "") -> tuple[socket.socket, str, dict[str, str], str]:
+    """A websocket handshake through the proxy (`extra`: more header lines): the socket, the status line, the answer's
+    headers and the key sent."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+    sock.sendall(
+        (
+            f"GET /vite-hmr HTTP/1.1\r\nHost: {host}:{proxy.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: vite-hmr\r\n{extra}\r\n"
+        ).encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += _recv_exact(sock, 1)
+    lines = head.decode().split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:] if ":" in line)}
+    return sock, lines[0], headers, key
+
+
+def _ws_talk(sock: socket.socket, headers: dict[str, str], key: str) -> None:
+    """An accepted websocket echoes what it is sent, then closes."""
+    expected = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+    assert headers["sec-websocket-accept"] == expected
+    assert headers["upgrade"].lower() == "websocket"
+    for message in (b"hello", b"update /src/App.jsx"):
+        ws_write(sock, 1, message, masked=True)
+        assert ws_read(sock) == (1, b"echo:" + message)
+    ws_write(sock, 8, struct.pack("!H", 1000), masked=True)
+    assert ws_read(sock)[0] == 8
+
+
 async def test_websocket_upgrade_passes_through(proxy: PreviewProxy, ws_upstream: ThreadingHTTPServer) -> None:
     await proxy.route("hmr", f"http://127.0.0.1:{ws_upstream.server_port}")
     assert await proxy.wait_routed("hmr")
-    key = base64.b64encode(os.urandom(16)).decode()
-    with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
-        sock.sendall(
-            (
-                f"GET /vite-hmr HTTP/1.1\r\nHost: hmr.localhost:{proxy.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: vite-hmr\r\n\r\n"
-            ).encode()
-        )
-        head = b""
-        while b"\r\n\r\n" not in head:
-            head += _recv_exact(sock, 1)
-        lines = head.decode().split("\r\n")
-        assert lines[0].startswith("HTTP/1.1 101")
-        headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:] if ":" in line)}
-        expected = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
-        assert headers["sec-websocket-accept"] == expected
-        assert headers["upgrade"].lower() == "websocket"
-        for message in (b"hello", b"update /src/App.jsx"):
-            ws_write(sock, 1, message, masked=True)
-            assert ws_read(sock) == (1, b"echo:" + message)
-        ws_write(sock, 8, struct.pack("!H", 1000), masked=True)
-        assert ws_read(sock)[0] == 8
+    sock, status, headers, key = _ws_open(proxy, "hmr.localhost")
+    with sock:
+        assert status.startswith("HTTP/1.1 101")
+        _ws_talk(sock, headers, key)
 
 
 async def test_start_refuses_a_busy_port(tmp_path: Path, traefik_bin: str) -> None:
@@ -427,3 +447,170 @@ async def test_a_local_preview_through_the_proxy(proxy: PreviewProxy, tmp_path: 
         await runner.close()
     assert await proxy.wait_routed("site", routed=False)
     assert (await _get(proxy, "site.localhost")).status_code == 404
+
+
+# -- private previews: the gate in front of them ------------------------------------------------------
+
+KEYS = AccessKeys(bytes(range(32)))
+
+
+class _ForjaPage(BaseHTTPRequestHandler):
+    """Stands for Forja, where the gate sends a browser without its cookie."""
+
+    def do_GET(self) -> None:
+        body = b"<!doctype html><title>Forja</title><h1>Sign in</h1>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def forja_page() -> Iterator[str]:
+    for server in _serve(_ForjaPage):
+        yield f"http://127.0.0.1:{server.server_port}"
+
+
+@pytest.fixture
+async def gated(tmp_path: Path, traefik_bin: str, forja_page: str) -> AsyncIterator[tuple[PreviewProxy, list[str]]]:
+    """A proxy whose previews are private but for the share links' (`v-`), and the ids its waking page woke."""
+    woken: list[str] = []
+
+    async def wake(preview_id: str) -> None:
+        woken.append(preview_id)
+
+    gate = AccessGate(KEYS, forja_page, "v-")
+    instance = PreviewProxy(tmp_path / "gated", free_port(), traefik_bin=traefik_bin, gate=gate)
+    instance.on_wake = wake
+    await instance.start()
+    yield instance, woken
+    await instance.stop()
+
+
+async def _swap(proxy: PreviewProxy, host: str, ticket: str, path: str = "/") -> str:
+    """The cookie a ticket is swapped for at the preview's address, once the gate's check sends the browser on."""
+    swapped = await _get(proxy, host, f"{ACCESS_PATH}?{urlencode({'ticket': ticket, 'path': path})}")
+    assert swapped.status_code == 302 and swapped.headers["location"] == f"{CHECK_PATH}?{urlencode({'path': path})}"
+    cookie = cookie_of(swapped)
+    checked = await _get(proxy, host, swapped.headers["location"], {"Cookie": cookie})
+    assert checked.status_code == 302 and checked.headers["location"] == path
+    return cookie
+
+
+async def test_a_private_preview_answers_only_the_browser_forja_sent(
+    gated: tuple[PreviewProxy, list[str]], forja_page: str, upstream_a: ThreadingHTTPServer, upstream_b: ThreadingHTTPServer
+) -> None:
+    proxy, _ = gated
+    for preview_id, upstream in (("priv", upstream_a), ("other", upstream_b), ("v-pub", upstream_a)):
+        await proxy.route(preview_id, f"http://127.0.0.1:{upstream.server_port}")
+        assert await proxy.wait_routed(preview_id)  # Forja's own probes pass the gate
+
+    # A stranger who learnt the host name: a script's request is refused, a page load is sent to Forja to sign in.
+    refused = await _get(proxy, "priv.localhost", "/page?x=1")
+    assert refused.status_code == 401 and "private" in refused.text and "upstream" not in refused.text
+    _assert_isolation_headers(refused)
+    sent = await _get(proxy, "priv.localhost", "/page?x=1", {"Sec-Fetch-Mode": "navigate"})
+    assert sent.status_code == 302
+    assert sent.headers["location"] == f"{forja_page}/previews/priv/open?path=%2Fpage%3Fx%3D1"
+    # A share link's preview stays public, and naming it in a forwarding header is no way into another.
+    assert (await _get(proxy, "v-pub.localhost")).json()["upstream"] == "A"
+    posing = {"X-Forwarded-Host": f"v-pub.localhost:{proxy.port}", "Forwarded": "host=v-pub.localhost"}
+    assert (await _get(proxy, "priv.localhost", "/", posing)).status_code == 401
+
+    # The browser Forja sent with a ticket gets the app, its requests passed on as they were.
+    ticket = KEYS.ticket("priv", "proj", "user-1")
+    cookie = await _swap(proxy, "priv.localhost", ticket, "/page?x=1")
+    shown = await _get(proxy, "priv.localhost", "/page?x=1", {"Cookie": cookie})
+    assert shown.json() == {"upstream": "A", "host": f"priv.localhost:{proxy.port}", "path": "/page?x=1"}
+    _assert_isolation_headers(shown)
+    # The ticket worked once; the cookie opens this preview only.
+    again = await _get(proxy, "priv.localhost", f"{ACCESS_PATH}?ticket={ticket}", {"Sec-Fetch-Mode": "navigate"})
+    assert again.status_code == 403 and "no longer works" in again.text
+    assert (await _get(proxy, "other.localhost", "/", {"Cookie": cookie})).status_code == 401
+    forged = KEYS.cookie("priv", "proj", "user-1")[:-2] + "AA"
+    assert (await _get(proxy, "priv.localhost", "/", {"Cookie": f"{COOKIE}={forged}"})).status_code == 401
+
+
+async def test_a_private_previews_websocket_needs_its_cookie(
+    gated: tuple[PreviewProxy, list[str]], ws_upstream: ThreadingHTTPServer
+) -> None:
+    proxy, _ = gated
+    await proxy.route("hmr", f"http://127.0.0.1:{ws_upstream.server_port}")
+    assert await proxy.wait_routed("hmr")
+    sock, status, _, _ = _ws_open(proxy, "hmr.localhost")
+    with sock:
+        assert status.startswith("HTTP/1.1 401"), status
+    cookie = await _swap(proxy, "hmr.localhost", KEYS.ticket("hmr", "proj", "user-1"))
+    sock, status, headers, key = _ws_open(proxy, "hmr.localhost", f"Cookie: {cookie}\r\n")
+    with sock:
+        assert status.startswith("HTTP/1.1 101"), status
+        _ws_talk(sock, headers, key)
+
+
+async def test_a_parked_private_preview_wakes_only_for_the_browser_forja_sent(gated: tuple[PreviewProxy, list[str]]) -> None:
+    proxy, woken = gated
+    await proxy.park("sleepy")
+    assert await proxy.wait_served("sleepy", WAKING)
+
+    async def asked_to_wake() -> bool:
+        return woken == ["sleepy"]
+
+    await until(asked_to_wake, "the wake asked by Forja's own probe", within=5)  # it went through the gate
+    woken.clear()
+    for headers in ({}, {"Sec-Fetch-Mode": "navigate"}):
+        assert (await _get(proxy, "sleepy.localhost", "/", headers)).status_code in (401, 302)
+    cookie = await _swap(proxy, "sleepy.localhost", KEYS.ticket("sleepy", "proj", "user-1"))
+    assert woken == []  # a stranger woke nothing, nor did the ticket's swap
+    waking = await _get(proxy, "sleepy.localhost", "/", {"Cookie": cookie})
+    assert waking.status_code == 503 and waking.headers[NOT_FOUND_MARKER] == WAKING
+    await until(asked_to_wake, "the wake asked by the person's request", within=5)
+
+
+@pytest.mark.browser  # launches Chromium itself, not through the browser fixture
+async def test_an_isolated_workspace_on_another_site_frames_a_private_preview_once_forja_sent_it(
+    gated: tuple[PreviewProxy, list[str]], forja_page: str
+) -> None:
+    """Forja at 127.0.0.1 framing <id>.localhost is cross-site: the frame keeps the gate's cookie (partitioned) and
+    shows the app, again after a reload; a browser Forja did not send is taken to Forja instead."""
+    from playwright.async_api import async_playwright
+
+    proxy, _ = gated
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium is not None or os.environ.get("CI", "").lower() != "true", "Chromium is required in CI"
+    if chromium is None:
+        pytest.skip("Chromium is not installed")
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _PreviewPage)
+    upstream.daemon_threads = True
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    shown = proxy.url_for("shown") + "/"
+    ticketed = f"{proxy.url_for('shown')}{ACCESS_PATH}?{urlencode({'ticket': KEYS.ticket('shown', 'p', 'u'), 'path': '/'})}"
+    workspaces = [ThreadingHTTPServer(("127.0.0.1", 0), _workspace_handler("require-corp", [url])) for url in (ticketed, shown)]
+    for server in workspaces:
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        await proxy.route("shown", f"http://127.0.0.1:{upstream.server_port}")
+        assert await proxy.wait_routed("shown")
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            try:
+                page = await browser.new_page()
+                for workspace in workspaces:  # through the ticket, then the plain address: the cookie came with it
+                    await page.goto(f"http://127.0.0.1:{workspace.server_port}/")
+                    assert await page.evaluate("self.crossOriginIsolated") is True
+                    assert await page.evaluate("window.framed") == {"origin": proxy.url_for("shown")}
+                    assert [frame.url for frame in page.frames if frame != page.main_frame] == [shown]
+                stranger = await browser.new_page()  # another context: no cookie
+                await stranger.goto(shown)
+                assert stranger.url == f"{forja_page}/previews/shown/open?path=%2F"
+                assert await stranger.title() == "Forja"
+            finally:
+                await browser.close()
+    finally:
+        for server in [upstream, *workspaces]:
+            server.shutdown()
+            server.server_close()

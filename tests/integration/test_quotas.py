@@ -1,18 +1,23 @@
 """Quotas per person on a server with accounts stop work before it starts, with a sentence that says which limit and what
-to do: model tokens and cost a day (before any request reaches the model), previews at once (share links count),
-projects owned and storage. Real SDKs against the scripted model server, real previews, SQLite and PostgreSQL."""
+to do: model tokens and cost a day (before any request reaches the model), previews at once (share links' previews
+count in a pool of their own instead), projects owned and storage. Real SDKs against the scripted model server, real
+previews, SQLite and PostgreSQL."""
 
 from __future__ import annotations
+
+import asyncio
 
 import httpx
 import pytest
 
 from builder.api import api, guarded
-from builder.errors import QuotaExceeded
+from builder.errors import QuotaExceeded, SharePreviewsBusy, busy
 from builder.models import ProjectRole
 from builder.schemas import QuotaSet
 from builder.services import Services
 from builder.services.access import Actor
+from builder.settings import settings
+from tests.accounts import client
 from tests.llm_server import ScriptedLLMServer, ToolAnswer, Usage
 
 PAGE = "<!doctype html><title>Hi</title><h1>Hello</h1>"
@@ -104,17 +109,40 @@ async def test_projects_and_storage_quotas(accounts_on: Services) -> None:
 
 
 @pytest.mark.usefixtures("local_previews")
-async def test_previews_at_once_count_share_links_too(accounts_on: Services) -> None:
+async def test_previews_at_once_are_the_owners_own_and_share_links_have_a_pool_of_their_own(
+    accounts_on: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "share_previews", 2)
     admin = await person(accounts_on, "ana", admin=True)
     bo = await person(accounts_on, "bo")
     await accounts_on.accounts.set_quotas(admin, bo.user_id, QuotaSet(previews=2))
-    ids = [(await accounts_on.projects.create(f"Site {n}", {"index.html": PAGE}, owner=bo.user_id)).project_id for n in range(3)]
+    ids = [(await accounts_on.projects.create(f"Site {n}", {"index.html": PAGE}, owner=bo.user_id)).project_id for n in range(4)]
+    # Strangers open three of Bo's links at once: the pool holds two, and one visitor is told the app is busy.
+    opened = await asyncio.gather(*(accounts_on.version_previews.start(pid, 1) for pid in ids[:3]), return_exceptions=True)
+    refusals = [result for result in opened if isinstance(result, BaseException)]
+    assert len(refusals) == 1 and isinstance(refusals[0], SharePreviewsBusy), opened
+    assert refusals[0].status == 503 and busy(refusals[0]) and "This app is busy right now" in refusals[0].message
+    waiting = ids[opened.index(refusals[0])]
+    # None of them counts against Bo, whose own previews start as many as his quota allows, full pool or not.
+    assert {use.name: use.used for use in await accounts_on.quotas.usage(bo)}["previews"] == 0
     await accounts_on.previews.start(ids[0], started_by=bo.user_id)
-    await accounts_on.version_previews.start(ids[1], 1)  # a share link's visitor
+    await accounts_on.previews.start(ids[1], started_by=bo.user_id)
     await accounts_on.previews.start(ids[0], started_by=bo.user_id)  # the running one is reused: no new preview
     with pytest.raises(QuotaExceeded, match="2 previews of this project owner's apps are running") as refused:
         await accounts_on.previews.start(ids[2], started_by=bo.user_id)
     assert refused.value.quota == "previews"
+    # The busy link's page and its status say so in words (503), never the owner's 429.
+    token = (await accounts_on.shares.create(waiting)).token
+    async with client() as http:
+        page = await http.get(f"/s/{token}")
+        assert page.status_code == 503 and "This app is busy" in page.text and page.headers["retry-after"]
+        status = await http.get(f"/s/{token}/status")
+        assert status.status_code == 503 and status.json()["state"] == "busy"
+        # Bo's full quota refuses none of his links: once a shared app stops, the waiting one starts.
+        running = next(pid for pid in ids[:3] if pid != waiting)
+        assert await accounts_on.version_previews.stop(running, 1)
+        started = await http.get(f"/s/{token}/status")
+        assert started.status_code == 200 and started.json()["state"] in ("starting", "running")
     # An admin's previews are their own count.
     anas = await accounts_on.projects.create("Ana's", {"index.html": PAGE}, owner=admin.user_id)
     await accounts_on.previews.start(anas.project_id, started_by=admin.user_id)

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from preview_runtime.proxy import PreviewProxy
+from preview_runtime.access import COOKIE, AccessKeys
+from preview_runtime.gate import AccessGate
+from preview_runtime.proxy import PREVIEW_RESPONSE_HEADERS, PreviewProxy
 
 
 def test_names_and_urls(tmp_path: Path) -> None:
@@ -36,3 +38,37 @@ async def test_route_rejects_odd_upstreams(tmp_path: Path) -> None:
     for bad in ("127.0.0.1:3000", "ftp://127.0.0.1:21", "http://127.0.0.1", "http://127.0.0.1:3000/sub"):
         with pytest.raises(ValueError):
             await proxy.route("a", bad)
+
+
+async def test_a_private_previews_host_asks_the_gate_first_and_a_share_links_does_not(tmp_path: Path) -> None:
+    gate = AccessGate(AccessKeys(bytes(32)), "http://127.0.0.1:3000", "v-")
+    proxy = PreviewProxy(tmp_path, 8090, gate=gate)
+    proxy.dynamic_dir.mkdir()  # each change is written there, for a Traefik this test does not start
+    pages = [proxy._not_found, proxy._waking]  # pyright: ignore[reportPrivateUsage] (the config names their addresses)
+    for page in [*pages, gate]:
+        page.start()
+    try:
+        for preview_id in ("abc", "v-abc"):
+            await proxy.route(preview_id, "http://127.0.0.1:4000")
+            await proxy.park(f"{preview_id}1")
+        config = proxy._dynamic_config()["http"]
+        routers = config["routers"]
+        assert routers["preview-abc"]["middlewares"] == ["forja-preview-headers", "forja-preview-access"]
+        assert routers["preview-v-abc"]["middlewares"] == ["forja-preview-headers"]
+        assert routers["parked-abc1"]["middlewares"] == ["forja-preview-access"]  # nobody else wakes it
+        assert "middlewares" not in routers["parked-v-abc1"]
+        assert config["middlewares"]["forja-preview-access"] == {
+            "forwardAuth": {
+                "address": gate.url,
+                "authRequestHeaders": ["Cookie", "Accept", "Sec-Fetch-Mode"],
+                "addAuthCookiesToResponse": [COOKIE],
+                "preserveLocationHeader": True,
+            }
+        }
+        assert PREVIEW_RESPONSE_HEADERS["Referrer-Policy"] == "same-origin"
+        # Forja's own probes carry the gate's cookie to a private preview only.
+        assert proxy.own_headers("abc")["Cookie"].startswith(f"{COOKIE}=c.")
+        assert proxy.own_headers("v-abc") == {"Host": "v-abc.localhost"}
+    finally:
+        for page in [*pages, gate]:
+            page.stop()

@@ -1,7 +1,9 @@
 // Polls ./status (relative to the page's own path, so the token is never written into the script) and swaps in the
-// app's iframe once it answers. __SANDBOX__ is the iframe's sandbox, filled in by share_pages.py.
+// app's iframe once it answers; while Forja runs as many shared apps as it may, it says so and asks less often.
+// __SANDBOX__ is the iframe's sandbox, filled in by share_pages.py.
 (function(){
   var statusUrl = location.pathname.replace(/\/+$/, '') + '/status';
+  var heading = document.getElementById('heading');
   var text = document.getElementById('state');
   function show(url){
     if (!/^https?:\/\//.test(url)) return;
@@ -19,6 +21,13 @@
       if (s.state === 'running' && s.url) { show(s.url); return; }
       if (s.state === 'failed') { text.textContent = 'This app could not start. Try again later.'; return; }
       if (s.state === 'gone') { text.textContent = s.detail || 'This link no longer works.'; return; }
+      if (s.state === 'busy') {
+        heading.textContent = 'This app is busy';
+        text.textContent = s.detail;
+        setTimeout(poll, 5000);
+        return;
+      }
+      heading.textContent = 'Starting the app...';
       setTimeout(poll, 400);
     }).catch(function(){ setTimeout(poll, 1000); });
   }

@@ -313,6 +313,11 @@ class SwarmRunner(Runner):
             except (DockerError, RunnerError):
                 await self._remove_service(service)
                 continue
+            # The swarm reports a task's end a moment after its container's: a container that exited is an ended
+            # preview, whatever the task still says.
+            if not (info.get("State") or {}).get("Running"):
+                await self._remove_service(service)
+                continue
             env = dict(e.split("=", 1) for e in info["Config"].get("Env") or [] if "=" in e)
             p = SwarmPreview(
                 preview_id=preview_id,

@@ -137,6 +137,8 @@ def workers(
     finally:
         for process in processes:
             stop(process)
+        # A worker killed mid-test leaves its preview proxy (a restarted Forja would stop it; none restarts here).
+        subprocess.run(["pkill", "-f", f"traefik --configFile={folder}/"], check=False)
 
 
 def make_project(base: str) -> str:

@@ -22,23 +22,15 @@ from builder.errors import ForjaError, PreviewError
 from builder.schemas import VersionInfo
 from builder.services.preview_access import VERSION_PREVIEW_PREFIX, PreviewAccess
 from builder.services.preview_records import PreviewRecords
-from builder.services.preview_runners import (
-    docker_runner,
-    engine_runners,
-    local_runner,
-    swarm_runner,
-    translated,
-    turned_off,
-    wanted_runners,
-)
+from builder.services.preview_runners import WorkerRunners, translated
 from builder.settings import settings
 from builder.store import ProjectStore
-from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage
+from preview_runtime.docker.image import ImageStatus, PreviewImage
 from preview_runtime.logs import LogHub
 from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import RunPlan
 from preview_runtime.proxy import PreviewProxy
-from preview_runtime.runner import CommandOutcome, PreviewInfo, PreviewState, Runner, RunnerError
+from preview_runtime.runner import CommandOutcome, PreviewInfo, PreviewState, RunnerError
 
 log = logging.getLogger(__name__)
 
@@ -94,15 +86,22 @@ class PreviewHub:
         # Each state change reaches the registry in order, from one writer.
         self._updates: asyncio.Queue[tuple[str, PreviewInfo]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
-        self.image = PreviewImage(settings.preview_image, on_change=self._image_changed)
-        # Set while a missing preview image is built at start; it ends once Docker runs previews (or cannot).
-        self.docker_preparation: asyncio.Task[ImageStatus] | None = None
+        self.runners = WorkerRunners()
         # Keys admitted (see launch and wake) whose preview does not count yet where the admissions look: as starting.
         self._admitted: dict[str, PreviewInfo] = {}
         # What admits the wake of a parked preview whose address was asked for, by kind of key (project id -> refusal).
         self._wake_admissions: dict[str, Callable[[str], Awaitable[None]]] = {}
         # Parked previews whose address was asked for and that could not wake: said once in their project's log.
         self._kept_parked: set[str] = set()
+
+    @property
+    def image(self) -> PreviewImage:
+        """The preview image the engine's runners need (built in the background when missing)."""
+        return self.runners.image
+
+    @property
+    def docker_preparation(self) -> asyncio.Task[ImageStatus] | None:
+        return self.runners.preparation
 
     def handle(self, operation: str, handler: Handler) -> None:
         """Do `operation` when another worker asks it of this one (for a preview this one runs)."""
@@ -127,16 +126,7 @@ class PreviewHub:
             settings.preview_host,
             gate=await self._access.gate(),
         )
-        runners: dict[str, Runner] = {}
-        unavailable = turned_off()
-        if "local" in wanted_runners():
-            runners["local"] = local_runner()
-        image = await self.image.check() if engine_runners() else None
-        if image is not None and image.state == ImageState.ready:
-            await self._add_engine_runners(runners, unavailable, image.image)
-        elif image is not None:
-            log.warning("previews do not run in Docker yet: %s", image.describe())
-            unavailable.update(dict.fromkeys(engine_runners(), image.describe()))
+        runners, unavailable = await self.runners.ready()
         manager = PreviewManager(
             runners,
             proxy,
@@ -160,43 +150,8 @@ class PreviewHub:
             self._local[key] = info.preview_id
             await self.registry.claim(key, info)
         self.registry.serve(self._handlers, self._current)
-        if image is not None and image.state == ImageState.missing:
-            self.docker_preparation = asyncio.create_task(self._prepare_docker(), name="prepare-docker")
+        self.runners.follow(manager)
         return manager
-
-    @staticmethod
-    async def _add_engine_runners(runners: dict[str, Runner], unavailable: dict[str, str], image: str) -> None:
-        """The runners on Docker's engine the settings allow, once the preview image is there: Docker, and the swarm
-        when the engine is a swarm manager (else why not)."""
-        if "docker" in engine_runners():
-            runners["docker"] = docker_runner(image)
-        if "swarm" in engine_runners():
-            swarm, why = await swarm_runner(image)
-            if swarm is not None:
-                runners["swarm"] = swarm
-            else:
-                unavailable["swarm"] = why
-                # Under `auto` an engine in no swarm is the usual case, not a fault.
-                level = logging.WARNING if settings.preview_runner == "swarm" else logging.INFO
-                log.log(level, "previews do not run on a swarm: %s", why)
-
-    def _image_changed(self, status: ImageStatus) -> None:
-        """Previews started while the image builds say how far it got (see choose_runner)."""
-        if self._manager is not None and status.state != ImageState.ready:
-            self._manager.unavailable.update(dict.fromkeys(engine_runners(), status.describe()))
-
-    async def _prepare_docker(self) -> ImageStatus:
-        """Build the missing image, then let later previews use Docker (or the swarm)."""
-        status = await self.image.build()
-        if status.state == ImageState.ready and self._manager is not None:
-            runners: dict[str, Runner] = {}
-            unavailable: dict[str, str] = {}
-            await self._add_engine_runners(runners, unavailable, status.image)
-            for runner in runners.values():
-                await self._manager.add_runner(runner)
-            self._manager.unavailable.update(unavailable)
-            log.info("the preview image is ready; new previews may run with: %s", ", ".join(runners) or "none")
-        return status
 
     # -- one key, wherever its preview runs --------------------------------------------------------
 
@@ -499,7 +454,7 @@ class PreviewHub:
         await self.registry.close()
         if self._writer is not None:
             self._writer.cancel()
-        await self.image.close()
+        await self.runners.close()
         if self._manager is not None:
             await self._manager.close()
 

@@ -1,9 +1,12 @@
 """Which server runners this Forja makes, and with what settings: the local runner, the Docker runner and the swarm
-runner, as FORJA_PREVIEW_RUNNER and the other preview settings ask; what files they get, and their errors in the
-service layer's terms. The preview service (previews.py) runs them."""
+runner, as FORJA_PREVIEW_RUNNER and the other preview settings ask (WorkerRunners: the engine's once the preview image
+is there); what files they get, and their errors in the service layer's terms. The preview hub (preview_hub.py) runs
+them."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 from collections.abc import Awaitable, Mapping
 from pathlib import Path
@@ -13,13 +16,16 @@ from builder.errors import PreviewError, PreviewRefused
 from builder.settings import settings
 from preview_runtime import console_bridge, select_bridge
 from preview_runtime.annotate import annotate
+from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage
 from preview_runtime.local import LocalRunner
 from preview_runtime.local.egress import EgressPolicy, registry_hosts
 from preview_runtime.local.limits import Limits
 from preview_runtime.local.upstream import UpstreamProxy
-from preview_runtime.manager import SERVER_RUNNERS
+from preview_runtime.manager import SERVER_RUNNERS, PreviewManager
 from preview_runtime.page_scripts import add_to_pages
 from preview_runtime.runner import MachineRefused, Runner, RunnerError
+
+log = logging.getLogger(__name__)
 
 
 def offline_env() -> dict[str, str]:
@@ -175,3 +181,74 @@ def running_copy(files: Mapping[str, bytes], select: bool = True, places: bool =
         files = annotate(files) if places else files
         scripts.append(select_bridge.script(origins))
     return add_to_pages(files, scripts)
+
+
+class WorkerRunners:
+    """This worker's runners: the local runner, and the engine's (Docker, the swarm) once the preview image is there;
+    a missing image is built in the background, and the engine's runners join the manager when it is ready."""
+
+    def __init__(self) -> None:
+        self.image = PreviewImage(settings.preview_image, on_change=self._image_changed)
+        # Set while a missing preview image is built at start; it ends once Docker runs previews (or cannot).
+        self.preparation: asyncio.Task[ImageStatus] | None = None
+        self._manager: PreviewManager | None = None
+        self._missing = False
+
+    async def ready(self) -> tuple[dict[str, Runner], dict[str, str]]:
+        """The runners that can run previews now, and why each runner the settings allow but cannot is missing."""
+        runners: dict[str, Runner] = {}
+        unavailable = turned_off()
+        if "local" in wanted_runners():
+            runners["local"] = local_runner()
+        image = await self.image.check() if engine_runners() else None
+        if image is not None and image.state == ImageState.ready:
+            await _add_engine_runners(runners, unavailable, image.image)
+        elif image is not None:
+            log.warning("previews do not run in Docker yet: %s", image.describe())
+            unavailable.update(dict.fromkeys(engine_runners(), image.describe()))
+        self._missing = image is not None and image.state == ImageState.missing
+        return runners, unavailable
+
+    def follow(self, manager: PreviewManager) -> None:
+        """The manager that runs previews: told how far the image's build got, and given the engine's runners once it is
+        built (the build starts now when the image was missing)."""
+        self._manager = manager
+        if self._missing:
+            self.preparation = asyncio.create_task(self._prepare_docker(), name="prepare-docker")
+
+    def _image_changed(self, status: ImageStatus) -> None:
+        """Previews started while the image builds say how far it got (see choose_runner)."""
+        if self._manager is not None and status.state != ImageState.ready:
+            self._manager.unavailable.update(dict.fromkeys(engine_runners(), status.describe()))
+
+    async def _prepare_docker(self) -> ImageStatus:
+        """Build the missing image, then let later previews use Docker (or the swarm)."""
+        status = await self.image.build()
+        if status.state == ImageState.ready and self._manager is not None:
+            runners: dict[str, Runner] = {}
+            unavailable: dict[str, str] = {}
+            await _add_engine_runners(runners, unavailable, status.image)
+            for runner in runners.values():
+                await self._manager.add_runner(runner)
+            self._manager.unavailable.update(unavailable)
+            log.info("the preview image is ready; new previews may run with: %s", ", ".join(runners) or "none")
+        return status
+
+    async def close(self) -> None:
+        await self.image.close()
+
+
+async def _add_engine_runners(runners: dict[str, Runner], unavailable: dict[str, str], image: str) -> None:
+    """The runners on Docker's engine the settings allow, once the preview image is there: Docker, and the swarm when
+    the engine is a swarm manager (else why not)."""
+    if "docker" in engine_runners():
+        runners["docker"] = docker_runner(image)
+    if "swarm" in engine_runners():
+        swarm, why = await swarm_runner(image)
+        if swarm is not None:
+            runners["swarm"] = swarm
+        else:
+            unavailable["swarm"] = why
+            # Under `auto` an engine in no swarm is the usual case, not a fault.
+            level = logging.WARNING if settings.preview_runner == "swarm" else logging.INFO
+            log.log(level, "previews do not run on a swarm: %s", why)

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from builder.api import share_pages
+from builder.api.bodies import CheckedRoute
 from builder.api.identity import current_actor
 from builder.errors import NotSignedIn
 from builder.services import get_services
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 
 # The answer names a one-time ticket: never kept, never sent on as a Referer.
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}

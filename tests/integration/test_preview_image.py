@@ -189,6 +189,7 @@ def test_doctor_with_docker_and_the_image(preview_image: str) -> None:  # noqa: 
     assert report["runners"]["docker"] == {
         "ready": True,
         "reason": f"The engine answers and the preview image {preview_image} is built.",
+        "known": True,
     }
 
 
@@ -197,10 +198,15 @@ def test_doctor_without_a_swarm_says_how_to_make_one(preview_image: str) -> None
     code, report = doctor({"FORJA_PREVIEW_IMAGE": preview_image, "FORJA_PREVIEW_RUNNER": "swarm"})
     # Asking for the swarm leaves the other runners out, so nothing can run previews.
     assert code == 1 and report["auto"] == "none"
-    assert report["runners"]["docker"] == {"ready": False, "reason": "Turned off in the settings (FORJA_PREVIEW_RUNNER=swarm)."}
+    assert report["runners"]["docker"] == {
+        "ready": False,
+        "reason": "Turned off in the settings (FORJA_PREVIEW_RUNNER=swarm).",
+        "known": True,
+    }
     assert report["runners"]["swarm"] == {
         "ready": False,
         "reason": "This Docker engine is not part of a swarm (docker swarm init, or join one as a manager).",
+        "known": True,
     }
 
 
@@ -285,6 +291,7 @@ def test_doctor_says_which_registry_resolves_where_previews_may_not_go_and_the_s
     assert code == 0 and report["runners"]["local"] == {
         "ready": True,
         "reason": "Runs previews on this machine in a bubblewrap sandbox.",
+        "known": True,
     }
     checks = {check["name"]: check for check in report["checks"]}
     assert checks["registries"] == {

@@ -76,7 +76,12 @@ def test_doctor_on_a_swarm_manager(preview_image: str, swarm_manager: str) -> No
     assert report["runners"]["swarm"] == {
         "ready": True,
         "reason": f"This engine is a swarm manager and the preview image {preview_image} is built on it.",
+        "known": True,
     }
     assert report["runners"]["docker"]["ready"] is True
     code, report = doctor({"FORJA_PREVIEW_IMAGE": preview_image, "FORJA_PREVIEW_RUNNER": "local"})
-    assert report["runners"]["swarm"] == {"ready": False, "reason": "Turned off in the settings (FORJA_PREVIEW_RUNNER=local)."}
+    assert report["runners"]["swarm"] == {
+        "ready": False,
+        "reason": "Turned off in the settings (FORJA_PREVIEW_RUNNER=local).",
+        "known": True,
+    }

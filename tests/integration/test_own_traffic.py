@@ -131,6 +131,13 @@ async def test_select_mode_on_and_off_adds_one_sentence_each_and_a_save_one_line
             return any(line.source == "dev-server" for line in since(services, pid, before))
 
         await until(save_logged, "the save's line", 60)
+
+        async def save_shown(mark: str = mark) -> bool:
+            return f"Luna {mark}" in await page.inner_text("body")
+
+        # As a person sees their save before going on: a reload the save set off is over before the next toggle (a
+        # file pushed while the page reloads may be served from Vite's earlier transform, with no update after).
+        await until(save_shown, "the save on the page", 60)
         lines = since(services, pid, before)
         forja = [line.text for line in lines if line.source == "forja"]
         dev = [line.text for line in lines if line.source == "dev-server"]

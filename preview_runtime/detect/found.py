@@ -23,3 +23,16 @@ class Found:
     side_port: int | None = None  # set when this part is an API beside the front end: where it listens
     inputs: list[str] = field(default_factory=list)  # files whose content decides the installed dependencies
     notes: list[str] = field(default_factory=list)  # said in the Logs tab when the preview starts
+    # Where the start command came from, for people: 'the "dev" script in package.json', "the run line in .replit"...
+    source: str = ""
+    # Other app folders the person could run instead (a workspace with several apps), for the run settings to offer.
+    choices: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RunOverride:
+    """A person's own choice of how their project runs, kept with the project: the folder of the app to run (a
+    workspace member, or any folder) and a shell command to start it with instead of the detected one."""
+
+    command: str = ""
+    folder: str = ""

@@ -106,13 +106,25 @@ def ask_health(base: str, done: threading.Event) -> list[float]:
     return latencies
 
 
-async def health_under_load(base: str, body: bytes, senders: int = 10) -> tuple[list[float], list[int]]:
+async def health_under_load(base: str, body: bytes, senders: int = 10) -> tuple[list[float], list[float], list[int]]:
+    """/health's latencies for two seconds before the load (the machine's own pace, for a ratio on a noisy machine),
+    then while `senders` bodies arrive at once; and the bodies' answers."""
     done = threading.Event()
     asker = asyncio.create_task(asyncio.to_thread(ask_health, base, done))
-    await asyncio.sleep(0.2)  # a few answers before the load, as a baseline in the figures
+    await asyncio.sleep(2)
+    done.set()
+    quiet = await asker
+    done = threading.Event()
+    asker = asyncio.create_task(asyncio.to_thread(ask_health, base, done))
     statuses = await asyncio.gather(*(post(base, body) for _ in range(senders)))
     done.set()
-    return await asker, list(statuses)
+    return quiet, await asker, list(statuses)
+
+
+def percentiles(latencies: list[float]) -> tuple[float, float]:
+    """p50 and p95 in milliseconds."""
+    ordered = sorted(latencies)
+    return statistics.median(ordered) * 1000, ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000
 
 
 async def measure(base: str, worker: int) -> None:
@@ -124,12 +136,14 @@ async def measure(base: str, worker: int) -> None:
             body = make(size)
             grown, code = await peak(base, worker, body)
             print(f"{shape:<7} {len(body) / MB:7.1f}M {code:>7} {grown / MB:15.1f} MB {grown / len(body):7.2f}")
-    latencies, statuses = await health_under_load(base, array_body(cap))
-    ordered = sorted(latencies)
-    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    quiet, loaded, statuses = await health_under_load(base, array_body(cap))
+    quiet_p50, quiet_p95 = percentiles(quiet)
+    p50, p95 = percentiles(loaded)
+    print(f"/health with no load: {len(quiet)} asked, p50 {quiet_p50:.1f} ms, p95 {quiet_p95:.1f} ms")
     print(
-        f"/health while ten {cap / MB:.0f} MB array bodies arrive at once: {len(latencies)} asked, "
-        f"p50 {statistics.median(ordered) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms (the bodies answered {sorted(set(statuses))})"
+        f"/health while ten {cap / MB:.0f} MB array bodies arrive at once: {len(loaded)} asked, "
+        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms ({p95 / quiet_p95:.1f}x the p95 with no load; "
+        f"the bodies answered {sorted(set(statuses))})"
     )
 
 

@@ -37,10 +37,9 @@ def prompt_box() -> rx.Component:
             width="100%",
         ),
         attachments_row(),
-        rx.hstack(
+        rx.flex(
             attach_button("prompt"),
-            rx.text(HomeState.mode_note, size="1", color=rx.color("gray", 11), id="mode-note", max_width="560px"),
-            rx.spacer(),
+            rx.text(HomeState.mode_note, size="1", color=rx.color("gray", 11), id="mode-note", class_name="mode-note"),
             rx.button(
                 rx.icon("sparkles", size=16),
                 "Build it",
@@ -48,9 +47,11 @@ def prompt_box() -> rx.Component:
                 on_click=HomeState.build,
                 loading=HomeState.building,
                 id="build-button",
+                class_name="build-button",
             ),
             align="center",
             width="100%",
+            class_name="prompt-actions",
         ),
         rx.flex(
             rx.foreach(

@@ -136,6 +136,13 @@ def test_build_from_prompt_offline(forja: str, page: Page, traffic: Traffic) -> 
     """No API key: the prompt still becomes a working project, and the page says it is offline mode."""
     page.goto(forja)
     expect(page.locator("#mode-note")).to_contain_text("Offline starter mode")
+    # At phone width the note's many words push nothing off the screen: Build it is whole, nothing scrolls sideways.
+    desktop = page.viewport_size
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.locator("#build-button")).to_be_in_viewport(ratio=1)
+    assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+    shot(page, "home-offline-phone")
+    page.set_viewport_size(desktop)  # type: ignore[arg-type]
     page.locator(".example-chip", has_text="A todo list with dark mode").click()
     page.locator("#build-button").click()
     page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))

@@ -258,7 +258,8 @@ class Deadlines:
 
 
 def _last(tail: Sequence[str]) -> str:
-    return f'its last line was "{tail[-1].strip()[:300]}"' if tail and tail[-1].strip() else "it printed nothing"
+    lines = [line.strip() for line in tail if line.strip()]
+    return f'its last line was "{lines[-1][:300]}"' if lines else "it printed nothing"
 
 
 def install_overdue(command: str, waited_s: float, tail: Sequence[str]) -> str:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import httpx
 
+from builder.services.verification import start_timeout_sentence
+from builder.settings import settings
 from preview_runtime.docker.config import DockerConfig
 from preview_runtime.docker.container import NO_SPACE, no_space_sentence, scratch_named
 from preview_runtime.listening import Listener, answer_overdue, error_answer, install_overdue
 from preview_runtime.logs import LogLevel
 from preview_runtime.proxy import NOT_FOUND_MARKER, WAKING, app_answered
+from preview_runtime.runner import PreviewInfo, PreviewState
 
 MiB = 1 << 20
 
@@ -67,3 +70,14 @@ def test_a_step_past_its_deadline_says_the_command_what_it_did_and_the_setting()
         "it needs longer."
     )
     assert ": it listens on no port, it printed nothing;" in answer_overdue("next dev", 240, 3000, [], [])
+
+
+def test_a_whole_wait_that_ends_says_what_the_preview_was_still_doing() -> None:
+    def info(state: PreviewState) -> PreviewInfo:
+        return PreviewInfo(preview_id="p", project_id="p", version=1, runner="local", state=state)
+
+    installing = start_timeout_sentence(info(PreviewState.installing))
+    assert installing.startswith(f"The app did not answer within {settings.preview_start_timeout_s} s: it was still installing")
+    assert installing.endswith("(raise FORJA_PREVIEW_START_TIMEOUT_S if it needs longer).")
+    assert "its dev server was still starting and answered nothing yet" in start_timeout_sentence(info(PreviewState.starting))
+    assert "it is not running" in start_timeout_sentence(None)

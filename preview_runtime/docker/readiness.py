@@ -199,6 +199,7 @@ class Watch:
             late = now - p.phase_at > answer_wait(p.page_expected)
             chosen = await answering(client, listening, p.ip, p.port, any_answer=late, side_ports=p.side_ports)
             mine = [item for item in listening if item.port not in p.side_ports]
+            relay: Listener | None = None
             if (
                 chosen is None
                 and not named
@@ -213,13 +214,14 @@ class Watch:
                 # started before the dev server).
                 asked = [item for item in mine if item.port == p.port]
                 if asked or late:
-                    chosen = await self._relay(p, client, asked or mine)
+                    chosen = relay = await self._relay(p, client, asked or mine)
             if chosen is not None:
-                p.emit(
-                    f"The dev server listens on port {chosen.port}, not on $PORT ({p.port}): the preview goes there.",
-                    LogLevel.info,
-                    "forja",
-                )
+                if chosen is not relay:  # a relay has said where the dev server listens itself
+                    p.emit(
+                        f"The dev server listens on port {chosen.port}, not on $PORT ({p.port}): the preview goes there.",
+                        LogLevel.info,
+                        "forja",
+                    )
                 p.port = chosen.port
                 break
             if not listening and now - max(p.last_output, p.phase_at) > self.config.silent_s:

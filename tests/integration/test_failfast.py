@@ -114,6 +114,7 @@ async def _answering_500(manager: PreviewManager) -> None:
     assert said[0].level == LogLevel.error  # the Logs tab offers "Fix this error" on it
     if kind == "docker":  # the container's loopback is not the proxy's way in: a relay is
         assert any("listens only on 127.0.0.1:3000 inside its container" in line.text for line in history)
+        assert not any("listens on port 39999" in line.text for line in history)  # the relay's port is no app's
 
 
 async def test_an_install_and_a_dev_server_past_their_deadlines_are_stopped_with_why_local(tmp_path: Path, bwrap: None) -> None:

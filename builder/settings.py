@@ -309,10 +309,24 @@ class Settings(BaseSettings):
         description="A dev server that prints nothing and listens on no port for this long is ended, and the Preview tab "
         "says it is stuck.",
     )
+    preview_install_timeout_s: int = Field(
+        default=900,
+        gt=0,
+        description="A preview's install (`npm install`, `pip install`...) still running after this long is stopped, "
+        "and the preview says so with the install's last line.",
+    )
+    preview_answer_timeout_s: int = Field(
+        default=240,
+        gt=0,
+        description="A dev server that has run this long while nothing answers HTTP (on `$PORT` or any port it "
+        "listens on) is stopped, and the preview says where it listens and its last line. Any answer counts, an error "
+        "page too: the preview then shows it.",
+    )
     preview_start_timeout_s: int = Field(
         default=300,
         description="How long a preview started with `--wait` (CLI) or `?wait=true` (API) waits for the app to answer, "
-        "and how long a generation's check waits for the app to start.",
+        "and how long a generation's check waits for the app to start; past it, they say what the preview was still "
+        "doing (installing, or starting its dev server), with the log's last lines.",
     )
     preview_image: str = Field(
         default="forja-preview",
@@ -329,6 +343,26 @@ class Settings(BaseSettings):
         description="Memory limit of one preview: its container (its /app and home tmpfs count too: a Next.js install "
         "needs about 1.4 GB), or its cgroup with the local runner (where the machine lets Forja make one; swap included "
         "where the kernel accounts it).",
+    )
+    preview_app_mb: int = Field(
+        default=2048,
+        gt=0,
+        description="Docker and swarm runners: most a preview's /app may hold, its files, installed dependencies and "
+        "build caches together (a tmpfs: what it holds counts as the preview's memory too). A Next.js app "
+        "fills about 0.5 GB (create-next-app's: 488 MB of /app after its first page, 1.36 GB of memory at its peak); "
+        "past it, writes fail with ENOSPC and the preview says which limit it hit.",
+    )
+    preview_home_mb: int = Field(
+        default=1024,
+        gt=0,
+        description="Docker and swarm runners: most a preview's home may hold (a tmpfs), where npm keeps its download "
+        "cache during an install (a few hundred MB for a large project).",
+    )
+    preview_tmp_mb: int = Field(
+        default=512,
+        gt=0,
+        description="Docker and swarm runners: most a preview's /tmp may hold (a tmpfs), and each folder dev tools "
+        "write to in a `node_modules` mounted from the dependency cache (`.vite`, `.cache`).",
     )
     preview_cpus: float = Field(default=1.0, description="CPU limit of one preview: its container, or the local runner's cgroup.")
     preview_pids: int = Field(

@@ -10,17 +10,20 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 
 import httpx
 
 from preview_runtime.echoes import probe_url
+from preview_runtime.logs import LogLevel
 
 _LISTEN = "0A"  # TCP state in /proc/net/tcp
 ANY_ANSWER_AFTER_S = 5.0  # a listener that answers without a page is taken after this long in the dev phase...
 # ...unless the project is a front end, whose dev server serves a page: an API beside it (a full-stack project's, often
 # on the front end's port + 1) may start well before it on a busy machine, and answering it would be the wrong app.
 PAGE_AWAITED_S = 60.0
+ELSEWHERE_AFTER_S = 5.0  # a dev server listening elsewhere than $PORT this long into its start is named (once)
 
 
 def answer_wait(page_expected: bool) -> float:
@@ -172,13 +175,44 @@ def _socket_inodes(process: Path) -> set[int]:
     return found
 
 
-async def answers(client: httpx.AsyncClient, url: str) -> bool:
-    """Whether an HTTP server answers `url` at all (any status); asked as Forja's probe (see echoes.py)."""
+async def answer_status(client: httpx.AsyncClient, url: str) -> int | None:
+    """The status an HTTP server answers `url` with, None when nothing answers; asked as Forja's probe (see echoes.py).
+
+    Any status means the app runs: a Flask app whose / fails until its database is made answers 500, and the preview
+    shows that error page rather than waiting for a 200 that will not come.
+    """
     try:
-        await client.get(probe_url(url))
+        return (await client.get(probe_url(url))).status_code
     except (httpx.HTTPError, OSError):
-        return False
-    return True
+        return None
+
+
+def error_answer(status: int, port: int) -> tuple[str, LogLevel] | None:
+    """The one log line for an app whose first page answers an error status (5xx an error, so "Fix this" is offered),
+    None for a success or a redirect."""
+    if status < 400:
+        return None
+    text = f"The app runs on port {port}, but its first page answers {status} {_reason(status)}: the preview shows it as it is"
+    if status >= 500:
+        return f"{text}; its own lines above say what failed.", LogLevel.error
+    return f"{text}.", LogLevel.warning
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "(an error)"
+
+
+def elsewhere_message(port: int, listening: Sequence[Listener]) -> str:
+    """Said ELSEWHERE_AFTER_S into the dev phase when something listens, but not on the port the dev server was given
+    (a front end's API may start before it: this names both ways)."""
+    ports = ", ".join(str(item.port) for item in listening)
+    return (
+        f"Port {ports} is listening but $PORT ({port}) is not yet: if that is the app, the preview goes there once it "
+        "answers; if not, the dev server should listen on $PORT."
+    )
 
 
 async def answering(
@@ -212,6 +246,40 @@ async def answering(
             return listener
         first = first or listener
     return first if any_answer else None
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """How long each step of a start may take before the preview is ended and says why (the dev server's silence has
+    its own, `silent_s`): the install, and from the dev server's start until something answers HTTP."""
+
+    install_s: float = 900
+    answer_s: float = 240
+
+
+def _last(tail: Sequence[str]) -> str:
+    lines = [line.strip() for line in tail if line.strip()]
+    return f'its last line was "{lines[-1][:300]}"' if lines else "it printed nothing"
+
+
+def install_overdue(command: str, waited_s: float, tail: Sequence[str]) -> str:
+    """Why an install was ended at its deadline, in one sentence naming the setting to raise."""
+    return (
+        f"The install (`{command or 'the install command'}`) was still running after {waited_s:.0f} s and was stopped "
+        f"({_last(tail)}): raise FORJA_PREVIEW_INSTALL_TIMEOUT_S if it needs longer."
+    )
+
+
+def answer_overdue(command: str, waited_s: float, port: int, listening: Sequence[Listener], tail: Sequence[str]) -> str:
+    """Why a dev server was ended when nothing answered HTTP by its deadline, in one sentence naming the setting."""
+    if not listening:
+        where = "it listens on no port"
+    else:
+        where = f"it listens on port {', '.join(str(item.port) for item in listening)} but answers no HTTP request there"
+    return (
+        f"`{command or 'The dev server'}` ran for {waited_s:.0f} s and nothing answered HTTP on $PORT ({port}): {where}, "
+        f"{_last(tail)}; it was stopped: raise FORJA_PREVIEW_ANSWER_TIMEOUT_S if it needs longer."
+    )
 
 
 def stuck_message(silent_s: float) -> str:

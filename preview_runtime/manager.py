@@ -21,7 +21,7 @@ import httpx
 from preview_runtime.echoes import Echoes, probe_url
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import RunPlan
-from preview_runtime.proxy import PreviewProxy
+from preview_runtime.proxy import PreviewProxy, app_answered
 from preview_runtime.runner import CommandOutcome, PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError
 
 log = logging.getLogger(__name__)
@@ -294,13 +294,14 @@ class PreviewManager:
             await asyncio.sleep(0.2)
 
     async def answers(self, preview_id: str) -> bool:
+        """Whether the app answers through the proxy, with any status of its own (see app_answered)."""
         try:
             # Loopback only: a proxy from the environment (HTTP_PROXY) must not carry these requests.
             async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
                 response = await client.get(probe_url(self.proxy.internal_url()), headers=self.proxy.own_headers(preview_id))
         except httpx.HTTPError:
             return False
-        return response.status_code == 200
+        return app_answered(response)
 
     async def push_files(
         self, preview_id: str, changed: Mapping[str, bytes], deleted: list[str], version: int | None = None, *, own: bool = False

@@ -74,6 +74,16 @@ PREVIEW_REQUEST_HEADERS: dict[str, str] = {"If-Modified-Since": ""}
 NOT_FOUND_MARKER = "X-Forja-Preview"  # set only by Forja's own pages: "none" on the catch-all, "waking" on the waking one
 APP = "app"  # what serves a host answering without the marker: the preview's own upstream (see served_by)
 WAKING = "waking"  # the marker's value on the waking page; waking.html looks for it
+# Traefik's own answers when the upstream refuses the connection or does not answer: not the app's.
+GATEWAY_ERRORS = frozenset({502, 504})
+
+
+def app_answered(response: httpx.Response) -> bool:
+    """Whether the preview's app itself gave this answer, whatever its status: an app whose first page answers 500 (a
+    Flask app whose database is not made yet) runs, and the preview shows its error page; Forja's own pages (the
+    marker) and Traefik's gateway errors are no answer of the app."""
+    return NOT_FOUND_MARKER not in response.headers and response.status_code not in GATEWAY_ERRORS
+
 
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _HEADERS_MW = "forja-preview-headers"

@@ -17,6 +17,7 @@ from builder.api.params import LogSince
 from builder.errors import PreviewError
 from builder.schemas import RequestBody
 from builder.services import Services, get_services
+from builder.services.verification import start_timeout_sentence
 from builder.settings import settings
 from preview_runtime import console_bridge
 from preview_runtime.logs import LogLevel
@@ -46,7 +47,7 @@ def _preview_status(info: PreviewInfo) -> PreviewStatus:
 async def start_preview(project_id: str, actor: Viewer, body: PreviewRequest | None = None, wait: bool = False) -> PreviewStatus:
     """Run the current version (or return the preview already running).
 
-    With `wait=true` the answer comes once the URL answers 200 or the preview failed (409 with the
+    With `wait=true` the answer comes once the app answers at its URL (any status of its own) or the preview failed (409 with the
     log tail); otherwise at once, and GET tells the status.
     """
     body = body or PreviewRequest()
@@ -57,9 +58,8 @@ async def start_preview(project_id: str, actor: Viewer, body: PreviewRequest | N
             async with asyncio.timeout(settings.preview_start_timeout_s):
                 info = await services.previews.wait_ready(project_id)
         except TimeoutError:
-            raise PreviewError(
-                f"The preview did not answer within {settings.preview_start_timeout_s} s.\n{_tail(services, project_id)}"
-            ) from None
+            why = start_timeout_sentence(await services.previews.status(project_id))
+            raise PreviewError(f"{why}\n{_tail(services, project_id)}") from None
         if info.state == PreviewState.failed:
             raise PreviewError(f"The preview failed: {info.detail}\n{_tail(services, project_id)}")
     return _preview_status(info)

@@ -145,6 +145,10 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("preview", parents=[common], help="run the project's current version in the running Forja")
     p.add_argument("id")
     p.add_argument("--runner", choices=["auto", "swarm", "docker", "local"], default="auto")
-    p.add_argument("--wait", action="store_true", help="return once the URL answers 200 (exit 1 with the log tail if it fails)")
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="return once the app answers at its URL, any status (exit 1 with the log tail if it fails)",
+    )
     p = sub.add_parser("stop", parents=[common], help="stop the project's preview")
     p.add_argument("id")

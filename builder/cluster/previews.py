@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from builder.cluster.leases import drop_held, replace_held
 from builder.errors import ForjaError, PreviewError
 from preview_runtime.echoes import probe_url
+from preview_runtime.proxy import app_answered
 from preview_runtime.runner import PreviewInfo
 
 log = logging.getLogger(__name__)
@@ -338,15 +339,15 @@ def direct(url: str) -> tuple[httpx.URL, dict[str, str]]:
 
 
 async def app_answers(url: str, cookie: str = "") -> bool:
-    """Whether the preview at `url` (another worker's) serves its app. A parked one's address answers with the waking
-    page (503) and wakes it, so asking is also how this worker wakes it. `cookie`: the Cookie header a private preview's
-    gate lets through."""
+    """Whether the preview at `url` (another worker's) serves its app, with any status of its own (app_answered). A
+    parked one's address answers with the waking page (503) and wakes it, so asking is also how this worker wakes it.
+    `cookie`: the Cookie header a private preview's gate lets through."""
     address, headers = direct(url)
     if cookie:
         headers["Cookie"] = cookie
     try:
         # Not through an HTTP_PROXY of the environment: the workers reach each other directly.
         async with httpx.AsyncClient(timeout=3, trust_env=False) as client:
-            return (await client.get(probe_url(str(address)), headers=headers)).status_code == 200
+            return app_answered(await client.get(probe_url(str(address)), headers=headers))
     except httpx.HTTPError:
         return False

@@ -17,6 +17,7 @@ from builder.settings import settings
 from preview_runtime import console_bridge, select_bridge
 from preview_runtime.annotate import annotate
 from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage
+from preview_runtime.listening import Deadlines
 from preview_runtime.local import LocalRunner
 from preview_runtime.local.egress import EgressPolicy, registry_hosts
 from preview_runtime.local.limits import Limits
@@ -51,6 +52,9 @@ def docker_settings() -> dict[str, Any]:
     """The Docker runner's settings, which the swarm runner's containers get too."""
     return {
         "memory_bytes": settings.preview_memory_mb * 1024 * 1024,
+        "app_size_bytes": settings.preview_app_mb * 1024 * 1024,
+        "home_size_bytes": settings.preview_home_mb * 1024 * 1024,
+        "tmp_size_bytes": settings.preview_tmp_mb * 1024 * 1024,
         "nano_cpus": int(settings.preview_cpus * 1e9),
         "pids_limit": settings.preview_pids,
         "warm_pool": settings.preview_warm_pool,
@@ -61,7 +65,12 @@ def docker_settings() -> dict[str, Any]:
         "wheel_seed": settings.pip_seed_wheels,
         "extra_env": offline_env(),
         "silent_s": settings.preview_silent_s,
+        "deadlines": deadlines(),
     }
+
+
+def deadlines() -> Deadlines:
+    return Deadlines(install_s=settings.preview_install_timeout_s, answer_s=settings.preview_answer_timeout_s)
 
 
 def docker_runner(image: str) -> Runner:
@@ -134,6 +143,7 @@ def local_runner() -> Runner:
         env=install_env(),
         npm_seed=settings.npm_seed_cache,
         silent_s=settings.preview_silent_s,
+        deadlines=deadlines(),
         egress_hosts=egress_hosts(),
         # Forja's own HTTPS_PROXY & co. (a corporate proxy): previews' are replaced by the egress proxy, which chains.
         upstream_proxy=UpstreamProxy.from_env(os.environ),

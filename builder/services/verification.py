@@ -38,6 +38,19 @@ LOG_LINES = 40
 ANSWER_WAIT_S = 5.0
 
 
+def start_timeout_sentence(info: PreviewInfo | None) -> str:
+    """Why a wait for the app ended at FORJA_PREVIEW_START_TIMEOUT_S, with what the preview was doing then."""
+    doing = {
+        PreviewState.installing: "it was still installing (or starting its dev server after the install)",
+        PreviewState.starting: "its dev server was still starting and answered nothing yet",
+        PreviewState.running: "it runs, but its address did not answer through the preview proxy",
+    }.get(info.state if info else PreviewState.stopped, "it is not running")
+    return (
+        f"The app did not answer within {settings.preview_start_timeout_s} s: {doing}; its last lines are in the log "
+        "(raise FORJA_PREVIEW_START_TIMEOUT_S if it needs longer)."
+    )
+
+
 def failure_sentence(info: PreviewInfo) -> str:
     return info.detail.split("\n", 1)[0].removesuffix(" Last lines:") or "the preview stopped."
 
@@ -129,11 +142,10 @@ class VerificationService:
             # whose previews are all in use).
             return "unchecked", [Problem(kind="check", message=str(exc))], None
         except (PreviewError, TimeoutError) as exc:
-            message = (
-                f"The app did not start within {settings.preview_start_timeout_s} s."
-                if isinstance(exc, TimeoutError)
-                else f"The app could not be started: {exc}"
-            )
+            if isinstance(exc, TimeoutError):
+                message = start_timeout_sentence(await self._previews.status(project_id))
+            else:
+                message = f"The app could not be started: {exc}"
             return "failed", [Problem(kind="start", message=message, detail=self.log_tail(project_id))], None
         if info.state != PreviewState.running:
             message = f"The app did not start: {failure_sentence(info)}"

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from preview_runtime.listening import Deadlines
+
 
 @dataclass(frozen=True, kw_only=True)
 class DockerConfig:
@@ -16,9 +18,11 @@ class DockerConfig:
     memory_bytes: int = 2 << 30
     nano_cpus: int = 1_000_000_000
     pids_limit: int = 256
-    app_size_bytes: int = 1 << 30
-    tmp_size_bytes: int = 256 << 20
-    home_size_bytes: int = 512 << 20
+    # Each a size-limited tmpfs (see container.SIZE_SETTINGS): a Next.js app's node_modules alone is 0.5-1 GB, and npm's
+    # download cache in the home a few hundred MB while it installs.
+    app_size_bytes: int = 2 << 30
+    tmp_size_bytes: int = 512 << 20
+    home_size_bytes: int = 1 << 30
     nofile_limit: int | None = None  # None: the daemon's own limit (raising it above the daemon's hard limit fails)
     log_max_size: str = "10m"
     log_max_file: int = 3
@@ -40,6 +44,7 @@ class DockerConfig:
     park_dir: str | os.PathLike[str] | None = None
     ready_path: str = "/"
     silent_s: float = 90  # a dev server that prints nothing and listens on no port this long is ended as stuck
+    deadlines: Deadlines = field(default_factory=Deadlines)  # the install's, and the dev server's first answer's
 
     def __post_init__(self) -> None:
         if self.deps_cache_scope not in ("project", "global"):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shlex
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from preview_runtime.common import SECRET_NAME
+from preview_runtime.common import SECRET_NAME, human_size
 from preview_runtime.docker.config import DockerConfig
 from preview_runtime.docker.deps_cache import CompleteCache
 from preview_runtime.docker.layout import APP_DIR, BOOTSTRAP, DEPS_DIR, PREVIEW_UID, SEED_DIR, TOOL_DIRS, clean_relpath, tar_files
@@ -218,6 +219,35 @@ class ContainerSpec:
             "IpcMode": "private",
             "AutoRemove": False,
         }
+
+
+# Forja's setting that sizes each writable place of a preview container (builder/settings.py); the dev tools' folders
+# over a read-only node_modules are /tmp's size.
+SIZE_SETTINGS = {APP_DIR: "FORJA_PREVIEW_APP_MB", "/home/preview": "FORJA_PREVIEW_HOME_MB", "/tmp": "FORJA_PREVIEW_TMP_MB"}
+_TOOL_PATHS = tuple(f"{APP_DIR}/node_modules/{d}" for d in TOOL_DIRS)
+NO_SPACE = re.compile(r"ENOSPC|No space left on device")
+
+
+def scratch_named(text: str) -> str:
+    """The writable place of a container (a key of SIZE_SETTINGS) whose path `text` names, "" when it names none."""
+    if any(path in text for path in _TOOL_PATHS):
+        return "/tmp"
+    for target in SIZE_SETTINGS:
+        if re.search(rf"(?<![\w.-]){re.escape(target)}(/|\b)", text):
+            return target
+    return ""
+
+
+def no_space_sentence(full: str, config: DockerConfig) -> str:
+    """Why a preview found no space left (ENOSPC), naming the limit and its setting; `full` is the place a line named."""
+    sizes = {APP_DIR: config.app_size_bytes, "/home/preview": config.home_size_bytes, "/tmp": config.tmp_size_bytes}
+    if full in sizes:
+        return (
+            f"The preview ran out of space in {full}, which holds {human_size(sizes[full], iec=True)} at most: raise "
+            f"{SIZE_SETTINGS[full]} (its files count as the preview's memory too, FORJA_PREVIEW_MEMORY_MB)."
+        )
+    places = ", ".join(f"{place} {human_size(sizes[place], iec=True)} ({name})" for place, name in SIZE_SETTINGS.items())
+    return f"The preview ran out of disk space (ENOSPC) in one of its writable places, {places}: raise the one it filled."
 
 
 def tmpfs_options(scratch: Scratch) -> str:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from preview_runtime.logs import LogLevel
 from preview_runtime.runner import LogSink, PreviewInfo, PreviewState
+
+TAIL_LINES = 20
 
 
 @dataclass
@@ -42,6 +45,12 @@ class DockerPreview:
     relayed: bool = False  # a relay to a dev server on the container's loopback was started (readiness.Watch._relay)
     page_expected: bool = True  # a front end's dev server: what answers without a page is not the app at first
     plan_port: int = 0  # the port its run plan gives it ($PORT); `port` until the dev server is found elsewhere
+    install: str = ""  # its plan's commands, named when a step runs past its deadline ("" for one adopted after a restart)
+    dev: str = ""
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))  # its last lines, for why it ended
+    # A line said a write found no space left (ENOSPC); `full` is the scratch place a line named, "" until one does.
+    no_space: bool = False
+    full: str = ""
 
     def __post_init__(self) -> None:
         self.plan_port = self.plan_port or self.port
@@ -63,7 +72,9 @@ class DockerPreview:
         """Back to a start's first state, for its container's new run."""
         now = time.monotonic()
         self.log, self.state, self.detail, self.source, self.port = log, PreviewState.starting, "", "install", self.plan_port
-        self.stopping = self.gave_up = self.relayed = False
+        self.stopping = self.gave_up = self.relayed = self.no_space = False
+        self.full = ""
+        self.tail.clear()
         self.started_at = self.phase_at = self.last_output = now
         self.settled = asyncio.Event()
         self.save_task = None

@@ -15,14 +15,20 @@ from aiodocker.exceptions import DockerError
 
 from preview_runtime.common import exit_meaning, human_size
 from preview_runtime.docker.config import DockerConfig
+from preview_runtime.docker.container import NO_SPACE, no_space_sentence, scratch_named
 from preview_runtime.docker.engine import Engine
 from preview_runtime.docker.layout import CACHED_DIRS, PREVIEW_UID
 from preview_runtime.docker.preview import DockerPreview
 from preview_runtime.listening import (
+    ELSEWHERE_AFTER_S,
     Listener,
+    answer_overdue,
+    answer_status,
     answer_wait,
     answering,
-    answers,
+    elsewhere_message,
+    error_answer,
+    install_overdue,
     not_answering_hint,
     parse_table,
     stuck_message,
@@ -117,6 +123,11 @@ class Watch:
         if len(line) > MAX_LINE:
             line = line[:MAX_LINE] + " …"
         p.last_output = time.monotonic()
+        p.tail.append(line)
+        if NO_SPACE.search(line):
+            p.no_space = True
+        if p.no_space and not p.full:  # npm names the path it could not write on a line after its ENOSPC
+            p.full = scratch_named(line)
         p.emit(line, None)
 
     def _on_marker(self, p: DockerPreview, words: list[str]) -> None:
@@ -163,17 +174,23 @@ class Watch:
         await self.on_installed(p, dirs)
 
     async def wait_ready(self, p: DockerPreview) -> None:
-        """Running once the dev server answers on the container's address: on $PORT, or where it listens instead."""
+        """Running once the dev server answers on the container's address (any status: an app whose page fails runs):
+        on $PORT, or where it listens instead."""
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=httpx.Timeout(2.0, connect=0.5), trust_env=False, transport=self.transport)
         client = self._http
         looked = 0.0
-        hinted = False
+        hinted = named = False
+        status: int | None = None
         while not p.stopping and p.state in _WAITING:
             # A refused connection to the container's address costs next to nothing: try often.
-            if p.ip and await answers(client, p.upstream + self.config.ready_path):
+            if p.ip and (status := await answer_status(client, p.upstream + self.config.ready_path)) is not None:
                 break
             now = time.monotonic()
+            deadlines = self.config.deadlines
+            if p.source != "dev-server" and p.state == PreviewState.installing and now - p.phase_at > deadlines.install_s:
+                await self._give_up(p, install_overdue(p.install, now - p.phase_at, p.tail))
+                return
             if p.source != "dev-server" or now - p.phase_at < LOOK_EVERY_S or now - looked < LOOK_EVERY_S:
                 await asyncio.sleep(0.05)
                 continue
@@ -182,22 +199,36 @@ class Watch:
             late = now - p.phase_at > answer_wait(p.page_expected)
             chosen = await answering(client, listening, p.ip, p.port, any_answer=late, side_ports=p.side_ports)
             mine = [item for item in listening if item.port not in p.side_ports]
+            relay: Listener | None = None
+            if (
+                chosen is None
+                and not named
+                and mine
+                and all(item.port != p.port for item in mine)
+                and now - p.phase_at > ELSEWHERE_AFTER_S
+            ):
+                named = True
+                p.emit(elsewhere_message(p.port, mine), LogLevel.info, "forja")
             if chosen is None and mine and all(item.loopback_only for item in mine) and not p.relayed:
                 # The dev server on the asked port at once; another port only once it is late (it may be an API that
                 # started before the dev server).
                 asked = [item for item in mine if item.port == p.port]
                 if asked or late:
-                    chosen = await self._relay(p, client, asked or mine)
+                    chosen = relay = await self._relay(p, client, asked or mine)
             if chosen is not None:
-                p.emit(
-                    f"The dev server listens on port {chosen.port}, not on $PORT ({p.port}): the preview goes there.",
-                    LogLevel.info,
-                    "forja",
-                )
+                if chosen is not relay:  # a relay has said where the dev server listens itself
+                    p.emit(
+                        f"The dev server listens on port {chosen.port}, not on $PORT ({p.port}): the preview goes there.",
+                        LogLevel.info,
+                        "forja",
+                    )
                 p.port = chosen.port
                 break
             if not listening and now - max(p.last_output, p.phase_at) > self.config.silent_s:
                 await self._give_up(p, stuck_message(self.config.silent_s))
+                return
+            if now - p.phase_at > deadlines.answer_s:
+                await self._give_up(p, answer_overdue(p.dev, now - p.phase_at, p.port, mine, p.tail))
                 return
             if not hinted and now - p.phase_at > HINT_AFTER_S:
                 hinted = True
@@ -208,6 +239,10 @@ class Watch:
             p.source = "dev-server"
             took = time.monotonic() - p.started_at
             p.emit(f"The dev server answers on port {p.port} ({took:.1f} s after start).", LogLevel.info, "forja")
+            if status is None:  # found on another port: its page not asked yet
+                status = await answer_status(client, p.upstream + self.config.ready_path)
+            if status is not None and (said := error_answer(status, p.port)):
+                p.emit(*said, "forja")
 
     async def _listeners(self, p: DockerPreview) -> list[Listener]:
         """The listening sockets in the container's network namespace: all of them are the preview's."""
@@ -241,7 +276,7 @@ class Watch:
             return None
         relay = Listener("0.0.0.0", port)
         for _ in range(50):
-            if await answers(client, f"http://{relay.address(p.ip)}/"):
+            if await answer_status(client, f"http://{relay.address(p.ip)}/") is not None:
                 p.emit(
                     f"The dev server listens only on {target.address('127.0.0.1')} inside its container, which the preview "
                     f"cannot reach: Forja relays port {port} to it.",
@@ -277,7 +312,9 @@ class Watch:
         code = int(state.get("ExitCode") or 0)
         if state.get("OOMKilled"):
             limit = int((info.get("HostConfig") or {}).get("Memory") or self.config.memory_bytes)
-            meaning = f"out of memory: it needed more than the {human_size(limit, iec=True)} a preview may use"
+            meaning = (
+                f"out of memory: it needed more than the {human_size(limit, iec=True)} a preview may use, FORJA_PREVIEW_MEMORY_MB"
+            )
         else:
             meaning = exit_meaning(code)
         text = f"The preview stopped: exit code {code}" + (f" ({meaning})" if meaning else "") + "."
@@ -286,7 +323,13 @@ class Watch:
             text = "The preview stopped: the dev server exited (exit code 0)."
         else:
             p.state = PreviewState.failed
+        if p.no_space:
+            full = no_space_sentence(p.full, self.config)
+            p.emit(full, LogLevel.error, "forja")
+            p.detail = f"{full} {p.detail}" if p.detail else full
         p.detail = f"{p.detail} {text}" if p.detail else text
+        if p.tail:  # the detail ends the wait: it says at once what the process said last
+            p.detail += " Last lines:\n" + "\n".join(p.tail)
         p.emit(text, LogLevel.error if code else LogLevel.warning, "forja")
 
 

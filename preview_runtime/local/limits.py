@@ -274,11 +274,11 @@ class Confinement:
         """What limit the tree ran into since it started, in plain words ("" for none)."""
         counts = self.events()
         if counts.get("oom_kill", 0) > self._start.get("oom_kill", 0):
-            return f"The preview used more than {size_words(self.limits.memory_bytes)} of memory and was stopped."
+            return f"The preview used more than {size_words(self.limits.memory_bytes)} of memory and was stopped (FORJA_PREVIEW_MEMORY_MB)."
         if counts.get("max", 0) > self._start.get("max", 0):
             return (
                 f"The preview tried to run more than {self.limits.pids} processes and threads at once "
-                "(a fork bomb, or a loop starting processes) and was stopped."
+                "(a fork bomb, or a loop starting processes) and was stopped (FORJA_PREVIEW_PIDS)."
             )
         return ""
 
@@ -396,7 +396,8 @@ async def watch(
             return found
         if disk_use(areas) > limit:
             return (
-                f"The preview wrote more than {size_words(limit)} to disk (its folder, /tmp and home together) and was stopped."
+                f"The preview wrote more than {size_words(limit)} to disk (its folder, /tmp and home together) and was stopped "
+                "(FORJA_LOCAL_DISK_MB)."
             )
         return ""
 

@@ -36,6 +36,7 @@ from collections.abc import Collection, Mapping
 from functools import partial
 from pathlib import Path
 
+from preview_runtime.listening import Deadlines
 from preview_runtime.local.commands import run_beside
 from preview_runtime.local.deps_cache import DEPS_KEEP, NPM_INSTALL_ONLY, prune_deps, restore_deps, save_deps
 from preview_runtime.local.egress import DEFAULT_EGRESS_HOSTS
@@ -81,6 +82,7 @@ class LocalRunner(Runner):
         sandbox: bool = True,
         npm_seed: Path | None = None,
         silent_s: float = 90,
+        deadlines: Deadlines | None = None,
         egress_hosts: Collection[str] = DEFAULT_EGRESS_HOSTS,
         upstream_proxy: UpstreamProxy | None = None,
         limits: Limits | None = None,
@@ -88,7 +90,8 @@ class LocalRunner(Runner):
     ) -> None:
         """`env`: extra variables for every preview (a registry mirror, a CA bundle); `sandbox=False` never uses bwrap.
 
-        `silent_s`: a dev server that prints nothing and listens on no port for this long is ended as stuck.
+        `silent_s`: a dev server that prints nothing and listens on no port for this long is ended as stuck;
+        `deadlines`: how long its install, and its dev server until it answers, may take.
 
         `npm_seed`: an npm cache (scripts/prefetch_starters.py fills one with the starters' packages) copied
         into each project's npm cache before its first preview, so those packages install without a network.
@@ -103,6 +106,7 @@ class LocalRunner(Runner):
         self.npm_seed = npm_seed
         self.ttl_seconds = ttl_seconds
         self.silent_s = silent_s
+        self.deadlines = deadlines or Deadlines()
         self.extra_env = dict(env or {})
         self.sandbox = sandbox
         self._spawner = Spawner(self.work_dir, sandbox, allow_unsandboxed, limits or Limits(), egress_hosts, upstream_proxy)
@@ -149,7 +153,8 @@ class LocalRunner(Runner):
         port = self._free_port()
         env = preview_env(port, home, self.extra_env)
         bwrap = await self._spawner.bubblewrap()
-        run = LocalRun(spec=spec, directory=directory, port=port, sink=log, sandboxed=bwrap is not None, silent_s=self.silent_s)
+        sandboxed = bwrap is not None
+        run = LocalRun(spec, directory, port, log, sandboxed, silent_s=self.silent_s, deadlines=self.deadlines)
         dev = spec.plan.dev.strip()
         if (script := npm_script(spec.plan, spec.files)) is not None:
             # The script itself, as npm would run it, without npm's own Node process (see plan.npm_script).

@@ -14,7 +14,20 @@ from pathlib import Path
 import httpx
 
 from preview_runtime.common import exit_meaning
-from preview_runtime.listening import answer_wait, answering, answers, listeners_of, not_answering_hint, stuck_message
+from preview_runtime.listening import (
+    ELSEWHERE_AFTER_S,
+    Deadlines,
+    answer_overdue,
+    answer_status,
+    answer_wait,
+    answering,
+    elsewhere_message,
+    error_answer,
+    install_overdue,
+    listeners_of,
+    not_answering_hint,
+    stuck_message,
+)
 from preview_runtime.local.network import EGRESS_PORT, SandboxNetwork
 from preview_runtime.local.processes import kill_group
 from preview_runtime.logs import LogLevel
@@ -50,6 +63,7 @@ class LocalRun:
     address: str = ""
     last_output: float = field(default_factory=time.monotonic)
     silent_s: float = 90
+    deadlines: Deadlines = field(default_factory=Deadlines)
     gave_up: bool = False  # Forja ended it (silent, listening nowhere): its detail says why
     env: dict[str, str] = field(default_factory=dict)  # the dev server's environment: run_command's too
     commands: set[int] = field(default_factory=set)  # process groups of run_command's commands still running
@@ -79,8 +93,10 @@ async def supervise(run: LocalRun, marker: str, on_dev_started: Callable[[LocalR
     assert run.process is not None and run.process.stdout is not None
     reader = asyncio.create_task(_read(run, marker, on_dev_started))
     ready = asyncio.create_task(_until_answering(run))
+    install = asyncio.create_task(_install_deadline(run))
     code = await run.process.wait()
     ready.cancel()
+    install.cancel()
     try:
         await asyncio.wait_for(asyncio.shield(reader), timeout=1)
     except TimeoutError:
@@ -150,16 +166,37 @@ async def _read(run: LocalRun, marker: str, on_dev_started: Callable[[LocalRun],
         run.emit(text)
 
 
+def _give_up(run: LocalRun, why: str) -> None:
+    """Forja ends the preview: `why` is its detail, said once in the log."""
+    assert run.process is not None
+    run.gave_up = True
+    run.state = PreviewState.failed
+    run.detail = why
+    run.emit(why, LogLevel.error, "forja")
+    kill_group(run.process.pid)
+
+
+async def _install_deadline(run: LocalRun) -> None:
+    """Ends an install still running at its deadline (the dev server's start ends this wait)."""
+    began = time.monotonic()
+    try:
+        await asyncio.wait_for(run.dev_started.wait(), run.deadlines.install_s)
+    except TimeoutError:
+        if not run.stopping and run.state in (PreviewState.starting, PreviewState.installing):
+            _give_up(run, install_overdue(run.spec.plan.install.strip(), time.monotonic() - began, run.tail))
+
+
 async def _until_answering(run: LocalRun) -> None:
     """Running once the dev server answers: on $PORT, or on a port it listens on instead."""
     await run.dev_started.wait()
     assert run.process is not None
     waited_since = time.monotonic()
-    hinted = False
+    hinted = named = False
+    status: int | None = None
     transport = run.network.transport() if run.network else None
     async with httpx.AsyncClient(timeout=2, trust_env=False, transport=transport) as client:
         while run.state in (PreviewState.starting, PreviewState.installing):
-            if await answers(client, f"http://{run.address}/"):
+            if (status := await answer_status(client, f"http://{run.address}/")) is not None:
                 break
             now = time.monotonic()
             if now - waited_since < LOOK_AFTER_S:
@@ -177,6 +214,16 @@ async def _until_answering(run: LocalRun) -> None:
                 any_answer=now - waited_since > answer_wait(not run.spec.plan.has_server),
                 side_ports=run.spec.plan.side_ports,
             )
+            mine = [listener for listener in listening if listener.port not in run.spec.plan.side_ports]
+            if (
+                chosen is None
+                and not named
+                and mine
+                and all(listener.port != run.port for listener in mine)
+                and now - waited_since > ELSEWHERE_AFTER_S
+            ):
+                named = True
+                run.emit(elsewhere_message(run.port, mine), LogLevel.info, "forja")
             if chosen is not None:
                 run.address = chosen.address("127.0.0.1")
                 run.emit(
@@ -186,16 +233,20 @@ async def _until_answering(run: LocalRun) -> None:
                 )
                 break
             if not listening and now - max(run.last_output, waited_since) > run.silent_s:
-                run.gave_up = True
-                run.state = PreviewState.failed
-                run.detail = stuck_message(run.silent_s)
-                run.emit(run.detail, LogLevel.error, "forja")
-                kill_group(run.process.pid)
+                _give_up(run, stuck_message(run.silent_s))
+                return
+            if now - waited_since > run.deadlines.answer_s:
+                _give_up(run, answer_overdue(run.spec.plan.dev, now - waited_since, run.port, mine, run.tail))
                 return
             if not hinted and now - waited_since > HINT_AFTER_S:
                 hinted = True
                 run.emit(not_answering_hint(run.port, listening), LogLevel.warning, "forja")
             await asyncio.sleep(0.2)
-    if run.state in (PreviewState.starting, PreviewState.installing):
-        run.state = PreviewState.running
-        run.emit(f"The dev server answers on port {run.address.rsplit(':', 1)[1]}.", LogLevel.info, "forja")
+        if run.state in (PreviewState.starting, PreviewState.installing):
+            run.state = PreviewState.running
+            port = int(run.address.rsplit(":", 1)[1])
+            run.emit(f"The dev server answers on port {port}.", LogLevel.info, "forja")
+            if status is None:  # found on another port: its page not asked yet
+                status = await answer_status(client, f"http://{run.address}/")
+            if status is not None and (said := error_answer(status, port)):
+                run.emit(*said, "forja")

@@ -168,6 +168,8 @@ class SwarmRunner(Runner):
             version=spec.version,
             container_id=container_id,
             port=spec.plan.port,
+            install=spec.plan.install,
+            dev=spec.plan.dev,
             side_ports=list(spec.plan.side_ports),
             page_expected=not spec.plan.has_server,
             log=log,

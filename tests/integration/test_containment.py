@@ -227,7 +227,8 @@ except OSError as exc:
     line = await log.wait_for(lambda t: t.startswith("fork bomb stopped after"), "bomb")
     assert "Resource temporarily unavailable" in line
     assert int(line.split()[4]) < 64
-    assert info.detail == "The preview stopped: exit code 1 (the command failed)."
+    assert info.detail.startswith("The preview stopped: exit code 1 (the command failed). Last lines:\n")
+    assert info.detail.endswith(line)
     assert "The preview stopped: exit code 1 (the command failed)." in log.texts("bomb", source="forja")
     await assert_still_serving(forja_host, victim)
 
@@ -244,8 +245,8 @@ print("allocated 4 GiB", flush=True)
 """
     await runner.start(spec("hog", {"attack.py": hog}, attacker_plan()), log)
     info = await wait_state(runner, "hog", PreviewState.failed, 60, log)
-    expected = "The preview stopped: exit code 137 (out of memory: it needed more than the 256 MiB a preview may use)."
-    assert info.detail == expected
+    expected = "The preview stopped: exit code 137 (out of memory: it needed more than the 256 MiB a preview may use, FORJA_PREVIEW_MEMORY_MB)."
+    assert info.detail.startswith(expected + " Last lines:\n")
     assert expected in log.texts("hog", source="forja")
     assert "allocated 4 GiB" not in log.texts("hog")
     await assert_still_serving(forja_host, victim)

@@ -191,7 +191,7 @@ async def test_failures_are_reported_in_plain_words(docker_runner_factory) -> No
     bad_install = RunPlan(install="echo cannot install; exit 7", dev="true", port=8080, has_server=False)
     await runner.start(spec("fail-install", {"index.html": b"x"}, bad_install), log)
     info = await wait_state(runner, "fail-dev", PreviewState.failed, 30, log)
-    assert info.detail == "The preview stopped: exit code 3."
+    assert info.detail == "The preview stopped: exit code 3. Last lines:\nboom"  # at its exit, not at a deadline
     assert "boom" in log.texts("fail-dev", source="dev-server")
     info = await wait_state(runner, "fail-install", PreviewState.failed, 30, log)
     assert info.detail.startswith("The install failed: exit code 7.")

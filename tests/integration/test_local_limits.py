@@ -116,7 +116,7 @@ async def test_allocating_3_gib_is_stopped_with_a_plain_message(runner: LocalRun
     hog = f"{sys.executable} -c \"x = b'x' * (3 << 30); import time; time.sleep(60)\""
     await runner.start(_spec("hog", hog), sink)
     info = await _until(runner, "hog", PreviewState.failed)
-    said = "The preview used more than 256 MiB of memory and was stopped."
+    said = "The preview used more than 256 MiB of memory and was stopped (FORJA_PREVIEW_MEMORY_MB)."
     assert said in sink.texts("forja"), sink.texts()
     assert info.detail.startswith(said)
 
@@ -128,7 +128,9 @@ async def test_filling_tmp_is_stopped_and_the_hosts_tmp_is_untouched(runner: Loc
     fill = f"for i in $(seq 16); do head -c 33554432 /dev/zero > /tmp/{name}-$i || exit 1; sleep 0.3; done; sleep 60"
     await runner.start(_spec("fill", fill), sink)
     info = await _until(runner, "fill", PreviewState.failed)
-    said = "The preview wrote more than 128 MiB to disk (its folder, /tmp and home together) and was stopped."
+    said = (
+        "The preview wrote more than 128 MiB to disk (its folder, /tmp and home together) and was stopped (FORJA_LOCAL_DISK_MB)."
+    )
     assert said in sink.texts("forja"), sink.texts()
     assert info.detail.startswith(said)
     assert not [entry for entry in os.listdir("/tmp") if entry.startswith(name)]

@@ -194,9 +194,8 @@ except OSError as exc:
     await runner.start(spec("hog", {"attack.py": hog}, attacker_plan()), log)
     await runner.start(spec("bomb", {"attack.py": bomb}, attacker_plan()), log)
     hogged = await wait_state(runner, "hog", PreviewState.failed, 60, log)
-    assert (
-        hogged.detail == "The preview stopped: exit code 137 (out of memory: it needed more than the 256 MiB a preview may use)."
-    )
+    expected = "The preview stopped: exit code 137 (out of memory: it needed more than the 256 MiB a preview may use, "
+    assert hogged.detail.startswith(expected + "FORJA_PREVIEW_MEMORY_MB). Last lines:\n"), hogged.detail
     assert "allocated 4 GiB" not in log.texts("hog")
     line = (await finished(runner, "bomb", log, "fork bomb stopped after"))[0]
     assert "Resource temporarily unavailable" in line and int(line.split()[4]) < 64

@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, Field
 
 from preview_runtime.detect import Found, NotRunnable, RunOverride, detect
-from preview_runtime.detect.command import sequence, together
+from preview_runtime.detect.command import Command, sequence, together
 from preview_runtime.detect.node import LOCKFILES
 from preview_runtime.detect.python import MANIFESTS as PYTHON_MANIFESTS
 
@@ -54,7 +55,8 @@ class RunPlan(BaseModel):
     notes: list[str] = Field(default_factory=list, description="Said in the Logs tab when the preview starts.")
     source: str = Field(
         default="",
-        description='Where the start command came from, for people: "the run line in .replit", "your run settings"...',
+        description='The start command and where it came from, for people: "`python main.py` from the run line in .replit"; '
+        "empty when Forja worked it out from the framework.",
     )
 
 
@@ -121,8 +123,13 @@ def plan_for(tree: Mapping[str, bytes], override: RunOverride | None = None) -> 
         side_ports=[part.side_port for part in parts if part.side_port is not None],
         framework=" + ".join(part.framework for part in reversed(parts)),
         notes=[note for part in parts for note in part.notes],
-        source=front.source,
+        source=f"`{_for_people(front.dev)}` from {front.source}" if front.source else "",
     )
+
+
+def _for_people(dev: Command) -> str:
+    """The command as the project wrote it: a declared shell line without the `sh -c` it runs in."""
+    return dev.argv[2] if dev.argv[:2] == ["sh", "-c"] and len(dev.argv) == 3 else shlex.join(dev.argv)
 
 
 def plan_so_far(tree: Mapping[str, bytes], override: RunOverride | None = None) -> RunPlan | None:

@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from builder.errors import InvalidInput
+from builder.services.run_settings import RunSettings, valid_run_settings
 from preview_runtime.detect import NotRunnable, RunOverride, detect
 from preview_runtime.plan import browser_plan_for, plan_for
 
@@ -23,7 +25,7 @@ def test_a_flask_app_with_a_package_json_for_its_css_runs_the_replit_line_with_b
     }
     plan = plan_for(tree)
     assert plan.dev == "sh -c 'python main.py'"
-    assert plan.source == "the run line in .replit"
+    assert plan.source == "`python main.py` from the run line in .replit"
     assert plan.framework == "Flask" and plan.port == 5000 and plan.has_server
     assert plan.install == "python -m pip install -r requirements.txt && npm install --no-audit --no-fund"
     assert set(plan.lockfile_hash_inputs) == {"requirements.txt", "package.json"}
@@ -32,10 +34,10 @@ def test_a_flask_app_with_a_package_json_for_its_css_runs_the_replit_line_with_b
 
 def test_replit_run_as_a_list_and_the_deployment_run() -> None:
     listed = plan_for({"main.py": FLASK, ".replit": b'run = ["python3", "main.py"]\n'})
-    assert listed.dev == "sh -c 'python3 main.py'" and listed.source == "the run line in .replit"
+    assert listed.dev == "sh -c 'python3 main.py'" and listed.source.endswith(" from " + "the run line in .replit")
     deployment = plan_for({"main.py": FLASK, ".replit": b'[deployment]\nrun = ["sh", "-c", "gunicorn main:app"]\n'})
     assert deployment.dev == "sh -c 'sh -c '\"'\"'gunicorn main:app'\"'\"''"
-    assert deployment.source == "the [deployment] run line in .replit"
+    assert deployment.source.endswith(" from " + "the [deployment] run line in .replit")
 
 
 def test_a_package_script_that_starts_a_dev_server_comes_before_any_declaration() -> None:
@@ -45,7 +47,7 @@ def test_a_package_script_that_starts_a_dev_server_comes_before_any_declaration(
         "Procfile": b"web: npx serve dist\n",
     }
     plan = plan_for(tree)
-    assert plan.dev.startswith("npm run dev") and plan.source == 'the "dev" script in package.json'
+    assert plan.dev.startswith("npm run dev") and plan.source.endswith(" from " + 'the "dev" script in package.json')
 
 
 @pytest.mark.parametrize(
@@ -75,13 +77,13 @@ def test_a_package_script_that_starts_a_dev_server_comes_before_any_declaration(
 )
 def test_the_declarations_are_read_in_their_order(files: dict[str, bytes], dev: str, source: str) -> None:
     plan = plan_for({"requirements.txt": b"flask\n", "main.py": FLASK, **files})
-    assert plan.dev == f"sh -c '{dev}'" and plan.source == source
+    assert plan.dev == f"sh -c '{dev}'" and plan.source.endswith(" from " + source)
 
 
 def test_a_makefile_variable_named_like_a_target_is_not_a_target() -> None:
     # `dev := 1` and `run ?= x` assign variables; only `start:` is a rule.
     plan = plan_for({"main.py": FLASK, "Makefile": b"dev := 1\nstart:\n\tpython main.py\n"})
-    assert plan.dev == "sh -c 'make start'" and plan.source == "the start target in Makefile"
+    assert plan.dev == "sh -c 'make start'" and plan.source.endswith(" from " + "the start target in Makefile")
 
 
 def test_a_devcontainer_gives_start_install_and_port() -> None:
@@ -95,7 +97,7 @@ def test_a_devcontainer_gives_start_install_and_port() -> None:
     plan = plan_for({"requirements.txt": b"flask\n", "main.py": FLASK, ".devcontainer/devcontainer.json": devcontainer})
     assert plan.dev == "sh -c 'python main.py'" and plan.port == 8080
     assert plan.install == "sh -c 'pip install --user -r requirements.txt'"
-    assert plan.source == "postStartCommand in .devcontainer/devcontainer.json"
+    assert plan.source.endswith(" from " + "postStartCommand in .devcontainer/devcontainer.json")
 
 
 def test_a_devcontainer_without_a_start_command_declares_nothing() -> None:
@@ -117,7 +119,7 @@ def test_a_compose_service_built_from_the_project_declares_its_command_and_port(
 """
     plan = plan_for({"requirements.txt": b"flask\ngunicorn\n", "main.py": FLASK, "docker-compose.yml": compose})
     assert plan.dev == "sh -c 'gunicorn -b 0.0.0.0:5000 main:app'" and plan.port == 5000
-    assert plan.source == "the web service's command in docker-compose.yml"
+    assert plan.source.endswith(" from " + "the web service's command in docker-compose.yml")
 
 
 def test_compose_services_pulled_from_a_registry_are_not_the_project() -> None:
@@ -128,7 +130,9 @@ def test_compose_services_pulled_from_a_registry_are_not_the_project() -> None:
 
 def test_a_declaration_in_a_zipped_folder_names_its_file_there() -> None:
     plan = plan_for({"my-app/main.py": FLASK, "my-app/Procfile": b"web: python main.py\n"})
-    assert plan.dev == "cd my-app && sh -c 'python main.py'" and plan.source == "the web line in my-app/Procfile"
+    assert plan.dev == "cd my-app && sh -c 'python main.py'" and plan.source.endswith(
+        " from " + "the web line in my-app/Procfile"
+    )
 
 
 @pytest.mark.parametrize(
@@ -148,7 +152,7 @@ def test_run_settings_command_replaces_the_detected_start_and_keeps_its_install(
     tree = {"package.json": json.dumps({"scripts": {"dev": "vite"}, "devDependencies": {"vite": "7"}}).encode()}
     plan = plan_for(tree, RunOverride(command="npx vite --port $PORT --host $HOST --strictPort"))
     assert plan.dev == 'sh -c "npx vite --port $PORT --host $HOST --strictPort"'
-    assert plan.install == "npm install --no-audit --no-fund" and plan.source == "your run settings"
+    assert plan.install == "npm install --no-audit --no-fund" and plan.source.endswith(" from " + "your run settings")
     assert plan.has_server and not plan.hot_reload
 
 
@@ -174,3 +178,13 @@ def test_run_settings_folder_is_detected_as_the_root() -> None:
 def test_run_settings_folder_that_is_not_in_the_project_is_refused_in_words() -> None:
     with pytest.raises(NotRunnable, match=r"The folder apps/gone/ in this project's run settings is not in the project"):
         plan_for({"app.py": FLASK}, RunOverride(folder="apps/gone"))
+
+
+def test_the_cli_refuses_run_settings_the_api_would_in_the_same_words() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        valid_run_settings("npm run dev\nrm -rf /", "")
+    assert str(refused.value) == (
+        "The run settings are not accepted: the command must be one line, without newlines or NUL characters: "
+        "join commands with &&."
+    )
+    assert valid_run_settings("  python app.py ", "/apps/api/") == RunSettings(command="python app.py", folder="apps/api")

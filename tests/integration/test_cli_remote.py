@@ -212,3 +212,5 @@ def test_run_settings_through_the_cli_and_the_api(server: Server, tmp_path: Path
         assert missing.status_code == 422 and missing.json()["detail"].startswith("There is no folder docs/ in this project")
         cleared = api.put(path, json={"command": "", "folder": "web"})
         assert cleared.status_code == 200 and cleared.json()["folder"] == "web"
+        copy = api.post(f"/api/projects/{project}/duplicate", json={}).json()["id"]
+        assert api.get(f"/api/projects/{copy}/run-settings").json()["folder"] == "web"

@@ -66,7 +66,8 @@ def _detect(files: Mapping[str, bytes], base: str) -> list[Found]:
             return [page]
         raise
     if found is not None:
-        if not found.python and (parts := _workspaces(files, base, found)):
+        # A declared command (declared.py) may have no package.json at the root: no workspaces there.
+        if not found.python and f"{base}/package.json".lstrip("/") in files and (parts := _workspaces(files, base, found)):
             return parts
         if found.python or not (api := _python_beside(files, base)):
             return [found]

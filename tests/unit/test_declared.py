@@ -188,3 +188,8 @@ def test_the_cli_refuses_run_settings_the_api_would_in_the_same_words() -> None:
         "join commands with &&."
     )
     assert valid_run_settings("  python app.py ", "/apps/api/") == RunSettings(command="python app.py", folder="apps/api")
+
+
+def test_a_makefile_beside_a_node_server_without_package_json_is_a_shell_command() -> None:
+    plan = plan_for({"Makefile": b"dev:\n\tnode server.js\n", "server.js": b"require('http').createServer().listen(3000)\n"})
+    assert plan.dev == "sh -c 'make dev'" and plan.framework == "Shell command" and plan.install == ""

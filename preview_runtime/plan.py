@@ -128,8 +128,11 @@ def plan_for(tree: Mapping[str, bytes], override: RunOverride | None = None) -> 
 
 
 def _for_people(dev: Command) -> str:
-    """The command as the project wrote it: a declared shell line without the `sh -c` it runs in."""
-    return dev.argv[2] if dev.argv[:2] == ["sh", "-c"] and len(dev.argv) == 3 else shlex.join(dev.argv)
+    """The command as the project wrote it: a declared shell line without the `sh -c` it runs in, a script without
+    the address Forja appends (`npm run dev`, not `npm run dev -- --port "$PORT"...`)."""
+    if dev.argv[:2] == ["sh", "-c"] and len(dev.argv) == 3:
+        return dev.argv[2]
+    return shlex.join(dev.argv[: dev.argv.index("--")] if "--" in dev.argv else dev.argv)
 
 
 def plan_so_far(tree: Mapping[str, bytes], override: RunOverride | None = None) -> RunPlan | None:

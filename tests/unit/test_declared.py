@@ -8,7 +8,7 @@ import json
 import pytest
 
 from builder.errors import InvalidInput
-from builder.services.run_settings import RunSettings, valid_run_settings
+from builder.services.run_settings import RunSettings, folders_of, valid_run_settings
 from preview_runtime.detect import NotRunnable, RunOverride, detect
 from preview_runtime.plan import browser_plan_for, plan_for
 
@@ -47,7 +47,7 @@ def test_a_package_script_that_starts_a_dev_server_comes_before_any_declaration(
         "Procfile": b"web: npx serve dist\n",
     }
     plan = plan_for(tree)
-    assert plan.dev.startswith("npm run dev") and plan.source.endswith(" from " + 'the "dev" script in package.json')
+    assert plan.dev.startswith("npm run dev") and plan.source == '`npm run dev` from the "dev" script in package.json'
 
 
 @pytest.mark.parametrize(
@@ -193,3 +193,14 @@ def test_the_cli_refuses_run_settings_the_api_would_in_the_same_words() -> None:
 def test_a_makefile_beside_a_node_server_without_package_json_is_a_shell_command() -> None:
     plan = plan_for({"Makefile": b"dev:\n\tnode server.js\n", "server.js": b"require('http').createServer().listen(3000)\n"})
     assert plan.dev == "sh -c 'make dev'" and plan.framework == "Shell command" and plan.install == ""
+
+
+def test_run_settings_offer_the_projects_folders_without_installed_packages() -> None:
+    tree = {
+        "README.md": b"",
+        "apps/web/src/main.js": b"",
+        "apps/web/node_modules/vite/index.js": b"",
+        "apps/api/app.py": FLASK,
+        "apps/web/dist/index.html": b"",
+    }
+    assert folders_of(tree) == ["apps", "apps/api", "apps/web", "apps/web/src"]

@@ -59,6 +59,7 @@ def test_create_vite_react_template_unchanged_previews(forja_seeded: str, page: 
     frame.get_by_role("button", name="Count is 0").click()
     expect(frame.get_by_role("button", name="Count is 1")).to_be_visible()
     expect(page.locator("#preview-runner")).to_have_text("local")
+    expect(page.locator("#preview-started-with")).to_have_text('Started with npm run dev from the "dev" script in package.json.')
     page.screenshot(path=str(ARTIFACTS / "real-project-vite-react.png"))
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(ARTIFACTS / "real-project-vite-react-phone.png"))

@@ -37,6 +37,8 @@ class Project(SQLModel, table=True):
     current_version_id: int | None = Field(default=None)
     provider: str = Field(default="", max_length=32, description="Provider picked in the UI; empty means the default.")
     model: str = Field(default="", max_length=100)
+    run_command: str = Field(default="", max_length=2000, description="Run settings: a shell line that starts the app.")
+    run_folder: str = Field(default="", max_length=500, description="Run settings: the folder run as the project's root.")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, index=True)
     deleted_at: datetime | None = Field(default=None, index=True)

@@ -98,6 +98,7 @@ class _Running:
     info: PreviewInfo
     runner: Runner
     reason: str = ""
+    source: str = ""  # RunPlan.source of the plan it started with
     # The version it shows: the one it started with, then each saved one pushed to it (the runner knows only the first).
     version: int = 0
     started: float = field(default_factory=time.monotonic)
@@ -111,7 +112,7 @@ class _Running:
     def news(self, info: PreviewInfo, url: str) -> PreviewInfo:
         """What the runner said of it, with what the manager knows on top (its address, why this runner, its version),
         kept as its latest state."""
-        info.url, info.runner_reason, info.version = url, self.reason, self.version
+        info.url, info.runner_reason, info.version, info.source = url, self.reason, self.version, self.source
         self.info = info
         return info
 
@@ -214,13 +215,16 @@ class PreviewManager:
             project_id,
             f"Starting preview of version {version}{what} with the {chosen.name} runner: {plan.install or '(no install)'} && {plan.dev}",
         )
+        if plan.source:
+            self.logs.emit(project_id, f"Started with {plan.source}.")
         for note in plan.notes:
             self.logs.emit(project_id, note, LogLevel.warning)
         self.logs.emit(project_id, f"Why the {chosen.name} runner: {reason}")
         info = await chosen.start(spec, self._sink(project_id, preview_id))
         info.url = self.proxy.url_for(preview_id)
         info.runner_reason = reason
-        self._previews[preview_id] = _Running(info, chosen, reason)
+        info.source = plan.source
+        self._previews[preview_id] = _Running(info, chosen, reason, plan.source)
         self._watchers[preview_id] = asyncio.create_task(self._watch(preview_id), name=f"preview-{preview_id}")
         return info
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, Field
 
-from preview_runtime.detect import Found, NotRunnable, detect
-from preview_runtime.detect.command import sequence, together
+from preview_runtime.detect import Found, NotRunnable, RunOverride, detect
+from preview_runtime.detect.command import Command, sequence, together
 from preview_runtime.detect.node import LOCKFILES
 from preview_runtime.detect.python import MANIFESTS as PYTHON_MANIFESTS
 
@@ -52,6 +53,11 @@ class RunPlan(BaseModel):
     )
     framework: str = Field(default="", description='What runs, for people: "Vite", "Next.js", "Flask"...')
     notes: list[str] = Field(default_factory=list, description="Said in the Logs tab when the preview starts.")
+    source: str = Field(
+        default="",
+        description='The start command and where it came from, for people: "`python main.py` from the run line in .replit"; '
+        "empty when Forja worked it out from the framework.",
+    )
 
 
 def dependency_key(plan: RunPlan, files: Mapping[str, bytes], salt: Sequence[str]) -> str:
@@ -99,9 +105,10 @@ def _package_json(tree: Mapping[str, bytes]) -> dict:
     return manifest if isinstance(manifest, dict) else {}
 
 
-def plan_for(tree: Mapping[str, bytes]) -> RunPlan:
-    """The run plan for a tree; raises NotRunnable (a ValueError) with one plain sentence when nothing is runnable."""
-    parts = detect(tree)
+def plan_for(tree: Mapping[str, bytes], override: RunOverride | None = None) -> RunPlan:
+    """The run plan for a tree (under a person's run settings, if any); raises NotRunnable (a ValueError) with one
+    plain sentence when nothing is runnable."""
+    parts = detect(tree, override)
     front = parts[-1]
     install = sequence([command for part in parts for command in part.install])
     dev = together([part.dev for part in parts])
@@ -116,15 +123,24 @@ def plan_for(tree: Mapping[str, bytes]) -> RunPlan:
         side_ports=[part.side_port for part in parts if part.side_port is not None],
         framework=" + ".join(part.framework for part in reversed(parts)),
         notes=[note for part in parts for note in part.notes],
+        source=f"`{_for_people(front.dev)}` from {front.source}" if front.source else "",
     )
 
 
-def plan_so_far(tree: Mapping[str, bytes]) -> RunPlan | None:
+def _for_people(dev: Command) -> str:
+    """The command as the project wrote it: a declared shell line without the `sh -c` it runs in, a script without
+    the address Forja appends (`npm run dev`, not `npm run dev -- --port "$PORT"...`)."""
+    if dev.argv[:2] == ["sh", "-c"] and len(dev.argv) == 3:
+        return dev.argv[2]
+    return shlex.join(dev.argv[: dev.argv.index("--")] if "--" in dev.argv else dev.argv)
+
+
+def plan_so_far(tree: Mapping[str, bytes], override: RunOverride | None = None) -> RunPlan | None:
     """The run plan of a project still being written: from the files there so far, else from their dependency files
     alone (an API's app.py may come before the requirements.txt that makes it runnable); None when neither runs."""
     for files in (tree, dependency_files(tree)):
         try:
-            return plan_for(files)
+            return plan_for(files, override)
         except NotRunnable:
             continue
     return None

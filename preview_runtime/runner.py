@@ -53,6 +53,8 @@ class PreviewInfo(BaseModel):
     installed: bool = False
     # Why this runner runs it (set by the manager), shown beside the runner's name.
     runner_reason: str = ""
+    # The start command and where it came from (RunPlan.source), set by the manager, shown on the Preview tab.
+    source: str = ""
     # False when it runs as the person's user without any sandbox (the local runner, when that is allowed): said on
     # the Preview tab for as long as it runs.
     sandboxed: bool = True

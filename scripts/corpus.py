@@ -254,6 +254,16 @@ NODE = [
         "a port the source never names",
     ),
     Entry(
+        name="flask-replit",
+        origin="docs",
+        source=Docs("https://docs.replit.com/replit-workspace/configuring-repl"),
+        expect="Hello, World!",
+        pip=("-r", "requirements.txt"),
+        notes="a Flask app made on Replit, with Tailwind's CLI in a package.json for its CSS "
+        "(https://tailwindcss.com/docs/installation/tailwind-cli): package.json has no dev or start script, the .replit's "
+        "run line starts it; main.py is Flask's quickstart app, listening on 0.0.0.0:5000 as .replit's [[ports]] says",
+    ),
+    Entry(
         name="h5bp-webpack",
         origin="registry",
         source=NpmFiles("html5-boilerplate@9.0.1", "dist"),

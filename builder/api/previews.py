@@ -1,5 +1,5 @@
-"""HTTP routes for a project's preview: start (optionally waiting until it answers), status, stop, its log stream, and
-the lines the builder's own page reports (WebContainer output and the preview's console errors)."""
+"""HTTP routes for a project's preview: start (optionally waiting until it answers), status, stop, its run settings,
+its log stream, and the lines the builder's own page reports (WebContainer output and the preview's console errors)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from builder.api.bodies import CheckedRoute
-from builder.api.identity import Viewer
+from builder.api.identity import Editor, Viewer
 from builder.api.logs import follow_logs
 from builder.api.params import LogSince
 from builder.errors import PreviewError
 from builder.schemas import RequestBody
 from builder.services import Services, get_services
+from builder.services.run_settings import RunSettings, RunSettingsInfo
 from builder.services.verification import start_timeout_sentence
 from builder.settings import settings
 from preview_runtime import console_bridge
@@ -92,6 +93,18 @@ async def stop_preview(project_id: str, _: Viewer) -> Response:
 async def follow_preview_logs(project_id: str, actor: Viewer, since: LogSince = 0) -> StreamingResponse:
     """Server-sent events: install, dev-server and runtime output (the project's log stream)."""
     return await follow_logs(project_id, actor, since)
+
+
+@router.get("/api/projects/{project_id}/run-settings", tags=["preview"])
+async def get_run_settings(project_id: str, _: Viewer) -> RunSettingsInfo:
+    """The project's run settings (a start command and an app folder; empty: Forja works them out), with its folders."""
+    return await (await get_services()).run_settings.get(project_id)
+
+
+@router.put("/api/projects/{project_id}/run-settings", tags=["preview"])
+async def put_run_settings(project_id: str, body: RunSettings, actor: Editor) -> RunSettingsInfo:
+    """Keep the project's run settings; its running preview restarts with them. The folder must be in the project."""
+    return await (await get_services()).run_settings.set(project_id, body, started_by=actor.user_id)
 
 
 class BrowserLogLine(RequestBody):

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from builder.attachments import Picture
 from builder.generation.engine import GenerationEvent
 from builder.schemas import FileInfo, ProjectDetail, ProjectSummary, TrashedProject, VersionDiff, VersionInfo
+from builder.services.run_settings import RunSettings, RunSettingsInfo
 from builder.services.shares import Never, ShareCreated, ShareInfo
 
 NO_TOKEN = (
@@ -87,6 +88,8 @@ class Backend(Protocol):
     # -- previews and generations --
     async def preview(self, project_id: str, runner: str, wait: bool) -> PreviewStatus: ...
     async def stop(self, project_id: str) -> None: ...
+    async def run_settings(self, project_id: str) -> RunSettingsInfo: ...
+    async def set_run_settings(self, project_id: str, asked: RunSettings) -> RunSettingsInfo: ...
     def generate(self, request: GenerateRequest) -> AsyncIterator[GenerationEvent]:
         """The generation's events, from its start to its done or error event."""
         ...

@@ -19,6 +19,7 @@ from builder.generation.engine import GenerationEvent
 from builder.schemas import FileInfo, ProjectDetail, ProjectSummary, TrashedProject, VersionDiff
 from builder.services import Services
 from builder.services.access import Actor, Permission
+from builder.services.run_settings import RunSettings, RunSettingsInfo
 from builder.services.shares import Never, ShareCreated, ShareInfo
 from builder.settings import settings
 
@@ -121,6 +122,14 @@ class LocalBackend:
     async def stop(self, project_id: str) -> None:
         await self.project(project_id)
         await self._forja.stop(project_id)
+
+    async def run_settings(self, project_id: str) -> RunSettingsInfo:
+        await self._may(project_id, Permission.view)
+        return await self._services.run_settings.get(project_id)
+
+    async def set_run_settings(self, project_id: str, asked: RunSettings) -> RunSettingsInfo:
+        await self._may(project_id, Permission.edit)
+        return await self._services.run_settings.set(project_id, asked, started_by=self._actor.user_id)
 
     async def generate(self, request: GenerateRequest) -> AsyncIterator[GenerationEvent]:
         """A checked generation runs its app in a preview, and previews live in the running Forja, so when Forja runs,

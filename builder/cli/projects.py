@@ -1,4 +1,5 @@
-"""CLI commands for the person's projects: import, list, files, export, generate, and the running Forja's preview."""
+"""CLI commands for the person's projects: import, list, files, export, generate, the running Forja's preview and the
+project's run settings."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from builder.cli.command import Command, a_backend
 from builder.errors import ForjaError, GenerationError
 from builder.generation.engine import GenerationEvent
 from builder.schemas import valid_name, valid_prompt
+from builder.services.run_settings import valid_run_settings
 
 
 async def cmd_import(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
@@ -109,6 +111,18 @@ async def cmd_stop(backend: Backend, args: argparse.Namespace) -> tuple[Any, str
     return {"id": args.id, "status": "stopped"}, "Preview stopped."
 
 
+async def cmd_run_settings(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    """Show the project's run settings, or change those given (an empty value clears one)."""
+    info = await backend.run_settings(args.id)
+    if args.run_command is not None or args.folder is not None:
+        command = info.command if args.run_command is None else args.run_command
+        folder = info.folder if args.folder is None else args.folder
+        info = await backend.set_run_settings(args.id, valid_run_settings(command, folder))
+    value = info.model_dump()
+    text = f"command: {info.command or '(detected)'}\nfolder:  {info.folder or '(the project root)'}"
+    return value, text
+
+
 COMMANDS: dict[str, Command[Any]] = {
     "import": Command(a_backend, cmd_import),
     "projects": Command(a_backend, cmd_projects),
@@ -117,6 +131,7 @@ COMMANDS: dict[str, Command[Any]] = {
     "generate": Command(a_backend, cmd_generate),
     "preview": Command(a_backend, cmd_preview),
     "stop": Command(a_backend, cmd_stop),
+    "run-settings": Command(a_backend, cmd_run_settings),
 }
 
 
@@ -152,3 +167,14 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p = sub.add_parser("stop", parents=[common], help="stop the project's preview")
     p.add_argument("id")
+    p = sub.add_parser(
+        "run-settings", parents=[common], help="show or change how the project's previews start (its own command and folder)"
+    )
+    p.add_argument("id")
+    p.add_argument(
+        "--command",
+        dest="run_command",
+        metavar="LINE",
+        help='a shell line that starts the app, with $PORT and $HOST set ("" goes back to the detected one)',
+    )
+    p.add_argument("--folder", metavar="DIR", help='the folder of the app to run, as its root ("" for the project root)')

@@ -32,6 +32,7 @@ from builder.schemas import (
     VersionInfo,
 )
 from builder.services.projects import name_from_filename
+from builder.services.run_settings import RunSettings, RunSettingsInfo
 from builder.services.shares import Never, ShareCreated, ShareInfo
 from builder.settings import is_loopback, settings
 
@@ -226,6 +227,13 @@ class RemoteBackend:
 
     async def stop(self, project_id: str) -> None:
         await self._send("DELETE", _path("/api/projects", project_id, "preview"))
+
+    async def run_settings(self, project_id: str) -> RunSettingsInfo:
+        return self._read(RunSettingsInfo, await self._send("GET", _path("/api/projects", project_id, "run-settings")))
+
+    async def set_run_settings(self, project_id: str, asked: RunSettings) -> RunSettingsInfo:
+        path = _path("/api/projects", project_id, "run-settings")
+        return self._read(RunSettingsInfo, await self._send("PUT", path, json=asked.model_dump()))
 
     async def generate(self, request: GenerateRequest) -> AsyncIterator[GenerationEvent]:
         """The server's events (server-sent events of /api/generate or of the project's /generate)."""

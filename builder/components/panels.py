@@ -6,6 +6,7 @@ from builder.components.connect_model import needs_model_note
 from builder.components.file_tree import file_tree
 from builder.components.monaco import monaco_editor
 from builder.components.preview_frame import forja_preview
+from builder.components.run_settings import run_settings_dialog
 from builder.components.share_dialog import share_dialog
 from builder.logview import LogEntry
 from builder.state.conversation import ConversationState
@@ -243,6 +244,7 @@ def preview_panel() -> rx.Component:
             is_external=True,
             title="Open in a new tab",
         ),
+        run_settings_dialog(),
         share_dialog(),
         align="center",
         padding_x="12px",
@@ -379,6 +381,23 @@ def preview_panel() -> rx.Component:
             id="preview-runner-reason",
         ),
     )
+    started_with = rx.cond(
+        PreviewPaneState.preview_command != "",
+        rx.text(
+            "Started with ",
+            rx.code(PreviewPaneState.preview_command, variant="ghost", word_break="break-all"),
+            " from ",
+            PreviewPaneState.preview_command_from,
+            ".",
+            size="1",
+            color=rx.color("gray", 11),
+            padding_x="12px",
+            padding_y="4px",
+            width="100%",
+            border_bottom=f"1px solid {rx.color('gray', 4)}",
+            id="preview-started-with",
+        ),
+    )
     unsandboxed = rx.cond(
         PreviewPaneState.preview_unsandboxed & (PreviewPaneState.preview_mode == "server"),
         rx.callout(
@@ -396,6 +415,7 @@ def preview_panel() -> rx.Component:
         toolbar,
         select_bar,
         why_runner,
+        started_with,
         unsandboxed,
         frame,
         rx.cond(running, rx.fragment(), waiting),

@@ -28,6 +28,7 @@ from builder.services.preview_hub import PreviewHub
 from builder.services.previews import PreviewService, VersionPreviewService
 from builder.services.projects import ProjectService
 from builder.services.quotas import QuotaService
+from builder.services.run_settings import RunSettingsService
 from builder.services.shares import ShareService
 from builder.services.text_edits import TextEditService
 from builder.services.verification import VerificationService
@@ -64,6 +65,7 @@ class Services:
         # Anyone with a link may start a shared version: those previews count in a pool of their own, not the owner's.
         self.version_previews = VersionPreviewService(store, self.preview_hub, admit=self.quotas.check_share_preview)
         self.projects = ProjectService(store, logs, self.previews, self.quotas)
+        self.run_settings = RunSettingsService(store, self.previews, logs)
         self.verifications = VerificationService(store, self.previews, self.preview_access, logs)
         hub = cluster.generations if cluster is not None else GenerationHub()
         self.generations = GenerationService(store, self.projects, self.previews, logs, self.verifications, self.quotas, hub)

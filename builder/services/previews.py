@@ -35,6 +35,7 @@ from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.annotate import annotate
 from preview_runtime.checks import project_checks
+from preview_runtime.detect import RunOverride
 from preview_runtime.local.homes import remove_homes
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import (
@@ -58,9 +59,10 @@ SELECT_ON = "Select mode on: the preview's components carry their source places 
 SELECT_OFF = "Select mode off: the preview's components are as written again."
 
 
-def plan_of(tree: Mapping[str, bytes]) -> RunPlan:
+def plan_of(tree: Mapping[str, bytes], override: RunOverride) -> RunPlan:
+    """The run plan under the project's run settings; a PreviewError (409, its sentence) when nothing is runnable."""
     try:
-        return plan_for(tree)
+        return plan_for(tree, override)
     except ValueError as exc:
         raise PreviewError(str(exc)) from None
 
@@ -112,7 +114,7 @@ class PreviewService:
                 project_id,
                 project.current_version,
                 running_copy(tree, places=places),
-                plan_of(tree),
+                plan_of(tree, await self._store.run_override(project_id)),
                 runner,
                 started_by,
                 admit=partial(self._admit, project_id),
@@ -161,16 +163,16 @@ class PreviewService:
         Only its dependency files are kept and installed; the rest only helps find the run plan. Nothing starts when
         that plan is not known yet, or when the project's running preview has the same dependency files.
         """
-        needed, plan = dependency_files(tree), plan_so_far(tree)
-        if plan is None or not plan.install.strip() or not needed:
+        if not (needed := dependency_files(tree)):
             return
-        task = asyncio.create_task(self._prepare(project_id, needed, plan), name=f"prepare-{project_id}")
+        task = asyncio.create_task(self._prepare(project_id, tree, needed), name=f"prepare-{project_id}")
         self._preparing.add(task)
         task.add_done_callback(self._preparing.discard)
 
-    async def _prepare(self, project_id: str, dependencies: dict[str, bytes], plan: RunPlan) -> None:
+    async def _prepare(self, project_id: str, tree: Mapping[str, bytes], dependencies: dict[str, bytes]) -> None:
         try:
-            if await self._running_with(project_id, dependencies):
+            plan = plan_so_far(tree, await self._store.run_override(project_id))
+            if plan is None or not plan.install.strip() or await self._running_with(project_id, dependencies):
                 return
             await (await self._hub.manager()).prepare(project_id, dependencies, plan)
         except Exception as exc:  # never into the generation: its preview installs at start instead
@@ -196,7 +198,8 @@ class PreviewService:
         if running is not None and running.state not in ENDED:
             return None
         project = await self._store.get_project(project_id)
-        if not project.current_version:
+        # A person's run settings are a shell line or a folder: the server runners run those.
+        if not project.current_version or await self._store.run_override(project_id) != RunOverride():
             return None
         return browser_plan_for(await self._store.read_tree(project_id))
 
@@ -206,7 +209,7 @@ class PreviewService:
         A plain HTML page or a server without it shows a saved version only once the page reloads.
         """
         try:
-            return plan_for(await self._store.read_tree(project_id)).hot_reload
+            return plan_for(await self._store.read_tree(project_id), await self._store.run_override(project_id)).hot_reload
         except ValueError:
             return False
 
@@ -228,7 +231,7 @@ class PreviewService:
         tree = await self._store.read_tree(project_id)
         deadline = time.monotonic() + timeout_s
         results: list[CheckResult] = []
-        for check in project_checks(tree, plan_of(tree)):
+        for check in project_checks(tree, plan_of(tree, await self._store.run_override(project_id))):
             left = deadline - time.monotonic()
             if left <= 0:
                 results.append(CheckResult(name=check.name, command=check.command, passed=False, skipped=True))
@@ -373,7 +376,7 @@ class VersionPreviewService:
                 project_id,
                 version,
                 running_copy(tree, select=False),
-                plan_of(tree),
+                plan_of(tree, await self._store.run_override(project_id)),
                 runner,
                 admit=partial(self._admit, project_id),
             )

@@ -153,7 +153,7 @@ class VerificationService:
         timings["app started"] = time.monotonic() - started
         status("Checking the app in a browser...")
         tree = await self._store.read_tree(project_id)
-        routes = main_routes(tree) if plan_for(tree).has_server else []
+        routes = main_routes(tree) if plan_for(tree, await self._store.run_override(project_id)).has_server else []
         # Its requests are Forja's own, not the person's: the dev server's lines for them stay out of the log.
         expect = partial(self._previews.expect_request, project_id)
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 
 import reflex as rx
 
@@ -15,7 +16,14 @@ from preview_runtime.runner import PreviewState
 
 # Below Radix's `md` (assets/forja.css) the workspace shows one pane at a time.
 PHONE_QUERY = "window.matchMedia('(max-width: 63.99em)').matches"
+_SOURCE = re.compile(r"`(.*)` from (.+)", re.DOTALL)
 WEBCONTAINER_REASON = "A front-end project: it runs in your browser (WebContainer), and nothing of it runs on the server."
+
+
+def started_with(source: str) -> tuple[str, str]:
+    """RunPlan.source ("`python main.py` from the run line in .replit") as the command and where it came from."""
+    match = _SOURCE.fullmatch(source)
+    return (match.group(1), match.group(2)) if match else ("", "")
 
 
 class PreviewPaneState(WorkspaceState):
@@ -27,6 +35,9 @@ class PreviewPaneState(WorkspaceState):
     preview_runner: rx.Field[str] = rx.field("")
     # Why that runner runs it: shown under the toolbar, so a person knows what sandbox the app is in.
     preview_runner_reason: rx.Field[str] = rx.field("")
+    # The start command and where it came from ("python main.py", "the run line in .replit"), when the project said.
+    preview_command: rx.Field[str] = rx.field("")
+    preview_command_from: rx.Field[str] = rx.field("")
     preview_message: rx.Field[str] = rx.field("")
     # The failure is this machine's (no sandbox to run in): no change to the app, by a model or a person, helps.
     preview_refused: rx.Field[bool] = rx.field(False)
@@ -55,6 +66,7 @@ class PreviewPaneState(WorkspaceState):
             self.preview_message = ""
             self.preview_mode = ""
             self.preview_runner = self.preview_runner_reason = ""
+            self.preview_command = self.preview_command_from = ""
             self.preview_unsandboxed = False
         elif loaded.new_version and self.preview_mode == "server" and self.preview_url and not self.preview_hot_reload:
             # The new files are already in the running preview (saving pushes them there before it returns).
@@ -103,6 +115,7 @@ class PreviewPaneState(WorkspaceState):
             self.preview_run += 1
             token, project_id, browser_allowed = self._preview_token, self.project_id, not self._browser_refused
             self.preview_url = self.preview_open = ""
+            self.preview_command = self.preview_command_from = ""
             self.preview_state = "starting"
             self.preview_refused = False
             self.preview_message = "Starting the preview..."
@@ -146,6 +159,7 @@ class PreviewPaneState(WorkspaceState):
                         return
                     self.preview_runner = info.runner
                     self.preview_runner_reason = info.runner_reason
+                    self.preview_command, self.preview_command_from = started_with(info.source)
                     self.preview_unsandboxed = not info.sandboxed
                     self.preview_state = info.state.value
                     self.preview_url = info.url

@@ -51,6 +51,7 @@ from builder.store.trash import TrashRecords
 from builder.store.usage import UsageRecords
 from builder.store.verifications import VerificationRecords
 from builder.wording import DUPLICATED_FROM
+from preview_runtime.detect.found import RunOverride
 from preview_runtime.stack import detect_stack, is_manifest
 
 log = logging.getLogger(__name__)
@@ -245,6 +246,18 @@ class ProjectStore(
         async with self._sessions() as session, session.begin():
             project = await self._project(session, project_id)
             project.provider, project.model = provider, model
+            session.add(project)
+
+    async def run_override(self, project_id: str) -> RunOverride:
+        """The project's run settings (empty: detection decides)."""
+        async with self._sessions() as session:
+            project = await self._project(session, project_id)
+            return RunOverride(command=project.run_command, folder=project.run_folder)
+
+    async def set_run_override(self, project_id: str, override: RunOverride) -> None:
+        async with self._sessions() as session, session.begin():
+            project = await self._project(session, project_id)
+            project.run_command, project.run_folder = override.command, override.folder
             session.add(project)
 
     async def rename(self, project_id: str, name: str) -> None:
@@ -442,7 +455,14 @@ class ProjectStore(
             manifest = await self._manifest(session, found.id)
             new_name = clean_name(name or f"{source.name} (copy)") or "Untitled project"
             # An empty stack makes _write_version detect the stack of that version's tree.
-            project = Project(name=new_name, stack="", provider=source.provider, model=source.model)
+            project = Project(
+                name=new_name,
+                stack="",
+                provider=source.provider,
+                model=source.model,
+                run_command=source.run_command,
+                run_folder=source.run_folder,
+            )
             session.add(project)
             await session.flush()
             session.add(ProjectMember(project_id=project.id, user_id=owner, role=ProjectRole.owner))

@@ -1,8 +1,10 @@
 """How to run a project nobody wrote for Forja, read from its own files.
 
 Where the project is: the tree's root, or the one folder everything sits in (a zip of a folder), or a front
-end and an API in two folders side by side. What it is: Node.js (node.py), Python (python.py), or plain HTML
-served as it is. Anything else gets one sentence naming the file that tells and what Forja can run.
+end and an API in two folders side by side, or the folder a person's run settings name (override.py). How it starts:
+a package.json script that starts a dev server, else what a file for another host declares (declared.py: .replit,
+Procfile, Makefile, devcontainer, compose), else the conventions of Node.js (node.py), Python (python.py), or plain
+HTML served as it is. Anything else gets one sentence naming the file that tells and what Forja can run.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import re
 from collections.abc import Mapping
 
 from preview_runtime.detect.command import HOST, PORT, Command
-from preview_runtime.detect.found import Found, NotRunnable
-from preview_runtime.detect.node import detect_node, is_front_end, read_manifest
+from preview_runtime.detect.declared import declared
+from preview_runtime.detect.found import Found, NotRunnable, RunOverride
+from preview_runtime.detect.node import detect_node, dev_script, is_front_end, read_manifest
+from preview_runtime.detect.override import folder_in, with_command
 from preview_runtime.detect.python import detect_python, is_python, python_install
 
-__all__ = ["Command", "Found", "NotRunnable", "detect"]
+__all__ = ["Command", "Found", "NotRunnable", "RunOverride", "detect"]
 
 _IGNORED = re.compile(r"(^|/)(node_modules|\.git|\.venv|venv|__pycache__|\.next|\.nuxt|\.svelte-kit|\.angular)/")
 STATIC_FOLDERS = ("", "public", "site", "www", "docs", "static")
@@ -38,10 +42,22 @@ _EACH_WORKSPACE = re.compile(r"npm run ([\w:.-]+) (?:--workspaces|-ws)\b")
 _PROXY_TARGET = re.compile(rb"(?:localhost|127\.0\.0\.1|0\.0\.0\.0):(\d{2,5})")
 
 
-def detect(tree: Mapping[str, bytes]) -> list[Found]:
-    """The parts to run, the one serving the page last; NotRunnable when there is nothing Forja can start."""
+def detect(tree: Mapping[str, bytes], override: RunOverride | None = None) -> list[Found]:
+    """The parts to run, the one serving the page last; NotRunnable when there is nothing Forja can start.
+    `override`: a person's run settings, the folder to run as the project's root and a command to start it with."""
     files = {p: d for p, d in tree.items() if not _IGNORED.search(p)}
-    base = _base(files)
+    override = override or RunOverride()
+    base = folder_in(files, override.folder) if override.folder else _base(files)
+    if not override.command:
+        return _detect(files, base)
+    try:
+        parts = _detect(files, base)
+    except NotRunnable:  # the person's command starts it: detection only finds the install
+        parts = []
+    return [with_command(files, base, parts, override.command)]
+
+
+def _detect(files: Mapping[str, bytes], base: str) -> list[Found]:
     try:
         found = _at(files, base)
     except NotRunnable:
@@ -50,7 +66,8 @@ def detect(tree: Mapping[str, bytes]) -> list[Found]:
             return [page]
         raise
     if found is not None:
-        if not found.python and (parts := _workspaces(files, base, found)):
+        # A declared command (declared.py) may have no package.json at the root: no workspaces there.
+        if not found.python and f"{base}/package.json".lstrip("/") in files and (parts := _workspaces(files, base, found)):
             return parts
         if found.python or not (api := _python_beside(files, base)):
             return [found]
@@ -91,7 +108,12 @@ def _base(files: Mapping[str, bytes]) -> str:
 
 def _at(files: Mapping[str, bytes], folder: str) -> Found | None:
     prefix = f"{folder}/" if folder else ""
-    if f"{prefix}package.json" in files:
+    has_node = f"{prefix}package.json" in files
+    if has_node and dev_script(read_manifest(files, f"{prefix}package.json")):
+        return detect_node(files, folder)
+    if (found := declared(files, folder)) is not None:
+        return found
+    if has_node:
         return detect_node(files, folder)
     if is_python(files, folder):
         return detect_python(files, folder)

@@ -127,19 +127,34 @@ def _join(folder: str, name: str) -> str:
     return f"{folder}/{name}" if folder else name
 
 
+def dev_script(manifest: Mapping[str, object]) -> str:
+    """The name of the package.json script that starts a dev server, or ""."""
+    scripts = manifest.get("scripts")
+    if not isinstance(scripts, dict):
+        return ""
+    return next((n for n in DEV_SCRIPTS if isinstance(scripts.get(n), str) and scripts[n].strip()), "")
+
+
+def node_install(tree: Mapping[str, bytes], folder: str) -> tuple[list[Command], list[str], list[str]]:
+    """The folder's install (by its lockfile), the files it reads, and what to tell the person."""
+    install, notes = _install(tree, folder, read_manifest(tree, _join(folder, "package.json")))
+    inputs = [_join(folder, name) for name in ("package.json", *LOCKFILES) if _join(folder, name) in tree]
+    return install, inputs, notes
+
+
 def detect_node(tree: Mapping[str, bytes], folder: str = "") -> Found:
     manifest = read_manifest(tree, _join(folder, "package.json"))
     scripts = manifest.get("scripts") if isinstance(manifest.get("scripts"), dict) else {}
     assert isinstance(scripts, dict)
     deps = dependencies(manifest)
-    install, notes = _install(tree, folder, manifest)
-    inputs = [_join(folder, name) for name in ("package.json", *LOCKFILES) if _join(folder, name) in tree]
-    name = next((n for n in DEV_SCRIPTS if isinstance(scripts.get(n), str) and scripts[n].strip()), "")
+    install, inputs, notes = node_install(tree, folder)
+    name = dev_script(manifest)
     if name:
         tool_key, tool = _tool_of(scripts[name])
         args = _address_args(scripts[name], tool)
         argv = ["npm", "run", name, *(["--", *args] if args else [])]
         port = _pinned_port(scripts[name]) or (tool.port if tool else 3000)
+        source = f'the "{name}" script in {_join(folder, "package.json")}'
     else:
         command = next((cmd for dep, cmd in BY_DEPENDENCY if dep in deps), "")
         if not command:
@@ -154,6 +169,7 @@ def detect_node(tree: Mapping[str, bytes], folder: str = "") -> Found:
         tool_key, tool = _tool_of(command)
         argv = ["npx", "--no", "--", *shlex.split(command), *_address_args(command, tool)]
         port = tool.port if tool else 3000
+        source = ""
     framework = framework_of(manifest)
     env = dict(tool.env) if tool else {}
     return Found(
@@ -165,6 +181,7 @@ def detect_node(tree: Mapping[str, bytes], folder: str = "") -> Found:
         server=bool(deps & BACKENDS) or (tool_key in ("fastify", "nest")),
         inputs=inputs,
         notes=notes,
+        source=source,
     )
 
 

@@ -1,6 +1,6 @@
 """Python projects: their dependencies (requirements.txt, PEP 621 or Poetry pyproject.toml) and the server to start.
 
-The server, in order: a Procfile's `web:` line, Django's manage.py, a Streamlit script, an app object
+The server, in order (after what the project declares: declared.py reads a Procfile), Django's manage.py, a Streamlit script, an app object
 (FastAPI, Starlette, Quart: uvicorn; Flask, or a package with a Flask app factory: `flask --app`), a WSGI
 `application` (uvicorn's WSGI mode), and last a script that runs itself.
 """
@@ -128,8 +128,6 @@ def _poetry(name: str, spec: object) -> str:
 
 def _server(local: Mapping[str, bytes], sources: Mapping[str, str]) -> tuple[str, list[str], int, list[str]]:
     """(framework, argv, its default port, packages the command needs)."""
-    if (procfile := _procfile_web(local.get("Procfile"))) is not None:
-        return "Procfile", ["sh", "-c", procfile], 5000, []
     if "manage.py" in local:
         return "Django", ["python", "manage.py", "runserver", f"{HOST}:{PORT}"], 8000, []
     ordered = sorted(sources, key=lambda p: (p.count("/"), p not in _PREFERRED, p))
@@ -162,10 +160,3 @@ def _server(local: Mapping[str, bytes], sources: Mapping[str, str]) -> tuple[str
 
 def _module(path: str) -> str:
     return path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
-
-
-def _procfile_web(data: bytes | None) -> str | None:
-    if data is None:
-        return None
-    match = re.search(r"^web:\s*(.+)$", data.decode("utf-8", "replace"), re.MULTILINE)
-    return match.group(1).strip() if match else None

@@ -31,7 +31,7 @@ MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY=${DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
 SUITE=bookworm
 CACHE=${FORJA_BUILD_CACHE:-/var/cache/forja-preview-build}
-PACKAGES="python3 python3-venv python3-pip python-is-python3 ca-certificates tini libstdc++6"
+PACKAGES="python3 python3-venv python3-pip python-is-python3 ca-certificates tini libstdc++6 make"
 FORCE=0
 TAG=""
 while [ $# -gt 0 ]; do

@@ -1,5 +1,6 @@
 """Projects nobody wrote for Forja, imported as a person would: create-vite's React template, unchanged,
-previews in the Preview tab; a project Forja cannot run is explained there within seconds, in one sentence.
+previews in the Preview tab; a project Forja cannot run is explained there within seconds, in one sentence, and runs
+once the person gives its start command in Run settings.
 
 The template comes from the corpus that setup scaffolds with the pinned create-vite (scripts/fetch_corpus.py),
 with its packages in an npm cache of its own that this Forja seeds its previews from, so nothing is fetched.
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ARTIFACTS, REPO, Traffic, another_forja, missing
+from tests.e2e.conftest import ARTIFACTS, DESKTOP, REPO, Traffic, another_forja, missing
 
 CORPUS = REPO / ".cache" / "corpus" / "vite-react"
 
@@ -58,6 +59,7 @@ def test_create_vite_react_template_unchanged_previews(forja_seeded: str, page: 
     frame.get_by_role("button", name="Count is 0").click()
     expect(frame.get_by_role("button", name="Count is 1")).to_be_visible()
     expect(page.locator("#preview-runner")).to_have_text("local")
+    expect(page.locator("#preview-started-with")).to_have_text('Started with npm run dev from the "dev" script in package.json.')
     page.screenshot(path=str(ARTIFACTS / "real-project-vite-react.png"))
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(ARTIFACTS / "real-project-vite-react-phone.png"))
@@ -66,7 +68,18 @@ def test_create_vite_react_template_unchanged_previews(forja_seeded: str, page: 
     assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"
 
 
-def test_a_project_forja_cannot_run_is_explained_in_one_sentence(forja_seeded: str, page: Page, tmp_path) -> None:
+# A page the project's files do not hold: only the person's own command makes it, so seeing it proves the command ran.
+OWN_COMMAND = (
+    "mkdir -p out && echo '<h1>Started by my command</h1>' > out/index.html && python -m http.server $PORT --bind $HOST -d out"
+)
+
+# The dialog's opening animation is over (a screenshot during it shows the page through it).
+OPENED = "getComputedStyle(document.querySelector('[role=dialog]')).opacity === '1'"
+
+
+def test_a_project_forja_cannot_run_is_explained_then_runs_with_a_command_of_ones_own(
+    forja_seeded: str, page: Page, tmp_path
+) -> None:
     archive = tmp_path / "go-api.zip"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as project:
@@ -83,3 +96,20 @@ def test_a_project_forja_cannot_run_is_explained_in_one_sentence(forja_seeded: s
     assert time.monotonic() - started < 10
     expect(page.locator("#preview-retry")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "real-project-unsupported.png"))
+
+    page.set_viewport_size(DESKTOP)
+    page.locator("#run-settings-button").click()
+    expect(page.locator("#run-settings-folder")).to_have_text("The project's root")
+    page.locator("#run-settings-command").fill(OWN_COMMAND)
+    page.wait_for_function(OPENED)
+    page.screenshot(path=str(ARTIFACTS / "run-settings.png"))
+    page.locator("#run-settings-save").click()
+    expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Started by my command", timeout=60_000)
+    expect(page.locator("#preview-started-with")).to_have_text(f"Started with {OWN_COMMAND} from your run settings.")
+    page.screenshot(path=str(ARTIFACTS / "run-settings-running.png"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator("#run-settings-button").click()
+    expect(page.locator("#run-settings-command")).to_have_value(OWN_COMMAND)
+    page.wait_for_function(OPENED)
+    page.screenshot(path=str(ARTIFACTS / "run-settings-phone.png"))
+    page.keyboard.press("Escape")

@@ -42,6 +42,8 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("DELETE", "/api/projects/{project_id}/preview"): "view",
     ("GET", "/api/projects/{project_id}/preview/logs"): "view",
     ("POST", "/api/projects/{project_id}/preview/logs"): "view",
+    ("GET", "/api/projects/{project_id}/run-settings"): "view",
+    ("PUT", "/api/projects/{project_id}/run-settings"): "edit",
     ("GET", "/api/projects/{project_id}/logs/tail"): "view",
     ("GET", "/api/projects/{project_id}/logs"): "view",
     ("POST", "/api/projects/{project_id}/generate"): "edit",

@@ -173,3 +173,44 @@ def test_an_admin_made_on_the_command_line_signs_in(server: Server) -> None:
         me = client.get("/api/auth/me")
         assert me.status_code == 200
         assert (me.json()["email"], me.json()["role"]) == ("root@example.org", "admin")
+
+
+def test_run_settings_through_the_cli_and_the_api(server: Server, tmp_path: Path) -> None:
+    operator = server.operator
+    operator.ok("user", "create", "ana@example.org", "--name", "Ana", "--password-stdin", input=PASSWORD)
+    ana = operator.ok("token", "create", "ana@example.org").strip()
+    laptop = Cli(tmp_path / "laptop-data", FORJA_SERVER=server.url)
+    files = {"web/index.html": "<h1>Web</h1>", "api/app.py": "print('api')\n"}
+    headers = {"Authorization": f"Bearer {ana}"}
+    with httpx.Client(base_url=server.url, trust_env=False, headers=headers, timeout=30) as api:
+        project = api.post("/api/projects", json={"name": "Two apps", "files": files}).json()["id"]
+
+        shown = laptop.json("run-settings", project, token=ana)
+        assert shown == {"command": "", "folder": "", "folders": ["api", "web"]}
+        changed = laptop.json("run-settings", project, "--command", "python app.py --port $PORT", "--folder", "api/", token=ana)
+        assert (changed["command"], changed["folder"]) == ("python app.py --port $PORT", "api")
+        # The server's own CLI (its database, no --server) reads what the API kept, and changes one setting alone.
+        assert operator.ok("run-settings", project, "--folder", "", token=ana) == (
+            "command: python app.py --port $PORT\nfolder:  (the project root)\n"
+        )
+        refused = laptop.refused("run-settings", project, "--folder", "mobile", token=ana)
+        assert (
+            refused
+            == "There is no folder mobile/ in this project: pick one of its folders, or leave it empty for the project's root."
+        )
+        path = f"/api/projects/{project}/run-settings"
+        assert api.get(path).json() == {"command": "python app.py --port $PORT", "folder": "", "folders": ["api", "web"]}
+        for body, said in (
+            ({"command": "a\u0000b"}, "the command must be one line"),
+            ({"folder": "../etc"}, "must be a path inside the project"),
+            ({"folder": "web\nx"}, "without newlines"),
+            ({"comand": "typo"}, "comand"),
+        ):
+            answer = api.put(path, json=body)
+            assert answer.status_code == 422 and said in answer.text, (body, answer.text)
+        missing = api.put(path, json={"folder": "docs"})
+        assert missing.status_code == 422 and missing.json()["detail"].startswith("There is no folder docs/ in this project")
+        cleared = api.put(path, json={"command": "", "folder": "web"})
+        assert cleared.status_code == 200 and cleared.json()["folder"] == "web"
+        copy = api.post(f"/api/projects/{project}/duplicate", json={}).json()["id"]
+        assert api.get(f"/api/projects/{copy}/run-settings").json()["folder"] == "web"

@@ -439,6 +439,18 @@ async def test_a_server_that_ignores_port_is_found_where_it_listens(docker_runne
     assert any("listens on port 4567, not on $PORT (3000)" in text for text in log.texts("fixed-1", source="forja"))
 
 
+async def test_a_makefile_dev_target_runs_with_the_images_make(docker_runner_factory) -> None:
+    """The preview image has make: a project whose Makefile starts it runs as detection plans it."""
+    runner: DockerRunner = docker_runner_factory()
+    log = LogCollector()
+    files = {"Makefile": b"dev:\n\tnode fixed.js\n", "fixed.js": FIXED_PORT_SERVER}
+    plan = plan_for(files)
+    assert plan.dev == "sh -c 'make dev'"
+    await runner.start(spec("make-1", files, plan), log)
+    info = await wait_state(runner, "make-1", PreviewState.running, 30, log)
+    assert (await get(info.upstream + "/")).text == "<h1>fixed port 4567</h1>"
+
+
 # A full-stack project's dev command: its API (JSON, on loopback at $PORT + 1) answers seconds before its front end's
 # dev server (a page, on $PORT) has started, as on a busy machine.
 API_FIRST = b"""const http = require('http');

@@ -173,6 +173,16 @@ async def test_node_project_runs_with_install_then_dev_logs(runner: LocalRunner)
     assert all(preview_id == "node1" for preview_id, *_ in sink.lines)
 
 
+async def test_a_makefile_dev_target_runs_with_the_hosts_make(runner: LocalRunner) -> None:
+    """The sandbox binds the host's /usr, make with it: a project whose Makefile starts it runs as detection plans it."""
+    files = {"Makefile": b"dev:\n\tnode server.js\n", "server.js": NODE_SERVER, "message.txt": b"started by make dev"}
+    plan = plan_for(files)
+    assert plan.dev == "sh -c 'make dev'"
+    await runner.start(_spec("make1", files, plan), Sink())
+    info = await _until(runner, "make1", PreviewState.running)
+    assert (await _fetch(info.upstream + "/")).text == "started by make dev"
+
+
 async def test_failing_dev_command_fails_with_the_log_tail(runner: LocalRunner) -> None:
     sink = Sink()
     plan = RunPlan(install="", dev="echo compiling; echo 'Error: cannot find module ./missing' >&2; exit 3", has_server=False)

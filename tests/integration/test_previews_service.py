@@ -20,6 +20,7 @@ from builder.errors import PreviewError
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.models import LOCAL_USER_ID, Author
 from builder.services import Services
+from builder.services.run_settings import RunSettings
 from preview_runtime.runner import PreviewInfo, PreviewState
 from tests.conftest import CHECKED_PROJECT, free_port, served
 
@@ -52,6 +53,25 @@ async def test_a_dependency_change_restarts_the_preview_and_other_saves_do_not(l
     assert await served(services, pid) == "<h1>two</h1>"
     texts = [line.text for line in services.logs.history(pid)]
     assert "The dependencies changed: restarting the preview to install them." in texts
+
+
+async def test_saved_run_settings_restart_the_running_preview_with_their_command(
+    local_previews: None, services: Services
+) -> None:
+    created = await services.projects.create(
+        "Own", {"package.json": manifest("detected"), "server.js": SERVER}, owner=LOCAL_USER_ID
+    )
+    pid = created.project_id
+    first = await services.previews.start(pid)
+    assert await served(services, pid) == "<h1>detected</h1>"
+    command = (
+        "node -e \"require('http').createServer((q, r) => r.end('<h1>own</h1>')).listen(process.env.PORT, process.env.HOST)\""
+    )
+    await services.run_settings.set(pid, RunSettings(command=command))
+    restarted = await services.previews.status(pid)
+    assert restarted is not None and restarted.preview_id != first.preview_id
+    assert restarted.source == f"`{command}` from your run settings"
+    assert await served(services, pid) == "<h1>own</h1>"
 
 
 async def followed(services: Services, project_id: str) -> list[PreviewInfo]:

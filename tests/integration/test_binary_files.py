@@ -17,7 +17,9 @@ import pytest
 
 from builder.api import api
 from builder.generation import prompts
+from builder.models import LOCAL_USER_ID
 from builder.services import Services
+from builder.services.text_edits import TextChange
 from preview_runtime.local import LocalRunner
 from preview_runtime.plan import RunPlan
 from preview_runtime.runner import PreviewSpec, PreviewState
@@ -110,6 +112,18 @@ async def _preview_serves_the_same_bytes(tmp_path: Path, files: dict[str, bytes]
         assert (folder / "icon").read_bytes() == PNG
     finally:
         await runner.close()
+
+
+async def test_select_mode_edits_a_utf16_page_in_utf16(services: Services) -> None:
+    """A text edit (Select mode) of a page in UTF-16 changes its words and keeps its encoding and mark."""
+    html = "<!doctype html>\n<html><body><h1>{}</h1></body></html>\n"
+    page = codecs.BOM_UTF16_LE + html.format("Bakery").encode("utf-16-le")
+    created = await services.projects.create("Bakery", {"index.html": page, "logo": PNG}, owner=LOCAL_USER_ID)
+    await services.text_edits.replace_text(
+        created.project_id, TextChange(old="Bakery", new="Bread", dom_path="html > body:nth-of-type(1) > h1:nth-of-type(1)")
+    )
+    tree = await services.projects.read_tree(created.project_id)
+    assert tree == {"index.html": codecs.BOM_UTF16_LE + html.format("Bread").encode("utf-16-le"), "logo": PNG}
 
 
 def _json(tree: dict[str, object]) -> bytes:

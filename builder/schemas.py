@@ -138,6 +138,13 @@ class FileInfo(BaseModel):
     )
 
 
+class PictureAdded(BaseModel):
+    """A picture saved into a project as a file: where it went, and the version that holds it."""
+
+    path: str
+    version: VersionInfo
+
+
 class FileContent(BaseModel):
     """One file; UTF-8 text as is, every other file base64-encoded so JSON gives back its exact bytes."""
 

@@ -15,7 +15,7 @@ from builder.api.bodies import CheckedRoute
 from builder.api.identity import CurrentActor, Editor
 from builder.attachments import check_picture, load_attachment, save_attachment
 from builder.filetree import MAX_PATH_LENGTH
-from builder.schemas import RequestBody, VersionInfo
+from builder.schemas import PictureAdded, RequestBody
 from builder.services import get_services
 
 router = APIRouter(route_class=CheckedRoute)
@@ -55,11 +55,6 @@ class PictureToProject(RequestBody):
         description="Where in the project; default: the project's picture folder (public/, static/ or assets/) "
         "and the picture's name.",
     )
-
-
-class PictureAdded(BaseModel):
-    path: str
-    version: VersionInfo
 
 
 @router.post("/api/projects/{project_id}/pictures", tags=["files"])

@@ -12,8 +12,10 @@ import binascii
 import re
 import secrets
 import time
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from builder.errors import InvalidInput, NotFound
 from builder.filetree import human_size
@@ -156,9 +158,26 @@ def save_attachment(image: Picture, owner: str) -> str:
     return attachment_id
 
 
-def load_attachment(attachment_id: str, owner: str) -> Picture:
-    """`owner`'s picture kept under `attachment_id`, checked again; NotFound for an unknown or malformed id, or one
-    that someone else attached."""
+# Where a project keeps pictures its pages use, by what the project already has: a folder of them first, then
+# `public/` (served at the site's root by Vite, Next.js, SvelteKit...) for a Node project, `assets/` for the rest.
+PICTURE_FOLDERS = ("public", "static", "assets")
+
+
+def picture_path(picture: Picture, paths: Iterable[str]) -> str:
+    """A sensible place in a project of `paths` for `picture`: its own name, made safe, with the extension its
+    bytes say ("Logo Final.PNG" -> "public/logo-final.png")."""
+    paths = set(paths)
+    tops = {p.split("/", 1)[0] for p in paths if "/" in p}
+    folder = next((f for f in PICTURE_FOLDERS if f in tops), "public" if "package.json" in paths else "assets")
+    # Accents dropped, not the letters they sit on: "Étoile" -> "etoile".
+    plain = unicodedata.normalize("NFKD", PurePosixPath(picture.name).stem).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:60] or "picture"
+    return f"{folder}/{stem}.{_EXTENSIONS[picture.media_type]}"
+
+
+def load_attachment(attachment_id: str, owner: str, name: str = "") -> Picture:
+    """`owner`'s picture kept under `attachment_id` (named `name`), checked again; NotFound for an unknown or
+    malformed id, or one that someone else attached."""
     if _ID.match(attachment_id):
         for extension in _EXTENSIONS.values():
             path = attachments_dir() / owner / f"{attachment_id}.{extension}"
@@ -166,5 +185,5 @@ def load_attachment(attachment_id: str, owner: str) -> Picture:
                 data = path.read_bytes()
                 media_type = sniff(data)
                 if media_type is not None:
-                    return Picture(media_type, data)
+                    return Picture(media_type, data, name)
     raise NotFound("That attached picture is gone; attach it again.")

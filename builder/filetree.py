@@ -6,6 +6,9 @@ outside the project and no half-made project is left behind.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import codecs
 import io
 import json
 import stat
@@ -15,7 +18,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from builder.errors import FileTreeError
 from builder.settings import settings
@@ -25,15 +28,14 @@ from preview_runtime.common import human_size
 SKIPPED_DIRS = frozenset({"node_modules", ".git", "__pycache__", ".venv", "venv", "__MACOSX", ".next", "dist", ".svelte-kit"})
 SKIPPED_FILES = frozenset({".DS_Store", "Thumbs.db"})
 
-# Files that are bytes by nature; everything else must be UTF-8 text.
-BINARY_SUFFIXES = frozenset(
-    {
-        ".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".bmp", ".avif",
-        ".woff", ".woff2", ".ttf", ".otf", ".eot",
-        ".mp3", ".wav", ".ogg", ".mp4", ".webm",
-        ".pdf", ".zip", ".gz", ".wasm", ".sqlite", ".db",
-    }
-)  # fmt: skip
+# Byte-order marks and the encoding each names, longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 
 MAX_PATH_LENGTH = 512
 
@@ -74,8 +76,55 @@ def hidden_character(text: str) -> str | None:
     return None
 
 
-def is_binary_path(path: str) -> bool:
-    return PurePosixPath(path).suffix.lower() in BINARY_SUFFIXES
+def text_of(data: bytes) -> str | None:
+    """A file's text, or None when it is bytes: the one rule for text and bytes, decided by content, not name.
+
+    Text is UTF-8 without a NUL, or text whose byte-order mark names its encoding (UTF-16, UTF-32, UTF-8 with a
+    BOM; the mark is not part of the text). An image without an extension, a lockfile of bytes or Latin-1 without
+    a mark are bytes. A file keeps its own bytes either way: this only says how to read it.
+    """
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data[len(bom) :].decode(codec)
+            except UnicodeDecodeError:
+                return None
+            return None if "\x00" in text else text
+    if b"\x00" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def is_text(data: bytes) -> bool:
+    return text_of(data) is not None
+
+
+def is_utf8_text(data: bytes) -> bool:
+    """Text that a JSON string carries byte for byte: UTF-8 (its BOM, if any, comes back as U+FEFF)."""
+    if b"\x00" in data:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def encode_like(path: str, original: bytes | None, text: str) -> bytes:
+    """`text` in the encoding `original` was read in, its byte-order mark kept; UTF-8 for a new or binary file."""
+    if original is not None and is_text(original):
+        for bom, codec in _BOMS:
+            if original.startswith(bom):
+                try:
+                    return bom + text.encode(codec)
+                except UnicodeEncodeError as exc:
+                    raise FileTreeError(
+                        f"{path} is not valid text (a lone surrogate at position {exc.start}); remove it.", path
+                    ) from None
+    return encode_text(path, text)
 
 
 def normalize_path(raw: str) -> str:
@@ -133,13 +182,6 @@ def check_content(path: str, data: bytes, limits: Limits) -> None:
         raise FileTreeError(
             f"{path} is {human_size(len(data))}; the limit per file is {human_size(limits.max_file_bytes)}.", path
         )
-    if not is_binary_path(path):
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise FileTreeError(
-                f"{path} is not UTF-8 text (bad byte at position {exc.start}); save it as UTF-8 or remove it.", path
-            ) from None
 
 
 def validate_tree(files: Mapping[str, bytes | str], limits: Limits | None = None) -> dict[str, bytes]:
@@ -326,23 +368,41 @@ def read_folder(folder: Path, limits: Limits | None = None) -> dict[str, bytes]:
 
 
 def read_json_tree(data: bytes, limits: Limits | None = None) -> dict[str, bytes]:
-    """Read `{"files": [{"path", "content"}]}` (or a plain `{path: content}` map)."""
+    """Read `{"files": [{"path", "content", "encoding"?}]}` (or a plain `{path: content}` map).
+
+    An entry's `encoding` is "utf-8" (the default) or "base64" for any other file, as the API's file reads give them.
+    """
     try:
         doc = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FileTreeError(f"The JSON file tree could not be parsed: {exc}.") from None
     entries = doc.get("files") if isinstance(doc, dict) else None
     if isinstance(entries, list):
-        pairs: dict[str, str] = {}
+        pairs: dict[str, str | bytes] = {}
         for i, entry in enumerate(entries):
             if not (isinstance(entry, dict) and isinstance(entry.get("path"), str) and isinstance(entry.get("content"), str)):
                 raise FileTreeError(f"Entry {i} of 'files' needs a string 'path' and a string 'content'.")
-            pairs[entry["path"]] = entry["content"]
+            pairs[entry["path"]] = _entry_content(i, entry)
     elif isinstance(doc, dict) and doc and all(isinstance(k, str) and isinstance(v, str) for k, v in doc.items()):
         pairs = doc
     else:
         raise FileTreeError('A JSON file tree looks like {"files": [{"path": "index.html", "content": "..."}]}.')
     return validate_tree(pairs, limits)
+
+
+def _entry_content(i: int, entry: dict[str, str]) -> str | bytes:
+    encoding = entry.get("encoding", "utf-8")
+    if encoding == "utf-8":
+        return entry["content"]
+    if encoding != "base64":
+        raise FileTreeError(f"Entry {i} of 'files' has encoding {encoding!r}; use 'utf-8' or 'base64'.", entry["path"])
+    try:
+        return base64.b64decode(entry["content"], validate=True)
+    except binascii.Error:
+        raise FileTreeError(
+            f"Entry {i} of 'files' ({entry['path']}) is not valid base64; send its bytes base64-encoded or use 'utf-8'.",
+            entry["path"],
+        ) from None
 
 
 def write_zip(files: Mapping[str, bytes], root: str = "") -> bytes:

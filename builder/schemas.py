@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from builder.errors import InvalidInput
-from builder.filetree import hidden_character, is_binary_path
+from builder.filetree import hidden_character, is_utf8_text
 from builder.models import Author, ProjectRole, Role
 from preview_runtime.verify import Problem
 
@@ -133,21 +133,30 @@ class GenerationInfo(BaseModel):
 class FileInfo(BaseModel):
     path: str
     size: int
-    binary: bool
+    binary: bool = Field(
+        description="True when the content is bytes: not UTF-8 text, nor text whose byte-order mark names its encoding."
+    )
+
+
+class PictureAdded(BaseModel):
+    """A picture saved into a project as a file: where it went, and the version that holds it."""
+
+    path: str
+    version: VersionInfo
 
 
 class FileContent(BaseModel):
-    """One file; text as is, binary files base64-encoded so JSON can carry them."""
+    """One file; UTF-8 text as is, every other file base64-encoded so JSON gives back its exact bytes."""
 
     path: str
     content: str
-    encoding: str = Field(description="'utf-8' or 'base64'.")
+    encoding: str = Field(description="'utf-8' (UTF-8 text) or 'base64' (any other file: bytes, UTF-16 text...).")
 
     @classmethod
     def of(cls, path: str, data: bytes) -> FileContent:
-        if is_binary_path(path):
-            return cls(path=path, content=base64.b64encode(data).decode("ascii"), encoding="base64")
-        return cls(path=path, content=data.decode("utf-8"), encoding="utf-8")
+        if is_utf8_text(data):
+            return cls(path=path, content=data.decode("utf-8"), encoding="utf-8")
+        return cls(path=path, content=base64.b64encode(data).decode("ascii"), encoding="base64")
 
 
 class CommitResult(BaseModel):

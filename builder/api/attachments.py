@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Path, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from builder.api.bodies import CheckedRoute
-from builder.api.identity import CurrentActor
+from builder.api.identity import CurrentActor, Editor
 from builder.attachments import check_picture, load_attachment, save_attachment
+from builder.filetree import MAX_PATH_LENGTH
+from builder.schemas import PictureAdded, RequestBody
 from builder.services import get_services
 
 router = APIRouter(route_class=CheckedRoute)
@@ -42,6 +44,25 @@ async def attached_picture(attachment_id: str, actor: CurrentActor) -> Response:
         media_type=image.media_type,
         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"},
     )
+
+
+class PictureToProject(RequestBody):
+    attachment_id: str = Field(description="The id /api/attachments answered for the picture you attached.")
+    name: str = Field(default="", max_length=255, description="The picture's own name, for the file's ('Logo.png').")
+    path: str = Field(
+        default="",
+        max_length=MAX_PATH_LENGTH,
+        description="Where in the project; default: the project's picture folder (public/, static/ or assets/) "
+        "and the picture's name.",
+    )
+
+
+@router.post("/api/projects/{project_id}/pictures", tags=["files"])
+async def add_picture(project_id: str, body: PictureToProject, actor: Editor) -> PictureAdded:
+    """Save a picture you attached into the project as a file ("use this as the logo"): a new version."""
+    image = await asyncio.to_thread(load_attachment, body.attachment_id, actor.user_id, body.name)
+    path, result = await (await get_services()).projects.add_picture(project_id, image, body.path)
+    return PictureAdded(path=path, version=result.version)
 
 
 @router.get("/api/pictures/{digest}", tags=["generation"])

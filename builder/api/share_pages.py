@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
 from builder.errors import ShareGone
-from builder.filetree import is_binary_path
+from builder.filetree import text_of
 from builder.settings import settings
 from preview_runtime.pages import PAGE_CSS
 
@@ -112,14 +112,5 @@ def starting(token: str, link_preview: list[MetaTag], busy: bool = False) -> HTM
 
 def code(token: str, name: str, version: int, tree: dict[str, bytes]) -> HTMLResponse:
     """A version's files, read-only: text shown as it is, binary files by their size."""
-    files = [SharedFile(path, _text(path, data), len(data)) for path, data in sorted(tree.items())]
+    files = [SharedFile(path, text_of(data), len(data)) for path, data in sorted(tree.items())]
     return _render("share_code.html", title=f"{name}: code", name=name, version=version, token=token, files=files)
-
-
-def _text(path: str, data: bytes) -> str | None:
-    if is_binary_path(path):
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None

@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+from builder.attachments import Picture
 from builder.cli.backend import Created, Duplicated, GenerateRequest, PreviewStatus, Restored
 from builder.cli.remote import RemoteBackend
 from builder.errors import NotFound
 from builder.generation.engine import GenerationEvent
-from builder.schemas import FileInfo, ProjectDetail, ProjectSummary, TrashedProject, VersionDiff
+from builder.schemas import FileInfo, PictureAdded, ProjectDetail, ProjectSummary, TrashedProject, VersionDiff
 from builder.services import Services
 from builder.services.access import Actor, Permission
 from builder.services.run_settings import RunSettings, RunSettingsInfo
@@ -60,6 +61,11 @@ class LocalBackend:
     async def export_zip(self, project_id: str, version: int | None) -> bytes:
         await self._may(project_id, Permission.view)
         return (await self._services.history.export_zip(project_id, version))[1]
+
+    async def add_picture(self, project_id: str, picture: Picture, path: str) -> PictureAdded:
+        await self._may(project_id, Permission.edit)
+        added, result = await self._services.projects.add_picture(project_id, picture, path)
+        return PictureAdded(path=added, version=result.version)
 
     async def rename(self, project_id: str, name: str) -> ProjectSummary:
         await self._may(project_id, Permission.edit)

@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from builder.attachments import check_pictures
+from builder.attachments import check_picture, check_pictures
 from builder.cli.backend import Backend, GenerateRequest
 from builder.cli.command import Command, a_backend
 from builder.errors import ForjaError, GenerationError
@@ -54,6 +54,14 @@ async def cmd_export(backend: Backend, args: argparse.Namespace) -> tuple[Any, s
     out = Path(args.out)
     await asyncio.to_thread(out.write_bytes, data)
     return {"id": args.id, "out": str(out), "files": count}, f"Wrote {count} files to {out}"
+
+
+async def cmd_add_picture(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    """Save a picture into the project as a file ("use this as the logo"), a new version."""
+    source = Path(args.file)
+    picture = check_picture(await asyncio.to_thread(source.read_bytes), source.name)
+    added = await backend.add_picture(args.id, picture, args.path or "")
+    return added.model_dump(mode="json"), f"Added {added.path} as version {added.version.number}"
 
 
 async def cmd_generate(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
@@ -128,6 +136,7 @@ COMMANDS: dict[str, Command[Any]] = {
     "projects": Command(a_backend, cmd_projects),
     "files": Command(a_backend, cmd_files),
     "export": Command(a_backend, cmd_export),
+    "add-picture": Command(a_backend, cmd_add_picture),
     "generate": Command(a_backend, cmd_generate),
     "preview": Command(a_backend, cmd_preview),
     "stop": Command(a_backend, cmd_stop),
@@ -148,6 +157,12 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("id")
     p.add_argument("--out", required=True, help="FILE.zip")
     p.add_argument("--version", type=int, help="version number (default: current)")
+    p = sub.add_parser(
+        "add-picture", parents=[common], help="save a picture (PNG, JPEG, GIF or WebP) into a project as a file, a new version"
+    )
+    p.add_argument("id")
+    p.add_argument("file", help="the picture on this machine")
+    p.add_argument("--path", help="where in the project (default: its picture folder and the picture's name)")
     p = sub.add_parser("generate", parents=[common], help="make a project from a prompt (or change one with --project)")
     p.add_argument("prompt")
     p.add_argument("--project", help="project id for a follow-up")

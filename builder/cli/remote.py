@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
+from builder.attachments import Picture
 from builder.cli.backend import NO_TOKEN, Created, Duplicated, GenerateRequest, PreviewStatus, Restored
 from builder.errors import FileTreeError, ForjaError, InvalidInput, ServerUnavailable
 from builder.filetree import read_folder, write_zip
@@ -23,6 +24,7 @@ from builder.generation.engine import GenerationEvent
 from builder.schemas import (
     MAX_PAGE,
     FileInfo,
+    PictureAdded,
     ProjectDetail,
     ProjectPage,
     ProjectSummary,
@@ -172,6 +174,12 @@ class RemoteBackend:
     async def export_zip(self, project_id: str, version: int | None) -> bytes:
         path = _path("/api/projects", project_id, "export")
         return (await self._send("GET", path, params=_params(version=version))).content
+
+    async def add_picture(self, project_id: str, picture: Picture, path: str) -> PictureAdded:
+        # As the page does it: the picture attached first (checked there by its bytes), then saved into the project.
+        attached = await self._send("POST", "/api/attachments", content=picture.data, params={"name": picture.name})
+        body = {"attachment_id": self._read(dict[str, str], attached)["id"], "name": picture.name, "path": path}
+        return self._read(PictureAdded, await self._send("POST", _path("/api/projects", project_id, "pictures"), json=body))
 
     async def rename(self, project_id: str, name: str) -> ProjectSummary:
         return self._read(ProjectSummary, await self._send("PATCH", _path("/api/projects", project_id), json={"name": name}))

@@ -54,7 +54,7 @@ def code_panel() -> rx.Component:
     )
     editor = rx.cond(
         EditorState.binary_note != "",
-        rx.center(rx.text(EditorState.binary_note, color=rx.color("gray", 11)), height="100%"),
+        binary_view(),
         rx.cond(
             EditorState.selected_path != "",
             monaco_editor(
@@ -80,6 +80,35 @@ def code_panel() -> rx.Component:
         height="100%",
         width="100%",
         class_name="code-panel",
+    )
+
+
+def binary_view() -> rx.Component:
+    """A file of bytes in the Code tab: the picture itself when it is one, its name, kind and size, and Download."""
+    return rx.center(
+        rx.vstack(
+            rx.cond(
+                EditorState.image_src != "",
+                rx.image(src=EditorState.image_src, alt=EditorState.selected_path, class_name="binary-picture"),
+                rx.icon("file", size=40, color=rx.color("gray", 9)),
+            ),
+            rx.text(EditorState.binary_note, color=rx.color("gray", 11), size="2", id="binary-note"),
+            rx.button(
+                rx.icon("download", size=14),
+                "Download",
+                size="1",
+                variant="soft",
+                on_click=EditorState.download,
+                id="binary-download",
+            ),
+            align="center",
+            spacing="3",
+            max_width="100%",
+        ),
+        height="100%",
+        padding="24px",
+        class_name="binary-view",
+        id="binary-view",
     )
 
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from builder.attachments import Picture, vision_refusal
 from builder.errors import FileTreeError, GenerationError, NotFound, ProviderError, QuotaExceeded, TransientProviderError
-from builder.filetree import is_binary_path, normalize_path
+from builder.filetree import normalize_path, text_of
 from builder.generation import prompts
 from builder.generation.budget import Allowance, check_budget
 from builder.generation.guard import contains_secret, redact
@@ -324,7 +324,7 @@ class GenerationRun:
             first = prompts.follow_up_message(prompt, history, tree_bytes, shown)
         else:
             first = prompts.new_project_message(prompt)
-        tree = {p: d.decode("utf-8") for p, d in tree_bytes.items() if not is_binary_path(p)}
+        tree = {p: text for p, d in tree_bytes.items() if (text := text_of(d)) is not None}
         images = self.images
         if images:
             refusal = vision_refusal(provider.name, provider.model)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import PurePosixPath
 
-from builder.filetree import is_binary_path
+from builder.filetree import text_of
 from builder.generation.schema import TOOL_NAME
 from builder.generation.starters import load_starters, starter_conventions
 from preview_runtime.verify import Problem
@@ -76,7 +76,7 @@ def relevant_files(tree: Mapping[str, bytes], request: str, budget: int) -> list
     Small projects go whole. Otherwise: files the request names, the usual entry points, then
     files whose names share words with the request, smallest first.
     """
-    text_files = {p: d for p, d in tree.items() if not is_binary_path(p)}
+    text_files = {p: d for p, d in tree.items() if text_of(d) is not None}
     if sum(map(len, text_files.values())) <= budget:
         return sorted(text_files)
     wanted = _words(request)
@@ -103,13 +103,19 @@ def relevant_files(tree: Mapping[str, bytes], request: str, budget: int) -> list
     return sorted(chosen)
 
 
+def _listed(path: str, data: bytes) -> str:
+    """A file's line in the project listing; a binary file is named by its size only, its bytes never sent."""
+    kind = "" if text_of(data) is not None else "binary, "
+    return f"- {path} ({kind}{len(data)} bytes)"
+
+
 def follow_up_message(request: str, history: list[str], tree: Mapping[str, bytes], shown: list[str]) -> str:
     parts = []
     if history:
         parts.append("What happened so far:\n" + "\n".join(f"- {line}" for line in history[-12:]))
-    parts.append("Files in the project:\n" + "\n".join(f"- {p} ({len(tree[p])} bytes)" for p in sorted(tree)))
+    parts.append("Files in the project:\n" + "\n".join(_listed(p, tree[p]) for p in sorted(tree)))
     for path in shown:
-        parts.append(f'Current content of {path}:\n<file path="{path}">\n{tree[path].decode("utf-8")}\n</file>')
+        parts.append(f'Current content of {path}:\n<file path="{path}">\n{text_of(tree[path])}\n</file>')
     parts.append(f"The person now asks:\n\n{request}\n\nChange the project accordingly with `{TOOL_NAME}`.")
     return "\n\n".join(parts)
 

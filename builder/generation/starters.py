@@ -25,7 +25,7 @@ import jinja2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator, model_validator
 
 from builder.errors import StarterError
-from builder.filetree import is_binary_path, is_skipped
+from builder.filetree import is_skipped, is_utf8_text
 from builder.text import initial as initial_of
 from preview_runtime.plan import plan_for
 
@@ -280,13 +280,11 @@ def render_starter(starter: Starter, variables: StarterVariables) -> dict[str, s
     context = variables.model_dump()
     rendered: dict[str, str] = {}
     for path in starter.file_paths():
-        if is_binary_path(path):
-            raise StarterError(f"Starter {starter.name!r} contains binary file {path!r}; starters must be text-only.")
+        if not is_utf8_text((starter.files_dir / path).read_bytes()):
+            raise StarterError(f"Starter {starter.name!r} file {path!r} is not UTF-8 text; starters must be text-only.")
         try:
             env = _environment(starter.files_dir, markdown=path.endswith(".md"))
             rendered[path] = env.get_template(path).render(context)
-        except UnicodeDecodeError as exc:
-            raise StarterError(f"Starter {starter.name!r} file {path!r} is not UTF-8 text.") from exc
         except jinja2.TemplateError as exc:
             raise StarterError(f"Starter {starter.name!r} file {path!r} failed to render: {exc}") from exc
     log.info("Rendered starter %s (%d files) for %r", starter.name, len(rendered), variables.title)

@@ -209,7 +209,7 @@ def follow_up_box() -> rx.Component:
             spacing="2",
         ),
         picked_chip(),
-        attachments_row(),
+        attachments_row(in_project=True),
         rx.form(
             rx.hstack(
                 attach_button("followup"),

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from builder.errors import GitExportError, NotFound
-from builder.filetree import is_binary_path, write_zip
+from builder.filetree import text_of, write_zip
 from builder.models import Author, ProjectRole
 from builder.schemas import CommitResult, FileDiff, ProjectSummary, PurgeResult, TrashedProject, TrashPage, VersionDiff
 from builder.services.access import Actor
@@ -49,9 +49,9 @@ GIT_TIMEOUT_S = 300
 # -- diff -------------------------------------------------------------------------------------
 
 
-def _lines(data: bytes) -> list[str]:
+def _lines(text: str) -> list[str]:
     """Lines split on '\\n' only (str.splitlines also splits on \\r, \\f, U+2028...), ends kept."""
-    parts = data.decode("utf-8", errors="replace").split("\n")
+    parts = text.split("\n")
     lines = [part + "\n" for part in parts[:-1]]
     if parts[-1]:
         lines.append(parts[-1])
@@ -63,11 +63,13 @@ def file_diff(path: str, old: bytes | None, new: bytes | None) -> FileDiff:
     status = "added" if old is None else "removed" if new is None else "modified"
     before = "/dev/null" if old is None else f"a/{path}"
     after = "/dev/null" if new is None else f"b/{path}"
-    if is_binary_path(path):
+    # Bytes on either side (an image, or a text file replaced by bytes) are not shown line by line, as in git.
+    old_text, new_text = text_of(old or b""), text_of(new or b"")
+    if old_text is None or new_text is None:
         return FileDiff(path=path, status=status, binary=True, diff=f"Binary files {before} and {after} differ\n")
     out: list[str] = []
     added = removed = 0
-    hunks = difflib.unified_diff(_lines(old or b""), _lines(new or b""), before, after, n=DIFF_CONTEXT)
+    hunks = difflib.unified_diff(_lines(old_text), _lines(new_text), before, after, n=DIFF_CONTEXT)
     for i, line in enumerate(hunks):
         if i >= 2:  # the first two lines are the ---/+++ header
             added += line.startswith("+")
@@ -158,8 +160,8 @@ class HistoryService:
         base = against if against is not None else info.parent_number
         old = (await store.version_manifest(project_id, base))[1] if base is not None else {}
         changed = sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p))
-        text = [p for p in changed if not is_binary_path(p)]
-        contents = await store.read_blobs({m[p] for p in text for m in (old, new) if p in m})
+        # Whether a file is text is in its bytes, so every changed file's are read.
+        contents = await store.read_blobs({m[p] for p in changed for m in (old, new) if p in m})
 
         def compute() -> list[FileDiff]:
             return [

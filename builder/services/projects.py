@@ -10,8 +10,9 @@ import asyncio
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
-from builder.errors import FileTreeError
-from builder.filetree import encode_text, read_folder, read_json_tree, read_zip
+from builder.attachments import Picture, picture_path
+from builder.errors import FileTreeError, NotFound
+from builder.filetree import encode_text, normalize_path, read_folder, read_json_tree, read_zip
 from builder.models import Author
 from builder.schemas import CommitResult, FileInfo, ProjectDetail, ProjectPage, ProjectSummary, VersionInfo
 from builder.services.access import AccessService, Actor
@@ -154,6 +155,20 @@ class ProjectService:
         elif changed:
             self._logs.emit(project_id, "Nothing to save: the files are the same as in the current version.", LogLevel.info)
         return result
+
+    async def picture_path(self, project_id: str, picture: Picture) -> str:
+        """Where `picture` goes in the project unless the person says: see attachments.picture_path."""
+        try:
+            paths = (await self._store.version_manifest(project_id))[1]
+        except NotFound:  # a project whose first version is still being written
+            paths = {}
+        return picture_path(picture, paths)
+
+    async def add_picture(self, project_id: str, picture: Picture, path: str = "") -> tuple[str, CommitResult]:
+        """A picture saved into the project as a file ("use this as the logo"), a new version; at `path`, or where
+        the project keeps its pictures under the picture's own name. Answers the path it took, and the commit."""
+        path = normalize_path(path or await self.picture_path(project_id, picture))
+        return path, await self.save(project_id, {path: picture.data}, message=f"Added picture {path}")
 
     async def rename(self, project_id: str, name: str) -> ProjectDetail:
         await self._store.rename(project_id, name)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from builder.errors import InvalidInput, TextNotFound
-from builder.filetree import is_binary_path
+from builder.filetree import encode_like, text_of
 from builder.schemas import CommitResult
 from builder.services.projects import ProjectService
 from builder.text import shorten
@@ -235,9 +235,11 @@ class TextEditService:
     async def replace_text(self, project_id: str, change: TextChange) -> CommitResult:
         tree = await self._projects.read_tree(project_id)
         files = {
-            path: data.decode("utf-8", errors="replace")
+            path: text
             for path, data in tree.items()
-            if not is_binary_path(path) and not path.startswith(_SKIPPED_FOLDERS)
+            if not path.startswith(_SKIPPED_FOLDERS) and (text := text_of(data)) is not None
         }
         replaced = locate(files, change)
-        return await self._projects.save(project_id, {replaced.path: replaced.content}, message=version_message(change))
+        # A UTF-16 page stays UTF-16: only the words change.
+        data = encode_like(replaced.path, tree[replaced.path], replaced.content)
+        return await self._projects.save(project_id, {replaced.path: data}, message=version_message(change))

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import AsyncIterator
+from pathlib import PurePosixPath
 
 import reflex as rx
 
 from builder.errors import ForjaError
-from builder.filetree import human_size, is_binary_path
+from builder.filetree import encode_like, human_size, is_utf8_text, text_of
 from builder.languages import language_for
 from builder.models import Author
 from builder.services.access import Permission
 from builder.state.preview import PreviewPaneState
-from builder.state.views import TreeRow, default_file, tree_rows
+from builder.state.views import TreeRow, default_file, image_type, tree_rows
 from builder.state.workspace import Loaded, WorkspaceState
 
 log = logging.getLogger(__name__)
+
+MAX_SHOWN_IMAGE_BYTES = 4 * 1024 * 1024
 
 
 class EditorState(WorkspaceState):
@@ -27,12 +31,16 @@ class EditorState(WorkspaceState):
     editor_language: rx.Field[str] = rx.field("plaintext")
     # Bumped when another version becomes current, so the editor drops its models for the old one.
     editor_revision: rx.Field[int] = rx.field(0)
+    # A file of bytes is not opened in the editor: it is described, shown when it is a picture, and downloadable.
     binary_note: rx.Field[str] = rx.field("")
+    image_src: rx.Field[str] = rx.field("")
     drafts: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
     saving: rx.Field[bool] = rx.field(False)
     notice: rx.Field[str] = rx.field("")
     # Files a running generation has completed, shown before its version is saved.
     _streamed: dict[str, str] = {}
+    # The bytes of open text files in another encoding than UTF-8 (UTF-16 with its mark...), saved back in it.
+    _originals: dict[str, bytes] = {}
 
     @rx.var
     def rows(self) -> list[TreeRow]:
@@ -49,15 +57,17 @@ class EditorState(WorkspaceState):
             self.collapsed = []
             self.notice = ""
             self._streamed = {}
+            self._originals = {}
         if loaded.new_version:
             self.editor_revision += 1
         project = loaded.project
         projects = loaded.services.projects
-        self.paths = [f.path for f in await projects.files(project.id)] if project.current_version else sorted(self._streamed)
+        files = await projects.files(project.id) if project.current_version else []
+        self.paths = [f.path for f in files] if project.current_version else sorted(self._streamed)
         if self.selected_path not in self.paths and self.paths:
-            await self._open(default_file(self.paths))
-        elif self.selected_path and self.selected_path not in self.drafts and not is_binary_path(self.selected_path):
-            self.editor_value = (await projects.read_file(project.id, self.selected_path)).decode("utf-8")
+            await self._open(default_file(self.paths, {f.path for f in files if f.binary}))
+        elif self.selected_path and self.selected_path not in self.drafts:
+            await self._open(self.selected_path)
 
     def _add_streamed(self, files: dict[str, str]) -> None:
         """Files a running generation completed join the tree at once."""
@@ -75,23 +85,37 @@ class EditorState(WorkspaceState):
     async def _open(self, path: str) -> None:
         """Select a file; an unsaved draft wins over the stored content so nothing is lost."""
         self.error = ""
-        if is_binary_path(path):
-            files = await (await self.allowed()).services.projects.files(self.project_id)
-            size = next((f.size for f in files if f.path == path), 0)
-            self.binary_note = f"{path} is a binary file ({human_size(size)}); it cannot be edited here."
-            self.editor_value = ""
+        self.binary_note = self.image_src = ""
+        if path in self.drafts:
+            self.editor_value = self.drafts[path]
+        elif self.current_version == 0 or (self.generating and path in self._streamed):
+            self.editor_value = self._streamed.get(path, "")
         else:
-            self.binary_note = ""
-            if path in self.drafts:
-                self.editor_value = self.drafts[path]
-            elif self.current_version == 0 or (self.generating and path in self._streamed):
-                self.editor_value = self._streamed.get(path, "")
-            else:
-                data = await (await self.allowed()).services.projects.read_file(self.project_id, path)
-                self.editor_value = data.decode("utf-8")
+            data = await (await self.allowed()).services.projects.read_file(self.project_id, path)
+            text = text_of(data)
+            if text is None:
+                self._show_bytes(path, data)
+            originals = {p: d for p, d in self._originals.items() if p != path}
+            self._originals = originals if text is None or is_utf8_text(data) else {**originals, path: data}
+            self.editor_value = text or ""
         # Set together with the value: the editor keys its model on the path.
         self.selected_path = path
         self.editor_language = language_for(path)
+
+    def _show_bytes(self, path: str, data: bytes) -> None:
+        kind = image_type(data)
+        # A picture too big for a data: address in the page is still described and downloadable.
+        if kind is not None and len(data) <= MAX_SHOWN_IMAGE_BYTES:
+            self.image_src = f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
+        what = "picture" if kind else "binary file"
+        self.binary_note = f"{PurePosixPath(path).name}: {what}, {human_size(len(data))}"
+
+    @rx.event
+    async def download(self):
+        """The open file as it is stored, byte for byte."""
+        path = self.selected_path
+        data = await (await self.allowed()).services.projects.read_file(self.project_id, path)
+        return rx.download(data=data, filename=PurePosixPath(path).name)
 
     @rx.event
     def edit(self, path: str, text: str) -> None:
@@ -121,7 +145,8 @@ class EditorState(WorkspaceState):
         drafts = dict(self.drafts)
         try:
             services = (await self.allowed(Permission.edit)).services
-            result = await services.projects.save(self.project_id, dict(drafts), author=Author.user)
+            writes = {p: encode_like(p, self._originals.get(p), t) for p, t in drafts.items()}
+            result = await services.projects.save(self.project_id, writes, author=Author.user)
         except ForjaError as exc:
             self.error = f"Not saved: {exc}"
             return

@@ -6,11 +6,10 @@ Kept apart from the state classes so each view can be tested on its own.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from datetime import datetime
 from typing import Literal
 
-from builder.filetree import is_binary_path
 from builder.logview import LogEntry, path_prefixes, relative_paths
 from builder.models import Author
 from builder.schemas import GenerationInfo, Usage, VerificationInfo, VersionInfo
@@ -215,12 +214,33 @@ def usage_words(usage: Usage) -> str:
     return words
 
 
-def default_file(paths: list[str]) -> str:
-    """The file a person most likely wants to see first."""
+def default_file(paths: list[str], binary: Set[str] = frozenset()) -> str:
+    """The file a person most likely wants to see first; `binary`: the paths whose content is bytes."""
     for name in FIRST_FILES:
         if name in paths:
             return name
-    return next((p for p in paths if not is_binary_path(p)), paths[0])
+    return next((p for p in paths if p not in binary), paths[0])
+
+
+# The first bytes of the pictures a browser shows, and their types; read from the content, since a picture
+# may come without an extension.
+_IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"BM", "image/bmp"),
+    (b"\x00\x00\x01\x00", "image/x-icon"),
+)
+
+
+def image_type(data: bytes) -> str | None:
+    """The picture type of `data` ("image/png"), or None when it is no picture a browser shows."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[4:12] in (b"ftypavif", b"ftypavis"):
+        return "image/avif"
+    return next((kind for magic, kind in _IMAGE_MAGIC if data.startswith(magic)), None)
 
 
 def preview_words(info: PreviewInfo, waking: bool = False) -> str:

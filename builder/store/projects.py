@@ -19,7 +19,7 @@ from builder.errors import FileTreeError, InvalidInput, NotFound
 from builder.filetree import (
     encode_text,
     human_size,
-    is_binary_path,
+    is_text,
     is_valid_unicode,
     normalize_path,
     validate_tree,
@@ -169,13 +169,14 @@ class ProjectStore(
         async with self._sessions() as session:
             project = await self._project(session, project_id)
             found = await self._version(session, project, version)
+            # Whether a file is binary is in its bytes, so they are read (a project is bounded by max_total_bytes).
             rows = await session.exec(
-                select(VersionFile.path, Blob.size)
+                select(VersionFile.path, Blob.data)
                 .join(Blob, col(Blob.hash) == col(VersionFile.blob_hash))
                 .where(VersionFile.version_id == found.id)
                 .order_by(col(VersionFile.path))
             )
-            return [FileInfo(path=path, size=size, binary=is_binary_path(path)) for path, size in rows]
+            return [FileInfo(path=path, size=len(data), binary=not is_text(data)) for path, data in rows]
 
     async def read_tree(self, project_id: str, version: int | None = None) -> dict[str, bytes]:
         async with self._sessions() as session:

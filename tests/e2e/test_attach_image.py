@@ -86,6 +86,24 @@ def test_pictures_attached_to_a_follow_up_reach_the_model(
     box.fill("Make the page look like this sketch")
     page.screenshot(path=str(ARTIFACTS / f"attach-image-{name}.png"))
 
+    # "Use this as the logo": the sketch saved into the project as a file, where the person says, as version 2; the
+    # Code tab shows it there, and the pictures stay attached to the message.
+    chips.first.locator(".attachment-add").click()
+    place = page.locator("#picture-path")
+    expect(place).to_have_value("assets/sketch.png")
+    place.fill("assets/logo.png")
+    page.screenshot(path=str(ARTIFACTS / f"attach-image-to-project-{name}.png"))
+    page.locator("#picture-add").click()
+    expect(page.locator("#save-notice")).to_have_text("Added as version 2.")
+    expect(page.locator("#editor-path")).to_have_text("assets/logo.png")
+    expect(page.locator("#binary-view img")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / f"attach-image-added-{name}.png"))
+    raw = httpx.get(f"{forja_with_claude}/api/projects/{project_id}/files/assets/logo.png", params={"raw": "true"})
+    assert raw.content == SKETCH
+    if name == "phone":
+        page.locator("#phone-tab-chat").click()
+    expect(chips).to_have_count(3)
+
     before = len(llm.requests)
     llm.queue(
         ToolAnswer(

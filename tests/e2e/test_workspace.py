@@ -5,14 +5,34 @@ from __future__ import annotations
 import io
 import json
 import re
+import struct
 import zipfile
+import zlib
 from urllib.parse import urlsplit
 
 import httpx
 from playwright.sync_api import Page, expect
 
+from preview_runtime.common import human_size
 from tests.e2e.conftest import ARTIFACTS, Traffic, free_port, start_forja, stop
 
+
+def picture(size: int = 96) -> bytes:
+    """A real PNG (tomato and cream squares), so the Code tab has a picture to show."""
+    rows = b"".join(
+        b"\x00" + b"".join(b"\xff\x63\x47" if (x // 16 + y // 16) % 2 else b"\xfa\xf3\xe0" for x in range(size))
+        for y in range(size)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+LOGO = picture()
+FONT = b"wOF2\x00\x01\x00\x00" + bytes(range(256)) * 8  # bytes a font file could hold, with no extension
 APP_JSX = "export default function App() {\n  return <h1>Barber shop</h1>;\n}\n"
 PROJECT: dict[str, str | bytes] = {
     "barber-shop/index.html": '<!doctype html>\n<div id="root"></div>\n<script type="module" src="/src/main.jsx"></script>\n',
@@ -21,6 +41,8 @@ PROJECT: dict[str, str | bytes] = {
     'createRoot(document.getElementById("root")).render(<App />);\n',
     "barber-shop/src/App.jsx": APP_JSX,
     "barber-shop/src/styles/app.css": "h1 { color: tomato; }\n",
+    "barber-shop/public/logo": LOGO,
+    "barber-shop/public/brand-font": FONT,
 }
 
 
@@ -69,6 +91,29 @@ def test_import_edit_save(forja: str, page: Page, traffic: Traffic, tmp_path) ->
     expect(page.locator("#editor-path")).to_have_text("src/styles/app.css")
     expect(page.locator(".monaco-editor .view-lines")).to_contain_text("tomato")
 
+    # Files of bytes are told by their content, not their name: a picture is shown, any other is described, and
+    # both download as they are stored; neither opens in the editor.
+    page.locator('[data-path="public/logo"]').click()
+    expect(page.locator("#binary-view img")).to_be_visible()
+    expect(page.locator("#binary-note")).to_have_text(f"logo: picture, {human_size(len(LOGO))}")
+    expect(page.locator(".monaco-editor")).to_have_count(0)
+    assert page.locator("#binary-view img").evaluate("img => img.naturalWidth") == 96
+    with page.expect_download() as download:
+        page.locator("#binary-download").click()
+    assert download.value.suggested_filename == "logo"
+    assert download.value.path().read_bytes() == LOGO
+    for width, height in ((1440, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        shot(page, f"code-picture-{width}")
+    page.set_viewport_size({"width": 1400, "height": 860})
+    page.locator('[data-path="public/brand-font"]').click()
+    expect(page.locator("#binary-note")).to_have_text(f"brand-font: binary file, {human_size(len(FONT))}")
+    expect(page.locator("#binary-view img")).to_have_count(0)
+    for width, height in ((1440, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        shot(page, f"code-binary-{width}")
+    page.set_viewport_size({"width": 1400, "height": 860})
+
     # Edit App.jsx in Monaco and save with Ctrl+S: a new version, authored by the user.
     page.locator('[data-path="src/App.jsx"]').click()
     expect(page.locator(".monaco-editor .view-lines")).to_contain_text("Barber shop")
@@ -83,7 +128,7 @@ def test_import_edit_save(forja: str, page: Page, traffic: Traffic, tmp_path) ->
     expect(page.locator(".chat-entry")).to_have_count(2)
     expect(page.locator(".chat-entry").last).to_contain_text("You")
     expect(page.locator(".chat-entry").last).to_contain_text("1 file changed")
-    expect(page.locator(".chat-entry").first).to_contain_text("5 files changed")
+    expect(page.locator(".chat-entry").first).to_contain_text("7 files changed")
     shot(page, "workspace-saved")
 
     saved = httpx.get(f"{forja}/api/projects/{project_id}/files/src/App.jsx").json()["content"]

@@ -63,6 +63,7 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/projects/{project_id}/share"): "edit",
     ("GET", "/api/projects/{project_id}/shares"): "view",
     ("POST", "/api/projects/{project_id}/text"): "edit",
+    ("POST", "/api/projects/{project_id}/pictures"): "edit",
     ("GET", "/api/projects/{project_id}/verifications"): "view",
     ("GET", "/api/projects/{project_id}/verifications/{verification_id}/screenshot"): "view",
     ("GET", "/api/projects/{project_id}/thumbnail"): "view",
@@ -86,6 +87,7 @@ NOT_CALLED_WHEN_ALLOWED = {
     ("DELETE", "/api/projects/{project_id}"),
     ("POST", "/api/projects/{project_id}/share"),
     ("POST", "/api/projects/{project_id}/text"),
+    ("POST", "/api/projects/{project_id}/pictures"),
 }
 # Open to anyone by design: signing in itself, the API's description, health for orchestrators, and share links.
 PUBLIC_ROUTES = {

@@ -212,3 +212,30 @@ async def test_a_picture_not_sent_is_still_kept_with_the_message(client: httpx.A
     events = await post_sse(client, "/api/generate", {"prompt": "A recipe book", "images": [attached(PNG)]})
     [record] = (await client.get(f"/api/projects/{events[-1][1]['project_id']}/generations")).json()
     assert [(await client.get(f"/api/pictures/{digest}")).content for digest in record["pictures"]] == [PNG]
+
+
+async def test_an_attached_picture_is_added_to_the_project_as_a_file(client: httpx.AsyncClient, services: Services) -> None:
+    project_id = await make_project(client)
+    picture_id = (await client.post("/api/attachments?name=Logo Final.PNG", content=PNG)).json()["id"]
+    url = f"/api/projects/{project_id}/pictures"
+
+    added = await client.post(url, json={"attachment_id": picture_id, "name": "Logo Final.PNG"})
+    assert added.status_code == 200, added.text
+    assert added.json()["path"] == "assets/logo-final.png"  # a plain site: no package.json, no picture folder yet
+    assert added.json()["version"]["number"] == 2
+    assert added.json()["version"]["message"] == "Added picture assets/logo-final.png"
+    assert (await client.get(f"/api/projects/{project_id}/files/assets/logo-final.png", params={"raw": "true"})).content == PNG
+
+    # A path of the person's own, and the project's picture folder found for the next one.
+    chosen = await client.post(url, json={"attachment_id": picture_id, "path": "img/brand/logo"})
+    assert chosen.json()["path"] == "img/brand/logo" and chosen.json()["version"]["number"] == 3
+    assert await services.projects.read_file(project_id, "img/brand/logo") == PNG
+    again = await client.post(url, json={"attachment_id": picture_id, "name": "photo.png"})
+    assert again.json()["path"] == "assets/photo.png"
+
+    gone = await client.post(url, json={"attachment_id": "0" * 32})
+    assert gone.status_code == 404 and gone.json()["detail"] == "That attached picture is gone; attach it again."
+    outside = await client.post(url, json={"attachment_id": picture_id, "path": "../logo.png"})
+    assert outside.status_code == 422
+    assert outside.json()["detail"] == "File name '../logo.png' contains '..'; paths may not leave the project folder."
+    assert len((await services.projects.get(project_id)).versions) == 4

@@ -21,8 +21,10 @@ from builder.services import Services
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
 from tests.conftest import free_port
+from tests.pictures import png
 
 REPO = Path(__file__).resolve().parents[2]
+PICTURE = png()
 TREE = {"index.html": b"<h1>Hi</h1>", "src/app.js": b"console.log('hi')", "img/logo.png": b"\x89PNG\r\n\x1a\n\x00\xff"}
 
 
@@ -124,6 +126,22 @@ def test_import_a_folder_then_list_files_and_export(cli: Cli, tmp_path: Path) ->
     exported = cli.json("export", project_id, "--out", str(out))
     assert exported == {"id": project_id, "out": str(out), "files": 3}
     assert zip_contents(out) == TREE
+
+
+def test_add_picture_saves_it_into_the_project(cli: Cli, tmp_path: Path) -> None:
+    project_id = cli.ok("import", str(write_folder(tmp_path / "site", TREE))).strip()
+    picture = tmp_path / "Shop Logo.png"
+    picture.write_bytes(PICTURE)
+    assert cli.ok("add-picture", project_id, str(picture)).strip() == "Added assets/shop-logo.png as version 2"
+    added = cli.json("add-picture", project_id, str(picture), "--path", "img/brand")
+    assert (added["path"], added["version"]["number"], added["version"]["message"]) == ("img/brand", 3, "Added picture img/brand")
+    notes = tmp_path / "notes.png"
+    notes.write_text("just text")
+    assert cli.refused("add-picture", project_id, str(notes)) == (
+        "“notes.png” is not a picture Forja can read; attach a PNG, JPEG, GIF or WebP picture."
+    )
+    cli.ok("export", project_id, "--out", str(tmp_path / "out.zip"))
+    assert zip_contents(tmp_path / "out.zip") == TREE | {"assets/shop-logo.png": PICTURE, "img/brand": PICTURE}
 
 
 def test_import_a_zip_with_json_output(cli: Cli, tmp_path: Path) -> None:

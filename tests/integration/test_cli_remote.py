@@ -22,7 +22,7 @@ import pytest
 from builder.cli.backend import NO_TOKEN
 from builder.services.access import no_such_project
 from tests.conftest import free_port
-from tests.integration.test_cli import REPO, TREE, Cli, write_folder, zip_bytes, zip_contents
+from tests.integration.test_cli import PICTURE, REPO, TREE, Cli, write_folder, zip_bytes, zip_contents
 
 PASSWORD = "correct horse battery"
 
@@ -143,6 +143,10 @@ def test_a_laptop_works_on_the_server_with_its_token_and_sees_only_its_own(serve
     assert bundle["commits"] == 3 and (tmp_path / "site.bundle").stat().st_size == bundle["bytes"]
     copy = laptop.json("duplicate", project, "--version", "2", "--name", "Two", token=ana)
     assert (copy["name"], copy["version"]) == ("Two", 1)
+    (tmp_path / "Logo.png").write_bytes(PICTURE)
+    added = laptop.json("add-picture", shop, str(tmp_path / "Logo.png"), token=ana)
+    assert (added["path"], added["version"]["number"]) == ("assets/logo.png", 2)
+    assert laptop.refused("add-picture", shop, str(tmp_path / "Logo.png"), token=bo) == no_such_project(shop).message
     assert laptop.ok("delete", shop, token=ana).strip().startswith(f"Moved {shop} to the trash")
     assert [t["id"] for t in laptop.json("trash", token=ana)] == [shop]
     assert laptop.refused("undelete", shop, token=bo) == no_such_project(shop).message

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import codecs
 import io
 import json
 import os
@@ -16,18 +18,23 @@ from builder.errors import FileTreeError
 from builder.filetree import (
     MAX_PATH_LENGTH,
     Limits,
+    encode_like,
     human_size,
     is_skipped,
+    is_text,
+    is_utf8_text,
     normalize_path,
     read_folder,
     read_json_tree,
     read_zip,
+    text_of,
     validate_tree,
     write_zip,
 )
 
 SMALL = Limits(max_files=5, max_file_bytes=1000, max_total_bytes=2500, max_zip_ratio=200)
 PNG_BYTES = b"\x89PNG\r\n\x1a\n\x00\xff\xfe\x80 arbitrary \xc3\x28 bytes"
+UTF16_CSV = codecs.BOM_UTF16_LE + "name,city\nZoë,Köln\n".encode("utf-16-le")
 
 
 def make_zip(*members: tuple[str | zipfile.ZipInfo, bytes | str], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -121,15 +128,9 @@ def test_tree_over_the_total_size_limit() -> None:
     assert "c.js went over it" in message
 
 
-def test_non_utf8_text_is_refused_but_binary_files_are_not() -> None:
-    with pytest.raises(FileTreeError) as caught:
-        validate_tree({"app.js": b"const a = '\xff';"}, SMALL)
-    assert str(caught.value).startswith("app.js is not UTF-8 text (bad byte at position 11)")
-    assert caught.value.path == "app.js"
-    assert validate_tree({"logo.png": PNG_BYTES, "Font.WOFF2": b"\xff\x00"}, SMALL) == {
-        "logo.png": PNG_BYTES,
-        "Font.WOFF2": b"\xff\x00",
-    }
+def test_a_tree_keeps_every_file_byte_for_byte_whatever_its_name_or_encoding() -> None:
+    files = {"logo.png": PNG_BYTES, "Font.WOFF2": b"\xff\x00", "app.js": b"const a = '\xff';", "data.csv": UTF16_CSV}
+    assert validate_tree(files, SMALL) == files
 
 
 def test_duplicate_and_file_folder_clash_in_a_tree() -> None:
@@ -226,13 +227,11 @@ def test_zip_over_the_upload_limit() -> None:
         read_zip(data, SMALL, max_upload_bytes=50)
 
 
-def test_zip_with_non_utf8_text_and_a_binary_image() -> None:
-    with pytest.raises(FileTreeError) as caught:
-        read_zip(make_zip(("src/app.js", b"\xc3\x28 bad"), ("logo.png", PNG_BYTES)), SMALL)
-    assert str(caught.value).startswith("src/app.js is not UTF-8 text")
-    assert read_zip(make_zip(("src/app.js", "ok"), ("logo.png", PNG_BYTES)), SMALL) == {
-        "src/app.js": b"ok",
+def test_zip_with_bytes_under_any_name_and_a_binary_image() -> None:
+    assert read_zip(make_zip(("src/app.js", b"\xc3\x28 bad"), ("logo.png", PNG_BYTES), ("logo", PNG_BYTES)), SMALL) == {
+        "src/app.js": b"\xc3\x28 bad",
         "logo.png": PNG_BYTES,
+        "logo": PNG_BYTES,
     }
 
 
@@ -344,9 +343,9 @@ def test_read_folder_limits(tmp_path: Path) -> None:
 
     bad = tmp_path / "bad"
     bad.mkdir()
-    (bad / "latin1.css").write_bytes("body { content: 'é' }".encode("latin-1"))
-    with pytest.raises(FileTreeError, match=r"latin1\.css is not UTF-8 text"):
-        read_folder(bad, SMALL)
+    latin1 = "body { content: 'é' }".encode("latin-1")
+    (bad / "latin1.css").write_bytes(latin1)
+    assert read_folder(bad, SMALL) == {"latin1.css": latin1}
 
 
 def test_read_folder_of_nothing(tmp_path: Path) -> None:
@@ -369,6 +368,16 @@ def test_read_json_tree_accepts_both_shapes() -> None:
     assert read_json_tree(json.dumps(mapped).encode(), SMALL) == expected
 
 
+def test_read_json_tree_takes_bytes_base64_encoded() -> None:
+    entries = [
+        {"path": "logo", "content": base64.b64encode(PNG_BYTES).decode(), "encoding": "base64"},
+        {"path": "data.csv", "content": base64.b64encode(UTF16_CSV).decode(), "encoding": "base64"},
+        {"path": "a.js", "content": "x", "encoding": "utf-8"},
+    ]
+    tree = read_json_tree(json.dumps({"files": entries}).encode(), SMALL)
+    assert tree == {"logo": PNG_BYTES, "data.csv": UTF16_CSV, "a.js": b"x"}
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -380,6 +389,8 @@ def test_read_json_tree_accepts_both_shapes() -> None:
         (b'"just a string"', 'looks like {"files"'),
         (b'{"files": [{"path": "a.js"}]}', "Entry 0 of 'files' needs a string 'path' and a string 'content'"),
         (b'{"files": [{"path": "a.js", "content": "x"}, "b.js"]}', "Entry 1 of 'files'"),
+        (b'{"files": [{"path": "a", "content": "x", "encoding": "latin-1"}]}', "encoding 'latin-1'; use 'utf-8' or 'base64'"),
+        (b'{"files": [{"path": "a", "content": "@@", "encoding": "base64"}]}', "Entry 0 of 'files' (a) is not valid base64"),
     ],
 )
 def test_read_json_tree_refuses_garbage(data: bytes, message: str) -> None:
@@ -427,3 +438,49 @@ def test_lone_surrogates_in_names_and_text_are_refused() -> None:
         validate_tree({"index.html": "hi \udfff"})
     with pytest.raises(FileTreeError, match="not valid Unicode"):
         read_json_tree(b'{"files": [{"path": "\\ud800.js", "content": "x"}]}')
+
+
+# -- text or bytes, by content ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "text"),
+    [
+        pytest.param(PNG_BYTES, None, id="png-without-extension"),
+        pytest.param(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", None, id="jpeg"),
+        # bun.lockb: a binary lockfile whose first bytes are ASCII, then little-endian integers with NULs.
+        pytest.param(b"#!/usr/bin/env bun\nbun-lockfile-format-v0\n\x02\x00\x00\x00\xa0\x01", None, id="bun-lockb"),
+        pytest.param(b"abc\x00def", None, id="utf8-with-nul"),
+        pytest.param("<svg><text>Café</text></svg>".encode("latin-1"), None, id="latin1-svg-without-bom"),
+        pytest.param(UTF16_CSV, "name,city\nZoë,Köln\n", id="utf16-le-bom-csv"),
+        pytest.param(codecs.BOM_UTF16_BE + "a,b\n".encode("utf-16-be"), "a,b\n", id="utf16-be-bom"),
+        pytest.param(codecs.BOM_UTF32_LE + "ü".encode("utf-32-le"), "ü", id="utf32-le-bom"),
+        pytest.param(codecs.BOM_UTF32_BE + "ü".encode("utf-32-be"), "ü", id="utf32-be-bom"),
+        pytest.param(codecs.BOM_UTF8 + "<p>é</p>".encode(), "<p>é</p>", id="utf8-bom"),
+        pytest.param(codecs.BOM_UTF16_LE + b"a\x00\x00\x00", None, id="utf16-with-nul"),
+        pytest.param(codecs.BOM_UTF16_LE + b"a", None, id="utf16-odd-length"),
+        pytest.param("plain é ✓".encode(), "plain é ✓", id="utf8"),
+        pytest.param(b"", "", id="empty"),
+    ],
+)
+def test_text_or_bytes_is_decided_by_content(data: bytes, text: str | None) -> None:
+    assert text_of(data) == text
+    assert is_text(data) is (text is not None)
+
+
+def test_only_utf8_is_carried_as_a_json_string() -> None:
+    assert is_utf8_text(codecs.BOM_UTF8 + b"x") and is_utf8_text(b"x")
+    assert not is_utf8_text(UTF16_CSV)
+    assert not is_utf8_text(codecs.BOM_UTF32_BE + "x".encode("utf-32-be"))
+    assert not is_utf8_text(PNG_BYTES)
+
+
+def test_a_text_file_is_saved_back_in_its_own_encoding() -> None:
+    assert encode_like("data.csv", UTF16_CSV, "name,city\nZoë,Köln\n") == UTF16_CSV
+    edited = encode_like("data.csv", UTF16_CSV, "name\n")
+    assert edited == codecs.BOM_UTF16_LE + "name\n".encode("utf-16-le")
+    assert encode_like("a.html", codecs.BOM_UTF8 + b"x", "y") == codecs.BOM_UTF8 + b"y"
+    assert encode_like("new.js", None, "é") == "é".encode()
+    assert encode_like("logo", PNG_BYTES, "text now") == b"text now"
+    with pytest.raises(FileTreeError, match=r"data\.csv is not valid text \(a lone surrogate"):
+        encode_like("data.csv", UTF16_CSV, "\ud800")

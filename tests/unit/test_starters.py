@@ -14,7 +14,7 @@ import pytest
 from pydantic import ValidationError
 
 from builder.errors import StarterError
-from builder.filetree import is_binary_path, normalize_path
+from builder.filetree import is_utf8_text, normalize_path
 from builder.generation.starters import (
     Starter,
     StarterVariables,
@@ -77,7 +77,7 @@ def test_every_manifest_loads(starters: list[Starter]) -> None:
         assert s.root.name == s.name
         assert s.title and s.description and s.conventions and s.stack
         assert s.file_paths(), s.name
-        assert all(not is_binary_path(p) for p in s.file_paths()), s.name
+        assert all(is_utf8_text((s.files_dir / p).read_bytes()) for p in s.file_paths()), s.name
 
 
 def test_load_starters_is_cached(starters: list[Starter]) -> None:
@@ -340,7 +340,7 @@ def test_variables_defaults_and_validation() -> None:
 def test_render_refuses_binary_files(tmp_path: Path) -> None:
     _write_starter(tmp_path, "with-image", _manifest("with-image"), {"index.html": b"<p>hi</p>\n", "logo.png": b"\x89PNG\r\n"})
     (starter,) = load_starters(tmp_path)
-    with pytest.raises(StarterError, match="binary"):
+    with pytest.raises(StarterError, match="is not UTF-8 text; starters must be text-only"):
         render_starter(starter, StarterVariables())
 
 

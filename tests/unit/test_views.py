@@ -244,8 +244,8 @@ def test_default_file_prefers_the_app_then_the_page_then_the_server() -> None:
 
 
 def test_default_file_falls_back_to_the_first_text_file_then_the_first_file() -> None:
-    assert default_file(["logo.png", "notes/todo.txt", "b.css"]) == "notes/todo.txt"
-    assert default_file(["logo.png", "font.woff2"]) == "logo.png"
+    assert default_file(["logo", "notes/todo.txt", "b.css"], {"logo"}) == "notes/todo.txt"
+    assert default_file(["logo.png", "font.woff2"], {"logo.png", "font.woff2"}) == "logo.png"
 
 
 # -- log_fields, LEVEL_COLORS ------------------------------------------------------------------------

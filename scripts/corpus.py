@@ -71,6 +71,16 @@ Source = Scaffold | PythonScaffold | NpmFiles | PypiFiles | Docs
 
 
 @dataclass(frozen=True)
+class Interaction:
+    """What a person does on the page that only the app's live connection to its server answers (a websocket,
+    socket.io), and the text that shows afterwards."""
+
+    expect: str
+    fill: tuple[str, str] | None = None  # (a field's label, the text typed into it)
+    click: str = ""  # a button's accessible name
+
+
+@dataclass(frozen=True)
 class Entry:
     name: str
     origin: Origin
@@ -79,6 +89,7 @@ class Entry:
     path: str = "/"  # the page to open
     # Files a person importing this project would have beside the upstream ones (path -> text), each explained in notes.
     added: dict[str, str] = field(default_factory=dict)
+    interact: Interaction | None = None  # done once the page shows `expect`
     # What `pip download` fetches for it, run in the project's folder ("-r requirements.txt", ".", specs).
     pip: tuple[str, ...] = ()
     notes: str = ""
@@ -324,6 +335,26 @@ PYTHON = [
         pip=("-r", "requirements.txt"),
         notes="`streamlit hello`'s multipage app from the wheel (Streamlit publishes no sdist), entry streamlit_app.py; "
         "requirements.txt added",
+    ),
+    Entry(
+        name="nicegui",
+        origin="docs",
+        source=Docs("https://nicegui.io/documentation/section_getting_started"),
+        expect="Hello NiceGUI!",
+        interact=Interaction(click="BUTTON", expect="button was pressed"),
+        pip=("-r", "requirements.txt"),
+        notes="NiceGUI's first example as main.py, with a pinned requirements.txt; the click's notification comes over "
+        "socket.io, and ui.run() picks port 8080 itself",
+    ),
+    Entry(
+        name="shiny",
+        origin="docs",
+        source=Docs("https://shiny.posit.co/py/components/inputs/text-box/"),
+        expect="Enter text...",
+        interact=Interaction(fill=("Text input", "Typed into the preview"), expect="Typed into the preview"),
+        pip=("-r", "requirements.txt"),
+        notes="Shiny for Python's text box example (core syntax), with a pinned requirements.txt; the output is "
+        "rendered by the server over Shiny's websocket, first and after each keystroke",
     ),
 ]
 

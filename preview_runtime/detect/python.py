@@ -1,8 +1,8 @@
 """Python projects: their dependencies (requirements.txt, PEP 621 or Poetry pyproject.toml) and the server to start.
 
-The server, in order (after what the project declares: declared.py reads a Procfile), Django's manage.py, a Streamlit script, an app object
-(FastAPI, Starlette, Quart: uvicorn; Flask, or a package with a Flask app factory: `flask --app`), a WSGI
-`application` (uvicorn's WSGI mode), and last a script that runs itself.
+The server, in order (after what the project declares: declared.py reads a Procfile), Django's manage.py, a Python UI
+framework's app (pyui.py), an app object (FastAPI, Starlette, Quart: uvicorn; Flask, or a package with a Flask app
+factory: `flask --app`), a WSGI `application` (uvicorn's WSGI mode), and last a script that runs itself.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from preview_runtime.detect.command import HOST, PORT, Command
 from preview_runtime.detect.found import Found, NotRunnable
+from preview_runtime.detect.pyui import PREFERRED, Server, ui_server
 
 MANIFESTS = ("requirements.txt", "pyproject.toml", "Pipfile", "Procfile", "manage.py")
 PIP = ["python", "-m", "pip", "install"]
@@ -21,9 +22,7 @@ _ASGI = re.compile(r"^(\w+)\s*(?::[^=]+)?=\s*(FastAPI|Starlette|Quart|Sanic|Lite
 _FLASK_APP = re.compile(r"^(\w+)\s*(?::[^=]+)?=\s*Flask\(", re.MULTILINE)
 _FACTORY = re.compile(r"^def (create_app|make_app)\(", re.MULTILINE)
 _WSGI = re.compile(r"^application\s*=", re.MULTILINE)
-_STREAMLIT = re.compile(r"^\s*import streamlit\b|^\s*from streamlit\b", re.MULTILINE)
 _MAIN = re.compile(r"""^if __name__ == ['"]__main__['"]\s*:""", re.MULTILINE)
-_PREFERRED = ("app.py", "main.py", "server.py", "streamlit_app.py", "wsgi.py", "asgi.py", "run.py")
 
 
 def is_python(tree: Mapping[str, bytes], folder: str) -> bool:
@@ -37,16 +36,18 @@ def detect_python(tree: Mapping[str, bytes], folder: str = "") -> Found:
     local = _local(tree, folder)
     sources = {p: d.decode("utf-8", "replace") for p, d in local.items() if p.endswith(".py") and len(d) < 512_000}
     _requirements(local)  # a broken manifest is the first thing to say
-    framework, argv, port, needs = _server(local, sources)
-    install, inputs = python_install(tree, folder, needs)
+    server = _server(local, sources)
+    install, inputs = python_install(tree, folder, server.needs)
     return Found(
-        framework=framework,
-        dev=Command(argv, cwd=folder),
+        framework=server.framework,
+        dev=Command(server.argv, cwd=folder, env=server.env),
         install=install,
-        port=port,
+        port=server.port,
         server=True,
         python=True,
         inputs=inputs,
+        notes=server.notes,
+        source=server.source,
     )
 
 
@@ -126,35 +127,33 @@ def _poetry(name: str, spec: object) -> str:
     return f"{name}{extras}{text}"
 
 
-def _server(local: Mapping[str, bytes], sources: Mapping[str, str]) -> tuple[str, list[str], int, list[str]]:
-    """(framework, argv, its default port, packages the command needs)."""
+def _server(local: Mapping[str, bytes], sources: Mapping[str, str]) -> Server:
     if "manage.py" in local:
-        return "Django", ["python", "manage.py", "runserver", f"{HOST}:{PORT}"], 8000, []
-    ordered = sorted(sources, key=lambda p: (p.count("/"), p not in _PREFERRED, p))
-    for path in ordered:
-        if _STREAMLIT.search(sources[path]) and "/" not in path:
-            argv = ["streamlit", "run", path, "--server.port", PORT, "--server.address", HOST]
-            argv += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
-            return "Streamlit", argv, 8501, []
+        return Server("Django", ["python", "manage.py", "runserver", f"{HOST}:{PORT}"], 8000, "Django's manage.py")
+    if (ui := ui_server(sources)) is not None:
+        return ui
+    ordered = sorted(sources, key=lambda p: (p.count("/"), p.rsplit("/", 1)[-1] not in PREFERRED, p))
     for path in ordered:
         if match := _ASGI.search(sources[path]):
             target = f"{_module(path)}:{match.group(1)}"
-            return match.group(2), ["uvicorn", target, "--host", HOST, "--port", PORT, "--reload"], 8000, ["uvicorn"]
+            argv = ["uvicorn", target, "--host", HOST, "--port", PORT, "--reload"]
+            return Server(match.group(2), argv, 8000, f"{match.group(2)} app in {path}", ["uvicorn"])
     for path in ordered:
         text = sources[path]
         if (match := _FLASK_APP.search(text)) or (path.endswith("__init__.py") and _FACTORY.search(text)):
             target = _module(path) + (f":{match.group(1)}" if match else "")
-            return "Flask", ["flask", "--app", target, "run", "--host", HOST, "--port", PORT, "--reload"], 5000, []
+            argv = ["flask", "--app", target, "run", "--host", HOST, "--port", PORT, "--reload"]
+            return Server("Flask", argv, 5000, f"Flask app {'in' if match else 'factory in'} {path}")
     for path in ordered:
         if _WSGI.search(sources[path]) and path.rsplit("/", 1)[-1] == "wsgi.py":
             argv = ["uvicorn", f"{_module(path)}:application", "--interface", "wsgi", "--host", HOST, "--port", PORT]
-            return "WSGI", argv, 8000, ["uvicorn"]
+            return Server("WSGI", argv, 8000, f"WSGI application in {path}", ["uvicorn"])
     for path in ordered:
         if _MAIN.search(sources[path]) and "/" not in path:
-            return "Python", ["python", path], 8000, []
+            return Server("Python", ["python", path], 8000, f"{path}, a script that runs itself")
     raise NotRunnable(
-        'Forja finds no server to start in this Python project: add a Procfile with a "web:" line, '
-        "or an app.py that creates a Flask or FastAPI app."
+        'Forja finds no server to start in this Python project: add a Procfile with a "web:" line, or an app.py '
+        "that creates a Flask, FastAPI, Gradio, NiceGUI, Shiny, Dash, Panel or Streamlit app."
     )
 
 

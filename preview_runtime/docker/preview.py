@@ -41,6 +41,7 @@ class DockerPreview:
     settled: asyncio.Event = field(default_factory=asyncio.Event)  # answers, failed or stopped
     last_output: float = field(default_factory=time.monotonic)
     gave_up: bool = False  # Forja ended it (silent, listening nowhere): its detail says why
+    ended: bool = False  # its container's run is over (exited or killed): /app, a tmpfs, went with it
     side_ports: list[int] = field(default_factory=list)  # the plan's side servers (an API): never the preview's address
     relayed: bool = False  # a relay to a dev server on the container's loopback was started (readiness.Watch._relay)
     page_expected: bool = True  # a front end's dev server: what answers without a page is not the app at first
@@ -72,7 +73,7 @@ class DockerPreview:
         """Back to a start's first state, for its container's new run."""
         now = time.monotonic()
         self.log, self.state, self.detail, self.source, self.port = log, PreviewState.starting, "", "install", self.plan_port
-        self.stopping = self.gave_up = self.relayed = self.no_space = False
+        self.stopping = self.gave_up = self.relayed = self.no_space = self.ended = False
         self.full = ""
         self.tail.clear()
         self.started_at = self.phase_at = self.last_output = now

@@ -169,9 +169,13 @@ class Watch:
 
     async def _save_when_settled(self, p: DockerPreview, dirs: list[str]) -> None:
         """The copy into the cache streams the dependencies through Forja and competes with the dev server's start
-        for two cores: it waits until the preview answers, fails or stops (a stop waits for it)."""
+        for two cores: it waits until the preview answers, fails or stops (a stop waits for it). A container whose run
+        ended (its dev server exited, or Forja killed it as stuck) has nothing left to copy: /app is a tmpfs that went
+        with it (the copy failed on "Could not find the file /app/.venv", a warning that hid why the preview failed);
+        the next start installs again."""
         await p.settled.wait()
-        await self.on_installed(p, dirs)
+        if not p.ended:
+            await self.on_installed(p, dirs)
 
     async def wait_ready(self, p: DockerPreview) -> None:
         """Running once the dev server answers on the container's address (any status: an app whose page fails runs):
@@ -288,7 +292,7 @@ class Watch:
         return None
 
     async def _give_up(self, p: DockerPreview, why: str) -> None:
-        p.gave_up = True
+        p.gave_up = p.ended = True
         p.state = PreviewState.failed
         p.detail = why
         p.settled.set()
@@ -298,6 +302,7 @@ class Watch:
             await docker.containers.container(p.container_id).kill()
 
     async def _exited(self, p: DockerPreview) -> None:
+        p.ended = True
         p.settled.set()
         if p.stopping or p.gave_up:
             return

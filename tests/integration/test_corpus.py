@@ -5,7 +5,8 @@ started by a PreviewManager behind a real Traefik, with the local runner (in bub
 at the production limits. Installs are offline: npm from the entry's own cache and pip from the corpus'
 wheels, both filled by scripts/fetch_corpus.py in the test command's setup. Chromium opens the preview's
 address (*.localhost is loopback there) and must get a 200 page showing the text from the project's own
-source, with no dev server's error overlay over it.
+source, with no dev server's error overlay over it; where the entry says, it then does what a person would (types,
+clicks) and sees the app's answer, which comes over its websocket.
 
 Screenshots land in tests/artifacts/corpus/<runner>/<name>.png, kept for a person to look at.
 """
@@ -32,7 +33,7 @@ from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import plan_for
 from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewState, Runner
-from scripts.corpus import CORPUS_DIR, ENTRIES, WHEELS_DIR, Entry, app_files
+from scripts.corpus import CORPUS_DIR, ENTRIES, WHEELS_DIR, Entry, Interaction, app_files
 from scripts.fetch_corpus import LOCK, is_fetched
 
 pytest.register_assert_rewrite("tests.docker_fixtures")
@@ -197,4 +198,20 @@ async def page_problem(page: Page, entry: Entry) -> str | None:
     if await page.locator(ERROR_OVERLAYS).count():
         overlay = await page.locator(ERROR_OVERLAYS).first.inner_text()
         return f"an error overlay covers {page.url}:\n{overlay[:800]}"
+    return await interaction_problem(page, entry.interact) if entry.interact else None
+
+
+async def interaction_problem(page: Page, interact: Interaction) -> str | None:
+    """What is wrong after doing `interact` on the page: its answer comes over the app's own live connection, so a
+    websocket the preview proxy broke shows here and not on the first page."""
+    if interact.fill:
+        label, text = interact.fill
+        await page.get_by_label(label).first.fill(text)
+    if interact.click:
+        await page.get_by_role("button", name=interact.click).first.click()
+    try:
+        await page.get_by_text(interact.expect).first.wait_for(state="visible", timeout=TEXT_WITHIN_S * 1000)
+    except PlaywrightError:
+        shown = (await page.inner_text("body"))[:800]
+        return f"after {interact.fill or interact.click!r}, {interact.expect!r} is not visible; the page shows:\n{shown}"
     return None

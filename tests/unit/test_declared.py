@@ -103,7 +103,11 @@ def test_a_devcontainer_gives_start_install_and_port() -> None:
 def test_a_devcontainer_without_a_start_command_declares_nothing() -> None:
     devcontainer = b'{"postCreateCommand": "npm ci", "appPort": "3000:3000"}'
     plan = plan_for({"requirements.txt": b"flask\n", "app.py": FLASK, ".devcontainer/devcontainer.json": devcontainer})
-    assert plan.framework == "Flask" and plan.dev.startswith("flask --app app:app run") and plan.source == ""
+    assert (
+        plan.framework == "Flask"
+        and plan.dev.startswith("flask --app app:app run")
+        and plan.source.endswith("from Flask app in app.py")
+    )
 
 
 def test_a_compose_service_built_from_the_project_declares_its_command_and_port() -> None:
@@ -125,7 +129,7 @@ def test_a_compose_service_built_from_the_project_declares_its_command_and_port(
 def test_compose_services_pulled_from_a_registry_are_not_the_project() -> None:
     compose = b"services:\n  site:\n    image: nginx\n    command: nginx -g 'daemon off;'\n    ports: ['80:80']\n"
     plan = plan_for({"requirements.txt": b"flask\n", "app.py": FLASK, "compose.yaml": compose})
-    assert plan.framework == "Flask" and plan.source == ""
+    assert plan.framework == "Flask" and plan.source.endswith("from Flask app in app.py")
 
 
 def test_a_declaration_in_a_zipped_folder_names_its_file_there() -> None:

@@ -12,9 +12,10 @@ import re
 from collections.abc import Mapping
 
 from preview_runtime.detect.command import HOST, PORT, Command
-from preview_runtime.detect.found import Found, NotRunnable
-from preview_runtime.detect.node import detect_node, is_front_end, read_manifest
+from preview_runtime.detect.found import Found, NotRunnable, RunOverride
+from preview_runtime.detect.node import DEV_SCRIPTS, detect_node, is_front_end, read_manifest
 from preview_runtime.detect.python import detect_python, is_python, python_install
+from preview_runtime.detect.workspaces import workspace_app
 
 __all__ = ["Command", "Found", "NotRunnable", "detect"]
 
@@ -38,10 +39,14 @@ _EACH_WORKSPACE = re.compile(r"npm run ([\w:.-]+) (?:--workspaces|-ws)\b")
 _PROXY_TARGET = re.compile(rb"(?:localhost|127\.0\.0\.1|0\.0\.0\.0):(\d{2,5})")
 
 
-def detect(tree: Mapping[str, bytes]) -> list[Found]:
-    """The parts to run, the one serving the page last; NotRunnable when there is nothing Forja can start."""
+def detect(tree: Mapping[str, bytes], override: RunOverride | None = None) -> list[Found]:
+    """The parts to run, the one serving the page last; NotRunnable when there is nothing Forja can start.
+    `override` is the person's own choice (its folder: which workspace member runs)."""
     files = {p: d for p, d in tree.items() if not _IGNORED.search(p)}
     base = _base(files)
+    if (override and override.folder) or not _runs_each_workspace(files, base):
+        if (app := workspace_app(files, base, override)) is not None:
+            return [app]
     try:
         found = _at(files, base)
     except NotRunnable:
@@ -115,6 +120,16 @@ def _python_beside(files: Mapping[str, bytes], base: str) -> Found | None:
                 install, inputs = python_install(files, folder)
                 return Found(framework="Python", dev=Command([]), install=install, python=True, inputs=inputs)
     return None
+
+
+def _runs_each_workspace(files: Mapping[str, bytes], base: str) -> bool:
+    """The root's dev script runs one script in every npm workspace: `_workspaces` starts them side by side."""
+    path = f"{base}/package.json" if base else "package.json"
+    scripts = read_manifest(files, path).get("scripts") if path in files else None
+    if not isinstance(scripts, dict):
+        return False
+    name = next((n for n in DEV_SCRIPTS if isinstance(scripts.get(n), str) and scripts[n].strip()), "")
+    return bool(name and _EACH_WORKSPACE.match(scripts[name]))
 
 
 def _workspaces(files: Mapping[str, bytes], base: str, root: Found) -> list[Found]:

@@ -205,7 +205,7 @@ class LocalRunner(Runner):
             in_venv(install, run.directory, env)  # its venv's python and scripts first on PATH, as after an install
             run.emit("Dependencies kept from before it was parked (same dependency files): no install.", LogLevel.info, "forja")
             install = ""
-        elif NPM_INSTALL_ONLY.fullmatch(install):
+        elif NPM_INSTALL_ONLY.fullmatch(install) and run.spec.plan.lockfile_hash_inputs:
             if await asyncio.to_thread(restore_deps, cache, run.directory):
                 run.emit(
                     "Dependencies restored from the cache (same package.json and lockfile as before): no install.",
@@ -270,14 +270,16 @@ class LocalRunner(Runner):
             self._preparations[project_id] = preparation
 
         try:
-            await self._install_ahead(project_id, preparation, install, needed, log)
+            # A workspace's plan names no inputs: its members' node_modules are not in the cache (see detect.workspaces).
+            cached = bool(NPM_INSTALL_ONLY.fullmatch(install) and plan.lockfile_hash_inputs)
+            await self._install_ahead(project_id, preparation, install, needed, log, cached)
         finally:
             await preparation.end_install()
             await asyncio.to_thread(shutil.rmtree, preparation.directory, True)
             preparation.finished.set()
 
     async def _install_ahead(
-        self, project_id: str, preparation: Preparation, install: str, files: Mapping[str, bytes], log: LogSink
+        self, project_id: str, preparation: Preparation, install: str, files: Mapping[str, bytes], log: LogSink, cached: bool
     ) -> None:
         def say(text: str, level: LogLevel) -> None:
             log("", text, level, "forja")
@@ -314,7 +316,7 @@ class LocalRunner(Runner):
             say("Stopped installing those dependencies: other dependency files replace them.", LogLevel.info)
         elif code != 0:
             say(f"Installing ahead failed (exit code {code}): the preview installs them when it starts.", LogLevel.warning)
-        elif NPM_INSTALL_ONLY.fullmatch(install):
+        elif cached:
             await self._save_deps(directory, preparation.cache, say)
         else:
             say("Dependencies installed ahead: the preview's own install finds them in the cache.", LogLevel.info)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -17,6 +18,8 @@ from preview_runtime.detect.node import DEFAULT_VERSIONS
 
 log = logging.getLogger(__name__)
 
+# Where corepack fetches Yarn 2+ too (not repo.yarnpkg.com, which previews' egress and offline machines lack).
+NPM_REGISTRY = "https://registry.npmjs.org"
 # What setup prepares: the versions detection runs when package.json pins none.
 DEFAULT_SPECS = tuple(f"{name.removesuffix('-berry')}@{version}" for name, version in DEFAULT_VERSIONS.items())
 
@@ -45,7 +48,12 @@ def prepare(home: Path, specs: Iterable[str], env: Mapping[str, str]) -> None:
     log.info("corepack: preparing %s into %s", ", ".join(missing), home)
     result = subprocess.run(
         ["corepack", "install", "--global", *missing],
-        env={**env, "COREPACK_HOME": str(home), **PREVIEW_ENV},
+        env={
+            "COREPACK_NPM_REGISTRY": env.get("npm_config_registry") or NPM_REGISTRY,
+            **env,
+            "COREPACK_HOME": str(home),
+            **PREVIEW_ENV,
+        },
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -65,3 +73,20 @@ def manager_caches(npm_cache: str) -> dict[str, str]:
         "YARN_CACHE_FOLDER": f"{npm_cache}/yarn",
         "YARN_GLOBAL_FOLDER": f"{npm_cache}/yarn-berry",  # Yarn 2+ keeps its shared cache in <global>/cache
     }
+
+
+def missing_manager(install: str, env: Mapping[str, str]) -> str | None:
+    """One sentence when an install needs a pnpm or yarn that corepack cannot get: not in its cache (`env`'s
+    COREPACK_HOME) while previews are offline (`npm_config_offline`); None when it can."""
+    match = re.search(r"\bcorepack ((pnpm|yarn)@(\S+))", install)
+    if match is None or env.get("npm_config_offline") != "true":
+        return None
+    home = env.get("COREPACK_HOME")
+    if home and has(Path(home), match.group(1)):
+        return None
+    spec, name, version = match.groups()
+    return (
+        f"This project installs with {name} {version}, which is not in corepack's cache, and previews here are offline: "
+        f'pin one this Forja has ({", ".join(DEFAULT_SPECS)}) in package.json\'s "packageManager", or have the '
+        f"operator run `corepack install --global {spec}` with COREPACK_HOME set to the corepack_cache folder."
+    )

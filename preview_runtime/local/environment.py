@@ -44,11 +44,9 @@ PASSED_ENV = (
     "NPM_CONFIG_CAFILE",
     "npm_config_cafile",
     "npm_config_offline",
-    # corepack's cache of pnpm and yarn (read-only in the sandbox), the registry it downloads them from, and whether it
-    # checks their signatures (a mirror without npm's has to turn that off).
+    # corepack's cache of pnpm and yarn (read-only in the sandbox) and the registry it downloads them from.
     "COREPACK_HOME",
     "COREPACK_NPM_REGISTRY",
-    "COREPACK_INTEGRITY_KEYS",
 )
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import secrets
 import shutil
@@ -36,6 +37,7 @@ from collections.abc import Collection, Mapping
 from functools import partial
 from pathlib import Path
 
+from preview_runtime.corepack import missing_manager
 from preview_runtime.local.commands import run_beside
 from preview_runtime.local.deps_cache import DEPS_KEEP, NPM_INSTALL_ONLY, prune_deps, restore_deps, save_deps
 from preview_runtime.local.egress import DEFAULT_EGRESS_HOSTS
@@ -133,6 +135,8 @@ class LocalRunner(Runner):
         if spec.preview_id in self._runs or spec.preview_id in self._parked:
             await self.stop(spec.preview_id)
         await self._spawner.sandbox_or_refusal()
+        if problem := missing_manager(spec.plan.install, {**os.environ, **self.extra_env}):
+            raise RunnerError(problem)
         home = await self._ready_home(spec.project_id)
         self._write_record(spec.preview_id, None)  # before the folder: adopt() only removes folders it has a record of
         await asyncio.to_thread(shutil.rmtree, directory, True)

@@ -4,8 +4,11 @@ Runs in the test command's setup, where the registries are allowed, like scripts
 For each entry it writes
 
     .cache/corpus/<name>/app/   the project as a person would import it, with the package-lock.json
-                                that `npm install` wrote (no node_modules, .venv or .git)
-    .cache/corpus/<name>/npm/   an npm cache holding every package that lockfile installs
+                                that `npm install` wrote, or the pnpm-lock.yaml / yarn.lock of a pnpm or
+                                yarn entry (no node_modules, .venv or .git)
+    .cache/corpus/<name>/npm/   an npm cache holding every package that lockfile installs (a pnpm or yarn
+                                entry's: pnpm's store or yarn's cache, in it as the runners expect)
+    .cache/corpus/corepack/     corepack's cache with the pnpm and yarn versions those entries install with
     .cache/corpus/wheels/       wheels for every Python entry (shared)
     .cache/corpus/<name>/stamp  what the entry was made from; a later run skips entries whose stamp matches
 

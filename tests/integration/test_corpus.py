@@ -2,8 +2,9 @@
 
 Each project is read from .cache/corpus/<name>/app as an import would read it, planned by `plan_for`, and
 started by a PreviewManager behind a real Traefik, with the local runner (in bubblewrap) or a Docker container
-at the production limits. Installs are offline: npm from the entry's own cache and pip from the corpus'
-wheels, both filled by scripts/fetch_corpus.py in the test command's setup. Chromium opens the preview's
+at the production limits. Installs are offline: npm (and pnpm's store, yarn's cache) from the entry's own cache,
+pnpm and yarn themselves from the corpus' corepack cache, pip from the corpus' wheels, all filled by
+scripts/fetch_corpus.py in the test command's setup. Chromium opens the preview's
 address (*.localhost is loopback there) and must get a 200 page showing the text from the project's own
 source, with no dev server's error overlay over it.
 

@@ -59,8 +59,10 @@ def test_local_previews_get_corepacks_cache_read_only_and_the_managers_caches_in
     home, corepack = tmp_path / "home", cache_with(tmp_path)
     env = preview_env(4000, home, source={"COREPACK_HOME": str(corepack)})
     assert env["COREPACK_HOME"] == str(corepack)
-    # Never a prompt nobody answers, never a "packageManager" written into the person's package.json.
+    # Never a prompt nobody answers, never a "packageManager" written into the person's package.json, and the
+    # lockfile's manager even when the pin names another.
     assert env["COREPACK_ENABLE_DOWNLOAD_PROMPT"] == "0" and env["COREPACK_ENABLE_AUTO_PIN"] == "0"
+    assert env["COREPACK_ENABLE_STRICT"] == "0"
     assert env["npm_config_store_dir"] == f"{home}/.npm/pnpm-store" and env["YARN_CACHE_FOLDER"] == f"{home}/.npm/yarn"
     args = bwrap_args(tmp_path / "app", home, env, tmp_path / "tmp")
     at = args.index(str(corepack))

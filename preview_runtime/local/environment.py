@@ -44,8 +44,7 @@ PASSED_ENV = (
     "NPM_CONFIG_CAFILE",
     "npm_config_cafile",
     "npm_config_offline",
-    # corepack's cache of pnpm and yarn (read-only in the sandbox) and the registry it downloads them from.
-    "COREPACK_HOME",
+    # The registry corepack downloads pnpm and yarn from (its cache comes from the corepack_cache setting alone).
     "COREPACK_NPM_REGISTRY",
 )
 

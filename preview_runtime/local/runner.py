@@ -41,7 +41,7 @@ from preview_runtime.corepack import missing_manager
 from preview_runtime.local.commands import run_beside
 from preview_runtime.local.deps_cache import DEPS_KEEP, NPM_INSTALL_ONLY, prune_deps, restore_deps, save_deps
 from preview_runtime.local.egress import DEFAULT_EGRESS_HOSTS
-from preview_runtime.local.environment import in_venv, loopback_only, preview_env
+from preview_runtime.local.environment import PASSED_ENV, in_venv, loopback_only, preview_env
 from preview_runtime.local.files import free_port, write_files
 from preview_runtime.local.homes import ready_home, remove_old_shared_home
 from preview_runtime.local.limits import Limits
@@ -135,7 +135,8 @@ class LocalRunner(Runner):
         if spec.preview_id in self._runs or spec.preview_id in self._parked:
             await self.stop(spec.preview_id)
         await self._spawner.sandbox_or_refusal()
-        if problem := missing_manager(spec.plan.install, {**os.environ, **self.extra_env}):
+        passed = {name: os.environ[name] for name in PASSED_ENV if name in os.environ}  # what preview_env passes on
+        if problem := missing_manager(spec.plan.install, {**passed, **self.extra_env}):
             raise RunnerError(problem)
         home = await self._ready_home(spec.project_id)
         self._write_record(spec.preview_id, None)  # before the folder: adopt() only removes folders it has a record of

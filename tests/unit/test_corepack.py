@@ -57,8 +57,11 @@ async def test_the_local_runner_says_so_before_it_installs_anything(tmp_path: Pa
 
 def test_local_previews_get_corepacks_cache_read_only_and_the_managers_caches_in_the_seeded_npm_cache(tmp_path: Path) -> None:
     home, corepack = tmp_path / "home", cache_with(tmp_path)
-    env = preview_env(4000, home, source={"COREPACK_HOME": str(corepack)})
+    # From the corepack_cache setting (builder's install_env), never a COREPACK_HOME of Forja's own environment,
+    # which the sandbox would make read-only.
+    env = preview_env(4000, home, {"COREPACK_HOME": str(corepack)}, source={"COREPACK_HOME": "/home/me/.cache/node/corepack"})
     assert env["COREPACK_HOME"] == str(corepack)
+    assert "COREPACK_HOME" not in preview_env(4000, home, source={"COREPACK_HOME": "/home/me/.cache/node/corepack"})
     # Never a prompt nobody answers, never a "packageManager" written into the person's package.json, and the
     # lockfile's manager even when the pin names another.
     assert env["COREPACK_ENABLE_DOWNLOAD_PROMPT"] == "0" and env["COREPACK_ENABLE_AUTO_PIN"] == "0"

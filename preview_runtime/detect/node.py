@@ -232,7 +232,7 @@ def install_for(tree: Mapping[str, bytes], folder: str, manifest: Mapping[str, o
         manager = "yarn"
     elif "bun.lock" in present or "bun.lockb" in present:
         manager = "bun"
-    if pinned and pinned.group(1) != manager and not any(n != "npm-shrinkwrap.json" for n in present):
+    if pinned and pinned.group(1) != manager and not present:
         manager = pinned.group(1)
     if len({n.split(".")[0].split("-")[0] for n in present}) > 1:
         notes.append(f"{', '.join(present)}: more than one lockfile; Forja installs with {manager}. Delete the others.")
@@ -255,7 +255,8 @@ def install_for(tree: Mapping[str, bytes], folder: str, manifest: Mapping[str, o
     # Yarn 2+ would otherwise install Plug'n'Play (no node_modules): node_modules lets the member's script run with npm.
     env = {"YARN_NODE_LINKER": "node-modules", "YARN_ENABLE_TELEMETRY": "0"} if berry else {}
     pin = "pinned in package.json" if pinned and pinned.group(1) == manager else "Forja's default"
-    notes.append(f"The lockfile is {manager}'s: installing with {manager} {version} ({pin}) through corepack.")
+    why = f"The lockfile is {manager}'s" if present else f'package.json\'s "packageManager" names {manager}'
+    notes.append(f"{why}: installing with {manager} {version} ({pin}) through corepack.")
     return [Command(argv, cwd=folder, env=env)], manager, notes
 
 

@@ -110,6 +110,9 @@ def test_the_lockfile_names_the_package_manager_which_corepack_runs_at_the_pinne
     # No lockfile at all: the pin alone names the manager.
     only_pin = plan_for({"package.json": package(scripts, {"vite": "7"}, packageManager="yarn@1.22.19")})
     assert only_pin.install == "corepack yarn@1.22.19 install --prefer-offline --non-interactive"
+    assert only_pin.notes == [
+        'package.json\'s "packageManager" names yarn: installing with yarn 1.22.19 (pinned in package.json) through corepack.'
+    ]
     bun = plan_for({"package.json": package(scripts, {"vite": "7"}), "bun.lockb": b"\0"})
     assert bun.install == "npm exec --yes bun@1 -- install"
     # The WebContainer path installs with npm only: pnpm and yarn projects go to the server runners.

@@ -114,6 +114,29 @@ def test_an_nx_package_based_repo_installs_with_npm_at_the_root() -> None:
     assert found.source.endswith("a member of the npm workspace")
 
 
+def test_an_nx_integrated_repo_runs_its_app_through_nx_at_the_root() -> None:
+    tree = {
+        "package.json": manifest(name="org", devDependencies={"nx": "21", "@nx/vite": "21", "@nx/next": "21", "vite": "7"}),
+        "package-lock.json": manifest(lockfileVersion=3, packages={}),
+        "nx.json": b'{"plugins": ["@nx/vite/plugin", "@nx/next/plugin"]}',
+        "apps/web/project.json": b'{"name": "web", "projectType": "application"}',
+        "apps/web/vite.config.ts": b"export default {}",
+        "apps/shop/project.json": b'{"name": "store", "targets": {"dev": {"executor": "@nx/next:server"}}}',
+        "apps/shop/next.config.js": b"module.exports = {}",
+        "libs/ui/project.json": b'{"name": "ui", "projectType": "library"}',
+    }
+    (found,) = detect(tree)
+    assert found.dev.shell() == (
+        'NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false npx --no -- nx run web:serve "--port=$PORT" "--host=$HOST"'
+    )
+    assert found.install[0].argv[:2] == ["npm", "install"] and found.framework == "Vite"
+    assert found.choices == ["apps/shop"] and found.source == "the serve target of apps/web/project.json, an Nx project"
+    (shop,) = detect(tree, RunOverride(folder="apps/shop"))
+    assert shop.dev.argv[3:] == ["nx", "run", "store:dev", "--port=$PORT", "--hostname=$HOST"] and shop.framework == "Next.js"
+    with pytest.raises(NotRunnable, match=r'^libs/ui/project.json has no "serve" or "dev" target'):
+        detect(tree, RunOverride(folder="libs/ui"))
+
+
 def test_a_root_app_with_library_workspaces_runs_the_root() -> None:
     tree = {
         "package.json": manifest(workspaces=["packages/*"], **VITE_APP),

@@ -406,6 +406,13 @@ class Settings(BaseSettings):
         "starters' packages). The local runner copies it once; Docker previews mount it read-only and copy it for an "
         "install (a path on the Docker host). Empty: no seed.",
     )
+    corepack_cache: Path | None = Field(
+        default=REPO_ROOT / ".cache" / "corepack",
+        description="corepack's cache (`COREPACK_HOME`) of pnpm and yarn versions, read-only in previews of both runners "
+        "(Docker: a path on the Docker host), so pnpm and yarn projects install with no download of the manager; "
+        "setup prepares Forja's default versions into it (a registry mirror without npm's signatures needs "
+        "`COREPACK_INTEGRITY_KEYS=0` in setup's environment). Empty: previews download the managers.",
+    )
     pip_seed_wheels: Path | None = Field(
         default=REPO_ROOT / ".cache" / "starters-wheels",
         description="A folder of wheels pip looks in first (`PIP_FIND_LINKS`), read-only in both runners' sandboxes. "
@@ -451,7 +458,7 @@ class Settings(BaseSettings):
         "id, not a secret).",
     )
 
-    @field_validator("npm_seed_cache", "pip_seed_wheels", mode="before")
+    @field_validator("npm_seed_cache", "pip_seed_wheels", "corepack_cache", mode="before")
     @classmethod
     def _empty_means_none(cls, value: object) -> object:
         # Path("") is the working directory: an empty setting must never mount that into previews.

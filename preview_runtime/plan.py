@@ -16,12 +16,12 @@ from pydantic import BaseModel, Field
 
 from preview_runtime.detect import Found, NotRunnable, RunOverride, detect
 from preview_runtime.detect.command import Command, sequence, together
-from preview_runtime.detect.node import LOCKFILES
+from preview_runtime.detect.node import LOCKFILES, MANAGER_FILES
 from preview_runtime.detect.python import MANIFESTS as PYTHON_MANIFESTS
 
 DEFAULT_PORT = 5173
 # Names of the files that decide which dependencies get installed: a change to one needs a new install.
-DEPENDENCY_FILES = frozenset({*LOCKFILES, "package.json", *PYTHON_MANIFESTS})
+DEPENDENCY_FILES = frozenset({*LOCKFILES, *MANAGER_FILES, "package.json", *PYTHON_MANIFESTS})
 
 
 def is_dependency_file(path: str) -> bool:

@@ -19,6 +19,8 @@ from typing import Literal
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS_DIR = REPO / ".cache" / "corpus"
+# corepack's cache (COREPACK_HOME) with the pnpm and yarn versions the entries' installs run, shared by all entries.
+COREPACK_DIR = CORPUS_DIR / "corepack"
 WHEELS_DIR = CORPUS_DIR / "wheels"
 DOCS_DIR = Path(__file__).resolve().parent / "corpus_docs"
 RESOLVED_BEFORE = "2026-11-23T00:00:00Z"
@@ -94,6 +96,9 @@ class Entry:
     pip: tuple[str, ...] = ()
     notes: str = ""
     resolved_before: str = RESOLVED_BEFORE  # npm and pip pick the versions that were out then
+    # The package manager whose lockfile the project carries: "npm"; "yarn" (npm resolves as of the date, then
+    # `yarn import` turns its lockfile into yarn.lock); "pnpm" (pnpm resolves on the fetch day: it knows no date).
+    manager: Literal["npm", "yarn", "pnpm"] = "npm"
 
 
 CREATE_VITE = "create-vite@9.3.0"
@@ -255,6 +260,24 @@ NODE = [
         expect="Welcome to React Router!",
         notes="create-react-router@8.4.0 downloads its templates from GitHub; the docs' manual setup (framework mode, "
         "server rendering on), the heading's words are ours",
+    ),
+    Entry(
+        name="turbo-pnpm",
+        origin="docs",
+        source=Docs("https://turborepo.com/docs/crafting-your-repository/structuring-a-repository"),
+        expect="Hello from @repo/ui in the web app",
+        manager="pnpm",
+        notes="a pnpm workspace laid out as Turborepo's docs and create-turbo's basic example (apps/web, apps/docs, "
+        "packages/ui; create-turbo downloads that example from GitHub), pinned to pnpm 9.15.9; apps/web runs",
+    ),
+    Entry(
+        name="express-generator-yarn",
+        origin="scaffolder",
+        source=Scaffold("express-generator@4.16.1", ("express", "--view=pug", "{dir}")),
+        expect="Welcome to Express",
+        manager="yarn",
+        notes="express-generator's app with a yarn.lock and no package-lock.json (Yarn 1, Forja's default); not a Vite "
+        "app: Yarn 1 caches every platform's build of Vite 8's native parts (570 MB) and needs them all offline",
     ),
     Entry(
         name="hono",

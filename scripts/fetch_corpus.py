@@ -4,8 +4,11 @@ Runs in the test command's setup, where the registries are allowed, like scripts
 For each entry it writes
 
     .cache/corpus/<name>/app/   the project as a person would import it, with the package-lock.json
-                                that `npm install` wrote (no node_modules, .venv or .git)
-    .cache/corpus/<name>/npm/   an npm cache holding every package that lockfile installs
+                                that `npm install` wrote, or the pnpm-lock.yaml / yarn.lock of a pnpm or
+                                yarn entry (no node_modules, .venv or .git)
+    .cache/corpus/<name>/npm/   an npm cache holding every package that lockfile installs (a pnpm or yarn
+                                entry's: pnpm's store or yarn's cache, in it as the runners expect)
+    .cache/corpus/corepack/     corepack's cache with the pnpm and yarn versions those entries install with
     .cache/corpus/wheels/       wheels for every Python entry (shared)
     .cache/corpus/<name>/stamp  what the entry was made from; a later run skips entries whose stamp matches
 
@@ -25,6 +28,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -39,7 +43,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from preview_runtime.corepack import PREVIEW_ENV, manager_caches, prepare  # noqa: E402
+from preview_runtime.detect.node import DEFAULT_VERSIONS  # noqa: E402
+from preview_runtime.plan import plan_for  # noqa: E402
 from scripts.corpus import (  # noqa: E402
+    COREPACK_DIR,
     CORPUS_DIR,
     DOCS_DIR,
     ENTRIES,
@@ -66,6 +74,8 @@ class FetchError(Exception):
 def entry_stamp(entry: Entry) -> str:
     """Names what the entry's files are made from (not what the test looks for): source, additions, date, docs files."""
     made_from = (entry.name, entry.source, sorted(entry.added.items()), entry.pip, entry.resolved_before)
+    if entry.manager != "npm":  # only then: npm entries' stamps stay what they were
+        made_from += (entry.manager,)
     digest = hashlib.sha256(repr(made_from).encode())
     if isinstance(entry.source, Docs):
         for path in sorted((DOCS_DIR / entry.name).rglob("*")):
@@ -137,7 +147,9 @@ class Fetcher:
             (app / rel).parent.mkdir(parents=True, exist_ok=True)
             (app / rel).write_text(text, encoding="utf-8")
         npm_cache = work / "npm"
-        if (app / "package.json").exists():
+        if (app / "package.json").exists() and entry.manager != "npm":
+            self.fetch_with_corepack(entry, app, npm_cache, work)
+        elif (app / "package.json").exists():
             self.fetch_npm(entry, app, npm_cache, work)
         if entry.pip:
             self.fetch_wheels(entry, app)
@@ -217,6 +229,45 @@ class Fetcher:
         for folder in (resolve, fill, offline):
             shutil.rmtree(folder, ignore_errors=True)
 
+    def fetch_with_corepack(self, entry: Entry, app: Path, cache: Path, work: Path) -> None:
+        """A pnpm or yarn project: its lockfile, the manager detection runs prepared into the shared corepack cache,
+        pnpm's store or yarn's cache filled inside the entry's npm cache (where the runners look for them, see
+        preview_runtime/corepack.py), then an install from those alone, as the runners will."""
+        resolve = work / "resolve"
+        copy_folder(app, resolve)
+        if entry.manager == "yarn":
+            # Version 2 keeps the "dependencies" tree of version 1, the one `yarn import` reads.
+            lock_only = ["npm", "install", "--package-lock-only", "--lockfile-version=2", "--ignore-scripts", "--no-audit"]
+            run(lock_only, resolve, self.npm_env(self.resolve_cache, entry.resolved_before))
+            yarn = f"yarn@{DEFAULT_VERSIONS['yarn']}"
+            prepare(COREPACK_DIR, [yarn], self.corepack_env(cache))
+            run(["corepack", yarn, "import"], resolve, self.corepack_env(cache))
+            shutil.copy2(resolve / "yarn.lock", app / "yarn.lock")
+        install = plan_for(app_tree(app)).install
+        spec = re.search(r"corepack (\S+@\S+) install", install)
+        if spec is None:
+            raise FetchError(f"{entry.name}: detection installs with `{install}`, not a {entry.manager} through corepack")
+        prepare(COREPACK_DIR, [spec.group(1)], self.corepack_env(cache))
+        fill = work / "fill"
+        copy_folder(app, fill)
+        run(["sh", "-c", install], fill, self.corepack_env(cache))
+        lockfile = "pnpm-lock.yaml" if entry.manager == "pnpm" else "yarn.lock"
+        shutil.copy2(fill / lockfile, app / lockfile)
+        offline = work / "offline"
+        copy_folder(app, offline)
+        # Only --offline: beside --prefer-offline, yarn fetches what its cache lacks.
+        run(["sh", "-c", install.replace("--prefer-offline", "--offline")], offline, self.corepack_env(cache))
+        # The runners copy an npm cache for a seed only when it is one (npm's own index folder in it).
+        (cache / "_cacache").mkdir(parents=True, exist_ok=True)
+        for folder in (resolve, fill, offline):
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def corepack_env(self, cache: Path) -> dict[str, str]:
+        # This machine's registry serves packages without npm's signatures, which corepack checks by default; it
+        # still checks each tarball against the integrity hash the registry lists.
+        env = {"COREPACK_HOME": str(COREPACK_DIR), "COREPACK_INTEGRITY_KEYS": "0", **PREVIEW_ENV}
+        return {**self.npm_env(cache), **env, **manager_caches(str(cache))}
+
     def fetch_wheels(self, entry: Entry, app: Path) -> None:
         """Wheels for the entry into the shared folder, then a dry-run install from that folder alone; one entry at a
         time (two pips writing one wheel file would leave it half written for the other's install)."""
@@ -243,6 +294,10 @@ class Fetcher:
 
 def pip_date(entry: Entry) -> list[str]:
     return ["--uploaded-prior-to", entry.resolved_before]
+
+
+def app_tree(app: Path) -> dict[str, bytes]:
+    return {p.relative_to(app).as_posix(): p.read_bytes() for p in sorted(app.rglob("*")) if p.is_file()}
 
 
 def copy_folder(source: Path, target: Path, drop: tuple[str, ...] = ()) -> None:
@@ -277,7 +332,7 @@ def main(argv: list[str]) -> int:
             log.info("corpus: making %s (%s)", entry.name, entry.origin)
             try:
                 fetcher.fetch(entry)
-            except (FetchError, OSError, ValueError, subprocess.TimeoutExpired) as exc:
+            except (FetchError, OSError, ValueError, RuntimeError, subprocess.TimeoutExpired) as exc:
                 log.error("corpus: %s failed: %s", entry.name, exc)
                 failed.append(entry.name)
                 return

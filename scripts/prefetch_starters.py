@@ -24,10 +24,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from builder.generation.starters import Starter, StarterVariables, load_starters, render_starter  # noqa: E402
+from preview_runtime.corepack import DEFAULT_SPECS, prepare  # noqa: E402
 
 CACHE = REPO / ".cache" / "starters-npm"
 WHEELS = REPO / ".cache" / "starters-wheels"
 STAMP = REPO / ".cache" / "starters.stamp"
+COREPACK = REPO / ".cache" / "corepack"  # the corepack_cache setting's default
 MANIFESTS = ("package.json", "requirements.txt", "api/requirements.txt")
 log = logging.getLogger("prefetch_starters")
 
@@ -56,9 +58,23 @@ def run(argv: list[str], cwd: Path, env: dict[str, str]) -> bool:
     return result.returncode == 0
 
 
+def prepare_managers() -> None:
+    """pnpm and yarn at the versions previews run when a project pins none, so they start with no download. Starters
+    need neither: a failure is said, not fatal."""
+    try:
+        prepare(COREPACK, DEFAULT_SPECS, os.environ)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        log.warning(
+            "%s; pnpm and yarn projects' previews will download them (a registry mirror without npm's "
+            "signatures needs COREPACK_INTEGRITY_KEYS=0 for corepack)",
+            exc,
+        )
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("builder").setLevel(logging.WARNING)
+    prepare_managers()
     chosen = starters()
     stamp = stamp_of(chosen)
     if STAMP.exists() and STAMP.read_text() == stamp:

@@ -16,6 +16,7 @@ from builder.errors import PreviewError, PreviewRefused
 from builder.settings import settings
 from preview_runtime import console_bridge, select_bridge
 from preview_runtime.annotate import annotate
+from preview_runtime.corepack import is_cache
 from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage
 from preview_runtime.listening import Deadlines
 from preview_runtime.local import LocalRunner
@@ -39,8 +40,10 @@ def install_env() -> dict[str, str]:
     env: dict[str, str] = offline_env()
     if settings.pip_seed_wheels and settings.pip_seed_wheels.is_dir():
         env["PIP_FIND_LINKS"] = str(settings.pip_seed_wheels)
+    if is_cache(settings.corepack_cache):
+        env["COREPACK_HOME"] = str(settings.corepack_cache)
     if settings.npm_registry:
-        env["npm_config_registry"] = settings.npm_registry
+        env["npm_config_registry"] = env["COREPACK_NPM_REGISTRY"] = settings.npm_registry
     if settings.pip_index_url:
         env["PIP_INDEX_URL"] = settings.pip_index_url
     if settings.preview_extra_ca:
@@ -63,6 +66,7 @@ def docker_settings() -> dict[str, Any]:
         "pip_index_url": settings.pip_index_url or None,
         "npm_seed": settings.npm_seed_cache,
         "wheel_seed": settings.pip_seed_wheels,
+        "corepack_seed": settings.corepack_cache,
         "extra_env": offline_env(),
         "silent_s": settings.preview_silent_s,
         "deadlines": deadlines(),

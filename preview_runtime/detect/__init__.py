@@ -19,6 +19,7 @@ from preview_runtime.detect.found import Found, NotRunnable, RunOverride
 from preview_runtime.detect.node import detect_node, dev_script, is_front_end, read_manifest
 from preview_runtime.detect.override import folder_in, with_command
 from preview_runtime.detect.python import detect_python, is_python, python_install
+from preview_runtime.detect.workspaces import workspace_app
 
 __all__ = ["Command", "Found", "NotRunnable", "RunOverride", "detect"]
 
@@ -44,14 +45,20 @@ _PROXY_TARGET = re.compile(rb"(?:localhost|127\.0\.0\.1|0\.0\.0\.0):(\d{2,5})")
 
 def detect(tree: Mapping[str, bytes], override: RunOverride | None = None) -> list[Found]:
     """The parts to run, the one serving the page last; NotRunnable when there is nothing Forja can start.
-    `override`: a person's run settings, the folder to run as the project's root and a command to start it with."""
+    `override`: a person's run settings, the folder to run as the project's root (or the workspace member to run) and
+    a command to start it with."""
     files = {p: d for p, d in tree.items() if not _IGNORED.search(p)}
     override = override or RunOverride()
-    base = folder_in(files, override.folder) if override.folder else _base(files)
+    chosen = folder_in(files, override.folder) if override.folder else ""
+    root = _base(files)
+    app = None
+    if chosen or not _runs_each_workspace(files, root):
+        app = workspace_app(files, root, override)
+    base = chosen or (app.dev.cwd if app is not None else root)
     if not override.command:
-        return _detect(files, base)
+        return [app] if app is not None else _detect(files, base)
     try:
-        parts = _detect(files, base)
+        parts = [app] if app is not None else _detect(files, base)
     except NotRunnable:  # the person's command starts it: detection only finds the install
         parts = []
     return [with_command(files, base, parts, override.command)]
@@ -137,6 +144,15 @@ def _python_beside(files: Mapping[str, bytes], base: str) -> Found | None:
                 install, inputs = python_install(files, folder)
                 return Found(framework="Python", dev=Command([]), install=install, python=True, inputs=inputs)
     return None
+
+
+def _runs_each_workspace(files: Mapping[str, bytes], base: str) -> bool:
+    """The root's dev script runs one script in every npm workspace: `_workspaces` starts them side by side."""
+    path = f"{base}/package.json" if base else "package.json"
+    manifest = read_manifest(files, path) if path in files else {}
+    scripts = manifest.get("scripts")
+    name = dev_script(manifest)
+    return bool(name and isinstance(scripts, dict) and _EACH_WORKSPACE.match(scripts[name]))
 
 
 def _workspaces(files: Mapping[str, bytes], base: str, root: Found) -> list[Found]:

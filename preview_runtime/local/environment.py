@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from preview_runtime.common import SECRET_NAME
+from preview_runtime.corepack import PREVIEW_ENV, manager_caches
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ PASSED_ENV = (
     "NPM_CONFIG_CAFILE",
     "npm_config_cafile",
     "npm_config_offline",
+    # The registry corepack downloads pnpm and yarn from (its cache comes from the corepack_cache setting alone).
+    "COREPACK_NPM_REGISTRY",
 )
 
 
@@ -79,6 +82,8 @@ def preview_env(
             # Rust tools built on mimalloc (Vite 8's rolldown...) otherwise commit a 1 GiB arena up front,
             # which transparent huge pages back with ~100 MB per idle dev server (as in the Docker runner).
             "MIMALLOC_ARENA_EAGER_COMMIT": "0",
+            **PREVIEW_ENV,
+            **manager_caches(str(home / ".npm")),
         }
     )
     env.update(extra or {})

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import secrets
 import shutil
@@ -36,11 +37,12 @@ from collections.abc import Collection, Mapping
 from functools import partial
 from pathlib import Path
 
+from preview_runtime.corepack import missing_manager
 from preview_runtime.listening import Deadlines
 from preview_runtime.local.commands import run_beside
 from preview_runtime.local.deps_cache import DEPS_KEEP, NPM_INSTALL_ONLY, prune_deps, restore_deps, save_deps
 from preview_runtime.local.egress import DEFAULT_EGRESS_HOSTS
-from preview_runtime.local.environment import in_venv, loopback_only, preview_env
+from preview_runtime.local.environment import PASSED_ENV, in_venv, loopback_only, preview_env
 from preview_runtime.local.files import free_port, write_files
 from preview_runtime.local.homes import ready_home, remove_old_shared_home
 from preview_runtime.local.limits import Limits
@@ -137,6 +139,9 @@ class LocalRunner(Runner):
         if spec.preview_id in self._runs or spec.preview_id in self._parked:
             await self.stop(spec.preview_id)
         await self._spawner.sandbox_or_refusal()
+        passed = {name: os.environ[name] for name in PASSED_ENV if name in os.environ}  # what preview_env passes on
+        if problem := missing_manager(spec.plan.install, {**passed, **self.extra_env}):
+            raise RunnerError(problem)
         home = await self._ready_home(spec.project_id)
         self._write_record(spec.preview_id, None)  # before the folder: adopt() only removes folders it has a record of
         await asyncio.to_thread(shutil.rmtree, directory, True)
@@ -210,7 +215,7 @@ class LocalRunner(Runner):
             in_venv(install, run.directory, env)  # its venv's python and scripts first on PATH, as after an install
             run.emit("Dependencies kept from before it was parked (same dependency files): no install.", LogLevel.info, "forja")
             install = ""
-        elif NPM_INSTALL_ONLY.fullmatch(install):
+        elif NPM_INSTALL_ONLY.fullmatch(install) and run.spec.plan.lockfile_hash_inputs:
             if await asyncio.to_thread(restore_deps, cache, run.directory):
                 run.emit(
                     "Dependencies restored from the cache (same package.json and lockfile as before): no install.",
@@ -275,14 +280,16 @@ class LocalRunner(Runner):
             self._preparations[project_id] = preparation
 
         try:
-            await self._install_ahead(project_id, preparation, install, needed, log)
+            # A workspace's plan names no inputs: its members' node_modules are not in the cache (see detect.workspaces).
+            cached = bool(NPM_INSTALL_ONLY.fullmatch(install) and plan.lockfile_hash_inputs)
+            await self._install_ahead(project_id, preparation, install, needed, log, cached)
         finally:
             await preparation.end_install()
             await asyncio.to_thread(shutil.rmtree, preparation.directory, True)
             preparation.finished.set()
 
     async def _install_ahead(
-        self, project_id: str, preparation: Preparation, install: str, files: Mapping[str, bytes], log: LogSink
+        self, project_id: str, preparation: Preparation, install: str, files: Mapping[str, bytes], log: LogSink, cached: bool
     ) -> None:
         def say(text: str, level: LogLevel) -> None:
             log("", text, level, "forja")
@@ -319,7 +326,7 @@ class LocalRunner(Runner):
             say("Stopped installing those dependencies: other dependency files replace them.", LogLevel.info)
         elif code != 0:
             say(f"Installing ahead failed (exit code {code}): the preview installs them when it starts.", LogLevel.warning)
-        elif NPM_INSTALL_ONLY.fullmatch(install):
+        elif cached:
             await self._save_deps(directory, preparation.cache, say)
         else:
             say("Dependencies installed ahead: the preview's own install finds them in the cache.", LogLevel.info)

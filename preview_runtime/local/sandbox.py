@@ -24,6 +24,7 @@ _BOUND_PATH_VARS = (
     "PIP_CERT",
     "NPM_CONFIG_CAFILE",
     "npm_config_cafile",
+    "COREPACK_HOME",  # shared by every preview: read-only, as corepack needs it when the version is there
 )
 _READ_ONLY_ETC = (
     "/etc/ssl",

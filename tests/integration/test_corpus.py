@@ -2,8 +2,9 @@
 
 Each project is read from .cache/corpus/<name>/app as an import would read it, planned by `plan_for`, and
 started by a PreviewManager behind a real Traefik, with the local runner (in bubblewrap) or a Docker container
-at the production limits. Installs are offline: npm from the entry's own cache and pip from the corpus'
-wheels, both filled by scripts/fetch_corpus.py in the test command's setup. Chromium opens the preview's
+at the production limits. Installs are offline: npm (and pnpm's store, yarn's cache) from the entry's own cache,
+pnpm and yarn themselves from the corpus' corepack cache, pip from the corpus' wheels, all filled by
+scripts/fetch_corpus.py in the test command's setup. Chromium opens the preview's
 address (*.localhost is loopback there) and must get a 200 page showing the text from the project's own
 source, with no dev server's error overlay over it; where the entry says, it then does what a person would (types,
 clicks) and sees the app's answer, which comes over its websocket.
@@ -33,7 +34,7 @@ from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import plan_for
 from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewState, Runner
-from scripts.corpus import CORPUS_DIR, ENTRIES, WHEELS_DIR, Entry, Interaction, app_files
+from scripts.corpus import COREPACK_DIR, CORPUS_DIR, ENTRIES, WHEELS_DIR, Entry, Interaction, app_files
 from scripts.fetch_corpus import LOCK, is_fetched
 
 pytest.register_assert_rewrite("tests.docker_fixtures")
@@ -90,6 +91,8 @@ async def test_corpus_project_previews_locally(entry: Entry, chromium: str, tmp_
     runner = LocalRunner(tmp_path / "work", npm_seed=folder / "npm")
     # PIP_FIND_LINKS is bound read-only into the sandbox, wherever it is.
     runner.extra_env = {**OFFLINE_ENV, "PIP_FIND_LINKS": str(WHEELS_DIR)}
+    if entry.manager != "npm":  # corepack's cache, bound read-only into the sandbox like PIP_FIND_LINKS
+        runner.extra_env["COREPACK_HOME"] = str(COREPACK_DIR)
     await preview_and_look(entry, folder, {"local": runner}, chromium, tmp_path)
 
 
@@ -101,6 +104,7 @@ async def test_corpus_project_previews_in_docker(entry: Entry, chromium: str, do
     runner = docker_runner_factory(
         npm_seed=folder / "npm",
         wheel_seed=WHEELS_DIR if entry.pip else None,
+        corepack_seed=COREPACK_DIR if entry.manager != "npm" else None,
         extra_env=OFFLINE_ENV,
         memory_bytes=DockerConfig.memory_bytes,
         app_size_bytes=DockerConfig.app_size_bytes,

@@ -91,18 +91,34 @@ def test_without_a_script_the_frameworks_own_command_runs() -> None:
     assert server.dev == "npx --no -- node server.js" and server.has_server
 
 
-def test_the_lockfile_names_the_package_manager() -> None:
+def test_the_lockfile_names_the_package_manager_which_corepack_runs_at_the_pinned_version() -> None:
     scripts = {"dev": "vite"}
     pnpm = plan_for({"package.json": package(scripts, {"vite": "7"}), "pnpm-lock.yaml": b"lockfileVersion: '9.0'"})
-    assert pnpm.install == "npm exec --yes pnpm@9 -- install" and "pnpm-lock.yaml" in pnpm.lockfile_hash_inputs
-    pinned = plan_for({"package.json": package(scripts, {"vite": "7"}, packageManager="pnpm@8.15.4"), "pnpm-lock.yaml": b""})
-    assert pinned.install == "npm exec --yes pnpm@8.15.4 -- install"
+    assert pnpm.install == "corepack pnpm@9.15.9 install --prefer-offline" and "pnpm-lock.yaml" in pnpm.lockfile_hash_inputs
+    assert pnpm.notes == ["The lockfile is pnpm's: installing with pnpm 9.15.9 (Forja's default) through corepack."]
+    pinned = plan_for(
+        {"package.json": package(scripts, {"vite": "7"}, packageManager="pnpm@8.15.4+sha512.abc"), "pnpm-lock.yaml": b""}
+    )
+    assert pinned.install == "corepack pnpm@8.15.4 install --prefer-offline"
     yarn = plan_for({"package.json": package(scripts, {"vite": "7"}), "yarn.lock": b"# yarn lockfile v1\n"})
-    assert yarn.install == "npm exec --yes yarn@1 -- install"
+    assert yarn.install == "corepack yarn@1.22.22 install --prefer-offline --non-interactive"
+    # Yarn 2+ (its lockfile has __metadata): with node_modules, so the script runs the way it does for the others.
     berry = plan_for({"package.json": package(scripts, {"vite": "7"}), "yarn.lock": b"__metadata:\n  version: 8\n"})
-    assert berry.install.startswith("npm install") and "Yarn 2 or newer" in berry.notes[0]
+    assert berry.install == "YARN_NODE_LINKER=node-modules YARN_ENABLE_TELEMETRY=0 corepack yarn@4.9.2 install"
+    berry_pin = plan_for({"package.json": package(scripts, {"vite": "7"}, packageManager="yarn@4.5.0"), "yarn.lock": b""})
+    assert "corepack yarn@4.5.0 install" in berry_pin.install and "YARN_NODE_LINKER=node-modules" in berry_pin.install
+    # No lockfile at all: the pin alone names the manager.
+    only_pin = plan_for({"package.json": package(scripts, {"vite": "7"}, packageManager="yarn@1.22.19")})
+    assert only_pin.install == "corepack yarn@1.22.19 install --prefer-offline --non-interactive"
+    assert only_pin.notes == [
+        'package.json\'s "packageManager" names yarn: installing with yarn 1.22.19 (pinned in package.json) through corepack.'
+    ]
     bun = plan_for({"package.json": package(scripts, {"vite": "7"}), "bun.lockb": b"\0"})
     assert bun.install == "npm exec --yes bun@1 -- install"
+    # The WebContainer path installs with npm only: pnpm and yarn projects go to the server runners.
+    assert browser_plan_for({"package.json": package(scripts, {"vite": "7"})}) is not None
+    for lock in ("pnpm-lock.yaml", "yarn.lock"):
+        assert browser_plan_for({"package.json": package(scripts, {"vite": "7"}), lock: b""}) is None
 
 
 def test_a_lockfile_that_does_not_match_is_named_with_what_to_do() -> None:

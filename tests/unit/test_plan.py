@@ -72,6 +72,9 @@ def test_dependency_files_keep_the_manifests_and_lockfiles_of_every_folder_only(
         "node_modules/left-pad/package.json": b"{}",
     }
     assert sorted(dependency_files(tree)) == ["api/requirements.txt", "package-lock.json", "package.json"]
+    # pnpm installs a workspace's members only when it sees pnpm-workspace.yaml (the install ahead gets these files alone).
+    workspace = {"pnpm-workspace.yaml": b"packages: [apps/*]", ".yarnrc.yml": b"nodeLinker: pnp", "turbo.json": b"{}"}
+    assert sorted(dependency_files(workspace)) == [".yarnrc.yml", "pnpm-workspace.yaml"]
 
 
 def test_plan_so_far_reads_a_partial_tree_or_its_dependency_files_or_gives_none() -> None:

@@ -1,0 +1,3 @@
+import { greeting } from "@repo/ui";
+
+document.querySelector("#app").textContent = greeting("web");

@@ -1,0 +1,90 @@
+"""pnpm and yarn through corepack in both runners: its cache read-only, their own caches where the seed puts them, and
+one sentence when an offline preview needs a manager the cache lacks. tests/integration/test_corpus.py installs real
+pnpm and yarn projects offline this way (turbo-pnpm, express-generator-yarn)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from builder.settings import Settings
+from preview_runtime.corepack import DEFAULT_SPECS, missing_manager
+from preview_runtime.docker import DockerConfig
+from preview_runtime.docker.container import ContainerSpec
+from preview_runtime.local import LocalRunner
+from preview_runtime.local.environment import preview_env
+from preview_runtime.local.sandbox import bwrap_args
+from preview_runtime.plan import plan_for
+from preview_runtime.runner import PreviewSpec, RunnerError, ignore_output
+
+PNPM_INSTALL = "corepack pnpm@9.15.9 install --prefer-offline"
+
+
+def cache_with(tmp_path: Path, *specs: str) -> Path:
+    home = tmp_path / "corepack"
+    for spec in specs:
+        name, version = spec.split("@")
+        (home / "v1" / name / version).mkdir(parents=True)
+    (home / "v1").mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def test_an_offline_preview_without_the_manager_in_the_cache_is_told_which_and_what_to_do(tmp_path: Path) -> None:
+    home = cache_with(tmp_path, "pnpm@9.15.9")
+    offline = {"npm_config_offline": "true", "COREPACK_HOME": str(home)}
+    assert missing_manager(PNPM_INSTALL, offline) is None
+    assert missing_manager(PNPM_INSTALL, {"COREPACK_HOME": str(home)}) is None  # online: corepack downloads it
+    assert missing_manager("npm install --no-audit --no-fund", offline) is None
+    said = missing_manager("corepack yarn@4.5.1 install", offline)
+    assert said == (
+        "This project installs with yarn 4.5.1, which is not in corepack's cache, and previews here are offline: pin one "
+        f'this Forja has ({", ".join(DEFAULT_SPECS)}) in package.json\'s "packageManager", or have the operator run '
+        "`corepack install --global yarn@4.5.1` with COREPACK_HOME set to the corepack_cache folder."
+    )
+    assert missing_manager(PNPM_INSTALL, {"npm_config_offline": "true"}) is not None  # no cache at all
+
+
+async def test_the_local_runner_says_so_before_it_installs_anything(tmp_path: Path) -> None:
+    files = {"package.json": b'{"scripts": {"dev": "vite"}, "devDependencies": {"vite": "7"}, "packageManager": "yarn@4.5.1"}'}
+    runner = LocalRunner(tmp_path / "work")
+    runner.extra_env = {"npm_config_offline": "true", "COREPACK_HOME": str(cache_with(tmp_path, "yarn@1.22.22"))}
+    spec = PreviewSpec(preview_id="p1", project_id="project", version=1, files=files, plan=plan_for(files))
+    with pytest.raises(RunnerError, match=r"^This project installs with yarn 4\.5\.1, which is not in corepack's cache"):
+        await runner.start(spec, ignore_output)
+    assert not (tmp_path / "work" / "p1").exists()
+
+
+def test_local_previews_get_corepacks_cache_read_only_and_the_managers_caches_in_the_seeded_npm_cache(tmp_path: Path) -> None:
+    home, corepack = tmp_path / "home", cache_with(tmp_path)
+    # From the corepack_cache setting (builder's install_env), never a COREPACK_HOME of Forja's own environment,
+    # which the sandbox would make read-only.
+    env = preview_env(4000, home, {"COREPACK_HOME": str(corepack)}, source={"COREPACK_HOME": "/home/me/.cache/node/corepack"})
+    assert env["COREPACK_HOME"] == str(corepack)
+    assert "COREPACK_HOME" not in preview_env(4000, home, source={"COREPACK_HOME": "/home/me/.cache/node/corepack"})
+    # Never a prompt nobody answers, never a "packageManager" written into the person's package.json, and the
+    # lockfile's manager even when the pin names another.
+    assert env["COREPACK_ENABLE_DOWNLOAD_PROMPT"] == "0" and env["COREPACK_ENABLE_AUTO_PIN"] == "0"
+    assert env["COREPACK_ENABLE_STRICT"] == "0"
+    assert env["npm_config_store_dir"] == f"{home}/.npm/pnpm-store" and env["YARN_CACHE_FOLDER"] == f"{home}/.npm/yarn"
+    args = bwrap_args(tmp_path / "app", home, env, tmp_path / "tmp")
+    at = args.index(str(corepack))
+    assert args[at - 1 : at + 2] == ["--ro-bind-try", str(corepack), str(corepack)]
+
+
+def test_docker_previews_mount_a_real_corepack_cache_read_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = tmp_path / "checkout"
+    other.mkdir()
+    assert ContainerSpec(DockerConfig(corepack_seed=other)).seeds() == {}  # no v1 folder: not a corepack cache
+    corepack = cache_with(tmp_path, "pnpm@9.15.9")
+    spec = ContainerSpec(DockerConfig(corepack_seed=corepack))
+    spec.seed_dirs = spec.seeds()
+    assert spec.seed_dirs == {"corepack": str(corepack)}
+    assert {"Type": "bind", "Source": str(corepack), "Target": "/seed/corepack", "ReadOnly": True} in spec.seed_mounts()
+    env = dict(item.split("=", 1) for item in spec.env("nonce", 60, False))
+    assert env["COREPACK_HOME"] == "/seed/corepack" and env["npm_config_store_dir"] == "/home/preview/.npm/pnpm-store"
+    without = dict(item.split("=", 1) for item in ContainerSpec(DockerConfig()).env("nonce", 60, False))
+    assert "COREPACK_HOME" not in without and without["COREPACK_ENABLE_AUTO_PIN"] == "0"
+
+    monkeypatch.setenv("FORJA_COREPACK_CACHE", "")
+    assert Settings().corepack_cache is None

@@ -96,7 +96,7 @@ def test_the_persons_chosen_folder_runs_when_it_names_a_member() -> None:
     assert found.install[0].cwd == "" and "running apps/docs" in found.notes[-1]
     # A folder that is no member runs as a project of its own (here a library, with nothing to start); one that is
     # not in the project is named.
-    with pytest.raises(NotRunnable, match="packages/ui/package.json has no"):
+    with pytest.raises(NotRunnable, match=r"packages/ui/package\.json has no"):
         detect(tree, RunOverride(folder="packages/ui"))
     with pytest.raises(NotRunnable, match=r"^The folder apps/nope/ in this project's run settings is not in the project"):
         detect(tree, RunOverride(folder="apps/nope"))

@@ -21,7 +21,7 @@ import httpx
 from preview_runtime.echoes import Echoes, probe_url
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import RunPlan
-from preview_runtime.proxy import PreviewProxy, app_answered
+from preview_runtime.proxy import WAKING, PreviewProxy, app_answered
 from preview_runtime.runner import CommandOutcome, PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError
 
 log = logging.getLogger(__name__)
@@ -386,8 +386,10 @@ class PreviewManager:
             if watcher := self._watchers.pop(preview_id, None):
                 watcher.cancel()
             project_id = running.info.project_id
-            # First, so that a request arriving while it parks gets the waking page (and wakes it once parked).
+            # First, so that a request arriving while it parks gets the waking page (and wakes it once parked); the app
+            # is parked once Traefik sends its host there, or a visit in between would meet a 502 from a stopped app.
             await self.proxy.park(preview_id)
+            await self.proxy.wait_served(preview_id, WAKING, quiet=True)
             try:
                 info = await running.runner.park(preview_id)
             except RunnerError as exc:

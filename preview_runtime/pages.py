@@ -26,6 +26,9 @@ MAX_BODY = 1 << 20
 
 # Told the Host header of each request, from the server's thread.
 OnRequest = Callable[[str], None]
+# A request that only looks which page answers (Forja checking that Traefik applied a change): its listener is not
+# told, so looking at a parked preview's waking page does not wake it.
+QUIET = "X-Forja-Quiet"
 
 
 class _Server(ThreadingHTTPServer):
@@ -47,7 +50,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(min(length, MAX_BODY))
-        if page.on_request is not None:
+        if page.on_request is not None and not self.headers.get(QUIET):
             try:
                 page.on_request(self.headers.get("Host") or "")
             except Exception:  # the page is answered whatever its listener does

@@ -36,7 +36,7 @@ import httpx
 from preview_runtime.access import COOKIE
 from preview_runtime.echoes import probe_url
 from preview_runtime.gate import GATE_REQUEST_HEADERS, AccessGate
-from preview_runtime.pages import NOT_FOUND_HTML, WAKING_HTML, PageServer
+from preview_runtime.pages import NOT_FOUND_HTML, QUIET, WAKING_HTML, PageServer
 from preview_runtime.runner import RunnerError
 
 log = logging.getLogger(__name__)
@@ -443,13 +443,14 @@ class PreviewProxy:
     def parked(self) -> set[str]:
         return set(self._parked)
 
-    async def served_by(self, preview_id: str, client: httpx.AsyncClient | None = None) -> str | None:
+    async def served_by(self, preview_id: str, client: httpx.AsyncClient | None = None, quiet: bool = False) -> str | None:
         """What answers the preview's host now: APP (its upstream), WAKING (the waking page) or "none" (the catch-all
-        page); None when the proxy does not answer."""
+        page); None when the proxy does not answer. `quiet`: the waking page does not take the question for a visit."""
         own = client is None
         client = client or httpx.AsyncClient(timeout=2, trust_env=False)
+        headers = self.own_headers(preview_id) | ({QUIET: "1"} if quiet else {})
         try:
-            response = await client.get(probe_url(self.internal_url()), headers=self.own_headers(preview_id))
+            response = await client.get(probe_url(self.internal_url()), headers=headers)
             return response.headers.get(NOT_FOUND_MARKER, APP)
         except httpx.HTTPError:
             return None
@@ -466,19 +467,19 @@ class PreviewProxy:
         """Until Traefik sends the host to its upstream (or, with routed=False, to the catch-all page); see wait_served."""
         return await self.wait_served(preview_id, APP if routed else "none", timeout)
 
-    async def wait_served(self, preview_id: str, by: str, timeout: float = 10) -> bool:  # noqa: ASYNC109
+    async def wait_served(self, preview_id: str, by: str, timeout: float = 10, quiet: bool = False) -> bool:  # noqa: ASYNC109
         """Until Traefik has applied the latest change: the host served `by` APP, WAKING or "none"; False on timeout.
 
         Traefik's file watcher applies a change asynchronously: measured here with a 100 ms throttle, 0.1-0.3 s
         (about 1-2 s with Traefik's default 2 s throttle). Its file system watch can also miss an event on
         a busy machine (seen once in about ten test runs: the route never came), so a change that has not
-        arrived after REWRITE_AFTER_S is written again, which is a new event.
+        arrived after REWRITE_AFTER_S is written again, which is a new event. `quiet`: asking wakes no parked preview.
         """
         deadline = time.monotonic() + timeout
         rewrite_at = time.monotonic() + REWRITE_AFTER_S
         async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
             while self.running:
-                if await self.served_by(preview_id, client) == by:
+                if await self.served_by(preview_id, client, quiet) == by:
                     return True
                 now = time.monotonic()
                 if now >= deadline:

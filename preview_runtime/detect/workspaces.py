@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from collections.abc import Mapping
 
 import yaml
 
 from preview_runtime.detect.command import HOST, PORT, Command
 from preview_runtime.detect.found import Found, NotRunnable, RunOverride
-from preview_runtime.detect.node import DEV_SCRIPTS, detect_node, framework_of, install_for, is_front_end, read_manifest
+from preview_runtime.detect.node import (
+    DEV_SCRIPTS,
+    detect_node,
+    dev_script,
+    framework_of,
+    install_for,
+    is_front_end,
+    read_manifest,
+)
 
 # Which app runs when several members are web apps: the first of these folders that is one, else the first by name.
 PREFERRED_APPS = (
@@ -79,6 +88,18 @@ def members(files: Mapping[str, bytes], base: str, patterns: list[str]) -> list[
     return sorted(found)
 
 
+# A root dev script that hands the start to the workspace's members (Turborepo, Nx, Lerna, npm/yarn/pnpm's own
+# workspace flags): Forja runs the web app member itself instead, with the preview's address.
+_HANDS_OFF = re.compile(r"\b(turbo|nx|lerna)\b|--workspaces?\b|\s-ws\b|--filter\b|\s-r\b|--recursive\b|\bworkspaces? ")
+
+
+def _root_starts_itself(files: Mapping[str, bytes], base: str) -> bool:
+    manifest = read_manifest(files, _join(base, "package.json")) if _join(base, "package.json") in files else {}
+    scripts = manifest.get("scripts")
+    name = dev_script(manifest)
+    return bool(name and isinstance(scripts, dict) and not _HANDS_OFF.search(scripts[name]))
+
+
 def is_web_app(files: Mapping[str, bytes], folder: str) -> bool:
     manifest = read_manifest(files, _join(folder, "package.json"))
     scripts = manifest.get("scripts")
@@ -88,7 +109,8 @@ def is_web_app(files: Mapping[str, bytes], folder: str) -> bool:
 
 def workspace_app(files: Mapping[str, bytes], base: str, override: RunOverride | None = None) -> Found | None:
     """The workspace's web app, installed at the root and run in its member folder; None when `base` is no workspace
-    root, or the root itself is the web app (its members then are its libraries) and no member was chosen."""
+    root, or, unless the person chose a member, when the root itself is the web app (its members then are its
+    libraries) or its own dev script starts the project (a front end and an API side by side, with concurrently)."""
     patterns = member_patterns(files, base)
     folders = members(files, base, patterns) if patterns is not None else []
     apps = [f for f in folders if is_web_app(files, f)]
@@ -102,7 +124,7 @@ def workspace_app(files: Mapping[str, bytes], base: str, override: RunOverride |
     if override is not None and override.folder and not named:
         return None  # the person's folder is no member: it runs as a project of its own
     chosen = _chosen(folders, apps, base, override)
-    if not chosen or (not named and is_web_app(files, base)):
+    if not chosen or (not named and (is_web_app(files, base) or _root_starts_itself(files, base))):
         return None
     root = read_manifest(files, _join(base, "package.json")) if _join(base, "package.json") in files else {}
     install, manager, notes = install_for(files, base, root)

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Route, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Route, ViewportSize, expect, sync_playwright
 
 from tests.conftest import CHROMIUM_ARGS, TEST_ANTHROPIC_KEY, free_port
 from tests.llm_server import ScriptedLLMServer
@@ -162,6 +162,20 @@ def accessible(page: Page, where: str, widths: Sequence[ViewportSize] = (), prep
     if own is not None and page.viewport_size != own:
         page.set_viewport_size(own)
     assert not found, f"axe-core found {len(found)} WCAG 2 A/AA violation(s):\n" + "\n".join(found)
+
+
+def choose_example(page: Page, text: str) -> None:
+    """Click the home page's example chip `text` until the prompt holds it: the chips are in the page's HTML before
+    its script has started (seconds on a busy machine), and a click before that does nothing."""
+    deadline = time.monotonic() + 60
+    while True:
+        page.locator(".example-chip", has_text=text).click()
+        try:
+            expect(page.locator("#prompt")).to_have_value(text, timeout=2_000)
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.e2e.accounts import setup_code, sign_in
-from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE, Traffic, accessible, another_forja
+from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE, Traffic, accessible, another_forja, choose_example
 
 ADMIN = {"email": "ana@example.org", "name": "Ana Admin", "password": "admin password 1"}
 INVITED = {"email": "bo@example.org", "name": "Bo Member", "password": "member password 1"}
@@ -65,7 +65,7 @@ def test_an_admin_reads_the_usage_invites_someone_and_stops_a_preview(
     sign_in(page, base, ADMIN["email"], ADMIN["password"])
 
     # Usage: a generation from the home page (offline starters), and its preview.
-    page.locator(".example-chip", has_text="A todo list with dark mode").click()
+    choose_example(page, "A todo list with dark mode")
     page.locator("#build-button").click()
     page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
     expect(page.locator("#version-badge")).to_have_text("v1", timeout=120_000)

@@ -12,7 +12,7 @@ import re
 
 from playwright.sync_api import Page, ViewportSize, expect
 
-from tests.e2e.conftest import ARTIFACTS, Traffic
+from tests.e2e.conftest import ARTIFACTS, Traffic, choose_example
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 TABLET: ViewportSize = {"width": 820, "height": 1180}
@@ -116,7 +116,7 @@ def test_phone_one_pane_at_a_time(forja: str, page: Page, traffic: Traffic) -> N
     # The home page at phone width: Build it is on the screen, not past its edge beside the note on how Forja builds.
     expect(page.locator("#build-button")).to_be_in_viewport(ratio=1)
     assert_fits(page, "home")
-    page.locator(".example-chip", has_text="A todo list with dark mode").click()
+    choose_example(page, "A todo list with dark mode")
     page.locator("#build-button").click()
     page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
     expect(page.locator("#version-badge")).to_have_text("v1", timeout=30_000)

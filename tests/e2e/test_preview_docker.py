@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ARTIFACTS, REPO, Traffic, another_forja
+from tests.e2e.conftest import ARTIFACTS, REPO, Traffic, another_forja, choose_example
 
 pytest.register_assert_rewrite("tests.docker_fixtures")  # before its first import, as the Docker tests do
 from tests.docker_fixtures import docker_engine, preview_image  # noqa: E402, F401 - fixtures
@@ -77,7 +77,7 @@ def test_imported_project_previews_in_docker_behind_traefik(forja_docker: str, p
 def test_offline_built_app_previews_in_docker(forja_docker: str, page: Page, traffic: Traffic) -> None:
     """A prompt in offline starter mode becomes a Vite app that installs in its container from the seeded packages."""
     page.goto(forja_docker)
-    page.locator(".example-chip", has_text="A todo list with dark mode").click()
+    choose_example(page, "A todo list with dark mode")
     page.locator("#build-button").click()
     page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
     expect(page.locator("#version-badge")).to_have_text("v1", timeout=30_000)

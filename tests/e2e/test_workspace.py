@@ -14,7 +14,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from preview_runtime.common import human_size
-from tests.e2e.conftest import ARTIFACTS, Traffic, free_port, start_forja, stop
+from tests.e2e.conftest import ARTIFACTS, Traffic, choose_example, free_port, start_forja, stop
 
 
 def picture(size: int = 96) -> bytes:
@@ -188,7 +188,7 @@ def test_build_from_prompt_offline(forja: str, page: Page, traffic: Traffic) -> 
     assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
     shot(page, "home-offline-phone")
     page.set_viewport_size(desktop)  # type: ignore[arg-type]
-    page.locator(".example-chip", has_text="A todo list with dark mode").click()
+    choose_example(page, "A todo list with dark mode")
     page.locator("#build-button").click()
     page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
     project_id = page.url.rsplit("/", 1)[1]

@@ -20,6 +20,7 @@ from builder.models import ProjectRole
 from builder.services.access import no_such_project
 from tests.conftest import DatabaseUrls
 from tests.integration.test_cli import TREE, Cli, write_folder, zip_contents
+from tests.pictures import png
 
 PASSWORD = "correct horse battery"
 BAD_TOKEN = "That API token does not work: it was revoked or never existed. Make a new one on your Account page."
@@ -83,7 +84,9 @@ def test_every_project_command_refuses_a_person_without_a_role(team: Team, tmp_p
     commands = project_commands()
     assert set(commands) >= {"files", "export", "history", "diff", "restore", "export-bundle", "rename", "duplicate"}
     assert set(commands) >= {"delete", "undelete", "share", "shares", "revoke", "preview", "stop"}
-    values = {"id": team.project, "share_id": str(team.share), "version": "1", "name": "Taken over"}
+    picture = tmp_path / "logo.png"
+    picture.write_bytes(png())
+    values = {"id": team.project, "share_id": str(team.share), "version": "1", "name": "Taken over", "file": str(picture)}
     out = tmp_path / "out"
     out.mkdir()
     unknown = no_such_project(team.project).message

@@ -554,6 +554,11 @@ async def test_a_private_previews_websocket_needs_its_cookie(
 async def test_a_parked_private_preview_wakes_only_for_the_browser_forja_sent(gated: tuple[PreviewProxy, list[str]]) -> None:
     proxy, woken = gated
     await proxy.park("sleepy")
+    # Forja looking which page answers (as it does before it stops a parked app) wakes nothing...
+    assert await proxy.wait_served("sleepy", WAKING, quiet=True)
+    await asyncio.sleep(0.3)
+    assert woken == []
+    # ...its probe does.
     assert await proxy.wait_served("sleepy", WAKING)
 
     async def asked_to_wake() -> bool:

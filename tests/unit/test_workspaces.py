@@ -153,3 +153,19 @@ def test_an_invalid_pnpm_workspace_file_is_named() -> None:
     tree = turbo_pnpm(web=VITE_APP) | {"pnpm-workspace.yaml": b"packages: [apps/*\n"}
     with pytest.raises(NotRunnable, match=r"^pnpm-workspace.yaml is not valid YAML: fix it in the Code tab"):
         detect(tree)
+
+
+def test_a_root_whose_own_dev_script_starts_the_project_runs_the_root() -> None:
+    """The full-stack starter's shape: a front end in web/ (a workspace) and an API, both started by the root's own
+    script; a root script that hands the start to the members (turbo) leaves the choice to the rule."""
+    own = {"dev": 'concurrently "npm:dev:api" "npm:dev:web"', "dev:web": "npm run dev --workspace web"}
+    tree = {
+        "package.json": manifest(workspaces=["web"], scripts=own, devDependencies={"concurrently": "10"}),
+        "web/package.json": manifest(**VITE_APP),
+        "api/main.py": b"from fastapi import FastAPI\napp = FastAPI()\n",
+        "api/requirements.txt": b"fastapi\n",
+    }
+    (found,) = detect(tree)
+    assert found.dev.cwd == "" and found.dev.argv[:3] == ["npm", "run", "dev"] and found.python
+    handed = tree | {"package.json": manifest(workspaces=["web"], scripts={"dev": "turbo run dev"})}
+    assert detect(handed)[0].dev.cwd == "web"

@@ -36,7 +36,7 @@ from preview_runtime.local.deps_cache import copy_seed  # noqa: E402
 from preview_runtime.local.homes import project_home  # noqa: E402
 from preview_runtime.plan import RunPlan, plan_for  # noqa: E402
 from preview_runtime.runner import PreviewSpec, PreviewState, Runner  # noqa: E402
-from scripts.corpus import CORPUS_DIR, ENTRIES, WHEELS_DIR, Entry, app_files  # noqa: E402
+from scripts.corpus import COREPACK_DIR, CORPUS_DIR, ENTRIES, WHEELS_DIR, Entry, app_files  # noqa: E402
 
 OFFLINE = {"npm_config_offline": "true", "PIP_NO_INDEX": "1"}
 LIMIT_S = 300
@@ -86,6 +86,8 @@ def local_runner(folder: Path, entry: Entry, project_id: str) -> LocalRunner:
         copy_seed(seed, home / ".npm")
     # PIP_FIND_LINKS is bound read-only into the sandbox, wherever it is.
     runner.extra_env = {**OFFLINE, "PIP_FIND_LINKS": str(WHEELS_DIR)}
+    if entry.manager != "npm":  # pnpm and yarn from the corpus' corepack cache, bound read-only like PIP_FIND_LINKS
+        runner.extra_env["COREPACK_HOME"] = str(COREPACK_DIR)
     return runner
 
 
@@ -98,6 +100,7 @@ def docker_runner(entry: Entry, *, forja: bool) -> Runner:
             network="forja-bench",
             npm_seed=seed if seed.is_dir() else None,
             wheel_seed=WHEELS_DIR if WHEELS_DIR.is_dir() else None,
+            corepack_seed=COREPACK_DIR if entry.manager != "npm" else None,
             extra_env=OFFLINE,
             memory_bytes=2 << 30,
             app_size_bytes=2 << 30,

@@ -129,7 +129,8 @@ def is_front_end(manifest: Mapping[str, object]) -> bool:
     return bool(dependencies(manifest) & FRONT_ENDS)
 
 
-def _join(folder: str, name: str) -> str:
+def in_folder(folder: str, name: str) -> str:
+    """`name` inside `folder` ("" is the project's root)."""
     return f"{folder}/{name}" if folder else name
 
 
@@ -143,13 +144,13 @@ def dev_script(manifest: Mapping[str, object]) -> str:
 
 def node_install(tree: Mapping[str, bytes], folder: str) -> tuple[list[Command], list[str], list[str]]:
     """The folder's install (by its lockfile), the files it reads, and what to tell the person."""
-    install, _, notes = install_for(tree, folder, read_manifest(tree, _join(folder, "package.json")))
-    inputs = [_join(folder, name) for name in ("package.json", *LOCKFILES) if _join(folder, name) in tree]
+    install, _, notes = install_for(tree, folder, read_manifest(tree, in_folder(folder, "package.json")))
+    inputs = [in_folder(folder, name) for name in ("package.json", *LOCKFILES) if in_folder(folder, name) in tree]
     return install, inputs, notes
 
 
 def detect_node(tree: Mapping[str, bytes], folder: str = "") -> Found:
-    manifest = read_manifest(tree, _join(folder, "package.json"))
+    manifest = read_manifest(tree, in_folder(folder, "package.json"))
     scripts = manifest.get("scripts") if isinstance(manifest.get("scripts"), dict) else {}
     assert isinstance(scripts, dict)
     deps = dependencies(manifest)
@@ -160,15 +161,15 @@ def detect_node(tree: Mapping[str, bytes], folder: str = "") -> Found:
         args = _address_args(scripts[name], tool)
         argv = ["npm", "run", name, *(["--", *args] if args else [])]
         port = _pinned_port(scripts[name]) or (tool.port if tool else 3000)
-        source = f'the "{name}" script in {_join(folder, "package.json")}'
+        source = f'the "{name}" script in {in_folder(folder, "package.json")}'
     else:
         command = next((cmd for dep, cmd in BY_DEPENDENCY if dep in deps), "")
         if not command:
             main = manifest.get("main") if isinstance(manifest.get("main"), str) else ""
-            entry = next((f for f in (main, "server.js", "index.js", "app.js") if f and _join(folder, f) in tree), "")
+            entry = next((f for f in (main, "server.js", "index.js", "app.js") if f and in_folder(folder, f) in tree), "")
             if not entry:
                 raise NotRunnable(
-                    f'{_join(folder, "package.json")} has no "dev" or "start" script and Forja finds no framework or server.js '
+                    f'{in_folder(folder, "package.json")} has no "dev" or "start" script and Forja finds no framework or server.js '
                     'to start: add a "dev" script that starts the app (for example "vite" or "node server.js").'
                 )
             command = f"node {entry}"
@@ -238,7 +239,7 @@ def _pinned_port(script: str) -> int | None:
 def install_for(tree: Mapping[str, bytes], folder: str, manifest: Mapping[str, object]) -> tuple[list[Command], str, list[str]]:
     """The install the lockfile names, the manager's name, and what to tell the person. pnpm and yarn run through
     corepack (part of Node), at the version package.json's "packageManager" pins, else a default of the same kind."""
-    present = [name for name in LOCKFILES if _join(folder, name) in tree]
+    present = [name for name in LOCKFILES if in_folder(folder, name) in tree]
     wanted = manifest.get("packageManager") if isinstance(manifest.get("packageManager"), str) else ""
     pinned = re.match(r"(pnpm|yarn|bun|npm)@(\d+\.\d+\.\d+[\w.-]*)", str(wanted))
     notes: list[str] = []
@@ -254,7 +255,7 @@ def install_for(tree: Mapping[str, bytes], folder: str, manifest: Mapping[str, o
     if len({n.split(".")[0].split("-")[0] for n in present}) > 1:
         notes.append(f"{', '.join(present)}: more than one lockfile; Forja installs with {manager}. Delete the others.")
     if manager == "npm":
-        if (lock := _join(folder, "package-lock.json")) in tree:
+        if (lock := in_folder(folder, "package-lock.json")) in tree:
             notes += _lock_mismatch(tree[lock], manifest, lock)
         return [Command(NPM_INSTALL, cwd=folder)], manager, notes
     if manager == "bun":
@@ -263,7 +264,7 @@ def install_for(tree: Mapping[str, bytes], folder: str, manifest: Mapping[str, o
         notes.append(f"The lockfile is bun's: installing with bun {version}, fetched through npm.")
         return [Command(argv, cwd=folder)], manager, notes
     berry = manager == "yarn" and (
-        b"__metadata:" in tree.get(_join(folder, "yarn.lock"), b"")
+        b"__metadata:" in tree.get(in_folder(folder, "yarn.lock"), b"")
         or bool(pinned and pinned.group(1) == "yarn" and not pinned.group(2).startswith("1."))
     )
     kind = "yarn-berry" if berry else manager

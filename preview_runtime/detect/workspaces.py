@@ -18,10 +18,10 @@ import yaml
 from preview_runtime.detect.command import HOST, PORT, Command
 from preview_runtime.detect.found import Found, NotRunnable, RunOverride
 from preview_runtime.detect.node import (
-    DEV_SCRIPTS,
     detect_node,
     dev_script,
     framework_of,
+    in_folder,
     install_for,
     is_front_end,
     read_manifest,
@@ -47,25 +47,21 @@ PREFERRED_APPS = (
 )
 
 
-def _join(folder: str, name: str) -> str:
-    return f"{folder}/{name}" if folder else name
-
-
 def member_patterns(files: Mapping[str, bytes], base: str) -> list[str] | None:
     """The workspace's member globs (relative to `base`), from pnpm-workspace.yaml or package.json; None when the
     folder is not a workspace root."""
-    if (pnpm := files.get(_join(base, "pnpm-workspace.yaml"))) is not None:
+    if (pnpm := files.get(in_folder(base, "pnpm-workspace.yaml"))) is not None:
         try:
             config = yaml.safe_load(pnpm)
         except yaml.YAMLError:
             raise NotRunnable(
-                f"{_join(base, 'pnpm-workspace.yaml')} is not valid YAML: fix it in the Code tab, then start the preview again."
+                f"{in_folder(base, 'pnpm-workspace.yaml')} is not valid YAML: fix it in the Code tab, then start the preview again."
             ) from None
         packages = config.get("packages") if isinstance(config, dict) else None
         return [str(p) for p in packages] if isinstance(packages, list) else []
-    if _join(base, "package.json") not in files:
+    if in_folder(base, "package.json") not in files:
         return None
-    patterns = read_manifest(files, _join(base, "package.json")).get("workspaces")
+    patterns = read_manifest(files, in_folder(base, "package.json")).get("workspaces")
     if isinstance(patterns, dict):  # yarn's {"packages": [...], "nohoist": [...]}
         patterns = patterns.get("packages")
     return [str(p) for p in patterns] if isinstance(patterns, list) else None
@@ -93,18 +89,15 @@ def members(files: Mapping[str, bytes], base: str, patterns: list[str]) -> list[
 _HANDS_OFF = re.compile(r"\b(turbo|nx|lerna)\b|--workspaces?\b|\s-ws\b|--filter\b|\s-r\b|--recursive\b|\bworkspaces? ")
 
 
-def _root_starts_itself(files: Mapping[str, bytes], base: str) -> bool:
-    manifest = read_manifest(files, _join(base, "package.json")) if _join(base, "package.json") in files else {}
+def _root_starts_itself(manifest: Mapping[str, object]) -> bool:
     scripts = manifest.get("scripts")
     name = dev_script(manifest)
     return bool(name and isinstance(scripts, dict) and not _HANDS_OFF.search(scripts[name]))
 
 
 def is_web_app(files: Mapping[str, bytes], folder: str) -> bool:
-    manifest = read_manifest(files, _join(folder, "package.json"))
-    scripts = manifest.get("scripts")
-    has_dev = isinstance(scripts, dict) and any(isinstance(scripts.get(n), str) and scripts[n].strip() for n in DEV_SCRIPTS)
-    return has_dev and is_front_end(manifest)
+    manifest = read_manifest(files, in_folder(folder, "package.json"))
+    return bool(dev_script(manifest)) and is_front_end(manifest)
 
 
 def workspace_app(files: Mapping[str, bytes], base: str, override: RunOverride | None = None) -> Found | None:
@@ -114,7 +107,8 @@ def workspace_app(files: Mapping[str, bytes], base: str, override: RunOverride |
     patterns = member_patterns(files, base)
     folders = members(files, base, patterns) if patterns is not None else []
     apps = [f for f in folders if is_web_app(files, f)]
-    nx = not apps and _join(base, "nx.json") in files
+    nx = not apps and in_folder(base, "nx.json") in files
+    projects: dict[str, tuple[str, str]] = {}
     if nx:  # Nx's integrated layout: apps are project.json folders, the root holds every dependency
         projects = nx_projects(files, base)
         folders, apps = sorted(projects), sorted(f for f, (_, target) in projects.items() if target)
@@ -124,11 +118,11 @@ def workspace_app(files: Mapping[str, bytes], base: str, override: RunOverride |
     if override is not None and override.folder and not named:
         return None  # the person's folder is no member: it runs as a project of its own
     chosen = _chosen(folders, apps, base, override)
-    if not chosen or (not named and (is_web_app(files, base) or _root_starts_itself(files, base))):
+    root = read_manifest(files, in_folder(base, "package.json")) if in_folder(base, "package.json") in files else {}
+    if not chosen or (not named and (is_web_app(files, base) or _root_starts_itself(root))):
         return None
-    root = read_manifest(files, _join(base, "package.json")) if _join(base, "package.json") in files else {}
     install, manager, notes = install_for(files, base, root)
-    found = _nx_found(files, base, chosen, nx_projects(files, base)[chosen], root) if nx else detect_node(files, chosen)
+    found = _nx_found(files, base, chosen, projects[chosen], root) if nx else detect_node(files, chosen)
     found.install = install
     # No inputs: the dependency caches keep the root's node_modules alone, and a workspace's members have their
     # own (pnpm links each member's dependencies there), so a restored cache would miss them: it installs each time.
@@ -140,10 +134,10 @@ def workspace_app(files: Mapping[str, bytes], base: str, override: RunOverride |
         found.notes.append(f"Several apps in this workspace: running {relative}; choose another in Run settings.")
     if nx:
         target = found.dev.argv[5].rsplit(":", 1)[-1]  # nx run <name>:<target>
-        found.source = f"the {target} target of {_join(relative, 'project.json')}, an Nx project"
+        found.source = f"the {target} target of {in_folder(relative, 'project.json')}, an Nx project"
     else:
         how = f'the "{found.dev.argv[2]}" script' if found.dev.argv[:2] == ["npm", "run"] else f"{found.framework}'s dev command"
-        found.source = f"{how} in {_join(relative, 'package.json')}, a member of the {manager} workspace"
+        found.source = f"{how} in {in_folder(relative, 'package.json')}, a member of the {manager} workspace"
     return found
 
 
@@ -193,10 +187,10 @@ def _nx_found(files: Mapping[str, bytes], base: str, folder: str, project: tuple
     name, target = project
     if not target:
         raise NotRunnable(
-            f'{_join(folder, "project.json")} has no "serve" or "dev" target and no vite.config or next.config: add one, '
+            f'{in_folder(folder, "project.json")} has no "serve" or "dev" target and no vite.config or next.config: add one, '
             "or choose another app in Run settings."
         )
-    config = json.dumps(json.loads(files[_join(folder, "project.json")]).get("targets", {}).get(target, {}))
+    config = json.dumps(json.loads(files[in_folder(folder, "project.json")]).get("targets", {}).get(target, {}))
     next_js = "next" in config or any(f.startswith(f"{folder}/next.config.") for f in files)
     host = "--hostname" if next_js else "--host"
     argv = ["npx", "--no", "--", "nx", "run", f"{name}:{target}", f"--port={PORT}", f"{host}={HOST}"]

@@ -80,11 +80,12 @@ class EditorState(WorkspaceState):
 
     @rx.event
     async def open_file(self, path: str) -> None:
+        self.error = ""
         await self._open(path)
 
     async def _open(self, path: str) -> None:
-        """Select a file; an unsaved draft wins over the stored content so nothing is lost."""
-        self.error = ""
+        """Select a file; an unsaved draft wins over the stored content so nothing is lost. The page's error stays:
+        a refresh re-opens the selected file just after a generation said why it failed."""
         self.binary_note = self.image_src = ""
         if path in self.drafts:
             self.editor_value = self.drafts[path]

@@ -64,6 +64,8 @@ async def running_services() -> AsyncIterator[None]:
             code,
         )
     await services.generations.interrupt_abandoned()
+    if not settings.redis_url:  # with several workers, another one may be building
+        await services.publishing.interrupt_abandoned()
     try:
         await services.preview_hub.manager()
     except Exception:

@@ -203,3 +203,22 @@ class QuotaExceeded(ForjaError):
 
     def body(self) -> dict[str, object]:
         return {"detail": self.message, "quota": self.quota, "used": self.used, "limit": self.limit}
+
+
+class PublishFailed(ForjaError):
+    """A publish could not build or keep its release: the app's address still serves what it served before."""
+
+    status = 422
+
+    def __init__(self, message: str, release: int | None = None) -> None:
+        super().__init__(message)
+        self.release = release
+
+    def body(self) -> dict[str, object]:
+        return {"detail": self.message, "release": self.release}
+
+
+class NameTaken(ForjaError):
+    """An app name another project has (or a reserved one)."""
+
+    status = 409

@@ -122,6 +122,39 @@ class ShareLink(SQLModel, table=True):
     revoked_at: datetime | None = None
 
 
+class PublishedApp(SQLModel, table=True):
+    """A project published at an address of its own (`<name>.apps.<domain>`): the release it serves, if any."""
+
+    project_id: str = Field(foreign_key="project.id", primary_key=True, max_length=32)
+    name: str = Field(unique=True, max_length=63, description="The DNS label of its address, chosen by the owner.")
+    live_release_id: int | None = Field(default=None, description="The release its address serves; None before the first.")
+    unpublished_at: datetime | None = Field(default=None, description="Set: the address answers 410 until a new publish.")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Release(SQLModel, table=True):
+    """One publish: a version built for production, its files kept on disk until pruned (FORJA_RELEASES_KEPT)."""
+
+    __table_args__ = (UniqueConstraint("project_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: str = Field(foreign_key="project.id", index=True, max_length=32)
+    number: int = Field(description="1, 2, 3... within the project; what people see.")
+    version_id: int = Field(foreign_key="version.id")
+    user_id: str | None = Field(default=None, foreign_key="user.id", max_length=32, description="Who published it.")
+    state: str = Field(default="building", max_length=16, description="building, ready, failed or pruned.")
+    framework: str = Field(default="", max_length=100)
+    spa: bool = Field(default=False, description="Unknown paths answer index.html (the app routes on the client).")
+    files: int = 0
+    size_bytes: int = 0
+    build_s: float = 0.0
+    error: str = Field(default="", max_length=2000, description="failed: why, in one sentence.")
+    log: str = Field(default="", description="The end of the build's output.")
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    finished_at: datetime | None = None
+
+
 class Verification(SQLModel, table=True):
     """What Forja saw when it ran one version: the problems it found and a screenshot of the page."""
 

@@ -458,6 +458,20 @@ class Settings(BaseSettings):
         "id, not a secret).",
     )
 
+    # == Published apps ==
+    apps_domain: str = Field(
+        default="",
+        description="Published apps are `https://<name>.<this domain>` (a wildcard DNS name pointing at Forja's preview "
+        "port through your front proxy); empty: `http://<name>.apps.<preview domain>:<preview port>`.",
+    )
+    publish_build_timeout_s: int = Field(
+        default=600, gt=0, description="Longest a publish's production build may run (install and build), in seconds."
+    )
+    publish_max_mb: int = Field(default=200, gt=0, description="Largest build output a publish keeps, in MB.")
+    releases_kept: int = Field(
+        default=10, gt=0, description="Releases whose files each app keeps for a rollback (the live one always stays)."
+    )
+
     @field_validator("npm_seed_cache", "pip_seed_wheels", "corepack_cache", mode="before")
     @classmethod
     def _empty_means_none(cls, value: object) -> object:

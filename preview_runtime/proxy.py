@@ -90,6 +90,7 @@ _HEADERS_MW = "forja-preview-headers"
 _ACCESS_MW = "forja-preview-access"
 _CATCH_ALL = "forja-no-preview"
 _WAKING = "forja-waking"
+_APPS = "forja-apps"
 # Forja's waking page sets its headers itself; no-store so that no browser keeps it once the app answers.
 WAKING_HEADERS = {**PREVIEW_RESPONSE_HEADERS, "Cache-Control": "no-store", NOT_FOUND_MARKER: WAKING, "Retry-After": "1"}
 
@@ -141,8 +142,11 @@ class PreviewProxy:
         traefik_bin: str | None = None,
         log_level: str = "WARN",
         gate: AccessGate | None = None,
+        apps: tuple[str, str] | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
+        # (domain, upstream): hosts `<name>.<domain>` are published apps, served by Forja's own server at upstream.
+        self.apps = apps
         # Asked about every request to a private preview's host; without it every preview is public.
         self.gate = gate
         self.port = port
@@ -364,6 +368,15 @@ class PreviewProxy:
                 "service": name,
             }
             services[name] = {"loadBalancer": {"servers": [{"url": upstream}], "passHostHeader": True}}
+        if self.apps is not None:
+            domain, upstream = self.apps
+            routers[_APPS] = {
+                "entryPoints": ["web"],
+                "rule": f"HostRegexp(`^[a-z0-9-]{{1,63}}\\.{re.escape(domain.strip('.').lower())}$`)",
+                "priority": 50,
+                "service": _APPS,
+            }
+            services[_APPS] = {"loadBalancer": {"servers": [{"url": upstream}], "passHostHeader": True}}
         if self._parked:
             services[_WAKING] = {"loadBalancer": {"servers": [{"url": self._waking.url}], "passHostHeader": True}}
         for preview_id in sorted(self._parked):

@@ -24,6 +24,7 @@ from builder.api import (
     preview_access,
     previews,
     projects,
+    publish,
     shares,
     text_edits,
     verifications,
@@ -44,7 +45,7 @@ api = FastAPI(
 )
 api.exception_handler(ForjaError)(forja_error)
 api.exception_handler(RequestValidationError)(invalid_request)
-for module in (account, admin, attachments, auth, generations, history, members, shares, text_edits, verifications):
+for module in (account, admin, attachments, auth, generations, history, members, publish, shares, text_edits, verifications):
     api.include_router(module.router)
 api.mount(meta.DOCS_ASSETS_URL, meta.docs_assets(), name="docs-assets")
 for module in (meta, projects, files, previews, preview_access, logs):

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from builder.api.identity import ACTOR_KEY, PUBLIC_API, actor_of_headers
+from builder.api.apps import published_apps
 from builder.api.proxies import forwarded
 from builder.errors import ForjaError
 from builder.filetree import human_size
@@ -341,13 +342,15 @@ def isolate(app: ASGIApp) -> ASGIApp:
 # Every request passes these before the API or the page: each wraps the ones before it, so the last is the outermost
 # (a foreign Host or an oversized body is refused before anything else looks at the request).
 # The proxies' headers are read (or dropped) first of all: everything after sees the client's own address and Host;
-# `isolate` comes next, so that every answer, a guard's refusal too, carries its headers.
+# then an app's address goes to its files (apps.py), outside Forja's own guards and headers; `isolate` comes next, so
+# that every answer of Forja's, a guard's refusal too, carries its headers.
 API_GUARDS: list[Callable[[ASGIApp], ASGIApp]] = [
     signed_in_api,
     same_origin_writes,
     limited_bodies,
     trusted_hosts,
     isolate,
+    published_apps,
     forwarded,
 ]
 

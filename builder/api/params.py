@@ -10,7 +10,7 @@ from fastapi import Path, Query
 
 from builder.schemas import DEFAULT_PAGE, MAX_PAGE, MAX_ROW_NUMBER
 
-__all__ = ["DEFAULT_PAGE", "LogLines", "LogSince", "Offset", "PageLimit", "RowId", "VersionAsked", "VersionNumber"]
+__all__ = ["DEFAULT_PAGE", "LogLines", "LogSince", "Offset", "PageLimit", "ReleaseNumber", "RowId", "VersionAsked", "VersionNumber"]
 
 # Ids and version numbers name rows: one past the store's integers names none, so the services answer it with a 404
 # (store.stored_number) before any query; only their sign is checked here.
@@ -21,6 +21,7 @@ MAX_LOG_SEQ = 2**63 - 1
 
 RowId = Annotated[int, Path(ge=1, description="An id, as the list that shows it gave it.")]
 VersionNumber = Annotated[int, Path(ge=1, description="Version number (1, 2, 3...)")]
+ReleaseNumber = Annotated[int, Path(ge=1, description="Release number (1, 2, 3...), as the releases list gives it.")]
 VersionAsked = Annotated[int | None, Query(ge=1, description="A version number; default: the current version.")]
 Offset = Annotated[int, Query(ge=0, le=MAX_ROW_NUMBER, description="How many items of the list to skip.")]
 PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Most items in this page.")]

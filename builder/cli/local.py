@@ -21,6 +21,7 @@ from builder.schemas import FileInfo, PictureAdded, ProjectDetail, ProjectSummar
 from builder.services import Services
 from builder.services.access import Actor, Permission
 from builder.services.run_settings import RunSettings, RunSettingsInfo
+from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
 from builder.services.shares import Never, ShareCreated, ShareInfo
 from builder.settings import settings
 
@@ -118,6 +119,24 @@ class LocalBackend:
         project_id = await self._services.shares.project_of(share_id)
         await self._may(project_id, Permission.edit, NotFound(f"There is no share link {share_id}."))
         await self._services.shares.revoke(share_id)
+
+    # -- publish: the running Forja builds in its preview sandbox and serves the app's address -----------
+
+    async def publish(self, project_id: str, version: int | None, name: str | None) -> PublishResult:
+        await self.project(project_id)
+        return await self._forja.publish(project_id, version, name)
+
+    async def unpublish(self, project_id: str) -> AppInfo:
+        await self.project(project_id)
+        return await self._forja.unpublish(project_id)
+
+    async def releases(self, project_id: str) -> list[ReleaseInfo]:
+        await self._may(project_id, Permission.view)
+        return await self._services.publishing.releases(project_id)
+
+    async def rollback(self, project_id: str, release: int) -> AppInfo:
+        await self.project(project_id)
+        return await self._forja.rollback(project_id, release)
 
     # -- previews and generations --------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from builder.schemas import (
 )
 from builder.services.projects import name_from_filename
 from builder.services.run_settings import RunSettings, RunSettingsInfo
+from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
 from builder.services.shares import Never, ShareCreated, ShareInfo
 from builder.settings import is_loopback, settings
 
@@ -224,6 +225,23 @@ class RemoteBackend:
 
     async def revoke(self, share_id: int) -> None:
         await self._send("DELETE", _path("/api/shares", share_id))
+
+    # -- publish -------------------------------------------------------------------------------------
+
+    async def publish(self, project_id: str, version: int | None, name: str | None) -> PublishResult:
+        path = _path("/api/projects", project_id, "publish")
+        limit = settings.publish_build_timeout_s + 60
+        return self._read(PublishResult, await self._send("POST", path, limit, json={"version": version, "name": name}))
+
+    async def unpublish(self, project_id: str) -> AppInfo:
+        return self._read(AppInfo, await self._send("DELETE", _path("/api/projects", project_id, "app")))
+
+    async def releases(self, project_id: str) -> list[ReleaseInfo]:
+        return await self._get(list[ReleaseInfo], _path("/api/projects", project_id, "releases"))
+
+    async def rollback(self, project_id: str, release: int) -> AppInfo:
+        path = _path("/api/projects", project_id, "releases", release, "rollback")
+        return self._read(AppInfo, await self._send("POST", path))
 
     # -- previews and generations --------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from builder.components.file_tree import file_tree
 from builder.components.monaco import monaco_editor
 from builder.components.preview_frame import forja_preview
 from builder.components.run_settings import run_settings_dialog
+from builder.components.publish_dialog import publish_dialog
 from builder.components.share_dialog import share_dialog
 from builder.logview import LogEntry
 from builder.state.conversation import ConversationState
@@ -275,6 +276,7 @@ def preview_panel() -> rx.Component:
         ),
         run_settings_dialog(),
         share_dialog(),
+        publish_dialog(),
         align="center",
         padding_x="12px",
         height="40px",

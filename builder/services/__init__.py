@@ -29,6 +29,7 @@ from builder.services.previews import PreviewService, VersionPreviewService
 from builder.services.projects import ProjectService
 from builder.services.quotas import QuotaService
 from builder.services.run_settings import RunSettingsService
+from builder.services.publishing import PublishService
 from builder.services.shares import ShareService
 from builder.services.text_edits import TextEditService
 from builder.services.verification import VerificationService
@@ -71,6 +72,7 @@ class Services:
         self.generations = GenerationService(store, self.projects, self.previews, logs, self.verifications, self.quotas, hub)
         self.history = HistoryService(store, logs, self.projects, self.previews, self.version_previews, self.quotas)
         self.shares = ShareService(store, self.version_previews)
+        self.publishing = PublishService(store, self.preview_hub, logs)
         self.text_edits = TextEditService(self.projects)
         self.doctor = DoctorService(self.preview_hub.image, logs)
         self.admin = AdminService(store, self.accounts, self.quotas, self.preview_hub, self.doctor)

@@ -25,6 +25,7 @@ from builder.schemas import CommitResult, FileDiff, ProjectSummary, PurgeResult,
 from builder.services.access import Actor
 from builder.services.previews import PreviewService, VersionPreviewService
 from builder.services.projects import ProjectService
+from builder.services.publishing import forget_releases
 from builder.services.quotas import QuotaService
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
@@ -313,4 +314,5 @@ class HistoryService:
         """Delete for good the projects in the trash for more than `days` days, and the blobs only they used."""
         result = await self._store.purge_trashed(datetime.now(UTC) - timedelta(days=days))
         await self._previews.forget_projects(result.projects)
+        await asyncio.to_thread(forget_releases, result.projects)
         return result

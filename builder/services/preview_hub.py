@@ -19,6 +19,7 @@ from typing import Any
 
 from builder.cluster.previews import Handler, PreviewEntry, PreviewRegistry, app_answers
 from builder.errors import ForjaError, PreviewError
+from builder.publish.addresses import apps_suffix, forja_upstream
 from builder.schemas import VersionInfo
 from builder.services.preview_access import VERSION_PREVIEW_PREFIX, PreviewAccess
 from builder.services.preview_records import PreviewRecords
@@ -125,6 +126,7 @@ class PreviewHub:
             settings.preview_domain,
             settings.preview_host,
             gate=await self._access.gate(),
+            apps=(apps_suffix(), forja_upstream()),
         )
         runners, unavailable = await self.runners.ready()
         manager = PreviewManager(
@@ -344,6 +346,13 @@ class PreviewHub:
         if preview_id is None or self._manager is None:
             raise PreviewError("No preview is running for this project: start it, then run its checks.")
         return await translated(self._manager.run_command(preview_id, command, timeout_s))
+
+    async def collect(self, key: str, folder: str, limit_bytes: int) -> dict[str, bytes]:
+        """The files under `folder` of this worker's preview of the key (see Runner.collect)."""
+        preview_id = self._local.get(key)
+        if preview_id is None or self._manager is None:
+            raise PreviewError("No preview is running for this project.")
+        return await translated(self._manager.collect(preview_id, folder, limit_bytes))
 
     async def follow(self, key: str) -> AsyncGenerator[PreviewInfo, None]:
         """The key's preview from now on, wherever it runs: its state each time it changes, and once more when its

@@ -46,6 +46,7 @@ from builder.store.accounts import AccountRecords
 from builder.store.base import COMMIT_ATTEMPTS, IN_CHUNK, content_hash, of_member
 from builder.store.generations import GenerationRecords
 from builder.store.members import MemberRecords
+from builder.store.releases import ReleaseRecords
 from builder.store.throttle import ThrottleRecords
 from builder.store.trash import TrashRecords
 from builder.store.usage import UsageRecords
@@ -91,7 +92,14 @@ def _version_info(version: Version, parent_number: int | None) -> VersionInfo:
 
 
 class ProjectStore(
-    GenerationRecords, VerificationRecords, AccountRecords, ThrottleRecords, MemberRecords, TrashRecords, UsageRecords
+    GenerationRecords,
+    VerificationRecords,
+    AccountRecords,
+    ThrottleRecords,
+    MemberRecords,
+    TrashRecords,
+    UsageRecords,
+    ReleaseRecords,
 ):
     """Projects, their immutable versions and files, their history and trash (generation and verification records,
     accounts, project members, the trash and the server's usage in their own modules)."""

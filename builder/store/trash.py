@@ -17,6 +17,8 @@ from builder.models import (
     PreviewSession,
     Project,
     ProjectMember,
+    PublishedApp,
+    Release,
     ShareLink,
     Verification,
     Version,
@@ -95,7 +97,7 @@ class TrashRecords(StoreBase):
             version_count = (
                 await session.exec(select(func.count()).select_from(Version).where(col(Version.project_id).in_(ids)))
             ).one()
-            for table in (ShareLink, PreviewSession, Generation, Verification, ProjectMember):
+            for table in (ShareLink, PreviewSession, Generation, Verification, ProjectMember, Release, PublishedApp):
                 await session.exec(delete(table).where(col(table.project_id).in_(ids)))
             await session.exec(delete(VersionFile).where(col(VersionFile.version_id).in_(versions)))
             await session.exec(update(Version).where(col(Version.project_id).in_(ids)).values(parent_id=None))

@@ -62,6 +62,12 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/trash/{project_id}/restore"): "own",
     ("POST", "/api/projects/{project_id}/share"): "edit",
     ("GET", "/api/projects/{project_id}/shares"): "view",
+    ("POST", "/api/projects/{project_id}/publish"): "edit",
+    ("GET", "/api/projects/{project_id}/app"): "view",
+    ("PATCH", "/api/projects/{project_id}/app"): "own",
+    ("DELETE", "/api/projects/{project_id}/app"): "edit",
+    ("GET", "/api/projects/{project_id}/releases"): "view",
+    ("POST", "/api/projects/{project_id}/releases/{number}/rollback"): "edit",
     ("POST", "/api/projects/{project_id}/text"): "edit",
     ("POST", "/api/projects/{project_id}/pictures"): "edit",
     ("GET", "/api/projects/{project_id}/verifications"): "view",
@@ -86,6 +92,7 @@ NOT_CALLED_WHEN_ALLOWED = {
     ("PATCH", "/api/projects/{project_id}"),
     ("DELETE", "/api/projects/{project_id}"),
     ("POST", "/api/projects/{project_id}/share"),
+    ("POST", "/api/projects/{project_id}/publish"),
     ("POST", "/api/projects/{project_id}/text"),
     ("POST", "/api/projects/{project_id}/pictures"),
 }
@@ -193,6 +200,7 @@ def concrete(path: str, team: Team) -> str:
         path.replace("{project_id}", team.project)
         .replace("{path:path}", "index.html")
         .replace("{version}", "1")
+        .replace("{number}", "1")
         .replace("{verification_id}", "1")
         .replace("{share_id}", str(team.share_id))
         .replace("{attachment_id}", team.attachment)
@@ -213,6 +221,8 @@ def body_for(method: str, path: str) -> dict[str, Any] | None:
         return {"name": "Taken over"}
     if path.endswith("/preview/logs"):
         return {"lines": [{"text": "hello", "source": "browser"}]}
+    if path.endswith("/app"):
+        return {"name": "taken-over"}
     if path.endswith("/generate"):
         return {"prompt": "Make it red"}
     if path.endswith("/text"):

@@ -1,0 +1,72 @@
+"""HTTP routes to publish a project at an address of its own, rename its app, list, roll back and take down releases.
+The app's address itself is served by builder/publish/edge.py, not here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import Field
+
+from builder.api.bodies import CheckedRoute
+from builder.api.identity import Editor, Owner, Viewer
+from builder.api.params import ReleaseNumber
+from builder.errors import NotFound
+from builder.schemas import RequestBody
+from builder.services import get_services
+from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
+
+router = APIRouter(route_class=CheckedRoute, tags=["publish"])
+
+
+class PublishRequest(RequestBody):
+    version: int | None = Field(default=None, ge=1, description="Version to publish (default: the current one).")
+    name: str | None = Field(
+        default=None, max_length=63, description="The app's name, the first label of its address (default: its own, "
+        "or one made from the project's name on the first publish).", examples=["barber-shop"]
+    )
+
+
+class RenameRequest(RequestBody):
+    name: str = Field(max_length=63, description="The app's new name; its old address stops answering.")
+
+
+@router.post("/api/projects/{project_id}/publish", status_code=201)
+async def publish(project_id: str, actor: Editor, body: PublishRequest | None = None) -> PublishResult:
+    """Build the version for production and serve it at the app's address. Answers once the release is live (the build
+    runs in the preview sandbox, up to FORJA_PUBLISH_BUILD_TIMEOUT_S); a failed build answers 422 with why, and the
+    address keeps serving the release it served."""
+    body = body or PublishRequest()
+    services = await get_services()
+    return await services.publishing.publish(project_id, body.version, body.name, actor.user_id)
+
+
+@router.get("/api/projects/{project_id}/app")
+async def get_app(project_id: str, _: Viewer) -> AppInfo:
+    """The project's app: its name, address, state (live, unpublished or none) and live release."""
+    app = await (await get_services()).publishing.app(project_id)
+    if app is None:
+        raise NotFound("This project is not published: nothing is served at an address of its own.")
+    return app
+
+
+@router.patch("/api/projects/{project_id}/app")
+async def rename_app(project_id: str, _: Owner, body: RenameRequest) -> AppInfo:
+    """Give the app another name (its owner only): the address moves with it."""
+    return await (await get_services()).publishing.rename(project_id, body.name)
+
+
+@router.delete("/api/projects/{project_id}/app")
+async def unpublish(project_id: str, _: Editor) -> AppInfo:
+    """Take the app down: its address answers 410 until the next publish. Its releases are kept."""
+    return await (await get_services()).publishing.unpublish(project_id)
+
+
+@router.get("/api/projects/{project_id}/releases")
+async def list_releases(project_id: str, _: Viewer) -> list[ReleaseInfo]:
+    """Every publish, newest first: the version, its state (building, ready, failed, pruned), figures and error."""
+    return await (await get_services()).publishing.releases(project_id)
+
+
+@router.post("/api/projects/{project_id}/releases/{number}/rollback")
+async def rollback(project_id: str, number: ReleaseNumber, _: Editor) -> AppInfo:
+    """Serve an earlier release again, as it was built: no rebuild, live at once."""
+    return await (await get_services()).publishing.rollback(project_id, number)

@@ -1,0 +1,169 @@
+"""The Publish button and its dialog: the app's own address, its releases, rename, roll back, take down."""
+
+import reflex as rx
+
+from builder.components.confirm import confirm
+from builder.state.publish import PublishState, ReleaseRow
+from builder.state.workspace import WorkspaceState
+
+STATE_BADGES = {"live": ("Live", "green"), "unpublished": ("Taken down", "gray"), "none": ("Not live yet", "amber")}
+
+
+def release_row(row: ReleaseRow) -> rx.Component:
+    return rx.hstack(
+        rx.vstack(
+            rx.hstack(
+                rx.text("Release ", row.number, size="2", weight="medium"),
+                rx.text("version ", row.version, size="1", color=rx.color("gray", 11)),
+                rx.cond(row.live, rx.badge("live", color_scheme="green", variant="soft")),
+                rx.cond(row.state == "failed", rx.badge("failed", color_scheme="red", variant="soft")),
+                rx.cond(row.state == "pruned", rx.badge("files removed", color_scheme="gray", variant="soft")),
+                align="center",
+                spacing="2",
+                wrap="wrap",
+            ),
+            rx.text(row.when, " \u00b7 ", row.detail, size="1", color=rx.color("gray", 11), class_name="release-detail"),
+            spacing="1",
+            min_width="0",
+            flex="1",
+        ),
+        rx.cond(
+            row.can_go_live & WorkspaceState.can_edit,
+            rx.button(
+                rx.icon("undo-2", size=14),
+                "Roll back",
+                size="1",
+                variant="soft",
+                on_click=PublishState.rollback(row.number),
+                class_name="rollback-release",
+            ),
+        ),
+        align="center",
+        width="100%",
+        class_name="release-row",
+        data_release=row.number,
+    )
+
+
+def _address() -> rx.Component:
+    badge = rx.match(
+        PublishState.app_state,
+        *[(state, rx.badge(label, color_scheme=color, variant="soft", id="app-state")) for state, (label, color) in STATE_BADGES.items()],
+        rx.fragment(),
+    )
+    return rx.cond(
+        PublishState.url != "",
+        rx.vstack(
+            rx.hstack(rx.text("Its address", size="2", weight="bold"), badge, align="center", spacing="2"),
+            rx.hstack(
+                rx.input(
+                    value=PublishState.url, read_only=True, flex="1", font_family="monospace", id="app-address", aria_label="The app's address"
+                ),
+                rx.button(rx.icon("copy", size=14), "Copy", variant="soft", on_click=[rx.set_clipboard(PublishState.url), rx.toast("Address copied.")]),
+                rx.link(
+                    rx.button(rx.icon("external-link", size=14), "Open", variant="soft"),
+                    href=PublishState.url,
+                    is_external=True,
+                    id="open-app",
+                ),
+                width="100%",
+                wrap="wrap",
+            ),
+            width="100%",
+            spacing="2",
+        ),
+    )
+
+
+def _name_and_publish() -> rx.Component:
+    return rx.cond(
+        WorkspaceState.can_edit,
+        rx.vstack(
+            rx.text("Name (the start of its address)", size="2", weight="bold", as_="label", html_for="app-name"),
+            rx.hstack(
+                rx.input(
+                    value=PublishState.name,
+                    on_change=PublishState.set_name,
+                    id="app-name",
+                    flex="1",
+                    min_width="160px",
+                    max_length=63,
+                    font_family="monospace",
+                    disabled=(PublishState.url != "") & ~WorkspaceState.is_owner,
+                ),
+                rx.cond(
+                    (PublishState.url != "") & WorkspaceState.is_owner,
+                    rx.button("Rename", variant="soft", on_click=PublishState.rename, id="rename-app"),
+                ),
+                width="100%",
+                wrap="wrap",
+            ),
+            rx.hstack(
+                rx.button(
+                    rx.cond(PublishState.building, rx.spinner(size="1"), rx.icon("rocket", size=14)),
+                    rx.cond(PublishState.building, "Building...", "Publish version " + WorkspaceState.current_version.to_string()),
+                    on_click=PublishState.publish,
+                    disabled=PublishState.building | (WorkspaceState.current_version == 0),
+                    id="publish-now",
+                ),
+                rx.cond(
+                    PublishState.app_state == "live",
+                    confirm(
+                        rx.button("Take down", variant="soft", color_scheme="red", id="unpublish-app"),
+                        "Take the app down?",
+                        "Its address will say the app was unpublished, until you publish again. Its releases are kept.",
+                        "Take down",
+                        PublishState.unpublish,
+                        "confirm-unpublish",
+                        color_scheme="red",
+                    ),
+                ),
+                rx.cond(PublishState.building, rx.text("The build's output is in the Logs tab.", size="1", color=rx.color("gray", 11))),
+                align="center",
+                width="100%",
+                wrap="wrap",
+            ),
+            width="100%",
+            spacing="2",
+        ),
+        rx.text("Only the project's editors and owner publish it.", size="2", color=rx.color("gray", 11), id="publish-view-only"),
+    )
+
+
+def publish_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.trigger(
+            rx.button(rx.icon("rocket", size=14), "Publish", size="1", disabled=WorkspaceState.current_version == 0, id="publish-button")
+        ),
+        rx.dialog.content(
+            rx.dialog.title("Publish your app"),
+            rx.dialog.description(
+                "Builds the version for production and serves it at an address of its own: fast on any phone, with no dev "
+                "server, for anyone who has the address. Every publish is a release you can roll back to.",
+                size="2",
+            ),
+            rx.vstack(
+                _address(),
+                _name_and_publish(),
+                rx.cond(PublishState.error != "", rx.callout(PublishState.error, icon="triangle-alert", color_scheme="red", role="alert", width="100%", id="publish-error")),
+                rx.cond(PublishState.notice != "", rx.callout(PublishState.notice, icon="check", color_scheme="green", width="100%", id="publish-notice")),
+                rx.cond(
+                    PublishState.releases.length() > 0,
+                    rx.vstack(
+                        rx.text("Releases", size="2", weight="bold"),
+                        rx.foreach(PublishState.releases, release_row),
+                        width="100%",
+                        spacing="2",
+                        id="releases",
+                    ),
+                ),
+                width="100%",
+                spacing="4",
+                margin_top="12px",
+            ),
+            rx.flex(rx.dialog.close(rx.button("Done", variant="soft", color_scheme="gray")), justify="end", margin_top="16px"),
+            max_width="600px",
+        ),
+        open=PublishState.open_dialog,
+        on_open_change=PublishState.set_open,
+    )

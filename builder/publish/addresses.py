@@ -1,0 +1,37 @@
+"""Where published apps live: `<name>.apps.<preview domain>` on the preview edge (Traefik), or `<name>.<FORJA_APPS_DOMAIN>`
+on a server, and how a Host header names one."""
+
+from __future__ import annotations
+
+import re
+
+from builder.settings import is_loopback, settings
+
+LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def apps_suffix() -> str:
+    """The domain apps' names sit under."""
+    return settings.apps_domain.strip(".").lower() or f"apps.{settings.preview_domain.strip('.').lower()}"
+
+
+def app_url(name: str) -> str:
+    """The app's address: on FORJA_APPS_DOMAIN (https, through the server's front proxy), else on the preview edge."""
+    if settings.apps_domain:
+        return f"https://{name}.{apps_suffix()}"
+    port = "" if settings.preview_port == 80 else f":{settings.preview_port}"
+    return f"http://{name}.{apps_suffix()}{port}"
+
+
+def app_name_of(host: str) -> str | None:
+    """The app a Host header names (`shop.apps.localhost:8800` -> `shop`); None for any other host."""
+    if host.startswith("["):
+        return None
+    label, _, rest = host.rsplit(":", 1)[0].strip(".").lower().partition(".")
+    return label if rest == apps_suffix() and LABEL.match(label) else None
+
+
+def forja_upstream() -> str:
+    """Where the edge reaches Forja's own server, which serves the apps' files."""
+    host = settings.host if not (settings.host in ("0.0.0.0", "::") or is_loopback(settings.host)) else "127.0.0.1"
+    return f"http://{host}:{settings.port}"

@@ -1,0 +1,338 @@
+"""Publish: a version built for production and served at an address of its own, as a release that can be rolled back.
+
+A publish reads the project's production form (preview_runtime.production), runs its build in a preview sandbox of
+the version (the runner's limits, FORJA_PUBLISH_BUILD_TIMEOUT_S), takes the built files out and writes them with their
+compressed forms under the data folder (publish/release_files.py). The app's address then serves them straight from
+disk (publish/edge.py), with no process per app. A failed build leaves the address on what it served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import shutil
+import time
+import unicodedata
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from builder.errors import ForjaError, InvalidInput, NameTaken, NotFound, PreviewError, PublishFailed
+from builder.models import Release
+from builder.publish.addresses import LABEL, app_name_of, app_url
+from builder.publish.edge import Target
+from builder.publish.release_files import write_release
+from builder.services.preview_hub import PreviewHub, new_preview_id
+from builder.services.previews import plan_of
+from builder.settings import settings
+from builder.store import ProjectStore, stored_number
+from preview_runtime.logs import LogHub, LogLevel
+from preview_runtime.production import NotPublishable, ProductionPlan, production_plan
+from preview_runtime.runner import PreviewState
+
+log = logging.getLogger(__name__)
+
+# Names people would take for Forja's own, or that mail and DNS tools treat specially.
+RESERVED_NAMES = frozenset({"www", "api", "admin", "forja", "apps", "app", "mail", "smtp", "ftp", "ns1", "ns2", "localhost", "preview", "previews", "static", "assets", "status", "git"})
+BUILD_KEY = "build:"
+RESOLVE_TTL_S = 2.0  # an address follows a publish, rollback or unpublish of another worker within this
+
+
+class AppInfo(BaseModel):
+    """A project's published app: its address and what it serves."""
+
+    project_id: str
+    name: str
+    url: str
+    state: str  # live, unpublished or none (named, nothing published yet)
+    live_release: int | None = None
+    live_version: int | None = None
+
+
+class ReleaseInfo(BaseModel):
+    number: int
+    version: int
+    state: str  # building, ready, failed or pruned
+    live: bool
+    framework: str
+    files: int
+    size_bytes: int
+    build_s: float
+    error: str
+    created_at: str
+    user_id: str | None = None
+
+
+class PublishResult(BaseModel):
+    app: AppInfo
+    release: ReleaseInfo
+
+
+def check_name(name: str) -> str:
+    """The name as an address's label, or InvalidInput saying which rule it breaks."""
+    label = name.strip().lower()
+    if not LABEL.match(label):
+        raise InvalidInput(
+            f"{name!r} cannot be an app's name: use 1 to 63 letters, digits and hyphens, not starting or ending with a "
+            "hyphen (it becomes part of the address)."
+        )
+    if label in RESERVED_NAMES:
+        raise InvalidInput(f"{label!r} is kept for Forja itself; choose another name.")
+    return label
+
+
+def name_from(project_name: str) -> str:
+    """A name for a project's first publish, from its name ("Barber shop" -> "barber-shop")."""
+    ascii_name = unicodedata.normalize("NFKD", project_name).encode("ascii", "ignore").decode().lower()
+    label = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")[:50].strip("-")
+    return label if label and label not in RESERVED_NAMES else "my-app"
+
+
+def releases_root() -> Path:
+    return settings.data_dir / "releases"
+
+
+def forget_releases(project_ids: list[str]) -> None:
+    """Remove the release files of projects deleted for good."""
+    for project_id in project_ids:
+        shutil.rmtree(releases_root() / project_id, ignore_errors=True)
+
+
+class PublishService:
+    def __init__(self, store: ProjectStore, hub: PreviewHub, logs: LogHub) -> None:
+        self._store = store
+        self._hub = hub
+        self._logs = logs
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._targets: dict[str, tuple[float, Target | None]] = {}
+
+    def folder(self, project_id: str, release_id: int) -> Path:
+        return releases_root() / project_id / str(release_id)
+
+    # -- the app -------------------------------------------------------------------------------------
+
+    async def app(self, project_id: str) -> AppInfo | None:
+        """The project's app, or None when it was never published."""
+        await self._store.get_project(project_id)
+        return (await self.apps([project_id])).get(project_id)
+
+    async def apps(self, project_ids: list[str]) -> dict[str, AppInfo]:
+        found = await self._store.published_apps(project_ids)
+        infos = {}
+        for project_id, app in found.items():
+            live = next((r for r in await self._releases(project_id) if r.live), None) if app.live_release_id else None
+            state = "unpublished" if app.unpublished_at else "live" if live else "none"
+            infos[project_id] = AppInfo(
+                project_id=project_id,
+                name=app.name,
+                url=app_url(app.name),
+                state=state,
+                live_release=live.number if live else None,
+                live_version=live.version if live else None,
+            )
+        return infos
+
+    async def rename(self, project_id: str, name: str) -> AppInfo:
+        """Give the app another name: its address moves, and the old one answers nothing."""
+        label = check_name(name)
+        app = await self._store.published_app(project_id)
+        if app is None:
+            raise NotFound("This project is not published yet: publish it first, then rename it.")
+        await self._store.name_app(project_id, label)
+        self._forget(app.name)
+        info = await self.app(project_id)
+        assert info is not None
+        return info
+
+    # -- publishing ----------------------------------------------------------------------------------
+
+    async def publish(
+        self, project_id: str, version: int | None = None, name: str | None = None, user_id: str | None = None
+    ) -> PublishResult:
+        """Build the version (default: the current one) and serve it at the app's address; PublishFailed, with the
+        previous release still live, when the build fails."""
+        project = await self._store.get_project(project_id)
+        number = version if version is not None else project.current_version
+        if number is None:
+            raise NotFound("This project has no files yet: there is nothing to publish.")
+        if not stored_number(number):
+            raise NotFound(f"Project {project_id} has no version {number}.")
+        lock = self._locks.setdefault(project_id, asyncio.Lock())
+        if lock.locked():
+            raise PublishFailed("This project is already being published; wait for that publish to finish.")
+        async with lock:
+            app = await self._store.published_app(project_id)
+            label = check_name(name) if name else app.name if app is not None else await self._free_name(project.name, project_id)
+            if app is None or app.name != label:
+                await self._store.name_app(project_id, label)
+                if app is not None:
+                    self._forget(app.name)
+            release = await self._store.new_release(project_id, number, user_id)
+            await self._build(release, number)
+            await self._store.set_live(project_id, release.id)
+            self._forget(label)
+            self._logs.emit(project_id, f"Published version {number} as release {release.number} at {app_url(label)}.", LogLevel.info, "publish")
+            await asyncio.to_thread(self._prune, project_id, release.id)
+        info = await self.app(project_id)
+        assert info is not None
+        releases = await self._releases(project_id)
+        return PublishResult(app=info, release=next(r for r in releases if r.number == release.number))
+
+    async def _free_name(self, project_name: str, project_id: str) -> str:
+        base = name_from(project_name)
+        for attempt in range(1, 100):
+            label = base if attempt == 1 else f"{base[:58]}-{attempt}"
+            if not await self._store.name_taken(label, project_id):
+                return label
+        return f"{base[:50]}-{project_id}"
+
+    async def _build(self, release: Release, version: int) -> None:
+        """Build the release's files into its folder; on failure, record why and raise PublishFailed."""
+        started = time.monotonic()
+        project_id = release.project_id
+        try:
+            tree = await self._store.read_tree(project_id, version)
+            override = await self._store.run_override(project_id)
+            try:
+                plan = production_plan(tree, override)
+            except NotPublishable as exc:
+                raise PublishFailed(str(exc)) from None
+            release.framework, release.spa = plan.framework, plan.spa
+            self._logs.emit(project_id, f"Publishing version {version} ({plan.framework}): {plan.build or 'no build step'}.", LogLevel.info, "publish")
+            files = await self._built_files(release, version, tree, plan, override)
+            assert release.id is not None
+            manifest = await asyncio.to_thread(write_release, self.folder(project_id, release.id), files)
+        except ForjaError as exc:
+            release.state, release.error = "failed", exc.message
+            release.build_s = time.monotonic() - started
+            await self._store.finish_release(release)
+            self._logs.emit(project_id, f"Publish failed: {exc.message} The app's address still serves what it served.", LogLevel.error, "publish")
+            raise PublishFailed(exc.message, release.number) from None
+        release.state, release.files, release.size_bytes = "ready", manifest.files, manifest.bytes
+        release.build_s = time.monotonic() - started
+        await self._store.finish_release(release)
+
+    async def _built_files(self, release: Release, version: int, tree: dict[str, bytes], plan: ProductionPlan, override) -> dict[str, bytes]:
+        if not plan.build:
+            prefix = f"{plan.output.strip('/')}/" if plan.output.strip("/") else ""
+            return {path.removeprefix(prefix): data for path, data in tree.items() if path.startswith(prefix)}
+        key = f"{BUILD_KEY}{release.project_id}@{release.number}"
+        try:
+            async with asyncio.timeout(settings.publish_build_timeout_s):
+                async with self._hub.lock(key):
+                    await self._hub.launch(key, new_preview_id("b"), release.project_id, version, dict(tree), plan_of(tree, override), "auto")
+                info = await self._hub.wait_ready(key)
+                if info.state != PreviewState.running:
+                    raise PublishFailed(f"The project did not start for its build: {info.detail or info.state.value}.")
+                outcome = await self._hub.run_command(key, plan.build, settings.publish_build_timeout_s)
+                release.log = outcome.output
+                if outcome.timed_out or outcome.exit_code != 0:
+                    ended = "ran out of time" if outcome.timed_out else f"failed (exit code {outcome.exit_code})"
+                    last = next((line.strip() for line in reversed(outcome.output.splitlines()) if line.strip()), "")
+                    raise PublishFailed(f"`{plan.build}` {ended}" + (f": {last[:300]}" if last else "."))
+                return await self._hub.collect(key, plan.output, settings.publish_max_mb * 1024 * 1024)
+        except TimeoutError:
+            raise PublishFailed(f"The build took longer than {settings.publish_build_timeout_s} s and was stopped.") from None
+        except PreviewError as exc:
+            raise PublishFailed(exc.message) from None
+        finally:
+            await self._hub.stop(key)
+
+    def _prune(self, project_id: str, live_id: int | None) -> None:
+        """Keep the files of the newest FORJA_RELEASES_KEPT releases (and the live one); older ones go."""
+        folder = releases_root() / project_id
+        kept = sorted((int(p.name) for p in folder.iterdir() if p.name.isdigit()), reverse=True) if folder.is_dir() else []
+        for release_id in kept[settings.releases_kept :]:
+            if release_id != live_id:
+                shutil.rmtree(folder / str(release_id), ignore_errors=True)
+
+    # -- releases ------------------------------------------------------------------------------------
+
+    async def releases(self, project_id: str) -> list[ReleaseInfo]:
+        await self._store.get_project(project_id)
+        return await self._releases(project_id)
+
+    async def _releases(self, project_id: str) -> list[ReleaseInfo]:
+        app = await self._store.published_app(project_id)
+        live_id = app.live_release_id if app is not None and app.unpublished_at is None else None
+        infos = []
+        for release, version in await self._store.releases(project_id):
+            assert release.id is not None
+            state = release.state
+            if state == "ready" and not self.folder(project_id, release.id).is_dir():
+                state = "pruned"
+            infos.append(
+                ReleaseInfo(
+                    number=release.number,
+                    version=version,
+                    state=state,
+                    live=release.id == live_id,
+                    framework=release.framework,
+                    files=release.files,
+                    size_bytes=release.size_bytes,
+                    build_s=round(release.build_s, 2),
+                    error=release.error,
+                    created_at=release.created_at.isoformat(),
+                    user_id=release.user_id,
+                )
+            )
+        return infos
+
+    async def rollback(self, project_id: str, number: int) -> AppInfo:
+        """Serve an earlier release again, as it was built (no rebuild)."""
+        await self._store.get_project(project_id)
+        release = await self._store.release(project_id, number) if stored_number(number) else None
+        if release is None or release.id is None:
+            raise NotFound(f"Project {project_id} has no release {number}.")
+        if release.state != "ready" or not self.folder(project_id, release.id).is_dir():
+            raise InvalidInput(f"Release {number} cannot go live: it {'failed to build' if release.state == 'failed' else 'was pruned (its files are gone)'}. Publish its version again instead.")
+        await self._store.set_live(project_id, release.id)
+        app = await self._store.published_app(project_id)
+        assert app is not None
+        self._forget(app.name)
+        self._logs.emit(project_id, f"Release {number} is live again.", LogLevel.info, "publish")
+        info = await self.app(project_id)
+        assert info is not None
+        return info
+
+    async def unpublish(self, project_id: str) -> AppInfo:
+        """Take the app down: its address answers 410 until the next publish; its releases are kept."""
+        await self._store.get_project(project_id)
+        await self._store.set_live(project_id, None, unpublished=True)
+        app = await self._store.published_app(project_id)
+        assert app is not None
+        self._forget(app.name)
+        self._logs.emit(project_id, "Unpublished: the app's address answers that it was taken down.", LogLevel.info, "publish")
+        info = await self.app(project_id)
+        assert info is not None
+        return info
+
+    async def interrupt_abandoned(self) -> None:
+        """At start: builds a stopped Forja left running ended with it."""
+        for release in await self._store.running_builds():
+            release.state, release.error = "failed", "Forja stopped while it was building; publish again."
+            await self._store.finish_release(release)
+
+    # -- the edge ------------------------------------------------------------------------------------
+
+    async def target(self, host: str) -> Target | None:
+        """What an app's Host serves (cached for RESOLVE_TTL_S); None for no app of that name."""
+        name = app_name_of(host)
+        if name is None:
+            return None
+        cached = self._targets.get(name)
+        if cached is not None and time.monotonic() - cached[0] < RESOLVE_TTL_S:
+            return cached[1]
+        live = await self._store.live_app(name)
+        if live is None or (live.release_id is None and not live.unpublished):
+            target = None  # no app of that name, or its first publish has not succeeded yet
+        elif live.unpublished or live.release_id is None:
+            target = Target(folder=releases_root(), spa=False, state="gone")
+        else:
+            target = Target(folder=self.folder(live.project_id, live.release_id), spa=live.spa, state="live")
+        self._targets[name] = (time.monotonic(), target)
+        return target
+
+    def _forget(self, name: str) -> None:
+        self._targets.pop(name, None)

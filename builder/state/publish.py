@@ -1,0 +1,132 @@
+"""The Publish dialog: build a version for production at the app's own address, rename it, roll back, take it down."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import reflex as rx
+
+from builder.errors import ForjaError
+from builder.filetree import human_size
+from builder.services.access import Permission
+from builder.services.publishing import AppInfo, ReleaseInfo, name_from
+from builder.state.workspace import WorkspaceState
+
+
+@dataclasses.dataclass
+class ReleaseRow:
+    number: int
+    version: int
+    state: str
+    live: bool
+    when: str
+    detail: str
+    can_go_live: bool
+
+
+def _row(release: ReleaseInfo) -> ReleaseRow:
+    detail = (
+        release.error
+        if release.state == "failed"
+        else f"{release.files} files, {human_size(release.size_bytes)}, built in {release.build_s:.1f} s"
+    )
+    when = release.created_at[5:16].replace("T", " ")
+    return ReleaseRow(
+        release.number, release.version, release.state, release.live, when, detail, release.state == "ready" and not release.live
+    )
+
+
+class PublishState(rx.State):
+    open_dialog: bool = False
+    name: str = ""
+    url: str = ""
+    app_state: str = ""  # live, unpublished, none, or "" (never published)
+    releases: rx.Field[list[ReleaseRow]] = rx.field(default_factory=list)
+    building: bool = False
+    error: str = ""
+    notice: str = ""
+
+    @rx.event
+    async def set_open(self, value: bool) -> None:
+        self.open_dialog = value
+        if value:
+            self.error = self.notice = ""
+            await self._load()
+
+    @rx.event
+    def set_name(self, value: str) -> None:
+        self.name = value
+
+    async def _load(self) -> None:
+        workspace = await self.get_state(WorkspaceState)
+        publishing = (await workspace.allowed()).services.publishing
+        app = await publishing.app(workspace.project_id)
+        self._show(app, workspace.project_name)
+        self.releases = [_row(r) for r in await publishing.releases(workspace.project_id)]
+
+    def _show(self, app: AppInfo | None, project_name: str) -> None:
+        self.url = app.url if app is not None else ""
+        self.app_state = app.state if app is not None else ""
+        self.name = app.name if app is not None else name_from(project_name)
+
+    @rx.event(background=True)
+    async def publish(self):
+        """Build the current version and make it live; the build's output goes to the Logs tab as it runs."""
+        async with self:
+            if self.building:
+                return
+            workspace = await self.get_state(WorkspaceState)
+            project_id, version, name = workspace.project_id, workspace.current_version, self.name.strip()
+            try:
+                allowed = await workspace.allowed(Permission.edit)
+            except ForjaError as exc:
+                self.error = exc.message
+                return
+            self.building, self.error, self.notice = True, "", ""
+        try:
+            result = await allowed.services.publishing.publish(project_id, version, name or None, allowed.actor.user_id)
+        except ForjaError as exc:
+            async with self:
+                self.building, self.error = False, exc.message
+                await self._load()
+            return
+        async with self:
+            self.building = False
+            self.notice = f"Version {result.release.version} is live as release {result.release.number}."
+            await self._load()
+
+    @rx.event
+    async def rollback(self, number: int) -> None:
+        workspace = await self.get_state(WorkspaceState)
+        try:
+            publishing = (await workspace.allowed(Permission.edit)).services.publishing
+            app = await publishing.rollback(workspace.project_id, number)
+        except ForjaError as exc:
+            self.error = exc.message
+            return
+        self.error, self.notice = "", f"Release {number} is live again (version {app.live_version})."
+        await self._load()
+
+    @rx.event
+    async def unpublish(self) -> None:
+        workspace = await self.get_state(WorkspaceState)
+        try:
+            publishing = (await workspace.allowed(Permission.edit)).services.publishing
+            await publishing.unpublish(workspace.project_id)
+        except ForjaError as exc:
+            self.error = exc.message
+            return
+        self.error, self.notice = "", "The app is taken down: its address says it was unpublished."
+        await self._load()
+
+    @rx.event
+    async def rename(self) -> None:
+        workspace = await self.get_state(WorkspaceState)
+        try:
+            publishing = (await workspace.allowed(Permission.own)).services.publishing
+            app = await publishing.rename(workspace.project_id, self.name)
+        except ForjaError as exc:
+            self.error = exc.message
+            return
+        self.error, self.notice = "", f"The app's address is now {app.url}."
+        await self._load()

@@ -1,0 +1,144 @@
+"""Published apps and their releases: which name serves which release, and each publish's record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from builder.errors import NameTaken, NotFound
+from builder.models import Project, PublishedApp, Release, Version, utcnow
+from builder.store.base import StoreBase
+
+
+@dataclass(frozen=True)
+class LiveApp:
+    """What an app's address serves: its project, its live release (None before the first or once unpublished)."""
+
+    project_id: str
+    name: str
+    release_id: int | None
+    spa: bool
+    unpublished: bool
+
+
+class ReleaseRecords(StoreBase):
+    async def published_app(self, project_id: str) -> PublishedApp | None:
+        async with self._sessions() as session:
+            return await session.get(PublishedApp, project_id)
+
+    async def published_apps(self, project_ids: list[str]) -> dict[str, PublishedApp]:
+        if not project_ids:
+            return {}
+        async with self._sessions() as session:
+            rows = await session.exec(select(PublishedApp).where(col(PublishedApp.project_id).in_(project_ids)))
+            return {app.project_id: app for app in rows.all()}
+
+    async def live_app(self, name: str) -> LiveApp | None:
+        """What the address `name` serves; None for no such app, or one whose project is gone for good or trashed."""
+        query = (
+            select(PublishedApp, Release.spa)
+            .join(Project, col(Project.id) == col(PublishedApp.project_id))
+            .outerjoin(Release, col(Release.id) == col(PublishedApp.live_release_id))
+            .where(PublishedApp.name == name, col(Project.deleted_at).is_(None))
+        )
+        async with self._sessions() as session:
+            row = (await session.exec(query)).first()
+        if row is None:
+            return None
+        app, spa = row
+        return LiveApp(app.project_id, app.name, app.live_release_id, bool(spa), app.unpublished_at is not None)
+
+    async def name_app(self, project_id: str, name: str) -> PublishedApp:
+        """Give the project's app the name (made on its first naming); NameTaken when another app has it."""
+        async with self._sessions() as session:
+            try:
+                async with session.begin():
+                    await self._project(session, project_id)
+                    app = await session.get(PublishedApp, project_id)
+                    if app is None:
+                        app = PublishedApp(project_id=project_id, name=name)
+                    elif app.name == name:
+                        return app
+                    app.name = name
+                    app.updated_at = utcnow()
+                    session.add(app)
+                    await session.flush()
+            except IntegrityError:
+                raise NameTaken(f"The name {name!r} is taken by another app; choose another one.") from None
+            await session.refresh(app)
+            return app
+
+    async def name_taken(self, name: str, project_id: str) -> bool:
+        async with self._sessions() as session:
+            found = (await session.exec(select(PublishedApp.project_id).where(PublishedApp.name == name))).first()
+        return found is not None and found != project_id
+
+    async def new_release(self, project_id: str, version: int, user_id: str | None) -> Release:
+        """A release in state building for the project's version (NotFound when it has no such version)."""
+        async with self._sessions() as session, session.begin():
+            await self._project(session, project_id)
+            found = (
+                await session.exec(select(Version.id).where(Version.project_id == project_id, Version.number == version))
+            ).first()
+            if found is None:
+                raise NotFound(f"Project {project_id} has no version {version}.")
+            last = (
+                await session.exec(select(func.max(Release.number)).where(Release.project_id == project_id))
+            ).one()
+            release = Release(project_id=project_id, number=(last or 0) + 1, version_id=found, user_id=user_id)
+            session.add(release)
+            await session.flush()
+            await session.refresh(release)
+            return release
+
+    async def finish_release(self, release: Release) -> None:
+        """Write a release's outcome (its state, figures, error and log)."""
+        release.finished_at = utcnow()
+        async with self._sessions() as session, session.begin():
+            session.add(release)
+
+    async def releases(self, project_id: str) -> list[tuple[Release, int]]:
+        """The project's releases, newest first, each with its version's number."""
+        query = (
+            select(Release, Version.number)
+            .join(Version, col(Version.id) == col(Release.version_id))
+            .where(Release.project_id == project_id)
+            .order_by(col(Release.number).desc())
+        )
+        async with self._sessions() as session:
+            return [(release, number) for release, number in (await session.exec(query)).all()]
+
+    async def release(self, project_id: str, number: int) -> Release:
+        async with self._sessions() as session:
+            found = (
+                await session.exec(select(Release).where(Release.project_id == project_id, Release.number == number))
+            ).first()
+        if found is None:
+            raise NotFound(f"Project {project_id} has no release {number}.")
+        return found
+
+    async def set_live(self, project_id: str, release_id: int | None, unpublished: bool = False) -> None:
+        """Point the app's address at a release (or at nothing, 410, when unpublished)."""
+        now = utcnow()
+        values: dict[str, object] = {"updated_at": now, "unpublished_at": now if unpublished else None}
+        if not unpublished:
+            values["live_release_id"] = release_id
+        async with self._sessions() as session, session.begin():
+            result = await session.exec(update(PublishedApp).where(col(PublishedApp.project_id) == project_id).values(**values))
+            if not result.rowcount:
+                raise NotFound(f"Project {project_id} is not published.")
+
+    async def mark_pruned(self, release_ids: list[int]) -> None:
+        if not release_ids:
+            return
+        async with self._sessions() as session, session.begin():
+            await session.exec(update(Release).where(col(Release.id).in_(release_ids)).values(state="pruned"))
+
+    async def running_builds(self) -> list[Release]:
+        """Releases still building: after a restart, their builds are gone."""
+        async with self._sessions() as session:
+            return list((await session.exec(select(Release).where(Release.state == "building"))).all())

@@ -1,0 +1,130 @@
+"""Publishing with the real parts: a production build in the local runner's sandbox behind a real Traefik, the release
+written to disk with its compressed forms, and the app's address answered by Forja's own guarded server (the ASGI app
+it serves), as the edge sends it there.
+
+The React starter installs offline from the npm cache scripts/prefetch_starters.py filled.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+import pytest
+
+from builder.api import guarded
+from builder.api import api as forja_api
+from builder.errors import InvalidInput, NameTaken, PublishFailed
+from builder.generation.starters import StarterVariables, load_starters, render_starter
+from builder.models import LOCAL_USER_ID, Author
+from builder.publish.addresses import app_url
+from builder.services import Services
+from builder.services.publishing import check_name, name_from
+
+
+def starter_files(name: str, title: str) -> dict[str, bytes]:
+    starter = next(s for s in load_starters() if s.name == name)
+    return {path: text.encode() for path, text in render_starter(starter, StarterVariables(title=title)).items()}
+
+
+def host_of(url: str) -> str:
+    return url.split("://", 1)[1]
+
+
+async def get(url: str, path: str = "/", **headers: str) -> httpx.Response:
+    """A request for the app's address, as the edge hands it to Forja's server (the Host is the app's)."""
+    transport = httpx.ASGITransport(app=guarded(forja_api))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000") as client:
+        return await client.get(path, headers={"Host": host_of(url), **headers})
+
+
+PAGE = "<!doctype html>\n<html><head><title>Barber</title></head><body><h1>{}</h1>" + "<p>Cuts from nine.</p>" * 80 + "</body></html>\n"
+
+
+async def test_a_static_page_publishes_rolls_back_and_comes_down(local_previews: None, services: Services) -> None:
+    created = await services.projects.create("Barber shop", {"index.html": PAGE.format("Open at nine").encode()}, owner=LOCAL_USER_ID)
+    pid = created.project_id
+
+    first = await services.publishing.publish(pid, user_id=LOCAL_USER_ID)
+    assert first.app.name == "barber-shop" and first.app.url == app_url("barber-shop")
+    assert (first.release.number, first.release.version, first.release.state, first.release.live) == (1, 1, "ready", True)
+    page = await get(first.app.url, "/", **{"Accept-Encoding": "gzip"})
+    assert page.status_code == 200 and page.headers["content-encoding"] == "gzip"
+    assert "Open at nine" in page.text  # httpx decompressed what the edge sent compressed
+    assert "cookie" not in {name.lower() for name in page.headers}
+
+    await services.projects.save(pid, {"index.html": PAGE.format("Open at ten").encode()}, author=Author.user)
+    second = await services.publishing.publish(pid, user_id=LOCAL_USER_ID)
+    assert second.release.number == 2 and "Open at ten" in (await get(second.app.url)).text
+
+    back = await services.publishing.rollback(pid, 1)
+    assert (back.live_release, back.live_version) == (1, 1)
+    assert "Open at nine" in (await get(back.url)).text
+    assert [(r.number, r.live) for r in await services.publishing.releases(pid)] == [(2, False), (1, True)]
+
+    renamed = await services.publishing.rename(pid, "Cuts")
+    assert renamed.name == "cuts" and "Open at nine" in (await get(renamed.url)).text
+    assert (await get(first.app.url)).status_code == 404  # the old name answers nothing any more
+
+    down = await services.publishing.unpublish(pid)
+    assert down.state == "unpublished"
+    gone = await get(renamed.url)
+    assert gone.status_code == 410 and "unpublished" in gone.text
+
+
+async def test_the_react_starter_is_built_for_production_and_a_failed_build_keeps_the_live_release(
+    local_previews: None, services: Services
+) -> None:
+    files = starter_files("react-vite-tailwind", "Corner Bakery")
+    created = await services.projects.create("Corner Bakery", files, owner=LOCAL_USER_ID)
+    pid = created.project_id
+
+    published = await services.publishing.publish(pid, name="corner-bakery", user_id=LOCAL_USER_ID)
+    assert published.release.framework.startswith("Vite")
+    page = await get(published.app.url)
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-cache"
+    script = re.search(r'src="(/assets/index-[\w-]+\.js)"', page.text)
+    assert script is not None, page.text  # the built page, not the dev server's /src/main.jsx
+    asset = await get(published.app.url, script.group(1), **{"Accept-Encoding": "br, gzip"})
+    assert asset.status_code == 200
+    assert asset.headers["content-encoding"] == "br"
+    assert "immutable" in asset.headers["cache-control"]
+    assert b"Corner Bakery" in asset.content  # httpx decodes br with the brotli package
+    assert (await get(published.app.url, "/no-such-page")).status_code in (200, 404)
+
+    manifest = json.loads(files["package.json"])
+    manifest["scripts"]["build"] = "echo 'the build broke on purpose' >&2 && exit 3"
+    await services.projects.save(pid, {"package.json": json.dumps(manifest).encode()}, author=Author.user)
+    with pytest.raises(PublishFailed, match="the build broke on purpose") as failed:
+        await services.publishing.publish(pid, user_id=LOCAL_USER_ID)
+    assert failed.value.release == 2
+    releases = await services.publishing.releases(pid)
+    assert [(r.number, r.state, r.live) for r in releases] == [(2, "failed", False), (1, "ready", True)]
+    again = await get(published.app.url)
+    assert again.text == page.text  # still the first release
+    log = [line.text for line in services.logs.history(pid)]
+    assert any("Publish failed" in line and "still serves" in line for line in log)
+
+
+async def test_names_follow_the_address_rules(local_previews: None, services: Services) -> None:
+    assert name_from("Café Olé: the app!") == "cafe-ole-the-app"
+    assert name_from("!!!") == "my-app"
+    assert check_name(" Shop-1 ") == "shop-1"
+    for bad in ("-shop", "shop_", "a" * 64, "", "sh op"):
+        with pytest.raises(InvalidInput, match="cannot be an app's name"):
+            check_name(bad)
+    with pytest.raises(InvalidInput, match="kept for Forja"):
+        check_name("admin")
+    one = await services.projects.create("One", {"index.html": b"<h1>one</h1>"}, owner=LOCAL_USER_ID)
+    two = await services.projects.create("Two", {"index.html": b"<h1>two</h1>"}, owner=LOCAL_USER_ID)
+    await services.publishing.publish(one.project_id, name="shop")
+    with pytest.raises(NameTaken, match="taken by another app"):
+        await services.publishing.publish(two.project_id, name="shop")
+    assert await services.publishing.app(two.project_id) is None
+
+
+async def test_an_app_host_never_reaches_forjas_api(services: Services) -> None:
+    answer = await get("http://anything.apps.localhost:8800", "/api/projects")
+    assert answer.status_code == 404
+    assert "application/json" not in answer.headers.get("content-type", "")

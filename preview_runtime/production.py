@@ -91,10 +91,15 @@ def production_plan(tree: Mapping[str, bytes], override: RunOverride | None = No
         raise NotPublishable(str(exc)) from None
     found = parts[-1]
     command = bool(override and override.command)
-    if found.framework == "Static HTML":  # detect serves a folder as it is: no package.json starts anything
-        where = found.dev.argv[-1]  # http.server's --directory
-        return _plain("" if where == "." else where)
     folder = found.dev.cwd
+    if found.framework == "Static HTML":  # detect serves a folder as it is: no package.json starts anything
+        where = found.dev.argv[-1] if found.dev.argv[:3] == ["python", "-m", "http.server"] else _page_folder(tree, folder)
+        return _plain("" if where in (".", None) else where)
+    if "nx" in found.dev.argv[:5]:
+        raise NotPublishable(
+            f"This is {_a(found.framework)} app of an Nx workspace: Forja cannot tell yet where Nx writes its build, so it publishes "
+            "only apps with a build script of their own (Vite, Create React App, Astro...) and plain HTML sites."
+        )
     manifest_path = in_folder(folder, "package.json")
     if len(parts) > 1 or found.python or (found.server and not command) or manifest_path not in tree:
         raise NotPublishable(SERVER_APP.format(framework=_server_words(parts)))

@@ -209,3 +209,18 @@ def test_other_static_generators_and_what_forja_cannot_publish() -> None:
         production_plan(
             {"package.json": package({"dev": "node tools/serve.js", "build": "node tools/build.js"}), "tools/serve.js": b""}
         )
+
+
+def test_run_settings_and_workspaces_the_preview_honours() -> None:
+    site = {"site/index.html": b"<h1>Hi</h1>", "tools/x.py": b"print(1)\n"}
+    assert production_plan(site, RunOverride(folder="site", command="python3 -m http.server $PORT")).output == "site"
+    nx = {
+        "package.json": json.dumps({"name": "org", "devDependencies": {"nx": "21", "@nx/vite": "21", "vite": "7"}}).encode(),
+        "nx.json": b'{"plugins": ["@nx/vite/plugin"]}',
+        "apps/web/project.json": b'{"name": "web", "projectType": "application"}',
+        "apps/web/vite.config.ts": b"export default {}",
+    }
+    with pytest.raises(NotPublishable, match=r"^This is a Vite app of an Nx workspace: Forja cannot tell yet where Nx writes"):
+        production_plan(nx)
+    with pytest.raises(NotPublishable, match=r"^Forja cannot tell how to start this project"):
+        production_plan({"notes.txt": b"hello"})

@@ -11,12 +11,17 @@ settled by collect.py's rules; installed dependencies in the folder stream past 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import json
 import os
 import tarfile
-from typing import IO
+import threading
+from collections.abc import Callable
+from typing import IO, TypeVar
 
 import aiohttp
+from aiodocker import Docker
 from aiodocker.exceptions import DockerError
 
 from preview_runtime.collect import Budget, clean_folder, is_skipped, nothing_there, settle_links, shown
@@ -25,13 +30,16 @@ from preview_runtime.docker.layout import APP_DIR, BOOTSTRAP
 from preview_runtime.runner import RunnerError
 
 _CHUNK = 1 << 16
+_GO_MODE_SYMLINK = 1 << 27  # Go's os.ModeSymlink, in the mode of Docker's path stat
+T = TypeVar("T")
 
 
 async def collect_archive(engine: Engine, container_id: str, folder: str, limit_bytes: int) -> dict[str, bytes]:
     folder = clean_folder(folder)
     docker = await engine.client()
+    await _no_links_on_the_way(docker, container_id, folder)
     read_fd, write_fd = os.pipe()
-    reader = asyncio.create_task(asyncio.to_thread(_untar, read_fd, folder, limit_bytes))
+    reader = _in_own_thread(_untar, read_fd, folder, limit_bytes)
     try:
         with os.fdopen(write_fd, "wb", buffering=0) as pipe:
             await _stream(docker, container_id, f"{APP_DIR}/{folder}".rstrip("/"), pipe)
@@ -42,13 +50,56 @@ async def collect_archive(engine: Engine, container_id: str, folder: str, limit_
             await reader  # it ends at the pipe's closed end
         if isinstance(exc, DockerError) and exc.status == 404:
             raise nothing_there(folder) from None
-        if isinstance(exc, DockerError):
-            raise RunnerError(f"Docker could not read the built files: {exc.message}") from exc
+        if isinstance(exc, DockerError | aiohttp.ClientError):
+            raise RunnerError(f"Docker could not hand over the built files: {getattr(exc, 'message', exc)}") from exc
         raise
     return await reader
 
 
-async def _stream(docker, container_id: str, path: str, pipe: IO[bytes]) -> None:
+def _in_own_thread(function: Callable[..., T], *args: object) -> asyncio.Future[T]:
+    """`function` in a thread of its own, not the loop's executor: a reader blocked on its pipe must never hold an
+    executor thread that the writer's (or anyone's) next to_thread waits for."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # pyright: ignore[reportArgumentType]
+
+    def run() -> None:
+        try:
+            result = function(*args)
+        except BaseException as exc:  # handed to the awaiting coroutine
+            loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            loop.call_soon_threadsafe(settle, result, None)
+
+    threading.Thread(target=run, name="forja-collect", daemon=True).start()
+    return future
+
+
+async def _no_links_on_the_way(docker: Docker, container_id: str, folder: str) -> None:
+    """Docker follows links in the path it archives (inside the container's own files): each folder on the way is
+    asked for first, and one that is a link is refused, as the local runner's O_NOFOLLOW refuses it."""
+    parts = folder.split("/") if folder else []
+    for depth in range(1, len(parts) + 1):
+        path = "/".join(parts[:depth])
+        try:
+            async with docker._query(
+                f"containers/{container_id}/archive", method="HEAD", params={"path": f"{APP_DIR}/{path}"}
+            ) as response:
+                stat = json.loads(base64.b64decode(response.headers.get("X-Docker-Container-Path-Stat", "") or "e30="))
+        except (DockerError, ValueError):  # a HEAD's 404 has no body for aiodocker to read its message from
+            raise nothing_there(folder) from None
+        if stat.get("linkTarget") or int(stat.get("mode") or 0) & _GO_MODE_SYMLINK:
+            raise RunnerError(f"{shown(path)} is a link, not a folder of the project: Forja never reads through a link.")
+
+
+async def _stream(docker: Docker, container_id: str, path: str, pipe: IO[bytes]) -> None:
     async with docker._query(
         f"containers/{container_id}/archive",
         method="GET",

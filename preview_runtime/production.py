@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from preview_runtime.detect import STATIC_FOLDERS, Found, NotRunnable, RunOverride, detect
+from preview_runtime.detect import OTHER_STACKS, STATIC_FOLDERS, Found, NotRunnable, RunOverride, detect
 from preview_runtime.detect.command import Command
 from preview_runtime.detect.node import BACKENDS, dependencies, in_folder, install_for, read_manifest
 
@@ -28,6 +28,10 @@ SERVER_APP = (
     "This project is a server app ({framework}): publishing server apps is not in this Forja yet, only front-ends that "
     "build to static files (Vite, Create React App, Astro, Eleventy, VitePress, Angular, SvelteKit with "
     "adapter-static, webpack) and plain HTML sites."
+)
+_WHAT = (
+    "it publishes Vite, Create React App, Astro, Eleventy, VitePress, Angular, SvelteKit (adapter-static) and webpack "
+    "projects, and plain HTML sites."
 )
 # Dependencies that make a project a server app whatever else it holds, for people.
 SERVER_FRAMEWORKS = (
@@ -90,7 +94,6 @@ def production_plan(tree: Mapping[str, bytes], override: RunOverride | None = No
     except NotRunnable as exc:
         raise NotPublishable(str(exc)) from None
     found = parts[-1]
-    command = bool(override and override.command)
     folder = found.dev.cwd
     if found.framework == "Static HTML":  # detect serves a folder as it is: no package.json starts anything
         where = found.dev.argv[-1] if found.dev.argv[:3] == ["python", "-m", "http.server"] else _page_folder(tree, folder)
@@ -101,8 +104,15 @@ def production_plan(tree: Mapping[str, bytes], override: RunOverride | None = No
             "only apps with a build script of their own (Vite, Create React App, Astro...) and plain HTML sites."
         )
     manifest_path = in_folder(folder, "package.json")
-    if len(parts) > 1 or found.python or (found.server and not command) or manifest_path not in tree:
+    # Not found.server: any shell line (run settings, a Makefile, a Procfile) counts as one; the dependencies tell.
+    if len(parts) > 1 or found.python:
         raise NotPublishable(SERVER_APP.format(framework=_server_words(parts)))
+    if manifest_path not in tree:  # started by a declared command (a Makefile...) with no package.json to build from
+        if other := next((language for name, language in OTHER_STACKS if in_folder(folder, name) in tree), ""):
+            raise NotPublishable(SERVER_APP.format(framework=f"{other}, started by {found.source or 'a shell command'}"))
+        if (page := _page_folder(tree, folder)) is not None:
+            return _plain(page)
+        raise NotPublishable(f"Forja finds no package.json in {folder or 'the project'} to build it from: {_WHAT}")
     manifest = read_manifest(tree, manifest_path)
     deps = dependencies(manifest)
     if server := next((label for dep, label in SERVER_FRAMEWORKS if dep in deps), ""):
@@ -111,10 +121,7 @@ def production_plan(tree: Mapping[str, bytes], override: RunOverride | None = No
     if site is None:
         if (page := _page_folder(tree, folder)) is not None and not deps & BACKENDS:
             return _plain(page)
-        raise NotPublishable(
-            f"Forja does not know how {manifest_path} builds a site for production: it publishes Vite, Create React App, "
-            "Astro, Eleventy, VitePress, Angular, SvelteKit (adapter-static) and webpack projects, and plain HTML sites."
-        )
+        raise NotPublishable(f"Forja does not know how {manifest_path} builds a site for production: {_WHAT}")
     framework, output, spa, prefixes = site
     return ProductionPlan(
         kind="static",
@@ -127,7 +134,7 @@ def production_plan(tree: Mapping[str, bytes], override: RunOverride | None = No
 
 
 def _server_words(parts: list[Found]) -> str:
-    """What the server app is, for people: "Flask", "a Vite front end with an Express API"..."""
+    """What the server app is, for people: "Flask", "a Vite front end and its Express API"..."""
     front, backs = parts[-1], parts[:-1]
     if backs:
         return f"{_a(front.framework)} front end and its {backs[0].framework} API"

@@ -224,3 +224,9 @@ def test_run_settings_and_workspaces_the_preview_honours() -> None:
         production_plan(nx)
     with pytest.raises(NotPublishable, match=r"^Forja cannot tell how to start this project"):
         production_plan({"notes.txt": b"hello"})
+    makefile = b"serve:\n\tpython3 -m http.server $$PORT --directory site\n"
+    assert production_plan({"Makefile": makefile, "site/index.html": b"<h1>Hi</h1>"}).output == "site"
+    with pytest.raises(NotPublishable, match=r"^Forja finds no package\.json in the project to build it from: it publishes Vite"):
+        production_plan({"Makefile": b"serve:\n\t./serve.sh\n", "serve.sh": b"#!/bin/sh\n"})
+    with pytest.raises(NotPublishable, match=r"server app \(Go, started by the run target in Makefile\)"):
+        production_plan({"Makefile": b"run:\n\tgo run .\n", "go.mod": b"module x\n", "static/index.html": b"<p>"})

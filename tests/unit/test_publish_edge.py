@@ -6,7 +6,6 @@ with write_release, and the real StaticApp answers through httpx's ASGI transpor
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import hashlib
 import json
@@ -152,12 +151,13 @@ async def raw(client: httpx.AsyncClient, path: str, **headers: str) -> tuple[htt
     return response, body
 
 
-def call(app: StaticApp, raw_path: bytes, host: bytes = b"shop.apps.localhost") -> tuple[int, bytes]:
-    """The app called as a server passes a raw path it did not normalise (curl --path-as-is)."""
+async def call(app: StaticApp, raw_path: bytes, host: bytes = b"shop.apps.localhost", method: str = "GET") -> tuple[int, bytes]:
+    """The app called as a server calls it: with a raw path it did not normalise (curl --path-as-is), and every
+    body message the app sends counted (httpx drops a HEAD answer's body)."""
     sent: list[MutableMapping[str, Any]] = []
     scope = {
         "type": "http",
-        "method": "GET",
+        "method": method,
         "path": raw_path.decode("latin-1"),
         "raw_path": raw_path,
         "root_path": "",
@@ -171,7 +171,7 @@ def call(app: StaticApp, raw_path: bytes, host: bytes = b"shop.apps.localhost") 
     async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    await app(scope, receive, send)
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
 
 
@@ -371,11 +371,11 @@ async def test_paths_outside_or_odd_are_refused(releases: dict[str, Path], path:
         assert response.status_code == 404 and response.content == NOT_FOUND_PAGE, (host, path)
 
 
-def test_a_literal_dot_dot_path_is_refused(releases: dict[str, Path]) -> None:
+async def test_a_literal_dot_dot_path_is_refused(releases: dict[str, Path]) -> None:
     app = make_app(releases)
-    assert call(app, b"/../secret.txt") == (404, NOT_FOUND_PAGE)
-    assert call(app, b"/assets/../../secret.txt", b"spa.apps.localhost") == (404, NOT_FOUND_PAGE)
-    assert call(app, b"/assets/../index.html") == (404, NOT_FOUND_PAGE)
+    assert await call(app, b"/../secret.txt") == (404, NOT_FOUND_PAGE)
+    assert await call(app, b"/assets/../../secret.txt", b"spa.apps.localhost") == (404, NOT_FOUND_PAGE)
+    assert await call(app, b"/assets/../index.html") == (404, NOT_FOUND_PAGE)
 
 
 @pytest.mark.parametrize("path", ["/.env", f"/{MANIFEST_NAME}", "/assets/.hidden", f"/{BUNDLE}.br", f"/{BUNDLE}.gz"])
@@ -385,15 +385,18 @@ async def test_dotfiles_and_sibling_files_are_not_served(client: httpx.AsyncClie
     assert b"sk_live" not in response.content and b"file_count" not in response.content
 
 
-async def test_head_has_headers_and_no_body(client: httpx.AsyncClient) -> None:
+async def test_head_has_headers_and_no_body(client: httpx.AsyncClient, releases: dict[str, Path]) -> None:
     response, body = await raw(client, f"/{BUNDLE}", **{"accept-encoding": "gzip"})
     head = await client.head(f"/{BUNDLE}", headers={"accept-encoding": "gzip"})
     assert head.status_code == 200 and head.content == b""
     for name in ("content-length", "content-type", "etag", "cache-control", "content-encoding", "vary"):
         assert head.headers[name] == response.headers[name]
     assert int(head.headers["content-length"]) == len(body)
-    missing = await client.head("/nope")
-    assert missing.status_code == 404 and missing.content == b""
+    app = make_app(releases)
+    assert await call(app, f"/{BUNDLE}".encode(), method="HEAD") == (200, b"")
+    assert await call(app, b"/", method="HEAD") == (200, b"")
+    assert await call(app, b"/nope", method="HEAD") == (404, b"")
+    assert await call(app, b"/", b"old.apps.localhost", method="HEAD") == (410, b"")
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])

@@ -345,6 +345,12 @@ class PreviewManager:
         running.last_seen = time.monotonic()
         return await running.runner.run_command(preview_id, command, timeout_s)
 
+    async def collect(self, preview_id: str, folder: str, limit_bytes: int) -> dict[str, bytes]:
+        """The files a build left in the preview's `folder` (see Runner.collect)."""
+        if (running := self._previews.get(preview_id)) is None:
+            raise RunnerError("That preview is not running; start it again.")
+        return await running.runner.collect(preview_id, folder, limit_bytes)
+
     async def stop(self, preview_id: str) -> None:
         """Remove the preview, running or parked: its processes, files and route."""
         async with self._lock(preview_id):

@@ -125,6 +125,13 @@ class Runner(ABC):
         """Run one shell line in the running preview's root folder, as its dev server runs (same user, environment
         and sandbox), beside it; at `timeout_s` everything the command started is killed."""
 
+    @abstractmethod
+    async def collect(self, preview_id: str, folder: str, limit_bytes: int) -> dict[str, bytes]:
+        """The files under `folder` (relative to the preview's root folder, where run_command runs; "" is the root)
+        by their path inside it, as a build left them: RunnerError when the folder is missing, holds a link out of it
+        (never followed), or its files pass `limit_bytes` together (counted while reading). Installed dependencies
+        (node_modules, .venv) and .git are left out (preview_runtime/collect.py)."""
+
     async def memory_bytes(self, preview_id: str) -> int | None:
         """The memory the preview uses now, in bytes (0 when parked); None when this runner cannot tell (or it is not
         running)."""

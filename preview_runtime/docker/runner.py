@@ -17,6 +17,7 @@ from aiodocker.exceptions import DockerError
 from preview_runtime.common import human_size
 from preview_runtime.corepack import missing_manager
 from preview_runtime.docker import firewall
+from preview_runtime.docker.collect import collect_archive
 from preview_runtime.docker.command import run_in_container
 from preview_runtime.docker.config import DockerConfig
 from preview_runtime.docker.container import FRESH_WAIT_S, ContainerSpec, first_upload, read_extra_ca
@@ -249,6 +250,12 @@ class DockerRunner(Runner):
         if p.state != PreviewState.running:
             raise RunnerError(f"The preview is not running (it is {p.state.value}): commands run only in a running preview.")
         return await run_in_container(self.engine, p.container_id, command, timeout_s)
+
+    async def collect(self, preview_id: str, folder: str, limit_bytes: int) -> dict[str, bytes]:
+        p = self._preview(preview_id)
+        if p.state != PreviewState.running:
+            raise RunnerError(f"The preview is not running (it is {p.state.value}): its files are read while it runs.")
+        return await collect_archive(self.engine, p.container_id, folder, limit_bytes)
 
     # -- parking ----------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from pathlib import Path
 
 from preview_runtime.corepack import missing_manager
 from preview_runtime.listening import Deadlines
+from preview_runtime.local.collect import collect_folder
 from preview_runtime.local.commands import run_beside
 from preview_runtime.local.deps_cache import DEPS_KEEP, NPM_INSTALL_ONLY, prune_deps, restore_deps, save_deps
 from preview_runtime.local.egress import DEFAULT_EGRESS_HOSTS
@@ -431,6 +432,12 @@ class LocalRunner(Runner):
             )
         run.touched = time.monotonic()
         return await run_beside(self._spawner, run, command, timeout_s)
+
+    async def collect(self, preview_id: str, folder: str, limit_bytes: int) -> dict[str, bytes]:
+        """From the preview's folder (running or parked), never through a link (local/collect.py)."""
+        if preview_id not in self._runs and preview_id not in self._parked:
+            raise RunnerError("That preview is not here any more; start it again.")
+        return await asyncio.to_thread(collect_folder, self._dir(preview_id), folder, limit_bytes)
 
     async def memory_bytes(self, preview_id: str) -> int | None:
         """The resident memory of the preview's processes together (its shell, bubblewrap, the dev server...); 0 when

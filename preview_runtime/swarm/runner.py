@@ -12,6 +12,7 @@ from typing import Any
 from aiodocker.exceptions import DockerError
 
 from preview_runtime.common import human_size
+from preview_runtime.docker.collect import collect_archive
 from preview_runtime.docker.command import run_in_container
 from preview_runtime.docker.container import FRESH_WAIT_S, ContainerSpec, first_upload, read_extra_ca
 from preview_runtime.docker.deps_cache import DependencyCache
@@ -247,6 +248,13 @@ class SwarmRunner(Runner):
         if p.state != PreviewState.running:
             raise RunnerError(f"The preview is not running (it is {p.state.value}): commands run only in a running preview.")
         return await run_in_container(self.nodes[p.node_id].engine, p.container_id, command, timeout_s, wrap=WRAP)
+
+    async def collect(self, preview_id: str, folder: str, limit_bytes: int) -> dict[str, bytes]:
+        """From the container on its node, through that node's engine, as the Docker runner reads its own."""
+        p = self._preview(preview_id)
+        if p.state != PreviewState.running:
+            raise RunnerError(f"The preview is not running (it is {p.state.value}): its files are read while it runs.")
+        return await collect_archive(self.nodes[p.node_id].engine, p.container_id, folder, limit_bytes)
 
     async def stop(self, preview_id: str) -> None:
         p = self._previews.get(preview_id)

@@ -127,6 +127,9 @@ async def test_starter_previews_in_docker_behind_traefik(starter, package_caches
         ) as client:
             await assert_serves_starter(client, starter)
         assert not any("ENOTCACHED" in line.text or "ENOTFOUND" in line.text for line in logs.history("p"))
+        if starter.name == "react-vite-tailwind":  # files come back out of the container (Runner.collect), folders and all
+            sources = {path.removeprefix("src/"): data for path, data in files.items() if path.startswith("src/")}
+            assert await manager.collect("starter1", "src", 1_000_000) == sources
     finally:
         await manager.stop("starter1")
         await manager.close()

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from builder.api.identity import ACTOR_KEY, PUBLIC_API, actor_of_headers
 from builder.api.apps import published_apps
+from builder.api.identity import ACTOR_KEY, PUBLIC_API, actor_of_headers
 from builder.api.proxies import forwarded
 from builder.errors import ForjaError
 from builder.filetree import human_size

@@ -10,7 +10,17 @@ from fastapi import Path, Query
 
 from builder.schemas import DEFAULT_PAGE, MAX_PAGE, MAX_ROW_NUMBER
 
-__all__ = ["DEFAULT_PAGE", "LogLines", "LogSince", "Offset", "PageLimit", "ReleaseNumber", "RowId", "VersionAsked", "VersionNumber"]
+__all__ = [
+    "DEFAULT_PAGE",
+    "LogLines",
+    "LogSince",
+    "Offset",
+    "PageLimit",
+    "ReleaseNumber",
+    "RowId",
+    "VersionAsked",
+    "VersionNumber",
+]
 
 # Ids and version numbers name rows: one past the store's integers names none, so the services answer it with a 404
 # (store.stored_number) before any query; only their sign is checked here.

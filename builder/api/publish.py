@@ -20,8 +20,11 @@ router = APIRouter(route_class=CheckedRoute, tags=["publish"])
 class PublishRequest(RequestBody):
     version: int | None = Field(default=None, ge=1, description="Version to publish (default: the current one).")
     name: str | None = Field(
-        default=None, max_length=63, description="The app's name, the first label of its address (default: its own, "
-        "or one made from the project's name on the first publish).", examples=["barber-shop"]
+        default=None,
+        max_length=63,
+        description="The app's name, the first label of its address (default: its own, "
+        "or one made from the project's name on the first publish).",
+        examples=["barber-shop"],
     )
 
 

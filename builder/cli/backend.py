@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field
 from builder.attachments import Picture
 from builder.generation.engine import GenerationEvent
 from builder.schemas import FileInfo, PictureAdded, ProjectDetail, ProjectSummary, TrashedProject, VersionDiff, VersionInfo
-from builder.services.run_settings import RunSettings, RunSettingsInfo
 from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
+from builder.services.run_settings import RunSettings, RunSettingsInfo
 from builder.services.shares import Never, ShareCreated, ShareInfo
 
 NO_TOKEN = (

@@ -20,8 +20,8 @@ from builder.generation.engine import GenerationEvent
 from builder.schemas import FileInfo, PictureAdded, ProjectDetail, ProjectSummary, TrashedProject, VersionDiff
 from builder.services import Services
 from builder.services.access import Actor, Permission
-from builder.services.run_settings import RunSettings, RunSettingsInfo
 from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
+from builder.services.run_settings import RunSettings, RunSettingsInfo
 from builder.services.shares import Never, ShareCreated, ShareInfo
 from builder.settings import settings
 

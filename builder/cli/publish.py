@@ -53,9 +53,7 @@ COMMANDS: dict[str, Command[Any]] = {
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add the commands above to builder.cli's subparsers (`sub`), with its common options (`common`)."""
-    p = sub.add_parser(
-        "publish", parents=[common], help="build a version for production and serve it at the app's own address"
-    )
+    p = sub.add_parser("publish", parents=[common], help="build a version for production and serve it at the app's own address")
     p.add_argument("id")
     p.add_argument("--version", type=int, help="version to publish (default: current)")
     p.add_argument("--name", help="the app's name, the first part of its address (renames an app published before)")

@@ -34,8 +34,8 @@ from builder.schemas import (
     VersionInfo,
 )
 from builder.services.projects import name_from_filename
-from builder.services.run_settings import RunSettings, RunSettingsInfo
 from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
+from builder.services.run_settings import RunSettings, RunSettingsInfo
 from builder.services.shares import Never, ShareCreated, ShareInfo
 from builder.settings import is_loopback, settings
 

@@ -1,12 +1,18 @@
 """The Publish button and its dialog: the app's own address, its releases, rename, roll back, take down."""
 
+from typing import Literal
+
 import reflex as rx
 
 from builder.components.confirm import confirm
 from builder.state.publish import PublishState, ReleaseRow
 from builder.state.workspace import WorkspaceState
 
-STATE_BADGES = {"live": ("Live", "green"), "unpublished": ("Taken down", "gray"), "none": ("Not live yet", "amber")}
+STATE_BADGES: dict[str, tuple[str, Literal["green", "gray", "amber"]]] = {
+    "live": ("Live", "green"),
+    "unpublished": ("Taken down", "gray"),
+    "none": ("Not live yet", "amber"),
+}
 
 
 def release_row(row: ReleaseRow) -> rx.Component:
@@ -48,7 +54,10 @@ def release_row(row: ReleaseRow) -> rx.Component:
 def _address() -> rx.Component:
     badge = rx.match(
         PublishState.app_state,
-        *[(state, rx.badge(label, color_scheme=color, variant="soft", id="app-state")) for state, (label, color) in STATE_BADGES.items()],
+        *[
+            (state, rx.badge(label, color_scheme=color, variant="soft", id="app-state"))
+            for state, (label, color) in STATE_BADGES.items()
+        ],
         rx.fragment(),
     )
     return rx.cond(
@@ -57,9 +66,19 @@ def _address() -> rx.Component:
             rx.hstack(rx.text("Its address", size="2", weight="bold"), badge, align="center", spacing="2"),
             rx.hstack(
                 rx.input(
-                    value=PublishState.url, read_only=True, flex="1", font_family="monospace", id="app-address", aria_label="The app's address"
+                    value=PublishState.url,
+                    read_only=True,
+                    flex="1",
+                    font_family="monospace",
+                    id="app-address",
+                    aria_label="The app's address",
                 ),
-                rx.button(rx.icon("copy", size=14), "Copy", variant="soft", on_click=[rx.set_clipboard(PublishState.url), rx.toast("Address copied.")]),
+                rx.button(
+                    rx.icon("copy", size=14),
+                    "Copy",
+                    variant="soft",
+                    on_click=[rx.set_clipboard(PublishState.url), rx.toast("Address copied.")],
+                ),
                 rx.link(
                     rx.button(rx.icon("external-link", size=14), "Open", variant="soft"),
                     href=PublishState.url,
@@ -101,7 +120,9 @@ def _name_and_publish() -> rx.Component:
             rx.hstack(
                 rx.button(
                     rx.cond(PublishState.building, rx.spinner(size="1"), rx.icon("rocket", size=14)),
-                    rx.cond(PublishState.building, "Building...", "Publish version " + WorkspaceState.current_version.to_string()),
+                    rx.cond(
+                        PublishState.building, "Building...", "Publish version " + WorkspaceState.current_version.to_string()
+                    ),
                     on_click=PublishState.publish,
                     disabled=PublishState.building | (WorkspaceState.current_version == 0),
                     id="publish-now",
@@ -118,7 +139,9 @@ def _name_and_publish() -> rx.Component:
                         color_scheme="red",
                     ),
                 ),
-                rx.cond(PublishState.building, rx.text("The build's output is in the Logs tab.", size="1", color=rx.color("gray", 11))),
+                rx.cond(
+                    PublishState.building, rx.text("The build's output is in the Logs tab.", size="1", color=rx.color("gray", 11))
+                ),
                 align="center",
                 width="100%",
                 wrap="wrap",
@@ -133,7 +156,9 @@ def _name_and_publish() -> rx.Component:
 def publish_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.trigger(
-            rx.button(rx.icon("rocket", size=14), "Publish", size="1", disabled=WorkspaceState.current_version == 0, id="publish-button")
+            rx.button(
+                rx.icon("rocket", size=14), "Publish", size="1", disabled=WorkspaceState.current_version == 0, id="publish-button"
+            )
         ),
         rx.dialog.content(
             rx.dialog.title("Publish your app"),
@@ -145,8 +170,21 @@ def publish_dialog() -> rx.Component:
             rx.vstack(
                 _address(),
                 _name_and_publish(),
-                rx.cond(PublishState.error != "", rx.callout(PublishState.error, icon="triangle-alert", color_scheme="red", role="alert", width="100%", id="publish-error")),
-                rx.cond(PublishState.notice != "", rx.callout(PublishState.notice, icon="check", color_scheme="green", width="100%", id="publish-notice")),
+                rx.cond(
+                    PublishState.error != "",
+                    rx.callout(
+                        PublishState.error,
+                        icon="triangle-alert",
+                        color_scheme="red",
+                        role="alert",
+                        width="100%",
+                        id="publish-error",
+                    ),
+                ),
+                rx.cond(
+                    PublishState.notice != "",
+                    rx.callout(PublishState.notice, icon="check", color_scheme="green", width="100%", id="publish-notice"),
+                ),
                 rx.cond(
                     PublishState.releases.length() > 0,
                     rx.vstack(

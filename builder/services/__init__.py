@@ -27,9 +27,9 @@ from builder.services.preview_access import PreviewAccess
 from builder.services.preview_hub import PreviewHub
 from builder.services.previews import PreviewService, VersionPreviewService
 from builder.services.projects import ProjectService
+from builder.services.publishing import PublishService
 from builder.services.quotas import QuotaService
 from builder.services.run_settings import RunSettingsService
-from builder.services.publishing import PublishService
 from builder.services.shares import ShareService
 from builder.services.text_edits import TextEditService
 from builder.services.verification import VerificationService

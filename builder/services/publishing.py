@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from builder.errors import ForjaError, InvalidInput, NameTaken, NotFound, PreviewError, PublishFailed
+from builder.errors import ForjaError, InvalidInput, NotFound, PreviewError, PublishFailed
 from builder.models import Release
 from builder.publish.addresses import LABEL, app_name_of, app_url
 from builder.publish.edge import Target
@@ -34,7 +34,28 @@ from preview_runtime.runner import PreviewState
 log = logging.getLogger(__name__)
 
 # Names people would take for Forja's own, or that mail and DNS tools treat specially.
-RESERVED_NAMES = frozenset({"www", "api", "admin", "forja", "apps", "app", "mail", "smtp", "ftp", "ns1", "ns2", "localhost", "preview", "previews", "static", "assets", "status", "git"})
+RESERVED_NAMES = frozenset(
+    {
+        "www",
+        "api",
+        "admin",
+        "forja",
+        "apps",
+        "app",
+        "mail",
+        "smtp",
+        "ftp",
+        "ns1",
+        "ns2",
+        "localhost",
+        "preview",
+        "previews",
+        "static",
+        "assets",
+        "status",
+        "git",
+    }
+)
 BUILD_KEY = "build:"
 RESOLVE_TTL_S = 2.0  # an address follows a publish, rollback or unpublish of another worker within this
 
@@ -172,7 +193,12 @@ class PublishService:
             await self._build(release, number)
             await self._store.set_live(project_id, release.id)
             self._forget(label)
-            self._logs.emit(project_id, f"Published version {number} as release {release.number} at {app_url(label)}.", LogLevel.info, "publish")
+            self._logs.emit(
+                project_id,
+                f"Published version {number} as release {release.number} at {app_url(label)}.",
+                LogLevel.info,
+                "publish",
+            )
             await asyncio.to_thread(self._prune, project_id, release.id)
         info = await self.app(project_id)
         assert info is not None
@@ -199,7 +225,12 @@ class PublishService:
             except NotPublishable as exc:
                 raise PublishFailed(str(exc)) from None
             release.framework, release.spa = plan.framework, plan.spa
-            self._logs.emit(project_id, f"Publishing version {version} ({plan.framework}): {plan.build or 'no build step'}.", LogLevel.info, "publish")
+            self._logs.emit(
+                project_id,
+                f"Publishing version {version} ({plan.framework}): {plan.build or 'no build step'}.",
+                LogLevel.info,
+                "publish",
+            )
             files = await self._built_files(release, version, tree, plan, override)
             assert release.id is not None
             manifest = await asyncio.to_thread(write_release, self.folder(project_id, release.id), files)
@@ -207,13 +238,20 @@ class PublishService:
             release.state, release.error = "failed", exc.message
             release.build_s = time.monotonic() - started
             await self._store.finish_release(release)
-            self._logs.emit(project_id, f"Publish failed: {exc.message} The app's address still serves what it served.", LogLevel.error, "publish")
+            self._logs.emit(
+                project_id,
+                f"Publish failed: {exc.message} The app's address still serves what it served.",
+                LogLevel.error,
+                "publish",
+            )
             raise PublishFailed(exc.message, release.number) from None
-        release.state, release.files, release.size_bytes = "ready", manifest.files, manifest.bytes
+        release.state, release.files, release.size_bytes = "ready", manifest.file_count, manifest.bytes
         release.build_s = time.monotonic() - started
         await self._store.finish_release(release)
 
-    async def _built_files(self, release: Release, version: int, tree: dict[str, bytes], plan: ProductionPlan, override) -> dict[str, bytes]:
+    async def _built_files(
+        self, release: Release, version: int, tree: dict[str, bytes], plan: ProductionPlan, override
+    ) -> dict[str, bytes]:
         if not plan.build:
             prefix = f"{plan.output.strip('/')}/" if plan.output.strip("/") else ""
             return {path.removeprefix(prefix): data for path, data in tree.items() if path.startswith(prefix)}
@@ -221,7 +259,9 @@ class PublishService:
         try:
             async with asyncio.timeout(settings.publish_build_timeout_s):
                 async with self._hub.lock(key):
-                    await self._hub.launch(key, new_preview_id("b"), release.project_id, version, dict(tree), plan_of(tree, override), "auto")
+                    await self._hub.launch(
+                        key, new_preview_id("b"), release.project_id, version, dict(tree), plan_of(tree, override), "auto"
+                    )
                 info = await self._hub.wait_ready(key)
                 if info.state != PreviewState.running:
                     raise PublishFailed(f"The project did not start for its build: {info.detail or info.state.value}.")
@@ -286,7 +326,9 @@ class PublishService:
         if release is None or release.id is None:
             raise NotFound(f"Project {project_id} has no release {number}.")
         if release.state != "ready" or not self.folder(project_id, release.id).is_dir():
-            raise InvalidInput(f"Release {number} cannot go live: it {'failed to build' if release.state == 'failed' else 'was pruned (its files are gone)'}. Publish its version again instead.")
+            raise InvalidInput(
+                f"Release {number} cannot go live: it {'failed to build' if release.state == 'failed' else 'was pruned (its files are gone)'}. Publish its version again instead."
+            )
         await self._store.set_live(project_id, release.id)
         app = await self._store.published_app(project_id)
         assert app is not None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
@@ -86,9 +85,7 @@ class ReleaseRecords(StoreBase):
             ).first()
             if found is None:
                 raise NotFound(f"Project {project_id} has no version {version}.")
-            last = (
-                await session.exec(select(func.max(Release.number)).where(Release.project_id == project_id))
-            ).one()
+            last = (await session.exec(select(func.max(Release.number)).where(Release.project_id == project_id))).one()
             release = Release(project_id=project_id, number=(last or 0) + 1, version_id=found, user_id=user_id)
             session.add(release)
             await session.flush()

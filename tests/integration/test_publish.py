@@ -13,8 +13,8 @@ import re
 import httpx
 import pytest
 
-from builder.api import guarded
 from builder.api import api as forja_api
+from builder.api import guarded
 from builder.errors import InvalidInput, NameTaken, PublishFailed
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.models import LOCAL_USER_ID, Author
@@ -39,11 +39,17 @@ async def get(url: str, path: str = "/", **headers: str) -> httpx.Response:
         return await client.get(path, headers={"Host": host_of(url), **headers})
 
 
-PAGE = "<!doctype html>\n<html><head><title>Barber</title></head><body><h1>{}</h1>" + "<p>Cuts from nine.</p>" * 80 + "</body></html>\n"
+PAGE = (
+    "<!doctype html>\n<html><head><title>Barber</title></head><body><h1>{}</h1>"
+    + "<p>Cuts from nine.</p>" * 80
+    + "</body></html>\n"
+)
 
 
 async def test_a_static_page_publishes_rolls_back_and_comes_down(local_previews: None, services: Services) -> None:
-    created = await services.projects.create("Barber shop", {"index.html": PAGE.format("Open at nine").encode()}, owner=LOCAL_USER_ID)
+    created = await services.projects.create(
+        "Barber shop", {"index.html": PAGE.format("Open at nine").encode()}, owner=LOCAL_USER_ID
+    )
     pid = created.project_id
 
     first = await services.publishing.publish(pid, user_id=LOCAL_USER_ID)

@@ -349,6 +349,7 @@ class PreviewManager:
         """The files a build left in the preview's `folder` (see Runner.collect)."""
         if (running := self._previews.get(preview_id)) is None:
             raise RunnerError("That preview is not running; start it again.")
+        running.last_seen = time.monotonic()  # a publish reading it is a use: not parked under it
         return await running.runner.collect(preview_id, folder, limit_bytes)
 
     async def stop(self, preview_id: str) -> None:

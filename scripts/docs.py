@@ -202,6 +202,7 @@ TAG_TITLES = {
     "generation": "Generation",
     "verifications": "Checks",
     "shares": "Share links",
+    "publish": "Publish",
     "people": "People in a project",
     "accounts": "Sign-in and accounts",
     "account": "Your account",

@@ -6,7 +6,6 @@ from builder.components.connect_model import needs_model_note
 from builder.components.file_tree import file_tree
 from builder.components.monaco import monaco_editor
 from builder.components.preview_frame import forja_preview
-from builder.components.publish_dialog import publish_dialog
 from builder.components.run_settings import run_settings_dialog
 from builder.components.share_dialog import share_dialog
 from builder.logview import LogEntry
@@ -276,7 +275,6 @@ def preview_panel() -> rx.Component:
         ),
         run_settings_dialog(),
         share_dialog(),
-        publish_dialog(),
         align="center",
         padding_x="12px",
         height="40px",

@@ -98,12 +98,13 @@ def _name_and_publish() -> rx.Component:
     return rx.cond(
         WorkspaceState.can_edit,
         rx.vstack(
-            rx.text("Name (the start of its address)", size="2", weight="bold", as_="label", html_for="app-name"),
+            rx.text("Name (the start of its address)", size="2", weight="bold"),
             rx.hstack(
                 rx.input(
                     value=PublishState.name,
                     on_change=PublishState.set_name,
                     id="app-name",
+                    aria_label="The app's name, the start of its address",
                     flex="1",
                     min_width="160px",
                     max_length=63,

@@ -15,6 +15,7 @@ from builder.components.layout import error_callout, top_bar
 from builder.components.panels import code_panel, logs_panel, preview_panel
 from builder.components.people_dialog import people_dialog
 from builder.components.project_menu import project_menu
+from builder.components.publish_dialog import publish_dialog
 from builder.components.usage_meters import quota_callout
 from builder.state.account import WorkspaceQuotaState
 from builder.state.conversation import ConversationState
@@ -464,6 +465,7 @@ def workspace_page() -> rx.Component:
                 rx.badge("v", WorkspaceState.current_version, variant="outline", id="version-badge"),
             ),
             rx.spacer(),
+            publish_dialog(),
             people_dialog(),
             download_button(
                 "download", "Export .zip", "/api/projects/" + WorkspaceState.project_id + "/export", "2", element_id="export-zip"

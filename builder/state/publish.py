@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 
 import reflex as rx
 
@@ -30,7 +31,7 @@ def _row(release: ReleaseInfo) -> ReleaseRow:
         if release.state == "failed"
         else f"{release.files} files, {human_size(release.size_bytes)}, built in {release.build_s:.1f} s"
     )
-    when = release.created_at[5:16].replace("T", " ")
+    when = datetime.fromisoformat(release.created_at).strftime("%d %b, %H:%M")
     return ReleaseRow(
         release.number, release.version, release.state, release.live, when, detail, release.state == "ready" and not release.live
     )

@@ -31,6 +31,8 @@ import httpx
 import psycopg
 import pytest
 from psycopg import sql
+from xdist.remote import Producer
+from xdist.scheduler import LoadScopeScheduling
 
 import builder.services
 import builder.settings
@@ -66,11 +68,10 @@ class DatabaseUrls(NamedTuple):
 # -- markers --------------------------------------------------------------------------------
 
 
-def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> LoadScopeScheduling:
     """With several xdist workers (scripts/test.sh), each module runs whole on one of them, so its module-scoped
     servers (an e2e module's Forja) start once; the corpus' tests, long and many, are handed out one by one. Modules are
     handed out in the order pytest_collection_modifyitems sorts them (with --no-loadscope-reorder)."""
-    from xdist.scheduler import LoadScopeScheduling
 
     class ModuleScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:

@@ -5,14 +5,14 @@ On one built site (--site DIR, or the corpus' vite-react built here from its fet
               brotli quality 11 of its largest file alone, the floor no writer of .br files goes under;
   serve       the edge (builder/publish/edge.py's StaticApp under granian, one worker, as Forja mounts it in one
               process) against `python -m http.server` on the same files, over loopback sockets: --connections
-              clients each send one request after another for --seconds; requests per second and p50 latency for
-              index.html and the largest asset. The edge is asked as a browser asks (Accept-Encoding with br, one
+              clients each send one request after another for --seconds, every row in turn for --rounds (medians
+              shown); requests per second and p50 latency for index.html and the largest asset. The edge is asked as a browser asks (Accept-Encoding with br, one
               kept-alive connection per client), and as http.server can be asked (identity; and a new connection
               per request, which is all http.server speaks: HTTP/1.0).
 Ratios: requests per second edge / http.server, p50 http.server / edge (above 1: the edge is faster). The clients
 run in this process on the same cores as the servers, so both sides pay for them alike.
 
-    .venv/bin/python bench/publish_edge.py [--site DIR] [--seconds 5] [--connections 8] [--writes 5]
+    .venv/bin/python bench/publish_edge.py [--site DIR] [--seconds 3] [--rounds 3] [--connections 8] [--writes 5]
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ async def load(port: int, path: str, encodings: str, keep_alive: bool, seconds: 
     return Figures(len(latencies) / elapsed, statistics.median(latencies), max(sizes))
 
 
-def bench_serve(site: Path, release: Path, paths: list[str], seconds: float, connections: int) -> None:
+def bench_serve(site: Path, release: Path, paths: list[str], seconds: float, connections: int, rounds: int) -> None:
     edge_port, plain_port = free_port(), free_port()
     granian = Path(sys.executable).parent / "granian"
     edge_command = [str(granian), "--interface", "asgi", "--workers", "1", "--host", "127.0.0.1", "--port", str(edge_port)]
@@ -177,7 +177,10 @@ def bench_serve(site: Path, release: Path, paths: list[str], seconds: float, con
         ("edge, identity, new connection each", edge_port, "identity", False),
         ("http.server (HTTP/1.0: new connection each)", plain_port, "identity", False),
     ]
-    print(f"\nserving, {connections} connections, {seconds:g} s a row after 1 s of warm-up (granian one worker vs http.server):")
+    print(
+        f"\nserving, {connections} connections, {seconds:g} s a row after 1 s of warm-up, medians of {rounds} rounds "
+        "(granian one worker vs http.server):"
+    )
     started: list[subprocess.Popen[bytes]] = []
     try:
         env = {**os.environ, RELEASE_ENV: str(release), "PYTHONPATH": str(REPO)}
@@ -185,15 +188,22 @@ def bench_serve(site: Path, release: Path, paths: list[str], seconds: float, con
         started.append(start(plain_command, plain_port, release.parent / "http.server.log"))
         for path in paths:
             print(f"  /{path}")
-            figures: dict[str, Figures] = {}
-            for name, port, encodings, keep_alive in rows:
-                asyncio.run(load(port, path, encodings, keep_alive, 1.0, connections))
-                figures[name] = result = asyncio.run(load(port, path, encodings, keep_alive, seconds, connections))
-                print(f"    {name:<46} {result.rps:8.0f} req/s  p50 {ms(result.p50):>9}  {result.size / 1024:7.1f} KB")
-            baseline = figures[rows[-1][0]]
+            # Rounds of every row in turn, each ratio taken within its round: a machine whose speed drifts moves
+            # both sides of a ratio alike.
+            runs: dict[str, list[Figures]] = {name: [] for name, *_ in rows}
+            for _ in range(rounds):
+                for name, port, encodings, keep_alive in rows:
+                    asyncio.run(load(port, path, encodings, keep_alive, 1.0, connections))
+                    runs[name].append(asyncio.run(load(port, path, encodings, keep_alive, seconds, connections)))
+            for name, *_ in rows:
+                rps = statistics.median(f.rps for f in runs[name])
+                p50 = statistics.median(f.p50 for f in runs[name])
+                print(f"    {name:<46} {rps:8.0f} req/s  p50 {ms(p50):>9}  {runs[name][0].size / 1024:7.1f} KB")
+            baseline = runs[rows[-1][0]]
             for name, *_ in rows[:-1]:
-                mine = figures[name]
-                print(f"    ratio {name:<40} {mine.rps / baseline.rps:5.2f}x req/s, p50 {baseline.p50 / mine.p50:5.2f}x faster")
+                rps_ratio = statistics.median(mine.rps / base.rps for mine, base in zip(runs[name], baseline, strict=True))
+                p50_ratio = statistics.median(base.p50 / mine.p50 for mine, base in zip(runs[name], baseline, strict=True))
+                print(f"    ratio {name:<40} {rps_ratio:5.2f}x req/s, p50 {p50_ratio:5.2f}x faster")
     finally:
         for process in started:
             process.terminate()
@@ -203,7 +213,8 @@ def bench_serve(site: Path, release: Path, paths: list[str], seconds: float, con
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--site", type=Path, help="a built site's folder (default: the corpus' vite-react, built here)")
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--writes", type=int, default=5)
     args = parser.parse_args()
@@ -211,7 +222,7 @@ def main() -> None:
         work = Path(temp)
         site = args.site or build_vite_react(work)
         release, paths = bench_write(site, work, args.writes)
-        bench_serve(site, release, paths, args.seconds, args.connections)
+        bench_serve(site, release, paths, args.seconds, args.connections, args.rounds)
 
 
 if __name__ == "__main__":

@@ -464,6 +464,15 @@ class Settings(BaseSettings):
         description="Published apps are `https://<name>.<this domain>` (a wildcard DNS name pointing at Forja's preview "
         "port through your front proxy); empty: `http://<name>.apps.<preview domain>:<preview port>`.",
     )
+    acme_email: str = Field(
+        default="",
+        description="With an address here, the preview edge (Traefik) obtains a certificate for each app's custom domain "
+        "from Let's Encrypt (ACME, TLS-ALPN-01 on FORJA_APPS_HTTPS_PORT) and serves it over HTTPS; the address gets the "
+        "certificate authority's notices.",
+    )
+    apps_https_port: int = Field(
+        default=443, ge=1, le=65535, description="Port of the edge's HTTPS entrypoint for custom domains (with FORJA_ACME_EMAIL)."
+    )
     publish_build_timeout_s: int = Field(
         default=600, gt=0, description="Longest a publish's production build may run (install and build), in seconds."
     )

@@ -127,6 +127,8 @@ class PublishService:
         self._logs = logs
         self._locks: dict[str, asyncio.Lock] = {}
         self._targets: dict[str, tuple[float, Target | None]] = {}
+        # Custom domains -> the names of the apps they serve (AppDomains keeps it current).
+        self.domains: dict[str, str] = {}
 
     def folder(self, project_id: str, release_id: int) -> Path:
         return releases_root() / project_id / str(release_id)
@@ -282,10 +284,14 @@ class PublishService:
     def _prune(self, project_id: str, live_id: int | None) -> None:
         """Keep the files of the newest FORJA_RELEASES_KEPT releases (and the live one); older ones go."""
         folder = releases_root() / project_id
-        kept = sorted((int(p.name) for p in folder.iterdir() if p.name.isdigit()), reverse=True) if folder.is_dir() else []
+        entries = list(folder.iterdir()) if folder.is_dir() else []
+        kept = sorted((int(p.name) for p in entries if p.name.isdigit()), reverse=True)
         for release_id in kept[settings.releases_kept :]:
             if release_id != live_id:
                 shutil.rmtree(folder / str(release_id), ignore_errors=True)
+        # What a write cut short by a crash left (write_release writes into a hidden folder, then renames it).
+        for leftover in (p for p in entries if p.name.startswith(".") and ".partial-" in p.name):
+            shutil.rmtree(leftover, ignore_errors=True)
 
     # -- releases ------------------------------------------------------------------------------------
 
@@ -359,8 +365,9 @@ class PublishService:
     # -- the edge ------------------------------------------------------------------------------------
 
     async def target(self, host: str) -> Target | None:
-        """What an app's Host serves (cached for RESOLVE_TTL_S); None for no app of that name."""
-        name = app_name_of(host)
+        """What an app's Host serves, its own address or a custom domain (cached for RESOLVE_TTL_S); None for no app of
+        that name."""
+        name = app_name_of(host) or self.domains.get(host.rsplit(":", 1)[0].strip(".").lower())
         if name is None:
             return None
         cached = self._targets.get(name)
@@ -375,6 +382,10 @@ class PublishService:
             target = Target(folder=self.folder(live.project_id, live.release_id), spa=live.spa, state="live")
         self._targets[name] = (time.monotonic(), target)
         return target
+
+    def serves(self, host: str) -> bool:
+        """Whether the Host names a published app: its own address, or a custom domain."""
+        return app_name_of(host) is not None or host.rsplit(":", 1)[0].strip(".").lower() in self.domains
 
     def _forget(self, name: str) -> None:
         self._targets.pop(name, None)

@@ -4,7 +4,8 @@ import reflex as rx
 
 from builder.components.admin_layout import admin_section, admin_table, link_shown_once
 from builder.components.confirm import confirm
-from builder.state.admin import QUOTA_FIELDS, QUOTA_LABELS, AdminState, InvitationRow, PersonRow
+from builder.state.admin import AdminState
+from builder.state.admin_rows import QUOTA_FIELDS, QUOTA_LABELS, InvitationRow, PersonRow
 
 ROLES = ["member", "admin"]
 

@@ -149,7 +149,7 @@ def app_badge(project: ProjectCard) -> rx.Component:
                 href=project.app_url,
                 is_external=True,
                 title=project.app_url,
-                aria_label="Open the published app of " + project.name + " (new tab)",
+                aria_label="Live: open the published app of " + project.name + " (new tab)",
                 class_name="project-app project-app-live",
             ),
         ),

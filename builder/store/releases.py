@@ -77,13 +77,6 @@ class ReleaseRecords(StoreBase):
         async with self._sessions() as session:
             return await session.get(PublishedApp, project_id)
 
-    async def published_apps(self, project_ids: list[str]) -> dict[str, PublishedApp]:
-        if not project_ids:
-            return {}
-        async with self._sessions() as session:
-            rows = await session.exec(select(PublishedApp).where(col(PublishedApp.project_id).in_(project_ids)))
-            return {app.project_id: app for app in rows.all()}
-
     async def live_app(self, name: str) -> LiveApp | None:
         """What the address `name` serves; None for no such app, or one whose project is gone for good or trashed."""
         query = (

@@ -227,7 +227,7 @@ def quotas_section() -> rx.Component:
                 )
                 for name in QUOTA_FIELDS
             ],
-            columns=rx.breakpoints(initial="1", sm="2", md="3", lg="5"),
+            columns=rx.breakpoints(initial="1", sm="2", md="3", lg="4"),
             spacing="3",
             width="100%",
             id="default-quotas",

@@ -214,6 +214,8 @@ class User(SQLModel, table=True):
     quota_previews: int | None = None
     quota_projects: int | None = None
     quota_storage_mb: int | None = None
+    quota_published_apps: int | None = None
+    quota_build_minutes_day: int | None = None
 
 
 class SignIn(SQLModel, table=True):

@@ -143,6 +143,19 @@ class Settings(BaseSettings):
         description="With accounts, each person's default stored files of the projects they own, all versions, in MB. "
         "`0` is no limit.",
     )
+    quota_published_apps: int = Field(
+        default=5,
+        ge=0,
+        description="With accounts, each person's default published apps live at once (apps of the projects they own; "
+        "a taken-down app does not count). A publish that would pass it is refused (429). `0` is no limit.",
+    )
+    quota_build_minutes_day: int = Field(
+        default=30,
+        ge=0,
+        description="With accounts, each person's default minutes of publish builds per UTC day (the build time of "
+        "every release of the projects they own, failed ones too); once used, the next publish is refused (429) until "
+        "midnight (UTC). `0` is no limit.",
+    )
 
     # == Limits on requests and imports ==
     max_request_bytes: int = Field(

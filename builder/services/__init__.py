@@ -73,7 +73,7 @@ class Services:
         self.generations = GenerationService(store, self.projects, self.previews, logs, self.verifications, self.quotas, hub)
         self.history = HistoryService(store, logs, self.projects, self.previews, self.version_previews, self.quotas)
         self.shares = ShareService(store, self.version_previews)
-        self.publishing = PublishService(store, self.preview_hub, logs)
+        self.publishing = PublishService(store, self.preview_hub, logs, admit=self.quotas.check_publish)
         self.app_domains = AppDomains(store, self.publishing, self.preview_hub)
         self.text_edits = TextEditService(self.projects)
         self.doctor = DoctorService(self.preview_hub.image, logs)

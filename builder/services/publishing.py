@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import shutil
 import time
@@ -24,9 +25,10 @@ from builder.publish.addresses import LABEL, app_name_of, app_url
 from builder.publish.edge import Target
 from builder.publish.release_files import write_release
 from builder.services.preview_hub import PreviewHub, new_preview_id
-from builder.services.previews import plan_of
+from builder.services.previews import Admit, plan_of
 from builder.settings import settings
 from builder.store import ProjectStore, stored_number
+from builder.store.releases import AppRow
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.production import NotPublishable, ProductionPlan, production_plan
 from preview_runtime.runner import PreviewState
@@ -110,8 +112,32 @@ def name_from(project_name: str) -> str:
     return label if label and label not in RESERVED_NAMES else "my-app"
 
 
+def app_info(row: AppRow) -> AppInfo:
+    live = row.live_release_id is not None and not row.unpublished
+    return AppInfo(
+        project_id=row.project_id,
+        name=row.name,
+        url=app_url(row.name),
+        state="unpublished" if row.unpublished else "live" if live else "none",
+        live_release=row.live_number if live else None,
+        live_version=row.live_version if live else None,
+    )
+
+
 def releases_root() -> Path:
     return settings.data_dir / "releases"
+
+
+def disk_bytes(project_id: str) -> int:
+    """What the project's kept releases take on disk: their files and compressed forms, every release kept."""
+    total = 0
+    for folder, _, names in os.walk(releases_root() / project_id):
+        for name in names:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:  # pruned while we counted
+                continue
+    return total
 
 
 def forget_releases(project_ids: list[str]) -> None:
@@ -121,8 +147,9 @@ def forget_releases(project_ids: list[str]) -> None:
 
 
 class PublishService:
-    def __init__(self, store: ProjectStore, hub: PreviewHub, logs: LogHub) -> None:
+    def __init__(self, store: ProjectStore, hub: PreviewHub, logs: LogHub, admit: Admit | None = None) -> None:
         self._store = store
+        self._admit = admit  # the owner's quotas, checked before a build (QuotaExceeded)
         self._hub = hub
         self._logs = logs
         self._locks: dict[str, asyncio.Lock] = {}
@@ -141,20 +168,8 @@ class PublishService:
         return (await self.apps([project_id])).get(project_id)
 
     async def apps(self, project_ids: list[str]) -> dict[str, AppInfo]:
-        found = await self._store.published_apps(project_ids)
-        infos = {}
-        for project_id, app in found.items():
-            live = next((r for r in await self._releases(project_id) if r.live), None) if app.live_release_id else None
-            state = "unpublished" if app.unpublished_at else "live" if live else "none"
-            infos[project_id] = AppInfo(
-                project_id=project_id,
-                name=app.name,
-                url=app_url(app.name),
-                state=state,
-                live_release=live.number if live else None,
-                live_version=live.version if live else None,
-            )
-        return infos
+        """The apps of these projects (those never published are left out), in one query for any number of them."""
+        return {row.project_id: app_info(row) for row in await self._store.app_rows(project_ids)}
 
     async def rename(self, project_id: str, name: str) -> AppInfo:
         """Give the app another name: its address moves, and the old one answers nothing."""
@@ -185,6 +200,8 @@ class PublishService:
         if lock.locked():
             raise PublishFailed("This project is already being published; wait for that publish to finish.")
         async with lock:
+            if self._admit is not None:
+                await self._admit(project_id)
             app = await self._store.published_app(project_id)
             label = check_name(name) if name else app.name if app is not None else await self._free_name(project.name, project_id)
             if app is None or app.name != label:

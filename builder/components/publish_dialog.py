@@ -234,13 +234,23 @@ def publish_dialog() -> rx.Component:
                 _domain(),
                 rx.cond(
                     PublishState.error != "",
-                    rx.callout(
-                        PublishState.error,
-                        icon="triangle-alert",
-                        color_scheme="red",
-                        role="alert",
+                    rx.vstack(
+                        rx.callout(
+                            PublishState.error,
+                            icon="triangle-alert",
+                            color_scheme="red",
+                            role="alert",
+                            width="100%",
+                            id="publish-error",
+                        ),
+                        rx.cond(
+                            PublishState.build_failed & WorkspaceState.can_edit,
+                            rx.button(
+                                rx.icon("wand-sparkles", size=14), "Fix this", on_click=PublishState.fix_build, id="fix-build"
+                            ),
+                        ),
                         width="100%",
-                        id="publish-error",
+                        spacing="2",
                     ),
                 ),
                 rx.cond(

@@ -7,11 +7,12 @@ from datetime import datetime
 
 import reflex as rx
 
-from builder.errors import ForjaError
+from builder.errors import ForjaError, PublishFailed
 from builder.filetree import human_size
 from builder.services.access import Permission
 from builder.services.app_domains import DomainInfo
 from builder.services.publishing import AppInfo, ReleaseInfo, name_from
+from builder.state.logs import LogsState
 from builder.state.workspace import WorkspaceState
 
 
@@ -46,6 +47,8 @@ class PublishState(rx.State):
     releases: rx.Field[list[ReleaseRow]] = rx.field(default_factory=list)
     building: bool = False
     error: str = ""
+    # The error is a build's: Fix this can send it to the model.
+    build_failed: bool = False
     notice: str = ""
     # The app's own domain: the one set, the record to make, what the last check said ("yes", "no" or "" unchecked).
     domain: str = ""
@@ -101,12 +104,12 @@ class PublishState(rx.State):
             except ForjaError as exc:
                 self.error = exc.message
                 return
-            self.building, self.error, self.notice = True, "", ""
+            self.building, self.error, self.notice, self.build_failed = True, "", "", False
         try:
             result = await allowed.services.publishing.publish(project_id, version, name or None, allowed.actor.user_id)
         except ForjaError as exc:
             async with self:
-                self.building, self.error = False, exc.message
+                self.building, self.error, self.build_failed = False, exc.message, isinstance(exc, PublishFailed)
                 await self._load()
             return
         async with self:
@@ -179,3 +182,10 @@ class PublishState(rx.State):
             self.error = exc.message
             return
         self._show_domain(None)
+
+    @rx.event
+    async def fix_build(self):
+        """A failed build: why it failed goes to the model as a follow-up; publish again once it is fixed."""
+        logs = await self.get_state(LogsState)
+        self.open_dialog = False
+        return await logs._fix(f"The production build failed when publishing the app: {self.error}")

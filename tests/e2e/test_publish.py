@@ -3,6 +3,7 @@ a phone, a second release, a rollback to the first, and the app taken down. At 1
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
@@ -87,6 +88,23 @@ def test_a_person_publishes_opens_it_on_a_phone_rolls_back_and_takes_it_down(
     expect(visitor.get_by_text("unpublished")).to_be_visible()
     visitor.screenshot(path=str(ARTIFACTS / "publish-5-taken-down-phone.png"))
     phone.close()
+
+    # A build that fails says why, keeps nothing live it should not, and Fix this hands the error to the model.
+    manifest = json.loads(files["package.json"])
+    manifest["scripts"]["build"] = "echo 'Missing module ./Booking.jsx' >&2 && exit 1"
+    put = httpx.put(f"{forja}/api/projects/{project}/files/package.json", json={"content": json.dumps(manifest)}, timeout=30)
+    put.raise_for_status()
+    page.get_by_role("button", name="Done").click()
+    page.reload()
+    expect(page.locator("#version-badge")).to_contain_text("3", timeout=30_000)
+    open_publish(page)
+    page.locator("#publish-now").click()
+    expect(page.locator("#publish-error")).to_contain_text("Missing module ./Booking.jsx", timeout=180_000)
+    expect(page.locator('.release-row[data-release="3"]')).to_contain_text("failed")
+    shot(page, "6-build-failed-desktop")
+    page.locator("#fix-build").click()
+    expect(page.get_by_role("dialog", name="Publish your app")).to_be_hidden()
+    expect(page.get_by_text("The production build failed when publishing the app").first).to_be_visible()
     assert traffic.off_machine() == []
 
 

@@ -72,9 +72,7 @@ async def test_a_planted_value_reaches_the_apps_page_and_nothing_else(
         assert not [n for n in exported.namelist() if PLANTED.encode() in exported.read(n)]
 
 
-async def test_a_new_value_restarts_the_running_preview_and_unset_takes_it_away(
-    local_previews: None, services: Services
-) -> None:
+async def test_a_new_value_restarts_the_running_preview_and_unset_takes_it_away(local_previews: None, services: Services) -> None:
     pid = (await services.projects.create("Shop", TREE, owner=LOCAL_USER_ID)).project_id
     await services.app_env.set(pid, "STRIPE_KEY", "sk_first_value")
     first = await services.previews.start(pid)

@@ -36,7 +36,7 @@ SET_BY_FORJA = frozenset({"PORT", "HOST", "PATH", "HOME", "NODE_ENV"})
 RESERVED = {"DATABASE_URL": "Forja will set DATABASE_URL itself, to a database of the app's own."}
 # What the front-end frameworks build into the page (production.py's public_env_prefixes, and Next.js's): anyone who
 # opens the app can read these.
-PUBLIC_PREFIXES = ("VITE_", "NEXT_PUBLIC_", "PUBLIC_")
+PUBLIC_PREFIXES = ("VITE_", "NEXT_PUBLIC_", "PUBLIC_", "REACT_APP_", "GATSBY_", "VUE_APP_")
 # Shorter values (a flag of "1", a port) would redact harmless text in the logs.
 MIN_REDACTED = 6
 

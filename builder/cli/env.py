@@ -52,7 +52,9 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("id")
     p.add_argument(
-        "assignment", metavar="NAME=VALUE", help="e.g. STRIPE_KEY=sk_test_...; VITE_, NEXT_PUBLIC_ and PUBLIC_ ones are public"
+        "assignment",
+        metavar="NAME=VALUE",
+        help="e.g. STRIPE_KEY=sk_test_...; VITE_, NEXT_PUBLIC_, PUBLIC_ and REACT_APP_ ones are public",
     )
     p = actions.add_parser("list", parents=[common], help="list a project's variables by name (never their values)")
     p.add_argument("id")

@@ -79,7 +79,7 @@ def _add_form() -> rx.Component:
                 wrap="wrap",
             ),
             rx.text(
-                "Names starting VITE_, NEXT_PUBLIC_ or PUBLIC_ are public: a front-end build puts them into the page, where "
+                "Names starting VITE_, NEXT_PUBLIC_, PUBLIC_ or REACT_APP_ are public: a front-end build puts them into the page, where "
                 "anyone who opens the app can read them. Keep keys under other names.",
                 size="1",
                 color=rx.color("gray", 11),

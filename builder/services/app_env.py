@@ -22,7 +22,7 @@ class EnvVarInfo(BaseModel):
 
     name: str = Field(description="The environment variable's name, like STRIPE_KEY.")
     public: bool = Field(
-        description="Its name marks it public (VITE_, NEXT_PUBLIC_, PUBLIC_): a front-end build puts it into the page, "
+        description="Its name marks it public (VITE_, NEXT_PUBLIC_, PUBLIC_, REACT_APP_...): a front-end build puts it into the page, "
         "where anyone who opens the app can read it."
     )
     updated_at: str = Field(description="When it was last set (ISO 8601, UTC).")

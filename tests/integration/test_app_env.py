@@ -17,6 +17,7 @@ from builder.models import LOCAL_USER_ID
 from builder.services import Services
 from tests.conftest import served
 from tests.integration.test_generation_api import post_sse, tool
+from tests.integration.test_publish import get, starter_files
 from tests.llm_server import ScriptedLLMServer, ToolAnswer
 from tests.waiting import until
 
@@ -123,3 +124,26 @@ async def test_names_forja_keeps_or_that_are_not_variables_are_refused(
     assert answer.status_code == 422 and said in answer.json()["detail"], answer.text
     missing = await client.delete(f"/api/projects/{pid}/env/NOPE")
     assert missing.status_code == 404
+
+
+async def test_a_front_end_build_gets_only_the_public_variables(local_previews: None, services: Services) -> None:
+    files = starter_files("react-vite-tailwind", "Corner shop")
+    manifest = json.loads(files["package.json"])
+    # What the build's processes had, written beside the site: the build of the page must not have the key.
+    keep_env = "node -e \"require('fs').writeFileSync('dist/env.txt', process.env.STRIPE_KEY + '|' + process.env.VITE_TITLE)\""
+    manifest["scripts"]["build"] = f"vite build && {keep_env}"
+    files["package.json"] = json.dumps(manifest).encode()
+    files["src/main.jsx"] += b"\nconsole.info(import.meta.env.VITE_TITLE, import.meta.env.STRIPE_KEY)\n"
+    pid = (await services.projects.create("Shop", files, owner=LOCAL_USER_ID)).project_id
+    await services.app_env.set(pid, "STRIPE_KEY", PLANTED)
+    await services.app_env.set(pid, "VITE_TITLE", "Public title 7f3a")
+
+    published = await services.publishing.publish(pid, user_id=LOCAL_USER_ID)
+
+    assert (await get(published.app.url, "/env.txt")).text == "undefined|Public title 7f3a"
+    app = await services._store.published_app(pid)  # pyright: ignore[reportPrivateUsage] (where its files are)
+    assert app is not None and app.live_release_id is not None
+    folder = services.publishing.folder(pid, app.live_release_id)
+    built = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    assert any(b"Public title 7f3a" in data for path, data in built.items() if path.suffix == ".js")
+    assert not [path for path, data in built.items() if PLANTED.encode() in data]

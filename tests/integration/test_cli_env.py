@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from builder.settings import settings
-
 from tests.integration.test_cli import TREE, Cli, cli, write_folder
 
 __all__ = ["cli"]  # the fixture, used by name

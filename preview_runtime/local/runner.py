@@ -362,6 +362,7 @@ class LocalRunner(Runner):
             plan=spec.plan,
             installed_from=hashes(spec.files),
             sandboxed=run.sandboxed,
+            app_env=bool(spec.plan.env),
         )
         await asyncio.to_thread(self._write_record, preview_id, None, parked)
         del self._runs[preview_id]
@@ -469,7 +470,7 @@ class LocalRunner(Runner):
             if preview_id in self._runs or preview_id in self._parked or not _ID.match(preview_id):
                 continue
             data = await asyncio.to_thread(read_record, record)
-            if data.parked is not None and (self.work_dir / preview_id).is_dir():
+            if data.parked is not None and not data.parked.app_env and (self.work_dir / preview_id).is_dir():
                 self._parked[preview_id] = data.parked
                 adopted.append(self._parked_info(preview_id, data.parked))
                 continue

@@ -68,6 +68,7 @@ async def running_services() -> AsyncIterator[None]:
         await services.publishing.interrupt_abandoned()
     try:
         await services.preview_hub.manager()
+        await services.app_domains.load()
     except Exception:
         log.exception("previews could not start; projects still open, the Preview tab will say why")
     sweep = asyncio.create_task(services.run_sweeps(), name="sweeps")

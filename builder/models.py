@@ -129,6 +129,7 @@ class PublishedApp(SQLModel, table=True):
     name: str = Field(unique=True, max_length=63, description="The DNS label of its address, chosen by the owner.")
     live_release_id: int | None = Field(default=None, description="The release its address serves; None before the first.")
     unpublished_at: datetime | None = Field(default=None, description="Set: the address answers 410 until a new publish.")
+    domain: str | None = Field(default=None, unique=True, max_length=253, description="A host name of the owner's for it.")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -224,6 +225,8 @@ class User(SQLModel, table=True):
     quota_previews: int | None = None
     quota_projects: int | None = None
     quota_storage_mb: int | None = None
+    quota_published_apps: int | None = None
+    quota_build_minutes_day: int | None = None
 
 
 class SignIn(SQLModel, table=True):

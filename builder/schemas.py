@@ -286,12 +286,16 @@ class QuotaSet(RequestBody):
     previews: Count | None = Field(default=None, description="Previews running at once.")
     projects: Count | None = Field(default=None, description="Projects owned (the trash counts).")
     storage_mb: Count | None = Field(default=None, description="Stored files of the projects owned, all versions.")
+    published_apps: Count | None = Field(default=None, description="Published apps live at once.")
+    build_minutes_day: Count | None = Field(default=None, description="Minutes of publish builds a day.")
 
 
 class QuotaUse(BaseModel):
     """One quota as the person sees it: what they used, of how much."""
 
-    name: str = Field(description="tokens_day, cost_day_usd, previews, projects or storage_mb.")
+    name: str = Field(
+        description="tokens_day, cost_day_usd, previews, projects, storage_mb, published_apps or build_minutes_day."
+    )
     label: str
     used: float
     limit: float = Field(description="0: no limit.")

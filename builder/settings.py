@@ -151,6 +151,19 @@ class Settings(BaseSettings):
         description="With accounts, each person's default stored files of the projects they own, all versions, in MB. "
         "`0` is no limit.",
     )
+    quota_published_apps: int = Field(
+        default=5,
+        ge=0,
+        description="With accounts, each person's default published apps live at once (apps of the projects they own; "
+        "a taken-down app does not count). A publish that would pass it is refused (429). `0` is no limit.",
+    )
+    quota_build_minutes_day: int = Field(
+        default=30,
+        ge=0,
+        description="With accounts, each person's default minutes of publish builds per UTC day (the build time of "
+        "every release of the projects they own, failed ones too); once used, the next publish is refused (429) until "
+        "midnight (UTC). `0` is no limit.",
+    )
 
     # == Limits on requests and imports ==
     max_request_bytes: int = Field(
@@ -471,6 +484,15 @@ class Settings(BaseSettings):
         default="",
         description="Published apps are `https://<name>.<this domain>` (a wildcard DNS name pointing at Forja's preview "
         "port through your front proxy); empty: `http://<name>.apps.<preview domain>:<preview port>`.",
+    )
+    acme_email: str = Field(
+        default="",
+        description="With an address here, the preview edge (Traefik) obtains a certificate for each app's custom domain "
+        "from Let's Encrypt (ACME, TLS-ALPN-01 on FORJA_APPS_HTTPS_PORT) and serves it over HTTPS; the address gets the "
+        "certificate authority's notices.",
+    )
+    apps_https_port: int = Field(
+        default=443, ge=1, le=65535, description="Port of the edge's HTTPS entrypoint for custom domains (with FORJA_ACME_EMAIL)."
     )
     publish_build_timeout_s: int = Field(
         default=600, gt=0, description="Longest a publish's production build may run (install and build), in seconds."

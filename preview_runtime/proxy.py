@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +35,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from preview_runtime.access import COOKIE
+from preview_runtime.apps_edge import AppsEdge
 from preview_runtime.echoes import probe_url
 from preview_runtime.gate import GATE_REQUEST_HEADERS, AccessGate
 from preview_runtime.pages import NOT_FOUND_HTML, QUIET, WAKING_HTML, PageServer
@@ -90,7 +92,6 @@ _HEADERS_MW = "forja-preview-headers"
 _ACCESS_MW = "forja-preview-access"
 _CATCH_ALL = "forja-no-preview"
 _WAKING = "forja-waking"
-_APPS = "forja-apps"
 # Forja's waking page sets its headers itself; no-store so that no browser keeps it once the app answers.
 WAKING_HEADERS = {**PREVIEW_RESPONSE_HEADERS, "Cache-Control": "no-store", NOT_FOUND_MARKER: WAKING, "Retry-After": "1"}
 
@@ -142,10 +143,10 @@ class PreviewProxy:
         traefik_bin: str | None = None,
         log_level: str = "WARN",
         gate: AccessGate | None = None,
-        apps: tuple[str, str] | None = None,
+        apps: AppsEdge | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
-        # (domain, upstream): hosts `<name>.<domain>` are published apps, served by Forja's own server at upstream.
+        # Published apps' hosts, sent to the server that answers for them (apps_edge.py).
         self.apps = apps
         # Asked about every request to a private preview's host; without it every preview is public.
         self.gate = gate
@@ -337,13 +338,18 @@ class PreviewProxy:
                     "transport": {"lifeCycle": {"graceTimeOut": "1s"}},
                     # Timeouts stay Traefik's defaults: tried here, neither readTimeout nor idleTimeout ends an idle
                     # websocket once upgraded, so Vite's HMR socket lives as long as the page.
-                }
+                },
+                **(self.apps.entrypoints(self.host) if self.apps is not None else {}),
             },
             "providers": {
                 "providersThrottleDuration": THROTTLE,
                 "file": {"directory": str(self.dynamic_dir), "watch": True},
             },
+            **({"certificatesResolvers": resolvers} if (resolvers := self._resolvers()) else {}),
         }
+
+    def _resolvers(self) -> dict[str, dict]:
+        return self.apps.resolvers(self.state_dir) if self.apps is not None else {}
 
     def _dynamic_config(self) -> dict:
         middlewares = [_HEADERS_MW]
@@ -369,14 +375,9 @@ class PreviewProxy:
             }
             services[name] = {"loadBalancer": {"servers": [{"url": upstream}], "passHostHeader": True}}
         if self.apps is not None:
-            domain, upstream = self.apps
-            routers[_APPS] = {
-                "entryPoints": ["web"],
-                "rule": f"HostRegexp(`^[a-z0-9-]{{1,63}}\\.{re.escape(domain.strip('.').lower())}$`)",
-                "priority": 50,
-                "service": _APPS,
-            }
-            services[_APPS] = {"loadBalancer": {"servers": [{"url": upstream}], "passHostHeader": True}}
+            app_routers, app_services = self.apps.routes()
+            routers |= app_routers
+            services |= app_services
         if self._parked:
             services[_WAKING] = {"loadBalancer": {"servers": [{"url": self._waking.url}], "passHostHeader": True}}
         for preview_id in sorted(self._parked):
@@ -427,6 +428,15 @@ class PreviewProxy:
                 return
             self._routes[key] = upstream
             self._parked -= {key}
+            if self._not_found.started:
+                await self._write_dynamic()
+
+    async def set_app_domains(self, domains: list[str]) -> None:
+        """Send these custom domains to the apps' server too (with ACME on, over HTTPS with their certificates)."""
+        async with self._lock:
+            if self.apps is None or tuple(sorted(domains)) == self.apps.domains:
+                return
+            self.apps = replace(self.apps, domains=tuple(sorted(domains)))
             if self._not_found.started:
                 await self._write_dynamic()
 

@@ -32,6 +32,8 @@ import psycopg
 import pytest
 from cryptography.fernet import Fernet
 from psycopg import sql
+from xdist.remote import Producer
+from xdist.scheduler import LoadScopeScheduling
 
 import builder.services
 import builder.settings
@@ -67,16 +69,19 @@ class DatabaseUrls(NamedTuple):
 # -- markers --------------------------------------------------------------------------------
 
 
-# Tests that change what the whole machine does beyond their own things: the Docker engine (a swarm made and left, the
-# preview image, shared dependency caches and warm pools, `auto` picking the swarm while there is one) and addresses
-# added to `lo` (the metadata address). With several xdist workers (scripts/test.sh) these are meant to run on one of
-# them, one at a time, and everything else to keep to its module, so module-scoped servers start once.
-MACHINE_WIDE_MODULES = {"test_local_probes.py"}
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> LoadScopeScheduling:
+    """With several xdist workers (scripts/test.sh), each module runs whole on one of them, so its module-scoped
+    servers (an e2e module's Forja) start once; the corpus' tests, long and many, are handed out one by one. Modules are
+    handed out in the order pytest_collection_modifyitems sorts them (with --no-loadscope-reorder)."""
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return nodeid if path.endswith("test_corpus.py") else path
+
+    return ModuleScheduling(config, log)
 
 
-# Groups have no effect under pytest 9 with pytest-xdist 3.8 (xdist writes item._nodeid, which pytest 9 no longer
-# reads): see docs/contributing.md, Parallel tests.
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
@@ -89,16 +94,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker("postgres")
         if item.path.is_relative_to(TESTS / "e2e"):
             item.add_marker("e2e")
-        machine_wide = item.get_closest_marker("docker") is not None or item.path.name in MACHINE_WIDE_MODULES
-        item.add_marker(pytest.mark.xdist_group("machine" if machine_wide else item.path.relative_to(TESTS).as_posix()))
-    # The longest groups first, so the workers end together: the machine-wide tests, then the end-to-end modules; the
-    # corpus' last in each, since scripts/test.sh fetches the corpus beside the first tests.
+    # The longest modules first, so the workers end together: those using Docker, then the end-to-end modules; the
+    # corpus' last, since scripts/test.sh fetches the corpus beside the first tests.
     items.sort(key=_scheduled)
 
 
 def _scheduled(item: pytest.Item) -> tuple[int, bool]:
-    group = item.get_closest_marker("xdist_group")
-    rank = 0 if group is not None and group.args[0] == "machine" else 1 if item.get_closest_marker("e2e") is not None else 2
+    rank = 0 if item.get_closest_marker("docker") is not None else 1 if item.get_closest_marker("e2e") is not None else 2
     return rank, item.path.name == "test_corpus.py"
 
 

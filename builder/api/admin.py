@@ -1,4 +1,5 @@
-"""The admin page's API: people, invitations, default quotas, usage per day, running previews and health.
+"""The admin page's API: people, invitations, default quotas, usage per day, running previews, published apps and
+health.
 
 Every route needs an admin (the `Admin` dependency: 401 without a sign-in or token, 403 for anyone else). Links
 (invitations, password resets) are on the address the request came to, unless FORJA_PUBLIC_URL is set.
@@ -17,7 +18,15 @@ from builder.api.params import RowId
 from builder.models import Role
 from builder.schemas import AccountLinkInfo, QuotaSet, RequestBody
 from builder.services import get_services
-from builder.services.admin import MAX_DAYS, DayUsage, Person, RunningPreview, ServerHealth, UserChange
+from builder.services.admin import (
+    MAX_DAYS,
+    DayUsage,
+    Person,
+    PublishedAppRow,
+    RunningPreview,
+    ServerHealth,
+    UserChange,
+)
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=CheckedRoute)
 
@@ -91,6 +100,12 @@ async def previews(admin: Admin) -> list[RunningPreview]:
 async def stop_preview(preview_id: str, admin: Admin) -> Response:
     await (await get_services()).admin.stop_preview(admin, preview_id)
     return Response(status_code=204)
+
+
+@router.get("/apps")
+async def published_apps(admin: Admin) -> list[PublishedAppRow]:
+    """Every published app: name and address, project, owner, live release and its size, what it keeps on disk, state."""
+    return await (await get_services()).admin.published_apps(admin)
 
 
 @router.get("/health")

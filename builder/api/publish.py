@@ -3,7 +3,7 @@ The app's address itself is served by builder/publish/edge.py, not here."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import Field
 
 from builder.api.bodies import CheckedRoute
@@ -12,6 +12,7 @@ from builder.api.params import ReleaseNumber
 from builder.errors import NotFound
 from builder.schemas import RequestBody
 from builder.services import get_services
+from builder.services.app_domains import DomainInfo
 from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
 
 router = APIRouter(route_class=CheckedRoute, tags=["publish"])
@@ -26,6 +27,10 @@ class PublishRequest(RequestBody):
         "or one made from the project's name on the first publish).",
         examples=["barber-shop"],
     )
+
+
+class DomainRequest(RequestBody):
+    domain: str = Field(max_length=253, description="A host name of yours for the app.", examples=["shop.example.com"])
 
 
 class RenameRequest(RequestBody):
@@ -73,3 +78,26 @@ async def list_releases(project_id: str, _: Viewer) -> list[ReleaseInfo]:
 async def rollback(project_id: str, number: ReleaseNumber, _: Editor) -> AppInfo:
     """Serve an earlier release again, as it was built: no rebuild, live at once."""
     return await (await get_services()).publishing.rollback(project_id, number)
+
+
+@router.get("/api/projects/{project_id}/app/domain")
+async def get_domain(project_id: str, _: Viewer, check: bool = False) -> DomainInfo:
+    """The app's own domain and the DNS record it needs; with `check=true`, whether the name points here yet (a DNS
+    lookup)."""
+    info = await (await get_services()).app_domains.info(project_id, check)
+    if info is None:
+        raise NotFound("This app has no domain of its own.")
+    return info
+
+
+@router.put("/api/projects/{project_id}/app/domain")
+async def set_domain(project_id: str, _: Owner, body: DomainRequest) -> DomainInfo:
+    """Serve the app at a domain of yours too (its owner only); answers the DNS record to make."""
+    return await (await get_services()).app_domains.set(project_id, body.domain)
+
+
+@router.delete("/api/projects/{project_id}/app/domain", status_code=204)
+async def remove_domain(project_id: str, _: Owner) -> Response:
+    """Stop serving the app at its own domain."""
+    await (await get_services()).app_domains.remove(project_id)
+    return Response(status_code=204)

@@ -95,6 +95,8 @@ async def revoke_share(share_id: RowId, actor: CurrentActor) -> Response:
 @router.get("/s/{token}", include_in_schema=False)
 async def open_share(token: str) -> HTMLResponse:
     services = await get_services()
+    if (kept := services.shares.cached_page(token)) is not None:
+        return HTMLResponse(kept, headers=PAGE_HEADERS)
     try:
         target = await services.shares.resolve(token)
     except ShareGone as exc:
@@ -107,7 +109,9 @@ async def open_share(token: str) -> HTMLResponse:
             return share_pages.starting(token, link_preview, busy=True)
         return share_pages.could_not_start(token, link_preview)
     if await _ready(services, target, info):
-        return share_pages.app(token, info.url, link_preview)
+        page = share_pages.app(token, info.url, link_preview)
+        services.shares.keep_page(token, target, bytes(page.body))
+        return page
     return share_pages.starting(token, link_preview)
 
 

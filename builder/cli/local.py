@@ -20,6 +20,7 @@ from builder.generation.engine import GenerationEvent
 from builder.schemas import FileInfo, PictureAdded, ProjectDetail, ProjectSummary, TrashedProject, VersionDiff
 from builder.services import Services
 from builder.services.access import Actor, Permission
+from builder.services.app_domains import DomainInfo
 from builder.services.app_env import EnvVarInfo
 from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
 from builder.services.run_settings import RunSettings, RunSettingsInfo
@@ -138,6 +139,21 @@ class LocalBackend:
     async def rollback(self, project_id: str, release: int) -> AppInfo:
         await self.project(project_id)
         return await self._forja.rollback(project_id, release)
+
+    async def domain(self, project_id: str, check: bool) -> DomainInfo:
+        await self._may(project_id, Permission.view)
+        info = await self._services.app_domains.info(project_id, check)
+        if info is None:
+            raise NotFound("This app has no domain of its own.")
+        return info
+
+    async def set_domain(self, project_id: str, domain: str) -> DomainInfo:
+        await self._may(project_id, Permission.own)
+        return await self._forja.set_domain(project_id, domain)
+
+    async def remove_domain(self, project_id: str) -> None:
+        await self._may(project_id, Permission.own)
+        await self._forja.remove_domain(project_id)
 
     # -- the app's own variables ------------------------------------------------------------------
 

@@ -43,11 +43,21 @@ async def cmd_rollback(backend: Backend, args: argparse.Namespace) -> tuple[Any,
     return app.model_dump(mode="json"), f"{app.url} serves release {app.live_release} (version {app.live_version}) again."
 
 
+async def cmd_domain(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    if args.remove:
+        await backend.remove_domain(args.id)
+        return {"domain": None}, f"Project {args.id}'s app has no domain of its own any more."
+    info = await (backend.set_domain(args.id, args.set) if args.set else backend.domain(args.id, args.check))
+    text = f"{info.detail}\n{info.record_type}  {info.record_name}  ->  {info.record_value}"
+    return info.model_dump(mode="json"), text
+
+
 COMMANDS: dict[str, Command[Any]] = {
     "publish": Command(a_backend, cmd_publish),
     "unpublish": Command(a_backend, cmd_unpublish),
     "releases": Command(a_backend, cmd_releases),
     "rollback": Command(a_backend, cmd_rollback),
+    "domain": Command(a_backend, cmd_domain),
 }
 
 
@@ -64,3 +74,9 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("rollback", parents=[common], help="serve an earlier release again, without rebuilding")
     p.add_argument("id")
     p.add_argument("release", type=int)
+    p = sub.add_parser("domain", parents=[common], help="show, set, check or remove a published app's own domain")
+    p.add_argument("id")
+    action = p.add_mutually_exclusive_group()
+    action.add_argument("--set", metavar="DOMAIN", help="serve the app at this domain of yours too (its owner only)")
+    action.add_argument("--check", action="store_true", help="look the domain up: does it point here yet?")
+    action.add_argument("--remove", action="store_true", help="stop serving the app at its domain")

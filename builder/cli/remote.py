@@ -33,6 +33,7 @@ from builder.schemas import (
     VersionDiff,
     VersionInfo,
 )
+from builder.services.app_domains import DomainInfo
 from builder.services.app_env import EnvVarInfo
 from builder.services.projects import name_from_filename
 from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
@@ -243,6 +244,16 @@ class RemoteBackend:
     async def rollback(self, project_id: str, release: int) -> AppInfo:
         path = _path("/api/projects", project_id, "releases", release, "rollback")
         return self._read(AppInfo, await self._send("POST", path))
+
+    async def domain(self, project_id: str, check: bool) -> DomainInfo:
+        return await self._get(DomainInfo, _path("/api/projects", project_id, "app", "domain"), check=check)
+
+    async def set_domain(self, project_id: str, domain: str) -> DomainInfo:
+        path = _path("/api/projects", project_id, "app", "domain")
+        return self._read(DomainInfo, await self._send("PUT", path, json={"domain": domain}))
+
+    async def remove_domain(self, project_id: str) -> None:
+        await self._send("DELETE", _path("/api/projects", project_id, "app", "domain"))
 
     # -- the app's own variables ------------------------------------------------------------------
 

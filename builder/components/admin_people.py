@@ -4,7 +4,8 @@ import reflex as rx
 
 from builder.components.admin_layout import admin_section, admin_table, link_shown_once
 from builder.components.confirm import confirm
-from builder.state.admin import QUOTA_FIELDS, QUOTA_LABELS, AdminState, InvitationRow, PersonRow
+from builder.state.admin import AdminState
+from builder.state.admin_rows import QUOTA_FIELDS, QUOTA_LABELS, InvitationRow, PersonRow
 
 ROLES = ["member", "admin"]
 
@@ -226,7 +227,7 @@ def quotas_section() -> rx.Component:
                 )
                 for name in QUOTA_FIELDS
             ],
-            columns=rx.breakpoints(initial="1", sm="2", md="3", lg="5"),
+            columns=rx.breakpoints(initial="1", sm="2", md="3", lg="4"),
             spacing="3",
             width="100%",
             id="default-quotas",

@@ -4,7 +4,8 @@ import reflex as rx
 
 from builder.components.admin_layout import admin_section, admin_table, state_badge
 from builder.components.confirm import confirm
-from builder.state.admin import AdminState, HealthRow, PreviewRow
+from builder.state.admin import AdminState
+from builder.state.admin_rows import HealthRow, PreviewRow
 
 
 def _preview(row: PreviewRow) -> rx.Component:

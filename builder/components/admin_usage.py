@@ -6,7 +6,8 @@ from typing import Any, Literal
 import reflex as rx
 
 from builder.components.admin_layout import admin_section, admin_table
-from builder.state.admin import AdminState, DayRow
+from builder.state.admin import AdminState
+from builder.state.admin_rows import DayRow
 
 TICK = {"fontSize": 11, "fill": "var(--gray-10)"}
 TOOLTIP = {

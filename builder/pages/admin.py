@@ -1,8 +1,9 @@
-"""/admin: this Forja's people, invitations and quotas (with accounts), its usage over time, the previews running
-and its health. Anyone but an admin gets a plain refusal (and the services refuse them anyway)."""
+"""/admin: this Forja's people, invitations and quotas (with accounts), its usage over time, the previews running,
+the published apps and its health. Anyone but an admin gets a plain refusal (and the services refuse them anyway)."""
 
 import reflex as rx
 
+from builder.components.admin_apps import apps_section
 from builder.components.admin_people import invitations_section, quotas_section, users_section
 from builder.components.admin_server import health_section, previews_section
 from builder.components.admin_usage import usage_section
@@ -10,7 +11,12 @@ from builder.components.layout import top_bar
 from builder.state.admin import AdminState
 
 ACCOUNT_SECTIONS = [("People", "admin-users"), ("Invitations", "admin-invitations"), ("Quotas", "admin-quotas")]
-SERVER_SECTIONS = [("Usage", "admin-usage"), ("Previews", "admin-previews"), ("Health", "admin-health")]
+SERVER_SECTIONS = [
+    ("Usage", "admin-usage"),
+    ("Previews", "admin-previews"),
+    ("Apps", "admin-apps"),
+    ("Health", "admin-health"),
+]
 
 
 def _jump(label: str, anchor: str) -> rx.Component:
@@ -89,6 +95,7 @@ def admin_page() -> rx.Component:
                     rx.cond(AdminState.accounts, rx.fragment(users_section(), invitations_section(), quotas_section())),
                     usage_section(),
                     previews_section(),
+                    apps_section(),
                     health_section(),
                     spacing="5",
                     width="100%",

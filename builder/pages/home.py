@@ -136,7 +136,35 @@ def project_picture(project: ProjectCard) -> rx.Component:
     )
 
 
+def app_badge(project: ProjectCard) -> rx.Component:
+    """Over the card's picture: a link to the published app (a new tab), or that it was taken down. Beside the card's
+    own link, not in it: a link inside a link is no HTML."""
+    return rx.fragment(
+        rx.cond(
+            project.app_state == "live",
+            rx.link(
+                rx.box(class_name="project-app-dot", aria_hidden="true"),
+                "Live",
+                rx.icon("external-link", size=12, aria_hidden="true"),
+                href=project.app_url,
+                is_external=True,
+                title=project.app_url,
+                aria_label="Live: open the published app of " + project.name + " (new tab)",
+                class_name="project-app project-app-live",
+            ),
+        ),
+        rx.cond(
+            project.app_state == "unpublished",
+            rx.text("Taken down", size="1", title="Its address answers that it was taken down", class_name="project-app"),
+        ),
+    )
+
+
 def project_card(project: ProjectCard) -> rx.Component:
+    return rx.box(project_link(project), app_badge(project), class_name="project-card-box")
+
+
+def project_link(project: ProjectCard) -> rx.Component:
     return rx.link(
         rx.card(
             project_picture(project),

@@ -228,7 +228,8 @@ class StaticApp:
         elif target.spa and "index.html" in release.files and _is_page_route(request):
             await self._file(release, "index.html", 200, request, send, vary=b"Accept")
         elif "404.html" in release.files:
-            await self._file(release, "404.html", 404, request, send)
+            # A single-page app's answer to a missing path depends on Accept: caches must keep them apart.
+            await self._file(release, "404.html", 404, request, send, vary=b"Accept" if target.spa else b"")
         else:
             await _page(send, request, 404, NOT_FOUND_PAGE)
 

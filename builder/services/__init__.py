@@ -21,6 +21,7 @@ from builder.generation.hub import GenerationHub
 from builder.services.access import AccessService
 from builder.services.accounts import AccountService
 from builder.services.admin import AdminService
+from builder.services.app_domains import AppDomains
 from builder.services.app_env import AppEnvService
 from builder.services.doctor import DoctorService
 from builder.services.generations import GenerationService
@@ -75,7 +76,8 @@ class Services:
         self.generations = GenerationService(store, self.projects, self.previews, logs, self.verifications, self.quotas, hub)
         self.history = HistoryService(store, logs, self.projects, self.previews, self.version_previews, self.quotas)
         self.shares = ShareService(store, self.version_previews)
-        self.publishing = PublishService(store, self.preview_hub, logs)
+        self.publishing = PublishService(store, self.preview_hub, logs, admit=self.quotas.check_publish)
+        self.app_domains = AppDomains(store, self.publishing, self.preview_hub)
         self.text_edits = TextEditService(self.projects)
         self.doctor = DoctorService(self.preview_hub.image, logs)
         self.admin = AdminService(store, self.accounts, self.quotas, self.preview_hub, self.doctor)
@@ -104,11 +106,15 @@ class Services:
 
     async def sweep(self) -> None:
         """One round of this worker's sweep: its own previews of share links that expired meanwhile (an expiry has no
-        event of its own) or were revoked on another worker."""
+        event of its own) or were revoked on another worker, and the apps' custom domains another worker changed."""
         try:
             await self.shares.end_unshared_previews()
         except Exception:
             log.exception("could not end the previews of expired share links; trying again later")
+        try:
+            await self.app_domains.load()
+        except Exception:
+            log.exception("could not read the apps' custom domains; trying again later")
 
     async def run_sweeps(self) -> None:
         """Forever: this worker's sweep and, with several workers, the leader's (generations whose worker died) on

@@ -1,5 +1,5 @@
 """What an admin sees and changes on the admin page and under /api/admin: the people with their use of the server,
-usage per day, the previews running, and the server's health.
+usage per day, the previews running, the published apps, and the server's health.
 
 Every method takes the person asking and refuses anyone but an admin (Forbidden), whatever called it. Changes that
 only mean something with accounts (people, invitations, quotas) are refused without them (FORJA_AUTH=none).
@@ -23,6 +23,7 @@ from builder.services.accounts import AccountService
 from builder.services.doctor import DoctorReport, DoctorService, RunnerReadiness
 from builder.services.preview_hub import PreviewHub
 from builder.services.preview_runners import wanted_runners
+from builder.services.publishing import app_info, disk_bytes
 from builder.services.quotas import QuotaService, midnight
 from builder.services.shares import share_base
 from builder.settings import settings
@@ -61,7 +62,7 @@ class UserChange(RequestBody):
     role: Role | None = None
     disabled: bool | None = Field(default=None, description="true: the person's sign-ins and API tokens stop at once.")
     quotas: QuotaSet | None = Field(
-        default=None, description="The person's own quotas, all five; an empty (null) field means the server's default."
+        default=None, description="The person's own quotas, all seven; an empty (null) field means the server's default."
     )
 
 
@@ -78,6 +79,20 @@ class RunningPreview(BaseModel):
     age_s: float | None
     memory_bytes: int | None = Field(description="What its processes use now; null when the runner cannot tell.")
     worker: str = Field(description="The Forja worker that runs it (its host, process and a random part).")
+
+
+class PublishedAppRow(BaseModel):
+    project_id: str
+    project_name: str
+    name: str = Field(description="The app's name, the first label of its address.")
+    url: str
+    owner_email: str = Field(description="The project owner's address; empty without accounts.")
+    state: str = Field(description="live, unpublished (taken down), none (never built) or trashed (its project is).")
+    live_release: int | None
+    live_version: int | None
+    live_size_bytes: int | None = Field(description="The live release's built files.")
+    disk_bytes: int = Field(description="Every release the app keeps, with their compressed forms, on disk.")
+    updated_at: datetime
 
 
 class HealthCheck(BaseModel):
@@ -168,13 +183,7 @@ class AdminService:
             storage_bytes=await self._store.storage_bytes(user.id),
             tokens_today=today.input_tokens + today.output_tokens,
             cost_today_usd=round(today.cost_usd, 6),
-            limits=QuotaSet(
-                tokens_day=limits.tokens_day,
-                cost_day_usd=limits.cost_day_usd,
-                previews=limits.previews,
-                projects=limits.projects,
-                storage_mb=limits.storage_mb,
-            ),
+            limits=limits.as_set(),
         )
 
     async def change_user(self, admin: Actor, user_id: str, change: UserChange) -> Person:
@@ -257,6 +266,35 @@ class AdminService:
         require_admin(admin)
         if not await self._previews.stop_preview(preview_id):
             raise NotFound("No preview with that id is running; it may have stopped by itself.")
+
+    # -- published apps ------------------------------------------------------------------------
+
+    async def published_apps(self, admin: Actor) -> list[PublishedAppRow]:
+        """Every project's published app, the last changed first, with its owner and what it keeps on disk."""
+        require_admin(admin)
+        rows = await self._store.app_rows()
+        owners = await self._store.owners([row.project_id for row in rows])
+        emails = {user.id: user.email for user in await self._accounts.users()}
+        sizes = await asyncio.to_thread(lambda: [disk_bytes(row.project_id) for row in rows])
+        apps = []
+        for row, size in zip(rows, sizes, strict=True):
+            info = app_info(row)
+            apps.append(
+                PublishedAppRow(
+                    project_id=row.project_id,
+                    project_name=row.project_name,
+                    name=row.name,
+                    url=info.url,
+                    owner_email=emails.get(owners.get(row.project_id, ""), ""),
+                    state="trashed" if row.trashed else info.state,
+                    live_release=info.live_release,
+                    live_version=info.live_version,
+                    live_size_bytes=row.live_size_bytes if info.live_release is not None else None,
+                    disk_bytes=size,
+                    updated_at=row.updated_at,
+                )
+            )
+        return apps
 
     # -- health --------------------------------------------------------------------------------
 

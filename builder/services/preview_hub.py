@@ -26,6 +26,7 @@ from builder.services.preview_records import PreviewRecords
 from builder.services.preview_runners import WorkerRunners, translated
 from builder.settings import settings
 from builder.store import ProjectStore
+from preview_runtime.apps_edge import AppsEdge
 from preview_runtime.docker.image import ImageStatus, PreviewImage
 from preview_runtime.logs import LogHub
 from preview_runtime.manager import PreviewManager
@@ -114,6 +115,11 @@ class PreviewHub:
         it, as its start would; others wake at once."""
         self._wake_admissions[kind] = admit
 
+    @property
+    def started_manager(self) -> PreviewManager | None:
+        """This worker's preview manager if it runs yet (manager() starts it)."""
+        return self._manager
+
     async def manager(self) -> PreviewManager:
         async with self._lock:
             if self._manager is None:
@@ -127,7 +133,7 @@ class PreviewHub:
             settings.preview_domain,
             settings.preview_host,
             gate=await self._access.gate(),
-            apps=(apps_suffix(), forja_upstream()),
+            apps=AppsEdge(apps_suffix(), forja_upstream(), acme_email=settings.acme_email, https_port=settings.apps_https_port),
         )
         runners, unavailable = await self.runners.ready()
         manager = PreviewManager(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import shutil
 import time
@@ -25,9 +26,10 @@ from builder.publish.addresses import LABEL, app_name_of, app_url
 from builder.publish.edge import Target
 from builder.publish.release_files import write_release
 from builder.services.preview_hub import PreviewHub, new_preview_id
-from builder.services.previews import plan_of
+from builder.services.previews import Admit, plan_of
 from builder.settings import settings
 from builder.store import ProjectStore, stored_number
+from builder.store.releases import AppRow
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.production import NotPublishable, ProductionPlan, production_plan
 from preview_runtime.runner import PreviewState
@@ -111,8 +113,32 @@ def name_from(project_name: str) -> str:
     return label if label and label not in RESERVED_NAMES else "my-app"
 
 
+def app_info(row: AppRow) -> AppInfo:
+    live = row.live_release_id is not None and not row.unpublished
+    return AppInfo(
+        project_id=row.project_id,
+        name=row.name,
+        url=app_url(row.name),
+        state="unpublished" if row.unpublished else "live" if live else "none",
+        live_release=row.live_number if live else None,
+        live_version=row.live_version if live else None,
+    )
+
+
 def releases_root() -> Path:
     return settings.data_dir / "releases"
+
+
+def disk_bytes(project_id: str) -> int:
+    """What the project's kept releases take on disk: their files and compressed forms, every release kept."""
+    total = 0
+    for folder, _, names in os.walk(releases_root() / project_id):
+        for name in names:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:  # pruned while we counted
+                continue
+    return total
 
 
 def forget_releases(project_ids: list[str]) -> None:
@@ -122,12 +148,15 @@ def forget_releases(project_ids: list[str]) -> None:
 
 
 class PublishService:
-    def __init__(self, store: ProjectStore, hub: PreviewHub, logs: LogHub) -> None:
+    def __init__(self, store: ProjectStore, hub: PreviewHub, logs: LogHub, admit: Admit | None = None) -> None:
         self._store = store
+        self._admit = admit  # the owner's quotas, checked before a build (QuotaExceeded)
         self._hub = hub
         self._logs = logs
         self._locks: dict[str, asyncio.Lock] = {}
         self._targets: dict[str, tuple[float, Target | None]] = {}
+        # Custom domains -> the names of the apps they serve (AppDomains keeps it current).
+        self.domains: dict[str, str] = {}
 
     def folder(self, project_id: str, release_id: int) -> Path:
         return releases_root() / project_id / str(release_id)
@@ -140,20 +169,8 @@ class PublishService:
         return (await self.apps([project_id])).get(project_id)
 
     async def apps(self, project_ids: list[str]) -> dict[str, AppInfo]:
-        found = await self._store.published_apps(project_ids)
-        infos = {}
-        for project_id, app in found.items():
-            live = next((r for r in await self._releases(project_id) if r.live), None) if app.live_release_id else None
-            state = "unpublished" if app.unpublished_at else "live" if live else "none"
-            infos[project_id] = AppInfo(
-                project_id=project_id,
-                name=app.name,
-                url=app_url(app.name),
-                state=state,
-                live_release=live.number if live else None,
-                live_version=live.version if live else None,
-            )
-        return infos
+        """The apps of these projects (those never published are left out), in one query for any number of them."""
+        return {row.project_id: app_info(row) for row in await self._store.app_rows(project_ids)}
 
     async def rename(self, project_id: str, name: str) -> AppInfo:
         """Give the app another name: its address moves, and the old one answers nothing."""
@@ -184,6 +201,8 @@ class PublishService:
         if lock.locked():
             raise PublishFailed("This project is already being published; wait for that publish to finish.")
         async with lock:
+            if self._admit is not None:
+                await self._admit(project_id)
             app = await self._store.published_app(project_id)
             label = check_name(name) if name else app.name if app is not None else await self._free_name(project.name, project_id)
             if app is None or app.name != label:
@@ -284,10 +303,14 @@ class PublishService:
     def _prune(self, project_id: str, live_id: int | None) -> None:
         """Keep the files of the newest FORJA_RELEASES_KEPT releases (and the live one); older ones go."""
         folder = releases_root() / project_id
-        kept = sorted((int(p.name) for p in folder.iterdir() if p.name.isdigit()), reverse=True) if folder.is_dir() else []
+        entries = list(folder.iterdir()) if folder.is_dir() else []
+        kept = sorted((int(p.name) for p in entries if p.name.isdigit()), reverse=True)
         for release_id in kept[settings.releases_kept :]:
             if release_id != live_id:
                 shutil.rmtree(folder / str(release_id), ignore_errors=True)
+        # What a write cut short by a crash left (write_release writes into a hidden folder, then renames it).
+        for leftover in (p for p in entries if p.name.startswith(".") and ".partial-" in p.name):
+            shutil.rmtree(leftover, ignore_errors=True)
 
     # -- releases ------------------------------------------------------------------------------------
 
@@ -361,8 +384,9 @@ class PublishService:
     # -- the edge ------------------------------------------------------------------------------------
 
     async def target(self, host: str) -> Target | None:
-        """What an app's Host serves (cached for RESOLVE_TTL_S); None for no app of that name."""
-        name = app_name_of(host)
+        """What an app's Host serves, its own address or a custom domain (cached for RESOLVE_TTL_S); None for no app of
+        that name."""
+        name = app_name_of(host) or self.domains.get(host.rsplit(":", 1)[0].strip(".").lower())
         if name is None:
             return None
         cached = self._targets.get(name)
@@ -377,6 +401,10 @@ class PublishService:
             target = Target(folder=self.folder(live.project_id, live.release_id), spa=live.spa, state="live")
         self._targets[name] = (time.monotonic(), target)
         return target
+
+    def serves(self, host: str) -> bool:
+        """Whether the Host names a published app: its own address, or a custom domain."""
+        return app_name_of(host) is not None or host.rsplit(":", 1)[0].strip(".").lower() in self.domains
 
     def _forget(self, name: str) -> None:
         self._targets.pop(name, None)

@@ -1,5 +1,5 @@
-"""Quotas per person on a server with accounts: model tokens and cost a day, previews at once, projects, storage; and
-the pool of share links' previews, which are nobody's.
+"""Quotas per person on a server with accounts: model tokens and cost a day, previews at once, projects, storage,
+published apps live and publish build minutes a day; and the pool of share links' previews, which are nobody's.
 
 Each limit is the person's own value (an admin sets it) or else the server's default (the admin
 page's, else the FORJA_QUOTA_* setting); 0 is no limit. Work past a limit is refused before it
@@ -12,6 +12,7 @@ without accounts.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
@@ -46,6 +47,8 @@ def env_defaults() -> QuotaSet:
         previews=settings.quota_previews,
         projects=settings.quota_projects,
         storage_mb=settings.quota_storage_mb,
+        published_apps=settings.quota_published_apps,
+        build_minutes_day=settings.quota_build_minutes_day,
     )
 
 
@@ -67,6 +70,8 @@ def own_quotas(user: User) -> QuotaSet:
         previews=user.quota_previews,
         projects=user.quota_projects,
         storage_mb=user.quota_storage_mb,
+        published_apps=user.quota_published_apps,
+        build_minutes_day=user.quota_build_minutes_day,
     )
 
 
@@ -79,6 +84,11 @@ class Limits:
     previews: int
     projects: int
     storage_mb: int
+    published_apps: int
+    build_minutes_day: int
+
+    def as_set(self) -> QuotaSet:
+        return QuotaSet.model_validate(dataclasses.asdict(self))
 
 
 class QuotaService:
@@ -114,6 +124,8 @@ class QuotaService:
             previews=merged.previews or 0,
             projects=merged.projects or 0,
             storage_mb=merged.storage_mb or 0,
+            published_apps=merged.published_apps or 0,
+            build_minutes_day=merged.build_minutes_day or 0,
         )
 
     def _limited(self, user_id: str | None) -> bool:
@@ -122,7 +134,8 @@ class QuotaService:
     # -- what the person sees --------------------------------------------------------------------
 
     async def usage(self, actor: Actor) -> list[QuotaUse]:
-        """Each quota with what the person used of it: tokens and cost today, previews running, projects, storage."""
+        """Each quota with what the person used of it: tokens and cost today, previews running, projects, storage,
+        apps published and build minutes today."""
         if not self._limited(actor.user_id):
             return []
         limits = await self.limits(actor.user_id)
@@ -131,12 +144,16 @@ class QuotaService:
         previews = await self._running_previews(actor.user_id)
         projects = await self._store.owned_projects(actor.user_id)
         storage = await self._store.storage_bytes(actor.user_id)
+        apps = await self._store.live_apps_owned(actor.user_id)
+        minutes = await self._build_minutes(actor.user_id)
         return [
             use("tokens_day", "Model tokens today", tokens, limits.tokens_day, "{:,}", " tokens today"),
             use("cost_day_usd", "Model cost today", round(today.cost_usd, 4), limits.cost_day_usd, "${:.2f}", " today"),
             use("previews", "Previews running", previews, limits.previews, "{}", " running"),
             use("projects", "Projects", projects, limits.projects, "{}"),
             use("storage_mb", "Storage", round(storage / MB, 2), limits.storage_mb, "{}", size=storage),
+            use("published_apps", "Published apps", apps, limits.published_apps, "{}", " live"),
+            use("build_minutes_day", "Publish builds today", minutes, limits.build_minutes_day, "{:g}", " minutes today"),
         ]
 
     # -- checks before work ----------------------------------------------------------------------
@@ -214,6 +231,42 @@ class QuotaService:
                 running,
                 limits.previews,
             )
+
+    async def check_publish(self, project_id: str) -> None:
+        """QuotaExceeded, before a publish builds anything, when the project owner has as many apps live as they may
+        (republishing one of them adds none) or used their build minutes today."""
+        if not self.enabled:
+            return
+        owner = (await self._store.owners([project_id])).get(project_id)
+        if not self._limited(owner):
+            return
+        assert owner is not None
+        limits = await self.limits(owner)
+        if limits.published_apps:
+            live = await self._store.live_apps_owned(owner, besides=project_id)
+            if live >= limits.published_apps:
+                raise QuotaExceeded(
+                    f"This project's owner has {live} published apps live, their limit on this Forja, so this one was "
+                    "not published. Take one of the others down first (Publish, then Take down), or ask an admin to "
+                    "raise the limit.",
+                    "published_apps",
+                    live,
+                    limits.published_apps,
+                )
+        if limits.build_minutes_day:
+            minutes = await self._build_minutes(owner)
+            if minutes >= limits.build_minutes_day:
+                raise QuotaExceeded(
+                    f"Publish builds of this project owner's apps took {minutes:g} of their {limits.build_minutes_day} "
+                    "minutes today, their limit on this Forja, so nothing was built. Publish again after midnight "
+                    "(UTC), or ask an admin to raise the limit.",
+                    "build_minutes_day",
+                    minutes,
+                    limits.build_minutes_day,
+                )
+
+    async def _build_minutes(self, user_id: str) -> float:
+        return round(await self._store.build_seconds(user_id, midnight()) / 60, 1)
 
     async def check_share_preview(self, project_id: str) -> None:
         """SharePreviewsBusy when as many share links' previews run as FORJA_SHARE_PREVIEWS allows (`project_id`: the

@@ -13,6 +13,7 @@ import hmac
 import logging
 import re
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 from urllib.parse import urlsplit
@@ -40,6 +41,11 @@ SHARE_DEFAULT_DAYS = 7
 SHARE_MAX_DAYS = 3650
 TOKEN_BYTES = 32  # secrets.token_urlsafe(32): 43 characters
 
+# A link whose app runs answers the same page to every visitor for this long without asking the store, the preview or
+# the app again (a link passed around a group chat gets many visits at once). A revocation here drops it at once; another
+# worker's page follows within this.
+PAGE_TTL_S = 5.0
+
 GONE_MESSAGE = "This link does not exist. Ask the person who sent it for a new one."
 REVOKED_MESSAGE = "This link was turned off by its owner."
 EXPIRED_MESSAGE = "This link has expired. Ask for a new one."
@@ -63,6 +69,7 @@ class ShareTarget(BaseModel):
     share_id: int
     project_id: str
     version: int
+    expires_at: datetime | None = None
 
 
 class ShareInfo(BaseModel):
@@ -158,6 +165,32 @@ class ShareService:
         self._store = store
         self._previews = previews
         self._sessions = session_factory(store.engine)
+        # token -> (until, what it opens, the page): see PAGE_TTL_S.
+        self._pages: dict[str, tuple[float, ShareTarget, bytes]] = {}
+
+    def cached_page(self, token: str) -> bytes | None:
+        """The page of a link whose app ran a moment ago, if it is still fresh."""
+        kept = self._pages.get(token)
+        if kept is None or kept[0] < time.monotonic():
+            self._pages.pop(token, None)
+            return None
+        return kept[2]
+
+    def keep_page(self, token: str, target: ShareTarget, page: bytes) -> None:
+        """Keep the page of a link whose app runs, for PAGE_TTL_S (never past the link's own end)."""
+        ttl = PAGE_TTL_S
+        if target.expires_at is not None:
+            ttl = min(ttl, (target.expires_at - utcnow()).total_seconds())
+        if len(self._pages) > 10_000:  # visits of many links: start again rather than grow
+            self._pages.clear()
+        self._pages[token] = (time.monotonic() + ttl, target, page)
+
+    def _drop_pages(self, share_id: int | None = None, project_id: str | None = None) -> None:
+        self._pages = {
+            token: kept
+            for token, kept in self._pages.items()
+            if kept[1].share_id != share_id and (project_id is None or kept[1].project_id != project_id)
+        }
 
     async def create(
         self,
@@ -220,7 +253,7 @@ class ShareService:
             expires_at = _aware(link.expires_at)
             expired = expires_at is not None and expires_at <= utcnow()
             assert link.id is not None
-            target = ShareTarget(share_id=link.id, project_id=link.project_id, version=found.number)
+            target = ShareTarget(share_id=link.id, project_id=link.project_id, version=found.number, expires_at=expires_at)
         if expired:
             # The sweep would end its preview within seconds; the first visit after the expiry does it now.
             await self.end_unshared_previews(target.project_id)
@@ -258,6 +291,7 @@ class ShareService:
             if link.revoked_at is None:
                 link.revoked_at = utcnow()
                 session.add(link)
+            self._drop_pages(share_id=share_id)
             await session.flush()
             numbers = await _numbers(session, link.project_id)
             info = _info(link, numbers)
@@ -271,6 +305,8 @@ class ShareService:
         expired link, or a trashed project, must take its preview down, not only its page. Several
         links may show one version: its preview ends with the last of them. Returns what was stopped.
         """
+        if project_id is not None:
+            self._drop_pages(project_id=project_id)
         running = self._previews.running_here(project_id)
         if not running:
             return []
@@ -289,6 +325,7 @@ class ShareService:
             wanted = {(row[0], row[1]) for row in live.all()}
         stopped = [(p, v) for p, v in running if (p, v) not in wanted]
         for project, version in stopped:
+            self._drop_pages(project_id=project)
             await self._previews.stop(project, version)
             log.info("stopped the share preview of %s version %d: no working link shows it", project, version)
         return stopped

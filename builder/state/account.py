@@ -30,6 +30,9 @@ AT_THE_LIMIT = {
     "previews": "At the limit, a new preview waits until one of yours stops; previews nobody looks at stop by themselves.",
     "projects": "At the limit, you cannot make or import another project; projects in the trash count until they go.",
     "storage_mb": "At the limit, nothing that adds files is saved; delete old projects to make room.",
+    "published_apps": "At the limit, another app cannot be published until you take one down; publishing a live one "
+    "again still works.",
+    "build_minutes_day": "At the limit, nothing more is published for you until midnight (UTC); your live apps stay up.",
 }
 
 # How the quota note names each quota: "You used 85% of today's model tokens (...)".
@@ -39,6 +42,8 @@ NOTE_NAMES = {
     "previews": "your previews running at once",
     "projects": "the projects you may own",
     "storage_mb": "your storage",
+    "published_apps": "the published apps you may have live",
+    "build_minutes_day": "today's publish build minutes",
 }
 
 
@@ -89,6 +94,8 @@ def amounts(use: QuotaUse) -> str:
         return f"${use.used:.2f} of ${use.limit:.2f}"
     if use.name == "storage_mb":
         return f"{human_size(int(use.used * MB))} of {human_size(int(use.limit * MB))}"
+    if use.name == "build_minutes_day":
+        return f"{use.used:g} of {use.limit:g} minutes"
     return f"{use.used:,.0f} of {use.limit:,.0f}"
 
 

@@ -3,187 +3,33 @@ changes. Every event asks the services again who the person is; the services ref
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import datetime
-
 import reflex as rx
-from pydantic import ValidationError
 
-from builder.errors import ForjaError, InvalidInput
-from builder.filetree import human_size
+from builder.errors import ForjaError
 from builder.models import Role
 from builder.schemas import AccountLinkInfo, QuotaSet
-from builder.services.admin import DayUsage, Person, RunningPreview, UserChange
+from builder.services.admin import UserChange
 from builder.services.quotas import env_defaults
 from builder.settings import settings
+from builder.state.admin_rows import (
+    QUOTA_FIELDS,
+    AppRow,
+    DayRow,
+    HealthRow,
+    InvitationRow,
+    PersonRow,
+    PreviewRow,
+    app_row,
+    day_row,
+    field_text,
+    money,
+    person_row,
+    preview_row,
+    quotas_of,
+    shown,
+    when,
+)
 from builder.state.auth import Allowed, signed_in
-
-QUOTA_FIELDS = ("tokens_day", "cost_day_usd", "previews", "projects", "storage_mb")
-QUOTA_LABELS = {
-    "tokens_day": "Model tokens a day",
-    "cost_day_usd": "Model cost a day (US$)",
-    "previews": "Previews at once",
-    "projects": "Projects",
-    "storage_mb": "Storage (MB)",
-}
-
-
-@dataclasses.dataclass
-class PersonRow:
-    id: str
-    name: str
-    email: str
-    role: str
-    disabled: bool
-    last_sign_in: str
-    projects: int
-    storage: str
-    tokens_today: str
-    cost_today: str
-    is_you: bool
-
-
-@dataclasses.dataclass
-class InvitationRow:
-    id: int
-    email: str
-    expires: str
-
-
-@dataclasses.dataclass
-class DayRow:
-    day: str  # "3 Mar", under each bar
-    date: str  # "2025-03-03"
-    tokens: int
-    cost: float
-    generations: int
-    previews: int
-    tokens_text: str  # "12,345"
-    cost_text: str  # "$1.25"
-
-
-@dataclasses.dataclass
-class PreviewRow:
-    id: str
-    project_id: str
-    project: str
-    owner: str
-    runner: str
-    version: int
-    state: str
-    age: str
-    memory: str
-
-
-@dataclasses.dataclass
-class HealthRow:
-    name: str
-    state: str  # ok, off or problem
-    detail: str
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%d %b %Y, %H:%M") if moment is not None else "Never"
-
-
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "unknown"
-    minutes = int(seconds // 60)
-    if minutes < 1:
-        return "under a minute"
-    if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60} min"
-
-
-def _money(value: float) -> str:
-    return f"${value:.2f}" if value >= 0.01 or not value else f"${value:.4f}"
-
-
-def _field(value: int | float | None) -> str:
-    """A quota as its form field shows it: empty for "the default"."""
-    if value is None:
-        return ""
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _shown(value: int | float | None) -> str:
-    """A quota as words: "1,000,000", "5", "no limit" for 0."""
-    if not value:
-        return "no limit"
-    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
-
-
-def _quotas(fields: dict[str, str]) -> QuotaSet:
-    """The form's fields as quotas: empty is the default, 0 no limit; anything else must be a number of at least 0."""
-    values: dict[str, int | float | None] = {}
-    for name in QUOTA_FIELDS:
-        text = fields.get(name, "").strip().replace(",", "").removeprefix("$")
-        if not text:
-            values[name] = None
-            continue
-        try:
-            number = float(text) if name == "cost_day_usd" else int(text)
-        except ValueError:
-            raise InvalidInput(
-                f"{QUOTA_LABELS[name]}: type a whole number{' of dollars' if name == 'cost_day_usd' else ''} "
-                "(0 for no limit), or leave it empty for the default."
-            ) from None
-        if number < 0:
-            raise InvalidInput(f"{QUOTA_LABELS[name]}: a limit cannot be below 0 (0 is no limit).")
-        values[name] = number
-    try:
-        return QuotaSet.model_validate(values)
-    except ValidationError as exc:
-        # Past what the store holds, or Infinity and NaN (which float() reads): said for the field, in words.
-        first = exc.errors()[0]
-        label = QUOTA_LABELS.get(str(first["loc"][0]), "A quota") if first["loc"] else "A quota"
-        raise InvalidInput(f"{label}: {first['msg'].lower()} (0 is no limit).") from None
-
-
-def _person_row(person: Person, you: str) -> PersonRow:
-    return PersonRow(
-        id=person.id,
-        name=person.name,
-        email=person.email,
-        role=person.role.value,
-        disabled=person.disabled,
-        last_sign_in=_when(person.last_sign_in_at),
-        projects=person.projects,
-        storage=human_size(person.storage_bytes),
-        tokens_today=f"{person.tokens_today:,}",
-        cost_today=_money(person.cost_today_usd),
-        is_you=person.id == you,
-    )
-
-
-def _day_row(day: DayUsage) -> DayRow:
-    date = datetime.strptime(day.day, "%Y-%m-%d")
-    return DayRow(
-        day=f"{date.day} {date:%b}",
-        date=day.day,
-        tokens=day.tokens,
-        cost=round(day.cost_usd, 4),
-        generations=day.generations,
-        previews=day.previews,
-        tokens_text=f"{day.tokens:,}",
-        cost_text=_money(day.cost_usd),
-    )
-
-
-def _preview_row(preview: RunningPreview) -> PreviewRow:
-    return PreviewRow(
-        id=preview.preview_id,
-        project_id=preview.project_id,
-        project=preview.project_name or preview.project_id,
-        owner=preview.owner_email or "\u2014",
-        runner=preview.runner,
-        version=preview.version,
-        state=preview.state,
-        age=_age(preview.age_s),
-        memory=human_size(preview.memory_bytes) if preview.memory_bytes is not None else "unknown",
-    )
 
 
 class AdminState(rx.State):
@@ -195,6 +41,7 @@ class AdminState(rx.State):
     invitations: rx.Field[list[InvitationRow]] = rx.field(default_factory=list)
     usage: rx.Field[list[DayRow]] = rx.field(default_factory=list)
     previews: rx.Field[list[PreviewRow]] = rx.field(default_factory=list)
+    apps: rx.Field[list[AppRow]] = rx.field(default_factory=list)
     health: rx.Field[list[HealthRow]] = rx.field(default_factory=list)
     health_ok: bool = False
     health_checked: bool = False
@@ -218,7 +65,7 @@ class AdminState(rx.State):
     def default_hints(self) -> dict[str, str]:
         """Under each default: the setting it falls back to when emptied."""
         env = env_defaults()
-        return {name: f"Empty: {_shown(getattr(env, name))} (FORJA_QUOTA_{name.upper()})" for name in QUOTA_FIELDS}
+        return {name: f"Empty: {shown(getattr(env, name))} (FORJA_QUOTA_{name.upper()})" for name in QUOTA_FIELDS}
 
     @rx.var
     def quota_placeholders(self) -> dict[str, str]:
@@ -230,7 +77,7 @@ class AdminState(rx.State):
         """The charts' headline figures: the whole period's."""
         return {
             "tokens": f"{sum(day.tokens for day in self.usage):,}",
-            "cost": _money(sum(day.cost for day in self.usage)),
+            "cost": money(sum(day.cost for day in self.usage)),
             "generations": f"{sum(day.generations for day in self.usage):,}",
             "previews": f"{sum(day.previews for day in self.usage):,}",
         }
@@ -262,10 +109,11 @@ class AdminState(rx.State):
 
     async def _reload(self, allowed: Allowed) -> None:
         admin, actor = allowed.services.admin, allowed.actor
-        self.usage = [_day_row(day) for day in await admin.usage_by_day(actor, 30)]
-        self.previews = [_preview_row(row) for row in await admin.previews(actor)]
+        self.usage = [day_row(day) for day in await admin.usage_by_day(actor, 30)]
+        self.previews = [preview_row(row) for row in await admin.previews(actor)]
+        self.apps = [app_row(app) for app in await admin.published_apps(actor)]
         if self.accounts:
-            self.people = [_person_row(person, actor.user_id) for person in await admin.people(actor)]
+            self.people = [person_row(person, actor.user_id) for person in await admin.people(actor)]
             await self._reload_invitations(allowed)
             self._show_defaults(await admin.default_quotas(actor))
 
@@ -295,7 +143,7 @@ class AdminState(rx.State):
     async def _change(self, user_id: str, change: UserChange) -> None:
         allowed = await self._admin()
         person = await allowed.services.admin.change_user(allowed.actor, user_id, change)
-        self.people = [_person_row(person, allowed.actor.user_id) if row.id == user_id else row for row in self.people]
+        self.people = [person_row(person, allowed.actor.user_id) if row.id == user_id else row for row in self.people]
 
     @rx.event
     async def set_role(self, user_id: str, role: str):
@@ -325,7 +173,7 @@ class AdminState(rx.State):
         """The quotas dialog, with the person's own values (empty where they follow the default)."""
         allowed = await self._admin()
         person = await allowed.services.admin.person(allowed.actor, user_id)
-        self.quota_fields = {name: _field(getattr(person.quotas, name)) for name in QUOTA_FIELDS}
+        self.quota_fields = {name: field_text(getattr(person.quotas, name)) for name in QUOTA_FIELDS}
         self.quota_user, self.quota_user_name = person.id, person.name
 
     @rx.event
@@ -340,7 +188,7 @@ class AdminState(rx.State):
     @rx.event
     async def save_quotas(self):
         try:
-            quotas = _quotas(self.quota_fields)
+            quotas = quotas_of(self.quota_fields)
         except ForjaError as exc:
             return rx.toast.error(exc.message, id="quota-error")
         await self._change(self.quota_user, UserChange(quotas=quotas))
@@ -368,7 +216,7 @@ class AdminState(rx.State):
 
     async def _reload_invitations(self, allowed: Allowed) -> None:
         self.invitations = [
-            InvitationRow(id=i.id, email=i.email or "Anyone with the link", expires=_when(i.expires_at))
+            InvitationRow(id=i.id, email=i.email or "Anyone with the link", expires=when(i.expires_at))
             for i in await allowed.services.admin.invitations(allowed.actor)
         ]
 
@@ -382,8 +230,8 @@ class AdminState(rx.State):
     # -- default quotas --------------------------------------------------------------------------
 
     def _show_defaults(self, defaults: QuotaSet) -> None:
-        self.defaults = {name: _field(getattr(defaults, name)) for name in QUOTA_FIELDS}
-        self.defaults_in_force = {name: _shown(getattr(defaults, name)) for name in QUOTA_FIELDS}
+        self.defaults = {name: field_text(getattr(defaults, name)) for name in QUOTA_FIELDS}
+        self.defaults_in_force = {name: shown(getattr(defaults, name)) for name in QUOTA_FIELDS}
 
     @rx.event
     def set_default(self, name: str, value: str) -> None:
@@ -392,12 +240,12 @@ class AdminState(rx.State):
     @rx.event
     async def save_defaults(self):
         try:
-            values = _quotas(self.defaults)
+            values = quotas_of(self.defaults)
         except ForjaError as exc:
             return rx.toast.error(exc.message, id="quota-error")
         allowed = await self._admin()
         self._show_defaults(await allowed.services.admin.set_default_quotas(allowed.actor, values))
-        self.people = [_person_row(p, allowed.actor.user_id) for p in await allowed.services.admin.people(allowed.actor)]
+        self.people = [person_row(p, allowed.actor.user_id) for p in await allowed.services.admin.people(allowed.actor)]
         return rx.toast.success("Default quotas saved.")
 
     # -- previews --------------------------------------------------------------------------------
@@ -406,5 +254,5 @@ class AdminState(rx.State):
     async def stop_preview(self, preview_id: str):
         allowed = await self._admin()
         await allowed.services.admin.stop_preview(allowed.actor, preview_id)
-        self.previews = [_preview_row(row) for row in await allowed.services.admin.previews(allowed.actor)]
+        self.previews = [preview_row(row) for row in await allowed.services.admin.previews(allowed.actor)]
         return rx.toast.success("Preview stopped.")

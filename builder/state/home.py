@@ -11,6 +11,7 @@ import reflex as rx
 from builder.errors import FileTreeError, ForjaError
 from builder.filetree import human_size
 from builder.models import ProjectRole
+from builder.services.publishing import AppInfo
 from builder.settings import settings
 from builder.state.attachments import AttachmentsState
 from builder.state.auth import signed_in
@@ -46,11 +47,20 @@ class ProjectCard:
     initial: str
     thumbnail: str  # the image's URL; empty until a version of the project passed its check
     shared: str  # "Shared with you as editor" (or viewer); empty for the person's own projects
+    app_url: str  # the published app's address while it serves a release; else empty
+    app_state: str  # live, unpublished (taken down), or empty: never published (or never built)
 
 
 def thumbnail_url(project_id: str, verification_id: int | None) -> str:
     """The thumbnail route, with the check's id so a newer picture is a new URL (the browser revalidates the same one)."""
     return f"/api/projects/{project_id}/thumbnail?v={verification_id}" if verification_id is not None else ""
+
+
+def app_fields(app: AppInfo | None) -> dict[str, str]:
+    """A card's published app: its address only while it serves a release."""
+    if app is None or app.state not in ("live", "unpublished"):
+        return {"app_url": "", "app_state": ""}
+    return {"app_url": app.url if app.state == "live" else "", "app_state": app.state}
 
 
 OFFLINE_NOTE = (
@@ -85,7 +95,9 @@ class HomeState(rx.State):
         services = allowed.services
         page = await services.projects.page(allowed.actor, HOME_PAGE_SIZE, offset)
         self.total = page.total
-        thumbnails = await services.verifications.thumbnail_ids([p.id for p in page.items])
+        ids = [p.id for p in page.items]
+        thumbnails = await services.verifications.thumbnail_ids(ids)
+        apps = await services.publishing.apps(ids)
         return [
             ProjectCard(
                 id=p.id,
@@ -97,6 +109,7 @@ class HomeState(rx.State):
                 initial=initial(p.name),
                 thumbnail=thumbnail_url(p.id, thumbnails.get(p.id)),
                 shared=f"Shared with you as {p.role.value}" if p.role is not None and p.role != ProjectRole.owner else "",
+                **app_fields(apps.get(p.id)),
             )
             for p in page.items
         ]

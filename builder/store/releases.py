@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from builder.errors import NameTaken, NotFound
-from builder.models import Project, PublishedApp, Release, Version, utcnow
+from builder.models import Project, ProjectMember, ProjectRole, PublishedApp, Release, Version, utcnow
 from builder.store.base import StoreBase
 
 
@@ -24,17 +26,56 @@ class LiveApp:
     unpublished: bool
 
 
+@dataclass(frozen=True)
+class AppRow:
+    """A published app as lists show it: its address's name, its project and the release it serves."""
+
+    project_id: str
+    project_name: str
+    name: str
+    live_release_id: int | None
+    live_number: int | None
+    live_version: int | None
+    live_size_bytes: int | None
+    unpublished: bool
+    trashed: bool
+    updated_at: datetime
+
+
+def _app_row(
+    project_id: str,
+    project_name: str,
+    name: str,
+    live_id: int | None,
+    number: int | None,
+    version: int | None,
+    size: int | None,
+    unpublished_at: datetime | None,
+    deleted_at: datetime | None,
+    updated_at: datetime,
+) -> AppRow:
+    return AppRow(
+        project_id=project_id,
+        project_name=project_name,
+        name=name,
+        live_release_id=live_id,
+        live_number=number,
+        live_version=version,
+        live_size_bytes=size,
+        unpublished=unpublished_at is not None,
+        trashed=deleted_at is not None,
+        updated_at=updated_at,
+    )
+
+
+def _owned_by(user_id: str):
+    return select(ProjectMember.project_id).where(ProjectMember.user_id == user_id, ProjectMember.role == ProjectRole.owner)
+
+
 class ReleaseRecords(StoreBase):
     async def published_app(self, project_id: str) -> PublishedApp | None:
         async with self._sessions() as session:
             return await session.get(PublishedApp, project_id)
-
-    async def published_apps(self, project_ids: list[str]) -> dict[str, PublishedApp]:
-        if not project_ids:
-            return {}
-        async with self._sessions() as session:
-            rows = await session.exec(select(PublishedApp).where(col(PublishedApp.project_id).in_(project_ids)))
-            return {app.project_id: app for app in rows.all()}
 
     async def live_app(self, name: str) -> LiveApp | None:
         """What the address `name` serves; None for no such app, or one whose project is gone for good or trashed."""
@@ -139,3 +180,84 @@ class ReleaseRecords(StoreBase):
         """Releases still building: after a restart, their builds are gone."""
         async with self._sessions() as session:
             return list((await session.exec(select(Release).where(Release.state == "building"))).all())
+
+    async def app_domains(self) -> dict[str, str]:
+        """Every custom domain with the name of the app it serves (apps of trashed projects left out)."""
+        query = (
+            select(PublishedApp.domain, PublishedApp.name)
+            .join(Project, col(Project.id) == col(PublishedApp.project_id))
+            .where(col(PublishedApp.domain).is_not(None), col(Project.deleted_at).is_(None))
+        )
+        async with self._sessions() as session:
+            return {domain: name for domain, name in (await session.exec(query)).all() if domain}
+
+    async def set_app_domain(self, project_id: str, domain: str | None) -> None:
+        """Give the app a custom domain (None: none); NameTaken when another app has it."""
+        try:
+            async with self._sessions() as session, session.begin():
+                result = await session.exec(
+                    update(PublishedApp)
+                    .where(col(PublishedApp.project_id) == project_id)
+                    .values(domain=domain, updated_at=utcnow())
+                )
+                if not result.rowcount:
+                    raise NotFound("This project is not published yet: publish it first, then give it a domain.")
+        except IntegrityError:
+            raise NameTaken(f"{domain} is already the domain of another app on this Forja.") from None
+
+    async def app_rows(self, project_ids: list[str] | None = None) -> list[AppRow]:
+        """The published apps of these projects (None: every project's, newest change first), each with its live
+        release, in one query."""
+        if project_ids is not None and not project_ids:
+            return []
+        # sqlmodel's select takes at most four columns; this is SQLAlchemy's, run on the connection.
+        query = (
+            sa_select(
+                col(PublishedApp.project_id),
+                col(Project.name),
+                col(PublishedApp.name),
+                col(PublishedApp.live_release_id),
+                col(Release.number),
+                col(Version.number),
+                col(Release.size_bytes),
+                col(PublishedApp.unpublished_at),
+                col(Project.deleted_at),
+                col(PublishedApp.updated_at),
+            )
+            .join(Project, col(Project.id) == col(PublishedApp.project_id))
+            .outerjoin(Release, col(Release.id) == col(PublishedApp.live_release_id))
+            .outerjoin(Version, col(Version.id) == col(Release.version_id))
+            .order_by(col(PublishedApp.updated_at).desc())
+        )
+        if project_ids is not None:
+            query = query.where(col(PublishedApp.project_id).in_(project_ids))
+        async with self._sessions() as session:
+            rows = (await (await session.connection()).execute(query)).all()
+        return [_app_row(*row) for row in rows]
+
+    async def live_apps_owned(self, user_id: str, besides: str | None = None) -> int:
+        """Apps of the person's projects that serve a release now (taken-down ones and those in the trash do not),
+        leaving out the project `besides`."""
+        query = (
+            select(func.count())
+            .select_from(PublishedApp)
+            .join(Project, col(Project.id) == col(PublishedApp.project_id))
+            .where(
+                col(PublishedApp.project_id).in_(_owned_by(user_id)),
+                col(PublishedApp.live_release_id).is_not(None),
+                col(PublishedApp.unpublished_at).is_(None),
+                col(Project.deleted_at).is_(None),
+            )
+        )
+        if besides is not None:
+            query = query.where(PublishedApp.project_id != besides)
+        async with self._sessions() as session:
+            return (await session.exec(query)).one()
+
+    async def build_seconds(self, user_id: str, since: datetime) -> float:
+        """Seconds of publish builds of the person's projects' releases made since `since` (failed ones too)."""
+        query = select(func.coalesce(func.sum(Release.build_s), 0.0)).where(
+            col(Release.project_id).in_(_owned_by(user_id)), col(Release.created_at) >= since
+        )
+        async with self._sessions() as session:
+            return float((await session.exec(query)).one())

@@ -257,9 +257,11 @@ def test_the_account_page_makes_and_revokes_tokens_and_changes_the_password(
     expect(cy.locator("#account-role")).to_have_text("Member")
     expect(cy.locator("#no-tokens")).to_be_visible()
     meters = cy.locator(".usage-meter")
-    expect(meters).to_have_count(5)
+    expect(meters).to_have_count(7)
     expect(cy.locator('.usage-meter[data-name="tokens_day"]')).to_contain_text("0 of 1,000,000 tokens today")
     expect(cy.locator('.usage-meter[data-name="tokens_day"]')).to_contain_text("until midnight (UTC)")
+    expect(cy.locator('.usage-meter[data-name="published_apps"]')).to_contain_text("0 of 5 live")
+    expect(cy.locator('.usage-meter[data-name="build_minutes_day"]')).to_contain_text("0 of 30 minutes today")
 
     cy.locator("#token-name").fill("laptop CLI")
     cy.locator("#make-token").click()

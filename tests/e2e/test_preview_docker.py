@@ -47,7 +47,12 @@ def test_imported_project_previews_in_docker_behind_traefik(forja_docker: str, p
     project_id = httpx.post(f"{base}/api/projects", json={"name": "Barber", "files": files}).json()["id"]
     page.goto(f"{base}/p/{project_id}")
     # The first page this Forja serves (a fresh process, its own compiled page) has taken over 30 s under CI's load.
-    expect(page.locator("#tab-preview")).to_be_visible(timeout=90_000)
+    try:
+        expect(page.locator("#tab-preview")).to_be_visible(timeout=90_000)
+    except AssertionError as exc:
+        # Seen once in CI: the page stayed blank. What the server and the browser said then, for the next look.
+        log = (ARTIFACTS / "forja-docker.log").read_text(errors="replace")[-4000:]
+        raise AssertionError(f"{exc}\nBrowser console errors: {traffic.console_errors}\nForja's log:\n{log}") from None
     page.locator("#tab-preview").click()
     expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Cuts from nine", timeout=120_000)
     expect(page.locator("#preview-runner")).to_have_text("docker")

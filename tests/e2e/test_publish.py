@@ -88,3 +88,45 @@ def test_a_person_publishes_opens_it_on_a_phone_rolls_back_and_takes_it_down(
     visitor.screenshot(path=str(ARTIFACTS / "publish-5-taken-down-phone.png"))
     phone.close()
     assert traffic.off_machine() == []
+
+
+def test_a_published_app_shows_on_its_home_card_and_in_the_admin_page(forja: str, page: Page, traffic: Traffic) -> None:
+    page_html = "<!doctype html><html lang='en'><title>Quiet cafe</title><h1>Quiet cafe</h1><p>Open at eight.</p></html>"
+    made = httpx.post(f"{forja}/api/projects", json={"name": "Quiet cafe", "files": {"index.html": page_html}}, timeout=30)
+    project = made.json()["id"]
+    published = httpx.post(f"{forja}/api/projects/{project}/publish", json={"name": "quiet-cafe"}, timeout=60)
+    assert published.status_code == 201, published.text
+    address = published.json()["app"]["url"]
+
+    page.set_viewport_size(DESKTOP)
+    page.goto(forja)
+    card = page.locator(".project-card-box", has=page.locator(f'a.project-card[href="/p/{project}"]'))
+    live = card.locator("a.project-app-live")
+    expect(live).to_have_attribute("href", address)
+    expect(live).to_have_attribute("target", "_blank")
+    card.scroll_into_view_if_needed()
+    card.screenshot(path=str(ARTIFACTS / "publish-card-1440.png"))
+    page.set_viewport_size(PHONE)
+    card.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "publish-card-390.png"))
+    accessible(page, "the home page with a published app", widths=(DESKTOP, PHONE))
+
+    page.goto(f"{forja}/admin")
+    row = page.locator('.admin-app[data-app="quiet-cafe"]')
+    expect(row).to_contain_text("Quiet cafe")
+    expect(row).to_contain_text("Release 1 (v1)")
+    expect(row).to_contain_text("Live")
+    expect(row.locator("a.admin-app-link")).to_have_attribute("href", address)
+    page.locator("#admin-apps").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "publish-admin-390.png"))
+    page.set_viewport_size(DESKTOP)
+    page.locator("#admin-apps").screenshot(path=str(ARTIFACTS / "publish-admin-1440.png"))
+
+    # Taken down: the card says so, with no link; the admin page too.
+    httpx.delete(f"{forja}/api/projects/{project}/app", timeout=30).raise_for_status()
+    page.reload()
+    expect(row).to_contain_text("Taken down")
+    page.goto(forja)
+    expect(card.locator(".project-app")).to_have_text("Taken down")
+    expect(card.locator("a.project-app-live")).to_have_count(0)
+    assert traffic.off_machine() == []

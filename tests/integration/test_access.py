@@ -67,6 +67,9 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("PATCH", "/api/projects/{project_id}/app"): "own",
     ("DELETE", "/api/projects/{project_id}/app"): "edit",
     ("GET", "/api/projects/{project_id}/releases"): "view",
+    ("GET", "/api/projects/{project_id}/app/domain"): "view",
+    ("PUT", "/api/projects/{project_id}/app/domain"): "own",
+    ("DELETE", "/api/projects/{project_id}/app/domain"): "own",
     ("POST", "/api/projects/{project_id}/releases/{number}/rollback"): "edit",
     ("POST", "/api/projects/{project_id}/text"): "edit",
     ("POST", "/api/projects/{project_id}/pictures"): "edit",
@@ -227,6 +230,8 @@ def body_for(method: str, path: str) -> dict[str, Any] | None:
         return {"lines": [{"text": "hello", "source": "browser"}]}
     if path.endswith("/app"):
         return {"name": "taken-over"}
+    if path.endswith("/app/domain"):
+        return {"domain": "taken.example.com"}
     if path.endswith("/generate"):
         return {"prompt": "Make it red"}
     if path.endswith("/env/{name}"):

@@ -77,11 +77,21 @@ async def test_usage_counts_against_each_quota_and_pages_warn_from_80_percent(ac
     response = await ana.http.get("/api/account/usage")
     assert response.status_code == 200
     uses = {use["name"]: use for use in response.json()}
-    assert list(uses) == ["tokens_day", "cost_day_usd", "previews", "projects", "storage_mb"]
+    assert list(uses) == [
+        "tokens_day",
+        "cost_day_usd",
+        "previews",
+        "projects",
+        "storage_mb",
+        "published_apps",
+        "build_minutes_day",
+    ]
     assert uses["projects"] == {"name": "projects", "label": "Projects", "used": 4, "limit": 5, "shown": "4 of 5"}
     assert uses["tokens_day"]["shown"] == "0 of 1,000 tokens today"
     # The four projects keep one file content, stored once.
     assert uses["storage_mb"]["shown"] == "11 bytes of 500 MB"
+    assert uses["published_apps"]["shown"] == "0 of 5 live"
+    assert uses["build_minutes_day"]["shown"] == "0 of 30 minutes today"
 
     quota_uses = await accounts_on.quotas.usage(ana.actor)
     note, full = quota_note(quota_uses)

@@ -226,3 +226,18 @@ def test_run_settings_through_the_cli_and_the_api(server: Server, tmp_path: Path
         assert cleared.status_code == 200 and cleared.json()["folder"] == "web"
         copy = api.post(f"/api/projects/{project}/duplicate", json={}).json()["id"]
         assert api.get(f"/api/projects/{copy}/run-settings").json()["folder"] == "web"
+
+        # Published from the laptop: the page folder the run settings name, served by the server at the app's own host.
+        published = laptop.json("publish", project, "--name", "two-apps", token=ana)
+        assert published["name"] == "two-apps" and published["release"]["number"] == 1
+        host = published["url"].split("://", 1)[1]
+        assert api.get("/", headers={"Host": host}).text == "<h1>Web</h1>"
+        assert api.get("/api/projects", headers={"Host": host}).status_code == 404  # the app's host is not Forja's
+        assert laptop.ok("releases", project, token=ana).split()[:4] == ["1", "v1", "ready", "live"]
+        domain = laptop.json("domain", project, "--set", "two.example.test", token=ana)
+        assert (domain["record_name"], domain["record_value"]) == ("two.example.test", host.split(":")[0])
+        assert api.get("/", headers={"Host": "two.example.test"}).text == "<h1>Web</h1>"
+        assert laptop.ok("domain", project, "--remove", token=ana).strip().endswith("has no domain of its own any more.")
+        assert laptop.ok("unpublish", project, token=ana).strip().endswith("it answers that the app was unpublished.")
+        assert api.get("/", headers={"Host": host}).status_code == 410
+        assert laptop.refused("rollback", project, "7", token=ana) == f"Project {project} has no release 7."

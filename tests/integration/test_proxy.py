@@ -27,6 +27,7 @@ import httpx
 import pytest
 
 from preview_runtime.access import ACCESS_PATH, CHECK_PATH, COOKIE, AccessKeys
+from preview_runtime.apps_edge import AppsEdge
 from preview_runtime.gate import AccessGate
 from preview_runtime.local import LocalRunner
 from preview_runtime.plan import RunPlan
@@ -619,3 +620,30 @@ async def test_an_isolated_workspace_on_another_site_frames_a_private_preview_on
         for server in [upstream, *workspaces]:
             server.shutdown()
             server.server_close()
+
+
+async def test_apps_and_their_custom_domains_reach_the_apps_server_with_their_host(
+    tmp_path: Path, traefik_bin: str, upstream_a: ThreadingHTTPServer
+) -> None:
+    apps = AppsEdge("apps.localhost", f"http://127.0.0.1:{upstream_a.server_port}")
+    proxy = PreviewProxy(tmp_path / "proxy", free_port(), traefik_bin=traefik_bin, apps=apps)
+    await proxy.start()
+    try:
+        answer = await _get(proxy, "fade-barbers.apps.localhost")
+        assert answer.json() == {"upstream": "A", "host": f"fade-barbers.apps.localhost:{proxy.port}", "path": "/"}
+        assert "cross-origin-embedder-policy" not in answer.headers  # a published app is not framed by Forja
+        assert (await _get(proxy, "two.labels.apps.localhost")).status_code == 404
+        assert (await _get(proxy, "shop.example.test")).status_code == 404
+
+        await proxy.set_app_domains(["shop.example.test"])
+        deadline = time.monotonic() + 10
+        while (served := await _get(proxy, "shop.example.test")).status_code != 200:
+            assert time.monotonic() < deadline, "Traefik did not take the custom domain's route"
+            await asyncio.sleep(0.1)
+        assert served.json()["host"] == f"shop.example.test:{proxy.port}"
+        await proxy.set_app_domains([])
+        while (await _get(proxy, "shop.example.test")).status_code != 404:
+            assert time.monotonic() < deadline + 10, "Traefik kept the removed domain's route"
+            await asyncio.sleep(0.1)
+    finally:
+        await proxy.stop()

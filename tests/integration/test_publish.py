@@ -73,6 +73,18 @@ async def test_a_static_page_publishes_rolls_back_and_comes_down(local_previews:
     assert renamed.name == "cuts" and "Open at nine" in (await get(renamed.url)).text
     assert (await get(first.app.url)).status_code == 404  # the old name answers nothing any more
 
+    # At a domain of its owner's too, once added; Forja's own API is never reached through it, and it goes away.
+    proxy = (await services.preview_hub.manager()).proxy  # the edge runs, as from Forja's start
+    added = await services.app_domains.set(pid, "Cuts.Example.test")
+    assert (added.domain, added.record_type, added.record_value) == ("cuts.example.test", "CNAME", "cuts.apps.localhost")
+    assert added.points_here is None  # not looked up: no DNS query leaves this machine in a test
+    assert "Open at nine" in (await get("http://cuts.example.test")).text
+    assert (await get("http://cuts.example.test", "/api/projects")).status_code == 404
+    assert proxy.apps is not None and proxy.apps.domains == ("cuts.example.test",)
+    await services.app_domains.remove(pid)
+    assert (await get("http://cuts.example.test")).status_code == 400  # a host Forja does not answer to
+    assert proxy.apps.domains == ()
+
     down = await services.publishing.unpublish(pid)
     assert down.state == "unpublished"
     gone = await get(renamed.url)

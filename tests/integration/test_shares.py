@@ -256,6 +256,8 @@ async def test_share_page_starts_and_serves_the_shared_version(
     again = await asyncio.gather(*(client.get(f"/s/{created.token}") for _ in range(50)))
     assert [p.status_code for p in again] == [200] * 50 and all("<iframe" in p.text for p in again)
     assert len(manager.running()) == 1
+    # Those visits were answered from the page kept for the running app; the revocation below drops it at once.
+    assert services.shares.cached_page(created.token) == again[0].content
 
     await services.shares.revoke(created.id)
     assert (await client.get(f"/s/{created.token}")).status_code == 410

@@ -331,7 +331,7 @@ async def test_spa_routes_fall_back_to_index_but_missing_assets_do_not(releases:
             assert response.status_code == 200 and response.content == INDEX
             assert response.headers["cache-control"] == "no-cache"
         asset = await client.get("/assets/missing-B2x9cQ7a.js")
-        assert asset.status_code == 404 and asset.content == NOT_FOUND
+        assert asset.status_code == 404 and asset.content == NOT_FOUND and "Accept" in asset.headers["vary"]
         page = await client.get("/report.pdf", headers={"accept": "text/html,application/xhtml+xml"})
         assert page.status_code == 200 and page.content == INDEX and "Accept" in page.headers["vary"]
         assert (await client.get("/contact")).content == CONTACT  # real files still win

@@ -1,0 +1,62 @@
+"""Published apps on the preview edge: which hosts Traefik sends to the server that answers for apps, and, for custom
+domains with ACME on, the HTTPS entrypoint and the certificates Traefik obtains for them.
+
+Apps are `<name>.<suffix>` (one label under the apps' domain) plus the custom domains their owners added. Their
+requests go to `upstream` (Forja's own server, which serves each app's files from disk), with the Host kept. With an
+ACME email, Traefik listens for HTTPS on `https_port` too and gets a certificate for each custom domain by the
+TLS-ALPN-01 challenge on that port (no port 80 needed); the certificates are kept in the proxy's state folder.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROUTER = "forja-apps"
+SERVICE = "forja-apps"
+RESOLVER = "forja-acme"
+HTTPS = "websecure"
+
+
+@dataclass(frozen=True)
+class AppsEdge:
+    suffix: str
+    upstream: str
+    domains: tuple[str, ...] = field(default=())
+    acme_email: str = ""
+    https_port: int = 443
+
+    def entrypoints(self, host: str) -> dict[str, dict]:
+        """The HTTPS entrypoint, only when custom domains get certificates."""
+        return {HTTPS: {"address": f"{host}:{self.https_port}"}} if self.acme_email else {}
+
+    def resolvers(self, state_dir: Path) -> dict[str, dict]:
+        if not self.acme_email:
+            return {}
+        acme = {"email": self.acme_email, "storage": str(state_dir / "acme.json"), "tlsChallenge": {}}
+        return {RESOLVER: {"acme": acme}}
+
+    def routes(self) -> tuple[dict[str, dict], dict[str, dict]]:
+        """Routers and services of the dynamic configuration."""
+        routers: dict[str, dict] = {
+            ROUTER: {
+                "entryPoints": ["web"],
+                "rule": f"HostRegexp(`^[a-z0-9-]{{1,63}}\\.{re.escape(self.suffix.strip('.').lower())}$`)",
+                "priority": 50,
+                "service": SERVICE,
+            }
+        }
+        for number, domain in enumerate(sorted(self.domains)):
+            rule = f"Host(`{domain}`)"
+            routers[f"{ROUTER}-domain-{number}"] = {"entryPoints": ["web"], "rule": rule, "priority": 60, "service": SERVICE}
+            if self.acme_email:
+                routers[f"{ROUTER}-domain-{number}-tls"] = {
+                    "entryPoints": [HTTPS],
+                    "rule": rule,
+                    "priority": 60,
+                    "service": SERVICE,
+                    "tls": {"certResolver": RESOLVER, "domains": [{"main": domain}]},
+                }
+        services = {SERVICE: {"loadBalancer": {"servers": [{"url": self.upstream}], "passHostHeader": True}}}
+        return routers, services

@@ -1,0 +1,94 @@
+"""Apps' addresses and custom domains: which names are taken as an app's, and the edge's configuration for them, ACME
+included (no certificate authority is reachable here: the configuration Traefik gets is what is checked)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import builder.settings
+from builder.errors import InvalidInput
+from builder.publish.addresses import app_name_of, app_url
+from builder.services.app_domains import check_domain, verdict
+from preview_runtime.apps_edge import HTTPS, RESOLVER, AppsEdge
+from preview_runtime.proxy import PreviewProxy
+
+
+@pytest.fixture(autouse=True)
+def edge_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {"preview_domain": "localhost", "preview_port": 8800, "apps_domain": "", "public_url": ""}.items():
+        monkeypatch.setattr(builder.settings.settings, name, value)
+
+
+def test_an_apps_host_names_it_and_no_other_host_does() -> None:
+    assert app_url("shop") == "http://shop.apps.localhost:8800"
+    assert app_name_of("shop.apps.localhost:8800") == "shop"
+    assert app_name_of("SHOP.apps.localhost.") == "shop"
+    for host in ("apps.localhost", "a.b.apps.localhost", "shop.localhost", "127.0.0.1:8800", "[::1]:80", "-x.apps.localhost"):
+        assert app_name_of(host) is None, host
+
+
+def test_on_a_server_apps_live_under_their_own_domain(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(builder.settings.settings, "apps_domain", "apps.example.com")
+    assert app_url("shop") == "https://shop.apps.example.com"
+    assert app_name_of("shop.apps.example.com") == "shop"
+    assert app_name_of("shop.apps.localhost:8800") is None
+
+
+def test_custom_domains_are_host_names_of_someone_elses() -> None:
+    assert check_domain(" Shop.Example.com. ") == "shop.example.com"
+    assert check_domain("https://shop.example.com/") == "shop.example.com"
+    for bad in (
+        "localhost",
+        "10.0.0.1",
+        "::1",
+        "shop",
+        "shop.example.com/path",
+        "-a.example.com",
+        "a..b.com",
+        "x" * 250 + ".com",
+    ):
+        with pytest.raises(InvalidInput, match="is not a domain name"):
+            check_domain(bad)
+    for own in ("shop.apps.localhost", "apps.localhost", "x.localhost"):
+        with pytest.raises(InvalidInput, match="one of this Forja's own names"):
+            check_domain(own)
+
+
+def test_the_dns_check_says_what_it_found_and_what_to_do() -> None:
+    assert verdict("shop.example.com", None, set()) == (
+        None,
+        "Make the DNS record below for shop.example.com at your domain's provider, then check it here.",
+    )
+    assert verdict("shop.example.com", {"203.0.113.7"}, {"203.0.113.7"})[0] is True
+    found, said = verdict("shop.example.com", set(), {"203.0.113.7"})
+    assert found is False and "does not point here yet" in said
+    found, said = verdict("shop.example.com", {"198.51.100.1"}, {"203.0.113.7"})
+    assert found is False and "points elsewhere (198.51.100.1)" in said
+
+
+def test_the_edge_routes_apps_and_their_domains_and_gets_certificates_only_with_acme(tmp_path: Path) -> None:
+    plain = AppsEdge("apps.localhost", "http://127.0.0.1:3000", domains=("shop.example.com",))
+    routers, services = plain.routes()
+    assert services == {"forja-apps": {"loadBalancer": {"servers": [{"url": "http://127.0.0.1:3000"}], "passHostHeader": True}}}
+    assert routers["forja-apps"]["rule"] == "HostRegexp(`^[a-z0-9-]{1,63}\\.apps\\.localhost$`)"
+    assert routers["forja-apps-domain-0"]["rule"] == "Host(`shop.example.com`)"
+    assert not any("tls" in router for router in routers.values())
+    assert plain.entrypoints("0.0.0.0") == {} and plain.resolvers(tmp_path) == {}
+
+    acme = AppsEdge("apps.example.com", "http://127.0.0.1:3000", ("shop.example.com",), "ops@example.com", 8443)
+    routers, _ = acme.routes()
+    secure = routers["forja-apps-domain-0-tls"]
+    assert secure["entryPoints"] == [HTTPS]
+    assert secure["tls"] == {"certResolver": RESOLVER, "domains": [{"main": "shop.example.com"}]}
+    assert acme.entrypoints("0.0.0.0") == {HTTPS: {"address": "0.0.0.0:8443"}}
+    assert acme.resolvers(tmp_path) == {
+        RESOLVER: {"acme": {"email": "ops@example.com", "storage": str(tmp_path / "acme.json"), "tlsChallenge": {}}}
+    }
+    # What Traefik's static file holds with it: the HTTPS entrypoint beside the previews' and the resolver.
+    proxy = PreviewProxy(tmp_path / "proxy", 8800, apps=acme)
+    static = proxy._static_config()
+    assert set(static["entryPoints"]) == {"web", HTTPS}
+    assert static["certificatesResolvers"][RESOLVER]["acme"]["email"] == "ops@example.com"
+    assert "certificatesResolvers" not in PreviewProxy(tmp_path / "p2", 8800, apps=plain)._static_config()

@@ -54,7 +54,7 @@ def _add_form() -> rx.Component:
                 rx.input(
                     value=EnvState.new_name,
                     on_change=EnvState.set_new_name,
-                    placeholder="STRIPE_KEY",
+                    placeholder="NAME",
                     max_length=MAX_NAME,
                     font_family="monospace",
                     aria_label="The variable's name",

@@ -156,6 +156,17 @@ class Release(SQLModel, table=True):
     finished_at: datetime | None = None
 
 
+class AppEnvVar(SQLModel, table=True):
+    """One of a project's own variables (its Environment panel): given to its app's processes, never shown again."""
+
+    project_id: str = Field(foreign_key="project.id", primary_key=True, max_length=32)
+    name: str = Field(primary_key=True, max_length=100, description="An environment variable's name, like STRIPE_KEY.")
+    value: str = Field(description="The value, encrypted with Fernet (builder/app_secrets.py); never sent anywhere.")
+    public: bool = Field(default=False, description="Its name marks it for the page (VITE_...): a front-end build gets it.")
+    updated_at: datetime = Field(default_factory=utcnow)
+    updated_by: str | None = Field(default=None, foreign_key="user.id", max_length=32, description="Who set it last.")
+
+
 class Verification(SQLModel, table=True):
     """What Forja saw when it ran one version: the problems it found and a screenshot of the page."""
 

@@ -55,6 +55,14 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL, e.g. `postgresql://forja:secret@db:5432/forja`; empty means SQLite in "
         "`FORJA_DATA_DIR/forja.db`.",
     )
+    secret_key: str = Field(
+        default="",
+        description="The key that encrypts the apps' own variables (their Environment panel) in the database: a Fernet "
+        "key, made with `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`. "
+        "Empty: Forja makes one into `FORJA_DATA_DIR/secret.key` (mode 0600) on its first start and uses it from then "
+        "on; back that file up with the database, since without it the variables cannot be read. Every worker must "
+        "have the same key.",
+    )
     host: str = Field(default="127.0.0.1", description="Address to listen on (`0.0.0.0` on a server).")
     port: int = Field(default=3000, description="Port of the page, the API and the websocket (one port).")
     public_url: str = Field(

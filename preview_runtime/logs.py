@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
+REDACTED = "[redacted]"
+
 
 class LogLevel(enum.StrEnum):
     debug = "debug"
@@ -55,10 +57,26 @@ class LogHub:
         self._lines: dict[str, deque[LogLine]] = defaultdict(lambda: deque(maxlen=keep))
         self._listeners: dict[str, set[asyncio.Queue[LogLine]]] = defaultdict(set)
         self._seq = 0
+        # Per project: values its lines must never show (builder/app_secrets.py runner_env), set before its app runs.
+        self._hidden: dict[str, tuple[str, ...]] = {}
 
     def emit(self, project_id: str, text: str, level: LogLevel | None = None, source: str = "forja") -> None:
         self._seq += 1
+        text = self.redacted(project_id, text)
         self._deliver(project_id, LogLine(seq=self._seq, text=text, level=level or classify(text), source=source))
+
+    def hide(self, project_id: str, values: tuple[str, ...]) -> None:
+        """From now on the project's lines show each of `values` (its app's secrets, longest first) as REDACTED."""
+        if values:
+            self._hidden[project_id] = values
+        else:
+            self._hidden.pop(project_id, None)
+
+    def redacted(self, project_id: str, text: str) -> str:
+        for value in self._hidden.get(project_id, ()):
+            if value in text:
+                text = text.replace(value, REDACTED)
+        return text
 
     def _deliver(self, project_id: str, line: LogLine) -> None:
         """Keep a line and hand it to the project's followers (a hub shared by several processes delivers the lines

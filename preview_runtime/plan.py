@@ -53,6 +53,13 @@ class RunPlan(BaseModel):
     )
     framework: str = Field(default="", description='What runs, for people: "Vite", "Next.js", "Flask"...')
     notes: list[str] = Field(default_factory=list, description="Said in the Logs tab when the preview starts.")
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        exclude=True,
+        repr=False,
+        description="The app's own variables (its Environment), in the environment of its processes; Forja's own "
+        "(PORT, HOST, PATH...) win over them. Never written into a record, a log line or a dump of the plan.",
+    )
     source: str = Field(
         default="",
         description='The start command and where it came from, for people: "`python main.py` from the run line in .replit"; '

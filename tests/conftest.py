@@ -30,6 +30,7 @@ from typing import NamedTuple
 import httpx
 import psycopg
 import pytest
+from cryptography.fernet import Fernet
 from psycopg import sql
 from xdist.remote import Producer
 from xdist.scheduler import LoadScopeScheduling
@@ -273,6 +274,8 @@ async def services(sqlite_store: ProjectStore, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(builder.services, "_services", instance)
     # A check runs a preview and a browser: generations here are checked only where a test asks (verify=True).
     monkeypatch.setattr(builder.settings.settings, "verify_generations", False)
+    # The apps' variables under a key of the test's own, not one made into the repository's data folder.
+    monkeypatch.setattr(builder.settings.settings, "secret_key", Fernet.generate_key().decode())
     yield instance
     await instance.close()
 

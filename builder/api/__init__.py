@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from builder.api import (
     account,
     admin,
+    app_env,
     attachments,
     auth,
     files,
@@ -45,7 +46,20 @@ api = FastAPI(
 )
 api.exception_handler(ForjaError)(forja_error)
 api.exception_handler(RequestValidationError)(invalid_request)
-for module in (account, admin, attachments, auth, generations, history, members, publish, shares, text_edits, verifications):
+for module in (
+    account,
+    admin,
+    app_env,
+    attachments,
+    auth,
+    generations,
+    history,
+    members,
+    publish,
+    shares,
+    text_edits,
+    verifications,
+):
     api.include_router(module.router)
 api.mount(meta.DOCS_ASSETS_URL, meta.docs_assets(), name="docs-assets")
 for module in (meta, projects, files, previews, preview_access, logs):

@@ -21,6 +21,7 @@ from builder.schemas import FileInfo, PictureAdded, ProjectDetail, ProjectSummar
 from builder.services import Services
 from builder.services.access import Actor, Permission
 from builder.services.app_domains import DomainInfo
+from builder.services.app_env import EnvVarInfo
 from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
 from builder.services.run_settings import RunSettings, RunSettingsInfo
 from builder.services.shares import Never, ShareCreated, ShareInfo
@@ -153,6 +154,20 @@ class LocalBackend:
     async def remove_domain(self, project_id: str) -> None:
         await self._may(project_id, Permission.own)
         await self._forja.remove_domain(project_id)
+
+    # -- the app's own variables ------------------------------------------------------------------
+
+    async def env_names(self, project_id: str) -> list[EnvVarInfo]:
+        await self._may(project_id, Permission.view)
+        return await self._services.app_env.names(project_id)
+
+    async def set_env(self, project_id: str, name: str, value: str) -> list[EnvVarInfo]:
+        await self._may(project_id, Permission.edit)
+        return await self._services.app_env.set(project_id, name, value, self._actor.user_id)
+
+    async def unset_env(self, project_id: str, name: str) -> list[EnvVarInfo]:
+        await self._may(project_id, Permission.edit)
+        return await self._services.app_env.unset(project_id, name, self._actor.user_id)
 
     # -- previews and generations --------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from builder.schemas import (
     VersionInfo,
 )
 from builder.services.app_domains import DomainInfo
+from builder.services.app_env import EnvVarInfo
 from builder.services.projects import name_from_filename
 from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
 from builder.services.run_settings import RunSettings, RunSettingsInfo
@@ -253,6 +254,18 @@ class RemoteBackend:
 
     async def remove_domain(self, project_id: str) -> None:
         await self._send("DELETE", _path("/api/projects", project_id, "app", "domain"))
+
+    # -- the app's own variables ------------------------------------------------------------------
+
+    async def env_names(self, project_id: str) -> list[EnvVarInfo]:
+        return await self._get(list[EnvVarInfo], _path("/api/projects", project_id, "env"))
+
+    async def set_env(self, project_id: str, name: str, value: str) -> list[EnvVarInfo]:
+        path = _path("/api/projects", project_id, "env", name)
+        return self._read(list[EnvVarInfo], await self._send("PUT", path, json={"value": value}))
+
+    async def unset_env(self, project_id: str, name: str) -> list[EnvVarInfo]:
+        return self._read(list[EnvVarInfo], await self._send("DELETE", _path("/api/projects", project_id, "env", name)))
 
     # -- previews and generations --------------------------------------------------------------
 

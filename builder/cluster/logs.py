@@ -64,7 +64,7 @@ class SharedLogHub(LogHub):
         self._outbox.put_nowait(
             {
                 "project": project_id,
-                "text": text,
+                "text": self.redacted(project_id, text),
                 "level": (level or classify(text)).value,
                 "source": source,
                 "time": datetime.now(UTC).isoformat(),

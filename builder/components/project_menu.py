@@ -1,7 +1,8 @@
-"""The workspace's project menu (rename, duplicate, trash) and the home page's trash list."""
+"""The workspace's project menu (rename, duplicate, environment, trash) and the home page's trash list."""
 
 import reflex as rx
 
+from builder.state.app_env import EnvState
 from builder.state.project_actions import ProjectActionsState, TrashRow
 from builder.state.workspace import WorkspaceState
 
@@ -19,6 +20,7 @@ def project_menu() -> rx.Component:
                     rx.menu.item("Rename...", on_click=ProjectActionsState.start_rename, id="menu-rename"),
                 ),
                 rx.menu.item("Duplicate", on_click=ProjectActionsState.duplicate, id="menu-duplicate"),
+                rx.menu.item("Environment...", on_click=EnvState.set_open(True), id="menu-env"),
                 rx.cond(
                     WorkspaceState.is_owner,
                     rx.fragment(

@@ -322,6 +322,9 @@ class GenerationRun:
             shown = prompts.relevant_files(tree_bytes, prompt, settings.followup_context_bytes)
             history = [f"{v.author.value}: {v.message}" for v in project.versions if v.message]
             first = prompts.follow_up_message(prompt, history, tree_bytes, shown)
+            # The names only, so the code reads them (process.env.STRIPE_KEY); a value never reaches a model.
+            if names := [row.name for row in await store.env_vars(self.project_id)]:
+                first += "\n\n" + prompts.env_names_note(names)
         else:
             first = prompts.new_project_message(prompt)
         tree = {p: text for p, d in tree_bytes.items() if (text := text_of(d)) is not None}

@@ -26,7 +26,9 @@ _MIN_SECRET_LENGTH = 8
 def secret_values() -> tuple[str, ...]:
     values = {value for name, value in os.environ.items() if SECRET_NAME.search(name) and len(value) >= _MIN_SECRET_LENGTH}
     values |= {
-        v for v in (settings.anthropic_api_key, settings.openai_api_key, settings.database_url) if len(v) >= _MIN_SECRET_LENGTH
+        v
+        for v in (settings.anthropic_api_key, settings.openai_api_key, settings.database_url, settings.secret_key)
+        if len(v) >= _MIN_SECRET_LENGTH
     }
     # Longest first, so a secret containing another is replaced whole.
     return tuple(sorted(values, key=len, reverse=True))

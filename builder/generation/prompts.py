@@ -120,6 +120,17 @@ def follow_up_message(request: str, history: list[str], tree: Mapping[str, bytes
     return "\n\n".join(parts)
 
 
+def env_names_note(names: list[str]) -> str:
+    """What the model is told of the app's own variables: their names, never their values."""
+    listed = ", ".join(names)
+    return (
+        f"The app's environment has these variables, set by the person in Forja's Environment panel: {listed}. "
+        "Read them from the environment (process.env.NAME in Node, os.environ in Python; in a front-end only the "
+        "public ones, VITE_... in Vite's import.meta.env, NEXT_PUBLIC_... or PUBLIC_...), never write their values "
+        "into files, and never print them."
+    )
+
+
 def continuation_message(done_paths: list[str], cut_path: str | None) -> str:
     done = "\n".join(f"- {p}" for p in done_paths) or "- (none)"
     cut = f" The file {cut_path} was cut off and was NOT saved; write it again in full." if cut_path else ""

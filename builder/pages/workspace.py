@@ -10,6 +10,7 @@ import reflex as rx
 from builder.components.attachments import attach_button, attachments_row
 from builder.components.connect_model import needs_model_note, offline_model_label
 from builder.components.download import download_button
+from builder.components.env_dialog import env_dialog
 from builder.components.history_panel import history_panel
 from builder.components.layout import error_callout, top_bar
 from builder.components.panels import code_panel, logs_panel, preview_panel
@@ -467,6 +468,7 @@ def workspace_page() -> rx.Component:
             rx.spacer(),
             publish_dialog(),
             people_dialog(),
+            env_dialog(),
             download_button(
                 "download", "Export .zip", "/api/projects/" + WorkspaceState.project_id + "/export", "2", element_id="export-zip"
             ),

@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from builder import db
+from builder.app_secrets import load_key
 from builder.cluster.leases import worker_name
 from builder.cluster.previews import PreviewRegistry
 from builder.cluster.worker import Cluster
@@ -21,6 +22,7 @@ from builder.services.access import AccessService
 from builder.services.accounts import AccountService
 from builder.services.admin import AdminService
 from builder.services.app_domains import AppDomains
+from builder.services.app_env import AppEnvService
 from builder.services.doctor import DoctorService
 from builder.services.generations import GenerationService
 from builder.services.history import TRASH_DAYS, HistoryService
@@ -68,6 +70,7 @@ class Services:
         self.version_previews = VersionPreviewService(store, self.preview_hub, admit=self.quotas.check_share_preview)
         self.projects = ProjectService(store, logs, self.previews, self.quotas)
         self.run_settings = RunSettingsService(store, self.previews, logs)
+        self.app_env = AppEnvService(store, self.previews, logs)
         self.verifications = VerificationService(store, self.previews, self.preview_access, logs)
         hub = cluster.generations if cluster is not None else GenerationHub()
         self.generations = GenerationService(store, self.projects, self.previews, logs, self.verifications, self.quotas, hub)
@@ -146,6 +149,7 @@ async def get_services() -> Services:
     async with _lock:
         if _services is None:
             await asyncio.to_thread(db.migrate)
+            await asyncio.to_thread(load_key)  # a bad FORJA_SECRET_KEY shows at start; a new key file is logged now
             store = ProjectStore(db.create_engine())
             if settings.redis_url:
                 cluster = await Cluster.join(settings.redis_url)

@@ -146,6 +146,8 @@ class CheckedGeneration:
             label = f"Fixing {count} problem{'s' if count != 1 else ''} found by the check"
             publish(self._event("status", message=f"{label} (round {attempt} of {cap})..."))
             request = prompts.repair_message(checked.problems, self.verifications.log_tail(self.request.project_id))
+            # What the page showed may hold an app variable's value: the model gets it as the log does, redacted.
+            request = self.logs.redacted(self.request.project_id, request)
             fixed = await self._round(
                 publish, attempt, f"{label}: " + "; ".join(p.message for p in checked.problems[:3]), request
             )

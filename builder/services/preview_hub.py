@@ -73,6 +73,7 @@ class PreviewHub:
     def __init__(self, store: ProjectStore, logs: LogHub, registry: PreviewRegistry, access: PreviewAccess) -> None:
         self._store = store
         self._logs = logs
+        self.logs = logs
         self.registry = registry
         self._access = access
         self._manager: PreviewManager | None = None

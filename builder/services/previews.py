@@ -19,6 +19,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
 
+from builder.app_secrets import runner_env
 from builder.errors import PreviewError
 from builder.schemas import CheckResult, VersionInfo
 from builder.services.preview_access import private
@@ -65,6 +66,12 @@ def plan_of(tree: Mapping[str, bytes], override: RunOverride) -> RunPlan:
         return plan_for(tree, override)
     except ValueError as exc:
         raise PreviewError(str(exc)) from None
+
+
+async def plan_with_env(store: ProjectStore, logs: LogHub, project_id: str, tree: Mapping[str, bytes]) -> RunPlan:
+    """The run plan, with the app's own variables for its processes (and their values hidden from its log)."""
+    plan = plan_of(tree, await store.run_override(project_id))
+    return plan.model_copy(update={"env": await runner_env(store, logs, project_id)})
 
 
 class PreviewService:
@@ -114,11 +121,14 @@ class PreviewService:
                 project_id,
                 project.current_version,
                 running_copy(tree, places=places),
-                plan_of(tree, await self._store.run_override(project_id)),
+                await self._plan_with_env(project_id, tree),
                 runner,
                 started_by,
                 admit=partial(self._admit, project_id),
             )
+
+    async def _plan_with_env(self, project_id: str, tree: Mapping[str, bytes]) -> RunPlan:
+        return await plan_with_env(self._store, self._logs, project_id, tree)
 
     async def _start_asked(self, arguments: dict[str, Any]) -> dict[str, Any]:
         info = await self.start(arguments["project_id"], arguments["runner"], arguments["restart"], arguments["started_by"])
@@ -376,7 +386,7 @@ class VersionPreviewService:
                 project_id,
                 version,
                 running_copy(tree, select=False),
-                plan_of(tree, await self._store.run_override(project_id)),
+                await plan_with_env(self._store, self._hub.logs, project_id, tree),
                 runner,
                 admit=partial(self._admit, project_id),
             )

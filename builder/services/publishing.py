@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from builder.app_secrets import runner_env
 from builder.errors import ForjaError, InvalidInput, NotFound, PreviewError, PublishFailed
 from builder.models import Release
 from builder.publish.addresses import LABEL, app_name_of, app_url
@@ -278,17 +279,18 @@ class PublishService:
         try:
             async with asyncio.timeout(settings.publish_build_timeout_s):
                 async with self._hub.lock(key):
-                    await self._hub.launch(
-                        key, new_preview_id("b"), release.project_id, version, dict(tree), plan_of(tree, override), "auto"
-                    )
+                    # A front-end build puts what it gets into the page: only the variables its framework marks public.
+                    public = await runner_env(self._store, self._logs, release.project_id, plan.public_env_prefixes)
+                    run = plan_of(tree, override).model_copy(update={"env": public})
+                    await self._hub.launch(key, new_preview_id("b"), release.project_id, version, dict(tree), run, "auto")
                 info = await self._hub.wait_ready(key)
                 if info.state != PreviewState.running:
                     raise PublishFailed(f"The project did not start for its build: {info.detail or info.state.value}.")
                 outcome = await self._hub.run_command(key, plan.build, settings.publish_build_timeout_s)
-                release.log = outcome.output
+                release.log = self._logs.redacted(release.project_id, outcome.output)
                 if outcome.timed_out or outcome.exit_code != 0:
                     ended = "ran out of time" if outcome.timed_out else f"failed (exit code {outcome.exit_code})"
-                    last = next((line.strip() for line in reversed(outcome.output.splitlines()) if line.strip()), "")
+                    last = next((line.strip() for line in reversed(release.log.splitlines()) if line.strip()), "")
                     raise PublishFailed(f"`{plan.build}` {ended}" + (f": {last[:300]}" if last else "."))
                 return await self._hub.collect(key, plan.output, settings.publish_max_mb * 1024 * 1024)
         except TimeoutError:

@@ -43,6 +43,7 @@ from builder.schemas import (
     VersionInfo,
 )
 from builder.store.accounts import AccountRecords
+from builder.store.app_env import AppEnvRecords
 from builder.store.base import COMMIT_ATTEMPTS, IN_CHUNK, content_hash, of_member
 from builder.store.generations import GenerationRecords
 from builder.store.members import MemberRecords
@@ -100,6 +101,7 @@ class ProjectStore(
     TrashRecords,
     UsageRecords,
     ReleaseRecords,
+    AppEnvRecords,
 ):
     """Projects, their immutable versions and files, their history and trash (generation and verification records,
     accounts, project members, the trash and the server's usage in their own modules)."""

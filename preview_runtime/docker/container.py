@@ -14,7 +14,17 @@ from preview_runtime.common import SECRET_NAME, human_size
 from preview_runtime.corepack import PREVIEW_ENV, is_cache, manager_caches
 from preview_runtime.docker.config import DockerConfig
 from preview_runtime.docker.deps_cache import CompleteCache
-from preview_runtime.docker.layout import APP_DIR, BOOTSTRAP, DEPS_DIR, PREVIEW_UID, SEED_DIR, TOOL_DIRS, clean_relpath, tar_files
+from preview_runtime.docker.layout import (
+    APP_DIR,
+    APP_ENV,
+    BOOTSTRAP,
+    DEPS_DIR,
+    PREVIEW_UID,
+    SEED_DIR,
+    TOOL_DIRS,
+    clean_relpath,
+    tar_files,
+)
 from preview_runtime.plan import npm_script
 from preview_runtime.runner import PreviewSpec, RunnerError
 
@@ -35,6 +45,7 @@ def entry_command() -> list[str]:
 def env_file(spec: PreviewSpec, deps_key: str) -> bytes:
     """What the entry script sources once the files are there: the preview's own settings, shell-quoted."""
     values = {
+        **spec.plan.env,  # the app's own variables, before Forja's: PORT and the rest win
         "PORT": str(spec.plan.port),
         "FORJA_INSTALL": spec.plan.install,
         "FORJA_DEV": spec.plan.dev,
@@ -69,6 +80,8 @@ def first_upload(spec: PreviewSpec, deps_key: str, extra_ca: bytes | None) -> by
         if path != BOOTSTRAP and not path.startswith(BOOTSTRAP + "/")
     }
     bootstrap: dict[str, bytes] = {f"{BOOTSTRAP}/env": env_file(spec, deps_key)}
+    if spec.plan.env:
+        bootstrap[f"{BOOTSTRAP}/{APP_ENV}"] = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in spec.plan.env.items()).encode()
     if extra_ca is not None:
         bootstrap[f"{BOOTSTRAP}/extra-ca.pem"] = extra_ca
     return tar_files({**files, **bootstrap, f"{BOOTSTRAP}/ready": b""})

@@ -17,6 +17,8 @@ APP_DIR = "/app"
 DEPS_DIR = "/deps"
 SEED_DIR = "/seed"  # packages fetched ahead (npm cache, wheels), mounted read-only: installs work offline
 BOOTSTRAP = ".forja-bootstrap"  # uploaded into /app, moved out by the container before anything runs
+FORJA_HOME = "/home/preview/.forja"  # where entry.sh moves the bootstrap (its $F)
+APP_ENV = "app-env"  # the app's own variables there, for the commands run beside the dev server
 CACHED_DIRS = ("node_modules", ".venv")
 # Folders in node_modules that dev tools write to (Vite's pre-bundled deps and bundled config, loaders'
 # caches): writable tmpfs over a node_modules that is mounted read-only from the cache.

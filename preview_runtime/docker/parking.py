@@ -20,7 +20,7 @@ from aiodocker.exceptions import DockerError
 
 from preview_runtime.common import human_size
 from preview_runtime.docker.engine import Engine
-from preview_runtime.docker.layout import APP_DIR, BOOTSTRAP, PREVIEW_UID, safe_name
+from preview_runtime.docker.layout import APP_DIR, APP_ENV, BOOTSTRAP, PREVIEW_UID, safe_name
 from preview_runtime.runner import RunnerError
 
 BOOTSTRAP_HOME = "/home/preview/.forja"  # where entry.sh moved the bootstrap to
@@ -86,6 +86,10 @@ async def save_app(
         if code != 0:
             raise RunnerError("its settings are missing from the container")
         bootstrap = {"env": env + (KEPT if keep_dependencies else b"")}
+        # The app's own variables for the commands run beside it (command.py), when it has any.
+        code, app_env = await _exec(engine, container_id, ["cat", f"{BOOTSTRAP_HOME}/{APP_ENV}"], None, 1 << 20)
+        if code == 0 and app_env:
+            bootstrap[APP_ENV] = app_env
         if extra_ca is not None:
             bootstrap["extra-ca.pem"] = extra_ca
         await asyncio.to_thread(_finish, partial, bootstrap)

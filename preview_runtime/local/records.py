@@ -28,6 +28,9 @@ class Parked(BaseModel):
     # Dependency file -> sha256 of what it held when the dependencies were installed.
     installed_from: dict[str, str] = Field(default_factory=dict)
     sandboxed: bool = True
+    # The plan had the app's own variables, which no record keeps (RunPlan.env): a Forja that restarts cannot wake it
+    # with them, so it removes it instead, and the next start gets them afresh.
+    app_env: bool = False
 
 
 class RunRecord(BaseModel):

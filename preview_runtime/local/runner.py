@@ -157,7 +157,7 @@ class LocalRunner(Runner):
     async def _begin(self, spec: PreviewSpec, directory: Path, home: Path, log: LogSink, installed: bool) -> PreviewInfo:
         """Run the preview in its folder (the files are there): install unless `installed`, then its dev server."""
         port = self._free_port()
-        env = preview_env(port, home, self.extra_env)
+        env = {**spec.plan.env, **preview_env(port, home, self.extra_env)}  # Forja's own win (PORT, PATH...)
         bwrap = await self._spawner.bubblewrap()
         sandboxed = bwrap is not None
         run = LocalRun(spec, directory, port, log, sandboxed, silent_s=self.silent_s, deadlines=self.deadlines)
@@ -362,6 +362,7 @@ class LocalRunner(Runner):
             plan=spec.plan,
             installed_from=hashes(spec.files),
             sandboxed=run.sandboxed,
+            app_env=bool(spec.plan.env),
         )
         await asyncio.to_thread(self._write_record, preview_id, None, parked)
         del self._runs[preview_id]
@@ -469,7 +470,7 @@ class LocalRunner(Runner):
             if preview_id in self._runs or preview_id in self._parked or not _ID.match(preview_id):
                 continue
             data = await asyncio.to_thread(read_record, record)
-            if data.parked is not None and (self.work_dir / preview_id).is_dir():
+            if data.parked is not None and not data.parked.app_env and (self.work_dir / preview_id).is_dir():
                 self._parked[preview_id] = data.parked
                 adopted.append(self._parked_info(preview_id, data.parked))
                 continue

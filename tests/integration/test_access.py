@@ -73,6 +73,9 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/projects/{project_id}/releases/{number}/rollback"): "edit",
     ("POST", "/api/projects/{project_id}/text"): "edit",
     ("POST", "/api/projects/{project_id}/pictures"): "edit",
+    ("GET", "/api/projects/{project_id}/env"): "view",
+    ("PUT", "/api/projects/{project_id}/env/{name}"): "edit",
+    ("DELETE", "/api/projects/{project_id}/env/{name}"): "edit",
     ("GET", "/api/projects/{project_id}/verifications"): "view",
     ("GET", "/api/projects/{project_id}/verifications/{verification_id}/screenshot"): "view",
     ("GET", "/api/projects/{project_id}/thumbnail"): "view",
@@ -212,6 +215,7 @@ def concrete(path: str, team: Team) -> str:
         .replace("{user_id}", team.actors["ana"].user_id)
         .replace("{link_id}", "1")
         .replace("{preview_id}", "no-such-preview")
+        .replace("{name}", "STRIPE_KEY")
     )
 
 
@@ -230,6 +234,8 @@ def body_for(method: str, path: str) -> dict[str, Any] | None:
         return {"domain": "taken.example.com"}
     if path.endswith("/generate"):
         return {"prompt": "Make it red"}
+    if path.endswith("/env/{name}"):
+        return {"value": "sk_test_taken_over"}
     if path.endswith("/text"):
         return {"old": "Ana's page", "new": "Taken", "dom_path": "html > body > h1"}
     return {}

@@ -124,6 +124,14 @@ def test_a_laptop_works_on_the_server_with_its_token_and_sees_only_its_own(serve
     assert laptop.refused("delete", project, token=bo) == unknown
     assert not (tmp_path / "stolen.zip").exists()
 
+    # The app's variables through the API: names come back, never a value; Bo's token reaches none of them.
+    said = laptop.ok("env", "set", project, "MAIL_KEY=mk_remote_5e6f7a8b", token=ana)
+    assert "MAIL_KEY is set" in said and "mk_remote" not in said
+    assert [v["name"] for v in laptop.json("env", "list", project, token=ana)] == ["MAIL_KEY"]
+    assert laptop.refused("env", "list", project, token=bo) == unknown
+    assert laptop.refused("env", "set", project, "MAIL_KEY=stolen", token=bo) == unknown
+    assert laptop.json("env", "unset", project, "MAIL_KEY", token=ana) == []
+
     assert (
         laptop.ok("revoke", str(share["id"]), token=ana).strip()
         == f"Share link {share['id']} is turned off; people who open it are told so."

@@ -641,3 +641,15 @@ async def test_prepare_with_another_package_json_cancels_the_install_ahead(
     assert _installs(first_sink) == 0 and _installs(second_sink) == 1
     cached = [path.name for path in (runner.work_dir / ".deps").iterdir()]
     assert cached == [dependency_key(plan, second, ["project-1"])]
+
+
+async def test_a_parked_preview_with_app_variables_is_not_taken_back_without_them(runner: LocalRunner) -> None:
+    plan = HTML_PLAN.model_copy(update={"env": {"STRIPE_KEY": "sk_parked_1a2b3c4d"}})
+    await runner.start(_spec("envp1", {"index.html": b"x"}, plan), Sink())
+    await _until(runner, "envp1", PreviewState.running)
+    await runner.park("envp1")
+    record = runner.work_dir / ".runs" / "envp1.json"
+    assert record.is_file() and b"sk_parked" not in record.read_bytes()  # no value on disk
+    successor = LocalRunner(runner.work_dir, sandbox=runner.sandbox)
+    assert await successor.adopt() == []  # it would wake without its variables: removed, to start afresh
+    assert not (runner.work_dir / "envp1").exists()

@@ -1,0 +1,87 @@
+"""The Environment dialog: the app's own variables by name; editors add, replace and remove them.
+
+A value is typed into an uncontrolled field and reaches the server only in the form's submit: no state var ever holds
+it, so it is in no state snapshot, no Redis state and no later page event."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+import reflex as rx
+
+from builder.errors import ForjaError
+from builder.services.access import Permission
+from builder.services.app_env import EnvVarInfo
+from builder.state.workspace import WorkspaceState
+
+
+@dataclasses.dataclass
+class EnvRow:
+    name: str
+    public: bool
+    when: str
+
+
+def _row(info: EnvVarInfo) -> EnvRow:
+    return EnvRow(info.name, info.public, datetime.fromisoformat(info.updated_at).strftime("%d %b, %H:%M"))
+
+
+class EnvState(rx.State):
+    open_dialog: bool = False
+    rows: rx.Field[list[EnvRow]] = rx.field(default_factory=list)
+    # The name being added or replaced (never its value: see the module's docstring).
+    new_name: str = ""
+    error: str = ""
+    notice: str = ""
+
+    @rx.event
+    async def set_open(self, value: bool) -> None:
+        self.open_dialog = value
+        self.error = self.notice = ""
+        if value:
+            self.new_name = ""
+            await self._load()
+
+    @rx.event
+    def set_new_name(self, value: str) -> None:
+        self.new_name = value.upper()
+
+    @rx.event
+    def replace(self, name: str) -> None:
+        """Replace an existing variable: its name in the form, a new value to type."""
+        self.new_name, self.error, self.notice = name, "", ""
+
+    async def _load(self) -> None:
+        workspace = await self.get_state(WorkspaceState)
+        try:
+            app_env = (await workspace.allowed()).services.app_env
+            self.rows = [_row(info) for info in await app_env.names(workspace.project_id)]
+        except ForjaError as exc:
+            self.error = exc.message
+
+    @rx.event
+    async def save(self, form: dict[str, str]):
+        workspace = await self.get_state(WorkspaceState)
+        name = self.new_name.strip()
+        try:
+            allowed = await workspace.allowed(Permission.edit)
+            infos = await allowed.services.app_env.set(workspace.project_id, name, form.get("value", ""), allowed.actor.user_id)
+        except ForjaError as exc:
+            self.error, self.notice = exc.message, ""
+            return
+        self.rows = [_row(info) for info in infos]
+        self.new_name, self.error = "", ""
+        self.notice = f"{name} is saved. The app's processes get it; nothing shows it again."
+
+    @rx.event
+    async def remove(self, name: str) -> None:
+        workspace = await self.get_state(WorkspaceState)
+        try:
+            allowed = await workspace.allowed(Permission.edit)
+            infos = await allowed.services.app_env.unset(workspace.project_id, name, allowed.actor.user_id)
+        except ForjaError as exc:
+            self.error, self.notice = exc.message, ""
+            return
+        self.rows = [_row(info) for info in infos]
+        self.error, self.notice = "", f"{name} is removed."

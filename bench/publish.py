@@ -4,11 +4,12 @@ Forja's own services (a temporary SQLite store and data folder), the local runne
 from the seeded npm caches (warm caches), each figure a ratio against the same work done by hand in the same run:
 
   publish   the React starter and corpus projects (default vite-vue, vite-svelte, astro) published through
-            PublishService: the first publish of the project (no dependency cache for its lockfile yet) and a second
-            one (the cache filled, as when a person has been previewing it), against its install and build by hand in
-            a temporary copy (`npm ci --offline`, or `npm install --offline` with no lockfile, then the same build
-            line, from a copy of the same npm cache, outside any sandbox). By hand runs before and after Forja; the
-            faster of the two counts.
+            PublishService: the project's first publish (no dependency cache for its lockfile yet) and --runs more
+            (the cache filled, as when a person has been previewing it), against its install and build by hand in a
+            fresh copy (`npm ci --offline`, or `npm install --offline` with no lockfile, then the same build line, from
+            a copy of the same npm cache, outside any sandbox), on all CPUs and pinned to one (a preview's default
+            limit); by hand runs before the first publish and after each later one, medians count. Where a later
+            publish's time goes comes from its log lines' times (the build sandbox starts the dev server first).
   load      the published React starter, at its own address through Traefik and one Forja worker (granian serving the
             API with its guards, in its own process on the same data), against its share link's preview (the Vite dev
             server through Traefik), in headless Chromium: from navigation to the load event with the app rendered
@@ -17,9 +18,10 @@ from the seeded npm caches (warm caches), each figure a ratio against the same w
             compressed bodies).
   memory    --apps plain-HTML apps published and each visited through the edge: the processes left running for them
             (any process whose working folder is in the releases folder, and the runner's previews) and what the
-            serving worker's memory (PSS of granian and its worker) grew by per app.
+            serving worker's memory (PSS of granian and its worker) changed by per app visited.
 
-    .venv/bin/python bench/publish.py [--projects vite-vue,vite-svelte,astro] [--loads 5] [--slow-loads 3] [--apps 20]
+    .venv/bin/python bench/publish.py [--projects vite-vue,vite-svelte,astro] [--runs 3] [--loads 5] [--slow-loads 3]
+        [--apps 20]
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from pathlib import Path
 
 import httpx
 from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Error as PlaywrightError
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -51,6 +54,7 @@ from bench.preview import free_port, project, tree_pss  # noqa: E402
 from builder.models import LOCAL_USER_ID  # noqa: E402
 from builder.services import Services, get_services  # noqa: E402
 from builder.services.preview_runners import local_work_dir  # noqa: E402
+from builder.services.publishing import ReleaseInfo  # noqa: E402
 from builder.settings import settings  # noqa: E402
 from preview_runtime.local.deps_cache import copy_seed  # noqa: E402
 from preview_runtime.local.homes import project_home  # noqa: E402
@@ -66,6 +70,7 @@ CHROMIUM = os.environ.get("FORJA_CHROMIUM") or shutil.which("chromium") or "/usr
 SLOW_4G = {"offline": False, "latency": 150, "downloadThroughput": 1.6e6 / 8, "uploadThroughput": 750e3 / 8}
 RENDERED = "document.querySelector('#root') !== null && document.querySelector('#root').children.length > 0"
 MiB = 1 << 20
+LOAD_LIMIT_S = 90  # Slow 4G through the dev server takes about 20 s
 
 
 @dataclass
@@ -82,7 +87,8 @@ class PublishRow:
     hand_one_cpu: list[float] = field(default_factory=list)  # the same on one CPU (a preview's limit by default)
     cold: float | None = None  # the project's first publish
     again: list[float] = field(default_factory=list)  # publishes after it (the dependency cache filled)
-    phases: str = ""  # where the last publish's time went, from its log
+    phases: list[dict[str, float]] = field(default_factory=list)  # where each later publish's time went
+    release: ReleaseInfo | None = None  # the last one
     problem: str = ""
 
 
@@ -131,35 +137,42 @@ def by_hand(subject: Subject, work: Path, one_cpu: bool = False) -> float:
     return took
 
 
+DEV_WAIT = "dev server until it answers"
 # Log lines that start each part of a publish (PublishService and the preview manager write them).
 PHASES = (
     ("sandbox and dependencies", "Publishing version"),
-    ("dev server until it answers", "Running on port"),
+    (DEV_WAIT, "Running on port"),
     ("build and collect", "Preview is running"),
     ("stop and write the release", "Preview stopped"),
     ("", "Published version"),
 )
 
 
-def phases_of(lines: list[LogLine], started: float) -> str:
-    """Seconds of each part of one publish, from the times of its log lines."""
+def phases_of(lines: list[LogLine]) -> dict[str, float]:
+    """Seconds of each part of one publish, from the times of its log lines; {} when a line is missing."""
     marks = []
     for name, marker in PHASES:
         line = next((line for line in lines if line.text.startswith(marker)), None)
         if line is None:
-            return ""
+            return {}
         marks.append((name, line.time.timestamp()))
-    parts = [f"{name} {end - begin:.1f}" for (name, begin), (_, end) in itertools.pairwise(marks)]
-    return f"before the first line {marks[0][1] - started:.1f}, " + ", ".join(parts)
+    return {name: end - begin for (name, begin), (_, end) in itertools.pairwise(marks)}
 
 
-async def timed_publish(services: Services, project_id: str) -> tuple[float, str]:
-    """Seconds of one publish, and where they went."""
+@dataclass
+class Published:
+    seconds: float
+    phases: dict[str, float]
+    release: ReleaseInfo
+
+
+async def timed_publish(services: Services, project_id: str) -> Published:
+    """One publish: its seconds, where they went, and its release."""
     seen = len(services.logs.history(project_id))
-    wall, started = time.time(), time.perf_counter()
-    await services.publishing.publish(project_id, user_id=LOCAL_USER_ID)
+    started = time.perf_counter()
+    result = await services.publishing.publish(project_id, user_id=LOCAL_USER_ID)
     took = time.perf_counter() - started
-    return took, phases_of(services.logs.history(project_id)[seen:], wall)
+    return Published(took, phases_of(services.logs.history(project_id)[seen:]), result.release)
 
 
 async def publish_row(services: Services, subject: Subject, work: Path, runs: int) -> tuple[PublishRow, str]:
@@ -174,11 +187,13 @@ async def publish_row(services: Services, subject: Subject, work: Path, runs: in
     copy_seed(subject.seed, home / ".npm")
     try:
         row.hand.append(await asyncio.to_thread(by_hand, subject, work))
-        row.cold, _ = await timed_publish(services, pid)
+        row.cold = (await timed_publish(services, pid)).seconds
         await asyncio.sleep(2)  # the dependency cache is saved after the first install
         for _ in range(runs):  # interleaved, so the machine's other load falls on both sides alike
-            took, row.phases = await timed_publish(services, pid)
-            row.again.append(took)
+            published = await timed_publish(services, pid)
+            row.again.append(published.seconds)
+            row.phases.append(published.phases)
+            row.release = published.release
             row.hand.append(await asyncio.to_thread(by_hand, subject, work))
             row.hand_one_cpu.append(await asyncio.to_thread(by_hand, subject, work, True))
     except Exception as exc:  # a bench reports what failed and goes on with the next project
@@ -213,8 +228,8 @@ async def load_once(browser: Browser, url: str, slow: bool) -> Load:
         if slow:
             await cdp.send("Network.emulateNetworkConditions", SLOW_4G)
         started = time.perf_counter()
-        await page.goto(url, wait_until="load", timeout=120_000)
-        await page.wait_for_function(RENDERED, timeout=120_000)
+        await page.goto(url, wait_until="load", timeout=LOAD_LIMIT_S * 1000)
+        await page.wait_for_function(RENDERED, timeout=LOAD_LIMIT_S * 1000)
         took = time.perf_counter() - started
         await asyncio.sleep(0.3)  # the last loadingFinished events of what the load fetched
         return Load(took, counted["requests"], counted["bytes"])
@@ -223,8 +238,16 @@ async def load_once(browser: Browser, url: str, slow: bool) -> Load:
 
 
 async def loads(browser: Browser, url: str, count: int, slow: bool) -> Load:
-    """Median time over `count` loads; requests and bytes of the last (they do not vary between loads)."""
-    done = [await load_once(browser, url, slow) for _ in range(count)]
+    """Median time over `count` loads; requests and bytes of the last (they do not vary between loads). A load that
+    does not finish within LOAD_LIMIT_S is said and left out (on a busy machine a dev server's page may hang)."""
+    done = []
+    for _ in range(count):
+        try:
+            done.append(await load_once(browser, url, slow))
+        except PlaywrightError as exc:
+            print(f"  a load of {url} failed: {str(exc).splitlines()[0]}", flush=True)
+    if not done:
+        raise RuntimeError(f"no load of {url} finished")
     return Load(statistics.median(d.seconds for d in done), done[-1].requests, done[-1].bytes)
 
 
@@ -237,7 +260,7 @@ async def compare_loads(app_url: str, dev_url: str, plain_n: int, slow_n: int) -
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for url in (app_url, dev_url):  # once each first: Vite optimizes the dependencies on its first visit
-                await load_once(browser, url, slow=False)
+                await loads(browser, url, 1, slow=False)
             figures = {}
             for slow, count in ((False, plain_n), (True, slow_n)):
                 for name, url in (("published", app_url), ("dev server", dev_url)):
@@ -355,7 +378,22 @@ def publish_summary(rows: list[PublishRow], runs: int) -> None:
         flush=True,
     )
     for row in done:
-        print(f"  {row.name}, its last publish: {row.phases} s", flush=True)
+        print(f"  {row.name}: {phases_line(row)}", flush=True)
+    # The build sandbox starts the project's dev server and waits for it to answer before the build; by hand never does.
+    without = statistics.median(
+        statistics.median(a - p.get(DEV_WAIT, 0.0) for a, p in zip(row.again, row.phases, strict=True))
+        / statistics.median(row.hand)
+        for row in done
+    )
+    print(f"  later publishes less the dev server's wait, against by hand: median {without:.2f}", flush=True)
+
+
+def phases_line(row: PublishRow) -> str:
+    """Median seconds of each part of the later publishes, and the last release's size."""
+    names = [name for name, _ in PHASES if name]
+    parts = [f"{name} {statistics.median(p.get(name, 0.0) for p in row.phases):.1f}" for name in names]
+    size = f"; its release {row.release.files} files, {row.release.size_bytes / 1024:.0f} KB" if row.release else ""
+    return "later publishes: " + ", ".join(parts) + " s (medians)" + size
 
 
 def configure(work: Path) -> dict[str, str]:

@@ -15,6 +15,7 @@ import re
 import shutil
 import time
 import unicodedata
+from importlib import resources
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -60,6 +61,9 @@ RESERVED_NAMES = frozenset(
     }
 )
 BUILD_KEY = "build:"
+# What the build sandbox runs in place of the dev server (every static build is a Node project's).
+BUILD_SERVER = resources.files("preview_runtime").joinpath("build_server.cjs").read_bytes()
+BUILD_SERVER_PATH = ".forja-build-server.cjs"
 RESOLVE_TTL_S = 2.0  # an address follows a publish, rollback or unpublish of another worker within this
 
 
@@ -281,8 +285,11 @@ class PublishService:
                 async with self._hub.lock(key):
                     # A front-end build puts what it gets into the page: only the variables its framework marks public.
                     public = await runner_env(self._store, self._logs, release.project_id, plan.public_env_prefixes)
-                    run = plan_of(tree, override).model_copy(update={"env": public})
-                    await self._hub.launch(key, new_preview_id("b"), release.project_id, version, dict(tree), run, "auto")
+                    run = plan_of(tree, override).model_copy(
+                        update={"env": public, "dev": f"node {BUILD_SERVER_PATH}", "side_ports": [], "hot_reload": False}
+                    )
+                    files = {**tree, BUILD_SERVER_PATH: BUILD_SERVER}
+                    await self._hub.launch(key, new_preview_id("b"), release.project_id, version, files, run, "auto")
                 info = await self._hub.wait_ready(key)
                 if info.state != PreviewState.running:
                     raise PublishFailed(f"The project did not start for its build: {info.detail or info.state.value}.")

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import reflex as rx
 
 from builder.api import API_GUARDS, api
+from builder.app_secrets import load_key
 from builder.errors import ForjaError, NotSignedIn
 from builder.pages.account import account_page
 from builder.pages.admin import admin_page
@@ -56,6 +57,9 @@ async def running_services() -> AsyncIterator[None]:
     # from /proc/<Forja's pid>/environ.
     make_undumpable()
     services = await get_services()
+    # A bad FORJA_SECRET_KEY shows at the server's start, and a key file it makes is logged then (a CLI command makes
+    # one only when it stores a value).
+    await asyncio.to_thread(load_key)
     if code := await services.accounts.setup_code():
         log.warning(
             "This Forja has accounts (FORJA_AUTH=password) and none is made yet. Make the admin account at %s/signup "

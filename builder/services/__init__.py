@@ -13,7 +13,6 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from builder import db
-from builder.app_secrets import load_key
 from builder.cluster.leases import worker_name
 from builder.cluster.previews import PreviewRegistry
 from builder.cluster.worker import Cluster
@@ -149,7 +148,6 @@ async def get_services() -> Services:
     async with _lock:
         if _services is None:
             await asyncio.to_thread(db.migrate)
-            await asyncio.to_thread(load_key)  # a bad FORJA_SECRET_KEY shows at start; a new key file is logged now
             store = ProjectStore(db.create_engine())
             if settings.redis_url:
                 cluster = await Cluster.join(settings.redis_url)

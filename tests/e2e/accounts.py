@@ -28,4 +28,5 @@ def sign_in(page: Page, base: str, email: str, password: str) -> None:
     page.locator("#auth-password").fill(password)
     page.locator("#auth-submit").click()
     page.wait_for_url(f"{base}/")
-    expect(page.locator("#user-menu")).to_be_visible()
+    # The menu comes with the page's state, which has taken over 5 s under CI's load.
+    expect(page.locator("#user-menu")).to_be_visible(timeout=30_000)

@@ -87,6 +87,7 @@ def test_every_project_command_refuses_a_person_without_a_role(team: Team, tmp_p
     picture = tmp_path / "logo.png"
     picture.write_bytes(png())
     values = {"id": team.project, "share_id": str(team.share), "version": "1", "name": "Taken over", "file": str(picture)}
+    values |= {"release": "1", "assignment": "STRIPE_KEY=sk_test_123"}
     out = tmp_path / "out"
     out.mkdir()
     unknown = no_such_project(team.project).message

@@ -18,16 +18,26 @@ def apps_suffix() -> str:
 def app_url(name: str) -> str:
     """The app's address: on FORJA_APPS_DOMAIN (https, through the server's front proxy), else on the preview edge."""
     if settings.apps_domain:
-        return f"https://{name}.{apps_suffix()}"
+        return f"https://{app_host(name)}"
     port = "" if settings.preview_port == 80 else f":{settings.preview_port}"
-    return f"http://{name}.{apps_suffix()}{port}"
+    return f"http://{app_host(name)}{port}"
+
+
+def host_name(host: str) -> str:
+    """A Host header's name, without its port or a trailing dot, lower-cased."""
+    return host.rsplit(":", 1)[0].strip(".").lower()
+
+
+def app_host(name: str) -> str:
+    """The host name of the app's own address."""
+    return f"{name}.{apps_suffix()}"
 
 
 def app_name_of(host: str) -> str | None:
     """The app a Host header names (`shop.apps.localhost:8800` -> `shop`); None for any other host."""
     if host.startswith("["):
         return None
-    label, _, rest = host.rsplit(":", 1)[0].strip(".").lower().partition(".")
+    label, _, rest = host_name(host).partition(".")
     return label if rest == apps_suffix() and LABEL.match(label) else None
 
 

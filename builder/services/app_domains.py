@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel
 
 from builder.errors import InvalidInput, NotFound
-from builder.publish.addresses import app_url, apps_suffix
+from builder.publish.addresses import app_host, apps_suffix
 from builder.services.preview_hub import PreviewHub
 from builder.services.publishing import PublishService
 from builder.settings import settings
@@ -102,7 +102,7 @@ class AppDomains:
         app = await self._store.published_app(project_id)
         if app is None or app.domain is None:
             return None
-        target = app_url(app.name).split("://", 1)[1].split(":", 1)[0]
+        target = app_host(app.name)
         there: set[str] | None = None
         here: set[str] = set()
         if check:

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from builder.app_secrets import runner_env
 from builder.errors import ForjaError, InvalidInput, NotFound, PreviewError, PublishFailed
 from builder.models import Release
-from builder.publish.addresses import LABEL, app_name_of, app_url
+from builder.publish.addresses import LABEL, app_name_of, app_url, host_name
 from builder.publish.edge import Target
 from builder.publish.release_files import write_release
 from builder.services.preview_hub import PreviewHub, new_preview_id
@@ -393,7 +393,7 @@ class PublishService:
     async def target(self, host: str) -> Target | None:
         """What an app's Host serves, its own address or a custom domain (cached for RESOLVE_TTL_S); None for no app of
         that name."""
-        name = app_name_of(host) or self.domains.get(host.rsplit(":", 1)[0].strip(".").lower())
+        name = app_name_of(host) or self.domains.get(host_name(host))
         if name is None:
             return None
         cached = self._targets.get(name)
@@ -411,7 +411,7 @@ class PublishService:
 
     def serves(self, host: str) -> bool:
         """Whether the Host names a published app: its own address, or a custom domain."""
-        return app_name_of(host) is not None or host.rsplit(":", 1)[0].strip(".").lower() in self.domains
+        return app_name_of(host) is not None or host_name(host) in self.domains
 
     def _forget(self, name: str) -> None:
         self._targets.pop(name, None)

@@ -74,11 +74,12 @@ class PublishState(rx.State):
 
     async def _load(self) -> None:
         workspace = await self.get_state(WorkspaceState)
-        publishing = (await workspace.allowed()).services.publishing
+        services = (await workspace.allowed()).services
+        publishing = services.publishing
         app = await publishing.app(workspace.project_id)
         self._show(app, workspace.project_name)
         self.releases = [_row(r) for r in await publishing.releases(workspace.project_id)]
-        self._show_domain(await (await workspace.allowed()).services.app_domains.info(workspace.project_id))
+        self._show_domain(await services.app_domains.info(workspace.project_id))
 
     def _show_domain(self, info: DomainInfo | None) -> None:
         self.domain = info.domain if info is not None else ""

@@ -8,6 +8,9 @@ import re
 from builder.settings import is_loopback, settings
 
 LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# A release pinned by a share link has a host of its own, `<name>--r<N>`: app names may not hold "--" (check_name), so
+# such a label is never an app's own name.
+PINNED = re.compile(r"^(?P<name>[a-z0-9-]+?)--r(?P<number>[1-9][0-9]{0,8})$")
 
 
 def apps_suffix() -> str:
@@ -39,6 +42,18 @@ def app_name_of(host: str) -> str | None:
         return None
     label, _, rest = host_name(host).partition(".")
     return label if rest == apps_suffix() and LABEL.match(label) else None
+
+
+def release_label(name: str, number: int) -> str | None:
+    """The label of a release's own host (`shop--r3`), or None when it would be longer than a DNS label may be."""
+    label = f"{name}--r{number}"
+    return label if LABEL.match(label) else None
+
+
+def pinned_of(label: str) -> tuple[str, int] | None:
+    """The app's name and release number a pinned release's label names (`shop--r3` -> ("shop", 3)), else None."""
+    match = PINNED.match(label)
+    return (match["name"], int(match["number"])) if match else None
 
 
 def forja_upstream() -> str:

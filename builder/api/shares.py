@@ -70,7 +70,8 @@ async def _ready(services: Services, target: ShareTarget, info: PreviewInfo | No
 
 @router.post("/api/projects/{project_id}/share", status_code=201, tags=["shares"])
 async def create_share(request: Request, project_id: str, _: Editor, body: ShareRequest | None = None) -> ShareCreated:
-    """A link anyone can open to see one version of the app. The token is shown only in this answer."""
+    """A link anyone can open to see one version of the app, or (target live or release) the published app. The token
+    is shown only in this answer."""
     body = body or ShareRequest()
     try:
         expires_in = parse_expires(body.expires_in)

@@ -444,4 +444,7 @@ class PublishService:
         return app_name_of(host) is not None or host_name(host) in self.domains
 
     def _forget(self, name: str) -> None:
-        self._targets.pop(name, None)
+        """Drop what is kept of the app's address and of its releases' own hosts (taken down with it)."""
+        self._targets = {
+            label: kept for label, kept in self._targets.items() if label != name and (pinned_of(label) or ("",))[0] != name
+        }

@@ -236,7 +236,9 @@ def test_a_published_app_cannot_set_a_cookie_forja_reads(forja_with_accounts: st
     expect(page.locator("#kept")).to_contain_text("forja_session=planted-by-app")
     page.screenshot(path=str(ARTIFACTS / "app-cookies-planted.png"))
     planted = [c for c in page.context.cookies() if "planted-by-app" in (c.get("value") or "")]
-    assert planted and {c.get("domain") for c in planted} <= {"cookie-jar.apps.localhost", ".apps.localhost"}, planted
+    # (The apps' shared domain does get one: apps must not trust cookies they did not set; docs/security.md.)
+    domains = {c.get("domain") or "" for c in planted}
+    assert ".apps.localhost" in domains and all(d.endswith("apps.localhost") for d in domains), domains
 
     # Back on Forja: the same session, and not one of the app's cookies in any request Forja gets.
     sent: list[str] = []

@@ -19,7 +19,7 @@ from builder.cli.local import LocalBackend
 from builder.errors import InvalidInput
 from builder.models import LOCAL_USER_ID, Author
 from builder.publish.addresses import app_url
-from builder.publish.edge import RELEASE_GONE_PAGE
+from builder.publish.edge import GONE_PAGE, RELEASE_GONE_PAGE
 from builder.services import Services
 from builder.services.access import LOCAL_ACTOR
 
@@ -138,9 +138,15 @@ async def test_links_to_an_app_need_a_live_one(local_previews: None, services: S
     await services.publishing.publish(made.project_id, user_id=LOCAL_USER_ID)
     with pytest.raises(InvalidInput, match="not a version"):
         await services.shares.create(made.project_id, 1, target="live")
+    pinned = await share(forja, made.project_id, target="release")
+    assert pinned["release"] == 1 and "Draft" in (await visit(forja, app_url("draft--r1"))).text
     await services.publishing.unpublish(made.project_id)
     refused = await forja.post(f"/api/projects/{made.project_id}/share", json={"target": "live"})
     assert refused.status_code == 422 and "no live app" in refused.text
+    # Taken down, with its pinned releases: the link leads to a host that says so.
+    assert (await forja.get(token_path(pinned))).headers["location"] == app_url("draft--r1")
+    taken_down = await visit(forja, app_url("draft--r1"))
+    assert taken_down.status_code == 410 and taken_down.content == GONE_PAGE
 
 
 async def test_the_cli_makes_links_to_the_live_app_and_to_a_release(local_previews: None, services: Services) -> None:

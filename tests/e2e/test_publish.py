@@ -177,6 +177,7 @@ def test_the_share_dialog_offers_the_published_app_live_or_pinned(
     expect(page.locator(".share-row").first).to_contain_text("Release 1")
     shot(page, "share-release-1440")
     accessible(page, "the Share dialog of a published project")
+    page.get_by_role("button", name="Done").click()
 
     # A later publish leaves the pinned link on release 1; the built files answer on the release's own host.
     httpx.put(
@@ -194,9 +195,9 @@ def test_the_share_dialog_offers_the_published_app_live_or_pinned(
 
     # At phone width: a link to the live app, which opens today's release at the app's own address.
     page.set_viewport_size(PHONE)
-    page.reload()
-    page.locator("#tab-preview").click()
+    page.locator("#phone-tab-preview").click()
     page.locator("#share-button").click()
+    expect(page.get_by_role("radio", name="Release 2, pinned")).to_be_visible()  # the release live now
     page.get_by_role("radio", name="The published app").click()
     expect(dialog).to_contain_text("It follows later publishes")
     page.locator("#create-share").click()

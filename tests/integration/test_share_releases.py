@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -16,12 +17,14 @@ from builder.api import api as forja_api
 from builder.api import guarded
 from builder.cli import shares as cli_shares
 from builder.cli.local import LocalBackend
+from builder.db import session_factory
 from builder.errors import InvalidInput
-from builder.models import LOCAL_USER_ID, Author
+from builder.models import LOCAL_USER_ID, Author, ShareLink, utcnow
 from builder.publish.addresses import app_url
 from builder.publish.edge import GONE_PAGE, RELEASE_GONE_PAGE
 from builder.services import Services
 from builder.services.access import LOCAL_ACTOR
+from builder.store import ProjectStore
 
 PAGE = "<!doctype html>\n<html lang='en'><title>Barber</title><h1>{}</h1></html>\n"
 
@@ -94,7 +97,7 @@ async def test_a_link_to_the_live_app_follows_publishes_and_a_pinned_one_keeps_i
 
 
 async def test_turning_a_pinned_link_off_takes_its_release_host_down(
-    local_previews: None, services: Services, forja: httpx.AsyncClient
+    local_previews: None, services: Services, sqlite_store: ProjectStore, forja: httpx.AsyncClient
 ) -> None:
     pid = await published_twice(services)
     pinned = await share(forja, pid, target="release", release=1)
@@ -106,6 +109,17 @@ async def test_turning_a_pinned_link_off_takes_its_release_host_down(
     assert (await visit(forja, app_url("barber-shop--r1"))).status_code == 404  # at once, on this worker
     # The live app is not a share link's to take down.
     assert "Open at ten" in (await visit(forja, app_url("barber-shop"))).text
+
+    # An expired link is over the same way (its end moved into the past, as time would).
+    later = await share(forja, pid, target="release", release=2, expires_in="1h")
+    async with session_factory(sqlite_store.engine)() as session, session.begin():
+        link = await session.get(ShareLink, later["id"])
+        assert link is not None
+        link.expires_at = utcnow() - timedelta(seconds=1)
+        session.add(link)
+    page = await forja.get(token_path(later))
+    assert page.status_code == 410 and "expired" in page.text
+    assert (await visit(forja, app_url("barber-shop--r2"))).status_code == 404
 
 
 async def test_a_pinned_release_that_was_pruned_answers_410(

@@ -205,6 +205,7 @@ def test_the_share_dialog_offers_the_published_app_live_or_pinned(
     live = page.locator("#share-link").input_value()
     expect(page.locator(".share-row").first).to_contain_text("The live app")
     shot(page, "share-live-390")
+    accessible(page, "the Share dialog of a published project, at phone width", widths=(PHONE,))
     visitor.goto(live)
     assert visitor.url.rstrip("/") == address, visitor.url
     expect(visitor.get_by_text("Rye on Saturdays.")).to_be_visible()

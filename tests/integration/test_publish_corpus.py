@@ -107,11 +107,11 @@ export const routes: Routes = [{ path: 'orders/:id', component: Order }];
 """,
 }
 
-# The corpus' static front-ends that build here offline, one of each kind of build production_plan knows (Vite with
-# React, Vue, Svelte, Lit, Solid, Preact and Qwik; Astro; Angular; webpack; plain HTML; a pnpm workspace's app). Left out: the other
-# create-vite templates (the same Vite build again, for CI's time), and the server apps production_plan refuses for
-# now, among them sveltekit (the `sv create` demo uses adapter-auto, not adapter-static) and react-router (framework
-# mode renders on the server).
+# The corpus' static front-ends that build here offline, one of each kind of build production_plan knows: Vite with
+# React, Vue, Svelte, Lit, Solid, Preact and Qwik; Astro; Angular; webpack; plain HTML; a pnpm workspace's app. Left
+# out: the other create-vite templates (the same builds again, for CI's time), and the server apps production_plan
+# refuses for now, among them sveltekit (the `sv create` demo uses adapter-auto, not adapter-static) and react-router
+# (framework mode renders on the server).
 SUBJECTS = [
     corpus_subject("vite-react-ts"),
     corpus_subject("vite-vue"),

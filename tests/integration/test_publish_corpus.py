@@ -62,6 +62,7 @@ class Subject:
     expect: str  # visible text of the app's own page, from its source
     files: Callable[[], dict[str, bytes]]  # read when its test runs (a corpus project may still be fetching)
     corpus: bool  # a corpus entry (its own npm cache under .cache/corpus) or one of our starters
+    path: str = "/"  # the page to open (a corpus entry's own: flaskr's is /auth/login)
     # A path only the app's client-side router answers, and the text its route shows there.
     client_route: tuple[str, str] | None = None
     missing: str = ""  # text of the app's own 404 page, shown with a 404 status at a path it does not have
@@ -76,7 +77,7 @@ def corpus_subject(
     def files() -> dict[str, bytes]:
         return {**app_files(entry), **{path: text.encode() for path, text in (added or {}).items()}}
 
-    return Subject(name, entry.expect, files, True, client_route, missing)
+    return Subject(name, entry.expect, files, True, entry.path, client_route, missing)
 
 
 def starter_subject(name: str, expect: str) -> Subject:
@@ -235,7 +236,7 @@ async def test_a_published_app_shows_its_own_page(
         try:
             page = await context.new_page()
             asked = await only_the_app(page, published.app.url)
-            await shows(page, published.app.url + "/", 200, subject.expect)
+            await shows(page, published.app.url + subject.path, 200, subject.expect)
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=ARTIFACTS / f"{subject.name}.png")
             # What a dev server sends (its client, the modules of src/) is not there: this is the built site.

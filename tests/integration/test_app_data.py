@@ -23,9 +23,14 @@ from builder.services import Services
 from builder.services.app_data import DATA_MOUNT, Scope, files_dir
 from builder.services.app_databases import database_name
 from builder.services.preview_hub import project_key
+from preview_runtime.docker.layout import PREVIEW_UID
 from preview_runtime.plan import plan_for
 from preview_runtime.runner import PreviewState
 from tests.conftest import PG_USER, PostgresServer, served
+
+# The Docker fixtures (docker_runner_factory...) live in tests/docker_fixtures.py.
+pytest_plugins = ["tests.docker_fixtures"]
+from tests.docker_fixtures import LogCollector, get, spec, wait_state  # noqa: E402
 
 # Keeps each note twice: a line in /data/notes.txt and, with DATABASE_PATH (SQLite), a row in that database. Says its
 # DATABASE_URL in its log (what a careless app does, and what the log must hide on PostgreSQL).
@@ -212,3 +217,20 @@ async def test_on_postgresql_each_app_has_a_database_only_it_can_open(
     assert await _ask(services, pid) == "file:|db:-"
     with psycopg.connect(host="127.0.0.1", port=postgres_server.port, user=PG_USER, dbname=mine) as admin:
         assert admin.execute("SELECT to_regclass('notes')").fetchone() == (None,)
+
+
+@pytest.mark.docker
+async def test_a_docker_container_writes_its_data_folder(docker_runner_factory, services: Services) -> None:
+    pid = await _notes_app(services)
+    plan = await services.app_data.with_data(pid, plan_for(TREE))
+    assert plan.env["DATA_DIR"] == "/data"
+    runner = docker_runner_factory()
+    log = LogCollector()
+    await runner.start(spec("data-1", TREE, plan, project_id=pid), log)
+    info = await wait_state(runner, "data-1", PreviewState.running, 60, log)
+    # As the container's own user (10001), into the host's folder: the note and the SQLite database.
+    assert (await get(info.upstream + "/?add=boxed")).text == "file:boxed|db:boxed"
+    await runner.stop("data-1")
+    host = files_dir(pid, Scope.preview)
+    assert (host / "notes.txt").read_text() == "boxed\n" and (host / "app.sqlite3").is_file()
+    assert (host / "notes.txt").stat().st_uid == PREVIEW_UID

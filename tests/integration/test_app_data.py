@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,18 +19,22 @@ import pytest
 
 import builder.settings
 from builder.api import api
+from builder.generation.starters import StarterVariables, render_starter
 from builder.models import LOCAL_USER_ID
 from builder.services import Services
 from builder.services.app_data import DATA_MOUNT, Scope, files_dir
 from builder.services.app_databases import database_name
 from builder.services.preview_hub import project_key
 from preview_runtime.docker.layout import PREVIEW_UID
+from preview_runtime.local import LocalRunner
 from preview_runtime.plan import plan_for
-from preview_runtime.runner import PreviewState
+from preview_runtime.runner import PreviewSpec, PreviewState
+from scripts.prefetch_starters import starters
 from tests.conftest import PG_USER, PostgresServer, served
 
 # The Docker fixtures (docker_runner_factory...) live in tests/docker_fixtures.py.
 pytest_plugins = ["tests.docker_fixtures"]
+pytest.register_assert_rewrite("tests.docker_fixtures")
 from tests.docker_fixtures import LogCollector, get, spec, wait_state  # noqa: E402
 
 # Keeps each note twice: a line in /data/notes.txt and, with DATABASE_PATH (SQLite), a row in that database. Says its
@@ -58,6 +63,7 @@ http.createServer((req, res) => {
   }
 }).listen(Number(process.env.PORT), process.env.HOST);
 """
+SAMPLE = StarterVariables(title="Journal", tagline="Kept.", features=["Notes"])
 TREE = {
     "package.json": json.dumps({"name": "notes", "version": "1.0.0", "scripts": {"dev": "node server.js"}}).encode(),
     "server.js": SERVER,
@@ -234,3 +240,27 @@ async def test_a_docker_container_writes_its_data_folder(docker_runner_factory, 
     host = files_dir(pid, Scope.preview)
     assert (host / "notes.txt").read_text() == "boxed\n" and (host / "app.sqlite3").is_file()
     assert (host / "notes.txt").stat().st_uid == PREVIEW_UID
+
+
+async def test_the_flask_starter_keeps_its_items_in_the_data_folder(
+    services: Services, package_caches: tuple[Path, Path], tmp_path: Path
+) -> None:
+    npm_cache, wheels = package_caches
+    flask = next(starter for starter in starters() if starter.name == "flask")
+    files = {path: text.encode() for path, text in render_starter(flask, SAMPLE).items()}
+    pid = (await services.projects.create("Journal", files, owner=LOCAL_USER_ID)).project_id
+    plan = await services.app_data.with_data(pid, plan_for(files))
+    runner = LocalRunner(tmp_path / "work", npm_seed=npm_cache)
+    runner.extra_env = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)}
+    spec = PreviewSpec(preview_id="flask-1", project_id=pid, version=1, files=files, plan=plan)
+    try:
+        await runner.start(spec, lambda *_: None)
+        info = await wait_state(runner, "flask-1", PreviewState.running, 120, LogCollector())
+        async with httpx.AsyncClient(base_url=info.upstream, timeout=10, trust_env=False) as client:
+            await client.post("/items", data={"title": "Kept across versions", "body": "x"})
+            assert [item["title"] for item in (await client.get("/api/items")).json()] == ["Kept across versions"]
+    finally:
+        await runner.close()
+    # Not in the preview's own folder (instance/, gone with it): in the app's /data folder on the host.
+    with sqlite3.connect(files_dir(pid, Scope.preview) / "app.sqlite3") as db:
+        assert db.execute("SELECT title FROM items").fetchall() == [("Kept across versions",)]

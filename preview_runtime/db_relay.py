@@ -39,6 +39,7 @@ class Target:
 class _Relay:
     server: asyncio.Server
     target: Target
+    inode: int  # of the socket file it bound: another process (a second worker) may have bound its own there since
     links: set[asyncio.Task[None]] = field(default_factory=set)
 
 
@@ -54,14 +55,15 @@ class DatabaseRelays:
         same place. Returns the socket's path."""
         async with self._lock:
             relay = self._relays.get(folder)
-            if relay is not None and relay.target == target and relay.server.is_serving():
+            if relay is not None and relay.target == target and relay.server.is_serving() and await _ours(folder, relay):
                 return folder / SOCKET_NAME
             if relay is not None:
                 await self._shut(folder)
             sock = await asyncio.to_thread(_bind, folder)
             links: set[asyncio.Task[None]] = set()
+            inode = (await asyncio.to_thread(os.stat, folder / SOCKET_NAME)).st_ino
             server = await asyncio.start_unix_server(lambda r, w: _link(target, links, r, w), sock=sock)
-            self._relays[folder] = _Relay(server, target, links)
+            self._relays[folder] = _Relay(server, target, inode, links)
             return folder / SOCKET_NAME
 
     async def close(self, folder: Path) -> None:
@@ -105,6 +107,14 @@ async def _link(
     finally:
         writer.close()
         links.discard(task)
+
+
+async def _ours(folder: Path, relay: _Relay) -> bool:
+    """Whether the socket in `folder` is still the one `relay` listens on (not removed, nor replaced by another's)."""
+    try:
+        return (await asyncio.to_thread(os.stat, folder / SOCKET_NAME)).st_ino == relay.inode
+    except FileNotFoundError:
+        return False
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -256,5 +256,14 @@ class AppDataService:
         except PreviewError as exc:  # the Preview tab and the log say why it does not run
             self._logs.emit(project_id, f"The app could not restart: {exc}", LogLevel.error)
 
+    async def resume(self) -> None:
+        """At Forja's start: relay to every app database again, so an app that outlived the restart (a container
+        adopted, parked or running) finds its socket answering before anything plans it anew."""
+        if not (url := apps_database_url()):
+            return
+        server = Server.from_url(url)
+        for row in await self._store.app_databases():
+            await self._relays.open(socket_dir(row.project_id, Scope(row.scope)), server.target)
+
     async def close(self) -> None:
         await self._relays.close_all()

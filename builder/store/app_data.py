@@ -4,6 +4,7 @@ builder/app_secrets.py made."""
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 
 from builder.models import AppDatabase
 from builder.store.base import StoreBase
@@ -13,6 +14,11 @@ class AppDataRecords(StoreBase):
     async def app_database(self, project_id: str, scope: str) -> AppDatabase | None:
         async with self._sessions() as session:
             return await session.get(AppDatabase, (project_id, scope))
+
+    async def app_databases(self) -> list[AppDatabase]:
+        """Every app database Forja made (to relay to them again after a restart)."""
+        async with self._sessions() as session:
+            return list((await session.exec(select(AppDatabase))).all())
 
     async def keep_app_database(self, project_id: str, scope: str, name: str, ciphertext: str) -> AppDatabase:
         """Record the database made for the app and scope; the one recorded first when another worker was quicker."""

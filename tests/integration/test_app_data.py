@@ -22,11 +22,12 @@ from builder.api import api
 from builder.generation.starters import StarterVariables, render_starter
 from builder.models import LOCAL_USER_ID
 from builder.services import Services
-from builder.services.app_data import DATA_MOUNT, Scope, files_dir
+from builder.services.app_data import DATA_MOUNT, DB_MOUNT, AppDataService, Scope, files_dir, socket_dir
 from builder.services.app_databases import database_name
 from builder.services.preview_hub import project_key
 from preview_runtime.docker.layout import PREVIEW_UID
 from preview_runtime.local import LocalRunner
+from preview_runtime.logs import LogHub
 from preview_runtime.plan import plan_for
 from preview_runtime.runner import PreviewSpec, PreviewState
 from scripts.prefetch_starters import starters
@@ -217,6 +218,19 @@ async def test_on_postgresql_each_app_has_a_database_only_it_can_open(
     assert logged == ["database at [redacted]"]
     with postgres_server.admin() as admin:
         assert admin.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (mine,)).fetchone() == (1,)
+
+    # Forja restarts: its relays go, and the new process relays again before anything plans the app anew.
+    await services.app_data.close()
+    url = (await services.app_data.app_data_plan(pid, "preview")).env["DATABASE_URL"]
+    await services.app_data.close()
+    again = AppDataService(services._store, LogHub())  # pyright: ignore[reportPrivateUsage] (a second Forja's)
+    await again.resume()
+    try:
+        # Async: the relay runs on this event loop.
+        async with await psycopg.AsyncConnection.connect(url.replace(DB_MOUNT, str(socket_dir(pid, Scope.preview)))) as db:
+            assert await (await db.execute("SELECT text FROM notes")).fetchall() == [("kept",)]
+    finally:
+        await again.close()
 
     # A reset drops it; the preview restarts with a new, empty one.
     await services.app_data.reset(pid, "preview")

@@ -124,7 +124,9 @@ def keeps_data(plan: RunPlan) -> bool:
 class AppDataPlan(BaseModel):
     """What a server app's sandbox gets for its data: variables for its processes and the folders mounted in it."""
 
-    env: dict[str, str] = Field(default_factory=dict, repr=False, description="DATA_DIR, DATABASE_URL...; secret.")
+    env: dict[str, str] = Field(
+        default_factory=dict, exclude=True, repr=False, description="DATA_DIR, DATABASE_URL...: secret, never dumped."
+    )
     mounts: list[Mount] = Field(default_factory=list)
     read_only: bool = Field(default=False, description="/data is over its quota: mounted read-only.")
 

@@ -213,6 +213,9 @@ async def test_on_postgresql_each_app_has_a_database_only_it_can_open(
     lines = ran.output.strip().splitlines()
     assert lines[0] == f"own ('{mine}', 1)", ran.output
     assert lines[1:] == [f"refused {theirs} None True", f"refused {forja_db} None True", f"refused {mine} {theirs} True"]
+    # And psql (libpq) reads the same URL.
+    psql = await services.preview_hub.run_command(project_key(pid), 'psql "$DATABASE_URL" -Atc "SELECT count(*) FROM notes"', 60)
+    assert (psql.exit_code, psql.output.strip()) == (0, "1"), psql.output
 
     logged = [line.text for line in services.logs.history(pid) if line.text.startswith("database at")]
     assert logged == ["database at [redacted]"]
@@ -278,3 +281,31 @@ async def test_the_flask_starter_keeps_its_items_in_the_data_folder(
     # Not in the preview's own folder (instance/, gone with it): in the app's /data folder on the host.
     with sqlite3.connect(files_dir(pid, Scope.preview) / "app.sqlite3") as db:
         assert db.execute("SELECT title FROM items").fetchall() == [("Kept across versions",)]
+
+
+# Asks PostgreSQL through the socket for TLS (an SSLRequest) and prints its one-byte answer: "N" from a server without.
+SSL_REQUEST = (
+    "node -e \"const s = require('net').connect('/run/forja-db/.s.PGSQL.5432');"
+    " s.on('connect', () => s.write(Buffer.from([0, 0, 0, 8, 4, 210, 22, 47])));"
+    " s.on('data', (d) => { console.log('answer ' + d.toString()); process.exit(0); });"
+    " s.on('error', (e) => { console.log('error ' + e.code); process.exit(1); })\""
+)
+
+
+@pytest.mark.docker
+@pytest.mark.postgres
+async def test_a_docker_container_reaches_its_database_through_the_socket(
+    docker_runner_factory, services: Services, postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(builder.settings.settings, "apps_database_url", postgres_server.url("postgres"))
+    pid = await _notes_app(services)
+    plan = await services.app_data.with_data(pid, plan_for(TREE))
+    assert [m.target for m in plan.mounts] == ["/data", "/run/forja-db"]
+    runner = docker_runner_factory()
+    log = LogCollector()
+    await runner.start(spec("data-pg", TREE, plan, project_id=pid), log)
+    await wait_state(runner, "data-pg", PreviewState.running, 60, log)
+    # As user 10001, through the relay Forja runs, to PostgreSQL: the host's addresses stay out of reach.
+    ran = await runner.run_command("data-pg", SSL_REQUEST, 30)
+    await runner.stop("data-pg")
+    assert ran.output.strip() == "answer N", ran.output

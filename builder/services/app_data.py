@@ -182,7 +182,9 @@ class AppDataService:
         if row is None:
             password = app_databases.new_password()
             await asyncio.to_thread(app_databases.create, server, name, password, app_databases.forja_database())
-            row = await self._store.keep_app_database(project_id, scope, name, encrypt(password))
+            row = await self._store.keep_app_database(project_id, scope, name, ciphertext := encrypt(password))
+            if row.password != ciphertext:  # another worker made it meanwhile: the role takes the password it kept
+                await asyncio.to_thread(app_databases.create, server, name, decrypt(row.password), None)
             log.info("made the %s database of %s", scope, project_id)
         password = decrypt(row.password)
         await self._relays.open(socket_dir(project_id, scope), server.target)

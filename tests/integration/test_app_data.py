@@ -178,6 +178,17 @@ async def test_a_front_end_alone_gets_no_data(services: Services) -> None:
     assert plan.mounts == [] and "DATABASE_URL" not in plan.env
 
 
+def _passwords_required(server: PostgresServer, roles: list[str]) -> None:
+    """The test cluster trusts everyone (initdb --auth=trust): these roles must give their password, as on a server."""
+    with server.admin() as admin:
+        row = admin.execute("SHOW hba_file").fetchone()
+        assert row is not None
+        hba = Path(row[0])
+        lines = "".join(f"host all {role} 127.0.0.1/32 scram-sha-256\n" for role in roles)
+        hba.write_text(lines + hba.read_text())
+        admin.execute("SELECT pg_reload_conf()")
+
+
 @pytest.mark.postgres
 async def test_on_postgresql_each_app_has_a_database_only_it_can_open(
     local_previews: None, services: Services, postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
@@ -188,6 +199,7 @@ async def test_on_postgresql_each_app_has_a_database_only_it_can_open(
     mine, theirs = database_name(pid, "preview"), database_name(other, "preview")
     their_url = (await services.app_data.app_data_plan(other, "preview")).env["DATABASE_URL"]
     their_password = their_url.split(":")[2].split("@")[0]
+    _passwords_required(postgres_server, [mine, theirs])
 
     await services.previews.start(pid)
     answer = await _ask(services, pid, "add=pg")
@@ -195,7 +207,7 @@ async def test_on_postgresql_each_app_has_a_database_only_it_can_open(
     info = await services.previews.status(pid)
     assert info is not None and info.state == PreviewState.running
     # From inside the sandbox, with psycopg: its own database through /run/forja-db, and no other.
-    cases = [(theirs, None, None), (forja_db, None, None), (mine, theirs, their_password)]
+    cases = [(theirs, None, None), (forja_db, None, None), (mine, theirs, their_password), (mine, mine, "wrong")]
     probe = (
         "import os, psycopg\n"
         "with psycopg.connect(os.environ['DATABASE_URL'], autocommit=True) as c:\n"
@@ -206,13 +218,18 @@ async def test_on_postgresql_each_app_has_a_database_only_it_can_open(
         "        other = {'user': user, 'password': pw} if user else {}\n"
         "        psycopg.connect(os.environ['DATABASE_URL'], dbname=db, **other).close(); print('OPENED', db, user)\n"
         "    except psycopg.OperationalError as e:\n"
-        "        print('refused', db, user, 'permission denied' in str(e))\n"
+        "        print('refused', db, user, 'permission denied' in str(e) or 'password authentication failed' in str(e))\n"
     )
     ran = await services.preview_hub.run_command(project_key(pid), f"python -c {shlex.quote(probe)}", 60)
     assert ran.exit_code == 0, ran.output
     lines = ran.output.strip().splitlines()
     assert lines[0] == f"own ('{mine}', 1)", ran.output
-    assert lines[1:] == [f"refused {theirs} None True", f"refused {forja_db} None True", f"refused {mine} {theirs} True"]
+    assert lines[1:] == [
+        f"refused {theirs} None True",
+        f"refused {forja_db} None True",
+        f"refused {mine} {theirs} True",
+        f"refused {mine} {mine} True",
+    ]
     # And psql (libpq) reads the same URL.
     psql = await services.preview_hub.run_command(project_key(pid), 'psql "$DATABASE_URL" -Atc "SELECT count(*) FROM notes"', 60)
     assert (psql.exit_code, psql.output.strip()) == (0, "1"), psql.output

@@ -84,8 +84,8 @@ class Services:
         self.history = HistoryService(
             store, logs, self.projects, self.previews, self.version_previews, self.quotas, self.app_data
         )
-        self.shares = ShareService(store, self.version_previews)
         self.publishing = PublishService(store, self.preview_hub, logs, admit=self.quotas.check_publish)
+        self.shares = ShareService(store, self.version_previews, self.publishing)
         self.app_domains = AppDomains(store, self.publishing, self.preview_hub)
         self.text_edits = TextEditService(self.projects)
         self.doctor = DoctorService(self.preview_hub.image, logs)

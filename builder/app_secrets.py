@@ -32,8 +32,12 @@ MAX_VARIABLES = 100
 NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 # What Forja sets in every preview itself: a person's value would be overwritten, or break the runner.
 SET_BY_FORJA = frozenset({"PORT", "HOST", "PATH", "HOME", "NODE_ENV"})
-# Forja will give each app a database of its own under this name (issue 32, part 5).
-RESERVED = {"DATABASE_URL": "Forja will set DATABASE_URL itself, to a database of the app's own."}
+# What Forja gives each server app for its data (builder/services/app_data.py): a person's value would be overwritten.
+RESERVED = {
+    "DATABASE_URL": "Forja will set DATABASE_URL itself, to a database of the app's own.",
+    "DATABASE_PATH": "Forja sets DATABASE_PATH itself, to the SQLite file in the app's /data folder.",
+    "DATA_DIR": "Forja sets DATA_DIR itself, to the app's own /data folder.",
+}
 # What the front-end frameworks build into the page (production.py's public_env_prefixes, and Next.js's): anyone who
 # opens the app can read these.
 PUBLIC_PREFIXES = ("VITE_", "NEXT_PUBLIC_", "PUBLIC_", "REACT_APP_", "GATSBY_", "VUE_APP_")

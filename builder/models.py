@@ -170,6 +170,16 @@ class AppEnvVar(SQLModel, table=True):
     updated_by: str | None = Field(default=None, foreign_key="user.id", max_length=32, description="Who set it last.")
 
 
+class AppDatabase(SQLModel, table=True):
+    """The PostgreSQL database and role Forja made for one app and scope (builder/services/app_data.py)."""
+
+    project_id: str = Field(foreign_key="project.id", primary_key=True, max_length=32)
+    scope: str = Field(primary_key=True, max_length=16, description='"preview" or "live".')
+    name: str = Field(max_length=63, description="The database's name, the same as its role's.")
+    password: str = Field(description="The role's password, encrypted with Fernet (builder/app_secrets.py).")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class Verification(SQLModel, table=True):
     """What Forja saw when it ran one version: the problems it found and a screenshot of the page."""
 

@@ -502,6 +502,21 @@ class Settings(BaseSettings):
         default=10, gt=0, description="Releases whose files each app keeps for a rollback (the live one always stays)."
     )
 
+    # == Apps' data ==
+    apps_database_url: str = Field(
+        default="",
+        description="A PostgreSQL server for the apps' own databases, e.g. `postgresql://forja_apps:secret@db:5432/postgres` "
+        "(its role needs CREATEROLE and CREATEDB): each app gets a database and a role of its own there, preview and "
+        "published apart. Empty: Forja's own PostgreSQL (`DATABASE_URL`) when it runs on one, else an SQLite file in "
+        "each app's /data folder.",
+    )
+    app_data_mb: int = Field(
+        default=500,
+        gt=0,
+        description="Largest /data folder of one app (preview and published apart), in MB: over it, the folder is "
+        "mounted read-only from the app's next start, which Forja makes at once (see [Data](features.md#data)).",
+    )
+
     @field_validator("npm_seed_cache", "pip_seed_wheels", "corepack_cache", mode="before")
     @classmethod
     def _empty_means_none(cls, value: object) -> object:

@@ -57,23 +57,25 @@ class LogHub:
         self._lines: dict[str, deque[LogLine]] = defaultdict(lambda: deque(maxlen=keep))
         self._listeners: dict[str, set[asyncio.Queue[LogLine]]] = defaultdict(set)
         self._seq = 0
-        # Per project: values its lines must never show (builder/app_secrets.py runner_env), set before its app runs.
-        self._hidden: dict[str, tuple[str, ...]] = {}
+        # Per project and kind: values its lines must never show (its app's variables, builder/app_secrets.py
+        # runner_env; its database's password, builder/services/app_data.py), set before its app runs.
+        self._hidden: dict[str, dict[str, tuple[str, ...]]] = defaultdict(dict)
 
     def emit(self, project_id: str, text: str, level: LogLevel | None = None, source: str = "forja") -> None:
         self._seq += 1
         text = self.redacted(project_id, text)
         self._deliver(project_id, LogLine(seq=self._seq, text=text, level=level or classify(text), source=source))
 
-    def hide(self, project_id: str, values: tuple[str, ...]) -> None:
-        """From now on the project's lines show each of `values` (its app's secrets, longest first) as REDACTED."""
-        if values:
-            self._hidden[project_id] = values
-        else:
-            self._hidden.pop(project_id, None)
+    def hide(self, project_id: str, values: tuple[str, ...], kind: str = "env") -> None:
+        """From now on the project's lines show each of `values` as REDACTED; they replace the values hidden before
+        under the same `kind` ("env": its app's variables; "database": its database's password and address)."""
+        self._hidden[project_id][kind] = values
 
     def redacted(self, project_id: str, text: str) -> str:
-        for value in self._hidden.get(project_id, ()):
+        hidden = self._hidden.get(project_id)
+        if not hidden:
+            return text
+        for value in sorted({v for values in hidden.values() for v in values}, key=len, reverse=True):
             if value in text:
                 text = text.replace(value, REDACTED)
         return text

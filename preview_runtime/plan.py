@@ -33,6 +33,31 @@ def dependency_files(tree: Mapping[str, bytes]) -> dict[str, bytes]:
     return {path: data for path, data in tree.items() if is_dependency_file(path)}
 
 
+class Mount(BaseModel):
+    """A host folder the app's sandbox sees at `target` (its /data folder, its database's socket folder): the same
+    folder for every version, so what the app keeps there outlives new versions, parks and restarts."""
+
+    source: str = Field(description="The folder on the host (absolute).")
+    target: str = Field(description="Where the app sees it (absolute), like /data.")
+    read_only: bool = Field(default=False, description="Mounted read-only (a /data folder over its size quota).")
+
+
+# The variables whose values name a mount's target: a runner with no sandbox to mount in (the local runner without
+# bubblewrap) points them at the host folder instead (outside_paths).
+MOUNTED_PATH_VARS = ("DATA_DIR", "DATABASE_URL", "DATABASE_PATH")
+
+
+def outside_paths(env: Mapping[str, str], mounts: Sequence[Mount]) -> dict[str, str]:
+    """`env` for processes that run with no sandbox: in MOUNTED_PATH_VARS, each mount's target becomes its host
+    folder (a process outside a sandbox sees the host's /data, not the app's)."""
+    env = dict(env)
+    for name in MOUNTED_PATH_VARS:
+        if name in env:
+            for mount in mounts:
+                env[name] = re.sub(rf"{re.escape(mount.target)}(?=/|$|\?|&)", mount.source, env[name])
+    return env
+
+
 class RunPlan(BaseModel):
     """What a runner executes, in the project's folder, with PORT set to `port`."""
 
@@ -59,6 +84,10 @@ class RunPlan(BaseModel):
         repr=False,
         description="The app's own variables (its Environment), in the environment of its processes; Forja's own "
         "(PORT, HOST, PATH...) win over them. Never written into a record, a log line or a dump of the plan.",
+    )
+    mounts: list[Mount] = Field(
+        default_factory=list,
+        description="Host folders the app's processes see (its /data folder...): kept in a parked record, unlike env.",
     )
     source: str = Field(
         default="",

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from builder.api import (
     account,
     admin,
+    app_data,
     app_env,
     attachments,
     auth,
@@ -49,6 +50,7 @@ api.exception_handler(RequestValidationError)(invalid_request)
 for module in (
     account,
     admin,
+    app_data,
     app_env,
     attachments,
     auth,

@@ -1,4 +1,5 @@
-"""CLI commands for a project's own variables: set, list (names only) and unset. No command prints a value."""
+"""CLI commands for a project's own variables: set, list (names only) and unset (no command prints a value); and for
+its app's data: `data reset` empties the preview's /data folder and database."""
 
 from __future__ import annotations
 
@@ -34,7 +35,14 @@ async def cmd_env_unset(backend: Backend, args: argparse.Namespace) -> tuple[Any
     return [v.model_dump(mode="json") for v in names], f"{args.name} is removed.\n" + _listing(args.id, names)
 
 
+async def cmd_data_reset(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    await backend.reset_data(args.id, "preview")
+    said = f"The preview data of {args.id} is reset: its /data folder and database are empty (the published app's stay)."
+    return {"project_id": args.id, "scope": "preview", "reset": True}, said
+
+
 COMMANDS: dict[str, Command[Any]] = {
+    "data reset": Command(a_backend, cmd_data_reset),
     "env set": Command(a_backend, cmd_env_set),
     "env list": Command(a_backend, cmd_env_list),
     "env unset": Command(a_backend, cmd_env_unset),
@@ -61,3 +69,11 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p = actions.add_parser("unset", parents=[common], help="remove a variable (a running preview restarts without it)")
     p.add_argument("id")
     p.add_argument("name")
+    p = sub.add_parser("data", help="the app's own data (its /data folder and database)")
+    actions = p.add_subparsers(dest="action", required=True)
+    p = actions.add_parser(
+        "reset",
+        parents=[common],
+        help="empty the preview's /data folder and database (a running preview restarts; the published app's data stays)",
+    )
+    p.add_argument("id")

@@ -176,6 +176,10 @@ class LocalBackend:
         await self._may(project_id, Permission.edit)
         return await self._services.app_env.unset(project_id, name, self._actor.user_id)
 
+    async def reset_data(self, project_id: str, scope: str) -> None:
+        await self._may(project_id, Permission.edit)
+        await self._services.app_data.reset(project_id, scope, self._actor.user_id)
+
     # -- previews and generations --------------------------------------------------------------
 
     async def preview(self, project_id: str, runner: str, wait: bool) -> PreviewStatus:

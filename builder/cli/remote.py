@@ -274,6 +274,9 @@ class RemoteBackend:
     async def unset_env(self, project_id: str, name: str) -> list[EnvVarInfo]:
         return self._read(list[EnvVarInfo], await self._send("DELETE", _path("/api/projects", project_id, "env", name)))
 
+    async def reset_data(self, project_id: str, scope: str) -> None:
+        await self._send("DELETE", _path("/api/projects", project_id, "data"), params={"scope": scope})
+
     # -- previews and generations --------------------------------------------------------------
 
     async def preview(self, project_id: str, runner: str, wait: bool) -> PreviewStatus:

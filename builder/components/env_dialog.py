@@ -4,6 +4,7 @@ replace and remove them. Values are typed here and never shown again."""
 import reflex as rx
 
 from builder.app_secrets import MAX_NAME, MAX_VALUE_BYTES
+from builder.components.confirm import confirm
 from builder.state.app_env import EnvRow, EnvState
 from builder.state.workspace import WorkspaceState
 
@@ -93,6 +94,35 @@ def _add_form() -> rx.Component:
     )
 
 
+def _data_part() -> rx.Component:
+    """Where the app keeps its data, and the preview's reset (asked first: it cannot be undone)."""
+    return rx.vstack(
+        rx.text("Data", size="2", weight="bold"),
+        rx.text(
+            "A server app keeps its data in its own database (DATABASE_URL) and its /data folder. They outlive new versions, "
+            "restarts and rollbacks; the preview's and the published app's are apart.",
+            size="1",
+            color=rx.color("gray", 11),
+        ),
+        rx.cond(
+            WorkspaceState.can_edit,
+            confirm(
+                rx.button("Reset preview data", size="1", variant="soft", color_scheme="red", id="data-reset"),
+                "Reset the preview's data?",
+                "Everything the preview's app stored (its database and /data folder) is removed for good, and a running "
+                "preview restarts. The published app's data stays.",
+                "Reset preview data",
+                EnvState.reset_data,
+                "data-reset-confirm",
+                color_scheme="red",
+            ),
+        ),
+        width="100%",
+        spacing="2",
+        id="data-part",
+    )
+
+
 def env_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
@@ -118,6 +148,7 @@ def env_dialog() -> rx.Component:
                         id="env-view-only",
                     ),
                 ),
+                _data_part(),
                 rx.cond(
                     EnvState.error != "",
                     rx.callout(

@@ -25,7 +25,9 @@ def project_menu() -> rx.Component:
                     WorkspaceState.is_owner,
                     rx.fragment(
                         rx.menu.separator(),
-                        rx.menu.item("Move to trash", color="red", on_click=ProjectActionsState.move_to_trash, id="menu-trash"),
+                        rx.menu.item(
+                            "Move to trash...", color="red", on_click=ProjectActionsState.set_trash_open(True), id="menu-trash"
+                        ),
                     ),
                 ),
             ),
@@ -62,6 +64,34 @@ def project_menu() -> rx.Component:
             open=ProjectActionsState.rename_open,
             on_open_change=ProjectActionsState.set_rename_open,
         ),
+        _trash_dialog(),
+    )
+
+
+def _trash_dialog() -> rx.Component:
+    """Asked before the project goes to the trash: what comes back within the trash's days, and what then goes for good."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Move this project to the trash?"),
+            rx.alert_dialog.description(
+                "You can restore it from the home page for 30 days. Then it is deleted for good, and with it its app's "
+                "data: its databases and /data folders, the preview's and the published app's.",
+                size="2",
+            ),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray", class_name="confirm-cancel")),
+                rx.alert_dialog.action(
+                    rx.button("Move to trash", on_click=ProjectActionsState.move_to_trash, color_scheme="red", id="trash-confirm")
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="16px",
+            ),
+            max_width="420px",
+            class_name="confirm-dialog",
+        ),
+        open=ProjectActionsState.trash_open,
+        on_open_change=ProjectActionsState.set_trash_open,
     )
 
 
@@ -84,7 +114,11 @@ def trash_list() -> rx.Component:
         ProjectActionsState.trash.length() > 0,
         rx.vstack(
             rx.heading("Trash", size="3"),
-            rx.text("Projects stay here for 30 days.", size="1", color=rx.color("gray", 11)),
+            rx.text(
+                "Projects stay here for 30 days, then go for good with their apps' data (databases and /data folders).",
+                size="1",
+                color=rx.color("gray", 11),
+            ),
             rx.foreach(ProjectActionsState.trash, trash_row),
             width="100%",
             max_width="960px",

@@ -33,6 +33,11 @@ Rules:
   for Python, requirements.txt or pyproject.toml, then a Procfile "web:" line, manage.py (Django), a Streamlit
   script, or the app object of FastAPI (uvicorn) or Flask (`flask --app`); else an index.html, served as it is.
   A server of your own should listen on the PORT and HOST environment variables; one on a fixed port is found too.
+- A backend that stores things (notes, users, orders, uploads) keeps them where they survive new versions and
+  restarts, never in memory or in a file in its own folder: its database is the DATABASE_URL environment variable
+  (`sqlite:////data/app.sqlite3`, or `postgresql://...` where Forja runs on PostgreSQL; Node gets the SQLite file's
+  path as DATABASE_PATH when it is SQLite), and DATA_DIR (/data) is a writable folder of its own for uploaded files.
+  Create its tables at start when they are missing. Fall back to a local file only when DATABASE_URL is not set.
 - Prefer one of the starters below; keep its layout and scripts unless the person asks otherwise.
 - Write the dependency manifest (package.json, requirements.txt or pyproject.toml) first in `files`: Forja starts
   installing the dependencies while you write the rest.

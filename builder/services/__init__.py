@@ -20,6 +20,7 @@ from builder.generation.hub import GenerationHub
 from builder.services.access import AccessService
 from builder.services.accounts import AccountService
 from builder.services.admin import AdminService
+from builder.services.app_data import AppDataService
 from builder.services.app_domains import AppDomains
 from builder.services.app_env import AppEnvService
 from builder.services.doctor import DoctorService
@@ -64,16 +65,25 @@ class Services:
         registry = cluster.previews if cluster is not None else PreviewRegistry(worker_name())
         self.preview_hub = PreviewHub(store, logs, registry, self.preview_access)
         self.quotas = QuotaService(store, self.preview_hub)
-        self.previews = PreviewService(store, logs, self.preview_hub, admit=self.quotas.check_preview)
+        # Each server app's /data folder and database, preview and published apart.
+        self.app_data = AppDataService(store, logs)
+        self.previews = PreviewService(
+            store, logs, self.preview_hub, admit=self.quotas.check_preview, with_data=self.app_data.with_data
+        )
+        self.app_data.previews = self.previews
         # Anyone with a link may start a shared version: those previews count in a pool of their own, not the owner's.
-        self.version_previews = VersionPreviewService(store, self.preview_hub, admit=self.quotas.check_share_preview)
+        self.version_previews = VersionPreviewService(
+            store, self.preview_hub, admit=self.quotas.check_share_preview, with_data=self.app_data.with_data
+        )
         self.projects = ProjectService(store, logs, self.previews, self.quotas)
         self.run_settings = RunSettingsService(store, self.previews, logs)
         self.app_env = AppEnvService(store, self.previews, logs)
         self.verifications = VerificationService(store, self.previews, self.preview_access, logs)
         hub = cluster.generations if cluster is not None else GenerationHub()
         self.generations = GenerationService(store, self.projects, self.previews, logs, self.verifications, self.quotas, hub)
-        self.history = HistoryService(store, logs, self.projects, self.previews, self.version_previews, self.quotas)
+        self.history = HistoryService(
+            store, logs, self.projects, self.previews, self.version_previews, self.quotas, self.app_data
+        )
         self.publishing = PublishService(store, self.preview_hub, logs, admit=self.quotas.check_publish)
         self.shares = ShareService(store, self.version_previews, self.publishing)
         self.app_domains = AppDomains(store, self.publishing, self.preview_hub)
@@ -114,6 +124,10 @@ class Services:
             await self.app_domains.load()
         except Exception:
             log.exception("could not read the apps' custom domains; trying again later")
+        try:
+            await self.app_data.enforce_quotas()
+        except Exception:
+            log.exception("could not measure the apps' /data folders; trying again later")
 
     async def run_sweeps(self) -> None:
         """Forever: this worker's sweep and, with several workers, the leader's (generations whose worker died) on
@@ -134,6 +148,7 @@ class Services:
     async def close(self) -> None:
         await self.verifications.close()
         await self.preview_hub.close()
+        await self.app_data.close()
         if self._cluster is not None:
             await self._cluster.leave()
         await self._store.close()
@@ -158,6 +173,10 @@ async def get_services() -> Services:
             if purged.projects:
                 log.info("removed %d project(s) that were in the trash for over %d days", len(purged.projects), TRASH_DAYS)
             await services.generations.interrupt_stale()
+            try:
+                await services.app_data.resume()
+            except Exception:  # each app's next start opens its relay again
+                log.exception("could not relay to the apps' databases again")
             log.info("project store ready at %s", settings.sync_database_url.split("@")[-1])
             _services = services
         return _services

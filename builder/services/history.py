@@ -23,6 +23,7 @@ from builder.filetree import text_of, write_zip
 from builder.models import Author, ProjectRole
 from builder.schemas import CommitResult, FileDiff, ProjectSummary, PurgeResult, TrashedProject, TrashPage, VersionDiff
 from builder.services.access import Actor
+from builder.services.app_data import AppDataService
 from builder.services.previews import PreviewService, VersionPreviewService
 from builder.services.projects import ProjectService
 from builder.services.publishing import forget_releases
@@ -146,8 +147,10 @@ class HistoryService:
         previews: PreviewService,
         version_previews: VersionPreviewService,
         quotas: QuotaService,
+        app_data: AppDataService | None = None,
     ) -> None:
         self._store = store
+        self._app_data = app_data
         self._logs = logs
         self._projects = projects
         self._previews = previews
@@ -315,4 +318,6 @@ class HistoryService:
         result = await self._store.purge_trashed(datetime.now(UTC) - timedelta(days=days))
         await self._previews.forget_projects(result.projects)
         await asyncio.to_thread(forget_releases, result.projects)
+        if self._app_data is not None:  # their apps' /data folders and databases
+            await self._app_data.forget(result.projects)
         return result

@@ -68,20 +68,32 @@ def plan_of(tree: Mapping[str, bytes], override: RunOverride) -> RunPlan:
         raise PreviewError(str(exc)) from None
 
 
-async def plan_with_env(store: ProjectStore, logs: LogHub, project_id: str, tree: Mapping[str, bytes]) -> RunPlan:
-    """The run plan, with the app's own variables for its processes (and their values hidden from its log)."""
+# A server app's preview data (builder/services/app_data.py AppDataService.with_data): its plan with /data and its
+# database added; a front end's plan as it was.
+WithData = Callable[[str, RunPlan], Awaitable[RunPlan]]
+
+
+async def plan_with_env(
+    store: ProjectStore, logs: LogHub, project_id: str, tree: Mapping[str, bytes], with_data: WithData | None = None
+) -> RunPlan:
+    """The run plan, with the app's own variables for its processes (and their values hidden from its log), and with
+    `with_data` its preview data (a /data folder and a database)."""
     plan = plan_of(tree, await store.run_override(project_id))
-    return plan.model_copy(update={"env": await runner_env(store, logs, project_id)})
+    plan = plan.model_copy(update={"env": await runner_env(store, logs, project_id)})
+    return await with_data(project_id, plan) if with_data is not None else plan
 
 
 class PreviewService:
     """A project's own preview: its current version, kept up to date with its saves."""
 
-    def __init__(self, store: ProjectStore, logs: LogHub, hub: PreviewHub, admit: Admit) -> None:
+    def __init__(
+        self, store: ProjectStore, logs: LogHub, hub: PreviewHub, admit: Admit, with_data: WithData | None = None
+    ) -> None:
         self._store = store
         self._logs = logs
         self._hub = hub
         self._admit = admit
+        self._with_data = with_data
         # Installs started by prepare, held so they are not garbage-collected while they run.
         self._preparing: set[asyncio.Task[None]] = set()
         hub.handle("project.start", self._start_asked)
@@ -128,7 +140,7 @@ class PreviewService:
             )
 
     async def _plan_with_env(self, project_id: str, tree: Mapping[str, bytes]) -> RunPlan:
-        return await plan_with_env(self._store, self._logs, project_id, tree)
+        return await plan_with_env(self._store, self._logs, project_id, tree, self._with_data)
 
     async def _start_asked(self, arguments: dict[str, Any]) -> dict[str, Any]:
         info = await self.start(arguments["project_id"], arguments["runner"], arguments["restart"], arguments["started_by"])
@@ -351,10 +363,11 @@ class PreviewService:
 class VersionPreviewService:
     """Previews of one fixed version of a project, as it was saved (share links)."""
 
-    def __init__(self, store: ProjectStore, hub: PreviewHub, admit: Admit) -> None:
+    def __init__(self, store: ProjectStore, hub: PreviewHub, admit: Admit, with_data: WithData | None = None) -> None:
         self._store = store
         self._hub = hub
         self._admit = admit
+        self._with_data = with_data  # a share link's preview keeps its data with the project's preview
         hub.handle("version.start", self._start_asked)
         # Anyone may ask for a shared version's address: its wake there is admitted as its start is.
         hub.admit_address_wakes("version", admit)
@@ -386,7 +399,7 @@ class VersionPreviewService:
                 project_id,
                 version,
                 running_copy(tree, select=False),
-                await plan_with_env(self._store, self._hub.logs, project_id, tree),
+                await plan_with_env(self._store, self._hub.logs, project_id, tree, self._with_data),
                 runner,
                 admit=partial(self._admit, project_id),
             )

@@ -85,3 +85,15 @@ class EnvState(rx.State):
             return
         self.rows = [_row(info) for info in infos]
         self.error, self.notice = "", f"{name} is removed."
+
+    @rx.event
+    async def reset_data(self) -> None:
+        """Empty the preview's /data folder and database (asked first, in the dialog); the published app's stay."""
+        workspace = await self.get_state(WorkspaceState)
+        try:
+            allowed = await workspace.allowed(Permission.edit)
+            await allowed.services.app_data.reset(workspace.project_id, "preview", allowed.actor.user_id)
+        except ForjaError as exc:
+            self.error, self.notice = exc.message, ""
+            return
+        self.error, self.notice = "", "The preview's data is reset: its /data folder and database are empty."

@@ -23,6 +23,8 @@ class TrashRow:
 
 class ProjectActionsState(rx.State):
     rename_open: bool = False
+    # Moving to the trash is asked first: it says the app's data goes with the project for good after TRASH_DAYS.
+    trash_open: bool = False
     new_name: str = ""
     trash: rx.Field[list[TrashRow]] = rx.field(default_factory=list)
     error: str = ""
@@ -64,9 +66,14 @@ class ProjectActionsState(rx.State):
         return rx.redirect(f"/p/{new_id}")
 
     @rx.event
+    def set_trash_open(self, value: bool) -> None:
+        self.trash_open = value
+
+    @rx.event
     async def move_to_trash(self):
         workspace = await self.get_state(WorkspaceState)
         await (await workspace.allowed(Permission.own)).services.history.delete(workspace.project_id)
+        self.trash_open = False
         home = await self.get_state(HomeState)
         home.error = ""
         return [

@@ -43,6 +43,7 @@ from builder.schemas import (
     VersionInfo,
 )
 from builder.store.accounts import AccountRecords
+from builder.store.app_data import AppDataRecords
 from builder.store.app_env import AppEnvRecords
 from builder.store.base import COMMIT_ATTEMPTS, IN_CHUNK, content_hash, of_member
 from builder.store.generations import GenerationRecords
@@ -102,6 +103,7 @@ class ProjectStore(
     UsageRecords,
     ReleaseRecords,
     AppEnvRecords,
+    AppDataRecords,
 ):
     """Projects, their immutable versions and files, their history and trash (generation and verification records,
     accounts, project members, the trash and the server's usage in their own modules)."""

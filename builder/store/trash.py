@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from builder.errors import NotFound
 from builder.models import (
+    AppDatabase,
     AppEnvVar,
     Blob,
     Generation,
@@ -98,7 +99,17 @@ class TrashRecords(StoreBase):
             version_count = (
                 await session.exec(select(func.count()).select_from(Version).where(col(Version.project_id).in_(ids)))
             ).one()
-            for table in (ShareLink, PreviewSession, Generation, Verification, ProjectMember, Release, PublishedApp, AppEnvVar):
+            for table in (
+                ShareLink,
+                PreviewSession,
+                Generation,
+                Verification,
+                ProjectMember,
+                Release,
+                PublishedApp,
+                AppEnvVar,
+                AppDatabase,
+            ):
                 await session.exec(delete(table).where(col(table.project_id).in_(ids)))
             await session.exec(delete(VersionFile).where(col(VersionFile.version_id).in_(versions)))
             await session.exec(update(Version).where(col(Version.project_id).in_(ids)).values(parent_id=None))

@@ -6,6 +6,7 @@ import functools
 import os
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -25,7 +26,7 @@ from preview_runtime.docker.layout import (
     clean_relpath,
     tar_files,
 )
-from preview_runtime.plan import npm_script
+from preview_runtime.plan import Mount, npm_script
 from preview_runtime.runner import PreviewSpec, RunnerError
 
 FRESH_WAIT_S = 60  # a fresh container gets its files within a second; give up after a minute
@@ -86,6 +87,13 @@ def first_upload(spec: PreviewSpec, deps_key: str, extra_ca: bytes | None) -> by
     if extra_ca is not None:
         bootstrap[f"{BOOTSTRAP}/extra-ca.pem"] = extra_ca
     return tar_files({**files, **bootstrap, f"{BOOTSTRAP}/ready": b""})
+
+
+def data_mounts(mounts: Sequence[Mount]) -> list[dict[str, Any]]:
+    """The app's data folders (its /data, its database's socket folder) as bind mounts from Forja's host: the same
+    folder for every container of the app, so its data outlives them. The /data folder is open to the preview user
+    (builder/services/app_data.py makes it so); nothing else of the host is."""
+    return [{"Type": "bind", "Source": m.source, "Target": m.target, "ReadOnly": m.read_only} for m in mounts]
 
 
 @dataclass(frozen=True)
@@ -169,8 +177,11 @@ class ContainerSpec:
         env |= {name: value for name, value in self.config.extra_env.items() if not SECRET_NAME.search(name)}
         return [f"{k}={v}" for k, v in env.items()]
 
-    def mounts(self, app_volume: str, deps_volume: str, cache: CompleteCache | None) -> list[dict[str, Any]]:
-        """/app, the cache at /deps and, once the cache is complete, its folders read-only in place.
+    def mounts(
+        self, app_volume: str, deps_volume: str, cache: CompleteCache | None, data: Sequence[Mount] = ()
+    ) -> list[dict[str, Any]]:
+        """/app, the cache at /deps and, once the cache is complete, its folders read-only in place; the app's `data`
+        folders bound where its plan says.
 
         Mounting rather than copying node_modules keeps it out of the /app tmpfs, whose pages count
         as the preview's memory (~50 MB for a Vite + React project). The /deps mount stays even
@@ -183,7 +194,7 @@ class ContainerSpec:
         if cache is not None:
             for d in cache.dirs:
                 mounts.append({"Type": "bind", "Source": f"{cache.host_path}/{d}", "Target": f"{APP_DIR}/{d}", "ReadOnly": True})
-        return mounts + self.seed_mounts()
+        return mounts + self.seed_mounts() + data_mounts(data)
 
     def container_config(self, env: list[str], labels: dict[str, str], mounts: list[dict[str, Any]]) -> dict[str, Any]:
         return {

@@ -145,7 +145,8 @@ class DockerRunner(Runner):
         labels = preview_labels(network, spec)
         claim_volume = ""
         slot: Slot | None = None
-        if self.config.warm_pool and (slot := await self.pool.claim(deps_key, spec)) is not None:
+        # A pool container was made before anyone knew its mounts: an app with data gets a container of its own.
+        if self.config.warm_pool and not spec.plan.mounts and (slot := await self.pool.claim(deps_key, spec)) is not None:
             claim_volume = claim_name(network, spec.preview_id)
         if slot is not None:
             container_id, nonce, ip, app_volume = slot.container_id, slot.nonce, slot.ip, slot.app_volume
@@ -156,7 +157,7 @@ class DockerRunner(Runner):
             config = self.containers.container_config(
                 self.containers.env(nonce, FRESH_WAIT_S, cache is not None),
                 labels,
-                self.containers.mounts(app_volume, deps_volume, cache),
+                self.containers.mounts(app_volume, deps_volume, cache, spec.plan.mounts),
             )
             try:
                 container_id = (await docker.containers.create(config, name=name)).id

@@ -18,7 +18,15 @@ from preview_runtime.runner import OUTPUT_TAIL_CHARS, CommandOutcome, RunnerErro
 async def run_beside(spawner: Spawner, run: LocalRun, command: str, timeout_s: float) -> CommandOutcome:
     started = time.monotonic()
     try:
-        process = await spawner.spawn(run.directory, command, run.env, partial(run.emit, source="forja"), "command", run.network)
+        process = await spawner.spawn(
+            run.directory,
+            command,
+            run.env,
+            partial(run.emit, source="forja"),
+            "command",
+            run.network,
+            mounts=run.spec.plan.mounts,
+        )
     except OSError as exc:
         raise RunnerError(f"Could not run the command in the preview: {exc}") from exc
     run.commands.add(process.pid)

@@ -55,7 +55,7 @@ from preview_runtime.local.spawn import TMP_DIR, Say, Spawner
 from preview_runtime.local.supervise import LocalRun, output_lines, supervise
 from preview_runtime.local.upstream import UpstreamProxy
 from preview_runtime.logs import LogLevel
-from preview_runtime.plan import RunPlan, dependency_files, dependency_key, npm_script
+from preview_runtime.plan import RunPlan, dependency_files, dependency_key, npm_script, outside_paths
 from preview_runtime.runner import (
     CommandOutcome,
     LogSink,
@@ -170,6 +170,7 @@ class LocalRunner(Runner):
             env["PATH"] = f"{directory / 'node_modules' / '.bin'}:{env['PATH']}"
         if bwrap is None:
             dev = loopback_only(dev)  # every interface would be this machine's, not a namespace's
+            env = outside_paths(env, spec.plan.mounts)  # no sandbox to mount /data in: the host folder itself
         cache = self._deps_cache(spec.project_id, spec.plan, spec.files)
         try:
             run.network = await self._spawner.network(env, partial(run.emit, level=LogLevel.warning, source="forja"))
@@ -238,7 +239,14 @@ class LocalRunner(Runner):
         run.env = env
         try:
             run.process = await self._spawner.spawn(
-                run.directory, script, env, partial(run.emit, source="forja"), "preview", run.network, True
+                run.directory,
+                script,
+                env,
+                partial(run.emit, source="forja"),
+                "preview",
+                run.network,
+                True,
+                run.spec.plan.mounts,
             )
         except OSError as exc:
             raise RunnerError(f"Could not run the preview's commands: {exc}") from exc

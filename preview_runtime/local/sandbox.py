@@ -7,8 +7,10 @@ import asyncio
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from preview_runtime.plan import Mount
 
 # Why there is no sandbox (the runner says what follows: a refusal, or running without one when that is allowed).
 NO_SANDBOX = "bubblewrap is not installed"
@@ -40,9 +42,10 @@ _READ_ONLY_ETC = (
 )
 
 
-def bwrap_args(preview_dir: Path, home: Path, env: Mapping[str, str], tmp: Path) -> list[str]:
+def bwrap_args(preview_dir: Path, home: Path, env: Mapping[str, str], tmp: Path, mounts: Sequence[Mount] = ()) -> list[str]:
     """bubblewrap's arguments (before `--` and the command) for one preview; `tmp` (a host folder) is its /tmp, so
-    what it writes there counts in its disk limit (bubblewrap 0.8 cannot size a tmpfs)."""
+    what it writes there counts in its disk limit (bubblewrap 0.8 cannot size a tmpfs); `mounts` (the app's /data
+    folder, its database's socket folder) bound where the plan says."""
     args = ["--unshare-all", "--die-with-parent", "--new-session"]
     args += ["--proc", "/proc", "--dev", "/dev", "--bind", str(tmp), "/tmp", "--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
@@ -67,8 +70,10 @@ def bwrap_args(preview_dir: Path, home: Path, env: Mapping[str, str], tmp: Path)
         value = env.get(name)
         if value and os.path.isabs(value) and not value.startswith(("/usr/", "/etc/ssl/")):
             args += ["--ro-bind-try", value, value]
-    args += ["--bind", str(home), str(home), "--bind", str(preview_dir), str(preview_dir), "--chdir", str(preview_dir)]
-    return args
+    args += ["--bind", str(home), str(home), "--bind", str(preview_dir), str(preview_dir)]
+    for mount in mounts:
+        args += ["--ro-bind" if mount.read_only else "--bind", mount.source, mount.target]
+    return [*args, "--chdir", str(preview_dir)]
 
 
 async def find_bubblewrap(home: Path) -> tuple[str | None, str]:

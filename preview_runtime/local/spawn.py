@@ -7,7 +7,7 @@ import asyncio
 import logging
 import secrets
 import shutil
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 from preview_runtime.local.egress import EgressPolicy, registry_hosts
@@ -16,6 +16,7 @@ from preview_runtime.local.network import SandboxNetwork, open_network
 from preview_runtime.local.sandbox import NO_SANDBOX, SANDBOX_OFF, bwrap_args, find_bubblewrap
 from preview_runtime.local.upstream import UpstreamProxy
 from preview_runtime.logs import LogLevel
+from preview_runtime.plan import Mount
 from preview_runtime.runner import MachineRefused
 
 logger = logging.getLogger(__name__)
@@ -110,18 +111,21 @@ class Spawner:
         label: str,
         net: SandboxNetwork | None = None,
         inbound: bool = False,
+        mounts: Sequence[Mount] = (),
     ) -> asyncio.subprocess.Process:
         """`sh -c script` in `directory`, in a process group of its own, inside bubblewrap (only `directory`, a /tmp
         of its own and HOME writable; `net`'s bridge started first) unless running without it is allowed, in a cgroup
         of its own with rlimits and watched by limits.watch; output and errors together on its stdout. `label` names
-        its cgroup (preview, install, command); a command run in a preview does not repeat what its preview said."""
+        its cgroup (preview, install, command); a command run in a preview does not repeat what its preview said.
+        `mounts` (the app's data folders) are bound into the sandbox; without one, `env` already names them on the
+        host (plan.outside_paths)."""
         bwrap = await self.sandbox_or_refusal()
         home = Path(env["HOME"])
         tmp = self.work_dir / TMP_DIR / f"{label}-{secrets.token_hex(6)}"
         tmp.mkdir(parents=True)
         argv = ["/bin/sh", "-c", net.wrap(script, inbound) if net else script]
         if bwrap is not None:
-            argv = [bwrap, *bwrap_args(directory, home, env, tmp), *(net.bwrap_args() if net else []), "--", *argv]
+            argv = [bwrap, *bwrap_args(directory, home, env, tmp, mounts), *(net.bwrap_args() if net else []), "--", *argv]
         else:
             env = {**env, "TMPDIR": str(tmp)}
             unsandboxed = f"{self._no_sandbox}: the preview runs as your user without a sandbox"

@@ -140,6 +140,8 @@ class SwarmRunner(Runner):
         """The node for a preview and its dependency cache key there: a node with a pool slot made for that key, else
         one whose cache for it is complete, else the one running fewest previews."""
         keys = {node.id: node.deps.key(spec, node.image_id) for node in self.nodes.values()}
+        if spec.plan.mounts:  # its data folders are on Forja's host: it runs on Forja's node
+            return self.nodes[self.local_node], keys[self.local_node]
         nodes = sorted(self.nodes.values(), key=lambda node: (node.running, node.id != self.local_node))
         pooled = [n for n in nodes if self.config.warm_pool and self.pools[n.id].has(keys[n.id])]
         cached = [n for n in nodes if keys[n.id] and keys[n.id] in n.deps.complete_caches]
@@ -157,10 +159,11 @@ class SwarmRunner(Runner):
         upload = first_upload(spec, deps_key, read_extra_ca(self.config))
         labels = preview_labels(self.config.network, spec)
         placed: SwarmSlot | Launched | None = None
-        if self.config.warm_pool:
+        if self.config.warm_pool and not spec.plan.mounts:  # a slot was made before anyone knew its mounts
             placed = await self.pools[node.id].claim(deps_key, spec)
         if placed is None:
-            placed = await self.services.launch(node, service_name(self.config, spec.preview_id), labels, deps_key, FRESH_WAIT_S)
+            name = service_name(self.config, spec.preview_id)
+            placed = await self.services.launch(node, name, labels, deps_key, FRESH_WAIT_S, spec.plan.mounts)
         service_id, network_id, container_id = placed.service_id, placed.network_id, placed.container_id
         ip, app_volume, nonce = placed.ip, placed.app_volume, placed.nonce
         p = SwarmPreview(

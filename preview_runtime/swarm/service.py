@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ from preview_runtime.docker.container import Scratch, entry_command, tmpfs_optio
 from preview_runtime.docker.engine import Engine, tmpfs_volume
 from preview_runtime.docker.layout import APP_DIR, LABEL_MANAGED, LABEL_NETWORK, PREVIEW_UID, safe_name
 from preview_runtime.local.network import EGRESS_PORT, proxy_env
+from preview_runtime.plan import Mount
 from preview_runtime.runner import RunnerError
 from preview_runtime.swarm.config import SwarmConfig
 from preview_runtime.swarm.edge import EDGE_ALIAS, Edge
@@ -67,15 +68,18 @@ class Services:
         self.config = config
         self.edge = edge
 
-    async def launch(self, node: Node, name: str, labels: dict[str, str], deps_key: str, wait_s: int) -> Launched:
-        """A service for one preview (or a pool slot) on `node`, its task started and waiting for its files."""
+    async def launch(
+        self, node: Node, name: str, labels: dict[str, str], deps_key: str, wait_s: int, data: Sequence[Mount] = ()
+    ) -> Launched:
+        """A service for one preview (or a pool slot) on `node`, its task started and waiting for its files; the app's
+        `data` folders bound in (they are on Forja's host: `node` must be Forja's own)."""
         token = secrets.token_hex(5)
         network_name = f"{self.config.network}--n-{token}"  # "--": no preview's own name has it (safe_name)
         app_volume = f"{self.config.network}.app-{token}"
         nonce = secrets.token_hex(6)
         deps_volume = await node.deps.ensure_volume(deps_key) if deps_key else ""
         cache = await node.deps.complete(deps_key)
-        mounts = node.containers.mounts(app_volume, deps_volume, cache)
+        mounts = node.containers.mounts(app_volume, deps_volume, cache, data)
         env = node.containers.env(nonce, wait_s, cache is not None)
         env += [f"{k}={v}" for k, v in proxy_env(f"http://{EDGE_ALIAS}:{EGRESS_PORT}").items()]
         network_id = service_id = container_id = ""

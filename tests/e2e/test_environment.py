@@ -1,5 +1,6 @@
 """The Environment dialog, as a person uses it: from the project menu, a secret and a public variable added, listed by
-name only (the public one marked), one removed; the page never holds a value once saved. At 1440x900 and 390x844."""
+name only (the public one marked), one removed; the page never holds a value once saved; the preview's data reset,
+asked first. At 1440x900 and 390x844."""
 
 from __future__ import annotations
 
@@ -55,3 +56,10 @@ def test_a_person_sets_the_apps_variables_and_sees_only_their_names(forja: str, 
     expect(rows).to_have_count(1)
     listed = httpx.get(f"{forja}/api/projects/{project}/env", timeout=30)
     assert [v["name"] for v in listed.json()] == ["STRIPE_KEY"] and SECRET not in listed.text
+
+    # The preview's data: reset only once asked.
+    page.locator("#data-reset").click()
+    asked = page.get_by_role("alertdialog", name="Reset the preview's data?")
+    expect(asked).to_contain_text("The published app's data stays")
+    asked.locator(".data-reset-confirm").click()
+    expect(page.locator("#env-notice")).to_contain_text("The preview's data is reset")

@@ -385,6 +385,8 @@ def test_rename_duplicate_trash_and_restore(forja: str, page: Page) -> None:
 
     page.locator("#project-menu").click()
     page.locator("#menu-trash").click()
+    expect(page.get_by_role("alertdialog")).to_contain_text("its app's data")
+    page.locator("#trash-confirm").click()
     page.wait_for_url(f"{forja}/")
     row = page.locator(".trash-row", has_text="Barber booking (copy)")
     expect(row).to_be_visible()

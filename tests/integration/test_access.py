@@ -76,6 +76,7 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/projects/{project_id}/env"): "view",
     ("PUT", "/api/projects/{project_id}/env/{name}"): "edit",
     ("DELETE", "/api/projects/{project_id}/env/{name}"): "edit",
+    ("DELETE", "/api/projects/{project_id}/data"): "edit",
     ("GET", "/api/projects/{project_id}/verifications"): "view",
     ("GET", "/api/projects/{project_id}/verifications/{verification_id}/screenshot"): "view",
     ("GET", "/api/projects/{project_id}/thumbnail"): "view",

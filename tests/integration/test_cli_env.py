@@ -46,3 +46,16 @@ def test_env_set_list_and_unset_never_print_a_value(cli: Cli, tmp_path: Path, mo
     cli.ok("env", "unset", project_id, "STRIPE_KEY")
     assert [v["name"] for v in cli.json("env", "list", project_id)] == ["VITE_TITLE"]
     assert "has no variable STRIPE_KEY" in cli.refused("env", "unset", project_id, "STRIPE_KEY")
+
+
+def test_data_reset_empties_the_preview_data_only(cli: Cli, tmp_path: Path) -> None:
+    project_id = cli.ok("import", str(write_folder(tmp_path / "site", TREE))).strip()
+    preview, live = (cli.data_dir / "appdata" / project_id / scope / "files" for scope in ("preview", "live"))
+    for folder in (preview, live):
+        folder.mkdir(parents=True)
+        (folder / "note.txt").write_text("kept")
+
+    said = cli.ok("data", "reset", project_id)
+    assert "preview data" in said and "reset" in said
+    assert list(preview.iterdir()) == [] and (live / "note.txt").read_text() == "kept"
+    assert "no project" in cli.refused("data", "reset", "nope").lower()

@@ -131,6 +131,9 @@ def test_a_laptop_works_on_the_server_with_its_token_and_sees_only_its_own(serve
     assert laptop.refused("env", "list", project, token=bo) == unknown
     assert laptop.refused("env", "set", project, "MAIL_KEY=stolen", token=bo) == unknown
     assert laptop.json("env", "unset", project, "MAIL_KEY", token=ana) == []
+    # The preview's data: Ana (its owner) resets it through the API; Bo's token cannot.
+    assert laptop.json("data", "reset", project, token=ana) == {"project_id": project, "scope": "preview", "reset": True}
+    assert laptop.refused("data", "reset", project, token=bo) == unknown
 
     assert (
         laptop.ok("revoke", str(share["id"]), token=ana).strip()

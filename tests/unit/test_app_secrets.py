@@ -51,6 +51,8 @@ def test_names_forja_sets_are_refused(name: str) -> None:
 def test_database_url_is_refused_with_the_reason() -> None:
     with pytest.raises(InvalidInput, match="Forja will set DATABASE_URL itself"):
         check_name("DATABASE_URL")
+    with pytest.raises(InvalidInput, match="Forja sets DATA_DIR itself"):
+        check_name("DATA_DIR")
 
 
 def test_values_are_limited_to_8_kb() -> None:

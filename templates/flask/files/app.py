@@ -22,7 +22,21 @@ SITE = json.loads((BASE_DIR / "site.json").read_text(encoding="utf-8"))
 MAX_TITLE, MAX_BODY = 200, 5000
 
 app = Flask(__name__, instance_path=str(BASE_DIR / "instance"))
-app.config["DATABASE"] = os.environ.get("DATABASE_PATH") or str(Path(app.instance_path) / "app.sqlite3")
+
+
+def database_path() -> str:
+    """The SQLite file: the one Forja gives the app (DATABASE_URL, in its /data folder, which outlives every new
+    version), else one in DATA_DIR, else instance/ beside the app when it runs on its own."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///")
+    if os.environ.get("DATABASE_PATH"):
+        return os.environ["DATABASE_PATH"]
+    folder = os.environ.get("DATA_DIR") or app.instance_path
+    return str(Path(folder) / "app.sqlite3")
+
+
+app.config["DATABASE"] = database_path()
 # Edited templates show up on the next request, without debug mode.
 app.config["TEMPLATES_AUTO_RELOAD"] = True
 

@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url'
 
 // Items are kept in one JSON file, so they survive restarts without a database server.
 // Swap this module for a real database when the app outgrows it; the routes only use these functions.
-const file = process.env.DATA_FILE || path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'storage', 'items.json')
+// In Forja, DATA_DIR is the app's own folder that outlives every new version; on its own, storage/ beside the code.
+const folder = process.env.DATA_DIR || path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'storage')
+const file = process.env.DATA_FILE || path.join(folder, 'items.json')
 
 let items = null
 let saving = Promise.resolve()

@@ -1,7 +1,7 @@
 """Storage for items: one SQLite file, so data survives restarts without a database server.
 
 Routes call these functions and never write SQL themselves, so this module can be swapped for
-another database later. Set DATABASE_PATH to keep the file somewhere else.
+another database later. In Forja it lives in the app's /data folder (DATABASE_URL), so it outlives new versions.
 """
 
 from __future__ import annotations
@@ -16,7 +16,19 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DB_PATH = Path(os.environ.get("DATABASE_PATH") or Path(__file__).resolve().parent.parent / "instance" / "app.sqlite3")
+
+def _database_path() -> Path:
+    """The SQLite file: the one Forja gives the app (DATABASE_URL, in its /data folder, which outlives every new
+    version), else one in DATA_DIR, else instance/ beside the code when it runs on its own."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///"))
+    if os.environ.get("DATABASE_PATH"):
+        return Path(os.environ["DATABASE_PATH"])
+    return Path(os.environ.get("DATA_DIR") or Path(__file__).resolve().parent.parent / "instance") / "app.sqlite3"
+
+
+DB_PATH = _database_path()
 
 
 class ItemCreate(BaseModel):

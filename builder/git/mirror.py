@@ -1,0 +1,156 @@
+"""A project's history as a bare git repository: one commit per version, in order, kept up to date from the store.
+
+Which commit is which version is in the repository itself: tag `v<N>` names version N's commit (as in the history's
+git bundle). A sync adds commits only for the versions without a tag, with `git fast-import` from the newest tagged
+one, so a clone of a long history does not rebuild it each time. A pushed commit that became a version is tagged
+as that version (pushes.py), so the pusher's own commits stay in the history they cloned, and their next push is a
+fast-forward.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from builder.git.commands import ensure_repo, git, repo_path
+from builder.models import Author
+from builder.schemas import VersionInfo
+from builder.services.history import AUTHOR_EMAILS, AUTHOR_NAMES
+from builder.store import ProjectStore
+
+log = logging.getLogger(__name__)
+
+FORJA_AUTHOR = ("Forja", "forja@forja.invalid")
+TAG_PREFIX = "refs/tags/v"
+MAIN = "refs/heads/main"
+
+_locks: dict[str, asyncio.Lock] = {}
+
+
+def project_lock(project_id: str) -> asyncio.Lock:
+    """One sync or push at a time per project in this process (a push holds it from its sync to its tags)."""
+    return _locks.setdefault(project_id, asyncio.Lock())
+
+
+def git_path(path: str) -> str | None:
+    """The path as fast-import reads it (C-quoted), or None for a path git cannot check out (under .git)."""
+    if any(part.casefold() == ".git" for part in path.split("/")):
+        return None
+    return '"' + path.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def timestamp(when: datetime) -> int:
+    return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
+
+
+def version_tags(repo: Path) -> dict[int, str]:
+    """{version number: commit} from the repository's v<N> tags."""
+    out = git(repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/tags/")
+    tags: dict[int, str] = {}
+    for line in out.decode().splitlines():
+        ref, _, sha = line.partition(" ")
+        number = ref.removeprefix(TAG_PREFIX)
+        if ref.startswith(TAG_PREFIX) and number.isdigit():
+            tags[int(number)] = sha
+    return tags
+
+
+def set_tags(repo: Path, tags: dict[int, str]) -> None:
+    lines = "".join(f"update {TAG_PREFIX}{n} {sha}\n" for n, sha in tags.items())
+    git(repo, "update-ref", "--stdin", input=lines.encode())
+
+
+def message_of(info: VersionInfo, model: str) -> bytes:
+    message = info.message.strip() or f"Version {info.number}"
+    if info.author == Author.ai:
+        message += f"\n\nModel: {model or 'unknown'}"
+    return message.encode("utf-8") + b"\n"
+
+
+class Mirror:
+    def __init__(self, store: ProjectStore) -> None:
+        self._store = store
+
+    async def sync(self, project_id: str) -> str | None:
+        """Bring the project's repository up to date (the caller holds `project_lock`); main's commit, None when the
+        project has no version yet."""
+        store = self._store
+        repo = await asyncio.to_thread(ensure_repo, project_id)
+        versions = await store.list_versions(project_id)
+        if not versions:
+            return None
+        latest = versions[-1].number
+        tags = await asyncio.to_thread(version_tags, repo)
+        if any(n > latest for n in tags):
+            # Tags of versions the store does not have: this mirror belongs to an older database; start again.
+            log.warning("the git mirror of %s is ahead of its history; rebuilding it", project_id)
+            await asyncio.to_thread(shutil.rmtree, repo_path(project_id))
+            repo, tags = await asyncio.to_thread(ensure_repo, project_id), {}
+        base = max(tags, default=0)
+        if base < latest:
+            await self._add(project_id, repo, [v for v in versions if v.number > base], base, tags.get(base))
+            tags = await asyncio.to_thread(version_tags, repo)
+        head = tags[latest]
+        await asyncio.to_thread(git, repo, "update-ref", MAIN, head)
+        return head
+
+    async def _authors(self, project_id: str) -> dict[Author, tuple[str, str]]:
+        # A version does not record who saved it; when one person alone works on the project, it was them.
+        members = await self._store.members(project_id)
+        authors = {a: (AUTHOR_NAMES[a], AUTHOR_EMAILS[a]) for a in AUTHOR_NAMES}
+        if len(members) == 1:
+            user = members[0][0]
+            authors[Author.user] = (user.name or user.email, user.email)
+        authors[Author.ai] = FORJA_AUTHOR
+        return authors
+
+    async def _add(self, project_id: str, repo: Path, versions: list[VersionInfo], base: int, base_commit: str | None) -> None:
+        """Commits for `versions` (those after `base`), on top of `base_commit`, through one git fast-import."""
+        store = self._store
+        models = {g.version: g.model for g in await store.list_generations(project_id) if g.version is not None}
+        authors = await self._authors(project_id)
+        previous = (await store.version_manifest(project_id, base))[1] if base else {}
+        # A first sync reads every tree in one query; a later one, the few new versions one by one.
+        every = dict((i.number, m) for i, m in await store.version_manifests(project_id)) if not base else {}
+        with tempfile.TemporaryDirectory(prefix="forja-git-", dir=repo) as work:
+            stream_path = Path(work) / "versions.fast-import"
+            with stream_path.open("wb") as stream:
+                mark = 0
+                for info in versions:
+                    manifest = every.get(info.number) or (await store.version_manifest(project_id, info.number))[1]
+                    changed = {p: h for p, h in manifest.items() if previous.get(p) != h and git_path(p)}
+                    blobs = await store.read_blobs(set(changed.values()))
+                    marks: dict[str, int] = {}
+                    for digest, data in sorted(blobs.items()):
+                        mark += 1
+                        marks[digest] = mark
+                        stream.write(b"blob\nmark :%d\ndata %d\n%s\n" % (mark, len(data), data))
+                    mark += 1
+                    name, email = authors.get(info.author, FORJA_AUTHOR)
+                    who = f"{name} <{email}> {timestamp(info.created_at)} +0000"
+                    message = message_of(info, models.get(info.number, ""))
+                    stream.write(f"commit {MAIN}\nmark :{mark}\nauthor {who}\ncommitter {who}\n".encode())
+                    stream.write(b"data %d\n%s" % (len(message), message))
+                    if base_commit:
+                        stream.write(f"from {base_commit}\n".encode())
+                        base_commit = None  # the next commits follow this one on the branch
+                    stream.write(_changes(previous, manifest, changed, marks))
+                    stream.write(f"\nreset {TAG_PREFIX}{info.number}\nfrom :{mark}\n\n".encode())
+                    previous = manifest
+                stream.write(b"done\n")
+            data = stream_path.read_bytes()
+            await asyncio.to_thread(git, repo, "fast-import", "--quiet", "--done", "--force", input=data)
+        log.info("git mirror of %s: added versions %d to %d", project_id, versions[0].number, versions[-1].number)
+
+
+def _changes(previous: dict[str, str], manifest: dict[str, str], changed: dict[str, str], marks: dict[str, int]) -> bytes:
+    lines: Iterable[str] = [
+        *(f"D {q}\n" for p in sorted(previous.keys() - manifest.keys()) if (q := git_path(p))),
+        *(f"M 100644 :{marks[h]} {git_path(p)}\n" for p, h in sorted(changed.items())),
+    ]
+    return "".join(lines).encode()

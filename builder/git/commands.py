@@ -77,8 +77,9 @@ def git(repo: Path, *args: str, input: bytes | None = None, env: dict[str, str] 
 
 
 def hook_text() -> str:
-    # The interpreter running Forja runs the hook: it needs nothing but the standard library.
-    return f'#!/bin/sh\nexec "{sys.executable}" "{HOOK_SCRIPT}"\n'
+    # The interpreter running Forja runs the hook: it needs nothing but the standard library, so no site-packages
+    # (-I -S), which a push would wait for.
+    return f'#!/bin/sh\nexec "{sys.executable}" -I -S "{HOOK_SCRIPT}"\n'
 
 
 def ensure_repo(project_id: str) -> Path:

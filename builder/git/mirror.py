@@ -14,6 +14,7 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,16 +49,31 @@ def timestamp(when: datetime) -> int:
     return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
 
 
-def version_tags(repo: Path) -> dict[int, str]:
-    """{version number: commit} from the repository's v<N> tags."""
-    out = git(repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/tags/")
+@dataclass(frozen=True)
+class Head:
+    """Where main is: the newest version and its commit."""
+
+    version: int
+    commit: str
+
+
+def read_refs(repo: Path) -> tuple[dict[int, str], str | None]:
+    """{version number: commit} from the repository's v<N> tags, and main's commit (None before the first)."""
+    out = git(repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/tags/", MAIN)
     tags: dict[int, str] = {}
+    main = None
     for line in out.decode().splitlines():
         ref, _, sha = line.partition(" ")
         number = ref.removeprefix(TAG_PREFIX)
         if ref.startswith(TAG_PREFIX) and number.isdigit():
             tags[int(number)] = sha
-    return tags
+        elif ref == MAIN:
+            main = sha
+    return tags, main
+
+
+def version_tags(repo: Path) -> dict[int, str]:
+    return read_refs(repo)[0]
 
 
 def set_tags(repo: Path, tags: dict[int, str]) -> None:
@@ -75,17 +91,28 @@ def message_of(info: VersionInfo, model: str) -> bytes:
 class Mirror:
     def __init__(self, store: ProjectStore) -> None:
         self._store = store
+        # Where this process last left each mirror: while the store has no newer version, a sync has nothing to do
+        # (a fetch syncs on each of its requests, so this is most of them).
+        self._synced: dict[str, Head] = {}
 
-    async def sync(self, project_id: str) -> str | None:
-        """Bring the project's repository up to date (the caller holds `project_lock`); main's commit, None when the
+    def forget(self, project_id: str) -> None:
+        """The mirror changed (a push tagged versions): the next sync looks at it again."""
+        self._synced.pop(project_id, None)
+
+    async def sync(self, project_id: str) -> Head | None:
+        """Bring the project's repository up to date (the caller holds `project_lock`); where main is, None when the
         project has no version yet."""
         store = self._store
+        latest = await store.latest_version(project_id)
+        known = self._synced.get(project_id)
+        if known is not None and known.version == latest and (repo_path(project_id) / "HEAD").exists():
+            return known
+        if not latest:
+            return None
         repo = await asyncio.to_thread(ensure_repo, project_id)
         versions = await store.list_versions(project_id)
-        if not versions:
-            return None
         latest = versions[-1].number
-        tags = await asyncio.to_thread(version_tags, repo)
+        tags, main = await asyncio.to_thread(read_refs, repo)
         if any(n > latest for n in tags):
             # Tags of versions the store does not have: this mirror belongs to an older database; start again.
             log.warning("the git mirror of %s is ahead of its history; rebuilding it", project_id)
@@ -95,8 +122,10 @@ class Mirror:
         if base < latest:
             await self._add(project_id, repo, [v for v in versions if v.number > base], base, tags.get(base))
             tags = await asyncio.to_thread(version_tags, repo)
-        head = tags[latest]
-        await asyncio.to_thread(git, repo, "update-ref", MAIN, head)
+        head = Head(latest, tags[latest])
+        if main != head.commit:
+            await asyncio.to_thread(git, repo, "update-ref", MAIN, head.commit)
+        self._synced[project_id] = head
         return head
 
     async def _authors(self, project_id: str) -> dict[Author, tuple[str, str]]:

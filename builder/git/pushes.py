@@ -17,7 +17,7 @@ from pathlib import Path
 from builder.errors import FileTreeError, ForjaError, GitExportError
 from builder.filetree import Limits, human_size, is_skipped, normalize_path
 from builder.git.commands import git
-from builder.git.mirror import MAIN
+from builder.git.mirror import MAIN, Head
 from builder.models import Author
 from builder.services.access import Actor
 from builder.services.projects import ProjectService
@@ -104,7 +104,13 @@ def first_parent_line(repo: Path, old: str, new: str, env: dict[str, str]) -> li
     return [tuple(line.split("\0", 1)) for line in out.decode("utf-8", "replace").splitlines() if line]  # type: ignore[misc]
 
 
+async def _nothing() -> dict[str, Entry]:
+    return {}
+
+
 def is_ancestor(repo: Path, old: str, new: str, env: dict[str, str]) -> bool:
+    if old == ZERO:
+        return True
     try:
         git(repo, "merge-base", "--is-ancestor", old, new, env=env)
     except GitExportError:
@@ -124,33 +130,38 @@ class PushReceiver:
         repo: Path,
         updates: list[tuple[str, str, str]],
         env: dict[str, str],
-        head: str | None,
+        head: Head | None,
         saved: list[tuple[int, str]],
     ) -> str:
-        """Check and save a push (`head`: main's commit when the pusher was answered); what to tell the pusher.
+        """Check and save a push (`head`: where main was when the pusher was answered); what to tell the pusher.
         Each (version, commit) saved goes into `saved` as it is, so the caller tags them even when a later one fails."""
         env = {k: v for k, v in env.items() if k in QUARANTINE_ENV}
         for old, _new, ref in updates:
             if ref != MAIN:
                 raise PushRefused(f"Forja keeps one branch, main; push to it (git push origin HEAD:main), not {ref}.")
-            if old != (head or ZERO):
+            if old != (head.commit if head else ZERO):
                 raise PushRefused("The project changed since you fetched it; run git pull, then push again.")
         if not updates:
             return ""
         old, new, _ = updates[0]
+        limits = Limits.from_settings()
+        # At once: a push waits for each of them.
+        forward, commits, previous, current = await asyncio.gather(
+            asyncio.to_thread(is_ancestor, repo, old, new, env),
+            asyncio.to_thread(first_parent_line, repo, old, new, env),
+            asyncio.to_thread(tree_of, repo, old, env, limits) if old != ZERO else _nothing(),
+            self._store.version_manifest(project_id),
+        )
         # git checks receive.denyNonFastForwards only after this hook has run: by then the versions would be saved.
-        if old != ZERO and not await asyncio.to_thread(is_ancestor, repo, old, new, env):
+        if not forward:
             raise PushRefused(
                 "main -> main is a non-fast-forward update and Forja keeps every version; run git pull, then push again."
             )
-        limits = Limits.from_settings()
-        commits = await asyncio.to_thread(first_parent_line, repo, old, new, env)
-        trees = [await asyncio.to_thread(tree_of, repo, c, env, limits) for c, _ in commits]
-        previous = await asyncio.to_thread(tree_of, repo, old, env, limits) if old != ZERO else {}
-        latest = (await self._store.get_project(project_id)).current_version
+        trees = await asyncio.gather(*(asyncio.to_thread(tree_of, repo, c, env, limits) for c, _ in commits))
+        latest = current[0].number
+        if head is not None and latest != head.version:
+            raise PushRefused("The project changed since you fetched it; run git pull, then push again.")
         for (commit, subject), tree in zip(commits, trees, strict=True):
-            if (await self._store.get_project(project_id)).current_version != latest:
-                raise PushRefused("The project changed while your push was saved; run git pull, then push again.")
             writes = [p for p, e in tree.items() if previous.get(p, Entry("", "", "", 0)).sha != e.sha]
             contents = await asyncio.to_thread(read_blobs, repo, sorted({tree[p].sha for p in writes}), env)
             deletes = sorted(previous.keys() - tree.keys())
@@ -161,6 +172,8 @@ class PushReceiver:
                 )
             except ForjaError as exc:
                 raise PushRefused(f"{commit[:10]} was not saved: {exc.message}") from None
+            if result.version.number not in (latest, latest + 1):
+                log.warning("push to %s: another save landed meanwhile (now version %d)", project_id, result.version.number)
             latest = result.version.number
             saved.append((latest, commit))
             previous = tree

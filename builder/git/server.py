@@ -70,5 +70,6 @@ class GitServer:
                 request.env["FORJA_GIT_HOOK"] = address
                 answer = await _drained(await run_backend(request))
             if saved:
+                self.mirror.forget(project_id)
                 await asyncio.to_thread(set_tags, repo, dict(saved))
         return answer

@@ -25,7 +25,8 @@ def git_out(repo: Path, *args: str) -> str:
 
 async def sync(services: Services, project: str) -> str | None:
     async with project_lock(project):
-        return await services.git.mirror.sync(project)
+        head = await services.git.mirror.sync(project)
+    return head.commit if head else None
 
 
 async def test_each_version_is_a_commit_by_its_author_at_its_time_and_kept(
@@ -67,8 +68,9 @@ async def test_each_version_is_a_commit_by_its_author_at_its_time_and_kept(
     assert git_out(repo, "log", "-1", "--format=%an", "v4").strip() == "You"  # nobody in particular: two people
     assert git_out(repo, "rev-parse", "v4^").strip() == after[3]
 
-    # A mirror ahead of the store (a database restored from a backup) is made again.
+    # A mirror ahead of the store (a database restored from a backup, Forja restarted) is made again.
     git_out(repo, "tag", "v9", "v1")
+    services.git.mirror.forget(project)
     await sync(services, project)
     assert sorted(version_tags(repo)) == [1, 2, 3, 4]
 

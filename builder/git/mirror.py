@@ -107,9 +107,9 @@ class Mirror:
         known = self._synced.get(project_id)
         if known is not None and known.version == latest and (repo_path(project_id) / "HEAD").exists():
             return known
-        if not latest:
-            return None
         repo = await asyncio.to_thread(ensure_repo, project_id)
+        if not latest:
+            return None  # an empty repository: a first push gives the project its first version
         versions = await store.list_versions(project_id)
         latest = versions[-1].number
         tags, main = await asyncio.to_thread(read_refs, repo)

@@ -150,7 +150,7 @@ class PushReceiver:
             asyncio.to_thread(is_ancestor, repo, old, new, env),
             asyncio.to_thread(first_parent_line, repo, old, new, env),
             asyncio.to_thread(tree_of, repo, old, env, limits) if old != ZERO else _nothing(),
-            self._store.version_manifest(project_id),
+            self._store.latest_version(project_id),
         )
         # git checks receive.denyNonFastForwards only after this hook has run: by then the versions would be saved.
         if not forward:
@@ -158,8 +158,8 @@ class PushReceiver:
                 "main -> main is a non-fast-forward update and Forja keeps every version; run git pull, then push again."
             )
         trees = await asyncio.gather(*(asyncio.to_thread(tree_of, repo, c, env, limits) for c, _ in commits))
-        latest = current[0].number
-        if head is not None and latest != head.version:
+        latest = current
+        if latest != (head.version if head else 0):
             raise PushRefused("The project changed since you fetched it; run git pull, then push again.")
         for (commit, subject), tree in zip(commits, trees, strict=True):
             writes = [p for p, e in tree.items() if previous.get(p, Entry("", "", "", 0)).sha != e.sha]

@@ -6,6 +6,7 @@ import rules are enforced, each refusal in words git prints.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import os
@@ -223,3 +224,24 @@ def test_a_hostile_push_is_refused_with_a_reason(forja: Forja, tmp_path: Path, k
     assert f"remote: {said.format(commit=commit)}" in refused.stderr
     assert "pre-receive hook declined" in refused.stderr
     assert len(forja.versions(project)) == 1
+
+
+def test_a_first_push_fills_an_empty_project(forja: Forja, tmp_path: Path) -> None:
+    async def empty_project() -> str:
+        services = forja.server.operator.services()
+        try:
+            ana = await services.accounts.actor_by_email("ana@example.org")
+            return await services.projects.create_empty("Empty", owner=ana.user_id)
+        finally:
+            await services.close()
+
+    project = asyncio.run(empty_project())
+    clone = tmp_path / "clone"
+    cloned = forja.git("clone", forja.remote("ana", project), str(clone))
+    assert "empty repository" in cloned.stderr
+    (clone / "index.html").write_text("<h1>From my editor</h1>\n")
+    forja.git("add", "-A", cwd=clone)
+    forja.git("commit", "--quiet", "-m", "First page", cwd=clone)
+    forja.git("push", "--quiet", "origin", "HEAD:main", cwd=clone)
+    assert [v["message"] for v in forja.versions(project)] == ["Pushed by Ana: First page"]
+    assert forja.files(project, 1) == {"index.html": b"<h1>From my editor</h1>\n"}

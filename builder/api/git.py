@@ -15,13 +15,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from builder.api.bodies import CheckedRoute
 from builder.api.identity import client_address
 from builder.errors import ForjaError, NotFound, NotSignedIn
 from builder.git.http import CgiAnswer, CgiRequest
 from builder.services import get_services
 from builder.services.access import LOCAL_ACTOR, Actor, Permission
 
-router = APIRouter(tags=["git"])
+# CheckedRoute like every router: these read no JSON, so it passes their bodies through untouched, as git sends them.
+router = APIRouter(tags=["git"], route_class=CheckedRoute)
 
 UPLOAD, RECEIVE = "git-upload-pack", "git-receive-pack"
 ProjectId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="The project's id.")]

@@ -111,7 +111,7 @@ async def run_backend(request: CgiRequest) -> CgiAnswer:
     return CgiAnswer(status, headers, body())
 
 
-Handler = Callable[[dict[str, object]], Awaitable[dict[str, object]]]
+Handler = Callable[[object], Awaitable[dict[str, object]]]
 
 
 @asynccontextmanager

@@ -101,7 +101,8 @@ def first_parent_line(repo: Path, old: str, new: str, env: dict[str, str]) -> li
     """(commit, subject) of each commit the push adds on main's first-parent line, oldest first."""
     span = [new] if old == ZERO else [f"{old}..{new}"]
     out = git(repo, "log", "--first-parent", "--reverse", "--format=%H%x00%s", *span, "--", env=env)
-    return [tuple(line.split("\0", 1)) for line in out.decode("utf-8", "replace").splitlines() if line]  # type: ignore[misc]
+    lines = out.decode("utf-8", "replace").splitlines()
+    return [(commit, subject) for commit, _, subject in (line.partition("\0") for line in lines if line)]
 
 
 async def _nothing() -> dict[str, Entry]:

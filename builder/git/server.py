@@ -9,6 +9,8 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 
+from pydantic import BaseModel
+
 from builder.git.commands import repo_path
 from builder.git.http import CgiAnswer, CgiRequest, hook_socket, run_backend
 from builder.git.mirror import Mirror, project_lock, set_tags
@@ -28,6 +30,13 @@ async def _drained(answer: CgiAnswer) -> CgiAnswer:
     """The answer read whole, so that what follows the backend's exit is done before the client hears back."""
     data = b"".join([chunk async for chunk in answer.body])
     return CgiAnswer(answer.status, answer.headers, _once(data))
+
+
+class HookRequest(BaseModel):
+    """What the pre-receive hook (hook.py) sends: git's ref updates (old, new, ref) and where the pushed objects are."""
+
+    updates: list[tuple[str, str, str]]
+    env: dict[str, str]
 
 
 class GitServer:
@@ -54,16 +63,15 @@ class GitServer:
         async with project_lock(project_id):
             head = await self.mirror.sync(project_id)
 
-            async def decide(asked: dict[str, object]) -> dict[str, object]:
-                updates = [tuple(u) for u in asked.get("updates", [])]  # type: ignore[union-attr]
-                env = {str(k): str(v) for k, v in dict(asked.get("env", {})).items()}  # type: ignore[arg-type]
+            async def decide(asked: object) -> dict[str, object]:
                 try:
-                    said = await self._receiver.receive(project_id, actor, repo, updates, env, head, saved)  # type: ignore[arg-type]
+                    hook = HookRequest.model_validate(asked)
+                    said = await self._receiver.receive(project_id, actor, repo, hook.updates, hook.env, head, saved)
                 except PushRefused as exc:
                     return {"ok": False, "message": exc.message}
                 except Exception:
                     log.exception("push to %s failed", project_id)
-                    return {"ok": False, "message": "Forja could not save this push (its log says why); nothing changed."}
+                    return {"ok": False, "message": "Forja could not take this push; its log says why."}
                 return {"ok": True, "message": said}
 
             async with hook_socket(decide) as address:

@@ -10,15 +10,18 @@ fast-forward.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from builder.git.commands import ensure_repo, git, repo_path
+from builder.git.commands import ensure_repo, git, git_root, repo_path
 from builder.models import Author
 from builder.schemas import VersionInfo
 from builder.services.history import AUTHOR_EMAILS, AUTHOR_NAMES
@@ -33,9 +36,23 @@ MAIN = "refs/heads/main"
 _locks: dict[str, asyncio.Lock] = {}
 
 
-def project_lock(project_id: str) -> asyncio.Lock:
-    """One sync or push at a time per project in this process (a push holds it from its sync to its tags)."""
-    return _locks.setdefault(project_id, asyncio.Lock())
+def _file_lock(path: Path) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+@asynccontextmanager
+async def project_lock(project_id: str) -> AsyncIterator[None]:
+    """One sync or push at a time per project (a push holds it from its sync to its tags): in this process, and, by a
+    lock file beside the repository, in every worker whose FORJA_DATA_DIR is the same folder."""
+    async with _locks.setdefault(project_id, asyncio.Lock()):
+        fd = await asyncio.to_thread(_file_lock, git_root() / f"{project_id}.lock")
+        try:
+            yield
+        finally:
+            os.close(fd)  # which releases the lock
 
 
 def git_path(path: str) -> str | None:

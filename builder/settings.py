@@ -189,6 +189,11 @@ class Settings(BaseSettings):
     max_zip_ratio: int = Field(
         default=200, description="Largest unpacked/packed ratio of a zip member over 1 MB (zip-bomb guard)."
     )
+    git_import_private: bool = Field(
+        default=False,
+        description="Let an import from a git URL fetch from loopback and private addresses (a git server on Forja's own "
+        "network). Off, only public addresses: a URL cannot make Forja reach what only it can reach.",
+    )
 
     # == Models and generation ==
     anthropic_api_key: str = Field(

@@ -93,7 +93,8 @@ def body_limit(path: str, json_body: bool = False) -> int:
         # A prompt may carry pictures, in base64 (4/3 of their size); the images module checks each one.
         pictures = settings.attach_max_count * (settings.attach_max_bytes * 4 // 3 + 1024)
         return min(settings.max_request_bytes, settings.max_json_bytes) + pictures
-    if path in UPLOAD_PATHS:
+    if path in UPLOAD_PATHS or (path.startswith("/git/") and path.endswith("/git-receive-pack")):
+        # A git push carries a whole project too; its files are checked one by one (builder/git/pushes.py).
         limit = settings.max_upload_bytes + UPLOAD_OVERHEAD
     elif path == "/api/attachments":
         # Room to read a picture a few times over the limit, so its answer can say how large it is.

@@ -11,6 +11,7 @@ from builder.api.identity import CurrentActor, Viewer
 from builder.api.params import DEFAULT_PAGE, Offset, PageLimit, VersionAsked
 from builder.errors import InvalidInput
 from builder.filetree import encode_text, human_size
+from builder.git.imports import fetch_tree, shown
 from builder.schemas import CommitResult, ProjectDetail, ProjectName, ProjectPage, RequestBody, VersionInfo
 from builder.services import get_services
 from builder.services.access import Actor
@@ -22,6 +23,12 @@ router = APIRouter(route_class=CheckedRoute)
 class ProjectCreate(RequestBody):
     name: ProjectName
     files: dict[str, str] = Field(description="{path: UTF-8 content}", examples=[{"index.html": "<h1>Hello</h1>"}])
+
+
+class GitImport(RequestBody):
+    url: str = Field(max_length=2000, description="An https://, http:// or git:// address of a git repository.")
+    ref: str | None = Field(default=None, max_length=200, description="A branch or tag (default: the repository's own).")
+    name: ProjectName | None = Field(default=None, description="Default: the repository's name.")
 
 
 class Created(BaseModel):
@@ -46,6 +53,16 @@ async def create_project(request: Request, actor: CurrentActor) -> Created:
             raise HTTPException(422, f"Send JSON {{'name': ..., 'files': {{path: content}}}} or a zip upload: {exc}") from None
         files = {p: encode_text(p, c) for p, c in body.files.items()}
         result = await services.projects.import_tree(body.name, files, "the API", owner=actor.user_id)
+    return Created(id=result.project_id, version=result.version.number, files=len(result.changed))
+
+
+@router.post("/api/projects/import-git", status_code=201, tags=["projects"])
+async def import_git(body: GitImport, actor: CurrentActor) -> Created:
+    """A new project (yours) from a branch or tag of a git repository: its files as they are there (one `git clone
+    --depth 1`), with the same checks as a zip's."""
+    services = await get_services()
+    tree, default_name = await fetch_tree(body.url, body.ref)
+    result = await services.projects.import_tree(body.name or default_name, tree, shown(body.url), owner=actor.user_id)
     return Created(id=result.project_id, version=result.version.number, files=len(result.changed))
 
 

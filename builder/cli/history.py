@@ -56,6 +56,11 @@ async def cmd_export_bundle(backend: Backend, args: argparse.Namespace) -> tuple
     return value, f"Wrote {versions} versions as git commits to {out}; open it with: git clone {out}"
 
 
+async def cmd_clone_url(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    url = await backend.clone_url(args.id)
+    return {"id": args.id, "url": url}, f"git clone {url}"
+
+
 async def cmd_rename(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
     project = await backend.rename(args.id, valid_name(args.name))
     return project, f"Renamed {project.id} to {project.name}"
@@ -91,6 +96,7 @@ COMMANDS: dict[str, Command[Any]] = {
     "diff": Command(a_backend, cmd_diff),
     "restore": Command(a_backend, cmd_restore),
     "export-bundle": Command(a_backend, cmd_export_bundle),
+    "clone-url": Command(a_backend, cmd_clone_url),
     "rename": Command(a_backend, cmd_rename),
     "duplicate": Command(a_backend, cmd_duplicate),
     "delete": Command(a_backend, cmd_delete),
@@ -113,6 +119,10 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("export-bundle", parents=[common], help="write the whole history as a git bundle (git clone FILE)")
     p.add_argument("id")
     p.add_argument("--out", required=True, help="FILE.bundle")
+    p = sub.add_parser(
+        "clone-url", parents=[common], help="print the git clone command for a project (YOUR_TOKEN: an API token of yours)"
+    )
+    p.add_argument("id")
     p = sub.add_parser("rename", parents=[common], help="rename a project")
     p.add_argument("id")
     p.add_argument("name")

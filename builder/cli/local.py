@@ -17,6 +17,7 @@ from builder.cli.backend import Created, Duplicated, GenerateRequest, PreviewSta
 from builder.cli.remote import RemoteBackend
 from builder.errors import NotFound
 from builder.generation.engine import GenerationEvent
+from builder.git.urls import clone_url
 from builder.schemas import FileInfo, PictureAdded, ProjectDetail, ProjectSummary, TrashedProject, VersionDiff
 from builder.services import Services
 from builder.services.access import Actor, Permission
@@ -106,6 +107,11 @@ class LocalBackend:
     async def export_bundle(self, project_id: str) -> bytes:
         await self._may(project_id, Permission.view)
         return (await self._services.history.export_bundle(project_id))[1]
+
+    async def clone_url(self, project_id: str) -> str:
+        await self.project(project_id)  # the person may see it, and it is there
+        email = self._actor.email if self._services.accounts.enabled else None
+        return clone_url(settings.base_url, project_id, email)
 
     # -- share links ---------------------------------------------------------------------------
 

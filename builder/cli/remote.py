@@ -21,6 +21,7 @@ from builder.cli.backend import NO_TOKEN, Created, Duplicated, GenerateRequest, 
 from builder.errors import FileTreeError, ForjaError, InvalidInput, ServerUnavailable
 from builder.filetree import read_folder, write_zip
 from builder.generation.engine import GenerationEvent
+from builder.git.urls import clone_url
 from builder.schemas import (
     MAX_PAGE,
     FileInfo,
@@ -214,6 +215,10 @@ class RemoteBackend:
 
     async def export_bundle(self, project_id: str) -> bytes:
         return (await self._send("GET", _path("/api/projects", project_id, "export.bundle"))).content
+
+    async def clone_url(self, project_id: str) -> str:
+        await self.project(project_id)  # the project is there and the token may see it
+        return clone_url(self._url, project_id, "" if self._token else None)
 
     # -- share links ---------------------------------------------------------------------------
 

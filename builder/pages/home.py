@@ -91,6 +91,37 @@ def import_box() -> rx.Component:
     return _name_file_input(import_zone(), "Choose a project to import: a .zip or a JSON file tree")
 
 
+def git_import_form() -> rx.Component:
+    """Or a git repository's address (and a branch or tag), for a project that lives in git already."""
+    return rx.form(
+        rx.flex(
+            rx.input(
+                name="git_url",
+                placeholder="or a git URL: https://github.com/owner/repo.git",
+                aria_label="A git repository's address to import",
+                id="git-url",
+                flex="3",
+                min_width="220px",
+            ),
+            rx.input(
+                name="git_ref",
+                placeholder="branch or tag",
+                aria_label="Branch or tag (optional)",
+                id="git-ref",
+                flex="1",
+                min_width="120px",
+            ),
+            rx.button("Import from git", type="submit", variant="soft", loading=HomeState.importing, id="git-import"),
+            gap="2",
+            wrap="wrap",
+            width="100%",
+        ),
+        on_submit=HomeState.import_git,
+        width="100%",
+        max_width="760px",
+    )
+
+
 def import_zone() -> rx.Component:
     return rx.upload.root(
         rx.hstack(
@@ -276,6 +307,7 @@ def home_page() -> rx.Component:
             ),
             error_callout(HomeState.error, HomeState.dismiss_error, max_width="760px"),
             import_box(),
+            git_import_form(),
             rx.box(height="1em"),
             recent_projects(),
             trash_list(),

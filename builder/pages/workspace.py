@@ -8,6 +8,7 @@ changes it, and assets/forja.css hides the other panes by the body's `data-pane`
 import reflex as rx
 
 from builder.components.attachments import attach_button, attachments_row
+from builder.components.clone_dialog import clone_dialog
 from builder.components.connect_model import needs_model_note, offline_model_label
 from builder.components.download import download_button
 from builder.components.env_dialog import env_dialog
@@ -469,6 +470,7 @@ def workspace_page() -> rx.Component:
             publish_dialog(),
             people_dialog(),
             env_dialog(),
+            clone_dialog(),
             download_button(
                 "download", "Export .zip", "/api/projects/" + WorkspaceState.project_id + "/export", "2", element_id="export-zip"
             ),

@@ -88,6 +88,10 @@ class Services:
         self.shares = ShareService(store, self.version_previews, self.publishing)
         self.app_domains = AppDomains(store, self.publishing, self.preview_hub)
         self.text_edits = TextEditService(self.projects)
+        # Here, not at the top: builder.git builds on the services, and importing either first must work.
+        from builder.git.server import GitServer
+
+        self.git = GitServer(store, self.projects)
         self.doctor = DoctorService(self.preview_hub.image, logs)
         self.admin = AdminService(store, self.accounts, self.quotas, self.preview_hub, self.doctor)
 

@@ -10,6 +10,7 @@ import reflex as rx
 
 from builder.errors import FileTreeError, ForjaError
 from builder.filetree import human_size
+from builder.git.imports import fetch_tree, shown
 from builder.models import ProjectRole
 from builder.services.publishing import AppInfo
 from builder.settings import settings
@@ -180,6 +181,26 @@ class HomeState(rx.State):
             self.error = (
                 f"Could not import {upload.name} because of an internal error. Try again; if it keeps failing, check Forja's log."
             )
+            return
+        finally:
+            self.importing = False
+        yield rx.redirect(f"/p/{result.project_id}")
+
+    @rx.event
+    async def import_git(self, form: dict[str, str]):
+        """Import a branch or tag of a git repository (an https://, http:// or git:// URL), checked as a zip is."""
+        url, ref = form.get("git_url", "").strip(), form.get("git_ref", "").strip() or None
+        if not url:
+            return
+        self.importing = True
+        self.error = ""
+        yield
+        try:
+            allowed = await signed_in(self)
+            tree, name = await fetch_tree(url, ref)
+            result = await allowed.services.projects.import_tree(name, tree, shown(url), owner=allowed.actor.user_id)
+        except ForjaError as exc:
+            self.error = f"Could not import {shown(url)}: {exc}"
             return
         finally:
             self.importing = False

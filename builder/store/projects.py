@@ -177,6 +177,13 @@ class ProjectStore(
             await self._project(session, project_id)
             return await self._versions(session, project_id)
 
+    async def latest_version(self, project_id: str) -> int:
+        """The project's newest version number (0 before its first) in one small query: the git mirror asks it often."""
+        async with self._sessions() as session:
+            project = await self._project(session, project_id)
+            newest = select(func.coalesce(func.max(Version.number), 0)).where(Version.project_id == project.id)
+            return (await session.exec(newest)).one()
+
     async def list_files(self, project_id: str, version: int | None = None) -> list[FileInfo]:
         async with self._sessions() as session:
             project = await self._project(session, project_id)

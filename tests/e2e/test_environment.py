@@ -1,8 +1,12 @@
 """The Environment dialog, as a person uses it: from the project menu, a secret and a public variable added, listed by
 name only (the public one marked), one removed; the page never holds a value once saved; the preview's data reset,
-asked first. At 1440x900 and 390x844."""
+asked first. At 1440x900 and 390x844. The Clone dialog beside it in the project menu."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
 
 import httpx
 from playwright.sync_api import Page, expect
@@ -63,3 +67,49 @@ def test_a_person_sets_the_apps_variables_and_sees_only_their_names(forja: str, 
     expect(asked).to_contain_text("The published app's data stays")
     asked.locator(".data-reset-confirm").click()
     expect(page.locator("#env-notice")).to_contain_text("The preview's data is reset")
+
+
+def test_the_clone_dialog_shows_the_command_that_clones_the_project(forja: str, page: Page, tmp_path: Path) -> None:
+    """The project menu's Clone dialog (here without accounts: no token in the command), at 1440 and 390 wide; its
+    command, run as shown, clones the project, and a commit pushed from the clone is the next version, running."""
+    files = {"index.html": "<!doctype html><h1>Clone me</h1>\n"}
+    project = httpx.post(f"{forja}/api/projects", json={"name": "Clone Shop", "files": files}, timeout=30).json()["id"]
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{forja}/p/{project}")
+    expect(page.locator("#version-badge")).to_be_visible(timeout=90_000)
+    page.locator("#project-menu").click()
+    page.locator("#menu-clone").click()
+    dialog = page.get_by_role("dialog", name="Clone with git")
+    expect(dialog).to_be_visible()
+    command = f"git clone {forja}/git/{project}.git"
+    expect(page.locator("#clone-command")).to_have_text(command)
+    page.screenshot(path=str(ARTIFACTS / "clone-1-dialog-desktop.png"))
+    accessible(page, "the Clone dialog")
+
+    page.set_viewport_size(PHONE)
+    expect(dialog).to_be_visible()
+    box = page.locator("#clone-command").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    page.screenshot(path=str(ARTIFACTS / "clone-2-dialog-phone.png"))
+    accessible(page, "the Clone dialog on a phone", widths=(PHONE,))
+
+    shown = page.locator("#clone-command").inner_text().split()
+    dialog.get_by_role("button", name="Done").click()
+    expect(dialog).to_be_hidden()
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1"}
+    clone = tmp_path / "clone"
+    subprocess.run([*shown, str(clone)], env=env, check=True, capture_output=True, timeout=60)
+    assert (clone / "index.html").read_text() == files["index.html"]
+
+    # Edited in "my editor", pushed: a new version, in the conversation, running in the preview.
+    (clone / "index.html").write_text("<!doctype html><h1>Pushed from git</h1>\n")
+    me = ["-c", "user.name=Dev", "-c", "user.email=dev@example.org"]
+    subprocess.run(["git", *me, "commit", "-qam", "Edit in my editor"], cwd=clone, env=env, check=True, timeout=60)
+    subprocess.run(["git", "push", "-q", "origin", "main"], cwd=clone, env=env, check=True, capture_output=True, timeout=60)
+    page.set_viewport_size(DESKTOP)
+    page.reload()
+    expect(page.locator("#version-badge")).to_have_text("v2", timeout=30_000)
+    expect(page.locator(".chat-entry").filter(has_text="Pushed by You: Edit in my editor")).to_be_visible()
+    page.locator("#tab-preview").click()
+    expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Pushed from git", timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "clone-3-pushed.png"))

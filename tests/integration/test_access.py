@@ -123,6 +123,7 @@ OTHER_ROUTES = {
     ("GET", "/api/doctor"): "signed in",
     ("GET", "/api/projects"): "lists only the person's projects",
     ("POST", "/api/projects"): "the new project is the person's",
+    ("POST", "/api/projects/import-git"): "the new project is the person's",
     ("POST", "/api/generate"): "the new project is the person's",
     ("GET", "/api/trash"): "lists only the person's trash",
     ("POST", "/api/attachments"): "signed in; only they read it back",
@@ -142,6 +143,14 @@ PAGE_ROUTES = {
     ("GET", "/previews/{preview_id}/open"): "a person with a role in the preview's project (test_preview_access.py)",
 }
 
+
+# git's smart HTTP, outside /api/: each checks the person itself (HTTP Basic with a token), tested below and in
+# tests/integration/test_git_server.py with the real git CLI.
+GIT_ROUTES = {
+    ("GET", "/git/{project_id}.git/info/refs"): "view to fetch, edit to push",
+    ("POST", "/git/{project_id}.git/git-upload-pack"): "view",
+    ("POST", "/git/{project_id}.git/git-receive-pack"): "edit",
+}
 
 # Everything under /api/admin/ is an admin's only (Ana, the first account, is the admin here).
 ADMIN_PREFIX = "/api/admin/"
@@ -249,11 +258,11 @@ async def call(http: httpx.AsyncClient, team: Team, method: str, path: str, who:
 def test_every_route_is_classified() -> None:
     """A route nobody thought about (no entry in one of the tables above) fails here."""
     found = set(routes_of(api.routes))
-    known = set(PROJECT_ROUTES) | PUBLIC_ROUTES | set(OTHER_ROUTES) | set(PAGE_ROUTES)
+    known = set(PROJECT_ROUTES) | PUBLIC_ROUTES | set(OTHER_ROUTES) | set(PAGE_ROUTES) | set(GIT_ROUTES)
     known |= {r for r in found if r[1].startswith(ADMIN_PREFIX)}
     assert found - known == set(), "new routes: say who may call them in tests/integration/test_access.py"
     assert known - found == set(), "routes listed here that the app no longer has"
-    for method, path in found - PUBLIC_ROUTES - set(PAGE_ROUTES):
+    for method, path in found - PUBLIC_ROUTES - set(PAGE_ROUTES) - set(GIT_ROUTES):
         assert path.startswith("/api/"), f"{method} {path}: outside /api/, the sign-in guard does not see it"
 
 
@@ -292,6 +301,25 @@ async def test_routes_of_a_project_let_its_people_in(team: Team) -> None:
                 if answer.status_code == 404:
                     # Allowed in, and then something else is missing (no check has run yet: no screenshot).
                     assert answer.json()["detail"] != no_such_project(team.project).message, (who, method, path)
+
+
+async def test_git_routes_ask_for_a_token_and_hide_the_project_from_strangers(team: Team) -> None:
+    refs = f"/git/{team.project}.git/info/refs"
+    async with client_for() as http:
+        for service, allowed in (("git-upload-pack", ("vera", "eric", "ana")), ("git-receive-pack", ("eric", "ana"))):
+            asked = await http.get(refs, params={"service": service})
+            assert asked.status_code == 401 and asked.headers["www-authenticate"].startswith("Basic"), service
+            stranger = await http.get(refs, params={"service": service}, auth=("bruno", team.tokens["bruno"]))
+            assert stranger.status_code == 404, service
+            for who in ("vera", "eric", "ana"):
+                answer = await http.get(refs, params={"service": service}, auth=(who, team.tokens[who]))
+                assert answer.status_code == (200 if who in allowed else 403), (who, service, answer.text)
+        for action in ("git-upload-pack", "git-receive-pack"):
+            posted = await http.post(f"/git/{team.project}.git/{action}", auth=("bruno", team.tokens["bruno"]))
+            assert posted.status_code == 404, action
+        viewer_push = await http.post(f"/git/{team.project}.git/git-receive-pack", auth=("vera", team.tokens["vera"]))
+        assert viewer_push.status_code == 403
+    assert len((await team.services.projects.get(team.project)).versions) == 1
 
 
 async def test_lists_show_only_the_persons_projects(team: Team) -> None:

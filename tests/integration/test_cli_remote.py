@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,12 +39,14 @@ class Server:
     log: Path
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+@contextmanager
+def served_forja(tmp_path: Path, **settings: str) -> Iterator[Server]:
+    """Forja's API behind its guards on a loopback port, with accounts on, its data in `tmp_path` (the git server's
+    tests use it too)."""
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "forja_served.py").write_text(SERVED_MODULE)
     port = free_port()
-    operator = Cli(tmp_path / "server-data", FORJA_AUTH="password")
+    operator = Cli(tmp_path / "server-data", **({"FORJA_AUTH": "password"} | settings))
     operator.env["FORJA_PORT"] = str(port)
     env = operator.env | {"PYTHONPATH": str(REPO)}
     log = tmp_path / "server.log"
@@ -78,6 +81,12 @@ def server(tmp_path: Path) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(5)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    with served_forja(tmp_path) as served:
+        yield served
 
 
 def test_a_laptop_works_on_the_server_with_its_token_and_sees_only_its_own(server: Server, tmp_path: Path) -> None:

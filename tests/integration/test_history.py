@@ -501,6 +501,17 @@ async def test_cli_export_bundle(services: Services, tmp_path: Path) -> None:
     assert git(tmp_path / "c", "rev-list", "--count", "HEAD").strip() == "3"
 
 
+async def test_cli_clone_url_prints_the_command_that_clones(
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid = await make_history(services)
+    value, text = await run_cli(services, "clone-url", pid)
+    assert text == f"git clone {builder.settings.settings.base_url}/git/{pid}.git"  # no accounts: no token to give
+    assert value == {"id": pid, "url": text.removeprefix("git clone ")}
+    with pytest.raises(NotFound):
+        await run_cli(services, "clone-url", "nope")
+
+
 async def test_cli_rename_duplicate_delete_trash_undelete_purge(services: Services) -> None:
     pid = await make_history(services)
     _, text = await run_cli(services, "rename", pid, "Salon")

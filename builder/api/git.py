@@ -1,0 +1,132 @@
+"""git's smart HTTP protocol for each project: `git clone http://<forja>/git/<project id>.git`.
+
+git sends the person's personal API token as the password of HTTP Basic (any user name); Bearer works too. Viewers
+may fetch, editors and owners may push, anyone else gets 404, as for a project that does not exist. Without accounts
+(FORJA_AUTH=none) only this machine may use it. Errors are plain text, which git prints to the person.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from builder.api.bodies import CheckedRoute
+from builder.api.identity import client_address
+from builder.errors import ForjaError, NotFound, NotSignedIn
+from builder.git.http import CgiAnswer, CgiRequest
+from builder.services import get_services
+from builder.services.access import LOCAL_ACTOR, Actor, Permission
+
+# CheckedRoute like every router: these read no JSON, so it passes their bodies through untouched, as git sends them.
+router = APIRouter(tags=["git"], route_class=CheckedRoute)
+
+UPLOAD, RECEIVE = "git-upload-pack", "git-receive-pack"
+ProjectId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="The project's id.")]
+ASK_CREDENTIALS = {"WWW-Authenticate": 'Basic realm="Forja", charset="UTF-8"'}
+
+
+def token_of(authorization: str) -> str | None:
+    """The API token of a Basic (as the password) or Bearer Authorization header."""
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return decoded.partition(":")[2] or None
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.response = Response(message + "\n", status_code=status, media_type="text/plain", headers=headers)
+
+
+async def _actor(request: Request, project_id: str, need: Permission) -> Actor:
+    services = await get_services()
+    if not services.accounts.enabled:
+        if not _loopback(client_address(request.scope)):
+            raise _Refused(404, "Not found.")
+        return LOCAL_ACTOR
+    token = token_of(request.headers.get("authorization", ""))
+    if token is None:
+        raise _Refused(401, "Sign in with your personal API token as the password.", ASK_CREDENTIALS)
+    try:
+        actor = await services.accounts.actor(api_token=token)
+        await services.access.require(actor, project_id, need)
+    except NotSignedIn as exc:
+        raise _Refused(401, exc.message, ASK_CREDENTIALS) from None
+    except NotFound:
+        raise _Refused(404, "Not found.") from None
+    except ForjaError as exc:
+        raise _Refused(exc.status, exc.message) from None
+    return actor
+
+
+def _cgi(request: Request, project_id: str, action: str, actor: Actor) -> CgiRequest:
+    return CgiRequest(
+        path_info=f"/{project_id}.git/{action}",
+        method=request.method,
+        query=request.url.query,
+        headers=request.headers,
+        body=request.stream(),
+        remote_user=actor.user_id,
+        remote_addr=client_address(request.scope),
+    )
+
+
+def _answer(answer: CgiAnswer) -> StreamingResponse:
+    headers = {name: value for name, value in answer.headers if name.lower() != "content-length"}
+    return StreamingResponse(answer.body, status_code=answer.status, headers=headers)
+
+
+async def _serve(request: Request, project_id: str, action: str, service: str) -> Response:
+    need = Permission.edit if service == RECEIVE else Permission.view
+    try:
+        actor = await _actor(request, project_id, need)
+        git = (await get_services()).git
+        cgi = _cgi(request, project_id, action, actor)
+        if service == UPLOAD:
+            return _answer(await git.fetch(project_id, cgi))
+        if action == "info/refs":
+            return _answer(await git.advertise_push(project_id, cgi))
+        return _answer(await git.push(project_id, actor, cgi))
+    except _Refused as refused:
+        return refused.response
+    except ForjaError as exc:
+        return Response(exc.message + "\n", status_code=exc.status, media_type="text/plain")
+
+
+@router.get("/git/{project_id}.git/info/refs")
+async def git_refs(
+    request: Request, project_id: ProjectId, service: Annotated[str, Query(pattern=f"^({UPLOAD}|{RECEIVE})$")]
+) -> Response:
+    """The project's refs, for `git clone`, `git fetch` and `git push` (git's smart HTTP protocol only)."""
+    return await _serve(request, project_id, "info/refs", service)
+
+
+@router.post("/git/{project_id}.git/git-upload-pack")
+async def git_upload_pack(request: Request, project_id: ProjectId) -> Response:
+    """What `git clone` and `git fetch` download: one commit per version (viewers, editors and owners)."""
+    return await _serve(request, project_id, UPLOAD, UPLOAD)
+
+
+@router.post("/git/{project_id}.git/git-receive-pack")
+async def git_receive_pack(request: Request, project_id: ProjectId) -> Response:
+    """`git push` to main: each new commit becomes a version (editors and owners; fast-forward only)."""
+    return await _serve(request, project_id, RECEIVE, RECEIVE)

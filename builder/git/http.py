@@ -1,0 +1,137 @@
+"""git's smart HTTP protocol, answered by git's own `git http-backend` run as a CGI program, and the socket a push's
+pre-receive hook asks Forja through."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+
+from builder.git.commands import HTTP_BACKEND, git_env, git_root
+
+log = logging.getLogger(__name__)
+
+CHUNK = 64 * 1024
+# Request headers git's CGI reads, as CGI names them.
+CGI_HEADERS = {"content-type": "CONTENT_TYPE", "content-encoding": "HTTP_CONTENT_ENCODING", "git-protocol": "HTTP_GIT_PROTOCOL"}
+
+
+@dataclass
+class CgiRequest:
+    path_info: str  # /<project id>.git/info/refs
+    method: str
+    query: str
+    headers: Mapping[str, str]
+    body: AsyncIterator[bytes]
+    remote_user: str
+    remote_addr: str
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class CgiAnswer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: AsyncIterator[bytes]
+
+
+def cgi_env(request: CgiRequest) -> dict[str, str]:
+    env = {
+        "GIT_PROJECT_ROOT": str(git_root()),
+        "GIT_HTTP_EXPORT_ALL": "1",
+        "PATH_INFO": request.path_info,
+        "REQUEST_METHOD": request.method,
+        "QUERY_STRING": request.query,
+        "REMOTE_USER": request.remote_user,
+        "REMOTE_ADDR": request.remote_addr,
+    }
+    for header, name in CGI_HEADERS.items():
+        if value := request.headers.get(header):
+            env[name] = value
+    if length := request.headers.get("content-length"):
+        env["CONTENT_LENGTH"] = length
+    return git_env(env | request.env)
+
+
+async def _feed(process: asyncio.subprocess.Process, body: AsyncIterator[bytes]) -> None:
+    stdin = process.stdin
+    assert stdin is not None
+    try:
+        async for chunk in body:
+            stdin.write(chunk)
+            await stdin.drain()
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the backend stopped reading: its answer says why
+    finally:
+        stdin.close()
+
+
+async def run_backend(request: CgiRequest) -> CgiAnswer:
+    """Start `git http-backend` on the request; its status and headers, and its body as it comes."""
+    process = await asyncio.create_subprocess_exec(
+        HTTP_BACKEND,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=cgi_env(request),
+    )
+    assert process.stdout is not None and process.stderr is not None
+    feeding = asyncio.create_task(_feed(process, request.body))
+    errors = asyncio.create_task(process.stderr.read())
+    status, headers = 200, []
+    while line := (await process.stdout.readline()).rstrip(b"\r\n"):
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.lower() == "status":
+            status = int(value.split()[0])
+        else:
+            headers.append((name.strip(), value.strip()))
+    # The whole request goes in before the answer streams out: once the route returns, Starlette reads the client's
+    # messages itself (to see it leave), and the body's would be lost. git reads a request whole before it answers.
+    await feeding
+
+    async def body() -> AsyncIterator[bytes]:
+        assert process.stdout is not None
+        try:
+            while chunk := await process.stdout.read(CHUNK):
+                yield chunk
+        finally:
+            with suppress(ProcessLookupError):
+                if process.returncode is None and not process.stdout.at_eof():
+                    process.kill()
+            code = await process.wait()
+            stderr = (await errors).decode("utf-8", "replace").strip()
+            if code or stderr:
+                log.info("git http-backend %s %s exited %s: %s", request.method, request.path_info, code, stderr[-500:])
+
+    return CgiAnswer(status, headers, body())
+
+
+Handler = Callable[[object], Awaitable[dict[str, object]]]
+
+
+@asynccontextmanager
+async def hook_socket(handler: Handler) -> AsyncIterator[str]:
+    """A Unix socket in a private folder for the push's pre-receive hook (hook.py): each connection's JSON request
+    goes to `handler`, whose JSON answer goes back."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = json.loads(await reader.read())
+            writer.write(json.dumps(await handler(request)).encode())
+            await writer.drain()
+        finally:
+            writer.close()
+
+    with tempfile.TemporaryDirectory(prefix="forja-push-") as folder:
+        path = os.path.join(folder, "hook")
+        server = await asyncio.start_unix_server(serve, path)
+        try:
+            yield path
+        finally:
+            server.close()
+            await server.wait_closed()

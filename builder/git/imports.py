@@ -1,0 +1,110 @@
+"""An import from a git URL: `git clone --depth 1` of one branch or tag, then the same checks as a zip's.
+
+Only https, http and git:// URLs, and only public addresses unless FORJA_GIT_IMPORT_PRIVATE says otherwise (a URL must
+not make Forja reach what only Forja can reach). The clone is bare: nothing is checked out, so no link in it is ever
+written to disk; its tree passes pushes.tree_of (paths, folders Forja does not keep, symbolic links, submodules, sizes,
+file count), and a refusal names the file and the rule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import re
+import socket
+import tempfile
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit, urlunsplit
+
+from builder.errors import FileTreeError, GitExportError, InvalidInput
+from builder.filetree import Limits
+from builder.git.commands import git
+from builder.git.pushes import PushRefused, read_blobs, tree_of
+from builder.settings import settings
+
+log = logging.getLogger(__name__)
+
+SCHEMES = ("https", "http", "git")
+DEFAULT_PORTS = {"https": 443, "http": 80, "git": 9418}
+_REF = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
+# git may follow nothing but these, redirects and submodules included (the clone fetches no submodule anyway).
+# No redirect either: the address checked is the one fetched from.
+PROTOCOLS = [
+    *("-c", "protocol.allow=never", "-c", "http.followRedirects=false"),
+    *(arg for p in SCHEMES for arg in ("-c", f"protocol.{p}.allow=always")),
+]
+
+
+def shown(url: str) -> str:
+    """The URL without its credentials, for messages and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    return urlunsplit(parts._replace(netloc=netloc + (f":{parts.port}" if parts.port else "")))
+
+
+def check_url(url: str, ref: str | None) -> None:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in SCHEMES or not parts.hostname:
+        raise InvalidInput(
+            "Import from an https://, http:// or git:// address of a git repository, e.g. https://host/owner/repo.git."
+        )
+    if ref is not None and (not _REF.match(ref) or ref.startswith("-") or ".." in ref):
+        raise InvalidInput(f"{ref!r} is not a branch or tag name.")
+
+
+def _public(host: str, port: int) -> bool:
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return True  # git says that it cannot resolve it, in its own words
+    return all(ipaddress.ip_address(info[4][0]).is_global for info in found)
+
+
+def _clone(url: str, ref: str | None, work: Path) -> dict[str, bytes]:
+    repo = work / "repo.git"
+    branch = ["--branch", ref] if ref else []
+    try:
+        git(
+            work,
+            *PROTOCOLS,
+            "clone",
+            "--quiet",
+            "--bare",
+            "--depth",
+            "1",
+            "--single-branch",
+            "--no-tags",
+            *branch,
+            "--",
+            url,
+            str(repo),
+        )
+    except GitExportError as exc:
+        raise InvalidInput(f"Could not fetch {shown(url)}: {exc.message.removeprefix('git clone failed: ')}") from None
+    limits = Limits.from_settings()
+    try:
+        tree = tree_of(repo, "HEAD", {}, limits)
+    except PushRefused as exc:
+        raise FileTreeError(exc.message) from None
+    contents = read_blobs(repo, sorted({e.sha for e in tree.values()}), {})
+    return {path: contents[entry.sha] for path, entry in tree.items()}
+
+
+async def fetch_tree(url: str, ref: str | None = None) -> tuple[dict[str, bytes], str]:
+    """The files of the branch or tag (default: the repository's own) and a name for the project."""
+    url = url.strip()
+    check_url(url, ref)
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or DEFAULT_PORTS[parts.scheme]
+    if not settings.git_import_private and not await asyncio.to_thread(_public, host, port):
+        raise InvalidInput(f"{host} is a private or local address; Forja imports only from public git servers.")
+    with tempfile.TemporaryDirectory(prefix="forja-git-import-") as work:
+        tree = await asyncio.to_thread(_clone, url, ref, Path(work))
+    if not tree:
+        raise FileTreeError(f"{shown(url)} has no files to import.")
+    name = PurePosixPath(parts.path).name.removesuffix(".git") or host
+    log.info("fetched %d files from %s", len(tree), shown(url))
+    return tree, name

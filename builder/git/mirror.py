@@ -1,0 +1,202 @@
+"""A project's history as a bare git repository: one commit per version, in order, kept up to date from the store.
+
+Which commit is which version is in the repository itself: tag `v<N>` names version N's commit (as in the history's
+git bundle). A sync adds commits only for the versions without a tag, with `git fast-import` from the newest tagged
+one, so a clone of a long history does not rebuild it each time. A pushed commit that became a version is tagged
+as that version (pushes.py), so the pusher's own commits stay in the history they cloned, and their next push is a
+fast-forward.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from builder.git.commands import ensure_repo, git, git_root, repo_path
+from builder.models import Author
+from builder.schemas import VersionInfo
+from builder.services.history import AUTHOR_EMAILS, AUTHOR_NAMES
+from builder.store import ProjectStore
+
+log = logging.getLogger(__name__)
+
+FORJA_AUTHOR = ("Forja", "forja@forja.invalid")
+TAG_PREFIX = "refs/tags/v"
+MAIN = "refs/heads/main"
+
+_locks: dict[str, asyncio.Lock] = {}
+
+
+def _file_lock(path: Path) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+@asynccontextmanager
+async def project_lock(project_id: str) -> AsyncIterator[None]:
+    """One sync or push at a time per project (a push holds it from its sync to its tags): in this process, and, by a
+    lock file beside the repository, in every worker whose FORJA_DATA_DIR is the same folder."""
+    async with _locks.setdefault(project_id, asyncio.Lock()):
+        fd = await asyncio.to_thread(_file_lock, git_root() / f"{project_id}.lock")
+        try:
+            yield
+        finally:
+            os.close(fd)  # which releases the lock
+
+
+def git_path(path: str) -> str | None:
+    """The path as fast-import reads it (C-quoted), or None for a path git cannot check out (under .git)."""
+    if any(part.casefold() == ".git" for part in path.split("/")):
+        return None
+    return '"' + path.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def timestamp(when: datetime) -> int:
+    return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
+
+
+@dataclass(frozen=True)
+class Head:
+    """Where main is: the newest version and its commit."""
+
+    version: int
+    commit: str
+
+
+def read_refs(repo: Path) -> tuple[dict[int, str], str | None]:
+    """{version number: commit} from the repository's v<N> tags, and main's commit (None before the first)."""
+    out = git(repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/tags/", MAIN)
+    tags: dict[int, str] = {}
+    main = None
+    for line in out.decode().splitlines():
+        ref, _, sha = line.partition(" ")
+        number = ref.removeprefix(TAG_PREFIX)
+        if ref.startswith(TAG_PREFIX) and number.isdigit():
+            tags[int(number)] = sha
+        elif ref == MAIN:
+            main = sha
+    return tags, main
+
+
+def version_tags(repo: Path) -> dict[int, str]:
+    return read_refs(repo)[0]
+
+
+def set_tags(repo: Path, tags: dict[int, str]) -> None:
+    lines = "".join(f"update {TAG_PREFIX}{n} {sha}\n" for n, sha in tags.items())
+    git(repo, "update-ref", "--stdin", input=lines.encode())
+
+
+def message_of(info: VersionInfo, model: str) -> bytes:
+    message = info.message.strip() or f"Version {info.number}"
+    if info.author == Author.ai:
+        message += f"\n\nModel: {model or 'unknown'}"
+    return message.encode("utf-8") + b"\n"
+
+
+class Mirror:
+    def __init__(self, store: ProjectStore) -> None:
+        self._store = store
+        # Where this process last left each mirror: while the store has no newer version, a sync has nothing to do
+        # (a fetch syncs on each of its requests, so this is most of them).
+        self._synced: dict[str, Head] = {}
+
+    def forget(self, project_id: str) -> None:
+        """The mirror changed (a push tagged versions): the next sync looks at it again."""
+        self._synced.pop(project_id, None)
+
+    async def sync(self, project_id: str) -> Head | None:
+        """Bring the project's repository up to date (the caller holds `project_lock`); where main is, None when the
+        project has no version yet."""
+        store = self._store
+        latest = await store.latest_version(project_id)
+        known = self._synced.get(project_id)
+        if known is not None and known.version == latest and (repo_path(project_id) / "HEAD").exists():
+            return known
+        repo = await asyncio.to_thread(ensure_repo, project_id)
+        if not latest:
+            return None  # an empty repository: a first push gives the project its first version
+        versions = await store.list_versions(project_id)
+        latest = versions[-1].number
+        tags, main = await asyncio.to_thread(read_refs, repo)
+        if any(n > latest for n in tags):
+            # Tags of versions the store does not have: this mirror belongs to an older database; start again.
+            log.warning("the git mirror of %s is ahead of its history; rebuilding it", project_id)
+            await asyncio.to_thread(shutil.rmtree, repo_path(project_id))
+            repo, tags = await asyncio.to_thread(ensure_repo, project_id), {}
+        base = max(tags, default=0)
+        if base < latest:
+            await self._add(project_id, repo, [v for v in versions if v.number > base], base, tags.get(base))
+            tags = await asyncio.to_thread(version_tags, repo)
+        head = Head(latest, tags[latest])
+        if main != head.commit:
+            await asyncio.to_thread(git, repo, "update-ref", MAIN, head.commit)
+        self._synced[project_id] = head
+        return head
+
+    async def _authors(self, project_id: str) -> dict[Author, tuple[str, str]]:
+        # A version does not record who saved it; when one person alone works on the project, it was them.
+        members = await self._store.members(project_id)
+        authors = {a: (AUTHOR_NAMES[a], AUTHOR_EMAILS[a]) for a in AUTHOR_NAMES}
+        if len(members) == 1:
+            user = members[0][0]
+            authors[Author.user] = (user.name or user.email, user.email)
+        authors[Author.ai] = FORJA_AUTHOR
+        return authors
+
+    async def _add(self, project_id: str, repo: Path, versions: list[VersionInfo], base: int, base_commit: str | None) -> None:
+        """Commits for `versions` (those after `base`), on top of `base_commit`, through one git fast-import."""
+        store = self._store
+        models = {g.version: g.model for g in await store.list_generations(project_id) if g.version is not None}
+        authors = await self._authors(project_id)
+        previous = (await store.version_manifest(project_id, base))[1] if base else {}
+        # A first sync reads every tree in one query; a later one, the few new versions one by one.
+        every = dict((i.number, m) for i, m in await store.version_manifests(project_id)) if not base else {}
+        with tempfile.TemporaryDirectory(prefix="forja-git-", dir=repo) as work:
+            stream_path = Path(work) / "versions.fast-import"
+            with stream_path.open("wb") as stream:
+                mark = 0
+                for info in versions:
+                    manifest = every.get(info.number) or (await store.version_manifest(project_id, info.number))[1]
+                    changed = {p: h for p, h in manifest.items() if previous.get(p) != h and git_path(p)}
+                    blobs = await store.read_blobs(set(changed.values()))
+                    marks: dict[str, int] = {}
+                    for digest, data in sorted(blobs.items()):
+                        mark += 1
+                        marks[digest] = mark
+                        stream.write(b"blob\nmark :%d\ndata %d\n%s\n" % (mark, len(data), data))
+                    mark += 1
+                    name, email = authors.get(info.author, FORJA_AUTHOR)
+                    who = f"{name} <{email}> {timestamp(info.created_at)} +0000"
+                    message = message_of(info, models.get(info.number, ""))
+                    stream.write(f"commit {MAIN}\nmark :{mark}\nauthor {who}\ncommitter {who}\n".encode())
+                    stream.write(b"data %d\n%s" % (len(message), message))
+                    if base_commit:
+                        stream.write(f"from {base_commit}\n".encode())
+                        base_commit = None  # the next commits follow this one on the branch
+                    stream.write(_changes(previous, manifest, changed, marks))
+                    stream.write(f"\nreset {TAG_PREFIX}{info.number}\nfrom :{mark}\n\n".encode())
+                    previous = manifest
+                stream.write(b"done\n")
+            data = stream_path.read_bytes()
+            await asyncio.to_thread(git, repo, "fast-import", "--quiet", "--done", "--force", input=data)
+        log.info("git mirror of %s: added versions %d to %d", project_id, versions[0].number, versions[-1].number)
+
+
+def _changes(previous: dict[str, str], manifest: dict[str, str], changed: dict[str, str], marks: dict[str, int]) -> bytes:
+    lines: Iterable[str] = [
+        *(f"D {q}\n" for p in sorted(previous.keys() - manifest.keys()) if (q := git_path(p))),
+        *(f"M 100644 :{marks[h]} {git_path(p)}\n" for p, h in sorted(changed.items())),
+    ]
+    return "".join(lines).encode()

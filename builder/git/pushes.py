@@ -1,0 +1,182 @@
+"""A push's commits, checked while they are still in git's quarantine, become versions of the project.
+
+The pre-receive hook (hook.py) hands the ref updates and the quarantine's environment to `PushReceiver.receive`,
+which refuses anything an import would refuse (bad paths, folders Forja does not keep, symbolic links, submodules,
+files or projects over the limits) before it saves anything, then saves each commit on main's first-parent line
+as one version through the project service's save: the quota, the log and the preview see it as any save. A
+refusal's sentence is what git prints to the pusher as `remote: ...`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder.errors import FileTreeError, ForjaError, GitExportError
+from builder.filetree import Limits, human_size, is_skipped, normalize_path
+from builder.git.commands import git
+from builder.git.mirror import MAIN, Head
+from builder.models import Author
+from builder.services.access import Actor
+from builder.services.projects import ProjectService
+from builder.store import ProjectStore
+
+log = logging.getLogger(__name__)
+
+ZERO = "0" * 40
+# What of the hook's environment says where the pushed objects are (git's quarantine).
+QUARANTINE_ENV = ("GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_QUARANTINE_PATH")
+
+
+class PushRefused(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Entry:
+    mode: str
+    kind: str
+    sha: str
+    size: int
+
+
+def tree_of(repo: Path, commit: str, env: dict[str, str], limits: Limits) -> dict[str, Entry]:
+    """The commit's files, or PushRefused naming the first rule one of them breaks."""
+    out = git(repo, "ls-tree", "-r", "-z", "-l", "--full-tree", commit, env=env)
+    entries: dict[str, Entry] = {}
+    total = 0
+    short = commit[:10]
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        meta, _, raw = record.partition(b"\t")
+        mode, kind, sha, size = meta.decode().split()
+        path = raw.decode("utf-8", "replace")
+        if kind == "commit":
+            raise PushRefused(f"{path} in {short} is a submodule (a gitlink); Forja keeps files only. Remove it first.")
+        if mode == "120000":
+            raise PushRefused(f"{path} in {short} is a symbolic link; Forja keeps regular files only. Remove it first.")
+        try:
+            if normalize_path(path) != path or raw != path.encode():
+                raise FileTreeError(f"File name {path!r} is not a plain relative path.", path)
+        except FileTreeError as exc:
+            raise PushRefused(f"{exc.message} (in {short})") from None
+        if is_skipped(path):
+            raise PushRefused(f"{path} in {short} is in a folder Forja does not keep; add it to .gitignore.")
+        if int(size) > limits.max_file_bytes:
+            limit = human_size(limits.max_file_bytes)
+            raise PushRefused(f"{path} in {short} is {human_size(int(size))}; the limit per file is {limit}.")
+        total += int(size)
+        entries[path] = Entry(mode, kind, sha, int(size))
+        if len(entries) > limits.max_files:
+            raise PushRefused(f"{short} has more than {limits.max_files} files; the limit is {limits.max_files}.")
+    if total > limits.max_total_bytes:
+        raise PushRefused(
+            f"{short}'s files add up to {human_size(total)}; a project may hold {human_size(limits.max_total_bytes)}."
+        )
+    return entries
+
+
+def read_blobs(repo: Path, shas: list[str], env: dict[str, str]) -> dict[str, bytes]:
+    """Blob contents by sha, in one `git cat-file --batch`."""
+    if not shas:
+        return {}
+    out = git(repo, "cat-file", "--batch", input="".join(f"{s}\n" for s in shas).encode(), env=env)
+    found: dict[str, bytes] = {}
+    at = 0
+    for sha in shas:
+        end = out.index(b"\n", at)
+        header = out[at:end].split()
+        size = int(header[2])
+        found[sha] = out[end + 1 : end + 1 + size]
+        at = end + 1 + size + 1
+    return found
+
+
+def first_parent_line(repo: Path, old: str, new: str, env: dict[str, str]) -> list[tuple[str, str]]:
+    """(commit, subject) of each commit the push adds on main's first-parent line, oldest first."""
+    span = [new] if old == ZERO else [f"{old}..{new}"]
+    out = git(repo, "log", "--first-parent", "--reverse", "--format=%H%x00%s", *span, "--", env=env)
+    lines = out.decode("utf-8", "replace").splitlines()
+    return [(commit, subject) for commit, _, subject in (line.partition("\0") for line in lines if line)]
+
+
+async def _nothing() -> dict[str, Entry]:
+    return {}
+
+
+def is_ancestor(repo: Path, old: str, new: str, env: dict[str, str]) -> bool:
+    if old == ZERO:
+        return True
+    try:
+        git(repo, "merge-base", "--is-ancestor", old, new, env=env)
+    except GitExportError:
+        return False
+    return True
+
+
+class PushReceiver:
+    def __init__(self, store: ProjectStore, projects: ProjectService) -> None:
+        self._store = store
+        self._projects = projects
+
+    async def receive(
+        self,
+        project_id: str,
+        actor: Actor,
+        repo: Path,
+        updates: list[tuple[str, str, str]],
+        env: dict[str, str],
+        head: Head | None,
+        saved: list[tuple[int, str]],
+    ) -> str:
+        """Check and save a push (`head`: where main was when the pusher was answered); what to tell the pusher.
+        Each (version, commit) saved goes into `saved` as it is, so the caller tags them even when a later one fails."""
+        env = {k: v for k, v in env.items() if k in QUARANTINE_ENV}
+        for old, _new, ref in updates:
+            if ref != MAIN:
+                raise PushRefused(f"Forja keeps one branch, main; push to it (git push origin HEAD:main), not {ref}.")
+            if old != (head.commit if head else ZERO):
+                raise PushRefused("The project changed since you fetched it; run git pull, then push again.")
+        if not updates:
+            return ""
+        old, new, _ = updates[0]
+        limits = Limits.from_settings()
+        # At once: a push waits for each of them.
+        forward, commits, previous, current = await asyncio.gather(
+            asyncio.to_thread(is_ancestor, repo, old, new, env),
+            asyncio.to_thread(first_parent_line, repo, old, new, env),
+            asyncio.to_thread(tree_of, repo, old, env, limits) if old != ZERO else _nothing(),
+            self._store.latest_version(project_id),
+        )
+        # git checks receive.denyNonFastForwards only after this hook has run: by then the versions would be saved.
+        if not forward:
+            raise PushRefused(
+                "main -> main is a non-fast-forward update and Forja keeps every version; run git pull, then push again."
+            )
+        trees = await asyncio.gather(*(asyncio.to_thread(tree_of, repo, c, env, limits) for c, _ in commits))
+        latest = current
+        if latest != (head.version if head else 0):
+            raise PushRefused("The project changed since you fetched it; run git pull, then push again.")
+        for (commit, subject), tree in zip(commits, trees, strict=True):
+            writes = [p for p, e in tree.items() if previous.get(p, Entry("", "", "", 0)).sha != e.sha]
+            contents = await asyncio.to_thread(read_blobs, repo, sorted({tree[p].sha for p in writes}), env)
+            deletes = sorted(previous.keys() - tree.keys())
+            message = f"Pushed by {actor.name or actor.email}: {subject}".strip()
+            try:
+                result = await self._projects.save(
+                    project_id, {p: contents[tree[p].sha] for p in writes}, deletes, message=message, author=Author.user
+                )
+            except ForjaError as exc:
+                raise PushRefused(f"{commit[:10]} was not saved: {exc.message}") from None
+            if result.version.number not in (latest, latest + 1):
+                log.warning("push to %s: another save landed meanwhile (now version %d)", project_id, result.version.number)
+            latest = result.version.number
+            saved.append((latest, commit))
+            previous = tree
+        log.info("push to %s by %s: %d commits saved up to version %s", project_id, actor.user_id, len(commits), latest)
+        return f"Forja saved {len(commits)} commit(s); the project is at version {latest}."

@@ -1,0 +1,83 @@
+"""One git request to a project: its mirror synced, `git http-backend` run on it, and a push's commits saved.
+
+The caller (builder/api/git.py) has named the person and checked their role; this knows nothing of HTTP auth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+from pydantic import BaseModel
+
+from builder.git.commands import repo_path
+from builder.git.http import CgiAnswer, CgiRequest, hook_socket, run_backend
+from builder.git.mirror import Mirror, project_lock, set_tags
+from builder.git.pushes import PushReceiver, PushRefused
+from builder.services.access import Actor
+from builder.services.projects import ProjectService
+from builder.store import ProjectStore
+
+log = logging.getLogger(__name__)
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def _drained(answer: CgiAnswer) -> CgiAnswer:
+    """The answer read whole, so that what follows the backend's exit is done before the client hears back."""
+    data = b"".join([chunk async for chunk in answer.body])
+    return CgiAnswer(answer.status, answer.headers, _once(data))
+
+
+class HookRequest(BaseModel):
+    """What the pre-receive hook (hook.py) sends: git's ref updates (old, new, ref) and where the pushed objects are."""
+
+    updates: list[tuple[str, str, str]]
+    env: dict[str, str]
+
+
+class GitServer:
+    def __init__(self, store: ProjectStore, projects: ProjectService) -> None:
+        self.mirror = Mirror(store)
+        self._receiver = PushReceiver(store, projects)
+
+    async def fetch(self, project_id: str, request: CgiRequest) -> CgiAnswer:
+        """info/refs and git-upload-pack: the mirror brought up to date, then git answers as it comes."""
+        async with project_lock(project_id):
+            await self.mirror.sync(project_id)
+        return await run_backend(request)
+
+    async def advertise_push(self, project_id: str, request: CgiRequest) -> CgiAnswer:
+        async with project_lock(project_id):
+            await self.mirror.sync(project_id)
+            return await _drained(await run_backend(request))
+
+    async def push(self, project_id: str, actor: Actor, request: CgiRequest) -> CgiAnswer:
+        """git-receive-pack: the hook asks `PushReceiver` to check and save the commits before git moves main; the
+        versions saved are tagged as their commits before the pusher hears back."""
+        repo = repo_path(project_id)
+        saved: list[tuple[int, str]] = []
+        async with project_lock(project_id):
+            head = await self.mirror.sync(project_id)
+
+            async def decide(asked: object) -> dict[str, object]:
+                try:
+                    hook = HookRequest.model_validate(asked)
+                    said = await self._receiver.receive(project_id, actor, repo, hook.updates, hook.env, head, saved)
+                except PushRefused as exc:
+                    return {"ok": False, "message": exc.message}
+                except Exception:
+                    log.exception("push to %s failed", project_id)
+                    return {"ok": False, "message": "Forja could not take this push; its log says why."}
+                return {"ok": True, "message": said}
+
+            async with hook_socket(decide) as address:
+                request.env["FORJA_GIT_HOOK"] = address
+                answer = await _drained(await run_backend(request))
+            if saved:
+                self.mirror.forget(project_id)
+                await asyncio.to_thread(set_tags, repo, dict(saved))
+        return answer

@@ -1,0 +1,90 @@
+"""The git mirror of a project's history (builder/git/mirror.py) in process, and who may reach /git/ without accounts."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from builder.api import api, guarded
+from builder.git.commands import repo_path
+from builder.git.mirror import project_lock, version_tags
+from builder.models import LOCAL_USER_ID, Author, ProjectRole
+from builder.services import Services
+from builder.settings import settings
+from builder.store import ProjectStore
+from tests.accounts import BASE, Person
+
+
+def git_out(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
+
+
+async def sync(services: Services, project: str) -> str | None:
+    async with project_lock(project):
+        head = await services.git.mirror.sync(project)
+    return head.commit if head else None
+
+
+async def test_each_version_is_a_commit_by_its_author_at_its_time_and_kept(
+    accounts_on: Services, store: ProjectStore, ana: Person, bo: Person
+) -> None:
+    services = accounts_on
+    project = (
+        await services.projects.create("Site", {"index.html": "<h1>Hi</h1>\n"}, message="Start", owner=ana.actor.user_id)
+    ).project_id
+    made = await services.projects.save(project, {"app.js": "go()\n"}, message="Add the script", author=Author.ai)  # v2
+    asked = await store.start_generation(
+        project, "Add the script", "claude", "claude-sonnet-4-5", datetime.now(UTC) - timedelta(hours=1)
+    )
+    await store.finish_generation(asked, version_id=made.version.id, outcome="saved")
+    await services.projects.save(project, {"index.html": "<h1>Hello</h1>\n"}, message="Edited index.html")  # v3
+
+    head = await sync(services, project)
+    repo = repo_path(project)
+    assert head == git_out(repo, "rev-parse", "main").strip()
+    log = git_out(repo, "log", "--reverse", "--format=%an <%ae> %at%n%B%x00", "main").split("\0")
+    versions = await services.projects.versions(project)
+    assert len(versions) == 3
+    expected = [
+        f"Import <import@forja.invalid> {int(versions[0].created_at.replace(tzinfo=UTC).timestamp())}\nStart\n",
+        f"Forja <forja@forja.invalid> {int(versions[1].created_at.replace(tzinfo=UTC).timestamp())}\n"
+        "Add the script\n\nModel: claude-sonnet-4-5\n",
+        f"Ana Lima <ana@example.org> {int(versions[2].created_at.replace(tzinfo=UTC).timestamp())}\nEdited index.html\n",
+    ]
+    assert [entry.strip("\n") + "\n" for entry in log if entry.strip()] == expected
+    assert git_out(repo, "cat-file", "blob", "v3:index.html") == "<h1>Hello</h1>\n"
+
+    # Versions already mirrored keep their commits: with two people on the project a rebuild would author v3 otherwise.
+    await services.access.add_member(project, "bo@example.org", ProjectRole.editor)
+    await services.projects.save(project, {"README.md": "# Site\n"}, message="Readme")  # v4
+    before = version_tags(repo)
+    assert await sync(services, project) == git_out(repo, "rev-parse", "v4").strip()
+    after = version_tags(repo)
+    assert {n: after[n] for n in (1, 2, 3)} == {n: before[n] for n in (1, 2, 3)}
+    assert git_out(repo, "log", "-1", "--format=%an", "v4").strip() == "You"  # nobody in particular: two people
+    assert git_out(repo, "rev-parse", "v4^").strip() == after[3]
+
+    # A mirror ahead of the store (a database restored from a backup, Forja restarted) is made again.
+    git_out(repo, "tag", "v9", "v1")
+    services.git.mirror.forget(project)
+    await sync(services, project)
+    assert sorted(version_tags(repo)) == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(("address", "status"), [("127.0.0.1", 200), ("::1", 200), ("203.0.113.9", 404)])
+async def test_without_accounts_only_this_machine_may_use_git(
+    services: Services, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, address: str, status: int
+) -> None:
+    monkeypatch.setattr(settings, "data_dir", tmp_path / "data")
+    project = (await services.projects.create("Site", {"index.html": "<h1>Hi</h1>\n"}, owner=LOCAL_USER_ID)).project_id
+    transport = httpx.ASGITransport(app=guarded(api), client=(address, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+        answer = await http.get(f"/git/{project}.git/info/refs", params={"service": "git-upload-pack"})
+    assert answer.status_code == status, answer.text
+    if status == 200:
+        assert answer.headers["content-type"] == "application/x-git-upload-pack-advertisement"
+        assert b"refs/heads/main" in answer.content

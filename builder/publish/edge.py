@@ -53,11 +53,14 @@ _SUFFIX = {"br": ".br", "gzip": ".gz"}
 
 @dataclass(frozen=True)
 class Target:
-    """What a host serves: a release folder written by write_release, live or unpublished."""
+    """What a host serves: a release folder written by write_release, live or unpublished, or a server app's release
+    (run in its own sandbox: `project_id` and `release` name it)."""
 
     folder: Path
     spa: bool
-    state: Literal["live", "gone"]
+    state: Literal["live", "gone", "server"]
+    project_id: str = ""
+    release: int = 0
 
 
 Resolve = Callable[[str], Awaitable[Target | None]]

@@ -24,6 +24,8 @@ class LiveApp:
     release_id: int | None
     spa: bool
     unpublished: bool
+    kind: str = "static"
+    number: int | None = None  # the live release's number
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ class ReleaseRecords(StoreBase):
     async def live_app(self, name: str) -> LiveApp | None:
         """What the address `name` serves; None for no such app, or one whose project is gone for good or trashed."""
         query = (
-            select(PublishedApp, Release.spa)
+            select(PublishedApp, Release.spa, Release.kind, Release.number)
             .join(Project, col(Project.id) == col(PublishedApp.project_id))
             .outerjoin(Release, col(Release.id) == col(PublishedApp.live_release_id))
             .where(PublishedApp.name == name, col(Project.deleted_at).is_(None))
@@ -89,8 +91,10 @@ class ReleaseRecords(StoreBase):
             row = (await session.exec(query)).first()
         if row is None:
             return None
-        app, spa = row
-        return LiveApp(app.project_id, app.name, app.live_release_id, bool(spa), app.unpublished_at is not None)
+        app, spa, kind, number = row
+        return LiveApp(
+            app.project_id, app.name, app.live_release_id, bool(spa), app.unpublished_at is not None, kind or "static", number
+        )
 
     async def name_app(self, project_id: str, name: str) -> PublishedApp:
         """Give the project's app the name (made on its first naming); NameTaken when another app has it."""

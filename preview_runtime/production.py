@@ -134,6 +134,8 @@ def production_plan(tree: Mapping[str, bytes], override: RunOverride | None = No
     if site is None:
         if (page := _page_folder(tree, folder)) is not None and not deps & BACKENDS:
             return _plain(page)
+        if _script(manifest, "start") or isinstance(manifest.get("main"), str):  # a server of its own (node:http...)
+            return _node_server(tree, found, manifest, "Node.js", "")
         raise NotPublishable(f"Forja does not know how {manifest_path} builds a site for production: {_WHAT}")
     framework, output, spa, prefixes = site
     return ProductionPlan(

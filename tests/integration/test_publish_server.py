@@ -6,7 +6,9 @@ The Express starter installs offline from the npm cache scripts/prefetch_starter
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 
 import httpx
 import pytest
@@ -18,8 +20,12 @@ from builder.generation.starters import StarterVariables, load_starters, render_
 from builder.models import LOCAL_USER_ID, Author
 from builder.publish.addresses import app_host, app_key
 from builder.services import Services
+from builder.settings import settings
 from preview_runtime.proxy import NOT_FOUND_MARKER, WAKING
 from preview_runtime.runner import PreviewState
+from scripts.corpus import CORPUS_DIR, ENTRIES, app_files
+from scripts.fetch_corpus import is_fetched
+from tests.integration.test_containment import http_listener
 
 # A route the test adds to the starter: what the server reads from its environment.
 ENV_ROUTE = "app.get('/api/greeting', (req, res) => res.json({ greeting: process.env.SHOP_GREETING || null }))\n"
@@ -47,7 +53,7 @@ async def answered(services: Services, name: str, path: str = "/", tries: int = 
         response = await through_traefik(services, name, path)
         if response.headers.get(NOT_FOUND_MARKER) != WAKING and response.status_code not in (502, 504):
             return response
-        await __import__("asyncio").sleep(0.1)
+        await asyncio.sleep(0.1)
     raise AssertionError(f"{name} did not answer {path}")
 
 
@@ -79,7 +85,7 @@ async def test_the_express_starter_publishes_reads_its_env_rolls_back_parks_and_
     assert first_sandbox is not None and first_sandbox.state == PreviewState.parked  # kept for a rollback
 
     # A start that fails keeps release 2 live.
-    manifest = json.loads(created_files := express_files("Corner Shop")["package.json"])
+    manifest = json.loads(express_files("Corner Shop")["package.json"])
     manifest["scripts"]["start"] = "node -e \"console.error('the server broke on purpose'); process.exit(4)\""
     await services.projects.save(pid, {"package.json": json.dumps(manifest).encode()}, author=Author.user)
     with pytest.raises(PublishFailed, match="did not start") as failed:
@@ -88,7 +94,6 @@ async def test_the_express_starter_publishes_reads_its_env_rolls_back_parks_and_
     assert await release_states(services, pid) == [(3, "failed", False), (2, "ready", True), (1, "ready", False)]
     assert await hub.local(app_key(pid, 3)) is None  # its sandbox is gone
     assert (await through_traefik(services, "corner-shop", "/api/greeting")).json() == {"greeting": "open at nine"}
-    assert created_files  # (the starter's manifest, changed above)
 
     # Rollback: release 1's parked sandbox goes live again and wakes at the first visit; nothing is built or published.
     back = await services.publishing.rollback(pid, 1)
@@ -111,3 +116,84 @@ async def test_the_express_starter_publishes_reads_its_env_rolls_back_parks_and_
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000") as client:
         gone = await client.get("/", headers={"Host": app_host("corner-shop")})
     assert gone.status_code == 410
+
+
+# Run inside a published app's sandbox: each URL asked straight and through the sandbox's HTTP_PROXY (the egress proxy).
+PROBE = b"""
+const http = require('http')
+const ask = (options) => new Promise((done) => {
+  const request = http.get({ ...options, timeout: 3000 }, (response) => done(`status ${response.statusCode}`))
+  request.on('error', (error) => done(`blocked ${error.code || error.message}`))
+  request.on('timeout', () => { request.destroy(); done('blocked timeout') })
+})
+const proxy = process.env.HTTP_PROXY || process.env.http_proxy
+;(async () => {
+  const seen = {}
+  for (const url of process.argv.slice(2)) {
+    const target = new URL(url)
+    seen[url] = [await ask({ host: target.hostname, port: target.port, path: '/' })]
+    if (proxy) {
+      const via = new URL(proxy)
+      seen[url].push(await ask({ host: via.hostname, port: via.port, path: url, headers: { host: target.host } }))
+    }
+  }
+  console.log('probe:' + JSON.stringify(seen))
+})()
+"""
+PLAIN_SERVER = b"require('http').createServer((q, s) => s.end('the other app')).listen(process.env.PORT, process.env.HOST)\n"
+
+
+async def test_a_corpus_express_app_publishes_starts_again_after_a_restart_and_reaches_nothing_of_forja(
+    local_previews: None, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = next(e for e in ENTRIES if e.name == "express-generator")
+    if not is_fetched(entry):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("corpus project express-generator is not fetched (scripts/fetch_corpus.py)", pytrace=False)
+        pytest.skip("corpus project express-generator is not fetched: run scripts/fetch_corpus.py")
+    monkeypatch.setattr(settings, "npm_seed_cache", CORPUS_DIR / entry.name / "npm")  # installs offline from it
+    monkeypatch.setattr(settings, "preview_offline", True)
+    hub = services.preview_hub
+
+    files = {**app_files(entry), "probe.cjs": PROBE}
+    created = await services.projects.create("Express generator", files, owner=LOCAL_USER_ID)
+    pid = created.project_id
+    published = await services.publishing.publish(pid, name="generated", user_id=LOCAL_USER_ID)
+    assert published.release.framework == "Express"
+    page = await through_traefik(services, "generated")
+    assert page.status_code == 200 and "Welcome to Express" in page.text  # its own page (pug), from its own server
+
+    # After a restart of Forja its sandbox is gone: the address falls to Forja's edge, which starts it once and
+    # answers the waking page meanwhile; then Traefik sends the address to the new sandbox.
+    key = app_key(pid, 1)
+    await hub.stop(key)
+    transport = httpx.ASGITransport(app=guarded(forja_api))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000") as client:
+        waking = await client.get("/", headers={"Host": app_host("generated")})
+    assert waking.status_code == 503 and waking.headers[NOT_FOUND_MARKER] == WAKING
+    assert "Welcome to Express" in (await answered(services, "generated", tries=600)).text
+    assert len(await services.publishing.releases(pid)) == 1  # started again, not published again
+
+    # Containment: from inside the published app, neither Forja's API (a stand-in on its port) nor another app's
+    # sandbox answers, straight or through the egress proxy; both answer this process (the positive control).
+    other = await services.projects.create(
+        "Other",
+        {"package.json": b'{"name": "other", "scripts": {"start": "node server.js"}}', "server.js": PLAIN_SERVER},
+        owner=LOCAL_USER_ID,
+    )
+    await services.publishing.publish(other.project_id, name="other", user_id=LOCAL_USER_ID)
+    other_sandbox = await hub.local(app_key(other.project_id, 1))
+    assert other_sandbox is not None
+    other_upstream = (await hub.manager()).proxy.routes()[other_sandbox.preview_id]
+    with http_listener("127.0.0.1") as (forja_url, peers):
+        monkeypatch.setattr(settings, "port", int(forja_url.rsplit(":", 1)[1]))
+        async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
+            assert (await client.get(forja_url)).text == "forja ok"
+            assert (await client.get(other_upstream)).text == "the other app"
+        peers.clear()
+        outcome = await hub.run_command(key, f"node probe.cjs {forja_url} {other_upstream}", 30)
+    line = next(line for line in outcome.output.splitlines() if line.startswith("probe:"))
+    seen = json.loads(line.removeprefix("probe:"))
+    for url, answers in seen.items():
+        assert all(not answer.startswith("status 2") for answer in answers), (url, answers)
+    assert peers == []

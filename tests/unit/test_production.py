@@ -301,6 +301,15 @@ def test_node_servers_start_for_production_not_as_a_dev_server() -> None:
     )
 
 
+def test_a_node_server_with_no_framework_publishes_by_its_start_script() -> None:
+    plain = {
+        "package.json": package({"start": "node server.js"}),
+        "server.js": b"require('http').createServer().listen(process.env.PORT)",
+    }
+    plan = production_plan(plain)
+    assert (plan.kind, plan.framework, plan.build, plan.start) == ("server", "Node.js", "", NPM_START)
+
+
 def test_python_servers_use_gunicorn_or_uvicorn_when_the_project_installs_them() -> None:
     flask = {"app.py": b"from flask import Flask\napp = Flask(__name__)\n"}
     assert (

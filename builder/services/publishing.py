@@ -86,6 +86,7 @@ class ReleaseInfo(BaseModel):
     state: str  # building, ready, failed or pruned
     live: bool
     framework: str
+    kind: str = "static"  # static (files served from disk) or server (run in a sandbox of its own)
     files: int
     size_bytes: int
     build_s: float
@@ -374,6 +375,7 @@ class PublishService:
                     state=state,
                     live=release.id == live_id,
                     framework=release.framework,
+                    kind=release.kind,
                     files=release.files,
                     size_bytes=release.size_bytes,
                     build_s=round(release.build_s, 2),

@@ -197,3 +197,39 @@ async def test_a_corpus_express_app_publishes_starts_again_after_a_restart_and_r
     for url, answers in seen.items():
         assert all(not answer.startswith("status 2") for answer in answers), (url, answers)
     assert peers == []
+
+
+# A server app with a build step: the build counts its runs in a file beside the project (in the sandbox's folder).
+BUILT_SERVER = {
+    "package.json": b'{"name": "built", "scripts": {"build": "node build.js", "start": "node dist/server.js"}, "main": "dist/server.js"}',
+    "build.js": b"""const fs = require('fs')
+fs.appendFileSync('builds.txt', 'x')
+if (process.env.BREAK_BUILD) { console.error('the build broke on purpose'); process.exit(3) }
+fs.mkdirSync('dist', { recursive: true })
+fs.writeFileSync('dist/server.js', "require('http').createServer((q, s) => s.end('builds: ' + require('fs').readFileSync('builds.txt', 'utf8').length)).listen(process.env.PORT, process.env.HOST)")
+console.log('built the server')
+""",
+}
+
+
+async def test_a_server_build_runs_once_its_log_is_kept_and_a_failed_build_keeps_the_live_release(
+    local_previews: None, services: Services
+) -> None:
+    created = await services.projects.create("Built", BUILT_SERVER, owner=LOCAL_USER_ID)
+    pid = created.project_id
+    first = await services.publishing.publish(pid, name="built", user_id=LOCAL_USER_ID)
+    assert (first.release.kind, first.release.framework) == ("server", "Node.js")
+    assert (await through_traefik(services, "built")).text == "builds: 1"
+    log = [(line.source, line.text) for line in services.logs.history(pid)]
+    assert ("publish", "built the server") in log  # the build's output, in the Logs tab
+
+    # Parked and woken: the wake runs the start only (the build's marker is in the sandbox's folder).
+    live = await services.preview_hub.local(app_key(pid, 1))
+    assert live is not None and await (await services.preview_hub.manager()).park(live.preview_id, "a test")
+    assert (await answered(services, "built")).text == "builds: 1"
+
+    await services.app_env.set(pid, "BREAK_BUILD", "yes", user_id=LOCAL_USER_ID)
+    with pytest.raises(PublishFailed, match=r"`NODE_ENV=production npm run build` failed: the build broke on purpose"):
+        await services.publishing.publish(pid, user_id=LOCAL_USER_ID)
+    assert await release_states(services, pid) == [(2, "failed", False), (1, "ready", True)]
+    assert (await answered(services, "built")).text == "builds: 1"

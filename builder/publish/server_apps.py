@@ -68,6 +68,12 @@ def release_run_plan(tree: Mapping[str, bytes], override: RunOverride, plan: Pro
     )
 
 
+class _Failed(PublishFailed):
+    def __init__(self, message: str, log: str = "") -> None:
+        super().__init__(message)
+        self.log = log
+
+
 class ServerApps:
     """The release sandboxes of published server apps, on this worker."""
 
@@ -77,9 +83,19 @@ class ServerApps:
         self._logs = logs
         self._ensuring: dict[str, asyncio.Task[None]] = {}
 
-    async def start(self, project_id: str, number: int, version: int, tree: Mapping[str, bytes], plan: ProductionPlan) -> str:
-        """Run the release in its sandbox until it answers; returns the build's log (redacted). PublishFailed, with its
-        sandbox stopped, when the build fails or the app does not start."""
+    async def start(
+        self, project_id: str, number: int, version: int, tree: Mapping[str, bytes], plan: ProductionPlan
+    ) -> tuple[str, str]:
+        """Run the release in its sandbox until it answers: (the build's log, redacted; "" or why it failed, in one
+        sentence, its sandbox then stopped)."""
+        try:
+            return await self._start(project_id, number, version, tree, plan), ""
+        except _Failed as failed:
+            return failed.log, failed.message
+        except PublishFailed as failed:
+            return "", failed.message
+
+    async def _start(self, project_id: str, number: int, version: int, tree: Mapping[str, bytes], plan: ProductionPlan) -> str:
         key = app_key(project_id, number)
         override = await self._store.run_override(project_id)
         env = await runner_env(self._store, self._logs, project_id)  # a server reads all of its variables
@@ -105,8 +121,11 @@ class ServerApps:
             await self._hub.stop(key)
             if plan.build and not built:
                 last = next((line.strip() for line in reversed(build_log.splitlines()) if line.strip()), "")
-                raise PublishFailed(f"`{plan.build}` failed" + (f": {last[:300]}" if last else "."))
-            raise PublishFailed(f"The app did not start with `{plan.start}`: {info.detail or info.state.value}.")
+                raise _Failed(f"`{plan.build}` failed" + (f": {last[:300]}" if last else "."), build_log)
+            why = self._logs.redacted(project_id, info.detail or info.state.value)
+            raise _Failed(
+                f"The app did not start with `{plan.start}`: {why.splitlines()[0] if why else ''}.", f"{build_log}\n{why}"
+            )
         return build_log
 
     async def _build_log(self, key: str, project_id: str) -> str:

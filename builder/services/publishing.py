@@ -265,7 +265,9 @@ class PublishService:
                 "publish",
             )
             if plan.kind == "server":  # its files stay in its sandbox: the folder only marks it kept (see _prune)
-                release.log = await self.servers.start(project_id, release.number, version, tree, plan)
+                release.log, failed = await self.servers.start(project_id, release.number, version, tree, plan)
+                if failed:
+                    raise PublishFailed(failed)
                 files = {"server.txt": f"{plan.framework}: {plan.start}\n".encode()}
             else:
                 files = await self._built_files(release, version, tree, plan, override)

@@ -21,6 +21,7 @@ from builder.models import LOCAL_USER_ID, Author
 from builder.publish.addresses import app_host, app_key
 from builder.services import Services
 from builder.settings import settings
+from builder.store import ProjectStore
 from preview_runtime.proxy import NOT_FOUND_MARKER, WAKING
 from preview_runtime.runner import PreviewState
 from scripts.corpus import CORPUS_DIR, ENTRIES, app_files
@@ -213,7 +214,7 @@ console.log('built the server')
 
 
 async def test_a_server_build_runs_once_its_log_is_kept_and_a_failed_build_keeps_the_live_release(
-    local_previews: None, services: Services
+    local_previews: None, services: Services, sqlite_store: ProjectStore
 ) -> None:
     created = await services.projects.create("Built", BUILT_SERVER, owner=LOCAL_USER_ID)
     pid = created.project_id
@@ -232,4 +233,5 @@ async def test_a_server_build_runs_once_its_log_is_kept_and_a_failed_build_keeps
     with pytest.raises(PublishFailed, match=r"`NODE_ENV=production npm run build` failed: the build broke on purpose"):
         await services.publishing.publish(pid, user_id=LOCAL_USER_ID)
     assert await release_states(services, pid) == [(2, "failed", False), (1, "ready", True)]
+    assert "the build broke on purpose" in (await sqlite_store.release(pid, 2)).log  # kept with the release
     assert (await answered(services, "built")).text == "builds: 1"

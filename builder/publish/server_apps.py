@@ -170,6 +170,12 @@ class ServerApps:
                         return
                 await asyncio.sleep(0.05)
 
+    async def unroute(self, project_id: str) -> None:
+        """None of the project's sandboxes answers for its hosts any more (they fall to Forja's edge)."""
+        if (manager := self._hub.started_manager) is not None:
+            for preview_id in self._hub.here(f"{APP_KEY}{project_id}@").values():
+                await manager.proxy.alias(preview_id, [])
+
     async def park(self, project_id: str, number: int) -> bool:
         """Park the release's sandbox (kept for a rollback); False when it does not run here."""
         info = await self._hub.local(app_key(project_id, number))

@@ -327,8 +327,11 @@ class PublishService:
         return info.live_release if info is not None else None
 
     async def _went_live(self, project_id: str, number: int, name: str, previous: int | None) -> None:
-        """Send the address to a server release's sandbox, and park the one that served before (kept for a rollback)."""
-        await self.servers.route(project_id, number, hosts_of(name, self.domains), wait=True)
+        """Send the address to a server release's sandbox, and park the one that served before (kept for a rollback).
+        With none here (a static release, or a server release whose sandbox is gone), the address falls to the edge,
+        which serves the files or starts the sandbox."""
+        if not await self.servers.route(project_id, number, hosts_of(name, self.domains), wait=True):
+            await self.servers.unroute(project_id)
         if previous is not None and previous != number:
             await self.servers.park(project_id, previous)
 
@@ -403,10 +406,8 @@ class PublishService:
         app = await self._store.published_app(project_id)
         assert app is not None
         self._forget(app.name)
-        if release.kind == "server":  # its parked sandbox wakes at the first visit; with none, the edge starts it
-            await self._went_live(project_id, number, app.name, previous)
-        elif previous is not None:
-            await self.servers.park(project_id, previous)
+        # A server release's parked sandbox wakes at the first visit; with none, the edge starts it.
+        await self._went_live(project_id, number, app.name, previous)
         self._logs.emit(project_id, f"Release {number} is live again.", LogLevel.info, "publish")
         info = await self.app(project_id)
         assert info is not None

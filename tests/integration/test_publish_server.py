@@ -235,3 +235,31 @@ async def test_a_server_build_runs_once_its_log_is_kept_and_a_failed_build_keeps
     assert await release_states(services, pid) == [(2, "failed", False), (1, "ready", True)]
     assert "the build broke on purpose" in (await sqlite_store.release(pid, 2)).log  # kept with the release
     assert (await answered(services, "built")).text == "builds: 1"
+
+    # A static release after it: the address leaves the sandbox (parked) for Forja's edge; a rollback brings it back.
+    static = {"package.json": b'{"name": "built"}', "index.html": b"<h1>Now a plain page</h1>"}
+    await services.projects.save(pid, static, author=Author.user)
+    assert (await services.publishing.publish(pid, user_id=LOCAL_USER_ID)).release.kind == "static"
+    proxy = (await services.preview_hub.manager()).proxy
+    assert app_host("built") not in proxy.aliases()
+    transport = httpx.ASGITransport(app=guarded(forja_api))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000") as client:
+        assert "Now a plain page" in (await client.get("/", headers={"Host": app_host("built")})).text
+    await services.publishing.rollback(pid, 1)
+    assert (await answered(services, "built")).text == "builds: 1"
+
+
+async def test_the_flask_starter_publishes_under_flasks_own_server_without_its_reloader(
+    local_previews: None, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "preview_offline", True)  # pip installs from the starters' wheels
+    starter = next(s for s in load_starters() if s.name == "flask")
+    files = {path: text.encode() for path, text in render_starter(starter, StarterVariables(title="Tea Room")).items()}
+    created = await services.projects.create("Tea Room", files, owner=LOCAL_USER_ID)
+    published = await services.publishing.publish(created.project_id, name="tea-room", user_id=LOCAL_USER_ID)
+    assert (published.release.kind, published.release.framework) == ("server", "Flask")
+    page = await through_traefik(services, "tea-room")
+    assert page.status_code == 200 and "Tea Room" in page.text
+    assert (await through_traefik(services, "tea-room", "/api/items")).status_code == 200
+    log = "\n".join(line.text for line in services.logs.history(created.project_id))
+    assert "FLASK_DEBUG=0 flask --app app:app run" in log and "--reload" not in log.split("Publishing version", 1)[1]

@@ -214,7 +214,7 @@ console.log('built the server')
 
 
 async def test_a_server_build_runs_once_its_log_is_kept_and_a_failed_build_keeps_the_live_release(
-    local_previews: None, services: Services, sqlite_store: ProjectStore
+    local_previews: None, services: Services, sqlite_store: ProjectStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     created = await services.projects.create("Built", BUILT_SERVER, owner=LOCAL_USER_ID)
     pid = created.project_id
@@ -247,6 +247,12 @@ async def test_a_server_build_runs_once_its_log_is_kept_and_a_failed_build_keeps
         assert "Now a plain page" in (await client.get("/", headers={"Host": app_host("built")})).text
     await services.publishing.rollback(pid, 1)
     assert (await answered(services, "built")).text == "builds: 1"
+
+    # Pruned: a release whose files go loses its sandbox too.
+    monkeypatch.setattr(settings, "releases_kept", 1)
+    await services.publishing.publish(pid, user_id=LOCAL_USER_ID)
+    assert await services.preview_hub.local(app_key(pid, 1)) is None
+    assert [(n, state) for n, state, _ in await release_states(services, pid)][-1] == (1, "pruned")
 
 
 async def test_the_flask_starter_publishes_under_flasks_own_server_without_its_reloader(

@@ -13,6 +13,8 @@ import os
 import httpx
 import pytest
 
+import builder.services
+from builder import db
 from builder.api import api as forja_api
 from builder.api import guarded
 from builder.errors import PublishFailed
@@ -22,10 +24,12 @@ from builder.publish.addresses import app_host, app_key
 from builder.services import Services
 from builder.settings import settings
 from builder.store import ProjectStore
+from preview_runtime.logs import LogHub
 from preview_runtime.proxy import NOT_FOUND_MARKER, WAKING
 from preview_runtime.runner import PreviewState
 from scripts.corpus import CORPUS_DIR, ENTRIES, app_files
 from scripts.fetch_corpus import is_fetched
+from tests.conftest import DatabaseUrls
 from tests.integration.test_containment import http_listener
 
 # A route the test adds to the starter: what the server reads from its environment.
@@ -269,3 +273,26 @@ async def test_the_flask_starter_publishes_under_flasks_own_server_without_its_r
     assert (await through_traefik(services, "tea-room", "/api/items")).status_code == 200
     log = "\n".join(line.text for line in services.logs.history(created.project_id))
     assert "FLASK_DEBUG=0 flask --app app:app run" in log and "--reload" not in log.split("Publishing version", 1)[1]
+
+
+async def test_after_a_restart_of_forja_a_visit_wakes_the_parked_release_without_building_it_again(
+    local_previews: None, services: Services, sqlite_url: DatabaseUrls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = await services.projects.create("Built", BUILT_SERVER, owner=LOCAL_USER_ID)
+    await services.publishing.publish(created.project_id, name="built", user_id=LOCAL_USER_ID)
+    live = await services.preview_hub.local(app_key(created.project_id, 1))
+    assert live is not None and await (await services.preview_hub.manager()).park(live.preview_id, "a test")
+    await services.close()  # Forja stops: parked sandboxes stay, with their folders
+
+    again = Services(store=ProjectStore(db.create_engine(sqlite_url.async_)), logs=LogHub())
+    monkeypatch.setattr(builder.services, "_services", again)
+    try:
+        await again.preview_hub.manager()  # Forja's start takes the parked sandbox back, under its key
+        assert (await again.preview_hub.local(app_key(created.project_id, 1))) is not None
+        transport = httpx.ASGITransport(app=guarded(forja_api))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000") as client:
+            waking = await client.get("/", headers={"Host": app_host("built")})  # no route yet: Forja's edge
+        assert waking.status_code == 503 and waking.headers[NOT_FOUND_MARKER] == WAKING
+        assert (await answered(again, "built")).text == "builds: 1"  # woken, not built again
+    finally:
+        await again.close()

@@ -148,7 +148,7 @@ const proxy = process.env.HTTP_PROXY || process.env.http_proxy
 PLAIN_SERVER = b"require('http').createServer((q, s) => s.end('the other app')).listen(process.env.PORT, process.env.HOST)\n"
 
 
-async def test_a_corpus_express_app_publishes_starts_again_after_a_restart_and_reaches_nothing_of_forja(
+async def test_a_corpus_express_app_publishes_starts_again_when_its_sandbox_is_gone_and_reaches_nothing_of_forja(
     local_previews: None, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     entry = next(e for e in ENTRIES if e.name == "express-generator")

@@ -68,6 +68,17 @@ def release_run_plan(tree: Mapping[str, bytes], override: RunOverride, plan: Pro
     )
 
 
+def telling_line(log: str) -> str:
+    """The line that says why a build failed: the last one naming an error (with the next when it ends in a colon, as
+    `Error: next/font: error:` does), else the last line."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    for index in range(len(lines) - 1, -1, -1):
+        if "error" in lines[index].lower():
+            follows = lines[index + 1] if lines[index].endswith(":") and index + 1 < len(lines) else ""
+            return f"{lines[index]} {follows}".strip()
+    return lines[-1] if lines else ""
+
+
 class _Failed(PublishFailed):
     def __init__(self, message: str, log: str = "") -> None:
         super().__init__(message)
@@ -120,7 +131,7 @@ class ServerApps:
             built = await self._built(key)
             await self._hub.stop(key)
             if plan.build and not built:
-                last = next((line.strip() for line in reversed(build_log.splitlines()) if line.strip()), "")
+                last = telling_line(build_log)
                 raise _Failed(f"`{plan.build}` failed" + (f": {last[:300]}" if last else "."), build_log)
             why = self._logs.redacted(project_id, info.detail or info.state.value)
             raise _Failed(

@@ -21,7 +21,7 @@ import httpx
 
 from builder.app_secrets import runner_env
 from builder.errors import ForjaError, PreviewError, PublishFailed
-from builder.publish.addresses import APP_KEY, app_host, app_key, app_preview_id
+from builder.publish.addresses import APP_KEY, app_host, app_key, app_name_of, app_preview_id
 from builder.services.preview_hub import PreviewHub
 from builder.services.previews import plan_of
 from builder.settings import settings
@@ -180,6 +180,17 @@ class ServerApps:
                     if app_answered(await client.get(url, headers={"Host": host, QUIET: "1"})):
                         return
                 await asyncio.sleep(0.05)
+
+    async def reroute(self, domains: Mapping[str, str]) -> None:
+        """Custom domains changed (domain -> app name): each routed sandbox answers at exactly its app's hosts now."""
+        if (manager := self._hub.started_manager) is None:
+            return
+        aliases = manager.proxy.aliases()
+        for preview_id in self._hub.here(APP_KEY).values():
+            names = [app_name_of(host) for host, target in aliases.items() if target == preview_id.lower()]
+            name = next((n for n in names if n is not None), None)
+            if name is not None:
+                await manager.proxy.alias(preview_id, hosts_of(name, domains))
 
     async def unroute(self, project_id: str) -> None:
         """None of the project's sandboxes answers for its hosts any more (they fall to Forja's edge)."""

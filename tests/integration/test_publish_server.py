@@ -81,6 +81,20 @@ async def test_the_express_starter_publishes_reads_its_env_rolls_back_parks_and_
     assert (await through_traefik(services, "corner-shop", "/api/greeting")).json() == {"greeting": None}
     assert (await through_traefik(services, "corner-shop", "/api/health")).json() == {"ok": True}
 
+    # At a domain of its owner's too, straight to its sandbox; and no more once removed.
+    proxy = (await hub.manager()).proxy
+    await services.app_domains.set(pid, "corner.example.test")
+    assert proxy.aliases().get("corner.example.test") == proxy.aliases()[app_host("corner-shop")]
+    async with httpx.AsyncClient(timeout=30, trust_env=False) as client:
+        for _ in range(200):  # until Traefik applied the route (a tenth of a second or so)
+            mine = await client.get(proxy.internal_url(), headers={"Host": "corner.example.test"})
+            if mine.status_code == 200:
+                break
+            await asyncio.sleep(0.05)
+    assert mine.status_code == 200 and "Corner Shop" in mine.text
+    await services.app_domains.remove(pid)
+    assert "corner.example.test" not in proxy.aliases()
+
     # A variable set in its Environment reaches the next release's server.
     await services.app_env.set(pid, "SHOP_GREETING", "open at nine", user_id=LOCAL_USER_ID)
     second = await services.publishing.publish(pid, user_id=LOCAL_USER_ID)

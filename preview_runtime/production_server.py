@@ -45,7 +45,8 @@ def node_start(
     deps = dependencies(manifest)
     env = {**NODE_PRODUCTION, **ADDRESS}
     if framework == "Next.js":
-        return framework, Command(["npx", "--no", "--", "next", "start", "-p", PORT, "-H", HOST], folder, NODE_PRODUCTION).shell()
+        next_start = _binary(tree, found, manifest, ["next", "start", "-p", PORT, "-H", HOST])
+        return framework, Command(next_start, folder, NODE_PRODUCTION).shell()
     if framework == "Nuxt":
         return framework, Command(["node", ".output/server/index.mjs"], folder, env).shell()
     if framework == "Astro":
@@ -97,6 +98,17 @@ def _watches(line: str) -> bool:
     """A "start" that is a dev server in disguise (nodemon, --watch, tsx watch): not a production start."""
     words = shlex.split(line) if line.count('"') % 2 == 0 and line.count("'") % 2 == 0 else line.split()
     return bool({"nodemon", "watch", *_RELOAD_FLAGS} & set(words))
+
+
+def _binary(tree: Mapping[str, bytes], found: Found, manifest: Mapping[str, object], argv: list[str]) -> list[str]:
+    """argv run as an installed package's binary, through the package manager the install used (Yarn 2+'s Plug'n'Play
+    has no node_modules/.bin for npx to find)."""
+    manager = _manager(tree, found, manifest)
+    if any(word.startswith("pnpm") for word in manager):
+        return [*manager, "exec", *argv]
+    if any(word.startswith("yarn") for word in manager):
+        return [*manager, "run", *argv]
+    return ["npx", "--no", "--", *argv]
 
 
 def _manager(tree: Mapping[str, bytes], found: Found, manifest: Mapping[str, object]) -> list[str]:

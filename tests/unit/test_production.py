@@ -293,6 +293,11 @@ def test_node_servers_start_for_production_not_as_a_dev_server() -> None:
         "package.json": package({"dev": "tsx watch src/index.ts", "build": "tsc", "start": "node dist/index.js"}, {"koa": "2"}),
         "pnpm-lock.yaml": b"lockfileVersion: '9.0'\n",
     }
+    next_pnpm = {
+        "package.json": package({"dev": "next dev", "build": "next build"}, {"next": "16"}),
+        "pnpm-lock.yaml": b"lockfileVersion: '9.0'\n",
+    }
+    assert production_plan(next_pnpm).start == 'NODE_ENV=production corepack pnpm@9.15.9 exec next start -p "$PORT" -H "$HOST"'
     plan = production_plan(pnpm)
     assert (plan.framework, plan.build, plan.start) == (
         "Koa",

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from builder.api.hosts import allowed_hosts, host_allowed, parse_host
 from builder.publish.addresses import app_name_of
-from builder.publish.edge import StaticApp, Target
+from builder.publish.edge import UNAVAILABLE_PAGE, StaticApp, Target
 from builder.services import get_services
 from preview_runtime.pages import WAKING_HTML
 from preview_runtime.proxy import NOT_FOUND_MARKER, WAKING
@@ -47,6 +47,11 @@ async def _server_app(host: str, scope: Scope, send: Send) -> bool:
         return False
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1013})  # try again later
+        return True
+    if publishing.servers.unavailable(target.project_id, target.release):  # it failed to start: no waking loop
+        headers = [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-store"), (b"retry-after", b"60")]
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else UNAVAILABLE_PAGE})
         return True
     await publishing.start_server(host, target)
     await send({"type": "http.response.start", "status": 503, "headers": _WAKING_HEADERS})

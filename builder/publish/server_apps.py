@@ -40,6 +40,7 @@ STATE_DIR = ".forja-publish"
 MARKER = f"{STATE_DIR}/built"
 BUILD_LOG = "build.log"
 ROUTED_WAIT_S = 10.0
+RETRY_AFTER_S = 60.0  # a release that failed to start for a visit is tried again after this (its build is not free)
 
 
 def once_then_start(plan: ProductionPlan) -> str:
@@ -93,6 +94,7 @@ class ServerApps:
         self._hub = hub
         self._logs = logs
         self._ensuring: dict[str, asyncio.Task[None]] = {}
+        self._failed_at: dict[str, float] = {}  # key -> when its start for a visit failed
 
     async def start(
         self, project_id: str, number: int, version: int, tree: Mapping[str, bytes], plan: ProductionPlan
@@ -219,16 +221,30 @@ class ServerApps:
         """A request reached Forja's edge for a server release whose sandbox is not routed: start (or wake) it once,
         in the background; the caller answers the waking page meanwhile."""
         key = app_key(project_id, number)
-        if key in self._ensuring:
+        if key in self._ensuring or self.unavailable(project_id, number):
             return
         task = asyncio.create_task(self._ensure(project_id, number, version, hosts), name=f"ensure-{key}")
         self._ensuring[key] = task
         task.add_done_callback(lambda _: self._ensuring.pop(key, None))
 
+    def unavailable(self, project_id: str, number: int) -> bool:
+        """Whether the release failed to start for a visit within RETRY_AFTER_S (its address says it is unavailable)."""
+        failed = self._failed_at.get(app_key(project_id, number))
+        return failed is not None and time.monotonic() - failed < RETRY_AFTER_S
+
     async def _ensure(self, project_id: str, number: int, version: int, hosts: list[str]) -> None:
         key = app_key(project_id, number)
         try:
             info = await self._hub.local(key)
+            if info is not None and info.state in (PreviewState.failed, PreviewState.stopped):
+                self._failed_at[key] = time.monotonic()
+                self._logs.emit(
+                    project_id, f"Release {number} did not start: {info.detail or info.state.value}", LogLevel.error, "publish"
+                )
+                async with self._hub.lock(key):
+                    await self._hub.stop_here(key)
+                return
+            self._failed_at.pop(key, None)
             if info is None:
                 tree = await self._store.read_tree(project_id, version)
                 plan = production_plan(tree, await self._store.run_override(project_id))

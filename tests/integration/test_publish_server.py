@@ -308,5 +308,18 @@ async def test_after_a_restart_of_forja_a_visit_wakes_the_parked_release_without
             waking = await client.get("/", headers={"Host": app_host("built")})  # no route yet: Forja's edge
         assert waking.status_code == 503 and waking.headers[NOT_FOUND_MARKER] == WAKING
         assert (await answered(again, "built")).text == "builds: 1"  # woken, not built again
+
+        # Gone again, and its build now fails: the visits that started it get the waking page, then a plain 503 (no
+        # endless waking page, no build per visit) until RETRY_AFTER_S.
+        await again.app_env.set(created.project_id, "BREAK_BUILD", "yes", user_id=LOCAL_USER_ID)
+        await again.publishing.servers.stop(created.project_id)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000") as client:
+            for _ in range(600):
+                visit = await client.get("/", headers={"Host": app_host("built")})
+                if NOT_FOUND_MARKER not in visit.headers:
+                    break
+                await asyncio.sleep(0.1)
+        assert visit.status_code == 503 and "unavailable" in visit.text.lower()
+        assert await again.preview_hub.local(app_key(created.project_id, 1)) is None
     finally:
         await again.close()

@@ -19,7 +19,7 @@ from typing import Any
 
 from builder.cluster.previews import Handler, PreviewEntry, PreviewRegistry, app_answers
 from builder.errors import ForjaError, PreviewError
-from builder.publish.addresses import apps_suffix, forja_upstream, key_of_app
+from builder.publish.addresses import APP_PREVIEW, apps_suffix, forja_upstream, key_of_app
 from builder.schemas import VersionInfo
 from builder.services.preview_access import VERSION_PREVIEW_PREFIX, PreviewAccess
 from builder.services.preview_records import PreviewRecords
@@ -147,6 +147,7 @@ class PreviewHub:
             ttl_s=settings.preview_ttl_s,
             on_change=self._changed,
             on_wake_request=self._woken_by_address,
+            visits_count=lambda preview_id: preview_id.startswith(APP_PREVIEW),  # published server apps
         )
         manager.unavailable.update(unavailable)
         await manager.start_background()

@@ -22,6 +22,7 @@ import socket
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -65,6 +66,7 @@ class SandboxNetwork:
         self._inbound: asyncio.Server | None = None
         self._target: Callable[[], int] = lambda: 0
         self.host_port = 0
+        self.last_inbound: float | None = None  # time.monotonic() of the last connection in (a visit)
 
     async def open(self) -> None:
         """Serve the egress proxy (before the sandbox starts: its installs use it at once)."""
@@ -109,6 +111,7 @@ class SandboxNetwork:
         return reader, writer
 
     async def _pass_in(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.last_inbound = time.monotonic()
         try:
             inside = await self.connect_inside(self._target())
         except OSError:

@@ -85,13 +85,14 @@ async def test_the_express_starter_publishes_reads_its_env_rolls_back_parks_and_
     proxy = (await hub.manager()).proxy
     await services.app_domains.set(pid, "corner.example.test")
     assert proxy.aliases().get("corner.example.test") == proxy.aliases()[app_host("corner-shop")]
+    mine = None
     async with httpx.AsyncClient(timeout=30, trust_env=False) as client:
         for _ in range(200):  # until Traefik applied the route (a tenth of a second or so)
             mine = await client.get(proxy.internal_url(), headers={"Host": "corner.example.test"})
             if mine.status_code == 200:
                 break
             await asyncio.sleep(0.05)
-    assert mine.status_code == 200 and "Corner Shop" in mine.text
+    assert mine is not None and mine.status_code == 200 and "Corner Shop" in mine.text
     await services.app_domains.remove(pid)
     assert "corner.example.test" not in proxy.aliases()
 
@@ -126,6 +127,18 @@ async def test_the_express_starter_publishes_reads_its_env_rolls_back_parks_and_
     live = await hub.local(app_key(pid, 1))
     assert live is not None and await (await hub.manager()).park(live.preview_id, "a test")
     assert (await through_traefik(services, "corner-shop", quiet=True)).headers.get(NOT_FOUND_MARKER) == WAKING
+    assert "Corner Shop" in (await answered(services, "corner-shop")).text
+
+    # The sweep: visits to the app count as use (Forja itself has not asked about it for hours here), none parks it.
+    manager = await hub.manager()
+    running = manager._previews[live.preview_id]  # pyright: ignore[reportPrivateUsage] (Forja's own last look)
+    running.last_seen -= 7200
+    running.started -= 7 * 3600  # past the previews' ttl too
+    await through_traefik(services, "corner-shop")
+    assert live.preview_id not in (await manager.reap()).parked
+    manager.park_after_s, park_after_s = 0, manager.park_after_s  # no visit since: idle
+    assert live.preview_id in (await manager.reap()).parked
+    manager.park_after_s = park_after_s
     assert "Corner Shop" in (await answered(services, "corner-shop")).text
 
     # Unpublish stops its sandboxes; the address answers 410 (through Forja's edge, as Traefik sends it there).
@@ -313,13 +326,14 @@ async def test_after_a_restart_of_forja_a_visit_wakes_the_parked_release_without
         # endless waking page, no build per visit) until RETRY_AFTER_S.
         await again.app_env.set(created.project_id, "BREAK_BUILD", "yes", user_id=LOCAL_USER_ID)
         await again.publishing.servers.stop(created.project_id)
+        visit = None
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000") as client:
             for _ in range(600):
                 visit = await client.get("/", headers={"Host": app_host("built")})
                 if NOT_FOUND_MARKER not in visit.headers:
                     break
                 await asyncio.sleep(0.1)
-        assert visit.status_code == 503 and "unavailable" in visit.text.lower()
+        assert visit is not None and visit.status_code == 503 and "unavailable" in visit.text.lower()
         assert await again.preview_hub.local(app_key(created.project_id, 1)) is None
     finally:
         await again.close()

@@ -16,6 +16,7 @@ from builder.pages.doctor import doctor_page
 from builder.pages.home import home_page
 from builder.pages.signin import login_page, reset_page, signup_page
 from builder.pages.workspace import workspace_page
+from builder.publish.addresses import apps_suffix, cookie_scope
 from builder.services import get_services
 from builder.settings import settings
 from builder.state.account import AccountState
@@ -67,6 +68,11 @@ async def running_services() -> AsyncIterator[None]:
             settings.base_url,
             code,
         )
+    # An app's script that can set a cookie Forja reads (apps on a parent of Forja's name, over plain HTTP) is a
+    # deployment's mistake, said once at the start as doctor says it.
+    cookies_ok, cookies = cookie_scope(settings.base_url, apps_suffix(), settings.public_url.startswith("https://"))
+    if not cookies_ok:
+        log.warning("Published apps and Forja's cookies: %s", cookies)
     await services.generations.interrupt_abandoned()
     if not settings.redis_url:  # with several workers, another one may be building
         await services.publishing.interrupt_abandoned()

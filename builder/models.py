@@ -120,6 +120,9 @@ class ShareLink(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
+    # A link to the published app instead of a preview: the live app (follows later publishes), or one release, pinned.
+    follows_live: bool = Field(default=False, description="Opens the app's address, whatever release it serves then.")
+    release_id: int | None = Field(default=None, foreign_key="release.id", description="Opens this release, pinned.")
 
 
 class PublishedApp(SQLModel, table=True):

@@ -69,15 +69,20 @@ class DatabaseUrls(NamedTuple):
 # -- markers --------------------------------------------------------------------------------
 
 
+# Modules whose tests xdist hands out one by one (each a corpus project's, minutes long); they run last, after the
+# corpus' fetch that scripts/test.sh starts beside the first tests.
+PER_TEST = frozenset({"test_corpus.py", "test_publish_corpus.py"})
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> LoadScopeScheduling:
     """With several xdist workers (scripts/test.sh), each module runs whole on one of them, so its module-scoped
-    servers (an e2e module's Forja) start once; the corpus' tests, long and many, are handed out one by one. Modules are
-    handed out in the order pytest_collection_modifyitems sorts them (with --no-loadscope-reorder)."""
+    servers (an e2e module's Forja) start once; the corpus' tests (PER_TEST), long and many, are handed out one by one.
+    Modules are handed out in the order pytest_collection_modifyitems sorts them (with --no-loadscope-reorder)."""
 
     class ModuleScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
-            return nodeid if path.endswith("test_corpus.py") else path
+            return nodeid if path.rsplit("/", 1)[-1] in PER_TEST else path
 
     return ModuleScheduling(config, log)
 
@@ -101,7 +106,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def _scheduled(item: pytest.Item) -> tuple[int, bool]:
     rank = 0 if item.get_closest_marker("docker") is not None else 1 if item.get_closest_marker("e2e") is not None else 2
-    return rank, item.path.name == "test_corpus.py"
+    return rank, item.path.name in PER_TEST
 
 
 # -- SQLite ---------------------------------------------------------------------------------

@@ -84,6 +84,10 @@ def app(token: str, url: str, link_preview: list[MetaTag]) -> HTMLResponse:
     return _render("share_app.html", title="App", url=url, sandbox=SANDBOX, badge_token=token, link_preview=link_preview)
 
 
+RELEASE_GONE_TEXT = (
+    "This link opens one release of a published app, and Forja no longer keeps that release's files. Ask the person who "
+    "sent it for a new link."
+)
 BUSY_TEXT = (
     "Too many shared apps are running on this Forja right now. This page starts this one as soon as there is room: "
     "keep it open, or come back in a few minutes."

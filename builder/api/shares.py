@@ -5,7 +5,7 @@ share_pages.py's). The app that includes this router answers ForjaError with its
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import Field
 
 from builder.api import share_pages
@@ -18,7 +18,7 @@ from builder.errors import NotFound, PreviewError, ShareGone, busy
 from builder.schemas import RequestBody
 from builder.services import Services, get_services
 from builder.services.access import Permission
-from builder.services.shares import ShareCreated, ShareInfo, ShareTarget, parse_expires, share_url
+from builder.services.shares import ShareCreated, ShareInfo, ShareKind, ShareTarget, parse_expires, share_url
 from preview_runtime.runner import PreviewInfo, PreviewState
 
 router = APIRouter(route_class=CheckedRoute)
@@ -29,6 +29,12 @@ class ShareRequest(RequestBody):
     expires_in: str | int | None = Field(
         default=None, description="'7d' (default), '24h', '30d', 'never', or a number of seconds.", examples=["7d"]
     )
+    target: ShareKind = Field(
+        default="preview",
+        description="What the link opens: a preview of the version, the published app as it is live (following later "
+        "publishes), or one release, pinned, at an address of its own.",
+    )
+    release: int | None = Field(default=None, ge=1, description="target release: which one (default: the live one).")
 
 
 async def _link_preview(services: Services, token: str, target: ShareTarget) -> list[MetaTag]:
@@ -64,13 +70,16 @@ async def _ready(services: Services, target: ShareTarget, info: PreviewInfo | No
 
 @router.post("/api/projects/{project_id}/share", status_code=201, tags=["shares"])
 async def create_share(request: Request, project_id: str, _: Editor, body: ShareRequest | None = None) -> ShareCreated:
-    """A link anyone can open to see one version of the app. The token is shown only in this answer."""
+    """A link anyone can open to see one version of the app, or (target live or release) the published app. The token
+    is shown only in this answer."""
     body = body or ShareRequest()
     try:
         expires_in = parse_expires(body.expires_in)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    return await (await get_services()).shares.create(project_id, body.version, expires_in, page_url=str(request.base_url))
+    return await (await get_services()).shares.create(
+        project_id, body.version, expires_in, page_url=str(request.base_url), target=body.target, release=body.release
+    )
 
 
 @router.get("/api/projects/{project_id}/shares", tags=["shares"])
@@ -93,7 +102,7 @@ async def revoke_share(share_id: RowId, actor: CurrentActor) -> Response:
 
 
 @router.get("/s/{token}", include_in_schema=False)
-async def open_share(token: str) -> HTMLResponse:
+async def open_share(token: str) -> Response:
     services = await get_services()
     if (kept := services.shares.cached_page(token)) is not None:
         return HTMLResponse(kept, headers=PAGE_HEADERS)
@@ -101,6 +110,8 @@ async def open_share(token: str) -> HTMLResponse:
         target = await services.shares.resolve(token)
     except ShareGone as exc:
         return share_pages.gone(exc)
+    if target.target != "preview":
+        return _to_app(target)
     link_preview = await _link_preview(services, token, target)
     try:
         info = await services.version_previews.start(target.project_id, target.version)
@@ -113,6 +124,15 @@ async def open_share(token: str) -> HTMLResponse:
         services.shares.keep_page(token, target, bytes(page.body))
         return page
     return share_pages.starting(token, link_preview)
+
+
+def _to_app(target: ShareTarget) -> Response:
+    """A link to the published app: to its address, built files served by the edge with no process (the live app, or
+    the pinned release's own host); a release whose files were pruned says so, with a 410."""
+    if not target.kept or not target.address:
+        return share_pages.notice("This release is gone", share_pages.RELEASE_GONE_TEXT, 410)
+    # 302, never cached: the link may be turned off, and the live app's address may change with a rename.
+    return RedirectResponse(target.address, 302, headers=PAGE_HEADERS)
 
 
 @router.get("/s/{token}/thumbnail.jpg", include_in_schema=False)
@@ -136,6 +156,9 @@ async def share_status(token: str) -> JSONResponse:
         target = await services.shares.resolve(token)
     except ShareGone as exc:
         return JSONResponse({"state": "gone", "url": "", "detail": exc.message}, exc.status, headers=PAGE_HEADERS)
+    if target.target != "preview":  # nothing to start: the built app answers at its address
+        state = "running" if target.kept and target.address else "gone"
+        return JSONResponse({"state": state, "url": target.address if state == "running" else ""}, headers=PAGE_HEADERS)
     info = await services.version_previews.status(target.project_id, target.version)
     if info is None or info.state == PreviewState.parked:  # never started here, removed, or parked: start or wake it
         try:

@@ -22,7 +22,7 @@ from builder.services.app_domains import DomainInfo
 from builder.services.app_env import EnvVarInfo
 from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
 from builder.services.run_settings import RunSettings, RunSettingsInfo
-from builder.services.shares import Never, ShareCreated, ShareInfo
+from builder.services.shares import Never, ShareCreated, ShareInfo, ShareKind
 
 NO_TOKEN = (
     "This Forja has accounts, so the command needs your API token: give it with --token or FORJA_TOKEN (make one on "
@@ -85,7 +85,14 @@ class Backend(Protocol):
     async def export_bundle(self, project_id: str) -> bytes: ...
 
     # -- share links --
-    async def share(self, project_id: str, version: int | None, expires: timedelta | Never | None) -> ShareCreated: ...
+    async def share(
+        self,
+        project_id: str,
+        version: int | None,
+        expires: timedelta | Never | None,
+        target: ShareKind = "preview",
+        release: int | None = None,
+    ) -> ShareCreated: ...
     async def shares(self, project_id: str) -> list[ShareInfo]: ...
     async def revoke(self, share_id: int) -> None: ...
 

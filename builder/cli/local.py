@@ -24,7 +24,7 @@ from builder.services.app_domains import DomainInfo
 from builder.services.app_env import EnvVarInfo
 from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
 from builder.services.run_settings import RunSettings, RunSettingsInfo
-from builder.services.shares import Never, ShareCreated, ShareInfo
+from builder.services.shares import Never, ShareCreated, ShareInfo, ShareKind
 from builder.settings import settings
 
 
@@ -109,9 +109,16 @@ class LocalBackend:
 
     # -- share links ---------------------------------------------------------------------------
 
-    async def share(self, project_id: str, version: int | None, expires: timedelta | Never | None) -> ShareCreated:
+    async def share(
+        self,
+        project_id: str,
+        version: int | None,
+        expires: timedelta | Never | None,
+        target: ShareKind = "preview",
+        release: int | None = None,
+    ) -> ShareCreated:
         await self._may(project_id, Permission.edit)
-        return await self._services.shares.create(project_id, version, expires)
+        return await self._services.shares.create(project_id, version, expires, target=target, release=release)
 
     async def shares(self, project_id: str) -> list[ShareInfo]:
         await self._may(project_id, Permission.view)

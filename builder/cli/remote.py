@@ -38,7 +38,7 @@ from builder.services.app_env import EnvVarInfo
 from builder.services.projects import name_from_filename
 from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
 from builder.services.run_settings import RunSettings, RunSettingsInfo
-from builder.services.shares import Never, ShareCreated, ShareInfo
+from builder.services.shares import Never, ShareCreated, ShareInfo, ShareKind
 from builder.settings import is_loopback, settings
 
 T = TypeVar("T")
@@ -217,9 +217,16 @@ class RemoteBackend:
 
     # -- share links ---------------------------------------------------------------------------
 
-    async def share(self, project_id: str, version: int | None, expires: timedelta | Never | None) -> ShareCreated:
+    async def share(
+        self,
+        project_id: str,
+        version: int | None,
+        expires: timedelta | Never | None,
+        target: ShareKind = "preview",
+        release: int | None = None,
+    ) -> ShareCreated:
         expires_in = int(expires.total_seconds()) if isinstance(expires, timedelta) else expires
-        body = {"version": version, "expires_in": expires_in}
+        body = {"version": version, "expires_in": expires_in, "target": target, "release": release}
         return self._read(ShareCreated, await self._send("POST", _path("/api/projects", project_id, "share"), json=body))
 
     async def shares(self, project_id: str) -> list[ShareInfo]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from builder.cli.backend import Backend
 from builder.cli.command import Command, a_backend
-from builder.services.shares import SHARE_DEFAULT_DAYS, Never, parse_expires
+from builder.services.shares import SHARE_DEFAULT_DAYS, Never, ShareCreated, ShareKind, parse_expires
 
 
 def _when(value: datetime | None) -> str:
@@ -24,19 +24,30 @@ def _expires(text: str) -> timedelta | Never:
     return parsed
 
 
+def _opens(created: ShareCreated) -> str:
+    if created.target == "live":
+        return "the published app (whatever release is live)"
+    if created.target == "release":
+        return f"release {created.release} of the published app"
+    return f"version {created.version}"
+
+
 async def cmd_share(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
-    created = await backend.share(args.id, args.version, args.expires)
+    target: ShareKind = "live" if args.live else "release" if args.release is not None else "preview"
+    created = await backend.share(args.id, args.version, args.expires, target, args.release)
     value = {
         "url": created.url,
         "token": created.token,
         "id": created.id,
         "version": created.version,
+        "target": created.target,
+        "release": created.release,
         "expires_at": created.expires_at.isoformat() if created.expires_at else None,
     }
     until = f"until {_when(created.expires_at)}" if created.expires_at else "with no end date"
     text = (
         f"{created.url}\n"
-        f"Anyone with this link can open version {created.version} {until}. It is shown only now.\n"
+        f"Anyone with this link can open {_opens(created)} {until}. It is shown only now.\n"
         f"Turn it off with: python -m builder revoke {created.id}"
     )
     return value, text
@@ -52,8 +63,10 @@ async def cmd_shares(backend: Backend, args: argparse.Namespace) -> tuple[Any, s
     lines = []
     for link in links:
         state = "revoked" if link.revoked else "expired" if link.expired else "active"
+        opens = "live app" if link.target == "live" else f"release {link.release}" if link.target == "release" else ""
         lines.append(
             f"{link.id:>5}  v{link.version or '?':<4} {state:<8} made {_when(link.created_at)}  expires {_when(link.expires_at)}"
+            + (f"  {opens}" if opens else "")
         )
     return links, "\n".join(lines) or f"Project {args.id} has no share links."
 
@@ -69,7 +82,10 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add the commands above to builder.cli's subparsers (`sub`), with its common options (`common`)."""
     p = sub.add_parser("share", parents=[common], help="make a link anyone can open to see one version of the app")
     p.add_argument("id")
-    p.add_argument("--version", type=int, help="version to share (default: current)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--version", type=int, help="version to share, as a preview (default: current)")
+    which.add_argument("--live", action="store_true", help="open the published app, following later publishes")
+    which.add_argument("--release", type=int, help="open this release of the published app, pinned")
     p.add_argument(
         "--expires",
         type=_expires,

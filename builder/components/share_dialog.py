@@ -9,7 +9,7 @@ from builder.state.workspace import WorkspaceState
 
 def link_row(row: ShareRow) -> rx.Component:
     return rx.hstack(
-        rx.text("Version ", row.version, size="2", weight="medium"),
+        rx.text(row.opens, size="2", weight="medium"),
         rx.text(row.created, size="1", color=rx.color("gray", 11)),
         rx.badge(row.status, color_scheme=rx.cond(row.active, "green", "gray"), variant="soft"),
         rx.spacer(),
@@ -31,6 +31,45 @@ def link_row(row: ShareRow) -> rx.Component:
     )
 
 
+def kind_choice(value: str, *label: rx.Component | str) -> rx.Component:
+    return rx.text(
+        rx.flex(rx.radio_group.item(value=value, id=f"share-kind-{value}"), rx.box(*label), spacing="2", align="start"),
+        as_="label",
+        size="2",
+    )
+
+
+def kind_choices() -> rx.Component:
+    """What the link opens, once the project has a live app: its preview, the live app, or this release, pinned."""
+    hint = {"size": "1", "color": rx.color("gray", 11), "as_": "div"}
+    return rx.radio_group.root(
+        rx.flex(
+            kind_choice(
+                "preview",
+                rx.text("A preview of version ", WorkspaceState.current_version, as_="div"),
+                rx.text("Runs its dev server; shows exactly this version.", **hint),
+            ),
+            kind_choice(
+                "live",
+                rx.text("The published app", as_="div"),
+                rx.text("Its address, built for production; follows later publishes and rollbacks.", **hint),
+            ),
+            kind_choice(
+                "release",
+                rx.text("Release ", ShareState.live_release, ", pinned", as_="div"),
+                rx.text("The release live now, at an address of its own; later publishes do not change it.", **hint),
+            ),
+            direction="column",
+            spacing="2",
+        ),
+        value=ShareState.kind,
+        on_change=ShareState.set_kind,
+        aria_label="What the link opens",
+        id="share-kind",
+        margin_top="12px",
+    )
+
+
 def share_dialog() -> rx.Component:
     return rx.dialog.root(
         # Opened through on_open_change: a click handler on the button would make Reflex wrap it in a <div> that takes
@@ -47,11 +86,32 @@ def share_dialog() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title("Share a live link"),
             rx.dialog.description(
-                "Anyone with the link sees version ",
-                WorkspaceState.current_version,
-                " running, in any browser, without an account. Later changes do not alter it.",
+                rx.match(
+                    ShareState.kind,
+                    (
+                        "live",
+                        rx.fragment(
+                            "Anyone with the link opens the published app, built for production, in any browser, without "
+                            "an account. It follows later publishes."
+                        ),
+                    ),
+                    (
+                        "release",
+                        rx.fragment(
+                            "Anyone with the link opens release ",
+                            ShareState.live_release,
+                            " of the published app, in any browser, without an account. Later publishes do not alter it.",
+                        ),
+                    ),
+                    rx.fragment(
+                        "Anyone with the link sees version ",
+                        WorkspaceState.current_version,
+                        " running, in any browser, without an account. Later changes do not alter it.",
+                    ),
+                ),
                 size="2",
             ),
+            rx.cond(WorkspaceState.can_edit & (ShareState.live_release > 0), kind_choices()),
             rx.cond(
                 WorkspaceState.can_edit,
                 rx.hstack(

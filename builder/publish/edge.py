@@ -7,7 +7,8 @@ no path outside it (the manifest, dotfiles, anything `..` or an encoded slash wo
 Release folders never change, so what was read of one is kept (a manifest per folder, small files' bytes) until
 `forget(folder)` or the caches' own limits drop it.
 
-The rules a request meets, in order: an unknown host is a 404 page naming nothing, an unpublished app a 410, a
+The rules a request meets, in order: an unknown host is a 404 page naming nothing, an unpublished app (or a pruned
+release on its own host) a 410, a
 method other than GET and HEAD a 405; then the path: `/` is index.html, `/about/` about/index.html, `/about` the file
 `about`, else about.html, else a redirect to `/about/` when only the folder has an index. Nothing found: index.html
 for a single-page app's route (no extension, or a page asked for by Accept: text/html), else the app's own 404.html,
@@ -39,6 +40,7 @@ Headers = list[tuple[bytes, bytes]]
 _PAGES = resources.files("builder.publish") / "pages"
 NOT_FOUND_PAGE = (_PAGES / "not_found.html").read_bytes()
 GONE_PAGE = (_PAGES / "gone.html").read_bytes()
+RELEASE_GONE_PAGE = (_PAGES / "release_gone.html").read_bytes()
 METHOD_PAGE = (_PAGES / "method_not_allowed.html").read_bytes()
 UNAVAILABLE_PAGE = (_PAGES / "unavailable.html").read_bytes()
 
@@ -53,12 +55,12 @@ _SUFFIX = {"br": ".br", "gzip": ".gz"}
 
 @dataclass(frozen=True)
 class Target:
-    """What a host serves: a release folder written by write_release, live or unpublished, or a server app's release
-    (run in its own sandbox: `project_id` and `release` name it)."""
+    """What a host serves: a release folder written by write_release, live, unpublished (gone) or, for a release's own
+    host, pruned; or a server app's release, run in its own sandbox (`project_id` and `release` name it)."""
 
     folder: Path
     spa: bool
-    state: Literal["live", "gone", "server"]
+    state: Literal["live", "gone", "pruned", "server"]
     project_id: str = ""
     release: int = 0
 
@@ -203,8 +205,8 @@ class StaticApp:
         target = await self._resolve(host_of(request.headers))
         if target is None:
             await _page(send, request, 404, NOT_FOUND_PAGE)
-        elif target.state == "gone":
-            await _page(send, request, 410, GONE_PAGE)
+        elif target.state != "live":
+            await _page(send, request, 410, GONE_PAGE if target.state == "gone" else RELEASE_GONE_PAGE)
         elif request.method not in ("GET", "HEAD"):
             await _page(send, request, 405, METHOD_PAGE, [(b"allow", b"GET, HEAD")])
         else:

@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from builder import webcontainer_boots
+from builder.publish.addresses import apps_suffix, cookie_scope
 from builder.services.preview_runners import local_egress_policy, local_limits
 from builder.settings import settings
 from builder.webcontainer_boots import BootTally
@@ -158,6 +159,12 @@ def _chromium_check() -> Check:
     return Check(name="chromium", ok=True, detail=found)
 
 
+def _app_cookies_check() -> Check:
+    """Whether a published app's script could set a cookie Forja reads (builder.publish.addresses.cookie_scope)."""
+    ok, detail = cookie_scope(settings.base_url, apps_suffix(), settings.public_url.startswith("https://"))
+    return Check(name="app cookies", ok=ok, detail=detail)
+
+
 def _models_check() -> Check:
     present = [
         name
@@ -291,6 +298,7 @@ async def diagnose(image: ImageStatus, boots: BootTally | None = None) -> Doctor
             traefik,
             _chromium_check(),
             _models_check(),
+            _app_cookies_check(),
         ],
     )
 

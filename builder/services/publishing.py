@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from builder.app_secrets import runner_env
 from builder.errors import ForjaError, InvalidInput, NotFound, PreviewError, PublishFailed
 from builder.models import Release
-from builder.publish.addresses import LABEL, app_name_of, app_url, host_name
+from builder.publish.addresses import LABEL, app_name_of, app_url, host_name, pinned_of
 from builder.publish.edge import Target
 from builder.publish.release_files import write_release
 from builder.publish.server_apps import ServerApps, hosts_of
@@ -108,6 +108,9 @@ def check_name(name: str) -> str:
             f"{name!r} cannot be an app's name: use 1 to 63 letters, digits and hyphens, not starting or ending with a "
             "hyphen (it becomes part of the address)."
         )
+    if "--" in label:
+        # `<name>--r<N>` is a pinned release's host (share links), and `xn--` an internationalised name's.
+        raise InvalidInput(f"{name!r} cannot be an app's name: two hyphens in a row are kept for Forja's own addresses.")
     if label in RESERVED_NAMES:
         raise InvalidInput(f"{label!r} is kept for Forja itself; choose another name.")
     return label
@@ -264,11 +267,12 @@ class PublishService:
                 LogLevel.info,
                 "publish",
             )
+            files: dict[str, bytes]
             if plan.kind == "server":  # its files stay in its sandbox: the folder only marks it kept (see _prune)
                 release.log, failed = await self.servers.start(project_id, release.number, version, tree, plan)
                 if failed:
                     raise PublishFailed(failed)
-                files = {"server.txt": f"{plan.framework}: {plan.start}\n".encode()}
+                files = {}  # nothing to serve from disk (a share link pinning the release finds no page)
             else:
                 files = await self._built_files(release, version, tree, plan, override)
             assert release.id is not None
@@ -443,6 +447,12 @@ class PublishService:
         cached = self._targets.get(name)
         if cached is not None and time.monotonic() - cached[0] < RESOLVE_TTL_S:
             return cached[1]
+        pinned = pinned_of(name)
+        target = await (self._pinned_target(*pinned) if pinned is not None else self._live_target(name))
+        self._targets[name] = (time.monotonic(), target)
+        return target
+
+    async def _live_target(self, name: str) -> Target | None:
         live = await self._store.live_app(name)
         if live is None or (live.release_id is None and not live.unpublished):
             target = None  # no app of that name, or its first publish has not succeeded yet
@@ -452,7 +462,6 @@ class PublishService:
             folder = self.folder(live.project_id, live.release_id)
             state = "server" if live.kind == "server" else "live"
             target = Target(folder=folder, spa=live.spa, state=state, project_id=live.project_id, release=live.number or 0)
-        self._targets[name] = (time.monotonic(), target)
         return target
 
     async def start_server(self, host: str, target: Target) -> None:
@@ -465,9 +474,34 @@ class PublishService:
                 self.servers.ensure(target.project_id, release.number, version, hosts_of(name, self.domains))
                 return
 
+    async def _pinned_target(self, name: str, number: int) -> Target | None:
+        """A release's own host (`<name>--r<N>`): served while a working share link pins it, gone (410) once its files
+        were pruned or the app was taken down, nothing at all (404) when no working link gives it out."""
+        pinned = await self._store.pinned_release(name, number)
+        if pinned is None:
+            return None
+        folder = self.folder(pinned.project_id, pinned.release_id)
+        if pinned.unpublished:
+            return Target(folder=releases_root(), spa=False, state="gone")
+        if not pinned.ready or not folder.is_dir():
+            return Target(folder=releases_root(), spa=False, state="pruned")
+        return Target(folder=folder, spa=pinned.spa, state="live")
+
+    def release_kept(self, project_id: str, release: Release) -> bool:
+        """Whether a release's built files are still there to serve (built, and not pruned)."""
+        return release.state == "ready" and release.id is not None and self.folder(project_id, release.id).is_dir()
+
+    def forget_pinned(self) -> None:
+        """Drop what this worker keeps of releases' own hosts (a share link was turned off); others follow within
+        RESOLVE_TTL_S."""
+        self._targets = {name: kept for name, kept in self._targets.items() if pinned_of(name) is None}
+
     def serves(self, host: str) -> bool:
         """Whether the Host names a published app: its own address, or a custom domain."""
         return app_name_of(host) is not None or host_name(host) in self.domains
 
     def _forget(self, name: str) -> None:
-        self._targets.pop(name, None)
+        """Drop what is kept of the app's address and of its releases' own hosts (taken down with it)."""
+        self._targets = {
+            label: kept for label, kept in self._targets.items() if label != name and (pinned_of(label) or ("",))[0] != name
+        }

@@ -1,5 +1,9 @@
 """Share links: an unguessable URL that shows one saved version of a project to anyone who has it.
 
+A link may instead open the project's published app, with no preview at all: the live app (its address, whatever it
+serves after later publishes), or one release, pinned, on a host of its own (`<name>--r<N>.<apps domain>`) that the
+edge serves only while such a link works. Revocation and expiry are the same for every kind of link.
+
 Only the SHA-256 of a link's token is stored; the token itself is shown once, when the link is
 made. A link keeps showing the version it was made for after the project moves on. Unknown,
 malformed and deleted-project links all get the same 404 answer, so a link tells nothing about
@@ -24,9 +28,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from builder.db import session_factory
-from builder.errors import NotFound, ShareGone
-from builder.models import Project, ShareLink, Version, utcnow
+from builder.errors import InvalidInput, NotFound, ShareGone
+from builder.models import Project, PublishedApp, Release, ShareLink, Version, utcnow
+from builder.publish.addresses import app_url, release_label
 from builder.services.previews import VersionPreviewService
+from builder.services.publishing import PublishService
 from builder.settings import settings
 from builder.store import ProjectStore, stored_number
 
@@ -55,6 +61,9 @@ _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 Never = Literal["never"]
+# What a link opens: a preview of its version (a dev server), the published app as it is live, or one release, pinned.
+ShareKind = Literal["preview", "live", "release"]
+NOT_LIVE = "This project has no live app: publish it first, or share a preview of a version."
 
 
 class ShareCreated(BaseModel):
@@ -63,6 +72,8 @@ class ShareCreated(BaseModel):
     token: str
     version: int
     expires_at: datetime | None
+    target: ShareKind = "preview"
+    release: int | None = None  # the release a pinned link opens
 
 
 class ShareTarget(BaseModel):
@@ -70,6 +81,10 @@ class ShareTarget(BaseModel):
     project_id: str
     version: int
     expires_at: datetime | None = None
+    target: ShareKind = "preview"
+    address: str = ""  # live and release links: where the app answers; "" when it has no address now
+    release: int | None = None
+    kept: bool = True  # release links: its built files are still there (False once pruned)
 
 
 class ShareInfo(BaseModel):
@@ -82,6 +97,8 @@ class ShareInfo(BaseModel):
     revoked_at: datetime | None = None
     expired: bool
     url: str  # without the token, which is never shown again after creation
+    target: ShareKind = "preview"
+    release: int | None = None
 
 
 def hash_token(token: str) -> str:
@@ -139,7 +156,11 @@ def parse_expires(value: str | int | timedelta | None) -> timedelta | Never | No
     return timedelta(seconds=seconds)
 
 
-def _info(link: ShareLink, numbers: dict[int, int]) -> ShareInfo:
+def kind_of(link: ShareLink) -> ShareKind:
+    return "live" if link.follows_live else "release" if link.release_id is not None else "preview"
+
+
+def _info(link: ShareLink, numbers: dict[int, int], releases: dict[int, int]) -> ShareInfo:
     expires_at = _aware(link.expires_at)
     assert link.id is not None
     return ShareInfo(
@@ -152,6 +173,8 @@ def _info(link: ShareLink, numbers: dict[int, int]) -> ShareInfo:
         revoked_at=_aware(link.revoked_at),
         expired=expires_at is not None and expires_at <= utcnow(),
         url=f"{settings.base_url}/s/…",
+        target=kind_of(link),
+        release=releases.get(link.release_id) if link.release_id is not None else None,
     )
 
 
@@ -160,10 +183,16 @@ async def _numbers(session: AsyncSession, project_id: str) -> dict[int, int]:
     return {version_id: number for version_id, number in rows if version_id is not None}
 
 
+async def _release_numbers(session: AsyncSession, project_id: str) -> dict[int, int]:
+    rows = await session.exec(select(Release.id, Release.number).where(Release.project_id == project_id))
+    return {release_id: number for release_id, number in rows if release_id is not None}
+
+
 class ShareService:
-    def __init__(self, store: ProjectStore, previews: VersionPreviewService) -> None:
+    def __init__(self, store: ProjectStore, previews: VersionPreviewService, publishing: PublishService) -> None:
         self._store = store
         self._previews = previews
+        self._publishing = publishing
         self._sessions = session_factory(store.engine)
         # token -> (until, what it opens, the page): see PAGE_TTL_S.
         self._pages: dict[str, tuple[float, ShareTarget, bytes]] = {}
@@ -198,18 +227,27 @@ class ShareService:
         version: int | None = None,
         expires_in: timedelta | Never | None = None,
         page_url: str = "",
+        target: ShareKind = "preview",
+        release: int | None = None,
     ) -> ShareCreated:
-        """A new link to one version (default: the current one), valid SHARE_DEFAULT_DAYS unless told otherwise.
+        """A new link, valid SHARE_DEFAULT_DAYS unless told otherwise, to a preview of one version (default: the current
+        one), or to the published app: `live` (its address, following later publishes) or `release` (one release,
+        pinned; default: the one live now).
 
         `page_url` is the address the person asked from; the link is on its host (see share_url).
         """
         if isinstance(expires_in, timedelta) and expires_in <= timedelta(0):
             raise ValueError("A link's lifetime must be positive (or 'never').")
+        if target != "preview" and version is not None:
+            raise InvalidInput("A link to the published app opens what was published: give a release, not a version.")
+        if target != "release" and release is not None:
+            raise InvalidInput("Only a link to a release names one.")
         project = await self._store.get_project(project_id)  # NotFound for unknown and trashed projects
+        pinned = await self._published(project_id, target, release) if target != "preview" else None
         number = version if version is not None else project.current_version
-        if number is None:
+        if pinned is None and number is None:
             raise NotFound(f"Project {project_id} has no files yet; there is nothing to share.")
-        if not stored_number(number):
+        if pinned is None and not stored_number(number):
             raise NotFound(f"Project {project_id} has no version {number}.")
         token = secrets.token_urlsafe(TOKEN_BYTES)
         now = utcnow()
@@ -218,19 +256,53 @@ class ShareService:
         else:
             expires_at = now + (expires_in if isinstance(expires_in, timedelta) else timedelta(days=SHARE_DEFAULT_DAYS))
         async with self._sessions() as session, session.begin():
-            found = (
-                await session.exec(select(Version).where(Version.project_id == project_id, Version.number == number))
-            ).first()
-            if found is None:
+            if pinned is not None:
+                found = await session.get(Version, pinned.version_id)
+            else:
+                query = select(Version).where(Version.project_id == project_id, Version.number == number)
+                found = (await session.exec(query)).first()
+            if found is None or found.id is None:
                 raise NotFound(f"Project {project_id} has no version {number}.")
             link = ShareLink(
-                project_id=project_id, version_id=found.id, token_hash=hash_token(token), created_at=now, expires_at=expires_at
+                project_id=project_id,
+                version_id=found.id,
+                token_hash=hash_token(token),
+                created_at=now,
+                expires_at=expires_at,
+                follows_live=target == "live",
+                release_id=pinned.id if pinned is not None and target == "release" else None,
             )
             session.add(link)
             await session.flush()
             assert link.id is not None
-            share_id = link.id
-        return ShareCreated(id=share_id, url=share_url(token, page_url), token=token, version=number, expires_at=expires_at)
+            share_id, shown = link.id, found.number
+        return ShareCreated(
+            id=share_id,
+            url=share_url(token, page_url),
+            token=token,
+            version=shown,
+            expires_at=expires_at,
+            target=target,
+            release=pinned.number if pinned is not None and target == "release" else None,
+        )
+
+    async def _published(self, project_id: str, target: ShareKind, number: int | None) -> Release:
+        """The release a link to the published app starts from: the live one, or (pinned) `number`, which must still
+        have its files; InvalidInput, in words, when there is none."""
+        app = await self._publishing.app(project_id)
+        if app is None or app.state != "live" or app.live_release is None:
+            raise InvalidInput(NOT_LIVE)
+        if target == "live" or number is None:
+            number = app.live_release
+        if not stored_number(number):
+            raise NotFound(f"Project {project_id} has no release {number}.")
+        found = await self._store.release(project_id, number)  # NotFound for no such release
+        if target == "release":
+            if not self._publishing.release_kept(project_id, found):
+                raise InvalidInput(f"Release {number} cannot be shared: its files are gone (failed or pruned).")
+            if app is None or release_label(app.name, number) is None:
+                raise InvalidInput("This app's name is too long for a release's own address; rename it to share one.")
+        return found
 
     async def resolve(self, token: str) -> ShareTarget:
         """The project and version a token opens, or ShareGone (404 for anything unknown, 410 revoked/expired)."""
@@ -254,11 +326,37 @@ class ShareService:
             expired = expires_at is not None and expires_at <= utcnow()
             assert link.id is not None
             target = ShareTarget(share_id=link.id, project_id=link.project_id, version=found.number, expires_at=expires_at)
+            if kind_of(link) != "preview" and not expired:
+                target = await self._app_target(session, link, target)
         if expired:
             # The sweep would end its preview within seconds; the first visit after the expiry does it now.
             await self.end_unshared_previews(target.project_id)
             raise ShareGone(410, EXPIRED_MESSAGE)
         return target
+
+    async def _app_target(self, session: AsyncSession, link: ShareLink, target: ShareTarget) -> ShareTarget:
+        """Where a link to the published app goes now: the app's address (it answers 410 itself once taken down), or
+        the pinned release's own host, with whether its files are still kept."""
+        app = await session.get(PublishedApp, link.project_id)
+        if app is None:  # cannot be: links to apps are made of published ones, and apps are not deleted
+            return target.model_copy(update={"target": kind_of(link)})
+        if link.follows_live:
+            live = await session.get(Release, app.live_release_id) if app.live_release_id is not None else None
+            shown = await session.get(Version, live.version_id) if live is not None else None
+            update = {"target": "live", "address": app_url(app.name)}
+            return target.model_copy(update=update | ({"version": shown.number} if shown is not None else {}))
+        release = await session.get(Release, link.release_id)
+        if release is None:
+            raise ShareGone(404, GONE_MESSAGE)
+        label = release_label(app.name, release.number)
+        return target.model_copy(
+            update={
+                "target": "release",
+                "release": release.number,
+                "address": app_url(label) if label is not None else "",
+                "kept": label is not None and self._publishing.release_kept(link.project_id, release),
+            }
+        )
 
     async def links(self, project_id: str) -> list[ShareInfo]:
         """The project's links, newest first, revoked and expired ones included (flagged)."""
@@ -272,7 +370,8 @@ class ShareService:
                 )
             ).all()
             numbers = await _numbers(session, project_id)
-            return [_info(link, numbers) for link in links]
+            releases = await _release_numbers(session, project_id)
+            return [_info(link, numbers, releases) for link in links]
 
     async def project_of(self, share_id: int) -> str:
         """The project a link shows (NotFound for no such link); the caller checks the person may know it."""
@@ -294,7 +393,9 @@ class ShareService:
             self._drop_pages(share_id=share_id)
             await session.flush()
             numbers = await _numbers(session, link.project_id)
-            info = _info(link, numbers)
+            info = _info(link, numbers, await _release_numbers(session, link.project_id))
+        if info.target == "release":
+            self._publishing.forget_pinned()  # its release's host stops answering at once here
         await self.end_unshared_previews(info.project_id)
         return info
 
@@ -317,6 +418,8 @@ class ShareService:
                 .join(Version, col(Version.id) == col(ShareLink.version_id))
                 .join(Project, col(Project.id) == col(ShareLink.project_id))
                 .where(
+                    col(ShareLink.release_id).is_(None),  # links to the published app run no preview
+                    col(ShareLink.follows_live).is_(False),
                     col(ShareLink.revoked_at).is_(None),
                     col(Project.deleted_at).is_(None),
                     or_(col(ShareLink.expires_at).is_(None), col(ShareLink.expires_at) > now),

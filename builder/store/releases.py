@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from builder.errors import NameTaken, NotFound
-from builder.models import Project, ProjectMember, ProjectRole, PublishedApp, Release, Version, utcnow
+from builder.models import Project, ProjectMember, ProjectRole, PublishedApp, Release, ShareLink, Version, utcnow
 from builder.store.base import StoreBase
 
 
@@ -26,6 +26,17 @@ class LiveApp:
     unpublished: bool
     kind: str = "static"
     number: int | None = None  # the live release's number
+
+
+@dataclass(frozen=True)
+class PinnedRelease:
+    """A release a working share link pins, as its own host serves it."""
+
+    project_id: str
+    release_id: int
+    spa: bool
+    ready: bool  # built and not marked pruned (its folder may still be gone: the caller looks)
+    unpublished: bool
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,31 @@ class ReleaseRecords(StoreBase):
         return LiveApp(
             app.project_id, app.name, app.live_release_id, bool(spa), app.unpublished_at is not None, kind or "static", number
         )
+
+    async def pinned_release(self, name: str, number: int) -> PinnedRelease | None:
+        """Release `number` of the app `name`, when a share link that still works pins it; None otherwise, so a
+        release's own host serves nothing that no link gives out (revoked, expired, trashed: nothing)."""
+        now = utcnow()
+        query = (
+            select(PublishedApp, Release)
+            .join(Project, col(Project.id) == col(PublishedApp.project_id))
+            .join(Release, col(Release.project_id) == col(PublishedApp.project_id))
+            .join(ShareLink, col(ShareLink.release_id) == col(Release.id))
+            .where(
+                PublishedApp.name == name,
+                Release.number == number,
+                col(Project.deleted_at).is_(None),
+                col(ShareLink.revoked_at).is_(None),
+                or_(col(ShareLink.expires_at).is_(None), col(ShareLink.expires_at) > now),
+            )
+        )
+        async with self._sessions() as session:
+            row = (await session.exec(query)).first()
+        if row is None:
+            return None
+        app, release = row
+        assert release.id is not None
+        return PinnedRelease(app.project_id, release.id, release.spa, release.state == "ready", app.unpublished_at is not None)
 
     async def name_app(self, project_id: str, name: str) -> PublishedApp:
         """Give the project's app the name (made on its first naming); NameTaken when another app has it."""

@@ -43,9 +43,10 @@ def entry_command() -> list[str]:
 
 
 def env_file(spec: PreviewSpec, deps_key: str) -> bytes:
-    """What the entry script sources once the files are there: the preview's own settings, shell-quoted."""
+    """What the entry script sources once the files are there: the preview's own settings, shell-quoted. The app's
+    own variables are in a file of their own (APP_ENV), sourced first so that PORT and the rest win, and kept out of a
+    parked preview's file on Forja's disk (parking.py)."""
     values = {
-        **spec.plan.env,  # the app's own variables, before Forja's: PORT and the rest win
         "PORT": str(spec.plan.port),
         "FORJA_INSTALL": spec.plan.install,
         "FORJA_DEV": spec.plan.dev,

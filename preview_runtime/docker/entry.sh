@@ -39,6 +39,8 @@ exec 9<&-
 rm -f /tmp/.forja-tick
 mkdir -p "$F"
 cp -a "$B/." "$F/" && rm -rf "$B"
+# The app's own variables first (its Environment), so that Forja's settings in env win over them.
+if [ -f "$F/app-env" ]; then . "$F/app-env"; fi
 if [ -f "$F/env" ]; then . "$F/env"; fi
 if [ -f "$F/extra-ca.pem" ]; then
   cat /etc/ssl/certs/ca-certificates.crt "$F/extra-ca.pem" > "$F/ca-bundle.pem"

@@ -3,8 +3,14 @@ stop (see DESIGN.md, "Parking").
 
 At park, one tar per preview (`park_dir/<network>/<preview>.tar`) is written from the running container: /app as tar
 sees it from inside (without node_modules and .venv when the dependency cache holds them: they come back mounted or
-restored from it), then the bootstrap of a wake (the container's own `env` file, the extra CA) and `ready` last. A wake
-starts the container and uploads it whole, and the entry script goes on as after a first upload.
+restored from it), then the bootstrap of a wake (the container's own `env` file, the extra CA). A wake starts the
+container, uploads it whole, then a second small archive with `ready` (entry.sh waits for it, then goes on as after a
+first upload).
+
+The app's own variables (its Environment, secrets among them) never reach Forja's disk: save_app hands them back to
+be held in memory, and the wake's second archive carries them. A marker file beside the tar says the preview had
+some, so a Forja that restarted (and no longer holds them) removes such a preview instead of waking it without them,
+as the local runner does.
 """
 
 from __future__ import annotations
@@ -61,18 +67,36 @@ def _info(name: str, size: int = 0, folder: bool = False) -> tarfile.TarInfo:
     return info
 
 
+def app_env_marker(target: Path) -> Path:
+    """Beside a park file: present when the parked preview had variables of its own, which only memory holds."""
+    return target.with_name(f"{target.name}.app-env")
+
+
+def _add(tar: tarfile.TarFile, files: dict[str, bytes]) -> None:
+    tar.addfile(_info(BOOTSTRAP, folder=True))
+    for name, data in files.items():
+        tar.addfile(_info(f"{BOOTSTRAP}/{name}", len(data)), io.BytesIO(data))
+
+
 def _finish(path: Path, bootstrap: dict[str, bytes]) -> None:
-    """Add the bootstrap to the tar, `ready` last (entry.sh waits for it, so the rest is in place by then)."""
     with tarfile.open(path, "a") as tar:
-        tar.addfile(_info(BOOTSTRAP, folder=True))
-        for name, data in [*bootstrap.items(), ("ready", b"")]:
-            tar.addfile(_info(f"{BOOTSTRAP}/{name}", len(data)), io.BytesIO(data))
+        _add(tar, bootstrap)
+
+
+def ready_archive(app_env: bytes) -> bytes:
+    """What a wake uploads after the park file: the app's variables, if any, and `ready` last (entry.sh waits for it,
+    so the rest is in place by then)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        _add(tar, {APP_ENV: app_env, "ready": b""} if app_env else {"ready": b""})
+    return buffer.getvalue()
 
 
 async def save_app(
     engine: Engine, container_id: str, target: Path, keep_dependencies: bool, limit: int, extra_ca: bytes | None
-) -> None:
-    """Write the running container's /app and the bootstrap of its wake to `target` (replaced whole)."""
+) -> bytes:
+    """Write the running container's /app and the bootstrap of its wake to `target` (replaced whole); returns the app's
+    own variables (b"" when it has none), which stay out of the file."""
     excluded = [] if keep_dependencies else ["--exclude=./node_modules", "--exclude=./.venv"]
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
@@ -88,12 +112,16 @@ async def save_app(
         bootstrap = {"env": env + (KEPT if keep_dependencies else b"")}
         # The app's own variables for the commands run beside it (command.py), when it has any.
         code, app_env = await _exec(engine, container_id, ["cat", f"{BOOTSTRAP_HOME}/{APP_ENV}"], None, 1 << 20)
-        if code == 0 and app_env:
-            bootstrap[APP_ENV] = app_env
         if extra_ca is not None:
             bootstrap["extra-ca.pem"] = extra_ca
         await asyncio.to_thread(_finish, partial, bootstrap)
         partial.replace(target)
+        marker = app_env_marker(target)
+        if code == 0 and app_env:
+            marker.touch()
+        else:
+            marker.unlink(missing_ok=True)
+        return app_env if code == 0 else b""
     except DockerError as exc:
         raise RunnerError(f"Docker could not read its files: {exc.message}") from exc
     finally:

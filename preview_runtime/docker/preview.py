@@ -52,6 +52,8 @@ class DockerPreview:
     # A line said a write found no space left (ENOSPC); `full` is the scratch place a line named, "" until one does.
     no_space: bool = False
     full: str = ""
+    # A parked preview's own variables (its Environment), held here and never in its park file (parking.py).
+    app_env: bytes = field(default=b"", repr=False)
 
     def __post_init__(self) -> None:
         self.plan_port = self.plan_port or self.port

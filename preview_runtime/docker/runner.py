@@ -34,7 +34,7 @@ from preview_runtime.docker.layout import (
     preview_labels,
     preview_names,
 )
-from preview_runtime.docker.parking import park_file, save_app
+from preview_runtime.docker.parking import app_env_marker, park_file, ready_archive, save_app
 from preview_runtime.docker.pool import DockerPool, Slot
 from preview_runtime.docker.preview import DockerPreview
 from preview_runtime.docker.readiness import Watch
@@ -276,7 +276,9 @@ class DockerRunner(Runner):
             await asyncio.wait([p.save_task], timeout=self.config.deps_save_timeout_s)
         # With the cache complete, the dependencies come back from it (mounted or restored); else they are kept.
         keep = await self.deps.complete(p.deps_key) is None
-        await save_app(self.engine, p.container_id, target, keep, self.config.app_size_bytes, read_extra_ca(self.config))
+        p.app_env = await save_app(
+            self.engine, p.container_id, target, keep, self.config.app_size_bytes, read_extra_ca(self.config)
+        )
         p.stopping = True
         await p.cancel_tasks()
         docker = await self.engine.client()
@@ -284,6 +286,7 @@ class DockerRunner(Runner):
             await docker.containers.container(p.container_id).stop(t=2)
         except DockerError as exc:
             target.unlink(missing_ok=True)
+            app_env_marker(target).unlink(missing_ok=True)
             raise RunnerError(f"Docker could not stop the container: {exc.message}") from exc
         p.state, p.ip = PreviewState.parked, ""
         p.settled.set()
@@ -309,11 +312,13 @@ class DockerRunner(Runner):
             upload = await asyncio.to_thread(open, target, "rb")
             with upload:
                 await container.put_archive(APP_DIR, upload)
+            await container.put_archive(APP_DIR, ready_archive(p.app_env))
         except (DockerError, KeyError, OSError) as exc:
             await self.stop(preview_id)
             message = exc.message if isinstance(exc, DockerError) else str(exc) or f"no address on {self.config.network}"
             raise RunnerError(f"Docker could not start it again: {message}") from exc
         target.unlink(missing_ok=True)
+        app_env_marker(target).unlink(missing_ok=True)
         p.emit(f"Preview container started again, its files back in place ({self._limits_text()}).", LogLevel.info, "forja")
         p.spawn(self.watch.follow(p, since=since))
         p.spawn(self.watch.wait_ready(p))
@@ -322,6 +327,7 @@ class DockerRunner(Runner):
     async def stop(self, preview_id: str) -> None:
         if (target := self._park_file(preview_id)) is not None:
             target.unlink(missing_ok=True)
+            app_env_marker(target).unlink(missing_ok=True)
         p = self._previews.pop(preview_id, None)
         if p is None:
             await self._remove_untracked(preview_id)
@@ -347,6 +353,7 @@ class DockerRunner(Runner):
         await self.engine.remove_volume(record)
         if (target := self._park_file(preview_id)) is not None:
             target.unlink(missing_ok=True)
+            app_env_marker(target).unlink(missing_ok=True)
 
     async def adopt(self, log: LogSink | None = None) -> list[PreviewInfo]:
         """Previews of this runner's network still alive after a restart; exited ones are removed.
@@ -382,11 +389,16 @@ class DockerRunner(Runner):
                     labels = record.get("Labels") or {}
             preview_id = labels.get("forja.preview_id", "")
             running = bool(info["State"].get("Running"))
-            parked = not running and bool(preview_id) and (target := self._park_file(preview_id)) is not None and target.is_file()
+            target = self._park_file(preview_id) if preview_id else None
+            # One parked with variables of its own cannot wake without them, and only the Forja that parked it held them.
+            parked = not running and target is not None and target.is_file() and not app_env_marker(target).exists()
             if not (running or parked) or not preview_id:
                 await self.engine.remove_container(cid)
                 await self.engine.remove_volume(app_volume)
                 await self.engine.remove_volume(claim_volume)
+                if target is not None:
+                    target.unlink(missing_ok=True)
+                    app_env_marker(target).unlink(missing_ok=True)
                 continue
             if preview_id in self._previews:
                 adopted.append(self._previews[preview_id].info(self.name))

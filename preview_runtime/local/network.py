@@ -23,7 +23,7 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -35,6 +35,7 @@ EGRESS_PORT = 47801  # the proxy's port inside each namespace (its own: nothing 
 INSIDE_DIR = "/run/forja"
 INSIDE_BRIDGE = "/run/forja-bridge.py"
 _BRIDGE_SOURCE = Path(__file__).with_name("inside_bridge.py")
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
 def proxy_env(url: str = f"http://127.0.0.1:{EGRESS_PORT}") -> dict[str, str]:
@@ -67,15 +68,20 @@ class SandboxNetwork:
         self._target: Callable[[], int] = lambda: 0
         self.host_port = 0
         self.last_inbound: float | None = None  # time.monotonic() of the last connection in (a visit)
+        # Connections being served: closing a server does not end them (Python 3.11 has no close_clients), and a
+        # task left pending when the loop ends is destroyed mid-splice.
+        self._serving: set[asyncio.Task[None]] = set()
 
     async def open(self) -> None:
         """Serve the egress proxy (before the sandbox starts: its installs use it at once)."""
-        self._egress = await asyncio.start_unix_server(self._proxy.handle, path=str(self.directory / "egress.sock"))
+        self._egress = await asyncio.start_unix_server(
+            self._tracked(self._proxy.handle), path=str(self.directory / "egress.sock")
+        )
 
     async def expose(self, target: Callable[[], int]) -> int:
         """Listen on a free port of the host's 127.0.0.1 for the preview's dev server on port `target()` inside."""
         self._target = target
-        self._inbound = await asyncio.start_server(self._pass_in, "127.0.0.1", 0)
+        self._inbound = await asyncio.start_server(self._tracked(self._pass_in), "127.0.0.1", 0)
         self.host_port = int(self._inbound.sockets[0].getsockname()[1])
         return self.host_port
 
@@ -110,6 +116,18 @@ class SandboxNetwork:
         writer.write(f"{port}\n".encode())
         return reader, writer
 
+    def _tracked(self, handler: Handler) -> Handler:
+        """The connection handler, its task kept until it ends so that close() can end it."""
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._serving.add(task)
+            task.add_done_callback(self._serving.discard)
+            await handler(reader, writer)
+
+        return serve
+
     async def _pass_in(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.last_inbound = time.monotonic()
         try:
@@ -124,9 +142,13 @@ class SandboxNetwork:
         return StreamTransport(lambda _host, port: self.connect_inside(port))
 
     async def close(self) -> None:
-        for server in (self._inbound, self._egress):
-            if server is not None:
-                server.close()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(server.wait_closed(), timeout=1)
+        servers = [server for server in (self._inbound, self._egress) if server is not None]
+        for server in servers:
+            server.close()
+        for task in list(self._serving):
+            task.cancel()
+        await asyncio.gather(*self._serving, return_exceptions=True)
+        for server in servers:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(server.wait_closed(), timeout=1)
         await asyncio.to_thread(shutil.rmtree, self.directory, True)

@@ -148,3 +148,75 @@ def test_a_published_app_shows_on_its_home_card_and_in_the_admin_page(forja: str
     expect(card.locator(".project-app")).to_have_text("Taken down")
     expect(card.locator("a.project-app-live")).to_have_count(0)
     assert traffic.off_machine() == []
+
+
+def test_the_share_dialog_offers_the_published_app_live_or_pinned(
+    forja: str, page: Page, browser: Browser, traffic: Traffic
+) -> None:
+    bakery = "<!doctype html><html lang='en'><title>Corner bakery</title><h1>Corner bakery</h1><p>Rye on {}.</p></html>"
+    made = httpx.post(
+        f"{forja}/api/projects", json={"name": "Corner bakery", "files": {"index.html": bakery.format("Fridays")}}, timeout=30
+    )
+    project = made.json()["id"]
+    published = httpx.post(f"{forja}/api/projects/{project}/publish", json={"name": "corner-bakery"}, timeout=60)
+    assert published.status_code == 201, published.text
+    address = published.json()["app"]["url"]
+
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{forja}/p/{project}")
+    page.locator("#tab-preview").click()
+    expect(page.locator("#share-button")).to_be_enabled(timeout=90_000)
+    page.locator("#share-button").click()
+    dialog = page.get_by_role("dialog", name="Share a live link")
+    expect(dialog.get_by_role("radiogroup", name="What the link opens")).to_be_visible()
+    page.get_by_role("radio", name="Release 1, pinned").click()
+    expect(dialog).to_contain_text("opens release 1 of the published app")
+    page.locator("#create-share").click()
+    expect(page.locator("#share-link")).to_have_value(re.compile(r"/s/"))
+    pinned = page.locator("#share-link").input_value()
+    expect(page.locator(".share-row").first).to_contain_text("Release 1")
+    shot(page, "share-release-1440")
+    accessible(page, "the Share dialog of a published project")
+    page.get_by_role("button", name="Done").click()
+
+    # A later publish leaves the pinned link on release 1; the built files answer on the release's own host.
+    httpx.put(
+        f"{forja}/api/projects/{project}/files/index.html", json={"content": bakery.format("Saturdays")}, timeout=30
+    ).raise_for_status()
+    assert httpx.post(f"{forja}/api/projects/{project}/publish", json={}, timeout=60).status_code == 201
+    phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    phone.route("**/*", traffic.guard)
+    visitor = phone.new_page()
+    visitor.goto(pinned)
+    release_host = address.replace("corner-bakery.", "corner-bakery--r1.")
+    assert visitor.url.rstrip("/") == release_host, visitor.url
+    expect(visitor.get_by_text("Rye on Fridays.")).to_be_visible()
+    visitor.screenshot(path=str(ARTIFACTS / "publish-share-release-app-390.png"))
+
+    # At phone width: a link to the live app, which opens today's release at the app's own address.
+    page.set_viewport_size(PHONE)
+    page.locator("#phone-tab-preview").click()
+    page.locator("#share-button").click()
+    expect(page.get_by_role("radio", name="Release 2, pinned")).to_be_visible()  # the release live now
+    page.get_by_role("radio", name="The published app").click()
+    expect(dialog).to_contain_text("It follows later publishes")
+    page.locator("#create-share").click()
+    expect(page.locator("#share-link")).to_have_value(re.compile(r"/s/"))
+    live = page.locator("#share-link").input_value()
+    expect(page.locator(".share-row").first).to_contain_text("The live app")
+    shot(page, "share-live-390")
+    accessible(page, "the Share dialog of a published project, at phone width", widths=(PHONE,))
+    visitor.goto(live)
+    assert visitor.url.rstrip("/") == address, visitor.url
+    expect(visitor.get_by_text("Rye on Saturdays.")).to_be_visible()
+
+    # Turned off: the link says so, and the release's own host answers nothing any more.
+    page.locator('.share-row:has-text("Release 1") .revoke-share').click()
+    page.locator(".confirm-revoke").click()
+    expect(page.locator('.share-row:has-text("Release 1")')).to_contain_text("turned off")
+    gone = visitor.goto(pinned)
+    assert gone is not None and gone.status == 410
+    answer = visitor.goto(release_host)
+    assert answer is not None and answer.status == 404
+    phone.close()
+    assert traffic.off_machine() == []

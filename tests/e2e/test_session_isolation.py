@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from builder.cluster.previews import direct
 from tests.conftest import free_port
@@ -196,3 +196,60 @@ def test_no_other_page_can_frame_forja_and_the_account_page_tells_of_failed_sign
     assert forja_frame.url.startswith("chrome-error://"), forja_frame.url
     assert "Ana Admin" not in forja_frame.content()
     page.screenshot(path=str(ARTIFACTS / "framing-refused.png"))
+
+
+# A published static site whose script tries every way a page has to leave a cookie where Forja would read it: Forja's
+# cookie names (and the __Host- one it uses on HTTPS, in either case), for its own host and for every parent domain of
+# the app's, host-only and Secure, a nameless cookie whose value reads as `name=value`, and a longer path that would
+# come first in the Cookie header.
+PLANTING_PAGE = """<!doctype html><html lang="en"><title>Cookie jar</title><h1>Cookie jar</h1><pre id="kept"></pre>
+<script>
+const names = ["forja_session", "forja_device", "__Host-forja_session", "__host-forja_session", "__Secure-forja_session"]
+const scopes = ["", "; domain=localhost", "; domain=.localhost", "; domain=apps.localhost", "; domain=" + location.hostname]
+for (const name of names) for (const scope of scopes) for (const path of ["/", "/api"]) {
+  document.cookie = `${name}=planted-by-app; path=${path}${scope}`
+  document.cookie = `${name}=planted-by-app; path=${path}; secure${scope}`
+  document.cookie = `=${name}=planted-by-app; path=${path}${scope}`
+}
+document.getElementById("kept").textContent = document.cookie
+</script></html>"""
+
+
+def test_a_published_app_cannot_set_a_cookie_forja_reads(forja_with_accounts: str, page: Page) -> None:
+    base = forja_with_accounts
+    signed_in_admin(page, base)
+    own = {c.get("name"): c.get("value") for c in page.context.cookies(base)}
+    assert own.get("forja_session"), own
+    made = page.request.post(
+        f"{base}/api/projects", data={"name": "Cookie jar", "files": {"index.html": PLANTING_PAGE}}, headers={"Origin": base}
+    )
+    assert made.status == 201, made.text()
+    published = page.request.post(
+        f"{base}/api/projects/{made.json()['id']}/publish", data={"name": "cookie-jar"}, headers={"Origin": base}
+    )
+    assert published.status == 201, published.text()
+    address = published.json()["app"]["url"]
+    assert urlsplit(address).hostname == "cookie-jar.apps.localhost", address
+
+    page.goto(address)
+    # The script ran, and kept what the browser lets a page keep: cookies of its own host and of the apps' domain.
+    expect(page.locator("#kept")).to_contain_text("forja_session=planted-by-app")
+    page.screenshot(path=str(ARTIFACTS / "app-cookies-planted.png"))
+    planted = [c for c in page.context.cookies() if "planted-by-app" in (c.get("value") or "")]
+    # (The apps' shared domain does get one: apps must not trust cookies they did not set; docs/security.md.)
+    domains = {c.get("domain") or "" for c in planted}
+    assert ".apps.localhost" in domains and all(d.endswith("apps.localhost") for d in domains), domains
+
+    # Back on Forja: the same session, and not one of the app's cookies in any request Forja gets.
+    sent: list[str] = []
+
+    def note(route: Route) -> None:
+        sent.append(route.request.all_headers().get("cookie", ""))
+        route.fallback()
+
+    page.route(f"{base}/**", note)
+    page.goto(f"{base}/account")
+    expect(page.locator("#account-name")).to_have_text("Ana Admin", timeout=30_000)
+    assert page.request.get(f"{base}/api/projects").status == 200
+    assert {c.get("name"): c.get("value") for c in page.context.cookies(base)} == own
+    assert sent and not any("planted-by-app" in header for header in sent), sent

@@ -30,7 +30,7 @@ from builder.errors import ForjaError
 from builder.models import LOCAL_USER_ID, Author
 from builder.services import Services
 from preview_runtime.docker import DockerRunner
-from preview_runtime.docker.parking import park_file
+from preview_runtime.docker.parking import app_env_marker, park_file
 from preview_runtime.local import LocalRunner
 from preview_runtime.logs import LogHub
 from preview_runtime.manager import PreviewManager
@@ -70,6 +70,7 @@ FILES = {
     "message.txt": b"parked app v1",
 }
 PLAN = RunPlan(install="sh install.sh", dev="node server.js", port=3000, has_server=True)
+SECRET = "sk_live_parked_9f3c"  # an app's own variable (its Environment)
 
 
 def _need(found: object, what: str) -> None:
@@ -118,9 +119,10 @@ async def _park_wake_and_remove(
     gone: Callable[[], Awaitable[bool]],
     kept: Callable[[], Awaitable[None]],
     installs: Callable[[], Awaitable[int]],
+    plan: RunPlan = PLAN,
 ) -> None:
     """What both runners must do: parked when idle, woken by its address, removed when parked too long."""
-    await manager.start(preview_id, PROJECT, 1, FILES, PLAN, runner=next(iter(manager.runners)))
+    await manager.start(preview_id, PROJECT, 1, FILES, plan, runner=next(iter(manager.runners)))
     await until(lambda: _serves_app(manager, preview_id), "the first start")
     assert await installs() == 1
 
@@ -317,17 +319,25 @@ async def test_docker_preview_parks_wakes_by_its_address_and_is_removed(
 
     async def kept() -> None:
         names = _tar_names(kept_file)
-        assert {"node_modules/dep/index.js", "message.txt", "installs.log", ".forja-bootstrap/ready"} <= names
+        assert {"node_modules/dep/index.js", "message.txt", "installs.log", ".forja-bootstrap/env"} <= names
+        # The app's own variables stay in memory: not a byte of them on Forja's disk, only a marker that it has some.
+        assert ".forja-bootstrap/ready" not in names and SECRET.encode() not in kept_file.read_bytes()
+        assert app_env_marker(kept_file).exists()
         assert docker_ids("label=forja.preview_id=dp1") == container  # the container is kept, stopped
 
     async def installs() -> int:
         container[:] = container or [(await manager.status("dp1")).handle]
-        outcome = await runner.run_command("dp1", "cat installs.log", 10)
-        return len(outcome.output.splitlines())
+        # The dev server's own environment holds the variable too (entry.sh sourced it), after a wake as before.
+        server_env = "for d in /proc/[0-9]*; do [ \"$(tr '\\0' ' ' < $d/cmdline)\" = 'node server.js ' ] && tr '\\0' '\\n' < $d/environ; done"
+        outcome = await runner.run_command("dp1", f"cat installs.log; echo $SHOP_KEY; ({server_env}) | grep ^SHOP_KEY=", 10)
+        *lines, key, in_server = outcome.output.splitlines()
+        assert key == SECRET and in_server == f"SHOP_KEY={SECRET}", "the app's variable did not come back with the wake"
+        return len(lines)
 
-    await _park_wake_and_remove(manager, logs, "dp1", gone, kept, installs)
+    plan = PLAN.model_copy(update={"env": {"SHOP_KEY": SECRET}})
+    await _park_wake_and_remove(manager, logs, "dp1", gone, kept, installs, plan)
     await until(_false(lambda: bool(docker_ids("label=forja.preview_id=dp1"))), "the removal of its container", within=30)
-    assert not kept_file.exists()
+    assert not kept_file.exists() and not app_env_marker(kept_file).exists()
 
 
 async def test_a_docker_preview_wakes_with_its_cached_dependencies_and_after_a_restart(

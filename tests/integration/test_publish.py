@@ -129,7 +129,7 @@ async def test_names_follow_the_address_rules(local_previews: None, services: Se
     assert name_from("Café Olé: the app!") == "cafe-ole-the-app"
     assert name_from("!!!") == "my-app"
     assert check_name(" Shop-1 ") == "shop-1"
-    for bad in ("-shop", "shop_", "a" * 64, "", "sh op"):
+    for bad in ("-shop", "shop_", "a" * 64, "", "sh op", "shop--r2", "xn--shop"):
         with pytest.raises(InvalidInput, match="cannot be an app's name"):
             check_name(bad)
     with pytest.raises(InvalidInput, match="kept for Forja"):

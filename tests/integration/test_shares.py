@@ -156,7 +156,8 @@ async def test_api_create_list_revoke(client: httpx.AsyncClient, services: Servi
     response = await client.post(f"/api/projects/{pid}/share", json={"expires_in": "24h"})
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "url", "token", "version", "expires_at"}
+    assert set(body) == {"id", "url", "token", "version", "expires_at", "target", "release"}
+    assert (body["target"], body["release"]) == ("preview", None)
     assert body["url"].endswith(f"/s/{body['token']}") and body["version"] == 1
 
     assert (await client.post(f"/api/projects/{pid}/share")).status_code == 201  # no body: defaults
@@ -302,13 +303,15 @@ async def test_the_first_visit_after_an_expiry_ends_the_links_preview(
 
 async def test_cli_share_list_revoke(services: Services, pid: str) -> None:
     backend = LocalBackend(services, LOCAL_ACTOR)
-    value, text = await cli_shares.cmd_share(backend, argparse.Namespace(id=pid, version=None, expires=None, json=True))
-    assert isinstance(value, dict) and set(value) == {"url", "token", "id", "version", "expires_at"}
+    value, text = await cli_shares.cmd_share(
+        backend, argparse.Namespace(id=pid, version=None, expires=None, live=False, release=None, json=True)
+    )
+    assert isinstance(value, dict) and set(value) == {"url", "token", "id", "version", "expires_at", "target", "release"}
     assert value["url"] in text and value["version"] == 1
     assert (await services.shares.resolve(value["token"])).share_id == value["id"]
 
     never, text = await cli_shares.cmd_share(
-        backend, argparse.Namespace(id=pid, version=1, expires=cli_shares._expires("never"), json=False)
+        backend, argparse.Namespace(id=pid, version=1, expires=cli_shares._expires("never"), live=False, release=None, json=False)
     )
     assert never["expires_at"] is None and "no end date" in text
 

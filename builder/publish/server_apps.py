@@ -247,10 +247,11 @@ class ServerApps:
             self._failed_at.pop(key, None)
             if info is None:
                 tree = await self._store.read_tree(project_id, version)
-                plan = production_plan(tree, await self._store.run_override(project_id))
+                override = await self._store.run_override(project_id)
+                plan = production_plan(tree, override)
                 self._logs.emit(project_id, f"Starting release {number} for a visit to its address.", LogLevel.info, "publish")
                 env = await runner_env(self._store, self._logs, project_id)
-                run = release_run_plan(tree, await self._store.run_override(project_id), plan, env)
+                run = release_run_plan(tree, override, plan, env)
                 async with self._hub.lock(key):
                     if await self._hub.local(key) is None:
                         await self._hub.launch(key, app_preview_id(number), project_id, version, tree, run, "auto")

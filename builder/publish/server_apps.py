@@ -217,6 +217,13 @@ class ServerApps:
                     await manager.proxy.alias(preview_id, [])
                 await self._hub.stop(key)
 
+    async def visit(self, project_id: str, number: int, hosts: list[str]) -> None:
+        """A request for the release reached Forja's edge (its sandbox is not routed): start or wake it, once."""
+        for release, version in await self._store.releases(project_id) if project_id else []:
+            if release.number == number:
+                self.ensure(project_id, number, version, hosts)
+                return
+
     def ensure(self, project_id: str, number: int, version: int, hosts: list[str]) -> None:
         """A request reached Forja's edge for a server release whose sandbox is not routed: start (or wake) it once,
         in the background; the caller answers the waking page meanwhile."""

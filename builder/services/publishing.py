@@ -466,13 +466,8 @@ class PublishService:
 
     async def start_server(self, host: str, target: Target) -> None:
         """A request for a server app reached the edge: its sandbox is not routed, so start or wake it (once)."""
-        name = app_name_of(host) or self.domains.get(host_name(host))
-        if name is None or not target.project_id:
-            return
-        for release, version in await self._store.releases(target.project_id):
-            if release.number == target.release:
-                self.servers.ensure(target.project_id, release.number, version, hosts_of(name, self.domains))
-                return
+        if (name := app_name_of(host) or self.domains.get(host_name(host))) is not None:
+            await self.servers.visit(target.project_id, target.release, hosts_of(name, self.domains))
 
     async def _pinned_target(self, name: str, number: int) -> Target | None:
         """A release's own host (`<name>--r<N>`): served while a working share link pins it, gone (410) once its files

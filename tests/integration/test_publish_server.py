@@ -17,7 +17,7 @@ import builder.services
 from builder import db
 from builder.api import api as forja_api
 from builder.api import guarded
-from builder.errors import PublishFailed
+from builder.errors import InvalidInput, PublishFailed
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.models import LOCAL_USER_ID, Author
 from builder.publish.addresses import app_host, app_key
@@ -254,6 +254,9 @@ async def test_a_server_build_runs_once_its_log_is_kept_and_a_failed_build_keeps
     assert (await through_traefik(services, "built")).text == "builds: 1"
     log = [(line.source, line.text) for line in services.logs.history(pid)]
     assert ("publish", "built the server") in log  # the build's output, in the Logs tab
+    with pytest.raises(InvalidInput, match="a link opens the live app, not one release pinned"):
+        await services.shares.create(pid, target="release")
+    assert (await services.shares.create(pid, target="live")).url  # the live app's link is fine
 
     # Parked and woken: the wake runs the start only (the build's marker is in the sandbox's folder).
     live = await services.preview_hub.local(app_key(pid, 1))

@@ -19,9 +19,10 @@ from the seeded npm caches (warm caches), each figure a ratio against the same w
   memory    --apps plain-HTML apps published and each visited through the edge: the processes left running for them
             (any process whose working folder is in the releases folder, and the runner's previews) and what the
             serving worker's memory (PSS of granian and its worker) changed by per app visited.
+  server    a published server app parked and woken at its address (bench/publish_server.py).
 
     .venv/bin/python bench/publish.py [--projects vite-vue,vite-svelte,astro] [--runs 3] [--loads 5] [--slow-loads 3]
-        [--apps 20]
+        [--apps 20] [--wakes 5] [--only server]
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ sys.path.insert(0, str(REPO))
 import builder.services  # noqa: E402
 from bench.parking import share_app, until_link_runs  # noqa: E402
 from bench.preview import free_port, project, tree_pss  # noqa: E402
+from bench.publish_server import server_figures  # noqa: E402
 from builder.models import LOCAL_USER_ID  # noqa: E402
 from builder.services import Services, get_services  # noqa: E402
 from builder.services.preview_runners import local_work_dir  # noqa: E402
@@ -424,12 +426,17 @@ async def main() -> None:
     parser.add_argument("--loads", type=int, default=5, help="plain page loads of each side")
     parser.add_argument("--slow-loads", type=int, default=3, help="Slow-4G page loads of each side")
     parser.add_argument("--apps", type=int, default=20, help="plain-HTML apps published for the memory figure")
+    parser.add_argument("--wakes", type=int, default=5, help="wakes of the parked server app")
+    parser.add_argument("--only", choices=["server"], help="only these figures")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="forja-bench-publish-"))
     env = configure(work)
     services: Services = await get_services()
     worker = None
     try:
+        await server_figures(services, args.wakes)
+        if args.only == "server":
+            return
         print(
             "| project | by hand s | by hand, 1 CPU s | Forja first s | Forja again s | first/hand | again/hand | "
             "again/hand on 1 CPU |"

@@ -149,6 +149,7 @@ class Release(SQLModel, table=True):
     user_id: str | None = Field(default=None, foreign_key="user.id", max_length=32, description="Who published it.")
     state: str = Field(default="building", max_length=16, description="building, ready, failed or pruned.")
     framework: str = Field(default="", max_length=100)
+    kind: str = Field(default="static", max_length=16, description="static (files on disk) or server (its own sandbox).")
     spa: bool = Field(default=False, description="Unknown paths answer index.html (the app routes on the client).")
     files: int = 0
     size_bytes: int = 0

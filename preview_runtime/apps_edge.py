@@ -1,6 +1,8 @@
 """Published apps on the preview edge: which hosts Traefik sends to the server that answers for apps, and, for custom
 domains with ACME on, the HTTPS entrypoint and the certificates Traefik obtains for them.
 
+A published server app's hosts go straight to its sandbox instead (alias_routers), while it runs or is parked.
+
 Apps are `<name>.<suffix>` (one label under the apps' domain) plus the custom domains their owners added. Their
 requests go to `upstream` (Forja's own server, which serves each app's files from disk), with the Host kept. With an
 ACME email, Traefik listens for HTTPS on `https_port` too and gets a certificate for each custom domain by the
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROUTER = "forja-apps"
+ALIAS_PRIORITY = 70  # a published server app's own host: above the apps' server (50, custom domains 60)
 SERVICE = "forja-apps"
 RESOLVER = "forja-acme"
 HTTPS = "websecure"
@@ -60,3 +63,25 @@ class AppsEdge:
                 }
         services = {SERVICE: {"loadBalancer": {"servers": [{"url": self.upstream}], "passHostHeader": True}}}
         return routers, services
+
+
+def alias_routers(aliases: dict[str, str], routes: dict[str, str], parked: frozenset[str], waking: str) -> dict[str, dict]:
+    """Routers for hosts that are another name of a preview (host -> preview id): its service while it runs, the waking
+    page's while parked; none otherwise, so the host falls to the apps' server. No middleware: a published app is
+    public and answers with its own headers."""
+    routers: dict[str, dict] = {}
+    for number, (host, preview_id) in enumerate(sorted(aliases.items())):
+        if preview_id in routes:
+            service = f"preview-{preview_id}"
+        elif preview_id in parked:
+            service = waking
+        else:
+            continue
+        rule = f"Host(`{host}`)"
+        routers[f"{ROUTER}-alias-{number}"] = {
+            "entryPoints": ["web"],
+            "rule": rule,
+            "priority": ALIAS_PRIORITY,
+            "service": service,
+        }
+    return routers

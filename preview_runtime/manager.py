@@ -128,6 +128,7 @@ class PreviewManager:
         ttl_s: float = 4 * 3600,
         on_change: ChangeListener | None = None,
         on_wake_request: WakeRequest | None = None,
+        visits_count: Callable[[str], bool] | None = None,
     ) -> None:
         self.runners = dict(runners)
         self.proxy = proxy
@@ -145,6 +146,8 @@ class PreviewManager:
         self._reaper: asyncio.Task[None] | None = None
         self._on_change = on_change
         self._on_wake_request = on_wake_request
+        # Previews (by id) whose visits through the proxy count as use, as Forja never sees them (published apps).
+        self._visits_count = visits_count or (lambda _preview_id: False)
         # A preview is parked, woken or stopped one at a time; concurrent wakes share one task.
         self._locks: dict[str, asyncio.Lock] = {}
         self._waking: dict[str, asyncio.Task[PreviewInfo]] = {}
@@ -489,8 +492,9 @@ class PreviewManager:
                     )
                     reaped.removed.append(preview_id)
                 continue
-            idle, age = now - running.last_seen, now - running.started
-            if idle <= self.park_after_s and age <= self.ttl_s:
+            idle, age = now - self._last_use(preview_id, running), now - running.started
+            # A published app in use runs on: ttl_s caps previews nobody may be looking at.
+            if idle <= self.park_after_s and (age <= self.ttl_s or self._visits_count(preview_id)):
                 continue
             why = f"{duration_words(idle)} idle" if idle > self.park_after_s else f"{duration_words(age)} running"
             if await self.park(preview_id, why):
@@ -500,6 +504,11 @@ class PreviewManager:
                 self.logs.emit(project_id, "The preview was stopped after being idle; open the Preview tab to start it again.")
                 reaped.removed.append(preview_id)
         return reaped
+
+    def _last_use(self, preview_id: str, running: _Running) -> float:
+        if not self._visits_count(preview_id):
+            return running.last_seen
+        return max(running.last_seen, running.runner.last_inbound(preview_id) or 0.0)
 
     async def _reap_forever(self) -> None:
         while True:

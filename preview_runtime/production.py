@@ -1,8 +1,9 @@
 """How a project is built for production, read from its own files as detect/ reads how it runs for a preview.
 
-Only front-ends that build to static files are published for now (and plain HTML sites, which need no build): the
-plan says what shell line builds the site, which folder holds it afterwards, and whether unknown paths fall back to
-index.html. The project's root (or the folder a person's run settings name, or the workspace member) is the one its
+A front-end that builds to static files (or a plain HTML site, which needs no build) is a "static" plan: what shell
+line builds the site, which folder holds it afterwards, and whether unknown paths fall back to index.html. A server
+app (Next.js, Nuxt, Astro/SvelteKit node output, Express and its kin, NestJS, Flask, Django, FastAPI...) is a "server"
+plan: its build and the line that serves it on $PORT (production_server.py). The project's root (or the folder a person's run settings name, or the workspace member) is the one its
 preview runs (detect() chooses it), and the build runs with the package manager its install uses.
 
 Both `build` and `output` are relative to the preview's root folder (where Runner.run_command runs a line and
@@ -22,18 +23,21 @@ from pydantic import BaseModel
 from preview_runtime.detect import OTHER_STACKS, STATIC_FOLDERS, Found, NotRunnable, RunOverride, detect
 from preview_runtime.detect.command import Command
 from preview_runtime.detect.node import BACKENDS, dependencies, in_folder, install_for, read_manifest
+from preview_runtime.production_server import Refused, node_start, python_start
 
-# Said of every server app; one sentence to change when publishing server apps lands.
+# Said of the server apps still refused: those of two servers (a front end and its API in two folders, or a Node
+# front end whose script also starts a Python API), since a release is one process serving one port, and Angular's
+# server rendering, whose server entry each project writes its own way.
 SERVER_APP = (
-    "This project is a server app ({framework}): publishing server apps is not in this Forja yet, only front-ends that "
-    "build to static files (Vite, Create React App, Astro, Eleventy, VitePress, Angular, SvelteKit with "
-    "adapter-static, webpack) and plain HTML sites."
+    "This project is a server app ({framework}): Forja publishes server apps that run as one server (Next.js, Nuxt, "
+    "Astro and SvelteKit with their node adapters, Express, Fastify, Hono, Koa, NestJS, Flask, Django, FastAPI...), "
+    "front-ends that build to static files and plain HTML sites, not this one yet."
 )
 _WHAT = (
     "it publishes Vite, Create React App, Astro, Eleventy, VitePress, Angular, SvelteKit (adapter-static) and webpack "
     "projects, and plain HTML sites."
 )
-# Dependencies that make a project a server app whatever else it holds, for people.
+# Dependencies that make a project a server app whatever else it holds, for people (their production start: node_start).
 SERVER_FRAMEWORKS = (
     ("next", "Next.js"),
     ("nuxt", "Nuxt"),
@@ -78,12 +82,14 @@ class NotPublishable(ValueError):
 
 
 class ProductionPlan(BaseModel):
-    kind: Literal["static"]  # only static for now; server apps come later
-    build: str  # shell line run in the preview's root folder, "" when none (plain HTML)
-    output: str  # folder, relative to the preview's root, holding the built site ("" = the root itself)
+    kind: Literal["static", "server"]
+    build: str  # shell line run in the preview's root folder, "" when none (plain HTML, most Python apps)
+    output: str  # static: folder, relative to the preview's root, holding the built site ("" = the root itself)
     spa: bool  # the app routes on the client: unknown paths fall back to index.html (else a real 404)
     framework: str  # for people: "Vite", "Create React App", "Astro", ...
     public_env_prefixes: list[str]  # variables a build may see (VITE_, PUBLIC_...): all others stay out of it
+    # server: the shell line serving the app on $PORT (and $HOST) for production, run in the preview's root folder
+    start: str = ""
 
 
 def production_plan(tree: Mapping[str, bytes], override: RunOverride | None = None) -> ProductionPlan:
@@ -105,8 +111,10 @@ def production_plan(tree: Mapping[str, bytes], override: RunOverride | None = No
         )
     manifest_path = in_folder(folder, "package.json")
     # Not found.server: any shell line (run settings, a Makefile, a Procfile) counts as one; the dependencies tell.
-    if len(parts) > 1 or found.python:
+    if len(parts) > 1 or (found.python and found.framework in ("Node.js", "Vite")):
         raise NotPublishable(SERVER_APP.format(framework=_server_words(parts)))
+    if found.python:
+        return _server_plan(found.framework, "", python_start(tree, found))
     if manifest_path not in tree:  # started by a declared command (a Makefile...) with no package.json to build from
         if other := next((language for name, language in OTHER_STACKS if in_folder(folder, name) in tree), ""):
             raise NotPublishable(SERVER_APP.format(framework=f"{other}, started by {found.source or 'a shell command'}"))
@@ -116,11 +124,18 @@ def production_plan(tree: Mapping[str, bytes], override: RunOverride | None = No
     manifest = read_manifest(tree, manifest_path)
     deps = dependencies(manifest)
     if server := next((label for dep, label in SERVER_FRAMEWORKS if dep in deps), ""):
-        raise NotPublishable(SERVER_APP.format(framework=server))
-    site = _site(tree, folder, manifest, deps)
+        return _node_server(tree, found, manifest, server, "")
+    if found.server:  # a Node server without a framework Forja names (node:http...): its start script or main
+        return _node_server(tree, found, manifest, "Node.js", "")
+    try:
+        site = _site(tree, folder, manifest, deps)
+    except _NodeServer as server_app:
+        return _node_server(tree, found, manifest, server_app.framework, server_app.config)
     if site is None:
         if (page := _page_folder(tree, folder)) is not None and not deps & BACKENDS:
             return _plain(page)
+        if _script(manifest, "start") or isinstance(manifest.get("main"), str):  # a server of its own (node:http...)
+            return _node_server(tree, found, manifest, "Node.js", "")
         raise NotPublishable(f"Forja does not know how {manifest_path} builds a site for production: {_WHAT}")
     framework, output, spa, prefixes = site
     return ProductionPlan(
@@ -130,6 +145,30 @@ def production_plan(tree: Mapping[str, bytes], override: RunOverride | None = No
         spa=spa or bool(deps & CLIENT_ROUTERS),
         framework=framework,
         public_env_prefixes=prefixes,
+    )
+
+
+class _NodeServer(Exception):
+    """A front-end framework set up to run a server (Astro with an adapter, SvelteKit without adapter-static)."""
+
+    def __init__(self, framework: str, config: str) -> None:
+        self.framework, self.config = framework, config
+
+
+def _node_server(
+    tree: Mapping[str, bytes], found: Found, manifest: Mapping[str, object], framework: str, config: str
+) -> ProductionPlan:
+    try:
+        label, start = node_start(tree, found, manifest, framework, config)
+    except Refused as exc:
+        raise NotPublishable(str(exc)) from None
+    has_build = bool(_build_script(manifest)) or framework in ("Next.js", "Nuxt", "Astro", "SvelteKit", "NestJS")
+    return _server_plan(label, _build_line(tree, found, manifest) if has_build else "", start)
+
+
+def _server_plan(framework: str, build: str, start: str) -> ProductionPlan:
+    return ProductionPlan(
+        kind="server", build=build, output="", spa=False, framework=framework, public_env_prefixes=[], start=start
     )
 
 
@@ -194,7 +233,7 @@ def _site(tree: Mapping[str, bytes], folder: str, manifest: Mapping[str, object]
 def _astro(tree: Mapping[str, bytes], folder: str, deps: set[str]) -> Site:
     config = _config_text(tree, folder, ("astro.config",))
     if _ASTRO_SERVER.search(config) or "@astrojs/node" in deps:
-        raise NotPublishable(SERVER_APP.format(framework="Astro with a server adapter"))
+        raise _NodeServer("Astro", config)
     match = _VITE_OUT_DIR.search(config)
     return "Astro", _clean(match.group(1)) if match else "dist", False, ["PUBLIC_"]
 
@@ -203,7 +242,7 @@ def _sveltekit(tree: Mapping[str, bytes], folder: str, deps: set[str]) -> Site:
     """Only adapter-static writes a site of files: `pages` (default build), and with a `fallback` page it is an SPA."""
     config = _config_text(tree, folder, ("svelte.config", "vite.config"))
     if "@sveltejs/adapter-static" not in deps or "adapter-static" not in config:
-        raise NotPublishable(SERVER_APP.format(framework="SvelteKit without adapter-static"))
+        raise _NodeServer("SvelteKit", config)
     options = config[config.find("adapter(", config.find("adapter-static")) :]
     pages = _SVELTE_PAGES.search(options)
     return "SvelteKit", _clean(pages.group(1)) if pages else "build", bool(_SVELTE_FALLBACK.search(options)), ["PUBLIC_"]
@@ -250,6 +289,9 @@ def _build_line(tree: Mapping[str, bytes], found: Found, manifest: Mapping[str, 
 
 def _default_build(manifest: Mapping[str, object]) -> str:
     deps = dependencies(manifest)
+    for dep, line in (("next", "next build"), ("nuxt", "nuxt build"), ("@nestjs/cli", "nest build")):
+        if dep in deps:
+            return line
     if "react-scripts" in deps:
         return "react-scripts build"
     if "@angular/cli" in deps:

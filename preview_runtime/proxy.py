@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from preview_runtime.access import COOKIE
-from preview_runtime.apps_edge import AppsEdge
+from preview_runtime.apps_edge import AppsEdge, alias_routers
 from preview_runtime.echoes import probe_url
 from preview_runtime.gate import GATE_REQUEST_HEADERS, AccessGate
 from preview_runtime.pages import NOT_FOUND_HTML, QUIET, WAKING_HTML, PageServer
@@ -159,6 +159,8 @@ class PreviewProxy:
         # Parked previews: their host answers the waking page. Replaced whole on each change, as the waking page's
         # thread reads it.
         self._parked: frozenset[str] = frozenset()
+        # Other hosts of a preview (a published server app's address and custom domains) -> its id; replaced whole.
+        self._aliases: dict[str, str] = {}
         self.on_wake: OnWake | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
@@ -310,7 +312,7 @@ class PreviewProxy:
     def _wake_request(self, host: str) -> None:
         """A request reached the waking page (in its thread): wake the parked preview of that host, on the loop."""
         label = host.rsplit(":", 1)[0].lower().strip(".")
-        preview_id = label.removesuffix(f".{self.domain}")
+        preview_id = self._aliases.get(label) or label.removesuffix(f".{self.domain}")
         loop, on_wake = self._loop, self.on_wake
         if preview_id == label or preview_id not in self._parked or loop is None or on_wake is None:
             return
@@ -378,6 +380,8 @@ class PreviewProxy:
             app_routers, app_services = self.apps.routes()
             routers |= app_routers
             services |= app_services
+        if self._aliases:
+            routers |= alias_routers(self._aliases, self._routes, self._parked, _WAKING)
         if self._parked:
             services[_WAKING] = {"loadBalancer": {"servers": [{"url": self._waking.url}], "passHostHeader": True}}
         for preview_id in sorted(self._parked):
@@ -459,6 +463,22 @@ class PreviewProxy:
             self._parked -= {key}
             if (routed or parked) and self._not_found.started:
                 await self._write_dynamic()
+
+    async def alias(self, preview_id: str, hosts: list[str]) -> None:
+        """Send these hosts to the preview too, with no gate and none of a preview's headers (a published server app's
+        address): to its upstream while it runs, to the waking page while parked, nowhere else (they fall to Forja)."""
+        key = preview_id.lower()
+        async with self._lock:
+            aliases = {host: target for host, target in self._aliases.items() if target != key}
+            aliases |= {host.lower().strip("."): key for host in hosts}
+            if aliases == self._aliases:
+                return
+            self._aliases = aliases
+            if self._not_found.started:
+                await self._write_dynamic()
+
+    def aliases(self) -> dict[str, str]:
+        return dict(self._aliases)
 
     def routes(self) -> dict[str, str]:
         return dict(self._routes)

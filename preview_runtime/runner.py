@@ -132,6 +132,11 @@ class Runner(ABC):
         (never followed), or its files pass `limit_bytes` together (counted while reading). Installed dependencies
         (node_modules, .venv) and .git are left out (preview_runtime/collect.py)."""
 
+    def last_inbound(self, preview_id: str) -> float | None:
+        """time.monotonic() of the last connection to the running preview's app from outside (a visit through the
+        proxy); None when this runner cannot tell."""
+        return None
+
     async def memory_bytes(self, preview_id: str) -> int | None:
         """The memory the preview uses now, in bytes (0 when parked); None when this runner cannot tell (or it is not
         running)."""

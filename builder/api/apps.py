@@ -2,8 +2,10 @@
 
 The preview edge (Traefik) sends `<name>.apps.<domain>`, and the apps' custom domains, to Forja's own port; this
 wrapper, outside every other guard, hands such a request to the static edge (builder/publish/edge.py), which answers
-it from the app's live release on disk. Any other Host goes on to Forja, whose own guards refuse hosts that are not its
-names.
+it from the app's live release on disk. A server app's address reaches its release's sandbox through Traefik; only
+when that sandbox is not routed (not started since Forja started, or removed) does a request come here: it starts
+the sandbox and answers the waking page, which asks again until the app answers. Any other Host goes on to Forja, whose
+own guards refuse hosts that are not its names.
 """
 
 from __future__ import annotations
@@ -12,8 +14,20 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from builder.api.hosts import allowed_hosts, host_allowed, parse_host
 from builder.publish.addresses import app_name_of
-from builder.publish.edge import StaticApp, Target
+from builder.publish.edge import UNAVAILABLE_PAGE, StaticApp, Target
 from builder.services import get_services
+from preview_runtime.pages import WAKING_HTML
+from preview_runtime.proxy import NOT_FOUND_MARKER, WAKING
+
+# The waking page's own headers (it asks its address again while this marker is on the answer).
+_WAKING_HEADERS = [
+    (b"content-type", b"text/html; charset=utf-8"),
+    (b"content-length", str(len(WAKING_HTML)).encode()),
+    (b"cache-control", b"no-store"),
+    (b"retry-after", b"1"),
+    (NOT_FOUND_MARKER.lower().encode(), WAKING.encode()),
+    (b"x-content-type-options", b"nosniff"),
+]
 
 
 async def _target(host: str) -> Target | None:
@@ -25,6 +39,26 @@ async def _custom_domain(header: bytes, allowed: frozenset[tuple[str, str]]) -> 
     return not host_allowed(parse_host(header), allowed) and (await get_services()).publishing.serves(header.decode("latin-1"))
 
 
+async def _server_app(host: str, scope: Scope, send: Send) -> bool:
+    """A server app's request: start its sandbox and answer the waking page; False for any other target."""
+    publishing = (await get_services()).publishing
+    target = await publishing.target(host)
+    if target is None or target.state != "server":
+        return False
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1013})  # try again later
+        return True
+    if publishing.servers.unavailable(target.project_id, target.release):  # it failed to start: no waking loop
+        headers = [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-store"), (b"retry-after", b"60")]
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else UNAVAILABLE_PAGE})
+        return True
+    await publishing.start_server(host, target)
+    await send({"type": "http.response.start", "status": 503, "headers": _WAKING_HEADERS})
+    await send({"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else WAKING_HTML})
+    return True
+
+
 def published_apps(app: ASGIApp) -> ASGIApp:
     edge = StaticApp(_target)
     allowed = allowed_hosts()
@@ -34,6 +68,8 @@ def published_apps(app: ASGIApp) -> ASGIApp:
             header = dict(scope["headers"]).get(b"host", b"")
             host = header.decode("latin-1")
             if app_name_of(host) is not None or await _custom_domain(header, allowed):
+                if await _server_app(host, scope, send):
+                    return
                 if scope["type"] == "websocket":
                     await send({"type": "websocket.close", "code": 1008})
                     return

@@ -6,11 +6,14 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import re
+import secrets
 from urllib.parse import urlsplit
 
 from builder.settings import is_loopback, settings
 
 LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+APP_KEY = "app:"  # a published server app's release sandbox: app:<project>@<release number>
+APP_PREVIEW = "app-"  # its preview id: app-<release number>-<random>, so a restart of Forja knows its key again
 # A release pinned by a share link has a host of its own, `<name>--r<N>`: app names may not hold "--" (check_name), so
 # such a label is never an app's own name.
 PINNED = re.compile(r"^(?P<name>[a-z0-9-]+?)--r(?P<number>[1-9][0-9]{0,8})$")
@@ -63,6 +66,22 @@ def forja_upstream() -> str:
     """Where the edge reaches Forja's own server, which serves the apps' files."""
     host = settings.host if not (settings.host in ("0.0.0.0", "::") or is_loopback(settings.host)) else "127.0.0.1"
     return f"http://{host}:{settings.port}"
+
+
+def app_key(project_id: str, number: int) -> str:
+    return f"{APP_KEY}{project_id}@{number}"
+
+
+def app_preview_id(number: int) -> str:
+    return f"{APP_PREVIEW}{number}-{secrets.token_hex(6)}"
+
+
+def key_of_app(project_id: str, preview_id: str) -> str | None:
+    """The key of a release sandbox taken back after a restart; None for any other preview."""
+    if not preview_id.startswith(APP_PREVIEW):
+        return None
+    number = preview_id.removeprefix(APP_PREVIEW).split("-", 1)[0]
+    return app_key(project_id, int(number)) if number.isdigit() else None
 
 
 def _is_address(host: str) -> bool:

@@ -56,11 +56,13 @@ _SUFFIX = {"br": ".br", "gzip": ".gz"}
 @dataclass(frozen=True)
 class Target:
     """What a host serves: a release folder written by write_release, live, unpublished (gone) or, for a release's own
-    host, pruned."""
+    host, pruned; or a server app's release, run in its own sandbox (`project_id` and `release` name it)."""
 
     folder: Path
     spa: bool
-    state: Literal["live", "gone", "pruned"]
+    state: Literal["live", "gone", "pruned", "server"]
+    project_id: str = ""
+    release: int = 0
 
 
 Resolve = Callable[[str], Awaitable[Target | None]]

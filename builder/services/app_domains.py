@@ -94,6 +94,7 @@ class AppDomains:
         # Only a running edge: one started later reads them at the next sweep (Forja's start loads them after it).
         if (manager := self._hub.started_manager) is not None:
             await manager.proxy.set_app_domains(sorted(domains))
+            await self._publishing.servers.reroute(domains)  # server apps' sandboxes answer at their domains directly
 
     async def info(self, project_id: str, check: bool = False) -> DomainInfo | None:
         """The app's domain with the DNS record it needs and, with `check`, whether the name points here yet (a DNS

@@ -19,7 +19,7 @@ from typing import Any
 
 from builder.cluster.previews import Handler, PreviewEntry, PreviewRegistry, app_answers
 from builder.errors import ForjaError, PreviewError
-from builder.publish.addresses import apps_suffix, forja_upstream
+from builder.publish.addresses import APP_PREVIEW, apps_suffix, forja_upstream, key_of_app
 from builder.schemas import VersionInfo
 from builder.services.preview_access import VERSION_PREVIEW_PREFIX, PreviewAccess
 from builder.services.preview_records import PreviewRecords
@@ -59,6 +59,8 @@ def version_key(project_id: str, version: int) -> str:
 
 def key_of(info: PreviewInfo) -> str:
     """The key of a preview this worker took back after a restart."""
+    if (app := key_of_app(info.project_id, info.preview_id)) is not None:  # a published server app's release
+        return app
     if info.preview_id.startswith(VERSION_PREVIEW_PREFIX):
         return version_key(info.project_id, info.version)
     return project_key(info.project_id)
@@ -145,6 +147,7 @@ class PreviewHub:
             ttl_s=settings.preview_ttl_s,
             on_change=self._changed,
             on_wake_request=self._woken_by_address,
+            visits_count=lambda preview_id: preview_id.startswith(APP_PREVIEW),  # published server apps
         )
         manager.unavailable.update(unavailable)
         await manager.start_background()

@@ -3,7 +3,8 @@
 A publish reads the project's production form (preview_runtime.production), runs its build in a preview sandbox of
 the version (the runner's limits, FORJA_PUBLISH_BUILD_TIMEOUT_S), takes the built files out and writes them with their
 compressed forms under the data folder (publish/release_files.py). The app's address then serves them straight from
-disk (publish/edge.py), with no process per app. A failed build leaves the address on what it served.
+disk (publish/edge.py), with no process per app. A server app's release runs in a sandbox of its own instead
+(publish/server_apps.py), which the address reaches through Traefik. A failed build leaves the address on what it served.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from builder.models import Release
 from builder.publish.addresses import LABEL, app_name_of, app_url, host_name, pinned_of
 from builder.publish.edge import Target
 from builder.publish.release_files import write_release
+from builder.publish.server_apps import ServerApps, hosts_of
 from builder.services.preview_hub import PreviewHub, new_preview_id
 from builder.services.previews import Admit, plan_of
 from builder.settings import settings
@@ -84,6 +86,7 @@ class ReleaseInfo(BaseModel):
     state: str  # building, ready, failed or pruned
     live: bool
     framework: str
+    kind: str = "static"  # static (files served from disk) or server (run in a sandbox of its own)
     files: int
     size_bytes: int
     build_s: float
@@ -162,6 +165,7 @@ class PublishService:
         self._logs = logs
         self._locks: dict[str, asyncio.Lock] = {}
         self._targets: dict[str, tuple[float, Target | None]] = {}
+        self.servers = ServerApps(store, hub, logs)
         # Custom domains -> the names of the apps they serve (AppDomains keeps it current).
         self.domains: dict[str, str] = {}
 
@@ -189,6 +193,8 @@ class PublishService:
         self._forget(app.name)
         info = await self.app(project_id)
         assert info is not None
+        if info.live_release is not None:  # a server app's sandbox answers at the new name (no-op for static ones)
+            await self.servers.route(project_id, info.live_release, hosts_of(label, self.domains))
         return info
 
     # -- publishing ----------------------------------------------------------------------------------
@@ -217,16 +223,18 @@ class PublishService:
                 if app is not None:
                     self._forget(app.name)
             release = await self._store.new_release(project_id, number, user_id)
+            previous = await self._live_number(project_id)
             await self._build(release, number)
             await self._store.set_live(project_id, release.id)
             self._forget(label)
+            await self._went_live(project_id, release.number, label, previous)
             self._logs.emit(
                 project_id,
                 f"Published version {number} as release {release.number} at {app_url(label)}.",
                 LogLevel.info,
                 "publish",
             )
-            await asyncio.to_thread(self._prune, project_id, release.id)
+            await self._prune_releases(project_id, release.id)
         info = await self.app(project_id)
         assert info is not None
         releases = await self._releases(project_id)
@@ -251,14 +259,22 @@ class PublishService:
                 plan = production_plan(tree, override)
             except NotPublishable as exc:
                 raise PublishFailed(str(exc)) from None
-            release.framework, release.spa = plan.framework, plan.spa
+            release.framework, release.spa, release.kind = plan.framework, plan.spa, plan.kind
             self._logs.emit(
                 project_id,
-                f"Publishing version {version} ({plan.framework}): {plan.build or 'no build step'}.",
+                f"Publishing version {version} ({plan.framework}): {plan.build or 'no build step'}"
+                + (f", then `{plan.start}`." if plan.start else "."),
                 LogLevel.info,
                 "publish",
             )
-            files = await self._built_files(release, version, tree, plan, override)
+            files: dict[str, bytes]
+            if plan.kind == "server":  # its files stay in its sandbox: the folder only marks it kept (see _prune)
+                release.log, failed = await self.servers.start(project_id, release.number, version, tree, plan)
+                if failed:
+                    raise PublishFailed(failed)
+                files = {}  # nothing to serve from disk (a share link pinning the release finds no page)
+            else:
+                files = await self._built_files(release, version, tree, plan, override)
             assert release.id is not None
             manifest = await asyncio.to_thread(write_release, self.folder(project_id, release.id), files)
         except ForjaError as exc:
@@ -310,6 +326,30 @@ class PublishService:
         finally:
             await self._hub.stop(key)
 
+    async def _live_number(self, project_id: str) -> int | None:
+        info = await self.app(project_id)
+        return info.live_release if info is not None else None
+
+    async def _went_live(self, project_id: str, number: int, name: str, previous: int | None) -> None:
+        """Send the address to a server release's sandbox, and park the one that served before (kept for a rollback).
+        With none here (a static release, or a server release whose sandbox is gone), the address falls to the edge,
+        which serves the files or starts the sandbox."""
+        if not await self.servers.route(project_id, number, hosts_of(name, self.domains), wait=True):
+            await self.servers.unroute(project_id)
+        if previous is not None and previous != number:
+            await self.servers.park(project_id, previous)
+
+    async def _prune_releases(self, project_id: str, live_id: int | None) -> None:
+        """_prune, then stop the sandboxes of the server releases it removed."""
+        await asyncio.to_thread(self._prune, project_id, live_id)
+        gone = [
+            release.number
+            for release, _ in await self._store.releases(project_id)
+            if release.kind == "server" and release.id is not None and not self.folder(project_id, release.id).is_dir()
+        ]
+        if gone:
+            await self.servers.stop(project_id, gone)
+
     def _prune(self, project_id: str, live_id: int | None) -> None:
         """Keep the files of the newest FORJA_RELEASES_KEPT releases (and the live one); older ones go."""
         folder = releases_root() / project_id
@@ -344,6 +384,7 @@ class PublishService:
                     state=state,
                     live=release.id == live_id,
                     framework=release.framework,
+                    kind=release.kind,
                     files=release.files,
                     size_bytes=release.size_bytes,
                     build_s=round(release.build_s, 2),
@@ -364,10 +405,13 @@ class PublishService:
             raise InvalidInput(
                 f"Release {number} cannot go live: it {'failed to build' if release.state == 'failed' else 'was pruned (its files are gone)'}. Publish its version again instead."
             )
+        previous = await self._live_number(project_id)
         await self._store.set_live(project_id, release.id)
         app = await self._store.published_app(project_id)
         assert app is not None
         self._forget(app.name)
+        # A server release's parked sandbox wakes at the first visit; with none, the edge starts it.
+        await self._went_live(project_id, number, app.name, previous)
         self._logs.emit(project_id, f"Release {number} is live again.", LogLevel.info, "publish")
         info = await self.app(project_id)
         assert info is not None
@@ -380,6 +424,7 @@ class PublishService:
         app = await self._store.published_app(project_id)
         assert app is not None
         self._forget(app.name)
+        await self.servers.stop(project_id)  # its address falls to the edge, which answers 410
         self._logs.emit(project_id, "Unpublished: the app's address answers that it was taken down.", LogLevel.info, "publish")
         info = await self.app(project_id)
         assert info is not None
@@ -414,8 +459,15 @@ class PublishService:
         elif live.unpublished or live.release_id is None:
             target = Target(folder=releases_root(), spa=False, state="gone")
         else:
-            target = Target(folder=self.folder(live.project_id, live.release_id), spa=live.spa, state="live")
+            folder = self.folder(live.project_id, live.release_id)
+            state = "server" if live.kind == "server" else "live"
+            target = Target(folder=folder, spa=live.spa, state=state, project_id=live.project_id, release=live.number or 0)
         return target
+
+    async def start_server(self, host: str, target: Target) -> None:
+        """A request for a server app reached the edge: its sandbox is not routed, so start or wake it (once)."""
+        if (name := app_name_of(host) or self.domains.get(host_name(host))) is not None:
+            await self.servers.visit(target.project_id, target.release, hosts_of(name, self.domains))
 
     async def _pinned_target(self, name: str, number: int) -> Target | None:
         """A release's own host (`<name>--r<N>`): served while a working share link pins it, gone (410) once its files

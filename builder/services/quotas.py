@@ -23,6 +23,7 @@ from builder.errors import QuotaExceeded, SharePreviewsBusy
 from builder.filetree import human_size
 from builder.generation.budget import Allowance
 from builder.models import LOCAL_USER_ID, User
+from builder.publish.addresses import APP_PREVIEW
 from builder.schemas import QuotaSet, QuotaUse
 from builder.services.access import Actor
 from builder.services.preview_access import private
@@ -286,6 +287,11 @@ class QuotaService:
         return sum(1 for info in live if owners.get(info.project_id) == user_id)
 
     async def _live_previews(self) -> list[PreviewInfo]:
-        # Parked previews hold no memory and run nothing: they count again once woken.
+        # Parked previews hold no memory and run nothing: they count again once woken. Published server apps' sandboxes
+        # are no previews: published apps have a quota of their own.
         idle = (PreviewState.failed, PreviewState.stopped, PreviewState.parked)
-        return [entry.info for entry in await self._previews.everywhere() if entry.info.state not in idle]
+        return [
+            entry.info
+            for entry in await self._previews.everywhere()
+            if entry.info.state not in idle and not entry.info.preview_id.startswith(APP_PREVIEW)
+        ]

@@ -298,6 +298,11 @@ class ShareService:
             raise NotFound(f"Project {project_id} has no release {number}.")
         found = await self._store.release(project_id, number)  # NotFound for no such release
         if target == "release":
+            if found.kind == "server":  # its own host would need a sandbox of its own beside the live one's
+                raise InvalidInput(
+                    f"Release {number} is a server app's: a link opens the live app, not one release pinned (roll back to "
+                    "it to serve it again)."
+                )
             if not self._publishing.release_kept(project_id, found):
                 raise InvalidInput(f"Release {number} cannot be shared: its files are gone (failed or pruned).")
             if app is None or release_label(app.name, number) is None:

@@ -24,6 +24,8 @@ class LiveApp:
     release_id: int | None
     spa: bool
     unpublished: bool
+    kind: str = "static"
+    number: int | None = None  # the live release's number
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ class ReleaseRecords(StoreBase):
     async def live_app(self, name: str) -> LiveApp | None:
         """What the address `name` serves; None for no such app, or one whose project is gone for good or trashed."""
         query = (
-            select(PublishedApp, Release.spa)
+            select(PublishedApp, Release.spa, Release.kind, Release.number)
             .join(Project, col(Project.id) == col(PublishedApp.project_id))
             .outerjoin(Release, col(Release.id) == col(PublishedApp.live_release_id))
             .where(PublishedApp.name == name, col(Project.deleted_at).is_(None))
@@ -100,8 +102,10 @@ class ReleaseRecords(StoreBase):
             row = (await session.exec(query)).first()
         if row is None:
             return None
-        app, spa = row
-        return LiveApp(app.project_id, app.name, app.live_release_id, bool(spa), app.unpublished_at is not None)
+        app, spa, kind, number = row
+        return LiveApp(
+            app.project_id, app.name, app.live_release_id, bool(spa), app.unpublished_at is not None, kind or "static", number
+        )
 
     async def pinned_release(self, name: str, number: int) -> PinnedRelease | None:
         """Release `number` of the app `name`, when a share link that still works pins it; None otherwise, so a

@@ -22,6 +22,7 @@ import socket
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -66,6 +67,7 @@ class SandboxNetwork:
         self._inbound: asyncio.Server | None = None
         self._target: Callable[[], int] = lambda: 0
         self.host_port = 0
+        self.last_inbound: float | None = None  # time.monotonic() of the last connection in (a visit)
         # Connections being served: closing a server does not end them (Python 3.11 has no close_clients), and a
         # task left pending when the loop ends is destroyed mid-splice.
         self._serving: set[asyncio.Task[None]] = set()
@@ -127,6 +129,7 @@ class SandboxNetwork:
         return serve
 
     async def _pass_in(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.last_inbound = time.monotonic()
         try:
             inside = await self.connect_inside(self._target())
         except OSError:

@@ -448,6 +448,11 @@ class LocalRunner(Runner):
             raise RunnerError("That preview is not here any more; start it again.")
         return await asyncio.to_thread(collect_folder, self._dir(preview_id), folder, limit_bytes)
 
+    def last_inbound(self, preview_id: str) -> float | None:
+        """The sandbox's bridge in sees each connection (unsandboxed previews have none: None)."""
+        run = self._runs.get(preview_id)
+        return run.network.last_inbound if run is not None and run.network is not None else None
+
     async def memory_bytes(self, preview_id: str) -> int | None:
         """The resident memory of the preview's processes together (its shell, bubblewrap, the dev server...); 0 when
         it is parked (nothing of it runs)."""

@@ -12,8 +12,8 @@ single-page app is opened at a route only its client-side router knows, and one 
 One Chromium per module (per xdist worker), reached over CDP; every test is handed out on its own (tests/conftest.py).
 Screenshots land in tests/artifacts/publish-corpus/<name>.png, kept for a person to look at.
 
-Server apps slot in as more SUBJECTS once PublishService publishes them: production_plan decides how each is built,
-and the test opens its address the same way.
+Server apps are SUBJECTS too: production_plan decides how each is built and started, and the test opens its address
+the same way (Traefik sends it to the release's sandbox).
 """
 
 from __future__ import annotations
@@ -111,8 +111,7 @@ export const routes: Routes = [{ path: 'orders/:id', component: Order }];
 # The corpus' static front-ends that build here offline, one of each kind of build production_plan knows: Vite with
 # React, Vue, Svelte, Lit and Qwik; Astro; Angular; webpack; plain HTML; a pnpm workspace's app. Left out: the other
 # create-vite templates (the same Vite build with another plugin, 5 to 10 s each, for CI's time: Solid and Preact
-# passed too), and the server apps production_plan refuses for now, among them sveltekit (the `sv create` demo uses
-# adapter-auto, not adapter-static) and react-router (framework mode renders on the server).
+# passed too), and sveltekit, whose `sv create` demo uses adapter-auto (neither adapter-static nor adapter-node).
 SUBJECTS = [
     corpus_subject("vite-react-ts"),
     corpus_subject("vite-vue"),
@@ -125,6 +124,15 @@ SUBJECTS = [
     corpus_subject("h5bp-webpack"),
     corpus_subject("static-site", missing="Page Not Found"),  # HTML5 Boilerplate's own 404.html
     corpus_subject("turbo-pnpm"),  # built in apps/web with the pnpm its lockfile names
+    # Server apps, each release in a sandbox of its own that the address reaches through Traefik (test_publish_server.py
+    # tests the rest of their life): Node with and without a build, Python under Flask's, Django's and uvicorn's server.
+    corpus_subject("express-generator"),
+    corpus_subject("hono"),  # tsc, then `node dist/index.js` (which listens on its own port 3000)
+    corpus_subject("flask-tutorial"),
+    corpus_subject("django"),
+    corpus_subject("fastapi"),
+    starter_subject("express-api", STARTER_SAMPLE.title),
+    starter_subject("flask", STARTER_SAMPLE.title),
     starter_subject("html", STARTER_SAMPLE.title),
     starter_subject("react-vite-tailwind", STARTER_SAMPLE.title),
     starter_subject("svelte-vite", STARTER_SAMPLE.title),

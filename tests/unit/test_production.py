@@ -15,13 +15,27 @@ import pytest
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from preview_runtime.detect import RunOverride
 from preview_runtime.production import SERVER_APP, NotPublishable, ProductionPlan, production_plan
+from preview_runtime.production_server import SERVER_REFUSED
 from scripts.corpus import ENTRIES, Entry, app_files
 from scripts.fetch_corpus import LOCK, is_fetched
 
 NPM_BUILD = "NODE_ENV=production npm run build"
-SERVER_SENTENCE = SERVER_APP.split(": ", 1)[1]  # what every server app's refusal goes on to say
-# What production_plan answers for each corpus entry: (build, output, spa), or the server app it names.
-CORPUS: dict[str, tuple[str, str, bool] | str] = {
+SERVER_SENTENCE = SERVER_APP.split(": ", 1)[1]  # what every refused server app's sentence goes on to say
+NODE_ENV = 'NODE_ENV=production HOST="$HOST" PORT="$PORT"'
+NPM_START = f"{NODE_ENV} npm run start"
+
+
+class Server(tuple[str, str, str]):
+    """A server plan: (framework, build, start)."""
+
+
+def server(framework: str, build: str, start: str) -> Server:
+    return Server((framework, build, start))
+
+
+# What production_plan answers for each corpus entry: (build, output, spa) of a static site, a Server plan, or the
+# refused server app it names (SERVER_APP's blank), or a whole sentence (starting "This project is").
+CORPUS: dict[str, tuple[str, str, bool] | Server | str] = {
     **{f"vite-{t}": (NPM_BUILD, "dist", False) for t in ("vanilla", "react", "preact", "vue", "svelte", "solid", "lit", "qwik")},
     **{
         f"vite-{t}-ts": (NPM_BUILD, "dist", False)
@@ -32,33 +46,41 @@ CORPUS: dict[str, tuple[str, str, bool] | str] = {
     "h5bp-webpack": (NPM_BUILD, "dist", False),
     "static-site": ("", "", False),
     "turbo-pnpm": ("cd apps/web && NODE_ENV=production corepack pnpm@9.15.9 run build", "apps/web/dist", False),
-    "next-app-router": "Next.js",
-    "next-pages-router": "Next.js",
-    "sveltekit": "SvelteKit without adapter-static",
-    "express-generator": "Express",
-    "express-generator-yarn": "Express",
-    "fastify-cli": "Fastify",
-    "nestjs": "NestJS",
+    "next-app-router": server("Next.js", NPM_BUILD, 'NODE_ENV=production npx --no -- next start -p "$PORT" -H "$HOST"'),
+    "next-pages-router": server("Next.js", NPM_BUILD, 'NODE_ENV=production npx --no -- next start -p "$PORT" -H "$HOST"'),
+    "sveltekit": SERVER_REFUSED.format(
+        framework="a SvelteKit app with adapter-auto",
+        why="Forja runs SvelteKit's adapter-node server or publishes adapter-static's files: set one of them in svelte.config.js",
+    ),
+    "express-generator": server("Express", "", NPM_START),
+    "express-generator-yarn": server("Express", "", f"{NODE_ENV} corepack yarn@1.22.22 run start"),
+    "fastify-cli": server("Fastify", "", f'{NODE_ENV} FASTIFY_ADDRESS="$HOST" FASTIFY_PORT="$PORT" npm run start'),
+    "nestjs": server("NestJS", NPM_BUILD, f"{NODE_ENV} npm run start:prod"),
     "better-t-stack": "a Vite front end and its Express API",
-    "nuxt": "Nuxt",
-    "react-router": "React Router framework mode",
-    "hono": "Hono",
-    "flask-replit": "Flask",
-    "django": "Django",
-    "flask-tutorial": "Flask",
-    "fastapi": "FastAPI",
-    "streamlit-hello": "Streamlit",
-    "nicegui": "NiceGUI",
-    "shiny": "Shiny",
+    "nuxt": server("Nuxt", NPM_BUILD, f"{NODE_ENV} node .output/server/index.mjs"),
+    "react-router": server("React Router framework mode", NPM_BUILD, NPM_START),
+    "hono": server("Hono", NPM_BUILD, NPM_START),
+    "flask-replit": server("Flask", "", "sh -c 'python main.py'"),
+    "django": server("Django", "", 'python manage.py runserver --noreload --insecure "$HOST:$PORT"'),
+    "flask-tutorial": server("Flask", "", 'FLASK_DEBUG=0 flask --app flaskr run --host "$HOST" --port "$PORT"'),
+    "fastapi": server("FastAPI", "", 'uvicorn app.main:app --host "$HOST" --port "$PORT"'),
+    "streamlit-hello": server(
+        "Streamlit",
+        "",
+        'streamlit run streamlit_app.py --server.port "$PORT" --server.address "$HOST" --server.headless true '
+        "--browser.gatherUsageStats false",
+    ),
+    "nicegui": server("NiceGUI", "", "python main.py"),
+    "shiny": server("Shiny", "", 'shiny run --host "$HOST" --port "$PORT" app.py'),
 }
-STARTERS: dict[str, tuple[str, str, bool] | str] = {
+STARTERS: dict[str, tuple[str, str, bool] | Server | str] = {
     "react-vite-tailwind": (NPM_BUILD, "dist", False),
     "svelte-vite": (NPM_BUILD, "dist", False),
     "vue-vite": (NPM_BUILD, "dist", False),
     "html": ("", "", False),
-    "express-api": "Express",
-    "fastapi": "FastAPI",
-    "flask": "Flask",
+    "express-api": server("Express", "", NPM_START),
+    "fastapi": server("FastAPI", "", 'uvicorn app.main:app --host "$HOST" --port "$PORT"'),
+    "flask": server("Flask", "", 'FLASK_DEBUG=0 flask --app app:app run --host "$HOST" --port "$PORT"'),
     "fullstack-react-fastapi": "a front end with a Python API",
 }
 
@@ -76,14 +98,24 @@ def corpus_tree(entry: Entry) -> dict[str, bytes]:
     return app_files(entry)
 
 
-def check(tree: dict[str, bytes], expected: tuple[str, str, bool] | str) -> None:
+def check(tree: dict[str, bytes], expected: tuple[str, str, bool] | Server | str) -> None:
     if isinstance(expected, str):
         with pytest.raises(NotPublishable) as refused:
             production_plan(tree)
+        if expected.startswith("This project is"):
+            assert str(refused.value) == expected
+            return
         assert str(refused.value) == SERVER_APP.format(framework=expected)
         assert str(refused.value).endswith(SERVER_SENTENCE)
         return
     plan = production_plan(tree)
+    if isinstance(expected, Server):
+        assert (plan.kind, plan.framework, plan.build, plan.start) == ("server", *expected)
+        # Every production start serves the address the runner gives (never a port of its own choosing)...
+        assert "$PORT" in plan.start or plan.start == "sh -c 'python main.py'" or plan.framework in ("NiceGUI",)
+        # ... and never a reloader or a debugger.
+        assert not {"--reload", "--watch", "nodemon", "--debug"} & set(plan.start.split())
+        return
     assert plan.kind == "static"
     assert (plan.build, plan.output, plan.spa) == expected
 
@@ -100,11 +132,10 @@ def test_starters_build_for_production(starter) -> None:
     check(tree, STARTERS[starter.name])
 
 
-def test_the_refusals_the_issue_names_say_server_apps_are_not_published_yet() -> None:
+def test_the_server_apps_the_issue_names_are_published_as_servers() -> None:
     by_name = {e.name: e for e in ENTRIES}
-    for name in ("next-app-router", "express-generator", "fastapi", "flask-replit"):
-        with pytest.raises(NotPublishable, match=r"is a server app .*publishing server apps is not in this Forja yet"):
-            production_plan(corpus_tree(by_name[name]))
+    for name in ("next-app-router", "express-generator", "fastapi", "flask-replit", "django", "nuxt", "nestjs", "hono"):
+        assert production_plan(corpus_tree(by_name[name])).kind == "server"
 
 
 def package(scripts: dict[str, str] | None = None, deps: dict[str, str] | None = None) -> bytes:
@@ -175,8 +206,13 @@ def test_sveltekit_is_static_only_with_adapter_static_and_an_spa_with_its_fallba
         "import adapter from '@sveltejs/adapter-static';\nexport default { kit: { adapter: adapter({ pages: 'site', fallback: '200.html' }) } };"
     )
     assert (spa.output, spa.spa, spa.public_env_prefixes) == ("site", True, ["PUBLIC_"])
-    with pytest.raises(NotPublishable, match="SvelteKit without adapter-static"):
-        kit("import adapter from '@sveltejs/adapter-node';\nexport default { kit: { adapter: adapter() } };")
+    with pytest.raises(NotPublishable, match="SvelteKit app with adapter-auto: Forja cannot publish it yet"):
+        kit("import adapter from '@sveltejs/adapter-auto';\nexport default { kit: { adapter: adapter() } };")
+    deps["@sveltejs/adapter-node"] = "5"
+    node = kit("import adapter from '@sveltejs/adapter-node';\nexport default { kit: { adapter: adapter() } };")
+    assert (node.kind, node.build, node.start) == ("server", NPM_BUILD, f"{NODE_ENV} node build")
+    out = kit("import adapter from '@sveltejs/adapter-node';\nexport default { kit: { adapter: adapter({ out: 'server' }) } };")
+    assert out.start == f"{NODE_ENV} node server"
 
 
 def test_astro_with_a_server_output_or_node_adapter_is_a_server_app() -> None:
@@ -185,11 +221,18 @@ def test_astro_with_a_server_output_or_node_adapter_is_a_server_app() -> None:
         production_plan({"package.json": astro, "astro.config.mjs": b"export default defineConfig({ outDir: 'site' })"}).output
         == "site"
     )
-    with pytest.raises(NotPublishable, match="Astro with a server adapter"):
+    with pytest.raises(NotPublishable, match="server adapter other than @astrojs/node: Forja cannot publish it yet"):
         production_plan({"package.json": astro, "astro.config.mjs": b"export default defineConfig({ output: 'server' })"})
     with_node = package({"dev": "astro dev", "build": "astro build"}, {"astro": "5", "@astrojs/node": "9"})
-    with pytest.raises(NotPublishable, match="Astro with a server adapter"):
-        production_plan({"package.json": with_node, "astro.config.mjs": b"export default {}"})
+    config = b"import node from '@astrojs/node';\nexport default defineConfig({ adapter: node({ mode: 'standalone' }) })"
+    standalone = production_plan({"package.json": with_node, "astro.config.mjs": config})
+    assert (standalone.kind, standalone.build, standalone.start) == (
+        "server",
+        NPM_BUILD,
+        f"{NODE_ENV} node dist/server/entry.mjs",
+    )
+    with pytest.raises(NotPublishable, match="middleware mode: Forja cannot publish it yet"):
+        production_plan({"package.json": with_node, "astro.config.mjs": config.replace(b"standalone", b"middleware")})
 
 
 def test_other_static_generators_and_what_forja_cannot_publish() -> None:
@@ -230,3 +273,57 @@ def test_run_settings_and_workspaces_the_preview_honours() -> None:
         production_plan({"Makefile": b"serve:\n\t./serve.sh\n", "serve.sh": b"#!/bin/sh\n"})
     with pytest.raises(NotPublishable, match=r"server app \(Go, started by the run target in Makefile\)"):
         production_plan({"Makefile": b"run:\n\tgo run .\n", "go.mod": b"module x\n", "static/index.html": b"<p>"})
+
+
+def test_node_servers_start_for_production_not_as_a_dev_server() -> None:
+    express = {"express": "5"}
+    # "start" that watches is a dev server: main then.
+    watching = {
+        "package.json": json.dumps(
+            {"main": "server.js", "scripts": {"start": "nodemon server.js"}, "dependencies": express}
+        ).encode(),
+        "server.js": b"",
+    }
+    assert production_plan(watching).start == f"{NODE_ENV} node server.js"
+    with pytest.raises(
+        NotPublishable, match=r'Express server: Forja cannot publish it yet, because its package.json has no "start"'
+    ):
+        production_plan({"package.json": package({"dev": "node --watch app.js"}, express), "app.js": b""})
+    pnpm = {
+        "package.json": package({"dev": "tsx watch src/index.ts", "build": "tsc", "start": "node dist/index.js"}, {"koa": "2"}),
+        "pnpm-lock.yaml": b"lockfileVersion: '9.0'\n",
+    }
+    next_pnpm = {
+        "package.json": package({"dev": "next dev", "build": "next build"}, {"next": "16"}),
+        "pnpm-lock.yaml": b"lockfileVersion: '9.0'\n",
+    }
+    assert production_plan(next_pnpm).start == 'NODE_ENV=production corepack pnpm@9.15.9 exec next start -p "$PORT" -H "$HOST"'
+    plan = production_plan(pnpm)
+    assert (plan.framework, plan.build, plan.start) == (
+        "Koa",
+        "NODE_ENV=production corepack pnpm@9.15.9 run build",
+        f"{NODE_ENV} corepack pnpm@9.15.9 run start",
+    )
+
+
+def test_a_node_server_with_no_framework_publishes_by_its_start_script() -> None:
+    plain = {
+        "package.json": package({"start": "node server.js"}),
+        "server.js": b"require('http').createServer().listen(process.env.PORT)",
+    }
+    plan = production_plan(plain)
+    assert (plan.kind, plan.framework, plan.build, plan.start) == ("server", "Node.js", "", NPM_START)
+
+
+def test_python_servers_use_gunicorn_or_uvicorn_when_the_project_installs_them() -> None:
+    flask = {"app.py": b"from flask import Flask\napp = Flask(__name__)\n"}
+    assert (
+        production_plan({**flask, "requirements.txt": b"flask\ngunicorn==23\n"}).start == 'gunicorn app:app --bind "$HOST:$PORT"'
+    )
+    factory = {"shop/__init__.py": b"def create_app():\n    pass\n", "requirements.txt": b"flask\ngunicorn\n"}
+    assert production_plan(factory).start == 'FLASK_DEBUG=0 flask --app shop run --host "$HOST" --port "$PORT"'
+    django = {name: data for name, data in corpus_tree(next(e for e in ENTRIES if e.name == "django")).items()}
+    with_gunicorn = {**django, "requirements.txt": django["requirements.txt"] + b"\ngunicorn\n"}
+    assert production_plan(with_gunicorn).start == 'gunicorn mysite.wsgi:application --bind "$HOST:$PORT"'
+    with_uvicorn = {**django, "requirements.txt": django["requirements.txt"] + b"\nuvicorn\n"}
+    assert production_plan(with_uvicorn).start == 'uvicorn mysite.asgi:application --host "$HOST" --port "$PORT"'

@@ -72,3 +72,41 @@ async def test_a_private_previews_host_asks_the_gate_first_and_a_share_links_doe
     finally:
         for page in [*pages, gate]:
             page.stop()
+
+
+async def test_a_published_server_apps_hosts_follow_its_sandbox_with_no_gate_and_no_preview_headers(tmp_path: Path) -> None:
+    gate = AccessGate(AccessKeys(bytes(32)), "http://127.0.0.1:3000", "v-")
+    proxy = PreviewProxy(tmp_path, 8090, gate=gate)
+
+    def alias_routers() -> dict[str, dict]:
+        routers = proxy._dynamic_config()["http"]["routers"]  # pyright: ignore[reportPrivateUsage]
+        return {r["rule"]: r for name, r in routers.items() if name.startswith("forja-apps-alias-")}
+
+    proxy.dynamic_dir.mkdir()  # each change is written there, for a Traefik this test does not start
+    pages = [proxy._not_found, proxy._waking]  # pyright: ignore[reportPrivateUsage] (the config names their addresses)
+    for page in pages:
+        page.start()
+    try:
+        await check_aliases(proxy, alias_routers)
+    finally:
+        for page in pages:
+            page.stop()
+
+
+async def check_aliases(proxy: PreviewProxy, alias_routers) -> None:
+    await proxy.route("app-2-abc", "http://127.0.0.1:4000")
+    await proxy.alias("app-2-abc", ["shop.apps.localhost", "Shop.Example.test."])
+    routers = alias_routers()
+    assert set(routers) == {"Host(`shop.apps.localhost`)", "Host(`shop.example.test`)"}
+    for router in routers.values():
+        # Above the apps' server (50/60), below previews' own hosts; the sandbox's service; no gate, no headers.
+        assert (router["priority"], router["service"], "middlewares" in router) == (70, "preview-app-2-abc", False)
+    await proxy.park("app-2-abc")
+    assert {r["service"] for r in alias_routers().values()} == {"forja-waking"}
+    proxy._wake_request("shop.apps.localhost:8090")  # pyright: ignore[reportPrivateUsage] (no loop: a no-op, no error)
+    # Another release takes the hosts; one with no sandbox routed sends none (they fall to Forja's edge).
+    await proxy.alias("app-3-def", ["shop.apps.localhost"])
+    assert proxy.aliases() == {"shop.apps.localhost": "app-3-def", "shop.example.test": "app-2-abc"}
+    assert set(alias_routers()) == {"Host(`shop.example.test`)"}
+    await proxy.alias("app-2-abc", [])
+    assert alias_routers() == {} and proxy.aliases() == {"shop.apps.localhost": "app-3-def"}

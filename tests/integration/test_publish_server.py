@@ -1,0 +1,342 @@
+"""Publishing server apps with the real parts: each release runs in the local runner's sandbox (bubblewrap) behind a
+real Traefik, and the app's address, asked through Traefik with the app's Host, reaches the live release's server.
+
+The Express starter installs offline from the npm cache scripts/prefetch_starters.py filled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+
+import httpx
+import pytest
+
+import builder.services
+from builder import db
+from builder.api import api as forja_api
+from builder.api import guarded
+from builder.errors import InvalidInput, PublishFailed
+from builder.generation.starters import StarterVariables, load_starters, render_starter
+from builder.models import LOCAL_USER_ID, Author
+from builder.publish.addresses import app_host, app_key
+from builder.services import Services
+from builder.settings import settings
+from builder.store import ProjectStore
+from preview_runtime.logs import LogHub
+from preview_runtime.proxy import NOT_FOUND_MARKER, WAKING
+from preview_runtime.runner import PreviewState
+from scripts.corpus import CORPUS_DIR, ENTRIES, app_files
+from scripts.fetch_corpus import is_fetched
+from tests.conftest import DatabaseUrls
+from tests.integration.test_containment import http_listener
+
+# A route the test adds to the starter: what the server reads from its environment.
+ENV_ROUTE = "app.get('/api/greeting', (req, res) => res.json({ greeting: process.env.SHOP_GREETING || null }))\n"
+
+
+def express_files(title: str) -> dict[str, bytes]:
+    starter = next(s for s in load_starters() if s.name == "express-api")
+    files = {path: text.encode() for path, text in render_starter(starter, StarterVariables(title=title)).items()}
+    server = files["server.js"].decode()
+    files["server.js"] = server.replace("app.use('/api/items'", ENV_ROUTE + "app.use('/api/items'", 1).encode()
+    return files
+
+
+async def through_traefik(services: Services, name: str, path: str = "/", quiet: bool = False) -> httpx.Response:
+    """A request for the app's address as a browser sends it: to Traefik, with the app's Host."""
+    proxy = (await services.preview_hub.manager()).proxy
+    headers = {"Host": app_host(name), **({"X-Forja-Quiet": "1"} if quiet else {})}
+    async with httpx.AsyncClient(timeout=30, trust_env=False) as client:
+        return await client.get(proxy.internal_url().rstrip("/") + path, headers=headers)
+
+
+async def answered(services: Services, name: str, path: str = "/", tries: int = 200) -> httpx.Response:
+    """The app's own answer, past the waking page (which a first request gets while a parked sandbox wakes)."""
+    for _ in range(tries):
+        response = await through_traefik(services, name, path)
+        if response.headers.get(NOT_FOUND_MARKER) != WAKING and response.status_code not in (502, 504):
+            return response
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{name} did not answer {path}")
+
+
+async def release_states(services: Services, pid: str) -> list[tuple[int, str, bool]]:
+    return [(r.number, r.state, r.live) for r in await services.publishing.releases(pid)]
+
+
+async def test_the_express_starter_publishes_reads_its_env_rolls_back_parks_and_comes_down(
+    local_previews: None, services: Services
+) -> None:
+    created = await services.projects.create("Corner Shop", express_files("Corner Shop"), owner=LOCAL_USER_ID)
+    pid = created.project_id
+    hub = services.preview_hub
+
+    first = await services.publishing.publish(pid, name="corner-shop", user_id=LOCAL_USER_ID)
+    assert (first.release.number, first.release.state, first.release.framework) == (1, "ready", "Express")
+    page = await through_traefik(services, "corner-shop")
+    assert page.status_code == 200 and "Corner Shop" in page.text  # the starter's own page, from its own server
+    assert "set-cookie" not in page.headers and "cross-origin-embedder-policy" not in page.headers  # no preview headers
+    assert (await through_traefik(services, "corner-shop", "/api/greeting")).json() == {"greeting": None}
+    assert (await through_traefik(services, "corner-shop", "/api/health")).json() == {"ok": True}
+
+    # At a domain of its owner's too, straight to its sandbox; and no more once removed.
+    proxy = (await hub.manager()).proxy
+    await services.app_domains.set(pid, "corner.example.test")
+    assert proxy.aliases().get("corner.example.test") == proxy.aliases()[app_host("corner-shop")]
+    mine = None
+    async with httpx.AsyncClient(timeout=30, trust_env=False) as client:
+        for _ in range(200):  # until Traefik applied the route (a tenth of a second or so)
+            mine = await client.get(proxy.internal_url(), headers={"Host": "corner.example.test"})
+            if mine.status_code == 200:
+                break
+            await asyncio.sleep(0.05)
+    assert mine is not None and mine.status_code == 200 and "Corner Shop" in mine.text
+    await services.app_domains.remove(pid)
+    assert "corner.example.test" not in proxy.aliases()
+
+    # A variable set in its Environment reaches the next release's server.
+    await services.app_env.set(pid, "SHOP_GREETING", "open at nine", user_id=LOCAL_USER_ID)
+    second = await services.publishing.publish(pid, user_id=LOCAL_USER_ID)
+    assert second.release.number == 2
+    assert (await through_traefik(services, "corner-shop", "/api/greeting")).json() == {"greeting": "open at nine"}
+    first_sandbox = await hub.local(app_key(pid, 1))
+    assert first_sandbox is not None and first_sandbox.state == PreviewState.parked  # kept for a rollback
+
+    # A start that fails keeps release 2 live.
+    manifest = json.loads(express_files("Corner Shop")["package.json"])
+    manifest["scripts"]["start"] = "node -e \"console.error('the server broke on purpose'); process.exit(4)\""
+    await services.projects.save(pid, {"package.json": json.dumps(manifest).encode()}, author=Author.user)
+    with pytest.raises(PublishFailed, match="did not start") as failed:
+        await services.publishing.publish(pid, user_id=LOCAL_USER_ID)
+    assert failed.value.release == 3
+    assert await release_states(services, pid) == [(3, "failed", False), (2, "ready", True), (1, "ready", False)]
+    assert await hub.local(app_key(pid, 3)) is None  # its sandbox is gone
+    assert (await through_traefik(services, "corner-shop", "/api/greeting")).json() == {"greeting": "open at nine"}
+
+    # Rollback: release 1's parked sandbox goes live again and wakes at the first visit; nothing is built or published.
+    back = await services.publishing.rollback(pid, 1)
+    assert back.live_release == 1
+    assert (await answered(services, "corner-shop", "/api/greeting")).json() == {"greeting": None}
+    assert len(await services.publishing.releases(pid)) == 3
+    second_sandbox = await hub.local(app_key(pid, 2))
+    assert second_sandbox is not None and second_sandbox.state == PreviewState.parked
+
+    # Parked when idle (as the sweep does), woken by a request to its address.
+    live = await hub.local(app_key(pid, 1))
+    assert live is not None and await (await hub.manager()).park(live.preview_id, "a test")
+    assert (await through_traefik(services, "corner-shop", quiet=True)).headers.get(NOT_FOUND_MARKER) == WAKING
+    assert "Corner Shop" in (await answered(services, "corner-shop")).text
+
+    # The sweep: visits to the app count as use (Forja itself has not asked about it for hours here), none parks it.
+    manager = await hub.manager()
+    running = manager._previews[live.preview_id]  # pyright: ignore[reportPrivateUsage] (Forja's own last look)
+    running.last_seen -= 7200
+    running.started -= 7 * 3600  # past the previews' ttl too
+    await through_traefik(services, "corner-shop")
+    assert live.preview_id not in (await manager.reap()).parked
+    manager.park_after_s, park_after_s = 0, manager.park_after_s  # no visit since: idle
+    assert live.preview_id in (await manager.reap()).parked
+    manager.park_after_s = park_after_s
+    assert "Corner Shop" in (await answered(services, "corner-shop")).text
+
+    # Unpublish stops its sandboxes; the address answers 410 (through Forja's edge, as Traefik sends it there).
+    await services.publishing.unpublish(pid)
+    assert hub.here(f"app:{pid}@") == {}
+    transport = httpx.ASGITransport(app=guarded(forja_api))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000") as client:
+        gone = await client.get("/", headers={"Host": app_host("corner-shop")})
+    assert gone.status_code == 410
+
+
+# Run inside a published app's sandbox: each URL asked straight and through the sandbox's HTTP_PROXY (the egress proxy).
+PROBE = b"""
+const http = require('http')
+const ask = (options) => new Promise((done) => {
+  const request = http.get({ ...options, timeout: 3000 }, (response) => done(`status ${response.statusCode}`))
+  request.on('error', (error) => done(`blocked ${error.code || error.message}`))
+  request.on('timeout', () => { request.destroy(); done('blocked timeout') })
+})
+const proxy = process.env.HTTP_PROXY || process.env.http_proxy
+;(async () => {
+  const seen = {}
+  for (const url of process.argv.slice(2)) {
+    const target = new URL(url)
+    seen[url] = [await ask({ host: target.hostname, port: target.port, path: '/' })]
+    if (proxy) {
+      const via = new URL(proxy)
+      seen[url].push(await ask({ host: via.hostname, port: via.port, path: url, headers: { host: target.host } }))
+    }
+  }
+  console.log('probe:' + JSON.stringify(seen))
+})()
+"""
+PLAIN_SERVER = b"require('http').createServer((q, s) => s.end('the other app')).listen(process.env.PORT, process.env.HOST)\n"
+
+
+async def test_a_corpus_express_app_publishes_starts_again_when_its_sandbox_is_gone_and_reaches_nothing_of_forja(
+    local_previews: None, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = next(e for e in ENTRIES if e.name == "express-generator")
+    if not is_fetched(entry):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("corpus project express-generator is not fetched (scripts/fetch_corpus.py)", pytrace=False)
+        pytest.skip("corpus project express-generator is not fetched: run scripts/fetch_corpus.py")
+    monkeypatch.setattr(settings, "npm_seed_cache", CORPUS_DIR / entry.name / "npm")  # installs offline from it
+    monkeypatch.setattr(settings, "preview_offline", True)
+    hub = services.preview_hub
+
+    files = {**app_files(entry), "probe.cjs": PROBE}
+    created = await services.projects.create("Express generator", files, owner=LOCAL_USER_ID)
+    pid = created.project_id
+    published = await services.publishing.publish(pid, name="generated", user_id=LOCAL_USER_ID)
+    assert published.release.framework == "Express"
+    page = await through_traefik(services, "generated")
+    assert page.status_code == 200 and "Welcome to Express" in page.text  # its own page (pug), from its own server
+
+    # After a restart of Forja its sandbox is gone: the address falls to Forja's edge, which starts it once and
+    # answers the waking page meanwhile; then Traefik sends the address to the new sandbox.
+    key = app_key(pid, 1)
+    await hub.stop(key)
+    transport = httpx.ASGITransport(app=guarded(forja_api))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000") as client:
+        waking = await client.get("/", headers={"Host": app_host("generated")})
+    assert waking.status_code == 503 and waking.headers[NOT_FOUND_MARKER] == WAKING
+    assert "Welcome to Express" in (await answered(services, "generated", tries=600)).text
+    assert len(await services.publishing.releases(pid)) == 1  # started again, not published again
+
+    # Containment: from inside the published app, neither Forja's API (a stand-in on its port) nor another app's
+    # sandbox answers, straight or through the egress proxy; both answer this process (the positive control).
+    other = await services.projects.create(
+        "Other",
+        {"package.json": b'{"name": "other", "scripts": {"start": "node server.js"}}', "server.js": PLAIN_SERVER},
+        owner=LOCAL_USER_ID,
+    )
+    await services.publishing.publish(other.project_id, name="other", user_id=LOCAL_USER_ID)
+    other_sandbox = await hub.local(app_key(other.project_id, 1))
+    assert other_sandbox is not None
+    other_upstream = (await hub.manager()).proxy.routes()[other_sandbox.preview_id]
+    with http_listener("127.0.0.1") as (forja_url, peers):
+        monkeypatch.setattr(settings, "port", int(forja_url.rsplit(":", 1)[1]))
+        async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
+            assert (await client.get(forja_url)).text == "forja ok"
+            assert (await client.get(other_upstream)).text == "the other app"
+        peers.clear()
+        outcome = await hub.run_command(key, f"node probe.cjs {forja_url} {other_upstream}", 30)
+    line = next(line for line in outcome.output.splitlines() if line.startswith("probe:"))
+    seen = json.loads(line.removeprefix("probe:"))
+    for url, answers in seen.items():
+        assert all(not answer.startswith("status 2") for answer in answers), (url, answers)
+    assert peers == []
+
+
+# A server app with a build step: the build counts its runs in a file beside the project (in the sandbox's folder).
+BUILT_SERVER = {
+    "package.json": b'{"name": "built", "scripts": {"build": "node build.js", "start": "node dist/server.js"}, "main": "dist/server.js"}',
+    "build.js": b"""const fs = require('fs')
+fs.appendFileSync('builds.txt', 'x')
+if (process.env.BREAK_BUILD) { console.error('the build broke on purpose'); process.exit(3) }
+fs.mkdirSync('dist', { recursive: true })
+fs.writeFileSync('dist/server.js', "require('http').createServer((q, s) => s.end('builds: ' + require('fs').readFileSync('builds.txt', 'utf8').length)).listen(process.env.PORT, process.env.HOST)")
+console.log('built the server')
+""",
+}
+
+
+async def test_a_server_build_runs_once_its_log_is_kept_and_a_failed_build_keeps_the_live_release(
+    local_previews: None, services: Services, sqlite_store: ProjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = await services.projects.create("Built", BUILT_SERVER, owner=LOCAL_USER_ID)
+    pid = created.project_id
+    first = await services.publishing.publish(pid, name="built", user_id=LOCAL_USER_ID)
+    assert (first.release.kind, first.release.framework) == ("server", "Node.js")
+    assert (await through_traefik(services, "built")).text == "builds: 1"
+    log = [(line.source, line.text) for line in services.logs.history(pid)]
+    assert ("publish", "built the server") in log  # the build's output, in the Logs tab
+    with pytest.raises(InvalidInput, match="a link opens the live app, not one release pinned"):
+        await services.shares.create(pid, target="release")
+    assert (await services.shares.create(pid, target="live")).url  # the live app's link is fine
+
+    # Parked and woken: the wake runs the start only (the build's marker is in the sandbox's folder).
+    live = await services.preview_hub.local(app_key(pid, 1))
+    assert live is not None and await (await services.preview_hub.manager()).park(live.preview_id, "a test")
+    assert (await answered(services, "built")).text == "builds: 1"
+
+    await services.app_env.set(pid, "BREAK_BUILD", "yes", user_id=LOCAL_USER_ID)
+    with pytest.raises(PublishFailed, match=r"`NODE_ENV=production npm run build` failed: the build broke on purpose"):
+        await services.publishing.publish(pid, user_id=LOCAL_USER_ID)
+    assert await release_states(services, pid) == [(2, "failed", False), (1, "ready", True)]
+    assert "the build broke on purpose" in (await sqlite_store.release(pid, 2)).log  # kept with the release
+    assert (await answered(services, "built")).text == "builds: 1"
+
+    # A static release after it: the address leaves the sandbox (parked) for Forja's edge; a rollback brings it back.
+    static = {"package.json": b'{"name": "built"}', "index.html": b"<h1>Now a plain page</h1>"}
+    await services.projects.save(pid, static, author=Author.user)
+    assert (await services.publishing.publish(pid, user_id=LOCAL_USER_ID)).release.kind == "static"
+    proxy = (await services.preview_hub.manager()).proxy
+    assert app_host("built") not in proxy.aliases()
+    transport = httpx.ASGITransport(app=guarded(forja_api))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000") as client:
+        assert "Now a plain page" in (await client.get("/", headers={"Host": app_host("built")})).text
+    await services.publishing.rollback(pid, 1)
+    assert (await answered(services, "built")).text == "builds: 1"
+
+    # Pruned: a release whose files go loses its sandbox too.
+    monkeypatch.setattr(settings, "releases_kept", 1)
+    await services.publishing.publish(pid, user_id=LOCAL_USER_ID)
+    assert await services.preview_hub.local(app_key(pid, 1)) is None
+    assert [(n, state) for n, state, _ in await release_states(services, pid)][-1] == (1, "pruned")
+
+
+async def test_the_flask_starter_publishes_under_flasks_own_server_without_its_reloader(
+    local_previews: None, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "preview_offline", True)  # pip installs from the starters' wheels
+    starter = next(s for s in load_starters() if s.name == "flask")
+    files = {path: text.encode() for path, text in render_starter(starter, StarterVariables(title="Tea Room")).items()}
+    created = await services.projects.create("Tea Room", files, owner=LOCAL_USER_ID)
+    published = await services.publishing.publish(created.project_id, name="tea-room", user_id=LOCAL_USER_ID)
+    assert (published.release.kind, published.release.framework) == ("server", "Flask")
+    page = await through_traefik(services, "tea-room")
+    assert page.status_code == 200 and "Tea Room" in page.text
+    assert (await through_traefik(services, "tea-room", "/api/items")).status_code == 200
+    log = "\n".join(line.text for line in services.logs.history(created.project_id))
+    assert "FLASK_DEBUG=0 flask --app app:app run" in log and "--reload" not in log.split("Publishing version", 1)[1]
+
+
+async def test_after_a_restart_of_forja_a_visit_wakes_the_parked_release_without_building_it_again(
+    local_previews: None, services: Services, sqlite_url: DatabaseUrls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = await services.projects.create("Built", BUILT_SERVER, owner=LOCAL_USER_ID)
+    await services.publishing.publish(created.project_id, name="built", user_id=LOCAL_USER_ID)
+    live = await services.preview_hub.local(app_key(created.project_id, 1))
+    assert live is not None and await (await services.preview_hub.manager()).park(live.preview_id, "a test")
+    await services.close()  # Forja stops: parked sandboxes stay, with their folders
+
+    again = Services(store=ProjectStore(db.create_engine(sqlite_url.async_)), logs=LogHub())
+    monkeypatch.setattr(builder.services, "_services", again)
+    try:
+        await again.preview_hub.manager()  # Forja's start takes the parked sandbox back, under its key
+        assert (await again.preview_hub.local(app_key(created.project_id, 1))) is not None
+        transport = httpx.ASGITransport(app=guarded(forja_api))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000") as client:
+            waking = await client.get("/", headers={"Host": app_host("built")})  # no route yet: Forja's edge
+        assert waking.status_code == 503 and waking.headers[NOT_FOUND_MARKER] == WAKING
+        assert (await answered(again, "built")).text == "builds: 1"  # woken, not built again
+
+        # Gone again, and its build now fails: the visits that started it get the waking page, then a plain 503 (no
+        # endless waking page, no build per visit) until RETRY_AFTER_S.
+        await again.app_env.set(created.project_id, "BREAK_BUILD", "yes", user_id=LOCAL_USER_ID)
+        await again.publishing.servers.stop(created.project_id)
+        visit = None
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000") as client:
+            for _ in range(600):
+                visit = await client.get("/", headers={"Host": app_host("built")})
+                if NOT_FOUND_MARKER not in visit.headers:
+                    break
+                await asyncio.sleep(0.1)
+        assert visit is not None and visit.status_code == 503 and "unavailable" in visit.text.lower()
+        assert await again.preview_hub.local(app_key(created.project_id, 1)) is None
+    finally:
+        await again.close()

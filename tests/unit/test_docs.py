@@ -25,6 +25,7 @@ MADE_BY_THE_READER = {
     "deploy/certs/privkey.pem",
     "tests/artifacts/",
     "tests/artifacts/corpus/",
+    "tests/artifacts/publish-corpus/",
 }
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 

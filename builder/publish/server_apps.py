@@ -23,7 +23,7 @@ from builder.app_secrets import runner_env
 from builder.errors import ForjaError, PreviewError, PublishFailed
 from builder.publish.addresses import APP_KEY, app_host, app_key, app_name_of, app_preview_id
 from builder.services.preview_hub import PreviewHub
-from builder.services.previews import plan_of
+from builder.services.previews import WithData, plan_of
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.detect import RunOverride
@@ -89,8 +89,9 @@ class _Failed(PublishFailed):
 class ServerApps:
     """The release sandboxes of published server apps, on this worker."""
 
-    def __init__(self, store: ProjectStore, hub: PreviewHub, logs: LogHub) -> None:
+    def __init__(self, store: ProjectStore, hub: PreviewHub, logs: LogHub, with_data: WithData | None = None) -> None:
         self._store = store
+        self._with_data = with_data  # the published app's data (its /data folder and database, scope "live")
         self._hub = hub
         self._logs = logs
         self._ensuring: dict[str, asyncio.Task[None]] = {}
@@ -110,9 +111,7 @@ class ServerApps:
 
     async def _start(self, project_id: str, number: int, version: int, tree: Mapping[str, bytes], plan: ProductionPlan) -> str:
         key = app_key(project_id, number)
-        override = await self._store.run_override(project_id)
-        env = await runner_env(self._store, self._logs, project_id)  # a server reads all of its variables
-        run = release_run_plan(tree, override, plan, env)
+        run = await self._run_plan(project_id, tree, plan)
         try:
             async with asyncio.timeout(settings.publish_build_timeout_s):
                 async with self._hub.lock(key):
@@ -140,6 +139,13 @@ class ServerApps:
                 f"The app did not start with `{plan.start}`: {why.splitlines()[0] if why else ''}.", f"{build_log}\n{why}"
             )
         return build_log
+
+    async def _run_plan(self, project_id: str, tree: Mapping[str, bytes], plan: ProductionPlan) -> RunPlan:
+        """The release's RunPlan with all of the app's variables (a server reads them all) and its published data."""
+        override = await self._store.run_override(project_id)
+        env = await runner_env(self._store, self._logs, project_id)
+        run = release_run_plan(tree, override, plan, env)
+        return await self._with_data(project_id, run) if self._with_data is not None else run
 
     async def _build_log(self, key: str, project_id: str) -> str:
         """The build's output from the sandbox's folder, redacted, and said in the Logs tab."""
@@ -217,6 +223,15 @@ class ServerApps:
                     await manager.proxy.alias(preview_id, [])
                 await self._hub.stop(key)
 
+    async def restart_live(self, project_id: str) -> None:
+        """Stop the live release's sandbox: the next visit starts it with its data as mounted now (read-only over its
+        quota, or emptied by a reset). Older releases' sandboxes stay parked for a rollback."""
+        app = await self._store.published_app(project_id)
+        if app is None or app.live_release_id is None:
+            return
+        live = [release.number for release, _ in await self._store.releases(project_id) if release.id == app.live_release_id]
+        await self.stop(project_id, live)
+
     async def visit(self, project_id: str, number: int, hosts: list[str]) -> None:
         """A request for the release reached Forja's edge (its sandbox is not routed): start or wake it, once."""
         for release, version in await self._store.releases(project_id) if project_id else []:
@@ -254,11 +269,9 @@ class ServerApps:
             self._failed_at.pop(key, None)
             if info is None:
                 tree = await self._store.read_tree(project_id, version)
-                override = await self._store.run_override(project_id)
-                plan = production_plan(tree, override)
+                plan = production_plan(tree, await self._store.run_override(project_id))
                 self._logs.emit(project_id, f"Starting release {number} for a visit to its address.", LogLevel.info, "publish")
-                env = await runner_env(self._store, self._logs, project_id)
-                run = release_run_plan(tree, override, plan, env)
+                run = await self._run_plan(project_id, tree, plan)
                 async with self._hub.lock(key):
                     if await self._hub.local(key) is None:
                         await self._hub.launch(key, app_preview_id(number), project_id, version, tree, run, "auto")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,7 +21,7 @@ from builder.generation.hub import GenerationHub
 from builder.services.access import AccessService
 from builder.services.accounts import AccountService
 from builder.services.admin import AdminService
-from builder.services.app_data import AppDataService
+from builder.services.app_data import AppDataService, Scope
 from builder.services.app_domains import AppDomains
 from builder.services.app_env import AppEnvService
 from builder.services.doctor import DoctorService
@@ -84,7 +85,14 @@ class Services:
         self.history = HistoryService(
             store, logs, self.projects, self.previews, self.version_previews, self.quotas, self.app_data
         )
-        self.publishing = PublishService(store, self.preview_hub, logs, admit=self.quotas.check_publish)
+        self.publishing = PublishService(
+            store,
+            self.preview_hub,
+            logs,
+            admit=self.quotas.check_publish,
+            with_data=partial(self.app_data.with_data, scope=Scope.live),
+        )
+        self.app_data.restart_live = self.publishing.servers.restart_live
         self.shares = ShareService(store, self.version_previews, self.publishing)
         self.app_domains = AppDomains(store, self.publishing, self.preview_hub)
         self.text_edits = TextEditService(self.projects)

@@ -29,7 +29,7 @@ from builder.publish.edge import Target
 from builder.publish.release_files import write_release
 from builder.publish.server_apps import ServerApps, hosts_of
 from builder.services.preview_hub import PreviewHub, new_preview_id
-from builder.services.previews import Admit, plan_of
+from builder.services.previews import Admit, WithData, plan_of
 from builder.settings import settings
 from builder.store import ProjectStore, stored_number
 from builder.store.releases import AppRow
@@ -158,14 +158,16 @@ def forget_releases(project_ids: list[str]) -> None:
 
 
 class PublishService:
-    def __init__(self, store: ProjectStore, hub: PreviewHub, logs: LogHub, admit: Admit | None = None) -> None:
+    def __init__(
+        self, store: ProjectStore, hub: PreviewHub, logs: LogHub, admit: Admit | None = None, with_data: WithData | None = None
+    ) -> None:
         self._store = store
         self._admit = admit  # the owner's quotas, checked before a build (QuotaExceeded)
         self._hub = hub
         self._logs = logs
         self._locks: dict[str, asyncio.Lock] = {}
         self._targets: dict[str, tuple[float, Target | None]] = {}
-        self.servers = ServerApps(store, hub, logs)
+        self.servers = ServerApps(store, hub, logs, with_data)
         # Custom domains -> the names of the apps they serve (AppDomains keeps it current).
         self.domains: dict[str, str] = {}
 

@@ -28,11 +28,12 @@ class ReleaseRow:
 
 
 def _row(release: ReleaseInfo) -> ReleaseRow:
-    detail = (
-        release.error
-        if release.state == "failed"
-        else f"{release.files} files, {human_size(release.size_bytes)}, built in {release.build_s:.1f} s"
-    )
+    if release.state == "failed":
+        detail = release.error
+    elif release.kind == "server":  # no files of its own: a server in a sandbox, asleep while nobody visits
+        detail = f"{release.framework} server, built and started in {release.build_s:.1f} s; sleeps when idle, wakes at a visit"
+    else:
+        detail = f"{release.files} files, {human_size(release.size_bytes)}, built in {release.build_s:.1f} s"
     when = datetime.fromisoformat(release.created_at).strftime("%d %b, %H:%M")
     return ReleaseRow(
         release.number, release.version, release.state, release.live, when, detail, release.state == "ready" and not release.live

@@ -220,3 +220,88 @@ def test_the_share_dialog_offers_the_published_app_live_or_pinned(
     assert answer is not None and answer.status == 404
     phone.close()
     assert traffic.off_machine() == []
+
+
+# A server app a person might have: notes kept in its database (node:sqlite at DATABASE_PATH, in the app's /data), a
+# greeting read from its Environment, and which edition of its code answers.
+NOTES_SERVER = """const http = require('http')
+const { DatabaseSync } = require('node:sqlite')
+const db = new DatabaseSync(process.env.DATABASE_PATH)
+db.exec('CREATE TABLE IF NOT EXISTS notes (text TEXT)')
+const escape = (text) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`)
+http.createServer((req, res) => {
+  const note = new URL(req.url, 'http://app').searchParams.get('add')
+  if (note) db.prepare('INSERT INTO notes VALUES (?)').run(note)
+  const items = db.prepare('SELECT text FROM notes').all().map((row) => `<li>${escape(row.text)}</li>`).join('')
+  res.setHeader('Content-Type', 'text/html; charset=utf-8')
+  res.end(`<!doctype html><meta name="viewport" content="width=device-width"><title>Notes</title>
+<h1>Team notes, edition EDITION</h1><p id="greeting">${escape(process.env.NOTES_GREETING || 'no greeting')}</p>
+<ul>${items}</ul><form><input name="add" aria-label="New note"><button>Add</button></form>`)
+}).listen(Number(process.env.PORT), process.env.HOST)
+"""
+
+
+def notes_files(edition: int) -> dict[str, str]:
+    manifest = {"name": "team-notes", "version": "1.0.0", "scripts": {"start": "node server.js", "dev": "node server.js"}}
+    return {"package.json": json.dumps(manifest), "server.js": NOTES_SERVER.replace("EDITION", str(edition))}
+
+
+def test_a_server_app_is_published_reads_its_secret_and_keeps_its_data_across_releases(
+    forja: str, page: Page, browser: Browser, traffic: Traffic
+) -> None:
+    files = notes_files(1)
+    project = httpx.post(f"{forja}/api/projects", json={"name": "Team notes", "files": files}, timeout=30).json()["id"]
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{forja}/p/{project}")
+    expect(page.locator("#publish-button")).to_be_enabled(timeout=90_000)
+
+    # Its secret, set in the Environment panel before the first publish.
+    page.locator("#project-menu").click()
+    page.locator("#menu-env").click()
+    page.locator("#env-name").fill("NOTES_GREETING")
+    page.locator("#env-value").fill("Hello from the server")
+    page.locator("#env-save").click()
+    expect(page.locator("#env-notice")).to_contain_text("NOTES_GREETING is saved")
+    page.keyboard.press("Escape")
+
+    open_publish(page)
+    publish_now(page, 1)
+    expect(page.locator('.release-row[data-release="1"]')).to_contain_text("server")
+    shot(page, "server-1-published-desktop")
+    address = page.locator("#app-address").input_value()
+    page.get_by_role("button", name="Done").click()
+
+    # On a phone: the server's page, its secret read by the server, a note added.
+    phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    phone.route("**/*", traffic.guard)
+    visitor = phone.new_page()
+    response = visitor.goto(address)
+    assert response is not None and response.status == 200
+    expect(visitor.locator("h1")).to_have_text("Team notes, edition 1")
+    expect(visitor.locator("#greeting")).to_have_text("Hello from the server")
+    visitor.get_by_label("New note").fill("Order more coffee")
+    visitor.get_by_role("button", name="Add").click()
+    expect(visitor.get_by_text("Order more coffee")).to_be_visible()
+    visitor.screenshot(path=str(ARTIFACTS / "publish-server-2-app-phone.png"))
+
+    # A new release: new code, the same data.
+    put = httpx.put(f"{forja}/api/projects/{project}/files/server.js", json={"content": notes_files(2)["server.js"]}, timeout=30)
+    put.raise_for_status()
+    page.reload()
+    expect(page.locator("#version-badge")).to_contain_text("2", timeout=30_000)
+    page.set_viewport_size(PHONE)
+    open_publish(page)
+    publish_now(page, 2)
+    visitor.goto(address)
+    expect(visitor.locator("h1")).to_have_text("Team notes, edition 2")
+    expect(visitor.get_by_text("Order more coffee")).to_be_visible()
+
+    # Rolled back: the first release's code again (its sandbox kept, no rebuild), and still the note.
+    page.locator('.release-row[data-release="1"] .rollback-release').click()
+    expect(page.locator("#publish-notice")).to_contain_text("Release 1 is live again")
+    shot(page, "server-3-rolled-back-phone")
+    visitor.goto(address)
+    expect(visitor.locator("h1")).to_have_text("Team notes, edition 1", timeout=30_000)
+    expect(visitor.get_by_text("Order more coffee")).to_be_visible()
+    phone.close()
+    assert traffic.off_machine() == []

@@ -52,7 +52,7 @@ sys.path.insert(0, str(REPO))
 import builder.services  # noqa: E402
 from bench.parking import share_app, until_link_runs  # noqa: E402
 from bench.preview import free_port, project, tree_pss  # noqa: E402
-from bench.publish_server import server_figures  # noqa: E402
+from bench.publish_server import server_figures, static_rollbacks  # noqa: E402
 from builder.models import LOCAL_USER_ID  # noqa: E402
 from builder.services import Services, get_services  # noqa: E402
 from builder.services.preview_runners import local_work_dir  # noqa: E402
@@ -449,6 +449,7 @@ async def main() -> None:
             rows.append(row)
             print(publish_line(row), flush=True)
         publish_summary(rows, args.runs)
+        await static_rollbacks(services, starter_pid)
 
         worker = await asyncio.to_thread(start_worker, env, work)
         app = await services.publishing.app(starter_pid)

@@ -6,6 +6,9 @@ answer again at its address.
             sandbox's folder) and its runner's memory figure; then --wakes times: parked, then one request to its
             address through Traefik (which answers the waking page and wakes it), asked again every 20 ms until the
             app itself answers; the time from that first request to the app's answer, p50 and max (target <= 1.5 s).
+  rollback  a second release (the starter's title changed), then back to the first: the rollback call, and from it
+            until the address answers the first release's page (its parked sandbox woken: nothing is built again).
+            For a static app, main() times the call alone (the next request serves the other release's files).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import time
 import httpx
 
 from builder.generation.starters import StarterVariables, get_starter, render_starter
-from builder.models import LOCAL_USER_ID
+from builder.models import LOCAL_USER_ID, Author
 from builder.publish.addresses import app_host, app_key
 from builder.services import Services
 from builder.services.preview_runners import local_work_dir
@@ -81,4 +84,42 @@ async def server_figures(services: Services, wakes: int) -> None:
         f"{len(times)} wakes (target <= 1.5 s): {', '.join(f'{t:.2f}' for t in times)}",
         flush=True,
     )
+    await server_rollback(services, pid, url, headers)
     await services.publishing.unpublish(pid)
+
+
+async def server_rollback(services: Services, pid: str, url: str, headers: dict[str, str]) -> None:
+    page = express_starter()["public/index.html"].replace(b"Bench server", b"Bench server two")
+    await services.projects.save(pid, {"public/index.html": page}, author=Author.user)
+    await services.publishing.publish(pid, user_id=LOCAL_USER_ID)
+    begun = time.monotonic()
+    await services.publishing.rollback(pid, 1)
+    call = time.monotonic() - begun
+    async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
+        while time.monotonic() - begun < WAKE_LIMIT_S:
+            response = await client.get(url, headers=headers)
+            if app_answered(response) and response.status_code == 200 and "Bench server two" not in response.text:
+                break
+            await asyncio.sleep(0.02)
+    print(
+        f"  rollback of the server app: the call {call * 1000:.0f} ms; its address answers release 1 "
+        f"{time.monotonic() - begun:.2f} s after it (its parked sandbox woken, no build)",
+        flush=True,
+    )
+
+
+async def static_rollbacks(services: Services, pid: str, count: int = 5) -> None:
+    """Rollbacks between the static app's two newest ready releases, timed: the call is all there is to it."""
+    ready = [r.number for r in await services.publishing.releases(pid) if r.state == "ready"][:2]
+    if len(ready) < 2:
+        return
+    times = []
+    for n in range(count):
+        begun = time.monotonic()
+        await services.publishing.rollback(pid, ready[n % 2])
+        times.append(time.monotonic() - begun)
+    print(
+        f"rollback of a static app: p50 {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms over {count} "
+        "(target < 1 s; this worker serves the other release at the next request, other workers within RESOLVE_TTL_S)",
+        flush=True,
+    )

@@ -66,7 +66,7 @@ BUILD_KEY = "build:"
 # What the build sandbox runs in place of the dev server (every static build is a Node project's).
 BUILD_SERVER = resources.files("preview_runtime").joinpath("build_server.cjs").read_bytes()
 BUILD_SERVER_PATH = ".forja-build-server.cjs"
-RESOLVE_TTL_S = 2.0  # an address follows a publish, rollback or unpublish of another worker within this
+RESOLVE_TTL_S = 0.5  # an address follows a publish, rollback or unpublish of another worker within this (a rollback is live everywhere in under a second)
 
 
 class AppInfo(BaseModel):

@@ -80,6 +80,22 @@ def telling_line(log: str) -> str:
     return lines[-1] if lines else ""
 
 
+# What builds download besides packages, as their logs name it: a build that failed there was kept off the network by
+# the sandbox's egress proxy, which lets only the package registries through (FORJA_PREVIEW_EGRESS_HOSTS).
+_BUILD_DOWNLOADS = {("fonts.googleapis.com", "from Google Fonts"): "fonts.googleapis.com,fonts.gstatic.com"}
+
+
+def network_hint(log: str) -> str:
+    """A sentence on what to do when the build failed fetching a font the sandbox keeps it from, else ""."""
+    for marks, hosts in _BUILD_DOWNLOADS.items():
+        if any(mark in log for mark in marks):
+            return (
+                " The build downloads Google Fonts, which the sandbox does not reach: self-host the font "
+                f"(next/font/local), or have the operator add {hosts} to FORJA_PREVIEW_EGRESS_HOSTS."
+            )
+    return ""
+
+
 class _Failed(PublishFailed):
     def __init__(self, message: str, log: str = "") -> None:
         super().__init__(message)
@@ -133,7 +149,9 @@ class ServerApps:
             await self._hub.stop(key)
             if plan.build and not built:
                 last = telling_line(build_log)
-                raise _Failed(f"`{plan.build}` failed" + (f": {last[:300]}" if last else "."), build_log)
+                raise _Failed(
+                    f"`{plan.build}` failed" + (f": {last[:300]}" if last else ".") + network_hint(build_log), build_log
+                )
             why = self._logs.redacted(project_id, info.detail or info.state.value)
             raise _Failed(
                 f"The app did not start with `{plan.start}`: {why.splitlines()[0] if why else ''}.", f"{build_log}\n{why}"

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from builder.publish.addresses import app_key, app_preview_id, key_of_app
-from builder.publish.server_apps import MARKER, once_then_start, telling_line
+from builder.publish.server_apps import MARKER, network_hint, once_then_start, telling_line
 from preview_runtime.production import ProductionPlan
 
 
@@ -49,5 +49,8 @@ def test_a_failed_server_build_is_told_by_its_error_line() -> None:
         "Failed to fetch Geist Mono from Google Fonts.\nImport trace:\n    at ignore-listed frames\n"
     )
     assert telling_line(next_font) == "Error: next/font: error: Failed to fetch Geist Mono from Google Fonts."
+    # The sandbox kept the build from Google Fonts: the sentence says what to do about it.
+    assert "next/font/local" in network_hint(next_font) and "FORJA_PREVIEW_EGRESS_HOSTS" in network_hint(next_font)
+    assert network_hint("Error: Cannot find module './Booking'") == ""
     assert telling_line("building\nthe build broke on purpose\n") == "the build broke on purpose"
     assert telling_line("") == ""

@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -263,11 +264,14 @@ async def test_concurrent_wakes_share_one(local_manager: tuple[PreviewManager, L
 # -- the Docker runner ----------------------------------------------------------------------------------
 
 NPM_FILES = {
-    # A dependency npm installs from the project itself (no registry): node_modules/dep, cached once installed.
+    # A dependency npm installs from the project itself (no registry): node_modules/dep, cached once installed. The
+    # description is new each run: the dependency cache (Docker volumes, kept across runs) must not hold it already,
+    # or the first start would not install.
     "package.json": json.dumps(
         {
             "name": "parked-npm",
             "version": "1.0.0",
+            "description": f"parked in run {uuid.uuid4().hex}",
             "dependencies": {"dep": "file:dep"},
             "scripts": {"postinstall": "echo installed >> installs.log", "dev": "node server.js"},
         }

@@ -148,21 +148,23 @@ async def test_a_published_express_app_runs_hardened_in_docker_keeps_its_data_an
     assert live.preview_id in (await manager.reap()).parked
     manager.park_after_s = park_after_s
 
-    # Forja restarts with the release parked: the first visit reaches Forja's edge (no route yet), which brings the
-    # release back (its parked container, or a new one: a parked app with variables is not taken back, as the new Forja
-    # does not hold them), with its data.
+    # Forja restarts with the release parked: the new Forja takes its container back (where its data is, no secret,
+    # is kept in its park tar), and the first visit, through Forja's edge (no route yet), wakes it with its data.
     await services.close()
     again = Services(store=ProjectStore(db.create_engine(sqlite_url.async_)), logs=LogHub())
     monkeypatch.setattr(builder.services, "_services", again)
     try:
         await again.preview_hub.manager()
+        adopted = await again.preview_hub.local(app_key(pid, 1))
+        assert adopted is not None and (adopted.preview_id, adopted.state) == (live.preview_id, PreviewState.parked)
         transport = httpx.ASGITransport(app=guarded(forja_api))
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000") as client:
             waking = await client.get("/", headers={"Host": app_host("corner-shop")})
         assert waking.status_code == 503 and waking.headers[NOT_FOUND_MARKER] == WAKING
         assert await notes(again) == ["first", "second"]
-        back = await again.preview_hub.local(app_key(pid, 1))
-        assert back is not None and back.runner == "docker"
+        assert container_inspect(live.handle)["State"]["Running"] is True  # the same container, woken
+        ran = await again.preview_hub.run_command(app_key(pid, 1), 'echo "$DATA_DIR $DATABASE_PATH"', 30)
+        assert ran.output.strip() == "/data /data/app.sqlite3"  # commands beside it have them too
     finally:
         await again.close()
 

@@ -18,6 +18,7 @@ from pathlib import Path
 ROUTER = "forja-apps"
 ALIAS_PRIORITY = 70  # a published server app's own host: above the apps' server (50, custom domains 60)
 SERVICE = "forja-apps"
+ALIAS_ROUTER = f"{ROUTER}-alias-"  # then the preview id and a number: Traefik's metrics name the preview
 RESOLVER = "forja-acme"
 HTTPS = "websecure"
 
@@ -32,7 +33,8 @@ class AppsEdge:
 
     def entrypoints(self, host: str) -> dict[str, dict]:
         """The HTTPS entrypoint, only when custom domains get certificates."""
-        return {HTTPS: {"address": f"{host}:{self.https_port}"}} if self.acme_email else {}
+        https = {"address": f"{host}:{self.https_port}", "observability": {"metrics": False}}  # as the proxy's own
+        return {HTTPS: https} if self.acme_email else {}
 
     def resolvers(self, state_dir: Path) -> dict[str, dict]:
         if not self.acme_email:
@@ -78,10 +80,20 @@ def alias_routers(aliases: dict[str, str], routes: dict[str, str], parked: froze
         else:
             continue
         rule = f"Host(`{host}`)"
-        routers[f"{ROUTER}-alias-{number}"] = {
+        routers[f"{ALIAS_ROUTER}{preview_id}-{number}"] = {
             "entryPoints": ["web"],
             "rule": rule,
             "priority": ALIAS_PRIORITY,
             "service": service,
+            # Counted (the only routers that are): a visit to the app's address is use (see PreviewProxy.visits).
+            "observability": {"metrics": True},
         }
     return routers
+
+
+def aliased_preview(router: str) -> str | None:
+    """The preview id an alias router's name holds (`<ALIAS_ROUTER><preview id>-<n>@file`), else None."""
+    if not router.startswith(ALIAS_ROUTER):
+        return None
+    preview_id, _, number = router.removeprefix(ALIAS_ROUTER).split("@", 1)[0].rpartition("-")
+    return preview_id if preview_id and number.isdigit() else None

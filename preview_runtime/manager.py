@@ -477,6 +477,7 @@ class PreviewManager:
         """Park the previews unused for park_after_s or running for ttl_s (remove those that do not run: starting for
         that long, failed), and remove the previews parked for remove_after_s."""
         reaped = Reaped()
+        visited = await self._visited()
         for preview_id, running in list(self._previews.items()):
             now = time.monotonic()
             if self._previews.get(preview_id) is not running or preview_id in self._waking:
@@ -492,7 +493,7 @@ class PreviewManager:
                     )
                     reaped.removed.append(preview_id)
                 continue
-            idle, age = now - self._last_use(preview_id, running), now - running.started
+            idle, age = now - self._last_use(preview_id, running, visited), now - running.started
             # A published app in use runs on: ttl_s caps previews nobody may be looking at.
             if idle <= self.park_after_s and (age <= self.ttl_s or self._visits_count(preview_id)):
                 continue
@@ -505,10 +506,18 @@ class PreviewManager:
                 reaped.removed.append(preview_id)
         return reaped
 
-    def _last_use(self, preview_id: str, running: _Running) -> float:
+    async def _visited(self) -> dict[str, float]:
+        """Traefik's visits to published apps' addresses (proxy.visits), read only when such an app runs."""
+        if any(self._visits_count(p) and r.info.state == PreviewState.running for p, r in self._previews.items()):
+            return await self.proxy.visits()
+        return {}
+
+    def _last_use(self, preview_id: str, running: _Running, visited: Mapping[str, float]) -> float:
         if not self._visits_count(preview_id):
             return running.last_seen
-        return max(running.last_seen, running.runner.last_inbound(preview_id) or 0.0)
+        # The local runner's bridge sees each connection in; Traefik's counters see visits in every runner.
+        inbound = max(running.runner.last_inbound(preview_id) or 0.0, visited.get(preview_id.lower(), 0.0))
+        return max(running.last_seen, inbound)
 
     async def _reap_forever(self) -> None:
         while True:

@@ -85,6 +85,12 @@ class RunPlan(BaseModel):
         description="The app's own variables (its Environment), in the environment of its processes; Forja's own "
         "(PORT, HOST, PATH...) win over them. Never written into a record, a log line or a dump of the plan.",
     )
+    kept_env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Forja's variables for the app that are no secret (where its data is: DATA_DIR, an SQLite "
+        "DATABASE_URL), in the environment of its processes over env: kept in a parked record, unlike env, so a Forja "
+        "that restarted wakes the app with them.",
+    )
     mounts: list[Mount] = Field(
         default_factory=list,
         description="Host folders the app's processes see (its /data folder...): kept in a parked record, unlike env.",

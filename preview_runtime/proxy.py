@@ -1,7 +1,8 @@
 """Forja's single entry for previews: a Traefik process that sends `<preview_id>.<domain>` to a dev server.
 
 Traefik runs as a child process with a static config written here (one entrypoint on host:port, the file
-provider watching `state_dir/dynamic`, no API, no dashboard, no ping, no access log, no version check). Routes live
+provider watching `state_dir/dynamic`, no API, no dashboard, no ping, no access log, no version check; its metrics count
+visits to published apps' addresses only, for Forja alone: visits.py). Routes live
 in one dynamic file, rewritten whole and swapped in with os.replace, so Traefik never reads half a file.
 
 Hosts with no route reach a catch-all router (priority 1) whose target is a tiny stdlib HTTP server in this process
@@ -40,6 +41,8 @@ from preview_runtime.echoes import probe_url
 from preview_runtime.gate import GATE_REQUEST_HEADERS, AccessGate
 from preview_runtime.pages import NOT_FOUND_HTML, QUIET, WAKING_HTML, PageServer
 from preview_runtime.runner import RunnerError
+from preview_runtime.visits import ROUTER as VISITS_ROUTER
+from preview_runtime.visits import VisitCounter, metrics_config
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +165,7 @@ class PreviewProxy:
         # Other hosts of a preview (a published server app's address and custom domains) -> its id; replaced whole.
         self._aliases: dict[str, str] = {}
         self.on_wake: OnWake | None = None
+        self._visits = VisitCounter()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
         self._process: asyncio.subprocess.Process | None = None
@@ -338,11 +342,14 @@ class PreviewProxy:
                     "http": {"aliasHeadersStrategy": "delete"},
                     # On stop, open connections (HMR websockets) get one second, not Traefik's default ten.
                     "transport": {"lifeCycle": {"graceTimeOut": "1s"}},
+                    # Counted only where a router opts in (published apps' addresses: visits.py).
+                    "observability": {"metrics": False},
                     # Timeouts stay Traefik's defaults: tried here, neither readTimeout nor idleTimeout ends an idle
                     # websocket once upgraded, so Vite's HMR socket lives as long as the page.
                 },
                 **(self.apps.entrypoints(self.host) if self.apps is not None else {}),
             },
+            "metrics": metrics_config(),
             "providers": {
                 "providersThrottleDuration": THROTTLE,
                 "file": {"directory": str(self.dynamic_dir), "watch": True},
@@ -362,7 +369,8 @@ class PreviewProxy:
                 "priority": 1,
                 "middlewares": middlewares,
                 "service": _CATCH_ALL,
-            }
+            },
+            VISITS_ROUTER: self._visits.router(),
         }
         services: dict[str, dict] = {_CATCH_ALL: {"loadBalancer": {"servers": [{"url": self._not_found.url}]}}}
         for preview_id, upstream in sorted(self._routes.items()):
@@ -479,6 +487,20 @@ class PreviewProxy:
 
     def aliases(self) -> dict[str, str]:
         return dict(self._aliases)
+
+    async def visits(self) -> dict[str, float]:
+        """time.monotonic() of the last visit seen to each published app's address (its alias hosts), by preview id, from
+        Traefik's own counters (visits.py); the last reading when Traefik does not answer."""
+        if not self.running:
+            return self._visits.last()
+        try:
+            async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
+                response = await client.get(f"{self.internal_url()}metrics", headers=self._visits.headers())
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            log.warning("could not read Traefik's visit counts: %s", exc)
+            return self._visits.last()
+        return self._visits.read(response.text, time.monotonic())
 
     def routes(self) -> dict[str, str]:
         return dict(self._routes)

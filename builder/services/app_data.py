@@ -129,6 +129,7 @@ class AppDataPlan(BaseModel):
     )
     mounts: list[Mount] = Field(default_factory=list)
     read_only: bool = Field(default=False, description="/data is over its quota: mounted read-only.")
+    secret: list[str] = Field(default_factory=list, description="The names in env whose value is a secret (a password).")
 
 
 class AppDataService:
@@ -159,21 +160,29 @@ class AppDataService:
             self._writable.add((project_id, which))
         mounts = [Mount(source=str(folder), target=DATA_MOUNT, read_only=read_only)]
         env = {"DATA_DIR": DATA_MOUNT}
+        secret: list[str] = []
         if url := apps_database_url():
             env["DATABASE_URL"] = await self._postgres(project_id, which, Server.from_url(url))
+            secret.append("DATABASE_URL")  # it holds the role's password
             mounts.append(Mount(source=str(socket_dir(project_id, which)), target=DB_MOUNT))
         else:
             env["DATABASE_URL"] = f"sqlite:///{DATA_MOUNT}/{SQLITE_FILE}"
             env["DATABASE_PATH"] = f"{DATA_MOUNT}/{SQLITE_FILE}"
-        return AppDataPlan(env=env, mounts=mounts, read_only=read_only)
+        return AppDataPlan(env=env, mounts=mounts, read_only=read_only, secret=secret)
 
     async def with_data(self, project_id: str, plan: RunPlan, scope: str = Scope.preview) -> RunPlan:
         """`plan` with the app's data when it may keep some (keeps_data: a front end alone gets none); Forja's data
-        variables win over the app's own of the same names."""
+        variables win over the app's own of the same names. Those that are no secret go to kept_env, so a parked app
+        whose own variables are none wakes after a restart of Forja (a runner drops one whose env it no longer holds)."""
         if not keeps_data(plan):
             return plan
         data = await self.app_data_plan(project_id, scope)
-        return plan.model_copy(update={"env": {**plan.env, **data.env}, "mounts": [*plan.mounts, *data.mounts]})
+        own = {name: value for name, value in plan.env.items() if name not in data.env}
+        secret = {name: value for name, value in data.env.items() if name in data.secret}
+        kept = {name: value for name, value in data.env.items() if name not in data.secret}
+        return plan.model_copy(
+            update={"env": {**own, **secret}, "kept_env": {**plan.kept_env, **kept}, "mounts": [*plan.mounts, *data.mounts]}
+        )
 
     async def _postgres(self, project_id: str, scope: Scope, server: Server) -> str:
         """The app's DATABASE_URL on PostgreSQL, through its socket relay: the database made the first time."""

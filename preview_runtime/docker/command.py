@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from aiodocker.exceptions import DockerError
 
 from preview_runtime.docker.engine import Engine
-from preview_runtime.docker.layout import APP_DIR, APP_ENV, FORJA_HOME, PREVIEW_UID
+from preview_runtime.docker.layout import APP_DIR, APP_ENV, FORJA_HOME, KEPT_ENV, PREVIEW_UID
 from preview_runtime.runner import OUTPUT_TAIL_CHARS, CommandOutcome, RunnerError, output_tail
 
 KILL_GRACE_S = 2.0
@@ -38,8 +38,9 @@ async def run_in_container(
     # Its stderr into its stdout, in the container: Docker carries the two streams apart, and an error printed last
     # (a linter's verdict) could otherwise arrive before the end of the output and fall out of the tail.
     # The app's own variables, as its dev server has them (the bootstrap's app-env, when it has any).
-    app_env = f"{FORJA_HOME}/{APP_ENV}"
-    script = f"exec 2>&1\nif [ -f {app_env} ]; then . {app_env}; fi\n{command}"
+    # Then Forja's variables that are no secret (where its data is), over them as in entry.sh's order.
+    app_env, kept_env = f"{FORJA_HOME}/{APP_ENV}", f"{FORJA_HOME}/{KEPT_ENV}"
+    script = f"exec 2>&1\nif [ -f {app_env} ]; then . {app_env}; fi\nif [ -f {kept_env} ]; then . {kept_env}; fi\n{command}"
     argv = [*wrap, "timeout", "--kill-after", f"{KILL_GRACE_S:g}", limit, "sh", "-c", script]
     output = bytearray()
     started = time.monotonic()

@@ -20,6 +20,7 @@ from preview_runtime.docker.layout import (
     APP_ENV,
     BOOTSTRAP,
     DEPS_DIR,
+    KEPT_ENV,
     PREVIEW_UID,
     SEED_DIR,
     TOOL_DIRS,
@@ -48,6 +49,7 @@ def env_file(spec: PreviewSpec, deps_key: str) -> bytes:
     own variables are in a file of their own (APP_ENV), sourced first so that PORT and the rest win, and kept out of a
     parked preview's file on Forja's disk (parking.py)."""
     values = {
+        **spec.plan.kept_env,  # no secret: the `env` file goes into a parked preview's tar, and entry.sh reads it
         "PORT": str(spec.plan.port),
         "FORJA_INSTALL": spec.plan.install,
         "FORJA_DEV": spec.plan.dev,
@@ -84,6 +86,9 @@ def first_upload(spec: PreviewSpec, deps_key: str, extra_ca: bytes | None) -> by
     bootstrap: dict[str, bytes] = {f"{BOOTSTRAP}/env": env_file(spec, deps_key)}
     if spec.plan.env:
         bootstrap[f"{BOOTSTRAP}/{APP_ENV}"] = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in spec.plan.env.items()).encode()
+    if spec.plan.kept_env:
+        kept = spec.plan.kept_env.items()
+        bootstrap[f"{BOOTSTRAP}/{KEPT_ENV}"] = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in kept).encode()
     if extra_ca is not None:
         bootstrap[f"{BOOTSTRAP}/extra-ca.pem"] = extra_ca
     return tar_files({**files, **bootstrap, f"{BOOTSTRAP}/ready": b""})

@@ -19,6 +19,7 @@ SEED_DIR = "/seed"  # packages fetched ahead (npm cache, wheels), mounted read-o
 BOOTSTRAP = ".forja-bootstrap"  # uploaded into /app, moved out by the container before anything runs
 FORJA_HOME = "/home/preview/.forja"  # where entry.sh moves the bootstrap (its $F)
 APP_ENV = "app-env"  # the app's own variables there, for the commands run beside the dev server
+KEPT_ENV = "kept-env"  # Forja's variables for the app that are no secret (RunPlan.kept_env), for those commands too
 CACHED_DIRS = ("node_modules", ".venv")
 # Folders in node_modules that dev tools write to (Vite's pre-bundled deps and bundled config, loaders'
 # caches): writable tmpfs over a node_modules that is mounted read-only from the cache.

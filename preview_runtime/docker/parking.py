@@ -26,7 +26,7 @@ from aiodocker.exceptions import DockerError
 
 from preview_runtime.common import human_size
 from preview_runtime.docker.engine import Engine
-from preview_runtime.docker.layout import APP_DIR, APP_ENV, BOOTSTRAP, PREVIEW_UID, safe_name
+from preview_runtime.docker.layout import APP_DIR, APP_ENV, BOOTSTRAP, KEPT_ENV, PREVIEW_UID, safe_name
 from preview_runtime.runner import RunnerError
 
 BOOTSTRAP_HOME = "/home/preview/.forja"  # where entry.sh moved the bootstrap to
@@ -110,6 +110,9 @@ async def save_app(
         if code != 0:
             raise RunnerError("its settings are missing from the container")
         bootstrap = {"env": env + (KEPT if keep_dependencies else b"")}
+        code, kept_env = await _exec(engine, container_id, ["cat", f"{BOOTSTRAP_HOME}/{KEPT_ENV}"], None, 1 << 20)
+        if code == 0 and kept_env:  # no secret (RunPlan.kept_env): kept with the files, for commands after a restart
+            bootstrap[KEPT_ENV] = kept_env
         # The app's own variables for the commands run beside it (command.py), when it has any.
         code, app_env = await _exec(engine, container_id, ["cat", f"{BOOTSTRAP_HOME}/{APP_ENV}"], None, 1 << 20)
         if extra_ca is not None:

@@ -157,7 +157,8 @@ class LocalRunner(Runner):
     async def _begin(self, spec: PreviewSpec, directory: Path, home: Path, log: LogSink, installed: bool) -> PreviewInfo:
         """Run the preview in its folder (the files are there): install unless `installed`, then its dev server."""
         port = self._free_port()
-        env = {**spec.plan.env, **preview_env(port, home, self.extra_env)}  # Forja's own win (PORT, PATH...)
+        # Forja's own win (where its data is; PORT, PATH...).
+        env = {**spec.plan.env, **spec.plan.kept_env, **preview_env(port, home, self.extra_env)}
         bwrap = await self._spawner.bubblewrap()
         sandboxed = bwrap is not None
         run = LocalRun(spec, directory, port, log, sandboxed, silent_s=self.silent_s, deadlines=self.deadlines)

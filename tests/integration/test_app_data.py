@@ -175,7 +175,7 @@ async def test_a_front_end_alone_gets_no_data(services: Services) -> None:
     tree = {"index.html": b"<h1>hi</h1>"}
     pid = (await services.projects.create("Page", tree, owner=LOCAL_USER_ID)).project_id
     plan = await services.app_data.with_data(pid, plan_for(tree))
-    assert plan.mounts == [] and "DATABASE_URL" not in plan.env
+    assert plan.mounts == [] and "DATABASE_URL" not in plan.env and plan.kept_env == {}
 
 
 def _passwords_required(server: PostgresServer, roles: list[str]) -> None:
@@ -263,7 +263,7 @@ async def test_on_postgresql_each_app_has_a_database_only_it_can_open(
 async def test_a_docker_container_writes_its_data_folder(docker_runner_factory, services: Services) -> None:
     pid = await _notes_app(services)
     plan = await services.app_data.with_data(pid, plan_for(TREE))
-    assert plan.env["DATA_DIR"] == "/data"
+    assert (plan.env, plan.kept_env["DATA_DIR"]) == ({}, "/data")  # no secret: kept when parked
     runner = docker_runner_factory()
     log = LogCollector()
     await runner.start(spec("data-1", TREE, plan, project_id=pid), log)

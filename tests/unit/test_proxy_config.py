@@ -9,6 +9,7 @@ import pytest
 from preview_runtime.access import COOKIE, AccessKeys
 from preview_runtime.gate import AccessGate
 from preview_runtime.proxy import PREVIEW_RESPONSE_HEADERS, PreviewProxy
+from preview_runtime.visits import VisitCounter, counted_requests
 
 
 def test_names_and_urls(tmp_path: Path) -> None:
@@ -27,8 +28,11 @@ def test_static_config_has_one_loopback_entrypoint_and_nothing_else(tmp_path: Pa
     assert set(config["entryPoints"]) == {"web"}
     assert config["entryPoints"]["web"]["address"] == "127.0.0.1:8090"
     assert config["global"] == {"checkNewVersion": False, "sendAnonymousUsage": False}
-    for absent in ("api", "ping", "accessLog", "metrics", "tracing"):
+    for absent in ("api", "ping", "accessLog", "tracing"):
         assert absent not in config
+    # Metrics only for the routers that opt in (published apps' addresses), served by no entrypoint of their own.
+    assert config["metrics"]["prometheus"]["manualRouting"] is True
+    assert config["entryPoints"]["web"]["observability"] == {"metrics": False}
     assert set(config["providers"]) == {"providersThrottleDuration", "file"}
     assert config["providers"]["file"] == {"directory": str(tmp_path / "dynamic"), "watch": True}
 
@@ -110,3 +114,37 @@ async def check_aliases(proxy: PreviewProxy, alias_routers) -> None:
     assert set(alias_routers()) == {"Host(`shop.example.test`)"}
     await proxy.alias("app-2-abc", [])
     assert alias_routers() == {} and proxy.aliases() == {"shop.apps.localhost": "app-3-def"}
+
+
+METRICS = """# HELP traefik_router_requests_total How many HTTP requests are processed on a router.
+traefik_router_requests_total{code="200",method="GET",protocol="http",router="forja-apps-alias-app-2-abc-0@file",service="preview-app-2-abc@file"} 3
+traefik_router_requests_total{code="404",method="GET",protocol="http",router="forja-apps-alias-app-2-abc-1@file",service="preview-app-2-abc@file"} 1
+traefik_router_requests_total{code="200",method="GET",protocol="http",router="forja-apps-alias-app-3-def-2@file",service="forja-waking@file"} 1
+traefik_router_requests_bytes_total{code="200",method="GET",protocol="http",router="forja-apps-alias-app-4-x-3@file",service="s@file"} 9
+traefik_router_requests_total{code="200",method="GET",protocol="http",router="preview-abc@file",service="preview-abc@file"} 7
+"""
+
+
+async def test_visits_are_read_from_traefiks_counts_of_the_alias_routers_only(tmp_path: Path) -> None:
+    proxy = PreviewProxy(tmp_path, 8090)
+    await proxy.route("app-2-abc", "http://127.0.0.1:4000")
+    await proxy.alias("app-2-abc", ["shop.apps.localhost"])
+    pages = [proxy._not_found, proxy._waking]  # pyright: ignore[reportPrivateUsage] (the config names their addresses)
+    for page in pages:
+        page.start()
+    try:
+        routers = proxy._dynamic_config()["http"]["routers"]  # pyright: ignore[reportPrivateUsage]
+    finally:
+        for page in pages:
+            page.stop()
+    assert routers["forja-apps-alias-app-2-abc-0"]["observability"] == {"metrics": True}
+    visits = routers["forja-visits"]
+    assert visits["service"] == "prometheus@internal" and "X-Forja-Visits" in visits["rule"]  # with the proxy's token
+    assert counted_requests(METRICS) == {"app-2-abc": 4.0, "app-3-def": 1.0}
+
+    counter = VisitCounter()
+    assert counter.read(METRICS, 10.0) == {"app-2-abc": 10.0, "app-3-def": 10.0}
+    assert counter.read(METRICS, 20.0) == {"app-2-abc": 10.0, "app-3-def": 10.0}  # no new request: no visit
+    more = METRICS.replace("} 3\n", "} 5\n", 1)
+    assert counter.read(more, 30.0) == {"app-2-abc": 30.0, "app-3-def": 10.0}
+    assert counter.read("", 40.0) == {}  # gone from Traefik's counts (its routers removed): forgotten

@@ -15,6 +15,7 @@ from builder.git.commands import repo_path
 from builder.git.http import CgiAnswer, CgiRequest, hook_socket, run_backend
 from builder.git.mirror import Mirror, project_lock, set_tags
 from builder.git.pushes import PushReceiver, PushRefused
+from builder.git.sync import RemoteSync
 from builder.services.access import Actor
 from builder.services.projects import ProjectService
 from builder.store import ProjectStore
@@ -43,6 +44,7 @@ class GitServer:
     def __init__(self, store: ProjectStore, projects: ProjectService) -> None:
         self.mirror = Mirror(store)
         self._receiver = PushReceiver(store, projects)
+        self.remote = RemoteSync(self.mirror, self._receiver)
 
     async def fetch(self, project_id: str, request: CgiRequest) -> CgiAnswer:
         """info/refs and git-upload-pack: the mirror brought up to date, then git answers as it comes."""

@@ -4,7 +4,6 @@ route ever answers the token, or any part of it."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Response
@@ -12,7 +11,7 @@ from pydantic import Field
 
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import Editor, Viewer
-from builder.git.remote import MAX_TOKEN, RemoteInfo, check_address, check_url, info_of, read_link, remove_link, write_link
+from builder.git.remote import MAX_TOKEN, RemoteInfo
 from builder.git.sync import SyncResult
 from builder.schemas import RequestBody
 from builder.services import get_services
@@ -44,20 +43,19 @@ class PullBody(RequestBody):
 @router.get("/api/projects/{project_id}/remote")
 async def get_remote(project_id: str, _: Viewer) -> RemoteInfo:
     """The project's remote: its address and branch, and whether a token is kept (never the token)."""
-    return info_of(await asyncio.to_thread(read_link, project_id))
+    return await (await get_services()).git.remote.info(project_id)
 
 
 @router.put("/api/projects/{project_id}/remote")
 async def set_remote(project_id: str, actor: Editor, body: RemoteBody) -> RemoteInfo:
     """Link the project to one remote repository (replacing the link it had)."""
-    await check_address(check_url(body.url))
-    return await asyncio.to_thread(write_link, project_id, body.url, body.token, body.branch, actor.user_id)
+    return await (await get_services()).git.remote.link(project_id, body.url, body.token, body.branch, actor.user_id)
 
 
 @router.delete("/api/projects/{project_id}/remote", status_code=204)
 async def delete_remote(project_id: str, _: Editor) -> Response:
     """Unlink the remote and forget its token (the remote repository itself is untouched)."""
-    await asyncio.to_thread(remove_link, project_id)
+    await (await get_services()).git.remote.unlink(project_id)
     return Response(status_code=204)
 
 

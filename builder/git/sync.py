@@ -22,7 +22,19 @@ from builder.git.commands import git, repo_path
 from builder.git.imports import shown
 from builder.git.mirror import MAIN, Head, Mirror, project_lock, set_tags
 from builder.git.pushes import ZERO, PushReceiver, PushRefused, is_ancestor
-from builder.git.remote import RemoteLink, check_address, check_branch, read_link, remote_git, remote_head
+from builder.git.remote import (
+    RemoteInfo,
+    RemoteLink,
+    check_address,
+    check_branch,
+    check_url,
+    info_of,
+    read_link,
+    remote_git,
+    remote_head,
+    remove_link,
+    write_link,
+)
 from builder.services.access import Actor
 
 log = logging.getLogger(__name__)
@@ -101,6 +113,17 @@ class RemoteSync:
     def __init__(self, mirror: Mirror, receiver: PushReceiver) -> None:
         self._mirror = mirror
         self._receiver = receiver
+
+    async def info(self, project_id: str) -> RemoteInfo:
+        return info_of(await asyncio.to_thread(read_link, project_id))
+
+    async def link(self, project_id: str, url: str, token: str | None, branch: str, user_id: str) -> RemoteInfo:
+        """Link the project to one remote (replacing its link); without a token, one kept for the same URL stays."""
+        await check_address(check_url(url))
+        return await asyncio.to_thread(write_link, project_id, url, token, branch, user_id)
+
+    async def unlink(self, project_id: str) -> None:
+        await asyncio.to_thread(remove_link, project_id)
 
     async def push(self, project_id: str, to_branch: str | None = None) -> SyncResult:
         """The project's versions to the remote branch (the link's, or `to_branch`): a fast-forward or nothing."""

@@ -22,11 +22,12 @@ import pytest
 
 import builder.settings
 from builder.git.commands import HTTP_BACKEND, repo_path
-from builder.git.remote import link_path
+from builder.git.remote import BRANCH_RULES, link_path
 from builder.models import ProjectRole
 from builder.services import Services
 from builder.settings import settings
 from tests.accounts import Person, someone
+from tests.integration.test_cli import Cli
 
 pytestmark = pytest.mark.skipif(not Path(HTTP_BACKEND).exists(), reason="git is not installed")
 
@@ -267,3 +268,20 @@ async def test_a_wrong_token_is_refused_in_words(team: Team, host: Host) -> None
         f"/api/projects/{team.project}/remote", json={"url": host.url("x").replace("http://", f"http://u:{TOKEN}@")}
     )
     assert bad.status_code == 422 and "not in the address" in bad.json()["detail"] and TOKEN not in bad.text
+    odd = await sync(team, "push", 422, to_branch="a..b")
+    assert odd["detail"] == f"'a..b' is not {BRANCH_RULES}."
+
+
+def test_the_cli_links_pushes_and_pulls(host: Host, tmp_path: Path) -> None:
+    cli = Cli(tmp_path / "data", FORJA_GIT_IMPORT_PRIVATE="1")
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "index.html").write_text(TREE["index.html"])
+    project = cli.ok("import", str(folder)).strip()
+    host.bare("cli")
+    said = cli.json("remote", "set", project, host.url("cli"), "--token-stdin", input=TOKEN + "\n")
+    assert said["url"] == host.url("cli") and said["has_token"] is True and TOKEN not in str(said)
+    assert "Pushed up to version 1 to main" in cli.ok("remote", "push", project)
+    clone = host.clone("cli", tmp_path / "clone")
+    commit(clone, "index.html", "<h1>From the CLI's remote</h1>\n", "Remote edit")
+    assert cli.json("remote", "pull", project)["versions"] == [2]

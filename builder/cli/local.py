@@ -103,7 +103,7 @@ class LocalBackend:
 
     async def restore(self, project_id: str, version: int) -> Restored:
         await self._may(project_id, Permission.edit)
-        result = await self._services.history.restore(project_id, version)
+        result = await self._services.history.restore(project_id, version, self._actor.user_id)
         return Restored(version=result.version, changed=bool(result.changed or result.deleted))
 
     async def export_bundle(self, project_id: str) -> bytes:

@@ -170,7 +170,12 @@ class PushReceiver:
             message = f"{verb} {actor.name or actor.email}: {subject}".strip()
             try:
                 result = await self._projects.save(
-                    project_id, {p: contents[tree[p].sha] for p in writes}, deletes, message=message, author=Author.user
+                    project_id,
+                    {p: contents[tree[p].sha] for p in writes},
+                    deletes,
+                    message=message,
+                    author=Author.user,
+                    user_id=actor.user_id,
                 )
             except ForjaError as exc:
                 raise PushRefused(f"{commit[:10]} was not saved: {exc.message}") from None

@@ -13,6 +13,7 @@ from builder.api import api, guarded
 from builder.git.commands import repo_path
 from builder.git.mirror import project_lock, version_tags
 from builder.models import LOCAL_USER_ID, Author, ProjectRole
+from builder.services.text_edits import TextChange
 from builder.services import Services
 from builder.settings import settings
 from builder.store import ProjectStore
@@ -50,7 +51,8 @@ async def test_each_version_is_a_commit_by_its_author_at_its_time_and_kept(
     versions = await services.projects.versions(project)
     assert len(versions) == 3
     expected = [
-        f"Import <import@forja.invalid> {int(versions[0].created_at.replace(tzinfo=UTC).timestamp())}\nStart\n",
+        # An import is its owner's: the version records who saved it.
+        f"Ana Lima <ana@example.org> {int(versions[0].created_at.replace(tzinfo=UTC).timestamp())}\nStart\n",
         f"Forja <forja@forja.invalid> {int(versions[1].created_at.replace(tzinfo=UTC).timestamp())}\n"
         "Add the script\n\nModel: claude-sonnet-4-5\n",
         f"Ana Lima <ana@example.org> {int(versions[2].created_at.replace(tzinfo=UTC).timestamp())}\nEdited index.html\n",
@@ -68,11 +70,26 @@ async def test_each_version_is_a_commit_by_its_author_at_its_time_and_kept(
     assert git_out(repo, "log", "-1", "--format=%an", "v4").strip() == "You"  # nobody in particular: two people
     assert git_out(repo, "rev-parse", "v4^").strip() == after[3]
 
+    # Who saved a version is recorded: Bo's save and his restore are his, Ana's text edit hers, with two people on it.
+    await services.projects.save(project, {"README.md": "# Bo's site\n"}, message="Bo's readme", user_id=bo.actor.user_id)
+    await services.history.restore(project, 3, bo.actor.user_id)  # v6
+    change = TextChange(old="Hello", new="Welcome", dom_path="h1")
+    await services.text_edits.replace_text(project, change, ana.actor.user_id)  # v7
+    await sync(services, project)
+    authors = git_out(repo, "log", "--format=%an <%ae>", "v4..v7").splitlines()
+    assert authors == ["Ana Lima <ana@example.org>", "Bo Park <bo@example.org>", "Bo Park <bo@example.org>"]
+    assert [v.user_id for v in (await services.projects.versions(project))[3:]] == [
+        None,
+        bo.actor.user_id,
+        bo.actor.user_id,
+        ana.actor.user_id,
+    ]
+
     # A mirror ahead of the store (a database restored from a backup, Forja restarted) is made again.
-    git_out(repo, "tag", "v9", "v1")
+    git_out(repo, "tag", "v19", "v1")
     services.git.mirror.forget(project)
     await sync(services, project)
-    assert sorted(version_tags(repo)) == [1, 2, 3, 4]
+    assert sorted(version_tags(repo)) == [1, 2, 3, 4, 5, 6, 7]
 
 
 @pytest.mark.parametrize(("address", "status"), [("127.0.0.1", 200), ("::1", 200), ("203.0.113.9", 404)])

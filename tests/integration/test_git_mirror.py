@@ -13,8 +13,8 @@ from builder.api import api, guarded
 from builder.git.commands import repo_path
 from builder.git.mirror import project_lock, version_tags
 from builder.models import LOCAL_USER_ID, Author, ProjectRole
-from builder.services.text_edits import TextChange
 from builder.services import Services
+from builder.services.text_edits import TextChange
 from builder.settings import settings
 from builder.store import ProjectStore
 from tests.accounts import BASE, Person

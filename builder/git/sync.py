@@ -53,6 +53,12 @@ class BothMoved(ForjaError):
         return {"detail": self.message, "both_moved": True, "new_branch": self.new_branch}
 
 
+class RemoteAhead(ForjaError):
+    """The remote branch has commits Forja does not, and Forja nothing new: a pull brings them, a push would drop them."""
+
+    status = 409
+
+
 class MergeRefused(ForjaError):
     """Both sides changed the same files: Forja merges only changes to different ones."""
 
@@ -140,7 +146,7 @@ class RemoteSync:
                 return SyncResult(message=f"{branch} of {shown(link.url)} is already at version {head.version}.", branch=branch)
             if theirs is not None and not await asyncio.to_thread(is_ancestor, repo, theirs, head.commit, {}):
                 if await asyncio.to_thread(is_ancestor, repo, head.commit, theirs, {}):
-                    raise BothMoved(f"{shown(link.url)} {branch} has commits Forja does not; pull them first.", new_branch())
+                    raise RemoteAhead(f"{branch} of {shown(link.url)} has commits Forja does not have; pull them first.")
                 raise await asyncio.to_thread(both_moved, repo, link.model_copy(update={"branch": branch}), head.commit, theirs)
             await asyncio.to_thread(
                 remote_git, repo, link, "push", "--quiet", "--", link.url, f"{head.commit}:refs/heads/{branch}"

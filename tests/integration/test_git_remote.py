@@ -99,6 +99,8 @@ async def test_push_then_pull_round_trip_and_the_token_stays_secret(
     assert (await sync(team, "push"))["message"].startswith("main of ")  # already there: nothing sent
 
     commit(clone, "index.html", "<h1>Edited elsewhere</h1>\n", "Edit the title")
+    ahead = await sync(team, "push", 409)
+    assert ahead["detail"].endswith("has commits Forja does not have; pull them first.") and "both_moved" not in ahead
     pulled = await sync(team, "pull")
     assert pulled["versions"] == [3]
     versions = await team.services.projects.versions(team.project)

@@ -116,13 +116,14 @@ def remote_section() -> rx.Component:
         rx.heading("Remote repository", size="3", as_="h3"),
         rx.text("Push the versions to your own repository, and pull commits made there as new versions.", size="2"),
         rx.cond(RemoteState.linked, _linked()),
-        rx.cond(WorkspaceState.can_edit, _form()),
+        # What a push or pull said comes before the form: on a phone it is what the person looks at next.
         rx.cond(RemoteState.both_moved != "", _both_moved()),
         rx.cond(RemoteState.notice != "", rx.text(RemoteState.notice, size="2", role="status", id="remote-notice")),
         rx.cond(
             RemoteState.error != "",
             rx.callout(RemoteState.error, icon="triangle-alert", color_scheme="red", role="alert", id="remote-error"),
         ),
+        rx.cond(WorkspaceState.can_edit, _form()),
         width="100%",
         spacing="2",
         margin_top="16px",

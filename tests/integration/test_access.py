@@ -155,6 +155,10 @@ GIT_ROUTES = {
     ("GET", "/git/{project_id}.git/info/refs"): "view to fetch, edit to push",
     ("POST", "/git/{project_id}.git/git-upload-pack"): "view",
     ("POST", "/git/{project_id}.git/git-receive-pack"): "edit",
+    # The readable alias /git/<owner>/<name>.git: the same checks once the name is resolved (test_git_mirror.py).
+    ("GET", "/git/{owner}/{name}.git/info/refs"): "view to fetch, edit to push",
+    ("POST", "/git/{owner}/{name}.git/git-upload-pack"): "view",
+    ("POST", "/git/{owner}/{name}.git/git-receive-pack"): "edit",
 }
 
 # Everything under /api/admin/ is an admin's only (Ana, the first account, is the admin here).

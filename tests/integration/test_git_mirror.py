@@ -105,3 +105,21 @@ async def test_without_accounts_only_this_machine_may_use_git(
     if status == 200:
         assert answer.headers["content-type"] == "application/x-git-upload-pack-advertisement"
         assert b"refs/heads/main" in answer.content
+
+
+async def test_the_readable_alias_is_the_same_repository_with_the_same_rules(
+    accounts_on: Services, ana: Person, bo: Person
+) -> None:
+    services = accounts_on
+    made = await services.projects.create("My Shop!", {"index.html": "<h1>Hi</h1>\n"}, owner=ana.actor.user_id)
+    refs = {"service": "git-upload-pack"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=guarded(api)), base_url=BASE) as http:
+        by_id = await http.get(f"/git/{made.project_id}.git/info/refs", params=refs, auth=("ana", ana.token))
+        by_name = await http.get("/git/ana/my-shop.git/info/refs", params=refs, auth=("ana", ana.token))
+        assert by_id.status_code == by_name.status_code == 200 and by_name.content == by_id.content
+        stranger = await http.get("/git/ana/my-shop.git/info/refs", params=refs, auth=("bo", bo.token))
+        nobody = await http.get("/git/ana/no-such-shop.git/info/refs", params=refs, auth=("ana", ana.token))
+        assert stranger.status_code == nobody.status_code == 404 and stranger.text == nobody.text == "Not found.\n"
+        await services.projects.create("My shop", {"index.html": "<h1>Two</h1>\n"}, owner=ana.actor.user_id)
+        twice = await http.get("/git/ana/my-shop.git/info/refs", params=refs, auth=("ana", ana.token))
+        assert twice.status_code == 404 and "use /git/<id>.git" in twice.text

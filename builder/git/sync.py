@@ -36,6 +36,7 @@ from builder.git.remote import (
     write_link,
 )
 from builder.services.access import Actor
+from builder.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,11 @@ class RemoteSync:
 
     async def link(self, project_id: str, url: str, token: str | None, branch: str, user_id: str) -> RemoteInfo:
         """Link the project to one remote (replacing its link); without a token, one kept for the same URL stays."""
-        await check_address(check_url(url))
+        url = check_url(url)
+        if token and url.startswith("http://") and not settings.git_import_private:
+            # Plain http would show the token to every network between Forja and the remote.
+            raise InvalidInput("A token goes only over https://; link the https address of the repository.")
+        await check_address(url)
         return await asyncio.to_thread(write_link, project_id, url, token, branch, user_id)
 
     async def unlink(self, project_id: str) -> None:

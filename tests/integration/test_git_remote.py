@@ -171,7 +171,7 @@ async def test_when_both_moved_nothing_is_overwritten_and_the_two_ways_on_work(t
     assert len(await team.services.projects.versions(team.project)) == 4
 
 
-async def test_a_wrong_token_is_refused_in_words(team: Team, host: Host) -> None:
+async def test_a_wrong_token_is_refused_in_words(team: Team, host: Host, monkeypatch: pytest.MonkeyPatch) -> None:
     await link(team, host, "guarded", token="ghp_wrong_token_000")
     for action in ("push", "pull"):
         said = await sync(team, action, 400)
@@ -180,6 +180,12 @@ async def test_a_wrong_token_is_refused_in_words(team: Team, host: Host) -> None
         f"/api/projects/{team.project}/remote", json={"url": host.url("x").replace("http://", f"http://u:{TOKEN}@")}
     )
     assert bad.status_code == 422 and "not in the address" in bad.json()["detail"] and TOKEN not in bad.text
+    monkeypatch.setattr(settings, "git_import_private", False)
+    plain = await team.ana.http.put(
+        f"/api/projects/{team.project}/remote", json={"url": "http://192.0.2.7/x.git", "token": TOKEN}
+    )
+    assert plain.status_code == 422 and "only over https://" in plain.json()["detail"] and TOKEN not in plain.text
+    monkeypatch.setattr(settings, "git_import_private", True)
     odd = await sync(team, "push", 422, to_branch="a..b")
     assert odd["detail"] == f"'a..b' is not {BRANCH_RULES}."
 

@@ -61,6 +61,8 @@ class Version(SQLModel, table=True):
     message: str = Field(default="")
     files_changed: int = Field(default=0)
     created_at: datetime = Field(default_factory=utcnow)
+    # No foreign key: a person's account may go while the versions they saved stay (then nobody in particular).
+    user_id: str | None = Field(default=None, max_length=32, description="Who saved it (a person's save, edit, push).")
 
 
 class VersionFile(SQLModel, table=True):

@@ -73,6 +73,7 @@ class VersionInfo(BaseModel):
     message: str
     files_changed: int
     created_at: datetime
+    user_id: str | None = Field(default=None, description="The person who saved it; none for the model's or older ones.")
 
 
 class ProjectSummary(BaseModel):

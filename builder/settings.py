@@ -191,8 +191,8 @@ class Settings(BaseSettings):
     )
     git_import_private: bool = Field(
         default=False,
-        description="Let an import from a git URL fetch from loopback and private addresses (a git server on Forja's own "
-        "network). Off, only public addresses: a URL cannot make Forja reach what only it can reach.",
+        description="Let an import from a git URL, and a project's remote, reach loopback and private addresses (a git "
+        "server on Forja's own network). Off, only public addresses: a URL cannot make Forja reach what only it can reach.",
     )
 
     # == Models and generation ==

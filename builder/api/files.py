@@ -13,7 +13,6 @@ from builder.api.identity import Editor, Viewer
 from builder.api.params import VersionAsked
 from builder.errors import NotFound
 from builder.filetree import encode_text
-from builder.models import Author
 from builder.schemas import FileContent, FileInfo, RequestBody, VersionInfo
 from builder.services import get_services
 
@@ -57,11 +56,12 @@ async def read_tree(project_id: str, _: Viewer, version: VersionAsked = None) ->
 
 
 @router.put("/api/projects/{project_id}/files/{path:path}", tags=["files"])
-async def write_file(project_id: str, path: str, body: FileWrite, _: Editor) -> VersionInfo:
+async def write_file(project_id: str, path: str, body: FileWrite, actor: Editor) -> VersionInfo:
     """Write one file; the project gets a new version (author `user`) unless nothing changed."""
     try:
         data = base64.b64decode(body.content, validate=True) if body.encoding == "base64" else encode_text(path, body.content)
     except binascii.Error:
         raise HTTPException(422, "content is not valid base64; send text with encoding 'utf-8' instead.") from None
-    result = await (await get_services()).projects.save(project_id, {path: data}, message=body.message, author=Author.user)
+    services = await get_services()
+    result = await services.projects.save(project_id, {path: data}, message=body.message, user_id=actor.user_id)
     return result.version

@@ -130,3 +130,39 @@ async def git_upload_pack(request: Request, project_id: ProjectId) -> Response:
 async def git_receive_pack(request: Request, project_id: ProjectId) -> Response:
     """`git push` to main: each new commit becomes a version (editors and owners; fast-forward only)."""
     return await _serve(request, project_id, RECEIVE, RECEIVE)
+
+
+# The readable alias: /git/<owner>/<project name slug>.git (builder/git/urls.alias_path), the same repository.
+OwnerName = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,100}$", description="The owner's email's local part.")]
+ProjectSlug = Annotated[str, Path(pattern=r"^[a-z0-9-]{1,60}$", description="The project's name as a slug.")]
+
+
+async def _aliased(request: Request, owner: str, name: str, action: str, service: str) -> Response:
+    try:
+        project_id = await (await get_services()).git.resolve(owner, name)
+    except ForjaError as exc:
+        return Response(exc.message + "\n", status_code=exc.status, media_type="text/plain")
+    return await _serve(request, project_id, action, service)
+
+
+@router.get("/git/{owner}/{name}.git/info/refs")
+async def git_alias_refs(
+    request: Request,
+    owner: OwnerName,
+    name: ProjectSlug,
+    service: Annotated[str, Query(pattern=f"^({UPLOAD}|{RECEIVE})$")],
+) -> Response:
+    """The same as /git/<id>.git/info/refs, at the owner's and project's names."""
+    return await _aliased(request, owner, name, "info/refs", service)
+
+
+@router.post("/git/{owner}/{name}.git/git-upload-pack")
+async def git_alias_upload_pack(request: Request, owner: OwnerName, name: ProjectSlug) -> Response:
+    """The same as /git/<id>.git/git-upload-pack, at the owner's and project's names."""
+    return await _aliased(request, owner, name, UPLOAD, UPLOAD)
+
+
+@router.post("/git/{owner}/{name}.git/git-receive-pack")
+async def git_alias_receive_pack(request: Request, owner: OwnerName, name: ProjectSlug) -> Response:
+    """The same as /git/<id>.git/git-receive-pack, at the owner's and project's names."""
+    return await _aliased(request, owner, name, RECEIVE, RECEIVE)

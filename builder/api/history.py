@@ -52,9 +52,9 @@ async def diff_version(project_id: str, version: VersionNumber, _: Viewer, again
 
 
 @router.post("/api/projects/{project_id}/versions/{version}/restore", tags=["versions"])
-async def restore_version(project_id: str, version: VersionNumber, _: Editor) -> VersionInfo:
+async def restore_version(project_id: str, version: VersionNumber, actor: Editor) -> VersionInfo:
     """Make the version's files current again, as a new version (no version is lost)."""
-    return (await (await get_services()).history.restore(project_id, version)).version
+    return (await (await get_services()).history.restore(project_id, version, actor.user_id)).version
 
 
 @router.get("/api/projects/{project_id}/versions/{version}/export", tags=["versions"])

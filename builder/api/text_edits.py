@@ -34,7 +34,7 @@ class TextEditRequest(RequestBody):
 
 
 @router.post("/api/projects/{project_id}/text", tags=["files"])
-async def replace_text(project_id: str, body: TextEditRequest, _: Editor) -> CommitResult:
+async def replace_text(project_id: str, body: TextEditRequest, actor: Editor) -> CommitResult:
     """Replace an element's text at its source place and save a new version; 422 when it is not found exactly there."""
     change = TextChange(old=body.old, new=body.new, src=body.src, dom_path=body.dom_path, page=body.page)
-    return await (await get_services()).text_edits.replace_text(project_id, change)
+    return await (await get_services()).text_edits.replace_text(project_id, change, actor.user_id)

@@ -17,6 +17,8 @@ from builder.cli.backend import Created, Duplicated, GenerateRequest, PreviewSta
 from builder.cli.remote import RemoteBackend
 from builder.errors import NotFound
 from builder.generation.engine import GenerationEvent
+from builder.git.remote import RemoteInfo
+from builder.git.sync import SyncResult
 from builder.git.urls import clone_url
 from builder.schemas import FileInfo, PictureAdded, ProjectDetail, ProjectSummary, TrashedProject, VersionDiff
 from builder.services import Services
@@ -101,7 +103,7 @@ class LocalBackend:
 
     async def restore(self, project_id: str, version: int) -> Restored:
         await self._may(project_id, Permission.edit)
-        result = await self._services.history.restore(project_id, version)
+        result = await self._services.history.restore(project_id, version, self._actor.user_id)
         return Restored(version=result.version, changed=bool(result.changed or result.deleted))
 
     async def export_bundle(self, project_id: str) -> bytes:
@@ -185,6 +187,24 @@ class LocalBackend:
     async def reset_data(self, project_id: str, scope: str) -> None:
         await self._may(project_id, Permission.edit)
         await self._services.app_data.reset(project_id, scope, self._actor.user_id)
+
+    # -- the project's remote repository --------------------------------------------------------
+
+    async def remote_info(self, project_id: str) -> RemoteInfo:
+        await self._may(project_id, Permission.view)
+        return await self._services.git.remote.info(project_id)
+
+    async def set_remote(self, project_id: str, url: str, token: str | None, branch: str) -> RemoteInfo:
+        await self._may(project_id, Permission.edit)
+        return await self._services.git.remote.link(project_id, url, token, branch, self._actor.user_id)
+
+    async def remote_push(self, project_id: str, to_branch: str | None) -> SyncResult:
+        await self._may(project_id, Permission.edit)
+        return await self._services.git.remote.push(project_id, to_branch)
+
+    async def remote_pull(self, project_id: str, merge: bool) -> SyncResult:
+        await self._may(project_id, Permission.edit)
+        return await self._services.git.remote.pull(project_id, self._actor, merge=merge)
 
     # -- previews and generations --------------------------------------------------------------
 

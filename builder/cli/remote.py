@@ -21,6 +21,8 @@ from builder.cli.backend import NO_TOKEN, Created, Duplicated, GenerateRequest, 
 from builder.errors import FileTreeError, ForjaError, InvalidInput, ServerUnavailable
 from builder.filetree import read_folder, write_zip
 from builder.generation.engine import GenerationEvent
+from builder.git.remote import RemoteInfo
+from builder.git.sync import SyncResult
 from builder.git.urls import clone_url
 from builder.schemas import (
     MAX_PAGE,
@@ -281,6 +283,23 @@ class RemoteBackend:
 
     async def reset_data(self, project_id: str, scope: str) -> None:
         await self._send("DELETE", _path("/api/projects", project_id, "data"), params={"scope": scope})
+
+    # -- the project's remote repository --------------------------------------------------------
+
+    async def remote_info(self, project_id: str) -> RemoteInfo:
+        return await self._get(RemoteInfo, _path("/api/projects", project_id, "remote"))
+
+    async def set_remote(self, project_id: str, url: str, token: str | None, branch: str) -> RemoteInfo:
+        body = {"url": url, "token": token, "branch": branch}
+        return self._read(RemoteInfo, await self._send("PUT", _path("/api/projects", project_id, "remote"), json=body))
+
+    async def remote_push(self, project_id: str, to_branch: str | None) -> SyncResult:
+        path = _path("/api/projects", project_id, "remote", "push")
+        return self._read(SyncResult, await self._send("POST", path, json={"to_branch": to_branch}))
+
+    async def remote_pull(self, project_id: str, merge: bool) -> SyncResult:
+        path = _path("/api/projects", project_id, "remote", "pull")
+        return self._read(SyncResult, await self._send("POST", path, json={"merge": merge}))
 
     # -- previews and generations --------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from builder.components.remote_section import remote_section
 from builder.state.auth import AuthState
 from builder.state.clone import CloneState
 
@@ -43,6 +44,7 @@ def clone_dialog() -> rx.Component:
                 spacing="3",
                 margin_top="12px",
             ),
+            remote_section(),
             rx.flex(rx.dialog.close(rx.button("Done", variant="soft", color_scheme="gray")), justify="end", margin_top="16px"),
             max_width="600px",
         ),

@@ -5,6 +5,7 @@ import reflex as rx
 from builder.state.app_env import EnvState
 from builder.state.clone import CloneState
 from builder.state.project_actions import ProjectActionsState, TrashRow
+from builder.state.remote import RemoteState
 from builder.state.workspace import WorkspaceState
 
 
@@ -22,7 +23,7 @@ def project_menu() -> rx.Component:
                 ),
                 rx.menu.item("Duplicate", on_click=ProjectActionsState.duplicate, id="menu-duplicate"),
                 rx.menu.item("Environment...", on_click=EnvState.set_open(True), id="menu-env"),
-                rx.menu.item("Clone with git...", on_click=CloneState.set_open(True), id="menu-clone"),
+                rx.menu.item("Clone with git...", on_click=[CloneState.set_open(True), RemoteState.load], id="menu-clone"),
                 rx.cond(
                     WorkspaceState.is_owner,
                     rx.fragment(

@@ -145,21 +145,25 @@ class Mirror:
         self._synced[project_id] = head
         return head
 
-    async def _authors(self, project_id: str) -> dict[Author, tuple[str, str]]:
-        # A version does not record who saved it; when one person alone works on the project, it was them.
+    async def _authors(self, project_id: str, versions: list[VersionInfo]) -> dict[Author | str, tuple[str, str]]:
+        """(name, email) by author kind and by the user id of each person who saved one of `versions`."""
         members = await self._store.members(project_id)
-        authors = {a: (AUTHOR_NAMES[a], AUTHOR_EMAILS[a]) for a in AUTHOR_NAMES}
+        authors: dict[Author | str, tuple[str, str]] = {a: (AUTHOR_NAMES[a], AUTHOR_EMAILS[a]) for a in AUTHOR_NAMES}
+        # Versions saved before they recorded who saved them: when one person alone works on the project, it was them.
         if len(members) == 1:
             user = members[0][0]
             authors[Author.user] = (user.name or user.email, user.email)
         authors[Author.ai] = FORJA_AUTHOR
+        for user_id in {v.user_id for v in versions if v.user_id and v.author != Author.ai}:
+            if (user := await self._store.user(user_id)) is not None:
+                authors[user_id] = (user.name or user.email, user.email)
         return authors
 
     async def _add(self, project_id: str, repo: Path, versions: list[VersionInfo], base: int, base_commit: str | None) -> None:
         """Commits for `versions` (those after `base`), on top of `base_commit`, through one git fast-import."""
         store = self._store
         models = {g.version: g.model for g in await store.list_generations(project_id) if g.version is not None}
-        authors = await self._authors(project_id)
+        authors = await self._authors(project_id, versions)
         previous = (await store.version_manifest(project_id, base))[1] if base else {}
         # A first sync reads every tree in one query; a later one, the few new versions one by one.
         every = dict((i.number, m) for i, m in await store.version_manifests(project_id)) if not base else {}
@@ -177,7 +181,8 @@ class Mirror:
                         marks[digest] = mark
                         stream.write(b"blob\nmark :%d\ndata %d\n%s\n" % (mark, len(data), data))
                     mark += 1
-                    name, email = authors.get(info.author, FORJA_AUTHOR)
+                    who_saved = info.user_id if info.author != Author.ai else None
+                    name, email = authors.get(who_saved or info.author) or authors.get(info.author, FORJA_AUTHOR)
                     who = f"{name} <{email}> {timestamp(info.created_at)} +0000"
                     message = message_of(info, models.get(info.number, ""))
                     stream.write(f"commit {MAIN}\nmark :{mark}\nauthor {who}\ncommitter {who}\n".encode())

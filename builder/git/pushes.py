@@ -133,6 +133,7 @@ class PushReceiver:
         env: dict[str, str],
         head: Head | None,
         saved: list[tuple[int, str]],
+        verb: str = "Pushed by",
     ) -> str:
         """Check and save a push (`head`: where main was when the pusher was answered); what to tell the pusher.
         Each (version, commit) saved goes into `saved` as it is, so the caller tags them even when a later one fails."""
@@ -166,10 +167,15 @@ class PushReceiver:
             writes = [p for p, e in tree.items() if previous.get(p, Entry("", "", "", 0)).sha != e.sha]
             contents = await asyncio.to_thread(read_blobs, repo, sorted({tree[p].sha for p in writes}), env)
             deletes = sorted(previous.keys() - tree.keys())
-            message = f"Pushed by {actor.name or actor.email}: {subject}".strip()
+            message = f"{verb} {actor.name or actor.email}: {subject}".strip()
             try:
                 result = await self._projects.save(
-                    project_id, {p: contents[tree[p].sha] for p in writes}, deletes, message=message, author=Author.user
+                    project_id,
+                    {p: contents[tree[p].sha] for p in writes},
+                    deletes,
+                    message=message,
+                    author=Author.user,
+                    user_id=actor.user_id,
                 )
             except ForjaError as exc:
                 raise PushRefused(f"{commit[:10]} was not saved: {exc.message}") from None

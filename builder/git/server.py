@@ -11,11 +11,16 @@ from collections.abc import AsyncIterator
 
 from pydantic import BaseModel
 
+from builder.errors import NotFound
 from builder.git.commands import repo_path
 from builder.git.http import CgiAnswer, CgiRequest, hook_socket, run_backend
 from builder.git.mirror import Mirror, project_lock, set_tags
 from builder.git.pushes import PushReceiver, PushRefused
+from builder.git.sync import RemoteSync
+from builder.git.urls import git_user
+from builder.models import LOCAL_USER_ID, ProjectRole
 from builder.services.access import Actor
+from builder.services.history import slug
 from builder.services.projects import ProjectService
 from builder.store import ProjectStore
 
@@ -41,8 +46,28 @@ class HookRequest(BaseModel):
 
 class GitServer:
     def __init__(self, store: ProjectStore, projects: ProjectService) -> None:
+        self._store = store
         self.mirror = Mirror(store)
         self._receiver = PushReceiver(store, projects)
+        self.remote = RemoteSync(self.mirror, self._receiver)
+
+    async def resolve(self, owner: str, name: str) -> str:
+        """The id of the project at the readable alias `<owner>/<name>.git` (urls.alias_path): its owner's email's local
+        part or name as a slug, and its name as a slug; NotFound when none or several match (then the id is the way)."""
+        store = self._store
+        people = [u for u in [*await store.users(), await store.user(LOCAL_USER_ID)] if u is not None]
+        owners = [u for u in people if owner in (git_user(u.email), slug(u.name or ""))]
+        found = []
+        for user in owners:
+            for project in await store.list_projects(member=user.id):
+                if slug(project.name) != name.removesuffix(".git"):
+                    continue
+                members = await store.members(project.id)
+                if any(u.id == user.id and role == ProjectRole.owner for u, role in members):
+                    found.append(project.id)
+        if len(found) != 1:
+            raise NotFound("Not found." if not found else "Several projects answer to this name; use /git/<id>.git.")
+        return found[0]
 
     async def fetch(self, project_id: str, request: CgiRequest) -> CgiAnswer:
         """info/refs and git-upload-pack: the mirror brought up to date, then git answers as it comes."""

@@ -184,7 +184,7 @@ class HistoryService:
             lines_removed=sum(f.lines_removed for f in files),
         )
 
-    async def restore(self, project_id: str, version: int) -> CommitResult:
+    async def restore(self, project_id: str, version: int, user_id: str | None = None) -> CommitResult:
         """Make version `version`'s tree the current one, as a new version; older versions stay as they are."""
         store = self._store
         message = f"Restored version {version}"
@@ -205,7 +205,12 @@ class HistoryService:
             try:
                 # Through the project service's save, so the log and the running preview see it like any save.
                 result = await self._projects.save(
-                    project_id, {p: contents[h] for p, h in changed.items()}, deletes, message=message, author=Author.user
+                    project_id,
+                    {p: contents[h] for p, h in changed.items()},
+                    deletes,
+                    message=message,
+                    author=Author.user,
+                    user_id=user_id,
                 )
             except NotFound:
                 # A file to delete went away in a concurrent commit (or the project did); look again.

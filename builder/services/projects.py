@@ -106,9 +106,10 @@ class ProjectService:
         *,
         owner: str,
     ) -> CommitResult:
-        """A project (`owner`'s) whose version 1 is `files`."""
+        """A project (`owner`'s) whose version 1 is `files`: the owner's own unless the model wrote it."""
         await self._quotas.check_new_project(owner, encoded(files))
-        return await self._store.create_project(name, files, author, message, owner=owner)
+        user_id = None if author == Author.ai else owner
+        return await self._store.create_project(name, files, author, message, owner=owner, user_id=user_id)
 
     async def create_empty(self, name: str, *, owner: str) -> str:
         """A project (`owner`'s) with no version yet (a first generation fills it)."""
@@ -140,11 +141,18 @@ class ProjectService:
         deletes: list[str] | None = None,
         message: str = "",
         author: Author = Author.user,
+        user_id: str | None = None,
     ) -> CommitResult:
+        """A new version (by `user_id` when a person saved it) from the current one, `writes` and `deletes`."""
         changed = len(writes) + len(deletes or [])
         await self._quotas.check_write(project_id, encoded(writes))
         result = await self._store.commit(
-            project_id, writes, deletes or [], author, message or f"Edited {describe_paths(list(writes) + list(deletes or []))}"
+            project_id,
+            writes,
+            deletes or [],
+            author,
+            message or f"Edited {describe_paths(list(writes) + list(deletes or []))}",
+            user_id,
         )
         if result.changed or result.deleted:
             self._logs.emit(

@@ -232,7 +232,7 @@ class TextEditService:
     def __init__(self, projects: ProjectService) -> None:
         self._projects = projects
 
-    async def replace_text(self, project_id: str, change: TextChange) -> CommitResult:
+    async def replace_text(self, project_id: str, change: TextChange, user_id: str | None = None) -> CommitResult:
         tree = await self._projects.read_tree(project_id)
         files = {
             path: text
@@ -242,4 +242,4 @@ class TextEditService:
         replaced = locate(files, change)
         # A UTF-16 page stays UTF-16: only the words change.
         data = encode_like(replaced.path, tree[replaced.path], replaced.content)
-        return await self._projects.save(project_id, {replaced.path: data}, message=version_message(change))
+        return await self._projects.save(project_id, {replaced.path: data}, message=version_message(change), user_id=user_id)

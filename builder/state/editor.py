@@ -12,7 +12,6 @@ import reflex as rx
 from builder.errors import ForjaError
 from builder.filetree import encode_like, human_size, is_utf8_text, text_of
 from builder.languages import language_for
-from builder.models import Author
 from builder.services.access import Permission
 from builder.state.preview import PreviewPaneState
 from builder.state.views import TreeRow, default_file, image_type, tree_rows
@@ -145,9 +144,9 @@ class EditorState(WorkspaceState):
         yield
         drafts = dict(self.drafts)
         try:
-            services = (await self.allowed(Permission.edit)).services
+            allowed = await self.allowed(Permission.edit)
             writes = {p: encode_like(p, self._originals.get(p), t) for p, t in drafts.items()}
-            result = await services.projects.save(self.project_id, writes, author=Author.user)
+            result = await allowed.services.projects.save(self.project_id, writes, user_id=allowed.actor.user_id)
         except ForjaError as exc:
             self.error = f"Not saved: {exc}"
             return

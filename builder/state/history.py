@@ -145,8 +145,8 @@ class HistoryState(rx.State):
         self.restoring = True
         yield
         try:
-            services = (await workspace.allowed(Permission.edit)).services
-            result = await services.history.restore(workspace.project_id, self.selected)
+            allowed = await workspace.allowed(Permission.edit)
+            result = await allowed.services.history.restore(workspace.project_id, self.selected, allowed.actor.user_id)
         except ForjaError as exc:
             self.message = f"Not restored: {exc}"
             return

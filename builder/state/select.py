@@ -114,8 +114,8 @@ class SelectState(WorkspaceState):
 
     async def _save_text(self, change: TextChange):
         try:
-            services = (await self.allowed(Permission.edit)).services
-            result = await services.text_edits.replace_text(self.project_id, change)
+            allowed = await self.allowed(Permission.edit)
+            result = await allowed.services.text_edits.replace_text(self.project_id, change, allowed.actor.user_id)
         except ForjaError as exc:
             self.select_notice, self.select_failed = f"Not saved: {exc}", True
             return PreviewPaneState.reload_preview

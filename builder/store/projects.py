@@ -90,6 +90,7 @@ def _version_info(version: Version, parent_number: int | None) -> VersionInfo:
         message=version.message,
         files_changed=version.files_changed,
         created_at=version.created_at,
+        user_id=version.user_id,
     )
 
 
@@ -227,9 +228,16 @@ class ProjectStore(
     # -- writing -----------------------------------------------------------------------------
 
     async def create_project(
-        self, name: str, files: Mapping[str, bytes | str], author: Author = Author.import_, message: str = "", *, owner: str
+        self,
+        name: str,
+        files: Mapping[str, bytes | str],
+        author: Author = Author.import_,
+        message: str = "",
+        *,
+        owner: str,
+        user_id: str | None = None,
     ) -> CommitResult:
-        """Make a project (`owner`'s) and its first version in one transaction."""
+        """Make a project (`owner`'s) and its first version (saved by `user_id`) in one transaction."""
         tree = validate_tree(files, self.limits)
         if not tree:
             raise FileTreeError("A project needs at least one file.")
@@ -239,7 +247,7 @@ class ProjectStore(
             session.add(project)
             await session.flush()
             session.add(ProjectMember(project_id=project.id, user_id=owner, role=ProjectRole.owner))
-            version = await self._write_version(session, project, None, tree, author, message, len(tree))
+            version = await self._write_version(session, project, None, tree, author, message, len(tree), None, user_id)
             info = _version_info(version, None)
         log.info("created project %s (%s) with %d files", project.id, name, len(tree))
         return CommitResult(project_id=project.id, version=info, changed=sorted(tree), deleted=[])
@@ -296,8 +304,9 @@ class ProjectStore(
         deletes: Iterable[str] = (),
         author: Author = Author.user,
         message: str = "",
+        user_id: str | None = None,
     ) -> CommitResult:
-        """Apply writes and deletes to the current tree as one new version.
+        """Apply writes and deletes to the current tree as one new version (saved by `user_id`, a person).
 
         Writes equal to what is stored are not counted as changes; a commit that changes
         nothing returns the current version instead of adding an empty one.
@@ -315,7 +324,7 @@ class ProjectStore(
         async with lock:
             for attempt in range(COMMIT_ATTEMPTS):
                 try:
-                    return await self._commit_once(project_id, writes, deletes, author, message)
+                    return await self._commit_once(project_id, writes, deletes, author, message, user_id)
                 except (IntegrityError, _StaleParent):
                     # Another process committed to the project meanwhile; re-read and retry.
                     if attempt == COMMIT_ATTEMPTS - 1:
@@ -323,7 +332,13 @@ class ProjectStore(
         raise AssertionError("unreachable")
 
     async def _commit_once(
-        self, project_id: str, writes: dict[str, bytes], deletes: list[str], author: Author, message: str
+        self,
+        project_id: str,
+        writes: dict[str, bytes],
+        deletes: list[str],
+        author: Author,
+        message: str,
+        user_id: str | None,
     ) -> CommitResult:
         async with self._sessions() as session, session.begin():
             # Lock the project row first (on SQLite: take the write lock), so a commit from another
@@ -347,7 +362,7 @@ class ProjectStore(
                 set(kept) | set(writes), sum(kept_sizes[h] for h in kept.values()) + sum(map(len, writes.values()))
             )
             version = await self._write_version(
-                session, project, parent, writes, author, message, len(changed) + len(deletes), kept
+                session, project, parent, writes, author, message, len(changed) + len(deletes), kept, user_id
             )
             info = _version_info(version, parent.number if parent else None)
         return CommitResult(project_id=project_id, version=info, changed=changed, deleted=deletes)
@@ -395,6 +410,7 @@ class ProjectStore(
         message: str,
         files_changed: int,
         kept: Mapping[str, str] | None = None,
+        user_id: str | None = None,
     ) -> Version:
         hashes = await self._keep_blobs(session, writes)
         next_number = (
@@ -411,6 +427,7 @@ class ProjectStore(
             author=author,
             message=message,
             files_changed=files_changed,
+            user_id=user_id,
         )
         session.add(version)
         await session.flush()

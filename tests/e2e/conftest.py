@@ -92,6 +92,8 @@ def _start(
         "FORJA_WEBCONTAINERS": "false",
         # Previews install only from the packages seeded for the starters: never a registry.
         "FORJA_PREVIEW_OFFLINE": "true",
+        # A project's remote in the tests is a git host on loopback (tests/git_host.py).
+        "FORJA_GIT_IMPORT_PRIVATE": "true",
         "REFLEX_USE_NPM": "1",
         # Forja's notes and the libraries' in its log here: what led to a failure.
         "FORJA_LOG_LEVEL": "info",

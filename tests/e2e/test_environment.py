@@ -12,6 +12,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE, accessible
+from tests.git_host import TOKEN, git, served_host
 
 SECRET = "sk_test_e2e_9d8c7b6a5f4e3d2c"
 
@@ -113,3 +114,40 @@ def test_the_clone_dialog_shows_the_command_that_clones_the_project(forja: str, 
     page.locator("#tab-preview").click()
     expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Pushed from git", timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "clone-3-pushed.png"))
+
+    # Linked to a remote (a git host on loopback asking for a token): pushed; then both sides move, and the merge of
+    # changes to different files is offered and done. At 390 wide the section fits.
+    (tmp_path / "host").mkdir()
+    with served_host(tmp_path / "host") as host:
+        host.bare("shop")
+        page.locator("#project-menu").click()
+        page.locator("#menu-clone").click()
+        expect(dialog).to_be_visible()
+        page.locator("#remote-url").fill(host.url("shop"))
+        page.locator("#remote-token").fill(TOKEN)
+        page.locator("#remote-link").click()
+        expect(page.locator("#remote-notice")).to_have_text(f"Linked to {host.url('shop')} (main).")
+        expect(page.locator("#remote-token")).to_have_value("")
+        page.locator("#remote-push").click()
+        expect(page.locator("#remote-notice")).to_contain_text("Pushed up to version 2 to main")
+        assert TOKEN not in page.content()
+
+        elsewhere = host.clone("shop", tmp_path / "elsewhere")
+        (elsewhere / "README.md").write_text("# Shop\n")
+        git("add", "README.md", cwd=elsewhere)
+        git("commit", "--quiet", "-m", "Readme", cwd=elsewhere)
+        git("push", "--quiet", "origin", "main", cwd=elsewhere)
+        httpx.put(f"{forja}/api/projects/{project}/files/app.js", json={"content": "go()\n"}, timeout=30)  # v3
+        page.set_viewport_size(PHONE)
+        page.locator("#remote-pull").click()
+        expect(page.locator("#remote-both-moved")).to_contain_text("Both sides moved:")
+        for button in ("#remote-pull", "#remote-push-branch", "#remote-merge"):
+            box = page.locator(button).bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], button
+        page.screenshot(path=str(ARTIFACTS / "clone-4-both-moved-phone.png"))
+        accessible(page, "the Remote section on a phone", widths=(PHONE,))
+        page.locator("#remote-merge").click()
+        expect(page.locator("#remote-notice")).to_contain_text("Pulled 1 commit(s) from main")
+        expect(page.locator("#version-badge")).to_have_text("v4", timeout=30_000)
+        page.set_viewport_size(DESKTOP)
+        page.screenshot(path=str(ARTIFACTS / "clone-5-merged-desktop.png"))

@@ -76,6 +76,11 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/projects/{project_id}/env"): "view",
     ("PUT", "/api/projects/{project_id}/env/{name}"): "edit",
     ("DELETE", "/api/projects/{project_id}/env/{name}"): "edit",
+    ("GET", "/api/projects/{project_id}/remote"): "view",
+    ("PUT", "/api/projects/{project_id}/remote"): "edit",
+    ("DELETE", "/api/projects/{project_id}/remote"): "edit",
+    ("POST", "/api/projects/{project_id}/remote/push"): "edit",
+    ("POST", "/api/projects/{project_id}/remote/pull"): "edit",
     ("DELETE", "/api/projects/{project_id}/data"): "edit",
     ("GET", "/api/projects/{project_id}/verifications"): "view",
     ("GET", "/api/projects/{project_id}/verifications/{verification_id}/screenshot"): "view",
@@ -150,6 +155,10 @@ GIT_ROUTES = {
     ("GET", "/git/{project_id}.git/info/refs"): "view to fetch, edit to push",
     ("POST", "/git/{project_id}.git/git-upload-pack"): "view",
     ("POST", "/git/{project_id}.git/git-receive-pack"): "edit",
+    # The readable alias /git/<owner>/<name>.git: the same checks once the name is resolved (test_git_mirror.py).
+    ("GET", "/git/{owner}/{name}.git/info/refs"): "view to fetch, edit to push",
+    ("POST", "/git/{owner}/{name}.git/git-upload-pack"): "view",
+    ("POST", "/git/{owner}/{name}.git/git-receive-pack"): "edit",
 }
 
 # Everything under /api/admin/ is an admin's only (Ana, the first account, is the admin here).

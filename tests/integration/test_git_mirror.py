@@ -14,6 +14,7 @@ from builder.git.commands import repo_path
 from builder.git.mirror import project_lock, version_tags
 from builder.models import LOCAL_USER_ID, Author, ProjectRole
 from builder.services import Services
+from builder.services.text_edits import TextChange
 from builder.settings import settings
 from builder.store import ProjectStore
 from tests.accounts import BASE, Person
@@ -50,7 +51,8 @@ async def test_each_version_is_a_commit_by_its_author_at_its_time_and_kept(
     versions = await services.projects.versions(project)
     assert len(versions) == 3
     expected = [
-        f"Import <import@forja.invalid> {int(versions[0].created_at.replace(tzinfo=UTC).timestamp())}\nStart\n",
+        # An import is its owner's: the version records who saved it.
+        f"Ana Lima <ana@example.org> {int(versions[0].created_at.replace(tzinfo=UTC).timestamp())}\nStart\n",
         f"Forja <forja@forja.invalid> {int(versions[1].created_at.replace(tzinfo=UTC).timestamp())}\n"
         "Add the script\n\nModel: claude-sonnet-4-5\n",
         f"Ana Lima <ana@example.org> {int(versions[2].created_at.replace(tzinfo=UTC).timestamp())}\nEdited index.html\n",
@@ -68,11 +70,26 @@ async def test_each_version_is_a_commit_by_its_author_at_its_time_and_kept(
     assert git_out(repo, "log", "-1", "--format=%an", "v4").strip() == "You"  # nobody in particular: two people
     assert git_out(repo, "rev-parse", "v4^").strip() == after[3]
 
+    # Who saved a version is recorded: Bo's save and his restore are his, Ana's text edit hers, with two people on it.
+    await services.projects.save(project, {"README.md": "# Bo's site\n"}, message="Bo's readme", user_id=bo.actor.user_id)
+    await services.history.restore(project, 3, bo.actor.user_id)  # v6
+    change = TextChange(old="Hello", new="Welcome", dom_path="h1")
+    await services.text_edits.replace_text(project, change, ana.actor.user_id)  # v7
+    await sync(services, project)
+    authors = git_out(repo, "log", "--format=%an <%ae>", "v4..v7").splitlines()
+    assert authors == ["Ana Lima <ana@example.org>", "Bo Park <bo@example.org>", "Bo Park <bo@example.org>"]
+    assert [v.user_id for v in (await services.projects.versions(project))[3:]] == [
+        None,
+        bo.actor.user_id,
+        bo.actor.user_id,
+        ana.actor.user_id,
+    ]
+
     # A mirror ahead of the store (a database restored from a backup, Forja restarted) is made again.
-    git_out(repo, "tag", "v9", "v1")
+    git_out(repo, "tag", "v19", "v1")
     services.git.mirror.forget(project)
     await sync(services, project)
-    assert sorted(version_tags(repo)) == [1, 2, 3, 4]
+    assert sorted(version_tags(repo)) == [1, 2, 3, 4, 5, 6, 7]
 
 
 @pytest.mark.parametrize(("address", "status"), [("127.0.0.1", 200), ("::1", 200), ("203.0.113.9", 404)])
@@ -88,3 +105,21 @@ async def test_without_accounts_only_this_machine_may_use_git(
     if status == 200:
         assert answer.headers["content-type"] == "application/x-git-upload-pack-advertisement"
         assert b"refs/heads/main" in answer.content
+
+
+async def test_the_readable_alias_is_the_same_repository_with_the_same_rules(
+    accounts_on: Services, ana: Person, bo: Person
+) -> None:
+    services = accounts_on
+    made = await services.projects.create("My Shop!", {"index.html": "<h1>Hi</h1>\n"}, owner=ana.actor.user_id)
+    refs = {"service": "git-upload-pack"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=guarded(api)), base_url=BASE) as http:
+        by_id = await http.get(f"/git/{made.project_id}.git/info/refs", params=refs, auth=("ana", ana.token))
+        by_name = await http.get("/git/ana/my-shop.git/info/refs", params=refs, auth=("ana", ana.token))
+        assert by_id.status_code == by_name.status_code == 200 and by_name.content == by_id.content
+        stranger = await http.get("/git/ana/my-shop.git/info/refs", params=refs, auth=("bo", bo.token))
+        nobody = await http.get("/git/ana/no-such-shop.git/info/refs", params=refs, auth=("ana", ana.token))
+        assert stranger.status_code == nobody.status_code == 404 and stranger.text == nobody.text == "Not found.\n"
+        await services.projects.create("My shop", {"index.html": "<h1>Two</h1>\n"}, owner=ana.actor.user_id)
+        twice = await http.get("/git/ana/my-shop.git/info/refs", params=refs, auth=("ana", ana.token))
+        assert twice.status_code == 404 and "use /git/<id>.git" in twice.text

@@ -116,6 +116,10 @@ def test_a_clone_has_every_version_byte_for_byte_and_reuses_its_commits(forja: F
         assert committed_files(forja, clone, f"v{number}") == forja.files(project, number)
     assert committed_files(forja, clone, "main")["logo.png"] == picture
     before = forja.git("rev-parse", "v1", "v2", "v3", cwd=clone).stdout
+    # The readable alias (owner's email's local part, the project's name as a slug) is the same repository.
+    aliased = forja.remote("bo", project).replace(f"/git/{project}.git", "/git/ana/clone-me.git")
+    forja.git("clone", "--quiet", aliased, str(tmp_path / "aliased"))
+    assert forja.git("rev-parse", "main", cwd=tmp_path / "aliased").stdout == forja.git("rev-parse", "main", cwd=clone).stdout
 
     forja.api("ana", "PUT", f"/api/projects/{project}/files/README.md", json={"content": "# Four\n", "message": "Fourth"})
     forja.git("pull", "--quiet", "--ff-only", cwd=clone)

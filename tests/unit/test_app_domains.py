@@ -82,7 +82,8 @@ def test_the_edge_routes_apps_and_their_domains_and_gets_certificates_only_with_
     secure = routers["forja-apps-domain-0-tls"]
     assert secure["entryPoints"] == [HTTPS]
     assert secure["tls"] == {"certResolver": RESOLVER, "domains": [{"main": "shop.example.com"}]}
-    assert acme.entrypoints("0.0.0.0") == {HTTPS: {"address": "0.0.0.0:8443"}}
+    # Metrics are counted only where a router asks (published apps' own routers, preview_runtime/visits.py).
+    assert acme.entrypoints("0.0.0.0") == {HTTPS: {"address": "0.0.0.0:8443", "observability": {"metrics": False}}}
     assert acme.resolvers(tmp_path) == {
         RESOLVER: {"acme": {"email": "ops@example.com", "storage": str(tmp_path / "acme.json"), "tlsChallenge": {}}}
     }

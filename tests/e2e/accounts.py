@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -28,5 +29,17 @@ def sign_in(page: Page, base: str, email: str, password: str) -> None:
     page.locator("#auth-password").fill(password)
     page.locator("#auth-submit").click()
     page.wait_for_url(f"{base}/")
-    # The menu comes with the page's state, which has taken over 5 s under CI's load.
-    expect(page.locator("#user-menu")).to_be_visible(timeout=30_000)
+    signed_in_menu(page)
+
+
+def signed_in_menu(page: Page) -> None:
+    """The signed-in person's menu, which comes with the page's state. Under CI's load that state has taken over 5 s,
+    and twice (in two runs) never came to a freshly loaded page within 30 s though the session was good: such a page
+    is loaded once more, and said so on stderr (docs/contributing.md, "Known flakes")."""
+    menu = page.locator("#user-menu")
+    try:
+        expect(menu).to_be_visible(timeout=20_000)
+    except AssertionError:
+        print(f"the page's state did not come within 20 s at {page.url}: loading it again", file=sys.stderr)
+        page.reload()
+        expect(menu).to_be_visible(timeout=30_000)

@@ -125,7 +125,7 @@ def sign_in(browser: Browser, contexts: list[BrowserContext], traffic: Traffic, 
     page.on("request", lambda request: traffic.urls.append(request.url))
     page.set_default_timeout(30_000)
     sign_in_page(page, team.base, f"{who}@example.org", PASSWORD)
-    expect(page.locator("#user-menu")).to_contain_text(PEOPLE[who], timeout=30_000)
+    expect(page.locator("#user-menu")).to_contain_text(PEOPLE[who])
     return page
 
 

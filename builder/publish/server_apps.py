@@ -80,20 +80,19 @@ def telling_line(log: str) -> str:
     return lines[-1] if lines else ""
 
 
-# What builds download besides packages, as their logs name it: a build that failed there was kept off the network by
-# the sandbox's egress proxy, which lets only the package registries through (FORJA_PREVIEW_EGRESS_HOSTS).
-_BUILD_DOWNLOADS = {("fonts.googleapis.com", "from Google Fonts"): "fonts.googleapis.com,fonts.gstatic.com"}
+# How a build's log says it failed fetching Google Fonts (next/font/google): the sandbox's egress proxy lets only the
+# package registries through (FORJA_PREVIEW_EGRESS_HOSTS).
+_GOOGLE_FONTS = ("fonts.googleapis.com", "from Google Fonts")
 
 
 def network_hint(log: str) -> str:
     """A sentence on what to do when the build failed fetching a font the sandbox keeps it from, else ""."""
-    for marks, hosts in _BUILD_DOWNLOADS.items():
-        if any(mark in log for mark in marks):
-            return (
-                " The build downloads Google Fonts, which the sandbox does not reach: self-host the font "
-                f"(next/font/local), or have the operator add {hosts} to FORJA_PREVIEW_EGRESS_HOSTS."
-            )
-    return ""
+    if not any(mark in log for mark in _GOOGLE_FONTS):
+        return ""
+    return (
+        " The build downloads Google Fonts, which the sandbox does not reach: self-host the font (next/font/local), "
+        "or have the operator add fonts.googleapis.com,fonts.gstatic.com to FORJA_PREVIEW_EGRESS_HOSTS."
+    )
 
 
 class _Failed(PublishFailed):
@@ -158,9 +157,12 @@ class ServerApps:
             )
         return build_log
 
-    async def _run_plan(self, project_id: str, tree: Mapping[str, bytes], plan: ProductionPlan) -> RunPlan:
+    async def _run_plan(
+        self, project_id: str, tree: Mapping[str, bytes], plan: ProductionPlan, override: RunOverride | None = None
+    ) -> RunPlan:
         """The release's RunPlan with all of the app's variables (a server reads them all) and its published data."""
-        override = await self._store.run_override(project_id)
+        if override is None:
+            override = await self._store.run_override(project_id)
         env = await runner_env(self._store, self._logs, project_id)
         run = release_run_plan(tree, override, plan, env)
         return await self._with_data(project_id, run) if self._with_data is not None else run
@@ -287,9 +289,10 @@ class ServerApps:
             self._failed_at.pop(key, None)
             if info is None:
                 tree = await self._store.read_tree(project_id, version)
-                plan = production_plan(tree, await self._store.run_override(project_id))
+                override = await self._store.run_override(project_id)
+                plan = production_plan(tree, override)
                 self._logs.emit(project_id, f"Starting release {number} for a visit to its address.", LogLevel.info, "publish")
-                run = await self._run_plan(project_id, tree, plan)
+                run = await self._run_plan(project_id, tree, plan, override)
                 async with self._hub.lock(key):
                     if await self._hub.local(key) is None:
                         await self._hub.launch(key, app_preview_id(number), project_id, version, tree, run, "auto")

@@ -19,7 +19,6 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -41,6 +40,7 @@ from builder import db
 from builder.generation import guard
 from builder.services import Services
 from builder.store import ProjectStore
+from preview_runtime.free_ports import free_port
 from preview_runtime.logs import LogHub
 from preview_runtime.proxy import find_traefik
 from preview_runtime.runner import PreviewState
@@ -167,12 +167,6 @@ CHECKED_PROJECT = {
     "build.js": b"require('fs').mkdirSync('dist', { recursive: true }); require('fs').writeFileSync('dist/index.html', '<h1>built</h1>'); console.log('built dist/index.html')\n",
     "lint.js": b"for (let i = 0; i < 500; i++) console.log('checking file ' + i); console.error('src/app.js: x is never used'); process.exit(1)\n",
 }
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

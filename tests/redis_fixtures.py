@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from preview_runtime.free_ports import free_port
+
 DATABASES = 16  # redis-server's default; test databases cycle through them
 
 
@@ -51,9 +53,7 @@ def running_redis() -> Iterator[RedisServer]:
             pytest.fail(f"Redis is required in CI but {reason}", pytrace=False)
         pytest.skip(f"Redis tests skipped: {reason}")
     assert binary is not None
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     folder = tempfile.mkdtemp(prefix="forja-redis-")
     command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", folder]
     with open(os.path.join(folder, "redis.log"), "wb") as log:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import socket
 from collections.abc import Mapping
 from pathlib import Path
 
+from preview_runtime import free_ports
 from preview_runtime.runner import RunnerError
 
 
@@ -35,10 +35,7 @@ def write_files(root: Path, changed: Mapping[str, bytes], deleted: list[str] | t
 
 
 def free_port(taken: set[int]) -> int:
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port not in taken:
-            return port
-    raise RunnerError("No free port on 127.0.0.1 for the preview.")
+    try:
+        return free_ports.free_port(taken)
+    except OSError:
+        raise RunnerError("No free port on 127.0.0.1 for the preview.") from None

@@ -210,6 +210,10 @@ class SharedPreviewRegistry(PreviewRegistry):
             value = self._value(info)
             if await replace_held(self.redis, ENTRY_PREFIX + key, held, value, self.ttl_ms):
                 self._held[key] = value
+            elif await self.claim(key, info) is None:
+                # The lease ran out while this worker was too busy to renew it (seen under CI's load), and no other
+                # worker has started a preview of the key since: the other workers see this one again.
+                log.warning("the preview entry %s had expired; this worker, still running the preview, took it again", key)
             else:
                 log.warning("the preview entry %s was lost (this worker was too slow to keep it)", key)
                 self._held.pop(key, None)

@@ -218,6 +218,17 @@ async def test_a_preview_is_one_workers_kept_current_and_passes_on_when_it_dies(
         assert await restarted.claim("project:q", preview("q1", "q")) is None
         assert (await second.lookup("project:q")).worker == "first-again"  # type: ignore[union-attr]
 
+        # An entry that expired while its worker was too busy to renew it comes back at the worker's next update,
+        # unless another worker started a preview of the key meanwhile.
+        assert await first.claim("project:s", preview("s1", "s")) is None
+        await redis.delete("forja:preview:entry:project:s")
+        await first.update("project:s", preview("s1", "s"))
+        assert (await second.lookup("project:s")).info.preview_id == "s1"  # type: ignore[union-attr]
+        await redis.delete("forja:preview:entry:project:s")
+        assert await second.claim("project:s", preview("s2", "s")) is None
+        await first.update("project:s", preview("s1", "s"))
+        assert await first.lookup("project:s") is not None and "project:s" not in first._held  # pyright: ignore[reportPrivateUsage]
+
         # A worker that dies stops keeping its entries: they expire and another worker takes the preview.
         assert await first.claim("project:r", preview("r1", "r")) is None
         first._held.clear()  # pyright: ignore[reportPrivateUsage] (as if the process were gone)

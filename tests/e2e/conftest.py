@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Route, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, Route, ViewportSize, expect, sync_playwright
 
 from tests.conftest import CHROMIUM_ARGS, TEST_ANTHROPIC_KEY, free_port
 from tests.llm_server import ScriptedLLMServer
@@ -263,6 +263,8 @@ class Traffic:
         self.urls: list[str] = []
         self.blocked: list[str] = []
         self.console_errors: list[str] = []
+        # Requests that failed or were answered with an error, for a failed test's report.
+        self.failures: list[str] = []
 
     def guard(self, route: Route) -> None:
         if is_local(urlsplit(route.request.url).hostname) or urlsplit(route.request.url).scheme not in ("http", "https"):
@@ -274,6 +276,23 @@ class Traffic:
     def console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
             self.console_errors.append(message.text)
+
+    def response(self, response: Response) -> None:
+        if response.status >= 400:
+            self.failures.append(f"{response.status} {response.request.method} {response.url}")
+
+    def request_failed(self, request: Request) -> None:
+        self.failures.append(f"failed ({request.failure}) {request.method} {request.url}")
+
+    def report(self) -> str:
+        return "\n".join(
+            [
+                "Console errors:",
+                *self.console_errors[-30:],
+                "Requests that failed or answered an error:",
+                *self.failures[-30:],
+            ]
+        )
 
     def off_machine(self) -> list[str]:
         return [
@@ -297,6 +316,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", item.name)
         with contextlib.suppress(Exception):
             page.screenshot(path=str(ARTIFACTS / f"failed-{name}.png"))
+        traffic = getattr(item, "funcargs", {}).get("traffic")
+        if isinstance(traffic, Traffic):
+            report.sections.append(("Captured traffic of the page", traffic.report()))
     return report
 
 
@@ -307,6 +329,8 @@ def page(browser: Browser, traffic: Traffic) -> Iterator[Page]:
     page = context.new_page()
     page.on("request", lambda request: traffic.urls.append(request.url))
     page.on("console", traffic.console)
+    page.on("response", traffic.response)
+    page.on("requestfailed", traffic.request_failed)
     page.on("websocket", lambda ws: traffic.urls.append(ws.url))
     page.set_default_timeout(30_000)
     yield page

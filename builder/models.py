@@ -198,6 +198,28 @@ class Verification(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
+class Plan(SQLModel, table=True):
+    """What the model (or an offline starter) proposed to build, in plain words, before building it.
+
+    The person edits it in place or asks for a revised one, then builds it: the generation reads the plan.
+    """
+
+    id: str = Field(default_factory=lambda: secrets.token_urlsafe(9), primary_key=True, max_length=32)
+    project_id: str = Field(foreign_key="project.id", index=True, max_length=32)
+    prompt: str = Field(description="What the person asked for, in their words.")
+    title: str = Field(default="", max_length=200)
+    summary: str = Field(default="", description="The app in two or three sentences.")
+    pages: str = Field(default="", description="The pages, and what a person can do on each.")
+    data: str = Field(default="", description="The data the app keeps.")
+    checks: str = Field(default="[]", description="JSON list of the acceptance checks, as things a visitor does and sees.")
+    status: str = Field(default="proposed", max_length=16, description="proposed, or built (then `version` says which).")
+    version: int | None = Field(default=None, description="The version number the plan was built as.")
+    provider: str = Field(default="", max_length=32, description="Who wrote it: offline, anthropic or openai.")
+    user_id: str | None = Field(default=None, max_length=32, description="Who asked for it.")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 # -- accounts -------------------------------------------------------------------------------------
 
 

@@ -87,7 +87,7 @@ class Generation(SQLModel, table=True):
     duration_s: float = 0.0
     summary: str = Field(default="")
     kind: str = Field(
-        default="prompt", max_length=16, description="prompt (a person asked) or repair (Forja asked, after a check)."
+        default="prompt", max_length=16, description="prompt (a person asked), repair (Forja asked, after a check) or plan."
     )
     outcome: str = Field(default="running", max_length=32, description="running, saved, failed, stopped or interrupted.")
     error: str = Field(default="")

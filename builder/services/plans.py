@@ -188,7 +188,8 @@ class PlanService:
             raise InvalidInput(f"The plan was not changed: {exc}") from None
         if not draft.checks:
             raise InvalidInput("A plan keeps at least one acceptance check: add one before removing the last.")
-        fields = {**draft.model_dump(exclude={"checks"}), "checks": json.dumps([redact(c) for c in draft.checks])}
+        draft = _redacted(draft)
+        fields = {**draft.model_dump(exclude={"checks"}), "checks": json.dumps(draft.checks)}
         return plan_info(await self._store.update_plan(plan_id, **fields))
 
     async def build(

@@ -40,7 +40,7 @@ def test_plan_edit_and_build(forja: str, page: Page, traffic: Traffic) -> None:
     card = page.locator("#plan-card")
     expect(card).to_be_visible(timeout=30_000)
     expect(page.locator("#plan-title")).to_have_value("Todo List")
-    checks = page.locator(".plan-check-text")
+    checks = page.locator(".plan-check textarea")
     expect(checks).to_have_count(6)
     planned = [checks.nth(i).input_value() for i in range(6)]
     assert planned[1] == 'Type "Call the bank" in the box and press Add: "Call the bank" appears in the list.'

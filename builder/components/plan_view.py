@@ -199,7 +199,7 @@ def plan_first_switch() -> rx.Component:
     """In the follow-up box: the next request gets a plan to edit first, instead of a build."""
     return rx.el.label(
         rx.switch(checked=PlanState.plan_first, on_change=PlanState.set_plan_first, size="1", id="followup-plan-first"),
-        rx.text("Plan first", size="1", color=rx.color("gray", 11)),
+        rx.text("Plan first", size="1", color=rx.color("gray", 11), white_space="nowrap"),
         display="flex",
         align_items="center",
         gap="6px",

@@ -28,11 +28,16 @@ def stored_plan(forja: str, project_id: str, want: list[str]) -> dict:
 
 
 def test_plan_edit_and_build(forja: str, page: Page, traffic: Traffic) -> None:
-    page.set_viewport_size(DESKTOP)
+    page.set_viewport_size(PHONE)
     page.goto(forja)
     choose_example(page, "A todo list with dark mode")
     page.locator("#mode-plan").click()
     expect(page.locator("#build-button")).to_have_text("Plan it")
+    expect(page.locator("#build-button")).to_be_in_viewport(ratio=1)
+    assert_fits(page, "home, Plan first, phone")
+    page.screenshot(path=str(ARTIFACTS / "plan-home-phone.png"))
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=str(ARTIFACTS / "plan-home-desktop.png"))
     page.locator("#build-button").click()
     page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
     project_id = page.url.rsplit("/", 1)[1]
@@ -44,7 +49,8 @@ def test_plan_edit_and_build(forja: str, page: Page, traffic: Traffic) -> None:
     expect(checks).to_have_count(6)
     planned = [checks.nth(i).input_value() for i in range(6)]
     assert planned[1] == 'Type "Call the bank" in the box and press Add: "Call the bank" appears in the list.'
-    expect(page.locator("#version-badge")).to_have_text("v0")  # a plan builds nothing
+    # A plan builds nothing: the project has no version yet.
+    assert httpx.get(f"{forja}/api/projects/{project_id}", timeout=10).json()["current_version"] is None
     page.screenshot(path=str(ARTIFACTS / "plan-desktop.png"))
 
     # Edit the first check's text in place, delete the last, move the second up, add one.

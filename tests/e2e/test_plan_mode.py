@@ -81,8 +81,10 @@ def test_plan_edit_and_build(forja: str, page: Page, traffic: Traffic) -> None:
     built = stored_plan(forja, project_id, [*want, ADDED])
     assert (built["status"], built["version"]) == ("built", 1)
 
+    # The saved version switches the page to its preview; History is opened after that switch, not raced by it.
+    expect(page.locator("#phone-tab-preview")).to_have_attribute("aria-selected", "true", timeout=30_000)
     page.locator("#phone-tab-history").click()
-    expect(page.locator(".history-plan")).to_contain_text("Built as v1")
+    expect(page.locator(".history-plan")).to_contain_text("Built as v1", timeout=30_000)
     expect(page.locator(".history-plan")).to_contain_text(f"2. {EDITED}")
     page.set_viewport_size(DESKTOP)
     page.screenshot(path=str(ARTIFACTS / "plan-history-desktop.png"))

@@ -12,6 +12,7 @@ import pytest
 
 from builder.api import api
 from builder.services import Services
+from tests.conftest import TEST_ANTHROPIC_KEY
 from tests.integration.test_generation_api import SITE, Cli, parse_sse, stored_projects, tool
 from tests.llm_server import ScriptedLLMServer, TextAnswer, ToolAnswer, Usage
 
@@ -22,7 +23,11 @@ PLAN = {
     "data": "The bookings, in a database every visitor shares.",
     "checks": ["Open the app: the booking form is shown.", "Book Friday 10:00: it appears in the list."],
 }
-REVISED = {**PLAN, "checks": [*PLAN["checks"], "Cancel the Friday booking: it is gone from the list."]}
+REVISED = {
+    **PLAN,
+    "summary": f"Bookings, paid with the key {TEST_ANTHROPIC_KEY}.",
+    "checks": [*PLAN["checks"], "Cancel the Friday booking: it is gone from the list."],
+}
 
 
 @pytest.fixture
@@ -62,6 +67,7 @@ async def test_plan_proposed_revised_edited_and_built(
     )
     assert response.status_code == 200, response.text
     assert [c["text"] for c in response.json()["checks"]] == REVISED["checks"]
+    assert TEST_ANTHROPIC_KEY not in response.text  # a key the model wrote into its plan is not kept or shown
     revise_body = scripted_llm.requests[1].body
     assert revise_body["tool_choice"] == {"type": "function", "function": {"name": "propose_plan"}}
     assert "Book Friday 10:00: it appears in the list." in scripted_llm.requests[1].text

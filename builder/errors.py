@@ -65,6 +65,12 @@ class GenerationBusy(GenerationError):
     status = 409
 
 
+class PlanBuilt(ForjaError):
+    """The plan was built already: a new change asks for a new plan."""
+
+    status = 409
+
+
 class ProviderError(ForjaError):
     """A failure to tell the person about as is (bad key, unknown model): retrying will not help."""
 

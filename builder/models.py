@@ -87,7 +87,7 @@ class Generation(SQLModel, table=True):
     duration_s: float = 0.0
     summary: str = Field(default="")
     kind: str = Field(
-        default="prompt", max_length=16, description="prompt (a person asked) or repair (Forja asked, after a check)."
+        default="prompt", max_length=16, description="prompt (a person asked), repair (Forja asked, after a check) or plan."
     )
     outcome: str = Field(default="running", max_length=32, description="running, saved, failed, stopped or interrupted.")
     error: str = Field(default="")
@@ -196,6 +196,28 @@ class Verification(SQLModel, table=True):
     duration_s: float = 0.0
     note: str = Field(default="", description="Why Forja stopped repairing after this check, when it did.")
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Plan(SQLModel, table=True):
+    """What the model (or an offline starter) proposed to build, in plain words, before building it.
+
+    The person edits it in place or asks for a revised one, then builds it: the generation reads the plan.
+    """
+
+    id: str = Field(default_factory=lambda: secrets.token_urlsafe(9), primary_key=True, max_length=32)
+    project_id: str = Field(foreign_key="project.id", index=True, max_length=32)
+    prompt: str = Field(description="What the person asked for, in their words.")
+    title: str = Field(default="", max_length=200)
+    summary: str = Field(default="", description="The app in two or three sentences.")
+    pages: str = Field(default="", description="The pages, and what a person can do on each.")
+    data: str = Field(default="", description="The data the app keeps.")
+    checks: str = Field(default="[]", description="JSON list of the acceptance checks, as things a visitor does and sees.")
+    status: str = Field(default="proposed", max_length=16, description="proposed, or built (then `version` says which).")
+    version: int | None = Field(default=None, description="The version number the plan was built as.")
+    provider: str = Field(default="", max_length=32, description="Who wrote it: offline, anthropic or openai.")
+    user_id: str | None = Field(default=None, max_length=32, description="Who asked for it.")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 # -- accounts -------------------------------------------------------------------------------------

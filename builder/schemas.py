@@ -123,7 +123,10 @@ class GenerationInfo(BaseModel):
     cache_write_tokens: int
     cost_usd: float | None = Field(description="Estimate; null when the model's prices are unknown.")
     duration_s: float
-    kind: str = Field(default="prompt", description="prompt (a person asked) or repair (an automatic round after a check).")
+    kind: str = Field(
+        default="prompt",
+        description="prompt (a person asked), repair (an automatic round after a check) or plan (Plan mode asked for a plan).",
+    )
     outcome: str
     summary: str
     error: str

@@ -58,7 +58,7 @@ class Stopped(BaseModel):
     stopped: bool = Field(description="False when no generation of the project was running in this Forja.")
 
 
-def _event_stream(services: Services, project_id: str) -> StreamingResponse:
+def event_stream(services: Services, project_id: str) -> StreamingResponse:
     """SSE of a started generation; it runs to the end even if the client disconnects."""
 
     async def events() -> AsyncIterator[str]:
@@ -76,7 +76,7 @@ async def generate_project(body: GenerateRequest, actor: CurrentActor) -> Stream
     project_id = await services.generations.create_from_prompt(
         body.prompt, body.provider, body.model, verify=body.verify, images=images, owner=actor.user_id
     )
-    return _event_stream(services, project_id)
+    return event_stream(services, project_id)
 
 
 @router.post("/api/projects/{project_id}/generate", tags=["generation"])
@@ -90,7 +90,7 @@ async def generate_follow_up(project_id: str, body: GenerateRequest, actor: Edit
     await services.generations.start(
         project_id, body.prompt, body.provider, body.model, verify=body.verify, images=images, user_id=actor.user_id
     )
-    return _event_stream(services, project_id)
+    return event_stream(services, project_id)
 
 
 @router.post("/api/projects/{project_id}/repair", tags=["generation"])
@@ -98,14 +98,14 @@ async def repair_project(project_id: str, body: RepairRequest, actor: Editor) ->
     """ "Fix this": one repair round for the problems the last check found, then a new check; events as above."""
     services = await get_services()
     await services.generations.repair(project_id, body.provider, body.model, user_id=actor.user_id)
-    return _event_stream(services, project_id)
+    return event_stream(services, project_id)
 
 
 @router.get("/api/projects/{project_id}/generate", tags=["generation"])
 async def follow_generation(project_id: str, _: Viewer) -> StreamingResponse:
     """The running (or last) generation's events from its first, as above, wherever it runs (with several workers, on
     any of them); an empty stream when none ran lately."""
-    return _event_stream(await get_services(), project_id)
+    return event_stream(await get_services(), project_id)
 
 
 @router.post("/api/projects/{project_id}/generate/stop", tags=["generation"])

@@ -22,6 +22,7 @@ from builder.git.sync import SyncResult
 from builder.schemas import FileInfo, PictureAdded, ProjectDetail, ProjectSummary, TrashedProject, VersionDiff, VersionInfo
 from builder.services.app_domains import DomainInfo
 from builder.services.app_env import EnvVarInfo
+from builder.services.plans import PlanInfo
 from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
 from builder.services.run_settings import RunSettings, RunSettingsInfo
 from builder.services.shares import Never, ShareCreated, ShareInfo, ShareKind
@@ -65,6 +66,8 @@ class GenerateRequest:
     model: str | None
     verify: bool
     images: list[Picture] = field(default_factory=list)
+    # Build this plan (builder.services.plans) instead of a prompt: its project and its words.
+    plan: str | None = None
 
 
 class Backend(Protocol):
@@ -125,6 +128,8 @@ class Backend(Protocol):
     async def stop(self, project_id: str) -> None: ...
     async def run_settings(self, project_id: str) -> RunSettingsInfo: ...
     async def set_run_settings(self, project_id: str, asked: RunSettings) -> RunSettingsInfo: ...
+    async def propose_plan(self, prompt: str, project_id: str | None, provider: str | None, model: str | None) -> PlanInfo: ...
+    async def plan(self, plan_id: str) -> PlanInfo: ...
     def generate(self, request: GenerateRequest) -> AsyncIterator[GenerationEvent]:
         """The generation's events, from its start to its done or error event."""
         ...

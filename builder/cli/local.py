@@ -25,10 +25,12 @@ from builder.services import Services
 from builder.services.access import Actor, Permission
 from builder.services.app_domains import DomainInfo
 from builder.services.app_env import EnvVarInfo
+from builder.services.plans import PlanInfo
 from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
 from builder.services.run_settings import RunSettings, RunSettingsInfo
 from builder.services.shares import Never, ShareCreated, ShareInfo, ShareKind
 from builder.settings import settings
+from builder.store.plans import NO_SUCH_PLAN
 
 
 class LocalBackend:
@@ -224,17 +226,40 @@ class LocalBackend:
         await self._may(project_id, Permission.edit)
         return await self._services.run_settings.set(project_id, asked, started_by=self._actor.user_id)
 
+    async def _plan_project(self, plan_id: str, need: Permission) -> str:
+        """The plan's project, if the person may `need` on it; a plan of a project they cannot see is not there."""
+        project_id = await self._services.plans.project_of(plan_id)
+        await self._may(project_id, need, NotFound(NO_SUCH_PLAN.format(plan_id=plan_id)))
+        return project_id
+
+    async def propose_plan(self, prompt: str, project_id: str | None, provider: str | None, model: str | None) -> PlanInfo:
+        if project_id is not None:
+            await self._may(project_id, Permission.edit)
+        return await self._services.plans.propose(
+            prompt, project_id=project_id, provider=provider, model=model, owner=self._actor.user_id
+        )
+
+    async def plan(self, plan_id: str) -> PlanInfo:
+        await self._plan_project(plan_id, Permission.view)
+        return await self._services.plans.get(plan_id)
+
     async def generate(self, request: GenerateRequest) -> AsyncIterator[GenerationEvent]:
         """A checked generation runs its app in a preview, and previews live in the running Forja, so when Forja runs,
         the generation runs there, through its API; otherwise here."""
         if request.project:
             await self._may(request.project, Permission.edit)
+        plan_project = await self._plan_project(request.plan, Permission.edit) if request.plan else None
         if request.verify and await self._forja.running():
             async for event in self._forja.generate(request):
                 yield event
             return
         generations = self._services.generations
-        if request.project:
+        if request.plan and plan_project:
+            project_id = plan_project
+            await self._services.plans.build(
+                request.plan, provider=request.provider, model=request.model, verify=request.verify, user_id=self._actor.user_id
+            )
+        elif request.project:
             project_id = request.project
             await generations.start(
                 project_id,

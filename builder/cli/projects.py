@@ -15,7 +15,7 @@ from typing import Any
 from builder.attachments import check_picture, check_pictures
 from builder.cli.backend import Backend, GenerateRequest
 from builder.cli.command import Command, a_backend
-from builder.errors import ForjaError, GenerationError
+from builder.errors import ForjaError, GenerationError, InvalidInput
 from builder.generation.engine import GenerationEvent
 from builder.schemas import valid_name, valid_prompt
 from builder.services.run_settings import valid_run_settings
@@ -65,16 +65,24 @@ async def cmd_add_picture(backend: Backend, args: argparse.Namespace) -> tuple[A
 
 
 async def cmd_generate(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
-    """Generate a new project (or a follow-up with --project), then run, check and repair it; progress goes to stderr."""
-    valid_prompt(args.prompt)  # the API's limits, checked before anything starts (here or in a Forja's API)
+    """Generate a new project (or a follow-up with --project, or build a plan with --from-plan), then run, check and
+    repair it; progress goes to stderr."""
+    if args.from_plan is not None:
+        if args.prompt is not None or args.project is not None or args.image:
+            raise InvalidInput("--from-plan builds the plan as it is: give no prompt, --project or --image with it.")
+    elif args.prompt is None:
+        raise InvalidInput('Say what to build: generate "PROMPT", or generate --from-plan PLAN_ID.')
+    else:
+        valid_prompt(args.prompt)  # the API's limits, checked before anything starts (here or in a Forja's API)
     files = [(Path(path).name, await asyncio.to_thread(Path(path).read_bytes)) for path in args.image or []]
     request = GenerateRequest(
-        prompt=args.prompt,
+        prompt=args.prompt or "",
         project=args.project,
         provider=args.provider,
         model=args.model,
         verify=not args.no_verify,
         images=check_pictures(files),  # the same checks and sentences as the API's, before anything starts
+        plan=args.from_plan,
     )
     final: GenerationEvent | None = None
     async for event in backend.generate(request):
@@ -99,6 +107,11 @@ async def cmd_generate(backend: Backend, args: argparse.Namespace) -> tuple[Any,
         if verification
         else None,
     }
+    if args.from_plan is not None:
+        # Each acceptance check of the plan; running them in a browser is not built yet, so `passed` is null.
+        plan = await backend.plan(args.from_plan)
+        value["plan_id"] = plan.id
+        value["checks"] = [check.model_dump() for check in plan.checks]
     text = f"{project_id}  version {final.version}: {final.summary}"
     if final.message:
         text += f"\n{final.message}"
@@ -164,8 +177,9 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="the picture on this machine")
     p.add_argument("--path", help="where in the project (default: its picture folder and the picture's name)")
     p = sub.add_parser("generate", parents=[common], help="make a project from a prompt (or change one with --project)")
-    p.add_argument("prompt")
+    p.add_argument("prompt", nargs="?")
     p.add_argument("--project", help="project id for a follow-up")
+    p.add_argument("--from-plan", metavar="PLAN_ID", help="build this plan (from `plan`) instead of a prompt")
     p.add_argument("--provider", choices=["offline", "anthropic", "openai"], help="default: by which API key is set")
     p.add_argument("--model", help="model name for the provider")
     p.add_argument("--no-verify", action="store_true", help="end once the version is saved: do not run, check or repair it")

@@ -38,6 +38,7 @@ from builder.schemas import (
 )
 from builder.services.app_domains import DomainInfo
 from builder.services.app_env import EnvVarInfo
+from builder.services.plans import PlanInfo
 from builder.services.projects import name_from_filename
 from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
 from builder.services.run_settings import RunSettings, RunSettingsInfo
@@ -319,9 +320,17 @@ class RemoteBackend:
         path = _path("/api/projects", project_id, "run-settings")
         return self._read(RunSettingsInfo, await self._send("PUT", path, json=asked.model_dump()))
 
+    async def propose_plan(self, prompt: str, project_id: str | None, provider: str | None, model: str | None) -> PlanInfo:
+        body = {"prompt": prompt, "project_id": project_id, "provider": provider, "model": model}
+        timeout = httpx.Timeout(settings.generation_timeout_s, connect=10)
+        return self._read(PlanInfo, await self._send("POST", "/api/plans", timeout, json=body))
+
+    async def plan(self, plan_id: str) -> PlanInfo:
+        return self._read(PlanInfo, await self._send("GET", _path("/api/plans", plan_id)))
+
     async def generate(self, request: GenerateRequest) -> AsyncIterator[GenerationEvent]:
-        """The server's events (server-sent events of /api/generate or of the project's /generate)."""
-        body = {
+        """The server's events (server-sent events of /api/generate, of the project's /generate or the plan's /build)."""
+        body: dict[str, Any] = {
             "prompt": request.prompt,
             "provider": request.provider,
             "model": request.model,
@@ -329,6 +338,9 @@ class RemoteBackend:
             "images": [{"name": image.name, "data": image.base64()} for image in request.images],
         }
         path = _path("/api/projects", request.project, "generate") if request.project else "/api/generate"
+        if request.plan:
+            body = {"provider": request.provider, "model": request.model, "verify": request.verify}
+            path = _path("/api/plans", request.plan, "build")
         timeout = httpx.Timeout(settings.generation_timeout_s, connect=10)
         try:
             async with self._client.stream("POST", path, json=body, timeout=timeout) as response:

@@ -1,10 +1,10 @@
-"""The History tab: every version on the left, what it changed on the right, and Restore."""
+"""The History tab: the project's plans and every version on the left, what a version changed on the right, and Restore."""
 
 import reflex as rx
 
 from builder.components.confirm import confirm
 from builder.components.download import download_button
-from builder.state.history import DiffFileView, DiffLine, HistoryRow, HistoryState
+from builder.state.history import DiffFileView, DiffLine, HistoryRow, HistoryState, PlanRow
 from builder.state.workspace import WorkspaceState
 
 
@@ -36,6 +36,30 @@ def version_row(row: HistoryRow) -> rx.Component:
         role="button",
         tab_index=0,
         aria_current=rx.cond(selected, "true", "false"),
+    )
+
+
+def plan_row(row: PlanRow) -> rx.Component:
+    """A plan of the project, with its acceptance checks, above the versions."""
+    return rx.box(
+        rx.hstack(
+            rx.icon("list-checks", size=14, color=rx.color("violet", 11)),
+            rx.text(row.title, weight="bold", size="2", trim="both", flex="1", min_width="0", truncate=True),
+            rx.badge(row.status, variant="soft", color_scheme=rx.cond(row.built, "green", "violet")),
+            align="center",
+            width="100%",
+        ),
+        rx.text("Plan · ", row.time, size="1", color=rx.color("gray", 11), margin_top="2px"),
+        rx.vstack(
+            rx.foreach(row.checks, lambda check: rx.text(check, size="1", color=rx.color("gray", 11))),
+            spacing="0",
+            margin_top="4px",
+        ),
+        padding="8px 12px",
+        border_bottom=f"1px solid {rx.color('gray', 4)}",
+        background=rx.color("violet", 2),
+        class_name="history-plan",
+        data_plan=row.id,
     )
 
 
@@ -151,6 +175,7 @@ def history_panel() -> rx.Component:
     )
     return rx.hstack(
         rx.box(
+            rx.foreach(HistoryState.plans, plan_row),
             rx.foreach(HistoryState.rows, version_row),
             width="280px",
             height="100%",

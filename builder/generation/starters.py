@@ -43,6 +43,16 @@ FULLSTACK_STARTER = "fullstack-react-fastapi"
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 
+class StarterPlan(BaseModel):
+    """What the starter builds, as Plan mode shows it offline: {title}, {noun} and {nouns} name the person's app."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pages: str = Field(min_length=1)
+    data: str = Field(min_length=1)
+    checks: tuple[str, ...] = Field(min_length=1)
+
+
 class Starter(BaseModel):
     """One starter: its manifest, plus the folder it was loaded from."""
 
@@ -54,6 +64,7 @@ class Starter(BaseModel):
     keywords: tuple[str, ...] = ()
     description: str = Field(min_length=1)
     conventions: str = Field(min_length=1)
+    plan: StarterPlan | None = None
     root: Path
 
     @property

@@ -14,6 +14,19 @@ from builder.state.machine import MachineState
 UPLOAD_ID = "import_zip"
 
 
+def mode_choice() -> rx.Component:
+    """Build at once, or Plan mode: a plan to read and edit first (pages, data, acceptance checks)."""
+    return rx.segmented_control.root(
+        rx.segmented_control.item("Build now", value="build", id="mode-build"),
+        rx.segmented_control.item("Plan first", value="plan", id="mode-plan"),
+        value=rx.cond(HomeState.plan_first, "plan", "build"),
+        on_change=HomeState.set_mode,
+        size="2",
+        aria_label="How to start",
+        class_name="mode-choice",
+    )
+
+
 def prompt_box() -> rx.Component:
     return rx.vstack(
         rx.heading("Describe the app you want", size="8", weight="bold", text_align="center"),
@@ -40,9 +53,10 @@ def prompt_box() -> rx.Component:
         rx.flex(
             attach_button("prompt"),
             rx.text(HomeState.mode_note, size="1", color=rx.color("gray", 11), id="mode-note", class_name="mode-note"),
+            mode_choice(),
             rx.button(
-                rx.icon("sparkles", size=16),
-                "Build it",
+                rx.icon(rx.cond(HomeState.plan_first, "list-checks", "sparkles"), size=16),
+                rx.cond(HomeState.plan_first, "Plan it", "Build it"),
                 size="3",
                 on_click=HomeState.build,
                 loading=HomeState.building,

@@ -16,12 +16,14 @@ from builder.components.history_panel import history_panel
 from builder.components.layout import error_callout, top_bar
 from builder.components.panels import code_panel, logs_panel, preview_panel
 from builder.components.people_dialog import people_dialog
+from builder.components.plan_view import plan_card, plan_first_switch
 from builder.components.project_menu import project_menu
 from builder.components.publish_dialog import publish_dialog
 from builder.components.usage_meters import quota_callout
 from builder.state.account import WorkspaceQuotaState
 from builder.state.conversation import ConversationState
 from builder.state.history import HistoryState
+from builder.state.plan import PlanState
 from builder.state.preview import PreviewPaneState
 from builder.state.select import SelectState
 from builder.state.views import ChatEntry
@@ -208,8 +210,11 @@ def follow_up_box() -> rx.Component:
                 ),
                 offline_model_label(),
             ),
+            rx.spacer(),
+            plan_first_switch(),
             align="center",
             spacing="2",
+            width="100%",
         ),
         picked_chip(),
         attachments_row(in_project=True),
@@ -238,7 +243,7 @@ def follow_up_box() -> rx.Component:
                 rx.icon_button(
                     rx.icon("arrow-up", size=16),
                     type="submit",
-                    loading=WorkspaceState.generating,
+                    loading=WorkspaceState.generating | (PlanState.busy == "plan"),
                     disabled=ConversationState.followup.length() == 0,
                     aria_label="Send",
                     id="send-followup",
@@ -246,7 +251,7 @@ def follow_up_box() -> rx.Component:
                 align="end",
                 width="100%",
             ),
-            on_submit=ConversationState.send_followup,
+            on_submit=PlanState.submit_followup,
             reset_on_submit=False,
             width="100%",
         ),
@@ -290,6 +295,7 @@ def conversation() -> rx.Component:
         ),
         rx.auto_scroll(
             rx.vstack(rx.foreach(ConversationState.chat, chat_entry), spacing="2", width="100%"),
+            plan_card(),
             rx.cond(
                 WorkspaceState.generating,
                 rx.hstack(

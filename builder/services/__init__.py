@@ -27,6 +27,7 @@ from builder.services.app_env import AppEnvService
 from builder.services.doctor import DoctorService
 from builder.services.generations import GenerationService
 from builder.services.history import TRASH_DAYS, HistoryService
+from builder.services.plans import PlanService
 from builder.services.preview_access import PreviewAccess
 from builder.services.preview_hub import PreviewHub
 from builder.services.previews import PreviewService, VersionPreviewService
@@ -82,6 +83,7 @@ class Services:
         self.verifications = VerificationService(store, self.previews, self.preview_access, logs)
         hub = cluster.generations if cluster is not None else GenerationHub()
         self.generations = GenerationService(store, self.projects, self.previews, logs, self.verifications, self.quotas, hub)
+        self.plans = PlanService(store, self.projects, self.generations, self.quotas, logs)
         self.history = HistoryService(
             store, logs, self.projects, self.previews, self.version_previews, self.quotas, self.app_data
         )

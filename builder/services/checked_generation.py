@@ -70,6 +70,8 @@ class Request:
     # Who asked (every round is theirs, repairs too) and their daily model quotas, if they have any.
     user_id: str | None = None
     allowance: Allowance | None = None
+    # The plan this generation builds: marked built once the first round saves its version.
+    plan_id: str | None = None
 
 
 @dataclass
@@ -105,6 +107,8 @@ class CheckedGeneration:
             if first.type == "error":
                 publish(first)
                 return first
+            if self.request.plan_id is not None:
+                await self.store.update_plan(self.request.plan_id, status="built", version=first.version)
             if not self.request.verify:
                 return self._finish(publish, first, None, "")
             checked = await self._check(publish, 0)

@@ -86,12 +86,14 @@ class GenerationService:
         for_model: str | None = None,
         images: list[Picture] | None = None,
         user_id: str | None = None,
+        plan_id: str | None = None,
     ) -> None:
         """Start a generation (`user_id` asked for it) in the background; `follow` gives its events. `for_model`: what the model reads
         instead of `prompt` (the prompt with more context); the prompt is what is recorded and shown.
 
         `images` are pictures the person attached, checked already (builder.attachments.check_pictures);
         they go to the model with the prompt when it takes pictures, else the first event says so.
+        `plan_id`: the plan (builder.services.plans) this generation builds; it is marked built with the saved version.
 
         Unless `verify` is False (default: settings.verify_generations) the saved version is then
         run, checked in a browser and repaired (see services.checked_generation) before the generation ends.
@@ -108,6 +110,7 @@ class GenerationService:
             for_model=for_model,
             images=list(images or []),
             user_id=user_id,
+            plan_id=plan_id,
         )
         await self._start(request)
 

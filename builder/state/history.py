@@ -29,6 +29,18 @@ class HistoryRow:
 
 
 @dataclasses.dataclass
+class PlanRow:
+    """A plan kept with the project: what was asked, and its checks; built (with its version) or still proposed."""
+
+    id: str
+    title: str
+    status: str  # "Built as v3" or "Proposed"
+    built: bool
+    time: str
+    checks: list[str]
+
+
+@dataclasses.dataclass
 class DiffLine:
     kind: str  # "add", "remove", "hunk", "meta" or "context"
     text: str
@@ -61,6 +73,7 @@ def diff_lines(diff: str) -> list[DiffLine]:
 
 class HistoryState(rx.State):
     rows: list[HistoryRow] = []
+    plans: list[PlanRow] = []
     selected: int = 0
     against: str = "parent"
     files: list[DiffFileView] = []
@@ -76,7 +89,19 @@ class HistoryState(rx.State):
 
     async def _load(self) -> None:
         workspace = await self.get_state(WorkspaceState)
-        versions = await (await workspace.allowed()).services.projects.versions(workspace.project_id)
+        services = (await workspace.allowed()).services
+        versions = await services.projects.versions(workspace.project_id)
+        self.plans = [
+            PlanRow(
+                id=p.id,
+                title=p.title or p.prompt[:80],
+                status=f"Built as v{p.version}" if p.status == "built" else "Proposed",
+                built=p.status == "built",
+                time=p.created_at.strftime("%d %b, %H:%M"),
+                checks=[f"{c.number}. {c.text}" for c in p.checks],
+            )
+            for p in reversed(await services.plans.of_project(workspace.project_id))
+        ]
         self.rows = [
             HistoryRow(
                 number=v.number,

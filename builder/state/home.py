@@ -79,6 +79,8 @@ class HomeState(rx.State):
     importing: bool = False
     building: bool = False
     mode_note: str = ""
+    # Plan mode: the model proposes a plan (pages, data, acceptance checks) to edit before anything is built.
+    plan_first: bool = False
 
     @rx.event
     async def load(self) -> None:
@@ -125,6 +127,10 @@ class HomeState(rx.State):
         self.prompt = text
 
     @rx.event
+    def set_mode(self, mode: str | list[str]) -> None:
+        self.plan_first = mode == "plan"
+
+    @rx.event
     async def build(self):
         """Open a workspace for the new app at once; the generation runs on and the page follows it."""
         prompt = self.prompt.strip()
@@ -134,6 +140,9 @@ class HomeState(rx.State):
         self.building = True
         self.error = ""
         yield
+        if self.plan_first:
+            yield HomeState.plan
+            return
         attachments = await self.get_state(AttachmentsState)
         try:
             allowed = await signed_in(self)
@@ -149,6 +158,19 @@ class HomeState(rx.State):
         attachments.clear()
         self.prompt = ""
         yield rx.redirect(f"/p/{project_id}")
+
+    @rx.event
+    async def plan(self):
+        """Plan mode: a new project with the proposed plan and no version yet; its workspace shows the plan to edit."""
+        try:
+            allowed = await signed_in(self)
+            plan = await allowed.services.plans.propose(self.prompt, owner=allowed.actor.user_id)
+        except ForjaError as exc:
+            self.error = str(exc)
+            self.building = False
+            return
+        self.prompt = ""
+        yield rx.redirect(f"/p/{plan.project_id}")
 
     @rx.event
     def dismiss_error(self) -> None:

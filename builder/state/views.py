@@ -58,7 +58,7 @@ class TreeRow:
     expanded: bool
 
 
-Tone = Literal["gray", "blue", "red", "orange", "green", "amber"]
+Tone = Literal["gray", "blue", "red", "orange", "green", "amber", "violet"]
 
 
 @dataclasses.dataclass
@@ -155,6 +155,10 @@ def chat_entries(
         when = _when(g.created_at)
         if g.kind == "repair":
             timed.append((g.created_at, 0, ChatEntry("repair", "Forja", g.prompt, when, "Automatic repair", tone="orange")))
+        elif g.kind == "plan":
+            timed.append(
+                (g.created_at, 0, ChatEntry("prompt", "You", g.prompt, when, "Plan mode: asked for a plan", tone="violet"))
+            )
         else:
             pictures = [f"/api/pictures/{digest}" for digest in g.pictures]
             timed.append((g.created_at, 0, ChatEntry("prompt", "You", g.prompt, when, "", tone="blue", pictures=pictures)))

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from builder.db import session_factory
 from builder.errors import NotFound
 from builder.filetree import Limits
-from builder.models import Blob, Generation, Project, ProjectMember, ProjectRole, Version, VersionFile
+from builder.models import Blob, Generation, Plan, Project, ProjectMember, ProjectRole, Version, VersionFile
 from builder.schemas import ProjectSummary
 
 K = TypeVar("K")
@@ -62,8 +62,8 @@ class StoreBase:
         return project
 
     async def _remove_empty_project(self, session: AsyncSession, project: Project) -> None:
-        """Delete a project that never got a version, with what it had: generation records and its people."""
-        for table in (Generation, ProjectMember):
+        """Delete a project that never got a version, with what it had: generation records, plans and its people."""
+        for table in (Generation, Plan, ProjectMember):
             await session.exec(delete(table).where(col(table.project_id) == project.id))
         await session.delete(project)
 

@@ -48,6 +48,7 @@ from builder.store.app_env import AppEnvRecords
 from builder.store.base import COMMIT_ATTEMPTS, IN_CHUNK, content_hash, of_member
 from builder.store.generations import GenerationRecords
 from builder.store.members import MemberRecords
+from builder.store.plans import PlanRecords
 from builder.store.releases import ReleaseRecords
 from builder.store.throttle import ThrottleRecords
 from builder.store.trash import TrashRecords
@@ -105,6 +106,7 @@ class ProjectStore(
     ReleaseRecords,
     AppEnvRecords,
     AppDataRecords,
+    PlanRecords,
 ):
     """Projects, their immutable versions and files, their history and trash (generation and verification records,
     accounts, project members, the trash and the server's usage in their own modules)."""

@@ -16,6 +16,7 @@ from builder.models import (
     AppEnvVar,
     Blob,
     Generation,
+    Plan,
     PreviewSession,
     Project,
     ProjectMember,
@@ -109,6 +110,7 @@ class TrashRecords(StoreBase):
                 PublishedApp,
                 AppEnvVar,
                 AppDatabase,
+                Plan,
             ):
                 await session.exec(delete(table).where(col(table.project_id).in_(ids)))
             await session.exec(delete(VersionFile).where(col(VersionFile.version_id).in_(versions)))

@@ -1,4 +1,4 @@
-"""Claude through the official SDK: Messages API, forced `emit_file_tree` tool, streamed input.
+"""Claude through the official SDK: Messages API, a forced tool (`emit_file_tree`, or `propose_plan`), streamed input.
 
 The raw event stream (`create(stream=True)`) is read rather than `messages.stream()`: the
 latter re-parses the whole partial tool input on every delta, which grows quadratically with
@@ -33,7 +33,6 @@ from builder.generation.providers.base import (
     UsageReport,
     request_timeout,
 )
-from builder.generation.schema import TOOL_DESCRIPTION, TOOL_INPUT_SCHEMA, TOOL_NAME
 from builder.settings import settings
 
 
@@ -87,6 +86,7 @@ class AnthropicProvider(Provider):
         usage = UsageReport()
         stop_reason = "end_turn"
         messages = [_message(m) for m in request.messages]
+        tool = request.tool
         try:
             events = await self.client.messages.create(
                 model=self.model,
@@ -94,8 +94,8 @@ class AnthropicProvider(Provider):
                 # Cached: the system prompt (with the starters' conventions) is the same every call.
                 system=[{"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}],
                 messages=messages,
-                tools=[{"name": TOOL_NAME, "description": TOOL_DESCRIPTION, "input_schema": TOOL_INPUT_SCHEMA}],
-                tool_choice={"type": "tool", "name": TOOL_NAME},
+                tools=[{"name": tool.name, "description": tool.description, "input_schema": tool.input_schema}],
+                tool_choice={"type": "tool", "name": tool.name},
                 stream=True,
             )
             async with events:

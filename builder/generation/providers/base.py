@@ -5,9 +5,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from builder.attachments import Picture
+from builder.generation.schema import TOOL_DESCRIPTION, TOOL_INPUT_SCHEMA, TOOL_NAME
 from builder.settings import settings
 
 T = TypeVar("T")
@@ -21,6 +22,18 @@ class Message:
     images: list[Picture] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ToolSpec:
+    """The one tool a request forces the model to call: its name, what it is for, and its input's JSON schema."""
+
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+
+
+FILE_TREE_TOOL = ToolSpec(TOOL_NAME, TOOL_DESCRIPTION, TOOL_INPUT_SCHEMA)
+
+
 @dataclass
 class ModelRequest:
     system: str
@@ -31,6 +44,8 @@ class ModelRequest:
     context_paths: list[str] = field(default_factory=list)
     # A follow-up's current text files, for providers (offline) that edit them directly rather than ask a model.
     tree: dict[str, str] = field(default_factory=dict)
+    # What the model answers with: the file tree, unless it is asked for a plan (builder.generation.planning).
+    tool: ToolSpec = FILE_TREE_TOOL
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Offline starter mode: no model, no network. The prompt picks a starter and personalises it.
 
 It answers through the same `emit_file_tree` stream as the real providers, one file per
-delta, so the workspace shows files arriving exactly as it does with Claude.
+delta, so the workspace shows files arriving exactly as it does with Claude; asked for a plan
+(`propose_plan`), it answers with the fitting starter's own plan.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import AsyncIterator
 from builder.errors import ProviderError
 from builder.generation.offline_edits import COLOURS, edit
 from builder.generation.offline_fit import CLAUSE, HOW_TO_CONNECT, LEADING, decide
+from builder.generation.planning import PLAN_TOOL, offline_plan
 from builder.generation.providers.base import (
     Finished,
     ModelRequest,
@@ -124,6 +126,12 @@ class OfflineProvider(Provider):
     model = ""
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:
+        if request.tool.name == PLAN_TOOL.name:
+            plan = offline_plan(request.prompt, follow_up=bool(request.tree))
+            yield ToolDelta(plan.model_dump_json())
+            yield UsageReport()
+            yield Finished("tool_use")
+            return
         head, files = self._follow_up(request) if request.tree else self._new(request.prompt)
         yield ToolDelta(json.dumps(head, ensure_ascii=False)[:-1] + ', "files": [')
         for index, (path, content) in enumerate(files.items()):

@@ -28,7 +28,6 @@ from builder.generation.providers.base import (
     UsageReport,
     request_timeout,
 )
-from builder.generation.schema import TOOL_DESCRIPTION, TOOL_INPUT_SCHEMA, TOOL_NAME
 from builder.settings import settings
 
 
@@ -76,6 +75,7 @@ class OpenAIProvider(Provider):
     async def stream(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:
         usage = UsageReport()
         finish = "end_turn"
+        tool = request.tool
         try:
             chunks = await self.client.chat.completions.create(
                 model=self.model,
@@ -87,10 +87,10 @@ class OpenAIProvider(Provider):
                 tools=[
                     {
                         "type": "function",
-                        "function": {"name": TOOL_NAME, "description": TOOL_DESCRIPTION, "parameters": TOOL_INPUT_SCHEMA},
+                        "function": {"name": tool.name, "description": tool.description, "parameters": tool.input_schema},
                     }
                 ],
-                tool_choice={"type": "function", "function": {"name": TOOL_NAME}},
+                tool_choice={"type": "function", "function": {"name": tool.name}},
                 stream=True,
                 stream_options={"include_usage": True},
             )

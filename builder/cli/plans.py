@@ -1,0 +1,47 @@
+"""CLI command for Plan mode: `plan "PROMPT" [--project ID]` proposes a plan and builds nothing; the generate command
+builds one with `--from-plan PLAN_ID` (builder.cli.projects)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from builder.cli.backend import Backend
+from builder.cli.command import Command, a_backend
+from builder.schemas import valid_prompt
+from builder.services.plans import PlanInfo
+
+
+def plan_text(plan: PlanInfo) -> str:
+    checks = "\n".join(f"  {check.number}. {check.text}" for check in plan.checks)
+    return (
+        f"{plan.id}  {plan.title} ({plan.status}, project {plan.project_id})\n{plan.summary}\n\n"
+        f"Pages:\n{plan.pages}\n\nData:\n{plan.data}\n\nAcceptance checks:\n{checks}\n\n"
+        f"Build it with: python -m builder generate --from-plan {plan.id}"
+    )
+
+
+def plan_value(plan: PlanInfo) -> dict[str, Any]:
+    return {"plan_id": plan.id, **plan.model_dump(mode="json")}
+
+
+async def cmd_plan(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    """Propose a plan (for a new app, or a change with --project); no version is made."""
+    valid_prompt(args.prompt)
+    plan = await backend.propose_plan(args.prompt, args.project, args.provider, args.model)
+    return plan_value(plan), plan_text(plan)
+
+
+COMMANDS: dict[str, Command[Any]] = {"plan": Command(a_backend, cmd_plan)}
+
+
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "plan",
+        parents=[common],
+        help="propose a plan (pages, data, acceptance checks) before building; build it with generate --from-plan",
+    )
+    p.add_argument("prompt")
+    p.add_argument("--project", help="plan a change to this project (default: a new app)")
+    p.add_argument("--provider", choices=["offline", "anthropic", "openai"], help="default: by which API key is set")
+    p.add_argument("--model", help="model name for the provider")

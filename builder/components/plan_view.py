@@ -1,0 +1,207 @@
+"""The plan in the conversation: its parts and numbered acceptance checks, editable in place, a box to ask the model
+for changes, and Build this. Edits are kept with the project as each field is left."""
+
+import reflex as rx
+
+from builder.state.plan import PlanState
+from builder.state.workspace import WorkspaceState
+
+
+def _part(label: str, part: str, value: rx.Var[str], rows: str) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="1", weight="bold", color=rx.color("gray", 11), as_="label", html_for=f"plan-{part}"),
+        rx.text_area(
+            value=value,
+            on_change=lambda text: PlanState.set_part(part, text),
+            on_blur=PlanState.save,
+            rows=rows,
+            size="1",
+            width="100%",
+            id=f"plan-{part}",
+            read_only=~WorkspaceState.can_edit,
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _check_row(check: rx.Var[str], index: rx.Var[int]) -> rx.Component:
+    number = index.to(int) + 1
+    return rx.hstack(
+        rx.text(number, ".", size="2", weight="bold", min_width="20px", padding_top="4px", color=rx.color("violet", 11)),
+        rx.text_area(
+            value=check,
+            on_change=lambda text: PlanState.set_check(index, text),
+            on_blur=PlanState.save,
+            rows="2",
+            size="1",
+            flex="1",
+            aria_label="Acceptance check " + number.to_string(),
+            class_name="plan-check-text",
+        ),
+        rx.vstack(
+            rx.icon_button(
+                rx.icon("arrow-up", size=12),
+                size="1",
+                variant="ghost",
+                on_click=PlanState.move_check(index, -1),
+                disabled=index == 0,
+                aria_label="Move check up",
+                class_name="plan-check-up",
+            ),
+            rx.icon_button(
+                rx.icon("arrow-down", size=12),
+                size="1",
+                variant="ghost",
+                on_click=PlanState.move_check(index, 1),
+                disabled=index == PlanState.checks.length() - 1,
+                aria_label="Move check down",
+                class_name="plan-check-down",
+            ),
+            rx.icon_button(
+                rx.icon("trash-2", size=12),
+                size="1",
+                variant="ghost",
+                color_scheme="red",
+                on_click=PlanState.delete_check(index),
+                aria_label="Delete check",
+                class_name="plan-check-delete",
+            ),
+            spacing="1",
+        ),
+        align="start",
+        spacing="2",
+        width="100%",
+        class_name="plan-check",
+    )
+
+
+def _checks() -> rx.Component:
+    return rx.vstack(
+        rx.text("Acceptance checks", size="1", weight="bold", color=rx.color("gray", 11)),
+        rx.text("What a visitor does, and what they then see.", size="1", color=rx.color("gray", 10)),
+        rx.foreach(PlanState.checks, _check_row),
+        rx.form(
+            rx.hstack(
+                rx.input(
+                    value=PlanState.new_check,
+                    on_change=PlanState.set_new_check,
+                    placeholder="Add a check, e.g. \u201cbook Friday 10:00: it appears in the list\u201d",
+                    size="1",
+                    flex="1",
+                    id="plan-new-check",
+                    aria_label="A new acceptance check",
+                ),
+                rx.button(rx.icon("plus", size=12), "Add", size="1", variant="soft", type="submit", id="plan-add-check"),
+                width="100%",
+                spacing="2",
+            ),
+            on_submit=lambda _: PlanState.add_check,
+            reset_on_submit=False,
+            width="100%",
+        ),
+        spacing="2",
+        width="100%",
+        id="plan-checks",
+    )
+
+
+def _revise() -> rx.Component:
+    return rx.form(
+        rx.hstack(
+            rx.input(
+                value=PlanState.revision,
+                on_change=PlanState.set_revision,
+                placeholder="Ask for changes, e.g. \u201clet people cancel a booking\u201d",
+                size="1",
+                flex="1",
+                id="plan-revision",
+                aria_label="Ask the model to change the plan",
+            ),
+            rx.button(
+                "Revise",
+                size="1",
+                variant="soft",
+                type="submit",
+                loading=PlanState.busy == "revise",
+                disabled=PlanState.revision.length() == 0,
+                id="plan-revise",
+            ),
+            width="100%",
+            spacing="2",
+        ),
+        on_submit=lambda _: PlanState.revise,
+        reset_on_submit=False,
+        width="100%",
+    )
+
+
+def plan_card() -> rx.Component:
+    """The project's plan that waits to be built (nothing when there is none)."""
+    return rx.cond(
+        PlanState.plan_id != "",
+        rx.card(
+            rx.vstack(
+                rx.hstack(
+                    rx.badge(rx.icon("list-checks", size=12), "Plan", color_scheme="violet", variant="soft"),
+                    rx.text("Read it, change anything, then build it.", size="1", color=rx.color("gray", 11)),
+                    align="center",
+                    spacing="2",
+                ),
+                rx.input(
+                    value=PlanState.title,
+                    on_change=lambda text: PlanState.set_part("title", text),
+                    on_blur=PlanState.save,
+                    size="2",
+                    width="100%",
+                    id="plan-title",
+                    aria_label="The app's name",
+                    read_only=~WorkspaceState.can_edit,
+                    class_name="plan-title",
+                ),
+                _part("In short", "summary", PlanState.summary, "2"),
+                _part("Pages, and what a person can do on each", "pages", PlanState.pages, "4"),
+                _part("Data it keeps", "data", PlanState.data, "2"),
+                _checks(),
+                rx.cond(
+                    WorkspaceState.can_edit,
+                    rx.vstack(
+                        rx.cond(PlanState.provider != "offline", _revise()),
+                        rx.cond(
+                            PlanState.note != "",
+                            rx.callout(PlanState.note, icon="info", size="1", color_scheme="amber", id="plan-note"),
+                        ),
+                        rx.button(
+                            rx.icon("hammer", size=14),
+                            "Build this",
+                            size="2",
+                            width="100%",
+                            on_click=PlanState.build,
+                            loading=PlanState.busy == "build",
+                            disabled=WorkspaceState.generating | (PlanState.busy != ""),
+                            id="build-plan",
+                        ),
+                        spacing="2",
+                        width="100%",
+                    ),
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            width="100%",
+            id="plan-card",
+            class_name="plan-card",
+        ),
+    )
+
+
+def plan_first_switch() -> rx.Component:
+    """In the follow-up box: the next request gets a plan to edit first, instead of a build."""
+    return rx.el.label(
+        rx.switch(checked=PlanState.plan_first, on_change=PlanState.set_plan_first, size="1", id="followup-plan-first"),
+        rx.text("Plan first", size="1", color=rx.color("gray", 11), white_space="nowrap"),
+        display="flex",
+        align_items="center",
+        gap="6px",
+        cursor="pointer",
+    )

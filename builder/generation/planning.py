@@ -1,0 +1,240 @@
+"""Plan mode: before building, the model proposes a short plan in plain words through the `propose_plan` tool.
+
+A plan is the pages and what a person can do on each, the data the app keeps, and numbered acceptance checks
+written as things a visitor does and sees. Offline, the starter that fits the prompt answers with its own plan
+(templates/*/template.json). Building a plan is a normal generation whose model reads the plan with the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from builder.errors import GenerationError, TransientProviderError
+from builder.generation.offline_fit import HOW_TO_CONNECT, decide
+from builder.generation.providers.base import (
+    Finished,
+    Message,
+    ModelRequest,
+    Provider,
+    TextDelta,
+    ToolDelta,
+    ToolSpec,
+    UsageReport,
+)
+from builder.generation.starters import load_starters
+from builder.settings import settings
+
+log = logging.getLogger(__name__)
+
+MAX_CHECKS = 12
+MAX_CHECK_CHARS = 400
+MAX_PART_CHARS = 4000
+# A plan is short: a few hundred words.
+PLAN_MAX_TOKENS = 4096
+
+PLAN_TOOL = ToolSpec(
+    name="propose_plan",
+    description=(
+        "Propose the plan of the app before it is built, in plain words for a person who does not program: its pages "
+        "and what a person can do on each, the data it keeps, and acceptance checks a visitor can do and see."
+    ),
+    input_schema={
+        "type": "object",
+        "properties": {
+            "title": {"type": "string", "description": "Short name of the app, e.g. 'Barber shop booking'."},
+            "summary": {"type": "string", "description": "The app in one or two plain sentences."},
+            "pages": {
+                "type": "string",
+                "description": "The pages, one a line: the page's name, a colon, then what a person can do there.",
+            },
+            "data": {"type": "string", "description": "What the app keeps (and where: this browser, or a database)."},
+            "checks": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "3 to 8 acceptance checks, each one thing a visitor does and what they then see, e.g. "
+                "'Add a booking for Friday 10:00: it appears in the list.'",
+            },
+        },
+        "required": ["title", "summary", "pages", "data", "checks"],
+    },
+)
+
+PLAN_SYSTEM_PROMPT = f"""You are Forja, an expert web developer who builds small, complete apps for people who do not \
+program. Before building, you agree on a plan with the person. Answer only by calling the `{PLAN_TOOL.name}` tool, once.
+
+Rules:
+- Write in the person's language, in plain words: no code, no library names unless they asked for them.
+- Plan a small app that can really be built in one go: a few pages at most.
+- `pages`: one line per page, "Name: what a person can do there".
+- `data`: what the app keeps and where (in this browser only, or in a database that every visitor shares).
+- `checks`: 3 to 8 acceptance checks, each one thing a visitor does and what they then see, concrete enough to try in
+  a browser ("Add a booking for Friday 10:00: it appears in the list"). Together they cover what was asked.
+"""
+
+OFFLINE_CANNOT_REVISE = (
+    "Offline starter mode cannot rewrite a plan from your words: edit its parts and checks in place, then build it; "
+    f"or connect a model to have it revised: {HOW_TO_CONNECT}."
+)
+
+
+class PlanDraft(BaseModel):
+    """A plan's parts, as the model proposed them or the person edited them."""
+
+    title: str = Field(default="", max_length=200)
+    summary: str = Field(default="", max_length=MAX_PART_CHARS)
+    pages: str = Field(default="", max_length=MAX_PART_CHARS)
+    data: str = Field(default="", max_length=MAX_PART_CHARS)
+    checks: list[str] = Field(default_factory=list, max_length=MAX_CHECKS)
+
+    @field_validator("title", "summary", "pages", "data", mode="before")
+    @classmethod
+    def _strip(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("checks", mode="after")
+    @classmethod
+    def _clean_checks(cls, value: list[str]) -> list[str]:
+        checks = [" ".join(check.split()) for check in value]
+        if too_long := next((c for c in checks if len(c) > MAX_CHECK_CHARS), None):
+            raise ValueError(f"a check is at most {MAX_CHECK_CHARS} characters: {too_long[:60]!r}...")
+        return [c for c in checks if c]
+
+
+def as_text(prompt: str, plan: PlanDraft) -> str:
+    """The plan as the model reads it when building, and as `revise` shows it the current plan."""
+    checks = "\n".join(f"{n}. {check}" for n, check in enumerate(plan.checks, 1)) or "(none)"
+    return (
+        f"The person asked for:\n{prompt}\n\n"
+        f"Title: {plan.title}\nSummary: {plan.summary}\n\nPages:\n{plan.pages}\n\nData it keeps:\n{plan.data}\n\n"
+        f"Acceptance checks:\n{checks}"
+    )
+
+
+def build_message(prompt: str, plan: PlanDraft) -> str:
+    """What the generation's model reads instead of the prompt when a plan is built."""
+    return (
+        "Build the app of this plan, agreed with the person. Every acceptance check must work in the built app: "
+        "a visitor doing what a check says sees what it says.\n\n" + as_text(prompt, plan)
+    )
+
+
+def plan_request(prompt: str, files: list[str] | None = None) -> ModelRequest:
+    """Ask for a plan of a new app, or (with the project's `files`) of a change to an existing one."""
+    if files:
+        listing = "\n".join(f"- {path}" for path in files[:300])
+        text = (
+            f"The project exists already; its files:\n{listing}\n\nThe person now asks for a change:\n\n{prompt}\n\n"
+            "Plan the change: the pages it touches and what a person can do there, the data, and checks for it."
+        )
+    else:
+        text = f"Plan this app:\n\n{prompt}"
+    return ModelRequest(
+        system=PLAN_SYSTEM_PROMPT,
+        messages=[Message("user", text)],
+        max_tokens=PLAN_MAX_TOKENS,
+        prompt=prompt,
+        tool=PLAN_TOOL,
+        # The names only: offline starter mode plans a change to an existing app differently from a new one.
+        tree=dict.fromkeys(files or [], ""),
+    )
+
+
+def revise_request(prompt: str, current: PlanDraft, ask: str) -> ModelRequest:
+    text = (
+        f"This is the current plan:\n\n{as_text(prompt, current)}\n\nThe person asks to change it:\n\n{ask}\n\n"
+        "Propose the whole plan again with that change; keep what they did not ask to change."
+    )
+    return ModelRequest(
+        system=PLAN_SYSTEM_PROMPT,
+        messages=[Message("user", text)],
+        max_tokens=PLAN_MAX_TOKENS,
+        prompt=ask,
+        tool=PLAN_TOOL,
+    )
+
+
+def offline_plan(prompt: str, follow_up: bool) -> PlanDraft:
+    """The plan offline starter mode really builds: the fitting starter's own, in the person's words."""
+    # Here, not at the top: the offline provider answers plans through this module.
+    from builder.generation.providers.offline import personalise
+
+    variables = personalise(prompt)
+    if follow_up:
+        return PlanDraft(
+            title=variables.title,
+            summary="Offline starter mode changes the app's texts, name, colour and theme; the rest stays as it is.",
+            pages="The pages stay as they are; only what is asked changes.",
+            data="Unchanged.",
+            checks=[f"Open the app: this change is visible: {prompt.strip()[:300]}"],
+        )
+    fit = decide(prompt, variables.features, load_starters())
+    starter = fit.starter
+    names = {"title": variables.title, "noun": variables.item_noun, "nouns": variables.item_noun_plural}
+    summary = f"Built offline (no AI) from the {starter.title} starter: {starter.description}"
+    if fit.not_built or fit.lacks:
+        summary += f" Offline it cannot build: {', '.join([*fit.not_built, *fit.lacks])}."
+    if starter.plan is None:
+        return PlanDraft(title=variables.title, summary=summary, pages=starter.description, data="", checks=[])
+    return PlanDraft(
+        title=variables.title,
+        summary=summary,
+        pages=starter.plan.pages.format_map(names),
+        data=starter.plan.data.format_map(names),
+        checks=[check.format_map(names) for check in starter.plan.checks],
+    )
+
+
+def _parsed(text: str) -> PlanDraft:
+    try:
+        raw: Any = json.loads(text)
+        if not isinstance(raw, dict):
+            raise ValueError("not an object")
+        return PlanDraft.model_validate(raw)
+    except (ValueError, ValidationError) as exc:
+        log.warning("the model's plan could not be read: %s", exc)
+        raise GenerationError("The model's plan was not complete or not readable, so it was not kept. Try again.") from exc
+
+
+async def _once(provider: Provider, request: ModelRequest, usage: UsageReport) -> PlanDraft:
+    tool_text: list[str] = []
+    prose: list[str] = []
+    stop = "end_turn"
+    async for event in provider.stream(request):
+        if isinstance(event, ToolDelta):
+            tool_text.append(event.partial_json)
+        elif isinstance(event, TextDelta):
+            prose.append(event.text)
+        elif isinstance(event, UsageReport):
+            usage.input_tokens += event.input_tokens
+            usage.output_tokens += event.output_tokens
+            usage.cache_read_tokens += event.cache_read_tokens
+            usage.cache_write_tokens += event.cache_write_tokens
+        elif isinstance(event, Finished):
+            stop = event.stop_reason
+    if stop == "max_tokens":
+        raise GenerationError("The plan was cut off at the model's output limit, so it was not kept. Ask for a smaller app.")
+    if not tool_text:
+        snippet = " ".join("".join(prose).split())[:240]
+        raise GenerationError(f"The model answered in words instead of a plan: \u201c{snippet}\u201d")
+    plan = _parsed("".join(tool_text))
+    if not plan.checks:
+        raise GenerationError("The model's plan had no acceptance checks, so it was not kept. Try again.")
+    return plan
+
+
+async def draft_plan(provider: Provider, request: ModelRequest) -> tuple[PlanDraft, UsageReport]:
+    """The model's plan for `request`, retried as a generation is when the provider is busy."""
+    usage = UsageReport()
+    for attempt in range(1, settings.retry_attempts + 1):
+        try:
+            return await _once(provider, request, usage), usage
+        except TransientProviderError as exc:
+            if attempt == settings.retry_attempts:
+                raise GenerationError(f"{exc} Tried {attempt} times; no plan was made. Try again in a minute.") from exc
+            await asyncio.sleep(settings.retry_base_delay_s * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")

@@ -1,0 +1,280 @@
+"""Plans: propose one (for a new app or a change), revise it in words, edit it in place, build it.
+
+The UI, the HTTP API and the CLI all come here. A plan is kept with its project (a new app's plan makes the
+project, with no version until it is built). Asking the model for a plan is recorded as a generation of kind
+"plan" with its tokens and cost, and holds the project like any generation while it runs. Building a plan is
+the normal checked generation, whose model reads the plan with the person's request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from builder.errors import GenerationError, InvalidInput, PlanBuilt, ProviderError
+from builder.generation.budget import check_budget
+from builder.generation.guard import redact
+from builder.generation.planning import (
+    OFFLINE_CANNOT_REVISE,
+    PlanDraft,
+    build_message,
+    draft_plan,
+    plan_request,
+    revise_request,
+)
+from builder.generation.pricing import estimate_cost
+from builder.generation.providers import get_provider
+from builder.generation.providers.base import ModelRequest, Provider, UsageReport
+from builder.models import Plan
+from builder.schemas import valid_prompt
+from builder.services.generations import GenerationService, project_name_from_prompt, stale_before
+from builder.services.projects import ProjectService
+from builder.services.quotas import QuotaService
+from builder.settings import settings
+from builder.store import ProjectStore
+from builder.store.plans import checks_of
+from preview_runtime.logs import LogHub, LogLevel
+
+log = logging.getLogger(__name__)
+
+
+class PlanCheck(BaseModel):
+    number: int = Field(description="1, 2, 3... in the plan's order.")
+    text: str = Field(description="What a visitor does and sees.")
+    passed: bool | None = Field(
+        default=None, description="Whether the built app passed it; null: acceptance checks are not run yet."
+    )
+    screenshot: str | None = Field(default=None, description="The page when the check ran; null until checks are run.")
+
+
+class PlanInfo(BaseModel):
+    id: str
+    project_id: str
+    prompt: str
+    title: str
+    summary: str
+    pages: str = Field(description="The pages, one a line, and what a person can do on each.")
+    data: str = Field(description="What the app keeps, and where.")
+    checks: list[PlanCheck]
+    status: str = Field(description="proposed, or built (then `version` is the version it was built as).")
+    version: int | None
+    provider: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class PlanEdit(BaseModel):
+    """The parts a person changed; those left out stay. `checks` replaces the whole list (reordered, deleted, added)."""
+
+    title: str | None = None
+    summary: str | None = None
+    pages: str | None = None
+    data: str | None = None
+    checks: list[str] | None = None
+
+
+def plan_info(plan: Plan) -> PlanInfo:
+    return PlanInfo(
+        **plan.model_dump(exclude={"checks", "user_id"}),
+        checks=[PlanCheck(number=n, text=text) for n, text in enumerate(checks_of(plan), 1)],
+    )
+
+
+def draft_of(plan: Plan) -> PlanDraft:
+    return PlanDraft(title=plan.title, summary=plan.summary, pages=plan.pages, data=plan.data, checks=checks_of(plan))
+
+
+class PlanService:
+    def __init__(
+        self,
+        store: ProjectStore,
+        projects: ProjectService,
+        generations: GenerationService,
+        quotas: QuotaService,
+        logs: LogHub,
+    ) -> None:
+        self._store = store
+        self._projects = projects
+        self._generations = generations
+        self._quotas = quotas
+        self._logs = logs
+
+    async def get(self, plan_id: str) -> PlanInfo:
+        return plan_info(await self._store.get_plan(plan_id))
+
+    async def project_of(self, plan_id: str) -> str:
+        """The project the plan belongs to (for the caller's access check); NotFound for an unknown plan."""
+        return (await self._store.get_plan(plan_id)).project_id
+
+    async def of_project(self, project_id: str) -> list[PlanInfo]:
+        """The project's plans, oldest first."""
+        return [plan_info(plan) for plan in await self._store.list_plans(project_id)]
+
+    async def propose(
+        self,
+        prompt: str,
+        *,
+        project_id: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        owner: str,
+    ) -> PlanInfo:
+        """A plan for a new app (a new project of `owner`'s, with no version yet) or, with `project_id`, for a change to
+        that project. Nothing is built and no version is made."""
+        prompt = redact(valid_prompt(prompt).strip())
+        if not prompt:
+            raise InvalidInput("Describe what you want first: the request was empty.")
+        new = project_id is None
+        if project_id is None:
+            chosen = get_provider(provider, model)
+            project_id = await self._projects.create_empty(project_name_from_prompt(prompt), owner=owner)
+            files: list[str] = []
+        else:
+            project = await self._projects.get(project_id)
+            chosen = get_provider(provider or project.provider or None, model or project.model or None)
+            files = [f.path for f in await self._projects.files(project_id)] if project.current_version else []
+        try:
+            draft, used = await self._ask(chosen, project_id, prompt, plan_request(prompt, files), owner)
+        except BaseException:
+            if new:
+                await self._store.discard_if_empty(project_id)
+            raise
+        if new and draft.title:
+            await self._store.rename(project_id, draft.title)
+        plan = await self._store.add_plan(
+            Plan(
+                project_id=project_id,
+                prompt=prompt,
+                provider=used,
+                user_id=owner,
+                **{**draft.model_dump(exclude={"checks"}), "checks": json.dumps(draft.checks)},
+            )
+        )
+        self._logs.emit(project_id, f"Plan proposed ({len(draft.checks)} acceptance checks): {draft.title}", source="generate")
+        return plan_info(plan)
+
+    async def revise(
+        self, plan_id: str, ask: str, *, provider: str | None = None, model: str | None = None, user_id: str
+    ) -> PlanInfo:
+        """Ask the model to change the plan in words; the plan is replaced by its answer."""
+        ask = redact(valid_prompt(ask).strip())
+        if not ask:
+            raise InvalidInput("Say what to change in the plan first: the request was empty.")
+        plan = await self._store.get_plan(plan_id)
+        self._still_proposed(plan)
+        project = await self._projects.get(plan.project_id)
+        chosen = get_provider(provider or project.provider or None, model or project.model or None)
+        if chosen.name == "offline":
+            raise ProviderError(OFFLINE_CANNOT_REVISE)
+        draft, _ = await self._ask(chosen, plan.project_id, ask, revise_request(plan.prompt, draft_of(plan), ask), user_id)
+        changed = await self._store.update_plan(
+            plan_id, **{**draft.model_dump(exclude={"checks"}), "checks": json.dumps(draft.checks)}
+        )
+        return plan_info(changed)
+
+    async def edit(self, plan_id: str, changes: PlanEdit) -> PlanInfo:
+        """The person's own changes to the plan's parts and checks."""
+        plan = await self._store.get_plan(plan_id)
+        self._still_proposed(plan)
+        merged = {**draft_of(plan).model_dump(), **changes.model_dump(exclude_none=True)}
+        try:
+            draft = PlanDraft.model_validate(merged)
+        except ValueError as exc:
+            raise InvalidInput(f"The plan was not changed: {exc}") from None
+        if not draft.checks:
+            raise InvalidInput("A plan keeps at least one acceptance check: add one before removing the last.")
+        draft = _redacted(draft)
+        fields = {**draft.model_dump(exclude={"checks"}), "checks": json.dumps(draft.checks)}
+        return plan_info(await self._store.update_plan(plan_id, **fields))
+
+    async def build(
+        self,
+        plan_id: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        verify: bool | None = None,
+        user_id: str,
+    ) -> PlanInfo:
+        """Start the generation of the plan (follow it with GenerationService.follow on the plan's project); the plan
+        is marked built with the version its first round saves."""
+        plan = await self._store.get_plan(plan_id)
+        self._still_proposed(plan)
+        project = await self._projects.get(plan.project_id)
+        chosen = get_provider(provider or project.provider or None, model or project.model or None)
+        # Offline starter mode builds from the person's words (its plan is the starter's own): a long plan as its
+        # "prompt" would only confuse how it names and personalises the app.
+        for_model = None if chosen.name == "offline" else build_message(plan.prompt, draft_of(plan))
+        await self._generations.start(
+            plan.project_id,
+            plan.prompt,
+            chosen.name,
+            chosen.model or None,
+            verify=verify,
+            for_model=for_model,
+            user_id=user_id,
+            plan_id=plan_id,
+        )
+        return plan_info(plan)
+
+    def _still_proposed(self, plan: Plan) -> None:
+        if plan.status == "built":
+            raise PlanBuilt(
+                f"This plan was built already (version {plan.version}); ask for a new plan to change the app further."
+            )
+
+    async def _ask(
+        self, provider: Provider, project_id: str, prompt: str, request: ModelRequest, user_id: str
+    ) -> tuple[PlanDraft, str]:
+        """The model's plan, recorded as a generation of kind "plan" (tokens, cost, outcome); returns it and who wrote it."""
+        if provider.name != "offline":
+            allowance = await self._quotas.allowance(user_id)
+            await check_budget(self._store, project_id, provider.model, request, UsageReport(), allowance)
+        record = await self._store.start_generation(
+            project_id, prompt, provider.name, provider.model, stale_before(), kind="plan", user_id=user_id
+        )
+        started = time.monotonic()
+        self._logs.emit(project_id, f"Asking {provider.name} for a plan: {prompt[:200]}", source="generate")
+        try:
+            async with asyncio.timeout(settings.generation_timeout_s):
+                draft, usage = await draft_plan(provider, request)
+        except (GenerationError, ProviderError, TimeoutError) as exc:
+            message = "The plan took too long and was stopped." if isinstance(exc, TimeoutError) else str(exc)
+            await self._store.finish_generation(
+                record, outcome="failed", error=message, duration_s=round(time.monotonic() - started, 3)
+            )
+            self._logs.emit(project_id, f"No plan: {message}", LogLevel.error, source="generate")
+            raise GenerationError(message) from exc
+        except BaseException:
+            await asyncio.shield(self._store.finish_generation(record, outcome="failed", error="Stopped."))
+            raise
+        cost = estimate_cost(provider.model, usage) if provider.name != "offline" else 0.0
+        await self._store.finish_generation(
+            record,
+            outcome="saved",
+            summary=redact(f"Plan: {draft.title}"),
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            cost_usd=cost or 0.0,
+            cost_known=cost is not None,
+            duration_s=round(time.monotonic() - started, 3),
+        )
+        return _redacted(draft), provider.name
+
+
+def _redacted(draft: PlanDraft) -> PlanDraft:
+    """A key the model wrote into its plan is removed as from files: plans are stored and shown."""
+    return PlanDraft(
+        title=redact(draft.title),
+        summary=redact(draft.summary),
+        pages=redact(draft.pages),
+        data=redact(draft.data),
+        checks=[redact(c) for c in draft.checks],
+    )

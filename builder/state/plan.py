@@ -1,0 +1,179 @@
+"""Plan mode in the workspace: the project's proposed plan, edited in place, revised in words, and built.
+
+The follow-up box's "Plan first" switch sends its text here: a plan for the change is proposed instead of a build.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from builder.errors import ForjaError
+from builder.services.access import Permission
+from builder.services.plans import PlanEdit, PlanInfo
+from builder.state.conversation import ConversationState
+from builder.state.views import ChatEntry
+from builder.state.workspace import Loaded, WorkspaceState
+
+
+class PlanState(WorkspaceState):
+    # The project's plan that waits to be built; empty when there is none.
+    plan_id: rx.Field[str] = rx.field("")
+    title: rx.Field[str] = rx.field("")
+    summary: rx.Field[str] = rx.field("")
+    pages: rx.Field[str] = rx.field("")
+    data: rx.Field[str] = rx.field("")
+    checks: rx.Field[list[str]] = rx.field(default_factory=list)
+    new_check: rx.Field[str] = rx.field("")
+    revision: rx.Field[str] = rx.field("")
+    provider: rx.Field[str] = rx.field("")
+    busy: rx.Field[str] = rx.field("")  # what runs now: "plan", "revise", "build"; empty when idle
+    plan_first: rx.Field[bool] = rx.field(False)
+    note: rx.Field[str] = rx.field("")
+    # When the shown plan was last changed: a refresh keeps the person's unsaved typing unless the plan changed.
+    _seen: str = ""
+
+    async def _show(self, loaded: Loaded) -> None:
+        if loaded.switched:
+            self.plan_first = False
+            self.revision = self.new_check = self.note = ""
+        plans = await loaded.services.plans.of_project(loaded.project.id)
+        waiting = next((p for p in reversed(plans) if p.status == "proposed"), None)
+        if waiting is None:
+            self.plan_id = ""
+        elif waiting.id != self.plan_id or waiting.updated_at.isoformat() != self._seen:
+            self._take(waiting)
+
+    def _take(self, plan: PlanInfo) -> None:
+        self.plan_id = plan.id
+        self.title, self.summary, self.pages, self.data = plan.title, plan.summary, plan.pages, plan.data
+        self.checks = [check.text for check in plan.checks]
+        self.provider = plan.provider
+        self._seen = plan.updated_at.isoformat()
+
+    @rx.event
+    def set_plan_first(self, value: bool) -> None:
+        self.plan_first = value
+
+    @rx.event
+    def set_part(self, part: str, text: str) -> None:
+        if part in ("title", "summary", "pages", "data"):
+            setattr(self, part, text)
+
+    @rx.event
+    def set_check(self, index: int, text: str) -> None:
+        if 0 <= index < len(self.checks):
+            self.checks = [text if i == index else c for i, c in enumerate(self.checks)]
+
+    @rx.event
+    async def move_check(self, index: int, step: int):
+        target = index + step
+        if 0 <= index < len(self.checks) and 0 <= target < len(self.checks):
+            checks = list(self.checks)
+            checks[index], checks[target] = checks[target], checks[index]
+            self.checks = checks
+            await self._save()
+
+    @rx.event
+    async def delete_check(self, index: int):
+        if 0 <= index < len(self.checks):
+            self.checks = [c for i, c in enumerate(self.checks) if i != index]
+            await self._save()
+
+    @rx.event
+    def set_new_check(self, text: str) -> None:
+        self.new_check = text
+
+    @rx.event
+    async def add_check(self):
+        text = self.new_check.strip()
+        if text:
+            self.checks = [*self.checks, text]
+            self.new_check = ""
+            await self._save()
+
+    @rx.event
+    def set_revision(self, text: str) -> None:
+        self.revision = text
+
+    @rx.event
+    async def save(self) -> None:
+        """A part's text was left (blur): keep the person's edit with the project."""
+        await self._save()
+
+    async def _save(self) -> bool:
+        if not self.plan_id:
+            return False
+        try:
+            services = (await self.allowed(Permission.edit)).services
+            changes = PlanEdit(title=self.title, summary=self.summary, pages=self.pages, data=self.data, checks=self.checks)
+            self._take(await services.plans.edit(self.plan_id, changes))
+        except ForjaError as exc:
+            self.note = str(exc)
+            return False
+        self.note = ""
+        return True
+
+    @rx.event
+    async def revise(self):
+        """Ask the model to change the plan in words."""
+        ask = self.revision.strip()
+        if not ask or self.busy or not await self._save():
+            return
+        self.busy = "revise"
+        yield
+        try:
+            allowed = await self.allowed(Permission.edit)
+            provider = (await self.get_state(ConversationState)).provider
+            plan = await allowed.services.plans.revise(self.plan_id, ask, provider=provider, user_id=allowed.actor.user_id)
+        except ForjaError as exc:
+            self.note = str(exc)
+        else:
+            self._take(plan)
+            self.revision = self.note = ""
+        finally:
+            self.busy = ""
+
+    @rx.event
+    async def submit_followup(self):
+        """The follow-up box: a plan for the change when "Plan first" is on, else the usual build."""
+        if not self.plan_first:
+            yield ConversationState.send_followup
+            return
+        conversation = await self.get_state(ConversationState)
+        prompt = conversation.followup.strip()
+        if not prompt or self.busy or self.generating:
+            return
+        self.busy = "plan"
+        yield
+        try:
+            allowed = await self.allowed(Permission.edit)
+            plan = await allowed.services.plans.propose(
+                prompt, project_id=self.project_id, provider=conversation.provider, owner=allowed.actor.user_id
+            )
+        except ForjaError as exc:
+            self.note = str(exc)
+            return
+        finally:
+            self.busy = ""
+        conversation.followup = ""
+        self.note = ""
+        self._take(plan)
+
+    @rx.event
+    async def build(self):
+        """Build this: the normal generation, with the plan (as edited) in the model's prompt."""
+        if not self.plan_id or self.busy or self.generating or not await self._save():
+            return None
+        conversation = await self.get_state(ConversationState)
+        try:
+            allowed = await self.allowed(Permission.edit)
+            plan = await allowed.services.plans.build(self.plan_id, provider=conversation.provider, user_id=allowed.actor.user_id)
+        except ForjaError as exc:
+            self.note = str(exc)
+            return None
+        self.plan_id = ""
+        self.note = ""
+        self.generating = True
+        conversation.progress = "Building the plan..."
+        conversation.chat = [*conversation.chat, ChatEntry("prompt", "You", plan.prompt, "now", "Build this plan")]
+        return ConversationState.follow_generation

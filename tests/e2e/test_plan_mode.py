@@ -1,0 +1,90 @@
+"""Plan mode in Chromium, offline: choose Plan first on the home page, read the starter's plan, edit its checks in
+place (at 1440 and at 390 wide), Build this, and reach the workspace with a version; the plan is in History."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE, Traffic, choose_example
+from tests.e2e.test_phone import assert_fits
+
+EDITED = "Open the app: the title Todo List is at the top."
+ADDED = "Add \u201cWater the plants\u201d: it appears in the list."
+
+
+def stored_plan(forja: str, project_id: str, want: list[str]) -> dict:
+    """The project's plan once the page has saved its checks as `want` (each edit is saved as its field is left)."""
+    deadline = time.monotonic() + 30
+    while True:
+        [plan] = httpx.get(f"{forja}/api/projects/{project_id}/plans", timeout=10).json()
+        if [c["text"] for c in plan["checks"]] == want:
+            return plan
+        assert time.monotonic() < deadline, f"the plan's checks stayed {plan['checks']}, not {want}"
+        time.sleep(0.2)
+
+
+def test_plan_edit_and_build(forja: str, page: Page, traffic: Traffic) -> None:
+    page.set_viewport_size(PHONE)
+    page.goto(forja)
+    choose_example(page, "A todo list with dark mode")
+    page.locator("#mode-plan").click()
+    expect(page.locator("#build-button")).to_have_text("Plan it")
+    expect(page.locator("#build-button")).to_be_in_viewport(ratio=1)
+    assert_fits(page, "home, Plan first, phone")
+    page.screenshot(path=str(ARTIFACTS / "plan-home-phone.png"))
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=str(ARTIFACTS / "plan-home-desktop.png"))
+    page.locator("#build-button").click()
+    page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
+    project_id = page.url.rsplit("/", 1)[1]
+
+    card = page.locator("#plan-card")
+    expect(card).to_be_visible(timeout=30_000)
+    expect(page.locator("#plan-title")).to_have_value("Todo List")
+    checks = page.locator(".plan-check textarea")
+    expect(checks).to_have_count(6)
+    planned = [checks.nth(i).input_value() for i in range(6)]
+    assert planned[1] == 'Type "Call the bank" in the box and press Add: "Call the bank" appears in the list.'
+    # A plan builds nothing: the project has no version yet.
+    assert httpx.get(f"{forja}/api/projects/{project_id}", timeout=10).json()["current_version"] is None
+    page.screenshot(path=str(ARTIFACTS / "plan-desktop.png"))
+
+    # Edit the first check's text in place, delete the last, move the second up, add one.
+    checks.first.fill(EDITED)
+    checks.first.press("Tab")
+    page.locator(".plan-check-delete").last.click()
+    expect(checks).to_have_count(5)
+    page.locator(".plan-check-up").nth(1).click()
+    expect(checks.first).to_have_value(planned[1])
+    want = [planned[1], EDITED, *planned[2:5]]
+    assert stored_plan(forja, project_id, want)["status"] == "proposed"
+
+    # At phone width the plan is in the chat pane, whole.
+    page.set_viewport_size(PHONE)
+    page.locator("#phone-tab-chat").click()
+    page.locator("#plan-new-check").fill(ADDED)
+    page.locator("#plan-add-check").click()
+    expect(checks).to_have_count(6)
+    expect(checks.last).to_have_value(ADDED)
+    expect(card).to_be_visible()
+    assert_fits(page, "plan, phone")
+    page.screenshot(path=str(ARTIFACTS / "plan-phone.png"), full_page=False)
+    assert stored_plan(forja, project_id, [*want, ADDED])["checks"][-1]["text"] == ADDED
+
+    page.locator("#build-plan").click()
+    expect(page.locator("#version-badge")).to_have_text("v1", timeout=60_000)
+    expect(card).to_be_hidden()
+    built = stored_plan(forja, project_id, [*want, ADDED])
+    assert (built["status"], built["version"]) == ("built", 1)
+
+    # The saved version switches the page to its preview; History is opened after that switch, not raced by it.
+    expect(page.locator("#phone-tab-preview")).to_have_attribute("aria-selected", "true", timeout=30_000)
+    page.locator("#phone-tab-history").click()
+    expect(page.locator(".history-plan")).to_contain_text("Built as v1", timeout=30_000)
+    expect(page.locator(".history-plan")).to_contain_text(f"2. {EDITED}")
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=str(ARTIFACTS / "plan-history-desktop.png"))

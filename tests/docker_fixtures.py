@@ -99,7 +99,8 @@ def preview_image(docker_engine: str) -> str:
             env={**os.environ, "PYTHON": sys.executable},
             capture_output=True,
             text=True,
-            timeout=600,
+            # debootstrap from Debian's mirror and the packages: minutes on a quiet machine, many more on a busy one.
+            timeout=1800,
         )
     if result.returncode != 0:
         pytest.fail(f"build_offline.sh failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}", pytrace=False)

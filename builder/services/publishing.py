@@ -136,7 +136,7 @@ def app_info(row: AppRow) -> AppInfo:
 
 
 def releases_root() -> Path:
-    return settings.data_dir / "releases"
+    return settings.served_dir / "releases"
 
 
 def disk_bytes(project_id: str) -> int:

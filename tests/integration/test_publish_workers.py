@@ -18,6 +18,7 @@ import builder.settings
 from builder.models import LOCAL_USER_ID, Author
 from builder.publish.addresses import app_host, app_key
 from builder.services import Services
+from preview_runtime.apps_edge import FORWARDED_HEADER
 from preview_runtime.proxy import NOT_FOUND_MARKER
 from preview_runtime.runner import PreviewState
 from tests.integration.test_previews_workers import two_workers  # noqa: F401 (the fixture, used by name)
@@ -33,13 +34,13 @@ FILES = {
 }
 
 
-async def through(services: Services, path: str = "/") -> httpx.Response | None:
+async def through(services: Services, headers: dict[str, str] | None = None) -> httpx.Response | None:
     """The app's address asked through this worker's Traefik, as a browser sent there by DNS would; None when nothing
     answers."""
     proxy = (await services.preview_hub.manager()).proxy
     try:
         async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
-            return await client.get(proxy.internal_url().rstrip("/") + path, headers={"Host": app_host(NAME)})
+            return await client.get(proxy.internal_url(), headers={"Host": app_host(NAME), **(headers or {})})
     except httpx.HTTPError:
         return None
 
@@ -75,6 +76,9 @@ async def test_a_server_app_answers_and_changes_through_either_worker(
     await serves(second, "release one")
     second_proxy = (await second.preview_hub.manager()).proxy
     assert app_host(NAME) in second_proxy.forwards() and app_host(NAME) not in second_proxy.aliases()
+    # A request a worker forwarded is never forwarded again (it falls to that worker's edge: none runs in this test).
+    again = await through(second, {FORWARDED_HEADER: "1"})
+    assert again is not None and again.text != "release one"
 
     # Release 2 published through the second worker runs there: the first worker's release 1 is parked (kept for a
     # rollback), and the first worker now sends the address on to the second.

@@ -237,7 +237,10 @@ class ServerApps:
         worker's routes follow, then every other worker's. `wait`: until this worker's Traefik sends the address to
         the live release's sandbox, when it runs here (Traefik applied the route)."""
         live_key, hosts = await self.sync(project_id)
-        await self._hub.registry.tell_others(SYNC, {"project_id": project_id})
+        try:
+            await self._hub.registry.tell_others(SYNC, {"project_id": project_id})
+        except Exception:  # Redis away for a moment: each worker's sweep routes its apps again within SWEEP_EVERY_S
+            log.warning("could not tell the other workers that the app of %s changed", project_id, exc_info=True)
         if wait and live_key and (info := await self._hub.local(live_key)) is not None and info.state == PreviewState.running:
             manager = await self._hub.manager()
             await self._wait_served(manager.proxy.internal_url(), hosts[0])

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=REPO_ROOT / "data", description="Where the SQLite database, preview folders and the proxy's files live."
     )
+    shared_dir: Path | None = Field(
+        default=None,
+        description="With several workers: a folder every worker mounts (a shared volume, NFS), the same on each, for "
+        "what any worker must serve: the published apps' built files (`releases/`) and the apps' `/data` folders "
+        "(`appdata/`). Empty: both live under `FORJA_DATA_DIR`, which is right for one worker (see "
+        "[Several workers](deploying.md#several-workers)).",
+    )
     redis_url: str = Field(
         default="",
         validation_alias=AliasChoices("REDIS_URL", "FORJA_REDIS_URL"),
@@ -568,6 +575,11 @@ class Settings(BaseSettings):
             "FORJA_AUTH=password (then make the admin with: python -m builder user create --admin EMAIL), or listen on "
             "loopback only with FORJA_HOST=127.0.0.1."
         )
+
+    @property
+    def served_dir(self) -> Path:
+        """Where what every worker serves lives: FORJA_SHARED_DIR, else the data folder."""
+        return self.shared_dir or self.data_dir
 
     @property
     def sqlite_path(self) -> Path:

@@ -1,7 +1,8 @@
 """Published apps on the preview edge: which hosts Traefik sends to the server that answers for apps, and, for custom
 domains with ACME on, the HTTPS entrypoint and the certificates Traefik obtains for them.
 
-A published server app's hosts go straight to its sandbox instead (alias_routers), while it runs or is parked.
+A published server app's hosts go straight to its sandbox instead (alias_routers), while it runs or is parked, on the
+worker that runs it; the other workers send them on to that worker's proxy (forward_routers), Host kept.
 
 Apps are `<name>.<suffix>` (one label under the apps' domain) plus the custom domains their owners added. Their
 requests go to `upstream` (Forja's own server, which serves each app's files from disk), with the Host kept. With an
@@ -19,6 +20,13 @@ ROUTER = "forja-apps"
 ALIAS_PRIORITY = 70  # a published server app's own host: above the apps' server (50, custom domains 60)
 SERVICE = "forja-apps"
 ALIAS_ROUTER = f"{ROUTER}-alias-"  # then the preview id and a number: Traefik's metrics name the preview
+# Another worker's sandbox: below its own worker's alias (a stale forward never wins over a sandbox here), above the rest.
+FORWARD_PRIORITY = 65
+FORWARD_ROUTER = f"{ROUTER}-forward-"
+FORWARDED_MW = f"{ROUTER}-forwarded"
+# Set on what a worker forwards: a forwarded request is never forwarded again (two workers whose views of where a
+# sandbox runs disagree for a moment cannot send it round in a loop); it falls to that worker's own edge instead.
+FORWARDED_HEADER = "X-Forja-Forwarded"
 RESOLVER = "forja-acme"
 HTTPS = "websecure"
 
@@ -89,6 +97,28 @@ def alias_routers(aliases: dict[str, str], routes: dict[str, str], parked: froze
             "observability": {"metrics": True},
         }
     return routers
+
+
+def forward_routers(forwards: dict[str, str]) -> tuple[dict[str, dict], dict[str, dict], dict[str, dict]]:
+    """Routers, services and the one middleware for hosts whose sandbox runs on another worker (host -> that worker's
+    proxy, `http://host:port`): sent there with their Host, marked as forwarded; not counted (its own worker counts)."""
+    if not forwards:
+        return {}, {}, {}
+    routers: dict[str, dict] = {}
+    services: dict[str, dict] = {}
+    upstreams = sorted(set(forwards.values()))
+    for number, (host, upstream) in enumerate(sorted(forwards.items())):
+        service = f"{FORWARD_ROUTER}{upstreams.index(upstream)}"
+        routers[f"{FORWARD_ROUTER}{number}"] = {
+            "entryPoints": ["web"],
+            "rule": f"Host(`{host}`) && !Header(`{FORWARDED_HEADER}`, `1`)",
+            "priority": FORWARD_PRIORITY,
+            "middlewares": [FORWARDED_MW],
+            "service": service,
+        }
+        services[service] = {"loadBalancer": {"servers": [{"url": upstream}], "passHostHeader": True}}
+    middleware = {FORWARDED_MW: {"headers": {"customRequestHeaders": {FORWARDED_HEADER: "1"}}}}
+    return routers, services, middleware
 
 
 def aliased_preview(router: str) -> str | None:

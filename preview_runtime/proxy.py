@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from preview_runtime.access import COOKIE
-from preview_runtime.apps_edge import AppsEdge, alias_routers
+from preview_runtime.apps_edge import AppsEdge, alias_routers, forward_routers
 from preview_runtime.echoes import probe_url
 from preview_runtime.gate import GATE_REQUEST_HEADERS, AccessGate
 from preview_runtime.pages import NOT_FOUND_HTML, QUIET, WAKING_HTML, PageServer
@@ -164,6 +164,8 @@ class PreviewProxy:
         self._parked: frozenset[str] = frozenset()
         # Other hosts of a preview (a published server app's address and custom domains) -> its id; replaced whole.
         self._aliases: dict[str, str] = {}
+        # Hosts of sandboxes another worker runs, sent on to that worker's proxy: owner (a project) -> (hosts, proxy).
+        self._forwards: dict[str, tuple[tuple[str, ...], str]] = {}
         self.on_wake: OnWake | None = None
         self._visits = VisitCounter()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -390,6 +392,10 @@ class PreviewProxy:
             services |= app_services
         if self._aliases:
             routers |= alias_routers(self._aliases, self._routes, self._parked, _WAKING)
+        forward_hosts = {host: upstream for hosts, upstream in self._forwards.values() for host in hosts}
+        forwarded, forward_services, forward_middleware = forward_routers(forward_hosts)
+        routers |= forwarded
+        services |= forward_services
         if self._parked:
             services[_WAKING] = {"loadBalancer": {"servers": [{"url": self._waking.url}], "passHostHeader": True}}
         for preview_id in sorted(self._parked):
@@ -419,6 +425,7 @@ class PreviewProxy:
                     "preserveLocationHeader": True,
                 }
             }
+        declared |= forward_middleware
         return {"http": {"routers": routers, "services": services, "middlewares": declared}}
 
     async def _write_dynamic(self) -> None:
@@ -465,11 +472,14 @@ class PreviewProxy:
                 await self._write_dynamic()
 
     async def unroute(self, preview_id: str) -> None:
+        """The preview's host and its other hosts (alias) answer nothing of it any more."""
         async with self._lock:
             key = preview_id.lower()
             routed, parked = self._routes.pop(key, None) is not None, key in self._parked
             self._parked -= {key}
-            if (routed or parked) and self._not_found.started:
+            aliases = {host: target for host, target in self._aliases.items() if target != key}
+            aliased, self._aliases = aliases != self._aliases, aliases
+            if (routed or parked or aliased) and self._not_found.started:
                 await self._write_dynamic()
 
     async def alias(self, preview_id: str, hosts: list[str]) -> None:
@@ -487,6 +497,28 @@ class PreviewProxy:
 
     def aliases(self) -> dict[str, str]:
         return dict(self._aliases)
+
+    async def forward(self, owner: str, hosts: list[str], upstream: str = "") -> None:
+        """Send these hosts on to another worker's proxy (`http://host:port`), Host kept, in place of what `owner` sent
+        there before; no hosts (or no upstream): none any more. The other worker's own routes answer them (its sandbox,
+        its waking page, its edge); a request forwarded once is never forwarded again."""
+        wanted = (tuple(sorted(host.lower().strip(".") for host in hosts)), upstream) if hosts and upstream else None
+        async with self._lock:
+            if self._forwards.get(owner) == wanted:
+                return
+            if wanted is None:
+                del self._forwards[owner]
+            else:
+                self._forwards[owner] = wanted
+            if self._not_found.started:
+                await self._write_dynamic()
+
+    def forwards(self) -> dict[str, str]:
+        """Host -> the other worker's proxy it is sent to."""
+        return {host: upstream for hosts, upstream in self._forwards.values() for host in hosts}
+
+    def forward_owners(self) -> list[str]:
+        return list(self._forwards)
 
     async def visits(self) -> dict[str, float]:
         """time.monotonic() of the last visit seen to each published app's address (its alias hosts), by preview id, from

@@ -100,6 +100,9 @@ class PreviewRegistry:
     async def call(self, worker: str, operation: str, arguments: dict[str, Any], timeout_s: float) -> Any:
         raise WorkerGone(f"No other Forja worker runs this preview (asked for {operation!r} on {worker}).")
 
+    async def tell_others(self, operation: str, arguments: dict[str, Any]) -> None:
+        """Every other worker does `operation` (with the handlers `serve` got); nobody waits for it. Alone: nobody."""
+
     async def close(self) -> None:
         """Drop this worker's entries (a restarted worker claims again what it takes back)."""
 
@@ -124,14 +127,19 @@ return false
 """
 
 
+# What every worker hears (tell_others): no worker's name is this (names hold a host and a process id).
+EVERYONE_CHANNEL = "forja:preview:everyone"
+
+
 def calls_channel(worker: str) -> str:
     return f"forja:preview:calls:{worker}"
 
 
 class Call(BaseModel):
-    id: str
+    id: str  # "" for a call told to every worker, which nobody answers
     operation: str
     arguments: dict[str, Any]
+    origin: str = ""  # the worker that told everyone (it does the operation itself, not through the channel)
 
 
 class Reply(BaseModel):
@@ -262,11 +270,15 @@ class SharedPreviewRegistry(PreviewRegistry):
             raise RemoteRefusal(reply.message, reply.status, reply.body)
         return reply.value
 
+    async def tell_others(self, operation: str, arguments: dict[str, Any]) -> None:
+        call = Call(id="", operation=operation, arguments=arguments, origin=self.worker)
+        await self.redis.publish(EVERYONE_CHANNEL, call.model_dump_json())
+
     async def _answer(self, handlers: dict[str, Handler]) -> None:
         while True:
             try:
                 async with self.redis.pubsub() as pubsub:
-                    await pubsub.subscribe(calls_channel(self.worker))
+                    await pubsub.subscribe(calls_channel(self.worker), EVERYONE_CHANNEL)
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
                             task = asyncio.create_task(self._run_call(handlers, str(message["data"])))
@@ -285,6 +297,13 @@ class SharedPreviewRegistry(PreviewRegistry):
             log.warning("an unreadable preview call was ignored")
             return
         handler = handlers.get(call.operation)
+        if not call.id:  # told to every worker: done here unless it came from here, and answered to nobody
+            if call.origin != self.worker and handler is not None:
+                try:
+                    await handler(call.arguments)
+                except Exception:
+                    log.exception("the operation %s told to every worker failed here", call.operation)
+            return
         try:
             if handler is None:
                 raise PreviewError(f"This Forja worker does not know the preview operation {call.operation!r}.")
@@ -340,6 +359,13 @@ def direct(url: str) -> tuple[httpx.URL, dict[str, str]]:
     if not address.host.endswith(".localhost"):
         return address, {}
     return address.copy_with(host="127.0.0.1"), {"Host": address.netloc.decode()}
+
+
+def proxy_address(url: str) -> str:
+    """The proxy of the worker that serves a preview at `url`, as that worker's Traefik can be reached by another:
+    `http://host:port` (127.0.0.1 for a *.localhost name, as `direct` asks it)."""
+    address, _ = direct(url)
+    return str(address.copy_with(path="/", query=None, fragment=None)).rstrip("/")
 
 
 async def app_answers(url: str, cookie: str = "") -> bool:

@@ -7,6 +7,12 @@ the folder) builds again. The app's address reaches the live release's sandbox s
 host aliases): its upstream while it runs, the waking page while parked. With no sandbox at all (a restart, a release
 rolled back to after its sandbox went), the address falls to Forja's edge, which starts it (`ensure`) and answers the
 waking page meanwhile.
+
+With several workers, a sandbox runs on one of them, its key held in the previews' registry (builder/cluster/previews.py)
+as every preview's is, so two workers never start two. The others send the app's hosts on to that worker's proxy
+(`sync`: Traefik to Traefik, Host kept), where its own routes answer them, wake it included. A publish, rollback,
+rename or unpublish on any worker routes there first, then tells every other worker to route the app again, and parks
+or stops sandboxes on the worker that runs them.
 """
 
 from __future__ import annotations
@@ -16,12 +22,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
 from builder.app_secrets import runner_env
+from builder.cluster.previews import WorkerGone, proxy_address
 from builder.errors import ForjaError, PreviewError, PublishFailed
-from builder.publish.addresses import APP_KEY, app_host, app_key, app_name_of, app_preview_id
+from builder.publish.addresses import APP_KEY, app_host, app_key, app_preview_id
 from builder.services.preview_hub import PreviewHub
 from builder.services.previews import WithData, plan_of
 from builder.settings import settings
@@ -40,6 +48,8 @@ STATE_DIR = ".forja-publish"
 MARKER = f"{STATE_DIR}/built"
 BUILD_LOG = "build.log"
 ROUTED_WAIT_S = 10.0
+PARK = "app-park"  # operations between workers (builder/cluster/previews.py)
+SYNC = "app-sync"
 RETRY_AFTER_S = 60.0  # a release that failed to start for a visit is tried again after this (its build is not free)
 
 
@@ -111,6 +121,11 @@ class ServerApps:
         self._logs = logs
         self._ensuring: dict[str, asyncio.Task[None]] = {}
         self._failed_at: dict[str, float] = {}  # key -> when its start for a visit failed
+        # Custom domains -> the names of the apps they serve (AppDomains keeps it current).
+        self.domains: dict[str, str] = {}
+        # What another worker asks of this one: park a release it runs; route an app again (told to every worker).
+        hub.handle(PARK, self._park_asked)
+        hub.handle(SYNC, self._sync_asked)
 
     async def start(
         self, project_id: str, number: int, version: int, tree: Mapping[str, bytes], plan: ProductionPlan
@@ -187,17 +202,48 @@ class ServerApps:
 
     # -- the address ---------------------------------------------------------------------------------
 
-    async def route(self, project_id: str, number: int, hosts: list[str], wait: bool = False) -> bool:
-        """Send the app's hosts to the release's sandbox (running: its upstream; parked: the waking page); False when
-        this worker has no sandbox for it. `wait`: until Traefik sends the first host there."""
-        info = await self._hub.local(app_key(project_id, number))
-        if info is None:
-            return False
-        proxy = (await self._hub.manager()).proxy
-        await proxy.alias(info.preview_id, hosts)
-        if wait and info.state == PreviewState.running:
-            await self._wait_served(proxy.internal_url(), hosts[0])
-        return True
+    async def _live(self, project_id: str) -> tuple[str, list[str]]:
+        """The key of the app's live server release and the app's hosts; ("", []) when what is live is no server
+        release (nothing, a static one, unpublished)."""
+        app = await self._store.published_app(project_id)
+        live = await self._store.live_app(app.name) if app is not None else None
+        if app is None or live is None or live.unpublished or live.kind != "server" or live.number is None:
+            return "", []
+        return app_key(project_id, live.number), hosts_of(app.name, self.domains)
+
+    async def sync(self, project_id: str) -> tuple[str, list[str]]:
+        """This worker's routes for the app's hosts, from what is live now and where its sandbox runs: to the live
+        server release's sandbox when it runs here (its upstream; parked: the waking page), on to the proxy of the
+        worker that runs it when another does, nowhere otherwise (they fall to Forja's edge, which serves the files,
+        answers 410, or starts the sandbox). What `_live` said."""
+        manager = self._hub.started_manager
+        if manager is None:
+            return "", []
+        live_key, hosts = await self._live(project_id)
+        for key, preview_id in self._hub.here(f"{APP_KEY}{project_id}@").items():
+            await manager.proxy.alias(preview_id, hosts if key == live_key else [])
+        entry = await self._hub.elsewhere(live_key) if live_key else None
+        if entry is not None and entry.info.url:
+            await manager.proxy.forward(project_id, hosts, proxy_address(entry.info.url))
+        else:
+            await manager.proxy.forward(project_id, [])
+        return live_key, hosts
+
+    async def _sync_asked(self, arguments: dict[str, Any]) -> None:
+        await self.sync(str(arguments["project_id"]))
+
+    async def changed(self, project_id: str, wait: bool = False) -> None:
+        """What the app's address serves changed (a publish, rollback, rename, unpublish, a sandbox stopped): this
+        worker's routes follow, then every other worker's. `wait`: until this worker's Traefik sends the address to
+        the live release's sandbox, when it runs here (Traefik applied the route)."""
+        live_key, hosts = await self.sync(project_id)
+        try:
+            await self._hub.registry.tell_others(SYNC, {"project_id": project_id})
+        except Exception:  # Redis away for a moment: each worker's sweep routes its apps again within SWEEP_EVERY_S
+            log.warning("could not tell the other workers that the app of %s changed", project_id, exc_info=True)
+        if wait and live_key and (info := await self._hub.local(live_key)) is not None and info.state == PreviewState.running:
+            manager = await self._hub.manager()
+            await self._wait_served(manager.proxy.internal_url(), hosts[0])
 
     async def _wait_served(self, url: str, host: str) -> None:
         """Until the app answers at its host (Traefik applied the route); bounded, as the route may still come later."""
@@ -210,38 +256,48 @@ class ServerApps:
                 await asyncio.sleep(0.05)
 
     async def reroute(self, domains: Mapping[str, str]) -> None:
-        """Custom domains changed (domain -> app name): each routed sandbox answers at exactly its app's hosts now."""
+        """The apps' custom domains as they are now (domain -> app name), and every app this worker routes synced
+        again: run at each sweep, it also mends a route no news came for (the worker that ran a sandbox died)."""
+        self.domains = dict(domains)
         if (manager := self._hub.started_manager) is None:
             return
-        aliases = manager.proxy.aliases()
-        for preview_id in self._hub.here(APP_KEY).values():
-            names = [app_name_of(host) for host, target in aliases.items() if target == preview_id.lower()]
-            name = next((n for n in names if n is not None), None)
-            if name is not None:
-                await manager.proxy.alias(preview_id, hosts_of(name, domains))
+        routed = {key.removeprefix(APP_KEY).rsplit("@", 1)[0] for key in self._hub.here(APP_KEY)}
+        for project_id in sorted(routed | set(manager.proxy.forward_owners())):
+            try:
+                await self.sync(project_id)
+            except Exception:  # the database or Redis away for a moment: the next sweep tries again
+                log.warning("could not route the app of %s again", project_id, exc_info=True)
 
-    async def unroute(self, project_id: str) -> None:
-        """None of the project's sandboxes answers for its hosts any more (they fall to Forja's edge)."""
-        if (manager := self._hub.started_manager) is not None:
-            for preview_id in self._hub.here(f"{APP_KEY}{project_id}@").values():
-                await manager.proxy.alias(preview_id, [])
+    async def park(self, project_id: str, number: int) -> None:
+        """Park the release's sandbox, on whichever worker runs it (kept for a rollback); the address leaves it first."""
+        key = app_key(project_id, number)
+        if self._hub.runs_here(key):
+            await self._park_here(project_id, number)
+        elif (entry := await self._hub.elsewhere(key)) is not None:
+            with contextlib.suppress(WorkerGone):  # its worker is gone, and the sandbox with it
+                await self._hub.call(entry, PARK, {"project_id": project_id, "number": number})
 
-    async def park(self, project_id: str, number: int) -> bool:
-        """Park the release's sandbox (kept for a rollback); False when it does not run here."""
-        info = await self._hub.local(app_key(project_id, number))
-        if info is None or info.state != PreviewState.running:
+    async def _park_asked(self, arguments: dict[str, Any]) -> bool:
+        return await self._park_here(str(arguments["project_id"]), int(arguments["number"]))
+
+    async def _park_here(self, project_id: str, number: int) -> bool:
+        # This worker's routes first, whatever order the other worker's news arrive in: the address must not wake it.
+        live_key, _ = await self.sync(project_id)
+        key = app_key(project_id, number)
+        info = await self._hub.local(key)
+        if info is None or info.state != PreviewState.running or key == live_key:
             return False
         return await (await self._hub.manager()).park(info.preview_id, "another release went live")
 
     async def stop(self, project_id: str, numbers: list[int] | None = None) -> None:
-        """Stop the project's release sandboxes (these numbers, or all), and their hosts' routes."""
+        """Stop the project's release sandboxes (these numbers, or all), on whichever worker runs each; every worker's
+        routes follow."""
         prefix = f"{APP_KEY}{project_id}@"
-        manager = self._hub.started_manager
-        for key, preview_id in self._hub.here(prefix).items():
+        for key in await self._hub.keys_everywhere(prefix):
             if numbers is None or int(key.removeprefix(prefix)) in numbers:
-                if manager is not None:
-                    await manager.proxy.alias(preview_id, [])
-                await self._hub.stop(key)
+                with contextlib.suppress(WorkerGone):  # its worker is gone, and the sandbox with it
+                    await self._hub.stop(key)
+        await self.changed(project_id)
 
     async def restart_live(self, project_id: str) -> None:
         """Stop the live release's sandbox: the next visit starts it with its data as mounted now (read-only over its
@@ -252,20 +308,22 @@ class ServerApps:
         live = [release.number for release, _ in await self._store.releases(project_id) if release.id == app.live_release_id]
         await self.stop(project_id, live)
 
-    async def visit(self, project_id: str, number: int, hosts: list[str]) -> None:
-        """A request for the release reached Forja's edge (its sandbox is not routed): start or wake it, once."""
+    async def visit(self, project_id: str, number: int) -> None:
+        """A request for the release reached Forja's edge (no route here sends it to its sandbox): start or wake it,
+        once for all the workers."""
         for release, version in await self._store.releases(project_id) if project_id else []:
             if release.number == number:
-                self.ensure(project_id, number, version, hosts)
+                self.ensure(project_id, number, version)
                 return
 
-    def ensure(self, project_id: str, number: int, version: int, hosts: list[str]) -> None:
-        """A request reached Forja's edge for a server release whose sandbox is not routed: start (or wake) it once,
-        in the background; the caller answers the waking page meanwhile."""
+    def ensure(self, project_id: str, number: int, version: int) -> None:
+        """A request reached Forja's edge for a server release whose sandbox is not routed here: route it to the worker
+        that runs it, or start (or wake) it here once, in the background; the caller answers the waking page
+        meanwhile."""
         key = app_key(project_id, number)
         if key in self._ensuring or self.unavailable(project_id, number):
             return
-        task = asyncio.create_task(self._ensure(project_id, number, version, hosts), name=f"ensure-{key}")
+        task = asyncio.create_task(self._ensure(project_id, number, version), name=f"ensure-{key}")
         self._ensuring[key] = task
         task.add_done_callback(lambda _: self._ensuring.pop(key, None))
 
@@ -274,9 +332,12 @@ class ServerApps:
         failed = self._failed_at.get(app_key(project_id, number))
         return failed is not None and time.monotonic() - failed < RETRY_AFTER_S
 
-    async def _ensure(self, project_id: str, number: int, version: int, hosts: list[str]) -> None:
+    async def _ensure(self, project_id: str, number: int, version: int) -> None:
         key = app_key(project_id, number)
         try:
+            if await self._hub.elsewhere(key) is not None:  # another worker runs it: the address goes on there
+                await self.sync(project_id)
+                return
             info = await self._hub.local(key)
             if info is not None and info.state in (PreviewState.failed, PreviewState.stopped):
                 self._failed_at[key] = time.monotonic()
@@ -294,9 +355,9 @@ class ServerApps:
                 self._logs.emit(project_id, f"Starting release {number} for a visit to its address.", LogLevel.info, "publish")
                 run = await self._run_plan(project_id, tree, plan, override)
                 async with self._hub.lock(key):
-                    if await self._hub.local(key) is None:
+                    if await self._hub.local(key) is None:  # the registry's claim: another worker may have won it
                         await self._hub.launch(key, app_preview_id(number), project_id, version, tree, run, "auto")
-            await self.route(project_id, number, hosts)
+            await self.sync(project_id)
             if (info := await self._hub.local(key)) is not None and info.state == PreviewState.parked:
                 await self._hub.wake(key)
         except (ForjaError, NotPublishable) as exc:

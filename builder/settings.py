@@ -318,7 +318,7 @@ class Settings(BaseSettings):
         default=3,
         ge=0,
         description="Terminals (the Terminal tab's shells in a project's running preview) open at once in one project, "
-        "everyone's together; one more is refused until one closes. `0` turns the Terminal tab off.",
+        "everyone's together; one more is refused, saying so, until one closes. `0`: no terminals at all.",
     )
     terminal_output_bytes_per_s: int = Field(
         default=256 * 1024,

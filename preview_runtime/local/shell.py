@@ -86,7 +86,8 @@ async def open_pty_shell(spawner: Spawner, run: LocalRun, cols: int, rows: int) 
     try:
         set_size(follower, cols, rows)
         os.set_blocking(leader, False)
-        env = {**run.env, "TERM": "xterm-256color"}
+        # The folder's own name in the prompt: its path on this machine says nothing to the person.
+        env = {**run.env, "TERM": "xterm-256color", "PS1": r"\W \$ "}
         try:
             process = await spawner.spawn(
                 run.directory,

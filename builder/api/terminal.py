@@ -102,9 +102,9 @@ async def terminal(websocket: WebSocket, project_id: str, cols: int = DEFAULT_CO
 
     try:
         await services.terminals.serve(opened, _incoming(websocket), send)
-    except (WebSocketDisconnect, RuntimeError, ConnectionError):
+    except (WebSocketDisconnect, RuntimeError, OSError):
         return  # the page went away while output was on its way: the shell is ended all the same
     try:
         await websocket.close()
-    except (RuntimeError, ConnectionError):
+    except (RuntimeError, OSError):
         pass

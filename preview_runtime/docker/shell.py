@@ -24,7 +24,7 @@ from preview_runtime.runner import RunnerError, Shell
 
 log = logging.getLogger(__name__)
 
-_PID_LINE = re.compile(rb"^forja-shell (\d+)\r?\n")
+_PID_LINE = re.compile(rb"(?:^|\n)forja-shell (\d+)\r?\n")
 KILL_GRACE_S = 1.0
 
 

@@ -26,7 +26,7 @@ def test_a_shell_in_the_preview_and_its_file_in_code(forja: str, page: Page) -> 
     project_id = created.json()["id"]
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(f"{forja}/p/{project_id}")
-    expect(page.locator("#version-badge")).to_have_text("v1")
+    expect(page.locator("#version-badge")).to_have_text("v1", timeout=30_000)
 
     page.locator("#tab-terminal").click()
     expect(page.locator("#terminal-not-running")).to_contain_text("No preview is running")

@@ -25,7 +25,7 @@ from preview_runtime.docker.runner import DockerRunner
 from preview_runtime.local import LocalRunner
 from preview_runtime.plan import RunPlan
 from preview_runtime.runner import PreviewState, Shell
-from tests.integration.test_local_limits import LIMITS, _cgroup_folder, _spec, _until, confined  # noqa: F401, F811 (a fixture)
+from tests.integration.test_local_limits import LIMITS, _cgroup_folder, _spec, _until, confined  # noqa: F401 (a fixture)
 from tests.integration.test_local_runner import Sink
 
 pytest.register_assert_rewrite("tests.docker_fixtures")
@@ -80,11 +80,17 @@ def tcp_listener(host: str) -> Iterator[tuple[int, list[str]]]:
         server.close()
 
 
+async def docker_top(container: str) -> str:
+    done = await asyncio.to_thread(subprocess.run, ["docker", "top", container], capture_output=True, text=True)
+    return done.stdout
+
+
 def _alive(pattern: str) -> bool:
     return subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0
 
 
-async def test_a_local_shell_is_in_the_previews_sandbox_with_its_limits(confined: None, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("confined")
+async def test_a_local_shell_is_in_the_previews_sandbox_with_its_limits(tmp_path: Path) -> None:
     assert shutil.which("bwrap")
     runner = LocalRunner(tmp_path / "work", limits=LIMITS)
     try:
@@ -128,7 +134,9 @@ async def test_a_local_shell_is_in_the_previews_sandbox_with_its_limits(confined
 async def test_a_docker_shell_is_in_the_container_with_its_limits(docker_runner_factory) -> None:
     runner: DockerRunner = docker_runner_factory(pids_limit=77)
     log = LogCollector()
-    await runner.start(spec("term-1", {"index.html": b"x"}, RunPlan(dev="exec python -m http.server $PORT", port=8080)), log)
+    await runner.start(
+        spec("term-1", {"index.html": b"x"}, RunPlan(dev="exec python -m http.server $PORT", port=8080, has_server=False)), log
+    )
     await wait_state(runner, "term-1", PreviewState.running, 60, log)
     shell = await runner.open_shell("term-1", 100, 30)
     try:
@@ -157,16 +165,13 @@ async def test_a_docker_shell_is_in_the_container_with_its_limits(docker_runner_
             assert peers == []
 
         await run_in(shell, "sleep 61.75 & true")
-        assert (
-            "sleep 61.75"
-            in subprocess.run(["docker", "top", runner._preview("term-1").container_id], capture_output=True, text=True).stdout
-        )
+        assert "sleep 61.75" in await docker_top(runner._preview("term-1").container_id)
     finally:
         await shell.close()
     container = runner._preview("term-1").container_id
 
     async def gone() -> bool:
-        top = subprocess.run(["docker", "top", container], capture_output=True, text=True).stdout
+        top = await docker_top(container)
         return "sleep 61.75" not in top and "bash -i" not in top
 
     deadline = time.monotonic() + 15

@@ -86,8 +86,10 @@ async def open_pty_shell(spawner: Spawner, run: LocalRun, cols: int, rows: int) 
     try:
         set_size(follower, cols, rows)
         os.set_blocking(leader, False)
-        # The folder's own name in the prompt: its path on this machine says nothing to the person.
-        env = {**run.env, "TERM": "xterm-256color", "PS1": r"\W \$ "}
+        # The prompt names the folder as the Docker runner's is named (/app), and where the shell is under it: the
+        # preview's path on this machine says nothing to the person.
+        prompt = "app${PWD#" + str(run.directory) + "} \\$ "
+        env = {**run.env, "TERM": "xterm-256color", "PS1": prompt}
         try:
             process = await spawner.spawn(
                 run.directory,

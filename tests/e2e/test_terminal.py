@@ -45,6 +45,8 @@ def test_a_shell_in_the_preview_and_its_file_in_code(forja: str, page: Page) -> 
     expect(page.locator("#phone-tab-terminal")).to_have_attribute("aria-selected", "true")
     page.keyboard.type("stty size")
     page.keyboard.press("Enter")
+    # The terminal fit the phone's width, and the shell was told: rows, then 20 to 59 columns.
+    expect(rows).to_contain_text(re.compile(r"stty size\s*\d+ [2-5]\d\D"), timeout=30_000)
     shot(page, "terminal-390")
     page.set_viewport_size({"width": 1440, "height": 900})
 

@@ -321,6 +321,23 @@ class Settings(BaseSettings):
         "limit.",
     )
     preview_host: str = Field(default="127.0.0.1", description="Address the preview proxy listens on.")
+    terminals_per_project: int = Field(
+        default=3,
+        ge=0,
+        description="Terminals (the Terminal tab's shells in a project's running preview) open at once in one project, "
+        "everyone's together; one more is refused, saying so, until one closes. `0`: no terminals at all.",
+    )
+    terminal_output_bytes_per_s: int = Field(
+        default=256 * 1024,
+        gt=0,
+        description="Most bytes per second a terminal sends to the page; past it, the rest of that second's output is "
+        "dropped and the terminal says so in one line (a shell cannot flood the page or the server).",
+    )
+    terminal_idle_s: int = Field(
+        default=900,
+        gt=0,
+        description="A terminal with no keystroke and no output for this long is closed, saying so (its shell ends).",
+    )
     preview_park_after_s: int = Field(
         default=1800,
         gt=0,

@@ -22,7 +22,7 @@ from preview_runtime.echoes import Echoes, probe_url
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import RunPlan
 from preview_runtime.proxy import WAKING, PreviewProxy, app_answered
-from preview_runtime.runner import CommandOutcome, PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError
+from preview_runtime.runner import CommandOutcome, PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError, Shell
 
 log = logging.getLogger(__name__)
 
@@ -347,6 +347,14 @@ class PreviewManager:
             raise RunnerError("That preview is not running; start it again.")
         running.last_seen = time.monotonic()
         return await running.runner.run_command(preview_id, command, timeout_s)
+
+    async def open_shell(self, preview_id: str, cols: int, rows: int) -> Shell:
+        """An interactive shell in the preview's sandbox (see Runner.open_shell)."""
+        running = self._previews.get(preview_id)
+        if running is None:
+            raise RunnerError("That preview is not running; start it again.")
+        running.last_seen = time.monotonic()
+        return await running.runner.open_shell(preview_id, cols, rows)
 
     async def collect(self, preview_id: str, folder: str, limit_bytes: int) -> dict[str, bytes]:
         """The files a build left in the preview's `folder` (see Runner.collect)."""

@@ -87,6 +87,25 @@ def output_tail(data: bytes) -> str:
     return ANSI.sub("", text)[-OUTPUT_TAIL_CHARS:]
 
 
+class Shell(ABC):
+    """An interactive shell in a running preview's sandbox, on a terminal of its own (Runner.open_shell)."""
+
+    @abstractmethod
+    async def read(self) -> bytes:
+        """What the terminal shows next (output and echo together); b"" once the shell has ended."""
+
+    @abstractmethod
+    async def write(self, data: bytes) -> None:
+        """Keystrokes (or pasted text) into the terminal."""
+
+    @abstractmethod
+    async def resize(self, cols: int, rows: int) -> None: ...
+
+    @abstractmethod
+    async def close(self) -> None:
+        """End the shell and everything it started on its terminal; idempotent."""
+
+
 class RunnerError(Exception):
     """A preview could not start or run; the message says why in plain words."""
 
@@ -131,6 +150,11 @@ class Runner(ABC):
         by their path inside it, as a build left them: RunnerError when the folder is missing, holds a link out of it
         (never followed), or its files pass `limit_bytes` together (counted while reading). Installed dependencies
         (node_modules, .venv) and .git are left out (preview_runtime/collect.py)."""
+
+    async def open_shell(self, preview_id: str, cols: int, rows: int) -> Shell:
+        """An interactive shell (`bash -i`, else `sh -i`) in the running preview's root folder, as its dev server runs
+        (same user, environment, limits and network rules), on a terminal of `cols` x `rows`."""
+        raise RunnerError(f"The {self.name} runner cannot open a terminal.")
 
     def last_inbound(self, preview_id: str) -> float | None:
         """time.monotonic() of the last connection to the running preview's app from outside (a visit through the

@@ -31,6 +31,7 @@ from builder.api import (
     projects,
     publish,
     shares,
+    terminal,
     text_edits,
     verifications,
 )
@@ -65,6 +66,7 @@ for module in (
     plans,
     publish,
     shares,
+    terminal,
     text_edits,
     verifications,
 ):

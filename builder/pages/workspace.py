@@ -1,4 +1,4 @@
-"""Workspace `/p/<id>`: the conversation on the left, Preview | Code | Logs on the right.
+"""Workspace `/p/<id>`: the conversation on the left, Preview | Code | Logs | History (| Terminal) on the right.
 
 Below Radix's `md` breakpoint (64em, 1024 px: phones, tablets held upright) one pane shows at a
 time: `WorkspaceState.tab` says which (the desktop tabs' values plus "chat"), a bottom tab bar
@@ -19,6 +19,7 @@ from builder.components.people_dialog import people_dialog
 from builder.components.plan_view import plan_card, plan_first_switch
 from builder.components.project_menu import project_menu
 from builder.components.publish_dialog import publish_dialog
+from builder.components.terminal import terminal_panel
 from builder.components.usage_meters import quota_callout
 from builder.state.account import WorkspaceQuotaState
 from builder.state.conversation import ConversationState
@@ -367,6 +368,8 @@ PHONE_TABS = (
     ("Logs", "logs", "scroll-text"),
     ("History", "history", "history"),
 )
+# Only for those who may change the project (WorkspaceState.can_edit).
+PHONE_EDITOR_TABS = (("Terminal", "terminal", "square-terminal"),)
 
 
 def phone_tab(label: str, value: str, icon: str) -> rx.Component:
@@ -388,6 +391,7 @@ def phone_tab_bar() -> rx.Component:
     """Below `md`: a bar at the bottom, in reach of a thumb, that picks the one pane shown."""
     return rx.el.nav(
         *(phone_tab(*tab) for tab in PHONE_TABS),
+        *(rx.cond(WorkspaceState.can_edit, phone_tab(*tab)) for tab in PHONE_EDITOR_TABS),
         role="tablist",
         aria_label="Panes",
         id="phone-tabs",
@@ -402,6 +406,8 @@ def work_area() -> rx.Component:
             tab_button("Code", "code", "code"),
             tab_button("Logs", "logs", "scroll-text"),
             tab_button("History", "history", "history", HistoryState.open),
+            # A shell in the preview's sandbox changes the app: editors and the owner only.
+            rx.cond(WorkspaceState.can_edit, tab_button("Terminal", "terminal", "square-terminal")),
             role="tablist",
             spacing="2",
             padding="8px 12px",
@@ -426,6 +432,7 @@ def work_area() -> rx.Component:
                 rx.match(
                     WorkspaceState.tab,
                     ("logs", logs_panel()),
+                    ("terminal", rx.cond(WorkspaceState.can_edit, terminal_panel(), code_panel())),
                     ("history", rx.box(history_panel(), class_name="history-pane", height="100%", width="100%")),
                     code_panel(),
                 ),

@@ -36,6 +36,7 @@ from builder.services.publishing import PublishService
 from builder.services.quotas import QuotaService
 from builder.services.run_settings import RunSettingsService
 from builder.services.shares import ShareService
+from builder.services.terminal import TerminalService
 from builder.services.text_edits import TextEditService
 from builder.services.verification import VerificationService
 from builder.settings import settings
@@ -98,6 +99,7 @@ class Services:
         self.shares = ShareService(store, self.version_previews, self.publishing)
         self.app_domains = AppDomains(store, self.publishing, self.preview_hub)
         self.text_edits = TextEditService(self.projects)
+        self.terminals = TerminalService(store, self.preview_hub, logs)
         # Here, not at the top: builder.git builds on the services, and importing either first must work.
         from builder.git.server import GitServer
 

@@ -32,7 +32,7 @@ from preview_runtime.logs import LogHub
 from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import RunPlan
 from preview_runtime.proxy import PreviewProxy
-from preview_runtime.runner import CommandOutcome, PreviewInfo, PreviewState, RunnerError
+from preview_runtime.runner import CommandOutcome, PreviewInfo, PreviewState, RunnerError, Shell
 
 log = logging.getLogger(__name__)
 
@@ -356,6 +356,19 @@ class PreviewHub:
         if preview_id is None or self._manager is None:
             raise PreviewError("No preview is running for this project: start it, then run its checks.")
         return await translated(self._manager.run_command(preview_id, command, timeout_s))
+
+    async def open_shell(self, key: str, cols: int, rows: int) -> Shell:
+        """An interactive shell in this worker's preview of the key (see Runner.open_shell)."""
+        preview_id = self._local.get(key)
+        if preview_id is None or self._manager is None:
+            raise PreviewError("No preview is running for this project: start it, then open the terminal.")
+        return await translated(self._manager.open_shell(preview_id, cols, rows))
+
+    def touch(self, key: str) -> None:
+        """This worker's preview of the key is in use now (an open terminal's keystrokes): it is not parked as idle."""
+        preview_id = self._local.get(key)
+        if preview_id is not None and self._manager is not None:
+            self._manager.touch(preview_id)
 
     async def collect(self, key: str, folder: str, limit_bytes: int) -> dict[str, bytes]:
         """The files under `folder` of this worker's preview of the key (see Runner.collect)."""

@@ -36,6 +36,9 @@ class EditorState(WorkspaceState):
     drafts: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
     saving: rx.Field[bool] = rx.field(False)
     notice: rx.Field[str] = rx.field("")
+    # The Terminal tab's "Bring files to Code": running, and what it found when that was nothing to edit.
+    bringing: rx.Field[bool] = rx.field(False)
+    terminal_note: rx.Field[str] = rx.field("")
     # Files a running generation has completed, shown before its version is saved.
     _streamed: dict[str, str] = {}
     # The bytes of open text files in another encoding than UTF-8 (UTF-16 with its mark...), saved back in it.
@@ -121,6 +124,32 @@ class EditorState(WorkspaceState):
     def edit(self, path: str, text: str) -> None:
         self.drafts = {**self.drafts, path: text}
         self.notice = ""
+
+    @rx.event
+    async def bring_from_terminal(self):
+        """The files a terminal's shell changed in the running preview become unsaved drafts (new ones join the tree);
+        the Code tab opens on the first, for the person to look at and save as a version."""
+        self.bringing, self.terminal_note = True, ""
+        yield
+        try:
+            allowed = await self.allowed(Permission.edit)
+            found = await allowed.services.terminals.files_from_terminal(self.project_id)
+        except ForjaError as exc:
+            self.terminal_note = str(exc)
+            return
+        finally:
+            self.bringing = False
+        left_out = [*(f"{p} (not text)" for p in found.binary), *(f"{p} (deleted)" for p in found.deleted)]
+        kept = f" Left out: {', '.join(left_out)}." if left_out else ""
+        if not found.changed:
+            self.terminal_note = f"No file differs from version {self.current_version}.{kept}"
+            return
+        self.drafts = {**self.drafts, **found.changed}
+        self.paths = sorted(set(self.paths) | set(found.changed))
+        count = len(found.changed)
+        self.notice = f"{count} file{'s' if count != 1 else ''} from the terminal, unsaved: Save makes a version.{kept}"
+        self.tab = "code"
+        await self._open(next(iter(found.changed)))
 
     @rx.event
     async def save_from_editor(self, path: str, text: str):

@@ -38,6 +38,7 @@ from preview_runtime.docker.parking import app_env_marker, park_file, ready_arch
 from preview_runtime.docker.pool import DockerPool, Slot
 from preview_runtime.docker.preview import DockerPreview
 from preview_runtime.docker.readiness import Watch
+from preview_runtime.docker.shell import open_container_shell
 from preview_runtime.logs import LogLevel
 from preview_runtime.runner import (
     CommandOutcome,
@@ -47,6 +48,7 @@ from preview_runtime.runner import (
     PreviewState,
     Runner,
     RunnerError,
+    Shell,
     ignore_output,
 )
 
@@ -251,6 +253,12 @@ class DockerRunner(Runner):
         if p.state != PreviewState.running:
             raise RunnerError(f"The preview is not running (it is {p.state.value}): commands run only in a running preview.")
         return await run_in_container(self.engine, p.container_id, command, timeout_s)
+
+    async def open_shell(self, preview_id: str, cols: int, rows: int) -> Shell:
+        p = self._preview(preview_id)
+        if p.state != PreviewState.running:
+            raise RunnerError(f"The preview is not running (it is {p.state.value}): a terminal opens in a running preview.")
+        return await open_container_shell(self.engine, p.container_id, cols, rows)
 
     async def collect(self, preview_id: str, folder: str, limit_bytes: int) -> dict[str, bytes]:
         p = self._preview(preview_id)

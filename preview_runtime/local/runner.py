@@ -51,6 +51,7 @@ from preview_runtime.local.network import SandboxNetwork
 from preview_runtime.local.preparation import Preparation
 from preview_runtime.local.processes import LINUX, end_group, kill_group, resident_bytes, start_ticks
 from preview_runtime.local.records import Parked, hashes, read_kept, read_record, write_record
+from preview_runtime.local.shell import open_pty_shell
 from preview_runtime.local.spawn import TMP_DIR, Say, Spawner
 from preview_runtime.local.supervise import LocalRun, output_lines, supervise
 from preview_runtime.local.upstream import UpstreamProxy
@@ -64,6 +65,7 @@ from preview_runtime.runner import (
     PreviewState,
     Runner,
     RunnerError,
+    Shell,
 )
 
 logger = logging.getLogger(__name__)
@@ -442,6 +444,16 @@ class LocalRunner(Runner):
             )
         run.touched = time.monotonic()
         return await run_beside(self._spawner, run, command, timeout_s)
+
+    async def open_shell(self, preview_id: str, cols: int, rows: int) -> Shell:
+        """Spawned as run_command's commands are (same folder, environment, sandbox and limits), on a pty."""
+        run = self._run(preview_id)
+        if not self._info(run).installed or run.process is None:
+            raise RunnerError(
+                f"The preview is not running (it is {run.state.value}): a terminal opens once its dependencies are installed."
+            )
+        run.touched = time.monotonic()
+        return await open_pty_shell(self._spawner, run, cols, rows)
 
     async def collect(self, preview_id: str, folder: str, limit_bytes: int) -> dict[str, bytes]:
         """From the preview's folder (running or parked), never through a link (local/collect.py)."""

@@ -112,13 +112,15 @@ class Spawner:
         net: SandboxNetwork | None = None,
         inbound: bool = False,
         mounts: Sequence[Mount] = (),
+        terminal: int | None = None,
     ) -> asyncio.subprocess.Process:
         """`sh -c script` in `directory`, in a process group of its own, inside bubblewrap (only `directory`, a /tmp
         of its own and HOME writable; `net`'s bridge started first) unless running without it is allowed, in a cgroup
         of its own with rlimits and watched by limits.watch; output and errors together on its stdout. `label` names
         its cgroup (preview, install, command); a command run in a preview does not repeat what its preview said.
         `mounts` (the app's data folders) are bound into the sandbox; without one, `env` already names them on the
-        host (plan.outside_paths)."""
+        host (plan.outside_paths). `terminal`: a pty's follower side, its stdin, stdout and stderr (a shell) instead of
+        a pipe; bubblewrap's --new-session keeps it from being the sandbox's controlling terminal."""
         bwrap = await self.sandbox_or_refusal()
         home = Path(env["HOME"])
         tmp = self.work_dir / TMP_DIR / f"{label}-{secrets.token_hex(6)}"
@@ -143,9 +145,9 @@ class Spawner:
                 *argv,
                 cwd=directory,
                 env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
+                stdin=asyncio.subprocess.DEVNULL if terminal is None else terminal,
+                stdout=asyncio.subprocess.PIPE if terminal is None else terminal,
+                stderr=asyncio.subprocess.STDOUT if terminal is None else terminal,
                 start_new_session=True,
                 preexec_fn=confinement.preexec(),
                 limit=1 << 20,

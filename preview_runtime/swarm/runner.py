@@ -21,6 +21,7 @@ from preview_runtime.docker.files import write_files
 from preview_runtime.docker.layout import APP_DIR, LABEL_MANAGED, LABEL_NETWORK, LABEL_POOL, deps_volume_name, preview_labels
 from preview_runtime.docker.preview import DockerPreview
 from preview_runtime.docker.readiness import Watch
+from preview_runtime.docker.shell import open_container_shell
 from preview_runtime.local.egress import EgressPolicy, EgressProxy, registry_hosts
 from preview_runtime.logs import LogLevel
 from preview_runtime.runner import (
@@ -31,6 +32,7 @@ from preview_runtime.runner import (
     PreviewState,
     Runner,
     RunnerError,
+    Shell,
     ignore_output,
 )
 from preview_runtime.swarm.config import SwarmConfig
@@ -251,6 +253,13 @@ class SwarmRunner(Runner):
         if p.state != PreviewState.running:
             raise RunnerError(f"The preview is not running (it is {p.state.value}): commands run only in a running preview.")
         return await run_in_container(self.nodes[p.node_id].engine, p.container_id, command, timeout_s, wrap=WRAP)
+
+    async def open_shell(self, preview_id: str, cols: int, rows: int) -> Shell:
+        """In the task's container on its node, through that node's engine, as a command runs there."""
+        p = self._preview(preview_id)
+        if p.state != PreviewState.running:
+            raise RunnerError(f"The preview is not running (it is {p.state.value}): a terminal opens in a running preview.")
+        return await open_container_shell(self.nodes[p.node_id].engine, p.container_id, cols, rows, wrap=WRAP)
 
     async def collect(self, preview_id: str, folder: str, limit_bytes: int) -> dict[str, bytes]:
         """From the container on its node, through that node's engine, as the Docker runner reads its own."""

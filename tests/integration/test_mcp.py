@@ -89,9 +89,9 @@ async def mcp_as(token: str | None) -> AsyncIterator[Client]:
         yield client
 
 
-async def http_status(token: str | None) -> tuple[int, str]:
-    """What /api/mcp answers a plain request (a tools list) with this token."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+async def http_status(token: str | None, **more: str) -> tuple[int, str]:
+    """What /api/mcp answers a plain request (a tools list) with this token (and `more` headers)."""
+    headers = ({"Authorization": f"Bearer {token}"} if token else {}) | more
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=guarded(api)), base_url=BASE) as http:
         response = await http.post(
             "/api/mcp",
@@ -117,6 +117,11 @@ async def test_http_endpoint_with_personal_tokens(
         await services.access.add_member(project, bo.actor.email, ProjectRole.viewer)
         async with mcp_as(ana.token) as client:
             assert {p["id"] for p in await ok(client, "list_projects")} == {project}
+            # Quotas refuse in their own words: Ana owns one project, her limit here.
+            monkeypatch.setattr(builder.settings.settings, "quota_projects", 1)
+            assert (await refused(client, "generate", prompt="A bakery", check=False)).startswith(
+                "You own 1 projects, your limit on this Forja."
+            )
             started = await ok(client, "start_preview", project_id=project, runner="local", wait=True)
             assert started["status"] == "running" and started["runner"] == "local"
             status = await ok(client, "preview_status", project_id=project)
@@ -127,7 +132,12 @@ async def test_http_endpoint_with_personal_tokens(
         async with mcp_as(bo.token) as client:
             assert (await ok(client, "read_file", project_id=project, path="notes.md"))["content"] == "hi"
             assert "viewer" in (await refused(client, "write_file", project_id=project, path="x.md", content="no"))
-        # No token, a wrong one, a revoked one: refused before any tool runs.
+        # Another site's page cannot call it, even with a good token; no token, a wrong one, a revoked one: refused
+        # before any tool runs.
+        assert await http_status(ana.token, Origin="https://elsewhere.example") == (
+            403,
+            '{"detail":"Requests from other sites may not change Forja\'s projects."}',
+        )
         assert (await http_status(None))[0] == 401
         assert (await http_status("forja_not-a-token"))[0] == 401
         (token,) = await services.accounts.tokens(ana.actor)

@@ -138,6 +138,8 @@ async def test_http_endpoint_with_personal_tokens(
             403,
             '{"detail":"Requests from other sites may not change Forja\'s projects."}',
         )
+        async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=guarded(api)), base_url=BASE) as http:
+            assert (await http.get("/api/mcp", headers={"Authorization": f"Bearer {ana.token}"})).status_code == 405
         assert (await http_status(None))[0] == 401
         assert (await http_status("forja_not-a-token"))[0] == 401
         (token,) = await services.accounts.tokens(ana.actor)

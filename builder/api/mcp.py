@@ -36,7 +36,8 @@ NOT_RUNNING = "Forja's MCP endpoint is not running in this process; it starts wi
 
 class ServedBackend(LocalBackend):
     """The CLI's local backend, as the person a request names, inside the running Forja: what the CLI asks the running
-    Forja for (previews, their logs, publishing, checked generations) it does here, through the services."""
+    Forja for (previews, their logs, publishing, checked generations) it does here, through the services. (The MCP
+    tools need nothing else of the running Forja, so it never opens a connection to itself.)"""
 
     async def preview(self, project_id: str, runner: str, wait: bool) -> PreviewStatus:
         await self._may(project_id, Permission.view)  # as the API's route: anyone who sees it may run it

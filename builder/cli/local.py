@@ -46,14 +46,23 @@ class LocalBackend:
     def __init__(self, services: Services, actor: Actor, token: str | None = None) -> None:
         self._services = services
         self._actor = actor
-        self._forja = RemoteBackend(
-            f"http://127.0.0.1:{settings.port}",
-            token,
-            unreachable=f"Forja is not running on port {settings.port}; start it with: bash scripts/run.sh",
-        )
+        self._token = token
+        self._running_forja: RemoteBackend | None = None
+
+    @property
+    def _forja(self) -> RemoteBackend:
+        """The running Forja's API, opened when an operation first needs it (most never do)."""
+        if self._running_forja is None:
+            self._running_forja = RemoteBackend(
+                f"http://127.0.0.1:{settings.port}",
+                self._token,
+                unreachable=f"Forja is not running on port {settings.port}; start it with: bash scripts/run.sh",
+            )
+        return self._running_forja
 
     async def close(self) -> None:
-        await self._forja.close()
+        if self._running_forja is not None:
+            await self._running_forja.close()
 
     async def _may(self, project_id: str, need: Permission, hidden: NotFound | None = None) -> None:
         await self._services.access.require(self._actor, project_id, need, hidden)

@@ -13,10 +13,12 @@ from typing import Any
 
 from builder.cli.backend import Backend
 from builder.cli.command import Command, a_backend
-from builder.mcp.tools import forja_server
 
 
 async def cmd_mcp(backend: Backend, _args: argparse.Namespace) -> tuple[Any, str]:
+    # Imported here: the MCP SDK (Starlette, OpenTelemetry, JSON Schema...) would slow every other command's start.
+    from builder.mcp.tools import forja_server
+
     await forja_server(lambda _ctx: nullcontext(backend)).run_stdio_async()
     return None, ""
 

@@ -17,7 +17,6 @@ from mcp.client.streamable_http import streamable_http_client
 import builder.settings
 from builder.api import api, guarded
 from builder.api.mcp import endpoint
-from builder.cli.backend import NO_TOKEN
 from builder.models import ProjectRole
 from builder.services import Services
 from tests.accounts import BASE, someone
@@ -77,8 +76,6 @@ async def test_stdio_builds_offline_reads_and_writes_files(tmp_path) -> None:
         assert await refused(client, "preview_status", project_id=project) == (
             f"Forja is not running on port {port}; start it with: bash scripts/run.sh"
         )
-    # With accounts, the server needs its person's token, as every CLI command does.
-    assert Cli(tmp_path / "accounts", FORJA_AUTH="password").refused("mcp") == NO_TOKEN
 
 
 @asynccontextmanager

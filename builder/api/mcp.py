@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.responses import JSONResponse
@@ -24,7 +23,7 @@ from builder.cli.backend import Backend, GenerateRequest, PreviewStatus
 from builder.cli.local import LocalBackend
 from builder.errors import NotFound, NotSignedIn
 from builder.generation.engine import GenerationEvent
-from builder.mcp.tools import forja_server
+from builder.mcp.tools import ForjaServer
 from builder.services import get_services
 from builder.services.access import Actor, Permission
 from builder.services.publishing import PublishResult
@@ -94,12 +93,12 @@ class McpEndpoint:
     """The ASGI app at /api/mcp: the SDK's streamable HTTP transport, while `running` (Forja's lifespan) runs it."""
 
     def __init__(self) -> None:
-        self._server: MCPServer | None = None
+        self._server: ForjaServer | None = None
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         # A server per run: the SDK's session manager runs once only (tests start several in one process).
-        server = forja_server(_served)
+        server = ForjaServer(_served)
         server.streamable_http_app(
             stateless_http=True,
             json_response=True,

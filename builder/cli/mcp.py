@@ -17,9 +17,9 @@ from builder.cli.command import Command, a_backend
 
 async def cmd_mcp(backend: Backend, _args: argparse.Namespace) -> tuple[Any, str]:
     # Imported here: the MCP SDK (Starlette, OpenTelemetry, JSON Schema...) would slow every other command's start.
-    from builder.mcp.tools import forja_server
+    from builder.mcp.tools import ForjaServer
 
-    await forja_server(lambda _ctx: nullcontext(backend)).run_stdio_async()
+    await ForjaServer(lambda _ctx: nullcontext(backend)).run_stdio_async()
     return None, ""
 
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import reflex as rx
 
 from builder.api import API_GUARDS, api
+from builder.api.mcp import endpoint as mcp_endpoint
 from builder.app_secrets import load_key
 from builder.errors import ForjaError, NotSignedIn
 from builder.pages.account import account_page
@@ -96,6 +97,7 @@ app = rx.App(
     head_components=[rx.script(src="/forja_keys.js"), rx.script(src="/forja_auth.js")],
 )
 app.register_lifespan_task(running_services)
+app.register_lifespan_task(mcp_endpoint.running)
 app.add_page(
     home_page,
     route="/",

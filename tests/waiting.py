@@ -13,3 +13,14 @@ async def until(check: Callable[[], Awaitable[bool]], what: str, within: float =
     while not await check():
         assert time.monotonic() < deadline, f"{what} did not happen within {within:.0f} s"
         await asyncio.sleep(0.1)
+
+
+async def listening(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:`port` (a server a test started)."""
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    await writer.wait_closed()
+    return True

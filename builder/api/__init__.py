@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.routing import Route
 
 from builder.api import (
     account,
@@ -23,6 +24,7 @@ from builder.api import (
     git_remote,
     history,
     logs,
+    mcp,
     members,
     meta,
     plans,
@@ -74,3 +76,6 @@ for module in (
 api.mount(meta.DOCS_ASSETS_URL, meta.docs_assets(), name="docs-assets")
 for module in (meta, projects, files, previews, preview_access, logs):
     api.include_router(module.router)
+# Forja's tools for other agents (MCP over streamable HTTP); its transport runs with Forja (builder/builder.py). POST
+# only: stateless, it has no session to stream to (GET) or end (DELETE), and a GET stream would only hold a worker.
+api.router.routes.append(Route(mcp.PATH, endpoint=mcp.endpoint, methods=["POST"]))

@@ -52,8 +52,15 @@ async def start_preview(project_id: str, actor: Viewer, body: PreviewRequest | N
     log tail); otherwise at once, and GET tells the status.
     """
     body = body or PreviewRequest()
-    services = await get_services()
-    info = await services.previews.start(project_id, body.runner, body.restart, started_by=actor.user_id)
+    return await started_preview(await get_services(), project_id, body.runner, body.restart, wait, actor.user_id)
+
+
+async def started_preview(
+    services: Services, project_id: str, runner: str, restart: bool, wait: bool, user_id: str | None
+) -> PreviewStatus:
+    """Start (or reuse) the project's preview; with `wait`, once it answers, or PreviewError with why and its log tail.
+    The MCP endpoint starts previews with it too."""
+    info = await services.previews.start(project_id, runner, restart, started_by=user_id)
     if wait:
         try:
             async with asyncio.timeout(settings.preview_start_timeout_s):

@@ -48,6 +48,8 @@ class Command(Generic[T]):
     run: Callable[[T, argparse.Namespace], Awaitable[tuple[Any, str]]]
     # The exit status a run's value means: 0, except for doctor's report of a runner that cannot run previews.
     exit_status: Callable[[Any], int] = _succeeded
+    # False for a command whose stdout is a protocol (the MCP server's): nothing is printed after it.
+    prints: bool = True
 
     async def __call__(self, invocation: Invocation, args: argparse.Namespace) -> tuple[Any, str]:
         async with self.needs(invocation) as needed:

@@ -16,11 +16,21 @@ from builder.attachments import Picture
 from builder.cli.backend import Created, Duplicated, GenerateRequest, PreviewStatus, Restored
 from builder.cli.remote import RemoteBackend
 from builder.errors import NotFound
+from builder.filetree import encode_text
 from builder.generation.engine import GenerationEvent
 from builder.git.remote import RemoteInfo
 from builder.git.sync import SyncResult
 from builder.git.urls import clone_url
-from builder.schemas import FileInfo, PictureAdded, ProjectDetail, ProjectSummary, TrashedProject, VersionDiff
+from builder.schemas import (
+    FileContent,
+    FileInfo,
+    PictureAdded,
+    ProjectDetail,
+    ProjectSummary,
+    TrashedProject,
+    VersionDiff,
+    VersionInfo,
+)
 from builder.services import Services
 from builder.services.access import Actor, Permission
 from builder.services.app_domains import DomainInfo
@@ -31,20 +41,30 @@ from builder.services.run_settings import RunSettings, RunSettingsInfo
 from builder.services.shares import Never, ShareCreated, ShareInfo, ShareKind
 from builder.settings import settings
 from builder.store.plans import NO_SUCH_PLAN
+from preview_runtime.logs import LogLine
 
 
 class LocalBackend:
     def __init__(self, services: Services, actor: Actor, token: str | None = None) -> None:
         self._services = services
         self._actor = actor
-        self._forja = RemoteBackend(
-            f"http://127.0.0.1:{settings.port}",
-            token,
-            unreachable=f"Forja is not running on port {settings.port}; start it with: bash scripts/run.sh",
-        )
+        self._token = token
+        self._running_forja: RemoteBackend | None = None
+
+    @property
+    def _forja(self) -> RemoteBackend:
+        """The running Forja's API, opened when an operation first needs it (most never do)."""
+        if self._running_forja is None:
+            self._running_forja = RemoteBackend(
+                f"http://127.0.0.1:{settings.port}",
+                self._token,
+                unreachable=f"Forja is not running on port {settings.port}; start it with: bash scripts/run.sh",
+            )
+        return self._running_forja
 
     async def close(self) -> None:
-        await self._forja.close()
+        if self._running_forja is not None:
+            await self._running_forja.close()
 
     async def _may(self, project_id: str, need: Permission, hidden: NotFound | None = None) -> None:
         await self._services.access.require(self._actor, project_id, need, hidden)
@@ -65,6 +85,16 @@ class LocalBackend:
     async def files(self, project_id: str, version: int | None) -> list[FileInfo]:
         await self._may(project_id, Permission.view)
         return await self._services.projects.files(project_id, version)
+
+    async def read_file(self, project_id: str, path: str, version: int | None) -> FileContent:
+        await self._may(project_id, Permission.view)
+        return FileContent.of(path, await self._services.projects.read_file(project_id, path, version))
+
+    async def write_file(self, project_id: str, path: str, content: str, message: str) -> VersionInfo:
+        await self._may(project_id, Permission.edit)
+        data = encode_text(path, content)
+        result = await self._services.projects.save(project_id, {path: data}, message=message, user_id=self._actor.user_id)
+        return result.version
 
     async def export_zip(self, project_id: str, version: int | None) -> bytes:
         await self._may(project_id, Permission.view)
@@ -218,6 +248,14 @@ class LocalBackend:
         await self.project(project_id)
         await self._forja.stop(project_id)
 
+    async def preview_status(self, project_id: str) -> PreviewStatus:
+        await self.project(project_id)
+        return await self._forja.preview_status(project_id)
+
+    async def log_tail(self, project_id: str, lines: int) -> list[LogLine]:
+        await self.project(project_id)  # the preview's lines are the running Forja's
+        return await self._forja.log_tail(project_id, lines)
+
     async def run_settings(self, project_id: str) -> RunSettingsInfo:
         await self._may(project_id, Permission.view)
         return await self._services.run_settings.get(project_id)
@@ -253,6 +291,11 @@ class LocalBackend:
             async for event in self._forja.generate(request):
                 yield event
             return
+        async for event in self._generate_here(request, plan_project):
+            yield event
+
+    async def _generate_here(self, request: GenerateRequest, plan_project: str | None) -> AsyncIterator[GenerationEvent]:
+        """The generation in this process, through the services (the person's edit role checked before)."""
         generations = self._services.generations
         if request.plan and plan_project:
             project_id = plan_project

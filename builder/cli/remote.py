@@ -26,6 +26,7 @@ from builder.git.sync import SyncResult
 from builder.git.urls import clone_url
 from builder.schemas import (
     MAX_PAGE,
+    FileContent,
     FileInfo,
     PictureAdded,
     ProjectDetail,
@@ -44,6 +45,7 @@ from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
 from builder.services.run_settings import RunSettings, RunSettingsInfo
 from builder.services.shares import Never, ShareCreated, ShareInfo, ShareKind
 from builder.settings import is_loopback, settings
+from preview_runtime.logs import LogLine
 
 T = TypeVar("T")
 
@@ -177,6 +179,16 @@ class RemoteBackend:
 
     async def files(self, project_id: str, version: int | None) -> list[FileInfo]:
         return await self._get(list[FileInfo], _path("/api/projects", project_id, "files"), version=version)
+
+    async def read_file(self, project_id: str, path: str, version: int | None) -> FileContent:
+        # The path's slashes stay: the API reads the rest of its path as the file's.
+        route = _path("/api/projects", project_id, "files") + "/" + quote(path, safe="/")
+        return await self._get(FileContent, route, version=version)
+
+    async def write_file(self, project_id: str, path: str, content: str, message: str) -> VersionInfo:
+        route = _path("/api/projects", project_id, "files") + "/" + quote(path, safe="/")
+        response = await self._send("PUT", route, json={"content": content, "encoding": "utf-8", "message": message})
+        return self._read(VersionInfo, response)
 
     async def export_zip(self, project_id: str, version: int | None) -> bytes:
         path = _path("/api/projects", project_id, "export")
@@ -312,6 +324,12 @@ class RemoteBackend:
 
     async def stop(self, project_id: str) -> None:
         await self._send("DELETE", _path("/api/projects", project_id, "preview"))
+
+    async def preview_status(self, project_id: str) -> PreviewStatus:
+        return await self._get(PreviewStatus, _path("/api/projects", project_id, "preview"))
+
+    async def log_tail(self, project_id: str, lines: int) -> list[LogLine]:
+        return await self._get(list[LogLine], _path("/api/projects", project_id, "logs", "tail"), lines=lines)
 
     async def run_settings(self, project_id: str) -> RunSettingsInfo:
         return self._read(RunSettingsInfo, await self._send("GET", _path("/api/projects", project_id, "run-settings")))

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.routing import APIRoute
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 from builder.api import api, guarded
 from builder.attachments import Picture
@@ -142,6 +142,7 @@ OTHER_ROUTES = {
     ("DELETE", "/api/account/tokens/{token_id}"): "only the person's own token",
     ("GET", "/api/account/usage"): "the person's own use",
     ("GET", "/api/account/failed-sign-ins"): "the person's own account",
+    ("POST", "/api/mcp"): "signed in; each tool needs the API route's role (tests/integration/test_mcp.py)",
 }
 # Pages outside /api/ (the sign-in guard does not see them) that send a browser to the sign-in page themselves.
 PAGE_ROUTES = {
@@ -175,6 +176,9 @@ def routes_of(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, 
             yield from routes_of(included.routes, prefix + route.include_context.prefix)  # pyright: ignore[reportAttributeAccessIssue]
         elif getattr(route, "path", None) == "/api/openapi.json":
             yield "GET", "/api/openapi.json"
+        elif isinstance(route, Route) and route.path.startswith("/api/"):  # an ASGI app's own route (/api/mcp)
+            for method in sorted(set(route.methods or ()) - {"HEAD"}):
+                yield method, prefix + route.path
 
 
 @dataclass

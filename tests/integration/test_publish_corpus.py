@@ -48,6 +48,7 @@ from scripts.corpus import COREPACK_DIR, ENTRIES, WHEELS_DIR, app_files
 from scripts.prefetch_starters import CACHE as STARTERS_NPM
 from tests.conftest import CHROMIUM_ARGS, free_port
 from tests.integration.test_corpus import fetched, unavailable
+from tests.waiting import listening
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "publish-corpus"
 TEXT_WITHIN_S = 30  # a built page renders at once; this is for a machine busy with the other worker's build
@@ -193,16 +194,6 @@ async def apps_server(local_previews: None, monkeypatch: pytest.MonkeyPatch) -> 
         server.signal_handler_interrupt()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(serving, 15)
-
-
-async def listening(port: int) -> bool:
-    try:
-        _, writer = await asyncio.open_connection("127.0.0.1", port)
-    except OSError:
-        return False
-    writer.close()
-    await writer.wait_closed()
-    return True
 
 
 def install_offline(subject: Subject, monkeypatch: pytest.MonkeyPatch) -> None:

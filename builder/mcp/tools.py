@@ -1,0 +1,213 @@
+"""Forja's main actions as MCP tools, each a thin call into a `Backend` (builder.cli.backend) as one person.
+
+The stdio server (builder.cli.mcp) gives the tools the CLI's own backend, so its actor, roles and --server work as for
+every CLI command; the HTTP endpoint (builder.api.mcp) gives them the person its request's token names. Either way the
+same service layer answers, with the same roles, quotas and sandboxes, and a refusal comes back as the tool's error in
+Forja's own sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Annotated, Any, Literal
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, Field
+
+from builder.cli.backend import Backend, GenerateRequest
+from builder.errors import ForjaError, GenerationError
+from builder.generation.engine import GenerationEvent
+from builder.schemas import valid_prompt
+from builder.services.shares import parse_expires
+
+# How the tools reach Forja for one call: a backend acting as the caller.
+Opener = Callable[[Context], AbstractAsyncContextManager[Backend]]
+
+INSTRUCTIONS = (
+    "Forja builds and runs web apps from prompts. Make one with `generate` (or change one with its project_id), read "
+    "and write its files (each write is a new version), run it with `start_preview` and read `preview_logs`, then "
+    "`share` a link or `publish` it at an address of its own."
+)
+MAX_LOG_LINES = 2000
+
+ProjectId = Annotated[str, Field(description="The project's id (from list_projects or generate).")]
+Version = Annotated[int | None, Field(default=None, ge=1, description="A version number; default: the current one.")]
+
+
+class Generated(BaseModel):
+    project_id: str
+    version: int | None
+    title: str | None
+    summary: str | None
+    message: str = Field(description="What Forja said at the end (a check's outcome, a repair), if anything.")
+    files: list[str]
+    check: dict[str, Any] | None = Field(description="The check in a real browser: status, problems and attempts.")
+
+
+async def _finished(backend: Backend, request: GenerateRequest, ctx: Context) -> GenerationEvent:
+    """The generation's done event, telling the client each step as progress; its error event's sentence as an error."""
+    final: GenerationEvent | None = None
+    step = 0
+    async for event in backend.generate(request):
+        if event.type in ("status", "verification") and event.message:
+            step += 1
+            await ctx.report_progress(step, message=event.message)
+        elif event.type in ("done", "error"):
+            final = event
+    if final is None or final.type == "error":
+        raise GenerationError(final.message if final else "The generation ended without an answer.")
+    return final
+
+
+class ForjaServer(MCPServer):
+    """The MCP server with Forja's tools; `opener` gives each call its backend."""
+
+    def __init__(self, opener: Opener) -> None:
+        super().__init__("forja", instructions=INSTRUCTIONS)
+        self.opener = opener
+        for tool in TOOLS:
+            self.add_tool(tool, annotations=ToolAnnotations(read_only_hint=tool in READ_ONLY))
+
+
+@asynccontextmanager
+async def forja(ctx: Context) -> AsyncIterator[Backend]:
+    """The call's backend; a refusal (ForjaError) becomes the tool's error, in Forja's sentence."""
+    server = ctx.mcp_server
+    assert isinstance(server, ForjaServer)
+    try:
+        async with server.opener(ctx) as backend:
+            yield backend
+    except ForjaError as exc:
+        raise ToolError(exc.message) from None
+
+
+async def list_projects(ctx: Context) -> list[dict[str, Any]]:
+    """The projects you have a role in: id, name, current version, stack and file count."""
+    async with forja(ctx) as backend:
+        return [project.model_dump(mode="json") for project in await backend.projects()]
+
+
+async def generate(
+    prompt: Annotated[str, Field(description="What to build, or what to change in the project.")],
+    ctx: Context,
+    project_id: Annotated[str | None, Field(description="A project to follow up on; none makes a new one.")] = None,
+    check: Annotated[bool, Field(description="Run the new version in a browser, check it and repair it.")] = True,
+) -> Generated:
+    """Make a new project from a prompt, or change one; answers when the version is saved (and checked)."""
+    async with forja(ctx) as backend:
+        valid_prompt(prompt)
+        request = GenerateRequest(prompt=prompt, project=project_id, provider=None, model=None, verify=check)
+        final = await _finished(backend, request, ctx)
+        verification = final.verification
+        return Generated(
+            project_id=final.project_id,
+            version=final.version,
+            title=final.title,
+            summary=final.summary,
+            message=final.message,
+            files=[f.path for f in await backend.files(final.project_id, None)],
+            check={key: verification[key] for key in ("status", "problems", "attempts")} if verification else None,
+        )
+
+
+async def list_files(project_id: ProjectId, ctx: Context, version: Version = None) -> list[dict[str, Any]]:
+    """The project's files (path and size) in a version."""
+    async with forja(ctx) as backend:
+        return [file.model_dump(mode="json") for file in await backend.files(project_id, version)]
+
+
+async def read_file(project_id: ProjectId, path: str, ctx: Context, version: Version = None) -> dict[str, Any]:
+    """One file: UTF-8 text as it is, any other file in base64 (see `encoding`)."""
+    async with forja(ctx) as backend:
+        return (await backend.read_file(project_id, path, version)).model_dump(mode="json")
+
+
+async def write_file(
+    project_id: ProjectId,
+    path: str,
+    content: Annotated[str, Field(description="The file's whole new text.")],
+    ctx: Context,
+    message: Annotated[str, Field(description="What the change is, for the project's history.")] = "",
+) -> dict[str, Any]:
+    """Save one text file: the project gets a new version (unless nothing changed); answers that version."""
+    async with forja(ctx) as backend:
+        return (await backend.write_file(project_id, path, content, message)).model_dump(mode="json")
+
+
+async def start_preview(
+    project_id: ProjectId,
+    ctx: Context,
+    wait: Annotated[bool, Field(description="Answer once the app answers at its URL (or failed, with why).")] = True,
+    runner: Literal["auto", "swarm", "docker", "local"] = "auto",
+) -> dict[str, Any]:
+    """Run the project's current version in its sandbox (or keep the one running); answers its URL and status."""
+    async with forja(ctx) as backend:
+        return (await backend.preview(project_id, runner, wait)).model_dump(mode="json")
+
+
+async def preview_status(project_id: ProjectId, ctx: Context) -> dict[str, Any]:
+    """The project's preview: its URL, runner, status (starting, running, failed...) and version."""
+    async with forja(ctx) as backend:
+        return (await backend.preview_status(project_id)).model_dump(mode="json")
+
+
+async def preview_logs(
+    project_id: ProjectId,
+    ctx: Context,
+    lines: Annotated[int, Field(ge=1, le=MAX_LOG_LINES, description="How many of the last lines.")] = 50,
+) -> str:
+    """The last lines of the project's log: install, dev server and the app's own output."""
+    async with forja(ctx) as backend:
+        return "\n".join(line.text for line in await backend.log_tail(project_id, lines))
+
+
+async def share(
+    project_id: ProjectId,
+    ctx: Context,
+    version: Version = None,
+    expires: Annotated[str | None, Field(description="How long the link works: 7d, 24h, 90m or never; default: Forja's.")] = None,
+) -> dict[str, Any]:
+    """A link anyone can open to see a version's preview, without an account."""
+    async with forja(ctx) as backend:
+        try:
+            lifetime = parse_expires(expires)
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
+        return (await backend.share(project_id, version, lifetime)).model_dump(mode="json")
+
+
+async def publish(
+    project_id: ProjectId,
+    ctx: Context,
+    version: Version = None,
+    name: Annotated[str | None, Field(description="The app's name, the first label of its address.")] = None,
+) -> dict[str, Any]:
+    """Build a version for production and serve it at the app's own address; answers once it is live."""
+    async with forja(ctx) as backend:
+        return (await backend.publish(project_id, version, name)).model_dump(mode="json")
+
+
+async def list_releases(project_id: ProjectId, ctx: Context) -> list[dict[str, Any]]:
+    """Every publish of the project, newest first: version, state, figures and error."""
+    async with forja(ctx) as backend:
+        return [release.model_dump(mode="json") for release in await backend.releases(project_id)]
+
+
+TOOLS = (
+    list_projects,
+    generate,
+    list_files,
+    read_file,
+    write_file,
+    start_preview,
+    preview_status,
+    preview_logs,
+    share,
+    publish,
+    list_releases,
+)
+READ_ONLY = {list_projects, list_files, read_file, preview_status, preview_logs, list_releases}

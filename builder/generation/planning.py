@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from builder.errors import GenerationError, TransientProviderError
-from builder.generation.offline_fit import HOW_TO_CONNECT, decide
+from builder.generation.offline_fit import HOW_TO_CONNECT
 from builder.generation.providers.base import (
     Finished,
     Message,
@@ -26,7 +26,6 @@ from builder.generation.providers.base import (
     ToolSpec,
     UsageReport,
 )
-from builder.generation.starters import load_starters
 from builder.settings import settings
 
 log = logging.getLogger(__name__)
@@ -155,37 +154,6 @@ def revise_request(prompt: str, current: PlanDraft, ask: str) -> ModelRequest:
         max_tokens=PLAN_MAX_TOKENS,
         prompt=ask,
         tool=PLAN_TOOL,
-    )
-
-
-def offline_plan(prompt: str, follow_up: bool) -> PlanDraft:
-    """The plan offline starter mode really builds: the fitting starter's own, in the person's words."""
-    # Here, not at the top: the offline provider answers plans through this module.
-    from builder.generation.providers.offline import personalise
-
-    variables = personalise(prompt)
-    if follow_up:
-        return PlanDraft(
-            title=variables.title,
-            summary="Offline starter mode changes the app's texts, name, colour and theme; the rest stays as it is.",
-            pages="The pages stay as they are; only what is asked changes.",
-            data="Unchanged.",
-            checks=[f"Open the app: this change is visible: {prompt.strip()[:300]}"],
-        )
-    fit = decide(prompt, variables.features, load_starters())
-    starter = fit.starter
-    names = {"title": variables.title, "noun": variables.item_noun, "nouns": variables.item_noun_plural}
-    summary = f"Built offline (no AI) from the {starter.title} starter: {starter.description}"
-    if fit.not_built or fit.lacks:
-        summary += f" Offline it cannot build: {', '.join([*fit.not_built, *fit.lacks])}."
-    if starter.plan is None:
-        return PlanDraft(title=variables.title, summary=summary, pages=starter.description, data="", checks=[])
-    return PlanDraft(
-        title=variables.title,
-        summary=summary,
-        pages=starter.plan.pages.format_map(names),
-        data=starter.plan.data.format_map(names),
-        checks=[check.format_map(names) for check in starter.plan.checks],
     )
 
 

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from builder.errors import ProviderError
 from builder.generation.offline_edits import COLOURS, edit
 from builder.generation.offline_fit import CLAUSE, HOW_TO_CONNECT, LEADING, decide
-from builder.generation.planning import PLAN_TOOL, offline_plan
+from builder.generation.planning import PLAN_TOOL, PlanDraft
 from builder.generation.providers.base import (
     Finished,
     ModelRequest,
@@ -167,3 +167,31 @@ class OfflineProvider(Provider):
             names = ", ".join(f"\u201c{part}\u201d" for part in change.not_done)
             summary += f" Not done offline: {names}; connect a model to do them: {HOW_TO_CONNECT}."
         return {"title": change.title, "summary": summary}, change.files
+
+
+def offline_plan(prompt: str, follow_up: bool) -> PlanDraft:
+    """The plan offline starter mode really builds: the fitting starter's own, in the person's words."""
+    variables = personalise(prompt)
+    if follow_up:
+        return PlanDraft(
+            title=variables.title,
+            summary="Offline starter mode changes the app's texts, name, colour and theme; the rest stays as it is.",
+            pages="The pages stay as they are; only what is asked changes.",
+            data="Unchanged.",
+            checks=[f"Open the app: this change is visible: {prompt.strip()[:300]}"],
+        )
+    fit = decide(prompt, variables.features, load_starters())
+    starter = fit.starter
+    names = {"title": variables.title, "noun": variables.item_noun, "nouns": variables.item_noun_plural}
+    summary = f"Built offline (no AI) from the {starter.title} starter: {starter.description}"
+    if fit.not_built or fit.lacks:
+        summary += f" Offline it cannot build: {', '.join([*fit.not_built, *fit.lacks])}."
+    if starter.plan is None:
+        return PlanDraft(title=variables.title, summary=summary, pages=starter.description, data="", checks=[])
+    return PlanDraft(
+        title=variables.title,
+        summary=summary,
+        pages=starter.plan.pages.format_map(names),
+        data=starter.plan.data.format_map(names),
+        checks=[check.format_map(names) for check in starter.plan.checks],
+    )

@@ -76,7 +76,7 @@ def text_of(doc: Doc) -> str:
     return str(doc.get("content", type=Text))
 
 
-async def converged(docs: list[Doc], expected: Callable[[str], bool] | None = None, timeout: float = 30) -> str:
+async def converged(docs: list[Doc], expected: Callable[[str], bool] | None = None, within: float = 30) -> str:
     """The text all the documents end with, once they agree (and it passes `expected`)."""
 
     def agree() -> bool:
@@ -86,7 +86,7 @@ async def converged(docs: list[Doc], expected: Callable[[str], bool] | None = No
     async def agreed() -> bool:
         return agree()
 
-    await until(agreed, "the documents to agree", timeout)
+    await until(agreed, "the documents to agree", within)
     return text_of(docs[0])
 
 
@@ -96,6 +96,7 @@ async def serving(app: ASGIApp, port: int) -> AsyncIterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, ws="wsproto", lifespan="off", log_level="warning"))
     task = asyncio.create_task(server.serve())
     try:
+
         async def started() -> bool:
             return server.started
 

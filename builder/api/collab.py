@@ -62,5 +62,5 @@ async def collab_room(websocket: WebSocket, project_id: str, path: str) -> None:
         return
     try:
         await websocket.close()
-    except RuntimeError:  # the client closed it first
+    except (RuntimeError, WebSocketDisconnect):  # the client closed it first
         pass

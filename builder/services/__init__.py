@@ -78,7 +78,7 @@ class Services:
             store, self.preview_hub, admit=self.quotas.check_share_preview, with_data=self.app_data.with_data
         )
         self.projects = ProjectService(store, logs, self.previews, self.quotas)
-        self.collab = CollabService(store, cluster.collab if cluster is not None else None)
+        self.collab = CollabService(store, self.projects, cluster.collab if cluster is not None else None)
         self.projects.on_commit = self.collab.on_commit
         self.run_settings = RunSettingsService(store, self.previews, logs)
         self.app_env = AppEnvService(store, self.previews, logs)

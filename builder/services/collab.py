@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pycrdt import Channel, Doc, Map, Text, TransactionEvent, YMessageType, YSyncMessageType
 from pycrdt.websocket import YRoom
@@ -26,6 +27,9 @@ from builder.schemas import CommitResult
 from builder.services.access import Actor, Permission
 from builder.settings import settings
 from builder.store import ProjectStore
+
+if TYPE_CHECKING:
+    from builder.services.projects import ProjectService
 
 log = logging.getLogger(__name__)
 
@@ -150,11 +154,13 @@ class PeerChannel(Channel):
 
 
 class CollabService:
-    def __init__(self, store: ProjectStore, relay: LocalRelay | None = None) -> None:
+    def __init__(self, store: ProjectStore, projects: ProjectService, relay: LocalRelay | None = None) -> None:
         self._store = store
+        self._projects = projects
         self._relay = relay or LocalRelay()
         self._rooms: dict[tuple[str, str], Room] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._saving: dict[str, set[str]] = {}
 
     async def start(self) -> None:
         await self._relay.start(self._delivered)
@@ -319,25 +325,43 @@ class CollabService:
         return changed
 
     async def authors(self, project_id: str, paths: list[str]) -> set[str]:
+        """Who changed these rooms since they were last saved (user ids)."""
         return await self._store.collab_authors(project_id, paths)
 
-    async def saved(self, project_id: str, result: CommitResult, authors: set[str]) -> None:
-        """A Save of the rooms made `result`: it names `authors`, and their typing in the saved files is no longer
-        unsaved."""
-        await self._store.set_version_authors(result.version.id, authors)
-        await self._store.clear_collab_authors(project_id, result.changed)
-        for path in result.changed:
+    async def save(self, project_id: str, saver: Actor, drafts: Mapping[str, bytes | str] | None = None) -> CommitResult:
+        """One version of the project's working copy: every room that differs from the current version, and `drafts`
+        (files the saver changed outside a room). It names everyone whose changes it holds: who typed in those rooms,
+        and the saver for their own drafts (the saver alone when nobody else did)."""
+        rooms = await self.unsaved(project_id)
+        # A room is the file's working copy: a page's draft of it may be older than the room (it is the room's text
+        # as that page last saw it), so it never wins over the room.
+        shared = set(await self._store.collab_paths(project_id))
+        own = {p: c for p, c in (drafts or {}).items() if p not in shared}
+        authors = await self._store.collab_authors(project_id, list(rooms))
+        if own:
+            authors.add(saver.user_id)
+        self._saving.setdefault(project_id, set()).update(rooms)
+        try:
+            result = await self._projects.save(project_id, {**own, **rooms}, user_id=saver.user_id)
+        finally:
+            self._saving[project_id] -= set(rooms)
+        if result.changed:
+            await self._store.set_version_authors(result.version.id, authors or {saver.user_id})
+        await self._store.clear_collab_authors(project_id, [p for p in result.changed if p in rooms])
+        for path in [p for p in result.changed if p in rooms]:
             updates = await self._store.collab_updates(project_id, path)
             if len(updates) > 1:
                 doc = Doc()
                 for update in updates:
                     doc.apply_update(update)
                 await self._store.compact_collab_updates(project_id, path, len(updates), doc.get_update())
+        return result
 
     async def on_commit(self, project_id: str, result: CommitResult) -> None:
         """A new version came from elsewhere: each room of a file it changed takes the new text as a remote edit; text
         typed there and not saved goes beside it as a conflict, never dropped."""
-        touched = set(result.changed) | set(result.deleted)
+        # The rooms a Save is making this version of have it already (and may hold typing newer than it).
+        touched = (set(result.changed) | set(result.deleted)) - self._saving.get(project_id, set())
         for path in [p for p in await self._store.collab_paths(project_id) if p in touched]:
             try:
                 await self._bring(project_id, path, result)

@@ -163,6 +163,8 @@ export function ForjaEditor({ value, path, language, readOnly, theme, revision, 
             fontSize: 13,
             scrollBeyondLastLine: false,
             tabSize: 2,
+            // Room above the first line for the name over another person's cursor there.
+            padding: { top: 16 },
           }}
         />
       </div>

@@ -43,7 +43,7 @@ def resident_kib(pid: int) -> int:
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 async def latency(base: str, project: str, editors: int, keystrokes: int) -> list[float]:
@@ -54,6 +54,7 @@ async def latency(base: str, project: str, editors: int, keystrokes: int) -> lis
         typist, others = docs[0], docs[1:]
         sent: dict[str, float] = {}
         arrived: dict[str, int] = {}
+        everywhere: dict[str, asyncio.Event] = {}
 
         def heard(event: TextEvent) -> None:
             for change in event.delta:
@@ -61,17 +62,20 @@ async def latency(base: str, project: str, editors: int, keystrokes: int) -> lis
                 if isinstance(inserted, str) and inserted in sent:
                     delays.append((time.perf_counter() - sent[inserted]) * 1000)
                     arrived[inserted] = arrived.get(inserted, 0) + 1
+                    if arrived[inserted] == len(others):
+                        everywhere[inserted].set()
 
         for doc in others:
             doc.get("content", type=Text).observe(heard)
         text = typist.get("content", type=Text)
         for n in range(keystrokes):
             key = chr(0x4E00 + n)  # one character each, told apart by what it is
+            everywhere[key] = asyncio.Event()
             sent[key] = time.perf_counter()
             text.insert(0, key)
-            deadline = time.monotonic() + 10
-            while arrived.get(key, 0) < len(others) and time.monotonic() < deadline:
-                await asyncio.sleep(0.001)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(10):
+                    await everywhere[key].wait()
             await asyncio.sleep(0.02)  # a typist's pace, not a flood
     return delays
 
@@ -93,7 +97,35 @@ async def memory(base: str, pid: int, documents: int) -> float:
     return (after - before) / documents
 
 
-async def run(args: argparse.Namespace) -> None:
+async def measure(base: str, pid: int, args: argparse.Namespace) -> None:
+    async with httpx.AsyncClient(timeout=60) as http:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get(f"{base}/api/projects")).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the worker did not start")
+            await asyncio.sleep(0.2)
+        made = await http.post(f"{base}/api/projects", json={"name": "Bench", "files": {"app.js": FILE_TEXT}})
+        project = made.json()["id"]
+    print(f"keystroke to other screens, {args.keystrokes} keystrokes, one file, loopback:")
+    for editors in (2, 10):
+        delays = await latency(base, project, editors, args.keystrokes)
+        print(
+            f"  {editors:>2} editors: p50 {statistics.median(delays):6.1f} ms   p95 {percentile(delays, 0.95):6.1f} ms"
+            f"   ({len(delays)} arrivals)"
+        )
+    per_document = await memory(base, pid, args.documents)
+    print(f"server memory per open document ({args.documents} documents, {len(FILE_TEXT)} characters each): "
+          f"{per_document:.0f} KiB")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--keystrokes", type=int, default=60)
+    parser.add_argument("--documents", type=int, default=40)
+    args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="forja-bench-collab-") as folder:
         env = {**os.environ, "FORJA_DATA_DIR": folder, "FORJA_PORT": str(port), "FORJA_AUTH": "none", "REDIS_URL": ""}
@@ -102,39 +134,11 @@ async def run(args: argparse.Namespace) -> None:
              "--ws", "wsproto", "--log-level", "warning"],
             cwd=REPO, env=env,
         )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
         try:
-            async with httpx.AsyncClient(timeout=60) as http:
-                deadline = time.monotonic() + 60
-                while True:
-                    with contextlib.suppress(httpx.HTTPError):
-                        if (await http.get(f"{base}/api/projects")).status_code == 200:
-                            break
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("the worker did not start")
-                    await asyncio.sleep(0.2)
-                made = await http.post(f"{base}/api/projects", json={"name": "Bench", "files": {"app.js": FILE_TEXT}})
-                project = made.json()["id"]
-            print(f"keystroke to other screens, {args.keystrokes} keystrokes, one file, loopback:")
-            for editors in (2, 10):
-                delays = await latency(base, project, editors, args.keystrokes)
-                print(
-                    f"  {editors:>2} editors: p50 {statistics.median(delays):6.1f} ms   p95 {percentile(delays, 0.95):6.1f} ms"
-                    f"   ({len(delays)} arrivals)"
-                )
-            per_document = await memory(base, server.pid, args.documents)
-            print(f"server memory per open document ({args.documents} documents, {len(FILE_TEXT)} characters each): "
-                  f"{per_document:.0f} KiB")  # fmt: skip
+            asyncio.run(measure(f"http://127.0.0.1:{port}", server.pid, args))
         finally:
             server.terminate()
             server.wait(timeout=30)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--keystrokes", type=int, default=60)
-    parser.add_argument("--documents", type=int, default=40)
-    asyncio.run(run(parser.parse_args()))
 
 
 if __name__ == "__main__":

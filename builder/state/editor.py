@@ -119,6 +119,9 @@ class EditorState(WorkspaceState):
 
     @rx.event
     def edit(self, path: str, text: str) -> None:
+        # A viewer's editor changes only as others type in the shared file: nothing of theirs is unsaved.
+        if not self.can_edit:
+            return
         self.drafts = {**self.drafts, path: text}
         self.notice = ""
 

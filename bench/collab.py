@@ -65,8 +65,9 @@ async def latency(base: str, project: str, editors: int, keystrokes: int) -> lis
                     if arrived[inserted] == len(others):
                         everywhere[inserted].set()
 
-        for doc in others:
-            doc.get("content", type=Text).observe(heard)
+        # Kept: a subscription lasts as long as the shared type it was made on.
+        watched = [doc.get("content", type=Text) for doc in others]
+        subscriptions = [text.observe(heard) for text in watched]
         text = typist.get("content", type=Text)
         for n in range(keystrokes):
             key = chr(0x4E00 + n)  # one character each, told apart by what it is
@@ -77,6 +78,8 @@ async def latency(base: str, project: str, editors: int, keystrokes: int) -> lis
                 async with asyncio.timeout(10):
                     await everywhere[key].wait()
             await asyncio.sleep(0.02)  # a typist's pace, not a flood
+        for text, subscription in zip(watched, subscriptions, strict=True):
+            text.unobserve(subscription)
     return delays
 
 

@@ -377,7 +377,9 @@ class CollabService:
             mine = content_of(room.doc)
             if mine == new:
                 return
-            unsaved = mine != old and bool(await self._store.collab_authors(project_id, [path]))
+            # Text that is not the version this one replaces is someone's typing, kept (its author may not be noted
+            # yet: the update that brought it may still be on its way to the database).
+            unsaved = mine != old
             with room.doc.transaction():
                 if unsaved:
                     meta = room.doc.get(META, type=Map)

@@ -1,6 +1,7 @@
 """Two people and a viewer in one file, in Chromium (three browser contexts) on one Forja with accounts: both type in the
 same file at once and both end with the same text holding both edits, each sees the other's named cursor, the viewer
-follows and cannot type, and Save names both authors. Screenshots: `coediting-<step>.png`.
+follows and cannot type, Save names both authors, and a restore under unsaved typing shows a conflict that keeps it.
+Screenshots: `coediting-<step>.png`.
 """
 
 from __future__ import annotations
@@ -123,6 +124,23 @@ def test_two_people_type_in_one_file_at_once_and_a_viewer_follows(
         bo.locator("#tab-history").click()
         expect(bo.locator(".history-authors").first).to_have_text("By Ana Lima, Bo Park", timeout=30_000)
         bo.screenshot(path=str(ARTIFACTS / "coediting-history.png"))
+        # A restore changes the file under Ana's unsaved typing: everyone's editor takes it, and Ana's typing is kept
+        # as a conflict she resolves by keeping hers.
+        type_at(ana, 2, "// unsaved by Ana\n")
+        bo.locator("#tab-code").click()
+        bo.wait_for_function("() => window.__forjaEditor.getValue().includes('unsaved by Ana')", timeout=30_000)
+        restored = httpx.post(
+            f"{base}/api/projects/{project}/versions/1/restore", headers={"Authorization": f"Bearer {token}"}, timeout=60
+        )
+        assert restored.status_code == 200, restored.text
+        for page in (ana, bo):
+            page.wait_for_function(f"() => window.__forjaEditor.getValue() === {START!r}", timeout=30_000)
+        expect(ana.locator("#collab-conflict")).to_contain_text("version 3")
+        ana.screenshot(path=str(ARTIFACTS / "coediting-conflict.png"))
+        ana.locator("#conflict-keep-mine").click()
+        for page in (ana, bo):
+            page.wait_for_function("() => window.__forjaEditor.getValue().includes('unsaved by Ana')", timeout=30_000)
+        expect(ana.locator("#collab-conflict")).to_have_count(0)
     finally:
         for context in contexts:
             context.close()

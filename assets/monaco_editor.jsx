@@ -1,7 +1,7 @@
 // Monaco, bundled from npm and served by Forja: loader.config({ monaco }) stops
 // @monaco-editor/react from fetching the editor from a CDN, so the Code tab works offline
 // and under the workspace's cross-origin isolation headers.
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState } from "react";
 import Editor, { loader } from "@monaco-editor/react";
 import * as monaco from "monaco-editor";
 import EditorWorker from "monaco-editor/esm/vs/editor/editor.worker?worker";
@@ -10,6 +10,7 @@ import CssWorker from "monaco-editor/esm/vs/language/css/css.worker?worker";
 import HtmlWorker from "monaco-editor/esm/vs/language/html/html.worker?worker";
 import TsWorker from "monaco-editor/esm/vs/language/typescript/ts.worker?worker";
 import { LIGHT_THEME, defineThemes } from "./monaco_themes.js";
+import { joinRoom } from "./monaco_collab.js";
 
 const WORKERS = {
   json: JsonWorker,
@@ -50,9 +51,29 @@ for (const defaults of [
   defaults.setDiagnosticsOptions({ noSemanticValidation: true, noSyntaxValidation: false });
 }
 
-export function ForjaEditor({ value, path, language, readOnly, theme, revision, onChange, onSave }) {
+function ConflictNotice({ version, onKeepMine, onTakeTheirs, readOnly }) {
+  return (
+    <div id="collab-conflict" className="collab-notice collab-conflict" role="alert">
+      <span>
+        Your team's unsaved changes to this file conflict with version {version}, made while they were typed. The editor
+        shows version {version}; your text is kept aside until you choose.
+      </span>
+      {!readOnly && (
+        <span className="collab-actions">
+          <button id="conflict-keep-mine" onClick={onKeepMine}>Keep mine</button>
+          <button id="conflict-take-theirs" onClick={onTakeTheirs}>Take theirs</button>
+        </span>
+      )}
+    </div>
+  );
+}
+
+export function ForjaEditor({ value, path, language, readOnly, theme, revision, room, userName, onChange, onSave }) {
   const saveRef = useRef(onSave);
   const editorRef = useRef(null);
+  const roomRef = useRef(null);
+  const [mounted, setMounted] = useState(false);
+  const [shared, setShared] = useState({ conflict: null, conflictVersion: null, refused: "", people: [] });
   // True while Forja replaces a model's text, so that is not reported as the person's edit.
   const applyingRef = useRef(false);
   useEffect(() => {
@@ -60,7 +81,8 @@ export function ForjaEditor({ value, path, language, readOnly, theme, revision, 
   }, [onSave]);
 
   // The project changed underneath (a generation, a restore): models of other files are stale,
-  // and the open file shows the new text. Unsaved drafts live in Forja's state, not here.
+  // and the open file shows the new text. Unsaved drafts live in Forja's state, not here; a
+  // file shared in a room gets the new version from the room instead.
   useEffect(() => {
     const editor = editorRef.current;
     if (!editor) return;
@@ -68,12 +90,35 @@ export function ForjaEditor({ value, path, language, readOnly, theme, revision, 
     for (const model of monaco.editor.getModels()) {
       if (model !== current) model.dispose();
     }
-    if (current && current.getValue() !== value) {
+    if (current && !roomRef.current && current.getValue() !== value) {
       applyingRef.current = true;
       current.setValue(value ?? "");
       applyingRef.current = false;
     }
   }, [revision]);
+
+  // The open file's room: everyone's typing arrives in the model, and this person's goes out.
+  useEffect(() => {
+    const editor = editorRef.current;
+    if (!mounted || !editor || !room || !path) return undefined;
+    setShared({ conflict: null, conflictVersion: null, refused: "", people: [] });
+    const joined = joinRoom({
+      room,
+      path,
+      editor,
+      name: userName || "Someone",
+      onState: setShared,
+      onBound: (binding) => {
+        applyingRef.current = binding;
+      },
+    });
+    roomRef.current = joined;
+    window.__forjaRoom = joined;
+    return () => {
+      joined.leave();
+      roomRef.current = null;
+    };
+  }, [mounted, room, path, userName]);
 
   const handleMount = (editor) => {
     editorRef.current = editor;
@@ -84,25 +129,45 @@ export function ForjaEditor({ value, path, language, readOnly, theme, revision, 
       }
     });
     window.__forjaEditor = editor;
+    setMounted(true);
   };
 
   return (
-    <Editor
-      height="100%"
-      path={path}
-      defaultValue={value}
-      language={language}
-      theme={theme ?? LIGHT_THEME}
-      onMount={handleMount}
-      onChange={(text) => onChange && !applyingRef.current && onChange(path, text ?? "")}
-      options={{
-        readOnly: !!readOnly,
-        automaticLayout: true,
-        minimap: { enabled: false },
-        fontSize: 13,
-        scrollBeyondLastLine: false,
-        tabSize: 2,
-      }}
-    />
+    <div className="forja-editor">
+      {shared.refused && (
+        <div id="collab-refused" className="collab-notice" role="status">
+          Not editing together: {shared.refused}
+        </div>
+      )}
+      {shared.conflict !== null && (
+        <ConflictNotice
+          version={shared.conflictVersion}
+          readOnly={readOnly}
+          onKeepMine={() => roomRef.current && roomRef.current.resolve(true)}
+          onTakeTheirs={() => roomRef.current && roomRef.current.resolve(false)}
+        />
+      )}
+      <div className="forja-editor-body">
+        <Editor
+          height="100%"
+          path={path}
+          defaultValue={value}
+          language={language}
+          theme={theme ?? LIGHT_THEME}
+          onMount={handleMount}
+          onChange={(text) => onChange && !applyingRef.current && onChange(path, text ?? "")}
+          options={{
+            readOnly: !!readOnly,
+            automaticLayout: true,
+            minimap: { enabled: false },
+            fontSize: 13,
+            scrollBeyondLastLine: false,
+            tabSize: 2,
+            // Room above the first line for the name over another person's cursor there.
+            padding: { top: 16 },
+          }}
+        />
+      </div>
+    </div>
   );
 }

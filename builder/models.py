@@ -65,6 +65,33 @@ class Version(SQLModel, table=True):
     user_id: str | None = Field(default=None, max_length=32, description="Who saved it (a person's save, edit, push).")
 
 
+class VersionAuthor(SQLModel, table=True):
+    """Everyone whose changes a version holds: a co-edited file's Save names each person who typed in it."""
+
+    version_id: int = Field(foreign_key="version.id", primary_key=True)
+    # No foreign key, as Version.user_id: the version keeps its authors when an account goes.
+    user_id: str = Field(primary_key=True, max_length=32)
+
+
+class CollabUpdate(SQLModel, table=True):
+    """One Yjs update of a co-edited file's shared document (its room), kept until the file is saved: a worker that
+    restarts, or another that opens the room, replays them to get the working copy back."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: str = Field(foreign_key="project.id", index=True, max_length=32)
+    path: str = Field(max_length=1024)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CollabAuthor(SQLModel, table=True):
+    """Someone who changed a co-edited file since its last save: the next version names them."""
+
+    project_id: str = Field(foreign_key="project.id", primary_key=True, max_length=32)
+    path: str = Field(primary_key=True, max_length=1024)
+    user_id: str = Field(primary_key=True, max_length=32)
+
+
 class VersionFile(SQLModel, table=True):
     version_id: int = Field(foreign_key="version.id", primary_key=True)
     path: str = Field(primary_key=True, max_length=1024)

@@ -74,6 +74,9 @@ class VersionInfo(BaseModel):
     files_changed: int
     created_at: datetime
     user_id: str | None = Field(default=None, description="The person who saved it; none for the model's or older ones.")
+    authors: list[str] = Field(
+        default_factory=list, description="Everyone whose changes a save of co-edited files holds, by name (none otherwise)."
+    )
 
 
 class ProjectSummary(BaseModel):

@@ -196,6 +196,12 @@ class Settings(BaseSettings):
     max_zip_ratio: int = Field(
         default=200, description="Largest unpacked/packed ratio of a zip member over 1 MB (zip-bomb guard)."
     )
+    collab_max_editors: int = Field(
+        default=10,
+        ge=1,
+        description="Most people editing one project's files together at once (each open file's room counts them, on "
+        "every worker); one more is refused with a sentence saying so. Viewers following read-only are not counted.",
+    )
     git_import_private: bool = Field(
         default=False,
         description="Let an import from a git URL, and a project's remote, reach loopback and private addresses (a git "

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from builder.cluster.collab import RedisRelay
 from builder.cluster.generations import SharedGenerationHub
 from builder.cluster.leases import Leases, worker_name
 from builder.cluster.logs import SharedLogHub
@@ -30,6 +31,7 @@ class Cluster:
     logs: SharedLogHub
     generations: SharedGenerationHub
     previews: SharedPreviewRegistry
+    collab: RedisRelay
 
     @classmethod
     async def join(cls, url: str) -> Cluster:
@@ -50,7 +52,7 @@ class Cluster:
         generations = SharedGenerationHub(redis, name)
         await generations.start_listening()
         log.info("worker %s joined the workers on Redis %s", name, url.split("@")[-1])
-        return cls(redis, name, logs, generations, SharedPreviewRegistry(redis, name))
+        return cls(redis, name, logs, generations, SharedPreviewRegistry(redis, name), RedisRelay(url, name))
 
     async def leave(self) -> None:
         await self.previews.close()

@@ -25,6 +25,8 @@ def version_row(row: HistoryRow) -> rx.Component:
         ),
         rx.text(row.message, size="1", color=rx.color("gray", 11), margin_top="4px", trim="both", line_clamp=2),
         rx.text(row.changes, " changed", size="1", color=rx.color("gray", 11), margin_top="2px"),
+        # Everyone whose changes a co-edited Save holds.
+        rx.cond(row.authors != "", rx.text(row.authors, size="1", color=rx.color("gray", 11), class_name="history-authors")),
         padding="8px 12px",
         cursor="pointer",
         background=rx.cond(selected, rx.color("orange", 3), "transparent"),

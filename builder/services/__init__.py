@@ -24,6 +24,7 @@ from builder.services.admin import AdminService
 from builder.services.app_data import AppDataService, Scope
 from builder.services.app_domains import AppDomains
 from builder.services.app_env import AppEnvService
+from builder.services.collab import CollabService
 from builder.services.doctor import DoctorService
 from builder.services.generations import GenerationService
 from builder.services.history import TRASH_DAYS, HistoryService
@@ -79,6 +80,8 @@ class Services:
             store, self.preview_hub, admit=self.quotas.check_share_preview, with_data=self.app_data.with_data
         )
         self.projects = ProjectService(store, logs, self.previews, self.quotas)
+        self.collab = CollabService(store, self.projects, cluster.collab if cluster is not None else None)
+        self.projects.on_commit = self.collab.on_commit
         self.run_settings = RunSettingsService(store, self.previews, logs)
         self.app_env = AppEnvService(store, self.previews, logs)
         self.verifications = VerificationService(store, self.previews, self.preview_access, logs)
@@ -162,6 +165,7 @@ class Services:
             await self.sweep()
 
     async def close(self) -> None:
+        await self.collab.close()
         await self.verifications.close()
         await self.preview_hub.close()
         await self.app_data.close()
@@ -185,6 +189,7 @@ async def get_services() -> Services:
                 services = Services(store, cluster.logs, cluster)
             else:
                 services = Services(store, LogHub())
+            await services.collab.start()
             purged = await services.history.purge_expired()
             if purged.projects:
                 log.info("removed %d project(s) that were in the trash for over %d days", len(purged.projects), TRASH_DAYS)

@@ -7,7 +7,7 @@ the same way whoever made it (the editor, the API, the CLI, a generation, a rest
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path, PurePosixPath
 
 from builder.attachments import Picture, picture_path
@@ -58,6 +58,8 @@ class ProjectService:
         self._logs = logs
         self._previews = previews
         self._quotas = quotas
+        # Co-editing's rooms hear of every version (builder.services.collab), wired by Services.
+        self.on_commit: Callable[[str, CommitResult], Awaitable[None]] | None = None
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -160,6 +162,8 @@ class ProjectService:
             )
             written = {p: c for p, c in encoded(writes).items() if p in result.changed}
             await self._previews.on_saved(project_id, result.version, written, result.deleted)
+            if self.on_commit is not None:
+                await self.on_commit(project_id, result)
         elif changed:
             self._logs.emit(project_id, "Nothing to save: the files are the same as in the current version.", LogLevel.info)
         return result

@@ -122,6 +122,9 @@ class EditorState(WorkspaceState):
 
     @rx.event
     def edit(self, path: str, text: str) -> None:
+        # A viewer's editor changes only as others type in the shared file: nothing of theirs is unsaved.
+        if not self.can_edit:
+            return
         self.drafts = {**self.drafts, path: text}
         self.notice = ""
 
@@ -163,10 +166,16 @@ class EditorState(WorkspaceState):
         async for update in self._save():
             yield update
 
+    @rx.var
+    def collab_room(self) -> str:
+        """Where the open files' co-editing rooms are (the editor joins the one of the open file)."""
+        # While a generation streams its files the editor shows them, not the working copy.
+        shared = self.project_id and self.current_version and not self.generating
+        return f"/api/projects/{self.project_id}/collab" if shared else ""
+
     async def _save(self) -> AsyncIterator[rx.event.EventCallback[()] | None]:
-        if not self.drafts or self.saving:
-            if not self.drafts:
-                self.notice = "No unsaved changes."
+        """One version of the working copy: the shared rooms (everyone's typing) and this page's other drafts."""
+        if self.saving:
             return
         self.saving = True
         self.error = ""
@@ -175,7 +184,7 @@ class EditorState(WorkspaceState):
         try:
             allowed = await self.allowed(Permission.edit)
             writes = {p: encode_like(p, self._originals.get(p), t) for p, t in drafts.items()}
-            result = await allowed.services.projects.save(self.project_id, writes, user_id=allowed.actor.user_id)
+            result = await allowed.services.collab.save(self.project_id, allowed.actor, writes)
         except ForjaError as exc:
             self.error = f"Not saved: {exc}"
             return

@@ -26,6 +26,8 @@ class HistoryRow:
     message: str
     time: str
     changes: str
+    # "By Ana Lima, Bo Park": everyone whose changes a co-edited Save holds; empty for other versions.
+    authors: str = ""
 
 
 @dataclasses.dataclass
@@ -109,6 +111,7 @@ class HistoryState(rx.State):
                 message=v.message or "(no message)",
                 time=v.created_at.strftime("%d %b, %H:%M"),
                 changes=plural(v.files_changed, "file"),
+                authors=f"By {', '.join(v.authors)}" if v.authors else "",
             )
             for v in reversed(versions)
         ]

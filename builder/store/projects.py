@@ -46,6 +46,7 @@ from builder.store.accounts import AccountRecords
 from builder.store.app_data import AppDataRecords
 from builder.store.app_env import AppEnvRecords
 from builder.store.base import COMMIT_ATTEMPTS, IN_CHUNK, content_hash, of_member
+from builder.store.collab import CollabRecords
 from builder.store.generations import GenerationRecords
 from builder.store.members import MemberRecords
 from builder.store.plans import PlanRecords
@@ -96,6 +97,7 @@ def _version_info(version: Version, parent_number: int | None) -> VersionInfo:
 
 
 class ProjectStore(
+    CollabRecords,
     GenerationRecords,
     VerificationRecords,
     AccountRecords,
@@ -173,7 +175,10 @@ class ProjectStore(
             await session.exec(select(Version).where(Version.project_id == project_id).order_by(col(Version.number)))
         ).all()
         numbers = {v.id: v.number for v in versions}
-        return [_version_info(v, numbers.get(v.parent_id)) for v in versions]
+        authors = await self.version_authors(v.id for v in versions if v.id is not None)
+        return [
+            _version_info(v, numbers.get(v.parent_id)).model_copy(update={"authors": authors.get(v.id, [])}) for v in versions
+        ]
 
     async def list_versions(self, project_id: str) -> list[VersionInfo]:
         async with self._sessions() as session:

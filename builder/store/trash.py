@@ -15,6 +15,8 @@ from builder.models import (
     AppDatabase,
     AppEnvVar,
     Blob,
+    CollabAuthor,
+    CollabUpdate,
     Generation,
     Plan,
     PreviewSession,
@@ -25,6 +27,7 @@ from builder.models import (
     ShareLink,
     Verification,
     Version,
+    VersionAuthor,
     VersionFile,
     utcnow,
 )
@@ -111,9 +114,12 @@ class TrashRecords(StoreBase):
                 AppEnvVar,
                 AppDatabase,
                 Plan,
+                CollabUpdate,
+                CollabAuthor,
             ):
                 await session.exec(delete(table).where(col(table.project_id).in_(ids)))
             await session.exec(delete(VersionFile).where(col(VersionFile.version_id).in_(versions)))
+            await session.exec(delete(VersionAuthor).where(col(VersionAuthor.version_id).in_(versions)))
             await session.exec(update(Version).where(col(Version.project_id).in_(ids)).values(parent_id=None))
             await session.exec(delete(Version).where(col(Version.project_id).in_(ids)))
             await session.exec(delete(Project).where(col(Project.id).in_(ids)))

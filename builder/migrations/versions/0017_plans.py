@@ -1,7 +1,7 @@
 """plans: what the model proposed to build (pages, data, acceptance checks) before building it
 
-Revision ID: 0021
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-11-25
 """
 
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = "0021"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,107 @@
+"""Yjs clients of Forja's co-editing rooms, as any script would be one: pycrdt documents synced by pycrdt's Provider over
+a real websocket (httpx-ws), and a Forja API served by uvicorn on a loopback port for them to join."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from urllib.parse import quote
+
+import httpx
+import uvicorn
+from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect, aconnect_ws
+from pycrdt import Channel, Doc, Provider, Text
+from starlette.types import ASGIApp
+
+from tests.waiting import until
+
+
+class WebsocketChannel(Channel):
+    def __init__(self, websocket: AsyncWebSocketSession, path: str) -> None:
+        self._websocket = websocket
+        self._path = path
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    async def send(self, message: bytes) -> None:
+        with contextlib.suppress(WebSocketDisconnect):
+            await self._websocket.send_bytes(message)
+
+    async def recv(self) -> bytes:
+        try:
+            return await self._websocket.receive_bytes()
+        except WebSocketDisconnect:
+            raise StopAsyncIteration from None
+
+    async def __anext__(self) -> bytes:
+        return await self.recv()
+
+
+def room_url(base: str, project_id: str, path: str) -> str:
+    return f"{base.replace('http', 'ws', 1)}/api/projects/{project_id}/collab/{quote(path)}"
+
+
+@contextlib.asynccontextmanager
+async def joined(base: str, project_id: str, path: str, headers: dict[str, str] | None = None) -> AsyncIterator[Doc]:
+    """A document in the file's room, synced once with the server's (its `content` is the file's text)."""
+    doc = Doc()
+    doc.get("content", type=Text)
+    async with (
+        httpx.AsyncClient(timeout=30) as client,
+        aconnect_ws(room_url(base, project_id, path), client, headers=dict(headers or {})) as websocket,
+        Provider(doc, WebsocketChannel(websocket, path)) as provider,
+    ):
+        async with asyncio.timeout(30):
+            await provider.synced.wait()
+        yield doc
+
+
+async def refusal(base: str, project_id: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    """The close code and reason of a join the server refuses."""
+    async with (
+        httpx.AsyncClient(timeout=30) as client,
+        aconnect_ws(room_url(base, project_id, path), client, headers=dict(headers or {})) as websocket,
+    ):
+        try:
+            await websocket.receive_bytes()
+        except WebSocketDisconnect as closed:
+            return closed.code, closed.reason or ""
+    raise AssertionError("the server did not close the socket")
+
+
+def text_of(doc: Doc) -> str:
+    return str(doc.get("content", type=Text))
+
+
+async def converged(docs: list[Doc], expected: Callable[[str], bool] | None = None, within: float = 30) -> str:
+    """The text all the documents end with, once they agree (and it passes `expected`)."""
+
+    def agree() -> bool:
+        texts = {text_of(doc) for doc in docs}
+        return len(texts) == 1 and (expected is None or expected(next(iter(texts))))
+
+    async def agreed() -> bool:
+        return agree()
+
+    await until(agreed, "the documents to agree", within)
+    return text_of(docs[0])
+
+
+@contextlib.asynccontextmanager
+async def serving(app: ASGIApp, port: int) -> AsyncIterator[str]:
+    """`app` on a loopback port in this event loop (real websockets, through wsproto)."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, ws="wsproto", lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    try:
+
+        async def started() -> bool:
+            return server.started
+
+        await until(started, "the server to start", 30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -58,6 +58,7 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/projects/{project_id}/export.bundle"): "view",
     ("PATCH", "/api/projects/{project_id}"): "edit",
     ("POST", "/api/projects/{project_id}/duplicate"): "view",
+    ("GET", "/api/projects/{project_id}/plans"): "view",
     ("DELETE", "/api/projects/{project_id}"): "own",
     ("POST", "/api/trash/{project_id}/restore"): "own",
     ("POST", "/api/projects/{project_id}/share"): "edit",
@@ -143,6 +144,11 @@ OTHER_ROUTES = {
     ("GET", "/api/account/usage"): "the person's own use",
     ("GET", "/api/account/failed-sign-ins"): "the person's own account",
     ("POST", "/api/mcp"): "signed in; each tool needs the API route's role (tests/integration/test_mcp.py)",
+    ("POST", "/api/plans"): "a new project's plan is the person's; a plan for a project needs edit",
+    ("GET", "/api/plans/{plan_id}"): "view on the plan's project",
+    ("PUT", "/api/plans/{plan_id}"): "edit on the plan's project",
+    ("POST", "/api/plans/{plan_id}/revise"): "edit on the plan's project",
+    ("POST", "/api/plans/{plan_id}/build"): "edit on the plan's project",
 }
 # Pages outside /api/ (the sign-in guard does not see them) that send a browser to the sign-in page themselves.
 PAGE_ROUTES = {
@@ -381,6 +387,28 @@ async def test_pictures_attachments_and_share_links_stay_with_their_people(team:
         taken = await http.delete(f"/api/account/tokens/{anas_token['id']}", headers=team.headers("bruno"))
         assert taken.status_code == 404
         assert (await http.get("/api/projects", headers=team.headers("ana"))).status_code == 200  # Ana's still works
+
+
+async def test_plans_stay_with_their_projects_people(team: Team) -> None:
+    """A plan's routes name no project: its project's roles decide, and a stranger learns nothing of it."""
+    plan = await team.services.plans.propose(
+        "A todo list", project_id=team.project, provider="offline", owner=team.actors["ana"].user_id
+    )
+    url = f"/api/plans/{plan.id}"
+    edit = {"checks": ["Open the app: the list is shown."]}
+    async with client_for() as http:
+        for who in ("bruno", None):
+            for method, path, body in (("GET", url, None), ("PUT", url, edit), ("POST", f"{url}/build", {})):
+                refused = await http.request(method, path, json=body, headers=team.headers(who))
+                assert refused.status_code == (404 if who else 401), (who, method, path, refused.text)
+        assert (await http.get(url, headers=team.headers("vera"))).json()["id"] == plan.id
+        assert (await http.put(url, json=edit, headers=team.headers("vera"))).status_code == 403
+        assert (await http.post(f"{url}/build", json={}, headers=team.headers("vera"))).status_code == 403
+        stranger = await http.post("/api/plans", json={"prompt": "x", "project_id": team.project}, headers=team.headers("bruno"))
+        assert stranger.status_code == 404, stranger.text
+        edited = await http.put(url, json=edit, headers=team.headers("eric"))
+        assert edited.status_code == 200 and [c["text"] for c in edited.json()["checks"]] == edit["checks"], edited.text
+    assert (await team.services.plans.get(plan.id)).status == "proposed"
 
 
 async def test_admin_routes_are_for_admins(team: Team) -> None:

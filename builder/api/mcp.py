@@ -61,7 +61,8 @@ class ServedBackend(LocalBackend):
     async def generate(self, request: GenerateRequest) -> AsyncIterator[GenerationEvent]:
         if request.project:
             await self._may(request.project, Permission.edit)
-        async for event in self._generate_here(request):
+        plan_project = await self._plan_project(request.plan, Permission.edit) if request.plan else None
+        async for event in self._generate_here(request, plan_project):
             yield event
 
 

@@ -177,7 +177,8 @@ class ProjectStore(
         numbers = {v.id: v.number for v in versions}
         authors = await self.version_authors(v.id for v in versions if v.id is not None)
         return [
-            _version_info(v, numbers.get(v.parent_id)).model_copy(update={"authors": authors.get(v.id, [])}) for v in versions
+            _version_info(v, numbers.get(v.parent_id)).model_copy(update={"authors": authors.get(v.id or 0, [])})
+            for v in versions
         ]
 
     async def list_versions(self, project_id: str) -> list[VersionInfo]:

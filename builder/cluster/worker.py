@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from builder.cluster.generations import SharedGenerationHub
 from builder.cluster.leases import Leases, worker_name
 from builder.cluster.logs import SharedLogHub
+from builder.cluster.presence import SharedPresence
 from builder.cluster.previews import SharedPreviewRegistry
 from builder.errors import ServerUnavailable
 
@@ -30,6 +31,7 @@ class Cluster:
     logs: SharedLogHub
     generations: SharedGenerationHub
     previews: SharedPreviewRegistry
+    presence: SharedPresence
 
     @classmethod
     async def join(cls, url: str) -> Cluster:
@@ -49,11 +51,14 @@ class Cluster:
         await logs.start()
         generations = SharedGenerationHub(redis, name)
         await generations.start_listening()
+        presence = SharedPresence(redis)
+        await presence.start_listening()
         log.info("worker %s joined the workers on Redis %s", name, url.split("@")[-1])
-        return cls(redis, name, logs, generations, SharedPreviewRegistry(redis, name))
+        return cls(redis, name, logs, generations, SharedPreviewRegistry(redis, name), presence)
 
     async def leave(self) -> None:
         await self.previews.close()
+        await self.presence.close()
         await self.generations.close()
         await self.logs.close()
         await self.redis.aclose()

@@ -27,6 +27,7 @@ from builder.services.app_env import AppEnvService
 from builder.services.doctor import DoctorService
 from builder.services.generations import GenerationService
 from builder.services.history import TRASH_DAYS, HistoryService
+from builder.services.presence import PresenceService
 from builder.services.preview_access import PreviewAccess
 from builder.services.preview_hub import PreviewHub
 from builder.services.previews import PreviewService, VersionPreviewService
@@ -96,6 +97,8 @@ class Services:
         self.shares = ShareService(store, self.version_previews, self.publishing)
         self.app_domains = AppDomains(store, self.publishing, self.preview_hub)
         self.text_edits = TextEditService(self.projects)
+        # Who has each project open: in this process, or in Redis for every worker.
+        self.presence = cluster.presence if cluster is not None else PresenceService()
         # Here, not at the top: builder.git builds on the services, and importing either first must work.
         from builder.git.server import GitServer
 

@@ -97,6 +97,18 @@ class WorkspaceState(rx.State):
         must do once it is open)."""
         return None
 
+    async def _moved(self) -> None:
+        """The person changed tab or file, or asked for a generation or saw it end: the parts that tell the others
+        where this page is (PresenceState) say so. Only those parts are loaded, not every part of the page."""
+        for part in WorkspaceState.get_substates():
+            if issubclass(part, WorkspaceState) and part._on_move is not WorkspaceState._on_move:
+                moving = await self.get_state(part)
+                if isinstance(moving, WorkspaceState):
+                    await moving._on_move()
+
+    async def _on_move(self) -> None:
+        """A part that tells the others where this page is overrides this."""
+
     async def allowed(self, need: Permission = Permission.view) -> Allowed:
         """The services, once the person's role in the page's project is checked for `need` (every event checks
         again: a role can change, or the person sign out, while the page stays open)."""
@@ -105,5 +117,6 @@ class WorkspaceState(rx.State):
         return await for_project(self, self.project_id, need)
 
     @rx.event
-    def set_tab(self, tab: str) -> None:
+    async def set_tab(self, tab: str) -> None:
         self.tab = tab
+        await self._moved()

@@ -128,6 +128,7 @@ class GenerationInfo(BaseModel):
     summary: str
     error: str
     pictures: list[str] = Field(default_factory=list, description="Attached pictures, each at /api/pictures/{hash}.")
+    user_id: str | None = Field(default=None, description="Who asked (a repair round: who asked first); null: unknown.")
     created_at: datetime
 
 

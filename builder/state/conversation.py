@@ -54,7 +54,8 @@ class ConversationState(WorkspaceState):
         services = loaded.services
         generations = await services.generations.records(loaded.project.id)
         checks = await services.verifications.records(loaded.project.id)
-        self.chat = chat_entries(loaded.project.versions, generations, checks)
+        names = {member.user_id: member.name or member.email for member in await services.access.members(loaded.project.id)}
+        self.chat = chat_entries(loaded.project.versions, generations, checks, names, loaded.actor.user_id)
         self.usage_line = usage_words(await services.generations.usage(loaded.project.id))
 
     async def _on_open(self) -> rx.event.EventCallback[()] | None:

@@ -15,7 +15,7 @@ from builder.errors import NotFound
 from builder.models import ProjectRole
 from builder.schemas import ProjectDetail
 from builder.services import Services
-from builder.services.access import Permission
+from builder.services.access import Actor, Permission
 from builder.state.auth import Allowed, for_project
 
 
@@ -30,6 +30,8 @@ class Loaded:
     switched: bool
     # The current version is not the one the page showed.
     new_version: bool
+    # Who the page is for.
+    actor: Actor
 
 
 class WorkspaceState(rx.State):
@@ -76,7 +78,9 @@ class WorkspaceState(rx.State):
             self.not_found = str(exc)
             return False
         switched = project.id != self.project_id
-        loaded = Loaded(project, allowed.services, switched, (project.current_version or 0) != self.current_version)
+        loaded = Loaded(
+            project, allowed.services, switched, (project.current_version or 0) != self.current_version, allowed.actor
+        )
         self.role = allowed.role.value if allowed.role is not None else ""
         self.not_found = ""
         if loaded.switched:

@@ -397,3 +397,67 @@ def test_without_accounts_the_account_page_says_so_and_there_is_no_people_button
     expect(page.locator("#project-name")).to_have_text("Laptop app")
     expect(page.locator("#people-button")).to_have_count(0)
     expect(page.locator("#quota-note")).to_have_count(0)
+
+
+def test_two_people_in_one_project_see_each_other_and_each_others_follow_ups(
+    browser: Browser, contexts: list[BrowserContext], traffic: Traffic, team: Team
+) -> None:
+    """Cy (owner) and Dee (editor) open one project: each sees the other's avatar, tab and file; Cy's follow-up shows
+    in Dee's conversation without a reload; Cy's closed tab leaves Dee's header."""
+    cy = sign_in(browser, contexts, traffic, team, "cy")
+    files = {"index.html": "<h1>Together</h1>", "about.html": "<p>About us</p>"}
+    project_id = new_project(cy, team, "Together", files)
+    added = cy.request.post(f"{team.base}/api/projects/{project_id}/members", data={"email": "dee@example.org", "role": "editor"})
+    assert added.status == 201, added.text()
+    cy.goto(f"{team.base}/p/{project_id}")
+    expect(cy.locator("#project-name")).to_have_text("Together")
+    dee = sign_in(browser, contexts, traffic, team, "dee")
+    dee.goto(f"{team.base}/p/{project_id}")
+    expect(dee.locator("#project-name")).to_have_text("Together")
+
+    # Each sees the other (never themselves), with initials, and where they are.
+    cy_seen, dee_seen = dee.locator(".presence-avatar"), cy.locator(".presence-avatar")
+    expect(cy_seen).to_have_count(1)
+    expect(cy_seen).to_have_attribute("data-name", "Cy Diaz")
+    expect(cy_seen).to_contain_text("CD")
+    expect(dee_seen).to_have_count(1)
+    expect(dee_seen).to_have_attribute("data-name", "Dee Moss")
+    dee.locator("#tab-code").click()
+    dee.locator('#file-tree [data-path="about.html"]').click()
+    expect(dee_seen).to_have_attribute("data-where", "Code \u00b7 about.html")
+    cy.locator("#tab-logs").click()
+    expect(cy_seen).to_have_attribute("data-where", "Logs")
+    listed = cy.request.get(f"{team.base}/api/projects/{project_id}/presence")
+    assert listed.status == 200, listed.text()
+    assert sorted((p["name"], p["tab"], p["file"]) for p in listed.json()) == [
+        ("Cy Diaz", "logs", ""),
+        ("Dee Moss", "code", "about.html"),
+    ]
+    cy.locator("#presence").click()
+    expect(cy.locator("#presence-list .presence-person")).to_have_text(re.compile("Dee Moss.*Code \u00b7 about.html"))
+    shot(cy, "presence-desktop")
+    cy.keyboard.press("Escape")
+    cy.set_viewport_size(PHONE)
+    shot(cy, "presence-phone")
+    cy.locator("#presence").click()
+    expect(cy.locator("#presence-list")).to_be_visible()
+    shot(cy, "presence-phone-list")
+    cy.keyboard.press("Escape")
+    cy.set_viewport_size(DESKTOP)
+
+    # Cy asks for a change: Dee's conversation shows it (and what came of it) with no reload.
+    cy.locator("#tab-code").click()
+    cy.locator("#followup").fill('replace "About us" with "About the team"')
+    cy.locator("#send-followup").click()
+    prompt = dee.locator('.chat-entry[data-kind="prompt"]', has_text='replace "About us"')
+    expect(prompt).to_be_visible()
+    expect(prompt).to_contain_text("Cy Diaz")
+    expect(dee.locator("#version-badge")).to_have_text("v2", timeout=120_000)
+    expect(dee.locator('.chat-entry[data-kind="version"]').last).to_contain_text("version 2")
+    expect(cy.locator('.chat-entry[data-kind="prompt"]', has_text='replace "About us"')).to_contain_text("You")
+
+    # Cy closes the tab: gone from Dee's header and from the list.
+    cy.close()
+    expect(cy_seen).to_have_count(0)
+    left = dee.request.get(f"{team.base}/api/projects/{project_id}/presence")
+    assert [p["name"] for p in left.json()] == ["Dee Moss"]

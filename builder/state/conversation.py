@@ -122,7 +122,7 @@ class ConversationState(WorkspaceState):
         (await self.get_state(EditorState)).notice = ""
         self.generating = True
         self._asked = True
-        await self._moved()
+        await self._place_changed()
         self.progress = "Generating..."
         pictures = f"With {len(images)} picture{'s' if len(images) != 1 else ''}." if images else ""
         self.chat = [*self.chat, ChatEntry("prompt", "You", prompt, "now", pictures)]
@@ -142,7 +142,7 @@ class ConversationState(WorkspaceState):
         self.error = ""
         self.generating = True
         self._asked = True
-        await self._moved()
+        await self._place_changed()
         self.progress = "Fixing the problems the check found..."
         return ConversationState.follow_generation
 
@@ -203,7 +203,7 @@ class ConversationState(WorkspaceState):
                 self.generating = False
                 self.progress = ""
                 self._asked = False
-                await self._moved()
+                await self._place_changed()
                 await self._refresh(project_id)
                 moved = await (await self.get_state(PreviewPaneState))._moved()
             if moved:

@@ -91,7 +91,7 @@ class PresenceState(WorkspaceState):
     async def _on_open(self) -> rx.event.EventCallback[()]:
         return PresenceState.follow_presence
 
-    async def _on_move(self) -> None:
+    async def _on_place(self) -> None:
         if self._session:
             allowed = await self.allowed()
             await allowed.services.presence.put(self.project_id, await self._entry(allowed.actor))

@@ -101,16 +101,16 @@ class WorkspaceState(rx.State):
         must do once it is open)."""
         return None
 
-    async def _moved(self) -> None:
+    async def _place_changed(self) -> None:
         """The person changed tab or file, or asked for a generation or saw it end: the parts that tell the others
         where this page is (PresenceState) say so. Only those parts are loaded, not every part of the page."""
         for part in WorkspaceState.get_substates():
-            if issubclass(part, WorkspaceState) and part._on_move is not WorkspaceState._on_move:
+            if issubclass(part, WorkspaceState) and part._on_place is not WorkspaceState._on_place:
                 moving = await self.get_state(part)
                 if isinstance(moving, WorkspaceState):
-                    await moving._on_move()
+                    await moving._on_place()
 
-    async def _on_move(self) -> None:
+    async def _on_place(self) -> None:
         """A part that tells the others where this page is overrides this."""
 
     async def allowed(self, need: Permission = Permission.view) -> Allowed:
@@ -123,4 +123,4 @@ class WorkspaceState(rx.State):
     @rx.event
     async def set_tab(self, tab: str) -> None:
         self.tab = tab
-        await self._moved()
+        await self._place_changed()

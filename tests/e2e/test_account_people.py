@@ -417,16 +417,16 @@ def test_two_people_in_one_project_see_each_other_and_each_others_follow_ups(
 
     # Each sees the other (never themselves), with initials, and where they are.
     cy_seen, dee_seen = dee.locator(".presence-avatar"), cy.locator(".presence-avatar")
-    expect(cy_seen).to_have_count(1)
-    expect(cy_seen).to_have_attribute("data-name", "Cy Diaz")
-    expect(cy_seen).to_contain_text("CD")
-    expect(dee_seen).to_have_count(1)
-    expect(dee_seen).to_have_attribute("data-name", "Dee Moss")
+    expect(cy_seen).to_have_count(1, timeout=30_000)
+    expect(cy_seen).to_have_attribute("data-name", "Cy Diaz", timeout=30_000)
+    expect(cy_seen).to_contain_text("CD", timeout=30_000)
+    expect(dee_seen).to_have_count(1, timeout=30_000)
+    expect(dee_seen).to_have_attribute("data-name", "Dee Moss", timeout=30_000)
     dee.locator("#tab-code").click()
     dee.locator('#file-tree [data-path="about.html"]').click()
-    expect(dee_seen).to_have_attribute("data-where", "Code \u00b7 about.html")
+    expect(dee_seen).to_have_attribute("data-where", "Code \u00b7 about.html", timeout=30_000)
     cy.locator("#tab-logs").click()
-    expect(cy_seen).to_have_attribute("data-where", "Logs")
+    expect(cy_seen).to_have_attribute("data-where", "Logs", timeout=30_000)
     listed = cy.request.get(f"{team.base}/api/projects/{project_id}/presence")
     assert listed.status == 200, listed.text()
     assert sorted((p["name"], p["tab"], p["file"]) for p in listed.json()) == [
@@ -450,14 +450,14 @@ def test_two_people_in_one_project_see_each_other_and_each_others_follow_ups(
     cy.locator("#followup").fill('replace "About us" with "About the team"')
     cy.locator("#send-followup").click()
     prompt = dee.locator('.chat-entry[data-kind="prompt"]', has_text='replace "About us"')
-    expect(prompt).to_be_visible()
-    expect(prompt).to_contain_text("Cy Diaz")
+    expect(prompt).to_be_visible(timeout=30_000)
+    expect(prompt).to_contain_text("Cy Diaz", timeout=30_000)
     expect(dee.locator("#version-badge")).to_have_text("v2", timeout=120_000)
     expect(dee.locator('.chat-entry[data-kind="version"]').last).to_contain_text("version 2")
     expect(cy.locator('.chat-entry[data-kind="prompt"]', has_text='replace "About us"')).to_contain_text("You")
 
     # Cy closes the tab: gone from Dee's header and from the list.
     cy.close()
-    expect(cy_seen).to_have_count(0)
+    expect(cy_seen).to_have_count(0, timeout=30_000)
     left = dee.request.get(f"{team.base}/api/projects/{project_id}/presence")
     assert [p["name"] for p in left.json()] == ["Dee Moss"]

@@ -14,7 +14,9 @@ def avatar(person: Person) -> rx.Component:
         rx.avatar(
             fallback=person.initials,
             color_scheme=person.colour,  # pyright: ignore[reportArgumentType] (a Radix colour name from the service)
-            variant="solid",
+            # Soft with high contrast: the initials in the colour's darkest step pass WCAG AA on every colour.
+            variant="soft",
+            high_contrast=True,
             radius="full",
             size="2",
         ),

@@ -402,62 +402,63 @@ def test_without_accounts_the_account_page_says_so_and_there_is_no_people_button
 def test_two_people_in_one_project_see_each_other_and_each_others_follow_ups(
     browser: Browser, contexts: list[BrowserContext], traffic: Traffic, team: Team
 ) -> None:
-    """Cy (owner) and Dee (editor) open one project: each sees the other's avatar, tab and file; Cy's follow-up shows
-    in Dee's conversation without a reload; Cy's closed tab leaves Dee's header."""
-    cy = sign_in(browser, contexts, traffic, team, "cy")
+    """Ana (owner) and Bo (editor) open one project: each sees the other's avatar, tab and file; Ana's follow-up shows
+    in Bo's conversation without a reload; Ana's closed tab leaves Bo's header."""
+    ana = sign_in(browser, contexts, traffic, team, "ana")
     files = {"index.html": "<h1>Together</h1>", "about.html": "<p>About us</p>"}
-    project_id = new_project(cy, team, "Together", files)
-    added = cy.request.post(f"{team.base}/api/projects/{project_id}/members", data={"email": "dee@example.org", "role": "editor"})
+    project_id = new_project(ana, team, "Together", files)
+    added = ana.request.post(f"{team.base}/api/projects/{project_id}/members", data={"email": "bo@example.org", "role": "editor"})
     assert added.status == 201, added.text()
-    cy.goto(f"{team.base}/p/{project_id}")
-    expect(cy.locator("#project-name")).to_have_text("Together")
-    dee = sign_in(browser, contexts, traffic, team, "dee")
-    dee.goto(f"{team.base}/p/{project_id}")
-    expect(dee.locator("#project-name")).to_have_text("Together")
+    ana.goto(f"{team.base}/p/{project_id}")
+    expect(ana.locator("#project-name")).to_have_text("Together")
+    bo = sign_in(browser, contexts, traffic, team, "bo")
+    bo.goto(f"{team.base}/p/{project_id}")
+    expect(bo.locator("#project-name")).to_have_text("Together")
 
     # Each sees the other (never themselves), with initials, and where they are.
-    cy_seen, dee_seen = dee.locator(".presence-avatar"), cy.locator(".presence-avatar")
-    expect(cy_seen).to_have_count(1, timeout=30_000)
-    expect(cy_seen).to_have_attribute("data-name", "Cy Diaz", timeout=30_000)
-    expect(cy_seen).to_contain_text("CD", timeout=30_000)
-    expect(dee_seen).to_have_count(1, timeout=30_000)
-    expect(dee_seen).to_have_attribute("data-name", "Dee Moss", timeout=30_000)
-    dee.locator("#tab-code").click()
-    dee.locator('#file-tree [data-path="about.html"]').click()
-    expect(dee_seen).to_have_attribute("data-where", "Code \u00b7 about.html", timeout=30_000)
-    cy.locator("#tab-logs").click()
-    expect(cy_seen).to_have_attribute("data-where", "Logs", timeout=30_000)
-    listed = cy.request.get(f"{team.base}/api/projects/{project_id}/presence")
+    ana_seen, bo_seen = bo.locator(".presence-avatar"), ana.locator(".presence-avatar")
+    expect(ana_seen).to_have_count(1, timeout=30_000)
+    expect(ana_seen).to_have_attribute("data-name", "Ana Lima", timeout=30_000)
+    expect(ana_seen).to_contain_text("AL", timeout=30_000)
+    expect(bo_seen).to_have_count(1, timeout=30_000)
+    expect(bo_seen).to_have_attribute("data-name", "Bo Park", timeout=30_000)
+    bo.locator("#tab-code").click()
+    bo.locator('#file-tree [data-path="about.html"]').click()
+    expect(bo_seen).to_have_attribute("data-where", "Code \u00b7 about.html", timeout=30_000)
+    ana.locator("#tab-logs").click()
+    expect(ana_seen).to_have_attribute("data-where", "Logs", timeout=30_000)
+    listed = ana.request.get(f"{team.base}/api/projects/{project_id}/presence")
     assert listed.status == 200, listed.text()
     assert sorted((p["name"], p["tab"], p["file"]) for p in listed.json()) == [
-        ("Cy Diaz", "logs", ""),
-        ("Dee Moss", "code", "about.html"),
+        ("Ana Lima", "logs", ""),
+        ("Bo Park", "code", "about.html"),
     ]
-    cy.locator("#presence").click()
-    expect(cy.locator("#presence-list .presence-person")).to_have_text(re.compile("Dee Moss.*Code \u00b7 about.html"))
-    shot(cy, "presence-desktop")
-    cy.keyboard.press("Escape")
-    cy.set_viewport_size(PHONE)
-    shot(cy, "presence-phone")
-    cy.locator("#presence").click()
-    expect(cy.locator("#presence-list")).to_be_visible()
-    shot(cy, "presence-phone-list")
-    cy.keyboard.press("Escape")
-    cy.set_viewport_size(DESKTOP)
+    ana.locator("#presence").click()
+    expect(ana.locator("#presence-list .presence-person")).to_have_text(re.compile("Bo Park.*Code \u00b7 about.html"))
+    shot(ana, "presence-desktop")
+    ana.keyboard.press("Escape")
+    ana.set_viewport_size(PHONE)
+    shot(ana, "presence-phone")
+    ana.locator("#presence").click()
+    expect(ana.locator("#presence-list")).to_be_visible()
+    shot(ana, "presence-phone-list")
+    ana.keyboard.press("Escape")
+    ana.set_viewport_size(DESKTOP)
+    accessible(ana, "presence", widths=(DESKTOP, PHONE))
 
-    # Cy asks for a change: Dee's conversation shows it (and what came of it) with no reload.
-    cy.locator("#tab-code").click()
-    cy.locator("#followup").fill('replace "About us" with "About the team"')
-    cy.locator("#send-followup").click()
-    prompt = dee.locator('.chat-entry[data-kind="prompt"]', has_text='replace "About us"')
+    # Ana asks for a change: Bo's conversation shows it (and what came of it) with no reload.
+    ana.locator("#tab-code").click()
+    ana.locator("#followup").fill('replace "About us" with "About the team"')
+    ana.locator("#send-followup").click()
+    prompt = bo.locator('.chat-entry[data-kind="prompt"]', has_text='replace "About us"')
     expect(prompt).to_be_visible(timeout=30_000)
-    expect(prompt).to_contain_text("Cy Diaz", timeout=30_000)
-    expect(dee.locator("#version-badge")).to_have_text("v2", timeout=120_000)
-    expect(dee.locator('.chat-entry[data-kind="version"]').last).to_contain_text("version 2")
-    expect(cy.locator('.chat-entry[data-kind="prompt"]', has_text='replace "About us"')).to_contain_text("You")
+    expect(prompt).to_contain_text("Ana Lima", timeout=30_000)
+    expect(bo.locator("#version-badge")).to_have_text("v2", timeout=120_000)
+    expect(bo.locator('.chat-entry[data-kind="version"]').last).to_contain_text("version 2")
+    expect(ana.locator('.chat-entry[data-kind="prompt"]', has_text='replace "About us"')).to_contain_text("You")
 
-    # Cy closes the tab: gone from Dee's header and from the list.
-    cy.close()
-    expect(cy_seen).to_have_count(0, timeout=30_000)
-    left = dee.request.get(f"{team.base}/api/projects/{project_id}/presence")
-    assert [p["name"] for p in left.json()] == ["Dee Moss"]
+    # Ana closes the tab: gone from Bo's header and from the list.
+    ana.close()
+    expect(ana_seen).to_have_count(0, timeout=30_000)
+    left = bo.request.get(f"{team.base}/api/projects/{project_id}/presence")
+    assert [p["name"] for p in left.json()] == ["Bo Park"]

@@ -64,9 +64,10 @@ def present_people() -> rx.Component:
                         PresenceState.more_people > 0,
                         rx.box("+", PresenceState.more_people, class_name="presence-more", id="presence-more"),
                     ),
+                    # Its name is the initials it shows, then who they are (an aria-label would hide the initials).
+                    rx.el.span(" Also here: ", PresenceState.people_names, class_name="presence-names"),
                     type="button",
                     class_name="presence-row",
-                    aria_label="Also in this project now: " + PresenceState.people.length().to_string(),
                     id="presence",
                 )
             ),

@@ -84,9 +84,8 @@ class PresenceState(WorkspaceState):
         return max(0, len(self.people) - SHOWN_AVATARS)
 
     @rx.var
-    def someone_generating(self) -> str:
-        """The name of another person whose generation runs, for the conversation's progress line."""
-        return next((person.name for person in self.people if person.generating), "")
+    def people_names(self) -> str:
+        return ", ".join(person.name for person in self.people)
 
     async def _on_open(self) -> rx.event.EventCallback[()]:
         return PresenceState.follow_presence

@@ -134,6 +134,7 @@ class GenerationInfo(BaseModel):
     summary: str
     error: str
     pictures: list[str] = Field(default_factory=list, description="Attached pictures, each at /api/pictures/{hash}.")
+    user_id: str | None = Field(default=None, description="Who asked (a repair round: who asked first); null: unknown.")
     created_at: datetime
 
 
@@ -278,6 +279,21 @@ class MemberInfo(BaseModel):
     email: str
     name: str
     role: ProjectRole
+
+
+class PresenceInfo(BaseModel):
+    """One open page of a project: who has it open, where they are in it, and whether they asked for the generation
+    that runs."""
+
+    session: str = Field(description="The page's own id (one per browser tab), random: a person may have several.")
+    user_id: str
+    name: str = Field(description='The person\'s name ("Guest" without accounts: FORJA_AUTH=none).')
+    initials: str
+    colour: str = Field(description="A Radix colour name, the same for one person on every page (one per tab for Guests).")
+    tab: str = Field(description="preview, code, logs, history or chat (a phone's conversation pane).")
+    file: str = Field(description="The file open in the Code tab, or empty.")
+    generating: bool = Field(description="This page asked for the generation that runs now.")
+    since: datetime
 
 
 Count = Annotated[int, Field(ge=0, le=MAX_ROW_NUMBER)]

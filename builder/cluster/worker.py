@@ -15,6 +15,7 @@ from builder.cluster.collab import RedisRelay
 from builder.cluster.generations import SharedGenerationHub
 from builder.cluster.leases import Leases, worker_name
 from builder.cluster.logs import SharedLogHub
+from builder.cluster.presence import SharedPresence
 from builder.cluster.previews import SharedPreviewRegistry
 from builder.errors import ServerUnavailable
 
@@ -32,6 +33,7 @@ class Cluster:
     generations: SharedGenerationHub
     previews: SharedPreviewRegistry
     collab: RedisRelay
+    presence: SharedPresence
 
     @classmethod
     async def join(cls, url: str) -> Cluster:
@@ -51,11 +53,14 @@ class Cluster:
         await logs.start()
         generations = SharedGenerationHub(redis, name)
         await generations.start_listening()
+        presence = SharedPresence(redis)
+        await presence.start_listening()
         log.info("worker %s joined the workers on Redis %s", name, url.split("@")[-1])
-        return cls(redis, name, logs, generations, SharedPreviewRegistry(redis, name), RedisRelay(url, name))
+        return cls(redis, name, logs, generations, SharedPreviewRegistry(redis, name), RedisRelay(url, name), presence)
 
     async def leave(self) -> None:
         await self.previews.close()
+        await self.presence.close()
         await self.generations.close()
         await self.logs.close()
         await self.redis.aclose()

@@ -218,7 +218,12 @@ def publish_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.trigger(
             rx.button(
-                rx.icon("rocket", size=14), "Publish", size="1", disabled=WorkspaceState.current_version == 0, id="publish-button"
+                rx.icon("rocket", size=14),
+                rx.el.span("Publish", class_name="publish-word"),
+                size="1",
+                disabled=WorkspaceState.current_version == 0,
+                aria_label="Publish",
+                id="publish-button",
             )
         ),
         rx.dialog.content(

@@ -17,6 +17,7 @@ from builder.components.layout import error_callout, top_bar
 from builder.components.panels import code_panel, logs_panel, preview_panel
 from builder.components.people_dialog import people_dialog
 from builder.components.plan_view import plan_card, plan_first_switch
+from builder.components.presence import present_people
 from builder.components.project_menu import project_menu
 from builder.components.publish_dialog import publish_dialog
 from builder.components.terminal import terminal_panel
@@ -480,6 +481,7 @@ def workspace_page() -> rx.Component:
                 rx.badge("v", WorkspaceState.current_version, variant="outline", id="version-badge"),
             ),
             rx.spacer(),
+            present_people(),
             publish_dialog(),
             people_dialog(),
             env_dialog(),

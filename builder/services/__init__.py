@@ -29,6 +29,7 @@ from builder.services.doctor import DoctorService
 from builder.services.generations import GenerationService
 from builder.services.history import TRASH_DAYS, HistoryService
 from builder.services.plans import PlanService
+from builder.services.presence import PresenceService
 from builder.services.preview_access import PreviewAccess
 from builder.services.preview_hub import PreviewHub
 from builder.services.previews import PreviewService, VersionPreviewService
@@ -103,6 +104,8 @@ class Services:
         self.app_domains = AppDomains(store, self.publishing, self.preview_hub)
         self.text_edits = TextEditService(self.projects)
         self.terminals = TerminalService(store, self.preview_hub, logs)
+        # Who has each project open: in this process, or in Redis for every worker.
+        self.presence = cluster.presence if cluster is not None else PresenceService()
         # Here, not at the top: builder.git builds on the services, and importing either first must work.
         from builder.git.server import GitServer
 

@@ -31,6 +31,8 @@ class ConversationState(WorkspaceState):
     # Tokens and cost of the project's generations so far, repairs included.
     usage_line: rx.Field[str] = rx.field("")
     _generation_token: int = 0
+    # This page asked for the generation that runs (the others follow it): its avatar says "generating" to them.
+    _asked: bool = False
 
     @rx.var
     def offline_follow_up(self) -> bool:
@@ -52,7 +54,8 @@ class ConversationState(WorkspaceState):
         services = loaded.services
         generations = await services.generations.records(loaded.project.id)
         checks = await services.verifications.records(loaded.project.id)
-        self.chat = chat_entries(loaded.project.versions, generations, checks)
+        names = {member.user_id: member.name or member.email for member in await services.access.members(loaded.project.id)}
+        self.chat = chat_entries(loaded.project.versions, generations, checks, names, loaded.actor.user_id)
         self.usage_line = usage_words(await services.generations.usage(loaded.project.id))
 
     async def _on_open(self) -> rx.event.EventCallback[()] | None:
@@ -118,6 +121,8 @@ class ConversationState(WorkspaceState):
         self.error = ""
         (await self.get_state(EditorState)).notice = ""
         self.generating = True
+        self._asked = True
+        await self._place_changed()
         self.progress = "Generating..."
         pictures = f"With {len(images)} picture{'s' if len(images) != 1 else ''}." if images else ""
         self.chat = [*self.chat, ChatEntry("prompt", "You", prompt, "now", pictures)]
@@ -136,6 +141,8 @@ class ConversationState(WorkspaceState):
             return None
         self.error = ""
         self.generating = True
+        self._asked = True
+        await self._place_changed()
         self.progress = "Fixing the problems the check found..."
         return ConversationState.follow_generation
 
@@ -147,10 +154,13 @@ class ConversationState(WorkspaceState):
 
     @rx.event(background=True)
     async def follow_generation(self):
-        """Show a running generation: files join the tree as they complete, in batched updates."""
+        """Show a running generation: files join the tree as they complete, in batched updates. Also on the pages of
+        everyone else with the project open (PresenceState starts it there): the prompt shows with its first event."""
         async with self:
             self._generation_token += 1
             token, project_id = self._generation_token, self.project_id
+            self.generating = True
+            self.progress = self.progress or "Generating..."
         hub = (await self.allowed()).services.generations
         queue: asyncio.Queue[GenerationEvent | None] = asyncio.Queue()
 
@@ -162,7 +172,7 @@ class ConversationState(WorkspaceState):
         pumping = asyncio.create_task(pump())
         previewing = False
         try:
-            finished = False
+            finished, first = False, True
             while not finished:
                 batch = [await queue.get()]
                 # Files often complete in bursts: one state update per burst, not per file.
@@ -175,8 +185,10 @@ class ConversationState(WorkspaceState):
                     if self._generation_token != token or self.project_id != project_id:
                         return
                     await self._apply([e for e in batch if e is not None])
-                    if saved:
+                    if saved or first:
+                        # The first event comes once the prompt is recorded: a page that did not send it shows it now.
                         await self._refresh(project_id)
+                first = False
                 if saved and not previewing:
                     # The saved version is being run for its check: show it as it comes up.
                     previewing = True
@@ -190,6 +202,8 @@ class ConversationState(WorkspaceState):
                     return
                 self.generating = False
                 self.progress = ""
+                self._asked = False
+                await self._place_changed()
                 await self._refresh(project_id)
                 moved = await (await self.get_state(PreviewPaneState))._moved()
             if moved:

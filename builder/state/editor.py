@@ -84,6 +84,7 @@ class EditorState(WorkspaceState):
     async def open_file(self, path: str) -> None:
         self.error = ""
         await self._open(path)
+        await self._place_changed()
 
     async def _open(self, path: str) -> None:
         """Select a file; an unsaved draft wins over the stored content so nothing is lost. The page's error stays:

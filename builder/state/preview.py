@@ -83,15 +83,13 @@ class PreviewPaneState(WorkspaceState):
         return rx.call_script(PHONE_QUERY, callback=PreviewPaneState.first_pane)
 
     @rx.event
-    def first_pane(self, phone: bool):
+    async def first_pane(self, phone: bool):
         """On a phone the page opens on one pane: the app when the project has one, else the chat that makes it."""
         if not phone:
             return None
-        if self.current_version > 0:
-            self.tab = "preview"
-            return PreviewPaneState.open
-        self.tab = "chat"
-        return None
+        self.tab = "preview" if self.current_version > 0 else "chat"
+        await self._place_changed()
+        return PreviewPaneState.open if self.tab == "preview" else None
 
     @rx.event
     def open(self):

@@ -6,7 +6,7 @@ Kept apart from the state classes so each view can be tested on its own.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence, Set
+from collections.abc import Mapping, Sequence, Set
 from datetime import datetime
 from typing import Literal
 
@@ -146,10 +146,18 @@ def _cost(made_by: GenerationInfo) -> str:
 
 
 def chat_entries(
-    versions: list[VersionInfo], generations: list[GenerationInfo], checks: Sequence[VerificationInfo] = ()
+    versions: list[VersionInfo],
+    generations: list[GenerationInfo],
+    checks: Sequence[VerificationInfo] = (),
+    names: Mapping[str, str] | None = None,
+    me: str = "",
 ) -> list[ChatEntry]:
     """The conversation: each prompt, then what came of it (a version or an error), each check of a version with
-    its screenshot, and Forja's repair rounds, in time order. "Fix this" is offered on the last check only."""
+    its screenshot, and Forja's repair rounds, in time order. "Fix this" is offered on the last check only.
+
+    A prompt is "You" for the person `me` (and when who asked is unknown), else the asker's name from `names` (user id
+    -> name): in a team, everyone sees who asked for what."""
+    names = names or {}
     timed: list[tuple[datetime, int, ChatEntry]] = []
     for g in generations:
         when = _when(g.created_at)
@@ -161,7 +169,8 @@ def chat_entries(
             )
         else:
             pictures = [f"/api/pictures/{digest}" for digest in g.pictures]
-            timed.append((g.created_at, 0, ChatEntry("prompt", "You", g.prompt, when, "", tone="blue", pictures=pictures)))
+            asker = "You" if not g.user_id or g.user_id == me else names.get(g.user_id, "Someone")
+            timed.append((g.created_at, 0, ChatEntry("prompt", asker, g.prompt, when, "", tone="blue", pictures=pictures)))
         if g.outcome == "failed":
             timed.append((g.created_at, 1, ChatEntry("error", "Forja", g.error, when, "Nothing was changed.", tone="red")))
         elif g.outcome == "stopped":

@@ -15,7 +15,7 @@ from builder.errors import NotFound
 from builder.models import ProjectRole
 from builder.schemas import ProjectDetail
 from builder.services import Services
-from builder.services.access import Permission
+from builder.services.access import Actor, Permission
 from builder.state.auth import Allowed, for_project
 
 
@@ -30,6 +30,8 @@ class Loaded:
     switched: bool
     # The current version is not the one the page showed.
     new_version: bool
+    # Who the page is for.
+    actor: Actor
 
 
 class WorkspaceState(rx.State):
@@ -76,7 +78,9 @@ class WorkspaceState(rx.State):
             self.not_found = str(exc)
             return False
         switched = project.id != self.project_id
-        loaded = Loaded(project, allowed.services, switched, (project.current_version or 0) != self.current_version)
+        loaded = Loaded(
+            project, allowed.services, switched, (project.current_version or 0) != self.current_version, allowed.actor
+        )
         self.role = allowed.role.value if allowed.role is not None else ""
         self.not_found = ""
         if loaded.switched:
@@ -97,6 +101,18 @@ class WorkspaceState(rx.State):
         must do once it is open)."""
         return None
 
+    async def _place_changed(self) -> None:
+        """The person changed tab or file, or asked for a generation or saw it end: the parts that tell the others
+        where this page is (PresenceState) say so. Only those parts are loaded, not every part of the page."""
+        for part in WorkspaceState.get_substates():
+            if issubclass(part, WorkspaceState) and part._on_place is not WorkspaceState._on_place:
+                moving = await self.get_state(part)
+                if isinstance(moving, WorkspaceState):
+                    await moving._on_place()
+
+    async def _on_place(self) -> None:
+        """A part that tells the others where this page is overrides this."""
+
     async def allowed(self, need: Permission = Permission.view) -> Allowed:
         """The services, once the person's role in the page's project is checked for `need` (every event checks
         again: a role can change, or the person sign out, while the page stays open)."""
@@ -105,5 +121,6 @@ class WorkspaceState(rx.State):
         return await for_project(self, self.project_id, need)
 
     @rx.event
-    def set_tab(self, tab: str) -> None:
+    async def set_tab(self, tab: str) -> None:
         self.tab = tab
+        await self._place_changed()

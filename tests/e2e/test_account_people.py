@@ -397,3 +397,68 @@ def test_without_accounts_the_account_page_says_so_and_there_is_no_people_button
     expect(page.locator("#project-name")).to_have_text("Laptop app")
     expect(page.locator("#people-button")).to_have_count(0)
     expect(page.locator("#quota-note")).to_have_count(0)
+
+
+def test_two_people_in_one_project_see_each_other_and_each_others_follow_ups(
+    browser: Browser, contexts: list[BrowserContext], traffic: Traffic, team: Team
+) -> None:
+    """Ana (owner) and Bo (editor) open one project: each sees the other's avatar, tab and file; Ana's follow-up shows
+    in Bo's conversation without a reload; Ana's closed tab leaves Bo's header."""
+    ana = sign_in(browser, contexts, traffic, team, "ana")
+    files = {"index.html": "<h1>Together</h1>", "about.html": "<p>About us</p>"}
+    project_id = new_project(ana, team, "Together", files)
+    added = ana.request.post(f"{team.base}/api/projects/{project_id}/members", data={"email": "bo@example.org", "role": "editor"})
+    assert added.status == 201, added.text()
+    ana.goto(f"{team.base}/p/{project_id}")
+    expect(ana.locator("#project-name")).to_have_text("Together")
+    bo = sign_in(browser, contexts, traffic, team, "bo")
+    bo.goto(f"{team.base}/p/{project_id}")
+    expect(bo.locator("#project-name")).to_have_text("Together")
+
+    # Each sees the other (never themselves), with initials, and where they are.
+    ana_seen, bo_seen = bo.locator(".presence-avatar"), ana.locator(".presence-avatar")
+    expect(ana_seen).to_have_count(1, timeout=30_000)
+    expect(ana_seen).to_have_attribute("data-name", "Ana Lima", timeout=30_000)
+    expect(ana_seen).to_contain_text("AL", timeout=30_000)
+    expect(bo_seen).to_have_count(1, timeout=30_000)
+    expect(bo_seen).to_have_attribute("data-name", "Bo Park", timeout=30_000)
+    bo.locator("#tab-code").click()
+    bo.locator('#file-tree [data-path="about.html"]').click()
+    expect(bo_seen).to_have_attribute("data-where", "Code \u00b7 about.html", timeout=30_000)
+    ana.locator("#tab-logs").click()
+    expect(ana_seen).to_have_attribute("data-where", "Logs", timeout=30_000)
+    listed = ana.request.get(f"{team.base}/api/projects/{project_id}/presence")
+    assert listed.status == 200, listed.text()
+    assert sorted((p["name"], p["tab"], p["file"]) for p in listed.json()) == [
+        ("Ana Lima", "logs", ""),
+        ("Bo Park", "code", "about.html"),
+    ]
+    ana.locator("#presence").click()
+    expect(ana.locator("#presence-list .presence-person")).to_have_text(re.compile("Bo Park.*Code \u00b7 about.html"))
+    shot(ana, "presence-desktop")
+    ana.keyboard.press("Escape")
+    ana.set_viewport_size(PHONE)
+    shot(ana, "presence-phone")
+    ana.locator("#presence").click()
+    expect(ana.locator("#presence-list")).to_be_visible()
+    shot(ana, "presence-phone-list")
+    ana.keyboard.press("Escape")
+    ana.set_viewport_size(DESKTOP)
+    accessible(ana, "presence", widths=(DESKTOP, PHONE))
+
+    # Ana asks for a change: Bo's conversation shows it (and what came of it) with no reload.
+    ana.locator("#tab-code").click()
+    ana.locator("#followup").fill('replace "About us" with "About the team"')
+    ana.locator("#send-followup").click()
+    prompt = bo.locator('.chat-entry[data-kind="prompt"]', has_text='replace "About us"')
+    expect(prompt).to_be_visible(timeout=30_000)
+    expect(prompt).to_contain_text("Ana Lima", timeout=30_000)
+    expect(bo.locator("#version-badge")).to_have_text("v2", timeout=120_000)
+    expect(bo.locator('.chat-entry[data-kind="version"]').last).to_contain_text("version 2")
+    expect(ana.locator('.chat-entry[data-kind="prompt"]', has_text='replace "About us"')).to_contain_text("You")
+
+    # Ana closes the tab: gone from Bo's header and from the list.
+    ana.close()
+    expect(ana_seen).to_have_count(0, timeout=30_000)
+    left = bo.request.get(f"{team.base}/api/projects/{project_id}/presence")
+    assert [p["name"] for p in left.json()] == ["Bo Park"]

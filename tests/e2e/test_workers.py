@@ -2,7 +2,7 @@
 
 Both are real `reflex run` processes with REDIS_URL and DATABASE_URL set, whose Claude is the scripted model server
 answering slowly enough to be watched. A page served by the second worker follows a generation the first one runs,
-to its saved version. The load balancer's address serves the page and its socket from either worker. The first
+to its saved version; two Guests' pages, one on each worker, see each other and a follow-up one of them sends. The load balancer's address serves the page and its socket from either worker. The first
 worker is killed (SIGKILL) in the middle of a generation: a follower on the second gets the sentence that says so,
 the record ends as interrupted, and the project holds no half-saved version. A static app published through one
 worker is served at its address through the other's preview proxy, from the folder both share (FORJA_SHARED_DIR).
@@ -23,13 +23,13 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from builder.cluster.generations import WORKER_GONE
 from builder.services.previews import VERSION_PREVIEW_PREFIX
 from preview_runtime.proxy import find_traefik
 from tests.conftest import TEST_ANTHROPIC_KEY, PostgresServer, free_port
-from tests.e2e.conftest import ARTIFACTS, start_forja, stop
+from tests.e2e.conftest import ARTIFACTS, Traffic, start_forja, stop
 from tests.llm_server import ScriptedLLMServer, ToolAnswer
 from tests.redis_fixtures import RedisServer
 
@@ -198,6 +198,45 @@ def test_a_page_on_one_worker_follows_a_generation_on_the_other(workers: Workers
     card.click()
     expect(page.locator("#version-badge")).to_have_text("v2", timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "workers-balanced.png"))
+
+
+def test_guests_on_two_workers_see_each_other_and_a_follow_up_at_once(
+    workers: Workers, llm: ScriptedLLMServer, page: Page, browser: Browser, traffic: Traffic
+) -> None:
+    """Two browser tabs without accounts (Guests), one opened through each worker: each sees the other and where it
+    is; a follow-up one sends shows on the other while the model still answers; a closed tab leaves the other's
+    header."""
+    project_id = make_project(workers.first)
+    context = browser.new_context(viewport={"width": 1400, "height": 860})
+    context.route("**/*", traffic.guard)
+    try:
+        other = context.new_page()
+        other.set_default_timeout(30_000)
+        page.goto(f"{workers.first}/p/{project_id}")
+        other.goto(f"{workers.second}/p/{project_id}")
+        seen_by_page, seen_by_other = page.locator(".presence-avatar"), other.locator(".presence-avatar")
+        expect(seen_by_page).to_have_count(1, timeout=30_000)
+        expect(seen_by_page).to_have_attribute("data-name", "Guest", timeout=30_000)
+        expect(seen_by_other).to_have_count(1, timeout=30_000)
+        other.locator("#tab-logs").click()
+        expect(seen_by_page).to_have_attribute("data-where", "Logs", timeout=30_000)
+
+        # Slow enough to be watched: the prompt shows on the other page while the answer still streams.
+        llm.queue(ToolAnswer(answer("Sent by a guest"), tokens_per_second=25))
+        page.locator("#followup").fill("Say a guest sent it")
+        page.locator("#send-followup").click()
+        expect(other.locator('.chat-entry[data-kind="prompt"]', has_text="Say a guest sent it")).to_be_visible(timeout=30_000)
+        expect(seen_by_other).to_have_attribute("data-generating", "true", timeout=30_000)
+        expect(other.locator("#stop-generation")).to_be_visible(timeout=30_000)
+        expect(other.locator("#version-badge")).to_have_text("v1", timeout=30_000)
+        other.screenshot(path=str(ARTIFACTS / "workers-presence.png"))
+        expect(other.locator("#version-badge")).to_have_text("v2", timeout=120_000)
+        expect(seen_by_other).to_have_attribute("data-generating", "false", timeout=30_000)
+
+        other.close()
+        expect(seen_by_page).to_have_count(0, timeout=30_000)
+    finally:
+        context.close()
 
 
 def share_state(base: str, token: str) -> dict[str, str]:

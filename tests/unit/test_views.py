@@ -336,3 +336,13 @@ def test_long_messages_are_folded_and_short_ones_are_not() -> None:
     assert ChatEntry("prompt", "You", "\n".join(f"step {n}" for n in range(12)), "now", "").long
     assert not is_long_message("x" * LONG_MESSAGE_CHARS)
     assert is_long_message("x" * (LONG_MESSAGE_CHARS + 1))
+
+
+def test_in_a_team_each_prompt_names_who_asked_and_yours_say_you() -> None:
+    mine = generation(T0, "add a menu", None).model_copy(update={"user_id": "u-cy"})
+    theirs = generation(T0 + timedelta(minutes=1), "make it blue", None).model_copy(update={"user_id": "u-dee"})
+    gone = generation(T0 + timedelta(minutes=2), "a footer", None).model_copy(update={"user_id": "u-left"})
+    unknown = generation(T0 + timedelta(minutes=3), "a header", None)
+    names = {"u-cy": "Cy Diaz", "u-dee": "Dee Moss"}
+    entries = chat_entries([], [mine, theirs, gone, unknown], names=names, me="u-cy")
+    assert [e.author for e in entries if e.kind == "prompt"] == ["You", "Dee Moss", "Someone", "You"]

@@ -1,0 +1,96 @@
+"""Presence shared by every worker: the entries in Redis, their changes said over pub/sub.
+
+Per project, a hash holds each open page's entry and a sorted set when each expires (the page's heartbeat pushes it
+on); both keys expire on their own once nobody beats. A change (a join, a move, a leave, an entry found expired) is
+published on one channel with the project's id; each worker listens once and wakes its own watchers, which read the
+list again from Redis. So a page served by one worker sees a person join on another within a round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from redis.asyncio import Redis
+
+from builder.schemas import PresenceInfo
+from builder.services.presence import TTL_S, PresenceService
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "forja:presence"
+
+
+def entries_key(project_id: str) -> str:
+    return f"forja:presence:{project_id}"
+
+
+def expiry_key(project_id: str) -> str:
+    return f"forja:presence:{project_id}:until"
+
+
+class SharedPresence(PresenceService):
+    def __init__(self, redis: Redis, ttl_s: float = TTL_S) -> None:
+        super().__init__(ttl_s)
+        self._redis = redis
+        self._listener: asyncio.Task[None] | None = None
+
+    async def start_listening(self) -> None:
+        self._listener = asyncio.create_task(self._hear_changes(), name="presence-changes")
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+
+    async def put(self, project_id: str, entry: PresenceInfo) -> None:
+        data = entry.model_dump_json()
+        keep_ms = int(self.ttl_s * 2000)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hget(entries_key(project_id), entry.session)
+            pipe.hset(entries_key(project_id), entry.session, data)
+            pipe.zadd(expiry_key(project_id), {entry.session: time.time() + self.ttl_s})
+            pipe.pexpire(entries_key(project_id), keep_ms)
+            pipe.pexpire(expiry_key(project_id), keep_ms)
+            before, *_ = await pipe.execute()
+        if before != data:
+            await self._redis.publish(CHANNEL, project_id)
+
+    async def leave(self, project_id: str, session: str) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(entries_key(project_id), session)
+            pipe.zrem(expiry_key(project_id), session)
+            removed, _ = await pipe.execute()
+        if removed:
+            await self._redis.publish(CHANNEL, project_id)
+
+    async def here(self, project_id: str) -> list[PresenceInfo]:
+        now = time.time()
+        expired: list[str] = await self._redis.zrangebyscore(expiry_key(project_id), "-inf", now)
+        if expired:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.zrem(expiry_key(project_id), *expired)
+                pipe.hdel(entries_key(project_id), *expired)
+                await pipe.execute()
+            await self._redis.publish(CHANNEL, project_id)
+        people: list[PresenceInfo] = []
+        for data in (await self._redis.hgetall(entries_key(project_id))).values():  # pyright: ignore[reportGeneralTypeIssues]
+            try:
+                people.append(PresenceInfo.model_validate_json(data))
+            except ValueError:
+                log.warning("a presence entry in Redis is not Forja's, in project %s", project_id)
+        return sorted(people, key=lambda e: (e.since, e.session))
+
+    async def _hear_changes(self) -> None:
+        while True:
+            try:
+                async with self._redis.pubsub() as pubsub:
+                    await pubsub.subscribe(CHANNEL)
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            self._wake(str(message["data"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("lost the presence channel; listening again", exc_info=True)
+                await asyncio.sleep(1)

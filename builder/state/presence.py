@@ -1,0 +1,167 @@
+"""Who else has the project open: the header's avatars, and following a generation someone else asked for.
+
+Each open page is one entry in the presence service (builder.services.presence), named after the signed-in person (a
+"Guest" with a colour of the tab's own without accounts). `follow_presence` runs while the page is open: it joins,
+shows the others as they come, move and go, beats so the entry stays, and leaves as soon as the page's socket is gone
+(a closed tab). When another page asks for a generation, it starts following it here too, so the new prompt shows on
+every page at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import secrets
+import time
+from datetime import UTC, datetime
+
+import reflex as rx
+from reflex.utils.prerequisites import get_and_validate_app
+
+from builder.schemas import PresenceInfo
+from builder.services.access import Actor
+from builder.services.presence import HEARTBEAT_S, PresenceService, colour_for, initials_of
+from builder.settings import settings
+from builder.state.conversation import ConversationState
+from builder.state.editor import EditorState
+from builder.state.workspace import WorkspaceState
+
+# How often the follower looks whether the page's socket is still there: a closed tab leaves within a second.
+CONNECTED_CHECK_S = 0.3
+# Avatars the header shows before "+N" (a phone's header has room for three).
+SHOWN_AVATARS = 3
+TAB_WORDS = {"preview": "Preview", "code": "Code", "logs": "Logs", "history": "History", "chat": "Chat"}
+
+
+@dataclasses.dataclass
+class Person:
+    """Another open page of the project, as its avatar shows it."""
+
+    session: str
+    name: str
+    initials: str
+    colour: str
+    where: str
+    generating: bool
+
+
+def person_of(entry: PresenceInfo) -> Person:
+    where = TAB_WORDS.get(entry.tab, entry.tab.title())
+    if entry.tab == "code" and entry.file:
+        where = f"{where} \u00b7 {entry.file}"
+    return Person(entry.session, entry.name, entry.initials, entry.colour, where, entry.generating)
+
+
+@functools.cache
+def _app() -> rx.App:
+    return get_and_validate_app().app
+
+
+async def page_connected(client_token: str) -> bool:
+    """Whether the page's socket (its client token's) is still connected to a worker."""
+    namespace = _app().event_namespace
+    if namespace is None:
+        return False
+    # Reflex offers no public hook for a socket that goes; its token manager is what knows.
+    return await namespace._token_manager.is_token_connected(client_token)  # pyright: ignore[reportPrivateUsage]
+
+
+class PresenceState(WorkspaceState):
+    # Everyone else with the project open (this page is not listed), first come first.
+    people: rx.Field[list[Person]] = rx.field(default_factory=list)
+    _session: str = ""
+    _since: str = ""
+    _follow_token: int = 0
+
+    @rx.var
+    def shown_people(self) -> list[Person]:
+        return self.people[:SHOWN_AVATARS]
+
+    @rx.var
+    def more_people(self) -> int:
+        return max(0, len(self.people) - SHOWN_AVATARS)
+
+    @rx.var
+    def people_names(self) -> str:
+        return ", ".join(person.name for person in self.people)
+
+    async def _on_open(self) -> rx.event.EventCallback[()]:
+        return PresenceState.follow_presence
+
+    async def _on_place(self) -> None:
+        if self._session:
+            allowed = await self.allowed()
+            await allowed.services.presence.put(self.project_id, await self._entry(allowed.actor))
+
+    async def _entry(self, actor: Actor) -> PresenceInfo:
+        """This page's entry, from where the page is now."""
+        editor = await self.get_state(EditorState)
+        conversation = await self.get_state(ConversationState)
+        guest = settings.auth_mode == "none"
+        name = "Guest" if guest else actor.name or actor.email
+        return PresenceInfo(
+            session=self._session,
+            user_id=actor.user_id,
+            name=name,
+            initials=initials_of(name),
+            # A guest is each tab: their colour tells two tabs apart.
+            colour=colour_for(self._session if guest else actor.user_id),
+            tab=self.tab,
+            file=editor.selected_path if self.tab == "code" else "",
+            generating=conversation._asked and self.generating,  # pyright: ignore[reportPrivateUsage] (a part's own flag)
+            since=datetime.fromisoformat(self._since),
+        )
+
+    @rx.event(background=True)
+    async def follow_presence(self):
+        """While the page is open: be present, show the others, start following a generation another page asked for."""
+        async with self:
+            self._follow_token += 1
+            previous, project_id = self._session, self.project_id
+            self._session = secrets.token_urlsafe(12)
+            self._since = datetime.now(UTC).isoformat()
+            token, session, client = self._follow_token, self._session, self.router.session.client_token
+            allowed = await self.allowed()
+            entry = await self._entry(allowed.actor)
+        presence = allowed.services.presence
+        if previous:
+            # The page was loaded again: its last follower's entry goes now, not when that follower notices.
+            await presence.leave(project_id, previous)
+        await presence.put(project_id, entry)
+        changes: asyncio.Queue[list[PresenceInfo]] = asyncio.Queue()
+
+        async def pump() -> None:
+            async for people in presence.watch(project_id):
+                changes.put_nowait(people)
+
+        pumping = asyncio.create_task(pump())
+        beaten = time.monotonic()
+        try:
+            while await page_connected(client):
+                people: list[PresenceInfo] | None = None
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(CONNECTED_CHECK_S):
+                        people = await changes.get()
+                if people is None and time.monotonic() - beaten < HEARTBEAT_S:
+                    continue
+                async with self:
+                    if self._follow_token != token or self.project_id != project_id:
+                        return
+                    if people is not None:
+                        self.people = [person_of(entry) for entry in people if entry.session != session]
+                    follow = any(entry.generating for entry in people or []) and not self.generating
+                    entry = await self._entry(allowed.actor)
+                if time.monotonic() - beaten >= HEARTBEAT_S:
+                    beaten = time.monotonic()
+                    await presence.put(project_id, entry)
+                if follow:
+                    yield ConversationState.follow_generation
+        finally:
+            pumping.cancel()
+            await asyncio.shield(self._leave(presence, project_id, session))
+
+    @staticmethod
+    async def _leave(presence: PresenceService, project_id: str, session: str) -> None:
+        await presence.leave(project_id, session)

@@ -1,0 +1,138 @@
+"""Presence: who has a project open, in one process and across two workers on a real Redis.
+
+The same checks run on the in-memory service and on two SharedPresence on one Redis (a page on each worker): a join,
+a move and a leave reach a watcher on the other side; a page whose heartbeat stops drops out by TTL, and its watchers
+hear it; projects do not see each other's people.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from redis.asyncio import Redis
+
+from builder.cluster.presence import SharedPresence, entries_key
+from builder.schemas import PresenceInfo
+from builder.services.presence import PresenceService, colour_for, initials_of
+
+TTL_S = 1.5  # short, so a crashed page drops out within the test
+
+
+def entry(session: str, name: str, tab: str = "code", file: str = "", generating: bool = False) -> PresenceInfo:
+    return PresenceInfo(
+        session=session,
+        user_id=f"u-{name.lower()}",
+        name=name,
+        initials=initials_of(name),
+        colour=colour_for(name),
+        tab=tab,
+        file=file,
+        generating=generating,
+        since=datetime.now(UTC),
+    )
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def pair(request: pytest.FixtureRequest) -> AsyncIterator[tuple[PresenceService, PresenceService]]:
+    """Where two pages stand: the same service in one process, or one SharedPresence per worker on one Redis."""
+    if request.param == "memory":
+        one = PresenceService(ttl_s=TTL_S)
+        yield one, one
+        return
+    url = request.getfixturevalue("redis_url")
+    connections = [Redis.from_url(url, decode_responses=True) for _ in range(2)]
+    services = [SharedPresence(redis, ttl_s=TTL_S) for redis in connections]
+    for service in services:
+        await service.start_listening()
+    yield services[0], services[1]
+    for service, redis in zip(services, connections, strict=True):
+        await service.close()
+        await redis.aclose()
+
+
+async def next_list(watch: AsyncIterator[list[PresenceInfo]]) -> list[tuple[str, str, str, bool]]:
+    async with asyncio.timeout(10):
+        people = await anext(watch)
+    return [(p.name, p.tab, p.file, p.generating) for p in people]
+
+
+async def test_join_move_and_leave_reach_the_other_side(pair: tuple[PresenceService, PresenceService]) -> None:
+    here, there = pair
+    watch = there.watch("p")
+    try:
+        assert await next_list(watch) == []
+        await here.put("p", entry("s1", "Ada"))
+        assert await next_list(watch) == [("Ada", "code", "", False)]
+        await here.put("p", entry("s1", "Ada", file="src/App.jsx"))
+        assert await next_list(watch) == [("Ada", "code", "src/App.jsx", False)]
+        await there.put("p", entry("s2", "Bob", tab="preview", generating=True))
+        assert await next_list(watch) == [("Ada", "code", "src/App.jsx", False), ("Bob", "preview", "", True)]
+        # Another project's people are not this one's.
+        await here.put("q", entry("s3", "Cy"))
+        await here.leave("p", "s1")
+        assert await next_list(watch) == [("Bob", "preview", "", True)]
+        assert [p.name for p in await here.here("q")] == ["Cy"]
+        assert [p.name for p in await here.here("p")] == ["Bob"]
+    finally:
+        await watch.aclose()
+
+
+async def test_a_heartbeat_that_stops_drops_the_page_by_ttl(pair: tuple[PresenceService, PresenceService]) -> None:
+    here, there = pair
+    ada = entry("gone", "Ada")
+    bob = entry("kept", "Bob")
+    await here.put("p", ada)
+    await here.put("p", bob)
+    watch = there.watch("p")
+    try:
+        assert [name for name, *_ in await next_list(watch)] == ["Ada", "Bob"]
+
+        async def beat() -> None:
+            while True:
+                await here.put("p", bob)
+                await asyncio.sleep(TTL_S / 4)
+
+        beating = asyncio.create_task(beat())
+        try:
+            # Nobody says Ada left: her entry expires, and the watcher hears it without anyone asking.
+            assert [name for name, *_ in await next_list(watch)] == ["Bob"]
+        finally:
+            beating.cancel()
+    finally:
+        await watch.aclose()
+
+
+async def test_a_heartbeat_with_nothing_new_wakes_nobody(pair: tuple[PresenceService, PresenceService]) -> None:
+    here, there = pair
+    same = entry("s1", "Ada")
+    await here.put("p", same)
+    watch = there.watch("p")
+    try:
+        assert await next_list(watch) == [("Ada", "code", "", False)]
+        await here.put("p", same)
+        await here.put("p", entry("s1", "Ada", tab="logs"))
+        # The heartbeat said nothing new: the next list is the move's.
+        assert await next_list(watch) == [("Ada", "logs", "", False)]
+    finally:
+        await watch.aclose()
+
+
+async def test_redis_keys_expire_when_nobody_beats(redis_url: str) -> None:
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        await SharedPresence(redis, ttl_s=TTL_S).put("p", entry("s1", "Ada"))
+        ttl_ms = await redis.pttl(entries_key("p"))
+        assert 0 < ttl_ms <= TTL_S * 2000
+    finally:
+        await redis.aclose()
+
+
+def test_initials_and_colours() -> None:
+    assert initials_of("Ada Lovelace") == "AL"
+    assert initials_of("bob.smith@example.org") == "BS"
+    assert initials_of("Guest") == "G"
+    assert initials_of("") == "?"
+    assert colour_for("u1") == colour_for("u1")

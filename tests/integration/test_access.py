@@ -59,6 +59,7 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("PATCH", "/api/projects/{project_id}"): "edit",
     ("POST", "/api/projects/{project_id}/duplicate"): "view",
     ("GET", "/api/projects/{project_id}/plans"): "view",
+    ("GET", "/api/projects/{project_id}/presence"): "view",
     ("DELETE", "/api/projects/{project_id}"): "own",
     ("POST", "/api/trash/{project_id}/restore"): "own",
     ("POST", "/api/projects/{project_id}/share"): "edit",

@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from builder.schemas import PresenceInfo
 
@@ -66,7 +66,7 @@ class PresenceService:
             self._wake(project_id)
         return sorted((entry for entry, _ in entries.values()), key=lambda e: (e.since, e.session))
 
-    async def watch(self, project_id: str) -> AsyncIterator[list[PresenceInfo]]:
+    async def watch(self, project_id: str) -> AsyncGenerator[list[PresenceInfo]]:
         """The project's list now, then each time it changes (an entry that expires counts: the list is read again
         every third of the TTL, as no event says so)."""
         woken = asyncio.Event()

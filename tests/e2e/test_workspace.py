@@ -153,7 +153,7 @@ def test_import_edit_save(forja: str, page: Page, traffic: Traffic, tmp_path) ->
 
 def test_api_docs_work_offline(forja: str, page: Page, traffic: Traffic) -> None:
     page.goto(f"{forja}/api/docs")
-    # Swagger UI renders the whole description in the browser: past 30 s on a busy machine, now that it has 150 routes.
+    # Swagger UI renders the whole description in the browser: past 30 s on a busy machine, now that it has 85 paths.
     expect(page.get_by_text("/api/projects/{project_id}/files/{path}").first).to_be_visible(timeout=90_000)
     shot(page, "api-docs")
     assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"

@@ -59,10 +59,7 @@ class ServedBackend(LocalBackend):
         return await self._services.publishing.publish(project_id, version, name, self._actor.user_id)
 
     async def generate(self, request: GenerateRequest) -> AsyncIterator[GenerationEvent]:
-        if request.project:
-            await self._may(request.project, Permission.edit)
-        plan_project = await self._plan_project(request.plan, Permission.edit) if request.plan else None
-        async for event in self._generate_here(request, plan_project):
+        async for event in self._generate_here(request, await self._may_generate(request)):
             yield event
 
 

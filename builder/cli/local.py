@@ -284,15 +284,19 @@ class LocalBackend:
     async def generate(self, request: GenerateRequest) -> AsyncIterator[GenerationEvent]:
         """A checked generation runs its app in a preview, and previews live in the running Forja, so when Forja runs,
         the generation runs there, through its API; otherwise here."""
-        if request.project:
-            await self._may(request.project, Permission.edit)
-        plan_project = await self._plan_project(request.plan, Permission.edit) if request.plan else None
+        plan_project = await self._may_generate(request)
         if request.verify and await self._forja.running():
             async for event in self._forja.generate(request):
                 yield event
             return
         async for event in self._generate_here(request, plan_project):
             yield event
+
+    async def _may_generate(self, request: GenerateRequest) -> str | None:
+        """The person's edit role checked on the project (or the plan's); the plan's project, when building a plan."""
+        if request.project:
+            await self._may(request.project, Permission.edit)
+        return await self._plan_project(request.plan, Permission.edit) if request.plan else None
 
     async def _generate_here(self, request: GenerateRequest, plan_project: str | None) -> AsyncIterator[GenerationEvent]:
         """The generation in this process, through the services (the person's edit role checked before)."""

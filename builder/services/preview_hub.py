@@ -510,13 +510,10 @@ class PreviewHub:
     async def _current(self, preview_id: str) -> PreviewInfo | None:
         """The state of this worker's preview now (a failed one too, with why); None once it is stopped or removed. A
         preview its runner is still starting (launch) is not known to the manager yet, but alive: as admitted."""
-        admitted = next((info for info in self._admitted.values() if info.preview_id == preview_id), None)
-        if self._manager is None:
-            return admitted
-        try:
-            return await self._manager.peek(preview_id)
-        except RunnerError:
-            return admitted
+        if self._manager is not None:
+            with contextlib.suppress(RunnerError):
+                return await self._manager.peek(preview_id)
+        return next((info for info in self._admitted.values() if info.preview_id == preview_id), None)
 
 
 def new_preview_id(prefix: str = "") -> str:

@@ -231,7 +231,8 @@ class Plan(SQLModel, table=True):
     The person edits it in place or asks for a revised one, then builds it: the generation reads the plan.
     """
 
-    id: str = Field(default_factory=lambda: secrets.token_urlsafe(9), primary_key=True, max_length=32)
+    # Hex, like the other ids: a URL-safe one may start with "-", which a command line reads as an option.
+    id: str = Field(default_factory=lambda: secrets.token_hex(8), primary_key=True, max_length=32)
     project_id: str = Field(foreign_key="project.id", index=True, max_length=32)
     prompt: str = Field(description="What the person asked for, in their words.")
     title: str = Field(default="", max_length=200)

@@ -379,19 +379,27 @@ async def machine_lock(path: str) -> AsyncIterator[None]:
         os.close(fd)  # releases the lock
 
 
-async def test_metadata_address_is_unreachable(docker_runner_factory, forja_host, control_network, preview_image) -> None:
+@contextlib.asynccontextmanager
+async def metadata_made_local() -> AsyncIterator[None]:
+    """169.254.169.254 on `lo`, for one test at a time on this machine: the probes then reach a listener of the
+    test's, never the real metadata service. An address already there (another run's, the machine's own) is used and
+    left; one added here is removed. If it cannot be made local, the test fails rather than probe the real one."""
     async with machine_lock(METADATA_LOCK):
-        await _metadata_probe(docker_runner_factory, forja_host, preview_image)
+        added = run("ip", "addr", "add", f"{METADATA_IP}/32", "dev", "lo", check=False)
+        if added.returncode != 0 and f"{METADATA_IP}/32" not in run("ip", "addr", "show", "dev", "lo").stdout:
+            pytest.fail(f"cannot make {METADATA_IP} local ({added.stderr.strip()}); refusing to probe the real metadata address")
+        try:
+            route = run("ip", "route", "get", METADATA_IP).stdout
+            if not route.startswith("local"):
+                pytest.fail(f"{METADATA_IP} is not local after adding it to lo ({route!r}); refusing to probe it")
+            yield
+        finally:
+            if added.returncode == 0:
+                run("ip", "addr", "del", f"{METADATA_IP}/32", "dev", "lo", check=False)
 
 
-async def _metadata_probe(docker_runner_factory, forja_host: str, preview_image: str) -> None:
-    added = run("ip", "addr", "add", f"{METADATA_IP}/32", "dev", "lo", check=False)
-    if added.returncode != 0 and "File exists" not in added.stderr:
-        pytest.fail(f"cannot make {METADATA_IP} local ({added.stderr.strip()}); refusing to probe the real metadata address")
-    try:
-        route = run("ip", "route", "get", METADATA_IP).stdout
-        if not route.startswith("local"):
-            pytest.fail(f"{METADATA_IP} is not local after adding it to lo ({route!r}); refusing to probe it")
+async def test_metadata_address_is_unreachable(docker_runner_factory, forja_host, control_network, preview_image) -> None:
+    async with metadata_made_local():
         with http_listener(METADATA_IP, 80, b"ami-id: fake") as (url, peers):
             async with httpx.AsyncClient(trust_env=False, timeout=3) as client:
                 assert (await client.get(url + "/latest/meta-data/")).text == "ami-id: fake"  # the listener works
@@ -414,11 +422,6 @@ async def _metadata_probe(docker_runner_factory, forja_host: str, preview_image:
             assert line.startswith("metadata: blocked"), line
             assert ip_of(attacker) not in peers
             await assert_still_serving(forja_host, victim)
-    finally:
-        if added.returncode == 0:
-            run("ip", "addr", "del", f"{METADATA_IP}/32", "dev", "lo", check=False)
-    if added.returncode == 0:
-        assert f"{METADATA_IP}/32" not in run("ip", "addr", "show", "dev", "lo").stdout
 
 
 async def test_forja_database_on_the_host_is_unreachable(

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from preview_runtime.local import LocalRunner
-from tests.integration.test_containment import METADATA_IP, METADATA_LOCK, http_listener, machine_lock, run
+from tests.integration.test_containment import METADATA_IP, http_listener, metadata_made_local
 from tests.integration.test_docker_probes import FAKE_KEY, LOOK_FOR_SECRETS
 from tests.integration.test_local_isolation import _bwrap_or_fail_in_ci, _log, _running, _spec
 
@@ -64,27 +64,18 @@ async def test_the_metadata_address_is_unreachable(runner: LocalRunner, tmp_path
         "except Exception as exc:\n"
         "    print('metadata: blocked', exc, flush=True)\n"
     ).encode()
-    async with machine_lock(METADATA_LOCK):
-        added = run("ip", "addr", "add", f"{METADATA_IP}/32", "dev", "lo", check=False)
-        if added.returncode != 0 and "File exists" not in added.stderr:
-            pytest.fail(f"cannot make {METADATA_IP} local ({added.stderr.strip()}); refusing to probe the real metadata address")
-        try:
-            if not run("ip", "route", "get", METADATA_IP).stdout.startswith("local"):
-                pytest.fail(f"{METADATA_IP} is not local after adding it to lo; refusing to probe it")
-            with http_listener(METADATA_IP, 80, b"ami-id: fake") as (_, peers):
-                (tmp_path / "fetch.py").write_bytes(fetch)
-                direct = await asyncio.to_thread(
-                    subprocess.run, [sys.executable, str(tmp_path / "fetch.py")], capture_output=True, text=True, env={}
-                )
-                assert "metadata: ami-id: fake" in direct.stdout  # reachable from the host
-                peers.clear()
+    async with metadata_made_local():
+        with http_listener(METADATA_IP, 80, b"ami-id: fake") as (_, peers):
+            (tmp_path / "fetch.py").write_bytes(fetch)
+            direct = await asyncio.to_thread(
+                subprocess.run, [sys.executable, str(tmp_path / "fetch.py")], capture_output=True, text=True, env={}
+            )
+            assert "metadata: ami-id: fake" in direct.stdout  # reachable from the host
+            peers.clear()
 
-                lines, sink = _log()
-                await runner.start(_spec("meta1", {"fetch.py": fetch + SERVE}, "python fetch.py"), sink)  # pyright: ignore[reportArgumentType]
-                await _running(runner, "meta1")
-                line = next(line for line in lines if line.startswith("metadata:"))
-                assert line.startswith("metadata: blocked"), lines
-                assert peers == []
-        finally:
-            if added.returncode == 0:
-                run("ip", "addr", "del", f"{METADATA_IP}/32", "dev", "lo", check=False)
+            lines, sink = _log()
+            await runner.start(_spec("meta1", {"fetch.py": fetch + SERVE}, "python fetch.py"), sink)  # pyright: ignore[reportArgumentType]
+            await _running(runner, "meta1")
+            line = next(line for line in lines if line.startswith("metadata:"))
+            assert line.startswith("metadata: blocked"), lines
+            assert peers == []

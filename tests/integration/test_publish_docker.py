@@ -36,7 +36,7 @@ from preview_runtime.logs import LogHub
 from preview_runtime.proxy import NOT_FOUND_MARKER, PREVIEW_RESPONSE_HEADERS, WAKING, PreviewProxy, find_traefik
 from preview_runtime.runner import PreviewState
 from tests.conftest import DatabaseUrls, free_port
-from tests.integration.test_containment import METADATA_IP, METADATA_LOCK, http_listener, machine_lock, run
+from tests.integration.test_containment import METADATA_IP, http_listener, metadata_made_local
 from tests.integration.test_publish_server import PLAIN_SERVER, answered, express_files, through_traefik
 from tests.waiting import until
 
@@ -223,37 +223,29 @@ async def test_from_inside_a_published_app_nothing_of_forja_the_host_or_another_
 
     # Forja's API (a stand-in on its port, on every address of the host), the metadata address (made local first, as
     # test_containment.py does), the other app's container; and the prober's own server (the probe works).
-    async with machine_lock(METADATA_LOCK):
-        added = run("ip", "addr", "add", f"{METADATA_IP}/32", "dev", "lo", check=False)
-        if added.returncode != 0 and "File exists" not in added.stderr:
-            pytest.fail(f"cannot make {METADATA_IP} local ({added.stderr.strip()}); refusing to probe the real one")
-        try:
-            assert run("ip", "route", "get", METADATA_IP).stdout.startswith("local")
-            with http_listener("0.0.0.0") as (forja_url, peers), http_listener(METADATA_IP, 80, b"ami-id") as (meta, meta_peers):
-                port = int(forja_url.rsplit(":", 1)[1])
-                monkeypatch.setattr(builder.settings.settings, "port", port)
-                forja_urls = [f"http://{address}:{port}/" for address in sorted({runner.gateway, *host_addresses()})]
-                refused = [*forja_urls, f"{meta}/latest/meta-data/", f"{other[1].upstream}/"]
-                async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
-                    for url in refused:  # the positive controls: the host reaches each of them
-                        assert (await client.get(url)).status_code == 200, url
-                peers.clear()
-                meta_peers.clear()
-                paths = [
-                    "/var/run/docker.sock",
-                    "/run/docker.sock",
-                    str(files_dir(other[0], Scope.live)),
-                    str(socket_dir(other[0], Scope.live)),
-                    str(builder.settings.settings.data_dir),
-                    "/run/forja-db",  # no database socket at all on SQLite
-                ]
-                own = f"http://127.0.0.1:{prober[1].upstream.rsplit(':', 1)[1]}/"
-                asked = json.dumps({"urls": [own, *refused], "paths": paths})
-                outcome = await hub.run_command(app_key(prober[0], 1), f"node probe.cjs {shlex.quote(asked)}", 30)
-                assert (peers, meta_peers) == ([], [])
-        finally:
-            if added.returncode == 0:
-                run("ip", "addr", "del", f"{METADATA_IP}/32", "dev", "lo", check=False)
+    async with metadata_made_local():
+        with http_listener("0.0.0.0") as (forja_url, peers), http_listener(METADATA_IP, 80, b"ami-id") as (meta, meta_peers):
+            port = int(forja_url.rsplit(":", 1)[1])
+            monkeypatch.setattr(builder.settings.settings, "port", port)
+            forja_urls = [f"http://{address}:{port}/" for address in sorted({runner.gateway, *host_addresses()})]
+            refused = [*forja_urls, f"{meta}/latest/meta-data/", f"{other[1].upstream}/"]
+            async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
+                for url in refused:  # the positive controls: the host reaches each of them
+                    assert (await client.get(url)).status_code == 200, url
+            peers.clear()
+            meta_peers.clear()
+            paths = [
+                "/var/run/docker.sock",
+                "/run/docker.sock",
+                str(files_dir(other[0], Scope.live)),
+                str(socket_dir(other[0], Scope.live)),
+                str(builder.settings.settings.data_dir),
+                "/run/forja-db",  # no database socket at all on SQLite
+            ]
+            own = f"http://127.0.0.1:{prober[1].upstream.rsplit(':', 1)[1]}/"
+            asked = json.dumps({"urls": [own, *refused], "paths": paths})
+            outcome = await hub.run_command(app_key(prober[0], 1), f"node probe.cjs {shlex.quote(asked)}", 30)
+            assert (peers, meta_peers) == ([], [])
     line = next((line for line in outcome.output.splitlines() if line.startswith("probe:")), None)
     assert line is not None, outcome.output
     seen = json.loads(line.removeprefix("probe:"))

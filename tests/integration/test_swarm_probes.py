@@ -26,13 +26,12 @@ from preview_runtime.runner import PreviewInfo, PreviewState
 from preview_runtime.swarm import SwarmRunner
 from tests.integration.test_containment import (
     METADATA_IP,
-    METADATA_LOCK,
     VICTIM,
     attacker_plan,
     control_network,  # noqa: F401 (a fixture, used by name)
     control_probe,
     http_listener,
-    machine_lock,
+    metadata_made_local,
     probe_code,
     run,
     spec,
@@ -113,32 +112,23 @@ async def test_the_metadata_address_made_local_is_out_of_reach(
     control_network: str,  # noqa: F811 (the fixture imported above)
     preview_image: str,
 ) -> None:
-    async with machine_lock(METADATA_LOCK):
-        added = run("ip", "addr", "add", f"{METADATA_IP}/32", "dev", "lo", check=False)
-        if added.returncode != 0 and "File exists" not in added.stderr:
-            pytest.fail(f"cannot make {METADATA_IP} local ({added.stderr.strip()}); refusing to probe the real metadata address")
-        try:
-            if not run("ip", "route", "get", METADATA_IP).stdout.startswith("local"):
-                pytest.fail(f"{METADATA_IP} is not local after adding it to lo; refusing to probe it")
-            with http_listener(METADATA_IP, 80, b"ami-id: fake") as (_, peers):
-                fetch = (
-                    "import urllib.request\n"
-                    "try:\n"
-                    f"    print('metadata:', urllib.request.urlopen('http://{METADATA_IP}/latest/meta-data/', timeout=3).read().decode(), flush=True)\n"
-                    "except Exception as exc:\n"
-                    "    print('metadata: blocked', exc, flush=True)\n"
-                )
-                assert "metadata: ami-id: fake" in control_probe(preview_image, fetch)  # reachable without a fence
-                peers.clear()
-                runner: SwarmRunner = swarm_runner_factory()
-                log = LogCollector()
-                await runner.start(spec("meta", {"attack.py": fetch.encode()}, attacker_plan()), log)
-                lines = await finished(runner, "meta", log, "metadata:")
-                assert lines[0].startswith("metadata: blocked"), lines
-                assert peers == []
-        finally:
-            if added.returncode == 0:
-                run("ip", "addr", "del", f"{METADATA_IP}/32", "dev", "lo", check=False)
+    async with metadata_made_local():
+        with http_listener(METADATA_IP, 80, b"ami-id: fake") as (_, peers):
+            fetch = (
+                "import urllib.request\n"
+                "try:\n"
+                f"    print('metadata:', urllib.request.urlopen('http://{METADATA_IP}/latest/meta-data/', timeout=3).read().decode(), flush=True)\n"
+                "except Exception as exc:\n"
+                "    print('metadata: blocked', exc, flush=True)\n"
+            )
+            assert "metadata: ami-id: fake" in control_probe(preview_image, fetch)  # reachable without a fence
+            peers.clear()
+            runner: SwarmRunner = swarm_runner_factory()
+            log = LogCollector()
+            await runner.start(spec("meta", {"attack.py": fetch.encode()}, attacker_plan()), log)
+            lines = await finished(runner, "meta", log, "metadata:")
+            assert lines[0].startswith("metadata: blocked"), lines
+            assert peers == []
 
 
 async def test_the_only_way_out_is_the_egress_proxy_and_it_refuses_all_but_registries(swarm_runner_factory) -> None:

@@ -6,6 +6,10 @@ errors, uncaught exceptions and unhandled rejections to the parent window, addre
 builder's origins. The builder turns them into flagged log lines, which the fix-this-error
 button acts on. Opened in a tab of its own (a share link), the script stays silent.
 
+A page whose script did not load (the network changed under the browser, a dev server still
+preparing its modules) would stay blank: the script loads the page again once, and reports a
+script that fails again.
+
 An inline script rather than a file: every stack serves an HTML page's inline scripts as they
 are (Vite, a static server, Flask templates), whereas a file would need a different public
 folder per stack.

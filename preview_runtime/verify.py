@@ -57,6 +57,8 @@ VIEWPORT = {"width": 1280, "height": 800}
 MOST_PROBLEMS = 20
 # A page whose requests have all ended this long ago has settled.
 QUIET_S = 0.2
+# How long a page whose script answered 5xx gets to show its dev server's error overlay.
+OVERLAY_WAIT_S = 10.0
 _PAGE_SCRIPT = (Path(__file__).with_name("verify_page.js")).read_text()
 
 # Told of each request a check is about to send the app: its method and target (path and query).
@@ -126,6 +128,7 @@ class _Watch:
         self.report = report
         self.in_flight: set[Request] = set()
         self.last_activity = time.monotonic()
+        self.broken_scripts = 0
         page.on("pageerror", self.on_error)
         page.on("console", self.on_console)
         page.on("request", self.on_request)
@@ -161,6 +164,8 @@ class _Watch:
         if self.own(response.url) and response.status >= 400:
             message = f"{_path(response.url)} answered {response.status} {response.status_text}".strip()
             self.report.add(Problem(kind="request", message=message))
+            if response.status >= 500 and response.request.resource_type == "script":
+                self.broken_scripts += 1
 
     def on_failed(self, request: Request) -> None:
         self.on_finished(request)
@@ -259,6 +264,12 @@ class PageChecker:
             await watch.quiet(settle_s)
             try:
                 seen = await page.evaluate(_PAGE_SCRIPT)
+                # A dev server that could not build a module answers it 500 and shows its overlay a moment later
+                # (later still on a busy machine); the overlay says what is wrong, the 500 does not.
+                deadline = time.monotonic() + OVERLAY_WAIT_S
+                while watch.broken_scripts and not seen["overlay"] and time.monotonic() < deadline:
+                    await asyncio.sleep(0.25)
+                    seen = await page.evaluate(_PAGE_SCRIPT)
                 if seen["overlay"]:
                     report.add(Problem(kind="overlay", message=f"The page shows a build error: {seen['overlay'][:500]}"))
                 elif not seen["visibleText"] and not seen["visibleMedia"]:

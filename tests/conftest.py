@@ -173,6 +173,7 @@ CHECKED_PROJECT = {
 class PostgresServer:
     port: int
     socket_dir: str
+    _schema: str | None = None
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://{PG_USER}@127.0.0.1:{self.port}/{database}"
@@ -180,11 +181,20 @@ class PostgresServer:
     def admin(self) -> psycopg.Connection:
         return psycopg.connect(host="127.0.0.1", port=self.port, user=PG_USER, dbname="postgres", autocommit=True)
 
-    def create_database(self) -> str:
+    def create_database(self, template: str = "template1") -> str:
         name = f"test_{secrets.token_hex(6)}"
         with self.admin() as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
         return name
+
+    def migrated_database(self) -> str:
+        """A fresh database at the newest schema: a copy of one migrated once per server (migrating takes a second
+        or more, for hundreds of tests; tests/integration/test_migrations.py runs the migrations themselves)."""
+        if self._schema is None:
+            schema = self.create_database()
+            db.migrate(self.url(schema))
+            self._schema = schema
+        return self.create_database(template=self._schema)
 
 
 @pytest.fixture(scope="session")
@@ -242,12 +252,31 @@ def postgres_url(postgres_server: PostgresServer) -> DatabaseUrls:
 # -- the store and the service layer --------------------------------------------------------
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database at the newest schema, made once per test process; each test gets a copy of it (migrating
+    takes about half a second, for hundreds of tests; tests/integration/test_migrations.py runs the migrations)."""
+    path = tmp_path_factory.mktemp("schema") / "forja.db"
+    db.migrate(f"sqlite:///{path}")
+    return path
+
+
+def _migrated_copy(url: DatabaseUrls, migrated: Path) -> None:
+    target = Path(url.sync.removeprefix("sqlite:///"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(migrated, target)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_urls(request: pytest.FixtureRequest) -> DatabaseUrls:
     """A migrated database of each kind the store supports."""
-    urls: DatabaseUrls = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-    db.migrate(urls.sync)
-    return urls
+    if request.param == "sqlite":
+        urls: DatabaseUrls = request.getfixturevalue("sqlite_url")
+        _migrated_copy(urls, request.getfixturevalue("migrated_sqlite"))
+        return urls
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = server.url(server.migrated_database())
+    return DatabaseUrls(url, url)
 
 
 @pytest.fixture
@@ -258,9 +287,9 @@ async def store(database_urls: DatabaseUrls) -> AsyncIterator[ProjectStore]:
 
 
 @pytest.fixture
-async def sqlite_store(sqlite_url: DatabaseUrls) -> AsyncIterator[ProjectStore]:
+async def sqlite_store(sqlite_url: DatabaseUrls, migrated_sqlite: Path) -> AsyncIterator[ProjectStore]:
     """The store on a temp SQLite DB; with `services`, the store the services use."""
-    db.migrate(sqlite_url.sync)
+    _migrated_copy(sqlite_url, migrated_sqlite)
     project_store = ProjectStore(db.create_engine(sqlite_url.async_))
     yield project_store
     await project_store.close()

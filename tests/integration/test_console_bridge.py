@@ -52,7 +52,7 @@ def server(routes: dict[str, bytes], dep_answer: Answer | None = None) -> Iterat
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args: object) -> None:
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -8,6 +8,7 @@ works. With FORJA_AUTH=none there are no accounts: every request is the local us
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import secrets
@@ -34,8 +35,14 @@ RESET_HOURS = 24
 SETUP_CODE_KEY = "setup_code"
 # What failed tries of the setup code are counted under (no account's address has no "@").
 SETUP_CODE_GUESSES = "setup code"
-# A password check costs about as much whether or not the account exists, so timing does not tell.
-_DUMMY_HASH = PasswordHasher().hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when there is no account or no password: a password check then costs about as much as one
+    that exists, so timing does not tell. Made when the accounts service starts with sign-in on, not at import (a
+    quarter second every CLI command paid)."""
+    return PasswordHasher().hash(secrets.token_urlsafe(16))
 
 
 def hash_token(token: str) -> str:
@@ -97,6 +104,8 @@ class AccountService:
         self._store = store
         self._hasher = PasswordHasher()
         self.throttle = Throttle(store)
+        if self.enabled:
+            _dummy_hash()  # now, so that not even the first sign-in takes longer for a missing account
 
     @property
     def enabled(self) -> bool:
@@ -146,7 +155,7 @@ class AccountService:
         email, attempt = normal_email(email), attempt_of(who)
         user = await self._store.user_by_email(email)
         await self.throttle.check(email, attempt, user.id if user is not None else None)
-        stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+        stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
         if not await asyncio.to_thread(self._verify, stored, password) or user is None or user.id == LOCAL_USER_ID:
             await self.throttle.failed(email, attempt)
             raise SignInRefused("That email and password do not match an account here. Check both and try again.")
@@ -290,7 +299,7 @@ class AccountService:
         user = await self._user(actor.user_id)
         attempt = attempt_of(who)
         await self.throttle.check(user.email, attempt, user.id)
-        if not await asyncio.to_thread(self._verify, user.password_hash or _DUMMY_HASH, current):
+        if not await asyncio.to_thread(self._verify, user.password_hash or _dummy_hash(), current):
             await self.throttle.failed(user.email, attempt)
             raise SignInRefused("Your current password is not that one; type it again.")
         check_password(new, user.email)

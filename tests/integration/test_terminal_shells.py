@@ -27,6 +27,7 @@ from preview_runtime.plan import RunPlan
 from preview_runtime.runner import PreviewState, Shell
 from tests.integration.test_local_limits import LIMITS, _cgroup_folder, _spec, _until, confined  # noqa: F401 (a fixture)
 from tests.integration.test_local_runner import Sink
+from tests.waiting import until
 
 pytest.register_assert_rewrite("tests.docker_fixtures")
 from tests.docker_fixtures import TEST_LIMITS, LogCollector, MiB, spec, wait_state  # noqa: E402
@@ -160,6 +161,12 @@ async def test_a_docker_shell_is_in_the_container_with_its_limits(docker_runner_
         with tcp_listener("0.0.0.0") as (port, peers):
             with socket.create_connection((runner.gateway, port), timeout=3):  # the host reaches it
                 pass
+
+            # The listener records a peer in its own thread, after the connection is made: wait for this one first.
+            async def recorded() -> bool:
+                return bool(peers)
+
+            await until(recorded, "the host's own connection was recorded", 5)
             peers.clear()
             assert "probe: blocked" in await run_in(shell, PROBE.format(host=runner.gateway, port=port))
             assert peers == []

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from builder.models import CollabAuthor, CollabUpdate, User, VersionAuthor
 from builder.store.base import StoreBase
@@ -75,8 +77,10 @@ class CollabRecords(StoreBase):
             for user_id in sorted(set(user_ids)):
                 session.add(VersionAuthor(version_id=version_id, user_id=user_id))
 
-    async def version_authors(self, version_ids: Iterable[int]) -> dict[int, list[str]]:
-        """Each version's co-authors' names (or their ids when their account is gone), by version id."""
+    async def version_authors(self, version_ids: Iterable[int], session: AsyncSession | None = None) -> dict[int, list[str]]:
+        """Each version's co-authors' names (or their ids when their account is gone), by version id. In `session` when
+        the caller holds one: a second connection per call, taken while holding the first, starved the pool under
+        fifty visits at once (each waited for a connection the others held)."""
         wanted = list(version_ids)
         if not wanted:
             return {}
@@ -87,7 +91,9 @@ class CollabRecords(StoreBase):
             .order_by(col(User.name))
         )
         found: dict[int, list[str]] = {}
-        async with self._sessions() as session:
+        async with contextlib.AsyncExitStack() as stack:
+            if session is None:
+                session = await stack.enter_async_context(self._sessions())
             for version_id, user_id, name in (await session.exec(query)).all():
                 found.setdefault(version_id, []).append(name or user_id)
         return found

@@ -175,7 +175,7 @@ class ProjectStore(
             await session.exec(select(Version).where(Version.project_id == project_id).order_by(col(Version.number)))
         ).all()
         numbers = {v.id: v.number for v in versions}
-        authors = await self.version_authors(v.id for v in versions if v.id is not None)
+        authors = await self.version_authors((v.id for v in versions if v.id is not None), session)
         return [
             _version_info(v, numbers.get(v.parent_id)).model_copy(update={"authors": authors.get(v.id or 0, [])})
             for v in versions

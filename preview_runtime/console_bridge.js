@@ -12,17 +12,15 @@
       // The mark goes in the page's history entry, which a reload keeps: storage is often refused to a framed
       // preview (another site's frame). Once a minute at most, or a script that cannot load reloads for ever.
       const state = history.state;
-      const ours = state === null || (typeof state === "object" && !Array.isArray(state));
-      let retry = ours && !(Date.now() - (state?.forjaRetried ?? 0) < 60_000);
-      if (retry) {
+      const plain = state === null || (typeof state === "object" && !Array.isArray(state));
+      if (plain && Date.now() - (state?.forjaRetried ?? 0) >= 60_000) {
         try {
           history.replaceState({ ...state, forjaRetried: Date.now() }, "");
-        } catch {
-          retry = false;
-        }
+          setTimeout(() => location.reload(), 500);
+          return;
+        } catch {} // the entry cannot be marked: no reload, which could then loop
       }
-      if (retry) setTimeout(() => location.reload(), 500);
-      else post(`A script of the page did not load, even after loading the page again: ${script.src}`);
+      post(`A script of the page did not load, even after loading the page again: ${script.src}`);
     },
     true,
   );

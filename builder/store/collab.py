@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
 
 from sqlalchemy import delete
@@ -84,6 +83,9 @@ class CollabRecords(StoreBase):
         wanted = list(version_ids)
         if not wanted:
             return {}
+        if session is None:
+            async with self._sessions() as session:
+                return await self.version_authors(wanted, session)
         query = (
             select(VersionAuthor.version_id, VersionAuthor.user_id, User.name)
             .join(User, col(User.id) == col(VersionAuthor.user_id), isouter=True)
@@ -91,9 +93,6 @@ class CollabRecords(StoreBase):
             .order_by(col(User.name))
         )
         found: dict[int, list[str]] = {}
-        async with contextlib.AsyncExitStack() as stack:
-            if session is None:
-                session = await stack.enter_async_context(self._sessions())
-            for version_id, user_id, name in (await session.exec(query)).all():
-                found.setdefault(version_id, []).append(name or user_id)
+        for version_id, user_id, name in (await session.exec(query)).all():
+            found.setdefault(version_id, []).append(name or user_id)
         return found

@@ -30,7 +30,7 @@ Answer = Callable[[int], bool]
 
 
 @contextlib.contextmanager
-def server(routes: dict[str, bytes], dep_answer: Answer | None = None) -> Iterator[tuple[str, Counter[str]]]:
+def server(routes: dict[str, bytes], dep_answer: Answer | None = None) -> Iterator[tuple[int, Counter[str]]]:
     asked: Counter[str] = Counter()
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -45,7 +45,7 @@ def server(routes: dict[str, bytes], dep_answer: Answer | None = None) -> Iterat
                 self.send_error(404)
                 return
             self.send_response(200)
-            kind = "text/html" if path.endswith("/") or path.endswith(".html") else "text/javascript"
+            kind = "text/html" if path.endswith(("/", ".html")) else "text/javascript"
             self.send_header("content-type", kind)
             self.send_header("cache-control", "no-store")
             self.send_header("content-length", str(len(body)))
@@ -59,7 +59,7 @@ def server(routes: dict[str, bytes], dep_answer: Answer | None = None) -> Iterat
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"{httpd.server_address[1]}", asked
+        yield httpd.server_address[1], asked
     finally:
         httpd.shutdown()
         httpd.server_close()

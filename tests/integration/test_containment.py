@@ -42,6 +42,14 @@ pytest_plugins = ["tests.docker_fixtures"]
 METADATA_IP = "169.254.169.254"
 CONTROL_NETWORK = f"{TEST_NETWORK}-control"
 METADATA_LOCK = "/var/lock/forja-test-metadata.lock"  # parallel runs take turns with the address on lo
+# A program that asks the metadata address and prints what came back, or that it was blocked.
+METADATA_FETCH = (
+    "import urllib.request\n"
+    "try:\n"
+    f"    print('metadata:', urllib.request.urlopen('http://{METADATA_IP}/latest/meta-data/', timeout=3).read().decode(), flush=True)\n"
+    "except Exception as exc:\n"
+    "    print('metadata: blocked', exc, flush=True)\n"
+)
 
 VICTIM = b"""import http.server, json, os, threading
 peers = {}
@@ -403,19 +411,12 @@ async def test_metadata_address_is_unreachable(docker_runner_factory, forja_host
         with http_listener(METADATA_IP, 80, b"ami-id: fake") as (url, peers):
             async with httpx.AsyncClient(trust_env=False, timeout=3) as client:
                 assert (await client.get(url + "/latest/meta-data/")).text == "ami-id: fake"  # the listener works
-            fetch = (
-                "import urllib.request\n"
-                "try:\n"
-                f"    print('metadata:', urllib.request.urlopen('http://{METADATA_IP}/latest/meta-data/', timeout=3).read().decode(), flush=True)\n"
-                "except Exception as exc:\n"
-                "    print('metadata: blocked', exc, flush=True)\n"
-            )
-            assert "metadata: ami-id: fake" in control_probe(preview_image, fetch)  # reachable without Forja's rules
+            assert "metadata: ami-id: fake" in control_probe(preview_image, METADATA_FETCH)  # reachable without Forja's rules
 
             runner: DockerRunner = docker_runner_factory()
             log = LogCollector()
             victim = await start_victim(runner, log)
-            await runner.start(spec("meta", {"attack.py": fetch.encode()}, attacker_plan()), log)
+            await runner.start(spec("meta", {"attack.py": METADATA_FETCH.encode()}, attacker_plan()), log)
             attacker = await runner.status("meta")
             await wait_state(runner, "meta", PreviewState.stopped, 30, log)
             line = await log.wait_for(lambda t: t.startswith("metadata:"), "meta")

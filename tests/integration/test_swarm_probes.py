@@ -25,6 +25,7 @@ from preview_runtime.plan import RunPlan
 from preview_runtime.runner import PreviewInfo, PreviewState
 from preview_runtime.swarm import SwarmRunner
 from tests.integration.test_containment import (
+    METADATA_FETCH,
     METADATA_IP,
     VICTIM,
     attacker_plan,
@@ -114,18 +115,11 @@ async def test_the_metadata_address_made_local_is_out_of_reach(
 ) -> None:
     async with metadata_made_local():
         with http_listener(METADATA_IP, 80, b"ami-id: fake") as (_, peers):
-            fetch = (
-                "import urllib.request\n"
-                "try:\n"
-                f"    print('metadata:', urllib.request.urlopen('http://{METADATA_IP}/latest/meta-data/', timeout=3).read().decode(), flush=True)\n"
-                "except Exception as exc:\n"
-                "    print('metadata: blocked', exc, flush=True)\n"
-            )
-            assert "metadata: ami-id: fake" in control_probe(preview_image, fetch)  # reachable without a fence
+            assert "metadata: ami-id: fake" in control_probe(preview_image, METADATA_FETCH)  # reachable without a fence
             peers.clear()
             runner: SwarmRunner = swarm_runner_factory()
             log = LogCollector()
-            await runner.start(spec("meta", {"attack.py": fetch.encode()}, attacker_plan()), log)
+            await runner.start(spec("meta", {"attack.py": METADATA_FETCH.encode()}, attacker_plan()), log)
             lines = await finished(runner, "meta", log, "metadata:")
             assert lines[0].startswith("metadata: blocked"), lines
             assert peers == []

@@ -201,6 +201,9 @@ def another_forja(folder: Path, log_name: str, extra_env: dict[str, str]) -> Ite
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(process)
+        # Its web build and previews' copies are hundreds of megabytes, and a run starts a score of these; its log is
+        # kept in tests/artifacts.
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

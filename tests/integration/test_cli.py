@@ -1,4 +1,9 @@
-"""`python -m builder` as a person or a script runs it: real subprocesses on a fresh SQLite per test."""
+"""`python -m builder` as a person or a script runs it, on a fresh SQLite per test.
+
+Most commands run in this process (`builder.cli.main`, with the environment and settings a subprocess would read):
+a subprocess spends seconds importing Forja before it does anything, and these tests run hundreds of commands. One
+test runs `python -m builder` itself, in a subprocess: its entry point, exit statuses and streams.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,21 @@ import stat
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from sqlmodel import Session, create_engine
 
+import builder.services
+import builder.settings
 from builder import db
+from builder.cli import main
+from builder.generation import guard
 from builder.models import Generation
 from builder.services import Services
 from builder.store import ProjectStore
@@ -29,7 +42,7 @@ TREE = {"index.html": b"<h1>Hi</h1>", "src/app.js": b"console.log('hi')", "img/l
 
 
 class Cli:
-    def __init__(self, data_dir: Path, database_url: str = "", **settings: str) -> None:
+    def __init__(self, data_dir: Path, database_url: str = "", *, subprocess: bool = False, **settings: str) -> None:
         # Only this test's data dir: no database URL or other Forja setting from the outer environment.
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("FORJA_") and k != "DATABASE_URL"}
         # DATABASE_URL="" also beats one in a developer's .env: SQLite in FORJA_DATA_DIR.
@@ -38,6 +51,7 @@ class Cli:
         self.env["FORJA_PORT"] = str(free_port())
         self.env |= settings  # FORJA_AUTH=password...
         self.data_dir = data_dir
+        self.subprocess = subprocess  # `python -m builder` in a process of its own, else builder.cli.main here
         self.database_url = database_url or f"sqlite:///{data_dir / 'forja.db'}"
 
     def services(self) -> Services:
@@ -48,6 +62,8 @@ class Cli:
     def run(self, *args: str, token: str | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
         """The command as `token`'s person (given as FORJA_TOKEN, as docs/cli.md advises); `input` goes to stdin."""
         env = self.env | ({"FORJA_TOKEN": token} if token else {})
+        if not self.subprocess:
+            return run_in_process(list(args), env, input)
         return subprocess.run(
             [sys.executable, "-m", "builder", *args],
             cwd=REPO,
@@ -73,6 +89,45 @@ class Cli:
         assert result.returncode == 1, f"{args} exited {result.returncode}: {result.stdout} {result.stderr}"
         assert result.stdout == "" and "Traceback" not in result.stderr, (args, result.stderr)
         return result.stderr.strip().removeprefix("error: ")
+
+
+@contextmanager
+def settings_from(environment: dict[str, str]) -> Iterator[None]:
+    """This process as a new one started with `environment` would be: its variables, the settings read from them, and
+    no services yet (get_services keeps the first it builds); everything as it was afterwards."""
+    fields = builder.settings.Settings.model_fields
+    before = {name: getattr(builder.settings.settings, name) for name in fields}
+    with mock.patch.dict(os.environ, environment, clear=True), mock.patch.object(builder.services, "_services", None):
+        fresh = builder.settings.Settings()
+        try:
+            for name in fields:
+                setattr(builder.settings.settings, name, getattr(fresh, name))
+            guard.secret_values.cache_clear()  # it caches the keys from settings and the environment
+            yield
+        finally:
+            for name, value in before.items():
+                setattr(builder.settings.settings, name, value)
+            guard.secret_values.cache_clear()
+
+
+def run_in_process(
+    argv: list[str], environment: dict[str, str], input: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`python -m builder ARGV` run by builder.cli.main in this process, on a thread of its own (its event loop
+    never meets a test's), with what it prints and its exit status."""
+    out, err = io.StringIO(), io.StringIO()
+
+    def command() -> int:
+        with settings_from(environment), redirect_stdout(out), redirect_stderr(err):
+            with mock.patch.object(sys, "stdin", io.StringIO(input or "")):
+                try:
+                    return main(argv, prog="python -m builder")
+                except SystemExit as exc:  # argparse's usage errors
+                    return exc.code if isinstance(exc.code, int) else 1
+
+    with ThreadPoolExecutor(1) as thread:
+        status = thread.submit(command).result(timeout=timeout)
+    return subprocess.CompletedProcess([sys.executable, "-m", "builder", *argv], status, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture
@@ -228,8 +283,12 @@ def test_unknown_project_id(cli: Cli, tmp_path: Path) -> None:
     assert not (tmp_path / "x.zip").exists()
 
 
-def test_usage_mistakes_exit_2_and_migrate_is_idempotent(cli: Cli) -> None:
+def test_usage_mistakes_exit_2_and_migrate_is_idempotent(tmp_path: Path) -> None:
+    cli = Cli(tmp_path / "data", subprocess=True)  # `python -m builder` itself: its exit statuses and streams
     assert cli.run().returncode == 2
+    missing = cli.run("files", "doesnotexist")
+    assert (missing.returncode, missing.stdout) == (1, "")
+    assert missing.stderr.startswith("error: There is no project 'doesnotexist'.") and "Traceback" not in missing.stderr
     assert cli.run("export", "abc").returncode == 2  # --out is required
     assert cli.json("migrate") == {"status": "ok"}
     assert cli.ok("migrate").strip() == "Database is up to date."

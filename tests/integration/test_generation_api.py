@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,9 @@ from builder.schemas import ProjectSummary
 from builder.services import Services
 from builder.store import ProjectStore
 from tests.conftest import TEST_ANTHROPIC_KEY, free_port
+from tests.integration.test_cli import run_in_process
 from tests.llm_server import ScriptedLLMServer, TextAnswer, ToolAnswer, Usage
 
-REPO = Path(__file__).resolve().parents[2]
 SITE = {
     "index.html": '<!doctype html>\n<h1>Hello</h1>\n<script src="app.js"></script>\n',
     "app.js": "console.log('ol\u00e1 \U0001f950');\n",
@@ -196,7 +195,7 @@ async def test_failed_follow_up_keeps_the_project(client: httpx.AsyncClient, scr
 
 
 class Cli:
-    """`python -m builder` in a subprocess with its own data dir and no key, database URL or Forja setting inherited."""
+    """`python -m builder` (in this process, as tests/integration/test_cli.py runs it) with its own data dir and no key, database URL or Forja setting inherited."""
 
     def __init__(self, data_dir: Path, **env: str) -> None:
         inherited = {
@@ -209,9 +208,7 @@ class Cli:
         self.env = {**inherited, **blank, **own, **env}
 
     def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "builder", *args], cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout
-        )
+        return run_in_process(list(args), self.env, timeout=timeout)
 
     def json(self, *args: str, timeout: float = 60) -> Any:
         result = self.run(*args, "--json", timeout=timeout)

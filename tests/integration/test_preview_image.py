@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,8 +24,8 @@ from builder.services import Services
 from preview_runtime.docker.image import ImageState, PreviewImage, image_exists
 from tests.conftest import NO_REGISTRY_NAMES, free_port, served
 from tests.docker_fixtures import docker_engine, docker_test_network, preview_image  # noqa: F401 - fixtures
+from tests.integration.test_cli import run_in_process
 
-ROOT = Path(__file__).resolve().parents[2]
 SERVER = b"""require('http').createServer((req, res) => res.writeHead(200, {'content-type': 'text/html'}).end('<h1>In a box</h1>')).listen(Number(process.env.PORT), process.env.HOST);
 """
 PACKAGE = json.dumps({"name": "boxed", "version": "1.0.0", "scripts": {"dev": "node server.js"}}).encode()
@@ -38,9 +37,7 @@ def doctor(env: dict[str, str], path: str | None = None) -> tuple[int, dict]:
     full = {**os.environ, "FORJA_PORT": str(free_port()), **NO_REGISTRY_NAMES, **env}
     if path is not None:
         full["PATH"] = path
-    done = subprocess.run(
-        [sys.executable, "-m", "builder", "doctor", "--json"], cwd=ROOT, env=full, capture_output=True, text=True, timeout=120
-    )
+    done = run_in_process(["doctor", "--json"], full)
     assert done.stdout, done.stderr
     return done.returncode, json.loads(done.stdout)
 

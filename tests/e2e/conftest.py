@@ -28,7 +28,9 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 # Which test run built the repository's .web: xdist's workers share their run's id, a run without xdist has its own.
-SEED_STAMP = REPO / ".web" / "forja-test-run"
+# Beside .web, not in it: every file in .web is an input of the page's build (builder.launch.page), and a copy
+# holding a different one rebuilt the page (40 s) instead of reusing it.
+SEED_STAMP = REPO / ".web.test-run"
 TEST_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
 DESKTOP: ViewportSize = {"width": 1440, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -68,7 +70,7 @@ def start_forja(
             fcntl.flock(lock, fcntl.LOCK_UN)
             web_dir = web_dir or data_dir.with_name(data_dir.name + "-web")
             if not web_dir.exists():
-                shutil.copytree(REPO / ".web", web_dir, symlinks=True, ignore=shutil.ignore_patterns(SEED_STAMP.name))
+                shutil.copytree(REPO / ".web", web_dir, symlinks=True)
             return _start(data_dir, port, preview_port, log_name, extra_env, web_dir)
         process = _start(data_dir, port, preview_port, log_name, extra_env, None)
         SEED_STAMP.write_text(TEST_RUN)

@@ -7,8 +7,6 @@ Screenshots: `coediting-<step>.png`.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +15,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from tests.e2e.accounts import sign_in
-from tests.e2e.conftest import ARTIFACTS, REPO, Traffic, another_forja
+from tests.e2e.conftest import ARTIFACTS, Traffic, another_forja
+from tests.integration.test_cli import run_in_process
 
 DESKTOP: ViewportSize = {"width": 1440, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -28,9 +27,7 @@ PEOPLE = {"ana@example.org": "Ana Lima", "bo@example.org": "Bo Park", "cy@exampl
 
 def cli(data: Path, *args: str, stdin: str = "") -> str:
     env = {**os.environ, "FORJA_DATA_DIR": str(data), "FORJA_AUTH": "password"}
-    done = subprocess.run(
-        [sys.executable, "-m", "builder", *args], input=stdin, env=env, cwd=REPO, capture_output=True, text=True, timeout=120
-    )
+    done = run_in_process(list(args), env, stdin)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 

@@ -17,9 +17,9 @@ from builder.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 FILES = ["compose.yaml", "stack.yaml"]
-# Names the files use that are not Forja's: the database's password (DATABASE_URL is made of it) and the stack's
-# host name for Traefik's rule.
-NOT_SETTINGS = {"POSTGRES_PASSWORD", "PUBLIC_HOST"}
+# Names the files use that are not Forja's: the database's password (DATABASE_URL is made of it), the stack's host
+# name for Traefik's rule and the NFS export of its shared folder.
+NOT_SETTINGS = {"POSTGRES_PASSWORD", "PUBLIC_HOST", "SHARED_NFS_HOST", "SHARED_NFS_PATH"}
 SECRET_NAMES = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL")
 
 
@@ -110,6 +110,15 @@ def test_the_stack_runs_sticky_workers_and_keeps_its_data_on_a_manager() -> None
     assert labels["traefik.http.services.forja.loadbalancer.healthcheck.path"] == "/health"
     for dependency in ("postgres", "redis"):
         assert "node.role == manager" in services[dependency]["deploy"]["placement"]["constraints"]
+
+
+def test_the_stacks_workers_share_one_folder_for_published_apps() -> None:
+    stack = load("stack.yaml")
+    worker = stack["services"]["forja"]
+    shared = worker["environment"]["FORJA_SHARED_DIR"]
+    [volume] = [v.split(":")[0] for v in worker["volumes"] if v.split(":")[1] == shared]
+    # Not a node-local volume: every worker must read the same releases.
+    assert stack["volumes"][volume]["driver_opts"]["type"] == "nfs"
 
 
 @pytest.mark.parametrize("name", [*FILES, "forja.env.example"])

@@ -42,7 +42,7 @@ TREE = {"index.html": b"<h1>Hi</h1>", "src/app.js": b"console.log('hi')", "img/l
 
 
 class Cli:
-    def __init__(self, data_dir: Path, database_url: str = "", *, subprocess: bool = False, **settings: str) -> None:
+    def __init__(self, data_dir: Path, database_url: str = "", **settings: str) -> None:
         # Only this test's data dir: no database URL or other Forja setting from the outer environment.
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("FORJA_") and k != "DATABASE_URL"}
         # DATABASE_URL="" also beats one in a developer's .env: SQLite in FORJA_DATA_DIR.
@@ -51,7 +51,7 @@ class Cli:
         self.env["FORJA_PORT"] = str(free_port())
         self.env |= settings  # FORJA_AUTH=password...
         self.data_dir = data_dir
-        self.subprocess = subprocess  # `python -m builder` in a process of its own, else builder.cli.main here
+        self.subprocess = False  # `python -m builder` in a process of its own, else builder.cli.main here
         self.database_url = database_url or f"sqlite:///{data_dir / 'forja.db'}"
 
     def services(self) -> Services:
@@ -284,7 +284,8 @@ def test_unknown_project_id(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_usage_mistakes_exit_2_and_migrate_is_idempotent(tmp_path: Path) -> None:
-    cli = Cli(tmp_path / "data", subprocess=True)  # `python -m builder` itself: its exit statuses and streams
+    cli = Cli(tmp_path / "data")
+    cli.subprocess = True  # `python -m builder` itself: its exit statuses and streams
     assert cli.run().returncode == 2
     missing = cli.run("files", "doesnotexist")
     assert (missing.returncode, missing.stdout) == (1, "")

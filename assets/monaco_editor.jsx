@@ -74,6 +74,10 @@ export function ForjaEditor({ value, path, language, readOnly, theme, revision, 
   const roomRef = useRef(null);
   const [mounted, setMounted] = useState(false);
   const [shared, setShared] = useState({ conflict: null, conflictVersion: null, refused: "", people: [] });
+  // Read-only from joining a room until its text is bound to the model (a moment; Monaco says
+  // "read-only" to a key pressed meanwhile): binding replaces the model's text with the room's,
+  // so what was typed before would be lost, or land mid-file.
+  const [joining, setJoining] = useState(false);
   // True while Forja replaces a model's text, so that is not reported as the person's edit.
   const applyingRef = useRef(false);
   useEffect(() => {
@@ -102,14 +106,19 @@ export function ForjaEditor({ value, path, language, readOnly, theme, revision, 
     const editor = editorRef.current;
     if (!mounted || !editor || !room || !path) return undefined;
     setShared({ conflict: null, conflictVersion: null, refused: "", people: [] });
+    setJoining(true);
     const joined = joinRoom({
       room,
       path,
       editor,
       name: userName || "Someone",
-      onState: setShared,
+      onState: (state) => {
+        setShared(state);
+        if (state.refused) setJoining(false); // editing alone: Save still makes a version
+      },
       onBound: (binding) => {
         applyingRef.current = binding;
+        if (!binding) setJoining(false);
       },
     });
     roomRef.current = joined;
@@ -117,6 +126,7 @@ export function ForjaEditor({ value, path, language, readOnly, theme, revision, 
     return () => {
       joined.leave();
       roomRef.current = null;
+      setJoining(false);
     };
   }, [mounted, room, path, userName]);
 
@@ -133,7 +143,7 @@ export function ForjaEditor({ value, path, language, readOnly, theme, revision, 
   };
 
   return (
-    <div className="forja-editor">
+    <div className="forja-editor" data-editing={joining ? "joining" : "ready"}>
       {shared.refused && (
         <div id="collab-refused" className="collab-notice" role="status">
           Not editing together: {shared.refused}
@@ -157,7 +167,7 @@ export function ForjaEditor({ value, path, language, readOnly, theme, revision, 
           onMount={handleMount}
           onChange={(text) => onChange && !applyingRef.current && onChange(path, text ?? "")}
           options={{
-            readOnly: !!readOnly,
+            readOnly: !!readOnly || joining,
             automaticLayout: true,
             minimap: { enabled: false },
             fontSize: 13,

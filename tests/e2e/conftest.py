@@ -194,6 +194,11 @@ def forja(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stop(process)
 
 
+def editor_ready(page: Page) -> None:
+    """Wait until the Code tab's editor takes typing: it is read-only while it joins the open file's shared room."""
+    expect(page.locator(".forja-editor[data-editing=ready]")).to_be_visible(timeout=30_000)
+
+
 @contextmanager
 def another_forja(folder: Path, log_name: str, extra_env: dict[str, str]) -> Iterator[str]:
     """A Forja beside the session's, with its own data and web folders under `folder`; yields its address."""

@@ -30,7 +30,7 @@ from builder.services.access import Actor
 from builder.services.accounts import AccountService
 from builder.store import ProjectStore
 from tests.e2e.accounts import sign_in as sign_in_page
-from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE, REPO, Traffic, accessible, another_forja
+from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE, REPO, Traffic, accessible, another_forja, editor_ready
 
 PASSWORD = "correct horse battery"
 T = TypeVar("T")
@@ -186,6 +186,7 @@ def test_a_viewer_sees_a_read_only_workspace_until_the_owner_makes_them_an_edito
     bo.wait_for_function("window.__forjaEditor && window.__forjaEditor.getModel() !== null")
     assert bo.evaluate("window.__forjaEditor.getRawOptions().readOnly") is True
     before = bo.evaluate("window.__forjaEditor.getValue()")
+    editor_ready(bo)
     bo.locator(".monaco-editor .view-lines").click()
     bo.keyboard.type("typed by a viewer")
     assert bo.evaluate("window.__forjaEditor.getValue()") == before

@@ -8,7 +8,7 @@ import zipfile
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, editor_ready
 from tests.e2e.test_workspace import generate
 
 FILES = {
@@ -85,6 +85,7 @@ def test_tree_names_titles_dark_editor_and_save_hint(forja: str, page: Page) -> 
 
     # The Ctrl+S hint has the Save button's own text colour, whatever the button's state.
     page.locator('[data-path="src/App.jsx"]').click()
+    editor_ready(page)
     page.locator(".monaco-editor .view-lines").click()
     page.keyboard.press("Control+End")
     page.keyboard.type("// more cheese")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, editor_ready
 
 PLAIN_HTML = {
     "index.html": "<!doctype html>\n<title>Tea room</title>\n<h1>Fresh bread at seven</h1>\n",
@@ -31,6 +31,7 @@ def test_a_saved_edit_to_a_plain_html_page_reloads_the_preview_by_itself(forja: 
 
     page.locator("#tab-code").click()
     expect(page.locator("#editor-path")).to_have_text("index.html")
+    editor_ready(page)
     page.locator(".monaco-editor .view-lines").click()
     page.keyboard.press("Control+a")
     page.keyboard.type("<h1>Fresh bread at six</h1>")

@@ -1,4 +1,5 @@
-"""A team on one Forja with accounts, in Chromium, on SQLite and on PostgreSQL: the issue's whole path.
+"""A team on one Forja with accounts, in Chromium, on PostgreSQL (a team server's database; every other end-to-end
+module's Forja is on SQLite): the issue's whole path.
 
 An admin makes the first account with the setup code, invites two people from the admin page; each signs up with
 their link. Bo builds an app (Claude is the scripted model server, so tokens and cost are real numbers); Cy sees
@@ -43,11 +44,11 @@ def bakery() -> dict[str, Any]:
 PACKAGE = {"name": "bos-bakes", "private": True, "scripts": {"dev": "python3 -m http.server $PORT --bind $HOST"}}
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=["postgresql"])
 def team_forja(
     request: pytest.FixtureRequest, llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str, str]]:
-    """A Forja with accounts on a database of each kind; yields its address, the database's kind and its setup code."""
+    """A Forja with accounts on its database; yields its address, the database's kind and its setup code."""
     settings = {"FORJA_AUTH": "password", "FORJA_VERIFY_GENERATIONS": "false"}
     if request.param == "postgresql":
         server: PostgresServer = request.getfixturevalue("postgres_server")

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from tests.e2e.conftest import ARTIFACTS, Traffic, accessible, forja_on_claude
+from tests.e2e.conftest import ARTIFACTS, Traffic, accessible, editor_ready, forja_on_claude
 from tests.llm_server import ScriptedLLMServer, ToolAnswer
 from tests.pictures import png
 
@@ -171,6 +171,7 @@ def test_a_persons_whole_path(
     expect(page.locator("#editor-path")).to_have_text("src/App.jsx")
     expect(page.locator(".monaco-editor .view-lines")).to_contain_text("Book a cut")
     accessible(page, "workspace, Code tab")
+    editor_ready(page)
     page.locator(".monaco-editor .view-lines").click()
     page.keyboard.press("Control+F")
     page.keyboard.type("two taps")

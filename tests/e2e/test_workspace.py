@@ -14,7 +14,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from preview_runtime.common import human_size
-from tests.e2e.conftest import ARTIFACTS, Traffic, choose_example, free_port, start_forja, stop
+from tests.e2e.conftest import ARTIFACTS, Traffic, choose_example, editor_ready, free_port, start_forja, stop
 
 
 def picture(size: int = 96) -> bytes:
@@ -117,6 +117,7 @@ def test_import_edit_save(forja: str, page: Page, traffic: Traffic, tmp_path) ->
     # Edit App.jsx in Monaco and save with Ctrl+S: a new version, authored by the user.
     page.locator('[data-path="src/App.jsx"]').click()
     expect(page.locator(".monaco-editor .view-lines")).to_contain_text("Barber shop")
+    editor_ready(page)
     page.locator(".monaco-editor .view-lines").click()
     page.keyboard.press("Control+End")
     page.keyboard.type("// opening hours come next")
@@ -261,6 +262,7 @@ def test_preview_runs_on_its_own_origin_and_shows_saved_edits(forja: str, page: 
 
     # A saved edit reaches the running preview without restarting it.
     page.locator("#tab-code").click()
+    editor_ready(page)
     page.locator(".monaco-editor .view-lines").click()
     page.keyboard.press("Control+a")
     page.keyboard.type("<h1>Open from eight</h1>")
@@ -475,6 +477,7 @@ def package_json(description: str) -> str:
 def edit_in_editor(page: Page, version: str, *keys: str, typed: str = "") -> None:
     """From the Code tab: press `keys` in the open file, type `typed`, save, and see `version`; then the Preview tab."""
     page.locator("#tab-code").click()
+    editor_ready(page)
     page.locator(".monaco-editor .view-lines").click()
     for key in keys:
         page.keyboard.press(key)

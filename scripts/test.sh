@@ -16,6 +16,11 @@ python scripts/prefetch_starters.py || echo "Could not fetch the starters' npm p
 corpus_log=${FORJA_DATA_DIR:-data}/logs/corpus-fetch.log
 python scripts/fetch_corpus.py >"$corpus_log" 2>&1 &
 corpus_fetch=$!
+# The Docker tests' engine and preview image (debootstrap: minutes on two cores), made beside the checks; the first
+# Docker test waits for the build (its lock). Only for a whole run: a chosen tier or selection may need no Docker.
+if [ $# -eq 0 ]; then
+  python -m tests.docker_fixtures >"${FORJA_DATA_DIR:-data}/logs/preview-image.log" 2>&1 &
+fi
 # axe-core for the e2e tier's accessibility checks, pinned in tests/e2e/axe/package-lock.json, from the npm registry.
 npm ci --prefix tests/e2e/axe --no-audit --no-fund --loglevel=error
 ruff check .

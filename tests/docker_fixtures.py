@@ -67,6 +67,11 @@ def _engine_answers(path: str = SOCKET) -> bool:
 
 @pytest.fixture(scope="session")
 def docker_engine() -> str:
+    return start_engine()
+
+
+def start_engine() -> str:
+    """The engine's socket, with dockerd started when it is not running and we are root."""
     if _engine_answers():
         return SOCKET
     if os.geteuid() != 0 or not shutil.which("dockerd"):
@@ -84,6 +89,11 @@ def docker_engine() -> str:
 
 @pytest.fixture(scope="session")
 def preview_image(docker_engine: str) -> str:
+    return build_preview_image()
+
+
+def build_preview_image() -> str:
+    """The preview image's name, built unless its tag exists (scripts/test.sh starts this beside the checks)."""
     script = ROOT / "preview_runtime" / "images" / "build_offline.sh"
     if os.geteuid() != 0 or not shutil.which("debootstrap"):
         inspect = subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True)
@@ -249,3 +259,10 @@ async def docker_runner_factory(preview_image: str, docker_test_network: str) ->
 
 def container_inspect(container_id: str) -> dict:
     return json.loads(_docker("inspect", container_id))[0]
+
+
+if __name__ == "__main__":
+    # scripts/test.sh: the engine and the preview image (debootstrap: minutes) made beside the checks; the first Docker
+    # test waits for the build through its lock, and then finds the tag.
+    start_engine()
+    print(build_preview_image())

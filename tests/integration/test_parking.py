@@ -124,7 +124,7 @@ async def _park_wake_and_remove(
 ) -> None:
     """What both runners must do: parked when idle, woken by its address, removed when parked too long."""
     await manager.start(preview_id, PROJECT, 1, FILES, plan, runner=next(iter(manager.runners)))
-    await until(lambda: _serves_app(manager, preview_id), "the first start")
+    await until(lambda: _serves_app(manager, preview_id), "the first start", within=180)
     assert await installs() == 1
 
     # Nobody asks about it: the reaper parks it.
@@ -233,7 +233,7 @@ async def test_a_parked_local_preview_is_taken_back_after_a_restart_and_wakes(
     first = _manager(LocalRunner(tmp_path / "work"), tmp_path / "proxy", logs, park_after_s=3600, remove_after_s=3600)
     await first.start_background()
     await first.start("lp2", PROJECT, 1, FILES, PLAN, runner="local")
-    await until(lambda: _serves_app(first, "lp2"), "the first start")
+    await until(lambda: _serves_app(first, "lp2"), "the first start", within=180)
     assert await first.park("lp2", "a test")
     await first.close()  # Forja stops; the parked preview stays on disk
 
@@ -253,7 +253,7 @@ async def test_concurrent_wakes_share_one(local_manager: tuple[PreviewManager, L
     manager, logs = local_manager
     manager.park_after_s = 3600
     await manager.start("lp3", PROJECT, 1, FILES, PLAN, runner="local")
-    await until(lambda: _serves_app(manager, "lp3"), "the first start")
+    await until(lambda: _serves_app(manager, "lp3"), "the first start", within=180)
     assert await manager.park("lp3", "a test")
     infos = await asyncio.gather(*(manager.wake("lp3") for _ in range(20)))
     assert {info.handle for info in infos} != {""} and len({info.handle for info in infos}) == 1

@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 from sqlmodel import Session, create_engine
@@ -92,21 +91,23 @@ class Cli:
 
 
 @contextmanager
-def settings_from(environment: dict[str, str]) -> Iterator[None]:
-    """This process as a new one started with `environment` would be: its variables, the settings read from them, and
-    no services yet (get_services keeps the first it builds); everything as it was afterwards."""
-    fields = builder.settings.Settings.model_fields
-    before = {name: getattr(builder.settings.settings, name) for name in fields}
-    with mock.patch.dict(os.environ, environment, clear=True), mock.patch.object(builder.services, "_services", None):
+def as_new_process(environment: dict[str, str], stdin: str) -> Iterator[None]:
+    """This process as a new one started with `environment` and `stdin` would be: its variables, the settings read from
+    them, and no services yet (get_services keeps the first it builds); everything as it was afterwards."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            patch.delenv(name)
+        for name, value in environment.items():
+            patch.setenv(name, value)
+        patch.setattr(builder.services, "_services", None)
+        patch.setattr(sys, "stdin", io.StringIO(stdin))
         fresh = builder.settings.Settings()
+        for name in builder.settings.Settings.model_fields:
+            patch.setattr(builder.settings.settings, name, getattr(fresh, name))
+        guard.secret_values.cache_clear()  # it caches the keys from settings and the environment
         try:
-            for name in fields:
-                setattr(builder.settings.settings, name, getattr(fresh, name))
-            guard.secret_values.cache_clear()  # it caches the keys from settings and the environment
             yield
         finally:
-            for name, value in before.items():
-                setattr(builder.settings.settings, name, value)
             guard.secret_values.cache_clear()
 
 
@@ -118,12 +119,11 @@ def run_in_process(
     out, err = io.StringIO(), io.StringIO()
 
     def command() -> int:
-        with settings_from(environment), redirect_stdout(out), redirect_stderr(err):
-            with mock.patch.object(sys, "stdin", io.StringIO(input or "")):
-                try:
-                    return main(argv, prog="python -m builder")
-                except SystemExit as exc:  # argparse's usage errors
-                    return exc.code if isinstance(exc.code, int) else 1
+        with as_new_process(environment, input or ""), redirect_stdout(out), redirect_stderr(err):
+            try:
+                return main(argv, prog="python -m builder")
+            except SystemExit as exc:  # argparse's usage errors
+                return exc.code if isinstance(exc.code, int) else 1
 
     with ThreadPoolExecutor(1) as thread:
         status = thread.submit(command).result(timeout=timeout)

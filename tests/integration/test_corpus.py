@@ -53,17 +53,28 @@ TEXT_WITHIN_S = 60  # for the text, once the page loaded: what hydration or a cl
 # dev server use it too), Next's dev overlay (inside its nextjs-portal's shadow root) and webpack-dev-server's.
 ERROR_OVERLAYS = "vite-error-overlay, [data-nextjs-dialog], [data-nextjs-dialog-overlay], #webpack-dev-server-client-overlay"
 OFFLINE_ENV = {"npm_config_offline": "true", "PIP_NO_INDEX": "1"}
-# Every entry previews locally, but a Vite template's TypeScript twin (the same dev server and layout, where the JS one
-# is here; vite-react-ts stands for them). In Docker, one of each kind the container changes something for: a Vite
-# SPA, SvelteKit, Next, a pnpm workspace, a Python server and a Python data app (its live connection through the
-# proxy). The Docker runner differs from the local one in where and how it installs and serves, not in what it
-# detects. bench/corpus.py (--runner docker) previews every entry in either runner.
-TS_TWINS = {"vite-preact-ts", "vite-svelte-ts", "vite-solid-ts", "vite-vue-ts", "vite-lit-ts", "vite-qwik-ts", "vite-vanilla-ts"}
-LOCAL_ENTRIES = [e for e in ENTRIES if e.name not in TS_TWINS]
-IN_DOCKER = ("vite-react-ts", "sveltekit", "next-pages-router", "turbo-pnpm", "fastapi", "nicegui")
-DOCKER_ENTRIES = [e for e in ENTRIES if e.name in IN_DOCKER]
-assert len(DOCKER_ENTRIES) == len(IN_DOCKER), "IN_DOCKER names an entry the corpus does not have"
-assert len(LOCAL_ENTRIES) == len(ENTRIES) - len(TS_TWINS), "TS_TWINS names an entry the corpus does not have"
+# A test run previews one project of each kind Forja detects and runs differently: a Vite SPA (React, and Vue, Svelte
+# and Lit's own plugins), SvelteKit, Next, yarn and a pnpm workspace, a Node server, Flask, FastAPI, a Python data app
+# (its live connection through the proxy), a Replit project (its .replit) and a plain site. In Docker, the kinds the
+# container changes something for: a Vite SPA, a pnpm workspace, Python servers and a Python data app. The Docker runner differs from the local one in
+# where and how it installs and serves, not in what it detects. FORJA_CORPUS=all previews every entry in both runners
+# (each takes 10 to 100 s: all of them cost CI a quarter of its time); bench/corpus.py times every one.
+EVERY_ENTRY = os.environ.get("FORJA_CORPUS", "") == "all"
+LOCAL = ("vite-react-ts", "vite-vue", "vite-svelte", "vite-lit-ts", "sveltekit", "next-pages-router")
+LOCAL += ("express-generator-yarn", "turbo-pnpm", "hono", "flask-tutorial", "fastapi", "nicegui", "flask-replit")
+LOCAL += ("static-site",)
+IN_DOCKER = ("vite-react-ts", "turbo-pnpm", "fastapi", "flask-replit", "nicegui")
+
+
+def chosen(names: tuple[str, ...]) -> list[Entry]:
+    """The entries a test run previews: `names`, or every entry with FORJA_CORPUS=all."""
+    unknown = set(names) - {e.name for e in ENTRIES}
+    assert not unknown, f"the corpus has no entry {sorted(unknown)}"
+    return [e for e in ENTRIES if EVERY_ENTRY or e.name in names]
+
+
+LOCAL_ENTRIES = chosen(LOCAL)
+DOCKER_ENTRIES = chosen(IN_DOCKER)
 log = logging.getLogger(__name__)
 
 

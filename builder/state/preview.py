@@ -53,8 +53,10 @@ class PreviewPaneState(WorkspaceState):
     browser_install: rx.Field[list[str]] = rx.field(default_factory=list)
     browser_dev: rx.Field[list[str]] = rx.field(default_factory=list)
     browser_port: rx.Field[int] = rx.field(0)
-    webcontainer_boot_timeout_ms: rx.Field[int] = rx.field(int(settings.webcontainer_boot_timeout_s * 1000))
-    webcontainer_client_id: rx.Field[str] = rx.field(settings.webcontainer_client_id)
+    # Set from the settings when a WebContainer starts, not as defaults: a default is compiled into the page, so a
+    # changed setting would make Forja build its page again (a minute) at its next start.
+    webcontainer_boot_timeout_ms: rx.Field[int] = rx.field(0)
+    webcontainer_client_id: rx.Field[str] = rx.field("")
     _preview_token: int = 0
     # Set once WebContainers could not start for this page; later starts go straight to the server.
     _browser_refused: bool = False
@@ -138,6 +140,8 @@ class PreviewPaneState(WorkspaceState):
                     browser_plan.dev,
                     browser_plan.port,
                 )
+                self.webcontainer_boot_timeout_ms = int(settings.webcontainer_boot_timeout_s * 1000)
+                self.webcontainer_client_id = settings.webcontainer_client_id
                 self.preview_message = "Starting the project in your browser (WebContainer)..."
                 return
             self.preview_mode = "server"

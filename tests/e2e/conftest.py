@@ -19,7 +19,17 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, Route, ViewportSize, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Request,
+    Response,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 
 from tests.conftest import CHROMIUM_ARGS, TEST_ANTHROPIC_KEY, free_port
 from tests.llm_server import ScriptedLLMServer
@@ -70,11 +80,20 @@ def start_forja(
             fcntl.flock(lock, fcntl.LOCK_UN)
             web_dir = web_dir or data_dir.with_name(data_dir.name + "-web")
             if not web_dir.exists():
-                shutil.copytree(REPO / ".web", web_dir, symlinks=True)
+                copy_web(web_dir)
             return _start(data_dir, port, preview_port, log_name, extra_env, web_dir)
         process = _start(data_dir, port, preview_port, log_name, extra_env, None)
         SEED_STAMP.write_text(TEST_RUN)
         return process
+
+
+def copy_web(web_dir: Path) -> None:
+    """A copy of the repository's built `.web` but its packages, which it links to: 20,000 files of node_modules took
+    seconds of the machine to copy for each Forja, and a Forja whose page is unchanged only serves the build (a copy:
+    the Forja writes its address into it)."""
+    seed = REPO / ".web"
+    shutil.copytree(seed, web_dir, symlinks=True, ignore=lambda folder, _: ["node_modules"] if Path(folder) == seed else [])
+    (web_dir / "node_modules").symlink_to(seed / "node_modules", target_is_directory=True)
 
 
 def _start(
@@ -252,9 +271,22 @@ def browser() -> Iterator[Browser]:
     if not executable:
         missing("Chromium is not installed (Debian/Ubuntu: apt-get install chromium)")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=executable, args=[*CHROMIUM_ARGS, *on_this_machine_only()])
         yield browser
         browser.close()
+
+
+def on_this_machine_only() -> list[str]:
+    """Chromium's switches that send every request for another machine to a closed port on loopback, so it fails in the
+    browser (net::ERR_PROXY_CONNECTION_FAILED) before a packet leaves: a proxy nobody runs, bypassed only for this
+    machine's names. `<-loopback>` drops Chromium's implicit bypasses, which include link-local addresses.
+
+    Chromium's own network stack refuses them; a Playwright route did before, which sent every request through Python
+    and turned the browser's cache off."""
+    return [
+        f"--proxy-server=http://127.0.0.1:{free_port()}",
+        "--proxy-bypass-list=<-loopback>;localhost;*.localhost;127.0.0.1;[::1]",
+    ]
 
 
 def is_local(host: str | None) -> bool:
@@ -265,7 +297,7 @@ def is_local(host: str | None) -> bool:
 class Traffic:
     """Every request a page made, to prove nothing left this machine, and every console error.
 
-    Requests to other machines are aborted inside the browser before they are sent, and listed in
+    The browser cannot reach other machines (on_this_machine_only): requests to them fail in it, and are listed in
     `blocked`; `off_machine()` still names them, so a test that expects none fails on any.
     """
 
@@ -276,12 +308,11 @@ class Traffic:
         # Requests that failed or were answered with an error, for a failed test's report.
         self.failures: list[str] = []
 
-    def guard(self, route: Route) -> None:
-        if is_local(urlsplit(route.request.url).hostname) or urlsplit(route.request.url).scheme not in ("http", "https"):
-            route.continue_()
-        else:
-            self.blocked.append(route.request.url)
-            route.abort("blockedbyclient")
+    def watch(self, context: BrowserContext) -> None:
+        """Record every request of the context's pages (and their websockets), and which failed."""
+        context.on("request", lambda request: self.urls.append(request.url))
+        context.on("requestfailed", self.request_failed)
+        context.on("page", lambda page: page.on("websocket", lambda ws: self.urls.append(ws.url)))
 
     def console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
@@ -293,6 +324,8 @@ class Traffic:
 
     def request_failed(self, request: Request) -> None:
         self.failures.append(f"failed ({request.failure}) {request.method} {request.url}")
+        if not is_local(urlsplit(request.url).hostname):
+            self.blocked.append(request.url)
 
     def report(self) -> str:
         return "\n".join(
@@ -335,13 +368,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 @pytest.fixture
 def page(browser: Browser, traffic: Traffic) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 860})
-    context.route("**/*", traffic.guard)
+    traffic.watch(context)
     page = context.new_page()
-    page.on("request", lambda request: traffic.urls.append(request.url))
     page.on("console", traffic.console)
     page.on("response", traffic.response)
-    page.on("requestfailed", traffic.request_failed)
-    page.on("websocket", lambda ws: traffic.urls.append(ws.url))
     page.set_default_timeout(30_000)
     yield page
     context.close()

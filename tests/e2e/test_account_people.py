@@ -119,10 +119,9 @@ def contexts(browser: Browser, traffic: Traffic) -> Iterator[list[BrowserContext
 def sign_in(browser: Browser, contexts: list[BrowserContext], traffic: Traffic, team: Team, who: str) -> Page:
     """A browser of its own for `who`, signed in through the sign-in page."""
     context = browser.new_context(viewport=DESKTOP)
-    context.route("**/*", traffic.guard)
+    traffic.watch(context)
     contexts.append(context)
     page = context.new_page()
-    page.on("request", lambda request: traffic.urls.append(request.url))
     page.set_default_timeout(30_000)
     sign_in_page(page, team.base, f"{who}@example.org", PASSWORD)
     expect(page.locator("#user-menu")).to_contain_text(PEOPLE[who])

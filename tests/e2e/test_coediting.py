@@ -54,7 +54,7 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, s
 
 def open_file(browser: Browser, traffic: Traffic, contexts: list[BrowserContext], base: str, project: str, email: str) -> Page:
     context = browser.new_context(viewport=DESKTOP)
-    context.route("**/*", traffic.guard)
+    traffic.watch(context)
     contexts.append(context)
     page = context.new_page()
     page.set_default_timeout(30_000)

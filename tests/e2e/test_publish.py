@@ -49,7 +49,7 @@ def test_a_person_publishes_opens_it_on_a_phone_rolls_back_and_takes_it_down(
 
     # The app at its own address, on a phone: the built page, a handful of requests, no dev server's modules.
     phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    phone.route("**/*", traffic.guard)
+    traffic.watch(phone)
     visitor = phone.new_page()
     requests: list[str] = []
     visitor.on("request", lambda request: requests.append(request.url))
@@ -185,7 +185,7 @@ def test_the_share_dialog_offers_the_published_app_live_or_pinned(
     ).raise_for_status()
     assert httpx.post(f"{forja}/api/projects/{project}/publish", json={}, timeout=60).status_code == 201
     phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    phone.route("**/*", traffic.guard)
+    traffic.watch(phone)
     visitor = phone.new_page()
     visitor.goto(pinned)
     release_host = address.replace("corner-bakery.", "corner-bakery--r1.")
@@ -273,7 +273,7 @@ def test_a_server_app_is_published_reads_its_secret_and_keeps_its_data_across_re
 
     # On a phone: the server's page, its secret read by the server, a note added.
     phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    phone.route("**/*", traffic.guard)
+    traffic.watch(phone)
     visitor = phone.new_page()
     response = visitor.goto(address)
     assert response is not None and response.status == 200

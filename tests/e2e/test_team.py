@@ -61,10 +61,9 @@ def team_forja(
 
 def person(browser: Browser, traffic: Traffic, contexts: list[BrowserContext]) -> Page:
     context = browser.new_context(viewport=DESKTOP)
-    context.route("**/*", traffic.guard)
+    traffic.watch(context)
     contexts.append(context)
     page = context.new_page()
-    page.on("request", lambda request: traffic.urls.append(request.url))
     page.set_default_timeout(30_000)
     return page
 

@@ -208,7 +208,7 @@ def test_guests_on_two_workers_see_each_other_and_a_follow_up_at_once(
     header."""
     project_id = make_project(workers.first)
     context = browser.new_context(viewport={"width": 1400, "height": 860})
-    context.route("**/*", traffic.guard)
+    traffic.watch(context)
     try:
         other = context.new_page()
         other.set_default_timeout(30_000)

@@ -59,6 +59,9 @@ def _add_form() -> rx.Component:
                     max_length=MAX_NAME,
                     font_family="monospace",
                     aria_label="The variable's name",
+                    # Named, as a form's control should be (Reflex deprecates one with an id only); the save reads the
+                    # name from EnvState, which this input controls.
+                    name="name",
                     id="env-name",
                     flex="1",
                     min_width="140px",

@@ -58,7 +58,8 @@ class WorkspaceState(rx.State):
     @rx.event
     async def load(self):
         """The page opened a project: show it, then each part follows what keeps changing."""
-        if not await self._refresh(self.router.page.params.get("project_id", "")):
+        # The page is /p/<project_id> (builder.py); RouterData.page, which held the route's arguments, is deprecated.
+        if not await self._refresh(self.router.url.path.removeprefix("/p/").strip("/")):
             return
         for part in await self._parts():
             if (follow := await part._on_open()) is not None:

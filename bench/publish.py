@@ -62,12 +62,12 @@ from preview_runtime.local.deps_cache import copy_seed  # noqa: E402
 from preview_runtime.local.homes import project_home  # noqa: E402
 from preview_runtime.logs import LogLine  # noqa: E402
 from preview_runtime.production import production_plan  # noqa: E402
-from preview_runtime.verify import CHROMIUM_ARGS  # noqa: E402
+from preview_runtime.verify import CHROMIUM_ARGS, find_chromium  # noqa: E402
 from scripts.corpus import CORPUS_DIR, ENTRIES, app_files  # noqa: E402
 
 STARTER = "react-vite-tailwind"
 STARTER_SEED = REPO / ".cache" / "starters-npm"
-CHROMIUM = os.environ.get("FORJA_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = find_chromium(os.environ.get("FORJA_CHROMIUM", "")) or "/usr/bin/chromium"
 # Chrome DevTools' Slow 4G, as the issue states it: 150 ms round trip, 1.6 Mbps down, 750 kbps up (bytes per second).
 SLOW_4G = {"offline": False, "latency": 150, "downloadThroughput": 1.6e6 / 8, "uploadThroughput": 750e3 / 8}
 RENDERED = "document.querySelector('#root') !== null && document.querySelector('#root').children.length > 0"

@@ -297,8 +297,9 @@ class Settings(BaseSettings):
     chromium_path: str = Field(
         default="",
         validation_alias=AliasChoices("FORJA_CHROMIUM", "FORJA_CHROMIUM_PATH"),
-        description="The Chromium that checks generated apps (Debian/Ubuntu: `apt-get install chromium`); empty: "
-        '`chromium` on PATH, else Playwright\'s own. Without one, generations end "Not checked" and say why.',
+        description="The Chromium that checks generated apps (Debian/Ubuntu: `apt-get install chromium-headless-shell`); "
+        "empty: `chromium-headless-shell` on PATH, else `chromium`, else Playwright's own. Without one, generations end "
+        '"Not checked" and say why.',
     )
     verify_checks_timeout_s: float = Field(
         default=60,

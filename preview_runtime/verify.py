@@ -96,8 +96,12 @@ class PageReport:
 
 
 def find_chromium(configured: str = "") -> str | None:
-    """The Chromium to run: the configured path, else one on PATH, else None (Playwright's own build)."""
-    return configured or shutil.which("chromium") or shutil.which("chromium-browser")
+    """The Chromium to run: the configured path, else one on PATH, else None (Playwright's own build).
+
+    Chromium's headless shell first (Debian: chromium-headless-shell): the browser without its own user interface, as
+    Playwright runs by default, takes about a third less of the machine than the whole browser in its headless mode
+    for the same pages."""
+    return configured or shutil.which("chromium-headless-shell") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _origin(url: str) -> str:
@@ -202,7 +206,7 @@ class PageChecker:
                 except PlaywrightError as exc:
                     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                     raise BrowserUnavailable(
-                        f"Chromium could not be started ({first_line}). Install it (apt-get install chromium) "
+                        f"Chromium could not be started ({first_line}). Install it (apt-get install chromium-headless-shell) "
                         "or point FORJA_CHROMIUM at it."
                     ) from None
             return self._browser

@@ -153,7 +153,7 @@ def _chromium_check() -> Check:
         return Check(
             name="chromium",
             ok=False,
-            detail="Chromium is not installed (sudo apt-get install chromium, or set FORJA_CHROMIUM): "
+            detail="Chromium is not installed (sudo apt-get install chromium-headless-shell, or set FORJA_CHROMIUM): "
             "generated apps are then not checked in a browser.",
         )
     return Check(name="chromium", ok=True, detail=found)

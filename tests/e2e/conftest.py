@@ -31,6 +31,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from preview_runtime.verify import find_chromium
 from tests.conftest import CHROMIUM_ARGS, TEST_ANTHROPIC_KEY, free_port
 from tests.llm_server import ScriptedLLMServer
 
@@ -267,9 +268,9 @@ def stop(process: subprocess.Popen) -> None:
 # which would break the asyncio tests that run after the end-to-end ones.
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    executable = os.environ.get("FORJA_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    executable = find_chromium(os.environ.get("FORJA_CHROMIUM", ""))
     if not executable:
-        missing("Chromium is not installed (Debian/Ubuntu: apt-get install chromium)")
+        missing("Chromium is not installed (Debian/Ubuntu: apt-get install chromium-headless-shell)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=[*CHROMIUM_ARGS, *on_this_machine_only()])
         yield browser

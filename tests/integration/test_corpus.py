@@ -18,7 +18,6 @@ import asyncio
 import fcntl
 import logging
 import os
-import shutil
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -34,6 +33,7 @@ from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import plan_for
 from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewState, Runner
+from preview_runtime.verify import find_chromium
 from scripts.corpus import COREPACK_DIR, CORPUS_DIR, ENTRIES, WHEELS_DIR, Entry, Interaction, app_files
 from scripts.fetch_corpus import LOCK, is_fetched
 
@@ -80,9 +80,9 @@ log = logging.getLogger(__name__)
 
 @pytest.fixture
 def chromium() -> str:
-    executable = os.environ.get("FORJA_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    executable = find_chromium(os.environ.get("FORJA_CHROMIUM", ""))
     if executable is None:
-        unavailable("Chromium is not installed (Debian/Ubuntu: apt-get install chromium)")
+        unavailable("Chromium is not installed (Debian/Ubuntu: apt-get install chromium-headless-shell)")
     assert executable is not None
     return executable
 

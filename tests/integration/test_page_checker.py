@@ -52,7 +52,7 @@ class Site:
 async def checker() -> AsyncIterator[PageChecker]:
     executable = find_chromium()
     if executable is None:
-        pytest.fail("Chromium is not installed (apt-get install chromium)")
+        pytest.fail("Chromium is not installed (apt-get install chromium-headless-shell)")
     page_checker = PageChecker(executable)
     yield page_checker
     await page_checker.close()

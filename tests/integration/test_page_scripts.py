@@ -36,7 +36,7 @@ MARKERS = [{console_bridge.MARKER}, {select_bridge.MARKER}]
 async def chromium() -> AsyncIterator[Browser]:
     executable = find_chromium()
     if executable is None:
-        pytest.fail("Chromium is not installed (apt-get install chromium)")
+        pytest.fail("Chromium is not installed (apt-get install chromium-headless-shell)")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:

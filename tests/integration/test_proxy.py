@@ -12,7 +12,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import shutil
 import socket
 import statistics
 import struct
@@ -33,6 +32,7 @@ from preview_runtime.local import LocalRunner
 from preview_runtime.plan import RunPlan
 from preview_runtime.proxy import NOT_FOUND_MARKER, PREVIEW_RESPONSE_HEADERS, WAKING, PreviewProxy, _alive, find_traefik
 from preview_runtime.runner import PreviewSpec, PreviewState, RunnerError
+from preview_runtime.verify import find_chromium
 from tests.conftest import CHROMIUM_ARGS, free_port
 from tests.preview_visits import cookie_of
 from tests.waiting import until
@@ -383,7 +383,7 @@ class _PreviewPage(BaseHTTPRequestHandler):
 @pytest.mark.browser  # launches Chromium itself, not through the browser fixture
 async def test_an_isolated_workspace_can_frame_previews_and_the_not_found_page(proxy: PreviewProxy) -> None:
     """What the headers are for: Chromium shows the preview (and the 404 page) inside a cross-origin-isolated page."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = find_chromium(os.environ.get("FORJA_CHROMIUM", ""))
     if chromium is None or importlib.util.find_spec("playwright") is None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("Chromium and Playwright are required in CI", pytrace=False)
@@ -585,7 +585,7 @@ async def test_an_isolated_workspace_on_another_site_frames_a_private_preview_on
     from playwright.async_api import async_playwright
 
     proxy, _ = gated
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = find_chromium(os.environ.get("FORJA_CHROMIUM", ""))
     assert chromium is not None or os.environ.get("CI", "").lower() != "true", "Chromium is required in CI"
     if chromium is None:
         pytest.skip("Chromium is not installed")

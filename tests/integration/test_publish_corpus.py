@@ -44,6 +44,7 @@ from builder.api import guarded
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.models import LOCAL_USER_ID
 from builder.services import Services
+from preview_runtime.verify import find_chromium
 from scripts.corpus import COREPACK_DIR, ENTRIES, WHEELS_DIR, app_files
 from scripts.prefetch_starters import CACHE as STARTERS_NPM
 from tests.conftest import CHROMIUM_ARGS, free_port
@@ -151,9 +152,9 @@ CHOSEN = [s for s in SUBJECTS if EVERY_ENTRY or s.name in IN_A_RUN]
 @pytest.fixture(scope="module")
 def chromium_cdp() -> Iterator[str]:
     """One headless Chromium for the module's tests, each connecting over CDP from its own event loop."""
-    executable = os.environ.get("FORJA_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    executable = find_chromium(os.environ.get("FORJA_CHROMIUM", ""))
     if executable is None:
-        unavailable("Chromium is not installed (Debian/Ubuntu: apt-get install chromium)")
+        unavailable("Chromium is not installed (Debian/Ubuntu: apt-get install chromium-headless-shell)")
     assert executable is not None
     profile = tempfile.mkdtemp(prefix="forja-publish-corpus-")
     port = free_port()

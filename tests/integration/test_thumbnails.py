@@ -31,7 +31,7 @@ def jpegs() -> list[bytes]:
     if executable is None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("Chromium is required in CI but is not installed", pytrace=False)
-        pytest.skip("Chromium is not installed (Debian/Ubuntu: apt-get install chromium)")
+        pytest.skip("Chromium is not installed (Debian/Ubuntu: apt-get install chromium-headless-shell)")
     # Closed before any test runs: sync Playwright keeps an event loop in this thread while it is open.
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)

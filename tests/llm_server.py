@@ -110,6 +110,10 @@ class ToolAnswer:
     text_before: str = ""
     tool_name: str = TOOL_NAME
     openai_finish_reason: Literal["tool_calls", "stop"] = "tool_calls"
+    # Once `held_after` characters are out, the rest waits until the test sets `held`: a test watches the generation
+    # while it runs for as long as that takes, not for as long as a paced answer happens to last.
+    held: threading.Event | None = None
+    held_after: int = 0
 
     @property
     def text(self) -> str:
@@ -659,6 +663,7 @@ class ScriptedLLMServer:
             split_utf8=streamed.chunks == "every-byte",
             tokens_per_second=streamed.tokens_per_second,
             close_after=isinstance(answer, StreamErrorAnswer),
+            held=(answer.held, answer.held_after) if isinstance(answer, ToolAnswer) and answer.held else None,
         )
 
     def _send_json(
@@ -698,6 +703,7 @@ class ScriptedLLMServer:
         split_utf8: bool,
         tokens_per_second: float | None,
         close_after: bool,
+        held: tuple[threading.Event, int] | None = None,
     ) -> None:
         handler.send_response(200)
         handler.send_header("Content-Type", "text/event-stream; charset=utf-8")
@@ -712,6 +718,11 @@ class ScriptedLLMServer:
         generated = 0
         try:
             for event in events:
+                if held is not None and event.generated_chars and generated >= held[1]:
+                    while not held[0].wait(0.1):
+                        if self._closing.is_set():
+                            raise _ClientGone("server closing")
+                    held = None
                 generated += event.generated_chars
                 if event.generated_chars and tokens_per_second:
                     due = started + generated / CHARS_PER_TOKEN / tokens_per_second

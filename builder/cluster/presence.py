@@ -21,6 +21,22 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "forja:presence"
 
+# SharedPresence.move: KEYS entries and expiry; ARGV session, entry, now, its new expiry, the keys' lifetime in ms.
+GONE, SAME, CHANGED = 0, 1, 2
+MOVE = """
+local expires = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 or not expires or tonumber(expires) <= tonumber(ARGV[3]) then
+  return 0
+end
+local before = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+if before == ARGV[2] then return 1 end
+return 2
+"""
+
 
 def entries_key(project_id: str) -> str:
     return f"forja:presence:{project_id}"
@@ -35,6 +51,7 @@ class SharedPresence(PresenceService):
         super().__init__(ttl_s)
         self._redis = redis
         self._listener: asyncio.Task[None] | None = None
+        self._move = redis.register_script(MOVE)
 
     async def start_listening(self) -> None:
         self._listener = asyncio.create_task(self._hear_changes(), name="presence-changes")
@@ -55,6 +72,16 @@ class SharedPresence(PresenceService):
             before, *_ = await pipe.execute()
         if before != data:
             await self._redis.publish(CHANNEL, project_id)
+
+    async def move(self, project_id: str, entry: PresenceInfo) -> bool:
+        # One script, so a leave from another worker cannot fall between the look and the write.
+        moved = await self._move(
+            keys=[entries_key(project_id), expiry_key(project_id)],
+            args=[entry.session, entry.model_dump_json(), time.time(), time.time() + self.ttl_s, int(self.ttl_s * 2000)],
+        )
+        if moved == CHANGED:
+            await self._redis.publish(CHANNEL, project_id)
+        return moved != GONE
 
     async def leave(self, project_id: str, session: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:

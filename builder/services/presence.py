@@ -46,11 +46,23 @@ class PresenceService:
         self._watchers: dict[str, set[asyncio.Event]] = defaultdict(set)
 
     async def put(self, project_id: str, entry: PresenceInfo) -> None:
-        """The page is there, at this place (join, move and heartbeat alike); watchers hear it when it changed."""
+        """The page is there, at this place (its follower's join and heartbeats); watchers hear it when it changed."""
         before = self._entries[project_id].get(entry.session)
         self._entries[project_id][entry.session] = (entry, time.monotonic() + self.ttl_s)
         if before is None or before[0] != entry:
             self._wake(project_id)
+
+    async def move(self, project_id: str, entry: PresenceInfo) -> bool:
+        """The page is at this place now, if it is still present: False (and nothing kept) once it left or expired.
+
+        A move comes from whatever the person did last (a tab, a file, the end of a generation they asked for), in a
+        task of its own that can finish after the page's follower said goodbye; kept, it would show a closed tab until
+        its TTL. Only the follower, which alone leaves, joins (put)."""
+        current = self._entries[project_id].get(entry.session)
+        if current is None or current[1] <= time.monotonic():
+            return False
+        await self.put(project_id, entry)
+        return True
 
     async def leave(self, project_id: str, session: str) -> None:
         if self._entries[project_id].pop(session, None) is not None:

@@ -93,7 +93,8 @@ class PresenceState(WorkspaceState):
     async def _on_place(self) -> None:
         if self._session:
             allowed = await self.allowed()
-            await allowed.services.presence.put(self.project_id, await self._entry(allowed.actor))
+            # A move, never a join: a closed tab's generation that ends after its follower left must not bring it back.
+            await allowed.services.presence.move(self.project_id, await self._entry(allowed.actor))
 
     async def _entry(self, actor: Actor) -> PresenceInfo:
         """This page's entry, from where the page is now."""

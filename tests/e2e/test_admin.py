@@ -40,12 +40,12 @@ def admin_forja(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def shoot_sections(page: Page, width: int) -> None:
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme)
-        page.wait_for_timeout(400)
         for section in SECTIONS:
             box = page.locator(f"#admin-{section}")
             box.scroll_into_view_if_needed()
             suffix = "" if scheme == "light" else "-dark"
-            box.screenshot(path=str(ARTIFACTS / f"admin-{section}-{width}{suffix}.png"))
+            # The new scheme's transitions end at once instead of a fixed wait for them.
+            box.screenshot(path=str(ARTIFACTS / f"admin-{section}-{width}{suffix}.png"), animations="disabled")
     page.emulate_media(color_scheme="light")
 
 

@@ -94,8 +94,8 @@ def invite(admin: Page, email: str) -> str:
 
 
 def shot(page: Page, database: str, step: str) -> None:
-    page.wait_for_timeout(300)
-    page.screenshot(path=str(ARTIFACTS / f"team-{database}-{step}.png"))
+    # Transitions end at once instead of a fixed wait for them.
+    page.screenshot(path=str(ARTIFACTS / f"team-{database}-{step}.png"), animations="disabled")
 
 
 def test_a_team_shares_one_forja_with_projects_apart_and_quotas_held(

@@ -36,6 +36,10 @@ from tests.redis_fixtures import RedisServer
 PAGE = "<!doctype html><title>Two workers</title><h1>{title}</h1>" + "<p>{line}</p>" * 40
 
 
+# Characters of an answer that stream before a held one waits: its first file is under way by then.
+HELD_AFTER = 1_000
+
+
 def answer(title: str) -> dict[str, Any]:
     body = PAGE.replace("{title}", title).replace("{line}", "Made by whichever worker ran it. " * 3)
     return {"title": title, "summary": f"The page says {title}.", "files": [{"path": "index.html", "content": body}]}
@@ -182,12 +186,17 @@ def events_on(base: str, project_id: str) -> list[dict[str, Any]]:
 
 def test_a_page_on_one_worker_follows_a_generation_on_the_other(workers: Workers, llm: ScriptedLLMServer, page: Page) -> None:
     project_id = make_project(workers.first)
-    llm.queue(ToolAnswer(answer("Followed across workers"), tokens_per_second=150))
-    generating = generate_in_background(workers.first, project_id, "Say it was followed")
-    wait_for_a_file(workers.second, project_id)
-    page.goto(f"{workers.second}/p/{project_id}")
-    expect(page.locator("#stop-generation")).to_be_visible(timeout=30_000)  # the page knows it runs elsewhere
-    page.screenshot(path=str(ARTIFACTS / "workers-following.png"))
+    # Held half-way until the page has seen it run, however long the page takes to load.
+    release = threading.Event()
+    llm.queue(ToolAnswer(answer("Followed across workers"), held=release, held_after=HELD_AFTER))
+    try:
+        generating = generate_in_background(workers.first, project_id, "Say it was followed")
+        wait_for_a_file(workers.second, project_id)
+        page.goto(f"{workers.second}/p/{project_id}")
+        expect(page.locator("#stop-generation")).to_be_visible(timeout=30_000)  # the page knows it runs elsewhere
+        page.screenshot(path=str(ARTIFACTS / "workers-following.png"))
+    finally:
+        release.set()
     expect(page.locator("#version-badge")).to_have_text("v2", timeout=90_000)
     expect(page.locator("#stop-generation")).to_have_count(0, timeout=30_000)
     generating.join(timeout=60)
@@ -207,6 +216,7 @@ def test_guests_on_two_workers_see_each_other_and_a_follow_up_at_once(
     is; a follow-up one sends shows on the other while the model still answers; a closed tab leaves the other's
     header."""
     project_id = make_project(workers.first)
+    release = threading.Event()
     context = browser.new_context(viewport={"width": 1400, "height": 860})
     traffic.watch(context)
     try:
@@ -221,8 +231,8 @@ def test_guests_on_two_workers_see_each_other_and_a_follow_up_at_once(
         other.locator("#tab-logs").click()
         expect(seen_by_page).to_have_attribute("data-where", "Logs", timeout=30_000)
 
-        # Slow enough to be watched: the prompt shows on the other page while the answer still streams.
-        llm.queue(ToolAnswer(answer("Sent by a guest"), tokens_per_second=25))
+        # Held half-way until the other page has seen it run: the prompt shows there while the answer still streams.
+        llm.queue(ToolAnswer(answer("Sent by a guest"), held=release, held_after=HELD_AFTER))
         page.locator("#followup").fill("Say a guest sent it")
         page.locator("#send-followup").click()
         expect(other.locator('.chat-entry[data-kind="prompt"]', has_text="Say a guest sent it")).to_be_visible(timeout=30_000)
@@ -230,12 +240,14 @@ def test_guests_on_two_workers_see_each_other_and_a_follow_up_at_once(
         expect(other.locator("#stop-generation")).to_be_visible(timeout=30_000)
         expect(other.locator("#version-badge")).to_have_text("v1", timeout=30_000)
         other.screenshot(path=str(ARTIFACTS / "workers-presence.png"))
+        release.set()
         expect(other.locator("#version-badge")).to_have_text("v2", timeout=120_000)
         expect(seen_by_other).to_have_attribute("data-generating", "false", timeout=30_000)
 
         other.close()
         expect(seen_by_page).to_have_count(0, timeout=30_000)
     finally:
+        release.set()
         context.close()
 
 

@@ -2,7 +2,8 @@
 
 The same checks run on the in-memory service and on two SharedPresence on one Redis (a page on each worker): a join,
 a move and a leave reach a watcher on the other side; a page whose heartbeat stops drops out by TTL, and its watchers
-hear it; projects do not see each other's people.
+hear it; a move that comes after the page left (or expired) does not bring it back; projects do not see each other's
+people.
 """
 
 from __future__ import annotations
@@ -118,6 +119,35 @@ async def test_a_heartbeat_with_nothing_new_wakes_nobody(pair: tuple[PresenceSer
         assert await next_list(watch) == [("Ada", "logs", "", False)]
     finally:
         await watch.aclose()
+
+
+async def test_a_move_after_the_leave_does_not_bring_the_page_back(pair: tuple[PresenceService, PresenceService]) -> None:
+    """A closed tab's last move (the end of a generation it asked for, in a task of its own) can come after its follower
+    left: the tab stays gone instead of showing until its TTL. A page still there moves as before."""
+    here, there = pair
+    await here.put("p", entry("closed", "Ada"))
+    await here.put("p", entry("open", "Bob"))
+    watch = there.watch("p")
+    try:
+        assert [name for name, *_ in await next_list(watch)] == ["Ada", "Bob"]
+        await there.leave("p", "closed")
+        assert await next_list(watch) == [("Bob", "code", "", False)]
+        late = await here.move("p", entry("closed", "Ada", tab="preview"))
+        assert await here.move("p", entry("open", "Bob", tab="logs"))
+        assert await next_list(watch) == [("Bob", "logs", "", False)]
+        assert [p.name for p in await there.here("p")] == ["Bob"]
+        assert not late
+    finally:
+        await watch.aclose()
+
+
+async def test_a_move_does_not_bring_back_an_expired_page(pair: tuple[PresenceService, PresenceService]) -> None:
+    here, there = pair
+    await here.put("p", entry("s1", "Ada"))
+    await asyncio.sleep(TTL_S + 0.2)
+    late = await here.move("p", entry("s1", "Ada", tab="logs"))
+    assert await there.here("p") == []
+    assert not late
 
 
 async def test_redis_keys_expire_when_nobody_beats(redis_url: str) -> None:

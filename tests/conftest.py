@@ -100,12 +100,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if item.path.is_relative_to(TESTS / "e2e"):
             item.add_marker("e2e")
     # The longest modules first, so the workers end together: those using Docker, then the end-to-end modules; the
-    # corpus' last, since scripts/test.sh fetches the corpus beside the first tests.
+    # corpus' last, since scripts/test.sh fetches the corpus beside the first tests. Those that need the preview image
+    # come after the end-to-end modules: scripts/test.sh builds it beside the checks, and a module that waits for the
+    # build (minutes) leaves its worker idle.
     items.sort(key=_scheduled)
 
 
 def _scheduled(item: pytest.Item) -> tuple[int, bool]:
-    rank = 0 if item.get_closest_marker("docker") is not None else 1 if item.get_closest_marker("e2e") is not None else 2
+    docker, e2e = item.get_closest_marker("docker") is not None, item.get_closest_marker("e2e") is not None
+    image = "preview_image" in getattr(item, "fixturenames", ())
+    rank = 0 if docker and not image else 1 if e2e and not image else 2 if docker else 3
     return rank, item.path.name in PER_TEST
 
 

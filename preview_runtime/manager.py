@@ -254,6 +254,8 @@ class PreviewManager:
                     self.logs.emit(
                         info.project_id, "The preview proxy has not picked up this preview yet; still trying.", LogLevel.warning
                     )
+                # Unused counts from here: nobody could use it while it installed and started, however long that took.
+                running.last_seen = time.monotonic()
                 if running.waking_since is not None:
                     took, running.waking_since = time.monotonic() - running.waking_since, None
                     self.logs.emit(info.project_id, f"Woke in {took:.1f} s: the preview is running at {info.url} again.")
@@ -482,8 +484,8 @@ class PreviewManager:
             running.last_seen = time.monotonic()
 
     async def reap(self) -> Reaped:
-        """Park the previews unused for park_after_s or running for ttl_s (remove those that do not run: starting for
-        that long, failed), and remove the previews parked for remove_after_s."""
+        """Park the previews unused for park_after_s since they answered, or running for ttl_s (remove those that do
+        not run: failed, or still starting after ttl_s), and remove the previews parked for remove_after_s."""
         reaped = Reaped()
         visited = await self._visited()
         for preview_id, running in list(self._previews.items()):
@@ -502,6 +504,10 @@ class PreviewManager:
                     reaped.removed.append(preview_id)
                 continue
             idle, age = now - self._last_use(preview_id, running, visited), now - running.started
+            if running.info.state in (PreviewState.starting, PreviewState.installing) and age <= self.ttl_s:
+                # A start or a wake is not idleness (on a busy machine one outlasts a short park time, and stopping it
+                # then left nothing to answer): its runner's own deadlines end one that hangs.
+                continue
             # A published app in use runs on: ttl_s caps previews nobody may be looking at.
             if idle <= self.park_after_s and (age <= self.ttl_s or self._visits_count(preview_id)):
                 continue

@@ -150,13 +150,29 @@ def stopped_by_its_supervisor(process: subprocess.Popen[bytes]) -> int:
     return process.wait(timeout=60)
 
 
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system
+        shutil.copy2(source, target)
+
+
+def copy_web(source: Path, web: Path) -> None:
+    """A copy of the page's folder without its build. Its npm packages are hard links: copying and removing their 350 MB
+    took a minute of the test; the npm phase finds them unchanged and the build only reads them (writing new files
+    only, in the copy's own folders). Reflex writes the compiled sources over in place: those are real copies."""
+    shutil.copytree(
+        source, web, symlinks=True, ignore=lambda folder, _: ["build", "node_modules"] if folder == str(source) else []
+    )
+    if (source / "node_modules").is_dir():
+        shutil.copytree(source / "node_modules", web / "node_modules", symlinks=True, copy_function=_link_or_copy)
+
+
 def test_a_second_start_serves_the_unchanged_page_calmly(tmp_path: Path) -> None:
     port, preview_port = free_port(), free_port()
     web = tmp_path / "web"
     if (REPO / ".web").is_dir():  # its installed npm packages; the page itself is built here
-        shutil.copytree(
-            REPO / ".web", web, symlinks=True, ignore=lambda folder, _: ["build"] if folder == str(REPO / ".web") else []
-        )
+        copy_web(REPO / ".web", web)
     env = {**run_command_env(tmp_path, port, preview_port), "REFLEX_WEB_WORKDIR": str(web)}
 
     with run_command(env, tmp_path / "first.txt") as first:

@@ -351,7 +351,8 @@ class Settings(BaseSettings):
         description="A preview nobody looked at for this long (Forja asked about it: the Preview tab, a share link's "
         "page, a save) is parked: its processes or container stop and it holds no memory, its files and installed "
         'dependencies are kept, and its address answers a "Starting the app..." page whose first request wakes it '
-        "(as does its share link, or the Preview tab), without installing again.",
+        "(as does its share link, or the Preview tab), without installing again; a dev server's own reconnect knock "
+        "from a tab left open (Vite's) does not.",
     )
     preview_remove_after_s: int = Field(
         default=7 * 86400,

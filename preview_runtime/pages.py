@@ -2,8 +2,8 @@
 
 - The catch-all page (not_found.html, 404): hosts with no preview.
 - The waking page (waking.html, 503 with Retry-After): a parked preview's host. Each request to it is passed on to
-  `on_request(host)` (from the server's thread; the proxy wakes the preview), and the page asks its own address again
-  until the app answers there instead.
+  `on_request(host)` (from the server's thread; the proxy wakes the preview), but a dev server client's own knock
+  (KNOCKS), and the page asks its own address again until the app answers there instead.
 """
 
 from __future__ import annotations
@@ -29,6 +29,14 @@ OnRequest = Callable[[str], None]
 # A request that only looks which page answers (Forja checking that Traefik applied a change): its listener is not
 # told, so looking at a parked preview's waking page does not wake it.
 QUIET = "X-Forja-Quiet"
+# WebSocket protocols a dev server's own client asks for by itself, not for a person: Vite's, once its HMR socket
+# closed (as parking closes it), knocks with a `vite-ping` handshake every second while its tab shows. Woken by those,
+# a preview with a tab left open would be parked and woken again, over and over, instead of staying parked.
+KNOCKS = frozenset({"vite-ping"})
+
+
+def _knock(protocols: str | None) -> bool:
+    return not KNOCKS.isdisjoint(name.strip() for name in (protocols or "").split(","))
 
 
 class _Server(ThreadingHTTPServer):
@@ -50,7 +58,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(min(length, MAX_BODY))
-        if page.on_request is not None and not self.headers.get(QUIET):
+        if page.on_request is not None and not self.headers.get(QUIET) and not _knock(self.headers.get("Sec-WebSocket-Protocol")):
             try:
                 page.on_request(self.headers.get("Host") or "")
             except Exception:  # the page is answered whatever its listener does

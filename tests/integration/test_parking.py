@@ -89,9 +89,19 @@ def traefik_bin() -> str:
     return found
 
 
-async def _get(proxy: PreviewProxy, preview_id: str) -> httpx.Response:
+# The handshake Vite's client sends, once its HMR socket closed, to learn whether its server is back.
+KNOCK = {
+    "Connection": "Upgrade",
+    "Upgrade": "websocket",
+    "Sec-WebSocket-Version": "13",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Protocol": "vite-ping",
+}
+
+
+async def _get(proxy: PreviewProxy, preview_id: str, headers: dict[str, str] | None = None) -> httpx.Response:
     async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
-        return await client.get(proxy.internal_url(), headers={"Host": proxy.host_for(preview_id)})
+        return await client.get(proxy.internal_url(), headers={"Host": proxy.host_for(preview_id), **(headers or {})})
 
 
 async def _state(manager: PreviewManager, preview_id: str) -> PreviewState | None:
@@ -137,8 +147,15 @@ async def _park_wake_and_remove(
     await kept()
     assert any("Parked after" in line.text and "idle" in line.text for line in logs.history(PROJECT))
 
+    # A tab left open knocks (Vite's client asks whether its server is back every second): the waking page answers,
+    # and the preview stays parked.
+    await manager.proxy.wait_served(preview_id, WAKING, quiet=True)
+    knock = await _get(manager.proxy, preview_id, KNOCK)
+    assert knock.status_code == 503 and knock.headers[NOT_FOUND_MARKER] == WAKING
+    await asyncio.sleep(1)  # a wake would have begun by now: the request's listener schedules it at once
+    assert await _parked(manager, preview_id), "a dev server's knock woke the parked preview"
+
     # Its address answers the waking page, and that request wakes it.
-    await manager.proxy.wait_served(preview_id, WAKING)
     waking = await _get(manager.proxy, preview_id)
     assert waking.status_code == 503
     assert waking.headers["Cache-Control"] == "no-store"

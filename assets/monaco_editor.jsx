@@ -76,8 +76,9 @@ export function ForjaEditor({ value, path, language, readOnly, theme, revision, 
   const [shared, setShared] = useState({ conflict: null, conflictVersion: null, refused: "", people: [] });
   // Read-only from joining a room until its text is bound to the model (a moment; Monaco says
   // "read-only" to a key pressed meanwhile): binding replaces the model's text with the room's,
-  // so what was typed before would be lost, or land mid-file.
-  const [joining, setJoining] = useState(false);
+  // so what was typed before would be lost, or land mid-file. Joining from the first render: an
+  // editor just shown (the Code tab opened again) took keys before its room's join began.
+  const [joining, setJoining] = useState(() => Boolean(room && path));
   // True while Forja replaces a model's text, so that is not reported as the person's edit.
   const applyingRef = useRef(false);
   useEffect(() => {

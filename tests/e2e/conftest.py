@@ -325,7 +325,8 @@ class Traffic:
 
     def request_failed(self, request: Request) -> None:
         self.failures.append(f"failed ({request.failure}) {request.method} {request.url}")
-        if urlsplit(request.url).scheme in ("http", "https") and not is_local(urlsplit(request.url).hostname):
+        url = urlsplit(request.url)
+        if url.scheme in ("http", "https") and not is_local(url.hostname):
             self.blocked.append(request.url)
 
     def report(self) -> str:

@@ -157,6 +157,8 @@ async def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated corpus names")
     args = parser.parse_args()
     chosen = [e for e in ENTRIES if not args.only or e.name in args.only.split(",")]
+    if left_out := [e.name for e in chosen if not (CORPUS_DIR / e.name / "app").is_dir()]:
+        print(f"not fetched, left out: {', '.join(left_out)} (FORJA_CORPUS=all scripts/fetch_corpus.py fetches every entry)")
     chosen = [e for e in chosen if (CORPUS_DIR / e.name / "app").is_dir()]
     kinds = ["local", "docker"] if args.runner == "both" else [args.runner]
     work = Path(tempfile.mkdtemp(prefix="forja-bench-corpus-"))

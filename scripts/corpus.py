@@ -13,6 +13,7 @@ lockfiles and downloads the same wheels.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -382,6 +383,23 @@ PYTHON = [
 ]
 
 ENTRIES: list[Entry] = [*VITE, *NODE, *PYTHON]
+# The entries a test run uses, which scripts/test.sh fetches beside the first tests, in the order the tests first need
+# them: the end-to-end import (vite-react) and the Express publish, the Docker previews, the local previews and the
+# publish test's, then three more kinds whose production plans tests/unit/test_production.py checks. Each takes 10 s to 8
+# minutes to fetch; all 39 took 27 minutes on two cores, more than the tests before them. FORJA_CORPUS=all fetches and
+# tests every entry.
+IN_A_TEST_RUN = ("vite-react", "express-generator", "vite-react-ts", "turbo-pnpm", "fastapi", "flask-replit", "nicegui")
+IN_A_TEST_RUN += ("vite-vue", "vite-svelte", "vite-lit-ts", "sveltekit", "next-pages-router", "express-generator-yarn")
+IN_A_TEST_RUN += ("hono", "flask-tutorial", "static-site", "angular", "fastify-cli", "nestjs", "django")
+EVERY_ENTRY = os.environ.get("FORJA_CORPUS", "") == "all"
+
+
+def in_a_test_run() -> list[Entry]:
+    """The entries a test run fetches and uses, in that order: IN_A_TEST_RUN's, or every entry with FORJA_CORPUS=all."""
+    if EVERY_ENTRY:
+        return list(ENTRIES)
+    by_name = {entry.name: entry for entry in ENTRIES}
+    return [by_name[name] for name in IN_A_TEST_RUN]
 
 
 def app_files(entry: Entry) -> dict[str, bytes]:

@@ -1,4 +1,4 @@
-"""Make every corpus project (scripts/corpus.py) and fetch what it installs, so its previews install offline.
+"""Make corpus projects (scripts/corpus.py) and fetch what it installs, so its previews install offline.
 
 Runs in the test command's setup, where the registries are allowed, like scripts/prefetch_starters.py.
 For each entry it writes
@@ -19,6 +19,9 @@ from that cache alone, as the runners will. A failing entry does not stop the ot
 if any failed.
 
     .venv/bin/python scripts/fetch_corpus.py [NAME...]
+
+With no names it makes the entries a test run uses (scripts/corpus.py's IN_A_TEST_RUN; every entry with
+FORJA_CORPUS=all).
 """
 
 from __future__ import annotations
@@ -58,10 +61,12 @@ from scripts.corpus import (  # noqa: E402
     PypiFiles,
     PythonScaffold,
     Scaffold,
+    in_a_test_run,
 )
 
-STAMP = REPO / ".cache" / "corpus.stamp"
 LOCK = REPO / ".cache" / "corpus.lock"
+# How long a test waits for an entry the fetch has not made yet (less than pyproject.toml's test timeout).
+WAIT_S = 600
 AT_ONCE = 3
 NOT_IMPORTED = (".git", "node_modules", ".venv")
 log = logging.getLogger("fetch_corpus")
@@ -89,8 +94,21 @@ def is_fetched(entry: Entry) -> bool:
     return stamp.exists() and stamp.read_text() == entry_stamp(entry)
 
 
-def corpus_stamp() -> str:
-    return hashlib.sha256("\0".join(entry_stamp(e) for e in ENTRIES).encode()).hexdigest()
+def wait_for(entry: Entry, within: float = WAIT_S) -> bool:
+    """Whether the entry is fetched, after waiting (at most `within` seconds) while a fetch holds the lock: the test
+    command runs this script beside the first tests."""
+    if not is_fetched(entry) and LOCK.exists():
+        deadline = time.monotonic() + within
+        with LOCK.open("a") as lock:
+            while True:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(1)
+    return is_fetched(entry)
 
 
 def run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float = 900) -> str:
@@ -312,12 +330,12 @@ def folder_size(path: Path) -> int:
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    chosen = [e for e in ENTRIES if not argv or e.name in argv]
     if unknown := set(argv) - {e.name for e in ENTRIES}:
         log.error("no corpus entry named %s", ", ".join(sorted(unknown)))
         return 2
-    if not argv and STAMP.exists() and STAMP.read_text() == corpus_stamp():
-        log.info("corpus already fetched into %s", CORPUS_DIR.relative_to(REPO))
+    chosen = [e for e in ENTRIES if e.name in argv] if argv else in_a_test_run()
+    if all(is_fetched(entry) for entry in chosen):
+        log.info("corpus: already fetched into %s", CORPUS_DIR.relative_to(REPO))
         return 0
     CORPUS_DIR.mkdir(parents=True, exist_ok=True)
     failed: list[str] = []
@@ -347,8 +365,6 @@ def main(argv: list[str]) -> int:
     if failed:
         log.error("corpus: %d failed: %s", len(failed), ", ".join(failed))
         return 1
-    if all(is_fetched(e) for e in ENTRIES):
-        STAMP.write_text(corpus_stamp())
     return 0
 
 

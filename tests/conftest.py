@@ -45,6 +45,8 @@ from preview_runtime.logs import LogHub
 from preview_runtime.proxy import find_traefik
 from preview_runtime.runner import PreviewState
 from preview_runtime.verify import CHROMIUM_ARGS  # noqa: F401 (the tests launch Chromium as the checks do)
+from scripts.corpus import CORPUS_DIR, ENTRIES
+from scripts.fetch_corpus import wait_for
 from scripts.prefetch_starters import CACHE, STAMP, WHEELS, stamp_of, starters
 from tests.llm_server import ScriptedLLMServer, llm_server  # noqa: F401 (a fixture, used by name)
 from tests.redis_fixtures import redis_server, redis_url  # noqa: F401 (fixtures, used by name)
@@ -111,6 +113,24 @@ def _scheduled(item: pytest.Item) -> tuple[int, bool]:
     image = "preview_image" in getattr(item, "fixturenames", ())
     rank = 0 if docker and not image else 1 if e2e and not image else 2 if docker else 3
     return rank, item.path.name in PER_TEST
+
+
+# -- the corpus -----------------------------------------------------------------------------
+
+
+def corpus_app(name: str) -> Path:
+    """The corpus entry's folder (.cache/corpus/<name>: app/, npm/), once made: the test command fetches the corpus
+    beside the first tests, so this waits while the fetch may still make it. Missing, it fails the test in CI."""
+    entry = next(entry for entry in ENTRIES if entry.name == name)
+    if not wait_for(entry):
+        reason = (
+            f"corpus project {name} is not fetched: run scripts/fetch_corpus.py (the test command logs its fetch "
+            "in data/logs/corpus-fetch.log)"
+        )
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    return CORPUS_DIR / name
 
 
 # -- SQLite ---------------------------------------------------------------------------------

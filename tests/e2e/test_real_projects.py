@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ARTIFACTS, DESKTOP, REPO, Traffic, another_forja, missing
-
-CORPUS = REPO / ".cache" / "corpus" / "vite-react"
+from tests.conftest import corpus_app
+from tests.e2e.conftest import ARTIFACTS, DESKTOP, Traffic, another_forja
 
 
 def zipped_folder(folder: Path, top: str) -> bytes:
@@ -40,17 +39,16 @@ def import_zip(page: Page, base: str, archive: Path) -> None:
 
 @pytest.fixture(scope="module")
 def forja_seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not (CORPUS / "app" / "package.json").is_file() or not (CORPUS / "npm" / "_cacache").is_dir():
-        missing(f"the corpus project {CORPUS.name} is not fetched: run scripts/fetch_corpus.py (scripts/test.sh does)")
+    seed = corpus_app("vite-react") / "npm"
     with another_forja(
-        tmp_path_factory.mktemp("forja-real"), "forja-real-projects.log", {"FORJA_NPM_SEED_CACHE": str(CORPUS / "npm")}
+        tmp_path_factory.mktemp("forja-real"), "forja-real-projects.log", {"FORJA_NPM_SEED_CACHE": str(seed)}
     ) as base:
         yield base
 
 
 def test_create_vite_react_template_unchanged_previews(forja_seeded: str, page: Page, traffic: Traffic, tmp_path) -> None:
     archive = tmp_path / "vite-react.zip"
-    archive.write_bytes(zipped_folder(CORPUS / "app", "my-vite-app"))
+    archive.write_bytes(zipped_folder(corpus_app("vite-react") / "app", "my-vite-app"))
     import_zip(page, forja_seeded, archive)
     page.locator("#tab-preview").click()
     frame = page.frame_locator("#preview-frame")

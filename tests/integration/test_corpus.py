@@ -15,7 +15,6 @@ Screenshots land in tests/artifacts/corpus/<runner>/<name>.png, kept for a perso
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import os
 import time
@@ -34,11 +33,10 @@ from preview_runtime.plan import plan_for
 from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewState, Runner
 from preview_runtime.verify import find_chromium
-from scripts.corpus import COREPACK_DIR, CORPUS_DIR, ENTRIES, WHEELS_DIR, Entry, Interaction, app_files
-from scripts.fetch_corpus import LOCK, is_fetched
+from scripts.corpus import COREPACK_DIR, EVERY_ENTRY, IN_A_TEST_RUN, WHEELS_DIR, Entry, Interaction, app_files, in_a_test_run
 
 pytest.register_assert_rewrite("tests.docker_fixtures")
-from tests.conftest import CHROMIUM_ARGS, free_port  # noqa: E402
+from tests.conftest import CHROMIUM_ARGS, corpus_app, free_port  # noqa: E402
 
 pytest_plugins = ["tests.docker_fixtures"]
 
@@ -59,7 +57,6 @@ OFFLINE_ENV = {"npm_config_offline": "true", "PIP_NO_INDEX": "1"}
 # container changes something for: a Vite SPA, a pnpm workspace, Python servers and a Python data app. The Docker runner differs from the local one in
 # where and how it installs and serves, not in what it detects. FORJA_CORPUS=all previews every entry in both runners
 # (each takes 10 to 100 s: all of them cost CI a quarter of its time); bench/corpus.py times every one.
-EVERY_ENTRY = os.environ.get("FORJA_CORPUS", "") == "all"
 LOCAL = ("vite-react-ts", "vite-vue", "vite-svelte", "vite-lit-ts", "sveltekit", "next-pages-router")
 LOCAL += ("express-generator-yarn", "turbo-pnpm", "hono", "flask-tutorial", "fastapi", "nicegui", "flask-replit")
 LOCAL += ("static-site",)
@@ -68,9 +65,9 @@ IN_DOCKER = ("vite-react-ts", "turbo-pnpm", "fastapi", "flask-replit", "nicegui"
 
 def chosen(names: tuple[str, ...]) -> list[Entry]:
     """The entries a test run previews: `names`, or every entry with FORJA_CORPUS=all."""
-    unknown = set(names) - {e.name for e in ENTRIES}
-    assert not unknown, f"the corpus has no entry {sorted(unknown)}"
-    return [e for e in ENTRIES if EVERY_ENTRY or e.name in names]
+    unfetched = set(names) - set(IN_A_TEST_RUN)
+    assert not unfetched, f"a test run does not fetch {sorted(unfetched)}: add them to scripts/corpus.py's IN_A_TEST_RUN"
+    return [e for e in in_a_test_run() if EVERY_ENTRY or e.name in names]
 
 
 LOCAL_ENTRIES = chosen(LOCAL)
@@ -93,22 +90,10 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def fetched(entry: Entry) -> Path:
-    """The entry's folder, once scripts/fetch_corpus.py made it from the current definition (the test command runs the
-    fetch beside the first tests: while it holds its lock, the entry may still come)."""
-    if not is_fetched(entry):
-        LOCK.parent.mkdir(parents=True, exist_ok=True)
-        with LOCK.open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_SH)
-    if not is_fetched(entry):
-        unavailable(f"corpus project {entry.name} is missing or stale: run scripts/fetch_corpus.py (scripts/setup.sh does)")
-    return CORPUS_DIR / entry.name
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("entry", LOCAL_ENTRIES, ids=[e.name for e in LOCAL_ENTRIES])
 async def test_corpus_project_previews_locally(entry: Entry, chromium: str, tmp_path: Path) -> None:
-    folder = fetched(entry)
+    folder = corpus_app(entry.name)
     runner = LocalRunner(tmp_path / "work", npm_seed=folder / "npm")
     # PIP_FIND_LINKS is bound read-only into the sandbox, wherever it is.
     runner.extra_env = {**OFFLINE_ENV, "PIP_FIND_LINKS": str(WHEELS_DIR)}
@@ -120,7 +105,7 @@ async def test_corpus_project_previews_locally(entry: Entry, chromium: str, tmp_
 @pytest.mark.browser
 @pytest.mark.parametrize("entry", DOCKER_ENTRIES, ids=[e.name for e in DOCKER_ENTRIES])
 async def test_corpus_project_previews_in_docker(entry: Entry, chromium: str, docker_runner_factory, tmp_path: Path) -> None:
-    folder = fetched(entry)
+    folder = corpus_app(entry.name)
     # Forja's own defaults (DockerConfig), not the small test ones: these are real projects.
     runner = docker_runner_factory(
         npm_seed=folder / "npm",

@@ -45,10 +45,10 @@ from builder.generation.starters import StarterVariables, load_starters, render_
 from builder.models import LOCAL_USER_ID
 from builder.services import Services
 from preview_runtime.verify import find_chromium
-from scripts.corpus import COREPACK_DIR, ENTRIES, WHEELS_DIR, app_files
+from scripts.corpus import COREPACK_DIR, ENTRIES, EVERY_ENTRY, IN_A_TEST_RUN, WHEELS_DIR, app_files
 from scripts.prefetch_starters import CACHE as STARTERS_NPM
-from tests.conftest import CHROMIUM_ARGS, free_port
-from tests.integration.test_corpus import EVERY_ENTRY, fetched, unavailable
+from tests.conftest import CHROMIUM_ARGS, corpus_app, free_port
+from tests.integration.test_corpus import unavailable
 from tests.waiting import listening
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "publish-corpus"
@@ -146,6 +146,7 @@ SUBJECTS = [
 IN_A_RUN = ("vite-react-ts", "vite-lit-ts", "angular", "static-site", "turbo-pnpm", "hono", "flask-tutorial")
 IN_A_RUN += ("starter-flask", "starter-html", "starter-react-vite-tailwind")
 assert set(IN_A_RUN) <= {s.name for s in SUBJECTS}, "IN_A_RUN names a subject SUBJECTS lacks"
+assert {s.name for s in SUBJECTS if s.corpus and s.name in IN_A_RUN} <= set(IN_A_TEST_RUN), "a test run does not fetch it"
 CHOSEN = [s for s in SUBJECTS if EVERY_ENTRY or s.name in IN_A_RUN]
 
 
@@ -208,8 +209,11 @@ def install_offline(subject: Subject, monkeypatch: pytest.MonkeyPatch) -> None:
     """The sandbox's installs use only the subject's caches, as the corpus' previews do (nothing downloads)."""
     values: dict[str, object] = {"preview_offline": True, "npm_seed_cache": STARTERS_NPM}
     if subject.corpus:
-        entry = next(e for e in ENTRIES if e.name == subject.name)
-        values |= {"npm_seed_cache": fetched(entry) / "npm", "corepack_cache": COREPACK_DIR, "pip_seed_wheels": WHEELS_DIR}
+        values |= {
+            "npm_seed_cache": corpus_app(subject.name) / "npm",
+            "corepack_cache": COREPACK_DIR,
+            "pip_seed_wheels": WHEELS_DIR,
+        }
     for name, value in values.items():
         monkeypatch.setattr(builder.settings.settings, name, value)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 
 import httpx
 import pytest
@@ -27,9 +26,8 @@ from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
 from preview_runtime.proxy import NOT_FOUND_MARKER, WAKING
 from preview_runtime.runner import PreviewState
-from scripts.corpus import CORPUS_DIR, ENTRIES, app_files
-from scripts.fetch_corpus import is_fetched
-from tests.conftest import DatabaseUrls
+from scripts.corpus import ENTRIES, app_files
+from tests.conftest import DatabaseUrls, corpus_app
 from tests.integration.test_containment import http_listener
 
 # A route the test adds to the starter: what the server reads from its environment.
@@ -179,11 +177,7 @@ async def test_a_corpus_express_app_publishes_starts_again_when_its_sandbox_is_g
     local_previews: None, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     entry = next(e for e in ENTRIES if e.name == "express-generator")
-    if not is_fetched(entry):
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("corpus project express-generator is not fetched (scripts/fetch_corpus.py)", pytrace=False)
-        pytest.skip("corpus project express-generator is not fetched: run scripts/fetch_corpus.py")
-    monkeypatch.setattr(settings, "npm_seed_cache", CORPUS_DIR / entry.name / "npm")  # installs offline from it
+    monkeypatch.setattr(settings, "npm_seed_cache", corpus_app(entry.name) / "npm")  # installs offline from it
     monkeypatch.setattr(settings, "preview_offline", True)
     hub = services.preview_hub
 

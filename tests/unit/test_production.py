@@ -6,9 +6,7 @@ here only for what none of them holds (a literal outDir, angular.json's outputPa
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 
 import pytest
 
@@ -16,8 +14,8 @@ from builder.generation.starters import StarterVariables, load_starters, render_
 from preview_runtime.detect import RunOverride
 from preview_runtime.production import SERVER_APP, NotPublishable, ProductionPlan, production_plan
 from preview_runtime.production_server import SERVER_REFUSED
-from scripts.corpus import ENTRIES, Entry, app_files
-from scripts.fetch_corpus import LOCK, is_fetched
+from scripts.corpus import ENTRIES, Entry, app_files, in_a_test_run
+from tests.conftest import corpus_app
 
 NPM_BUILD = "NODE_ENV=production npm run build"
 SERVER_SENTENCE = SERVER_APP.split(": ", 1)[1]  # what every refused server app's sentence goes on to say
@@ -85,17 +83,9 @@ STARTERS: dict[str, tuple[str, str, bool] | Server | str] = {
 }
 
 
-def corpus_tree(entry: Entry) -> dict[str, bytes]:
-    """The entry's files; while scripts/fetch_corpus.py holds its lock (CI runs it beside the first tests) it may still
-    come, so wait for the lock before skipping."""
-    if not is_fetched(entry) and LOCK.exists():
-        with LOCK.open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_SH)
-    if not is_fetched(entry):
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"corpus project {entry.name} is not fetched (scripts/fetch_corpus.py)", pytrace=False)
-        pytest.skip(f"corpus project {entry.name} is not fetched: run scripts/fetch_corpus.py")
-    return app_files(entry)
+def corpus_tree(name: str) -> dict[str, bytes]:
+    corpus_app(name)
+    return app_files(next(entry for entry in ENTRIES if entry.name == name))
 
 
 def check(tree: dict[str, bytes], expected: tuple[str, str, bool] | Server | str) -> None:
@@ -120,10 +110,14 @@ def check(tree: dict[str, bytes], expected: tuple[str, str, bool] | Server | str
     assert (plan.build, plan.output, plan.spa) == expected
 
 
-@pytest.mark.parametrize("entry", ENTRIES, ids=[e.name for e in ENTRIES])
+@pytest.mark.parametrize("entry", in_a_test_run(), ids=lambda e: e.name)
 def test_corpus_projects_build_as_their_authors_set_up(entry: Entry) -> None:
-    assert entry.name in CORPUS, f"{entry.name}: say here what production_plan must answer for it"
-    check(corpus_tree(entry), CORPUS[entry.name])
+    check(corpus_tree(entry.name), CORPUS[entry.name])
+
+
+def test_every_corpus_entry_says_how_it_builds() -> None:
+    """FORJA_CORPUS=all checks every entry's plan: each needs its answer here, fetched in a test run or not."""
+    assert sorted(CORPUS) == sorted(entry.name for entry in ENTRIES)
 
 
 @pytest.mark.parametrize("starter", load_starters(), ids=lambda s: s.name)
@@ -133,9 +127,8 @@ def test_starters_build_for_production(starter) -> None:
 
 
 def test_the_server_apps_the_issue_names_are_published_as_servers() -> None:
-    by_name = {e.name: e for e in ENTRIES}
-    for name in ("next-app-router", "express-generator", "fastapi", "flask-replit", "django", "nuxt", "nestjs", "hono"):
-        assert production_plan(corpus_tree(by_name[name])).kind == "server"
+    for name in ("next-pages-router", "express-generator", "fastapi", "flask-replit", "django", "nestjs", "hono"):
+        assert production_plan(corpus_tree(name)).kind == "server"
 
 
 def package(scripts: dict[str, str] | None = None, deps: dict[str, str] | None = None) -> bytes:
@@ -322,7 +315,7 @@ def test_python_servers_use_gunicorn_or_uvicorn_when_the_project_installs_them()
     )
     factory = {"shop/__init__.py": b"def create_app():\n    pass\n", "requirements.txt": b"flask\ngunicorn\n"}
     assert production_plan(factory).start == 'FLASK_DEBUG=0 flask --app shop run --host "$HOST" --port "$PORT"'
-    django = {name: data for name, data in corpus_tree(next(e for e in ENTRIES if e.name == "django")).items()}
+    django = corpus_tree("django")
     with_gunicorn = {**django, "requirements.txt": django["requirements.txt"] + b"\ngunicorn\n"}
     assert production_plan(with_gunicorn).start == 'gunicorn mysite.wsgi:application --bind "$HOST:$PORT"'
     with_uvicorn = {**django, "requirements.txt": django["requirements.txt"] + b"\nuvicorn\n"}

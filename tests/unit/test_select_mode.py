@@ -14,8 +14,9 @@ from builder.services.text_edits import TextChange, locate, replace_in_component
 from preview_runtime.annotate import ATTRIBUTE, EXTENSIONS, annotate, annotate_source
 from preview_runtime.page_scripts import add_to_pages
 from preview_runtime.select_bridge import MARKER, script
+from scripts.corpus import in_a_test_run
+from tests.conftest import corpus_app
 
-CORPUS = Path(__file__).resolve().parents[2] / ".cache" / "corpus"
 PLACE = re.compile(rf' {ATTRIBUTE}="(?P<path>[^"]+):(?P<line>\d+):(?P<col>\d+)"')
 
 
@@ -68,12 +69,10 @@ def test_a_known_heading_gets_its_exact_place() -> None:
 
 
 def corpus_components() -> list[Path]:
-    if not CORPUS.is_dir():
-        return []
-    return sorted(p for p in CORPUS.rglob("*") if p.suffix in EXTENSIONS and "node_modules" not in p.parts and p.is_file())
+    apps = [corpus_app(entry.name) / "app" for entry in in_a_test_run()]
+    return sorted(p for app in apps for p in app.rglob("*") if p.suffix in EXTENSIONS and p.is_file())
 
 
-@pytest.mark.skipif(not corpus_components(), reason="the corpus is not fetched (scripts/fetch_corpus.py)")
 def test_upstream_scaffolders_output_is_marked_or_left_alone() -> None:
     marked_files = 0
     for path in corpus_components():
@@ -82,7 +81,9 @@ def test_upstream_scaffolders_output_is_marked_or_left_alone() -> None:
         if annotated != text:
             marked_files += 1
             check_places("src/x" + path.suffix, text, annotated)
-    assert marked_files >= 20
+    # A test run's entries hold 12 component files Select mode marks (Vite's React, Vue, Svelte and Lit apps,
+    # SvelteKit's, Next's and Angular's pages); a change that stops marking most of them fails here.
+    assert marked_files >= 10
 
 
 def test_react_ts_scaffold_places() -> None:

@@ -81,7 +81,11 @@ class PreviewPaneState(WorkspaceState):
         info = await (await self.allowed()).services.previews.status(self.project_id)
         return info is None or info.url != self.preview_url
 
-    async def _on_open(self) -> rx.event.EventSpec:
+    async def _on_open(self) -> rx.event.EventCallback[()] | rx.event.EventSpec:
+        if self.tab == "preview" and self.current_version > 0:
+            # The Preview tab is chosen already: the page came from another project's Preview tab, or its click came
+            # before this project loaded (open() leaves that click to this).
+            return PreviewPaneState.open
         return rx.call_script(PHONE_QUERY, callback=PreviewPaneState.first_pane)
 
     @rx.event
@@ -96,6 +100,8 @@ class PreviewPaneState(WorkspaceState):
     @rx.event
     def open(self):
         """The Preview tab was opened: a project with files starts unless it runs or is on its way."""
+        if self.project_id != self._page_project():
+            return None  # clicked before the page's project loaded: this state still holds the last one's
         if self.current_version > 0 and self.preview_state in ("", "failed", "stopped", "parked"):
             return PreviewPaneState.start_preview
 
@@ -126,10 +132,11 @@ class PreviewPaneState(WorkspaceState):
             hot_reload = await previews.hot_reloads(project_id)
         except ForjaError as exc:
             async with self:
-                self.preview_state, self.preview_message = "failed", str(exc)
+                if self._preview_token == token and self.project_id == project_id:
+                    self.preview_state, self.preview_message = "failed", str(exc)
             return
         async with self:
-            if self._preview_token != token:
+            if self._preview_token != token or self.project_id != project_id:
                 return
             self.preview_hot_reload = hot_reload
             if browser_plan is not None:
@@ -151,8 +158,9 @@ class PreviewPaneState(WorkspaceState):
             await previews.start(project_id, started_by=allowed.actor.user_id)
         except ForjaError as exc:
             async with self:
-                self.preview_state, self.preview_message = "failed", str(exc)
-                self.preview_refused = isinstance(exc, PreviewRefused)
+                if self._preview_token == token and self.project_id == project_id:
+                    self.preview_state, self.preview_message = "failed", str(exc)
+                    self.preview_refused = isinstance(exc, PreviewRefused)
             return
         async with contextlib.aclosing(previews.follow(project_id)) as reports:
             async for info in reports:

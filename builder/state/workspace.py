@@ -58,12 +58,17 @@ class WorkspaceState(rx.State):
     @rx.event
     async def load(self):
         """The page opened a project: show it, then each part follows what keeps changing."""
-        # The page is /p/<project_id> (builder.py); RouterData.page, which held the route's arguments, is deprecated.
-        if not await self._refresh(self.router.url.path.removeprefix("/p/").strip("/")):
+        if not await self._refresh(self._page_project()):
             return
         for part in await self._parts():
             if (follow := await part._on_open()) is not None:
                 yield follow
+
+    def _page_project(self) -> str:
+        """The project of the page that sent this event: /p/<project_id> (builder.py). It differs from project_id
+        while a page that came from another project is loading it. (RouterData.page, which held the route's arguments,
+        is deprecated.)"""
+        return self.router.url.path.removeprefix("/p/").strip("/")
 
     async def _parts(self) -> list[WorkspaceState]:
         """The parts of the page: this state's substates, always in the same order."""

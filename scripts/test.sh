@@ -33,7 +33,8 @@ trap 'rm -rf "$docs_site"' EXIT
 NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$docs_site"
 # Two processes (xdist); tests/conftest.py groups the tests that must share one. `-n 0` runs them in this one.
 tests=0
-python -m pytest -n 2 --no-loadscope-reorder "$@" || tests=$?
+# -rfER: the summary names failures, errors and the end-to-end tests that passed only when run again.
+python -m pytest -n 2 --no-loadscope-reorder -rfER "$@" || tests=$?
 if wait "$corpus_fetch"; then
   tail -n 1 "$corpus_log"
 else

@@ -226,7 +226,9 @@ async def test_share_page_starts_and_serves_the_shared_version(
     pages = await asyncio.gather(*(client.get(f"/s/{created.token}") for _ in range(50)))
     assert [p.status_code for p in pages] == [200] * 50
     assert all("Made with Forja" in p.text for p in pages)
-    assert "Starting the app..." in pages[0].text
+    # Each says it starts, or (a plain page starts in well under a second, and the 50 take longer on a loaded machine)
+    # already shows it.
+    assert all("Starting the app..." in p.text or '<iframe class="app"' in p.text for p in pages)
     assert list(services.version_previews.ids_here(pid)) == [1]
     manager = await services.preview_hub.manager()
     assert len(manager.running()) == 1

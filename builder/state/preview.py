@@ -109,6 +109,11 @@ class PreviewPaneState(WorkspaceState):
     def reload_preview(self) -> None:
         self.preview_reloads += 1
 
+    def _still_asked(self, token: int, project_id: str) -> bool:
+        """Whether a start (its token and project) is still what this pane shows: not replaced by a later start, and
+        the page not moved to another project meanwhile."""
+        return self._preview_token == token and self.project_id == project_id
+
     @rx.event(background=True)
     async def start_preview(self):
         """Run the project: in this browser (WebContainer) when it is front-end only, else on the server.
@@ -132,11 +137,11 @@ class PreviewPaneState(WorkspaceState):
             hot_reload = await previews.hot_reloads(project_id)
         except ForjaError as exc:
             async with self:
-                if self._preview_token == token and self.project_id == project_id:
+                if self._still_asked(token, project_id):
                     self.preview_state, self.preview_message = "failed", str(exc)
             return
         async with self:
-            if self._preview_token != token or self.project_id != project_id:
+            if not self._still_asked(token, project_id):
                 return
             self.preview_hot_reload = hot_reload
             if browser_plan is not None:
@@ -158,14 +163,14 @@ class PreviewPaneState(WorkspaceState):
             await previews.start(project_id, started_by=allowed.actor.user_id)
         except ForjaError as exc:
             async with self:
-                if self._preview_token == token and self.project_id == project_id:
+                if self._still_asked(token, project_id):
                     self.preview_state, self.preview_message = "failed", str(exc)
                     self.preview_refused = isinstance(exc, PreviewRefused)
             return
         async with contextlib.aclosing(previews.follow(project_id)) as reports:
             async for info in reports:
                 async with self:
-                    if self._preview_token != token or self.project_id != project_id:
+                    if not self._still_asked(token, project_id):
                         return
                     self.preview_runner = info.runner
                     self.preview_runner_reason = info.runner_reason

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from builder.errors import GitExportError
@@ -15,7 +14,7 @@ log = logging.getLogger(__name__)
 
 GIT_TIMEOUT_S = 300
 HTTP_BACKEND = "/usr/lib/git-core/git-http-backend"
-HOOK_SCRIPT = Path(__file__).with_name("hook.py")
+HOOK_SCRIPT = Path(__file__).with_name("pre-receive")
 
 # The mirror's own config. Non-fast-forward pushes and deletions get git's usual refusals; fsck refuses a broken or
 # crafted object before any hook sees it; nothing repacks behind Forja's back while a request reads the repository.
@@ -76,12 +75,6 @@ def git(repo: Path, *args: str, input: bytes | None = None, env: dict[str, str] 
     return done.stdout
 
 
-def hook_text() -> str:
-    # The interpreter running Forja runs the hook: it needs nothing but the standard library, so no site-packages
-    # (-I -S), which a push would wait for.
-    return f'#!/bin/sh\nexec "{sys.executable}" -I -S "{HOOK_SCRIPT}"\n'
-
-
 def ensure_repo(project_id: str) -> Path:
     """The project's bare repository, made on first use; its config and hook rewritten when they differ."""
     repo = repo_path(project_id)
@@ -92,7 +85,7 @@ def ensure_repo(project_id: str) -> Path:
             git(repo, "config", key, value)
         log.info("made the git mirror of %s at %s", project_id, repo)
     hook = repo / "hooks" / "pre-receive"
-    text = hook_text()
+    text = HOOK_SCRIPT.read_text()
     if not hook.exists() or hook.read_text() != text:
         hook.parent.mkdir(exist_ok=True)
         hook.write_text(text)

@@ -4,7 +4,6 @@ pre-receive hook asks Forja through."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import tempfile
@@ -111,18 +110,20 @@ async def run_backend(request: CgiRequest) -> CgiAnswer:
     return CgiAnswer(status, headers, body())
 
 
-Handler = Callable[[object], Awaitable[dict[str, object]]]
+# A push's pre-receive hook's request in, whether to take the push and what to tell the pusher out.
+Handler = Callable[[bytes], Awaitable[tuple[bool, str]]]
 
 
 @asynccontextmanager
 async def hook_socket(handler: Handler) -> AsyncIterator[str]:
-    """A Unix socket in a private folder for the push's pre-receive hook (hook.py): each connection's JSON request
-    goes to `handler`, whose JSON answer goes back."""
+    """A Unix socket in a private folder for the push's pre-receive hook (`pre-receive`): each connection's request
+    goes to `handler`, whose verdict goes back as "ok" or "no" on a line, then the message."""
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            request = json.loads(await reader.read())
-            writer.write(json.dumps(await handler(request)).encode())
+            ok, message = await handler(await reader.read())
+            writer.write(b"ok\n" if ok else b"no\n")
+            writer.write(message.encode())
             await writer.drain()
         finally:
             writer.close()

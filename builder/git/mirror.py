@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from builder.errors import GitExportError
 from builder.git.commands import ensure_repo, git, git_root, repo_path
 from builder.models import Author
 from builder.schemas import VersionInfo
@@ -93,8 +94,11 @@ def version_tags(repo: Path) -> dict[int, str]:
     return read_refs(repo)[0]
 
 
-def set_tags(repo: Path, tags: dict[int, str]) -> None:
-    lines = "".join(f"update {TAG_PREFIX}{n} {sha}\n" for n, sha in tags.items())
+def set_tags(repo: Path, tags: dict[int, str], main: str | None = None) -> None:
+    """Tag each version as its commit; with `main`, only if main is that commit (GitExportError if not): one
+    transaction."""
+    lines = f"verify {MAIN} {main}\n" if main else ""
+    lines += "".join(f"update {TAG_PREFIX}{n} {sha}\n" for n, sha in tags.items())
     git(repo, "update-ref", "--stdin", input=lines.encode())
 
 
@@ -113,8 +117,21 @@ class Mirror:
         self._synced: dict[str, Head] = {}
 
     def forget(self, project_id: str) -> None:
-        """The mirror changed (a push tagged versions): the next sync looks at it again."""
+        """The mirror changed (a pull tagged versions): the next sync looks at it again."""
         self._synced.pop(project_id, None)
+
+    async def pushed(self, project_id: str, saved: list[tuple[int, str]]) -> None:
+        """Tag the (version, commit) pairs a push saved. When the push moved main to the last of them, the next fetch
+        or push needs no sync; when it did not (refused after it saved some), the next sync looks again."""
+        repo = repo_path(project_id)
+        version, commit = saved[-1]
+        try:
+            await asyncio.to_thread(set_tags, repo, dict(saved), main=commit)
+        except GitExportError:
+            await asyncio.to_thread(set_tags, repo, dict(saved))
+            self.forget(project_id)
+        else:
+            self._synced[project_id] = Head(version, commit)
 
     async def sync(self, project_id: str) -> Head | None:
         """Bring the project's repository up to date (the caller holds `project_lock`); where main is, None when the

@@ -97,16 +97,16 @@ def read_blobs(repo: Path, shas: list[str], env: dict[str, str]) -> dict[str, by
     return found
 
 
-def first_parent_line(repo: Path, old: str, new: str, env: dict[str, str]) -> list[tuple[str, str]]:
-    """(commit, subject) of each commit the push adds on main's first-parent line, oldest first."""
+def first_parent_line(repo: Path, old: str, new: str, env: dict[str, str]) -> tuple[list[tuple[str, str]], bool]:
+    """(commit, subject) of each commit the push adds on main's first-parent line, oldest first, and whether `new`
+    descends from `old` (a fast-forward): it does when that line starts on `old`, and asks git only when it does not
+    (`old` reached through a merge's other parent)."""
     span = [new] if old == ZERO else [f"{old}..{new}"]
-    out = git(repo, "log", "--first-parent", "--reverse", "--format=%H%x00%s", *span, "--", env=env)
-    lines = out.decode("utf-8", "replace").splitlines()
-    return [(commit, subject) for commit, _, subject in (line.partition("\0") for line in lines if line)]
-
-
-async def _nothing() -> dict[str, Entry]:
-    return {}
+    out = git(repo, "log", "--first-parent", "--reverse", "--format=%H%x00%P%x00%s", *span, "--", env=env)
+    records = [line.split("\0", 2) for line in out.decode("utf-8", "replace").splitlines() if line]
+    commits = [(commit, subject) for commit, _, subject in records]
+    starts_on_old = old == ZERO or (bool(records) and records[0][1].split(" ")[0] == old)
+    return commits, starts_on_old or is_ancestor(repo, old, new, env)
 
 
 def is_ancestor(repo: Path, old: str, new: str, env: dict[str, str]) -> bool:
@@ -123,6 +123,14 @@ class PushReceiver:
     def __init__(self, store: ProjectStore, projects: ProjectService) -> None:
         self._store = store
         self._projects = projects
+        # The tree of each project's last saved commit: the next push most often starts from it.
+        self._last_tree: dict[str, tuple[str, dict[str, Entry]]] = {}
+
+    async def _tree_before(self, project_id: str, repo: Path, old: str, env: dict[str, str], limits: Limits) -> dict[str, Entry]:
+        if old == ZERO:
+            return {}
+        commit, tree = self._last_tree.get(project_id, ("", {}))
+        return tree if commit == old else await asyncio.to_thread(tree_of, repo, old, env, limits)
 
     async def receive(
         self,
@@ -148,10 +156,9 @@ class PushReceiver:
         old, new, _ = updates[0]
         limits = Limits.from_settings()
         # At once: a push waits for each of them.
-        forward, commits, previous, current = await asyncio.gather(
-            asyncio.to_thread(is_ancestor, repo, old, new, env),
+        (commits, forward), previous, current = await asyncio.gather(
             asyncio.to_thread(first_parent_line, repo, old, new, env),
-            asyncio.to_thread(tree_of, repo, old, env, limits) if old != ZERO else _nothing(),
+            self._tree_before(project_id, repo, old, env, limits),
             self._store.latest_version(project_id),
         )
         # git checks receive.denyNonFastForwards only after this hook has run: by then the versions would be saved.
@@ -183,6 +190,7 @@ class PushReceiver:
                 log.warning("push to %s: another save landed meanwhile (now version %d)", project_id, result.version.number)
             latest = result.version.number
             saved.append((latest, commit))
+            self._last_tree[project_id] = (commit, tree)
             previous = tree
         log.info("push to %s by %s: %d commits saved up to version %s", project_id, actor.user_id, len(commits), latest)
         return f"Forja saved {len(commits)} commit(s); the project is at version {latest}."

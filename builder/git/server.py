@@ -5,7 +5,6 @@ The caller (builder/api/git.py) has named the person and checked their role; thi
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -14,8 +13,8 @@ from pydantic import BaseModel
 from builder.errors import NotFound
 from builder.git.commands import repo_path
 from builder.git.http import CgiAnswer, CgiRequest, hook_socket, run_backend
-from builder.git.mirror import Mirror, project_lock, set_tags
-from builder.git.pushes import PushReceiver, PushRefused
+from builder.git.mirror import Mirror, project_lock
+from builder.git.pushes import QUARANTINE_ENV, PushReceiver, PushRefused
 from builder.git.sync import RemoteSync
 from builder.git.urls import git_user
 from builder.models import LOCAL_USER_ID, ProjectRole
@@ -38,10 +37,18 @@ async def _drained(answer: CgiAnswer) -> CgiAnswer:
 
 
 class HookRequest(BaseModel):
-    """What the pre-receive hook (hook.py) sends: git's ref updates (old, new, ref) and where the pushed objects are."""
+    """What the pre-receive hook (`pre-receive`) sends: where the pushed objects are (git's quarantine) and git's ref
+    updates (old, new, ref)."""
 
     updates: list[tuple[str, str, str]]
     env: dict[str, str]
+
+    @classmethod
+    def read(cls, data: bytes) -> HookRequest:
+        """From the hook's bytes: each of QUARANTINE_ENV as NAME=VALUE and a NUL, then the updates as git gave them."""
+        *variables, updates = data.decode("utf-8", "surrogateescape").split("\0", len(QUARANTINE_ENV))
+        env = {name: value for name, _, value in (v.partition("=") for v in variables) if value}
+        return cls.model_validate({"updates": [line.split() for line in updates.splitlines() if line.strip()], "env": env})
 
 
 class GitServer:
@@ -88,21 +95,20 @@ class GitServer:
         async with project_lock(project_id):
             head = await self.mirror.sync(project_id)
 
-            async def decide(asked: object) -> dict[str, object]:
+            async def decide(asked: bytes) -> tuple[bool, str]:
                 try:
-                    hook = HookRequest.model_validate(asked)
+                    hook = HookRequest.read(asked)
                     said = await self._receiver.receive(project_id, actor, repo, hook.updates, hook.env, head, saved)
                 except PushRefused as exc:
-                    return {"ok": False, "message": exc.message}
+                    return False, exc.message
                 except Exception:
                     log.exception("push to %s failed", project_id)
-                    return {"ok": False, "message": "Forja could not take this push; its log says why."}
-                return {"ok": True, "message": said}
+                    return False, "Forja could not take this push; its log says why."
+                return True, said
 
             async with hook_socket(decide) as address:
                 request.env["FORJA_GIT_HOOK"] = address
                 answer = await _drained(await run_backend(request))
             if saved:
-                self.mirror.forget(project_id)
-                await asyncio.to_thread(set_tags, repo, dict(saved))
+                await self.mirror.pushed(project_id, saved)
         return answer

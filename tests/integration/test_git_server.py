@@ -153,6 +153,36 @@ def test_a_push_makes_a_version_per_commit_and_keeps_the_pushers_commits(forja: 
     assert forja.git("rev-parse", "HEAD", "v3", cwd=again).stdout == head * 2
 
 
+def test_a_merge_that_reaches_the_last_push_through_its_other_parent_is_a_fast_forward(forja: Forja, tmp_path: Path) -> None:
+    project = forja.project("Merged")
+    clone = tmp_path / "clone"
+    forja.git("clone", "--quiet", forja.remote("ana", project), str(clone))
+    (clone / "src" / "app.js").unlink()
+    (clone / "notes.txt").write_text("kept on main\n")
+    forja.git("add", "-A", cwd=clone)
+    forja.git("commit", "--quiet", "-m", "Drop the script", cwd=clone)
+    forja.git("push", "--quiet", "origin", "main", cwd=clone)
+    # Work begun on version 1 (the script, no notes), then the pushed main merged into it: main's last commit
+    # is the merge's second parent, not on the first-parent line that becomes versions.
+    forja.git("checkout", "--quiet", "-b", "side", "v1", cwd=clone)
+    (clone / "side.txt").write_text("from the side\n")
+    forja.git("add", "side.txt", cwd=clone)
+    forja.git("commit", "--quiet", "-m", "Side work", cwd=clone)
+    forja.git("merge", "--quiet", "--no-edit", "main", cwd=clone)
+    pushed = forja.git("push", "--quiet", "origin", "side:main", cwd=clone)
+    assert "the project is at version 4." in pushed.stderr
+
+    assert [v["message"] for v in forja.versions(project)][2:] == [
+        "Pushed by Ana: Side work",
+        "Pushed by Ana: Merge branch 'main' into side",
+    ]
+    assert forja.files(project, 3) == committed_files(forja, clone, "HEAD^1")  # the script back, as in version 1
+    assert "src/app.js" in forja.files(project, 3) and "notes.txt" not in forja.files(project, 3)
+    assert forja.files(project, 4) == committed_files(forja, clone, "HEAD")
+    remote_main = forja.git("ls-remote", forja.remote("ana", project), "refs/heads/main", cwd=clone).stdout.split()[0]
+    assert remote_main == forja.git("rev-parse", "HEAD", cwd=clone).stdout.strip()
+
+
 def test_a_viewer_a_stranger_and_a_wrong_token_change_nothing(forja: Forja, tmp_path: Path) -> None:
     project = forja.project("Guarded")
     clone = tmp_path / "clone"

@@ -13,6 +13,7 @@ import yaml
 from pydantic import AliasChoices
 
 from builder.api import api
+from builder.git.commands import HOOK_SCRIPT, HTTP_BACKEND
 from builder.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -72,6 +73,14 @@ def test_dockerfile_exposes_the_default_ports_and_probes_health() -> None:
     assert f"EXPOSE {fields['port'].default} {fields['preview_port'].default}" in dockerfile
     assert "HEALTHCHECK" in dockerfile and "/health" in dockerfile
     assert "REFLEX_USE_NPM=1" in dockerfile
+
+
+def test_the_image_has_what_the_git_server_runs() -> None:
+    """python:3.11-slim has no git: the git server, remote sync and imports from a URL need it, and its push hook
+    perl (which Debian's git depends on)."""
+    installed = next(line for line in (DEPLOY / "Dockerfile").read_text().splitlines() if "apt-get install" in line).split()
+    assert "git" in installed and HTTP_BACKEND.startswith("/usr/lib/git-core/")
+    assert HOOK_SCRIPT.read_text().startswith("#!/usr/bin/perl\n")
 
 
 def test_compose_starts_forja_after_healthy_postgres_and_redis() -> None:

@@ -17,6 +17,7 @@ from builder.cluster.leases import Leases, worker_name
 from builder.cluster.logs import SharedLogHub
 from builder.cluster.presence import SharedPresence
 from builder.cluster.previews import SharedPreviewRegistry
+from builder.cluster.terminals import TerminalRelay
 from builder.errors import ServerUnavailable
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class Cluster:
     previews: SharedPreviewRegistry
     collab: RedisRelay
     presence: SharedPresence
+    terminals: TerminalRelay
 
     @classmethod
     async def join(cls, url: str) -> Cluster:
@@ -56,13 +58,15 @@ class Cluster:
         presence = SharedPresence(redis)
         await presence.start_listening()
         log.info("worker %s joined the workers on Redis %s", name, url.split("@")[-1])
-        return cls(redis, name, logs, generations, SharedPreviewRegistry(redis, name), RedisRelay(url, name), presence)
+        previews = SharedPreviewRegistry(redis, name)
+        return cls(redis, name, logs, generations, previews, RedisRelay(url, name), presence, TerminalRelay(url))
 
     async def leave(self) -> None:
         await self.previews.close()
         await self.presence.close()
         await self.generations.close()
         await self.logs.close()
+        await self.terminals.close()
         await self.redis.aclose()
 
     async def lead(self, work: Callable[[], Awaitable[None]], every_s: float) -> None:

@@ -103,7 +103,7 @@ class Services:
         self.shares = ShareService(store, self.version_previews, self.publishing)
         self.app_domains = AppDomains(store, self.publishing, self.preview_hub)
         self.text_edits = TextEditService(self.projects)
-        self.terminals = TerminalService(store, self.preview_hub, logs)
+        self.terminals = TerminalService(store, self.preview_hub, logs, cluster.terminals if cluster is not None else None)
         # Who has each project open: in this process, or in Redis for every worker.
         self.presence = cluster.presence if cluster is not None else PresenceService()
         # Here, not at the top: builder.git builds on the services, and importing either first must work.

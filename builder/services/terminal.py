@@ -3,6 +3,10 @@ Forja's limits around it: a cap per project, an output rate past which output is
 session is told in the project's log with who opened it. What the shell changed in the preview's working copy comes
 back as the Code tab's unsaved drafts (files_from_terminal), for a person to look at and save as a version.
 
+With several workers the preview runs on one of them, and a page may reach another: that one asks the preview's
+worker to open the shell and relays it (builder/cluster/terminals.py). The preview's worker holds every shell of the
+project, so its count is the project's.
+
 Transport-free: builder/api/terminal.py carries keystrokes, sizes and output over a websocket.
 """
 
@@ -11,12 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from builder.errors import LimitReached, PreviewError
+from builder.cluster.terminals import TerminalRelay
+from builder.errors import LimitReached
 from builder.filetree import human_size, is_utf8_text
 from builder.services.access import Actor
 from builder.services.preview_hub import PreviewHub, project_key
@@ -79,6 +86,7 @@ class Terminal:
     project_id: str
     shell: Shell
     opened_by: str
+    counted: bool = True  # a shell of this worker's preview; a relayed one counts on the preview's worker
     opened_at: float = field(default_factory=time.monotonic)
     last_activity: float = field(default_factory=time.monotonic)
 
@@ -93,23 +101,39 @@ class TerminalFiles:
 
 
 class TerminalService:
-    def __init__(self, store: ProjectStore, hub: PreviewHub, logs: LogHub) -> None:
+    def __init__(self, store: ProjectStore, hub: PreviewHub, logs: LogHub, relay: TerminalRelay | None = None) -> None:
         self._store = store
         self._hub = hub
         self._logs = logs
-        self._open: Counter[str] = Counter()  # project id -> its terminals open on this worker
+        self._relay = relay
+        self._open: Counter[str] = Counter()  # project id -> the shells in this worker's preview of it
+        self._hosted: set[asyncio.Task[None]] = set()  # shells relayed to other workers' pages
+        hub.handle("terminal.open", self._host)
+        hub.handle("terminal.files", self._files_asked)
 
     async def open(self, project_id: str, actor: Actor, cols: int, rows: int) -> Terminal:
-        """A shell in the project's running preview, told in its log. The preview runs on one worker, and its terminals
-        open there only, so this worker's count is the project's."""
-        key = project_key(project_id)
+        """A shell in the project's running preview, on whichever worker runs it, told in its log."""
         if settings.terminals_per_project == 0:
             raise LimitReached("Terminals are turned off on this Forja (FORJA_TERMINALS_PER_PROJECT=0).")
-        if (entry := await self._hub.elsewhere(key)) is not None:
-            raise PreviewError(
-                f"This project's preview runs on another of Forja's workers ({entry.worker}), and a terminal opens only "
-                "on the worker that runs it: reload the page so that it reaches that worker, or restart the preview here."
-            )
+        cols, rows = clamp_size(cols, rows)
+        who = actor.name or actor.email or "someone"
+        if (entry := await self._hub.elsewhere(project_key(project_id))) is not None and self._relay is not None:
+            session = secrets.token_hex(16)
+            shell = await self._relay.connect(session)
+            try:
+                arguments = {"project_id": project_id, "session": session, "cols": cols, "rows": rows}
+                await self._hub.call(entry, "terminal.open", arguments)
+            except BaseException:
+                await shell.close()
+                raise
+            terminal = Terminal(project_id, shell, who, counted=False)
+        else:
+            terminal = Terminal(project_id, await self._open_here(project_id, cols, rows), who)
+        self._logs.emit(project_id, f"Terminal opened by {who}.", LogLevel.info, "forja")
+        return terminal
+
+    async def _open_here(self, project_id: str, cols: int, rows: int) -> Shell:
+        """A shell in this worker's preview of the project, counted against the project's cap."""
         if self._open[project_id] >= settings.terminals_per_project:
             raise LimitReached(
                 f"This project has {self._open[project_id]} terminals open, the most at once "
@@ -117,13 +141,33 @@ class TerminalService:
             )
         self._open[project_id] += 1
         try:
-            shell = await self._hub.open_shell(key, *clamp_size(cols, rows))
+            return await self._hub.open_shell(project_key(project_id), cols, rows)
         except BaseException:
             self._release(project_id)
             raise
-        who = actor.name or actor.email or "someone"
-        self._logs.emit(project_id, f"Terminal opened by {who}.", LogLevel.info, "forja")
-        return Terminal(project_id, shell, who)
+
+    async def _host(self, arguments: dict[str, Any]) -> None:
+        """Another worker's page asks for a shell in this worker's preview: open it and carry it until it ends."""
+        assert self._relay is not None, "only workers on one Redis relay terminals"
+        project_id, session = str(arguments["project_id"]), str(arguments["session"])
+        shell = await self._open_here(project_id, int(arguments["cols"]), int(arguments["rows"]))
+        try:
+            key = project_key(project_id)
+            carry = await self._relay.host(session, shell, settings.terminal_idle_s, lambda: self._hub.touch(key))
+        except BaseException:
+            await shell.close()
+            self._release(project_id)
+            raise
+
+        async def carried() -> None:
+            try:
+                await carry()
+            finally:
+                self._release(project_id)
+
+        task = asyncio.create_task(carried(), name=f"terminal-{session[:8]}")
+        self._hosted.add(task)
+        task.add_done_callback(self._hosted.discard)
 
     def _release(self, project_id: str) -> None:
         self._open[project_id] -= 1
@@ -149,7 +193,8 @@ class TerminalService:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await terminal.shell.close()
-            self._release(terminal.project_id)
+            if terminal.counted:
+                self._release(terminal.project_id)
             seconds = round(time.monotonic() - terminal.opened_at)
             self._logs.emit(
                 terminal.project_id,
@@ -194,13 +239,17 @@ class TerminalService:
 
     async def files_from_terminal(self, project_id: str) -> TerminalFiles:
         """The files of the running preview's working copy that differ from the current version (Forja's scripts in
-        its pages taken out again). Installed dependencies and .git are not read (preview_runtime/collect.py)."""
-        key = project_key(project_id)
-        if (entry := await self._hub.elsewhere(key)) is not None:
-            raise PreviewError(
-                f"This project's preview runs on another of Forja's workers ({entry.worker}): its files are read there."
-            )
-        working = await self._hub.collect(key, "", settings.max_upload_bytes)
+        its pages taken out again), read by the worker that runs it. Installed dependencies and .git are not read
+        (preview_runtime/collect.py)."""
+        if (entry := await self._hub.elsewhere(project_key(project_id))) is not None:
+            return TerminalFiles(**await self._hub.call(entry, "terminal.files", {"project_id": project_id}))
+        return await self._files_here(project_id)
+
+    async def _files_asked(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        return asdict(await self._files_here(str(arguments["project_id"])))
+
+    async def _files_here(self, project_id: str) -> TerminalFiles:
+        working = await self._hub.collect(project_key(project_id), "", settings.max_upload_bytes)
         tree = await self._store.read_tree(project_id)
         return compare(tree, {path: without_scripts(path, data) for path, data in working.items()})
 

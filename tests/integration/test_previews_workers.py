@@ -2,7 +2,7 @@
 each with its own local runner behind its own real Traefik, as two Forja processes would be.
 
 Started through one worker, the preview is seen through the other (its state, version and address), is not started a
-second time there, gets that worker's saves, Select mode and checks, and restarts and stops through it; when the worker
+second time there, gets that worker's saves, Select mode, checks and terminals, and restarts and stops through it; when the worker
 that runs it dies, its entry is gone within a lease and the other worker starts the preview afresh.
 """
 
@@ -19,9 +19,11 @@ import builder.settings
 from builder import db
 from builder.cluster.previews import LEASE_S, SharedPreviewRegistry
 from builder.cluster.worker import Cluster
-from builder.errors import SharePreviewsBusy
+from builder.errors import LimitReached, SharePreviewsBusy
 from builder.models import LOCAL_USER_ID, Author
 from builder.services import Services
+from builder.services.access import LOCAL_ACTOR
+from builder.services.terminal import Resize, TerminalInput
 from builder.store import ProjectStore
 from preview_runtime.proxy import find_traefik
 from preview_runtime.runner import PreviewInfo, PreviewState
@@ -169,3 +171,60 @@ async def test_share_links_previews_share_one_pool_for_every_worker(
     assert await second.version_previews.stop(one, 1)
     started = await second.version_previews.start(two, 1)
     assert [info.preview_id for info in second.preview_hub.running()] == [started.preview_id]
+
+
+async def test_a_terminal_opened_through_the_other_worker_is_a_shell_in_the_one_preview(
+    two_workers: tuple[Services, Services], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page reaches one worker, the preview runs on the other: the shell opens there and its bytes cross through
+    Redis both ways (keystrokes, a resize, output, the end); it counts against the project's cap where the preview
+    runs; what it wrote comes back through the page's worker; closing it ends the shell there."""
+    first, second = two_workers
+    monkeypatch.setattr(builder.settings.settings, "terminals_per_project", 1)
+    created = await first.projects.create(
+        "Shell", {**CHECKED_PROJECT, "server.js": SERVER, "page.txt": b"one"}, owner=LOCAL_USER_ID
+    )
+    pid = created.project_id
+    await first.previews.start(pid)
+    async with asyncio.timeout(120):
+        assert (await first.previews.wait_ready(pid)).state == PreviewState.running
+
+    terminal = await second.terminals.open(pid, LOCAL_ACTOR, 80, 24)
+    keys: asyncio.Queue[TerminalInput | None] = asyncio.Queue()
+    shown = bytearray()
+
+    async def incoming() -> AsyncIterator[TerminalInput]:
+        while (item := await keys.get()) is not None:
+            yield item
+
+    async def send(data: bytes) -> None:
+        shown.extend(data)
+
+    serving = asyncio.create_task(second.terminals.serve(terminal, incoming(), send))
+    try:
+        await keys.put(Resize(132, 40))
+        await keys.put(b"stty size; echo $((6*7)) > made-by-the-shell.txt; echo done-$((6*7))\n")
+
+        async def ran() -> bool:
+            return b"done-42" in shown
+
+        await until(ran, "the command's output through the other worker", within=30)
+        assert b"40 132" in shown
+        # The preview's worker holds the shell: the project's one terminal is taken there, whichever worker asks next.
+        assert first.terminals.open_count(pid) == 1 and second.terminals.open_count(pid) == 0
+        with pytest.raises(LimitReached):
+            await first.terminals.open(pid, LOCAL_ACTOR, 80, 24)
+        found = await second.terminals.files_from_terminal(pid)
+        assert found.changed["made-by-the-shell.txt"] == "42\n"
+    finally:
+        await keys.put(None)
+        assert await asyncio.wait_for(serving, 30) == "closed"
+
+    async def freed() -> bool:
+        return first.terminals.open_count(pid) == 0
+
+    async def logged() -> bool:  # told once, in the log every worker shares
+        return [line.text for line in first.logs.history(pid)].count("Terminal opened by You.") == 1
+
+    await until(freed, "the shell's end on the preview's worker", within=30)
+    await until(logged, "the session in the project's log", within=10)

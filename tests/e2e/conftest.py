@@ -219,6 +219,18 @@ def editor_ready(page: Page) -> None:
     expect(page.locator(".forja-editor[data-editing=ready]")).to_be_visible(timeout=30_000)
 
 
+def editor_text(page: Page) -> str:
+    return page.evaluate("() => window.__forjaEditor.getValue()")
+
+
+def type_at(page: Page, line: int, text: str) -> None:
+    """Type `text` at the start of `line` of the Code tab's editor, key by key as a person does."""
+    page.evaluate(
+        f"() => {{ window.__forjaEditor.setPosition({{lineNumber: {line}, column: 1}}); window.__forjaEditor.focus(); }}"
+    )
+    page.keyboard.type(text, delay=15)
+
+
 @contextmanager
 def another_forja(folder: Path, log_name: str, extra_env: dict[str, str]) -> Iterator[str]:
     """A Forja beside the session's, with its own data and web folders under `folder`; yields its address."""

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from tests.e2e.accounts import sign_in
-from tests.e2e.conftest import ARTIFACTS, Traffic, another_forja
+from tests.e2e.conftest import ARTIFACTS, Traffic, another_forja, editor_text, type_at
 from tests.integration.test_cli import run_in_process
 
 DESKTOP: ViewportSize = {"width": 1440, "height": 900}
@@ -66,17 +66,6 @@ def open_file(browser: Browser, traffic: Traffic, contexts: list[BrowserContext]
     expect(page.locator(".monaco-editor .view-lines")).to_contain_text("greeting", timeout=60_000)
     page.wait_for_function("() => window.__forjaRoom !== undefined")
     return page
-
-
-def editor_text(page: Page) -> str:
-    return page.evaluate("() => window.__forjaEditor.getValue()")
-
-
-def type_at(page: Page, line: int, text: str) -> None:
-    page.evaluate(
-        f"() => {{ window.__forjaEditor.setPosition({{lineNumber: {line}, column: 1}}); window.__forjaEditor.focus(); }}"
-    )
-    page.keyboard.type(text, delay=15)
 
 
 def test_two_people_type_in_one_file_at_once_and_a_viewer_follows(

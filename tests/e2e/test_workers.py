@@ -2,7 +2,8 @@
 
 Both are real `reflex run` processes with REDIS_URL and DATABASE_URL set, whose Claude is the scripted model server
 answering slowly enough to be watched. A page served by the second worker follows a generation the first one runs,
-to its saved version; two Guests' pages, one on each worker, see each other and a follow-up one of them sends. The load balancer's address serves the page and its socket from either worker. The first
+to its saved version; two Guests' pages, one on each worker, see each other and a follow-up one of them sends, and
+type in one file at once and both keep both edits. The load balancer's address serves the page and its socket from either worker. The first
 worker is killed (SIGKILL) in the middle of a generation: a follower on the second gets the sentence that says so,
 the record ends as interrupted, and the project holds no half-saved version. A static app published through one
 worker is served at its address through the other's preview proxy, from the folder both share (FORJA_SHARED_DIR).
@@ -29,7 +30,7 @@ from builder.cluster.generations import WORKER_GONE
 from builder.services.previews import VERSION_PREVIEW_PREFIX
 from preview_runtime.proxy import find_traefik
 from tests.conftest import TEST_ANTHROPIC_KEY, PostgresServer, free_port
-from tests.e2e.conftest import ARTIFACTS, Traffic, start_forja, stop
+from tests.e2e.conftest import ARTIFACTS, Traffic, editor_ready, editor_text, start_forja, stop, type_at
 from tests.llm_server import ScriptedLLMServer, ToolAnswer
 from tests.redis_fixtures import RedisServer
 
@@ -248,6 +249,44 @@ def test_guests_on_two_workers_see_each_other_and_a_follow_up_at_once(
         expect(seen_by_page).to_have_count(0, timeout=30_000)
     finally:
         release.set()
+        context.close()
+
+
+def test_guests_on_two_workers_type_in_one_file_at_once_and_both_keep_both_edits(
+    workers: Workers, page: Page, browser: Browser, traffic: Traffic
+) -> None:
+    """One file open in two tabs, one through each worker (their rooms joined through Redis): both type in its first
+    line at once, both end with the same text holding both edits, each sees the other's cursor, and Save keeps both."""
+    start = "const greeting = 'hello';\nexport default greeting;\n"
+    made = httpx.post(f"{workers.first}/api/projects", json={"name": "Typed twice", "files": {"greeting.js": start}}, timeout=30)
+    assert made.status_code == 201, made.text
+    project_id = made.json()["id"]
+    context = browser.new_context(viewport={"width": 1400, "height": 860})
+    traffic.watch(context)
+    try:
+        other = context.new_page()
+        other.set_default_timeout(30_000)
+        tabs = ((page, workers.first), (other, workers.second))
+        for tab, base in tabs:
+            tab.goto(f"{base}/p/{project_id}")
+            tab.locator("#tab-code").click()
+            tab.locator('[data-path="greeting.js"]').first.click()
+            editor_ready(tab)
+        type_at(page, 1, "/* first worker */ ")
+        type_at(other, 1, "/* second worker */ ")
+        both = "() => ['/* first worker */', '/* second worker */'].every(s => window.__forjaEditor.getValue().includes(s))"
+        for tab, _ in tabs:
+            tab.wait_for_function(both, timeout=30_000)
+            expect(tab.locator('[class*="yRemoteSelectionHead-"]').first).to_be_attached()
+        assert editor_text(page) == editor_text(other)
+        other.screenshot(path=str(ARTIFACTS / "workers-coediting.png"))
+        expect(other.locator("#save-button")).to_be_enabled(timeout=30_000)
+        other.locator("#save-button").click()
+        expect(other.locator("#save-notice")).to_contain_text("Saved as version 2", timeout=30_000)
+        saved = httpx.get(f"{workers.first}/api/projects/{project_id}/files/greeting.js", timeout=30)
+        assert saved.status_code == 200, saved.text
+        assert saved.json()["content"] == editor_text(page)
+    finally:
         context.close()
 
 

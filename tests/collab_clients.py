@@ -45,9 +45,12 @@ def room_url(base: str, project_id: str, path: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def joined(base: str, project_id: str, path: str, headers: dict[str, str] | None = None) -> AsyncIterator[Doc]:
-    """A document in the file's room, synced once with the server's (its `content` is the file's text)."""
-    doc = Doc()
+async def joined(
+    base: str, project_id: str, path: str, headers: dict[str, str] | None = None, doc: Doc | None = None
+) -> AsyncIterator[Doc]:
+    """A document in the file's room, synced once with the server's (its `content` is the file's text): a new one, or
+    `doc` coming back with what it holds."""
+    doc = doc or Doc()
     doc.get("content", type=Text)
     async with (
         httpx.AsyncClient(timeout=30) as client,

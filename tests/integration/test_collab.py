@@ -1,7 +1,8 @@
 """Co-editing rooms through Forja's real websocket route (uvicorn on loopback, pycrdt clients): random concurrent edits
 of three clients converge; people join with their API tokens, viewers follow read-only, other sites and strangers are
 refused, the editors' cap holds; Save makes one version naming everyone who typed; a version made elsewhere comes into
-the room and unsaved typing is kept as a conflict; and a room is the same after its worker's rooms all closed."""
+the room and unsaved typing is kept as a conflict; a room is the same after its worker's rooms all closed; and typing done
+offline comes back with its client."""
 
 from __future__ import annotations
 
@@ -69,6 +70,24 @@ async def test_random_concurrent_edits_of_three_clients_converge(services: Servi
     # The room was kept: joining again later (its worker closed it meanwhile) gives the same text.
     async with joined(forja, made.project_id, "notes.txt") as again:
         assert text_of(again) == final
+
+
+async def test_typing_done_offline_comes_back_with_its_client_and_loses_nothing(services: Services, forja: str) -> None:
+    """A client leaves (offline), types on; meanwhile another types, and every client leaves, so the room closes. The
+    first one comes back: both texts are in the room, for it and for anyone who joins later."""
+    made = await services.projects.create("Away", {"notes.txt": START}, owner="local")
+    away = Doc()
+    async with joined(forja, made.project_id, "notes.txt", doc=away):
+        assert text_of(away) == START
+    away.get("content", type=Text).insert(0, "<typed offline>")
+    async with joined(forja, made.project_id, "notes.txt") as stayed, joined(forja, made.project_id, "notes.txt") as seen:
+        text = stayed.get("content", type=Text)
+        text.insert(len(str(text)), "<typed meanwhile>")
+        await converged([stayed, seen], lambda t: "<typed meanwhile>" in t and "<typed offline>" not in t)
+    async with joined(forja, made.project_id, "notes.txt", doc=away):
+        await converged([away], lambda t: t == "<typed offline>" + START + "<typed meanwhile>")
+    async with joined(forja, made.project_id, "notes.txt") as later:
+        assert text_of(later) == "<typed offline>" + START + "<typed meanwhile>"
 
 
 async def test_people_join_with_tokens_viewers_follow_and_save_names_everyone(

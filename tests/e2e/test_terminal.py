@@ -1,6 +1,6 @@
 """The Terminal tab in Chromium: with no preview running it says so and starts one; then a shell in the preview's
-sandbox takes typed commands and shows their output (xterm.js over the websocket), and a file it makes comes to the
-Code tab as an unsaved draft that Save makes a version of."""
+sandbox takes typed commands and shows their output (xterm.js over the websocket), copies what is picked in it and
+takes what is pasted, and a file it makes comes to the Code tab as an unsaved draft that Save makes a version of."""
 
 from __future__ import annotations
 
@@ -45,6 +45,18 @@ def test_a_shell_in_the_preview_and_its_file_in_code(forja: str, page: Page) -> 
     page.keyboard.type("echo made in the shell > notes.txt; echo ok-$((40+2))")
     page.keyboard.press("Enter")
     expect(rows).to_contain_text("ok-42", timeout=30_000)
+    # Copy: a word picked in the output and Ctrl+C is on the clipboard (not an interrupt). Paste: Ctrl+V types it.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=forja)
+    # xterm's own layer takes the pointer over its rows: a double click where the word is drawn picks it.
+    word = rows.locator("span", has_text=re.compile(r"^ok-42$")).last.bounding_box()
+    assert word is not None
+    page.mouse.dblclick(word["x"] + word["width"] / 2, word["y"] + word["height"] / 2)
+    page.keyboard.press("Control+C")
+    assert page.evaluate("navigator.clipboard.readText()") == "ok-42"
+    page.evaluate("navigator.clipboard.writeText('echo pasted-$((20+3))')")
+    page.keyboard.press("Control+V")
+    page.keyboard.press("Enter")
+    expect(rows).to_contain_text("pasted-23", timeout=30_000)
     shot(page, "terminal-1440")
     page.set_viewport_size({"width": 390, "height": 844})
     expect(page.locator("#phone-tab-terminal")).to_have_attribute("aria-selected", "true")

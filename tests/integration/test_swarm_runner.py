@@ -1,5 +1,5 @@
-"""SwarmRunner on a single-node swarm of the test engine: served through Traefik, hardened, fed, cached, pooled,
-stopped and adopted.
+"""SwarmRunner on a single-node swarm of the test engine: served through Traefik, hardened, fed, given a terminal,
+cached, pooled, stopped and adopted.
 
 Test traffic goes only to loopback (Traefik, the runner's relays) and, through the runner's edge, to the services
 these tests make on their own overlay networks of this machine. Installs come from the starters' npm cache and
@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from builder.generation.starters import render_starter
+from preview_runtime.docker.layout import APP_DIR, PREVIEW_UID
 from preview_runtime.logs import LogHub
 from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import RunPlan, plan_for
@@ -29,6 +30,7 @@ from tests.integration.test_starter_previews import SAMPLE, assert_serves_starte
 
 pytest.register_assert_rewrite("tests.docker_fixtures", "tests.swarm_fixtures")
 from tests.docker_fixtures import LogCollector, MiB, container_inspect, get, spec, wait_state  # noqa: E402
+from tests.integration.test_terminal_shells import run_in  # noqa: E402
 from tests.swarm_fixtures import docker, service_inspect  # noqa: E402
 
 pytest_plugins = ["tests.swarm_fixtures"]
@@ -149,7 +151,27 @@ async def test_saved_edits_and_commands_reach_the_running_task(swarm_runner_fact
     assert slow.timed_out and slow.exit_code is None and slow.output == "started\n"
     assert 1 <= slow.duration_s < 6
     await asyncio.sleep(0.5)
-    assert "sleep 6" not in docker("top", runner._previews["edit-1"].container_id)  # the whole group was killed
+    container = runner._previews["edit-1"].container_id
+    assert "sleep 6" not in docker("top", container)  # the whole group was killed
+
+    # The Terminal tab's shell: in the task's container, as its user, in its folder, on its read-only system; what it
+    # writes is in the working copy; closing it ends what it started.
+    shell = await runner.open_shell("edit-1", 100, 30)
+    try:
+        assert (await run_in(shell, "stty size")).strip().endswith("30 100")
+        await shell.resize(132, 40)
+        assert (await run_in(shell, "stty size")).strip().endswith("40 132")
+        said = await run_in(shell, "id -u; pwd; echo from-the-shell > made.txt; touch /etc/x")
+        assert f"\n{PREVIEW_UID}\n{APP_DIR}\n" in said and "Read-only file system" in said, said
+        assert (await runner.collect("edit-1", "", MiB))["made.txt"] == b"from-the-shell\n"
+        await run_in(shell, "sleep 61.5 & true")
+        assert "sleep 61.5" in docker("top", container)
+    finally:
+        await shell.close()
+    deadline = time.monotonic() + 15
+    while "sleep 61.5" in docker("top", container):
+        assert time.monotonic() < deadline, "the shell outlived its terminal"
+        await asyncio.sleep(0.2)
 
 
 async def test_stop_removes_the_service_its_network_and_volumes(swarm_runner_factory) -> None:

@@ -275,9 +275,11 @@ def test_guests_on_two_workers_type_in_one_file_at_once_and_both_keep_both_edits
         type_at(page, 1, "/* first worker */ ")
         type_at(other, 1, "/* second worker */ ")
         both = "() => ['/* first worker */', '/* second worker */'].every(s => window.__forjaEditor.getValue().includes(s))"
+        styles = "() => [...document.head.querySelectorAll('style')].map(s => s.textContent).join()"
         for tab, _ in tabs:
             tab.wait_for_function(both, timeout=30_000)
             expect(tab.locator('[class*="yRemoteSelectionHead-"]').first).to_be_attached()
+            assert '"Guest"' in tab.evaluate(styles)  # the other's cursor named as the presence row names them
         assert editor_text(page) == editor_text(other)
         other.screenshot(path=str(ARTIFACTS / "workers-coediting.png"))
         expect(other.locator("#save-button")).to_be_enabled(timeout=30_000)

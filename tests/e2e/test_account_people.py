@@ -182,6 +182,7 @@ def test_a_viewer_sees_a_read_only_workspace_until_the_owner_makes_them_an_edito
         "You can view this project. Ask its owner to make you an editor to change it."
     )
     expect(bo.locator("#followup")).to_have_count(0)
+    expect(bo.locator("#tab-terminal")).to_have_count(0)  # a shell is for editors (its websocket refuses a viewer too)
     bo.locator("#tab-code").click()
     expect(bo.locator("#read-only-badge")).to_be_visible()
     expect(bo.locator("#save-button")).to_have_count(0)

@@ -78,6 +78,14 @@ def swarm_manager(docker_engine: str) -> Iterator[str]:  # noqa: F811
         else:
             if SWARM_MADE.exists():
                 gwbridge = SWARM_MADE.read_text() == "gwbridge"
+                # A removed service's tasks stop after `service rm` returns. Leaving while they are still torn down
+                # once stalled the engine for eleven minutes ("deleting object [endpoint ...], retrying"), and the
+                # Docker tests running beside these with it: leave once they are gone.
+                deadline = time.monotonic() + 60
+                while docker("ps", "-q", "--filter", "label=com.docker.swarm.task.id").strip():
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.5)
                 docker("swarm", "leave", "--force")
                 if gwbridge:
                     docker("network", "rm", "docker_gwbridge")  # the swarm's init made it; leaving does not remove it

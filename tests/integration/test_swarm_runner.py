@@ -30,7 +30,7 @@ from tests.integration.test_starter_previews import SAMPLE, assert_serves_starte
 
 pytest.register_assert_rewrite("tests.docker_fixtures", "tests.swarm_fixtures")
 from tests.docker_fixtures import LogCollector, MiB, container_inspect, get, spec, wait_state  # noqa: E402
-from tests.integration.test_terminal_shells import run_in  # noqa: E402
+from tests.integration.test_terminal_shells import assert_resizes, run_in  # noqa: E402
 from tests.swarm_fixtures import docker, service_inspect  # noqa: E402
 
 pytest_plugins = ["tests.swarm_fixtures"]
@@ -158,9 +158,7 @@ async def test_saved_edits_and_commands_reach_the_running_task(swarm_runner_fact
     # writes is in the working copy; closing it ends what it started.
     shell = await runner.open_shell("edit-1", 100, 30)
     try:
-        assert (await run_in(shell, "stty size")).strip().endswith("30 100")
-        await shell.resize(132, 40)
-        assert (await run_in(shell, "stty size")).strip().endswith("40 132")
+        await assert_resizes(shell)
         said = await run_in(shell, "id -u; pwd; echo from-the-shell > made.txt; touch /etc/x")
         assert f"\n{PREVIEW_UID}\n{APP_DIR}\n" in said and "Read-only file system" in said, said
         assert (await runner.collect("edit-1", "", MiB))["made.txt"] == b"from-the-shell\n"

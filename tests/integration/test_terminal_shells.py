@@ -56,6 +56,13 @@ async def run_in(shell: Shell, command: str, within: float = 30) -> str:
     return text[: text.index(f"\n{marker}")]
 
 
+async def assert_resizes(shell: Shell) -> None:
+    """The shell's terminal is the size it was opened with (30 rows, 100 columns), and takes a new one."""
+    assert (await run_in(shell, "stty size")).strip().endswith("30 100")
+    await shell.resize(132, 40)
+    assert (await run_in(shell, "stty size")).strip().endswith("40 132")
+
+
 @contextlib.contextmanager
 def tcp_listener(host: str) -> Iterator[tuple[int, list[str]]]:
     """A TCP server recording who connects: stands in for Forja's API."""
@@ -98,9 +105,7 @@ async def test_a_local_shell_is_in_the_previews_sandbox_with_its_limits(tmp_path
         await runner.start(_spec("term", "exec python3 -m http.server $PORT"), Sink())
         await _until(runner, "term", PreviewState.running)
         shell = await runner.open_shell("term", 100, 30)
-        assert (await run_in(shell, "stty size")).strip().endswith("30 100")
-        await shell.resize(132, 40)
-        assert (await run_in(shell, "stty size")).strip().endswith("40 132")
+        await assert_resizes(shell)
 
         # The preview's folder, writable; the system read-only, as the dev server sees it.
         said = await run_in(shell, "pwd; echo from-the-shell > made.txt; touch /usr/forja-was-here")
@@ -141,9 +146,7 @@ async def test_a_docker_shell_is_in_the_container_with_its_limits(docker_runner_
     await wait_state(runner, "term-1", PreviewState.running, 60, log)
     shell = await runner.open_shell("term-1", 100, 30)
     try:
-        assert (await run_in(shell, "stty size")).strip().endswith("30 100")
-        await shell.resize(132, 40)
-        assert (await run_in(shell, "stty size")).strip().endswith("40 132")
+        await assert_resizes(shell)
 
         said = await run_in(shell, "id -u; pwd; echo from-the-shell > made.txt; cat index.html; touch /etc/x")
         assert f"\n{PREVIEW_UID}\n{APP_DIR}\nx" in said, said

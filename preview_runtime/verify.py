@@ -104,7 +104,7 @@ def find_chromium(configured: str = "") -> str | None:
     return configured or shutil.which("chromium-headless-shell") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def _origin(url: str) -> str:
+def origin_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 
@@ -118,6 +118,27 @@ def _first_frame(stack: str, origin: str) -> str:
     """Where in the app's own files an error was thrown: "/src/main.js:3" from its stack."""
     match = re.search(re.escape(origin) + r"(/[^\s)?:]*)(?:\?[^\s:)]*)?:(\d+)", stack)
     return f"{match[1]}:{match[2]}" if match else ""
+
+
+async def own_origin_only(context: BrowserContext, origin: str, cookie: str = "", expect: Expect | None = None) -> None:
+    """Let `context` load `origin` only (every other request is aborted), holding `cookie` (`name=value`) for it;
+    `expect` is told of each request about to reach the origin's server."""
+    tell = expect or _ignore
+
+    async def guard(route: Route) -> None:
+        target = route.request.url
+        if target.startswith(("data:", "blob:")):
+            await route.continue_()
+        elif origin_of(target) == origin:
+            tell(route.request.method, _path(target))
+            await route.continue_()
+        else:
+            await route.abort("blockedbyclient")
+
+    await context.route("**/*", guard)
+    if cookie:
+        name, _, value = cookie.partition("=")
+        await context.add_cookies([{"name": name, "value": value, "url": origin}])
 
 
 class BrowserUnavailable(Exception):
@@ -141,7 +162,7 @@ class _Watch:
         page.on("requestfailed", self.on_failed)
 
     def own(self, url: str) -> bool:
-        return _origin(url) == self.origin
+        return origin_of(url) == self.origin
 
     def on_error(self, error: PlaywrightError) -> None:
         where = _first_frame(error.stack or "", self.origin)
@@ -241,25 +262,11 @@ class PageChecker:
         `name=value` the browser holds for the page's origin (a private preview's gate lets it through)."""
         started = time.monotonic()
         report = PageReport()
-        origin = _origin(url)
+        origin = origin_of(url)
         context, page = await self._page()
         tell = expect or _ignore
         try:
-
-            async def own_origin_only(route: Route) -> None:
-                target = route.request.url
-                if target.startswith(("data:", "blob:")):
-                    await route.continue_()
-                elif _origin(target) == origin:
-                    tell(route.request.method, _path(target))
-                    await route.continue_()
-                else:
-                    await route.abort("blockedbyclient")
-
-            await context.route("**/*", own_origin_only)
-            if cookie:
-                name, _, value = cookie.partition("=")
-                await context.add_cookies([{"name": name, "value": value, "url": origin}])
+            await own_origin_only(context, origin, cookie, tell)
             watch = _Watch(page, origin, report)
             try:
                 await page.goto(url, wait_until="load", timeout=timeout_s * 1000)

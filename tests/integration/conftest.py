@@ -1,8 +1,8 @@
-"""Fixtures of the integration tests of a Forja with accounts."""
+"""Fixtures of the integration tests: a Forja with accounts and its people, and a browser with pages on loopback."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,9 @@ from builder.services import Services
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
+from preview_runtime.verify import PageChecker, find_chromium
 from tests.accounts import Person, someone
+from tests.local_site import Site
 
 
 @pytest.fixture
@@ -45,3 +47,21 @@ async def bo(accounts_on: Services, ana: Person) -> AsyncIterator[Person]:
 async def cy(accounts_on: Services, ana: Person) -> AsyncIterator[Person]:
     async with someone(accounts_on, "cy@example.org", "Cy Diaz") as made:
         yield made
+
+
+@pytest.fixture
+async def checker() -> AsyncIterator[PageChecker]:
+    executable = find_chromium()
+    if executable is None:
+        pytest.fail("Chromium is not installed (apt-get install chromium-headless-shell)")
+    page_checker = PageChecker(executable)
+    yield page_checker
+    await page_checker.close()
+
+
+@pytest.fixture
+def sites() -> Iterator[list[Site]]:
+    made: list[Site] = []
+    yield made
+    for site in made:
+        site.close()

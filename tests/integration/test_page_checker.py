@@ -5,65 +5,8 @@ Real headless Chromium, real HTTP servers on 127.0.0.1; the pages are written to
 
 from __future__ import annotations
 
-import threading
-from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
-
-from preview_runtime.verify import PageChecker, find_chromium
-
-
-class Site:
-    """Pages by path on a loopback port; every request's path is recorded."""
-
-    def __init__(self, pages: dict[str, tuple[int, str]]) -> None:
-        self.pages = pages
-        self.requested: list[str] = []
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                site.requested.append(self.path)
-                status, body = site.pages.get(self.path, (404, "not here"))
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html" if body.lstrip().startswith("<") else "application/javascript")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-async def checker() -> AsyncIterator[PageChecker]:
-    executable = find_chromium()
-    if executable is None:
-        pytest.fail("Chromium is not installed (apt-get install chromium-headless-shell)")
-    page_checker = PageChecker(executable)
-    yield page_checker
-    await page_checker.close()
-
-
-@pytest.fixture
-def sites() -> Iterator[list[Site]]:
-    made: list[Site] = []
-    yield made
-    for site in made:
-        site.close()
+from preview_runtime.verify import PageChecker
+from tests.local_site import Site
 
 
 async def test_a_working_page_passes_with_a_screenshot(checker: PageChecker, sites: list[Site]) -> None:

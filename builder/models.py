@@ -225,6 +225,21 @@ class Verification(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
+class AcceptanceRun(SQLModel, table=True):
+    """How one acceptance check (a test of `.forja/checks/`) went in one verification, with the page at its end."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    verification_id: int = Field(foreign_key="verification.id", index=True)
+    project_id: str = Field(foreign_key="project.id", index=True, max_length=32)
+    position: int = Field(description="1, 2, 3... in the order the checks ran (their files' order).")
+    path: str = Field(max_length=300)
+    title: str = Field(max_length=500)
+    passed: bool
+    message: str = Field(default="", description="Why it failed, in a sentence.")
+    duration_s: float = 0.0
+    screenshot: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+
+
 class Plan(SQLModel, table=True):
     """What the model (or an offline starter) proposed to build, in plain words, before building it.
 

@@ -219,6 +219,18 @@ class PurgeResult(BaseModel):
 VerificationStatus = Literal["passed", "problems", "failed", "unchecked"]
 
 
+class AcceptanceInfo(BaseModel):
+    """How one acceptance check (a test in the project's `.forja/checks/`) went when a version was checked."""
+
+    number: int = Field(description="1, 2, 3... in the order the checks ran (their files' order).")
+    path: str = Field(description="Its file, e.g. .forja/checks/01-add-booking.spec.js.")
+    title: str = Field(description="What a visitor does and sees.")
+    passed: bool
+    message: str = Field(default="", description="Why it failed: the step, and what the browser saw.")
+    duration_s: float = 0.0
+    screenshot: str | None = Field(description="API path of the page at the check's end (JPEG); null when none.")
+
+
 class VerificationInfo(BaseModel):
     """What Forja saw when it ran a version: `passed`, `problems` (it runs, with problems), `failed`
     (it did not start) or `unchecked` (the check itself could not run, e.g. no browser)."""
@@ -232,13 +244,27 @@ class VerificationInfo(BaseModel):
     screenshot: str | None = Field(description="API path of the page's screenshot (JPEG); null when none was taken.")
     duration_s: float
     note: str = Field(default="", description="Why Forja stopped repairing after this check, when it did.")
+    acceptance: list[AcceptanceInfo] = Field(
+        default_factory=list, description="The project's acceptance checks (`.forja/checks/`), when it has any."
+    )
     created_at: datetime
+
+    @property
+    def acceptance_line(self) -> str:
+        """ "3 of 4 acceptance checks pass", or "" without checks."""
+        if not self.acceptance:
+            return ""
+        passing = sum(check.passed for check in self.acceptance)
+        total = len(self.acceptance)
+        return f"{passing} of {total} acceptance check{'s' if total != 1 else ''} pass{'es' if total == 1 else ''}."
 
     @property
     def headline(self) -> str:
         """The result in one sentence, as the conversation shows it."""
         if self.status == "passed":
-            return "Checked: runs, no errors."
+            return f"Checked: runs, no errors{'; ' + self.acceptance_line if self.acceptance else '.'}"
+        if self.status == "problems" and self.acceptance and all(p.kind == "acceptance" for p in self.problems):
+            return f"Checked: runs, no errors; {self.acceptance_line}"
         if self.status == "unchecked":
             return f"Not checked: {self.problems[0].message if self.problems else 'the check could not run.'}"
         if self.status == "failed":

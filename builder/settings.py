@@ -307,6 +307,12 @@ class Settings(BaseSettings):
         "type-check and `test` scripts, pytest, Django's check), run in its running preview; a check that would start "
         "with no time left is skipped.",
     )
+    acceptance_check_timeout_s: float = Field(
+        default=20,
+        gt=0,
+        description="Time for each acceptance check (a test in the project's `.forja/checks/`), run in headless "
+        "Chromium after each version starts; each of its steps waits at most 5 s.",
+    )
 
     # == Previews ==
     preview_runner: Literal["auto", "swarm", "docker", "local"] = Field(

@@ -69,7 +69,7 @@ def _ignore(_method: str, _target: str) -> None:
     pass
 
 
-ProblemKind = Literal["start", "exception", "console", "request", "blank", "overlay", "route", "check"]
+ProblemKind = Literal["start", "exception", "console", "request", "blank", "overlay", "route", "check", "acceptance"]
 
 
 class Problem(BaseModel):

@@ -36,6 +36,18 @@ async def verification_screenshot(request: Request, project_id: str, verificatio
 
 
 @router.get(
+    "/api/projects/{project_id}/verifications/{verification_id}/acceptance/{number}/screenshot",
+    tags=["verifications"],
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+async def acceptance_screenshot(request: Request, project_id: str, verification_id: RowId, number: RowId, _: Viewer) -> Response:
+    """The JPEG screenshot of the page at the end of one acceptance check (where it failed, if it did)."""
+    data = await (await get_services()).verifications.acceptance_screenshot(project_id, verification_id, number)
+    return jpeg(request, data)
+
+
+@router.get(
     "/api/projects/{project_id}/thumbnail",
     tags=["verifications"],
     response_class=Response,

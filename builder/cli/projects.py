@@ -108,13 +108,16 @@ async def cmd_generate(backend: Backend, args: argparse.Namespace) -> tuple[Any,
         else None,
     }
     if args.from_plan is not None:
-        # Each acceptance check of the plan; running them in a browser is not built yet, so `passed` is null.
+        # Each acceptance check of the plan, as the last check of the built version ran it.
         plan = await backend.plan(args.from_plan)
         value["plan_id"] = plan.id
         value["checks"] = [check.model_dump() for check in plan.checks]
     text = f"{project_id}  version {final.version}: {final.summary}"
     if final.message:
         text += f"\n{final.message}"
+    if args.from_plan is not None:
+        marks = {True: "passed", False: "FAILED", None: "not run"}
+        text += "".join(f"\n  check {c['number']} {marks[c['passed']]}: {c['text']}" for c in value["checks"])
     if verification:
         text += "".join(f"\n  - {problem['message']}" for problem in verification["problems"])
     return value, text

@@ -118,7 +118,9 @@ def build_message(prompt: str, plan: PlanDraft) -> str:
     """What the generation's model reads instead of the prompt when a plan is built."""
     return (
         "Build the app of this plan, agreed with the person. Every acceptance check must work in the built app: "
-        "a visitor doing what a check says sees what it says.\n\n" + as_text(prompt, plan)
+        "a visitor doing what a check says sees what it says. Write each acceptance check as its own file "
+        "`.forja/checks/NN-short-name.spec.js` (NN its number), whose test's title is the check's text exactly.\n\n"
+        + as_text(prompt, plan)
     )
 
 

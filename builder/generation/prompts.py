@@ -44,7 +44,19 @@ Rules:
 - `summary`: two or three plain sentences for a non-programmer about what you built or changed. Describe only what
   the files you wrote really do: never a feature you did not write, and say plainly what is left out.
 - Forja runs every version in a browser and sends you what went wrong (errors, failed requests, a blank page, its
-  logs). Then fix those problems with the smallest edits that do it; change nothing else.
+  logs, acceptance checks that failed). Then fix those problems with the smallest edits that do it; change nothing
+  else.
+- Acceptance checks are files `.forja/checks/NN-short-name.spec.js` (NN: 01, 02...), each one Playwright Test:
+  `import {{ test, expect }} from '@playwright/test';` then `test('what a visitor does: what they see',
+  async ({{ page }}) => {{ ... }});`. Forja performs them after every version. Write the body as one step a line:
+  `await page.goto('/');`, `await page.getByRole('button', {{ name: 'Add' }}).click();`, `getByLabel`,
+  `getByPlaceholder`, `getByText`, `getByTestId`, `locator(css)`, `.first()`, `.nth(1)`, `.filter({{ hasText: 'x' }})`,
+  `fill`, `press`, `check`, `selectOption`, `page.reload()`, `await expect(locator).toBeVisible()` (or `.not.`,
+  `toHaveText`, `toContainText`, `toHaveCount`, `toBeChecked`, `toHaveValue`), `await expect(page).toHaveURL('/x')`,
+  `const name = page.getByRole(...);`. No loops, functions, arithmetic or `evaluate`: Forja reads the steps, it does
+  not run them as code. Start each check with `page.goto`, make it independent of the others, and select by the
+  labels and roles a visitor sees. Keep existing checks passing; when the person asks for a check, or a plan lists
+  one, write it; change a check only when the person changed what it checks.
 
 Starters:
 {starters}
@@ -163,6 +175,11 @@ def repair_message(problems: list[Problem], log_tail: str) -> str:
         parts.append(f"- {problem.message}" + (f"\n  {problem.detail[:1500]}" if problem.detail else ""))
     if log_tail:
         parts.append(f"The app's last log lines:\n<logs>\n{log_tail}\n</logs>")
+    if any(problem.kind == "acceptance" for problem in problems):
+        parts.append(
+            "An acceptance check is what the person agreed the app does: make the app pass it. Change the check's file "
+            "only when the check is wrong about the page (a label's exact words), never to check less."
+        )
     parts.append(
         "Find the cause of each problem in the files and fix it with the smallest change. Keep everything that works. "
         "If a problem cannot be fixed in the files (it needs a network or a secret), leave it and say so in the summary."

@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from datetime import datetime
+from pathlib import PurePosixPath
 
 from pydantic import BaseModel, Field
 
@@ -31,7 +32,7 @@ from builder.generation.pricing import estimate_cost
 from builder.generation.providers import get_provider
 from builder.generation.providers.base import ModelRequest, Provider, UsageReport
 from builder.models import Plan
-from builder.schemas import valid_prompt
+from builder.schemas import AcceptanceInfo, VerificationInfo, valid_prompt
 from builder.services.generations import GenerationService, project_name_from_prompt, stale_before
 from builder.services.projects import ProjectService
 from builder.services.quotas import QuotaService
@@ -47,9 +48,12 @@ class PlanCheck(BaseModel):
     number: int = Field(description="1, 2, 3... in the plan's order.")
     text: str = Field(description="What a visitor does and sees.")
     passed: bool | None = Field(
-        default=None, description="Whether the built app passed it; null: acceptance checks are not run yet."
+        default=None,
+        description="Whether the app passed it when its last version was checked; null: not run (the plan is not built "
+        "yet, or the project has no acceptance check of that title or number).",
     )
-    screenshot: str | None = Field(default=None, description="The page when the check ran; null until checks are run.")
+    message: str = Field(default="", description="Why it failed: the step, and what the browser saw.")
+    screenshot: str | None = Field(default=None, description="API path of the page at the check's end; null when not run.")
 
 
 class PlanInfo(BaseModel):
@@ -78,11 +82,28 @@ class PlanEdit(BaseModel):
     checks: list[str] | None = None
 
 
-def plan_info(plan: Plan) -> PlanInfo:
-    return PlanInfo(
-        **plan.model_dump(exclude={"checks", "user_id"}),
-        checks=[PlanCheck(number=n, text=text) for n, text in enumerate(checks_of(plan), 1)],
+def _same_words(text: str) -> str:
+    return " ".join(text.casefold().split()).rstrip(".")
+
+
+def _ran(number: int, text: str, runs: list[AcceptanceInfo]) -> AcceptanceInfo | None:
+    """The acceptance check that tested the plan's check: the one of the same title, else the one whose file is
+    numbered like it (`.forja/checks/02-...`)."""
+    wanted = _same_words(text)
+    return next((r for r in runs if _same_words(r.title) == wanted), None) or next(
+        (r for r in runs if PurePosixPath(r.path).name.startswith(f"{number:02d}-")), None
     )
+
+
+def plan_info(plan: Plan, checked: VerificationInfo | None = None) -> PlanInfo:
+    """The plan; with `checked` (the project's last check, once the plan is built), how each of its checks went."""
+    runs = checked.acceptance if checked is not None and plan.status == "built" else []
+    checks = []
+    for n, text in enumerate(checks_of(plan), 1):
+        ran = _ran(n, text, runs)
+        result = {"passed": ran.passed, "message": ran.message, "screenshot": ran.screenshot} if ran else {}
+        checks.append(PlanCheck(number=n, text=text, **result))
+    return PlanInfo(**plan.model_dump(exclude={"checks", "user_id"}), checks=checks)
 
 
 def draft_of(plan: Plan) -> PlanDraft:
@@ -105,7 +126,8 @@ class PlanService:
         self._logs = logs
 
     async def get(self, plan_id: str) -> PlanInfo:
-        return plan_info(await self._store.get_plan(plan_id))
+        plan = await self._store.get_plan(plan_id)
+        return plan_info(plan, await self._last_check(plan.project_id) if plan.status == "built" else None)
 
     async def project_of(self, plan_id: str) -> str:
         """The project the plan belongs to (for the caller's access check); NotFound for an unknown plan."""
@@ -113,7 +135,13 @@ class PlanService:
 
     async def of_project(self, project_id: str) -> list[PlanInfo]:
         """The project's plans, oldest first."""
-        return [plan_info(plan) for plan in await self._store.list_plans(project_id)]
+        plans = await self._store.list_plans(project_id)
+        checked = await self._last_check(project_id) if any(plan.status == "built" for plan in plans) else None
+        return [plan_info(plan, checked) for plan in plans]
+
+    async def _last_check(self, project_id: str) -> VerificationInfo | None:
+        found = await self._store.list_verifications(project_id)
+        return found[-1] if found else None
 
     async def propose(
         self,

@@ -1,8 +1,9 @@
 """Verification: run a project's current version and look at it, as a person would, before saying it works.
 
 The version runs in the project's server preview (the same one the Preview tab shows), and a
-headless Chromium on this machine loads it (preview_runtime.verify). What it finds, with a
-screenshot, is recorded per version; the last screenshot of a version that passed is the
+headless Chromium on this machine loads it (preview_runtime.verify), then performs the project's
+acceptance checks, `.forja/checks/` (preview_runtime.acceptance). What it finds, with
+screenshots, is recorded per version; the last screenshot of a version that passed is the
 project's thumbnail.
 """
 
@@ -21,6 +22,8 @@ from builder.services.preview_access import PreviewAccess
 from builder.services.previews import PreviewService
 from builder.settings import settings
 from builder.store import ProjectStore, stored_number
+from preview_runtime.acceptance import AcceptanceOutcome, run_acceptance
+from preview_runtime.check_script import is_check_path
 from preview_runtime.detect.routes import main_routes
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import plan_for
@@ -99,7 +102,7 @@ class VerificationService:
                 own.append(asyncio.create_task(self._timed(timings, "own checks", self._project_checks(project_id))))
 
         try:
-            state, problems, screenshot = await self._look(project_id, started, timings, installed, status)
+            state, problems, screenshot, acceptance = await self._look(project_id, started, timings, installed, status)
             if state in ("passed", "problems"):
                 installed()
                 problems += await own[0]
@@ -115,6 +118,7 @@ class VerificationService:
             attempts,
             screenshot,
             round(time.monotonic() - started, 3),
+            acceptance,
         )
         level = LogLevel.info if state == "passed" else LogLevel.warning
         spent = ", ".join(f"{what} {seconds:.1f} s" for what, seconds in timings.items())
@@ -133,23 +137,24 @@ class VerificationService:
         timings: dict[str, float],
         installed: Callable[[], None],
         status: Callable[[str], None],
-    ) -> tuple[VerificationStatus, list[Problem], bytes | None]:
-        """Start the app and look at its page: the status, the problems seen, and the screenshot."""
+    ) -> tuple[VerificationStatus, list[Problem], bytes | None, list[AcceptanceOutcome]]:
+        """Start the app, look at its page and run its acceptance checks: the status, the problems seen, the
+        screenshot, and how each acceptance check went."""
         try:
             info = await self._running(project_id, installed)
         except (PreviewRefused, QuotaExceeded) as exc:
             # Not the app's fault: a repair round would spend tokens on a machine that runs nothing (or on a person
             # whose previews are all in use).
-            return "unchecked", [Problem(kind="check", message=str(exc))], None
+            return "unchecked", [Problem(kind="check", message=str(exc))], None, []
         except (PreviewError, TimeoutError) as exc:
             if isinstance(exc, TimeoutError):
                 message = start_timeout_sentence(await self._previews.status(project_id))
             else:
                 message = f"The app could not be started: {exc}"
-            return "failed", [Problem(kind="start", message=message, detail=self.log_tail(project_id))], None
+            return "failed", [Problem(kind="start", message=message, detail=self.log_tail(project_id))], None, []
         if info.state != PreviewState.running:
             message = f"The app did not start: {failure_sentence(info)}"
-            return "failed", [Problem(kind="start", message=message, detail=self.log_tail(project_id))], None
+            return "failed", [Problem(kind="start", message=message, detail=self.log_tail(project_id))], None, []
         timings["app started"] = time.monotonic() - started
         status("Checking the app in a browser...")
         tree = await self._store.read_tree(project_id)
@@ -159,9 +164,21 @@ class VerificationService:
         try:
             cookie = await self._access.own_cookie(info)
             report = await self._timed(timings, "browser", self.checker.check(info.url, routes, expect=expect, cookie=cookie))
+            scripts = {path: data.decode(errors="replace") for path, data in tree.items() if is_check_path(path)}
+            acceptance: list[AcceptanceOutcome] = []
+            if scripts:
+                status("Running the app's acceptance checks...")
+                timeout_s = settings.acceptance_check_timeout_s
+                run = run_acceptance(self.checker, info.url, scripts, timeout_s, cookie=cookie, tell=expect)
+                acceptance = await self._timed(timings, "acceptance checks", run)
         except BrowserUnavailable as exc:
-            return "unchecked", [Problem(kind="check", message=str(exc))], None
-        return ("problems" if report.problems else "passed"), list(report.problems), report.screenshot
+            return "unchecked", [Problem(kind="check", message=str(exc))], None, []
+        problems = list(report.problems) + [
+            Problem(kind="acceptance", message=f"The acceptance check “{o.title}” failed: {o.message}", detail=o.detail)
+            for o in acceptance
+            if not o.passed
+        ]
+        return ("problems" if problems else "passed"), problems, report.screenshot, acceptance
 
     async def _running(self, project_id: str, installed: Callable[[], None]) -> PreviewInfo:
         """The project's preview of its current version once it runs (or failed), started if need be;
@@ -236,6 +253,13 @@ class VerificationService:
         data = await self._store.verification_screenshot(project_id, verification_id) if stored_number(verification_id) else None
         if data is None:
             raise NotFound(f"Project {project_id} has no check {verification_id} with a screenshot.")
+        return data
+
+    async def acceptance_screenshot(self, project_id: str, verification_id: int, number: int) -> bytes:
+        found = stored_number(verification_id) and stored_number(number)
+        data = await self._store.acceptance_screenshot(project_id, verification_id, number) if found else None
+        if data is None:
+            raise NotFound(f"Project {project_id} has no acceptance check {number} with a screenshot in check {verification_id}.")
         return data
 
     async def thumbnail(self, project_id: str, version: int | None = None) -> bytes | None:

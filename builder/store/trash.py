@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from builder.errors import NotFound
 from builder.models import (
+    AcceptanceRun,
     AppDatabase,
     AppEnvVar,
     Blob,
@@ -107,6 +108,7 @@ class TrashRecords(StoreBase):
                 ShareLink,
                 PreviewSession,
                 Generation,
+                AcceptanceRun,
                 Verification,
                 ProjectMember,
                 Release,

@@ -3,19 +3,49 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, case, func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
-from builder.models import Generation, Verification, Version
-from builder.schemas import Usage, VerificationInfo, VerificationStatus
+from builder.models import AcceptanceRun, Generation, Verification, Version
+from builder.schemas import AcceptanceInfo, Usage, VerificationInfo, VerificationStatus
 from builder.store.base import StoreBase
+from preview_runtime.acceptance import AcceptanceOutcome
 from preview_runtime.verify import Problem
 
+# Every column of an acceptance run but its screenshot, which is read alone, by its own address.
+_RUN_COLUMNS = (
+    col(AcceptanceRun.verification_id),
+    col(AcceptanceRun.position),
+    col(AcceptanceRun.path),
+    col(AcceptanceRun.title),
+    col(AcceptanceRun.passed),
+    col(AcceptanceRun.message),
+    col(AcceptanceRun.duration_s),
+    col(AcceptanceRun.screenshot).is_not(None),
+)
 
-def _info(record: Verification, number: int | None) -> VerificationInfo:
+
+def _acceptance(project_id: str, verification_id: int, row: Sequence[Any]) -> AcceptanceInfo:
+    _, number, path, title, passed, message, duration_s, has_screenshot = row
+    return AcceptanceInfo(
+        number=number,
+        path=path,
+        title=title,
+        passed=passed,
+        message=message,
+        duration_s=duration_s,
+        screenshot=f"/api/projects/{project_id}/verifications/{verification_id}/acceptance/{number}/screenshot"
+        if has_screenshot
+        else None,
+    )
+
+
+def _info(record: Verification, number: int | None, acceptance: list[AcceptanceInfo] | None = None) -> VerificationInfo:
     assert record.id is not None
     status: VerificationStatus = record.status  # type: ignore[assignment]  # written only from VerificationStatus
     return VerificationInfo(
@@ -28,6 +58,7 @@ def _info(record: Verification, number: int | None) -> VerificationInfo:
         screenshot=f"/api/projects/{record.project_id}/verifications/{record.id}/screenshot" if record.screenshot else None,
         duration_s=record.duration_s,
         note=record.note,
+        acceptance=acceptance or [],
         created_at=record.created_at,
     )
 
@@ -46,6 +77,7 @@ class VerificationRecords(StoreBase):
         attempts: int,
         screenshot: bytes | None,
         duration_s: float,
+        acceptance: Sequence[AcceptanceOutcome] = (),
     ) -> VerificationInfo:
         async with self._sessions() as session, session.begin():
             project = await self._project(session, project_id)
@@ -63,7 +95,40 @@ class VerificationRecords(StoreBase):
             )
             session.add(record)
             await session.flush()
-            return _info(record, version)
+            assert record.id is not None
+            runs = [
+                AcceptanceRun(
+                    verification_id=record.id,
+                    project_id=project_id,
+                    position=n,
+                    path=outcome.path,
+                    title=outcome.title[:500],
+                    passed=outcome.passed,
+                    message=outcome.message,
+                    duration_s=outcome.duration_s,
+                    screenshot=outcome.screenshot,
+                )
+                for n, outcome in enumerate(acceptance, 1)
+            ]
+            session.add_all(runs)
+            infos = [
+                _acceptance(
+                    project_id,
+                    record.id,
+                    (
+                        None,
+                        run.position,
+                        run.path,
+                        run.title,
+                        run.passed,
+                        run.message,
+                        run.duration_s,
+                        run.screenshot is not None,
+                    ),
+                )
+                for run in runs
+            ]
+            return _info(record, version, infos)
 
     async def note_verification(self, verification_id: int, note: str) -> None:
         """Say after the fact why no repair followed this check."""
@@ -82,7 +147,21 @@ class VerificationRecords(StoreBase):
                 .where(Verification.project_id == project_id)
                 .order_by(col(Verification.id))
             )
-            return [_info(record, number) for record, number in rows]
+            found = list(rows)
+            runs: dict[int, list[AcceptanceInfo]] = {}
+            query = sa_select(*_RUN_COLUMNS).where(col(AcceptanceRun.project_id) == project_id)
+            for row in (await (await session.connection()).execute(query.order_by(col(AcceptanceRun.id)))).all():
+                runs.setdefault(row[0], []).append(_acceptance(project_id, row[0], row))
+            return [_info(record, number, runs.get(record.id or 0)) for record, number in found]
+
+    async def acceptance_screenshot(self, project_id: str, verification_id: int, number: int) -> bytes | None:
+        query = select(AcceptanceRun.screenshot).where(
+            AcceptanceRun.project_id == project_id,
+            AcceptanceRun.verification_id == verification_id,
+            AcceptanceRun.position == number,
+        )
+        async with self._sessions() as session:
+            return (await session.exec(query)).first()
 
     async def verification_screenshot(self, project_id: str, verification_id: int) -> bytes | None:
         async with self._sessions() as session:

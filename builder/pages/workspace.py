@@ -28,13 +28,56 @@ from builder.state.history import HistoryState
 from builder.state.plan import PlanState
 from builder.state.preview import PreviewPaneState
 from builder.state.select import SelectState
-from builder.state.views import ChatEntry
+from builder.state.views import AcceptanceRow, ChatEntry
 from builder.state.workspace import WorkspaceState
 
 
+def acceptance_row(row: AcceptanceRow) -> rx.Component:
+    """One acceptance check: passed or failed, what it tried, why it failed, and the page at its end."""
+    return rx.hstack(
+        rx.cond(
+            row.passed,
+            rx.icon("circle-check", size=16, color=rx.color("green", 10), flex_shrink="0", aria_label="Passed"),
+            rx.icon("circle-x", size=16, color=rx.color("red", 10), flex_shrink="0", aria_label="Failed"),
+        ),
+        rx.vstack(
+            rx.text(row.title, size="1", weight="medium"),
+            rx.cond(row.message != "", rx.text(row.message, size="1", color=rx.color("gray", 11), class_name="acceptance-why")),
+            spacing="0",
+            flex="1",
+            min_width="0",
+        ),
+        rx.cond(
+            row.image != "",
+            rx.link(
+                rx.image(src=row.image, alt="The page at the end of this check", class_name="acceptance-shot"),
+                href=row.image,
+                is_external=True,
+                flex_shrink="0",
+            ),
+        ),
+        align="start",
+        spacing="2",
+        width="100%",
+        class_name="acceptance-check",
+        data_passed=rx.cond(row.passed, "true", "false"),
+    )
+
+
 def check_result(entry: ChatEntry) -> rx.Component:
-    """Under a check: the page as the browser saw it, and "Fix this" while its problems are the latest."""
+    """Under a check: its acceptance checks, the page as the browser saw it, and "Fix this" while its problems are the
+    latest."""
     return rx.fragment(
+        rx.cond(
+            entry.acceptance,
+            rx.vstack(
+                rx.foreach(entry.acceptance, acceptance_row),
+                spacing="2",
+                margin_top="8px",
+                width="100%",
+                class_name="acceptance-checks",
+            ),
+        ),
         rx.cond(
             entry.image != "",
             rx.link(

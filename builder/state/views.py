@@ -62,6 +62,16 @@ Tone = Literal["gray", "blue", "red", "orange", "green", "amber", "violet"]
 
 
 @dataclasses.dataclass
+class AcceptanceRow:
+    """One acceptance check under a check in the conversation: what it tried, whether it held, the page at its end."""
+
+    title: str
+    passed: bool
+    message: str
+    image: str
+
+
+@dataclasses.dataclass
 class ChatEntry:
     kind: str  # "prompt", "repair", "version", "check" or "error"
     author: str
@@ -75,6 +85,8 @@ class ChatEntry:
     tone: Tone = "gray"
     # Pictures the person sent with the prompt (API paths).
     pictures: list[str] = dataclasses.field(default_factory=list)
+    # A check's acceptance checks (the project's `.forja/checks/`), each with its own screenshot.
+    acceptance: list[AcceptanceRow] = dataclasses.field(default_factory=list)
     # Set from `message`: the page folds a long one to its first lines behind "Show all".
     long: bool = dataclasses.field(init=False, default=False)
 
@@ -198,7 +210,8 @@ def chat_entries(
         )
     for index, check in enumerate(checks):
         # A failed start's one problem is already the headline: listed again below it, it reads twice.
-        listed = [p.message for p in check.problems if p.message not in check.headline]
+        # Failed acceptance checks are listed as such, with their reason, below the other problems.
+        listed = [p.message for p in check.problems if p.message not in check.headline and p.kind != "acceptance"]
         problems = "\n".join([*(f"\u2022 {message}" for message in listed), *([check.note] if check.note else [])])
         last = index == len(checks) - 1
         entry = ChatEntry(
@@ -210,6 +223,7 @@ def chat_entries(
             image=check.screenshot or "",
             fixable=last and check.status in ("problems", "failed"),
             tone="green" if check.status == "passed" else "amber",
+            acceptance=[AcceptanceRow(a.title, a.passed, a.message, a.screenshot or "") for a in check.acceptance],
         )
         timed.append((check.created_at, 3, entry))
     return [entry for *_, entry in sorted(timed, key=lambda t: (t[0], t[1]))]

@@ -30,6 +30,10 @@ class HistoryRow:
     authors: str = ""
 
 
+# Before a plan's check in History: how it went when the project was last checked (nothing when it did not run).
+RESULT_MARKS = {True: "\u2713 ", False: "\u2717 ", None: ""}
+
+
 @dataclasses.dataclass
 class PlanRow:
     """A plan kept with the project: what was asked, and its checks; built (with its version) or still proposed."""
@@ -100,7 +104,7 @@ class HistoryState(rx.State):
                 status=f"Built as v{p.version}" if p.status == "built" else "Proposed",
                 built=p.status == "built",
                 time=p.created_at.strftime("%d %b, %H:%M"),
-                checks=[f"{c.number}. {c.text}" for c in p.checks],
+                checks=[f"{RESULT_MARKS[c.passed]}{c.number}. {c.text}" for c in p.checks],
             )
             for p in reversed(await services.plans.of_project(workspace.project_id))
         ]

@@ -92,6 +92,12 @@ class ScriptTest:
     statements: list[Statement] = field(default_factory=list)
 
 
+_SUBSET = (
+    "write each step as `await page.…;`, `await expect(…).…;`, `expect(value).…;` or `const name = page.…;`, with plain values "
+    "(no loops, functions or arithmetic)"
+)
+
+
 # -- tokens ---------------------------------------------------------------------------------------
 
 _TOKEN = re.compile(
@@ -142,7 +148,7 @@ def _tokens(source: str) -> list[_Tok]:
                 continue
         match = _TOKEN.match(source, at)
         if match is None:
-            raise ScriptError(line, f"Forja cannot read {source[at : at + 20].splitlines()[0]!r} here.")
+            raise ScriptError(line, f"Forja cannot read {source[at : at + 20].splitlines()[0]!r} here: {_SUBSET}.")
         kind = match.lastgroup or "punct"
         if kind != "space":
             tokens.append(_Tok("punct" if kind == "arrow" else kind, match[0], line, at))
@@ -152,12 +158,6 @@ def _tokens(source: str) -> list[_Tok]:
 
 
 # -- the parser ---------------------------------------------------------------------------------
-
-_SUBSET = (
-    "write each step as `await page.…;`, `await expect(…).…;`, `expect(value).…;` or `const name = page.…;`, with plain values "
-    "(no loops, functions or arithmetic)"
-)
-
 
 _KEYWORDS = {"for", "while", "do", "if", "else", "switch", "function", "return", "try", "throw", "new", "class", "var"}
 
@@ -282,6 +282,8 @@ class _Parser:
             match = _REGEX.fullmatch(tok.text)
             assert match is not None
             return Regex(match[1], match[2])
+        if tok.kind == "name" and tok.text == "await":
+            return self._expr()  # every step is awaited, as Playwright's are
         if tok.kind == "name":
             literal = {"true": True, "false": False, "null": None, "undefined": None}
             return Value(literal[tok.text]) if tok.text in literal else Name(tok.text)

@@ -68,7 +68,7 @@ function ConflictNotice({ version, onKeepMine, onTakeTheirs, readOnly }) {
   );
 }
 
-export function ForjaEditor({ value, path, language, readOnly, theme, revision, room, userName, onChange, onSave }) {
+export function ForjaEditor({ value, path, language, readOnly, theme, revision, room, userName, reveal, onChange, onSave }) {
   const saveRef = useRef(onSave);
   const editorRef = useRef(null);
   const roomRef = useRef(null);
@@ -101,6 +101,30 @@ export function ForjaEditor({ value, path, language, readOnly, theme, revision, 
       applyingRef.current = false;
     }
   }, [revision]);
+
+  // An answer's place ("path:line:nonce"): once that file's model is the editor's, its line is selected and
+  // scrolled to the middle. The model follows the path prop a render later, so this waits a few frames for it.
+  useEffect(() => {
+    const editor = editorRef.current;
+    if (!mounted || !editor || !reveal) return undefined;
+    const parts = reveal.split(":"); // the path may hold ":" itself; the last three parts are Forja's
+    const target = parts.slice(0, -3).join(":");
+    const line = Number(parts[parts.length - 3]);
+    let frames = 0;
+    let handle = 0;
+    const show = () => {
+      const model = editor.getModel();
+      if (model && model.uri.path.replace(/^\//, "") === target) {
+        const at = Math.min(Math.max(line, 1), model.getLineCount());
+        editor.setSelection(new monaco.Range(at, 1, at, model.getLineMaxColumn(at)));
+        editor.revealLineInCenter(at);
+      } else if (frames++ < 60) {
+        handle = requestAnimationFrame(show);
+      }
+    };
+    show();
+    return () => cancelAnimationFrame(handle);
+  }, [mounted, reveal]);
 
   // The open file's room: everyone's typing arrives in the model, and this person's goes out.
   useEffect(() => {

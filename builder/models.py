@@ -114,11 +114,12 @@ class Generation(SQLModel, table=True):
     duration_s: float = 0.0
     summary: str = Field(default="")
     kind: str = Field(
-        default="prompt", max_length=16, description="prompt (a person asked), repair (Forja asked, after a check) or plan."
+        default="prompt", max_length=16, description="prompt (a person asked), repair (Forja asked, after a check), plan or ask."
     )
     outcome: str = Field(default="running", max_length=32, description="running, saved, failed, stopped or interrupted.")
     error: str = Field(default="")
     pictures: str = Field(default="", description="Blob hashes of the pictures the person attached, comma-separated.")
+    places: str = Field(default="[]", description="An ask's answer: JSON list of the places it relies on (CodeReference).")
     user_id: str | None = Field(
         default=None, foreign_key="user.id", index=True, max_length=32, description="Who asked; a repair round: who asked first."
     )

@@ -113,6 +113,14 @@ class ProjectDetail(ProjectSummary):
     versions: list[VersionInfo] = Field(default_factory=list)
 
 
+class CodeReference(BaseModel):
+    """A place in the project's files that an answer relies on."""
+
+    path: str = Field(description="A file of the project.")
+    line: int = Field(ge=1, description="Its line, from 1.")
+    note: str = Field(default="", max_length=300, description="What is there, in a few words.")
+
+
 class GenerationInfo(BaseModel):
     id: int
     project_id: str
@@ -128,12 +136,14 @@ class GenerationInfo(BaseModel):
     duration_s: float
     kind: str = Field(
         default="prompt",
-        description="prompt (a person asked), repair (an automatic round after a check) or plan (Plan mode asked for a plan).",
+        description="prompt (a person asked), repair (an automatic round after a check), plan (Plan mode asked for a "
+        "plan) or ask (Ask mode: a question, answered in `summary`, changing nothing).",
     )
     outcome: str
     summary: str
     error: str
     pictures: list[str] = Field(default_factory=list, description="Attached pictures, each at /api/pictures/{hash}.")
+    references: list[CodeReference] = Field(default_factory=list, description="An ask's answer: the places it relies on.")
     user_id: str | None = Field(default=None, description="Who asked (a repair round: who asked first); null: unknown.")
     created_at: datetime
 

@@ -35,6 +35,7 @@ from builder.services import Services
 from builder.services.access import Actor, Permission
 from builder.services.app_domains import DomainInfo
 from builder.services.app_env import EnvVarInfo
+from builder.services.asking import AskAnswer
 from builder.services.plans import PlanInfo
 from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
 from builder.services.run_settings import RunSettings, RunSettingsInfo
@@ -280,6 +281,10 @@ class LocalBackend:
     async def plan(self, plan_id: str) -> PlanInfo:
         await self._plan_project(plan_id, Permission.view)
         return await self._services.plans.get(plan_id)
+
+    async def ask(self, project_id: str, question: str, provider: str | None, model: str | None) -> AskAnswer:
+        await self._may(project_id, Permission.edit)
+        return await self._services.asking.ask(project_id, question, provider=provider, model=model, user_id=self._actor.user_id)
 
     async def generate(self, request: GenerateRequest) -> AsyncIterator[GenerationEvent]:
         """A checked generation runs its app in a preview, and previews live in the running Forja, so when Forja runs,

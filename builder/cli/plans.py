@@ -1,5 +1,6 @@
-"""CLI command for Plan mode: `plan "PROMPT" [--project ID]` proposes a plan and builds nothing; the generate command
-builds one with `--from-plan PLAN_ID` (builder.cli.projects)."""
+"""CLI commands for talking before building: `plan "PROMPT" [--project ID]` proposes a plan and builds nothing (the
+generate command builds one with `--from-plan PLAN_ID`, builder.cli.projects); `ask ID "QUESTION"` answers a question
+about a project from its files and changes nothing."""
 
 from __future__ import annotations
 
@@ -32,7 +33,15 @@ async def cmd_plan(backend: Backend, args: argparse.Namespace) -> tuple[Any, str
     return plan_value(plan), plan_text(plan)
 
 
-COMMANDS: dict[str, Command[Any]] = {"plan": Command(a_backend, cmd_plan)}
+async def cmd_ask(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    """Answer a question about the project from its files, with the places it relies on; nothing changes."""
+    valid_prompt(args.question)
+    answer = await backend.ask(args.id, args.question, args.provider, args.model)
+    places = "".join(f"\n  {ref.path}:{ref.line}" + (f"  {ref.note}" if ref.note else "") for ref in answer.references)
+    return answer.model_dump(mode="json"), answer.answer + places
+
+
+COMMANDS: dict[str, Command[Any]] = {"plan": Command(a_backend, cmd_plan), "ask": Command(a_backend, cmd_ask)}
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -44,4 +53,11 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("prompt")
     p.add_argument("--project", help="plan a change to this project (default: a new app)")
     p.add_argument("--provider", choices=["offline", "anthropic", "openai"], help="default: by which API key is set")
+    p.add_argument("--model", help="model name for the provider")
+    p = sub.add_parser(
+        "ask", parents=[common], help="answer a question about a project from its files, with file and line; changes nothing"
+    )
+    p.add_argument("id", help="the project's id")
+    p.add_argument("question")
+    p.add_argument("--provider", choices=["offline", "anthropic", "openai"], help="default: the project's model")
     p.add_argument("--model", help="model name for the provider")

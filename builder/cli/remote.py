@@ -39,6 +39,7 @@ from builder.schemas import (
 )
 from builder.services.app_domains import DomainInfo
 from builder.services.app_env import EnvVarInfo
+from builder.services.asking import AskAnswer
 from builder.services.plans import PlanInfo
 from builder.services.projects import name_from_filename
 from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
@@ -345,6 +346,11 @@ class RemoteBackend:
 
     async def plan(self, plan_id: str) -> PlanInfo:
         return self._read(PlanInfo, await self._send("GET", _path("/api/plans", plan_id)))
+
+    async def ask(self, project_id: str, question: str, provider: str | None, model: str | None) -> AskAnswer:
+        body = {"question": question, "provider": provider, "model": model}
+        timeout = httpx.Timeout(settings.generation_timeout_s, connect=10)
+        return self._read(AskAnswer, await self._send("POST", _path("/api/projects", project_id, "ask"), timeout, json=body))
 
     async def generate(self, request: GenerateRequest) -> AsyncIterator[GenerationEvent]:
         """The server's events (server-sent events of /api/generate, of the project's /generate or the plan's /build)."""

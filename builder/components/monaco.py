@@ -26,6 +26,8 @@ class MonacoEditor(rx.NoSSRComponent):
     room: rx.Var[str]
     # The name others see beside this person's cursor.
     user_name: rx.Var[str]
+    # "path:line:nonce": show and select that line once the file is open (an answer's place).
+    reveal: rx.Var[str]
 
     # Both hand over (path, text): the editor's model is keyed on the path.
     on_change: rx.EventHandler[passthrough_event_spec(str, str)]

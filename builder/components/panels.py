@@ -66,6 +66,7 @@ def code_panel() -> rx.Component:
                 read_only=~WorkspaceState.can_edit,
                 room=EditorState.collab_room,
                 user_name=AuthState.shown_name,
+                reveal=EditorState.reveal,
                 # Monaco has its own themes: follow the page's light or dark mode.
                 theme=rx.color_mode_cond("forja-light", "forja-dark"),
                 on_change=EditorState.edit.debounce(400),

@@ -195,13 +195,15 @@ def plan_card() -> rx.Component:
     )
 
 
-def plan_first_switch() -> rx.Component:
-    """In the follow-up box: the next request gets a plan to edit first, instead of a build."""
-    return rx.el.label(
-        rx.switch(checked=PlanState.plan_first, on_change=PlanState.set_plan_first, size="1", id="followup-plan-first"),
-        rx.text("Plan first", size="1", color=rx.color("gray", 11), white_space="nowrap"),
-        display="flex",
-        align_items="center",
-        gap="6px",
-        cursor="pointer",
+def mode_choice() -> rx.Component:
+    """In the follow-up box: what the next request does: build it, plan it first, or ask about the project."""
+    return rx.segmented_control.root(
+        rx.segmented_control.item("Build", value="build"),
+        rx.segmented_control.item("Plan first", value="plan"),
+        rx.segmented_control.item("Ask", value="ask"),
+        value=PlanState.mode,
+        on_change=PlanState.set_mode,
+        size="1",
+        id="followup-mode",
+        aria_label="What the request does",
     )

@@ -7,26 +7,16 @@ written as things a visitor does and sees. Offline, the starter that fits the pr
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from builder.errors import GenerationError, TransientProviderError
+from builder.errors import GenerationError
 from builder.generation.offline_fit import HOW_TO_CONNECT
-from builder.generation.providers.base import (
-    Finished,
-    Message,
-    ModelRequest,
-    Provider,
-    TextDelta,
-    ToolDelta,
-    ToolSpec,
-    UsageReport,
-)
-from builder.settings import settings
+from builder.generation.providers.base import Message, ModelRequest, Provider, ToolSpec, UsageReport
+from builder.generation.tool_call import call_tool
 
 log = logging.getLogger(__name__)
 
@@ -170,41 +160,10 @@ def _parsed(text: str) -> PlanDraft:
         raise GenerationError("The model's plan was not complete or not readable, so it was not kept. Try again.") from exc
 
 
-async def _once(provider: Provider, request: ModelRequest, usage: UsageReport) -> PlanDraft:
-    tool_text: list[str] = []
-    prose: list[str] = []
-    stop = "end_turn"
-    async for event in provider.stream(request):
-        if isinstance(event, ToolDelta):
-            tool_text.append(event.partial_json)
-        elif isinstance(event, TextDelta):
-            prose.append(event.text)
-        elif isinstance(event, UsageReport):
-            usage.input_tokens += event.input_tokens
-            usage.output_tokens += event.output_tokens
-            usage.cache_read_tokens += event.cache_read_tokens
-            usage.cache_write_tokens += event.cache_write_tokens
-        elif isinstance(event, Finished):
-            stop = event.stop_reason
-    if stop == "max_tokens":
-        raise GenerationError("The plan was cut off at the model's output limit, so it was not kept. Ask for a smaller app.")
-    if not tool_text:
-        snippet = " ".join("".join(prose).split())[:240]
-        raise GenerationError(f"The model answered in words instead of a plan: \u201c{snippet}\u201d")
-    plan = _parsed("".join(tool_text))
-    if not plan.checks:
-        raise GenerationError("The model's plan had no acceptance checks, so it was not kept. Try again.")
-    return plan
-
-
 async def draft_plan(provider: Provider, request: ModelRequest) -> tuple[PlanDraft, UsageReport]:
     """The model's plan for `request`, retried as a generation is when the provider is busy."""
-    usage = UsageReport()
-    for attempt in range(1, settings.retry_attempts + 1):
-        try:
-            return await _once(provider, request, usage), usage
-        except TransientProviderError as exc:
-            if attempt == settings.retry_attempts:
-                raise GenerationError(f"{exc} Tried {attempt} times; no plan was made. Try again in a minute.") from exc
-            await asyncio.sleep(settings.retry_base_delay_s * 2 ** (attempt - 1))
-    raise AssertionError("unreachable")
+    text, usage = await call_tool(provider, request, "plan")
+    plan = _parsed(text)
+    if not plan.checks:
+        raise GenerationError("The model's plan had no acceptance checks, so it was not kept. Try again.")
+    return plan, usage

@@ -16,7 +16,7 @@ from builder.components.history_panel import history_panel
 from builder.components.layout import error_callout, top_bar
 from builder.components.panels import code_panel, logs_panel, preview_panel
 from builder.components.people_dialog import people_dialog
-from builder.components.plan_view import plan_card, plan_first_switch
+from builder.components.plan_view import mode_choice, plan_card
 from builder.components.presence import present_people
 from builder.components.project_menu import project_menu
 from builder.components.publish_dialog import publish_dialog
@@ -24,6 +24,7 @@ from builder.components.terminal import terminal_panel
 from builder.components.usage_meters import quota_callout
 from builder.state.account import WorkspaceQuotaState
 from builder.state.conversation import ConversationState
+from builder.state.editor import EditorState
 from builder.state.history import HistoryState
 from builder.state.plan import PlanState
 from builder.state.preview import PreviewPaneState
@@ -178,6 +179,28 @@ def chat_entry(entry: ChatEntry) -> rx.Component:
                 class_name="sent-pictures",
             ),
         ),
+        rx.cond(
+            entry.links,
+            rx.flex(
+                rx.foreach(
+                    entry.links,
+                    lambda link: rx.button(
+                        rx.icon("file-code", size=12),
+                        rx.text(link.label, truncate=True),
+                        size="1",
+                        variant="soft",
+                        color_scheme="gray",
+                        on_click=EditorState.open_at(link.path, link.line),
+                        title="Open in the Code tab",
+                        class_name="code-link",
+                        max_width="100%",
+                    ),
+                ),
+                wrap="wrap",
+                gap="6px",
+                margin_top="8px",
+            ),
+        ),
         rx.cond(entry.kind == "check", check_result(entry)),
         padding="10px 12px",
         border_radius="10px",
@@ -256,7 +279,7 @@ def follow_up_box() -> rx.Component:
                 offline_model_label(),
             ),
             rx.spacer(),
-            plan_first_switch(),
+            mode_choice(),
             align="center",
             spacing="2",
             width="100%",
@@ -270,12 +293,16 @@ def follow_up_box() -> rx.Component:
                     value=ConversationState.followup,
                     on_change=ConversationState.set_followup,
                     placeholder=rx.cond(
-                        ConversationState.offline_follow_up,
-                        "Offline: rename, recolour or change texts, e.g. \u201ccall it Luna Bakery\u201d, \u201cmake it green\u201d",
+                        PlanState.mode == "ask",
+                        "Ask about the project, e.g. \u201cwhere is the price computed?\u201d",
                         rx.cond(
-                            WorkspaceState.current_version > 0,
-                            "Ask for a change, e.g. \u201cadd a contact form\u201d",
-                            "Describe the app you want",
+                            ConversationState.offline_follow_up,
+                            "Offline: rename, recolour or change texts, e.g. \u201ccall it Luna Bakery\u201d, \u201cmake it green\u201d",
+                            rx.cond(
+                                WorkspaceState.current_version > 0,
+                                "Ask for a change, e.g. \u201cadd a contact form\u201d",
+                                "Describe the app you want",
+                            ),
                         ),
                     ),
                     rows="3",
@@ -288,7 +315,7 @@ def follow_up_box() -> rx.Component:
                 rx.icon_button(
                     rx.icon("arrow-up", size=16),
                     type="submit",
-                    loading=WorkspaceState.generating | (PlanState.busy == "plan"),
+                    loading=WorkspaceState.generating | (PlanState.busy == "plan") | (PlanState.busy == "ask"),
                     disabled=ConversationState.followup.length() == 0,
                     aria_label="Send",
                     id="send-followup",

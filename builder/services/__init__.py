@@ -24,6 +24,7 @@ from builder.services.admin import AdminService
 from builder.services.app_data import AppDataService, Scope
 from builder.services.app_domains import AppDomains
 from builder.services.app_env import AppEnvService
+from builder.services.asking import AskService
 from builder.services.collab import CollabService
 from builder.services.doctor import DoctorService
 from builder.services.generations import GenerationService
@@ -89,6 +90,7 @@ class Services:
         hub = cluster.generations if cluster is not None else GenerationHub()
         self.generations = GenerationService(store, self.projects, self.previews, logs, self.verifications, self.quotas, hub)
         self.plans = PlanService(store, self.projects, self.generations, self.quotas, logs)
+        self.asking = AskService(store, self.projects, self.quotas, logs)
         self.history = HistoryService(
             store, logs, self.projects, self.previews, self.version_previews, self.quotas, self.app_data
         )

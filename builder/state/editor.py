@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import PurePosixPath
 
@@ -30,6 +31,8 @@ class EditorState(WorkspaceState):
     editor_language: rx.Field[str] = rx.field("plaintext")
     # Bumped when another version becomes current, so the editor drops its models for the old one.
     editor_revision: rx.Field[int] = rx.field(0)
+    # "path:line:...": the editor shows that line of that file; a new value each time, so the same place opens again.
+    reveal: rx.Field[str] = rx.field("")
     # A file of bytes is not opened in the editor: it is described, shown when it is a picture, and downloadable.
     binary_note: rx.Field[str] = rx.field("")
     image_src: rx.Field[str] = rx.field("")
@@ -84,6 +87,18 @@ class EditorState(WorkspaceState):
     async def open_file(self, path: str) -> None:
         self.error = ""
         await self._open(path)
+        await self._place_changed()
+
+    @rx.event
+    async def open_at(self, path: str, line: int) -> None:
+        """An answer's place: the Code tab, on the file, its line selected in view."""
+        if path not in self.paths:
+            self.error = f"{path} is not in the project any more."
+            return
+        self.error = ""
+        self.tab = "code"
+        await self._open(path)
+        self.reveal = f"{path}:{line}:{self.editor_revision}:{secrets.token_hex(4)}"
         await self._place_changed()
 
     async def _open(self, path: str) -> None:

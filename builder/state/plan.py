@@ -1,6 +1,8 @@
-"""Plan mode in the workspace: the project's proposed plan, edited in place, revised in words, and built.
+"""Plan and Ask modes in the workspace: the project's proposed plan, edited in place, revised in words, and built;
+and questions about the project, answered from its files.
 
-The follow-up box's "Plan first" switch sends its text here: a plan for the change is proposed instead of a build.
+The follow-up box's mode sends its text here: Build (the usual generation), Plan first (a plan for the change is
+proposed instead of a build) or Ask (an answer with the places it relies on; nothing changes).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from builder.errors import ForjaError
 from builder.services.access import Permission
 from builder.services.plans import PlanEdit, PlanInfo
 from builder.state.conversation import ConversationState
-from builder.state.views import ChatEntry
+from builder.state.views import ChatEntry, answer_entry
 from builder.state.workspace import Loaded, WorkspaceState
 
 
@@ -26,15 +28,15 @@ class PlanState(WorkspaceState):
     new_check: rx.Field[str] = rx.field("")
     revision: rx.Field[str] = rx.field("")
     provider: rx.Field[str] = rx.field("")
-    busy: rx.Field[str] = rx.field("")  # what runs now: "plan", "revise", "build"; empty when idle
-    plan_first: rx.Field[bool] = rx.field(False)
+    busy: rx.Field[str] = rx.field("")  # what runs now: "plan", "revise", "build", "ask"; empty when idle
+    mode: rx.Field[str] = rx.field("build")  # the follow-up box's: "build", "plan" or "ask"
     note: rx.Field[str] = rx.field("")
     # When the shown plan was last changed: a refresh keeps the person's unsaved typing unless the plan changed.
     _seen: str = ""
 
     async def _show(self, loaded: Loaded) -> None:
         if loaded.switched:
-            self.plan_first = False
+            self.mode = "build"
             self.revision = self.new_check = self.note = ""
         plans = await loaded.services.plans.of_project(loaded.project.id)
         waiting = next((p for p in reversed(plans) if p.status == "proposed"), None)
@@ -51,8 +53,9 @@ class PlanState(WorkspaceState):
         self._seen = plan.updated_at.isoformat()
 
     @rx.event
-    def set_plan_first(self, value: bool) -> None:
-        self.plan_first = value
+    def set_mode(self, value: str | list[str]) -> None:
+        if value in ("build", "plan", "ask"):
+            self.mode = str(value)
 
     @rx.event
     def set_part(self, part: str, text: str) -> None:
@@ -135,13 +138,21 @@ class PlanState(WorkspaceState):
 
     @rx.event
     async def submit_followup(self):
-        """The follow-up box: a plan for the change when "Plan first" is on, else the usual build."""
-        if not self.plan_first:
+        """The follow-up box: the usual build, a plan for the change (Plan first), or an answer (Ask)."""
+        if self.mode == "build":
             yield ConversationState.send_followup
             return
         conversation = await self.get_state(ConversationState)
         prompt = conversation.followup.strip()
         if not prompt or self.busy or self.generating:
+            return
+        if self.mode == "ask":
+            self.busy = "ask"
+            yield
+            try:
+                await self._ask(conversation, prompt)
+            finally:
+                self.busy = ""
             return
         self.busy = "plan"
         yield
@@ -158,6 +169,23 @@ class PlanState(WorkspaceState):
         conversation.followup = ""
         self.note = ""
         self._take(plan)
+
+    async def _ask(self, conversation: ConversationState, question: str) -> None:
+        try:
+            allowed = await self.allowed(Permission.edit)
+            answer = await allowed.services.asking.ask(
+                self.project_id, question, provider=conversation.provider, user_id=allowed.actor.user_id
+            )
+        except ForjaError as exc:
+            self.error = str(exc)
+            return
+        self.error = ""
+        conversation.followup = ""
+        conversation.chat = [
+            *conversation.chat,
+            ChatEntry("prompt", "You", answer.question, "now", "Ask mode: a question", tone="violet"),
+            answer_entry(answer.answer, answer.references, "now"),
+        ]
 
     @rx.event
     async def build(self):

@@ -12,7 +12,7 @@ from typing import Literal
 
 from builder.logview import LogEntry, path_prefixes, relative_paths
 from builder.models import Author
-from builder.schemas import GenerationInfo, Usage, VerificationInfo, VersionInfo
+from builder.schemas import CodeReference, GenerationInfo, Usage, VerificationInfo, VersionInfo
 from builder.settings import settings
 from builder.wording import DUPLICATED_FROM, plural
 from preview_runtime.logs import LogLine
@@ -72,8 +72,17 @@ class AcceptanceRow:
 
 
 @dataclasses.dataclass
+class CodeLink:
+    """A place an answer relies on: opens its file at its line in the Code tab."""
+
+    label: str
+    path: str
+    line: int
+
+
+@dataclasses.dataclass
 class ChatEntry:
-    kind: str  # "prompt", "repair", "version", "check" or "error"
+    kind: str  # "prompt", "repair", "version", "check", "answer" or "error"
     author: str
     message: str
     time: str
@@ -87,6 +96,8 @@ class ChatEntry:
     pictures: list[str] = dataclasses.field(default_factory=list)
     # A check's acceptance checks (the project's `.forja/checks/`), each with its own screenshot.
     acceptance: list[AcceptanceRow] = dataclasses.field(default_factory=list)
+    # An answer's places (Ask mode), each opening the Code tab at its line.
+    links: list[CodeLink] = dataclasses.field(default_factory=list)
     # Set from `message`: the page folds a long one to its first lines behind "Show all".
     long: bool = dataclasses.field(init=False, default=False)
 
@@ -157,6 +168,12 @@ def _cost(made_by: GenerationInfo) -> str:
     return tokens + (f" \u00b7 about ${made_by.cost_usd:.3f}" if made_by.cost_usd is not None else " \u00b7 cost unknown")
 
 
+def answer_entry(answer: str, references: Sequence[CodeReference], when: str) -> ChatEntry:
+    """Ask mode's answer in the conversation, with a link to each place it relies on."""
+    links = [CodeLink(f"{r.path}:{r.line}" + (f" \u00b7 {r.note}" if r.note else ""), r.path, r.line) for r in references]
+    return ChatEntry("answer", "Forja", answer, when, "Answered from the files; nothing was changed.", links=links)
+
+
 def chat_entries(
     versions: list[VersionInfo],
     generations: list[GenerationInfo],
@@ -179,6 +196,11 @@ def chat_entries(
             timed.append(
                 (g.created_at, 0, ChatEntry("prompt", "You", g.prompt, when, "Plan mode: asked for a plan", tone="violet"))
             )
+        elif g.kind == "ask":
+            asker = "You" if not g.user_id or g.user_id == me else names.get(g.user_id, "Someone")
+            timed.append((g.created_at, 0, ChatEntry("prompt", asker, g.prompt, when, "Ask mode: a question", tone="violet")))
+            if g.outcome == "saved":
+                timed.append((g.created_at, 1, answer_entry(g.summary, g.references, when)))
         else:
             pictures = [f"/api/pictures/{digest}" for digest in g.pictures]
             asker = "You" if not g.user_id or g.user_id == me else names.get(g.user_id, "Someone")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from builder.attachments import Picture, sniff
 from builder.errors import GenerationBusy, NotFound
 from builder.models import Blob, Generation, Project, Version
-from builder.schemas import GenerationInfo
+from builder.schemas import CodeReference, GenerationInfo
 from builder.store.base import StoreBase, of_member
 
 GENERATION_RUNNING = "running"
@@ -146,8 +147,9 @@ class GenerationRecords(StoreBase):
             )
             return [
                 GenerationInfo(
-                    **record.model_dump(exclude={"version_id", "cost_usd", "cost_known", "pictures"}),
+                    **record.model_dump(exclude={"version_id", "cost_usd", "cost_known", "pictures", "places"}),
                     pictures=[h for h in record.pictures.split(",") if h],
+                    references=[CodeReference.model_validate(r) for r in json.loads(record.places or "[]")],
                     version=number,
                     cost_usd=record.cost_usd if record.cost_known else None,
                 )

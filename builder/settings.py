@@ -267,7 +267,9 @@ class Settings(BaseSettings):
     )
     retry_base_delay_s: float = Field(default=1.0, description="First backoff delay, in seconds; it doubles each retry.")
     followup_context_bytes: int = Field(
-        default=60_000, description="File content sent with a follow-up; larger projects send only the files that matter."
+        default=60_000,
+        description="File content sent with a follow-up or an Ask mode question; larger projects send only the files "
+        "that matter.",
     )
     budget_project_usd: float = Field(
         default=0.0,

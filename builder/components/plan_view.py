@@ -204,6 +204,7 @@ def mode_choice() -> rx.Component:
         value=PlanState.mode,
         on_change=PlanState.set_mode,
         size="1",
+        width="100%",
         id="followup-mode",
         aria_label="What the request does",
     )

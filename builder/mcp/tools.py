@@ -45,7 +45,9 @@ class Generated(BaseModel):
     summary: str | None
     message: str = Field(description="What Forja said at the end (a check's outcome, a repair), if anything.")
     files: list[str]
-    check: dict[str, Any] | None = Field(description="The check in a real browser: status, problems and attempts.")
+    check: dict[str, Any] | None = Field(
+        description="The check in a real browser: status, problems, attempts and the acceptance checks (`.forja/checks/`)."
+    )
 
 
 async def _finished(backend: Backend, request: GenerateRequest, ctx: Context) -> GenerationEvent:
@@ -110,7 +112,9 @@ async def generate(
             summary=final.summary,
             message=final.message,
             files=[f.path for f in await backend.files(final.project_id, None)],
-            check={key: verification[key] for key in ("status", "problems", "attempts")} if verification else None,
+            check={key: verification.get(key) for key in ("status", "problems", "attempts", "acceptance")}
+            if verification
+            else None,
         )
 
 
@@ -197,9 +201,22 @@ async def list_releases(project_id: ProjectId, ctx: Context) -> list[dict[str, A
         return [release.model_dump(mode="json") for release in await backend.releases(project_id)]
 
 
+async def ask_project(
+    project_id: ProjectId,
+    question: Annotated[str, Field(description="A question about the project, e.g. 'where is the price computed?'.")],
+    ctx: Context,
+) -> dict[str, Any]:
+    """Answer a question about the project from its files, with the places (file and line) it relies on; changes
+    nothing (offline, it lists the lines with the question's words)."""
+    async with forja(ctx) as backend:
+        valid_prompt(question)
+        return (await backend.ask(project_id, question, None, None)).model_dump(mode="json")
+
+
 TOOLS = (
     list_projects,
     generate,
+    ask_project,
     list_files,
     read_file,
     write_file,

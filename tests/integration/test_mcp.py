@@ -36,6 +36,7 @@ from tests.waiting import listening
 TOOLS = {
     "list_projects",
     "generate",
+    "ask_project",
     "list_files",
     "read_file",
     "write_file",
@@ -101,6 +102,9 @@ async def stdio_session(client: Client, services: Services) -> str:
     assert [p["id"] for p in await ok(client, "list_projects")] == [project]
     page = await ok(client, "read_file", project_id=project, path="index.html")
     assert page["encoding"] == "utf-8" and "<html" in page["content"]
+    answer = await ok(client, "ask_project", project_id=project, question="Where is the bakery's name?")
+    assert answer["answer"].startswith("Offline (no model)") and answer["version"] == 1
+    assert answer["references"] and {ref["path"] for ref in answer["references"]} <= set(made["files"])
     assert "There is no project 'nope'" in await refused(client, "list_files", project_id="nope")
     # Each save is a version; the second makes the project a plain Node server the sandbox runs with no install.
     assert (await ok(client, "write_file", project_id=project, path="server.js", content=SERVER))["number"] == 2

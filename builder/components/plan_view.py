@@ -196,11 +196,13 @@ def plan_card() -> rx.Component:
 
 
 def mode_choice() -> rx.Component:
-    """In the follow-up box: what the next request does: build it, plan it first, or ask about the project."""
+    """In the follow-up box: what the next request does: build it, plan it first, ask about the project, or add an
+    acceptance check."""
     return rx.segmented_control.root(
         rx.segmented_control.item("Build", value="build"),
         rx.segmented_control.item("Plan first", value="plan"),
         rx.segmented_control.item("Ask", value="ask"),
+        rx.segmented_control.item("Add check", value="check"),
         value=PlanState.mode,
         on_change=PlanState.set_mode,
         size="1",

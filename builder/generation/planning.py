@@ -17,6 +17,7 @@ from builder.errors import GenerationError
 from builder.generation.offline_fit import HOW_TO_CONNECT
 from builder.generation.providers.base import Message, ModelRequest, Provider, ToolSpec, UsageReport
 from builder.generation.tool_call import call_tool
+from preview_runtime.check_script import is_check_path
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,19 @@ def build_message(prompt: str, plan: PlanDraft) -> str:
         "a visitor doing what a check says sees what it says. Write each acceptance check as its own file "
         "`.forja/checks/NN-short-name.spec.js` (NN its number), whose test's title is the check's text exactly.\n\n"
         + as_text(prompt, plan)
+    )
+
+
+def add_check_message(check: str, paths: list[str]) -> str:
+    """What the model reads when a person adds an acceptance check in words to a built project."""
+    existing = sorted(p for p in paths if is_check_path(p))
+    number = len(existing) + 1
+    listed = "\n".join(f"- {p}" for p in existing) or "- (none yet)"
+    return (
+        f"The person adds an acceptance check to the app:\n\n{check}\n\nWrite it as a new file "
+        f"`.forja/checks/{number:02d}-short-name.spec.js` whose test's title is the check's words. The project's checks "
+        f"so far:\n{listed}\nIf the app does not yet do what the check says, change the app so it does; change "
+        "nothing else."
     )
 
 

@@ -293,12 +293,17 @@ def follow_up_box() -> rx.Component:
                         PlanState.mode == "ask",
                         "Ask about the project, e.g. \u201cwhere is the price computed?\u201d",
                         rx.cond(
-                            ConversationState.offline_follow_up,
-                            "Offline: rename, recolour or change texts, e.g. \u201ccall it Luna Bakery\u201d, \u201cmake it green\u201d",
+                            PlanState.mode == "check",
+                            "A check in words, e.g. \u201cbook Sunday 10:00: it says the shop is closed\u201d",
                             rx.cond(
-                                WorkspaceState.current_version > 0,
-                                "Ask for a change, e.g. \u201cadd a contact form\u201d",
-                                "Describe the app you want",
+                                ConversationState.offline_follow_up,
+                                "Offline: rename, recolour or change texts, e.g. \u201ccall it Luna Bakery\u201d, "
+                                "\u201cmake it green\u201d",
+                                rx.cond(
+                                    WorkspaceState.current_version > 0,
+                                    "Ask for a change, e.g. \u201cadd a contact form\u201d",
+                                    "Describe the app you want",
+                                ),
                             ),
                         ),
                     ),

@@ -2,7 +2,8 @@
 and questions about the project, answered from its files.
 
 The follow-up box's mode sends its text here: Build (the usual generation), Plan first (a plan for the change is
-proposed instead of a build) or Ask (an answer with the places it relies on; nothing changes).
+proposed instead of a build), Ask (an answer with the places it relies on; nothing changes) or Add check (a
+generation that writes the acceptance check described, and makes the app pass it).
 """
 
 from __future__ import annotations
@@ -10,11 +11,19 @@ from __future__ import annotations
 import reflex as rx
 
 from builder.errors import ForjaError
+from builder.generation.offline_fit import HOW_TO_CONNECT
+from builder.generation.planning import add_check_message
 from builder.services.access import Permission
 from builder.services.plans import PlanEdit, PlanInfo
 from builder.state.conversation import ConversationState
+from builder.state.editor import EditorState
 from builder.state.views import ChatEntry, answer_entry
 from builder.state.workspace import Loaded, WorkspaceState
+
+ADD_CHECK_OFFLINE = (
+    "Adding a check in words needs a model, which writes its steps (offline starters carry only their own checks). "
+    f"Write the check as a file in .forja/checks/ in the Code tab, or {HOW_TO_CONNECT}."
+)
 
 
 class PlanState(WorkspaceState):
@@ -29,7 +38,7 @@ class PlanState(WorkspaceState):
     revision: rx.Field[str] = rx.field("")
     provider: rx.Field[str] = rx.field("")
     busy: rx.Field[str] = rx.field("")  # what runs now: "plan", "revise", "build", "ask"; empty when idle
-    mode: rx.Field[str] = rx.field("build")  # the follow-up box's: "build", "plan" or "ask"
+    mode: rx.Field[str] = rx.field("build")  # the follow-up box's: "build", "plan", "ask" or "check"
     note: rx.Field[str] = rx.field("")
     # When the shown plan was last changed: a refresh keeps the person's unsaved typing unless the plan changed.
     _seen: str = ""
@@ -54,7 +63,7 @@ class PlanState(WorkspaceState):
 
     @rx.event
     def set_mode(self, value: str | list[str]) -> None:
-        if value in ("build", "plan", "ask"):
+        if value in ("build", "plan", "ask", "check"):
             self.mode = str(value)
 
     @rx.event
@@ -153,6 +162,15 @@ class PlanState(WorkspaceState):
                 await self._ask(conversation, prompt)
             finally:
                 self.busy = ""
+            return
+        if self.mode == "check":
+            if conversation.provider == "offline":
+                self.error = ADD_CHECK_OFFLINE
+                return
+            conversation.followup = f"Add a check: {prompt}"
+            paths = (await self.get_state(EditorState)).paths
+            if await conversation._send(for_model=add_check_message(prompt, paths)):
+                yield ConversationState.follow_generation
             return
         self.busy = "plan"
         yield

@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import ARTIFACTS, Traffic, forja_on_claude
+from tests.e2e.test_phone import assert_fits
 from tests.llm_server import ScriptedLLMServer, ToolAnswer, Usage
 
 PAGE = (
@@ -115,4 +116,66 @@ def test_problems_left_are_said_plainly_and_fix_this_runs_one_more_round(
     expect(fix_this).to_have_count(0)
     expect(page.frame_locator("#preview-frame").locator("#greeting")).to_have_text("Hello, Ana", timeout=60_000)
     assert len(llm.requests) >= 3
+    assert traffic.off_machine() == [], traffic.off_machine()
+
+
+GREETS_ANA = """import { test, expect } from '@playwright/test';
+
+test('Open the page: it greets Ana with an exclamation mark', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.locator('#greeting')).toHaveText('Hello, Ana!');
+});
+"""
+
+
+def test_a_check_added_in_words_is_written_run_and_repaired(
+    forja_with_claude: str, llm: ScriptedLLMServer, page: Page, traffic: Traffic
+) -> None:
+    working = {"index.html": PAGE, "main.js": FIXED + "\n"}
+    built = {
+        "title": "Greeting three",
+        "summary": "Greets Ana.",
+        "files": [{"path": p, "content": c} for p, c in working.items()],
+    }
+    llm.queue(ToolAnswer(built))
+    project_id = build(page, forja_with_claude, "A third page that greets Ana")
+    checks = page.locator('.chat-entry[data-kind="check"]')
+    expect(checks).to_have_count(1, timeout=180_000)
+    expect(checks.nth(0)).to_contain_text("Checked: runs, no errors.")
+
+    # Add check: the model writes the check's file; it fails, and the repair round makes the app pass it.
+    llm.queue(
+        ToolAnswer(
+            {"summary": "Added the check.", "files": [{"path": ".forja/checks/01-greets-ana.spec.js", "content": GREETS_ANA}]}
+        ),
+        ToolAnswer(edit(FIXED, FIXED.replace("Hello, Ana", "Hello, Ana!"))),
+    )
+    page.locator("#followup-mode").get_by_role("radio", name="Add check").click()
+    page.locator("#followup").fill("Open the page: it greets Ana with an exclamation mark")
+    page.locator("#send-followup").click()
+    expect(checks).to_have_count(3, timeout=180_000)
+    failed, passed = checks.nth(1), checks.nth(2)
+    expect(failed.locator('.acceptance-check[data-passed="false"]')).to_contain_text(
+        "Open the page: it greets Ana with an exclamation mark"
+    )
+    expect(failed.locator(".acceptance-why")).to_contain_text("toHaveText('Hello, Ana!')")
+    expect(passed).to_contain_text("Checked: runs, no errors; 1 of 1 acceptance check passes.")
+    expect(passed.locator('.acceptance-check[data-passed="true"]')).to_have_count(1)
+    shot = passed.locator(".acceptance-shot")
+    expect(shot).to_be_visible()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 100", arg=shot.element_handle())
+    asked = llm.requests[-2].text
+    assert (
+        "The person adds an acceptance check to the app:\\n\\nOpen the page" in asked
+        and "`.forja/checks/01-short-name.spec.js`" in asked
+    )
+    page.screenshot(path=str(ARTIFACTS / "acceptance-desktop.png"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator("#phone-tab-chat").click()
+    passed.scroll_into_view_if_needed()
+    assert_fits(page, "acceptance checks, phone")
+    page.screenshot(path=str(ARTIFACTS / "acceptance-phone.png"))
+
+    checked = httpx.get(f"{forja_with_claude}/api/projects/{project_id}/verifications").json()
+    assert [[a["passed"] for a in c["acceptance"]] for c in checked] == [[], [False], [True]]
     assert traffic.off_machine() == [], traffic.off_machine()

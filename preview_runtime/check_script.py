@@ -124,13 +124,15 @@ class _Tok:
 
 def _unquote(text: str) -> str:
     body = text[1:-1]
-    return re.sub(r"\\(u\{?[0-9a-fA-F]+\}?|x[0-9a-fA-F]{2}|\n|.)", _unescape, body)
+    # As in JavaScript: `\u` takes four hex digits or braces, so "\u0026Co" is "&Co".
+    return re.sub(r"\\(u\{[0-9a-fA-F]+\}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|\n|.)", _unescape, body)
 
 
 def _unescape(match: re.Match[str]) -> str:
     escaped = match[1]
     if escaped[0] in "ux" and len(escaped) > 1:
-        return chr(int(escaped[1:].strip("{}"), 16))
+        code = int(escaped[1:].strip("{}"), 16)
+        return chr(code) if code <= 0x10FFFF else "\ufffd"  # beyond Unicode: JavaScript refuses it, Forja marks it
     return "" if escaped == "\n" else _ESCAPES.get(escaped, escaped)
 
 

@@ -8,7 +8,9 @@ told and what the offline provider writes cannot drift apart.
 Each starter is `templates/<slug>/template.json` (the manifest) plus `templates/<slug>/files/`
 (the project tree). Every file in the tree is a jinja2 template with square-bracket delimiters
 (`[[ var ]]`, `[% block %]`, `[# comment #]`) so that JSX, Vue and Svelte braces pass through
-untouched. How a starter installs and runs is not in its manifest: the preview runtime reads it from
+untouched. A starter's acceptance checks are Playwright Test files under `files/.forja/checks/`, one per check of
+its plan, titled with the plan's own text (`plan_checks`), so what Plan mode promises is what the checks try. How a
+starter installs and runs is not in its manifest: the preview runtime reads it from
 the files (preview_runtime.detect), as it does for any project, and the system prompt says what it found.
 """
 
@@ -51,6 +53,15 @@ class StarterPlan(BaseModel):
     pages: str = Field(min_length=1)
     data: str = Field(min_length=1)
     checks: tuple[str, ...] = Field(min_length=1)
+
+    def for_app(self, variables: StarterVariables) -> StarterPlan:
+        """The plan in the words of one app: {title}, {noun} and {nouns} filled in from its variables."""
+        names = {"title": variables.title, "noun": variables.item_noun, "nouns": variables.item_noun_plural}
+        return StarterPlan(
+            pages=self.pages.format_map(names),
+            data=self.data.format_map(names),
+            checks=tuple(check.format_map(names) for check in self.checks),
+        )
 
 
 class Starter(BaseModel):
@@ -289,6 +300,8 @@ def render_starter(starter: Starter, variables: StarterVariables) -> dict[str, s
     file in a starter is a bug in the starter, and rendering refuses it.
     """
     context = variables.model_dump()
+    # A check file under .forja/checks/ names its test `[[ plan_checks[0]|tojson ]]`: the plan's check in this app's words.
+    context["plan_checks"] = list(starter.plan.for_app(variables).checks) if starter.plan else []
     rendered: dict[str, str] = {}
     for path in starter.file_paths():
         if not is_utf8_text((starter.files_dir / path).read_bytes()):

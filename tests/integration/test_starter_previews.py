@@ -6,12 +6,14 @@ Installs come from npm's cache with `npm_config_offline=true` and from a folder 
 (scripts/prefetch_starters.py) fetched them from the registries, as pip fills the venv. The Docker
 runner gets both as its read-only seeds (the preview firewall keeps containers off the host, so
 no registry mirror there could serve them). The page must answer 200 with the starter's own
-texts, and starters with an API must answer it with JSON.
+texts, and starters with an API must answer it with JSON; on the local runner, the starter's acceptance checks
+(`.forja/checks/`, one for each check of its plan) must then pass in Chromium against the running app.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 
@@ -19,12 +21,15 @@ import httpx
 import pytest
 
 from builder.generation.starters import Starter, StarterVariables, render_starter
+from preview_runtime.acceptance import run_acceptance
+from preview_runtime.check_script import is_check_path
 from preview_runtime.local import LocalRunner
 from preview_runtime.logs import LogHub
 from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import plan_for
 from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewSpec, PreviewState
+from preview_runtime.verify import PageChecker
 from scripts.prefetch_starters import starters
 
 pytest.register_assert_rewrite("tests.docker_fixtures")
@@ -38,10 +43,13 @@ SAMPLE = StarterVariables(title="Corner Bakery & Co", tagline="Bread at seven.",
 ENTRY = {name: "/src/site.js" for name in ("react-vite-tailwind", "svelte-vite", "vue-vite", "fullstack-react-fastapi")}
 API_PATHS = {"express-api": "/api/items", "fastapi": "/api/items", "fullstack-react-fastapi": "/api/items"}
 STARTERS = starters()
+log = logging.getLogger(__name__)
 
 
 @pytest.mark.parametrize("starter", STARTERS, ids=[s.name for s in STARTERS])
-async def test_starter_installs_offline_and_serves_its_page(starter, package_caches, tmp_path: Path) -> None:
+async def test_starter_installs_offline_and_serves_its_page(
+    starter, package_caches, checker: PageChecker, tmp_path: Path
+) -> None:
     npm_cache, wheels = package_caches
     runner = LocalRunner(tmp_path / "work", npm_seed=npm_cache)
     # PIP_FIND_LINKS is bound read-only into the sandbox, wherever it is.
@@ -59,8 +67,23 @@ async def test_starter_installs_offline_and_serves_its_page(starter, package_cac
         async with httpx.AsyncClient(base_url=info.upstream, timeout=10, trust_env=False) as client:
             await assert_serves_starter(client, starter)
         assert not any("ENOTCACHED" in line or "ENOTFOUND" in line for line in lines)
+        await assert_passes_its_checks(checker, info.upstream, starter, files)
     finally:
         await runner.close()
+
+
+async def assert_passes_its_checks(checker: PageChecker, url: str, starter: Starter, files: dict[str, bytes]) -> None:
+    """Every acceptance check of the starter passes, in order, each titled with its plan's check in this app's words;
+    twice, as a server starter keeps its data: the second run starts from what the first one left."""
+    assert starter.plan is not None
+    scripts = {path: data.decode() for path, data in files.items() if is_check_path(path)}
+    for run in ("first", "second"):
+        outcomes = await run_acceptance(checker, url, scripts, timeout_s=60)
+        assert [o.title for o in outcomes] == list(starter.plan.for_app(SAMPLE).checks)
+        failed = [f"{o.path} ({o.title}): {o.message}\n{o.detail}" for o in outcomes if not o.passed]
+        assert not failed, f"{run} run:\n" + "\n\n".join(failed)
+        took = ", ".join(f"{o.duration_s:.1f}" for o in outcomes)
+        log.info("%s, %s run: checks passed in %.1f s (%s)", starter.name, run, sum(o.duration_s for o in outcomes), took)
 
 
 async def first_page(client: httpx.AsyncClient) -> httpx.Response:

@@ -71,3 +71,12 @@ def test_a_check_has_a_step_cap_and_paths_are_recognised() -> None:
         parse_checks(f"test('x', async ({{ page }}) => {{\n{body}\n}});")
     assert is_check_path(".forja/checks/01-add.spec.js") and is_check_path(".forja/checks/x.test.ts")
     assert not is_check_path("tests/01-add.spec.js") and not is_check_path(".forja/checks/notes.md")
+
+
+def test_string_escapes_read_as_javascript_reads_them() -> None:
+    # `\u` takes four hex digits or braces, as in JavaScript: "\u0026Butter" (how jinja's `tojson` writes "&Butter") is
+    # "&Butter", not the character U+26B and "utter".
+    [test] = parse_checks(r"""test("Bread\u0026Butter \u003cb\u003e \u{1F35E} \x41 \u{FFFFFFF}", async ({ page }) => {
+  await page.goto('/');
+});""")
+    assert test.title == "Bread&Butter <b> \U0001f35e A \ufffd"

@@ -6,9 +6,10 @@ import pytest
 
 from builder.generation.offline_edits import edit
 from builder.generation.offline_fit import decide
-from builder.generation.providers.offline import OfflineProvider, personalise
+from builder.generation.providers.offline import OfflineProvider, offline_plan, personalise
 from builder.generation.starters import get_starter, load_starters, render_starter
 from builder.state.home import EXAMPLE_PROMPTS
+from preview_runtime.check_script import is_check_path, parse_checks
 
 
 @pytest.mark.parametrize(
@@ -137,6 +138,27 @@ def test_the_app_shows_only_what_it_does() -> None:
     site = files["src/site.js"]
     assert '"Booking page"' in site and "calendar" not in site.lower()
     assert "it is only a list of appointments" in str(head["summary"])
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "a todo list with dark mode",
+        "a landing page for Tom's Bakery & Café",
+        "a REST API for books",
+        "an express api for products",
+        "a blog",
+        "a habit tracker built with Svelte",
+        "a todo list in Vue with search and a calendar",
+        "a full-stack app with a React front end and a Python API",
+    ],
+)
+def test_the_offline_plans_checks_are_the_check_files_it_writes(prompt: str) -> None:
+    """The app offline mode builds has a check file for each check its plan promised, titled with the same words."""
+    _head, files = OfflineProvider()._new(prompt)
+    scripts = {path: text for path, text in files.items() if is_check_path(path)}
+    titles = [test.title for path in sorted(scripts) for test in parse_checks(scripts[path])]
+    assert titles == offline_plan(prompt, follow_up=False).checks
 
 
 @pytest.mark.parametrize("prompt", EXAMPLE_PROMPTS)

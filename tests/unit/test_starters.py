@@ -23,6 +23,7 @@ from builder.generation.starters import (
     render_starter,
     starter_conventions,
 )
+from preview_runtime.check_script import is_check_path, parse_checks
 from preview_runtime.plan import plan_for
 
 EXPECTED = {
@@ -229,6 +230,24 @@ def test_malicious_title_is_escaped(rendered: dict[str, dict[str, str]]) -> None
         ("fullstack-react-fastapi", "web/index.html"),
     ]:
         assert f"<title>{escaped_html}</title>" in rendered[name][page], name
+
+
+def test_acceptance_checks_are_the_plans_checks_in_the_apps_words(
+    starters: list[Starter], rendered: dict[str, dict[str, str]]
+) -> None:
+    # One Playwright Test file a check of the plan, in its order, titled with the check's text as Plan mode shows it.
+    for s in starters:
+        assert s.plan is not None, s.name
+        scripts = {path: text for path, text in rendered[s.name].items() if is_check_path(path)}
+        tests = [parse_checks(scripts[path]) for path in sorted(scripts)]
+        assert all(len(found) == 1 for found in tests), s.name
+        assert [found[0].title for found in tests] == list(s.plan.for_app(variables()).checks), s.name
+        # Each opens a page first, so none depends on where another one left the browser.
+        assert all(found[0].statements[0].source.startswith("await page.goto('/") for found in tests), s.name
+    # The title reaches the file as JSON (`|tojson`): "\\u0026B" is "&B", as JavaScript reads it, not U+026B.
+    files = render_starter(by_name(starters, "html"), variables(title="Bread&Butter <b>Cafe</b>"))
+    first = parse_checks(files[next(path for path in sorted(files) if is_check_path(path))])[0]
+    assert first.title == "Open the site: the name Bread&Butter <b>Cafe</b> and its tagline are at the top."
 
 
 def test_flask_templates_keep_their_own_syntax(rendered: dict[str, dict[str, str]]) -> None:

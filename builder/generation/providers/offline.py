@@ -182,16 +182,10 @@ def offline_plan(prompt: str, follow_up: bool) -> PlanDraft:
         )
     fit = decide(prompt, variables.features, load_starters())
     starter = fit.starter
-    names = {"title": variables.title, "noun": variables.item_noun, "nouns": variables.item_noun_plural}
     summary = f"Built offline (no AI) from the {starter.title} starter: {starter.description}"
     if fit.not_built or fit.lacks:
         summary += f" Offline it cannot build: {', '.join([*fit.not_built, *fit.lacks])}."
     if starter.plan is None:
         return PlanDraft(title=variables.title, summary=summary, pages=starter.description, data="", checks=[])
-    return PlanDraft(
-        title=variables.title,
-        summary=summary,
-        pages=starter.plan.pages.format_map(names),
-        data=starter.plan.data.format_map(names),
-        checks=[check.format_map(names) for check in starter.plan.checks],
-    )
+    plan = starter.plan.for_app(variables)
+    return PlanDraft(title=variables.title, summary=summary, pages=plan.pages, data=plan.data, checks=list(plan.checks))

@@ -313,7 +313,7 @@ class Settings(BaseSettings):
         default=20,
         gt=0,
         description="Time for each acceptance check (a test in the project's `.forja/checks/`), run in headless "
-        "Chromium after each version starts; each of its steps waits at most 5 s.",
+        "Chromium after each version starts; each of its steps waits at most 5 s (opening a page, 15 s).",
     )
 
     # == Previews ==

@@ -3,7 +3,7 @@
 Each test of a check file gets a fresh browser context on the app's origin only (`verify.own_origin_only`), and its
 steps (`preview_runtime.check_script`) are performed one by one through Playwright: only the page, locator, keyboard
 and assertion methods named below can be reached, and a step that opens another origin is refused. A test has
-`timeout_s` in all; each action and assertion waits at most STEP_TIMEOUT_S. What a check saw at its end (or where it
+`timeout_s` in all; each action and assertion waits at most STEP_TIMEOUT_S, opening a page NAVIGATION_TIMEOUT_S. What a check saw at its end (or where it
 failed) is kept as a screenshot.
 """
 
@@ -23,6 +23,7 @@ from preview_runtime.check_script import Expr, Member, Name, Regex, ScriptError,
 from preview_runtime.verify import VIEWPORT, Expect, PageChecker, origin_of, own_origin_only
 
 STEP_TIMEOUT_S = 5.0
+NAVIGATION_TIMEOUT_S = 15.0
 # Screenshots that show a check's end in the conversation: smaller than the page check's, one a check.
 SHOT_QUALITY = 60
 MOST_CHECKS = 20
@@ -279,6 +280,9 @@ async def run_acceptance(
                 return outcomes
             context = await browser.new_context(viewport=VIEWPORT, base_url=url, service_workers="block")  # type: ignore[arg-type]
             context.set_default_timeout(STEP_TIMEOUT_S * 1000)
+            # A dev server may build a page's modules on its first visit, on a busy machine too: opening a page may
+            # take longer than a step on the page.
+            context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_S * 1000)
             try:
                 await own_origin_only(context, origin_of(url), cookie, tell)
                 outcomes.append(await _run_test(context, origin_of(url), path, test, timeout_s))

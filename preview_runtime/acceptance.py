@@ -3,8 +3,8 @@
 Each test of a check file gets a fresh browser context on the app's origin only (`verify.own_origin_only`), and its
 steps (`preview_runtime.check_script`) are performed one by one through Playwright: only the page, locator, keyboard
 and assertion methods named below can be reached, and a step that opens another origin is refused. A test has
-`timeout_s` in all; each action and assertion waits at most STEP_TIMEOUT_S, opening a page NAVIGATION_TIMEOUT_S. What a check saw at its end (or where it
-failed) is kept as a screenshot.
+`timeout_s` in all; each action and assertion waits at most STEP_TIMEOUT_S, opening a page NAVIGATION_TIMEOUT_S.
+What a check saw at its end (or where it failed) is kept as a screenshot.
 """
 
 from __future__ import annotations

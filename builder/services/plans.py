@@ -13,7 +13,6 @@ import json
 import logging
 import time
 from datetime import datetime
-from pathlib import PurePosixPath
 
 from pydantic import BaseModel, Field
 
@@ -50,7 +49,7 @@ class PlanCheck(BaseModel):
     passed: bool | None = Field(
         default=None,
         description="Whether the app passed it when its last version was checked; null: not run (the plan is not built "
-        "yet, or the project has no acceptance check of that title or number).",
+        "yet, or the project has no acceptance check of that title).",
     )
     message: str = Field(default="", description="Why it failed: the step, and what the browser saw.")
     screenshot: str | None = Field(default=None, description="API path of the page at the check's end; null when not run.")
@@ -86,13 +85,11 @@ def _same_words(text: str) -> str:
     return " ".join(text.casefold().split()).rstrip(".")
 
 
-def _ran(number: int, text: str, runs: list[AcceptanceInfo]) -> AcceptanceInfo | None:
-    """The acceptance check that tested the plan's check: the one of the same title, else the one whose file is
-    numbered like it (`.forja/checks/02-...`)."""
+def _ran(text: str, runs: list[AcceptanceInfo]) -> AcceptanceInfo | None:
+    """The acceptance check that tested the plan's check: the one titled with its words (the model is told to title
+    each so). A check edited after it was written, or one nothing tests, has none: it was not run."""
     wanted = _same_words(text)
-    return next((r for r in runs if _same_words(r.title) == wanted), None) or next(
-        (r for r in runs if PurePosixPath(r.path).name.startswith(f"{number:02d}-")), None
-    )
+    return next((r for r in runs if _same_words(r.title) == wanted), None)
 
 
 def plan_info(plan: Plan, checked: VerificationInfo | None = None) -> PlanInfo:
@@ -100,7 +97,7 @@ def plan_info(plan: Plan, checked: VerificationInfo | None = None) -> PlanInfo:
     runs = checked.acceptance if checked is not None and plan.status == "built" else []
     checks = []
     for n, text in enumerate(checks_of(plan), 1):
-        ran = _ran(n, text, runs)
+        ran = _ran(text, runs)
         result = {"passed": ran.passed, "message": ran.message, "screenshot": ran.screenshot} if ran else {}
         checks.append(PlanCheck(number=n, text=text, **result))
     return PlanInfo(**plan.model_dump(exclude={"checks", "user_id"}), checks=checks)

@@ -81,10 +81,29 @@ def test_plan_edit_and_build(forja: str, page: Page, traffic: Traffic) -> None:
     built = stored_plan(forja, project_id, [*want, ADDED])
     assert (built["status"], built["version"]) == ("built", 1)
 
-    # The saved version switches the page to its preview; History is opened after that switch, not raced by it.
+    # The saved version switches the page to its preview; the chat is opened after that switch, not raced by it.
     expect(page.locator("#phone-tab-preview")).to_have_attribute("aria-selected", "true", timeout=30_000)
+    # The starter's own acceptance checks ran on the built app, each passed, with the page at its end.
+    page.locator("#phone-tab-chat").click()
+    check = page.locator('.chat-entry[data-kind="check"]').last
+    expect(check).to_contain_text("6 of 6 acceptance checks pass.", timeout=180_000)
+    expect(check.locator('.acceptance-check[data-passed="true"]')).to_have_count(6)
+    expect(check.locator(".acceptance-check").nth(1)).to_contain_text(planned[1])
+    expect(check.locator(".acceptance-shot")).to_have_count(6)
+    check.locator(".acceptance-check").last.scroll_into_view_if_needed()
+    assert_fits(page, "acceptance checks, phone")
+    page.screenshot(path=str(ARTIFACTS / "plan-checks-phone.png"))
+    page.set_viewport_size(DESKTOP)
+    check.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "plan-checks-desktop.png"))
+    page.set_viewport_size(PHONE)
+
+    # History marks the plan's checks the app passed; the edited and the added one were not run (no check has their
+    # words).
     page.locator("#phone-tab-history").click()
     expect(page.locator(".history-plan")).to_contain_text("Built as v1", timeout=30_000)
+    expect(page.locator(".history-plan")).to_contain_text(f"\u2713 1. {planned[1]}")
     expect(page.locator(".history-plan")).to_contain_text(f"2. {EDITED}")
+    expect(page.locator(".history-plan")).not_to_contain_text(f"\u2713 2. {EDITED}")
     page.set_viewport_size(DESKTOP)
     page.screenshot(path=str(ARTIFACTS / "plan-history-desktop.png"))

@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, Locator, Page, expect
 from playwright.async_api import Error as PlaywrightError
 from pydantic import BaseModel, Field
 
@@ -173,7 +173,9 @@ class _Steps:
         result = attribute if method in _PROPERTIES else attribute(*args, **options)
         if asyncio.iscoroutine(result):
             result = await result
-        return _Handle("locator", result) if type(result).__name__ == "Locator" else None if method == "goto" else result
+        if isinstance(result, Locator):
+            return _Handle("locator", result)
+        return None if method == "goto" else result
 
     def _own(self, url: str) -> str:
         if url.startswith(("http://", "https://", "//")) and not url.startswith(self.origin + "/") and url != self.origin:

@@ -170,7 +170,12 @@ class VerificationService:
                 status("Running the app's acceptance checks...")
                 timeout_s = settings.acceptance_check_timeout_s
                 run = run_acceptance(self.checker, info.url, scripts, timeout_s, cookie=cookie, tell=expect)
-                acceptance = await self._timed(timings, "acceptance checks", run)
+                # What the page showed may hold an app variable's value: kept and shown as the log shows it, redacted.
+                hide = partial(self._logs.redacted, project_id)
+                acceptance = [
+                    o.model_copy(update={"message": hide(o.message), "detail": hide(o.detail)})
+                    for o in await self._timed(timings, "acceptance checks", run)
+                ]
         except BrowserUnavailable as exc:
             return "unchecked", [Problem(kind="check", message=str(exc))], None, []
         problems = list(report.problems) + [

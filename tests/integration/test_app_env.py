@@ -33,6 +33,12 @@ TREE = {
     "package.json": json.dumps({"name": "shop", "version": "1.0.0", "scripts": {"dev": "node server.js"}}).encode(),
     "server.js": SERVER,
 }
+# An acceptance check that fails on that page: what the browser saw (the key) would be in its words.
+FAILING_CHECK = b"""test('Open the shop: its name is the heading', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByRole('heading')).toHaveText('Corner shop');
+});
+"""
 
 
 @pytest.fixture
@@ -44,7 +50,8 @@ async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
 async def test_a_planted_value_reaches_the_apps_page_and_nothing_else(
     local_previews: None, services: Services, client: httpx.AsyncClient
 ) -> None:
-    pid = (await services.projects.create("Shop", TREE, owner=LOCAL_USER_ID)).project_id
+    tree = {**TREE, ".forja/checks/01-name.spec.js": FAILING_CHECK}
+    pid = (await services.projects.create("Shop", tree, owner=LOCAL_USER_ID)).project_id
     answer = await client.put(f"/api/projects/{pid}/env/STRIPE_KEY", json={"value": PLANTED})
     assert answer.status_code == 200, answer.text
     await client.put(f"/api/projects/{pid}/env/VITE_TITLE", json={"value": "Corner shop"})
@@ -64,6 +71,15 @@ async def test_a_planted_value_reaches_the_apps_page_and_nothing_else(
     assert not [text for text in texts if PLANTED in text]
     tail = await client.get(f"/api/projects/{pid}/logs/tail")
     assert "started with key [redacted]" in tail.text and PLANTED not in tail.text
+
+    # A failed acceptance check keeps and shows what the page showed as the log does: redacted.
+    checked = await services.verifications.verify(pid)
+    [failed] = checked.acceptance
+    assert not failed.passed and "toHaveText" in failed.message
+    [problem] = [p for p in checked.problems if p.kind == "acceptance"]
+    assert "[redacted]|Corner shop" in problem.detail and PLANTED not in problem.detail + problem.message
+    stored = await client.get(f"/api/projects/{pid}/verifications")
+    assert "toHaveText" in stored.text and PLANTED not in stored.text
 
     for path in ("files", "tree", "export"):
         got = await client.get(f"/api/projects/{pid}/{path}")

@@ -272,9 +272,9 @@ class VerificationInfo(BaseModel):
     def headline(self) -> str:
         """The result in one sentence, as the conversation shows it."""
         if self.status == "passed":
-            return f"Checked: runs, no errors{'; ' + self.acceptance_line if self.acceptance else '.'}"
+            return f"Checked: runs, no errors. {self.acceptance_line}".strip()
         if self.status == "problems" and self.acceptance and all(p.kind == "acceptance" for p in self.problems):
-            return f"Checked: runs, no errors; {self.acceptance_line}"
+            return f"Checked: runs, no errors. {self.acceptance_line}"
         if self.status == "unchecked":
             return f"Not checked: {self.problems[0].message if self.problems else 'the check could not run.'}"
         if self.status == "failed":

@@ -159,7 +159,7 @@ def test_a_check_added_in_words_is_written_run_and_repaired(
         "Open the page: it greets Ana with an exclamation mark"
     )
     expect(failed.locator(".acceptance-why")).to_contain_text("toHaveText('Hello, Ana!')")
-    expect(passed).to_contain_text("Checked: runs, no errors; 1 of 1 acceptance check passes.")
+    expect(passed).to_contain_text("Checked: runs, no errors. 1 of 1 acceptance check passes.")
     expect(passed.locator('.acceptance-check[data-passed="true"]')).to_have_count(1)
     shot = passed.locator(".acceptance-shot")
     expect(shot).to_be_visible()

@@ -87,7 +87,7 @@ async def test_checks_fail_are_repaired_and_guard_later_follow_ups(services: Ser
     # The repair was told which check failed, where, and what the page showed.
     repair = scripted_llm.requests[2].text
     assert "Add Ana: she appears in the list." in repair and "toHaveText" in repair and "make the app pass it" in repair
-    assert done.version == 2 and done.message.startswith("Checked: runs, no errors; 2 of 2 acceptance checks pass.")
+    assert done.version == 2 and done.message.startswith("Checked: runs, no errors. 2 of 2 acceptance checks pass.")
 
     # The plan says how each of its checks went, with the page at its end.
     info = await services.plans.get(plan.id)

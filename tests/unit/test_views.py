@@ -9,7 +9,7 @@ import pytest
 from builder.components.panels import LEVEL_COLORS
 from builder.logview import group_lines
 from builder.models import Author
-from builder.schemas import GenerationInfo, Usage, VerificationInfo, VersionInfo
+from builder.schemas import AcceptanceInfo, GenerationInfo, Usage, VerificationInfo, VersionInfo
 from builder.state.history import MAX_DIFF_LINES, DiffLine, diff_lines
 from builder.state.views import (
     LONG_MESSAGE_CHARS,
@@ -346,3 +346,30 @@ def test_in_a_team_each_prompt_names_who_asked_and_yours_say_you() -> None:
     names = {"u-cy": "Cy Diaz", "u-dee": "Dee Moss"}
     entries = chat_entries([], [mine, theirs, gone, unknown], names=names, me="u-cy")
     assert [e.author for e in entries if e.kind == "prompt"] == ["You", "Dee Moss", "Someone", "You"]
+
+
+def test_a_checks_acceptance_checks_are_listed_under_it_and_counted_in_its_headline() -> None:
+    def ran(number: int, passed: bool) -> AcceptanceInfo:
+        shot = f"/api/projects/p/verifications/3/acceptance/{number}/screenshot"
+        return AcceptanceInfo(
+            number=number, path=f".forja/checks/0{number}-x.spec.js", title=f"Check {number}", passed=passed,
+            message="" if passed else "line 4 (`await page.click();`): Timeout", screenshot=shot,
+        )  # fmt: skip
+
+    passing = check(T0, 1, [], check_id=3).model_copy(update={"acceptance": [ran(1, True), ran(2, True)]})
+    assert passing.headline == "Checked: runs, no errors. 2 of 2 acceptance checks pass."
+    failing_problem = Problem(kind="acceptance", message="The acceptance check \u201cCheck 2\u201d failed: line 4")
+    failing = passing.model_copy(
+        update={"status": "problems", "problems": [failing_problem], "acceptance": [ran(1, True), ran(2, False)]}
+    )
+    assert failing.headline == "Checked: runs, no errors. 1 of 2 acceptance checks pass."
+    [entry] = chat_entries([], [], [failing])
+    # The failed check is listed with its reason once, as a row, not again among the problems.
+    assert (entry.message, entry.detail, entry.fixable) == (failing.headline, "", True)
+    assert [(row.title, row.passed, row.image) for row in entry.acceptance] == [
+        ("Check 1", True, "/api/projects/p/verifications/3/acceptance/1/screenshot"),
+        ("Check 2", False, "/api/projects/p/verifications/3/acceptance/2/screenshot"),
+    ]
+    assert entry.acceptance[1].message.startswith("line 4")
+    one = passing.model_copy(update={"acceptance": [ran(1, True)]})
+    assert one.headline == "Checked: runs, no errors. 1 of 1 acceptance check passes."

@@ -86,6 +86,8 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("DELETE", "/api/projects/{project_id}/data"): "edit",
     ("GET", "/api/projects/{project_id}/verifications"): "view",
     ("GET", "/api/projects/{project_id}/verifications/{verification_id}/screenshot"): "view",
+    ("GET", "/api/projects/{project_id}/verifications/{verification_id}/acceptance/{number}/screenshot"): "view",
+    ("POST", "/api/projects/{project_id}/ask"): "edit",
     ("GET", "/api/projects/{project_id}/thumbnail"): "view",
     ("GET", "/api/projects/{project_id}/members"): "view",
     ("POST", "/api/projects/{project_id}/members"): "own",

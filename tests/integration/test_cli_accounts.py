@@ -83,11 +83,11 @@ def argv_for(name: str, command: argparse.ArgumentParser, values: dict[str, str]
 def test_every_project_command_refuses_a_person_without_a_role(team: Team, tmp_path: Path) -> None:
     commands = project_commands()
     assert set(commands) >= {"files", "export", "history", "diff", "restore", "export-bundle", "rename", "duplicate"}
-    assert set(commands) >= {"delete", "undelete", "share", "shares", "revoke", "preview", "stop"}
+    assert set(commands) >= {"delete", "undelete", "share", "shares", "revoke", "preview", "stop", "ask"}
     picture = tmp_path / "logo.png"
     picture.write_bytes(png())
     values = {"id": team.project, "share_id": str(team.share), "version": "1", "name": "Taken over", "file": str(picture)}
-    values |= {"release": "1", "assignment": "STRIPE_KEY=sk_test_123"}
+    values |= {"release": "1", "assignment": "STRIPE_KEY=sk_test_123", "question": "Where is the price computed?"}
     out = tmp_path / "out"
     out.mkdir()
     unknown = no_such_project(team.project).message

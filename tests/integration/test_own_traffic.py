@@ -108,6 +108,9 @@ async def react_page(
     await page.close()
 
 
+# Once in a full run (docs/contributing.md, "Known flakes"), Select mode's "off" never reached the open page by Vite's
+# update under CI's load. One more try, with a new preview, reported as a rerun (R).
+@pytest.mark.flaky(reruns=1)
 async def test_select_mode_on_and_off_adds_one_sentence_each_and_a_save_one_line(
     react_page: tuple[str, dict[str, bytes], Page], services: Services
 ) -> None:

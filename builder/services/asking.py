@@ -60,8 +60,9 @@ class AskService:
             raise InvalidInput("This project has no files yet: build it first, then ask about it.")
         chosen = get_provider(provider or project.provider or None, model or project.model or None)
         tree = await self._store.read_tree(project_id)
-        request = ask_request(question, tree, settings.followup_context_bytes)
-        if chosen.name != "offline":
+        # Offline there is no model to send the files to: the answer is read from the tree itself.
+        request = None if chosen.name == "offline" else ask_request(question, tree, settings.followup_context_bytes)
+        if request is not None:
             allowance = await self._quotas.allowance(user_id)
             await check_budget(self._store, project_id, chosen.model, request, UsageReport(), allowance)
         record = await self._store.start_generation(
@@ -70,7 +71,7 @@ class AskService:
         started = time.monotonic()
         usage = UsageReport()
         try:
-            if chosen.name == "offline":
+            if request is None:
                 draft = offline_answer(question, tree)
             else:
                 async with asyncio.timeout(settings.generation_timeout_s):

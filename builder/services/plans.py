@@ -124,7 +124,7 @@ class PlanService:
 
     async def get(self, plan_id: str) -> PlanInfo:
         plan = await self._store.get_plan(plan_id)
-        return plan_info(plan, await self._last_check(plan.project_id) if plan.status == "built" else None)
+        return plan_info(plan, await self._store.last_verification(plan.project_id) if plan.status == "built" else None)
 
     async def project_of(self, plan_id: str) -> str:
         """The project the plan belongs to (for the caller's access check); NotFound for an unknown plan."""
@@ -133,12 +133,9 @@ class PlanService:
     async def of_project(self, project_id: str) -> list[PlanInfo]:
         """The project's plans, oldest first."""
         plans = await self._store.list_plans(project_id)
-        checked = await self._last_check(project_id) if any(plan.status == "built" for plan in plans) else None
+        built = any(plan.status == "built" for plan in plans)
+        checked = await self._store.last_verification(project_id) if built else None
         return [plan_info(plan, checked) for plan in plans]
-
-    async def _last_check(self, project_id: str) -> VerificationInfo | None:
-        found = await self._store.list_verifications(project_id)
-        return found[-1] if found else None
 
     async def propose(
         self,

@@ -248,8 +248,7 @@ class VerificationService:
         return "\n".join(f"[{line.source}] {line.text}" for line in lines[-LOG_LINES:])
 
     async def latest(self, project_id: str) -> VerificationInfo | None:
-        found = await self._store.list_verifications(project_id)
-        return found[-1] if found else None
+        return await self._store.last_verification(project_id)
 
     async def records(self, project_id: str) -> list[VerificationInfo]:
         return await self._store.list_verifications(project_id)

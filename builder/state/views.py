@@ -187,6 +187,10 @@ def chat_entries(
     A prompt is "You" for the person `me` (and when who asked is unknown), else the asker's name from `names` (user id
     -> name): in a team, everyone sees who asked for what."""
     names = names or {}
+
+    def asker(g: GenerationInfo) -> str:
+        return "You" if not g.user_id or g.user_id == me else names.get(g.user_id, "Someone")
+
     timed: list[tuple[datetime, int, ChatEntry]] = []
     for g in generations:
         when = _when(g.created_at)
@@ -197,14 +201,12 @@ def chat_entries(
                 (g.created_at, 0, ChatEntry("prompt", "You", g.prompt, when, "Plan mode: asked for a plan", tone="violet"))
             )
         elif g.kind == "ask":
-            asker = "You" if not g.user_id or g.user_id == me else names.get(g.user_id, "Someone")
-            timed.append((g.created_at, 0, ChatEntry("prompt", asker, g.prompt, when, "Ask mode: a question", tone="violet")))
+            timed.append((g.created_at, 0, ChatEntry("prompt", asker(g), g.prompt, when, "Ask mode: a question", tone="violet")))
             if g.outcome == "saved":
                 timed.append((g.created_at, 1, answer_entry(g.summary, g.references, when)))
         else:
             pictures = [f"/api/pictures/{digest}" for digest in g.pictures]
-            asker = "You" if not g.user_id or g.user_id == me else names.get(g.user_id, "Someone")
-            timed.append((g.created_at, 0, ChatEntry("prompt", asker, g.prompt, when, "", tone="blue", pictures=pictures)))
+            timed.append((g.created_at, 0, ChatEntry("prompt", asker(g), g.prompt, when, "", tone="blue", pictures=pictures)))
         if g.outcome == "failed":
             timed.append((g.created_at, 1, ChatEntry("error", "Forja", g.error, when, "Nothing was changed.", tone="red")))
         elif g.outcome == "stopped":

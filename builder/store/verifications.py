@@ -139,18 +139,28 @@ class VerificationRecords(StoreBase):
                 session.add(record)
 
     async def list_verifications(self, project_id: str) -> list[VerificationInfo]:
+        return await self._verifications(project_id)
+
+    async def last_verification(self, project_id: str) -> VerificationInfo | None:
+        """The project's newest verification, with its acceptance checks; None when it has none."""
+        found = await self._verifications(project_id, last_only=True)
+        return found[0] if found else None
+
+    async def _verifications(self, project_id: str, last_only: bool = False) -> list[VerificationInfo]:
+        """The project's verifications, oldest first (only the newest with `last_only`), each with its acceptance
+        checks."""
+        query = (
+            select(Verification, Version.number)
+            .join(Version, col(Version.id) == col(Verification.version_id), isouter=True)
+            .where(Verification.project_id == project_id)
+        )
+        query = query.order_by(col(Verification.id).desc()).limit(1) if last_only else query.order_by(col(Verification.id))
         async with self._sessions() as session:
             await self._project(session, project_id)
-            rows = await session.exec(
-                select(Verification, Version.number)
-                .join(Version, col(Version.id) == col(Verification.version_id), isouter=True)
-                .where(Verification.project_id == project_id)
-                .order_by(col(Verification.id))
-            )
-            found = list(rows)
+            found = list(await session.exec(query))
             runs: dict[int, list[AcceptanceInfo]] = {}
-            query = sa_select(*_RUN_COLUMNS).where(col(AcceptanceRun.project_id) == project_id)
-            for row in (await (await session.connection()).execute(query.order_by(col(AcceptanceRun.id)))).all():
+            checks = sa_select(*_RUN_COLUMNS).where(col(AcceptanceRun.verification_id).in_([record.id for record, _ in found]))
+            for row in (await (await session.connection()).execute(checks.order_by(col(AcceptanceRun.id)))).all():
                 runs.setdefault(row[0], []).append(_acceptance(project_id, row[0], row))
             return [_info(record, number, runs.get(record.id or 0)) for record, number in found]
 

@@ -6,22 +6,22 @@ cost counted like any model request, within the budgets), so the conversation sh
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
+from collections.abc import Mapping
 
 from pydantic import BaseModel, Field
 
-from builder.errors import GenerationError, InvalidInput, ProviderError
+from builder.errors import InvalidInput
 from builder.generation.asking import AnswerDraft, ask_request, draft_answer, kept_references, offline_answer
 from builder.generation.budget import check_budget
 from builder.generation.guard import redact
-from builder.generation.pricing import estimate_cost
 from builder.generation.providers import get_provider
 from builder.generation.providers.base import UsageReport
 from builder.schemas import CodeReference, valid_prompt
 from builder.services.generations import stale_before
+from builder.services.model_records import answered, saved
 from builder.services.projects import ProjectService
 from builder.services.quotas import QuotaService
 from builder.settings import settings
@@ -69,37 +69,13 @@ class AskService:
             project_id, question, chosen.name, chosen.model, stale_before(), kind="ask", user_id=user_id
         )
         started = time.monotonic()
-        usage = UsageReport()
-        try:
-            if request is None:
-                draft = offline_answer(question, tree)
-            else:
-                async with asyncio.timeout(settings.generation_timeout_s):
-                    draft, usage = await draft_answer(chosen, request)
-        except (GenerationError, ProviderError, TimeoutError) as exc:
-            message = "The answer took too long and was stopped." if isinstance(exc, TimeoutError) else str(exc)
-            await self._store.finish_generation(
-                record, outcome="failed", error=message, duration_s=round(time.monotonic() - started, 3)
-            )
-            raise GenerationError(message) from exc
-        except BaseException:
-            await asyncio.shield(self._store.finish_generation(record, outcome="failed", error="Stopped."))
-            raise
+        if request is None:
+            draft, usage = await answered(self._store, record, "answer", _offline(question, tree))
+        else:
+            draft, usage = await answered(self._store, record, "answer", draft_answer(chosen, request))
         answer = AnswerDraft(answer=redact(draft.answer), references=kept_references(draft.references, tree))
-        cost = estimate_cost(chosen.model, usage) if chosen.name != "offline" else 0.0
-        await self._store.finish_generation(
-            record,
-            outcome="saved",
-            summary=answer.answer,
-            places=json.dumps([r.model_dump() for r in answer.references]),
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cache_read_tokens=usage.cache_read_tokens,
-            cache_write_tokens=usage.cache_write_tokens,
-            cost_usd=cost or 0.0,
-            cost_known=cost is not None,
-            duration_s=round(time.monotonic() - started, 3),
-        )
+        places = json.dumps([r.model_dump() for r in answer.references])
+        cost = await saved(self._store, record, chosen, usage, started, summary=answer.answer, places=places)
         self._logs.emit(
             project_id,
             f"Answered a question with {len(answer.references)} places: {question[:200]}",
@@ -116,3 +92,7 @@ class AskService:
             output_tokens=usage.output_tokens,
             cost_usd=cost,
         )
+
+
+async def _offline(question: str, tree: Mapping[str, bytes]) -> tuple[AnswerDraft, UsageReport]:
+    return offline_answer(question, tree), UsageReport()

@@ -8,7 +8,6 @@ the normal checked generation, whose model reads the plan with the person's requ
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -27,15 +26,14 @@ from builder.generation.planning import (
     plan_request,
     revise_request,
 )
-from builder.generation.pricing import estimate_cost
 from builder.generation.providers import get_provider
 from builder.generation.providers.base import ModelRequest, Provider, UsageReport
 from builder.models import Plan
 from builder.schemas import AcceptanceInfo, VerificationInfo, valid_prompt
 from builder.services.generations import GenerationService, project_name_from_prompt, stale_before
+from builder.services.model_records import answered, saved
 from builder.services.projects import ProjectService
 from builder.services.quotas import QuotaService
-from builder.settings import settings
 from builder.store import ProjectStore
 from builder.store.plans import checks_of
 from preview_runtime.logs import LogHub, LogLevel
@@ -263,31 +261,11 @@ class PlanService:
         started = time.monotonic()
         self._logs.emit(project_id, f"Asking {provider.name} for a plan: {prompt[:200]}", source="generate")
         try:
-            async with asyncio.timeout(settings.generation_timeout_s):
-                draft, usage = await draft_plan(provider, request)
-        except (GenerationError, ProviderError, TimeoutError) as exc:
-            message = "The plan took too long and was stopped." if isinstance(exc, TimeoutError) else str(exc)
-            await self._store.finish_generation(
-                record, outcome="failed", error=message, duration_s=round(time.monotonic() - started, 3)
-            )
-            self._logs.emit(project_id, f"No plan: {message}", LogLevel.error, source="generate")
-            raise GenerationError(message) from exc
-        except BaseException:
-            await asyncio.shield(self._store.finish_generation(record, outcome="failed", error="Stopped."))
+            draft, usage = await answered(self._store, record, "plan", draft_plan(provider, request))
+        except GenerationError as exc:
+            self._logs.emit(project_id, f"No plan: {exc}", LogLevel.error, source="generate")
             raise
-        cost = estimate_cost(provider.model, usage) if provider.name != "offline" else 0.0
-        await self._store.finish_generation(
-            record,
-            outcome="saved",
-            summary=redact(f"Plan: {draft.title}"),
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cache_read_tokens=usage.cache_read_tokens,
-            cache_write_tokens=usage.cache_write_tokens,
-            cost_usd=cost or 0.0,
-            cost_known=cost is not None,
-            duration_s=round(time.monotonic() - started, 3),
-        )
+        await saved(self._store, record, provider, usage, started, summary=redact(f"Plan: {draft.title}"))
         return _redacted(draft), provider.name
 
 

@@ -71,6 +71,12 @@ class PlanBuilt(ForjaError):
     status = 409
 
 
+class ChangeNotPending(ForjaError):
+    """An agent run's change that cannot be accepted or rejected: decided already, or the project moved on since."""
+
+    status = 409
+
+
 class ProviderError(ForjaError):
     """A failure to tell the person about as is (bad key, unknown model): retrying will not help."""
 

@@ -39,6 +39,9 @@ class Project(SQLModel, table=True):
     model: str = Field(default="", max_length=100)
     run_command: str = Field(default="", max_length=2000, description="Run settings: a shell line that starts the app.")
     run_folder: str = Field(default="", max_length=500, description="Run settings: the folder run as the project's root.")
+    approve_changes: bool = Field(
+        default=False, description="Agent mode: each run's change waits for a person to accept it before it is a version."
+    )
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, index=True)
     deleted_at: datetime | None = Field(default=None, index=True)
@@ -114,12 +117,22 @@ class Generation(SQLModel, table=True):
     duration_s: float = 0.0
     summary: str = Field(default="")
     kind: str = Field(
-        default="prompt", max_length=16, description="prompt (a person asked), repair (Forja asked, after a check), plan or ask."
+        default="prompt",
+        max_length=16,
+        description="prompt (a person asked), repair (Forja asked, after a check), plan, ask or agent.",
     )
-    outcome: str = Field(default="running", max_length=32, description="running, saved, failed, stopped or interrupted.")
+    outcome: str = Field(
+        default="running",
+        max_length=32,
+        description="running, saved, failed, stopped or interrupted; an agent run also awaiting (approval) or rejected.",
+    )
     error: str = Field(default="")
     pictures: str = Field(default="", description="Blob hashes of the pictures the person attached, comma-separated.")
     places: str = Field(default="[]", description="An ask's answer: JSON list of the places it relies on (CodeReference).")
+    steps: str = Field(default="[]", description="An agent run's steps: JSON list of AgentStep.")
+    pending: str = Field(
+        default="", description="An agent run waiting for approval: JSON of its change (PendingChange); empty otherwise."
+    )
     user_id: str | None = Field(
         default=None, foreign_key="user.id", index=True, max_length=32, description="Who asked; a repair round: who asked first."
     )

@@ -110,6 +110,7 @@ class ProjectPage(Paging):
 class ProjectDetail(ProjectSummary):
     provider: str = ""
     model: str = ""
+    approve_changes: bool = Field(default=False, description="Agent runs wait for a person to accept their change.")
     versions: list[VersionInfo] = Field(default_factory=list)
 
 
@@ -119,6 +120,29 @@ class CodeReference(BaseModel):
     path: str = Field(description="A file of the project.")
     line: int = Field(ge=1, description="Its line, from 1.")
     note: str = Field(default="", max_length=300, description="What is there, in a few words.")
+
+
+class AgentStep(BaseModel):
+    """One step of an agent run: a tool call and how it went, as the conversation lists it."""
+
+    number: int = Field(ge=1)
+    tool: str = Field(
+        description="list_files, read_file, search_code, edit_file, write_file, delete_file, run_command, read_logs or open_page."
+    )
+    label: str = Field(description='What it did, in a few words: "Edited src/App.jsx", "Ran npm test".')
+    ok: bool = Field(description="False: it failed (a command's non-zero exit, an edit that did not match, a page with errors).")
+    detail: str = Field(default="", description="More: a command's exit code and output's end, a page's problems.")
+    screenshot: bool = Field(default=False, description="open_page: a screenshot at .../steps/{number}/screenshot.")
+    duration_s: float = 0.0
+
+
+class PendingChange(BaseModel):
+    """An agent run's change waiting for approval (the project's Approve changes setting), against `base_version`."""
+
+    base_version: int | None
+    summary: str
+    writes: dict[str, str] = Field(description="Each written file's whole new text, by path.")
+    deletes: list[str] = Field(default_factory=list)
 
 
 class GenerationInfo(BaseModel):
@@ -137,13 +161,15 @@ class GenerationInfo(BaseModel):
     kind: str = Field(
         default="prompt",
         description="prompt (a person asked), repair (an automatic round after a check), plan (Plan mode asked for a "
-        "plan) or ask (Ask mode: a question, answered in `summary`, changing nothing).",
+        "plan), ask (Ask mode: a question, answered in `summary`, changing nothing) or agent (Agent mode: `steps`).",
     )
     outcome: str
     summary: str
     error: str
     pictures: list[str] = Field(default_factory=list, description="Attached pictures, each at /api/pictures/{hash}.")
     references: list[CodeReference] = Field(default_factory=list, description="An ask's answer: the places it relies on.")
+    steps: list[AgentStep] = Field(default_factory=list, description="An agent run's steps, in order.")
+    pending: PendingChange | None = Field(default=None, description="An agent run awaiting approval: its change.")
     user_id: str | None = Field(default=None, description="Who asked (a repair round: who asked first); null: unknown.")
     created_at: datetime
 

@@ -315,6 +315,18 @@ class Settings(BaseSettings):
         description="Time for each acceptance check (a test in the project's `.forja/checks/`), run in headless "
         "Chromium after each version starts; each of its steps waits at most 5 s (opening a page, 15 s).",
     )
+    agent_max_steps: int = Field(
+        default=30,
+        ge=1,
+        description="Most steps (tool calls: read, edit, run a command, open a page...) of one agent-mode run; a run "
+        "that reaches it ends without saving, its steps listed in the conversation.",
+    )
+    agent_command_timeout_s: float = Field(
+        default=120,
+        gt=0,
+        description="Time for each command an agent-mode run runs in the app's sandbox (an install, the tests); one "
+        "still running then is stopped and its output so far goes back to the model.",
+    )
 
     # == Previews ==
     preview_runner: Literal["auto", "swarm", "docker", "local"] = Field(

@@ -448,6 +448,42 @@ def _error_body(protocol: Protocol, error_type: str, message: str, code: str | N
     return {"error": {"message": message, "type": error_type, "param": None, "code": code}}
 
 
+def _tool_protocol_error(protocol: Protocol, body: dict[str, Any]) -> str | None:
+    """What the real API would refuse in a conversation with tool calls (agent mode), else None.
+
+    Anthropic: every tool_use block of an assistant message is answered by a tool_result with its id in the next user
+    message, and a tool_result answers a call of the message before. OpenAI: every call of an assistant message is
+    answered by a "tool" message with its id, before the next user or assistant message.
+    """
+    messages = body.get("messages") or []
+    if protocol == "anthropic":
+        for before, after in pairwise([{}, *messages]):
+            called = {b.get("id") for b in _blocks(before) if b.get("type") == "tool_use"}
+            answered = {b.get("tool_use_id") for b in _blocks(after) if b.get("type") == "tool_result"}
+            if answered - called:
+                return f"messages: tool_result blocks answer unknown tool_use ids {sorted(map(str, answered - called))}"
+            if before.get("role") == "assistant" and called - answered:
+                return f"messages: tool_use ids {sorted(map(str, called - answered))} have no tool_result in the next message"
+        return None
+    pending: set[str] = set()
+    for message in messages:
+        role = message.get("role")
+        if role == "tool":
+            if message.get("tool_call_id") not in pending:
+                return f"messages: a tool message answers an unknown tool_call_id {message.get('tool_call_id')!r}"
+            pending.discard(message["tool_call_id"])
+            continue
+        if pending:
+            return f"messages: tool_call ids {sorted(pending)} were not answered by tool messages"
+        pending = {call.get("id") for call in message.get("tool_calls") or []}
+    return None
+
+
+def _blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
+    content = message.get("content")
+    return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+
+
 # -- the HTTP server ------------------------------------------------------------------------------
 
 
@@ -630,6 +666,10 @@ class ScriptedLLMServer:
         if not isinstance(body, dict) or body.get("stream") is not True:
             message = 'ScriptedLLMServer only serves streaming requests (JSON body with "stream": true)'
             self._send_json(handler, 400, _error_body(protocol, "invalid_request_error", message), protocol)
+            return
+
+        if (wrong := _tool_protocol_error(protocol, body)) is not None:
+            self._send_json(handler, 400, _error_body(protocol, "invalid_request_error", wrong), protocol)
             return
 
         with self._lock:

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from builder.api import (
     account,
     admin,
+    agent,
     app_data,
     app_env,
     asking,
@@ -59,6 +60,7 @@ api.exception_handler(RequestValidationError)(invalid_request)
 for module in (
     account,
     admin,
+    agent,
     app_data,
     app_env,
     asking,

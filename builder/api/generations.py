@@ -1,8 +1,8 @@
 """HTTP routes for generations: start one (new project or follow-up), follow it, stop it, "Fix this", and what it cost.
 
 A generation's events come as server-sent events, one per step, the same the UI and the CLI follow:
-status, file_started, file_done, summary, usage, saved (a version was saved: a round of the person's
-request or a repair), verification (what the check in a browser saw), then done or error. `done` carries
+status, file_started, file_done, summary, usage, step (agent mode: a tool call done), saved (a version was saved: a
+round of the person's request or a repair), verification (what the check in a browser saw), then done or error. `done` carries
 the usage summed over every round and the last verification.
 """
 
@@ -30,6 +30,12 @@ class GenerateRequest(RequestBody):
     verify: bool | None = Field(
         default=None,
         description="Run, check and repair the app before `done` (default: FORJA_VERIFY_GENERATIONS, on); false skips it.",
+    )
+    agent: bool = Field(
+        default=False,
+        description="Agent mode (a follow-up only): the model works in steps with tools (read, search, edit, run a "
+        "command in the sandbox, open a page), each a `step` event; the run is saved as one version, or waits for "
+        "approval when the project's Approve changes setting is on (`done` then has no `version` but `generation_id`).",
     )
     images: list[ImageIn] = Field(
         default_factory=list,
@@ -88,7 +94,14 @@ async def generate_follow_up(project_id: str, body: GenerateRequest, actor: Edit
     services = await get_services()
     images = body.checked_images()
     await services.generations.start(
-        project_id, body.prompt, body.provider, body.model, verify=body.verify, images=images, user_id=actor.user_id
+        project_id,
+        body.prompt,
+        body.provider,
+        body.model,
+        verify=body.verify,
+        images=images,
+        user_id=actor.user_id,
+        agent=body.agent,
     )
     return event_stream(services, project_id)
 

@@ -39,7 +39,7 @@ from preview_runtime.logs import LogHub, LogLevel
 
 log = logging.getLogger(__name__)
 
-EventType = Literal["status", "file_started", "file_done", "summary", "usage", "saved", "verification", "error", "done"]
+EventType = Literal["status", "file_started", "file_done", "summary", "usage", "saved", "verification", "step", "error", "done"]
 
 
 class GenerationEvent(BaseModel):
@@ -59,6 +59,10 @@ class GenerationEvent(BaseModel):
         default=None, description="On verification and done: status, problems, attempts and screenshot of the last check."
     )
     round: int = Field(default=0, description="0 for the person's request, 1, 2... for automatic repair rounds.")
+    step: dict[str, Any] | None = Field(default=None, description="On step (agent mode): the step done (AgentStep).")
+    generation_id: int | None = Field(
+        default=None, description="Agent mode, on step and done: the run's record (to accept or reject its change)."
+    )
 
 
 class Saver(Protocol):

@@ -17,7 +17,7 @@ from builder.generation.starters import load_starters, starter_conventions
 from preview_runtime.verify import Problem
 
 SYSTEM_PROMPT = """You are Forja, an expert web developer who builds small, complete, good-looking apps for people \
-who do not program. You answer only by calling the `{tool}` tool, once.
+who do not program. {how}
 
 Rules:
 - Build exactly what the person asked for, in their language, with realistic sample content (no lorem ipsum).
@@ -74,9 +74,18 @@ RELEVANT_ALWAYS = (
 )
 
 
+AGENT_HOW = """You work on an existing project in steps, calling one or more of your tools each turn, and see what each gives back before the next. Look before you change: list, search and read the files that matter. Change files with `edit_file` (search/replace, preferred) or `write_file`; where the rules below speak of `files` and `edits`, these are the tools. Then make sure it works: `run_command` runs the project's tests or an install in its sandbox (install a package with the package manager's own command, so its manifest and lockfile change), `open_page` loads a page of the app with your edits in place and says what went wrong on it, `read_logs` shows the app's log. Fix what they show. When the change is done and works, call `finish` with its `summary`: your edits are saved as ONE new version. Steps are limited, so do not repeat a call that gave the same answer before."""
+
+
 @lru_cache(maxsize=1)
 def system_prompt() -> str:
-    return SYSTEM_PROMPT.format(tool=TOOL_NAME, starters=starter_conventions(load_starters()))
+    how = f"You answer only by calling the `{TOOL_NAME}` tool, once."
+    return SYSTEM_PROMPT.format(how=how, starters=starter_conventions(load_starters()))
+
+
+@lru_cache(maxsize=1)
+def agent_system_prompt() -> str:
+    return SYSTEM_PROMPT.format(how=AGENT_HOW, starters=starter_conventions(load_starters()))
 
 
 def new_project_message(prompt: str) -> str:
@@ -134,6 +143,18 @@ def follow_up_message(request: str, history: list[str], tree: Mapping[str, bytes
     for path in shown:
         parts.append(f'Current content of {path}:\n<file path="{path}">\n{text_of(tree[path])}\n</file>')
     parts.append(f"The person now asks:\n\n{request}\n\nChange the project accordingly with `{TOOL_NAME}`.")
+    return "\n\n".join(parts)
+
+
+def agent_message(request: str, history: list[str], tree: Mapping[str, bytes], shown: list[str]) -> str:
+    """An agent run's first message: what happened so far, the file list, the files that seem to matter, the task."""
+    parts = []
+    if history:
+        parts.append("What happened so far:\n" + "\n".join(f"- {line}" for line in history[-12:]))
+    parts.append("Files in the project:\n" + "\n".join(_listed(p, tree[p]) for p in sorted(tree)))
+    for path in shown:
+        parts.append(f'Current content of {path}:\n<file path="{path}">\n{text_of(tree[path])}\n</file>')
+    parts.append(f"Your task:\n\n{request}\n\nWork in steps with your tools; call `finish` when it is done and works.")
     return "\n\n".join(parts)
 
 

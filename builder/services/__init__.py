@@ -21,6 +21,7 @@ from builder.generation.hub import GenerationHub
 from builder.services.access import AccessService
 from builder.services.accounts import AccountService
 from builder.services.admin import AdminService
+from builder.services.agent import AgentService
 from builder.services.app_data import AppDataService, Scope
 from builder.services.app_domains import AppDomains
 from builder.services.app_env import AppEnvService
@@ -32,6 +33,7 @@ from builder.services.history import TRASH_DAYS, HistoryService
 from builder.services.plans import PlanService
 from builder.services.presence import PresenceService
 from builder.services.preview_access import PreviewAccess
+from builder.services.preview_drafts import PreviewDrafts
 from builder.services.preview_hub import PreviewHub
 from builder.services.previews import PreviewService, VersionPreviewService
 from builder.services.projects import ProjectService
@@ -88,7 +90,20 @@ class Services:
         self.app_env = AppEnvService(store, self.previews, logs)
         self.verifications = VerificationService(store, self.previews, self.preview_access, logs)
         hub = cluster.generations if cluster is not None else GenerationHub()
-        self.generations = GenerationService(store, self.projects, self.previews, logs, self.verifications, self.quotas, hub)
+        self.terminals = TerminalService(store, self.preview_hub, logs, cluster.terminals if cluster is not None else None)
+        self.drafts = PreviewDrafts(store, self.preview_hub)
+        self.generations = GenerationService(
+            store,
+            self.projects,
+            self.previews,
+            logs,
+            self.verifications,
+            self.quotas,
+            hub,
+            self.drafts,
+            self.terminals.files_from_terminal,
+        )
+        self.agent = AgentService(store, self.projects, self.drafts)
         self.plans = PlanService(store, self.projects, self.generations, self.quotas, logs)
         self.asking = AskService(store, self.projects, self.quotas, logs)
         self.history = HistoryService(
@@ -105,7 +120,6 @@ class Services:
         self.shares = ShareService(store, self.version_previews, self.publishing)
         self.app_domains = AppDomains(store, self.publishing, self.preview_hub)
         self.text_edits = TextEditService(self.projects)
-        self.terminals = TerminalService(store, self.preview_hub, logs, cluster.terminals if cluster is not None else None)
         # Who has each project open: in this process, or in Redis for every worker.
         self.presence = cluster.presence if cluster is not None else PresenceService()
         # Here, not at the top: builder.git builds on the services, and importing either first must work.

@@ -22,6 +22,8 @@ from builder.generation.budget import Allowance
 from builder.generation.engine import GenerationEvent, GenerationRun, Saver
 from builder.generation.hub import Publish
 from builder.schemas import VerificationInfo
+from builder.services.agent_run import AgentRun
+from builder.services.agent_workspace import AgentWorkspace
 from builder.services.previews import PreviewService
 from builder.services.verification import VerificationService
 from builder.settings import settings
@@ -72,6 +74,10 @@ class Request:
     allowance: Allowance | None = None
     # The plan this generation builds: marked built once the first round saves its version.
     plan_id: str | None = None
+    # Agent mode: every round (repairs too) works in steps with tools (builder/services/agent_run.py); with `approve`
+    # the first round's change waits for a person to accept it, and is not checked until then.
+    agent: bool = False
+    approve: bool = False
 
 
 @dataclass
@@ -83,6 +89,8 @@ class CheckedGeneration:
     verifications: VerificationService
     request: Request
     stale_before: Callable[[], Any]
+    # Agent mode's draft of the project, made from the current version's files.
+    workspace: Callable[[dict[str, bytes]], AgentWorkspace] | None = None
     rounds: list[dict[str, Any]] = field(default_factory=list)
     seen_changes: set[str] = field(default_factory=set)
     # The current version's files and those streamed so far, for installing the dependencies ahead.
@@ -109,7 +117,8 @@ class CheckedGeneration:
                 return first
             if self.request.plan_id is not None:
                 await self.store.update_plan(self.request.plan_id, status="built", version=first.version)
-            if not self.request.verify:
+            if not self.request.verify or first.version is None:
+                # Not checked, or (agent mode) a change waiting for approval: no version to check yet.
                 return self._finish(publish, first, None, "")
             checked = await self._check(publish, 0)
             return await self._repairs(publish, first, checked, manual=False)
@@ -171,7 +180,42 @@ class CheckedGeneration:
         return self._finish(publish, last or first, checked, note)
 
     async def _round(self, publish: Publish, number: int, prompt: str, request: str | None) -> GenerationEvent:
-        run = GenerationRun(
+        run = (
+            self._agent_round(publish, number, prompt, request)
+            if self.request.agent
+            else self._model_round(publish, number, prompt, request)
+        )
+        event = await run.run()
+        if event.usage is not None:
+            self.rounds.append({**event.usage, "round": number})
+        if event.type == "done" and event.version is not None:
+            publish(event.model_copy(update={"type": "saved"}))
+        return event
+
+    def _agent_round(self, publish: Publish, number: int, prompt: str, request: str | None) -> AgentRun:
+        assert self.workspace is not None  # GenerationService gives one to every agent-mode generation
+        return AgentRun(
+            self.store,
+            self.logs,
+            self.save,
+            self.request.project_id,
+            prompt,
+            publish,
+            self.workspace,
+            self.request.provider,
+            self.request.model,
+            stale_before=self.stale_before(),
+            kind="agent" if number == 0 else "repair",
+            request=request,
+            round_=number,
+            images=self.request.images if number == 0 else [],
+            user_id=self.request.user_id,
+            allowance=self.request.allowance,
+            approve=self.request.approve and number == 0,
+        )
+
+    def _model_round(self, publish: Publish, number: int, prompt: str, request: str | None) -> GenerationRun:
+        return GenerationRun(
             self.store,
             self.logs,
             self.save,
@@ -191,12 +235,6 @@ class CheckedGeneration:
             user_id=self.request.user_id,
             allowance=self.request.allowance,
         )
-        event = await run.run()
-        if event.usage is not None:
-            self.rounds.append({**event.usage, "round": number})
-        if event.type == "done":
-            publish(event.model_copy(update={"type": "saved"}))
-        return event
 
     def _file_done(self, path: str, content: str) -> None:
         """A manifest that completes while the answer streams starts its install (again, if it changed), so the
@@ -220,7 +258,7 @@ class CheckedGeneration:
             update={
                 "type": "done",
                 "summary": summary,
-                "message": " ".join(filter(None, [checked.headline if checked else "", note])),
+                "message": " ".join(filter(None, [checked.headline if checked else "", note])) or base.message,
                 "usage": summed_usage(self.rounds) or base.usage,
                 "verification": verification_dict(checked) if checked else None,
             }

@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from builder.attachments import Picture, check_count
-from builder.errors import GenerationBusy
+from builder.errors import GenerationBusy, InvalidInput, ProviderError
 from builder.generation import prompts
 from builder.generation.budget import check_budget
 from builder.generation.engine import GenerationEvent
@@ -23,7 +24,10 @@ from builder.generation.providers import get_provider
 from builder.generation.providers.base import Message, ModelRequest, UsageReport
 from builder.schemas import GenerationInfo, Usage
 from builder.services.access import Actor
+from builder.services.agent_run import OFFLINE_REFUSAL
+from builder.services.agent_workspace import AgentWorkspace, WorkingFiles
 from builder.services.checked_generation import CheckedGeneration, Request
+from builder.services.preview_drafts import PreviewDrafts
 from builder.services.previews import PreviewService
 from builder.services.projects import ProjectService
 from builder.services.quotas import QuotaService
@@ -60,7 +64,11 @@ class GenerationService:
         verifications: VerificationService,
         quotas: QuotaService,
         hub: GenerationHub,
+        drafts: PreviewDrafts,
+        working_files: WorkingFiles,
     ) -> None:
+        self._drafts = drafts
+        self._working_files = working_files
         self._store = store
         self._quotas = quotas
         self._projects = projects
@@ -87,6 +95,7 @@ class GenerationService:
         images: list[Picture] | None = None,
         user_id: str | None = None,
         plan_id: str | None = None,
+        agent: bool = False,
     ) -> None:
         """Start a generation (`user_id` asked for it) in the background; `follow` gives its events. `for_model`: what the model reads
         instead of `prompt` (the prompt with more context); the prompt is what is recorded and shown.
@@ -94,6 +103,8 @@ class GenerationService:
         `images` are pictures the person attached, checked already (builder.attachments.check_pictures);
         they go to the model with the prompt when it takes pictures, else the first event says so.
         `plan_id`: the plan (builder.services.plans) this generation builds; it is marked built with the saved version.
+        `agent`: Agent mode (builder/services/agent_run.py), for a project with a version; with the project's Approve
+        changes setting its change waits for a person (`accept`, `reject`).
 
         Unless `verify` is False (default: settings.verify_generations) the saved version is then
         run, checked in a browser and repaired (see services.checked_generation) before the generation ends.
@@ -111,6 +122,7 @@ class GenerationService:
             images=list(images or []),
             user_id=user_id,
             plan_id=plan_id,
+            agent=agent,
         )
         await self._start(request)
 
@@ -125,6 +137,12 @@ class GenerationService:
         project = await self._projects.get(request.project_id)
         request.allowance = await self._quotas.allowance(request.user_id)
         provider = get_provider(request.provider or project.provider or None, request.model or project.model or None)
+        if request.agent:
+            if provider.name == "offline":
+                raise ProviderError(OFFLINE_REFUSAL)
+            if not project.current_version:
+                raise InvalidInput("Agent mode changes an app that exists: build it first, then ask the agent.")
+            request.approve = project.approve_changes
         if provider.name != "offline":
             # Refused here, the caller gets the budget's sentence as a 402 rather than as a generation that fails.
             first = ModelRequest(
@@ -145,11 +163,21 @@ class GenerationService:
         async def run(publish: Publish) -> GenerationEvent:
             # The store checks again while recording the start: another process may have begun since.
             checked = CheckedGeneration(
-                self._store, self._logs, self._projects.save, self._previews, self._verifications, request, stale_before
+                self._store,
+                self._logs,
+                self._projects.save,
+                self._previews,
+                self._verifications,
+                request,
+                stale_before,
+                workspace=partial(self._workspace, request.project_id),
             )
             return await checked.run(publish)
 
         await self._hub.start(request.project_id, run)
+
+    def _workspace(self, project_id: str, base: dict[str, bytes]) -> AgentWorkspace:
+        return AgentWorkspace(project_id, base, self._drafts, self._verifications, self._logs, self._working_files)
 
     async def stop(self, project_id: str) -> bool:
         """Stop the project's running generation (and its checks and repairs); False when none runs here."""

@@ -28,7 +28,7 @@ from preview_runtime.detect.routes import main_routes
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import plan_for
 from preview_runtime.runner import PreviewInfo, PreviewState
-from preview_runtime.verify import BrowserUnavailable, PageChecker, Problem, find_chromium
+from preview_runtime.verify import BrowserUnavailable, PageChecker, PageReport, Problem, find_chromium
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +184,23 @@ class VerificationService:
             if not o.passed
         ]
         return ("problems" if problems else "passed"), problems, report.screenshot, acceptance
+
+    async def app_running(self, project_id: str) -> PreviewInfo:
+        """The project's preview once it runs (or failed), started if need be (agent mode's commands and pages)."""
+        return await self._running(project_id, lambda: None)
+
+    async def look_at(self, project_id: str, path: str) -> PageReport:
+        """A page of the project's running preview (what its working copy holds now) as the checking browser sees
+        it: problems and a screenshot. PreviewError when the app does not run."""
+        info = await self._running(project_id, lambda: None)
+        if info.state != PreviewState.running:
+            raise PreviewError(f"the app is not running: {failure_sentence(info)}")
+        cookie = await self._access.own_cookie(info)
+        expect = partial(self._previews.expect_request, project_id)
+        try:
+            return await self.checker.check(info.url.rstrip("/") + path, expect=expect, cookie=cookie)
+        except BrowserUnavailable as exc:
+            raise PreviewError(str(exc)) from None
 
     async def _running(self, project_id: str, installed: Callable[[], None]) -> PreviewInfo:
         """The project's preview of its current version once it runs (or failed), started if need be;

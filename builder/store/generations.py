@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from builder.attachments import Picture, sniff
 from builder.errors import GenerationBusy, NotFound
 from builder.models import Blob, Generation, Project, Version
-from builder.schemas import CodeReference, GenerationInfo
+from builder.schemas import AgentStep, CodeReference, GenerationInfo, PendingChange
 from builder.store.base import StoreBase, of_member
 
 GENERATION_RUNNING = "running"
@@ -147,14 +147,74 @@ class GenerationRecords(StoreBase):
             )
             return [
                 GenerationInfo(
-                    **record.model_dump(exclude={"version_id", "cost_usd", "cost_known", "pictures", "places"}),
+                    **record.model_dump(
+                        exclude={"version_id", "cost_usd", "cost_known", "pictures", "places", "steps", "pending"}
+                    ),
                     pictures=[h for h in record.pictures.split(",") if h],
                     references=[CodeReference.model_validate(r) for r in json.loads(record.places or "[]")],
+                    steps=[_step(s) for s in json.loads(record.steps or "[]")],
+                    pending=PendingChange.model_validate_json(record.pending) if record.pending else None,
                     version=number,
                     cost_usd=record.cost_usd if record.cost_known else None,
                 )
                 for record, number in rows
             ]
+
+    async def save_steps(self, generation_id: int, steps: Sequence[AgentStep], screenshots: dict[int, bytes]) -> None:
+        """An agent run's steps so far (each open_page's screenshot kept as a blob, by step number)."""
+        async with self._sessions() as session, session.begin():
+            record = await session.get(Generation, generation_id)
+            if record is None:
+                raise NotFound(f"There is no generation {generation_id}.")
+            hashes = await self._keep_blobs(session, screenshots)
+            kept = {s["number"]: s.get("screenshot_hash") for s in json.loads(record.steps or "[]")}
+            rows = []
+            for step in steps:
+                row = step.model_dump(exclude={"screenshot"})
+                if found := hashes.get(step.number) or kept.get(step.number):
+                    row["screenshot_hash"] = found
+                rows.append(row)
+            record.steps = json.dumps(rows)
+            session.add(record)
+
+    async def step_screenshot(self, project_id: str, generation_id: int, number: int) -> bytes | None:
+        async with self._sessions() as session:
+            record = await session.get(Generation, generation_id)
+            if record is None or record.project_id != project_id:
+                return None
+            found = next((s.get("screenshot_hash") for s in json.loads(record.steps or "[]") if s["number"] == number), None)
+            blob = await session.get(Blob, found) if found else None
+            return blob.data if blob is not None else None
+
+    async def generation_record(self, project_id: str, generation_id: int) -> Generation:
+        """One generation of the project, as stored; NotFound for another project's."""
+        async with self._sessions() as session:
+            record = await session.get(Generation, generation_id)
+            if record is None or record.project_id != project_id:
+                raise NotFound(f"Project {project_id} has no generation {generation_id}.")
+            return record
+
+    async def decide_pending(self, project_id: str, generation_id: int, outcome: str) -> PendingChange | None:
+        """Move an agent run awaiting approval to `outcome` ("saved" or "rejected") and give its change; None when
+        it is not awaiting (decided already, perhaps by someone else at the same moment)."""
+        async with self._sessions() as session, session.begin():
+            record = await session.get(Generation, generation_id)
+            if record is None or record.project_id != project_id:
+                raise NotFound(f"Project {project_id} has no agent run {generation_id}.")
+            result = await session.exec(
+                update(Generation)
+                .where(col(Generation.id) == generation_id, col(Generation.outcome) == "awaiting")
+                .values(outcome=outcome)
+            )
+            if not result.rowcount:
+                return None
+            return PendingChange.model_validate_json(record.pending)
+
+    async def set_approve_changes(self, project_id: str, on: bool) -> None:
+        async with self._sessions() as session, session.begin():
+            project = await self._project(session, project_id)
+            project.approve_changes = on
+            session.add(project)
 
     async def picture(self, digest: str, member: str | None = None) -> Picture:
         """A picture attached to a prompt (in a project `member` has a role in, unless None); NotFound for any other
@@ -168,3 +228,7 @@ class GenerationRecords(StoreBase):
         if blob is None or media_type is None:
             raise NotFound("There is no such picture.")
         return Picture(media_type, blob.data)
+
+
+def _step(row: dict[str, object]) -> AgentStep:
+    return AgentStep.model_validate({**row, "screenshot": bool(row.get("screenshot_hash"))})

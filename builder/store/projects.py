@@ -167,6 +167,7 @@ class ProjectStore(
                 **summary.model_dump(),
                 provider=project.provider,
                 model=project.model,
+                approve_changes=project.approve_changes,
                 versions=await self._versions(session, project.id),
             )
 

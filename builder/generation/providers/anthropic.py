@@ -7,7 +7,9 @@ a 150 KB file tree.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import anthropic
 from anthropic.types import (
@@ -17,6 +19,10 @@ from anthropic.types import (
     ImageBlockParam,
     MessageParam,
     TextBlockParam,
+    ToolChoiceParam,
+    ToolParam,
+    ToolResultBlockParam,
+    ToolUseBlockParam,
     UserMessageParam,
 )
 
@@ -30,6 +36,7 @@ from builder.generation.providers.base import (
     ProviderEvent,
     TextDelta,
     ToolDelta,
+    ToolStart,
     UsageReport,
     request_timeout,
 )
@@ -54,7 +61,31 @@ def _explain(exc: anthropic.APIError) -> ProviderError:
     return ProviderError(f"Claude answered with an error: {text}")
 
 
+def _arguments(text: str) -> dict[str, Any]:
+    """A call's input as the API takes it back: an object (a model that sent broken JSON gets an empty one)."""
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def _message(message: Message) -> MessageParam:
+    if message.tool_calls:
+        calls: list[ContentBlockParam] = [TextBlockParam(type="text", text=message.content)] if message.content else []
+        calls += [
+            ToolUseBlockParam(type="tool_use", id=call.id, name=call.name, input=_arguments(call.arguments))
+            for call in message.tool_calls
+        ]
+        return AssistantMessageParam(role="assistant", content=calls)
+    if message.tool_results:
+        results: list[ContentBlockParam] = [
+            ToolResultBlockParam(type="tool_result", tool_use_id=r.call_id, content=r.content, is_error=r.is_error)
+            for r in message.tool_results
+        ]
+        if message.content:
+            results.append(TextBlockParam(type="text", text=message.content))
+        return UserMessageParam(role="user", content=results)
     if message.role == "user":
         if message.images:
             blocks: list[ContentBlockParam] = [
@@ -86,7 +117,10 @@ class AnthropicProvider(Provider):
         usage = UsageReport()
         stop_reason = "end_turn"
         messages = [_message(m) for m in request.messages]
-        tool = request.tool
+        offered = request.tools or [request.tool]
+        tools = [ToolParam(name=t.name, description=t.description, input_schema=t.input_schema) for t in offered]
+        # One forced tool, or (agent mode) any of them: every answer is a call.
+        choice: ToolChoiceParam = {"type": "any"} if request.tools else {"type": "tool", "name": request.tool.name}
         try:
             events = await self.client.messages.create(
                 model=self.model,
@@ -94,8 +128,8 @@ class AnthropicProvider(Provider):
                 # Cached: the system prompt (with the starters' conventions) is the same every call.
                 system=[{"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}],
                 messages=messages,
-                tools=[{"name": tool.name, "description": tool.description, "input_schema": tool.input_schema}],
-                tool_choice={"type": "tool", "name": tool.name},
+                tools=tools,
+                tool_choice=choice,
                 stream=True,
             )
             async with events:
@@ -105,6 +139,8 @@ class AnthropicProvider(Provider):
                         usage.input_tokens = start.input_tokens or 0
                         usage.cache_read_tokens = start.cache_read_input_tokens or 0
                         usage.cache_write_tokens = start.cache_creation_input_tokens or 0
+                    elif event.type == "content_block_start" and event.content_block.type == "tool_use":
+                        yield ToolStart(event.content_block.id, event.content_block.name)
                     elif event.type == "content_block_delta":
                         if event.delta.type == "input_json_delta":
                             yield ToolDelta(event.delta.partial_json)

@@ -14,12 +14,33 @@ from builder.settings import settings
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class ToolCall:
+    """One call the model made (agent mode): the provider's id for it, the tool's name, its input as JSON text."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What a tool call gave back, sent to the model under the call's id."""
+
+    call_id: str
+    content: str
+    is_error: bool = False
+
+
 @dataclass
 class Message:
     role: Literal["user", "assistant"]
     content: str
     # Pictures the person attached, sent before the text (user messages only).
     images: list[Picture] = field(default_factory=list)
+    # Agent mode: the calls an assistant message made, and (in the user message after it) what each gave back.
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_results: list[ToolResult] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -46,11 +67,21 @@ class ModelRequest:
     tree: dict[str, str] = field(default_factory=dict)
     # What the model answers with: the file tree, unless it is asked for a plan (builder.generation.planning).
     tool: ToolSpec = FILE_TREE_TOOL
+    # Agent mode: the tools the model chooses from, one or more calls an answer; when set, `tool` is not offered.
+    tools: list[ToolSpec] = field(default_factory=list)
 
 
 @dataclass
 class TextDelta:
     text: str
+
+
+@dataclass
+class ToolStart:
+    """A tool call begins (its input follows as ToolDeltas): agent mode needs its id and name."""
+
+    id: str
+    name: str
 
 
 @dataclass
@@ -71,7 +102,7 @@ class Finished:
     stop_reason: Literal["tool_use", "end_turn", "max_tokens"]
 
 
-ProviderEvent = TextDelta | ToolDelta | UsageReport | Finished
+ProviderEvent = TextDelta | ToolStart | ToolDelta | UsageReport | Finished
 
 
 # HTTP statuses that mean "busy or briefly unavailable": worth a retry with backoff.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import openai
 from openai.types.chat import (
@@ -11,7 +12,10 @@ from openai.types.chat import (
     ChatCompletionContentPartParam,
     ChatCompletionContentPartTextParam,
     ChatCompletionMessageParam,
+    ChatCompletionMessageToolCallParam,
     ChatCompletionSystemMessageParam,
+    ChatCompletionToolMessageParam,
+    ChatCompletionToolParam,
     ChatCompletionUserMessageParam,
 )
 
@@ -25,6 +29,7 @@ from builder.generation.providers.base import (
     ProviderEvent,
     TextDelta,
     ToolDelta,
+    ToolStart,
     UsageReport,
     request_timeout,
 )
@@ -44,6 +49,26 @@ def _explain(exc: openai.OpenAIError) -> ProviderError:
     if status in TRANSIENT_STATUS or status is None or "overloaded" in text.lower():
         return TransientProviderError(f"{where} is busy right now ({text}).")
     return ProviderError(f"{where} answered with an error: {text}")
+
+
+def _messages(message: Message) -> list[ChatCompletionMessageParam]:
+    """One message in OpenAI's terms; what tool calls gave back is one "tool" message per call, before any text."""
+    if message.tool_calls:
+        calls = [
+            ChatCompletionMessageToolCallParam(
+                id=call.id, type="function", function={"name": call.name, "arguments": call.arguments or "{}"}
+            )
+            for call in message.tool_calls
+        ]
+        return [ChatCompletionAssistantMessageParam(role="assistant", content=message.content or None, tool_calls=calls)]
+    if message.tool_results:
+        results: list[ChatCompletionMessageParam] = [
+            ChatCompletionToolMessageParam(role="tool", tool_call_id=r.call_id, content=r.content) for r in message.tool_results
+        ]
+        if message.content:
+            results.append(ChatCompletionUserMessageParam(role="user", content=message.content))
+        return results
+    return [_message(message)]
 
 
 def _message(message: Message) -> ChatCompletionMessageParam:
@@ -75,22 +100,25 @@ class OpenAIProvider(Provider):
     async def stream(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:
         usage = UsageReport()
         finish = "end_turn"
-        tool = request.tool
+        offered = request.tools or [request.tool]
+        tools = [
+            ChatCompletionToolParam(
+                type="function", function={"name": t.name, "description": t.description, "parameters": t.input_schema}
+            )
+            for t in offered
+        ]
+        # One forced function, or (agent mode) any of them: every answer is a call.
+        choice: Any = "required" if request.tools else {"type": "function", "function": {"name": request.tool.name}}
         try:
             chunks = await self.client.chat.completions.create(
                 model=self.model,
                 max_tokens=request.max_tokens,
                 messages=[
                     ChatCompletionSystemMessageParam(role="system", content=request.system),
-                    *map(_message, request.messages),
+                    *(param for m in request.messages for param in _messages(m)),
                 ],
-                tools=[
-                    {
-                        "type": "function",
-                        "function": {"name": tool.name, "description": tool.description, "parameters": tool.input_schema},
-                    }
-                ],
-                tool_choice={"type": "function", "function": {"name": tool.name}},
+                tools=tools,
+                tool_choice=choice,
                 stream=True,
                 stream_options={"include_usage": True},
             )
@@ -106,6 +134,8 @@ class OpenAIProvider(Provider):
                         if delta.content:
                             yield TextDelta(delta.content)
                         for call in delta.tool_calls or []:
+                            if call.id and call.function and call.function.name:
+                                yield ToolStart(call.id, call.function.name)
                             if call.function and call.function.arguments:
                                 yield ToolDelta(call.function.arguments)
                         if choice.finish_reason:

@@ -1,0 +1,52 @@
+"""HTTP routes around agent mode's runs: the Approve changes setting, a waiting change accepted or rejected, and the
+screenshot a step took. A run starts as a follow-up with `"agent": true` (builder/api/generations.py)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from builder.api.bodies import CheckedRoute
+from builder.api.identity import Editor, Viewer
+from builder.schemas import RequestBody
+from builder.services import get_services
+
+router = APIRouter(route_class=CheckedRoute)
+
+
+class ApproveSetting(RequestBody):
+    approve_changes: bool = Field(description="On: each agent run's change waits for a person to accept or reject it.")
+
+
+class Accepted(BaseModel):
+    version: int = Field(description="The version the change was saved as.")
+
+
+@router.put("/api/projects/{project_id}/agent/approve-changes", tags=["agent"])
+async def set_approve_changes(project_id: str, body: ApproveSetting, _: Editor) -> ApproveSetting:
+    """Turn the project's Approve changes setting on or off (it applies to the runs started after)."""
+    await (await get_services()).agent.set_approve_changes(project_id, body.approve_changes)
+    return body
+
+
+@router.post("/api/projects/{project_id}/agent/{generation_id}/accept", tags=["agent"])
+async def accept_change(project_id: str, generation_id: int, actor: Editor) -> Accepted:
+    """Save a run's waiting change as a version. 409 when it was decided already, or the project has a newer version
+    than the one the run changed."""
+    result = await (await get_services()).agent.accept(project_id, generation_id, actor.user_id)
+    return Accepted(version=result.version.number)
+
+
+@router.post("/api/projects/{project_id}/agent/{generation_id}/reject", tags=["agent"], status_code=204)
+async def reject_change(project_id: str, generation_id: int, _: Editor) -> Response:
+    """Drop a run's waiting change; the preview goes back to the saved version. 409 when it was decided already."""
+    await (await get_services()).agent.reject(project_id, generation_id)
+    return Response(status_code=204)
+
+
+@router.get("/api/projects/{project_id}/agent/{generation_id}/steps/{number}/screenshot", tags=["agent"])
+async def step_screenshot(project_id: str, generation_id: int, number: int, _: Viewer) -> Response:
+    """The screenshot an `open_page` step took (JPEG)."""
+    data = await (await get_services()).agent.step_screenshot(project_id, generation_id, number)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})

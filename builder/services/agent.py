@@ -1,0 +1,73 @@
+"""Agent mode around its runs: the project's Approve changes setting, a waiting change accepted or rejected, and the
+screenshots its steps took. The runs themselves are generations (builder/services/agent_run.py)."""
+
+from __future__ import annotations
+
+import logging
+
+from builder.errors import ChangeNotPending, NotFound
+from builder.models import Author
+from builder.schemas import CommitResult, PendingChange
+from builder.services.preview_drafts import PreviewDrafts
+from builder.services.projects import ProjectService
+from builder.store import ProjectStore, stored_number
+
+log = logging.getLogger(__name__)
+
+
+class AgentService:
+    def __init__(self, store: ProjectStore, projects: ProjectService, drafts: PreviewDrafts) -> None:
+        self._store = store
+        self._projects = projects
+        self._drafts = drafts
+
+    async def set_approve_changes(self, project_id: str, on: bool) -> None:
+        """On: each agent run's change waits for a person to accept it before it becomes a version."""
+        await self._store.set_approve_changes(project_id, on)
+
+    async def accept(self, project_id: str, generation_id: int, user_id: str | None = None) -> CommitResult:
+        """The run's waiting change, saved as a version (by the agent, accepted by `user_id`). ChangeNotPending when
+        it was decided already, or the project has a newer version than the one the run changed."""
+        record = await self._store.generation_record(project_id, self._number(generation_id))
+        if record.outcome != "awaiting" or not record.pending:
+            raise ChangeNotPending(f"This change is not waiting for approval any more (it was {record.outcome}).")
+        change = PendingChange.model_validate_json(record.pending)
+        current = (await self._store.get_project(project_id)).current_version
+        if change.base_version != current:
+            raise ChangeNotPending(
+                f"The project changed since the agent's run (it is at version {current}; the run changed version "
+                f"{change.base_version}), so its change was not applied. Reject it and ask the agent again."
+            )
+        if await self._store.decide_pending(project_id, generation_id, "saved") is None:
+            raise ChangeNotPending("This change was just accepted or rejected by someone else.")
+        writes = {path: text.encode() for path, text in change.writes.items()}
+        try:
+            result = await self._projects.save(project_id, writes, change.deletes, change.summary, Author.ai, user_id)
+        except BaseException:
+            # Not saved (a storage quota, say): it waits again, for another try.
+            await self._store.finish_generation(generation_id, outcome="awaiting")
+            raise
+        await self._store.finish_generation(generation_id, version_id=result.version.id, pending="")
+        return result
+
+    async def reject(self, project_id: str, generation_id: int) -> None:
+        """The run's waiting change is dropped; the preview goes back to the saved version."""
+        record = await self._store.generation_record(project_id, self._number(generation_id))
+        change = await self._store.decide_pending(project_id, generation_id, "rejected")
+        if change is None:
+            raise ChangeNotPending(f"This change is not waiting for approval any more (it was {record.outcome}).")
+        await self._store.finish_generation(generation_id, pending="")
+        await self._drafts.restore(project_id, sorted(change.writes), change.deletes)
+
+    async def step_screenshot(self, project_id: str, generation_id: int, number: int) -> bytes:
+        found = stored_number(generation_id) and stored_number(number)
+        data = await self._store.step_screenshot(project_id, generation_id, number) if found else None
+        if data is None:
+            raise NotFound(f"Project {project_id} has no agent step {number} with a screenshot in run {generation_id}.")
+        return data
+
+    @staticmethod
+    def _number(generation_id: int) -> int:
+        if not stored_number(generation_id):
+            raise NotFound(f"There is no agent run {generation_id}.")
+        return generation_id

@@ -1,12 +1,13 @@
 """The conversation's entries: a prompt, a version, a check (its acceptance checks, screenshot and "Fix this"), an
-answer with the places it relies on, an error."""
+answer with the places it relies on, an agent run's steps and its change waiting for approval, an error."""
 
 import reflex as rx
 
 from builder.components.connect_model import needs_model_note
+from builder.components.history_panel import diff_file
 from builder.state.conversation import ConversationState
 from builder.state.editor import EditorState
-from builder.state.views import AcceptanceRow, ChatEntry
+from builder.state.views import AcceptanceRow, ChatEntry, StepRow
 from builder.state.workspace import WorkspaceState
 
 
@@ -39,6 +40,85 @@ def acceptance_row(row: AcceptanceRow) -> rx.Component:
         width="100%",
         class_name="acceptance-check",
         data_passed=rx.cond(row.passed, "true", "false"),
+    )
+
+
+def step_row(row: StepRow) -> rx.Component:
+    """One agent step: done or went wrong, what it did, more on it folded, and the page it opened."""
+    mark = rx.cond(
+        row.ok,
+        rx.icon("circle-check", size=14, color=rx.color("green", 10), flex_shrink="0", aria_label="Done"),
+        rx.icon("circle-x", size=14, color=rx.color("red", 10), flex_shrink="0", aria_label="Went wrong"),
+    )
+    label = rx.text(row.number, ". ", row.label, size="1", class_name="agent-step-label")
+    return rx.hstack(
+        mark,
+        rx.vstack(
+            rx.cond(
+                row.detail != "",
+                rx.el.details(
+                    rx.el.summary(label),
+                    rx.el.pre(row.detail, class_name="agent-step-detail"),
+                    class_name="agent-step-more",
+                ),
+                label,
+            ),
+            spacing="0",
+            flex="1",
+            min_width="0",
+        ),
+        rx.cond(
+            row.image != "",
+            rx.link(
+                rx.image(src=row.image, alt="The page this step opened", class_name="acceptance-shot"),
+                href=row.image,
+                is_external=True,
+                flex_shrink="0",
+            ),
+        ),
+        align="start",
+        spacing="2",
+        width="100%",
+        class_name="agent-step",
+        data_ok=rx.cond(row.ok, "true", "false"),
+    )
+
+
+def approval(entry: ChatEntry) -> rx.Component:
+    """An agent run's change waiting for the person: its files' diffs folded, then Accept and Reject."""
+    return rx.vstack(
+        rx.el.details(
+            rx.el.summary("Show the change"),
+            rx.box(rx.foreach(entry.diff, diff_file), margin_top="8px", class_name="approval-diff"),
+            class_name="approval-more",
+        ),
+        rx.cond(
+            WorkspaceState.can_edit,
+            rx.hstack(
+                rx.button(
+                    rx.icon("check", size=14),
+                    "Accept",
+                    size="1",
+                    on_click=ConversationState.accept_change(entry.run_id),
+                    disabled=WorkspaceState.generating,
+                    id="accept-change",
+                ),
+                rx.button(
+                    rx.icon("x", size=14),
+                    "Reject",
+                    size="1",
+                    variant="soft",
+                    color_scheme="gray",
+                    on_click=ConversationState.reject_change(entry.run_id),
+                    disabled=WorkspaceState.generating,
+                    id="reject-change",
+                ),
+                spacing="2",
+            ),
+        ),
+        spacing="2",
+        margin_top="8px",
+        width="100%",
     )
 
 
@@ -177,6 +257,11 @@ def chat_entry(entry: ChatEntry) -> rx.Component:
             ),
         ),
         rx.cond(entry.kind == "check", check_result(entry)),
+        rx.cond(
+            entry.steps,
+            rx.vstack(rx.foreach(entry.steps, step_row), spacing="1", margin_top="8px", width="100%", class_name="agent-steps"),
+        ),
+        rx.cond(entry.kind == "approval", approval(entry)),
         padding="10px 12px",
         border_radius="10px",
         background=f"var(--{entry.tone}-2)",

@@ -4,7 +4,8 @@ import reflex as rx
 
 from builder.components.confirm import confirm
 from builder.components.download import download_button
-from builder.state.history import DiffFileView, DiffLine, HistoryRow, HistoryState, PlanRow
+from builder.state.history import HistoryRow, HistoryState, PlanRow
+from builder.state.views import DiffFileView, DiffLine
 from builder.state.workspace import WorkspaceState
 
 

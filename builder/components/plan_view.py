@@ -3,6 +3,7 @@ for changes, and Build this. Edits are kept with the project as each field is le
 
 import reflex as rx
 
+from builder.state.conversation import ConversationState
 from builder.state.plan import PlanState
 from builder.state.workspace import WorkspaceState
 
@@ -196,17 +197,48 @@ def plan_card() -> rx.Component:
 
 
 def mode_choice() -> rx.Component:
-    """In the follow-up box: what the next request does: build it, plan it first, ask about the project, or add an
-    acceptance check."""
-    return rx.segmented_control.root(
-        rx.segmented_control.item("Build", value="build"),
-        rx.segmented_control.item("Plan first", value="plan"),
-        rx.segmented_control.item("Ask", value="ask"),
-        rx.segmented_control.item("Add check", value="check"),
-        value=PlanState.mode,
-        on_change=PlanState.set_mode,
-        size="1",
+    """In the follow-up box: what the next request does: build it, plan it first, ask about the project, add an
+    acceptance check, or let the agent work on it in steps (with its Approve changes switch)."""
+    return rx.vstack(
+        rx.segmented_control.root(
+            rx.segmented_control.item("Build", value="build"),
+            rx.segmented_control.item("Plan first", value="plan"),
+            rx.segmented_control.item("Ask", value="ask"),
+            rx.segmented_control.item("Add check", value="check"),
+            rx.segmented_control.item("Agent", value="agent"),
+            value=PlanState.mode,
+            on_change=PlanState.set_mode,
+            size="1",
+            width="100%",
+            id="followup-mode",
+            aria_label="What the request does",
+        ),
+        rx.cond(
+            PlanState.mode == "agent",
+            rx.hstack(
+                rx.text(
+                    "Works in steps: reads, edits, runs the tests, opens the page. Saved as one version.",
+                    size="1",
+                    color=rx.color("gray", 11),
+                    flex="1",
+                ),
+                rx.el.label(
+                    rx.switch(
+                        checked=ConversationState.approve_changes,
+                        on_change=ConversationState.set_approve_changes,
+                        size="1",
+                        id="approve-changes",
+                    ),
+                    rx.text("Approve changes", size="1", weight="medium"),
+                    class_name="approve-switch",
+                    title="Show each run's change for you to accept or reject before it becomes a version",
+                ),
+                align="center",
+                spacing="2",
+                width="100%",
+                id="agent-options",
+            ),
+        ),
+        spacing="2",
         width="100%",
-        id="followup-mode",
-        aria_label="What the request does",
     )

@@ -112,19 +112,24 @@ def follow_up_box() -> rx.Component:
                     value=ConversationState.followup,
                     on_change=ConversationState.set_followup,
                     placeholder=rx.cond(
-                        PlanState.mode == "ask",
-                        "Ask about the project, e.g. \u201cwhere is the price computed?\u201d",
+                        PlanState.mode == "agent",
+                        "A change for the agent, e.g. \u201cthe total is wrong after a cancel: fix it and make the "
+                        "tests pass\u201d",
                         rx.cond(
-                            PlanState.mode == "check",
-                            "A check in words, e.g. \u201cbook Sunday 10:00: it says the shop is closed\u201d",
+                            PlanState.mode == "ask",
+                            "Ask about the project, e.g. \u201cwhere is the price computed?\u201d",
                             rx.cond(
-                                ConversationState.offline_follow_up,
-                                "Offline: rename, recolour or change texts, e.g. \u201ccall it Luna Bakery\u201d, "
-                                "\u201cmake it green\u201d",
+                                PlanState.mode == "check",
+                                "A check in words, e.g. \u201cbook Sunday 10:00: it says the shop is closed\u201d",
                                 rx.cond(
-                                    WorkspaceState.current_version > 0,
-                                    "Ask for a change, e.g. \u201cadd a contact form\u201d",
-                                    "Describe the app you want",
+                                    ConversationState.offline_follow_up,
+                                    "Offline: rename, recolour or change texts, e.g. \u201ccall it Luna Bakery\u201d, "
+                                    "\u201cmake it green\u201d",
+                                    rx.cond(
+                                        WorkspaceState.current_version > 0,
+                                        "Ask for a change, e.g. \u201cadd a contact form\u201d",
+                                        "Describe the app you want",
+                                    ),
                                 ),
                             ),
                         ),

@@ -4,10 +4,12 @@ screenshots its steps took. The runs themselves are generations (builder/service
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from builder.errors import ChangeNotPending, NotFound
 from builder.models import Author
-from builder.schemas import CommitResult, PendingChange
+from builder.schemas import CommitResult, FileDiff, GenerationInfo, PendingChange
+from builder.services.history import file_diff
 from builder.services.preview_drafts import PreviewDrafts
 from builder.services.projects import ProjectService
 from builder.store import ProjectStore, stored_number
@@ -58,6 +60,18 @@ class AgentService:
             raise ChangeNotPending(f"This change is not waiting for approval any more (it was {record.outcome}).")
         await self._store.finish_generation(generation_id, pending="")
         await self._drafts.restore(project_id, sorted(change.writes), change.deletes)
+
+    async def diffs(self, project_id: str, runs: Sequence[GenerationInfo]) -> dict[int, list[FileDiff]]:
+        """Each waiting change's files against the version the run changed, by run."""
+        found: dict[int, list[FileDiff]] = {}
+        for run in runs:
+            change = run.pending
+            if run.outcome != "awaiting" or change is None:
+                continue
+            base = await self._store.read_tree(project_id, change.base_version) if change.base_version else {}
+            changed = [file_diff(path, base.get(path), text.encode()) for path, text in sorted(change.writes.items())]
+            found[run.id] = changed + [file_diff(path, base.get(path), None) for path in change.deletes]
+        return found
 
     async def step_screenshot(self, project_id: str, generation_id: int, number: int) -> bytes:
         found = stored_number(generation_id) and stored_number(number)

@@ -30,6 +30,8 @@ class ConversationState(WorkspaceState):
     progress: rx.Field[str] = rx.field("")
     # Tokens and cost of the project's generations so far, repairs included.
     usage_line: rx.Field[str] = rx.field("")
+    # Agent mode: each run's change waits for the person to accept or reject it (the project's setting).
+    approve_changes: rx.Field[bool] = rx.field(False)
     _generation_token: int = 0
     # This page asked for the generation that runs (the others follow it): its avatar says "generating" to them.
     _asked: bool = False
@@ -55,7 +57,9 @@ class ConversationState(WorkspaceState):
         generations = await services.generations.records(loaded.project.id)
         checks = await services.verifications.records(loaded.project.id)
         names = {member.user_id: member.name or member.email for member in await services.access.members(loaded.project.id)}
-        self.chat = chat_entries(loaded.project.versions, generations, checks, names, loaded.actor.user_id)
+        diffs = await services.agent.diffs(loaded.project.id, generations)
+        self.chat = chat_entries(loaded.project.versions, generations, checks, names, loaded.actor.user_id, diffs)
+        self.approve_changes = loaded.project.approve_changes
         self.usage_line = usage_words(await services.generations.usage(loaded.project.id))
 
     async def _on_open(self) -> rx.event.EventCallback[()] | None:
@@ -100,9 +104,9 @@ class ConversationState(WorkspaceState):
             select.clear_picked()
             return ConversationState.follow_generation
 
-    async def _send(self, for_model: str | None = None) -> bool:
+    async def _send(self, for_model: str | None = None, agent: bool = False) -> bool:
         """Start a generation for the follow-up box's text (the model reads `for_model` instead when given: the
-        same with more context); False, with the reason shown, when none starts."""
+        same with more context; `agent`: in Agent mode); False, with the reason shown, when none starts."""
         prompt = self.followup.strip()
         if not prompt or self.generating:
             return False
@@ -111,7 +115,13 @@ class ConversationState(WorkspaceState):
             allowed = await self.allowed(Permission.edit)
             images = await asyncio.to_thread(attachments.take, allowed.actor.user_id)
             await allowed.services.generations.start(
-                self.project_id, prompt, self.provider, for_model=for_model, images=images, user_id=allowed.actor.user_id
+                self.project_id,
+                prompt,
+                self.provider,
+                for_model=for_model,
+                images=images,
+                user_id=allowed.actor.user_id,
+                agent=agent,
             )
         except ForjaError as exc:
             self.error = str(exc)
@@ -123,10 +133,46 @@ class ConversationState(WorkspaceState):
         self.generating = True
         self._asked = True
         await self._place_changed()
-        self.progress = "Generating..."
+        self.progress = "The agent is working..." if agent else "Generating..."
         pictures = f"With {len(images)} picture{'s' if len(images) != 1 else ''}." if images else ""
-        self.chat = [*self.chat, ChatEntry("prompt", "You", prompt, "now", pictures)]
+        detail = " ".join(filter(None, ["Agent mode" if agent else "", pictures]))
+        self.chat = [*self.chat, ChatEntry("prompt", "You", prompt, "now", detail)]
         return True
+
+    @rx.event
+    async def set_approve_changes(self, on: bool) -> None:
+        try:
+            await (await self.allowed(Permission.edit)).services.agent.set_approve_changes(self.project_id, on)
+        except ForjaError as exc:
+            self.error = str(exc)
+            return
+        self.approve_changes = on
+
+    @rx.event
+    async def accept_change(self, run_id: int):
+        """An agent run's waiting change, saved as a version."""
+        try:
+            allowed = await self.allowed(Permission.edit)
+            result = await allowed.services.agent.accept(self.project_id, run_id, allowed.actor.user_id)
+        except ForjaError as exc:
+            self.error = str(exc)
+            return None
+        self.error = ""
+        (await self.get_state(EditorState)).notice = f"Saved as version {result.version.number}."
+        await self._refresh(self.project_id)
+        return PreviewPaneState.reload_preview
+
+    @rx.event
+    async def reject_change(self, run_id: int):
+        """An agent run's waiting change, dropped: the preview shows the saved version again."""
+        try:
+            await (await self.allowed(Permission.edit)).services.agent.reject(self.project_id, run_id)
+        except ForjaError as exc:
+            self.error = str(exc)
+            return None
+        self.error = ""
+        await self._refresh(self.project_id)
+        return PreviewPaneState.reload_preview
 
     @rx.event
     async def fix_this(self):
@@ -170,7 +216,7 @@ class ConversationState(WorkspaceState):
             queue.put_nowait(None)
 
         pumping = asyncio.create_task(pump())
-        previewing = False
+        previewing = awaiting = False
         try:
             finished, first = False, True
             while not finished:
@@ -181,11 +227,18 @@ class ConversationState(WorkspaceState):
                     batch.append(queue.get_nowait())
                 finished = any(event is None or event.type in ("done", "error") for event in batch)
                 saved = any(event is not None and event.type == "saved" for event in batch)
+                # An agent run's steps are kept as they go: the conversation lists each one as it is done.
+                stepped = any(event is not None and event.type == "step" for event in batch)
+                # A change waiting for approval is in the running preview (not saved): shown there to try.
+                awaiting = awaiting or any(
+                    event is not None and event.type == "done" and event.version is None and event.generation_id
+                    for event in batch
+                )
                 async with self:
                     if self._generation_token != token or self.project_id != project_id:
                         return
                     await self._apply([e for e in batch if e is not None])
-                    if saved or first:
+                    if saved or first or stepped:
                         # The first event comes once the prompt is recorded: a page that did not send it shows it now.
                         await self._refresh(project_id)
                 first = False
@@ -208,6 +261,8 @@ class ConversationState(WorkspaceState):
                 moved = await (await self.get_state(PreviewPaneState))._moved()
             if moved:
                 yield PreviewPaneState.start_preview
+            elif awaiting:
+                yield PreviewPaneState.reload_preview
         finally:
             pumping.cancel()
 
@@ -222,6 +277,8 @@ class ConversationState(WorkspaceState):
                 self.progress = f"Generating... {event.files_done} files \u00b7 writing {event.path}"
             elif event.type in ("status", "verification"):
                 self.progress = event.message
+            elif event.type == "step" and event.step is not None:
+                self.progress = f"Step {event.step['number']}: {event.message}"
             elif event.type == "error":
                 self.error = event.message
             elif event.type == "saved":

@@ -9,14 +9,13 @@ import reflex as rx
 
 from builder.errors import ForjaError, NotFound
 from builder.services.access import Permission
-from builder.state.views import author_label
+from builder.state.views import DiffFileView, author_label, diff_views
 from builder.state.workspace import WorkspaceState
 from builder.wording import plural
 
 log = logging.getLogger(__name__)
 
 # A diff longer than this is cut in the page (the API and CLI give it whole).
-MAX_DIFF_LINES = 2000
 
 
 @dataclasses.dataclass
@@ -44,37 +43,6 @@ class PlanRow:
     built: bool
     time: str
     checks: list[str]
-
-
-@dataclasses.dataclass
-class DiffLine:
-    kind: str  # "add", "remove", "hunk", "meta" or "context"
-    text: str
-
-
-@dataclasses.dataclass
-class DiffFileView:
-    path: str
-    status: str
-    summary: str
-    lines: list[DiffLine]
-
-
-def diff_lines(diff: str) -> list[DiffLine]:
-    lines = []
-    for text in diff.splitlines()[:MAX_DIFF_LINES]:
-        if text.startswith(("+++", "---")):
-            kind = "meta"
-        elif text.startswith("@@"):
-            kind = "hunk"
-        elif text.startswith("+"):
-            kind = "add"
-        elif text.startswith("-"):
-            kind = "remove"
-        else:
-            kind = "context"
-        lines.append(DiffLine(kind, text))
-    return lines
 
 
 class HistoryState(rx.State):
@@ -147,15 +115,7 @@ class HistoryState(rx.State):
             return
         base = f"version {diff.against}" if diff.against else "an empty project"
         self.totals = f"Version {diff.version} against {base}: {plural(diff.files_changed, 'file')}, +{diff.lines_added} \u2212{diff.lines_removed} lines"
-        self.files = [
-            DiffFileView(
-                path=f.path,
-                status=f.status,
-                summary="binary" if f.binary else f"+{f.lines_added} \u2212{f.lines_removed}",
-                lines=diff_lines(f.diff),
-            )
-            for f in diff.files
-        ]
+        self.files = diff_views(diff.files)
 
     @rx.event
     async def duplicate(self):

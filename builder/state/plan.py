@@ -2,8 +2,9 @@
 and questions about the project, answered from its files.
 
 The follow-up box's mode sends its text here: Build (the usual generation), Plan first (a plan for the change is
-proposed instead of a build), Ask (an answer with the places it relies on; nothing changes) or Add check (a
-generation that writes the acceptance check described, and makes the app pass it).
+proposed instead of a build), Ask (an answer with the places it relies on; nothing changes), Add check (a
+generation that writes the acceptance check described, and makes the app pass it) or Agent (a generation in steps
+with tools: builder/services/agent_run.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ ADD_CHECK_OFFLINE = (
 )
 
 
+AGENT_OFFLINE = (
+    "Agent mode needs a model that can use tools (read, edit, run the tests, open the page); offline starters "
+    f"cannot. Use Build for offline changes, or {HOW_TO_CONNECT}."
+)
+
+
 class PlanState(WorkspaceState):
     # The project's plan that waits to be built; empty when there is none.
     plan_id: rx.Field[str] = rx.field("")
@@ -38,7 +45,7 @@ class PlanState(WorkspaceState):
     revision: rx.Field[str] = rx.field("")
     provider: rx.Field[str] = rx.field("")
     busy: rx.Field[str] = rx.field("")  # what runs now: "plan", "revise", "build", "ask"; empty when idle
-    mode: rx.Field[str] = rx.field("build")  # the follow-up box's: "build", "plan", "ask" or "check"
+    mode: rx.Field[str] = rx.field("build")  # the follow-up box's: "build", "plan", "ask", "check" or "agent"
     note: rx.Field[str] = rx.field("")
     # When the shown plan was last changed: a refresh keeps the person's unsaved typing unless the plan changed.
     _seen: str = ""
@@ -63,7 +70,7 @@ class PlanState(WorkspaceState):
 
     @rx.event
     def set_mode(self, value: str | list[str]) -> None:
-        if value in ("build", "plan", "ask", "check"):
+        if value in ("build", "plan", "ask", "check", "agent"):
             self.mode = str(value)
 
     @rx.event
@@ -162,6 +169,13 @@ class PlanState(WorkspaceState):
                 await self._ask(conversation, prompt)
             finally:
                 self.busy = ""
+            return
+        if self.mode == "agent":
+            if conversation.provider == "offline":
+                self.error = AGENT_OFFLINE
+                return
+            if await conversation._send(agent=True):
+                yield ConversationState.follow_generation
             return
         if self.mode == "check":
             if conversation.provider == "offline":

@@ -12,12 +12,14 @@ from typing import Literal
 
 from builder.logview import LogEntry, path_prefixes, relative_paths
 from builder.models import Author
-from builder.schemas import CodeReference, GenerationInfo, Usage, VerificationInfo, VersionInfo
+from builder.schemas import CodeReference, FileDiff, GenerationInfo, Usage, VerificationInfo, VersionInfo
 from builder.settings import settings
 from builder.wording import DUPLICATED_FROM, plural
 from preview_runtime.logs import LogLine
 from preview_runtime.runner import PreviewInfo, PreviewState
 
+# A diff longer than this is cut: the page would not show tens of thousands of lines usefully.
+MAX_DIFF_LINES = 2000
 AUTHOR_LABELS = {Author.user: "You", Author.ai: "Forja AI", Author.template: "Starter", Author.import_: "Import"}
 
 
@@ -58,7 +60,7 @@ class TreeRow:
     expanded: bool
 
 
-Tone = Literal["gray", "blue", "red", "orange", "green", "amber", "violet"]
+Tone = Literal["gray", "blue", "red", "orange", "green", "amber", "violet", "iris"]
 
 
 @dataclasses.dataclass
@@ -68,6 +70,61 @@ class AcceptanceRow:
     title: str
     passed: bool
     message: str
+    image: str
+
+
+@dataclasses.dataclass
+class DiffLine:
+    kind: str  # "add", "remove", "hunk", "meta" or "context"
+    text: str
+
+
+@dataclasses.dataclass
+class DiffFileView:
+    path: str
+    status: str
+    summary: str
+    lines: list[DiffLine]
+
+
+def diff_lines(diff: str) -> list[DiffLine]:
+    lines = []
+    for text in diff.splitlines()[:MAX_DIFF_LINES]:
+        if text.startswith(("+++", "---")):
+            kind = "meta"
+        elif text.startswith("@@"):
+            kind = "hunk"
+        elif text.startswith("+"):
+            kind = "add"
+        elif text.startswith("-"):
+            kind = "remove"
+        else:
+            kind = "context"
+        lines.append(DiffLine(kind, text))
+    return lines
+
+
+def diff_views(files: Sequence[FileDiff]) -> list[DiffFileView]:
+    """Files' changes as the page shows them: a badge, a path, +/- counts and coloured lines."""
+    return [
+        DiffFileView(
+            path=f.path,
+            status=f.status,
+            summary="binary" if f.binary else f"+{f.lines_added} \u2212{f.lines_removed}",
+            lines=diff_lines(f.diff),
+        )
+        for f in files
+    ]
+
+
+@dataclasses.dataclass
+class StepRow:
+    """One step of an agent run: what it did, whether it went well, more on it folded, and a page's screenshot."""
+
+    number: int
+    label: str
+    ok: bool
+    detail: str
     image: str
 
 
@@ -82,7 +139,7 @@ class CodeLink:
 
 @dataclasses.dataclass
 class ChatEntry:
-    kind: str  # "prompt", "repair", "version", "check", "answer" or "error"
+    kind: str  # "prompt", "repair", "version", "check", "answer", "steps", "approval" or "error"
     author: str
     message: str
     time: str
@@ -98,6 +155,10 @@ class ChatEntry:
     acceptance: list[AcceptanceRow] = dataclasses.field(default_factory=list)
     # An answer's places (Ask mode), each opening the Code tab at its line.
     links: list[CodeLink] = dataclasses.field(default_factory=list)
+    # An agent run's steps; and, for its change waiting for approval, the run (to accept or reject) and its diff.
+    steps: list[StepRow] = dataclasses.field(default_factory=list)
+    run_id: int = 0
+    diff: list[DiffFileView] = dataclasses.field(default_factory=list)
     # Set from `message`: the page folds a long one to its first lines behind "Show all".
     long: bool = dataclasses.field(init=False, default=False)
 
@@ -174,19 +235,40 @@ def answer_entry(answer: str, references: Sequence[CodeReference], when: str) ->
     return ChatEntry("answer", "Forja", answer, when, "Answered from the files; nothing was changed.", links=links)
 
 
+def steps_entry(g: GenerationInfo, when: str) -> ChatEntry:
+    """An agent run's steps, in order, under its prompt."""
+    base = f"/api/projects/{g.project_id}/agent/{g.id}/steps"
+    rows = [StepRow(s.number, s.label, s.ok, s.detail, f"{base}/{s.number}/screenshot" if s.screenshot else "") for s in g.steps]
+    failed = sum(1 for s in g.steps if not s.ok)
+    detail = f"{plural(failed, 'step')} went wrong and the agent went on." if failed else ""
+    return ChatEntry("steps", "Agent", f"Worked in {plural(len(rows), 'step')}.", when, detail, tone="iris", steps=rows)
+
+
+def approval_entry(g: GenerationInfo, when: str, diff: list[DiffFileView]) -> ChatEntry:
+    """An agent run's change that waits for the person: its summary, what it changes, and its diff."""
+    pending = g.pending
+    files = len(pending.writes) + len(pending.deletes) if pending else 0
+    summary = pending.summary if pending else g.summary
+    detail = f"Waiting for your approval: {plural(files, 'file')} changed. Accept it to save it as a version."
+    return ChatEntry("approval", "Agent", summary, when, detail, tone="amber", run_id=g.id, diff=diff)
+
+
 def chat_entries(
     versions: list[VersionInfo],
     generations: list[GenerationInfo],
     checks: Sequence[VerificationInfo] = (),
     names: Mapping[str, str] | None = None,
     me: str = "",
+    diffs: Mapping[int, Sequence[FileDiff]] | None = None,
 ) -> list[ChatEntry]:
     """The conversation: each prompt, then what came of it (a version or an error), each check of a version with
     its screenshot, and Forja's repair rounds, in time order. "Fix this" is offered on the last check only.
 
     A prompt is "You" for the person `me` (and when who asked is unknown), else the asker's name from `names` (user id
-    -> name): in a team, everyone sees who asked for what."""
+    -> name): in a team, everyone sees who asked for what. An agent run lists its steps; its change waiting for
+    approval shows with its diff from `diffs` (generation id -> unified diff)."""
     names = names or {}
+    diffs = diffs or {}
 
     def asker(g: GenerationInfo) -> str:
         return "You" if not g.user_id or g.user_id == me else names.get(g.user_id, "Someone")
@@ -206,7 +288,16 @@ def chat_entries(
                 timed.append((g.created_at, 1, answer_entry(g.summary, g.references, when)))
         else:
             pictures = [f"/api/pictures/{digest}" for digest in g.pictures]
-            timed.append((g.created_at, 0, ChatEntry("prompt", asker(g), g.prompt, when, "", tone="blue", pictures=pictures)))
+            mode = "Agent mode" if g.kind == "agent" else ""
+            timed.append((g.created_at, 0, ChatEntry("prompt", asker(g), g.prompt, when, mode, tone="blue", pictures=pictures)))
+        if g.steps:
+            timed.append((g.created_at, 1, steps_entry(g, when)))
+        if g.outcome == "awaiting":
+            timed.append((g.created_at, 1, approval_entry(g, when, diff_views(diffs.get(g.id, ())))))
+        elif g.outcome == "rejected":
+            timed.append(
+                (g.created_at, 1, ChatEntry("error", "Forja", "You rejected this change.", when, "Nothing was changed."))
+            )
         if g.outcome == "failed":
             timed.append((g.created_at, 1, ChatEntry("error", "Forja", g.error, when, "Nothing was changed.", tone="red")))
         elif g.outcome == "stopped":

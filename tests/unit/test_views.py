@@ -10,7 +10,7 @@ from builder.components.panels import LEVEL_COLORS
 from builder.logview import group_lines
 from builder.models import Author
 from builder.schemas import AcceptanceInfo, GenerationInfo, Usage, VerificationInfo, VersionInfo
-from builder.state.history import MAX_DIFF_LINES, DiffLine, diff_lines
+from builder.state.views import MAX_DIFF_LINES, DiffLine, diff_lines
 from builder.state.views import (
     LONG_MESSAGE_CHARS,
     ChatEntry,

@@ -202,9 +202,10 @@ def mode_choice() -> rx.Component:
     return rx.vstack(
         rx.segmented_control.root(
             rx.segmented_control.item("Build", value="build"),
-            rx.segmented_control.item("Plan first", value="plan"),
+            # Short words, so five fit a phone's width and the conversation's; the full names are what is read out.
+            rx.segmented_control.item("Plan", value="plan", aria_label="Plan first"),
             rx.segmented_control.item("Ask", value="ask"),
-            rx.segmented_control.item("Add check", value="check"),
+            rx.segmented_control.item("Check", value="check", aria_label="Add check"),
             rx.segmented_control.item("Agent", value="agent"),
             value=PlanState.mode,
             on_change=PlanState.set_mode,

@@ -234,11 +234,12 @@ class AgentWorkspace:
         await self._running()
         await self._sync()
         label = f"Ran {arguments.command}"
+        before = await self._working()
         try:
             outcome = await self.drafts.command(self.project_id, arguments.command, settings.agent_command_timeout_s)
         except PreviewError as exc:
             raise StepFailed(f"The command could not run: {exc}") from None
-        came_back = await self._took_back()
+        came_back = self._took_back(before, await self._working())
         output = redact(self.logs.redacted(self.project_id, outcome.output))
         if outcome.timed_out:
             head = f"Stopped at the time limit ({settings.agent_command_timeout_s:.0f} s, FORJA_AGENT_COMMAND_TIMEOUT_S)."
@@ -250,15 +251,21 @@ class AgentWorkspace:
         ok = outcome.exit_code == 0 and not outcome.timed_out
         return StepOutcome(f"{head}\n{output}".strip(), label, ok=ok, detail=f"{head}\n{output}".strip())
 
-    async def _took_back(self) -> list[str]:
-        """What the command changed in the working copy, into the draft (see the module's note)."""
+    async def _working(self) -> dict[str, str]:
+        """The working copy's text files that differ from the current version."""
         try:
-            working = await self.working_files(self.project_id)
+            return (await self.working_files(self.project_id)).changed
         except PreviewError as exc:
-            log.warning("could not read back what a command changed in %s: %s", self.project_id, exc)
-            return []
+            log.warning("could not read the working copy of %s: %s", self.project_id, exc)
+            return {}
+
+    def _took_back(self, before: dict[str, str], after: dict[str, str]) -> list[str]:
+        """What the command itself changed in the working copy (not what was there before it: a lockfile the
+        preview's install wrote), into the draft (see the module's note)."""
         taken = []
-        for path, text in working.changed.items():
+        for path, text in after.items():
+            if before.get(path) == text:
+                continue
             data = text.encode()
             if (path in self.tree or is_dependency_file(path)) and self.tree.get(path) != data:
                 self.tree[path] = data

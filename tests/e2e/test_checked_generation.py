@@ -13,8 +13,9 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ARTIFACTS, Traffic, forja_on_claude
+from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE, Traffic, forja_on_claude
 from tests.e2e.test_phone import assert_fits
+from tests.integration.test_agent_mode import TALLY
 from tests.llm_server import ScriptedLLMServer, ToolAnswer, Usage
 
 PAGE = (
@@ -178,4 +179,66 @@ def test_a_check_added_in_words_is_written_run_and_repaired(
 
     checked = httpx.get(f"{forja_with_claude}/api/projects/{project_id}/verifications").json()
     assert [[a["passed"] for a in c["acceptance"]] for c in checked] == [[], [False], [True]]
+    assert traffic.off_machine() == [], traffic.off_machine()
+
+
+def tool(name: str, **arguments: Any) -> ToolAnswer:
+    return ToolAnswer(arguments, tool_name=name)
+
+
+def test_an_agent_run_lists_its_steps_and_a_held_change_waits_for_accept(
+    forja_with_claude: str, llm: ScriptedLLMServer, page: Page, traffic: Traffic
+) -> None:
+    project_id = httpx.post(f"{forja_with_claude}/api/projects", json={"name": "Tally", "files": TALLY}, timeout=30).json()["id"]
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{forja_with_claude}/p/{project_id}")
+    expect(page.locator("#version-badge")).to_have_text("v1")
+
+    # Agent mode: the run reads, runs the tests (they fail), edits, runs them again (they pass), opens the page.
+    llm.queue(
+        tool("read_file", path="logic.js"),
+        tool("run_command", command="npm test"),
+        tool("edit_file", path="logic.js", search="n + 2", replace="n + 1"),
+        tool("run_command", command="npm test"),
+        tool("open_page", path="/"),
+        tool("finish", summary="Add one now adds one, and the tests pass."),
+    )
+    page.locator("#followup-mode").get_by_role("radio", name="Agent").click()
+    expect(page.locator("#agent-options")).to_contain_text("Approve changes")
+    page.locator("#followup").fill("The Add button adds two: fix it and make the tests pass")
+    page.locator("#send-followup").click()
+    steps = page.locator('.chat-entry[data-kind="steps"] .agent-step')
+    expect(steps).to_have_count(5, timeout=120_000)
+    expect(steps.nth(1)).to_have_attribute("data-ok", "false")
+    expect(steps.nth(3)).to_have_attribute("data-ok", "true")
+    expect(steps.nth(4).locator(".acceptance-shot")).to_be_visible()
+    expect(page.locator('.chat-entry[data-kind="check"]')).to_have_count(1, timeout=180_000)
+    expect(page.locator("#version-badge")).to_have_text("v2")
+    steps.nth(1).locator("summary").click()
+    expect(steps.nth(1).locator(".agent-step-detail")).to_contain_text("next(1) should be 2, got 3")
+    page.screenshot(path=str(ARTIFACTS / "agent-desktop.png"))
+
+    # Approve changes on: the next run's change waits, with its diff, until accepted.
+    page.locator("#approve-changes").click()
+    expect(page.locator("#approve-changes")).to_have_attribute("data-state", "checked")
+    llm.queue(
+        tool("edit_file", path="index.html", search="<h1>Tally</h1>", replace="<h1>Tally counter</h1>"),
+        tool("finish", summary="The heading says Tally counter."),
+    )
+    page.locator("#followup").fill("Call the heading Tally counter")
+    page.locator("#send-followup").click()
+    approval = page.locator('.chat-entry[data-kind="approval"]')
+    expect(approval).to_contain_text("Waiting for your approval: 1 file changed.", timeout=120_000)
+    expect(page.locator("#version-badge")).to_have_text("v2")
+    approval.locator("summary", has_text="Show the change").click()
+    expect(approval.locator(".diff-file")).to_contain_text("+<body><h1>Tally counter</h1>")
+    page.set_viewport_size(PHONE)
+    page.locator("#phone-tab-chat").click()
+    approval.scroll_into_view_if_needed()
+    assert_fits(page, "agent approval, phone")
+    page.screenshot(path=str(ARTIFACTS / "agent-approval-phone.png"))
+    approval.locator("#accept-change").click()
+    expect(approval).to_have_count(0, timeout=30_000)
+    project = httpx.get(f"{forja_with_claude}/api/projects/{project_id}", timeout=10).json()
+    assert project["current_version"] == 3
     assert traffic.off_machine() == [], traffic.off_machine()

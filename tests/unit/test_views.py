@@ -10,14 +10,16 @@ from builder.components.panels import LEVEL_COLORS
 from builder.logview import group_lines
 from builder.models import Author
 from builder.schemas import AcceptanceInfo, GenerationInfo, Usage, VerificationInfo, VersionInfo
-from builder.state.views import MAX_DIFF_LINES, DiffLine, diff_lines
 from builder.state.views import (
     LONG_MESSAGE_CHARS,
+    MAX_DIFF_LINES,
     ChatEntry,
+    DiffLine,
     TreeRow,
     author_label,
     chat_entries,
     default_file,
+    diff_lines,
     is_long_message,
     log_fields,
     logs_text,

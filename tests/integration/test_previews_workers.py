@@ -28,6 +28,7 @@ from builder.store import ProjectStore
 from preview_runtime.proxy import find_traefik
 from preview_runtime.runner import PreviewInfo, PreviewState
 from tests.conftest import CHECKED_PROJECT, DatabaseUrls, free_port
+from tests.llm_server import ScriptedLLMServer, ToolAnswer
 from tests.preview_visits import visit
 from tests.waiting import until
 
@@ -228,3 +229,33 @@ async def test_a_terminal_opened_through_the_other_worker_is_a_shell_in_the_one_
 
     await until(freed, "the shell's end on the preview's worker", within=30)
     await until(logged, "the session in the project's log", within=10)
+
+
+async def test_an_agent_run_on_one_worker_works_in_the_preview_the_other_runs(
+    two_workers: tuple[Services, Services], scripted_llm: ScriptedLLMServer
+) -> None:
+    first, second = two_workers
+    created = await first.projects.create(
+        "Agent", {**CHECKED_PROJECT, "server.js": SERVER, "page.txt": b"one"}, owner=LOCAL_USER_ID
+    )
+    pid = created.project_id
+    started = await first.previews.start(pid)
+    async with asyncio.timeout(120):
+        assert (await first.previews.wait_ready(pid)).state == PreviewState.running
+
+    # The run is the second worker's; its edit reaches the first worker's preview before the command and the page.
+    scripted_llm.queue(
+        ToolAnswer({"path": "page.txt", "content": "edited by the agent"}, tool_name="write_file"),
+        ToolAnswer({"command": "cat page.txt"}, tool_name="run_command"),
+        ToolAnswer({"path": "/"}, tool_name="open_page"),
+        ToolAnswer({"summary": "The page says it was edited."}, tool_name="finish"),
+    )
+    await second.generations.start(pid, "Edit the page", "anthropic", verify=False, agent=True)
+    async with asyncio.timeout(120):
+        events = [event async for event in second.generations.follow(pid)]
+    assert events[-1].type == "done" and events[-1].version == 2, [e.message for e in events]
+    steps = [e.step for e in events if e.step is not None]
+    assert [s["ok"] for s in steps] == [True, True, True], steps
+    assert "edited by the agent" in steps[1]["detail"] and steps[2]["screenshot"]
+    assert second.preview_hub.running() == [] and [i.preview_id for i in first.preview_hub.running()] == [started.preview_id]
+    assert await page(second, started) == "edited by the agent"

@@ -35,7 +35,10 @@ class Allowance:
 def largest_input(request: ModelRequest) -> int:
     """The most input tokens `request` can count: its text at a few characters a token, and each picture."""
     chars = len(request.system) + sum(len(m.content) for m in request.messages)
-    images = sum(len(m.images) for m in request.messages)
+    # Agent mode: the calls' inputs and what they gave back are input too, a page's screenshot a picture.
+    chars += sum(len(c.arguments) for m in request.messages for c in m.tool_calls)
+    chars += sum(len(r.content) for m in request.messages for r in m.tool_results)
+    images = sum(len(m.images) + sum(len(r.images) for r in m.tool_results) for m in request.messages)
     return chars // CHARS_PER_TOKEN + 1 + images * TOKENS_PER_IMAGE
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from builder.attachments import Picture
+from builder.attachments import Picture, vision_refusal
 from builder.errors import FileTreeError, GenerationError, NotFound, ProviderError, QuotaExceeded, TransientProviderError
 from builder.generation import prompts
 from builder.generation.agent_tools import AGENT_TOOLS, Finish, ToolInputError, parse_input
@@ -121,6 +121,7 @@ class AgentRun:
         self.steps: list[AgentStep] = []
         self.timing = AgentTiming()
         self.awaiting = False
+        self.sees = False
         self._record = 0
 
     def emit(self, type_: Any, **data: Any) -> None:
@@ -180,6 +181,8 @@ class AgentRun:
 
     async def _steps(self, provider: Provider, versions: list[Any], workspace: AgentWorkspace, task: str) -> str:
         """The loop: ask, do each call, answer with what it gave; the summary of the `finish` call."""
+        # A page's screenshot goes back with its step to a model that takes pictures.
+        self.sees = vision_refusal(provider.name, provider.model) is None
         tree = workspace.base
         shown = prompts.relevant_files(tree, task, settings.followup_context_bytes // 2)
         history = [f"{v.author.value}: {v.message}" for v in versions if v.message]
@@ -223,7 +226,8 @@ class AgentRun:
                 spent = time.monotonic() - began
                 self.timing.tools_s += spent
                 await self._step(call.name, outcome.label, outcome.ok, outcome.detail, outcome.screenshot, spent)
-                results.append(ToolResult(call.id, outcome.text, is_error=not outcome.ok))
+                seen = (Picture("image/jpeg", outcome.screenshot),) if outcome.screenshot and self.sees else ()
+                results.append(ToolResult(call.id, outcome.text, is_error=not outcome.ok, images=seen))
             messages.append(Message("user", "", tool_results=results))
 
     async def _step(self, tool: str, label: str, ok: bool, detail: str, screenshot: bytes | None, spent: float) -> None:

@@ -26,6 +26,7 @@ from builder.services.preview_drafts import PreviewDrafts
 from builder.services.terminal import TerminalFiles
 from builder.services.verification import VerificationService
 from builder.settings import settings
+from builder.wording import plural
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import is_dependency_file
 
@@ -133,7 +134,7 @@ class AgentWorkspace:
         if len(paths) > LISTED_FILES:
             lines.append(f"... and {len(paths) - LISTED_FILES} more; list a folder to see them.")
         where = f" under {folder}/" if folder else ""
-        return StepOutcome("\n".join(lines) or f"No files{where}.", f"Listed {len(paths)} files{where}")
+        return StepOutcome("\n".join(lines) or f"No files{where}.", f"Listed {plural(len(paths), 'file')}{where}")
 
     def _read(self, arguments: tools.ReadFile) -> StepOutcome:
         path = self._path(arguments.path)

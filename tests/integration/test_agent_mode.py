@@ -136,6 +136,10 @@ async def test_a_run_reads_tests_edits_and_looks_then_saves_one_version(
     assert {t["name"] for t in first["tools"]} >= {"read_file", "edit_file", "run_command", "open_page", "finish"}
     results = [b for b in third["messages"][-1]["content"] if b["type"] == "tool_result"]
     assert results and results[0]["is_error"] is True and "next(1) should be 2" in results[0]["content"]
+    # Claude takes pictures: the page's screenshot went back with its step's result.
+    [looked] = [b for b in scripted_llm.requests[6].body["messages"][-1]["content"] if b["type"] == "tool_result"]
+    assert [part["type"] for part in looked["content"]] == ["text", "image"]
+    assert looked["content"][1]["source"]["media_type"] == "image/jpeg"
     assert all(TEST_ANTHROPIC_KEY not in r.text for r in scripted_llm.requests)
 
 
@@ -252,3 +256,24 @@ async def test_agent_mode_needs_a_model_and_an_app(client: httpx.AsyncClient, se
         f"/api/projects/{empty}/generate", json={"prompt": "Fix it", "provider": "offline", "agent": True}
     )
     assert response.status_code == 400 and "Agent mode needs a model" in response.json()["detail"]
+
+
+@pytest.mark.usefixtures("local_previews")
+async def test_over_openai_a_pages_screenshot_follows_its_result_for_a_model_that_sees(
+    services: Services, scripted_llm: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(builder.settings.settings, "openai_vision", True)
+    project_id = await tally(services)
+    scripted_llm.queue(
+        call("edit_file", path="index.html", search="<h1>Tally</h1>", replace="<h1>Tally counter</h1>"),
+        call("open_page", path="/"),
+        call("finish", summary="The heading says Tally counter."),
+    )
+    await services.generations.start(project_id, "Rename the heading", "openai", verify=False, agent=True)
+    events = await followed(services, project_id)
+    assert events[-1].type == "done" and events[-1].version == 2, [e.message for e in events]
+    # A tool message carries text only: the screenshot follows it in a user message, before the next turn.
+    messages = scripted_llm.requests[2].body["messages"]
+    assert [m["role"] for m in messages[-2:]] == ["tool", "user"]
+    assert "No problem seen" in messages[-2]["content"]
+    assert messages[-1]["content"][0]["image_url"]["url"].startswith("data:image/jpeg;base64,")

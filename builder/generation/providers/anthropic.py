@@ -26,6 +26,7 @@ from anthropic.types import (
     UserMessageParam,
 )
 
+from builder.attachments import Picture
 from builder.errors import ProviderError, TransientProviderError
 from builder.generation.providers.base import (
     TRANSIENT_STATUS,
@@ -36,6 +37,7 @@ from builder.generation.providers.base import (
     ProviderEvent,
     TextDelta,
     ToolDelta,
+    ToolResult,
     ToolStart,
     UsageReport,
     request_timeout,
@@ -70,6 +72,21 @@ def _arguments(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _image(picture: Picture) -> ImageBlockParam:
+    source = Base64ImageSourceParam(type="base64", media_type=picture.media_type, data=picture.base64())  # type: ignore[typeddict-item]
+    return ImageBlockParam(type="image", source=source)
+
+
+def _result(result: ToolResult) -> ToolResultBlockParam:
+    if not result.images:
+        return ToolResultBlockParam(
+            type="tool_result", tool_use_id=result.call_id, content=result.content, is_error=result.is_error
+        )
+    parts: list[TextBlockParam | ImageBlockParam] = [TextBlockParam(type="text", text=result.content)]
+    parts += [_image(picture) for picture in result.images]
+    return ToolResultBlockParam(type="tool_result", tool_use_id=result.call_id, content=parts, is_error=result.is_error)
+
+
 def _message(message: Message) -> MessageParam:
     if message.tool_calls:
         calls: list[ContentBlockParam] = [TextBlockParam(type="text", text=message.content)] if message.content else []
@@ -79,22 +96,13 @@ def _message(message: Message) -> MessageParam:
         ]
         return AssistantMessageParam(role="assistant", content=calls)
     if message.tool_results:
-        results: list[ContentBlockParam] = [
-            ToolResultBlockParam(type="tool_result", tool_use_id=r.call_id, content=r.content, is_error=r.is_error)
-            for r in message.tool_results
-        ]
+        results: list[ContentBlockParam] = [_result(r) for r in message.tool_results]
         if message.content:
             results.append(TextBlockParam(type="text", text=message.content))
         return UserMessageParam(role="user", content=results)
     if message.role == "user":
         if message.images:
-            blocks: list[ContentBlockParam] = [
-                ImageBlockParam(
-                    type="image",
-                    source=Base64ImageSourceParam(type="base64", media_type=image.media_type, data=image.base64()),  # type: ignore[typeddict-item]
-                )
-                for image in message.images
-            ]
+            blocks: list[ContentBlockParam] = [_image(image) for image in message.images]
             blocks.append(TextBlockParam(type="text", text=message.content))
             return UserMessageParam(role="user", content=blocks)
         return UserMessageParam(role="user", content=message.content)

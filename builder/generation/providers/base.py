@@ -30,6 +30,8 @@ class ToolResult:
     call_id: str
     content: str
     is_error: bool = False
+    # A page's screenshot (open_page), for a model that takes pictures.
+    images: tuple[Picture, ...] = ()
 
 
 @dataclass

@@ -65,8 +65,15 @@ def _messages(message: Message) -> list[ChatCompletionMessageParam]:
         results: list[ChatCompletionMessageParam] = [
             ChatCompletionToolMessageParam(role="tool", tool_call_id=r.call_id, content=r.content) for r in message.tool_results
         ]
-        if message.content:
-            results.append(ChatCompletionUserMessageParam(role="user", content=message.content))
+        # A tool message carries text only: a page's screenshot follows in a user message of its own.
+        pictures = [p for r in message.tool_results for p in r.images]
+        if message.content or pictures:
+            parts: list[ChatCompletionContentPartParam] = [
+                ChatCompletionContentPartImageParam(type="image_url", image_url={"url": p.data_url()}) for p in pictures
+            ]
+            text = message.content or "The screenshot of the page your last call opened."
+            parts.append(ChatCompletionContentPartTextParam(type="text", text=text))
+            results.append(ChatCompletionUserMessageParam(role="user", content=parts))
         return results
     return [_message(message)]
 

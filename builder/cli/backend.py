@@ -79,6 +79,8 @@ class GenerateRequest:
     images: list[Picture] = field(default_factory=list)
     # Build this plan (builder.services.plans) instead of a prompt: its project and its words.
     plan: str | None = None
+    # Agent mode (a follow-up only): the model works in steps with tools, each a `step` event.
+    agent: bool = False
 
 
 class Backend(Protocol):
@@ -152,5 +154,13 @@ class Backend(Protocol):
     def generate(self, request: GenerateRequest) -> AsyncIterator[GenerationEvent]:
         """The generation's events, from its start to its done or error event."""
         ...
+
+    # -- agent mode: a run's change waiting for approval --
+    async def set_approve_changes(self, project_id: str, on: bool) -> None: ...
+    async def accept_change(self, project_id: str, generation_id: int) -> int:
+        """Save the run's waiting change; answers the new version's number."""
+        ...
+
+    async def reject_change(self, project_id: str, generation_id: int) -> None: ...
 
     async def close(self) -> None: ...

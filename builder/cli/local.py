@@ -287,10 +287,10 @@ class LocalBackend:
         return await self._services.asking.ask(project_id, question, provider=provider, model=model, user_id=self._actor.user_id)
 
     async def generate(self, request: GenerateRequest) -> AsyncIterator[GenerationEvent]:
-        """A checked generation runs its app in a preview, and previews live in the running Forja, so when Forja runs,
-        the generation runs there, through its API; otherwise here."""
+        """A checked generation runs its app in a preview (and an agent run its commands and pages), and previews live
+        in the running Forja, so when Forja runs, the generation runs there, through its API; otherwise here."""
         plan_project = await self._may_generate(request)
-        if request.verify and await self._forja.running():
+        if (request.verify or request.agent) and await self._forja.running():
             async for event in self._forja.generate(request):
                 yield event
             return
@@ -321,6 +321,7 @@ class LocalBackend:
                 verify=request.verify,
                 images=request.images,
                 user_id=self._actor.user_id,
+                agent=request.agent,
             )
         else:
             project_id = await generations.create_from_prompt(
@@ -333,3 +334,22 @@ class LocalBackend:
             )
         async for event in generations.follow(project_id):
             yield event
+
+    # -- agent mode ----------------------------------------------------------------------------
+
+    async def set_approve_changes(self, project_id: str, on: bool) -> None:
+        await self._may(project_id, Permission.edit)
+        await self._services.agent.set_approve_changes(project_id, on)
+
+    async def accept_change(self, project_id: str, generation_id: int) -> int:
+        await self._may(project_id, Permission.edit)
+        result = await self._services.agent.accept(project_id, generation_id, self._actor.user_id)
+        return result.version.number
+
+    async def reject_change(self, project_id: str, generation_id: int) -> None:
+        """The draft the run left is in the running Forja's preview, so that Forja puts it back, when it runs."""
+        await self._may(project_id, Permission.edit)
+        if await self._forja.running():
+            await self._forja.reject_change(project_id, generation_id)
+            return
+        await self._services.agent.reject(project_id, generation_id)

@@ -74,6 +74,8 @@ async def cmd_generate(backend: Backend, args: argparse.Namespace) -> tuple[Any,
         raise InvalidInput('Say what to build: generate "PROMPT", or generate --from-plan PLAN_ID.')
     else:
         valid_prompt(args.prompt)  # the API's limits, checked before anything starts (here or in a Forja's API)
+    if args.agent and args.project is None:
+        raise InvalidInput("--agent changes an app that exists: give its id with --project.")
     files = [(Path(path).name, await asyncio.to_thread(Path(path).read_bytes)) for path in args.image or []]
     request = GenerateRequest(
         prompt=args.prompt or "",
@@ -83,10 +85,16 @@ async def cmd_generate(backend: Backend, args: argparse.Namespace) -> tuple[Any,
         verify=not args.no_verify,
         images=check_pictures(files),  # the same checks and sentences as the API's, before anything starts
         plan=args.from_plan,
+        agent=args.agent,
     )
     final: GenerationEvent | None = None
+    steps: list[dict[str, Any]] = []
     async for event in backend.generate(request):
-        if event.type == "file_done" and not args.json:
+        if event.type == "step" and event.step is not None:
+            steps.append(event.step)
+            if not args.json:
+                print(f"  step {event.step['number']} {'✓' if event.step['ok'] else '✗'} {event.step['label']}", file=sys.stderr)
+        elif event.type == "file_done" and not args.json:
             print(f"  wrote {event.path}", file=sys.stderr)
         elif event.type in ("status", "verification") and not args.json:
             print(event.message, file=sys.stderr)
@@ -107,14 +115,22 @@ async def cmd_generate(backend: Backend, args: argparse.Namespace) -> tuple[Any,
         if verification
         else None,
     }
+    awaiting = args.agent and final.version is None and final.generation_id is not None
+    if args.agent:
+        value |= {"steps": steps, "generation_id": final.generation_id, "awaiting": awaiting}
     if args.from_plan is not None:
         # Each acceptance check of the plan, as the last check of the built version ran it.
         plan = await backend.plan(args.from_plan)
         value["plan_id"] = plan.id
         value["checks"] = [check.model_dump() for check in plan.checks]
     text = f"{project_id}  version {final.version}: {final.summary}"
+    if awaiting:
+        text = f"{project_id}  run {final.generation_id}, waiting for approval: {final.summary}"
     if final.message:
         text += f"\n{final.message}"
+    if awaiting:
+        run = f"{project_id} {final.generation_id}"
+        text += f"\nAccept it with: python -m builder agent accept {run} (or agent reject {run})"
     if args.from_plan is not None:
         marks = {True: "passed", False: "FAILED", None: "not run"}
         text += "".join(f"\n  check {c['number']} {marks[c['passed']]}: {c['text']}" for c in value["checks"])
@@ -188,6 +204,12 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--no-verify", action="store_true", help="end once the version is saved: do not run, check or repair it")
     p.add_argument(
         "--image", action="append", metavar="PATH", help="a picture (PNG, JPEG, GIF or WebP) sent with the prompt; repeatable"
+    )
+    p.add_argument(
+        "--agent",
+        action="store_true",
+        help="agent mode (with --project): the model works in steps with tools (read, edit, run a command, open a page), "
+        "each printed as it is done; with the project's Approve changes on, the change waits for `agent accept`",
     )
     p = sub.add_parser("preview", parents=[common], help="run the project's current version in the running Forja")
     p.add_argument("id")

@@ -361,6 +361,8 @@ class RemoteBackend:
             "verify": request.verify,
             "images": [{"name": image.name, "data": image.base64()} for image in request.images],
         }
+        if request.agent:  # only then: a Forja from before agent mode refuses a field it does not know
+            body["agent"] = True
         path = _path("/api/projects", request.project, "generate") if request.project else "/api/generate"
         if request.plan:
             body = {"provider": request.provider, "model": request.model, "verify": request.verify}
@@ -376,3 +378,16 @@ class RemoteBackend:
                         yield GenerationEvent.model_validate_json(line.removeprefix("data: "))
         except httpx.HTTPError as exc:
             raise self._broken(exc) from None
+
+    # -- agent mode ----------------------------------------------------------------------------
+
+    async def set_approve_changes(self, project_id: str, on: bool) -> None:
+        path = _path("/api/projects", project_id, "agent", "approve-changes")
+        await self._send("PUT", path, json={"approve_changes": on})
+
+    async def accept_change(self, project_id: str, generation_id: int) -> int:
+        path = _path("/api/projects", project_id, "agent", generation_id, "accept")
+        return self._read(dict[str, int], await self._send("POST", path))["version"]
+
+    async def reject_change(self, project_id: str, generation_id: int) -> None:
+        await self._send("POST", _path("/api/projects", project_id, "agent", generation_id, "reject"))

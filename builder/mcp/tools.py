@@ -19,7 +19,7 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from builder.cli.backend import Backend, GenerateRequest
-from builder.errors import ForjaError, GenerationError
+from builder.errors import ForjaError, GenerationError, InvalidInput
 from builder.generation.engine import GenerationEvent
 from builder.schemas import valid_prompt
 from builder.services.shares import parse_expires
@@ -48,16 +48,26 @@ class Generated(BaseModel):
     check: dict[str, Any] | None = Field(
         description="The check in a real browser: status, problems, attempts and the acceptance checks (`.forja/checks/`)."
     )
+    steps: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Agent mode: each step done (number, tool, label, ok, detail, screenshot, duration_s).",
+    )
+    generation_id: int | None = Field(
+        default=None, description="Agent mode: the run's id; with Approve changes on, its change waits (`version` null)."
+    )
 
 
-async def _finished(backend: Backend, request: GenerateRequest, ctx: Context) -> GenerationEvent:
-    """The generation's done event, telling the client each step as progress; its error event's sentence as an error."""
+async def _finished(backend: Backend, request: GenerateRequest, ctx: Context, steps: list[dict[str, Any]]) -> GenerationEvent:
+    """The generation's done event, telling the client each step as progress, and adding agent mode's steps to `steps`;
+    its error event's sentence as an error."""
     final: GenerationEvent | None = None
     step = 0
     async for event in backend.generate(request):
-        if event.type in ("status", "verification") and event.message:
+        if event.type in ("status", "verification", "step") and event.message:
             step += 1
             await ctx.report_progress(step, message=event.message)
+        if event.type == "step" and event.step is not None:
+            steps.append(event.step)
         elif event.type in ("done", "error"):
             final = event
     if final is None or final.type == "error":
@@ -98,12 +108,22 @@ async def generate(
     ctx: Context,
     project_id: Annotated[str | None, Field(description="A project to follow up on; none makes a new one.")] = None,
     check: Annotated[bool, Field(description="Run the new version in a browser, check it and repair it.")] = True,
+    agent: Annotated[
+        bool,
+        Field(
+            description="Agent mode (with project_id): the model works in steps with tools (read, edit, run a command, "
+            "open a page), listed in `steps`; with the project's Approve changes on, the change waits for a person."
+        ),
+    ] = False,
 ) -> Generated:
     """Make a new project from a prompt, or change one; answers when the version is saved (and checked)."""
     async with forja(ctx) as backend:
         valid_prompt(prompt)
-        request = GenerateRequest(prompt=prompt, project=project_id, provider=None, model=None, verify=check)
-        final = await _finished(backend, request, ctx)
+        if agent and project_id is None:
+            raise InvalidInput("Agent mode changes an app that exists: give its project_id.")
+        request = GenerateRequest(prompt=prompt, project=project_id, provider=None, model=None, verify=check, agent=agent)
+        steps: list[dict[str, Any]] = []
+        final = await _finished(backend, request, ctx, steps)
         verification = final.verification
         return Generated(
             project_id=final.project_id,
@@ -115,6 +135,8 @@ async def generate(
             check={key: verification.get(key) for key in ("status", "problems", "attempts", "acceptance")}
             if verification
             else None,
+            steps=steps,
+            generation_id=final.generation_id,
         )
 
 

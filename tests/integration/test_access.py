@@ -88,6 +88,10 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/projects/{project_id}/verifications/{verification_id}/screenshot"): "view",
     ("GET", "/api/projects/{project_id}/verifications/{verification_id}/acceptance/{number}/screenshot"): "view",
     ("POST", "/api/projects/{project_id}/ask"): "edit",
+    ("PUT", "/api/projects/{project_id}/agent/approve-changes"): "edit",
+    ("POST", "/api/projects/{project_id}/agent/{generation_id}/accept"): "edit",
+    ("POST", "/api/projects/{project_id}/agent/{generation_id}/reject"): "edit",
+    ("GET", "/api/projects/{project_id}/agent/{generation_id}/steps/{number}/screenshot"): "view",
     ("GET", "/api/projects/{project_id}/thumbnail"): "view",
     ("GET", "/api/projects/{project_id}/members"): "view",
     ("POST", "/api/projects/{project_id}/members"): "own",
@@ -240,6 +244,7 @@ def concrete(path: str, team: Team) -> str:
         .replace("{version}", "1")
         .replace("{number}", "1")
         .replace("{verification_id}", "1")
+        .replace("{generation_id}", "1")
         .replace("{share_id}", str(team.share_id))
         .replace("{attachment_id}", team.attachment)
         .replace("{digest}", team.picture)
@@ -268,6 +273,8 @@ def body_for(method: str, path: str) -> dict[str, Any] | None:
         return {"prompt": "Make it red"}
     if path.endswith("/env/{name}"):
         return {"value": "sk_test_taken_over"}
+    if path.endswith("/approve-changes"):
+        return {"approve_changes": False}
     if path.endswith("/text"):
         return {"old": "Ana's page", "new": "Taken", "dom_path": "html > body > h1"}
     return {}

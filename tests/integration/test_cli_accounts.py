@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -58,12 +59,22 @@ def team(tmp_path: Path) -> Team:
     return make_team(tmp_path)
 
 
+def commands_of(command: argparse.ArgumentParser, name: str = "") -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Each command under `command`, a command with actions as each of them ("env set")."""
+    sub = next((action for action in command._actions if isinstance(action, argparse._SubParsersAction)), None)
+    if sub is None:
+        yield name, command
+        return
+    for word, inner in sub.choices.items():
+        yield from commands_of(inner, f"{name} {word}".strip())
+
+
 def project_commands() -> dict[str, argparse.ArgumentParser]:
-    """Every subcommand of the CLI that names a project (or a share link) by a positional argument."""
-    sub = next(action for action in parser()._actions if isinstance(action, argparse._SubParsersAction))
+    """Every command of the CLI (an action of one too: "agent accept") that names a project (or a share link) by a
+    positional argument."""
     return {
         name: command
-        for name, command in sub.choices.items()
+        for name, command in commands_of(parser())
         if any(action.dest in ("id", "share_id") and not action.option_strings for action in command._actions)
     }
 
@@ -71,7 +82,7 @@ def project_commands() -> dict[str, argparse.ArgumentParser]:
 def argv_for(name: str, command: argparse.ArgumentParser, values: dict[str, str], out: Path) -> list[str]:
     """A complete command line: its positionals from `values` (a new positional fails here until the test knows it),
     its required options a file under `out`."""
-    argv = [name]
+    argv = name.split()
     for action in command._actions:
         if not action.option_strings:
             argv.append(values[action.dest])
@@ -84,10 +95,12 @@ def test_every_project_command_refuses_a_person_without_a_role(team: Team, tmp_p
     commands = project_commands()
     assert set(commands) >= {"files", "export", "history", "diff", "restore", "export-bundle", "rename", "duplicate"}
     assert set(commands) >= {"delete", "undelete", "share", "shares", "revoke", "preview", "stop", "ask"}
+    assert set(commands) >= {"env set", "remote push", "data reset", "agent approve", "agent accept", "agent reject"}
     picture = tmp_path / "logo.png"
     picture.write_bytes(png())
     values = {"id": team.project, "share_id": str(team.share), "version": "1", "name": "Taken over", "file": str(picture)}
     values |= {"release": "1", "assignment": "STRIPE_KEY=sk_test_123", "question": "Where is the price computed?"}
+    values |= {"url": "https://git.example.org/site.git", "setting": "on", "run_id": "1"}
     out = tmp_path / "out"
     out.mkdir()
     unknown = no_such_project(team.project).message
@@ -97,6 +110,7 @@ def test_every_project_command_refuses_a_person_without_a_role(team: Team, tmp_p
         assert team.cli.refused(*argv_for(name, command, values, out), token=team.b_token) == expected, name
     follow_up = ("generate", "Make it mine", "--project", team.project, "--provider", "offline", "--no-verify")
     assert team.cli.refused(*follow_up, token=team.b_token) == unknown
+    assert team.cli.refused(*follow_up, "--agent", token=team.b_token) == unknown
 
     # Nothing of A's changed, and B got nothing out of it.
     cli, a = team.cli, team.a_token

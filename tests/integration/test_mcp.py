@@ -99,6 +99,7 @@ async def stdio_session(client: Client, services: Services) -> str:
     made = await ok(client, "generate", prompt="A landing page for a bakery", check=False)
     project = made["project_id"]
     assert made["version"] == 1 and "index.html" in made["files"] and made["check"] is None
+    assert (made["steps"], made["generation_id"]) == ([], None)  # agent mode's, for a follow-up with agent=True
     assert [p["id"] for p in await ok(client, "list_projects")] == [project]
     page = await ok(client, "read_file", project_id=project, path="index.html")
     assert page["encoding"] == "utf-8" and "<html" in page["content"]
@@ -106,6 +107,10 @@ async def stdio_session(client: Client, services: Services) -> str:
     assert answer["answer"].startswith("Offline (no model)") and answer["version"] == 1
     assert answer["references"] and {ref["path"] for ref in answer["references"]} <= set(made["files"])
     assert "There is no project 'nope'" in await refused(client, "list_files", project_id="nope")
+    # Agent mode changes an app that exists, with a model that uses tools: offline, it is refused in words.
+    agent = await refused(client, "generate", prompt="Fix the title", project_id=project, check=False, agent=True)
+    assert agent.startswith("Agent mode needs a model that can use tools")
+    assert "give its project_id" in await refused(client, "generate", prompt="A bakery", check=False, agent=True)
     # Each save is a version; the second makes the project a plain Node server the sandbox runs with no install.
     assert (await ok(client, "write_file", project_id=project, path="server.js", content=SERVER))["number"] == 2
     assert (await ok(client, "write_file", project_id=project, path="package.json", content=PACKAGE))["number"] == 3

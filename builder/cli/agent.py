@@ -1,0 +1,57 @@
+"""CLI commands around agent mode's runs (a run itself is `generate "PROMPT" --project ID --agent`, builder.cli.projects):
+`agent approve ID on|off` sets the project's Approve changes, and `agent accept ID RUN_ID` or `agent reject ID RUN_ID`
+decides a run's waiting change. Each needs an editor, as the API's routes do (builder/api/agent.py)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from builder.cli.backend import Backend
+from builder.cli.command import Command, a_backend
+
+
+async def cmd_agent_approve(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    on = args.setting == "on"
+    await backend.set_approve_changes(args.id, on)
+    said = (
+        "Approve changes is on: each agent run's change waits for `agent accept` or `agent reject`."
+        if on
+        else "Approve changes is off: each agent run's change is saved as a version."
+    )
+    return {"id": args.id, "approve_changes": on}, said
+
+
+async def cmd_agent_accept(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    version = await backend.accept_change(args.id, args.run_id)
+    return {"id": args.id, "generation_id": args.run_id, "version": version}, f"Saved as version {version}."
+
+
+async def cmd_agent_reject(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    await backend.reject_change(args.id, args.run_id)
+    return {"id": args.id, "generation_id": args.run_id, "rejected": True}, "Rejected: the change was dropped."
+
+
+COMMANDS: dict[str, Command[Any]] = {
+    "agent approve": Command(a_backend, cmd_agent_approve),
+    "agent accept": Command(a_backend, cmd_agent_accept),
+    "agent reject": Command(a_backend, cmd_agent_reject),
+}
+
+
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add the commands above to builder.cli's subparsers (`sub`), with its common options (`common`)."""
+    p = sub.add_parser("agent", help="agent mode's runs: Approve changes, and accepting or rejecting a waiting change")
+    actions = p.add_subparsers(dest="action", required=True)
+    p = actions.add_parser(
+        "approve", parents=[common], help="turn the project's Approve changes on (each run's change waits) or off"
+    )
+    p.add_argument("id")
+    p.add_argument("setting", choices=["on", "off"])
+    run_id = "the run's id (`generation_id` of generate --agent --json, or the number it prints)"
+    p = actions.add_parser("accept", parents=[common], help="save a run's waiting change as a version; prints its number")
+    p.add_argument("id")
+    p.add_argument("run_id", metavar="RUN_ID", type=int, help=run_id)
+    p = actions.add_parser("reject", parents=[common], help="drop a run's waiting change")
+    p.add_argument("id")
+    p.add_argument("run_id", metavar="RUN_ID", type=int, help=run_id)

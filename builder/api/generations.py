@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import CurrentActor, Editor, Viewer
 from builder.attachments import Picture, check_count, check_pictures, decode_base64
+from builder.errors import InvalidInput
 from builder.schemas import GenerationInfo, Prompt, RequestBody, Usage
 from builder.services import Services, get_services
 
@@ -77,6 +78,8 @@ def event_stream(services: Services, project_id: str) -> StreamingResponse:
 @router.post("/api/generate", tags=["generation"])
 async def generate_project(body: GenerateRequest, actor: CurrentActor) -> StreamingResponse:
     """Make a new project (yours) from a prompt, then run, check and repair it. Server-sent events (see above)."""
+    if body.agent:
+        raise InvalidInput("Agent mode changes an app that exists: build it first, then ask the agent for a change.")
     services = await get_services()
     images = body.checked_images()
     project_id = await services.generations.create_from_prompt(

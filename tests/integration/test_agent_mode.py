@@ -256,6 +256,8 @@ async def test_agent_mode_needs_a_model_and_an_app(client: httpx.AsyncClient, se
         f"/api/projects/{empty}/generate", json={"prompt": "Fix it", "provider": "offline", "agent": True}
     )
     assert response.status_code == 400 and "Agent mode needs a model" in response.json()["detail"]
+    new = await client.post("/api/generate", json={"prompt": "A tally", "provider": "anthropic", "agent": True})
+    assert new.status_code == 422 and "build it first" in new.json()["detail"]
 
 
 @pytest.mark.usefixtures("local_previews")

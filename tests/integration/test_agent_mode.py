@@ -279,3 +279,36 @@ async def test_over_openai_a_pages_screenshot_follows_its_result_for_a_model_tha
     assert [m["role"] for m in messages[-2:]] == ["tool", "user"]
     assert "No problem seen" in messages[-2]["content"]
     assert messages[-1]["content"][0]["image_url"]["url"].startswith("data:image/jpeg;base64,")
+
+
+@pytest.mark.usefixtures("local_previews")
+async def test_a_run_whose_version_fails_its_check_is_repaired_by_an_agent_round(
+    services: Services, scripted_llm: ScriptedLLMServer
+) -> None:
+    # Its own tests pass, so what the check finds is the agent's.
+    fixed = {**TALLY, "logic.js": BUGGY.replace("n + 2", "n + 1")}
+    project_id = (await services.projects.create("Tally", fixed, owner=LOCAL_USER_ID)).project_id
+    broken = "let n = 0; countStarts();"
+    scripted_llm.queue(
+        call("edit_file", path="index.html", search="let n = 0;", replace=broken),
+        call("finish", summary="Counts from the start."),
+        # The repair round is an agent round too: it looks at the log, then fixes what the check saw.
+        call("read_logs", lines=20),
+        call("edit_file", path="index.html", search=broken, replace="let n = 0;"),
+        call("finish", summary="Removed the call to a function that does not exist."),
+    )
+    await services.generations.start(project_id, "Count from the start", "anthropic", verify=True, agent=True)
+    events = await followed(services, project_id)
+
+    done = events[-1]
+    assert done.type == "done" and done.verification is not None, [e.message for e in events]
+    assert done.verification["status"] == "passed" and done.version == 3
+    checks = [e.verification["status"] for e in events if e.type == "verification" and e.verification]
+    assert checks == ["problems", "passed"]
+    records = [g for g in await services.generations.records(project_id) if g.kind in ("agent", "repair")]
+    assert [(g.kind, g.outcome, [s.tool for s in g.steps]) for g in records] == [
+        ("agent", "saved", ["edit_file"]),
+        ("repair", "saved", ["read_logs", "edit_file"]),
+    ]
+    # The repair round's task was the check's problem, in words.
+    assert "countStarts is not defined" in scripted_llm.requests[2].text

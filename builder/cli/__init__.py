@@ -22,11 +22,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from builder.cli import accounts, agent, doctor, env, git_remote, history, mcp, operator, plans, projects, publish, shares
+from builder.cli import accounts, agent, doctor, env, evals, git_remote, history, mcp, operator, plans, projects, publish, shares
 from builder.cli.command import Command, Invocation
 from builder.errors import ForjaError
 
-GROUPS = (projects, plans, agent, history, git_remote, shares, publish, env, accounts, doctor, operator, mcp)
+GROUPS = (projects, plans, agent, history, git_remote, shares, publish, env, accounts, doctor, operator, mcp, evals)
 COMMANDS: dict[str, Command[Any]] = {name: command for group in GROUPS for name, command in group.COMMANDS.items()}
 
 

@@ -202,6 +202,22 @@ class VerificationService:
         except BrowserUnavailable as exc:
             raise PreviewError(str(exc)) from None
 
+    async def grade(self, project_id: str, scripts: dict[str, str]) -> tuple[list[AcceptanceOutcome], bytes | None]:
+        """Checks that are not the project's (an evaluation's grader: builder/eval/grader.py) performed on its running
+        preview as its acceptance checks are, and the page's screenshot. PreviewError when the app does not run."""
+        info = await self._running(project_id, lambda: None)
+        if info.state != PreviewState.running:
+            raise PreviewError(f"the app did not start: {failure_sentence(info)}")
+        cookie = await self._access.own_cookie(info)
+        expect = partial(self._previews.expect_request, project_id)
+        try:
+            report = await self.checker.check(info.url, expect=expect, cookie=cookie)
+            timeout_s = settings.acceptance_check_timeout_s
+            outcomes = await run_acceptance(self.checker, info.url, scripts, timeout_s, cookie=cookie, tell=expect)
+        except BrowserUnavailable as exc:
+            raise PreviewError(str(exc)) from None
+        return outcomes, report.screenshot
+
     async def _running(self, project_id: str, installed: Callable[[], None]) -> PreviewInfo:
         """The project's preview of its current version once it runs (or failed), started if need be;
         `installed` is called as soon as its dependencies are installed."""

@@ -1,0 +1,33 @@
+"""Grading one app with a task's own checks: its preview started as the Preview tab starts it (in the runner's
+sandbox), the checks performed in headless Chromium on its origin only, as acceptance checks are."""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import BaseModel, Field
+
+from builder.errors import ForjaError
+from builder.services import Services
+
+
+class Grade(BaseModel):
+    passed: bool
+    checks: int = Field(description="How many of the task's checks ran.")
+    failed: list[str] = Field(default_factory=list, description="Each failed check: its title and why.")
+    duration_s: float = 0.0
+
+
+async def grade(services: Services, project_id: str, checks: dict[str, str]) -> tuple[Grade, bytes | None]:
+    """The grade of the project's current version, and its page's screenshot; an app that does not start fails."""
+    started = time.monotonic()
+    try:
+        outcomes, screenshot = await services.verifications.grade(project_id, checks)
+    except (ForjaError, TimeoutError) as exc:
+        why = str(exc) or "it did not start within FORJA_PREVIEW_START_TIMEOUT_S"
+        return Grade(passed=False, checks=0, failed=[f"The app did not run: {why}"]), None
+    finally:
+        elapsed = round(time.monotonic() - started, 3)
+    failed = [f"{o.title}: {o.message}" for o in outcomes if not o.passed]
+    passed = bool(outcomes) and not failed
+    return Grade(passed=passed, checks=len(outcomes), failed=failed, duration_s=elapsed), screenshot

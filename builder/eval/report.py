@@ -1,0 +1,89 @@
+"""What a run comes to: pass rates (overall and by category), tokens, cost, time to a checked app, repair rounds, and
+how often Forja's own check agreed with the grader; as numbers for `--json` and an HTML page a person opens."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader
+from pydantic import BaseModel, Field
+
+from builder.eval.runner import EvalRun, TaskResult, run_folder
+
+_pages = Environment(loader=PackageLoader("builder.eval", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+
+
+class Rate(BaseModel):
+    passed: int
+    total: int
+
+    @property
+    def percent(self) -> float:
+        return round(100 * self.passed / self.total, 1) if self.total else 0.0
+
+
+class Summary(BaseModel):
+    overall: Rate
+    by_category: dict[str, Rate]
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+    median_seconds: float | None = Field(description="Median time from the prompt to a checked app, of the apps made.")
+    repair_rounds: int
+    caught: int = Field(description="Apps Forja's own check found broken that the grader failed too.")
+    missed: int = Field(description="Apps Forja's check passed that the grader failed.")
+    false_alarms: int = Field(description="Apps Forja's check found broken that the grader passed.")
+
+
+def _rate(results: list[TaskResult]) -> Rate:
+    return Rate(passed=sum(1 for r in results if r.passed), total=len(results))
+
+
+def summary(run: EvalRun) -> Summary:
+    tasks = run.tasks
+    categories = sorted({t.category for t in tasks})
+    checked = [t for t in tasks if t.verified is not None]
+    costs = [t.cost_usd for t in tasks]
+    made = [t.seconds for t in tasks if t.project_id is not None and not t.error]
+    return Summary(
+        overall=_rate(tasks),
+        by_category={c: _rate([t for t in tasks if t.category == c]) for c in categories},
+        input_tokens=sum(t.input_tokens for t in tasks),
+        output_tokens=sum(t.output_tokens for t in tasks),
+        cost_usd=None if None in costs else round(sum(c for c in costs if c is not None), 4),
+        median_seconds=round(statistics.median(made), 1) if made else None,
+        repair_rounds=sum(t.repair_rounds for t in tasks),
+        caught=sum(1 for t in checked if t.verified != "passed" and not t.passed),
+        missed=sum(1 for t in checked if t.verified == "passed" and not t.passed),
+        false_alarms=sum(1 for t in checked if t.verified != "passed" and t.passed),
+    )
+
+
+def words(run: EvalRun) -> str:
+    """The run in a few lines, for the terminal."""
+    s = summary(run)
+    lines = [f"{run.suite} ({run.mode}{', ' + run.provider if run.mode == 'model' else ''}): {s.overall.passed} of "
+             f"{s.overall.total} passed ({s.overall.percent}%)"]  # fmt: skip
+    lines += [f"  {name}: {rate.passed} of {rate.total}" for name, rate in s.by_category.items()]
+    if run.mode == "model":
+        cost = f"about ${s.cost_usd:.3f}" if s.cost_usd is not None else "cost unknown"
+        lines.append(f"  {s.input_tokens + s.output_tokens:,} tokens, {cost}, {s.repair_rounds} repair rounds")
+        lines.append(f"  Forja's check: caught {s.caught}, missed {s.missed}, false alarms {s.false_alarms}")
+    lines += [f"  FAIL {t.id}: {(t.error or '; '.join(t.grade.failed))[:200]}" for t in run.tasks if not t.passed]
+    if run.note:
+        lines.append(f"  {run.note}")
+    return "\n".join(lines)
+
+
+def write_report(run: EvalRun, against: EvalRun | None = None) -> Path:
+    """The HTML report beside the run's results (its screenshots are files there); with `against`, the two runs side
+    by side, task by task."""
+    others = {t.id: t for t in against.tasks} if against else {}
+    html = _pages.get_template("report.html").render(
+        run=run, summary=summary(run), against=against, against_summary=summary(against) if against else None, others=others
+    )
+    name = f"compare-{against.id}.html" if against else "report.html"
+    path = run_folder(run.id) / name
+    path.write_text(html)
+    return path

@@ -1,0 +1,214 @@
+"""Running a suite: each task's app made through Forja's own pipeline (or taken from its reference), then graded.
+
+A model's app is a new project made from the task's prompt as the home page makes one: generated, run in its
+preview, checked in a browser and repaired (at most `repair_rounds` rounds), then graded with the task's own checks,
+which the model never sees. `reference` grades the suite's reference apps, `broken` the same with their entry file
+emptied: the first must pass and the second fail, or the grader is wrong. Each task's result is written to
+`<data>/evals/<run id>/run.json` as soon as it is graded, so a run stopped midway goes on where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from builder.errors import NotFound
+from builder.eval.grader import Grade, grade
+from builder.eval.suite import Category, EvalTask
+from builder.models import LOCAL_USER_ID
+from builder.services import Services
+from builder.settings import settings
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["model", "reference", "broken"]
+LOG_LINES = 30
+
+
+class TaskResult(BaseModel):
+    id: str
+    title: str
+    category: Category
+    passed: bool
+    grade: Grade
+    project_id: str | None = None
+    verified: str | None = Field(default=None, description="What Forja's own check said last: passed, problems...")
+    repair_rounds: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = 0.0
+    seconds: float = Field(default=0.0, description="From the prompt to a checked app (or to the error).")
+    error: str = ""
+    screenshot: str | None = Field(default=None, description="The page's screenshot, a file beside run.json.")
+    log_tail: str = ""
+
+
+class EvalRun(BaseModel):
+    id: str
+    suite: str
+    mode: Mode
+    provider: str = ""
+    model: str = ""
+    repair_rounds: int = 0
+    started_at: datetime
+    finished_at: datetime | None = None
+    note: str = ""
+    tasks: list[TaskResult] = Field(default_factory=list)
+
+
+class EvalOptions(BaseModel):
+    suite: str
+    mode: Mode = "model"
+    provider: str | None = None
+    model: str | None = None
+    repair_rounds: int = 2
+    parallel: int = Field(default=1, ge=1, le=8)
+    task_timeout_s: float = 600
+    max_cost_usd: float | None = None
+    resume: str | None = None
+
+
+def evals_dir() -> Path:
+    return settings.data_dir / "evals"
+
+
+def run_folder(run_id: str) -> Path:
+    return evals_dir() / run_id
+
+
+def load_run(run_id: str) -> EvalRun:
+    path = run_folder(run_id) / "run.json"
+    if not path.is_file():
+        raise NotFound(f"There is no evaluation run {run_id!r} in {evals_dir()}.")
+    return EvalRun.model_validate_json(path.read_bytes())
+
+
+def saved_runs() -> list[EvalRun]:
+    """Every run kept under the data folder, the newest first."""
+    runs = [EvalRun.model_validate_json(path.read_bytes()) for path in evals_dir().glob("*/run.json")]
+    return sorted(runs, key=lambda run: run.started_at, reverse=True)
+
+
+class EvalRunner:
+    def __init__(self, services: Services, options: EvalOptions, say: Callable[[str], None] = lambda _: None) -> None:
+        self.services = services
+        self.options = options
+        self.say = say
+        self._lock = asyncio.Lock()
+
+    async def run(self, tasks: list[EvalTask]) -> EvalRun:
+        options = self.options
+        if options.resume:
+            run = load_run(options.resume)
+        else:
+            run = EvalRun(
+                id=datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2),
+                suite=options.suite,
+                mode=options.mode,
+                provider=options.provider or settings.default_provider,
+                model=options.model or "",
+                repair_rounds=options.repair_rounds,
+                started_at=datetime.now(UTC),
+            )
+        done = {result.id for result in run.tasks}
+        todo = [task for task in tasks if task.id not in done]
+        if done:
+            self.say(f"Resuming {run.id}: {len(done)} done, {len(todo)} to go.")
+        run_folder(run.id).mkdir(parents=True, exist_ok=True)
+        self._save(run)
+        # The check's repair rounds are a setting of the process: this one runs the evaluation.
+        settings.auto_fix_attempts = options.repair_rounds
+        gate = asyncio.Semaphore(options.parallel)
+
+        async def one(task: EvalTask) -> None:
+            async with gate:
+                if options.max_cost_usd is not None and _spent(run) >= options.max_cost_usd:
+                    run.note = f"Stopped starting tasks at the cost cap (${options.max_cost_usd:.2f})."
+                    return
+                result = await self._task(run, task)
+                async with self._lock:
+                    run.tasks.append(result)
+                    self._save(run)
+                self.say(f"{'PASS' if result.passed else 'FAIL'} {task.id}: {task.title}")
+
+        await asyncio.gather(*(one(task) for task in todo))
+        order = {task.id: n for n, task in enumerate(tasks)}
+        run.tasks.sort(key=lambda result: order.get(result.id, len(order)))
+        run.finished_at = datetime.now(UTC)
+        self._save(run)
+        return run
+
+    def _save(self, run: EvalRun) -> None:
+        path = run_folder(run.id) / "run.json"
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(run.model_dump_json(indent=2))
+        temporary.replace(path)  # a run killed while writing keeps its last whole file
+
+    async def _task(self, run: EvalRun, task: EvalTask) -> TaskResult:
+        started = time.monotonic()
+        result = TaskResult(
+            id=task.id, title=task.title, category=task.category, passed=False, grade=Grade(passed=False, checks=0)
+        )
+        try:
+            if self.options.mode == "model":
+                project_id = await self._made(task, result)
+            else:
+                files = task.reference if self.options.mode == "reference" else task.broken()
+                project_id = (await self.services.projects.create(f"Eval {task.id}", files, owner=LOCAL_USER_ID)).project_id
+            result.project_id = project_id
+            if project_id is not None:
+                graded, screenshot = await grade(self.services, project_id, task.checks)
+                result.grade, result.passed = graded, graded.passed
+                if screenshot:
+                    result.screenshot = f"{task.id}.jpg"
+                    (run_folder(run.id) / result.screenshot).write_bytes(screenshot)
+                lines = self.services.logs.history(project_id)[-LOG_LINES:]
+                result.log_tail = "\n".join(f"[{line.source}] {line.text}" for line in lines)
+                await self.services.previews.stop(project_id)
+        except Exception as exc:  # one task's failure is its result, not the run's end
+            log.exception("evaluation task %s failed", task.id)
+            result.error = result.error or f"{type(exc).__name__}: {exc}"
+        result.seconds = round(result.seconds or time.monotonic() - started, 3)
+        return result
+
+    async def _made(self, task: EvalTask, result: TaskResult) -> str | None:
+        """The app the model makes of the task's prompt, checked and repaired; its costs and rounds into `result`."""
+        generations = self.services.generations
+        started = time.monotonic()
+        project_id = await generations.create_from_prompt(
+            task.prompt, self.options.provider, self.options.model, discard_if_failed=False, verify=True, owner=LOCAL_USER_ID
+        )
+        try:
+            async with asyncio.timeout(self.options.task_timeout_s):
+                last = await generations.wait(project_id)
+        except TimeoutError:
+            await generations.stop(project_id)
+            await generations.wait(project_id)
+            last = None
+            result.error = f"No checked app within {self.options.task_timeout_s:.0f} s (--task-timeout)."
+        result.seconds = round(time.monotonic() - started, 3)
+        records = await generations.records(project_id)
+        result.repair_rounds = sum(1 for record in records if record.kind == "repair")
+        result.input_tokens = sum(record.input_tokens for record in records)
+        result.output_tokens = sum(record.output_tokens for record in records)
+        costs = [record.cost_usd for record in records]
+        result.cost_usd = None if None in costs else sum(cost for cost in costs if cost is not None)
+        checked = await self.services.verifications.latest(project_id)
+        result.verified = checked.status if checked else None
+        if last is not None and last.type == "error":
+            result.error = last.message
+        if (await self.services.projects.get(project_id)).current_version is None:
+            return None
+        return project_id
+
+
+def _spent(run: EvalRun) -> float:
+    return sum(result.cost_usd or 0.0 for result in run.tasks)

@@ -1,0 +1,74 @@
+"""Suites of app tasks: what a person asks for, checks written from their words, and a reference app.
+
+A forja-smoke task is a folder of `builder/eval/suites/forja-smoke/`: `task.json` (title, category, prompt, and the
+entry file that `--broken` empties), `checks.spec.js` (Playwright Test in the subset Forja reads:
+preview_runtime/check_script.py) and `reference/` (an app that passes them, written here).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from builder.errors import InvalidInput, NotFound
+
+SUITES_DIR = Path(__file__).parent / "suites"
+Category = Literal["front-end", "backend", "data"]
+
+
+class EvalTask(BaseModel):
+    id: str
+    title: str
+    category: Category
+    prompt: str = Field(min_length=1, description="What a person would type.")
+    entry: str = Field(description="The file `--broken` empties in the reference: the app's page or server.")
+    checks: dict[str, str] = Field(description="The grader's checks: Playwright Test files by name.")
+    reference: dict[str, bytes] = Field(default_factory=dict, description="An app that passes the checks.")
+
+    def broken(self) -> dict[str, bytes]:
+        """The reference with its entry file emptied: an app that must fail every check."""
+        return {**self.reference, self.entry: b""}
+
+
+class TaskSpec(BaseModel):
+    title: str
+    category: Category
+    prompt: str
+    entry: str
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def forja_task(folder: Path) -> EvalTask:
+    try:
+        spec = TaskSpec.model_validate_json((folder / "task.json").read_bytes())
+    except (OSError, ValidationError) as exc:
+        raise InvalidInput(f"The task {folder.name} has no readable task.json: {exc}") from None
+    checks = {path.name: path.read_text() for path in sorted(folder.glob("*.spec.js"))}
+    return EvalTask(id=folder.name, **spec.model_dump(), checks=checks, reference=_files(folder / "reference"))
+
+
+def suite_names() -> list[str]:
+    return sorted(path.name for path in SUITES_DIR.iterdir() if path.is_dir())
+
+
+def load_suite(name: str) -> list[EvalTask]:
+    """The suite's tasks in order."""
+    folder = SUITES_DIR / name
+    if not folder.is_dir():
+        raise NotFound(f"There is no suite {name!r}; the suites are: {', '.join(suite_names())}.")
+    return [forja_task(task) for task in sorted(folder.iterdir()) if (task / "task.json").is_file()]
+
+
+def chosen(tasks: list[EvalTask], ids: list[str], limit: int | None) -> list[EvalTask]:
+    """The tasks asked for by id (in the suite's order), else the first `limit`, else all."""
+    if ids:
+        known = {task.id for task in tasks}
+        if unknown := [i for i in ids if i not in known]:
+            raise NotFound(f"The suite has no task {', '.join(unknown)}.")
+        tasks = [task for task in tasks if task.id in ids]
+    return tasks[:limit] if limit else tasks

@@ -265,9 +265,11 @@ async def run_acceptance(
     timeout_s: float,
     cookie: str = "",
     tell: Expect | None = None,
+    first_failure: bool = False,
 ) -> list[AcceptanceOutcome]:
     """Each test of each check file (by path order) against the app at `url`; a file Forja cannot read is one failed
-    check that says why. Raises BrowserUnavailable when there is no browser."""
+    check that says why. With `first_failure`, none after the first that fails (a grade needs no more). Raises
+    BrowserUnavailable when there is no browser."""
     outcomes: list[AcceptanceOutcome] = []
     browser = await checker.browser()
     for path in sorted(scripts):
@@ -290,4 +292,6 @@ async def run_acceptance(
                 outcomes.append(await _run_test(context, origin_of(url), path, test, timeout_s))
             finally:
                 await context.close()
+            if first_failure and not outcomes[-1].passed:
+                return outcomes
     return outcomes

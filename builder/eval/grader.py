@@ -18,11 +18,14 @@ class Grade(BaseModel):
     duration_s: float = 0.0
 
 
-async def grade(services: Services, project_id: str, checks: dict[str, str]) -> tuple[Grade, bytes | None]:
-    """The grade of the project's current version, and its page's screenshot; an app that does not start fails."""
+async def grade(
+    services: Services, project_id: str, checks: dict[str, str], first_failure: bool = False
+) -> tuple[Grade, bytes | None]:
+    """The grade of the project's current version, and its page's screenshot; an app that does not start fails. With
+    `first_failure` the checks stop at the first that fails (a broken copy's grade needs no more)."""
     started = time.monotonic()
     try:
-        outcomes, screenshot = await services.verifications.grade(project_id, checks)
+        outcomes, screenshot = await services.verifications.grade(project_id, checks, first_failure)
     except (ForjaError, TimeoutError) as exc:
         why = str(exc) or "it did not start within FORJA_PREVIEW_START_TIMEOUT_S"
         return Grade(passed=False, checks=0, failed=[f"The app did not run: {why}"]), None

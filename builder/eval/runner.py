@@ -124,8 +124,6 @@ class EvalRunner:
             self.say(f"Resuming {run.id}: {len(done)} done, {len(todo)} to go.")
         run_folder(run.id).mkdir(parents=True, exist_ok=True)
         self._save(run)
-        # The check's repair rounds are a setting of the process: this one runs the evaluation.
-        settings.auto_fix_attempts = options.repair_rounds
         gate = asyncio.Semaphore(options.parallel)
 
         async def one(task: EvalTask) -> None:
@@ -165,7 +163,8 @@ class EvalRunner:
                 project_id = (await self.services.projects.create(f"Eval {task.id}", files, owner=LOCAL_USER_ID)).project_id
             result.project_id = project_id
             if project_id is not None:
-                graded, screenshot = await grade(self.services, project_id, task.checks)
+                broken = self.options.mode == "broken"
+                graded, screenshot = await grade(self.services, project_id, task.checks, first_failure=broken)
                 result.grade, result.passed = graded, graded.passed
                 if screenshot:
                     result.screenshot = f"{task.id}.jpg"
@@ -184,14 +183,21 @@ class EvalRunner:
         generations = self.services.generations
         started = time.monotonic()
         project_id = await generations.create_from_prompt(
-            task.prompt, self.options.provider, self.options.model, discard_if_failed=False, verify=True, owner=LOCAL_USER_ID
+            task.prompt,
+            self.options.provider,
+            self.options.model,
+            discard_if_failed=False,
+            verify=True,
+            owner=LOCAL_USER_ID,
+            repair_rounds=self.options.repair_rounds,
         )
+        # Shielded: a wait that times out must not cancel the generation itself (Stop does, and says so).
+        waiting = asyncio.ensure_future(generations.wait(project_id))
         try:
-            async with asyncio.timeout(self.options.task_timeout_s):
-                last = await generations.wait(project_id)
+            last = await asyncio.wait_for(asyncio.shield(waiting), self.options.task_timeout_s)
         except TimeoutError:
             await generations.stop(project_id)
-            await generations.wait(project_id)
+            await waiting
             last = None
             result.error = f"No checked app within {self.options.task_timeout_s:.0f} s (--task-timeout)."
         result.seconds = round(time.monotonic() - started, 3)

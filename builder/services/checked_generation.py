@@ -78,6 +78,8 @@ class Request:
     # the first round's change waits for a person to accept it, and is not checked until then.
     agent: bool = False
     approve: bool = False
+    # Most automatic repair rounds; None: settings.auto_fix_attempts (an evaluation run sets its own).
+    repair_rounds: int | None = None
 
 
 @dataclass
@@ -138,7 +140,8 @@ class CheckedGeneration:
         self, publish: Publish, first: GenerationEvent | None, checked: VerificationInfo, *, manual: bool
     ) -> GenerationEvent:
         """Repair rounds until the app passes, the cap is reached, or a round does not help."""
-        cap = 1 if manual else settings.auto_fix_attempts
+        rounds = settings.auto_fix_attempts if self.request.repair_rounds is None else self.request.repair_rounds
+        cap = 1 if manual else rounds
         offline = (first.usage or {}).get("provider") == "offline" if first else False
         note = ""
         last = first

@@ -96,6 +96,7 @@ class GenerationService:
         user_id: str | None = None,
         plan_id: str | None = None,
         agent: bool = False,
+        repair_rounds: int | None = None,
     ) -> None:
         """Start a generation (`user_id` asked for it) in the background; `follow` gives its events. `for_model`: what the model reads
         instead of `prompt` (the prompt with more context); the prompt is what is recorded and shown.
@@ -123,6 +124,7 @@ class GenerationService:
             user_id=user_id,
             plan_id=plan_id,
             agent=agent,
+            repair_rounds=repair_rounds,
         )
         await self._start(request)
 
@@ -198,6 +200,7 @@ class GenerationService:
         verify: bool | None = None,
         images: list[Picture] | None = None,
         owner: str,
+        repair_rounds: int | None = None,
     ) -> str:
         """A new project (`owner`'s), named after the prompt until the model titles it, with its first generation started.
 
@@ -216,6 +219,7 @@ class GenerationService:
                 verify=verify,
                 images=images,
                 user_id=owner,
+                repair_rounds=repair_rounds,
             )
         except BaseException:
             await self._store.discard_if_empty(project_id)

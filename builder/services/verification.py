@@ -202,9 +202,12 @@ class VerificationService:
         except BrowserUnavailable as exc:
             raise PreviewError(str(exc)) from None
 
-    async def grade(self, project_id: str, scripts: dict[str, str]) -> tuple[list[AcceptanceOutcome], bytes | None]:
+    async def grade(
+        self, project_id: str, scripts: dict[str, str], first_failure: bool = False
+    ) -> tuple[list[AcceptanceOutcome], bytes | None]:
         """Checks that are not the project's (an evaluation's grader: builder/eval/grader.py) performed on its running
-        preview as its acceptance checks are, and the page's screenshot. PreviewError when the app does not run."""
+        preview as its acceptance checks are (none after the first failure, with `first_failure`), and the page's
+        screenshot. PreviewError when the app does not run."""
         info = await self._running(project_id, lambda: None)
         if info.state != PreviewState.running:
             raise PreviewError(f"the app did not start: {failure_sentence(info)}")
@@ -213,7 +216,9 @@ class VerificationService:
         try:
             report = await self.checker.check(info.url, expect=expect, cookie=cookie)
             timeout_s = settings.acceptance_check_timeout_s
-            outcomes = await run_acceptance(self.checker, info.url, scripts, timeout_s, cookie=cookie, tell=expect)
+            outcomes = await run_acceptance(
+                self.checker, info.url, scripts, timeout_s, cookie=cookie, tell=expect, first_failure=first_failure
+            )
         except BrowserUnavailable as exc:
             raise PreviewError(str(exc)) from None
         return outcomes, report.screenshot

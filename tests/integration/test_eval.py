@@ -1,0 +1,123 @@
+"""The evaluation harness end to end: apps made through Forja's pipeline from scripted model answers (one that passes,
+one that runs but does not do what was asked, one that needs a repair round, one that never finishes), graded by the
+task's own checks in headless Chromium; the report's numbers come from those answers. Then the grader is proven on the
+whole forja-smoke suite: every reference passes and every broken copy fails, through the CLI's --json."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import builder.settings
+from builder.eval.report import summary, write_report
+from builder.eval.runner import EvalOptions, EvalRunner, load_run, saved_runs
+from builder.eval.suite import EvalTask, load_suite
+from builder.services import Services
+from tests.conftest import free_port
+from tests.integration.test_generation_api import Cli
+from tests.llm_server import ScriptedLLMServer, ToolAnswer, Usage
+
+CHECKS = """import { test, expect } from '@playwright/test';
+
+test('Say hi: the page greets Ana', async ({ page }) => {
+  await page.goto('/');
+  await page.getByRole('button', { name: /say hi/i }).click();
+  await expect(page.getByText('Hi Ana')).toBeVisible();
+});
+"""
+WORKS = (
+    '<!doctype html>\n<html><head><meta charset="utf-8"><title>Hi</title></head><body><h1>Greeter</h1>\n'
+    '<button id="hi">Say hi</button><p id="out"></p>\n'
+    "<script>document.getElementById('hi').onclick = () => { document.getElementById('out').textContent = 'Hi Ana'; };"
+    "</script>\n</body></html>\n"
+)
+NO_BUTTON = WORKS.replace('<button id="hi">Say hi</button>', "").replace("document.getElementById('hi').onclick", "window.x")
+THROWS = WORKS.replace("<script>", "<script>greetEveryone();\n")
+USAGE = Usage(input_tokens=1000, output_tokens=200)
+
+
+def app(page: str) -> dict[str, Any]:
+    return {"title": "Greeter", "summary": "A greeter.", "files": [{"path": "index.html", "content": page}]}
+
+
+def task(task_id: str, category: str = "front-end") -> EvalTask:
+    return EvalTask.model_validate(
+        {"id": task_id, "title": task_id, "category": category, "prompt": "A page that says hi to Ana", "entry": "index.html",
+         "checks": {"checks.spec.js": CHECKS}}
+    )  # fmt: skip
+
+
+@pytest.mark.usefixtures("local_previews")
+async def test_a_model_run_is_graded_summed_up_reported_and_resumed(
+    services: Services, scripted_llm: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    never = threading.Event()
+    scripted_llm.queue(
+        ToolAnswer(app(WORKS), usage=USAGE),
+        ToolAnswer(app(NO_BUTTON), usage=USAGE),
+        ToolAnswer(app(THROWS), usage=USAGE),
+        ToolAnswer(
+            {"summary": "Fixed.", "edits": [{"path": "index.html", "search": "greetEveryone();\n", "replace": ""}]}, usage=USAGE
+        ),
+        ToolAnswer(app(WORKS), held=never, held_after=10),
+    )
+    tasks = [task("passes"), task("does-not-do-it"), task("repaired", "data"), task("never-ends", "data")]
+    options = EvalOptions(suite="scripted", provider="anthropic", repair_rounds=1, task_timeout_s=20)
+    try:
+        run = await EvalRunner(services, options).run(tasks)
+    finally:
+        never.set()
+
+    results = {result.id: result for result in run.tasks}
+    assert [r.id for r in run.tasks] == ["passes", "does-not-do-it", "repaired", "never-ends"]
+    assert {i: r.passed for i, r in results.items()} == {
+        "passes": True,
+        "does-not-do-it": False,
+        "repaired": True,
+        "never-ends": False,
+    }
+    assert results["does-not-do-it"].verified == "passed"  # Forja's own check saw it run: the grader did not pass it
+    assert "Say hi: the page greets Ana" in results["does-not-do-it"].grade.failed[0]
+    assert (results["repaired"].repair_rounds, results["repaired"].verified) == (1, "passed")
+    assert "No checked app within 20 s" in results["never-ends"].error
+    assert results["passes"].screenshot == "passes.jpg"
+
+    totals = summary(run)
+    assert (totals.overall.passed, totals.overall.total, totals.overall.percent) == (2, 4, 50.0)
+    assert {name: (rate.passed, rate.total) for name, rate in totals.by_category.items()} == {"data": (1, 2), "front-end": (1, 2)}
+    assert (totals.input_tokens, totals.output_tokens, totals.repair_rounds) == (4000, 800, 1)
+    assert (totals.caught, totals.missed, totals.false_alarms) == (0, 1, 0)
+    assert totals.cost_usd == pytest.approx(4 * (1000 * 3 + 200 * 15) / 1_000_000)
+
+    # Kept under the data folder, with the report and the screenshots beside it.
+    folder = builder.settings.settings.data_dir / "evals" / run.id
+    assert load_run(run.id) == run and [r.id for r in saved_runs()] == [run.id]
+    html = (folder / "report.html").read_text() if (folder / "report.html").exists() else write_report(run).read_text()
+    assert "2 of 4 (50.0%)" in html and "Say hi: the page greets Ana" in html and 'src="passes.jpg"' in html
+    assert (folder / "passes.jpg").read_bytes()[:3] == b"\xff\xd8\xff"
+
+    # Resumed, a finished run asks the model nothing again; two runs side by side.
+    asked = len(scripted_llm.requests)
+    again = await EvalRunner(services, options.model_copy(update={"resume": run.id})).run(tasks)
+    assert len(scripted_llm.requests) == asked and [r.id for r in again.tasks] == [r.id for r in run.tasks]
+    compared = write_report(run, again).read_text()
+    assert compared.count(run.id) >= 2 and "Side by side" in compared
+
+
+@pytest.mark.usefixtures("local_previews")
+async def test_the_grader_passes_every_reference_and_fails_every_broken_copy(services: Services, tmp_path: Path) -> None:
+    suite = load_suite("forja-smoke")
+    assert len(suite) >= 1
+    # The CLI's previews behind a Traefik of its own, as a second Forja process would have.
+    reference = Cli(tmp_path / "cli", FORJA_PREVIEW_RUNNER="local", FORJA_PREVIEW_PORT=str(free_port()))
+    ran = reference.json("eval", "--reference", "--parallel", "4", timeout=600)
+    assert {t["id"]: t["passed"] for t in ran["tasks"]} == {t.id: True for t in suite}, [
+        (t["id"], t["grade"]["failed"]) for t in ran["tasks"] if not t["passed"]
+    ]
+    assert ran["report"].endswith("report.html")
+
+    broken = await EvalRunner(services, EvalOptions(suite="forja-smoke", mode="broken", parallel=4)).run(suite)
+    assert {t.id: t.passed for t in broken.tasks} == {t.id: False for t in suite}

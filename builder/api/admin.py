@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import FileResponse
 from pydantic import Field
 
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import Admin
 from builder.api.params import RowId
+from builder.eval.report import RunRow
 from builder.models import Role
 from builder.schemas import AccountLinkInfo, QuotaSet, RequestBody
 from builder.services import get_services
@@ -100,6 +102,19 @@ async def previews(admin: Admin) -> list[RunningPreview]:
 async def stop_preview(preview_id: str, admin: Admin) -> Response:
     await (await get_services()).admin.stop_preview(admin, preview_id)
     return Response(status_code=204)
+
+
+@router.get("/evals")
+async def evaluations(admin: Admin) -> list[RunRow]:
+    """The evaluation runs kept under the data folder (`python -m builder eval`), the newest first."""
+    return await (await get_services()).admin.evaluations(admin)
+
+
+@router.get("/evals/{run_id}/{name}")
+async def evaluation_file(run_id: str, name: str, admin: Admin) -> FileResponse:
+    """A run's HTML report (`report.html`, or `compare-RUN.html`) or a page's screenshot (`TASK.jpg`) beside it."""
+    path = await (await get_services()).admin.evaluation_file(admin, run_id, name)
+    return FileResponse(path, media_type="text/html" if name.endswith(".html") else "image/jpeg")
 
 
 @router.get("/apps")

@@ -13,7 +13,8 @@ from typing import Any
 
 from builder.cli.command import Command, local_services
 from builder.eval.report import summary, words, write_report
-from builder.eval.runner import EvalOptions, EvalRunner, load_run
+from builder.eval.results import load_run
+from builder.eval.runner import EvalOptions, EvalRunner
 from builder.eval.suite import chosen, load_suite, suite_names
 from builder.services import Services
 

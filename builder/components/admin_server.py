@@ -1,11 +1,11 @@
-"""The admin page's sections about the server itself: the previews running now, and its health."""
+"""The admin page's sections about the server itself: the previews running now, its evaluation runs, its health."""
 
 import reflex as rx
 
 from builder.components.admin_layout import admin_section, admin_table, state_badge
 from builder.components.confirm import confirm
 from builder.state.admin import AdminState
-from builder.state.admin_rows import HealthRow, PreviewRow
+from builder.state.admin_rows import EvalRow, HealthRow, PreviewRow
 
 
 def _preview(row: PreviewRow) -> rx.Component:
@@ -47,6 +47,41 @@ def previews_section() -> rx.Component:
                 numbers=("Memory",),
             ),
             rx.text("No preview is running.", size="2", color=rx.color("gray", 11), id="no-previews"),
+        ),
+    )
+
+
+def _eval(row: EvalRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(rx.link(row.started, href=row.report, is_external=True, weight="medium")),
+        rx.table.cell(row.suite),
+        rx.table.cell(row.what),
+        rx.table.cell(row.passed, white_space="nowrap"),
+        rx.table.cell(row.cost, class_name="admin-number"),
+        class_name="admin-eval",
+    )
+
+
+def evals_section() -> rx.Component:
+    return admin_section(
+        "Evaluations",
+        "admin-evals",
+        "Suites of app tasks run through Forja and graded in a browser (python -m builder eval); each opens its report.",
+        rx.cond(
+            AdminState.evals.length() > 0,
+            admin_table(
+                ["Started", "Suite", "Model", "Passed", "Cost"],
+                rx.foreach(AdminState.evals, _eval),
+                "evals-table",
+                "Evaluation runs",
+                numbers=("Cost",),
+            ),
+            rx.text(
+                "No evaluation has run here. python -m builder eval --suite forja-smoke runs one.",
+                size="2",
+                color=rx.color("gray", 11),
+                id="no-evals",
+            ),
         ),
     )
 

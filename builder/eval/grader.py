@@ -4,11 +4,14 @@ sandbox), the checks performed in headless Chromium on its origin only, as accep
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from builder.errors import ForjaError
-from builder.services import Services
+
+if TYPE_CHECKING:
+    from builder.services.verification import VerificationService
 
 
 class Grade(BaseModel):
@@ -19,13 +22,13 @@ class Grade(BaseModel):
 
 
 async def grade(
-    services: Services, project_id: str, checks: dict[str, str], first_failure: bool = False
+    verifications: VerificationService, project_id: str, checks: dict[str, str], first_failure: bool = False
 ) -> tuple[Grade, bytes | None]:
     """The grade of the project's current version, and its page's screenshot; an app that does not start fails. With
     `first_failure` the checks stop at the first that fails (a broken copy's grade needs no more)."""
     started = time.monotonic()
     try:
-        outcomes, screenshot = await services.verifications.grade(project_id, checks, first_failure)
+        outcomes, screenshot = await verifications.grade(project_id, checks, first_failure)
     except (ForjaError, TimeoutError) as exc:
         why = str(exc) or "it did not start within FORJA_PREVIEW_START_TIMEOUT_S"
         return Grade(passed=False, checks=0, failed=[f"The app did not run: {why}"]), None

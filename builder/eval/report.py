@@ -9,7 +9,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader
 from pydantic import BaseModel, Field
 
-from builder.eval.runner import EvalRun, TaskResult, run_folder
+from builder.eval.results import EvalRun, TaskResult, run_folder
 
 _pages = Environment(loader=PackageLoader("builder.eval", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
@@ -57,6 +57,36 @@ def summary(run: EvalRun) -> Summary:
         caught=sum(1 for t in checked if t.verified != "passed" and not t.passed),
         missed=sum(1 for t in checked if t.verified == "passed" and not t.passed),
         false_alarms=sum(1 for t in checked if t.verified != "passed" and t.passed),
+    )
+
+
+class RunRow(BaseModel):
+    """A run as the admin page lists it."""
+
+    id: str
+    suite: str
+    mode: str
+    model: str = Field(description="The provider and model of a model run; empty for reference and broken runs.")
+    passed: int
+    total: int
+    cost_usd: float | None
+    started_at: str
+    finished: bool
+
+
+def run_row(run: EvalRun) -> RunRow:
+    s = summary(run)
+    model = f"{run.provider} {run.model}".strip() if run.mode == "model" else ""
+    return RunRow(
+        id=run.id,
+        suite=run.suite,
+        mode=run.mode,
+        model=model,
+        passed=s.overall.passed,
+        total=s.overall.total,
+        cost_usd=s.cost_usd,
+        started_at=run.started_at.strftime("%Y-%m-%d %H:%M"),
+        finished=run.finished_at is not None,
     )
 
 

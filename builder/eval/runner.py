@@ -15,53 +15,22 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from builder.errors import NotFound
 from builder.eval.grader import Grade, grade
-from builder.eval.suite import Category, EvalTask
+from builder.eval.results import EvalRun, Mode, TaskResult, load_run, run_folder
+from builder.eval.suite import EvalTask
 from builder.models import LOCAL_USER_ID
-from builder.services import Services
 from builder.settings import settings
+
+if TYPE_CHECKING:
+    from builder.services import Services
 
 log = logging.getLogger(__name__)
 
-Mode = Literal["model", "reference", "broken"]
 LOG_LINES = 30
-
-
-class TaskResult(BaseModel):
-    id: str
-    title: str
-    category: Category
-    passed: bool
-    grade: Grade
-    project_id: str | None = None
-    verified: str | None = Field(default=None, description="What Forja's own check said last: passed, problems...")
-    repair_rounds: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float | None = 0.0
-    seconds: float = Field(default=0.0, description="From the prompt to a checked app (or to the error).")
-    error: str = ""
-    screenshot: str | None = Field(default=None, description="The page's screenshot, a file beside run.json.")
-    log_tail: str = ""
-
-
-class EvalRun(BaseModel):
-    id: str
-    suite: str
-    mode: Mode
-    provider: str = ""
-    model: str = ""
-    repair_rounds: int = 0
-    started_at: datetime
-    finished_at: datetime | None = None
-    note: str = ""
-    tasks: list[TaskResult] = Field(default_factory=list)
 
 
 class EvalOptions(BaseModel):
@@ -74,27 +43,6 @@ class EvalOptions(BaseModel):
     task_timeout_s: float = 600
     max_cost_usd: float | None = None
     resume: str | None = None
-
-
-def evals_dir() -> Path:
-    return settings.data_dir / "evals"
-
-
-def run_folder(run_id: str) -> Path:
-    return evals_dir() / run_id
-
-
-def load_run(run_id: str) -> EvalRun:
-    path = run_folder(run_id) / "run.json"
-    if not path.is_file():
-        raise NotFound(f"There is no evaluation run {run_id!r} in {evals_dir()}.")
-    return EvalRun.model_validate_json(path.read_bytes())
-
-
-def saved_runs() -> list[EvalRun]:
-    """Every run kept under the data folder, the newest first."""
-    runs = [EvalRun.model_validate_json(path.read_bytes()) for path in evals_dir().glob("*/run.json")]
-    return sorted(runs, key=lambda run: run.started_at, reverse=True)
 
 
 class EvalRunner:
@@ -164,7 +112,7 @@ class EvalRunner:
             result.project_id = project_id
             if project_id is not None:
                 broken = self.options.mode == "broken"
-                graded, screenshot = await grade(self.services, project_id, task.checks, first_failure=broken)
+                graded, screenshot = await grade(self.services.verifications, project_id, task.checks, first_failure=broken)
                 result.grade, result.passed = graded, graded.passed
                 if screenshot:
                     result.screenshot = f"{task.id}.jpg"

@@ -5,7 +5,7 @@ import reflex as rx
 
 from builder.components.admin_apps import apps_section
 from builder.components.admin_people import invitations_section, quotas_section, users_section
-from builder.components.admin_server import health_section, previews_section
+from builder.components.admin_server import evals_section, health_section, previews_section
 from builder.components.admin_usage import usage_section
 from builder.components.layout import top_bar
 from builder.state.admin import AdminState
@@ -96,6 +96,7 @@ def admin_page() -> rx.Component:
                     usage_section(),
                     previews_section(),
                     apps_section(),
+                    evals_section(),
                     health_section(),
                     spacing="5",
                     width="100%",

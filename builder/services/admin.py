@@ -8,7 +8,9 @@ only mean something with accounts (people, invitations, quotas) are refused with
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Literal
 
 import httpx
@@ -16,6 +18,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from builder.errors import InvalidInput, NotFound
+from builder.eval.report import RunRow, run_row
+from builder.eval.results import run_folder, saved_runs
 from builder.models import Role
 from builder.schemas import AccountLinkInfo, QuotaSet, RequestBody, UserInfo
 from builder.services.access import Actor, require_admin
@@ -32,6 +36,9 @@ from preview_runtime.manager import SERVER_RUNNERS
 from preview_runtime.proxy import NOT_FOUND_MARKER
 
 MAX_DAYS = 366
+# What an evaluation run's folder holds that the admin page serves: its report, a comparison, a page's screenshot.
+EVAL_RUN = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{4}")
+EVAL_FILE = re.compile(r"(report|compare-[0-9]{8}-[0-9]{6}-[0-9a-f]{4})\.html|[a-z0-9][a-z0-9-]{0,80}\.jpg")
 PROXY_TIMEOUT_S = 2.0
 # The machine's checks (doctor) start processes (bubblewrap, Chromium...); on a host that is too busy to finish them
 # in this long, the page says so instead of waiting on.
@@ -268,6 +275,21 @@ class AdminService:
             raise NotFound("No preview with that id is running; it may have stopped by itself.")
 
     # -- published apps ------------------------------------------------------------------------
+
+    async def evaluations(self, admin: Actor) -> list[RunRow]:
+        """The evaluation runs kept under the data folder (`python -m builder eval`), the newest first."""
+        require_admin(admin)
+        return [run_row(run) for run in await asyncio.to_thread(saved_runs)]
+
+    async def evaluation_file(self, admin: Actor, run_id: str, name: str) -> Path:
+        """A run's report or one of its screenshots; NotFound for anything else."""
+        require_admin(admin)
+        if not EVAL_FILE.fullmatch(name) or not EVAL_RUN.fullmatch(run_id):
+            raise NotFound(f"There is no file {name!r} in evaluation run {run_id!r}.")
+        path = run_folder(run_id) / name
+        if not await asyncio.to_thread(path.is_file):
+            raise NotFound(f"There is no file {name!r} in evaluation run {run_id!r}.")
+        return path
 
     async def published_apps(self, admin: Actor) -> list[PublishedAppRow]:
         """Every project's published app, the last changed first, with its owner and what it keeps on disk."""

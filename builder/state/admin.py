@@ -15,12 +15,14 @@ from builder.state.admin_rows import (
     QUOTA_FIELDS,
     AppRow,
     DayRow,
+    EvalRow,
     HealthRow,
     InvitationRow,
     PersonRow,
     PreviewRow,
     app_row,
     day_row,
+    eval_row,
     field_text,
     money,
     person_row,
@@ -42,6 +44,7 @@ class AdminState(rx.State):
     usage: rx.Field[list[DayRow]] = rx.field(default_factory=list)
     previews: rx.Field[list[PreviewRow]] = rx.field(default_factory=list)
     apps: rx.Field[list[AppRow]] = rx.field(default_factory=list)
+    evals: rx.Field[list[EvalRow]] = rx.field(default_factory=list)
     health: rx.Field[list[HealthRow]] = rx.field(default_factory=list)
     health_ok: bool = False
     health_checked: bool = False
@@ -112,6 +115,7 @@ class AdminState(rx.State):
         self.usage = [day_row(day) for day in await admin.usage_by_day(actor, 30)]
         self.previews = [preview_row(row) for row in await admin.previews(actor)]
         self.apps = [app_row(app) for app in await admin.published_apps(actor)]
+        self.evals = [eval_row(run) for run in await admin.evaluations(actor)]
         if self.accounts:
             self.people = [person_row(person, actor.user_id) for person in await admin.people(actor)]
             await self._reload_invitations(allowed)

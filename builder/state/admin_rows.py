@@ -9,6 +9,7 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from builder.errors import InvalidInput
+from builder.eval.report import RunRow
 from builder.filetree import human_size
 from builder.schemas import QuotaSet
 from builder.services.admin import DayUsage, Person, PublishedAppRow, RunningPreview
@@ -57,6 +58,31 @@ class DayRow:
     previews: int
     tokens_text: str  # "12,345"
     cost_text: str  # "$1.25"
+
+
+@dataclasses.dataclass
+class EvalRow:
+    id: str
+    suite: str
+    what: str  # "reference", "broken", or the provider and model
+    passed: str  # "12 of 30 (40%)"
+    cost: str
+    started: str
+    report: str  # the report's address
+
+
+def eval_row(run: RunRow) -> EvalRow:
+    percent = f" ({round(100 * run.passed / run.total)}%)" if run.total else ""
+    cost = money(run.cost_usd) if run.mode == "model" and run.cost_usd is not None else ""
+    return EvalRow(
+        id=run.id,
+        suite=run.suite,
+        what=run.model or run.mode,
+        passed=f"{run.passed} of {run.total}{percent}" + ("" if run.finished else ", unfinished"),
+        cost=cost,
+        started=run.started_at,
+        report=f"/api/admin/evals/{run.id}/report.html",
+    )
 
 
 @dataclasses.dataclass

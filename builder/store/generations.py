@@ -166,7 +166,7 @@ class GenerationRecords(StoreBase):
             record = await session.get(Generation, generation_id)
             if record is None:
                 raise NotFound(f"There is no generation {generation_id}.")
-            hashes = await self._keep_blobs(session, screenshots)
+            hashes = await self._keep_blobs(session, screenshots) if screenshots else {}
             kept = {s["number"]: s.get("screenshot_hash") for s in json.loads(record.steps or "[]")}
             rows = []
             for step in steps:

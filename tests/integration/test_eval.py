@@ -13,7 +13,8 @@ import pytest
 
 import builder.settings
 from builder.eval.report import summary, write_report
-from builder.eval.runner import EvalOptions, EvalRunner, load_run, saved_runs
+from builder.eval.results import load_run, saved_runs
+from builder.eval.runner import EvalOptions, EvalRunner
 from builder.eval.suite import EvalTask, load_suite
 from builder.services import Services
 from tests.conftest import free_port

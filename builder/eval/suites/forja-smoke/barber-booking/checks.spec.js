@@ -36,3 +36,15 @@ test('Book a slot already taken: the page says so and does not list the second b
   await page.goto('/');
   await expect(page.getByText(/Pietro Neri/)).toHaveCount(0);
 });
+
+test('Another visitor sees the bookings and cannot take a booked slot', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByText(/Marco Rossi/).first()).toBeVisible();
+  await page.getByLabel(/name/i).first().fill('Anna Verdi');
+  await page.getByLabel(/date|day/i).first().fill('2032-03-10');
+  await page.getByLabel(/time|hour/i).first().fill('10:00');
+  await page.getByRole('button', { name: /book|reserve|confirm/i }).first().click();
+  await expect(page.getByText(/taken|already|not available|unavailable/i).first()).toBeVisible();
+  await page.goto('/');
+  await expect(page.getByText(/Anna Verdi/)).toHaveCount(0);
+});

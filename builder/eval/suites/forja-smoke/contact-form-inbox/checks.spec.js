@@ -20,7 +20,7 @@ test('Send a message: the owner reads it on /messages', async ({ page }) => {
   await expect(page.getByText(/two dozen croissants/i).first()).toBeVisible();
 });
 
-test('The owner sees who sent a message, also after a reload', async ({ page }) => {
+test('The owner sees who sent each message, also after a reload', async ({ page }) => {
   await page.goto('/');
   await page.getByLabel(/name/i).first().fill('Chloe Marchetti');
   await page.getByLabel(/e-?mail/i).first().fill('chloe.marchetti@example.com');
@@ -32,4 +32,5 @@ test('The owner sees who sent a message, also after a reload', async ({ page }) 
   await expect(page.getByText(/rye bread baked every day/i).first()).toBeVisible();
   await expect(page.getByText(/Chloe Marchetti/).first()).toBeVisible();
   await expect(page.getByText(/chloe\.marchetti@example\.com/).first()).toBeVisible();
+  await expect(page.getByText(/gluten-free birthday cakes/i).first()).toBeVisible();
 });

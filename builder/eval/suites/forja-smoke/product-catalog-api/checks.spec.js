@@ -27,4 +27,5 @@ test('Add a product: /api/products gives it as JSON', async ({ page }) => {
   await page.goto('/api/products');
   await expect(page.getByText(/^\s*[\[{][\s\S]*Olive Wood Spoon/).first()).toBeVisible();
   await expect(page.getByText(/Olive Wood Spoon[^{}]*[^\d.]7\.?25\D|[^\d.]7\.?25\D[^{}]*Olive Wood Spoon/).first()).toBeVisible();
+  await expect(page.getByText(/Ceramic Teapot/).first()).toBeVisible();
 });

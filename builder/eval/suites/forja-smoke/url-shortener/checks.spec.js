@@ -20,7 +20,7 @@ test('Shorten and come back: the short link is still listed', async ({ page }) =
   await expect(page.getByText(/ref=spring-flyer/).first()).toBeVisible();
 });
 
-test('Open a short link: it lands on the long address', async ({ page }) => {
+test("Open short links, another visitor's too: they land on the long address", async ({ page }) => {
   await page.goto('/');
   await page.getByRole('textbox', { name: /long|url|address|link|paste/i }).first().fill('/about?ref=summer-flyer');
   await page.getByRole('textbox', { name: /name|alias|code|custom/i }).first().fill('summer-deal');
@@ -28,4 +28,6 @@ test('Open a short link: it lands on the long address', async ({ page }) => {
   await expect(page.getByRole('link', { name: /summer-deal/i }).first()).toBeVisible();
   await page.goto('/summer-deal');
   await expect(page).toHaveURL(/\/about\?ref=summer-flyer/);
+  await page.goto('/winter-deal');
+  await expect(page).toHaveURL(/\/about\?ref=winter-flyer/);
 });

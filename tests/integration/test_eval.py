@@ -9,9 +9,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import builder.settings
+from builder.api import api
 from builder.eval.report import summary, write_report
 from builder.eval.results import load_run, saved_runs
 from builder.eval.runner import EvalOptions, EvalRunner
@@ -106,6 +108,16 @@ async def test_a_model_run_is_graded_summed_up_reported_and_resumed(
     assert len(scripted_llm.requests) == asked and [r.id for r in again.tasks] == [r.id for r in run.tasks]
     compared = write_report(run, again).read_text()
     assert compared.count(run.id) >= 2 and "Side by side" in compared
+
+    # The admin page lists the run and serves its report and screenshots, and nothing else of the folder.
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://testserver") as client:
+        listed = (await client.get("/api/admin/evals")).json()
+        assert [(r["id"], r["passed"], r["total"]) for r in listed] == [(run.id, 2, 4)]
+        report = await client.get(f"/api/admin/evals/{run.id}/report.html")
+        assert report.status_code == 200 and "2 of 4 (50.0%)" in report.text
+        assert (await client.get(f"/api/admin/evals/{run.id}/passes.jpg")).content[:3] == b"\xff\xd8\xff"
+        for name in ("run.json", "..%2Frun.json", "report.html.bak"):
+            assert (await client.get(f"/api/admin/evals/{run.id}/{name}")).status_code == 404, name
 
 
 @pytest.mark.usefixtures("local_previews")

@@ -18,7 +18,7 @@ test('X fills the top row: it says X won', async ({ page }) => {
   await squares.nth(1).click();
   await squares.nth(4).click();
   await squares.nth(2).click();
-  await expect(page.getByText(/\bx\b.{0,20}\b(wins?|won|winner)\b|winner.{0,12}\bx\b/i).first()).toBeVisible();
+  await expect(page.getByText(/\bx\b.{0,20}\b(wins?|won|winner)\b|winner.{0,12}\bx\b/i).filter({ visible: true }).first()).toBeVisible();
 });
 
 test('O fills the middle row: it says O won', async ({ page }) => {
@@ -30,7 +30,7 @@ test('O fills the middle row: it says O won', async ({ page }) => {
   await squares.nth(4).click();
   await squares.nth(8).click();
   await squares.nth(5).click();
-  await expect(page.getByText(/\bo\b.{0,20}\b(wins?|won|winner)\b|winner.{0,12}\bo\b/i).first()).toBeVisible();
+  await expect(page.getByText(/\bo\b.{0,20}\b(wins?|won|winner)\b|winner.{0,12}\bo\b/i).filter({ visible: true }).first()).toBeVisible();
 });
 
 test('A full board with no line is a draw; Restart clears the board', async ({ page }) => {
@@ -45,7 +45,7 @@ test('A full board with no line is a draw; Restart clears the board', async ({ p
   await squares.nth(7).click();
   await squares.nth(6).click();
   await squares.nth(8).click();
-  await expect(page.getByText(/draw|\btie\b|nobody|no one|no winner/i).first()).toBeVisible();
+  await expect(page.getByText(/draw|\btie\b|nobody|no one|no winner/i).filter({ visible: true }).first()).toBeVisible();
   await page.getByRole('button', { name: /restart|new game|reset|play again/i }).first().click();
   await expect(squares).toHaveCount(9);
   await expect(squares.filter({ hasText: /^\s*[xo]\s*$/i })).toHaveCount(0);

@@ -282,7 +282,13 @@ async def run_acceptance(
         for test in tests:
             if len(outcomes) >= MOST_CHECKS:
                 return outcomes
-            context = await browser.new_context(viewport=VIEWPORT, base_url=url, service_workers="block")  # type: ignore[arg-type]
+            # The clipboard as a person's browser has it: a "Copy" button works, and a check can see it say so.
+            context = await browser.new_context(
+                viewport=VIEWPORT,  # type: ignore[arg-type]
+                base_url=url,
+                service_workers="block",
+                permissions=["clipboard-read", "clipboard-write"],
+            )
             context.set_default_timeout(STEP_TIMEOUT_S * 1000)
             # A dev server may build a page's modules on its first visit, on a busy machine too: opening a page may
             # take longer than a step on the page.

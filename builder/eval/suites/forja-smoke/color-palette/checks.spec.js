@@ -17,10 +17,11 @@ test('Pick another colour: the palette follows it', async ({ page }) => {
   await expect(page.getByText(/#e07a5f\b/i)).toHaveCount(0);
 });
 
-test('Each of the five swatches has a Copy button', async ({ page }) => {
+test('Each of the five swatches has a Copy button that copies its code', async ({ page }) => {
   await page.goto('/');
   await page.locator('input[type=color]').first().fill('#8338ec');
   await expect(page.getByText(/#8338ec\b/i).filter({ visible: true }).first()).toBeVisible();
   await expect(page.getByRole('button', { name: /copy/i }).nth(4)).toBeVisible();
   await page.getByRole('button', { name: /copy/i }).first().click();
+  await expect(page.getByText(/copied/i).filter({ visible: true }).first()).toBeVisible();
 });

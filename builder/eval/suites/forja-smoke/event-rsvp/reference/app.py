@@ -3,7 +3,7 @@
 import html
 import os
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 def database_path() -> str:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///"):]
+        path = url[len("sqlite:///") :]
     else:
         path = os.path.join(os.environ.get("DATA_DIR", "."), "rsvp.sqlite3")
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
@@ -117,7 +117,7 @@ class Handler(BaseHTTPRequestHandler):
             with connect() as db:
                 db.execute(
                     "INSERT INTO guests (name, answered_at) VALUES (?, ?)",
-                    (name, datetime.now(timezone.utc).isoformat(timespec="seconds")),
+                    (name, datetime.now(UTC).isoformat(timespec="seconds")),
                 )
         except sqlite3.IntegrityError:
             self.reply(200, render(f"{name} is already on the list."))

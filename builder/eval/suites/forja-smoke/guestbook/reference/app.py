@@ -3,7 +3,7 @@
 import html
 import os
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 def database_path() -> str:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///"):]
+        path = url[len("sqlite:///") :]
     else:
         path = os.path.join(os.environ.get("DATA_DIR", "."), "guestbook.sqlite3")
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
@@ -75,11 +75,14 @@ PAGE = """<!doctype html>
 def render(error: str = "") -> bytes:
     with connect() as db:
         rows = db.execute("SELECT name, message, created_at FROM entries ORDER BY id DESC").fetchall()
-    entries = "\n".join(
-        f'<li><span class="who">{html.escape(row["name"])}</span><time datetime="{row["created_at"]}">'
-        f'{html.escape(row["created_at"][:16].replace("T", " "))}</time><p>{html.escape(row["message"])}</p></li>'
-        for row in rows
-    ) or "<li>No messages yet: be the first to sign.</li>"
+    entries = (
+        "\n".join(
+            f'<li><span class="who">{html.escape(row["name"])}</span><time datetime="{row["created_at"]}">'
+            f"{html.escape(row['created_at'][:16].replace('T', ' '))}</time><p>{html.escape(row['message'])}</p></li>"
+            for row in rows
+        )
+        or "<li>No messages yet: be the first to sign.</li>"
+    )
     notice = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
     return PAGE.format(error=notice, entries=entries).encode()
 
@@ -116,7 +119,7 @@ class Handler(BaseHTTPRequestHandler):
         with connect() as db:
             db.execute(
                 "INSERT INTO entries (name, message, created_at) VALUES (?, ?, ?)",
-                (name, message, datetime.now(timezone.utc).isoformat(timespec="seconds")),
+                (name, message, datetime.now(UTC).isoformat(timespec="seconds")),
             )
         self.send_response(303)
         self.send_header("Location", "/")

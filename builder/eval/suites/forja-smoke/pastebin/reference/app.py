@@ -4,7 +4,7 @@ import html
 import os
 import secrets
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -14,7 +14,7 @@ MAX_CHARS = 100_000
 def database_path() -> str:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///"):]
+        path = url[len("sqlite:///") :]
     else:
         path = os.path.join(os.environ.get("DATA_DIR", "."), "pastes.sqlite3")
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
@@ -64,18 +64,24 @@ def layout(title: str, body: str) -> bytes:
 
 def home(error: str = "") -> bytes:
     notice = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    return layout("New paste", f"""{notice}
+    return layout(
+        "New paste",
+        f"""{notice}
 <form method="post" action="/pastes">
   <label for="body">Paste your text</label>
   <textarea id="body" name="body" required maxlength="{MAX_CHARS}" placeholder="Paste or type text here"></textarea>
   <button type="submit">Save</button>
-</form>""")
+</form>""",
+    )
 
 
 def paste_page(row: sqlite3.Row, link: str) -> bytes:
-    return layout("Paste " + row["id"], f"""<p class="link">Link to this paste: <a href="/p/{row["id"]}">{html.escape(link)}</a></p>
+    return layout(
+        "Paste " + row["id"],
+        f"""<p class="link">Link to this paste: <a href="/p/{row["id"]}">{html.escape(link)}</a></p>
 <p class="meta">Saved {html.escape(row["created_at"][:16].replace("T", " "))} UTC · <a href="/">New paste</a></p>
-<pre>{html.escape(row["body"])}</pre>""")
+<pre>{html.escape(row["body"])}</pre>""",
+    )
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -118,7 +124,7 @@ class Handler(BaseHTTPRequestHandler):
         with connect() as db:
             db.execute(
                 "INSERT INTO pastes (id, body, created_at) VALUES (?, ?, ?)",
-                (paste_id, body[:MAX_CHARS], datetime.now(timezone.utc).isoformat(timespec="seconds")),
+                (paste_id, body[:MAX_CHARS], datetime.now(UTC).isoformat(timespec="seconds")),
             )
         self.send_response(303)
         self.send_header("Location", f"/p/{paste_id}")

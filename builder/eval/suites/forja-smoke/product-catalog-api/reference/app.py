@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 def database_path() -> str:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///"):]
+        path = url[len("sqlite:///") :]
     else:
         path = os.path.join(os.environ.get("DATA_DIR", "."), "catalogue.sqlite3")
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
@@ -90,9 +90,10 @@ PAGE = """<!doctype html>
 
 
 def render(error: str = "") -> bytes:
-    rows = "\n".join(
-        f'<tr><td>{html.escape(p["name"])}</td><td class="price">{money(p["price"])}</td></tr>' for p in products()
-    ) or '<tr><td colspan="2">No products yet.</td></tr>'
+    rows = (
+        "\n".join(f'<tr><td>{html.escape(p["name"])}</td><td class="price">{money(p["price"])}</td></tr>' for p in products())
+        or '<tr><td colspan="2">No products yet.</td></tr>'
+    )
     notice = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
     return PAGE.format(rows=rows, error=notice).encode()
 

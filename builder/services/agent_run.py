@@ -353,5 +353,4 @@ class AgentRun:
             "cache_read_tokens": self.usage.cache_read_tokens,
             "cache_write_tokens": self.usage.cache_write_tokens,
             "cost_usd": estimate_cost(provider.model, self.usage),
-            "steps": len(self.steps),
         }

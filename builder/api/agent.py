@@ -3,6 +3,8 @@ screenshot a step took. A run starts as a follow-up with `"agent": true` (builde
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -11,6 +13,7 @@ from builder.api.bodies import CheckedRoute
 from builder.api.identity import Editor, Viewer
 from builder.schemas import RequestBody
 from builder.services import get_services
+from builder.services.checked_generation import verification_dict
 
 router = APIRouter(route_class=CheckedRoute)
 
@@ -21,6 +24,9 @@ class ApproveSetting(RequestBody):
 
 class Accepted(BaseModel):
     version: int = Field(description="The version the change was saved as.")
+    verification: dict[str, Any] | None = Field(
+        description="Its check (status, problems, headline...), as a generation's; null when FORJA_VERIFY_GENERATIONS is off."
+    )
 
 
 @router.put("/api/projects/{project_id}/agent/approve-changes", tags=["agent"])
@@ -32,10 +38,12 @@ async def set_approve_changes(project_id: str, body: ApproveSetting, _: Editor) 
 
 @router.post("/api/projects/{project_id}/agent/{generation_id}/accept", tags=["agent"])
 async def accept_change(project_id: str, generation_id: int, actor: Editor) -> Accepted:
-    """Save a run's waiting change as a version. 409 when it was decided already, or the project has a newer version
-    than the one the run changed."""
-    result = await (await get_services()).agent.accept(project_id, generation_id, actor.user_id)
-    return Accepted(version=result.version.number)
+    """Save a run's waiting change as a version, then check it as a generation is. 409 when it was decided already, or
+    the project has a newer version than the one the run changed."""
+    agent = (await get_services()).agent
+    result = await agent.accept(project_id, generation_id, actor.user_id)
+    checked = await agent.check_accepted(project_id)
+    return Accepted(version=result.version.number, verification=verification_dict(checked) if checked else None)
 
 
 @router.post("/api/projects/{project_id}/agent/{generation_id}/reject", tags=["agent"], status_code=204)

@@ -387,7 +387,7 @@ class RemoteBackend:
 
     async def accept_change(self, project_id: str, generation_id: int) -> int:
         path = _path("/api/projects", project_id, "agent", generation_id, "accept")
-        return self._read(dict[str, int], await self._send("POST", path))["version"]
+        return int(self._read(dict[str, Any], await self._send("POST", path))["version"])
 
     async def reject_change(self, project_id: str, generation_id: int) -> None:
         await self._send("POST", _path("/api/projects", project_id, "agent", generation_id, "reject"))

@@ -8,20 +8,25 @@ from collections.abc import Sequence
 
 from builder.errors import ChangeNotPending, NotFound
 from builder.models import Author
-from builder.schemas import CommitResult, FileDiff, GenerationInfo, PendingChange
+from builder.schemas import CommitResult, FileDiff, GenerationInfo, PendingChange, VerificationInfo
 from builder.services.history import file_diff
 from builder.services.preview_drafts import PreviewDrafts
 from builder.services.projects import ProjectService
+from builder.services.verification import VerificationService
+from builder.settings import settings
 from builder.store import ProjectStore, stored_number
 
 log = logging.getLogger(__name__)
 
 
 class AgentService:
-    def __init__(self, store: ProjectStore, projects: ProjectService, drafts: PreviewDrafts) -> None:
+    def __init__(
+        self, store: ProjectStore, projects: ProjectService, drafts: PreviewDrafts, verifications: VerificationService
+    ) -> None:
         self._store = store
         self._projects = projects
         self._drafts = drafts
+        self._verifications = verifications
 
     async def set_approve_changes(self, project_id: str, on: bool) -> None:
         """On: each agent run's change waits for a person to accept it before it becomes a version."""
@@ -51,6 +56,13 @@ class AgentService:
             raise
         await self._store.finish_generation(generation_id, version_id=result.version.id, pending="")
         return result
+
+    async def check_accepted(self, project_id: str) -> VerificationInfo | None:
+        """The accepted change's version checked as a generation's is (unless FORJA_VERIFY_GENERATIONS is off): checks
+        run again after every change, an accepted one too. Its problems are the person's to fix ("Fix this")."""
+        if not settings.verify_generations:
+            return None
+        return await self._verifications.verify(project_id)
 
     async def reject(self, project_id: str, generation_id: int) -> None:
         """The run's waiting change is dropped; the preview goes back to the saved version."""

@@ -148,19 +148,34 @@ class ConversationState(WorkspaceState):
             return
         self.approve_changes = on
 
-    @rx.event
+    @rx.event(background=True)
     async def accept_change(self, run_id: int):
-        """An agent run's waiting change, saved as a version."""
+        """An agent run's waiting change, saved as a version, then checked as a generation's is."""
+        async with self:
+            if self.generating:
+                return
+            try:
+                allowed = await self.allowed(Permission.edit)
+            except ForjaError as exc:
+                self.error = str(exc)
+                return
+            project_id = self.project_id
+            self.generating, self.progress, self.error = True, "Saving the change, then checking it...", ""
+        agent = allowed.services.agent
         try:
-            allowed = await self.allowed(Permission.edit)
-            result = await allowed.services.agent.accept(self.project_id, run_id, allowed.actor.user_id)
+            result = await agent.accept(project_id, run_id, allowed.actor.user_id)
+            async with self:
+                (await self.get_state(EditorState)).notice = f"Saved as version {result.version.number}."
+                await self._refresh(project_id)
+            yield PreviewPaneState.reload_preview
+            await agent.check_accepted(project_id)
         except ForjaError as exc:
-            self.error = str(exc)
-            return None
-        self.error = ""
-        (await self.get_state(EditorState)).notice = f"Saved as version {result.version.number}."
-        await self._refresh(self.project_id)
-        return PreviewPaneState.reload_preview
+            async with self:
+                self.error = str(exc)
+        finally:
+            async with self:
+                self.generating, self.progress = False, ""
+                await self._refresh(project_id)
 
     @rx.event
     async def reject_change(self, run_id: int):

@@ -239,6 +239,8 @@ def test_an_agent_run_lists_its_steps_and_a_held_change_waits_for_accept(
     page.screenshot(path=str(ARTIFACTS / "agent-approval-phone.png"))
     approval.locator("#accept-change").click()
     expect(approval).to_have_count(0, timeout=30_000)
+    # Accepted, the change is checked as any change is.
+    expect(page.locator('.chat-entry[data-kind="check"]')).to_have_count(2, timeout=120_000)
     project = httpx.get(f"{forja_with_claude}/api/projects/{project_id}", timeout=10).json()
     assert project["current_version"] == 3
     assert traffic.off_machine() == [], traffic.off_machine()

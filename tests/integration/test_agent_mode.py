@@ -211,9 +211,11 @@ async def test_stop_ends_a_run_and_one_runs_at_a_time(services: Services, script
     assert record.outcome == "stopped" and [s.label for s in record.steps] == ["Edited logic.js"]
 
 
+@pytest.mark.usefixtures("local_previews")
 async def test_approve_changes_holds_each_change_until_accepted_or_rejected(
-    client: httpx.AsyncClient, services: Services, scripted_llm: ScriptedLLMServer
+    client: httpx.AsyncClient, services: Services, scripted_llm: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(builder.settings.settings, "verify_generations", True)
     project_id = await tally(services)
     setting = await client.put(f"/api/projects/{project_id}/agent/approve-changes", json={"approve_changes": True})
     assert setting.status_code == 200 and (await services.projects.get(project_id)).approve_changes
@@ -237,7 +239,10 @@ async def test_approve_changes_holds_each_change_until_accepted_or_rejected(
     assert waiting["pending"]["writes"] == {"logic.js": BUGGY.replace("n + 2", "n + 1"), "CHANGELOG.md": "- Add one adds one.\n"}
 
     accepted = await client.post(f"/api/projects/{project_id}/agent/{run}/accept")
-    assert accepted.status_code == 200 and accepted.json() == {"version": 2}
+    assert accepted.status_code == 200 and accepted.json()["version"] == 2
+    # Accepted, it is checked as any change is: its own tests now pass.
+    checked = accepted.json()["verification"]
+    assert (checked["status"], checked["headline"]) == ("passed", "Checked: runs, no errors."), checked
     assert (await services.projects.read_file(project_id, "CHANGELOG.md")) == b"- Add one adds one.\n"
     again = await client.post(f"/api/projects/{project_id}/agent/{run}/accept")
     assert again.status_code == 409 and "not waiting for approval" in again.json()["detail"]

@@ -62,7 +62,12 @@ class AgentService:
         run again after every change, an accepted one too. Its problems are the person's to fix ("Fix this")."""
         if not settings.verify_generations:
             return None
-        return await self._verifications.verify(project_id)
+        try:
+            return await self._verifications.verify(project_id)
+        except Exception:
+            # The change is saved whatever happens here: an internal failure of its check is logged, not answered.
+            log.exception("the check of %s's accepted change failed", project_id)
+            return None
 
     async def reject(self, project_id: str, generation_id: int) -> None:
         """The run's waiting change is dropped; the preview goes back to the saved version."""

@@ -123,9 +123,11 @@ class PreviewHub:
         return self._manager
 
     async def manager(self) -> PreviewManager:
+        """This worker's preview manager, started on first use; PreviewError (its sentence) when it cannot start, such as
+        a preview port another program holds."""
         async with self._lock:
             if self._manager is None:
-                self._manager = await self._start_manager()
+                self._manager = await translated(self._start_manager())
             return self._manager
 
     async def _start_manager(self) -> PreviewManager:

@@ -123,7 +123,8 @@ def test_approve_changes_holds_a_run_until_accept_or_reject(tmp_path: Path, llm_
 
 
 def test_agent_mode_through_a_forja_server(tmp_path: Path, llm_server: ScriptedLLMServer) -> None:
-    with served_forja(tmp_path, **model_settings(llm_server)) as server:
+    # Its accepted changes are not checked here (that is test_agent_mode's): the server runs no preview.
+    with served_forja(tmp_path, **model_settings(llm_server), FORJA_VERIFY_GENERATIONS="false") as server:
         operator = server.operator
         operator.ok("user", "create", "ana@example.org", "--password-stdin", input=PASSWORD)
         operator.ok("user", "create", "bo@example.org", "--password-stdin", input=PASSWORD)

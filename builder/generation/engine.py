@@ -150,6 +150,19 @@ def files_from_prose(text: str) -> dict[str, str]:
     return found
 
 
+def usage_dict(provider: Provider, usage: UsageReport) -> dict[str, Any]:
+    """A round's usage as its events carry it: provider, model, tokens, and the estimated cost (offline: nothing)."""
+    return {
+        "provider": provider.name,
+        "model": provider.model,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "cost_usd": estimate_cost(provider.model, usage) if provider.name != "offline" else 0.0,
+    }
+
+
 def change_fingerprint(writes: Mapping[str, str], deletes: list[str]) -> str:
     """Names one change to a project: the same files written with the same content, the same deletions."""
     digest = hashlib.sha256()
@@ -425,16 +438,7 @@ class GenerationRun:
         return {**answer.files, **edited}, failures
 
     def _usage_dict(self, provider: Provider) -> dict[str, Any]:
-        cost = estimate_cost(provider.model, self.usage) if provider.name != "offline" else 0.0
-        return {
-            "provider": provider.name,
-            "model": provider.model,
-            "input_tokens": self.usage.input_tokens,
-            "output_tokens": self.usage.output_tokens,
-            "cache_read_tokens": self.usage.cache_read_tokens,
-            "cache_write_tokens": self.usage.cache_write_tokens,
-            "cost_usd": cost,
-        }
+        return usage_dict(provider, self.usage)
 
     async def _collect(self, provider: Provider, request: ModelRequest) -> _Collected:
         collected = _Collected()
@@ -529,10 +533,7 @@ class GenerationRun:
             elif isinstance(event, TextDelta):
                 prose.append(event.text)
             elif isinstance(event, UsageReport):
-                self.usage.input_tokens += event.input_tokens
-                self.usage.output_tokens += event.output_tokens
-                self.usage.cache_read_tokens += event.cache_read_tokens
-                self.usage.cache_write_tokens += event.cache_write_tokens
+                self.usage.add(event)
             elif isinstance(event, Finished):
                 segment.stop = event.stop_reason
         segment.tool_text = parser.text

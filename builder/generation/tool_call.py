@@ -23,10 +23,7 @@ async def _once(provider: Provider, request: ModelRequest, usage: UsageReport, w
         elif isinstance(event, TextDelta):
             prose.append(event.text)
         elif isinstance(event, UsageReport):
-            usage.input_tokens += event.input_tokens
-            usage.output_tokens += event.output_tokens
-            usage.cache_read_tokens += event.cache_read_tokens
-            usage.cache_write_tokens += event.cache_write_tokens
+            usage.add(event)
         elif isinstance(event, Finished):
             stop = event.stop_reason
     if stop == "max_tokens":

@@ -24,7 +24,7 @@ from builder.errors import FileTreeError, GenerationError, NotFound, ProviderErr
 from builder.generation import prompts
 from builder.generation.agent_tools import AGENT_TOOLS, Finish, ToolInputError, parse_input
 from builder.generation.budget import Allowance, check_budget
-from builder.generation.engine import GenerationEvent, Saver
+from builder.generation.engine import GenerationEvent, Saver, usage_dict
 from builder.generation.guard import redact
 from builder.generation.pricing import estimate_cost
 from builder.generation.providers import Provider, get_provider
@@ -274,10 +274,7 @@ class AgentRun:
             elif isinstance(event, TextDelta):
                 prose.append(event.text)
             elif isinstance(event, UsageReport):
-                self.usage.input_tokens += event.input_tokens
-                self.usage.output_tokens += event.output_tokens
-                self.usage.cache_read_tokens += event.cache_read_tokens
-                self.usage.cache_write_tokens += event.cache_write_tokens
+                self.usage.add(event)
             elif isinstance(event, Finished):
                 answer.stop = event.stop_reason
         answer.prose = "".join(prose)
@@ -294,7 +291,7 @@ class AgentRun:
         writes, deletes = workspace.changes()
         if not writes and not deletes:
             raise GenerationError(f"The agent finished without changing any file, so nothing was saved. It said: {summary}")
-        usage = self._usage_dict(provider)
+        usage = usage_dict(provider, self.usage)
         paths = len(writes) + len(deletes)
         self.log(
             f"Agent run: {len(self.steps)} steps, {paths} files changed; model {self.timing.model_s:.1f} s, tools "
@@ -343,14 +340,3 @@ class AgentRun:
             duration_s=round(time.monotonic() - self.timing.started, 3),
             **fields,
         )
-
-    def _usage_dict(self, provider: Provider) -> dict[str, Any]:
-        return {
-            "provider": provider.name,
-            "model": provider.model,
-            "input_tokens": self.usage.input_tokens,
-            "output_tokens": self.usage.output_tokens,
-            "cache_read_tokens": self.usage.cache_read_tokens,
-            "cache_write_tokens": self.usage.cache_write_tokens,
-            "cost_usd": estimate_cost(provider.model, self.usage),
-        }

@@ -98,6 +98,13 @@ class UsageReport:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
 
+    def add(self, other: UsageReport) -> None:
+        """Count `other` (one answer's report) in this running total."""
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.cache_write_tokens += other.cache_write_tokens
+
 
 @dataclass
 class Finished:

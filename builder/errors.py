@@ -128,6 +128,12 @@ def busy(exc: ForjaError) -> bool:
     return exc.body().get("busy") is True
 
 
+class GraderUnavailable(ForjaError):
+    """An evaluation's grader cannot run on this machine as set up (builder/eval/webbench_grader.py)."""
+
+    status = 503
+
+
 class ServerUnavailable(ForjaError):
     """Forja is not running where the settings say (the CLI asks it about previews)."""
 

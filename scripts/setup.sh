@@ -55,7 +55,7 @@ export REFLEX_USE_NPM=1
 # Local previews run inside bubblewrap and are refused without it (unless FORJA_ALLOW_UNSANDBOXED=true).
 install_bubblewrap() {
   local began
-  began=$(date +%s.%N)
+  grader_began=$(date +%s.%N)
   if "$@" apt-get install -y -q bubblewrap >>"$RUN_LOG" 2>&1; then
     phase_line "Sandbox (bubblewrap)" "$began"
   else
@@ -69,5 +69,21 @@ if [ "$(uname -s)" = Linux ] && ! command -v bwrap >/dev/null 2>&1; then
     install_bubblewrap sudo -n
   else
     echo "bubblewrap is missing: local previews are refused without it. Install it (Debian/Ubuntu: sudo apt-get install bubblewrap), or use Docker." >&2
+  fi
+fi
+
+# Playwright Test, which runs Web-Bench's own tests for `python -m builder eval --suite web-bench`
+# (builder/eval/webbench_grader.py), pinned by its lockfile and fetched once from the npm registry. It drives the
+# machine's Chromium: no browser is downloaded. Forja runs without it, so a failure here only warns.
+grader=builder/eval/webbench
+grader_stamp=$grader/node_modules/.forja.sha256
+grader_want=$(sha256sum "$grader/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$grader_stamp" 2>/dev/null)" != "$grader_want" ]; then
+  grader_began=$(date +%s.%N)
+  if PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$grader" --no-audit --no-fund --loglevel=error >>"$RUN_LOG" 2>&1; then
+    echo "$grader_want" >"$grader_stamp"
+    phase_line "Web-Bench grader" "$grader_began"
+  else
+    echo "Could not install Playwright Test into $grader (see $RUN_LOG): the eval's web-bench suite needs it." >&2
   fi
 fi

@@ -7,15 +7,19 @@ preview port of its own (FORJA_PREVIEW_PORT) while a Forja server runs beside it
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 from builder.cli.command import Command, local_services
+from builder.errors import InvalidInput
 from builder.eval.report import summary, words, write_report
 from builder.eval.results import load_run
 from builder.eval.runner import EvalOptions, EvalRunner
-from builder.eval.suite import chosen, load_suite, suite_names
+from builder.eval.suite import WEB_BENCH, EvalTask, chosen, load_suite, suite_names
+from builder.eval.webbench import load_web_bench
 from builder.services import Services
 
 log = logging.getLogger(__name__)
@@ -43,11 +47,23 @@ async def cmd_eval(services: Services, args: argparse.Namespace) -> tuple[Any, s
         max_cost_usd=args.max_cost,
         resume=args.resume,
     )
-    tasks = chosen(load_suite(args.suite), args.task or [], args.limit)
+    tasks = await asyncio.to_thread(_tasks, args)
     run = await EvalRunner(services, options, _say).run(tasks)
     path = write_report(run)
     value = {**run.model_dump(mode="json"), "summary": summary(run).model_dump(mode="json"), "report": str(path)}
     return value, f"{words(run)}\nReport: {path}\nRun id: {run.id} (resume with --resume {run.id})"
+
+
+def _tasks(args: argparse.Namespace) -> list[EvalTask]:
+    if args.suite == WEB_BENCH:
+        if not args.path:
+            raise InvalidInput("The web-bench suite is read from a checkout of bytedance/web-bench: give its folder with --path.")
+        tasks = load_web_bench(Path(args.path).expanduser())
+    elif args.path:
+        raise InvalidInput(f"--path names a Web-Bench checkout: it goes with --suite {WEB_BENCH}.")
+    else:
+        tasks = load_suite(args.suite)
+    return chosen(tasks, args.task or [], args.limit)
 
 
 COMMANDS: dict[str, Command[Any]] = {"eval": Command(local_services, cmd_eval)}
@@ -60,7 +76,8 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         help="run a suite of app tasks through Forja (generation, checks, repairs) and grade each app in a browser",
     )
     p.add_argument("--suite", default="forja-smoke", choices=suite_names(), help="default: forja-smoke")
-    p.add_argument("--task", action="append", metavar="ID", help="only this task (repeatable)")
+    p.add_argument("--path", metavar="DIR", help="with --suite web-bench: a checkout of bytedance/web-bench (or one project)")
+    p.add_argument("--task", action="append", metavar="ID", help="only this task (repeatable); web-bench's: PROJECT/TASK")
     p.add_argument("--limit", type=int, metavar="N", help="only the suite's first N tasks")
     p.add_argument("--provider", choices=["offline", "anthropic", "openai"], help="default: by which API key is set")
     p.add_argument("--model", help="model name for the provider")

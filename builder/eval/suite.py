@@ -2,7 +2,8 @@
 
 A forja-smoke task is a folder of `builder/eval/suites/forja-smoke/`: `task.json` (title, category, prompt, and the
 entry file that `--broken` empties), `checks.spec.js` (Playwright Test in the subset Forja reads:
-preview_runtime/check_script.py) and `reference/` (an app that passes them, written here).
+preview_runtime/check_script.py) and `reference/` (an app that passes them, written here). Web-Bench's tasks come
+from a checkout the person points to (builder/eval/webbench.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,15 @@ from builder.errors import InvalidInput, NotFound
 
 SUITES_DIR = Path(__file__).parent / "suites"
 Category = Literal["front-end", "backend", "data"]
+WEB_BENCH = "web-bench"
+
+
+class WebBenchTests(BaseModel):
+    """A Web-Bench task's grader: the benchmark's own Playwright tests, run as they are (builder/eval/webbench_grader.py)."""
+
+    tests_dir: str = Field(description="The project's test/ folder in the checkout.")
+    specs: list[str] = Field(description="The spec files that must pass: those of its tasks from `init` to this one.")
+    test_util: str = Field(default="", description="The checkout's @web-bench/test-util folder, which the tests require.")
 
 
 class EvalTask(BaseModel):
@@ -23,13 +33,20 @@ class EvalTask(BaseModel):
     title: str
     category: Category
     prompt: str = Field(min_length=1, description="What a person would type.")
-    entry: str = Field(description="The file `--broken` empties in the reference: the app's page or server.")
+    entry: str = Field(default="", description="The file `--broken` empties in the reference: the app's page or server.")
     checks: dict[str, str] = Field(description="The grader's checks: Playwright Test files by name.")
     reference: dict[str, bytes] = Field(default_factory=dict, description="An app that passes the checks.")
+    start: dict[str, bytes] = Field(
+        default_factory=dict, description="The app the model starts from (none: a new project from the prompt)."
+    )
+    chain: str = Field(default="", description="Tasks with the same chain build on each other, in order, in one project.")
+    run_command: str = Field(default="", description="How the app runs (a run setting), when not as Forja detects.")
+    web_bench: WebBenchTests | None = None
 
     def broken(self) -> dict[str, bytes]:
-        """The reference with its entry file emptied: an app that must fail every check."""
-        return {**self.reference, self.entry: b""}
+        """An app that must fail every check: where the model starts, if it starts from an app, else the reference
+        with its entry file emptied."""
+        return dict(self.start) if self.start else {**self.reference, self.entry: b""}
 
 
 class TaskSpec(BaseModel):
@@ -53,11 +70,11 @@ def forja_task(folder: Path) -> EvalTask:
 
 
 def suite_names() -> list[str]:
-    return sorted(path.name for path in SUITES_DIR.iterdir() if path.is_dir())
+    return sorted([*(path.name for path in SUITES_DIR.iterdir() if path.is_dir()), WEB_BENCH])
 
 
 def load_suite(name: str) -> list[EvalTask]:
-    """The suite's tasks in order."""
+    """The suite's tasks in order (web-bench's come from a checkout: builder/eval/webbench.py)."""
     folder = SUITES_DIR / name
     if not folder.is_dir():
         raise NotFound(f"There is no suite {name!r}; the suites are: {', '.join(suite_names())}.")

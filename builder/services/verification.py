@@ -208,20 +208,30 @@ class VerificationService:
         """Checks that are not the project's (an evaluation's grader: builder/eval/grader.py) performed on its running
         preview as its acceptance checks are (none after the first failure, with `first_failure`), and the page's
         screenshot. PreviewError when the app does not run."""
+        url, cookie, screenshot = await self.serving(project_id)
+        expect = partial(self._previews.expect_request, project_id)
+        try:
+            timeout_s = settings.acceptance_check_timeout_s
+            outcomes = await run_acceptance(
+                self.checker, url, scripts, timeout_s, cookie=cookie, tell=expect, first_failure=first_failure
+            )
+        except BrowserUnavailable as exc:
+            raise PreviewError(str(exc)) from None
+        return outcomes, screenshot
+
+    async def serving(self, project_id: str) -> tuple[str, str, bytes | None]:
+        """The project's current version running in its preview (started if need be): its address, the Cookie header
+        Forja's own requests to it hold ("" for a public one), and its page's screenshot. PreviewError when the app
+        does not run."""
         info = await self._running(project_id, lambda: None)
         if info.state != PreviewState.running:
             raise PreviewError(f"the app did not start: {failure_sentence(info)}")
         cookie = await self._access.own_cookie(info)
-        expect = partial(self._previews.expect_request, project_id)
         try:
-            report = await self.checker.check(info.url, expect=expect, cookie=cookie)
-            timeout_s = settings.acceptance_check_timeout_s
-            outcomes = await run_acceptance(
-                self.checker, info.url, scripts, timeout_s, cookie=cookie, tell=expect, first_failure=first_failure
-            )
+            report = await self.checker.check(info.url, expect=partial(self._previews.expect_request, project_id), cookie=cookie)
         except BrowserUnavailable as exc:
             raise PreviewError(str(exc)) from None
-        return outcomes, report.screenshot
+        return info.url, cookie, report.screenshot
 
     async def _running(self, project_id: str, installed: Callable[[], None]) -> PreviewInfo:
         """The project's preview of its current version once it runs (or failed), started if need be;

@@ -8,8 +8,8 @@ from the seeded npm caches (warm caches), each figure a ratio against the same w
             (the cache filled, as when a person has been previewing it), against its install and build by hand in a
             fresh copy (`npm ci --offline`, or `npm install --offline` with no lockfile, then the same build line, from
             a copy of the same npm cache, outside any sandbox), on all CPUs and pinned to one (a preview's default
-            limit); by hand runs before the first publish and after each later one, medians count. Where a later
-            publish's time goes comes from its log lines' times (the build sandbox starts the dev server first).
+            limit); by hand runs before the first publish and after each later one, medians count. Where each
+            publish's time goes comes from its log lines' times.
   load      the published React starter, at its own address through Traefik and one Forja worker (granian serving the
             API with its guards, in its own process on the same data), against its share link's preview (the Vite dev
             server through Traefik), in headless Chromium: from navigation to the load event with the app rendered
@@ -22,7 +22,7 @@ from the seeded npm caches (warm caches), each figure a ratio against the same w
   server    a published server app parked and woken at its address (bench/publish_server.py).
 
     .venv/bin/python bench/publish.py [--projects vite-vue,vite-svelte,astro] [--runs 3] [--loads 5] [--slow-loads 3]
-        [--apps 20] [--wakes 5] [--only server]
+        [--apps 20] [--wakes 5] [--only server|publish]
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ class PublishRow:
     hand: list[float] = field(default_factory=list)  # install + build on the machine's CPUs
     hand_one_cpu: list[float] = field(default_factory=list)  # the same on one CPU (a preview's limit by default)
     cold: float | None = None  # the project's first publish
+    cold_phases: dict[str, float] = field(default_factory=dict)  # where its time went
     again: list[float] = field(default_factory=list)  # publishes after it (the dependency cache filled)
     phases: list[dict[str, float]] = field(default_factory=list)  # where each later publish's time went
     release: ReleaseInfo | None = None  # the last one
@@ -139,12 +140,11 @@ def by_hand(subject: Subject, work: Path, one_cpu: bool = False) -> float:
     return took
 
 
-DEV_WAIT = "dev server until it answers"
-# Log lines that start each part of a publish (PublishService and the preview manager write them).
+# Log lines that start each part of a publish (PublishService and the local runner write them).
 PHASES = (
-    ("sandbox and dependencies", "Publishing version"),
-    (DEV_WAIT, "Running on port"),
-    ("build and collect", "Preview is running"),
+    ("sandbox", "Publishing version"),
+    ("dependencies installed or restored", "Running on port"),
+    ("build and collect", "Building:"),
     ("stop and write the release", "Preview stopped"),
     ("", "Published version"),
 )
@@ -189,7 +189,8 @@ async def publish_row(services: Services, subject: Subject, work: Path, runs: in
     copy_seed(subject.seed, home / ".npm")
     try:
         row.hand.append(await asyncio.to_thread(by_hand, subject, work))
-        row.cold = (await timed_publish(services, pid)).seconds
+        first = await timed_publish(services, pid)
+        row.cold, row.cold_phases = first.seconds, first.phases
         await asyncio.sleep(2)  # the dependency cache is saved after the first install
         for _ in range(runs):  # interleaved, so the machine's other load falls on both sides alike
             published = await timed_publish(services, pid)
@@ -381,21 +382,15 @@ def publish_summary(rows: list[PublishRow], runs: int) -> None:
     )
     for row in done:
         print(f"  {row.name}: {phases_line(row)}", flush=True)
-    # The build sandbox starts the project's dev server and waits for it to answer before the build; by hand never does.
-    without = statistics.median(
-        statistics.median(a - p.get(DEV_WAIT, 0.0) for a, p in zip(row.again, row.phases, strict=True))
-        / statistics.median(row.hand)
-        for row in done
-    )
-    print(f"  later publishes less the dev server's wait, against by hand: median {without:.2f}", flush=True)
 
 
 def phases_line(row: PublishRow) -> str:
-    """Median seconds of each part of the later publishes, and the last release's size."""
+    """Seconds of each part of the first publish and (medians) of the later ones, and the last release's size."""
     names = [name for name, _ in PHASES if name]
-    parts = [f"{name} {statistics.median(p.get(name, 0.0) for p in row.phases):.1f}" for name in names]
+    first = [f"{name} {row.cold_phases.get(name, 0.0):.1f}" for name in names]
+    later = [f"{name} {statistics.median(p.get(name, 0.0) for p in row.phases):.1f}" for name in names]
     size = f"; its release {row.release.files} files, {row.release.size_bytes / 1024:.0f} KB" if row.release else ""
-    return "later publishes: " + ", ".join(parts) + " s (medians)" + size
+    return f"first publish: {', '.join(first)} s; later publishes: {', '.join(later)} s (medians){size}"
 
 
 def configure(work: Path) -> dict[str, str]:
@@ -427,14 +422,15 @@ async def main() -> None:
     parser.add_argument("--slow-loads", type=int, default=3, help="Slow-4G page loads of each side")
     parser.add_argument("--apps", type=int, default=20, help="plain-HTML apps published for the memory figure")
     parser.add_argument("--wakes", type=int, default=5, help="wakes of the parked server app")
-    parser.add_argument("--only", choices=["server"], help="only these figures")
+    parser.add_argument("--only", choices=["server", "publish"], help="only these figures")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="forja-bench-publish-"))
     env = configure(work)
     services: Services = await get_services()
     worker = None
     try:
-        await server_figures(services, args.wakes)
+        if args.only != "publish":
+            await server_figures(services, args.wakes)
         if args.only == "server":
             return
         print(
@@ -449,6 +445,8 @@ async def main() -> None:
             rows.append(row)
             print(publish_line(row), flush=True)
         publish_summary(rows, args.runs)
+        if args.only == "publish":
+            return
         await static_rollbacks(services, starter_pid)
 
         worker = await asyncio.to_thread(start_worker, env, work)

@@ -554,6 +554,13 @@ class Settings(BaseSettings):
     publish_build_timeout_s: int = Field(
         default=600, gt=0, description="Longest a publish's production build may run (install and build), in seconds."
     )
+    publish_build_cpus: float = Field(
+        default=2.0,
+        gt=0,
+        description="CPU limit of a publish's build sandbox (its install and its build), in place of FORJA_PREVIEW_CPUS: "
+        "a build is short and someone waits for it, where a preview runs for hours. At most the CPUs of the machine "
+        "Forja runs on.",
+    )
     publish_max_mb: int = Field(default=200, gt=0, description="Largest build output a publish keeps, in MB.")
     releases_kept: int = Field(
         default=10, gt=0, description="Releases whose files each app keeps for a rollback (the live one always stays)."

@@ -302,6 +302,17 @@ class PreviewManager:
                 return info
             await asyncio.sleep(0.2)
 
+    async def wait_installed(self, preview_id: str) -> PreviewInfo:
+        """Until the preview's dependencies are installed, so its commands can run (run_command), or it fails or stops
+        (a parked one is woken); its dev server may not answer yet. Bound it with asyncio.timeout."""
+        while True:
+            info = await self.status(preview_id)
+            if info.state == PreviewState.parked:
+                info = await self.wake(preview_id)
+            if info.installed or info.state in (PreviewState.failed, PreviewState.stopped):
+                return info
+            await asyncio.sleep(0.05)  # runners answer status from memory (see _watch)
+
     async def answers(self, preview_id: str) -> bool:
         """Whether the app answers through the proxy, with any status of its own (see app_answered)."""
         try:

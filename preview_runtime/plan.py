@@ -95,6 +95,11 @@ class RunPlan(BaseModel):
         default_factory=list,
         description="Host folders the app's processes see (its /data folder...): kept in a parked record, unlike env.",
     )
+    cpus: float | None = Field(
+        default=None,
+        gt=0,
+        description="A CPU limit of its own (a publish's build sandbox), in place of the runner's limit for previews.",
+    )
     source: str = Field(
         default="",
         description='The start command and where it came from, for people: "`python main.py` from the run line in .replit"; '

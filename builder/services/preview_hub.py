@@ -298,6 +298,14 @@ class PreviewHub:
                 await self._answers(entry.info)  # its address wakes it, on its own worker
             await asyncio.sleep(REMOTE_POLL_S)
 
+    async def wait_installed(self, key: str) -> PreviewInfo:
+        """Until this worker's preview of the key has its dependencies installed, so its commands can run
+        (run_command), or fails or stops; callers bound it with asyncio.timeout. A preview another worker runs: until
+        it answers (wait_ready)."""
+        if (preview_id := self._local.get(key)) is not None:
+            return await translated((await self.manager()).wait_installed(preview_id))
+        return await self.wait_ready(key)
+
     async def answers(self, key: str) -> bool:
         """Whether the key's preview serves its app at its address (asking wakes a parked one of another worker)."""
         if (preview_id := self._local.get(key)) is not None:

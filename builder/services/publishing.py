@@ -35,7 +35,6 @@ from builder.store import ProjectStore, stored_number
 from builder.store.releases import AppRow
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.production import NotPublishable, ProductionPlan, production_plan
-from preview_runtime.runner import PreviewState
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +66,12 @@ BUILD_KEY = "build:"
 BUILD_SERVER = resources.files("preview_runtime").joinpath("build_server.cjs").read_bytes()
 BUILD_SERVER_PATH = ".forja-build-server.cjs"
 RESOLVE_TTL_S = 0.5  # an address follows a publish, rollback or unpublish of another worker within this (a rollback is live everywhere in under a second)
+
+
+def build_cpus() -> float:
+    """The CPU limit of a publish's build sandbox: FORJA_PUBLISH_BUILD_CPUS, at most this machine's CPUs (Docker refuses
+    a limit above the host's)."""
+    return min(settings.publish_build_cpus, float(os.cpu_count() or 1))
 
 
 class AppInfo(BaseModel):
@@ -313,13 +318,22 @@ class PublishService:
                     # A front-end build puts what it gets into the page: only the variables its framework marks public.
                     public = await runner_env(self._store, self._logs, release.project_id, plan.public_env_prefixes)
                     run = plan_of(tree, override).model_copy(
-                        update={"env": public, "dev": f"node {BUILD_SERVER_PATH}", "side_ports": [], "hot_reload": False}
+                        update={
+                            "env": public,
+                            "dev": f"node {BUILD_SERVER_PATH}",
+                            "side_ports": [],
+                            "hot_reload": False,
+                            "cpus": build_cpus(),
+                        }
                     )
                     files = {**tree, BUILD_SERVER_PATH: BUILD_SERVER}
                     await self._hub.launch(key, new_preview_id("b"), release.project_id, version, files, run, "auto")
-                info = await self._hub.wait_ready(key)
-                if info.state != PreviewState.running:
+                # The build needs the dependencies only: it starts once they are installed, while the stand-in
+                # server is still starting (waiting for it to answer through the proxy cost 0.1-0.5 s each publish).
+                info = await self._hub.wait_installed(key)
+                if not info.installed:
                     raise PublishFailed(f"The project did not start for its build: {info.detail or info.state.value}.")
+                self._logs.emit(release.project_id, f"Building: `{plan.build}`.", LogLevel.info, "publish")
                 outcome = await self._hub.run_command(key, plan.build, settings.publish_build_timeout_s)
                 release.log = self._logs.redacted(release.project_id, outcome.output)
                 if outcome.timed_out or outcome.exit_code != 0:

@@ -10,6 +10,11 @@ from typing import Literal
 from preview_runtime.listening import Deadlines
 
 
+def nano_cpus(cpus: float | None) -> int | None:
+    """A plan's own CPU limit (RunPlan.cpus) as Docker's NanoCPUs; None: the config's."""
+    return int(cpus * 1e9) if cpus else None
+
+
 @dataclass(frozen=True, kw_only=True)
 class DockerConfig:
     image: str = "forja-preview:latest"

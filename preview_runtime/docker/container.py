@@ -201,7 +201,10 @@ class ContainerSpec:
                 mounts.append({"Type": "bind", "Source": f"{cache.host_path}/{d}", "Target": f"{APP_DIR}/{d}", "ReadOnly": True})
         return mounts + self.seed_mounts() + data_mounts(data)
 
-    def container_config(self, env: list[str], labels: dict[str, str], mounts: list[dict[str, Any]]) -> dict[str, Any]:
+    def container_config(
+        self, env: list[str], labels: dict[str, str], mounts: list[dict[str, Any]], nano_cpus: int | None = None
+    ) -> dict[str, Any]:
+        """`nano_cpus`: its CPU limit in place of the config's (RunPlan.cpus)."""
         return {
             "Image": self.config.image,
             "Hostname": "preview",
@@ -215,7 +218,7 @@ class ContainerSpec:
             "AttachStderr": False,
             "Tty": False,
             "NetworkDisabled": False,
-            "HostConfig": self.host_config(mounts),
+            "HostConfig": self.host_config(mounts, nano_cpus),
             "NetworkingConfig": {"EndpointsConfig": {self.config.network: {}}},
         }
 
@@ -234,7 +237,7 @@ class ContainerSpec:
             ]
         return scratch
 
-    def host_config(self, mounts: list[dict[str, Any]]) -> dict[str, Any]:
+    def host_config(self, mounts: list[dict[str, Any]], nano_cpus: int | None = None) -> dict[str, Any]:
         c = self.config
         tmpfs = {s.target: tmpfs_options(s) for s in self.scratch(mounts)}
         return {
@@ -247,7 +250,7 @@ class ContainerSpec:
             "SecurityOpt": ["no-new-privileges"],
             "Memory": c.memory_bytes,
             "MemorySwap": c.memory_bytes,
-            "NanoCpus": c.nano_cpus,
+            "NanoCpus": nano_cpus or c.nano_cpus,
             "PidsLimit": c.pids_limit,
             "Ulimits": [{"Name": "nofile", "Soft": c.nofile_limit, "Hard": c.nofile_limit}] if c.nofile_limit else [],
             "Sysctls": {"net.ipv6.conf.all.disable_ipv6": "1"},

@@ -19,7 +19,7 @@ from preview_runtime.corepack import missing_manager
 from preview_runtime.docker import firewall
 from preview_runtime.docker.collect import collect_archive
 from preview_runtime.docker.command import run_in_container
-from preview_runtime.docker.config import DockerConfig
+from preview_runtime.docker.config import DockerConfig, nano_cpus
 from preview_runtime.docker.container import FRESH_WAIT_S, ContainerSpec, first_upload, read_extra_ca
 from preview_runtime.docker.deps_cache import DependencyCache
 from preview_runtime.docker.engine import Engine
@@ -147,8 +147,10 @@ class DockerRunner(Runner):
         labels = preview_labels(network, spec)
         claim_volume = ""
         slot: Slot | None = None
-        # A pool container was made before anyone knew its mounts: an app with data gets a container of its own.
-        if self.config.warm_pool and not spec.plan.mounts and (slot := await self.pool.claim(deps_key, spec)) is not None:
+        # A pool container was made before anyone knew its mounts and limits: an app with data, or a preview with a CPU
+        # limit of its own (a publish's build), gets a container of its own.
+        own = bool(spec.plan.mounts) or spec.plan.cpus is not None
+        if self.config.warm_pool and not own and (slot := await self.pool.claim(deps_key, spec)) is not None:
             claim_volume = claim_name(network, spec.preview_id)
         if slot is not None:
             container_id, nonce, ip, app_volume = slot.container_id, slot.nonce, slot.ip, slot.app_volume
@@ -160,6 +162,7 @@ class DockerRunner(Runner):
                 self.containers.env(nonce, FRESH_WAIT_S, cache is not None),
                 labels,
                 self.containers.mounts(app_volume, deps_volume, cache, spec.plan.mounts),
+                nano_cpus(spec.plan.cpus),
             )
             try:
                 container_id = (await docker.containers.create(config, name=name)).id
@@ -202,16 +205,16 @@ class DockerRunner(Runner):
             raise RunnerError(f"Docker could not start the preview: {message}") from exc
         p.started_at = p.phase_at = time.monotonic()
         pooled = " from the warm pool" if slot is not None else ""
-        p.emit(f"Preview container started{pooled} ({self._limits_text()}).", LogLevel.info, "forja")
+        p.emit(f"Preview container started{pooled} ({self._limits_text(spec.plan.cpus)}).", LogLevel.info, "forja")
         p.spawn(self.watch.follow(p))
         p.spawn(self.watch.wait_ready(p))
         if self.config.warm_pool:
             self.pool.used(deps_key, p)
         return p.info(self.name)
 
-    def _limits_text(self) -> str:
+    def _limits_text(self, cpus: float | None = None) -> str:
         c = self.config
-        return f"memory {human_size(c.memory_bytes, iec=True)}, {c.nano_cpus / 1e9:g} CPU, {c.pids_limit} processes"
+        return f"memory {human_size(c.memory_bytes, iec=True)}, {cpus or c.nano_cpus / 1e9:g} CPU, {c.pids_limit} processes"
 
     async def _save_deps(self, p: DockerPreview, dirs: list[str]) -> None:
         if await self.deps.save(p, dirs):

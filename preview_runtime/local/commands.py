@@ -26,6 +26,7 @@ async def run_beside(spawner: Spawner, run: LocalRun, command: str, timeout_s: f
             "command",
             run.network,
             mounts=run.spec.plan.mounts,
+            cpus=run.spec.plan.cpus,
         )
     except OSError as exc:
         raise RunnerError(f"Could not run the command in the preview: {exc}") from exc

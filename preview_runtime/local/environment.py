@@ -79,6 +79,12 @@ def preview_env(
             # Packages already in npm's cache (the starters' are seeded there) install with no
             # network, so offline starter mode previews offline.
             "npm_config_prefer_offline": "true",
+            # Node (22.1+) keeps what it compiled of each module here, so the next process that loads it (npm in the
+            # next install or `npm run build`, the dev server after a park) skips compiling it again: ~0.4 s of each
+            # npm command. Where npm and Vite turn the cache on themselves it would be the temporary folder, each
+            # sandbox's own and empty (spawn.py); HOME is the project's alone, so only its own processes ever write
+            # what its processes load.
+            "NODE_COMPILE_CACHE": str(home / ".cache" / "node-compile-cache"),
             # Rust tools built on mimalloc (Vite 8's rolldown...) otherwise commit a 1 GiB arena up front,
             # which transparent huge pages back with ~100 MB per idle dev server (as in the Docker runner).
             "MIMALLOC_ARENA_EAGER_COMMIT": "0",

@@ -250,6 +250,7 @@ class LocalRunner(Runner):
                 run.network,
                 True,
                 run.spec.plan.mounts,
+                cpus=run.spec.plan.cpus,
             )
         except OSError as exc:
             raise RunnerError(f"Could not run the preview's commands: {exc}") from exc

@@ -100,6 +100,7 @@ async def open_pty_shell(spawner: Spawner, run: LocalRun, cols: int, rows: int) 
                 run.network,
                 mounts=run.spec.plan.mounts,
                 terminal=follower,
+                cpus=run.spec.plan.cpus,
             )
         except OSError as exc:
             raise RunnerError(f"Could not open a terminal in the preview: {exc}") from exc

@@ -4,6 +4,7 @@ its own that network.py gives it, in a cgroup of its own with rlimits (limits.py
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 import shutil
@@ -113,6 +114,7 @@ class Spawner:
         inbound: bool = False,
         mounts: Sequence[Mount] = (),
         terminal: int | None = None,
+        cpus: float | None = None,
     ) -> asyncio.subprocess.Process:
         """`sh -c script` in `directory`, in a process group of its own, inside bubblewrap (only `directory`, a /tmp
         of its own and HOME writable; `net`'s bridge started first) unless running without it is allowed, in a cgroup
@@ -120,7 +122,8 @@ class Spawner:
         its cgroup (preview, install, command); a command run in a preview does not repeat what its preview said.
         `mounts` (the app's data folders) are bound into the sandbox; without one, `env` already names them on the
         host (plan.outside_paths). `terminal`: a pty's follower side, its stdin, stdout and stderr (a shell) instead of
-        a pipe; bubblewrap's --new-session keeps it from being the sandbox's controlling terminal."""
+        a pipe; bubblewrap's --new-session keeps it from being the sandbox's controlling terminal. `cpus`: its CPU limit
+        in place of the runner's (RunPlan.cpus)."""
         bwrap = await self.sandbox_or_refusal()
         home = Path(env["HOME"])
         tmp = self.work_dir / TMP_DIR / f"{label}-{secrets.token_hex(6)}"
@@ -139,7 +142,8 @@ class Spawner:
         tree = await asyncio.to_thread(self._cgroup_tree)
         if self._limits_note and label != "command":
             say(self._limits_note, LogLevel.warning)
-        confinement = await asyncio.to_thread(Confinement.make, tree, self.limits, label)
+        limits = dataclasses.replace(self.limits, cpus=cpus) if cpus else self.limits
+        confinement = await asyncio.to_thread(Confinement.make, tree, limits, label)
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,

@@ -14,6 +14,7 @@ from aiodocker.exceptions import DockerError
 from preview_runtime.common import human_size
 from preview_runtime.docker.collect import collect_archive
 from preview_runtime.docker.command import run_in_container
+from preview_runtime.docker.config import nano_cpus
 from preview_runtime.docker.container import FRESH_WAIT_S, ContainerSpec, first_upload, read_extra_ca
 from preview_runtime.docker.deps_cache import DependencyCache
 from preview_runtime.docker.engine import Engine
@@ -161,11 +162,14 @@ class SwarmRunner(Runner):
         upload = first_upload(spec, deps_key, read_extra_ca(self.config))
         labels = preview_labels(self.config.network, spec)
         placed: SwarmSlot | Launched | None = None
-        if self.config.warm_pool and not spec.plan.mounts:  # a slot was made before anyone knew its mounts
+        # A slot was made before anyone knew its mounts and limits (a publish's build has a CPU limit of its own).
+        if self.config.warm_pool and not spec.plan.mounts and spec.plan.cpus is None:
             placed = await self.pools[node.id].claim(deps_key, spec)
         if placed is None:
             name = service_name(self.config, spec.preview_id)
-            placed = await self.services.launch(node, name, labels, deps_key, FRESH_WAIT_S, spec.plan.mounts)
+            placed = await self.services.launch(
+                node, name, labels, deps_key, FRESH_WAIT_S, spec.plan.mounts, nano_cpus(spec.plan.cpus)
+            )
         service_id, network_id, container_id = placed.service_id, placed.network_id, placed.container_id
         ip, app_volume, nonce = placed.ip, placed.app_volume, placed.nonce
         p = SwarmPreview(
@@ -200,16 +204,20 @@ class SwarmRunner(Runner):
             raise RunnerError(f"Docker could not start the preview: {message}") from exc
         p.started_at = p.phase_at = time.monotonic()
         pooled = " from the warm pool" if isinstance(placed, SwarmSlot) else ""
-        p.emit(f"Preview service started{pooled} on node {node.hostname} ({self._limits_text()}).", LogLevel.info, "forja")
+        p.emit(
+            f"Preview service started{pooled} on node {node.hostname} ({self._limits_text(spec.plan.cpus)}).",
+            LogLevel.info,
+            "forja",
+        )
         p.spawn(node.watch.follow(p))
         p.spawn(node.watch.wait_ready(p))
         if self.config.warm_pool:
             self.pools[node.id].used(deps_key, p)
         return p.info(self.name)
 
-    def _limits_text(self) -> str:
+    def _limits_text(self, cpus: float | None = None) -> str:
         c = self.config
-        return f"memory {human_size(c.memory_bytes, iec=True)}, {c.nano_cpus / 1e9:g} CPU, {c.pids_limit} processes"
+        return f"memory {human_size(c.memory_bytes, iec=True)}, {cpus or c.nano_cpus / 1e9:g} CPU, {c.pids_limit} processes"
 
     def _track(self, p: SwarmPreview) -> None:
         p.egress = EgressProxy(self.policy, lambda text: p.emit(text, LogLevel.warning, "forja"))

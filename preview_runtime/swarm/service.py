@@ -69,10 +69,18 @@ class Services:
         self.edge = edge
 
     async def launch(
-        self, node: Node, name: str, labels: dict[str, str], deps_key: str, wait_s: int, data: Sequence[Mount] = ()
+        self,
+        node: Node,
+        name: str,
+        labels: dict[str, str],
+        deps_key: str,
+        wait_s: int,
+        data: Sequence[Mount] = (),
+        nano_cpus: int | None = None,
     ) -> Launched:
         """A service for one preview (or a pool slot) on `node`, its task started and waiting for its files; the app's
-        `data` folders bound in (they are on Forja's host: `node` must be Forja's own)."""
+        `data` folders bound in (they are on Forja's host: `node` must be Forja's own); `nano_cpus`: its CPU limit in
+        place of the config's (RunPlan.cpus)."""
         token = secrets.token_hex(5)
         network_name = f"{self.config.network}--n-{token}"  # "--": no preview's own name has it (safe_name)
         app_volume = f"{self.config.network}.app-{token}"
@@ -98,7 +106,7 @@ class Services:
                     LABEL_APP_VOLUME: app_volume,
                     LABEL_PREVIEW_NETWORK: network_id,
                 },
-                "TaskTemplate": self._task_template(node, env, mounts, app_volume, network_id),
+                "TaskTemplate": self._task_template(node, env, mounts, app_volume, network_id, nano_cpus),
                 "Mode": {"Replicated": {"Replicas": 1}},
                 # DNS round robin: no virtual IP, so no load balancer endpoint on the preview's network.
                 "EndpointSpec": {"Mode": "dnsrr"},
@@ -114,7 +122,13 @@ class Services:
         return Launched(service_id, name, network_id, container_id, ip, app_volume, nonce, cache is not None)
 
     def _task_template(
-        self, node: Node, env: list[str], mounts: list[dict[str, Any]], app_volume: str, network_id: str
+        self,
+        node: Node,
+        env: list[str],
+        mounts: list[dict[str, Any]],
+        app_volume: str,
+        network_id: str,
+        nano_cpus: int | None = None,
     ) -> dict[str, Any]:
         c = self.config
         volume_labels = {LABEL_NETWORK: c.network, LABEL_APP_VOLUME: app_volume}
@@ -143,7 +157,7 @@ class Services:
                 "Ulimits": [{"Name": "nofile", "Soft": c.nofile_limit, "Hard": c.nofile_limit}] if c.nofile_limit else [],
                 "StopGracePeriod": int(c.stop_grace_s * 1e9),
             },
-            "Resources": {"Limits": {"MemoryBytes": c.memory_bytes, "NanoCPUs": c.nano_cpus, "Pids": c.pids_limit}},
+            "Resources": {"Limits": {"MemoryBytes": c.memory_bytes, "NanoCPUs": nano_cpus or c.nano_cpus, "Pids": c.pids_limit}},
             "RestartPolicy": {"Condition": "none"},
             "Placement": {"Constraints": [f"node.id=={node.id}"]},
             "Networks": [{"Target": network_id}],

@@ -150,7 +150,9 @@ class EvalRunner:
         broken = self.options.mode == "broken"
         if task.web_bench is not None:
             timeout_s = self.options.task_timeout_s
-            return await grade_web_bench(self.services.verifications, project_id, task.web_bench, timeout_s, broken)
+            files = await self.services.projects.read_tree(project_id)
+            graded = grade_web_bench(self.services.verifications, project_id, files, task.web_bench, timeout_s, broken)
+            return await graded
         return await grade(self.services.verifications, project_id, task.checks, first_failure=broken)
 
     async def _project(self, task: EvalTask, files: dict[str, bytes]) -> str:

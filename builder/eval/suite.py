@@ -23,7 +23,7 @@ WEB_BENCH = "web-bench"
 class WebBenchTests(BaseModel):
     """A Web-Bench task's grader: the benchmark's own Playwright tests, run as they are (builder/eval/webbench_grader.py)."""
 
-    tests_dir: str = Field(description="The project's test/ folder in the checkout.")
+    project_dir: str = Field(description="The project's folder in the checkout (its tests are in test/).")
     specs: list[str] = Field(description="The spec files that must pass: those of its tasks from `init` to this one.")
     test_util: str = Field(default="", description="The checkout's @web-bench/test-util folder, which the tests require.")
 

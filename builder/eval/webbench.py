@@ -84,7 +84,7 @@ def project_tasks(folder: Path) -> list[EvalTask]:
                 start=start,
                 chain=name,
                 run_command=command,
-                web_bench=WebBenchTests(tests_dir=str(folder / "test"), specs=list(specs), test_util=util),
+                web_bench=WebBenchTests(project_dir=str(folder), specs=list(specs), test_util=util),
             )
         )
     return result

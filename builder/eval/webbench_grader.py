@@ -41,13 +41,20 @@ MESSAGE_CHARS = 300
 # Chromium and Node together start far more threads than a preview's dev server (each counts as a process).
 PIDS = 1024
 FONTS = Path("/etc/fonts")
+SRC = "src"
+GRADER = ".grader"  # the grader's own files beside the project's: its HOME, /tmp, report
 
 
 async def grade_web_bench(
-    verifications: VerificationService, project_id: str, tests: WebBenchTests, timeout_s: float, first_failure: bool = False
+    verifications: VerificationService,
+    project_id: str,
+    files: dict[str, bytes],
+    tests: WebBenchTests,
+    timeout_s: float,
+    first_failure: bool = False,
 ) -> tuple[Grade, bytes | None]:
-    """The grade of the project's running app by the task's spec files, and its page's screenshot; an app that does
-    not start fails. With `first_failure` no test runs after the first that fails (a broken copy's grade needs no
+    """The grade of the project's running app (its current version's `files`) by the task's spec files, and its
+    page's screenshot; an app that does not start fails. With `first_failure` no test runs after the first that fails (a broken copy's grade needs no
     more)."""
     started = time.monotonic()
     try:
@@ -55,7 +62,7 @@ async def grade_web_bench(
     except (PreviewError, TimeoutError) as exc:
         why = str(exc) or "it did not start within FORJA_PREVIEW_START_TIMEOUT_S"
         return Grade(passed=False, checks=0, failed=[f"The app did not run: {why}"]), None
-    results = await run_specs(tests, url, cookie, timeout_s, first_failure)
+    results = await run_specs(tests, url, cookie, timeout_s, files, first_failure)
     failed = [f"{title}: {message}" for title, passed, message in results if not passed]
     grade = Grade(
         passed=bool(results) and not failed,
@@ -67,10 +74,16 @@ async def grade_web_bench(
 
 
 async def run_specs(
-    tests: WebBenchTests, url: str, cookie: str, timeout_s: float, first_failure: bool = False
+    tests: WebBenchTests,
+    url: str,
+    cookie: str,
+    timeout_s: float,
+    files: dict[str, bytes] | None = None,
+    first_failure: bool = False,
 ) -> list[tuple[str, bool, str]]:
     """Each test of the spec files, run against the app at `url`: its title ("task-1.spec.js: add"), whether it
-    passed, and why not."""
+    passed, and why not. The tests see the app's `files` on disk as Web-Bench lays them out, the project's code in
+    src/ beside test/ (some check that a file they asked for exists)."""
     if not PLAYWRIGHT.is_file():
         raise GraderUnavailable(
             "Playwright Test, which runs Web-Bench's tests, is not installed: run scripts/setup.sh (it installs "
@@ -78,15 +91,19 @@ async def run_specs(
         )
     work = Path(tempfile.mkdtemp(prefix="forja-web-bench-"))
     try:
-        (work / "home").mkdir()
-        (work / "tmp").mkdir()
-        shutil.copytree(tests.tests_dir, work / "test")
+        for folder in ("home", "tmp"):
+            (work / GRADER / folder).mkdir(parents=True)
+        project = Path(tests.project_dir)
+        shutil.copytree(project / "test", work / "test")
+        if (project / "package.json").is_file():  # a "type" there says how Node reads the tests
+            shutil.copyfile(project / "package.json", work / "package.json")
+        _write_app(work, files or {})
         if tests.test_util:
             shutil.copytree(tests.test_util, work / "node_modules" / "@web-bench" / "test-util", ignore=_no_modules)
         env = _environment(work, url, cookie)
         specs = [f"test/{spec}" for spec in tests.specs] + (["--max-failures=1"] if first_failure else [])
         output, timed_out = await _run(work, env, specs, timeout_s)
-        report = work / "report.json"
+        report = work / GRADER / "report.json"
         if timed_out:
             return [("the benchmark's tests", False, f"They did not finish within {timeout_s:.0f} s (--task-timeout).")]
         if not report.is_file():
@@ -96,31 +113,50 @@ async def run_specs(
         await asyncio.to_thread(shutil.rmtree, work, True)
 
 
+def _write_app(work: Path, files: dict[str, bytes]) -> None:
+    """The project's code (its src/ folder: Forja's paths, checked when they were saved) into work/src."""
+    src = (work / SRC).resolve()
+    for path, data in files.items():
+        if not path.startswith(f"{SRC}/"):
+            continue
+        target = (work / path).resolve()
+        if not target.is_relative_to(src):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
 def _no_modules(_folder: str, names: list[str]) -> list[str]:
     return [name for name in names if name == "node_modules"]
 
 
 def _environment(work: Path, url: str, cookie: str) -> dict[str, str]:
+    own = work / GRADER
+    parts = urlsplit(url)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(work / "home"),
-        "TMPDIR": str(work / "tmp"),
+        "HOME": str(own / "home"),
+        "TMPDIR": str(own / "tmp"),
+        # As Web-Bench's own runner sets them: where the app's code is, its port, and the benchmark's own limits.
+        "EVAL_PROJECT_ROOT": str(work / SRC),
+        "EVAL_PROJECT_PORT": str(parts.port or (443 if parts.scheme == "https" else 80)),
+        "IS_EVAL_PRODUCTION": "true",
+        "EVAL": "true",
         # The tests require @playwright/test from their own folder: this one, the grader's, is the only copy.
         "NODE_PATH": str(GRADER_DIR / "node_modules"),
         "FORJA_GRADE_TESTS": str(work / "test"),
-        "FORJA_GRADE_OUTPUT": str(work / "results"),
-        "FORJA_GRADE_REPORT": str(work / "report.json"),
-        "FORJA_GRADE_BASE_URL": f"{urlsplit(url).scheme}://{urlsplit(url).netloc}",
+        "FORJA_GRADE_OUTPUT": str(own / "results"),
+        "FORJA_GRADE_REPORT": str(own / "report.json"),
+        "FORJA_GRADE_BASE_URL": f"{parts.scheme}://{parts.netloc}",
         "FORJA_GRADE_CHROMIUM": find_chromium(settings.chromium_path) or "",
         "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1",
         "CI": "1",
     }
     if cookie:
         name, _, value = cookie.partition("=")
-        host = urlsplit(url).hostname or ""
-        state = {"cookies": [_cookie(name, value, host)], "origins": []}
-        (work / "state.json").write_text(json.dumps(state))
-        env["FORJA_GRADE_STORAGE"] = str(work / "state.json")
+        state = {"cookies": [_cookie(name, value, parts.hostname or "")], "origins": []}
+        (own / "state.json").write_text(json.dumps(state))
+        env["FORJA_GRADE_STORAGE"] = str(own / "state.json")
     return env
 
 
@@ -147,7 +183,7 @@ async def _run(work: Path, env: dict[str, str], arguments: list[str], timeout_s:
         mounts = [Mount(source=str(GRADER_DIR), target=str(GRADER_DIR), read_only=True)]
         if FONTS.is_dir():  # noqa: ASYNC240 (a stat): the pages' text is measured in the fonts the machine has
             mounts.append(Mount(source=str(FONTS), target=str(FONTS), read_only=True))
-        sandbox = bwrap_args(work, work / "home", env, work / "tmp", mounts)
+        sandbox = bwrap_args(work, work / GRADER / "home", env, work / GRADER / "tmp", mounts)
         # The machine's network: the app's preview is reached on loopback, as Forja's own browser reaches it.
         argv = [bwrap, *sandbox, "--share-net", "--", *argv]
     elif not settings.allow_unsandboxed:

@@ -45,7 +45,7 @@ async def test_the_references_pass_every_task_and_the_starting_points_fail_every
     assert {t["id"]: t["passed"] for t in ran["tasks"]} == dict.fromkeys(IDS, True), [
         (t["id"], t["grade"]["failed"], t["error"]) for t in ran["tasks"] if not t["passed"]
     ]
-    assert [t["grade"]["checks"] for t in ran["tasks"]] == [3, 4, 6]
+    assert [t["grade"]["checks"] for t in ran["tasks"]] == [3, 5, 7]
 
     broken = await EvalRunner(services, EvalOptions(suite="web-bench", mode="broken")).run(suite)
     assert {t.id: t.passed for t in broken.tasks} == dict.fromkeys(IDS, False)
@@ -60,10 +60,10 @@ async def test_the_references_pass_every_task_and_the_starting_points_fail_every
 async def test_a_model_works_through_a_project_in_order_until_a_task_fails(
     services: Services, scripted_llm: ScriptedLLMServer
 ) -> None:
-    reference = {f"src/{path.name}": path.read_text() for path in REFERENCE.iterdir()}
+    reference = {f"src/{path.relative_to(REFERENCE)}": path.read_text() for path in REFERENCE.rglob("*") if path.is_file()}
     # Task 1 done not quite as asked: its items read "Entry 1", "Entry 2"...
-    entries = reference["src/index.js"].replace("`Item ${", "`Entry ${")
-    scripted_llm.queue(answer(reference), answer({"src/index.js": entries}))
+    entries = reference["src/common/items.js"].replace("`Item ${", "`Entry ${")
+    scripted_llm.queue(answer(reference), answer({"src/common/items.js": entries}))
     suite = load_web_bench(FIXTURE)
     options = EvalOptions(suite="web-bench", provider="anthropic", repair_rounds=0, task_timeout_s=120)
 
@@ -88,8 +88,8 @@ async def test_a_model_works_through_a_project_in_order_until_a_task_fails(
 
 async def test_the_benchmarks_tests_run_in_a_sandbox(tmp_path: Path) -> None:
     """Web-Bench's tests are code from a checkout: what they write outside their own folder goes nowhere."""
-    tests = tmp_path / "test"
-    tests.mkdir()
+    tests = tmp_path / "project" / "test"
+    tests.mkdir(parents=True)
     outside = tmp_path / "outside.txt"
     spec = """const { test, expect } = require('@playwright/test')
 const fs = require('fs')
@@ -106,7 +106,9 @@ test('writes into Forja', async () => {
     (tests / "init.spec.js").write_text(
         spec.replace("OUTSIDE", json.dumps(str(outside))).replace("FORJA", json.dumps(str(forja)))
     )
-    results = await run_specs(WebBenchTests(tests_dir=str(tests), specs=["init.spec.js"]), "http://127.0.0.1:9/", "", 120)
+    results = await run_specs(
+        WebBenchTests(project_dir=str(tests.parent), specs=["init.spec.js"]), "http://127.0.0.1:9/", "", 120
+    )
     assert [(title, passed) for title, passed, _ in results] == [
         ("init.spec.js: writes outside its folder", False),
         ("init.spec.js: writes into Forja", False),

@@ -1,3 +1,5 @@
+const fs = require('fs')
+const path = require('path')
 const { expect } = require('@playwright/test')
 
 /** Where an element is on the page, in CSS pixels. */
@@ -22,4 +24,9 @@ async function expectCount(page, selector, count) {
   await expect(page.locator(selector)).toHaveCount(count)
 }
 
-module.exports = { getOffset, getViewport, expectCount }
+/** Whether the app's code has this file: under EVAL_PROJECT_ROOT when the runner sets it, else `srcPath`. */
+function isExisted(filePath, srcPath) {
+  return fs.existsSync(path.join(process.env.EVAL_PROJECT_ROOT || srcPath, filePath))
+}
+
+module.exports = { getOffset, getViewport, expectCount, isExisted }

@@ -1,3 +1,5 @@
+import { addItem } from './common/items.js'
+
 const items = document.querySelector('.items')
 const count = document.querySelector('.count')
 
@@ -7,10 +9,7 @@ function recount() {
 }
 
 document.querySelector('.add').addEventListener('click', () => {
-  const item = document.createElement('li')
-  item.className = 'item'
-  item.textContent = `Item ${items.children.length + 1}`
-  items.append(item)
+  addItem(items)
   recount()
 })
 

@@ -1,5 +1,6 @@
 const { test, expect } = require('@playwright/test')
-const { expectCount } = require('@web-bench/test-util')
+const path = require('path')
+const { expectCount, isExisted } = require('@web-bench/test-util')
 
 test.beforeEach(async ({ page }) => {
   await page.goto('/index.html')
@@ -12,4 +13,8 @@ test('add appends numbered items', async ({ page }) => {
   }
   await expectCount(page, '.items .item', 3)
   await expect(page.locator('.items .item').nth(2)).toHaveText('Item 3')
+})
+
+test('common/items.js', async () => {
+  expect(isExisted('common/items.js', path.join(__dirname, '../src'))).toBeTruthy()
 })

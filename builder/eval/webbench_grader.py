@@ -240,7 +240,7 @@ def _results(report: dict) -> list[tuple[str, bool, str]]:
                 last = results[-1]
                 passed = test.get("status") == "expected"
                 errors = last.get("errors") or ([last["error"]] if last.get("error") else [])
-                message = _first_line(errors[0].get("message", "")) if errors else last.get("status", "did not run")
+                message = _said(errors[0].get("message", "")) if errors else last.get("status", "did not run")
                 found.append((f"{Path(spec.get('file', '')).name}: {spec.get('title', '')}", passed, message))
         for child in suite.get("suites", []):
             walk(child)
@@ -248,14 +248,14 @@ def _results(report: dict) -> list[tuple[str, bool, str]]:
     for suite in report.get("suites", []):
         walk(suite)
     for error in report.get("errors", []):  # a spec file that cannot even load; not --max-failures' own stop
-        message = _first_line(error.get("message", ""))
+        message = _said(error.get("message", ""))
         if not message.startswith("Testing stopped early"):
             found.append(("loading the tests", False, message))
     return found
 
 
-def _first_line(message: str) -> str:
-    """The error's first line, without the terminal's colour codes."""
-    plain = re.sub(r"\x1b\[[0-9;]*m", "", message)
-    line = next((line.strip() for line in plain.splitlines() if line.strip()), "")
-    return line[:MESSAGE_CHARS]
+def _said(message: str) -> str:
+    """The error's first line, with what was expected and received when it says (without the terminal's colours)."""
+    lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", message).splitlines() if line.strip()]
+    said = lines[:1] + [line for line in lines[1:8] if line.startswith(("Expected", "Received"))]
+    return "; ".join(said)[:MESSAGE_CHARS]

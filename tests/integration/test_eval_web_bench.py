@@ -52,7 +52,7 @@ async def test_the_references_pass_every_task_and_the_starting_points_fail_every
     # Each graded by the benchmark's own tests (none skipped because an earlier task failed).
     assert all(t.grade.checks > 0 and not t.error for t in broken.tasks), [(t.id, t.error) for t in broken.tasks]
     assert broken.tasks[0].grade.failed == [
-        "init.spec.js: body has no margin: Error: expect(received).toBe(expected) // Object.is equality"
+        "init.spec.js: body has no margin: Error: expect(received).toBe(expected) // Object.is equality; Expected: 0; Received: 8"
     ]
 
 

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from builder.errors import GraderUnavailable, PreviewError
 from builder.eval.grader import Grade
 from builder.eval.suite import WebBenchTests
+from builder.eval.webbench import SRC
 from builder.settings import settings
 from preview_runtime.local.limits import Confinement, Limits, find_cgroups
 from preview_runtime.local.sandbox import bwrap_args, find_bubblewrap
@@ -41,7 +42,6 @@ MESSAGE_CHARS = 300
 # Chromium and Node together start far more threads than a preview's dev server (each counts as a process).
 PIDS = 1024
 FONTS = Path("/etc/fonts")
-SRC = "src"
 GRADER = ".grader"  # the grader's own files beside the project's: its HOME, /tmp, report
 
 
@@ -54,8 +54,8 @@ async def grade_web_bench(
     first_failure: bool = False,
 ) -> tuple[Grade, bytes | None]:
     """The grade of the project's running app (its current version's `files`) by the task's spec files, and its
-    page's screenshot; an app that does not start fails. With `first_failure` no test runs after the first that fails (a broken copy's grade needs no
-    more)."""
+    page's screenshot; an app that does not start fails. With `first_failure` no test runs after the first that
+    fails (a broken copy's grade needs no more)."""
     started = time.monotonic()
     try:
         url, cookie, screenshot = await verifications.serving(project_id)

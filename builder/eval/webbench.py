@@ -1,7 +1,7 @@
 """Web-Bench (bytedance/web-bench) as a suite: a checkout the person points to, read in the benchmark's own layout.
 
-Each project of `<checkout>/projects/` has `tasks.jsonl` (task `init`, then `task-1` ... `task-20`, each building on the
-one before), `src-init/` (where a model starts), `src/` (the final reference), `test/<task>.spec.js` and a Playwright
+Each project of `<checkout>/projects/` has `tasks.jsonl` or `tasks.yml` (task `init`, then `task-1` ... `task-20`, each
+building on the one before), `src-init/` (where a model starts), `src/` (the final reference), `test/<task>.spec.js` and a Playwright
 config whose web server serves the app from `EVAL_PROJECT_ROOT` on `EVAL_PROJECT_PORT`. Task N is passed when the tests
 of tasks `init` to N pass. Here a project's tasks are one chain: one Forja project, its app the project's own files
 with `src/` holding the code, run in its preview with the config's web-server command (a run setting), and each task
@@ -14,6 +14,7 @@ import json
 import re
 from pathlib import Path
 
+import yaml
 from pydantic import BaseModel, ValidationError
 
 from builder.errors import InvalidInput
@@ -21,7 +22,8 @@ from builder.eval.suite import Category, EvalTask, WebBenchTests
 
 SRC = "src"
 # The harness around the app: Web-Bench's own, never the app's files (the grader brings its own Playwright).
-NOT_APP = {"test", "tasks.jsonl", "src-init", "src", "playwright.config.js", "readme.md", ".evalignore", "node_modules"}
+TASK_FILES = ("tasks.jsonl", "tasks.yml")
+NOT_APP = {"test", *TASK_FILES, "src-init", "src", "playwright.config.js", "readme.md", ".evalignore", "node_modules"}
 GRADER_PACKAGES = {"@playwright/test", "playwright"}
 SERVER_PACKAGES = {"express", "fastify", "koa", "next", "nuxt", "@nestjs/core", "hono"}
 DATA_PACKAGES = {"prisma", "@prisma/client", "sequelize", "lowdb", "nedb", "better-sqlite3", "sqlite3", "mongoose"}
@@ -37,13 +39,13 @@ def project_dirs(path: Path) -> list[Path]:
     """The Web-Bench projects at `path`: a checkout (its `projects/`), a folder of projects, or one project."""
     if not path.is_dir():
         raise InvalidInput(f"There is no folder {path}: give --path a Web-Bench checkout (bytedance/web-bench).")
-    if (path / "tasks.jsonl").is_file():
+    if _has_tasks(path):
         return [path]
     root = path / "projects" if (path / "projects").is_dir() else path
-    found = sorted(folder for folder in root.iterdir() if (folder / "tasks.jsonl").is_file())
+    found = sorted(folder for folder in root.iterdir() if _has_tasks(folder))
     if not found:
         raise InvalidInput(
-            f"{path} holds no Web-Bench project (a folder with tasks.jsonl): give --path a checkout of "
+            f"{path} holds no Web-Bench project (a folder with tasks.jsonl or tasks.yml): give --path a checkout of "
             "bytedance/web-bench, its projects/ folder, or one project."
         )
     return found
@@ -56,11 +58,7 @@ def load_web_bench(path: Path) -> list[EvalTask]:
 
 def project_tasks(folder: Path) -> list[EvalTask]:
     name = folder.name
-    try:
-        lines = [line for line in (folder / "tasks.jsonl").read_text().splitlines() if line.strip()]
-        tasks = [BenchTask.model_validate_json(line) for line in lines]
-    except (OSError, ValidationError) as exc:
-        raise InvalidInput(f"Web-Bench project {name}: its tasks.jsonl cannot be read: {exc}") from None
+    tasks = _tasks(folder)
     package = _package(folder)
     base = {**_app_files(folder), "package.json": _app_package(package)}
     start = {**base, **_files(folder / "src-init", SRC)}
@@ -90,13 +88,33 @@ def project_tasks(folder: Path) -> list[EvalTask]:
     return result
 
 
+def _has_tasks(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in TASK_FILES)
+
+
+def _tasks(folder: Path) -> list[BenchTask]:
+    """The project's tasks in order, from tasks.jsonl (a task a line) or tasks.yml (a list), as its projects have one
+    or the other."""
+    jsonl = folder / "tasks.jsonl"
+    try:
+        if jsonl.is_file():
+            lines = [line for line in jsonl.read_text().splitlines() if line.strip()]
+            return [BenchTask.model_validate_json(line) for line in lines]
+        listed = yaml.safe_load((folder / "tasks.yml").read_text())
+        return [BenchTask.model_validate(task) for task in listed or []]
+    except (OSError, ValidationError, yaml.YAMLError, TypeError) as exc:
+        raise InvalidInput(f"Web-Bench project {folder.name}: its tasks cannot be read: {exc}") from None
+
+
 def _prompt(project: str, task: BenchTask, command: str) -> str:
     served = f", served by `{command}`" if command else ""
     return f"{task.description}\n\n(Web-Bench {project}, {task.id}: the app's code is in {SRC}/{served}.)"
 
 
 def _title(description: str) -> str:
-    first = description.split(". ")[0].strip()
+    """The description's first sentence on one line (tasks.yml's are Markdown lists, often)."""
+    line = next((line.strip().lstrip("-* ").strip() for line in description.splitlines() if line.strip()), "")
+    first = line.split(". ")[0]
     return first if len(first) <= TITLE_CHARS else first[: TITLE_CHARS - 1].rstrip() + "…"
 
 

@@ -88,3 +88,22 @@ def test_path_must_hold_a_web_bench_project(tmp_path: Path) -> None:
         project_dirs(tmp_path)
     one = project(tmp_path / "projects" / "a", "npx serve ${PROJECT_DIR}")
     assert project_dirs(tmp_path) == [one] == project_dirs(one)
+
+
+def test_tasks_come_from_tasks_yml_too(tmp_path: Path) -> None:
+    folder = project(tmp_path / "projects" / "chart", "npx vite --port ${PORT}")
+    (folder / "tasks.jsonl").unlink()
+    (folder / "tasks.yml").write_text(
+        "- id: task-1\n  date: 2025-05-12\n  description: |\n    - Draw the `#axes` chart.\n    - Save it in index.js\n"
+        "- id: task-2\n  description: Add grids.\n"
+    )
+    (folder / "test").mkdir()
+    for spec in ("task-1.spec.js", "task-2.spec.js"):
+        (folder / "test" / spec).write_text("")
+    tasks = load_web_bench(tmp_path)
+    assert [(task.id, task.title) for task in tasks] == [
+        ("chart/task-1", "Draw the `#axes` chart."),
+        ("chart/task-2", "Add grids."),
+    ]
+    assert tasks[1].web_bench is not None and tasks[1].web_bench.specs == ["task-1.spec.js", "task-2.spec.js"]
+    assert "Save it in index.js" in tasks[0].prompt

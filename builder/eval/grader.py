@@ -30,10 +30,15 @@ async def grade(
     try:
         outcomes, screenshot = await verifications.grade(project_id, checks, first_failure)
     except (ForjaError, TimeoutError) as exc:
-        why = str(exc) or "it did not start within FORJA_PREVIEW_START_TIMEOUT_S"
-        return Grade(passed=False, checks=0, failed=[f"The app did not run: {why}"]), None
+        return did_not_run(exc), None
     finally:
         elapsed = round(time.monotonic() - started, 3)
     failed = [f"{o.title}: {o.message}" for o in outcomes if not o.passed]
     passed = bool(outcomes) and not failed
     return Grade(passed=passed, checks=len(outcomes), failed=failed, duration_s=elapsed), screenshot
+
+
+def did_not_run(exc: ForjaError | TimeoutError) -> Grade:
+    """The grade of an app whose preview did not start (or whose checking browser could not)."""
+    why = str(exc) or "it did not start within FORJA_PREVIEW_START_TIMEOUT_S"
+    return Grade(passed=False, checks=0, failed=[f"The app did not run: {why}"])

@@ -83,7 +83,8 @@ class EvalRunner:
         async def one(chain: list[EvalTask]) -> None:
             async with gate:
                 # A chain that stopped midway goes on in the project its last task left, unless that task failed.
-                last = next((r for r in reversed(run.tasks) if chain[0].chain and r.id in _ids(tasks, chain[0].chain)), None)
+                earlier = {task.id for task in tasks if task.chain == chain[0].chain} if chain[0].chain else set()
+                last = next((r for r in reversed(run.tasks) if r.id in earlier), None)
                 project_id = last.project_id if last else None
                 failed = last.id if last and not last.passed and builds else None
                 try:
@@ -222,10 +223,6 @@ def chains(tasks: list[EvalTask]) -> list[list[EvalTask]]:
     for task in tasks:
         groups.setdefault(task.chain or f"\0{task.id}", []).append(task)
     return list(groups.values())
-
-
-def _ids(tasks: list[EvalTask], chain: str) -> set[str]:
-    return {task.id for task in tasks if task.chain == chain}
 
 
 def _not_reached(task: EvalTask, failed: str) -> TaskResult:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from builder.errors import GraderUnavailable, PreviewError
-from builder.eval.grader import Grade
+from builder.eval.grader import Grade, did_not_run
 from builder.eval.suite import WebBenchTests
 from builder.eval.webbench import SRC
 from builder.settings import settings
@@ -60,8 +60,7 @@ async def grade_web_bench(
     try:
         url, cookie, screenshot = await verifications.serving(project_id)
     except (PreviewError, TimeoutError) as exc:
-        why = str(exc) or "it did not start within FORJA_PREVIEW_START_TIMEOUT_S"
-        return Grade(passed=False, checks=0, failed=[f"The app did not run: {why}"]), None
+        return did_not_run(exc), None
     results = await run_specs(tests, url, cookie, timeout_s, files, first_failure)
     failed = [f"{title}: {message}" for title, passed, message in results if not passed]
     grade = Grade(

@@ -32,6 +32,10 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def no_project(project_id: str) -> NotFound:
+    return NotFound(f"There is no project {project_id!r}. It may have been deleted; see the home page for your projects.")
+
+
 def of_member(user_id: str | None, owner: bool = False, project_id: Mapped[str] | None = None) -> tuple[ColumnElement[bool], ...]:
     """The condition "the project (`project_id`, default Project.id) is one `user_id` has a role in" (is the owner of,
     with `owner`); none when None: every project."""
@@ -48,8 +52,8 @@ class StoreBase:
         self.engine = engine
         self.limits = limits or Limits.from_settings()
         self._sessions = session_factory(engine)
-        # Commits to one project run one at a time in this process; other processes are
-        # caught by the version check in _write_version and retried.
+        # Commits to one project run one at a time in this process; another process's is caught by the unique
+        # (project, number) pair in _write_version and retried.
         self._commit_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def close(self) -> None:
@@ -58,7 +62,7 @@ class StoreBase:
     async def _project(self, session: AsyncSession, project_id: str) -> Project:
         project = await session.get(Project, project_id)
         if project is None or project.deleted_at is not None:
-            raise NotFound(f"There is no project {project_id!r}. It may have been deleted; see the home page for your projects.")
+            raise no_project(project_id)
         return project
 
     async def _remove_empty_project(self, session: AsyncSession, project: Project) -> None:

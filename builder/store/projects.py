@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import func, update
+from sqlalchemy import func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -45,7 +45,7 @@ from builder.schemas import (
 from builder.store.accounts import AccountRecords
 from builder.store.app_data import AppDataRecords
 from builder.store.app_env import AppEnvRecords
-from builder.store.base import COMMIT_ATTEMPTS, IN_CHUNK, content_hash, of_member
+from builder.store.base import COMMIT_ATTEMPTS, IN_CHUNK, content_hash, no_project, of_member
 from builder.store.collab import CollabRecords
 from builder.store.generations import GenerationRecords
 from builder.store.members import MemberRecords
@@ -60,14 +60,6 @@ from preview_runtime.detect.found import RunOverride
 from preview_runtime.stack import detect_stack, is_manifest
 
 log = logging.getLogger(__name__)
-
-
-class _StaleParent(Exception):
-    """Another commit to the project landed after this one read its current version."""
-
-
-# The largest value of an INTEGER column on PostgreSQL (SQLite's go to 2**63 - 1): a version
-# number or id above it cannot exist, and asking the database for it would fail instead.
 
 
 def clean_name(name: str) -> str:
@@ -131,8 +123,17 @@ class ProjectStore(
         return version
 
     async def _manifest(self, session: AsyncSession, version_id: int) -> dict[str, str]:
-        rows = await session.exec(select(VersionFile).where(VersionFile.version_id == version_id))
-        return {row.path: row.blob_hash for row in rows}
+        rows = await session.exec(select(VersionFile.path, VersionFile.blob_hash).where(VersionFile.version_id == version_id))
+        return dict(rows.all())
+
+    async def _sized_manifest(self, session: AsyncSession, version_id: int) -> dict[str, tuple[str, int]]:
+        """{path: (blob hash, size)}: what a commit checks the tree after its change against, in one query."""
+        rows = await session.exec(
+            select(VersionFile.path, VersionFile.blob_hash, Blob.size)
+            .join(Blob, col(Blob.hash) == col(VersionFile.blob_hash))
+            .where(VersionFile.version_id == version_id)
+        )
+        return {path: (digest, size) for path, digest, size in rows}
 
     async def list_projects(self, limit: int | None = None, offset: int = 0, member: str | None = None) -> list[ProjectSummary]:
         """Projects not in the trash (of which `member` has a role, unless None), most recently changed first (id
@@ -189,10 +190,14 @@ class ProjectStore(
 
     async def latest_version(self, project_id: str) -> int:
         """The project's newest version number (0 before its first) in one small query: the git mirror asks it often."""
+        newest = select(func.coalesce(func.max(Version.number), 0)).where(Version.project_id == project_id)
         async with self._sessions() as session:
-            project = await self._project(session, project_id)
-            newest = select(func.coalesce(func.max(Version.number), 0)).where(Version.project_id == project.id)
-            return (await session.exec(newest)).one()
+            found = (
+                await session.exec(select(Project.deleted_at, newest.scalar_subquery()).where(Project.id == project_id))
+            ).first()
+        if found is None or found[0] is not None:
+            raise no_project(project_id)
+        return found[1]
 
     async def list_files(self, project_id: str, version: int | None = None) -> list[FileInfo]:
         async with self._sessions() as session:
@@ -334,7 +339,7 @@ class ProjectStore(
             for attempt in range(COMMIT_ATTEMPTS):
                 try:
                     return await self._commit_once(project_id, writes, deletes, author, message, user_id)
-                except (IntegrityError, _StaleParent):
+                except IntegrityError:
                     # Another process committed to the project meanwhile; re-read and retry.
                     if attempt == COMMIT_ATTEMPTS - 1:
                         raise
@@ -357,7 +362,8 @@ class ProjectStore(
             )
             project = await self._project(session, project_id)
             parent = await session.get(Version, project.current_version_id) if project.current_version_id else None
-            manifest = await self._manifest(session, parent.id) if parent and parent.id else {}
+            sized = await self._sized_manifest(session, parent.id) if parent and parent.id else {}
+            manifest = {p: digest for p, (digest, _) in sized.items()}
             missing = [p for p in deletes if p not in manifest]
             if missing:
                 raise NotFound(f"Cannot delete {missing[0]!r}: project {project_id} has no such file.")
@@ -366,10 +372,7 @@ class ProjectStore(
                 return CommitResult(project_id=project_id, version=_version_info(parent, None), changed=[], deleted=[])
             validate_tree(writes, self.limits)
             kept = {p: h for p, h in manifest.items() if p not in deletes and p not in writes}
-            kept_sizes = await self._blob_sizes(session, set(kept.values()))
-            self._check_whole_tree(
-                set(kept) | set(writes), sum(kept_sizes[h] for h in kept.values()) + sum(map(len, writes.values()))
-            )
+            self._check_whole_tree(set(kept) | set(writes), sum(sized[p][1] for p in kept) + sum(map(len, writes.values())))
             version = await self._write_version(
                 session, project, parent, writes, author, message, len(changed) + len(deletes), kept, user_id
             )
@@ -389,12 +392,6 @@ class ProjectStore(
             for depth in range(1, len(parts)):
                 if (folder := "/".join(parts[:depth])) in paths:
                     raise FileTreeError(f"{folder} is both a file and a folder in the tree.", folder)
-
-    async def _blob_sizes(self, session: AsyncSession, hashes: set[str]) -> dict[str, int]:
-        if not hashes:
-            return {}
-        rows = await session.exec(select(Blob.hash, Blob.size).where(col(Blob.hash).in_(hashes)))
-        return dict(rows.all())
 
     async def _blob_data(self, session: AsyncSession, hashes: set[str]) -> dict[str, bytes]:
         if not hashes:
@@ -422,16 +419,11 @@ class ProjectStore(
         user_id: str | None = None,
     ) -> Version:
         hashes = await self._keep_blobs(session, writes)
-        next_number = (
-            await session.exec(select(func.coalesce(func.max(Version.number), 0)).where(Version.project_id == project.id))
-        ).one() + 1
-        if next_number != (parent.number if parent else 0) + 1:
-            # The tree was built on a version that is no longer the newest; saving it would drop
-            # the newer version's changes.
-            raise _StaleParent(f"project {project.id} moved past version {parent.number if parent else 0}")
+        # The newest version is the current one (nothing else moves current_version_id). Had another commit landed
+        # after this one read it, the (project, number) pair would be taken: IntegrityError, and commit tries again.
         version = Version(
             project_id=project.id,
-            number=next_number,
+            number=(parent.number if parent else 0) + 1,
             parent_id=parent.id if parent else None,
             author=author,
             message=message,
@@ -442,7 +434,12 @@ class ProjectStore(
         await session.flush()
         assert version.id is not None
         entries = {**(kept or {}), **hashes}
-        session.add_all(VersionFile(version_id=version.id, path=p, blob_hash=h) for p, h in entries.items())
+        # A core insert: a version of a few thousand files would spend most of its save in the ORM's bookkeeping.
+        if entries:
+            connection = await session.connection()
+            await connection.execute(
+                insert(VersionFile), [{"version_id": version.id, "path": p, "blob_hash": h} for p, h in entries.items()]
+            )
         project.current_version_id = version.id
         project.updated_at = utcnow()
         if any(is_manifest(p) for p in writes) or not project.stack:

@@ -155,18 +155,20 @@ class PushReceiver:
             return ""
         old, new, _ = updates[0]
         limits = Limits.from_settings()
-        # At once: a push waits for each of them.
-        (commits, forward), previous, current = await asyncio.gather(
+        # At once: a push waits for each of them. Most pushes are one commit, whose tree is the pushed one's.
+        (commits, forward), previous, current, pushed_tree = await asyncio.gather(
             asyncio.to_thread(first_parent_line, repo, old, new, env),
             self._tree_before(project_id, repo, old, env, limits),
             self._store.latest_version(project_id),
+            asyncio.to_thread(tree_of, repo, new, env, limits),
         )
         # git checks receive.denyNonFastForwards only after this hook has run: by then the versions would be saved.
         if not forward:
             raise PushRefused(
                 "main -> main is a non-fast-forward update and Forja keeps every version; run git pull, then push again."
             )
-        trees = await asyncio.gather(*(asyncio.to_thread(tree_of, repo, c, env, limits) for c, _ in commits))
+        earlier = await asyncio.gather(*(asyncio.to_thread(tree_of, repo, c, env, limits) for c, _ in commits[:-1]))
+        trees = [*earlier, pushed_tree] if commits else []
         latest = current
         if latest != (head.version if head else 0):
             raise PushRefused("The project changed since you fetched it; run git pull, then push again.")

@@ -5,6 +5,7 @@ The caller (builder/api/git.py) has named the person and checked their role; thi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -57,6 +58,8 @@ class GitServer:
         self.mirror = Mirror(store)
         self._receiver = PushReceiver(store, projects)
         self.remote = RemoteSync(self.mirror, self._receiver)
+        # Pushes still tagging their versions after their pusher heard back (a task is only weakly kept otherwise).
+        self._receiving: set[asyncio.Task[None]] = set()
 
     async def resolve(self, owner: str, name: str) -> str:
         """The id of the project at the readable alias `<owner>/<name>.git` (urls.alias_path): its owner's email's local
@@ -88,8 +91,21 @@ class GitServer:
             return await _drained(await run_backend(request))
 
     async def push(self, project_id: str, actor: Actor, request: CgiRequest) -> CgiAnswer:
-        """git-receive-pack: the hook asks `PushReceiver` to check and save the commits before git moves main; the
-        versions saved are tagged as their commits before the pusher hears back."""
+        """git-receive-pack: the hook asks `PushReceiver` to check and save the commits before git moves main. The
+        pusher hears back as soon as git has answered; the versions saved are tagged as their commits after that, but
+        before the project's lock is let go, so the next git request finds them tagged."""
+        answered: asyncio.Future[CgiAnswer] = asyncio.get_running_loop().create_future()
+        receiving = asyncio.create_task(self._receive_pack(project_id, actor, request, answered))
+        self._receiving.add(receiving)
+        receiving.add_done_callback(self._receiving.discard)
+        await asyncio.wait([receiving, answered], return_when=asyncio.FIRST_COMPLETED)
+        if not answered.done():
+            receiving.result()  # it failed before git answered: its exception
+        return answered.result()
+
+    async def _receive_pack(
+        self, project_id: str, actor: Actor, request: CgiRequest, answered: asyncio.Future[CgiAnswer]
+    ) -> None:
         repo = repo_path(project_id)
         saved: list[tuple[int, str]] = []
         async with project_lock(project_id):
@@ -108,7 +124,6 @@ class GitServer:
 
             async with hook_socket(decide) as address:
                 request.env["FORJA_GIT_HOOK"] = address
-                answer = await _drained(await run_backend(request))
+                answered.set_result(await _drained(await run_backend(request)))
             if saved:
                 await self.mirror.pushed(project_id, saved)
-        return answer

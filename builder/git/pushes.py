@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from builder.filetree import Limits, human_size, is_skipped, normalize_path
 from builder.git.commands import git
 from builder.git.mirror import MAIN, Head
 from builder.models import Author
+from builder.schemas import CommitResult
 from builder.services.access import Actor
 from builder.services.projects import ProjectService
 from builder.store import ProjectStore
@@ -119,6 +121,24 @@ def is_ancestor(repo: Path, old: str, new: str, env: dict[str, str]) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Saved:
+    """A pushed commit saved as a version, and what the save wrote: told to the project (its log, preview and editors)
+    once the pusher has heard back."""
+
+    commit: str
+    result: CommitResult
+    writes: dict[str, bytes]
+
+    @property
+    def version(self) -> int:
+        return self.result.version.number
+
+
+def changed_paths(tree: dict[str, Entry], before: dict[str, Entry]) -> list[str]:
+    return [p for p, e in tree.items() if (was := before.get(p)) is None or was.sha != e.sha]
+
+
 class PushReceiver:
     def __init__(self, store: ProjectStore, projects: ProjectService) -> None:
         self._store = store
@@ -132,6 +152,15 @@ class PushReceiver:
         commit, tree = self._last_tree.get(project_id, ("", {}))
         return tree if commit == old else await asyncio.to_thread(tree_of, repo, old, env, limits)
 
+    @staticmethod
+    async def _pushed(
+        repo: Path, new: str, before: Awaitable[dict[str, Entry]], env: dict[str, str], limits: Limits
+    ) -> tuple[dict[str, Entry], dict[str, bytes]]:
+        """The pushed commit's tree, and the contents of its files that differ from the tree `before` the push."""
+        tree, previous = await asyncio.gather(asyncio.to_thread(tree_of, repo, new, env, limits), before)
+        shas = sorted({tree[p].sha for p in changed_paths(tree, previous)})
+        return tree, await asyncio.to_thread(read_blobs, repo, shas, env)
+
     async def receive(
         self,
         project_id: str,
@@ -140,11 +169,12 @@ class PushReceiver:
         updates: list[tuple[str, str, str]],
         env: dict[str, str],
         head: Head | None,
-        saved: list[tuple[int, str]],
+        saved: list[Saved],
         verb: str = "Pushed by",
     ) -> str:
         """Check and save a push (`head`: where main was when the pusher was answered); what to tell the pusher.
-        Each (version, commit) saved goes into `saved` as it is, so the caller tags them even when a later one fails."""
+        Each commit saved goes into `saved` as it is, so the caller tags it, and announces it, even when a later one
+        fails."""
         env = {k: v for k, v in env.items() if k in QUARANTINE_ENV}
         for old, _new, ref in updates:
             if ref != MAIN:
@@ -155,13 +185,15 @@ class PushReceiver:
             return ""
         old, new, _ = updates[0]
         limits = Limits.from_settings()
-        # At once: a push waits for each of them. Most pushes are one commit, whose tree is the pushed one's.
-        (commits, forward), previous, current, pushed_tree = await asyncio.gather(
+        # At once: a push waits for each of them. Most pushes are one commit, so what the pushed commit adds is read
+        # while git lists the commits.
+        before = asyncio.ensure_future(self._tree_before(project_id, repo, old, env, limits))
+        (commits, forward), latest, (pushed_tree, contents) = await asyncio.gather(
             asyncio.to_thread(first_parent_line, repo, old, new, env),
-            self._tree_before(project_id, repo, old, env, limits),
             self._store.latest_version(project_id),
-            asyncio.to_thread(tree_of, repo, new, env, limits),
+            self._pushed(repo, new, before, env, limits),
         )
+        previous = before.result()
         # git checks receive.denyNonFastForwards only after this hook has run: by then the versions would be saved.
         if not forward:
             raise PushRefused(
@@ -169,30 +201,28 @@ class PushReceiver:
             )
         earlier = await asyncio.gather(*(asyncio.to_thread(tree_of, repo, c, env, limits) for c, _ in commits[:-1]))
         trees = [*earlier, pushed_tree] if commits else []
-        latest = current
         if latest != (head.version if head else 0):
             raise PushRefused("The project changed since you fetched it; run git pull, then push again.")
         for (commit, subject), tree in zip(commits, trees, strict=True):
-            writes = [p for p, e in tree.items() if previous.get(p, Entry("", "", "", 0)).sha != e.sha]
-            contents = await asyncio.to_thread(read_blobs, repo, sorted({tree[p].sha for p in writes}), env)
-            deletes = sorted(previous.keys() - tree.keys())
+            paths = changed_paths(tree, previous)
+            contents |= await asyncio.to_thread(read_blobs, repo, sorted({tree[p].sha for p in paths} - contents.keys()), env)
+            writes = {p: contents[tree[p].sha] for p in paths}
             message = f"{verb} {actor.name or actor.email}: {subject}".strip()
             try:
-                result = await self._projects.save(
-                    project_id,
-                    {p: contents[tree[p].sha] for p in writes},
-                    deletes,
-                    message=message,
-                    author=Author.user,
-                    user_id=actor.user_id,
+                result = await self._projects.record(
+                    project_id, writes, sorted(previous.keys() - tree.keys()), message, Author.user, actor.user_id
                 )
             except ForjaError as exc:
                 raise PushRefused(f"{commit[:10]} was not saved: {exc.message}") from None
             if result.version.number not in (latest, latest + 1):
                 log.warning("push to %s: another save landed meanwhile (now version %d)", project_id, result.version.number)
             latest = result.version.number
-            saved.append((latest, commit))
+            saved.append(Saved(commit, result, writes))
             self._last_tree[project_id] = (commit, tree)
             previous = tree
         log.info("push to %s by %s: %d commits saved up to version %s", project_id, actor.user_id, len(commits), latest)
         return f"Forja saved {len(commits)} commit(s); the project is at version {latest}."
+
+    async def announce(self, project_id: str, saved: list[Saved]) -> None:
+        for one in saved:
+            await self._projects.announce(project_id, one.result, one.writes)

@@ -15,7 +15,7 @@ from builder.errors import NotFound
 from builder.git.commands import repo_path
 from builder.git.http import CgiAnswer, CgiRequest, hook_socket, run_backend
 from builder.git.mirror import Mirror, project_lock
-from builder.git.pushes import QUARANTINE_ENV, PushReceiver, PushRefused
+from builder.git.pushes import QUARANTINE_ENV, PushReceiver, PushRefused, Saved
 from builder.git.sync import RemoteSync
 from builder.git.urls import git_user
 from builder.models import LOCAL_USER_ID, ProjectRole
@@ -86,9 +86,12 @@ class GitServer:
         return await run_backend(request)
 
     async def advertise_push(self, project_id: str, request: CgiRequest) -> CgiAnswer:
-        async with project_lock(project_id):
-            await self.mirror.sync(project_id)
-            return await _drained(await run_backend(request))
+        """info/refs before a push. A mirror that exists is shown as it is, without asking the store: no pusher can hold
+        a commit of a version it lacks, and the push itself syncs it first and refuses one made before such a save."""
+        if not (repo_path(project_id) / "HEAD").exists():
+            async with project_lock(project_id):
+                await self.mirror.sync(project_id)
+        return await run_backend(request)
 
     async def push(self, project_id: str, actor: Actor, request: CgiRequest) -> CgiAnswer:
         """git-receive-pack: the hook asks `PushReceiver` to check and save the commits before git moves main. The
@@ -107,12 +110,17 @@ class GitServer:
         self, project_id: str, actor: Actor, request: CgiRequest, answered: asyncio.Future[CgiAnswer]
     ) -> None:
         repo = repo_path(project_id)
-        saved: list[tuple[int, str]] = []
+        saved: list[Saved] = []
         async with project_lock(project_id):
-            head = await self.mirror.sync(project_id)
+            # The mirror is brought up to date while git takes the pushed objects in; the hook waits for it.
+            syncing = asyncio.ensure_future(self.mirror.sync(project_id))
+            hook_ran = False
 
             async def decide(asked: bytes) -> tuple[bool, str]:
+                nonlocal hook_ran
+                hook_ran = True
                 try:
+                    head = await syncing
                     hook = HookRequest.read(asked)
                     said = await self._receiver.receive(project_id, actor, repo, hook.updates, hook.env, head, saved)
                 except PushRefused as exc:
@@ -122,8 +130,14 @@ class GitServer:
                     return False, "Forja could not take this push; its log says why."
                 return True, said
 
-            async with hook_socket(decide) as address:
-                request.env["FORJA_GIT_HOOK"] = address
-                answered.set_result(await _drained(await run_backend(request)))
+            try:
+                async with hook_socket(decide) as address:
+                    request.env["FORJA_GIT_HOOK"] = address
+                    answered.set_result(await _drained(await run_backend(request)))
+            finally:
+                await asyncio.wait([syncing])  # nothing changes the mirror once the lock is let go
+            if not hook_ran and (error := syncing.exception()) is not None:
+                log.error("could not sync the git mirror of %s", project_id, exc_info=error)
             if saved:
-                await self.mirror.pushed(project_id, saved)
+                await self.mirror.pushed(project_id, [(one.version, one.commit) for one in saved])
+        await self._receiver.announce(project_id, saved)

@@ -21,7 +21,7 @@ from builder.errors import ForjaError, GitExportError, InvalidInput
 from builder.git.commands import git, repo_path
 from builder.git.imports import shown
 from builder.git.mirror import MAIN, Head, Mirror, project_lock, set_tags
-from builder.git.pushes import ZERO, PushReceiver, PushRefused, is_ancestor
+from builder.git.pushes import ZERO, PushReceiver, PushRefused, Saved, is_ancestor
 from builder.git.remote import (
     RemoteInfo,
     RemoteLink,
@@ -165,7 +165,7 @@ class RemoteSync:
         link = read_link(project_id)
         await check_address(link.url)
         repo = repo_path(project_id)
-        saved: list[tuple[int, str]] = []
+        saved: list[Saved] = []
         async with project_lock(project_id):
             head = await self._mirror.sync(project_id)
             theirs = await asyncio.to_thread(remote_head, repo, link, link.branch)
@@ -189,8 +189,9 @@ class RemoteSync:
             finally:
                 if saved:
                     self._mirror.forget(project_id)
-                    await asyncio.to_thread(set_tags, repo, dict(saved))
-        numbers = [n for n, _ in saved]
+                    await asyncio.to_thread(set_tags, repo, {one.version: one.commit for one in saved})
+                await self._receiver.announce(project_id, saved)
+        numbers = [one.version for one in saved]
         log.info("project %s pulled %d commit(s) from %s %s", project_id, len(numbers), shown(link.url), link.branch)
         return SyncResult(
             message=f"Pulled {len(numbers)} commit(s) from {link.branch} of {shown(link.url)}; the project is at "

@@ -146,9 +146,22 @@ class ProjectService:
         user_id: str | None = None,
     ) -> CommitResult:
         """A new version (by `user_id` when a person saved it) from the current one, `writes` and `deletes`."""
-        changed = len(writes) + len(deletes or [])
+        result = await self.record(project_id, writes, deletes, message, author, user_id)
+        await self.announce(project_id, result, writes)
+        return result
+
+    async def record(
+        self,
+        project_id: str,
+        writes: Mapping[str, bytes | str],
+        deletes: list[str] | None = None,
+        message: str = "",
+        author: Author = Author.user,
+        user_id: str | None = None,
+    ) -> CommitResult:
+        """A save's new version, not yet announced (a git push announces its versions after the pusher heard back)."""
         await self._quotas.check_write(project_id, encoded(writes))
-        result = await self._store.commit(
+        return await self._store.commit(
             project_id,
             writes,
             deletes or [],
@@ -156,6 +169,9 @@ class ProjectService:
             message or f"Edited {describe_paths(list(writes) + list(deletes or []))}",
             user_id,
         )
+
+    async def announce(self, project_id: str, result: CommitResult, writes: Mapping[str, bytes | str]) -> None:
+        """A recorded save told to the project's log, its running preview and the rooms of the files it changed."""
         if result.changed or result.deleted:
             self._logs.emit(
                 project_id, f"Saved version {result.version.number}: {describe_paths(result.changed + result.deleted)} changed."
@@ -164,9 +180,8 @@ class ProjectService:
             await self._previews.on_saved(project_id, result.version, written, result.deleted)
             if self.on_commit is not None:
                 await self.on_commit(project_id, result)
-        elif changed:
+        elif writes:
             self._logs.emit(project_id, "Nothing to save: the files are the same as in the current version.", LogLevel.info)
-        return result
 
     async def picture_path(self, project_id: str, picture: Picture) -> str:
         """Where `picture` goes in the project unless the person says: see attachments.picture_path."""

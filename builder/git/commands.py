@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 GIT_TIMEOUT_S = 300
 HTTP_BACKEND = "/usr/lib/git-core/git-http-backend"
 HOOK_SCRIPT = Path(__file__).with_name("pre-receive")
+GIT = ("git", "-c", "core.autocrlf=false")
 
 # The mirror's own config. Non-fast-forward pushes and deletions get git's usual refusals; fsck refuses a broken or
 # crafted object before any hook sees it; nothing repacks behind Forja's back while a request reads the repository.
@@ -54,7 +55,7 @@ def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def git(repo: Path, *args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> bytes:
     """Run one git command in `repo`; its stdout, or GitExportError with git's last line."""
-    command = ["git", "-c", "core.autocrlf=false", *args]
+    command = [*GIT, *args]
     try:
         done = subprocess.run(
             command,

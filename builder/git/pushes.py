@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 
 from builder.errors import FileTreeError, ForjaError, GitExportError
 from builder.filetree import Limits, human_size, is_skipped, normalize_path
-from builder.git.commands import git
+from builder.git.commands import GIT, GIT_TIMEOUT_S, git, git_env
 from builder.git.mirror import MAIN, Head
 from builder.models import Author
 from builder.schemas import CommitResult
@@ -87,7 +88,14 @@ def read_blobs(repo: Path, shas: list[str], env: dict[str, str]) -> dict[str, by
     """Blob contents by sha, in one `git cat-file --batch`."""
     if not shas:
         return {}
-    out = git(repo, "cat-file", "--batch", input="".join(f"{s}\n" for s in shas).encode(), env=env)
+    return _batch_contents(git(repo, "cat-file", "--batch", input=_batch_input(shas), env=env), shas)
+
+
+def _batch_input(shas: list[str]) -> bytes:
+    return "".join(f"{s}\n" for s in shas).encode()
+
+
+def _batch_contents(out: bytes, shas: list[str]) -> dict[str, bytes]:
     found: dict[str, bytes] = {}
     at = 0
     for sha in shas:
@@ -97,6 +105,36 @@ def read_blobs(repo: Path, shas: list[str], env: dict[str, str]) -> dict[str, by
         found[sha] = out[end + 1 : end + 1 + size]
         at = end + 1 + size + 1
     return found
+
+
+class BlobReader:
+    """A `git cat-file --batch` started before the blobs it is to read are known: its start-up (most of its time for a
+    push's few files) overlaps the reading of the tree that names them."""
+
+    def __init__(self, repo: Path, env: dict[str, str]) -> None:
+        self._process = subprocess.Popen(
+            [*GIT, "cat-file", "--batch"],
+            cwd=repo,
+            env=git_env(env),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    def read(self, shas: list[str]) -> dict[str, bytes]:
+        out, err = self._process.communicate(_batch_input(shas), timeout=GIT_TIMEOUT_S)
+        if self._process.returncode:
+            detail = err.decode("utf-8", "replace").strip().splitlines()
+            raise GitExportError(f"git cat-file failed: {detail[-1] if detail else self._process.returncode}")
+        return _batch_contents(out, shas)
+
+    def __enter__(self) -> BlobReader:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.communicate()
 
 
 def first_parent_line(repo: Path, old: str, new: str, env: dict[str, str]) -> tuple[list[tuple[str, str]], bool]:
@@ -156,10 +194,12 @@ class PushReceiver:
     async def _pushed(
         repo: Path, new: str, before: Awaitable[dict[str, Entry]], env: dict[str, str], limits: Limits
     ) -> tuple[dict[str, Entry], dict[str, bytes]]:
-        """The pushed commit's tree, and the contents of its files that differ from the tree `before` the push."""
-        tree, previous = await asyncio.gather(asyncio.to_thread(tree_of, repo, new, env, limits), before)
-        shas = sorted({tree[p].sha for p in changed_paths(tree, previous)})
-        return tree, await asyncio.to_thread(read_blobs, repo, shas, env)
+        """The pushed commit's tree, and the contents of its files that differ from the tree `before` the push (git's
+        blob reader starting while the trees are read)."""
+        with BlobReader(repo, env) as reader:
+            tree, previous = await asyncio.gather(asyncio.to_thread(tree_of, repo, new, env, limits), before)
+            shas = sorted({tree[p].sha for p in changed_paths(tree, previous)})
+            return tree, await asyncio.to_thread(reader.read, shas)
 
     async def receive(
         self,

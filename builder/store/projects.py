@@ -360,8 +360,16 @@ class ProjectStore(
             await session.exec(
                 update(Project).where(col(Project.id) == project_id).values(current_version_id=Project.current_version_id)
             )
-            project = await self._project(session, project_id)
-            parent = await session.get(Version, project.current_version_id) if project.current_version_id else None
+            found = (
+                await session.exec(
+                    select(Project, Version)
+                    .outerjoin(Version, col(Version.id) == col(Project.current_version_id))
+                    .where(Project.id == project_id)
+                )
+            ).first()
+            if found is None or found[0].deleted_at is not None:
+                raise no_project(project_id)
+            project, parent = found
             sized = await self._sized_manifest(session, parent.id) if parent and parent.id else {}
             manifest = {p: digest for p, (digest, _) in sized.items()}
             missing = [p for p in deletes if p not in manifest]

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import TypeVar
 
 from sqlalchemy import delete, func
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.elements import ColumnElement
@@ -74,11 +75,12 @@ class StoreBase:
     async def _keep_blobs(self, session: AsyncSession, contents: Mapping[K, bytes]) -> dict[K, str]:
         """Each content's hash, with a blob added for those the store does not hold yet (contents are stored once)."""
         hashes = {key: content_hash(data) for key, data in contents.items()}
-        known = set((await session.exec(select(Blob.hash).where(col(Blob.hash).in_(set(hashes.values()))))).all())
-        for key, digest in hashes.items():
-            if digest not in known:
-                session.add(Blob(hash=digest, size=len(contents[key]), data=contents[key]))
-                known.add(digest)
+        rows = {digest: {"hash": digest, "size": len(contents[key]), "data": contents[key]} for key, digest in hashes.items()}
+        if rows:
+            # One statement, not a look-up first: a save's few files are most often new, and each statement costs
+            # a trip to the database's thread.
+            insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+            await session.exec(insert(Blob).values(list(rows.values())).on_conflict_do_nothing(index_elements=["hash"]))
         return hashes
 
     async def _summary(self, session: AsyncSession, project: Project) -> ProjectSummary:

@@ -53,6 +53,12 @@ class InvalidInput(ForjaError):
     status = 422
 
 
+class VersionMoved(ForjaError):
+    """A change made on a version the project has since moved past (a git push while someone saved)."""
+
+    status = 409
+
+
 class GenerationError(ForjaError):
     """Ends a generation with nothing saved."""
 

@@ -16,7 +16,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder.errors import FileTreeError, ForjaError, GitExportError
+from builder.errors import FileTreeError, ForjaError, GitExportError, VersionMoved
 from builder.filetree import Limits, human_size, is_skipped, normalize_path
 from builder.git.commands import GIT, GIT_TIMEOUT_S, git, git_env
 from builder.git.mirror import MAIN, Head
@@ -24,7 +24,6 @@ from builder.models import Author
 from builder.schemas import CommitResult
 from builder.services.access import Actor
 from builder.services.projects import ProjectService
-from builder.store import ProjectStore
 
 log = logging.getLogger(__name__)
 
@@ -178,8 +177,7 @@ def changed_paths(tree: dict[str, Entry], before: dict[str, Entry]) -> list[str]
 
 
 class PushReceiver:
-    def __init__(self, store: ProjectStore, projects: ProjectService) -> None:
-        self._store = store
+    def __init__(self, projects: ProjectService) -> None:
         self._projects = projects
         # The tree of each project's last saved commit: the next push most often starts from it.
         self._last_tree: dict[str, tuple[str, dict[str, Entry]]] = {}
@@ -228,9 +226,8 @@ class PushReceiver:
         # At once: a push waits for each of them. Most pushes are one commit, so what the pushed commit adds is read
         # while git lists the commits.
         before = asyncio.ensure_future(self._tree_before(project_id, repo, old, env, limits))
-        (commits, forward), latest, (pushed_tree, contents) = await asyncio.gather(
+        (commits, forward), (pushed_tree, contents) = await asyncio.gather(
             asyncio.to_thread(first_parent_line, repo, old, new, env),
-            self._store.latest_version(project_id),
             self._pushed(repo, new, before, env, limits),
         )
         previous = before.result()
@@ -241,21 +238,21 @@ class PushReceiver:
             )
         earlier = await asyncio.gather(*(asyncio.to_thread(tree_of, repo, c, env, limits) for c, _ in commits[:-1]))
         trees = [*earlier, pushed_tree] if commits else []
-        if latest != (head.version if head else 0):
-            raise PushRefused("The project changed since you fetched it; run git pull, then push again.")
+        latest = head.version if head else 0
         for (commit, subject), tree in zip(commits, trees, strict=True):
             paths = changed_paths(tree, previous)
             contents |= await asyncio.to_thread(read_blobs, repo, sorted({tree[p].sha for p in paths} - contents.keys()), env)
             writes = {p: contents[tree[p].sha] for p in paths}
             message = f"{verb} {actor.name or actor.email}: {subject}".strip()
             try:
+                # Each on the version before it: a save that lands meanwhile refuses the rest of the push.
                 result = await self._projects.record(
-                    project_id, writes, sorted(previous.keys() - tree.keys()), message, Author.user, actor.user_id
+                    project_id, writes, sorted(previous.keys() - tree.keys()), message, Author.user, actor.user_id, latest
                 )
+            except VersionMoved:
+                raise PushRefused("The project changed since you fetched it; run git pull, then push again.") from None
             except ForjaError as exc:
                 raise PushRefused(f"{commit[:10]} was not saved: {exc.message}") from None
-            if result.version.number not in (latest, latest + 1):
-                log.warning("push to %s: another save landed meanwhile (now version %d)", project_id, result.version.number)
             latest = result.version.number
             saved.append(Saved(commit, result, writes))
             self._last_tree[project_id] = (commit, tree)

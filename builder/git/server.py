@@ -56,7 +56,7 @@ class GitServer:
     def __init__(self, store: ProjectStore, projects: ProjectService) -> None:
         self._store = store
         self.mirror = Mirror(store)
-        self._receiver = PushReceiver(store, projects)
+        self._receiver = PushReceiver(projects)
         self.remote = RemoteSync(self.mirror, self._receiver)
         # Pushes still tagging their versions after their pusher heard back (a task is only weakly kept otherwise).
         self._receiving: set[asyncio.Task[None]] = set()

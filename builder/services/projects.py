@@ -158,8 +158,10 @@ class ProjectService:
         message: str = "",
         author: Author = Author.user,
         user_id: str | None = None,
+        on: int | None = None,
     ) -> CommitResult:
-        """A save's new version, not yet announced (a git push announces its versions after the pusher heard back)."""
+        """A save's new version (made `on` that version, if given: see ProjectStore.commit), not yet announced (a git
+        push announces its versions after the pusher heard back)."""
         await self._quotas.check_write(project_id, encoded(writes))
         return await self._store.commit(
             project_id,
@@ -168,6 +170,7 @@ class ProjectService:
             author,
             message or f"Edited {describe_paths(list(writes) + list(deletes or []))}",
             user_id,
+            on,
         )
 
     async def announce(self, project_id: str, result: CommitResult, writes: Mapping[str, bytes | str]) -> None:

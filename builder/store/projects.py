@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from builder.errors import FileTreeError, InvalidInput, NotFound
+from builder.errors import FileTreeError, InvalidInput, NotFound, VersionMoved
 from builder.filetree import (
     encode_text,
     human_size,
@@ -319,8 +319,10 @@ class ProjectStore(
         author: Author = Author.user,
         message: str = "",
         user_id: str | None = None,
+        on: int | None = None,
     ) -> CommitResult:
-        """Apply writes and deletes to the current tree as one new version (saved by `user_id`, a person).
+        """Apply writes and deletes to the current tree as one new version (saved by `user_id`, a person); with `on`,
+        only while the current version is still that one (0: none yet), VersionMoved otherwise.
 
         Writes equal to what is stored are not counted as changes; a commit that changes
         nothing returns the current version instead of adding an empty one.
@@ -338,7 +340,7 @@ class ProjectStore(
         async with lock:
             for attempt in range(COMMIT_ATTEMPTS):
                 try:
-                    return await self._commit_once(project_id, writes, deletes, author, message, user_id)
+                    return await self._commit_once(project_id, writes, deletes, author, message, user_id, on)
                 except IntegrityError:
                     # Another process committed to the project meanwhile; re-read and retry.
                     if attempt == COMMIT_ATTEMPTS - 1:
@@ -353,6 +355,7 @@ class ProjectStore(
         author: Author,
         message: str,
         user_id: str | None,
+        on: int | None,
     ) -> CommitResult:
         async with self._sessions() as session, session.begin():
             # Lock the project row first (on SQLite: take the write lock), so a commit from another
@@ -370,6 +373,8 @@ class ProjectStore(
             if found is None or found[0].deleted_at is not None:
                 raise no_project(project_id)
             project, parent = found
+            if on is not None and on != (parent.number if parent else 0):
+                raise VersionMoved(f"Project {project_id} is at version {parent.number if parent else 0}, past {on}.")
             sized = await self._sized_manifest(session, parent.id) if parent and parent.id else {}
             manifest = {p: digest for p, (digest, _) in sized.items()}
             missing = [p for p in deletes if p not in manifest]

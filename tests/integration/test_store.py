@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from builder import db
-from builder.errors import FileTreeError, NotFound
+from builder.errors import FileTreeError, NotFound, VersionMoved
 from builder.filetree import Limits
 from builder.models import LOCAL_USER_ID, Author, Blob, Version
 from builder.store import ProjectStore, content_hash
@@ -275,3 +275,14 @@ async def test_commits_from_two_processes_do_not_lose_changes(database_urls) -> 
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_commit_made_on_a_version_refuses_once_the_project_moved_past_it(store: ProjectStore) -> None:
+    created = await store.create_project("Pushed", {"a.js": "one"}, owner=LOCAL_USER_ID)
+    pid = created.project_id
+    assert (await store.commit(pid, {"a.js": "two"}, on=1)).version.number == 2
+    # Someone saved version 2 while a push made on version 1 was being checked: the push's commit is refused whole.
+    with pytest.raises(VersionMoved, match="at version 2, past 1"):
+        await store.commit(pid, {"a.js": "pushed", "b.js": "new"}, on=1)
+    assert await store.read_tree(pid) == {"a.js": b"two"}
+    assert [v.number for v in await store.list_versions(pid)] == [1, 2]

@@ -1,0 +1,53 @@
+"""Every Forja setting, read once from environment variables (or `.env`) with defaults.
+
+One place so that docs/settings.md (generated from the descriptions in these modules), the UI, the API and the CLI
+agree. Each group of settings is a class of its own module; `Settings` is all of them.
+"""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from builder.settings.apps import AppDataSettings, PublishSettings
+from builder.settings.generation import CheckSettings, ModelSettings
+from builder.settings.previews import InstallSettings, PreviewSettings, WebContainerSettings
+from builder.settings.server import REPO_ROOT, AccountSettings, LimitSettings, ServerSettings, is_loopback
+
+__all__ = ["REPO_ROOT", "Settings", "is_loopback", "settings"]
+
+
+class Settings(
+    ServerSettings,
+    AccountSettings,
+    LimitSettings,
+    ModelSettings,
+    CheckSettings,
+    PreviewSettings,
+    InstallSettings,
+    WebContainerSettings,
+    PublishSettings,
+    AppDataSettings,
+):
+    """Forja's configuration; each field is read from FORJA_<FIELD NAME> (DATABASE_URL has no prefix).
+
+    Every field's description is its documentation: scripts/docs.py writes docs/settings.md from them, a section per
+    group (the classes above, in this order, each titled by its docstring), and tests/unit/test_docs.py fails when one
+    has none or the page is stale.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FORJA_", env_file=REPO_ROOT / ".env", extra="ignore")
+
+    def open_without_accounts(self) -> str:
+        """Why Forja must not start as set up (open to the network, no sign-in), in words; "" when it may."""
+        exposure = self.network_exposure
+        if not exposure or self.auth_mode == "password":
+            return ""
+        return (
+            f"Forja will not start open to the network without accounts: {exposure}, and FORJA_AUTH is "
+            f"{self.auth or 'not set'}, so anyone who reaches it could read, change and delete every project. Set "
+            "FORJA_AUTH=password (then make the admin with: python -m builder user create --admin EMAIL), or listen on "
+            "loopback only with FORJA_HOST=127.0.0.1."
+        )
+
+
+settings = Settings()

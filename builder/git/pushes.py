@@ -87,23 +87,8 @@ def read_blobs(repo: Path, shas: list[str], env: dict[str, str]) -> dict[str, by
     """Blob contents by sha, in one `git cat-file --batch`."""
     if not shas:
         return {}
-    return _batch_contents(git(repo, "cat-file", "--batch", input=_batch_input(shas), env=env), shas)
-
-
-def _batch_input(shas: list[str]) -> bytes:
-    return "".join(f"{s}\n" for s in shas).encode()
-
-
-def _batch_contents(out: bytes, shas: list[str]) -> dict[str, bytes]:
-    found: dict[str, bytes] = {}
-    at = 0
-    for sha in shas:
-        end = out.index(b"\n", at)
-        header = out[at:end].split()
-        size = int(header[2])
-        found[sha] = out[end + 1 : end + 1 + size]
-        at = end + 1 + size + 1
-    return found
+    with BlobReader(repo, env) as reader:
+        return reader.read(shas)
 
 
 class BlobReader:
@@ -121,11 +106,18 @@ class BlobReader:
         )
 
     def read(self, shas: list[str]) -> dict[str, bytes]:
-        out, err = self._process.communicate(_batch_input(shas), timeout=GIT_TIMEOUT_S)
+        out, err = self._process.communicate("".join(f"{s}\n" for s in shas).encode(), timeout=GIT_TIMEOUT_S)
         if self._process.returncode:
             detail = err.decode("utf-8", "replace").strip().splitlines()
             raise GitExportError(f"git cat-file failed: {detail[-1] if detail else self._process.returncode}")
-        return _batch_contents(out, shas)
+        found: dict[str, bytes] = {}
+        at = 0
+        for sha in shas:
+            end = out.index(b"\n", at)
+            size = int(out[at:end].split()[2])
+            found[sha] = out[end + 1 : end + 1 + size]
+            at = end + 1 + size + 1
+        return found
 
     def __enter__(self) -> BlobReader:
         return self

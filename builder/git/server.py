@@ -58,7 +58,8 @@ class GitServer:
         self.mirror = Mirror(store)
         self._receiver = PushReceiver(projects)
         self.remote = RemoteSync(self.mirror, self._receiver)
-        # Pushes still tagging their versions after their pusher heard back (a task is only weakly kept otherwise).
+        # Pushes still tagging and announcing their versions after their pusher heard back (asyncio keeps a task only
+        # weakly).
         self._receiving: set[asyncio.Task[None]] = set()
 
     async def resolve(self, owner: str, name: str) -> str:
@@ -100,7 +101,14 @@ class GitServer:
         answered: asyncio.Future[CgiAnswer] = asyncio.get_running_loop().create_future()
         receiving = asyncio.create_task(self._receive_pack(project_id, actor, request, answered))
         self._receiving.add(receiving)
-        receiving.add_done_callback(self._receiving.discard)
+
+        def finished(task: asyncio.Task[None]) -> None:
+            self._receiving.discard(task)
+            # What fails before git answered reaches the pusher; what fails after (the tags, the announcing) the log.
+            if answered.done() and not task.cancelled() and (error := task.exception()) is not None:
+                log.error("finishing the push to %s failed", project_id, exc_info=error)
+
+        receiving.add_done_callback(finished)
         await asyncio.wait([receiving, answered], return_when=asyncio.FIRST_COMPLETED)
         if not answered.done():
             receiving.result()  # it failed before git answered: its exception

@@ -429,6 +429,8 @@ async def main() -> None:
     services: Services = await get_services()
     worker = None
     try:
+        # Started as Forja's own start does (builder.py), not by the first publish timed: Traefik, the runners.
+        await services.preview_hub.manager()
         if args.only != "publish":
             await server_figures(services, args.wakes)
         if args.only == "server":

@@ -65,14 +65,22 @@ def prepare(home: Path, specs: Iterable[str], env: Mapping[str, str]) -> None:
         raise RuntimeError(f"corepack could not prepare {', '.join(missing)}: {' '.join(said[-2:])}")
 
 
-def manager_caches(npm_cache: str) -> dict[str, str]:
+def manager_caches(npm_cache: str, pnpm: bool = True) -> dict[str, str]:
     """pnpm's store and yarn's caches as folders inside npm's cache: the seed that fills npm's (a corpus entry's
-    fetched cache) then fills theirs too, copied with it, so their installs prefer-offline from it the way npm's do."""
-    return {
-        "npm_config_store_dir": f"{npm_cache}/pnpm-store",  # pnpm reads its settings from npm_config_* variables
+    fetched cache) then fills theirs too, copied with it, so their installs prefer-offline from it the way npm's do.
+    `pnpm`: whether pnpm installs with them; else its store is left out, as npm, reading the same variables, warns
+    of a setting it does not know in every command ("Unknown env config store-dir")."""
+    caches = {
         "YARN_CACHE_FOLDER": f"{npm_cache}/yarn",
         "YARN_GLOBAL_FOLDER": f"{npm_cache}/yarn-berry",  # Yarn 2+ keeps its shared cache in <global>/cache
     }
+    if pnpm:
+        caches["npm_config_store_dir"] = f"{npm_cache}/pnpm-store"  # pnpm reads its settings from npm_config_* variables
+    return caches
+
+
+def runs_pnpm(command: str) -> bool:
+    return re.search(r"\bpnpm\b", command) is not None
 
 
 def missing_manager(install: str, env: Mapping[str, str]) -> str | None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from preview_runtime.common import SECRET_NAME
-from preview_runtime.corepack import PREVIEW_ENV, manager_caches
+from preview_runtime.corepack import PREVIEW_ENV, manager_caches, runs_pnpm
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +55,9 @@ def loopback_only(command: str) -> str:
 
 
 def preview_env(
-    port: int, home: Path, extra: Mapping[str, str] | None = None, source: Mapping[str, str] | None = None
+    port: int, home: Path, extra: Mapping[str, str] | None = None, source: Mapping[str, str] | None = None, install: str = ""
 ) -> dict[str, str]:
-    """The whole environment of a preview's processes."""
+    """The whole environment of a preview's processes; `install`: the command its dependencies install with."""
     source = os.environ if source is None else source
     venv_bin = str(Path(sys.executable).parent)
     env = {name: source[name] for name in PASSED_ENV if name in source and not SECRET_NAME.search(name)}
@@ -89,7 +89,7 @@ def preview_env(
             # which transparent huge pages back with ~100 MB per idle dev server (as in the Docker runner).
             "MIMALLOC_ARENA_EAGER_COMMIT": "0",
             **PREVIEW_ENV,
-            **manager_caches(str(home / ".npm")),
+            **manager_caches(str(home / ".npm"), pnpm=runs_pnpm(install)),
         }
     )
     env.update(extra or {})

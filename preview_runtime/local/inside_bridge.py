@@ -10,16 +10,20 @@ sandbox's shell before the install and dev commands, from a read-only copy bound
   connection to Forja's egress proxy on the unix socket DIR/egress.sock, which allows the package registries only.
 
 The parent process exits once both listen, so the shell starts the install only when the proxy is there; the child
-keeps serving until the sandbox ends (bubblewrap's pid namespace ends every process in it).
+keeps serving until the sandbox ends (bubblewrap's pid namespace ends every process in it). Only the child imports
+asyncio (~35 ms): the parent, which the install and every command in the sandbox wait for, needs sockets alone.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import socket
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import asyncio
 
 _HEADER_LIMIT = 16
 CHUNK = 1 << 16
@@ -38,6 +42,8 @@ async def splice(
     a: tuple[asyncio.StreamReader, asyncio.StreamWriter], b: tuple[asyncio.StreamReader, asyncio.StreamWriter]
 ) -> None:
     """Bytes both ways until both sides are done, then both closed (Forja's host side uses it too)."""
+    import asyncio
+
     try:
         await asyncio.gather(pump(a[0], b[1]), pump(b[0], a[1]))
     finally:
@@ -46,6 +52,8 @@ async def splice(
 
 
 async def _inbound(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    import asyncio
+
     try:
         line = await reader.readuntil(b"\n")
         port = int(line[:_HEADER_LIMIT])
@@ -63,6 +71,8 @@ async def _inbound(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -
 
 
 async def _egress(directory: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    import asyncio
+
     try:
         proxy = await asyncio.open_unix_connection(os.path.join(directory, "egress.sock"))
     except OSError:
@@ -72,6 +82,8 @@ async def _egress(directory: str, reader: asyncio.StreamReader, writer: asyncio.
 
 
 async def _serve(directory: str, inbound: socket.socket | None, egress: socket.socket) -> None:
+    import asyncio
+
     servers = [await asyncio.start_server(lambda r, w: _egress(directory, r, w), sock=egress)]
     if inbound is not None:
         servers.append(await asyncio.start_unix_server(_inbound, sock=inbound))
@@ -94,6 +106,8 @@ def main(argv: list[str]) -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)  # the preview's output pipe must not wait for this process to end
+    import asyncio
+
     asyncio.run(_serve(directory, inbound, egress))
 
 

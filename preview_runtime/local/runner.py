@@ -160,7 +160,7 @@ class LocalRunner(Runner):
         """Run the preview in its folder (the files are there): install unless `installed`, then its dev server."""
         port = self._free_port()
         # Forja's own win (where its data is; PORT, PATH...).
-        env = {**spec.plan.env, **spec.plan.kept_env, **preview_env(port, home, self.extra_env)}
+        env = {**spec.plan.env, **spec.plan.kept_env, **preview_env(port, home, self.extra_env, install=spec.plan.install)}
         bwrap = await self._spawner.bubblewrap()
         sandboxed = bwrap is not None
         run = LocalRun(spec, directory, port, log, sandboxed, silent_s=self.silent_s, deadlines=self.deadlines)
@@ -316,7 +316,7 @@ class LocalRunner(Runner):
         directory = preparation.directory
         directory.mkdir(parents=True)
         await asyncio.to_thread(write_files, directory, files)
-        env = preview_env(self._free_port(), home, self.extra_env)
+        env = preview_env(self._free_port(), home, self.extra_env, install=install)
         script = in_venv(install, directory, env)
         if preparation.cancelled:
             return

@@ -66,7 +66,11 @@ def test_local_previews_get_corepacks_cache_read_only_and_the_managers_caches_in
     # lockfile's manager even when the pin names another.
     assert env["COREPACK_ENABLE_DOWNLOAD_PROMPT"] == "0" and env["COREPACK_ENABLE_AUTO_PIN"] == "0"
     assert env["COREPACK_ENABLE_STRICT"] == "0"
-    assert env["npm_config_store_dir"] == f"{home}/.npm/pnpm-store" and env["YARN_CACHE_FOLDER"] == f"{home}/.npm/yarn"
+    assert env["YARN_CACHE_FOLDER"] == f"{home}/.npm/yarn"
+    # pnpm's store only where pnpm installs: npm reads the same variable and warns of it in every command.
+    assert "npm_config_store_dir" not in env
+    pnpm = preview_env(4000, home, install=PNPM_INSTALL)
+    assert pnpm["npm_config_store_dir"] == f"{home}/.npm/pnpm-store" and pnpm["YARN_CACHE_FOLDER"] == f"{home}/.npm/yarn"
     args = bwrap_args(tmp_path / "app", home, env, tmp_path / "tmp")
     at = args.index(str(corepack))
     assert args[at - 1 : at + 2] == ["--ro-bind-try", str(corepack), str(corepack)]

@@ -124,7 +124,12 @@ class SandboxNetwork:
             assert task is not None
             self._serving.add(task)
             task.add_done_callback(self._serving.discard)
-            await handler(reader, writer)
+            try:
+                await handler(reader, writer)
+            except asyncio.CancelledError:
+                # close() ended it. Ending quietly is all close() asks, and Python 3.11's start_server logs a
+                # traceback for a handler's task that ends cancelled (it asks the task for its exception).
+                writer.close()
 
         return serve
 

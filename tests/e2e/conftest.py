@@ -223,6 +223,21 @@ def editor_text(page: Page) -> str:
     return page.evaluate("() => window.__forjaEditor.getValue()")
 
 
+def one_text(pages: Sequence[Page], *parts: str) -> str:
+    """The text every page's editor ends up holding, once each holds all of `parts`. Typing reaches the others key by
+    key, so a page can hold both people's words while the other's last key is still on its way: the pages are waited
+    for until they agree, not only until each holds the words."""
+    holds = "parts => { const text = window.__forjaEditor.getValue(); return parts.every(part => text.includes(part)); }"
+    for page in pages:
+        page.wait_for_function(holds, arg=list(parts), timeout=30_000)
+    deadline = time.monotonic() + 30
+    while len({editor_text(page) for page in pages}) > 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    texts = {editor_text(page) for page in pages}
+    assert len(texts) == 1, texts
+    return texts.pop()
+
+
 def type_at(page: Page, line: int, text: str) -> None:
     """Type `text` at the start of `line` of the Code tab's editor, key by key as a person does."""
     page.evaluate(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,7 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, exp
 
 from tests.conftest import PostgresServer
 from tests.e2e.accounts import sign_in
-from tests.e2e.conftest import ARTIFACTS, Traffic, editor_text, forja_on_claude, type_at
+from tests.e2e.conftest import ARTIFACTS, Traffic, editor_text, forja_on_claude, one_text, type_at
 from tests.integration.test_cli import run_in_process
 from tests.llm_server import ScriptedLLMServer, ToolAnswer
 from tests.redis_fixtures import RedisServer
@@ -115,15 +114,8 @@ def test_two_people_type_in_one_file_at_once_and_a_viewer_follows(
         ana.evaluate("() => window.__forjaEditor.focus()")
         type_at(ana, 1, "/* Ana */ ")
         type_at(bo, 1, "/* Bo */ ")
-        # The three converge on one text holding both, to its last key (a page can hold both names while the other's
-        # trailing space is still on its way).
-        both = "() => { const t = window.__forjaEditor.getValue(); return t.includes('/* Ana */ ') && t.includes('/* Bo */ '); }"
-        for page in (ana, bo, cy):
-            page.wait_for_function(both, timeout=30_000)
-        deadline = time.monotonic() + 30
-        while len({editor_text(page) for page in (ana, bo, cy)}) > 1 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert editor_text(ana) == editor_text(bo) == editor_text(cy)
+        # The three converge on one text holding both.
+        one_text((ana, bo, cy), "/* Ana */ ", "/* Bo */ ")
         # Each sees the other's cursor, labelled with their name in their colour.
         expect(ana.locator('[class*="yRemoteSelectionHead-"]').first).to_be_attached()
         expect(bo.locator('[class*="yRemoteSelectionHead-"]').first).to_be_attached()

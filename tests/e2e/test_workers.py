@@ -30,7 +30,7 @@ from builder.cluster.generations import WORKER_GONE
 from builder.services.previews import VERSION_PREVIEW_PREFIX
 from preview_runtime.proxy import find_traefik
 from tests.conftest import TEST_ANTHROPIC_KEY, PostgresServer, free_port
-from tests.e2e.conftest import ARTIFACTS, Traffic, editor_ready, editor_text, start_forja, stop, type_at
+from tests.e2e.conftest import ARTIFACTS, Traffic, editor_ready, one_text, start_forja, stop, type_at
 from tests.llm_server import ScriptedLLMServer, ToolAnswer
 from tests.redis_fixtures import RedisServer
 
@@ -274,20 +274,18 @@ def test_guests_on_two_workers_type_in_one_file_at_once_and_both_keep_both_edits
             editor_ready(tab)
         type_at(page, 1, "/* first worker */ ")
         type_at(other, 1, "/* second worker */ ")
-        both = "() => ['/* first worker */', '/* second worker */'].every(s => window.__forjaEditor.getValue().includes(s))"
+        text = one_text((page, other), "/* first worker */ ", "/* second worker */ ")
         styles = "() => [...document.head.querySelectorAll('style')].map(s => s.textContent).join()"
         for tab, _ in tabs:
-            tab.wait_for_function(both, timeout=30_000)
             expect(tab.locator('[class*="yRemoteSelectionHead-"]').first).to_be_attached()
             assert '"Guest"' in tab.evaluate(styles)  # the other's cursor named as the presence row names them
-        assert editor_text(page) == editor_text(other)
         other.screenshot(path=str(ARTIFACTS / "workers-coediting.png"))
         expect(other.locator("#save-button")).to_be_enabled(timeout=30_000)
         other.locator("#save-button").click()
         expect(other.locator("#save-notice")).to_contain_text("Saved as version 2", timeout=30_000)
         saved = httpx.get(f"{workers.first}/api/projects/{project_id}/files/greeting.js", timeout=30)
         assert saved.status_code == 200, saved.text
-        assert saved.json()["content"] == editor_text(page)
+        assert saved.json()["content"] == text
     finally:
         context.close()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -21,6 +20,7 @@ from builder.errors import ForjaError, NotFound, NotSignedIn
 from builder.git.http import CgiAnswer, CgiRequest
 from builder.services import get_services
 from builder.services.access import LOCAL_ACTOR, Actor, Permission
+from builder.settings import is_loopback
 
 # CheckedRoute like every router: these read no JSON, so it passes their bodies through untouched, as git sends them.
 router = APIRouter(tags=["git"], route_class=CheckedRoute)
@@ -44,13 +44,6 @@ def token_of(authorization: str) -> str | None:
     return decoded.partition(":")[2] or None
 
 
-def _loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
-
-
 class _Refused(Exception):
     def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
@@ -60,7 +53,7 @@ class _Refused(Exception):
 async def _actor(request: Request, project_id: str, need: Permission) -> Actor:
     services = await get_services()
     if not services.accounts.enabled:
-        if not _loopback(client_address(request.scope)):
+        if not is_loopback(client_address(request.scope)):
             raise _Refused(404, "Not found.")
         return LOCAL_ACTOR
     token = token_of(request.headers.get("authorization", ""))

@@ -24,7 +24,7 @@ from builder.models import LOCAL_USER_ID, Author
 from builder.publish.addresses import app_host, app_key
 from builder.services import Services
 from builder.services.preview_runners import local_work_dir
-from preview_runtime.proxy import app_answered
+from preview_runtime.preview_headers import app_answered
 
 MiB = 1 << 20
 WAKE_LIMIT_S = 60.0

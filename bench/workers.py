@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from builder.cluster.previews import direct  # noqa: E402
-from preview_runtime.proxy import find_traefik  # noqa: E402
+from preview_runtime.traefik import find_traefik  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.e2e.conftest import start_forja, stop  # noqa: E402
 from tests.e2e.test_workers import balancer_config  # noqa: E402

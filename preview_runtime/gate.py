@@ -54,7 +54,7 @@ _PAGE = string.Template(
     )
 )
 # The gate's own answers go to the browser as they are (a parked preview's have no other headers): framable by Forja's
-# cross-origin-isolated workspace (see proxy.py), never cached, and never telling the next site where they came from.
+# cross-origin-isolated workspace (see preview_headers.py), never cached, and never telling the next site where they came from.
 GATE_HEADERS = {
     "Cross-Origin-Embedder-Policy": "credentialless",
     "Cross-Origin-Resource-Policy": "cross-origin",

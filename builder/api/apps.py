@@ -17,7 +17,7 @@ from builder.publish.addresses import app_name_of
 from builder.publish.edge import UNAVAILABLE_PAGE, StaticApp, Target
 from builder.services import get_services
 from preview_runtime.pages import WAKING_HTML
-from preview_runtime.proxy import NOT_FOUND_MARKER, WAKING
+from preview_runtime.preview_headers import NOT_FOUND_MARKER, WAKING
 
 # The waking page's own headers (it asks its address again while this marker is on the answer).
 _WAKING_HEADERS = [

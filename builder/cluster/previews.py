@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from builder.cluster.leases import drop_held, replace_held
 from builder.errors import ForjaError, PreviewError
 from preview_runtime.echoes import probe_url
-from preview_runtime.proxy import app_answered
+from preview_runtime.preview_headers import app_answered
 from preview_runtime.runner import PreviewInfo
 
 log = logging.getLogger(__name__)

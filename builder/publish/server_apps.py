@@ -38,8 +38,8 @@ from preview_runtime.detect import RunOverride
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.pages import QUIET
 from preview_runtime.plan import RunPlan
+from preview_runtime.preview_headers import app_answered
 from preview_runtime.production import NotPublishable, ProductionPlan, production_plan
-from preview_runtime.proxy import app_answered
 from preview_runtime.runner import PreviewState
 
 log = logging.getLogger(__name__)

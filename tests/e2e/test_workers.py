@@ -28,7 +28,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from builder.cluster.generations import WORKER_GONE
 from builder.services.previews import VERSION_PREVIEW_PREFIX
-from preview_runtime.proxy import find_traefik
+from preview_runtime.traefik import find_traefik
 from tests.conftest import TEST_ANTHROPIC_KEY, PostgresServer, free_port
 from tests.e2e.conftest import ARTIFACTS, Traffic, editor_ready, one_text, start_forja, stop, type_at
 from tests.llm_server import ScriptedLLMServer, ToolAnswer

@@ -23,8 +23,9 @@ from preview_runtime.local import LocalRunner
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import RunPlan
-from preview_runtime.proxy import PreviewProxy, find_traefik
+from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewState, Runner
+from preview_runtime.traefik import find_traefik
 from tests.conftest import free_port
 
 pytest.register_assert_rewrite("tests.docker_fixtures")  # it is a plugin too (pytest_plugins below)

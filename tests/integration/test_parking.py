@@ -36,8 +36,10 @@ from preview_runtime.local import LocalRunner
 from preview_runtime.logs import LogHub
 from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import RunPlan, plan_for
-from preview_runtime.proxy import NOT_FOUND_MARKER, WAKING, PreviewProxy, find_traefik
+from preview_runtime.preview_headers import NOT_FOUND_MARKER, WAKING
+from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewState, Runner
+from preview_runtime.traefik import find_traefik
 from tests.conftest import free_port, served
 from tests.waiting import until
 
@@ -201,7 +203,7 @@ def bwrap() -> None:
     _need(shutil.which("bwrap"), "bubblewrap (apt-get install bubblewrap)")
 
 
-def _group_alive(pgid: int) -> bool:
+def _groupalive(pgid: int) -> bool:
     """Whether a process of the group runs (the preview's shell leads its group; zombies do not count)."""
     for entry in os.listdir("/proc"):
         try:
@@ -230,7 +232,7 @@ async def test_local_preview_parks_wakes_by_its_address_and_is_removed(
     pids: list[int] = []
 
     async def gone() -> bool:
-        return bool(pids) and not any(_group_alive(pid) for pid in pids)
+        return bool(pids) and not any(_groupalive(pid) for pid in pids)
 
     async def kept() -> None:
         assert (folder / "node_modules" / "dep" / "index.js").is_file()

@@ -25,8 +25,8 @@ from builder.services import Services
 from builder.services.access import LOCAL_ACTOR
 from builder.services.terminal import Resize, TerminalInput
 from builder.store import ProjectStore
-from preview_runtime.proxy import find_traefik
 from preview_runtime.runner import PreviewInfo, PreviewState
+from preview_runtime.traefik import find_traefik
 from tests.conftest import CHECKED_PROJECT, DatabaseUrls, free_port
 from tests.llm_server import ScriptedLLMServer, ToolAnswer
 from tests.preview_visits import visit

@@ -30,8 +30,10 @@ from preview_runtime.apps_edge import AppsEdge
 from preview_runtime.gate import AccessGate
 from preview_runtime.local import LocalRunner
 from preview_runtime.plan import RunPlan
-from preview_runtime.proxy import NOT_FOUND_MARKER, PREVIEW_RESPONSE_HEADERS, WAKING, PreviewProxy, _alive, find_traefik
+from preview_runtime.preview_headers import NOT_FOUND_MARKER, PREVIEW_RESPONSE_HEADERS, WAKING
+from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewSpec, PreviewState, RunnerError
+from preview_runtime.traefik import alive, find_traefik
 from preview_runtime.verify import find_chromium
 from tests.conftest import CHROMIUM_ARGS, free_port
 from tests.preview_visits import cookie_of
@@ -330,7 +332,7 @@ async def test_a_traefik_left_by_a_dead_forja_is_replaced(
         await new.route("a", f"http://127.0.0.1:{upstream_a.server_port}")
         assert await new.wait_routed("a")
         assert (await _get(new, "a.localhost")).json()["upstream"] == "A"
-        assert not _alive(old_pid)
+        assert not alive(old_pid)
     finally:
         await new.stop()
         await old.stop()

@@ -33,8 +33,10 @@ from preview_runtime.docker import DockerRunner
 from preview_runtime.docker.layout import PREVIEW_UID
 from preview_runtime.docker.parking import park_file
 from preview_runtime.logs import LogHub
-from preview_runtime.proxy import NOT_FOUND_MARKER, PREVIEW_RESPONSE_HEADERS, WAKING, PreviewProxy, find_traefik
+from preview_runtime.preview_headers import NOT_FOUND_MARKER, PREVIEW_RESPONSE_HEADERS, WAKING
+from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewState
+from preview_runtime.traefik import find_traefik
 from tests.conftest import DatabaseUrls, free_port
 from tests.integration.test_containment import METADATA_IP, http_listener, metadata_made_local
 from tests.integration.test_publish_server import PLAIN_SERVER, answered, express_files, through_traefik

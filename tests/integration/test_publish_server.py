@@ -24,7 +24,7 @@ from builder.services import Services
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
-from preview_runtime.proxy import NOT_FOUND_MARKER, WAKING
+from preview_runtime.preview_headers import NOT_FOUND_MARKER, WAKING
 from preview_runtime.runner import PreviewState
 from scripts.corpus import ENTRIES, app_files
 from tests.conftest import DatabaseUrls, corpus_app

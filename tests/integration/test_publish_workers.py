@@ -19,7 +19,7 @@ from builder.models import LOCAL_USER_ID, Author
 from builder.publish.addresses import app_host, app_key
 from builder.services import Services
 from preview_runtime.apps_edge import FORWARDED_HEADER
-from preview_runtime.proxy import NOT_FOUND_MARKER
+from preview_runtime.preview_headers import NOT_FOUND_MARKER
 from preview_runtime.runner import PreviewState
 from tests.integration.test_previews_workers import two_workers  # noqa: F401 (the fixture, used by name)
 from tests.waiting import until

@@ -20,7 +20,7 @@ from builder.models import LOCAL_USER_ID
 from builder.publish.addresses import app_host, app_key
 from builder.services import Services
 from builder.services.access import LOCAL_ACTOR
-from preview_runtime.proxy import NOT_FOUND_MARKER, WAKING
+from preview_runtime.preview_headers import NOT_FOUND_MARKER, WAKING
 from tests.conftest import free_port, served
 
 pytest.register_assert_rewrite("tests.docker_fixtures", "tests.swarm_fixtures")

@@ -26,8 +26,8 @@ from builder.services.access import Actor
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
-from preview_runtime.proxy import find_traefik
 from preview_runtime.runner import PreviewState
+from preview_runtime.traefik import find_traefik
 from tests.conftest import DatabaseUrls, free_port
 from tests.waiting import until
 

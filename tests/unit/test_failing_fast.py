@@ -11,7 +11,7 @@ from preview_runtime.docker.config import DockerConfig
 from preview_runtime.docker.container import NO_SPACE, no_space_sentence, scratch_named
 from preview_runtime.listening import Listener, answer_overdue, error_answer, install_overdue
 from preview_runtime.logs import LogLevel
-from preview_runtime.proxy import NOT_FOUND_MARKER, WAKING, app_answered
+from preview_runtime.preview_headers import NOT_FOUND_MARKER, WAKING, app_answered
 from preview_runtime.runner import PreviewInfo, PreviewState
 
 MiB = 1 << 20

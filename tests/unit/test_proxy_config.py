@@ -8,7 +8,8 @@ import pytest
 
 from preview_runtime.access import COOKIE, AccessKeys
 from preview_runtime.gate import AccessGate
-from preview_runtime.proxy import PREVIEW_RESPONSE_HEADERS, PreviewProxy
+from preview_runtime.preview_headers import PREVIEW_RESPONSE_HEADERS
+from preview_runtime.proxy import PreviewProxy
 from preview_runtime.visits import VisitCounter, counted_requests
 
 

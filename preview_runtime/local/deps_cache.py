@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import secrets
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
+
+from preview_runtime.local.spawn import Say
+from preview_runtime.logs import LogLevel
+from preview_runtime.plan import RunPlan, dependency_key
 
 DEPS_KEEP = 20  # most cached dependency sets kept; the least recently used go first
 NPM_INSTALL_ONLY = re.compile(r"npm (install|ci)\b[^&|;]*")  # installs whose result is node_modules alone
@@ -61,3 +67,30 @@ def prune_deps(folder: Path, keep: int) -> None:
     cached = sorted((p for p in folder.iterdir() if ".partial-" not in p.name), key=lambda p: p.stat().st_mtime)
     for old in cached[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+class DepsCache:
+    """The dependency sets kept in `folder`, one per dependency key (plan.dependency_key)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._saving: set[asyncio.Task[None]] = set()  # asyncio keeps a task only weakly
+
+    def key(self, project_id: str, plan: RunPlan, files: Mapping[str, bytes]) -> Path:
+        return self.folder / dependency_key(plan, files, [project_id])
+
+    async def save(self, directory: Path, cache: Path, say: Say) -> None:
+        """Keep a fresh node_modules for the next start; a cache that cannot be written is only a slower start."""
+        try:
+            saved = await asyncio.to_thread(save_deps, directory, cache)
+        except OSError as exc:
+            say(f"Could not cache the dependencies: {exc}", LogLevel.warning)
+            return
+        if saved:
+            say("Dependencies cached: the next start of this project skips the install.", LogLevel.info)
+            await asyncio.to_thread(prune_deps, self.folder, DEPS_KEEP)
+
+    def save_later(self, directory: Path, cache: Path, say: Say) -> None:
+        """`save`, beside the dev server that has just started."""
+        self._saving.add(task := asyncio.create_task(self.save(directory, cache, say)))
+        task.add_done_callback(self._saving.discard)

@@ -41,22 +41,22 @@ from preview_runtime.corepack import missing_manager
 from preview_runtime.listening import Deadlines
 from preview_runtime.local.collect import collect_folder
 from preview_runtime.local.commands import run_beside
-from preview_runtime.local.deps_cache import DEPS_KEEP, NPM_INSTALL_ONLY, prune_deps, restore_deps, save_deps
+from preview_runtime.local.deps_cache import NPM_INSTALL_ONLY, DepsCache, restore_deps
 from preview_runtime.local.egress import DEFAULT_EGRESS_HOSTS
 from preview_runtime.local.environment import PASSED_ENV, in_venv, loopback_only, preview_env
 from preview_runtime.local.files import free_port, write_files
 from preview_runtime.local.homes import ready_home, remove_old_shared_home
 from preview_runtime.local.limits import Limits
 from preview_runtime.local.network import SandboxNetwork
-from preview_runtime.local.preparation import Preparation
+from preview_runtime.local.preparation import Preparation, install_ahead
 from preview_runtime.local.processes import LINUX, end_group, kill_group, resident_bytes, start_ticks
 from preview_runtime.local.records import Parked, hashes, read_kept, read_record, write_record
 from preview_runtime.local.shell import open_pty_shell
-from preview_runtime.local.spawn import TMP_DIR, Say, Spawner
-from preview_runtime.local.supervise import LocalRun, output_lines, supervise
+from preview_runtime.local.spawn import TMP_DIR, Spawner
+from preview_runtime.local.supervise import LocalRun, supervise
 from preview_runtime.local.upstream import UpstreamProxy
 from preview_runtime.logs import LogLevel
-from preview_runtime.plan import RunPlan, dependency_files, dependency_key, npm_script, outside_paths
+from preview_runtime.plan import RunPlan, dependency_files, npm_script, outside_paths
 from preview_runtime.runner import (
     CommandOutcome,
     LogSink,
@@ -117,7 +117,7 @@ class LocalRunner(Runner):
         self._spawner = Spawner(self.work_dir, sandbox, allow_unsandboxed, limits or Limits(), egress_hosts, upstream_proxy)
         self._runs: dict[str, LocalRun] = {}
         self._parked: dict[str, Parked] = {}
-        self._deps_saves: set[asyncio.Task[None]] = set()
+        self._deps = DepsCache(self.work_dir / _DEPS)
         # Project id -> its latest preparation (see prepare), kept once finished so the same files again do nothing.
         self._preparations: dict[str, Preparation] = {}
         self._prepare_locks: dict[str, asyncio.Lock] = {}
@@ -174,7 +174,7 @@ class LocalRunner(Runner):
         if bwrap is None:
             dev = loopback_only(dev)  # every interface would be this machine's, not a namespace's
             env = outside_paths(env, spec.plan.mounts)  # no sandbox to mount /data in: the host folder itself
-        cache = self._deps_cache(spec.project_id, spec.plan, spec.files)
+        cache = self._deps.key(spec.project_id, spec.plan, spec.files)
         try:
             run.network = await self._spawner.network(env, partial(run.emit, level=LogLevel.warning, source="forja"))
             if run.network is not None:  # the upstream: the host's end of the bridge to the dev server's port
@@ -279,7 +279,7 @@ class LocalRunner(Runner):
         if not install:
             return
         needed = {**dependency_files(files), **{path: files[path] for path in plan.lockfile_hash_inputs if path in files}}
-        cache = self._deps_cache(project_id, plan, needed)
+        cache = self._deps.key(project_id, plan, needed)
         async with self._prepare_locks.setdefault(project_id, asyncio.Lock()):
             current = self._preparations.get(project_id)
             if current is not None and current.cache == cache:
@@ -313,41 +313,12 @@ class LocalRunner(Runner):
             say(str(exc), LogLevel.warning)
             return
         home = await self._ready_home(project_id)
-        directory = preparation.directory
-        directory.mkdir(parents=True)
-        await asyncio.to_thread(write_files, directory, files)
+        preparation.directory.mkdir(parents=True)
+        await asyncio.to_thread(write_files, preparation.directory, files)
         env = preview_env(self._free_port(), home, self.extra_env, install=install)
-        script = in_venv(install, directory, env)
-        if preparation.cancelled:
-            return
-        say(f"Installing the dependencies while the rest of the project is written: {install}", LogLevel.info)
-        try:
-            preparation.network = await self._spawner.network(env, partial(say, level=LogLevel.warning))
-            process = preparation.process = await self._spawner.spawn(directory, script, env, say, "install", preparation.network)
-        except OSError as exc:
-            say(f"Could not install the dependencies ahead of the preview: {exc}", LogLevel.warning)
-            return
-        if preparation.cancelled:  # cancelled while it was being spawned
-            return
-        assert process.stdout is not None
-        reading = asyncio.create_task(self._tell_output(process.stdout, log))
-        code = await process.wait()
-        kill_group(process.pid)  # whatever the install left running in the background would hold its output open
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(reading, timeout=2)
-        if preparation.cancelled:
-            say("Stopped installing those dependencies: other dependency files replace them.", LogLevel.info)
-        elif code != 0:
-            say(f"Installing ahead failed (exit code {code}): the preview installs them when it starts.", LogLevel.warning)
-        elif cached:
-            await self._save_deps(directory, preparation.cache, say)
-        else:
-            say("Dependencies installed ahead: the preview's own install finds them in the cache.", LogLevel.info)
-
-    @staticmethod
-    async def _tell_output(stream: asyncio.StreamReader, log: LogSink) -> None:
-        async for text, level in output_lines(stream):
-            log("", text, level, "install")
+        script = in_venv(install, preparation.directory, env)
+        save = partial(self._deps.save, preparation.directory, preparation.cache, say) if cached else None
+        await install_ahead(self._spawner, preparation, install, script, env, log, save)
 
     def _run(self, preview_id: str) -> LocalRun:
         run = self._runs.get(preview_id)
@@ -574,22 +545,6 @@ class LocalRunner(Runner):
         await asyncio.to_thread(shutil.rmtree, self._dir(preview_id), True)
         self._record(preview_id).unlink(missing_ok=True)
 
-    def _deps_cache(self, project_id: str, plan: RunPlan, files: Mapping[str, bytes]) -> Path:
-        return self.work_dir / _DEPS / dependency_key(plan, files, [project_id])
-
     def _dev_started(self, run: LocalRun) -> None:
         if run.deps_cache is not None:
-            save = self._save_deps(run.directory, run.deps_cache, partial(run.emit, source="forja"))
-            self._deps_saves.add(task := asyncio.create_task(save))
-            task.add_done_callback(self._deps_saves.discard)
-
-    async def _save_deps(self, directory: Path, cache: Path, say: Say) -> None:
-        """Keep a fresh node_modules for the next start; a cache that cannot be written is only a slower start."""
-        try:
-            saved = await asyncio.to_thread(save_deps, directory, cache)
-        except OSError as exc:
-            say(f"Could not cache the dependencies: {exc}", LogLevel.warning)
-            return
-        if saved:
-            say("Dependencies cached: the next start of this project skips the install.", LogLevel.info)
-            await asyncio.to_thread(prune_deps, self.work_dir / _DEPS, DEPS_KEEP)
+            self._deps.save_later(run.directory, run.deps_cache, partial(run.emit, source="forja"))

@@ -20,7 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 from builder.errors import FileTreeError, GitExportError, InvalidInput
 from builder.filetree import Limits
 from builder.git.commands import git
-from builder.git.pushes import PushRefused, read_blobs, tree_of
+from builder.git.objects import ObjectReader
+from builder.git.pushes import PushRefused, tree_of
 from builder.settings import settings
 
 log = logging.getLogger(__name__)
@@ -84,11 +85,12 @@ def _clone(url: str, ref: str | None, work: Path) -> dict[str, bytes]:
     except GitExportError as exc:
         raise InvalidInput(f"Could not fetch {shown(url)}: {exc.message.removeprefix('git clone failed: ')}") from None
     limits = Limits.from_settings()
-    try:
-        tree = tree_of(repo, "HEAD", {}, limits)
-    except PushRefused as exc:
-        raise FileTreeError(exc.message) from None
-    contents = read_blobs(repo, sorted({e.sha for e in tree.values()}), {})
+    with ObjectReader(repo, {}) as reader:
+        try:
+            tree = tree_of(reader, "HEAD", reader.commit("HEAD"), limits, {})
+        except PushRefused as exc:
+            raise FileTreeError(exc.message) from None
+        contents = reader.contents(entry.sha for entry in tree.values())
     return {path: contents[entry.sha] for path, entry in tree.items()}
 
 

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
-from collections.abc import Awaitable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from dulwich.objects import Commit
+
 from builder.errors import FileTreeError, ForjaError, GitExportError, VersionMoved
 from builder.filetree import Limits, human_size, is_skipped, normalize_path
-from builder.git.commands import GIT, GIT_TIMEOUT_S, git, git_env
+from builder.git.commands import git
 from builder.git.mirror import MAIN, Head
+from builder.git.objects import ObjectReader, TooManyEntries, subject
 from builder.models import Author
 from builder.schemas import CommitResult
 from builder.services.access import Actor
@@ -28,6 +30,7 @@ from builder.services.projects import ProjectService
 log = logging.getLogger(__name__)
 
 ZERO = "0" * 40
+GITLINK_MODE, SYMLINK_MODE = 0o160000, 0o120000
 # What of the hook's environment says where the pushed objects are (git's quarantine).
 QUARANTINE_ENV = ("GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_QUARANTINE_PATH")
 
@@ -40,92 +43,47 @@ class PushRefused(Exception):
 
 @dataclass(frozen=True)
 class Entry:
-    mode: str
-    kind: str
+    mode: int
     sha: str
     size: int
 
 
-def tree_of(repo: Path, commit: str, env: dict[str, str], limits: Limits) -> dict[str, Entry]:
-    """The commit's files, or PushRefused naming the first rule one of them breaks."""
-    out = git(repo, "ls-tree", "-r", "-z", "-l", "--full-tree", commit, env=env)
-    entries: dict[str, Entry] = {}
-    total = 0
-    short = commit[:10]
-    for record in out.split(b"\0"):
-        if not record:
-            continue
-        meta, _, raw = record.partition(b"\t")
-        mode, kind, sha, size = meta.decode().split()
-        path = raw.decode("utf-8", "replace")
-        if kind == "commit":
+def tree_of(reader: ObjectReader, sha: str, commit: Commit, limits: Limits, known: Mapping[str, Entry]) -> dict[str, Entry]:
+    """The commit's files, or PushRefused naming the first rule one of them breaks. A file `known` with the same blob
+    keeps its size; git reads the others' from their headers."""
+    short = sha[:10]
+    try:
+        items = reader.tree(commit, limits.max_files)
+    except TooManyEntries:
+        raise PushRefused(f"{short} has more than {limits.max_files} files; the limit is {limits.max_files}.") from None
+    for item in items:
+        path = item.path.decode("utf-8", "replace")
+        if item.mode == GITLINK_MODE:
             raise PushRefused(f"{path} in {short} is a submodule (a gitlink); Forja keeps files only. Remove it first.")
-        if mode == "120000":
+        if item.mode == SYMLINK_MODE:
             raise PushRefused(f"{path} in {short} is a symbolic link; Forja keeps regular files only. Remove it first.")
         try:
-            if normalize_path(path) != path or raw != path.encode():
+            if normalize_path(path) != path or item.path != path.encode():
                 raise FileTreeError(f"File name {path!r} is not a plain relative path.", path)
         except FileTreeError as exc:
             raise PushRefused(f"{exc.message} (in {short})") from None
         if is_skipped(path):
             raise PushRefused(f"{path} in {short} is in a folder Forja does not keep; add it to .gitignore.")
-        if int(size) > limits.max_file_bytes:
+    paths = {item.path.decode(): item for item in items}
+    sizes = reader.sizes(i.sha for p, i in paths.items() if (k := known.get(p)) is None or k.sha != i.sha)
+    entries: dict[str, Entry] = {}
+    for path, item in paths.items():
+        size = sizes[item.sha] if item.sha in sizes else known[path].size
+        if size > limits.max_file_bytes:
             limit = human_size(limits.max_file_bytes)
-            raise PushRefused(f"{path} in {short} is {human_size(int(size))}; the limit per file is {limit}.")
-        total += int(size)
-        entries[path] = Entry(mode, kind, sha, int(size))
-        if len(entries) > limits.max_files:
-            raise PushRefused(f"{short} has more than {limits.max_files} files; the limit is {limits.max_files}.")
+            raise PushRefused(f"{path} in {short} is {human_size(size)}; the limit per file is {limit}.")
+        entries[path] = Entry(item.mode, item.sha, size)
+    total = sum(entry.size for entry in entries.values())
     if total > limits.max_total_bytes:
         raise PushRefused(
             f"{short}'s files add up to {human_size(total)}; a project may hold {human_size(limits.max_total_bytes)}."
         )
     return entries
-
-
-def read_blobs(repo: Path, shas: list[str], env: dict[str, str]) -> dict[str, bytes]:
-    """Blob contents by sha, in one `git cat-file --batch`."""
-    if not shas:
-        return {}
-    with BlobReader(repo, env) as reader:
-        return reader.read(shas)
-
-
-class BlobReader:
-    """A `git cat-file --batch` started before the blobs it is to read are known: its start-up (most of its time for a
-    push's few files) overlaps the reading of the tree that names them."""
-
-    def __init__(self, repo: Path, env: dict[str, str]) -> None:
-        self._process = subprocess.Popen(
-            [*GIT, "cat-file", "--batch"],
-            cwd=repo,
-            env=git_env(env),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-
-    def read(self, shas: list[str]) -> dict[str, bytes]:
-        out, err = self._process.communicate("".join(f"{s}\n" for s in shas).encode(), timeout=GIT_TIMEOUT_S)
-        if self._process.returncode:
-            detail = err.decode("utf-8", "replace").strip().splitlines()
-            raise GitExportError(f"git cat-file failed: {detail[-1] if detail else self._process.returncode}")
-        found: dict[str, bytes] = {}
-        at = 0
-        for sha in shas:
-            end = out.index(b"\n", at)
-            size = int(out[at:end].split()[2])
-            found[sha] = out[end + 1 : end + 1 + size]
-            at = end + 1 + size + 1
-        return found
-
-    def __enter__(self) -> BlobReader:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self._process.poll() is None:
-            self._process.kill()
-        self._process.communicate()
 
 
 def first_parent_line(repo: Path, old: str, new: str, env: dict[str, str]) -> tuple[list[tuple[str, str]], bool]:
@@ -168,28 +126,45 @@ def changed_paths(tree: dict[str, Entry], before: dict[str, Entry]) -> list[str]
     return [p for p, e in tree.items() if (was := before.get(p)) is None or was.sha != e.sha]
 
 
+@dataclass(frozen=True)
+class Read:
+    """What a push adds, as read from git before anything is saved."""
+
+    commits: list[tuple[str, str]]  # (commit, subject) on main's first-parent line, oldest first
+    forward: bool  # whether the push is a fast-forward
+    before: dict[str, Entry]  # the tree main had
+    trees: list[dict[str, Entry]]  # each commit's, checked
+    contents: dict[str, bytes]  # by sha, every blob a commit changes
+
+
 class PushReceiver:
     def __init__(self, projects: ProjectService) -> None:
         self._projects = projects
         # The tree of each project's last saved commit: the next push most often starts from it.
         self._last_tree: dict[str, tuple[str, dict[str, Entry]]] = {}
 
-    async def _tree_before(self, project_id: str, repo: Path, old: str, env: dict[str, str], limits: Limits) -> dict[str, Entry]:
-        if old == ZERO:
-            return {}
-        commit, tree = self._last_tree.get(project_id, ("", {}))
-        return tree if commit == old else await asyncio.to_thread(tree_of, repo, old, env, limits)
-
-    @staticmethod
-    async def _pushed(
-        repo: Path, new: str, before: Awaitable[dict[str, Entry]], env: dict[str, str], limits: Limits
-    ) -> tuple[dict[str, Entry], dict[str, bytes]]:
-        """The pushed commit's tree, and the contents of its files that differ from the tree `before` the push (git's
-        blob reader starting while the trees are read)."""
-        with BlobReader(repo, env) as reader:
-            tree, previous = await asyncio.gather(asyncio.to_thread(tree_of, repo, new, env, limits), before)
-            shas = sorted({tree[p].sha for p in changed_paths(tree, previous)})
-            return tree, await asyncio.to_thread(reader.read, shas)
+    def _read(self, project_id: str, repo: Path, old: str, new: str, env: dict[str, str], limits: Limits) -> Read:
+        """Blocking: run it in a thread."""
+        with ObjectReader(repo, env) as reader:
+            pushed = reader.commit(new)
+            if old != ZERO and pushed.parents[:1] == [old.encode()]:
+                # Most pushes are one commit on main: no need to ask git for the line.
+                commits, forward = [(new, subject(pushed))], True
+            else:
+                commits, forward = first_parent_line(repo, old, new, env)
+            last, cached = self._last_tree.get(project_id, ("", {}))
+            if old == ZERO:
+                before = {}
+            else:
+                before = cached if last == old else tree_of(reader, old, reader.commit(old), limits, {})
+            if not forward:
+                return Read(commits, forward, before, [], {})
+            trees: list[dict[str, Entry]] = []
+            for commit, _ in commits:
+                read = pushed if commit == new else reader.commit(commit)
+                trees.append(tree_of(reader, commit, read, limits, trees[-1] if trees else before))
+            changed = {tree[p].sha for tree, was in zip(trees, [before, *trees], strict=False) for p in changed_paths(tree, was)}
+            return Read(commits, forward, before, trees, reader.contents(changed))
 
     async def receive(
         self,
@@ -214,28 +189,17 @@ class PushReceiver:
         if not updates:
             return ""
         old, new, _ = updates[0]
-        limits = Limits.from_settings()
-        # At once: a push waits for each of them. Most pushes are one commit, so what the pushed commit adds is read
-        # while git lists the commits.
-        before = asyncio.ensure_future(self._tree_before(project_id, repo, old, env, limits))
-        (commits, forward), (pushed_tree, contents) = await asyncio.gather(
-            asyncio.to_thread(first_parent_line, repo, old, new, env),
-            self._pushed(repo, new, before, env, limits),
-        )
-        previous = before.result()
+        read = await asyncio.to_thread(self._read, project_id, repo, old, new, env, Limits.from_settings())
         # git checks receive.denyNonFastForwards only after this hook has run: by then the versions would be saved.
-        if not forward:
+        if not read.forward:
             raise PushRefused(
                 "main -> main is a non-fast-forward update and Forja keeps every version; run git pull, then push again."
             )
-        earlier = await asyncio.gather(*(asyncio.to_thread(tree_of, repo, c, env, limits) for c, _ in commits[:-1]))
-        trees = [*earlier, pushed_tree] if commits else []
+        previous = read.before
         latest = head.version if head else 0
-        for (commit, subject), tree in zip(commits, trees, strict=True):
-            paths = changed_paths(tree, previous)
-            contents |= await asyncio.to_thread(read_blobs, repo, sorted({tree[p].sha for p in paths} - contents.keys()), env)
-            writes = {p: contents[tree[p].sha] for p in paths}
-            message = f"{verb} {actor.name or actor.email}: {subject}".strip()
+        for (commit, said), tree in zip(read.commits, read.trees, strict=True):
+            writes = {p: read.contents[tree[p].sha] for p in changed_paths(tree, previous)}
+            message = f"{verb} {actor.name or actor.email}: {said}".strip()
             try:
                 # Each on the version before it: a save that lands meanwhile refuses the rest of the push.
                 result = await self._projects.record(
@@ -249,8 +213,8 @@ class PushReceiver:
             saved.append(Saved(commit, result, writes))
             self._last_tree[project_id] = (commit, tree)
             previous = tree
-        log.info("push to %s by %s: %d commits saved up to version %s", project_id, actor.user_id, len(commits), latest)
-        return f"Forja saved {len(commits)} commit(s); the project is at version {latest}."
+        log.info("push to %s by %s: %d commits saved up to version %s", project_id, actor.user_id, len(read.commits), latest)
+        return f"Forja saved {len(read.commits)} commit(s); the project is at version {latest}."
 
     async def announce(self, project_id: str, saved: list[Saved]) -> None:
         for one in saved:

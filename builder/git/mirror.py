@@ -37,11 +37,13 @@ MAIN = "refs/heads/main"
 _locks: dict[str, asyncio.Lock] = {}
 
 
-def _file_lock(path: Path) -> int:
+def _open_lock(path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    return os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+
+
+def _wait_lock(fd: int) -> None:
     fcntl.flock(fd, fcntl.LOCK_EX)
-    return fd
 
 
 @asynccontextmanager
@@ -49,8 +51,12 @@ async def project_lock(project_id: str) -> AsyncIterator[None]:
     """One sync or push at a time per project (a push holds it from its sync to its tags): in this process, and, by a
     lock file beside the repository, in every worker whose FORJA_DATA_DIR is the same folder."""
     async with _locks.setdefault(project_id, asyncio.Lock()):
-        fd = await asyncio.to_thread(_file_lock, git_root() / f"{project_id}.lock")
+        fd = _open_lock(git_root() / f"{project_id}.lock")
         try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # another worker holds it: wait in a thread, not on the event loop
+                await asyncio.to_thread(_wait_lock, fd)
             yield
         finally:
             os.close(fd)  # which releases the lock

@@ -12,6 +12,7 @@ Blocking: each call waits on git. Use it from one thread at a time.
 from __future__ import annotations
 
 import subprocess
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,15 +121,18 @@ class ObjectReader:
         return {sha: data for sha, (_, _, data) in zip(unique, self._ask("contents", unique), strict=True)}
 
     def close(self) -> None:
-        if self._process.stdin is not None:
-            self._process.stdin.close()
+        """Ends git's command; the push does not wait for it to exit (a thread of its own reaps it)."""
+        for pipe in (self._process.stdin, self._process.stdout):
+            if pipe is not None:
+                pipe.close()
+        threading.Thread(target=self._reap, daemon=True).start()
+
+    def _reap(self) -> None:
         try:
             self._process.wait(timeout=GIT_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
-        if self._process.stdout is not None:
-            self._process.stdout.close()
 
     def __enter__(self) -> ObjectReader:
         return self

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
@@ -70,8 +71,9 @@ async def _feed(process: asyncio.subprocess.Process, body: AsyncIterator[bytes])
         stdin.close()
 
 
-async def run_backend(request: CgiRequest) -> CgiAnswer:
-    """Start `git http-backend` on the request; its status and headers, and its body as it comes."""
+async def run_backend(request: CgiRequest, spawned: Callable[[], object] | None = None) -> CgiAnswer:
+    """Start `git http-backend` on the request; its status and headers, and its body as it comes. `spawned` is called
+    once git runs: what else the request needs can start then, without delaying git."""
     process = await asyncio.create_subprocess_exec(
         HTTP_BACKEND,
         stdin=asyncio.subprocess.PIPE,
@@ -79,6 +81,8 @@ async def run_backend(request: CgiRequest) -> CgiAnswer:
         stderr=asyncio.subprocess.PIPE,
         env=cgi_env(request),
     )
+    if spawned is not None:
+        spawned()
     assert process.stdout is not None and process.stderr is not None
     feeding = asyncio.create_task(_feed(process, request.body))
     errors = asyncio.create_task(process.stderr.read())
@@ -128,9 +132,10 @@ async def hook_socket(handler: Handler) -> AsyncIterator[str]:
         finally:
             writer.close()
 
-    with tempfile.TemporaryDirectory(prefix="forja-push-") as folder:
+    with tempfile.TemporaryDirectory(prefix="forja-push-") as folder, socket.socket(socket.AF_UNIX) as listening:
         path = os.path.join(folder, "hook")
-        server = await asyncio.start_unix_server(serve, path)
+        listening.bind(path)
+        server = await asyncio.start_unix_server(serve, sock=listening)
         try:
             yield path
         finally:

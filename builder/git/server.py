@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from builder.errors import NotFound
 from builder.git.commands import repo_path
 from builder.git.http import CgiAnswer, CgiRequest, hook_socket, run_backend
-from builder.git.mirror import Mirror, project_lock
+from builder.git.mirror import Head, Mirror, project_lock
 from builder.git.pushes import QUARANTINE_ENV, PushReceiver, PushRefused, Saved
 from builder.git.sync import RemoteSync
 from builder.git.urls import git_user
@@ -120,14 +120,20 @@ class GitServer:
         repo = repo_path(project_id)
         saved: list[Saved] = []
         async with project_lock(project_id):
-            # The mirror is brought up to date while git takes the pushed objects in; the hook waits for it.
-            syncing = asyncio.ensure_future(self.mirror.sync(project_id))
+            # The mirror is brought up to date while git takes the pushed objects in (started once git runs, not to
+            # delay it); the hook waits for it.
+            syncing: asyncio.Future[Head | None] | None = None
             hook_ran = False
+
+            def start_sync() -> None:
+                nonlocal syncing
+                syncing = asyncio.ensure_future(self.mirror.sync(project_id))
 
             async def decide(asked: bytes) -> tuple[bool, str]:
                 nonlocal hook_ran
                 hook_ran = True
                 try:
+                    assert syncing is not None  # git, which runs the hook, started it
                     head = await syncing
                     hook = HookRequest.read(asked)
                     said = await self._receiver.receive(project_id, actor, repo, hook.updates, hook.env, head, saved)
@@ -141,10 +147,11 @@ class GitServer:
             try:
                 async with hook_socket(decide) as address:
                     request.env["FORJA_GIT_HOOK"] = address
-                    answered.set_result(await _drained(await run_backend(request)))
+                    answered.set_result(await _drained(await run_backend(request, start_sync)))
             finally:
-                await asyncio.wait([syncing])  # nothing changes the mirror once the lock is let go
-            if not hook_ran and (error := syncing.exception()) is not None:
+                if syncing is not None:
+                    await asyncio.wait([syncing])  # nothing changes the mirror once the lock is let go
+            if not hook_ran and syncing is not None and (error := syncing.exception()) is not None:
                 log.error("could not sync the git mirror of %s", project_id, exc_info=error)
             if saved:
                 await self.mirror.pushed(project_id, [(one.version, one.commit) for one in saved])

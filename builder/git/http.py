@@ -121,23 +121,30 @@ Handler = Callable[[bytes], Awaitable[tuple[bool, str]]]
 @asynccontextmanager
 async def hook_socket(handler: Handler) -> AsyncIterator[str]:
     """A Unix socket in a private folder for the push's pre-receive hook (`pre-receive`): each connection's request
-    goes to `handler`, whose verdict goes back as "ok" or "no" on a line, then the message."""
+    goes to `handler`, whose verdict goes back as "ok" or "no" on a line, then the message. It listens from the start
+    and a task serves it, so nothing waits between here and git's start."""
+    loop = asyncio.get_running_loop()
 
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            ok, message = await handler(await reader.read())
-            writer.write(b"ok\n" if ok else b"no\n")
-            writer.write(message.encode())
-            await writer.drain()
-        finally:
-            writer.close()
+    async def serve(listening: socket.socket) -> None:
+        while True:
+            connection, _ = await loop.sock_accept(listening)
+            with connection:
+                asked = b""
+                while chunk := await loop.sock_recv(connection, CHUNK):
+                    asked += chunk
+                ok, message = await handler(asked)
+                await loop.sock_sendall(connection, (b"ok\n" if ok else b"no\n") + message.encode())
 
     with tempfile.TemporaryDirectory(prefix="forja-push-") as folder, socket.socket(socket.AF_UNIX) as listening:
         path = os.path.join(folder, "hook")
         listening.bind(path)
-        server = await asyncio.start_unix_server(serve, sock=listening)
+        listening.listen()
+        listening.setblocking(False)
+        serving = asyncio.create_task(serve(listening))
         try:
             yield path
         finally:
-            server.close()
-            await server.wait_closed()
+            serving.cancel()
+            await asyncio.wait([serving])
+            if not serving.cancelled() and (error := serving.exception()) is not None:
+                log.error("answering a push's hook failed", exc_info=error)

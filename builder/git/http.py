@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
+import shutil
 import socket
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 from builder.git.commands import HTTP_BACKEND, git_env, git_root
@@ -118,33 +120,74 @@ async def run_backend(request: CgiRequest, spawned: Callable[[], object] | None 
 Handler = Callable[[bytes], Awaitable[tuple[bool, str]]]
 
 
-@asynccontextmanager
-async def hook_socket(handler: Handler) -> AsyncIterator[str]:
-    """A Unix socket in a private folder for the push's pre-receive hook (`pre-receive`): each connection's request
-    goes to `handler`, whose verdict goes back as "ok" or "no" on a line, then the message. It listens from the start
-    and a task serves it, so nothing waits between here and git's start."""
-    loop = asyncio.get_running_loop()
+class HookServer:
+    """The Unix socket every push's pre-receive hook (`pre-receive`) asks through, one per Forja process, in a folder
+    only Forja's user may open. A hook names its push by the token the push was given (FORJA_GIT_PUSH); the push's
+    `handler` gets the rest of its request, and its verdict goes back as "ok" or "no" on a line, then the message.
 
-    async def serve(listening: socket.socket) -> None:
+    One socket for every push, made on the first: a folder and a socket per push cost 2 ms of each push here."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+        self._listening: socket.socket | None = None
+        self._folder = ""
+        self._serving: asyncio.Task[None] | None = None
+        self._answering: set[asyncio.Task[None]] = set()
+
+    def _address(self) -> str:
+        if self._listening is None:
+            self._folder = tempfile.mkdtemp(prefix="forja-git-hooks-")  # mode 0700
+            listening = socket.socket(socket.AF_UNIX)
+            listening.bind(os.path.join(self._folder, "hook"))
+            listening.listen()
+            listening.setblocking(False)
+            self._listening = listening
+            self._serving = asyncio.create_task(self._serve(listening))
+        return os.path.join(self._folder, "hook")
+
+    @contextmanager
+    def push(self, handler: Handler) -> Iterator[dict[str, str]]:
+        """The environment that sends a push's hook to `handler`, while the block runs."""
+        token = secrets.token_urlsafe(24)
+        self._handlers[token] = handler
+        try:
+            yield {"FORJA_GIT_HOOK": self._address(), "FORJA_GIT_PUSH": token}
+        finally:
+            self._handlers.pop(token, None)
+
+    async def _serve(self, listening: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             connection, _ = await loop.sock_accept(listening)
-            with connection:
-                asked = b""
-                while chunk := await loop.sock_recv(connection, CHUNK):
-                    asked += chunk
-                ok, message = await handler(asked)
-                await loop.sock_sendall(connection, (b"ok\n" if ok else b"no\n") + message.encode())
+            answering = asyncio.create_task(self._answer(connection))
+            self._answering.add(answering)
+            answering.add_done_callback(self._answering.discard)
 
-    with tempfile.TemporaryDirectory(prefix="forja-push-") as folder, socket.socket(socket.AF_UNIX) as listening:
-        path = os.path.join(folder, "hook")
-        listening.bind(path)
-        listening.listen()
-        listening.setblocking(False)
-        serving = asyncio.create_task(serve(listening))
-        try:
-            yield path
-        finally:
-            serving.cancel()
-            await asyncio.wait([serving])
-            if not serving.cancelled() and (error := serving.exception()) is not None:
-                log.error("answering a push's hook failed", exc_info=error)
+    async def _answer(self, connection: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        with connection:
+            asked = b""
+            while chunk := await loop.sock_recv(connection, CHUNK):
+                asked += chunk
+            token, _, request = asked.partition(b"\0")
+            handler = self._handlers.pop(token.decode("ascii", "replace"), None)  # one answer per push
+            if handler is None:
+                ok, message = False, "This push is over, or was not made through Forja; push again."
+            else:
+                try:
+                    ok, message = await handler(request)
+                except Exception:
+                    log.exception("answering a push's hook failed")
+                    ok, message = False, "Forja could not take this push; its log says why."
+            await loop.sock_sendall(connection, (b"ok\n" if ok else b"no\n") + message.encode())
+
+    async def close(self) -> None:
+        tasks = [t for t in (self._serving, *self._answering) if t is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+        if self._listening is not None:
+            self._listening.close()
+        if self._folder:
+            shutil.rmtree(self._folder, ignore_errors=True)

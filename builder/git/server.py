@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from builder.errors import NotFound
 from builder.git.commands import repo_path
-from builder.git.http import CgiAnswer, CgiRequest, hook_socket, run_backend
+from builder.git.http import CgiAnswer, CgiRequest, HookServer, run_backend
 from builder.git.mirror import Head, Mirror, project_lock
 from builder.git.pushes import QUARANTINE_ENV, PushReceiver, PushRefused, Saved
 from builder.git.sync import RemoteSync
@@ -61,6 +61,10 @@ class GitServer:
         # Pushes still tagging and announcing their versions after their pusher heard back (asyncio keeps a task only
         # weakly).
         self._receiving: set[asyncio.Task[None]] = set()
+        self._hooks = HookServer()
+
+    async def close(self) -> None:
+        await self._hooks.close()
 
     async def resolve(self, owner: str, name: str) -> str:
         """The id of the project at the readable alias `<owner>/<name>.git` (urls.alias_path): its owner's email's local
@@ -145,8 +149,8 @@ class GitServer:
                 return True, said
 
             try:
-                async with hook_socket(decide) as address:
-                    request.env["FORJA_GIT_HOOK"] = address
+                with self._hooks.push(decide) as hook_env:
+                    request.env |= hook_env
                     answered.set_result(await _drained(await run_backend(request, start_sync)))
             finally:
                 if syncing is not None:

@@ -188,6 +188,7 @@ class Services:
         await self.verifications.close()
         await self.preview_hub.close()
         await self.app_data.close()
+        await self.git.close()
         if self._cluster is not None:
             await self._cluster.leave()
         await self._store.close()

@@ -312,7 +312,8 @@ class PreviewManager:
                 info = await self.wake(preview_id)
             if info.installed or info.state in (PreviewState.failed, PreviewState.stopped):
                 return info
-            await asyncio.sleep(0.05)  # runners answer status from memory (see _watch)
+            # Runners answer status from memory (see _watch): a publish's build waits on this, so it asks often.
+            await asyncio.sleep(0.01)
 
     async def answers(self, preview_id: str) -> bool:
         """Whether the app answers through the proxy, with any status of its own (see app_answered)."""

@@ -97,6 +97,17 @@ def _alive(pattern: str) -> bool:
     return subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0
 
 
+async def _started(pattern: str, within: float = 10) -> bool:
+    """Whether a process matching `pattern` runs within `within` seconds: a command sent to the background has its
+    prompt back before its fork has become the program (until then it is the shell, under the shell's name)."""
+    deadline = time.monotonic() + within
+    while not _alive(pattern):
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
 @pytest.mark.usefixtures("confined")
 async def test_a_local_shell_is_in_the_previews_sandbox_with_its_limits(tmp_path: Path) -> None:
     assert shutil.which("bwrap")
@@ -128,7 +139,7 @@ async def test_a_local_shell_is_in_the_previews_sandbox_with_its_limits(tmp_path
             assert peers == []
 
         await run_in(shell, "sleep 61.75 & true")
-        assert _alive("sleep 61.75")
+        assert await _started("sleep 61.75")
         await shell.close()
         await shell.close()  # idempotent
         assert await shell.read() == b""

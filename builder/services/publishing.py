@@ -178,6 +178,22 @@ class PublishService:
         self._locks: dict[str, asyncio.Lock] = {}
         self._targets: dict[str, tuple[float, Target | None]] = {}
         self.servers = ServerApps(store, hub, logs, with_data)
+        self._stopping: set[asyncio.Task[None]] = set()  # build sandboxes stopping behind their publish
+
+    async def close(self) -> None:
+        """Wait for the build sandboxes still stopping."""
+        if self._stopping:
+            await asyncio.wait(self._stopping)
+
+    def _stop_later(self, key: str) -> None:
+        async def stop() -> None:
+            try:
+                await self._hub.stop(key)
+            except Exception:  # nobody awaits this: the log says it
+                log.exception("stopping the build sandbox %s failed", key)
+
+        self._stopping.add(task := asyncio.create_task(stop()))
+        task.add_done_callback(self._stopping.discard)
 
     @property
     def domains(self) -> dict[str, str]:
@@ -349,17 +365,11 @@ class PublishService:
                     last = next((line.strip() for line in reversed(release.log.splitlines()) if line.strip()), "")
                     raise PublishFailed(f"`{plan.build}` {ended}" + (f": {last[:300]}" if last else "."))
                 files = await self._hub.collect(key, plan.output, settings.publish_max_mb * 1024 * 1024)
-            # Neither needs the other: the release is written and precompressed (brotli, the most of it) while the
-            # sandbox stops (its processes ended, its folder and node_modules removed).
+            # The release is live once written: the sandbox's end (its processes, then its folder and node_modules
+            # once their copy into the dependency cache is whole) is no part of the publish, and runs behind it.
             stopping = True
-            stopped, written = await asyncio.gather(
-                self._hub.stop(key), asyncio.to_thread(write_release, folder, files), return_exceptions=True
-            )
-            if isinstance(stopped, BaseException):
-                raise stopped
-            if isinstance(written, BaseException):
-                raise written
-            return written
+            self._stop_later(key)
+            return await asyncio.to_thread(write_release, folder, files)
         except TimeoutError:
             raise PublishFailed(f"The build took longer than {settings.publish_build_timeout_s} s and was stopped.") from None
         except PreviewError as exc:

@@ -32,8 +32,9 @@ def copy_seed(seed: Path, cache: Path) -> None:
 
 
 def _link_tree(source: Path, target: Path) -> None:
-    """Copy a folder as hard links (symlinks stay symlinks): instant, and no extra space."""
-    subprocess.run(["cp", "-a", "--link", str(source), str(target)], check=True, capture_output=True)
+    """Copy a folder as hard links (symlinks stay symlinks): instant, and no extra space. At the lowest CPU priority:
+    a save runs beside the dev server's start or a publish's build, which someone waits for."""
+    subprocess.run(["nice", "-n", "19", "cp", "-a", "--link", str(source), str(target)], check=True, capture_output=True)
 
 
 def restore_deps(cache: Path, project: Path) -> bool:
@@ -90,7 +91,8 @@ class DepsCache:
             say("Dependencies cached: the next start of this project skips the install.", LogLevel.info)
             await asyncio.to_thread(prune_deps, self.folder, DEPS_KEEP)
 
-    def save_later(self, directory: Path, cache: Path, say: Say) -> None:
+    def save_later(self, directory: Path, cache: Path, say: Say) -> asyncio.Task[None]:
         """`save`, beside the dev server that has just started."""
         self._saving.add(task := asyncio.create_task(self.save(directory, cache, say)))
         task.add_done_callback(self._saving.discard)
+        return task

@@ -389,6 +389,8 @@ class LocalRunner(Runner):
         run = self._runs.pop(preview_id, None)
         if run is not None:
             await self._end(run)
+            if run.saving_deps is not None:  # its folder goes next: the copy of its node_modules must be whole first
+                await asyncio.wait([run.saving_deps])
         await self._forget(preview_id, run.network if run is not None else None)
 
     @staticmethod
@@ -547,4 +549,4 @@ class LocalRunner(Runner):
 
     def _dev_started(self, run: LocalRun) -> None:
         if run.deps_cache is not None:
-            self._deps.save_later(run.directory, run.deps_cache, partial(run.emit, source="forja"))
+            run.saving_deps = self._deps.save_later(run.directory, run.deps_cache, partial(run.emit, source="forja"))

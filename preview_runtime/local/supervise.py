@@ -59,6 +59,7 @@ class LocalRun:
     supervisor: asyncio.Task[None] | None = None
     # Where to cache node_modules once the install succeeds; empty when not cached or restored.
     deps_cache: Path | None = None
+    saving_deps: asyncio.Task[None] | None = None  # its node_modules copied into deps_cache (stop waits for it)
     # Where the dev server answers: 127.0.0.1:$PORT, or the socket it opened instead (listening.py).
     address: str = ""
     last_output: float = field(default_factory=time.monotonic)

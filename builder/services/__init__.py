@@ -186,7 +186,7 @@ class Services:
     async def close(self) -> None:
         await self.collab.close()
         await self.verifications.close()
-        await self.publishing.close()
+        await self.publishing.settled()
         await self.preview_hub.close()
         await self.app_data.close()
         await self.git.close()

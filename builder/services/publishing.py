@@ -180,8 +180,8 @@ class PublishService:
         self.servers = ServerApps(store, hub, logs, with_data)
         self._stopping: set[asyncio.Task[None]] = set()  # build sandboxes stopping behind their publish
 
-    async def close(self) -> None:
-        """Wait for the build sandboxes still stopping."""
+    async def settled(self) -> None:
+        """Until the build sandboxes stopping behind their publishes have stopped."""
         if self._stopping:
             await asyncio.wait(self._stopping)
 

@@ -3,13 +3,13 @@
 Forja's own services (a temporary SQLite store and data folder), the local runner behind Traefik, installs offline
 from the seeded npm caches (warm caches), each figure a ratio against the same work done by hand in the same run:
 
-  publish   the React starter and corpus projects (default vite-vue, vite-svelte, astro) published through
-            PublishService: the project's first publish (no dependency cache for its lockfile yet) and --runs more
-            (the cache filled, as when a person has been previewing it), against its install and build by hand in a
-            fresh copy (`npm ci --offline`, or `npm install --offline` with no lockfile, then the same build line, from
-            a copy of the same npm cache, outside any sandbox), on all CPUs and pinned to one (a preview's default
-            limit); by hand runs before the first publish and after each later one, medians count. Where each
-            publish's time goes comes from its log lines' times.
+  publish   the React starter and corpus projects (default vite-vue, vite-svelte, vite-lit-ts) published through
+            PublishService: --runs first publishes, each of a new project (no dependency cache for its lockfile
+            yet), then --runs more of the last one (the cache filled, as when a person has been previewing it),
+            against its install and build by hand in a fresh copy (`npm ci --offline`, or `npm install --offline` with
+            no lockfile, then the same build line, from a copy of the same npm cache, outside any sandbox), on all
+            CPUs and pinned to one (a preview's default limit); by hand runs after each publish, medians count. Where
+            each publish's time goes comes from its log lines' times.
   load      the published React starter, at its own address through Traefik and one Forja worker (granian serving the
             API with its guards, in its own process on the same data), against its share link's preview (the Vite dev
             server through Traefik), in headless Chromium: from navigation to the load event with the app rendered
@@ -21,7 +21,7 @@ from the seeded npm caches (warm caches), each figure a ratio against the same w
             serving worker's memory (PSS of granian and its worker) changed by per app visited.
   server    a published server app parked and woken at its address (bench/publish_server.py).
 
-    .venv/bin/python bench/publish.py [--projects vite-vue,vite-svelte,astro] [--runs 3] [--loads 5] [--slow-loads 3]
+    .venv/bin/python bench/publish.py [--projects vite-vue,vite-svelte,vite-lit-ts] [--runs 3] [--loads 5] [--slow-loads 3]
         [--apps 20] [--wakes 5] [--only server|publish]
 """
 
@@ -87,8 +87,8 @@ class PublishRow:
     name: str
     hand: list[float] = field(default_factory=list)  # install + build on the machine's CPUs
     hand_one_cpu: list[float] = field(default_factory=list)  # the same on one CPU (a preview's limit by default)
-    cold: float | None = None  # the project's first publish
-    cold_phases: dict[str, float] = field(default_factory=dict)  # where its time went
+    cold: list[float] = field(default_factory=list)  # first publishes, each of a new project
+    cold_phases: list[dict[str, float]] = field(default_factory=list)  # where their time went
     again: list[float] = field(default_factory=list)  # publishes after it (the dependency cache filled)
     phases: list[dict[str, float]] = field(default_factory=list)  # where each later publish's time went
     release: ReleaseInfo | None = None  # the last one
@@ -179,22 +179,31 @@ async def timed_publish(services: Services, project_id: str) -> Published:
     return Published(took, phases_of(services.logs.history(project_id)[seen:]), result.release)
 
 
-async def publish_row(services: Services, subject: Subject, work: Path, runs: int) -> tuple[PublishRow, str]:
-    """The row of figures, and the project's id."""
-    row = PublishRow(subject.name)
+async def new_project(services: Services, subject: Subject) -> str:
     created = await services.projects.create(f"Bench {subject.name}", dict(subject.files), owner=LOCAL_USER_ID)
-    pid = created.project_id
     # As on the by-hand side, the project's npm cache is there before the clock starts (Forja seeds a project's home
     # when it first previews it, long before a publish).
-    home = project_home(local_work_dir(), pid)
+    home = project_home(local_work_dir(), created.project_id)
     home.mkdir(parents=True, exist_ok=True)
     copy_seed(subject.seed, home / ".npm")
+    return created.project_id
+
+
+async def publish_row(services: Services, subject: Subject, work: Path, runs: int) -> tuple[PublishRow, str]:
+    """The row of figures, and the last project's id."""
+    row = PublishRow(subject.name)
+    pid = ""
     try:
-        row.hand.append(await asyncio.to_thread(by_hand, subject, work))
-        first = await timed_publish(services, pid)
-        row.cold, row.cold_phases = first.seconds, first.phases
+        # Interleaved, so the machine's other load falls on both sides alike: a first publish of a new project (no
+        # dependency cache for its lockfile yet), then by hand; then publishes of the last one, each then by hand.
+        for _ in range(runs):
+            pid = await new_project(services, subject)
+            first = await timed_publish(services, pid)
+            row.cold.append(first.seconds)
+            row.cold_phases.append(first.phases)
+            row.hand.append(await asyncio.to_thread(by_hand, subject, work))
         await asyncio.sleep(2)  # the dependency cache is saved after the first install
-        for _ in range(runs):  # interleaved, so the machine's other load falls on both sides alike
+        for _ in range(runs):
             published = await timed_publish(services, pid)
             row.again.append(published.seconds)
             row.phases.append(published.phases)
@@ -209,10 +218,9 @@ async def publish_row(services: Services, subject: Subject, work: Path, runs: in
 def publish_line(row: PublishRow) -> str:
     if row.problem:
         return f"| {row.name} | - | - | - | - | - | - | {row.problem} |"
-    hand, one, again = (statistics.median(v) for v in (row.hand, row.hand_one_cpu, row.again))
-    assert row.cold is not None
+    hand, one, cold, again = (statistics.median(v) for v in (row.hand, row.hand_one_cpu, row.cold, row.again))
     return (
-        f"| {row.name} | {hand:.1f} | {one:.1f} | {row.cold:.1f} | {again:.1f} | {row.cold / hand:.2f} | {again / hand:.2f} | "
+        f"| {row.name} | {hand:.1f} | {one:.1f} | {cold:.1f} | {again:.1f} | {cold / hand:.2f} | {again / hand:.2f} | "
         f"{again / one:.2f} |"
     )
 
@@ -374,11 +382,11 @@ def publish_summary(rows: list[PublishRow], runs: int) -> None:
     done = [r for r in rows if not r.problem]
     if not done:
         return
-    first = statistics.median(r.cold / statistics.median(r.hand) for r in done if r.cold)
+    first = statistics.median(statistics.median(r.cold) / statistics.median(r.hand) for r in done)
     again = statistics.median(statistics.median(r.again) / statistics.median(r.hand) for r in done)
     one = statistics.median(statistics.median(r.again) / statistics.median(r.hand_one_cpu) for r in done)
     print(
-        f"publish: {len(done)} of {len(rows)} published (medians of {runs} runs, first publish once); median Forja/by "
+        f"publish: {len(done)} of {len(rows)} published (medians of {runs} runs); median Forja/by "
         f"hand: first {first:.2f}, again {again:.2f} ({one:.2f} against by hand on one CPU)",
         flush=True,
     )
@@ -387,12 +395,12 @@ def publish_summary(rows: list[PublishRow], runs: int) -> None:
 
 
 def phases_line(row: PublishRow) -> str:
-    """Seconds of each part of the first publish and (medians) of the later ones, and the last release's size."""
+    """Seconds of each part (medians) of the first publishes and of the later ones, and the last release's size."""
     names = [name for name, _ in PHASES if name]
-    first = [f"{name} {row.cold_phases.get(name, 0.0):.1f}" for name in names]
+    first = [f"{name} {statistics.median(p.get(name, 0.0) for p in row.cold_phases):.1f}" for name in names]
     later = [f"{name} {statistics.median(p.get(name, 0.0) for p in row.phases):.1f}" for name in names]
     size = f"; its release {row.release.files} files, {row.release.size_bytes / 1024:.0f} KB" if row.release else ""
-    return f"first publish: {', '.join(first)} s; later publishes: {', '.join(later)} s (medians){size}"
+    return f"first publishes: {', '.join(first)} s; later publishes: {', '.join(later)} s (medians){size}"
 
 
 def configure(work: Path) -> dict[str, str]:
@@ -418,7 +426,7 @@ def configure(work: Path) -> dict[str, str]:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--projects", default="vite-vue,vite-svelte,astro", help="corpus projects besides the starter")
+    parser.add_argument("--projects", default="vite-vue,vite-svelte,vite-lit-ts", help="corpus projects besides the starter")
     parser.add_argument("--runs", type=int, default=3, help="publishes after the first, and by-hand runs, per project")
     parser.add_argument("--loads", type=int, default=5, help="plain page loads of each side")
     parser.add_argument("--slow-loads", type=int, default=3, help="Slow-4G page loads of each side")

@@ -163,7 +163,10 @@ async def test_saved_edits_and_commands_reach_the_running_task(swarm_runner_fact
         assert f"\n{PREVIEW_UID}\n{APP_DIR}\n" in said and "Read-only file system" in said, said
         assert (await runner.collect("edit-1", "", MiB))["made.txt"] == b"from-the-shell\n"
         await run_in(shell, "sleep 61.5 & true")
-        assert "sleep 61.5" in docker("top", container)
+        started = time.monotonic() + 10
+        while "sleep 61.5" not in docker("top", container):  # the prompt is back before the fork has become sleep
+            assert time.monotonic() < started, "the shell's background sleep never ran"
+            await asyncio.sleep(0.1)
     finally:
         await shell.close()
     deadline = time.monotonic() + 15

@@ -186,7 +186,10 @@ async def test_a_docker_shell_is_in_the_container_with_its_limits(docker_runner_
             assert peers == []
 
         await run_in(shell, "sleep 61.75 & true")
-        assert "sleep 61.75" in await docker_top(runner._preview("term-1").container_id)
+        started = time.monotonic() + 10
+        while "sleep 61.75" not in await docker_top(runner._preview("term-1").container_id):  # see _started
+            assert time.monotonic() < started, "the shell's background sleep never ran"
+            await asyncio.sleep(0.1)
     finally:
         await shell.close()
     container = runner._preview("term-1").container_id

@@ -65,6 +65,9 @@ BUILD_KEY = "build:"
 # What the build sandbox runs in place of the dev server (every static build is a Node project's).
 BUILD_SERVER = resources.files("preview_runtime").joinpath("build_server.cjs").read_bytes()
 BUILD_SERVER_PATH = ".forja-build-server.cjs"
+# The stand-in starts this long after the install: a build done by then (most are) never shares the CPUs with its
+# start and the proxy's route to it. Within the time a preview may listen nowhere (FORJA_PREVIEW_SILENT_S).
+STAND_IN_AFTER_S = 5
 # Node's compile cache off in the build sandbox. Each process writes what it compiled as it exits: the build's tools
 # (Vite turns the cache on itself) from a folder that is new each publish and removed after it, so never read again,
 # 0.1-0.5 s of each build (the Svelte compiler's most); npm itself 0.4 s in a first install (the project's cache still
@@ -344,7 +347,7 @@ class PublishService:
                     run = plan_of(tree, override).model_copy(
                         update={
                             "env": {**public, **BUILD_ENV},
-                            "dev": f"node {BUILD_SERVER_PATH}",
+                            "dev": f"sleep {min(STAND_IN_AFTER_S, settings.preview_silent_s // 2)} && exec node {BUILD_SERVER_PATH}",
                             "side_ports": [],
                             "hot_reload": False,
                             "cpus": build_cpus(),

@@ -130,7 +130,7 @@ class HookServer:
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
         self._listening: socket.socket | None = None
-        self._folder = ""
+        self._folder = ""  # the socket's, made with it
         self._serving: asyncio.Task[None] | None = None
         self._answering: set[asyncio.Task[None]] = set()
 
@@ -138,11 +138,15 @@ class HookServer:
         if self._listening is None:
             self._folder = tempfile.mkdtemp(prefix="forja-git-hooks-")  # mode 0700
             listening = socket.socket(socket.AF_UNIX)
-            listening.bind(os.path.join(self._folder, "hook"))
+            listening.bind(self._path)
             listening.listen()
             listening.setblocking(False)
             self._listening = listening
             self._serving = asyncio.create_task(self._serve(listening))
+        return self._path
+
+    @property
+    def _path(self) -> str:
         return os.path.join(self._folder, "hook")
 
     @contextmanager

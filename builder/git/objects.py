@@ -90,7 +90,7 @@ class ObjectReader:
         return parsed
 
     def tree(self, commit: Commit, most: int) -> list[TreeItem]:
-        """Every entry of the commit's tree but folders, depth after depth (each depth one round trip); GitExportError
+        """Every entry of the commit's tree but folders, depth after depth (each depth one round trip); TooManyEntries
         past `most` entries, before reading further."""
         found: list[TreeItem] = []
         level = [(commit.tree.decode(), b"")]
@@ -108,7 +108,7 @@ class ObjectReader:
                     else:
                         found.append(TreeItem(path, entry.mode, entry.sha.decode()))
                 if len(found) > most:
-                    raise TooManyEntries(most)
+                    raise TooManyEntries
             level = below
         return found
 
@@ -142,9 +142,7 @@ class ObjectReader:
 
 
 class TooManyEntries(Exception):
-    def __init__(self, most: int) -> None:
-        super().__init__(most)
-        self.most = most
+    """A tree with more entries than the reader was told to take."""
 
 
 def subject(commit: Commit) -> str:

@@ -21,7 +21,7 @@ from builder.errors import FileTreeError, ForjaError, GitExportError, VersionMov
 from builder.filetree import Limits, human_size, is_skipped, normalize_path
 from builder.git.commands import git
 from builder.git.mirror import MAIN, Head
-from builder.git.objects import ObjectReader, TooManyEntries, subject
+from builder.git.objects import ObjectReader, TooManyEntries, TreeItem, subject
 from builder.models import Author
 from builder.schemas import CommitResult
 from builder.services.access import Actor
@@ -56,6 +56,7 @@ def tree_of(reader: ObjectReader, sha: str, commit: Commit, limits: Limits, know
         items = reader.tree(commit, limits.max_files)
     except TooManyEntries:
         raise PushRefused(f"{short} has more than {limits.max_files} files; the limit is {limits.max_files}.") from None
+    paths: dict[str, TreeItem] = {}
     for item in items:
         path = item.path.decode("utf-8", "replace")
         if item.mode == GITLINK_MODE:
@@ -69,7 +70,7 @@ def tree_of(reader: ObjectReader, sha: str, commit: Commit, limits: Limits, know
             raise PushRefused(f"{exc.message} (in {short})") from None
         if is_skipped(path):
             raise PushRefused(f"{path} in {short} is in a folder Forja does not keep; add it to .gitignore.")
-    paths = {item.path.decode(): item for item in items}
+        paths[path] = item
     sizes = reader.sizes(i.sha for p, i in paths.items() if (k := known.get(p)) is None or k.sha != i.sha)
     entries: dict[str, Entry] = {}
     for path, item in paths.items():
@@ -152,13 +153,13 @@ class PushReceiver:
                 commits, forward = [(new, subject(pushed))], True
             else:
                 commits, forward = first_parent_line(repo, old, new, env)
+            if not forward:
+                return Read(commits, forward, {}, [], {})
             last, cached = self._last_tree.get(project_id, ("", {}))
             if old == ZERO:
                 before = {}
             else:
                 before = cached if last == old else tree_of(reader, old, reader.commit(old), limits, {})
-            if not forward:
-                return Read(commits, forward, before, [], {})
             trees: list[dict[str, Entry]] = []
             for commit, _ in commits:
                 read = pushed if commit == new else reader.commit(commit)

@@ -80,8 +80,11 @@ class DepsCache:
     def key(self, project_id: str, plan: RunPlan, files: Mapping[str, bytes]) -> Path:
         return self.folder / dependency_key(plan, files, [project_id])
 
-    async def save(self, directory: Path, cache: Path, say: Say) -> None:
-        """Keep a fresh node_modules for the next start; a cache that cannot be written is only a slower start."""
+    async def save(self, directory: Path, cache: Path, say: Say, after: asyncio.Event | None = None) -> None:
+        """Keep a fresh node_modules for the next start (once `after` is set); a cache that cannot be written is only a
+        slower start."""
+        if after is not None:
+            await after.wait()
         try:
             saved = await asyncio.to_thread(save_deps, directory, cache)
         except OSError as exc:
@@ -91,8 +94,8 @@ class DepsCache:
             say("Dependencies cached: the next start of this project skips the install.", LogLevel.info)
             await asyncio.to_thread(prune_deps, self.folder, DEPS_KEEP)
 
-    def save_later(self, directory: Path, cache: Path, say: Say) -> asyncio.Task[None]:
-        """`save`, beside the dev server that has just started."""
-        self._saving.add(task := asyncio.create_task(self.save(directory, cache, say)))
+    def save_later(self, directory: Path, cache: Path, say: Say, after: asyncio.Event) -> asyncio.Task[None]:
+        """`save` in a task of its own."""
+        self._saving.add(task := asyncio.create_task(self.save(directory, cache, say, after)))
         task.add_done_callback(self._saving.discard)
         return task

@@ -549,4 +549,5 @@ class LocalRunner(Runner):
 
     def _dev_started(self, run: LocalRun) -> None:
         if run.deps_cache is not None:
-            run.saving_deps = self._deps.save_later(run.directory, run.deps_cache, partial(run.emit, source="forja"))
+            say = partial(run.emit, source="forja")
+            run.saving_deps = self._deps.save_later(run.directory, run.deps_cache, say, after=run.settled)

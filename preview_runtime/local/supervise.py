@@ -56,6 +56,9 @@ class LocalRun:
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
     stopping: bool = False
     dev_started: asyncio.Event = field(default_factory=asyncio.Event)
+    # The dev server answers, or will not (failed, ended, stopped): the dependency cache's copy waits for it, so it
+    # never shares the CPUs with the dev server's start, or with a publish's build (which runs before its stand-in).
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
     supervisor: asyncio.Task[None] | None = None
     # Where to cache node_modules once the install succeeds; empty when not cached or restored.
     deps_cache: Path | None = None
@@ -189,6 +192,13 @@ async def _install_deadline(run: LocalRun) -> None:
 
 async def _until_answering(run: LocalRun) -> None:
     """Running once the dev server answers: on $PORT, or on a port it listens on instead."""
+    try:
+        await _answering(run)
+    finally:
+        run.settled.set()
+
+
+async def _answering(run: LocalRun) -> None:
     await run.dev_started.wait()
     assert run.process is not None
     waited_since = time.monotonic()

@@ -351,6 +351,44 @@ async def test_second_start_restores_node_modules_instead_of_installing(runner: 
     assert not any("restored" in text for text in third.texts("forja"))
 
 
+async def test_dependencies_are_cached_after_the_dev_server_answers_or_at_its_stop(runner: LocalRunner) -> None:
+    """The copy into the dependency cache never competes with the dev server's start (or a publish's build, which runs
+    before its stand-in server answers); a preview stopped before its dev server answered is still cached."""
+    runner.extra_env["npm_config_offline"] = "true"
+    project = {**GREETING_PROJECT, "server.js": b"setTimeout(() => {" + GREETING_SERVER + b"}, 1500)"}
+    plan = RunPlan(
+        install="npm install --no-audit --no-fund", dev="node server.js", has_server=True, lockfile_hash_inputs=["package.json"]
+    )
+    first = Sink()
+    await runner.start(_spec("after1", project, plan), first)
+    await _until(runner, "after1", PreviewState.running, within=60)
+    deadline = time.monotonic() + 20
+    while (cached := "Dependencies cached: the next start of this project skips the install.") not in first.texts("forja"):
+        assert time.monotonic() < deadline, first.texts()
+        await asyncio.sleep(0.05)
+    said = first.texts("forja")
+    answered = next(i for i, text in enumerate(said) if text.startswith("The dev server answers on port"))
+    assert said.index(cached) > answered, said
+    await runner.stop("after1")
+
+    # Another set of dependencies, its dev server never listening: stopped while it starts, its install is kept.
+    other = {**GREETING_PROJECT, "package.json": GREETING_PROJECT["package.json"].replace(b'"g"', b'"g3"')}
+    silent = plan.model_copy(update={"dev": "sleep 60"})
+    second = Sink()
+    await runner.start(_spec("after2", other, silent), second)
+    deadline = time.monotonic() + 60
+    while not (await runner.status("after2")).installed:
+        assert time.monotonic() < deadline, second.texts()
+        await asyncio.sleep(0.05)
+    assert cached not in second.texts("forja")
+    await runner.stop("after2")
+    assert cached in second.texts("forja"), second.texts()
+    third = Sink()
+    await runner.start(_spec("after3", other, silent), third)
+    assert any("Dependencies restored from the cache" in text for text in third.texts("forja")), third.texts()
+    await runner.stop("after3")
+
+
 # Says who started it: npm sets npm_execpath for `npm run`; the runner sets npm_lifecycle_event for both.
 WHO_SERVER = b"""require('http').createServer((req, res) => res.end(
   (process.env.npm_lifecycle_event || '-') + ' ' + (process.env.npm_execpath ? 'npm' : 'direct')

@@ -199,14 +199,13 @@ async def _run(work: Path, env: dict[str, str], arguments: list[str], timeout_s:
     confinement = await asyncio.to_thread(Confinement.make, await asyncio.to_thread(find_cgroups), limits, "grade")
     try:
         process = await asyncio.create_subprocess_exec(
-            *argv,
+            *confinement.argv(argv),
             cwd=work,
             env=env,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=confinement.preexec(),
         )
         try:
             async with asyncio.timeout(timeout_s):

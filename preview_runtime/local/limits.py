@@ -17,7 +17,7 @@ import resource
 import secrets
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +38,7 @@ _CPU_PERIOD_US = 100_000
 # else in Forja's cgroup, and from the cgroups another Forja (or test process) beside this one just made and is about
 # to fill.
 _PREFIX = "forja-"
+_CONFINE = Path(__file__).with_name("confine.sh")
 
 
 @dataclass(frozen=True)
@@ -236,28 +237,15 @@ class Confinement:
         elif controller == "cpu":
             _write(folder / "cpu.max", f"{int(limits.cpus * _CPU_PERIOD_US)} {_CPU_PERIOD_US}")
 
-    def preexec(self) -> Callable[[], None]:
-        """Runs in the child between fork and exec: into the cgroup(s) before it can fork, then the rlimits.
-
-        Only os calls on values prepared here (no imports, no locks a thread of Forja's could hold)."""
+    def argv(self, command: Sequence[str]) -> list[str]:
+        """`command` run through confine.sh: into the cgroup(s) before it can fork, under the rlimits."""
         procs = [str(folder / "cgroup.procs") for folder in dict.fromkeys(self.folders.values())]
-        disk, files = self.limits.disk_bytes, self.limits.open_files
+        files = self.limits.open_files
         _, files_hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         if files_hard != resource.RLIM_INFINITY:
             files = min(files, files_hard)
-
-        def enter() -> None:
-            for path in procs:
-                fd = os.open(path, os.O_WRONLY)
-                try:
-                    os.write(fd, b"0")  # "0": the writing process itself
-                finally:
-                    os.close(fd)
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            resource.setrlimit(resource.RLIMIT_FSIZE, (disk, disk))
-            resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
-
-        return enter
+        blocks = self.limits.disk_bytes // 512  # ulimit -f counts 512-byte blocks
+        return ["/bin/sh", str(_CONFINE), str(blocks), str(files), *procs, "--", *command]
 
     def events(self) -> dict[str, int]:
         """Counts of memory kills ("oom_kill") and refused forks ("max") so far."""

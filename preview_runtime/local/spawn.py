@@ -146,14 +146,13 @@ class Spawner:
         confinement = await asyncio.to_thread(Confinement.make, tree, limits, label)
         try:
             process = await asyncio.create_subprocess_exec(
-                *argv,
+                *confinement.argv(argv),
                 cwd=directory,
                 env=env,
                 stdin=asyncio.subprocess.DEVNULL if terminal is None else terminal,
                 stdout=asyncio.subprocess.PIPE if terminal is None else terminal,
                 stderr=asyncio.subprocess.STDOUT if terminal is None else terminal,
                 start_new_session=True,
-                preexec_fn=confinement.preexec(),
                 limit=1 << 20,
             )
         except BaseException:

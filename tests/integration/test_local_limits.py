@@ -8,6 +8,7 @@ second project reads the first one's ~/.npmrc.
 from __future__ import annotations
 
 import asyncio
+import resource
 import contextlib
 import os
 import secrets
@@ -72,7 +73,17 @@ async def _until(runner: LocalRunner, preview_id: str, *states: PreviewState, wi
 
 
 def _cgroup_folder(pid: int, controller: str) -> Path:
-    """The v1 cgroup of `pid` for `controller` (these tests run where find_cgroups found v1 or v2)."""
+    """The cgroup of `pid` for `controller` (these tests run where find_cgroups found v1 or v2), once it is one of
+    Forja's: a spawned process enters its cgroups itself (confine.sh), just after it starts (at most 5 s later here)."""
+    deadline = time.monotonic() + 5
+    while True:
+        folder = _cgroup_now(pid, controller)
+        if folder.name.startswith("forja-") or time.monotonic() > deadline:
+            return folder
+        time.sleep(0.01)
+
+
+def _cgroup_now(pid: int, controller: str) -> Path:
     for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
         _, names, path = line.split(":", 2)
         if controller in names.split(",") or (names == "" and not Path(f"/sys/fs/cgroup/{controller}").is_dir()):
@@ -145,6 +156,22 @@ async def test_one_file_larger_than_the_disk_limit_is_cut(runner: LocalRunner) -
     assert "File size limit exceeded" in outcome.output
     sizes = [int(line.split()[4]) for line in outcome.output.splitlines() if line.endswith("/tmp/big")]
     assert sizes and sizes[0] <= LIMITS.disk_bytes, outcome.output
+
+
+async def test_the_rlimits_hold_for_the_dev_server_and_commands_and_cannot_be_raised(runner: LocalRunner) -> None:
+    await runner.start(_spec("rl", "cat /proc/self/limits; sleep 60"), sink := Sink())
+    deadline = time.monotonic() + 10
+    while not any(text.startswith("Max open files") for text in sink.texts()):
+        assert time.monotonic() < deadline, sink.texts()
+        await asyncio.sleep(0.05)
+    outcome = await runner.run_command("rl", "cat /proc/self/limits; ulimit -n 100000 && echo raised", 10)
+    files = min(LIMITS.open_files, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+    for said in ("\n".join(sink.texts()), outcome.output):
+        limits = {line[:26].strip(): line[26:].split()[:2] for line in said.splitlines() if line.startswith("Max ")}
+        assert limits["Max core file size"] == ["0", "0"], said
+        assert limits["Max file size"] == [str(LIMITS.disk_bytes)] * 2, said
+        assert limits["Max open files"] == [str(files)] * 2, said
+    assert "raised" not in outcome.output
 
 
 async def test_a_projects_npmrc_does_not_reach_another_project(runner: LocalRunner) -> None:

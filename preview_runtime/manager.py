@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from preview_runtime.direct_http import direct_client
 from preview_runtime.echoes import Echoes, probe_url
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import RunPlan
@@ -319,7 +320,7 @@ class PreviewManager:
         """Whether the app answers through the proxy, with any status of its own (see app_answered)."""
         try:
             # Loopback only: a proxy from the environment (HTTP_PROXY) must not carry these requests.
-            async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
+            async with direct_client(2) as client:
                 response = await client.get(probe_url(self.proxy.internal_url()), headers=self.proxy.own_headers(preview_id))
         except httpx.HTTPError:
             return False

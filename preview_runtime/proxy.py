@@ -33,6 +33,7 @@ import httpx
 
 from preview_runtime.access import COOKIE
 from preview_runtime.apps_edge import AppsEdge, alias_routers, forward_routers
+from preview_runtime.direct_http import direct_client
 from preview_runtime.echoes import probe_url
 from preview_runtime.gate import GATE_REQUEST_HEADERS, AccessGate
 from preview_runtime.pages import NOT_FOUND_HTML, QUIET, WAKING_HTML, PageServer
@@ -183,7 +184,7 @@ class PreviewProxy:
     async def _wait_up(self, timeout: float) -> None:  # noqa: ASYNC109
         """Until the entrypoint answers with the catch-all page (so the dynamic config is loaded too)."""
         deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient(timeout=1, trust_env=False) as client:
+        async with direct_client(1) as client:
             while time.monotonic() < deadline:
                 if self._process is None or self._process.returncode is not None:
                     raise RunnerError(f"Traefik stopped as it started:\n{self._log_tail()}")
@@ -455,7 +456,7 @@ class PreviewProxy:
         if not self.running:
             return self._visits.last()
         try:
-            async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
+            async with direct_client(2) as client:
                 response = await client.get(f"{self.internal_url()}metrics", headers=self._visits.headers())
             response.raise_for_status()
         except httpx.HTTPError as exc:
@@ -473,7 +474,7 @@ class PreviewProxy:
         """What answers the preview's host now: APP (its upstream), WAKING (the waking page) or "none" (the catch-all
         page); None when the proxy does not answer. `quiet`: the waking page does not take the question for a visit."""
         own = client is None
-        client = client or httpx.AsyncClient(timeout=2, trust_env=False)
+        client = client or direct_client(2)
         headers = self.own_headers(preview_id) | ({QUIET: "1"} if quiet else {})
         try:
             response = await client.get(probe_url(self.internal_url()), headers=headers)
@@ -503,7 +504,7 @@ class PreviewProxy:
         """
         deadline = time.monotonic() + timeout
         rewrite_at = time.monotonic() + REWRITE_AFTER_S
-        async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
+        async with direct_client(2) as client:
             while self.running:
                 if await self.served_by(preview_id, client, quiet) == by:
                     return True

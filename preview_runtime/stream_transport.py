@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 import httpcore
 import httpx
 
+from preview_runtime.direct_http import tls_context
+
 Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 Connect = Callable[[str, int], Awaitable[Streams]]
 
@@ -61,5 +63,5 @@ class _Backend(httpcore.AsyncNetworkBackend):
 
 class StreamTransport(httpx.AsyncHTTPTransport):
     def __init__(self, connect: Connect) -> None:
-        super().__init__()
+        super().__init__(verify=tls_context())  # its own pool below: the context is never used
         self._pool = httpcore.AsyncConnectionPool(network_backend=_Backend(connect))

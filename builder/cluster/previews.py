@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 
 from builder.cluster.leases import drop_held, replace_held
 from builder.errors import ForjaError, PreviewError
+from preview_runtime.direct_http import direct_client
 from preview_runtime.echoes import probe_url
 from preview_runtime.preview_headers import app_answered
 from preview_runtime.runner import PreviewInfo
@@ -377,7 +378,7 @@ async def app_answers(url: str, cookie: str = "") -> bool:
         headers["Cookie"] = cookie
     try:
         # Not through an HTTP_PROXY of the environment: the workers reach each other directly.
-        async with httpx.AsyncClient(timeout=3, trust_env=False) as client:
+        async with direct_client(3) as client:
             return app_answered(await client.get(probe_url(str(address)), headers=headers))
     except httpx.HTTPError:
         return False

@@ -35,6 +35,7 @@ from builder.services.previews import WithData, plan_of
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.detect import RunOverride
+from preview_runtime.direct_http import direct_client
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.pages import QUIET
 from preview_runtime.plan import RunPlan
@@ -248,7 +249,7 @@ class ServerApps:
     async def _wait_served(self, url: str, host: str) -> None:
         """Until the app answers at its host (Traefik applied the route); bounded, as the route may still come later."""
         deadline = time.monotonic() + ROUTED_WAIT_S
-        async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
+        async with direct_client(2) as client:
             while time.monotonic() < deadline:
                 with contextlib.suppress(httpx.HTTPError):
                     if app_answered(await client.get(url, headers={"Host": host, QUIET: "1"})):

@@ -32,6 +32,7 @@ from builder.services.quotas import QuotaService, midnight
 from builder.services.shares import share_base
 from builder.settings import settings
 from builder.store import ProjectStore
+from preview_runtime.direct_http import direct_client
 from preview_runtime.manager import SERVER_RUNNERS
 from preview_runtime.preview_headers import NOT_FOUND_MARKER
 
@@ -375,7 +376,7 @@ class AdminService:
         where = f"{settings.preview_host}:{settings.preview_port}"
         try:
             # Loopback only: a proxy from the environment (HTTP_PROXY) must not carry this request.
-            async with httpx.AsyncClient(timeout=PROXY_TIMEOUT_S, trust_env=False) as client:
+            async with direct_client(PROXY_TIMEOUT_S) as client:
                 response = await client.get(f"http://{where}/", headers={"Host": settings.preview_domain})
         except httpx.HTTPError as exc:
             return HealthCheck(

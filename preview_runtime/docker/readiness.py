@@ -14,6 +14,7 @@ import httpx
 from aiodocker.exceptions import DockerError
 
 from preview_runtime.common import exit_meaning, human_size
+from preview_runtime.direct_http import direct_client
 from preview_runtime.docker.config import DockerConfig
 from preview_runtime.docker.container import NO_SPACE, no_space_sentence, scratch_named
 from preview_runtime.docker.engine import Engine
@@ -181,7 +182,7 @@ class Watch:
         """Running once the dev server answers on the container's address (any status: an app whose page fails runs):
         on $PORT, or where it listens instead."""
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=httpx.Timeout(2.0, connect=0.5), trust_env=False, transport=self.transport)
+            self._http = direct_client(httpx.Timeout(2.0, connect=0.5), self.transport)
         client = self._http
         looked = 0.0
         hinted = named = False

@@ -11,9 +11,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from preview_runtime.common import exit_meaning
+from preview_runtime.direct_http import direct_client
 from preview_runtime.listening import (
     ELSEWHERE_AFTER_S,
     Deadlines,
@@ -205,7 +204,7 @@ async def _answering(run: LocalRun) -> None:
     hinted = named = False
     status: int | None = None
     transport = run.network.transport() if run.network else None
-    async with httpx.AsyncClient(timeout=2, trust_env=False, transport=transport) as client:
+    async with direct_client(2, transport) as client:
         while run.state in (PreviewState.starting, PreviewState.installing):
             if (status := await answer_status(client, f"http://{run.address}/")) is not None:
                 break

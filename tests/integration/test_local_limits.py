@@ -8,9 +8,9 @@ second project reads the first one's ~/.npmrc.
 from __future__ import annotations
 
 import asyncio
-import resource
 import contextlib
 import os
+import resource
 import secrets
 import shutil
 import subprocess

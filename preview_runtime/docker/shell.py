@@ -2,8 +2,8 @@
 its environment (as command.py runs a command beside it), inside the container's own limits and network rules.
 
 Docker does not end what an exec started when its stream closes, so the shell first says its process id on its
-terminal's first line (read and kept out of the output here); closing sends that process group SIGHUP, as a terminal
-that goes away would, from a second exec in the same container, then SIGKILL to whatever is left of it.
+terminal's first line (read and kept out of the output here); closing sends every process of its session SIGHUP, as
+a terminal that goes away would, from a second exec in the same container (hang_up.sh), then SIGKILL to what is left.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Sequence
+from importlib import resources
 
 from aiodocker.exceptions import DockerError
 from aiodocker.execs import Exec
@@ -24,8 +25,9 @@ from preview_runtime.runner import RunnerError, Shell
 
 log = logging.getLogger(__name__)
 
-_PID_LINE = re.compile(rb"(?:^|\n)forja-shell (\d+)\r?\n")
+_PID_LINE = re.compile(rb"forja-shell (\d+)\r?\n")
 KILL_GRACE_S = 1.0
+_HANG_UP = resources.files("preview_runtime.docker").joinpath("hang_up.sh").read_text(encoding="utf-8")
 
 
 def shell_script() -> str:
@@ -36,6 +38,16 @@ def shell_script() -> str:
         'stty -echo; echo "forja-shell $$"; stty echo\n'
         "if command -v bash >/dev/null; then exec bash -i; fi\nexec sh -i\n"
     )
+
+
+def take_pid_line(head: bytes) -> tuple[int, bytes, bytes]:
+    """The terminal's output so far, before the shell said its pid: the pid once said (else 0), what to show, and what
+    to hold back. Typed input echoes before the shell turns echo off, in chunks that may end inside the pid line, so
+    only whole lines are shown until the pid line is complete."""
+    if (found := _PID_LINE.search(head)) is not None:
+        return int(found.group(1)), head[: found.start()] + head[found.end() :], b""
+    cut = head.rfind(b"\n") + 1
+    return 0, head[:cut], head[cut:]
 
 
 class ContainerShell(Shell):
@@ -52,20 +64,15 @@ class ContainerShell(Shell):
     async def read(self) -> bytes:
         while True:
             message = await self._stream.read_out()
-            if message is None:
-                return b""
-            if self._pid:
-                return message.data
-            self._head += message.data
-            if (found := _PID_LINE.search(self._head)) is not None:
-                self._pid = int(found.group(1))
-                rest, self._head = self._head[found.end() :], b""
-                if rest:
-                    return rest
-            elif b"\n" in self._head and not self._head.startswith(b"forja-shell"):
-                # Something printed before the pid line (an app variable file that echoes): shown as it is.
+            if message is None:  # the shell ended: what was held back is shown, then the end
                 data, self._head = self._head, b""
                 return data
+            if self._pid:
+                return message.data
+            pid, shown, self._head = take_pid_line(self._head + message.data)
+            self._pid = pid
+            if shown:
+                return shown
 
     async def write(self, data: bytes) -> None:
         if self._closed:
@@ -89,11 +96,10 @@ class ContainerShell(Shell):
         await self._stream.close()
 
     async def _hang_up(self) -> None:
-        pid = self._pid
-        script = f"kill -HUP -{pid} {pid} 2>/dev/null; sleep {KILL_GRACE_S:g}; kill -KILL -{pid} {pid} 2>/dev/null; true"
         docker = await self._engine.client()
         run = await docker.containers.container(self._container_id).exec(
-            [*self._wrap, "sh", "-c", script], user=f"{PREVIEW_UID}:{PREVIEW_UID}"
+            [*self._wrap, "sh", "-c", _HANG_UP, "hang_up", str(self._pid), f"{KILL_GRACE_S:g}"],
+            user=f"{PREVIEW_UID}:{PREVIEW_UID}",
         )
         await run.start(detach=True)
 

@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 FORJA_AUTHOR = ("Forja", "forja@forja.invalid")
 TAG_PREFIX = "refs/tags/v"
 MAIN = "refs/heads/main"
+# Loose tags at which a mirror's tags are packed into one file: git reads each loose ref at every request (a push's
+# advertisement, its connectivity check and its ref update), and Forja turns off git's gc, which would pack them.
+# A 200-version mirror's loose tags cost a push 3 to 5 ms here.
+PACK_TAGS_AT = 32
 
 _locks: dict[str, asyncio.Lock] = {}
 
@@ -106,6 +110,14 @@ def set_tags(repo: Path, tags: dict[int, str], main: str | None = None) -> None:
     lines = f"verify {MAIN} {main}\n" if main else ""
     lines += "".join(f"update {TAG_PREFIX}{n} {sha}\n" for n, sha in tags.items())
     git(repo, "update-ref", "--stdin", input=lines.encode())
+    pack_tags(repo)
+
+
+def pack_tags(repo: Path) -> None:
+    """Pack the loose tags into packed-refs once there are PACK_TAGS_AT of them."""
+    with os.scandir(repo / "refs" / "tags") as loose:
+        if sum(1 for _ in loose) >= PACK_TAGS_AT:
+            git(repo, "pack-refs")  # tags, and what is packed already: main, which moves at each push, stays loose
 
 
 def message_of(info: VersionInfo, model: str) -> bytes:
@@ -219,6 +231,7 @@ class Mirror:
                 stream.write(b"done\n")
             data = stream_path.read_bytes()
             await asyncio.to_thread(git, repo, "fast-import", "--quiet", "--done", "--force", input=data)
+            await asyncio.to_thread(pack_tags, repo)
         log.info("git mirror of %s: added versions %d to %d", project_id, versions[0].number, versions[-1].number)
 
 

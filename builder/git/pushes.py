@@ -1,6 +1,6 @@
 """A push's commits, checked while they are still in git's quarantine, become versions of the project.
 
-The pre-receive hook (hook.py) hands the ref updates and the quarantine's environment to `PushReceiver.receive`,
+The pre-receive hook (`pre-receive`) hands the ref updates and the quarantine's environment to `PushReceiver.receive`,
 which refuses anything an import would refuse (bad paths, folders Forja does not keep, symbolic links, submodules,
 files or projects over the limits) before it saves anything, then saves each commit on main's first-parent line
 as one version through the project service's save: the quota, the log and the preview see it as any save. A

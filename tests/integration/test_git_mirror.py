@@ -11,7 +11,7 @@ import pytest
 
 from builder.api import api, guarded
 from builder.git.commands import repo_path
-from builder.git.mirror import project_lock, version_tags
+from builder.git.mirror import PACK_TAGS_AT, project_lock, version_tags
 from builder.models import LOCAL_USER_ID, Author, ProjectRole
 from builder.services import Services
 from builder.services.text_edits import TextChange
@@ -90,6 +90,28 @@ async def test_each_version_is_a_commit_by_its_author_at_its_time_and_kept(
     services.git.mirror.forget(project)
     await sync(services, project)
     assert sorted(version_tags(repo)) == [1, 2, 3, 4, 5, 6, 7]
+
+
+async def test_a_long_historys_tags_are_packed_and_still_name_every_version(services: Services) -> None:
+    project = (await services.projects.create("Long", {"n.txt": "0\n"}, message="Start", owner=LOCAL_USER_ID)).project_id
+    for n in range(1, PACK_TAGS_AT + 2):
+        await services.projects.save(project, {"n.txt": f"{n}\n"}, message=f"Count {n}")
+    await sync(services, project)
+    repo = repo_path(project)
+    count = PACK_TAGS_AT + 2
+    # git reads each loose ref at every request; packed, they are one file.
+    assert not list((repo / "refs" / "tags").iterdir())
+    assert (repo / "packed-refs").read_text().count("refs/tags/v") == count
+    assert sorted(version_tags(repo)) == list(range(1, count + 1))
+
+    # A new version's tag is loose until enough of them are; every tag names its version's commit either way.
+    await services.projects.save(project, {"n.txt": "last\n"}, message="Last")
+    await sync(services, project)
+    assert [p.name for p in (repo / "refs" / "tags").iterdir()] == [f"v{count + 1}"]
+    tags = version_tags(repo)
+    assert sorted(tags) == list(range(1, count + 2))
+    assert git_out(repo, "cat-file", "blob", f"{tags[count]}:n.txt") == f"{count - 1}\n"
+    assert git_out(repo, "rev-parse", "main").strip() == tags[count + 1]
 
 
 @pytest.mark.parametrize(("address", "status"), [("127.0.0.1", 200), ("::1", 200), ("203.0.113.9", 404)])

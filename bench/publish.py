@@ -7,9 +7,9 @@ from the seeded npm caches (warm caches), each figure a ratio against the same w
             PublishService: --runs first publishes, each of a new project (no dependency cache for its lockfile
             yet), then --runs more of the last one (the cache filled, as when a person has been previewing it),
             against its install and build by hand in a fresh copy (`npm ci --offline`, or `npm install --offline` with
-            no lockfile, then the same build line, from a copy of the same npm cache, outside any sandbox), on all
-            CPUs and pinned to one (a preview's default limit); by hand runs after each publish, medians count. Where
-            each publish's time goes comes from its log lines' times.
+            no lockfile, then the same build line, from a copy of the same npm cache, with the same Node and npm as
+            the sandbox's, outside any sandbox), on all CPUs and pinned to one (a preview's default limit); by hand
+            runs after each publish, medians count. Where each publish's time goes comes from its log lines' times.
   load      the published React starter, at its own address through Traefik and one Forja worker (granian serving the
             API with its guards, in its own process on the same data), against its share link's preview (the Vite dev
             server through Traefik), in headless Chromium: from navigation to the load event with the app rendered
@@ -60,6 +60,7 @@ from builder.services.publishing import ReleaseInfo  # noqa: E402
 from builder.settings import settings  # noqa: E402
 from preview_runtime.local.deps_cache import copy_seed  # noqa: E402
 from preview_runtime.local.homes import project_home  # noqa: E402
+from preview_runtime.local.sandbox import NODE_LINKS  # noqa: E402
 from preview_runtime.logs import LogLine  # noqa: E402
 from preview_runtime.production import production_plan  # noqa: E402
 from preview_runtime.verify import CHROMIUM_ARGS, find_chromium  # noqa: E402
@@ -125,7 +126,18 @@ def by_hand(subject: Subject, work: Path, one_cpu: bool = False) -> float:
         (app / path).parent.mkdir(parents=True, exist_ok=True)
         (app / path).write_bytes(data)
     copy_seed(subject.seed, folder / ".npm")
-    env = {**os.environ, "npm_config_cache": str(folder / ".npm"), "npm_config_update_notifier": "false"}
+    # The sandbox's Node and npm (sandbox.NODE_LINKS), not whichever a PATH finds first: the venv's are Python scripts
+    # that start them (25-35 ms more at each), the system's may be another version.
+    node_bin = folder / "node-bin"
+    node_bin.mkdir()
+    for name, target in NODE_LINKS.items():
+        (node_bin / name).symlink_to(target)
+    env = {
+        **os.environ,
+        "PATH": f"{node_bin}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
+        "npm_config_cache": str(folder / ".npm"),
+        "npm_config_update_notifier": "false",
+    }
     install = "npm ci" if "package-lock.json" in subject.files else "npm install"
     pin = f"taskset -c {min(os.sched_getaffinity(0))} " if one_cpu else ""
     started = time.perf_counter()

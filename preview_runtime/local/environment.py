@@ -17,6 +17,8 @@ from preview_runtime.corepack import PREVIEW_ENV, manager_caches, runs_pnpm
 logger = logging.getLogger(__name__)
 
 _PR_SET_DUMPABLE = 4
+# Node's folder in the sandbox (sandbox.bwrap_args makes it): the real `node`, not the venv's Python script that runs it.
+NODE_BIN = "/forja/node/bin"
 
 # What a preview may inherit from Forja's environment: how to reach registries, and the locale.
 PASSED_ENV = (
@@ -63,7 +65,8 @@ def preview_env(
     env = {name: source[name] for name in PASSED_ENV if name in source and not SECRET_NAME.search(name)}
     env.update(
         {
-            "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
+            # Node first, as the sandbox lays it out (sandbox.NODE_LINKS); with no sandbox, the venv's node and npm.
+            "PATH": f"{NODE_BIN}:{venv_bin}:/usr/local/bin:/usr/bin:/bin",
             "HOME": str(home),
             "PORT": str(port),
             "HOST": "127.0.0.1",

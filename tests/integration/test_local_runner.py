@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from preview_runtime.local import LocalRunner
+from preview_runtime.local.sandbox import NODE_LINKS
 from preview_runtime.logs import LogLevel
 from preview_runtime.plan import RunPlan, dependency_key, plan_for
 from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState, RunnerError
@@ -551,6 +552,33 @@ async def test_run_command_stays_in_the_previews_sandbox(tmp_path: Path) -> None
         assert "Read-only file system" in outcome.output  # /usr, as the dev server sees it
         assert not (tmp_path / "escaped.txt").exists()
         assert (runner.work_dir / "box2" / "inside.txt").exists()
+    finally:
+        await runner.close()
+
+
+# Says which program started this Node, and which Node it is.
+NODE_PARENT = "node -p \"require('fs').readlinkSync('/proc/' + process.ppid + '/exe') + ' ' + process.execPath\""
+
+
+async def test_the_sandboxs_node_npm_npx_and_corepack_start_with_no_python_between(tmp_path: Path) -> None:
+    """The venv's node and npm are Python scripts that run Node as a child; the sandbox runs Node's own."""
+    _bwrap_or_skip()
+    runner = LocalRunner(tmp_path / "work", sandbox=True)
+    try:
+        scripts = {"name": "n", "scripts": {"who": "node -p process.execPath"}}
+        files = {"index.html": b"x", "package.json": json.dumps(scripts).encode()}
+        await runner.start(_spec("node1", files, HTML_PLAN), Sink())
+        await _until(runner, "node1", PreviewState.running)
+        outcome = await runner.run_command("node1", f"{NODE_PARENT}; npm --version; npx --version; corepack --version", 30)
+        assert outcome.exit_code == 0, outcome.output
+        parent, node, npm, npx, corepack = outcome.output.split()
+        assert Path(parent).name in ("dash", "bash", "sh"), parent  # the command's shell, no Python between
+        assert node == str(NODE_LINKS["node"].resolve())
+        npm_package = json.loads((NODE_LINKS["npm"].parents[1] / "package.json").read_text())
+        assert npm == npx == npm_package["version"]
+        assert re.fullmatch(r"\d+\.\d+\.\d+", corepack)
+        ran = await runner.run_command("node1", "npm run --silent who", 30)  # npm's scripts get the same Node
+        assert ran.exit_code == 0 and ran.output.strip() == node, ran.output
     finally:
         await runner.close()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from preview_runtime.local.environment import loopback_only, preview_env
+from preview_runtime.local.environment import NODE_BIN, loopback_only, preview_env
 from preview_runtime.local.files import safe_path
 from preview_runtime.runner import RunnerError
 
@@ -32,7 +32,7 @@ def test_preview_env_keeps_only_the_allowlist_and_never_secrets(tmp_path: Path) 
     assert env["PORT"] == "4321"
     assert env["HOST"] == "127.0.0.1"
     assert env["HOME"] == str(tmp_path / "home")
-    assert env["PATH"].split(":")[0] == str(Path(sys.executable).parent)
+    assert env["PATH"].split(":")[:2] == [NODE_BIN, str(Path(sys.executable).parent)]
     assert env["LANG"] == "en_US.UTF-8"
     assert env["NODE_EXTRA_CA_CERTS"] == "/etc/ssl/certs/ca-certificates.crt"
     assert env["HTTPS_PROXY"] == "http://proxy.internal:3128"

@@ -117,15 +117,16 @@ def dependency_key(plan: RunPlan, files: Mapping[str, bytes], salt: Sequence[str
     return digest.hexdigest()[:24]
 
 
-def npm_script(plan: RunPlan, files: Mapping[str, bytes]) -> tuple[str, dict[str, str]] | None:
-    """The package.json script that `plan.dev` runs through `npm run`, with the variables npm would set.
+def npm_script(command: str, files: Mapping[str, bytes]) -> tuple[str, dict[str, str]] | None:
+    """The package.json script that `command` (a plan's dev command, a publish's build) runs through `npm run`, with
+    the variables npm would set.
 
     Running the script without npm saves npm's own Node process (~17 MB per idle preview) and a
     process level between the container's init and the dev server. Variables before `npm` and
     arguments after `--` are kept as npm would apply them. None when npm does more than run the
     script (pre/post scripts around it) or the command is not `npm run NAME`.
     """
-    match = re.fullmatch(r"((?:[A-Z_][A-Z0-9_]*=\S+ )*)npm run ([\w:.-]+)(?: -- (.+))?", plan.dev.strip())
+    match = re.fullmatch(r"((?:[A-Z_][A-Z0-9_]*=\S+ )*)npm run ([\w:.-]+)(?: -- (.+))?", command.strip())
     manifest = _package_json(files)
     scripts = manifest.get("scripts")
     if not match or not isinstance(scripts, dict):
@@ -141,6 +142,18 @@ def npm_script(plan: RunPlan, files: Mapping[str, bytes]) -> tuple[str, dict[str
         if isinstance(manifest.get(key), str):
             env[f"npm_package_{key}"] = manifest[key]
     return command, env
+
+
+def npm_script_line(command: str, files: Mapping[str, bytes]) -> str:
+    """`command` as one shell line that runs its npm script itself (npm_script) in the project's folder, with its
+    `node_modules/.bin` first on PATH and npm's variables, as npm would: a build saves npm's own start (~0.1 s).
+    `command` itself when npm does more than run the script."""
+    script = npm_script(command, files)
+    if script is None:
+        return command
+    line, env = script
+    npm_env = " ".join(f"{name}={shlex.quote(value)}" for name, value in env.items())
+    return f'export PATH="$PWD/node_modules/.bin:$PATH" npm_package_json="$PWD/package.json" INIT_CWD="$PWD" {npm_env}; {line}'
 
 
 def _package_json(tree: Mapping[str, bytes]) -> dict:

@@ -34,6 +34,7 @@ from builder.settings import settings
 from builder.store import ProjectStore, stored_number
 from builder.store.releases import AppRow
 from preview_runtime.logs import LogHub, LogLevel
+from preview_runtime.plan import npm_script_line
 from preview_runtime.production import NotPublishable, ProductionPlan, production_plan
 
 log = logging.getLogger(__name__)
@@ -361,7 +362,8 @@ class PublishService:
                 if not info.installed:
                     raise PublishFailed(f"The project did not start for its build: {info.detail or info.state.value}.")
                 self._logs.emit(release.project_id, f"Building: `{plan.build}`.", LogLevel.info, "publish")
-                outcome = await self._hub.run_command(key, plan.build, settings.publish_build_timeout_s)
+                build = npm_script_line(plan.build, tree)  # `npm run build` without npm's own start
+                outcome = await self._hub.run_command(key, build, settings.publish_build_timeout_s)
                 release.log = self._logs.redacted(release.project_id, outcome.output)
                 if outcome.timed_out or outcome.exit_code != 0:
                     ended = "ran out of time" if outcome.timed_out else f"failed (exit code {outcome.exit_code})"

@@ -55,7 +55,7 @@ def env_file(spec: PreviewSpec, deps_key: str) -> bytes:
         "FORJA_DEV": spec.plan.dev,
         "FORJA_DEPS_CACHE": "1" if deps_key else "",
     }
-    if (script := npm_script(spec.plan, spec.files)) is not None:
+    if (script := npm_script(spec.plan.dev, spec.files)) is not None:
         command, npm_env = script
         values |= {**npm_env, "npm_package_json": f"{APP_DIR}/package.json", "INIT_CWD": APP_DIR, "FORJA_DEV": command}
     return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in values.items()).encode()

@@ -165,7 +165,7 @@ class LocalRunner(Runner):
         sandboxed = bwrap is not None
         run = LocalRun(spec, directory, port, log, sandboxed, silent_s=self.silent_s, deadlines=self.deadlines)
         dev = spec.plan.dev.strip()
-        if (script := npm_script(spec.plan, spec.files)) is not None:
+        if (script := npm_script(spec.plan.dev, spec.files)) is not None:
             # The script itself, as npm would run it, without npm's own Node process (see plan.npm_script).
             command, npm_env = script
             dev = command

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from preview_runtime.plan import RunPlan, dependency_files, npm_script, plan_for, plan_so_far
+from preview_runtime.plan import dependency_files, npm_script, npm_script_line, plan_for, plan_so_far
 from preview_runtime.stack import detect_stack
 
 
@@ -31,7 +33,7 @@ def test_dependency_files_decide_the_cache_key_inputs() -> None:
 
 def test_npm_script_runs_the_script_itself_with_npms_variables() -> None:
     tree = package({"dev": "vite --port 5173"})
-    assert npm_script(plan_for(tree), tree) == (
+    assert npm_script(plan_for(tree).dev, tree) == (
         'vite --port 5173 --host "$HOST"',
         {
             "npm_lifecycle_event": "dev",
@@ -44,22 +46,35 @@ def test_npm_script_runs_the_script_itself_with_npms_variables() -> None:
 
 def test_npm_script_keeps_npm_when_it_does_more_than_run_the_script() -> None:
     with_pre = package({"predev": "node gen.js", "dev": "vite"})
-    assert npm_script(plan_for(with_pre), with_pre) is None
+    assert npm_script(plan_for(with_pre).dev, with_pre) is None
     with_post = package({"dev": "vite", "postdev": "echo done"})
-    assert npm_script(plan_for(with_post), with_post) is None
+    assert npm_script(plan_for(with_post).dev, with_post) is None
     tree = package({"dev": "vite"})
-    in_a_folder = RunPlan(dev="cd web && npm run dev", has_server=False)
-    assert npm_script(in_a_folder, tree) is None
-    other_tool = RunPlan(dev="python -m http.server", has_server=False)
-    assert npm_script(other_tool, tree) is None
+    assert npm_script("cd web && npm run dev", tree) is None
+    assert npm_script("python -m http.server", tree) is None
 
 
 def test_npm_script_keeps_variables_and_arguments_as_npm_applies_them() -> None:
     tree = package({"dev": "tsc -b && vite"})
-    plan = RunPlan(dev='NG_CLI_ANALYTICS=false npm run dev -- --port "$PORT"', has_server=False)
-    script = npm_script(plan, tree)
+    script = npm_script('NG_CLI_ANALYTICS=false npm run dev -- --port "$PORT"', tree)
     assert script is not None
     assert script[0] == 'export NG_CLI_ANALYTICS=false; tsc -b && vite --port "$PORT"'
+
+
+def test_a_build_line_runs_the_script_as_npm_would_without_npm(tmp_path: Path) -> None:
+    tree = package({"build": "site-tool build"})
+    (tmp_path / "node_modules" / ".bin").mkdir(parents=True)
+    tool = tmp_path / "node_modules" / ".bin" / "site-tool"
+    # The tool says what npm would have given it: its arguments, NODE_ENV, npm's variables and where it was found.
+    tool.write_text('#!/bin/sh\necho "$* $NODE_ENV $npm_lifecycle_event $npm_package_name $INIT_CWD $(command -v site-tool)"\n')
+    tool.chmod(0o755)
+    line = npm_script_line("NODE_ENV=production npm run build -- --out dist", tree)
+    assert "npm run" not in line
+    done = subprocess.run(["sh", "-c", line], cwd=tmp_path, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert done.stdout == f"build --out dist production build shop {tmp_path} {tool}\n", done.stderr
+
+    with_pre = package({"prebuild": "node gen.js", "build": "vite build"})
+    assert npm_script_line("npm run build", with_pre) == "npm run build"  # npm runs prebuild first: npm it is
 
 
 def test_dependency_files_keep_the_manifests_and_lockfiles_of_every_folder_only() -> None:

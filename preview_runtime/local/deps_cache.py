@@ -17,6 +17,10 @@ from preview_runtime.plan import RunPlan, dependency_key
 
 DEPS_KEEP = 20  # most cached dependency sets kept; the least recently used go first
 NPM_INSTALL_ONLY = re.compile(r"npm (install|ci)\b[^&|;]*")  # installs whose result is node_modules alone
+# Node's own watch mode (`node --watch server.js`) restarts its program when a file it loaded changes, node_modules'
+# too, and a new hard link changes a file (its link count, so inotify tells of it): such a dev server's node_modules is
+# linked into the cache once it has ended (stopped or parked), not while it runs.
+NODE_WATCH = re.compile(r"\bnode\b[^;&|]*\s--watch(?:-path)?\b")
 
 
 def copy_seed(seed: Path, cache: Path) -> None:

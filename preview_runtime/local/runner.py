@@ -41,7 +41,7 @@ from preview_runtime.corepack import missing_manager
 from preview_runtime.listening import Deadlines
 from preview_runtime.local.collect import collect_folder
 from preview_runtime.local.commands import run_beside
-from preview_runtime.local.deps_cache import NPM_INSTALL_ONLY, DepsCache, restore_deps
+from preview_runtime.local.deps_cache import NODE_WATCH, NPM_INSTALL_ONLY, DepsCache, restore_deps
 from preview_runtime.local.egress import DEFAULT_EGRESS_HOSTS
 from preview_runtime.local.environment import PASSED_ENV, in_venv, loopback_only, preview_env
 from preview_runtime.local.files import free_port, write_files
@@ -239,7 +239,7 @@ class LocalRunner(Runner):
             script, marker = dev, ""
             run.state, run.source = PreviewState.starting, "dev-server"
             run.dev_started.set()
-        run.env = env
+        run.env, run.dev = env, dev
         try:
             run.process = await self._spawner.spawn(
                 run.directory,
@@ -407,6 +407,7 @@ class LocalRunner(Runner):
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(run.supervisor, timeout=3)
         run.state = PreviewState.stopped
+        run.ended.set()
 
     async def run_command(self, preview_id: str, command: str, timeout_s: float) -> CommandOutcome:
         """In the preview's folder with the dev server's environment, in the same sandbox when it has one (a new
@@ -550,4 +551,5 @@ class LocalRunner(Runner):
     def _dev_started(self, run: LocalRun) -> None:
         if run.deps_cache is not None:
             say = partial(run.emit, source="forja")
-            run.saving_deps = self._deps.save_later(run.directory, run.deps_cache, say, after=run.settled)
+            after = run.ended if NODE_WATCH.search(run.dev) else run.settled
+            run.saving_deps = self._deps.save_later(run.directory, run.deps_cache, say, after=after)

@@ -58,6 +58,7 @@ class LocalRun:
     # The dev server answers, or will not (failed, ended, stopped): the dependency cache's copy waits for it, so it
     # never shares the CPUs with the dev server's start, or with a publish's build (which runs before its stand-in).
     settled: asyncio.Event = field(default_factory=asyncio.Event)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)  # its processes have ended (stopped or parked)
     supervisor: asyncio.Task[None] | None = None
     # Where to cache node_modules once the install succeeds; empty when not cached or restored.
     deps_cache: Path | None = None
@@ -69,6 +70,7 @@ class LocalRun:
     deadlines: Deadlines = field(default_factory=Deadlines)
     gave_up: bool = False  # Forja ended it (silent, listening nowhere): its detail says why
     env: dict[str, str] = field(default_factory=dict)  # the dev server's environment: run_command's too
+    dev: str = ""  # the dev server's command, as its shell runs it
     commands: set[int] = field(default_factory=set)  # process groups of run_command's commands still running
     # In bubblewrap: the preview's own network namespace; `address` is then an address inside it (see network.py).
     network: SandboxNetwork | None = None

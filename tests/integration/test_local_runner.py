@@ -395,6 +395,29 @@ async def test_dependencies_are_cached_after_the_dev_server_answers_or_at_its_st
     await runner.stop("after3")
 
 
+async def test_a_node_watch_servers_dependencies_are_cached_once_it_has_ended(runner: LocalRunner) -> None:
+    """Linking node_modules into the cache changes its files' link counts, which `node --watch` takes for changes and
+    restarts on (a server restarting while a page loads drops its requests): its copy waits until it has ended."""
+    runner.extra_env["npm_config_offline"] = "true"
+    plan = RunPlan(
+        # --install-links: the local package as files in node_modules, as a registry's would be, not a symbolic link.
+        install="npm install --no-audit --no-fund --install-links",
+        dev="node --watch server.js",
+        has_server=True,
+        lockfile_hash_inputs=["package.json"],
+    )
+    sink = Sink()
+    await runner.start(_spec("watch1", GREETING_PROJECT, plan), sink)
+    info = await _until(runner, "watch1", PreviewState.running, within=60)
+    assert (await _fetch(info.upstream + "/")).text == "hello from a dependency"
+    await asyncio.sleep(3)  # a copy made now would be done, and the restart it causes said
+    cached = "Dependencies cached: the next start of this project skips the install."
+    assert cached not in sink.texts("forja")
+    assert not [text for text in sink.texts() if "Restarting" in text], sink.texts()
+    await runner.stop("watch1")
+    assert cached in sink.texts("forja"), sink.texts()
+
+
 # Says who started it: npm sets npm_execpath for `npm run`; the runner sets npm_lifecycle_event for both.
 WHO_SERVER = b"""require('http').createServer((req, res) => res.end(
   (process.env.npm_lifecycle_event || '-') + ' ' + (process.env.npm_execpath ? 'npm' : 'direct')

@@ -624,6 +624,11 @@ class ScriptedLLMServer:
         with self._lock:
             self._answers.extend(answers)
 
+    def drop_queued(self) -> None:
+        """Drop the answers no request has consumed yet (a failed test's)."""
+        with self._lock:
+            self._answers.clear()
+
     @property
     def pending(self) -> int:
         """How many queued answers no request has consumed yet."""

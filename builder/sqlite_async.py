@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
@@ -42,46 +43,34 @@ def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: 
         cursor.close()
 
 
+@dataclass(slots=True)
+class Results:
+    """What a statement's cursor answered, kept where SQLAlchemy's adapter reads its cursor's attributes."""
+
+    description: Any = None
+    rowcount: int = -1
+    lastrowid: int | None = None
+    arraysize: int = 1
+
+
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     """A cursor of SQLAlchemy's adapter that holds no aiosqlite cursor: each statement's results come back whole."""
 
-    __slots__ = ("_arraysize", "_description", "_lastrowid", "_rowcount")
+    __slots__ = ()
 
     def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:
         self._adapt_connection = adapt_connection
         self._connection = adapt_connection._connection
         self._rows = deque()
         self._soft_closed_memoized = {}
-        self._description: Any = None
-        self._rowcount = -1
-        self._lastrowid: int | None = None
-        self._arraysize = 1
-
-    @property
-    def description(self) -> Any:
-        return self._description
-
-    @property
-    def rowcount(self) -> int:
-        return self._rowcount
-
-    @property
-    def lastrowid(self) -> Any:
-        return self._lastrowid
-
-    @property
-    def arraysize(self) -> int:
-        return self._arraysize
-
-    @arraysize.setter
-    def arraysize(self, value: int) -> None:
-        self._arraysize = value
+        self._cursor = Results()  # pyright: ignore[reportAttributeAccessIssue]
 
     async def _trip(self, operation: Any, parameters: Any, many: bool) -> None:
         async with self._adapt_connection._execute_mutex:
             connection: aiosqlite.Connection = self._connection  # pyright: ignore[reportAssignmentType]
             outcome: Outcome = await connection._execute(_run, connection._conn, operation, parameters, many)  # pyright: ignore[reportPrivateUsage]
-        self._description, self._rowcount, self._lastrowid, rows = outcome
+        description, rowcount, lastrowid, rows = outcome
+        self._cursor = Results(description, rowcount, lastrowid, self._cursor.arraysize)  # pyright: ignore[reportAttributeAccessIssue]
         self._rows = deque(rows)
 
     async def _execute_async(self, operation: Any, parameters: Any) -> None:

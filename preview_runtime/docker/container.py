@@ -27,7 +27,7 @@ from preview_runtime.docker.layout import (
     clean_relpath,
     tar_files,
 )
-from preview_runtime.plan import Mount, npm_script
+from preview_runtime.plan import Mount, npm_folder_env, npm_script
 from preview_runtime.runner import PreviewSpec, RunnerError
 
 FRESH_WAIT_S = 60  # a fresh container gets its files within a second; give up after a minute
@@ -57,7 +57,7 @@ def env_file(spec: PreviewSpec, deps_key: str) -> bytes:
     }
     if (script := npm_script(spec.plan.dev, spec.files)) is not None:
         command, npm_env = script
-        values |= {**npm_env, "npm_package_json": f"{APP_DIR}/package.json", "INIT_CWD": APP_DIR, "FORJA_DEV": command}
+        values |= {**npm_env, **npm_folder_env(APP_DIR), "FORJA_DEV": command}
     return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in values.items()).encode()
 
 

@@ -56,7 +56,7 @@ from preview_runtime.local.spawn import TMP_DIR, Spawner
 from preview_runtime.local.supervise import LocalRun, supervise
 from preview_runtime.local.upstream import UpstreamProxy
 from preview_runtime.logs import LogLevel
-from preview_runtime.plan import RunPlan, dependency_files, npm_script, outside_paths
+from preview_runtime.plan import RunPlan, dependency_files, npm_folder_env, npm_script, outside_paths
 from preview_runtime.runner import (
     CommandOutcome,
     LogSink,
@@ -169,7 +169,7 @@ class LocalRunner(Runner):
             # The script itself, as npm would run it, without npm's own Node process (see plan.npm_script).
             command, npm_env = script
             dev = command
-            env |= {**npm_env, "npm_package_json": str(directory / "package.json"), "INIT_CWD": str(directory)}
+            env |= {**npm_env, **npm_folder_env(str(directory))}
             env["PATH"] = f"{directory / 'node_modules' / '.bin'}:{env['PATH']}"
         if bwrap is None:
             dev = loopback_only(dev)  # every interface would be this machine's, not a namespace's
@@ -239,7 +239,7 @@ class LocalRunner(Runner):
             script, marker = dev, ""
             run.state, run.source = PreviewState.starting, "dev-server"
             run.dev_started.set()
-        run.env, run.dev = env, dev
+        run.env, run.watches_files = env, bool(NODE_WATCH.search(dev))
         try:
             run.process = await self._spawner.spawn(
                 run.directory,
@@ -551,5 +551,5 @@ class LocalRunner(Runner):
     def _dev_started(self, run: LocalRun) -> None:
         if run.deps_cache is not None:
             say = partial(run.emit, source="forja")
-            after = run.ended if NODE_WATCH.search(run.dev) else run.settled
+            after = run.ended if run.watches_files else run.settled
             run.saving_deps = self._deps.save_later(run.directory, run.deps_cache, say, after=after)

@@ -70,7 +70,7 @@ class LocalRun:
     deadlines: Deadlines = field(default_factory=Deadlines)
     gave_up: bool = False  # Forja ended it (silent, listening nowhere): its detail says why
     env: dict[str, str] = field(default_factory=dict)  # the dev server's environment: run_command's too
-    dev: str = ""  # the dev server's command, as its shell runs it
+    watches_files: bool = False  # `node --watch`: a new hard link in its folder restarts it (deps_cache.NODE_WATCH)
     commands: set[int] = field(default_factory=set)  # process groups of run_command's commands still running
     # In bubblewrap: the preview's own network namespace; `address` is then an address inside it (see network.py).
     network: SandboxNetwork | None = None

@@ -122,14 +122,23 @@ def _docker(*args: str) -> str:
     return subprocess.run(["docker", *args], capture_output=True, text=True).stdout
 
 
+def remove_previews(network: str, preview_ids: str = "") -> None:
+    """Remove the containers and volumes on `network` whose preview id starts with `preview_ids` (all by default)."""
+    on_network, preview_id = f"label=forja.network={network}", ' {{.Label "forja.preview_id"}}'
+
+    def chosen(listing: str) -> list[str]:
+        pairs = (line.partition(" ") for line in listing.splitlines())
+        return [name for name, _, of in pairs if of.startswith(preview_ids)]
+
+    if containers := chosen(_docker("ps", "-a", "--filter", on_network, "--format", "{{.ID}}" + preview_id)):
+        _docker("rm", "-f", "-v", *containers)
+    if volumes := chosen(_docker("volume", "ls", "--filter", on_network, "--format", "{{.Name}}" + preview_id)):
+        _docker("volume", "rm", "-f", *volumes)
+
+
 def cleanup_test_network(network: str = TEST_NETWORK) -> None:
     """Remove everything the tests made on `network`: containers, volumes, firewall rules, the network."""
-    ids = _docker("ps", "-aq", "--filter", f"label=forja.network={network}").split()
-    if ids:
-        _docker("rm", "-f", "-v", *ids)
-    volumes = _docker("volume", "ls", "-q", "--filter", f"label=forja.network={network}").split()
-    if volumes:
-        _docker("volume", "rm", "-f", *volumes)
+    remove_previews(network)
 
     async def remove_rules() -> None:
         runner = DockerRunner(DockerConfig(network=network))

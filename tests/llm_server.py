@@ -180,6 +180,8 @@ class RecordedRequest:
     body: Any
     """The parsed JSON body, or None when the body was not JSON."""
     raw_body: bytes
+    client_port: int = 0
+    """The port of the connection it came on: requests on one kept-alive connection share it."""
 
     @property
     def text(self) -> str:
@@ -659,6 +661,7 @@ class ScriptedLLMServer:
             headers={k.lower(): v for k, v in handler.headers.items()},
             body=body,
             raw_body=raw,
+            client_port=handler.client_address[1],
         )
         with self._lock:
             self.requests.append(record)

@@ -573,6 +573,20 @@ async def test_follow_up_with_edits_and_delete(services: Services, scripted_llm:
     )
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_follow_up_reaches_the_model_on_the_connection_the_first_generation_opened(
+    services: Services, scripted_llm: ScriptedLLMServer, provider: str
+) -> None:
+    scripted_llm.queue(ToolAnswer(tool(SITE)))
+    project_id, events = await run(services, "A landing page for my bakery", provider)
+    assert_saved(events, 1)
+    scripted_llm.queue(ToolAnswer(tool({}, edits=[{"path": "styles.css", "search": "#d97706", "replace": "#16a34a"}])))
+    _, events = await run(services, "Make the heading green", provider, project_id)
+    assert_saved(events, 2)
+    first, follow_up = scripted_llm.requests
+    assert follow_up.client_port == first.client_port  # no new TCP connection, no new TLS handshake on a real API
+
+
 async def test_follow_up_on_a_large_project_sends_only_relevant_files(
     services: Services, scripted_llm: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

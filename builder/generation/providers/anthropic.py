@@ -40,6 +40,7 @@ from builder.generation.providers.base import (
     ToolResult,
     ToolStart,
     UsageReport,
+    kept_client,
     request_timeout,
 )
 from builder.settings import settings
@@ -114,7 +115,11 @@ class AnthropicProvider(Provider):
 
     def __init__(self, model: str) -> None:
         self.model = model
-        self.client = anthropic.AsyncAnthropic(
+
+    @property
+    def client(self) -> anthropic.AsyncAnthropic:
+        return kept_client(
+            anthropic.AsyncAnthropic,
             api_key=settings.anthropic_api_key,
             base_url=settings.anthropic_base_url or None,
             max_retries=0,

@@ -31,6 +31,7 @@ from builder.generation.providers.base import (
     ToolDelta,
     ToolStart,
     UsageReport,
+    kept_client,
     request_timeout,
 )
 from builder.settings import settings
@@ -96,7 +97,11 @@ class OpenAIProvider(Provider):
 
     def __init__(self, model: str) -> None:
         self.model = model
-        self.client = openai.AsyncOpenAI(
+
+    @property
+    def client(self) -> openai.AsyncOpenAI:
+        return kept_client(
+            openai.AsyncOpenAI,
             # Local servers (Ollama, LM Studio) need no key, but the SDK insists on one.
             api_key=settings.openai_api_key or "not-needed",
             base_url=settings.openai_base_url or None,

@@ -267,6 +267,15 @@ def llm() -> Iterator[ScriptedLLMServer]:
         yield server
 
 
+@pytest.fixture(autouse=True)
+def no_answers_left_over(request: pytest.FixtureRequest) -> None:
+    """A module's tests share one scripted model (llm): answers a failed test queued and never used are dropped, so
+    the next test, or its rerun, gets its own (a busy CI run once failed a test's first try, then its rerun and three
+    more tests' first tries, each on the answers the one before had left). No module fixture queues answers."""
+    if "llm" in request.fixturenames:
+        request.getfixturevalue("llm").drop_queued()
+
+
 @contextmanager
 def forja_on_claude(llm: ScriptedLLMServer, folder: Path, log_name: str, **settings: str) -> Iterator[str]:
     """A Forja beside the session's whose Claude is `llm` (the real SDK over real sockets), with fast retries."""

@@ -46,14 +46,6 @@ def forja_with_claude(llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathF
         yield base
 
 
-@pytest.fixture(autouse=True)
-def no_answers_left_over(llm: ScriptedLLMServer) -> None:
-    """The module's tests share one scripted model: answers a failed test queued and never used are dropped, so the
-    next test, or its rerun, gets its own (a busy CI run once failed a test's first try, then its rerun and three
-    more tests' first tries, each on the answers the one before had left)."""
-    llm.drop_queued()
-
-
 def build(page: Page, base: str, prompt: str) -> str:
     page.goto(base)
     page.locator("#prompt").fill(prompt)

@@ -65,25 +65,34 @@ def _address() -> rx.Component:
         rx.vstack(
             rx.hstack(rx.text("Its address", size="2", weight="bold"), badge, align="center", spacing="2"),
             rx.hstack(
-                rx.input(
-                    value=PublishState.url,
-                    read_only=True,
-                    flex="1",
-                    font_family="monospace",
+                rx.code(
+                    PublishState.url,
+                    variant="outline",
+                    color_scheme="gray",
+                    size="2",
+                    # The whole address, on as many lines as it takes: a phone showed a field's first 14 characters.
+                    word_break="break-all",
+                    flex="1 1 16em",
+                    display="flex",
+                    align_items="center",
+                    min_height="var(--space-6)",
+                    padding="0.2em 0.6em",
                     id="app-address",
-                    aria_label="The app's address",
                 ),
-                rx.button(
-                    rx.icon("copy", size=14),
-                    "Copy",
-                    variant="soft",
-                    on_click=[rx.set_clipboard(PublishState.url), rx.toast("Address copied.")],
-                ),
-                rx.link(
-                    rx.button(rx.icon("external-link", size=14), "Open", variant="soft"),
-                    href=PublishState.url,
-                    is_external=True,
-                    id="open-app",
+                # Together: on a phone both go under the address.
+                rx.hstack(
+                    rx.button(
+                        rx.icon("copy", size=14),
+                        "Copy",
+                        variant="soft",
+                        on_click=[rx.set_clipboard(PublishState.url), rx.toast("Address copied.")],
+                    ),
+                    rx.link(
+                        rx.button(rx.icon("external-link", size=14), "Open", variant="soft"),
+                        href=PublishState.url,
+                        is_external=True,
+                        id="open-app",
+                    ),
                 ),
                 width="100%",
                 wrap="wrap",

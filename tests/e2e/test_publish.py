@@ -40,7 +40,7 @@ def test_a_person_publishes_opens_it_on_a_phone_rolls_back_and_takes_it_down(
     shot(page, "1-dialog-desktop")
     accessible(page, "the Publish dialog, before the first publish")
     publish_now(page, 1)
-    address = page.locator("#app-address").input_value()
+    address = page.locator("#app-address").inner_text()
     assert re.fullmatch(r"http://fade-barbers\.apps\.localhost:\d+", address), address
     expect(page.locator("#app-state")).to_have_text("Live")
     expect(page.locator(".release-row")).to_have_count(1)
@@ -268,7 +268,7 @@ def test_a_server_app_is_published_reads_its_secret_and_keeps_its_data_across_re
     publish_now(page, 1)
     expect(page.locator('.release-row[data-release="1"]')).to_contain_text("server")
     shot(page, "server-1-published-desktop")
-    address = page.locator("#app-address").input_value()
+    address = page.locator("#app-address").inner_text()
     page.get_by_role("button", name="Done").click()
 
     # On a phone: the server's page, its secret read by the server, a note added.

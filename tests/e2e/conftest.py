@@ -390,13 +390,18 @@ def traffic() -> Traffic:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """A failed test's page, as it was, in the artifacts (CI keeps only what the run printed and wrote)."""
+    """A failed test's page, as it was, and its failure, in the artifacts (CI keeps only what the run printed and
+    wrote)."""
     report = yield
     page = getattr(item, "funcargs", {}).get("page")
     if report.when == "call" and report.failed and isinstance(page, Page):
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", item.name)
         with contextlib.suppress(Exception):
             page.screenshot(path=str(ARTIFACTS / f"failed-{name}.png"))
+        # Why it failed and all the page said, kept even when a rerun passes (the run's output then omits the first).
+        with contextlib.suppress(Exception):
+            text = page.locator("body").inner_text(timeout=2_000)
+            (ARTIFACTS / f"failed-{name}.txt").write_text(f"{report.longreprtext}\n\n-- the page's text --\n{text}\n")
         traffic = getattr(item, "funcargs", {}).get("traffic")
         if isinstance(traffic, Traffic):
             report.sections.append(("Captured traffic of the page", traffic.report()))

@@ -390,21 +390,26 @@ def traffic() -> Traffic:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """A failed test's page, as it was, and its failure, in the artifacts (CI keeps only what the run printed and
-    wrote)."""
+    """A failed test's page as it was, its failure and the text of every page it had open, in the artifacts (CI keeps
+    only what the run printed and wrote; a rerun that passes leaves the first failure out of the run's output)."""
     report = yield
-    page = getattr(item, "funcargs", {}).get("page")
-    if report.when == "call" and report.failed and isinstance(page, Page):
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", item.name)
+    args = getattr(item, "funcargs", {})
+    browser = args.get("browser")
+    if report.when != "call" or not report.failed or not isinstance(browser, Browser):
+        return report
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", item.name)
+    page = args.get("page")
+    if isinstance(page, Page):
         with contextlib.suppress(Exception):
             page.screenshot(path=str(ARTIFACTS / f"failed-{name}.png"))
-        # Why it failed and all the page said, kept even when a rerun passes (the run's output then omits the first).
+    texts = [report.longreprtext]
+    for open_page in (open_page for context in browser.contexts for open_page in context.pages):
         with contextlib.suppress(Exception):
-            text = page.locator("body").inner_text(timeout=2_000)
-            (ARTIFACTS / f"failed-{name}.txt").write_text(f"{report.longreprtext}\n\n-- the page's text --\n{text}\n")
-        traffic = getattr(item, "funcargs", {}).get("traffic")
-        if isinstance(traffic, Traffic):
-            report.sections.append(("Captured traffic of the page", traffic.report()))
+            texts.append(f"-- {open_page.url} --\n{open_page.locator('body').inner_text(timeout=2_000)}")
+    (ARTIFACTS / f"failed-{name}.txt").write_text("\n\n".join(texts) + "\n")
+    traffic = args.get("traffic")
+    if isinstance(page, Page) and isinstance(traffic, Traffic):
+        report.sections.append(("Captured traffic of the page", traffic.report()))
     return report
 
 

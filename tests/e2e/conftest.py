@@ -403,9 +403,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         with contextlib.suppress(Exception):
             page.screenshot(path=str(ARTIFACTS / f"failed-{name}.png"))
     texts = [report.longreprtext]
-    for open_page in (open_page for context in browser.contexts for open_page in context.pages):
-        with contextlib.suppress(Exception):
-            texts.append(f"-- {open_page.url} --\n{open_page.locator('body').inner_text(timeout=2_000)}")
+    for context in browser.contexts:
+        for open_page in context.pages:
+            with contextlib.suppress(Exception):
+                texts.append(f"-- {open_page.url} --\n{open_page.locator('body').inner_text(timeout=2_000)}")
     (ARTIFACTS / f"failed-{name}.txt").write_text("\n\n".join(texts) + "\n")
     traffic = args.get("traffic")
     if isinstance(page, Page) and isinstance(traffic, Traffic):

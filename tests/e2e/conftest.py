@@ -27,6 +27,7 @@ from playwright.sync_api import (
     Request,
     Response,
     ViewportSize,
+    WebSocket,
     expect,
     sync_playwright,
 )
@@ -349,7 +350,13 @@ class Traffic:
         """Record every request of the context's pages (and their websockets), and which failed."""
         context.on("request", lambda request: self.urls.append(request.url))
         context.on("requestfailed", self.request_failed)
-        context.on("page", lambda page: page.on("websocket", lambda ws: self.urls.append(ws.url)))
+        context.on("page", lambda page: page.on("websocket", self.websocket))
+
+    def websocket(self, ws: WebSocket) -> None:
+        self.urls.append(ws.url)
+        # A page whose websocket broke waits for its state: the report says when it did.
+        ws.on("socketerror", lambda error: self.failures.append(f"websocket error ({error}) {ws.url}"))
+        ws.on("close", lambda _: self.failures.append(f"websocket closed {ws.url}"))
 
     def console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
@@ -390,8 +397,9 @@ def traffic() -> Traffic:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """A failed test's page as it was, its failure and the text of every page it had open, in the artifacts (CI keeps
-    only what the run printed and wrote; a rerun that passes leaves the first failure out of the run's output)."""
+    """A failed test's page as it was, its failure, the text of every page it had open and its page's traffic, in the
+    artifacts (CI keeps only what the run printed and wrote; a rerun that passes leaves the first failure out of the
+    run's output)."""
     report = yield
     args = getattr(item, "funcargs", {})
     browser = args.get("browser")
@@ -407,10 +415,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         for open_page in context.pages:
             with contextlib.suppress(Exception):
                 texts.append(f"-- {open_page.url} --\n{open_page.locator('body').inner_text(timeout=2_000)}")
-    (ARTIFACTS / f"failed-{name}.txt").write_text("\n\n".join(texts) + "\n")
     traffic = args.get("traffic")
     if isinstance(page, Page) and isinstance(traffic, Traffic):
         report.sections.append(("Captured traffic of the page", traffic.report()))
+        texts.append(traffic.report())
+    (ARTIFACTS / f"failed-{name}.txt").write_text("\n\n".join(texts) + "\n")
     return report
 
 

@@ -8,8 +8,10 @@ from the seeded npm caches (warm caches), each figure a ratio against the same w
             yet), then --runs more of the last one (the cache filled, as when a person has been previewing it),
             against its install and build by hand in a fresh copy (`npm ci --offline`, or `npm install --offline` with
             no lockfile, then the same build line, from a copy of the same npm cache, with the same Node and npm as
-            the sandbox's, outside any sandbox), on all CPUs and pinned to one (a preview's default limit); by hand
-            runs after each publish, medians count. Where each publish's time goes comes from its log lines' times.
+            the sandbox's, outside any sandbox), on all CPUs and pinned to one (a preview's default limit). Each
+            publish has its by-hand twin run next to it (for first publishes, first or second in turn); a ratio is the
+            median of each publish's time over its twin's, as the machine's load drifts during a run, and the first
+            publishes' column also lists each pair's. Where a publish's time goes comes from its log lines' times.
   load      the published React starter, at its own address through Traefik and one Forja worker (granian serving the
             API with its guards, in its own process on the same data), against its share link's preview (the Vite dev
             server through Traefik), in headless Chromium: from navigation to the load event with the app rendered
@@ -21,7 +23,7 @@ from the seeded npm caches (warm caches), each figure a ratio against the same w
             serving worker's memory (PSS of granian and its worker) changed by per app visited.
   server    a published server app parked and woken at its address (bench/publish_server.py).
 
-    .venv/bin/python bench/publish.py [--projects vite-vue,vite-svelte,vite-lit-ts] [--runs 3] [--loads 5] [--slow-loads 3]
+    .venv/bin/python bench/publish.py [--projects vite-vue,vite-svelte,vite-lit-ts] [--runs 5] [--loads 5] [--slow-loads 3]
         [--apps 20] [--wakes 5] [--only server|publish]
 """
 
@@ -86,7 +88,8 @@ class Subject:
 @dataclass
 class PublishRow:
     name: str
-    hand: list[float] = field(default_factory=list)  # install + build on the machine's CPUs
+    hand: list[float] = field(default_factory=list)  # install + build on the machine's CPUs, beside each first publish
+    hand_again: list[float] = field(default_factory=list)  # the same, beside each later publish
     hand_one_cpu: list[float] = field(default_factory=list)  # the same on one CPU (a preview's limit by default)
     cold: list[float] = field(default_factory=list)  # first publishes, each of a new project
     cold_phases: list[dict[str, float]] = field(default_factory=list)  # where their time went
@@ -156,9 +159,8 @@ def by_hand(subject: Subject, work: Path, one_cpu: bool = False) -> float:
 PHASES = (
     ("sandbox", "Publishing version"),
     ("dependencies installed or restored", "Running on port"),
-    ("build and collect", "Building:"),
-    ("stop and write the release", "Preview stopped"),
-    ("", "Published version"),
+    ("build, collect and write the release", "Building:"),
+    ("", "Published version"),  # the build sandbox stops behind it
 )
 
 
@@ -225,20 +227,27 @@ async def publish_row(services: Services, subject: Subject, work: Path, runs: in
             row.again.append(published.seconds)
             row.phases.append(published.phases)
             row.release = published.release
-            row.hand.append(await asyncio.to_thread(by_hand, subject, work))
+            row.hand_again.append(await asyncio.to_thread(by_hand, subject, work))
             row.hand_one_cpu.append(await asyncio.to_thread(by_hand, subject, work, True))
     except Exception as exc:  # a bench reports what failed and goes on with the next project
         row.problem = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
     return row, pid
 
 
+def paired(forja: list[float], hand: list[float]) -> float:
+    """The median of each publish's time over its by-hand twin's (run next to it): the machine's load, which drifts
+    over a run, falls on both halves of a pair alike."""
+    return statistics.median(f / h for f, h in zip(forja, hand, strict=True))
+
+
 def publish_line(row: PublishRow) -> str:
     if row.problem:
         return f"| {row.name} | - | - | - | - | - | - | {row.problem} |"
-    hand, one, cold, again = (statistics.median(v) for v in (row.hand, row.hand_one_cpu, row.cold, row.again))
+    hand, one, cold, again = (statistics.median(v) for v in (row.hand + row.hand_again, row.hand_one_cpu, row.cold, row.again))
+    spread = ", ".join(f"{f / h:.2f}" for f, h in zip(row.cold, row.hand, strict=True))
     return (
-        f"| {row.name} | {hand:.1f} | {one:.1f} | {cold:.1f} | {again:.1f} | {cold / hand:.2f} | {again / hand:.2f} | "
-        f"{again / one:.2f} |"
+        f"| {row.name} | {hand:.1f} | {one:.1f} | {cold:.1f} | {again:.1f} | {paired(row.cold, row.hand):.2f} ({spread}) | "
+        f"{paired(row.again, row.hand_again):.2f} | {paired(row.again, row.hand_one_cpu):.2f} |"
     )
 
 
@@ -399,11 +408,11 @@ def publish_summary(rows: list[PublishRow], runs: int) -> None:
     done = [r for r in rows if not r.problem]
     if not done:
         return
-    first = statistics.median(statistics.median(r.cold) / statistics.median(r.hand) for r in done)
-    again = statistics.median(statistics.median(r.again) / statistics.median(r.hand) for r in done)
-    one = statistics.median(statistics.median(r.again) / statistics.median(r.hand_one_cpu) for r in done)
+    first = statistics.median(paired(r.cold, r.hand) for r in done)
+    again = statistics.median(paired(r.again, r.hand_again) for r in done)
+    one = statistics.median(paired(r.again, r.hand_one_cpu) for r in done)
     print(
-        f"publish: {len(done)} of {len(rows)} published (medians of {runs} runs); median Forja/by "
+        f"publish: {len(done)} of {len(rows)} published ({runs} pairs each); median Forja/by "
         f"hand: first {first:.2f}, again {again:.2f} ({one:.2f} against by hand on one CPU)",
         flush=True,
     )
@@ -444,7 +453,9 @@ def configure(work: Path) -> dict[str, str]:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--projects", default="vite-vue,vite-svelte,vite-lit-ts", help="corpus projects besides the starter")
-    parser.add_argument("--runs", type=int, default=3, help="publishes after the first, and by-hand runs, per project")
+    parser.add_argument(
+        "--runs", type=int, default=5, help="first publishes, and later ones, per project (each with its twin by hand)"
+    )
     parser.add_argument("--loads", type=int, default=5, help="plain page loads of each side")
     parser.add_argument("--slow-loads", type=int, default=3, help="Slow-4G page loads of each side")
     parser.add_argument("--apps", type=int, default=20, help="plain-HTML apps published for the memory figure")

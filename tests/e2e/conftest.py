@@ -417,8 +417,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 texts.append(f"-- {open_page.url} --\n{open_page.locator('body').inner_text(timeout=2_000)}")
     traffic = args.get("traffic")
     if isinstance(page, Page) and isinstance(traffic, Traffic):
-        report.sections.append(("Captured traffic of the page", traffic.report()))
-        texts.append(traffic.report())
+        said = traffic.report()
+        report.sections.append(("Captured traffic of the page", said))
+        texts.append(said)
     (ARTIFACTS / f"failed-{name}.txt").write_text("\n\n".join(texts) + "\n")
     return report
 

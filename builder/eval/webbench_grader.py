@@ -28,7 +28,8 @@ from builder.eval.suite import WebBenchTests
 from builder.eval.webbench import SRC
 from builder.settings import settings
 from preview_runtime.local.limits import Confinement, Limits, find_cgroups
-from preview_runtime.local.sandbox import bwrap_args, find_bubblewrap
+from preview_runtime.local.sandbox import bwrap_args, find_bubblewrap, write_identity
+from preview_runtime.local.seccomp import filter_fd
 from preview_runtime.plan import Mount
 from preview_runtime.verify import find_chromium
 
@@ -178,13 +179,17 @@ async def _run(work: Path, env: dict[str, str], arguments: list[str], timeout_s:
     argv = [str(Path(shutil.which("node") or "node")), str(PLAYWRIGHT), "test", "--config", str(CONFIG)]
     argv += arguments
     bwrap, why = await find_bubblewrap(work)
+    seccomp: tuple[int, ...] = ()
     if bwrap is not None:
         mounts = [Mount(source=str(GRADER_DIR), target=str(GRADER_DIR), read_only=True)]
         if FONTS.is_dir():  # noqa: ASYNC240 (a stat): the pages' text is measured in the fonts the machine has
             mounts.append(Mount(source=str(FONTS), target=str(FONTS), read_only=True))
-        sandbox = bwrap_args(work, work / GRADER / "home", env, work / GRADER / "tmp", mounts)
+        home = work / GRADER / "home"
+        identity = write_identity(work / GRADER / "etc", home)
+        seccomp = (filter_fd(),)
         # The machine's network: the app's preview is reached on loopback, as Forja's own browser reaches it.
-        argv = [bwrap, *sandbox, "--share-net", "--", *argv]
+        sandbox = bwrap_args(work, home, env, work / GRADER / "tmp", identity, seccomp[0], mounts, ["--share-net"])
+        argv = [bwrap, *sandbox, "--", *argv]
     elif not settings.allow_unsandboxed:
         raise GraderUnavailable(
             f"{why}, and Web-Bench's tests are code from the checkout: Forja runs them only in a sandbox. Install "
@@ -198,15 +203,20 @@ async def _run(work: Path, env: dict[str, str], arguments: list[str], timeout_s:
     )
     confinement = await asyncio.to_thread(Confinement.make, await asyncio.to_thread(find_cgroups), limits, "grade")
     try:
-        process = await asyncio.create_subprocess_exec(
-            *confinement.argv(argv),
-            cwd=work,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *confinement.argv(argv),
+                cwd=work,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+                pass_fds=seccomp,
+            )
+        finally:
+            for fd in seccomp:
+                os.close(fd)
         try:
             async with asyncio.timeout(timeout_s):
                 output, _ = await process.communicate()

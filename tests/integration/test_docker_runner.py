@@ -11,6 +11,7 @@ import json
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -180,6 +181,23 @@ async def test_container_is_hardened(docker_runner_factory) -> None:
     assert out[:2] == ["10001", "10001"]
     assert "rootfs-read-only" in out and "docker-socket-absent" in out
     assert "CapEff:\t0000000000000000" in out and "NoNewPrivs:\t1" in out
+
+
+async def test_code_in_the_container_cannot_take_the_machine(docker_runner_factory) -> None:
+    """Issue 51's probe (tests/sandbox_probe.py, as the local sandboxes get it): no capability, no new privileges,
+    Docker's seccomp profile; remounts, mounts and new namespaces refused, the system read-only. Docker's profile lets a
+    process trace its own child, in its own container and user: nothing of another preview or the host is in reach."""
+    runner: DockerRunner = docker_runner_factory()
+    log = LogCollector()
+    probe = (Path(__file__).parents[1] / "sandbox_probe.py").read_bytes()
+    plan = RunPlan(dev="python3 probe.py docker && exec python3 -m http.server $PORT", port=8080, has_server=False)
+    await runner.start(spec("hard-2", {"probe.py": probe}, plan), log)
+    await wait_state(runner, "hard-2", PreviewState.running, 30, log)
+    line = next(text for text in log.texts("hard-2", source="dev-server") if text.startswith("privileges:"))
+    seen = json.loads(line.removeprefix("privileges:"))
+    assert seen["Uid"].split()[0] == str(PREVIEW_UID) and seen["CapEff"] == "0000000000000000", seen
+    assert seen["NoNewPrivs"] == "1" and seen["Seccomp"] == "2", seen
+    assert {name for name, said in seen["tried"].items() if said == "ok"} == {"ptrace a child"}, seen
 
 
 async def test_failures_are_reported_in_plain_words(docker_runner_factory) -> None:

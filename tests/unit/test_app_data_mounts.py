@@ -53,7 +53,7 @@ def test_a_swarm_service_binds_them_too() -> None:
 
 
 def test_bubblewrap_binds_them_and_without_it_the_variables_name_the_host_folders(tmp_path: Path) -> None:
-    args = bwrap_args(tmp_path, tmp_path, {}, tmp_path, DATA)
+    args = bwrap_args(tmp_path, tmp_path, {}, tmp_path, tmp_path / "etc", 3, DATA)
     assert "--ro-bind /srv/forja/appdata/p1/preview/files /data" in " ".join(args)
     assert "--bind /srv/forja/appdata/p1/preview/db /run/forja-db" in " ".join(args)
     env = {

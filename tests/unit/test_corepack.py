@@ -71,7 +71,7 @@ def test_local_previews_get_corepacks_cache_read_only_and_the_managers_caches_in
     assert "npm_config_store_dir" not in env
     pnpm = preview_env(4000, home, install=PNPM_INSTALL)
     assert pnpm["npm_config_store_dir"] == f"{home}/.npm/pnpm-store" and pnpm["YARN_CACHE_FOLDER"] == f"{home}/.npm/yarn"
-    args = bwrap_args(tmp_path / "app", home, env, tmp_path / "tmp")
+    args = bwrap_args(tmp_path / "app", home, env, tmp_path / "tmp", tmp_path / "etc", 3)
     at = args.index(str(corepack))
     assert args[at - 1 : at + 2] == ["--ro-bind-try", str(corepack), str(corepack)]
 

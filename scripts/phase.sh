@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sourced by scripts/setup.sh. `phase NAME COMMAND...` runs COMMAND with its output appended to $RUN_LOG and prints one
-# line: NAME and how long it took (as builder/launch/console.py prints the Python phases). When COMMAND fails, it
-# prints the end of that output and where the whole log is, and exits with COMMAND's status.
+# Sourced by scripts/setup.sh (and so by run.sh and test.sh). `phase NAME COMMAND...` runs COMMAND with its output
+# appended to $RUN_LOG and prints one line: NAME and how long it took (as builder/launch/console.py prints the Python
+# phases). When COMMAND fails, it prints the end of that output and where the whole log is, and exits with COMMAND's
+# status. `fetched` reports a fetch that ran in the background.
 
 seconds_since() {
   awk -v began="$1" -v now="$(date +%s.%N)" 'BEGIN { d = now - began; printf (d < 10 ? "%.1f s" : "%.0f s"), d }'
@@ -27,4 +28,18 @@ phase() {
     exit "$status"
   fi
   phase_line "$name" "$began"
+}
+
+# `fetched PID LOG WHAT CONSEQUENCE`: once the fetch running as PID (its output in LOG) has ended, its last line; when it
+# failed, that WHAT could not be fetched and CONSEQUENCE, then its lines naming what failed, or the end of LOG when it
+# ended before it named any. Not fatal: the run goes on.
+fetched() {
+  if wait "$1"; then
+    tail -n 1 "$2"
+  else
+    {
+      echo "Could not fetch $3 (offline?): $4. From $2:"
+      grep -E "failed|error" "$2" | tail -n 20 || tail -n 20 "$2"
+    } >&2
+  fi
 }

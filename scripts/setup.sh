@@ -13,17 +13,25 @@ mkdir -p "$(dirname "$RUN_LOG")"
 
 PYTHON=${PYTHON:-python3}
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-  echo "Forja needs Python 3.11 or newer; '$PYTHON' is $("$PYTHON" --version 2>&1 || echo missing)." >&2
+  # Python 2 says its version on stderr; bash says on it too why a program did not start, which is not a version.
+  found=$("$PYTHON" --version 2>&1) || found="missing, or not a program this user may run"
+  echo "Forja needs Python 3.11 or newer; '$PYTHON' is $found." >&2
   echo "Install it (Debian/Ubuntu: sudo apt-get install python3 python3-venv) or set PYTHON=/path/to/python3.11." >&2
   exit 1
 fi
 
 install_requirements() {
-  if [ ! -x .venv/bin/python ] && ! "$PYTHON" -m venv .venv; then
-    echo "Could not create .venv. On Debian/Ubuntu: sudo apt-get install python3-venv"
+  # A .venv with a python but no pip is what a Python without ensurepip (Debian's python3-venv) leaves behind: venv
+  # finishes it once it can.
+  if ! .venv/bin/python -m pip --version >/dev/null 2>&1 && ! "$PYTHON" -m venv .venv; then
+    echo "Could not create .venv: this Python cannot make one. On Debian/Ubuntu: sudo apt-get install python3-venv"
     return 1
   fi
-  .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -r "$REQUIREMENTS"
+  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -r "$REQUIREMENTS"; }; then
+    echo "pip could not install the packages of $REQUIREMENTS; why is above (no connection to the package index?)." \
+      "Run this again once it can: what is installed stays."
+    return 1
+  fi
 }
 # requirements-dev.txt includes requirements.txt: the stamp covers both. It lives in .venv, so a new .venv has none.
 stamp=.venv/.$(basename "$REQUIREMENTS" .txt).sha256
@@ -52,23 +60,28 @@ fi
 export PATH="$PWD/.venv/bin:$PATH"
 export REFLEX_USE_NPM=1
 
-# Local previews run inside bubblewrap and are refused without it (unless FORJA_ALLOW_UNSANDBOXED=true).
-install_bubblewrap() {
+# Local previews run inside bubblewrap and are refused without it (unless FORJA_ALLOW_UNSANDBOXED=true). Installed here
+# when this user may: as root, or with sudo that asks no password. A fresh machine's package lists may be empty or
+# stale: a failed install reads them again and tries once more.
+install_bubblewrap() {  # [sudo -n]: what runs apt-get as root
   local began
-  grader_began=$(date +%s.%N)
-  if "$@" apt-get install -y -q bubblewrap >>"$RUN_LOG" 2>&1; then
+  began=$(date +%s.%N)
+  if "$@" apt-get install -y -q bubblewrap >>"$RUN_LOG" 2>&1 \
+    || { "$@" apt-get update -q >>"$RUN_LOG" 2>&1 && "$@" apt-get install -y -q bubblewrap >>"$RUN_LOG" 2>&1; }; then
     phase_line "Sandbox (bubblewrap)" "$began"
   else
     echo "Could not install bubblewrap (see $RUN_LOG): local previews are refused without it. Install it: sudo apt-get install bubblewrap" >&2
   fi
 }
 if [ "$(uname -s)" = Linux ] && ! command -v bwrap >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "bubblewrap is missing: local previews are refused without it. Install it with this system's package manager (its package is bubblewrap), or use Docker." >&2
+  elif [ "$(id -u)" = 0 ]; then
     install_bubblewrap
-  elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  elif sudo -n true 2>/dev/null; then
     install_bubblewrap sudo -n
   else
-    echo "bubblewrap is missing: local previews are refused without it. Install it (Debian/Ubuntu: sudo apt-get install bubblewrap), or use Docker." >&2
+    echo "bubblewrap is missing, and this user cannot install it (not root, and no sudo without a password): local previews are refused without it. Install it: sudo apt-get install bubblewrap, or use Docker." >&2
   fi
 fi
 

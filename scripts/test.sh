@@ -35,10 +35,5 @@ NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$docs_site"
 tests=0
 # -rfER: the summary names failures, errors and the end-to-end tests that passed only when run again.
 python -m pytest -n 2 --no-loadscope-reorder -rfER "$@" || tests=$?
-if wait "$corpus_fetch"; then
-  tail -n 1 "$corpus_log"
-else
-  echo "Could not fetch every corpus project (offline?): the corpus tests of those skip, and fail in CI. From $corpus_log:" >&2
-  grep -E "failed|error" "$corpus_log" | tail -n 20 >&2
-fi
+fetched "$corpus_fetch" "$corpus_log" "every corpus project" "the corpus tests of those skip, and fail in CI"
 exit "$tests"

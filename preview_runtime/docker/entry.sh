@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Entry script of every preview container, run as `bash -c` under tini (see DESIGN.md).
 # Everything specific to one preview (PORT, FORJA_INSTALL, FORJA_DEV, FORJA_DEPS_CACHE) arrives in the
 # bootstrap's `env` file, so a container started before anyone asked (the warm pool) serves any preview.
@@ -39,8 +40,11 @@ exec 9<&-
 rm -f /tmp/.forja-tick
 mkdir -p "$F"
 cp -a "$B/." "$F/" && rm -rf "$B"
-# The app's own variables first (its Environment), so that Forja's settings in env win over them.
+# The app's own variables first (its Environment), so that Forja's settings in env win over them. Both files are
+# written for each preview (container.py's env_file), so there is nothing here for ShellCheck to read.
+# shellcheck source=/dev/null
 if [ -f "$F/app-env" ]; then . "$F/app-env"; fi
+# shellcheck source=/dev/null
 if [ -f "$F/env" ]; then . "$F/env"; fi
 if [ -f "$F/extra-ca.pem" ]; then
   cat /etc/ssl/certs/ca-certificates.crt "$F/extra-ca.pem" > "$F/ca-bundle.pem"

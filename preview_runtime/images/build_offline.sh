@@ -53,7 +53,7 @@ step() {  # print how long the previous step took, then announce the next one
   local now; now=$(date +%s.%N)
   printf '[build_offline] %-34s %6.1f s\n' "${current_step:-setup}" "$(echo "$now - $step_start" | bc)"
   step_start=$now; current_step=$1
-  if [ "$1" != done ]; then
+  if [ "$1" != "done" ]; then
     step_number=$((step_number + 1))
     echo "[build_offline] step $step_number/$STEPS: $1"
   fi

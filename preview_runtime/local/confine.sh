@@ -1,3 +1,5 @@
+# shellcheck shell=dash
+# (/bin/sh runs it: dash on Debian and Ubuntu, whose ulimit has -c and -n, as bash's has; POSIX leaves them out.)
 # Runs a command inside a local preview's confinement (limits.py, Confinement.argv): this shell enters the cgroups and
 # sets the rlimits itself, then becomes the command, so nothing of the command ever runs outside them. Forja spawns
 # through it rather than with a preexec function, which makes Python fork all of Forja's memory (8-20 ms a spawn);
@@ -13,5 +15,8 @@ while [ "$1" != "--" ]; do
 done
 shift
 # Without -H or -S, both the soft and the hard limit: the command cannot raise them again.
-ulimit -c 0 && ulimit -f "$blocks" && ulimit -n "$files" || { echo "Forja could not set the process's limits." >&2; exit 126; }
+if ! { ulimit -c 0 && ulimit -f "$blocks" && ulimit -n "$files"; }; then
+    echo "Forja could not set the process's limits." >&2
+    exit 126
+fi
 exec "$@"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 from builder.launch.console import failure, phase_line
@@ -60,3 +61,42 @@ def test_a_failure_shows_the_first_error_above_the_tools_debug_lines(tmp_path: P
 
     log.write_text("\n".join(f"line {n}" for n in range(30)) + "\n")
     assert failure("Page build", 1, log).splitlines()[1:-1] == [f"  line {n}" for n in range(5, 30)]
+
+
+def fetched(log: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """`command` run in the background and reported by `fetched`, as scripts/test.sh does the corpus' fetch (set -eu and
+    pipefail included), then a last line that says the script went on."""
+    script = (
+        'set -euo pipefail; log="$1"; shift; source scripts/phase.sh; "$@" >"$log" 2>&1 &'
+        ' fetched $! "$log" "every corpus project" "the corpus tests of those skip"; echo "went on"'
+    )
+    return subprocess.run(
+        ["bash", "-c", script, "fetched", str(log), *command], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_a_fetch_that_ended_well_says_its_last_line(tmp_path: Path) -> None:
+    done = fetched(tmp_path / "fetch.log", "sh", "-c", "echo 'corpus: making a'; echo 'corpus: 40 s, 600 MB in .cache'")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "corpus: 40 s, 600 MB in .cache\nwent on\n", "")
+
+
+def test_a_fetch_that_failed_names_what_failed_and_the_run_goes_on(tmp_path: Path) -> None:
+    log = tmp_path / "fetch.log"
+    done = fetched(log, "sh", "-c", "echo 'corpus: making a'; echo 'corpus: a failed: npm exited with 1'; exit 1")
+    assert (done.returncode, done.stdout) == (0, "went on\n")
+    assert done.stderr == (
+        f"Could not fetch every corpus project (offline?): the corpus tests of those skip. From {log}:\n"
+        "corpus: a failed: npm exited with 1\n"
+    )
+
+
+def test_a_fetch_that_ended_before_naming_a_failure_shows_its_end_and_the_run_goes_on(tmp_path: Path) -> None:
+    """The real fetch, refusing a name: nothing in its log says "failed" or "error" (grep found nothing, and under
+    pipefail that ended the test command before its tests' status)."""
+    log = tmp_path / "fetch.log"
+    done = fetched(log, sys.executable, "scripts/fetch_corpus.py", "no-such-entry")
+    assert (done.returncode, done.stdout) == (0, "went on\n")
+    assert done.stderr == (
+        f"Could not fetch every corpus project (offline?): the corpus tests of those skip. From {log}:\n"
+        "no corpus entry named no-such-entry\n"
+    )

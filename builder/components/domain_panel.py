@@ -17,20 +17,25 @@ STATUS_BADGES: dict[str, tuple[str, Literal["amber", "red", "blue", "green"]]] =
 }
 
 
-def _copyable(label: str, value: rx.Var[str] | str, what: str, id_: str) -> rx.Component:
+def _field(label: str, value: rx.Var[str] | str, id_: str, *copy: rx.Component) -> rx.Component:
     return rx.hstack(
         rx.text(label, size="1", color=rx.color("gray", 11), width="3.5em", flex_shrink="0"),
-        rx.code(value, size="1", word_break="break-all", flex="1", min_width="0", id=id_),
-        rx.icon_button(
-            rx.icon("copy", size=12),
-            size="1",
-            variant="ghost",
-            aria_label=f"Copy the {what}",
-            on_click=[rx.set_clipboard(value), rx.toast(f"The {what} is copied.")],
-        ),
+        rx.code(value, size="1", color_scheme="gray", word_break="break-all", flex="1", min_width="0", id=id_),
+        *copy,
         align="center",
         width="100%",
     )
+
+
+def _copyable(label: str, value: rx.Var[str] | str, what: str, id_: str) -> rx.Component:
+    copy = rx.icon_button(
+        rx.icon("copy", size=12),
+        size="1",
+        variant="soft",
+        aria_label=f"Copy the {what}",
+        on_click=[rx.set_clipboard(value), rx.toast(f"The {what} is copied.")],
+    )
+    return _field(label, value, id_, copy)
 
 
 def _record(
@@ -44,9 +49,9 @@ def _record(
             align="center",
             spacing="2",
         ),
-        _copyable("Type", kind, f"{key} record's type", f"{key}-type"),
-        _copyable("Name", name, f"{key} record's name", f"{key}-name"),
-        _copyable("Value", value, f"{key} record's value", f"{key}-value"),
+        _field("Type", kind, f"{key}-type", rx.box(width="var(--space-5)", flex_shrink="0")),  # lined up with the rows below
+        _copyable("Name", name, f"{kind} record's name", f"{key}-name"),
+        _copyable("Value", value, f"{kind} record's value", f"{key}-value"),
         width="100%",
         spacing="1",
         padding="var(--space-2) var(--space-3)",

@@ -64,7 +64,7 @@ class DomainInfo(BaseModel):
         description="waiting: its TXT record is not seen yet, so nothing is routed; taken: another app proved it first; "
         "proved: routed to the app; live: proved, and the name points here (known after a check)."
     )
-    proof_type: str = "TXT"
+    proof_type: str
     proof_name: str = Field(description="The TXT record's name, which proves the domain is the owner's.")
     proof_value: str = Field(description="The value that record must hold (made for this app and domain).")
     record_type: str
@@ -185,6 +185,7 @@ class AppDomains:
         return DomainInfo(
             domain=domain,
             state=state,
+            proof_type="TXT",
             proof_name=proof_name(domain),
             proof_value=proof_value(app.domain_token),
             record_type="CNAME",

@@ -56,6 +56,8 @@ async def _answer(name: str, rdtype: dns.rdatatype.RdataType) -> list[dns.rdata.
         answer = await resolver().resolve(dns.name.from_text(name), rdtype, raise_on_no_answer=False)
     except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.resolver.YXDOMAIN):
         return []
+    except (dns.name.NameTooLong, dns.name.LabelTooLong, dns.name.EmptyLabel):
+        return []  # no DNS name, so no record (a name kept from before the checks of today, say)
     except (dns.exception.Timeout, dns.resolver.NoNameservers) as exc:
         log.info("DNS lookup of %s %s failed: %s", name, rdtype.name, exc)
         raise LookupFailed(str(exc)) from exc

@@ -170,14 +170,17 @@ class AppDomains:
             return None
         proved, target = app.domain is not None, app_host(app.name)
         proof, pointing = Proof.unchecked, None
-        if check:
-            looked, pointing = await asyncio.gather(look_for_proof(domain, app.domain_token), _pointing(domain, target))
-            proof = looked if not proved else Proof.found
-            if not proved and proof is Proof.found and await self._prove(project_id, domain):
+        if check and proved:
+            pointing = await _pointing(domain, target)
+        elif check:
+            proof, pointing = await asyncio.gather(look_for_proof(domain, app.domain_token), _pointing(domain, target))
+            if proof is Proof.found and await self._prove(project_id, domain):
                 proved = True
                 await self.load()
-        elif proved:
+        if proved:
             proof = Proof.found
+        elif proof is Proof.found:  # seen, but not proved: another app proved it first, or the claim just changed
+            proof = Proof.unchecked
         if not proved and await self._store.domain_owner(domain) not in (None, project_id):
             proof = Proof.taken
         points, said = detail(domain, proof, pointing, check)

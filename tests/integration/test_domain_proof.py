@@ -245,6 +245,7 @@ async def test_lookups_ask_the_set_resolver_and_say_when_it_does_not_answer(
     assert await dns_lookup.addresses("look.example.test") == {"192.0.2.10", "2001:db8::10"}
     assert await dns_lookup.txt_values("nothing.example.test") == set()  # NXDOMAIN
     assert await dns_lookup.txt_values("target.example.test") == set()  # the name, but no TXT
+    assert await dns_lookup.txt_values("_forja-verify." + "a" * 250 + ".test") == set()  # too long to be a DNS name
 
     with silent_resolver() as silent:
         monkeypatch.setattr(builder.settings.settings, "dns_resolver", f"127.0.0.1:{silent.getsockname()[1]}")

@@ -175,7 +175,16 @@ class PublishedApp(SQLModel, table=True):
     name: str = Field(unique=True, max_length=63, description="The DNS label of its address, chosen by the owner.")
     live_release_id: int | None = Field(default=None, description="The release its address serves; None before the first.")
     unpublished_at: datetime | None = Field(default=None, description="Set: the address answers 410 until a new publish.")
-    domain: str | None = Field(default=None, unique=True, max_length=253, description="A host name of the owner's for it.")
+    domain: str | None = Field(
+        default=None, unique=True, max_length=253, description="A host name of the owner's for it, proved theirs: routed."
+    )
+    # A name asked for and not proved yet (its TXT record not seen): routed nowhere, and several apps may ask for one.
+    domain_claim: str | None = Field(default=None, max_length=253, description="A host name asked for, not proved yet.")
+    domain_token: str | None = Field(
+        default=None, max_length=64, description="The random value its TXT record must hold (for the claim or the domain)."
+    )
+    domain_claimed_at: datetime | None = None
+    domain_checked_at: datetime | None = Field(default=None, description="When the sweep last looked the claim up.")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -48,6 +48,7 @@ from preview_runtime.verify import CHROMIUM_ARGS  # noqa: F401 (the tests launch
 from scripts.corpus import CORPUS_DIR, ENTRIES
 from scripts.fetch_corpus import wait_for
 from scripts.prefetch_starters import CACHE, STAMP, WHEELS, stamp_of, starters
+from tests.dns_server import LocalDNS
 from tests.llm_server import ScriptedLLMServer, llm_server  # noqa: F401 (a fixture, used by name)
 from tests.redis_fixtures import redis_server, redis_url  # noqa: F401 (fixtures, used by name)
 
@@ -388,6 +389,24 @@ NO_REGISTRY_NAMES = {"FORJA_PREVIEW_EGRESS_HOSTS": ""}
 @pytest.fixture(autouse=True)
 def no_registry_names(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(builder.settings.settings, "preview_egress_hosts", NO_REGISTRY_NAMES["FORJA_PREVIEW_EGRESS_HOSTS"])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def local_dns_server() -> Iterator[LocalDNS]:
+    """Forja's DNS questions (its apps' custom domains) go to a server on 127.0.0.1, never to the machine's resolver:
+    in this process and in every Forja a test starts (they inherit FORJA_DNS_RESOLVER)."""
+    server = LocalDNS()
+    os.environ["FORJA_DNS_RESOLVER"] = server.address
+    builder.settings.settings.dns_resolver = server.address
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def local_dns(local_dns_server: LocalDNS, monkeypatch: pytest.MonkeyPatch) -> LocalDNS:
+    """The test's DNS server, which answers the records the test sets."""
+    monkeypatch.setattr(builder.settings.settings, "dns_resolver", local_dns_server.address)
+    return local_dns_server
 
 
 async def served(services: Services, project_id: str) -> str:

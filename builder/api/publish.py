@@ -82,8 +82,9 @@ async def rollback(project_id: str, number: ReleaseNumber, _: Editor) -> AppInfo
 
 @router.get("/api/projects/{project_id}/app/domain")
 async def get_domain(project_id: str, _: Viewer, check: bool = False) -> DomainInfo:
-    """The app's own domain and the DNS record it needs; with `check=true`, whether the name points here yet (a DNS
-    lookup)."""
+    """The app's own domain, its state and the two DNS records it needs: a TXT record that proves the name is the
+    owner's (nothing is routed before) and a CNAME that points it here. With `check=true`, both are looked up now, and
+    a domain whose TXT record is there is proved and routed at once, as Forja's own periodic check would."""
     info = await (await get_services()).app_domains.info(project_id, check)
     if info is None:
         raise NotFound("This app has no domain of its own.")
@@ -92,12 +93,13 @@ async def get_domain(project_id: str, _: Viewer, check: bool = False) -> DomainI
 
 @router.put("/api/projects/{project_id}/app/domain")
 async def set_domain(project_id: str, _: Owner, body: DomainRequest) -> DomainInfo:
-    """Serve the app at a domain of yours too (its owner only); answers the DNS record to make."""
+    """Ask for a domain of yours for the app (its owner only); answers the DNS records to make. It is served there
+    only once its TXT record proves it yours; a domain another app proved is refused (409)."""
     return await (await get_services()).app_domains.set(project_id, body.domain)
 
 
 @router.delete("/api/projects/{project_id}/app/domain", status_code=204)
 async def remove_domain(project_id: str, _: Owner) -> Response:
-    """Stop serving the app at its own domain."""
+    """Stop serving the app at its own domain (or stop asking for it); its proof value is forgotten."""
     await (await get_services()).app_domains.remove(project_id)
     return Response(status_code=204)

@@ -43,12 +43,24 @@ async def cmd_rollback(backend: Backend, args: argparse.Namespace) -> tuple[Any,
     return app.model_dump(mode="json"), f"{app.url} serves release {app.live_release} (version {app.live_version}) again."
 
 
+STATES = {
+    "waiting": "waiting for its TXT record (not served yet)",
+    "taken": "proved by another app first",
+    "proved": "proved (served)",
+    "live": "live",
+}
+
+
 async def cmd_domain(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
     if args.remove:
         await backend.remove_domain(args.id)
         return {"domain": None}, f"Project {args.id}'s app has no domain of its own any more."
     info = await (backend.set_domain(args.id, args.set) if args.set else backend.domain(args.id, args.check))
-    text = f"{info.detail}\n{info.record_type}  {info.record_name}  ->  {info.record_value}"
+    text = (
+        f"{info.domain}: {STATES[info.state]}\n{info.detail}\n"
+        f"1. proves it yours:  {info.proof_type}  {info.proof_name}  ->  {info.proof_value}\n"
+        f"2. points it here:   {info.record_type}  {info.record_name}  ->  {info.record_value}"
+    )
     return info.model_dump(mode="json"), text
 
 
@@ -77,6 +89,10 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("domain", parents=[common], help="show, set, check or remove a published app's own domain")
     p.add_argument("id")
     action = p.add_mutually_exclusive_group()
-    action.add_argument("--set", metavar="DOMAIN", help="serve the app at this domain of yours too (its owner only)")
-    action.add_argument("--check", action="store_true", help="look the domain up: does it point here yet?")
+    action.add_argument(
+        "--set", metavar="DOMAIN", help="ask for this domain of yours for the app (its owner only; served once proved)"
+    )
+    action.add_argument(
+        "--check", action="store_true", help="look the domain's records up now: is it proved (then served), does it point here?"
+    )
     action.add_argument("--remove", action="store_true", help="stop serving the app at its domain")

@@ -1,10 +1,12 @@
-"""The Publish button and its dialog: the app's own address, its releases, rename, roll back, take down."""
+"""The Publish button and its dialog: the app's own address, its releases, rename, roll back, take down (its own domain
+in domain_panel.py)."""
 
 from typing import Literal
 
 import reflex as rx
 
 from builder.components.confirm import confirm
+from builder.components.domain_panel import domain_panel
 from builder.state.publish import PublishState, ReleaseRow
 from builder.state.workspace import WorkspaceState
 
@@ -163,66 +165,6 @@ def _name_and_publish() -> rx.Component:
     )
 
 
-def _domain() -> rx.Component:
-    """The app at a domain of its owner's: add it, the DNS record to make, check it, remove it."""
-    return rx.cond(
-        (PublishState.url != "") & (WorkspaceState.is_owner | (PublishState.domain != "")),
-        rx.vstack(
-            rx.text("Your own domain", size="2", weight="bold"),
-            rx.cond(
-                PublishState.domain != "",
-                rx.vstack(
-                    rx.hstack(
-                        rx.text(PublishState.domain, size="2", font_family="monospace", id="app-domain"),
-                        rx.match(
-                            PublishState.domain_points,
-                            ("yes", rx.badge("points here", color_scheme="green", variant="soft")),
-                            ("no", rx.badge("not pointing here yet", color_scheme="amber", variant="soft")),
-                            rx.fragment(),
-                        ),
-                        align="center",
-                        wrap="wrap",
-                    ),
-                    rx.text(PublishState.domain_detail, size="1", color=rx.color("gray", 11), id="domain-detail"),
-                    rx.code(PublishState.record, id="domain-record", white_space="pre-wrap", word_break="break-all"),
-                    rx.hstack(
-                        rx.button("Check it", size="1", variant="soft", on_click=PublishState.check_domain, id="check-domain"),
-                        rx.cond(
-                            WorkspaceState.is_owner,
-                            rx.button(
-                                "Remove",
-                                size="1",
-                                variant="soft",
-                                color_scheme="red",
-                                on_click=PublishState.remove_domain,
-                                id="remove-domain",
-                            ),
-                        ),
-                    ),
-                    width="100%",
-                    spacing="2",
-                ),
-                rx.hstack(
-                    rx.input(
-                        value=PublishState.new_domain,
-                        on_change=PublishState.set_new_domain,
-                        placeholder="shop.example.com",
-                        flex="1 1 200px",
-                        font_family="monospace",
-                        id="new-domain",
-                        aria_label="A domain of yours for the app",
-                    ),
-                    rx.button("Add domain", variant="soft", on_click=PublishState.add_domain, id="add-domain"),
-                    width="100%",
-                    wrap="wrap",
-                ),
-            ),
-            width="100%",
-            spacing="2",
-        ),
-    )
-
-
 def publish_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.trigger(
@@ -245,7 +187,7 @@ def publish_dialog() -> rx.Component:
             rx.vstack(
                 _address(),
                 _name_and_publish(),
-                _domain(),
+                domain_panel(),
                 rx.cond(
                     PublishState.error != "",
                     rx.vstack(

@@ -153,15 +153,16 @@ class Services:
 
     async def sweep(self) -> None:
         """One round of this worker's sweep: its own previews of share links that expired meanwhile (an expiry has no
-        event of its own) or were revoked on another worker, and the apps' custom domains another worker changed."""
+        event of its own) or were revoked on another worker, and the apps' custom domains: claims whose TXT record
+        appeared meanwhile, and those another worker changed."""
         try:
             await self.shares.end_unshared_previews()
         except Exception:
             log.exception("could not end the previews of expired share links; trying again later")
         try:
-            await self.app_domains.load()
+            await self.app_domains.sweep()
         except Exception:
-            log.exception("could not read the apps' custom domains; trying again later")
+            log.exception("could not check or read the apps' custom domains; trying again later")
         try:
             await self.app_data.enforce_quotas()
         except Exception:

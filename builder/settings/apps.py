@@ -1,7 +1,33 @@
 """Settings of published apps and of the data they keep."""
 
-from pydantic import Field
+import ipaddress
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
+
+
+def parse_resolver(value: str) -> tuple[str, int] | None:
+    """FORJA_DNS_RESOLVER as (address, port): `192.0.2.53`, `127.0.0.1:5353`, `[::1]:53` or `::1`; None when empty
+    (the system's resolvers). ValueError says what is wrong with any other value."""
+    text = value.strip()
+    if not text:
+        return None
+    address, port = text, "53"
+    if text.startswith("["):
+        address, _, rest = text[1:].partition("]")
+        if rest:
+            if not rest.startswith(":"):
+                raise ValueError(f"{value!r} is not ADDRESS or ADDRESS:PORT")
+            port = rest[1:]
+    elif text.count(":") == 1:
+        address, port = text.split(":")
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        raise ValueError(f"{value!r} does not start with an IP address (a resolver's name would need a resolver)") from None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} has no valid port")
+    return address, int(port)
 
 
 class PublishSettings(BaseSettings):
@@ -21,6 +47,15 @@ class PublishSettings(BaseSettings):
     apps_https_port: int = Field(
         default=443, ge=1, le=65535, description="Port of the edge's HTTPS entrypoint for custom domains (with FORJA_ACME_EMAIL)."
     )
+    dns_resolver: str = Field(
+        default="",
+        description="The DNS server Forja asks when it checks an app's custom domain (its TXT record that proves the "
+        "domain is the owner's, and where the name points), as `ADDRESS` or `ADDRESS:PORT` (`[ADDRESS]:PORT` for "
+        "IPv6). Empty: the servers in the machine's `/etc/resolv.conf`.",
+    )
+    dns_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="Longest one DNS lookup of a custom domain may take, in seconds."
+    )
     publish_build_timeout_s: int = Field(
         default=600, gt=0, description="Longest a publish's production build may run (install and build), in seconds."
     )
@@ -35,6 +70,12 @@ class PublishSettings(BaseSettings):
     releases_kept: int = Field(
         default=10, gt=0, description="Releases whose files each app keeps for a rollback (the live one always stays)."
     )
+
+    @field_validator("dns_resolver")
+    @classmethod
+    def _a_resolver_address(cls, value: str) -> str:
+        parse_resolver(value)  # refuses at start what a lookup could not use
+        return value.strip()
 
 
 class AppDataSettings(BaseSettings):

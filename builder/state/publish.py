@@ -10,8 +10,8 @@ import reflex as rx
 from builder.errors import ForjaError, PublishFailed
 from builder.filetree import human_size
 from builder.services.access import Permission
-from builder.services.app_domains import DomainInfo
 from builder.services.publishing import AppInfo, ReleaseInfo, name_from
+from builder.state.app_domain import AppDomainState
 from builder.state.logs import LogsState
 from builder.state.workspace import WorkspaceState
 
@@ -51,12 +51,6 @@ class PublishState(rx.State):
     # The error is a build's: Fix this can send it to the model.
     build_failed: bool = False
     notice: str = ""
-    # The app's own domain: the one set, the record to make, what the last check said ("yes", "no" or "" unchecked).
-    domain: str = ""
-    new_domain: str = ""
-    record: str = ""
-    domain_detail: str = ""
-    domain_points: str = ""
 
     @rx.event
     async def set_open(self, value: bool) -> None:
@@ -69,10 +63,6 @@ class PublishState(rx.State):
     def set_name(self, value: str) -> None:
         self.name = value
 
-    @rx.event
-    def set_new_domain(self, value: str) -> None:
-        self.new_domain = value
-
     async def _load(self) -> None:
         workspace = await self.get_state(WorkspaceState)
         services = (await workspace.allowed()).services
@@ -80,13 +70,7 @@ class PublishState(rx.State):
         app = await publishing.app(workspace.project_id)
         self._show(app, workspace.project_name)
         self.releases = [_row(r) for r in await publishing.releases(workspace.project_id)]
-        self._show_domain(await services.app_domains.info(workspace.project_id))
-
-    def _show_domain(self, info: DomainInfo | None) -> None:
-        self.domain = info.domain if info is not None else ""
-        self.record = f"{info.record_type}  {info.record_name}  \u2192  {info.record_value}" if info is not None else ""
-        self.domain_detail = info.detail if info is not None else ""
-        self.domain_points = "" if info is None or info.points_here is None else "yes" if info.points_here else "no"
+        await (await self.get_state(AppDomainState)).load(services, workspace.project_id)
 
     def _show(self, app: AppInfo | None, project_name: str) -> None:
         self.url = app.url if app is not None else ""
@@ -154,36 +138,6 @@ class PublishState(rx.State):
             return
         self.error, self.notice = "", f"The app's address is now {app.url}."
         await self._load()
-
-    @rx.event
-    async def add_domain(self) -> None:
-        workspace = await self.get_state(WorkspaceState)
-        try:
-            domains = (await workspace.allowed(Permission.own)).services.app_domains
-            info = await domains.set(workspace.project_id, self.new_domain)
-        except ForjaError as exc:
-            self.error = exc.message
-            return
-        self.error, self.notice, self.new_domain = "", "", ""
-        self._show_domain(info)
-
-    @rx.event
-    async def check_domain(self) -> None:
-        workspace = await self.get_state(WorkspaceState)
-        try:
-            self._show_domain(await (await workspace.allowed()).services.app_domains.info(workspace.project_id, check=True))
-        except (ForjaError, TimeoutError) as exc:
-            self.error = exc.message if isinstance(exc, ForjaError) else "The DNS lookup took too long; try again."
-
-    @rx.event
-    async def remove_domain(self) -> None:
-        workspace = await self.get_state(WorkspaceState)
-        try:
-            await (await workspace.allowed(Permission.own)).services.app_domains.remove(workspace.project_id)
-        except ForjaError as exc:
-            self.error = exc.message
-            return
-        self._show_domain(None)
 
     @rx.event
     async def fix_build(self):

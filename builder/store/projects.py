@@ -47,6 +47,7 @@ from builder.store.app_data import AppDataRecords
 from builder.store.app_env import AppEnvRecords
 from builder.store.base import COMMIT_ATTEMPTS, IN_CHUNK, content_hash, no_project, of_member
 from builder.store.collab import CollabRecords
+from builder.store.domains import DomainRecords
 from builder.store.generations import GenerationRecords
 from builder.store.members import MemberRecords
 from builder.store.plans import PlanRecords
@@ -98,6 +99,7 @@ class ProjectStore(
     TrashRecords,
     UsageRecords,
     ReleaseRecords,
+    DomainRecords,
     AppEnvRecords,
     AppDataRecords,
     PlanRecords,

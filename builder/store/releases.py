@@ -221,30 +221,6 @@ class ReleaseRecords(StoreBase):
         async with self._sessions() as session:
             return list((await session.exec(select(Release).where(Release.state == "building"))).all())
 
-    async def app_domains(self) -> dict[str, str]:
-        """Every custom domain with the name of the app it serves (apps of trashed projects left out)."""
-        query = (
-            select(PublishedApp.domain, PublishedApp.name)
-            .join(Project, col(Project.id) == col(PublishedApp.project_id))
-            .where(col(PublishedApp.domain).is_not(None), col(Project.deleted_at).is_(None))
-        )
-        async with self._sessions() as session:
-            return {domain: name for domain, name in (await session.exec(query)).all() if domain}
-
-    async def set_app_domain(self, project_id: str, domain: str | None) -> None:
-        """Give the app a custom domain (None: none); NameTaken when another app has it."""
-        try:
-            async with self._sessions() as session, session.begin():
-                result = await session.exec(
-                    update(PublishedApp)
-                    .where(col(PublishedApp.project_id) == project_id)
-                    .values(domain=domain, updated_at=utcnow())
-                )
-                if not result.rowcount:
-                    raise NotFound("This project is not published yet: publish it first, then give it a domain.")
-        except IntegrityError:
-            raise NameTaken(f"{domain} is already the domain of another app on this Forja.") from None
-
     async def app_rows(self, project_ids: list[str] | None = None) -> list[AppRow]:
         """The published apps of these projects (None: every project's, newest change first), each with its live
         release, in one query."""

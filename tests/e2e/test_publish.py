@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
+import time
 
 import httpx
 from playwright.sync_api import Browser, Page, expect
 
 from builder.generation.starters import StarterVariables, get_starter, render_starter
+from tests.dns_server import LocalDNS
 from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE, Traffic, accessible
 
 
@@ -147,6 +150,69 @@ def test_a_published_app_shows_on_its_home_card_and_in_the_admin_page(forja: str
     page.goto(forja)
     expect(card.locator(".project-app")).to_have_text("Taken down")
     expect(card.locator("a.project-app-live")).to_have_count(0)
+    assert traffic.off_machine() == []
+
+
+def test_a_person_proves_their_domain_with_a_txt_record_before_it_serves_the_app(
+    forja: str, page: Page, local_dns_server: LocalDNS, traffic: Traffic
+) -> None:
+    """Add a domain, make the record the dialog shows (here, in the test's DNS server that this Forja asks), Check:
+    proved and served; pointed here, live. Before the record, the domain serves nothing."""
+    app = f"tidy-{secrets.token_hex(3)}"  # a rerun's own: names and domains stay taken
+    domain = f"{app}.example.test"
+    shop = "<!doctype html><html lang='en'><title>Tidy shop</title><h1>Tidy shop</h1><p>Mended by noon.</p></html>"
+    made = httpx.post(f"{forja}/api/projects", json={"name": "Tidy shop", "files": {"index.html": shop}}, timeout=30)
+    project = made.json()["id"]
+    published = httpx.post(f"{forja}/api/projects/{project}/publish", json={"name": app}, timeout=60)
+    assert published.status_code == 201, published.text
+    edge = "http://127.0.0.1:" + published.json()["app"]["url"].rsplit(":", 1)[1]  # Traefik, as a visitor reaches it
+
+    def at_domain() -> httpx.Response:
+        return httpx.get(edge, headers={"Host": domain}, timeout=10)
+
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{forja}/p/{project}")
+    expect(page.locator("#publish-button")).to_be_enabled(timeout=90_000)
+    open_publish(page)
+    page.locator("#new-domain").fill(domain)
+    page.locator("#add-domain").click()
+    expect(page.locator("#domain-status")).to_have_text("Waiting for the record")
+    expect(page.locator("#proof-type")).to_have_text("TXT")
+    expect(page.locator("#proof-name")).to_have_text(f"_forja-verify.{domain}")
+    expect(page.locator("#proof-value")).to_have_text(re.compile(r"^forja-verify=[0-9a-f]{32}$"))
+    expect(page.locator("#cname-value")).to_have_text(f"{app}.apps.localhost")
+    expect(page.locator("#domain-detail")).to_contain_text("Until then, nothing is served there.")
+    page.locator("#proof-record").scroll_into_view_if_needed()
+    shot(page, "domain-1-waiting-1440")
+    accessible(page, "the Publish dialog with a domain waiting for its record", widths=(DESKTOP, PHONE))
+    assert at_domain().status_code == 404  # Traefik's not-found: routed nowhere
+
+    page.locator("#check-domain").click()
+    expect(page.locator("#domain-detail")).to_contain_text(f"does not see the TXT record of {domain} yet")
+    expect(page.locator("#domain-status")).to_have_text("Waiting for the record")
+
+    # The owner makes the record at their provider (here: the DNS server this Forja asks), then checks again.
+    local_dns_server.set(f"_forja-verify.{domain}", "TXT", page.locator("#proof-value").inner_text())
+    page.locator("#check-domain").click()
+    expect(page.locator("#domain-status")).to_have_text("Proved")
+    expect(page.locator("#domain-detail")).to_contain_text("does not point here yet")
+    deadline = time.monotonic() + 10
+    while "Mended by noon" not in (answer := at_domain()).text:  # Traefik applies the new route within a second
+        assert time.monotonic() < deadline, (answer.status_code, answer.text)
+        time.sleep(0.1)
+
+    local_dns_server.set(domain, "CNAME", f"{app}.apps.localhost.")
+    local_dns_server.set(f"{app}.apps.localhost", "A", "127.0.0.1")
+    page.set_viewport_size(PHONE)
+    page.locator("#check-domain").click()
+    expect(page.locator("#domain-status")).to_have_text("Live")
+    expect(page.locator("#domain-detail")).to_have_text(f"{domain} is live: it points here and the app answers there.")
+    page.locator("#cname-record").scroll_into_view_if_needed()
+    shot(page, "domain-2-live-390")
+    page.set_viewport_size(DESKTOP)
+    page.locator("#domain-status").scroll_into_view_if_needed()
+    shot(page, "domain-3-live-1440")
+    accessible(page, "the Publish dialog with a live domain", widths=(DESKTOP, PHONE))
     assert traffic.off_machine() == []
 
 

@@ -44,6 +44,8 @@ class Cli:
     def __init__(self, data_dir: Path, database_url: str = "", **settings: str) -> None:
         # Only this test's data dir: no database URL or other Forja setting from the outer environment.
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("FORJA_") and k != "DATABASE_URL"}
+        # But DNS questions go to the tests' own server (tests/conftest.py), never to the machine's resolver.
+        self.env["FORJA_DNS_RESOLVER"] = os.environ["FORJA_DNS_RESOLVER"]
         # DATABASE_URL="" also beats one in a developer's .env: SQLite in FORJA_DATA_DIR.
         self.env |= {"FORJA_DATA_DIR": str(data_dir), "DATABASE_URL": database_url, "PYTHONDONTWRITEBYTECODE": "1"}
         # No Forja listens there: commands that would ask a running Forja never reach one this test did not start.

@@ -23,6 +23,7 @@ import pytest
 from builder.cli.backend import NO_TOKEN
 from builder.services.access import no_such_project
 from tests.conftest import free_port
+from tests.dns_server import LocalDNS
 from tests.integration.test_cli import PICTURE, REPO, TREE, Cli, write_folder, zip_bytes, zip_contents
 
 PASSWORD = "correct horse battery"
@@ -199,7 +200,7 @@ def test_an_admin_made_on_the_command_line_signs_in(server: Server) -> None:
         assert (me.json()["email"], me.json()["role"]) == ("root@example.org", "admin")
 
 
-def test_run_settings_through_the_cli_and_the_api(server: Server, tmp_path: Path) -> None:
+def test_run_settings_through_the_cli_and_the_api(server: Server, tmp_path: Path, local_dns: LocalDNS) -> None:
     operator = server.operator
     operator.ok("user", "create", "ana@example.org", "--name", "Ana", "--password-stdin", input=PASSWORD)
     ana = operator.ok("token", "create", "ana@example.org").strip()
@@ -248,6 +249,11 @@ def test_run_settings_through_the_cli_and_the_api(server: Server, tmp_path: Path
         assert laptop.ok("releases", project, token=ana).split()[:4] == ["1", "v1", "ready", "live"]
         domain = laptop.json("domain", project, "--set", "two.example.test", token=ana)
         assert (domain["record_name"], domain["record_value"]) == ("two.example.test", host.split(":")[0])
+        assert api.get("/", headers={"Host": "two.example.test"}).status_code == 400  # not proved yet: not served
+        local_dns.set(domain["proof_name"], "TXT", domain["proof_value"])  # the server asks the tests' DNS server
+        checked = laptop.ok("domain", project, "--check", token=ana)
+        assert checked.startswith("two.example.test: proved (served)\n"), checked
+        assert f"TXT  _forja-verify.two.example.test  ->  {domain['proof_value']}" in checked
         assert api.get("/", headers={"Host": "two.example.test"}).text == "<h1>Web</h1>"
         assert laptop.ok("domain", project, "--remove", token=ana).strip().endswith("has no domain of its own any more.")
         assert laptop.ok("unpublish", project, token=ana).strip().endswith("it answers that the app was unpublished.")

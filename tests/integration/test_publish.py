@@ -21,6 +21,7 @@ from builder.models import LOCAL_USER_ID, Author
 from builder.publish.addresses import app_url
 from builder.services import Services
 from builder.services.publishing import check_name, name_from
+from tests.dns_server import LocalDNS
 
 
 def starter_files(name: str, title: str) -> dict[str, bytes]:
@@ -46,7 +47,9 @@ PAGE = (
 )
 
 
-async def test_a_static_page_publishes_rolls_back_and_comes_down(local_previews: None, services: Services) -> None:
+async def test_a_static_page_publishes_rolls_back_and_comes_down(
+    local_previews: None, services: Services, local_dns: LocalDNS
+) -> None:
     created = await services.projects.create(
         "Barber shop", {"index.html": PAGE.format("Open at nine").encode()}, owner=LOCAL_USER_ID
     )
@@ -73,11 +76,15 @@ async def test_a_static_page_publishes_rolls_back_and_comes_down(local_previews:
     assert renamed.name == "cuts" and "Open at nine" in (await get(renamed.url)).text
     assert (await get(first.app.url)).status_code == 404  # the old name answers nothing any more
 
-    # At a domain of its owner's too, once added; Forja's own API is never reached through it, and it goes away.
+    # At a domain of its owner's too, once its TXT record proves it theirs (tests/integration/test_domain_proof.py);
+    # Forja's own API is never reached through it, and it goes away.
     proxy = (await services.preview_hub.manager()).proxy  # the edge runs, as from Forja's start
     added = await services.app_domains.set(pid, "Cuts.Example.test")
     assert (added.domain, added.record_type, added.record_value) == ("cuts.example.test", "CNAME", "cuts.apps.localhost")
-    assert added.points_here is None  # not looked up: no DNS query leaves this machine in a test
+    assert added.points_here is None and added.state == "waiting"
+    assert (await get("http://cuts.example.test")).status_code == 400  # not served before it is proved
+    local_dns.set(added.proof_name, "TXT", added.proof_value)
+    assert (proved := await services.app_domains.info(pid, check=True)) is not None and proved.state == "proved"
     assert "Open at nine" in (await get("http://cuts.example.test")).text
     assert (await get("http://cuts.example.test", "/api/projects")).status_code == 404
     assert proxy.apps is not None and proxy.apps.domains == ("cuts.example.test",)

@@ -28,6 +28,7 @@ from preview_runtime.preview_headers import NOT_FOUND_MARKER, WAKING
 from preview_runtime.runner import PreviewState
 from scripts.corpus import ENTRIES, app_files
 from tests.conftest import DatabaseUrls, corpus_app
+from tests.dns_server import LocalDNS
 from tests.integration.test_containment import http_listener
 
 # A route the test adds to the starter: what the server reads from its environment.
@@ -65,7 +66,7 @@ async def release_states(services: Services, pid: str) -> list[tuple[int, str, b
 
 
 async def test_the_express_starter_publishes_reads_its_env_rolls_back_parks_and_comes_down(
-    local_previews: None, services: Services
+    local_previews: None, services: Services, local_dns: LocalDNS
 ) -> None:
     created = await services.projects.create("Corner Shop", express_files("Corner Shop"), owner=LOCAL_USER_ID)
     pid = created.project_id
@@ -79,9 +80,12 @@ async def test_the_express_starter_publishes_reads_its_env_rolls_back_parks_and_
     assert (await through_traefik(services, "corner-shop", "/api/greeting")).json() == {"greeting": None}
     assert (await through_traefik(services, "corner-shop", "/api/health")).json() == {"ok": True}
 
-    # At a domain of its owner's too, straight to its sandbox; and no more once removed.
+    # At a domain of its owner's too, once proved theirs (its TXT record), straight to its sandbox; no more once removed.
     proxy = (await hub.manager()).proxy
-    await services.app_domains.set(pid, "corner.example.test")
+    claim = await services.app_domains.set(pid, "corner.example.test")
+    assert "corner.example.test" not in proxy.aliases()
+    local_dns.set(claim.proof_name, "TXT", claim.proof_value)
+    await services.app_domains.info(pid, check=True)
     assert proxy.aliases().get("corner.example.test") == proxy.aliases()[app_host("corner-shop")]
     mine = None
     async with httpx.AsyncClient(timeout=30, trust_env=False) as client:

@@ -3,14 +3,19 @@ included (no certificate authority is reachable here: the configuration Traefik 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 import builder.settings
 from builder.errors import InvalidInput
 from builder.publish.addresses import app_name_of, app_url
-from builder.services.app_domains import check_domain, verdict
+from builder.services.app_domains import LONGEST, check_domain
+from builder.services.domain_words import NO_ANSWER, Proof, detail
+from builder.settings import Settings
+from builder.settings.apps import parse_resolver
 from preview_runtime.apps_edge import HTTPS, RESOLVER, AppsEdge
 from preview_runtime.proxy import PreviewProxy
 
@@ -51,21 +56,53 @@ def test_custom_domains_are_host_names_of_someone_elses() -> None:
     ):
         with pytest.raises(InvalidInput, match="is not a domain name"):
             check_domain(bad)
+    # Its TXT record's name (`_forja-verify.<domain>`) must fit in DNS's 253 characters too.
+    longest = ".".join(["a" * 59] * 4)[: LONGEST - 4] + ".com"
+    assert len(longest) == LONGEST and check_domain(longest) == longest
+    with pytest.raises(InvalidInput, match="too long"):
+        check_domain("b" + longest)
     for own in ("shop.apps.localhost", "apps.localhost", "x.localhost"):
         with pytest.raises(InvalidInput, match="one of this Forja's own names"):
             check_domain(own)
 
 
-def test_the_dns_check_says_what_it_found_and_what_to_do() -> None:
-    assert verdict("shop.example.com", None, set()) == (
+def test_the_dialog_says_where_the_domain_stands_and_what_to_do() -> None:
+    def said(proof: Proof, pointing: tuple[set[str], set[str]] | None = None, checked: bool = False) -> tuple[bool | None, str]:
+        return detail("shop.example.com", proof, pointing, checked)
+
+    assert said(Proof.unchecked) == (
         None,
-        "Make the DNS record below for shop.example.com at your domain's provider, then check it here.",
+        "Show that shop.example.com is yours: add the TXT record below on your domain provider's DNS page, then press "
+        "Check. Forja also looks for it by itself every few minutes. Until then, nothing is served there.",
     )
-    assert verdict("shop.example.com", {"203.0.113.7"}, {"203.0.113.7"})[0] is True
-    found, said = verdict("shop.example.com", set(), {"203.0.113.7"})
-    assert found is False and "does not point here yet" in said
-    found, said = verdict("shop.example.com", {"198.51.100.1"}, {"203.0.113.7"})
-    assert found is False and "points elsewhere (198.51.100.1)" in said
+    assert "does not see the TXT record of shop.example.com yet" in said(Proof.missing, checked=True)[1]
+    assert "with another value" in said(Proof.other, checked=True)[1]
+    assert "already the domain of another app" in said(Proof.taken)[1]
+    assert said(Proof.failed, checked=True) == (None, NO_ANSWER)
+    assert said(Proof.found) == (
+        None,
+        "shop.example.com is proved yours, and Forja serves the app there. If you have not yet, add the CNAME record "
+        "below so that it points here, then press Check.",
+    )
+    assert said(Proof.found, ({"203.0.113.7"}, {"203.0.113.7"}), True)[0] is True
+    found, words = said(Proof.found, (set(), {"203.0.113.7"}), True)
+    assert found is False and "does not point here yet" in words
+    found, words = said(Proof.found, ({"198.51.100.1"}, {"203.0.113.7"}), True)
+    assert found is False and "points elsewhere (198.51.100.1)" in words
+    assert said(Proof.found, None, True) == (None, NO_ANSWER)
+
+
+def test_the_resolver_setting_is_an_address_with_its_port() -> None:
+    assert parse_resolver("") is None
+    assert parse_resolver(" 192.0.2.53 ") == ("192.0.2.53", 53)
+    assert parse_resolver("127.0.0.1:5353") == ("127.0.0.1", 5353)
+    assert parse_resolver("[::1]:5300") == ("::1", 5300)
+    assert parse_resolver("::1") == ("::1", 53)
+    for bad in ("dns.example.com", "127.0.0.1:0", "127.0.0.1:x", "[::1]x", "1.2.3.4:70000"):
+        with pytest.raises(ValueError, match=re.escape(repr(bad))):
+            parse_resolver(bad)
+    with pytest.raises(ValidationError, match="does not start with an IP address"):
+        Settings(dns_resolver="dns.example.com")
 
 
 def test_the_edge_routes_apps_and_their_domains_and_gets_certificates_only_with_acme(tmp_path: Path) -> None:

@@ -414,6 +414,27 @@ class NewApiToken(ApiTokenInfo):
     token: str = Field(description="The token itself: shown this once, never again.")
 
 
+class GitTokenInfo(BaseModel):
+    """A git token: for git alone (clone, fetch and, if it may, push), on one project, until it expires."""
+
+    id: int
+    project_id: str
+    project_name: str
+    name: str
+    hint: str = Field(description="The token's first characters.")
+    access: Literal["read", "write"] = Field(description="read: clone and fetch; write: push too (for editors and owners).")
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+
+
+class NewGitToken(GitTokenInfo):
+    token: str = Field(description="The token itself: shown this once, never again.")
+    url: str = Field(description="The project's git address, without credentials.")
+    setup: str = Field(description="The shell line that hands the token to git's credential store (in the home folder).")
+    clone: str = Field(description="The clone command that reads the token from there, never from a URL.")
+
+
 class AccountLinkInfo(BaseModel):
     """An invitation or password-reset link, to hand on; its address is shown this once."""
 

@@ -15,17 +15,12 @@ def _labelled(label: str, control: rx.Component) -> rx.Component:
     return rx.el.label(rx.text(label, size="2", weight="medium"), control, display="grid", gap="4px", min_width="0")
 
 
-def _command_block() -> rx.Component:
-    return rx.vstack(
-        rx.el.pre(CloneState.command, class_name="token-usage", id="clone-command"),
-        rx.button(
-            rx.icon("copy", size=14),
-            "Copy",
-            on_click=[rx.set_clipboard(CloneState.command), rx.toast("Copied.")],
-            id="copy-clone",
-        ),
-        width="100%",
-        spacing="2",
+def _copy() -> rx.Component:
+    return rx.button(
+        rx.icon("copy", size=14),
+        "Copy",
+        on_click=[rx.set_clipboard(CloneState.copied), rx.toast("Copied.")],
+        id="copy-clone",
     )
 
 
@@ -77,16 +72,19 @@ def _token_form() -> rx.Component:
 
 def _made() -> rx.Component:
     return rx.vstack(
+        rx.text("Run these two lines in a terminal (on Windows, in Git Bash):", size="2", weight="medium"),
         rx.text(
-            "Run both lines in a terminal (on Windows, in Git Bash). The first gives the token to git's own password "
-            "store in your home folder, which only you can read, so it never sits in the project's folder; the second "
-            "clones.",
+            "1. Give the token to git's own password store, in your home folder, which only you can read. It never "
+            "sits in the project's folder.",
             size="2",
         ),
-        _command_block(),
+        rx.el.pre(CloneState.setup, class_name="token-usage", id="clone-setup"),
+        rx.text("2. Clone the project:", size="2"),
+        rx.el.pre(CloneState.command, class_name="token-usage", id="clone-command"),
+        _copy(),
         rx.text(CloneState.made, size="2", id="git-token-made"),
         width="100%",
-        spacing="3",
+        spacing="2",
     )
 
 
@@ -103,7 +101,8 @@ def clone_dialog() -> rx.Component:
                     AuthState.accounts_on,
                     rx.cond(CloneState.command == "", _token_form(), _made()),
                     rx.fragment(
-                        _command_block(),
+                        rx.el.pre(CloneState.command, class_name="token-usage", id="clone-command"),
+                        _copy(),
                         rx.text("Without accounts, only this machine may clone and push.", size="2"),
                     ),
                 ),

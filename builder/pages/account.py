@@ -194,19 +194,17 @@ def git_token_row(row: GitTokenRow) -> rx.Component:
     return rx.hstack(
         rx.icon("git-branch", size=16, color=rx.color("gray", 10), flex_shrink="0"),
         rx.vstack(
+            rx.link(row.project_name, href="/p/" + row.project_id, size="2", weight="medium", truncate=True, max_width="100%"),
             rx.hstack(
-                rx.link(row.project_name, href="/p/" + row.project_id, size="2", weight="medium", truncate=True),
                 rx.badge(
                     rx.cond(row.can_push, "Clone and push", "Clone only"),
                     color_scheme=rx.cond(row.can_push, "orange", "gray"),
                     variant="soft",
-                    flex_shrink="0",
                 ),
-                rx.code(row.hint, "\u2026", size="1", variant="ghost", flex_shrink="0"),
+                rx.code(row.hint, "\u2026", size="1", variant="ghost"),
                 align="center",
                 spacing="2",
-                min_width="0",
-                max_width="100%",
+                wrap="wrap",
             ),
             rx.text(
                 rx.cond(row.name != "", row.name + " \u00b7 ", ""),

@@ -23,7 +23,9 @@ def days_label(days: int) -> str:
 
 class CloneState(rx.State):
     open_dialog: bool = False
-    # Without accounts: the plain clone. With them: the token's two lines, once made (until the dialog closes).
+    # Without accounts: the plain clone. With them, once a token is made (until the dialog closes): the line that hands
+    # it to git's credential store, and the clone that finds it there.
+    setup: str = ""
     command: str = ""
     error: str = ""
     # The git token's form: what it may do (push only for editors and owners) and how long it lasts.
@@ -37,7 +39,7 @@ class CloneState(rx.State):
 
     @rx.event
     async def set_open(self, value: bool) -> None:
-        self.open_dialog, self.error, self.command, self.made = value, "", "", ""
+        self.open_dialog, self.error, self.setup, self.command, self.made = value, "", "", "", ""
         if not value:
             return
         workspace = await self.get_state(WorkspaceState)
@@ -53,6 +55,11 @@ class CloneState(rx.State):
         self.access = "write" if self.can_push else "read"
         self.day_choices = [days_label(days) for days in offered_days()]
         self.days = days_label(default_days())
+
+    @rx.var
+    def copied(self) -> str:
+        """What Copy puts on the clipboard: every line shown, in order."""
+        return "\n".join(line for line in (self.setup, self.command) if line)
 
     def _base(self) -> str:
         # The address the page was opened at, as the Account page's examples use: it is the one that reaches Forja.
@@ -81,8 +88,8 @@ class CloneState(rx.State):
         except ForjaError as exc:
             self.error = exc.message
         else:
-            self.command = f"{made.setup}\n{made.clone}"
-            may = "clone, fetch and push" if write else "clone and fetch, not push,"
+            self.setup, self.command = made.setup, made.clone
+            may = "clone, fetch and push" if write else "clone and fetch (not push)"
             self.made = (
                 f"The token may {may} this project only, until {made.expires_at:%d %b %Y}. Forja shows it this once; "
                 "you see and revoke it on your Account page."

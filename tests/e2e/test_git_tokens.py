@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,23 +19,24 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from builder.services.access import Actor
 from builder.services.accounts import AccountService
-from tests.e2e.accounts import sign_in as sign_in_page
 from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE, Traffic, accessible, another_forja
-from tests.e2e.test_account_people import PASSWORD, on_accounts, run
+from tests.e2e.test_account_people import (
+    PASSWORD,
+    PEOPLE,
+    Team,
+    contexts,  # noqa: F401 (a fixture, used by name)
+    on_accounts,
+    run,
+    sign_in,
+)
 
-PEOPLE = {"ana": "Ana Lima", "bo": "Bo Park"}
 LOG = "git-tokens-forja.log"
 SITE = {"index.html": '<!doctype html>\n<html lang="en"><head><title>Shop</title></head><body><h1>Shop</h1></body></html>\n'}
 
 
-@dataclass(frozen=True)
-class Site:
-    base: str
-    actors: dict[str, Actor]
-
-
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
+    """A Forja with accounts; Ana and Bo have accounts on it."""
     folder = tmp_path_factory.mktemp("forja-git-tokens")
     env = {"FORJA_AUTH": "password", "FORJA_VERIFY_GENERATIONS": "false"}
     with another_forja(folder, LOG, env) as base:
@@ -44,31 +44,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
         async def make(accounts: AccountService) -> dict[str, Actor]:
             made = {}
-            for key, name in PEOPLE.items():
-                info = await accounts.create_user(f"{key}@example.org", name, PASSWORD)
+            for key in ("ana", "bo"):
+                info = await accounts.create_user(f"{key}@example.org", PEOPLE[key], PASSWORD)
                 made[key] = Actor(info.id, info.email, info.name, info.role)
             return made
 
-        yield Site(base, run(on_accounts(database, make)))
-
-
-@pytest.fixture
-def contexts(browser: Browser, traffic: Traffic) -> Iterator[list[BrowserContext]]:
-    made: list[BrowserContext] = []
-    yield made
-    for context in made:
-        context.close()
-    assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"
-
-
-def sign_in(browser: Browser, contexts: list[BrowserContext], traffic: Traffic, site: Site, who: str) -> Page:
-    context = browser.new_context(viewport=DESKTOP)
-    traffic.watch(context)
-    contexts.append(context)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    sign_in_page(page, site.base, f"{who}@example.org", PASSWORD)
-    return page
+        yield Team(base, database, run(on_accounts(database, make)))
 
 
 def git_env(home: Path) -> dict[str, str]:
@@ -80,8 +61,8 @@ def run_shown(lines: str, home: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["bash", "-e", "-c", lines], cwd=home, env=git_env(home), capture_output=True, text=True, timeout=120)
 
 
-def open_clone_dialog(page: Page, site: Site, project: str) -> Locator:
-    page.goto(f"{site.base}/p/{project}")
+def open_clone_dialog(page: Page, team: Team, project: str) -> Locator:
+    page.goto(f"{team.base}/p/{project}")
     expect(page.locator("#version-badge")).to_be_visible(timeout=90_000)
     page.locator("#project-menu").click()
     page.locator("#menu-clone").click()
@@ -90,46 +71,54 @@ def open_clone_dialog(page: Page, site: Site, project: str) -> Locator:
     return dialog
 
 
-def fits_a_phone(page: Page, *selectors: str) -> None:
-    for selector in selectors:
+def at_both_widths(page: Page, name: str, where: str, fit: tuple[str, ...], shown: Locator | None = None) -> None:
+    """`shown` (else the page) pictured at 1440 and at 390 wide, where each of `fit` stays within the phone's width;
+    axe-core's rules at both. The page is wide again afterwards."""
+    for size, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(viewport)
+        path = str(ARTIFACTS / f"git-token-{name}-{size}.png")
+        if shown is None:
+            page.screenshot(path=path)
+        else:
+            shown.scroll_into_view_if_needed()
+            shown.screenshot(path=path)
+    for selector in fit:
         box = page.locator(selector).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], selector
+    accessible(page, where, widths=(DESKTOP, PHONE))
+    page.set_viewport_size(DESKTOP)
 
 
 def test_the_clone_dialogs_git_token_clones_and_pushes_until_the_account_page_revokes_it(
-    browser: Browser, contexts: list[BrowserContext], traffic: Traffic, site: Site, tmp_path: Path
+    browser: Browser,
+    contexts: list[BrowserContext],  # noqa: F811 (the fixture imported above)
+    traffic: Traffic,
+    team: Team,
+    tmp_path: Path,
 ) -> None:
-    ana = sign_in(browser, contexts, traffic, site, "ana")
-    made = ana.request.post(f"{site.base}/api/projects", data={"name": "Corner Shop", "files": SITE})
+    ana = sign_in(browser, contexts, traffic, team, "ana")
+    made = ana.request.post(f"{team.base}/api/projects", data={"name": "Corner Shop", "files": SITE})
     assert made.status == 201, made.text()
     project = made.json()["id"]
-    dialog = open_clone_dialog(ana, site, project)
+    dialog = open_clone_dialog(ana, team, project)
     expect(dialog.locator("#git-token-access")).to_have_text("Clone, fetch and push")
     expect(dialog.locator("#git-token-days")).to_have_text("30 days")
     expect(dialog.locator("#clone-setup")).to_have_count(0)  # no command, and no token, until asked for
-    ana.screenshot(path=str(ARTIFACTS / "git-token-1-form-desktop.png"))
-    ana.set_viewport_size(PHONE)
-    fits_a_phone(ana, "#git-token-access", "#git-token-days", "#make-git-token")
-    ana.screenshot(path=str(ARTIFACTS / "git-token-2-form-phone.png"))
-    accessible(ana, "the Clone dialog's git token form", widths=(DESKTOP, PHONE))
-    ana.set_viewport_size(DESKTOP)
+    at_both_widths(
+        ana, "1-form", "the Clone dialog's git token form", ("#git-token-access", "#git-token-days", "#make-git-token")
+    )
 
     dialog.locator("#make-git-token").click()
     expect(dialog.locator("#clone-setup")).to_contain_text("git credential-store store")
     setup, clone_line = dialog.locator("#clone-setup").inner_text().strip(), dialog.locator("#clone-command").inner_text().strip()
-    url = f"{site.base}/git/{project}.git"
+    url = f"{team.base}/git/{project}.git"
     assert clone_line == f"git clone -c credential.helper=store -c credential.useHttpPath=true {url}"
     found = re.search(r"password=(forja_git_[A-Za-z0-9_-]{43}) ", setup)
     assert found is not None, setup
     token = found.group(1)
     assert setup == f"printf '%s\\n' url={url} username=ana password={token} | git credential-store store"
     expect(dialog.locator("#git-token-made")).to_contain_text("The token may clone, fetch and push this project only, until")
-    ana.screenshot(path=str(ARTIFACTS / "git-token-3-made-desktop.png"))
-    ana.set_viewport_size(PHONE)
-    fits_a_phone(ana, "#clone-setup", "#clone-command", "#copy-clone")
-    ana.screenshot(path=str(ARTIFACTS / "git-token-4-made-phone.png"))
-    accessible(ana, "the Clone dialog with a git token", widths=(DESKTOP, PHONE))
-    ana.set_viewport_size(DESKTOP)
+    at_both_widths(ana, "2-made", "the Clone dialog with a git token", ("#clone-setup", "#clone-command", "#copy-clone"))
 
     # Closed, the dialog forgets the token: opened again, it offers a new one.
     dialog.get_by_role("button", name="Done").click()
@@ -159,7 +148,7 @@ def test_the_clone_dialogs_git_token_clones_and_pushes_until_the_account_page_re
     expect(ana.locator("#version-badge")).to_have_text("v2", timeout=30_000)
 
     # The Account page lists it (its project, what it may do, when it expires, that it was used) and revokes it.
-    ana.goto(f"{site.base}/account")
+    ana.goto(f"{team.base}/account")
     section = ana.locator("#git-tokens")
     row = section.locator(f'.git-token-row[data-project="{project}"]')
     expect(row).to_contain_text("Corner Shop")
@@ -168,14 +157,8 @@ def test_the_clone_dialogs_git_token_clones_and_pushes_until_the_account_page_re
     expect(row).to_contain_text("expires")
     expect(row).not_to_contain_text("last used never")
     assert token not in ana.content()
-    section.scroll_into_view_if_needed()
-    section.screenshot(path=str(ARTIFACTS / "git-token-5-account-desktop.png"))
-    ana.set_viewport_size(PHONE)
-    fits_a_phone(ana, f'.git-token-row[data-project="{project}"] .revoke-git-token')
-    section.scroll_into_view_if_needed()
-    section.screenshot(path=str(ARTIFACTS / "git-token-6-account-phone.png"))
-    accessible(ana, "the Account page's git tokens", widths=(DESKTOP, PHONE))
-    ana.set_viewport_size(DESKTOP)
+    revoke = f'.git-token-row[data-project="{project}"] .revoke-git-token'
+    at_both_widths(ana, "3-account", "the Account page's git tokens", (revoke,), shown=section)
     row.locator(".revoke-git-token").click()
     ana.locator(".confirm-revoke-git-token").click()
     expect(row).to_have_count(0)
@@ -190,22 +173,24 @@ def test_the_clone_dialogs_git_token_clones_and_pushes_until_the_account_page_re
 
 
 def test_a_viewers_clone_dialog_makes_a_token_that_only_clones(
-    browser: Browser, contexts: list[BrowserContext], traffic: Traffic, site: Site, tmp_path: Path
+    browser: Browser,
+    contexts: list[BrowserContext],  # noqa: F811 (the fixture imported above)
+    traffic: Traffic,
+    team: Team,
+    tmp_path: Path,
 ) -> None:
-    ana = sign_in(browser, contexts, traffic, site, "ana")
-    made = ana.request.post(f"{site.base}/api/projects", data={"name": "Shared Shop", "files": SITE})
+    ana = sign_in(browser, contexts, traffic, team, "ana")
+    made = ana.request.post(f"{team.base}/api/projects", data={"name": "Shared Shop", "files": SITE})
     project = made.json()["id"]
-    added = ana.request.post(f"{site.base}/api/projects/{project}/members", data={"email": "bo@example.org", "role": "viewer"})
+    added = ana.request.post(f"{team.base}/api/projects/{project}/members", data={"email": "bo@example.org", "role": "viewer"})
     assert added.status < 400, added.text()
 
-    bo = sign_in(browser, contexts, traffic, site, "bo")
-    dialog = open_clone_dialog(bo, site, project)
+    bo = sign_in(browser, contexts, traffic, team, "bo")
+    dialog = open_clone_dialog(bo, team, project)
     expect(dialog.locator("#git-token-access")).to_have_text("Clone and fetch only (viewers cannot push)")
     dialog.locator("#make-git-token").click()
     expect(dialog.locator("#git-token-made")).to_contain_text("The token may clone and fetch (not push) this project only")
-    bo.set_viewport_size(PHONE)
-    bo.screenshot(path=str(ARTIFACTS / "git-token-7-viewer-phone.png"))
-    bo.set_viewport_size(DESKTOP)
+    at_both_widths(bo, "4-viewer", "a viewer's Clone dialog", ("#clone-setup", "#clone-command"))
     home = tmp_path / "home"
     home.mkdir()
     shown = [dialog.locator(line).inner_text().strip() for line in ("#clone-setup", "#clone-command")]

@@ -3,6 +3,8 @@ code, and the acceptance checks that quote the old words (pure halves; tests/int
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from builder.app_files import shown_by_the_app
@@ -158,6 +160,15 @@ def test_a_value_written_once_in_the_app_s_data_is_changed_there_but_never_in_a_
     twice = {**files, "src/other.js": "export const name = 'Luna Bakery'\n"}
     with pytest.raises(TextNotFound, match=r"written in 2 places of the app \(src/other.js, src/site.js\)"):
         locate(twice, TextChange(old="Luna Bakery", new="Sol Bakery", src="src/App.jsx:1:22"))
+
+
+def test_a_translated_text_is_changed_in_the_app_s_messages() -> None:
+    app = 'export default () => <h1>{t("home.title")}</h1>\n'
+    messages = '{\n  "home": { "title": "Your appointments" }\n}\n'
+    files = {"src/App.jsx": app, "src/locales/en.json": messages, "package.json": '{"description": "Your appointments"}'}
+    changed = locate(files, TextChange(old="Your appointments", new='Your "booked" cuts', src="src/App.jsx:1:22"))
+    assert changed.path == "src/locales/en.json"
+    assert json.loads(changed.content) == {"home": {"title": 'Your "booked" cuts'}}
 
 
 def test_an_element_in_a_test_file_is_not_the_app_s() -> None:

@@ -73,12 +73,15 @@ class _Char:
 
 @dataclass(frozen=True)
 class _Span:
-    """Where a written piece shows in the element's text, and its characters there."""
+    """Where a written piece shows in the element's text (its words from `core`, with the spaces at their ends that
+    are surely its own from `start` to `end`), its characters there, and all it shows."""
 
     start: int
     end: int
+    core: tuple[int, int]
     chars: list[_Char]
     piece: _Piece
+    shows: list[_Char]
 
 
 def _pieces(source: str, body: int, syntax: Syntax) -> list[_Piece]:
@@ -184,13 +187,13 @@ def _spans(source: str, pieces: list[_Piece], text: str, syntax: Syntax) -> list
         raise InCode(words)
     spans: list[_Span] = []
     for (piece, chars, head, tail), at in zip(cores, earliest, strict=True):
-        start, end = at, at + tail - head
+        core = start, end = at, at + tail - head
         # The piece's own spaces at its ends, where the text has them and no other piece took them.
         if head and start > (spans[-1].end if spans else 0) and text[start - 1] == " ":
             start, head = start - 1, head - 1
         if tail < len(chars) and end < len(text) and text[end] == " ":
             end, tail = end + 1, tail + 1
-        spans.append(_Span(start, end, chars[head:tail], piece))
+        spans.append(_Span(start, end, core, chars[head:tail], piece, chars))
     return spans
 
 
@@ -257,8 +260,19 @@ def change_text(source: str, body: int, old: str, new: str, syntax: Syntax) -> s
     at, until, typed = _source_range(span, start, end, typed)
     written = _escaped(typed, syntax)
     changed = source[:at] + written + source[until:]
-    # The changed piece, shown again among the unchanged text around it, must show exactly what was typed.
     piece = _Piece(span.piece.start, span.piece.end + len(written) - (until - at), code=False)
-    if shown(old[: span.start] + _text(_written(changed, piece, syntax)) + old[span.end :]) != new:
+    if not _shows_exactly(old, span, _written(changed, piece, syntax), new):
         raise Unplaced
     return changed
+
+
+def _shows_exactly(old: str, span: _Span, changed: list[_Char], new: str) -> bool:
+    """Whether the changed piece, shown among the rest of the element's text as it was, shows `new`.
+
+    The rest is the text before and after the piece's words. A space beside them may be the piece's own or the rest's
+    (the browser shows one space for both), so each reading must give `new`: the change is saved only if it is exact
+    whichever it is."""
+    before, after = old[: span.core[0]], old[span.core[1] :]
+    befores = {before, before[:-1]} if span.shows[0].text == " " and before.endswith(" ") else {before}
+    afters = {after, after[1:]} if span.shows[-1].text == " " and after.startswith(" ") else {after}
+    return all(shown(b + _text(changed) + a) == new for b in befores for a in afters)

@@ -3,9 +3,13 @@ code, and the acceptance checks that quote the old words (pure halves; tests/int
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from builder.app_files import shown_by_the_app
 from builder.errors import TextNotFound
@@ -120,6 +124,65 @@ def test_which_words_are_written_must_be_clear() -> None:
     source = "const x = <p>{a}-{b}</p>\n"
     with pytest.raises(TextNotFound, match="built from pieces of code"):
         typed(source, "1-2-3", "1+2-3", "src/A.jsx:1:11")
+
+
+def test_a_space_two_written_pieces_share_is_not_one_piece_s_to_change() -> None:
+    # With `v` empty the page shows "Your a": one space for the two written ones. Typed over, it is either's.
+    with pytest.raises(TextNotFound, match=r"cannot be written into src/A\.jsx"):
+        typed("const x = <p>Your {v} a</p>\n", "Your a", "YourMya", "src/A.jsx:1:11")
+
+
+def jsx_shows(text: str) -> str:
+    """What JSX shows of a text between tags or expressions (Babel's cleanJSXElementLiteralChild), entities read:
+    written apart from element_text's own reading, to check its saves against."""
+    lines = re.split(r"\r\n|\n|\r", text)
+    last = max((n for n, line in enumerate(lines) if re.search(r"[^ \t]", line)), default=-1)
+    shown = ""
+    for n, line in enumerate(lines):
+        line = line.replace("\t", " ")
+        line = line if n == 0 else line.lstrip(" ")
+        line = line if n == len(lines) - 1 else line.rstrip(" ")
+        if line:
+            shown += line if n == last else line + " "
+    return html.unescape(shown)
+
+
+def page_shows(source: str, values: list[str], jsx: bool) -> str:
+    """The element's text as the preview reports it, with `values` for its expressions `{v0}`, `{v1}`..."""
+    body = source[source.index(">") + 1 : source.rindex("</p>")]
+    parts = re.split(r"(\{v\d\})", body)
+    text = "".join(
+        values[int(part[2])] if re.fullmatch(r"\{v\d\}", part) else jsx_shows(part) if jsx else html.unescape(part)
+        for part in parts
+    )
+    return " ".join(text.split())
+
+
+WORDS = ["Your", "my", "cut", "&amp;", "Tom", "x", ",", "&#123;"]
+SPACES = ["", " ", "  ", "\n    ", "\n"]
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.data())
+def test_a_saved_change_shows_exactly_what_was_typed_or_nothing_is_saved(data: st.DataObject) -> None:
+    jsx = data.draw(st.booleans())
+    written = st.tuples(st.sampled_from(SPACES), st.sampled_from(WORDS), st.sampled_from(SPACES)).map("".join)
+    kinds = data.draw(st.lists(st.one_of(written, st.just("")), min_size=1, max_size=5))
+    body = "".join(piece or f"{{v{n}}}" for n, piece in enumerate(kinds))
+    values = data.draw(st.lists(st.sampled_from(["appointments", "3", "Ann Lee", "", " ", " b", "c "]), min_size=5, max_size=5))
+    source = f"<p>{body}</p>\n"
+    old = page_shows(source, values, jsx)
+    start = data.draw(st.integers(0, len(old)))
+    end = data.draw(st.integers(start, min(len(old), start + 6)))
+    new = " ".join((old[:start] + data.draw(st.sampled_from(["", "My", " ", "big ", "&", "{", " y "])) + old[end:]).split())
+    if not old or not new or new == old:
+        return
+    place = "src/A.jsx:1:1" if jsx else "src/A.svelte:1:1"
+    try:
+        saved = typed(source, old, new, place)
+    except TextNotFound:
+        return
+    assert page_shows(saved, values, jsx) == new
 
 
 def test_jsx_drops_the_whitespace_of_a_line_break_at_a_text_s_ends() -> None:

@@ -73,8 +73,8 @@ class _Char:
 
 @dataclass(frozen=True)
 class _Span:
-    """Where a written piece shows in the element's text (its words from `core`, with the spaces at their ends that
-    are surely its own from `start` to `end`), its characters there, and all it shows."""
+    """Where a written piece shows in the element's text: its words at `core`, with the spaces beside them that may
+    be its own from `start` to `end` (its characters there); and all the piece shows."""
 
     start: int
     end: int
@@ -188,7 +188,8 @@ def _spans(source: str, pieces: list[_Piece], text: str, syntax: Syntax) -> list
     spans: list[_Span] = []
     for (piece, chars, head, tail), at in zip(cores, earliest, strict=True):
         core = start, end = at, at + tail - head
-        # The piece's own spaces at its ends, where the text has them and no other piece took them.
+        # A space beside the words may be the piece's own (where no other piece took it); _shows_exactly checks a
+        # change of it whichever it is.
         if head and start > (spans[-1].end if spans else 0) and text[start - 1] == " ":
             start, head = start - 1, head - 1
         if tail < len(chars) and end < len(text) and text[end] == " ":

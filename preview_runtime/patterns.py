@@ -2,9 +2,8 @@
 
 Python's `re` backtracks: `^(a+)+$` over 24 `a`s and a `!` takes seconds, twice as long for each `a` more
 (bench/agent_search.py), and a search runs in Forja's process, so one line planted in a project's file would freeze a
-worker. RE2 matches in time linear in the text,
-whatever the pattern, and refuses what needs backtracking (backreferences, lookaround) when it compiles: those get a
-sentence saying what to write instead.
+worker. RE2 matches in time linear in the text, whatever the pattern, and refuses what needs backtracking
+(backreferences, lookaround) when it compiles: those get a sentence saying what to write instead.
 """
 
 from __future__ import annotations

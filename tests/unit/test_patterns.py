@@ -79,4 +79,3 @@ def test_the_search_reads_a_bounded_number_of_bytes(monkeypatch: pytest.MonkeyPa
     assert found.lines == ["a/small.txt:1: needle", "b/small.txt:1: needle"] and found.unread == 1
     assert "1 file not searched (a search reads at most 1000 bytes); give a folder to search them." in found.summary()
     assert search_files(tree, compile_pattern("needle"), "b").lines == ["b/small.txt:1: needle"]
-

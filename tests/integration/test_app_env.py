@@ -212,6 +212,10 @@ async def test_variables_stored_before_with_names_that_change_loading_are_not_gi
     for name in ("LD_PRELOAD", "SSL_CERT_DIR"):
         assert [text for text in said if text.startswith(f"The variable {name} is not given to the app: ")], said
     assert not [text for text in said if "forja-probe.so" in text]  # no process tried to load it
+    # Listed by name still, so that they can be removed.
+    assert {"LD_PRELOAD", "SSL_CERT_DIR"} <= {info.name for info in await services.app_env.names(pid)}
+    await services.app_env.unset(pid, "LD_PRELOAD")
+    assert "LD_PRELOAD" not in {info.name for info in await services.app_env.names(pid)}
 
 
 # A library that, once loaded by any process, leaves a mark at MARK (a path of the server, outside every sandbox).

@@ -2,7 +2,8 @@
 
 The same report backs `python -m builder doctor`, `GET /api/doctor`, the /doctor page and the admin's health, all
 through DoctorService (`services.doctor`), so a person whose preview failed reads the same sentences everywhere. It
-never shows a key's value.
+never shows a key's value, nor an address (builder/hidden_addresses.py); and with accounts only admins read it: anyone
+else learns only whether previews can run here (`report_for`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from builder import webcontainer_boots
+from builder.hidden_addresses import without_addresses
 from builder.publish.addresses import apps_suffix, cookie_scope
+from builder.services.access import Actor
 from builder.services.preview_runners import local_egress_policy, local_limits
 from builder.settings import settings
 from builder.webcontainer_boots import BootTally
@@ -61,6 +64,32 @@ class DoctorReport(BaseModel):
         """Whether the runner the settings ask for can run previews now."""
         wanted = self.auto if self.requested == "auto" else self.requested
         return wanted in self.runners and self.runners[wanted].ready
+
+    def unaddressed(self) -> DoctorReport:
+        """The report with every address and URL credential in its sentences taken out: some quote other programs
+        (a registry's name resolved here, Docker's and a build's errors, what browsers reported)."""
+
+        def hidden(value: object) -> object:
+            if isinstance(value, str):
+                return without_addresses(value)
+            if isinstance(value, dict):
+                return {key: hidden(item) for key, item in value.items()}
+            if isinstance(value, list):
+                return [hidden(item) for item in value]
+            return value
+
+        return DoctorReport.model_validate(hidden(self.model_dump()))
+
+
+PREVIEWS_RUN = "Previews can run here."
+PREVIEWS_DO_NOT_RUN = "Previews cannot run here now: ask your admin."
+
+
+class MachineVerdict(BaseModel):
+    """What a person who is not an admin learns of this machine: whether previews can run, in a sentence."""
+
+    usable: bool = Field(description="Whether the runner the settings ask for can run previews now.")
+    verdict: str = Field(description=f"'{PREVIEWS_RUN}' or '{PREVIEWS_DO_NOT_RUN}'")
 
 
 def _sentence(text: str) -> str:
@@ -320,8 +349,16 @@ class DoctorService:
     async def report(self) -> DoctorReport:
         """With the image as this process last saw it: a running Forja knows whether it is built, or how far its build
         got, without asking the engine again."""
-        return await diagnose(self._image.status, self._boots())
+        return (await diagnose(self._image.status, self._boots())).unaddressed()
 
     async def checked_report(self) -> DoctorReport:
         """After looking for the engine and the image first: for a process that has not looked yet (the CLI's own)."""
-        return await diagnose(await self._image.check(), self._boots())
+        return (await diagnose(await self._image.check(), self._boots())).unaddressed()
+
+    async def report_for(self, actor: Actor) -> DoctorReport | MachineVerdict:
+        """The report for an admin (the local user, without accounts); for anyone else only whether previews can run
+        here: the report names the machine's tools, settings and registries, which are the admins' business."""
+        report = await self.report()
+        if actor.is_admin:
+            return report
+        return MachineVerdict(usable=report.usable, verdict=PREVIEWS_RUN if report.usable else PREVIEWS_DO_NOT_RUN)

@@ -135,7 +135,7 @@ PUBLIC_ROUTES = {
 }
 # Routes that name no project: each is checked by its own test below.
 OTHER_ROUTES = {
-    ("GET", "/api/doctor"): "signed in",
+    ("GET", "/api/doctor"): "signed in; the report for an admin, whether previews run here for anyone else",
     ("GET", "/api/projects"): "lists only the person's projects",
     ("POST", "/api/projects"): "the new project is the person's",
     ("POST", "/api/projects/import-git"): "the new project is the person's",

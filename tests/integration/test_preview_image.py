@@ -275,8 +275,9 @@ def test_doctor_says_which_registry_resolves_where_previews_may_not_go_and_the_s
     local = report["runners"]["local"]
     assert local["ready"] is False
     assert local["reason"].startswith("Its sandbox's egress proxy would refuse the installs")
+    # The address the name resolves to is not shown: doctor's report names none.
     said = re.compile(
-        r"localhost resolves to (127\.0\.0\.1|::1) here, which is this machine\. If that is this network's own mirror "
+        r"localhost resolves to \[address\] here, which is this machine\. If that is this network's own mirror "
         r"of it \(a company mirror, split-horizon DNS\), set FORJA_NPM_REGISTRY or FORJA_PIP_INDEX_URL to its URL"
     )
     assert said.search(local["reason"]), local["reason"]

@@ -77,11 +77,15 @@ def doctor_page() -> rx.Component:
                     verdict(),
                     rx.vstack(
                         rx.callout(
-                            rx.text(
-                                "New previews run in the ",
-                                rx.text.strong(MachineState.auto),
-                                " runner: ",
-                                MachineState.auto_reason,
+                            rx.cond(
+                                MachineState.auto == "none",
+                                rx.text("No preview can run here now: ", MachineState.auto_reason),
+                                rx.text(
+                                    "New previews run in the ",
+                                    rx.text.strong(MachineState.auto),
+                                    " runner: ",
+                                    MachineState.auto_reason,
+                                ),
                             ),
                             icon="info",
                             color_scheme=rx.cond(MachineState.usable, "gray", "red"),

@@ -137,7 +137,11 @@ function headPosition(state, binding, doc) {
 export function joinRoom({ room, path, editor, onState, onBound }) {
   const scheme = window.location.protocol === "https:" ? "wss" : "ws";
   const doc = new Y.Doc();
-  const provider = new WebsocketProvider(`${scheme}://${window.location.host}${room}`, encodeURI(path), doc);
+  // Everything comes through Forja, which checks each cursor: not from the browser's other tabs directly (whose
+  // cursors would then come without the name and colour the server gives them).
+  const provider = new WebsocketProvider(`${scheme}://${window.location.host}${room}`, encodeURI(path), doc, {
+    disableBc: true,
+  });
   // This page's name and colour are the server's to say: it sets them on every message it relays.
   const cursors = new Cursors(editor);
   const meta = doc.getMap("forja");

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import uvicorn
 from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect, aconnect_ws
-from pycrdt import Channel, Decoder, Doc, Provider, Text
+from pycrdt import Channel, Decoder, Doc, Provider, Text, write_var_uint
 from starlette.types import ASGIApp
 
 from builder.api import api, guarded
@@ -132,22 +132,14 @@ END_OF_TEXT = {"type": None, "tname": "content", "item": None, "assoc": 0}
 SELECTION = {"anchor": END_OF_TEXT, "head": END_OF_TEXT}
 
 
-def var_uint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
 def awareness(*entries: tuple[int, int, object]) -> bytes:
-    """An awareness message of (client id, clock, state) entries; a state that is a str goes as it is (broken JSON)."""
-    update = var_uint(len(entries))
+    """An awareness message of (client id, clock, state) entries, lib0's numbers written by pycrdt; a state that is a
+    str goes as it is (broken JSON)."""
+    update = write_var_uint(len(entries))
     for client, clock, state in entries:
         text = (state if isinstance(state, str) else json.dumps(state)).encode()
-        update += var_uint(client) + var_uint(clock) + var_uint(len(text)) + text
-    return b"\x01" + var_uint(len(update)) + update
+        update += write_var_uint(client) + write_var_uint(clock) + write_var_uint(len(text)) + text
+    return b"\x01" + write_var_uint(len(update)) + update
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,7 @@ class PeerChannel(Channel):
             if not self._warned:  # once a connection: a hostile client could send thousands
                 self._warned = True
                 log.warning(
-                    "dropped a cursor message of user %s in project %s (%s); their others are dropped unsaid",
+                    "dropped a cursor message of user %s in project %s (%s); the connection's next ones go unnoted",
                     self._actor.user_id,
                     self._room.project_id,
                     exc,
@@ -238,7 +238,10 @@ class CollabService:
             return
         for client in list(room.yroom.clients):
             await client.send(gone)
-        await self._relay.publish(Relayed(room.project_id, room.path, "awareness", gone, channel.cursor.owner))
+        try:
+            await self._relay.publish(Relayed(room.project_id, room.path, "awareness", gone, channel.cursor.owner))
+        except Exception:  # Redis away: the other workers' pages drop the cursor when it times out instead
+            log.warning("could not tell the other workers that a cursor in project %s went", room.project_id, exc_info=True)
 
     async def _acquire(self, project_id: str, path: str) -> Room:
         key = (project_id, path)

@@ -367,12 +367,14 @@ class PresenceInfo(BaseModel):
     )
     user_id: str = Field(max_length=64)
     name: ShownName = Field(description='The person\'s name ("Guest" without accounts: FORJA_AUTH=none).')
-    initials: str = Field(min_length=1, max_length=2)
+    initials: str = Field(min_length=1, max_length=8)  # two letters, each up to three once upper-cased ("ﬃ": "FFI")
     colour: PresenceColour = Field(
         description="A Radix colour name, the same for one person on every page (one per tab for Guests)."
     )
     tab: PresenceTab = Field(description="preview, code, logs, history, terminal or chat (a phone's conversation pane).")
-    file: str = Field(max_length=MAX_PATH_LENGTH, description="The file open in the Code tab, or empty.")
+    file: Annotated[str, AfterValidator(plain_text)] = Field(
+        max_length=MAX_PATH_LENGTH, description="The file open in the Code tab, or empty."
+    )
     generating: bool = Field(description="This page asked for the generation that runs now.")
     since: datetime
 

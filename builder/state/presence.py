@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 import reflex as rx
 from reflex.utils.prerequisites import get_and_validate_app
 
+from builder.errors import FileTreeError
+from builder.filetree import normalize_path
 from builder.schemas import PRESENCE_TABS, PresenceInfo, PresenceTab
 from builder.services.access import Actor
 from builder.services.presence import HEARTBEAT_S, PresenceService, colour_for, initials_of, shown_name
@@ -67,6 +69,15 @@ def tab_of(value: str) -> PresenceTab:
         if tab == value:
             return tab
     return "code"
+
+
+def shown_file(path: str) -> str:
+    """The open file as the others see it: a file name as Forja allows them, or nothing (a page's events may name any
+    path, and a project with no version yet opens whichever it is told)."""
+    try:
+        return normalize_path(path) if path else ""
+    except FileTreeError:
+        return ""
 
 
 @functools.cache
@@ -125,7 +136,7 @@ class PresenceState(WorkspaceState):
             # A guest is each tab: their colour tells two tabs apart.
             colour=colour_for(self._session if guest else actor.user_id),
             tab=tab_of(self.tab),
-            file=editor.selected_path if self.tab == "code" else "",
+            file=shown_file(editor.selected_path) if self.tab == "code" else "",
             generating=conversation._asked and self.generating,  # pyright: ignore[reportPrivateUsage] (a part's own flag)
             since=datetime.fromisoformat(self._since),
         )

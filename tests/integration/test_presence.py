@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from builder.cluster.presence import SharedPresence, entries_key, expiry_key
 from builder.schemas import PresenceInfo, PresenceTab
 from builder.services.presence import PresenceService, colour_for, initials_of
+from builder.state.presence import shown_file, tab_of
 
 TTL_S = 1.5  # short, so a crashed page drops out within the test
 
@@ -199,3 +200,16 @@ def test_initials_and_colours() -> None:
     assert initials_of("Guest") == "G"
     assert initials_of("") == "?"
     assert colour_for("u1") == colour_for("u1")
+
+
+def test_a_page_tells_the_others_only_a_tab_and_a_file_name_forja_has() -> None:
+    """A page's events may name any tab or path: what the others are told is one of the page's tabs and a file name as
+    Forja allows them (or nothing), so a made-up value never fails the page's entry."""
+    assert tab_of("history") == "history"
+    assert tab_of("Deleting your project") == "code"
+    assert shown_file("src/App.jsx") == "src/App.jsx"
+    assert shown_file("./src//App.jsx") == "src/App.jsx"
+    for made_up in ("x" * 600, "a\x1b]0;pwned\x07", "../secrets", "/etc/passwd"):
+        assert shown_file(made_up) == ""
+    name = "\ufb03 \ufb03"  # two letters that upper-case to three each
+    PresenceInfo(**{**entry("s1", "Ada").model_dump(), "name": name, "initials": initials_of(name)})

@@ -20,7 +20,7 @@ const LABEL_PLACES = [
 ];
 
 // A peer's name and colour when both are what the server sends; null otherwise (not shown).
-export function cursorUser(state) {
+function cursorUser(state) {
   const user = state && state.user;
   if (!user || typeof user.name !== "string" || typeof user.colour !== "string") return null;
   if (!HEX_COLOUR.test(user.colour) || !user.name || [...user.name].length > MAX_NAME) return null;

@@ -12,18 +12,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import secrets
 import time
 from datetime import UTC, datetime
 
 import reflex as rx
-from reflex.utils.prerequisites import get_and_validate_app
 
 from builder.schemas import PresenceInfo
 from builder.services.access import Actor
 from builder.services.presence import HEARTBEAT_S, PresenceService, colour_for, initials_of
 from builder.settings import settings
+from builder.state.connected import page_connected
 from builder.state.conversation import ConversationState
 from builder.state.editor import EditorState
 from builder.state.workspace import WorkspaceState
@@ -52,20 +51,6 @@ def person_of(entry: PresenceInfo) -> Person:
     if entry.tab == "code" and entry.file:
         where = f"{where} \u00b7 {entry.file}"
     return Person(entry.session, entry.name, entry.initials, entry.colour, where, entry.generating)
-
-
-@functools.cache
-def _app() -> rx.App:
-    return get_and_validate_app().app
-
-
-async def page_connected(client_token: str) -> bool:
-    """Whether the page's socket (its client token's) is still connected to a worker."""
-    namespace = _app().event_namespace
-    if namespace is None:
-        return False
-    # Reflex offers no public hook for a socket that goes; its token manager is what knows.
-    return await namespace._token_manager.is_token_connected(client_token)  # pyright: ignore[reportPrivateUsage]
 
 
 class PresenceState(WorkspaceState):

@@ -143,7 +143,7 @@ def holder_of(folder: Path) -> Holder | None:
             return hold.holder
     try:
         fd = os.open(Path(folder) / LOCK_FILE, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
+    except OSError:  # no lock file (never held), or one this user may not read: nobody to tell
         return None
     try:
         if _lock(fd, fcntl.LOCK_SH, 0):

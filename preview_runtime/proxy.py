@@ -45,7 +45,7 @@ from preview_runtime.preview_headers import (
     WAKING_HEADERS,
 )
 from preview_runtime.runner import RunnerError
-from preview_runtime.traefik import ProxyEvent, Traefik, atomic_write, find_traefik
+from preview_runtime.traefik import PROBE_TIMEOUT_S, ProxyEvent, Traefik, atomic_write, find_traefik
 from preview_runtime.visits import ROUTER as VISITS_ROUTER
 from preview_runtime.visits import VisitCounter, metrics_config
 
@@ -196,7 +196,7 @@ class PreviewProxy:
     async def _answers_itself(self) -> bool:
         """Whether Traefik answers on its entrypoint with the catch-all page (so its dynamic config is loaded)."""
         try:
-            async with direct_client(1) as client:
+            async with direct_client(PROBE_TIMEOUT_S) as client:
                 response = await client.get(self.internal_url(), headers={"Host": self.domain})  # never a preview's host
         except httpx.HTTPError:
             return False

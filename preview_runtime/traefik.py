@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 20.0
 PROBE_EVERY_S = 1.0
+# How long one probe waits for Traefik's answer.
+PROBE_TIMEOUT_S = 2.0
 # Unanswered probes in a row before Traefik counts as not answering: a busy machine may let one go by.
 DOWN_AFTER = 2
 # A Traefik that answers nothing this long is stopped and started again (one that ended is started again at once).
@@ -221,15 +223,17 @@ class Traefik:
 
     # -- kept running ------------------------------------------------------------------------------
 
-    def _set(self, answering: bool) -> None:
+    def _set(self, answering: bool) -> bool:
+        """Whether Traefik answers now; True when that changed."""
         if answering == self.answering:
-            return
+            return False
         self.answering = answering
         if self.on_answering is not None:
             try:
                 self.on_answering(answering)
             except Exception:  # a broken listener must not stop the watch
                 log.exception("the preview proxy's listener failed")
+        return True
 
     def _note(self, text: str) -> None:
         log.warning("%s", text)
@@ -251,12 +255,17 @@ class Traefik:
                 continue
             if await self._probe():
                 misses = 0
-                self._set(True)
+                if self._set(True):
+                    log.warning("the preview proxy (Traefik, pid %s) answers again", process.pid)
                 continue
             misses += 1
             unanswered_since = unanswered_since if misses > 1 else time.monotonic()
-            if misses >= DOWN_AFTER:
-                self._set(False)
+            if misses >= DOWN_AFTER and self._set(False):
+                log.warning(
+                    "the preview proxy (Traefik, pid %s) answers nothing; it is started again if it stays silent %.0f s",
+                    process.pid,
+                    HUNG_AFTER_S,
+                )
             if time.monotonic() - unanswered_since >= HUNG_AFTER_S:
                 await _end(process, gently=False)  # a stopped process would keep a SIGTERM for later
                 await self._restart(process.pid, f"answered nothing for {HUNG_AFTER_S:.0f} s, so it was stopped")

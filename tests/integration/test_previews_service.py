@@ -26,6 +26,7 @@ from builder.services import Services
 from builder.services.run_settings import RunSettings
 from preview_runtime.runner import PreviewInfo, PreviewState
 from tests.conftest import CHECKED_PROJECT, free_port, served
+from tests.integration.test_cli import held_by_another_command
 
 # Reads package.json once, when it starts: only a restart shows a new description.
 SERVER = b"""const http = require('http');
@@ -137,6 +138,20 @@ async def test_a_preview_is_reconnecting_while_its_proxy_answers_nothing(local_p
     texts = [line.text for line in services.logs.history(pid)]
     assert "The app's address stopped answering: the preview proxy stopped, and Forja is starting it again." in texts
     assert "The preview proxy answers again: the app is back at its address." in texts
+
+
+async def test_no_preview_starts_on_a_data_folder_another_process_holds(local_previews: None, services: Services) -> None:
+    created = await services.projects.create("Held", {"package.json": manifest("held"), "server.js": SERVER}, owner=LOCAL_USER_ID)
+    with held_by_another_command(builder.settings.settings.data_dir) as pid:
+        with pytest.raises(PreviewError) as refused:
+            await services.previews.start(created.project_id)
+        assert str(refused.value).startswith(
+            f"The previews of the data folder {builder.settings.settings.data_dir} are run by a Forja command (pid {pid}: "
+            "python -m builder eval --suite forja-smoke): this process starts none there"
+        )
+        assert not (builder.settings.settings.data_dir / "proxy" / "traefik.pid").exists()
+    await services.previews.start(created.project_id)  # the folder is free once its holder ended
+    assert await served(services, created.project_id) == "<h1>held</h1>"
 
 
 async def test_follow_ends_with_the_failure_and_why(local_previews: None, services: Services) -> None:

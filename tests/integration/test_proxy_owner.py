@@ -147,7 +147,7 @@ async def test_a_traefik_that_answers_nothing_counts_as_down_then_is_replaced(
         async def down() -> bool:
             return not proxy.answering
 
-        await until(down, "the silent Traefik to count as not answering", within=5)
+        await until(down, "the silent Traefik to count as not answering", within=10)
 
         async def replaced() -> bool:
             return proxy.answering and proxy.traefik_pid not in (None, stopped)

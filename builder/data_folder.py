@@ -46,22 +46,29 @@ def beside_folder(suffix: str) -> Path:
 def second_server(holder: Holder) -> str:
     """Why a server cannot start on a data folder another process holds, and what to do."""
     ports = ports_beside()
-    own = f"FORJA_DATA_DIR={beside_folder('2')} FORJA_PORT={ports['FORJA_PORT']} FORJA_PREVIEW_PORT={ports['FORJA_PREVIEW_PORT']}"
+    own = (
+        f"FORJA_DATA_DIR={beside_folder('2')} FORJA_PORT={ports['FORJA_PORT']} FORJA_PREVIEW_PORT={ports['FORJA_PREVIEW_PORT']} "
+        f"FORJA_PREVIEW_NETWORK={settings.preview_network}-2"
+    )
     return (
         f"Forja cannot start: {holder.words()} already runs on the data folder {settings.data_dir} ({_since(holder)}), "
         "and two on one folder would stop each other's previews. Use that one, stop it first, or start this one with a "
-        f"data folder and ports of its own: {own} {RUN_COMMAND}"
+        f"data folder, ports and network of its own: {own} {RUN_COMMAND}"
     )
 
 
 def own_folder_command(holder: Holder, command: str) -> str:
     """Why a command that runs previews of its own cannot run on a held data folder, with the exact command that gives
     it one of its own."""
-    preview_port = ports_beside()["FORJA_PREVIEW_PORT"]
+    own = (
+        f"FORJA_DATA_DIR={beside_folder('eval')} FORJA_PREVIEW_PORT={ports_beside()['FORJA_PREVIEW_PORT']} "
+        # Docker's previews are known by their network: on the same one, each would take the other's for its own.
+        f"FORJA_PREVIEW_NETWORK={settings.preview_network}-eval"
+    )
     return (
         f"The data folder {settings.data_dir} is held by {holder.words()}, which runs its previews; this command runs "
-        "previews of its own and would stop those. Run it on a data folder and preview port of its own: "
-        f"FORJA_DATA_DIR={beside_folder('eval')} FORJA_PREVIEW_PORT={preview_port} {command}"
+        f"previews of its own and would stop those. Run it with a data folder, preview port and network of its own: {own} "
+        f"{command}"
     )
 
 

@@ -2,7 +2,7 @@
 
 It runs on this machine's own Forja, in this process: its previews and its browser are this command's, so it holds the
 data folder for its run (builder.data_folder). While a Forja server (or another eval) holds that folder, it refuses
-with the command that runs it on a data folder and preview port of its own: FORJA_DATA_DIR and FORJA_PREVIEW_PORT.
+with the command that runs it with a data folder, preview port and Docker network of its own.
 """
 
 from __future__ import annotations

@@ -81,7 +81,8 @@ def test_a_second_server_on_the_folder_is_refused_naming_the_first(served: Serve
         f"Forja cannot start: a Forja server (pid {holder['pid']}, at {served.base}) already runs on the data folder "
         f"{served.data} (since "
     ), second.stderr
-    assert re.search(rf"FORJA_DATA_DIR={served.data}-2 FORJA_PORT=\d+ FORJA_PREVIEW_PORT=\d+ bash scripts/run.sh$", second.stderr)
+    own = rf"FORJA_DATA_DIR={served.data}-2 FORJA_PORT=\d+ FORJA_PREVIEW_PORT=\d+ FORJA_PREVIEW_NETWORK=forja-previews-2"
+    assert re.search(rf"{own} bash scripts/run.sh$", second.stderr)
 
 
 def test_commands_beside_the_server_leave_its_previews_alone(served: Served, page: Page) -> None:
@@ -99,9 +100,9 @@ def test_commands_beside_the_server_leave_its_previews_alone(served: Served, pag
     refused = beside.refused("eval", "--reference", "--task", "bmi-calculator")
     assert re.fullmatch(
         rf"The data folder {re.escape(str(served.data))} is held by {re.escape(server)}, which runs its previews; this "
-        r"command runs previews of its own and would stop those\. Run it on a data folder and preview port of its own: "
-        rf"FORJA_DATA_DIR={re.escape(str(served.data))}-eval FORJA_PREVIEW_PORT=\d+ python -m builder eval --reference "
-        r"--task bmi-calculator",
+        r"command runs previews of its own and would stop those\. Run it with a data folder, preview port and network of "
+        rf"its own: FORJA_DATA_DIR={re.escape(str(served.data))}-eval FORJA_PREVIEW_PORT=\d+ "
+        r"FORJA_PREVIEW_NETWORK=forja-previews-eval python -m builder eval --reference --task bmi-calculator",
         refused,
     ), refused
     assert beside.ok("migrate").strip() == "Database is up to date."  # the operator's commands work beside it

@@ -375,8 +375,8 @@ def test_an_eval_on_a_data_folder_another_one_holds_is_refused_with_a_folder_of_
     other = f"a Forja command (pid {pid}: python -m builder eval --suite forja-smoke)"
     assert refused.startswith(f"The data folder {cli.data_dir} is held by {other}, which runs its previews; ")
     assert re.search(
-        rf"own: FORJA_DATA_DIR={re.escape(str(cli.data_dir))}-eval FORJA_PREVIEW_PORT=\d+ python -m builder eval "
-        r"--reference --task bmi-calculator$",
+        rf"own: FORJA_DATA_DIR={re.escape(str(cli.data_dir))}-eval FORJA_PREVIEW_PORT=\d+ "
+        r"FORJA_PREVIEW_NETWORK=forja-previews-eval python -m builder eval --reference --task bmi-calculator$",
         refused,
     ), refused
     assert "forja_not_shown" not in refused

@@ -444,7 +444,10 @@ class PreviewHub:
             while True:
                 if answered and info.state not in FOLLOWED:
                     return
-                answers = info.state == PreviewState.running and await manager.answers(preview_id)
+                # Shown answering, and still running (a save's news): not asked again, or a dev server restarting for
+                # a save would take the page's frame away for a moment.
+                kept = shown == (PreviewState.running, True) and info.state == PreviewState.running
+                answers = info.state == PreviewState.running and (kept or await manager.answers(preview_id))
                 if (info.state, answers) != shown:
                     shown = (info.state, answers)
                     yield info if answers else info.model_copy(update={"url": ""})

@@ -68,7 +68,7 @@ function ConflictNotice({ version, onKeepMine, onTakeTheirs, readOnly }) {
   );
 }
 
-export function ForjaEditor({ value, path, language, readOnly, theme, revision, room, userName, reveal, onChange, onSave }) {
+export function ForjaEditor({ value, path, language, readOnly, theme, revision, room, reveal, onChange, onSave }) {
   const saveRef = useRef(onSave);
   const editorRef = useRef(null);
   const roomRef = useRef(null);
@@ -136,7 +136,6 @@ export function ForjaEditor({ value, path, language, readOnly, theme, revision, 
       room,
       path,
       editor,
-      name: userName || "Someone",
       onState: (state) => {
         setShared(state);
         if (state.refused) setJoining(false); // editing alone: Save still makes a version
@@ -153,7 +152,7 @@ export function ForjaEditor({ value, path, language, readOnly, theme, revision, 
       roomRef.current = null;
       setJoining(false);
     };
-  }, [mounted, room, path, userName]);
+  }, [mounted, room, path]);
 
   const handleMount = (editor) => {
     editorRef.current = editor;

@@ -18,6 +18,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from builder.errors import InvalidInput, ServerUnavailable
 from builder.settings import settings
+from preview_runtime.logs import LogLevel
 
 if TYPE_CHECKING:
     from builder.store.app_env import AppEnvRecords
@@ -38,6 +39,41 @@ RESERVED = {
     "DATABASE_PATH": "Forja sets DATABASE_PATH itself, to the SQLite file in the app's /data folder.",
     "DATA_DIR": "Forja sets DATA_DIR itself, to the app's own /data folder.",
 }
+# Names that change how a program loads code, or which code it loads, and names of files the local runner lets the
+# sandbox read: given to an app, they reach more than its own code. The local runner starts the sandbox with the
+# preview's environment, from the project's folder, so LD_PRELOAD=./x.so would load a library of the project into
+# the processes that build the sandbox, on the server; and it shows the sandbox each file its certificate and
+# package variables name, so SSL_CERT_DIR=/ would show it the server's files (tests/integration/test_app_env.py
+# proves both). Inside a sandbox, the others would make the install, the build or Forja's own helpers run code
+# nobody sees in the project. Forja's own settings set what of these a preview needs. (PYTHONUNBUFFERED, PYTHONUTF8,
+# PYTHONHASHSEED and their kin tune a program without naming code: allowed.)
+_LOADS_CODE = "changes how programs load code"
+_READS_FILES = "names a file of this server that the app's sandbox would be let read"
+UNSAFE_PREFIXES = {"LD_": _LOADS_CODE}
+UNSAFE_NAMES = {
+    **dict.fromkeys(("GCONV_PATH", "GLIBC_TUNABLES"), _LOADS_CODE),
+    **dict.fromkeys(("NODE_OPTIONS", "NODE_PATH", "NODE_REPL_EXTERNAL_MODULE"), "changes which code Node.js loads"),
+    **dict.fromkeys(
+        (
+            "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONINSPECT", "PYTHONUSERBASE", "PYTHONBREAKPOINT",
+            "PYTHONWARNINGS", "PYTHONPYCACHEPREFIX", "PYTHONPLATLIBDIR", "PYTHONEXECUTABLE",
+        ),
+        "changes which code Python loads",
+    ),
+    **dict.fromkeys(("PERL5OPT", "PERL5LIB", "PERLLIB", "PERL5DB"), "changes which code Perl loads"),
+    **dict.fromkeys(("RUBYOPT", "RUBYLIB"), "changes which code Ruby loads"),
+    **dict.fromkeys(("JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH"), "changes which code Java loads"),
+    **dict.fromkeys(("BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4"), "changes what shells run"),
+    "SHELL": "chooses the program that runs commands",
+    # preview_runtime/local/sandbox.py's _BOUND_PATH_VARS (tests/unit/test_app_secrets.py keeps the two together).
+    **dict.fromkeys(
+        (
+            "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "PIP_CERT", "PIP_FIND_LINKS",
+            "NPM_CONFIG_CAFILE", "COREPACK_HOME",
+        ),
+        _READS_FILES,
+    ),
+}  # fmt: skip
 # What the front-end frameworks build into the page (production.py's public_env_prefixes, and Next.js's): anyone who
 # opens the app can read these.
 PUBLIC_PREFIXES = ("VITE_", "NEXT_PUBLIC_", "PUBLIC_", "REACT_APP_", "GATSBY_", "VUE_APP_")
@@ -60,7 +96,15 @@ def check_name(name: str) -> str:
         raise InvalidInput(RESERVED[name])
     if name in SET_BY_FORJA or name.startswith("FORJA_"):
         raise InvalidInput(f"Forja sets {name} itself in the app's processes; choose another name.")
+    if why := unsafe(name):
+        raise InvalidInput(why)
     return name
+
+
+def unsafe(name: str) -> str:
+    """Why an app may not have this variable (UNSAFE_NAMES), in a sentence; "" when it may."""
+    why = UNSAFE_NAMES.get(name) or next((why for prefix, why in UNSAFE_PREFIXES.items() if name.startswith(prefix)), "")
+    return f"{name} {why}; Forja does not let an app set it." if why else ""
 
 
 def check_value(value: str) -> str:
@@ -147,13 +191,19 @@ def hidden_values(env: dict[str, str]) -> tuple[str, ...]:
 
 
 async def runner_env(
-    store: AppEnvRecords, logs: LogHub, project_id: str, prefixes: Sequence[str] | None = None
+    store: AppEnvRecords, logs: LogHub, project_id: str, prefixes: Sequence[str] | None = None, quiet: bool = False
 ) -> dict[str, str]:
     """The project's variables in clear, for its app's processes only (a preview, a publish's build); with `prefixes`,
     only those whose names start with one (what a front-end build may put into the page). From here on the project's
-    log lines show its private values redacted."""
+    log lines show its private values redacted. A variable kept from before its name was refused (`unsafe`) is left
+    out, and the project's log says so, unless `quiet`."""
     env = {row.name: decrypt(row.value) for row in await store.env_vars(project_id)}
     logs.hide(project_id, hidden_values(env))
+    for name in [name for name in env if unsafe(name)]:
+        del env[name]
+        log.warning("app variable %s of %s not given to its processes: its name is refused", name, project_id)
+        if not quiet:
+            logs.emit(project_id, f"The variable {name} is not given to the app: {unsafe(name)} Remove it.", LogLevel.warning)
     if prefixes is not None:
         env = {name: value for name, value in env.items() if name.startswith(tuple(prefixes))}
     return env

@@ -358,6 +358,24 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = None
 
 
+class GitToken(SQLModel, table=True):
+    """A token for git alone, on one project: clone and fetch, or push too; it expires. Shown once, kept as its SHA-256."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(foreign_key="user.id", index=True, max_length=32)
+    project_id: str = Field(foreign_key="project.id", index=True, max_length=32)
+    name: str = Field(default="", max_length=100, description="What it is for, if the person said.")
+    token_hash: str = Field(unique=True, max_length=64)
+    hint: str = Field(max_length=16, description="The token's first characters, to tell tokens apart.")
+    can_push: bool = Field(default=False, description="It may push (its person's role is checked too); else only read.")
+    # Made by a request that came with an API token: revoked with that token, so none outlives its revocation.
+    api_token_id: int | None = Field(default=None, foreign_key="apitoken.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
 class AccountLink(SQLModel, table=True):
     """A one-time link an admin hands on: an invitation to make an account, or a password reset."""
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from builder.errors import InvalidInput
-from builder.filetree import hidden_character, is_utf8_text
+from builder.filetree import MAX_PATH_LENGTH, hidden_character, is_utf8_text
 from builder.models import Author, ProjectRole, Role
 from preview_runtime.verify import Problem
 
@@ -343,17 +343,38 @@ class MemberInfo(BaseModel):
     role: ProjectRole
 
 
+PresenceColour = Literal["tomato", "blue", "grass", "violet", "amber", "cyan", "pink", "teal", "indigo", "orange", "jade", "plum"]
+"""The Radix colours a person's avatar takes (builder.services.presence picks one per person)."""
+PresenceTab = Literal["preview", "code", "logs", "history", "chat", "terminal"]
+PRESENCE_TABS: tuple[PresenceTab, ...] = get_args(PresenceTab)
+MAX_SHOWN_NAME = 100
+"""The most characters of a person's name other people's pages show (an account's name is at most this long)."""
+ShownName = Annotated[str, Field(min_length=1, max_length=MAX_SHOWN_NAME), AfterValidator(plain_text)]
+
+
 class PresenceInfo(BaseModel):
     """One open page of a project: who has it open, where they are in it, and whether they asked for the generation
-    that runs."""
+    that runs. Every field is checked wherever an entry is read (another worker's, through Redis, too): an entry that
+    is not Forja's never reaches a page."""
 
-    session: str = Field(description="The page's own id (one per browser tab), random: a person may have several.")
-    user_id: str
-    name: str = Field(description='The person\'s name ("Guest" without accounts: FORJA_AUTH=none).')
-    initials: str
-    colour: str = Field(description="A Radix colour name, the same for one person on every page (one per tab for Guests).")
-    tab: str = Field(description="preview, code, logs, history or chat (a phone's conversation pane).")
-    file: str = Field(description="The file open in the Code tab, or empty.")
+    model_config = ConfigDict(extra="forbid")
+
+    session: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The page's own id (one per browser tab), random: a person may have several.",
+    )
+    user_id: str = Field(max_length=64)
+    name: ShownName = Field(description='The person\'s name ("Guest" without accounts: FORJA_AUTH=none).')
+    initials: str = Field(min_length=1, max_length=8)  # two letters, each up to three once upper-cased ("ﬃ": "FFI")
+    colour: PresenceColour = Field(
+        description="A Radix colour name, the same for one person on every page (one per tab for Guests)."
+    )
+    tab: PresenceTab = Field(description="preview, code, logs, history, terminal or chat (a phone's conversation pane).")
+    file: Annotated[str, AfterValidator(plain_text)] = Field(
+        max_length=MAX_PATH_LENGTH, description="The file open in the Code tab, or empty."
+    )
     generating: bool = Field(description="This page asked for the generation that runs now.")
     since: datetime
 
@@ -412,6 +433,27 @@ class ApiTokenInfo(BaseModel):
 
 class NewApiToken(ApiTokenInfo):
     token: str = Field(description="The token itself: shown this once, never again.")
+
+
+class GitTokenInfo(BaseModel):
+    """A git token: for git alone (clone, fetch and, if it may, push), on one project, until it expires."""
+
+    id: int
+    project_id: str
+    project_name: str
+    name: str
+    hint: str = Field(description="The token's first characters.")
+    access: Literal["read", "write"] = Field(description="read: clone and fetch; write: push too (for editors and owners).")
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+
+
+class NewGitToken(GitTokenInfo):
+    token: str = Field(description="The token itself: shown this once, never again.")
+    url: str = Field(description="The project's git address, without credentials.")
+    setup: str = Field(description="The shell line that hands the token to git's credential store (in the home folder).")
+    clone: str = Field(description="The clone command that reads the token from there, never from a URL.")
 
 
 class AccountLinkInfo(BaseModel):

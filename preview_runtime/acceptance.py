@@ -20,6 +20,7 @@ from playwright.async_api import Error as PlaywrightError
 from pydantic import BaseModel, Field
 
 from preview_runtime.check_script import Expr, Member, Name, Regex, ScriptError, ScriptTest, Value, parse_checks
+from preview_runtime.patterns import LinearPattern, PatternError, compile_pattern
 from preview_runtime.verify import VIEWPORT, Expect, PageChecker, origin_of, own_origin_only
 
 STEP_TIMEOUT_S = 5.0
@@ -78,6 +79,16 @@ def _regex(value: Regex) -> re.Pattern[str]:
         return re.compile(value.pattern, flags | (re.DOTALL if "s" in value.flags else 0))
     except re.error as exc:
         raise CheckFailed(f"/{value.pattern}/ is not a pattern Forja can use ({exc}).") from None
+
+
+def _linear(pattern: re.Pattern[str]) -> LinearPattern:
+    """A check's pattern for `toMatch`, which Forja runs itself (a locator's assertions run theirs in the browser):
+    with RE2, so a page's text cannot make it backtrack for minutes on the event loop."""
+    flags = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
+    try:
+        return compile_pattern(pattern.pattern, "".join(name for name, bit in flags.items() if pattern.flags & bit))
+    except PatternError as exc:
+        raise CheckFailed(f"/{pattern.pattern}/: {exc}") from None
 
 
 def _plain(value: object) -> object:
@@ -196,7 +207,7 @@ def _assert_value(actual: object, method: str, args: list[object], negated: bool
         "toBeLessThan": lambda: actual < expected,  # type: ignore[operator]
         "toBeLessThanOrEqual": lambda: actual <= expected,  # type: ignore[operator]
         "toMatch": lambda: (
-            bool(expected.search(str(actual))) if isinstance(expected, re.Pattern) else str(expected) in str(actual)
+            _linear(expected).search(str(actual)) if isinstance(expected, re.Pattern) else str(expected) in str(actual)
         ),
         "toHaveLength": lambda: len(actual) == expected,  # type: ignore[arg-type]
     }

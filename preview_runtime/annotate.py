@@ -334,6 +334,23 @@ def annotate_source(path: str, text: str) -> str:
         return text
 
 
+def expression_end(text: str, start: int, jsx: bool) -> int | None:
+    """Just past the `}` closing the expression that opens at `start` (`{` in JSX and Svelte, `{{` in Vue), over the
+    strings, templates and JSX inside it; None when this scanner cannot follow it."""
+    try:
+        if jsx:
+            scanner = _Jsx(text, "")
+            scanner.i = start + 1
+            scanner.js(until_brace=True)
+            return scanner.i
+        markup = _Markup(text, "", svelte=True)
+        markup.i = start
+        markup.braces()
+        return markup.i
+    except (_Unsafe, IndexError):
+        return None
+
+
 def annotate(files: Mapping[str, bytes]) -> dict[str, bytes]:
     """The files, with the components among them annotated (see annotate_source); other files as they are."""
     out: dict[str, bytes] = {}

@@ -329,3 +329,31 @@ def parse_checks(source: str) -> list[ScriptTest]:
     if len(source) > MAX_SCRIPT_CHARS:
         raise ScriptError(1, f"a check file is at most {MAX_SCRIPT_CHARS:,} characters; split it.")
     return _Parser(source).script()
+
+
+@dataclass(frozen=True)
+class Quoted:
+    """A string of a check's steps: where it is in the file (its quotes included) and what it says."""
+
+    start: int
+    end: int
+    value: str
+
+
+def step_strings(source: str) -> list[Quoted]:
+    """The strings a readable check file's steps hold, in order: not its tests' titles (the plan's words) nor its
+    imports. ScriptError when Forja cannot read the file."""
+    parse_checks(source)
+    tokens = _tokens(source)
+    quoted: list[Quoted] = []
+    for at, tok in enumerate(tokens):
+        before = [t.text for t in tokens[max(0, at - 2) : at]]
+        if tok.kind == "string" and before != ["test", "("] and before[-1:] != ["from"]:
+            quoted.append(Quoted(tok.start, tok.start + len(tok.text), _unquote(tok.text)))
+    return quoted
+
+
+def js_string(text: str, quote: str = '"') -> str:
+    """`text` as a JavaScript string literal between `quote`s (', " or `) that reads back as `text`."""
+    escaped = text.replace("\\", "\\\\").replace(quote, "\\" + quote).replace("\n", "\\n").replace("\r", "\\r")
+    return quote + (escaped.replace("${", "\\${") if quote == "`" else escaped) + quote

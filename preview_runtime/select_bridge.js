@@ -31,7 +31,8 @@
     return parts.join(" > ");
   };
 
-  const textOf = (element) => (element.innerText || element.textContent || "").replace(/\s+/g, " ").trim().slice(0, MAX_TEXT);
+  // A leaf's text as its source writes it (textContent: no CSS text-transform); a larger element's as it reads.
+  const textOf = (element) => ((element.children.length ? element.innerText : element.textContent) || "").replace(/\s+/g, " ").trim().slice(0, MAX_TEXT);
   // Only an element holding text and no other elements can be edited in place: its text is one piece of the source.
   const isLeaf = (element) => element.children.length === 0 && textOf(element) !== "" && !["INPUT", "TEXTAREA", "SELECT"].includes(element.tagName);
 
@@ -71,6 +72,14 @@
 
   const pickable = (target) => target instanceof Element && target !== box && !box?.contains(target) && target !== document.documentElement;
 
+  // The element's own text nodes, with what they said, put back as they were: the page's framework still holds
+  // them, so its next update (a hot reload) lands on the page.
+  const restore = (element) => {
+    const original = element.__forjaOriginal;
+    for (const [node, value] of original) node.nodeValue = value;
+    element.replaceChildren(...original.map(([node]) => node));
+  };
+
   const stopEditing = (save) => {
     const element = editing;
     if (!element) return;
@@ -79,18 +88,16 @@
     element.removeAttribute("contenteditable");
     const fresh = textOf(element);
     const { old, ...place } = element.__forjaEdit;
-    if (!save || fresh === old) {
-      element.textContent = element.__forjaOriginal;
-      return;
-    }
-    post({ forja: "text", ...place, old, new: fresh });
+    // The frame shows only saved text: the typed words go to Forja, which reloads the frame once they are saved.
+    restore(element);
+    if (save && fresh !== old) post({ forja: "text", ...place, old, new: fresh });
   };
 
   const startEditing = (element) => {
     if (!isLeaf(element)) return;
     stopEditing(false);
     editing = element;
-    element.__forjaOriginal = element.textContent;
+    element.__forjaOriginal = [...element.childNodes].map((node) => [node, node.nodeValue]);
     element.__forjaEdit = { ...describe(element), old: textOf(element) };
     element.contentEditable = "true";
     element.focus();
@@ -114,6 +121,7 @@
   addEventListener("mouseover", hover, true);
   addEventListener("mousemove", hover, true);
   addEventListener("scroll", () => outline(hovered), true);
+  addEventListener("resize", () => outline(hovered));
   addEventListener("mousedown", swallow, true);
   addEventListener("mouseup", swallow, true);
   addEventListener("click", (event) => {

@@ -36,7 +36,11 @@ async def list_env(project_id: str, _: Viewer) -> list[EnvVarInfo]:
 
 @router.put("/api/projects/{project_id}/env/{name}")
 async def set_env(project_id: str, name: VarName, actor: Editor, body: EnvValue) -> list[EnvVarInfo]:
-    """Add or replace a variable; a running preview restarts with it. Answers the names, never a value."""
+    """Add or replace a variable; a running preview restarts with it. Answers the names, never a value.
+
+    A name Forja sets itself, or one that changes how programs load code (LD_PRELOAD, NODE_OPTIONS, PYTHONPATH...), is
+    refused with a 422 saying why.
+    """
     return await (await get_services()).app_env.set(project_id, name, body.value, actor.user_id)
 
 

@@ -1,7 +1,9 @@
 """git's smart HTTP protocol for each project: `git clone http://<forja>/git/<project id>.git`.
 
-git sends the person's personal API token as the password of HTTP Basic (any user name); Bearer works too. Viewers
-may fetch, editors and owners may push, anyone else gets 404, as for a project that does not exist. Without accounts
+git sends a git token of the project (builder/services/git_tokens.py) as the password of HTTP Basic (any user name);
+Bearer works too. A read token fetches, a write token pushes too, each only as far as its person's role goes: viewers
+may fetch, editors and owners may push, anyone else gets 404, as for a project that does not exist. A personal API
+token still works as before git tokens (scripts that use one keep working), but no page proposes it. Without accounts
 (FORJA_AUTH=none) only this machine may use it. Errors are plain text, which git prints to the person.
 """
 
@@ -31,7 +33,7 @@ ASK_CREDENTIALS = {"WWW-Authenticate": 'Basic realm="Forja", charset="UTF-8"'}
 
 
 def token_of(authorization: str) -> str | None:
-    """The API token of a Basic (as the password) or Bearer Authorization header."""
+    """The token of a Basic (as the password) or Bearer Authorization header."""
     scheme, _, value = authorization.partition(" ")
     if scheme.lower() == "bearer":
         return value.strip() or None
@@ -58,10 +60,11 @@ async def _actor(request: Request, project_id: str, need: Permission) -> Actor:
         return LOCAL_ACTOR
     token = token_of(request.headers.get("authorization", ""))
     if token is None:
-        raise _Refused(401, "Sign in with your personal API token as the password.", ASK_CREDENTIALS)
+        raise _Refused(
+            401, "Sign in with a git token of this project as the password: the Clone dialog makes one.", ASK_CREDENTIALS
+        )
     try:
-        actor = await services.accounts.actor(api_token=token)
-        await services.access.require(actor, project_id, need)
+        actor = await services.git_tokens.git_actor(token, project_id, need)
     except NotSignedIn as exc:
         raise _Refused(401, exc.message, ASK_CREDENTIALS) from None
     except NotFound:

@@ -217,19 +217,29 @@ FRAME_HEADERS = [
 ]
 # Forja's own page, on top: scripts only from Forja (Reflex's prerendered pages carry inline scripts and its
 # call_script evaluates code, so those stay allowed), no plugins, no <base> pointing elsewhere, forms post to Forja only.
-# Frames, images and connections stay open: previews live on origins of their own, and WebContainers on StackBlitz's.
+# Styles and images only from Forja too, so CSS that reached the page some other way cannot load anything from elsewhere
+# (a url() that tells another site the page was seen): inline styles stay allowed, as Emotion (Reflex's components) and
+# Monaco write <style> elements as they render; images may also be data: (Monaco's icons, a picture file in the Code
+# tab) and blob: addresses. Frames and connections stay open: previews live on origins of their own, and WebContainers
+# on StackBlitz's.
+STYLE_AND_IMAGES = b"style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:"
 PAGE_POLICY = (
-    b"script-src 'self' 'unsafe-inline' 'unsafe-eval' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; "
-    b"frame-ancestors 'none'"
+    b"script-src 'self' 'unsafe-inline' 'unsafe-eval' blob:; " + STYLE_AND_IMAGES + b"; object-src 'none'; "
+    b"base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+# A share page (/s/...) has its own inline style and poll script, and frames the app: its styles and images are limited
+# as the page's are.
+SHARE_PAGE_POLICY = STYLE_AND_IMAGES + b"; object-src 'none'; base-uri 'self'"
 
 
-def _is_page(path: str, headers: list[tuple[bytes, bytes]]) -> bool:
-    """Whether an answer is Forja's own page (HTML not under /api/ nor a share link's)."""
-    if path.startswith(("/api/", "/s/")):
-        return False
+def _policy_of(path: str, headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    """The policy of an answer that is one of Forja's own HTML pages (not under /api/): a share link's or the page's."""
+    if path.startswith("/api/"):
+        return None
     kind = next((value for name, value in headers if name.lower() == b"content-type"), b"")
-    return kind.split(b";", 1)[0].strip().lower() == b"text/html"
+    if kind.split(b";", 1)[0].strip().lower() != b"text/html":
+        return None
+    return SHARE_PAGE_POLICY if path.startswith("/s/") else PAGE_POLICY
 
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -275,8 +285,8 @@ def isolate(app: ASGIApp) -> ASGIApp:
                 present = {name.lower() for name, _ in headers}
                 added = [h for h in ISOLATION_HEADERS if h[0] not in present]
                 added += [h for h in FRAME_HEADERS if h[0] == b"content-security-policy" or h[0] not in present]
-                if _is_page(scope.get("path", ""), headers):
-                    added.append((b"content-security-policy", PAGE_POLICY))
+                if (policy := _policy_of(scope.get("path", ""), headers)) is not None:
+                    added.append((b"content-security-policy", policy))
                 message["headers"] = headers + added
             await send(message)
 

@@ -2,7 +2,8 @@
 
 The endpoint sits behind the API's guards like any /api/ route: with accounts, a request without a working API token
 (Authorization: Bearer) is refused before it gets here, and the tools act as the person the token names, with their
-roles in each project. It is stateless (each POST answers in JSON, no session to keep), so any worker of a Forja with
+roles in each project. A browser's session cookie alone does not open it: a page on a preview's or an app's origin is
+same-site with Forja, so the browser would send the cookie with that page's requests here. It is stateless (each POST answers in JSON, no session to keep), so any worker of a Forja with
 several can answer any request. The SDK's own Host and Origin checks stay off: Forja's guards (trusted_hosts,
 same_origin_writes) make them for every route.
 """
@@ -13,14 +14,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
+
+from builder.api.identity import bearer_of
+from builder.settings import settings
 
 if TYPE_CHECKING:
     from builder.mcp.tools import ForjaServer
 
 PATH = "/api/mcp"
 NOT_RUNNING = "Forja's MCP endpoint is not running in this process; it starts with Forja (bash scripts/run.sh)."
+TOKEN_ONLY = (
+    "Forja's MCP endpoint takes a personal API token only, sent as 'Authorization: Bearer forja_...' (make one on your "
+    "Account page); a browser's sign-in does not open it."
+)
 
 
 class McpEndpoint:
@@ -45,6 +54,10 @@ class McpEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._server is None:
             await JSONResponse({"detail": NOT_RUNNING}, status_code=503)(scope, receive, send)
+            return
+        if settings.auth_mode == "password" and bearer_of(Headers(scope=scope).get("authorization", "")) is None:
+            refusal = JSONResponse({"detail": TOKEN_ONLY}, status_code=401, headers={"WWW-Authenticate": 'Bearer realm="forja"'})
+            await refusal(scope, receive, send)
             return
         await self._server.session_manager.handle_request(scope, receive, send)
 

@@ -53,7 +53,8 @@ class ServedBackend(LocalBackend):
 
 
 async def _actor(ctx: Context) -> Actor:
-    """The person the guards found for this request (signed_in_api), or the one its headers name."""
+    """The person the guards found for this request (signed_in_api), or the one its API token names: never its cookie
+    (builder.api.mcp)."""
     scope = getattr(ctx.request_context.request, "scope", None)
     if not isinstance(scope, dict):
         raise NotSignedIn("This tool call came without its HTTP request; call Forja's MCP endpoint over HTTP.")
@@ -61,9 +62,7 @@ async def _actor(ctx: Context) -> Actor:
     if isinstance(actor, Actor):
         return actor
     headers = dict(scope.get("headers", []))
-    return await actor_of_headers(
-        headers.get(b"cookie", b"").decode("latin-1"), headers.get(b"authorization", b"").decode("latin-1")
-    )
+    return await actor_of_headers("", headers.get(b"authorization", b"").decode("latin-1"))
 
 
 @asynccontextmanager

@@ -16,9 +16,10 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from builder.api.bodies import CheckedRoute
+from builder.api.identity import CurrentActor
 from builder.errors import ForjaError
 from builder.services import get_services
-from builder.services.doctor import DoctorReport
+from builder.services.doctor import DoctorReport, MachineVerdict
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,10 @@ async def health() -> Health | JSONResponse:
 
 
 @router.get("/api/doctor", tags=["meta"])
-async def doctor() -> DoctorReport:
-    """What this machine can run: each preview runner's readiness, which one `auto` picks and why, and Forja's dependencies."""
-    return await (await get_services()).doctor.report()
+async def doctor(actor: CurrentActor) -> DoctorReport | MachineVerdict:
+    """What this machine can run: each preview runner's readiness, which one `auto` picks and why, and Forja's dependencies.
+
+    With accounts, only an admin gets this report; anyone else signed in gets `{usable, verdict}`, whether previews can
+    run here in a sentence. It never holds an address or a key's value.
+    """
+    return await (await get_services()).doctor.report_for(actor)

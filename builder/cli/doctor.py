@@ -9,8 +9,10 @@ from typing import Any
 
 import httpx
 
+from builder.cli.backend import NO_TOKEN
 from builder.cli.command import Command, Invocation, on_this_machine
-from builder.services.doctor import DoctorReport, DoctorService
+from builder.errors import NotSignedIn
+from builder.services.doctor import DoctorReport, DoctorService, MachineVerdict
 from builder.settings import settings
 from preview_runtime.docker.image import PreviewImage
 
@@ -21,23 +23,34 @@ class MachineDoctor:
     """The running Forja's report when it answers (it knows how far an image build got), else this process's own.
 
     This process's own needs no database: a doctor must still speak when Forja cannot start. With accounts on, Forja
-    answers only with an API token (`token`)."""
+    answers only with an API token (`token`), and the report only to an admin: anyone else learns whether previews can
+    run here."""
 
     def __init__(self, token: str | None) -> None:
         self._token = token
 
-    async def report(self) -> DoctorReport:
+    async def report(self) -> DoctorReport | MachineVerdict:
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         try:
             async with httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{settings.port}", headers=headers, timeout=SERVER_TIMEOUT_S, trust_env=False
             ) as client:
                 response = await client.get("/api/doctor")
+            if response.status_code == 401:
+                raise NotSignedIn(_refused(response) if self._token else NO_TOKEN)
             if response.status_code == 200:
-                return DoctorReport.model_validate(response.json())
+                found = response.json()
+                return MachineVerdict.model_validate(found) if "verdict" in found else DoctorReport.model_validate(found)
         except (httpx.HTTPError, ValueError):
             pass
         return await DoctorService(PreviewImage(settings.preview_image)).checked_report()
+
+
+def _refused(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["detail"])
+    except (ValueError, KeyError, TypeError):
+        return "This Forja refused the API token: make a new one on your Account page."
 
 
 @asynccontextmanager
@@ -46,7 +59,9 @@ async def this_machine(invocation: Invocation) -> AsyncIterator[MachineDoctor]:
     yield MachineDoctor(invocation.token)
 
 
-def as_text(found: DoctorReport) -> str:
+def as_text(found: DoctorReport | MachineVerdict) -> str:
+    if isinstance(found, MachineVerdict):
+        return found.verdict
     width = max(len(name) for name in found.runners)
     lines = ["Preview runners:"]
     for name, runner in found.runners.items():
@@ -65,7 +80,7 @@ async def cmd_doctor(doctor: MachineDoctor, _args: argparse.Namespace) -> tuple[
     return found, as_text(found)
 
 
-def _usable(found: DoctorReport) -> int:
+def _usable(found: DoctorReport | MachineVerdict) -> int:
     """Exit status 0 when the runner the settings ask for can run previews, 1 otherwise."""
     return 0 if found.usable else 1
 

@@ -120,7 +120,9 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("id")
     p.add_argument("--out", required=True, help="FILE.bundle")
     p = sub.add_parser(
-        "clone-url", parents=[common], help="print the git clone command for a project (YOUR_TOKEN: an API token of yours)"
+        "clone-url",
+        parents=[common],
+        help="print the git clone command for a project (with accounts, git needs a git token: see git-token create)",
     )
     p.add_argument("id")
     p = sub.add_parser("rename", parents=[common], help="rename a project")

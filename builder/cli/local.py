@@ -24,6 +24,8 @@ from builder.git.urls import clone_url
 from builder.schemas import (
     FileContent,
     FileInfo,
+    GitTokenInfo,
+    NewGitToken,
     PictureAdded,
     ProjectDetail,
     ProjectSummary,
@@ -145,8 +147,20 @@ class LocalBackend:
 
     async def clone_url(self, project_id: str) -> str:
         await self.project(project_id)  # the person may see it, and it is there
-        email = self._actor.email if self._services.accounts.enabled else None
-        return clone_url(settings.base_url, project_id, email)
+        return clone_url(settings.base_url, project_id)
+
+    # -- git tokens ----------------------------------------------------------------------------
+
+    async def git_token(self, project_id: str, write: bool, days: int | None, name: str) -> NewGitToken:
+        return await self._services.git_tokens.create(
+            self._actor, project_id, settings.base_url, write=write, days=days, name=name, made_with=self._token
+        )
+
+    async def git_tokens(self) -> list[GitTokenInfo]:
+        return await self._services.git_tokens.tokens(self._actor)
+
+    async def revoke_git_token(self, token_id: int) -> None:
+        await self._services.git_tokens.revoke(self._actor, token_id)
 
     # -- share links ---------------------------------------------------------------------------
 

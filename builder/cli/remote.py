@@ -28,6 +28,8 @@ from builder.schemas import (
     MAX_PAGE,
     FileContent,
     FileInfo,
+    GitTokenInfo,
+    NewGitToken,
     PictureAdded,
     ProjectDetail,
     ProjectPage,
@@ -234,7 +236,20 @@ class RemoteBackend:
 
     async def clone_url(self, project_id: str) -> str:
         await self.project(project_id)  # the project is there and the token may see it
-        return clone_url(self._url, project_id, "" if self._token else None)
+        return clone_url(self._url, project_id)
+
+    # -- git tokens ----------------------------------------------------------------------------
+
+    async def git_token(self, project_id: str, write: bool, days: int | None, name: str) -> NewGitToken:
+        body = {"access": "write" if write else "read", "days": days, "name": name}
+        response = await self._send("POST", _path("/api/projects", project_id, "git-tokens"), json=body)
+        return self._read(NewGitToken, response)
+
+    async def git_tokens(self) -> list[GitTokenInfo]:
+        return await self._get(list[GitTokenInfo], "/api/account/git-tokens")
+
+    async def revoke_git_token(self, token_id: int) -> None:
+        await self._send("DELETE", _path("/api/account/git-tokens", token_id))
 
     # -- share links ---------------------------------------------------------------------------
 

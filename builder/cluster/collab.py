@@ -28,26 +28,33 @@ RENEW_EVERY_S = SEAT_TTL_S / 3
 
 @dataclass(frozen=True)
 class Relayed:
-    """What another worker's room sent: a Yjs update ("update") or a client's raw awareness message ("awareness")."""
+    """What another worker's room sent: a Yjs update ("update") or a client's cursor ("awareness": the message as that
+    worker checked it, and `sender`, the user id of the person whose cursor it is)."""
 
     project_id: str
     path: str
     kind: str
     data: bytes
+    sender: str = ""
 
 
 Deliver = Callable[[Relayed], None]
 
 
 def encode_frame(worker: str, message: Relayed) -> bytes:
-    header = json.dumps({"w": worker, "p": message.project_id, "f": message.path, "k": message.kind}).encode()
+    header = json.dumps(
+        {"w": worker, "p": message.project_id, "f": message.path, "k": message.kind, "s": message.sender}
+    ).encode()
     return header + b"\n" + message.data
 
 
 def decode_frame(frame: bytes) -> tuple[str, Relayed]:
+    """The sending worker and its message; ValueError for a frame that is not a worker's."""
     header, _, data = frame.partition(b"\n")
     fields = json.loads(header)
-    return str(fields["w"]), Relayed(str(fields["p"]), str(fields["f"]), str(fields["k"]), data)
+    if not isinstance(fields, dict) or not {"w", "p", "f", "k"} <= fields.keys():
+        raise ValueError("not a co-editing frame")
+    return str(fields["w"]), Relayed(str(fields["p"]), str(fields["f"]), str(fields["k"]), data, str(fields.get("s", "")))
 
 
 class LocalRelay:
@@ -108,7 +115,11 @@ class RedisRelay(LocalRelay):
                     async for message in pubsub.listen():
                         if message.get("type") != "message":
                             continue
-                        worker, relayed = decode_frame(bytes(message["data"]))
+                        try:
+                            worker, relayed = decode_frame(bytes(message["data"]))
+                        except ValueError:  # json's errors included
+                            log.warning("dropped a message on the co-editing channel that is not a worker's")
+                            continue
                         if worker != self._worker:
                             deliver(relayed)
             except asyncio.CancelledError:

@@ -24,8 +24,6 @@ class MonacoEditor(rx.NoSSRComponent):
     theme: rx.Var[str]
     # The project's co-editing rooms (/api/projects/{id}/collab); empty: the file is not shared.
     room: rx.Var[str]
-    # The name others see beside this person's cursor.
-    user_name: rx.Var[str]
     # "path:line:nonce": show and select that line once the file is open (an answer's place).
     reveal: rx.Var[str]
 

@@ -9,7 +9,6 @@ from builder.components.preview_frame import forja_preview
 from builder.components.run_settings import run_settings_dialog
 from builder.components.share_dialog import share_dialog
 from builder.logview import LogEntry
-from builder.state.auth import AuthState
 from builder.state.conversation import ConversationState
 from builder.state.editor import EditorState
 from builder.state.logs import LogsState
@@ -65,7 +64,6 @@ def code_panel() -> rx.Component:
                 revision=EditorState.editor_revision,
                 read_only=~WorkspaceState.can_edit,
                 room=EditorState.collab_room,
-                user_name=AuthState.shown_name,
                 reveal=EditorState.reveal,
                 # Monaco has its own themes: follow the page's light or dark mode.
                 theme=rx.color_mode_cond("forja-light", "forja-dark"),

@@ -22,8 +22,16 @@ class ReadFile(BaseModel):
     end_line: int | None = Field(default=None, ge=1, description="Last line to read; empty: to the end (capped).")
 
 
+PATTERN_CHARS = 300
+
+
 class SearchCode(BaseModel):
-    pattern: str = Field(min_length=1, max_length=300, description="A Python regular expression, matched line by line.")
+    pattern: str = Field(
+        min_length=1,
+        max_length=PATTERN_CHARS,
+        description="A regular expression in Python's syntax without backreferences or lookaround (it runs with RE2), "
+        "matched line by line.",
+    )
     folder: str = Field(default="", description="Only under this folder; empty: everywhere.")
 
 

@@ -22,7 +22,7 @@ COLOURS = {
 
 _VERBS = r"make|use|switch|turn|change|set|give|call|name|rename|replace|add|remove|put|show|let|include|title"
 # "and" splits a request only before a verb, so "call it Salt and Pepper" keeps its name whole.
-_PARTS = re.compile(rf"[,;]|\.\s|\s+then\s+|\s+and\s+(?=(?:{_VERBS})\b)", re.IGNORECASE)
+_PARTS = re.compile(rf"[,;]|\.\s|(?<!\s)\s+then\s+|(?<!\s)\s+and\s+(?=(?:{_VERBS})\b)", re.IGNORECASE)
 _RENAME = re.compile(
     r"\b(?:call\s+it|name\s+it|rename\s+(?:it\s+)?(?:to\s+)?|title\s+it|change\s+the\s+(?:name|title)\s+to)\s*"
     r"[\"\u201c']?(?P<name>[^\"\u201d]+?)[\"\u201d']?\s*[.!]?$",

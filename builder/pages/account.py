@@ -1,4 +1,5 @@
-"""The Account page `/account`: who you are, your password, your API tokens, and your usage against your limits."""
+"""The Account page `/account`: who you are, your password, your API and git tokens, and your usage against your
+limits."""
 
 import reflex as rx
 
@@ -6,7 +7,7 @@ from builder.components.confirm import confirm
 from builder.components.layout import top_bar
 from builder.components.usage_meters import usage_meter
 from builder.pages.signin import field, form_error
-from builder.state.account import AccountState, TokenRow
+from builder.state.account import AccountState, GitTokenRow, TokenRow
 from builder.state.auth import AuthState
 
 
@@ -154,7 +155,7 @@ def new_token_dialog() -> rx.Component:
 def tokens_section() -> rx.Component:
     return section(
         "API tokens",
-        "For the CLI and scripts: a token acts as you, without your password.",
+        "For the CLI and scripts: a token acts as you, without your password. For git, use a git token (below).",
         rx.form(
             rx.flex(
                 rx.input(
@@ -186,6 +187,69 @@ def tokens_section() -> rx.Component:
             rx.text("You have no tokens.", size="2", color=rx.color("gray", 11), id="no-tokens"),
         ),
         new_token_dialog(),
+    )
+
+
+def git_token_row(row: GitTokenRow) -> rx.Component:
+    return rx.hstack(
+        rx.icon("git-branch", size=16, color=rx.color("gray", 10), flex_shrink="0"),
+        rx.vstack(
+            rx.link(row.project_name, href="/p/" + row.project_id, size="2", weight="medium", truncate=True, max_width="100%"),
+            rx.hstack(
+                rx.badge(
+                    rx.cond(row.can_push, "Clone and push", "Clone only"),
+                    color_scheme=rx.cond(row.can_push, "orange", "gray"),
+                    variant="soft",
+                ),
+                rx.code(row.hint, "\u2026", size="1", variant="ghost"),
+                align="center",
+                spacing="2",
+                wrap="wrap",
+            ),
+            rx.text(
+                rx.cond(row.name != "", row.name + " \u00b7 ", ""),
+                "Made ",
+                row.created,
+                " \u00b7 expires ",
+                row.expires,
+                " \u00b7 last used ",
+                row.last_used,
+                size="1",
+                color=rx.color("gray", 11),
+            ),
+            spacing="1",
+            flex="1",
+            min_width="0",
+        ),
+        confirm(
+            rx.button("Revoke", size="1", variant="soft", color_scheme="red", class_name="revoke-git-token"),
+            "Revoke the git token for \u201c" + row.project_name + "\u201d?",
+            "git stops cloning, fetching and pushing with it at once. This cannot be undone; the project's Clone dialog "
+            "makes a new one.",
+            "Revoke",
+            AccountState.revoke_git_token(row.id),
+            "confirm-revoke-git-token",
+            color_scheme="red",
+        ),
+        align="center",
+        spacing="3",
+        width="100%",
+        class_name="git-token-row",
+        data_project=row.project_id,
+    )
+
+
+def git_tokens_section() -> rx.Component:
+    return section(
+        "Git tokens",
+        "Each lets git clone one project (and push, if you chose so) and stops working on the day it expires. A "
+        "project's Clone dialog makes them.",
+        rx.cond(
+            AccountState.git_tokens.length() > 0,
+            rx.vstack(rx.foreach(AccountState.git_tokens, git_token_row), spacing="3", width="100%", id="git-token-list"),
+            rx.text("You have no git tokens that still work.", size="2", color=rx.color("gray", 11), id="no-git-tokens"),
+        ),
+        id="git-tokens",
     )
 
 
@@ -234,7 +298,14 @@ def account_page() -> rx.Component:
         rx.vstack(
             rx.cond(
                 AccountState.accounts_on,
-                rx.fragment(who_you_are(), failed_sign_ins_note(), usage_section(), tokens_section(), password_form()),
+                rx.fragment(
+                    who_you_are(),
+                    failed_sign_ins_note(),
+                    usage_section(),
+                    tokens_section(),
+                    git_tokens_section(),
+                    password_form(),
+                ),
                 rx.cond(AccountState.loaded, no_accounts()),
             ),
             spacing="4",

@@ -42,12 +42,24 @@ def section(title: str, rows: rx.Component) -> rx.Component:
     )
 
 
+def verdict() -> rx.Component:
+    """For a person who is not an admin: whether previews can run here, in place of the report."""
+    return rx.cond(
+        MachineState.usable,
+        rx.callout(MachineState.verdict, icon="circle-check", color_scheme="green", width="100%", id="doctor-verdict"),
+        rx.callout(MachineState.verdict, icon="circle-alert", color_scheme="red", width="100%", id="doctor-verdict"),
+    )
+
+
 def doctor_page() -> rx.Component:
     return rx.vstack(
         top_bar(rx.spacer(), rx.link("Home", href="/", size="2", color=rx.color("gray", 11))),
         rx.vstack(
             rx.heading("What this machine can run", size="6"),
-            rx.text("The same report as ", rx.code("python -m builder doctor"), ".", size="2", color=rx.color("gray", 11)),
+            rx.cond(
+                MachineState.verdict == "",
+                rx.text("The same report as ", rx.code("python -m builder doctor"), ".", size="2", color=rx.color("gray", 11)),
+            ),
             rx.cond(
                 MachineState.docker_note != "",
                 rx.callout(
@@ -60,23 +72,31 @@ def doctor_page() -> rx.Component:
             ),
             rx.cond(
                 MachineState.checked,
-                rx.vstack(
-                    rx.callout(
-                        rx.text(
-                            "New previews run in the ",
-                            rx.text.strong(MachineState.auto),
-                            " runner: ",
-                            MachineState.auto_reason,
+                rx.cond(
+                    MachineState.verdict != "",
+                    verdict(),
+                    rx.vstack(
+                        rx.callout(
+                            rx.cond(
+                                MachineState.auto == "none",
+                                rx.text("No preview can run here now: ", MachineState.auto_reason),
+                                rx.text(
+                                    "New previews run in the ",
+                                    rx.text.strong(MachineState.auto),
+                                    " runner: ",
+                                    MachineState.auto_reason,
+                                ),
+                            ),
+                            icon="info",
+                            color_scheme=rx.cond(MachineState.usable, "gray", "red"),
+                            width="100%",
+                            id="doctor-auto",
                         ),
-                        icon="info",
-                        color_scheme=rx.cond(MachineState.usable, "gray", "red"),
+                        section("Preview runners", rx.foreach(MachineState.runners, runner_row)),
+                        section("What Forja uses", rx.foreach(MachineState.checks, check_row)),
+                        spacing="4",
                         width="100%",
-                        id="doctor-auto",
                     ),
-                    section("Preview runners", rx.foreach(MachineState.runners, runner_row)),
-                    section("What Forja uses", rx.foreach(MachineState.checks, check_row)),
-                    spacing="4",
-                    width="100%",
                 ),
                 rx.spinner(size="3"),
             ),

@@ -110,7 +110,7 @@ def cookie_scope(forja_url: str, suffix: str, secure: bool) -> tuple[bool, str]:
             "Give the apps a domain of their own (FORJA_APPS_DOMAIN)."
         )
     if _is_address(host):
-        return True, f"Forja is reached at an address ({host}): browsers give no domain cookie to an address."
+        return True, "Forja is reached at an address, not a name: browsers give no domain cookie to an address."
     pairs = zip(reversed(host.split(".")), reversed(suffix.split(".")), strict=False)
     shared = [label for label, _ in itertools.takewhile(lambda pair: pair[0] == pair[1], pairs)]
     if len(shared) < 2:

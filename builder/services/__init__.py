@@ -29,6 +29,7 @@ from builder.services.asking import AskService
 from builder.services.collab import CollabService
 from builder.services.doctor import DoctorService
 from builder.services.generations import GenerationService
+from builder.services.git_tokens import GitTokenService
 from builder.services.history import TRASH_DAYS, HistoryService
 from builder.services.plans import PlanService
 from builder.services.presence import PresenceService
@@ -68,6 +69,7 @@ class Services:
         self.logs = logs
         self.access = AccessService(store)
         self.accounts = AccountService(store)
+        self.git_tokens = GitTokenService(store, self.access, self.accounts)
         # This worker's previews; with several workers, the registry in Redis makes each preview one for all of them.
         self.preview_access = PreviewAccess(store, self.access)
         registry = cluster.previews if cluster is not None else PreviewRegistry(worker_name())

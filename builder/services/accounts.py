@@ -30,6 +30,8 @@ from builder.store import ProjectStore, stored_number
 log = logging.getLogger(__name__)
 
 API_TOKEN_PREFIX = "forja_"
+# Git tokens (builder/services/git_tokens.py) open git's routes of one project, never the API: said so when one is sent.
+GIT_TOKEN_PREFIX = "forja_git_"
 INVITE_DAYS = 7
 RESET_HOURS = 24
 SETUP_CODE_KEY = "setup_code"
@@ -121,6 +123,11 @@ class AccountService:
         user = None
         if api_token:
             user = await self._store.token_user(hash_token(api_token))
+            if user is None and api_token.startswith(GIT_TOKEN_PREFIX):
+                raise NotSignedIn(
+                    "A git token works only for git (clone, fetch, push) on its own project. For the API, make an API "
+                    "token on your Account page."
+                )
             if user is None:
                 raise NotSignedIn(
                     "That API token does not work: it was revoked or never existed. Make a new one on your Account page."

@@ -67,7 +67,7 @@ class AppEnvService:
 
     async def _restart(self, project_id: str, user_id: str | None) -> None:
         """The running preview again, with the variables as they are now (as run settings do)."""
-        await runner_env(self._store, self._logs, project_id)  # the log hides the new value from now on
+        await runner_env(self._store, self._logs, project_id, quiet=True)  # the log hides the new value from now on
         running = await self._previews.status(project_id)
         if running is None or running.state in ENDED:
             return

@@ -25,6 +25,7 @@ from builder.errors import InvalidInput, LimitReached, NotFound
 from builder.filetree import normalize_path, text_of
 from builder.schemas import CommitResult
 from builder.services.access import Actor, Permission
+from builder.services.cursors import BadCursor, Claims, PeerCursor, check_relayed, cursor_user
 from builder.settings import settings
 from builder.store import ProjectStore
 
@@ -95,6 +96,8 @@ class Room:
     source: str = SERVER
     outbox: asyncio.Queue[tuple[bytes, str]] = field(default_factory=asyncio.Queue)
     writer: asyncio.Task[None] | None = None
+    # Who speaks for each cursor (Yjs client id) in the room: nobody speaks for another person's.
+    claims: Claims = field(default_factory=Claims)
 
     @property
     def doc(self) -> Doc:
@@ -110,7 +113,8 @@ class Room:
 
 class PeerChannel(Channel):
     """One client's websocket as the YRoom sees it: a viewer's changes are dropped (they follow read-only), an editor's
-    are marked as theirs, and cursors (awareness) are relayed to the other workers."""
+    are marked as theirs, and cursors (awareness) are checked and given the person's own name and colour
+    (builder.services.cursors) before the room and the other workers relay them; one that fails is dropped."""
 
     def __init__(
         self,
@@ -123,6 +127,8 @@ class PeerChannel(Channel):
     ) -> None:
         self._room, self._actor, self._read_only = room, actor, read_only
         self._receive, self._send, self._relay = receive, send, relay
+        self.cursor = PeerCursor(room.claims, actor.user_id, cursor_user(actor))
+        self._warned = False
 
     @property
     def path(self) -> str:
@@ -146,8 +152,26 @@ class PeerChannel(Channel):
                     continue
                 self._room.source = self._actor.user_id
             elif message[0] == YMessageType.AWARENESS:
-                await self._relay(Relayed(self._room.project_id, self._room.path, "awareness", message))
+                checked = self._checked(message)
+                if checked is None:
+                    continue
+                message = checked
+                await self._relay(Relayed(self._room.project_id, self._room.path, "awareness", message, self._actor.user_id))
             return message
+
+    def _checked(self, message: bytes) -> bytes | None:
+        try:
+            return self.cursor.check(message)
+        except BadCursor as exc:
+            if not self._warned:  # once a connection: a hostile client could send thousands
+                self._warned = True
+                log.warning(
+                    "dropped a cursor message of user %s in project %s (%s); the connection's next ones go unnoted",
+                    self._actor.user_id,
+                    self._room.project_id,
+                    exc,
+                )
+            return None
 
     async def __anext__(self) -> bytes:
         return await self.recv()
@@ -196,13 +220,28 @@ class CollabService:
                 )
         try:
             room = await self._acquire(project_id, path)
+            channel = PeerChannel(room, actor, read_only, receive, send, self._relay.publish)
             try:
-                await room.yroom.serve(PeerChannel(room, actor, read_only, receive, send, self._relay.publish))
+                await room.yroom.serve(channel)
+                await self._cursor_gone(room, channel)
             finally:
                 await self._release(room)
         finally:
             if seat is not None:
                 await self._relay.free_seat(project_id, seat)
+
+    async def _cursor_gone(self, room: Room, channel: PeerChannel) -> None:
+        """A client that left without removing its cursor (a closed tab, a lost network): the others' pages drop it
+        now, not when it times out."""
+        gone = channel.cursor.gone()
+        if gone is None:
+            return
+        for client in list(room.yroom.clients):
+            await client.send(gone)
+        try:
+            await self._relay.publish(Relayed(room.project_id, room.path, "awareness", gone, channel.cursor.owner))
+        except Exception:  # Redis away: the other workers' pages drop the cursor when it times out instead
+            log.warning("could not tell the other workers that a cursor in project %s went", room.project_id, exc_info=True)
 
     async def _acquire(self, project_id: str, path: str) -> Room:
         key = (project_id, path)
@@ -295,9 +334,14 @@ class CollabService:
             return
         if message.kind == "update":
             room.apply(message.data, REMOTE)
-        else:
-            for client in list(room.yroom.clients):
-                asyncio.get_running_loop().create_task(client.send(message.data))
+            return
+        try:
+            data = check_relayed(message.data, room.claims, message.sender)
+        except BadCursor as exc:
+            log.warning("dropped a cursor message relayed for project %s (%s)", message.project_id, exc)
+            return
+        for client in list(room.yroom.clients):
+            asyncio.get_running_loop().create_task(client.send(data))
 
     # -- saving and versions made elsewhere ----------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 The same report backs `python -m builder doctor`, `GET /api/doctor`, the /doctor page and the admin's health, all
 through DoctorService (`services.doctor`), so a person whose preview failed reads the same sentences everywhere. It
-never shows a key's value.
+never shows a key's value, nor an address (builder/hidden_addresses.py); and with accounts only admins read it: anyone
+else learns only whether previews can run here (`report_for`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from builder import webcontainer_boots
+from builder.hidden_addresses import without_addresses
 from builder.publish.addresses import apps_suffix, cookie_scope
+from builder.services.access import Actor
 from builder.services.preview_runners import local_egress_policy, local_limits
 from builder.settings import settings
 from builder.webcontainer_boots import BootTally
 from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage, engine_problem
-from preview_runtime.local.egress import Refusal, registry_refusals
+from preview_runtime.local.egress import REGISTRY_KINDS, Refusal, registry_refusals
 from preview_runtime.local.limits import describe, find_cgroups
 from preview_runtime.local.sandbox import NO_SANDBOX, find_bubblewrap
 from preview_runtime.logs import LogHub
@@ -41,8 +44,12 @@ class Check(BaseModel):
 
 
 class RunnerReadiness(BaseModel):
-    ready: bool
+    ready: bool = Field(description="Whether it can run previews of some kind of project here now.")
     reason: str
+    projects: dict[str, str] = Field(
+        default_factory=dict,
+        description="Where the kind of project matters (npm, Python): a sentence for each on whether it installs here",
+    )
     known: bool = Field(
         default=True,
         description="false: this server cannot tell (WebContainers run in each visitor's browser) and has no evidence yet",
@@ -61,6 +68,32 @@ class DoctorReport(BaseModel):
         """Whether the runner the settings ask for can run previews now."""
         wanted = self.auto if self.requested == "auto" else self.requested
         return wanted in self.runners and self.runners[wanted].ready
+
+    def unaddressed(self) -> DoctorReport:
+        """The report with every address and URL credential in its sentences taken out: some quote other programs
+        (a registry's name resolved here, Docker's and a build's errors, what browsers reported)."""
+
+        def hidden(value: object) -> object:
+            if isinstance(value, str):
+                return without_addresses(value)
+            if isinstance(value, dict):
+                return {key: hidden(item) for key, item in value.items()}
+            if isinstance(value, list):
+                return [hidden(item) for item in value]
+            return value
+
+        return DoctorReport.model_validate(hidden(self.model_dump()))
+
+
+PREVIEWS_RUN = "Previews can run here."
+PREVIEWS_DO_NOT_RUN = "Previews cannot run here now: ask your admin."
+
+
+class MachineVerdict(BaseModel):
+    """What a person who is not an admin learns of this machine: whether previews can run, in a sentence."""
+
+    usable: bool = Field(description="Whether the runner the settings ask for can run previews now.")
+    verdict: str = Field(description=f"'{PREVIEWS_RUN}' or '{PREVIEWS_DO_NOT_RUN}'")
 
 
 def _sentence(text: str) -> str:
@@ -222,27 +255,47 @@ def _swarm_readiness(engine: str | None, manager: str, image: ImageStatus) -> Ru
     )
 
 
+def _blocked_kinds(registries: dict[str, Refusal | None] | None) -> dict[str, list[str]]:
+    """Kind of project (npm, Python) -> what a setting would lift of the sandbox's refusals of its registries. A name
+    that does not resolve fails installs under every runner, and a registry of no known kind (one the operator added)
+    blocks no kind: neither is counted."""
+    blocked: dict[str, list[str]] = {}
+    for host, refusal in (registries or {}).items():
+        if refusal and refusal.advice and (kind := REGISTRY_KINDS.get(host)):
+            blocked.setdefault(kind, []).append(refusal.advice)
+    return blocked
+
+
 def _local_readiness(sandbox: Check, registries: dict[str, Refusal | None] | None) -> RunnerReadiness:
     if off := _turned_off("local"):
         return off
-    # Only the refusals a setting would lift: a name that does not resolve fails installs under every runner.
-    if sandbox.ok and (blocked := [refusal.advice for refusal in (registries or {}).values() if refusal and refusal.advice]):
+    if not sandbox.ok and not settings.allow_unsandboxed:
         return RunnerReadiness(
             ready=False,
-            reason="Its sandbox's egress proxy would refuse the installs, because previews may reach the package "
-            f"registries at public addresses only: {' '.join(blocked)}",
+            reason=f"Refuses to run previews without a sandbox: {sandbox.detail} "
+            "Or use Docker, or set FORJA_ALLOW_UNSANDBOXED=true to run them as your user without one.",
         )
-    if sandbox.ok:
-        return RunnerReadiness(ready=True, reason="Runs previews on this machine in a bubblewrap sandbox.")
-    if settings.allow_unsandboxed:
-        return RunnerReadiness(
-            ready=True, reason=f"Runs previews as your user WITHOUT a sandbox (FORJA_ALLOW_UNSANDBOXED): {sandbox.detail}"
-        )
-    return RunnerReadiness(
-        ready=False,
-        reason=f"Refuses to run previews without a sandbox: {sandbox.detail} "
-        "Or use Docker, or set FORJA_ALLOW_UNSANDBOXED=true to run them as your user without one.",
+    where = (
+        "on this machine in a bubblewrap sandbox"
+        if sandbox.ok
+        else f"as your user WITHOUT a sandbox (FORJA_ALLOW_UNSANDBOXED): {sandbox.detail}"
     )
+    blocked = _blocked_kinds(registries) if sandbox.ok else {}
+    kinds = sorted(set(REGISTRY_KINDS.values()))
+    projects = {
+        kind: f"Its sandbox's egress proxy would refuse {kind} projects' installs, because previews may reach the "
+        f"package registries at public addresses only: {' '.join(blocked[kind])}"
+        if kind in blocked
+        else f"{kind} projects install and run {where.split(':')[0]}."
+        for kind in kinds
+    }
+    if not blocked:
+        return RunnerReadiness(ready=True, reason=f"Runs previews {where}" + ("." if sandbox.ok else ""), projects=projects)
+    runs = [kind for kind in kinds if kind not in blocked]
+    if not runs:
+        return RunnerReadiness(ready=False, reason=" ".join(projects.values()), projects=projects)
+    said = f"Runs previews of {' and '.join(runs)} projects {where}, and of projects that install nothing."
+    return RunnerReadiness(ready=True, reason=" ".join([said, *(projects[kind] for kind in blocked)]), projects=projects)
 
 
 def _webcontainer_readiness(boots: BootTally | None) -> RunnerReadiness:
@@ -320,8 +373,16 @@ class DoctorService:
     async def report(self) -> DoctorReport:
         """With the image as this process last saw it: a running Forja knows whether it is built, or how far its build
         got, without asking the engine again."""
-        return await diagnose(self._image.status, self._boots())
+        return (await diagnose(self._image.status, self._boots())).unaddressed()
 
     async def checked_report(self) -> DoctorReport:
         """After looking for the engine and the image first: for a process that has not looked yet (the CLI's own)."""
-        return await diagnose(await self._image.check(), self._boots())
+        return (await diagnose(await self._image.check(), self._boots())).unaddressed()
+
+    async def report_for(self, actor: Actor) -> DoctorReport | MachineVerdict:
+        """The report for an admin (the local user, without accounts); for anyone else only whether previews can run
+        here: the report names the machine's tools, settings and registries, which are the admins' business."""
+        report = await self.report()
+        if actor.is_admin:
+            return report
+        return MachineVerdict(usable=report.usable, verdict=PREVIEWS_RUN if report.usable else PREVIEWS_DO_NOT_RUN)

@@ -14,20 +14,47 @@ import hashlib
 import time
 from collections import defaultdict
 from collections.abc import AsyncGenerator
+from typing import get_args
 
-from builder.schemas import PresenceInfo
+from builder.schemas import MAX_SHOWN_NAME, PresenceColour, PresenceInfo
+from builder.services.access import Actor
+from builder.settings import settings
 
 HEARTBEAT_S = 5.0
 # Three beats missed: the page is gone (a beat can be late under load without the person flickering away).
 TTL_S = 15.0
 
 # Radix colours that read well as an avatar's background in light and dark themes, in a fixed order.
-COLOURS = ("tomato", "blue", "grass", "violet", "amber", "cyan", "pink", "teal", "indigo", "orange", "jade", "plum")
+COLOURS: tuple[PresenceColour, ...] = get_args(PresenceColour)
+# The same colours as hex, for a person's cursor and its label in the editor: Radix's step 11 (light), dark enough for
+# white text on it.
+CURSOR_HEX: dict[PresenceColour, str] = {
+    "tomato": "#d13415",
+    "blue": "#0d74ce",
+    "grass": "#2a7e3b",
+    "violet": "#6550b9",
+    "amber": "#ab6400",
+    "cyan": "#107d98",
+    "pink": "#c2298a",
+    "teal": "#008573",
+    "indigo": "#3a5bc7",
+    "orange": "#cc4e00",
+    "jade": "#208368",
+    "plum": "#953ea3",
+}
 
 
-def colour_for(key: str) -> str:
+def colour_for(key: str) -> PresenceColour:
     """The same colour for the same key (a person's id, a guest's tab) on every worker and every day."""
     return COLOURS[int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % len(COLOURS)]
+
+
+def shown_name(actor: Actor) -> str:
+    """The name other people see for this person: their account's name (its email without one), "Guest" without
+    accounts. Never what a page says about itself."""
+    if settings.auth_mode == "none":
+        return "Guest"
+    return " ".join((actor.name or actor.email).split())[:MAX_SHOWN_NAME] or "?"
 
 
 def initials_of(name: str) -> str:

@@ -176,7 +176,17 @@ class AccountSettings(BaseSettings):
         "more get a 429. `0` is no limit.",
     )
     tokens_per_person: int = Field(
-        default=20, ge=0, description="Most API tokens one person may have working at once; more get a 429. `0` is no limit."
+        default=20,
+        ge=0,
+        description="Most API tokens one person may have working at once, and as many git tokens (counted apart); more "
+        "get a 429. `0` is no limit.",
+    )
+    git_token_max_days: int = Field(
+        default=90,
+        gt=0,
+        le=3650,
+        description="Most days a git token (one project's, for git alone) may last. The Clone dialog's default is 30 days, "
+        "or this when shorter (see [Accounts: git tokens](accounts.md#git-tokens)).",
     )
     quota_tokens_day: int = Field(
         default=1_000_000,

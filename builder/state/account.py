@@ -1,4 +1,5 @@
-"""The Account page (`/account`): API tokens and usage meters; and the note a page shows when a quota is nearly used.
+"""The Account page (`/account`): API tokens, git tokens and usage meters; and the note a page shows when a quota is
+nearly used.
 
 The password form posts to /api/auth/password itself (assets/forja_auth.js): the sign-ins it ends
 are cookies, which no page state sees. Who the person is comes from AuthState.
@@ -14,7 +15,7 @@ import reflex as rx
 
 from builder.errors import ForjaError
 from builder.filetree import human_size
-from builder.schemas import FailedSignIns, QuotaUse
+from builder.schemas import FailedSignIns, GitTokenInfo, QuotaUse
 from builder.services.quotas import MB
 from builder.settings import settings
 from builder.state.auth import signed_in
@@ -66,6 +67,33 @@ class TokenRow:
     hint: str
     created: str
     last_used: str
+
+
+@dataclasses.dataclass
+class GitTokenRow:
+    id: int
+    project_id: str
+    project_name: str
+    name: str
+    hint: str
+    can_push: bool
+    created: str
+    expires: str
+    last_used: str
+
+
+def git_token_row(token: GitTokenInfo) -> GitTokenRow:
+    return GitTokenRow(
+        id=token.id,
+        project_id=token.project_id,
+        project_name=token.project_name,
+        name=token.name,
+        hint=token.hint,
+        can_push=token.access == "write",
+        created=when(token.created_at),
+        expires=when(token.expires_at),
+        last_used=when(token.last_used_at),
+    )
 
 
 def tone_of(use: QuotaUse) -> str:
@@ -132,6 +160,7 @@ class AccountState(rx.State):
     # Until the page has asked, it says nothing either way about accounts.
     loaded: bool = False
     tokens: rx.Field[list[TokenRow]] = rx.field(default_factory=list)
+    git_tokens: rx.Field[list[GitTokenRow]] = rx.field(default_factory=list)
     meters: rx.Field[list[Meter]] = rx.field(default_factory=list)
     token_name: str = ""
     token_error: str = ""
@@ -152,7 +181,7 @@ class AccountState(rx.State):
         parts = urlsplit(str(self.router.url))
         self.server_url = f"{parts.scheme}://{parts.netloc}" if parts.netloc else settings.base_url
         if not self.accounts_on:
-            self.tokens, self.meters = [], []
+            self.tokens, self.git_tokens, self.meters = [], [], []
             return
         await self._load()
 
@@ -162,6 +191,7 @@ class AccountState(rx.State):
             TokenRow(id=t.id, name=t.name, hint=t.hint, created=when(t.created_at), last_used=when(t.last_used_at))
             for t in await allowed.services.accounts.tokens(allowed.actor)
         ]
+        self.git_tokens = [git_token_row(t) for t in await allowed.services.git_tokens.tokens(allowed.actor)]
         self.meters = [meter_of(use) for use in await allowed.services.quotas.usage(allowed.actor)]
         self.failed_sign_ins = failed_note(await allowed.services.accounts.failed_sign_ins(allowed.actor))
 
@@ -191,6 +221,12 @@ class AccountState(rx.State):
     async def revoke_token(self, token_id: int) -> None:
         allowed = await signed_in(self)
         await allowed.services.accounts.revoke_token(allowed.actor, token_id)
+        await self._load()
+
+    @rx.event
+    async def revoke_git_token(self, token_id: int) -> None:
+        allowed = await signed_in(self)
+        await allowed.services.git_tokens.revoke(allowed.actor, token_id)
         await self._load()
 
 

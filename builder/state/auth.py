@@ -65,11 +65,6 @@ class AuthState(rx.State):
     def user_initial(self) -> str:
         return (self.user_name or self.user_email or "?")[:1].upper()
 
-    @rx.var
-    def shown_name(self) -> str:
-        """How others see this person (a co-edited file's cursor), as the presence row names them."""
-        return (self.user_name or self.user_email) if self.accounts_on else "Guest"
-
     @rx.event
     async def require(self):
         """First on_load of every page that needs a sign-in: the sign-in page (coming back here after) when there is

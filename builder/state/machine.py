@@ -6,6 +6,8 @@ import dataclasses
 
 import reflex as rx
 
+from builder.hidden_addresses import without_addresses
+from builder.services.doctor import MachineVerdict
 from builder.state.auth import signed_in
 from preview_runtime.docker.image import ImageState
 
@@ -35,15 +37,20 @@ class MachineState(rx.State):
     runners: list[RunnerRow] = []
     checks: list[CheckRow] = []
     checked: bool = False
+    # For a person who is not an admin, in place of the report: whether previews can run here.
+    verdict: str = ""
 
     @rx.event
     async def load_report(self) -> None:
-        services = (await signed_in(self)).services
-        report = await services.doctor.report()
+        allowed = await signed_in(self)
+        report = await allowed.services.doctor.report_for(allowed.actor)
+        self.checked = True
+        if isinstance(report, MachineVerdict):
+            self.verdict, self.usable = report.verdict, report.usable
+            return
         self.auto, self.auto_reason, self.usable = report.auto, report.auto_reason, report.usable
         self.runners = [RunnerRow(name, r.ready, r.reason, r.known) for name, r in report.runners.items()]
         self.checks = [CheckRow(c.name, c.ok, c.detail) for c in report.checks]
-        self.checked = True
 
     @rx.event(background=True)
     async def follow_docker(self):
@@ -52,7 +59,9 @@ class MachineState(rx.State):
         async for status in image.follow():
             async with self:
                 self.docker_failed = status.state == ImageState.failed
-                self.docker_note = status.describe() if status.state in (ImageState.building, ImageState.failed) else ""
+                # A failed build quotes its tools, which may name the addresses they could not reach.
+                failing = status.state in (ImageState.building, ImageState.failed)
+                self.docker_note = without_addresses(status.describe()) if failing else ""
         async with self:
             if self.checked:
                 yield MachineState.load_report

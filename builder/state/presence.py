@@ -18,9 +18,11 @@ from datetime import UTC, datetime
 
 import reflex as rx
 
-from builder.schemas import PresenceInfo
+from builder.errors import FileTreeError
+from builder.filetree import normalize_path
+from builder.schemas import PRESENCE_TABS, PresenceInfo, PresenceTab
 from builder.services.access import Actor
-from builder.services.presence import HEARTBEAT_S, PresenceService, colour_for, initials_of
+from builder.services.presence import HEARTBEAT_S, PresenceService, colour_for, initials_of, shown_name
 from builder.settings import settings
 from builder.state.connected import page_connected
 from builder.state.conversation import ConversationState
@@ -31,7 +33,14 @@ from builder.state.workspace import WorkspaceState
 CONNECTED_CHECK_S = 0.3
 # Avatars the header shows before "+N" (a phone's header has room for three).
 SHOWN_AVATARS = 3
-TAB_WORDS = {"preview": "Preview", "code": "Code", "logs": "Logs", "history": "History", "chat": "Chat"}
+TAB_WORDS: dict[PresenceTab, str] = {
+    "preview": "Preview",
+    "code": "Code",
+    "logs": "Logs",
+    "history": "History",
+    "chat": "Chat",
+    "terminal": "Terminal",
+}
 
 
 @dataclasses.dataclass
@@ -47,10 +56,27 @@ class Person:
 
 
 def person_of(entry: PresenceInfo) -> Person:
-    where = TAB_WORDS.get(entry.tab, entry.tab.title())
+    where = TAB_WORDS[entry.tab]
     if entry.tab == "code" and entry.file:
         where = f"{where} \u00b7 {entry.file}"
     return Person(entry.session, entry.name, entry.initials, entry.colour, where, entry.generating)
+
+
+def tab_of(value: str) -> PresenceTab:
+    """The page's tab, as presence names it (WorkspaceState.set_tab keeps to these)."""
+    for tab in PRESENCE_TABS:
+        if tab == value:
+            return tab
+    return "code"
+
+
+def shown_file(path: str) -> str:
+    """The open file as the others see it: a file name as Forja allows them, or nothing (a page's events may name any
+    path, and a project with no version yet opens whichever it is told)."""
+    try:
+        return normalize_path(path) if path else ""
+    except FileTreeError:
+        return ""
 
 
 class PresenceState(WorkspaceState):
@@ -86,7 +112,7 @@ class PresenceState(WorkspaceState):
         editor = await self.get_state(EditorState)
         conversation = await self.get_state(ConversationState)
         guest = settings.auth_mode == "none"
-        name = "Guest" if guest else actor.name or actor.email
+        name = shown_name(actor)
         return PresenceInfo(
             session=self._session,
             user_id=actor.user_id,
@@ -94,8 +120,8 @@ class PresenceState(WorkspaceState):
             initials=initials_of(name),
             # A guest is each tab: their colour tells two tabs apart.
             colour=colour_for(self._session if guest else actor.user_id),
-            tab=self.tab,
-            file=editor.selected_path if self.tab == "code" else "",
+            tab=tab_of(self.tab),
+            file=shown_file(editor.selected_path) if self.tab == "code" else "",
             generating=conversation._asked and self.generating,  # pyright: ignore[reportPrivateUsage] (a part's own flag)
             since=datetime.fromisoformat(self._since),
         )

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import PurePosixPath
 
 import reflex as rx
 
 from builder.errors import ForjaError
 from builder.generation.picked import Picked, picked_from_message
+from builder.schemas import CommitResult
 from builder.services.access import Permission
+from builder.services.element_text import shown
 from builder.services.text_edits import TextChange
 from builder.state.preview import PreviewPaneState
 from builder.state.workspace import Loaded, WorkspaceState
+from builder.text import shorten
+from preview_runtime.check_script import is_check_path
 
 
 class SelectState(WorkspaceState):
@@ -89,7 +94,7 @@ class SelectState(WorkspaceState):
         """Text typed into an element of the preview: saved as a version where its source says it is."""
         typed = picked_from_message(raw)
         if typed is None or not self.selecting:
-            return None
+            return
         try:
             data = json.loads(raw)
             change = TextChange(
@@ -100,8 +105,11 @@ class SelectState(WorkspaceState):
                 page=typed.page,
             )
         except (ValueError, AttributeError):
-            return None
-        return await self._save_text(change)
+            return
+        # The frame put the old words back at once; until the version is saved, this says where the new ones are.
+        self.select_notice, self.select_failed = f"Saving \u201c{shorten(shown(change.new), 40)}\u201d\u2026", False
+        yield
+        yield await self._save_text(change)
 
     async def save_picked_text(self, new: str):
         """The follow-up box gave the picked element's new text (offline): saved like text typed into the preview."""
@@ -113,18 +121,33 @@ class SelectState(WorkspaceState):
         )
 
     async def _save_text(self, change: TextChange):
+        """Save `change`, say in the bar what happened, and load the frame again from what is saved: it never keeps
+        words that are not in a version."""
         try:
             allowed = await self.allowed(Permission.edit)
             result = await allowed.services.text_edits.replace_text(self.project_id, change, allowed.actor.user_id)
         except ForjaError as exc:
             self.select_notice, self.select_failed = f"Not saved: {exc}", True
             return PreviewPaneState.reload_preview
-        self.select_notice, self.select_failed = f"Saved as version {result.version.number}: {result.version.message}", False
+        self.select_notice, self.select_failed = saved_notice(result, change), False
         if self._picked is not None and self._picked.text == change.old:
             self._picked = dataclasses.replace(self._picked, text=change.new)
             self._show_picked(self._picked)
         await self._refresh(self.project_id)
-        # A page without hot reload (plain HTML) shows the new text once it loads again.
-        if any(path.endswith((".html", ".htm")) for path in result.changed):
+        # A preview without hot reload loads again on a new version by itself (PreviewPaneState._show).
+        if (await self.get_state(PreviewPaneState)).preview_hot_reload:
             return PreviewPaneState.reload_preview
         return None
+
+
+def saved_notice(result: CommitResult, change: TextChange) -> str:
+    """What the bar says of a saved text edit: the version, the app's file and the checks that followed it, if any."""
+    files = ", ".join(path for path in result.changed if not is_check_path(path))
+    words = f"\u201c{shorten(shown(change.old), 40)}\u201d \u2192 \u201c{shorten(shown(change.new), 40)}\u201d"
+    notice = f"Saved as version {result.version.number} in {files}: {words}."
+    checks = [PurePosixPath(path).name for path in result.changed if is_check_path(path)]
+    if len(checks) == 1:
+        notice += f" The app's check {checks[0]} now expects the new words too."
+    elif checks:
+        notice += f" The app's checks {', '.join(checks)} now expect the new words too."
+    return notice

@@ -13,7 +13,7 @@ import reflex as rx
 
 from builder.errors import NotFound
 from builder.models import ProjectRole
-from builder.schemas import ProjectDetail
+from builder.schemas import PRESENCE_TABS, ProjectDetail
 from builder.services import Services
 from builder.services.access import Actor, Permission
 from builder.state.auth import Allowed, for_project
@@ -128,5 +128,8 @@ class WorkspaceState(rx.State):
 
     @rx.event
     async def set_tab(self, tab: str) -> None:
+        # An event any client can send with any value: only the page's own tabs are shown (and told to the others).
+        if tab not in PRESENCE_TABS:
+            return
         self.tab = tab
         await self._place_changed()

@@ -14,6 +14,7 @@ from builder.models import (
     LOCAL_USER_ID,
     AccountLink,
     ApiToken,
+    GitToken,
     ProjectMember,
     Role,
     ServerSetting,
@@ -139,12 +140,18 @@ class AccountRecords(StoreBase):
             return list((await session.exec(query.order_by(col(ApiToken.created_at).desc()))).all())
 
     async def revoke_token(self, user_id: str, token_id: int) -> bool:
+        """Revoke the API token, and the git tokens made with it: none outlives its revocation through them."""
         async with self._sessions() as session, session.begin():
             token = await session.get(ApiToken, token_id)
             if token is None or token.user_id != user_id or token.revoked_at is not None:
                 return False
-            token.revoked_at = utcnow()
+            token.revoked_at = now = utcnow()
             session.add(token)
+            await session.exec(
+                update(GitToken)
+                .where(col(GitToken.api_token_id) == token_id, col(GitToken.revoked_at).is_(None))
+                .values(revoked_at=now)
+            )
             return True
 
     # -- one-time links --------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from builder.models import (
     CollabAuthor,
     CollabUpdate,
     Generation,
+    GitToken,
     Plan,
     PreviewSession,
     Project,
@@ -106,6 +107,7 @@ class TrashRecords(StoreBase):
             ).one()
             for table in (
                 ShareLink,
+                GitToken,
                 PreviewSession,
                 Generation,
                 AcceptanceRun,

@@ -48,6 +48,13 @@ MIRROR_SETTINGS = {
     "pypi.org": ("FORJA_PIP_INDEX_URL", "https://pypi.org/simple/"),
     "files.pythonhosted.org": ("FORJA_PIP_INDEX_URL", "https://pypi.org/simple/"),
 }
+# The kind of project whose installs each default registry serves (doctor says per kind what can run).
+REGISTRY_KINDS = {
+    "registry.npmjs.org": "npm",
+    "registry.yarnpkg.com": "npm",
+    "pypi.org": "Python",
+    "files.pythonhosted.org": "Python",
+}
 # pypi.org's index links each package's files on files.pythonhosted.org: pypi.org as a mirror (a split-horizon name
 # for a company's proxy) serves both.
 _FILES_OF = {"pypi.org": "files.pythonhosted.org"}

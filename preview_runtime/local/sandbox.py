@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import shlex
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
@@ -65,6 +67,7 @@ NODE_LINKS = {
 
 
 SANDBOX_UID = 10001
+PROBE_TIMEOUT_S = 15.0  # a sandbox starts in milliseconds; one stuck (seen once, on a loaded machine) must not hang Forja
 SANDBOX_USER = "forja"
 # Each sandbox's /etc/passwd and /etc/group (the machine's are not shown): its user has a name and a home, which
 # Node's os.userInfo() and Python's getpass ask for and fail without.
@@ -78,6 +81,26 @@ def write_identity(folder: Path, home: Path) -> Path:
     (folder / "passwd").write_text(_PASSWD.format(user=SANDBOX_USER, uid=SANDBOX_UID, home=home))
     (folder / "group").write_text(_GROUP.format(user=SANDBOX_USER, uid=SANDBOX_UID))
     return folder
+
+
+# Where the sandbox's environment is, inside it: its first command reads it (inside_environment).
+ENVIRONMENT_FILE = "/run/forja-environment"
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def environment_script(env: Mapping[str, str]) -> bytes:
+    """`env` as a shell script that exports it: the sandbox's processes get their environment from this file,
+    bound into the sandbox from memory (`--ro-bind-data`), not from bubblewrap's own environment. The programs that
+    build the sandbox, on the host and as Forja's user, then never see an app's variables (a loader's LD_PRELOAD
+    would run before the walls exist), and the values never appear on a command line, which /proc shows to every
+    user of the machine. A name a shell cannot export is left out."""
+    lines = [f"export {name}={shlex.quote(value)}" for name, value in env.items() if _NAME.fullmatch(name)]
+    return "".join(f"{line}\n" for line in lines).encode()
+
+
+def inside_environment(script: str) -> str:
+    """`script`, run with the environment of environment_script."""
+    return f". {ENVIRONMENT_FILE}\n{script}"
 
 
 def bwrap_args(
@@ -173,8 +196,16 @@ async def find_bubblewrap(home: Path) -> tuple[str | None, str]:
         )
     finally:
         os.close(fd)
-    out, err = await proc.communicate()
-    await asyncio.to_thread(shutil.rmtree, identity, True)
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_S):
+            out, err = await proc.communicate()
+    except TimeoutError:
+        return None, f"bubblewrap did not make a sandbox within {PROBE_TIMEOUT_S:.0f} s"
+    finally:
+        if proc.returncode is None:  # timed out or cancelled: --die-with-parent ends what it started
+            proc.kill()
+            await proc.wait()
+        await asyncio.to_thread(shutil.rmtree, identity, True)
     if proc.returncode != 0:
         why = err.decode(errors="replace").strip()
         return None, f"bubblewrap cannot make a sandbox here ({why})"

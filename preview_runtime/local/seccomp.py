@@ -101,14 +101,20 @@ def compiled() -> bytes:
         return out.read()
 
 
-def filter_fd() -> int:
-    """A new file descriptor holding the filter, for one bubblewrap (`--seccomp FD` reads it to the end); the caller
-    passes it to the child (pass_fds) and closes it after the start."""
-    fd = os.memfd_create("forja-seccomp", os.MFD_CLOEXEC)
+def memory_fd(name: str, data: bytes) -> int:
+    """A new file descriptor of a file in memory holding `data`, at its start, for one bubblewrap to read
+    (`--seccomp FD`, `--ro-bind-data FD PATH`): nothing of it touches the disk. The caller passes it to the child
+    (pass_fds) and closes it after the start."""
+    fd = os.memfd_create(name, os.MFD_CLOEXEC)
     try:
-        os.write(fd, compiled())
+        os.write(fd, data)
         os.lseek(fd, 0, os.SEEK_SET)
     except BaseException:
         os.close(fd)
         raise
     return fd
+
+
+def filter_fd() -> int:
+    """A new file descriptor holding the filter (`--seccomp FD` reads it to the end)."""
+    return memory_fd("forja-seccomp", compiled())

@@ -15,8 +15,17 @@ from pathlib import Path
 from preview_runtime.local.egress import EgressPolicy, registry_hosts
 from preview_runtime.local.limits import CgroupTree, Confinement, Limits, describe, find_cgroups, remove_stale, watch
 from preview_runtime.local.network import SandboxNetwork, open_network
-from preview_runtime.local.sandbox import NO_SANDBOX, SANDBOX_OFF, bwrap_args, find_bubblewrap, write_identity
-from preview_runtime.local.seccomp import filter_fd
+from preview_runtime.local.sandbox import (
+    ENVIRONMENT_FILE,
+    NO_SANDBOX,
+    SANDBOX_OFF,
+    bwrap_args,
+    environment_script,
+    find_bubblewrap,
+    inside_environment,
+    write_identity,
+)
+from preview_runtime.local.seccomp import filter_fd, memory_fd
 from preview_runtime.local.upstream import UpstreamProxy
 from preview_runtime.logs import LogLevel
 from preview_runtime.plan import Mount
@@ -25,7 +34,8 @@ from preview_runtime.runner import MachineRefused
 logger = logging.getLogger(__name__)
 
 TMP_DIR = ".tmp"  # under the work folder: one folder per spawned sandbox, its /tmp
-IDENTITY_SUFFIX = ".etc"  # beside each /tmp folder: the sandbox's passwd and group (sandbox.write_identity)
+IDENTITY_SUFFIX = ".etc"
+_HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"  # for confine.sh and bwrap, which need nothing else  # beside each /tmp folder: the sandbox's passwd and group (sandbox.write_identity)
 
 # Tells one line to the person: (text, level).
 Say = Callable[[str, LogLevel], None]
@@ -131,15 +141,20 @@ class Spawner:
         home = Path(env["HOME"])
         tmp = self.work_dir / TMP_DIR / f"{label}-{secrets.token_hex(6)}"
         tmp.mkdir(parents=True)
-        argv = ["/bin/sh", "-c", net.wrap(script, inbound) if net else script]
-        seccomp: tuple[int, ...] = ()
+        script = net.wrap(script, inbound) if net else script
+        argv = ["/bin/sh", "-c", script]
+        passed: tuple[int, ...] = ()
+        launch_env, launch_dir = dict(env), directory
         if bwrap is not None:
             identity = write_identity(tmp.with_name(f"{tmp.name}{IDENTITY_SUFFIX}"), home)
-            seccomp = (filter_fd(),)
-            sandbox = bwrap_args(directory, home, env, tmp, identity, seccomp[0], mounts, net.bwrap_args() if net else ())
-            argv = [bwrap, *sandbox, "--", *argv]
+            passed = (filter_fd(), memory_fd("forja-environment", environment_script(env)))
+            more = [*(net.bwrap_args() if net else ()), "--ro-bind-data", str(passed[1]), ENVIRONMENT_FILE]
+            sandbox = bwrap_args(directory, home, env, tmp, identity, passed[0], mounts, more)
+            argv = [bwrap, *sandbox, "--", "/bin/sh", "-c", inside_environment(script)]
+            # What builds the sandbox runs on the host: nothing of the project's, neither its variables nor its folder.
+            launch_env, launch_dir = {"PATH": _HOST_PATH}, self.work_dir
         else:
-            env = {**env, "TMPDIR": str(tmp)}
+            launch_env["TMPDIR"] = str(tmp)
             unsandboxed = f"{self._no_sandbox}: the preview runs as your user without a sandbox"
             if not self._warned_no_sandbox:
                 logger.warning(unsandboxed)
@@ -154,21 +169,21 @@ class Spawner:
         try:
             process = await asyncio.create_subprocess_exec(
                 *confinement.argv(argv),
-                cwd=directory,
-                env=env,
+                cwd=launch_dir,
+                env=launch_env,
                 stdin=asyncio.subprocess.DEVNULL if terminal is None else terminal,
                 stdout=asyncio.subprocess.PIPE if terminal is None else terminal,
                 stderr=asyncio.subprocess.STDOUT if terminal is None else terminal,
                 start_new_session=True,
                 limit=1 << 20,
-                pass_fds=seccomp,
+                pass_fds=passed,
             )
         except BaseException:
             await asyncio.to_thread(confinement.remove)
             await asyncio.to_thread(_remove, tmp)
             raise
         finally:
-            for fd in seccomp:
+            for fd in passed:
                 os.close(fd)
         guard = asyncio.create_task(self._guard(confinement, process, [directory, tmp, home], say, tmp))
         self._guards[process.pid] = guard

@@ -128,6 +128,18 @@ def test_an_admin_reads_the_usage_invites_someone_and_stops_a_preview(
     newcomer.goto(f"{base}/admin")
     expect(newcomer.locator("#admin-refused")).to_contain_text("Only admins of this Forja can open this page")
     expect(newcomer.locator("#admin-usage")).to_have_count(0)
+    # The machine's report is the admins' too: a member learns only whether previews can run here.
+    told = newcomer.request.get(f"{base}/api/doctor").json()
+    assert set(told) == {"usable", "verdict"}
+    newcomer.goto(f"{base}/doctor")
+    expect(newcomer.locator("#doctor-verdict")).to_have_text(told["verdict"], timeout=60_000)
+    expect(newcomer.locator(".doctor-runner")).to_have_count(0)
+    expect(newcomer.locator(".doctor-check")).to_have_count(0)
+    for width, size in (("1440", DESKTOP), ("390", PHONE)):
+        newcomer.set_viewport_size(size)
+        newcomer.screenshot(path=str(ARTIFACTS / f"doctor-member-{width}.png"), full_page=True)
+    accessible(newcomer, "doctor for a member", widths=(DESKTOP, PHONE))
+    newcomer.set_viewport_size(DESKTOP)
     newcomer.screenshot(path=str(ARTIFACTS / "admin-refused-1440.png"))
     accessible(newcomer, "the admin page, refused", widths=(DESKTOP, PHONE))
 
@@ -182,6 +194,11 @@ def test_an_admin_reads_the_usage_invites_someone_and_stops_a_preview(
     accessible(page, "confirmation dialog")
     page.locator(".confirm-stop").click()
     expect(page.locator("#no-previews")).to_be_visible()
+
+    # The admin reads the machine's report.
+    page.goto(f"{base}/doctor")
+    expect(page.locator(".doctor-runner").first).to_be_visible(timeout=60_000)
+    expect(page.locator("#doctor-verdict")).to_have_count(0)
     assert traffic.off_machine() == []
 
 

@@ -2,22 +2,29 @@
 PostgreSQL and one Redis: Ana and Cy (the viewer) on one worker, Bo on the other. Both type in the same file at once and
 both end with the same text holding both edits, each sees the other's named cursor, the viewer follows and cannot
 type, Save names both authors, a generation's change reaches every editor, and a restore under unsaved typing shows a
-conflict that keeps it. Screenshots: `coediting-<step>.png`.
+conflict that keeps it. A viewer's forged cursor (the security review's CSS in its colour) changes nothing on the
+owner's page, and the page loads no picture from another origin. Screenshots: `coediting-<step>.png`.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from httpx_ws import connect_ws
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
-from tests.conftest import PostgresServer
+from builder.services.presence import CURSOR_HEX, colour_for
+from tests.collab_clients import SELECTION, awareness, room_url
+from tests.conftest import PostgresServer, free_port
 from tests.e2e.accounts import sign_in
 from tests.e2e.conftest import ARTIFACTS, Traffic, editor_text, forja_on_claude, one_text, type_at
 from tests.integration.test_cli import run_in_process
@@ -38,6 +45,7 @@ class Team:
     first: str  # a worker's address: Ana and Cy open the project through it
     second: str  # the other worker's: Bo opens it through it
     token: str  # Ana's API token
+    viewer_token: str  # Cy's
 
     def api(self, base: str = "") -> httpx.Client:
         """Ana's API, through the first worker or `base`."""
@@ -82,7 +90,7 @@ def team(
         for n, (email, name) in enumerate(PEOPLE.items()):
             admin = ["--admin"] if n == 0 else []
             cli("user", "create", *admin, email, "--name", name, "--password-stdin", stdin=PASSWORD + "\n")
-        yield Team(first, second, cli("token", "create", "ana@example.org"))
+        yield Team(first, second, cli("token", "create", "ana@example.org"), cli("token", "create", "cy@example.org"))
 
 
 def open_file(browser: Browser, traffic: Traffic, contexts: list[BrowserContext], base: str, project: str, email: str) -> Page:
@@ -119,8 +127,15 @@ def test_two_people_type_in_one_file_at_once_and_a_viewer_follows(
         # Each sees the other's cursor, labelled with their name in their colour.
         expect(ana.locator('[class*="yRemoteSelectionHead-"]').first).to_be_attached()
         expect(bo.locator('[class*="yRemoteSelectionHead-"]').first).to_be_attached()
-        assert "Bo Park" in ana.evaluate("() => [...document.head.querySelectorAll('style')].map(s => s.textContent).join()")
+        for page, others in ((ana, ("Bo Park", "Cy Diaz")), (bo, ("Ana Lima", "Cy Diaz"))):
+            for name in others:
+                expect(page.locator(".collab-cursor-name", has_text=name)).to_have_count(1)
+        # Two people are there besides Ana: their avatars in the header, Bo's named cursor in the file.
+        expect(ana.locator("#presence .presence-avatar")).to_have_count(2)
         ana.screenshot(path=str(ARTIFACTS / "coediting-ana.png"))
+        ana.set_viewport_size(PHONE)
+        ana.screenshot(path=str(ARTIFACTS / "coediting-ana-phone.png"))
+        ana.set_viewport_size(DESKTOP)
         # The viewer cannot type: the editor is read-only and the text stays.
         before = editor_text(cy)
         type_at(cy, 1, "VIEWER")
@@ -167,3 +182,118 @@ def test_two_people_type_in_one_file_at_once_and_a_viewer_follows(
     finally:
         for context in contexts:
             context.close()
+
+
+CSS = "red; } body { outline: 7px solid rgb(1,2,3) !important; } .x {"
+CY_CLIENT = 424242  # the Yjs client id Cy's script speaks for
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[tuple[str, list[str]]]:
+    """Another origin on loopback that serves a picture and a page showing it, and lists the paths it was asked for."""
+    asked: list[str] = []
+
+    class Pictures(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            body, kind = (PAGE, "text/html") if self.path == "/control.html" else (PIXEL, "image/gif")
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            del format, args
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Pictures)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
+PAGE = b'<!doctype html><title>Control</title><img id="control" src="/control.gif" alt="">'
+# Straight into the page's own awareness, as if a peer's state had not come through Forja: a colour in CSS and a name in
+# HTML. The page's second wall (assets/monaco_collab.js) must show neither as code.
+PLANT = """css => {
+  const head = { type: null, tname: "content", item: null, assoc: 0 };
+  const awareness = window.__forjaRoom.awareness;
+  awareness.states.set(4242, { selection: { anchor: head, head }, user: { name: "Mallory", colour: css } });
+  const name = '<img src=x onerror="window.__pwned = 1"><b id="injected">x</b>';
+  awareness.states.set(4343, { selection: { anchor: head, head }, user: { name, colour: "#123456" } });
+  awareness.emit("change", [{ added: [4242, 4343], updated: [], removed: [] }, "test"]);
+}"""
+TRY_ELSEWHERE = """url => {
+  window.__violations = [];
+  document.addEventListener("securitypolicyviolation", (e) => window.__violations.push(e.effectiveDirective));
+  const img = new Image();
+  img.src = url + "/from-forja.gif";
+  document.body.appendChild(img);
+  const style = document.createElement("style");
+  style.textContent = `body { background-image: url(${url}/from-forja-css.gif) }`;
+  document.head.appendChild(style);
+}"""
+
+
+def test_a_viewer_forged_cursor_changes_nothing_on_the_owner_page_and_the_page_loads_no_picture_from_elsewhere(
+    team: Team, browser: Browser, traffic: Traffic, elsewhere: tuple[str, list[str]]
+) -> None:
+    """The security review's attack, over the real websocket: Cy (a viewer) sends a cursor whose colour is CSS and one
+    named "A person". Ana's page is unchanged and names Cy as Cy. Then the page's own check, and its policy: no picture
+    from another origin, not even through CSS."""
+    project = team.new_project()
+    contexts: list[BrowserContext] = []
+    try:
+        ana = open_file(browser, traffic, contexts, team.first, project, "ana@example.org")
+        with team.api() as api:
+            cy_id = next(m["user_id"] for m in api.get(f"/api/projects/{project}/members").json() if m["name"] == "Cy Diaz")
+        # Through the other worker: the message crosses Redis to reach Ana's.
+        with (
+            httpx.Client(timeout=30) as http,
+            connect_ws(room_url(team.second, project, "greeting.js"), http, headers={"Authorization": f"Bearer {team.viewer_token}"}) as cy,
+        ):  # fmt: skip
+            cy.receive_bytes()  # the room's first message: Cy is in
+            cy.send_bytes(awareness((CY_CLIENT, 1, {"selection": SELECTION, "user": {"name": "A person", "colour": CSS}})))
+            cy.send_bytes(awareness((CY_CLIENT, 2, {"selection": SELECTION, "user": {"name": "A person", "colour": "#010203"}})))
+            label = ana.locator(".collab-cursor-name")
+            expect(label).to_have_text(["Cy Diaz"], timeout=30_000)
+            # Cy's colour is Forja's for her (her avatar's), not the one her message said.
+            shown = label.evaluate("node => getComputedStyle(node).backgroundColor")
+            assert shown == rgb(CURSOR_HEX[colour_for(cy_id)]), shown
+            assert ana.evaluate("() => getComputedStyle(document.body).outlineStyle") == "none"
+            expect(ana.get_by_text("A person")).to_have_count(0)
+            ana.screenshot(path=str(ARTIFACTS / "coediting-forged-cursor.png"))
+        # Cy's script left without a word: her cursor goes from Ana's page at once.
+        expect(label).to_have_count(0, timeout=30_000)
+
+        ana.evaluate(PLANT, CSS)
+        expect(label).to_have_text(['<img src=x onerror="window.__pwned = 1"><b id="injected">x</b>'])
+        expect(ana.locator("#injected")).to_have_count(0)
+        assert ana.evaluate("() => [window.__pwned, getComputedStyle(document.body).outlineStyle]") == [None, "none"]
+
+        # The page's policy limits styles and images to Forja's own (and data:, blob: addresses).
+        answer = ana.request.get(f"{team.first}/p/{project}")
+        policies = [h["value"] for h in answer.headers_array if h["name"].lower() == "content-security-policy"]
+        assert any("style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:" in p for p in policies), policies
+        other, asked = elsewhere
+        control = ana.context.new_page()
+        control.goto(f"{other}/control.html")
+        control.wait_for_function("() => document.getElementById('control').complete")
+        assert "/control.gif" in asked  # this browser does load the other origin's pictures
+        control.close()
+        ana.evaluate(TRY_ELSEWHERE, other)
+        ana.wait_for_function("() => window.__violations.filter((d) => d === 'img-src').length === 2")
+        assert not [path for path in asked if path.startswith("/from-forja")], asked
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def rgb(hex_colour: str) -> str:
+    """ "#d13415" as getComputedStyle says it: "rgb(209, 52, 21)"."""
+    red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({red}, {green}, {blue})"

@@ -62,6 +62,17 @@ def test_a_person_sets_the_apps_variables_and_sees_only_their_names(forja: str, 
     listed = httpx.get(f"{forja}/api/projects/{project}/env", timeout=30)
     assert [v["name"] for v in listed.json()] == ["STRIPE_KEY"] and SECRET not in listed.text
 
+    # A name that changes how programs load code is refused in words, and nothing is saved.
+    page.locator("#env-name").fill("ld_preload")
+    page.locator("#env-value").fill("./lib.so")
+    page.locator("#env-save").click()
+    refused = page.locator("#env-error")
+    expect(refused).to_have_text("LD_PRELOAD changes how programs load code; Forja does not let an app set it.")
+    expect(rows).to_have_count(1)
+    shot(page, "3-refused-phone")
+    page.set_viewport_size(DESKTOP)
+    shot(page, "4-refused-desktop")
+
     # The preview's data: reset only once asked.
     page.locator("#data-reset").click()
     asked = page.get_by_role("alertdialog", name="Reset the preview's data?")

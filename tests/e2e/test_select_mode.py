@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import time
+import zipfile
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import FrameLocator, Locator, Page, ViewportSize, expect
+from playwright.sync_api import Browser, FrameLocator, Locator, Page, ViewportSize, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.e2e.conftest import ARTIFACTS, Traffic, forja_on_claude
 from tests.llm_server import ScriptedLLMServer, ToolAnswer
@@ -103,8 +107,8 @@ def test_select_a_react_heading_and_type_over_it(forja: str, page: Page, traffic
 
     type_over(heading, page, "Things you can do")
     expect(page.locator("#version-badge")).to_have_text("v2", timeout=30_000)
-    expect(page.locator("#preview-select-notice")).to_contain_text(
-        "Saved as version 2: Text: \u201cWhat you can do\u201d \u2192 \u201cThings you can do\u201d"
+    expect(page.locator("#preview-select-notice")).to_have_text(
+        "Saved as version 2 in src/components/Features.jsx: \u201cWhat you can do\u201d \u2192 \u201cThings you can do\u201d."
     )
     expect(chip).to_contain_text("\u201cThings you can do\u201d")
     shot(page, "select-mode-saved")
@@ -178,6 +182,107 @@ def test_select_on_a_phone_in_a_plain_html_page(forja: str, page: Page, traffic:
     assert "<h1>Sol Breads</h1>" in file_text(forja, project_id, "index.html")
     page.locator("#phone-tab-preview").click()
     expect(frame.locator("h1").first).to_have_text("Sol Breads", timeout=30_000)
+    assert traffic.off_machine() == []
+
+
+def mark_frame(frame: FrameLocator) -> None:
+    """A mark on the frame's page that a reload of the page takes away."""
+    frame.locator("body").evaluate("() => { window.__beforeSave = true; }")
+
+
+def wait_reloaded(frame: FrameLocator) -> None:
+    """Until the frame's page is a new one (mark_frame's mark is gone)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if frame.locator("body").evaluate("() => window.__beforeSave === undefined"):
+                return
+        except PlaywrightError:
+            pass  # the page went while it was asked: it is loading again
+        assert time.monotonic() < deadline, "the preview did not load again within 30 s"
+        time.sleep(0.2)
+
+
+def both_widths(page: Page, name: str) -> None:
+    """The workspace as it is now, at 1440 and on a phone (390), where the Preview is one of the page's tabs."""
+    shot(page, f"{name}-1440")
+    page.set_viewport_size(PHONE)
+    page.locator("#phone-tab-preview").click()
+    expect(page.locator("#preview-select-notice")).to_be_in_viewport()
+    shot(page, f"{name}-390")
+    page.set_viewport_size(DESKTOP)
+
+
+def test_typing_over_a_heading_built_from_pieces_saves_only_what_the_app_shows(
+    forja: str, page: Page, browser: Browser, traffic: Traffic
+) -> None:
+    """Issue 52: `<h1>Your {site.itemNounPlural}</h1>` typed over. The part the app works out is refused with a
+    sentence and nothing is saved; the written word is saved in the app's file, with the check that quoted the old
+    heading, and the frame, a reload, a share link and the export all show the saved heading, never typed words."""
+    page.set_viewport_size(DESKTOP)
+    project_id = build_offline(page, forja, "A todo list with dark mode")
+    frame = page.frame_locator("#preview-frame")
+    heading = frame.locator("h1")
+    expect(heading).to_have_text(re.compile(r"^Your \w+$"), timeout=120_000)
+    old = heading.inner_text()
+    noun = old.removeprefix("Your ")
+    wait_checked(page)
+    page.locator("#preview-select").click()
+    expect(heading).to_have_attribute("data-forja-src", re.compile(r"^src/App\.jsx:\d+:\d+$"), timeout=30_000)
+
+    # The whole heading, the worked-out noun too: refused, with why and what to do; no version, no typed words shown.
+    mark_frame(frame)
+    type_over(heading, page, "Book your cut")
+    expect(heading).to_have_text(old)  # the frame put the saved words back as soon as Enter was pressed
+    notice = page.locator("#preview-select-notice")
+    expect(notice).to_have_text(
+        f"Not saved: \u201c{old}\u201d is built from pieces of code in src/App.jsx, and only its written words "
+        "(\u201cYour\u201d) can be typed over here. Ask for this change in the follow-up box, or make it in the Code tab.",
+        timeout=30_000,
+    )
+    expect(page.locator(".preview-select-bar")).to_have_attribute("data-failed", "true")
+    expect(heading).to_have_text(old, timeout=30_000)
+    expect(frame.get_by_text("Book your cut")).to_have_count(0)
+    expect(page.locator("#version-badge")).to_have_text("v1")
+    assert [v["number"] for v in versions(forja, project_id)] == [1]
+    both_widths(page, "select-mode-refused")
+
+    # Only the written word: saved in src/App.jsx, with the acceptance check that quoted the heading, as version 2.
+    expect(heading).to_have_attribute("data-forja-src", re.compile("."), timeout=30_000)
+    mark_frame(frame)
+    type_over(heading, page, f"My {noun}")
+    expect(heading).to_have_text(old)  # not yet saved: the frame shows what is
+    expect(page.locator("#version-badge")).to_have_text("v2", timeout=30_000)
+    expect(notice).to_have_text(
+        f"Saved as version 2 in src/App.jsx: \u201c{old}\u201d \u2192 \u201cMy {noun}\u201d. "
+        "The app's check 01-open-the-app.spec.js now expects the new words too."
+    )
+    # The frame loads again, from the saved version.
+    wait_reloaded(frame)
+    expect(heading).to_have_text(f"My {noun}", timeout=30_000)
+    latest = versions(forja, project_id)[-1]
+    assert latest["number"] == 2
+    source = file_text(forja, project_id, "src/App.jsx")
+    assert ">My {site.itemNounPlural}</h1>" in source and "data-forja-src" not in source
+    check = file_text(forja, project_id, ".forja/checks/01-open-the-app.spec.js")
+    assert f'toHaveText("My {noun}")' in check and f'"Your {noun}"' not in check
+    both_widths(page, "select-mode-saved")
+
+    # A reload of the workspace, a share link of the version and its export show the saved heading.
+    page.reload()
+    expect(page.locator("#version-badge")).to_have_text("v2", timeout=30_000)
+    page.locator("#tab-preview").click()
+    expect(frame.locator("h1")).to_have_text(f"My {noun}", timeout=120_000)
+    link = httpx.post(f"{forja}/api/projects/{project_id}/share", json={}, timeout=30).json()["url"]
+    visitor = browser.new_context(viewport=DESKTOP)
+    shared = visitor.new_page()
+    shared.goto(link)
+    expect(shared.frame_locator("iframe.app").locator("h1")).to_have_text(f"My {noun}", timeout=180_000)
+    visitor.close()
+    exported = httpx.get(f"{forja}/api/projects/{project_id}/export", timeout=30)
+    exported.raise_for_status()
+    with zipfile.ZipFile(io.BytesIO(exported.content)) as archive:
+        assert ">My {site.itemNounPlural}</h1>" in archive.read("src/App.jsx").decode()
     assert traffic.off_machine() == []
 
 

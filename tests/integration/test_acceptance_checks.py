@@ -3,6 +3,8 @@ against a small booking page on loopback, in real headless Chromium."""
 
 from __future__ import annotations
 
+import time
+
 from preview_runtime.acceptance import run_acceptance
 from preview_runtime.verify import PageChecker
 from tests.local_site import Site
@@ -111,3 +113,41 @@ async def test_checks_pass_fail_and_say_why(checker: PageChecker, sites: list[Si
     assert not evaluate.passed and "`.evaluate(...)` is not one of the steps" in evaluate.message
     # Only the app's own pages were asked for.
     assert set(site.requested) <= {"/", "/about"}
+
+
+# A value's `toMatch` runs in Forja's process, on the text of a page the app wrote: with RE2, never backtracking.
+PLANTED_HEADING = "<!doctype html><title>Planted</title><h1>" + "a" * 36 + "!</h1>"
+MATCHING = """test('The heading is all a', async ({ page }) => {
+  await page.goto('/');
+  const text = await page.getByRole('heading').textContent();
+  expect(text).toMatch(/^(a+)+$/);
+});
+test('The heading repeats itself', async ({ page }) => {
+  await page.goto('/');
+  const text = await page.getByRole('heading').textContent();
+  expect(text).toMatch(/^(a+)\\1!$/);
+});
+test('The heading ends with a bang', async ({ page }) => {
+  await page.goto('/');
+  const text = await page.getByRole('heading').textContent();
+  expect(text).toMatch(/^(A+)+!$/i);
+});
+"""
+
+
+async def test_a_values_pattern_runs_in_linear_time_and_one_re2_cannot_run_fails_in_words(
+    checker: PageChecker, sites: list[Site]
+) -> None:
+    site = Site({"/": (200, PLANTED_HEADING)})
+    sites.append(site)
+    started = time.monotonic()
+    outcomes = await run_acceptance(checker, site.url + "/", {".forja/checks/01-a.spec.js": MATCHING}, timeout_s=20)
+    took = time.monotonic() - started
+    print(f"three checks, one with ^(a+)+$ over {len(PLANTED_HEADING)} characters of page: {took:.1f} s")
+    # With Python's re the first alone would take hours, and no timeout can stop it on the event loop.
+    assert took < 60
+    all_a, repeats, bang = outcomes
+    assert not all_a.passed and all_a.message.endswith(f"expected '{'a' * 36}!' toMatch re.compile('^(a+)+$').")
+    assert not repeats.passed and "Forja runs patterns in linear time (RE2)" in repeats.message
+    assert "refers back to a group" in repeats.message
+    assert bang.passed, bang.message

@@ -93,6 +93,8 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/projects/{project_id}/agent/{generation_id}/reject"): "edit",
     ("GET", "/api/projects/{project_id}/agent/{generation_id}/steps/{number}/screenshot"): "view",
     ("GET", "/api/projects/{project_id}/thumbnail"): "view",
+    # Any role makes a read token; a token that may push needs edit (tests/integration/test_git_token_api.py).
+    ("POST", "/api/projects/{project_id}/git-tokens"): "view",
     ("GET", "/api/projects/{project_id}/members"): "view",
     ("POST", "/api/projects/{project_id}/members"): "own",
     # {user_id} is the owner's: only an owner may change or remove another person (anyone may leave: its own test).
@@ -133,7 +135,7 @@ PUBLIC_ROUTES = {
 }
 # Routes that name no project: each is checked by its own test below.
 OTHER_ROUTES = {
-    ("GET", "/api/doctor"): "signed in",
+    ("GET", "/api/doctor"): "signed in; the report for an admin, whether previews run here for anyone else",
     ("GET", "/api/projects"): "lists only the person's projects",
     ("POST", "/api/projects"): "the new project is the person's",
     ("POST", "/api/projects/import-git"): "the new project is the person's",
@@ -148,6 +150,8 @@ OTHER_ROUTES = {
     ("GET", "/api/account/tokens"): "the person's own tokens",
     ("POST", "/api/account/tokens"): "a token of the person's own",
     ("DELETE", "/api/account/tokens/{token_id}"): "only the person's own token",
+    ("GET", "/api/account/git-tokens"): "the person's own git tokens (test_git_token_api.py)",
+    ("DELETE", "/api/account/git-tokens/{token_id}"): "only the person's own git token (test_git_token_api.py)",
     ("GET", "/api/account/usage"): "the person's own use",
     ("GET", "/api/account/failed-sign-ins"): "the person's own account",
     ("POST", "/api/mcp"): "signed in; each tool needs the API route's role (tests/integration/test_mcp.py)",

@@ -4,15 +4,20 @@ the real SDK to the scripted model server)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import os
+import shutil
 import zipfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from builder.api import api
+from builder.app_secrets import MAX_VARIABLES, encrypt
 from builder.models import LOCAL_USER_ID
 from builder.services import Services
 from tests.conftest import served
@@ -130,7 +135,14 @@ async def test_the_model_gets_the_names_and_never_a_value(
 
 @pytest.mark.parametrize(
     ("name", "said"),
-    [("DATABASE_URL", "Forja will set DATABASE_URL"), ("PORT", "Forja sets PORT"), ("lower", "not a variable name")],
+    [
+        ("DATABASE_URL", "Forja will set DATABASE_URL"),
+        ("PORT", "Forja sets PORT"),
+        ("lower", "not a variable name"),
+        ("LD_PRELOAD", "LD_PRELOAD changes how programs load code; Forja does not let an app set it."),
+        ("NODE_OPTIONS", "NODE_OPTIONS changes which code Node.js loads; Forja does not let an app set it."),
+        ("SSL_CERT_DIR", "SSL_CERT_DIR names a file of this server that the app's sandbox would be let read"),
+    ],
 )
 async def test_names_forja_keeps_or_that_are_not_variables_are_refused(
     services: Services, client: httpx.AsyncClient, name: str, said: str
@@ -163,3 +175,79 @@ async def test_a_front_end_build_gets_only_the_public_variables(local_previews: 
     built = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
     assert any(b"Public title 7f3a" in data for path, data in built.items() if path.suffix == ".js")
     assert not [path for path, data in built.items() if PLANTED.encode() in data]
+
+
+# Answers what it got of two variables, and whether it can read a folder of the server that is not in its sandbox.
+PROBE = b"""const fs = require('fs');
+const http = require('http');
+let seen;
+try { seen = fs.readdirSync(process.argv[2]).join(','); } catch (e) { seen = e.code; }
+http.createServer((req, res) => {
+  res.end([process.env.LD_PRELOAD, process.env.SSL_CERT_DIR, process.env.STRIPE_KEY, seen].join('|'));
+}).listen(Number(process.env.PORT), process.env.HOST);
+"""
+
+
+async def test_variables_stored_before_with_names_that_change_loading_are_not_given_to_the_app(
+    local_previews: None, services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Names Forja now refuses, kept from before it did: the app's processes do not get them, and the log says so. The
+    local runner shows a file or folder a certificate variable names to the sandbox: an app that could name one would
+    read any folder of the server. (Forja passes its own SSL_CERT_DIR on when it has one: here it has none.)"""
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    server_folder = tmp_path / "server-only"
+    server_folder.mkdir()
+    (server_folder / "forja-secret.txt").write_text("not for apps")
+    package = {"name": "probe", "version": "1.0.0", "scripts": {"dev": f"node server.js {server_folder}"}}
+    tree = {"package.json": json.dumps(package).encode(), "server.js": PROBE}
+    pid = (await services.projects.create("Probe", tree, owner=LOCAL_USER_ID)).project_id
+    store = services._store  # pyright: ignore[reportPrivateUsage]  # rows as an older Forja kept them, unchecked
+    for name, value in {"LD_PRELOAD": "/nonexistent/forja-probe.so", "SSL_CERT_DIR": str(server_folder)}.items():
+        await store.set_env_var(pid, name, encrypt(value), False, None, MAX_VARIABLES)
+    await services.app_env.set(pid, "STRIPE_KEY", "sk_test_kept_value")
+
+    await services.previews.start(pid)
+    assert await served(services, pid) == "||sk_test_kept_value|ENOENT"
+    said = [line.text for line in services.logs.history(pid)]
+    for name in ("LD_PRELOAD", "SSL_CERT_DIR"):
+        assert [text for text in said if text.startswith(f"The variable {name} is not given to the app: ")], said
+    assert not [text for text in said if "forja-probe.so" in text]  # no process tried to load it
+    # Listed by name still, so that they can be removed.
+    assert {"LD_PRELOAD", "SSL_CERT_DIR"} <= {info.name for info in await services.app_env.names(pid)}
+    await services.app_env.unset(pid, "LD_PRELOAD")
+    assert "LD_PRELOAD" not in {info.name for info in await services.app_env.names(pid)}
+
+
+# A library that, once loaded by any process, leaves a mark at MARK (a path of the server, outside every sandbox).
+PRELOADED = """#include <stdio.h>
+__attribute__((constructor)) static void loaded(void) {
+    FILE *mark = fopen(MARK, "a");
+    if (mark) { fputs("loaded\\n", mark); fclose(mark); }
+}
+"""
+
+
+async def test_a_library_of_the_project_named_by_ld_preload_is_never_loaded_outside_the_sandbox(
+    local_previews: None, services: Services, tmp_path: Path
+) -> None:
+    """The local runner starts its sandbox from the project's folder with the preview's environment: LD_PRELOAD naming
+    a library among the project's files would be loaded by the processes that build the sandbox, on the server."""
+    compiler = shutil.which("cc")
+    if compiler is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("a C compiler (cc) is required in CI for this test", pytrace=False)
+        pytest.skip("no C compiler (cc) to build the library")
+    mark = tmp_path / "loaded-on-the-server"
+    (tmp_path / "probe.c").write_text(PRELOADED)
+    built = await asyncio.create_subprocess_exec(
+        compiler, "-shared", "-fPIC", f'-DMARK="{mark}"', "-o", str(tmp_path / "probe.so"), str(tmp_path / "probe.c")
+    )
+    assert await built.wait() == 0
+    tree = {**TREE, "probe.so": (tmp_path / "probe.so").read_bytes()}
+    pid = (await services.projects.create("Preload", tree, owner=LOCAL_USER_ID)).project_id
+    store = services._store  # pyright: ignore[reportPrivateUsage]  # a row as an older Forja kept it, unchecked
+    await store.set_env_var(pid, "LD_PRELOAD", encrypt("./probe.so"), False, None, MAX_VARIABLES)
+
+    await services.previews.start(pid)
+    assert await served(services, pid) == "<h1>undefined|undefined</h1>"
+    assert not mark.exists(), mark.read_text()

@@ -365,6 +365,20 @@ async def test_every_answer_refuses_to_be_framed(accounts_on: Services, ana: Per
         assert "frame-ancestors 'none'" in answer.headers.get_list("content-security-policy"), answer.request.url
 
 
+async def test_a_share_page_loads_styles_and_images_only_from_forja(accounts_on: Services, ana: Person) -> None:
+    """A share page's own policy limits where its styles and images come from (the builder's page gets its own: the e2e
+    test in tests/e2e/test_coediting.py reads it in Chromium); the API's JSON answers carry only the frame policy."""
+    async with browser() as http:
+        page = await http.get("/s/" + "a" * 43)
+        answer = await http.get("/api/projects", headers={"Authorization": f"Bearer {ana.token}"})
+    assert page.headers["content-type"].startswith("text/html")
+    assert any(
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:" in policy
+        for policy in page.headers.get_list("content-security-policy")
+    ), page.headers
+    assert answer.headers.get_list("content-security-policy") == ["frame-ancestors 'none'"]
+
+
 @pytest.mark.parametrize(
     ("host", "status"),
     [

@@ -43,6 +43,8 @@ def test_env_set_list_and_unset_never_print_a_value(cli: Cli, tmp_path: Path, mo
 
     assert "NAME=VALUE" in cli.refused("env", "set", project_id, "STRIPE_KEY")
     assert "Forja will set DATABASE_URL itself" in cli.refused("env", "set", project_id, "DATABASE_URL=x")
+    refused = cli.refused("env", "set", project_id, "LD_PRELOAD=./lib.so")
+    assert "LD_PRELOAD changes how programs load code; Forja does not let an app set it." in refused
     cli.ok("env", "unset", project_id, "STRIPE_KEY")
     assert [v["name"] for v in cli.json("env", "list", project_id)] == ["VITE_TITLE"]
     assert "has no variable STRIPE_KEY" in cli.refused("env", "unset", project_id, "STRIPE_KEY")

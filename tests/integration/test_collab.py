@@ -13,14 +13,12 @@ from collections.abc import AsyncIterator
 import pytest
 from pycrdt import Doc, Map, Text
 
-from builder.api import api, guarded
 from builder.models import ProjectRole
 from builder.services import Services
 from builder.services.access import Actor
 from builder.settings import settings
 from tests.accounts import PASSWORD, Person
-from tests.collab_clients import converged, joined, refusal, serving, text_of
-from tests.conftest import free_port
+from tests.collab_clients import converged, forja_served, joined, refusal, text_of
 from tests.waiting import until
 
 START = "line one\nline two\n"
@@ -29,11 +27,7 @@ ALPHABET = "abcxyz \n"
 
 @pytest.fixture
 async def forja(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
-    """Forja's API and its guards on a loopback port (the port is Forja's own, so its Host and Origin are accepted);
-    the services are the ones a `services` or `accounts_on` fixture installed."""
-    port = free_port()
-    monkeypatch.setattr(settings, "port", port)
-    async with serving(guarded(api), port) as base:
+    async with forja_served(monkeypatch) as base:
         yield base
 
 

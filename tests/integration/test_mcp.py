@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,10 +26,11 @@ from mcp.client.streamable_http import streamable_http_client
 
 import builder.settings
 from builder.api import api, guarded
-from builder.api.mcp import endpoint
+from builder.api.identity import session_cookie_name
+from builder.api.mcp import TOKEN_ONLY, endpoint
 from builder.models import ProjectRole
 from builder.services import Services
-from tests.accounts import someone
+from tests.accounts import PASSWORD, someone
 from tests.conftest import DatabaseUrls, free_port
 from tests.integration.test_cli import REPO, Cli
 from tests.waiting import listening
@@ -186,6 +188,13 @@ async def test_stdio_and_http_with_roles_quotas_and_tokens(
         )
         assert (await http_status(forja, ana.token, "GET"))[0] == 405
         assert (await http_status(forja, None))[0] == 401
+        # A browser's sign-in opens the API, but not this endpoint: a page on a preview's origin is same-site with
+        # Forja, and its requests here would carry the cookie.
+        cookie = f"{session_cookie_name()}={await services.accounts.sign_in(ana.actor.email, PASSWORD, '127.0.0.1')}"
+        async with httpx2.AsyncClient(trust_env=False) as http:
+            assert (await http.get(f"{forja}/api/auth/me", headers={"Cookie": cookie})).json()["email"] == ana.actor.email
+        status, said = await http_status(forja, None, Cookie=cookie)
+        assert status == 401 and json.loads(said) == {"detail": TOKEN_ONLY}
         assert (await http_status(forja, "forja_not-a-token"))[0] == 401
         (token,) = await services.accounts.tokens(ana.actor)
         await services.accounts.revoke_token(ana.actor, token.id)

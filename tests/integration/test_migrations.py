@@ -90,3 +90,51 @@ def test_domains_set_before_proof_became_claims_that_wait_for_their_record(datab
             ).one() == (0,)
     finally:
         engine.dispose()
+
+
+def test_git_tokens_table_comes_and_goes_with_its_revision(database_urls: DatabaseUrls) -> None:
+    """Revision 0022: a git token's row refers to its person, its project and the API token it was made with; the
+    downgrade drops the table with its rows (and no other), and upgrading again makes it afresh, as the models say."""
+    config = db.alembic_config(database_urls.sync)
+    engine = sqlalchemy.create_engine(database_urls.sync)
+    now = datetime.now(UTC)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sqlalchemy.text(
+                    'INSERT INTO "user" (id, email, name, password_hash, role, created_at) '
+                    "VALUES ('u1', 'ana@example.org', 'Ana', '', 'member', :now)"
+                ),
+                {"now": now},
+            )
+            connection.execute(
+                sqlalchemy.text(
+                    "INSERT INTO project (id, name, stack, provider, model, run_command, run_folder, approve_changes, "
+                    "created_at, updated_at) VALUES ('p1', 'Site', '', '', '', '', '', false, :now, :now)"
+                ),
+                {"now": now},
+            )
+            connection.execute(
+                sqlalchemy.text(
+                    "INSERT INTO apitoken (id, user_id, name, token_hash, hint, created_at) "
+                    "VALUES (7, 'u1', 'script', :hash, 'forja_abcd', :now)"
+                ),
+                {"hash": "a" * 64, "now": now},
+            )
+            connection.execute(
+                sqlalchemy.text(
+                    "INSERT INTO gittoken (user_id, project_id, name, token_hash, hint, can_push, api_token_id, created_at, "
+                    "expires_at) VALUES ('u1', 'p1', '', :hash, 'forja_git_abcd', true, 7, :now, :now)"
+                ),
+                {"hash": "b" * 64, "now": now},
+            )
+        command.downgrade(config, "0021")
+        assert "gittoken" not in sqlalchemy.inspect(engine).get_table_names()
+        with engine.connect() as connection:
+            assert connection.execute(sqlalchemy.text("SELECT count(*) FROM apitoken")).one() == (1,)
+        command.upgrade(config, "head")
+        with engine.connect() as connection:
+            assert connection.execute(sqlalchemy.text("SELECT count(*) FROM gittoken")).one() == (0,)
+            assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
+    finally:
+        engine.dispose()

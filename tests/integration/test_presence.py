@@ -9,20 +9,24 @@ people.
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 from redis.asyncio import Redis
 
-from builder.cluster.presence import SharedPresence, entries_key
-from builder.schemas import PresenceInfo
+from builder.cluster.presence import SharedPresence, entries_key, expiry_key
+from builder.schemas import PresenceInfo, PresenceTab
 from builder.services.presence import PresenceService, colour_for, initials_of
+from builder.state.presence import shown_file, tab_of
 
 TTL_S = 1.5  # short, so a crashed page drops out within the test
 
 
-def entry(session: str, name: str, tab: str = "code", file: str = "", generating: bool = False) -> PresenceInfo:
+def entry(session: str, name: str, tab: PresenceTab = "code", file: str = "", generating: bool = False) -> PresenceInfo:
     return PresenceInfo(
         session=session,
         user_id=f"u-{name.lower()}",
@@ -150,6 +154,36 @@ async def test_a_move_does_not_bring_back_an_expired_page(pair: tuple[PresenceSe
     assert not late
 
 
+async def test_an_entry_in_redis_that_is_not_forja_reaches_no_page(redis_url: str) -> None:
+    """Whatever lands in the presence hash (a worker of another version, anyone with the Redis) is checked as it is read:
+    an entry whose colour is CSS, whose name is too long or holds control characters, whose tab is made up or which
+    has fields of its own reaches no page; Forja's own entries still do."""
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        presence = SharedPresence(redis, ttl_s=TTL_S)
+        await presence.put("p", entry("s1", "Ada"))
+        good = entry("s0", "Bob").model_dump(mode="json")
+        forged = [
+            {**good, "colour": "red; } body { outline: 7px solid rgb(1,2,3) !important; } .x {"},
+            {**good, "colour": "#123456"},  # a colour, but not one of the avatars'
+            {**good, "name": "A person " * 200},
+            {**good, "name": "Bob\x1b]0;pwned\x07"},
+            {**good, "tab": "Deleting your project"},
+            {**good, "file": "x" * 5000},
+            {**good, "style": "outline: 7px solid"},
+            {**good, "session": "s 9 <b>"},
+        ]
+        for n, data in enumerate(forged):
+            session = f"f{n}" if data["session"] == "s0" else data["session"]
+            await redis.hset(entries_key("p"), session, json.dumps({**data, "session": session}))  # pyright: ignore[reportGeneralTypeIssues]
+            await redis.zadd(expiry_key("p"), {session: time.time() + 60})
+        assert [p.name for p in await presence.here("p")] == ["Ada"]
+        with pytest.raises(ValidationError):
+            PresenceInfo.model_validate({**good, "colour": "red; } body {"})
+    finally:
+        await redis.aclose()
+
+
 async def test_redis_keys_expire_when_nobody_beats(redis_url: str) -> None:
     redis = Redis.from_url(redis_url, decode_responses=True)
     try:
@@ -166,3 +200,16 @@ def test_initials_and_colours() -> None:
     assert initials_of("Guest") == "G"
     assert initials_of("") == "?"
     assert colour_for("u1") == colour_for("u1")
+
+
+def test_a_page_tells_the_others_only_a_tab_and_a_file_name_forja_has() -> None:
+    """A page's events may name any tab or path: what the others are told is one of the page's tabs and a file name as
+    Forja allows them (or nothing), so a made-up value never fails the page's entry."""
+    assert tab_of("history") == "history"
+    assert tab_of("Deleting your project") == "code"
+    assert shown_file("src/App.jsx") == "src/App.jsx"
+    assert shown_file("./src//App.jsx") == "src/App.jsx"
+    for made_up in ("x" * 600, "a\x1b]0;pwned\x07", "../secrets", "/etc/passwd"):
+        assert shown_file(made_up) == ""
+    name = "\ufb03 \ufb03"  # two letters that upper-case to three each
+    PresenceInfo(**{**entry("s1", "Ada").model_dump(), "name": name, "initials": initials_of(name)})

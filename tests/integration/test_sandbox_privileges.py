@@ -258,3 +258,29 @@ def test_doctor_says_what_the_sandbox_is() -> None:
     assert checks["sandbox"]["ok"] is True, checks["sandbox"]
     assert f"Runs as user {SANDBOX_UID} with no capabilities, no new privileges and " in checks["sandbox"]["detail"]
     assert "system call refused" in checks["sandbox"]["detail"]
+
+
+async def test_the_programs_that_build_the_sandbox_never_see_the_apps_variables(runner: LocalRunner) -> None:
+    """bubblewrap and confine.sh run on the host as Forja's user: an app's variable there (a loader's LD_PRELOAD, say)
+    would act before the walls exist. They get a bare environment; the app's processes get theirs from a file in
+    memory, read inside the sandbox."""
+    lines, sink = _log()
+    plan = RunPlan(dev=f"echo seen=$APP_MARK && {SERVE}", has_server=True, env={"APP_MARK": "a value with 'quotes' and $dollars"})
+    await runner.start(_spec("env1", plan), sink)  # pyright: ignore[reportArgumentType]
+    await _running(runner, "env1")
+    assert "seen=a value with 'quotes' and $dollars" in lines, lines
+    bubblewrap = runner._run("env1").process  # pyright: ignore[reportPrivateUsage]
+    assert bubblewrap is not None
+    program, environment, argv = _host_side(bubblewrap.pid)
+    assert program == "bwrap"
+    # The shell that ran confine.sh before it became bwrap sets PWD: the launcher's own folder, Forja's work folder.
+    assert environment == {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PWD": str(runner.work_dir)}, environment
+    assert b"a value with" not in argv  # the value; the dev command itself names the variable
+
+
+def _host_side(pid: int) -> tuple[str, dict[str, str], bytes]:
+    """The program, environment and command line of a process, as the host sees it."""
+    proc = Path(f"/proc/{pid}")
+    entries = [entry.decode() for entry in (proc / "environ").read_bytes().split(b"\0") if entry]
+    environment = dict(entry.split("=", 1) for entry in entries)
+    return (proc / "exe").resolve().name, environment, (proc / "cmdline").read_bytes()

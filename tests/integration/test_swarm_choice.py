@@ -123,6 +123,7 @@ def test_doctor_on_a_swarm_manager(preview_image: str, swarm_manager: str) -> No
         "ready": True,
         "reason": f"This engine is a swarm manager and the preview image {preview_image} is built on it.",
         "known": True,
+        "projects": {},
     }
     assert report["runners"]["docker"]["ready"] is True
     code, report = doctor({"FORJA_PREVIEW_IMAGE": preview_image, "FORJA_PREVIEW_RUNNER": "local"})
@@ -130,4 +131,5 @@ def test_doctor_on_a_swarm_manager(preview_image: str, swarm_manager: str) -> No
         "ready": False,
         "reason": "Turned off in the settings (FORJA_PREVIEW_RUNNER=local).",
         "known": True,
+        "projects": {},
     }

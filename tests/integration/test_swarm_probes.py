@@ -247,6 +247,19 @@ print("setuid mount:", done.returncode, done.stderr.strip(), flush=True)
     assert not mount.startswith("setuid mount: 0") and "must be superuser" in mount, mount
 
 
+async def test_remounts_mounts_and_namespaces_are_refused(swarm_runner_factory) -> None:
+    """Issue 51's probe (tests/sandbox_probe.py), as the local and Docker runners get it: only tracing its own child,
+    which Docker's seccomp profile allows in its own container, works."""
+    runner: SwarmRunner = swarm_runner_factory()
+    log = LogCollector()
+    probe = (Path(__file__).parents[1] / "sandbox_probe.py").read_bytes()
+    await runner.start(spec("held", {"probe.py": probe}, attacker_plan("probe.py", "swarm")), log)
+    line = (await finished(runner, "held", log, "privileges:"))[0]
+    seen = json.loads(line.removeprefix("privileges:"))
+    assert seen["CapEff"] == "0000000000000000" and seen["NoNewPrivs"] == "1" and seen["Seccomp"] == "2", seen
+    assert {name for name, said in seen["tried"].items() if said == "ok"} == {"ptrace a child"}, seen
+
+
 async def test_forjas_key_and_the_operators_secret_variables_stay_out(
     swarm_runner_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,6 +12,7 @@ import builder.settings
 from builder.app_secrets import (
     KEY_FILE,
     MAX_VALUE_BYTES,
+    NAME,
     check_name,
     check_value,
     decrypt,
@@ -19,8 +20,10 @@ from builder.app_secrets import (
     hidden_values,
     is_public,
     runner_env,
+    unsafe,
 )
 from builder.errors import InvalidInput, ServerUnavailable
+from preview_runtime.local import sandbox
 from preview_runtime.logs import REDACTED, LogHub
 
 
@@ -46,6 +49,55 @@ def test_names_that_are_not_environment_variables_are_refused(name: str) -> None
 def test_names_forja_sets_are_refused(name: str) -> None:
     with pytest.raises(InvalidInput, match="Forja sets"):
         check_name(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("LD_PRELOAD", "changes how programs load code"),
+        ("LD_LIBRARY_PATH", "changes how programs load code"),
+        ("LD_AUDIT", "changes how programs load code"),
+        ("GLIBC_TUNABLES", "changes how programs load code"),
+        ("NODE_OPTIONS", "changes which code Node.js loads"),
+        ("PYTHONPATH", "changes which code Python loads"),
+        ("PERL5OPT", "changes which code Perl loads"),
+        ("RUBYOPT", "changes which code Ruby loads"),
+        ("JAVA_TOOL_OPTIONS", "changes which code Java loads"),
+        ("BASH_ENV", "changes what shells run"),
+        ("SHELL", "chooses the program that runs commands"),
+        ("NODE_EXTRA_CA_CERTS", "names a file of this server that the app's sandbox would be let read"),
+    ],
+)
+def test_names_that_change_how_code_loads_are_refused_saying_why(name: str, why: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        check_name(name)
+    assert refused.value.message == f"{name} {why}; Forja does not let an app set it."
+
+
+@pytest.mark.parametrize(
+    "name", ["PYTHONUNBUFFERED", "PYTHONUTF8", "NODE_TLS_REJECT_UNAUTHORIZED", "LDAP_URL", "SHELL_COLOR", "ENVIRONMENT"]
+)
+def test_names_that_only_look_alike_are_accepted(name: str) -> None:
+    assert check_name(name) == name and not unsafe(name)
+
+
+def test_every_variable_the_local_sandbox_binds_a_file_of_is_refused() -> None:
+    """The local runner shows the sandbox the files these name (sandbox.bwrap_args): an app must not name one."""
+    bound = {name for name in sandbox._BOUND_PATH_VARS if NAME.fullmatch(name)}  # pyright: ignore[reportPrivateUsage]
+    assert bound and not [name for name in bound if not unsafe(name)]
+
+
+async def test_a_variable_kept_from_before_its_name_was_refused_is_left_out_and_said(key_folder: Path) -> None:
+    logs = LogHub()
+    rows = _Rows({"LD_PRELOAD": "./lib.so", "STRIPE_KEY": "sk_test_abcdef"})
+    assert await runner_env(rows, logs, "p") == {"STRIPE_KEY": "sk_test_abcdef"}  # pyright: ignore[reportArgumentType]
+    [said] = [line.text for line in logs.history("p")]
+    assert said == (
+        "The variable LD_PRELOAD is not given to the app: LD_PRELOAD changes how programs load code; Forja does not let "
+        "an app set it. Remove it."
+    )
+    assert await runner_env(rows, logs, "p", quiet=True) == {"STRIPE_KEY": "sk_test_abcdef"}  # pyright: ignore[reportArgumentType]
+    assert len(logs.history("p")) == 1
 
 
 def test_database_url_is_refused_with_the_reason() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from builder.generation.offline_edits import edit
@@ -206,3 +208,26 @@ def test_text_replacement_and_what_was_not_done() -> None:
 def test_unsupported_follow_up_changes_nothing() -> None:
     change = edit("add a shopping cart", _bakery())
     assert change.files == {} and change.done == []
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "a todo app with a" + " " * 19_990 + "b",
+        "a shop for " + "\t\n " * 6_600 + "x",
+        "call it " + " " * 19_990 + "x",
+        "make it red" + " " * 19_980 + "then",
+    ],
+    ids=["spaces", "tabs-and-newlines", "rename", "parts"],
+)
+def test_a_prompt_built_to_make_the_offline_reader_backtrack_is_read_at_once(prompt: str) -> None:
+    """A prompt may hold 20,000 characters, and the offline reader's patterns run on the event loop: a run of spaces
+    took `\\s+with\\s+` a minute to read, tried from each of its spaces."""
+    started = time.monotonic()
+    variables = personalise(prompt)
+    decide(prompt, variables.features, load_starters())
+    offline_plan(prompt, False)
+    edit(prompt, {"index.html": "<!doctype html><title>Shop</title><h1>Shop</h1>"})
+    took = time.monotonic() - started
+    print(f"{len(prompt)} characters read offline in {took:.2f} s")
+    assert took < 10  # a bound the quadratic reading was far past (over a minute), not a speed test

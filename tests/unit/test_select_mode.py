@@ -10,7 +10,7 @@ import pytest
 from builder.errors import InvalidInput, TextNotFound
 from builder.generation.picked import new_text_request, picked_from_message, with_picked
 from builder.generation.starters import StarterVariables, load_starters, render_starter
-from builder.services.text_edits import TextChange, locate, replace_in_component, replace_in_page, version_message
+from builder.services.text_edits import TextChange, locate, version_message
 from preview_runtime.annotate import ATTRIBUTE, EXTENSIONS, annotate, annotate_source
 from preview_runtime.page_scripts import add_to_pages
 from preview_runtime.select_bridge import MARKER, script
@@ -143,25 +143,27 @@ def test_select_script_goes_into_html_pages_only_of_the_running_copy() -> None:
 
 def test_jsx_text_is_replaced_at_its_place_only() -> None:
     source = 'export default () => (\n  <main>\n    <h1 className="t">Welcome</h1>\n    <h1>Welcome</h1>\n  </main>\n)\n'
-    out = replace_in_component(source, 4, 5, "Welcome", "Hello {you} <3")
-    assert out == source.replace("<h1>Welcome", "<h1>Hello &#123;you&#125; &lt;3")
-    assert replace_in_component(source, 3, 5, "Welcome", "Hi") == source.replace('"t">Welcome', '"t">Hi')
+    files = {"src/App.jsx": source}
+    out = locate(files, TextChange(old="Welcome", new="Hello {you} <3", src="src/App.jsx:4:5"))
+    assert out.content == source.replace("<h1>Welcome", "<h1>Hello &#123;you&#125; &lt;3")
+    out = locate(files, TextChange(old="Welcome", new="Hi", src="src/App.jsx:3:5"))
+    assert out.content == source.replace('"t">Welcome', '"t">Hi')
 
 
 def test_text_split_over_lines_in_source_matches_the_collapsed_text() -> None:
     source = '<template>\n  <p class="lead">\n    Fresh bread,\n    every morning.\n  </p>\n</template>\n'
-    out = replace_in_component(source, 2, 3, "Fresh bread, every morning.", "Cakes too.")
-    assert out == '<template>\n  <p class="lead">\n    Cakes too.\n  </p>\n</template>\n'
+    out = locate({"src/App.vue": source}, TextChange(old="Fresh bread, every morning.", new="Cakes too.", src="src/App.vue:2:3"))
+    assert out.content == '<template>\n  <p class="lead">\n    Cakes too.\n  </p>\n</template>\n'
 
 
 def test_html_text_is_found_by_dom_path() -> None:
     files = rendered_starter("html")
     page = files["index.html"]
     path = "html > body:nth-of-type(1) > main:nth-of-type(1) > section:nth-of-type(1) > div:nth-of-type(1) > h1:nth-of-type(1)"
-    out = replace_in_page(page, path, "Luna Bakery", "Sol Bakery")
-    assert out is not None
+    out = locate(files, TextChange(old="Luna Bakery", new="Sol Bakery", dom_path=path)).content
     assert out.count("Sol Bakery") == 1 and out.replace("Sol Bakery", "Luna Bakery") == page
-    assert replace_in_page(page, path.replace("h1:nth-of-type(1)", "h1:nth-of-type(9)"), "Luna Bakery", "x") is None
+    with pytest.raises(TextNotFound, match=r"not written as plain text in index\.html"):
+        locate(files, TextChange(old="Luna Bakery", new="x", dom_path=path.replace("h1:nth-of-type(1)", "h1:nth-of-type(9)")))
 
 
 def test_the_starter_text_from_data_is_changed_where_it_is_written() -> None:

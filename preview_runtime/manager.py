@@ -1,6 +1,8 @@
 """Runs previews: picks a runner, routes the proxy, parks idle previews and wakes them, removes long-parked ones.
 
-It knows projects only as ids and file trees; Forja's service layer tells it what to run.
+It knows projects only as ids and file trees; Forja's service layer tells it what to run. A running preview is reported
+as reconnecting while the proxy does not answer (it is being started again: traefik.py), and each change of that is
+told to the listener and said in the project's log.
 
 A preview unused for `park_after_s`, or running for `ttl_s`, is parked (Runner.park: nothing of it runs, its files and
 dependencies are kept) and its address answers the proxy's waking page, whose first request wakes it (Runner.wake);
@@ -38,6 +40,10 @@ ChangeListener = Callable[[PreviewInfo], None]
 WakeRequest = Callable[[str], Awaitable[None]]
 
 REAP_EVERY_S = 30.0  # how often the reaper looks, at most (shorter when the park or removal time is)
+RECONNECTING_DETAIL = (
+    "The preview proxy does not answer, so the app cannot be reached; Forja is starting the proxy again, and the app "
+    "shows again as soon as it answers."
+)
 
 
 @dataclass
@@ -154,8 +160,35 @@ class PreviewManager:
         self._locks: dict[str, asyncio.Lock] = {}
         self._waking: dict[str, asyncio.Task[PreviewInfo]] = {}
         proxy.on_wake = self._wake_request
+        proxy.on_answering = self._proxy_answering
+
+    def _reported(self, info: PreviewInfo) -> PreviewInfo:
+        """A running preview as it can be used now: reconnecting while the proxy does not answer."""
+        if info.state == PreviewState.running and not self.proxy.answering:
+            return info.model_copy(update={"state": PreviewState.reconnecting, "detail": RECONNECTING_DETAIL})
+        return info
+
+    def _proxy_answering(self, answering: bool) -> None:
+        """The proxy stopped or began answering again: every running preview's state changed with it, said in its
+        project's log."""
+        told: set[str] = set()
+        for running in list(self._previews.values()):
+            if running.info.state != PreviewState.running:
+                continue
+            if running.info.project_id not in told:
+                told.add(running.info.project_id)
+                if answering:
+                    self.logs.emit(running.info.project_id, "The preview proxy answers again: the app is back at its address.")
+                else:
+                    self.logs.emit(
+                        running.info.project_id,
+                        "The app's address stopped answering: the preview proxy stopped, and Forja is starting it again.",
+                        LogLevel.warning,
+                    )
+            self._changed(running.info)
 
     def _changed(self, info: PreviewInfo) -> None:
+        info = self._reported(info)
         if self._on_change is not None:
             try:
                 self._on_change(info)
@@ -289,7 +322,7 @@ class PreviewManager:
             # Its runner is between parked and running (the local runner knows it as neither for a moment): parked it
             # stays until the wake says otherwise, never "not running", which would make Forja forget it.
             return running.info
-        return running.news(await running.runner.status(preview_id), self.proxy.url_for(preview_id))
+        return self._reported(running.news(await running.runner.status(preview_id), self.proxy.url_for(preview_id)))
 
     async def wait_ready(self, preview_id: str) -> PreviewInfo:
         """Until the URL answers through the proxy or the preview fails (a parked one is woken); bound it with
@@ -486,7 +519,7 @@ class PreviewManager:
             await self.wake(preview_id)
 
     def running(self) -> list[PreviewInfo]:
-        return [r.info for r in self._previews.values()]
+        return [self._reported(r.info) for r in self._previews.values()]
 
     async def memory_bytes(self, preview_id: str) -> int | None:
         """The memory the preview uses now (bytes), if its runner can tell."""

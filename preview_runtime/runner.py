@@ -25,6 +25,9 @@ class PreviewState(enum.StrEnum):
     stopped = "stopped"
     # Idle, so its processes or container are stopped; its files and dependencies are kept for a wake (Runner.park).
     parked = "parked"
+    # It runs, but its address answers nothing now: the preview proxy is being started again (never a runner's word:
+    # the manager reports a running preview so while its proxy does not answer).
+    reconnecting = "reconnecting"
 
 
 class PreviewSpec(BaseModel):

@@ -134,6 +134,14 @@ class ServerSettings(BaseSettings):
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
+    @property
+    def local_url(self) -> str:
+        """Where this machine reaches Forja's page and API: its listen address (loopback for every address) and port."""
+        host = self.host.strip("[]")
+        reach = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+        reach = f"[{reach}]" if ":" in reach else reach
+        return f"http://{reach}:{self.port}"
+
 
 class AccountSettings(BaseSettings):
     """Accounts and quotas"""

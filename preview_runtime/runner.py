@@ -28,6 +28,9 @@ class PreviewState(enum.StrEnum):
     # It runs, but its address answers nothing now: the preview proxy is being started again (never a runner's word:
     # the manager reports a running preview so while its proxy does not answer).
     reconnecting = "reconnecting"
+    # It runs behind a proxy that answers, but its app has answered nothing for a while (liveness.py; never a runner's
+    # word either).
+    not_answering = "not_answering"
 
 
 class PreviewSpec(BaseModel):

@@ -48,8 +48,8 @@ ANSWERED_POLL_S = 1.0
 CALL_TIMEOUT_S = 30.0
 
 ENDED = (PreviewState.failed, PreviewState.stopped)
-# The states a preview that answered is followed in (see follow): running, and back from reconnecting.
-FOLLOWED = (PreviewState.running, PreviewState.reconnecting)
+# The states a preview that answered is followed in (see follow): running, and back from reconnecting or not answering.
+FOLLOWED = (PreviewState.running, PreviewState.reconnecting, PreviewState.not_answering)
 
 # Raises to refuse a preview its start or its wake (a quota, a pool).
 Admit = Callable[[], Awaitable[None]]
@@ -405,8 +405,8 @@ class PreviewHub:
     async def follow(self, key: str) -> AsyncGenerator[PreviewInfo, None]:
         """The key's preview from now on, wherever it runs: its state each time it changes, and once more when its
         address answers (a running preview's `url` is empty until then), until it fails or stops. Once it answered it
-        is followed for as long as it runs: a preview whose proxy stopped answering comes as reconnecting (no `url`),
-        then as running with its `url` again; any other change ends it. Ends at once when no preview of the key runs."""
+        is followed for as long as it runs: a preview whose proxy stopped answering comes as reconnecting (no `url`), one
+        whose app stopped answering as not_answering, then as running with its `url` again; any other change ends it. Ends at once when no preview of the key runs."""
         if key in self._local:
             async for info in self._follow_here(self._local[key]):
                 yield info

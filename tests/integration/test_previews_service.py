@@ -140,6 +140,48 @@ async def test_a_preview_is_reconnecting_while_its_proxy_answers_nothing(local_p
     assert "The preview proxy answers again: the app is back at its address." in texts
 
 
+async def test_a_preview_whose_app_stops_answering_is_not_reported_running(local_previews: None, services: Services) -> None:
+    """Behind a proxy that answers, an app gone quiet (its server stopped here with SIGSTOP, as a hung loop would be)
+    is reported not answering within two questions, and running again once it answers."""
+    created = await services.projects.create(
+        "Quiet", {"package.json": manifest("quiet"), "server.js": SERVER}, owner=LOCAL_USER_ID
+    )
+    pid = created.project_id
+    await services.previews.start(pid)
+    manager = await services.preview_hub.manager()
+    manager._liveness.every_s = 0.5  # pyright: ignore[reportPrivateUsage]
+    async with asyncio.timeout(120), contextlib.aclosing(services.previews.follow(pid)) as reports:
+        async for info in reports:
+            if info.url:
+                break
+        server = _process_running(b"server.js")
+        os.kill(server, signal.SIGSTOP)
+        try:
+            quiet = await anext(reports)
+            assert (quiet.state, quiet.url) == (PreviewState.not_answering, ""), quiet
+            assert quiet.detail.startswith("The app stopped answering: its server runs but says nothing")
+            status = await services.previews.status(pid)
+            assert status is not None and status.state == PreviewState.not_answering
+        finally:
+            os.kill(server, signal.SIGCONT)
+        back = await anext(reports)
+    assert back.state == PreviewState.running and back.url
+    assert await served(services, pid) == "<h1>quiet</h1>"
+    texts = [line.text for line in services.logs.history(pid)]
+    assert any(text.startswith("The app stopped answering") for text in texts) and "The app answers again." in texts
+
+
+def _process_running(argument: bytes) -> int:
+    """The pid of the process with `argument` on its command line (a sandbox's, seen from the host)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and argument in (proc / "cmdline").read_bytes().split(b"\0"):
+                return int(proc.name)
+        except OSError:
+            continue
+    raise AssertionError(f"no process runs {argument!r}")
+
+
 async def test_no_preview_starts_on_a_data_folder_another_process_holds(local_previews: None, services: Services) -> None:
     created = await services.projects.create("Held", {"package.json": manifest("held"), "server.js": SERVER}, owner=LOCAL_USER_ID)
     with held_by_another_command(builder.settings.settings.data_dir) as pid:

@@ -12,16 +12,19 @@ from collections.abc import AsyncIterator
 from pydantic import BaseModel
 
 from builder.errors import NotFound
+from builder.git.caps import PushCaps
 from builder.git.commands import repo_path
 from builder.git.http import CgiAnswer, CgiRequest, HookServer, run_backend
 from builder.git.mirror import Head, Mirror, project_lock
-from builder.git.pushes import QUARANTINE_ENV, PushReceiver, PushRefused, Saved
+from builder.git.pushes import QUARANTINE_ENV, PushReceiver, Saved
 from builder.git.sync import RemoteSync
+from builder.git.trees import PushRefused
 from builder.git.urls import git_user
 from builder.models import LOCAL_USER_ID, ProjectRole
 from builder.services.access import Actor
 from builder.services.history import slug
 from builder.services.projects import ProjectService
+from builder.services.quotas import QuotaService
 from builder.store import ProjectStore
 
 log = logging.getLogger(__name__)
@@ -53,10 +56,10 @@ class HookRequest(BaseModel):
 
 
 class GitServer:
-    def __init__(self, store: ProjectStore, projects: ProjectService) -> None:
+    def __init__(self, store: ProjectStore, projects: ProjectService, quotas: QuotaService) -> None:
         self._store = store
         self.mirror = Mirror(store)
-        self._receiver = PushReceiver(projects)
+        self._receiver = PushReceiver(projects, PushCaps(store), quotas)
         self.remote = RemoteSync(self.mirror, self._receiver)
         # Pushes still tagging and announcing their versions after their pusher heard back (asyncio keeps a task only
         # weakly).

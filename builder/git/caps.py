@@ -51,9 +51,9 @@ class PushCaps:
         pushes = await self._store.git_pushes(actor.user_id, now - HOUR)
         if most and len(pushes) >= most:
             wait = pushes[len(pushes) - most][0] + HOUR - now
+            times = f"{len(pushes)} time{'s' if len(pushes) != 1 else ''}"
             raise PushRefused(
-                f"You pushed {len(pushes)} times in the last hour, the most this Forja takes; nothing was saved. "
-                f"Push again {in_words(wait)}."
+                f"You pushed {times} in the last hour, the most this Forja takes; nothing was saved. Push again {in_words(wait)}."
             )
         if not cap:
             return

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 ZERO = "0" * 40
 # What of the hook's environment says where the pushed objects are (git's quarantine).
 QUARANTINE_ENV = ("GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_QUARANTINE_PATH")
-MERGED = "Forja checks every commit a push brings, merged ones too: take it out of the history, then push again."
+MERGED = "Forja checks every new commit, merged ones too: take this one out of the history first."
 CHANGED = "The project changed since you fetched it; run git pull, then push again."
 # Most folder entries a push's checks read ahead for all its commits at once (a few MB); past it, commit by commit.
 READ_AHEAD = 100_000

@@ -20,6 +20,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from builder.git.caps import PushCaps
+from builder.git.trees import PushRefused
+from builder.services import Services
+from builder.services.access import LOCAL_ACTOR, Actor
+from builder.settings import settings
+from builder.store import ProjectStore
 from preview_runtime.common import folder_bytes
 from tests.conftest import PostgresServer
 from tests.integration.test_cli_remote import PASSWORD, served_forja
@@ -29,8 +35,9 @@ pytestmark = pytest.mark.skipif(not Path("/usr/lib/git-core/git-http-backend").e
 
 PUSHES_PER_HOUR = 4
 MB_PER_HOUR = 5
+UPLOAD_MB = 7
 MB = 1024 * 1024
-MERGED = "Forja checks every commit a push brings, merged ones too: take it out of the history, then push again."
+MERGED = "Forja checks every new commit, merged ones too: take this one out of the history first."
 
 
 @dataclass
@@ -107,6 +114,7 @@ def forja(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         server: PostgresServer = request.getfixturevalue("postgres_server")
         database = server.url(server.migrated_database())
     caps = {"FORJA_GIT_PUSHES_PER_HOUR": str(PUSHES_PER_HOUR), "FORJA_GIT_PUSH_MB_PER_HOUR": str(MB_PER_HOUR)}
+    caps["FORJA_MAX_UPLOAD_BYTES"] = str(UPLOAD_MB * MB)  # a push's body may be 1 MB more
     with served_forja(root, database_url=database, **caps) as served:
         served.operator.ok("user", "create", "ana@example.org", "--name", "Ana", "--password-stdin", input=PASSWORD)
         (root / "home").mkdir()
@@ -209,6 +217,19 @@ def test_a_push_past_the_hourly_bytes_is_refused_before_anything_is_kept(pusher:
         r"from one person in an hour, so nothing was saved\. Push again in (59|60) minutes\."
     )
     assert len(pusher.versions()) == 2
+
+
+def test_a_push_larger_than_a_request_may_be_is_refused_before_it_is_read(pusher: Pusher) -> None:
+    pusher.commit({f"part{n}.bin": os.urandom(1900 * 1024) for n in range(5)}, "Five parts")
+    before, start = pusher.state(), pusher.forja.server.log.stat().st_size
+    refused = pusher.git("push", "origin", "main", ok=False)
+    assert refused.returncode != 0 and "413" in refused.stderr, refused.stderr
+    # Forja answered as soon as the body passed the limit; git, handed the cut pack, refuses it and drops what it had.
+    deadline = time.monotonic() + 30
+    while pusher.state() != before:
+        assert time.monotonic() < deadline, (pusher.state(), before)
+        time.sleep(0.2)
+    assert "Traceback" not in pusher.forja.server.log.read_bytes()[start:].decode("utf-8", "replace")
 
 
 def test_the_git_repository_counts_in_the_owners_storage_and_a_push_past_it_is_refused(pusher: Pusher) -> None:
@@ -315,7 +336,25 @@ def test_a_pushed_object_no_commit_holds_is_refused(pusher: Pusher, arrives: str
     assert pusher.state() == before
     assert "Traceback" not in pusher.forja.server.log.read_bytes()[start:].decode("utf-8", "replace")
 
-    # The same push without the stray object is taken: the client above speaks git's protocol.
-    taken = raw_push(pusher, old, new, objects)
+    # The same push without the stray object is taken: the client above speaks git's protocol. An object the mirror
+    # holds already (the unchanged page's) is no stray one.
+    taken = raw_push(pusher, old, new, [*objects, pusher.head("HEAD:index.html")])
     assert b"ok refs/heads/main" in taken[1], taken
     assert [v["message"] for v in pusher.versions()][1:] == [f"Pushed by {pusher.who.title()}: By hand"]
+
+
+async def test_without_accounts_pushes_are_not_capped(
+    services: Services, sqlite_store: ProjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without accounts only this machine may push (tests/integration/test_git_mirror.py): there is nobody to cap.
+    monkeypatch.setattr(settings, "git_pushes_per_hour", 1)
+    info = await services.accounts.create_user("eve@example.org", "Eve", PASSWORD)
+    eve = Actor(info.id, info.email, info.name, info.role)
+    await sqlite_store.add_git_push(eve.user_id, 1000)
+    caps = PushCaps(sqlite_store)
+    for actor in (eve, LOCAL_ACTOR):
+        await caps.check(actor, 1000)
+    monkeypatch.setattr(settings, "auth", "password")
+    with pytest.raises(PushRefused, match="You pushed 1 time in the last hour"):
+        await caps.check(eve, 1000)
+    await caps.check(LOCAL_ACTOR, 1000)

@@ -1,6 +1,6 @@
 """How much one person may push in an hour: FORJA_GIT_PUSHES_PER_HOUR pushes and FORJA_GIT_PUSH_MB_PER_HOUR of what
-git received, counted over the last hour from the pushes Forja took (a refused push leaves nothing and counts for
-nothing). With accounts only, as the quotas: without them only this machine may push. A refusal says when the person
+git received, counted over the last hour from the pushes git kept (mirror.py records each; a refused push leaves
+nothing and counts for nothing). With accounts only, as the quotas: without them only this machine may push. A refusal says when the person
 may push again: once enough of their pushes of the last hour are an hour old."""
 
 from __future__ import annotations
@@ -39,16 +39,18 @@ class PushCaps:
         self._store = store
 
     @staticmethod
-    def applies(actor: Actor) -> bool:
-        return settings.auth_mode == "password" and actor.user_id != LOCAL_USER_ID
+    def counted(actor: Actor) -> str | None:
+        """Whose pushes these are, for the caps: the person's id; None without accounts (the pushes go uncounted)."""
+        return actor.user_id if settings.auth_mode == "password" and actor.user_id != LOCAL_USER_ID else None
 
     async def check(self, actor: Actor, size: int) -> None:
         """PushRefused when a push of `size` bytes would take the person past either cap."""
         most, cap = settings.git_pushes_per_hour, settings.git_push_mb_per_hour * MB
-        if not self.applies(actor) or not (most or cap):
+        person = self.counted(actor)
+        if person is None or not (most or cap):
             return
         now = utcnow()
-        pushes = await self._store.git_pushes(actor.user_id, now - HOUR)
+        pushes = await self._store.git_pushes(person, now - HOUR)
         if most and len(pushes) >= most:
             wait = pushes[len(pushes) - most][0] + HOUR - now
             times = f"{len(pushes)} time{'s' if len(pushes) != 1 else ''}"
@@ -70,7 +72,3 @@ class PushCaps:
                 f"{human_size(cap)} this Forja takes from one person in an hour, so nothing was saved. Push again "
                 f"{in_words(wait)}."
             )
-
-    async def record(self, actor: Actor, size: int) -> None:
-        if self.applies(actor):
-            await self._store.add_git_push(actor.user_id, size)

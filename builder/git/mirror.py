@@ -140,9 +140,11 @@ class Mirror:
         """The mirror changed (a pull tagged versions): the next sync looks at it again."""
         self._synced.pop(project_id, None)
 
-    async def pushed(self, project_id: str, saved: list[tuple[int, str]]) -> None:
+    async def pushed(self, project_id: str, saved: list[tuple[int, str]], pusher: str | None = None, received: int = 0) -> None:
         """Tag the (version, commit) pairs a push saved. When the push moved main to the last of them, the next fetch
-        or push needs no sync; when it did not (refused after it saved some), the next sync looks again."""
+        or push needs no sync; when it did not (refused after it saved some), the next sync looks again. What the
+        repository takes now is kept, with the push of `received` bytes counted for `pusher` (the hourly caps), in
+        one transaction."""
         repo = repo_path(project_id)
         version, commit = saved[-1]
         try:
@@ -152,7 +154,7 @@ class Mirror:
             self.forget(project_id)
         else:
             self._synced[project_id] = Head(version, commit)
-        await self.measure(project_id)
+        await self._store.git_pushed(project_id, await asyncio.to_thread(folder_bytes, repo), pusher, received)
 
     async def measure(self, project_id: str) -> None:
         """Keep what the repository takes on disk with the project, for its owner's storage."""

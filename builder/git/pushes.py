@@ -116,6 +116,14 @@ class Read:
 
 
 @dataclass(frozen=True)
+class Taken:
+    """A push taken: what to tell the pusher, and what git received (the mirror keeps it once the hook said yes)."""
+
+    message: str
+    received: int = 0
+
+
+@dataclass(frozen=True)
 class Pushed:
     """The push as git gave it: main from `old` to `new`, and where git holds its objects until the hook answers."""
 
@@ -209,7 +217,7 @@ class PushReceiver:
         head: Head | None,
         saved: list[Saved],
         verb: str = "Pushed by",
-    ) -> str:
+    ) -> Taken:
         """Check and save a push (`head`: where main was when the pusher was answered); what to tell the pusher.
         Each commit saved goes into `saved` as it is, so the caller tags it, and announces it, even when a later one
         fails."""
@@ -221,7 +229,7 @@ class PushReceiver:
             if old != (head.commit if head else ZERO):
                 raise PushRefused(CHANGED)
         if not updates:
-            return ""
+            return Taken("")
         old, new, _ = updates[0]
         env = {k: v for k, v in env.items() if k in QUARANTINE_ENV}
         push = Pushed(old, new, env, quarantine_of(repo, env.get("GIT_QUARANTINE_PATH")))
@@ -237,11 +245,7 @@ class PushReceiver:
             await self._quotas.check_write(project_id, read.contents, git_bytes=read.received)
         except QuotaExceeded as exc:
             raise PushRefused(exc.message) from None
-        try:
-            latest = await self._save(project_id, actor, read, head, saved, verb)
-        finally:
-            if saved and push.quarantine is not None:
-                await self._caps.record(actor, read.received)
+        latest = await self._save(project_id, actor, read, head, saved, verb)
         log.info(
             "push to %s by %s: %d commits saved up to version %s (%d merged in checked, %d bytes received)",
             project_id,
@@ -251,7 +255,7 @@ class PushReceiver:
             read.merged,
             read.received,
         )
-        return f"Forja saved {len(read.commits)} commit(s); the project is at version {latest}."
+        return Taken(f"Forja saved {len(read.commits)} commit(s); the project is at version {latest}.", read.received)
 
     async def _save(self, project_id: str, actor: Actor, read: Read, head: Head | None, saved: list[Saved], verb: str) -> int:
         """Each commit on the first-parent line as a version; the last one's number."""

@@ -192,7 +192,7 @@ class QuotaService:
     async def storage_bytes(self, user_id: str) -> int:
         """What the projects the person owns take: every version's files, each content once, and each project's git
         repository on disk (made when someone clones, pushes or links a remote)."""
-        return await self._store.storage_bytes(user_id) + await self._store.git_bytes(user_id)
+        return sum(await self._store.storage(user_id))
 
     async def check_write(self, project_id: str, files: Mapping[str, bytes], git_bytes: int = 0) -> None:
         """QuotaExceeded when saving these files (and `git_bytes` more in the project's git repository: a push's)
@@ -209,8 +209,9 @@ class QuotaService:
         if not limits.storage_mb:
             return
         adding = {hashlib.sha256(data).hexdigest(): len(data) for data in files.values()}
-        git = await self._store.git_bytes(owner) + git_bytes
-        after = await self._store.storage_bytes(owner, adding) + git
+        stored, git = await self._store.storage(owner, adding)
+        git += git_bytes
+        after = stored + git
         if after > limits.storage_mb * MB:
             raise QuotaExceeded(
                 f"This would store {human_size(after)} of files{' and git history' if git else ''}, past the "

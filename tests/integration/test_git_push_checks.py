@@ -79,11 +79,11 @@ class Pusher:
         assert "Traceback" not in self.forja.server.log.read_bytes()[start:].decode("utf-8", "replace")
         return pushed.stderr
 
-    def state(self) -> tuple[int, list[object], int]:
+    def state(self) -> tuple[int, list[dict[str, object]], int]:
         """The mirror's bytes on disk, the project's versions and the owner's storage."""
         return mirror_bytes(self.forja, self.project), self.versions(), storage(self.forja, self.who)
 
-    def versions(self) -> list[object]:
+    def versions(self) -> list[dict[str, object]]:
         return self.forja.api(self.who, "GET", f"/api/projects/{self.project}").json()["versions"]
 
 
@@ -350,7 +350,7 @@ async def test_without_accounts_pushes_are_not_capped(
     monkeypatch.setattr(settings, "git_pushes_per_hour", 1)
     info = await services.accounts.create_user("eve@example.org", "Eve", PASSWORD)
     eve = Actor(info.id, info.email, info.name, info.role)
-    await sqlite_store.add_git_push(eve.user_id, 1000)
+    await sqlite_store.git_pushed("no-such-project", 0, eve.user_id, 1000)
     caps = PushCaps(sqlite_store)
     for actor in (eve, LOCAL_ACTOR):
         await caps.check(actor, 1000)

@@ -138,6 +138,11 @@ class ObjectReader:
             level = [sha for sha in dict.fromkeys(below) if sha not in self._trees]
         return blobs
 
+    def folder(self, sha: str) -> list[tuple[bytes, int, str]]:
+        """A tree's own entries, (name, mode, object): read now unless read already."""
+        self._read_trees([sha])
+        return self._trees[sha]
+
     def _read_trees(self, shas: Iterable[str]) -> None:
         """The folders not read yet, parsed into `_trees`: the commits of one push share most of theirs."""
         unread = [sha for sha in dict.fromkeys(shas) if sha not in self._trees]

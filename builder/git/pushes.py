@@ -26,7 +26,7 @@ from builder.git.commands import git
 from builder.git.mirror import MAIN, Head
 from builder.git.objects import NotACommit, ObjectReader, subject
 from builder.git.quarantine import object_ids, quarantine_of
-from builder.git.trees import Entry, Known, PushRefused, tree_of
+from builder.git.trees import Entry, Known, PushRefused, check_tree, tree_of
 from builder.models import Author
 from builder.schemas import CommitResult
 from builder.services.access import Actor
@@ -154,7 +154,7 @@ def check_merged(
         if commit.tree in checked:
             continue
         try:
-            tree_of(reader, sha, commit, limits, known)
+            check_tree(reader, sha, commit, limits, known)
         except PushRefused as exc:
             raise PushRefused(f"{exc.message} {MERGED}") from None
         checked.add(commit.tree)

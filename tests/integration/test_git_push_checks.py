@@ -20,14 +20,17 @@ from pathlib import Path
 import httpx
 import pytest
 
+from builder.filetree import Limits
 from builder.git.caps import PushCaps
-from builder.git.trees import PushRefused
+from builder.git.objects import ObjectReader
+from builder.git.trees import Known, PushRefused, check_tree, tree_of
 from builder.services import Services
 from builder.services.access import LOCAL_ACTOR, Actor
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.common import folder_bytes
 from tests.conftest import PostgresServer
+from tests.git_host import git as host_git
 from tests.integration.test_cli_remote import PASSWORD, served_forja
 from tests.integration.test_git_server import TREE, Forja
 
@@ -140,12 +143,16 @@ def hostile(kind: str) -> tuple[dict[str, bytes], str]:
     """Files an import would refuse, and the start of git's `remote:` line saying so."""
     if kind == "large":
         return {"video.bin": os.urandom(3 * MB)}, r"video\.bin in {commit} is 3 MB; the limit per file is 2 MB\."
+    if kind == "many":
+        return {
+            f"many/f{n}.txt": f"{n}\n".encode() for n in range(2001)
+        }, r"{commit} has more than 2000 files; the limit is 2000\."
     return {"node_modules/left-pad/index.js": b"module.exports = 1\n"}, (
         r"node_modules/left-pad/index\.js in {commit} is in a folder Forja does not keep; add it to \.gitignore\."
     )
 
 
-@pytest.mark.parametrize("kind", ["symlink", "large", "node_modules"])
+@pytest.mark.parametrize("kind", ["symlink", "large", "node_modules", "many"])
 def test_a_merge_whose_other_parent_breaks_the_rules_is_refused(pusher: Pusher, kind: str) -> None:
     # Work on a side branch that holds what an import refuses, merged into main with main's own tree (-s ours): main's
     # first-parent line, the commits that become versions, holds nothing wrong; the merge brings the side commit along.
@@ -358,3 +365,45 @@ async def test_without_accounts_pushes_are_not_capped(
     with pytest.raises(PushRefused, match="You pushed 1 time in the last hour"):
         await caps.check(eve, 1000)
     await caps.check(LOCAL_ACTOR, 1000)
+
+
+def committed(repo: Path, files: dict[str, bytes]) -> str:
+    """A repository at `repo` with one commit of `files`; the commit."""
+    host_git("init", "--quiet", "-b", "main", str(repo), cwd=repo.parent)
+    for path, data in files.items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_bytes(data)
+    host_git("add", "-A", cwd=repo)
+    host_git("commit", "--quiet", "-m", "Files", cwd=repo)
+    return host_git("rev-parse", "HEAD", cwd=repo).strip()
+
+
+DEEP = "deep/" + "d/" * 300 + "f.txt"
+
+
+@pytest.mark.parametrize(
+    ("files", "limits", "said"),
+    [
+        ({}, Limits(1, 2 * MB, 50 * MB, 200), "{commit} has more than 1 files; the limit is 1."),
+        ({}, Limits(10, 500, 50 * MB, 200), "big.txt in {commit} is 600 bytes; the limit per file is 500 bytes."),
+        ({}, Limits(10, 2 * MB, 650, 200), "{commit}'s files add up to 700 bytes; a project may hold 650 bytes."),
+        ({"ok/.env": b"", "ok/link": b""}, Limits(10, 2 * MB, 50 * MB, 200), ""),
+        ({DEEP: b"z"}, Limits(10, 2 * MB, 50 * MB, 200), f"File name '{DEEP[:60]}'... is longer than 512 characters."),
+        ({"web/dist/app.js": b""}, Limits(10, 2 * MB, 50 * MB, 200), "web/dist/app.js in {commit} is in a folder Forja"),
+    ],
+)
+def test_a_merged_commit_is_held_to_the_rules_a_saved_one_is(
+    tmp_path: Path, files: dict[str, bytes], limits: Limits, said: str
+) -> None:
+    """check_tree (commits merged in: each folder summed once) refuses what tree_of (commits saved) refuses, in the
+    same words, and takes what it takes."""
+    sha = committed(tmp_path / "repo", {"big.txt": b"x" * 600, "src/app.js": b"y" * 100, **files})
+    with ObjectReader(tmp_path / "repo" / ".git", {}) as reader:
+        commit = reader.commit(sha)
+        for check in (tree_of, check_tree):
+            if not said:
+                check(reader, sha, commit, limits, Known())
+                continue
+            with pytest.raises(PushRefused) as refused:
+                check(reader, sha, commit, limits, Known())
+            assert refused.value.message.startswith(said.format(commit=sha[:10])), (check, refused.value.message)

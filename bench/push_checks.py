@@ -13,9 +13,7 @@ has; no server, no database, no quarantine (the objects are in the repository, a
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,19 +23,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from builder.git.pushes import Pushed, PushReceiver, Read  # noqa: E402
+from tests.git_host import git as host_git  # noqa: E402
 
 
 def git(repo: Path, *args: str) -> str:
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(repo),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Bench",
-        "GIT_AUTHOR_EMAIL": "bench@example.org",
-        "GIT_COMMITTER_NAME": "Bench",
-        "GIT_COMMITTER_EMAIL": "bench@example.org",
-    }
-    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout.strip()
+    return host_git(*args, cwd=repo).strip()
 
 
 def history(repo: Path, files: int, side: int) -> tuple[str, str, str]:

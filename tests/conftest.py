@@ -101,9 +101,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for marker, fixture in MARKER_FIXTURES.items():
             if fixture in used:
                 item.add_marker(marker)
-        # `database_urls` asks for its PostgreSQL database at run time, which the closure does not show.
+        # `database_urls` (or a module's served Forja) asks for its PostgreSQL database at run time, which the closure
+        # does not show.
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and callspec.params.get("database_urls") == "postgresql":
+        if callspec is not None and "postgresql" in callspec.params.values():
             item.add_marker("postgres")
         if item.path.is_relative_to(TESTS / "e2e"):
             item.add_marker("e2e")

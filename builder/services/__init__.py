@@ -127,7 +127,7 @@ class Services:
         # Here, not at the top: builder.git builds on the services, and importing either first must work.
         from builder.git.server import GitServer
 
-        self.git = GitServer(store, self.projects)
+        self.git = GitServer(store, self.projects, self.quotas)
         self.doctor = DoctorService(self.preview_hub.image, logs)
         self.admin = AdminService(store, self.accounts, self.quotas, self.preview_hub, self.doctor)
 

@@ -60,7 +60,9 @@ class Person(UserInfo):
     """An account with what it holds and used today, and its quotas as they apply (its own, else the default)."""
 
     projects: int = Field(description="Projects owned, the trash included.")
-    storage_bytes: int = Field(description="Stored files of those projects, all versions, each content once.")
+    storage_bytes: int = Field(
+        description="Stored files of those projects, all versions, each content once, and their git repositories on disk."
+    )
     tokens_today: int
     cost_today_usd: float
     limits: QuotaSet = Field(description="The quotas that apply to this person (0: no limit).")
@@ -190,7 +192,7 @@ class AdminService:
         return Person(
             **user.model_dump(),
             projects=await self._store.owned_projects(user.id),
-            storage_bytes=await self._store.storage_bytes(user.id),
+            storage_bytes=await self._quotas.storage_bytes(user.id),
             tokens_today=today.input_tokens + today.output_tokens,
             cost_today_usd=round(today.cost_usd, 6),
             limits=limits.as_set(),

@@ -188,6 +188,19 @@ class AccountSettings(BaseSettings):
         description="Most days a git token (one project's, for git alone) may last. The Clone dialog's default is 30 days, "
         "or this when shorter (see [Accounts: git tokens](accounts.md#git-tokens)).",
     )
+    git_pushes_per_hour: int = Field(
+        default=60,
+        ge=0,
+        description="With accounts, most git pushes to Forja one person may make in an hour (pushes taken count, "
+        "refused ones do not); the next is refused with a sentence saying when they may push again. `0` is no limit.",
+    )
+    git_push_mb_per_hour: int = Field(
+        default=200,
+        ge=0,
+        description="With accounts, most MB one person's git pushes to Forja may bring in an hour, as git received "
+        "them (the push's objects on disk, measured before anything is kept); a push that would pass it is refused with "
+        "a sentence saying when they may push again. `0` is no limit.",
+    )
     quota_tokens_day: int = Field(
         default=1_000_000,
         ge=0,

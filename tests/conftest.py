@@ -404,10 +404,11 @@ def local_dns_server() -> Iterator[LocalDNS]:
 
 
 @pytest.fixture
-def local_dns(local_dns_server: LocalDNS, monkeypatch: pytest.MonkeyPatch) -> LocalDNS:
-    """The test's DNS server, which answers the records the test sets."""
+def local_dns(local_dns_server: LocalDNS, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalDNS]:
+    """The test's DNS server, which answers the records the test sets, and only this test."""
     monkeypatch.setattr(builder.settings.settings, "dns_resolver", local_dns_server.address)
-    return local_dns_server
+    yield local_dns_server
+    local_dns_server.clear()
 
 
 async def served(services: Services, project_id: str) -> str:

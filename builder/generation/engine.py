@@ -27,8 +27,16 @@ from builder.generation import prompts
 from builder.generation.budget import Allowance, check_budget
 from builder.generation.guard import contains_secret, redact
 from builder.generation.pricing import estimate_cost
-from builder.generation.providers import Provider, get_provider
-from builder.generation.providers.base import Finished, Message, ModelRequest, TextDelta, ToolDelta, UsageReport
+from builder.generation.providers.base import (
+    Finished,
+    Message,
+    ModelRequest,
+    Provider,
+    TextDelta,
+    ToolDelta,
+    UsageReport,
+)
+from builder.generation.providers.choice import get_provider
 from builder.generation.schema import FileEdit, FileWrite
 from builder.generation.stream_parser import FieldDone, FileStarted, FileTreeStreamParser, ItemDone
 from builder.models import Author

@@ -27,11 +27,11 @@ from builder.generation.budget import Allowance, check_budget
 from builder.generation.engine import GenerationEvent, Saver, usage_dict
 from builder.generation.guard import redact
 from builder.generation.pricing import estimate_cost
-from builder.generation.providers import Provider, get_provider
 from builder.generation.providers.base import (
     Finished,
     Message,
     ModelRequest,
+    Provider,
     TextDelta,
     ToolCall,
     ToolDelta,
@@ -39,6 +39,7 @@ from builder.generation.providers.base import (
     ToolStart,
     UsageReport,
 )
+from builder.generation.providers.choice import get_provider
 from builder.models import Author
 from builder.schemas import AgentStep, PendingChange
 from builder.services.agent_workspace import AgentWorkspace

@@ -17,8 +17,8 @@ from builder.errors import InvalidInput
 from builder.generation.asking import AnswerDraft, ask_request, draft_answer, kept_references, offline_answer
 from builder.generation.budget import check_budget
 from builder.generation.guard import redact
-from builder.generation.providers import get_provider
 from builder.generation.providers.base import UsageReport
+from builder.generation.providers.choice import get_provider
 from builder.schemas import CodeReference, valid_prompt
 from builder.services.generations import stale_before
 from builder.services.model_records import answered, saved

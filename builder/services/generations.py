@@ -20,8 +20,8 @@ from builder.generation import prompts
 from builder.generation.budget import check_budget
 from builder.generation.engine import GenerationEvent
 from builder.generation.hub import GenerationHub, Publish
-from builder.generation.providers import get_provider
 from builder.generation.providers.base import Message, ModelRequest, UsageReport
+from builder.generation.providers.choice import get_provider
 from builder.schemas import GenerationInfo, Usage
 from builder.services.access import Actor
 from builder.services.agent_run import OFFLINE_REFUSAL

@@ -26,8 +26,8 @@ from builder.generation.planning import (
     plan_request,
     revise_request,
 )
-from builder.generation.providers import get_provider
 from builder.generation.providers.base import ModelRequest, Provider, UsageReport
+from builder.generation.providers.choice import get_provider
 from builder.models import Plan
 from builder.schemas import AcceptanceInfo, VerificationInfo, valid_prompt
 from builder.services.generations import GenerationService, project_name_from_prompt, stale_before

@@ -9,7 +9,7 @@ import reflex as rx
 from builder.errors import ForjaError
 from builder.generation.engine import GenerationEvent
 from builder.generation.picked import new_text_request, with_picked
-from builder.generation.providers import PROVIDER_LABELS, available_providers
+from builder.generation.providers.choice import PROVIDER_LABELS, available_providers
 from builder.services.access import Permission
 from builder.settings import settings
 from builder.state.attachments import AttachmentsState

@@ -11,8 +11,8 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from builder.api.identity import ACTOR_KEY, actor_of_headers
 from builder.api.previews import started_preview
-from builder.cli.backend import Backend, GenerateRequest, PreviewStatus
-from builder.cli.local import LocalBackend
+from builder.client.backend import Backend, GenerateRequest, PreviewStatus
+from builder.client.local import LocalBackend
 from builder.errors import NotFound, NotSignedIn
 from builder.generation.engine import GenerationEvent
 from builder.mcp.tools import ForjaServer

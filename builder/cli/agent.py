@@ -7,8 +7,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from builder.cli.backend import Backend
 from builder.cli.command import Command, a_backend
+from builder.client.backend import Backend
 
 
 async def cmd_agent_approve(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:

@@ -26,9 +26,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, context
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from builder.cli.backend import NO_TOKEN, Backend
-from builder.cli.local import LocalBackend
-from builder.cli.remote import RemoteBackend, server_url
+from builder.client.backend import NO_TOKEN, Backend
+from builder.client.local import LocalBackend
+from builder.client.remote import RemoteBackend, server_url
 from builder.data_folder import command_lock, other_owner, own_folder_command
 from builder.errors import InvalidInput, NotSignedIn, PreviewError
 from builder.services import Services, get_services

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from builder.cli.backend import NO_TOKEN
 from builder.cli.command import Command, Invocation, on_this_machine
+from builder.client.backend import NO_TOKEN
 from builder.errors import NotSignedIn
 from builder.services.doctor import DoctorReport, DoctorService, MachineVerdict
 from builder.settings import settings

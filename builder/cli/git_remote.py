@@ -8,8 +8,8 @@ import asyncio
 import sys
 from typing import Any
 
-from builder.cli.backend import Backend
 from builder.cli.command import Command, a_backend
+from builder.client.backend import Backend
 from builder.git.remote import RemoteInfo
 
 

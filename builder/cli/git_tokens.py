@@ -10,8 +10,8 @@ import argparse
 from datetime import datetime
 from typing import Any
 
-from builder.cli.backend import Backend
 from builder.cli.command import Command, a_backend
+from builder.client.backend import Backend
 from builder.services.git_tokens import DEFAULT_DAYS
 
 

@@ -11,8 +11,8 @@ import argparse
 from contextlib import nullcontext
 from typing import Any
 
-from builder.cli.backend import Backend
 from builder.cli.command import Command, a_backend
+from builder.client.backend import Backend
 
 
 async def cmd_mcp(backend: Backend, _args: argparse.Namespace) -> tuple[Any, str]:

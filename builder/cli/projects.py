@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from builder.attachments import check_picture, check_pictures
-from builder.cli.backend import Backend, GenerateRequest
 from builder.cli.command import Command, a_backend
+from builder.client.backend import Backend, GenerateRequest
 from builder.errors import ForjaError, GenerationError, InvalidInput
 from builder.generation.engine import GenerationEvent
 from builder.schemas import valid_name, valid_prompt

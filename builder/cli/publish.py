@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from builder.cli.backend import Backend
 from builder.cli.command import Command, a_backend
+from builder.client.backend import Backend
 from builder.filetree import human_size
 
 

@@ -6,8 +6,8 @@ import argparse
 from datetime import datetime, timedelta
 from typing import Any
 
-from builder.cli.backend import Backend
 from builder.cli.command import Command, a_backend
+from builder.client.backend import Backend
 from builder.services.shares import SHARE_DEFAULT_DAYS, Never, ShareCreated, ShareKind, parse_expires
 
 

@@ -1,4 +1,4 @@
-"""Forja's main actions as MCP tools, each a thin call into a `Backend` (builder.cli.backend) as one person.
+"""Forja's main actions as MCP tools, each a thin call into a `Backend` (builder.client.backend) as one person.
 
 The stdio server (builder.cli.mcp) gives the tools the CLI's own backend, so its actor, roles and --server work as for
 every CLI command; the HTTP endpoint (builder.api.mcp) gives them the person its request's token names. Either way the
@@ -18,7 +18,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from builder.cli.backend import Backend, GenerateRequest
+from builder.client.backend import Backend, GenerateRequest
 from builder.errors import ForjaError, GenerationError, InvalidInput
 from builder.generation.engine import GenerationEvent
 from builder.schemas import valid_prompt

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from builder.cli import parser
-from builder.cli.backend import NO_TOKEN
+from builder.client.backend import NO_TOKEN
 from builder.models import ProjectRole
 from builder.services.access import no_such_project
 from tests.conftest import DatabaseUrls

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from builder.cli.backend import NO_TOKEN
+from builder.client.backend import NO_TOKEN
 from builder.services.access import no_such_project
 from tests.conftest import free_port
 from tests.dns_server import LocalDNS

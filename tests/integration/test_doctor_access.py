@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import builder.settings
-from builder.cli.backend import NO_TOKEN
+from builder.client.backend import NO_TOKEN
 from builder.generation import guard
 from builder.services import Services
 from builder.services.doctor import PREVIEWS_DO_NOT_RUN, PREVIEWS_RUN

@@ -23,9 +23,9 @@ from sqlmodel import col, select
 import builder.settings
 from builder import db
 from builder.cli import history, operator
-from builder.cli.backend import Duplicated
 from builder.cli.command import local_services
-from builder.cli.local import LocalBackend
+from builder.client.backend import Duplicated
+from builder.client.local import LocalBackend
 from builder.errors import FileTreeError, GitExportError, NotFound
 from builder.filetree import read_zip
 from builder.git.commands import link_path, repo_path

@@ -16,7 +16,7 @@ import builder.settings
 from builder.api import api as forja_api
 from builder.api import guarded
 from builder.cli import shares as cli_shares
-from builder.cli.local import LocalBackend
+from builder.client.local import LocalBackend
 from builder.db import session_factory
 from builder.errors import InvalidInput
 from builder.models import LOCAL_USER_ID, Author, ShareLink, utcnow

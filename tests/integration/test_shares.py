@@ -26,7 +26,7 @@ import builder.settings
 from builder.api.errors import forja_error
 from builder.api.shares import router
 from builder.cli import shares as cli_shares
-from builder.cli.local import LocalBackend
+from builder.client.local import LocalBackend
 from builder.db import session_factory
 from builder.errors import ForjaError, NotFound, ShareGone
 from builder.models import LOCAL_USER_ID, Author, ShareLink, utcnow

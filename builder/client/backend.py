@@ -1,8 +1,8 @@
-"""What the CLI's commands ask of Forja, written once: the commands call a `Backend`, and two answer it.
+"""What the CLI's commands and the MCP tools ask of Forja, written once: they call a `Backend`, and two answer it.
 
-`LocalBackend` (builder.cli.local) works on this machine's database through the services, as one person, and checks
+`LocalBackend` (builder.client.local) works on this machine's database through the services, as one person, and checks
 their role in a project before each operation, with the same needs as the HTTP API's routes. `RemoteBackend`
-(builder.cli.remote) asks a Forja's HTTP API with the person's API token; that server checks.
+(builder.client.remote) asks a Forja's HTTP API with the person's API token; that server checks.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import httpx
 from pydantic import BaseModel, TypeAdapter
 
 from builder.attachments import Picture
-from builder.cli.backend import NO_TOKEN, Created, Duplicated, GenerateRequest, PreviewStatus, Restored
+from builder.client.backend import NO_TOKEN, Created, Duplicated, GenerateRequest, PreviewStatus, Restored
 from builder.errors import FileTreeError, ForjaError, InvalidInput, ServerUnavailable
 from builder.filetree import read_folder, write_zip
 from builder.generation.engine import GenerationEvent

@@ -13,8 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from builder.attachments import Picture
-from builder.cli.backend import Created, Duplicated, GenerateRequest, PreviewStatus, Restored
-from builder.cli.remote import RemoteBackend
+from builder.client.backend import Created, Duplicated, GenerateRequest, PreviewStatus, Restored
+from builder.client.remote import RemoteBackend
 from builder.errors import NotFound
 from builder.filetree import encode_text
 from builder.generation.engine import GenerationEvent

@@ -1,7 +1,13 @@
-"""Presence shared by every worker: the entries in Redis, their changes said over pub/sub.
+"""Who has a project open right now: one entry per open page (browser tab), kept alive by its page's heartbeat; in one
+process (`PresenceService`) or shared by every worker through Redis (`SharedPresence`).
 
-Per project, a hash holds each open page's entry and a sorted set when each expires (the page's heartbeat pushes it
-on); both keys expire on their own once nobody beats. A change (a join, a move, a leave, an entry found expired) is
+A page joins when it opens the project, says where it moves (tab, file, a generation it asked for), beats every
+HEARTBEAT_S and leaves when its socket goes. A page that never says goodbye (a crashed browser, a killed worker) drops
+out once its entry is TTL_S old. Watchers (every open page, through PresenceState) get the project's list each time it
+changes.
+
+Shared, per project, a hash holds each open page's entry and a sorted set when each expires (the page's heartbeat pushes
+it on); both keys expire on their own once nobody beats. A change (a join, a move, a leave, an entry found expired) is
 published on one channel with the project's id; each worker listens once and wakes its own watchers, which read the
 list again from Redis. So a page served by one worker sees a person join on another within a round trip.
 """
@@ -9,15 +15,21 @@ list again from Redis. So a page served by one worker sees a person join on anot
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections import defaultdict
+from collections.abc import AsyncGenerator
 
 from redis.asyncio import Redis
 
 from builder.schemas import PresenceInfo
-from builder.services.presence import TTL_S, PresenceService
 
 log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 5.0
+# Three beats missed: the page is gone (a beat can be late under load without the person flickering away).
+TTL_S = 15.0
 
 CHANNEL = "forja:presence"
 
@@ -44,6 +56,78 @@ def entries_key(project_id: str) -> str:
 
 def expiry_key(project_id: str) -> str:
     return f"forja:presence:{project_id}:until"
+
+
+class PresenceService:
+    """One process's presence: the entries in a dict, the watchers woken through events."""
+
+    def __init__(self, ttl_s: float = TTL_S) -> None:
+        self.ttl_s = ttl_s
+        # project -> session -> (entry, when it expires on time.monotonic's clock)
+        self._entries: dict[str, dict[str, tuple[PresenceInfo, float]]] = defaultdict(dict)
+        self._watchers: dict[str, set[asyncio.Event]] = defaultdict(set)
+
+    async def put(self, project_id: str, entry: PresenceInfo) -> None:
+        """The page is there, at this place (its follower's join and heartbeats); watchers hear it when it changed."""
+        before = self._entries[project_id].get(entry.session)
+        self._entries[project_id][entry.session] = (entry, time.monotonic() + self.ttl_s)
+        if before is None or before[0] != entry:
+            self._wake(project_id)
+
+    async def move(self, project_id: str, entry: PresenceInfo) -> bool:
+        """The page is at this place now, if it is still present: False (and nothing kept) once it left or expired.
+
+        A move comes from whatever the person did last (a tab, a file, the end of a generation they asked for), in a
+        task of its own that can finish after the page's follower said goodbye; kept, it would show a closed tab until
+        its TTL. Only the follower, which alone leaves, joins (put)."""
+        current = self._entries[project_id].get(entry.session)
+        if current is None or current[1] <= time.monotonic():
+            return False
+        await self.put(project_id, entry)
+        return True
+
+    async def leave(self, project_id: str, session: str) -> None:
+        if self._entries[project_id].pop(session, None) is not None:
+            self._wake(project_id)
+
+    async def here(self, project_id: str) -> list[PresenceInfo]:
+        """The project's open pages, first come first; entries whose heartbeat stopped are dropped (and said)."""
+        now, entries = time.monotonic(), self._entries[project_id]
+        expired = [session for session, (_, until) in entries.items() if until <= now]
+        for session in expired:
+            del entries[session]
+        if expired:
+            self._wake(project_id)
+        return sorted((entry for entry, _ in entries.values()), key=lambda e: (e.since, e.session))
+
+    async def watch(self, project_id: str) -> AsyncGenerator[list[PresenceInfo]]:
+        """The project's list now, then each time it changes (an entry that expires counts: the list is read again
+        every third of the TTL, as no event says so)."""
+        woken = asyncio.Event()
+        self._watchers[project_id].add(woken)
+        try:
+            last: list[PresenceInfo] | None = None
+            while True:
+                woken.clear()
+                people = await self.here(project_id)
+                if people != last:
+                    last = people
+                    yield people
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.ttl_s / 3):
+                        await woken.wait()
+        finally:
+            self._watchers[project_id].discard(woken)
+            if not self._watchers[project_id]:
+                del self._watchers[project_id]
+
+    def _wake(self, project_id: str) -> None:
+        """This process's watchers of the project read the list again."""
+        for woken in self._watchers.get(project_id, ()):
+            woken.set()
+
+    async def close(self) -> None:
+        """Nothing to let go of in one process; the shared presence stops listening."""
 
 
 class SharedPresence(PresenceService):

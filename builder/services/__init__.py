@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from builder import db
 from builder.cluster.leases import worker_name
+from builder.cluster.presence import PresenceService
 from builder.cluster.previews import PreviewRegistry
 from builder.cluster.worker import Cluster
 from builder.generation.hub import GenerationHub
@@ -32,7 +33,6 @@ from builder.services.generations import GenerationService
 from builder.services.git_tokens import GitTokenService
 from builder.services.history import TRASH_DAYS, HistoryService
 from builder.services.plans import PlanService
-from builder.services.presence import PresenceService
 from builder.services.preview_access import PreviewAccess
 from builder.services.preview_drafts import PreviewDrafts
 from builder.services.preview_hub import PreviewHub

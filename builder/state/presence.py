@@ -1,6 +1,6 @@
 """Who else has the project open: the header's avatars, and following a generation someone else asked for.
 
-Each open page is one entry in the presence service (builder.services.presence), named after the signed-in person (a
+Each open page is one entry in the presence service (builder.cluster.presence), named after the signed-in person (a
 "Guest" with a colour of the tab's own without accounts). `follow_presence` runs while the page is open: it joins,
 shows the others as they come, move and go, beats so the entry stays, and leaves as soon as the page's socket is gone
 (a closed tab). When another page asks for a generation, it starts following it here too, so the new prompt shows on
@@ -18,11 +18,12 @@ from datetime import UTC, datetime
 
 import reflex as rx
 
+from builder.cluster.presence import HEARTBEAT_S, PresenceService
 from builder.errors import FileTreeError
 from builder.filetree import normalize_path
 from builder.schemas import PRESENCE_TABS, PresenceInfo, PresenceTab
 from builder.services.access import Actor
-from builder.services.presence import HEARTBEAT_S, PresenceService, colour_for, initials_of, shown_name
+from builder.services.presence import colour_for, initials_of, shown_name
 from builder.settings import settings
 from builder.state.connected import page_connected
 from builder.state.conversation import ConversationState

@@ -18,9 +18,9 @@ import pytest
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
-from builder.cluster.presence import SharedPresence, entries_key, expiry_key
+from builder.cluster.presence import PresenceService, SharedPresence, entries_key, expiry_key
 from builder.schemas import PresenceInfo, PresenceTab
-from builder.services.presence import PresenceService, colour_for, initials_of
+from builder.services.presence import colour_for, initials_of
 from builder.state.presence import shown_file, tab_of
 
 TTL_S = 1.5  # short, so a crashed page drops out within the test

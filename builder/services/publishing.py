@@ -4,7 +4,7 @@ A publish reads the project's production form (preview_runtime.production), runs
 the version (the runner's limits, FORJA_PUBLISH_BUILD_TIMEOUT_S), takes the built files out and writes them with their
 compressed forms under the data folder (publish/release_files.py). The app's address then serves them straight from
 disk (publish/edge.py), with no process per app. A server app's release runs in a sandbox of its own instead
-(publish/server_apps.py), which the address reaches through Traefik. A failed build leaves the address on what it served.
+(server_apps.py), which the address reaches through Traefik. A failed build leaves the address on what it served.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from builder.models import Release
 from builder.publish.addresses import LABEL, app_name_of, app_url, host_name, pinned_of
 from builder.publish.edge import Target
 from builder.publish.release_files import ReleaseManifest, write_release
-from builder.publish.server_apps import ServerApps
 from builder.services.preview_hub import PreviewHub, new_preview_id
 from builder.services.previews import Admit, WithData, plan_of
+from builder.services.server_apps import ServerApps
 from builder.settings import settings
 from builder.store import ProjectStore, stored_number
 from builder.store.releases import AppRow

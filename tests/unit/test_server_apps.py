@@ -1,4 +1,4 @@
-"""builder/publish/server_apps.py's pure parts: the sandbox's line, the keys of release sandboxes, a failed build's line."""
+"""builder/services/server_apps.py's pure parts: the sandbox's line, the keys of release sandboxes, a failed build's line."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from builder.publish.addresses import app_key, app_preview_id, key_of_app
-from builder.publish.server_apps import MARKER, network_hint, once_then_start, telling_line
+from builder.services.server_apps import MARKER, network_hint, once_then_start, telling_line
 from preview_runtime.production import ProductionPlan
 
 

@@ -6,19 +6,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field
-
 from builder.errors import ForjaError
+from builder.eval.results import Grade
 
 if TYPE_CHECKING:
     from builder.services.verification import VerificationService
-
-
-class Grade(BaseModel):
-    passed: bool
-    checks: int = Field(description="How many of the task's checks ran.")
-    failed: list[str] = Field(default_factory=list, description="Each failed check: its title and why.")
-    duration_s: float = 0.0
 
 
 async def grade(

@@ -1,5 +1,6 @@
 """An evaluation run's results as kept under the data folder: one `run.json` per run, written after each task, with
-the pages' screenshots and the HTML report beside it."""
+the pages' screenshots and the HTML report beside it. They need no service: the admin's pages read them, and only
+the runner and the graders drive Forja to make them."""
 
 from __future__ import annotations
 
@@ -10,11 +11,17 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from builder.errors import NotFound
-from builder.eval.grader import Grade
 from builder.eval.suite import Category
 from builder.settings import settings
 
 Mode = Literal["model", "reference", "broken"]
+
+
+class Grade(BaseModel):
+    passed: bool
+    checks: int = Field(description="How many of the task's checks ran.")
+    failed: list[str] = Field(default_factory=list, description="Each failed check: its title and why.")
+    duration_s: float = 0.0
 
 
 class TaskResult(BaseModel):

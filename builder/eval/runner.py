@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from builder.errors import ForjaError
-from builder.eval.grader import Grade, grade
-from builder.eval.results import EvalRun, Mode, TaskResult, load_run, run_folder
+from builder.eval.grader import grade
+from builder.eval.results import EvalRun, Grade, Mode, TaskResult, load_run, run_folder
 from builder.eval.suite import EvalTask
 from builder.eval.webbench_grader import grade_web_bench
 from builder.models import LOCAL_USER_ID

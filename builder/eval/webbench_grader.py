@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from builder.errors import GraderUnavailable, PreviewError
-from builder.eval.grader import Grade, did_not_run
+from builder.eval.grader import did_not_run
+from builder.eval.results import Grade
 from builder.eval.suite import WebBenchTests
 from builder.eval.webbench import SRC
 from builder.settings import settings

@@ -41,14 +41,14 @@ from cryptography.fernet import Fernet
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import builder.services  # noqa: E402
+import builder.composition  # noqa: E402
 import builder.services.agent_run  # noqa: E402
 from builder import db  # noqa: E402
+from builder.composition import Services  # noqa: E402
 from builder.generation import guard  # noqa: E402
 from builder.generation.engine import GenerationEvent  # noqa: E402
 from builder.generation.starters import StarterVariables, get_starter, render_starter  # noqa: E402
 from builder.models import LOCAL_USER_ID  # noqa: E402
-from builder.services import Services  # noqa: E402
 from builder.services.agent_workspace import AgentWorkspace  # noqa: E402
 from builder.settings import settings  # noqa: E402
 from builder.store import ProjectStore  # noqa: E402
@@ -369,7 +369,7 @@ async def measure_loop(runs: int, rates: list[float], budgets: bool) -> None:
         guard.secret_values.cache_clear()  # it caches the keys from settings
         db.migrate(f"sqlite:///{work / 'forja.db'}")
         services = Services(store=ProjectStore(db.create_engine(f"sqlite+aiosqlite:///{work / 'forja.db'}")), logs=LogHub())
-        builder.services._services = services
+        builder.composition._services = services
         parts.wrap(ProjectStore, "save_steps", "save")
         parts.wrap(builder.services.agent_run, "check_budget", "budget")
         parts.wrap(builder.services.agent_run, "get_provider", "provider")
@@ -398,7 +398,7 @@ async def measure_loop(runs: int, rates: list[float], budgets: bool) -> None:
                 said_loop(done)
         finally:
             await services.close()
-            builder.services._services = None
+            builder.composition._services = None
             parts.unwrap()
             for name, value in before.items():
                 setattr(settings, name, value)

@@ -30,8 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from builder import db  # noqa: E402
+from builder.composition import Services  # noqa: E402
 from builder.models import LOCAL_USER_ID  # noqa: E402
-from builder.services import Services  # noqa: E402
 from builder.settings import settings  # noqa: E402
 from builder.store import ProjectStore  # noqa: E402
 from preview_runtime.docker.image import PreviewImage, inputs_tag  # noqa: E402

@@ -35,13 +35,13 @@ from fastapi import FastAPI
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import builder.services  # noqa: E402
+import builder.composition  # noqa: E402
 from bench.preview import free_port, project, tree_pss  # noqa: E402
 from builder.api.errors import forja_error  # noqa: E402
 from builder.api.shares import router as shares_router  # noqa: E402
+from builder.composition import Services, get_services  # noqa: E402
 from builder.errors import ForjaError  # noqa: E402
 from builder.models import LOCAL_USER_ID  # noqa: E402
-from builder.services import Services, get_services  # noqa: E402
 from builder.settings import settings  # noqa: E402
 from preview_runtime.manager import PreviewManager  # noqa: E402
 from preview_runtime.plan import plan_for  # noqa: E402
@@ -305,7 +305,7 @@ async def main() -> None:
         for info in manager.running():
             await manager.stop(info.preview_id)
         await services.close()
-        builder.services._services = None
+        builder.composition._services = None
         if runner == "docker":
             await asyncio.to_thread(cleanup_docker, network)
         shutil.rmtree(work, ignore_errors=True)

@@ -51,12 +51,12 @@ from playwright.async_api import Error as PlaywrightError
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import builder.services  # noqa: E402
+import builder.composition  # noqa: E402
 from bench.parking import share_app, until_link_runs  # noqa: E402
 from bench.preview import free_port, project, tree_pss  # noqa: E402
 from bench.publish_server import server_figures, static_rollbacks  # noqa: E402
+from builder.composition import Services, get_services  # noqa: E402
 from builder.models import LOCAL_USER_ID  # noqa: E402
-from builder.services import Services, get_services  # noqa: E402
 from builder.services.preview_runners import local_work_dir  # noqa: E402
 from builder.services.publishing import ReleaseInfo  # noqa: E402
 from builder.settings import settings  # noqa: E402
@@ -503,7 +503,7 @@ async def main() -> None:
             os.killpg(worker.pid, signal.SIGTERM)
             worker.wait(15)
         await services.close()
-        builder.services._services = None
+        builder.composition._services = None
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -19,10 +19,10 @@ import time
 
 import httpx
 
+from builder.composition import Services
 from builder.generation.starters import StarterVariables, get_starter, render_starter
 from builder.models import LOCAL_USER_ID, Author
 from builder.publish.addresses import app_host, app_key
-from builder.services import Services
 from builder.services.preview_runners import local_work_dir
 from preview_runtime.preview_headers import app_answered
 

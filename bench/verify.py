@@ -30,10 +30,10 @@ sys.path.insert(0, str(REPO))
 
 import builder.settings  # noqa: E402
 from builder import db  # noqa: E402
+from builder.composition import Services  # noqa: E402
 from builder.generation.engine import GenerationEvent  # noqa: E402
 from builder.generation.starters import StarterVariables, load_starters, render_starter  # noqa: E402
 from builder.models import LOCAL_USER_ID  # noqa: E402
-from builder.services import Services  # noqa: E402
 from builder.store import ProjectStore  # noqa: E402
 from preview_runtime.logs import LogHub  # noqa: E402
 from tests.conftest import TEST_ANTHROPIC_KEY, free_port  # noqa: E402

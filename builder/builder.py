@@ -10,6 +10,7 @@ import reflex as rx
 from builder.api import API_GUARDS, api
 from builder.api.mcp import endpoint as mcp_endpoint
 from builder.app_secrets import load_key
+from builder.composition import get_services
 from builder.data_folder import second_server, server_lock
 from builder.errors import ForjaError, NotSignedIn
 from builder.pages.account import account_page
@@ -19,7 +20,6 @@ from builder.pages.home import home_page
 from builder.pages.signin import login_page, reset_page, signup_page
 from builder.pages.workspace import workspace_page
 from builder.publish.addresses import apps_suffix, cookie_scope
-from builder.services import get_services
 from builder.settings import settings
 from builder.state.account import AccountState
 from builder.state.admin import AdminState

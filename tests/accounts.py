@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import httpx
 
 from builder.api import api, guarded
-from builder.services import Services
+from builder.composition import Services
 from builder.services.access import Actor
 
 PASSWORD = "correct horse battery"

@@ -34,11 +34,11 @@ from psycopg import sql
 from xdist.remote import Producer
 from xdist.scheduler import LoadScopeScheduling
 
-import builder.services
+import builder.composition
 import builder.settings
 from builder import db
+from builder.composition import Services
 from builder.generation import guard
-from builder.services import Services
 from builder.store import ProjectStore
 from preview_runtime.free_ports import free_port
 from preview_runtime.logs import LogHub
@@ -333,7 +333,7 @@ async def sqlite_store(sqlite_url: DatabaseUrls, migrated_sqlite: Path) -> Async
 async def services(sqlite_store: ProjectStore, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Services]:
     """The service layer on a temp SQLite DB, installed where the API and get_services() find it."""
     instance = Services(store=sqlite_store, logs=LogHub())
-    monkeypatch.setattr(builder.services, "_services", instance)
+    monkeypatch.setattr(builder.composition, "_services", instance)
     # A check runs a preview and a browser: generations here are checked only where a test asks (verify=True).
     monkeypatch.setattr(builder.settings.settings, "verify_generations", False)
     # The apps' variables under a key of the test's own, not one made into the repository's data folder.

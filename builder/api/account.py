@@ -12,9 +12,9 @@ from pydantic import Field
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import CurrentActor, bearer_of
 from builder.api.params import RowId
+from builder.composition import get_services
 from builder.errors import Forbidden
 from builder.schemas import ApiTokenInfo, FailedSignIns, NewApiToken, QuotaUse, RequestBody
-from builder.services import get_services
 
 router = APIRouter(route_class=CheckedRoute)
 

@@ -16,10 +16,10 @@ from pydantic import Field
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import Admin
 from builder.api.params import RowId
+from builder.composition import get_services
 from builder.eval.report import RunRow
 from builder.models import Role
 from builder.schemas import AccountLinkInfo, QuotaSet, RequestBody
-from builder.services import get_services
 from builder.services.admin import (
     MAX_DAYS,
     DayUsage,

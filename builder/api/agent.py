@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import Editor, Viewer
+from builder.composition import get_services
 from builder.schemas import RequestBody
-from builder.services import get_services
 from builder.services.checked_generation import verification_dict
 
 router = APIRouter(route_class=CheckedRoute)

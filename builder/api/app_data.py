@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import Editor
-from builder.services import get_services
+from builder.composition import get_services
 
 router = APIRouter(route_class=CheckedRoute, tags=["data"])
 

@@ -11,8 +11,8 @@ from pydantic import Field
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import Editor, Viewer
 from builder.app_secrets import MAX_NAME, MAX_VALUE_BYTES
+from builder.composition import get_services
 from builder.schemas import RequestBody
-from builder.services import get_services
 from builder.services.app_env import EnvVarInfo
 
 router = APIRouter(route_class=CheckedRoute, tags=["environment"])

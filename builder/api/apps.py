@@ -13,9 +13,9 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from builder.api.hosts import allowed_hosts, host_allowed, parse_host
+from builder.composition import get_services
 from builder.publish.addresses import app_name_of
 from builder.publish.edge import UNAVAILABLE_PAGE, StaticApp, Target
-from builder.services import get_services
 from preview_runtime.pages import WAKING_HTML
 from preview_runtime.preview_headers import NOT_FOUND_MARKER, WAKING
 

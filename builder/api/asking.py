@@ -10,8 +10,8 @@ from fastapi import APIRouter
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import Editor
 from builder.api.plans import Provider
+from builder.composition import get_services
 from builder.schemas import Prompt, RequestBody
-from builder.services import get_services
 from builder.services.asking import AskAnswer
 
 router = APIRouter(route_class=CheckedRoute)

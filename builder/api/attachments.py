@@ -14,9 +14,9 @@ from pydantic import BaseModel, Field
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import CurrentActor, Editor
 from builder.attachments import check_picture, load_attachment, save_attachment
+from builder.composition import get_services
 from builder.filetree import MAX_PATH_LENGTH
 from builder.schemas import PictureAdded, RequestBody
-from builder.services import get_services
 
 router = APIRouter(route_class=CheckedRoute)
 

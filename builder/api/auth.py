@@ -23,9 +23,9 @@ from builder.api.identity import (
     set_device_cookie,
     set_session_cookie,
 )
+from builder.composition import get_services
 from builder.errors import Forbidden
 from builder.schemas import RequestBody
-from builder.services import get_services
 from builder.services.accounts import hash_token
 from builder.settings import settings
 

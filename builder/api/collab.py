@@ -14,8 +14,8 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from builder.api.identity import actor_of_headers, client_address
+from builder.composition import get_services
 from builder.errors import Forbidden, ForjaError
-from builder.services import get_services
 from builder.services.access import GRANTS, Permission
 from builder.settings import is_loopback, settings
 

@@ -11,10 +11,10 @@ from pydantic import BaseModel, Field
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import Editor, Viewer
 from builder.api.params import VersionAsked
+from builder.composition import get_services
 from builder.errors import NotFound
 from builder.filetree import encode_text
 from builder.schemas import FileContent, FileInfo, RequestBody, VersionInfo
-from builder.services import get_services
 
 router = APIRouter(route_class=CheckedRoute)
 

@@ -17,9 +17,9 @@ from pydantic import BaseModel, Field
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import CurrentActor, Editor, Viewer
 from builder.attachments import Picture, check_count, check_pictures, decode_base64
+from builder.composition import Services, get_services
 from builder.errors import InvalidInput
 from builder.schemas import GenerationInfo, Prompt, RequestBody, Usage
-from builder.services import Services, get_services
 
 router = APIRouter(route_class=CheckedRoute)
 

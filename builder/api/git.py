@@ -20,9 +20,9 @@ from starlette.requests import ClientDisconnect
 
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import client_address
+from builder.composition import get_services
 from builder.errors import ForjaError, NotFound, NotSignedIn
 from builder.git.http import CgiAnswer, CgiRequest
-from builder.services import get_services
 from builder.services.access import LOCAL_ACTOR, Actor, Permission
 from builder.settings import is_loopback
 

@@ -11,10 +11,10 @@ from pydantic import Field
 
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import Editor, Viewer
+from builder.composition import get_services
 from builder.git.remote import MAX_TOKEN, RemoteInfo
 from builder.git.sync import SyncResult
 from builder.schemas import RequestBody
-from builder.services import get_services
 
 router = APIRouter(route_class=CheckedRoute, tags=["git"])
 

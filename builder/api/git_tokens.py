@@ -11,8 +11,8 @@ from pydantic import Field
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import CurrentActor, Viewer, bearer_of
 from builder.api.params import RowId
+from builder.composition import get_services
 from builder.schemas import GitTokenInfo, NewGitToken, RequestBody
-from builder.services import get_services
 from builder.services.git_tokens import DEFAULT_DAYS
 
 router = APIRouter(route_class=CheckedRoute, tags=["git"])

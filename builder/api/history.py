@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import CurrentActor, Editor, Owner, Viewer
 from builder.api.params import Offset, PageLimit, VersionAsked, VersionNumber
+from builder.composition import get_services
 from builder.schemas import (
     DEFAULT_PAGE,
     ProjectName,
@@ -21,7 +22,6 @@ from builder.schemas import (
     VersionDiff,
     VersionInfo,
 )
-from builder.services import get_services
 
 router = APIRouter(route_class=CheckedRoute)
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request, Response
 from starlette.types import Scope
 
-from builder.services import get_services
+from builder.composition import get_services
 from builder.services.access import Actor, Permission, require_admin
 from builder.services.accounts import hash_token
 from builder.services.throttle import Attempt

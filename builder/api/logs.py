@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import Viewer
 from builder.api.params import LogLines, LogSince
-from builder.services import get_services
+from builder.composition import get_services
 from preview_runtime.logs import LogLine
 
 router = APIRouter(route_class=CheckedRoute)

@@ -13,10 +13,10 @@ from builder.api.identity import ACTOR_KEY, actor_of_headers
 from builder.api.previews import started_preview
 from builder.client.backend import Backend, GenerateRequest, PreviewStatus
 from builder.client.local import LocalBackend
+from builder.composition import get_services
 from builder.errors import NotFound, NotSignedIn
 from builder.generation.engine import GenerationEvent
 from builder.mcp.tools import ForjaServer
-from builder.services import get_services
 from builder.services.access import Actor, Permission
 from builder.services.publishing import PublishResult
 from preview_runtime.logs import LogLine

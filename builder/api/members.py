@@ -11,10 +11,10 @@ from pydantic import Field
 
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import CurrentActor, Owner, Viewer
+from builder.composition import get_services
 from builder.errors import NotFound
 from builder.models import ProjectRole
 from builder.schemas import MemberInfo, RequestBody
-from builder.services import get_services
 from builder.services.access import Permission
 
 router = APIRouter(route_class=CheckedRoute)

@@ -17,8 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import CurrentActor
+from builder.composition import get_services
 from builder.errors import ForjaError
-from builder.services import get_services
 from builder.services.doctor import DoctorReport, MachineVerdict
 
 log = logging.getLogger(__name__)

@@ -14,9 +14,9 @@ from pydantic import Field
 from builder.api.bodies import CheckedRoute
 from builder.api.generations import event_stream
 from builder.api.identity import CurrentActor, Viewer
+from builder.composition import Services, get_services
 from builder.errors import NotFound
 from builder.schemas import Prompt, RequestBody
-from builder.services import Services, get_services
 from builder.services.access import Actor, Permission
 from builder.services.plans import PlanEdit, PlanInfo
 from builder.store.plans import NO_SUCH_PLAN

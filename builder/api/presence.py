@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import Viewer
+from builder.composition import get_services
 from builder.schemas import PresenceInfo
-from builder.services import get_services
 
 router = APIRouter(route_class=CheckedRoute)
 

@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from builder.api import share_pages
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import current_actor
+from builder.composition import get_services
 from builder.errors import NotSignedIn
-from builder.services import get_services
 
 router = APIRouter(route_class=CheckedRoute)
 

@@ -14,9 +14,9 @@ from builder.api.bodies import CheckedRoute
 from builder.api.identity import Editor, Viewer
 from builder.api.logs import follow_logs
 from builder.api.params import LogSince
+from builder.composition import Services, get_services
 from builder.errors import PreviewError
 from builder.schemas import RequestBody
-from builder.services import Services, get_services
 from builder.services.run_settings import RunSettings, RunSettingsInfo
 from builder.services.verification import start_timeout_sentence
 from builder.settings import settings

@@ -9,11 +9,11 @@ from starlette.datastructures import UploadFile
 from builder.api.bodies import CheckedRoute, check_json_type
 from builder.api.identity import CurrentActor, Viewer
 from builder.api.params import DEFAULT_PAGE, Offset, PageLimit, VersionAsked
+from builder.composition import get_services
 from builder.errors import InvalidInput
 from builder.filetree import encode_text, human_size
 from builder.git.imports import fetch_tree, shown
 from builder.schemas import CommitResult, ProjectDetail, ProjectName, ProjectPage, RequestBody, VersionInfo
-from builder.services import get_services
 from builder.services.access import Actor
 from builder.settings import settings
 

@@ -9,9 +9,9 @@ from pydantic import Field
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import Editor, Owner, Viewer
 from builder.api.params import ReleaseNumber
+from builder.composition import get_services
 from builder.errors import NotFound
 from builder.schemas import RequestBody
-from builder.services import get_services
 from builder.services.app_domains import DomainInfo
 from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
 

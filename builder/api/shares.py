@@ -14,9 +14,9 @@ from builder.api.identity import CurrentActor, Editor, Viewer
 from builder.api.params import RowId
 from builder.api.screenshots import jpeg
 from builder.api.share_pages import PAGE_HEADERS, MetaTag
+from builder.composition import Services, get_services
 from builder.errors import NotFound, PreviewError, ShareGone, busy
 from builder.schemas import RequestBody
-from builder.services import Services, get_services
 from builder.services.access import Permission
 from builder.services.shares import ShareCreated, ShareInfo, ShareKind, ShareTarget, parse_expires, share_url
 from preview_runtime.runner import PreviewInfo, PreviewState

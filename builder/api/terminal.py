@@ -20,8 +20,8 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from builder.api.identity import actor_of_headers
+from builder.composition import get_services
 from builder.errors import ForjaError
-from builder.services import get_services
 from builder.services.access import Actor, Permission
 from builder.services.terminal import Resize, TerminalInput
 from builder.settings import settings

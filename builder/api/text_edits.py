@@ -10,8 +10,8 @@ from pydantic import Field, model_validator
 
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import Editor
+from builder.composition import get_services
 from builder.schemas import CommitResult, RequestBody
-from builder.services import get_services
 from builder.services.text_edits import TextChange
 
 router = APIRouter(route_class=CheckedRoute)

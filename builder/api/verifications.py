@@ -11,9 +11,9 @@ from builder.api.bodies import CheckedRoute
 from builder.api.identity import Viewer
 from builder.api.params import RowId
 from builder.api.screenshots import jpeg
+from builder.composition import get_services
 from builder.errors import NotFound
 from builder.schemas import VerificationInfo
-from builder.services import get_services
 
 router = APIRouter(route_class=CheckedRoute)
 

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from builder.cli.command import Command, local_services
+from builder.composition import Services
 from builder.errors import InvalidInput
 from builder.models import Role
-from builder.services import Services
 from builder.services.access import LOCAL_ACTOR
 from builder.settings import settings
 

@@ -29,9 +29,9 @@ from typing import Any, Generic, TypeVar
 from builder.client.backend import NO_TOKEN, Backend
 from builder.client.local import LocalBackend
 from builder.client.remote import RemoteBackend, server_url
+from builder.composition import Services, get_services
 from builder.data_folder import command_lock, other_owner, own_folder_command
 from builder.errors import InvalidInput, NotSignedIn, PreviewError
-from builder.services import Services, get_services
 from preview_runtime.folder_lock import FolderHeld
 
 T = TypeVar("T")

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from builder.cli.command import Command, local_services
+from builder.composition import Services
 from builder.errors import InvalidInput
 from builder.eval.report import summary, words, write_report
 from builder.eval.results import load_run
 from builder.eval.runner import EvalOptions, EvalRunner
 from builder.eval.suite import WEB_BENCH, EvalTask, chosen, load_suite, suite_names
 from builder.eval.webbench import load_web_bench
-from builder.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import argparse
 from typing import Any
 
 from builder.cli.command import Command, local_services
-from builder.services import Services
+from builder.composition import Services
 from builder.services.history import TRASH_DAYS
 
 

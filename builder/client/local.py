@@ -15,6 +15,7 @@ from pathlib import Path
 from builder.attachments import Picture
 from builder.client.backend import Created, Duplicated, GenerateRequest, PreviewStatus, Restored
 from builder.client.remote import RemoteBackend
+from builder.composition import Services
 from builder.errors import NotFound
 from builder.filetree import encode_text
 from builder.generation.engine import GenerationEvent
@@ -33,7 +34,6 @@ from builder.schemas import (
     VersionDiff,
     VersionInfo,
 )
-from builder.services import Services
 from builder.services.access import Actor, Permission
 from builder.services.app_domains import DomainInfo
 from builder.services.app_env import EnvVarInfo

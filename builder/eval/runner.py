@@ -29,7 +29,7 @@ from builder.services.run_settings import RunSettings
 from builder.settings import settings
 
 if TYPE_CHECKING:
-    from builder.services import Services
+    from builder.composition import Services
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from builder.composition import Services
 from builder.errors import ForjaError
-from builder.services import Services
 from builder.services.access import Permission
 from builder.services.app_domains import DomainInfo
 from builder.state.workspace import WorkspaceState

@@ -14,9 +14,9 @@ from urllib.parse import quote
 import reflex as rx
 
 from builder.api.identity import session_token_of
+from builder.composition import Services, get_services
 from builder.errors import NotSignedIn
 from builder.models import ProjectRole
-from builder.services import Services, get_services
 from builder.services.access import Actor, Permission
 from builder.settings import settings
 

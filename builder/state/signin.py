@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 import reflex as rx
 
 from builder.api.identity import local_next, session_token_of
-from builder.services import get_services
+from builder.composition import get_services
 from builder.settings import settings
 
 SIGNUP_TITLES = {

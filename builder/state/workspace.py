@@ -11,10 +11,10 @@ import dataclasses
 
 import reflex as rx
 
+from builder.composition import Services
 from builder.errors import NotFound
 from builder.models import ProjectRole
 from builder.schemas import PRESENCE_TABS, ProjectDetail
-from builder.services import Services
 from builder.services.access import Actor, Permission
 from builder.state.auth import Allowed, for_project
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import builder.services
-from builder.services import Services
+import builder.composition
+from builder.composition import Services
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
@@ -22,7 +22,7 @@ async def accounts_on(store: ProjectStore, monkeypatch: pytest.MonkeyPatch, tmp_
     """The services on `store` (SQLite and PostgreSQL), installed where the API and the pages find them, on a Forja with
     accounts (FORJA_AUTH=password); generations unchecked unless a test asks, files in the test's own folder."""
     instance = Services(store=store, logs=LogHub())
-    monkeypatch.setattr(builder.services, "_services", instance)
+    monkeypatch.setattr(builder.composition, "_services", instance)
     monkeypatch.setattr(settings, "auth", "password")
     monkeypatch.setattr(settings, "verify_generations", False)
     monkeypatch.setattr(settings, "data_dir", tmp_path / "data")

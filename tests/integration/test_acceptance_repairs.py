@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from builder.api import api
+from builder.composition import Services
 from builder.generation.engine import GenerationEvent
 from builder.models import LOCAL_USER_ID
-from builder.services import Services
 from tests.llm_server import ScriptedLLMServer, ToolAnswer
 
 PLAN = {

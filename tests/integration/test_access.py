@@ -20,8 +20,8 @@ from starlette.routing import BaseRoute, Route
 
 from builder.api import api, guarded
 from builder.attachments import Picture
+from builder.composition import Services
 from builder.models import ProjectRole
-from builder.services import Services
 from builder.services.access import Actor, no_such_project
 from tests.pictures import png
 

@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
+from builder.composition import Services
 from builder.schemas import QuotaSet
-from builder.services import Services
 from builder.settings import settings
 from builder.state.account import meter_of, quota_note
 from tests.accounts import PASSWORD, Person, client

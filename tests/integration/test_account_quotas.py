@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from builder.composition import Services
 from builder.errors import QuotaExceeded
 from builder.schemas import QuotaSet
-from builder.services import Services
 from tests.accounts import Person
 from tests.llm_server import ScriptedLLMServer
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import builder.services
+import builder.composition
 import builder.settings
 from builder import db
+from builder.composition import Services
 from builder.errors import Forbidden, InvalidInput, NotFound
 from builder.models import LOCAL_USER_ID, Author, Generation, PreviewSession, Role
-from builder.services import Services
 from builder.services import admin as admin_service
 from builder.services.access import LOCAL_ACTOR, Actor
 from builder.services.quotas import midnight
@@ -48,7 +48,7 @@ async def services_on(database_urls: DatabaseUrls, monkeypatch: pytest.MonkeyPat
         else db.create_engine(url)
     )
     instance = Services(ProjectStore(engine), LogHub())
-    monkeypatch.setattr(builder.services, "_services", instance)
+    monkeypatch.setattr(builder.composition, "_services", instance)
     yield instance
     await instance.close()
 

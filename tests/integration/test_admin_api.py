@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-import builder.services
+import builder.composition
 import builder.settings
 from builder import db
 from builder.api import api
 from builder.api.guards import signed_in_api
-from builder.services import Services
+from builder.composition import Services
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
 from tests.conftest import DatabaseUrls, free_port
@@ -50,7 +50,7 @@ async def server(database_urls: DatabaseUrls, monkeypatch: pytest.MonkeyPatch) -
     # Nothing listens here: the health check must say so.
     monkeypatch.setattr(builder.settings.settings, "preview_port", free_port())
     services = Services(ProjectStore(db.create_engine(database_urls.async_)), LogHub())
-    monkeypatch.setattr(builder.services, "_services", services)
+    monkeypatch.setattr(builder.composition, "_services", services)
     admin = await services.accounts.create_user("ana@example.org", "Ana", PASSWORD, admin=True)
     member = await services.accounts.create_user("bo@example.org", "Bo", PASSWORD)
     async with (

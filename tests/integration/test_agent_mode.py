@@ -20,10 +20,10 @@ import pytest
 
 import builder.settings
 from builder.api import api
+from builder.composition import Services
 from builder.errors import GenerationBusy, ProviderError
 from builder.generation.engine import GenerationEvent
 from builder.models import LOCAL_USER_ID
-from builder.services import Services
 from tests.conftest import TEST_ANTHROPIC_KEY, TEST_OPENAI_KEY
 from tests.llm_server import ScriptedLLMServer, ToolAnswer, Usage
 from tests.waiting import until

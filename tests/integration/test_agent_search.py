@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import time
 
+from builder.composition import Services
 from builder.generation.agent_tools import SearchCode
-from builder.services import Services
 from builder.services.agent_workspace import AgentWorkspace
 
 # Thirty-six `a`s and a `!`: Python's `re` would try about 2**36 ways of splitting them for `^(a+)+$`.

@@ -18,13 +18,13 @@ from sqlalchemy import update
 from sqlmodel import col
 from starlette.types import Message, Receive, Scope, Send
 
-import builder.services
+import builder.composition
 import builder.settings
 from builder import db
 from builder.api import api
 from builder.api.guards import isolate
+from builder.composition import Services
 from builder.models import Generation
-from builder.services import Services
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
 
@@ -440,7 +440,7 @@ async def test_isolate_keeps_headers_the_app_already_set() -> None:
 @pytest.fixture
 async def any_db_client(store: ProjectStore, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
     """The API on each database the store supports (SQLite and PostgreSQL)."""
-    monkeypatch.setattr(builder.services, "_services", Services(store=store, logs=LogHub()))
+    monkeypatch.setattr(builder.composition, "_services", Services(store=store, logs=LogHub()))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://testserver") as http:
         yield http
 

@@ -20,9 +20,9 @@ import pytest
 
 import builder.settings
 from builder.api import api
+from builder.composition import Services
 from builder.generation.starters import StarterVariables, render_starter
 from builder.models import LOCAL_USER_ID
-from builder.services import Services
 from builder.services.app_data import DATA_MOUNT, DB_MOUNT, AppDataService, Scope, files_dir, socket_dir
 from builder.services.app_databases import database_name
 from builder.services.preview_hub import project_key

@@ -18,8 +18,8 @@ import pytest
 
 from builder.api import api
 from builder.app_secrets import MAX_VARIABLES, encrypt
+from builder.composition import Services
 from builder.models import LOCAL_USER_ID
-from builder.services import Services
 from tests.conftest import served
 from tests.integration.test_generation_api import post_sse, tool
 from tests.integration.test_publish import get, starter_files

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from builder.api import api
+from builder.composition import Services
 from builder.models import LOCAL_USER_ID
-from builder.services import Services
 from builder.state.views import chat_entries
 from tests.conftest import TEST_ANTHROPIC_KEY
 from tests.integration.test_generation_api import Cli

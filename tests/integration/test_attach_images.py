@@ -16,7 +16,7 @@ import pytest
 
 import builder.settings
 from builder.api import api
-from builder.services import Services
+from builder.composition import Services
 from tests.conftest import TEST_ANTHROPIC_KEY
 from tests.integration.test_generation_api import SITE, Cli, post_sse, tool
 from tests.llm_server import ScriptedLLMServer, ToolAnswer

@@ -24,9 +24,9 @@ from starlette.routing import BaseRoute
 import builder.settings
 from builder.api import api, guarded
 from builder.api.bodies import CheckedRoute
+from builder.composition import Services
 from builder.db import session_factory
 from builder.models import SignInAttempt, User
-from builder.services import Services
 from builder.store import ProjectStore
 from tests.accounts import PASSWORD, Person
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-import builder.services
+import builder.composition
 import builder.settings
 from builder.api import api, guarded
+from builder.composition import Services
 from builder.errors import InvalidInput
 from builder.models import LOCAL_USER_ID, Role
-from builder.services import Services
 from builder.services.access import Actor
 from tests.conftest import free_port
 

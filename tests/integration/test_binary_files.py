@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from builder.api import api
+from builder.composition import Services
 from builder.generation import prompts
 from builder.models import LOCAL_USER_ID
-from builder.services import Services
 from builder.services.text_edits import TextChange
 from preview_runtime.local import LocalRunner
 from preview_runtime.plan import RunPlan

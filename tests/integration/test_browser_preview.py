@@ -10,8 +10,8 @@ import pytest
 
 from builder.api import api
 from builder.api.guards import same_origin_writes
+from builder.composition import Services
 from builder.models import LOCAL_USER_ID
-from builder.services import Services
 from builder.settings import settings
 
 

@@ -24,13 +24,13 @@ from typing import Any
 import pytest
 from sqlmodel import Session, create_engine
 
-import builder.services
+import builder.composition
 import builder.settings
 from builder import db
 from builder.cli import main
+from builder.composition import Services
 from builder.generation import guard
 from builder.models import Generation
-from builder.services import Services
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
 from tests.conftest import free_port
@@ -102,7 +102,7 @@ def as_new_process(environment: dict[str, str], stdin: str) -> Iterator[None]:
             patch.delenv(name)
         for name, value in environment.items():
             patch.setenv(name, value)
-        patch.setattr(builder.services, "_services", None)
+        patch.setattr(builder.composition, "_services", None)
         patch.setattr(sys, "stdin", io.StringIO(stdin))
         fresh = builder.settings.Settings()
         for name in builder.settings.Settings.model_fields:

@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 import pytest
 from pycrdt import Doc, Map, Text
 
+from builder.composition import Services
 from builder.models import ProjectRole
-from builder.services import Services
 from builder.services.access import Actor
 from builder.settings import settings
 from tests.accounts import PASSWORD, Person

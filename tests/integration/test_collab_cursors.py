@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from builder.composition import Services
 from builder.models import ProjectRole
-from builder.services import Services
 from builder.services.presence import CURSOR_HEX, colour_for
 from tests.accounts import Person
 from tests.collab_clients import SELECTION, Heard, awareness, forja_served, listen, socket

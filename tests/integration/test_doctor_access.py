@@ -12,8 +12,8 @@ import pytest
 
 import builder.settings
 from builder.client.backend import NO_TOKEN
+from builder.composition import Services
 from builder.generation import guard
-from builder.services import Services
 from builder.services.doctor import PREVIEWS_DO_NOT_RUN, PREVIEWS_RUN
 from tests.accounts import PASSWORD, client, someone
 from tests.integration.test_cli_remote import served_forja

@@ -19,10 +19,10 @@ import uvicorn
 import builder.settings
 from builder.api import api as forja_api
 from builder.api import guarded
+from builder.composition import Services
 from builder.errors import NameTaken
 from builder.models import LOCAL_USER_ID, utcnow
 from builder.publish import dns_lookup
-from builder.services import Services
 from builder.services.app_domains import FIRST, GIVE_UP, OFTEN, PER_SWEEP, RARELY, DomainInfo
 from builder.services.domain_words import NO_ANSWER
 from builder.store import ProjectStore

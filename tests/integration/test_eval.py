@@ -14,11 +14,11 @@ import pytest
 
 import builder.settings
 from builder.api import api
+from builder.composition import Services
 from builder.eval.report import summary, write_report
 from builder.eval.results import load_run, saved_runs
 from builder.eval.runner import EvalOptions, EvalRunner
 from builder.eval.suite import EvalTask, load_suite
-from builder.services import Services
 from tests.conftest import free_port
 from tests.integration.test_generation_api import Cli
 from tests.llm_server import ScriptedLLMServer, ToolAnswer, Usage

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from builder.composition import Services
 from builder.eval.runner import EvalOptions, EvalRunner
 from builder.eval.suite import WebBenchTests
 from builder.eval.webbench import load_web_bench
 from builder.eval.webbench_grader import run_specs
-from builder.services import Services
 from tests.conftest import free_port
 from tests.integration.test_generation_api import Cli
 from tests.llm_server import ScriptedLLMServer, ToolAnswer

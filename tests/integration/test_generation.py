@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import builder.settings
+from builder.composition import Services
 from builder.errors import ForjaError
 from builder.generation import guard
 from builder.generation.engine import GenerationEvent
@@ -24,7 +25,6 @@ from builder.generation.providers.offline import personalise
 from builder.generation.schema import TOOL_INPUT_SCHEMA, TOOL_NAME
 from builder.generation.starters import choose_starter, load_starters, render_starter
 from builder.models import LOCAL_USER_ID, Author
-from builder.services import Services
 from tests.conftest import TEST_ANTHROPIC_KEY, TEST_OPENAI_KEY
 from tests.llm_server import HTTPErrorAnswer, RecordedRequest, ScriptedLLMServer, StreamErrorAnswer, TextAnswer, ToolAnswer, Usage
 

@@ -17,10 +17,10 @@ import pytest
 
 from builder import db
 from builder.api import api
+from builder.composition import Services
 from builder.generation.providers.offline import personalise
 from builder.generation.starters import choose_starter, load_starters, render_starter
 from builder.schemas import ProjectSummary
-from builder.services import Services
 from builder.store import ProjectStore
 from tests.conftest import TEST_ANTHROPIC_KEY, free_port
 from tests.integration.test_cli import run_in_process

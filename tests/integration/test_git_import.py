@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from builder.api import api, guarded
-from builder.services import Services
+from builder.composition import Services
 from builder.settings import settings
 from tests.accounts import BASE
 from tests.conftest import free_port

@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from builder.api import api, guarded
+from builder.composition import Services
 from builder.git.commands import repo_path
 from builder.git.mirror import PACK_TAGS_AT, project_lock, version_tags
 from builder.models import LOCAL_USER_ID, Author, ProjectRole
-from builder.services import Services
 from builder.services.text_edits import TextChange
 from builder.settings import settings
 from builder.store import ProjectStore

@@ -20,11 +20,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from builder.composition import Services
 from builder.filetree import Limits
 from builder.git.caps import PushCaps
 from builder.git.objects import ObjectReader
 from builder.git.trees import Known, PushRefused, check_tree, tree_of
-from builder.services import Services
 from builder.services.access import LOCAL_ACTOR, Actor
 from builder.settings import settings
 from builder.store import ProjectStore

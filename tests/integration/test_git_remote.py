@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 import builder.settings
+from builder.composition import Services
 from builder.git.commands import HTTP_BACKEND, repo_path
 from builder.git.remote import BRANCH_RULES, link_path
 from builder.models import ProjectRole
-from builder.services import Services
 from builder.settings import settings
 from preview_runtime.common import folder_bytes
 from tests.accounts import Person, someone

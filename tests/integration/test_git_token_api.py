@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from builder.composition import Services
 from builder.db import session_factory
 from builder.models import GitToken, ProjectRole, utcnow
-from builder.services import Services
 from builder.services.access import no_such_project
 from builder.settings import settings
 from builder.store import ProjectStore

@@ -9,12 +9,12 @@ import httpx
 import pytest
 from psycopg import sql
 
-import builder.services
+import builder.composition
 import builder.settings
 from builder import db
 from builder.api import api
 from builder.cluster.worker import Cluster
-from builder.services import Services
+from builder.composition import Services
 from builder.store import ProjectStore
 from tests.conftest import PostgresServer, free_port
 from tests.redis_fixtures import RedisServer, running_redis
@@ -43,7 +43,7 @@ async def worker(
     store = ProjectStore(db.create_engine(postgres_server.url(database)))
     cluster = await Cluster.join(own_redis.url())
     services = Services(store, cluster.logs, cluster)
-    monkeypatch.setattr(builder.services, "_services", services)
+    monkeypatch.setattr(builder.composition, "_services", services)
     yield services
     await services.close()
 
@@ -89,11 +89,11 @@ async def test_503_naming_the_database_once_it_is_gone(
 async def test_503_when_forja_could_not_start_on_a_redis_that_is_down(
     postgres_server: PostgresServer, database: str, monkeypatch: pytest.MonkeyPatch, client: httpx.AsyncClient
 ) -> None:
-    monkeypatch.setattr(builder.services, "_services", None)
+    monkeypatch.setattr(builder.composition, "_services", None)
     monkeypatch.setattr(builder.settings.settings, "database_url", postgres_server.url(database))
     monkeypatch.setattr(builder.settings.settings, "redis_url", f"redis://127.0.0.1:{free_port()}/0")
     response = await client.get("/health")
     assert response.status_code == 503, response.text
     assert response.json()["status"] == "down"
     assert "could not start" in response.json()["problems"][0]
-    assert builder.services._services is None, "the next call tries again"  # pyright: ignore[reportPrivateUsage]
+    assert builder.composition._services is None, "the next call tries again"  # pyright: ignore[reportPrivateUsage]

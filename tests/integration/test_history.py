@@ -26,12 +26,12 @@ from builder.cli import history, operator
 from builder.cli.command import local_services
 from builder.client.backend import Duplicated
 from builder.client.local import LocalBackend
+from builder.composition import Services
 from builder.errors import FileTreeError, GitExportError, NotFound
 from builder.filetree import read_zip
 from builder.git.commands import link_path, repo_path
 from builder.git.mirror import project_lock
 from builder.models import LOCAL_USER_ID, Author, Blob, Generation, PreviewSession, Project, ShareLink, Version, VersionFile
-from builder.services import Services
 from builder.services.access import LOCAL_ACTOR
 from builder.services.history import slug
 from builder.services.preview_runners import local_work_dir

@@ -16,10 +16,10 @@ from sqlmodel import col
 from builder import db
 from builder.api.errors import forja_error
 from builder.api.history import router
+from builder.composition import Services
 from builder.errors import ForjaError, NotFound
 from builder.filetree import read_zip
 from builder.models import LOCAL_USER_ID, Author, Project
-from builder.services import Services
 from builder.services.access import LOCAL_ACTOR
 from builder.services.history import TRASH_DAYS
 from builder.store import ProjectStore

@@ -14,9 +14,9 @@ from sqlmodel import select
 import builder.settings
 from builder.api import api
 from builder.api.guards import limited_bodies, trusted_hosts
+from builder.composition import Services
 from builder.db import session_factory
 from builder.models import LOCAL_USER_ID, Generation, Project
-from builder.services import Services
 from builder.services.access import LOCAL_ACTOR
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub

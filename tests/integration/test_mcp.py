@@ -28,8 +28,8 @@ import builder.settings
 from builder.api import api, guarded
 from builder.api.identity import session_cookie_name
 from builder.api.mcp import TOKEN_ONLY, endpoint
+from builder.composition import Services
 from builder.models import ProjectRole
-from builder.services import Services
 from tests.accounts import PASSWORD, someone
 from tests.conftest import DatabaseUrls, free_port
 from tests.integration.test_cli import REPO, Cli

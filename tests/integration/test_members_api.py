@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from builder.services import Services
+from builder.composition import Services
 from tests.accounts import Person
 
 

@@ -14,9 +14,9 @@ import pytest
 from playwright.async_api import Browser, Page
 
 import builder.settings
+from builder.composition import Services
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.models import LOCAL_USER_ID, Author
-from builder.services import Services
 from builder.services.previews import SELECT_OFF, SELECT_ON
 from preview_runtime.logs import LogLine
 from tests.conftest import served

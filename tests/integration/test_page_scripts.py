@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, async_playwright
 
+from builder.composition import Services
 from builder.models import LOCAL_USER_ID
-from builder.services import Services
 from builder.services.preview_runners import running_copy
 from preview_runtime import console_bridge, select_bridge
 from preview_runtime.docker import DockerRunner

@@ -27,9 +27,9 @@ from fastapi import FastAPI
 import builder.settings
 from builder.api.errors import forja_error
 from builder.api.shares import router as shares_router
+from builder.composition import Services
 from builder.errors import ForjaError
 from builder.models import LOCAL_USER_ID, Author
-from builder.services import Services
 from preview_runtime.docker import DockerRunner
 from preview_runtime.docker.parking import app_env_marker, park_file
 from preview_runtime.local import LocalRunner

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from builder.api import api
-from builder.services import Services
+from builder.composition import Services
 from tests.conftest import TEST_ANTHROPIC_KEY
 from tests.integration.test_generation_api import SITE, Cli, parse_sse, stored_projects, tool
 from tests.llm_server import ScriptedLLMServer, TextAnswer, ToolAnswer, Usage

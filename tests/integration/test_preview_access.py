@@ -11,8 +11,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from builder.composition import Services
 from builder.models import ProjectRole
-from builder.services import Services
 from preview_runtime.access import ACCESS_PATH
 from preview_runtime.runner import PreviewState
 from tests.accounts import Person, client

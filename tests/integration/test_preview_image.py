@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 import builder.settings
+from builder.composition import Services
 from builder.errors import PreviewError
 from builder.models import LOCAL_USER_ID
-from builder.services import Services
 from preview_runtime.docker.image import ImageState, PreviewImage, image_exists
 from tests.conftest import NO_REGISTRY_NAMES, free_port, served
 from tests.docker_fixtures import docker_engine, docker_test_network, preview_image  # noqa: F401 - fixtures

@@ -19,10 +19,10 @@ import httpx
 import pytest
 
 import builder.settings
+from builder.composition import Services
 from builder.errors import PreviewError
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.models import LOCAL_USER_ID, Author
-from builder.services import Services
 from builder.services.run_settings import RunSettings
 from preview_runtime.runner import PreviewInfo, PreviewState
 from tests.conftest import CHECKED_PROJECT, free_port, served

@@ -19,9 +19,9 @@ import builder.settings
 from builder import db
 from builder.cluster.previews import LEASE_S, SharedPreviewRegistry
 from builder.cluster.worker import Cluster
+from builder.composition import Services
 from builder.errors import LimitReached, SharePreviewsBusy
 from builder.models import LOCAL_USER_ID, Author
-from builder.services import Services
 from builder.services.access import LOCAL_ACTOR
 from builder.services.terminal import Resize, TerminalInput
 from builder.store import ProjectStore

@@ -15,11 +15,11 @@ import pytest
 
 from builder.api import api as forja_api
 from builder.api import guarded
+from builder.composition import Services
 from builder.errors import InvalidInput, NameTaken, PublishFailed
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.models import LOCAL_USER_ID, Author
 from builder.publish.addresses import app_url
-from builder.services import Services
 from builder.services.publishing import check_name, name_from
 from tests.dns_server import LocalDNS
 

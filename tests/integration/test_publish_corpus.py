@@ -41,9 +41,9 @@ from playwright.async_api import Page, Request, Route, async_playwright
 import builder.settings
 from builder.api import api as forja_api
 from builder.api import guarded
+from builder.composition import Services
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.models import LOCAL_USER_ID
-from builder.services import Services
 from preview_runtime.verify import find_chromium
 from scripts.corpus import COREPACK_DIR, ENTRIES, EVERY_ENTRY, IN_A_TEST_RUN, WHEELS_DIR, app_files
 from scripts.prefetch_starters import CACHE as STARTERS_NPM

@@ -20,14 +20,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-import builder.services
+import builder.composition
 import builder.settings
 from builder import db
 from builder.api import api as forja_api
 from builder.api import guarded
+from builder.composition import Services
 from builder.models import LOCAL_USER_ID
 from builder.publish.addresses import APP_PREVIEW, app_host, app_key
-from builder.services import Services
 from builder.services.app_data import Scope, files_dir, socket_dir
 from builder.store import ProjectStore
 from preview_runtime.docker import DockerRunner
@@ -159,7 +159,7 @@ async def test_a_published_express_app_runs_hardened_in_docker_keeps_its_data_an
     # is kept in its park tar), and the first visit, through Forja's edge (no route yet), wakes it with its data.
     await services.close()
     again = Services(store=ProjectStore(db.create_engine(sqlite_url.async_)), logs=LogHub())
-    monkeypatch.setattr(builder.services, "_services", again)
+    monkeypatch.setattr(builder.composition, "_services", again)
     try:
         await again.preview_hub.manager()
         adopted = await again.preview_hub.local(app_key(pid, 1))

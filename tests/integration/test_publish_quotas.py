@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
+from builder.composition import Services
 from builder.errors import Forbidden, QuotaExceeded
 from builder.models import Author, ProjectRole
 from builder.publish.addresses import app_url
 from builder.schemas import QuotaSet
-from builder.services import Services
 from builder.services.quotas import midnight
 from builder.state.account import quota_note
 from builder.state.home import app_fields

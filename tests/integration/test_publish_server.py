@@ -12,15 +12,15 @@ import json
 import httpx
 import pytest
 
-import builder.services
+import builder.composition
 from builder import db
 from builder.api import api as forja_api
 from builder.api import guarded
+from builder.composition import Services
 from builder.errors import InvalidInput, PublishFailed
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.models import LOCAL_USER_ID, Author
 from builder.publish.addresses import app_host, app_key
-from builder.services import Services
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
@@ -313,7 +313,7 @@ async def test_after_a_restart_of_forja_a_visit_wakes_the_parked_release_without
     await services.close()  # Forja stops: parked sandboxes stay, with their folders
 
     again = Services(store=ProjectStore(db.create_engine(sqlite_url.async_)), logs=LogHub())
-    monkeypatch.setattr(builder.services, "_services", again)
+    monkeypatch.setattr(builder.composition, "_services", again)
     try:
         await again.preview_hub.manager()  # Forja's start takes the parked sandbox back, under its key
         assert (await again.preview_hub.local(app_key(created.project_id, 1))) is not None

@@ -15,9 +15,9 @@ import pytest
 from cryptography.fernet import Fernet
 
 import builder.settings
+from builder.composition import Services
 from builder.models import LOCAL_USER_ID, Author
 from builder.publish.addresses import app_host, app_key
-from builder.services import Services
 from preview_runtime.apps_edge import FORWARDED_HEADER
 from preview_runtime.preview_headers import NOT_FOUND_MARKER
 from preview_runtime.runner import PreviewState

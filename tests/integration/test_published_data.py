@@ -13,13 +13,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-import builder.services
+import builder.composition
 from builder import db
 from builder.api import api as forja_api
 from builder.api import guarded
+from builder.composition import Services
 from builder.models import LOCAL_USER_ID, Author
 from builder.publish.addresses import app_host, app_key
-from builder.services import Services
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
@@ -64,7 +64,7 @@ def notes_app(edition: int) -> dict[str, str]:
 async def forja(store: ProjectStore, local_previews: None, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Services]:
     """Forja's services on SQLite or PostgreSQL (the apps' databases follow Forja's), installed for the API."""
     instance = Services(store=store, logs=LogHub())
-    monkeypatch.setattr(builder.services, "_services", instance)
+    monkeypatch.setattr(builder.composition, "_services", instance)
     monkeypatch.setattr(settings, "verify_generations", False)
     yield instance
     await instance.close()
@@ -108,7 +108,7 @@ async def test_a_generated_notes_app_keeps_its_notes_across_releases_rollback_pa
     # Forja restarts: the first visit reaches its edge, which starts the app again; the notes are still there.
     await forja.close()
     again = Services(store=ProjectStore(db.create_engine(database_urls.async_)), logs=LogHub())
-    monkeypatch.setattr(builder.services, "_services", again)
+    monkeypatch.setattr(builder.composition, "_services", again)
     try:
         await again.preview_hub.manager()
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000") as client:

@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from builder.api import api, guarded
+from builder.composition import Services
 from builder.errors import QuotaExceeded, SharePreviewsBusy, busy
 from builder.models import ProjectRole
 from builder.schemas import QuotaSet
-from builder.services import Services
 from builder.services.access import Actor
 from builder.settings import settings
 from tests.accounts import client

@@ -17,12 +17,12 @@ from builder.api import api as forja_api
 from builder.api import guarded
 from builder.cli import shares as cli_shares
 from builder.client.local import LocalBackend
+from builder.composition import Services
 from builder.db import session_factory
 from builder.errors import InvalidInput
 from builder.models import LOCAL_USER_ID, Author, ShareLink, utcnow
 from builder.publish.addresses import app_url
 from builder.publish.edge import GONE_PAGE, RELEASE_GONE_PAGE
-from builder.services import Services
 from builder.services.access import LOCAL_ACTOR
 from builder.store import ProjectStore
 

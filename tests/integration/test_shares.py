@@ -27,10 +27,11 @@ from builder.api.errors import forja_error
 from builder.api.shares import router
 from builder.cli import shares as cli_shares
 from builder.client.local import LocalBackend
+from builder.composition import Services
 from builder.db import session_factory
 from builder.errors import ForjaError, NotFound, ShareGone
 from builder.models import LOCAL_USER_ID, Author, ShareLink, utcnow
-from builder.services import Services, shares
+from builder.services import shares
 from builder.services.access import LOCAL_ACTOR
 from builder.store import ProjectStore
 from preview_runtime.runner import PreviewState

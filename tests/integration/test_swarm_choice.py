@@ -16,9 +16,9 @@ import pytest
 import builder.settings
 from builder.api import api as forja_api
 from builder.api import guarded
+from builder.composition import Services
 from builder.models import LOCAL_USER_ID
 from builder.publish.addresses import app_host, app_key
-from builder.services import Services
 from builder.services.access import LOCAL_ACTOR
 from preview_runtime.preview_headers import NOT_FOUND_MARKER, WAKING
 from tests.conftest import free_port, served

@@ -17,11 +17,11 @@ import aiohttp
 import pytest
 import uvicorn
 
-import builder.services
+import builder.composition
 from builder import db
 from builder.api import api, guarded
+from builder.composition import Services
 from builder.models import ProjectRole
-from builder.services import Services
 from builder.services.access import Actor
 from builder.settings import settings
 from builder.store import ProjectStore
@@ -68,7 +68,7 @@ async def forja(sqlite_url: DatabaseUrls, tmp_path: Path, monkeypatch: pytest.Mo
     }.items():
         monkeypatch.setattr(settings, name, value)
     services = Services(ProjectStore(db.create_engine(sqlite_url.async_)), LogHub())
-    monkeypatch.setattr(builder.services, "_services", services)
+    monkeypatch.setattr(builder.composition, "_services", services)
     tokens: dict[str, str] = {}
     for name in ("ana", "vera", "eric"):
         user = await services.accounts.create_user(f"{name}@example.org", name.title(), f"{name}-password-1")

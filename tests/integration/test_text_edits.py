@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-import builder.services
+import builder.composition
 from builder.api import api
+from builder.composition import Services
 from builder.errors import TextNotFound
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.models import LOCAL_USER_ID
-from builder.services import Services
 from builder.services.text_edits import TextChange
 from builder.store import ProjectStore
 from preview_runtime.check_script import parse_checks, step_strings
@@ -29,7 +29,7 @@ CHECK = ".forja/checks/01-open-the-app.spec.js"
 async def services_on(store: ProjectStore, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Services]:
     """The services on the parametrized store (SQLite and PostgreSQL), where the API finds them too."""
     instance = Services(store=store, logs=LogHub())
-    monkeypatch.setattr(builder.services, "_services", instance)
+    monkeypatch.setattr(builder.composition, "_services", instance)
     yield instance
     await instance.close()
 

@@ -16,8 +16,9 @@ from playwright.sync_api import sync_playwright
 
 import builder.settings
 from builder.api import api
+from builder.composition import Services
 from builder.models import LOCAL_USER_ID
-from builder.services import Services, shares
+from builder.services import shares
 from builder.store import ProjectStore
 from preview_runtime.verify import CHROMIUM_ARGS, find_chromium
 

@@ -18,11 +18,11 @@ import pytest
 
 import builder.settings
 from builder.api import api
+from builder.composition import Services
 from builder.errors import BudgetExceeded, ForjaError
 from builder.generation.engine import GenerationEvent
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.models import LOCAL_USER_ID
-from builder.services import Services
 from tests.integration.test_generation_api import post_sse
 from tests.llm_server import ScriptedLLMServer, ToolAnswer, Usage
 

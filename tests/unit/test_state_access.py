@@ -13,7 +13,7 @@ ALLOWED = {"auth.py", "signin.py"}
 
 def imports_get_services(source: str) -> bool:
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom) and node.module == "builder.services":
+        if isinstance(node, ast.ImportFrom) and node.module == "builder.composition":
             if any(alias.name == "get_services" for alias in node.names):
                 return True
         if isinstance(node, ast.Attribute) and node.attr == "get_services":
@@ -29,6 +29,6 @@ def test_states_reach_the_services_only_through_auth() -> None:
 
 
 def test_the_check_sees_an_import() -> None:
-    assert imports_get_services("from builder.services import Services, get_services\n")
-    assert imports_get_services("import builder.services\nbuilder.services.get_services()\n")
+    assert imports_get_services("from builder.composition import Services, get_services\n")
+    assert imports_get_services("import builder.composition\nbuilder.composition.get_services()\n")
     assert not imports_get_services("from builder.state.auth import signed_in\n")

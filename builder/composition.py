@@ -1,4 +1,6 @@
-"""The one way into Forja for the UI, the HTTP API and the CLI: one service per concern.
+"""Forja's composition root: the services (builder/services/), built once and wired to one store, one log hub and,
+with several workers, the cluster; the git server beside them. The app (builder/builder.py) and the CLI reach them
+here, and nothing below imports this module.
 
 `get_services()` builds them lazily inside the running event loop (the async engine's
 connections belong to the loop that made them) and migrates the database the first time.
@@ -19,6 +21,7 @@ from builder.cluster.presence import PresenceService
 from builder.cluster.previews import PreviewRegistry
 from builder.cluster.worker import Cluster
 from builder.generation.hub import GenerationHub
+from builder.git.server import GitServer
 from builder.services.access import AccessService
 from builder.services.accounts import AccountService
 from builder.services.admin import AdminService
@@ -124,9 +127,6 @@ class Services:
         self.text_edits = TextEditService(self.projects)
         # Who has each project open: in this process, or in Redis for every worker.
         self.presence = cluster.presence if cluster is not None else PresenceService()
-        # Here, not at the top: builder.git builds on the services, and importing either first must work.
-        from builder.git.server import GitServer
-
         self.git = GitServer(store, self.projects, self.quotas)
         self.doctor = DoctorService(self.preview_hub.image, logs)
         self.admin = AdminService(store, self.accounts, self.quotas, self.preview_hub, self.doctor)

@@ -22,6 +22,7 @@ from builder.cluster.previews import PreviewRegistry
 from builder.cluster.worker import Cluster
 from builder.generation.hub import GenerationHub
 from builder.git.server import GitServer
+from builder.schemas import CommitResult
 from builder.services.access import AccessService
 from builder.services.accounts import AccountService
 from builder.services.admin import AdminService
@@ -78,19 +79,19 @@ class Services:
         registry = cluster.previews if cluster is not None else PreviewRegistry(worker_name())
         self.preview_hub = PreviewHub(store, logs, registry, self.preview_access)
         self.quotas = QuotaService(store, self.preview_hub)
-        # Each server app's /data folder and database, preview and published apart.
-        self.app_data = AppDataService(store, logs)
+        # Each server app's /data folder and database, preview and published apart. The previews and the publishes plan
+        # with it and it restarts them, so it comes first, given their restarts: methods of this class that reach them.
+        self.app_data = AppDataService(store, logs, restart_preview=self._restart_preview, restart_live=self._restart_live)
         self.previews = PreviewService(
             store, logs, self.preview_hub, admit=self.quotas.check_preview, with_data=self.app_data.with_data
         )
-        self.app_data.previews = self.previews
         # Anyone with a link may start a shared version: those previews count in a pool of their own, not the owner's.
         self.version_previews = VersionPreviewService(
             store, self.preview_hub, admit=self.quotas.check_share_preview, with_data=self.app_data.with_data
         )
-        self.projects = ProjectService(store, logs, self.previews, self.quotas)
+        # Co-editing saves through the projects, which tell its rooms of every version: through _on_commit, as above.
+        self.projects = ProjectService(store, logs, self.previews, self.quotas, on_commit=self._on_commit)
         self.collab = CollabService(store, self.projects, cluster.collab if cluster is not None else None)
-        self.projects.on_commit = self.collab.on_commit
         self.run_settings = RunSettingsService(store, self.previews, logs)
         self.app_env = AppEnvService(store, self.previews, logs)
         self.verifications = VerificationService(store, self.previews, self.preview_access, logs)
@@ -121,7 +122,6 @@ class Services:
             admit=self.quotas.check_publish,
             with_data=partial(self.app_data.with_data, scope=Scope.live),
         )
-        self.app_data.restart_live = self.publishing.servers.restart_live
         self.shares = ShareService(store, self.version_previews, self.publishing)
         self.app_domains = AppDomains(store, self.publishing, self.preview_hub)
         self.text_edits = TextEditService(self.projects)
@@ -130,6 +130,18 @@ class Services:
         self.git = GitServer(store, self.projects, self.quotas)
         self.doctor = DoctorService(self.preview_hub.image, logs)
         self.admin = AdminService(store, self.accounts, self.quotas, self.preview_hub, self.doctor)
+
+    # The other ends of the loops between services: each is given to the service built first, and reaches the one built
+    # after it only when called, once every service exists.
+
+    async def _restart_preview(self, project_id: str, user_id: str | None) -> None:
+        await self.previews.restart_running(project_id, user_id)
+
+    async def _restart_live(self, project_id: str) -> None:
+        await self.publishing.servers.restart_live(project_id)
+
+    async def _on_commit(self, project_id: str, result: CommitResult) -> None:
+        await self.collab.on_commit(project_id, result)
 
     async def unanswered(self) -> list[str]:
         """What this worker needs and cannot reach now, in words: the database, and Redis when workers share one.

@@ -19,7 +19,6 @@ import shutil
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
@@ -27,16 +26,12 @@ from builder.app_secrets import decrypt, encrypt
 from builder.errors import InvalidInput, PreviewError
 from builder.services import app_databases
 from builder.services.app_databases import Server, apps_database_url, database_name
-from builder.services.preview_hub import ENDED
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.common import folder_bytes
 from preview_runtime.db_relay import DatabaseRelays
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import Mount, RunPlan
-
-if TYPE_CHECKING:
-    from builder.services.previews import PreviewService
 
 log = logging.getLogger(__name__)
 
@@ -121,14 +116,21 @@ class AppDataPlan(BaseModel):
 
 
 class AppDataService:
-    def __init__(self, store: ProjectStore, logs: LogHub) -> None:
+    def __init__(
+        self,
+        store: ProjectStore,
+        logs: LogHub,
+        restart_preview: Callable[[str, str | None], Awaitable[None]],
+        restart_live: Callable[[str], Awaitable[None]],
+    ) -> None:
+        """`restart_preview(project, person)` starts a project's running preview again and `restart_live(project)` its
+        published app, once their data was reset or went over its quota; both plan with this service, which is built
+        before them."""
         self._store = store
         self._logs = logs
         self._relays = DatabaseRelays()
-        # Set once the previews exist (they plan with this service): what reset and the quota restart.
-        self.previews: PreviewService | None = None
-        # The publish side's: restart a project's live app (its /data over quota, or its data reset).
-        self.restart_live: Callable[[str], Awaitable[None]] | None = None
+        self._restart_preview = restart_preview
+        self._restart_live = restart_live
         # (project, scope) whose /data this worker mounted writable: what the quota sweep measures.
         self._writable: set[tuple[str, Scope]] = set()
         self._measured_at = 0.0
@@ -246,14 +248,9 @@ class AppDataService:
     async def _restart(self, project_id: str, scope: Scope, user_id: str | None) -> None:
         try:
             if scope == Scope.live:
-                if self.restart_live is not None:
-                    await self.restart_live(project_id)
-                return
-            if self.previews is None:
-                return
-            running = await self.previews.status(project_id)
-            if running is not None and running.state not in ENDED:
-                await self.previews.start(project_id, restart=True, started_by=user_id)
+                await self._restart_live(project_id)
+            else:
+                await self._restart_preview(project_id, user_id)
         except PreviewError as exc:  # the Preview tab and the log say why it does not run
             self._logs.emit(project_id, f"The app could not restart: {exc}", LogLevel.error)
 

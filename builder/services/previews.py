@@ -149,6 +149,13 @@ class PreviewService:
     async def status(self, project_id: str) -> PreviewInfo | None:
         return await self._hub.status(project_key(project_id))
 
+    async def restart_running(self, project_id: str, started_by: str | None = None) -> None:
+        """Start the project's preview again if it runs (or starts), so it takes what changed around it (its app's
+        data); an ended one stays ended."""
+        running = await self.status(project_id)
+        if running is not None and running.state not in ENDED:
+            await self.start(project_id, restart=True, started_by=started_by)
+
     async def find(self, preview_id: str) -> PreviewInfo | None:
         """A project's preview by its id (its address's first label), wherever it runs; None for any other id (a share
         link's preview's too)."""

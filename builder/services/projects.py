@@ -52,14 +52,22 @@ def encoded(files: Mapping[str, bytes | str]) -> dict[str, bytes]:
 
 
 class ProjectService:
-    def __init__(self, store: ProjectStore, logs: LogHub, previews: PreviewService, quotas: QuotaService) -> None:
+    def __init__(
+        self,
+        store: ProjectStore,
+        logs: LogHub,
+        previews: PreviewService,
+        quotas: QuotaService,
+        on_commit: Callable[[str, CommitResult], Awaitable[None]],
+    ) -> None:
+        """`on_commit` tells co-editing's rooms of every version (builder.services.collab, which saves through this
+        service and so is built after it)."""
         self._store = store
         self._access = AccessService(store)
         self._logs = logs
         self._previews = previews
         self._quotas = quotas
-        # Co-editing's rooms hear of every version (builder.services.collab), wired by Services.
-        self.on_commit: Callable[[str, CommitResult], Awaitable[None]] | None = None
+        self._on_commit = on_commit
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -184,8 +192,7 @@ class ProjectService:
             )
             written = {p: c for p, c in encoded(writes).items() if p in result.changed}
             await self._previews.on_saved(project_id, result.version, written, result.deleted)
-            if self.on_commit is not None:
-                await self.on_commit(project_id, result)
+            await self._on_commit(project_id, result)
         elif writes:
             self._logs.emit(project_id, "Nothing to save: the files are the same as in the current version.", LogLevel.info)
 

@@ -244,7 +244,12 @@ async def test_on_postgresql_each_app_has_a_database_only_it_can_open(
     await services.app_data.close()
     url = (await services.app_data.app_data_plan(pid, "preview")).env["DATABASE_URL"]
     await services.app_data.close()
-    again = AppDataService(services._store, LogHub())  # pyright: ignore[reportPrivateUsage] (a second Forja's)
+    again = AppDataService(
+        services._store,  # pyright: ignore[reportPrivateUsage] (a second Forja's)
+        LogHub(),
+        restart_preview=services.previews.restart_running,
+        restart_live=services.publishing.servers.restart_live,
+    )
     await again.resume()
     try:
         # Async: the relay runs on this event loop. Through a short link to the socket's folder: libpq refuses a

@@ -1,78 +1,26 @@
-"""No module of Forja imports, even only for type checking, a module that imports it back (directly or through others).
+"""No module of Forja imports, even only for type checking, a module that imports it back (directly or through others),
+counting the packages Python loads before the modules in them (tests/import_graph.py says how).
 
 An import circle makes the order in which modules load matter (a name imported from a half-loaded module is missing),
 and an import under TYPE_CHECKING hides one from the interpreter without ending it: the swarm's nodes and pools had
-one. The imports are read from the source, so the guarded ones count too.
+one. builder/services/__init__.py built every service, so each `builder.services.x` loaded the cluster, the git server
+and eval first, which imported services back: builder.cluster.worker worked only after builder.services.
 """
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def modules(package: str) -> dict[str, str]:
-    """Module name -> its source, for every module of `package` (a package by its __init__'s name)."""
-    found = {}
-    for path in (ROOT / package).rglob("*.py"):
-        parts = path.relative_to(ROOT).with_suffix("").parts
-        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path.read_text(encoding="utf-8")
-    return found
-
-
-def imports(sources: dict[str, str]) -> dict[str, set[str]]:
-    """Module -> the modules among `sources` it imports: `from a.b import c` imports the module a.b.c when there is
-    one (a.b, its package, is loaded first whatever it holds), else a name of a.b."""
-    graph: dict[str, set[str]] = {}
-    for name, source in sources.items():
-        wanted: set[str] = set()
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.Import):
-                wanted.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                for alias in node.names:
-                    submodule = f"{node.module}.{alias.name}"
-                    wanted.add(submodule if submodule in sources else node.module)
-        graph[name] = {module for module in wanted if module in sources and module != name}
-    return graph
-
-
-def circles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Each group of modules that reach one another through imports (Tarjan's strongly connected components)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    found: list[list[str]] = []
-
-    def visit(module: str) -> None:
-        index[module] = low[module] = len(index)
-        stack.append(module)
-        for other in sorted(graph[module]):
-            if other not in index:
-                visit(other)
-                low[module] = min(low[module], low[other])
-            elif other in stack:
-                low[module] = min(low[module], index[other])
-        if low[module] == index[module]:
-            group = []
-            while (member := stack.pop()) != module:
-                group.append(member)
-            if group:
-                found.append(sorted([module, *group]))
-
-    for module in sorted(graph):
-        if module not in index:
-            visit(module)
-    return found
+from tests.import_graph import circles, forja_modules, imports, modules
 
 
 @pytest.mark.parametrize("package", ["builder", "preview_runtime"])
 def test_no_import_circles(package: str) -> None:
     assert circles(imports(modules(package))) == []
+
+
+def test_no_circle_between_the_two() -> None:
+    assert circles(imports(forja_modules())) == []
 
 
 def test_the_check_sees_a_circle_behind_type_checking() -> None:
@@ -82,3 +30,33 @@ def test_the_check_sees_a_circle_behind_type_checking() -> None:
         "p.runner": "from p import pool\n",
     }
     assert circles(imports(sources)) == [["p.nodes", "p.pool"]]
+
+
+def test_the_check_sees_a_circle_through_a_package_that_loads_more_than_its_own() -> None:
+    # The services' package built the cluster, whose presence imported one service: loading that service from outside
+    # the package ran the package first, which loaded the cluster's half-loaded worker.
+    sources = {
+        "p.services": "from p.cluster.worker import Cluster\n",
+        "p.services.presence": "class PresenceService: ...\n",
+        "p.cluster": "",
+        "p.cluster.worker": "from p.cluster.presence import SharedPresence\n",
+        "p.cluster.presence": "from p.services.presence import PresenceService\n",
+    }
+    assert circles(imports(sources)) == [["p.cluster.presence", "p.cluster.worker", "p.services"]]
+
+
+def test_a_package_that_imports_its_own_modules_is_no_circle() -> None:
+    # builder/settings/__init__.py puts its modules' parts together: they run while it is half loaded, and take
+    # nothing from it.
+    sources = {
+        "p.settings": "from p.settings.server import Server\n",
+        "p.settings.server": "from p.settings.limits import LIMIT\n",
+        "p.settings.limits": "LIMIT = 1\n",
+        "p.store": "from p.settings import Server\n",
+    }
+    assert circles(imports(sources)) == []
+
+
+def test_a_module_that_takes_a_name_from_its_own_package_that_imports_it_is_a_circle() -> None:
+    sources = {"p.settings": "from p.settings.server import Server\n", "p.settings.server": "from p.settings import X\n"}
+    assert circles(imports(sources)) == [["p.settings", "p.settings.server"]]

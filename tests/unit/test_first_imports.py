@@ -1,0 +1,60 @@
+"""Every module of builder and preview_runtime loads when it is the first of Forja's that an interpreter imports.
+
+builder.cluster.worker, builder.cluster.presence and builder.publish.server_apps once loaded only after
+builder.services, whose package built every service: the import circles through it broke whichever came first. Each
+module here is imported first by a child of tests/first_imports.py, which holds the third-party packages and none of
+Forja's. `__main__` modules run the program when imported (`python -m builder` is the CLI), so they are left out; what
+they import (builder.cli, builder.launch.run) is in.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.import_graph import ROOT, forja_modules
+
+# The children compile Forja's modules once and read them after (the machine's environment says not to write them).
+ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
+
+def first_imports(modules: list[str], data: Path, path: str = "") -> subprocess.CompletedProcess[str]:
+    env = ENV | {"FORJA_DATA_DIR": str(data)} | ({"PYTHONPATH": path} if path else {})
+    return subprocess.run(
+        [sys.executable, "-m", "tests.first_imports", *modules],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_every_module_loads_first(tmp_path: Path) -> None:
+    modules = sorted(name for name in forja_modules() if not name.endswith(".__main__"))
+    assert len(modules) > 300
+    run = first_imports(modules, tmp_path / "data")
+    assert run.returncode == 0, run.stderr[-6000:]
+    assert f"{len(modules)} of {len(modules)} modules loaded first; failed: []" in run.stdout
+
+
+def test_the_check_sees_a_module_that_loads_only_after_another(tmp_path: Path) -> None:
+    # The old shape: the services' package built the cluster, whose presence took a class from one service.
+    house = tmp_path / "house"
+    for package, files in {
+        "house_services": {"__init__": "from house_cluster.worker import Cluster\n", "presence": "class Presence: ...\n"},
+        "house_cluster": {
+            "__init__": "",
+            "worker": "from house_cluster.presence import Shared\n\n\nclass Cluster: ...\n",
+            "presence": "from house_services.presence import Presence\n\n\nclass Shared(Presence): ...\n",
+        },
+    }.items():
+        (house / package).mkdir(parents=True)
+        for name, source in files.items():
+            (house / package / f"{name}.py").write_text(source)
+    run = first_imports(["house_services", "house_cluster.worker"], tmp_path / "data", str(house))
+    assert run.returncode == 1
+    assert "1 of 2 modules loaded first; failed: ['house_cluster.worker']" in run.stdout
+    assert "cannot import name 'Cluster' from partially initialized module 'house_cluster.worker'" in run.stderr

@@ -20,6 +20,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 from redis.asyncio import Redis
 
+from builder import outages
 from builder.cluster.leases import drop_held, replace_held
 from builder.errors import ForjaError, PreviewError
 from preview_runtime.direct_http import direct_client
@@ -242,7 +243,12 @@ class SharedPreviewRegistry(PreviewRegistry):
         return found
 
     async def selecting(self, project_id: str) -> bool:
-        return bool(await self.redis.sismember(SELECTING_KEY, project_id))  # pyright: ignore[reportGeneralTypeIssues]
+        try:
+            return bool(await self.redis.sismember(SELECTING_KEY, project_id))  # pyright: ignore[reportGeneralTypeIssues]
+        except Exception as exc:
+            if not outages.noted(exc):
+                raise
+            return False  # Redis away: the running copy gets the files as written; the marks come back with Select mode
 
     async def set_selecting(self, project_id: str, on: bool) -> None:
         if on:
@@ -287,8 +293,9 @@ class SharedPreviewRegistry(PreviewRegistry):
                             task.add_done_callback(self._tasks.discard)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.warning("lost the preview calls channel; listening again", exc_info=True)
+            except Exception as exc:
+                if not outages.noted(exc):
+                    log.warning("lost the preview calls channel; listening again", exc_info=True)
                 await asyncio.sleep(1)
 
     async def _run_call(self, handlers: dict[str, Handler], raw: str) -> None:
@@ -332,8 +339,9 @@ class SharedPreviewRegistry(PreviewRegistry):
                         await self.release(key)
                     else:
                         await self.update(key, info)
-                except Exception:  # Redis away for a moment: try again at the next beat
-                    log.warning("could not keep the preview entry %s", key, exc_info=True)
+                except Exception as exc:  # Redis away for a moment: try again at the next beat
+                    if not outages.noted(exc):
+                        log.warning("could not keep the preview entry %s", key, exc_info=True)
 
     async def close(self) -> None:
         for task in [*self._background, *self._tasks]:
@@ -341,8 +349,9 @@ class SharedPreviewRegistry(PreviewRegistry):
         for key in list(self._held):
             try:
                 await self.release(key)
-            except Exception:
-                log.warning("could not drop the preview entry %s", key, exc_info=True)
+            except Exception as exc:
+                if not outages.noted(exc):
+                    log.warning("could not drop the preview entry %s", key, exc_info=True)
 
 
 def _entry(key: str, raw: str) -> PreviewEntry | None:

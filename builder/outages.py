@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 # PostgreSQL's SQLSTATE for a full disk (disk_full); SQLite says it in its message.
 PG_DISK_FULL = "53100"
+# A full disk is said in the log at most this often (it has no "answers again" of its own).
+DISK_SAID_EVERY_S = 60.0
+_disk_said_at = -DISK_SAID_EVERY_S
 
 
 class Outage:
@@ -38,17 +41,18 @@ class Outage:
         self._since: float | None = None
 
     @property
-    def away(self) -> bool:
-        return self._since is not None
+    def said(self) -> str:
+        """Its name at the start of a sentence."""
+        return self.name[:1].upper() + self.name[1:]
 
     def failed(self, exc: BaseException) -> None:
         if self._since is None:
             self._since = time.monotonic()
-            log.error("%s does not answer (%s: %s). %s", self.name, type(exc).__name__, _first_line(exc), self.meanwhile)
+            log.error("%s does not answer (%s: %s). %s", self.said, type(exc).__name__, _first_line(exc), self.meanwhile)
 
     def answered(self) -> None:
         if self._since is not None:
-            log.warning("%s answers again, after %.0f s.", self.name, time.monotonic() - self._since)
+            log.warning("%s answers again, after %.0f s.", self.said, time.monotonic() - self._since)
             self._since = None
 
 
@@ -60,13 +64,13 @@ REDIS = Outage(
     "comes back by itself.",
 )
 DATABASE = Outage(
-    "The database",
-    "Forja cannot reach its database right now, so nothing was read or saved. Your saved work is safe; try again in a moment.",
+    "the database",
+    "Forja cannot reach its database right now. Your saved work is safe; try again in a moment.",
     "Requests get a 503 in words until it answers; the connections are made again by themselves.",
 )
 NO_ROOM = (
-    "There is no room left on Forja's disk, so this was not saved: the project is as it was. Ask the person who runs "
-    "Forja to free some space, then try again."
+    "There is no room left on Forja's disk, so this could not be done: what was saved before is kept as it was. Ask the "
+    "person who runs Forja to free some space, then try again."
 )
 
 
@@ -108,9 +112,20 @@ def noted(exc: BaseException) -> bool:
         outage.failed(exc)
         return True
     if disk_full(exc):
-        log.error("No room left on the disk: %s", _first_line(exc))
+        global _disk_said_at
+        if time.monotonic() - _disk_said_at >= DISK_SAID_EVERY_S:  # each write refused would say it again
+            _disk_said_at = time.monotonic()
+            log.error("No room left on the disk: %s", _first_line(exc))
         return True
     return False
+
+
+def said(exc: BaseException) -> str:
+    """Why, in words, for a person, of an outage or a full disk (`noted`)."""
+    if disk_full(exc):
+        return "there is no room left on Forja's disk"
+    outage = outage_of(exc)
+    return f"{outage.name if outage is not None else 'something Forja needs'} does not answer"
 
 
 def refusal(exc: BaseException) -> ForjaError | None:

@@ -59,10 +59,7 @@ Admit = Callable[[str], Awaitable[None]]
 
 SELECT_ON = "Select mode on: the preview's components carry their source places while it lasts."
 SELECT_OFF = "Select mode off: the preview's components are as written again."
-PREVIEW_BEHIND = (
-    "Saved version {version}, but the running preview could not be told: Forja's workers cannot reach each other now "
-    "(Redis does not answer). It gets this version once they can."
-)
+PREVIEW_BEHIND = "Saved version {version}, but the running preview could not be updated: {why}. It gets this version once it can."
 
 
 def plan_of(tree: Mapping[str, bytes], override: RunOverride) -> RunPlan:
@@ -290,28 +287,30 @@ class PreviewService:
         preview instead, so they are installed: pushed alone, the dev server would fail on the
         new imports, and "Fix this error" would send the model after a problem that is not in the code.
 
-        The save is kept whatever happens here: with Redis away, the worker that runs the preview cannot be told, the
-        log says so, and that worker brings its preview up to date once it can (`catch_up`).
+        The save is kept whatever happens here: with Redis away (the worker that runs the preview cannot be told) or no
+        room left on the disk for the preview's files, the project's log says so, and the worker that runs the preview
+        brings it up to date once it can (`catch_up`).
         """
-        key = project_key(project_id)
         try:
-            entry = await self._hub.elsewhere(key)
-            if entry is not None:
-                asked = {
-                    "project_id": project_id,
-                    "version": version.model_dump(mode="json"),
-                    "changed": sorted(changed),
-                    "deleted": deleted,
-                }
-                await self._hub.call(entry, "project.saved", asked)
-                return
-        except PreviewError as exc:
-            self._logs.emit(project_id, f"Could not update the running preview: {exc}")
-            return
+            await self._tell_saved(project_id, version, changed, deleted)
         except Exception as exc:
             if not outages.noted(exc):
                 raise
-            self._logs.emit(project_id, PREVIEW_BEHIND.format(version=version.number))
+            self._logs.emit(project_id, PREVIEW_BEHIND.format(version=version.number, why=outages.said(exc)))
+
+    async def _tell_saved(self, project_id: str, version: VersionInfo, changed: dict[str, bytes], deleted: list[str]) -> None:
+        key = project_key(project_id)
+        if (entry := await self._hub.elsewhere(key)) is not None:
+            asked = {
+                "project_id": project_id,
+                "version": version.model_dump(mode="json"),
+                "changed": sorted(changed),
+                "deleted": deleted,
+            }
+            try:
+                await self._hub.call(entry, "project.saved", asked)
+            except PreviewError as exc:
+                self._logs.emit(project_id, f"Could not update the running preview: {exc}")
             return
         if self._hub.runs_here(key):
             async with self._pushing.setdefault(key, asyncio.Lock()):

@@ -9,8 +9,11 @@ is said in words (an answer, one line of the log), never a 500 or a traceback.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
+import os
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -102,15 +105,18 @@ def wait_for(check: Callable[[], T | None], what: str, within: float = 60) -> T:
     return found
 
 
-def page_of(worker: Worker, preview_id: str) -> str:
+def page_of(worker: Worker, preview_id: str, path: str = "/") -> str:
     """The app at a preview's address, opened through `worker` as a browser would (Forja's page, then the gate)."""
+    return visited(worker, preview_id, path).text
 
-    async def opened() -> str:
+
+def visited(worker: Worker, preview_id: str, path: str = "/") -> httpx.Response:
+    async def opened() -> httpx.Response:
         async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
-            asked = await client.get(f"{worker.base}/previews/{preview_id}/open")
+            asked = await client.get(f"{worker.base}/previews/{preview_id}/open", params={"path": path})
             assert asked.status_code == 302, asked.text
             _, response = await visit(client, asked.headers["location"])
-        return response.text
+        return response
 
     return asyncio.run(opened())
 
@@ -161,7 +167,7 @@ def test_redis_stopped_and_started_again_under_two_workers(redis_workers: tuple[
     for worker in redis_workers:
         lines = [line["text"] for line in worker.ok("GET", f"/api/projects/{project}/logs/tail?lines=200")]
         assert "Saved version 2: page.txt changed." in lines, lines
-        assert any("the running preview could not be told" in line for line in lines), lines
+        assert "Saved version 2, but the running preview could not be updated: Redis does not answer." in " ".join(lines)
         after = worker.log()[before[worker.name] :]
         assert TRACEBACK not in after, after
         assert "Redis answers again" in after, after
@@ -284,3 +290,120 @@ def test_postgresql_stopped_and_started_again_under_two_workers(
         logged = worker.log()[before[worker.name] :]
         assert TRACEBACK not in logged, logged
         assert "The database answers again" in logged, logged
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A folder on a filesystem of 48 MB of its own (tmpfs), for FORJA_DATA_DIR: filling it fills nothing else."""
+    if os.geteuid() != 0:
+        pytest.fail("mounting a small filesystem needs root (the tests run as root in CI)")
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m,mode=0755", "tmpfs", str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=False)
+
+
+def fill(folder: Path, leave: int = 0) -> Path:
+    """A file that takes every byte left on `folder`'s filesystem but `leave`; remove it to give the room back."""
+    filler = folder / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for size in (1024 * 1024, 4096):
+            with contextlib.suppress(OSError):  # ENOSPC: full, to that size's nearest
+                while True:
+                    os.write(fd, b"\0" * size)
+        os.ftruncate(fd, max(0, os.lseek(fd, 0, os.SEEK_END) - leave))
+    finally:
+        os.close(fd)
+    return filler
+
+
+def test_a_full_disk_refuses_a_save_and_a_publish_in_words_and_keeps_what_was_there(tmp_path: Path, small_disk: Path) -> None:
+    """One Forja whose data folder (SQLite, the previews, the releases) is on a small filesystem. A preview that does
+    not fit is refused with a 507 in words and leaves nothing. Filled but for a little room: a save that fits in the
+    database but not in the running preview's folder is kept, and says its preview could not be updated, which still
+    reports the version it shows and serves no half file; a save that needs more room is refused with a 507 and the
+    project stays at its version. A publish whose files do not fit says so
+    with a 507, its release is marked failed, and the live release stays live and whole. Once there is room again, the
+    preview catches up and both work."""
+    env = {"FORJA_DATA_DIR": str(small_disk), "FORJA_SECRET_KEY": Fernet.generate_key().decode()}
+    worker = Worker(tmp_path, "alone", env)
+    worker.start()
+    try:
+        site = {"index.html": "<h1>first</h1>", "about.html": "<p>about</p>", "style.css": "h1 { color: teal; }\n" * 100}
+        project = worker.ok("POST", "/api/projects", json={"name": "Full disk", "files": site})["id"]
+        published = worker.ok("POST", f"/api/projects/{project}/publish", json={"name": "full-disk"}, timeout=120)
+        assert (published["app"]["state"], published["release"]["number"]) == ("live", 1)
+        host = published["app"]["url"].split("//", 1)[1].split(":", 1)[0]
+        assert app_page(worker, host) == "<h1>first</h1>"
+        worker.ok("PUT", f"/api/projects/{project}/files/index.html", json={"content": "<h1>second</h1>"})
+        # A picture that does not compress: its release needs about as much room as the picture.
+        picture = base64.b64encode(os.urandom(1_500_000)).decode()
+        worker.ok("PUT", f"/api/projects/{project}/files/photo.jpg", json={"content": picture, "encoding": "base64"})
+
+        # A project's first preview copies npm's seed (about 100 MB) into its home: more than the disk holds.
+        no_room = worker.request("POST", f"/api/projects/{project}/preview", timeout=120)
+        assert no_room.status_code == 507, no_room.text
+        assert "no room left on Forja's disk" in no_room.json()["detail"]
+        assert not [p for p in small_disk.rglob("*") if ".partial-" in p.name]
+        assert TRACEBACK not in worker.log()
+        worker.stop()
+        worker.env["FORJA_NPM_SEED_CACHE"] = ""  # no seed: the static site's preview fits
+        worker.start()
+        preview = worker.ok("POST", f"/api/projects/{project}/preview?wait=true", timeout=180)
+        assert (preview["status"], preview["version"]) == ("running", 3)
+        before = len(worker.log())
+
+        # Room for a small write, not for the picture again: its copy is one more file of the version in the database
+        # (the same content, kept once), and the whole picture again in the running preview's folder.
+        filler = fill(small_disk, leave=512 * 1024)
+        kept = worker.ok("PUT", f"/api/projects/{project}/files/copy.jpg", json={"content": picture, "encoding": "base64"})
+        assert kept["number"] == 4
+        lines = [line["text"] for line in worker.ok("GET", f"/api/projects/{project}/logs/tail?lines=50")]
+        told = "Saved version 4, but the running preview could not be updated: there is no room left on Forja's disk."
+        assert told in " ".join(lines), lines
+        assert worker.ok("GET", f"/api/projects/{project}/preview")["version"] == 3
+        assert visited(worker, preview_of(preview), "/copy.jpg").status_code == 404  # as it says: version 3, no half file
+        big = "x" * (2 * 1024 * 1024 - 1024)  # more than the room left
+        refused = worker.request("PUT", f"/api/projects/{project}/files/big.txt", json={"content": big})
+        assert refused.status_code == 507, refused.text
+        assert "no room left on Forja's disk" in refused.json()["detail"]
+        assert [v["number"] for v in worker.ok("GET", f"/api/projects/{project}/versions")] == [1, 2, 3, 4]
+        assert "big.txt" not in {f["path"] for f in worker.ok("GET", f"/api/projects/{project}/files")}
+
+        # Room for the release's record, not for its files.
+        failed = worker.request("POST", f"/api/projects/{project}/publish", json={}, timeout=120)
+        assert failed.status_code == 507, failed.text
+        assert "no room left on Forja's disk for this release's files" in failed.json()["detail"]
+        releases = worker.ok("GET", f"/api/projects/{project}/releases")
+        assert [(r["number"], r["state"], r["live"]) for r in releases] == [(2, "failed", False), (1, "ready", True)]
+        assert worker.ok("GET", f"/api/projects/{project}/app")["live_release"] == 1
+        assert app_page(worker, host) == "<h1>first</h1>"
+        assert worker.request("GET", "/photo.jpg", headers={"Host": host}).status_code == 404  # nothing of release 2
+        assert sorted(p.name for p in (small_disk / "releases" / project).iterdir()) == ["1"]  # no partial folder
+        assert TRACEBACK not in worker.log()[before:]
+
+        filler.unlink()
+
+        def caught_up() -> dict[str, Any] | None:
+            info = worker.ok("GET", f"/api/projects/{project}/preview")
+            return info if info["version"] == 4 else None
+
+        assert wait_for(caught_up, "the preview at version 4 once there is room", within=30)["status"] == "running"
+        assert visited(worker, preview_of(preview), "/copy.jpg").content == base64.b64decode(picture)
+        assert worker.ok("PUT", f"/api/projects/{project}/files/big.txt", json={"content": big})["number"] == 5
+        again = worker.ok("POST", f"/api/projects/{project}/publish", json={}, timeout=120)
+        assert (again["release"]["number"], again["release"]["version"]) == (3, 5)
+        assert app_page(worker, host) == "<h1>second</h1>"
+        assert worker.request("GET", "/copy.jpg", headers={"Host": host}).content == base64.b64decode(picture)
+        assert TRACEBACK not in worker.log()[before:]
+    finally:
+        worker.stop()
+
+
+def app_page(worker: Worker, host: str) -> str:
+    """The published app's page as its address serves it (the app's Host, on Forja's own port)."""
+    return worker.request("GET", "/", headers={"Host": host}).text

@@ -72,10 +72,11 @@ class Worker:
             time.sleep(0.2)
 
     def kill(self) -> None:
-        """SIGKILL to the worker's process alone, as a crash: its previews' sandboxes and its proxy stay behind (a
-        worker started again on its data folder takes them back or stops them)."""
+        """SIGKILL to the worker and what runs in its process group (the git it runs for a push), as when its container
+        or service is killed: its previews' sandboxes and its proxy, in sessions of their own, stay behind (a worker
+        started again on its data folder takes them back or stops them)."""
         if self.process is not None and self.process.poll() is None:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=30)
 
     def stop(self) -> None:

@@ -38,6 +38,9 @@ MAIN = "refs/heads/main"
 # A 200-version mirror's loose tags cost a push 3 to 5 ms here.
 PACK_TAGS_AT = 32
 
+# Left in a repository by a git killed while it wrote: its locks, and a push's objects still in quarantine.
+STALE = ("refs/**/*.lock", "packed-refs.lock", "HEAD.lock", "config.lock", "shallow.lock", "objects/tmp_objdir-incoming-*")
+
 _locks: dict[str, asyncio.Lock] = {}
 
 
@@ -64,6 +67,21 @@ async def project_lock(project_id: str) -> AsyncIterator[None]:
             yield
         finally:
             os.close(fd)  # which releases the lock
+
+
+def clear_stale(repo: Path) -> list[str]:
+    """Remove what a git process killed mid-write left (its worker was killed in the middle of a push): locks of refs,
+    which would refuse every later ref update and fast-import until removed by hand, and a push's quarantined objects.
+    Only git run under `project_lock` writes a mirror, so with the lock held no lock file is anyone's any more."""
+    removed = []
+    for pattern in STALE:
+        for path in repo.glob(pattern):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path.relative_to(repo).as_posix())
+    return removed
 
 
 def git_path(path: str) -> str | None:
@@ -160,6 +178,8 @@ class Mirror:
         if known is not None and known.version == latest and (repo_path(project_id) / "HEAD").exists():
             return known
         repo = await asyncio.to_thread(ensure_repo, project_id)
+        if left := await asyncio.to_thread(clear_stale, repo):
+            log.warning("removed what a git killed mid-write left in the git mirror of %s: %s", project_id, ", ".join(left))
         if not latest:
             return None  # an empty repository: a first push gives the project its first version
         versions = await store.list_versions(project_id)

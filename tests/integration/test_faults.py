@@ -13,6 +13,7 @@ import base64
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import psycopg
 import pytest
 from cryptography.fernet import Fernet
 
@@ -407,3 +409,111 @@ def test_a_full_disk_refuses_a_save_and_a_publish_in_words_and_keeps_what_was_th
 def app_page(worker: Worker, host: str) -> str:
     """The published app's page as its address serves it (the app's Host, on Forja's own port)."""
     return worker.request("GET", "/", headers={"Host": host}).text
+
+
+HOOKS = Path(__file__).resolve().parents[1] / "git_hooks"
+SITE = {"index.html": "<h1>one</h1>\n", "README.md": "# Pushed\n"}
+
+
+def git(*args: str, cwd: Path | None = None, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, env=GIT_ENV | {"HOME": str(cwd or Path.cwd())}, capture_output=True, text=True, timeout=120
+    )
+    if ok:
+        assert done.returncode == 0, f"git {args} exited {done.returncode}: {done.stderr}"
+    return done
+
+
+GIT_ENV = {
+    "PATH": os.environ["PATH"],
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_AUTHOR_NAME": "Ana Dev",
+    "GIT_AUTHOR_EMAIL": "ana@example.org",
+    "GIT_COMMITTER_NAME": "Ana Dev",
+    "GIT_COMMITTER_EMAIL": "ana@example.org",
+}
+
+
+def pushing(clone: Path) -> subprocess.Popen[str]:
+    """`git push origin main` from `clone`, under way in the background."""
+    return subprocess.Popen(
+        ["git", "push", "--quiet", "origin", "main"], cwd=clone, env=GIT_ENV | {"HOME": str(clone)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def cloned(worker: Worker, project: str, into: Path) -> tuple[dict[str, str], list[str]]:
+    """A fresh clone through `worker`: main's files, and its tags (v1, v2...: the versions)."""
+    git("clone", "--quiet", f"{worker.base}/git/{project}.git", str(into), cwd=into.parent)
+    files = {p.relative_to(into).as_posix(): p.read_text() for p in into.rglob("*") if p.is_file() and ".git" not in p.parts}
+    return files, git("tag", "--list", cwd=into).stdout.split()
+
+
+def version_files(worker: Worker, project: str, version: int) -> dict[str, str]:
+    listed = worker.ok("GET", f"/api/projects/{project}/files?version={version}")
+    return {
+        f["path"]: worker.ok("GET", f"/api/projects/{project}/files/{f['path']}?version={version}")["content"] for f in listed
+    }
+
+
+def waiting_on_a_lock(server: PostgresServer, database: str) -> bool:
+    with server.admin() as admin:
+        row = admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'", (database,)
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def test_a_worker_killed_in_the_middle_of_a_push(tmp_path: Path, postgres_server: PostgresServer, redis_url: str) -> None:
+    """A push through a worker that is killed (SIGKILL, with the git it runs) while it saves the push's version, and
+    once it saved it but before git moved main: the project then has nothing of the push, or its whole commit as a
+    version; a clone through any worker, a new one on the killed one's data folder too, is that history; and a push
+    works again."""
+    database = postgres_server.create_database()
+    with two_workers(tmp_path, shared_env(tmp_path, postgres_server.url(database), redis_url)) as (first, second):
+        project = first.ok("POST", "/api/projects", json={"name": "Pushed", "files": SITE})["id"]
+        clone = tmp_path / "clone"
+        cloned(first, project, clone)
+        (clone / "page.html").write_text("<p>pushed</p>\n")
+        git("add", "-A", cwd=clone)
+        git("commit", "--quiet", "-m", "Add a page", cwd=clone)
+
+        # While it saves: the version's rows are written, not committed (the test holds the table they go to).
+        with psycopg.connect(postgres_server.url(database).replace("+psycopg", ""), autocommit=False) as holder:
+            holder.execute("LOCK TABLE versionfile IN SHARE MODE")
+            push = pushing(clone)
+            wait_for(lambda: waiting_on_a_lock(postgres_server, database) or None, "the push's save to wait")
+            first.kill()
+            holder.rollback()
+        assert push.wait(timeout=60) != 0
+        assert [v["number"] for v in second.ok("GET", f"/api/projects/{project}/versions")] == [1]
+        assert cloned(second, project, tmp_path / "through-second") == (SITE, ["v1"])
+        first.start()  # a new worker on the killed one's data folder
+        assert cloned(first, project, tmp_path / "through-first") == (SITE, ["v1"])
+
+        # Once it saved, before git moved main: git waits in the mirror's reference-transaction hook.
+        mirror = first.data / "git" / f"{project}.git"
+        shutil.copy(HOOKS / "reference-transaction", mirror / "hooks" / "reference-transaction")
+        (mirror / "forja-test-armed").touch()
+        push = pushing(clone)
+        wait_for(lambda: (mirror / "forja-test-reached").exists() or None, "the push's pause before main moves")
+        first.kill()
+        assert push.wait(timeout=60) != 0
+        (mirror / "hooks" / "reference-transaction").unlink()
+        versions = second.ok("GET", f"/api/projects/{project}/versions")
+        assert [v["number"] for v in versions] == [1, 2]
+        assert version_files(second, project, 2) == {**SITE, "page.html": "<p>pushed</p>\n"}
+        first.start()
+        for worker, folder in ((first, "after-first"), (second, "after-second")):
+            shown = cloned(worker, project, tmp_path / folder)
+            assert shown == ({**SITE, "page.html": "<p>pushed</p>\n"}, ["v1", "v2"]), worker.name
+
+        # A push works again (from a clone of what Forja has).
+        fresh = tmp_path / "after-second"
+        (fresh / "index.html").write_text("<h1>two</h1>\n")
+        git("commit", "--quiet", "-am", "Retitle", cwd=fresh)
+        git("push", "--quiet", "origin", "main", cwd=fresh)
+        assert [v["number"] for v in first.ok("GET", f"/api/projects/{project}/versions")] == [1, 2, 3]
+        for worker in (first, second):
+            assert TRACEBACK not in worker.log(), worker.name

@@ -75,8 +75,7 @@ async def running_services() -> AsyncIterator[None]:
     if not cookies_ok:
         log.warning("Published apps and Forja's cookies: %s", cookies)
     await services.generations.interrupt_abandoned()
-    if not settings.redis_url:  # with several workers, another one may be building
-        await services.publishing.interrupt_abandoned()
+    await services.publishing.interrupt_abandoned()  # not those another worker builds: their publish's lease is alive
     try:
         await services.preview_hub.manager()
         await services.app_domains.load()

@@ -4,6 +4,9 @@ A preview runs in one worker, the one that started it; the others answer for it 
 version and address, kept current by its worker) and ask its worker to act on it (stop, restart, push a save,
 Select mode, run a command) through `call`. A worker alone needs none of that: this class is the registry of a
 worker with no others, and builder/cluster/previews.py keeps the same entries in Redis for several workers.
+
+Beside the previews, what a worker builds for them (a publish of a project, `working`) is held the same way, so that
+every worker knows whether the worker doing it is still alive.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 from redis.asyncio import Redis
 
 from builder import outages
-from builder.cluster.leases import drop_held, replace_held
+from builder.cluster.leases import Leases, drop_held, replace_held
 from builder.errors import ForjaError, PreviewError
 from preview_runtime.direct_http import direct_client
 from preview_runtime.echoes import probe_url
@@ -59,6 +62,7 @@ class PreviewRegistry:
         self.worker = worker
         self._selecting: set[str] = set()
         self._admitting = asyncio.Lock()
+        self._working: set[str] = set()
 
     @contextlib.asynccontextmanager
     async def admission(self) -> AsyncIterator[None]:
@@ -66,6 +70,23 @@ class PreviewRegistry:
         time, so two starts never both take the last place."""
         async with self._admitting:
             yield
+
+    @contextlib.asynccontextmanager
+    async def working(self, key: str) -> AsyncIterator[bool]:
+        """Held while this worker does the work `key` names (a publish of a project), for every worker to see
+        (`worked_on`) until it ends or this worker dies; yields False, holding nothing, when a worker does it already."""
+        if key in self._working:
+            yield False
+            return
+        self._working.add(key)
+        try:
+            yield True
+        finally:
+            self._working.discard(key)
+
+    async def worked_on(self, key: str) -> bool:
+        """Whether a live worker does the work `key` names."""
+        return key in self._working
 
     async def claim(self, key: str, info: PreviewInfo) -> PreviewEntry | None:
         """Take `key` for this worker's preview; the entry of the worker that holds it already, if another does."""
@@ -110,6 +131,7 @@ class PreviewRegistry:
 
 
 ENTRY_PREFIX = "forja:preview:entry:"
+WORK_PREFIX = "forja:work:"
 SELECTING_KEY = "forja:preview:selecting"
 LEASE_S = 15.0
 ADMISSION_KEY = "forja:preview:admission"
@@ -198,6 +220,20 @@ class SharedPreviewRegistry(PreviewRegistry):
                 yield
             finally:
                 await drop_held(self.redis, ADMISSION_KEY, holder)
+
+    @contextlib.asynccontextmanager
+    async def working(self, key: str) -> AsyncIterator[bool]:
+        """A lease in Redis (WORK_PREFIX + key) this worker keeps alive while the work lasts: a worker that dies drops
+        it within LEASE_S."""
+        leases = Leases(self.redis, self.worker, self.lease_s)
+        if not await leases.take(WORK_PREFIX + key):
+            yield False
+            return
+        async with leases.kept(WORK_PREFIX + key):
+            yield True
+
+    async def worked_on(self, key: str) -> bool:
+        return bool(await self.redis.exists(WORK_PREFIX + key))
 
     async def claim(self, key: str, info: PreviewInfo) -> PreviewEntry | None:
         value = self._value(info)

@@ -183,8 +183,8 @@ class Services:
                     log.exception("%s; trying again later", failed)
 
     async def run_sweeps(self) -> None:
-        """Forever: this worker's sweep and, with several workers, the leader's (generations whose worker died) on
-        whichever worker leads."""
+        """Forever: this worker's sweep and, with several workers, the leader's (generations and publishes whose worker
+        died) on whichever worker leads."""
         if self._cluster is None:
             await self._sweep_forever()
         else:
@@ -192,6 +192,7 @@ class Services:
 
     async def _interrupt_abandoned(self) -> None:
         await self.generations.interrupt_abandoned()
+        await self.publishing.interrupt_abandoned()
 
     async def _sweep_forever(self) -> None:
         while True:

@@ -27,6 +27,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from builder.cluster.worker import Cluster
+from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.services.presence import TTL_S
 from preview_runtime.traefik import find_traefik
 from tests.conftest import PostgresServer, running_postgres
@@ -515,5 +516,56 @@ def test_a_worker_killed_in_the_middle_of_a_push(tmp_path: Path, postgres_server
         git("commit", "--quiet", "-am", "Retitle", cwd=fresh)
         git("push", "--quiet", "origin", "main", cwd=fresh)
         assert [v["number"] for v in first.ok("GET", f"/api/projects/{project}/versions")] == [1, 2, 3]
+        for worker in (first, second):
+            assert TRACEBACK not in worker.log(), worker.name
+
+
+def test_a_worker_killed_in_the_middle_of_a_publish(tmp_path: Path, postgres_server: PostgresServer, redis_url: str) -> None:
+    """A publish through a worker that is killed while it builds: the other worker, whose leader notices the publish's
+    lease is gone, marks the release failed in words; the live release stays live, served by every worker, and no
+    partial release is left; a new worker on the killed one's data folder publishes again."""
+    database = postgres_server.create_database()
+    with two_workers(tmp_path, shared_env(tmp_path, postgres_server.url(database), redis_url)) as (first, second):
+        starter = next(s for s in load_starters() if s.name == "react-vite-tailwind")
+        files = render_starter(starter, StarterVariables(title="Before the kill"))
+        project = first.ok("POST", "/api/projects", json={"name": "Killed publish", "files": files})["id"]
+        published = first.ok("POST", f"/api/projects/{project}/publish", json={"name": "killed-publish"}, timeout=600)
+        host = published["app"]["url"].split("//", 1)[1].split(":", 1)[0]
+        live = app_page(second, host)  # from the folder both share
+        assert 'src="/assets/index-' in live, live
+        first.ok("PUT", f"/api/projects/{project}/files/public/robots.txt", json={"content": "User-agent: *\n"})
+
+        def publish() -> None:
+            with contextlib.suppress(httpx.HTTPError):  # the worker is killed under it
+                first.request("POST", f"/api/projects/{project}/publish", json={}, timeout=600)
+
+        publishing = threading.Thread(target=publish, daemon=True)
+        publishing.start()
+
+        def building() -> list[dict[str, Any]] | None:
+            releases = second.ok("GET", f"/api/projects/{project}/releases")
+            return releases if releases[0]["state"] == "building" else None
+
+        assert wait_for(building, "the second release building", within=60)[0]["number"] == 2
+        first.kill()
+
+        def ended() -> list[dict[str, Any]] | None:
+            releases = second.ok("GET", f"/api/projects/{project}/releases")
+            return releases if releases[0]["state"] != "building" else None
+
+        releases = wait_for(ended, "the killed worker's publish marked as ended", within=60)
+        publishing.join(timeout=30)
+        assert [(r["number"], r["state"], r["live"]) for r in releases] == [(2, "failed", False), (1, "ready", True)]
+        assert releases[0]["error"] == "The Forja worker building this release stopped before it finished; publish again."
+        assert second.ok("GET", f"/api/projects/{project}/app")["live_release"] == 1
+        assert app_page(second, host) == live
+        folders = sorted(p.name for p in (tmp_path / "shared" / "releases" / project).iterdir())
+        assert len(folders) == 1 and not folders[0].startswith("."), folders  # release 1's, and nothing partial
+
+        first.start()  # a new worker on the killed one's data folder
+        assert first.ok("GET", f"/api/projects/{project}/releases") == second.ok("GET", f"/api/projects/{project}/releases")
+        again = first.ok("POST", f"/api/projects/{project}/publish", json={}, timeout=600)
+        assert (again["release"]["number"], again["release"]["state"], again["release"]["live"]) == (3, "ready", True)
+        assert second.request("GET", "/robots.txt", headers={"Host": host}).text == "User-agent: *\n"
         for worker in (first, second):
             assert TRACEBACK not in worker.log(), worker.name

@@ -56,7 +56,8 @@ def _wait_lock(fd: int) -> None:
 @asynccontextmanager
 async def project_lock(project_id: str) -> AsyncIterator[None]:
     """One sync or push at a time per project (a push holds it from its sync to its tags): in this process, and, by a
-    lock file beside the repository, in every worker whose FORJA_DATA_DIR is the same folder."""
+    lock file beside the repository, in every worker whose FORJA_DATA_DIR is the same folder. What a git killed while it
+    held the lock left in the repository is removed as the lock is taken."""
     async with _locks.setdefault(project_id, asyncio.Lock()):
         fd = _open_lock(git_root() / f"{project_id}.lock")
         try:
@@ -64,6 +65,8 @@ async def project_lock(project_id: str) -> AsyncIterator[None]:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:  # another worker holds it: wait in a thread, not on the event loop
                 await asyncio.to_thread(_wait_lock, fd)
+            if left := await asyncio.to_thread(clear_stale, repo_path(project_id)):
+                log.warning("removed what a git killed mid-write left in the git mirror of %s: %s", project_id, ", ".join(left))
             yield
         finally:
             os.close(fd)  # which releases the lock
@@ -72,7 +75,7 @@ async def project_lock(project_id: str) -> AsyncIterator[None]:
 def clear_stale(repo: Path) -> list[str]:
     """Remove what a git process killed mid-write left (its worker was killed in the middle of a push): locks of refs,
     which would refuse every later ref update and fast-import until removed by hand, and a push's quarantined objects.
-    Only git run under `project_lock` writes a mirror, so with the lock held no lock file is anyone's any more."""
+    Only git run under `project_lock` writes a mirror: when the lock is just taken, no such file is anyone's any more."""
     removed = []
     for pattern in STALE:
         for path in repo.glob(pattern):
@@ -178,8 +181,6 @@ class Mirror:
         if known is not None and known.version == latest and (repo_path(project_id) / "HEAD").exists():
             return known
         repo = await asyncio.to_thread(ensure_repo, project_id)
-        if left := await asyncio.to_thread(clear_stale, repo):
-            log.warning("removed what a git killed mid-write left in the git mirror of %s: %s", project_id, ", ".join(left))
         if not latest:
             return None  # an empty repository: a first push gives the project its first version
         versions = await store.list_versions(project_id)

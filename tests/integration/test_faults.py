@@ -31,6 +31,7 @@ from builder.generation.starters import StarterVariables, load_starters, render_
 from builder.services.presence import TTL_S
 from preview_runtime.traefik import find_traefik
 from tests.conftest import PostgresServer, running_postgres
+from tests.docker_fixtures import OwnEngine, docker_engine, own_engine, preview_image  # noqa: F401 (fixtures)
 from tests.integration.test_presence import entry
 from tests.preview_visits import visit
 from tests.redis_fixtures import RedisServer, running_redis
@@ -569,3 +570,60 @@ def test_a_worker_killed_in_the_middle_of_a_publish(tmp_path: Path, postgres_ser
         assert second.request("GET", "/robots.txt", headers={"Host": host}).text == "User-agent: *\n"
         for worker in (first, second):
             assert TRACEBACK not in worker.log(), worker.name
+
+
+@pytest.fixture
+def docker_of_our_own(preview_image: str) -> Iterator[OwnEngine]:  # noqa: F811
+    """A Docker engine for this test alone, with the preview image: stopping it harms no other test."""
+    with own_engine(preview_image) as engine:
+        yield engine
+
+
+def test_dockers_engine_stopped_and_started_again_under_a_docker_preview(
+    tmp_path: Path,
+    docker_of_our_own: OwnEngine,
+    preview_image: str,  # noqa: F811
+) -> None:
+    """A Forja whose previews run in Docker: when the engine stops (and stops its containers), the preview is reported
+    failed, in words that name the engine, never running; once the engine is back, starting the preview again works."""
+    engine = docker_of_our_own
+    network = f"forja-faults-{os.getpid()}"
+    env = {
+        "FORJA_PREVIEW_RUNNER": "docker",
+        "DOCKER_HOST": engine.url,
+        "FORJA_PREVIEW_IMAGE": preview_image,
+        "FORJA_PREVIEW_NETWORK": network,
+        "FORJA_SECRET_KEY": Fernet.generate_key().decode(),
+    }
+    worker = Worker(tmp_path, "docker", env)
+    worker.start()
+    try:
+        project = worker.ok("POST", "/api/projects", json={"name": "In Docker", "files": APP})["id"]
+        started = worker.ok("POST", f"/api/projects/{project}/preview?wait=true", timeout=300)
+        assert (started["status"], started["runner"]) == ("running", "docker"), started
+        assert page_of(worker, preview_of(started)) == "one"
+        before = len(worker.log())
+
+        engine.stop()
+
+        def not_running() -> dict[str, Any] | None:
+            info = worker.ok("GET", f"/api/projects/{project}/preview")
+            return info if "Docker's engine stopped" in info["detail"] else None
+
+        told = wait_for(not_running, "the preview said to have stopped with the engine", within=30)
+        assert told["status"] == "failed", told
+        assert told["detail"].startswith(
+            "Docker's engine stopped, and this preview with it: start the preview again once the engine is back."
+        )
+        lines = [line["text"] for line in worker.ok("GET", f"/api/projects/{project}/logs/tail?lines=50")]
+        assert any(line.startswith("Docker's engine stopped") for line in lines), lines
+        assert visited(worker, preview_of(started)).text != "one"
+
+        engine.start()
+        assert worker.ok("GET", f"/api/projects/{project}/preview")["status"] == "failed"  # its container is gone
+        again = worker.ok("POST", f"/api/projects/{project}/preview?wait=true", json={"restart": True}, timeout=300)
+        assert (again["status"], again["runner"]) == ("running", "docker"), again
+        assert page_of(worker, preview_of(again)) == "one"
+        assert TRACEBACK not in worker.log()[before:]
+    finally:
+        worker.stop()  # then the engine's networks go with their firewall rules (own_engine)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from importlib import resources
 from typing import Any
 
+import aiohttp
 import httpx
 from aiodocker.exceptions import DockerError
 
@@ -42,6 +43,8 @@ LOOK_EVERY_S = 1.0  # while $PORT is silent in the dev phase: how often to read 
 HINT_AFTER_S = 60
 DOCKER_DNS = "127.0.0.11"
 FORWARD_PORTS = (39999, 39998)  # the relay's port (forward.js); the second when the dev server holds the first
+# aiodocker's status for a request that reached no engine (connection refused, socket gone).
+NO_ENGINE = 900
 ENGINE_LOOK_AFTER_S = 2.0  # after a container ended: whether its engine is still there
 ENGINE_STOPPED = "Docker's engine stopped, and this preview with it: start the preview again once the engine is back."
 ENGINE_AWAY = (
@@ -108,16 +111,15 @@ class Watch:
                 if buffer:
                     self._line(p, buffer.rstrip("\r"), marker)
                     buffer = ""
-            except (TimeoutError, DockerError, OSError):
+            except (TimeoutError, DockerError, OSError, aiohttp.ClientError):  # the stream broke (an engine killed: cut short)
                 pass
             if p.stopping:
                 return
             try:
                 state = (await container.show())["State"]
-            except DockerError:
-                return
-            except OSError:  # aiohttp's connection errors: the engine went away (killed) before it said how this ended
-                self._engine_gone(p, ENGINE_AWAY)
+            except DockerError as exc:
+                if exc.status == NO_ENGINE:  # it went away (killed) before it said how this ended
+                    self._engine_gone(p, ENGINE_AWAY)
                 return
             if not state.get("Running"):
                 break
@@ -338,10 +340,9 @@ class Watch:
         docker = await self.engine.client()
         try:
             info = await docker.containers.container(p.container_id).show()
-        except DockerError:
-            return
-        except OSError:
-            self._engine_gone(p, ENGINE_AWAY)
+        except DockerError as exc:
+            if exc.status == NO_ENGINE:
+                self._engine_gone(p, ENGINE_AWAY)
             return
         if p.stopping:
             return

@@ -624,6 +624,7 @@ def test_dockers_engine_stopped_and_started_again_under_a_docker_preview(
         again = worker.ok("POST", f"/api/projects/{project}/preview?wait=true", json={"restart": True}, timeout=300)
         assert (again["status"], again["runner"]) == ("running", "docker"), again
         assert page_of(worker, preview_of(again)) == "one"
+
         assert TRACEBACK not in worker.log()[before:]
     finally:
         worker.stop()  # then the engine's networks go with their firewall rules (own_engine)

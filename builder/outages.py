@@ -34,8 +34,9 @@ _disk_said_at = -DISK_SAID_EVERY_S
 class Outage:
     """One thing Forja needs, and whether it is away now: said once as it goes and once as it comes back."""
 
-    def __init__(self, name: str, refusal: str, meanwhile: str) -> None:
-        self.name = name
+    def __init__(self, name: str, why: str, refusal: str, meanwhile: str) -> None:
+        self.name = name  # as the log names it, for whoever runs Forja
+        self.why = why  # what it means for a person, in their words (a project's log says it)
         self.refusal = refusal  # the sentence a person gets while it is away
         self.meanwhile = meanwhile  # what the log adds: what waits for it, what goes on
         self._since: float | None = None
@@ -58,13 +59,14 @@ class Outage:
 
 REDIS = Outage(
     "Redis",
-    "Forja's workers cannot reach Redis, where they tell each other what runs where, so this cannot be done now. "
-    "Your saved work is safe; try again in a moment.",
+    "Forja's workers cannot reach each other now",
+    "Forja's workers cannot reach each other right now, so this cannot be done. Your saved work is safe; try again in a moment.",
     "Saves go on; what the workers share (log lines, who is here, which worker runs each preview) waits for it and "
     "comes back by itself.",
 )
 DATABASE = Outage(
     "the database",
+    "Forja cannot reach its database now",
     "Forja cannot reach its database right now. Your saved work is safe; try again in a moment.",
     "Requests get a 503 in words until it answers; the connections are made again by themselves.",
 )
@@ -121,11 +123,11 @@ def noted(exc: BaseException) -> bool:
 
 
 def said(exc: BaseException) -> str:
-    """Why, in words, for a person, of an outage or a full disk (`noted`)."""
+    """Why, in a person's words, of an outage or a full disk (`noted`)."""
     if disk_full(exc):
         return "there is no room left on Forja's disk"
     outage = outage_of(exc)
-    return f"{outage.name if outage is not None else 'something Forja needs'} does not answer"
+    return outage.why if outage is not None else "something Forja needs does not answer"
 
 
 def refusal(exc: BaseException) -> ForjaError | None:

@@ -82,7 +82,7 @@ def test_an_outage_is_said_once_as_it_goes_and_once_as_it_comes_back(caplog: pyt
     assert said[0][1].startswith("Redis does not answer (ConnectionError: Error 111 connecting")
     assert said[1][1].startswith("Redis answers again, after ")
     assert not [record for record in caplog.records if record.exc_info]
-    assert outages.said(down) == "Redis does not answer"
+    assert outages.said(down) == "Forja's workers cannot reach each other now"
 
 
 def test_what_rides_out_an_outage_and_what_does_not() -> None:
@@ -90,3 +90,14 @@ def test_what_rides_out_an_outage_and_what_does_not() -> None:
         raise RedisConnectionError("gone")
     with pytest.raises(ValueError, match="a bug"), outages.ridden_out():
         raise ValueError("a bug")
+
+
+def test_the_page_says_an_outage_in_words_and_logs_no_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    """An event handler of the page that meets the database away (builder.builder.plain_error)."""
+    from builder.builder import plain_error  # the Reflex app: imported only here
+
+    toast = str(plain_error(wrapped(OperationalError, psycopg.OperationalError("connection failed"))))
+    assert "Forja cannot reach its database right now. Your saved work is safe; try again in a moment." in toast
+    assert "Something went wrong" not in toast
+    assert not [record for record in caplog.records if record.exc_info]
+    assert "Something went wrong on Forja's side." in str(plain_error(ValueError("a bug")))

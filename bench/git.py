@@ -10,7 +10,10 @@ a one-file commit pushed to each (Forja's push checks the tree and saves a versi
 printed twice: of the medians, and the median of each run's own ratio (a run times Forja and the plain servers one
 after the other, so its ratio holds when a busy machine slows every figure of some runs).
 
-    .venv/bin/python bench/git.py [--versions 200] [--runs 5]
+With --accounts, Forja runs with accounts (FORJA_AUTH=password) and every request carries a person's API token, so a
+push also meets the checks only accounts have: the storage quota and the hourly push caps.
+
+    .venv/bin/python bench/git.py [--versions 200] [--runs 5] [--accounts]
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+# The tests' Cli passes their DNS server on to the Forja it serves; a bench has none, and Forja asks no name here:
+# empty is the machine's own resolver.
+os.environ.setdefault("FORJA_DNS_RESOLVER", "")
 
 from tests.conftest import free_port  # noqa: E402
 from tests.integration.test_cli_remote import served_forja  # noqa: E402
@@ -79,11 +85,12 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def make_project(url: str, versions: int) -> str:
+def make_project(url: str, versions: int, token: str = "") -> str:
     def text(i: int, round_: int) -> str:
         return f"// file {i}, round {round_}\n" + "export const line = 'some source text of a generated app';\n" * 40
 
-    with httpx.Client(base_url=url, timeout=60, trust_env=False) as http:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=url, timeout=60, trust_env=False, headers=headers) as http:
         files = {f"src/file{i}.js": text(i, 0) for i in range(FILES)}
         project = http.post("/api/projects", json={"name": "Bench", "files": files}).raise_for_status().json()["id"]
         for n in range(2, versions + 1):
@@ -139,17 +146,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Clone and push times of Forja's git server against a plain repository.")
     parser.add_argument("--versions", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--accounts", action="store_true", help="Forja with accounts, each request with an API token")
     args = parser.parse_args()
     figures: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="forja-bench-git-") as folder:
         work, home = Path(folder), Path(folder) / "home"
         home.mkdir()
         (work / "forja").mkdir()
-        with served_forja(work / "forja", FORJA_AUTH="none") as server:
+        with served_forja(work / "forja", FORJA_AUTH="password" if args.accounts else "none") as server:
+            token = ""
+            if args.accounts:
+                server.operator.ok("user", "create", "bench@example.org", "--password-stdin", input="bench password 123")
+                token = server.operator.ok("token", "create", "bench@example.org").strip()
             started = time.perf_counter()
-            project = make_project(server.url, args.versions)
+            project = make_project(server.url, args.versions, token)
             print(f"made a project of {args.versions} versions through the API in {time.perf_counter() - started:.1f} s")
-            forja = f"{server.url}/git/{project}.git"
+            signed_in = server.url.replace("http://", f"http://bench:{token}@") if token else server.url
+            forja = f"{signed_in}/git/{project}.git"
             first = timed(lambda: git("clone", "-q", forja, str(work / "first"), home=home))
             print(f"first clone from Forja (builds the mirror): {first:.2f} s")
             with plain_servers(work, home) as plain:

@@ -11,6 +11,7 @@ from builder import outages
 from builder.api import API_GUARDS, api
 from builder.api.mcp import endpoint as mcp_endpoint
 from builder.app_secrets import load_key
+from builder.data_folder import second_server, server_lock
 from builder.errors import ForjaError, NotSignedIn
 from builder.pages.account import account_page
 from builder.pages.admin import admin_page
@@ -29,6 +30,7 @@ from builder.state.machine import MachineState
 from builder.state.project_actions import ProjectActionsState
 from builder.state.signin import SignInState
 from builder.state.workspace import WorkspaceState
+from preview_runtime.folder_lock import FolderHeld
 from preview_runtime.local.environment import make_undumpable
 
 # One threshold for Forja and its libraries: at INFO, httpx alone logs every request the previews' proxy checks make.
@@ -62,6 +64,13 @@ async def running_services() -> AsyncIterator[None]:
     # Before any preview runs: an unsandboxed one runs as Forja's user, which could otherwise read Forja's keys
     # from /proc/<Forja's pid>/environ.
     make_undumpable()
+    folder = server_lock()
+    try:
+        folder.take()  # for this process's life: only this server runs previews from its data folder
+    except FolderHeld as exc:
+        # The run command refuses before its build (builder.launch.run); this is for a server started another way.
+        log.critical("%s", second_server(exc.holder))
+        raise SystemExit(1) from None
     services = await get_services()
     # A bad FORJA_SECRET_KEY shows at the server's start, and a key file it makes is logged then (a CLI command makes
     # one only when it stores a value).
@@ -78,6 +87,10 @@ async def running_services() -> AsyncIterator[None]:
     cookies_ok, cookies = cookie_scope(settings.base_url, apps_suffix(), settings.public_url.startswith("https://"))
     if not cookies_ok:
         log.warning("Published apps and Forja's cookies: %s", cookies)
+    try:  # its own: a command beside the server must not take the apps' sockets from under it
+        await services.app_data.resume()
+    except Exception:  # each app's next start opens its relay again
+        log.exception("could not relay to the apps' databases again")
     await services.generations.interrupt_abandoned()
     await services.publishing.interrupt_abandoned()  # not those another worker builds: their publish's lease is alive
     try:
@@ -91,6 +104,7 @@ async def running_services() -> AsyncIterator[None]:
     finally:
         sweep.cancel()
         await services.close()
+        folder.release()
 
 
 app = rx.App(

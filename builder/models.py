@@ -10,7 +10,7 @@ import enum
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -41,6 +41,12 @@ class Project(SQLModel, table=True):
     run_folder: str = Field(default="", max_length=500, description="Run settings: the folder run as the project's root.")
     approve_changes: bool = Field(
         default=False, description="Agent mode: each run's change waits for a person to accept it before it is a version."
+    )
+    git_bytes: int = Field(
+        default=0,
+        sa_type=BigInteger,
+        description="What the project's git repository (builder/git/mirror.py) takes on disk, as last measured; it counts "
+        "in its owner's storage.",
     )
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, index=True)
@@ -401,6 +407,16 @@ class SignInAttempt(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, index=True)
     kind: str = Field(default="failed", max_length=16, description="failed, or sign-up (an account made).")
     device: str = Field(default="", max_length=64, description="The hash of the browser's device cookie, if it sent one.")
+
+
+class GitPush(SQLModel, table=True):
+    """A push to a project's git repository that Forja took, and the bytes it brought: counted per person and hour
+    (FORJA_GIT_PUSHES_PER_HOUR, FORJA_GIT_PUSH_MB_PER_HOUR)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(foreign_key="user.id", index=True, max_length=32)
+    size: int = Field(sa_type=BigInteger, description="Bytes git received into the mirror (its quarantine's size).")
+    at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class TrustedDevice(SQLModel, table=True):

@@ -79,6 +79,17 @@ def _next_free(port: Port, taken: set[int]) -> int:
     return port.port + 1
 
 
+def ports_beside() -> dict[str, int]:
+    """A free port for each of Forja's (the next ones up from this one's), by setting: for a Forja beside this one."""
+    ports = forja_ports()
+    taken = {port.port for port in ports}
+    moved: dict[str, int] = {}
+    for port in ports:
+        moved[port.setting] = _next_free(port, taken)
+        taken.add(moved[port.setting])
+    return moved
+
+
 def port_problem(port: Port, taken: Iterable[int] = ()) -> str:
     """Why Forja cannot listen on `port`, naming the holder and the setting to change; "" when it can."""
     error = next((found for host in _hosts(port) if (found := _bind_error(host, port.port)) is not None), None)

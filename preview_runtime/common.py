@@ -1,8 +1,10 @@
-"""Helpers both runners and Forja use: size and exit code in plain words and secret-looking names."""
+"""Helpers both runners and Forja use: size and exit code in plain words, a folder's size, and secret-looking names."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 # Names that look like they hold a credential: such variables never reach a preview's environment,
 # and Forja redacts their values from what goes to a model and what it saves.
@@ -30,6 +32,18 @@ def human_size(n: int, *, iec: bool = False) -> str:
             return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}".replace(".0 ", " ")
         value /= 1024
     raise AssertionError("unreachable")
+
+
+def folder_bytes(folder: Path) -> int:
+    """The sizes of the files under `folder` added up (0 when there is no such folder)."""
+    total = 0
+    for root, _, names in os.walk(folder):
+        for name in names:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:  # gone while we counted
+                continue
+    return total
 
 
 def exit_meaning(code: int) -> str:

@@ -1,6 +1,8 @@
 """Runs previews: picks a runner, routes the proxy, parks idle previews and wakes them, removes long-parked ones.
 
-It knows projects only as ids and file trees; Forja's service layer tells it what to run.
+It knows projects only as ids and file trees; Forja's service layer tells it what to run. A running preview is reported
+as reconnecting while the proxy does not answer (it is being started again: traefik.py), and each change of that is
+told to the listener and said in the project's log.
 
 A preview unused for `park_after_s`, or running for `ttl_s`, is parked (Runner.park: nothing of it runs, its files and
 dependencies are kept) and its address answers the proxy's waking page, whose first request wakes it (Runner.wake);
@@ -20,6 +22,7 @@ import httpx
 
 from preview_runtime.direct_http import direct_client
 from preview_runtime.echoes import Echoes, probe_url
+from preview_runtime.liveness import ALIVE_PATH, AnswerWatch
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import RunPlan
 from preview_runtime.preview_headers import WAKING, app_answered
@@ -38,6 +41,14 @@ ChangeListener = Callable[[PreviewInfo], None]
 WakeRequest = Callable[[str], Awaitable[None]]
 
 REAP_EVERY_S = 30.0  # how often the reaper looks, at most (shorter when the park or removal time is)
+NOT_ANSWERING_DETAIL = (
+    "The app stopped answering: its server runs but says nothing to a request. Its log may say why; restarting the "
+    "preview starts it again."
+)
+RECONNECTING_DETAIL = (
+    "The preview proxy does not answer, so the app cannot be reached; Forja is starting the proxy again, and the app "
+    "shows again as soon as it answers."
+)
 
 
 @dataclass
@@ -154,8 +165,67 @@ class PreviewManager:
         self._locks: dict[str, asyncio.Lock] = {}
         self._waking: dict[str, asyncio.Task[PreviewInfo]] = {}
         proxy.on_wake = self._wake_request
+        proxy.on_answering = self._proxy_answering
+        self._liveness = AnswerWatch(self._answers_alive, self._asked_whether_answering, self._answering)
+        self._liveness_task: asyncio.Task[None] | None = None
+
+    def _reported(self, info: PreviewInfo) -> PreviewInfo:
+        """A running preview as it can be used now: reconnecting while the proxy does not answer, not answering while
+        its app does not (liveness.py)."""
+        if info.state == PreviewState.running and not self.proxy.answering:
+            return info.model_copy(update={"state": PreviewState.reconnecting, "detail": RECONNECTING_DETAIL})
+        if info.state == PreviewState.running and info.preview_id in self._liveness.silent:
+            return info.model_copy(update={"state": PreviewState.not_answering, "detail": NOT_ANSWERING_DETAIL})
+        return info
+
+    def _asked_whether_answering(self) -> list[str]:
+        """The previews whose app the liveness watch asks: running, behind a proxy that answers, and not a published
+        app, whose visits keep it awake (a question would count as one)."""
+        if not self.proxy.answering:
+            return []
+        return [
+            preview_id
+            for preview_id, running in self._previews.items()
+            if running.info.state == PreviewState.running
+            and preview_id not in self._waking
+            and not self._visits_count(preview_id)
+        ]
+
+    async def _answers_alive(self, preview_id: str) -> bool:
+        return await self.answers(preview_id, ALIVE_PATH)
+
+    def _answering(self, preview_id: str, answering: bool) -> None:
+        """A running preview's app went silent or answers again: its state changed, said in its project's log."""
+        running = self._previews.get(preview_id)
+        if running is None:
+            return
+        if answering:
+            self.logs.emit(running.info.project_id, "The app answers again.")
+        else:
+            self.logs.emit(running.info.project_id, NOT_ANSWERING_DETAIL, LogLevel.warning)
+        self._changed(running.info)
+
+    def _proxy_answering(self, answering: bool) -> None:
+        """The proxy stopped or began answering again: every running preview's state changed with it, said in its
+        project's log."""
+        told: set[str] = set()
+        for running in list(self._previews.values()):
+            if running.info.state != PreviewState.running:
+                continue
+            if running.info.project_id not in told:
+                told.add(running.info.project_id)
+                if answering:
+                    self.logs.emit(running.info.project_id, "The preview proxy answers again: the app is back at its address.")
+                else:
+                    self.logs.emit(
+                        running.info.project_id,
+                        "The app's address stopped answering: the preview proxy stopped, and Forja is starting it again.",
+                        LogLevel.warning,
+                    )
+            self._changed(running.info)
 
     def _changed(self, info: PreviewInfo) -> None:
+        info = self._reported(info)
         if self._on_change is not None:
             try:
                 self._on_change(info)
@@ -168,6 +238,7 @@ class PreviewManager:
         for runner in self.runners.values():
             await self._adopt(runner)
         self._reaper = asyncio.create_task(self._reap_forever(), name="preview-reaper")
+        self._liveness_task = asyncio.create_task(self._liveness.run_forever(), name="preview-liveness")
 
     async def add_runner(self, runner: Runner) -> None:
         """A runner that became ready after start (the Docker image finished building): later starts may use it."""
@@ -193,8 +264,9 @@ class PreviewManager:
                 await self.proxy.route(info.preview_id, info.upstream)
 
     async def close(self) -> None:
-        if self._reaper:
-            self._reaper.cancel()
+        for task in (self._reaper, self._liveness_task):
+            if task is not None:
+                task.cancel()
         for task in [*self._watchers.values(), *self._waking.values()]:
             task.cancel()
         for runner in self.runners.values():
@@ -258,6 +330,7 @@ class PreviewManager:
                     )
                 # Unused counts from here: nobody could use it while it installed and started, however long that took.
                 running.last_seen = time.monotonic()
+                self._liveness.forget(preview_id)
                 if running.waking_since is not None:
                     took, running.waking_since = time.monotonic() - running.waking_since, None
                     self.logs.emit(info.project_id, f"Woke in {took:.1f} s: the preview is running at {info.url} again.")
@@ -289,7 +362,7 @@ class PreviewManager:
             # Its runner is between parked and running (the local runner knows it as neither for a moment): parked it
             # stays until the wake says otherwise, never "not running", which would make Forja forget it.
             return running.info
-        return running.news(await running.runner.status(preview_id), self.proxy.url_for(preview_id))
+        return self._reported(running.news(await running.runner.status(preview_id), self.proxy.url_for(preview_id)))
 
     async def wait_ready(self, preview_id: str) -> PreviewInfo:
         """Until the URL answers through the proxy or the preview fails (a parked one is woken); bound it with
@@ -316,12 +389,13 @@ class PreviewManager:
             # Runners answer status from memory (see _watch): a publish's build waits on this, so it asks often.
             await asyncio.sleep(0.01)
 
-    async def answers(self, preview_id: str) -> bool:
-        """Whether the app answers through the proxy, with any status of its own (see app_answered)."""
+    async def answers(self, preview_id: str, path: str = "/") -> bool:
+        """Whether the app answers `path` through the proxy, with any status of its own (see app_answered)."""
         try:
             # Loopback only: a proxy from the environment (HTTP_PROXY) must not carry these requests.
             async with direct_client(2) as client:
-                response = await client.get(probe_url(self.proxy.internal_url()), headers=self.proxy.own_headers(preview_id))
+                url = probe_url(self.proxy.internal_url().rstrip("/") + path)
+                response = await client.get(url, headers=self.proxy.own_headers(preview_id))
         except httpx.HTTPError:
             return False
         return app_answered(response)
@@ -388,6 +462,7 @@ class PreviewManager:
     async def _stop(self, preview_id: str) -> None:
         running = self._previews.pop(preview_id, None)
         self._echoes.pop(preview_id, None)
+        self._liveness.forget(preview_id)
         if watcher := self._watchers.pop(preview_id, None):
             watcher.cancel()
         await self.proxy.unroute(preview_id)
@@ -423,6 +498,7 @@ class PreviewManager:
             # First, so that a request arriving while it parks gets the waking page (and wakes it once parked); the app
             # is parked once Traefik sends its host there, or a visit in between would meet a 502 from a stopped app.
             await self.proxy.park(preview_id)
+            self._liveness.forget(preview_id)
             await self.proxy.wait_served(preview_id, WAKING, quiet=True)
             try:
                 info = await running.runner.park(preview_id)
@@ -486,7 +562,7 @@ class PreviewManager:
             await self.wake(preview_id)
 
     def running(self) -> list[PreviewInfo]:
-        return [r.info for r in self._previews.values()]
+        return [self._reported(r.info) for r in self._previews.values()]
 
     async def memory_bytes(self, preview_id: str) -> int | None:
         """The memory the preview uses now (bytes), if its runner can tell."""

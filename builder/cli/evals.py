@@ -1,7 +1,8 @@
 """`python -m builder eval`: run a suite of app tasks through Forja's pipeline and grade the apps (builder/eval/).
 
-It runs on this machine's own Forja, in this process: its previews and its browser are this command's. Give it a
-preview port of its own (FORJA_PREVIEW_PORT) while a Forja server runs beside it.
+It runs on this machine's own Forja, in this process: its previews and its browser are this command's, so it holds the
+data folder for its run (builder.data_folder). While a Forja server (or another eval) holds that folder, it refuses
+with the command that runs it with a data folder, preview port and Docker network of its own.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def _tasks(args: argparse.Namespace) -> list[EvalTask]:
     return chosen(tasks, args.task or [], args.limit)
 
 
-COMMANDS: dict[str, Command[Any]] = {"eval": Command(local_services, cmd_eval)}
+COMMANDS: dict[str, Command[Any]] = {"eval": Command(local_services, cmd_eval, runs_previews=lambda args: not args.compare)}
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:

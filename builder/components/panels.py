@@ -349,6 +349,7 @@ def preview_panel() -> rx.Component:
         ),
         flex="1",
         width="100%",
+        padding_x="16px",  # on a phone, the words do not touch the screen's edges
     )
     frame = forja_preview(
         project_id=WorkspaceState.project_id,

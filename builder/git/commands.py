@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -37,6 +38,20 @@ def git_root() -> Path:
 
 def repo_path(project_id: str) -> Path:
     return git_root() / f"{project_id}.git"
+
+
+def link_path(project_id: str) -> Path:
+    """Where the project's remote is kept (remote.py)."""
+    return git_root() / "remotes" / f"{project_id}.json"
+
+
+def forget_repos(project_ids: list[str]) -> None:
+    """Remove what git kept for projects deleted for good: each repository, its lock file and its remote's link (with
+    the remote's token)."""
+    for project_id in project_ids:
+        shutil.rmtree(repo_path(project_id), ignore_errors=True)
+        for kept in (git_root() / f"{project_id}.lock", link_path(project_id)):
+            kept.unlink(missing_ok=True)
 
 
 def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:

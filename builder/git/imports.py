@@ -2,7 +2,7 @@
 
 Only https, http and git:// URLs, and only public addresses unless FORJA_GIT_IMPORT_PRIVATE says otherwise (a URL must
 not make Forja reach what only Forja can reach). The clone is bare: nothing is checked out, so no link in it is ever
-written to disk; its tree passes pushes.tree_of (paths, folders Forja does not keep, symbolic links, submodules, sizes,
+written to disk; its tree passes trees.tree_of (paths, folders Forja does not keep, symbolic links, submodules, sizes,
 file count), and a refusal names the file and the rule.
 """
 
@@ -21,7 +21,7 @@ from builder.errors import FileTreeError, GitExportError, InvalidInput
 from builder.filetree import Limits
 from builder.git.commands import git
 from builder.git.objects import ObjectReader
-from builder.git.pushes import PushRefused, tree_of
+from builder.git.trees import Known, PushRefused, tree_of
 from builder.settings import settings
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def _clone(url: str, ref: str | None, work: Path) -> dict[str, bytes]:
     limits = Limits.from_settings()
     with ObjectReader(repo, {}) as reader:
         try:
-            tree = tree_of(reader, "HEAD", reader.commit("HEAD"), limits, {})
+            tree = tree_of(reader, "HEAD", reader.commit("HEAD"), limits, Known())
         except PushRefused as exc:
             raise FileTreeError(exc.message) from None
         contents = reader.contents(entry.sha for entry in tree.values())

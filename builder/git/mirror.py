@@ -4,7 +4,8 @@ Which commit is which version is in the repository itself: tag `v<N>` names vers
 git bundle). A sync adds commits only for the versions without a tag, with `git fast-import` from the newest tagged
 one, so a clone of a long history does not rebuild it each time. A pushed commit that became a version is tagged
 as that version (pushes.py), so the pusher's own commits stay in the history they cloned, and their next push is a
-fast-forward.
+fast-forward. What the repository takes on disk is measured after each change and kept with the project: its
+owner's storage counts it (builder/services/quotas.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from builder.models import Author
 from builder.schemas import VersionInfo
 from builder.services.history import AUTHOR_EMAILS, AUTHOR_NAMES
 from builder.store import ProjectStore
+from preview_runtime.common import folder_bytes
 
 log = logging.getLogger(__name__)
 
@@ -159,9 +161,11 @@ class Mirror:
         """The mirror changed (a pull tagged versions): the next sync looks at it again."""
         self._synced.pop(project_id, None)
 
-    async def pushed(self, project_id: str, saved: list[tuple[int, str]]) -> None:
+    async def pushed(self, project_id: str, saved: list[tuple[int, str]], pusher: str | None = None, received: int = 0) -> None:
         """Tag the (version, commit) pairs a push saved. When the push moved main to the last of them, the next fetch
-        or push needs no sync; when it did not (refused after it saved some), the next sync looks again."""
+        or push needs no sync; when it did not (refused after it saved some), the next sync looks again. What the
+        repository takes now is kept, with the push of `received` bytes counted for `pusher` (the hourly caps), in
+        one transaction."""
         repo = repo_path(project_id)
         version, commit = saved[-1]
         try:
@@ -171,6 +175,12 @@ class Mirror:
             self.forget(project_id)
         else:
             self._synced[project_id] = Head(version, commit)
+        await self._store.git_pushed(project_id, await asyncio.to_thread(folder_bytes, repo), pusher, received)
+
+    async def measure(self, project_id: str) -> None:
+        """Keep what the repository takes on disk with the project, for its owner's storage."""
+        size = await asyncio.to_thread(folder_bytes, repo_path(project_id))
+        await self._store.set_git_bytes(project_id, size)
 
     async def sync(self, project_id: str) -> Head | None:
         """Bring the project's repository up to date (the caller holds `project_lock`); where main is, None when the
@@ -198,6 +208,9 @@ class Mirror:
         head = Head(latest, tags[latest])
         if main != head.commit:
             await asyncio.to_thread(git, repo, "update-ref", MAIN, head.commit)
+        # Once per process and mirror at least (a mirror made before Forja measured them is measured here), then after
+        # each change.
+        await self.measure(project_id)
         self._synced[project_id] = head
         return head
 

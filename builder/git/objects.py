@@ -22,7 +22,7 @@ from dulwich.objects import Commit, Tree
 from builder.errors import GitExportError
 from builder.git.commands import GIT, GIT_TIMEOUT_S, git_env
 
-TREE_MODE = 0o040000
+TREE_MODE, GITLINK_MODE = 0o040000, 0o160000
 BATCH = 1000  # questions per write: about 50 KB, within a pipe's 64 KB
 
 
@@ -48,10 +48,14 @@ class ObjectReader:
             )
         except FileNotFoundError:
             raise GitExportError("git is not installed on this Forja's machine; an admin can install it.") from None
+        # Every object asked about: what a push's checks read (pushes.py refuses a pushed object outside it).
+        self.asked: set[str] = set()
+        self._trees: dict[str, list[tuple[bytes, int, str]]] = {}  # each folder read: (name, mode, object) of its entries
 
     def _ask(self, command: str, shas: Iterable[str]) -> list[tuple[str, int, bytes]]:
         """(type, size, contents) of each object; `command` "info" leaves the contents empty."""
         shas = list(shas)
+        self.asked.update(shas)
         answers = []
         # Each batch's questions fit in the pipe's buffer: written whole before git's answers are read, they never
         # wait on git while git waits for its answers to be read.
@@ -82,35 +86,72 @@ class ObjectReader:
         return answers
 
     def commit(self, sha: str) -> Commit:
-        ((kind, _, data),) = self._ask("contents", [sha])
-        if kind != "commit":
-            raise GitExportError(f"{sha[:10]} is a {kind}, not a commit.")
-        parsed = Commit.from_raw_string(Commit.type_num, data)
-        assert isinstance(parsed, Commit)
+        (parsed,) = self.commits([sha])
+        return parsed
+
+    def commits(self, shas: Iterable[str]) -> list[Commit]:
+        """The commits, parsed, in one round trip; NotACommit for an object of another kind."""
+        shas = list(shas)
+        parsed = []
+        for sha, (kind, _, data) in zip(shas, self._ask("contents", shas), strict=True):
+            if kind != "commit":
+                raise NotACommit(f"{sha[:10]} is a {kind}, not a commit.", kind)
+            commit = Commit.from_raw_string(Commit.type_num, data)
+            assert isinstance(commit, Commit)
+            parsed.append(commit)
         return parsed
 
     def tree(self, commit: Commit, most: int) -> list[TreeItem]:
-        """Every entry of the commit's tree but folders, depth after depth (each depth one round trip); TooManyEntries
-        past `most` entries, before reading further."""
+        """Every entry of the commit's tree but folders, depth after depth (each depth one round trip, none for one
+        whose folders were read already); TooManyEntries past `most` entries, before reading further."""
         found: list[TreeItem] = []
         level = [(commit.tree.decode(), b"")]
         while level:
+            self._read_trees(sha for sha, _ in level)
             below = []
-            for (_, prefix), (kind, _, data) in zip(level, self._ask("contents", [sha for sha, _ in level]), strict=True):
-                if kind != "tree":
-                    raise GitExportError(f"{prefix.decode('utf-8', 'replace')} is a {kind}, not a folder.")
-                tree = Tree.from_raw_string(Tree.type_num, data)
-                assert isinstance(tree, Tree)
-                for entry in tree.iteritems():
-                    path = prefix + entry.path
-                    if entry.mode == TREE_MODE:
-                        below.append((entry.sha.decode(), path + b"/"))
+            for sha, prefix in level:
+                for name, mode, entry in self._trees[sha]:
+                    path = prefix + name
+                    if mode == TREE_MODE:
+                        below.append((entry, path + b"/"))
                     else:
-                        found.append(TreeItem(path, entry.mode, entry.sha.decode()))
+                        found.append(TreeItem(path, mode, entry))
                 if len(found) > most:
                     raise TooManyEntries
             level = below
         return found
+
+    def read_ahead(self, roots: Iterable[str], most: int) -> set[str]:
+        """Read the folders of several trees at once, depth after depth (one round trip per depth for all of them),
+        until `most` entries are read: `tree` then finds them read. The blobs found (submodules' commits aside)."""
+        level = [sha for sha in dict.fromkeys(roots) if sha not in self._trees]
+        blobs: set[str] = set()
+        read = 0
+        while level and read <= most:
+            self._read_trees(level)
+            below = []
+            for sha in level:
+                entries = self._trees[sha]
+                read += len(entries)
+                below += [entry for _, mode, entry in entries if mode == TREE_MODE]
+                blobs.update(entry for _, mode, entry in entries if mode not in (TREE_MODE, GITLINK_MODE))
+            level = [sha for sha in dict.fromkeys(below) if sha not in self._trees]
+        return blobs
+
+    def folder(self, sha: str) -> list[tuple[bytes, int, str]]:
+        """A tree's own entries, (name, mode, object): read now unless read already."""
+        self._read_trees([sha])
+        return self._trees[sha]
+
+    def _read_trees(self, shas: Iterable[str]) -> None:
+        """The folders not read yet, parsed into `_trees`: the commits of one push share most of theirs."""
+        unread = [sha for sha in dict.fromkeys(shas) if sha not in self._trees]
+        for sha, (kind, _, data) in zip(unread, self._ask("contents", unread), strict=True):
+            if kind != "tree":
+                raise GitExportError(f"{sha[:10]} is a {kind}, not a folder.")
+            tree = Tree.from_raw_string(Tree.type_num, data)
+            assert isinstance(tree, Tree)
+            self._trees[sha] = [(entry.path, entry.mode, entry.sha.decode()) for entry in tree.iteritems()]
 
     def sizes(self, shas: Iterable[str]) -> dict[str, int]:
         unique = sorted(set(shas))
@@ -139,6 +180,14 @@ class ObjectReader:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+class NotACommit(GitExportError):
+    """An object read as a commit is of another kind (a tree, a blob or a tag)."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class TooManyEntries(Exception):

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from builder.app_secrets import decrypt, encrypt
 from builder.errors import ForjaError, GitExportError, InvalidInput, NotFound
-from builder.git.commands import git, git_root
+from builder.git.commands import git, link_path
 from builder.git.imports import DEFAULT_PORTS, _public, shown
 from builder.settings import settings
 
@@ -74,10 +74,6 @@ def check_url(url: str) -> str:
     if parts.username or parts.password:
         raise InvalidInput("Put the token in the token field, not in the address: an address is shown to everyone.")
     return url
-
-
-def link_path(project_id: str) -> Path:
-    return git_root() / "remotes" / f"{project_id}.json"
 
 
 def read_link(project_id: str) -> RemoteLink:

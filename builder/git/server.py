@@ -12,16 +12,19 @@ from collections.abc import AsyncIterator
 from pydantic import BaseModel
 
 from builder.errors import NotFound
+from builder.git.caps import PushCaps
 from builder.git.commands import repo_path
 from builder.git.http import CgiAnswer, CgiRequest, HookServer, run_backend
 from builder.git.mirror import Head, Mirror, project_lock
-from builder.git.pushes import QUARANTINE_ENV, PushReceiver, PushRefused, Saved
+from builder.git.pushes import QUARANTINE_ENV, PushReceiver, Saved, Taken
 from builder.git.sync import RemoteSync
+from builder.git.trees import PushRefused
 from builder.git.urls import git_user
 from builder.models import LOCAL_USER_ID, ProjectRole
 from builder.services.access import Actor
 from builder.services.history import slug
 from builder.services.projects import ProjectService
+from builder.services.quotas import QuotaService
 from builder.store import ProjectStore
 
 log = logging.getLogger(__name__)
@@ -53,10 +56,10 @@ class HookRequest(BaseModel):
 
 
 class GitServer:
-    def __init__(self, store: ProjectStore, projects: ProjectService) -> None:
+    def __init__(self, store: ProjectStore, projects: ProjectService, quotas: QuotaService) -> None:
         self._store = store
         self.mirror = Mirror(store)
-        self._receiver = PushReceiver(projects)
+        self._receiver = PushReceiver(projects, PushCaps(store), quotas)
         self.remote = RemoteSync(self.mirror, self._receiver)
         # Pushes still tagging and announcing their versions after their pusher heard back (asyncio keeps a task only
         # weakly).
@@ -128,25 +131,26 @@ class GitServer:
             # delay it); the hook waits for it.
             syncing: asyncio.Future[Head | None] | None = None
             hook_ran = False
+            taken: Taken | None = None
 
             def start_sync() -> None:
                 nonlocal syncing
                 syncing = asyncio.ensure_future(self.mirror.sync(project_id))
 
             async def decide(asked: bytes) -> tuple[bool, str]:
-                nonlocal hook_ran
+                nonlocal hook_ran, taken
                 hook_ran = True
                 try:
                     assert syncing is not None  # git, which runs the hook, started it
                     head = await syncing
                     hook = HookRequest.read(asked)
-                    said = await self._receiver.receive(project_id, actor, repo, hook.updates, hook.env, head, saved)
+                    taken = await self._receiver.receive(project_id, actor, repo, hook.updates, hook.env, head, saved)
                 except PushRefused as exc:
                     return False, exc.message
                 except Exception:
                     log.exception("push to %s failed", project_id)
                     return False, "Forja could not take this push; its log says why."
-                return True, said
+                return True, taken.message
 
             try:
                 with self._hooks.push(decide) as hook_env:
@@ -158,5 +162,7 @@ class GitServer:
             if not hook_ran and syncing is not None and (error := syncing.exception()) is not None:
                 log.error("could not sync the git mirror of %s", project_id, exc_info=error)
             if saved:
-                await self.mirror.pushed(project_id, [(one.version, one.commit) for one in saved])
+                # Counted for the hourly caps only when git kept the push (a push refused after some saves left none).
+                pusher, received = (PushCaps.counted(actor), taken.received) if taken is not None else (None, 0)
+                await self.mirror.pushed(project_id, [(one.version, one.commit) for one in saved], pusher, received)
         await self._receiver.announce(project_id, saved)

@@ -21,7 +21,7 @@ from builder.errors import ForjaError, GitExportError, InvalidInput
 from builder.git.commands import git, repo_path
 from builder.git.imports import shown
 from builder.git.mirror import MAIN, Head, Mirror, project_lock, set_tags
-from builder.git.pushes import ZERO, PushReceiver, PushRefused, Saved, is_ancestor
+from builder.git.pushes import ZERO, PushReceiver, Saved, is_ancestor
 from builder.git.remote import (
     RemoteInfo,
     RemoteLink,
@@ -35,6 +35,7 @@ from builder.git.remote import (
     remove_link,
     write_link,
 )
+from builder.git.trees import PushRefused
 from builder.services.access import Actor
 from builder.settings import settings
 
@@ -190,6 +191,7 @@ class RemoteSync:
                 if saved:
                     self._mirror.forget(project_id)
                     await asyncio.to_thread(set_tags, repo, {one.version: one.commit for one in saved})
+                await self._mirror.measure(project_id)  # the fetched objects stay, taken or not
                 await self._receiver.announce(project_id, saved)
         numbers = [one.version for one in saved]
         log.info("project %s pulled %d commit(s) from %s %s", project_id, len(numbers), shown(link.url), link.branch)

@@ -1,4 +1,5 @@
-"""The run command once its Python packages are in (scripts/run.sh): refuse early what cannot work, then migrate the
+"""The run command once its Python packages are in (scripts/run.sh): refuse early what cannot work (no accounts while
+open to the network, a data folder another Forja holds, a port taken), then migrate the
 database, build the page and start the server (builder.launch.server), one console line per phase with its time,
 until Forja's page answers. Then the server's own output goes to the console, and this process waits for it to end.
 
@@ -21,6 +22,7 @@ from typing import TextIO
 
 import httpx
 
+from builder.data_folder import other_owner, second_server
 from builder.launch.console import failure, phase_line
 from builder.launch.starters import StarterPackages
 from builder.ports import ports_problems
@@ -32,10 +34,8 @@ WAIT_FOR_ANSWER_S = 300  # after the server started: the app's import and start-
 def page_address() -> tuple[str, str]:
     """(where this machine reaches Forja, the address to open in a browser)."""
     host = settings.host.strip("[]")
-    reach = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
-    reach = f"[{reach}]" if ":" in reach else reach
-    shown = "localhost" if host in ("0.0.0.0", "::", "") or is_loopback(host) else reach
-    return f"http://{reach}:{settings.port}", settings.public_url or f"http://{shown}:{settings.port}"
+    local = host in ("0.0.0.0", "::", "") or is_loopback(host)
+    return settings.local_url, settings.public_url or (f"http://localhost:{settings.port}" if local else settings.local_url)
 
 
 def answers(base: str) -> bool:
@@ -146,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(REPO_ROOT)
     if refusal := settings.open_without_accounts():
         print(refusal, file=sys.stderr)
+        return 1
+    if (holder := other_owner()) is not None:  # before its ports: that server holds them too
+        print(second_server(holder), file=sys.stderr)
         return 1
     if problems := ports_problems():
         print("\n".join(problems), file=sys.stderr)

@@ -127,7 +127,7 @@ class Services:
         # Here, not at the top: builder.git builds on the services, and importing either first must work.
         from builder.git.server import GitServer
 
-        self.git = GitServer(store, self.projects)
+        self.git = GitServer(store, self.projects, self.quotas)
         self.doctor = DoctorService(self.preview_hub.image, logs)
         self.admin = AdminService(store, self.accounts, self.quotas, self.preview_hub, self.doctor)
 
@@ -231,10 +231,6 @@ async def get_services() -> Services:
             if purged.projects:
                 log.info("removed %d project(s) that were in the trash for over %d days", len(purged.projects), TRASH_DAYS)
             await services.generations.interrupt_stale()
-            try:
-                await services.app_data.resume()
-            except Exception:  # each app's next start opens its relay again
-                log.exception("could not relay to the apps' databases again")
             log.info("project store ready at %s", settings.sync_database_url.split("@")[-1])
             _services = services
         return _services

@@ -41,6 +41,8 @@ MAX_DAYS = 366
 EVAL_RUN = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{4}")
 EVAL_FILE = re.compile(r"(report|compare-[0-9]{8}-[0-9]{6}-[0-9a-f]{4})\.html|[a-z0-9][a-z0-9-]{0,80}\.jpg")
 PROXY_TIMEOUT_S = 2.0
+# The preview proxy's latest restarts the health check names.
+PROXY_EVENTS_SHOWN = 4
 # The machine's checks (doctor) start processes (bubblewrap, Chromium...); on a host that is too busy to finish them
 # in this long, the page says so instead of waiting on.
 MACHINE_CHECKS_S = 20.0
@@ -58,7 +60,9 @@ class Person(UserInfo):
     """An account with what it holds and used today, and its quotas as they apply (its own, else the default)."""
 
     projects: int = Field(description="Projects owned, the trash included.")
-    storage_bytes: int = Field(description="Stored files of those projects, all versions, each content once.")
+    storage_bytes: int = Field(
+        description="Stored files of those projects, all versions, each content once, and their git repositories on disk."
+    )
     tokens_today: int
     cost_today_usd: float
     limits: QuotaSet = Field(description="The quotas that apply to this person (0: no limit).")
@@ -188,7 +192,7 @@ class AdminService:
         return Person(
             **user.model_dump(),
             projects=await self._store.owned_projects(user.id),
-            storage_bytes=await self._store.storage_bytes(user.id),
+            storage_bytes=await self._quotas.storage_bytes(user.id),
             tokens_today=today.input_tokens + today.output_tokens,
             cost_today_usd=round(today.cost_usd, 6),
             limits=limits.as_set(),
@@ -374,6 +378,7 @@ class AdminService:
 
     async def _proxy_check(self) -> HealthCheck:
         where = f"{settings.preview_host}:{settings.preview_port}"
+        restarts = self._proxy_restarts()
         try:
             # Loopback only: a proxy from the environment (HTTP_PROXY) must not carry this request.
             async with direct_client(PROXY_TIMEOUT_S) as client:
@@ -383,7 +388,7 @@ class AdminService:
                 name="preview proxy",
                 state="problem",
                 detail=f"Nothing answers on {where} ({exc.__class__.__name__}): previews cannot be opened. "
-                "Forja's log says why Traefik did not start.",
+                "Forja's log says why Traefik did not start." + restarts,
             )
         if response.headers.get(NOT_FOUND_MARKER) != "none":
             return HealthCheck(
@@ -391,4 +396,10 @@ class AdminService:
                 state="problem",
                 detail=f"Something other than Forja's Traefik answers on {where}: choose another FORJA_PREVIEW_PORT.",
             )
-        return HealthCheck(name="preview proxy", state="ok", detail=f"Traefik answers on {where}.")
+        return HealthCheck(name="preview proxy", state="ok", detail=f"Traefik answers on {where}." + restarts)
+
+    def _proxy_restarts(self) -> str:
+        """What happened to this worker's Traefik lately (it ended and was started again), the last few, or ""."""
+        manager = self._previews.started_manager
+        events = manager.proxy.events[-PROXY_EVENTS_SHOWN:] if manager is not None else []
+        return "".join(f" {event.at:%Y-%m-%d %H:%M:%S} UTC: {event.text}" for event in events)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import os
 import secrets
 import shutil
 import time
@@ -31,6 +30,7 @@ from builder.services.app_databases import Server, apps_database_url, database_n
 from builder.services.preview_hub import ENDED
 from builder.settings import settings
 from builder.store import ProjectStore
+from preview_runtime.common import folder_bytes
 from preview_runtime.db_relay import DatabaseRelays
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import Mount, RunPlan
@@ -75,18 +75,6 @@ def files_dir(project_id: str, scope: Scope) -> Path:
 def socket_dir(project_id: str, scope: Scope) -> Path:
     """The folder of the socket that leads to the app's PostgreSQL database, mounted at /run/forja-db."""
     return scope_dir(project_id, scope) / "db"
-
-
-def usage_bytes(folder: Path) -> int:
-    """What the files under `folder` take (their sizes, links not followed); 0 when it is missing."""
-    total = 0
-    for root, _, names in os.walk(folder):
-        for name in names:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:  # removed while we counted
-                continue
-    return total
 
 
 def quota_bytes() -> int:
@@ -151,7 +139,7 @@ class AppDataService:
         which = scope_of(scope)
         folder = files_dir(project_id, which)
         await asyncio.to_thread(_ready_folder, folder)
-        used = await asyncio.to_thread(usage_bytes, folder)
+        used = await asyncio.to_thread(folder_bytes, folder)
         read_only = used > quota_bytes()
         if read_only:
             self._logs.emit(project_id, self._over_quota_sentence(used, which), LogLevel.warning)
@@ -239,7 +227,7 @@ class AppDataService:
         self._measured_at = now
         over = []
         for project_id, scope in sorted(self._writable):
-            used = await asyncio.to_thread(usage_bytes, files_dir(project_id, scope))
+            used = await asyncio.to_thread(folder_bytes, files_dir(project_id, scope))
             if used <= quota_bytes():
                 continue
             over.append((project_id, scope))

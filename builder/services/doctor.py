@@ -25,7 +25,7 @@ from builder.services.preview_runners import local_egress_policy, local_limits
 from builder.settings import settings
 from builder.webcontainer_boots import BootTally
 from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage, engine_problem
-from preview_runtime.local.egress import REGISTRY_KINDS, Refusal, registry_refusals
+from preview_runtime.local.egress import MIRROR_SETTINGS, REGISTRY_KINDS, Refusal, registry_refusals
 from preview_runtime.local.limits import describe, find_cgroups
 from preview_runtime.local.sandbox import NO_SANDBOX, find_bubblewrap
 from preview_runtime.logs import LogHub
@@ -256,14 +256,27 @@ def _swarm_readiness(engine: str | None, manager: str, image: ImageStatus) -> Ru
 
 
 def _blocked_kinds(registries: dict[str, Refusal | None] | None) -> dict[str, list[str]]:
-    """Kind of project (npm, Python) -> what a setting would lift of the sandbox's refusals of its registries. A name
-    that does not resolve fails installs under every runner, and a registry of no known kind (one the operator added)
-    blocks no kind: neither is counted."""
+    """Kind of project (npm, Python) -> its registries whose refusal a setting would lift. A name that does not
+    resolve fails installs under every runner, and a registry of no known kind (one the operator added) blocks no
+    kind: neither is counted."""
     blocked: dict[str, list[str]] = {}
     for host, refusal in (registries or {}).items():
         if refusal and refusal.advice and (kind := REGISTRY_KINDS.get(host)):
-            blocked.setdefault(kind, []).append(refusal.advice)
+            blocked.setdefault(kind, []).append(host)
     return blocked
+
+
+def _refused_kind(kind: str, hosts: list[str]) -> str:
+    """One sentence for a kind of project whose registries the sandbox would refuse, and the setting that allows them
+    (each host's own refusal, with its advice, is the registries check's)."""
+    setting, value = MIRROR_SETTINGS[hosts[0]]
+    names = " and ".join(sorted(hosts))
+    return (
+        f"{kind} projects cannot install in its sandbox: {names} {'resolve' if len(hosts) > 1 else 'resolves'} here to "
+        "an address that is not public, and previews may reach the package registries at public addresses only. If "
+        f"that is this network's own mirror (a company mirror, split-horizon DNS), set {setting}={value} (or your "
+        "mirror's own address)."
+    )
 
 
 def _local_readiness(sandbox: Check, registries: dict[str, Refusal | None] | None) -> RunnerReadiness:
@@ -283,10 +296,7 @@ def _local_readiness(sandbox: Check, registries: dict[str, Refusal | None] | Non
     blocked = _blocked_kinds(registries) if sandbox.ok else {}
     kinds = sorted(set(REGISTRY_KINDS.values()))
     projects = {
-        kind: f"Its sandbox's egress proxy would refuse {kind} projects' installs, because previews may reach the "
-        f"package registries at public addresses only: {' '.join(blocked[kind])}"
-        if kind in blocked
-        else f"{kind} projects install and run {where.split(':')[0]}."
+        kind: _refused_kind(kind, blocked[kind]) if kind in blocked else f"{kind} projects install and run {where.split(':')[0]}."
         for kind in kinds
     }
     if not blocked:

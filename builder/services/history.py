@@ -20,6 +20,7 @@ from pathlib import Path
 
 from builder.errors import GitExportError, NotFound
 from builder.filetree import text_of, write_zip
+from builder.git.commands import forget_repos
 from builder.models import Author, ProjectRole
 from builder.schemas import CommitResult, FileDiff, ProjectSummary, PurgeResult, TrashedProject, TrashPage, VersionDiff
 from builder.services.access import Actor
@@ -323,6 +324,7 @@ class HistoryService:
         result = await self._store.purge_trashed(datetime.now(UTC) - timedelta(days=days))
         await self._previews.forget_projects(result.projects)
         await asyncio.to_thread(forget_releases, result.projects)
+        await asyncio.to_thread(forget_repos, result.projects)
         if self._app_data is not None:  # their apps' /data folders and databases
             await self._app_data.forget(result.projects)
         return result

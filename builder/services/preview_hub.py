@@ -19,6 +19,7 @@ from typing import Any
 
 from builder import outages
 from builder.cluster.previews import Handler, PreviewEntry, PreviewRegistry, app_answers
+from builder.data_folder import command_lock, previews_held
 from builder.errors import ForjaError, PreviewError
 from builder.publish.addresses import APP_PREVIEW, apps_suffix, forja_upstream, key_of_app
 from builder.schemas import VersionInfo
@@ -29,6 +30,7 @@ from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.apps_edge import AppsEdge
 from preview_runtime.docker.image import ImageStatus, PreviewImage
+from preview_runtime.folder_lock import FolderHeld
 from preview_runtime.logs import LogHub
 from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import RunPlan
@@ -41,10 +43,14 @@ log = logging.getLogger(__name__)
 # error, say) is asked again this often while someone follows it; so is another worker's preview's entry.
 ANSWER_RETRY_S = 1.0
 REMOTE_POLL_S = 0.25
+# Another worker's preview that answered is followed by its entry this often (its proxy may stop answering).
+ANSWERED_POLL_S = 1.0
 # How long another worker may take to do what it is asked (a start returns before its install; a stop is quick).
 CALL_TIMEOUT_S = 30.0
 
 ENDED = (PreviewState.failed, PreviewState.stopped)
+# The states a preview that answered is followed in (see follow): running, and back from reconnecting or not answering.
+FOLLOWED = (PreviewState.running, PreviewState.reconnecting, PreviewState.not_answering)
 
 # Raises to refuse a preview its start or its wake (a quota, a pool).
 Admit = Callable[[], Awaitable[None]]
@@ -132,6 +138,12 @@ class PreviewHub:
             return self._manager
 
     async def _start_manager(self) -> PreviewManager:
+        try:
+            return await self._started_manager()
+        except FolderHeld as exc:
+            raise PreviewError(previews_held(exc.holder)) from None
+
+    async def _started_manager(self) -> PreviewManager:
         proxy = PreviewProxy(
             settings.data_dir / "proxy",
             settings.preview_port,
@@ -139,6 +151,9 @@ class PreviewHub:
             settings.preview_host,
             gate=await self._access.gate(),
             apps=AppsEdge(apps_suffix(), forja_upstream(), acme_email=settings.acme_email, https_port=settings.apps_https_port),
+            # Its Traefik starts (first thing start_background does: before any preview is taken back) only while this
+            # process holds the data folder; a server holds it already, and takes it again here.
+            owner=command_lock(),
         )
         runners, unavailable = await self.runners.ready()
         manager = PreviewManager(
@@ -390,22 +405,28 @@ class PreviewHub:
 
     async def follow(self, key: str) -> AsyncGenerator[PreviewInfo, None]:
         """The key's preview from now on, wherever it runs: its state each time it changes, and once more when its
-        address answers (a running preview's `url` is empty until then), until it answers or fails or stops. Ends at
-        once when no preview of the key runs."""
+        address answers (a running preview's `url` is empty until then), until it fails or stops. Once it answered it
+        is followed for as long as it runs: a preview whose proxy stopped answering comes as reconnecting (no `url`), one
+        whose app stopped answering as not_answering, then as running with its `url` again; any other change ends it. Ends at once when no preview of the key runs."""
         if key in self._local:
             async for info in self._follow_here(self._local[key]):
                 yield info
             return
         shown: tuple[PreviewState, bool] | None = None
+        answered = False
         while (entry := await self.elsewhere(key)) is not None:
             info = entry.info
-            answers = info.state == PreviewState.running and await self._answers(info)
+            if answered and info.state not in FOLLOWED:
+                return
+            # Once it answered, its worker's entry says when its proxy stops and answers again: no request needed.
+            answers = info.state == PreviewState.running and (answered or await self._answers(info))
             if (info.state, answers) != shown:
                 shown = (info.state, answers)
                 yield info if answers else info.model_copy(update={"url": ""})
-            if answers or info.state in ENDED:
+            answered = answered or answers
+            if info.state in ENDED:
                 return
-            await asyncio.sleep(REMOTE_POLL_S)
+            await asyncio.sleep(ANSWERED_POLL_S if answered else REMOTE_POLL_S)
 
     async def _follow_here(self, preview_id: str) -> AsyncGenerator[PreviewInfo, None]:
         manager = self._manager
@@ -420,15 +441,22 @@ class PreviewHub:
             except RunnerError:
                 return
             shown: tuple[PreviewState, bool] | None = None
+            answered = False
             while True:
-                answers = info.state == PreviewState.running and await manager.answers(preview_id)
+                if answered and info.state not in FOLLOWED:
+                    return
+                # Shown answering, and still running (a save's news): not asked again, or a dev server restarting for
+                # a save would take the page's frame away for a moment.
+                kept = shown == (PreviewState.running, True) and info.state == PreviewState.running
+                answers = info.state == PreviewState.running and (kept or await manager.answers(preview_id))
                 if (info.state, answers) != shown:
                     shown = (info.state, answers)
                     yield info if answers else info.model_copy(update={"url": ""})
-                if answers or info.state in ENDED:
+                answered = answered or answers
+                if info.state in ENDED:
                     return
                 try:
-                    async with asyncio.timeout(ANSWER_RETRY_S if info.state == PreviewState.running else None):
+                    async with asyncio.timeout(None if answers or info.state not in FOLLOWED else ANSWER_RETRY_S):
                         info = await queue.get()
                 except TimeoutError:
                     try:

@@ -175,9 +175,10 @@ class PreviewService:
     def follow(self, project_id: str) -> AsyncGenerator[PreviewInfo, None]:
         """The project's preview as it changes: its state now, then each new one.
 
-        A running preview comes with an empty `url` until its address answers 200 through the proxy,
-        then once more with it. Ends there, or with failed or stopped (a failure's `detail` says why);
-        ends at once when no preview of the project is running.
+        A running preview comes with an empty `url` until its address answers through the proxy, then once more with
+        it; from then on it comes again only when its proxy stops answering (reconnecting, no `url`) and answers again
+        (running, its `url`), and the follow ends at any other change. Ends with failed or stopped (a failure's
+        `detail` says why); ends at once when no preview of the project is running.
         """
         return self._hub.follow(project_key(project_id))
 

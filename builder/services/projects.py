@@ -159,10 +159,13 @@ class ProjectService:
         author: Author = Author.user,
         user_id: str | None = None,
         on: int | None = None,
+        quota_checked: bool = False,
     ) -> CommitResult:
         """A save's new version (made `on` that version, if given: see ProjectStore.commit), not yet announced (a git
-        push announces its versions after the pusher heard back)."""
-        await self._quotas.check_write(project_id, encoded(writes))
+        push announces its versions after the pusher heard back). `quota_checked`: the caller checked the storage
+        quota for these files and more (a push, for all its commits and what git received, before the first save)."""
+        if not quota_checked:
+            await self._quotas.check_write(project_id, encoded(writes))
         return await self._store.commit(
             project_id,
             writes,

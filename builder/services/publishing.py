@@ -34,6 +34,7 @@ from builder.services.previews import Admit, WithData, plan_of
 from builder.settings import settings
 from builder.store import ProjectStore, stored_number
 from builder.store.releases import AppRow
+from preview_runtime.common import folder_bytes
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import npm_script_line
 from preview_runtime.production import NotPublishable, ProductionPlan, production_plan
@@ -168,14 +169,7 @@ def releases_root() -> Path:
 
 def disk_bytes(project_id: str) -> int:
     """What the project's kept releases take on disk: their files and compressed forms, every release kept."""
-    total = 0
-    for folder, _, names in os.walk(releases_root() / project_id):
-        for name in names:
-            try:
-                total += os.lstat(os.path.join(folder, name)).st_size
-            except OSError:  # pruned while we counted
-                continue
-    return total
+    return folder_bytes(releases_root() / project_id)
 
 
 def forget_releases(project_ids: list[str]) -> None:

@@ -4,6 +4,8 @@ published apps live and publish build minutes a day; and the pool of share links
 Each limit is the person's own value (an admin sets it) or else the server's default (the admin
 page's, else the FORJA_QUOTA_* setting); 0 is no limit. Work past a limit is refused before it
 starts, with a sentence that names the limit and what to do. Without accounts there are none.
+Storage counts every version's files and each project's git repository on disk (builder/git/mirror.py measures it
+after each change; a push's own bytes are counted before it is taken).
 
 Anyone with a share link may start its preview, so those previews never count against their project owner (a stranger
 could otherwise spend the owner's quota, or be refused because of it): they share FORJA_SHARE_PREVIEWS, with or
@@ -144,7 +146,7 @@ class QuotaService:
         tokens = today.input_tokens + today.output_tokens
         previews = await self._running_previews(actor.user_id)
         projects = await self._store.owned_projects(actor.user_id)
-        storage = await self._store.storage_bytes(actor.user_id)
+        storage = await self.storage_bytes(actor.user_id)
         apps = await self._store.live_apps_owned(actor.user_id)
         minutes = await self._build_minutes(actor.user_id)
         return [
@@ -187,26 +189,34 @@ class QuotaService:
         if files:
             await self._check_storage(owner, limits, files)
 
-    async def check_write(self, project_id: str, files: Mapping[str, bytes]) -> None:
-        """QuotaExceeded when saving these files would take the project owner's storage past their limit."""
-        if not self.enabled or not files:
+    async def storage_bytes(self, user_id: str) -> int:
+        """What the projects the person owns take: every version's files, each content once, and each project's git
+        repository on disk (made when someone clones, pushes or links a remote)."""
+        return sum(await self._store.storage(user_id))
+
+    async def check_write(self, project_id: str, files: Mapping[str, bytes], git_bytes: int = 0) -> None:
+        """QuotaExceeded when saving these files (and `git_bytes` more in the project's git repository: a push's)
+        would take the project owner's storage past their limit."""
+        if not self.enabled or not (files or git_bytes):
             return
         owner = (await self._store.owners([project_id])).get(project_id)
         if not self._limited(owner):
             return
         assert owner is not None
-        await self._check_storage(owner, await self.limits(owner), files)
+        await self._check_storage(owner, await self.limits(owner), files, git_bytes)
 
-    async def _check_storage(self, owner: str, limits: Limits, files: Mapping[str, bytes]) -> None:
+    async def _check_storage(self, owner: str, limits: Limits, files: Mapping[str, bytes], git_bytes: int = 0) -> None:
         if not limits.storage_mb:
             return
         adding = {hashlib.sha256(data).hexdigest(): len(data) for data in files.values()}
-        after = await self._store.storage_bytes(owner, adding)
+        stored, git = await self._store.storage(owner, adding)
+        git += git_bytes
+        after = stored + git
         if after > limits.storage_mb * MB:
             raise QuotaExceeded(
-                f"This would store {human_size(after)} of files, past the {human_size(limits.storage_mb * MB)} its "
-                "owner may keep on this Forja. Nothing was saved. Delete old projects (and empty the trash), or ask "
-                "an admin for more storage.",
+                f"This would store {human_size(after)} of files{' and git history' if git else ''}, past the "
+                f"{human_size(limits.storage_mb * MB)} its owner may keep on this Forja. Nothing was saved. Delete old "
+                "projects (and empty the trash), or ask an admin for more storage.",
                 "storage_mb",
                 round(after / MB, 2),
                 limits.storage_mb,

@@ -134,6 +134,14 @@ class ServerSettings(BaseSettings):
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
+    @property
+    def local_url(self) -> str:
+        """Where this machine reaches Forja's page and API: its listen address (loopback for every address) and port."""
+        host = self.host.strip("[]")
+        reach = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+        reach = f"[{reach}]" if ":" in reach else reach
+        return f"http://{reach}:{self.port}"
+
 
 class AccountSettings(BaseSettings):
     """Accounts and quotas"""
@@ -179,6 +187,19 @@ class AccountSettings(BaseSettings):
         le=3650,
         description="Most days a git token (one project's, for git alone) may last. The Clone dialog's default is 30 days, "
         "or this when shorter (see [Accounts: git tokens](accounts.md#git-tokens)).",
+    )
+    git_pushes_per_hour: int = Field(
+        default=60,
+        ge=0,
+        description="With accounts, most git pushes to Forja one person may make in an hour (pushes taken count, "
+        "refused ones do not); the next is refused with a sentence saying when they may push again. `0` is no limit.",
+    )
+    git_push_mb_per_hour: int = Field(
+        default=200,
+        ge=0,
+        description="With accounts, most MB one person's git pushes to Forja may bring in an hour, as git received "
+        "them (the push's objects on disk, measured before anything is kept); a push that would pass it is refused with "
+        "a sentence saying when they may push again. `0` is no limit.",
     )
     quota_tokens_day: int = Field(
         default=1_000_000,

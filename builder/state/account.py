@@ -30,7 +30,8 @@ AT_THE_LIMIT = {
     "cost_day_usd": "At the limit, Forja sends no more requests to a model for you until midnight (UTC).",
     "previews": "At the limit, a new preview waits until one of yours stops; previews nobody looks at stop by themselves.",
     "projects": "At the limit, you cannot make or import another project; projects in the trash count until they go.",
-    "storage_mb": "At the limit, nothing that adds files is saved; delete old projects to make room.",
+    "storage_mb": "Every version's files count, and the git copy of each project you clone or push to. At the limit, "
+    "nothing that adds files is saved or pushed; delete old projects to make room.",
     "published_apps": "At the limit, another app cannot be published until you take one down; publishing a live one "
     "again still works.",
     "build_minutes_day": "At the limit, nothing more is published for you until midnight (UTC); your live apps stay up.",

@@ -12,13 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import secrets
 import time
 from datetime import UTC, datetime
 
 import reflex as rx
-from reflex.utils.prerequisites import get_and_validate_app
 
 from builder.errors import FileTreeError
 from builder.filetree import normalize_path
@@ -26,6 +24,7 @@ from builder.schemas import PRESENCE_TABS, PresenceInfo, PresenceTab
 from builder.services.access import Actor
 from builder.services.presence import HEARTBEAT_S, PresenceService, colour_for, initials_of, shown_name
 from builder.settings import settings
+from builder.state.connected import page_connected
 from builder.state.conversation import ConversationState
 from builder.state.editor import EditorState
 from builder.state.workspace import WorkspaceState
@@ -78,20 +77,6 @@ def shown_file(path: str) -> str:
         return normalize_path(path) if path else ""
     except FileTreeError:
         return ""
-
-
-@functools.cache
-def _app() -> rx.App:
-    return get_and_validate_app().app
-
-
-async def page_connected(client_token: str) -> bool:
-    """Whether the page's socket (its client token's) is still connected to a worker."""
-    namespace = _app().event_namespace
-    if namespace is None:
-        return False
-    # Reflex offers no public hook for a socket that goes; its token manager is what knows.
-    return await namespace._token_manager.is_token_connected(client_token)  # pyright: ignore[reportPrivateUsage]
 
 
 class PresenceState(WorkspaceState):

@@ -2,22 +2,50 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
+from collections.abc import AsyncGenerator
 
 import reflex as rx
 
 from builder.errors import ForjaError, PreviewRefused
 from builder.services.preview_access import open_path
 from builder.settings import settings
+from builder.state.connected import page_connected
 from builder.state.views import preview_words
 from builder.state.workspace import Loaded, WorkspaceState
-from preview_runtime.runner import PreviewState
+from preview_runtime.runner import PreviewInfo, PreviewState
 
 # Below Radix's `md` (assets/forja.css) the workspace shows one pane at a time.
 PHONE_QUERY = "window.matchMedia('(max-width: 63.99em)').matches"
 _SOURCE = re.compile(r"`(.*)` from (.+)", re.DOTALL)
+# How often a page that follows its preview looks whether its socket is still there.
+PAGE_CHECK_S = 5.0
 WEBCONTAINER_REASON = "A front-end project: it runs in your browser (WebContainer), and nothing of it runs on the server."
+
+
+async def while_connected(reports: AsyncGenerator[PreviewInfo, None], client_token: str) -> AsyncGenerator[PreviewInfo, None]:
+    """The preview's reports for as long as the page's socket is there: a preview that answered is followed as long as
+    it runs (its proxy may stop answering and come back), and a closed tab must not keep that going."""
+    pending: asyncio.Task[PreviewInfo] | None = None
+    try:
+        while True:
+            pending = pending or asyncio.ensure_future(anext(reports))
+            done, _ = await asyncio.wait({pending}, timeout=PAGE_CHECK_S)
+            if not done:
+                if not await page_connected(client_token):
+                    return
+                continue
+            try:
+                info = pending.result()
+            except StopAsyncIteration:
+                return
+            pending = None
+            yield info
+    finally:
+        if pending is not None:
+            pending.cancel()
 
 
 def started_with(source: str) -> tuple[str, str]:
@@ -168,7 +196,7 @@ class PreviewPaneState(WorkspaceState):
                     self.preview_refused = isinstance(exc, PreviewRefused)
             return
         async with contextlib.aclosing(previews.follow(project_id)) as reports:
-            async for info in reports:
+            async for info in while_connected(reports, self.router.session.client_token):
                 async with self:
                     if not self._still_asked(token, project_id):
                         return

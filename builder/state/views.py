@@ -35,6 +35,8 @@ PREVIEW_WORDS = {
     PreviewState.starting: "Starting the preview...",
     PreviewState.installing: "Installing dependencies...",
     PreviewState.running: "Starting the dev server...",
+    PreviewState.reconnecting: "Reconnecting to the app... Its connection stopped, and Forja is bringing it back.",
+    PreviewState.not_answering: "The app stopped answering. Its log may say why; restarting the preview starts it again.",
 }
 WAKING_WORDS = "Waking the app up: it was parked after a while unused..."
 # The file a person most likely wants to see first, best first.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func
 from sqlmodel import col, select
 
-from builder.models import Blob, ProjectMember, ProjectRole, User, Version, VersionFile
+from builder.models import Blob, Project, ProjectMember, ProjectRole, User, Version, VersionFile
 from builder.store.base import StoreBase
 
 
@@ -73,9 +73,10 @@ class MemberRecords(StoreBase):
         async with self._sessions() as session:
             return (await session.exec(query)).one()
 
-    async def storage_bytes(self, user_id: str, adding: dict[str, int] | None = None) -> int:
-        """Bytes of the distinct file contents in every version of the projects the person owns (a content many
-        versions keep counts once), plus those of `adding` ({hash: size}) their projects do not hold yet."""
+    async def storage(self, user_id: str, adding: dict[str, int] | None = None) -> tuple[int, int]:
+        """What the projects the person owns hold, in one query: the bytes of the distinct file contents in all their
+        versions (a content many versions keep counts once), plus those of `adding` ({hash: size}) they do not hold
+        yet; and what their git repositories take on disk (Project.git_bytes)."""
         owned = select(ProjectMember.project_id).where(ProjectMember.user_id == user_id, ProjectMember.role == ProjectRole.owner)
         held = (
             select(VersionFile.blob_hash)
@@ -83,9 +84,11 @@ class MemberRecords(StoreBase):
             .where(col(Version.project_id).in_(owned))
             .distinct()
         )
+        files = select(func.coalesce(func.sum(Blob.size), 0)).where(col(Blob.hash).in_(held)).scalar_subquery()
+        git = select(func.coalesce(func.sum(Project.git_bytes), 0)).where(col(Project.id).in_(owned)).scalar_subquery()
         async with self._sessions() as session:
-            total = (await session.exec(select(func.coalesce(func.sum(Blob.size), 0)).where(col(Blob.hash).in_(held)))).one()
+            total, git_total = (await session.exec(select(files, git))).one()
             if adding:
                 known = set((await session.exec(held.where(col(VersionFile.blob_hash).in_(list(adding))))).all())
                 total += sum(size for digest, size in adding.items() if digest not in known)
-        return int(total)
+        return int(total), int(git_total)

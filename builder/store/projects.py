@@ -49,6 +49,7 @@ from builder.store.base import COMMIT_ATTEMPTS, IN_CHUNK, content_hash, no_proje
 from builder.store.collab import CollabRecords
 from builder.store.domains import DomainRecords
 from builder.store.generations import GenerationRecords
+from builder.store.git_pushes import GitPushRecords
 from builder.store.git_tokens import GitTokenRecords
 from builder.store.members import MemberRecords
 from builder.store.plans import PlanRecords
@@ -97,6 +98,7 @@ class ProjectStore(
     AccountRecords,
     GitTokenRecords,
     ThrottleRecords,
+    GitPushRecords,
     MemberRecords,
     TrashRecords,
     UsageRecords,

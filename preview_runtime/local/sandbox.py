@@ -16,6 +16,7 @@ import re
 import shlex
 import shutil
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -180,7 +181,8 @@ async def find_bubblewrap(home: Path) -> tuple[str | None, str]:
     found = shutil.which("bwrap")
     if not found:
         return None, NO_SANDBOX
-    identity = write_identity(home / ".forja-identity", home)
+    # A folder of this probe's own: another runner's probe may be starting in the same `home` at the same time.
+    identity = write_identity(Path(tempfile.mkdtemp(prefix=".forja-identity-", dir=home)), home)
     fd = filter_fd()
     try:
         proc = await asyncio.create_subprocess_exec(

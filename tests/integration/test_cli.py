@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -337,3 +338,46 @@ def test_generate_waits_its_turn_behind_a_generation_running_elsewhere(cli: Cli,
     engine.dispose()
     result = cli.run("generate", "Make it blue", "--project", project_id, "--provider", "offline")
     assert result.returncode == 1 and "already being generated" in result.stderr
+
+
+# Another process that holds a data folder as a command running previews of its own would (an eval), until its stdin
+# closes.
+HOLDER = """
+import sys
+from pathlib import Path
+from preview_runtime.folder_lock import FolderLock
+
+FolderLock(Path(sys.argv[1]), "command", command="python -m builder eval --suite forja-smoke").take()
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+@contextmanager
+def held_by_another_command(data_dir: Path) -> Iterator[int]:
+    """`data_dir` held by another live process (its pid) for the block."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(data_dir)], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        assert process.stdout.readline() == "held\n"
+        yield process.pid
+    finally:
+        process.stdin.close()
+        process.wait(10)
+
+
+def test_an_eval_on_a_data_folder_another_one_holds_is_refused_with_a_folder_of_its_own(cli: Cli) -> None:
+    with held_by_another_command(cli.data_dir) as pid:
+        refused = cli.refused("eval", "--reference", "--task", "bmi-calculator", "--token", "forja_not_shown")
+        compared = cli.run("eval", "--compare", "run-a", "run-b")  # it runs no preview: the folder is not its
+    other = f"a Forja command (pid {pid}: python -m builder eval --suite forja-smoke)"
+    assert refused.startswith(f"The data folder {cli.data_dir} is held by {other}, which runs its previews; ")
+    assert re.search(
+        rf"own: FORJA_DATA_DIR={re.escape(str(cli.data_dir))}-eval FORJA_PREVIEW_PORT=\d+ "
+        r"FORJA_PREVIEW_NETWORK=forja-previews-eval python -m builder eval --reference --task bmi-calculator$",
+        refused,
+    ), refused
+    assert "forja_not_shown" not in refused
+    assert compared.returncode == 1 and "is held by" not in compared.stderr

@@ -21,6 +21,7 @@ from builder.git.remote import BRANCH_RULES, link_path
 from builder.models import ProjectRole
 from builder.services import Services
 from builder.settings import settings
+from preview_runtime.common import folder_bytes
 from tests.accounts import Person, someone
 from tests.git_host import TOKEN, Host, git, served_host
 from tests.integration.test_cli import Cli
@@ -169,6 +170,34 @@ async def test_when_both_moved_nothing_is_overwritten_and_the_two_ways_on_work(t
     assert refused["detail"].startswith("Both sides changed index.html; Forja merges only changes to different files")
     assert await forja_files(team) == before
     assert len(await team.services.projects.versions(team.project)) == 4
+
+
+async def test_a_pull_checks_the_commits_a_merge_brings_and_its_objects_count_in_the_storage(
+    team: Team, host: Host, tmp_path: Path
+) -> None:
+    await link(team, host, "merged")
+    await sync(team, "push")
+    clone = host.clone("merged", tmp_path / "clone")
+    # A side branch with a link out, merged into main with main's own tree: main's line holds nothing wrong.
+    git("checkout", "--quiet", "-b", "side", cwd=clone)
+    (clone / "escape").symlink_to("/etc/passwd")
+    git("add", "-A", cwd=clone)
+    git("commit", "--quiet", "-m", "Side: a link", cwd=clone)
+    side = git("rev-parse", "--short=10", "HEAD", cwd=clone).strip()
+    git("checkout", "--quiet", "main", cwd=clone)
+    git("merge", "--quiet", "--no-edit", "-s", "ours", "side", cwd=clone)
+    git("push", "--quiet", "origin", "main", cwd=clone)
+
+    refused = await sync(team, "pull", 422)
+    assert refused["detail"] == (
+        f"escape in {side} is a symbolic link; Forja keeps regular files only. Remove it first. Forja checks every new "
+        "commit, merged ones too: take this one out of the history first."
+    )
+    assert len(await team.services.projects.versions(team.project)) == 1
+    # The fetched objects stay in the mirror (no ref names them): what it takes on disk is measured again.
+    storage = await team.services.quotas.storage_bytes(team.ana.actor.user_id)
+    files = sum(len(text.encode()) for text in set(TREE.values()))
+    assert storage == files + folder_bytes(repo_path(team.project))
 
 
 async def test_a_wrong_token_is_refused_in_words(team: Team, host: Host, monkeypatch: pytest.MonkeyPatch) -> None:

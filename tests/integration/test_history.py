@@ -28,6 +28,8 @@ from builder.cli.command import local_services
 from builder.cli.local import LocalBackend
 from builder.errors import FileTreeError, GitExportError, NotFound
 from builder.filetree import read_zip
+from builder.git.commands import link_path, repo_path
+from builder.git.mirror import project_lock
 from builder.models import LOCAL_USER_ID, Author, Blob, Generation, PreviewSession, Project, ShareLink, Version, VersionFile
 from builder.services import Services
 from builder.services.access import LOCAL_ACTOR
@@ -390,6 +392,11 @@ async def test_purge_deletes_old_trash_and_unshared_blobs_only(
     homes = {project: project_home(local_work_dir(), project) for project in (pid, recent)}
     for home in homes.values():  # what the local runner kept for each: a home with npm's cache in it
         (home / ".npm").mkdir(parents=True)
+    for project in (pid, recent):  # and git: each project's repository, and a remote's link
+        async with project_lock(project):
+            await svc.git.mirror.sync(project)
+        link_path(project).parent.mkdir(parents=True, exist_ok=True)
+        link_path(project).write_text("{}")
     await svc.history.delete(pid)
     await svc.history.delete(recent)
     assert (await svc.history.purge_expired()).projects == []  # trashed just now: kept
@@ -408,6 +415,8 @@ async def test_purge_deletes_old_trash_and_unshared_blobs_only(
     assert (await store.read_tree(keeper))["index.html"] == b"<h1>Hello</h1>\n"
     assert [t.id for t in await svc.history.list_trash(LOCAL_ACTOR)] == [recent]
     assert not homes[pid].exists() and homes[recent].is_dir()  # a project's home goes with it, not before
+    assert not repo_path(pid).exists() and not link_path(pid).exists()
+    assert (repo_path(recent) / "HEAD").is_file() and link_path(recent).is_file()
     assert (await svc.history.purge_expired(days=30)).projects == []
     assert (await svc.history.purge_expired(days=0)).projects == [recent]
     assert await count(store, Project) == 1

@@ -7,8 +7,11 @@ scripts/prefetch_starters.py filled, so nothing is fetched from a registry.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
+import os
+import signal
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,6 +26,7 @@ from builder.services import Services
 from builder.services.run_settings import RunSettings
 from preview_runtime.runner import PreviewInfo, PreviewState
 from tests.conftest import CHECKED_PROJECT, free_port, served
+from tests.integration.test_cli import held_by_another_command
 
 # Reads package.json once, when it starts: only a restart shows a new description.
 SERVER = b"""const http = require('http');
@@ -75,8 +79,15 @@ async def test_saved_run_settings_restart_the_running_preview_with_their_command
 
 
 async def followed(services: Services, project_id: str) -> list[PreviewInfo]:
-    async with asyncio.timeout(120):
-        return [info async for info in services.previews.follow(project_id)]
+    """The preview's reports until its address answers (its url) or it ends: a preview that answered is followed on
+    for as long as it runs (test_proxy_down_is_followed)."""
+    seen: list[PreviewInfo] = []
+    async with asyncio.timeout(120), contextlib.aclosing(services.previews.follow(project_id)) as reports:
+        async for info in reports:
+            seen.append(info)
+            if info.url:
+                break
+    return seen
 
 
 async def test_follow_reports_each_state_until_the_address_answers(local_previews: None, services: Services) -> None:
@@ -101,6 +112,88 @@ async def test_follow_reports_each_state_until_the_address_answers(local_preview
     assert response.text == "<h1>followed</h1>"
     # Nothing changes any more: following again reports the answering preview alone.
     assert [info.state for info in await followed(services, created.project_id)] == [PreviewState.running]
+
+
+async def test_a_preview_is_reconnecting_while_its_proxy_answers_nothing(local_previews: None, services: Services) -> None:
+    created = await services.projects.create("Kept", {"package.json": manifest("kept"), "server.js": SERVER}, owner=LOCAL_USER_ID)
+    pid = created.project_id
+    await services.previews.start(pid)
+    proxy = (await services.preview_hub.manager()).proxy
+    async with asyncio.timeout(120), contextlib.aclosing(services.previews.follow(pid)) as reports:
+        async for info in reports:
+            if info.url:
+                break
+        silent = proxy.traefik_pid
+        assert silent is not None
+        os.kill(silent, signal.SIGSTOP)  # it answers nothing, then ends
+        down = await anext(reports)
+        assert (down.state, down.url) == (PreviewState.reconnecting, "")
+        assert "Forja is starting the proxy again" in down.detail
+        status = await services.previews.status(pid)
+        assert status is not None and status.state == PreviewState.reconnecting
+        os.kill(silent, signal.SIGKILL)
+        back = await anext(reports)
+    assert back.state == PreviewState.running and back.url
+    assert await served(services, pid) == "<h1>kept</h1>"
+    texts = [line.text for line in services.logs.history(pid)]
+    assert "The app's address stopped answering: the preview proxy stopped, and Forja is starting it again." in texts
+    assert "The preview proxy answers again: the app is back at its address." in texts
+
+
+async def test_a_preview_whose_app_stops_answering_is_not_reported_running(local_previews: None, services: Services) -> None:
+    """Behind a proxy that answers, an app gone quiet (its server stopped here with SIGSTOP, as a hung loop would be)
+    is reported not answering within two questions, and running again once it answers."""
+    created = await services.projects.create(
+        "Quiet", {"package.json": manifest("quiet"), "server.js": SERVER}, owner=LOCAL_USER_ID
+    )
+    pid = created.project_id
+    await services.previews.start(pid)
+    manager = await services.preview_hub.manager()
+    manager._liveness.every_s = 0.5  # pyright: ignore[reportPrivateUsage]
+    async with asyncio.timeout(120), contextlib.aclosing(services.previews.follow(pid)) as reports:
+        async for info in reports:
+            if info.url:
+                break
+        server = _process_running(b"server.js")
+        os.kill(server, signal.SIGSTOP)
+        try:
+            quiet = await anext(reports)
+            assert (quiet.state, quiet.url) == (PreviewState.not_answering, ""), quiet
+            assert quiet.detail.startswith("The app stopped answering: its server runs but says nothing")
+            status = await services.previews.status(pid)
+            assert status is not None and status.state == PreviewState.not_answering
+        finally:
+            os.kill(server, signal.SIGCONT)
+        back = await anext(reports)
+    assert back.state == PreviewState.running and back.url
+    assert await served(services, pid) == "<h1>quiet</h1>"
+    texts = [line.text for line in services.logs.history(pid)]
+    assert any(text.startswith("The app stopped answering") for text in texts) and "The app answers again." in texts
+
+
+def _process_running(argument: bytes) -> int:
+    """The pid of the process with `argument` on its command line (a sandbox's, seen from the host)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and argument in (proc / "cmdline").read_bytes().split(b"\0"):
+                return int(proc.name)
+        except OSError:
+            continue
+    raise AssertionError(f"no process runs {argument!r}")
+
+
+async def test_no_preview_starts_on_a_data_folder_another_process_holds(local_previews: None, services: Services) -> None:
+    created = await services.projects.create("Held", {"package.json": manifest("held"), "server.js": SERVER}, owner=LOCAL_USER_ID)
+    with held_by_another_command(builder.settings.settings.data_dir) as pid:
+        with pytest.raises(PreviewError) as refused:
+            await services.previews.start(created.project_id)
+        assert str(refused.value).startswith(
+            f"The previews of the data folder {builder.settings.settings.data_dir} are run by a Forja command (pid {pid}: "
+            "python -m builder eval --suite forja-smoke): this process starts none there"
+        )
+        assert not (builder.settings.settings.data_dir / "proxy" / "traefik.pid").exists()
+    await services.previews.start(created.project_id)  # the folder is free once its holder ended
+    assert await served(services, created.project_id) == "<h1>held</h1>"
 
 
 async def test_follow_ends_with_the_failure_and_why(local_previews: None, services: Services) -> None:

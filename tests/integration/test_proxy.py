@@ -33,7 +33,7 @@ from preview_runtime.plan import RunPlan
 from preview_runtime.preview_headers import NOT_FOUND_MARKER, PREVIEW_RESPONSE_HEADERS, WAKING
 from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewSpec, PreviewState, RunnerError
-from preview_runtime.traefik import alive, find_traefik
+from preview_runtime.traefik import find_traefik
 from preview_runtime.verify import find_chromium
 from tests.conftest import CHROMIUM_ARGS, free_port
 from tests.preview_visits import cookie_of
@@ -316,26 +316,6 @@ async def test_start_refuses_a_busy_port(tmp_path: Path, traefik_bin: str) -> No
         with pytest.raises(RunnerError, match="already in use"):
             await proxy.start()
         await proxy.stop()
-
-
-async def test_a_traefik_left_by_a_dead_forja_is_replaced(
-    tmp_path: Path, traefik_bin: str, upstream_a: ThreadingHTTPServer
-) -> None:
-    port = free_port()
-    old = PreviewProxy(tmp_path / "state", port, traefik_bin=traefik_bin)
-    await old.start()
-    assert old._process is not None
-    old_pid = old._process.pid
-    new = PreviewProxy(tmp_path / "state", port, traefik_bin=traefik_bin)  # same state dir, as after a restart
-    try:
-        await new.start()
-        await new.route("a", f"http://127.0.0.1:{upstream_a.server_port}")
-        assert await new.wait_routed("a")
-        assert (await _get(new, "a.localhost")).json()["upstream"] == "A"
-        assert not alive(old_pid)
-    finally:
-        await new.stop()
-        await old.stop()
 
 
 # -- in a real browser ---------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -31,6 +33,10 @@ from builder.models import LOCAL_USER_ID, Author, ShareLink, utcnow
 from builder.services import Services, shares
 from builder.services.access import LOCAL_ACTOR
 from builder.store import ProjectStore
+from preview_runtime.runner import PreviewState
+from preview_runtime.verify import CHROMIUM_ARGS, find_chromium
+from tests.collab_clients import serving
+from tests.conftest import free_port
 
 
 def make_app() -> FastAPI:
@@ -269,6 +275,35 @@ async def test_share_page_starts_and_serves_the_shared_version(
     async with httpx.AsyncClient(timeout=5) as http:
         after = await http.get(manager.proxy.internal_url(), headers={"Host": host})
     assert "Version one" not in after.text
+
+
+@pytest.mark.browser  # launches Chromium itself
+async def test_a_share_page_whose_app_cannot_start_says_so_past_its_deadline(
+    local_previews: None, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(builder.settings.settings, "preview_start_timeout_s", 3)
+    silent = json.dumps({"name": "silent", "version": "1.0.0", "scripts": {"dev": "node silent.js"}}).encode()
+    created = await services.projects.create(  # its dev server runs and never listens
+        "Silent", {"package.json": silent, "silent.js": b"setInterval(() => {}, 1000);\n"}, owner=LOCAL_USER_ID
+    )
+    link = await services.shares.create(created.project_id)
+    chromium = find_chromium(os.environ.get("FORJA_CHROMIUM", ""))
+    assert chromium is not None, "Chromium is required (apt-get install chromium-headless-shell)"
+    from playwright.async_api import async_playwright, expect
+
+    async with serving(make_app(), free_port()) as base, async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = await browser.new_page()
+        await page.goto(f"{base}/s/{link.token}")
+        await expect(page.get_by_role("heading", name="Starting the app...")).to_be_visible()
+        await expect(page.get_by_role("heading", name="This app could not start")).to_be_visible(timeout=15_000)
+        await expect(page.locator("#state")).to_have_text(
+            "It did not start within 3 seconds. Try again later, or ask the person who sent the link."
+        )
+        await expect(page.locator("#spinner")).to_be_hidden()
+        await browser.close()
+    status = await services.version_previews.status(created.project_id, 1)
+    assert status is not None and status.state == PreviewState.starting  # it never answered: the page did not wait on
 
 
 async def test_share_previews_end_with_their_last_link_its_expiry_or_the_trash(

@@ -1,9 +1,10 @@
 """Forja through faults: what it says stays true while what it needs goes away and comes back.
 
 Real Forja workers (tests/worker_processes.py: separate processes, each its own data folder and preview proxy) on a
-real Redis and a real PostgreSQL of the test's own, which the test stops and starts again. After each fault, nothing
+Redis, a PostgreSQL and a Docker engine of the test's own, which it stops and starts again; a data folder on a small
+filesystem it fills; workers it kills (SIGKILL) in the middle of a push and of a publish. After each fault, nothing
 saved is lost, nothing half-saved is shown, every state Forja reports matches what answers, and the expected failure
-is said in words (an answer, one line of the log), never a 500 or a traceback.
+is said in words (an answer, one line of the log), never a 500 or a traceback. docs/deploying.md says what each proves.
 """
 
 from __future__ import annotations

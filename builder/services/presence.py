@@ -105,6 +105,10 @@ class PresenceService:
             self._wake(project_id)
         return sorted((entry for entry, _ in entries.values()), key=lambda e: (e.since, e.session))
 
+    async def looked_up(self, project_id: str) -> list[PresenceInfo] | None:
+        """The list for a watcher: `here`, or None when it cannot be read now (the shared presence's Redis away)."""
+        return await self.here(project_id)
+
     async def watch(self, project_id: str) -> AsyncGenerator[list[PresenceInfo]]:
         """The project's list now, then each time it changes (an entry that expires counts: the list is read again
         every third of the TTL, as no event says so)."""
@@ -114,8 +118,8 @@ class PresenceService:
             last: list[PresenceInfo] | None = None
             while True:
                 woken.clear()
-                people = await self.here(project_id)
-                if people != last:
+                people = await self.looked_up(project_id)
+                if people is not None and people != last:
                     last = people
                     yield people
                 with contextlib.suppress(TimeoutError):

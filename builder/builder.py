@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import reflex as rx
 
+from builder import outages
 from builder.api import API_GUARDS, api
 from builder.api.mcp import endpoint as mcp_endpoint
 from builder.app_secrets import load_key
@@ -38,12 +39,15 @@ log = logging.getLogger("builder")
 
 
 def plain_error(exception: Exception) -> rx.event.EventSpec:
-    """Refusals say why (a sign-in that ended goes to the sign-in page); anything else is ours: log the stack trace,
-    tell the person what happened and what to do, in words."""
+    """Refusals say why (a sign-in that ended goes to the sign-in page), and so do outages (builder/outages.py, said
+    once in the log); anything else is ours: log the stack trace, tell the person what happened and what to do, in
+    words."""
     if isinstance(exception, NotSignedIn):
         return rx.redirect(sign_in_page(exception.come_back_to))
     if isinstance(exception, ForjaError):
         return rx.toast.error(exception.message, position="top-center", id="refused")
+    if (refused := outages.refusal(exception)) is not None:  # the database or Redis away, a full disk: no bug of ours
+        return rx.toast.error(refused.message, position="top-center", id="refused")
     log.error("unhandled error in an event handler", exc_info=exception)
     return rx.toast.error(
         "Something went wrong on Forja's side.",
@@ -88,8 +92,7 @@ async def running_services() -> AsyncIterator[None]:
     except Exception:  # each app's next start opens its relay again
         log.exception("could not relay to the apps' databases again")
     await services.generations.interrupt_abandoned()
-    if not settings.redis_url:  # with several workers, another one may be building
-        await services.publishing.interrupt_abandoned()
+    await services.publishing.interrupt_abandoned()  # not those another worker builds: their publish's lease is alive
     try:
         await services.preview_hub.manager()
         await services.app_domains.load()

@@ -15,7 +15,7 @@ from functools import partial
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from builder import db
+from builder import db, outages
 from builder.cluster.leases import worker_name
 from builder.cluster.presence import PresenceService
 from builder.cluster.previews import PreviewRegistry
@@ -153,38 +153,50 @@ class Services:
         try:
             async with asyncio.timeout(HEALTH_TIMEOUT_S):
                 await self._store.ping()
+            outages.DATABASE.answered()
         except (SQLAlchemyError, OSError, TimeoutError) as exc:
-            log.warning("health: the database does not answer: %s", exc)
+            if not outages.noted(exc):  # an outage is said once in the log, not at every probe
+                log.warning("health: the database does not answer: %s", exc)
             problems.append(f"The database does not answer ({type(exc).__name__}).")
         if self._cluster is not None:
             try:
                 async with asyncio.timeout(HEALTH_TIMEOUT_S):
                     await self._cluster.redis.ping()  # pyright: ignore[reportGeneralTypeIssues] (redis-py types sync and async alike)
+                outages.REDIS.answered()
             except (RedisError, OSError, TimeoutError) as exc:
-                log.warning("health: Redis does not answer: %s", exc)
+                if not outages.noted(exc):
+                    log.warning("health: Redis does not answer: %s", exc)
                 problems.append(f"Redis does not answer ({type(exc).__name__}).")
         return problems
 
     async def sweep(self) -> None:
         """One round of this worker's sweep: its own previews of share links that expired meanwhile (an expiry has no
-        event of its own) or were revoked on another worker, and the apps' custom domains: claims whose TXT record
-        appeared meanwhile, and those another worker changed."""
+        event of its own) or were revoked on another worker, its projects' previews that missed a save (the worker that
+        saved could not tell this one: Redis was away), and the apps' custom domains: claims whose TXT record appeared
+        meanwhile, and those another worker changed. A round waits for the database, said once in the log while away."""
         try:
-            await self.shares.end_unshared_previews()
-        except Exception:
-            log.exception("could not end the previews of expired share links; trying again later")
-        try:
-            await self.app_domains.sweep()
-        except Exception:
-            log.exception("could not check or read the apps' custom domains; trying again later")
-        try:
-            await self.app_data.enforce_quotas()
-        except Exception:
-            log.exception("could not measure the apps' /data folders; trying again later")
+            await self._store.ping()
+        except Exception as exc:
+            if not outages.noted(exc):
+                log.exception("the sweep could not reach the database; trying again later")
+            return
+        outages.DATABASE.answered()
+        steps = (
+            (self.shares.end_unshared_previews, "could not end the previews of expired share links"),
+            (self.previews.catch_up, "could not bring the previews up to their projects' versions"),
+            (self.app_domains.sweep, "could not check or read the apps' custom domains"),
+            (self.app_data.enforce_quotas, "could not measure the apps' /data folders"),
+        )
+        for step, failed in steps:
+            try:
+                await step()
+            except Exception as exc:
+                if not outages.noted(exc):
+                    log.exception("%s; trying again later", failed)
 
     async def run_sweeps(self) -> None:
-        """Forever: this worker's sweep and, with several workers, the leader's (generations whose worker died) on
-        whichever worker leads."""
+        """Forever: this worker's sweep and, with several workers, the leader's (generations and publishes whose worker
+        died) on whichever worker leads."""
         if self._cluster is None:
             await self._sweep_forever()
         else:
@@ -192,6 +204,7 @@ class Services:
 
     async def _interrupt_abandoned(self) -> None:
         await self.generations.interrupt_abandoned()
+        await self.publishing.interrupt_abandoned()
 
     async def _sweep_forever(self) -> None:
         while True:

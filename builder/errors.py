@@ -146,6 +146,22 @@ class ServerUnavailable(ForjaError):
     status = 503
 
 
+class NotAnswering(ForjaError):
+    """Something this Forja needs (its database, the workers' Redis) does not answer now: the request can be made again
+    once it does (builder/outages.py)."""
+
+    status = 503
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "5"}
+
+
+class DiskFull(ForjaError):
+    """No room left on Forja's disk for what a request would write; nothing of it was kept (507 Insufficient Storage)."""
+
+    status = 507
+
+
 class ShareGone(ForjaError):
     """A share link cannot be opened: 404 (no such link, as far as anyone may tell) or 410 (revoked, expired)."""
 

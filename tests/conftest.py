@@ -13,6 +13,7 @@ selects without any test naming its own needs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import glob
 import json
 import os
@@ -22,7 +23,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -54,8 +55,14 @@ from tests.redis_fixtures import redis_server, redis_url  # noqa: F401 (fixtures
 
 TESTS = Path(__file__).resolve().parent
 
-# A test that uses one of these fixtures (directly or through another fixture) gets the marker.
-MARKER_FIXTURES = {"docker": "docker_engine", "postgres": "postgres_server", "browser": "browser", "redis": "redis_server"}
+# A test that uses one of these fixtures (directly or through another fixture) gets the marker: the shared servers, and
+# the servers of a test's own that it stops and starts (tests/integration/test_faults.py, test_health.py).
+MARKER_FIXTURES = {
+    "docker": ("docker_engine",),
+    "postgres": ("postgres_server", "own_postgres"),
+    "browser": ("browser",),
+    "redis": ("redis_server", "own_redis"),
+}
 
 PG_USER = "forja"  # the database superuser initdb creates; not an OS user
 
@@ -98,8 +105,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> LoadSco
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
-        for marker, fixture in MARKER_FIXTURES.items():
-            if fixture in used:
+        for marker, fixtures in MARKER_FIXTURES.items():
+            if used.intersection(fixtures):
                 item.add_marker(marker)
         # `database_urls` (or a module's served Forja) asks for its PostgreSQL database at run time, which the closure
         # does not show.
@@ -208,6 +215,17 @@ class PostgresServer:
     port: int
     socket_dir: str
     _schema: str | None = None
+    # `pg_ctl -D <data>` as the cluster's user, and what its `start` takes: a test may stop and start it again.
+    _ctl: list[str] = field(default_factory=list)
+    _start_options: list[str] = field(default_factory=list)
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop it, as an outage: `fast` ends every session first; `immediate` drops them as a crash would."""
+        subprocess.run([*self._ctl, "-m", mode, "-w", "stop"], capture_output=True, check=True, timeout=60)
+
+    def start(self) -> None:
+        """Start it again on its port, with everything it had (after a crash, it recovers first)."""
+        subprocess.run([*self._ctl, *self._start_options, "start"], capture_output=True, check=True, timeout=120)
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://{PG_USER}@127.0.0.1:{self.port}/{database}"
@@ -231,8 +249,10 @@ class PostgresServer:
         return self.create_database(template=self._schema)
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+@contextlib.contextmanager
+def running_postgres(durable: bool = False) -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL cluster in a temp dir on a loopback port, stopped and removed when the block ends. Fast
+    unless `durable`: without fsync, a crash (stop in `immediate` mode) may lose what it had committed."""
     initdb, pg_ctl = _find_pg_bin("initdb"), _find_pg_bin("pg_ctl")
     if not (initdb and pg_ctl):
         _unavailable("initdb/pg_ctl were not found on PATH or in /usr/lib/postgresql/*/bin.")
@@ -258,22 +278,27 @@ def postgres_server() -> Iterator[PostgresServer]:
             "-c listen_addresses=127.0.0.1",
             f"-c port={port}",
             f"-c unix_socket_directories={root}",
-            "-c fsync=off",
-            "-c synchronous_commit=off",
-            "-c full_page_writes=off",
+            *([] if durable else ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]),
             "-c max_connections=50",
         ]
     )
+    start_options = ["-l", logfile, "-w", "-t", "60", "-o", options]
     started = False
     try:
         run(initdb, "-D", data, "-U", PG_USER, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync")
-        run(pg_ctl, "-D", data, "-l", logfile, "-w", "-t", "60", "-o", options, "start")
+        run(pg_ctl, "-D", data, *start_options, "start")
         started = True
-        yield PostgresServer(port=port, socket_dir=root)
+        yield PostgresServer(port=port, socket_dir=root, _ctl=[*prefix, pg_ctl, "-D", data], _start_options=start_options)
     finally:
         if started:
             subprocess.run([*prefix, pg_ctl, "-D", data, "-m", "fast", "-w", "stop"], capture_output=True, timeout=60)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    with running_postgres() as server:
+        yield server
 
 
 @pytest.fixture

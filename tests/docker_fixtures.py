@@ -17,6 +17,7 @@ they are kept out of conftest.py on purpose.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import json
 import os
@@ -24,6 +25,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -122,6 +124,85 @@ def _docker(*args: str) -> str:
     return subprocess.run(["docker", *args], capture_output=True, text=True).stdout
 
 
+@dataclass
+class OwnEngine:
+    """A second Docker engine beside the machine's, for a test that stops and starts it (the machine's serves every
+    other test): its own data, state, pid file and socket, no default bridge and no iptables rules of its own, its
+    networks in an address pool no other engine here uses."""
+
+    folder: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def socket(self) -> str:
+        return str(self.folder / "docker.sock")
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def start(self) -> None:
+        command = [
+            "dockerd", "--data-root", str(self.folder / "data"), "--exec-root", str(self.folder / "exec"),
+            "--pidfile", str(self.folder / "docker.pid"), "-H", self.url, "--bridge=none", "--iptables=false",
+            "--ip6tables=false", "--default-address-pool", "base=10.213.0.0/16,size=24",
+        ]  # fmt: skip
+        with (self.folder / "dockerd.log").open("ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while not _engine_answers(self.socket):
+            assert self.process.poll() is None, (self.folder / "dockerd.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the test's own dockerd did not answer within 60 s"
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        """As `systemctl stop docker`: dockerd stops its containers, then exits."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=60)
+
+    def docker(self, *args: str) -> str:
+        return subprocess.run(["docker", "-H", self.url, *args], capture_output=True, text=True).stdout
+
+
+@contextlib.contextmanager
+def own_engine(image: str) -> Iterator[OwnEngine]:
+    """An OwnEngine, running, with `image` copied from the machine's engine (there is no registry to pull from)."""
+    if os.geteuid() != 0 or not shutil.which("dockerd"):
+        _unavailable("a Docker engine of the test's own needs root and dockerd")
+    # In /tmp: its containerd's socket goes under the exec root, and a socket's path is at most 107 bytes.
+    engine = OwnEngine(Path(tempfile.mkdtemp(prefix="forja-engine-", dir="/tmp")))
+    try:
+        engine.start()
+        saved = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
+        loaded = subprocess.run(["docker", "-H", engine.url, "load", "--quiet"], stdin=saved.stdout, capture_output=True)
+        assert saved.wait(timeout=300) == 0 and loaded.returncode == 0, loaded.stderr
+        yield engine
+    finally:
+        if engine.process is not None and engine.process.poll() is None:
+            if containers := engine.docker("ps", "-aq").split():
+                engine.docker("rm", "-f", "-v", *containers)
+            # A network's bridge outlives the engine that made it (and so would its addresses on this machine).
+            for network in set(engine.docker("network", "ls", "--format", "{{.Name}}").split()) - {"bridge", "host", "none"}:
+                cleanup_network_rules(network, engine.url)
+                engine.docker("network", "rm", network)
+        engine.stop()
+        shutil.rmtree(engine.folder, ignore_errors=True)
+
+
+def cleanup_network_rules(network: str, docker_url: str | None = None) -> None:
+    """The firewall rules a DockerRunner put on this machine for `network`'s bridge, removed."""
+
+    async def remove_rules() -> None:
+        runner = DockerRunner(DockerConfig(network=network, docker_url=docker_url))
+        try:
+            await runner.remove_firewall()
+        finally:
+            await runner.close()
+
+    asyncio.run(remove_rules())
+
+
 def remove_previews(network: str, preview_ids: str = "") -> None:
     """Remove the containers and volumes on `network` whose preview id starts with `preview_ids` (all by default)."""
     on_network, preview_id = f"label=forja.network={network}", ' {{.Label "forja.preview_id"}}'
@@ -139,15 +220,7 @@ def remove_previews(network: str, preview_ids: str = "") -> None:
 def cleanup_test_network(network: str = TEST_NETWORK) -> None:
     """Remove everything the tests made on `network`: containers, volumes, firewall rules, the network."""
     remove_previews(network)
-
-    async def remove_rules() -> None:
-        runner = DockerRunner(DockerConfig(network=network))
-        try:
-            await runner.remove_firewall()
-        finally:
-            await runner.close()
-
-    asyncio.run(remove_rules())
+    cleanup_network_rules(network)
     _docker("network", "rm", network)
 
 

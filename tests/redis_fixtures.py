@@ -29,9 +29,19 @@ DATABASES = 16  # redis-server's default; test databases cycle through them
 class RedisServer:
     port: int
     process: subprocess.Popen[bytes]
+    folder: str
 
     def url(self, database: int = 0) -> str:
         return f"redis://127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        """Stop it, as an outage: Forja's workers find nobody on its port until `start`."""
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def start(self) -> None:
+        """Start it again on its port, empty (it keeps nothing on disk), as a Redis restarted without its data."""
+        self.process = _started(self.port, self.folder)
 
 
 def _answers(port: int) -> bool:
@@ -43,31 +53,37 @@ def _answers(port: int) -> bool:
         return False
 
 
+def _started(port: int, folder: str) -> subprocess.Popen[bytes]:
+    binary = shutil.which("redis-server")
+    assert binary is not None
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", folder]
+    with open(os.path.join(folder, "redis.log"), "ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 20
+    while not _answers(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"redis-server did not start:\n{open(os.path.join(folder, 'redis.log')).read()}", pytrace=False)
+        time.sleep(0.05)
+    return process
+
+
 @contextlib.contextmanager
 def running_redis() -> Iterator[RedisServer]:
-    """A redis-server of its own, stopped when the block ends (a test that stops it sooner kills it itself)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
+    """A redis-server of its own, stopped when the block ends (a test may stop and start it meanwhile)."""
+    if shutil.which("redis-server") is None:
         reason = "redis-server is not installed (Debian/Ubuntu: apt-get install redis-server)"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"Redis is required in CI but {reason}", pytrace=False)
         pytest.skip(f"Redis tests skipped: {reason}")
-    assert binary is not None
     port = free_port()
     folder = tempfile.mkdtemp(prefix="forja-redis-")
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", folder]
-    with open(os.path.join(folder, "redis.log"), "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = RedisServer(port, _started(port, folder), folder)
     try:
-        deadline = time.monotonic() + 20
-        while not _answers(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"redis-server did not start:\n{open(os.path.join(folder, 'redis.log')).read()}", pytrace=False)
-            time.sleep(0.05)
-        yield RedisServer(port, process)
+        yield server
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        server.process.terminate()
+        server.process.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.routing import Route
 
 from builder.api import (
@@ -42,7 +44,7 @@ from builder.api import (
     text_edits,
     verifications,
 )
-from builder.api.errors import forja_error, invalid_request
+from builder.api.errors import forja_error, invalid_request, unavailable
 from builder.api.guards import API_GUARDS, guarded
 from builder.errors import ForjaError
 
@@ -58,6 +60,8 @@ api = FastAPI(
 )
 api.exception_handler(ForjaError)(forja_error)
 api.exception_handler(RequestValidationError)(invalid_request)
+for kind in (SQLAlchemyError, RedisError, OSError):
+    api.exception_handler(kind)(unavailable)
 for module in (
     account,
     admin,

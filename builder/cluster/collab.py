@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from builder import outages
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "forja:collab"
@@ -124,8 +126,9 @@ class RedisRelay(LocalRelay):
                             deliver(relayed)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.warning("lost the co-editing channel; listening again", exc_info=True)
+            except Exception as exc:
+                if not outages.noted(exc):
+                    log.warning("lost the co-editing channel; listening again", exc_info=True)
                 await asyncio.sleep(1)
 
     async def take_seat(self, project_id: str, user_id: str, most: int) -> str | None:
@@ -153,8 +156,9 @@ class RedisRelay(LocalRelay):
                 for seat, held in list(self._held.items()):
                     project_id, user_id = held.split(" ", 1)
                     await self._redis.zadd(SEATS_KEY.format(project_id=project_id), {f"{seat} {user_id}": until})
-            except Exception:
-                log.warning("could not renew the co-editing seats; trying again", exc_info=True)
+            except Exception as exc:
+                if not outages.noted(exc):
+                    log.warning("could not renew the co-editing seats; trying again", exc_info=True)
 
     async def close(self) -> None:
         for task in self._tasks:

@@ -17,6 +17,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from builder import outages
 from builder.cluster.leases import Leases
 from builder.errors import GenerationBusy
 from builder.generation.engine import GenerationEvent
@@ -113,8 +114,9 @@ class SharedGenerationHub(GenerationHub):
                             self._cancel_here(str(message["data"]))
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.warning("lost the generation stop channel; listening again", exc_info=True)
+            except Exception as exc:
+                if not outages.noted(exc):
+                    log.warning("lost the generation stop channel; listening again", exc_info=True)
                 await asyncio.sleep(1)
 
     async def follow(self, project_id: str) -> AsyncIterator[GenerationEvent]:

@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
 
+from builder import outages
+
 log = logging.getLogger(__name__)
 
 # Only the holder may keep or drop its lease: compare the value, then act, in one step.
@@ -73,8 +75,9 @@ class Leases:
                 try:
                     if not await self.keep(key):
                         log.warning("the lease %s was lost (this worker was too slow to keep it)", key)
-                except Exception:  # Redis away for a moment: try again at the next beat
-                    log.warning("could not keep the lease %s", key, exc_info=True)
+                except Exception as exc:  # Redis away for a moment: try again at the next beat
+                    if not outages.noted(exc):
+                        log.warning("could not keep the lease %s", key, exc_info=True)
 
         keeper = asyncio.create_task(keep_alive(), name=f"lease-{key}")
         try:

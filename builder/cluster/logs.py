@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
+from builder import outages
 from preview_runtime.logs import LogHub, LogLevel, LogLine, classify
 
 log = logging.getLogger(__name__)
@@ -79,18 +80,21 @@ class SharedLogHub(LogHub):
                     await self._redis.xadd(STREAM, fields, maxlen=RETAIN, approximate=True)  # pyright: ignore[reportArgumentType]
                     self._outbox.task_done()
                     break
-                except Exception:  # Redis away for a moment: the line waits, the ones after it too (order)
-                    log.warning("could not write a log line to Redis; trying again", exc_info=True)
+                except Exception as exc:  # Redis away for a moment: the line waits, the ones after it too (order)
+                    if not outages.noted(exc):
+                        log.warning("could not write a log line to Redis; trying again", exc_info=True)
                     await asyncio.sleep(1)
 
     async def _read(self, last: str) -> None:
         while True:
             try:
                 answer = await self._redis.xread({STREAM: last}, block=READ_BLOCK_MS, count=500)
-            except Exception:
-                log.warning("could not read the log stream from Redis; trying again", exc_info=True)
+            except Exception as exc:
+                if not outages.noted(exc):
+                    log.warning("could not read the log stream from Redis; trying again", exc_info=True)
                 await asyncio.sleep(1)
                 continue
+            outages.REDIS.answered()
             for _stream, entries in answer or []:
                 for entry_id, fields in entries:
                     self._from_stream(entry_id, fields)

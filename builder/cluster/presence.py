@@ -23,6 +23,7 @@ from collections.abc import AsyncGenerator
 
 from redis.asyncio import Redis
 
+from builder import outages
 from builder.schemas import PresenceInfo
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,10 @@ class PresenceService:
             self._wake(project_id)
         return sorted((entry for entry, _ in entries.values()), key=lambda e: (e.since, e.session))
 
+    async def looked_up(self, project_id: str) -> list[PresenceInfo] | None:
+        """The list for a watcher: `here`, or None when it cannot be read now (the shared presence's Redis away)."""
+        return await self.here(project_id)
+
     async def watch(self, project_id: str) -> AsyncGenerator[list[PresenceInfo]]:
         """The project's list now, then each time it changes (an entry that expires counts: the list is read again
         every third of the TTL, as no event says so)."""
@@ -109,8 +114,8 @@ class PresenceService:
             last: list[PresenceInfo] | None = None
             while True:
                 woken.clear()
-                people = await self.here(project_id)
-                if people != last:
+                people = await self.looked_up(project_id)
+                if people is not None and people != last:
                     last = people
                     yield people
                 with contextlib.suppress(TimeoutError):
@@ -147,33 +152,42 @@ class SharedPresence(PresenceService):
     async def put(self, project_id: str, entry: PresenceInfo) -> None:
         data = entry.model_dump_json()
         keep_ms = int(self.ttl_s * 2000)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hget(entries_key(project_id), entry.session)
-            pipe.hset(entries_key(project_id), entry.session, data)
-            pipe.zadd(expiry_key(project_id), {entry.session: time.time() + self.ttl_s})
-            pipe.pexpire(entries_key(project_id), keep_ms)
-            pipe.pexpire(expiry_key(project_id), keep_ms)
-            before, *_ = await pipe.execute()
-        if before != data:
-            await self._redis.publish(CHANNEL, project_id)
+        with outages.ridden_out():  # Redis away: the page's next beat puts it again
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hget(entries_key(project_id), entry.session)
+                pipe.hset(entries_key(project_id), entry.session, data)
+                pipe.zadd(expiry_key(project_id), {entry.session: time.time() + self.ttl_s})
+                pipe.pexpire(entries_key(project_id), keep_ms)
+                pipe.pexpire(expiry_key(project_id), keep_ms)
+                before, *_ = await pipe.execute()
+            if before != data:
+                await self._redis.publish(CHANNEL, project_id)
 
     async def move(self, project_id: str, entry: PresenceInfo) -> bool:
-        # One script, so a leave from another worker cannot fall between the look and the write.
-        moved = await self._move(
-            keys=[entries_key(project_id), expiry_key(project_id)],
-            args=[entry.session, entry.model_dump_json(), time.time(), time.time() + self.ttl_s, int(self.ttl_s * 2000)],
-        )
-        if moved == CHANGED:
-            await self._redis.publish(CHANNEL, project_id)
+        moved = SAME  # Redis away: the page stays as it was, and its next beat says where it is
+        with outages.ridden_out():
+            # One script, so a leave from another worker cannot fall between the look and the write.
+            moved = await self._move(
+                keys=[entries_key(project_id), expiry_key(project_id)],
+                args=[entry.session, entry.model_dump_json(), time.time(), time.time() + self.ttl_s, int(self.ttl_s * 2000)],
+            )
+            if moved == CHANGED:
+                await self._redis.publish(CHANNEL, project_id)
         return moved != GONE
 
     async def leave(self, project_id: str, session: str) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(entries_key(project_id), session)
-            pipe.zrem(expiry_key(project_id), session)
-            removed, _ = await pipe.execute()
-        if removed:
-            await self._redis.publish(CHANNEL, project_id)
+        with outages.ridden_out():  # Redis away: the entry expires by itself (Redis restarted empty: it is gone)
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hdel(entries_key(project_id), session)
+                pipe.zrem(expiry_key(project_id), session)
+                removed, _ = await pipe.execute()
+            if removed:
+                await self._redis.publish(CHANNEL, project_id)
+
+    async def looked_up(self, project_id: str) -> list[PresenceInfo] | None:
+        with outages.ridden_out():
+            return await self.here(project_id)
+        return None  # Redis away: the watchers keep what they showed until it answers
 
     async def here(self, project_id: str) -> list[PresenceInfo]:
         now = time.time()
@@ -202,6 +216,7 @@ class SharedPresence(PresenceService):
                             self._wake(str(message["data"]))
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.warning("lost the presence channel; listening again", exc_info=True)
+            except Exception as exc:
+                if not outages.noted(exc):
+                    log.warning("lost the presence channel; listening again", exc_info=True)
                 await asyncio.sleep(1)

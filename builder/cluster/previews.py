@@ -4,6 +4,9 @@ A preview runs in one worker, the one that started it; the others answer for it 
 version and address, kept current by its worker) and ask its worker to act on it (stop, restart, push a save,
 Select mode, run a command) through `call`. A worker alone needs none of that: this class is the registry of a
 worker with no others, and builder/cluster/previews.py keeps the same entries in Redis for several workers.
+
+Beside the previews, what a worker builds for them (a publish of a project, `working`) is held the same way, so that
+every worker knows whether the worker doing it is still alive.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import httpx
 from pydantic import BaseModel, ValidationError
 from redis.asyncio import Redis
 
-from builder.cluster.leases import drop_held, replace_held
+from builder import outages
+from builder.cluster.leases import Leases, drop_held, replace_held
 from builder.errors import ForjaError, PreviewError
 from preview_runtime.direct_http import direct_client
 from preview_runtime.echoes import probe_url
@@ -58,6 +62,7 @@ class PreviewRegistry:
         self.worker = worker
         self._selecting: set[str] = set()
         self._admitting = asyncio.Lock()
+        self._working: set[str] = set()
 
     @contextlib.asynccontextmanager
     async def admission(self) -> AsyncIterator[None]:
@@ -65,6 +70,23 @@ class PreviewRegistry:
         time, so two starts never both take the last place."""
         async with self._admitting:
             yield
+
+    @contextlib.asynccontextmanager
+    async def working(self, key: str) -> AsyncIterator[bool]:
+        """Held while this worker does the work `key` names (a publish of a project), for every worker to see
+        (`worked_on`) until it ends or this worker dies; yields False, holding nothing, when a worker does it already."""
+        if key in self._working:
+            yield False
+            return
+        self._working.add(key)
+        try:
+            yield True
+        finally:
+            self._working.discard(key)
+
+    async def worked_on(self, key: str) -> bool:
+        """Whether a live worker does the work `key` names."""
+        return key in self._working
 
     async def claim(self, key: str, info: PreviewInfo) -> PreviewEntry | None:
         """Take `key` for this worker's preview; the entry of the worker that holds it already, if another does."""
@@ -109,6 +131,7 @@ class PreviewRegistry:
 
 
 ENTRY_PREFIX = "forja:preview:entry:"
+WORK_PREFIX = "forja:work:"
 SELECTING_KEY = "forja:preview:selecting"
 LEASE_S = 15.0
 ADMISSION_KEY = "forja:preview:admission"
@@ -198,6 +221,20 @@ class SharedPreviewRegistry(PreviewRegistry):
             finally:
                 await drop_held(self.redis, ADMISSION_KEY, holder)
 
+    @contextlib.asynccontextmanager
+    async def working(self, key: str) -> AsyncIterator[bool]:
+        """A lease in Redis (WORK_PREFIX + key) this worker keeps alive while the work lasts: a worker that dies drops
+        it within LEASE_S."""
+        leases = Leases(self.redis, self.worker, self.lease_s)
+        if not await leases.take(WORK_PREFIX + key):
+            yield False
+            return
+        async with leases.kept(WORK_PREFIX + key):
+            yield True
+
+    async def worked_on(self, key: str) -> bool:
+        return bool(await self.redis.exists(WORK_PREFIX + key))
+
     async def claim(self, key: str, info: PreviewInfo) -> PreviewEntry | None:
         value = self._value(info)
         held = await self.redis.eval(_CLAIM, 1, ENTRY_PREFIX + key, value, info.preview_id, str(self.ttl_ms))  # pyright: ignore[reportGeneralTypeIssues]
@@ -242,7 +279,12 @@ class SharedPreviewRegistry(PreviewRegistry):
         return found
 
     async def selecting(self, project_id: str) -> bool:
-        return bool(await self.redis.sismember(SELECTING_KEY, project_id))  # pyright: ignore[reportGeneralTypeIssues]
+        try:
+            return bool(await self.redis.sismember(SELECTING_KEY, project_id))  # pyright: ignore[reportGeneralTypeIssues]
+        except Exception as exc:
+            if not outages.noted(exc):
+                raise
+            return False  # Redis away: the running copy gets the files as written; the marks come back with Select mode
 
     async def set_selecting(self, project_id: str, on: bool) -> None:
         if on:
@@ -287,8 +329,9 @@ class SharedPreviewRegistry(PreviewRegistry):
                             task.add_done_callback(self._tasks.discard)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.warning("lost the preview calls channel; listening again", exc_info=True)
+            except Exception as exc:
+                if not outages.noted(exc):
+                    log.warning("lost the preview calls channel; listening again", exc_info=True)
                 await asyncio.sleep(1)
 
     async def _run_call(self, handlers: dict[str, Handler], raw: str) -> None:
@@ -332,8 +375,9 @@ class SharedPreviewRegistry(PreviewRegistry):
                         await self.release(key)
                     else:
                         await self.update(key, info)
-                except Exception:  # Redis away for a moment: try again at the next beat
-                    log.warning("could not keep the preview entry %s", key, exc_info=True)
+                except Exception as exc:  # Redis away for a moment: try again at the next beat
+                    if not outages.noted(exc):
+                        log.warning("could not keep the preview entry %s", key, exc_info=True)
 
     async def close(self) -> None:
         for task in [*self._background, *self._tasks]:
@@ -341,8 +385,9 @@ class SharedPreviewRegistry(PreviewRegistry):
         for key in list(self._held):
             try:
                 await self.release(key)
-            except Exception:
-                log.warning("could not drop the preview entry %s", key, exc_info=True)
+            except Exception as exc:
+                if not outages.noted(exc):
+                    log.warning("could not drop the preview entry %s", key, exc_info=True)
 
 
 def _entry(key: str, raw: str) -> PreviewEntry | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from builder import outages
 from builder.cluster.collab import RedisRelay
 from builder.cluster.generations import SharedGenerationHub
 from builder.cluster.leases import Leases, worker_name
@@ -82,6 +83,7 @@ class Cluster:
                     await work()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("the leader's work failed; trying again")
+            except Exception as exc:
+                if not outages.noted(exc):
+                    log.exception("the leader's work failed; trying again")
             await asyncio.sleep(LEADER_LEASE_S / 3)

@@ -40,6 +40,9 @@ MAIN = "refs/heads/main"
 # A 200-version mirror's loose tags cost a push 3 to 5 ms here.
 PACK_TAGS_AT = 32
 
+# Left in a repository by a git killed while it wrote: its locks, and a push's objects still in quarantine.
+STALE = ("refs/**/*.lock", "packed-refs.lock", "HEAD.lock", "config.lock", "shallow.lock", "objects/tmp_objdir-incoming-*")
+
 _locks: dict[str, asyncio.Lock] = {}
 
 
@@ -55,7 +58,8 @@ def _wait_lock(fd: int) -> None:
 @asynccontextmanager
 async def project_lock(project_id: str) -> AsyncIterator[None]:
     """One sync or push at a time per project (a push holds it from its sync to its tags): in this process, and, by a
-    lock file beside the repository, in every worker whose FORJA_DATA_DIR is the same folder."""
+    lock file beside the repository, in every worker whose FORJA_DATA_DIR is the same folder. What a git killed while it
+    held the lock left in the repository is removed as the lock is taken."""
     async with _locks.setdefault(project_id, asyncio.Lock()):
         fd = _open_lock(git_root() / f"{project_id}.lock")
         try:
@@ -63,9 +67,26 @@ async def project_lock(project_id: str) -> AsyncIterator[None]:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:  # another worker holds it: wait in a thread, not on the event loop
                 await asyncio.to_thread(_wait_lock, fd)
+            if left := await asyncio.to_thread(clear_stale, repo_path(project_id)):
+                log.warning("removed what a git killed mid-write left in the git mirror of %s: %s", project_id, ", ".join(left))
             yield
         finally:
             os.close(fd)  # which releases the lock
+
+
+def clear_stale(repo: Path) -> list[str]:
+    """Remove what a git process killed mid-write left (its worker was killed in the middle of a push): locks of refs,
+    which would refuse every later ref update and fast-import until removed by hand, and a push's quarantined objects.
+    Only git run under `project_lock` writes a mirror: when the lock is just taken, no such file is anyone's any more."""
+    removed = []
+    for pattern in STALE:
+        for path in repo.glob(pattern):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path.relative_to(repo).as_posix())
+    return removed
 
 
 def git_path(path: str) -> str | None:

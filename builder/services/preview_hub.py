@@ -17,6 +17,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from functools import partial
 from typing import Any
 
+from builder import outages
 from builder.cluster.previews import Handler, PreviewEntry, PreviewRegistry, app_answers
 from builder.data_folder import command_lock, previews_held
 from builder.errors import ForjaError, PreviewError
@@ -542,8 +543,9 @@ class PreviewHub:
             key, info = await self._updates.get()
             try:
                 await self.registry.update(key, info)
-            except Exception:  # Redis away for a moment: the entry is renewed with the state then at the next beat
-                log.warning("could not tell the other workers about the preview of %s", key, exc_info=True)
+            except Exception as exc:  # Redis away for a moment: the entry is renewed with the state then at the next beat
+                if not outages.noted(exc):
+                    log.warning("could not tell the other workers about the preview of %s", key, exc_info=True)
 
     async def _current(self, preview_id: str) -> PreviewInfo | None:
         """The state of this worker's preview now (a failed one too, with why); None once it is stopped or removed. A

@@ -19,8 +19,9 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
 
+from builder import outages
 from builder.app_secrets import runner_env
-from builder.errors import PreviewError
+from builder.errors import NotFound, PreviewError
 from builder.schemas import CheckResult, VersionInfo
 from builder.services.preview_access import private
 from builder.services.preview_hub import (
@@ -58,6 +59,7 @@ Admit = Callable[[str], Awaitable[None]]
 
 SELECT_ON = "Select mode on: the preview's components carry their source places while it lasts."
 SELECT_OFF = "Select mode off: the preview's components are as written again."
+PREVIEW_BEHIND = "Saved version {version}, but the running preview could not be updated: {why}. It gets this version once it can."
 
 
 def plan_of(tree: Mapping[str, bytes], override: RunOverride) -> RunPlan:
@@ -96,6 +98,8 @@ class PreviewService:
         self._with_data = with_data
         # Installs started by prepare, held so they are not garbage-collected while they run.
         self._preparing: set[asyncio.Task[None]] = set()
+        # One push into a running preview at a time: each starts from the version the one before it left.
+        self._pushing: dict[str, asyncio.Lock] = {}
         hub.handle("project.start", self._start_asked)
         hub.handle("project.saved", self._saved_asked)
         hub.handle("project.select", self._select_asked)
@@ -290,7 +294,19 @@ class PreviewService:
         A change to the dependencies (package.json, a lockfile, requirements.txt) restarts the
         preview instead, so they are installed: pushed alone, the dev server would fail on the
         new imports, and "Fix this error" would send the model after a problem that is not in the code.
+
+        The save is kept whatever happens here: with Redis away (the worker that runs the preview cannot be told) or no
+        room left on the disk for the preview's files, the project's log says so, and the worker that runs the preview
+        brings it up to date once it can (`catch_up`).
         """
+        try:
+            await self._tell_saved(project_id, version, changed, deleted)
+        except Exception as exc:
+            if not outages.noted(exc):
+                raise
+            self._logs.emit(project_id, PREVIEW_BEHIND.format(version=version.number, why=outages.said(exc)))
+
+    async def _tell_saved(self, project_id: str, version: VersionInfo, changed: dict[str, bytes], deleted: list[str]) -> None:
         key = project_key(project_id)
         if (entry := await self._hub.elsewhere(key)) is not None:
             asked = {
@@ -304,8 +320,20 @@ class PreviewService:
             except PreviewError as exc:
                 self._logs.emit(project_id, f"Could not update the running preview: {exc}")
             return
-        if not self._hub.runs_here(key):
+        if self._hub.runs_here(key):
+            async with self._pushing.setdefault(key, asyncio.Lock()):
+                await self._bring_up(project_id, version, changed, deleted)
+
+    async def _bring_up(
+        self, project_id: str, version: VersionInfo, changed: dict[str, bytes] | None, deleted: list[str]
+    ) -> None:
+        """This worker's running preview brought to `version`: with `changed` and `deleted` when it holds the version
+        before it, else with what changed since the version it holds, read from the store."""
+        key = project_key(project_id)
+        if (info := await self._hub.local(key)) is None or info.version >= version.number:
             return
+        if changed is None or info.version != version.parent_number:
+            changed, deleted = await self._changes(project_id, info.version, version.number)
         if any(is_dependency_file(path) for path in [*changed, *deleted]):
             self._logs.emit(project_id, "The dependencies changed: restarting the preview to install them.")
             try:
@@ -318,6 +346,33 @@ class PreviewService:
             await self._hub.push_files(key, running_copy(changed, places=places), deleted, version)
         except PreviewError as exc:
             self._logs.emit(project_id, f"Could not update the running preview: {exc}")
+
+    async def _changes(self, project_id: str, held: int, number: int) -> tuple[dict[str, bytes], list[str]]:
+        """The files version `number` writes and deletes over version `held`."""
+        before = (await self._store.version_manifest(project_id, held))[1]
+        after = (await self._store.version_manifest(project_id, number))[1]
+        paths = [path for path, digest in after.items() if before.get(path) != digest]
+        blobs = await self._store.read_blobs({after[path] for path in paths})
+        return {path: blobs[after[path]] for path in paths}, sorted(before.keys() - after.keys())
+
+    async def catch_up(self) -> None:
+        """This worker's running project previews that hold an older version than their project's current one (a save
+        made through another worker while Redis was away, which could not tell this one) get what changed since.
+        Run by each worker's sweep."""
+        for key in self._hub.here(project_key("")):
+            info = await self._hub.local(key)
+            if info is None or info.state != PreviewState.running:
+                continue
+            try:
+                version = (await self._store.version_manifest(info.project_id))[0]
+            except NotFound:  # removed meanwhile
+                continue
+            if info.version < version.number:
+                log.info(
+                    "the preview of %s holds version %d of %d: bringing it up", info.project_id, info.version, version.number
+                )
+                async with self._pushing.setdefault(key, asyncio.Lock()):
+                    await self._bring_up(info.project_id, version, None, [])
 
     async def _saved_asked(self, arguments: dict[str, Any]) -> None:
         """Another worker saved: the changed files are read here from the store."""

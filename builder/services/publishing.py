@@ -21,8 +21,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from builder import outages
 from builder.app_secrets import runner_env
-from builder.errors import ForjaError, InvalidInput, NotFound, PreviewError, PublishFailed
+from builder.errors import DiskFull, ForjaError, InvalidInput, NotFound, PreviewError, PublishFailed
 from builder.models import Release
 from builder.publish.addresses import LABEL, app_name_of, app_url, host_name, pinned_of
 from builder.publish.edge import Target
@@ -75,7 +76,19 @@ STAND_IN_AFTER_S = 5
 # 0.1-0.5 s of each build (the Svelte compiler's most); npm itself 0.4 s in a first install (the project's cache still
 # empty). Installs and builds measured as fast with the cache off as with npm's compiled code already in it.
 BUILD_ENV = {"NODE_DISABLE_COMPILE_CACHE": "1"}
+BUSY = "This project is already being published; wait for that publish to finish."
+INTERRUPTED = "The Forja worker building this release stopped before it finished; publish again."
+NO_ROOM = (
+    "There is no room left on Forja's disk for this release's files, so it was not published. Ask the person who runs "
+    "Forja to free some space, then publish again."
+)
 RESOLVE_TTL_S = 0.5  # an address follows a publish, rollback or unpublish of another worker within this (a rollback is live everywhere in under a second)
+
+
+def publish_key(project_id: str) -> str:
+    """What a worker holds while it publishes the project (PreviewRegistry.working): one publish at a time, on every
+    worker."""
+    return f"publish:{project_id}"
 
 
 def build_cpus() -> float:
@@ -244,8 +257,10 @@ class PublishService:
             raise NotFound(f"Project {project_id} has no version {number}.")
         lock = self._locks.setdefault(project_id, asyncio.Lock())
         if lock.locked():
-            raise PublishFailed("This project is already being published; wait for that publish to finish.")
-        async with lock:
+            raise PublishFailed(BUSY)
+        async with lock, self._hub.registry.working(publish_key(project_id)) as ours:
+            if not ours:  # another worker publishes it
+                raise PublishFailed(BUSY)
             if self._admit is not None:
                 await self._admit(project_id)
             app = await self._store.published_app(project_id)
@@ -313,17 +328,22 @@ class PublishService:
                 prefix = f"{plan.output.strip('/')}/" if plan.output.strip("/") else ""
                 files = {path.removeprefix(prefix): data for path, data in tree.items() if path.startswith(prefix)}
                 manifest = await asyncio.to_thread(write_release, folder, files)
-        except ForjaError as exc:
-            release.state, release.error = "failed", exc.message
+        except (ForjaError, OSError) as exc:
+            full = isinstance(exc, OSError)
+            if full and not outages.noted(exc):  # only a full disk is the publish's to tell; anything else is a bug
+                raise
+            message = NO_ROOM if full else exc.message
+            release.state, release.error = "failed", message
             release.build_s = time.monotonic() - started
-            await self._store.finish_release(release)
+            with outages.ridden_out():  # the database on that full disk too: the release is marked at the next start
+                await self._store.finish_release(release)
             self._logs.emit(
-                project_id,
-                f"Publish failed: {exc.message} The app's address still serves what it served.",
-                LogLevel.error,
-                "publish",
+                project_id, f"Publish failed: {message} The app's address still serves what it served.", LogLevel.error, "publish"
             )
-            raise PublishFailed(exc.message, release.number) from None
+            failed = PublishFailed(message, release.number)
+            if full:
+                failed.status = DiskFull.status
+            raise failed from None
         release.state, release.files, release.size_bytes = "ready", manifest.file_count, manifest.bytes
         release.build_s = time.monotonic() - started
         await self._store.finish_release(release)
@@ -481,10 +501,18 @@ class PublishService:
         return info
 
     async def interrupt_abandoned(self) -> None:
-        """At start: builds a stopped Forja left running ended with it."""
+        """Releases still building that no worker builds any more (its Forja stopped or died: its publish's lease is
+        gone) are marked failed; the app's address serves what it served. Run at start, and with several workers by the
+        leader's sweep."""
         for release in await self._store.running_builds():
-            release.state, release.error = "failed", "Forja stopped while it was building; publish again."
-            await self._store.finish_release(release)
+            if not await self._hub.registry.worked_on(publish_key(release.project_id)):
+                release.state, release.error = "failed", INTERRUPTED
+                await self._store.finish_release(release)
+                log.warning(
+                    "release %s of %s was left building by a Forja that stopped: marked failed",
+                    release.number,
+                    release.project_id,
+                )
 
     # -- the edge ------------------------------------------------------------------------------------
 

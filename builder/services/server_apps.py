@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from builder import outages
 from builder.app_secrets import runner_env
 from builder.cluster.previews import WorkerGone, proxy_address
 from builder.errors import ForjaError, PreviewError, PublishFailed
@@ -240,8 +241,9 @@ class ServerApps:
         live_key, hosts = await self.sync(project_id)
         try:
             await self._hub.registry.tell_others(SYNC, {"project_id": project_id})
-        except Exception:  # Redis away for a moment: each worker's sweep routes its apps again within SWEEP_EVERY_S
-            log.warning("could not tell the other workers that the app of %s changed", project_id, exc_info=True)
+        except Exception as exc:  # Redis away for a moment: each worker's sweep routes its apps again within SWEEP_EVERY_S
+            if not outages.noted(exc):
+                log.warning("could not tell the other workers that the app of %s changed", project_id, exc_info=True)
         if wait and live_key and (info := await self._hub.local(live_key)) is not None and info.state == PreviewState.running:
             manager = await self._hub.manager()
             await self._wait_served(manager.proxy.internal_url(), hosts[0])
@@ -266,8 +268,9 @@ class ServerApps:
         for project_id in sorted(routed | set(manager.proxy.forward_owners())):
             try:
                 await self.sync(project_id)
-            except Exception:  # the database or Redis away for a moment: the next sweep tries again
-                log.warning("could not route the app of %s again", project_id, exc_info=True)
+            except Exception as exc:  # the database or Redis away for a moment: the next sweep tries again
+                if not outages.noted(exc):
+                    log.warning("could not route the app of %s again", project_id, exc_info=True)
 
     async def park(self, project_id: str, number: int) -> None:
         """Park the release's sandbox, on whichever worker runs it (kept for a rollback); the address leaves it first."""

@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from importlib import resources
 from typing import Any
 
+import aiohttp
 import httpx
 from aiodocker.exceptions import DockerError
 
@@ -42,6 +43,13 @@ LOOK_EVERY_S = 1.0  # while $PORT is silent in the dev phase: how often to read 
 HINT_AFTER_S = 60
 DOCKER_DNS = "127.0.0.11"
 FORWARD_PORTS = (39999, 39998)  # the relay's port (forward.js); the second when the dev server holds the first
+# aiodocker's status for a request that reached no engine (connection refused, socket gone).
+NO_ENGINE = 900
+ENGINE_LOOK_AFTER_S = 2.0  # after a container ended: whether its engine is still there
+ENGINE_STOPPED = "Docker's engine stopped, and this preview with it: start the preview again once the engine is back."
+ENGINE_AWAY = (
+    "Docker's engine does not answer, so Forja cannot reach this preview any more: start it again once the engine is back."
+)
 
 
 @functools.cache
@@ -103,19 +111,41 @@ class Watch:
                 if buffer:
                     self._line(p, buffer.rstrip("\r"), marker)
                     buffer = ""
-            except (TimeoutError, DockerError, OSError):
+            except (TimeoutError, DockerError, OSError, aiohttp.ClientError):  # the stream broke (an engine killed: cut short)
                 pass
             if p.stopping:
                 return
             try:
                 state = (await container.show())["State"]
-            except DockerError:
+            except DockerError as exc:
+                if exc.status == NO_ENGINE:  # it went away (killed) before it said how this ended
+                    self._engine_gone(p, ENGINE_AWAY)
                 return
             if not state.get("Running"):
                 break
             since = int(time.time())  # the stream broke while the container still runs: follow again
             await asyncio.sleep(0.2)
         await self._exited(p)
+        if p.state == PreviewState.failed and not p.gave_up and not await self._engine_answers():
+            self._engine_gone(p, ENGINE_STOPPED)  # it stopped its containers as it went: that is why this one ended
+
+    async def _engine_answers(self) -> bool:
+        """Whether the engine still answers, a moment after a container ended (a stopping engine ends them all)."""
+        await asyncio.sleep(ENGINE_LOOK_AFTER_S)
+        try:
+            async with asyncio.timeout(3):
+                await (await self.engine.client()).version()
+        except (DockerError, OSError, TimeoutError):
+            return False
+        return True
+
+    @staticmethod
+    def _engine_gone(p: DockerPreview, why: str) -> None:
+        p.ended = True
+        p.state = PreviewState.failed
+        p.detail = f"{why} {p.detail}" if p.detail else why
+        p.settled.set()
+        p.emit(why, LogLevel.error, "forja")
 
     def _line(self, p: DockerPreview, line: str, marker: str | None) -> None:
         if marker and line.startswith(marker):
@@ -310,7 +340,9 @@ class Watch:
         docker = await self.engine.client()
         try:
             info = await docker.containers.container(p.container_id).show()
-        except DockerError:
+        except DockerError as exc:
+            if exc.status == NO_ENGINE:
+                self._engine_gone(p, ENGINE_AWAY)
             return
         if p.stopping:
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import re
 import secrets
@@ -24,9 +25,17 @@ NODE_WATCH = re.compile(r"\bnode\b[^;&|]*\s--watch(?:-path)?\b")
 
 
 def copy_seed(seed: Path, cache: Path) -> None:
-    """A copy, not links: npm appends to its index files in place, which would change the seed."""
+    """A copy, not links: npm appends to its index files in place, which would change the seed. A copy that cannot be
+    made whole leaves nothing; one refused for want of room raises ENOSPC alone (shutil's own error would quote every
+    file it could not copy: thousands of lines)."""
     partial = cache.with_name(f".npm.partial-{secrets.token_hex(4)}")
-    shutil.copytree(seed, partial, symlinks=True)
+    try:
+        shutil.copytree(seed, partial, symlinks=True)
+    except OSError as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        if exc.errno == errno.ENOSPC or (isinstance(exc, shutil.Error) and "[Errno 28]" in str(exc)):
+            raise OSError(errno.ENOSPC, "No room left on the disk for the preview's npm cache", str(cache)) from None
+        raise
     try:
         partial.rename(cache)
     except OSError:  # a preview started at the same time seeded it first

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,11 +23,25 @@ def safe_path(root: Path, relative: str) -> Path:
     return target
 
 
+INCOMING = ".incoming-"  # in the name of the folder a write fills beside its preview's
+
+
 def write_files(root: Path, changed: Mapping[str, bytes], deleted: list[str] | tuple[str, ...] = ()) -> None:
-    for relative, content in changed.items():
-        target = safe_path(root, relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
+    """The files are written into a folder beside `root` (outside the sandbox's view, so a dev server sees no file that
+    is not whole) and renamed into their places once every one is written: a write that fails (no room left on the
+    disk) leaves `root` as it was."""
+    incoming = root.with_name(f".{root.name}{INCOMING}{secrets.token_hex(4)}")
+    incoming.mkdir()
+    try:
+        places = []
+        for n, (relative, content) in enumerate(changed.items()):
+            places.append(safe_path(root, relative))
+            places[-1].parent.mkdir(parents=True, exist_ok=True)
+            (incoming / str(n)).write_bytes(content)
+        for n, target in enumerate(places):
+            os.replace(incoming / str(n), target)
+    finally:
+        shutil.rmtree(incoming, ignore_errors=True)
     for relative in deleted:
         target = safe_path(root, relative)
         if target.is_dir() and not target.is_symlink():

@@ -44,7 +44,7 @@ from preview_runtime.local.commands import run_beside
 from preview_runtime.local.deps_cache import NODE_WATCH, NPM_INSTALL_ONLY, DepsCache, restore_deps
 from preview_runtime.local.egress import DEFAULT_EGRESS_HOSTS
 from preview_runtime.local.environment import PASSED_ENV, in_venv, loopback_only, preview_env
-from preview_runtime.local.files import free_port, write_files
+from preview_runtime.local.files import INCOMING, free_port, write_files
 from preview_runtime.local.homes import ready_home, remove_old_shared_home
 from preview_runtime.local.limits import Limits
 from preview_runtime.local.network import SandboxNetwork
@@ -461,6 +461,8 @@ class LocalRunner(Runner):
         # Preparations of that Forja: their installs died with it (sandboxed) or ran to their end; they were scratch.
         await asyncio.to_thread(shutil.rmtree, self.work_dir / _PREPARE, True)
         await asyncio.to_thread(shutil.rmtree, self.work_dir / TMP_DIR, True)
+        for incoming in self.work_dir.glob(f".*{INCOMING}*"):  # a push into a preview that Forja's end cut short
+            await asyncio.to_thread(shutil.rmtree, incoming, True)
         await remove_old_shared_home(self.work_dir)
         records = self.work_dir / _RECORDS
         if not records.is_dir():

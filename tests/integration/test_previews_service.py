@@ -11,6 +11,7 @@ import contextlib
 import itertools
 import json
 import os
+import secrets
 import signal
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -35,9 +36,9 @@ http.createServer((req, res) => res.writeHead(200, { 'content-type': 'text/html'
 """
 
 
-def manifest(description: str) -> bytes:
+def manifest(description: str, server: str = "server.js") -> bytes:
     return json.dumps(
-        {"name": "deps", "version": "1.0.0", "description": description, "scripts": {"dev": "node server.js"}}
+        {"name": "deps", "version": "1.0.0", "description": description, "scripts": {"dev": f"node {server}"}}
     ).encode()
 
 
@@ -143,8 +144,10 @@ async def test_a_preview_is_reconnecting_while_its_proxy_answers_nothing(local_p
 async def test_a_preview_whose_app_stops_answering_is_not_reported_running(local_previews: None, services: Services) -> None:
     """Behind a proxy that answers, an app gone quiet (its server stopped here with SIGSTOP, as a hung loop would be)
     is reported not answering within two questions, and running again once it answers."""
+    # A name no other test's server has: tests run beside this one, and stopping their server would prove nothing here.
+    script = f"quiet-{secrets.token_hex(4)}.js"
     created = await services.projects.create(
-        "Quiet", {"package.json": manifest("quiet"), "server.js": SERVER}, owner=LOCAL_USER_ID
+        "Quiet", {"package.json": manifest("quiet", script), script: SERVER}, owner=LOCAL_USER_ID
     )
     pid = created.project_id
     await services.previews.start(pid)
@@ -154,7 +157,7 @@ async def test_a_preview_whose_app_stops_answering_is_not_reported_running(local
         async for info in reports:
             if info.url:
                 break
-        server = _process_running(b"server.js")
+        server = _process_running(script.encode())
         os.kill(server, signal.SIGSTOP)
         try:
             quiet = await anext(reports)

@@ -27,9 +27,9 @@ import psycopg
 import pytest
 from cryptography.fernet import Fernet
 
+from builder.cluster.presence import TTL_S
 from builder.cluster.worker import Cluster
 from builder.generation.starters import StarterVariables, load_starters, render_starter
-from builder.services.presence import TTL_S
 from preview_runtime.traefik import find_traefik
 from tests.conftest import PostgresServer, running_postgres
 from tests.docker_fixtures import OwnEngine, docker_engine, own_engine, preview_image  # noqa: F401 (fixtures)

@@ -4,9 +4,8 @@ It knows projects only as ids and file trees; Forja's service layer tells it wha
 as reconnecting while the proxy does not answer (it is being started again: traefik.py), and each change of that is
 told to the listener and said in the project's log.
 
-A preview unused for `park_after_s`, or running for `ttl_s`, is parked (Runner.park: nothing of it runs, its files and
-dependencies are kept) and its address answers the proxy's waking page, whose first request wakes it (Runner.wake);
-so do wake() and a start of its version by Forja's services. A preview parked for `remove_after_s` is removed.
+A parked preview (reaping.py parks those nobody uses) answers the proxy's waking page at its address, whose first request
+wakes it (Runner.wake); so do wake() and a start of its version by Forja's services.
 """
 
 from __future__ import annotations
@@ -27,20 +26,17 @@ from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import RunPlan
 from preview_runtime.preview_headers import WAKING, app_answered
 from preview_runtime.proxy import PreviewProxy
+from preview_runtime.reaping import Reaped, Reaper
 from preview_runtime.runner import CommandOutcome, PreviewInfo, PreviewSpec, PreviewState, Runner, RunnerError, Shell
+from preview_runtime.runner_choice import choose_runner
 
 log = logging.getLogger(__name__)
-
-# The runners on Forja's side, strongest first (the WebContainer runs in the person's browser).
-SERVER_RUNNERS = ("swarm", "docker", "local")
-RUNNER_CHOICES = ("auto", *SERVER_RUNNERS)
 
 # Told each state a preview reaches, and once more when its address is routed (so it can answer).
 ChangeListener = Callable[[PreviewInfo], None]
 # Wakes the parked preview (its id) whose address was asked for, or decides it may not wake yet.
 WakeRequest = Callable[[str], Awaitable[None]]
 
-REAP_EVERY_S = 30.0  # how often the reaper looks, at most (shorter when the park or removal time is)
 NOT_ANSWERING_DETAIL = (
     "The app stopped answering: its server runs but says nothing to a request. Its log may say why; restarting the "
     "preview starts it again."
@@ -52,62 +48,9 @@ RECONNECTING_DETAIL = (
 
 
 @dataclass
-class Reaped:
-    """What one round of the reaper did."""
+class Tracked:
+    """A preview the manager runs or keeps parked: what its runner last said of it, and the manager's own bookkeeping."""
 
-    parked: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-
-
-def duration_words(seconds: float) -> str:
-    """'45 s', '12 min', '3 h', '2 days': how long, for the log."""
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 2 * 3600:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 2 * 86400:
-        return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 86400:.0f} days"
-
-
-# What `auto` picks, strongest first, and what it tells the person.
-AUTO_ORDER = (
-    ("swarm", "Docker Swarm is ready: each preview runs as a hardened service of the swarm, on a network of its own."),
-    ("docker", "Docker is ready: each preview runs in its own hardened container."),
-)
-
-
-def choose_runner(
-    requested: str, available: Mapping[str, Runner], unavailable: Mapping[str, str] | None = None
-) -> tuple[Runner, str]:
-    """The runner for a preview and why that one; `auto` means the swarm when this Forja's engine is a swarm manager,
-    else Docker when it is ready, else the local runner.
-
-    `unavailable` says why a runner is missing (no engine, its image still building...), so the
-    person reads the real reason rather than a guess.
-    """
-    why_not = dict(unavailable or {})
-    if requested not in RUNNER_CHOICES:
-        raise RunnerError(f"Unknown runner {requested!r}; use one of: {', '.join(RUNNER_CHOICES)}.")
-    if requested == "auto":
-        for name, why in AUTO_ORDER:
-            if name in available:
-                return available[name], why
-        if "local" in available:
-            return available["local"], f"Docker is not used: {why_not.get('docker', 'it is turned off in the settings.')}"
-        reasons = "".join(f" The {name} runner cannot be used: {why_not[name]}" for name in SERVER_RUNNERS if name in why_not)
-        raise RunnerError(f"No preview runner is available on this Forja.{reasons}")
-    if requested not in available:
-        default = {
-            "docker": "no Docker engine is reachable",
-            "swarm": "this Forja's Docker engine is not a swarm manager",
-        }.get(requested, "it is turned off in the settings")
-        raise RunnerError(f"The {requested} runner cannot be used: {why_not.get(requested, default)}")
-    return available[requested], f"The {requested} runner was asked for."
-
-
-@dataclass
-class _Running:
     info: PreviewInfo
     runner: Runner
     reason: str = ""
@@ -146,13 +89,10 @@ class PreviewManager:
         self.runners = dict(runners)
         self.proxy = proxy
         self.logs = logs
-        self.park_after_s = park_after_s
-        self.remove_after_s = remove_after_s
-        self.ttl_s = ttl_s
-        self.reap_every_s = max(0.5, min(REAP_EVERY_S, park_after_s / 4, remove_after_s / 4))
+        self.reaper = Reaper(self, park_after_s, remove_after_s, ttl_s)
         # Why a runner is missing, for the person who asks for it (see choose_runner).
         self.unavailable: dict[str, str] = {}
-        self._previews: dict[str, _Running] = {}
+        self._previews: dict[str, Tracked] = {}
         # What each preview's dev server echoes of Forja's own doing, kept out of the project's log (echoes.py).
         self._echoes: dict[str, Echoes] = {}
         self._watchers: dict[str, asyncio.Task[None]] = {}
@@ -237,7 +177,7 @@ class PreviewManager:
         await self.proxy.start()
         for runner in self.runners.values():
             await self._adopt(runner)
-        self._reaper = asyncio.create_task(self._reap_forever(), name="preview-reaper")
+        self._reaper = asyncio.create_task(self.reaper.run_forever(), name="preview-reaper")
         self._liveness_task = asyncio.create_task(self._liveness.run_forever(), name="preview-liveness")
 
     async def add_runner(self, runner: Runner) -> None:
@@ -256,10 +196,10 @@ class PreviewManager:
             info.url = self.proxy.url_for(info.preview_id)
             if info.state == PreviewState.parked:
                 # The time it was parked before the restart is not known: its removal counts from now.
-                self._previews[info.preview_id] = _Running(info, runner, parked_at=time.monotonic())
+                self._previews[info.preview_id] = Tracked(info, runner, parked_at=time.monotonic())
                 await self.proxy.park(info.preview_id)
                 continue
-            self._previews[info.preview_id] = _Running(info, runner)
+            self._previews[info.preview_id] = Tracked(info, runner)
             if info.upstream:
                 await self.proxy.route(info.preview_id, info.upstream)
 
@@ -301,7 +241,7 @@ class PreviewManager:
         info.url = self.proxy.url_for(preview_id)
         info.runner_reason = reason
         info.source = plan.source
-        self._previews[preview_id] = _Running(info, chosen, reason, plan.source)
+        self._previews[preview_id] = Tracked(info, chosen, reason, plan.source)
         self._watchers[preview_id] = asyncio.create_task(self._watch(preview_id), name=f"preview-{preview_id}")
         return info
 
@@ -574,59 +514,21 @@ class PreviewManager:
             running.last_seen = time.monotonic()
 
     async def reap(self) -> Reaped:
-        """Park the previews unused for park_after_s since they answered, or running for ttl_s (remove those that do
-        not run: failed, or still starting after ttl_s), and remove the previews parked for remove_after_s."""
-        reaped = Reaped()
-        visited = await self._visited()
-        for preview_id, running in list(self._previews.items()):
-            now = time.monotonic()
-            if self._previews.get(preview_id) is not running or preview_id in self._waking:
-                continue
-            project_id = running.info.project_id
-            if running.info.state == PreviewState.parked:
-                if running.parked_at is not None and now - running.parked_at > self.remove_after_s:
-                    await self.stop(preview_id)
-                    self.logs.emit(
-                        project_id,
-                        f"The preview was removed after {duration_words(now - running.parked_at)} parked; "
-                        "open the Preview tab to start it again.",
-                    )
-                    reaped.removed.append(preview_id)
-                continue
-            idle, age = now - self._last_use(preview_id, running, visited), now - running.started
-            if running.info.state in (PreviewState.starting, PreviewState.installing) and age <= self.ttl_s:
-                # A start or a wake is not idleness (on a busy machine one outlasts a short park time, and stopping it
-                # then left nothing to answer): its runner's own deadlines end one that hangs.
-                continue
-            # A published app in use runs on: ttl_s caps previews nobody may be looking at.
-            if idle <= self.park_after_s and (age <= self.ttl_s or self._visits_count(preview_id)):
-                continue
-            why = f"{duration_words(idle)} idle" if idle > self.park_after_s else f"{duration_words(age)} running"
-            if await self.park(preview_id, why):
-                reaped.parked.append(preview_id)
-            elif preview_id in self._previews:
-                await self.stop(preview_id)
-                self.logs.emit(project_id, "The preview was stopped after being idle; open the Preview tab to start it again.")
-                reaped.removed.append(preview_id)
-        return reaped
+        """One round of the reaper (reaping.py)."""
+        return await self.reaper.reap()
 
-    async def _visited(self) -> dict[str, float]:
-        """Traefik's visits to published apps' addresses (proxy.visits), read only when such an app runs."""
-        if any(self._visits_count(p) and r.info.state == PreviewState.running for p, r in self._previews.items()):
-            return await self.proxy.visits()
-        return {}
+    # -- for the reaper --------------------------------------------------------------------------
 
-    def _last_use(self, preview_id: str, running: _Running, visited: Mapping[str, float]) -> float:
-        if not self._visits_count(preview_id):
-            return running.last_seen
-        # The local runner's bridge sees each connection in; Traefik's counters see visits in every runner.
-        inbound = max(running.runner.last_inbound(preview_id) or 0.0, visited.get(preview_id.lower(), 0.0))
-        return max(running.last_seen, inbound)
+    def tracked(self) -> list[tuple[str, Tracked]]:
+        """Every preview this manager runs or keeps parked, as it stands now."""
+        return list(self._previews.items())
 
-    async def _reap_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.reap_every_s)
-            try:
-                await self.reap()
-            except Exception:
-                log.exception("preview reaper failed")
+    def tracking(self, preview_id: str) -> Tracked | None:
+        return self._previews.get(preview_id)
+
+    def waking(self, preview_id: str) -> bool:
+        return preview_id in self._waking
+
+    def visits_count(self, preview_id: str) -> bool:
+        """Whether visits through the proxy count as the preview's use (a published app's)."""
+        return self._visits_count(preview_id)

@@ -33,8 +33,8 @@ from builder.services.shares import share_base
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.direct_http import direct_client
-from preview_runtime.manager import SERVER_RUNNERS
 from preview_runtime.preview_headers import NOT_FOUND_MARKER
+from preview_runtime.runner_choice import SERVER_RUNNERS
 
 MAX_DAYS = 366
 # What an evaluation run's folder holds that the admin page serves: its report, a comparison, a page's screenshot.

@@ -23,9 +23,10 @@ from preview_runtime.local import LocalRunner
 from preview_runtime.local.egress import EgressPolicy, registry_hosts
 from preview_runtime.local.limits import Limits
 from preview_runtime.local.upstream import UpstreamProxy
-from preview_runtime.manager import SERVER_RUNNERS, PreviewManager
+from preview_runtime.manager import PreviewManager
 from preview_runtime.page_scripts import add_to_pages
 from preview_runtime.runner import MachineRefused, Runner, RunnerError
+from preview_runtime.runner_choice import SERVER_RUNNERS
 
 log = logging.getLogger(__name__)
 

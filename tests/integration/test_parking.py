@@ -177,7 +177,7 @@ async def _park_wake_and_remove(
 
     # Parked again, then left parked past the removal time: removed, and its address is no one's.
     await until(lambda: _parked(manager, preview_id), "parking again")
-    manager.remove_after_s = 1
+    manager.reaper.remove_after_s = 1
     await until(lambda: _state_is_none(manager, preview_id), "removal")
     assert await manager.proxy.wait_served(preview_id, "none")
 
@@ -275,7 +275,7 @@ async def test_a_parked_local_preview_is_taken_back_after_a_restart_and_wakes(
 
 async def test_concurrent_wakes_share_one(local_manager: tuple[PreviewManager, LogHub], tmp_path: Path) -> None:
     manager, logs = local_manager
-    manager.park_after_s = 3600
+    manager.reaper.park_after_s = 3600
     await manager.start("lp3", PROJECT, 1, FILES, PLAN, runner="local")
     await until(lambda: _serves_app(manager, "lp3"), "the first start", within=180)
     assert await manager.park("lp3", "a test")

@@ -151,9 +151,9 @@ async def test_a_published_express_app_runs_hardened_in_docker_keeps_its_data_an
     await through_traefik(services, "corner-shop")
     await until(lambda: _visited_after(manager.proxy, live.preview_id, visited), "Traefik's count of the visit")
     assert live.preview_id not in (await manager.reap()).parked
-    manager.park_after_s, park_after_s = 0, manager.park_after_s
+    manager.reaper.park_after_s, park_after_s = 0, manager.reaper.park_after_s
     assert live.preview_id in (await manager.reap()).parked
-    manager.park_after_s = park_after_s
+    manager.reaper.park_after_s = park_after_s
 
     # Forja restarts with the release parked: the new Forja takes its container back (where its data is, no secret,
     # is kept in its park tar), and the first visit, through Forja's edge (no route yet), wakes it with its data.

@@ -138,9 +138,9 @@ async def test_the_express_starter_publishes_reads_its_env_rolls_back_parks_and_
     running.started -= 7 * 3600  # past the previews' ttl too
     await through_traefik(services, "corner-shop")
     assert live.preview_id not in (await manager.reap()).parked
-    manager.park_after_s, park_after_s = 0, manager.park_after_s  # no visit since: idle
+    manager.reaper.park_after_s, park_after_s = 0, manager.reaper.park_after_s  # no visit since: idle
     assert live.preview_id in (await manager.reap()).parked
-    manager.park_after_s = park_after_s
+    manager.reaper.park_after_s = park_after_s
     assert "Corner Shop" in (await answered(services, "corner-shop")).text
 
     # Unpublish stops its sandboxes; the address answers 410 (through Forja's edge, as Traefik sends it there).

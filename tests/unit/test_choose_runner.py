@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from preview_runtime.local import LocalRunner
-from preview_runtime.manager import choose_runner
 from preview_runtime.runner import RunnerError
+from preview_runtime.runner_choice import choose_runner
 
 
 def test_auto_without_docker_names_the_reason_docker_is_missing(tmp_path: Path) -> None:

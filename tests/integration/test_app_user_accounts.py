@@ -1,0 +1,78 @@
+"""An app's own users through the service, on SQLite and PostgreSQL: accounts and sessions are the app's (project and
+scope) alone, a wrong password is refused and slowed down without a lockout, a signed-out session names nobody, and
+the app's owner (their Forja account's address) is the app's admin."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from builder.app_backend.identity import AppViewer
+from builder.composition import Services
+from builder.errors import InvalidInput, SignInRefused, TooManyAttempts
+from builder.services.app_data import Scope
+from builder.services.throttle import Attempt
+from builder.settings import settings
+from tests.accounts import Person
+
+LIVE = Scope.live
+WHO = Attempt("127.0.0.7")
+
+
+async def test_an_app_user_signs_up_in_and_out_on_that_app_alone(accounts_on: Services, ana: Person) -> None:
+    users = accounts_on.app_users
+    first = (await accounts_on.projects.create("Barber", {"index.html": b"<h1>a</h1>"}, owner=ana.actor.user_id)).project_id
+    other = (await accounts_on.projects.create("Polls", {"index.html": b"<h1>b</h1>"}, owner=ana.actor.user_id)).project_id
+
+    token = await users.sign_up(first, LIVE, " Cy@Example.org ", "a long secret")
+    account = await users.account_of(first, LIVE, token)
+    assert account is not None and (account.email, account.role) == ("cy@example.org", "user")
+    assert await users.viewer_of(first, LIVE, token) == AppViewer(user_id=account.id, role="user")
+    # Another app, the same app's preview, Forja itself: the token names nobody there.
+    assert await users.account_of(other, LIVE, token) is None
+    assert await users.account_of(first, Scope.preview, token) is None
+    assert await accounts_on.accounts.actor_or_none(token) is None
+    with pytest.raises(SignInRefused, match="do not match"):
+        await users.sign_in(other, LIVE, "cy@example.org", "a long secret", WHO)
+    # The same address may have an account on each app, but only one on each.
+    assert await users.sign_up(other, LIVE, "cy@example.org", "another secret")
+    with pytest.raises(InvalidInput, match="already an account"):
+        await users.sign_up(first, LIVE, "CY@example.org", "whatever it is")
+    with pytest.raises(InvalidInput, match="at least 8"):
+        await users.sign_up(first, LIVE, "dee@example.org", "short")
+
+    again = await users.sign_in(first, LIVE, "CY@example.org", "a long secret", WHO)
+    assert again != token and (await users.account_of(first, LIVE, again)) == account
+    await users.sign_out(first, LIVE, token)
+    assert await users.account_of(first, LIVE, token) is None
+    assert await users.viewer_of(first, LIVE, token) == AppViewer(user_id=None)
+    assert await users.account_of(first, LIVE, again) == account  # the other browser stays signed in
+
+    # The owner's Forja address makes the app's admin (of this app only by being its owner).
+    owner = await users.sign_up(first, LIVE, ana.actor.email, "the owner's secret")
+    assert (await users.viewer_of(first, LIVE, owner)).role == "admin"
+
+
+async def test_wrong_passwords_are_slowed_down_per_app_never_locked(
+    accounts_on: Services, ana: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "signin_attempts", 3)
+    users = accounts_on.app_users
+    first = (await accounts_on.projects.create("Barber", {"index.html": b"<h1>a</h1>"}, owner=ana.actor.user_id)).project_id
+    other = (await accounts_on.projects.create("Polls", {"index.html": b"<h1>b</h1>"}, owner=ana.actor.user_id)).project_id
+    await users.sign_up(first, LIVE, "cy@example.org", "a long secret")
+    await users.sign_up(other, LIVE, "cy@example.org", "a long secret")
+    for _ in range(3):
+        with pytest.raises(SignInRefused):
+            await users.sign_in(first, LIVE, "cy@example.org", "not the secret", WHO)
+    with pytest.raises(TooManyAttempts, match="Try again in 15 minutes") as slowed:
+        await users.sign_in(first, LIVE, "cy@example.org", "a long secret", WHO)
+    assert slowed.value.retry_after == 900
+    # Another address gets in with the right password once the account's short delay passed; the same address on
+    # the same account of another app is not slowed at all.
+    with pytest.raises(TooManyAttempts, match=r"Try again in [12] seconds?\."):
+        await users.sign_in(first, LIVE, "cy@example.org", "a long secret", Attempt("127.0.0.8"))
+    await asyncio.sleep(2.1)
+    assert await users.sign_in(first, LIVE, "cy@example.org", "a long secret", Attempt("127.0.0.8"))
+    assert await users.sign_in(other, LIVE, "cy@example.org", "a long secret", WHO)

@@ -123,3 +123,6 @@ class AppUserService:
             return None
         user = await self._store.user(owner)
         return user.email if user is not None else None
+
+    async def app_name(self, project_id: str) -> str:
+        return await self._store.app_name(project_id) or "This app"

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from builder.errors import InvalidInput
-from builder.models import AppSession, AppUser, utcnow
+from builder.models import AppSession, AppUser, Project, utcnow
 from builder.store.base import StoreBase
 
 
@@ -76,3 +76,9 @@ class AppUserRecords(StoreBase):
             )
             # Expired sessions count for nothing; dropped here so the table never grows without bound.
             await session.exec(delete(AppSession).where(col(AppSession.expires_at) < utcnow()))
+
+    async def app_name(self, project_id: str) -> str:
+        """The app's name, as its people see it: its project's."""
+        async with self._sessions() as session:
+            project = await session.get(Project, project_id)
+        return project.name if project is not None else ""

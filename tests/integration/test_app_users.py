@@ -10,9 +10,11 @@ side: Forja's own sign-in does not take an app's session either).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
@@ -23,6 +25,7 @@ from builder.api import guarded
 from builder.api.app_auth import COOKIE
 from builder.composition import Services
 from builder.models import LOCAL_USER_ID
+from builder.settings import settings
 from preview_runtime.free_ports import free_port
 from preview_runtime.verify import CHROMIUM_ARGS, find_chromium
 
@@ -184,3 +187,41 @@ async def test_the_pages_read_well_on_a_phone_and_a_wide_screen(
         await expect(page.get_by_role("alert")).to_be_visible()
         await page.screenshot(path=ARTIFACTS / f"sign-in-refused-{width}.png", full_page=True)
         await context.close()
+
+
+async def test_bad_requests_get_a_sentence_and_secrets_stay_out_of_the_log(
+    forja_server: None, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    url = await published(services, "cellar")
+    host = url.split("://", 1)[1]
+    origin = {"Host": host, "Origin": url}
+    form = {"email": "bo@example.org", "password": "bo's long secret"}
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.port}", trust_env=False, timeout=30) as http:
+        # No Origin (a script, or an old browser): refused like another site's; nothing made.
+        refused = await http.post("/_forja/auth/sign-up", headers={"Host": host}, data=form)
+        assert refused.status_code == 403 and "came from another site" in refused.text
+        assert "forja_app_session" not in refused.headers.get("set-cookie", "")
+        # `next` elsewhere than the app's own paths goes to its home instead.
+        made = await http.post("/_forja/auth/sign-up", headers=origin, data={**form, "next": "//elsewhere.example/x"})
+        assert made.status_code == 303 and made.headers["location"] == "/"
+        token = made.cookies[COOKIE]
+        # The same address again: a 4xx with the sentence and the address kept, not the password.
+        again = await http.post("/_forja/auth/sign-up", headers=origin, data=form)
+        assert again.status_code == 422 and "There is already an account for bo@example.org here" in again.text
+        assert 'value="bo@example.org"' in again.text and "long secret" not in again.text
+        for answer, status, words in [
+            (await http.post("/_forja/auth/sign-in", headers=origin, content=b'{"email": 1}'), 400, "not a form"),
+            (await http.post("/_forja/auth/sign-in", headers=origin, data={"email": "x" * 9000}), 400, "not a form"),
+            (await http.get("/_forja/auth/nothing", headers=origin), 404, "has no page at this address"),
+            (await http.put("/_forja/auth/sign-in", headers=origin), 405, "reading (GET) and sending its form"),
+            (await http.post("/_forja/auth/me", headers=origin), 405, "only answers GET"),
+        ]:
+            assert (answer.status_code, answer.headers["content-type"]) == (status, "text/html; charset=utf-8")
+            assert words in answer.text and "Traceback" not in answer.text
+        # Forja's own API answers with Forja's sign-in, never the app's: the app's cookie is no sign-in there.
+        assert (await http.get("/api/projects", headers={"Host": host})).status_code == 404
+    # Everything Forja and its libraries logged (the database's statements too), but the test's own HTTP client.
+    logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore")))
+    assert "INSERT INTO appuser" in logged and "account" in logged  # the sign-up's own records are there to search
+    assert "long secret" not in logged and token not in logged

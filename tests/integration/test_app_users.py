@@ -1,6 +1,7 @@
 """The people who use a published app sign up, in and out on the app's own origin, in Chromium, through the real
 parts: two static apps published by the local runner behind a real Traefik, which sends their hosts to Forja's
-guarded server on a loopback port, as in production.
+guarded server on a loopback port, as in production; and a server app, whose /_forja/ paths Traefik sends to Forja,
+never to its sandbox.
 
 A session of app A is refused by app B, a form posted to A from B's page is refused, a wrong password is told in a
 sentence, and a signed-out session names nobody any more (tests/integration/test_app_user_accounts.py has the service's
@@ -25,9 +26,11 @@ from builder.api import guarded
 from builder.api.app_auth import COOKIE
 from builder.composition import Services
 from builder.models import LOCAL_USER_ID
+from builder.publish.addresses import app_host
 from builder.settings import settings
 from preview_runtime.free_ports import free_port
 from preview_runtime.verify import CHROMIUM_ARGS, find_chromium
+from tests.integration.test_publish_server import answered
 
 pytestmark = pytest.mark.browser
 
@@ -225,3 +228,40 @@ async def test_bad_requests_get_a_sentence_and_secrets_stay_out_of_the_log(
     logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore")))
     assert "INSERT INTO appuser" in logged and "account" in logged  # the sign-up's own records are there to search
     assert "long secret" not in logged and token not in logged
+
+
+# A server app with no dependencies that answers every path itself, and tells which paths it was asked.
+SERVER_JS = """const http = require('http')
+const seen = []
+http.createServer((req, res) => {
+  seen.push(req.url)
+  res.setHeader('Content-Type', 'application/json')
+  res.end(JSON.stringify({ from: 'the app', seen }))
+}).listen(Number(process.env.PORT), process.env.HOST)
+"""
+SERVER_MANIFEST = b'{"name": "echo", "version": "1.0.0", "scripts": {"start": "node server.js", "dev": "node server.js"}}'
+
+
+async def test_a_server_apps_sign_in_is_forjas_whatever_its_server_answers(forja_server: None, services: Services) -> None:
+    created = await services.projects.create(
+        "Echo", {"package.json": SERVER_MANIFEST, "server.js": SERVER_JS.encode()}, owner=LOCAL_USER_ID
+    )
+    done = await services.publishing.publish(created.project_id, name="echo", user_id=LOCAL_USER_ID)
+    assert done.release.state == "ready", done.release.error
+    assert (await answered(services, "echo")).json()["from"] == "the app"  # its sandbox answers its address
+    edge = (await services.preview_hub.manager()).proxy.internal_url().rstrip("/")
+    host = app_host("echo") + f":{settings.preview_port}"
+    async with httpx.AsyncClient(base_url=edge, trust_env=False, timeout=30) as http:
+        assert (await http.get("/_forja/auth/me", headers={"Host": host})).json() == {"signed_in": False, "user": None}
+        made = await http.post(
+            "/_forja/auth/sign-up",
+            headers={"Host": host, "Origin": f"http://{host}"},
+            data={"email": "cy@example.org", "password": "cy's long secret"},
+        )
+        assert made.status_code == 303, made.text
+        http.cookies.clear()  # sent by hand below, as a browser sends it to the app's host
+        me = (await http.get("/_forja/auth/me", headers={"Host": host, "Cookie": f"{COOKIE}={made.cookies[COOKIE]}"})).json()
+        assert me["signed_in"] is True and me["user"]["email"] == "cy@example.org"
+        # The app's own server was never asked for those paths: Traefik sent them to Forja.
+        seen = (await http.get("/", headers={"Host": host})).json()["seen"]
+        assert seen and not [path for path in seen if path.startswith("/_forja/")], seen

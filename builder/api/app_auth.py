@@ -2,8 +2,8 @@
 
 builder/api/apps.py hands every request under that path of a published app's host here, before the static edge and
 before a server app's sandbox is woken. Pages for sign-up, sign-in and sign-out (forms, no script), and
-`GET /_forja/auth/me` for the app's own scripts. A session is a cookie of the app's host alone (`forja_app_session`:
-HttpOnly, SameSite=Lax, Secure on HTTPS, no Domain), whose token names a session of this app only
+`GET /_forja/auth/me` for the app's own scripts. A session is a cookie of the app's host alone (`forja_app_session`,
+on HTTPS `__Host-forja_app_session` and Secure; HttpOnly, SameSite=Lax, no Domain), whose token names a session of this app only
 (builder/services/app_users.py): Forja's own cookies have other names and its API never reads this one.
 
 A form posted from anywhere but the app's own origin is refused (403) before it is read, so another site cannot sign a
@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/_forja/auth/"
 COOKIE = "forja_app_session"
+# On HTTPS the browser keeps a __Host- cookie only from this very host: another app cannot plant one for the apps'
+# shared parent domain (a session of its owner's on this app, to sign visitors in as them).
+SECURE_COOKIE = f"__Host-{COOKIE}"
 # A form of an email, a password and a path: anything longer is not one.
 MAX_FORM = 8 * 1024
 PAGES = {"sign-in": "Sign in", "sign-up": "Make an account", "sign-out": "Sign out"}
@@ -47,8 +50,9 @@ class AppRequest:
         self.http = Request(scope, receive)
         self.project_id = target.project_id
         self.name = name
-        self.token = self.http.cookies.get(COOKIE) or None
         self.https = self.http.url.scheme == "https" or bool(settings.apps_domain)
+        self.cookie = SECURE_COOKIE if self.https else COOKIE
+        self.token = self.http.cookies.get(self.cookie) or None
 
     @property
     def next(self) -> str:
@@ -88,7 +92,7 @@ class AppRequest:
     def signed_in(self, token: str, target: str) -> Response:
         response = Response(status_code=303, headers={"location": target, "cache-control": "no-store"})
         response.set_cookie(
-            COOKIE,
+            self.cookie,
             token,
             max_age=settings.session_days * 86400,
             path="/",
@@ -131,7 +135,7 @@ async def posted(request: AppRequest, page: str) -> Response:
         if request.token:
             await users.sign_out(request.project_id, AppScope.live, request.token)
         response = Response(status_code=303, headers={"location": target, "cache-control": "no-store"})
-        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=request.https)
+        response.delete_cookie(request.cookie, path="/", httponly=True, samesite="lax", secure=request.https)
         return response
     email, password = form.get("email", "")[:254], form.get("password", "")
     try:

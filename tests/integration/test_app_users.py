@@ -23,7 +23,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 import builder.settings
 from builder.api import api as forja_api
 from builder.api import guarded
-from builder.api.app_auth import COOKIE
+from builder.api.app_auth import COOKIE, SECURE_COOKIE
 from builder.composition import Services
 from builder.models import LOCAL_USER_ID
 from builder.publish.addresses import app_host
@@ -224,10 +224,25 @@ async def test_bad_requests_get_a_sentence_and_secrets_stay_out_of_the_log(
             assert words in answer.text and "Traceback" not in answer.text
         # Forja's own API answers with Forja's sign-in, never the app's: the app's cookie is no sign-in there.
         assert (await http.get("/api/projects", headers={"Host": host})).status_code == 404
+    # Over HTTPS (as a front proxy that ends TLS tells Forja): the __Host- cookie, Secure, which no other app can plant
+    # for the apps' shared parent domain; the plain name means nothing there.
+    secure_host = host.split(":", 1)[0]
+    transport = httpx.ASGITransport(app=guarded(forja_api))
+    async with httpx.AsyncClient(transport=transport, base_url=f"https://{secure_host}") as https:
+        signed = await https.post("/_forja/auth/sign-in", headers={"Origin": f"https://{secure_host}"}, data=form)
+        assert signed.status_code == 303, signed.text
+        cookie = signed.headers["set-cookie"]
+        assert cookie.startswith(f"{SECURE_COOKIE}=") and "; Secure" in cookie and "; HttpOnly" in cookie, cookie
+        secure_token = signed.cookies[SECURE_COOKIE]
+        https.cookies.clear()
+        plain = await https.get("/_forja/auth/me", headers={"Cookie": f"{COOKIE}={secure_token}"})
+        assert plain.json()["signed_in"] is False
+        kept = await https.get("/_forja/auth/me", headers={"Cookie": f"{SECURE_COOKIE}={secure_token}"})
+        assert kept.json()["user"]["email"] == "bo@example.org"
     # Everything Forja and its libraries logged (the database's statements too), but the test's own HTTP client.
     logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore")))
     assert "INSERT INTO appuser" in logged and "account" in logged  # the sign-up's own records are there to search
-    assert "long secret" not in logged and token not in logged
+    assert "long secret" not in logged and token not in logged and secure_token not in logged
 
 
 # A server app with no dependencies that answers every path itself, and tells which paths it was asked.

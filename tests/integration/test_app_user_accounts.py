@@ -53,6 +53,12 @@ async def test_an_app_user_signs_up_in_and_out_on_that_app_alone(accounts_on: Se
     owner = await users.sign_up(first, LIVE, ana.actor.email, "the owner's secret")
     assert (await users.viewer_of(first, LIVE, owner)).role == "admin"
 
+    # Emptying the trash takes the app's people and sessions with the project (their rows refer to it).
+    await accounts_on.history.delete(first)
+    assert (await accounts_on.history.purge_expired(days=0)).projects == [first]
+    assert await users.account_of(first, LIVE, again) is None
+    assert await users.account_of(other, LIVE, await users.sign_in(other, LIVE, "cy@example.org", "another secret", WHO))
+
 
 async def test_wrong_passwords_are_slowed_down_per_app_never_locked(
     accounts_on: Services, ana: Person, monkeypatch: pytest.MonkeyPatch

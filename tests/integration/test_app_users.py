@@ -144,10 +144,14 @@ async def test_people_sign_up_in_and_out_of_one_app_whose_session_another_app_re
     )
     await page.wait_for_url(f"{first}/_forja/auth/sign-out")
     await expect(page.get_by_role("heading")).to_have_text("This form came from another site")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=ARTIFACTS / "refused-1440.png")
     assert (await me(page, first))["signed_in"] is True  # still signed in: nothing was done
 
     # Signing out on A's own page ends the session: the old token names nobody, even sent again.
     await page.goto(f"{first}/_forja/auth/sign-out")
+    await expect(page.get_by_text("You are signed in as ana@example.org.")).to_be_visible()
+    await page.screenshot(path=ARTIFACTS / "sign-out-1440.png")
     await page.get_by_role("button", name="Sign out").click()
     await page.wait_for_url(f"{first}/")
     assert await me(page, first) == {"signed_in": False, "user": None}

@@ -139,10 +139,10 @@ async def posted(request: AppRequest, page: str) -> Response:
         return response
     email, password = form.get("email", "")[:254], form.get("password", "")
     try:
+        attempt = Attempt(client_address(request.http.scope))
         if page == "sign-up":
-            token = await users.sign_up(request.project_id, AppScope.live, email, password)
+            token = await users.sign_up(request.project_id, AppScope.live, email, password, attempt)
         else:
-            attempt = Attempt(client_address(request.http.scope))
             token = await users.sign_in(request.project_id, AppScope.live, email, password, attempt)
     except ForjaError as exc:
         answer = request.page(page.replace("-", "_"), exc.status, title=PAGES[page], next=target, email=email, error=exc.message)

@@ -55,13 +55,23 @@ class AppUserService:
         self._throttle = throttle
         self._hasher = PasswordHasher()
 
-    async def sign_up(self, project_id: str, scope: Scope, email: str, password: str) -> str:
-        """A new account on the app, signed in (its session's token). Sign-up is open on every app for now."""
+    async def sign_up(self, project_id: str, scope: Scope, email: str, password: str, attempt: Attempt) -> str:
+        """A new account on the app, signed in (its session's token). Sign-up is open on every app for now, limited per
+        address and hour as Forja's own (FORJA_SIGNUPS_PER_HOUR), each app's counted apart."""
         email = check_email(email)
         check_password(password, email)
+        key = f"app {project_id} {scope}"
+        try:
+            await self._throttle.check_sign_up(attempt, key)
+        except TooManyAttempts as exc:
+            raise TooManyAttempts(
+                f"Many accounts were made here from your address lately. Try again in {waiting(exc.retry_after or 3600)}.",
+                retry_after=exc.retry_after,
+            ) from None
         role = "admin" if await self._owner_email(project_id) == email else "user"
         password_hash = await asyncio.to_thread(self._hasher.hash, password)
         user = await self._store.add_app_user(project_id, scope, email, password_hash, role)
+        await self._throttle.signed_up(attempt, key)
         log.info("app %s (%s): account %s made", project_id, scope, user.id)
         return await self._new_session(user)
 

@@ -25,7 +25,7 @@ async def test_an_app_user_signs_up_in_and_out_on_that_app_alone(accounts_on: Se
     first = (await accounts_on.projects.create("Barber", {"index.html": b"<h1>a</h1>"}, owner=ana.actor.user_id)).project_id
     other = (await accounts_on.projects.create("Polls", {"index.html": b"<h1>b</h1>"}, owner=ana.actor.user_id)).project_id
 
-    token = await users.sign_up(first, LIVE, " Cy@Example.org ", "a long secret")
+    token = await users.sign_up(first, LIVE, " Cy@Example.org ", "a long secret", WHO)
     account = await users.account_of(first, LIVE, token)
     assert account is not None and (account.email, account.role) == ("cy@example.org", "user")
     assert await users.viewer_of(first, LIVE, token) == AppViewer(user_id=account.id, role="user")
@@ -36,11 +36,11 @@ async def test_an_app_user_signs_up_in_and_out_on_that_app_alone(accounts_on: Se
     with pytest.raises(SignInRefused, match="do not match"):
         await users.sign_in(other, LIVE, "cy@example.org", "a long secret", WHO)
     # The same address may have an account on each app, but only one on each.
-    assert await users.sign_up(other, LIVE, "cy@example.org", "another secret")
+    assert await users.sign_up(other, LIVE, "cy@example.org", "another secret", WHO)
     with pytest.raises(InvalidInput, match="already an account"):
-        await users.sign_up(first, LIVE, "CY@example.org", "whatever it is")
+        await users.sign_up(first, LIVE, "CY@example.org", "whatever it is", WHO)
     with pytest.raises(InvalidInput, match="at least 8"):
-        await users.sign_up(first, LIVE, "dee@example.org", "short")
+        await users.sign_up(first, LIVE, "dee@example.org", "short", WHO)
 
     again = await users.sign_in(first, LIVE, "CY@example.org", "a long secret", WHO)
     assert again != token and (await users.account_of(first, LIVE, again)) == account
@@ -50,7 +50,7 @@ async def test_an_app_user_signs_up_in_and_out_on_that_app_alone(accounts_on: Se
     assert await users.account_of(first, LIVE, again) == account  # the other browser stays signed in
 
     # The owner's Forja address makes the app's admin (of this app only by being its owner).
-    owner = await users.sign_up(first, LIVE, ana.actor.email, "the owner's secret")
+    owner = await users.sign_up(first, LIVE, ana.actor.email, "the owner's secret", WHO)
     assert (await users.viewer_of(first, LIVE, owner)).role == "admin"
 
     # Emptying the trash takes the app's people and sessions with the project (their rows refer to it).
@@ -67,8 +67,8 @@ async def test_wrong_passwords_are_slowed_down_per_app_never_locked(
     users = accounts_on.app_users
     first = (await accounts_on.projects.create("Barber", {"index.html": b"<h1>a</h1>"}, owner=ana.actor.user_id)).project_id
     other = (await accounts_on.projects.create("Polls", {"index.html": b"<h1>b</h1>"}, owner=ana.actor.user_id)).project_id
-    await users.sign_up(first, LIVE, "cy@example.org", "a long secret")
-    await users.sign_up(other, LIVE, "cy@example.org", "a long secret")
+    await users.sign_up(first, LIVE, "cy@example.org", "a long secret", WHO)
+    await users.sign_up(other, LIVE, "cy@example.org", "a long secret", WHO)
     for _ in range(3):
         with pytest.raises(SignInRefused):
             await users.sign_in(first, LIVE, "cy@example.org", "not the secret", WHO)
@@ -82,3 +82,21 @@ async def test_wrong_passwords_are_slowed_down_per_app_never_locked(
     await asyncio.sleep(2.1)
     assert await users.sign_in(first, LIVE, "cy@example.org", "a long secret", Attempt("127.0.0.8"))
     assert await users.sign_in(other, LIVE, "cy@example.org", "a long secret", WHO)
+
+
+async def test_sign_ups_are_limited_per_address_and_app(
+    accounts_on: Services, ana: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "signups_per_hour", 2)
+    users = accounts_on.app_users
+    first = (await accounts_on.projects.create("Barber", {"index.html": b"<h1>a</h1>"}, owner=ana.actor.user_id)).project_id
+    other = (await accounts_on.projects.create("Polls", {"index.html": b"<h1>b</h1>"}, owner=ana.actor.user_id)).project_id
+    for number in range(2):
+        await users.sign_up(first, LIVE, f"p{number}@example.org", "a long secret", WHO)
+    with pytest.raises(TooManyAttempts, match="Many accounts were made here from your address lately") as refused:
+        await users.sign_up(first, LIVE, "p2@example.org", "a long secret", WHO)
+    assert refused.value.retry_after == 3600
+    # Another address on the same app, the same address on another app, and Forja's own sign-up are not held back.
+    assert await users.sign_up(first, LIVE, "p2@example.org", "a long secret", Attempt("127.0.0.9"))
+    assert await users.sign_up(other, LIVE, "p0@example.org", "a long secret", WHO)
+    await accounts_on.accounts.throttle.check_sign_up(WHO)

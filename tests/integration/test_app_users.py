@@ -205,6 +205,10 @@ async def test_bad_requests_get_a_sentence_and_secrets_stay_out_of_the_log(
     origin = {"Host": host, "Origin": url}
     form = {"email": "bo@example.org", "password": "bo's long secret"}
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.port}", trust_env=False, timeout=30) as http:
+        page = await http.get("/_forja/auth/sign-up", headers={"Host": host})
+        policy = page.headers["content-security-policy"]
+        for rule in ("default-src 'none'", "form-action 'self'", "frame-ancestors 'none'"):
+            assert rule in policy, policy
         # No Origin (a script, or an old browser): refused like another site's; nothing made.
         refused = await http.post("/_forja/auth/sign-up", headers={"Host": host}, data=form)
         assert refused.status_code == 403 and "came from another site" in refused.text

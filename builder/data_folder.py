@@ -4,8 +4,8 @@ when it is another process.
 A Forja server holds its data folder for its whole life, with the address this machine reaches it at; a command that
 runs previews of its own (eval, or a generation with no server) holds it for its run. Only the holder starts previews
 and Traefik there, or stops a Traefik left by a holder that ended: a second server refuses to start, a person's
-command beside a server goes through the server (builder.cli.command), and eval refuses with the command that gives
-it a folder of its own. Commands that only touch the database (accounts, tokens, migrations) need no lock.
+command beside a server goes through the server (builder.cli.command), and eval moves to a data folder, preview port
+and Docker network of its own beside the held one. Commands that only touch the database (accounts, tokens, migrations) need no lock.
 """
 
 from __future__ import annotations
@@ -57,18 +57,28 @@ def second_server(holder: Holder) -> str:
     )
 
 
-def own_folder_command(holder: Holder, command: str) -> str:
-    """Why a command that runs previews of its own cannot run on a held data folder, with the exact command that gives
-    it one of its own."""
-    own = (
-        f"FORJA_DATA_DIR={beside_folder('eval')} FORJA_PREVIEW_PORT={ports_beside()['FORJA_PREVIEW_PORT']} "
-        # Docker's previews are known by their network: on the same one, each would take the other's for its own.
-        f"FORJA_PREVIEW_NETWORK={settings.preview_network}-eval"
+def move_beside(holder: Holder, command: str) -> tuple[FolderLock, str]:
+    """This process's run moves to a data folder, preview port and Docker network of its own beside the held folder
+    (Docker's previews are known by their network: on the same one, each would take the other's for its own), whose
+    lock it takes; with the sentence that says so. FolderHeld when another run holds that folder too."""
+    held = settings.data_dir
+    settings.preview_port = ports_beside()["FORJA_PREVIEW_PORT"]
+    settings.data_dir = beside_folder("eval")
+    settings.preview_network = f"{settings.preview_network}-eval"
+    lock = command_lock(command)
+    lock.take()
+    return lock, (
+        f"The data folder {held} is held by {holder.words()}, which runs its previews: this command runs in a data folder "
+        f"of its own, {settings.data_dir} (its previews on port {settings.preview_port}), and keeps its results there."
     )
+
+
+def both_held(holder: Holder) -> str:
+    """Why a command that runs previews of its own cannot run: its data folder and the one beside it are both held."""
     return (
-        f"The data folder {settings.data_dir} is held by {holder.words()}, which runs its previews; this command runs "
-        f"previews of its own and would stop those. Run it with a data folder, preview port and network of its own: {own} "
-        f"{command}"
+        f"The data folder {settings.data_dir}, where this command runs beside a busy one, is held by {holder.words()} "
+        f"({_since(holder)}). Wait for it to end, or give this command a data folder, preview port and network of its "
+        "own (FORJA_DATA_DIR, FORJA_PREVIEW_PORT, FORJA_PREVIEW_NETWORK)."
     )
 
 

@@ -11,8 +11,8 @@ A command's `needs` opens what it works on for one run, and closes it afterwards
 - or what else a command declares (doctor's report: builder.cli.doctor).
 
 A command that runs previews of its own in this process (eval, but for --compare) says so with `runs_previews`: it
-holds the data folder for its run, and is refused, with the command that gives it a folder of its own, while another
-process holds it.
+holds the data folder for its run, and moves to a data folder, preview port and network of its own while another process
+holds it.
 
 Its `run` gets that and the parsed arguments and answers (JSON value, text): --json prints the value, else the text.
 """
@@ -30,7 +30,7 @@ from builder.client.backend import NO_TOKEN, Backend
 from builder.client.local import LocalBackend
 from builder.client.remote import RemoteBackend, server_url
 from builder.composition import Services, get_services
-from builder.data_folder import command_lock, other_owner, own_folder_command
+from builder.data_folder import both_held, command_lock, move_beside, other_owner
 from builder.errors import InvalidInput, NotSignedIn, PreviewError
 from preview_runtime.folder_lock import FolderHeld
 
@@ -124,13 +124,17 @@ async def local_services(invocation: Invocation) -> AsyncIterator[Services]:
 
 @contextmanager
 def holding_folder(invocation: Invocation) -> Iterator[None]:
-    """The data folder held by this command for its run: PreviewError, with the command that gives it a folder of its
-    own, while another process holds it."""
+    """The data folder held by this command for its run; while another process holds it, one of its own beside it
+    (said on stderr), or PreviewError in words when that one is held too."""
     folder = command_lock(invocation.command_line)
     try:
         folder.take()
-    except FolderHeld as exc:
-        raise PreviewError(own_folder_command(exc.holder, invocation.command_line)) from None
+    except FolderHeld as held:
+        try:
+            folder, moved = move_beside(held.holder, invocation.command_line)
+        except FolderHeld as exc:
+            raise PreviewError(both_held(exc.holder)) from None
+        print(moved, file=sys.stderr)
     try:
         yield
     finally:

@@ -1,8 +1,8 @@
 """`python -m builder eval`: run a suite of app tasks through Forja's pipeline and grade the apps (builder/eval/).
 
 It runs on this machine's own Forja, in this process: its previews and its browser are this command's, so it holds the
-data folder for its run (builder.data_folder). While a Forja server (or another eval) holds that folder, it refuses
-with the command that runs it with a data folder, preview port and Docker network of its own.
+data folder for its run (builder.data_folder). While a Forja server (or another eval) holds that folder, it runs in a
+data folder, preview port and Docker network of its own beside it, and says so.
 """
 
 from __future__ import annotations

@@ -368,16 +368,26 @@ def held_by_another_command(data_dir: Path) -> Iterator[int]:
         process.wait(10)
 
 
-def test_an_eval_on_a_data_folder_another_one_holds_is_refused_with_a_folder_of_its_own(cli: Cli) -> None:
+def test_an_eval_on_a_data_folder_another_one_holds_runs_in_a_folder_of_its_own(cli: Cli) -> None:
     with held_by_another_command(cli.data_dir) as pid:
-        refused = cli.refused("eval", "--reference", "--task", "bmi-calculator", "--token", "forja_not_shown")
+        ran = cli.run("eval", "--reference", "--task", "bmi-calculator", "--token", "forja_not_shown")
         compared = cli.run("eval", "--compare", "run-a", "run-b")  # it runs no preview: the folder is not its
+        # A third run while the second still holds the folder beside: both are held, said in words.
+        with held_by_another_command(cli.data_dir.with_name(f"{cli.data_dir.name}-eval")) as second:
+            refused = cli.refused("eval", "--reference", "--task", "bmi-calculator")
     other = f"a Forja command (pid {pid}: python -m builder eval --suite forja-smoke)"
-    assert refused.startswith(f"The data folder {cli.data_dir} is held by {other}, which runs its previews; ")
-    assert re.search(
-        rf"own: FORJA_DATA_DIR={re.escape(str(cli.data_dir))}-eval FORJA_PREVIEW_PORT=\d+ "
-        r"FORJA_PREVIEW_NETWORK=forja-previews-eval python -m builder eval --reference --task bmi-calculator$",
-        refused,
+    own = cli.data_dir.with_name(f"{cli.data_dir.name}-eval")
+    assert ran.returncode == 0, ran.stderr
+    assert re.match(
+        rf"The data folder {re.escape(str(cli.data_dir))} is held by {re.escape(other)}, which runs its previews: this "
+        rf"command runs in a data folder of its own, {re.escape(str(own))} \(its previews on port \d+\), and keeps its "
+        r"results there\.\n",
+        ran.stderr,
+    ), ran.stderr
+    assert "1 of 1" in ran.stdout and str(own / "evals") in ran.stdout, ran.stdout
+    assert not (cli.data_dir / "evals").exists()  # nothing of the run in the held folder
+    assert "forja_not_shown" not in ran.stdout + ran.stderr
+    assert refused.startswith(
+        f"The data folder {own}, where this command runs beside a busy one, is held by a Forja command (pid {second}: "
     ), refused
-    assert "forja_not_shown" not in refused
     assert compared.returncode == 1 and "is held by" not in compared.stderr

@@ -1,4 +1,4 @@
-"""Who is asking an app: one of the app's own users (not a Forja account), or nobody signed in."""
+"""Who is asking an app Forja serves: one of the app's own users (never a Forja account), or nobody."""
 
 from __future__ import annotations
 
@@ -8,7 +8,5 @@ from pydantic import BaseModel
 
 
 class AppViewer(BaseModel):
-    """The person behind a request to an app; `user_id` None is someone not signed in."""
-
-    user_id: str | None
+    user_id: str | None  # None = anonymous
     role: Literal["user", "admin"] = "user"

@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from preview_runtime.runner import PreviewState
-
-if TYPE_CHECKING:
-    from preview_runtime.manager import PreviewManager, Tracked
+from preview_runtime.logs import LogHub
+from preview_runtime.proxy import PreviewProxy
+from preview_runtime.runner import PreviewInfo, PreviewState, Runner
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +42,38 @@ def duration_words(seconds: float) -> str:
     return f"{seconds / 86400:.0f} days"
 
 
+class Tracked(Protocol):
+    """What the reaper reads of a preview the manager tracks (manager.Tracked)."""
+
+    @property
+    def info(self) -> PreviewInfo: ...
+    @property
+    def runner(self) -> Runner: ...
+    @property
+    def started(self) -> float: ...
+    @property
+    def last_seen(self) -> float: ...
+    @property
+    def parked_at(self) -> float | None: ...
+
+
+class Manager(Protocol):
+    """What the reaper uses of its PreviewManager (a protocol: the manager imports this module)."""
+
+    @property
+    def logs(self) -> LogHub: ...
+    @property
+    def proxy(self) -> PreviewProxy: ...
+    def tracked(self) -> Sequence[tuple[str, Tracked]]: ...
+    def tracking(self, preview_id: str) -> Tracked | None: ...
+    def waking(self, preview_id: str) -> bool: ...
+    def visits_count(self, preview_id: str) -> bool: ...
+    async def park(self, preview_id: str, why: str = "") -> bool: ...
+    async def stop(self, preview_id: str) -> None: ...
+
+
 class Reaper:
-    def __init__(self, manager: PreviewManager, park_after_s: float, remove_after_s: float, ttl_s: float) -> None:
+    def __init__(self, manager: Manager, park_after_s: float, remove_after_s: float, ttl_s: float) -> None:
         self._manager = manager
         self.park_after_s = park_after_s
         self.remove_after_s = remove_after_s

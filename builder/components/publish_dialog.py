@@ -105,6 +105,43 @@ def _address() -> rx.Component:
     )
 
 
+def _risk(sentence: rx.Var[str]) -> rx.Component:
+    return rx.el.li(rx.text(sentence, size="2"), class_name="rules-risk")
+
+
+def _data_rules() -> rx.Component:
+    """Above the publish button: what the version's data rules let people do to the app's data, or why they cannot be
+    read (a publish of it is then refused with the same sentence)."""
+    return rx.cond(
+        PublishState.rules_error != "",
+        rx.callout.root(
+            rx.callout.icon(rx.icon("triangle-alert")),
+            rx.callout.text(
+                rx.text.strong("Your app's data rules cannot be read, so this version cannot be published. "),
+                PublishState.rules_error,
+            ),
+            color_scheme="red",
+            width="100%",
+            id="rules-error",
+        ),
+        rx.cond(
+            PublishState.rules_risks.length() > 0,
+            rx.callout.root(
+                rx.callout.icon(rx.icon("shield-alert")),
+                rx.vstack(
+                    rx.callout.text("Check your app's data rules before you publish", weight="bold"),
+                    rx.el.ul(rx.foreach(PublishState.rules_risks, _risk), margin="0", padding_left="1.2em"),
+                    rx.callout.text("You can publish with them as they are, or ask in the chat to change them first."),
+                    spacing="2",
+                ),
+                color_scheme="amber",
+                width="100%",
+                id="rules-risks",
+            ),
+        ),
+    )
+
+
 def _name_and_publish() -> rx.Component:
     return rx.cond(
         WorkspaceState.can_edit,
@@ -186,6 +223,7 @@ def publish_dialog() -> rx.Component:
             ),
             rx.vstack(
                 _address(),
+                _data_rules(),
                 _name_and_publish(),
                 domain_panel(),
                 rx.cond(

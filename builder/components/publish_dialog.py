@@ -129,8 +129,10 @@ def _data_rules() -> rx.Component:
             rx.callout.root(
                 rx.callout.icon(rx.icon("shield-alert")),
                 rx.vstack(
-                    rx.callout.text("Check your app's data rules before you publish", weight="bold"),
-                    rx.el.ul(rx.foreach(PublishState.rules_risks, _risk), margin="0", padding_left="1.2em"),
+                    rx.callout.text(rx.text.strong("Check your app's data rules before you publish")),
+                    rx.el.ul(
+                        rx.foreach(PublishState.rules_risks, _risk), margin="0", padding_left="1.2em", list_style_type="disc"
+                    ),
                     rx.callout.text("You can publish with them as they are, or ask in the chat to change them first."),
                     spacing="2",
                 ),
@@ -173,7 +175,8 @@ def _name_and_publish() -> rx.Component:
                         PublishState.building, "Building...", "Publish version " + WorkspaceState.current_version.to_string()
                     ),
                     on_click=PublishState.publish,
-                    disabled=PublishState.building | (WorkspaceState.current_version == 0),
+                    # Rules that cannot be read refuse the publish: the dialog says why above.
+                    disabled=PublishState.building | (WorkspaceState.current_version == 0) | (PublishState.rules_error != ""),
                     id="publish-now",
                 ),
                 rx.cond(

@@ -444,3 +444,36 @@ class ServerSetting(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=64)
     value: str
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+def new_app_user_id() -> str:
+    return secrets.token_hex(12)
+
+
+class AppUser(SQLModel, table=True):
+    """A person with an account on one app that Forja serves (not a Forja account): its own per project and scope
+    (`live`: the published app; `preview`: its preview), so an account of one app means nothing to another."""
+
+    __table_args__ = (UniqueConstraint("project_id", "scope", "email"),)
+
+    id: str = Field(default_factory=new_app_user_id, primary_key=True, max_length=32)
+    project_id: str = Field(foreign_key="project.id", index=True, max_length=32)
+    scope: str = Field(max_length=16, description="live (the published app) or preview.")
+    email: str = Field(max_length=254, description="Lower-cased; how the person signs in to the app.")
+    password_hash: str = Field(max_length=255, description="argon2id.")
+    role: str = Field(default="user", max_length=16, description="user or admin (of this app).")
+    created_at: datetime = Field(default_factory=utcnow)
+    disabled_at: datetime | None = None
+
+
+class AppSession(SQLModel, table=True):
+    """A browser signed in to an app: its cookie on the app's host holds a random token whose SHA-256 is kept here,
+    with the app it is for, so no other app (nor Forja) takes it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    user_id: str = Field(foreign_key="appuser.id", index=True, max_length=32)
+    project_id: str = Field(foreign_key="project.id", index=True, max_length=32)
+    scope: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime

@@ -2,7 +2,8 @@
 domains with ACME on, the HTTPS entrypoint and the certificates Traefik obtains for them.
 
 A published server app's hosts go straight to its sandbox instead (alias_routers), while it runs or is parked, on the
-worker that runs it; the other workers send them on to that worker's proxy (forward_routers), Host kept.
+worker that runs it; the other workers send them on to that worker's proxy (forward_routers), Host kept. Their
+/_forja/ paths (the app's own backend: its people's sign-in) still go to Forja's server (backend_routers).
 
 Apps are `<name>.<suffix>` (one label under the apps' domain) plus the custom domains their owners added. Their
 requests go to `upstream` (Forja's own server, which serves each app's files from disk), with the Host kept. With an
@@ -13,13 +14,18 @@ TLS-ALPN-01 challenge on that port (no port 80 needed); the certificates are kep
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROUTER = "forja-apps"
 ALIAS_PRIORITY = 70  # a published server app's own host: above the apps' server (50, custom domains 60)
 SERVICE = "forja-apps"
-ALIAS_ROUTER = f"{ROUTER}-alias-"  # then the preview id and a number: Traefik's metrics name the preview
+ALIAS_ROUTER = f"{ROUTER}-alias-"
+# The app's own backend on such a host (its people's sign-in, /_forja/...): above its sandbox, to the apps' server.
+BACKEND_PRIORITY = 75
+BACKEND_ROUTER = f"{ROUTER}-backend-"
+BACKEND_PATH = "/_forja/"  # then the preview id and a number: Traefik's metrics name the preview
 # Another worker's sandbox: below its own worker's alias (a stale forward never wins over a sandbox here), above the rest.
 FORWARD_PRIORITY = 65
 FORWARD_ROUTER = f"{ROUTER}-forward-"
@@ -95,6 +101,20 @@ def alias_routers(aliases: dict[str, str], routes: dict[str, str], parked: froze
             "service": service,
             # Counted (the only routers that are): a visit to the app's address is use (see PreviewProxy.visits).
             "observability": {"metrics": True},
+        }
+    return routers
+
+
+def backend_routers(hosts: Iterable[str]) -> dict[str, dict]:
+    """Routers that send /_forja/ of a server app's hosts (its sandbox's, here or on another worker) to the apps' server,
+    which answers the app's own backend there for every app: no app's server can answer in its place."""
+    routers: dict[str, dict] = {}
+    for number, host in enumerate(sorted(set(hosts))):
+        routers[f"{BACKEND_ROUTER}{number}"] = {
+            "entryPoints": ["web"],
+            "rule": f"Host(`{host}`) && PathPrefix(`{BACKEND_PATH}`)",
+            "priority": BACKEND_PRIORITY,
+            "service": SERVICE,
         }
     return routers
 

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from preview_runtime.access import COOKIE
-from preview_runtime.apps_edge import AppsEdge, alias_routers, forward_routers
+from preview_runtime.apps_edge import AppsEdge, alias_routers, backend_routers, forward_routers
 from preview_runtime.direct_http import direct_client
 from preview_runtime.echoes import probe_url
 from preview_runtime.folder_lock import FolderLock
@@ -296,6 +296,8 @@ class PreviewProxy:
         forward_hosts = {host: upstream for hosts, upstream in self._forwards.values() for host in hosts}
         forwarded, forward_services, forward_middleware = forward_routers(forward_hosts)
         routers |= forwarded
+        if self.apps is not None:
+            routers |= backend_routers([*self._aliases, *forward_hosts])
         services |= forward_services
         if self._parked:
             services[_WAKING] = {"loadBalancer": {"servers": [{"url": self._waking.url}], "passHostHeader": True}}

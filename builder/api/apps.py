@@ -2,7 +2,8 @@
 
 The preview edge (Traefik) sends `<name>.apps.<domain>`, and the apps' custom domains, to Forja's own port; this
 wrapper, outside every other guard, hands such a request to the static edge (builder/publish/edge.py), which answers
-it from the app's live release on disk. A server app's address reaches its release's sandbox through Traefik; only
+it from the app's live release on disk. The app's own backend (its people's sign-in, /_forja/auth/...: app_auth.py)
+answers first, for static and server apps alike. A server app's address reaches its release's sandbox through Traefik; only
 when that sandbox is not routed (not started since Forja started, or removed) does a request come here: it starts
 the sandbox and answers the waking page, which asks again until the app answers. Any other Host goes on to Forja, whose
 own guards refuse hosts that are not its names.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from builder.api.app_auth import PREFIX, app_auth
 from builder.api.hosts import allowed_hosts, host_allowed, parse_host
 from builder.composition import get_services
 from builder.publish.addresses import app_name_of
@@ -32,6 +34,18 @@ _WAKING_HEADERS = [
 
 async def _target(host: str) -> Target | None:
     return await (await get_services()).publishing.target(host)
+
+
+async def _app_backend(host: str, scope: Scope, receive: Receive, send: Send) -> bool:
+    """A request for the app's own backend (its people's sign-in, under /_forja/auth/): answered here, for a static
+    app and a server app alike; False for any other path, and for a host that serves no live app."""
+    if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
+        return False
+    target = await _target(host)
+    if target is None or target.state not in ("live", "server") or not target.project_id:
+        return False
+    await app_auth(scope, receive, send, target)
+    return True
 
 
 async def _custom_domain(header: bytes, allowed: frozenset[tuple[str, str]]) -> bool:
@@ -68,7 +82,7 @@ def published_apps(app: ASGIApp) -> ASGIApp:
             header = dict(scope["headers"]).get(b"host", b"")
             host = header.decode("latin-1")
             if app_name_of(host) is not None or await _custom_domain(header, allowed):
-                if await _server_app(host, scope, send):
+                if await _app_backend(host, scope, receive, send) or await _server_app(host, scope, send):
                     return
                 if scope["type"] == "websocket":
                     await send({"type": "websocket.close", "code": 1008})

@@ -40,7 +40,7 @@ SETUP_CODE_GUESSES = "setup code"
 
 
 @functools.cache
-def _dummy_hash() -> str:
+def dummy_hash() -> str:
     """Checked against when there is no account or no password: a password check then costs about as much as one
     that exists, so timing does not tell. Made when the accounts service starts with sign-in on, not at import (a
     quarter second every CLI command paid)."""
@@ -107,7 +107,7 @@ class AccountService:
         self._hasher = PasswordHasher()
         self.throttle = Throttle(store)
         if self.enabled:
-            _dummy_hash()  # now, so that not even the first sign-in takes longer for a missing account
+            dummy_hash()  # now, so that not even the first sign-in takes longer for a missing account
 
     @property
     def enabled(self) -> bool:
@@ -162,7 +162,7 @@ class AccountService:
         email, attempt = normal_email(email), attempt_of(who)
         user = await self._store.user_by_email(email)
         await self.throttle.check(email, attempt, user.id if user is not None else None)
-        stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
+        stored = user.password_hash if user is not None and user.password_hash else dummy_hash()
         if not await asyncio.to_thread(self._verify, stored, password) or user is None or user.id == LOCAL_USER_ID:
             await self.throttle.failed(email, attempt)
             raise SignInRefused("That email and password do not match an account here. Check both and try again.")
@@ -306,7 +306,7 @@ class AccountService:
         user = await self._user(actor.user_id)
         attempt = attempt_of(who)
         await self.throttle.check(user.email, attempt, user.id)
-        if not await asyncio.to_thread(self._verify, user.password_hash or _dummy_hash(), current):
+        if not await asyncio.to_thread(self._verify, user.password_hash or dummy_hash(), current):
             await self.throttle.failed(user.email, attempt)
             raise SignInRefused("Your current password is not that one; type it again.")
         check_password(new, user.email)

@@ -131,7 +131,7 @@ def turned_off() -> dict[str, str]:
     """Why each runner the settings leave out is missing, for a person who asks for it by name."""
     wanted = settings.preview_runner
     return {
-        name: f"the settings ask for the {wanted} runner (FORJA_PREVIEW_RUNNER={wanted})."
+        name: f"this Forja is set to run previews with the {wanted} runner only."
         for name in SERVER_RUNNERS
         if name not in wanted_runners()
     }

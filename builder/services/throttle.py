@@ -102,18 +102,19 @@ class Throttle:
     async def failed(self, key: str, attempt: Attempt) -> None:
         await self._store.add_failure(key, attempt.key, attempt.device)
 
-    async def check_sign_up(self, attempt: Attempt) -> None:
-        """TooManyAttempts when the address made FORJA_SIGNUPS_PER_HOUR accounts in the last hour."""
+    async def check_sign_up(self, attempt: Attempt, key: str = "") -> None:
+        """TooManyAttempts when the address made FORJA_SIGNUPS_PER_HOUR accounts in the last hour (on Forja, or on
+        what `key` names: each app's are counted apart)."""
         limit = settings.signups_per_hour
-        if limit and await self._store.sign_ups(attempt.key, utcnow() - SIGN_UP_WINDOW) >= limit:
+        if limit and await self._store.sign_ups(attempt.key, utcnow() - SIGN_UP_WINDOW, key) >= limit:
             raise TooManyAttempts(
                 f"{limit} accounts were made from your address in the last hour, the most this Forja allows "
                 "(FORJA_SIGNUPS_PER_HOUR). Try again in an hour.",
                 retry_after=int(SIGN_UP_WINDOW.total_seconds()),
             )
 
-    async def signed_up(self, attempt: Attempt) -> None:
-        await self._store.add_sign_up(attempt.key)
+    async def signed_up(self, attempt: Attempt, key: str = "") -> None:
+        await self._store.add_sign_up(attempt.key, key)
 
     async def trust(self, device: str, user_id: str) -> None:
         await self._store.trust_device(device, user_id)

@@ -72,14 +72,18 @@ class ThrottleRecords(StoreBase):
             count, addresses, last = (await session.exec(query)).one()
         return FailureSummary(count, addresses, last)
 
-    async def add_sign_up(self, address: str) -> None:
+    async def add_sign_up(self, address: str, key: str = "") -> None:
+        """An account made from the address: on Forja (`key` empty) or on what `key` names (an app)."""
         async with self._sessions() as session, session.begin():
-            session.add(SignInAttempt(email="", address=address[:64], kind=SIGN_UP))
+            session.add(SignInAttempt(email=key[:254], address=address[:64], kind=SIGN_UP))
 
-    async def sign_ups(self, address: str, since: datetime) -> int:
+    async def sign_ups(self, address: str, since: datetime, key: str = "") -> int:
         async with self._sessions() as session:
             query = select(func.count()).where(
-                col(SignInAttempt.at) >= since, SignInAttempt.kind == SIGN_UP, SignInAttempt.address == address
+                col(SignInAttempt.at) >= since,
+                SignInAttempt.kind == SIGN_UP,
+                SignInAttempt.address == address,
+                SignInAttempt.email == key[:254],
             )
             return (await session.exec(query)).one()
 

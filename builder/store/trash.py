@@ -15,6 +15,8 @@ from builder.models import (
     AcceptanceRun,
     AppDatabase,
     AppEnvVar,
+    AppSession,
+    AppUser,
     Blob,
     CollabAuthor,
     CollabUpdate,
@@ -106,6 +108,8 @@ class TrashRecords(StoreBase):
                 await session.exec(select(func.count()).select_from(Version).where(col(Version.project_id).in_(ids)))
             ).one()
             for table in (
+                AppSession,  # before AppUser, whose rows they refer to
+                AppUser,
                 ShareLink,
                 GitToken,
                 PreviewSession,

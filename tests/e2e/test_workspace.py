@@ -256,7 +256,7 @@ def test_preview_runs_on_its_own_origin_and_shows_saved_edits(forja: str, page: 
     assert urlsplit(address).netloc != urlsplit(forja).netloc, "the preview must not share the builder's origin"
     assert page.evaluate("self.crossOriginIsolated") is True
     expect(page.locator("#preview-runner-reason")).to_have_text(
-        "local runner: Docker is not used: the settings ask for the local runner (FORJA_PREVIEW_RUNNER=local). What can this machine run?"
+        "local runner: Docker is not used: this Forja is set to run previews with the local runner only. What can this machine run?"
     )
     shot(page, "workspace-preview-running")
 

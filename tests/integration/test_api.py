@@ -551,7 +551,7 @@ async def test_a_runner_the_settings_leave_out_is_refused_in_words(local_preview
     response = await client.post(f"/api/projects/{project_id}/preview", json={"runner": "swarm"})
     assert response.status_code == 409, response.text
     assert response.json()["detail"] == (
-        "The swarm runner cannot be used: the settings ask for the local runner (FORJA_PREVIEW_RUNNER=local)."
+        "The swarm runner cannot be used: this Forja is set to run previews with the local runner only."
     )
     response = await client.post(f"/api/projects/{project_id}/preview", json={"runner": "kubernetes"})
     assert response.status_code == 422

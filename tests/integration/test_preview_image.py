@@ -238,8 +238,8 @@ async def test_the_swarm_asked_for_on_an_engine_in_no_swarm_says_why(
         "No preview runner is available on this Forja."
         " The swarm runner cannot be used: This Docker engine is not part of a swarm (docker swarm init, or join one"
         " as a manager)."
-        " The docker runner cannot be used: the settings ask for the swarm runner (FORJA_PREVIEW_RUNNER=swarm)."
-        " The local runner cannot be used: the settings ask for the swarm runner (FORJA_PREVIEW_RUNNER=swarm)."
+        " The docker runner cannot be used: this Forja is set to run previews with the swarm runner only."
+        " The local runner cannot be used: this Forja is set to run previews with the swarm runner only."
     )
     # The settings leave Docker and the local runner out: neither was made.
     assert (await services.preview_hub.manager()).runners == {}

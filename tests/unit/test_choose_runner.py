@@ -49,7 +49,7 @@ def test_auto_prefers_the_swarm_on_a_manager_then_docker(tmp_path: Path) -> None
 
 def test_auto_with_no_runner_says_why_each_is_missing_strongest_first() -> None:
     unavailable = {
-        "local": "the settings ask for the swarm runner (FORJA_PREVIEW_RUNNER=swarm).",
+        "local": "this Forja is set to run previews with the swarm runner only.",
         "swarm": "This Docker engine is not part of a swarm (docker swarm init, or join one as a manager).",
     }
     with pytest.raises(RunnerError) as raised:
@@ -58,5 +58,5 @@ def test_auto_with_no_runner_says_why_each_is_missing_strongest_first() -> None:
         "No preview runner is available on this Forja."
         " The swarm runner cannot be used: This Docker engine is not part of a swarm (docker swarm init, or join one"
         " as a manager)."
-        " The local runner cannot be used: the settings ask for the swarm runner (FORJA_PREVIEW_RUNNER=swarm)."
+        " The local runner cannot be used: this Forja is set to run previews with the swarm runner only."
     )

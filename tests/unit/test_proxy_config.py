@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from preview_runtime.access import COOKIE, AccessKeys
+from preview_runtime.apps_edge import AppsEdge, aliased_preview
 from preview_runtime.gate import AccessGate
 from preview_runtime.preview_headers import PREVIEW_RESPONSE_HEADERS
 from preview_runtime.proxy import PreviewProxy
@@ -184,3 +185,30 @@ async def test_visits_are_read_from_traefiks_counts_of_the_alias_routers_only(tm
     more = METRICS.replace("} 3\n", "} 5\n", 1)
     assert counter.read(more, 30.0) == {"app-2-abc": 30.0, "app-3-def": 10.0}
     assert counter.read("", 40.0) == {}  # gone from Traefik's counts (its routers removed): forgotten
+
+
+async def test_an_app_backend_path_of_a_server_apps_hosts_goes_to_forja_not_its_sandbox(tmp_path: Path) -> None:
+    proxy = PreviewProxy(tmp_path, 8090, apps=AppsEdge("apps.localhost", "http://127.0.0.1:3000"))
+    proxy.dynamic_dir.mkdir()
+    pages = [proxy._not_found]  # pyright: ignore[reportPrivateUsage] (the config names its address)
+    for page in pages:
+        page.start()
+    try:
+        await proxy.route("app-2-abc", "http://127.0.0.1:4000")
+        await proxy.alias("app-2-abc", ["shop.apps.localhost"])
+        await proxy.forward("p1", ["cuts.apps.localhost"], "http://127.0.0.1:8801")
+        routers = proxy._dynamic_config()["http"]["routers"]  # pyright: ignore[reportPrivateUsage]
+        backend = {r["rule"]: r for name, r in routers.items() if name.startswith("forja-apps-backend-")}
+        assert set(backend) == {
+            "Host(`cuts.apps.localhost`) && PathPrefix(`/_forja/`)",
+            "Host(`shop.apps.localhost`) && PathPrefix(`/_forja/`)",
+        }
+        alias = next(r for name, r in routers.items() if name.startswith("forja-apps-alias-"))
+        forward = next(r for name, r in routers.items() if name.startswith("forja-apps-forward-"))
+        for router in backend.values():
+            # Above the sandbox and the forward to another worker, to the apps' server (Forja's own).
+            assert router["priority"] > max(alias["priority"], forward["priority"]) and router["service"] == "forja-apps"
+        assert all(aliased_preview(name) is None for name in routers if name.startswith("forja-apps-backend-"))
+    finally:
+        for page in pages:
+            page.stop()

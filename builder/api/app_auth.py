@@ -1,0 +1,175 @@
+"""Sign-in for the people who use a published app, on the app's own origin: `/_forja/auth/...` of its host.
+
+builder/api/apps.py hands every request under that path of a published app's host here, before the static edge and
+before a server app's sandbox is woken. Pages for sign-up, sign-in and sign-out (forms, no script), and
+`GET /_forja/auth/me` for the app's own scripts. A session is a cookie of the app's host alone (`forja_app_session`,
+on HTTPS `__Host-forja_app_session` and Secure; HttpOnly, SameSite=Lax, no Domain), whose token names a session of this app only
+(builder/services/app_users.py): Forja's own cookies have other names and its API never reads this one.
+
+A form posted from anywhere but the app's own origin is refused (403) before it is read, so another site cannot sign a
+visitor in or out; `next` may only name a path of the app. Refusals answer the form again with a sentence and what
+was typed, but the password.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from builder.api.identity import client_address, local_next
+from builder.app_backend.pages import HEADERS, render
+from builder.composition import get_services
+from builder.errors import ForjaError, TooManyAttempts
+from builder.publish.edge import Target
+from builder.services.app_data import Scope as AppScope
+from builder.services.app_users import AppAccount
+from builder.services.throttle import Attempt
+from builder.settings import settings
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/_forja/auth/"
+COOKIE = "forja_app_session"
+# On HTTPS the browser keeps a __Host- cookie only from this very host: another app cannot plant one for the apps'
+# shared parent domain (a session of its owner's on this app, to sign visitors in as them).
+SECURE_COOKIE = f"__Host-{COOKIE}"
+# A form of an email, a password and a path: anything longer is not one.
+MAX_FORM = 8 * 1024
+PAGES = {"sign-in": "Sign in", "sign-up": "Make an account", "sign-out": "Sign out"}
+
+
+class AppRequest:
+    """One request to an app's auth routes, with what every answer needs: the app, its name, who is signed in."""
+
+    def __init__(self, scope: Scope, receive: Receive, target: Target, name: str) -> None:
+        self.http = Request(scope, receive)
+        self.project_id = target.project_id
+        self.name = name
+        self.https = self.http.url.scheme == "https" or bool(settings.apps_domain)
+        self.cookie = SECURE_COOKIE if self.https else COOKIE
+        self.token = self.http.cookies.get(self.cookie) or None
+
+    @property
+    def next(self) -> str:
+        return local_next(self.http.query_params.get("next", "/"))
+
+    def same_origin(self) -> bool:
+        """Whether a form came from one of the app's own pages: its Origin is this host (https, or the request's
+        scheme: a front proxy may end TLS before Forja)."""
+        host = self.http.headers.get("host", "")
+        origin = self.http.headers.get("origin", "")
+        return bool(host) and origin in {f"https://{host}", f"{self.http.url.scheme}://{host}"}
+
+    async def form(self) -> dict[str, str] | None:
+        """The posted form's fields (the first value of each); None for a body that is not a small form."""
+        if self.http.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+            return None
+        body = b""
+        async for chunk in self.http.stream():
+            body += chunk
+            if len(body) > MAX_FORM:
+                return None
+        try:
+            fields = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+        except (UnicodeDecodeError, ValueError):
+            return None
+        return {key: values[0] for key, values in fields.items()}
+
+    def page(self, template: str, status: int = 200, **values: object) -> Response:
+        html = render(f"{template}.html", app=self.name, **values)
+        response = Response(html, status_code=status)
+        response.raw_headers.extend(HEADERS)
+        return response
+
+    def notice(self, status: int, title: str, text: str, link: str = "", link_text: str = "") -> Response:
+        return self.page("notice", status, title=title, text=text, link=link or "/", link_text=link_text or f"Go to {self.name}")
+
+    def signed_in(self, token: str, target: str) -> Response:
+        response = Response(status_code=303, headers={"location": target, "cache-control": "no-store"})
+        response.set_cookie(
+            self.cookie,
+            token,
+            max_age=settings.session_days * 86400,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=self.https,
+        )
+        return response
+
+
+async def account(request: AppRequest) -> AppAccount | None:
+    return await (await get_services()).app_users.account_of(request.project_id, AppScope.live, request.token)
+
+
+def me(signed_in: AppAccount | None) -> Response:
+    body = {"signed_in": signed_in is not None, "user": signed_in.model_dump() if signed_in is not None else None}
+    return Response(json.dumps(body), media_type="application/json", headers={"cache-control": "no-store"})
+
+
+async def show(request: AppRequest, page: str) -> Response:
+    return request.page(page.replace("-", "_"), title=PAGES[page], next=request.next, email="", account=await account(request))
+
+
+async def posted(request: AppRequest, page: str) -> Response:
+    if not request.same_origin():
+        return request.notice(
+            403,
+            "This form came from another site",
+            f"{request.name} takes sign-ins only from its own pages, so nothing was done. Open its sign-in page and "
+            "try again there.",
+            link="/_forja/auth/sign-in",
+            link_text="Open the sign-in page",
+        )
+    form = await request.form()
+    if form is None:
+        return request.notice(400, "That was not a form", "Send the form on this page (an email and a password).")
+    target = local_next(form.get("next", "/"))
+    users = (await get_services()).app_users
+    if page == "sign-out":
+        if request.token:
+            await users.sign_out(request.project_id, AppScope.live, request.token)
+        response = Response(status_code=303, headers={"location": target, "cache-control": "no-store"})
+        response.delete_cookie(request.cookie, path="/", httponly=True, samesite="lax", secure=request.https)
+        return response
+    email, password = form.get("email", "")[:254], form.get("password", "")
+    try:
+        attempt = Attempt(client_address(request.http.scope))
+        if page == "sign-up":
+            token = await users.sign_up(request.project_id, AppScope.live, email, password, attempt)
+        else:
+            token = await users.sign_in(request.project_id, AppScope.live, email, password, attempt)
+    except ForjaError as exc:
+        answer = request.page(page.replace("-", "_"), exc.status, title=PAGES[page], next=target, email=email, error=exc.message)
+        if isinstance(exc, TooManyAttempts):
+            answer.headers.update(exc.headers())
+        return answer
+    return request.signed_in(token, target)
+
+
+async def answer(request: AppRequest, path: str) -> Response:
+    method = request.http.method
+    if path == "me":
+        if method not in ("GET", "HEAD"):
+            return request.notice(405, "Not here", "This address only answers GET.")
+        return me(await account(request))
+    if path not in PAGES:
+        return request.notice(404, "There is no such page", f"{request.name} has no page at this address.")
+    if method in ("GET", "HEAD"):
+        return await show(request, path)
+    if method == "POST":
+        return await posted(request, path)
+    return request.notice(405, "Not here", "This page is for reading (GET) and sending its form (POST).")
+
+
+async def app_auth(scope: Scope, receive: Receive, send: Send, target: Target) -> None:
+    """Answer a request under /_forja/auth/ of a published app's host (`target`: what the host serves)."""
+    name = await (await get_services()).app_users.app_name(target.project_id)
+    request = AppRequest(scope, receive, target, name)
+    response = await answer(request, scope["path"][len(PREFIX) :])
+    await response(scope, receive, send)

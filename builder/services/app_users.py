@@ -1,0 +1,138 @@
+"""The people who use an app Forja serves: their accounts on that app alone (sign-up, sign-in, sign-out) and who a
+session cookie of the app's host names.
+
+Not Forja's accounts (builder/services/accounts.py), though built the same way: passwords hashed with argon2id, a
+sign-in's token a random 256-bit value of which only the SHA-256 is kept, failed sign-ins slowed down by Forja's
+throttle (never locked out). Everything is keyed by the app (its project) and its scope, `live` for the published app
+(`preview` is for its preview, later): an account or a session of one app is nothing to another, nor to Forja.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from datetime import timedelta
+from typing import Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import BaseModel
+
+from builder.app_backend.identity import AppViewer
+from builder.errors import SignInRefused, TooManyAttempts
+from builder.models import LOCAL_USER_ID, AppUser, utcnow
+from builder.services.accounts import check_email, check_password, dummy_hash, hash_token, normal_email
+from builder.services.app_data import Scope
+from builder.services.throttle import Attempt, Throttle
+from builder.settings import settings
+from builder.store import ProjectStore
+
+log = logging.getLogger(__name__)
+
+
+class AppAccount(BaseModel):
+    """A signed-in user of an app, as the app may see them."""
+
+    id: str
+    email: str
+    role: Literal["user", "admin"]
+
+
+def waiting(seconds: int) -> str:
+    """A wait in words: "2 seconds", "15 minutes"."""
+    count, unit = (seconds, "second") if seconds < 120 else (round(seconds / 60), "minute")
+    return f"{count} {unit}{'s' if count != 1 else ''}"
+
+
+def account_of(user: AppUser) -> AppAccount:
+    return AppAccount(id=user.id, email=user.email, role="admin" if user.role == "admin" else "user")
+
+
+class AppUserService:
+    def __init__(self, store: ProjectStore, throttle: Throttle) -> None:
+        self._store = store
+        self._throttle = throttle
+        self._hasher = PasswordHasher()
+
+    async def sign_up(self, project_id: str, scope: Scope, email: str, password: str, attempt: Attempt) -> str:
+        """A new account on the app, signed in (its session's token). Sign-up is open on every app for now, limited per
+        address and hour as Forja's own (FORJA_SIGNUPS_PER_HOUR), each app's counted apart."""
+        email = check_email(email)
+        check_password(password, email)
+        key = f"app {project_id} {scope}"
+        try:
+            await self._throttle.check_sign_up(attempt, key)
+        except TooManyAttempts as exc:
+            raise TooManyAttempts(
+                f"Many accounts were made here from your address lately. Try again in {waiting(exc.retry_after or 3600)}.",
+                retry_after=exc.retry_after,
+            ) from None
+        role = "admin" if await self._owner_email(project_id) == email else "user"
+        password_hash = await asyncio.to_thread(self._hasher.hash, password)
+        user = await self._store.add_app_user(project_id, scope, email, password_hash, role)
+        await self._throttle.signed_up(attempt, key)
+        log.info("app %s (%s): account %s made", project_id, scope, user.id)
+        return await self._new_session(user)
+
+    async def sign_in(self, project_id: str, scope: Scope, email: str, password: str, attempt: Attempt) -> str:
+        """A new session's token; SignInRefused in words, or TooManyAttempts after many failures (never a lockout)."""
+        email = normal_email(email)
+        key = f"app {project_id} {scope}: {email}"  # the app's accounts are counted apart from Forja's and each other's
+        try:
+            await self._throttle.check(key, attempt, None)
+        except TooManyAttempts as exc:
+            # Forja's own sentence speaks of its admins and settings; the app's people are told only how long to wait.
+            raise TooManyAttempts(
+                f"Too many failed sign-ins for this account lately. Try again in {waiting(exc.retry_after or 60)}.",
+                retry_after=exc.retry_after,
+            ) from None
+        user = await self._store.app_user_by_email(project_id, scope, email)
+        stored = user.password_hash if user is not None else dummy_hash()  # as long a check when there is no account
+        if not await asyncio.to_thread(self._verify, stored, password) or user is None:
+            await self._throttle.failed(key, attempt)
+            raise SignInRefused("That email and password do not match an account here. Check both and try again.")
+        if user.disabled_at is not None:
+            raise SignInRefused("This account is turned off. Ask the people who run this app.")
+        if self._hasher.check_needs_rehash(user.password_hash):
+            await self._store.set_app_password_hash(user.id, await asyncio.to_thread(self._hasher.hash, password))
+        return await self._new_session(user)
+
+    async def sign_out(self, project_id: str, scope: Scope, token: str) -> None:
+        await self._store.end_app_session(project_id, scope, hash_token(token))
+
+    async def account_of(self, project_id: str, scope: Scope, token: str | None) -> AppAccount | None:
+        """The user a session cookie of this app names; None without one, or for one that ended or is another app's."""
+        if not token:
+            return None
+        user = await self._store.app_session_user(project_id, scope, hash_token(token))
+        return account_of(user) if user is not None else None
+
+    async def viewer_of(self, project_id: str, scope: Scope, token: str | None) -> AppViewer:
+        account = await self.account_of(project_id, scope, token)
+        return AppViewer(user_id=None) if account is None else AppViewer(user_id=account.id, role=account.role)
+
+    def _verify(self, stored: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    async def _new_session(self, user: AppUser) -> str:
+        token = secrets.token_urlsafe(32)
+        await self._store.add_app_session(user, hash_token(token), utcnow() + timedelta(days=settings.session_days))
+        return token
+
+    async def _owner_email(self, project_id: str) -> str | None:
+        """The Forja account address of the app's owner: whoever signs up to the app with it is the app's admin. None
+        without accounts (FORJA_AUTH=none): the local user has no address anyone could prove."""
+        if settings.auth_mode != "password":
+            return None
+        owner = (await self._store.owners([project_id])).get(project_id)
+        if owner is None or owner == LOCAL_USER_ID:
+            return None
+        user = await self._store.user(owner)
+        return user.email if user is not None else None
+
+    async def app_name(self, project_id: str) -> str:
+        return await self._store.app_name(project_id) or "This app"

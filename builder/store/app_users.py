@@ -1,0 +1,84 @@
+"""Records of the people with an account on an app Forja serves (not Forja's own accounts: builder/store/accounts.py)
+and of their sessions. Each is the app's alone: every read names the project and the scope, and a session's token is
+kept only as its SHA-256, so the database never holds one that works."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from builder.errors import InvalidInput
+from builder.models import AppSession, AppUser, Project, utcnow
+from builder.store.base import StoreBase
+
+
+class AppUserRecords(StoreBase):
+    async def add_app_user(self, project_id: str, scope: str, email: str, password_hash: str, role: str) -> AppUser:
+        async with self._sessions() as session:
+            user = AppUser(project_id=project_id, scope=scope, email=email, password_hash=password_hash, role=role)
+            session.add(user)
+            try:
+                await session.commit()
+            except IntegrityError:
+                raise InvalidInput(f"There is already an account for {email} here; sign in instead.") from None
+            return user
+
+    async def app_user_by_email(self, project_id: str, scope: str, email: str) -> AppUser | None:
+        query = select(AppUser).where(AppUser.project_id == project_id, AppUser.scope == scope, AppUser.email == email)
+        async with self._sessions() as session:
+            return (await session.exec(query)).first()
+
+    async def set_app_password_hash(self, user_id: str, password_hash: str) -> None:
+        async with self._sessions() as session, session.begin():
+            user = await session.get(AppUser, user_id)
+            if user is not None:
+                user.password_hash = password_hash
+                session.add(user)
+
+    async def add_app_session(self, user: AppUser, token_hash: str, expires_at: datetime) -> None:
+        async with self._sessions() as session, session.begin():
+            session.add(
+                AppSession(
+                    token_hash=token_hash,
+                    user_id=user.id,
+                    project_id=user.project_id,
+                    scope=user.scope,
+                    expires_at=expires_at,
+                )
+            )
+
+    async def app_session_user(self, project_id: str, scope: str, token_hash: str) -> AppUser | None:
+        """The user of a live session of this app (project and scope); None for another app's, an expired one or a
+        disabled user's."""
+        query = select(AppSession).where(
+            AppSession.token_hash == token_hash, AppSession.project_id == project_id, AppSession.scope == scope
+        )
+        async with self._sessions() as session:
+            found = (await session.exec(query)).first()
+            if found is None or found.expires_at <= utcnow():
+                return None
+            user = await session.get(AppUser, found.user_id)
+        if user is None or user.disabled_at is not None:
+            return None
+        return user
+
+    async def end_app_session(self, project_id: str, scope: str, token_hash: str) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.exec(
+                delete(AppSession).where(
+                    col(AppSession.token_hash) == token_hash,
+                    col(AppSession.project_id) == project_id,
+                    col(AppSession.scope) == scope,
+                )
+            )
+            # Expired sessions count for nothing; dropped here so the table never grows without bound.
+            await session.exec(delete(AppSession).where(col(AppSession.expires_at) < utcnow()))
+
+    async def app_name(self, project_id: str) -> str:
+        """The app's name, as its people see it: its project's."""
+        async with self._sessions() as session:
+            project = await session.get(Project, project_id)
+        return project.name if project is not None else ""

@@ -262,3 +262,10 @@ class NameTaken(ForjaError):
     """An app name another project has (or a reserved one)."""
 
     status = 409
+
+
+class RulesError(ForjaError):
+    """A project's data rules (`.forja/data.json`) that cannot be read: the sentence names the collection or key and
+    what to write instead."""
+
+    status = 422

@@ -41,7 +41,9 @@ class RenameRequest(RequestBody):
 async def publish(project_id: str, actor: Editor, body: PublishRequest | None = None) -> PublishResult:
     """Build the version for production and serve it at the app's address. Answers once the release is live (the build
     runs in the preview sandbox, up to FORJA_PUBLISH_BUILD_TIMEOUT_S); a failed build answers 422 with why, and the
-    address keeps serving the release it served."""
+    address keeps serving the release it served. A version whose .forja/data.json cannot be read answers 422 with
+    the sentence that says what to write, before anything is built; `risks` lists in words each of its rules that lets
+    anyone in or lets the app's users reach rows of others."""
     body = body or PublishRequest()
     services = await get_services()
     return await services.publishing.publish(project_id, body.version, body.name, actor.user_id)

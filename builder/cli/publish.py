@@ -13,13 +13,20 @@ from builder.filetree import human_size
 async def cmd_publish(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
     result = await backend.publish(args.id, args.version, args.name)
     release = result.release
-    value = {"url": result.app.url, "name": result.app.name, "release": release.model_dump(mode="json")}
+    value = {
+        "url": result.app.url,
+        "name": result.app.name,
+        "release": release.model_dump(mode="json"),
+        "risks": result.risks,
+    }
     text = (
         f"{result.app.url}\n"
         f"Release {release.number} (version {release.version}, {release.framework}) is live: {release.files} files, "
         f"{human_size(release.size_bytes)}, built in {release.build_s:.1f} s.\n"
         f"Roll back with: python -m builder rollback {args.id} RELEASE; take it down with: python -m builder unpublish {args.id}"
     )
+    if result.risks:
+        text += "\nCheck its data rules (.forja/data.json):\n" + "\n".join(f"  - {risk}" for risk in result.risks)
     return value, text
 
 

@@ -105,6 +105,45 @@ def _address() -> rx.Component:
     )
 
 
+def _risk(sentence: rx.Var[str]) -> rx.Component:
+    return rx.el.li(rx.text(sentence, size="2"), class_name="rules-risk")
+
+
+def _data_rules() -> rx.Component:
+    """Above the publish button: what the version's data rules let people do to the app's data, or why they cannot be
+    read (a publish of it is then refused with the same sentence)."""
+    return rx.cond(
+        PublishState.rules_error != "",
+        rx.callout.root(
+            rx.callout.icon(rx.icon("triangle-alert")),
+            rx.callout.text(
+                rx.text.strong("Your app's data rules cannot be read, so this version cannot be published. "),
+                PublishState.rules_error,
+            ),
+            color_scheme="red",
+            width="100%",
+            id="rules-error",
+        ),
+        rx.cond(
+            PublishState.rules_risks.length() > 0,
+            rx.callout.root(
+                rx.callout.icon(rx.icon("shield-alert")),
+                rx.vstack(
+                    rx.callout.text(rx.text.strong("Check your app's data rules before you publish")),
+                    rx.el.ul(
+                        rx.foreach(PublishState.rules_risks, _risk), margin="0", padding_left="1.2em", list_style_type="disc"
+                    ),
+                    rx.callout.text("You can publish with them as they are, or ask in the chat to change them first."),
+                    spacing="2",
+                ),
+                color_scheme="amber",
+                width="100%",
+                id="rules-risks",
+            ),
+        ),
+    )
+
+
 def _name_and_publish() -> rx.Component:
     return rx.cond(
         WorkspaceState.can_edit,
@@ -136,7 +175,8 @@ def _name_and_publish() -> rx.Component:
                         PublishState.building, "Building...", "Publish version " + WorkspaceState.current_version.to_string()
                     ),
                     on_click=PublishState.publish,
-                    disabled=PublishState.building | (WorkspaceState.current_version == 0),
+                    # Rules that cannot be read refuse the publish: the dialog says why above.
+                    disabled=PublishState.building | (WorkspaceState.current_version == 0) | (PublishState.rules_error != ""),
                     id="publish-now",
                 ),
                 rx.cond(
@@ -186,6 +226,7 @@ def publish_dialog() -> rx.Component:
             ),
             rx.vstack(
                 _address(),
+                _data_rules(),
                 _name_and_publish(),
                 domain_panel(),
                 rx.cond(

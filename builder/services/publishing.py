@@ -19,9 +19,10 @@ import unicodedata
 from importlib import resources
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from builder import outages
+from builder.app_backend.rules import risks
 from builder.app_secrets import runner_env
 from builder.errors import DiskFull, ForjaError, InvalidInput, NotFound, PreviewError, PublishFailed
 from builder.models import Release
@@ -30,6 +31,7 @@ from builder.publish.edge import Target
 from builder.publish.release_files import ReleaseManifest, write_release
 from builder.services.preview_hub import PreviewHub, new_preview_id
 from builder.services.previews import Admit, WithData, plan_of
+from builder.services.publish_rules import RulesReview, review, version_rules
 from builder.services.server_apps import ServerApps
 from builder.settings import settings
 from builder.store import ProjectStore, stored_number
@@ -126,6 +128,11 @@ class ReleaseInfo(BaseModel):
 class PublishResult(BaseModel):
     app: AppInfo
     release: ReleaseInfo
+    risks: list[str] = Field(
+        default_factory=list,
+        description="A sentence for each rule of the version's .forja/data.json that lets anyone in or lets the app's "
+        "users reach rows of others (empty when none does, or it has no such file).",
+    )
 
 
 def check_name(name: str) -> str:
@@ -248,13 +255,15 @@ class PublishService:
         self, project_id: str, version: int | None = None, name: str | None = None, user_id: str | None = None
     ) -> PublishResult:
         """Build the version (default: the current one) and serve it at the app's address; PublishFailed, with the
-        previous release still live, when the build fails."""
+        previous release still live, when the build fails. RulesError, before any release or build, when its data rules
+        cannot be read; the result lists the risks of those it has."""
         project = await self._store.get_project(project_id)
         number = version if version is not None else project.current_version
         if number is None:
             raise NotFound("This project has no files yet: there is nothing to publish.")
         if not stored_number(number):
             raise NotFound(f"Project {project_id} has no version {number}.")
+        rules = await version_rules(self._store, project_id, number)
         lock = self._locks.setdefault(project_id, asyncio.Lock())
         if lock.locked():
             raise PublishFailed(BUSY)
@@ -285,7 +294,16 @@ class PublishService:
         info = await self.app(project_id)
         assert info is not None
         releases = await self._releases(project_id)
-        return PublishResult(app=info, release=next(r for r in releases if r.number == release.number))
+        return PublishResult(
+            app=info,
+            release=next(r for r in releases if r.number == release.number),
+            risks=risks(rules) if rules is not None else [],
+        )
+
+    async def rules_review(self, project_id: str, version: int | None = None) -> RulesReview:
+        """What the version's (default: the current one's) data rules tell its owner before they publish it: the
+        sentence of each risky rule, or why the rules cannot be read (a publish of it is then refused)."""
+        return await review(self._store, project_id, version)
 
     async def _free_name(self, project_name: str, project_id: str) -> str:
         base = name_from(project_name)

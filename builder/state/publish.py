@@ -10,6 +10,7 @@ import reflex as rx
 from builder.errors import ForjaError, PublishFailed
 from builder.filetree import human_size
 from builder.services.access import Permission
+from builder.services.publish_rules import RulesReview
 from builder.services.publishing import AppInfo, ReleaseInfo, name_from
 from builder.state.app_domain import AppDomainState
 from builder.state.logs import LogsState
@@ -51,6 +52,10 @@ class PublishState(rx.State):
     # The error is a build's: Fix this can send it to the model.
     build_failed: bool = False
     notice: str = ""
+    # The current version's data rules in words, read as the dialog opens: what they let people do, or why they
+    # cannot be read (it is then not published).
+    rules_risks: rx.Field[list[str]] = rx.field(default_factory=list)
+    rules_error: str = ""
 
     @rx.event
     async def set_open(self, value: bool) -> None:
@@ -70,6 +75,9 @@ class PublishState(rx.State):
         app = await publishing.app(workspace.project_id)
         self._show(app, workspace.project_name)
         self.releases = [_row(r) for r in await publishing.releases(workspace.project_id)]
+        version = workspace.current_version  # the one Publish builds
+        review = await publishing.rules_review(workspace.project_id, version) if version else RulesReview()
+        self.rules_risks, self.rules_error = review.risks, review.error
         await (await self.get_state(AppDomainState)).load(services, workspace.project_id)
 
     def _show(self, app: AppInfo | None, project_name: str) -> None:

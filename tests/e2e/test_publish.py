@@ -371,3 +371,51 @@ def test_a_server_app_is_published_reads_its_secret_and_keeps_its_data_across_re
     expect(visitor.get_by_text("Order more coffee")).to_be_visible()
     phone.close()
     assert traffic.off_machine() == []
+
+
+def test_the_publish_dialog_tells_risky_data_rules_before_the_press(forja: str, page: Page, traffic: Traffic) -> None:
+    """The current version's data rules in words as the dialog opens, above the publish button; a publish goes ahead and
+    answers with them. Rules that cannot be read say why, and the publish button waits for them to be fixed."""
+    shop = "<!doctype html><html lang='en'><title>Chair booking</title><h1>Chair booking</h1><p>Book a cut.</p></html>"
+    rules = {"collections": {"bookings": {"read": "owner", "create": "signed-in", "update": "owner", "delete": "public"}}}
+    risk = "Anyone, even without signing in, can delete any row of 'bookings'."
+    files = {"index.html": shop, ".forja/data.json": json.dumps(rules)}
+    project = httpx.post(f"{forja}/api/projects", json={"name": "Chair booking", "files": files}, timeout=30).json()["id"]
+
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{forja}/p/{project}")
+    expect(page.locator("#publish-button")).to_be_enabled(timeout=90_000)
+    open_publish(page)
+    risks = page.locator("#rules-risks")
+    expect(risks).to_contain_text("Check your app's data rules before you publish")
+    expect(risks.locator(".rules-risk")).to_have_text([risk])
+    # Above the button that publishes: read before the press.
+    risks_box, button_box = risks.bounding_box(), page.locator("#publish-now").bounding_box()
+    assert risks_box is not None and button_box is not None and risks_box["y"] < button_box["y"]
+    shot(page, "rules-risky-1440")
+    page.set_viewport_size(PHONE)
+    expect(risks.locator(".rules-risk")).to_have_text([risk])
+    shot(page, "rules-risky-390")
+    accessible(page, "the Publish dialog telling risky data rules", widths=(DESKTOP, PHONE))
+    page.set_viewport_size(DESKTOP)
+    publish_now(page, 1)
+    expect(risks.locator(".rules-risk")).to_have_text([risk])  # still there after it went live
+
+    # Rules that cannot be read: the dialog says why as it opens, and the publish is refused with that sentence.
+    broken = '{"collections": {"bookings": {"read": "everyone"}}}'
+    put = httpx.put(f"{forja}/api/projects/{project}/files/.forja/data.json", json={"content": broken}, timeout=30)
+    put.raise_for_status()
+    page.get_by_role("button", name="Done").click()
+    page.reload()
+    expect(page.locator("#version-badge")).to_contain_text("2", timeout=30_000)
+    open_publish(page)
+    sentence = 'In collection "bookings", "read" must be "public", "signed-in", "owner" or "admin"'
+    expect(page.locator("#rules-error")).to_contain_text(sentence)
+    expect(page.locator("#rules-risks")).to_have_count(0)
+    expect(page.locator("#publish-now")).to_be_disabled()  # the API refuses it too (tests/integration/test_publish_rules.py)
+    expect(page.locator(".release-row")).to_have_count(1)
+    shot(page, "rules-broken-1440")
+    page.set_viewport_size(PHONE)
+    expect(page.locator("#rules-error")).to_contain_text(sentence)
+    shot(page, "rules-broken-390")
+    assert traffic.off_machine() == []

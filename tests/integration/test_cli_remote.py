@@ -259,3 +259,29 @@ def test_run_settings_through_the_cli_and_the_api(server: Server, tmp_path: Path
         assert laptop.ok("unpublish", project, token=ana).strip().endswith("it answers that the app was unpublished.")
         assert api.get("/", headers={"Host": host}).status_code == 410
         assert laptop.refused("rollback", project, "7", token=ana) == f"Project {project} has no release 7."
+
+
+def test_publish_on_the_command_line_refuses_unreadable_data_rules_and_prints_risky_ones(server: Server, tmp_path: Path) -> None:
+    operator = server.operator
+    operator.ok("user", "create", "ana@example.org", "--name", "Ana", "--password-stdin", input=PASSWORD)
+    ana = operator.ok("token", "create", "ana@example.org").strip()
+    laptop = Cli(tmp_path / "laptop-data", FORJA_SERVER=server.url)
+    files = {"index.html": "<h1>Bookings</h1>", ".forja/data.json": '{"collections": {"bookings": {"read": "all"}}}'}
+    with httpx.Client(base_url=server.url, trust_env=False, headers={"Authorization": f"Bearer {ana}"}, timeout=30) as api:
+        project = api.post("/api/projects", json={"name": "Bookings", "files": files}).json()["id"]
+        assert laptop.refused("publish", project, token=ana) == (
+            'In collection "bookings", "read" must be "public", "signed-in", "owner" or "admin" (or leave it out, and no '
+            "one may)."
+        )
+        assert laptop.ok("releases", project, token=ana).strip() == f"Project {project} was never published."
+
+        risky = '{"collections": {"bookings": {"read": "signed-in", "create": "signed-in"}}}'
+        api.put(f"/api/projects/{project}/files/.forja/data.json", json={"content": risky}).raise_for_status()
+        said = laptop.ok("publish", project, token=ana)
+        assert said.endswith(
+            "Check its data rules (.forja/data.json):\n"
+            "  - Anyone who signs in can see every row of 'bookings', not only their own.\n"
+        ), said
+        assert laptop.json("publish", project, token=ana)["risks"] == [
+            "Anyone who signs in can see every row of 'bookings', not only their own."
+        ]

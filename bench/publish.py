@@ -57,8 +57,8 @@ from bench.preview import free_port, project, tree_pss  # noqa: E402
 from bench.publish_server import server_figures, static_rollbacks  # noqa: E402
 from builder.composition import Services, get_services  # noqa: E402
 from builder.models import LOCAL_USER_ID  # noqa: E402
+from builder.publish.answers import ReleaseInfo  # noqa: E402
 from builder.services.preview_runners import local_work_dir  # noqa: E402
-from builder.services.publishing import ReleaseInfo  # noqa: E402
 from builder.settings import settings  # noqa: E402
 from preview_runtime.local.deps_cache import copy_seed  # noqa: E402
 from preview_runtime.local.homes import project_home  # noqa: E402

@@ -17,8 +17,8 @@ from builder.composition import get_services
 from builder.errors import NotFound, NotSignedIn
 from builder.generation.engine import GenerationEvent
 from builder.mcp.tools import ForjaServer
+from builder.publish.answers import PublishResult
 from builder.services.access import Actor, Permission
-from builder.services.publishing import PublishResult
 from preview_runtime.logs import LogLine
 
 

@@ -11,9 +11,9 @@ from builder.api.identity import Editor, Owner, Viewer
 from builder.api.params import ReleaseNumber
 from builder.composition import get_services
 from builder.errors import NotFound
+from builder.publish.answers import AppInfo, PublishResult, ReleaseInfo
 from builder.schemas import RequestBody
 from builder.services.app_domains import DomainInfo
-from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
 
 router = APIRouter(route_class=CheckedRoute, tags=["publish"])
 

@@ -22,6 +22,7 @@ from builder.generation.engine import GenerationEvent
 from builder.git.remote import RemoteInfo
 from builder.git.sync import SyncResult
 from builder.git.urls import clone_url
+from builder.publish.answers import AppInfo, PublishResult, ReleaseInfo
 from builder.schemas import (
     FileContent,
     FileInfo,
@@ -39,7 +40,6 @@ from builder.services.app_domains import DomainInfo
 from builder.services.app_env import EnvVarInfo
 from builder.services.asking import AskAnswer
 from builder.services.plans import PlanInfo
-from builder.services.publishing import AppInfo, PublishResult, ReleaseInfo
 from builder.services.run_settings import RunSettings, RunSettingsInfo
 from builder.services.shares import Never, ShareCreated, ShareInfo, ShareKind
 from builder.settings import settings

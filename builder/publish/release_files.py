@@ -29,6 +29,8 @@ from pydantic import BaseModel
 
 from builder.filetree import Limits, validate_tree
 from builder.publish.media import extension, is_compressible
+from builder.settings import settings
+from preview_runtime.common import folder_bytes
 
 log = logging.getLogger(__name__)
 
@@ -155,3 +157,18 @@ def _manifest(written: Mapping[str, ReleaseFile], served: Mapping[str, bytes], s
         files=dict(sorted(written.items())),
         skipped=skipped,
     )
+
+
+def releases_root() -> Path:
+    return settings.served_dir / "releases"
+
+
+def disk_bytes(project_id: str) -> int:
+    """What the project's kept releases take on disk: their files and compressed forms, every release kept."""
+    return folder_bytes(releases_root() / project_id)
+
+
+def forget_releases(project_ids: list[str]) -> None:
+    """Remove the release files of projects deleted for good."""
+    for project_id in project_ids:
+        shutil.rmtree(releases_root() / project_id, ignore_errors=True)

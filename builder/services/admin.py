@@ -21,13 +21,14 @@ from builder.errors import InvalidInput, NotFound
 from builder.eval.report import RunRow, run_row
 from builder.eval.results import run_folder, saved_runs
 from builder.models import Role
+from builder.publish.answers import app_info
+from builder.publish.release_files import disk_bytes
 from builder.schemas import AccountLinkInfo, QuotaSet, RequestBody, UserInfo
 from builder.services.access import Actor, require_admin
 from builder.services.accounts import AccountService
 from builder.services.doctor import DoctorReport, DoctorService, RunnerReadiness
 from builder.services.preview_hub import PreviewHub
 from builder.services.preview_runners import wanted_runners
-from builder.services.publishing import app_info, disk_bytes
 from builder.services.quotas import QuotaService, midnight
 from builder.services.shares import share_base
 from builder.settings import settings

@@ -22,12 +22,12 @@ from builder.errors import GitExportError, NotFound
 from builder.filetree import text_of, write_zip
 from builder.git.commands import forget_repos
 from builder.models import Author, ProjectRole
+from builder.publish.release_files import forget_releases
 from builder.schemas import CommitResult, FileDiff, ProjectSummary, PurgeResult, TrashedProject, TrashPage, VersionDiff
 from builder.services.access import Actor
 from builder.services.app_data import AppDataService
 from builder.services.previews import PreviewService, VersionPreviewService
 from builder.services.projects import ProjectService
-from builder.services.publishing import forget_releases
 from builder.services.quotas import QuotaService
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub

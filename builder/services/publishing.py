@@ -12,60 +12,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import shutil
 import time
-import unicodedata
 from importlib import resources
 from pathlib import Path
-
-from pydantic import BaseModel, Field
 
 from builder import outages
 from builder.app_backend.rules import risks
 from builder.app_secrets import runner_env
 from builder.errors import DiskFull, ForjaError, InvalidInput, NotFound, PreviewError, PublishFailed
 from builder.models import Release
-from builder.publish.addresses import LABEL, app_name_of, app_url, host_name, pinned_of
+from builder.publish.addresses import app_name_of, app_url, host_name, pinned_of
+from builder.publish.answers import AppInfo, PublishResult, ReleaseInfo, app_info
+from builder.publish.app_names import check_name, name_from
 from builder.publish.edge import Target
-from builder.publish.release_files import ReleaseManifest, write_release
+from builder.publish.release_files import ReleaseManifest, releases_root, write_release
 from builder.services.preview_hub import PreviewHub, new_preview_id
 from builder.services.previews import Admit, WithData, plan_of
 from builder.services.publish_rules import RulesReview, review, version_rules
 from builder.services.server_apps import ServerApps
 from builder.settings import settings
 from builder.store import ProjectStore, stored_number
-from builder.store.releases import AppRow
-from preview_runtime.common import folder_bytes
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import npm_script_line
 from preview_runtime.production import NotPublishable, ProductionPlan, production_plan
 
 log = logging.getLogger(__name__)
 
-# Names people would take for Forja's own, or that mail and DNS tools treat specially.
-RESERVED_NAMES = frozenset(
-    {
-        "www",
-        "api",
-        "admin",
-        "forja",
-        "apps",
-        "app",
-        "mail",
-        "smtp",
-        "ftp",
-        "ns1",
-        "ns2",
-        "localhost",
-        "preview",
-        "previews",
-        "static",
-        "assets",
-        "status",
-        "git",
-    }
-)
 BUILD_KEY = "build:"
 # What the build sandbox runs in place of the dev server (every static build is a Node project's).
 BUILD_SERVER = resources.files("preview_runtime").joinpath("build_server.cjs").read_bytes()
@@ -97,92 +70,6 @@ def build_cpus() -> float:
     """The CPU limit of a publish's build sandbox: FORJA_PUBLISH_BUILD_CPUS, at most this machine's CPUs (Docker refuses
     a limit above the host's)."""
     return min(settings.publish_build_cpus, float(os.cpu_count() or 1))
-
-
-class AppInfo(BaseModel):
-    """A project's published app: its address and what it serves."""
-
-    project_id: str
-    name: str
-    url: str
-    state: str  # live, unpublished or none (named, nothing published yet)
-    live_release: int | None = None
-    live_version: int | None = None
-
-
-class ReleaseInfo(BaseModel):
-    number: int
-    version: int
-    state: str  # building, ready, failed or pruned
-    live: bool
-    framework: str
-    kind: str = "static"  # static (files served from disk) or server (run in a sandbox of its own)
-    files: int
-    size_bytes: int
-    build_s: float
-    error: str
-    created_at: str
-    user_id: str | None = None
-
-
-class PublishResult(BaseModel):
-    app: AppInfo
-    release: ReleaseInfo
-    risks: list[str] = Field(
-        default_factory=list,
-        description="A sentence for each rule of the version's .forja/data.json that lets anyone in or lets the app's "
-        "users reach rows of others (empty when none does, or it has no such file).",
-    )
-
-
-def check_name(name: str) -> str:
-    """The name as an address's label, or InvalidInput saying which rule it breaks."""
-    label = name.strip().lower()
-    if not LABEL.match(label):
-        raise InvalidInput(
-            f"{name!r} cannot be an app's name: use 1 to 63 letters, digits and hyphens, not starting or ending with a "
-            "hyphen (it becomes part of the address)."
-        )
-    if "--" in label:
-        # `<name>--r<N>` is a pinned release's host (share links), and `xn--` an internationalised name's.
-        raise InvalidInput(f"{name!r} cannot be an app's name: two hyphens in a row are kept for Forja's own addresses.")
-    if label in RESERVED_NAMES:
-        raise InvalidInput(f"{label!r} is kept for Forja itself; choose another name.")
-    return label
-
-
-def name_from(project_name: str) -> str:
-    """A name for a project's first publish, from its name ("Barber shop" -> "barber-shop")."""
-    ascii_name = unicodedata.normalize("NFKD", project_name).encode("ascii", "ignore").decode().lower()
-    label = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")[:50].strip("-")
-    return label if label and label not in RESERVED_NAMES else "my-app"
-
-
-def app_info(row: AppRow) -> AppInfo:
-    live = row.live_release_id is not None and not row.unpublished
-    return AppInfo(
-        project_id=row.project_id,
-        name=row.name,
-        url=app_url(row.name),
-        state="unpublished" if row.unpublished else "live" if live else "none",
-        live_release=row.live_number if live else None,
-        live_version=row.live_version if live else None,
-    )
-
-
-def releases_root() -> Path:
-    return settings.served_dir / "releases"
-
-
-def disk_bytes(project_id: str) -> int:
-    """What the project's kept releases take on disk: their files and compressed forms, every release kept."""
-    return folder_bytes(releases_root() / project_id)
-
-
-def forget_releases(project_ids: list[str]) -> None:
-    """Remove the release files of projects deleted for good."""
-    for project_id in project_ids:
-        shutil.rmtree(releases_root() / project_id, ignore_errors=True)
 
 
 class PublishService:

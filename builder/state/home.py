@@ -12,7 +12,7 @@ from builder.errors import FileTreeError, ForjaError
 from builder.filetree import human_size
 from builder.git.imports import fetch_tree, shown
 from builder.models import ProjectRole
-from builder.services.publishing import AppInfo
+from builder.publish.answers import AppInfo
 from builder.settings import settings
 from builder.state.attachments import AttachmentsState
 from builder.state.auth import signed_in

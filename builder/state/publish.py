@@ -9,9 +9,10 @@ import reflex as rx
 
 from builder.errors import ForjaError, PublishFailed
 from builder.filetree import human_size
+from builder.publish.answers import AppInfo, ReleaseInfo
+from builder.publish.app_names import name_from
 from builder.services.access import Permission
 from builder.services.publish_rules import RulesReview
-from builder.services.publishing import AppInfo, ReleaseInfo, name_from
 from builder.state.app_domain import AppDomainState
 from builder.state.logs import LogsState
 from builder.state.workspace import WorkspaceState

@@ -20,7 +20,7 @@ from builder.errors import InvalidInput, NameTaken, PublishFailed
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.models import LOCAL_USER_ID, Author
 from builder.publish.addresses import app_url
-from builder.services.publishing import check_name, name_from
+from builder.publish.app_names import check_name, name_from
 from tests.dns_server import LocalDNS
 
 

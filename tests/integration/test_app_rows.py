@@ -191,10 +191,12 @@ async def test_the_data_api_answers_bad_requests_with_a_sentence(forja_server: N
         ok = await http.post("/_forja/data/bookings", headers=signed, json={"slot": "10:00"})
         assert ok.status_code == 201, ok.text
         elsewhere = {**signed, "Origin": "http://elsewhere.localhost"}
+        no_origin = {key: value for key, value in signed.items() if key != "Origin"}
         big = {"text": "x" * (65 * 1024)}
         for answer, status, words in [
             (await http.post("/_forja/data/bookings", headers=elsewhere, json={}), 403, "only from its own pages"),
-            (await http.delete(f"/_forja/data/bookings/{ok.json()['id']}", headers={**signed, "Origin": ""}), 403, "own pages"),
+            (await http.delete(f"/_forja/data/bookings/{ok.json()['id']}", headers=no_origin), 403, "own pages"),
+            (await http.post("/_forja/data/bookings", headers=signed, json={"t": "x" * (130 * 1024)}), 413, "body is larger"),
             (await http.post("/_forja/data/bookings", headers=signed, json=[1]), 422, "A row is a JSON object"),
             (await http.post("/_forja/data/bookings", headers=signed, content=b"{"), 415, "Content-Type: application/json"),
             (await http.post("/_forja/data/bookings", headers=signed, json=big), 413, "at most 64 KB"),
@@ -253,6 +255,10 @@ async def test_the_service_filters_in_its_query_on_both_databases(app: tuple[Ser
         await rows.list(*where, NOBODY, ListQuery())
     with pytest.raises(NotFound):
         await rows.get(*where, BO, made[0].id)
+    # Refused before any row is looked up: the same answer for a row that exists and one that does not.
+    for row_id in (made[0].id, "no-such-row"):
+        with pytest.raises(NotSignedIn):
+            await rows.get(*where, NOBODY, row_id)
     with pytest.raises(Forbidden):
         await rows.list(project, LIVE, rules, "secrets", ADMIN, ListQuery())
     with pytest.raises(InvalidInput):

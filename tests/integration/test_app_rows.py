@@ -23,14 +23,15 @@ from builder.app_backend.identity import AppViewer
 from builder.app_backend.rules import parse_rules
 from builder.composition import Services
 from builder.errors import Forbidden, InvalidInput, NotFound, NotSignedIn, TooLarge
-from builder.models import utcnow
+from builder.models import LOCAL_USER_ID, utcnow
 from builder.services import app_rows
 from builder.services.app_data import Scope
 from builder.services.app_rows import ListQuery
 from builder.settings import settings
 from builder.store import ProjectStore
 from tests.accounts import PASSWORD, Person
-from tests.integration.test_app_users import chromium, fill, forja_server, me
+from tests.integration.test_app_users import SERVER_JS, SERVER_MANIFEST, chromium, fill, forja_server, me
+from tests.integration.test_publish_server import answered, through_traefik
 
 __all__ = ["chromium", "forja_server"]  # the fixtures, shared with test_app_users.py
 
@@ -220,6 +221,19 @@ async def test_the_data_api_answers_bad_requests_with_a_sentence(forja_server: N
             assert words in answer.json()["detail"], answer.text
         mine = await http.get("/_forja/data/bookings?mine=1", headers=signed)
         assert [row["data"] for row in mine.json()["rows"]] == [{"slot": "10:00"}]  # nothing refused was kept
+
+
+async def test_a_server_apps_data_is_forjas_whatever_its_server_answers(forja_server: None, services: Services) -> None:
+    files = {"package.json": SERVER_MANIFEST, "server.js": SERVER_JS.encode(), ".forja/data.json": json.dumps(RULES).encode()}
+    created = await services.projects.create("Echo", files, owner=LOCAL_USER_ID)
+    done = await services.publishing.publish(created.project_id, name="echo", user_id=LOCAL_USER_ID)
+    assert done.release.state == "ready", done.release.error
+    assert (await answered(services, "echo")).json()["from"] == "the app"
+    script = await through_traefik(services, "echo", "/_forja/client.js")
+    assert script.headers["content-type"].startswith("text/javascript") and "window.forja" in script.text
+    assert (await through_traefik(services, "echo", "/_forja/data/notes")).json() == {"rows": [], "next_offset": None}
+    seen = (await answered(services, "echo")).json()["seen"]
+    assert not [path for path in seen if path.startswith("/_forja/")], seen  # its server was never asked
 
 
 @pytest.fixture

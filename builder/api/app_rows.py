@@ -11,7 +11,6 @@ before anything is read, so another site, another app included, cannot write wit
 from __future__ import annotations
 
 import json
-import logging
 from importlib import resources
 
 from starlette.responses import Response
@@ -26,8 +25,6 @@ from builder.errors import Forbidden, ForjaError, InvalidInput, NotFound, TooLar
 from builder.publish.edge import Target
 from builder.services.app_data import Scope as AppScope
 from builder.services.app_rows import MAX_ROW_BYTES, ListQuery
-
-log = logging.getLogger(__name__)
 
 PREFIX = "/_forja/data/"
 CLIENT = "/_forja/client.js"
@@ -48,7 +45,7 @@ _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 def client_js(method: str) -> Response:
     if method not in ("GET", "HEAD"):
         return _json(405, {"detail": "This address only answers GET."})
-    return Response(_CLIENT_JS if method == "GET" else b"", headers=_CLIENT_HEADERS)
+    return Response(_CLIENT_JS, headers=_CLIENT_HEADERS)  # the server sends no body to a HEAD, but its length
 
 
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> Response:

@@ -182,6 +182,8 @@ async def test_the_data_api_answers_bad_requests_with_a_sentence(forja_server: N
         script = await http.get("/_forja/client.js", headers={"Host": host})
         assert script.status_code == 200 and script.headers["content-type"] == "text/javascript; charset=utf-8"
         assert script.headers["cache-control"] == "public, max-age=300" and "window.forja" in script.text
+        head = await http.head("/_forja/client.js", headers={"Host": host})
+        assert (head.status_code, head.content, head.headers["content-length"]) == (200, b"", str(len(script.content)))
         made = await http.post(
             "/_forja/auth/sign-up",
             headers={"Host": host, "Origin": url},

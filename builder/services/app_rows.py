@@ -190,7 +190,10 @@ class AppRowService:
         """The row changed: with `merge`, the fields sent replace the row's and the others stay; else `data` is all of it."""
         row = await self._reachable(project_id, scope, rules, collection, viewer, row_id, "update")
         data = checked_data(data)
-        return row_out(await self._store.set_data_row(row, checked_data({**row.data, **data}) if merge else data))
+        changed = await self._store.set_data_row(row, checked_data({**row.data, **data}) if merge else data)
+        if changed is None:  # deleted since it was read
+            raise _not_found(collection, row_id)
+        return row_out(changed)
 
     async def delete(
         self, project_id: str, scope: Scope, rules: DataRules, collection: str, viewer: AppViewer, row_id: str

@@ -61,12 +61,13 @@ class AppRowRecords(StoreBase):
             session.add(row)
         return row
 
-    async def set_data_row(self, row: AppDataRow, data: dict[str, Any]) -> AppDataRow:
-        """The row with its data replaced by `data` (the service merged it first, where asked)."""
+    async def set_data_row(self, row: AppDataRow, data: dict[str, Any]) -> AppDataRow | None:
+        """The row with its data replaced by `data` (the service merged it first, where asked); None when it was deleted
+        meanwhile."""
         async with self._sessions() as session, session.begin():
             found = await session.get(AppDataRow, row.id)
             if found is None:
-                return row
+                return None
             found.data, found.updated_at = data, utcnow()
             session.add(found)
         return found

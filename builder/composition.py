@@ -30,6 +30,7 @@ from builder.services.agent import AgentService
 from builder.services.app_data import AppDataService, Scope
 from builder.services.app_domains import AppDomains
 from builder.services.app_env import AppEnvService
+from builder.services.app_rows import AppRowService
 from builder.services.app_users import AppUserService
 from builder.services.asking import AskService
 from builder.services.collab import CollabService
@@ -76,6 +77,7 @@ class Services:
         self.accounts = AccountService(store)
         # The people who use the apps Forja serves, slowed down on wrong passwords as Forja's own sign-ins are.
         self.app_users = AppUserService(store, self.accounts.throttle)
+        self.app_rows = AppRowService(store)
         self.git_tokens = GitTokenService(store, self.access, self.accounts)
         # This worker's previews; with several workers, the registry in Redis makes each preview one for all of them.
         self.preview_access = PreviewAccess(store, self.access)

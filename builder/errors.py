@@ -199,6 +199,12 @@ class UnsupportedMediaType(ForjaError):
     status = 415
 
 
+class TooLarge(ForjaError):
+    """Something sent, or what it would add up to, is over a size or count Forja keeps for it (413 Content Too Large)."""
+
+    status = 413
+
+
 class Forbidden(ForjaError):
     """The person is signed in, but their role does not allow this; the message says what would."""
 

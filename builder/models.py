@@ -9,8 +9,9 @@ from __future__ import annotations
 import enum
 import secrets
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -477,3 +478,23 @@ class AppSession(SQLModel, table=True):
     scope: str = Field(max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
+
+
+def new_data_row_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class AppDataRow(SQLModel, table=True):
+    """One row of an app's data (`/_forja/data/<collection>`), per project and scope like its users: a JSON object,
+    stamped with the app user who made it (`owner`, None when made by someone not signed in)."""
+
+    __table_args__ = (Index("ix_appdatarow_list", "project_id", "scope", "collection", "created_at"),)
+
+    id: str = Field(default_factory=new_data_row_id, primary_key=True, max_length=32)
+    project_id: str = Field(foreign_key="project.id", max_length=32)
+    scope: str = Field(max_length=16, description="live (the published app) or preview.")
+    collection: str = Field(max_length=63)
+    owner: str | None = Field(default=None, max_length=32, description="The app user who made it (AppUser.id).")
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

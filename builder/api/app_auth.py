@@ -46,7 +46,7 @@ PAGES = {"sign-in": "Sign in", "sign-up": "Make an account", "sign-out": "Sign o
 class AppRequest:
     """One request to an app's auth routes, with what every answer needs: the app, its name, who is signed in."""
 
-    def __init__(self, scope: Scope, receive: Receive, target: Target, name: str) -> None:
+    def __init__(self, scope: Scope, receive: Receive, target: Target, name: str = "") -> None:
         self.http = Request(scope, receive)
         self.project_id = target.project_id
         self.name = name

@@ -190,6 +190,16 @@ class ReleaseRecords(StoreBase):
         async with self._sessions() as session:
             return [(release, number) for release, number in (await session.exec(query)).all()]
 
+    async def release_version(self, project_id: str, number: int) -> int | None:
+        """The number of the version a release published; None for no such release."""
+        query = (
+            select(Version.number)
+            .join(Release, col(Version.id) == col(Release.version_id))
+            .where(Release.project_id == project_id, Release.number == number)
+        )
+        async with self._sessions() as session:
+            return (await session.exec(query)).first()
+
     async def release(self, project_id: str, number: int) -> Release:
         async with self._sessions() as session:
             found = (

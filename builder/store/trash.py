@@ -14,6 +14,7 @@ from builder.errors import NotFound
 from builder.models import (
     AcceptanceRun,
     AppDatabase,
+    AppDataRow,
     AppEnvVar,
     AppSession,
     AppUser,
@@ -108,6 +109,7 @@ class TrashRecords(StoreBase):
                 await session.exec(select(func.count()).select_from(Version).where(col(Version.project_id).in_(ids)))
             ).one()
             for table in (
+                AppDataRow,
                 AppSession,  # before AppUser, whose rows they refer to
                 AppUser,
                 ShareLink,

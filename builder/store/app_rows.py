@@ -1,0 +1,77 @@
+"""Records of an app's data: the rows of its collections (builder/services/app_rows.py decides who may reach which).
+Every read and write names the project, the scope and the collection, so no query reaches another app's rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func
+from sqlmodel import col, select
+
+from builder.models import AppDataRow, utcnow
+from builder.store.base import StoreBase
+
+
+def _of(project_id: str, scope: str, collection: str) -> tuple[ColumnElement[bool], ...]:
+    return (col(AppDataRow.project_id) == project_id, col(AppDataRow.scope) == scope, col(AppDataRow.collection) == collection)
+
+
+class AppRowRecords(StoreBase):
+    async def data_rows(
+        self,
+        project_id: str,
+        scope: str,
+        collection: str,
+        owner: tuple[str | None] | None,
+        fields: dict[str, str],
+        offset: int,
+        limit: int,
+    ) -> list[AppDataRow]:
+        """The collection's rows, newest first: only those of `owner` when given (a 1-tuple: None names rows made by
+        no one signed in), only those whose top-level text `fields` equal the values given."""
+        query = select(AppDataRow).where(*_of(project_id, scope, collection))
+        if owner is not None:
+            query = query.where(col(AppDataRow.owner).is_(None) if owner[0] is None else col(AppDataRow.owner) == owner[0])
+        for field, value in fields.items():
+            query = query.where(col(AppDataRow.data)[field].as_string() == value)
+        query = query.order_by(col(AppDataRow.created_at).desc(), col(AppDataRow.id).desc()).offset(offset).limit(limit)
+        async with self._sessions() as session:
+            return list((await session.exec(query)).all())
+
+    async def data_row(self, project_id: str, scope: str, collection: str, row_id: str) -> AppDataRow | None:
+        query = select(AppDataRow).where(*_of(project_id, scope, collection), col(AppDataRow.id) == row_id)
+        async with self._sessions() as session:
+            return (await session.exec(query)).first()
+
+    async def data_row_count(self, project_id: str, scope: str) -> int:
+        query = (
+            select(func.count())
+            .select_from(AppDataRow)
+            .where(col(AppDataRow.project_id) == project_id, col(AppDataRow.scope) == scope)
+        )
+        async with self._sessions() as session:
+            return (await session.exec(query)).one()
+
+    async def add_data_row(
+        self, project_id: str, scope: str, collection: str, owner: str | None, data: dict[str, Any]
+    ) -> AppDataRow:
+        row = AppDataRow(project_id=project_id, scope=scope, collection=collection, owner=owner, data=data)
+        async with self._sessions() as session, session.begin():
+            await self._project(session, project_id)
+            session.add(row)
+        return row
+
+    async def set_data_row(self, row: AppDataRow, data: dict[str, Any]) -> AppDataRow | None:
+        """The row with its data replaced by `data` (the service merged it first, where asked); None when it was deleted
+        meanwhile."""
+        async with self._sessions() as session, session.begin():
+            found = await session.get(AppDataRow, row.id)
+            if found is None:
+                return None
+            found.data, found.updated_at = data, utcnow()
+            session.add(found)
+        return found
+
+    async def remove_data_row(self, row: AppDataRow) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.exec(delete(AppDataRow).where(col(AppDataRow.id) == row.id))

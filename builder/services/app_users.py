@@ -153,7 +153,7 @@ class AppUserService:
         return info
 
     async def remove(self, actor: Actor, project_id: str, user_id: str, scope: Scope = Scope.live) -> None:
-        """The account and its sessions, for good (the rows they made stay the app's, stamped with their old id)."""
+        """The account and its sessions, for good: the person may sign up again, as someone new."""
         await self._person(actor, project_id, scope, user_id)
         if not await self._store.remove_app_user(user_id):
             raise _no_such_person()

@@ -76,7 +76,7 @@ class Services:
         self.access = AccessService(store)
         self.accounts = AccountService(store)
         # The people who use the apps Forja serves, slowed down on wrong passwords as Forja's own sign-ins are.
-        self.app_users = AppUserService(store, self.accounts.throttle)
+        self.app_users = AppUserService(store, self.accounts.throttle, self.access)
         self.app_rows = AppRowService(store)
         self.git_tokens = GitTokenService(store, self.access, self.accounts)
         # This worker's previews; with several workers, the registry in Redis makes each preview one for all of them.

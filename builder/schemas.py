@@ -343,6 +343,18 @@ class MemberInfo(BaseModel):
     role: ProjectRole
 
 
+class AppUserInfo(BaseModel):
+    """One person with an account on a published app (not a Forja account), as its owner sees them."""
+
+    id: str = Field(description="The person's id on this app.")
+    email: str
+    role: Literal["user", "admin"] = Field(description="user, or admin (sees every row of the app's data).")
+    created_at: datetime = Field(description="When they signed up (UTC).")
+    disabled_at: datetime | None = Field(
+        default=None, description="When their account was turned off (UTC); null while they may sign in."
+    )
+
+
 PresenceColour = Literal["tomato", "blue", "grass", "violet", "amber", "cyan", "pink", "teal", "indigo", "orange", "jade", "plum"]
 """The Radix colours a person's avatar takes (builder.services.presence picks one per person)."""
 PresenceTab = Literal["preview", "code", "logs", "history", "chat", "terminal"]

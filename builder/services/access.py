@@ -88,6 +88,14 @@ class AccessService:
             )
         return role
 
+    async def require_owner_or_admin(self, actor: Actor, project_id: str) -> None:
+        """The project's owner, or an admin of this Forja whatever their role in it (they look after every app it
+        serves): NotFound for a project that does not exist, or that a person with no role in it asks about; Forbidden
+        for its editors and viewers."""
+        if actor.is_admin and await self._store.owners([project_id]):
+            return
+        await self.require(actor, project_id, Permission.own)
+
     async def roles(self, actor: Actor, project_ids: list[str]) -> dict[str, ProjectRole]:
         """The person's role in each of these projects (owner everywhere for the local user)."""
         if actor.unrestricted:

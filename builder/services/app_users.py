@@ -20,8 +20,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel
 
 from builder.app_backend.identity import AppViewer
-from builder.errors import SignInRefused, TooManyAttempts
+from builder.errors import NotFound, SignInRefused, TooManyAttempts
 from builder.models import LOCAL_USER_ID, AppUser, utcnow
+from builder.schemas import AppUserInfo
+from builder.services.access import AccessService, Actor
 from builder.services.accounts import check_email, check_password, dummy_hash, hash_token, normal_email
 from builder.services.app_data import Scope
 from builder.services.throttle import Attempt, Throttle
@@ -49,10 +51,20 @@ def account_of(user: AppUser) -> AppAccount:
     return AppAccount(id=user.id, email=user.email, role="admin" if user.role == "admin" else "user")
 
 
+def info_of(user: AppUser) -> AppUserInfo:
+    role = "admin" if user.role == "admin" else "user"
+    return AppUserInfo(id=user.id, email=user.email, role=role, created_at=user.created_at, disabled_at=user.disabled_at)
+
+
+def _no_such_person() -> NotFound:
+    return NotFound("Nobody with that id has an account on this app. They may have been removed; reload the list.")
+
+
 class AppUserService:
-    def __init__(self, store: ProjectStore, throttle: Throttle) -> None:
+    def __init__(self, store: ProjectStore, throttle: Throttle, access: AccessService) -> None:
         self._store = store
         self._throttle = throttle
+        self._access = access
         self._hasher = PasswordHasher()
 
     async def sign_up(self, project_id: str, scope: Scope, email: str, password: str, attempt: Attempt) -> str:
@@ -111,6 +123,54 @@ class AppUserService:
     async def viewer_of(self, project_id: str, scope: Scope, token: str | None) -> AppViewer:
         account = await self.account_of(project_id, scope, token)
         return AppViewer(user_id=None) if account is None else AppViewer(user_id=account.id, role=account.role)
+
+    # -- the app's people, as its owner (or an admin of this Forja) manages them: each method checks who asks --
+
+    async def people(self, actor: Actor, project_id: str, scope: Scope = Scope.live) -> list[AppUserInfo]:
+        await self._access.require_owner_or_admin(actor, project_id)
+        return [info_of(user) for user in await self._store.app_users(project_id, scope)]
+
+    async def turn_off(self, actor: Actor, project_id: str, user_id: str, scope: Scope = Scope.live) -> AppUserInfo:
+        """The person can no longer sign in, and every browser they are signed in on is signed out at once."""
+        await self._person(actor, project_id, scope, user_id)
+        info = await self._changed(user_id, disabled=True)
+        log.info("app %s (%s): account %s turned off by %s", project_id, scope, user_id, actor.user_id)
+        return info
+
+    async def turn_on(self, actor: Actor, project_id: str, user_id: str, scope: Scope = Scope.live) -> AppUserInfo:
+        await self._person(actor, project_id, scope, user_id)
+        info = await self._changed(user_id, disabled=False)
+        log.info("app %s (%s): account %s turned on by %s", project_id, scope, user_id, actor.user_id)
+        return info
+
+    async def set_role(
+        self, actor: Actor, project_id: str, user_id: str, role: Literal["user", "admin"], scope: Scope = Scope.live
+    ) -> AppUserInfo:
+        """An admin of the app sees every row of its data; a user what its rules let them."""
+        await self._person(actor, project_id, scope, user_id)
+        info = await self._changed(user_id, role=role)
+        log.info("app %s (%s): account %s made %s by %s", project_id, scope, user_id, role, actor.user_id)
+        return info
+
+    async def remove(self, actor: Actor, project_id: str, user_id: str, scope: Scope = Scope.live) -> None:
+        """The account and its sessions, for good: the person may sign up again, as someone new."""
+        await self._person(actor, project_id, scope, user_id)
+        if not await self._store.remove_app_user(user_id):
+            raise _no_such_person()
+        log.info("app %s (%s): account %s removed by %s", project_id, scope, user_id, actor.user_id)
+
+    async def _person(self, actor: Actor, project_id: str, scope: Scope, user_id: str) -> AppUser:
+        await self._access.require_owner_or_admin(actor, project_id)
+        user = await self._store.app_user(project_id, scope, user_id)
+        if user is None:
+            raise _no_such_person()
+        return user
+
+    async def _changed(self, user_id: str, *, role: str | None = None, disabled: bool | None = None) -> AppUserInfo:
+        user = await self._store.set_app_user(user_id, role=role, disabled=disabled)
+        if user is None:  # removed meanwhile
+            raise _no_such_person()
+        return info_of(user)
 
     def _verify(self, stored: str, password: str) -> bool:
         try:

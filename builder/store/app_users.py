@@ -82,3 +82,44 @@ class AppUserRecords(StoreBase):
         async with self._sessions() as session:
             project = await session.get(Project, project_id)
         return project.name if project is not None else ""
+
+    # -- the people of an app, as its owner manages them --
+
+    async def app_users(self, project_id: str, scope: str) -> list[AppUser]:
+        """The app's people, the first to sign up first."""
+        query = (
+            select(AppUser)
+            .where(AppUser.project_id == project_id, AppUser.scope == scope)
+            .order_by(col(AppUser.created_at), col(AppUser.email))
+        )
+        async with self._sessions() as session:
+            return list((await session.exec(query)).all())
+
+    async def app_user(self, project_id: str, scope: str, user_id: str) -> AppUser | None:
+        """One of the app's people; None for anyone else's id (another app's person is not this app's)."""
+        async with self._sessions() as session:
+            user = await session.get(AppUser, user_id)
+        return user if user is not None and (user.project_id, user.scope) == (project_id, scope) else None
+
+    async def set_app_user(self, user_id: str, *, role: str | None = None, disabled: bool | None = None) -> AppUser | None:
+        """Change a person's role or turn their account off (which ends their sessions at once, in the same
+        transaction) or on again; None when there is no such account."""
+        async with self._sessions() as session, session.begin():
+            user = await session.get(AppUser, user_id)
+            if user is None:
+                return None
+            if role is not None:
+                user.role = role
+            if disabled is not None:
+                user.disabled_at = (user.disabled_at or utcnow()) if disabled else None
+                if disabled:
+                    await session.exec(delete(AppSession).where(col(AppSession.user_id) == user_id))
+            session.add(user)
+        return user
+
+    async def remove_app_user(self, user_id: str) -> bool:
+        """The account and its sessions, for good; False when there was none."""
+        async with self._sessions() as session, session.begin():
+            await session.exec(delete(AppSession).where(col(AppSession.user_id) == user_id))
+            removed = await session.exec(delete(AppUser).where(col(AppUser.id) == user_id))
+        return bool(removed.rowcount)

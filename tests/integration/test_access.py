@@ -100,6 +100,12 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     # {user_id} is the owner's: only an owner may change or remove another person (anyone may leave: its own test).
     ("PATCH", "/api/projects/{project_id}/members/{user_id}"): "own",
     ("DELETE", "/api/projects/{project_id}/members/{user_id}"): "own",
+    # The published app's people: its owner (and this Forja's admins: tests/integration/test_app_people_api.py).
+    ("GET", "/api/projects/{project_id}/app-users"): "own",
+    ("POST", "/api/projects/{project_id}/app-users/{user_id}/disable"): "own",
+    ("POST", "/api/projects/{project_id}/app-users/{user_id}/enable"): "own",
+    ("PUT", "/api/projects/{project_id}/app-users/{user_id}/role"): "own",
+    ("DELETE", "/api/projects/{project_id}/app-users/{user_id}"): "own",
 }
 # Answers that stream until the client leaves, or that start real work (a preview, a model request): only their
 # refusals are asked for here; tests of their own cover them working.
@@ -277,6 +283,8 @@ def body_for(method: str, path: str) -> dict[str, Any] | None:
         return {"prompt": "Make it red"}
     if path.endswith("/env/{name}"):
         return {"value": "sk_test_taken_over"}
+    if path.endswith("/app-users/{user_id}/role"):
+        return {"role": "admin"}
     if path.endswith("/approve-changes"):
         return {"approve_changes": False}
     if path.endswith("/text"):

@@ -1,0 +1,55 @@
+"""HTTP routes for the people who use a project's published app (their accounts on the app, not Forja's): the list,
+turning an account off and on, making someone the app's admin, removing them.
+
+Only the project's owner and the admins of this Forja may; the service checks (builder/services/app_users.py), so a
+person with no role in the project gets the same 404 as for a made-up id, its editors and viewers a 403.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Response
+from pydantic import Field
+
+from builder.api.bodies import CheckedRoute
+from builder.api.identity import CurrentActor
+from builder.composition import get_services
+from builder.schemas import AppUserInfo, RequestBody
+
+router = APIRouter(route_class=CheckedRoute, tags=["app users"])
+
+
+class AppRoleChange(RequestBody):
+    role: Literal["user", "admin"] = Field(description="admin (sees every row of the app's data) or user.")
+
+
+@router.get("/api/projects/{project_id}/app-users")
+async def list_app_users(project_id: str, actor: CurrentActor) -> list[AppUserInfo]:
+    """Everyone with an account on the published app, the first to sign up first."""
+    return await (await get_services()).app_users.people(actor, project_id)
+
+
+@router.post("/api/projects/{project_id}/app-users/{user_id}/disable")
+async def disable_app_user(project_id: str, user_id: str, actor: CurrentActor) -> AppUserInfo:
+    """Turn the account off: the person is signed out everywhere at once and cannot sign in until it is turned on."""
+    return await (await get_services()).app_users.turn_off(actor, project_id, user_id)
+
+
+@router.post("/api/projects/{project_id}/app-users/{user_id}/enable")
+async def enable_app_user(project_id: str, user_id: str, actor: CurrentActor) -> AppUserInfo:
+    """Turn the account on again: the person may sign in."""
+    return await (await get_services()).app_users.turn_on(actor, project_id, user_id)
+
+
+@router.put("/api/projects/{project_id}/app-users/{user_id}/role")
+async def set_app_user_role(project_id: str, user_id: str, body: AppRoleChange, actor: CurrentActor) -> AppUserInfo:
+    """Make the person an admin of the app, or a user again."""
+    return await (await get_services()).app_users.set_role(actor, project_id, user_id, body.role)
+
+
+@router.delete("/api/projects/{project_id}/app-users/{user_id}", status_code=204)
+async def remove_app_user(project_id: str, user_id: str, actor: CurrentActor) -> Response:
+    """Remove the account and its sessions for good; the person may sign up again as someone new."""
+    await (await get_services()).app_users.remove(actor, project_id, user_id)
+    return Response(status_code=204)

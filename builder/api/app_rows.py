@@ -16,8 +16,8 @@ from importlib import resources
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from builder.api import bodies as json_bodies  # a module: bodies imports the guards, which import this module
 from builder.api.app_auth import AppRequest
+from builder.api.bodies import parse_json
 from builder.app_backend.identity import AppViewer
 from builder.app_backend.rules import DataRules
 from builder.composition import Services, get_services
@@ -89,7 +89,7 @@ async def body(request: AppRequest) -> object:
         raw += chunk
         if len(raw) > MAX_BODY:
             raise TooLarge(f"A row holds at most {MAX_ROW_BYTES // 1024} KB of data; this body is larger.")
-    return json_bodies.parse_json(raw)
+    return parse_json(raw)
 
 
 async def answer(request: AppRequest, services: Services, rules: DataRules, path: str) -> Response:

@@ -21,7 +21,6 @@ from fastapi import Request, Response, params
 from fastapi.routing import APIRoute
 from starlette.requests import ClientDisconnect
 
-from builder.api.guards import is_json
 from builder.errors import InvalidInput, UnsupportedMediaType
 
 # Forja's requests nest a few levels (a tree of files is 3); 32 leaves room and keeps every parser's stack shallow.
@@ -58,6 +57,15 @@ def _bounded(text: str) -> int:
     if len(text.lstrip("-")) > MAX_DIGITS:
         raise _Refused(f"The JSON body holds a number of {len(text):,} digits ({text[:20]}...); no field takes one so large.")
     return int(text)
+
+
+def is_json(content_type: bytes | str | None) -> bool:
+    """Whether a Content-Type names JSON (application/json, or any application/...+json)."""
+    if content_type is None:
+        return False
+    text = content_type.decode("latin-1") if isinstance(content_type, bytes) else content_type
+    kind = text.split(";", 1)[0].strip().lower()
+    return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
 
 
 def check_structure(body: bytes) -> None:

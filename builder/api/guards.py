@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from builder.api.apps import published_apps
+from builder.api.bodies import is_json
 from builder.api.hosts import allowed_hosts, host_allowed, parse_host
 from builder.api.identity import ACTOR_KEY, PUBLIC_API, actor_of_headers
 from builder.api.proxies import forwarded
@@ -74,15 +75,6 @@ def trusted_hosts(app: ASGIApp) -> ASGIApp:
         await _answer(send, 400, detail)
 
     return guarded
-
-
-def is_json(content_type: bytes | str | None) -> bool:
-    """Whether a Content-Type names JSON (application/json, or any application/...+json)."""
-    if content_type is None:
-        return False
-    text = content_type.decode("latin-1") if isinstance(content_type, bytes) else content_type
-    kind = text.split(";", 1)[0].strip().lower()
-    return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
 
 
 def body_limit(path: str, json_body: bool = False) -> int:

@@ -1,8 +1,10 @@
-"""The workspace's project menu (rename, duplicate, environment, clone, trash) and the home page's trash list."""
+"""The workspace's project menu (rename, duplicate, environment, clone, the app's people, trash) and the home page's
+trash list."""
 
 import reflex as rx
 
 from builder.state.app_env import EnvState
+from builder.state.app_users import AppUsersState
 from builder.state.clone import CloneState
 from builder.state.project_actions import ProjectActionsState, TrashRow
 from builder.state.remote import RemoteState
@@ -24,6 +26,10 @@ def project_menu() -> rx.Component:
                 rx.menu.item("Duplicate", on_click=ProjectActionsState.duplicate, id="menu-duplicate"),
                 rx.menu.item("Environment...", on_click=EnvState.set_open(True), id="menu-env"),
                 rx.menu.item("Clone with git...", on_click=[CloneState.set_open(True), RemoteState.load], id="menu-clone"),
+                rx.cond(
+                    WorkspaceState.is_owner,
+                    rx.menu.item("People who use your app...", on_click=AppUsersState.set_open(True), id="menu-app-users"),
+                ),
                 rx.cond(
                     WorkspaceState.is_owner,
                     rx.fragment(

@@ -7,6 +7,7 @@ import reflex as rx
 
 from builder.components.confirm import confirm
 from builder.components.domain_panel import domain_panel
+from builder.state.app_users import AppUsersState
 from builder.state.publish import PublishState, ReleaseRow
 from builder.state.workspace import WorkspaceState
 
@@ -94,6 +95,17 @@ def _address() -> rx.Component:
                         href=PublishState.url,
                         is_external=True,
                         id="open-app",
+                    ),
+                    # The people who signed up to it: its owner manages them (the Users dialog).
+                    rx.cond(
+                        WorkspaceState.is_owner,
+                        rx.button(
+                            rx.icon("users", size=14),
+                            "People",
+                            variant="soft",
+                            on_click=[PublishState.set_open(False), AppUsersState.set_open(True)],
+                            id="open-app-users",
+                        ),
                     ),
                 ),
                 width="100%",

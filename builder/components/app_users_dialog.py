@@ -1,0 +1,170 @@
+"""The Users dialog (from the project menu and the Publish dialog): the people who signed up to the published app, with
+their role and whether they may sign in; the owner makes them admin, turns them off and on, and removes them (asked
+first)."""
+
+import reflex as rx
+
+from builder.components.confirm import confirm
+from builder.state.app_users import AppUserRow, AppUsersState
+
+MUTED = rx.color("gray", 11)
+
+
+def _badges(row: AppUserRow) -> rx.Component:
+    return rx.hstack(
+        rx.cond(
+            row.admin,
+            rx.badge("Admin", color_scheme="orange", variant="soft", class_name="app-user-role"),
+            rx.badge("User", color_scheme="gray", variant="soft", class_name="app-user-role"),
+        ),
+        rx.cond(row.off, rx.badge("Turned off", color_scheme="red", variant="soft", class_name="app-user-off")),
+        rx.text("joined ", row.joined, size="1", color=MUTED),
+        align="center",
+        spacing="2",
+        wrap="wrap",
+    )
+
+
+def _actions(row: AppUserRow) -> rx.Component:
+    return rx.hstack(
+        rx.cond(
+            row.admin,
+            rx.button(
+                "Make user", size="1", variant="soft", on_click=AppUsersState.make_user(row.id), class_name="app-user-make-user"
+            ),
+            rx.button(
+                "Make admin",
+                size="1",
+                variant="soft",
+                on_click=AppUsersState.make_admin(row.id),
+                class_name="app-user-make-admin",
+            ),
+        ),
+        rx.cond(
+            row.off,
+            rx.button(
+                "Turn on",
+                size="1",
+                variant="soft",
+                color_scheme="green",
+                on_click=AppUsersState.turn_on(row.id),
+                class_name="app-user-on",
+            ),
+            rx.button(
+                "Turn off",
+                size="1",
+                variant="soft",
+                color_scheme="gray",
+                on_click=AppUsersState.turn_off(row.id),
+                class_name="app-user-off-button",
+            ),
+        ),
+        confirm(
+            rx.button(
+                rx.icon("trash-2", size=14),
+                size="1",
+                variant="soft",
+                color_scheme="red",
+                aria_label="Remove " + row.email,
+                class_name="app-user-remove",
+            ),
+            "Remove " + row.email + "?",
+            "Their account on your app is deleted and they are signed out. They can sign up again, as someone new.",
+            "Remove",
+            AppUsersState.remove(row.id),
+            "app-user-remove-confirm",
+            color_scheme="red",
+        ),
+        spacing="2",
+        flex_shrink="0",
+    )
+
+
+def app_user_row(row: AppUserRow) -> rx.Component:
+    return rx.flex(
+        rx.vstack(
+            rx.text(row.email, size="2", weight="medium", class_name="app-user-email", word_break="break-all"),
+            _badges(row),
+            spacing="1",
+            min_width="0",
+            flex="1 1 14em",
+        ),
+        _actions(row),
+        align="center",
+        gap="2",
+        wrap="wrap",
+        width="100%",
+        padding_y="8px",
+        border_bottom=f"1px solid {rx.color('gray', 4)}",
+        class_name="app-user-row",
+        data_email=row.email,
+    )
+
+
+def _empty() -> rx.Component:
+    return rx.cond(
+        AppUsersState.sign_up_url != "",
+        rx.vstack(
+            rx.text("Nobody has signed up yet.", size="2", weight="medium"),
+            rx.text("People make an account on your app's sign-up page:", size="2", color=MUTED),
+            rx.link(
+                AppUsersState.sign_up_url,
+                href=AppUsersState.sign_up_url,
+                is_external=True,
+                size="2",
+                word_break="break-all",
+                id="app-sign-up-link",
+            ),
+            spacing="1",
+            width="100%",
+            id="app-users-empty",
+        ),
+        rx.text(
+            "Publish your app first: people sign up on its own address, and they show here.",
+            size="2",
+            color=MUTED,
+            id="app-users-empty",
+        ),
+    )
+
+
+def app_users_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("People who use your app"),
+            rx.dialog.description(
+                "Everyone with an account on your published app. An admin can see and change what everyone saved in it; "
+                "someone turned off is signed out and cannot sign in until you turn them on.",
+                size="2",
+            ),
+            rx.vstack(
+                rx.cond(
+                    AppUsersState.rows.length() > 0,
+                    rx.vstack(rx.foreach(AppUsersState.rows, app_user_row), width="100%", spacing="0", id="app-users-list"),
+                    _empty(),
+                ),
+                rx.cond(
+                    AppUsersState.error != "",
+                    rx.callout(
+                        AppUsersState.error,
+                        icon="triangle-alert",
+                        color_scheme="red",
+                        role="alert",
+                        width="100%",
+                        id="app-users-error",
+                    ),
+                ),
+                rx.cond(
+                    AppUsersState.notice != "",
+                    rx.callout(AppUsersState.notice, icon="check", color_scheme="green", width="100%", id="app-users-notice"),
+                ),
+                width="100%",
+                spacing="4",
+                margin_top="12px",
+            ),
+            rx.flex(rx.dialog.close(rx.button("Done", variant="soft", color_scheme="gray")), justify="end", margin_top="16px"),
+            max_width="640px",
+        ),
+        open=AppUsersState.open_dialog,
+        on_open_change=AppUsersState.set_open,
+    )

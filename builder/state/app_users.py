@@ -1,0 +1,113 @@
+"""The Users dialog: the people who signed up to the project's published app, and its owner turning them off and on,
+making them admin and removing them. Thin: the service checks who may (builder/services/app_users.py) and does it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+
+import reflex as rx
+
+from builder.errors import ForjaError
+from builder.schemas import AppUserInfo
+from builder.services.access import Actor
+from builder.services.app_users import AppUserService
+from builder.state.workspace import WorkspaceState
+
+SIGN_UP_PATH = "/_forja/auth/sign-up"
+
+
+@dataclasses.dataclass
+class AppUserRow:
+    id: str
+    email: str
+    admin: bool
+    off: bool
+    joined: str
+
+
+def _row(info: AppUserInfo) -> AppUserRow:
+    return AppUserRow(
+        info.id, info.email, info.role == "admin", info.disabled_at is not None, info.created_at.strftime("%d %b %Y")
+    )
+
+
+Change = Callable[[AppUserService, Actor, str], Awaitable[object]]
+
+
+class AppUsersState(rx.State):
+    open_dialog: bool = False
+    rows: rx.Field[list[AppUserRow]] = rx.field(default_factory=list)
+    # The published app's address ("" before its first publish), for the sign-up page's link.
+    app_url: str = ""
+    error: str = ""
+    notice: str = ""
+
+    @rx.var
+    def sign_up_url(self) -> str:
+        return self.app_url + SIGN_UP_PATH if self.app_url else ""
+
+    @rx.event
+    async def set_open(self, value: bool) -> None:
+        self.open_dialog = value
+        self.error = self.notice = ""
+        if value:
+            await self._load()
+
+    async def _load(self) -> None:
+        workspace = await self.get_state(WorkspaceState)
+        try:
+            allowed = await workspace.allowed()
+            app = await allowed.services.publishing.app(workspace.project_id)
+            self.app_url = app.url if app is not None else ""
+            self.rows = [_row(info) for info in await allowed.services.app_users.people(allowed.actor, workspace.project_id)]
+        except ForjaError as exc:
+            self.rows, self.error = [], exc.message
+
+    async def _change(self, change: Change, done: str) -> None:
+        workspace = await self.get_state(WorkspaceState)
+        try:
+            allowed = await workspace.allowed()
+            await change(allowed.services.app_users, allowed.actor, workspace.project_id)
+        except ForjaError as exc:
+            self.error, self.notice = exc.message, ""
+            return
+        self.error, self.notice = "", done
+        await self._load()
+
+    def _email(self, user_id: str) -> str:
+        return next((row.email for row in self.rows if row.id == user_id), "That person")
+
+    @rx.event
+    async def turn_off(self, user_id: str) -> None:
+        await self._change(
+            lambda users, actor, pid: users.turn_off(actor, pid, user_id),
+            f"{self._email(user_id)} is turned off: signed out everywhere, and cannot sign in until you turn them on.",
+        )
+
+    @rx.event
+    async def turn_on(self, user_id: str) -> None:
+        await self._change(
+            lambda users, actor, pid: users.turn_on(actor, pid, user_id), f"{self._email(user_id)} can sign in again."
+        )
+
+    @rx.event
+    async def make_admin(self, user_id: str) -> None:
+        await self._change(
+            lambda users, actor, pid: users.set_role(actor, pid, user_id, "admin"),
+            f"{self._email(user_id)} is an admin of your app now: they can see and change what everyone saved in it.",
+        )
+
+    @rx.event
+    async def make_user(self, user_id: str) -> None:
+        await self._change(
+            lambda users, actor, pid: users.set_role(actor, pid, user_id, "user"),
+            f"{self._email(user_id)} is no longer an admin of your app.",
+        )
+
+    @rx.event
+    async def remove(self, user_id: str) -> None:
+        await self._change(
+            lambda users, actor, pid: users.remove(actor, pid, user_id),
+            f"{self._email(user_id)} is removed. They can sign up again as someone new.",
+        )

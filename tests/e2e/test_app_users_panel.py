@@ -1,0 +1,107 @@
+"""The people of a published app, managed from the workspace as its owner does: a static app published, the Users
+dialog empty with a link to the app's sign-up page, a person signing up there in another browser, then turned off from
+the dialog: signed out at once, and refused at their next sign-in. At 1440x900 and 390x844, light and dark."""
+
+from __future__ import annotations
+
+import secrets
+
+import httpx
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE, Traffic, accessible
+from tests.e2e.test_publish import open_publish
+
+PAGE = "<!doctype html><html lang='en'><title>Corner barber</title><h1>Corner barber</h1><p>Book a cut.</p></html>"
+EMAIL = "kim@example.org"
+SECRET = "kim's long secret"
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"app-users-{name}.png"))
+
+
+def open_users(page: Page) -> None:
+    open_publish(page)
+    page.locator("#open-app-users").click()
+    expect(page.get_by_role("dialog", name="People who use your app")).to_be_visible()
+
+
+def signed_in(visitor: Page, address: str) -> bool:
+    """Whom the app's session cookie of the visitor's browser names, as the app's own scripts would ask (through the
+    context's request client, which sends that browser's cookies: the auth pages' policy lets no script fetch)."""
+    return visitor.context.request.get(f"{address}/_forja/auth/me").json()["signed_in"]
+
+
+def test_the_owner_turns_off_a_person_who_signed_up_and_they_can_no_longer_sign_in(
+    forja: str, page: Page, browser: Browser, traffic: Traffic
+) -> None:
+    name = f"barber-{secrets.token_hex(3)}"  # a rerun's own: names stay taken
+    made = httpx.post(f"{forja}/api/projects", json={"name": "Corner barber", "files": {"index.html": PAGE}}, timeout=30)
+    project = made.json()["id"]
+    published = httpx.post(f"{forja}/api/projects/{project}/publish", json={"name": name}, timeout=60)
+    assert published.status_code == 201, published.text
+    address = published.json()["app"]["url"]
+
+    # Nobody yet: the dialog says where people sign up, as a link.
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{forja}/p/{project}")
+    expect(page.locator("#publish-button")).to_be_enabled(timeout=90_000)
+    open_users(page)
+    expect(page.locator("#app-users-empty")).to_contain_text("Nobody has signed up yet")
+    expect(page.locator("#app-sign-up-link")).to_have_attribute("href", f"{address}/_forja/auth/sign-up")
+    shot(page, "1-empty-1440")
+    page.get_by_role("button", name="Done").click()
+
+    # A person signs up on the app's own page, on a phone.
+    phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    traffic.watch(phone)
+    visitor = phone.new_page()
+    visitor.goto(f"{address}/_forja/auth/sign-up")
+    visitor.locator("#email").fill(EMAIL)
+    visitor.locator("#password").fill(SECRET)
+    visitor.get_by_role("button", name="Make my account").click()
+    expect(visitor.get_by_role("heading", name="Corner barber")).to_be_visible()
+    assert signed_in(visitor, address)
+
+    # The owner sees them, and turns them off.
+    open_users(page)
+    row = page.locator(f'.app-user-row[data-email="{EMAIL}"]')
+    expect(row).to_contain_text("User")
+    expect(row.locator(".app-user-off")).to_have_count(0)
+    shot(page, "2-list-1440")
+    page.emulate_media(color_scheme="dark")
+    shot(page, "2-list-1440-dark")
+    page.emulate_media(color_scheme="light")
+    accessible(page, "the Users dialog with one person", widths=(DESKTOP, PHONE))
+    row.locator(".app-user-off-button").click()
+    expect(page.locator("#app-users-notice")).to_contain_text(f"{EMAIL} is turned off")
+    expect(row.locator(".app-user-off")).to_have_text("Turned off")
+    expect(row.locator(".app-user-on")).to_be_visible()
+    shot(page, "3-turned-off-1440")
+
+    # Signed out at once, and refused at the next sign-in, in words.
+    assert not signed_in(visitor, address)
+    visitor.goto(f"{address}/_forja/auth/sign-in")
+    visitor.locator("#email").fill(EMAIL)
+    visitor.locator("#password").fill(SECRET)
+    visitor.get_by_role("button", name="Sign in").click()
+    expect(visitor.get_by_text("This account is turned off")).to_be_visible()
+    assert not signed_in(visitor, address)
+    visitor.screenshot(path=str(ARTIFACTS / "app-users-4-refused-390.png"))
+    phone.close()
+
+    # On a phone: the list, and Remove asks first.
+    page.set_viewport_size(PHONE)
+    shot(page, "5-turned-off-390")
+    page.emulate_media(color_scheme="dark")
+    shot(page, "5-turned-off-390-dark")
+    page.emulate_media(color_scheme="light")
+    row.locator(".app-user-remove").click()
+    expect(page.get_by_role("alertdialog")).to_contain_text(f"Remove {EMAIL}?")
+    shot(page, "6-remove-asks-390")
+    page.locator(".app-user-remove-confirm").click()
+    expect(page.locator("#app-users-notice")).to_contain_text(f"{EMAIL} is removed")
+    expect(page.locator(".app-user-row")).to_have_count(0)
+    expect(page.locator("#app-sign-up-link")).to_be_visible()
+    assert traffic.off_machine() == []

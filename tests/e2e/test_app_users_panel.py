@@ -4,6 +4,7 @@ the dialog: signed out at once, and refused at their next sign-in. At 1440x900 a
 
 from __future__ import annotations
 
+import json
 import secrets
 
 import httpx
@@ -28,9 +29,14 @@ def open_users(page: Page) -> None:
 
 
 def signed_in(visitor: Page, address: str) -> bool:
-    """Whom the app's session cookie of the visitor's browser names, as the app's own scripts would ask (through the
-    context's request client, which sends that browser's cookies: the auth pages' policy lets no script fetch)."""
-    return visitor.context.request.get(f"{address}/_forja/auth/me").json()["signed_in"]
+    """Whom the app's session cookie of the visitor's browser names, asked by a tab of that browser (its cookies; the
+    browser resolves the app's *.localhost host, which the test process's own resolver does not)."""
+    probe = visitor.context.new_page()
+    try:
+        probe.goto(f"{address}/_forja/auth/me")
+        return json.loads(probe.locator("body").inner_text())["signed_in"]
+    finally:
+        probe.close()
 
 
 def test_the_owner_turns_off_a_person_who_signed_up_and_they_can_no_longer_sign_in(

@@ -29,6 +29,7 @@ from builder.services.app_data import Scope
 from builder.services.throttle import Attempt, Throttle
 from builder.settings import settings
 from builder.store import ProjectStore
+from builder.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,7 @@ class AppAccount(BaseModel):
 
 def waiting(seconds: int) -> str:
     """A wait in words: "2 seconds", "15 minutes"."""
-    count, unit = (seconds, "second") if seconds < 120 else (round(seconds / 60), "minute")
-    return f"{count} {unit}{'s' if count != 1 else ''}"
+    return plural(seconds, "second") if seconds < 120 else plural(round(seconds / 60), "minute")
 
 
 def account_of(user: AppUser) -> AppAccount:

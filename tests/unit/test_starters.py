@@ -9,14 +9,18 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from pydantic import ValidationError
 
+from builder import app_backend
+from builder.api.app_auth import PAGES
 from builder.app_backend.identity import AppViewer
-from builder.app_backend.rules import RULES_PATH, allows, parse_rules, read_filter, risks
+from builder.app_backend.rules import RULES_PATH, Action, Who, allows, parse_rules, read_filter, risks
 from builder.errors import StarterError
 from builder.filetree import is_utf8_text, normalize_path
+from builder.generation.prompts import system_prompt
 from builder.generation.starters import (
     Starter,
     StarterVariables,
@@ -411,3 +415,16 @@ def test_starter_conventions_describe_every_starter(starters: list[Starter]) -> 
         assert f"dev `{plan.dev}`" in text and s.conventions in text
         for path in s.file_paths():
             assert f"- {path}" in text
+
+
+def test_the_system_prompt_tells_of_forjas_sign_in_and_data_as_they_are() -> None:
+    # What the model is told to call must exist: each page, each method of client.js, each word of the rules file.
+    prompt = system_prompt()
+    client = (Path(app_backend.__file__).parent / "client.js").read_text()
+    for page in PAGES:
+        assert f"/{page}`" in prompt, page
+    for method in ("me", "signInUrl", "signUpUrl", "signOutUrl", "list", "get", "create", "update", "replace", "remove"):
+        assert f"{method}(" in prompt and re.search(rf"\b{method}\b ?[(:]", client), method
+    assert '<script src="/_forja/client.js"></script>' in prompt and "`GET /_forja/auth/me`" in prompt
+    for word in (*get_args(Who), *get_args(Action), RULES_PATH, "deny by default"):
+        assert word in prompt, word

@@ -65,19 +65,21 @@ async def test_forjas_own_paths_are_not_the_apps_missing_files(checker: PageChec
     page = (
         "<h1>Bookings</h1><script src='/_forja/client.js'></script>"
         "<script>fetch('/_forja/data/bookings'); fetch('/_forja/auth/nowhere'); fetch('/bookings.json');"
-        "fetch('/_forja/data/broken');</script>"
+        "fetch('/_forja/data/broken'); fetch('/_forja/data/bookings?limit=1000');</script>"
     )
     site = Site(
         {
             "/": (200, page),
             "/_forja/data/bookings": (401, '{"detail": "Sign in first."}'),
             "/_forja/data/broken": (500, "{}"),
+            "/_forja/data/bookings?limit=1000": (422, '{"detail": "A list holds at most 100 rows."}'),
         }
     )
     sites.append(site)
     report = await checker.check(site.url + "/")
-    # Forja failing is still a problem to see; the app's own missing file is one as ever.
+    # A request Forja cannot answer, and Forja failing, are still problems; the app's own missing file is one as ever.
     assert sorted((p.kind, p.message) for p in report.problems) == [
+        ("request", "/_forja/data/bookings?limit=1000 answered 422 Unprocessable Entity"),
         ("request", "/_forja/data/broken answered 500 Internal Server Error"),
         ("request", "/bookings.json answered 404 Not Found"),
     ]

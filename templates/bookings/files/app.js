@@ -109,7 +109,7 @@ function showList () {
   $('list-heading').textContent = admin ? `All ${NOUNS}` : `Your ${NOUNS}`
   $('list-count').textContent = state.me ? String(state.rows.filter((row) => !row.data.done).length) + ' open' : ''
   if (!window.forja) {
-    $('list-lead').textContent = 'Sign-in and booking work when Forja serves this app: open it in Forja\u2019s preview or publish it.'
+    $('list-lead').textContent = 'Sign-in and booking work where Forja serves this app\u2019s accounts: publish it to try them.'
     return
   }
   if (!state.me) {
@@ -185,7 +185,7 @@ $('book-form').addEventListener('submit', async (event) => {
   const name = String(form.get('name') || '').trim()
   if (!time) return say('Pick a time.')
   if (!name) return say('Write your name, so we know who is coming.')
-  if (!window.forja) return say('Sign-in and booking work when Forja serves this app: open it in Forja\u2019s preview or publish it.')
+  if (!window.forja) return say('Sign-in and booking work where Forja serves this app\u2019s accounts: publish it to try them.')
   if (!state.me) return say('Sign in first to book.', { href: forja.auth.signInUrl(), text: 'Sign in' })
   const day = String(form.get('day'))
   try {

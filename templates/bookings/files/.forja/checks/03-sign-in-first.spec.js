@@ -7,5 +7,5 @@ test([[ plan_checks[2]|tojson ]], async ({ page }) => {
   await page.getByLabel('Your name').fill('Sam');
   await page.getByRole('button', { name: 'Book', exact: true }).click();
   // Where Forja serves the app it offers its sign-in page; served alone, the page says sign-in needs Forja.
-  await expect(page.getByRole('status')).toHaveText(/^(Sign in first to book\. Sign in|Sign-in and booking work when Forja serves this app)/);
+  await expect(page.getByRole('status')).toHaveText(/^(Sign in first to book\. Sign in|Sign-in and booking work where Forja serves this app)/);
 });

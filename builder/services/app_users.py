@@ -19,7 +19,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel
 
+from builder.app_backend import user_token
 from builder.app_backend.identity import AppViewer
+from builder.app_secrets import derived_key
 from builder.errors import NotFound, SignInRefused, TooManyAttempts
 from builder.models import LOCAL_USER_ID, AppUser, utcnow
 from builder.schemas import AppUserInfo
@@ -40,6 +42,11 @@ class AppAccount(BaseModel):
     id: str
     email: str
     role: Literal["user", "admin"]
+
+
+def user_key(project_id: str, scope: Scope) -> str:
+    """The key an app's server checks its users' tokens with (FORJA_USER_KEY): its own, the same on every worker."""
+    return user_token.app_key(derived_key("app-user-keys"), project_id, scope.value)
 
 
 def waiting(seconds: int) -> str:

@@ -2,10 +2,11 @@
 
 The edge (Traefik, asking builder/api/app_identity.py) sets it, so the app can check who is asking without trusting a
 header alone: `<payload>.<signature>`, both base64url without padding; the payload is JSON {"app", "id", "email",
-"role", "exp"} and the signature HMAC-SHA256 of the payload's base64url text under the app's own key. That key
-(FORJA_USER_KEY in the app's environment) is derived from Forja's secret key and the app (project and scope), so a
-token of one app never verifies with another's key, and the token names its app too. It lives TTL_S seconds: made
-anew for each request, it only needs to outlive that request's way to the app.
+"role", "exp"} and the signature Ed25519 over the payload's base64url text, by the app's own signing key. That key is
+derived from Forja's secret key and the app (project and scope) and never leaves Forja; the app gets its public half
+(FORJA_USER_KEY in its environment), which verifies and cannot sign: no secret, so it may be kept on disk with a
+parked app, and its leak lets nobody make a token. A token of one app never verifies with another's key, and names
+its app too. It lives TTL_S seconds: made anew for each request, it only needs to outlive that request's way to the app.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import hmac
 import json
 import time
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pydantic import BaseModel, ValidationError
 
-# The environment variable that holds the app's key, in its server's processes.
+# The environment variable that holds the app's public key, in its server's processes.
 KEY_ENV = "FORJA_USER_KEY"
 TTL_S = 60
 
@@ -37,30 +41,35 @@ def app_of(project_id: str, scope: str) -> str:
     return f"{project_id}:{scope}"
 
 
-def app_key(secret: bytes, project_id: str, scope: str) -> str:
-    """The app's key, as its environment holds it (43 characters); its UTF-8 bytes are the HMAC key."""
-    digest = hmac.new(secret, f"forja-user-key\0{app_of(project_id, scope)}".encode(), hashlib.sha256).digest()
-    return _b64(digest)
+def signing_key(secret: bytes, project_id: str, scope: str) -> Ed25519PrivateKey:
+    """The app's own signing key: its seed an HMAC of the app under `secret`, so every worker derives the same one."""
+    seed = hmac.new(secret, f"forja-user-key\0{app_of(project_id, scope)}".encode(), hashlib.sha256).digest()
+    return Ed25519PrivateKey.from_private_bytes(seed)
 
 
-def sign(key: str, claims: UserClaims) -> str:
+def public_key(key: Ed25519PrivateKey) -> str:
+    """The public half, as the app's environment holds it: its 32 raw bytes in base64url (43 characters)."""
+    return _b64(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+
+def sign(key: Ed25519PrivateKey, claims: UserClaims) -> str:
     payload = _b64(claims.model_dump_json().encode())
-    return f"{payload}.{_signature(key, payload)}"
+    return f"{payload}.{_b64(key.sign(payload.encode()))}"
 
 
-def make(key: str, app: str, user_id: str, email: str, role: str, now: float | None = None) -> str:
+def make(key: Ed25519PrivateKey, app: str, user_id: str, email: str, role: str, now: float | None = None) -> str:
     expires = int(now if now is not None else time.time()) + TTL_S
     return sign(key, UserClaims(app=app, id=user_id, email=email, role=role, exp=expires))
 
 
-def verify(key: str, token: str, app: str, now: float | None = None) -> UserClaims | None:
-    """The token's claims when `key` signed it for `app` and it has not expired; None otherwise."""
+def verify(public: str, token: str, app: str, now: float | None = None) -> UserClaims | None:
+    """The token's claims when the key whose public half is `public` signed it for `app` and it has not expired;
+    None otherwise."""
     payload, _, signature = token.partition(".")
-    if not hmac.compare_digest(signature.encode(), _signature(key, payload).encode()):
-        return None
     try:
-        claims = UserClaims.model_validate_json(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, ValidationError):
+        Ed25519PublicKey.from_public_bytes(_unb64(public)).verify(_unb64(signature), payload.encode())
+        claims = UserClaims.model_validate_json(_unb64(payload))
+    except (InvalidSignature, ValueError, ValidationError):
         return None
     if claims.app != app or claims.exp < (now if now is not None else time.time()):
         return None
@@ -72,9 +81,9 @@ def user_header(user_id: str, email: str, role: str) -> str:
     return json.dumps({"id": user_id, "email": email, "role": role}, separators=(",", ":"))
 
 
-def _signature(key: str, payload: str) -> str:
-    return _b64(hmac.new(key.encode(), payload.encode(), hashlib.sha256).digest())
-
-
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

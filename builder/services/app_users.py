@@ -17,6 +17,7 @@ from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel
 
 from builder.app_backend import user_token
@@ -44,9 +45,10 @@ class AppAccount(BaseModel):
     role: Literal["user", "admin"]
 
 
-def user_key(project_id: str, scope: Scope) -> str:
-    """The key an app's server checks its users' tokens with (FORJA_USER_KEY): its own, the same on every worker."""
-    return user_token.app_key(derived_key("app-user-keys"), project_id, scope.value)
+def user_key(project_id: str, scope: Scope) -> Ed25519PrivateKey:
+    """The key Forja signs an app's users' tokens with: the app's own, the same on every worker; its public half is
+    FORJA_USER_KEY (user_token.public_key)."""
+    return user_token.signing_key(derived_key("app-user-keys"), project_id, scope.value)
 
 
 def waiting(seconds: int) -> str:

@@ -23,6 +23,7 @@ from builder.services.app_users import user_key
 from builder.settings import settings
 from tests.integration.test_app_users import forja_server  # noqa: F401 (a fixture)
 from tests.integration.test_publish_server import answered
+from tests.unit.test_user_token import docs_code
 
 # Echoes what it got of the X-Forja-* headers and whom the token names when it verifies with FORJA_USER_KEY (the
 # docs' Node check, word for word).
@@ -45,6 +46,10 @@ http.createServer((req, res) => {
 """
 MANIFEST = b'{"name": "whoami", "version": "1.0.0", "scripts": {"start": "node server.js", "dev": "node server.js"}}'
 FORGED = {"X-Forja-User": '{"id":"x","email":"boss@example.org","role":"admin"}', "X-Forja-User-Token": "e30.forged"}
+
+
+def test_the_apps_check_is_the_one_the_docs_show() -> None:
+    assert docs_code("js").strip() in SERVER_JS
 
 
 async def publish_echo(services: Services, name: str) -> str:

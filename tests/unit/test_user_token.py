@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+from pathlib import Path
+
+import pytest
 
 from builder.app_backend.user_token import TTL_S, UserClaims, app_of, make, public_key, sign, signing_key, user_header, verify
 from preview_runtime.apps_edge import ANONYMOUS_MW, IDENTITY_MW, alias_routers, aliased_preview
@@ -104,3 +108,28 @@ def test_a_running_server_apps_hosts_ask_forja_with_a_session_cookie_and_drop_th
     # No apps' server to ask (no apps edge): no middleware named that is not declared.
     bare, none = alias_routers(aliases, running, frozenset(), "waking")
     assert none == {} and all("middlewares" not in r for r in bare.values())
+
+
+def docs_code(language: str) -> str:
+    """The code of `language` that docs/features.md shows an app to check the token with."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "features.md").read_text()
+    section = page.split("### Who is asking a server app", 1)[1]
+    found = re.search(f"```{language}\n(.*?)```", section, re.S)
+    assert found is not None, language
+    return found.group(1)
+
+
+def test_the_docs_python_check_takes_forjas_token_and_refuses_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    key, other = signing_key(SECRET, "p1", "live"), signing_key(SECRET, "p2", "live")
+    monkeypatch.setenv("FORJA_USER_KEY", public_key(key))
+    code: dict[str, object] = {}
+    exec(compile(docs_code("python"), "features.md", "exec"), code)
+    forja_user = code["forja_user"]
+    assert callable(forja_user)
+    good = make(key, "p1:live", "u1", "ana@example.org", "user")
+    assert forja_user({"X-Forja-User-Token": good})["email"] == "ana@example.org"
+    payload, _, signature = good.partition(".")
+    for bad in ("", "e30.forged", make(other, "p1:live", "u1", "ana@example.org", "admin"), f"{payload}x.{signature}", "é.é"):
+        assert forja_user({"X-Forja-User-Token": bad}) is None, bad
+    assert forja_user({}) is None
+    assert forja_user({"X-Forja-User-Token": make(key, "p1:live", "u1", "a@example.org", "user", now=0)}) is None

@@ -46,6 +46,9 @@ http.createServer((req, res) => {
 """
 MANIFEST = b'{"name": "whoami", "version": "1.0.0", "scripts": {"start": "node server.js", "dev": "node server.js"}}'
 FORGED = {"X-Forja-User": '{"id":"x","email":"boss@example.org","role":"admin"}', "X-Forja-User-Token": "e30.forged"}
+# Their underscore spellings, one name with them to a CGI-style server (HTTP_X_FORJA_USER): removed too (the
+# entrypoint's aliasHeadersStrategy, preview_runtime/proxy.py).
+FORGED |= {name.replace("-", "_"): value for name, value in FORGED.items()}
 
 
 def test_the_apps_check_is_the_one_the_docs_show() -> None:

@@ -19,7 +19,7 @@ from playwright.async_api import Browser, Page, expect
 from builder.api.app_auth import COOKIE
 from builder.composition import Services
 from builder.models import LOCAL_USER_ID
-from builder.services.access import Actor
+from builder.services.access import LOCAL_ACTOR
 from builder.services.app_data import Scope
 from builder.services.throttle import Attempt
 from builder.settings import settings
@@ -34,7 +34,6 @@ __all__ = ["chromium", "forja_server"]  # fixtures of test_app_users.py, used he
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "app-preview"
 RULES = ".forja/data.json"
 NOTES = {"collections": {"notes": {"read": "owner", "create": "signed-in"}}}
-LOCAL = Actor(LOCAL_USER_ID, "", "", "admin")
 
 
 async def notes_app(services: Services) -> tuple[str, str, str]:
@@ -108,10 +107,10 @@ async def test_the_preview_has_its_own_people_and_rows_follows_each_save_and_is_
     await page.goto(f"{preview}/_forja/auth/sign-in")
     await fill(page, "ana@example.org", "the live secret", "Sign in")
     await expect(page.get_by_role("alert")).to_contain_text("do not match an account here")
-    people = {scope: [p.email for p in await services.app_users.people(LOCAL, project_id, scope)] for scope in Scope}
+    people = {scope: [p.email for p in await services.app_users.people(LOCAL_ACTOR, project_id, scope)] for scope in Scope}
     assert people == {Scope.preview: ["ana@example.org"], Scope.live: ["ana@example.org"]}
-    preview_ids = {p.id for p in await services.app_users.people(LOCAL, project_id, Scope.preview)}
-    assert preview_ids.isdisjoint({p.id for p in await services.app_users.people(LOCAL, project_id, Scope.live)})
+    preview_ids = {p.id for p in await services.app_users.people(LOCAL_ACTOR, project_id, Scope.preview)}
+    assert preview_ids.isdisjoint({p.id for p in await services.app_users.people(LOCAL_ACTOR, project_id, Scope.live)})
 
     # A save of the rules counts from the next request; rules that cannot be read say why, in the preview.
     await page.goto(f"{preview}/_forja/auth/sign-in")

@@ -152,9 +152,25 @@ async def gate_refuses_strangers(services: Services, project_id: str, preview: s
                 assert "signed_in" not in refused.text
             answered = await http.get(f"{base}/_forja/auth/me", headers={"Host": host, "Cookie": own})
             assert answered.json() == {"signed_in": False, "user": None}
+            # Even with the gate's cookie, a form sent from another site is refused before it is read.
+            foreign = {"Host": host, "Cookie": own, "Origin": "http://elsewhere.localhost"}
+            refused = await http.post(f"{base}/_forja/auth/sign-up", headers=foreign, data={"email": "x@example.org"})
+            assert refused.status_code == 403 and "came from another site" in refused.text
         # A host that names no running preview: a plain 404 from Forja.
         unknown = await http.get(f"http://127.0.0.1:{settings.port}/_forja/auth/me", headers={"Host": "feedc0ffee00.localhost"})
         assert unknown.status_code == 404 and unknown.text == "There is no preview at this address.\n"
+        # A share link's preview is public, its backend too, and follows the rules of the version it shows (the first:
+        # no 'tasks', where the project's current rules cannot be read).
+        shared = await services.version_previews.start(project_id, 1)
+        proxy = (await services.preview_hub.manager()).proxy
+        assert await proxy.wait_routed(shared.preview_id)
+        share_host = f"{proxy.host_for(shared.preview_id)}:{settings.preview_port}"
+        assert (await http.get(f"{edge}/_forja/auth/me", headers={"Host": share_host})).json()["signed_in"] is False
+        tasks = await http.get(f"{edge}/_forja/data/tasks", headers={"Host": share_host})
+        assert tasks.status_code == 403 and "name no collection 'tasks'" in tasks.json()["detail"]
+        foreign = {"Host": share_host, "Origin": "http://elsewhere.localhost"}
+        refused = await http.post(f"{edge}/_forja/data/notes", headers=foreign, json={"text": "x"})
+        assert refused.status_code == 403 and "only from its own pages" in refused.json()["detail"]
         # The people API names the preview's people with ?scope=preview, the published app's by default.
         api = f"http://127.0.0.1:{settings.port}/api/projects/{project_id}/app-users"
         await services.app_users.sign_up(project_id, Scope.preview, "bo@example.org", "bo's long secret", Attempt("127.0.0.9"))

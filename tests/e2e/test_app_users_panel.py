@@ -23,6 +23,13 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"app-users-{name}.png"))
 
 
+def settled(page: Page) -> None:
+    """Until the choice's indicator has slid to the chosen side."""
+    page.locator("#app-users-scope").evaluate(
+        "(choice) => Promise.all(choice.getAnimations({subtree: true}).map((a) => a.finished))"
+    )
+
+
 def open_users(page: Page) -> None:
     open_publish(page)
     page.locator("#open-app-users").click()
@@ -89,11 +96,12 @@ def test_the_owner_turns_off_a_person_who_signed_up_and_they_can_no_longer_sign_
 
     # The preview's people are others: nobody there yet; back to the published app's, the person is still listed.
     scope = page.locator("#app-users-scope")
-    scope.get_by_text("In the preview").click()
+    scope.get_by_role("radio", name="In the preview").click()
     expect(page.locator("#app-users-empty")).to_contain_text("Nobody has signed up in the preview yet")
     expect(page.locator(".app-user-row")).to_have_count(0)
+    settled(page)
     shot(page, "3-preview-1440")
-    scope.get_by_text("Published app").click()
+    scope.get_by_role("radio", name="Published app").click()
     expect(row).to_contain_text("Turned off")
 
     # Signed out at once, and refused at the next sign-in, in words.
@@ -110,10 +118,11 @@ def test_the_owner_turns_off_a_person_who_signed_up_and_they_can_no_longer_sign_
     # On a phone: the list, and Remove asks first.
     page.set_viewport_size(PHONE)
     shot(page, "5-turned-off-390")
-    scope.get_by_text("In the preview").click()
+    scope.get_by_role("radio", name="In the preview").click()
     expect(page.locator("#app-users-empty")).to_be_visible()
+    settled(page)
     shot(page, "5-preview-390")
-    scope.get_by_text("Published app").click()
+    scope.get_by_role("radio", name="Published app").click()
     page.emulate_media(color_scheme="dark")
     shot(page, "5-turned-off-390-dark")
     page.emulate_media(color_scheme="light")

@@ -292,8 +292,10 @@ class PreviewProxy:
             app_routers, app_services = self.apps.routes()
             routers |= app_routers
             services |= app_services
-        if self._aliases:
-            routers |= alias_routers(self._aliases, self._routes, self._parked, _WAKING)
+        aliased, identities = alias_routers(
+            self._aliases, self._routes, self._parked, _WAKING, self.apps.upstream if self.apps else ""
+        )
+        routers |= aliased
         forward_hosts = {host: upstream for hosts, upstream in self._forwards.values() for host in hosts}
         forwarded, forward_services, forward_middleware = forward_routers(forward_hosts)
         routers |= forwarded
@@ -332,6 +334,7 @@ class PreviewProxy:
                 }
             }
         declared |= forward_middleware
+        declared |= identities
         return {"http": {"routers": routers, "services": services, "middlewares": declared}}
 
     async def _write_dynamic(self) -> None:

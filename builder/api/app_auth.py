@@ -33,12 +33,13 @@ from builder.services.app_data import Scope as AppScope
 from builder.services.app_users import AppAccount
 from builder.services.throttle import Attempt
 from builder.settings import settings
+from preview_runtime.apps_edge import SESSION_COOKIE
 from preview_runtime.gate import Asked, trustworthy
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/_forja/auth/"
-COOKIE = "forja_app_session"
+COOKIE = SESSION_COOKIE  # the edge sends a request with it to Forja to ask who is asking
 # On HTTPS the browser keeps a __Host- cookie only from this very host: another app cannot plant one for the apps'
 # shared parent domain (a session of its owner's on this app, to sign visitors in as them).
 SECURE_COOKIE = f"__Host-{COOKIE}"

@@ -5,7 +5,7 @@ published app's).
 Traefik sends those paths of a preview's host to Forja's port (preview_runtime/proxy.py), through the same gate as the
 rest of a private preview, so only a browser Forja sent there reaches them. Forja's port may be reached without
 Traefik, so the gate's signed cookie is checked here again: the preview named by the host must be running (on any
-worker) and, when private, the cookie must be for that preview and its project. Which project is answered comes from
+worker) and, when private, the cookie must be one the gate signed for that preview. Which project is answered comes from
 Forja's own record of the running preview (the id is the host's first label), never from the request; a host that
 names no running preview, or a published server app's sandbox (its backend is on its own address), gets a plain 404.
 """
@@ -68,8 +68,8 @@ async def site_of(preview_id: str, cookie_header: str) -> AppSite | PlainTextRes
     project_id = entry.info.project_id
     if private(preview_id):
         keys = await services.preview_access.keys()
-        grants = (keys.read_cookie(value, preview_id) for value in cookies_named(cookie_header, COOKIE))
-        if not any(grant is not None and grant.project_id == project_id for grant in grants):
+        # As the gate decides: a cookie it signed for this very preview, unexpired (Forja's own probes' too).
+        if not any(keys.read_cookie(value, preview_id) is not None for value in cookies_named(cookie_header, COOKIE)):
             return _refusal(401, NOT_SIGNED_TEXT)
     # A share link's preview runs one version for good; a project's own runs its current one, so a save counts at once.
     version = entry.info.version if preview_id.startswith(VERSION_PREVIEW_PREFIX) else None

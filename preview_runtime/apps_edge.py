@@ -28,6 +28,9 @@ ALIAS_ROUTER = f"{ROUTER}-alias-"
 BACKEND_PRIORITY = 75
 BACKEND_ROUTER = f"{ROUTER}-backend-"
 BACKEND_PATH = "/_forja/"  # then the preview id and a number: Traefik's metrics name the preview
+# A preview's own backend (/_forja/ of `<id>.<domain>`): above the preview's own router (100), to the apps' server.
+PREVIEW_BACKEND_PRIORITY = 110
+PREVIEW_BACKEND_ROUTER = f"{ROUTER}-preview-backend-"
 # Another worker's sandbox: below its own worker's alias (a stale forward never wins over a sandbox here), above the rest.
 FORWARD_PRIORITY = 65
 FORWARD_ROUTER = f"{ROUTER}-forward-"
@@ -153,6 +156,23 @@ def backend_routers(hosts: Iterable[str]) -> dict[str, dict]:
             "entryPoints": ["web"],
             "rule": f"Host(`{host}`) && PathPrefix(`{BACKEND_PATH}`)",
             "priority": BACKEND_PRIORITY,
+            "service": SERVICE,
+        }
+    return routers
+
+
+def preview_backend_routers(previews: dict[str, bool], headers: str, gate: str) -> dict[str, dict]:
+    """Routers that send /_forja/ of previews' hosts (host -> whether the gate guards it) to the apps' server, which
+    answers each preview's backend: with a preview's headers (the Preview tab frames its pages), and through the gate
+    for a private one, so only a browser Forja sent to the preview reaches its backend. A running or parked preview's
+    alike: its backend answers while its dev server sleeps."""
+    routers: dict[str, dict] = {}
+    for number, (host, guarded) in enumerate(sorted(previews.items())):
+        routers[f"{PREVIEW_BACKEND_ROUTER}{number}"] = {
+            "entryPoints": ["web"],
+            "rule": f"Host(`{host}`) && PathPrefix(`{BACKEND_PATH}`)",
+            "priority": PREVIEW_BACKEND_PRIORITY,
+            "middlewares": [headers, gate] if guarded else [headers],
             "service": SERVICE,
         }
     return routers

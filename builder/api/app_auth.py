@@ -1,10 +1,13 @@
-"""Sign-in for the people who use a published app, on the app's own origin: `/_forja/auth/...` of its host.
+"""Sign-in for the people who use an app, on the app's own origin: `/_forja/auth/...` of its host.
 
-builder/api/apps.py hands every request under that path of a published app's host here, before the static edge and
-before a server app's sandbox is woken. Pages for sign-up, sign-in and sign-out (forms, no script), and
+builder/api/apps.py hands every request under that path of a published app's host here (scope live), before the
+static edge and before a server app's sandbox is woken; builder/api/preview_backend.py those of a preview's host (scope
+preview: other accounts and sessions). Pages for sign-up, sign-in and sign-out (forms, no script), and
 `GET /_forja/auth/me` for the app's own scripts. A session is a cookie of the app's host alone (`forja_app_session`,
 on HTTPS `__Host-forja_app_session` and Secure; HttpOnly, SameSite=Lax, no Domain), whose token names a session of this app only
-(builder/services/app_users.py): Forja's own cookies have other names and its API never reads this one.
+(builder/services/app_users.py): Forja's own cookies have other names and its API never reads this one. A preview's
+cookie is `forja_app_session` of the preview's host, Partitioned as its gate's is (preview_runtime/gate.py), so the
+Preview tab's frame keeps it.
 
 A form posted from anywhere but the app's own origin is refused (403) before it is read, so another site cannot sign a
 visitor in or out; `next` may only name a path of the app. Refusals answer the form again with a sentence and what
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -22,15 +26,15 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from builder.api.identity import client_address, local_next
-from builder.app_backend.pages import HEADERS, render
+from builder.app_backend.pages import headers, render
 from builder.composition import get_services
 from builder.errors import ForjaError, TooManyAttempts
-from builder.publish.edge import Target
 from builder.services.app_data import Scope as AppScope
 from builder.services.app_users import AppAccount
 from builder.services.throttle import Attempt
 from builder.settings import settings
 from preview_runtime.apps_edge import SESSION_COOKIE
+from preview_runtime.gate import Asked, trustworthy
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +48,35 @@ MAX_FORM = 8 * 1024
 PAGES = {"sign-in": "Sign in", "sign-up": "Make an account", "sign-out": "Sign out"}
 
 
+@dataclass(frozen=True)
+class AppSite:
+    """Whose backend a host's request reaches: an app (its project) in one scope, and the files its data rules are read
+    from: a published app's `release`, or the `version` a preview runs (None: the project's current one)."""
+
+    project_id: str
+    scope: AppScope = AppScope.live
+    release: int = 0
+    version: int | None = None
+
+
 class AppRequest:
     """One request to an app's auth routes, with what every answer needs: the app, its name, who is signed in."""
 
-    def __init__(self, scope: Scope, receive: Receive, target: Target, name: str = "") -> None:
+    def __init__(self, scope: Scope, receive: Receive, site: AppSite, name: str = "") -> None:
         self.http = Request(scope, receive)
-        self.project_id = target.project_id
+        self.site = site
+        self.project_id = site.project_id
+        self.scope = site.scope
         self.name = name
-        self.https = self.http.url.scheme == "https" or bool(settings.apps_domain)
-        self.cookie = SECURE_COOKIE if self.https else COOKIE
+        self.preview = site.scope == AppScope.preview
+        if self.preview:
+            # A preview is plain HTTP on a loopback name (or an address of its own): never a __Host- cookie. A
+            # trustworthy origin's is Secure, SameSite=None and Partitioned, which Forja's Preview tab frame keeps.
+            self.https = trustworthy(Asked(self.http.headers.get("host", ""), "/", proto=self.http.url.scheme))
+            self.cookie = COOKIE
+        else:
+            self.https = self.http.url.scheme == "https" or bool(settings.apps_domain)
+            self.cookie = SECURE_COOKIE if self.https else COOKIE
         self.token = self.http.cookies.get(self.cookie) or None
 
     @property
@@ -84,28 +108,29 @@ class AppRequest:
     def page(self, template: str, status: int = 200, **values: object) -> Response:
         html = render(f"{template}.html", app=self.name, **values)
         response = Response(html, status_code=status)
-        response.raw_headers.extend(HEADERS)
+        response.raw_headers.extend(headers(framed=self.preview))
         return response
 
     def notice(self, status: int, title: str, text: str, link: str = "", link_text: str = "") -> Response:
         return self.page("notice", status, title=title, text=text, link=link or "/", link_text=link_text or f"Go to {self.name}")
 
     def signed_in(self, token: str, target: str) -> Response:
+        return self.going(target, token, settings.session_days * 86400)
+
+    def going(self, target: str, token: str = "", max_age: int = 0) -> Response:
+        """A redirect to `target` that keeps the session `token` for `max_age` seconds; none (0) ends it."""
         response = Response(status_code=303, headers={"location": target, "cache-control": "no-store"})
-        response.set_cookie(
-            self.cookie,
-            token,
-            max_age=settings.session_days * 86400,
-            path="/",
-            httponly=True,
-            samesite="lax",
-            secure=self.https,
-        )
+        # Written by hand: Python before 3.14 cannot write Partitioned (nor can Starlette through it).
+        attributes = f"{self.cookie}={token}; Max-Age={max_age}; Path=/; HttpOnly"
+        if self.https:
+            attributes += "; Secure"
+        attributes += "; SameSite=None; Partitioned" if self.preview and self.https else "; SameSite=Lax"
+        response.raw_headers.append((b"set-cookie", attributes.encode("latin-1")))
         return response
 
 
 async def account(request: AppRequest) -> AppAccount | None:
-    return await (await get_services()).app_users.account_of(request.project_id, AppScope.live, request.token)
+    return await (await get_services()).app_users.account_of(request.project_id, request.scope, request.token)
 
 
 def me(signed_in: AppAccount | None) -> Response:
@@ -134,17 +159,15 @@ async def posted(request: AppRequest, page: str) -> Response:
     users = (await get_services()).app_users
     if page == "sign-out":
         if request.token:
-            await users.sign_out(request.project_id, AppScope.live, request.token)
-        response = Response(status_code=303, headers={"location": target, "cache-control": "no-store"})
-        response.delete_cookie(request.cookie, path="/", httponly=True, samesite="lax", secure=request.https)
-        return response
+            await users.sign_out(request.project_id, request.scope, request.token)
+        return request.going(target)
     email, password = form.get("email", "")[:254], form.get("password", "")
     try:
         attempt = Attempt(client_address(request.http.scope))
         if page == "sign-up":
-            token = await users.sign_up(request.project_id, AppScope.live, email, password, attempt)
+            token = await users.sign_up(request.project_id, request.scope, email, password, attempt)
         else:
-            token = await users.sign_in(request.project_id, AppScope.live, email, password, attempt)
+            token = await users.sign_in(request.project_id, request.scope, email, password, attempt)
     except ForjaError as exc:
         answer = request.page(page.replace("-", "_"), exc.status, title=PAGES[page], next=target, email=email, error=exc.message)
         if isinstance(exc, TooManyAttempts):
@@ -168,9 +191,9 @@ async def answer(request: AppRequest, path: str) -> Response:
     return request.notice(405, "Not here", "This page is for reading (GET) and sending its form (POST).")
 
 
-async def app_auth(scope: Scope, receive: Receive, send: Send, target: Target) -> None:
-    """Answer a request under /_forja/auth/ of a published app's host (`target`: what the host serves)."""
-    name = await (await get_services()).app_users.app_name(target.project_id)
-    request = AppRequest(scope, receive, target, name)
+async def app_auth(scope: Scope, receive: Receive, send: Send, site: AppSite) -> None:
+    """Answer a request under /_forja/auth/ of an app's host (`site`: whose backend the host reaches)."""
+    name = await (await get_services()).app_users.app_name(site.project_id)
+    request = AppRequest(scope, receive, site, name)
     response = await answer(request, scope["path"][len(PREFIX) :])
     await response(scope, receive, send)

@@ -1,6 +1,6 @@
-"""The Users dialog (from the project menu and the Publish dialog): the people who signed up to the published app, with
-their role and whether they may sign in; the owner makes them admin, turns them off and on, and removes them (asked
-first)."""
+"""The Users dialog (from the project menu and the Publish dialog): the people who signed up to the published app, or
+in the preview (a choice at its top: their accounts are apart), with their role and whether they may sign in; the owner
+makes them admin, turns them off and on, and removes them (asked first)."""
 
 import reflex as rx
 
@@ -103,6 +103,20 @@ def app_user_row(row: AppUserRow) -> rx.Component:
 
 def _empty() -> rx.Component:
     return rx.cond(
+        AppUsersState.scope == "preview",
+        rx.text(
+            "Nobody has signed up in the preview yet. Use your app's sign-up page in the Preview tab: those accounts are "
+            "for trying your app out, and only work there.",
+            size="2",
+            color=MUTED,
+            id="app-users-empty",
+        ),
+        _empty_live(),
+    )
+
+
+def _empty_live() -> rx.Component:
+    return rx.cond(
         AppUsersState.sign_up_url != "",
         rx.vstack(
             rx.text("Nobody has signed up yet.", size="2", weight="medium"),
@@ -133,11 +147,20 @@ def app_users_dialog() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title("People who use your app"),
             rx.dialog.description(
-                "Everyone with an account on your published app. An admin can see and change what everyone saved in it; "
-                "someone turned off is signed out and cannot sign in until you turn them on.",
+                "Everyone with an account on your app. An admin can see and change what everyone saved in it; someone "
+                "turned off is signed out and cannot sign in until you turn them on.",
                 size="2",
             ),
             rx.vstack(
+                rx.segmented_control.root(
+                    rx.segmented_control.item("Published app", value="live"),
+                    rx.segmented_control.item("In the preview", value="preview"),
+                    value=AppUsersState.scope,
+                    on_change=AppUsersState.set_scope,
+                    size="2",
+                    id="app-users-scope",
+                    aria_label="Whose people",
+                ),
                 rx.cond(
                     AppUsersState.rows.length() > 0,
                     rx.vstack(rx.foreach(AppUsersState.rows, app_user_row), width="100%", spacing="0", id="app-users-list"),

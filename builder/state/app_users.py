@@ -1,5 +1,5 @@
-"""The Users dialog: the people who signed up to the project's published app, and its owner turning them off and on,
-making them admin and removing them. Thin: the service checks who may (builder/services/app_users.py) and does it."""
+"""The Users dialog: the people who signed up to the project's published app, or in its preview, and its owner turning
+them off and on, making them admin and removing them. Thin: the service checks who may (builder/services/app_users.py) and does it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import reflex as rx
 from builder.errors import ForjaError
 from builder.schemas import AppUserInfo
 from builder.services.access import Actor
+from builder.services.app_data import Scope
 from builder.services.app_users import AppUserService
 from builder.state.workspace import WorkspaceState
 
@@ -32,12 +33,14 @@ def _row(info: AppUserInfo) -> AppUserRow:
     )
 
 
-Change = Callable[[AppUserService, Actor, str], Awaitable[object]]
+Change = Callable[[AppUserService, Actor, str, Scope], Awaitable[object]]
 
 
 class AppUsersState(rx.State):
     open_dialog: bool = False
     rows: rx.Field[list[AppUserRow]] = rx.field(default_factory=list)
+    # Whose people the dialog shows: the published app's ("live") or the preview's ("preview").
+    scope: str = Scope.live.value
     # The published app's address ("" before its first publish), for the sign-up page's link.
     app_url: str = ""
     error: str = ""
@@ -45,7 +48,7 @@ class AppUsersState(rx.State):
 
     @rx.var
     def sign_up_url(self) -> str:
-        return self.app_url + SIGN_UP_PATH if self.app_url else ""
+        return self.app_url + SIGN_UP_PATH if self.app_url and self.scope == Scope.live.value else ""
 
     @rx.event
     async def set_open(self, value: bool) -> None:
@@ -54,13 +57,20 @@ class AppUsersState(rx.State):
         if value:
             await self._load()
 
+    @rx.event
+    async def set_scope(self, value: str | list[str]) -> None:
+        self.scope = Scope.preview.value if value == Scope.preview.value else Scope.live.value
+        self.error = self.notice = ""
+        await self._load()
+
     async def _load(self) -> None:
         workspace = await self.get_state(WorkspaceState)
         try:
             allowed = await workspace.allowed()
             app = await allowed.services.publishing.app(workspace.project_id)
             self.app_url = app.url if app is not None else ""
-            self.rows = [_row(info) for info in await allowed.services.app_users.people(allowed.actor, workspace.project_id)]
+            people = await allowed.services.app_users.people(allowed.actor, workspace.project_id, Scope(self.scope))
+            self.rows = [_row(info) for info in people]
         except ForjaError as exc:
             self.rows, self.error = [], exc.message
 
@@ -68,7 +78,7 @@ class AppUsersState(rx.State):
         workspace = await self.get_state(WorkspaceState)
         try:
             allowed = await workspace.allowed()
-            await change(allowed.services.app_users, allowed.actor, workspace.project_id)
+            await change(allowed.services.app_users, allowed.actor, workspace.project_id, Scope(self.scope))
         except ForjaError as exc:
             self.error, self.notice = exc.message, ""
             return
@@ -81,33 +91,34 @@ class AppUsersState(rx.State):
     @rx.event
     async def turn_off(self, user_id: str) -> None:
         await self._change(
-            lambda users, actor, pid: users.turn_off(actor, pid, user_id),
+            lambda users, actor, pid, scope: users.turn_off(actor, pid, user_id, scope),
             f"{self._email(user_id)} is turned off: signed out everywhere, and cannot sign in until you turn them on.",
         )
 
     @rx.event
     async def turn_on(self, user_id: str) -> None:
         await self._change(
-            lambda users, actor, pid: users.turn_on(actor, pid, user_id), f"{self._email(user_id)} can sign in again."
+            lambda users, actor, pid, scope: users.turn_on(actor, pid, user_id, scope),
+            f"{self._email(user_id)} can sign in again.",
         )
 
     @rx.event
     async def make_admin(self, user_id: str) -> None:
         await self._change(
-            lambda users, actor, pid: users.set_role(actor, pid, user_id, "admin"),
+            lambda users, actor, pid, scope: users.set_role(actor, pid, user_id, "admin", scope),
             f"{self._email(user_id)} is an admin of your app now: they can see and change what everyone saved in it.",
         )
 
     @rx.event
     async def make_user(self, user_id: str) -> None:
         await self._change(
-            lambda users, actor, pid: users.set_role(actor, pid, user_id, "user"),
+            lambda users, actor, pid, scope: users.set_role(actor, pid, user_id, "user", scope),
             f"{self._email(user_id)} is no longer an admin of your app.",
         )
 
     @rx.event
     async def remove(self, user_id: str) -> None:
         await self._change(
-            lambda users, actor, pid: users.remove(actor, pid, user_id),
+            lambda users, actor, pid, scope: users.remove(actor, pid, user_id, scope),
             f"{self._email(user_id)} is removed. They can sign up again as someone new.",
         )

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from builder.api.app_auth import AppRequest
+from builder.api.app_changes import CHANGES, change_stream
 from builder.api.bodies import parse_json
 from builder.app_backend.identity import AppViewer
 from builder.app_backend.rules import DataRules
@@ -92,7 +93,7 @@ async def body(request: AppRequest) -> object:
     return parse_json(raw)
 
 
-async def answer(request: AppRequest, services: Services, rules: DataRules, path: str) -> Response:
+async def answer(request: AppRequest, services: Services, rules: DataRules, release: int, path: str) -> Response:
     collection, _, row_id = path.partition("/")
     method = request.http.method
     if not collection or "/" in row_id:
@@ -107,6 +108,10 @@ async def answer(request: AppRequest, services: Services, rules: DataRules, path
         if method == "POST":
             return _json(201, (await rows.create(*where, await body(request))).model_dump())
         return _json(405, {"detail": "A collection's address answers GET (its rows) and POST (a new row)."})
+    if row_id == CHANGES:
+        if method != "GET":
+            return _json(405, {"detail": "A collection's changes answer GET (a stream of server-sent events)."})
+        return change_stream(request, services, rules, release, collection, viewer)
     if method in ("GET", "HEAD"):
         return _json(200, (await rows.get(*where, row_id)).model_dump())
     if method in ("PATCH", "PUT"):
@@ -126,7 +131,7 @@ async def app_rows(scope: Scope, receive: Receive, send: Send, target: Target) -
         services = await get_services()
         try:
             rules = await services.app_rows.rules(target.project_id, target.release)
-            response = await answer(request, services, rules, scope["path"][len(PREFIX) :])
+            response = await answer(request, services, rules, target.release, scope["path"][len(PREFIX) :])
         except ForjaError as exc:
             response = _json(exc.status, exc.body(), exc.headers())
     await response(scope, receive, send)

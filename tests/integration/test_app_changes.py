@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -67,7 +68,7 @@ async def heard(stream: AsyncIterator[str], count: int) -> list[Event]:
 
 
 async def test_each_viewer_hears_only_the_rows_it_may_read_whichever_worker_wrote_them(
-    accounts_on: Services, other_worker: Services, ana: Person
+    accounts_on: Services, other_worker: Services, store: ProjectStore, ana: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = (await accounts_on.projects.create("Shop", {"index.html": b"<h1>shop</h1>"}, owner=ana.actor.user_id)).project_id
     rules = parse_rules(json.dumps(RULES).encode())
@@ -96,6 +97,12 @@ async def test_each_viewer_hears_only_the_rows_it_may_read_whichever_worker_wrot
     assert await heard(streams["bo"], 2) == [("create", b1.model_dump()), ("create", b2.model_dump())]
     for stream in streams.values():
         await stream.aclose()
+    # The log keeps a change for minutes only: pruned, the collection's log is empty.
+    assert len(await store.data_changes(project, Scope.live, "bookings", 0, 100)) == 5
+    monkeypatch.setattr(app_changes, "KEEP", timedelta(0))
+    monkeypatch.setattr(app_changes, "PRUNE_EVERY_S", 0.0)
+    await accounts_on.app_changes.prune()
+    assert await store.data_changes(project, Scope.live, "bookings", 0, 100) == []
 
 
 async def sign_up(http: httpx.AsyncClient, url: str, email: str) -> dict[str, str]:

@@ -1,5 +1,5 @@
 """app data changes: the log of rows made, changed and deleted that the apps' change streams read, in the database so
-every Forja process hears every write
+every Forja process hears every write; an index for lists of one person's rows
 
 Revision ID: 0027
 Revises: 0025
@@ -34,9 +34,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_appdatachange_stream", "appdatachange", ["project_id", "scope", "collection", "id"], unique=False)
     op.create_index("ix_appdatachange_at", "appdatachange", ["at"], unique=False)
+    # A list of one person's rows, newest first, found without passing every other row of the collection.
+    op.create_index(
+        "ix_appdatarow_owner", "appdatarow", ["project_id", "scope", "collection", "owner", "created_at"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_appdatarow_owner", table_name="appdatarow")
     op.drop_index("ix_appdatachange_at", table_name="appdatachange")
     op.drop_index("ix_appdatachange_stream", table_name="appdatachange")
     op.drop_table("appdatachange")

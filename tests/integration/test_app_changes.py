@@ -95,10 +95,14 @@ async def test_each_viewer_hears_only_the_rows_it_may_read_whichever_worker_wrot
     b2 = await rows.create(*where, BO, {"slot": "12:00"})
     # B's stream, read only now, reads all five changes: it hears its own two rows, the last after all of A's changes.
     assert await heard(streams["bo"], 2) == [("create", b1.model_dump()), ("create", b2.model_dump())]
+    # A row made and deleted before a stream reads the log is sent as deleted only: rows are read as they are now.
+    a2 = await rows.create(*where, ANA, {"slot": "13:00"})
+    await rows.delete(*where, ANA, a2.id)
+    assert await heard(streams["boss"], 2) == [("create", b2.model_dump()), ("delete", {"id": a2.id})]
     for stream in streams.values():
         await stream.aclose()
     # The log keeps a change for minutes only: pruned, the collection's log is empty.
-    assert len(await store.data_changes(project, Scope.live, "bookings", 0, 100)) == 5
+    assert len(await store.data_changes(project, Scope.live, "bookings", 0, 100)) == 7
     monkeypatch.setattr(app_changes, "KEEP", timedelta(0))
     monkeypatch.setattr(app_changes, "PRUNE_EVERY_S", 0.0)
     await accounts_on.app_changes.prune()

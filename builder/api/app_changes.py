@@ -35,7 +35,7 @@ class _HeldStream(StreamingResponse):
             self._give_back()
 
 
-def change_stream(
+async def change_stream(
     request: AppRequest, services: Services, rules: DataRules, release: int, collection: str, viewer: AppViewer
 ) -> _HeldStream:
     """The stream, or a refusal in words: as a list of the collection would be, or when the app has too many open."""
@@ -49,5 +49,7 @@ def change_stream(
         return target is not None and target.release == release and now == viewer
 
     after = last_event_id(request.http.headers.get("last-event-id"))
+    if after is None:  # read before the answer starts, so the browser's `open` means "every change from here on"
+        after = await changes.now()
     events = changes.stream(request.project_id, AppScope.live, rules, collection, viewer, after, still)
     return _HeldStream(events, changes.take_slot(request.project_id))

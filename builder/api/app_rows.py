@@ -111,7 +111,7 @@ async def answer(request: AppRequest, services: Services, rules: DataRules, rele
     if row_id == CHANGES:
         if method != "GET":
             return _json(405, {"detail": "A collection's changes answer GET (a stream of server-sent events)."})
-        return change_stream(request, services, rules, release, collection, viewer)
+        return await change_stream(request, services, rules, release, collection, viewer)
     if method in ("GET", "HEAD"):
         return _json(200, (await rows.get(*where, row_id)).model_dump())
     if method in ("PATCH", "PUT"):

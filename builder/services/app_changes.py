@@ -65,6 +65,10 @@ class AppChangeService:
 
         return give_back
 
+    async def now(self) -> int:
+        """Where a new stream starts reading the log: after every change made before it opened."""
+        return await self._store.last_data_change()
+
     def check_open(self, rules: DataRules, collection: str, viewer: AppViewer) -> None:
         """Refused (in words, as a list would be) when `viewer` may read no row of `collection`."""
         if read_filter(rules, collection, viewer) == "none":
@@ -77,11 +81,12 @@ class AppChangeService:
         rules: DataRules,
         collection: str,
         viewer: AppViewer,
-        after: int | None,
+        after: int,
         still: Callable[[], Awaitable[bool]],
     ) -> AsyncGenerator[str]:
-        """The events for `viewer`, from the change after `after` (None: from now), until `still()` says otherwise."""
-        cursor = Cursor(after if after is not None else await self._store.last_data_change())
+        """The events for `viewer`, from the change after `after` (`now()` when the stream opened), until `still()`
+        says otherwise."""
+        cursor = Cursor(after)
         yield "retry: 2000\n\n"
         checked = beat = time.monotonic()
         while True:

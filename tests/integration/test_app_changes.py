@@ -77,11 +77,13 @@ async def test_each_viewer_hears_only_the_rows_it_may_read_whichever_worker_wrot
         return True
 
     streams = {
-        viewer.user_id: accounts_on.app_changes.stream(project, Scope.live, rules, "bookings", viewer, None, still)
+        viewer.user_id: accounts_on.app_changes.stream(
+            project, Scope.live, rules, "bookings", viewer, await accounts_on.app_changes.now(), still
+        )
         for viewer in (ANA, BO, ADMIN)
     }
     for stream in streams.values():
-        assert await anext(stream) == "retry: 2000\n\n"  # open, and reading from the log's end
+        assert await anext(stream) == "retry: 2000\n\n"
     # Every write is made through the other worker's services; the streams read the log when asked for their next event.
     where, rows = (project, Scope.live, rules, "bookings"), other_worker.app_rows
     a1 = await rows.create(*where, ANA, {"slot": "10:00"})

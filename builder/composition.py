@@ -29,6 +29,7 @@ from builder.services.admin import AdminService
 from builder.services.agent import AgentService
 from builder.services.app_changes import AppChangeService
 from builder.services.app_data import AppDataService, Scope
+from builder.services.app_data_panel import AppDataPanel
 from builder.services.app_domains import AppDomains
 from builder.services.app_env import AppEnvService
 from builder.services.app_rows import AppRowService
@@ -80,6 +81,7 @@ class Services:
         self.app_users = AppUserService(store, self.accounts.throttle, self.access)
         self.app_changes = AppChangeService(store)
         self.app_rows = AppRowService(store, on_write=self.app_changes.prune)
+        self.app_data_panel = AppDataPanel(store, self.access, on_write=self.app_changes.prune)
         self.git_tokens = GitTokenService(store, self.access, self.accounts)
         # This worker's previews; with several workers, the registry in Redis makes each preview one for all of them.
         self.preview_access = PreviewAccess(store, self.access)

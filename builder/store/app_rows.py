@@ -50,6 +50,17 @@ class AppRowRecords(StoreBase):
         async with self._sessions() as session:
             return (await session.exec(query)).first()
 
+    async def data_collections(self, project_id: str, scope: str) -> list[tuple[str, int]]:
+        """Each collection of the app that holds rows, by name, with how many."""
+        query = (
+            select(AppDataRow.collection, func.count())
+            .where(col(AppDataRow.project_id) == project_id, col(AppDataRow.scope) == scope)
+            .group_by(col(AppDataRow.collection))
+            .order_by(col(AppDataRow.collection))
+        )
+        async with self._sessions() as session:
+            return [(name, count) for name, count in (await session.exec(query)).all()]
+
     async def data_row_count(self, project_id: str, scope: str) -> int:
         query = (
             select(func.count())

@@ -105,13 +105,13 @@ class AppChangeService:
                 beat = now
             full = len(changes) == PAGE
             cursor.settle(now, full=full and not new)
-            if full and new:
-                continue  # more waiting: read on before sleeping
-            await self.prune()
             if now - checked >= RECHECK_S:
                 if not await still():
                     return
                 checked = now
+            if full and new:
+                continue  # more waiting: read on before sleeping
+            await self.prune()
             if now - beat >= HEARTBEAT_S:
                 yield ": still here\n\n"
                 beat = now

@@ -27,7 +27,9 @@ from builder.services.access import AccessService
 from builder.services.accounts import AccountService
 from builder.services.admin import AdminService
 from builder.services.agent import AgentService
+from builder.services.app_changes import AppChangeService
 from builder.services.app_data import AppDataService, Scope
+from builder.services.app_data_panel import AppDataPanel
 from builder.services.app_domains import AppDomains
 from builder.services.app_env import AppEnvService
 from builder.services.app_rows import AppRowService
@@ -77,7 +79,9 @@ class Services:
         self.accounts = AccountService(store)
         # The people who use the apps Forja serves, slowed down on wrong passwords as Forja's own sign-ins are.
         self.app_users = AppUserService(store, self.accounts.throttle, self.access)
-        self.app_rows = AppRowService(store)
+        self.app_changes = AppChangeService(store)
+        self.app_rows = AppRowService(store, on_write=self.app_changes.prune)
+        self.app_data_panel = AppDataPanel(store, self.access, on_write=self.app_changes.prune)
         self.git_tokens = GitTokenService(store, self.access, self.accounts)
         # This worker's previews; with several workers, the registry in Redis makes each preview one for all of them.
         self.preview_access = PreviewAccess(store, self.access)

@@ -488,7 +488,11 @@ class AppDataRow(SQLModel, table=True):
     """One row of an app's data (`/_forja/data/<collection>`), per project and scope like its users: a JSON object,
     stamped with the app user who made it (`owner`, None when made by someone not signed in)."""
 
-    __table_args__ = (Index("ix_appdatarow_list", "project_id", "scope", "collection", "created_at"),)
+    __table_args__ = (
+        Index("ix_appdatarow_list", "project_id", "scope", "collection", "created_at"),
+        # A list of one person's rows (rules "read": "owner", or `mine`), read in order without passing the others'.
+        Index("ix_appdatarow_owner", "project_id", "scope", "collection", "owner", "created_at"),
+    )
 
     id: str = Field(default_factory=new_data_row_id, primary_key=True, max_length=32)
     project_id: str = Field(foreign_key="project.id", max_length=32)
@@ -498,3 +502,22 @@ class AppDataRow(SQLModel, table=True):
     data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AppDataChange(SQLModel, table=True):
+    """A row of an app's data made, changed or deleted: the log its change streams read (`/_forja/data/<c>/changes`),
+    in the database so a stream in one Forja process hears a write made by another. Kept minutes, then pruned."""
+
+    __table_args__ = (
+        Index("ix_appdatachange_stream", "project_id", "scope", "collection", "id"),
+        Index("ix_appdatachange_at", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: str = Field(foreign_key="project.id", max_length=32)
+    scope: str = Field(max_length=16)
+    collection: str = Field(max_length=63)
+    row_id: str = Field(max_length=32)
+    owner: str | None = Field(default=None, max_length=32, description="The row's owner, whom the read rule asks about.")
+    kind: str = Field(max_length=8, description="create, update or delete.")
+    at: datetime = Field(default_factory=utcnow)

@@ -18,12 +18,12 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from builder.api.app_auth import AppRequest, AppSite
+from builder.api.app_changes import CHANGES, change_stream, site_rules
 from builder.api.bodies import parse_json
 from builder.app_backend.identity import AppViewer
 from builder.app_backend.rules import DataRules
 from builder.composition import Services, get_services
 from builder.errors import Forbidden, ForjaError, InvalidInput, NotFound, TooLarge, UnsupportedMediaType
-from builder.services.app_data import Scope as AppScope
 from builder.services.app_rows import MAX_ROW_BYTES, ListQuery
 
 PREFIX = "/_forja/data/"
@@ -107,6 +107,10 @@ async def answer(request: AppRequest, services: Services, rules: DataRules, path
         if method == "POST":
             return _json(201, (await rows.create(*where, await body(request))).model_dump())
         return _json(405, {"detail": "A collection's address answers GET (its rows) and POST (a new row)."})
+    if row_id == CHANGES:
+        if method != "GET":
+            return _json(405, {"detail": "A collection's changes answer GET (a stream of server-sent events)."})
+        return await change_stream(request, services, rules, collection, viewer)
     if method in ("GET", "HEAD"):
         return _json(200, (await rows.get(*where, row_id)).model_dump())
     if method in ("PATCH", "PUT"):
@@ -125,11 +129,7 @@ async def app_rows(scope: Scope, receive: Receive, send: Send, site: AppSite) ->
     else:
         services = await get_services()
         try:
-            rows = services.app_rows
-            preview = site.scope == AppScope.preview
-            rules = await (
-                rows.working_rules(site.project_id, site.version) if preview else rows.rules(site.project_id, site.release)
-            )
+            rules = await site_rules(services, site)
             response = await answer(request, services, rules, scope["path"][len(PREFIX) :])
         except ForjaError as exc:
             response = _json(exc.status, exc.body(), exc.headers())

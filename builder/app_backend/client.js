@@ -62,7 +62,20 @@
       update: (id, object) => call('PATCH', one(id), object),
       // The object given becomes the row's whole data.
       replace: (id, object) => call('PUT', one(id), object),
-      remove: (id) => call('DELETE', one(id))
+      remove: (id) => call('DELETE', one(id)),
+      // Live changes to the rows this visitor may read, by anyone: `on.create(row)`, `on.update(row)`,
+      // `on.delete({id})`; `on.open()` once every later change will be heard, `on.error()` once the stream is refused
+      // (sign in first, or the rules say no). The browser reconnects by itself and misses nothing it was allowed to
+      // hear. Returns a function that stops it.
+      watch (on = {}) {
+        const source = new EventSource(at + '/changes')
+        source.onopen = () => { if (on.open) on.open() }
+        for (const kind of ['create', 'update', 'delete']) {
+          source.addEventListener(kind, (message) => { if (on[kind]) on[kind](JSON.parse(message.data)) })
+        }
+        source.onerror = () => { if (source.readyState === EventSource.CLOSED && on.error) on.error() }
+        return () => source.close()
+      }
     })
   }
 

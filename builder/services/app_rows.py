@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -116,8 +117,9 @@ def _not_found(collection: str, row_id: str) -> NotFound:
 
 
 class AppRowService:
-    def __init__(self, store: ProjectStore) -> None:
+    def __init__(self, store: ProjectStore, on_write: Callable[[], Awaitable[None]]) -> None:
         self._store = store
+        self._on_write = on_write  # the change log's pruning (services/app_changes.py), which every write grows
         self._rules: dict[tuple[str, int], DataRules] = {}
         # A preview's rules by (project, version): a version never changes either; its sentence when it cannot be read.
         self._working: dict[tuple[str, int], DataRules | str] = {}
@@ -196,6 +198,7 @@ class AppRowService:
         if await self._store.data_row_count(project_id, scope) >= MAX_ROWS:
             raise TooLarge(f"This app holds {MAX_ROWS:,} rows, as many as it may; delete some before adding more.")
         row = await self._store.add_data_row(project_id, scope, collection, viewer.user_id, data)
+        await self._on_write()
         return row_out(row)
 
     async def update(
@@ -215,12 +218,14 @@ class AppRowService:
         changed = await self._store.set_data_row(row, checked_data({**row.data, **data}) if merge else data)
         if changed is None:  # deleted since it was read
             raise _not_found(collection, row_id)
+        await self._on_write()
         return row_out(changed)
 
     async def delete(
         self, project_id: str, scope: Scope, rules: DataRules, collection: str, viewer: AppViewer, row_id: str
     ) -> None:
         await self._store.remove_data_row(await self._reachable(project_id, scope, rules, collection, viewer, row_id, "delete"))
+        await self._on_write()
 
     async def _reachable(
         self, project_id: str, scope: Scope, rules: DataRules, collection: str, viewer: AppViewer, row_id: str, action: Action

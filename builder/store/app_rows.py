@@ -8,12 +8,19 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func
 from sqlmodel import col, select
 
-from builder.models import AppDataRow, utcnow
+from builder.models import AppDataChange, AppDataRow, utcnow
 from builder.store.base import StoreBase
 
 
 def _of(project_id: str, scope: str, collection: str) -> tuple[ColumnElement[bool], ...]:
     return (col(AppDataRow.project_id) == project_id, col(AppDataRow.scope) == scope, col(AppDataRow.collection) == collection)
+
+
+def _change(row: AppDataRow, kind: str) -> AppDataChange:
+    """The log line a change stream reads (builder/store/app_changes.py), written in the write's own transaction."""
+    return AppDataChange(
+        project_id=row.project_id, scope=row.scope, collection=row.collection, row_id=row.id, owner=row.owner, kind=kind
+    )
 
 
 class AppRowRecords(StoreBase):
@@ -43,6 +50,17 @@ class AppRowRecords(StoreBase):
         async with self._sessions() as session:
             return (await session.exec(query)).first()
 
+    async def data_collections(self, project_id: str, scope: str) -> list[tuple[str, int]]:
+        """Each collection of the app that holds rows, by name, with how many."""
+        query = (
+            select(AppDataRow.collection, func.count())
+            .where(col(AppDataRow.project_id) == project_id, col(AppDataRow.scope) == scope)
+            .group_by(col(AppDataRow.collection))
+            .order_by(col(AppDataRow.collection))
+        )
+        async with self._sessions() as session:
+            return [(name, count) for name, count in (await session.exec(query)).all()]
+
     async def data_row_count(self, project_id: str, scope: str) -> int:
         query = (
             select(func.count())
@@ -59,6 +77,7 @@ class AppRowRecords(StoreBase):
         async with self._sessions() as session, session.begin():
             await self._project(session, project_id)
             session.add(row)
+            session.add(_change(row, "create"))
         return row
 
     async def set_data_row(self, row: AppDataRow, data: dict[str, Any]) -> AppDataRow | None:
@@ -70,8 +89,11 @@ class AppRowRecords(StoreBase):
                 return None
             found.data, found.updated_at = data, utcnow()
             session.add(found)
+            session.add(_change(found, "update"))
         return found
 
     async def remove_data_row(self, row: AppDataRow) -> None:
         async with self._sessions() as session, session.begin():
-            await session.exec(delete(AppDataRow).where(col(AppDataRow.id) == row.id))
+            gone = await session.exec(delete(AppDataRow).where(col(AppDataRow.id) == row.id))
+            if gone.rowcount:
+                session.add(_change(row, "delete"))

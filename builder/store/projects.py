@@ -43,6 +43,7 @@ from builder.schemas import (
     VersionInfo,
 )
 from builder.store.accounts import AccountRecords
+from builder.store.app_changes import AppChangeRecords
 from builder.store.app_data import AppDataRecords
 from builder.store.app_env import AppEnvRecords
 from builder.store.app_rows import AppRowRecords
@@ -100,6 +101,7 @@ class ProjectStore(
     AccountRecords,
     AppUserRecords,
     AppRowRecords,
+    AppChangeRecords,
     GitTokenRecords,
     ThrottleRecords,
     GitPushRecords,

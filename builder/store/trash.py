@@ -14,6 +14,7 @@ from builder.errors import NotFound
 from builder.models import (
     AcceptanceRun,
     AppDatabase,
+    AppDataChange,
     AppDataRow,
     AppEnvVar,
     AppSession,
@@ -110,6 +111,7 @@ class TrashRecords(StoreBase):
             ).one()
             for table in (
                 AppDataRow,
+                AppDataChange,
                 AppSession,  # before AppUser, whose rows they refer to
                 AppUser,
                 ShareLink,

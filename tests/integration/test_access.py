@@ -106,6 +106,12 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/projects/{project_id}/app-users/{user_id}/enable"): "own",
     ("PUT", "/api/projects/{project_id}/app-users/{user_id}/role"): "own",
     ("DELETE", "/api/projects/{project_id}/app-users/{user_id}"): "own",
+    # The app's data, in the Data panel: its owner (and this Forja's admins: tests/integration/test_app_data_panel.py).
+    ("GET", "/api/projects/{project_id}/app-data"): "own",
+    ("GET", "/api/projects/{project_id}/app-data/{collection}"): "own",
+    ("GET", "/api/projects/{project_id}/app-data/{collection}/csv"): "own",
+    ("PUT", "/api/projects/{project_id}/app-data/{collection}/{row_id}"): "own",
+    ("DELETE", "/api/projects/{project_id}/app-data/{collection}/{row_id}"): "own",
 }
 # Answers that stream until the client leaves, or that start real work (a preview, a model request): only their
 # refusals are asked for here; tests of their own cover them working.
@@ -263,6 +269,8 @@ def concrete(path: str, team: Team) -> str:
         .replace("{link_id}", "1")
         .replace("{preview_id}", "no-such-preview")
         .replace("{name}", "STRIPE_KEY")
+        .replace("{collection}", "bookings")
+        .replace("{row_id}", "no-such-row")
     )
 
 
@@ -285,6 +293,8 @@ def body_for(method: str, path: str) -> dict[str, Any] | None:
         return {"value": "sk_test_taken_over"}
     if path.endswith("/app-users/{user_id}/role"):
         return {"role": "admin"}
+    if path.endswith("/app-data/{collection}/{row_id}"):
+        return {"data": {"slot": "taken"}}
     if path.endswith("/approve-changes"):
         return {"approve_changes": False}
     if path.endswith("/text"):

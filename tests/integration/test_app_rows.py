@@ -96,10 +96,19 @@ async def test_each_person_reaches_only_what_the_rules_let_them(
     ]
     ana_id, bo_id = [str(await value(page, "forja.auth.me().then(u => u.id)")) for page in (ana, bo)]
     assert await value(boss, "forja.auth.me().then(u => u.role)") == "admin"
+    # Live changes (client.js's watch, through the edge): the admin hears every booking made, B only B's own.
+    listen = (
+        "new Promise(open => { window.heard = []; forja.data('bookings').watch({open, create: r => heard.push(r.data.who)}) })"
+    )
+    for page in (boss, bo):
+        await page.evaluate(listen)
 
     first = await value(ana, "forja.data('bookings').create(args[0])", {"slot": "10:00", "who": "Ana"})
     second = await value(ana, "forja.data('bookings').create(args[0])", {"slot": "11:00", "who": "Ana"})
     await value(bo, "forja.data('bookings').create(args[0])", {"slot": "12:00", "who": "Bo"})
+    await boss.wait_for_function("window.heard.length === 3")
+    await bo.wait_for_function("window.heard.length === 1")  # heard after A's two rows were made: none of them sent
+    assert await boss.evaluate("window.heard") == ["Ana", "Ana", "Bo"] and await bo.evaluate("window.heard") == ["Bo"]
     assert isinstance(first, dict) and isinstance(second, dict)
     assert (first["owner"], first["data"]) == (ana_id, {"slot": "10:00", "who": "Ana"})
     ana_rows = await value(ana, "forja.data('bookings').list()")

@@ -18,8 +18,12 @@ python scripts/fetch_corpus.py >"$corpus_log" 2>&1 &
 corpus_fetch=$!
 # The Docker tests' engine and preview image (debootstrap: minutes on two cores), made beside the checks; the first
 # Docker test waits for the build (its lock). Only for a whole run: a chosen tier or selection may need no Docker.
+# The page's packages and build for the end-to-end tests' Forjas, likewise (tests/e2e/seed_page.py).
+seed_page=
 if [ $# -eq 0 ]; then
   python -m tests.docker_fixtures >"${FORJA_DATA_DIR:-data}/logs/preview-image.log" 2>&1 &
+  python -m tests.e2e.seed_page >"${FORJA_DATA_DIR:-data}/logs/seed-page.log" 2>&1 &
+  seed_page=$!
 fi
 # axe-core for the e2e tier's accessibility checks, pinned in tests/e2e/axe/package-lock.json, from the npm registry.
 npm ci --prefix tests/e2e/axe --no-audit --no-fund --loglevel=error
@@ -46,5 +50,7 @@ else
   cat "$types_log" >&2
   tests=1
 fi
+# Not needed to pass: without it the first end-to-end Forja builds the page itself.
+[ -z "$seed_page" ] || wait "$seed_page" || echo "The page's build beside the checks failed (${FORJA_DATA_DIR:-data}/logs/seed-page.log)." >&2
 fetched "$corpus_fetch" "$corpus_log" "every corpus project" "the corpus tests of those skip, and fail in CI"
 exit "$tests"

@@ -31,6 +31,8 @@ from builder.services.app_data import AppDataService, Scope
 from builder.services.app_domains import AppDomains
 from builder.services.app_env import AppEnvService
 from builder.services.app_rows import AppRowService
+from builder.services.app_themes import AppThemes
+from builder.services.app_user_mail import AppUserMail
 from builder.services.app_users import AppUserService
 from builder.services.asking import AskService
 from builder.services.collab import CollabService
@@ -77,6 +79,8 @@ class Services:
         self.accounts = AccountService(store)
         # The people who use the apps Forja serves, slowed down on wrong passwords as Forja's own sign-ins are.
         self.app_users = AppUserService(store, self.accounts.throttle, self.access)
+        self.app_user_mail = AppUserMail(store, self.accounts.throttle, self.app_users)
+        self.app_themes = AppThemes(store)
         self.app_rows = AppRowService(store)
         self.git_tokens = GitTokenService(store, self.access, self.accounts)
         # This worker's previews; with several workers, the registry in Redis makes each preview one for all of them.

@@ -275,3 +275,9 @@ class RulesError(ForjaError):
     what to write instead."""
 
     status = 422
+
+
+class MailUnavailable(ForjaError):
+    """Email that cannot be sent: no mail server is set up (FORJA_SMTP_HOST), or it refused or did not answer."""
+
+    status = 503

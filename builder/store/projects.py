@@ -46,6 +46,7 @@ from builder.store.accounts import AccountRecords
 from builder.store.app_data import AppDataRecords
 from builder.store.app_env import AppEnvRecords
 from builder.store.app_rows import AppRowRecords
+from builder.store.app_tokens import AppTokenRecords
 from builder.store.app_users import AppUserRecords
 from builder.store.base import COMMIT_ATTEMPTS, IN_CHUNK, content_hash, no_project, of_member
 from builder.store.collab import CollabRecords
@@ -99,6 +100,7 @@ class ProjectStore(
     VerificationRecords,
     AccountRecords,
     AppUserRecords,
+    AppTokenRecords,
     AppRowRecords,
     GitTokenRecords,
     ThrottleRecords,

@@ -17,7 +17,9 @@ from builder.models import (
     AppDataRow,
     AppEnvVar,
     AppSession,
+    AppSignUp,
     AppUser,
+    AppUserToken,
     Blob,
     CollabAuthor,
     CollabUpdate,
@@ -111,6 +113,8 @@ class TrashRecords(StoreBase):
             for table in (
                 AppDataRow,
                 AppSession,  # before AppUser, whose rows they refer to
+                AppUserToken,
+                AppSignUp,
                 AppUser,
                 ShareLink,
                 GitToken,

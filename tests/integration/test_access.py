@@ -106,6 +106,9 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/projects/{project_id}/app-users/{user_id}/enable"): "own",
     ("PUT", "/api/projects/{project_id}/app-users/{user_id}/role"): "own",
     ("DELETE", "/api/projects/{project_id}/app-users/{user_id}"): "own",
+    ("GET", "/api/projects/{project_id}/app-sign-up"): "own",
+    ("PUT", "/api/projects/{project_id}/app-sign-up"): "own",
+    ("POST", "/api/projects/{project_id}/app-invitations"): "own",
 }
 # Answers that stream until the client leaves, or that start real work (a preview, a model request): only their
 # refusals are asked for here; tests of their own cover them working.
@@ -285,6 +288,10 @@ def body_for(method: str, path: str) -> dict[str, Any] | None:
         return {"value": "sk_test_taken_over"}
     if path.endswith("/app-users/{user_id}/role"):
         return {"role": "admin"}
+    if path.endswith("/app-sign-up"):
+        return {"mode": "invite"}
+    if path.endswith("/app-invitations"):
+        return {"email": "taken@example.org"}
     if path.endswith("/approve-changes"):
         return {"approve_changes": False}
     if path.endswith("/text"):

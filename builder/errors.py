@@ -278,6 +278,13 @@ class RulesError(ForjaError):
 
 
 class MailUnavailable(ForjaError):
-    """Email that cannot be sent: no mail server is set up (FORJA_SMTP_HOST), or it refused or did not answer."""
+    """Email that could not be sent: the mail server refused it or did not answer (it may later)."""
 
     status = 503
+
+
+class NoMailServer(MailUnavailable):
+    """Email asked of a Forja that has no mail server set up (FORJA_SMTP_HOST): nothing will send it until its admin
+    sets one up."""
+
+    status = 409

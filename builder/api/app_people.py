@@ -80,6 +80,7 @@ async def set_app_sign_up(project_id: str, body: AppSignUpChange, actor: Current
 @router.post("/api/projects/{project_id}/app-invitations", status_code=204)
 async def invite_app_user(project_id: str, body: AppInvitation, actor: CurrentActor) -> Response:
     """Email a link that lets this email make an account on the published app (for a week, once), even where sign-up
-    is by invitation only. 503 when this Forja cannot send email; 422 when the email has an account already."""
+    is by invitation only. 409 when this Forja has no mail server, 503 when it refused the email; 422 when the email
+    has an account already."""
     await (await get_services()).app_user_mail.invite(actor, project_id, body.email)
     return Response(status_code=204)

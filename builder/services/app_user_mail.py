@@ -14,7 +14,7 @@ import secrets
 from datetime import timedelta
 from typing import Literal
 
-from builder.errors import InvalidInput, MailUnavailable, NotFound, TooManyAttempts
+from builder.errors import InvalidInput, MailUnavailable, NoMailServer, NotFound, TooManyAttempts
 from builder.models import AppUserToken, utcnow
 from builder.publish.addresses import app_url
 from builder.schemas import AppSignUpInfo
@@ -143,11 +143,12 @@ class AppUserMail:
 
     async def invite(self, actor: Actor, project_id: str, email: str, scope: Scope = Scope.live) -> None:
         """Email `email` a link that lets that address make an account on the published app, even where sign-up is by
-        invitation only. MailUnavailable without a mail server; InvalidInput for one who has an account already."""
+        invitation only. NoMailServer without a mail server, MailUnavailable when it refused; InvalidInput for one who
+        has an account already."""
         await self._users.require_manager(actor, project_id)
         email = check_email(email)
         if not can_send():
-            raise MailUnavailable(
+            raise NoMailServer(
                 "This Forja cannot send email yet, so no invitation can be sent. Ask its admin to set up a mail server."
             )
         app = await self._store.published_app(project_id)

@@ -13,7 +13,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from builder.errors import MailUnavailable
+from builder.errors import MailUnavailable, NoMailServer
 from builder.settings import settings
 
 log = logging.getLogger(__name__)
@@ -37,9 +37,9 @@ def one_line(text: str) -> str:
 
 
 async def send_mail(to: str, subject: str, text: str) -> None:
-    """Send one message; MailUnavailable, in words, when there is no mail server or it refused."""
+    """Send one message; NoMailServer without a mail server, MailUnavailable, in words, when it refused."""
     if not can_send():
-        raise MailUnavailable("This Forja cannot send email yet: no mail server is set up.")
+        raise NoMailServer("This Forja cannot send email yet: no mail server is set up.")
     message = EmailMessage()
     message["From"] = sender()
     message["To"] = to

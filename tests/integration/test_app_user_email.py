@@ -175,7 +175,7 @@ async def test_sign_up_by_invitation_refuses_the_uninvited_and_takes_the_invited
     monkeypatch.setattr(settings, "smtp_host", "")
     assert (await bo.http.get(f"/api/projects/{project}/app-sign-up")).json() == {"mode": "open", "email": False}
     refused = await bo.http.post(invitations, json={"email": "dee@example.org"})
-    assert refused.status_code == 503 and "cannot send email yet" in refused.json()["detail"]
+    assert refused.status_code == 409 and "cannot send email yet" in refused.json()["detail"]
     async with browser(url) as dee:
         page = await dee.get("/_forja/auth/reset")
         assert page.status_code == 200 and "This app cannot send email yet" in page.text and "<form" not in page.text

@@ -1,11 +1,14 @@
 """The apps' own variables (a project's Environment): their name rules, and their values encrypted at rest.
 
 Values are encrypted with Fernet under one key: FORJA_SECRET_KEY, or the one Forja makes into its data folder on its
-first start (`secret.key`, mode 0600). Only the runners ever get a value in clear (builder/services/app_env.py).
+first start (`secret.key`, mode 0600). Only the runners ever get a value in clear (builder/services/app_env.py). Keys
+Forja gives apps (derived_key) come from the same key, so they outlive a restart and need nothing stored.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import re
@@ -83,6 +86,7 @@ MIN_REDACTED = 6
 _lock = threading.Lock()
 # By (FORJA_SECRET_KEY, data folder): read once each (tests change both).
 _fernets: dict[tuple[str, Path], Fernet] = {}
+_raw: dict[tuple[str, Path], bytes] = {}
 
 
 def check_name(name: str) -> str:
@@ -139,12 +143,27 @@ def load_key() -> None:
     _key()
 
 
+def derived_key(purpose: str) -> bytes:
+    """A key of its own for `purpose` (HMAC-SHA256 of it under this server's secret key): never the secret key itself."""
+    return hmac.new(_raw_key(), purpose.encode(), hashlib.sha256).digest()
+
+
 def _key() -> Fernet:
     where = (settings.secret_key, settings.data_dir)
     with _lock:
         if where not in _fernets:
             _fernets[where] = _from_setting() if settings.secret_key else Fernet(_key_file(settings.data_dir / KEY_FILE))
         return _fernets[where]
+
+
+def _raw_key() -> bytes:
+    where = (settings.secret_key, settings.data_dir)
+    if where not in _raw:
+        _key()  # checked (a bad FORJA_SECRET_KEY says so) and, in the data folder, made
+        _raw[where] = (
+            settings.secret_key.strip().encode() if settings.secret_key else (settings.data_dir / KEY_FILE).read_bytes().strip()
+        )
+    return _raw[where]
 
 
 def _from_setting() -> Fernet:

@@ -3,7 +3,9 @@ domains with ACME on, the HTTPS entrypoint and the certificates Traefik obtains 
 
 A published server app's hosts go straight to its sandbox instead (alias_routers), while it runs or is parked, on the
 worker that runs it; the other workers send them on to that worker's proxy (forward_routers), Host kept. Their
-/_forja/ paths (the app's own backend: its people's sign-in) still go to Forja's server (backend_routers).
+/_forja/ paths (the app's own backend: its people's sign-in) still go to Forja's server (backend_routers). Before a
+request reaches the sandbox, Traefik asks Forja who is asking (identity_middleware): the app gets X-Forja-User and its
+signed token from Forja alone, never a visitor's own headers of those names.
 
 Apps are `<name>.<suffix>` (one label under the apps' domain) plus the custom domains their owners added. Their
 requests go to `upstream` (Forja's own server, which serves each app's files from disk), with the Host kept. With an
@@ -26,6 +28,9 @@ ALIAS_ROUTER = f"{ROUTER}-alias-"
 BACKEND_PRIORITY = 75
 BACKEND_ROUTER = f"{ROUTER}-backend-"
 BACKEND_PATH = "/_forja/"  # then the preview id and a number: Traefik's metrics name the preview
+# A preview's own backend (/_forja/ of `<id>.<domain>`): above the preview's own router (100), to the apps' server.
+PREVIEW_BACKEND_PRIORITY = 110
+PREVIEW_BACKEND_ROUTER = f"{ROUTER}-preview-backend-"
 # Another worker's sandbox: below its own worker's alias (a stale forward never wins over a sandbox here), above the rest.
 FORWARD_PRIORITY = 65
 FORWARD_ROUTER = f"{ROUTER}-forward-"
@@ -33,6 +38,18 @@ FORWARDED_MW = f"{ROUTER}-forwarded"
 # Set on what a worker forwards: a forwarded request is never forwarded again (two workers whose views of where a
 # sandbox runs disagree for a moment cannot send it round in a loop); it falls to that worker's own edge instead.
 FORWARDED_HEADER = "X-Forja-Forwarded"
+# Who is asking a server app. A request with the app's session cookie goes through a router of its own (SIGNED, above
+# the host's other) whose ForwardAuth asks Forja: the answer's headers replace the visitor's (authResponseHeaders
+# removes each listed header from the request, then copies the answer's); only the cookie goes to Forja, nothing else of
+# the request. Any other request has the visitor's headers of those names removed (ANONYMOUS_MW) and never waits on
+# Forja: the app answers its visitors while Forja restarts.
+IDENTITY_MW = f"{ROUTER}-identity"
+ANONYMOUS_MW = f"{ROUTER}-anonymous"
+IDENTITY_PATH = "/_forja/identity/"  # then the app's host: builder/api/app_identity.py
+USER_HEADER = "X-Forja-User"
+TOKEN_HEADER = "X-Forja-User-Token"
+SESSION_COOKIE = "forja_app_session"  # builder/api/app_auth.py: `__Host-` before it on HTTPS
+SIGNED = "-signed"
 RESOLVER = "forja-acme"
 HTTPS = "websecure"
 
@@ -81,11 +98,15 @@ class AppsEdge:
         return routers, services
 
 
-def alias_routers(aliases: dict[str, str], routes: dict[str, str], parked: frozenset[str], waking: str) -> dict[str, dict]:
-    """Routers for hosts that are another name of a preview (host -> preview id): its service while it runs, the waking
-    page's while parked; none otherwise, so the host falls to the apps' server. No middleware: a published app is
+def alias_routers(
+    aliases: dict[str, str], routes: dict[str, str], parked: frozenset[str], waking: str, upstream: str = ""
+) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Routers for hosts that are another name of a preview (host -> preview id), and their middlewares: its service
+    while it runs, who is asking told by Forja's server (`upstream`, when there is one: identity_routers); the waking
+    page's while parked; none otherwise, so the host falls to the apps' server. No other middleware: a published app is
     public and answers with its own headers."""
     routers: dict[str, dict] = {}
+    middlewares: dict[str, dict] = {}
     for number, (host, preview_id) in enumerate(sorted(aliases.items())):
         if preview_id in routes:
             service = f"preview-{preview_id}"
@@ -93,16 +114,37 @@ def alias_routers(aliases: dict[str, str], routes: dict[str, str], parked: froze
             service = waking
         else:
             continue
-        rule = f"Host(`{host}`)"
-        routers[f"{ALIAS_ROUTER}{preview_id}-{number}"] = {
+        name = f"{ALIAS_ROUTER}{preview_id}-{number}"
+        routers[name] = {
             "entryPoints": ["web"],
-            "rule": rule,
+            "rule": f"Host(`{host}`)",
             "priority": ALIAS_PRIORITY,
             "service": service,
             # Counted (the only routers that are): a visit to the app's address is use (see PreviewProxy.visits).
             "observability": {"metrics": True},
         }
-    return routers
+        if upstream and preview_id in routes:
+            signed, middleware = identity_routers(name, routers[name], host, upstream)
+            routers |= signed
+            middlewares |= middleware
+    return routers, middlewares
+
+
+def identity_routers(name: str, router: dict, host: str, upstream: str) -> tuple[dict[str, dict], dict[str, dict]]:
+    """`router` of a running server app's host with the visitor's identity headers removed, and its twin for requests
+    with the app's session cookie, whose ForwardAuth asks Forja's server (`upstream`) with the host in the path (Forja
+    reads X-Forwarded-Host only from the proxies it trusts, builder/api/proxies.py)."""
+    router["middlewares"] = [ANONYMOUS_MW]
+    asks = f"{IDENTITY_MW}-{name.removeprefix(ALIAS_ROUTER)}"
+    cookie = f"HeaderRegexp(`Cookie`, `(^|;)\\s*(__Host-)?{SESSION_COOKIE}=`)"
+    signed = {**router, "rule": f"{router['rule']} && {cookie}", "priority": ALIAS_PRIORITY + 1, "middlewares": [asks]}
+    forward_auth = {
+        "address": f"{upstream.rstrip('/')}{IDENTITY_PATH}{host}",
+        "authRequestHeaders": ["Cookie"],
+        "authResponseHeaders": [USER_HEADER, TOKEN_HEADER],
+    }
+    anonymous = {"headers": {"customRequestHeaders": {USER_HEADER: "", TOKEN_HEADER: ""}}}  # "" removes the header
+    return {f"{name}{SIGNED}": signed}, {asks: {"forwardAuth": forward_auth}, ANONYMOUS_MW: anonymous}
 
 
 def backend_routers(hosts: Iterable[str]) -> dict[str, dict]:
@@ -114,6 +156,23 @@ def backend_routers(hosts: Iterable[str]) -> dict[str, dict]:
             "entryPoints": ["web"],
             "rule": f"Host(`{host}`) && PathPrefix(`{BACKEND_PATH}`)",
             "priority": BACKEND_PRIORITY,
+            "service": SERVICE,
+        }
+    return routers
+
+
+def preview_backend_routers(previews: dict[str, bool], headers: str, gate: str) -> dict[str, dict]:
+    """Routers that send /_forja/ of previews' hosts (host -> whether the gate guards it) to the apps' server, which
+    answers each preview's backend: with a preview's headers (the Preview tab frames its pages), and through the gate
+    for a private one, so only a browser Forja sent to the preview reaches its backend. A running or parked preview's
+    alike: its backend answers while its dev server sleeps."""
+    routers: dict[str, dict] = {}
+    for number, (host, guarded) in enumerate(sorted(previews.items())):
+        routers[f"{PREVIEW_BACKEND_ROUTER}{number}"] = {
+            "entryPoints": ["web"],
+            "rule": f"Host(`{host}`) && PathPrefix(`{BACKEND_PATH}`)",
+            "priority": PREVIEW_BACKEND_PRIORITY,
+            "middlewares": [headers, gate] if guarded else [headers],
             "service": SERVICE,
         }
     return routers
@@ -142,8 +201,8 @@ def forward_routers(forwards: dict[str, str]) -> tuple[dict[str, dict], dict[str
 
 
 def aliased_preview(router: str) -> str | None:
-    """The preview id an alias router's name holds (`<ALIAS_ROUTER><preview id>-<n>@file`), else None."""
+    """The preview id an alias router's name holds (`<ALIAS_ROUTER><preview id>-<n>[-signed]@file`), else None."""
     if not router.startswith(ALIAS_ROUTER):
         return None
-    preview_id, _, number = router.removeprefix(ALIAS_ROUTER).split("@", 1)[0].rpartition("-")
+    preview_id, _, number = router.removeprefix(ALIAS_ROUTER).split("@", 1)[0].removesuffix(SIGNED).rpartition("-")
     return preview_id if preview_id and number.isdigit() else None

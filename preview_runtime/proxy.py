@@ -11,7 +11,8 @@ Hosts with no route reach a catch-all router (priority 1) whose target is a tiny
 that answers 404 with a short page (pages.py). A parked preview's host goes to another one, the waking page, whose
 requests call `on_wake` to wake it. Every response, routed or not, gets the headers in PREVIEW_RESPONSE_HEADERS so Forja's
 cross-origin-isolated workspace can show it in an iframe. With a gate (gate.py), Traefik asks it about every request to
-a private preview's host, parked or not (ForwardAuth), and only what it lets through reaches the app or wakes it.
+a private preview's host, parked or not (ForwardAuth), and only what it lets through reaches the app or wakes it. A
+preview's /_forja/ paths (its own backend: sign-in and data) go to Forja's server, through the same gate.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from preview_runtime.access import COOKIE
-from preview_runtime.apps_edge import AppsEdge, alias_routers, backend_routers, forward_routers
+from preview_runtime.apps_edge import AppsEdge, alias_routers, backend_routers, forward_routers, preview_backend_routers
 from preview_runtime.direct_http import direct_client
 from preview_runtime.echoes import probe_url
 from preview_runtime.folder_lock import FolderLock
@@ -291,13 +292,17 @@ class PreviewProxy:
             app_routers, app_services = self.apps.routes()
             routers |= app_routers
             services |= app_services
-        if self._aliases:
-            routers |= alias_routers(self._aliases, self._routes, self._parked, _WAKING)
+        aliased, identities = alias_routers(
+            self._aliases, self._routes, self._parked, _WAKING, self.apps.upstream if self.apps else ""
+        )
+        routers |= aliased
         forward_hosts = {host: upstream for hosts, upstream in self._forwards.values() for host in hosts}
         forwarded, forward_services, forward_middleware = forward_routers(forward_hosts)
         routers |= forwarded
         if self.apps is not None:
             routers |= backend_routers([*self._aliases, *forward_hosts])
+            previews = {self.host_for(preview_id): self._guarded(preview_id) for preview_id in {*self._routes, *self._parked}}
+            routers |= preview_backend_routers(previews, _HEADERS_MW, _ACCESS_MW)
         services |= forward_services
         if self._parked:
             services[_WAKING] = {"loadBalancer": {"servers": [{"url": self._waking.url}], "passHostHeader": True}}
@@ -329,6 +334,7 @@ class PreviewProxy:
                 }
             }
         declared |= forward_middleware
+        declared |= identities
         return {"http": {"routers": routers, "services": services, "middlewares": declared}}
 
     async def _write_dynamic(self) -> None:

@@ -57,6 +57,9 @@ VIEWPORT = {"width": 1280, "height": 800}
 MOST_PROBLEMS = 20
 # A page whose requests have all ended this long ago has settled.
 QUIET_S = 0.2
+FORJA_PATH = "/_forja/"  # an app's own backend, which Forja serves on the app's address (builder/app_backend)
+# Its answers that are no mistake of the app's: sign in first, the rules refuse, no such row (or nothing served yet).
+FORJA_REFUSALS = frozenset({401, 403, 404})
 # How long a page whose script answered 5xx gets to show its dev server's error overlay.
 OVERLAY_WAIT_S = 10.0
 _PAGE_SCRIPT = (Path(__file__).with_name("verify_page.js")).read_text()
@@ -112,6 +115,16 @@ def origin_of(url: str) -> str:
 def _path(url: str) -> str:
     parts = urlsplit(url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _forjas(url: str) -> bool:
+    """Whether Forja answers `url` for the app (its people's sign-in and data, /_forja/...), not a file of the project.
+
+    Its refusals are the app's rules at work (401 to someone not signed in, 403, a row not found), and where it serves
+    nothing yet its 404 (a script's, which Chromium also reports as aborted) is no file the app lacks: none of them is
+    the app's problem, so no repair is asked for them. A request it cannot answer (422, 413...) and its 5xx are.
+    """
+    return urlsplit(url).path.startswith(FORJA_PATH)
 
 
 def _first_frame(stack: str, origin: str) -> str:
@@ -186,7 +199,8 @@ class _Watch:
         self.last_activity = time.monotonic()
 
     def on_response(self, response: Response) -> None:
-        if self.own(response.url) and response.status >= 400:
+        refused = response.status in FORJA_REFUSALS and _forjas(response.url)
+        if self.own(response.url) and response.status >= 400 and not refused:
             message = f"{_path(response.url)} answered {response.status} {response.status_text}".strip()
             self.report.add(Problem(kind="request", message=message))
             if response.status >= 500 and response.request.resource_type == "script":
@@ -194,7 +208,7 @@ class _Watch:
 
     def on_failed(self, request: Request) -> None:
         self.on_finished(request)
-        if self.own(request.url):
+        if self.own(request.url) and not _forjas(request.url):
             message = f"{_path(request.url)} could not be loaded ({request.failure or 'no answer'})"
             self.report.add(Problem(kind="request", message=message))
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up (first time) and run every check and test: ruff, basedpyright (types), the docs' build, then pytest
+# Set up (first time) and run every check and test: ruff, the docs' build, then pytest with basedpyright (types) beside it
 # (tests/unit, tests/integration with PostgreSQL and Docker, tests/e2e in Chromium). Extra arguments go to pytest: a
 # tier's folder (`tests/unit` runs in seconds) or a marker selection (`-m "not docker"`).
 set -euo pipefail
@@ -25,7 +25,11 @@ fi
 npm ci --prefix tests/e2e/axe --no-audit --no-fund --loglevel=error
 ruff check .
 ruff format --check .
-basedpyright --project .
+# The type check (about a minute of one core) runs beside the tests, whose first minutes wait on the page's and the
+# preview image's builds more than on the processors; it fails the run as a failed test does, its output at the end.
+types_log=${FORJA_DATA_DIR:-data}/logs/types.log
+basedpyright --project . >"$types_log" 2>&1 &
+types=$!
 # The docs in docs/, built only to check them: a broken link or anchor, or a page missing from the nav, fails (strict).
 # NO_MKDOCS_2_WARNING: Material's banner about MkDocs 2 and its own end of life (May 2027), printed on every build.
 docs_site=$(mktemp -d)
@@ -34,6 +38,13 @@ NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$docs_site"
 # Two processes (xdist); tests/conftest.py groups the tests that must share one. `-n 0` runs them in this one.
 tests=0
 # -rfER: the summary names failures, errors and the end-to-end tests that passed only when run again.
-python -m pytest -n 2 --no-loadscope-reorder -rfER "$@" || tests=$?
+# --durations: the slowest tests and fixtures, to keep the whole run inside CI's time (docs/contributing.md).
+python -m pytest -n 2 --no-loadscope-reorder -rfER --durations=40 "$@" || tests=$?
+if wait "$types"; then
+  tail -n 1 "$types_log"
+else
+  cat "$types_log" >&2
+  tests=1
+fi
 fetched "$corpus_fetch" "$corpus_log" "every corpus project" "the corpus tests of those skip, and fail in CI"
 exit "$tests"

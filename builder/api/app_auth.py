@@ -1,12 +1,15 @@
-"""Sign-in for the people who use a published app, on the app's own origin: `/_forja/auth/...` of its host.
+"""Sign-in for the people who use an app, on the app's own origin: `/_forja/auth/...` of its host.
 
-builder/api/apps.py hands every request under that path of a published app's host here, before the static edge and
-before a server app's sandbox is woken. Pages for sign-up (open, or by invitation: `?invite=`), sign-in, sign-out,
-a forgotten password (`reset`, then `new-password?token=` from its email) and an address check (`verify?token=`)
-(forms, no script; their email: builder/services/app_user_mail.py), themed by the app (builder/app_backend/theme.py),
-and `GET /_forja/auth/me` for the app's own scripts. A session is a cookie of the app's host alone (`forja_app_session`,
+builder/api/apps.py hands every request under that path of a published app's host here (scope live), before the
+static edge and before a server app's sandbox is woken; builder/api/preview_backend.py those of a preview's host (scope
+preview: other accounts and sessions). Pages for sign-up (open, or by invitation: `?invite=`), sign-in, sign-out, a
+forgotten password (`reset`, then `new-password?token=` from its email) and an address check (`verify?token=`) (forms,
+no script; their email: builder/services/app_user_mail.py), themed by the app (builder/app_backend/theme.py), and
+`GET /_forja/auth/me` for the app's own scripts. A session is a cookie of the app's host alone (`forja_app_session`,
 on HTTPS `__Host-forja_app_session` and Secure; HttpOnly, SameSite=Lax, no Domain), whose token names a session of this app only
-(builder/services/app_users.py): Forja's own cookies have other names and its API never reads this one.
+(builder/services/app_users.py): Forja's own cookies have other names and its API never reads this one. A preview's
+cookie is `forja_app_session` of the preview's host, Partitioned as its gate's is (preview_runtime/gate.py), so the
+Preview tab's frame keeps it.
 
 A form posted from anywhere but the app's own origin is refused (403) before it is read, so another site cannot sign a
 visitor in or out; `next` may only name a path of the app. Refusals answer the form again with a sentence and what
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -28,17 +32,18 @@ from builder.app_backend.pages import render
 from builder.app_backend.theme import Theme
 from builder.composition import get_services
 from builder.errors import ForjaError, TooManyAttempts
-from builder.publish.edge import Target
 from builder.services.app_data import Scope as AppScope
 from builder.services.app_users import AppAccount
 from builder.services.mail import can_send
 from builder.services.throttle import Attempt
 from builder.settings import settings
+from preview_runtime.apps_edge import SESSION_COOKIE
+from preview_runtime.gate import Asked, trustworthy
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/_forja/auth/"
-COOKIE = "forja_app_session"
+COOKIE = SESSION_COOKIE  # the edge sends a request with it to Forja to ask who is asking
 # On HTTPS the browser keeps a __Host- cookie only from this very host: another app cannot plant one for the apps'
 # shared parent domain (a session of its owner's on this app, to sign visitors in as them).
 SECURE_COOKIE = f"__Host-{COOKIE}"
@@ -55,16 +60,36 @@ PAGES = {
 NO_EMAIL = "So no password reset link can be sent from here. Ask the people who run this app to help you."
 
 
+@dataclass(frozen=True)
+class AppSite:
+    """Whose backend a host's request reaches: an app (its project) in one scope, and the files its data rules are read
+    from: a published app's `release`, or the `version` a preview runs (None: the project's current one)."""
+
+    project_id: str
+    scope: AppScope = AppScope.live
+    release: int = 0
+    version: int | None = None
+
+
 class AppRequest:
     """One request to an app's auth routes, with what every answer needs: the app, its name, who is signed in."""
 
-    def __init__(self, scope: Scope, receive: Receive, target: Target, theme: Theme | None = None) -> None:
+    def __init__(self, scope: Scope, receive: Receive, site: AppSite, theme: Theme | None = None) -> None:
         self.http = Request(scope, receive)
-        self.project_id = target.project_id
+        self.site = site
+        self.project_id = site.project_id
+        self.scope = site.scope
         self.theme = theme or Theme()
         self.name = self.theme.name
-        self.https = self.http.url.scheme == "https" or bool(settings.apps_domain)
-        self.cookie = SECURE_COOKIE if self.https else COOKIE
+        self.preview = site.scope == AppScope.preview
+        if self.preview:
+            # A preview is plain HTTP on a loopback name (or an address of its own): never a __Host- cookie. A
+            # trustworthy origin's is Secure, SameSite=None and Partitioned, which Forja's Preview tab frame keeps.
+            self.https = trustworthy(Asked(self.http.headers.get("host", ""), "/", proto=self.http.url.scheme))
+            self.cookie = COOKIE
+        else:
+            self.https = self.http.url.scheme == "https" or bool(settings.apps_domain)
+            self.cookie = SECURE_COOKIE if self.https else COOKIE
         self.token = self.http.cookies.get(self.cookie) or None
 
     @property
@@ -94,7 +119,7 @@ class AppRequest:
         return {key: values[0] for key, values in fields.items()}
 
     def page(self, template: str, status: int = 200, **values: object) -> Response:
-        html, headers = render(f"{template}.html", self.theme, **values)
+        html, headers = render(f"{template}.html", self.theme, framed=self.preview, **values)
         response = Response(html, status_code=status)
         response.raw_headers.extend(headers)
         return response
@@ -109,21 +134,22 @@ class AppRequest:
         return self.page("notice", status, title=title, text=text, link=link or "/", link_text=link_text or f"Go to {self.name}")
 
     def signed_in(self, token: str, target: str) -> Response:
+        return self.going(target, token, settings.session_days * 86400)
+
+    def going(self, target: str, token: str = "", max_age: int = 0) -> Response:
+        """A redirect to `target` that keeps the session `token` for `max_age` seconds; none (0) ends it."""
         response = Response(status_code=303, headers={"location": target, "cache-control": "no-store"})
-        response.set_cookie(
-            self.cookie,
-            token,
-            max_age=settings.session_days * 86400,
-            path="/",
-            httponly=True,
-            samesite="lax",
-            secure=self.https,
-        )
+        # Written by hand: Python before 3.14 cannot write Partitioned (nor can Starlette through it).
+        attributes = f"{self.cookie}={token}; Max-Age={max_age}; Path=/; HttpOnly"
+        if self.https:
+            attributes += "; Secure"
+        attributes += "; SameSite=None; Partitioned" if self.preview and self.https else "; SameSite=Lax"
+        response.raw_headers.append((b"set-cookie", attributes.encode("latin-1")))
         return response
 
 
 async def account(request: AppRequest) -> AppAccount | None:
-    return await (await get_services()).app_users.account_of(request.project_id, AppScope.live, request.token)
+    return await (await get_services()).app_users.account_of(request.project_id, request.scope, request.token)
 
 
 def me(signed_in: AppAccount | None) -> Response:
@@ -136,10 +162,10 @@ async def show(request: AppRequest, page: str) -> Response:
     mail = (await get_services()).app_user_mail
     query = request.http.query_params
     token, invite, by_invitation = query.get("token", ""), query.get("invite", ""), False
-    if page == "new-password" and not await mail.reset_works(request.project_id, AppScope.live, token):
+    if page == "new-password" and not await mail.reset_works(request.project_id, request.scope, token):
         return link_gone(request)
     if page == "sign-up":
-        by_invitation = await mail.sign_up_mode(request.project_id, AppScope.live) == "invite"
+        by_invitation = await mail.sign_up_mode(request.project_id, request.scope) == "invite"
     return request.page(
         page.replace("-", "_"),
         title=PAGES[page],
@@ -167,7 +193,7 @@ async def verified(request: AppRequest) -> Response:
     """An address check's link, from its email: the person's email is confirmed (once)."""
     try:
         await (await get_services()).app_user_mail.verify(
-            request.project_id, AppScope.live, request.http.query_params.get("token", "")
+            request.project_id, request.scope, request.http.query_params.get("token", "")
         )
     except ForjaError:
         return request.notice(400, "This link does not work any more", "It was used already, or it expired.")
@@ -197,13 +223,13 @@ async def posted(request: AppRequest, page: str) -> Response:
         if page == "reset":
             return await reset_asked(request, email, attempt)
         if page == "new-password":
-            token = await services.app_user_mail.reset(request.project_id, AppScope.live, form.get("token", ""), password)
+            token = await services.app_user_mail.reset(request.project_id, request.scope, form.get("token", ""), password)
         elif page == "sign-up":
             invite = form.get("invite", "")
-            token = await services.app_users.sign_up(request.project_id, AppScope.live, email, password, attempt, invite)
-            await services.app_user_mail.send_check(request.project_id, AppScope.live, email, request.origin, request.name)
+            token = await services.app_users.sign_up(request.project_id, request.scope, email, password, attempt, invite)
+            await services.app_user_mail.send_check(request.project_id, request.scope, email, request.origin, request.name)
         else:
-            token = await services.app_users.sign_in(request.project_id, AppScope.live, email, password, attempt)
+            token = await services.app_users.sign_in(request.project_id, request.scope, email, password, attempt)
     except ForjaError as exc:
         again = {"token": form.get("token", ""), "invite": form.get("invite", ""), "can_email": can_send()}
         answer = request.page(
@@ -217,10 +243,8 @@ async def posted(request: AppRequest, page: str) -> Response:
 
 async def signed_out(request: AppRequest, target: str) -> Response:
     if request.token:
-        await (await get_services()).app_users.sign_out(request.project_id, AppScope.live, request.token)
-    response = Response(status_code=303, headers={"location": target, "cache-control": "no-store"})
-    response.delete_cookie(request.cookie, path="/", httponly=True, samesite="lax", secure=request.https)
-    return response
+        await (await get_services()).app_users.sign_out(request.project_id, request.scope, request.token)
+    return request.going(target)
 
 
 async def reset_asked(request: AppRequest, email: str, attempt: Attempt) -> Response:
@@ -228,7 +252,7 @@ async def reset_asked(request: AppRequest, email: str, attempt: Attempt) -> Resp
     if not can_send():
         return request.notice(503, "This app cannot send email yet", NO_EMAIL)
     mail = (await get_services()).app_user_mail
-    await mail.request_reset(request.project_id, AppScope.live, email, request.origin, request.name, attempt)
+    await mail.request_reset(request.project_id, request.scope, email, request.origin, request.name, attempt)
     return request.notice(
         200,
         "Check your email",
@@ -256,9 +280,9 @@ async def answer(request: AppRequest, path: str) -> Response:
     return request.notice(405, "Not here", "This page is for reading (GET) and sending its form (POST).")
 
 
-async def app_auth(scope: Scope, receive: Receive, send: Send, target: Target) -> None:
-    """Answer a request under /_forja/auth/ of a published app's host (`target`: what the host serves)."""
-    theme = await (await get_services()).app_themes.theme(target.project_id, target.release)
-    request = AppRequest(scope, receive, target, theme)
+async def app_auth(scope: Scope, receive: Receive, send: Send, site: AppSite) -> None:
+    """Answer a request under /_forja/auth/ of an app's host (`site`: whose backend the host reaches)."""
+    theme = await (await get_services()).app_themes.theme(site.project_id, site.release, site.version, site.scope)
+    request = AppRequest(scope, receive, site, theme)
     response = await answer(request, scope["path"][len(PREFIX) :])
     await response(scope, receive, send)

@@ -1,6 +1,8 @@
 """HTTP routes for the people who use a project's published app (their accounts on the app, not Forja's): the list,
-turning an account off and on, making someone the app's admin, removing them; whether anyone may sign up or only the
-people invited, and the invitations (builder/services/app_user_mail.py).
+turning an account off and on, making someone the app's admin, removing them. `?scope=preview` names the people of the
+project's preview instead (accounts made in the preview, apart from the published app's); the default is `live`.
+Whether anyone may sign up to the published app or only the people invited, and the invitations
+(builder/services/app_user_mail.py).
 
 Only the project's owner and the admins of this Forja may; the service checks (builder/services/app_users.py), so a
 person with no role in the project gets the same 404 as for a made-up id, its editors and viewers a 403.
@@ -8,15 +10,19 @@ person with no role in the project gets the same 404 as for a made-up id, its ed
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import CurrentActor
 from builder.composition import get_services
 from builder.schemas import AppSignUpInfo, AppUserInfo, RequestBody
+from builder.services.app_data import Scope
+
+# Whose people: the published app's (live) or the project's preview's.
+PeopleScope = Annotated[Scope, Query(description="live (the published app's people) or preview (the preview's).")]
 
 router = APIRouter(route_class=CheckedRoute, tags=["app users"])
 
@@ -34,33 +40,36 @@ class AppInvitation(RequestBody):
 
 
 @router.get("/api/projects/{project_id}/app-users")
-async def list_app_users(project_id: str, actor: CurrentActor) -> list[AppUserInfo]:
-    """Everyone with an account on the published app, the first to sign up first."""
-    return await (await get_services()).app_users.people(actor, project_id)
+async def list_app_users(project_id: str, actor: CurrentActor, scope: PeopleScope = Scope.live) -> list[AppUserInfo]:
+    """Everyone with an account on the published app (or, with `scope=preview`, made in its preview), the first to
+    sign up first."""
+    return await (await get_services()).app_users.people(actor, project_id, scope)
 
 
 @router.post("/api/projects/{project_id}/app-users/{user_id}/disable")
-async def disable_app_user(project_id: str, user_id: str, actor: CurrentActor) -> AppUserInfo:
+async def disable_app_user(project_id: str, user_id: str, actor: CurrentActor, scope: PeopleScope = Scope.live) -> AppUserInfo:
     """Turn the account off: the person is signed out everywhere at once and cannot sign in until it is turned on."""
-    return await (await get_services()).app_users.turn_off(actor, project_id, user_id)
+    return await (await get_services()).app_users.turn_off(actor, project_id, user_id, scope)
 
 
 @router.post("/api/projects/{project_id}/app-users/{user_id}/enable")
-async def enable_app_user(project_id: str, user_id: str, actor: CurrentActor) -> AppUserInfo:
+async def enable_app_user(project_id: str, user_id: str, actor: CurrentActor, scope: PeopleScope = Scope.live) -> AppUserInfo:
     """Turn the account on again: the person may sign in."""
-    return await (await get_services()).app_users.turn_on(actor, project_id, user_id)
+    return await (await get_services()).app_users.turn_on(actor, project_id, user_id, scope)
 
 
 @router.put("/api/projects/{project_id}/app-users/{user_id}/role")
-async def set_app_user_role(project_id: str, user_id: str, body: AppRoleChange, actor: CurrentActor) -> AppUserInfo:
+async def set_app_user_role(
+    project_id: str, user_id: str, body: AppRoleChange, actor: CurrentActor, scope: PeopleScope = Scope.live
+) -> AppUserInfo:
     """Make the person an admin of the app, or a user again."""
-    return await (await get_services()).app_users.set_role(actor, project_id, user_id, body.role)
+    return await (await get_services()).app_users.set_role(actor, project_id, user_id, body.role, scope)
 
 
 @router.delete("/api/projects/{project_id}/app-users/{user_id}", status_code=204)
-async def remove_app_user(project_id: str, user_id: str, actor: CurrentActor) -> Response:
+async def remove_app_user(project_id: str, user_id: str, actor: CurrentActor, scope: PeopleScope = Scope.live) -> Response:
     """Remove the account and its sessions for good; the person may sign up again as someone new."""
-    await (await get_services()).app_users.remove(actor, project_id, user_id)
+    await (await get_services()).app_users.remove(actor, project_id, user_id, scope)
     return Response(status_code=204)
 
 

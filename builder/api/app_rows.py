@@ -1,8 +1,9 @@
-"""The data of a published app, on the app's own origin: `/_forja/data/<collection>[/<id>]`, and the browser library
+"""The data of an app, published or in preview, on the app's own origin: `/_forja/data/<collection>[/<id>]`, and the browser library
 that wraps it and the app's sign-in, `/_forja/client.js` (builder/app_backend/client.js).
 
-builder/api/apps.py hands these paths of a published app's host here, as it hands /_forja/auth/ to app_auth.py. Who
-asks is the app's session cookie (app_auth.py's); what they may do is the rules of the release the host serves
+builder/api/apps.py hands these paths of a published app's host here, as it hands /_forja/auth/ to app_auth.py, and
+builder/api/preview_backend.py those of a preview's host. Who asks is the app's session cookie (app_auth.py's); what
+they may do is the rules of the release the host serves, or of the version a preview runs
 (builder/services/app_rows.py). Answers are JSON; a refusal is `{"detail": sentence}` with its status. A request that
 writes (POST, PUT, PATCH, DELETE) must come from the app's own pages: its Origin is the app's, or it is refused (403)
 before anything is read, so another site, another app included, cannot write with a visitor's session.
@@ -16,13 +17,12 @@ from importlib import resources
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from builder.api.app_auth import AppRequest
+from builder.api.app_auth import AppRequest, AppSite
 from builder.api.bodies import parse_json
 from builder.app_backend.identity import AppViewer
 from builder.app_backend.rules import DataRules
 from builder.composition import Services, get_services
 from builder.errors import Forbidden, ForjaError, InvalidInput, NotFound, TooLarge, UnsupportedMediaType
-from builder.publish.edge import Target
 from builder.services.app_data import Scope as AppScope
 from builder.services.app_rows import MAX_ROW_BYTES, ListQuery
 
@@ -99,8 +99,8 @@ async def answer(request: AppRequest, services: Services, rules: DataRules, path
         raise NotFound("There is nothing at this address: ask /_forja/data/<collection> or /_forja/data/<collection>/<id>.")
     if method in _WRITES and not request.same_origin():
         raise Forbidden("This app takes changes to its data only from its own pages, so nothing was done.")
-    viewer: AppViewer = await services.app_users.viewer_of(request.project_id, AppScope.live, request.token)
-    rows, where = services.app_rows, (request.project_id, AppScope.live, rules, collection, viewer)
+    viewer: AppViewer = await services.app_users.viewer_of(request.project_id, request.scope, request.token)
+    rows, where = services.app_rows, (request.project_id, request.scope, rules, collection, viewer)
     if not row_id:
         if method in ("GET", "HEAD"):
             return _json(200, (await rows.list(*where, list_query(request))).model_dump())
@@ -117,15 +117,19 @@ async def answer(request: AppRequest, services: Services, rules: DataRules, path
     return _json(405, {"detail": "A row's address answers GET, PATCH, PUT and DELETE."})
 
 
-async def app_rows(scope: Scope, receive: Receive, send: Send, target: Target) -> None:
-    """Answer a request for /_forja/client.js or under /_forja/data/ of a published app's host (`target`)."""
-    request = AppRequest(scope, receive, target)
+async def app_rows(scope: Scope, receive: Receive, send: Send, site: AppSite) -> None:
+    """Answer a request for /_forja/client.js or under /_forja/data/ of an app's host (`site`: whose backend it reaches)."""
+    request = AppRequest(scope, receive, site)
     if scope["path"] == CLIENT:
         response = client_js(request.http.method)
     else:
         services = await get_services()
         try:
-            rules = await services.app_rows.rules(target.project_id, target.release)
+            rows = services.app_rows
+            preview = site.scope == AppScope.preview
+            rules = await (
+                rows.working_rules(site.project_id, site.version) if preview else rows.rules(site.project_id, site.release)
+            )
             response = await answer(request, services, rules, scope["path"][len(PREFIX) :])
         except ForjaError as exc:
             response = _json(exc.status, exc.body(), exc.headers())

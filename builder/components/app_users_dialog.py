@@ -1,7 +1,7 @@
-"""The Users dialog (from the project menu and the Publish dialog): the people who signed up to the published app, with
-their role and whether they may sign in; the owner makes them admin, turns them off and on, and removes them (asked
-first); lets anyone sign up or only the people they invite, and invites them by email (or says plainly that this Forja
-cannot send email)."""
+"""The Users dialog (from the project menu and the Publish dialog): the people who signed up to the published app, or
+in the preview (a choice at its top: their accounts are apart), with their role and whether they may sign in; the owner
+makes them admin, turns them off and on, and removes them (asked first). For the published app it lets anyone sign up
+or only the people the owner invites, and invites them by email (or says plainly that this Forja cannot send email)."""
 
 import reflex as rx
 
@@ -104,6 +104,20 @@ def app_user_row(row: AppUserRow) -> rx.Component:
 
 def _empty() -> rx.Component:
     return rx.cond(
+        AppUsersState.scope == "preview",
+        rx.text(
+            "Nobody has signed up in the preview yet. Use your app's sign-up page in the Preview tab: those accounts are "
+            "for trying your app out, and only work there.",
+            size="2",
+            color=MUTED,
+            id="app-users-empty",
+        ),
+        _empty_live(),
+    )
+
+
+def _empty_live() -> rx.Component:
+    return rx.cond(
         AppUsersState.sign_up_url != "",
         rx.vstack(
             rx.text("Nobody has signed up yet.", size="2", weight="medium"),
@@ -160,7 +174,7 @@ def _invitations() -> rx.Component:
         width="100%",
     )
     return rx.cond(
-        AppUsersState.app_url != "",
+        (AppUsersState.app_url != "") & (AppUsersState.scope == "live"),
         rx.vstack(
             rx.hstack(
                 rx.switch(
@@ -186,11 +200,20 @@ def app_users_dialog() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title("People who use your app"),
             rx.dialog.description(
-                "Everyone with an account on your published app. An admin can see and change what everyone saved in it; "
-                "someone turned off is signed out and cannot sign in until you turn them on.",
+                "Everyone with an account on your app. An admin can see and change what everyone saved in it; someone "
+                "turned off is signed out and cannot sign in until you turn them on.",
                 size="2",
             ),
             rx.vstack(
+                rx.segmented_control.root(
+                    rx.segmented_control.item("Published app", value="live"),
+                    rx.segmented_control.item("In the preview", value="preview"),
+                    value=AppUsersState.scope,
+                    on_change=AppUsersState.set_scope,
+                    size="2",
+                    id="app-users-scope",
+                    aria_label="Whose people",
+                ),
                 rx.cond(
                     AppUsersState.rows.length() > 0,
                     rx.vstack(rx.foreach(AppUsersState.rows, app_user_row), width="100%", spacing="0", id="app-users-list"),

@@ -5,9 +5,12 @@ asked for is what the starter is (a list app, a one-page site, a JSON API, a pos
 feature counts as built only when the starter really does it. Everything else is named in the
 summary as not built, so the app never shows "A chart ✓" for a chart that is not there.
 
-Some things asked for are a starter's kind only in name: "a booking page" is a list of
-appointments offline, with no slots to pick and no calendar. Their main ask (`NEEDS`) is named as
-not built too, and the summary says in plain words what the starter made instead (`MADE`).
+Some things asked for are a starter's kind only in part: "a booking system with a calendar" gets the bookings starter,
+which has slots to pick but no calendar. Their main ask's missing parts (`NEEDS`) are named as not built too, and the
+summary says in plain words what the starter made (`MADE`).
+
+A request that needs people to sign in ("members can log in") and names no kind of data gets the bookings starter, the
+one whose people have accounts (Forja's): as a site with sign-in when it asks for a site, else as a starting point.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Literal
 
 from builder.generation.starters import EXPLICIT_WEIGHT, PAGE_STARTER, Starter, choose_starter, score_starters
 
-Kind = Literal["list", "page", "api", "posts"]
+Kind = Literal["list", "page", "api", "posts", "bookings"]
 
 # What each starter is, by what its files do (see each template.json's description).
 STARTER_KINDS: dict[str, Kind] = {
@@ -31,7 +34,9 @@ STARTER_KINDS: dict[str, Kind] = {
     "fastapi": "api",
     "express-api": "api",
     "flask": "posts",
+    "bookings": "bookings",
 }
+ACCOUNTS_STARTER = "bookings"
 # What each starter makes, in a person's words ({plural}: the app's item noun); every part is in its files.
 MADE: dict[str, str] = {
     "react-vite-tailwind": "a list of {plural} you can add to (each with an optional date), tick off, search and remove, "
@@ -45,15 +50,19 @@ MADE: dict[str, str] = {
     "fastapi": "a JSON API to list, add, change and delete {plural}, kept in SQLite, with its docs and a small page that uses it",
     "express-api": "a JSON API to list, add, change and delete {plural}, kept in a JSON file, with a small page that uses it",
     "flask": "a site of {plural}, each with a title, details and a page of its own, with a form to add them and delete",
+    "bookings": "a booking page where customers make an account, sign in, pick a day and a time, and see and cancel their "
+    "own {plural}, while the people you make its admins see everyone's and mark them done; Forja keeps the accounts "
+    "and the {plural}",
 }
 
 # Words in the thing asked for that each kind of starter is. "app" alone is not here: a chat app is not a list app.
 _THINGS: dict[Kind, str] = {
     "list": r"to-?do|tasks?|lists?|checklists?|trackers?|planners?|organi[sz]ers?|inventory|habits?|recipes?|box|"
-    r"collections?|bookings?|appointments?|reservations?|watchlists?|shopping|grocery|groceries|expenses?",
+    r"collections?|watchlists?|shopping|grocery|groceries|expenses?",
     "page": r"landing|pages?|sites?|website|homepage|portfolio|brochure|one-page|resume|cv",
     "api": r"apis?|rest(?:ful)?|backend|back-end|server|endpoints?|crud|microservice",
     "posts": r"blog|journal|diary|guestbook|posts|articles|notes?|notebook",
+    "bookings": r"bookings?|appointments?|reservations?|scheduler|reserv(?:e|ing)|book\s+(?:a|an|the|your|their|my|our)\s+\w+",
 }
 # A thing that names no kind by itself ("a Flask app to keep notes"): the rest of the request says what it is.
 _GENERIC = (
@@ -70,7 +79,19 @@ _CAN_DO: dict[Kind, str] = {
     r"call\s+to\s+action",
     "api": r"crud|create|read|update|delete|list|json|endpoints?|rest|docs|openapi|database|sqlite|storage|persist(?:ent)?",
     "posts": r"posts?|add(?:\s+form)?|forms?|delete|titles?|details?|page\s+per\s+post|database|sqlite",
+    "bookings": r"book\w*|appointments?|reserv\w*|cancel\w*|done|mark|admins?|slots?|times?|pick\w*|choose|"
+    r"(?:see|view|keep)\s+(?:their|my|your)\s+own",
 }
+# A request that needs people to have accounts of their own, or to book: bookings are each customer's own. "sign up"
+# alone is not here ("sign up for my newsletter"), nor "book" alone ("a REST API for my book collection").
+_SIGN_IN = r"login|log[\s-]?in|sign[\s-]?in|accounts?|members?|(?:their|my)\s+own|my\s+(?:bookings|orders|account)"
+_ACCOUNTS = rf"{_SIGN_IN}|bookings?|appointments?|reservations?|(?:can|to)\s+book|book\s+(?:a|an|the|your|their|my|our)\s+\w+"
+SIGN_IN_LACKING = "sign-in, with each person's own list"
+# What the bookings starter does of the account words: its people make an account and sign in.
+_SIGNS_IN = re.compile(
+    r"(?<![\w-])(?:login|log[\s-]?in|sign[\s-]?(?:in|up)|accounts?|members?|customers?|users?|auth\w*)(?![\w-])",
+    re.IGNORECASE,
+)
 # Words that make a feature more than the starter does, even next to one it has ("search by category").
 _BEYOND = (
     r"charts?|graphs?|plots?|stats|statistics|analytics|categor(?:y|ies)|tags?|login|log\s+in|sign[\s-]?(?:in|up)|"
@@ -106,6 +127,9 @@ NEEDS: tuple[Need, ...] = (
     Need(r"inventory|stock", (("stock counts that go up and down", r"counts?|quantit\w*|stock|levels?"),)),
     Need(r"habits?", (("a check-in for every day, with streaks", r"streaks?|daily|every\s+day|check[\s-]?ins?"),)),
 )
+
+# The parts of a main ask that a starter does build.
+BUILT_PARTS: dict[str, tuple[str, ...]] = {"bookings": ("booking slots customers can pick",)}
 
 LEADING = re.compile(
     r"^(?:please\s+)?(?:(?:build|make|create|write|give me|i want|i need)\s+)?(?:me\s+)?(?:(?:an?|the|my|some)\s+)?",
@@ -150,19 +174,28 @@ def kinds_for(thing: str) -> list[Kind]:
 
 def can_build(feature: str, kind: Kind | None) -> bool:
     """Whether a starter of `kind` really does `feature`; unknown starters claim nothing."""
-    if kind is None or _has(_BEYOND, feature):
+    if kind is None:
         return False
-    return _has(_COMMON, feature) or _has(_CAN_DO[kind], feature)
+    # The bookings starter's people sign in: those words are its own, and the rest of the feature still counts.
+    rest = _SIGNS_IN.sub(" ", feature) if kind == "bookings" else feature
+    if _has(_BEYOND, rest):
+        return False
+    return rest != feature or _has(_COMMON, feature) or _has(_CAN_DO[kind], feature)
 
 
-def lacking(thing: str, not_built: Sequence[str]) -> list[str]:
-    """The parts of the thing's main ask that no starter builds, but for those the person named as features."""
+def needs_accounts(prompt: str) -> bool:
+    """Whether the request asks for people who sign in, each with what is theirs."""
+    return _has(_ACCOUNTS, prompt)
+
+
+def lacking(thing: str, not_built: Sequence[str], starter: str = "") -> list[str]:
+    """The parts of the thing's main ask that `starter` does not build, but for those the person named as features."""
     return [
         part
         for need in NEEDS
         if _has(need.asks, thing)
         for part, words in need.parts
-        if not any(_has(words, feature) for feature in not_built)
+        if part not in BUILT_PARTS.get(starter, ()) and not any(_has(words, feature) for feature in not_built)
     ]
 
 
@@ -216,14 +249,19 @@ def decide(prompt: str, features: Sequence[str], starters: Sequence[Starter]) ->
     """Pick the starter whose kind is the thing asked for, and sort the prompt's features into built and not built.
 
     A named stack ("in Vue") is kept even when nothing fits; otherwise a request no starter is (a
-    tip calculator) gets the one-page site, titled as asked, and the thing itself is listed as not built.
+    tip calculator) gets the one-page site, titled as asked, and the thing itself is listed as not built. A request
+    that needs accounts and names no kind of data (a site, or nothing known) gets the bookings starter instead.
     """
     thing = thing_asked(prompt)
     wanted = kinds_for(thing)
     chosen = choose_starter(prompt, starters)
     fitting = [s for s in starters if STARTER_KINDS.get(s.name) in wanted]
     named = score_starters(prompt, [chosen])[chosen.name] >= EXPLICIT_WEIGHT
-    if chosen in fitting:
+    accounts = next((s for s in starters if s.name == ACCOUNTS_STARTER), None)
+    if accounts is not None and not named and set(wanted) <= {"page"} and needs_accounts(prompt):
+        # A site whose people sign in is the bookings starter's page; anything else unknown starts from it.
+        starter, fits = accounts, bool(wanted)
+    elif chosen in fitting:
         starter, fits = chosen, True
     elif fitting and not named:
         starter, fits = choose_starter(prompt, fitting), True
@@ -234,7 +272,10 @@ def decide(prompt: str, features: Sequence[str], starters: Sequence[Starter]) ->
     built = [f for f in features if can_build(f, kind)]
     # A feature said again inside the thing ("an app where I can share lists" -> "share lists") is named once.
     not_built = [f for f in features if f not in built and (fits or f.lower() not in thing.lower())]
-    lacks = lacking(thing, not_built)
+    lacks = lacking(thing, not_built, starter.name)
+    if kind != "bookings" and _has(_SIGN_IN, prompt) and not any(_has(_SIGN_IN, f) for f in not_built):
+        # "a todo list where I sign in": the list starters keep a browser's items, not a person's.
+        lacks.append(SIGN_IN_LACKING)
     if not fits:
         not_built.insert(0, thing)
     return Fit(starter=starter, fits=fits, thing=thing, built=built, not_built=not_built, lacks=lacks)

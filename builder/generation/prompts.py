@@ -38,6 +38,18 @@ Rules:
   (`sqlite:////data/app.sqlite3`, or `postgresql://...` where Forja runs on PostgreSQL; Node gets the SQLite file's
   path as DATABASE_PATH when it is SQLite), and DATA_DIR (/data) is a writable folder of its own for uploaded files.
   Create its tables at start when they are missing. Fall back to a local file only when DATABASE_URL is not set.
+- People who sign in, and data kept for each of them: never write your own accounts, passwords or login. Forja serves \
+them on the app's own address (no files of yours): pages `/_forja/auth/sign-up`, `/sign-in`, `/sign-out` (each takes \
+`?next=/path`), `GET /_forja/auth/me` -> `{{"signed_in": bool, "user": {{"id", "email", "role": "user"|"admin"}}|null}}`. \
+`<script src="/_forja/client.js"></script>` gives `forja.auth.me()` (the user or null), `forja.auth.signInUrl()`, \
+`signUpUrl()`, `signOutUrl()`, and `forja.data('name')` with `list({{field: value, mine: true, limit, offset}})` -> \
+`{{rows: [{{id, owner, created_at, updated_at, data}}], next_offset}}` (newest first, at most 100), `get(id)`, \
+`create(obj)`, `update(id, fields)`, `replace(id, obj)`, `remove(id)`; a refusal throws an Error with a readable \
+`message` and `status` (401 sign in first, 403, 404). Who may do what is `.forja/data.json`: `{{"collections": \
+{{"name": {{"read": W, "create": W, "update": W, "delete": W}}}}}}`, W one of "public", "signed-in", "owner" (the user \
+who made the row) or "admin"; whatever it leaves out is refused to everyone (deny by default); admins (the app's \
+owner and whom they make admin) may do every named action on every row; "create" is never "owner". Use these when \
+the app needs accounts or each person's own data; make a rule "public" only when the person asks for it.
 - Prefer one of the starters below; keep its layout and scripts unless the person asks otherwise.
 - Write the dependency manifest (package.json, requirements.txt or pyproject.toml) first in `files`: Forja starts
   installing the dependencies while you write the rest.

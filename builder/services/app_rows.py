@@ -1,8 +1,10 @@
 """The data of an app Forja serves: rows of its collections, each a JSON object stamped with the app user who made it,
-read and written only as the rules of the app's published release (`.forja/data.json`) allow.
+read and written only as the rules of the app's published release (`.forja/data.json`) allow; in its preview (scope
+preview, rows of their own), as the rules of the version the preview runs allow, read again after each save.
 
 Deny by default: a collection the rules do not name, or an action they leave out, is refused to everyone; a release
-without a rules file, or with one that cannot be read (published before rules were checked), allows nothing. A list is
+without a rules file, or with one that cannot be read (published before rules were checked), allows nothing; in a
+preview, rules that cannot be read refuse every request with the sentence that says why (422). A list is
 filtered in its query (builder/app_backend/rules.py `read_filter`), so a filter can only narrow it: asking for another
 user's rows (`owner=...`) never gives a row the viewer could not read one by one. A row the viewer may not read is
 "not found", exactly like a row that does not exist, so an id tells nothing about someone else's data.
@@ -117,6 +119,8 @@ class AppRowService:
     def __init__(self, store: ProjectStore) -> None:
         self._store = store
         self._rules: dict[tuple[str, int], DataRules] = {}
+        # A preview's rules by (project, version): a version never changes either; its sentence when it cannot be read.
+        self._working: dict[tuple[str, int], DataRules | str] = {}
 
     async def rules(self, project_id: str, release: int) -> DataRules:
         """The rules of a release, read once: a release never changes. None of a release allows nothing."""
@@ -137,6 +141,24 @@ class AppRowService:
             self._rules.clear()
         self._rules[key] = rules
         return rules
+
+    async def working_rules(self, project_id: str, version: int | None = None) -> DataRules:
+        """The rules of the version a preview runs (None: the project's current one, so a save counts from the next
+        request), read once per version; RulesError, with the sentence saying what to write, when they cannot be read."""
+        number = version if version is not None else await self._store.latest_version(project_id)
+        key = (project_id, number)
+        found = self._working.get(key)
+        if found is None:
+            try:
+                found = (await version_rules(self._store, project_id, number) if number else None) or DataRules()
+            except RulesError as exc:
+                found = exc.message
+            if len(self._working) >= _CACHED_RELEASES:
+                self._working.clear()
+            self._working[key] = found
+        if isinstance(found, str):
+            raise RulesError(found)
+        return found
 
     async def list(
         self, project_id: str, scope: Scope, rules: DataRules, collection: str, viewer: AppViewer, query: ListQuery

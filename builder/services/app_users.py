@@ -17,9 +17,12 @@ from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel
 
+from builder.app_backend import user_token
 from builder.app_backend.identity import AppViewer
+from builder.app_secrets import derived_key
 from builder.errors import Forbidden, NotFound, SignInRefused, TooManyAttempts
 from builder.models import LOCAL_USER_ID, AppUser, utcnow
 from builder.schemas import AppUserInfo
@@ -41,6 +44,12 @@ class AppAccount(BaseModel):
     email: str
     role: Literal["user", "admin"]
     verified: bool = False
+
+
+def user_key(project_id: str, scope: Scope) -> Ed25519PrivateKey:
+    """The key Forja signs an app's users' tokens with: the app's own, the same on every worker; its public half is
+    FORJA_USER_KEY (user_token.public_key)."""
+    return user_token.signing_key(derived_key("app-user-keys"), project_id, scope.value)
 
 
 def waiting(seconds: int) -> str:

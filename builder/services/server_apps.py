@@ -27,10 +27,13 @@ from typing import Any
 import httpx
 
 from builder import outages
+from builder.app_backend.user_token import KEY_ENV, public_key
 from builder.app_secrets import runner_env
 from builder.cluster.previews import WorkerGone, proxy_address
 from builder.errors import ForjaError, PreviewError, PublishFailed
 from builder.publish.addresses import APP_KEY, app_host, app_key, app_preview_id
+from builder.services.app_data import Scope
+from builder.services.app_users import user_key
 from builder.services.preview_hub import PreviewHub
 from builder.services.previews import WithData, plan_of
 from builder.settings import settings
@@ -177,12 +180,16 @@ class ServerApps:
     async def _run_plan(
         self, project_id: str, tree: Mapping[str, bytes], plan: ProductionPlan, override: RunOverride | None = None
     ) -> RunPlan:
-        """The release's RunPlan with all of the app's variables (a server reads them all) and its published data."""
+        """The release's RunPlan with all of the app's variables (a server reads them all), its published data, and the
+        public key it checks its users' tokens with (FORJA_USER_KEY: no secret, so kept to wake the app after a restart
+        of Forja, as where its data is)."""
         if override is None:
             override = await self._store.run_override(project_id)
         env = await runner_env(self._store, self._logs, project_id)
         run = release_run_plan(tree, override, plan, env)
-        return await self._with_data(project_id, run) if self._with_data is not None else run
+        run = await self._with_data(project_id, run) if self._with_data is not None else run
+        key = public_key(user_key(project_id, Scope.live))
+        return run.model_copy(update={"kept_env": {**run.kept_env, KEY_ENV: key}})
 
     async def _build_log(self, key: str, project_id: str) -> str:
         """The build's output from the sandbox's folder, redacted, and said in the Logs tab."""

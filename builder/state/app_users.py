@@ -1,6 +1,7 @@
-"""The Users dialog: the people who signed up to the project's published app, and its owner turning them off and on,
-making them admin and removing them, letting anyone sign up or only the people they invite, and inviting them. Thin:
-the services check who may (builder/services/app_users.py, app_user_mail.py) and do it."""
+"""The Users dialog: the people who signed up to the project's published app, or in its preview, and its owner turning
+them off and on, making them admin and removing them; for the published app, letting anyone sign up or only the people
+they invite, and inviting them. Thin: the services check who may (builder/services/app_users.py, app_user_mail.py)
+and do it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import reflex as rx
 from builder.errors import ForjaError
 from builder.schemas import AppUserInfo
 from builder.services.access import Actor
+from builder.services.app_data import Scope
 from builder.services.app_users import AppUserService
 from builder.state.workspace import WorkspaceState
 
@@ -33,12 +35,14 @@ def _row(info: AppUserInfo) -> AppUserRow:
     )
 
 
-Change = Callable[[AppUserService, Actor, str], Awaitable[object]]
+Change = Callable[[AppUserService, Actor, str, Scope], Awaitable[object]]
 
 
 class AppUsersState(rx.State):
     open_dialog: bool = False
     rows: rx.Field[list[AppUserRow]] = rx.field(default_factory=list)
+    # Whose people the dialog shows: the published app's ("live") or the preview's ("preview").
+    scope: str = Scope.live.value
     # The published app's address ("" before its first publish), for the sign-up page's link.
     app_url: str = ""
     error: str = ""
@@ -50,7 +54,7 @@ class AppUsersState(rx.State):
 
     @rx.var
     def sign_up_url(self) -> str:
-        return self.app_url + SIGN_UP_PATH if self.app_url else ""
+        return self.app_url + SIGN_UP_PATH if self.app_url and self.scope == Scope.live.value else ""
 
     @rx.event
     async def set_open(self, value: bool) -> None:
@@ -59,13 +63,20 @@ class AppUsersState(rx.State):
         if value:
             await self._load()
 
+    @rx.event
+    async def set_scope(self, value: str | list[str]) -> None:
+        self.scope = Scope.preview.value if value == Scope.preview.value else Scope.live.value
+        self.error = self.notice = ""
+        await self._load()
+
     async def _load(self) -> None:
         workspace = await self.get_state(WorkspaceState)
         try:
             allowed = await workspace.allowed()
             app = await allowed.services.publishing.app(workspace.project_id)
             self.app_url = app.url if app is not None else ""
-            self.rows = [_row(info) for info in await allowed.services.app_users.people(allowed.actor, workspace.project_id)]
+            people = await allowed.services.app_users.people(allowed.actor, workspace.project_id, Scope(self.scope))
+            self.rows = [_row(info) for info in people]
             sign_up = await allowed.services.app_user_mail.sign_up_info(allowed.actor, workspace.project_id)
             self.invite_only, self.can_email = sign_up.mode == "invite", sign_up.email
         except ForjaError as exc:
@@ -75,7 +86,7 @@ class AppUsersState(rx.State):
         workspace = await self.get_state(WorkspaceState)
         try:
             allowed = await workspace.allowed()
-            await change(allowed.services.app_users, allowed.actor, workspace.project_id)
+            await change(allowed.services.app_users, allowed.actor, workspace.project_id, Scope(self.scope))
         except ForjaError as exc:
             self.error, self.notice = exc.message, ""
             return
@@ -88,34 +99,35 @@ class AppUsersState(rx.State):
     @rx.event
     async def turn_off(self, user_id: str) -> None:
         await self._change(
-            lambda users, actor, pid: users.turn_off(actor, pid, user_id),
+            lambda users, actor, pid, scope: users.turn_off(actor, pid, user_id, scope),
             f"{self._email(user_id)} is turned off: signed out everywhere, and cannot sign in until you turn them on.",
         )
 
     @rx.event
     async def turn_on(self, user_id: str) -> None:
         await self._change(
-            lambda users, actor, pid: users.turn_on(actor, pid, user_id), f"{self._email(user_id)} can sign in again."
+            lambda users, actor, pid, scope: users.turn_on(actor, pid, user_id, scope),
+            f"{self._email(user_id)} can sign in again.",
         )
 
     @rx.event
     async def make_admin(self, user_id: str) -> None:
         await self._change(
-            lambda users, actor, pid: users.set_role(actor, pid, user_id, "admin"),
+            lambda users, actor, pid, scope: users.set_role(actor, pid, user_id, "admin", scope),
             f"{self._email(user_id)} is an admin of your app now: they can see and change what everyone saved in it.",
         )
 
     @rx.event
     async def make_user(self, user_id: str) -> None:
         await self._change(
-            lambda users, actor, pid: users.set_role(actor, pid, user_id, "user"),
+            lambda users, actor, pid, scope: users.set_role(actor, pid, user_id, "user", scope),
             f"{self._email(user_id)} is no longer an admin of your app.",
         )
 
     @rx.event
     async def remove(self, user_id: str) -> None:
         await self._change(
-            lambda users, actor, pid: users.remove(actor, pid, user_id),
+            lambda users, actor, pid, scope: users.remove(actor, pid, user_id, scope),
             f"{self._email(user_id)} is removed. They can sign up again as someone new.",
         )
 

@@ -1,6 +1,7 @@
 """The people of a published app, managed from the workspace as its owner does: a static app published, the Users
 dialog empty with a link to the app's sign-up page, a person signing up there in another browser, then turned off from
-the dialog: signed out at once, and refused at their next sign-in. At 1440x900 and 390x844, light and dark."""
+the dialog: signed out at once, and refused at their next sign-in; the preview's people, a choice in the dialog, are
+others. At 1440x900 and 390x844, light and dark."""
 
 from __future__ import annotations
 
@@ -20,6 +21,13 @@ SECRET = "kim's long secret"
 
 def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"app-users-{name}.png"))
+
+
+def settled(page: Page) -> None:
+    """Until the choice's indicator has slid to the chosen side."""
+    page.locator("#app-users-scope").evaluate(
+        "(choice) => Promise.all(choice.getAnimations({subtree: true}).map((a) => a.finished))"
+    )
 
 
 def open_users(page: Page) -> None:
@@ -86,6 +94,16 @@ def test_the_owner_turns_off_a_person_who_signed_up_and_they_can_no_longer_sign_
     expect(row.locator(".app-user-on")).to_be_visible()
     shot(page, "3-turned-off-1440")
 
+    # The preview's people are others: nobody there yet; back to the published app's, the person is still listed.
+    scope = page.locator("#app-users-scope")
+    scope.get_by_role("radio", name="In the preview").click()
+    expect(page.locator("#app-users-empty")).to_contain_text("Nobody has signed up in the preview yet")
+    expect(page.locator(".app-user-row")).to_have_count(0)
+    settled(page)
+    shot(page, "3-preview-1440")
+    scope.get_by_role("radio", name="Published app").click()
+    expect(row).to_contain_text("Turned off")
+
     # Signed out at once, and refused at the next sign-in, in words.
     assert not signed_in(visitor, address)
     visitor.goto(f"{address}/_forja/auth/sign-in")
@@ -100,6 +118,11 @@ def test_the_owner_turns_off_a_person_who_signed_up_and_they_can_no_longer_sign_
     # On a phone: the list, and Remove asks first.
     page.set_viewport_size(PHONE)
     shot(page, "5-turned-off-390")
+    scope.get_by_role("radio", name="In the preview").click()
+    expect(page.locator("#app-users-empty")).to_be_visible()
+    settled(page)
+    shot(page, "5-preview-390")
+    scope.get_by_role("radio", name="Published app").click()
     page.emulate_media(color_scheme="dark")
     shot(page, "5-turned-off-390-dark")
     page.emulate_media(color_scheme="light")

@@ -52,6 +52,9 @@ async def test_an_app_user_signs_up_in_and_out_on_that_app_alone(accounts_on: Se
     # The owner's Forja address makes the app's admin (of this app only by being its owner).
     owner = await users.sign_up(first, LIVE, ana.actor.email, "the owner's secret", WHO)
     assert (await users.viewer_of(first, LIVE, owner)).role == "admin"
+    # In the app's preview too, whose accounts are its own: the owner's address signs up there again, as its admin.
+    in_preview = await users.sign_up(first, Scope.preview, ana.actor.email, "the owner's secret", WHO)
+    assert (await users.viewer_of(first, Scope.preview, in_preview)).role == "admin"
 
     # Emptying the trash takes the app's people and sessions with the project (their rows refer to it).
     await accounts_on.history.delete(first)

@@ -58,3 +58,28 @@ async def test_the_page_reaches_only_its_own_origin(checker: PageChecker, sites:
     report = await checker.check(site.url + "/")
     assert other.requested == []
     assert report.problems == []
+
+
+async def test_forjas_own_paths_are_not_the_apps_missing_files(checker: PageChecker, sites: list[Site]) -> None:
+    # /_forja/ is Forja's on an app's address: a refusal there (not signed in) or nothing there yet is no file to write.
+    page = (
+        "<h1>Bookings</h1><script src='/_forja/client.js'></script>"
+        "<script>fetch('/_forja/data/bookings'); fetch('/_forja/auth/nowhere'); fetch('/bookings.json');"
+        "fetch('/_forja/data/broken'); fetch('/_forja/data/bookings?limit=1000');</script>"
+    )
+    site = Site(
+        {
+            "/": (200, page),
+            "/_forja/data/bookings": (401, '{"detail": "Sign in first."}'),
+            "/_forja/data/broken": (500, "{}"),
+            "/_forja/data/bookings?limit=1000": (422, '{"detail": "A list holds at most 100 rows."}'),
+        }
+    )
+    sites.append(site)
+    report = await checker.check(site.url + "/")
+    # A request Forja cannot answer, and Forja failing, are still problems; the app's own missing file is one as ever.
+    assert sorted((p.kind, p.message) for p in report.problems) == [
+        ("request", "/_forja/data/bookings?limit=1000 answered 422 Unprocessable Entity"),
+        ("request", "/_forja/data/broken answered 500 Internal Server Error"),
+        ("request", "/bookings.json answered 404 Not Found"),
+    ]

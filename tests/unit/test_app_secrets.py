@@ -16,6 +16,7 @@ from builder.app_secrets import (
     check_name,
     check_value,
     decrypt,
+    derived_key,
     encrypt,
     hidden_values,
     is_public,
@@ -148,6 +149,17 @@ def test_the_key_setting_wins_and_a_bad_one_says_what_it_must_be(key_folder: Pat
     monkeypatch.setattr(builder.settings.settings, "secret_key", "not-a-key")
     with pytest.raises(ServerUnavailable, match="not a Fernet key"):
         encrypt("x")
+
+
+def test_a_derived_key_is_one_per_purpose_and_server_key_and_never_the_key_itself(
+    key_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = derived_key("app-user-keys")  # the key file made first, and read again: the same derived key
+    assert derived_key("app-user-keys") == made and len(made) == 32
+    assert derived_key("other") != made and (key_folder / KEY_FILE).read_bytes().strip() not in (made, derived_key("other"))
+    key = Fernet.generate_key()
+    monkeypatch.setattr(builder.settings.settings, "secret_key", key.decode())
+    assert derived_key("app-user-keys") not in (made, key)
 
 
 def test_a_value_under_another_key_is_refused_in_words(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -76,6 +76,7 @@ STARTERS: dict[str, tuple[str, str, bool] | Server | str] = {
     "svelte-vite": (NPM_BUILD, "dist", False),
     "vue-vite": (NPM_BUILD, "dist", False),
     "html": ("", "", False),
+    "bookings": ("", "", False),
     "express-api": server("Express", "", NPM_START),
     "fastapi": server("FastAPI", "", 'uvicorn app.main:app --host "$HOST" --port "$PORT"'),
     "flask": server("Flask", "", 'FLASK_DEBUG=0 flask --app app:app run --host "$HOST" --port "$PORT"'),

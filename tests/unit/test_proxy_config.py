@@ -212,3 +212,32 @@ async def test_an_app_backend_path_of_a_server_apps_hosts_goes_to_forja_not_its_
     finally:
         for page in pages:
             page.stop()
+
+
+async def test_a_previews_backend_path_goes_to_forja_through_the_previews_gate(tmp_path: Path) -> None:
+    gate = AccessGate(AccessKeys(bytes(32)), "http://127.0.0.1:3000", "v-")
+    proxy = PreviewProxy(tmp_path, 8090, gate=gate, apps=AppsEdge("apps.localhost", "http://127.0.0.1:3000"))
+    proxy.dynamic_dir.mkdir()
+    pages = [proxy._not_found, proxy._waking]  # pyright: ignore[reportPrivateUsage] (the config names their addresses)
+    for page in [*pages, gate]:
+        page.start()
+    try:
+        for preview_id in ("abc", "v-abc"):
+            await proxy.route(preview_id, "http://127.0.0.1:4000")
+        await proxy.park("abc1")
+        routers = proxy._dynamic_config()["http"]["routers"]  # pyright: ignore[reportPrivateUsage]
+        backend = {r["rule"]: r for name, r in routers.items() if name.startswith("forja-apps-preview-backend-")}
+        rule = "Host(`{}.localhost`) && PathPrefix(`/_forja/`)"
+        assert set(backend) == {rule.format("abc"), rule.format("v-abc"), rule.format("abc1")}
+        # A private preview's (running or parked) asks the gate as the rest of its host does; a share link's does not.
+        assert backend[rule.format("abc")]["middlewares"] == ["forja-preview-headers", "forja-preview-access"]
+        assert backend[rule.format("abc1")]["middlewares"] == ["forja-preview-headers", "forja-preview-access"]
+        assert backend[rule.format("v-abc")]["middlewares"] == ["forja-preview-headers"]
+        for router in backend.values():  # above the preview's own host, to Forja's server
+            assert router["priority"] > routers["preview-abc"]["priority"] and router["service"] == "forja-apps"
+        await proxy.unroute("abc")
+        routers = proxy._dynamic_config()["http"]["routers"]  # pyright: ignore[reportPrivateUsage]
+        assert rule.format("abc") not in {r["rule"] for r in routers.values()}
+    finally:
+        for page in [*pages, gate]:
+            page.stop()

@@ -9,12 +9,18 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from pydantic import ValidationError
 
+from builder import app_backend
+from builder.api.app_auth import PAGES
+from builder.app_backend.identity import AppViewer
+from builder.app_backend.rules import RULES_PATH, Action, Who, allows, parse_rules, read_filter, risks
 from builder.errors import StarterError
 from builder.filetree import is_utf8_text, normalize_path
+from builder.generation.prompts import system_prompt
 from builder.generation.starters import (
     Starter,
     StarterVariables,
@@ -35,6 +41,7 @@ EXPECTED = {
     "fastapi",
     "flask",
     "fullstack-react-fastapi",
+    "bookings",
 }
 EVIL_TITLE = "Tom's <script>\"&' Bakery"
 MARKERS = ("[[", "]]", "[%", "%]", "[#", "#]")
@@ -144,7 +151,8 @@ def test_missing_templates_folder_is_a_clear_error(tmp_path: Path) -> None:
         ("A portfolio site for a photographer", "html"),
         ("A todo list with dark mode", "react-vite-tailwind"),
         ("A recipe box where I can save and search recipes", "react-vite-tailwind"),
-        ("a booking page for my barber shop", "react-vite-tailwind"),
+        ("a booking page for my barber shop", "bookings"),
+        ("an app where members log in", "bookings"),
         ("a todo app in Vue", "vue-vite"),
         ("A habit tracker built with Svelte", "svelte-vite"),
         ("a FastAPI backend for notes", "fastapi"),
@@ -222,6 +230,7 @@ def test_malicious_title_is_escaped(rendered: dict[str, dict[str, str]]) -> None
     # Every page that shows the title shows it escaped.
     for name, page in [
         ("html", "index.html"),
+        ("bookings", "index.html"),
         ("react-vite-tailwind", "index.html"),
         ("vue-vite", "index.html"),
         ("svelte-vite", "index.html"),
@@ -274,6 +283,7 @@ def test_features_and_nouns_are_used(rendered: dict[str, dict[str, str]], starte
     [
         ("react-vite-tailwind", "index.html"),
         ("html", "index.html"),
+        ("bookings", "index.html"),
         ("vue-vite", "index.html"),
         ("svelte-vite", "index.html"),
         ("express-api", "public/index.html"),
@@ -338,6 +348,23 @@ def test_starters_listen_where_forja_asks(starters: list[Starter], rendered: dic
         assert "PORT" in tree and "HOST" in tree, s.name
 
 
+def test_the_bookings_starter_keeps_each_customers_bookings_their_own(rendered: dict[str, dict[str, str]]) -> None:
+    # Its rules file is the only thing between one customer and another's bookings: the data API reads it as it is.
+    rules = parse_rules(rendered["bookings"][RULES_PATH].encode())
+    sam, kim, anyone = AppViewer(user_id="sam"), AppViewer(user_id="kim", role="admin"), AppViewer(user_id=None)
+    assert allows(rules, "bookings", "create", sam, None) and not allows(rules, "bookings", "create", anyone, None)
+    assert (read_filter(rules, "bookings", sam), read_filter(rules, "bookings", kim)) == ("own", "all")
+    assert read_filter(rules, "bookings", anyone) == "none"
+    for action in ("read", "update", "delete"):
+        assert allows(rules, "bookings", action, sam, "sam") and allows(rules, "bookings", action, kim, "sam")
+        assert not allows(rules, "bookings", action, AppViewer(user_id="lee"), "sam"), action
+    assert risks(rules) == [] and list(rules.collections) == ["bookings"]
+    # The app's code never handles a password: sign-in is Forja's pages, reached through its client.
+    code = "".join(text for path, text in rendered["bookings"].items() if path.endswith((".js", ".html")))
+    assert '<script src="/_forja/client.js"' in code and "forja.auth.signInUrl()" in code
+    assert "password" not in code.lower()
+
+
 # -- Variables and refusals -------------------------------------------------------------------
 
 
@@ -388,3 +415,16 @@ def test_starter_conventions_describe_every_starter(starters: list[Starter]) -> 
         assert f"dev `{plan.dev}`" in text and s.conventions in text
         for path in s.file_paths():
             assert f"- {path}" in text
+
+
+def test_the_system_prompt_tells_of_forjas_sign_in_and_data_as_they_are() -> None:
+    # What the model is told to call must exist: each page, each method of client.js, each word of the rules file.
+    prompt = system_prompt()
+    client = (Path(app_backend.__file__).parent / "client.js").read_text()
+    for page in PAGES:
+        assert f"/{page}`" in prompt, page
+    for method in ("me", "signInUrl", "signUpUrl", "signOutUrl", "list", "get", "create", "update", "replace", "remove"):
+        assert f"{method}(" in prompt and re.search(rf"\b{method}\b ?[(:]", client), method
+    assert '<script src="/_forja/client.js"></script>' in prompt and "`GET /_forja/auth/me`" in prompt
+    for word in (*get_args(Who), *get_args(Action), RULES_PATH, "deny by default"):
+        assert word in prompt, word

@@ -44,7 +44,8 @@ _NOUNS = [
     (r"\brecipes?\b", "recipe", "recipes"),
     # Before books: "book a table" is a booking, not a book.
     (
-        r"\b(booking|appointment|barber|salon|reservation)s?\b|\bbook\s+(?:a|an|the|your|their|my|our)\b",
+        r"\b(booking|appointment|barber|salon|reservation)s?\b|\bbook\s+(?:a|an|the|your|their|my|our)\b|"
+        r"\b(?:can|to)\s+book\b",
         "appointment",
         "appointments",
     ),

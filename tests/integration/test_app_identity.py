@@ -1,0 +1,119 @@
+"""Who is asking a published server app, through the real edge: two server apps published by the local runner behind
+a real Traefik, which asks Forja's server on a loopback port (ForwardAuth) before each request reaches a sandbox.
+
+The app's server echoes the X-Forja-* headers it gets and checks the token itself with FORJA_USER_KEY from its
+environment, as docs/features.md shows. A visitor's own X-Forja-User never reaches it, signed in or not; a signed-in
+user's does, with their id, email and role and a token that verifies with this app's key only; a session of app X names
+nobody on app Y.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from builder.api.app_auth import COOKIE
+from builder.app_backend import user_token
+from builder.composition import Services
+from builder.models import LOCAL_USER_ID
+from builder.publish.addresses import app_host
+from builder.services.app_data import Scope
+from builder.services.app_users import user_key
+from builder.settings import settings
+from tests.integration.test_app_users import forja_server  # noqa: F401 (a fixture)
+from tests.integration.test_publish_server import answered
+from tests.unit.test_user_token import docs_code
+
+# Echoes what it got of the X-Forja-* headers and whom the token names when it verifies with FORJA_USER_KEY (the
+# docs' Node check, word for word).
+SERVER_JS = r"""const crypto = require('crypto')
+const http = require('http')
+
+const forjaKey = crypto.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: process.env.FORJA_USER_KEY }, format: 'jwk' })
+function forjaUser (req) {
+  const [payload, signature] = (req.headers['x-forja-user-token'] || '').split('.')
+  if (!payload || !signature || !crypto.verify(null, Buffer.from(payload), forjaKey, Buffer.from(signature, 'base64url'))) return null
+  const user = JSON.parse(Buffer.from(payload, 'base64url').toString())
+  return user.exp > Date.now() / 1000 ? user : null
+}
+
+http.createServer((req, res) => {
+  const forja = Object.fromEntries(Object.entries(req.headers).filter(([name]) => name.includes('forja')))
+  res.setHeader('Content-Type', 'application/json')
+  res.end(JSON.stringify({ forja, verified: forjaUser(req) }))
+}).listen(Number(process.env.PORT), process.env.HOST)
+"""
+MANIFEST = b'{"name": "whoami", "version": "1.0.0", "scripts": {"start": "node server.js", "dev": "node server.js"}}'
+FORGED = {"X-Forja-User": '{"id":"x","email":"boss@example.org","role":"admin"}', "X-Forja-User-Token": "e30.forged"}
+# Their underscore spellings, one name with them to a CGI-style server (HTTP_X_FORJA_USER): removed too (the
+# entrypoint's aliasHeadersStrategy, preview_runtime/proxy.py).
+FORGED |= {name.replace("-", "_"): value for name, value in FORGED.items()}
+
+
+def test_the_apps_check_is_the_one_the_docs_show() -> None:
+    assert docs_code("js").strip() in SERVER_JS
+
+
+async def publish_echo(services: Services, name: str) -> str:
+    created = await services.projects.create(
+        name.title(), {"package.json": MANIFEST, "server.js": SERVER_JS.encode()}, owner=LOCAL_USER_ID
+    )
+    done = await services.publishing.publish(created.project_id, name=name, user_id=LOCAL_USER_ID)
+    assert done.release.state == "ready", done.release.error
+    assert "verified" in (await answered(services, name)).json()  # its sandbox answers its address
+    return created.project_id
+
+
+async def test_a_server_app_gets_who_is_asking_from_forja_alone(forja_server: None, services: Services) -> None:  # noqa: F811
+    first, second = await publish_echo(services, "whoami"), await publish_echo(services, "other")
+    edge = (await services.preview_hub.manager()).proxy.internal_url().rstrip("/")
+    host, other = (app_host(name) + f":{settings.preview_port}" for name in ("whoami", "other"))
+    async with httpx.AsyncClient(base_url=edge, trust_env=False, timeout=30) as http:
+
+        async def seen(on: str, cookie: str = "") -> dict:
+            headers = {"Host": on, **FORGED, **({"Cookie": f"{COOKIE}={cookie}"} if cookie else {})}
+            answer = await http.get("/any/path?x=1", headers=headers)
+            assert answer.status_code == 200, answer.text
+            return answer.json()
+
+        # Nobody signed in (and an app with no users yet): the forged headers are gone, whatever cookie comes along.
+        assert await seen(host) == {"forja": {}, "verified": None}
+        assert await seen(host, "not-a-session") == {"forja": {}, "verified": None}
+
+        made = await http.post(
+            "/_forja/auth/sign-up",
+            headers={"Host": host, "Origin": f"http://{host}"},
+            data={"email": "Di@Example.org", "password": "di's long secret"},
+        )
+        assert made.status_code == 303, made.text
+        session = made.cookies[COOKIE]
+        http.cookies.clear()  # sent by hand, as a browser sends it to the app's host alone
+        me = (await http.get("/_forja/auth/me", headers={"Host": host, "Cookie": f"{COOKIE}={session}"})).json()["user"]
+
+        # Signed in: Forja's headers in place of the visitor's, naming this user; the app's own check agrees.
+        got = await seen(host, session)
+        assert set(got["forja"]) == {"x-forja-user", "x-forja-user-token"}
+        assert json.loads(got["forja"]["x-forja-user"]) == {"id": me["id"], "email": "di@example.org", "role": "user"}
+        token = got["forja"]["x-forja-user-token"]
+        app = user_token.app_of(first, Scope.live)
+        key, other_key = (user_token.public_key(user_key(pid, Scope.live)) for pid in (first, second))
+        claims = user_token.verify(key, token, app)
+        assert claims is not None and (claims.id, claims.email, claims.role) == (me["id"], "di@example.org", "user")
+        assert got["verified"] == claims.model_dump()
+        # Another app's key does not verify it; nor does it name the other app.
+        assert user_token.verify(other_key, token, app) is None
+        assert user_token.verify(key, token, user_token.app_of(second, Scope.live)) is None
+
+        # App X's session on app Y: nobody, and the forged headers gone there too.
+        assert await seen(other, session) == {"forja": {}, "verified": None}
+
+        # Signed out: the same cookie names nobody any more.
+        out = await http.post(
+            "/_forja/auth/sign-out",
+            headers={"Host": host, "Origin": f"http://{host}", "Cookie": f"{COOKIE}={session}"},
+            data={"next": "/"},
+        )
+        assert out.status_code == 303
+        http.cookies.clear()
+        assert await seen(host, session) == {"forja": {}, "verified": None}

@@ -180,6 +180,7 @@ def _invitations() -> rx.Component:
                 rx.switch(
                     checked=AppUsersState.invite_only,
                     on_change=AppUsersState.set_invite_only,
+                    aria_label="Only people I invite can make an account",
                     id="app-invite-only",
                 ),
                 rx.text("Only people I invite can make an account", size="2", as_="label", html_for="app-invite-only"),

@@ -33,6 +33,8 @@ from builder.services.app_data_panel import AppDataPanel
 from builder.services.app_domains import AppDomains
 from builder.services.app_env import AppEnvService
 from builder.services.app_rows import AppRowService
+from builder.services.app_themes import AppThemes
+from builder.services.app_user_mail import AppUserMail
 from builder.services.app_users import AppUserService
 from builder.services.asking import AskService
 from builder.services.collab import CollabService
@@ -82,6 +84,8 @@ class Services:
         self.app_changes = AppChangeService(store)
         self.app_rows = AppRowService(store, on_write=self.app_changes.prune)
         self.app_data_panel = AppDataPanel(store, self.access, on_write=self.app_changes.prune)
+        self.app_user_mail = AppUserMail(store, self.accounts.throttle, self.app_users)
+        self.app_themes = AppThemes(store)
         self.git_tokens = GitTokenService(store, self.access, self.accounts)
         # This worker's previews; with several workers, the registry in Redis makes each preview one for all of them.
         self.preview_access = PreviewAccess(store, self.access)

@@ -275,3 +275,16 @@ class RulesError(ForjaError):
     what to write instead."""
 
     status = 422
+
+
+class MailUnavailable(ForjaError):
+    """Email that could not be sent: the mail server refused it or did not answer (it may later)."""
+
+    status = 503
+
+
+class NoMailServer(MailUnavailable):
+    """Email asked of a Forja that has no mail server set up (FORJA_SMTP_HOST): nothing will send it until its admin
+    sets one up."""
+
+    status = 409

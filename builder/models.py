@@ -465,6 +465,7 @@ class AppUser(SQLModel, table=True):
     role: str = Field(default="user", max_length=16, description="user or admin (of this app).")
     created_at: datetime = Field(default_factory=utcnow)
     disabled_at: datetime | None = None
+    verified_at: datetime | None = Field(default=None, description="When the person opened a link sent to their email.")
 
 
 class AppSession(SQLModel, table=True):
@@ -478,6 +479,32 @@ class AppSession(SQLModel, table=True):
     scope: str = Field(max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
+
+
+class AppUserToken(SQLModel, table=True):
+    """A link sent by email for one app: to check a person's address (`verify`), to choose a new password (`reset`),
+    or to make an account where sign-up is by invitation (`invite`). Only the SHA-256 of its random token is kept; it
+    works once (`used_at`) and until `expires_at`."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    purpose: str = Field(max_length=16, description="verify, reset or invite.")
+    project_id: str = Field(foreign_key="project.id", index=True, max_length=32)
+    scope: str = Field(max_length=16)
+    email: str = Field(max_length=254, description="Lower-cased; whom the link was sent to.")
+    user_id: str | None = Field(default=None, foreign_key="appuser.id", index=True, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class AppSignUp(SQLModel, table=True):
+    """How new people get an account on one app (per project and scope): `open` to anyone (the default, with no
+    row), or `invite` only with an invitation."""
+
+    project_id: str = Field(foreign_key="project.id", primary_key=True, max_length=32)
+    scope: str = Field(primary_key=True, max_length=16)
+    mode: str = Field(default="open", max_length=16, description="open or invite.")
 
 
 def new_data_row_id() -> str:

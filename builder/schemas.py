@@ -353,6 +353,19 @@ class AppUserInfo(BaseModel):
     disabled_at: datetime | None = Field(
         default=None, description="When their account was turned off (UTC); null while they may sign in."
     )
+    verified_at: datetime | None = Field(
+        default=None, description="When they opened a link sent to their email (UTC); null while unchecked."
+    )
+
+
+class AppSignUpInfo(BaseModel):
+    """How new people get an account on a published app, and whether Forja can email them."""
+
+    mode: Literal["open", "invite"] = Field(description="open: anyone may sign up; invite: only with an invitation.")
+    email: bool = Field(
+        description="Whether this Forja can send email (an SMTP server is set up); without it no "
+        "invitation, address check or password reset link can be sent."
+    )
 
 
 PresenceColour = Literal["tomato", "blue", "grass", "violet", "amber", "cyan", "pink", "teal", "indigo", "orange", "jade", "plum"]

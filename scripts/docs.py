@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from annotated_types import Ge, Gt
+from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,9 +75,14 @@ def _type_words(annotation: Any) -> str:
         optional = optional or "" in typing.get_args(annotation)
         words = ", ".join(values[:-1]) + f" or {values[-1]}" if len(values) > 1 else values[0]
     else:
-        words = {str: "text", int: "integer", float: "number", bool: "`true` or `false`", Path: "path"}.get(
-            annotation, getattr(annotation, "__name__", str(annotation))
-        )
+        words = {
+            str: "text",
+            SecretStr: "text (secret)",
+            int: "integer",
+            float: "number",
+            bool: "`true` or `false`",
+            Path: "path",
+        }.get(annotation, getattr(annotation, "__name__", str(annotation)))
     return f"{words}, or empty" if optional else words
 
 
@@ -91,6 +97,8 @@ def setting_type(field: FieldInfo) -> str:
 
 
 def setting_default(value: Any) -> str:
+    if isinstance(value, SecretStr):  # a secret's default is never written out, and only empty ones are defaults
+        value = value.get_secret_value()
     if value is None or value == "":
         return "*(empty)*"
     if isinstance(value, Path):

@@ -1,6 +1,8 @@
 """HTTP routes for the people who use a project's published app (their accounts on the app, not Forja's): the list,
 turning an account off and on, making someone the app's admin, removing them. `?scope=preview` names the people of the
 project's preview instead (accounts made in the preview, apart from the published app's); the default is `live`.
+Whether anyone may sign up to the published app or only the people invited, and the invitations
+(builder/services/app_user_mail.py).
 
 Only the project's owner and the admins of this Forja may; the service checks (builder/services/app_users.py), so a
 person with no role in the project gets the same 404 as for a made-up id, its editors and viewers a 403.
@@ -16,7 +18,7 @@ from pydantic import Field
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import CurrentActor
 from builder.composition import get_services
-from builder.schemas import AppUserInfo, RequestBody
+from builder.schemas import AppSignUpInfo, AppUserInfo, RequestBody
 from builder.services.app_data import Scope
 
 # Whose people: the published app's (live) or the project's preview's.
@@ -27,6 +29,14 @@ router = APIRouter(route_class=CheckedRoute, tags=["app users"])
 
 class AppRoleChange(RequestBody):
     role: Literal["user", "admin"] = Field(description="admin (sees every row of the app's data) or user.")
+
+
+class AppSignUpChange(RequestBody):
+    mode: Literal["open", "invite"] = Field(description="open: anyone may sign up; invite: only with an invitation.")
+
+
+class AppInvitation(RequestBody):
+    email: str = Field(max_length=254, description="Whom to invite: they get a link that lets this email make an account.")
 
 
 @router.get("/api/projects/{project_id}/app-users")
@@ -60,4 +70,26 @@ async def set_app_user_role(
 async def remove_app_user(project_id: str, user_id: str, actor: CurrentActor, scope: PeopleScope = Scope.live) -> Response:
     """Remove the account and its sessions for good; the person may sign up again as someone new."""
     await (await get_services()).app_users.remove(actor, project_id, user_id, scope)
+    return Response(status_code=204)
+
+
+@router.get("/api/projects/{project_id}/app-sign-up")
+async def get_app_sign_up(project_id: str, actor: CurrentActor) -> AppSignUpInfo:
+    """Whether anyone may make an account on the published app or only the people invited, and whether this Forja can
+    send email (without it, no invitation can be sent)."""
+    return await (await get_services()).app_user_mail.sign_up_info(actor, project_id)
+
+
+@router.put("/api/projects/{project_id}/app-sign-up")
+async def set_app_sign_up(project_id: str, body: AppSignUpChange, actor: CurrentActor) -> AppSignUpInfo:
+    """Let anyone make an account (open), or only the people invited (invite); the app's owner may always."""
+    return await (await get_services()).app_user_mail.set_sign_up(actor, project_id, body.mode)
+
+
+@router.post("/api/projects/{project_id}/app-invitations", status_code=204)
+async def invite_app_user(project_id: str, body: AppInvitation, actor: CurrentActor) -> Response:
+    """Email a link that lets this email make an account on the published app (for a week, once), even where sign-up
+    is by invitation only. 409 when this Forja has no mail server, 503 when it refused the email; 422 when the email
+    has an account already."""
+    await (await get_services()).app_user_mail.invite(actor, project_id, body.email)
     return Response(status_code=204)

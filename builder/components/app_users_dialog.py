@@ -1,6 +1,7 @@
 """The Users dialog (from the project menu and the Publish dialog): the people who signed up to the published app, or
 in the preview (a choice at its top: their accounts are apart), with their role and whether they may sign in; the owner
-makes them admin, turns them off and on, and removes them (asked first)."""
+makes them admin, turns them off and on, and removes them (asked first). For the published app it lets anyone sign up
+or only the people the owner invites, and invites them by email (or says plainly that this Forja cannot send email)."""
 
 import reflex as rx
 
@@ -142,6 +143,59 @@ def _empty_live() -> rx.Component:
     )
 
 
+def _invitations() -> rx.Component:
+    """Who may sign up, and an invitation by email; shown once the app is published (people sign up on its address)."""
+    no_email = rx.callout(
+        "This Forja cannot send email yet: you cannot invite people, and your app's people get no link to confirm "
+        "their email or to choose a new password. Ask the admin of this Forja to set up email.",
+        icon="mail-x",
+        color_scheme="amber",
+        width="100%",
+        id="app-users-no-email",
+    )
+    invite_form = rx.form(
+        rx.hstack(
+            rx.input(
+                placeholder="name@example.com",
+                type="email",
+                value=AppUsersState.invite_email,
+                on_change=AppUsersState.set_invite_email,
+                aria_label="Email to invite",
+                flex="1",
+                id="app-invite-email",
+            ),
+            rx.button(rx.icon("send", size=14), "Invite", type="submit", id="app-invite-button"),
+            spacing="2",
+            wrap="wrap",
+            width="100%",
+        ),
+        on_submit=AppUsersState.invite,
+        reset_on_submit=False,
+        width="100%",
+    )
+    return rx.cond(
+        (AppUsersState.app_url != "") & (AppUsersState.scope == "live"),
+        rx.vstack(
+            rx.hstack(
+                rx.switch(
+                    checked=AppUsersState.invite_only,
+                    on_change=AppUsersState.set_invite_only,
+                    aria_label="Only people I invite can make an account",
+                    id="app-invite-only",
+                ),
+                rx.text("Only people I invite can make an account", size="2", as_="label", html_for="app-invite-only"),
+                align="center",
+                spacing="2",
+            ),
+            rx.cond(AppUsersState.can_email, invite_form, no_email),
+            width="100%",
+            spacing="2",
+            padding_top="8px",
+            border_top=f"1px solid {rx.color('gray', 4)}",
+        ),
+    )
+
+
 def app_users_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
@@ -166,6 +220,7 @@ def app_users_dialog() -> rx.Component:
                     rx.vstack(rx.foreach(AppUsersState.rows, app_user_row), width="100%", spacing="0", id="app-users-list"),
                     _empty(),
                 ),
+                _invitations(),
                 rx.cond(
                     AppUsersState.error != "",
                     rx.callout(

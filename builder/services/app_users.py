@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from builder.app_backend import user_token
 from builder.app_backend.identity import AppViewer
 from builder.app_secrets import derived_key
-from builder.errors import NotFound, SignInRefused, TooManyAttempts
+from builder.errors import Forbidden, NotFound, SignInRefused, TooManyAttempts
 from builder.models import LOCAL_USER_ID, AppUser, utcnow
 from builder.schemas import AppUserInfo
 from builder.services.access import AccessService, Actor
@@ -43,6 +43,7 @@ class AppAccount(BaseModel):
     id: str
     email: str
     role: Literal["user", "admin"]
+    verified: bool = False
 
 
 def user_key(project_id: str, scope: Scope) -> Ed25519PrivateKey:
@@ -57,12 +58,20 @@ def waiting(seconds: int) -> str:
 
 
 def account_of(user: AppUser) -> AppAccount:
-    return AppAccount(id=user.id, email=user.email, role="admin" if user.role == "admin" else "user")
+    role = "admin" if user.role == "admin" else "user"
+    return AppAccount(id=user.id, email=user.email, role=role, verified=user.verified_at is not None)
 
 
 def info_of(user: AppUser) -> AppUserInfo:
     role = "admin" if user.role == "admin" else "user"
-    return AppUserInfo(id=user.id, email=user.email, role=role, created_at=user.created_at, disabled_at=user.disabled_at)
+    return AppUserInfo(
+        id=user.id,
+        email=user.email,
+        role=role,
+        created_at=user.created_at,
+        disabled_at=user.disabled_at,
+        verified_at=user.verified_at,
+    )
 
 
 def _no_such_person() -> NotFound:
@@ -76,11 +85,15 @@ class AppUserService:
         self._access = access
         self._hasher = PasswordHasher()
 
-    async def sign_up(self, project_id: str, scope: Scope, email: str, password: str, attempt: Attempt) -> str:
-        """A new account on the app, signed in (its session's token). Sign-up is open on every app for now, limited per
-        address and hour as Forja's own (FORJA_SIGNUPS_PER_HOUR), each app's counted apart."""
+    async def sign_up(self, project_id: str, scope: Scope, email: str, password: str, attempt: Attempt, invite: str = "") -> str:
+        """A new account on the app, signed in (its session's token). Limited per address and hour as Forja's sign-up
+        (FORJA_SIGNUPS_PER_HOUR), each app's counted apart. Where the app takes new accounts by invitation only, the
+        `invite` link's token must be one sent to this very email (the owner's own address needs none); an account
+        made with one has its address checked (the link came to it)."""
         email = check_email(email)
         check_password(password, email)
+        owner = await self._owner_email(project_id) == email
+        invitation = await self._invitation(project_id, scope, email, invite, owner)
         key = f"app {project_id} {scope}"
         try:
             await self._throttle.check_sign_up(attempt, key)
@@ -89,12 +102,31 @@ class AppUserService:
                 f"Many accounts were made here from your address lately. Try again in {waiting(exc.retry_after or 3600)}.",
                 retry_after=exc.retry_after,
             ) from None
-        role = "admin" if await self._owner_email(project_id) == email else "user"
-        password_hash = await asyncio.to_thread(self._hasher.hash, password)
-        user = await self._store.add_app_user(project_id, scope, email, password_hash, role)
+        password_hash = await self.hash_password(password)
+        user = await self._store.add_app_user(project_id, scope, email, password_hash, "admin" if owner else "user")
         await self._throttle.signed_up(attempt, key)
-        log.info("app %s (%s): account %s made", project_id, scope, user.id)
-        return await self._new_session(user)
+        if invitation is not None and await self._store.use_app_token(invitation):
+            await self._store.verify_app_user(user.id)
+        log.info("app %s (%s): account %s made%s", project_id, scope, user.id, " by invitation" if invitation else "")
+        return await self.start_session(user)
+
+    async def _invitation(self, project_id: str, scope: Scope, email: str, invite: str, owner: bool) -> int | None:
+        """The id of the invitation the sign-up uses; None without one where sign-up is open (or for the owner).
+        Forbidden, in words, for a link that does not work for this email, or for no link where one is needed."""
+        if invite:
+            found = await self._store.app_token(project_id, scope, "invite", hash_token(invite))
+            if found is None or found.email != email:
+                raise Forbidden(
+                    "This invitation does not work: it was used already, it expired, or it was sent to another email. "
+                    "Ask the people who run this app for a new one."
+                )
+            return found.id
+        if not owner and await self._store.app_sign_up_mode(project_id, scope) == "invite":
+            raise Forbidden(
+                "This app takes new accounts by invitation only. Ask the people who run it to invite your email, then "
+                "open the link they send you."
+            )
+        return None
 
     async def sign_in(self, project_id: str, scope: Scope, email: str, password: str, attempt: Attempt) -> str:
         """A new session's token; SignInRefused in words, or TooManyAttempts after many failures (never a lockout)."""
@@ -117,7 +149,7 @@ class AppUserService:
             raise SignInRefused("This account is turned off. Ask the people who run this app.")
         if self._hasher.check_needs_rehash(user.password_hash):
             await self._store.set_app_password_hash(user.id, await asyncio.to_thread(self._hasher.hash, password))
-        return await self._new_session(user)
+        return await self.start_session(user)
 
     async def sign_out(self, project_id: str, scope: Scope, token: str) -> None:
         await self._store.end_app_session(project_id, scope, hash_token(token))
@@ -135,8 +167,12 @@ class AppUserService:
 
     # -- the app's people, as its owner (or an admin of this Forja) manages them: each method checks who asks --
 
-    async def people(self, actor: Actor, project_id: str, scope: Scope = Scope.live) -> list[AppUserInfo]:
+    async def require_manager(self, actor: Actor, project_id: str) -> None:
+        """Who may manage the app's people: its project's owner, or an admin of this Forja."""
         await self._access.require_owner_or_admin(actor, project_id)
+
+    async def people(self, actor: Actor, project_id: str, scope: Scope = Scope.live) -> list[AppUserInfo]:
+        await self.require_manager(actor, project_id)
         return [info_of(user) for user in await self._store.app_users(project_id, scope)]
 
     async def turn_off(self, actor: Actor, project_id: str, user_id: str, scope: Scope = Scope.live) -> AppUserInfo:
@@ -169,7 +205,7 @@ class AppUserService:
         log.info("app %s (%s): account %s removed by %s", project_id, scope, user_id, actor.user_id)
 
     async def _person(self, actor: Actor, project_id: str, scope: Scope, user_id: str) -> AppUser:
-        await self._access.require_owner_or_admin(actor, project_id)
+        await self.require_manager(actor, project_id)
         user = await self._store.app_user(project_id, scope, user_id)
         if user is None:
             raise _no_such_person()
@@ -187,7 +223,10 @@ class AppUserService:
         except (VerificationError, InvalidHashError):
             return False
 
-    async def _new_session(self, user: AppUser) -> str:
+    async def hash_password(self, password: str) -> str:
+        return await asyncio.to_thread(self._hasher.hash, password)
+
+    async def start_session(self, user: AppUser) -> str:
         token = secrets.token_urlsafe(32)
         await self._store.add_app_session(user, hash_token(token), utcnow() + timedelta(days=settings.session_days))
         return token
@@ -202,6 +241,3 @@ class AppUserService:
             return None
         user = await self._store.user(owner)
         return user.email if user is not None else None
-
-    async def app_name(self, project_id: str) -> str:
-        return await self._store.app_name(project_id) or "This app"

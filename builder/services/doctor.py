@@ -21,6 +21,7 @@ from builder import webcontainer_boots
 from builder.hidden_addresses import without_addresses
 from builder.publish.addresses import apps_suffix, cookie_scope
 from builder.services.access import Actor
+from builder.services.mail import sender
 from builder.services.preview_runners import local_egress_policy, local_limits
 from builder.settings import settings
 from builder.webcontainer_boots import BootTally
@@ -317,6 +318,26 @@ def _webcontainer_readiness(boots: BootTally | None) -> RunnerReadiness:
     return RunnerReadiness(ready=boots.last_booted, reason=webcontainer_boots.describe(boots))
 
 
+def _email_check() -> Check:
+    """Whether the apps' sign-in pages can send email (address checks, password resets, invitations)."""
+    if not settings.smtp_host.strip():
+        return Check(
+            name="email",
+            ok=True,
+            detail="No mail server is set up (FORJA_SMTP_HOST): the apps' sign-in pages send no address checks, "
+            "password reset links or invitations, and say so.",
+        )
+    if not sender():
+        return Check(name="email", ok=False, detail="FORJA_SMTP_HOST is set but no sender: set FORJA_SMTP_FROM to an address.")
+    signed = " with a user and its password" if settings.smtp_user else " with no sign-in"
+    tls = {"starttls": "STARTTLS", "tls": "TLS", "none": "no encryption"}[settings.smtp_tls]
+    return Check(
+        name="email",
+        ok=True,
+        detail=f"The apps' email goes through FORJA_SMTP_HOST, port {settings.smtp_port}, {tls},{signed} (values never shown).",
+    )
+
+
 async def diagnose(image: ImageStatus, boots: BootTally | None = None) -> DoctorReport:
     """Check everything at once; `image` is what the caller knows of the preview image, `boots` what browsers reported
     of their WebContainers (None: a command with no Forja running hears nothing from them)."""
@@ -365,6 +386,7 @@ async def diagnose(image: ImageStatus, boots: BootTally | None = None) -> Doctor
             _chromium_check(),
             _models_check(),
             _app_cookies_check(),
+            _email_check(),
         ],
     )
 

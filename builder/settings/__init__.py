@@ -10,6 +10,7 @@ from pydantic_settings import SettingsConfigDict
 
 from builder.settings.apps import AppDataSettings, PublishSettings
 from builder.settings.generation import CheckSettings, ModelSettings
+from builder.settings.mail import MailSettings
 from builder.settings.previews import InstallSettings, PreviewSettings, WebContainerSettings
 from builder.settings.server import REPO_ROOT, AccountSettings, LimitSettings, ServerSettings, is_loopback
 
@@ -27,6 +28,7 @@ class Settings(
     WebContainerSettings,
     PublishSettings,
     AppDataSettings,
+    MailSettings,
 ):
     """Forja's configuration; each field is read from FORJA_<FIELD NAME> (DATABASE_URL has no prefix).
 

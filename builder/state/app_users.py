@@ -1,5 +1,7 @@
 """The Users dialog: the people who signed up to the project's published app, or in its preview, and its owner turning
-them off and on, making them admin and removing them. Thin: the service checks who may (builder/services/app_users.py) and does it."""
+them off and on, making them admin and removing them; for the published app, letting anyone sign up or only the people
+they invite, and inviting them. Thin: the services check who may (builder/services/app_users.py, app_user_mail.py)
+and do it."""
 
 from __future__ import annotations
 
@@ -45,6 +47,10 @@ class AppUsersState(rx.State):
     app_url: str = ""
     error: str = ""
     notice: str = ""
+    invite_only: bool = False
+    # Whether this Forja can send email: without it nobody can be invited, and the dialog says so.
+    can_email: bool = False
+    invite_email: str = ""
 
     @rx.var
     def sign_up_url(self) -> str:
@@ -71,6 +77,8 @@ class AppUsersState(rx.State):
             self.app_url = app.url if app is not None else ""
             people = await allowed.services.app_users.people(allowed.actor, workspace.project_id, Scope(self.scope))
             self.rows = [_row(info) for info in people]
+            sign_up = await allowed.services.app_user_mail.sign_up_info(allowed.actor, workspace.project_id)
+            self.invite_only, self.can_email = sign_up.mode == "invite", sign_up.email
         except ForjaError as exc:
             self.rows, self.error = [], exc.message
 
@@ -122,3 +130,36 @@ class AppUsersState(rx.State):
             lambda users, actor, pid, scope: users.remove(actor, pid, user_id, scope),
             f"{self._email(user_id)} is removed. They can sign up again as someone new.",
         )
+
+    @rx.event
+    async def set_invite_only(self, value: bool) -> None:
+        workspace = await self.get_state(WorkspaceState)
+        try:
+            allowed = await workspace.allowed()
+            mode = "invite" if value else "open"
+            await allowed.services.app_user_mail.set_sign_up(allowed.actor, workspace.project_id, mode)
+        except ForjaError as exc:
+            self.error, self.notice = exc.message, ""
+            return
+        self.invite_only = value
+        self.error = ""
+        self.notice = (
+            "Only the people you invite can make an account now." if value else "Anyone can make an account on your app now."
+        )
+
+    @rx.event
+    def set_invite_email(self, value: str) -> None:
+        self.invite_email = value
+
+    @rx.event
+    async def invite(self) -> None:
+        workspace = await self.get_state(WorkspaceState)
+        try:
+            allowed = await workspace.allowed()
+            await allowed.services.app_user_mail.invite(allowed.actor, workspace.project_id, self.invite_email)
+        except ForjaError as exc:
+            self.error, self.notice = exc.message, ""
+            return
+        self.error = ""
+        self.notice = f"{self.invite_email.strip()} is invited: the email's link lets them make an account for a week."
+        self.invite_email = ""

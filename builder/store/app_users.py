@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from builder.errors import InvalidInput
-from builder.models import AppSession, AppUser, Project, utcnow
+from builder.models import AppSession, AppUser, AppUserToken, Project, utcnow
 from builder.store.base import StoreBase
 
 
@@ -118,8 +118,9 @@ class AppUserRecords(StoreBase):
         return user
 
     async def remove_app_user(self, user_id: str) -> bool:
-        """The account and its sessions, for good; False when there was none."""
+        """The account, its sessions and the links sent to it, for good; False when there was none."""
         async with self._sessions() as session, session.begin():
             await session.exec(delete(AppSession).where(col(AppSession.user_id) == user_id))
+            await session.exec(delete(AppUserToken).where(col(AppUserToken.user_id) == user_id))
             removed = await session.exec(delete(AppUser).where(col(AppUser.id) == user_id))
         return bool(removed.rowcount)

@@ -47,6 +47,7 @@ from builder.store.app_changes import AppChangeRecords
 from builder.store.app_data import AppDataRecords
 from builder.store.app_env import AppEnvRecords
 from builder.store.app_rows import AppRowRecords
+from builder.store.app_tokens import AppTokenRecords
 from builder.store.app_users import AppUserRecords
 from builder.store.base import COMMIT_ATTEMPTS, IN_CHUNK, content_hash, no_project, of_member
 from builder.store.collab import CollabRecords
@@ -100,6 +101,7 @@ class ProjectStore(
     VerificationRecords,
     AccountRecords,
     AppUserRecords,
+    AppTokenRecords,
     AppRowRecords,
     AppChangeRecords,
     GitTokenRecords,

@@ -18,7 +18,9 @@ from builder.models import (
     AppDataRow,
     AppEnvVar,
     AppSession,
+    AppSignUp,
     AppUser,
+    AppUserToken,
     Blob,
     CollabAuthor,
     CollabUpdate,
@@ -113,6 +115,8 @@ class TrashRecords(StoreBase):
                 AppDataRow,
                 AppDataChange,
                 AppSession,  # before AppUser, whose rows they refer to
+                AppUserToken,
+                AppSignUp,
                 AppUser,
                 ShareLink,
                 GitToken,

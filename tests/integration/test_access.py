@@ -112,6 +112,9 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/projects/{project_id}/app-data/{collection}/csv"): "own",
     ("PUT", "/api/projects/{project_id}/app-data/{collection}/{row_id}"): "own",
     ("DELETE", "/api/projects/{project_id}/app-data/{collection}/{row_id}"): "own",
+    ("GET", "/api/projects/{project_id}/app-sign-up"): "own",
+    ("PUT", "/api/projects/{project_id}/app-sign-up"): "own",
+    ("POST", "/api/projects/{project_id}/app-invitations"): "own",
 }
 # Answers that stream until the client leaves, or that start real work (a preview, a model request): only their
 # refusals are asked for here; tests of their own cover them working.
@@ -295,6 +298,10 @@ def body_for(method: str, path: str) -> dict[str, Any] | None:
         return {"role": "admin"}
     if path.endswith("/app-data/{collection}/{row_id}"):
         return {"data": {"slot": "taken"}}
+    if path.endswith("/app-sign-up"):
+        return {"mode": "invite"}
+    if path.endswith("/app-invitations"):
+        return {"email": "taken@example.org"}
     if path.endswith("/approve-changes"):
         return {"approve_changes": False}
     if path.endswith("/text"):

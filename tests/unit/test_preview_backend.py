@@ -7,7 +7,8 @@ from starlette.types import Message, Scope
 
 from builder.api.app_auth import AppRequest, AppSite
 from builder.api.preview_backend import backend_path, preview_of
-from builder.app_backend.pages import headers
+from builder.app_backend.pages import render
+from builder.app_backend.theme import Theme
 from builder.services.app_data import Scope as AppScope
 
 
@@ -61,7 +62,8 @@ def test_a_previews_session_cookie_is_its_hosts_and_kept_in_the_preview_tabs_fra
 
 def test_a_previews_pages_may_be_framed_and_a_published_apps_may_not() -> None:
     def policy(framed: bool) -> str:
-        return dict(headers(framed))[b"content-security-policy"].decode()
+        _, headers = render("notice.html", Theme(name="Shop"), framed=framed, title="Hi", text="t", link="/")
+        return dict(headers)[b"content-security-policy"].decode()
 
     assert "frame-ancestors 'none'" in policy(False)
     assert "frame-ancestors" not in policy(True) and "form-action 'self'" in policy(True)

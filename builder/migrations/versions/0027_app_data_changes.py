@@ -2,7 +2,7 @@
 every Forja process hears every write; an index for lists of one person's rows
 
 Revision ID: 0027
-Revises: 0025
+Revises: 0026
 Create Date: 2026-11-28
 """
 
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0027"
-down_revision = "0025"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 

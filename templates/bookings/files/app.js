@@ -87,7 +87,7 @@ function showTimes () {
     label.className = 'time'
     const radio = Object.assign(document.createElement('input'), { type: 'radio', name: 'time', value: time })
     radio.disabled = taken.has(time)
-    label.append(radio, document.createTextNode(time))
+    label.append(radio, Object.assign(document.createElement('span'), { className: 'clock', textContent: time }))
     if (radio.disabled) label.append(Object.assign(document.createElement('span'), { className: 'taken', textContent: 'taken' }))
     grid.append(label)
   }

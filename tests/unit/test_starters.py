@@ -358,11 +358,22 @@ def test_the_bookings_starter_keeps_each_customers_bookings_their_own(rendered: 
     for action in ("read", "update", "delete"):
         assert allows(rules, "bookings", action, sam, "sam") and allows(rules, "bookings", action, kim, "sam")
         assert not allows(rules, "bookings", action, AppViewer(user_id="lee"), "sam"), action
-    assert risks(rules) == [] and list(rules.collections) == ["bookings"]
+    assert list(rules.collections) == ["bookings", "taken"]
+    # Which times are taken every signed-in customer reads, and that is the one thing the Publish dialog warns of.
+    assert risks(rules) == ["Anyone who signs in can see every row of 'taken', not only their own."]
+    assert (read_filter(rules, "taken", sam), read_filter(rules, "taken", anyone)) == ("all", "none")
+    assert allows(rules, "taken", "create", sam, None) and not allows(rules, "taken", "create", anyone, None)
+    assert allows(rules, "taken", "delete", sam, "sam") and allows(rules, "taken", "delete", kim, "sam")
+    assert not allows(rules, "taken", "delete", AppViewer(user_id="lee"), "sam")
+    assert not allows(rules, "taken", "update", sam, "sam") and not allows(rules, "taken", "update", kim, "sam")
     # The app's code never handles a password: sign-in is Forja's pages, reached through its client.
     code = "".join(text for path, text in rendered["bookings"].items() if path.endswith((".js", ".html")))
     assert '<script src="/_forja/client.js"' in code and "forja.auth.signInUrl()" in code
     assert "password" not in code.lower()
+    # A taken row says when, never who: the app writes only the day and the time to it, and never changes one.
+    taken = re.findall(r"forja\.data\('taken'\)\.(\w+)\(([^)]*)\)", code)
+    assert {call for call, _ in taken} == {"list", "create", "remove"}
+    assert [argument for call, argument in taken if call == "create"] == ["{ day, time }"]
 
 
 # -- Variables and refusals -------------------------------------------------------------------

@@ -1,6 +1,8 @@
 // The booking page: people sign in on Forja's own pages (forja.auth) and their bookings are rows of the app's
 // "bookings" collection (forja.data). Who may see and change which row is in .forja/data.json: each customer reads,
 // changes and cancels only their own; the app's admins (its owner, and whoever they make admin) see all of them.
+// Which times are taken is the collection "taken": rows of only {day, time}, which every signed-in person reads, so
+// a customer sees a time someone else booked as taken without learning who booked it.
 const THEME_KEY = [[ (slug ~ ':theme')|tojson ]]
 const NOUN = [[ item_noun|tojson ]]
 const NOUNS = [[ item_noun_plural|tojson ]]
@@ -11,7 +13,7 @@ const SLOT_MINUTES = 30
 const DAYS_AHEAD = 14
 
 const $ = (id) => document.getElementById(id)
-const state = { me: null, rows: [] }
+const state = { me: null, rows: [], taken: new Set() }
 
 document.getElementById('theme-toggle').addEventListener('click', () => {
   const dark = document.documentElement.classList.toggle('dark')
@@ -53,13 +55,31 @@ function showDays () {
   // Late on an open day no time is left: start on the next day that has one.
   const first = [...select.options].find((option) => times(option.value).length)
   if (first) select.value = first.value
-  select.addEventListener('change', showTimes)
+  select.addEventListener('change', async () => {
+    try {
+      await loadTaken()
+    } catch (error) {
+      say(error.message)
+    }
+    showTimes()
+  })
   showTimes()
+}
+
+// The times of `day` that anyone has booked (rows of "taken" say only the day and the time).
+async function takenTimes (day) {
+  const answer = await forja.data('taken').list({ day, limit: 100 })
+  return new Set(answer.rows.map((row) => row.data.time))
+}
+
+async function loadTaken () {
+  state.taken = state.me ? await takenTimes($('day').value) : new Set()
 }
 
 function showTimes () {
   const day = $('day').value
   const taken = new Set(state.rows.filter((row) => row.data.day === day).map((row) => row.data.time))
+  for (const time of state.taken) taken.add(time)
   const grid = $('times')
   grid.replaceChildren()
   for (const time of times(day)) {
@@ -67,8 +87,8 @@ function showTimes () {
     label.className = 'time'
     const radio = Object.assign(document.createElement('input'), { type: 'radio', name: 'time', value: time })
     radio.disabled = taken.has(time)
-    label.append(radio, document.createTextNode(time))
-    label.title = radio.disabled ? 'Already booked' : ''
+    label.append(radio, Object.assign(document.createElement('span'), { className: 'clock', textContent: time }))
+    if (radio.disabled) label.append(Object.assign(document.createElement('span'), { className: 'taken', textContent: 'taken' }))
     grid.append(label)
   }
   if (!grid.children.length) grid.textContent = 'No times left on this day.'
@@ -152,8 +172,17 @@ function bookingRow (row, admin, clash) {
   done.setAttribute('aria-label', `Mark done: ${row.data.name}, ${dayLabel(row.data.day)} ${row.data.time}`)
   cancel.setAttribute('aria-label', `Cancel ${NOUN} on ${dayLabel(row.data.day)} at ${row.data.time}`)
   done.addEventListener('click', () => change(() => forja.data('bookings').update(row.id, { done: true })))
-  cancel.addEventListener('click', () => change(() => forja.data('bookings').remove(row.id)))
+  cancel.addEventListener('click', () => change(() => cancelBooking(row)))
   return item
+}
+
+// A cancelled time is free again: its customer removes their own "taken" row with the booking. A booking marked
+// done keeps its time taken (it happened).
+async function cancelBooking (row) {
+  await forja.data('bookings').remove(row.id)
+  const { day, time } = row.data
+  const claim = (await forja.data('taken').list({ day, time, mine: true })).rows[0]
+  if (claim) await forja.data('taken').remove(claim.id)
 }
 
 async function change (action) {
@@ -172,7 +201,7 @@ function say (text, link) {
 }
 
 async function refresh () {
-  if (state.me) await load()
+  if (state.me) await Promise.all([load(), loadTaken()])
   showList()
   showTimes()
 }
@@ -189,7 +218,19 @@ $('book-form').addEventListener('submit', async (event) => {
   if (!state.me) return say('Sign in first to book.', { href: forja.auth.signInUrl(), text: 'Sign in' })
   const day = String(form.get('day'))
   try {
-    await forja.data('bookings').create({ day, time, name, note: String(form.get('note') || '').trim(), email: state.me.email, done: false })
+    // Someone may have booked this time since the page listed the taken ones: ask again just before booking.
+    if ((await takenTimes(day)).has(time)) {
+      await refresh()
+      return say(`Sorry, ${time} on ${dayLabel(day)} was just taken by someone else. Please pick another time.`)
+    }
+    const claim = await forja.data('taken').create({ day, time })
+    try {
+      await forja.data('bookings').create({ day, time, name, note: String(form.get('note') || '').trim(), email: state.me.email, done: false })
+    } catch (error) {
+      // No booking was made, so the time is not taken either.
+      await forja.data('taken').remove(claim.id)
+      throw error
+    }
     formElement.reset()
     $('day').value = day
     $('name').value = name

@@ -40,11 +40,12 @@ Rules:
   Create its tables at start when they are missing. Fall back to a local file only when DATABASE_URL is not set.
 - People who sign in, and data kept for each of them: never write your own accounts, passwords or login. Forja serves \
 them on the app's own address (no files of yours): pages `/_forja/auth/sign-up`, `/sign-in`, `/sign-out` (each takes \
-`?next=/path`), `GET /_forja/auth/me` -> `{{"signed_in": bool, "user": {{"id", "email", "role": "user"|"admin"}}|null}}`. \
+`?next=/path`), `/reset` (forgot password; the emailed link opens `/new-password`), `GET /_forja/auth/me` -> `{{"signed_in": bool, "user": {{"id", "email", "role": "user"|"admin"}}|null}}`. \
 `<script src="/_forja/client.js"></script>` gives `forja.auth.me()` (the user or null), `forja.auth.signInUrl()`, \
 `signUpUrl()`, `signOutUrl()`, and `forja.data('name')` with `list({{field: value, mine: true, limit, offset}})` -> \
 `{{rows: [{{id, owner, created_at, updated_at, data}}], next_offset}}` (newest first, at most 100), `get(id)`, \
-`create(obj)`, `update(id, fields)`, `replace(id, obj)`, `remove(id)`; a refusal throws an Error with a readable \
+`create(obj)`, `update(id, fields)`, `replace(id, obj)`, `remove(id)`, `watch({{create, update, delete}})` (live \
+changes of the rows the visitor may read; returns a stop function); a refusal throws an Error with a readable \
 `message` and `status` (401 sign in first, 403, 404). Who may do what is `.forja/data.json`: `{{"collections": \
 {{"name": {{"read": W, "create": W, "update": W, "delete": W}}}}}}`, W one of "public", "signed-in", "owner" (the user \
 who made the row) or "admin"; whatever it leaves out is refused to everyone (deny by default); admins (the app's \

@@ -434,7 +434,8 @@ def test_the_system_prompt_tells_of_forjas_sign_in_and_data_as_they_are() -> Non
     client = (Path(app_backend.__file__).parent / "client.js").read_text()
     for page in PAGES:
         assert f"/{page}`" in prompt, page
-    for method in ("me", "signInUrl", "signUpUrl", "signOutUrl", "list", "get", "create", "update", "replace", "remove"):
+    methods = ("me", "signInUrl", "signUpUrl", "signOutUrl", "list", "get", "create", "update", "replace", "remove", "watch")
+    for method in methods:
         assert f"{method}(" in prompt and re.search(rf"\b{method}\b ?[(:]", client), method
     assert '<script src="/_forja/client.js"></script>' in prompt and "`GET /_forja/auth/me`" in prompt
     for word in (*get_args(Who), *get_args(Action), RULES_PATH, "deny by default"):

@@ -7,6 +7,7 @@ import reflex as rx
 
 from builder.components.confirm import confirm
 from builder.components.domain_panel import domain_panel
+from builder.state.app_data_panel import AppDataState
 from builder.state.app_users import AppUsersState
 from builder.state.publish import PublishState, ReleaseRow
 from builder.state.workspace import WorkspaceState
@@ -96,7 +97,7 @@ def _address() -> rx.Component:
                         is_external=True,
                         id="open-app",
                     ),
-                    # The people who signed up to it: its owner manages them (the Users dialog).
+                    # The people who signed up to it and what it keeps: its owner manages them (the Users and Data dialogs).
                     rx.cond(
                         WorkspaceState.is_owner,
                         rx.button(
@@ -105,6 +106,16 @@ def _address() -> rx.Component:
                             variant="soft",
                             on_click=[PublishState.set_open(False), AppUsersState.set_open(True)],
                             id="open-app-users",
+                        ),
+                    ),
+                    rx.cond(
+                        WorkspaceState.is_owner,
+                        rx.button(
+                            rx.icon("database", size=14),
+                            "Data",
+                            variant="soft",
+                            on_click=[PublishState.set_open(False), AppDataState.set_open(True)],
+                            id="open-app-data",
                         ),
                     ),
                 ),

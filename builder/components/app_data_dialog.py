@@ -122,7 +122,13 @@ def _row(row: DataRow) -> rx.Component:
         rx.flex(
             rx.vstack(
                 rx.text(row.text, size="2", font_family="monospace", overflow_wrap="anywhere", class_name="app-data-text"),
-                rx.text(row.who, " \u00b7 ", row.made, size="1", color=MUTED, class_name="app-data-who", word_break="break-all"),
+                rx.text(
+                    rx.el.span(row.who, overflow_wrap="anywhere", class_name="app-data-who"),
+                    " \u00b7 ",
+                    rx.el.span(row.made, white_space="nowrap"),
+                    size="1",
+                    color=MUTED,
+                ),
                 spacing="1",
                 min_width="0",
                 flex="1 1 0",

@@ -135,7 +135,7 @@ class AppDataState(rx.State):
         new = data_row(changed, {})
         self.rows = [dataclasses.replace(new, who=old.who) if row.id == changed.id else row for row in self.rows]
         self.editing = self.draft = self.draft_error = ""
-        self.notice = "Saved. Your app shows the change the next time it reads this row."
+        self.notice = "Saved."
 
     @rx.event
     async def delete(self, row_id: str) -> None:

@@ -83,7 +83,7 @@ def _address() -> rx.Component:
                     padding="0.2em 0.6em",
                     id="app-address",
                 ),
-                # Together: on a phone both go under the address.
+                # Together: on a phone they go under the address.
                 rx.hstack(
                     rx.button(
                         rx.icon("copy", size=14),
@@ -118,6 +118,7 @@ def _address() -> rx.Component:
                             id="open-app-data",
                         ),
                     ),
+                    wrap="wrap",  # four buttons are wider than a phone
                 ),
                 width="100%",
                 wrap="wrap",

@@ -229,4 +229,14 @@ def test_the_owner_changes_downloads_and_deletes_a_row_a_person_saved_through_th
     page.locator("#app-data-back").click()
     expect(page.locator("#app-data-empty")).to_contain_text("Nothing is saved in your published app yet")
     data_shot(page, "5-empty-390")
+    page.locator("#app-data-scope").get_by_role("radio", name="In the preview").click()
+    expect(page.locator("#app-data-empty")).to_contain_text("Nothing is saved in the preview yet")
+
+    # The Publish dialog opens it too, beside People.
+    page.get_by_role("button", name="Done").click()
+    open_publish(page)
+    page.get_by_role("dialog").evaluate("(d) => Promise.all(d.getAnimations({subtree: true}).map((a) => a.finished))")
+    page.screenshot(path=str(ARTIFACTS / "app-data-6-publish-390.png"))
+    page.locator("#open-app-data").click()
+    expect(page.get_by_role("dialog", name="Your app's data")).to_be_visible()
     assert traffic.off_machine() == []

@@ -1,8 +1,9 @@
-"""The workspace's project menu (rename, duplicate, environment, clone, the app's people, trash) and the home page's
+"""The workspace's project menu (rename, duplicate, environment, clone, the app's people and data, trash) and the home page's
 trash list."""
 
 import reflex as rx
 
+from builder.state.app_data_panel import AppDataState
 from builder.state.app_env import EnvState
 from builder.state.app_users import AppUsersState
 from builder.state.clone import CloneState
@@ -29,6 +30,10 @@ def project_menu() -> rx.Component:
                 rx.cond(
                     WorkspaceState.is_owner,
                     rx.menu.item("People who use your app...", on_click=AppUsersState.set_open(True), id="menu-app-users"),
+                ),
+                rx.cond(
+                    WorkspaceState.is_owner,
+                    rx.menu.item("Your app's data...", on_click=AppDataState.set_open(True), id="menu-app-data"),
                 ),
                 rx.cond(
                     WorkspaceState.is_owner,

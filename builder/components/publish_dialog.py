@@ -7,6 +7,7 @@ import reflex as rx
 
 from builder.components.confirm import confirm
 from builder.components.domain_panel import domain_panel
+from builder.state.app_data_panel import AppDataState
 from builder.state.app_users import AppUsersState
 from builder.state.publish import PublishState, ReleaseRow
 from builder.state.workspace import WorkspaceState
@@ -82,7 +83,7 @@ def _address() -> rx.Component:
                     padding="0.2em 0.6em",
                     id="app-address",
                 ),
-                # Together: on a phone both go under the address.
+                # Together: on a phone they go under the address.
                 rx.hstack(
                     rx.button(
                         rx.icon("copy", size=14),
@@ -96,7 +97,7 @@ def _address() -> rx.Component:
                         is_external=True,
                         id="open-app",
                     ),
-                    # The people who signed up to it: its owner manages them (the Users dialog).
+                    # The people who signed up to it and what it keeps: its owner manages them (the Users and Data dialogs).
                     rx.cond(
                         WorkspaceState.is_owner,
                         rx.button(
@@ -107,6 +108,17 @@ def _address() -> rx.Component:
                             id="open-app-users",
                         ),
                     ),
+                    rx.cond(
+                        WorkspaceState.is_owner,
+                        rx.button(
+                            rx.icon("database", size=14),
+                            "Data",
+                            variant="soft",
+                            on_click=[PublishState.set_open(False), AppDataState.set_open(True)],
+                            id="open-app-data",
+                        ),
+                    ),
+                    wrap="wrap",  # four buttons are wider than a phone
                 ),
                 width="100%",
                 wrap="wrap",

@@ -7,6 +7,7 @@ changes it, and assets/forja.css hides the other panes by the body's `data-pane`
 
 import reflex as rx
 
+from builder.components.app_data_dialog import app_data_dialog
 from builder.components.app_users_dialog import app_users_dialog
 from builder.components.attachments import attach_button, attachments_row
 from builder.components.chat import chat_entry
@@ -386,6 +387,7 @@ def workspace_page() -> rx.Component:
             people_dialog(),
             env_dialog(),
             app_users_dialog(),
+            app_data_dialog(),
             clone_dialog(),
             download_button(
                 "download", "Export .zip", "/api/projects/" + WorkspaceState.project_id + "/export", "2", element_id="export-zip"

@@ -27,6 +27,7 @@ from builder.models import AppDataRow
 from builder.services.app_data import Scope
 from builder.services.publish_rules import version_rules
 from builder.store import ProjectStore
+from builder.store.app_rows import ListedRow
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,10 @@ class ListQuery(BaseModel):
     limit: int = DEFAULT_PAGE
 
 
-def row_out(row: AppDataRow) -> RowOut:
-    return RowOut(
+def row_out(row: AppDataRow | ListedRow) -> RowOut:
+    # Not validated again: every field comes from the database, of the types the model says (a page of 100 rows
+    # would spend more validating than reading).
+    return RowOut.model_construct(
         id=row.id, owner=row.owner, created_at=row.created_at.isoformat(), updated_at=row.updated_at.isoformat(), data=row.data
     )
 

@@ -90,6 +90,14 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OneTripCursor
 
+    def rollback(self) -> None:
+        """No trip when no transaction is open: sqlite3's own rollback does nothing then (it asks the same
+        `sqlite3_get_autocommit` as `in_transaction`), and a read leaves none open, yet a session rolls back twice as it
+        ends (its transaction, then the pool's reset), two of a read's three trips."""
+        connection: sqlite3.Connection | None = self._connection._connection  # pyright: ignore[reportAttributeAccessIssue]
+        if connection is not None and connection.in_transaction:
+            super().rollback()
+
 
 class OneTripDbapi(AsyncAdapt_aiosqlite_dbapi):
     """What `create_async_engine(..., module=...)` takes for a sqlite+aiosqlite URL."""

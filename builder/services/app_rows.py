@@ -27,6 +27,7 @@ from builder.models import AppDataRow
 from builder.services.app_data import Scope
 from builder.services.publish_rules import version_rules
 from builder.store import ProjectStore
+from builder.store.app_rows import ListedRow
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,10 @@ class ListQuery(BaseModel):
     limit: int = DEFAULT_PAGE
 
 
-def row_out(row: AppDataRow) -> RowOut:
-    return RowOut(
+def row_out(row: AppDataRow | ListedRow) -> RowOut:
+    # Not validated again: every field comes from the database, of the types the model says (a page of 100 rows
+    # would spend more validating than reading).
+    return RowOut.model_construct(
         id=row.id, owner=row.owner, created_at=row.created_at.isoformat(), updated_at=row.updated_at.isoformat(), data=row.data
     )
 
@@ -78,7 +81,10 @@ def checked_data(data: object) -> dict[str, Any]:
     """A row's data: a JSON object of at most MAX_ROW_BYTES; InvalidInput or TooLarge in words otherwise."""
     if not isinstance(data, dict):
         raise InvalidInput('A row is a JSON object, like {"title": "Haircut", "when": "2026-12-01T10:00"}.')
-    size = len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
+    try:
+        size = len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
+    except UnicodeEncodeError:  # JSON's \ud800-style escapes can name half a character, which no text can hold
+        raise InvalidInput("A row's text must be whole characters: it holds half of one (a lone \\u escape).") from None
     if size > MAX_ROW_BYTES:
         raise TooLarge(f"A row holds at most {MAX_ROW_BYTES // 1024} KB of data; this one is {size // 1024} KB.")
     return data

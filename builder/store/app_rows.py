@@ -3,9 +3,11 @@ Every read and write names the project, the scope and the collection, so no quer
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, delete, func
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from builder.models import AppDataChange, AppDataRow, utcnow
@@ -23,6 +25,17 @@ def _change(row: AppDataRow, kind: str) -> AppDataChange:
     )
 
 
+class ListedRow(NamedTuple):
+    """A row as a list reads it: its columns only, since building an ORM object of each of a page's rows costs more
+    than the query (the list is the data API's most asked request)."""
+
+    id: str
+    owner: str | None
+    created_at: datetime
+    updated_at: datetime
+    data: dict[str, Any]
+
+
 class AppRowRecords(StoreBase):
     async def data_rows(
         self,
@@ -33,17 +46,23 @@ class AppRowRecords(StoreBase):
         fields: dict[str, str],
         offset: int,
         limit: int,
-    ) -> list[AppDataRow]:
+    ) -> list[ListedRow]:
         """The collection's rows, newest first: only those of `owner` when given (a 1-tuple: None names rows made by
         no one signed in), only those whose top-level text `fields` equal the values given."""
-        query = select(AppDataRow).where(*_of(project_id, scope, collection))
+        query = sa_select(
+            col(AppDataRow.id),
+            col(AppDataRow.owner),
+            col(AppDataRow.created_at),
+            col(AppDataRow.updated_at),
+            col(AppDataRow.data),
+        ).where(*_of(project_id, scope, collection))
         if owner is not None:
             query = query.where(col(AppDataRow.owner).is_(None) if owner[0] is None else col(AppDataRow.owner) == owner[0])
         for field, value in fields.items():
             query = query.where(col(AppDataRow.data)[field].as_string() == value)
         query = query.order_by(col(AppDataRow.created_at).desc(), col(AppDataRow.id).desc()).offset(offset).limit(limit)
         async with self._sessions() as session:
-            return list((await session.exec(query)).all())
+            return [ListedRow(*values) for values in (await (await session.connection()).execute(query)).all()]
 
     async def data_row(self, project_id: str, scope: str, collection: str, row_id: str) -> AppDataRow | None:
         query = select(AppDataRow).where(*_of(project_id, scope, collection), col(AppDataRow.id) == row_id)

@@ -53,15 +53,18 @@ class AppUserRecords(StoreBase):
     async def app_session_user(self, project_id: str, scope: str, token_hash: str) -> AppUser | None:
         """The user of a live session of this app (project and scope); None for another app's, an expired one or a
         disabled user's."""
-        query = select(AppSession).where(
-            AppSession.token_hash == token_hash, AppSession.project_id == project_id, AppSession.scope == scope
+        # One query, not the session and then its user: every request of an app's data asks this first.
+        query = (
+            select(AppUser, AppSession.expires_at)
+            .join(AppSession, col(AppSession.user_id) == col(AppUser.id))
+            .where(AppSession.token_hash == token_hash, AppSession.project_id == project_id, AppSession.scope == scope)
         )
         async with self._sessions() as session:
             found = (await session.exec(query)).first()
-            if found is None or found.expires_at <= utcnow():
-                return None
-            user = await session.get(AppUser, found.user_id)
-        if user is None or user.disabled_at is not None:
+        if found is None:
+            return None
+        user, expires_at = found
+        if expires_at <= utcnow() or user.disabled_at is not None:
             return None
         return user
 

@@ -29,6 +29,9 @@ def test_a_row_is_a_json_object_of_at_most_64_kb() -> None:
     # Measured in UTF-8 bytes, not characters.
     with pytest.raises(TooLarge):
         checked_data({"t": "é" * (MAX_ROW_BYTES // 2)})
+    # Half a character (a lone surrogate, which JSON's escapes allow) is refused in words, not stored or a 500.
+    with pytest.raises(InvalidInput, match="whole characters"):
+        checked_data({"t": "ok \ud800"})
 
 
 def test_a_list_asks_for_a_bounded_page_and_plain_field_names() -> None:

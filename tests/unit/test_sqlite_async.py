@@ -55,3 +55,23 @@ async def test_rows_counts_ids_and_errors_come_back_in_one_trip_each(tmp_path: P
             assert (await connection.execute(text("SELECT count(*) FROM item"))).scalar() == 3
     finally:
         await engine.dispose()
+
+
+async def test_a_read_ends_without_a_trip_and_a_write_left_open_is_still_rolled_back(tmp_path: Path, trips: list[str]) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'one.sqlite3'}")
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT)"))
+            await connection.execute(text("INSERT INTO item (name) VALUES ('kept')"))
+        async with engine.connect() as connection:  # the pool's connection is open: only the read and its end count
+            trips.clear()
+            assert (await connection.execute(text("SELECT count(*) FROM item"))).scalar() == 1
+        assert trips == ["_run"]  # no rollback for a transaction that a read never opened, nor the pool's reset
+        async with engine.connect() as connection:
+            await connection.execute(text("INSERT INTO item (name) VALUES ('dropped')"))
+            trips.clear()
+        assert "rollback" in trips  # a connection closed without commit
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT name FROM item"))).scalars().all() == ["kept"]
+    finally:
+        await engine.dispose()

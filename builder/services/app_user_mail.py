@@ -2,10 +2,10 @@
 invitation where the app takes new accounts by invitation only.
 
 Each link holds a random 256-bit token of which only the SHA-256 is kept (builder/store/app_tokens.py), works once and
-for a while: an address check for two days, a reset for an hour, an invitation for a week (until its owner withdraws
-it). A reset request answers the
-same whether or not the email has an account here, and sends nothing when it has none; it is slowed down per app, email
-and address as sign-ins are. A reset ends every session of the person. Email goes through builder/services/mail.py.
+for a while: an address check for two days, a reset for an hour, an invitation for a week unless the app's owner
+withdraws it first. A reset request answers the same whether or not the email has an account here, and sends nothing
+when it has none; it is slowed down per app, email and address as sign-ins are. A reset ends every session of the
+person. Email goes through builder/services/mail.py.
 """
 
 from __future__ import annotations

@@ -368,6 +368,15 @@ class AppSignUpInfo(BaseModel):
     )
 
 
+class AppInvitationInfo(BaseModel):
+    """An invitation to a published app not used, withdrawn or expired yet (never its link: that went by email)."""
+
+    id: int = Field(description="The invitation's id, to withdraw it.")
+    email: str = Field(description="Whom it was sent to.")
+    sent_at: datetime = Field(description="When it was sent (UTC).")
+    expires_at: datetime = Field(description="When its link stops working (UTC).")
+
+
 PresenceColour = Literal["tomato", "blue", "grass", "violet", "amber", "cyan", "pink", "teal", "indigo", "orange", "jade", "plum"]
 """The Radix colours a person's avatar takes (builder.services.presence picks one per person)."""
 PresenceTab = Literal["preview", "code", "logs", "history", "chat", "terminal"]

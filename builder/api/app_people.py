@@ -1,8 +1,8 @@
 """HTTP routes for the people who use a project's published app (their accounts on the app, not Forja's): the list,
 turning an account off and on, making someone the app's admin, removing them. `?scope=preview` names the people of the
 project's preview instead (accounts made in the preview, apart from the published app's); the default is `live`.
-Whether anyone may sign up to the published app or only the people invited, and the invitations
-(builder/services/app_user_mail.py).
+Whether anyone may sign up to the published app or only the people invited, and the invitations: sent, listed while
+they wait, withdrawn (builder/services/app_user_mail.py).
 
 Only the project's owner and the admins of this Forja may; the service checks (builder/services/app_users.py), so a
 person with no role in the project gets the same 404 as for a made-up id, its editors and viewers a 403.
@@ -17,8 +17,9 @@ from pydantic import Field
 
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import CurrentActor
+from builder.api.params import RowId
 from builder.composition import get_services
-from builder.schemas import AppSignUpInfo, AppUserInfo, RequestBody
+from builder.schemas import AppInvitationInfo, AppSignUpInfo, AppUserInfo, RequestBody
 from builder.services.app_data import Scope
 
 # Whose people: the published app's (live) or the project's preview's.
@@ -92,4 +93,18 @@ async def invite_app_user(project_id: str, body: AppInvitation, actor: CurrentAc
     is by invitation only. 409 when this Forja has no mail server, 503 when it refused the email; 422 when the email
     has an account already."""
     await (await get_services()).app_user_mail.invite(actor, project_id, body.email)
+    return Response(status_code=204)
+
+
+@router.get("/api/projects/{project_id}/app-invitations")
+async def list_app_invitations(project_id: str, actor: CurrentActor) -> list[AppInvitationInfo]:
+    """The invitations to the published app not used, withdrawn or expired yet, the latest first (never their links)."""
+    return await (await get_services()).app_user_mail.invitations(actor, project_id)
+
+
+@router.delete("/api/projects/{project_id}/app-invitations/{invitation_id}", status_code=204)
+async def withdraw_app_invitation(project_id: str, invitation_id: RowId, actor: CurrentActor) -> Response:
+    """Withdraw the invitation: its link then refuses sign-up as an expired one does. 404 when no invitation by that
+    id is still waiting."""
+    await (await get_services()).app_user_mail.withdraw(actor, project_id, invitation_id)
     return Response(status_code=204)

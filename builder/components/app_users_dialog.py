@@ -1,12 +1,13 @@
 """The Users dialog (from the project menu and the Publish dialog): the people who signed up to the published app, or
 in the preview (a choice at its top: their accounts are apart), with their role and whether they may sign in; the owner
 makes them admin, turns them off and on, and removes them (asked first). For the published app it lets anyone sign up
-or only the people the owner invites, and invites them by email (or says plainly that this Forja cannot send email)."""
+or only the people the owner invites, invites them by email (or says plainly that this Forja cannot send email), and
+lists the invitations still waiting, each of which the owner may withdraw."""
 
 import reflex as rx
 
 from builder.components.confirm import confirm
-from builder.state.app_users import AppUserRow, AppUsersState
+from builder.state.app_users import AppUserRow, AppUsersState, InvitedRow
 
 MUTED = rx.color("gray", 11)
 
@@ -143,6 +144,43 @@ def _empty_live() -> rx.Component:
     )
 
 
+def _invited_row(row: InvitedRow) -> rx.Component:
+    return rx.flex(
+        rx.text(row.email, size="2", word_break="break-all", class_name="app-invited-email"),
+        rx.text("until ", row.until, size="1", color=MUTED, white_space="nowrap"),
+        rx.spacer(),
+        rx.button(
+            "Withdraw",
+            size="1",
+            variant="soft",
+            color_scheme="gray",
+            on_click=AppUsersState.withdraw(row.id),
+            aria_label="Withdraw the invitation of " + row.email,
+            class_name="app-invited-withdraw",
+        ),
+        align="center",
+        gap="2",
+        wrap="wrap",
+        width="100%",
+        class_name="app-invited-row",
+        data_email=row.email,
+    )
+
+
+def _invited() -> rx.Component:
+    """The invitations not used yet: a withdrawn one's link refuses sign-up."""
+    return rx.cond(
+        AppUsersState.invited.length() > 0,
+        rx.vstack(
+            rx.text("Invited", size="2", weight="medium"),
+            rx.foreach(AppUsersState.invited, _invited_row),
+            width="100%",
+            spacing="1",
+            id="app-invited-list",
+        ),
+    )
+
+
 def _invitations() -> rx.Component:
     """Who may sign up, and an invitation by email; shown once the app is published (people sign up on its address)."""
     no_email = rx.callout(
@@ -188,6 +226,7 @@ def _invitations() -> rx.Component:
                 spacing="2",
             ),
             rx.cond(AppUsersState.can_email, invite_form, no_email),
+            _invited(),
             width="100%",
             spacing="2",
             padding_top="8px",

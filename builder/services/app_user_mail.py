@@ -2,9 +2,10 @@
 invitation where the app takes new accounts by invitation only.
 
 Each link holds a random 256-bit token of which only the SHA-256 is kept (builder/store/app_tokens.py), works once and
-for a while: an address check for two days, a reset for an hour, an invitation for a week. A reset request answers the
-same whether or not the email has an account here, and sends nothing when it has none; it is slowed down per app, email
-and address as sign-ins are. A reset ends every session of the person. Email goes through builder/services/mail.py.
+for a while: an address check for two days, a reset for an hour, an invitation for a week unless the app's owner
+withdraws it first. A reset request answers the same whether or not the email has an account here, and sends nothing
+when it has none; it is slowed down per app, email and address as sign-ins are. A reset ends every session of the
+person. Email goes through builder/services/mail.py.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from typing import Literal
 from builder.errors import InvalidInput, MailUnavailable, NoMailServer, NotFound, TooManyAttempts
 from builder.models import AppUserToken, utcnow
 from builder.publish.addresses import app_url
-from builder.schemas import AppSignUpInfo
+from builder.schemas import AppInvitationInfo, AppSignUpInfo
 from builder.services.access import Actor
 from builder.services.accounts import check_email, check_password, hash_token, normal_email
 from builder.services.app_data import Scope
 from builder.services.app_users import AppUserService, waiting
 from builder.services.mail import can_send, one_line, send_mail
 from builder.services.throttle import Attempt, Throttle
-from builder.store import ProjectStore
+from builder.store import ProjectStore, stored_number
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,10 @@ class AppUserMail:
         self._throttle = throttle
         self._users = users
 
-    async def _link(self, project_id: str, scope: Scope, purpose: Purpose, email: str, user_id: str | None, origin: str) -> str:
+    async def _link(
+        self, project_id: str, scope: Scope, purpose: Purpose, email: str, user_id: str | None, origin: str
+    ) -> tuple[str, AppUserToken]:
+        """The link to email, and its record (whose id withdraws an invitation)."""
         token = secrets.token_urlsafe(32)
         record = AppUserToken(
             token_hash=hash_token(token),
@@ -57,7 +61,7 @@ class AppUserMail:
         )
         await self._store.add_app_token(record)
         key = "invite" if purpose == "invite" else "token"
-        return f"{origin}/_forja/auth/{PATHS[purpose]}?{key}={token}"
+        return f"{origin}/_forja/auth/{PATHS[purpose]}?{key}={token}", record
 
     # -- from the app's own pages: `origin` is the app's, as the browser asked for it --
 
@@ -67,7 +71,7 @@ class AppUserMail:
         user = await self._store.app_user_by_email(project_id, scope, normal_email(email))
         if user is None or user.verified_at is not None or not can_send():
             return False
-        link = await self._link(project_id, scope, "verify", user.email, user.id, origin)
+        link, _ = await self._link(project_id, scope, "verify", user.email, user.id, origin)
         text = (
             f"Open this link to confirm that this is your email on {app}:\n\n{link}\n\n"
             f"It works once, for {LASTS_WORDS['verify']}. If you did not make an account on {app}, ignore this email."
@@ -98,7 +102,7 @@ class AppUserMail:
         user = await self._store.app_user_by_email(project_id, scope, email)
         if user is None or user.disabled_at is not None:
             return
-        link = await self._link(project_id, scope, "reset", user.email, user.id, origin)
+        link, _ = await self._link(project_id, scope, "reset", user.email, user.id, origin)
         text = (
             f"Someone asked to choose a new password for your account on {app}. Open this link to choose it:\n\n{link}\n\n"
             f"It works once, for {LASTS_WORDS['reset']}. If it was not you, ignore this email: your password stays as it is."
@@ -157,14 +161,35 @@ class AppUserMail:
         if await self._store.app_user_by_email(project_id, scope, email) is not None:
             raise InvalidInput(f"{email} has an account on this app already.")
         name = one_line(await self._store.app_name(project_id) or "an app")
-        link = await self._link(project_id, scope, "invite", email, None, app_url(app.name))
+        link, record = await self._link(project_id, scope, "invite", email, None, app_url(app.name))
         text = (
             f"You are invited to make an account on {name}. Open this link to choose your password:\n\n{link}\n\n"
             f"It works once, for {LASTS_WORDS['invite']}, and only for this email. If you did not expect it, ignore it."
         )
         if not await self._sent(email, f"You are invited to {name}", text):
+            # Nobody got the link: it must not be listed as waiting for them.
+            if record.id is not None:
+                await self._store.withdraw_app_invitation(project_id, scope, record.id)
             raise MailUnavailable("The invitation could not be sent: the mail server did not take it. Try again later.")
         log.info("app %s (%s): an invitation sent by %s", project_id, scope, actor.user_id)
+
+    async def invitations(self, actor: Actor, project_id: str, scope: Scope = Scope.live) -> list[AppInvitationInfo]:
+        """The invitations not used, withdrawn or expired yet, the latest first; never their links."""
+        await self._users.require_manager(actor, project_id)
+        return [
+            AppInvitationInfo(id=found.id, email=found.email, sent_at=found.created_at, expires_at=found.expires_at)
+            for found in await self._store.app_invitations(project_id, scope)
+            if found.id is not None
+        ]
+
+    async def withdraw(self, actor: Actor, project_id: str, invitation_id: int, scope: Scope = Scope.live) -> None:
+        """Make the invitation's link refuse sign-up (as an expired one does); NotFound for an id that names no
+        invitation of this app still waiting."""
+        await self._users.require_manager(actor, project_id)
+        # An id past the store's integers names no invitation (and must not reach the database to overflow there).
+        if not stored_number(invitation_id) or not await self._store.withdraw_app_invitation(project_id, scope, invitation_id):
+            raise NotFound("That invitation was used, withdrawn or expired already.")
+        log.info("app %s (%s): invitation %s withdrawn by %s", project_id, scope, invitation_id, actor.user_id)
 
     async def _sent(self, to: str, subject: str, text: str) -> bool:
         try:

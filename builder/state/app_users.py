@@ -1,6 +1,6 @@
 """The Users dialog: the people who signed up to the project's published app, or in its preview, and its owner turning
 them off and on, making them admin and removing them; for the published app, letting anyone sign up or only the people
-they invite, and inviting them. Thin: the services check who may (builder/services/app_users.py, app_user_mail.py)
+they invite, inviting them and withdrawing an invitation still waiting. Thin: the services check who may (builder/services/app_users.py, app_user_mail.py)
 and do it."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 import reflex as rx
 
 from builder.errors import ForjaError
-from builder.schemas import AppUserInfo
+from builder.schemas import AppInvitationInfo, AppUserInfo
 from builder.services.access import Actor
 from builder.services.app_data import Scope
 from builder.services.app_users import AppUserService
@@ -35,6 +35,17 @@ def _row(info: AppUserInfo) -> AppUserRow:
     )
 
 
+@dataclasses.dataclass
+class InvitedRow:
+    id: int
+    email: str
+    until: str
+
+
+def _invited(info: AppInvitationInfo) -> InvitedRow:
+    return InvitedRow(info.id, info.email, info.expires_at.strftime("%d %b"))
+
+
 Change = Callable[[AppUserService, Actor, str, Scope], Awaitable[object]]
 
 
@@ -51,6 +62,8 @@ class AppUsersState(rx.State):
     # Whether this Forja can send email: without it nobody can be invited, and the dialog says so.
     can_email: bool = False
     invite_email: str = ""
+    # The published app's invitations not used, withdrawn or expired yet.
+    invited: rx.Field[list[InvitedRow]] = rx.field(default_factory=list)
 
     @rx.var
     def sign_up_url(self) -> str:
@@ -79,8 +92,10 @@ class AppUsersState(rx.State):
             self.rows = [_row(info) for info in people]
             sign_up = await allowed.services.app_user_mail.sign_up_info(allowed.actor, workspace.project_id)
             self.invite_only, self.can_email = sign_up.mode == "invite", sign_up.email
+            invitations = await allowed.services.app_user_mail.invitations(allowed.actor, workspace.project_id)
+            self.invited = [_invited(info) for info in invitations]
         except ForjaError as exc:
-            self.rows, self.error = [], exc.message
+            self.rows, self.invited, self.error = [], [], exc.message
 
     async def _change(self, change: Change, done: str) -> None:
         workspace = await self.get_state(WorkspaceState)
@@ -163,3 +178,18 @@ class AppUsersState(rx.State):
         self.error = ""
         self.notice = f"{self.invite_email.strip()} is invited: the email's link lets them make an account for a week."
         self.invite_email = ""
+        await self._load()
+
+    @rx.event
+    async def withdraw(self, invitation_id: int) -> None:
+        email = next((row.email for row in self.invited if row.id == invitation_id), "That person")
+        workspace = await self.get_state(WorkspaceState)
+        try:
+            allowed = await workspace.allowed()
+            await allowed.services.app_user_mail.withdraw(allowed.actor, workspace.project_id, invitation_id)
+        except ForjaError as exc:
+            self.error, self.notice = exc.message, ""
+            await self._load()
+            return
+        self.error, self.notice = "", f"The invitation of {email} is withdrawn: its link no longer works."
+        await self._load()

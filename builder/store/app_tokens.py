@@ -42,6 +42,37 @@ class AppTokenRecords(StoreBase):
             )
         return bool(used.rowcount)
 
+    async def app_invitations(self, project_id: str, scope: str) -> list[AppUserToken]:
+        """The app's invitations not used, withdrawn or expired yet, the latest first."""
+        query = select(AppUserToken).where(
+            AppUserToken.project_id == project_id,
+            AppUserToken.scope == scope,
+            AppUserToken.purpose == "invite",
+            col(AppUserToken.used_at).is_(None),
+            AppUserToken.expires_at > utcnow(),
+        )
+        async with self._sessions() as session:
+            return list((await session.exec(query.order_by(col(AppUserToken.created_at).desc()))).all())
+
+    async def withdraw_app_invitation(self, project_id: str, scope: str, invitation_id: int) -> bool:
+        """Mark the app's waiting invitation used, so its link no longer works; False when none by that id waits. Kept
+        (until it expires) rather than dropped, so that SQLite cannot give its id to the next invitation."""
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            withdrawn = await session.exec(
+                update(AppUserToken)
+                .where(
+                    col(AppUserToken.id) == invitation_id,
+                    col(AppUserToken.project_id) == project_id,
+                    col(AppUserToken.scope) == scope,
+                    col(AppUserToken.purpose) == "invite",
+                    col(AppUserToken.used_at).is_(None),
+                    col(AppUserToken.expires_at) > now,
+                )
+                .values(used_at=now)
+            )
+        return bool(withdrawn.rowcount)
+
     async def verify_app_user(self, user_id: str) -> None:
         async with self._sessions() as session, session.begin():
             user = await session.get(AppUser, user_id)

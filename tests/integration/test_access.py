@@ -115,6 +115,8 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/projects/{project_id}/app-sign-up"): "own",
     ("PUT", "/api/projects/{project_id}/app-sign-up"): "own",
     ("POST", "/api/projects/{project_id}/app-invitations"): "own",
+    ("GET", "/api/projects/{project_id}/app-invitations"): "own",
+    ("DELETE", "/api/projects/{project_id}/app-invitations/{invitation_id}"): "own",
 }
 # Answers that stream until the client leaves, or that start real work (a preview, a model request): only their
 # refusals are asked for here; tests of their own cover them working.
@@ -270,6 +272,7 @@ def concrete(path: str, team: Team) -> str:
         .replace("{token}", "no-such-token")
         .replace("{user_id}", team.actors["ana"].user_id)
         .replace("{link_id}", "1")
+        .replace("{invitation_id}", "1")
         .replace("{preview_id}", "no-such-preview")
         .replace("{name}", "STRIPE_KEY")
         .replace("{collection}", "bookings")

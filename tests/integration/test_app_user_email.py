@@ -2,7 +2,8 @@
 reaches it) with a real SMTP server of the test's on 127.0.0.1 (tests/mail_server.py), on SQLite and PostgreSQL: the
 address check's link marks the person checked, once; a reset link works once, expires, and ends every other session;
 a reset asked for an unknown email answers the same page and sends nothing; where sign-up is by invitation, the
-uninvited are refused in words and the invited email gets in; the mail server's password is in no log line nor
+uninvited are refused in words and the invited email gets in; the owner lists the invitations waiting (without their
+links) and withdraws one, whose link is then refused as an expired one; the mail server's password is in no log line nor
 answer; with no mail server the pages and the owner's API say so. The sign-in pages wear the project's
 .forja/app.json."""
 
@@ -24,6 +25,7 @@ from builder.api.app_auth import COOKIE
 from builder.composition import Services
 from builder.services import app_user_mail
 from builder.settings import settings
+from builder.store import ProjectStore
 from tests.accounts import Person
 from tests.mail_server import PASSWORD, USER, Inbox, mail_server
 
@@ -164,7 +166,10 @@ async def test_a_reset_link_works_once_expires_and_ends_every_other_session(
 
 async def test_sign_up_by_invitation_refuses_the_uninvited_and_takes_the_invited_email(
     app: tuple[str, str],
+    accounts_on: Services,
+    store: ProjectStore,
     bo: Person,
+    cy: Person,
     inbox: Inbox,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
@@ -207,6 +212,32 @@ async def test_sign_up_by_invitation_refuses_the_uninvited_and_takes_the_invited
         user = (await me(dee))["user"]
         assert isinstance(user, dict) and (user["email"], user["verified"]) == ("dee@example.org", True)
         assert (await sign_up(eve, "eve@example.org", invite=invite)).status_code == 403
+        assert (await bo.http.get(invitations)).json() == []  # a used invitation waits no more
+
+        # A pending invitation is listed (never its token nor the token's hash) until Bo withdraws it; then its link
+        # is refused as an expired one is. Nobody else may withdraw it, not even by naming it on a project of theirs.
+        assert (await bo.http.post(invitations, json={"email": "fay@example.org"})).status_code == 204
+        fay = link_in(inbox.to("fay@example.org")[0], url).rsplit("=", 1)[1]
+        [pending] = (await bo.http.get(invitations)).json()
+        assert set(pending) == {"id", "email", "sent_at", "expires_at"} and pending["email"] == "fay@example.org"
+        stored = await store.app_invitations(project, "live")
+        assert fay not in str(pending) and stored[0].token_hash not in str(pending)
+        withdraw = f"{invitations}/{pending['id']}"
+        assert (await cy.http.delete(withdraw)).status_code == 404
+        theirs = await accounts_on.projects.create("Cy's", {"index.html": b"<h1>Cy</h1>"}, owner=cy.actor.user_id)
+        elsewhere = await cy.http.delete(f"/api/projects/{theirs.project_id}/app-invitations/{pending['id']}")
+        assert elsewhere.status_code == 404 and "was used, withdrawn or expired" in elsewhere.json()["detail"]
+        assert (await bo.http.delete(withdraw)).status_code == 204
+        assert (await bo.http.get(invitations)).json() == []
+        withdrawn = await sign_up(eve, "fay@example.org", invite=fay)
+        monkeypatch.setitem(app_user_mail.LASTS, "invite", timedelta(0))
+        assert (await bo.http.post(invitations, json={"email": "fay@example.org"})).status_code == 204
+        late = link_in(inbox.to("fay@example.org")[-1], url).rsplit("=", 1)[1]
+        expired = await sign_up(eve, "fay@example.org", invite=late)
+        assert withdrawn.status_code == expired.status_code == 403 and (await me(eve))["signed_in"] is False
+        assert withdrawn.text.replace(fay, late) == expired.text and "This invitation does not work" in expired.text
+        again = await bo.http.delete(withdraw)
+        assert again.status_code == 404 and "was used, withdrawn or expired" in again.json()["detail"]
 
         again = await bo.http.post(invitations, json={"email": "dee@example.org"})
         assert again.status_code == 422 and "has an account on this app already" in again.json()["detail"]
@@ -216,5 +247,5 @@ async def test_sign_up_by_invitation_refuses_the_uninvited_and_takes_the_invited
     monkeypatch.setattr(settings, "smtp_password", SecretStr("not-the-password-Kx7"))
     failed = await bo.http.post(invitations, json={"email": "eve@example.org"})
     assert failed.status_code == 503 and "could not be sent" in failed.json()["detail"]
-    assert inbox.to("eve@example.org") == []
+    assert inbox.to("eve@example.org") == [] and (await bo.http.get(invitations)).json() == []  # nobody got it
     assert "535" in caplog.text and "not-the-password-Kx7" not in caplog.text and PASSWORD not in caplog.text

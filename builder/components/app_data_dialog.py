@@ -4,6 +4,7 @@ when; the owner changes a row's data in a box, deletes a row (asked first) and d
 
 import reflex as rx
 
+from builder.components.app_dialogs import messages, scope_choice
 from builder.components.confirm import confirm
 from builder.components.download import download_button
 from builder.state.app_data_panel import AppDataState, CollectionRow, DataRow
@@ -200,31 +201,9 @@ def app_data_dialog() -> rx.Component:
                 size="2",
             ),
             rx.vstack(
-                rx.segmented_control.root(
-                    rx.segmented_control.item("Published app", value="live"),
-                    rx.segmented_control.item("In the preview", value="preview"),
-                    value=AppDataState.scope,
-                    on_change=AppDataState.set_scope,
-                    size="2",
-                    id="app-data-scope",
-                    aria_label="Whose data",
-                ),
+                scope_choice(AppDataState.scope, AppDataState.set_scope, "app-data-scope", "Whose data"),
                 rx.cond(AppDataState.collection == "", _collections(), _rows()),
-                rx.cond(
-                    AppDataState.error != "",
-                    rx.callout(
-                        AppDataState.error,
-                        icon="triangle-alert",
-                        color_scheme="red",
-                        role="alert",
-                        width="100%",
-                        id="app-data-error",
-                    ),
-                ),
-                rx.cond(
-                    AppDataState.notice != "",
-                    rx.callout(AppDataState.notice, icon="check", color_scheme="green", width="100%", id="app-data-notice"),
-                ),
+                messages(AppDataState.error, AppDataState.notice, "app-data"),
                 width="100%",
                 spacing="4",
                 margin_top="12px",

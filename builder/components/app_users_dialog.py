@@ -6,6 +6,7 @@ lists the invitations still waiting, each of which the owner may withdraw."""
 
 import reflex as rx
 
+from builder.components.app_dialogs import messages, scope_choice
 from builder.components.confirm import confirm
 from builder.state.app_users import AppUserRow, AppUsersState, InvitedRow
 
@@ -245,36 +246,14 @@ def app_users_dialog() -> rx.Component:
                 size="2",
             ),
             rx.vstack(
-                rx.segmented_control.root(
-                    rx.segmented_control.item("Published app", value="live"),
-                    rx.segmented_control.item("In the preview", value="preview"),
-                    value=AppUsersState.scope,
-                    on_change=AppUsersState.set_scope,
-                    size="2",
-                    id="app-users-scope",
-                    aria_label="Whose people",
-                ),
+                scope_choice(AppUsersState.scope, AppUsersState.set_scope, "app-users-scope", "Whose people"),
                 rx.cond(
                     AppUsersState.rows.length() > 0,
                     rx.vstack(rx.foreach(AppUsersState.rows, app_user_row), width="100%", spacing="0", id="app-users-list"),
                     _empty(),
                 ),
                 _invitations(),
-                rx.cond(
-                    AppUsersState.error != "",
-                    rx.callout(
-                        AppUsersState.error,
-                        icon="triangle-alert",
-                        color_scheme="red",
-                        role="alert",
-                        width="100%",
-                        id="app-users-error",
-                    ),
-                ),
-                rx.cond(
-                    AppUsersState.notice != "",
-                    rx.callout(AppUsersState.notice, icon="check", color_scheme="green", width="100%", id="app-users-notice"),
-                ),
+                messages(AppUsersState.error, AppUsersState.notice, "app-users"),
                 width="100%",
                 spacing="4",
                 margin_top="12px",

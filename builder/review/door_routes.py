@@ -28,9 +28,11 @@ WRONG_TYPE = "not-a-number"
 _PLAIN_PATH = re.compile(r"/(?:[A-Za-z0-9_.~-]|\{\w+(?::\w+)?\}|/)*")
 _PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
 
-# Express: `const app = express()`, `const router = express.Router()` / `Router()`, `app.post('/path', ...)`.
-_EXPRESS_APP = re.compile(r"\b(?:const|let|var)\s+(\w+)\s*=\s*express\s*\(\s*\)")
-_EXPRESS_ROUTER = re.compile(r"\b(?:const|let|var)\s+(\w+)\s*=\s*(?:express\s*\.\s*)?Router\s*\(")
+# Express: `const app = express()`, `const router = express.Router()` / `Router()` (or through `require('express')`),
+# `app.post('/path', ...)`.
+_REQUIRE_EXPRESS = r"(?:express|require\s*\(\s*['\"]express['\"]\s*\))"
+_EXPRESS_APP = re.compile(r"\b(?:const|let|var)\s+(\w+)\s*=\s*" + _REQUIRE_EXPRESS + r"\s*\(\s*\)")
+_EXPRESS_ROUTER = re.compile(r"\b(?:const|let|var)\s+(\w+)\s*=\s*(?:" + _REQUIRE_EXPRESS + r"\s*\.\s*)?Router\s*\(")
 _JS_ROUTE = re.compile(r"\b(\w+)\s*\.\s*(get|post|put|patch|delete)\s*\(\s*(['\"`])([^'\"`\n]*)\3")
 _JS_MOUNT = re.compile(
     r"\b(\w+)\s*\.\s*use\s*\(\s*(['\"`])([^'\"`\n]*)\2\s*,\s*(?:require\s*\(\s*(['\"])([^'\"\n]+)\4\s*\)|(\w+))"

@@ -17,6 +17,7 @@ the app means to be open (a guest book), and a route that refuses everyone, sign
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 
 import httpx
@@ -43,7 +44,7 @@ MAX_BODY = 256 * 1024
 # A path no app serves: Django's DEBUG 404 page lists the app's URL patterns there.
 MISSING_PAGE = "/forja-review-no-such-page"
 # Routes that sign people in, up or out (and Forja's own, which the edge answers) are open by design.
-_OPEN_BY_DESIGN = ("login", "logout", "signin", "sign-in", "signout", "sign-out", "signup", "sign-up", "register", "auth")
+_OPEN_BY_DESIGN = re.compile(r"/(?:log-?in|log-?out|sign-?in|sign-?out|sign-?up|register|auth|sessions?|token)(?=/|$)")
 _VERBS = {"POST": "add to", "PUT": "change", "PATCH": "change", "DELETE": "delete"}
 
 
@@ -53,6 +54,19 @@ async def door_findings(base_url: str, client: httpx.AsyncClient, tree: Mapping[
     routes = read_routes(tree)
     found = [*debug_in_source(tree), *await probe.run(routes)]
     return ordered(found)
+
+
+def changes_to_send(routes: list[Route]) -> list[Route]:
+    """The changes the probe sends: no sign-in door, no DELETE/PUT/PATCH that names no id of the probe's own."""
+    chosen = [
+        route
+        for route in routes
+        if route.method in CHANGES
+        and (route.method == "POST" or route.has_params)
+        and not _OPEN_BY_DESIGN.search(route.path.lower())
+        and not route.path.startswith("/_forja/")
+    ]
+    return chosen[:MAX_CHANGES]
 
 
 class _Probe:
@@ -68,7 +82,7 @@ class _Probe:
             return []
         findings = header_findings(home)
         findings += self.cors(await self.cors_answers(routes))
-        findings += [finding for route in self.changes(routes) if (finding := await self.change(route))]
+        findings += [finding for route in changes_to_send(routes) if (finding := await self.change(route))]
         await self.error_probes(routes)
         console = await self.send("GET", "/console")
         findings += self.pages(console_finding(console) if console else None)
@@ -78,7 +92,7 @@ class _Probe:
         """`/`, the first GET route without parameters, and a preflight of the first change, each from another site."""
         origin = {"Origin": EVIL_ORIGIN}
         get = next((r for r in routes if r.method == "GET" and not r.has_params and r.path != "/"), None)
-        change = next((r for r in self.changes(routes)), None)
+        change = next((r for r in changes_to_send(routes)), None)
         answers = [await self.send("GET", "/", headers=origin)]
         if get is not None:
             answers.append(await self.send("GET", get.path, headers=origin, route=get))
@@ -92,19 +106,6 @@ class _Probe:
         found = (finding for answer in answers if answer and (finding := cors_finding(answer)))
         first = next(found, None)
         return [first] if first else []
-
-    @staticmethod
-    def changes(routes: list[Route]) -> list[Route]:
-        """The changes to send: no sign-in door, no DELETE/PUT/PATCH that names no id of the probe's own."""
-        chosen = [
-            route
-            for route in routes
-            if route.method in CHANGES
-            and (route.method == "POST" or route.has_params)
-            and not any(word in route.path.lower() for word in _OPEN_BY_DESIGN)
-            and not route.path.startswith("/_forja/")
-        ]
-        return chosen[:MAX_CHANGES]
 
     async def change(self, route: Route) -> Finding | None:
         answer = await self.send(route.method, route.filled(), json={}, route=route)
@@ -127,7 +128,7 @@ class _Probe:
     async def error_probes(self, routes: list[Route]) -> None:
         """Requests that make typical frameworks fail: malformed JSON to POST routes, a parameter of the wrong type to
         GET routes (the app converting it itself), a page that does not exist."""
-        posts = [r for r in self.changes(routes) if r.method == "POST"][: MAX_ERROR_PROBES // 2]
+        posts = [r for r in changes_to_send(routes) if r.method == "POST"][: MAX_ERROR_PROBES // 2]
         gets = [r for r in routes if r.method == "GET" and r.has_params][: MAX_ERROR_PROBES - len(posts)]
         for route in posts:
             malformed = {"Content-Type": "application/json"}

@@ -140,3 +140,14 @@ async def test_a_planted_app_gets_exactly_its_door_findings_and_its_twin_none(na
     got = {(f.kind, f.severity.value, f.request, f.file, f.line) for f in findings}
     assert got == EXPECTED.get(name, set())
     assert all(f.check == "doors" and f.message and f.fix for f in findings)
+
+
+async def test_flasks_debugger_behind_a_name_it_does_not_trust_is_high_not_critical(door_apps: dict[str, App]) -> None:
+    """Asked by a published app's name, Werkzeug keeps its console shut (a 400) but still shows its debugger's pages."""
+    app = door_apps["flask_debug_open"]
+    async with httpx.AsyncClient(trust_env=False, headers={"Host": "notes.example"}) as client:
+        findings = await door_findings(app.url, client, app.tree)
+    assert {(f.kind, f.severity.value, f.request, f.file, f.line) for f in findings} == {
+        ("debug-page", "high", "POST /api/notes with no session", "app.py", 22),
+        ("debug-mode", "high", "", "app.py", 28),
+    }

@@ -103,8 +103,8 @@ class _Probe:
 
     @staticmethod
     def cors(answers: list[Answer | None]) -> list[Finding]:
-        found = (finding for answer in answers if answer and (finding := cors_finding(answer)))
-        first = next(found, None)
+        """The first answer that lets any site in, once: the same setting shows on every path."""
+        first = next((finding for answer in answers if answer and (finding := cors_finding(answer))), None)
         return [first] if first else []
 
     async def change(self, route: Route) -> Finding | None:
@@ -122,7 +122,7 @@ class _Probe:
             request=answer.request,
             fix=f"Make {route.method} {route.path} ({route.file} line {route.line}) answer 401 unless the request comes "
             f"from a signed-in user allowed to {verb} this data (and 403 for one who is not): check it on the server, "
-            "for this route, and answered before anything changes.",
+            "in this route, before anything changes.",
         )
 
     async def error_probes(self, routes: list[Route]) -> None:

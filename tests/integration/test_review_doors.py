@@ -2,8 +2,9 @@
 findings, and a twin of each, the same app with that door shut, with none.
 
 Express runs from the starters' npm cache and Flask from their wheels, both installed offline (as
-tests/integration/test_starter_previews.py does); FastAPI and uvicorn are Forja's own. The twelve servers start
-together, once for the module, and each is probed by one test only (an open app's DELETE really deletes).
+tests/integration/test_starter_previews.py does); FastAPI and uvicorn are Forja's own, its four apps served by one
+process. The servers start together, once for the module; an app that deletes is probed by one test only (its
+DELETE really deletes).
 """
 
 from __future__ import annotations
@@ -59,13 +60,10 @@ NAMES = sorted([*EXPECTED, *(name.replace("_open", "_twin") for name in EXPECTED
 
 
 def command(name: str, port: int, flask: Path) -> tuple[list[str], dict[str, str]]:
-    env = {"PATH": f"{BIN}:/usr/bin:/bin", "PORT": str(port), "HOME": os.environ.get("HOME", "/root")}
+    env = {"PATH": f"{BIN}:/usr/bin:/bin", "PORT": str(port)}
     if name.startswith("express"):
         return [str(NODE), f"{name}.js"], env
-    if name.startswith("flask"):
-        return [sys.executable, str(APPS / f"{name}.py")], {**env, "PYTHONPATH": str(flask)}
-    argv = [sys.executable, "-m", "uvicorn", f"{name}:app", "--app-dir", str(APPS), "--host", "127.0.0.1"]
-    return [*argv, "--port", str(port)], env
+    return [sys.executable, str(APPS / f"{name}.py")], {**env, "PYTHONPATH": str(flask)}
 
 
 def tree_of(name: str) -> dict[str, bytes]:
@@ -88,18 +86,22 @@ def door_apps(package_caches: tuple[Path, Path], tmp_path_factory: pytest.TempPa
     node, flask = tmp_path_factory.mktemp("express"), tmp_path_factory.mktemp("flask")
     servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
 
-    def start(names: list[str]) -> None:
-        for name in names:
-            port = free_port(taken={port for _, port in servers.values()})
-            argv, env = command(name, port, flask)
-            process = subprocess.Popen(argv, cwd=node, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            servers[name] = (process, port)
+    def started(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(argv, cwd=node, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     try:
-        # The FastAPI apps need no install: they start while Express and Flask install.
-        start([name for name in NAMES if name.startswith(("cors", "cookies"))])
+        # The FastAPI apps need no install: one process serves them all (FastAPI imported once) while the rest installs.
+        fastapi: dict[str, int] = {}
+        for name in NAMES:
+            if name.startswith(("cors", "cookies")):
+                fastapi[name] = free_port(taken=fastapi.values())
+        process = started([sys.executable, str(APPS / "serve_fastapi.py"), *(f"{n}={p}" for n, p in fastapi.items())], {})
+        servers.update({name: (process, port) for name, port in fastapi.items()})
         install(node, flask, npm_cache, wheels)
-        start([name for name in NAMES if name.startswith(("express", "flask"))])
+        for name in NAMES:
+            if name not in servers:
+                port = free_port(taken={port for _, port in servers.values()})
+                servers[name] = (started(*command(name, port, flask)), port)
         deadline = time.monotonic() + 60
         for name, (process, port) in servers.items():
             while not listening(port):
@@ -108,9 +110,10 @@ def door_apps(package_caches: tuple[Path, Path], tmp_path_factory: pytest.TempPa
                 time.sleep(0.05)
         yield {name: App(f"http://127.0.0.1:{port}", tree_of(name)) for name, (_, port) in servers.items()}
     finally:
-        for process, _ in servers.values():
-            process.terminate()
-        for process, _ in servers.values():
+        processes = {process.pid: process for process, _ in servers.values()}.values()
+        for process in processes:
+            process.kill()  # test servers keep nothing worth a clean stop
+        for process in processes:
             process.communicate(timeout=10)
 
 

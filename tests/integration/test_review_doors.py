@@ -154,3 +154,13 @@ async def test_flasks_debugger_behind_a_name_it_does_not_trust_is_high_not_criti
         ("debug-page", "high", "POST /api/notes with no session", "app.py", 22),
         ("debug-mode", "high", "", "app.py", 28),
     }
+
+
+async def test_the_probe_sends_none_of_its_clients_cookies_or_authorization(door_apps: dict[str, App]) -> None:
+    """The twin deletes for any request with a session cookie: the client's own cookie and token must not reach it."""
+    app = door_apps["express_delete_twin"]
+    async with httpx.AsyncClient(
+        trust_env=False, cookies={"session": "owner"}, headers={"Authorization": "Bearer owner"}
+    ) as client:
+        assert (await client.delete(f"{app.url}/api/items/2")).status_code == 204  # the twin does take a session
+        assert await door_findings(app.url, client, app.tree) == []

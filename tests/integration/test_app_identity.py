@@ -10,8 +10,12 @@ apps the Docker runner publishes.
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
+import os
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -45,11 +49,20 @@ function forjaUser (req) {
   return user.exp > Date.now() / 1000 ? user : null
 }
 
-http.createServer((req, res) => {
+function seen (req) {
   const forja = Object.fromEntries(Object.entries(req.headers).filter(([name]) => name.includes('forja')))
+  return JSON.stringify({ forja, verified: forjaUser(req) })
+}
+
+const server = http.createServer((req, res) => {
   res.setHeader('Content-Type', 'application/json')
-  res.end(JSON.stringify({ forja, verified: forjaUser(req) }))
-}).listen(Number(process.env.PORT), process.env.HOST)
+  res.end(seen(req))
+})
+// A websocket's upgrade (a dev server's hot reload) is told the same, in the bytes after the switch.
+server.on('upgrade', (req, socket) => {
+  socket.end(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n${seen(req)}`)
+})
+server.listen(Number(process.env.PORT), process.env.HOST)
 """
 MANIFEST = b'{"name": "whoami", "version": "1.0.0", "scripts": {"start": "node server.js", "dev": "node server.js"}}'
 FORGED = {"X-Forja-User": '{"id":"x","email":"boss@example.org","role":"admin"}', "X-Forja-User-Token": "e30.forged"}
@@ -159,14 +172,14 @@ async def refused_by_forja(session: str, monkeypatch: pytest.MonkeyPatch) -> Non
                 assert refused.status_code == 401 and "www-authenticate" in refused.headers, (headers, refused.text)
 
 
-async def preview_is_asked_apart(services: Services, project_id: str) -> None:
-    """The same server app in its preview (scope preview, through the preview's gate): it starts, so it has a
-    FORJA_USER_KEY; a visitor's forged headers never reach it; the preview's signed-in person's do, with a token that
-    verifies with the preview's key and not the published app's; a session of the published app names nobody there, nor
-    does the preview's without the gate's cookie."""
+async def preview_is_asked_apart(services: Services, project_id: str, runner: str = "local") -> None:
+    """The same server app in its preview (scope preview, through the preview's gate, run by `runner`): it starts, so
+    it has a FORJA_USER_KEY; a visitor's forged headers never reach it, nor its websockets; the preview's signed-in
+    person's do, with a token that verifies with the preview's key and not the published app's; a session of the
+    published app names nobody there, nor does the preview's without the gate's cookie."""
     await services.previews.start(project_id)
     info = await services.previews.wait_ready(project_id)  # the docs' check throws at start without FORJA_USER_KEY
-    assert info.url and info.state == PreviewState.running, info
+    assert info.url and (info.state, info.runner) == (PreviewState.running, runner), info
     edge = (await services.preview_hub.manager()).proxy.internal_url().rstrip("/")
     host, gate = info.url.split("//", 1)[1], await services.preview_access.own_cookie(info)
     live_session = await services.app_users.sign_in(project_id, Scope.live, "di@example.org", "di's long secret", ATTEMPT)
@@ -197,6 +210,9 @@ async def preview_is_asked_apart(services: Services, project_id: str) -> None:
         claims = user_token.verify(key, token, preview_app)
         assert claims is not None and (claims.id, claims.email) == (user["id"], "ed@example.org")
         assert got["verified"] == claims.model_dump()  # the preview's own check, with its FORJA_USER_KEY
+        # A websocket (hot reload) reaches the app through the same routers: with the session, Forja's headers alone.
+        assert await upgraded(edge, host, gate) == {"forja": {}, "verified": None}
+        assert (await upgraded(edge, host, f"{gate}; {COOKIE}={session}"))["verified"] == got["verified"]
         assert user_token.verify(live_key, token, preview_app) is None  # the published app's key: no
         assert user_token.verify(key, token, user_token.app_of(project_id, Scope.live)) is None
         # Nor does a published app's token verify with the preview's key.
@@ -212,3 +228,19 @@ async def preview_is_asked_apart(services: Services, project_id: str) -> None:
         assert with_gate.status_code == 200 and USER_HEADER in with_gate.headers
         without = await forja.get(asked, headers={"Cookie": f"{COOKIE}={session}"})
         assert without.status_code == 200 and USER_HEADER not in without.headers and TOKEN_HEADER not in without.headers
+
+
+async def upgraded(edge: str, host: str, cookie: str) -> dict:
+    """What SERVER_JS says it got with a websocket's upgrade sent through the edge with the forged headers."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", urlsplit(edge).port)
+    forged = "".join(f"{name}: {value}\r\n" for name, value in FORGED.items())
+    writer.write(
+        f"GET /hmr HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\nCookie: {cookie}\r\n{forged}\r\n".encode()
+    )
+    try:
+        head, _, body = (await asyncio.wait_for(reader.read(), 30)).partition(b"\r\n\r\n")
+    finally:
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return json.loads(body)

@@ -50,6 +50,7 @@ USER_HEADER = "X-Forja-User"
 TOKEN_HEADER = "X-Forja-User-Token"
 SESSION_COOKIE = "forja_app_session"  # builder/api/app_auth.py: `__Host-` before it on HTTPS
 SIGNED = "-signed"
+ANONYMOUS = {"headers": {"customRequestHeaders": {USER_HEADER: "", TOKEN_HEADER: ""}}}  # "" removes the header
 RESOLVER = "forja-acme"
 HTTPS = "websecure"
 
@@ -130,21 +131,28 @@ def alias_routers(
     return routers, middlewares
 
 
-def identity_routers(name: str, router: dict, host: str, upstream: str) -> tuple[dict[str, dict], dict[str, dict]]:
-    """`router` of a running server app's host with the visitor's identity headers removed, and its twin for requests
-    with the app's session cookie, whose ForwardAuth asks Forja's server (`upstream`) with the host in the path (Forja
-    reads X-Forwarded-Host only from the proxies it trusts, builder/api/proxies.py)."""
-    router["middlewares"] = [ANONYMOUS_MW]
+def identity_routers(
+    name: str, router: dict, host: str, upstream: str, before: tuple[str, ...] = ()
+) -> tuple[dict[str, dict], dict[str, dict]]:
+    """`router` of a running server app's host (or a preview's) with the visitor's identity headers removed, and its
+    twin for requests with the app's session cookie, whose ForwardAuth asks Forja's server (`upstream`) with the host in
+    the path (Forja reads X-Forwarded-Host only from the proxies it trusts, builder/api/proxies.py). Both run `before`
+    first: a preview's headers and gate, so the gate still decides before Forja is asked who is asking."""
+    router["middlewares"] = [*before, ANONYMOUS_MW]
     asks = f"{IDENTITY_MW}-{name.removeprefix(ALIAS_ROUTER)}"
     cookie = f"HeaderRegexp(`Cookie`, `(^|;)\\s*(__Host-)?{SESSION_COOKIE}=`)"
-    signed = {**router, "rule": f"{router['rule']} && {cookie}", "priority": ALIAS_PRIORITY + 1, "middlewares": [asks]}
+    signed = {
+        **router,
+        "rule": f"{router['rule']} && {cookie}",
+        "priority": router["priority"] + 1,
+        "middlewares": [*before, asks],
+    }
     forward_auth = {
         "address": f"{upstream.rstrip('/')}{IDENTITY_PATH}{host}",
         "authRequestHeaders": ["Cookie"],
         "authResponseHeaders": [USER_HEADER, TOKEN_HEADER],
     }
-    anonymous = {"headers": {"customRequestHeaders": {USER_HEADER: "", TOKEN_HEADER: ""}}}  # "" removes the header
-    return {f"{name}{SIGNED}": signed}, {asks: {"forwardAuth": forward_auth}, ANONYMOUS_MW: anonymous}
+    return {f"{name}{SIGNED}": signed}, {asks: {"forwardAuth": forward_auth}, ANONYMOUS_MW: ANONYMOUS}
 
 
 def backend_routers(hosts: Iterable[str]) -> dict[str, dict]:

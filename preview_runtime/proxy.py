@@ -12,7 +12,9 @@ that answers 404 with a short page (pages.py). A parked preview's host goes to a
 requests call `on_wake` to wake it. Every response, routed or not, gets the headers in PREVIEW_RESPONSE_HEADERS so Forja's
 cross-origin-isolated workspace can show it in an iframe. With a gate (gate.py), Traefik asks it about every request to
 a private preview's host, parked or not (ForwardAuth), and only what it lets through reaches the app or wakes it. A
-preview's /_forja/ paths (its own backend: sign-in and data) go to Forja's server, through the same gate.
+preview's /_forja/ paths (its own backend: sign-in and data) go to Forja's server, through the same gate; and its app
+learns who is asking from Forja alone, as a published server app does (apps_edge.identity_routers): X-Forja-User and its
+signed token for a signed-in person of the preview, never a visitor's own headers of those names.
 """
 
 from __future__ import annotations
@@ -32,7 +34,16 @@ from urllib.parse import urlsplit
 import httpx
 
 from preview_runtime.access import COOKIE
-from preview_runtime.apps_edge import AppsEdge, alias_routers, backend_routers, forward_routers, preview_backend_routers
+from preview_runtime.apps_edge import (
+    ANONYMOUS,
+    ANONYMOUS_MW,
+    AppsEdge,
+    alias_routers,
+    backend_routers,
+    forward_routers,
+    identity_routers,
+    preview_backend_routers,
+)
 from preview_runtime.direct_http import direct_client
 from preview_runtime.echoes import probe_url
 from preview_runtime.folder_lock import FolderLock
@@ -277,25 +288,33 @@ class PreviewProxy:
             VISITS_ROUTER: self._visits.router(),
         }
         services: dict[str, dict] = {_CATCH_ALL: {"loadBalancer": {"servers": [{"url": self._not_found.url}]}}}
+        identities: dict[str, dict] = {ANONYMOUS_MW: ANONYMOUS}
         for preview_id, upstream in sorted(self._routes.items()):
-            name = f"preview-{preview_id}"
+            name, host = f"preview-{preview_id}", self.host_for(preview_id)
+            # The headers first: they wrap the gate's own answers too. Then no visitor's X-Forja-User reaches the app;
+            # with a session cookie of the preview's app, Forja says who is asking (after the gate let the request in).
+            before = (*middlewares, _ACCESS_MW) if self._guarded(preview_id) else tuple(middlewares)
             routers[name] = {
                 "entryPoints": ["web"],
-                "rule": f"Host(`{self.host_for(preview_id)}`)",
+                "rule": f"Host(`{host}`)",
                 "priority": 100,
-                # The headers first: they wrap the gate's own answers too.
-                "middlewares": [*middlewares, _ACCESS_MW] if self._guarded(preview_id) else middlewares,
+                "middlewares": [*before, ANONYMOUS_MW],
                 "service": name,
             }
+            if self.apps is not None:
+                signed, asks = identity_routers(name, routers[name], host, self.apps.upstream, before)
+                routers |= signed
+                identities |= asks
             services[name] = {"loadBalancer": {"servers": [{"url": upstream}], "passHostHeader": True}}
         if self.apps is not None:
             app_routers, app_services = self.apps.routes()
             routers |= app_routers
             services |= app_services
-        aliased, identities = alias_routers(
+        aliased, alias_identities = alias_routers(
             self._aliases, self._routes, self._parked, _WAKING, self.apps.upstream if self.apps else ""
         )
         routers |= aliased
+        identities |= alias_identities
         forward_hosts = {host: upstream for hosts, upstream in self._forwards.values() for host in hosts}
         forwarded, forward_services, forward_middleware = forward_routers(forward_hosts)
         routers |= forwarded

@@ -20,9 +20,12 @@ from functools import partial
 from typing import Any
 
 from builder import outages
+from builder.app_backend.user_token import KEY_ENV, public_key
 from builder.app_secrets import runner_env
 from builder.errors import NotFound, PreviewError
 from builder.schemas import CheckResult, VersionInfo
+from builder.services.app_data import Scope
+from builder.services.app_users import user_key
 from builder.services.preview_access import private
 from builder.services.preview_hub import (
     ENDED,
@@ -78,10 +81,12 @@ WithData = Callable[[str, RunPlan], Awaitable[RunPlan]]
 async def plan_with_env(
     store: ProjectStore, logs: LogHub, project_id: str, tree: Mapping[str, bytes], with_data: WithData | None = None
 ) -> RunPlan:
-    """The run plan, with the app's own variables for its processes (and their values hidden from its log), and with
-    `with_data` its preview data (a /data folder and a database)."""
+    """The run plan, with the app's own variables for its processes (and their values hidden from its log), the public
+    key its server checks its preview users' tokens with (FORJA_USER_KEY, the preview's own: a token of the published
+    app never verifies with it, nor the reverse), and with `with_data` its preview data (a /data folder and a database)."""
     plan = plan_of(tree, await store.run_override(project_id))
-    plan = plan.model_copy(update={"env": await runner_env(store, logs, project_id)})
+    key = public_key(user_key(project_id, Scope.preview))
+    plan = plan.model_copy(update={"env": await runner_env(store, logs, project_id), "kept_env": {**plan.kept_env, KEY_ENV: key}})
     return await with_data(project_id, plan) if with_data is not None else plan
 
 

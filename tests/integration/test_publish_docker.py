@@ -40,7 +40,7 @@ from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewState
 from preview_runtime.traefik import find_traefik
 from tests.conftest import DatabaseUrls, free_port
-from tests.integration.test_app_identity import publish_echo, who_is_asking
+from tests.integration.test_app_identity import preview_is_asked_apart, publish_echo, who_is_asking
 from tests.integration.test_app_users import forja_serving
 from tests.integration.test_containment import METADATA_IP, http_listener, metadata_made_local
 from tests.integration.test_publish_server import answered, express_files, through_traefik
@@ -235,6 +235,7 @@ async def test_a_published_apps_people_are_told_by_forja_alone_and_from_inside_i
     # person's do, with a token the app checks with FORJA_USER_KEY from its container's environment; a session of one
     # app names nobody on the other, nor on Forja's own API.
     await who_is_asking(services, ("prober", prober[0]), ("other", other[0]), monkeypatch)
+    await preview_is_asked_apart(services, prober[0], "docker")  # and so is the same app's preview, in Docker too
     other_ran = await hub.run_command(app_key(other[0], 1), "echo theirs > /data/their-note.txt", 30)
     assert other_ran.exit_code == 0, other_ran.output
     runner = (await hub.manager()).runners["docker"]

@@ -59,8 +59,10 @@ async def test_a_private_previews_host_asks_the_gate_first_and_a_share_links_doe
             await proxy.park(f"{preview_id}1")
         config = proxy._dynamic_config()["http"]
         routers = config["routers"]
-        assert routers["preview-abc"]["middlewares"] == ["forja-preview-headers", "forja-preview-access"]
-        assert routers["preview-v-abc"]["middlewares"] == ["forja-preview-headers"]
+        # Then a visitor's X-Forja-User headers removed, Forja's apps' server or not (the gate decides first).
+        assert routers["preview-abc"]["middlewares"] == ["forja-preview-headers", "forja-preview-access", "forja-apps-anonymous"]
+        assert routers["preview-v-abc"]["middlewares"] == ["forja-preview-headers", "forja-apps-anonymous"]
+        assert "preview-abc-signed" not in routers  # no apps' server to ask who is asking
         assert routers["parked-abc1"]["middlewares"] == ["forja-preview-access"]  # nobody else wakes it
         assert "middlewares" not in routers["parked-v-abc1"]
         assert config["middlewares"]["forja-preview-access"] == {
@@ -234,7 +236,26 @@ async def test_a_previews_backend_path_goes_to_forja_through_the_previews_gate(t
         assert backend[rule.format("abc1")]["middlewares"] == ["forja-preview-headers", "forja-preview-access"]
         assert backend[rule.format("v-abc")]["middlewares"] == ["forja-preview-headers"]
         for router in backend.values():  # above the preview's own host, to Forja's server
-            assert router["priority"] > routers["preview-abc"]["priority"] and router["service"] == "forja-apps"
+            assert router["priority"] > routers["preview-abc-signed"]["priority"] and router["service"] == "forja-apps"
+        # Who is asking a preview's app: the visitor's headers removed after the gate; with an app session cookie,
+        # Forja's answer in their place (after the gate too), at the preview's own host, to the preview's own server.
+        gated, open_ = ["forja-preview-headers", "forja-preview-access"], ["forja-preview-headers"]
+        assert routers["preview-abc"]["middlewares"] == [*gated, "forja-apps-anonymous"]
+        assert routers["preview-v-abc"]["middlewares"] == [*open_, "forja-apps-anonymous"]
+        signed = routers["preview-abc-signed"]
+        assert signed["middlewares"] == [*gated, "forja-apps-identity-preview-abc"]
+        assert (signed["priority"], signed["service"]) == (101, "preview-abc")
+        assert signed["rule"].startswith("Host(`abc.localhost`) && HeaderRegexp(`Cookie`")
+        assert routers["preview-v-abc-signed"]["middlewares"] == [*open_, "forja-apps-identity-preview-v-abc"]
+        declared = proxy._dynamic_config()["http"]["middlewares"]  # pyright: ignore[reportPrivateUsage]
+        asks = declared["forja-apps-identity-preview-abc"]["forwardAuth"]
+        assert asks["address"] == "http://127.0.0.1:3000/_forja/identity/abc.localhost"
+        assert asks["authResponseHeaders"] == ["X-Forja-User", "X-Forja-User-Token"]
+        assert declared["forja-apps-anonymous"]["headers"]["customRequestHeaders"] == {
+            "X-Forja-User": "",
+            "X-Forja-User-Token": "",
+        }
+        assert "parked-abc1-signed" not in routers and "forja-apps-anonymous" not in routers["parked-abc1"].get("middlewares", [])
         await proxy.unroute("abc")
         routers = proxy._dynamic_config()["http"]["routers"]  # pyright: ignore[reportPrivateUsage]
         assert rule.format("abc") not in {r["rule"] for r in routers.values()}

@@ -31,7 +31,7 @@ export function useItems() {
 
   const signedIn = rows !== null
   const items = signedIn ? rows : saved
-  // A change to the account's list is shown once Forja has kept it; a refusal is said in words instead.
+  // A new or removed item is shown once Forja has kept the change; a refusal is said in words instead.
   const save = async (work) => {
     try {
       setProblem('')
@@ -50,11 +50,18 @@ export function useItems() {
     })
   }
   const toggle = (id) => {
-    if (!signedIn) return setSaved((list) => list.map((it) => (it.id === id ? { ...it, done: !it.done } : it)))
+    const flip = (list) => list.map((it) => (it.id === id ? { ...it, done: !it.done } : it))
+    if (!signedIn) return setSaved(flip)
     const item = rows.find((it) => it.id === id)
+    // Ticked at once, as the box is clicked; ticked back if Forja does not keep it.
+    setRows(flip)
     save(async () => {
-      const row = await changeRow(id, { done: !item.done })
-      setRows((list) => list.map((it) => (it.id === id ? row : it)))
+      try {
+        await changeRow(id, { done: !item.done })
+      } catch (error) {
+        setRows(flip)
+        throw error
+      }
     })
   }
   const remove = (id) => {

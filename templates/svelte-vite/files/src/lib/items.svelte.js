@@ -22,7 +22,7 @@ export function items() {
     }
   })
 
-  // A change to the account's list is shown once Forja has kept it; a refusal is said in words instead.
+  // A new or removed item is shown once Forja has kept the change; a refusal is said in words instead.
   async function save(work) {
     try {
       problem = ''
@@ -53,10 +53,16 @@ export function items() {
     toggle(id) {
       const item = (rows ?? saved.value).find((it) => it.id === id)
       if (!item) return
-      if (!rows) return (item.done = !item.done)
+      // Ticked at once, as the box is clicked; ticked back if Forja does not keep it.
+      item.done = !item.done
+      if (!rows) return
       save(async () => {
-        const row = await changeRow(id, { done: !item.done })
-        rows = rows.map((it) => (it.id === id ? row : it))
+        try {
+          await changeRow(id, { done: item.done })
+        } catch (error) {
+          item.done = !item.done
+          throw error
+        }
       })
     },
     remove(id) {

@@ -23,7 +23,7 @@ export function useItems() {
     }
   })
 
-  // A change to the account's list is shown once Forja has kept it; a refusal is said in words instead.
+  // A new or removed item is shown once Forja has kept the change; a refusal is said in words instead.
   async function save(work) {
     try {
       problem.value = ''
@@ -44,10 +44,16 @@ export function useItems() {
   function toggle(id) {
     const item = items.value.find((it) => it.id === id)
     if (!item) return
-    if (!rows.value) return (item.done = !item.done)
+    // Ticked at once, as the box is clicked; ticked back if Forja does not keep it.
+    item.done = !item.done
+    if (!rows.value) return
     save(async () => {
-      const row = await changeRow(id, { done: !item.done })
-      rows.value = rows.value.map((it) => (it.id === id ? row : it))
+      try {
+        await changeRow(id, { done: item.done })
+      } catch (error) {
+        item.done = !item.done
+        throw error
+      }
     })
   }
   function remove(id) {

@@ -3,8 +3,9 @@ Traefik, which sends the apps' hosts to Forja's guarded server on a loopback por
 and the app's page calls /_forja/client.js, which calls /_forja/data/. The rules of the app's `.forja/data.json`
 decide, deny by default: one user never reaches another's rows (read, change, delete, a list filtered by their id),
 the owner's admin account sees them all, nobody signed out writes, a collection the rules leave out is refused, a write
-from another site is refused and a session of one app is nobody to another. The service's own side (SQLite and
-PostgreSQL: filters, caps, the trash) is below.
+from another site is refused and a session of one app is nobody to another. The React list starter, published, keeps a
+signed-in person's items as their own rows. The service's own side (SQLite and PostgreSQL: filters, caps, the trash)
+is below.
 """
 
 from __future__ import annotations

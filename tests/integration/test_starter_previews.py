@@ -7,7 +7,8 @@ Installs come from npm's cache with `npm_config_offline=true` and from a folder 
 runner gets both as its read-only seeds (the preview firewall keeps containers off the host, so
 no registry mirror there could serve them). The page must answer 200 with the starter's own
 texts, and starters with an API must answer it with JSON; on the local runner, the starter's acceptance checks
-(`.forja/checks/`, one for each check of its plan) must then pass in Chromium against the running app.
+(`.forja/checks/`, one for each check of its plan) must then pass in Chromium against the running app, and a list
+starter, served there by its dev server alone (no Forja), must offer no sign-in and log nothing.
 """
 
 from __future__ import annotations

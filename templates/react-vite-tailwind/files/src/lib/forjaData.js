@@ -44,7 +44,7 @@ async function call(method, path, body) {
   const answer = await fetch(path, init)
   if (answer.status === 204) return null
   const said = await answer.json().catch(() => ({}))
-  if (!answer.ok) throw new Error(said.detail || `Your list could not be saved (the server answered ${answer.status}).`)
+  if (!answer.ok) throw new Error(said.detail || `Something went wrong with your list (the server answered ${answer.status}). Try again.`)
   return said
 }
 

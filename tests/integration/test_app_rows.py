@@ -3,9 +3,8 @@ Traefik, which sends the apps' hosts to Forja's guarded server on a loopback por
 and the app's page calls /_forja/client.js, which calls /_forja/data/. The rules of the app's `.forja/data.json`
 decide, deny by default: one user never reaches another's rows (read, change, delete, a list filtered by their id),
 the owner's admin account sees them all, nobody signed out writes, a collection the rules leave out is refused, a write
-from another site is refused and a session of one app is nobody to another. The React list starter, published, keeps a
-signed-in person's items as their own rows. The service's own side (SQLite and PostgreSQL: filters, caps, the trash)
-is below.
+from another site is refused and a session of one app is nobody to another. The service's own side (SQLite and
+PostgreSQL: filters, caps, the trash) is below.
 """
 
 from __future__ import annotations
@@ -13,11 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page
 
 import builder.settings
 from builder.api.app_auth import COOKIE
@@ -33,14 +31,11 @@ from builder.settings import settings
 from builder.store import ProjectStore
 from tests.accounts import PASSWORD, Person
 from tests.integration.test_app_users import SERVER_JS, SERVER_MANIFEST, chromium, fill, forja_server, me
-from tests.integration.test_publish import starter_files
 from tests.integration.test_publish_server import answered, through_traefik
 
 __all__ = ["chromium", "forja_server"]  # the fixtures, shared with test_app_users.py
 
 pytestmark = pytest.mark.browser
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "app-rows"
 
 RULES = {
     "collections": {
@@ -250,96 +245,6 @@ async def test_a_server_apps_data_is_forjas_whatever_its_server_answers(forja_se
     assert (await through_traefik(services, "echo", "/_forja/data/notes")).json() == {"rows": [], "next_offset": None}
     seen = (await answered(services, "echo")).json()["seen"]
     assert not [path for path in seen if path.startswith("/_forja/")], seen  # its server was never asked
-
-
-async def test_the_list_starter_keeps_a_signed_in_persons_items_as_their_own_rows(
-    forja_server: None, services: Services, chromium: Browser
-) -> None:
-    # The React list starter as made, published (built offline from the starters' npm cache): a visitor's list stays in
-    # their browser until they sign in; then it is theirs, as rows of `items`, on any device, and no one else's.
-    await services.preview_hub.manager()  # the edge runs from Forja's start
-    created = await services.projects.create("Errands", starter_files("react-vite-tailwind", "Errands"), owner=LOCAL_USER_ID)
-    done = await services.publishing.publish(created.project_id, name="errands", user_id=LOCAL_USER_ID)
-    assert done.release.state == "ready", done.release.error
-    url, errors = done.app.url, []
-    shots = ARTIFACTS / "list-starter"
-    shots.mkdir(parents=True, exist_ok=True)
-
-    async def visitor() -> tuple[BrowserContext, Page]:
-        context = await chromium.new_context(viewport={"width": 1440, "height": 900})
-        page = await context.new_page()
-        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-        await page.goto(f"{url}/")
-        return context, page
-
-    async def add(page: Page, text: str) -> None:
-        await page.get_by_role("textbox", name="New item").fill(text)
-        await page.get_by_role("button", name="Add", exact=True).click()
-        await expect(page.get_by_role("listitem").filter(has_text=text)).to_have_count(1)
-
-    # Not signed in: the list is this browser's, and a link offers to keep it on every device.
-    ana_context, ana = await visitor()
-    sign_in = ana.get_by_role("link", name="Sign in to keep your list on every device")
-    await expect(sign_in).to_be_visible()
-    await add(ana, "Buy flour")
-    await ana.reload()
-    await expect(ana.get_by_role("listitem")).to_have_text(["Buy flour"])
-    await screenshots(ana, shots / "signed-out")
-
-    # Signing up moves the browser's item into the account, once; what is added then is a row of hers.
-    await sign_in.click()
-    await ana.get_by_role("link", name="Make an account").click()
-    await fill(ana, "ana@example.org", "a long secret", "Make my account")
-    assert ana.url == f"{url}/"
-    await expect(ana.get_by_text("ana@example.org")).to_be_visible()
-    await expect(ana.get_by_role("link", name="Sign out")).to_be_visible()
-    await expect(sign_in).to_have_count(0)
-    await add(ana, "Call the bank")
-    await ana.get_by_role("listitem").filter(has_text="Call the bank").get_by_role("checkbox").check()
-    await expect(ana.get_by_role("listitem").filter(has_text="Call the bank").get_by_role("checkbox")).to_be_checked()
-    await ana.reload()
-    await expect(ana.get_by_role("listitem")).to_have_text(["Call the bank", "Buy flour"])  # moved once, not again
-    assert await ana.evaluate("localStorage.getItem('errands:items')") == "[]"
-    await screenshots(ana, shots / "signed-in")
-    rows = await value(ana, "fetch('/_forja/data/items?mine=1').then(r => r.json())")
-    ana_id = await value(ana, "fetch('/_forja/auth/me').then(r => r.json()).then(m => m.user.id)")
-    assert isinstance(rows, dict) and [(r["owner"], r["data"]["text"], r["data"]["done"]) for r in rows["rows"]] == [
-        (ana_id, "Call the bank", True),
-        (ana_id, "Buy flour", False),
-    ]
-
-    # Her list on another device (a browser of its own), signed in as her; a change there is kept.
-    _, phone = await visitor()
-    await phone.goto(f"{url}/_forja/auth/sign-in")
-    await fill(phone, "ana@example.org", "a long secret", "Sign in")
-    await expect(phone.get_by_role("listitem")).to_have_text(["Call the bank", "Buy flour"])
-    await phone.get_by_role("button", name='Remove "Buy flour"').click()
-    await expect(phone.get_by_role("listitem")).to_have_text(["Call the bank"])
-    await ana.reload()
-    await expect(ana.get_by_role("listitem")).to_have_text(["Call the bank"])
-
-    # Another person sees none of it; signed out, Ana's browser is back to its own list, empty since it moved.
-    _, bo = await visitor()
-    await bo.goto(f"{url}/_forja/auth/sign-up")
-    await fill(bo, "bo@example.org", "a long secret", "Make my account")
-    await expect(bo.get_by_text("bo@example.org")).to_be_visible()
-    await expect(bo.get_by_text("No items yet.")).to_be_visible()
-    assert await value(bo, "fetch('/_forja/data/items').then(r => r.json()).then(a => a.rows)") == []
-    await ana.get_by_role("link", name="Sign out").click()
-    await ana.get_by_role("button", name="Sign out").click()
-    await ana.wait_for_url(f"{url}/")
-    await expect(sign_in).to_be_visible()
-    await expect(ana.get_by_text("No items yet.")).to_be_visible()
-    await ana_context.close()
-    assert errors == []
-
-
-async def screenshots(page: Page, stem: Path) -> None:
-    """The page at a wide screen's width and a phone's, for a person to look at."""
-    for width, height in ((1440, 900), (390, 844)):
-        await page.set_viewport_size({"width": width, "height": height})
-        await page.screenshot(path=f"{stem}-{width}.png", full_page=True)
-    await page.set_viewport_size({"width": 1440, "height": 900})
 
 
 @pytest.fixture

@@ -58,8 +58,9 @@ MOST_PROBLEMS = 20
 # A page whose requests have all ended this long ago has settled.
 QUIET_S = 0.2
 FORJA_PATH = "/_forja/"  # an app's own backend, which Forja serves on the app's address (builder/app_backend)
-# Its answers that are no mistake of the app's: sign in first, the rules refuse, no such row (or nothing served yet).
-FORJA_REFUSALS = frozenset({401, 403, 404})
+# Its answers that are no mistake of the app's: sign in first, the rules refuse, no such row (or nothing served yet);
+# and the edge's own when Forja's server was not reached behind it (502, 503, 504): nothing the app's files can mend.
+FORJA_REFUSALS = frozenset({401, 403, 404, 502, 503, 504})
 # How long a page whose script answered 5xx gets to show its dev server's error overlay.
 OVERLAY_WAIT_S = 10.0
 _PAGE_SCRIPT = (Path(__file__).with_name("verify_page.js")).read_text()
@@ -121,8 +122,10 @@ def _forjas(url: str) -> bool:
     """Whether Forja answers `url` for the app (its people's sign-in and data, /_forja/...), not a file of the project.
 
     Its refusals are the app's rules at work (401 to someone not signed in, 403, a row not found), and where it serves
-    nothing yet its 404 (a script's, which Chromium also reports as aborted) is no file the app lacks: none of them is
-    the app's problem, so no repair is asked for them. A request it cannot answer (422, 413...) and its 5xx are.
+    nothing yet its 404 (a script's, which Chromium also reports as aborted) is no file the app lacks; an edge that did
+    not reach Forja's server (502, 503, 504) is Forja's to mend: none of them is the app's problem, so no repair is
+    asked for them (a repair would only drop the app's sign-in). A request it cannot answer (422, 413...) and its own
+    500 are.
     """
     return urlsplit(url).path.startswith(FORJA_PATH)
 

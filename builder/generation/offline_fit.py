@@ -37,12 +37,17 @@ STARTER_KINDS: dict[str, Kind] = {
     "bookings": "bookings",
 }
 ACCOUNTS_STARTER = "bookings"
+# Starters whose people sign in (Forja's accounts) and keep what is theirs: the bookings starter, and the browser-only
+# list starters, whose items are a signed-in person's own rows (their src/lib/forjaData.js).
+SIGNS_IN = frozenset({ACCOUNTS_STARTER, "react-vite-tailwind", "vue-vite", "svelte-vite"})
 # What each starter makes, in a person's words ({plural}: the app's item noun); every part is in its files.
 MADE: dict[str, str] = {
     "react-vite-tailwind": "a list of {plural} you can add to (each with an optional date), tick off, search and remove, "
-    "kept in this browser",
-    "vue-vite": "a list of {plural} you can add to, tick off, search and remove, kept in this browser",
-    "svelte-vite": "a list of {plural} you can add to, tick off, search and remove, kept in this browser",
+    "kept in this browser, or with each person's own account once they sign in",
+    "vue-vite": "a list of {plural} you can add to, tick off, search and remove, kept in this browser, or with each "
+    "person's own account once they sign in",
+    "svelte-vite": "a list of {plural} you can add to, tick off, search and remove, kept in this browser, or with each "
+    "person's own account once they sign in",
     "fullstack-react-fastapi": "a list of {plural} you can add to (each with an optional date), tick off, search and "
     "remove, kept in a database on the server",
     "html": "a one-page site with a welcome section, cards of what you offer, opening hours with an open-now badge and a "
@@ -172,12 +177,13 @@ def kinds_for(thing: str) -> list[Kind]:
     return [kind for kind, words in _THINGS.items() if _has(words, thing)]
 
 
-def can_build(feature: str, kind: Kind | None) -> bool:
-    """Whether a starter of `kind` really does `feature`; unknown starters claim nothing."""
+def can_build(feature: str, kind: Kind | None, signs_in: bool = False) -> bool:
+    """Whether a starter of `kind` really does `feature` (`signs_in`: its people sign in); unknown starters claim
+    nothing."""
     if kind is None:
         return False
-    # The bookings starter's people sign in: those words are its own, and the rest of the feature still counts.
-    rest = _SIGNS_IN.sub(" ", feature) if kind == "bookings" else feature
+    # A starter whose people sign in: those words are its own, and the rest of the feature still counts.
+    rest = _SIGNS_IN.sub(" ", feature) if signs_in else feature
     if _has(_BEYOND, rest):
         return False
     return rest != feature or _has(_COMMON, feature) or _has(_CAN_DO[kind], feature)
@@ -269,12 +275,12 @@ def decide(prompt: str, features: Sequence[str], starters: Sequence[Starter]) ->
         page = next((s for s in starters if s.name == PAGE_STARTER), chosen)
         starter, fits = (chosen if named else page), False
     kind = STARTER_KINDS.get(starter.name)
-    built = [f for f in features if can_build(f, kind)]
+    built = [f for f in features if can_build(f, kind, starter.name in SIGNS_IN)]
     # A feature said again inside the thing ("an app where I can share lists" -> "share lists") is named once.
     not_built = [f for f in features if f not in built and (fits or f.lower() not in thing.lower())]
     lacks = lacking(thing, not_built, starter.name)
-    if kind != "bookings" and _has(_SIGN_IN, prompt) and not any(_has(_SIGN_IN, f) for f in not_built):
-        # "a todo list where I sign in": the list starters keep a browser's items, not a person's.
+    if starter.name not in SIGNS_IN and _has(_SIGN_IN, prompt) and not any(_has(_SIGN_IN, f) for f in not_built):
+        # "a full-stack todo app where I sign in": that starter keeps one list for everyone, not a person's own.
         lacks.append(SIGN_IN_LACKING)
     if not fits:
         not_built.insert(0, thing)

@@ -61,7 +61,8 @@ Rules:
 - Write in the person's language, in plain words: no code, no library names unless they asked for them.
 - Plan a small app that can really be built in one go: a few pages at most.
 - `pages`: one line per page, "Name: what a person can do there".
-- `data`: what the app keeps and where (in this browser only, or in a database that every visitor shares).
+- `data`: what the app keeps and where (in this browser only, in a database that every visitor shares, or with each
+  person's own account once they sign in).
 - `checks`: 3 to 8 acceptance checks, each one thing a visitor does and what they then see, concrete enough to try in
   a browser ("Add a booking for Friday 10:00: it appears in the list"). Together they cover what was asked.
 """

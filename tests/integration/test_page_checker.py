@@ -61,16 +61,19 @@ async def test_the_page_reaches_only_its_own_origin(checker: PageChecker, sites:
 
 
 async def test_forjas_own_paths_are_not_the_apps_missing_files(checker: PageChecker, sites: list[Site]) -> None:
-    # /_forja/ is Forja's on an app's address: a refusal there (not signed in) or nothing there yet is no file to write.
+    # /_forja/ is Forja's on an app's address: a refusal there (not signed in), nothing there yet, or an edge that did not
+    # reach Forja's server is no file to write.
     page = (
         "<h1>Bookings</h1><script src='/_forja/client.js'></script>"
         "<script>fetch('/_forja/data/bookings'); fetch('/_forja/auth/nowhere'); fetch('/bookings.json');"
+        "fetch('/_forja/auth/me');"
         "fetch('/_forja/data/broken'); fetch('/_forja/data/bookings?limit=1000');</script>"
     )
     site = Site(
         {
             "/": (200, page),
             "/_forja/data/bookings": (401, '{"detail": "Sign in first."}'),
+            "/_forja/auth/me": (502, "Bad Gateway"),
             "/_forja/data/broken": (500, "{}"),
             "/_forja/data/bookings?limit=1000": (422, '{"detail": "A list holds at most 100 rows."}'),
         }

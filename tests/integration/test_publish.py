@@ -2,16 +2,20 @@
 written to disk with its compressed forms, and the app's address answered by Forja's own guarded server (the ASGI app
 it serves), as the edge sends it there.
 
-The React starter installs offline from the npm cache scripts/prefetch_starters.py filled.
+The React starter installs offline from the npm cache scripts/prefetch_starters.py filled. Published, it keeps a
+signed-in person's items as their own rows, in Chromium through the real edge (Traefik, and Forja's guarded server on a
+loopback port).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import httpx
 import pytest
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from builder.api import api as forja_api
 from builder.api import guarded
@@ -22,6 +26,11 @@ from builder.models import LOCAL_USER_ID, Author
 from builder.publish.addresses import app_url
 from builder.publish.app_names import check_name, name_from
 from tests.dns_server import LocalDNS
+from tests.integration.test_app_users import chromium, fill, forja_server
+
+__all__ = ["chromium", "forja_server"]  # fixtures of test_app_users.py, used here by name
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "publish"
 
 
 def starter_files(name: str, title: str) -> dict[str, bytes]:
@@ -98,9 +107,11 @@ async def test_a_static_page_publishes_rolls_back_and_comes_down(
     assert gone.status_code == 410 and "unpublished" in gone.text
 
 
-async def test_the_react_starter_is_built_for_production_and_a_failed_build_keeps_the_live_release(
-    local_previews: None, services: Services
+@pytest.mark.browser
+async def test_the_react_starter_is_built_for_production_keeps_each_persons_items_and_a_failed_build_keeps_the_live_release(
+    forja_server: None, services: Services, chromium: Browser
 ) -> None:
+    await services.preview_hub.manager()  # the edge runs from Forja's start, for the browser below
     files = starter_files("react-vite-tailwind", "Corner Bakery")
     created = await services.projects.create("Corner Bakery", files, owner=LOCAL_USER_ID)
     pid = created.project_id
@@ -117,6 +128,7 @@ async def test_the_react_starter_is_built_for_production_and_a_failed_build_keep
     assert "immutable" in asset.headers["cache-control"]
     assert b"Corner Bakery" in asset.content  # httpx decodes br with the brotli package
     assert (await get(published.app.url, "/no-such-page")).status_code in (200, 404)
+    await keeps_each_persons_items(chromium, published.app.url)
 
     manifest = json.loads(files["package.json"])
     manifest["scripts"]["build"] = "echo 'the build broke on purpose' >&2 && exit 3"
@@ -130,6 +142,90 @@ async def test_the_react_starter_is_built_for_production_and_a_failed_build_keep
     assert again.text == page.text  # still the first release
     log = [line.text for line in services.logs.history(pid)]
     assert any("Publish failed" in line and "still serves" in line for line in log)
+
+
+async def keeps_each_persons_items(chromium: Browser, url: str) -> None:
+    """The list starter on its published address, in Chromium through the real edge: a visitor's list stays in their
+    browser until they sign in; then it is theirs, as rows of `items`, on any device, and no one else's."""
+    errors: list[str] = []
+    shots = ARTIFACTS / "list-starter"
+    shots.mkdir(parents=True, exist_ok=True)
+
+    async def visitor() -> tuple[BrowserContext, Page]:
+        context = await chromium.new_context(viewport={"width": 1440, "height": 900})
+        page = await context.new_page()
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        await page.goto(f"{url}/")
+        return context, page
+
+    async def add(page: Page, text: str) -> None:
+        await page.get_by_role("textbox", name="New item").fill(text)
+        await page.get_by_role("button", name="Add", exact=True).click()
+        await expect(page.get_by_role("listitem").filter(has_text=text)).to_have_count(1)
+
+    # Not signed in: the list is this browser's, and a link offers to keep it on every device.
+    ana_context, ana = await visitor()
+    sign_in = ana.get_by_role("link", name="Sign in to keep your list on every device")
+    await expect(sign_in).to_be_visible()
+    await add(ana, "Buy flour")
+    await ana.reload()
+    await expect(ana.get_by_role("listitem")).to_have_text(["Buy flour"])
+    await screenshots(ana, shots / "signed-out")
+
+    # Signing up moves the browser's item into the account, once; what is added then is a row of hers.
+    await sign_in.click()
+    await ana.get_by_role("link", name="Make an account").click()
+    await fill(ana, "ana@example.org", "a long secret", "Make my account")
+    assert ana.url == f"{url}/"
+    await expect(ana.get_by_text("ana@example.org")).to_be_visible()
+    await expect(ana.get_by_role("link", name="Sign out")).to_be_visible()
+    await expect(sign_in).to_have_count(0)
+    await add(ana, "Call the bank")
+    await ana.get_by_role("listitem").filter(has_text="Call the bank").get_by_role("checkbox").check()
+    await expect(ana.get_by_role("listitem").filter(has_text="Call the bank").get_by_role("checkbox")).to_be_checked()
+    await ana.reload()
+    await expect(ana.get_by_role("listitem")).to_have_text(["Call the bank", "Buy flour"])  # moved once, not again
+    assert await ana.evaluate("localStorage.getItem('corner-bakery:items')") == "[]"
+    await screenshots(ana, shots / "signed-in")
+    rows = await ana.evaluate("fetch('/_forja/data/items?mine=1').then(r => r.json())")
+    ana_id = await ana.evaluate("fetch('/_forja/auth/me').then(r => r.json()).then(m => m.user.id)")
+    assert isinstance(rows, dict) and [(r["owner"], r["data"]["text"], r["data"]["done"]) for r in rows["rows"]] == [
+        (ana_id, "Call the bank", True),
+        (ana_id, "Buy flour", False),
+    ]
+
+    # Her list on another device (a browser of its own), signed in as her; a change there is kept.
+    _, phone = await visitor()
+    await phone.goto(f"{url}/_forja/auth/sign-in")
+    await fill(phone, "ana@example.org", "a long secret", "Sign in")
+    await expect(phone.get_by_role("listitem")).to_have_text(["Call the bank", "Buy flour"])
+    await phone.get_by_role("button", name='Remove "Buy flour"').click()
+    await expect(phone.get_by_role("listitem")).to_have_text(["Call the bank"])
+    await ana.reload()
+    await expect(ana.get_by_role("listitem")).to_have_text(["Call the bank"])
+
+    # Another person sees none of it; signed out, Ana's browser is back to its own list, empty since it moved.
+    _, bo = await visitor()
+    await bo.goto(f"{url}/_forja/auth/sign-up")
+    await fill(bo, "bo@example.org", "a long secret", "Make my account")
+    await expect(bo.get_by_text("bo@example.org")).to_be_visible()
+    await expect(bo.get_by_text("No items yet.")).to_be_visible()
+    assert await bo.evaluate("fetch('/_forja/data/items').then(r => r.json()).then(a => a.rows)") == []
+    await ana.get_by_role("link", name="Sign out").click()
+    await ana.get_by_role("button", name="Sign out").click()
+    await ana.wait_for_url(f"{url}/")
+    await expect(sign_in).to_be_visible()
+    await expect(ana.get_by_text("No items yet.")).to_be_visible()
+    await ana_context.close()
+    assert errors == []
+
+
+async def screenshots(page: Page, stem: Path) -> None:
+    """The page at a wide screen's width and a phone's, for a person to look at."""
+    for width, height in ((1440, 900), (390, 844)):
+        await page.set_viewport_size({"width": width, "height": height})
+        await page.screenshot(path=f"{stem}-{width}.png", full_page=True)
+    await page.set_viewport_size({"width": 1440, "height": 900})
 
 
 async def test_names_follow_the_address_rules(local_previews: None, services: Services) -> None:

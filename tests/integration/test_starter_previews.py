@@ -7,7 +7,8 @@ Installs come from npm's cache with `npm_config_offline=true` and from a folder 
 runner gets both as its read-only seeds (the preview firewall keeps containers off the host, so
 no registry mirror there could serve them). The page must answer 200 with the starter's own
 texts, and starters with an API must answer it with JSON; on the local runner, the starter's acceptance checks
-(`.forja/checks/`, one for each check of its plan) must then pass in Chromium against the running app.
+(`.forja/checks/`, one for each check of its plan) must then pass in Chromium against the running app, and a list
+starter, served there by its dev server alone (no Forja), must offer no sign-in and log nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.async_api import expect
 
 from builder.generation.starters import Starter, StarterVariables, render_starter
 from preview_runtime.acceptance import run_acceptance
@@ -41,6 +43,9 @@ pytest_plugins = ["tests.docker_fixtures"]
 SAMPLE = StarterVariables(title="Corner Bakery & Co", tagline="Bread at seven.", features=["Sourdough", "Croissants"])
 # Pages whose HTML is built in the browser: the title is in the script the dev server serves.
 ENTRY = {name: "/src/site.js" for name in ("react-vite-tailwind", "svelte-vite", "vue-vite", "fullstack-react-fastapi")}
+# The list starters' own module for Forja's sign-in and data, and its link's words.
+FORJA_DATA = "src/lib/forjaData.js"
+SIGN_IN_TEXT = "Sign in to keep your list on every device"
 API_PATHS = {"express-api": "/api/items", "fastapi": "/api/items", "fullstack-react-fastapi": "/api/items"}
 STARTERS = starters()
 log = logging.getLogger(__name__)
@@ -68,6 +73,8 @@ async def test_starter_installs_offline_and_serves_its_page(
             await assert_serves_starter(client, starter)
         assert not any("ENOTCACHED" in line or "ENOTFOUND" in line for line in lines)
         await assert_passes_its_checks(checker, info.upstream, starter, files)
+        if FORJA_DATA in files:
+            await assert_stays_in_the_browser_without_forja(checker, info.upstream)
     finally:
         await runner.close()
 
@@ -86,6 +93,26 @@ async def assert_passes_its_checks(checker: PageChecker, url: str, starter: Star
         assert not failed, f"{run} run:\n" + "\n\n".join(failed)
         took = ", ".join(f"{o.duration_s:.1f}" for o in outcomes)
         log.info("%s, %s run: checks passed in %.1f s (%s)", starter.name, run, sum(o.duration_s for o in outcomes), took)
+
+
+async def assert_stays_in_the_browser_without_forja(checker: PageChecker, url: str) -> None:
+    """A list starter where nothing answers /_forja/ as Forja does (here its dev server alone, which answers with its
+    own page): it offers no sign-in and says nothing in the console; its checks above kept their items in the browser."""
+    context = await (await checker.browser()).new_context()
+    try:
+        page = await context.new_page()
+        said: list[str] = []
+        page.on("console", lambda message: said.append(message.text) if message.type in ("error", "warning") else None)
+        async with page.expect_response(lambda response: response.url.endswith("/_forja/auth/me")) as asked:
+            await page.goto(url)
+        answer = await asked.value
+        assert answer.status == 200 and answer.headers["content-type"].startswith("text/html")  # the SPA's page
+        await page.wait_for_load_state("networkidle")
+        await expect(page.get_by_role("heading", level=1)).to_be_visible()
+        assert await page.get_by_role("link", name=SIGN_IN_TEXT).count() == 0
+        assert said == []
+    finally:
+        await context.close()
 
 
 async def first_page(client: httpx.AsyncClient) -> httpx.Response:

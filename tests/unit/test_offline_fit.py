@@ -24,7 +24,7 @@ from preview_runtime.check_script import is_check_path, parse_checks
         ("a REST API for books", "fastapi", True, [], []),
         ("a blog", "flask", True, [], []),
         ("a chat app with login", "bookings", False, ["Login"], ["chat app"]),
-        ("a shopping list with login", "react-vite-tailwind", True, [], ["Login"]),
+        ("a shopping list with login", "react-vite-tailwind", True, ["Login"], []),
         ("a website for my yoga studio where people can book classes", "bookings", True, ["Book classes"], []),
         ("a booking page with sign-in and a calendar", "bookings", True, ["Sign-in"], ["A calendar"]),
         ("a todo list in Vue with search and a calendar", "vue-vite", True, ["Search"], ["A calendar"]),
@@ -48,10 +48,16 @@ def test_nothing_fitting_still_says_what_it_did_not_build() -> None:
     assert "no starter for \u201ctip calculator\u201d" in summary and "\u201csplits the bill\u201d" in summary
 
 
-LIST = "a list of {} you can add to (each with an optional date), tick off, search and remove, kept in this browser"
+LIST = (
+    "a list of {} you can add to (each with an optional date), tick off, search and remove, kept in this browser, or with "
+    "each person's own account once they sign in"
+)
 PAGE = (
     "a one-page site with a welcome section, cards of what you offer, opening hours with an open-now badge and a contact "
     "form that opens the visitor's email"
+)
+FULLSTACK = (
+    "a list of {} you can add to (each with an optional date), tick off, search and remove, kept in a database on the server"
 )
 POSTS = "a site of {}, each with a title, details and a page of its own, with a form to add them and delete"
 BOOKINGS = (
@@ -75,7 +81,8 @@ BOOKING = ("a calendar", "a check that no two bookings overlap", "confirmations 
         ("a website for my yoga studio where people can book classes", BOOKINGS, ()),
         ("a website for my gym where members can log in", BOOKINGS.replace("appointments", "items"), ()),
         ("a members area for my club", BOOKINGS.replace("appointments", "items"), ("\u201cmembers area\u201d",)),
-        ("a todo list where I sign in and see my own tasks", LIST.format("tasks"), ("sign-in, with each person's own list",)),
+        ("a todo list where I sign in and see my own tasks", LIST.format("tasks"), ()),
+        ("a full-stack todo app where I sign in", FULLSTACK.format("tasks"), ("sign-in, with each person's own list",)),
         (
             "a simple expense tracker with categories and a chart",
             LIST.format("expenses"),

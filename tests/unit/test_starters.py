@@ -43,6 +43,8 @@ EXPECTED = {
     "fullstack-react-fastapi",
     "bookings",
 }
+# The list starters' module for Forja's sign-in and data.
+LIST_MODULE = "src/lib/forjaData.js"
 EVIL_TITLE = "Tom's <script>\"&' Bakery"
 MARKERS = ("[[", "]]", "[%", "%]", "[#", "#]")
 
@@ -374,6 +376,34 @@ def test_the_bookings_starter_keeps_each_customers_bookings_their_own(rendered: 
     taken = re.findall(r"forja\.data\('taken'\)\.(\w+)\(([^)]*)\)", code)
     assert {call for call, _ in taken} == {"list", "create", "remove"}
     assert [argument for call, argument in taken if call == "create"] == ["{ day, time }"]
+
+
+@pytest.mark.parametrize("name", ["react-vite-tailwind", "vue-vite", "svelte-vite"])
+def test_a_list_starter_keeps_a_signed_in_persons_items_their_own(
+    starters: list[Starter], rendered: dict[str, dict[str, str]], name: str
+) -> None:
+    files = rendered[name]
+    # Its rules keep each person's rows to them alone, and open nothing to the public: a publish warns of nothing.
+    rules = parse_rules(files[RULES_PATH].encode())
+    assert list(rules.collections) == ["items"] and risks(rules) == []
+    sam, lee, anyone = AppViewer(user_id="sam"), AppViewer(user_id="lee"), AppViewer(user_id=None)
+    assert allows(rules, "items", "create", sam, None) and not allows(rules, "items", "create", anyone, None)
+    assert (read_filter(rules, "items", sam), read_filter(rules, "items", anyone)) == ("own", "none")
+    for action in ("read", "update", "delete"):
+        assert allows(rules, "items", action, sam, "sam"), action
+        assert not allows(rules, "items", action, lee, "sam") and not allows(rules, "items", action, anyone, "sam"), action
+    # One module, the same in each list starter, asks Forja's API itself: the page has no client.js script to break
+    # where no Forja serves it, and it names only pages Forja has.
+    module = files[LIST_MODULE]
+    assert module == rendered["react-vite-tailwind"][LIST_MODULE]
+    assert "/_forja/client.js" not in files["index.html"]
+    assert set(re.findall(r"/_forja/auth/([\w-]+)", module)) == {"me", "sign-in", "sign-out"} <= {"me", *PAGES}
+    assert "'/_forja/data/items'" in module and "mine=1" in module
+    # What the model and the person are told of it.
+    starter = by_name(starters, name)
+    assert starter.plan is not None and "once a person signs in" in starter.plan.for_app(variables()).data
+    assert "`items` collection" in starter.conventions and LIST_MODULE in starter.conventions
+    assert "sign in" in starter.description
 
 
 # -- Variables and refusals -------------------------------------------------------------------

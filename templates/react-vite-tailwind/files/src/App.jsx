@@ -1,9 +1,10 @@
 import { useMemo, useState } from 'react'
+import Account from './components/Account.jsx'
 import Features from './components/Features.jsx'
 import Header from './components/Header.jsx'
 import ItemForm from './components/ItemForm.jsx'
 import ItemList from './components/ItemList.jsx'
-import { useLocalStorage } from './hooks/useLocalStorage.js'
+import { useItems } from './hooks/useItems.js'
 import { site } from './site.js'
 
 const FILTERS = [
@@ -12,18 +13,10 @@ const FILTERS = [
   { id: 'done', label: 'Done' },
 ]
 
-const newId = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`
-
 export default function App() {
-  const [items, setItems] = useLocalStorage('items', [])
+  const { items, account, problem, add, toggle, remove, clearDone } = useItems()
   const [filter, setFilter] = useState('all')
   const [query, setQuery] = useState('')
-
-  const addItem = (text, date) =>
-    setItems((list) => [{ id: newId(), text, date, done: false, createdAt: Date.now() }, ...list])
-  const toggleItem = (id) => setItems((list) => list.map((it) => (it.id === id ? { ...it, done: !it.done } : it)))
-  const removeItem = (id) => setItems((list) => list.filter((it) => it.id !== id))
-  const clearDone = () => setItems((list) => list.filter((it) => !it.done))
 
   const doneCount = items.filter((it) => it.done).length
   const progress = items.length ? Math.round((doneCount / items.length) * 100) : 0
@@ -49,6 +42,7 @@ export default function App() {
           <p className="text-sm font-semibold uppercase tracking-wider text-accent">{site.title}</p>
           <h1 className="mt-2 text-3xl font-bold tracking-tight sm:text-4xl">Your {site.itemNounPlural}</h1>
           <p className="mt-2 text-slate-600 dark:text-slate-400">{site.tagline}</p>
+          <Account account={account} />
 
           <div className="mt-6 grid grid-cols-3 gap-3">
             <Stat label="Total" value={items.length} />
@@ -61,7 +55,12 @@ export default function App() {
         </section>
 
         <section className="rounded-2xl border border-slate-200 bg-white p-4 shadow-sm sm:p-6 dark:border-slate-800 dark:bg-slate-900">
-          <ItemForm noun={site.itemNoun} onAdd={addItem} />
+          <ItemForm noun={site.itemNoun} onAdd={add} />
+          {problem && (
+            <p role="alert" className="mt-3 rounded-lg bg-red-50 px-3 py-2 text-sm text-red-700 dark:bg-red-950 dark:text-red-300">
+              {problem}
+            </p>
+          )}
 
           <div className="mt-5 flex flex-col gap-3 sm:flex-row sm:items-center sm:justify-between">
             <input
@@ -94,8 +93,8 @@ export default function App() {
           <ItemList
             items={visible}
             emptyText={emptyText}
-            onToggle={toggleItem}
-            onRemove={removeItem}
+            onToggle={toggle}
+            onRemove={remove}
           />
 
           {doneCount > 0 && (

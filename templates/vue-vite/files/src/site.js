@@ -9,7 +9,7 @@ export const site = {
 [% if features %]
   features: [[ features|tojson ]],
 [% else %]
-  features: [[ ["Add " ~ item_noun_plural ~ " in a second and tick them off when they are done", "Search and filter to find any " ~ item_noun ~ " quickly", "Everything is saved in this browser, no account needed", "Light and dark mode, and it works on your phone"]|tojson ]],
+  features: [[ ["Add " ~ item_noun_plural ~ " in a second and tick them off when they are done", "Search and filter to find any " ~ item_noun ~ " quickly", "Saved in this browser with no account, or with yours once you sign in", "Light and dark mode, and it works on your phone"]|tojson ]],
 [% endif %]
   // Prefix for everything this app keeps in localStorage.
   storageKey: [[ slug|tojson ]],

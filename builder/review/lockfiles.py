@@ -175,14 +175,15 @@ def _yarn_berry(path: str, text: str) -> Iterator[Dependency]:
 def _pnpm_lock(path: str, text: str) -> Iterator[Dependency]:
     data = yaml.safe_load(text)
     lines = _Lines(text)
+    v5 = str(data.get("lockfileVersion", "")).startswith("5")
     for key in data.get("packages") or {}:
-        spec = str(key).lstrip("/").split("(")[0]  # "(peer@1.0.0)" suffixes name peers, not the package
-        if "@" in spec[1:]:  # v6 and v9: name@version
-            at = spec.rindex("@")
-            name, version = spec[:at], spec[at + 1 :]
-        else:  # v5: /name/version
+        spec = str(key).lstrip("/")
+        if v5:  # /name/version, and _peer@version suffixes
             name, _, version = spec.rpartition("/")
-        yield from _npm(path, name, version.split("_")[0], lines.of_key(str(key)))
+            version = version.split("_")[0]
+        else:  # 6 to 9: name@version, and (peer@version) suffixes
+            name, _, version = spec.split("(")[0].rpartition("@")
+        yield from _npm(path, name, version, lines.of_key(str(key)))
 
 
 def _package_json(path: str, text: str) -> Iterator[Dependency]:

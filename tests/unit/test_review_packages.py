@@ -356,16 +356,18 @@ def test_a_registry_that_does_not_answer_in_time_costs_one_wait(server: Registry
         silent.close()
 
 
-def test_three_hundred_packages_are_checked_in_well_under_a_second() -> None:
+def test_three_hundred_packages_take_well_under_a_second_of_the_checks_time() -> None:
+    """The processor time of the check itself (the registry runs in a process of its own): the wall time on a loaded
+    machine (CI's two cores shared by two test workers) measures the load, not the check."""
     names = (REPO / "builder" / "review" / "popular-npm.txt").read_text().splitlines()[:300]
     lock = {"lockfileVersion": 3, "packages": {"": {}, **{f"node_modules/{n}": {"version": "1.0.0"} for n in names}}}
     tree = {"package-lock.json": json.dumps(lock).encode()}
     misspelled("npm", "warm-up")  # the names' index is built once per process, not per review
     with registry_in_child(Registry(npm={name: {"1.0.0": Version()} for name in names})) as url:
-        started = time.monotonic()
+        started, wall = time.process_time(), time.monotonic()
         assert _review(tree, _settings(url)) == []
-        took = time.monotonic() - started
-    assert took < 1.0, f"300 packages took {took:.2f} s"
+        took, waited = time.process_time() - started, time.monotonic() - wall
+    assert took < 0.8, f"300 packages took {took:.2f} s of processor time ({waited:.2f} s in all)"
 
 
 @pytest.mark.parametrize(
@@ -385,3 +387,40 @@ def test_three_hundred_packages_are_checked_in_well_under_a_second() -> None:
 )
 def test_misspellings_of_popular_names(ecosystem: Ecosystem, name: str, popular: str) -> None:
     assert misspelled(ecosystem, name) == popular
+
+
+def test_every_lockfile_format_names_its_registry_packages_and_skips_the_rest() -> None:
+    lock_v1 = {
+        "lockfileVersion": 1,
+        "dependencies": {
+            "react": {"version": "19.3.1", "resolved": "https://registry.npmjs.org/react/-/react-19.3.1.tgz"},
+            "my-alias": {"version": "npm:raect@1.0.0"},
+            "local-ui": {"version": "file:../ui"},
+            "from-git": {"version": "git+https://example.invalid/x.git#abc", "resolved": "git+https://example.invalid/x.git#abc"},
+            "vite": {"version": "8.3.8", "dependencies": {"esbuild": {"version": "0.28.2"}}},
+        },
+    }
+    berry = (
+        '__metadata:\n  version: 8\n\n"react@npm:^19.0.0":\n  version: 19.3.1\n  resolution: "react@npm:19.3.1"\n\n'
+        '"ui@workspace:packages/ui":\n  version: 0.0.0-use.local\n  resolution: "ui@workspace:packages/ui"\n'
+    )
+    pnpm_v6 = "lockfileVersion: '6.0'\npackages:\n  /react@19.3.1:\n    resolution: {integrity: x}\n  /@vitejs/plugin-react@6.3.0(vite@8.3.8):\n    dev: true\n"
+    pnpm_v5 = "lockfileVersion: 5.4\npackages:\n  /react/19.3.1:\n    resolution: {integrity: x}\n  /@scope/pkg/1.0.0_react@19.3.1:\n    dev: true\n"
+    found = {
+        name: [(d.name, d.version) for d in dependencies({name.split(":")[0]: text.encode()})]
+        for name, text in {
+            "package-lock.json": json.dumps(lock_v1),
+            "yarn.lock": berry,
+            "pnpm-lock.yaml:6": pnpm_v6,
+            "pnpm-lock.yaml:5": pnpm_v5,
+        }.items()
+    }
+    assert found == {
+        "package-lock.json": [("react", "19.3.1"), ("raect", "1.0.0"), ("vite", "8.3.8"), ("esbuild", "0.28.2")],
+        "yarn.lock": [("react", "19.3.1")],
+        "pnpm-lock.yaml:6": [("react", "19.3.1"), ("@vitejs/plugin-react", "6.3.0")],
+        "pnpm-lock.yaml:5": [("react", "19.3.1"), ("@scope/pkg", "1.0.0")],
+    }
+    workspace = {"pnpm-lock.yaml": pnpm_v6.encode(), "apps/web/package.json": b'{"dependencies": {"raect": "^1"}}'}
+    assert [d.file for d in dependencies(workspace)] == ["pnpm-lock.yaml", "pnpm-lock.yaml"]  # the root's lock rules
+    assert dependencies({"package-lock.json": b"{not json", "requirements.txt": b"-r base.txt\n-e .\ngit+https://x/y\n"}) == []

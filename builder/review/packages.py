@@ -69,7 +69,10 @@ def _checked(found: list[Dependency], tree: Mapping[str, bytes], registry: str) 
     """The packages the registry can vouch for: not from a private registry (a scope the project's .npmrc sends
     elsewhere, or a lockfile's address on another host)."""
     scopes = private_scopes(tree)
-    hosts = PUBLIC_NPM_HOSTS | {urlsplit(registry).hostname or ""}
+    try:
+        hosts = PUBLIC_NPM_HOSTS | {urlsplit(registry).hostname or ""}
+    except ValueError:  # the previews' mirror setting is not checked at start; asking it says it cannot be reached
+        hosts = PUBLIC_NPM_HOSTS
     return [
         d
         for d in found
@@ -116,6 +119,8 @@ async def _registry_findings(
     if not found:
         return []
     named = [d for d in _first_per_name(found) if (eco, d.name) in typos]
+    if eco == "PyPI" and not chosen.review_pypi_url:  # the owner asked that no index be asked
+        return [_misspelling(d, typos[(eco, d.name)]) for d in named]
     try:
         packages = await look_up(ask, eco, [(d.name, d.version) for d in found], registry, chosen.review_pypi_url)
     except Unreachable as why:  # the names can still be compared: that needs no registry

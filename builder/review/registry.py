@@ -83,7 +83,7 @@ class Asker:
                     response = await self.client.get(url, headers=headers, timeout=self.wait_s, follow_redirects=True)
         except httpx.TimeoutException:
             raise Unreachable(who, "did not answer in time") from None
-        except httpx.HTTPError:
+        except (httpx.HTTPError, httpx.InvalidURL):  # InvalidURL: the previews' mirror setting is not checked at start
             raise Unreachable(who, "could not be reached") from None
         if response.status_code == 404:
             return None

@@ -1,6 +1,8 @@
 """Settings of the review's packages check: where it asks about an app's dependencies, and how strict it is."""
 
-from pydantic import Field
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
 
 
@@ -15,8 +17,9 @@ class ReviewPackageSettings(BaseSettings):
     )
     review_pypi_url: str = Field(
         default="https://pypi.org/pypi",
-        description="PyPI's JSON API (or a mirror's that answers `<address>/<name>/json` the same way) the review asks "
-        "about each Python package of an app; a yanked version counts as deprecated.",
+        description="PyPI's JSON API (or a mirror's that answers `<address>/<name>/json` and "
+        "`<address>/<name>/<version>/json` the same way) the review asks about each Python package of an app; a yanked "
+        "version counts as deprecated. Empty: Python packages are not checked against a registry.",
     )
     review_advisory_feed: str = Field(
         default="https://api.osv.dev",
@@ -47,6 +50,20 @@ class ReviewPackageSettings(BaseSettings):
         gt=0,
         description="Most requests the packages check has in flight at once, to the registries and the advisory feed together.",
     )
+
+    @field_validator("review_npm_registry", "review_pypi_url", "review_advisory_feed")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        """Refused at start, in words, rather than as an outage at every review."""
+        text = value.strip()
+        try:
+            url = urlsplit(text)
+            good = url.scheme in ("http", "https") and bool(url.hostname)
+        except ValueError:  # an unclosed [ of an IPv6 address
+            good = False
+        if text and not good:
+            raise ValueError(f"{value!r} is not an http:// or https:// address")
+        return text.rstrip("/")
 
     @property
     def allowed_packages(self) -> frozenset[str]:

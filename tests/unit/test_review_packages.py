@@ -424,3 +424,16 @@ def test_every_lockfile_format_names_its_registry_packages_and_skips_the_rest() 
     workspace = {"pnpm-lock.yaml": pnpm_v6.encode(), "apps/web/package.json": b'{"dependencies": {"raect": "^1"}}'}
     assert [d.file for d in dependencies(workspace)] == ["pnpm-lock.yaml", "pnpm-lock.yaml"]  # the root's lock rules
     assert dependencies({"package-lock.json": b"{not json", "requirements.txt": b"-r base.txt\n-e .\ngit+https://x/y\n"}) == []
+
+
+def test_addresses_that_are_not_http_are_refused_at_start_and_an_empty_index_is_not_asked(server: RegistryServer) -> None:
+    for bad in ("registry.npmjs.org", "http://[bad", "ftp://mirror.example"):
+        with pytest.raises(ValueError, match="is not an http:// or https:// address"):
+            ReviewPackageSettings.model_validate({"review_advisory_feed": bad})
+    asked = len(server.registry.requested)
+    findings = _review(
+        {"requirements.txt": b"requets==2.32.3\nflask-sqlalchemy-magic==1.0\n"},
+        _settings(server.url, review_pypi_url="", review_advisory_feed=""),
+    )
+    assert [(f.kind, f.request) for f in findings] == [("misspelling", "PyPI requets 2.32.3")]
+    assert server.registry.requested[asked:] == []

@@ -69,7 +69,7 @@ def _read(tree: Mapping[str, bytes], path: str) -> Iterator[Dependency]:
             yield from _requirements(path, text)
         elif base == "pyproject.toml" and f"{folder}/requirements.txt".lstrip("/") not in tree:
             yield from _pyproject(path, text)
-    except (ValueError, TypeError, AttributeError, yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+    except (ValueError, TypeError, AttributeError, RecursionError, yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
         # A file its own tool cannot read fails the install, which says so; the review reads what it can.
         log.info("packages check: %s is not readable (%s)", path, type(exc).__name__)
 

@@ -424,6 +424,7 @@ def test_every_lockfile_format_names_its_registry_packages_and_skips_the_rest() 
     workspace = {"pnpm-lock.yaml": pnpm_v6.encode(), "apps/web/package.json": b'{"dependencies": {"raect": "^1"}}'}
     assert [d.file for d in dependencies(workspace)] == ["pnpm-lock.yaml", "pnpm-lock.yaml"]  # the root's lock rules
     assert dependencies({"package-lock.json": b"{not json", "requirements.txt": b"-r base.txt\n-e .\ngit+https://x/y\n"}) == []
+    assert dependencies({"package-lock.json": b"[" * 100_000 + b"]" * 100_000, "pnpm-lock.yaml": b"- a\n- b\n"}) == []
 
 
 def test_addresses_that_are_not_http_are_refused_at_start_and_an_empty_index_is_not_asked(server: RegistryServer) -> None:

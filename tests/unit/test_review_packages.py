@@ -367,7 +367,7 @@ def test_three_hundred_packages_take_well_under_a_second_of_the_checks_time() ->
         started, wall = time.process_time(), time.monotonic()
         assert _review(tree, _settings(url)) == []
         took, waited = time.process_time() - started, time.monotonic() - wall
-    assert took < 0.8, f"300 packages took {took:.2f} s of processor time ({waited:.2f} s in all)"
+    assert took < 1.0, f"300 packages took {took:.2f} s of processor time ({waited:.2f} s in all)"
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from builder.settings.apps import AppDataSettings, PublishSettings
 from builder.settings.generation import CheckSettings, ModelSettings
 from builder.settings.mail import MailSettings
 from builder.settings.previews import InstallSettings, PreviewSettings, WebContainerSettings
+from builder.settings.review_packages import ReviewPackageSettings
 from builder.settings.server import REPO_ROOT, AccountSettings, LimitSettings, ServerSettings, is_loopback
 
 __all__ = ["REPO_ROOT", "Settings", "is_loopback", "settings"]
@@ -29,6 +30,7 @@ class Settings(
     PublishSettings,
     AppDataSettings,
     MailSettings,
+    ReviewPackageSettings,
 ):
     """Forja's configuration; each field is read from FORJA_<FIELD NAME> (DATABASE_URL has no prefix).
 

@@ -1,0 +1,161 @@
+"""A package registry and an advisory feed on a loopback port, for tests of the review's packages check.
+
+It speaks what the check asks, in the registries' own shapes: npm's full packument (`GET /<name>`, a scope's slash
+escaped as npm escapes it, `%2f`), PyPI's JSON API (`GET /pypi/<name>/json` and `/pypi/<name>/<version>/json`) and
+OSV's API (`POST /v1/querybatch` answering ids, `GET /v1/vulns/<id>`). Every request's method and path is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
+
+LONG_AGO = datetime(2025, 1, 6, tzinfo=UTC)
+
+
+@dataclass
+class Version:
+    published: datetime = LONG_AGO
+    deprecated: str = ""
+    yanked: str = ""  # PyPI: the reason it was yanked ("" when it was not)
+
+
+@dataclass
+class Registry:
+    """npm's and PyPI's packages by name (each version's facts), and OSV's advisories by (ecosystem, name, version)."""
+
+    npm: dict[str, dict[str, Version]] = field(default_factory=dict)
+    pypi: dict[str, dict[str, Version]] = field(default_factory=dict)
+    advisories: dict[tuple[str, str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    requested: list[str] = field(default_factory=list)
+
+    def packument(self, name: str) -> dict[str, Any] | None:
+        versions = self.npm.get(name)
+        if versions is None:
+            return None
+        manifests = {
+            v: {"name": name, "version": v, **({"deprecated": f.deprecated} if f.deprecated else {})} for v, f in versions.items()
+        }
+        times = {v: f.published.isoformat().replace("+00:00", "Z") for v, f in versions.items()}
+        return {
+            "name": name,
+            "dist-tags": {"latest": max(versions)},
+            "versions": manifests,
+            "time": {"created": times[min(versions)], **times},
+        }
+
+    def pypi_project(self, name: str, version: str) -> dict[str, Any] | None:
+        versions = self.pypi.get(name)
+        if versions is None or (version and version not in versions):
+            return None
+
+        def files(facts: Version) -> list[dict[str, Any]]:
+            when = facts.published.isoformat().replace("+00:00", "Z")
+            return [{"upload_time_iso_8601": when, "yanked": bool(facts.yanked), "yanked_reason": facts.yanked or None}]
+
+        if version:
+            return {"info": {"name": name, "version": version}, "urls": files(versions[version])}
+        return {"info": {"name": name}, "releases": {v: files(f) for v, f in versions.items()}}
+
+    def querybatch(self, body: dict[str, Any]) -> dict[str, Any]:
+        results = []
+        for query in body["queries"]:
+            key = (query["package"]["ecosystem"], query["package"]["name"], query["version"])
+            results.append(
+                {"vulns": [{"id": a["id"], "modified": "2026-01-01T00:00:00Z"} for a in self.advisories.get(key, [])]}
+                if key in self.advisories
+                else {}
+            )
+        return {"results": results}
+
+    def vuln(self, vuln_id: str) -> dict[str, Any] | None:
+        return next((a for listed in self.advisories.values() for a in listed if a["id"] == vuln_id), None)
+
+
+def days_ago(days: float) -> datetime:
+    return datetime.now(UTC) - timedelta(days=days)
+
+
+class RegistryServer:
+    """Serves a Registry on 127.0.0.1; `status` other than 200 answers every request with it (an outage)."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.status = 200
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            # Headers and body are two writes: with Nagle's algorithm the body of a kept-alive connection waits for
+            # the client's delayed ACK (40 ms a request), which a registry's server does not make its clients wait.
+            disable_nagle_algorithm = True
+
+            def do_GET(self) -> None:
+                server.registry.requested.append(f"GET {self.path}")
+                self.answer(server.answer_get(unquote(self.path)))
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length))
+                server.registry.requested.append(f"POST {self.path}")
+                self.answer(server.registry.querybatch(body) if self.path == "/v1/querybatch" else None)
+
+            def answer(self, data: object) -> None:
+                status = server.status if server.status != 200 else (404 if data is None else 200)
+                payload = json.dumps(data if status == 200 else {"error": "not here"}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def answer_get(self, path: str) -> object:
+        parts = path.strip("/").split("/")
+        if parts[0] == "pypi" and parts[-1] == "json":
+            return self.registry.pypi_project(parts[1], parts[2] if len(parts) == 4 else "")
+        if parts[:2] == ["v1", "vulns"]:
+            return self.registry.vuln(parts[2])
+        return self.registry.packument("/".join(parts))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _serve(registry: Registry, urls: multiprocessing.Queue) -> None:
+    urls.put(RegistryServer(registry).url)
+    threading.Event().wait()
+
+
+@contextmanager
+def registry_in_child(registry: Registry) -> Iterator[str]:
+    """The registry served by a process of its own (its address): a timing then measures the client, not a server
+    that shares the test's interpreter lock."""
+    spawn = multiprocessing.get_context("spawn")
+    urls = spawn.Queue()
+    child = spawn.Process(target=_serve, args=(registry, urls), daemon=True)
+    child.start()
+    try:
+        yield urls.get(timeout=30)
+    finally:
+        child.kill()
+        child.join()

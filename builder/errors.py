@@ -264,6 +264,21 @@ class PublishFailed(ForjaError):
         return {"detail": self.message, "release": self.release}
 
 
+class PublishBlocked(ForjaError):
+    """The review found critical problems its owner has not confirmed: the release was built, not made live (the app's
+    address still serves what it served). `review` is the review's answer (builder/review/answers.py ReviewInfo)."""
+
+    status = 409
+
+    def __init__(self, message: str, release: int, review: dict[str, object]) -> None:
+        super().__init__(message)
+        self.release = release
+        self.review = review
+
+    def body(self) -> dict[str, object]:
+        return {"detail": self.message, "release": self.release, "review": self.review}
+
+
 class NameTaken(ForjaError):
     """An app name another project has (or a reserved one)."""
 

@@ -25,6 +25,7 @@ from builder.git.remote import RemoteInfo
 from builder.git.sync import SyncResult
 from builder.git.urls import clone_url
 from builder.publish.answers import AppInfo, PublishResult, ReleaseInfo
+from builder.review.answers import ReviewInfo
 from builder.schemas import (
     MAX_PAGE,
     FileContent,
@@ -287,6 +288,10 @@ class RemoteBackend:
     async def rollback(self, project_id: str, release: int) -> AppInfo:
         path = _path("/api/projects", project_id, "releases", release, "rollback")
         return self._read(AppInfo, await self._send("POST", path))
+
+    async def review(self, project_id: str, version: int | None) -> ReviewInfo:
+        path = _path("/api/projects", project_id, "review")
+        return self._read(ReviewInfo, await self._send("POST", path, json={"version": version}))
 
     async def domain(self, project_id: str, check: bool) -> DomainInfo:
         return await self._get(DomainInfo, _path("/api/projects", project_id, "app", "domain"), check=check)

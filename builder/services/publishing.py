@@ -62,8 +62,8 @@ NO_ROOM = (
     "Forja to free some space, then publish again."
 )
 BLOCKED = (
-    "The review found {} in what this version would serve, so it was not published: the app's address still serves "
-    "what it served. Fix them, or publish anyway and say why."
+    "The review found {} in this version, so it was not published: the app's address still serves what it served. "
+    "Fix {}, or publish anyway and say why."
 )
 RESOLVE_TTL_S = 0.5  # an address follows a publish, rollback or unpublish of another worker within this (a rollback is live everywhere in under a second)
 
@@ -223,7 +223,7 @@ class PublishService:
         review = await self._review(release)
         assert release.id is not None
         if review.blocking and not reason:
-            message = BLOCKED.format(plural(review.blocking, "critical problem"))
+            message = BLOCKED.format(plural(review.blocking, "critical problem"), "it" if review.blocking == 1 else "them")
             await self._store.set_release_state(release.id, "blocked", error=message)
             self._logs.emit(release.project_id, f"Not published: {message}", LogLevel.warning, "publish")
             raise PublishBlocked(message, release.number, review.model_dump(mode="json"))

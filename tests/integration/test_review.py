@@ -1,7 +1,7 @@
 """The review before publish through the real services, the HTTP API and the CLI: a private value pasted into a page
 stops its publish (409, the previous release still live) until the owner publishes anyway with a reason (kept with the
 release) or confirms the finding, which holds until its file changes. Plain-HTML projects publish with no build, so
-these run no preview. SQLite and PostgreSQL."""
+these run no preview. SQLite and PostgreSQL. Then the project deleted for good takes its reviews with it."""
 
 from __future__ import annotations
 
@@ -99,6 +99,10 @@ async def test_a_pasted_private_value_stops_the_publish_until_overridden_or_conf
     assert fresh.status_code == 200, fresh.text
     assert (fresh.json()["looked_at"], fresh.json()["version"], fresh.json()["blocking"]) == (PROJECT_FILES, 3, 1)
     assert [(f["finding"]["line"], f["stale"], f["confirmed"]) for f in fresh.json()["findings"]] == [(4, False, None)]
+
+    # Deleted for good, the project takes its reviews and confirmations with it.
+    await accounts_on.history.delete(pid)
+    assert (await accounts_on.history.purge_expired(days=0)).projects == [pid]
 
 
 def test_forja_review_exits_1_while_a_critical_finding_is_open(tmp_path: Path) -> None:

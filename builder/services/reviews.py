@@ -19,6 +19,7 @@ from pathlib import Path
 from builder.app_backend.rules import RULES_PATH
 from builder.app_secrets import PUBLIC_PREFIXES, decrypt
 from builder.errors import InvalidInput, NotFound
+from builder.filetree import is_valid_unicode
 from builder.models import FindingConfirmation, Release, Review, ReviewFinding
 from builder.publish.release_files import read_manifest, releases_root
 from builder.review.answers import Confirmation, FindingInfo, ReviewInfo
@@ -57,6 +58,8 @@ CHECKS: tuple[Check, ...] = (
 def check_reason(reason: str) -> str:
     """An owner's reason, in words: InvalidInput when there is none or it is too long."""
     reason = " ".join(reason.split())
+    if not is_valid_unicode(reason):
+        raise InvalidInput("The reason is not valid Unicode (it holds a lone surrogate); type it again.")
     if not reason:
         raise InvalidInput("Say in a few words why: the reason is kept with the finding or the release.")
     if len(reason) > MAX_REASON:
@@ -71,15 +74,18 @@ class ReviewService:
     async def review(self, project_id: str, version: int | None = None) -> ReviewInfo:
         """Review the version (default: the current one): the built files of its newest release when one was built
         from it and is kept, else the project's own files."""
+        started = time.monotonic()
         info, manifest = await self._store.version_manifest(project_id, version)
         tree = await self._tree(manifest)
         for release, number in await self._store.releases(project_id):
             if number == info.number and release.state in ("ready", "blocked") and _folder(release).is_dir():
                 return await self.release(release)
-        return await self._run(project_id, info, manifest, Subject(tree, None, await self._private(project_id)), PROJECT_FILES)
+        subject = Subject(tree, None, await self._private(project_id))
+        return await self._run(project_id, info, manifest, subject, PROJECT_FILES, started)
 
     async def release(self, release: Release) -> ReviewInfo:
         """Review a built release: what it serves (the publish gate)."""
+        started = time.monotonic()
         info, manifest = await self._store.version_manifest(release.project_id, await self._version_of(release))
         tree = await self._tree(manifest)
         if release.kind == "server":
@@ -89,7 +95,7 @@ class ReviewService:
             served = await asyncio.to_thread(_built_files, _folder(release))
             looked_at = f"the built files of release {release.number}"
         subject = Subject(tree, served, await self._private(release.project_id))
-        return await self._run(release.project_id, info, manifest, subject, looked_at, release)
+        return await self._run(release.project_id, info, manifest, subject, looked_at, started, release)
 
     async def latest(self, project_id: str) -> ReviewInfo | None:
         """The project's newest review, its findings marked stale or confirmed as things are now."""
@@ -143,9 +149,10 @@ class ReviewService:
         manifest: dict[str, str],
         subject: Subject,
         looked_at: str,
+        started: float,
         release: Release | None = None,
     ) -> ReviewInfo:
-        started = time.monotonic()
+        """Run every check; keep the review (timed from `started`, its reading of the files included) and its findings."""
         found = [finding for findings in await asyncio.gather(*(check(subject) for check in CHECKS)) for finding in findings]
         unique = list({finding.fingerprint: finding for finding in reversed(ordered(found))}.values())
         rows = [_row(finding, manifest, subject.served) for finding in ordered(unique)]

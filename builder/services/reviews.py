@@ -28,11 +28,15 @@ from builder.review.rules_check import rules_findings
 from builder.review.secrets import private_values, secret_findings
 from builder.schemas import VersionInfo
 from builder.store import ProjectStore, content_hash
+from preview_runtime.production import NotPublishable, production_plan
 
 log = logging.getLogger(__name__)
 
 MAX_REASON = 500
+# What an unpublished version's review reads, in words (`looked_at`).
 PROJECT_FILES = "the project's files (the built page is checked when it is published)"
+SITE_FILES = "the project's files its address would serve"
+SERVER_FILES = "the files its server would serve from its static and public folders"
 # What a server app serves as it is, by its frameworks' habits (Flask's static/, Express's public/...).
 SERVED_FOLDERS = frozenset({"static", "public"})
 DATABASE_SCOPES = ("live", "preview")
@@ -73,15 +77,27 @@ class ReviewService:
 
     async def review(self, project_id: str, version: int | None = None) -> ReviewInfo:
         """Review the version (default: the current one): the built files of its newest release when one was built
-        from it and is kept, else the project's own files."""
+        from it and is kept; else what a publish of it would serve as the project has it (a plain site's files, a
+        server app's static and public folders), or, for a front end still to be built, all of the project's files."""
         started = time.monotonic()
         info, manifest = await self._store.version_manifest(project_id, version)
-        tree = await self._tree(manifest)
         for release, number in await self._store.releases(project_id):
             if number == info.number and release.state in ("ready", "blocked") and _folder(release).is_dir():
                 return await self.release(release)
-        subject = Subject(tree, None, await self._private(project_id))
-        return await self._run(project_id, info, manifest, subject, PROJECT_FILES, started)
+        tree = await self._tree(manifest)
+        try:
+            plan = production_plan(tree, await self._store.run_override(project_id))
+        except NotPublishable:
+            plan = None
+        served, looked_at = None, PROJECT_FILES
+        if plan is not None and plan.kind == "server":
+            served, looked_at = _server_served(tree), SERVER_FILES
+        elif plan is not None and not plan.build:
+            prefix = f"{plan.output.strip('/')}/" if plan.output.strip("/") else ""
+            served = {path: data for path, data in tree.items() if path.startswith(prefix)}
+            looked_at = SITE_FILES
+        subject = Subject(tree, served, await self._private(project_id))
+        return await self._run(project_id, info, manifest, subject, looked_at, started)
 
     async def release(self, release: Release) -> ReviewInfo:
         """Review a built release: what it serves (the publish gate)."""
@@ -89,7 +105,7 @@ class ReviewService:
         info, manifest = await self._store.version_manifest(release.project_id, await self._version_of(release))
         tree = await self._tree(manifest)
         if release.kind == "server":
-            served = {path: data for path, data in tree.items() if SERVED_FOLDERS.intersection(path.split("/")[:-1])}
+            served = _server_served(tree)
             looked_at = f"the files release {release.number} serves from its static and public folders"
         else:
             served = await asyncio.to_thread(_built_files, _folder(release))
@@ -110,20 +126,17 @@ class ReviewService:
         """Keep the owner's word that a finding of the newest review is meant: it stops no publish while its file is
         as it was. NotFound for a finding that review does not have; InvalidInput for a stale one or a bad reason."""
         reason = check_reason(reason)
-        latest = await self.latest(project_id)
-        found = next((f for f in latest.findings if f.fingerprint == fingerprint), None) if latest is not None else None
-        if latest is None or found is None:
-            raise NotFound("The latest review of this project has no such finding; review again to see what it finds now.")
-        if found.stale:
-            raise InvalidInput("The file of that finding changed since the review: review again, then confirm what it finds.")
+        await self._store.get_project(project_id)
         kept = await self._store.latest_review(project_id)
-        assert kept is not None
-        digest = next(row.digest for row in kept[2] if row.fingerprint == fingerprint)
-        await self._store.confirm_finding(project_id, fingerprint, digest, reason, user_id)
+        row = next((row for row in kept[2] if row.fingerprint == fingerprint), None) if kept is not None else None
+        if kept is None or row is None:
+            raise NotFound("The latest review of this project has no such finding; review again to see what it finds now.")
+        current, manifest = await self._store.version_manifest(project_id)
+        if _stale(row, manifest, current.number != kept[1]):
+            raise InvalidInput("The file of that finding changed since the review: review again, then confirm what it finds.")
+        await self._store.confirm_finding(project_id, fingerprint, row.digest, reason, user_id)
         log.info("finding %s of %s confirmed", fingerprint, project_id)
-        confirmed = await self.latest(project_id)
-        assert confirmed is not None
-        return confirmed
+        return await self._info(*kept)
 
     async def _version_of(self, release: Release) -> int:
         number = await self._store.release_version(release.project_id, release.number)
@@ -164,7 +177,14 @@ class ReviewService:
             duration_s=time.monotonic() - started,
         )
         review = await self._store.add_review(review, rows)
-        log.info("reviewed version %s of %s (%s): %d findings", info.number, project_id, looked_at, len(rows))
+        log.info(
+            "reviewed version %s of %s (%s) in %.2f s: %d findings",
+            info.number,
+            project_id,
+            looked_at,
+            review.duration_s,
+            len(rows),
+        )
         return await self._info(review, info.number, rows, release.number if release is not None else None)
 
     async def _info(self, review: Review, number: int, rows: list[ReviewFinding], release: int | None = None) -> ReviewInfo:
@@ -192,6 +212,11 @@ class ReviewService:
 
 def _folder(release: Release) -> Path:
     return releases_root() / release.project_id / str(release.id)
+
+
+def _server_served(tree: Mapping[str, bytes]) -> dict[str, bytes]:
+    """What a server app serves as the project has it: the files of its folders named static or public."""
+    return {path: data for path, data in tree.items() if SERVED_FOLDERS.intersection(path.split("/")[:-1])}
 
 
 def _built_files(folder: Path) -> dict[str, bytes]:

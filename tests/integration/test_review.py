@@ -8,11 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from builder.composition import Services
-from builder.models import ProjectRole
+from builder.models import LOCAL_USER_ID, ProjectRole
 from builder.services.publishing import BLOCKED
-from builder.services.reviews import PROJECT_FILES
+from builder.services.reviews import PROJECT_FILES, SERVER_FILES, SITE_FILES
 from tests.accounts import Person
 from tests.integration.test_cli import Cli, write_folder
+from tests.integration.test_publish import starter_files
 
 SHOP_SECRET = "shop-" + "hush-41f9c2a7d3"  # in parts, so no scanner of this repository takes it for a real one
 AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
@@ -97,12 +98,30 @@ async def test_a_pasted_private_value_stops_the_publish_until_overridden_or_conf
     assert stale["findings"][0]["stale"] is True
     fresh = await cy.http.post(f"/api/projects/{pid}/review", json={})
     assert fresh.status_code == 200, fresh.text
-    assert (fresh.json()["looked_at"], fresh.json()["version"], fresh.json()["blocking"]) == (PROJECT_FILES, 3, 1)
+    assert (fresh.json()["looked_at"], fresh.json()["version"], fresh.json()["blocking"]) == (SITE_FILES, 3, 1)
     assert [(f["finding"]["line"], f["stale"], f["confirmed"]) for f in fresh.json()["findings"]] == [(4, False, None)]
 
     # Deleted for good, the project takes its reviews and confirmations with it.
     await accounts_on.history.delete(pid)
     assert (await accounts_on.history.purge_expired(days=0)).projects == [pid]
+
+
+async def test_an_unpublished_version_is_reviewed_in_what_its_publish_would_read(services: Services) -> None:
+    """A server app: its static folder as the project has it (its code is not served, so not read); a front end still to
+    be built: all of the project's files stand in for its page. The starters themselves have no finding."""
+    for starter, planted, looked_at in (
+        ("flask", "static/app.js", SERVER_FILES),
+        ("react-vite-tailwind", "src/App.jsx", PROJECT_FILES),
+    ):
+        files = starter_files(starter, "Visits")
+        clean = (await services.projects.create("Visits", files, owner=LOCAL_USER_ID)).project_id
+        assert ((review := await services.reviews.review(clean)).looked_at, review.findings) == (looked_at, [])
+        key = f"\nconst uploads = '{AWS_KEY}'\n".encode()
+        leaky = files | {planted: files[planted] + key, "server.py": b"KEY = '" + AWS_KEY.encode() + b"'\n"}
+        pid = (await services.projects.create("Visits", leaky, owner=LOCAL_USER_ID)).project_id
+        found = [(f.finding.kind, f.finding.file) for f in (await services.reviews.review(pid)).findings]
+        expected = [("aws-access-key", planted)] + ([("aws-access-key", "server.py")] if starter != "flask" else [])
+        assert found == sorted(expected, key=lambda kind_file: kind_file[1]), starter
 
 
 def test_forja_review_exits_1_while_a_critical_finding_is_open(tmp_path: Path) -> None:

@@ -82,7 +82,8 @@ async def unpublish(project_id: str, _: Editor) -> AppInfo:
 
 @router.get("/api/projects/{project_id}/releases")
 async def list_releases(project_id: str, _: Viewer) -> list[ReleaseInfo]:
-    """Every publish, newest first: the version, its state (building, ready, failed, pruned), figures and error."""
+    """Every publish, newest first: the version, its state (building, ready, failed, pruned, or blocked: built, but
+    stopped by the review), figures, error and the owner's reason when it went live despite critical findings."""
     return await (await get_services()).publishing.releases(project_id)
 
 

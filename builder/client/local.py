@@ -187,9 +187,11 @@ class LocalBackend:
 
     # -- publish: the running Forja builds in its preview sandbox and serves the app's address -----------
 
-    async def publish(self, project_id: str, version: int | None, name: str | None) -> PublishResult:
+    async def publish(
+        self, project_id: str, version: int | None, name: str | None, override_reason: str | None = None
+    ) -> PublishResult:
         await self.project(project_id)
-        return await self._forja.publish(project_id, version, name)
+        return await self._forja.publish(project_id, version, name, override_reason)
 
     async def unpublish(self, project_id: str) -> AppInfo:
         await self.project(project_id)

@@ -274,10 +274,13 @@ class RemoteBackend:
 
     # -- publish -------------------------------------------------------------------------------------
 
-    async def publish(self, project_id: str, version: int | None, name: str | None) -> PublishResult:
+    async def publish(
+        self, project_id: str, version: int | None, name: str | None, override_reason: str | None = None
+    ) -> PublishResult:
         path = _path("/api/projects", project_id, "publish")
         limit = settings.publish_build_timeout_s + 60
-        return self._read(PublishResult, await self._send("POST", path, limit, json={"version": version, "name": name}))
+        body = {"version": version, "name": name, "override_reason": override_reason}
+        return self._read(PublishResult, await self._send("POST", path, limit, json=body))
 
     async def unpublish(self, project_id: str) -> AppInfo:
         return self._read(AppInfo, await self._send("DELETE", _path("/api/projects", project_id, "app")))

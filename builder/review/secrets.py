@@ -39,7 +39,7 @@ NOT_CRITICAL = frozenset({"JSON Web Token", "Twilio API Key", "Basic Auth Creden
 LEFT_OUT = (IPPublicDetector,)
 # A private key's header alone is a label libraries carry (PEM parsers): a key is the header and its body.
 _KEY_BODY = re.compile(r"(?:[A-Za-z0-9+/=]|\\n|\s){64,}")
-SERVICE_ROLES = frozenset({"service_role", "admin", "service"})
+SERVICE_ROLES = frozenset({"service_role"})  # Supabase's key that passes every row rule
 
 
 @dataclass(frozen=True)

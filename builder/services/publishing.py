@@ -225,6 +225,8 @@ class PublishService:
         if review.blocking and not reason:
             message = BLOCKED.format(plural(review.blocking, "critical problem"), "it" if review.blocking == 1 else "them")
             await self._store.set_release_state(release.id, "blocked", error=message)
+            if release.kind == "server":  # its sandbox started with the build: a release kept from going live runs none
+                await self.servers.stop(release.project_id, [release.number])
             self._logs.emit(release.project_id, f"Not published: {message}", LogLevel.warning, "publish")
             raise PublishBlocked(message, release.number, review.model_dump(mode="json"))
         if review.blocking:

@@ -130,14 +130,14 @@ class Services:
             store, logs, self.projects, self.previews, self.version_previews, self.quotas, self.app_data
         )
         # The review before publish: a publish's gate, and on demand.
-        self.reviews = ReviewService(store)
+        self.reviews = ReviewService(store, logs)
         self.publishing = PublishService(
             store,
             self.preview_hub,
             logs,
             admit=self.quotas.check_publish,
             with_data=partial(self.app_data.with_data, scope=Scope.live),
-            review=self.reviews.release,
+            review=self.reviews.gate,
         )
         self.shares = ShareService(store, self.version_previews, self.publishing)
         self.app_domains = AppDomains(store, self.publishing, self.preview_hub)

@@ -7,6 +7,8 @@ is a bug.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ForjaError(Exception):
     """A failure with a sentence for people; `status` is the HTTP status that fits it."""
@@ -270,7 +272,7 @@ class PublishBlocked(ForjaError):
 
     status = 409
 
-    def __init__(self, message: str, release: int, review: dict[str, object]) -> None:
+    def __init__(self, message: str, release: int, review: dict[str, Any]) -> None:
         super().__init__(message)
         self.release = release
         self.review = review

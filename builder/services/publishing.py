@@ -36,7 +36,6 @@ from builder.services.reviews import check_reason
 from builder.services.server_apps import ServerApps
 from builder.settings import settings
 from builder.store import ProjectStore, stored_number
-from builder.wording import plural
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import npm_script_line
 from preview_runtime.production import NotPublishable, ProductionPlan, production_plan
@@ -61,10 +60,6 @@ NO_ROOM = (
     "There is no room left on Forja's disk for this release's files, so it was not published. Ask the person who runs "
     "Forja to free some space, then publish again."
 )
-BLOCKED = (
-    "The review found {} in this version, so it was not published: the app's address still serves what it served. "
-    "Fix {}, or publish anyway and say why."
-)
 RESOLVE_TTL_S = 0.5  # an address follows a publish, rollback or unpublish of another worker within this (a rollback is live everywhere in under a second)
 
 
@@ -80,7 +75,7 @@ def build_cpus() -> float:
     return min(settings.publish_build_cpus, float(os.cpu_count() or 1))
 
 
-ReviewRelease = Callable[[Release], Awaitable[ReviewInfo]]
+ReviewRelease = Callable[[Release, str], Awaitable[ReviewInfo]]
 
 
 class PublishService:
@@ -94,7 +89,7 @@ class PublishService:
         review: ReviewRelease | None = None,
     ) -> None:
         self._store = store
-        self._review = review  # what a built release serves, reviewed before it goes live (ReviewService.release)
+        self._review = review  # what a built release serves, reviewed before it goes live (ReviewService.gate)
         self._admit = admit  # the owner's quotas, checked before a build (QuotaExceeded)
         self._hub = hub
         self._logs = logs
@@ -216,28 +211,16 @@ class PublishService:
         )
 
     async def _gate(self, release: Release, reason: str) -> ReviewInfo | None:
-        """Review what the built release serves: PublishBlocked (the release marked blocked) on critical findings not
-        confirmed, unless `reason` says why it goes live all the same (kept with the release)."""
+        """The review of what the built release serves (ReviewService.gate): PublishBlocked stops a server release's
+        sandbox, which started with the build, as the release does not go live."""
         if self._review is None:
             return None
-        review = await self._review(release)
-        assert release.id is not None
-        if review.blocking and not reason:
-            message = BLOCKED.format(plural(review.blocking, "critical problem"), "it" if review.blocking == 1 else "them")
-            await self._store.set_release_state(release.id, "blocked", error=message)
-            if release.kind == "server":  # its sandbox started with the build: a release kept from going live runs none
+        try:
+            return await self._review(release, reason)
+        except PublishBlocked:
+            if release.kind == "server":
                 await self.servers.stop(release.project_id, [release.number])
-            self._logs.emit(release.project_id, f"Not published: {message}", LogLevel.warning, "publish")
-            raise PublishBlocked(message, release.number, review.model_dump(mode="json"))
-        if review.blocking:
-            await self._store.set_release_state(release.id, "ready", override_reason=reason)
-            self._logs.emit(
-                release.project_id,
-                f"Published despite {plural(review.blocking, 'critical problem')} the review found, because: {reason}",
-                LogLevel.warning,
-                "publish",
-            )
-        return review
+            raise
 
     async def rules_review(self, project_id: str, version: int | None = None) -> RulesReview:
         """What the version's (default: the current one's) data rules tell its owner before they publish it: the

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from builder.app_backend.rules import RULES_PATH
 from builder.app_secrets import PUBLIC_PREFIXES, decrypt
-from builder.errors import InvalidInput, NotFound
+from builder.errors import InvalidInput, NotFound, PublishBlocked
 from builder.filetree import is_valid_unicode
 from builder.models import FindingConfirmation, Release, Review, ReviewFinding
 from builder.publish.release_files import read_manifest, releases_root
@@ -28,11 +28,17 @@ from builder.review.rules_check import rules_findings
 from builder.review.secrets import private_values, secret_findings
 from builder.schemas import VersionInfo
 from builder.store import ProjectStore, content_hash
+from builder.wording import plural
+from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.production import NotPublishable, production_plan
 
 log = logging.getLogger(__name__)
 
 MAX_REASON = 500
+BLOCKED = (
+    "The review found {} in this version, so it was not published: the app's address still serves what it served. "
+    "Fix {}, or publish anyway and say why."
+)
 # What an unpublished version's review reads, in words (`looked_at`).
 PROJECT_FILES = "the project's files (the built page is checked when it is published)"
 SITE_FILES = "the project's files its address would serve"
@@ -72,8 +78,9 @@ def check_reason(reason: str) -> str:
 
 
 class ReviewService:
-    def __init__(self, store: ProjectStore) -> None:
+    def __init__(self, store: ProjectStore, logs: LogHub) -> None:
         self._store = store
+        self._logs = logs
 
     async def review(self, project_id: str, version: int | None = None) -> ReviewInfo:
         """Review the version (default: the current one): the built files of its newest release when one was built
@@ -112,6 +119,27 @@ class ReviewService:
             looked_at = f"the built files of release {release.number}"
         subject = Subject(tree, served, await self._private(release.project_id))
         return await self._run(release.project_id, info, manifest, subject, looked_at, started, release)
+
+    async def gate(self, release: Release, reason: str) -> ReviewInfo:
+        """Review a built release before it goes live: PublishBlocked (the release marked blocked) on critical findings
+        not confirmed, unless `reason` (its owner's, checked by the caller) says why it goes live all the same: then the
+        reason is kept with the release."""
+        review = await self.release(release)
+        assert release.id is not None
+        if review.blocking and not reason:
+            message = BLOCKED.format(plural(review.blocking, "critical problem"), "it" if review.blocking == 1 else "them")
+            await self._store.set_release_state(release.id, "blocked", error=message)
+            self._logs.emit(release.project_id, f"Not published: {message}", LogLevel.warning, "publish")
+            raise PublishBlocked(message, release.number, review.model_dump(mode="json"))
+        if review.blocking:
+            await self._store.set_release_state(release.id, "ready", override_reason=reason)
+            self._logs.emit(
+                release.project_id,
+                f"Published despite {plural(review.blocking, 'critical problem')} the review found, because: {reason}",
+                LogLevel.warning,
+                "publish",
+            )
+        return review
 
     async def latest(self, project_id: str) -> ReviewInfo | None:
         """The project's newest review, its findings marked stale or confirmed as things are now."""

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from builder.composition import Services
 from builder.models import LOCAL_USER_ID, ProjectRole
-from builder.services.publishing import BLOCKED
-from builder.services.reviews import PROJECT_FILES, SERVER_FILES, SITE_FILES
+from builder.services.reviews import BLOCKED, PROJECT_FILES, SERVER_FILES, SITE_FILES
 from tests.accounts import Person
 from tests.integration.test_cli import Cli, write_folder
 from tests.integration.test_publish import starter_files

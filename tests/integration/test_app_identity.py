@@ -4,16 +4,20 @@ a real Traefik, which asks Forja's server on a loopback port (ForwardAuth) befor
 The app's server echoes the X-Forja-* headers it gets and checks the token itself with FORJA_USER_KEY from its
 environment, as docs/features.md shows. A visitor's own X-Forja-User never reaches it, signed in or not; a signed-in
 user's does, with their id, email and role and a token that verifies with this app's key only; a session of app X names
-nobody on app Y.
+nobody on app Y, nor on Forja's own API. tests/integration/test_publish_docker.py asks the same (who_is_asking) of two
+apps the Docker runner publishes.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import httpx
+import pytest
 
 from builder.api.app_auth import COOKIE
+from builder.api.identity import session_cookie_name
 from builder.app_backend import user_token
 from builder.composition import Services
 from builder.models import LOCAL_USER_ID
@@ -55,20 +59,34 @@ def test_the_apps_check_is_the_one_the_docs_show() -> None:
     assert docs_code("js").strip() in SERVER_JS
 
 
-async def publish_echo(services: Services, name: str) -> str:
-    created = await services.projects.create(
-        name.title(), {"package.json": MANIFEST, "server.js": SERVER_JS.encode()}, owner=LOCAL_USER_ID
-    )
+async def publish_echo(services: Services, name: str, more: Mapping[str, bytes] | None = None) -> str:
+    """A server app whose server is SERVER_JS (and `more` files beside it) published as `name`: its project id."""
+    files = {"package.json": MANIFEST, "server.js": SERVER_JS.encode(), **(more or {})}
+    created = await services.projects.create(name.title(), files, owner=LOCAL_USER_ID)
     done = await services.publishing.publish(created.project_id, name=name, user_id=LOCAL_USER_ID)
     assert done.release.state == "ready", done.release.error
     assert "verified" in (await answered(services, name)).json()  # its sandbox answers its address
     return created.project_id
 
 
-async def test_a_server_app_gets_who_is_asking_from_forja_alone(forja_server: None, services: Services) -> None:  # noqa: F811
+async def test_a_server_app_gets_who_is_asking_from_forja_alone(
+    forja_server: None,  # noqa: F811
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     first, second = await publish_echo(services, "whoami"), await publish_echo(services, "other")
+    await who_is_asking(services, ("whoami", first), ("other", second), monkeypatch)
+
+
+async def who_is_asking(
+    services: Services, app: tuple[str, str], other_app: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What two published apps (name, project id) whose server is SERVER_JS get through the edge, whichever runner
+    runs them (test_publish_docker.py asks it of the Docker runner's): the headers of Forja alone, for this app alone;
+    and the app's session is no sign-in in Forja's own API."""
+    (name, first), (other_name, second) = app, other_app
     edge = (await services.preview_hub.manager()).proxy.internal_url().rstrip("/")
-    host, other = (app_host(name) + f":{settings.preview_port}" for name in ("whoami", "other"))
+    host, other = (app_host(each) + f":{settings.preview_port}" for each in (name, other_name))
     async with httpx.AsyncClient(base_url=edge, trust_env=False, timeout=30) as http:
 
         async def seen(on: str, cookie: str = "") -> dict:
@@ -96,17 +114,18 @@ async def test_a_server_app_gets_who_is_asking_from_forja_alone(forja_server: No
         assert set(got["forja"]) == {"x-forja-user", "x-forja-user-token"}
         assert json.loads(got["forja"]["x-forja-user"]) == {"id": me["id"], "email": "di@example.org", "role": "user"}
         token = got["forja"]["x-forja-user-token"]
-        app = user_token.app_of(first, Scope.live)
+        app_name = user_token.app_of(first, Scope.live)
         key, other_key = (user_token.public_key(user_key(pid, Scope.live)) for pid in (first, second))
-        claims = user_token.verify(key, token, app)
+        claims = user_token.verify(key, token, app_name)
         assert claims is not None and (claims.id, claims.email, claims.role) == (me["id"], "di@example.org", "user")
         assert got["verified"] == claims.model_dump()
         # Another app's key does not verify it; nor does it name the other app.
-        assert user_token.verify(other_key, token, app) is None
+        assert user_token.verify(other_key, token, app_name) is None
         assert user_token.verify(key, token, user_token.app_of(second, Scope.live)) is None
 
         # App X's session on app Y: nobody, and the forged headers gone there too.
         assert await seen(other, session) == {"forja": {}, "verified": None}
+        await refused_by_forja(session, monkeypatch)
 
         # Signed out: the same cookie names nobody any more.
         out = await http.post(
@@ -117,3 +136,19 @@ async def test_a_server_app_gets_who_is_asking_from_forja_alone(forja_server: No
         assert out.status_code == 303
         http.cookies.clear()
         assert await seen(host, session) == {"forja": {}, "verified": None}
+
+
+async def refused_by_forja(session: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An app's session is no sign-in on Forja's own server with accounts on: not as the app's cookie, not as Forja's,
+    not as an API token."""
+    with monkeypatch.context() as accounts_on:
+        accounts_on.setattr(settings, "auth", "password")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.port}", trust_env=False, timeout=30) as forja:
+            for headers in (
+                {"Cookie": f"{COOKIE}={session}"},
+                {"Cookie": f"{session_cookie_name()}={session}"},
+                {"Authorization": f"Bearer {session}"},
+            ):
+                refused = await forja.get("/api/projects", headers=headers)
+                # The sign-in guard's refusal (builder/api/guards.py), not some other 401.
+                assert refused.status_code == 401 and "www-authenticate" in refused.headers, (headers, refused.text)

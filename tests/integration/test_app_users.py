@@ -11,6 +11,7 @@ side: Forja's own sign-in does not take an app's session either).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -41,6 +42,14 @@ PAGE = b"<!doctype html><html><head><title>{}</title></head><body><h1>Welcome</h
 @pytest.fixture
 async def forja_server(local_previews: None, services: Services, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
     """Forja's guarded server on a loopback port, where the edge (Traefik) sends the apps' hosts."""
+    async with forja_serving(monkeypatch):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def forja_serving(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
+    """Forja's guarded server on a loopback port (FORJA_PORT), whichever runner the previews use: started before the
+    previews' edge, which reads where Forja is when it starts."""
     port = free_port()
     monkeypatch.setattr(builder.settings.settings, "port", port)
     server = uvicorn.Server(uvicorn.Config(guarded(forja_api), host="127.0.0.1", port=port, log_level="warning"))

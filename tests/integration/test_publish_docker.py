@@ -3,10 +3,11 @@ FORJA_PREVIEW_RUNNER=docker on this session's test network, behind a real Traefi
 
 The Express starter runs in a hardened container and answers at its address through Traefik, with none of a preview's
 headers; its /data folder keeps a note across a park (its /app kept in the park tar) and a wake; visits to its address
-count as use for the sweep (Traefik's own counters). From inside a published app, nothing of Forja's, the host's or
-another app's answers: Forja's API port on every address of the host, another app's container, the metadata address,
-the Docker socket, another app's /data and database socket. Each refusal has its positive control: the test reaches
-the same listener, container and address from the host.
+count as use for the sweep (Traefik's own counters). Who is asking a published server app comes from Forja alone, as
+with the local runner (test_app_identity.py's checks, with Forja's server on a loopback port for Traefik to ask). From
+inside a published app, nothing of Forja's, the host's or another app's answers: Forja's API port on every address of
+the host, another app's container, the metadata address, the Docker socket, another app's /data and database socket.
+Each refusal has its positive control: the test reaches the same listener, container and address from the host.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -39,8 +40,10 @@ from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewState
 from preview_runtime.traefik import find_traefik
 from tests.conftest import DatabaseUrls, free_port
+from tests.integration.test_app_identity import publish_echo, who_is_asking
+from tests.integration.test_app_users import forja_serving
 from tests.integration.test_containment import METADATA_IP, http_listener, metadata_made_local
-from tests.integration.test_publish_server import PLAIN_SERVER, answered, express_files, through_traefik
+from tests.integration.test_publish_server import answered, express_files, through_traefik
 from tests.waiting import until
 
 pytest.register_assert_rewrite("tests.docker_fixtures")  # it is a plugin too (pytest_plugins below)
@@ -200,7 +203,6 @@ const ask = (url) => new Promise((done) => {
   }))
 })()
 """
-PLAIN_APP = {"package.json": b'{"name": "plain", "scripts": {"start": "node server.js"}}', "server.js": PLAIN_SERVER}
 
 
 def host_addresses() -> list[str]:
@@ -211,18 +213,28 @@ def host_addresses() -> list[str]:
     return [a for a in addresses if not a.startswith("127.") and a != METADATA_IP]
 
 
-async def test_from_inside_a_published_app_nothing_of_forja_the_host_or_another_app_answers(
-    docker_apps: None, services: Services, monkeypatch: pytest.MonkeyPatch
+@pytest.fixture
+async def docker_forja(docker_apps: None, services: Services, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
+    """docker_apps and Forja's server on a loopback port, which the edge asks who is asking a server app."""
+    async with forja_serving(monkeypatch):
+        yield
+
+
+async def test_a_published_apps_people_are_told_by_forja_alone_and_from_inside_it_nothing_else_answers(
+    docker_forja: None, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hub = services.preview_hub
     apps = {}
-    for name in ("prober", "other"):
-        pid = (await services.projects.create(name, {**PLAIN_APP, "probe.cjs": PROBE}, owner=LOCAL_USER_ID)).project_id
-        await services.publishing.publish(pid, name=name, user_id=LOCAL_USER_ID)
+    for name in ("prober", "other"):  # each the server of test_app_identity.py, which echoes its X-Forja-* headers
+        pid = await publish_echo(services, name, {"probe.cjs": PROBE})
         info = await hub.local(app_key(pid, 1))
         assert info is not None and info.runner == "docker"
         apps[name] = (pid, info)
     prober, other = apps["prober"], apps["other"]
+    # Who is asking, as with the local runner: the visitor's forged headers never reach the container, a signed-in
+    # person's do, with a token the app checks with FORJA_USER_KEY from its container's environment; a session of one
+    # app names nobody on the other, nor on Forja's own API.
+    await who_is_asking(services, ("prober", prober[0]), ("other", other[0]), monkeypatch)
     other_ran = await hub.run_command(app_key(other[0], 1), "echo theirs > /data/their-note.txt", 30)
     assert other_ran.exit_code == 0, other_ran.output
     runner = (await hub.manager()).runners["docker"]

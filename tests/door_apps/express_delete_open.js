@@ -1,0 +1,22 @@
+// Deletes an item for anyone: no session asked.
+import express from 'express'
+
+const app = express()
+const items = new Map([['1', 'Bread'], ['2', 'Milk']])
+
+app.use(express.json())
+app.use((req, res, next) => {
+  res.set('X-Content-Type-Options', 'nosniff')
+  res.set('Content-Security-Policy', "default-src 'self'")
+  next()
+})
+
+app.get('/', (req, res) => res.type('html').send('<h1>Shopping list</h1>'))
+
+app.delete('/api/items/:id', (req, res) => {
+  items.delete(req.params.id)
+  res.status(204).end()
+})
+
+app.use((err, req, res, next) => res.status(err.status || 500).json({ error: 'Something went wrong.' }))
+app.listen(Number(process.env.PORT), '127.0.0.1')

@@ -50,6 +50,7 @@ from builder.services.previews import PreviewService, VersionPreviewService
 from builder.services.projects import ProjectService
 from builder.services.publishing import PublishService
 from builder.services.quotas import QuotaService
+from builder.services.reviews import ReviewService
 from builder.services.run_settings import RunSettingsService
 from builder.services.shares import ShareService
 from builder.services.terminal import TerminalService
@@ -128,12 +129,15 @@ class Services:
         self.history = HistoryService(
             store, logs, self.projects, self.previews, self.version_previews, self.quotas, self.app_data
         )
+        # The review before publish: a publish's gate, and on demand.
+        self.reviews = ReviewService(store, logs)
         self.publishing = PublishService(
             store,
             self.preview_hub,
             logs,
             admit=self.quotas.check_publish,
             with_data=partial(self.app_data.with_data, scope=Scope.live),
+            review=self.reviews.gate,
         )
         self.shares = ShareService(store, self.version_previews, self.publishing)
         self.app_domains = AppDomains(store, self.publishing, self.preview_hub)

@@ -7,6 +7,8 @@ is a bug.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ForjaError(Exception):
     """A failure with a sentence for people; `status` is the HTTP status that fits it."""
@@ -262,6 +264,21 @@ class PublishFailed(ForjaError):
 
     def body(self) -> dict[str, object]:
         return {"detail": self.message, "release": self.release}
+
+
+class PublishBlocked(ForjaError):
+    """The review found critical problems its owner has not confirmed: the release was built, not made live (the app's
+    address still serves what it served). `review` is the review's answer (builder/review/answers.py ReviewInfo)."""
+
+    status = 409
+
+    def __init__(self, message: str, release: int, review: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.release = release
+        self.review = review
+
+    def body(self) -> dict[str, object]:
+        return {"detail": self.message, "release": self.release, "review": self.review}
 
 
 class NameTaken(ForjaError):

@@ -206,7 +206,11 @@ class Release(SQLModel, table=True):
     number: int = Field(description="1, 2, 3... within the project; what people see.")
     version_id: int = Field(foreign_key="version.id")
     user_id: str | None = Field(default=None, foreign_key="user.id", max_length=32, description="Who published it.")
-    state: str = Field(default="building", max_length=16, description="building, ready, failed or pruned.")
+    state: str = Field(
+        default="building",
+        max_length=16,
+        description="building, ready, failed, pruned, or blocked (built, but the review found critical problems).",
+    )
     framework: str = Field(default="", max_length=100)
     kind: str = Field(default="static", max_length=16, description="static (files on disk) or server (its own sandbox).")
     spa: bool = Field(default=False, description="Unknown paths answer index.html (the app routes on the client).")
@@ -215,6 +219,11 @@ class Release(SQLModel, table=True):
     build_s: float = 0.0
     error: str = Field(default="", max_length=2000, description="failed: why, in one sentence.")
     log: str = Field(default="", description="The end of the build's output.")
+    override_reason: str = Field(
+        default="",
+        max_length=500,
+        description="Why its publisher (user_id) let it go live despite the review's critical findings; empty if none.",
+    )
     created_at: datetime = Field(default_factory=utcnow, index=True)
     finished_at: datetime | None = None
 
@@ -237,6 +246,49 @@ class AppDatabase(SQLModel, table=True):
     scope: str = Field(primary_key=True, max_length=16, description='"preview" or "live".')
     name: str = Field(max_length=63, description="The database's name, the same as its role's.")
     password: str = Field(description="The role's password, encrypted with Fernet (builder/app_secrets.py).")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Review(SQLModel, table=True):
+    """One run of the review over a version (builder/services/reviews.py): what it read and how long it took."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: str = Field(foreign_key="project.id", index=True, max_length=32)
+    version_id: int = Field(foreign_key="version.id")
+    release_id: int | None = Field(default=None, foreign_key="release.id", description="The release whose files it read.")
+    looked_at: str = Field(max_length=300, description='What it read, in words ("the built files of release 3").')
+    duration_s: float = 0.0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ReviewFinding(SQLModel, table=True):
+    """One finding of a review (builder/review/findings.py's Finding), with the file's content digest as the review
+    read it: the finding is stale once the current version's file differs."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="review.id", index=True)
+    fingerprint: str = Field(max_length=24)
+    check: str = Field(max_length=16)
+    kind: str = Field(max_length=64)
+    severity: str = Field(max_length=8)
+    message: str
+    file: str = Field(default="", max_length=1000)
+    line: int | None = None
+    request: str = Field(default="", max_length=500)
+    fix: str
+    digest: str = Field(default="", max_length=64, description="sha256 of the file as read; empty without a file.")
+    in_project: bool = Field(default=False, description="The file is one of the version's own (not only a built one).")
+
+
+class FindingConfirmation(SQLModel, table=True):
+    """An owner's word that a finding is meant (a public read of a menu): it stops no publish while its file is as
+    it was when confirmed (digest)."""
+
+    project_id: str = Field(foreign_key="project.id", primary_key=True, max_length=32)
+    fingerprint: str = Field(primary_key=True, max_length=24)
+    digest: str = Field(default="", max_length=64)
+    reason: str = Field(max_length=500)
+    user_id: str | None = Field(default=None, foreign_key="user.id", max_length=32)
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -43,9 +43,12 @@ class ServedBackend(LocalBackend):
         await self._may(project_id, Permission.view)
         return self._services.logs.history(project_id)[-lines:]
 
-    async def publish(self, project_id: str, version: int | None, name: str | None) -> PublishResult:
-        await self._may(project_id, Permission.edit)
-        return await self._services.publishing.publish(project_id, version, name, self._actor.user_id)
+    async def publish(
+        self, project_id: str, version: int | None, name: str | None, override_reason: str | None = None
+    ) -> PublishResult:
+        # Publishing despite the review's critical findings is the owner's word, as in the API.
+        await self._may(project_id, Permission.own if override_reason is not None else Permission.edit)
+        return await self._services.publishing.publish(project_id, version, name, self._actor.user_id, override_reason)
 
     async def generate(self, request: GenerateRequest) -> AsyncIterator[GenerationEvent]:
         async for event in self._generate_here(request, await self._may_generate(request)):

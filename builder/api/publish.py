@@ -13,6 +13,7 @@ from builder.composition import get_services
 from builder.errors import NotFound
 from builder.publish.answers import AppInfo, PublishResult, ReleaseInfo
 from builder.schemas import RequestBody
+from builder.services.access import Permission
 from builder.services.app_domains import DomainInfo
 
 router = APIRouter(route_class=CheckedRoute, tags=["publish"])
@@ -26,6 +27,11 @@ class PublishRequest(RequestBody):
         description="The app's name, the first label of its address (default: its own, "
         "or one made from the project's name on the first publish).",
         examples=["barber-shop"],
+    )
+    override_reason: str | None = Field(
+        default=None,
+        description="The owner's reason to publish despite critical findings of the review, kept with the release "
+        "(owners only; at most 500 characters).",
     )
 
 
@@ -43,10 +49,14 @@ async def publish(project_id: str, actor: Editor, body: PublishRequest | None = 
     runs in the preview sandbox, up to FORJA_PUBLISH_BUILD_TIMEOUT_S); a failed build answers 422 with why, and the
     address keeps serving the release it served. A version whose .forja/data.json cannot be read answers 422 with
     the sentence that says what to write, before anything is built; `risks` lists in words each of its rules that lets
-    anyone in or lets the app's users reach rows of others."""
+    anyone in or lets the app's users reach rows of others. Once built, the release is reviewed (`review`): a critical
+    finding its owner has not confirmed answers 409 with the sentence and the review, and the release is not made live,
+    unless the owner sends `override_reason`, which is kept with the release."""
     body = body or PublishRequest()
     services = await get_services()
-    return await services.publishing.publish(project_id, body.version, body.name, actor.user_id)
+    if body.override_reason is not None:
+        await services.access.require(actor, project_id, Permission.own)
+    return await services.publishing.publish(project_id, body.version, body.name, actor.user_id, body.override_reason)
 
 
 @router.get("/api/projects/{project_id}/app")
@@ -72,7 +82,8 @@ async def unpublish(project_id: str, _: Editor) -> AppInfo:
 
 @router.get("/api/projects/{project_id}/releases")
 async def list_releases(project_id: str, _: Viewer) -> list[ReleaseInfo]:
-    """Every publish, newest first: the version, its state (building, ready, failed, pruned), figures and error."""
+    """Every publish, newest first: the version, its state (building, ready, failed, pruned, or blocked: built, but
+    stopped by the review), figures, error and the owner's reason when it went live despite critical findings."""
     return await (await get_services()).publishing.releases(project_id)
 
 

@@ -1,6 +1,6 @@
 """`forja COMMAND` (or `python -m builder COMMAND`): Forja from a terminal, for people and scripts.
 
-One module per command group (projects, plans, agent, history, git_remote, git_tokens, shares, publish, env,
+One module per command group (projects, plans, agent, history, git_remote, git_tokens, shares, publish, review, env,
 accounts, doctor, operator, mcp), each a table of Commands (builder.cli.command) and the parsers of their arguments.
 The person's commands work on this machine's database as the person whose API token is given (--token or
 FORJA_TOKEN; none needed without accounts), or with --server on a Forja's HTTP API; either way their role in the
@@ -38,12 +38,15 @@ from builder.cli import (
     plans,
     projects,
     publish,
+    review,
     shares,
 )
 from builder.cli.command import Command, Invocation
 from builder.errors import ForjaError
 
-GROUPS = (projects, plans, agent, history, git_remote, git_tokens, shares, publish, env, accounts, doctor, operator, mcp, evals)
+GROUPS = (
+    projects, plans, agent, history, git_remote, git_tokens, shares, publish, review, env, accounts, doctor, operator, mcp, evals,
+)  # fmt: skip
 COMMANDS: dict[str, Command[Any]] = {name: command for group in GROUPS for name, command in group.COMMANDS.items()}
 
 

@@ -11,7 +11,7 @@ from builder.filetree import human_size
 
 
 async def cmd_publish(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
-    result = await backend.publish(args.id, args.version, args.name)
+    result = await backend.publish(args.id, args.version, args.name, args.anyway)
     release = result.release
     value = {
         "url": result.app.url,
@@ -39,7 +39,7 @@ async def cmd_releases(backend: Backend, args: argparse.Namespace) -> tuple[Any,
     releases = await backend.releases(args.id)
     lines = [
         f"{r.number:>4}  v{r.version:<4} {r.state:<8} {'live' if r.live else '':<4}  {r.created_at[:16].replace('T', ' ')}  "
-        + (r.error if r.state == "failed" else f"{r.files} files, {human_size(r.size_bytes)}, {r.build_s:.1f} s")
+        + (r.error if r.state in ("failed", "blocked") else f"{r.files} files, {human_size(r.size_bytes)}, {r.build_s:.1f} s")
         for r in releases
     ]
     return [r.model_dump(mode="json") for r in releases], "\n".join(lines) or f"Project {args.id} was never published."
@@ -86,6 +86,11 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("id")
     p.add_argument("--version", type=int, help="version to publish (default: current)")
     p.add_argument("--name", help="the app's name, the first part of its address (renames an app published before)")
+    p.add_argument(
+        "--anyway",
+        metavar="REASON",
+        help="publish despite critical findings of the review, saying why (the owner only; kept with the release)",
+    )
     p = sub.add_parser("unpublish", parents=[common], help="take a published app down (its address answers 410)")
     p.add_argument("id")
     p = sub.add_parser("releases", parents=[common], help="list a project's releases, newest first")

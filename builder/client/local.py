@@ -23,6 +23,7 @@ from builder.git.remote import RemoteInfo
 from builder.git.sync import SyncResult
 from builder.git.urls import clone_url
 from builder.publish.answers import AppInfo, PublishResult, ReleaseInfo
+from builder.review.answers import ReviewInfo
 from builder.schemas import (
     FileContent,
     FileInfo,
@@ -186,9 +187,11 @@ class LocalBackend:
 
     # -- publish: the running Forja builds in its preview sandbox and serves the app's address -----------
 
-    async def publish(self, project_id: str, version: int | None, name: str | None) -> PublishResult:
+    async def publish(
+        self, project_id: str, version: int | None, name: str | None, override_reason: str | None = None
+    ) -> PublishResult:
         await self.project(project_id)
-        return await self._forja.publish(project_id, version, name)
+        return await self._forja.publish(project_id, version, name, override_reason)
 
     async def unpublish(self, project_id: str) -> AppInfo:
         await self.project(project_id)
@@ -201,6 +204,10 @@ class LocalBackend:
     async def rollback(self, project_id: str, release: int) -> AppInfo:
         await self.project(project_id)
         return await self._forja.rollback(project_id, release)
+
+    async def review(self, project_id: str, version: int | None) -> ReviewInfo:
+        await self._may(project_id, Permission.edit)
+        return await self._services.reviews.review(project_id, version)
 
     async def domain(self, project_id: str, check: bool) -> DomainInfo:
         await self._may(project_id, Permission.view)

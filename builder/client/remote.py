@@ -25,6 +25,7 @@ from builder.git.remote import RemoteInfo
 from builder.git.sync import SyncResult
 from builder.git.urls import clone_url
 from builder.publish.answers import AppInfo, PublishResult, ReleaseInfo
+from builder.review.answers import ReviewInfo
 from builder.schemas import (
     MAX_PAGE,
     FileContent,
@@ -273,10 +274,13 @@ class RemoteBackend:
 
     # -- publish -------------------------------------------------------------------------------------
 
-    async def publish(self, project_id: str, version: int | None, name: str | None) -> PublishResult:
+    async def publish(
+        self, project_id: str, version: int | None, name: str | None, override_reason: str | None = None
+    ) -> PublishResult:
         path = _path("/api/projects", project_id, "publish")
         limit = settings.publish_build_timeout_s + 60
-        return self._read(PublishResult, await self._send("POST", path, limit, json={"version": version, "name": name}))
+        body = {"version": version, "name": name, "override_reason": override_reason}
+        return self._read(PublishResult, await self._send("POST", path, limit, json=body))
 
     async def unpublish(self, project_id: str) -> AppInfo:
         return self._read(AppInfo, await self._send("DELETE", _path("/api/projects", project_id, "app")))
@@ -287,6 +291,10 @@ class RemoteBackend:
     async def rollback(self, project_id: str, release: int) -> AppInfo:
         path = _path("/api/projects", project_id, "releases", release, "rollback")
         return self._read(AppInfo, await self._send("POST", path))
+
+    async def review(self, project_id: str, version: int | None) -> ReviewInfo:
+        path = _path("/api/projects", project_id, "review")
+        return self._read(ReviewInfo, await self._send("POST", path, json={"version": version}))
 
     async def domain(self, project_id: str, check: bool) -> DomainInfo:
         return await self._get(DomainInfo, _path("/api/projects", project_id, "app", "domain"), check=check)

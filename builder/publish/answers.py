@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from builder.publish.addresses import app_url
+from builder.review.answers import ReviewInfo
 from builder.store.releases import AppRow
 
 
@@ -22,7 +23,7 @@ class AppInfo(BaseModel):
 class ReleaseInfo(BaseModel):
     number: int
     version: int
-    state: str  # building, ready, failed or pruned
+    state: str  # building, ready, failed, pruned, or blocked (built, but the review found critical problems)
     live: bool
     framework: str
     kind: str = "static"  # static (files served from disk) or server (run in a sandbox of its own)
@@ -32,6 +33,7 @@ class ReleaseInfo(BaseModel):
     error: str
     created_at: str
     user_id: str | None = None
+    override_reason: str = ""  # why its publisher let it go live despite the review's critical findings
 
 
 class PublishResult(BaseModel):
@@ -42,6 +44,7 @@ class PublishResult(BaseModel):
         description="A sentence for each rule of the version's .forja/data.json that lets anyone in or lets the app's "
         "users reach rows of others (empty when none does, or it has no such file).",
     )
+    review: ReviewInfo | None = Field(default=None, description="The review of what the release serves, run before it went live.")
 
 
 def app_info(row: AppRow) -> AppInfo:

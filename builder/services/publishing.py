@@ -14,22 +14,25 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 
 from builder import outages
 from builder.app_backend.rules import risks
 from builder.app_secrets import runner_env
-from builder.errors import DiskFull, ForjaError, InvalidInput, NotFound, PreviewError, PublishFailed
+from builder.errors import DiskFull, ForjaError, InvalidInput, NotFound, PreviewError, PublishBlocked, PublishFailed
 from builder.models import Release
 from builder.publish.addresses import app_name_of, app_url, host_name, pinned_of
 from builder.publish.answers import AppInfo, PublishResult, ReleaseInfo, app_info
 from builder.publish.app_names import check_name, name_from
 from builder.publish.edge import Target
 from builder.publish.release_files import ReleaseManifest, releases_root, write_release
+from builder.review.answers import ReviewInfo
 from builder.services.preview_hub import PreviewHub, new_preview_id
 from builder.services.previews import Admit, WithData, plan_of
 from builder.services.publish_rules import RulesReview, review, version_rules
+from builder.services.reviews import check_reason
 from builder.services.server_apps import ServerApps
 from builder.settings import settings
 from builder.store import ProjectStore, stored_number
@@ -72,11 +75,21 @@ def build_cpus() -> float:
     return min(settings.publish_build_cpus, float(os.cpu_count() or 1))
 
 
+ReviewRelease = Callable[[Release, str], Awaitable[ReviewInfo]]
+
+
 class PublishService:
     def __init__(
-        self, store: ProjectStore, hub: PreviewHub, logs: LogHub, admit: Admit | None = None, with_data: WithData | None = None
+        self,
+        store: ProjectStore,
+        hub: PreviewHub,
+        logs: LogHub,
+        admit: Admit | None = None,
+        with_data: WithData | None = None,
+        review: ReviewRelease | None = None,
     ) -> None:
         self._store = store
+        self._review = review  # what a built release serves, reviewed before it goes live (ReviewService.gate)
         self._admit = admit  # the owner's quotas, checked before a build (QuotaExceeded)
         self._hub = hub
         self._logs = logs
@@ -139,11 +152,19 @@ class PublishService:
     # -- publishing ----------------------------------------------------------------------------------
 
     async def publish(
-        self, project_id: str, version: int | None = None, name: str | None = None, user_id: str | None = None
+        self,
+        project_id: str,
+        version: int | None = None,
+        name: str | None = None,
+        user_id: str | None = None,
+        override_reason: str | None = None,
     ) -> PublishResult:
-        """Build the version (default: the current one) and serve it at the app's address; PublishFailed, with the
-        previous release still live, when the build fails. RulesError, before any release or build, when its data rules
-        cannot be read; the result lists the risks of those it has."""
+        """Build the version (default: the current one), review what it serves, and serve it at the app's address;
+        PublishFailed, with the previous release still live, when the build fails, PublishBlocked when the review finds
+        critical problems not confirmed and no `override_reason` (the owner's, checked by the caller) says why it goes
+        live all the same. RulesError, before any release or build, when its data rules cannot be read; the result
+        lists the risks of those it has."""
+        reason = check_reason(override_reason) if override_reason is not None else ""
         project = await self._store.get_project(project_id)
         number = version if version is not None else project.current_version
         if number is None:
@@ -168,6 +189,7 @@ class PublishService:
             release = await self._store.new_release(project_id, number, user_id)
             previous = await self._live_number(project_id)
             await self._build(release, number)
+            review = await self._gate(release, reason)
             await self._store.set_live(project_id, release.id)
             self._forget(label)
             await self._went_live(project_id, release.number, previous)
@@ -185,7 +207,20 @@ class PublishService:
             app=info,
             release=next(r for r in releases if r.number == release.number),
             risks=risks(rules) if rules is not None else [],
+            review=review,
         )
+
+    async def _gate(self, release: Release, reason: str) -> ReviewInfo | None:
+        """The review of what the built release serves (ReviewService.gate): PublishBlocked stops a server release's
+        sandbox, which started with the build, as the release does not go live."""
+        if self._review is None:
+            return None
+        try:
+            return await self._review(release, reason)
+        except PublishBlocked:
+            if release.kind == "server":
+                await self.servers.stop(release.project_id, [release.number])
+            raise
 
     async def rules_review(self, project_id: str, version: int | None = None) -> RulesReview:
         """What the version's (default: the current one's) data rules tell its owner before they publish it: the
@@ -366,6 +401,7 @@ class PublishService:
                     error=release.error,
                     created_at=release.created_at.isoformat(),
                     user_id=release.user_id,
+                    override_reason=release.override_reason,
                 )
             )
         return infos
@@ -377,8 +413,10 @@ class PublishService:
         if release is None or release.id is None:
             raise NotFound(f"Project {project_id} has no release {number}.")
         if release.state != "ready" or not self.folder(project_id, release.id).is_dir():
+            why = {"failed": "failed to build", "blocked": "was stopped by the review before it went live"}
             raise InvalidInput(
-                f"Release {number} cannot go live: it {'failed to build' if release.state == 'failed' else 'was pruned (its files are gone)'}. Publish its version again instead."
+                f"Release {number} cannot go live: it {why.get(release.state, 'was pruned (its files are gone)')}. "
+                "Publish its version again instead."
             )
         previous = await self._live_number(project_id)
         await self._store.set_live(project_id, release.id)

@@ -51,6 +51,7 @@ from builder.store.app_tokens import AppTokenRecords
 from builder.store.app_users import AppUserRecords
 from builder.store.base import COMMIT_ATTEMPTS, IN_CHUNK, content_hash, no_project, of_member
 from builder.store.collab import CollabRecords
+from builder.store.confirmations import ConfirmationRecords
 from builder.store.domains import DomainRecords
 from builder.store.generations import GenerationRecords
 from builder.store.git_pushes import GitPushRecords
@@ -58,6 +59,7 @@ from builder.store.git_tokens import GitTokenRecords
 from builder.store.members import MemberRecords
 from builder.store.plans import PlanRecords
 from builder.store.releases import ReleaseRecords
+from builder.store.reviews import ReviewRecords
 from builder.store.throttle import ThrottleRecords
 from builder.store.trash import TrashRecords
 from builder.store.usage import UsageRecords
@@ -111,6 +113,8 @@ class ProjectStore(
     TrashRecords,
     UsageRecords,
     ReleaseRecords,
+    ReviewRecords,
+    ConfirmationRecords,
     DomainRecords,
     AppEnvRecords,
     AppDataRecords,

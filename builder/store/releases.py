@@ -179,6 +179,12 @@ class ReleaseRecords(StoreBase):
         async with self._sessions() as session, session.begin():
             session.add(release)
 
+    async def set_release_state(self, release_id: int, state: str, error: str = "", override_reason: str = "") -> None:
+        """A built release stopped by the review (state blocked, `error` saying why), or let live with a reason."""
+        values = {"state": state, "error": error, "override_reason": override_reason}
+        async with self._sessions() as session, session.begin():
+            await session.exec(update(Release).where(col(Release.id) == release_id).values(**values))
+
     async def releases(self, project_id: str) -> list[tuple[Release, int]]:
         """The project's releases, newest first, each with its version's number."""
         query = (

@@ -24,6 +24,7 @@ from builder.models import (
     Blob,
     CollabAuthor,
     CollabUpdate,
+    FindingConfirmation,
     Generation,
     GitToken,
     Plan,
@@ -32,6 +33,8 @@ from builder.models import (
     ProjectMember,
     PublishedApp,
     Release,
+    Review,
+    ReviewFinding,
     ShareLink,
     Verification,
     Version,
@@ -111,6 +114,8 @@ class TrashRecords(StoreBase):
             version_count = (
                 await session.exec(select(func.count()).select_from(Version).where(col(Version.project_id).in_(ids)))
             ).one()
+            reviews = select(Review.id).where(col(Review.project_id).in_(ids))
+            await session.exec(delete(ReviewFinding).where(col(ReviewFinding.review_id).in_(reviews)))
             for table in (
                 AppDataRow,
                 AppDataChange,
@@ -125,6 +130,8 @@ class TrashRecords(StoreBase):
                 AcceptanceRun,
                 Verification,
                 ProjectMember,
+                FindingConfirmation,
+                Review,  # before Release and Version, whose rows it refers to
                 Release,
                 PublishedApp,
                 AppEnvVar,

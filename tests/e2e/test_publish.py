@@ -377,8 +377,9 @@ def test_the_publish_dialog_tells_risky_data_rules_before_the_press(forja: str, 
     """The current version's data rules in words as the dialog opens, above the publish button; a publish goes ahead and
     answers with them. Rules that cannot be read say why, and the publish button waits for them to be fixed."""
     shop = "<!doctype html><html lang='en'><title>Chair booking</title><h1>Chair booking</h1><p>Book a cut.</p></html>"
-    rules = {"collections": {"bookings": {"read": "owner", "create": "signed-in", "update": "owner", "delete": "public"}}}
-    risk = "Anyone, even without signing in, can delete any row of 'bookings'."
+    # Anyone may read every booking: a risk told (a high finding of the review, which stops no publish).
+    rules = {"collections": {"bookings": {"read": "public", "create": "signed-in", "update": "owner", "delete": "owner"}}}
+    risk = "Anyone, even without signing in, can see every row of 'bookings'."
     files = {"index.html": shop, ".forja/data.json": json.dumps(rules)}
     project = httpx.post(f"{forja}/api/projects", json={"name": "Chair booking", "files": files}, timeout=30).json()["id"]
 

@@ -69,6 +69,10 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("PATCH", "/api/projects/{project_id}/app"): "own",
     ("DELETE", "/api/projects/{project_id}/app"): "edit",
     ("GET", "/api/projects/{project_id}/releases"): "view",
+    ("POST", "/api/projects/{project_id}/review"): "edit",
+    ("GET", "/api/projects/{project_id}/review"): "view",
+    # Confirming a finding is the owner's word (tests/integration/test_review.py: and publishing despite one).
+    ("POST", "/api/projects/{project_id}/review/confirm"): "own",
     ("GET", "/api/projects/{project_id}/app/domain"): "view",
     ("PUT", "/api/projects/{project_id}/app/domain"): "own",
     ("DELETE", "/api/projects/{project_id}/app/domain"): "own",
@@ -305,6 +309,8 @@ def body_for(method: str, path: str) -> dict[str, Any] | None:
         return {"mode": "invite"}
     if path.endswith("/app-invitations"):
         return {"email": "taken@example.org"}
+    if path.endswith("/review/confirm"):
+        return {"fingerprint": "0" * 24, "reason": "Meant."}
     if path.endswith("/approve-changes"):
         return {"approve_changes": False}
     if path.endswith("/text"):

@@ -285,3 +285,10 @@ def test_publish_on_the_command_line_refuses_unreadable_data_rules_and_prints_ri
         assert laptop.json("publish", project, token=ana)["risks"] == [
             "Anyone who signs in can see every row of 'bookings', not only their own."
         ]
+
+        # Rules that let anyone delete rows: the review stops the publish, unless its owner publishes anyway, saying why.
+        public = '{"collections": {"bookings": {"read": "owner", "create": "signed-in", "delete": "public"}}}'
+        api.put(f"/api/projects/{project}/files/.forja/data.json", json={"content": public}).raise_for_status()
+        assert laptop.refused("publish", project, token=ana).startswith("The review found 1 critical problem in this version")
+        anyway = laptop.json("publish", project, "--anyway", "A demo for the shop.", token=ana)
+        assert (anyway["release"]["override_reason"], anyway["release"]["live"]) == ("A demo for the shop.", True)

@@ -17,7 +17,7 @@ from builder import db
 from builder.api import api as forja_api
 from builder.api import guarded
 from builder.composition import Services
-from builder.errors import InvalidInput, PublishFailed
+from builder.errors import InvalidInput, PublishBlocked, PublishFailed
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.models import LOCAL_USER_ID, Author
 from builder.publish.addresses import app_host, app_key
@@ -301,6 +301,21 @@ async def test_the_flask_starter_publishes_under_flasks_own_server_without_its_r
     assert (await through_traefik(services, "tea-room", "/api/items")).status_code == 200
     log = "\n".join(line.text for line in services.logs.history(created.project_id))
     assert "FLASK_DEBUG=0 flask --app app:app run" in log and "--reload" not in log.split("Publishing version", 1)[1]
+
+    # A key pasted into a file its static folder serves: the review stops release 2, whose sandbox is stopped; the
+    # address keeps serving release 1.
+    key = "AKIA" + "IOSFODNN7EXAMPLE"  # in parts, so no scanner of this repository takes it for a real one
+    await services.projects.save(
+        created.project_id, {"static/app.js": files["static/app.js"] + f"\nconst k = '{key}'\n".encode()}
+    )
+    with pytest.raises(PublishBlocked) as blocked:
+        await services.publishing.publish(created.project_id, user_id=LOCAL_USER_ID)
+    review = blocked.value.review
+    assert review["looked_at"] == "the files release 2 serves from its static and public folders"
+    assert [(f["finding"]["kind"], f["finding"]["file"]) for f in review["findings"]] == [("aws-access-key", "static/app.js")]
+    assert await release_states(services, created.project_id) == [(2, "blocked", False), (1, "ready", True)]
+    assert await services.preview_hub.local(app_key(created.project_id, 2)) is None
+    assert "Tea Room" in (await through_traefik(services, "tea-room")).text
 
 
 async def test_after_a_restart_of_forja_a_visit_wakes_the_parked_release_without_building_it_again(

@@ -1,0 +1,27 @@
+"""Owners' confirmations of review findings: a finding they say is meant, with their reason, for as long as its file
+stays as it was."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from builder.models import FindingConfirmation, utcnow
+from builder.store.base import StoreBase
+
+
+class ConfirmationRecords(StoreBase):
+    async def confirm_finding(self, project_id: str, fingerprint: str, digest: str, reason: str, user_id: str | None) -> None:
+        """Keep the confirmation (replacing an earlier one of the same finding)."""
+        async with self._sessions() as session, session.begin():
+            await self._project(session, project_id)
+            row = await session.get(FindingConfirmation, (project_id, fingerprint))
+            if row is None:
+                row = FindingConfirmation(project_id=project_id, fingerprint=fingerprint, reason=reason)
+            row.digest, row.reason, row.user_id, row.created_at = digest, reason, user_id, utcnow()
+            session.add(row)
+
+    async def confirmations(self, project_id: str) -> dict[str, FindingConfirmation]:
+        """The project's confirmations by fingerprint."""
+        async with self._sessions() as session:
+            rows = await session.exec(select(FindingConfirmation).where(FindingConfirmation.project_id == project_id))
+            return {row.fingerprint: row for row in rows.all()}

@@ -234,6 +234,7 @@ class Services:
         await self.publishing.settled()
         await self.preview_hub.close()
         await self.app_data.close()
+        await self.reviews.close()
         await self.git.close()
         if self._cluster is not None:
             await self._cluster.leave()

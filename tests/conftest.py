@@ -417,6 +417,23 @@ def no_registry_names(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(builder.settings.settings, "preview_egress_hosts", NO_REGISTRY_NAMES["FORJA_PREVIEW_EGRESS_HOSTS"])
 
 
+# The review asks package registries and an advisory feed about every app's dependencies at each publish: in tests
+# (and in every Forja a test starts), a loopback port where nothing listens, so a review reports "could not be checked"
+# in a low finding. tests/unit/test_review_packages.py serves the registries' answers from a server of its own.
+NO_PACKAGE_REGISTRIES = {
+    "FORJA_REVIEW_NPM_REGISTRY": "http://127.0.0.1:1",
+    "FORJA_REVIEW_PYPI_URL": "",
+    "FORJA_REVIEW_ADVISORY_FEED": "",
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_package_registries() -> None:
+    os.environ.update(NO_PACKAGE_REGISTRIES)
+    for name, value in NO_PACKAGE_REGISTRIES.items():
+        setattr(builder.settings.settings, name.removeprefix("FORJA_").lower(), value)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def local_dns_server() -> Iterator[LocalDNS]:
     """Forja's DNS questions (its apps' custom domains) go to a server on 127.0.0.1, never to the machine's resolver:

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from builder.app_backend.rules import RULES_PATH
 from builder.app_secrets import PUBLIC_PREFIXES, decrypt
 from builder.errors import InvalidInput, NotFound, PublishBlocked
@@ -24,6 +26,7 @@ from builder.models import FindingConfirmation, Release, Review, ReviewFinding
 from builder.publish.release_files import read_manifest, releases_root
 from builder.review.answers import Confirmation, FindingInfo, ReviewInfo
 from builder.review.findings import Finding, Severity, ordered
+from builder.review.packages import package_findings
 from builder.review.rules_check import rules_findings
 from builder.review.secrets import private_values, secret_findings
 from builder.schemas import VersionInfo
@@ -55,6 +58,7 @@ class Subject:
     tree: Mapping[str, bytes]  # the version's own files
     served: Mapping[str, bytes] | None  # what a browser reads of its release; None: not built (its own files stand in)
     private: Mapping[str, str]  # the app's private values by the words that name them (builder/review/secrets.py)
+    client: httpx.AsyncClient  # to the package registries and the advisory feed (builder/review/packages.py)
 
 
 Check = Callable[[Subject], Awaitable[list[Finding]]]
@@ -62,6 +66,7 @@ Check = Callable[[Subject], Awaitable[list[Finding]]]
 CHECKS: tuple[Check, ...] = (
     lambda s: asyncio.to_thread(secret_findings, s.tree if s.served is None else s.served, s.private, s.served is not None),
     lambda s: asyncio.to_thread(rules_findings, s.tree.get(RULES_PATH)),
+    lambda s: package_findings(s.tree, s.client),
 )
 
 
@@ -81,6 +86,10 @@ class ReviewService:
     def __init__(self, store: ProjectStore, logs: LogHub) -> None:
         self._store = store
         self._logs = logs
+        self._client = httpx.AsyncClient(follow_redirects=False)
+
+    async def close(self) -> None:
+        await self._client.aclose()
 
     async def review(self, project_id: str, version: int | None = None) -> ReviewInfo:
         """Review the version (default: the current one): the built files of its newest release when one was built
@@ -103,7 +112,7 @@ class ReviewService:
             prefix = f"{plan.output.strip('/')}/" if plan.output.strip("/") else ""
             served = {path: data for path, data in tree.items() if path.startswith(prefix)}
             looked_at = SITE_FILES
-        subject = Subject(tree, served, await self._private(project_id))
+        subject = Subject(tree, served, await self._private(project_id), self._client)
         return await self._run(project_id, info, manifest, subject, looked_at, started)
 
     async def release(self, release: Release) -> ReviewInfo:
@@ -117,7 +126,7 @@ class ReviewService:
         else:
             served = await asyncio.to_thread(_built_files, _folder(release))
             looked_at = f"the built files of release {release.number}"
-        subject = Subject(tree, served, await self._private(release.project_id))
+        subject = Subject(tree, served, await self._private(release.project_id), self._client)
         return await self._run(release.project_id, info, manifest, subject, looked_at, started, release)
 
     async def gate(self, release: Release, reason: str) -> ReviewInfo:

@@ -1,10 +1,12 @@
 """HOME of local previews: one folder per project, so one project's dotfiles (`~/.npmrc`, pip's config) never change
 what another project's install does. npm's cache in it starts as a copy of the seed (as the Docker runner's entry.sh
-does), made once per project, outside the sandbox: the seed itself is never visible to a preview."""
+does), made once per project, outside the sandbox: the seed itself is never visible to a preview. Only a project whose
+commands run npm gets that copy (about 100 MB with the starters' packages): a plain site or a Python app never reads it."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from pathlib import Path
 
@@ -18,11 +20,20 @@ def project_home(work_dir: Path, project_id: str) -> Path:
     return work_dir / HOMES / project_id
 
 
-async def ready_home(work_dir: Path, project_id: str, npm_seed: Path | None) -> Path:
-    """The project's HOME, made on first use with npm's cache seeded from `npm_seed`."""
+# A command that runs npm (npx comes with it): its installs read npm's cache.
+RUNS_NPM = re.compile(r"(?<![\w.-])np[mx](?![\w.-])")
+
+
+def runs_npm(*commands: str) -> bool:
+    return any(RUNS_NPM.search(command) for command in commands)
+
+
+async def ready_home(work_dir: Path, project_id: str, npm_seed: Path | None, npm: bool) -> Path:
+    """The project's HOME, made on first use; npm's cache seeded from `npm_seed` the first time `npm` (its commands
+    run npm) is true."""
     home = project_home(work_dir, project_id)
     home.mkdir(parents=True, exist_ok=True)
-    if npm_seed is not None and (npm_seed / "_cacache").is_dir() and not (home / ".npm").exists():
+    if npm and npm_seed is not None and (npm_seed / "_cacache").is_dir() and not (home / ".npm").exists():
         await asyncio.to_thread(copy_seed, npm_seed, home / ".npm")
     return home
 

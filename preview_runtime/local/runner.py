@@ -45,7 +45,7 @@ from preview_runtime.local.deps_cache import NODE_WATCH, NPM_INSTALL_ONLY, DepsC
 from preview_runtime.local.egress import DEFAULT_EGRESS_HOSTS
 from preview_runtime.local.environment import PASSED_ENV, in_venv, loopback_only, preview_env
 from preview_runtime.local.files import INCOMING, free_port, write_files
-from preview_runtime.local.homes import ready_home, remove_old_shared_home
+from preview_runtime.local.homes import ready_home, remove_old_shared_home, runs_npm
 from preview_runtime.local.limits import Limits
 from preview_runtime.local.network import SandboxNetwork
 from preview_runtime.local.preparation import Preparation, install_ahead
@@ -145,7 +145,7 @@ class LocalRunner(Runner):
         passed = {name: os.environ[name] for name in PASSED_ENV if name in os.environ}  # what preview_env passes on
         if problem := missing_manager(spec.plan.install, {**passed, **self.extra_env}):
             raise RunnerError(problem)
-        home = await self._ready_home(spec.project_id)
+        home = await self._ready_home(spec.project_id, spec.plan.install, spec.plan.dev)
         self._write_record(spec.preview_id, None)  # before the folder: adopt() only removes folders it has a record of
         await asyncio.to_thread(shutil.rmtree, directory, True)
         directory.mkdir()
@@ -312,7 +312,7 @@ class LocalRunner(Runner):
         except RunnerError as exc:
             say(str(exc), LogLevel.warning)
             return
-        home = await self._ready_home(project_id)
+        home = await self._ready_home(project_id, install)
         preparation.directory.mkdir(parents=True)
         await asyncio.to_thread(write_files, preparation.directory, files)
         env = preview_env(self._free_port(), home, self.extra_env, install=install)
@@ -365,7 +365,7 @@ class LocalRunner(Runner):
             await self._forget(preview_id)
             raise RunnerError("its folder is gone")
         await self._spawner.sandbox_or_refusal()
-        home = await self._ready_home(parked.project_id)
+        home = await self._ready_home(parked.project_id, parked.plan.install, parked.plan.dev)
         files = await asyncio.to_thread(read_kept, directory, parked.installed_from)
         spec = PreviewSpec(
             preview_id=preview_id, project_id=parked.project_id, version=parked.version, files=files, plan=parked.plan
@@ -533,12 +533,12 @@ class LocalRunner(Runner):
             sandboxed=parked.sandboxed,
         )
 
-    async def _ready_home(self, project_id: str) -> Path:
-        """The work folder and the project's HOME exist, npm's cache seeded (see npm_seed)."""
+    async def _ready_home(self, project_id: str, *commands: str) -> Path:
+        """The work folder and the project's HOME exist, npm's cache seeded when `commands` run npm (see npm_seed)."""
         if not _ID.match(project_id):
             raise RunnerError(f"Not a usable project id: {project_id!r}")
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        return await ready_home(self.work_dir, project_id, self.npm_seed)
+        return await ready_home(self.work_dir, project_id, self.npm_seed, runs_npm(*commands))
 
     def _free_port(self) -> int:
         return free_port({run.port for run in self._runs.values()})

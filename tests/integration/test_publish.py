@@ -118,9 +118,11 @@ async def test_the_react_starter_is_built_for_production_keeps_each_persons_item
 
     published = await services.publishing.publish(pid, name="corner-bakery", user_id=LOCAL_USER_ID)
     assert published.release.framework.startswith("Vite")
-    # Reviewed before it went live: nothing found in the starter's built files, in under half its build's time.
+    # Reviewed before it went live: nothing found in the starter's built files, in under half its build's time; its
+    # packages could not be checked (no registry answers in tests), which is said and does not stop it.
     assert published.review is not None and published.review.looked_at == "the built files of release 1"
-    assert published.review.findings == [] and published.review.duration_s < 0.5 * published.release.build_s
+    found = [(f.finding.check, f.finding.severity) for f in published.review.findings]
+    assert found == [("packages", "low")] and published.review.duration_s < 0.5 * published.release.build_s
     page = await get(published.app.url)
     assert page.status_code == 200 and page.headers["cache-control"] == "no-cache"
     script = re.search(r'src="(/assets/index-[\w-]+\.js)"', page.text)

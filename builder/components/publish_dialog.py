@@ -7,6 +7,7 @@ import reflex as rx
 
 from builder.components.confirm import confirm
 from builder.components.domain_panel import domain_panel
+from builder.review.shown import SEVERITY_BADGES, FindingRow
 from builder.state.app_data_panel import AppDataState
 from builder.state.app_users import AppUsersState
 from builder.state.publish import PublishState, ReleaseRow
@@ -27,6 +28,7 @@ def release_row(row: ReleaseRow) -> rx.Component:
                 rx.text("version ", row.version, size="1", color=rx.color("gray", 11)),
                 rx.cond(row.live, rx.badge("live", color_scheme="green", variant="soft")),
                 rx.cond(row.state == "failed", rx.badge("failed", color_scheme="red", variant="soft")),
+                rx.cond(row.state == "blocked", rx.badge("stopped by the review", color_scheme="amber", variant="soft")),
                 rx.cond(row.state == "pruned", rx.badge("files removed", color_scheme="gray", variant="soft")),
                 align="center",
                 spacing="2",
@@ -157,13 +159,127 @@ def _data_rules() -> rx.Component:
                     rx.el.ul(
                         rx.foreach(PublishState.rules_risks, _risk), margin="0", padding_left="1.2em", list_style_type="disc"
                     ),
-                    rx.callout.text("You can publish with them as they are, or ask in the chat to change them first."),
+                    rx.callout.text(
+                        "Rules that let anyone add, change or delete rows stop the publish until they are changed, or "
+                        "until the project's owner publishes anyway and says why. The others can go live as they are. "
+                        "To change them, ask in the chat."
+                    ),
                     spacing="2",
                 ),
                 color_scheme="amber",
                 width="100%",
                 id="rules-risks",
             ),
+        ),
+    )
+
+
+def _finding(row: FindingRow, index: rx.Var[int]) -> rx.Component:
+    badge = rx.match(
+        row.severity,
+        *[
+            (severity.value, rx.badge(label, color_scheme=color, variant="soft"))
+            for severity, (label, color) in SEVERITY_BADGES.items()
+        ],
+        rx.fragment(),
+    )
+    return rx.hstack(
+        rx.vstack(
+            rx.hstack(
+                badge,
+                rx.cond(row.confirmed, rx.badge("You confirmed it", color_scheme="gray", variant="outline")),
+                spacing="2",
+                wrap="wrap",
+            ),
+            rx.text(row.message, size="2"),
+            rx.cond(row.where != "", rx.text(row.where, size="1", color=rx.color("gray", 11), word_break="break-word")),
+            spacing="1",
+            min_width="0",
+            flex="1 1 16em",
+        ),
+        rx.cond(
+            WorkspaceState.can_edit,
+            rx.button(
+                rx.icon("wand-sparkles", size=14),
+                "Fix this",
+                size="1",
+                variant="soft",
+                on_click=PublishState.fix_finding(index),
+                class_name="fix-finding",
+            ),
+        ),
+        align="start",
+        width="100%",
+        wrap="wrap",
+        padding_y="8px",
+        border_top=f"1px solid {rx.color('gray', 5)}",
+        class_name="review-finding",
+    )
+
+
+def _publish_anyway() -> rx.Component:
+    """Its owner only: publish with the problems, saying why (kept with the release)."""
+    return rx.cond(
+        PublishState.override_open,
+        rx.vstack(
+            rx.text("Why publish it as it is?", size="2", weight="bold"),
+            rx.text_area(
+                value=PublishState.override_reason,
+                on_change=PublishState.set_override_reason,
+                placeholder="For example: it is a test key that opens nothing.",
+                max_length=500,
+                rows="2",
+                width="100%",
+                aria_label="Why publish it as it is",
+                id="override-reason",
+            ),
+            rx.cond(
+                PublishState.override_error != "",
+                rx.text(PublishState.override_error, size="2", color=rx.color("red", 11), role="alert", id="override-error"),
+            ),
+            rx.text(
+                "It goes live with these problems; your reason is kept with the release.", size="1", color=rx.color("gray", 11)
+            ),
+            rx.hstack(
+                rx.button(
+                    rx.cond(PublishState.building, rx.spinner(size="1"), rx.icon("rocket", size=14)),
+                    "Publish anyway",
+                    color_scheme="red",
+                    on_click=PublishState.publish_anyway,
+                    disabled=PublishState.building,
+                    id="publish-anyway-now",
+                ),
+                rx.button("Cancel", variant="soft", color_scheme="gray", on_click=PublishState.set_override_open(False)),
+                wrap="wrap",
+            ),
+            width="100%",
+            spacing="2",
+        ),
+        rx.button(
+            "Publish anyway...",
+            variant="soft",
+            color_scheme="red",
+            on_click=PublishState.set_override_open(True),
+            id="publish-anyway",
+        ),
+    )
+
+
+def _findings() -> rx.Component:
+    """A publish the review stopped: what it found, worst first, each with Fix this; its owner can publish anyway."""
+    return rx.cond(
+        PublishState.findings.length() > 0,
+        rx.vstack(
+            rx.text("What the review found", size="2", weight="bold"),
+            rx.vstack(rx.foreach(PublishState.findings, _finding), width="100%", spacing="0"),
+            rx.cond(
+                WorkspaceState.is_owner,
+                _publish_anyway(),
+                rx.text("Only the project's owner can publish it anyway.", size="1", color=rx.color("gray", 11)),
+            ),
+            width="100%",
+            spacing="2",
+            id="review-findings",
         ),
     )
 
@@ -264,6 +380,7 @@ def publish_dialog() -> rx.Component:
                             width="100%",
                             id="publish-error",
                         ),
+                        _findings(),
                         rx.cond(
                             PublishState.build_failed & WorkspaceState.can_edit,
                             rx.button(

@@ -98,8 +98,12 @@ class LogsState(WorkspaceState):
         return following
 
     async def _fix(self, text: str):
+        return await self._ask(f"Fix this error:\n\n{text.strip()[:4000]}")
+
+    async def _ask(self, followup: str):
+        """A change request to the model, sent as a follow-up in the chat (the Code tab shows it)."""
         conversation = await self.get_state(ConversationState)
-        conversation.followup = f"Fix this error:\n\n{text.strip()[:4000]}"
+        conversation.followup = followup
         self.tab = "code"
         if await conversation._send():
             return ConversationState.follow_generation

@@ -7,10 +7,12 @@ from datetime import datetime
 
 import reflex as rx
 
-from builder.errors import ForjaError, PublishFailed
+from builder.errors import ForjaError, InvalidInput, PublishBlocked, PublishFailed
 from builder.filetree import human_size
 from builder.publish.answers import AppInfo, ReleaseInfo
 from builder.publish.app_names import name_from
+from builder.review.answers import FindingInfo, ReviewInfo
+from builder.review.shown import FindingRow, finding_row, fix_request, worst_first
 from builder.services.access import Permission
 from builder.services.publish_rules import RulesReview
 from builder.state.app_domain import AppDomainState
@@ -57,12 +59,20 @@ class PublishState(rx.State):
     # cannot be read (it is then not published).
     rules_risks: rx.Field[list[str]] = rx.field(default_factory=list)
     rules_error: str = ""
+    # A publish the review stopped: its findings, worst first, and what each one's Fix this asks the model.
+    findings: rx.Field[list[FindingRow]] = rx.field(default_factory=list)
+    _fixes: list[str] = []
+    # Publish anyway (its owner only): whether the reason field shows, the reason, and why it was refused.
+    override_open: bool = False
+    override_reason: str = ""
+    override_error: str = ""
 
     @rx.event
     async def set_open(self, value: bool) -> None:
         self.open_dialog = value
         if value:
             self.error = self.notice = ""
+            self._stopped([])
             await self._load()
 
     @rx.event
@@ -86,29 +96,61 @@ class PublishState(rx.State):
         self.app_state = app.state if app is not None else ""
         self.name = app.name if app is not None else name_from(project_name)
 
+    @rx.event
+    def set_override_open(self, value: bool) -> None:
+        self.override_open, self.override_error = value, ""
+
+    @rx.event
+    def set_override_reason(self, value: str) -> None:
+        self.override_reason = value
+
+    def _stopped(self, findings: list[FindingInfo]) -> None:
+        """Show a stopped publish's findings (none: nothing stopped it), with Publish anyway closed."""
+        ordered = worst_first(findings)
+        self.findings = [finding_row(info) for info in ordered]
+        self._fixes = [fix_request(info.finding) for info in ordered]
+        self.override_open, self.override_reason, self.override_error = False, "", ""
+
     @rx.event(background=True)
     async def publish(self):
         """Build the current version and make it live; the build's output goes to the Logs tab as it runs."""
+        await self._publish(anyway=False)
+
+    @rx.event(background=True)
+    async def publish_anyway(self):
+        """Its owner publishes despite the review's critical findings, saying why (kept with the release)."""
+        await self._publish(anyway=True)
+
+    async def _publish(self, *, anyway: bool) -> None:
         async with self:
             if self.building:
                 return
+            reason = self.override_reason if anyway else None
             workspace = await self.get_state(WorkspaceState)
             project_id, version, name = workspace.project_id, workspace.current_version, self.name.strip()
             try:
-                allowed = await workspace.allowed(Permission.edit)
+                allowed = await workspace.allowed(Permission.edit if reason is None else Permission.own)
             except ForjaError as exc:
                 self.error = exc.message
                 return
-            self.building, self.error, self.notice, self.build_failed = True, "", "", False
+            self.building, self.notice, self.override_error = True, "", ""
+            if reason is None:  # a publish anew: what stopped the last one goes
+                self.error, self.build_failed = "", False
+                self._stopped([])
         try:
-            result = await allowed.services.publishing.publish(project_id, version, name or None, allowed.actor.user_id)
+            result = await allowed.services.publishing.publish(project_id, version, name or None, allowed.actor.user_id, reason)
         except ForjaError as exc:
             async with self:
+                if reason is not None and isinstance(exc, InvalidInput):  # said next to the reason; the findings stay
+                    self.building, self.override_error = False, exc.message
+                    return
                 self.building, self.error, self.build_failed = False, exc.message, isinstance(exc, PublishFailed)
+                self._stopped(ReviewInfo.model_validate(exc.review).findings if isinstance(exc, PublishBlocked) else [])
                 await self._load()
             return
         async with self:
-            self.building = False
+            self.building, self.error, self.build_failed = False, "", False
+            self._stopped([])
             self.notice = f"Version {result.release.version} is live as release {result.release.number}."
             await self._load()
 
@@ -154,3 +196,12 @@ class PublishState(rx.State):
         logs = await self.get_state(LogsState)
         self.open_dialog = False
         return await logs._fix(f"The production build failed when publishing the app: {self.error}")
+
+    @rx.event
+    async def fix_finding(self, index: int):
+        """A finding of the review that stopped the publish: its fix goes to the model as a change request."""
+        if not 0 <= index < len(self._fixes):  # a click on a list a later publish replaced
+            return None
+        logs = await self.get_state(LogsState)
+        self.open_dialog = False
+        return await logs._ask(self._fixes[index])

@@ -375,7 +375,9 @@ def test_a_server_app_is_published_reads_its_secret_and_keeps_its_data_across_re
 
 def test_the_publish_dialog_tells_risky_data_rules_before_the_press(forja: str, page: Page, traffic: Traffic) -> None:
     """The current version's data rules in words as the dialog opens, above the publish button; a publish goes ahead and
-    answers with them. Rules that cannot be read say why, and the publish button waits for them to be fixed."""
+    answers with them. Rules that cannot be read say why, and the publish button waits for them to be fixed. A private
+    value pasted into the page stops the publish: the dialog lists the finding, its owner publishes anyway saying why,
+    and Fix this sends the finding to the model."""
     shop = "<!doctype html><html lang='en'><title>Chair booking</title><h1>Chair booking</h1><p>Book a cut.</p></html>"
     # Anyone may read every booking: a risk told (a high finding of the review, which stops no publish).
     rules = {"collections": {"bookings": {"read": "public", "create": "signed-in", "update": "owner", "delete": "owner"}}}
@@ -419,4 +421,54 @@ def test_the_publish_dialog_tells_risky_data_rules_before_the_press(forja: str, 
     page.set_viewport_size(PHONE)
     expect(page.locator("#rules-error")).to_contain_text(sentence)
     shot(page, "rules-broken-390")
+
+    # A private value pasted into the page: the review stops the publish, and the dialog lists why, worst first.
+    secret = "shop-" + "hush-41f9c2a7d3"  # in parts, so no scanner of this repository takes it for a real one
+    env = httpx.put(f"{forja}/api/projects/{project}/env/SHOP_SECRET", json={"value": secret}, timeout=30)
+    env.raise_for_status()
+    pasted = shop.replace(
+        "<p>Book a cut.</p>", f"<p>Book a cut.</p>\n<script>fetch('/pay', {{headers: {{key: '{secret}'}}}})</script>"
+    )
+    for path, content in ((".forja/data.json", json.dumps(rules)), ("index.html", pasted)):
+        put = httpx.put(f"{forja}/api/projects/{project}/files/{path}", json={"content": content}, timeout=30)
+        put.raise_for_status()
+    page.set_viewport_size(DESKTOP)
+    page.get_by_role("button", name="Done").click()
+    page.reload()
+    expect(page.locator("#version-badge")).to_contain_text("4", timeout=30_000)
+    open_publish(page)
+    page.locator("#publish-now").click()
+    expect(page.locator("#publish-error")).to_contain_text("so it was not published", timeout=60_000)
+    findings = page.locator("#review-findings .review-finding")
+    expect(findings.first).to_contain_text("Must fix")
+    expect(findings.first).to_contain_text("SHOP_SECRET")
+    expect(findings.first).to_contain_text("in index.html, line 2")
+    expect(findings.nth(1)).to_contain_text("Should fix")  # the rules' risk, after it
+    expect(page.locator("#review-findings")).not_to_contain_text(secret)
+    expect(page.locator("#fix-build")).to_have_count(0)  # not a build's failure
+    expect(page.locator('.release-row[data-release="2"]')).to_contain_text("stopped by the review")
+    page.locator("#publish-anyway").click()
+    page.locator("#publish-anyway-now").click()  # with no reason: the service's sentence, next to the field
+    expect(page.locator("#override-error")).to_contain_text("Say in a few words why")
+    page.locator("#review-findings").scroll_into_view_if_needed()
+    shot(page, "review-stopped-1440")
+    page.set_viewport_size(PHONE)
+    page.locator("#review-findings").scroll_into_view_if_needed()
+    shot(page, "review-stopped-390")
+    accessible(page, "the Publish dialog listing the review's findings", widths=(DESKTOP, PHONE))
+    page.set_viewport_size(DESKTOP)  # the chat shows beside the code
+    page.locator("#override-reason").fill("It is a test key that opens nothing.")
+    page.locator("#publish-anyway-now").click()
+    expect(page.locator("#publish-notice")).to_contain_text("Version 4 is live as release 3", timeout=60_000)
+    expect(page.locator("#review-findings")).to_have_count(0)
+    expect(page.locator("#app-state")).to_have_text("Live")
+
+    # Stopped again (a reason holds for its own release only): Fix this asks the model to change the finding's place.
+    page.locator("#publish-now").click()
+    expect(page.locator('.release-row[data-release="4"]')).to_contain_text("stopped by the review", timeout=60_000)
+    expect(findings.first).to_contain_text("Must fix")
+    findings.first.locator(".fix-finding").click()
+    expect(page.get_by_role("dialog", name="Publish your app")).to_be_hidden()
+    expect(page.get_by_text("The review before publishing found a problem").first).to_be_visible()
+    expect(page.get_by_text("(It is in index.html, line 2.)").first).to_be_visible()
     assert traffic.off_machine() == []

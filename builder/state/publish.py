@@ -18,6 +18,7 @@ from builder.services.publish_rules import RulesReview
 from builder.state.app_domain import AppDomainState
 from builder.state.logs import LogsState
 from builder.state.workspace import WorkspaceState
+from builder.wording import plural
 
 
 @dataclasses.dataclass
@@ -37,7 +38,7 @@ def _row(release: ReleaseInfo) -> ReleaseRow:
     elif release.kind == "server":  # no files of its own: a server in a sandbox, asleep while nobody visits
         detail = f"{release.framework} server, built and started in {release.build_s:.1f} s; sleeps when idle, wakes at a visit"
     else:
-        detail = f"{release.files} files, {human_size(release.size_bytes)}, built in {release.build_s:.1f} s"
+        detail = f"{plural(release.files, 'file')}, {human_size(release.size_bytes)}, built in {release.build_s:.1f} s"
     when = datetime.fromisoformat(release.created_at).strftime("%d %b, %H:%M")
     return ReleaseRow(
         release.number, release.version, release.state, release.live, when, detail, release.state == "ready" and not release.live

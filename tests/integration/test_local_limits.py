@@ -198,7 +198,8 @@ async def test_shared_caches_are_read_only_in_the_sandbox(confined: None, tmp_pa
     wheels.mkdir()
     runner = LocalRunner(tmp_path / "work", npm_seed=seed, limits=LIMITS, env={"PIP_FIND_LINKS": str(wheels)})
     try:
-        await runner.start(_spec("caches", "sleep 60"), Sink())
+        # A project whose commands run npm gets the copy (one that never runs it gets none: tests/unit/test_homes.py).
+        await runner.start(_spec("caches", "npm --version >/dev/null; exec sleep 60"), Sink())
         await _until(runner, "caches", PreviewState.starting, PreviewState.running)
         copy = await runner.run_command("caches", "cat ~/.npm/_cacache/index && echo mine > ~/.npm/_cacache/index", 10)
         assert copy.exit_code == 0 and copy.output.startswith("seed")  # the project's own copy: writable

@@ -134,7 +134,7 @@ async def test_offline_plan_path_and_bad_requests(client: httpx.AsyncClient, off
     plan = response.json()
     # The starter's own plan, in the person's words.
     assert plan["provider"] == "offline" and plan["title"] == "Todo List"
-    assert "tasks" in plan["pages"] and "localStorage" in plan["data"]
+    assert "tasks" in plan["pages"] and "kept in this browser" in plan["data"]
     assert plan["checks"][1]["text"] == 'Type "Call the bank" in the box and press Add: "Call the bank" appears in the list.'
 
     revised = await client.post(f"/api/plans/{plan['id']}/revise", json={"request": "Add due dates"})

@@ -1,7 +1,7 @@
 """HOME of local previews: one folder per project, so one project's dotfiles (`~/.npmrc`, pip's config) never change
 what another project's install does. npm's cache in it starts as a copy of the seed (as the Docker runner's entry.sh
 does), made once per project, outside the sandbox: the seed itself is never visible to a preview. Only a project whose
-commands run npm gets that copy (about 100 MB with the starters' packages): a plain site or a Python app never reads it."""
+commands run a JavaScript package manager gets that copy (about 100 MB with the starters' packages): a plain site or a Python app never reads it."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ def project_home(work_dir: Path, project_id: str) -> Path:
     return work_dir / HOMES / project_id
 
 
-# A command that runs npm (npx comes with it): its installs read npm's cache.
-RUNS_NPM = re.compile(r"(?<![\w.-])np[mx](?![\w.-])")
+# A command that runs a JavaScript package manager: npm (npx comes with it) reads npm's cache, and pnpm's store and
+# yarn's caches live inside it too (preview_runtime/corepack.py), so corepack and what it runs read it as well.
+RUNS_NPM = re.compile(r"(?<![\w.-])(?:np[mx]|pnpm|yarn|corepack)(?![\w.-])")
 
 
 def runs_npm(*commands: str) -> bool:

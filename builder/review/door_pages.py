@@ -40,20 +40,31 @@ class Answer:
     line: int | None = None
 
 
+def _where_seen(answer: Answer, kind: str, severity: Severity, message: str, fix: str) -> Finding:
+    """A doors finding that the answer showed, at the request and (when the source names it) the route's file and line."""
+    return Finding(
+        check="doors",
+        kind=kind,
+        severity=severity,
+        message=message,
+        request=answer.request,
+        file=answer.file,
+        line=answer.line,
+        fix=fix,
+    )
+
+
 def cors_finding(answer: Answer) -> Finding | None:
     """Any origin (ours reflected, or `*`) allowed together with credentials."""
     allowed = answer.headers.get("access-control-allow-origin", "").strip()
     credentials = answer.headers.get("access-control-allow-credentials", "").strip().lower() == "true"
     if not credentials or allowed not in (EVIL_ORIGIN, "*"):
         return None
-    return Finding(
-        check="doors",
+    return _where_seen(
+        answer,
         kind="cors-any-origin",
         severity=Severity.high,
         message="Any other website a signed-in person visits can use this app in their name and read what it answers.",
-        request=answer.request,
-        file=answer.file,
-        line=answer.line,
         fix="Let cross-origin requests with credentials come only from the app's own origins, listed by name: never "
         'reflect the request\'s Origin nor answer "*" together with Access-Control-Allow-Credentials: true.',
     )
@@ -133,26 +144,20 @@ def header_findings(answer: Answer) -> list[Finding]:
 def error_page_finding(answer: Answer) -> Finding | None:
     """A debugger's page (Werkzeug's, Django's DEBUG pages) or a stack trace in what the app answered."""
     if _WERKZEUG.search(answer.text) or _DJANGO_DEBUG.search(answer.text):
-        return Finding(
-            check="doors",
+        return _where_seen(
+            answer,
             kind="debug-page",
             severity=Severity.high,
             message="The app runs in debug mode: when it fails, it shows visitors its code and settings.",
-            request=answer.request,
-            file=answer.file,
-            line=answer.line,
             fix="Run the app with debug mode off (Flask's debugger, Django's DEBUG) wherever others can reach it, "
             "and answer errors with a short sentence.",
         )
     if _TRACE.search(answer.text):
-        return Finding(
-            check="doors",
+        return _where_seen(
+            answer,
             kind="stack-trace",
             severity=Severity.high,
             message="When the app fails it shows visitors its inner workings (its files and code), which helps an attacker.",
-            request=answer.request,
-            file=answer.file,
-            line=answer.line,
             fix="Answer server errors with a short sentence and a status (log the details on the server instead): add "
             "an error handler, and never send the error's stack to the browser.",
         )

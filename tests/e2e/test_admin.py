@@ -25,9 +25,10 @@ SECTIONS = ["users", "invitations", "quotas", "usage", "previews", "evals", "hea
 LOG = "forja-admin.log"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def admin_forja(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Forja with accounts whose admin has signed up with the setup code; offline starters, generations unchecked."""
+    """A Forja with accounts whose admin has signed up with the setup code; offline starters, generations unchecked.
+    One per test, not per module: a second try of a test cut short counts its usage from nothing, as the first did."""
     log = ARTIFACTS / LOG
     since = log.stat().st_size if log.exists() else 0
     env = {"FORJA_AUTH": "password", "FORJA_PROVIDER": "offline", "FORJA_VERIFY_GENERATIONS": "false"}

@@ -83,7 +83,10 @@ class Pusher:
         return pushed.stderr
 
     def state(self) -> tuple[int, list[dict[str, object]], int]:
-        """The mirror's bytes on disk, the project's versions and the owner's storage."""
+        """The mirror's bytes on disk, the project's versions and the owner's storage, once the last push is done with:
+        Forja tags a push's versions after git answered the pusher, holding the project's lock, which a git request
+        (this ls-remote) waits for."""
+        self.git("ls-remote", "origin")
         return mirror_bytes(self.forja, self.project), self.versions(), storage(self.forja, self.who)
 
     def versions(self) -> list[dict[str, object]]:

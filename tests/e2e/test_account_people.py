@@ -160,7 +160,7 @@ def test_a_viewer_sees_a_read_only_workspace_until_the_owner_makes_them_an_edito
     expect(ana.locator("#people-list")).to_contain_text("Ana Lima (you)")
     ana.locator("#people-email").fill("nobody@example.org")
     ana.locator("#people-add").click()
-    expect(ana.locator("#people-error")).to_contain_text("Ask an admin to invite them")
+    expect(ana.locator("#people-error")).to_contain_text("Invite them from the admin page")  # she is its admin
     ana.locator("#people-email").fill("bo@example.org")
     ana.locator("#people-role").click()
     ana.get_by_role("option", name="Viewer: can look at it").click()

@@ -50,6 +50,16 @@ def shoot_sections(page: Page, width: int) -> None:
     page.emulate_media(color_scheme="light")
 
 
+def fields_fill_the_card(page: Page) -> bool:
+    """Whether the sign-in fields are as wide as the card's content."""
+    inner = page.locator(".auth-card").evaluate(
+        "card => { const s = getComputedStyle(card); return card.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight); }"
+    )
+    boxes = [page.locator(f"#auth-{name}").bounding_box() for name in ("email", "password")]
+    # The input sits inside its field's border, a pixel each side.
+    return all(box is not None and abs(box["width"] - inner) <= 4 for box in boxes)
+
+
 def no_sideways_scroll(page: Page, viewport: ViewportSize) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= viewport["width"], f"the page scrolls sideways ({width} px wide)"
@@ -63,6 +73,15 @@ def test_an_admin_reads_the_usage_invites_someone_and_stops_a_preview(
     page.goto(f"{base}/login")
     expect(page.locator("#auth-submit")).to_be_visible()
     accessible(page, "sign-in", widths=(DESKTOP, PHONE))
+    # The fields fill the card from the first paint, and an error's sentence does not widen them.
+    for size in (PHONE, DESKTOP):
+        page.set_viewport_size(size)
+        assert fields_fill_the_card(page)
+    page.locator("#auth-email").fill(ADMIN["email"])
+    page.locator("#auth-password").fill("not the password")
+    page.locator("#auth-submit").click()
+    expect(page.locator(".auth-error")).to_be_visible()
+    assert fields_fill_the_card(page)
     sign_in(page, base, ADMIN["email"], ADMIN["password"])
 
     # Usage: a generation from the home page (offline starters), and its preview.

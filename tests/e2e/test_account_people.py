@@ -364,6 +364,11 @@ def test_quotas_are_said_before_they_are_hit_and_each_refusal_where_it_was_asked
     dee.goto(f"{team.base}/p/{small[0]}")
     expect(dee.locator("#quota-note")).to_contain_text("You used 80% of the projects you may own (4 of 5).")
     shots(dee, "account-quota-workspace", lambda: dee.locator("#phone-tab-chat").click() if dee.viewport_size == PHONE else None)
+    # On a phone the header still reaches the person's menu, at its right end.
+    dee.set_viewport_size(PHONE)
+    menu = dee.locator("#user-menu").bounding_box()
+    assert menu is not None and menu["x"] + menu["width"] <= PHONE["width"], menu
+    dee.set_viewport_size(DESKTOP)
     dee.locator("#quota-note-link").click()
     dee.wait_for_url(f"{team.base}/account")
     expect(dee.locator('.usage-meter[data-name="projects"]')).to_have_attribute("data-tone", "amber")

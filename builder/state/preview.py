@@ -68,7 +68,7 @@ class PreviewPaneState(WorkspaceState):
     preview_open: rx.Field[str] = rx.field("")
     preview_state: rx.Field[str] = rx.field("")
     preview_runner: rx.Field[str] = rx.field("")
-    # Why that runner runs it: shown under the toolbar, so a person knows what sandbox the app is in.
+    # Why that runner runs it: in the toolbar's "How this preview runs" box, so a person can learn what sandbox the app is in.
     preview_runner_reason: rx.Field[str] = rx.field("")
     # The start command and where it came from ("python main.py", "the run line in .replit"), when the project said.
     preview_command: rx.Field[str] = rx.field("")

@@ -1,8 +1,10 @@
 """The admin page in Chromium against a real Forja with accounts (FORJA_AUTH=password), and without them.
 
 An admin builds an app with the offline starters (a generation, then its preview), opens the admin page from their
-menu, reads that usage in the charts and the tables, invites someone who signs up with the link, changes that
-person's quotas and disables them, and stops the preview. Each section leaves screenshots,
+menu, reads that usage in the charts and the tables, invites someone who signs up with the link and, as an editor of
+the admin's project with a key in its page, has their publish stopped by the review (the dialog offers Fix this but
+not Publish anyway); the admin publishes anyway and reads the app among the live apps with open problems. Then the
+admin changes that person's quotas, disables them, and stops the preview. Each section leaves screenshots,
 `admin-<section>-<width>[-dark].png`, at 1440x900 and 390x844.
 """
 

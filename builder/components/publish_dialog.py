@@ -275,7 +275,12 @@ def _findings() -> rx.Component:
             rx.cond(
                 WorkspaceState.is_owner,
                 _publish_anyway(),
-                rx.text("Only the project's owner can publish it anyway.", size="1", color=rx.color("gray", 11)),
+                rx.text(
+                    "Only the project's owner can publish it anyway. Fix the problems, or ask the owner.",
+                    size="1",
+                    color=rx.color("gray", 11),
+                    id="owner-only",
+                ),
             ),
             width="100%",
             spacing="2",

@@ -224,6 +224,20 @@ class ReviewService:
         )
         return await self._info(review, info.number, rows, release.number if release is not None else None)
 
+    async def latest_of(self, project_ids: list[str]) -> dict[str, ReviewInfo]:
+        """What latest answers, for each of these projects that has a review, in a few queries however many there are
+        (the admin page's apps live with open findings). Without `release`: what that needs, it does not."""
+        kept = await self._store.latest_reviews(project_ids)
+        found = [project_id for project_id, (_, _, rows) in kept.items() if rows]
+        manifests = await self._store.current_manifests(found)
+        confirmations = await self._store.confirmations_of(found)
+        return {
+            project_id: _review_info(
+                review, number, rows, manifests.get(project_id, (number, {})), confirmations.get(project_id, {})
+            )
+            for project_id, (review, number, rows) in kept.items()
+        }
+
     async def _info(self, review: Review, number: int, rows: list[ReviewFinding], release: int | None = None) -> ReviewInfo:
         current, manifest = await self._store.version_manifest(review.project_id)
         confirmations = await self._store.confirmations(review.project_id)
@@ -231,20 +245,31 @@ class ReviewService:
             release = next(
                 (r.number for r, _ in await self._store.releases(review.project_id) if r.id == review.release_id), None
             )
-        findings = [
-            _finding_info(row, confirmations.get(row.fingerprint), _stale(row, manifest, current.number != number))
-            for row in rows
-        ]
-        return ReviewInfo(
-            project_id=review.project_id,
-            version=number,
-            release=release,
-            looked_at=review.looked_at,
-            duration_s=round(review.duration_s, 3),
-            created_at=review.created_at.isoformat(),
-            findings=findings,
-            blocking=sum(finding.blocks for finding in findings),
-        )
+        return _review_info(review, number, rows, (current.number, manifest), confirmations, release)
+
+
+def _review_info(
+    review: Review,
+    number: int,
+    rows: list[ReviewFinding],
+    current: tuple[int, dict[str, str]],
+    confirmations: Mapping[str, FindingConfirmation],
+    release: int | None = None,
+) -> ReviewInfo:
+    """The review as things are now: `current` is the project's current version's number and manifest."""
+    findings = [
+        _finding_info(row, confirmations.get(row.fingerprint), _stale(row, current[1], current[0] != number)) for row in rows
+    ]
+    return ReviewInfo(
+        project_id=review.project_id,
+        version=number,
+        release=release,
+        looked_at=review.looked_at,
+        duration_s=round(review.duration_s, 3),
+        created_at=review.created_at.isoformat(),
+        findings=findings,
+        blocking=sum(finding.blocks for finding in findings),
+    )
 
 
 def _folder(release: Release) -> Path:

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 MAX_REASON = 500
 BLOCKED = (
     "The review found {} in this version, so it was not published: the app's address still serves what it served. "
-    "Fix {}, or publish anyway and say why."
+    "Fix {}, or the project's owner can publish it anyway, saying why."
 )
 # What an unpublished version's review reads, in words (`looked_at`).
 PROJECT_FILES = "the project's files (the built page is checked when it is published)"

@@ -8,7 +8,7 @@ the data API). Such an app, once it ran for its grade, gets:
   yet, scanned with the review's secrets check (builder/review/secrets.py) for keys of known shapes and for the values
   of the app's private Environment variables; any finding fails it;
 - with data rules, the cross-user probes of builder/eval/cross_user.py: another user, and someone not signed in,
-  try to read, change and delete a user's row.
+  try to read, change and delete a user's row of the preview's data, under the rules of the version it runs.
 
 An app that keeps its data in the visitor's own browser (localStorage) has no rows another user could reach: it gets
 the secrets probe alone. A task that keeps no data gets no probes, and its report says so rather than counting it.
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from builder.app_backend.rules import RULES_PATH, parse_rules
+from builder.app_backend.rules import RULES_PATH
 from builder.errors import RulesError
 from builder.eval.cross_user import cross_user_probes
 from builder.eval.results import Probe
@@ -48,15 +48,10 @@ async def probe(services: Services, task: EvalTask, project_id: str) -> list[Pro
     if not keeps_data(task, tree):
         return []
     probes = [secrets_probe(await services.reviews.page_secrets(project_id))]
-    raw = tree.get(RULES_PATH)
-    if raw is None:
+    if RULES_PATH not in tree:
         return probes
     try:
-        rules = parse_rules(raw)
+        rules = await services.app_rows.working_rules(project_id)
     except RulesError:
-        return probes  # the data API refuses every row of rules it cannot read: there is nothing to reach
-    info = await services.previews.status(project_id)
-    if info is None:
-        return [*probes, Probe(name="the app runs for its probes", passed=False, reason="Its preview had stopped.")]
-    cookie = await services.preview_access.own_cookie(info)
-    return probes + await cross_user_probes(info.url, cookie, rules, task.shared)
+        return probes  # the data API refuses every row under rules it cannot read: there is nothing to reach
+    return probes + await cross_user_probes(services, project_id, rules, task.shared)

@@ -178,8 +178,8 @@ async def test_the_grader_passes_every_reference_and_fails_every_broken_copy(ser
         "someone not signed in reads a user's row of 'todos'",
     ], leaky
     assert leaky["secrets in the page"].reason.startswith("A Stripe Access Key is written in app.js")
-    assert leaky["another user reads a user's row of 'todos'"].reason == (
-        "It read another user's row (200); the task does not allow that."
+    assert (
+        leaky["another user reads a user's row of 'todos'"].reason == "It read another user's row; the task does not allow that."
     )
-    assert leaky["someone not signed in changes a user's row of 'todos'"].reason.startswith("Refused (4")
+    assert leaky["someone not signed in changes a user's row of 'todos'"].reason.startswith("Refused: ")
     assert (summary(planted).security.passed, summary(planted).security.total) == (10, 14)

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import httpx
 from pydantic import BaseModel, Field
 
 from builder.errors import ForjaError
@@ -156,10 +155,9 @@ class EvalRunner:
         """The security probes of the app that ran for its grade; a probe that could not run is a failed one."""
         try:
             return await probe(self.services, task, project_id)
-        except (ForjaError, httpx.HTTPError) as exc:
-            log.warning("the probes of evaluation task %s could not run: %s", task.id, exc)
-            why = exc.message if isinstance(exc, ForjaError) else f"{type(exc).__name__}: {exc}"
-            return [Probe(name="the probes run", passed=False, reason=f"They could not run: {why}")]
+        except ForjaError as exc:
+            log.warning("the probes of evaluation task %s could not run: %s", task.id, exc.message)
+            return [Probe(name="the probes run", passed=False, reason=f"They could not run: {exc.message}")]
 
     async def _grade(self, task: EvalTask, project_id: str) -> tuple[Grade, bytes | None]:
         broken = self.options.mode == "broken"

@@ -101,19 +101,31 @@ class ReviewService:
             if number == info.number and release.state in ("ready", "blocked") and _folder(release).is_dir():
                 return await self.release(release)
         tree = await self._tree(manifest)
+        served, looked_at = await self._unbuilt(project_id, tree)
+        subject = Subject(tree, served, await self._private(project_id), self._client)
+        return await self._run(project_id, info, manifest, subject, looked_at, started)
+
+    async def page_secrets(self, project_id: str) -> list[Finding]:
+        """The secrets check alone over the current version, read as `review` reads a version not built yet; nothing is
+        kept (an evaluation's probe of a preview: builder/eval/probes.py)."""
+        tree = await self._tree((await self._store.version_manifest(project_id))[1])
+        served, _ = await self._unbuilt(project_id, tree)
+        files = tree if served is None else served
+        return await asyncio.to_thread(secret_findings, files, await self._private(project_id), served is not None)
+
+    async def _unbuilt(self, project_id: str, tree: Mapping[str, bytes]) -> tuple[Mapping[str, bytes] | None, str]:
+        """What a publish of `tree` would serve as the project has it (None: a front end still to be built, whose own
+        files stand in), and those words for `looked_at`."""
         try:
             plan = production_plan(tree, await self._store.run_override(project_id))
         except NotPublishable:
             plan = None
-        served, looked_at = None, PROJECT_FILES
         if plan is not None and plan.kind == "server":
-            served, looked_at = _server_served(tree), SERVER_FILES
-        elif plan is not None and not plan.build:
+            return _server_served(tree), SERVER_FILES
+        if plan is not None and not plan.build:
             prefix = f"{plan.output.strip('/')}/" if plan.output.strip("/") else ""
-            served = {path: data for path, data in tree.items() if path.startswith(prefix)}
-            looked_at = SITE_FILES
-        subject = Subject(tree, served, await self._private(project_id), self._client)
-        return await self._run(project_id, info, manifest, subject, looked_at, started)
+            return {path: data for path, data in tree.items() if path.startswith(prefix)}, SITE_FILES
+        return None, PROJECT_FILES
 
     async def release(self, release: Release) -> ReviewInfo:
         """Review a built release: what it serves (the publish gate)."""

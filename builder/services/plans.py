@@ -16,6 +16,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from builder.errors import GenerationError, InvalidInput, PlanBuilt, ProviderError
+from builder.filetree import text_of
 from builder.generation.budget import check_budget
 from builder.generation.guard import redact
 from builder.generation.planning import (
@@ -158,8 +159,13 @@ class PlanService:
             project = await self._projects.get(project_id)
             chosen = get_provider(provider or project.provider or None, model or project.model or None)
             files = [f.path for f in await self._projects.files(project_id)] if project.current_version else []
+        request = plan_request(prompt, files)
+        if chosen.name == "offline" and files:
+            # Offline starter mode plans what its edit of these very files does (it asks no model), so it reads them.
+            tree = await self._projects.read_tree(project_id)
+            request.tree = {path: text for path, data in tree.items() if (text := text_of(data)) is not None}
         try:
-            draft, used = await self._ask(chosen, project_id, prompt, plan_request(prompt, files), owner)
+            draft, used = await self._ask(chosen, project_id, prompt, request, owner)
         except BaseException:
             if new:
                 await self._store.discard_if_empty(project_id)

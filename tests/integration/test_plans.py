@@ -155,6 +155,27 @@ async def test_offline_plan_path_and_bad_requests(client: httpx.AsyncClient, off
     assert unknown.status_code == 404
 
 
+async def test_offline_plans_a_change_only_as_far_as_it_can_make_it(client: httpx.AsyncClient, offline_only: None) -> None:
+    """Offline starter mode edits an app's texts, name, colour and theme: its plan of a change says which of these it
+    will make, and a change it cannot make is refused before any plan offers a Build this that would fail."""
+    built = await client.post("/api/plans", json={"prompt": "A todo list with dark mode"})
+    await client.post(f"/api/plans/{built.json()['id']}/build", json={})
+    project = built.json()["project_id"]
+
+    green = await client.post("/api/plans", json={"prompt": "make it green", "project_id": project})
+    assert green.status_code == 200, green.text
+    plan = green.json()
+    assert plan["summary"].startswith("Offline starter mode will change: made the accent colour green.")
+    assert [c["text"] for c in plan["checks"]] == ["Open the app: it shows this change: made the accent colour green"]
+    done = parse_sse((await client.post(f"/api/plans/{plan['id']}/build", json={})).text)
+    assert done[-1][0] == "done" and done[-1][1]["version"] == 2
+
+    page = await client.post("/api/plans", json={"prompt": "Add a page with our prices", "project_id": project})
+    assert page.status_code == 422
+    assert page.json()["detail"].startswith("Offline starter mode can only rename the app, change its texts")
+    assert (await client.get(f"/api/projects/{project}")).json()["current_version"] == 2
+
+
 async def test_cli_plans_then_builds_the_plan(tmp_path: Path) -> None:
     cli = Cli(tmp_path / "data")
     planned = cli.json("plan", "A recipe box where I can save and search recipes")

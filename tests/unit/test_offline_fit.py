@@ -167,7 +167,7 @@ def test_the_offline_plans_checks_are_the_check_files_it_writes(prompt: str) -> 
     _head, files = OfflineProvider()._new(prompt)
     scripts = {path: text for path, text in files.items() if is_check_path(path)}
     titles = [test.title for path in sorted(scripts) for test in parse_checks(scripts[path])]
-    assert titles == offline_plan(prompt, follow_up=False).checks
+    assert titles == offline_plan(prompt, {}).checks
 
 
 @pytest.mark.parametrize("prompt", EXAMPLE_PROMPTS)
@@ -233,7 +233,7 @@ def test_a_prompt_built_to_make_the_offline_reader_backtrack_is_read_at_once(pro
     started = time.monotonic()
     variables = personalise(prompt)
     decide(prompt, variables.features, load_starters())
-    offline_plan(prompt, False)
+    offline_plan(prompt, {})
     edit(prompt, {"index.html": "<!doctype html><title>Shop</title><h1>Shop</h1>"})
     took = time.monotonic() - started
     print(f"{len(prompt)} characters read offline in {took:.2f} s")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from builder.errors import ProviderError
 from builder.generation.offline_edits import COLOURS, edit
@@ -128,7 +128,7 @@ class OfflineProvider(Provider):
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:
         if request.tool.name == PLAN_TOOL.name:
-            plan = offline_plan(request.prompt, follow_up=bool(request.tree))
+            plan = offline_plan(request.prompt, request.tree)
             yield ToolDelta(plan.model_dump_json())
             yield UsageReport()
             yield Finished("tool_use")
@@ -170,16 +170,25 @@ class OfflineProvider(Provider):
         return {"title": change.title, "summary": summary}, change.files
 
 
-def offline_plan(prompt: str, follow_up: bool) -> PlanDraft:
-    """The plan offline starter mode really builds: the fitting starter's own, in the person's words."""
+def offline_plan(prompt: str, tree: Mapping[str, str]) -> PlanDraft:
+    """The plan offline starter mode really builds: for a new app (no `tree`), the fitting starter's own in the
+    person's words; for a change, what its edit of these files would do, or ProviderError when it can do none of it
+    (a plan whose Build this could only fail)."""
     variables = personalise(prompt)
-    if follow_up:
+    if tree:
+        change = edit(prompt, tree)
+        if not change.files:
+            raise ProviderError(CANNOT_CHANGE)
+        summary = "Offline starter mode will change: " + "; ".join(change.done) + ". The rest stays as it is."
+        if change.not_done:
+            names = ", ".join(f"\u201c{part}\u201d" for part in change.not_done)
+            summary += f" Not done offline: {names}."
         return PlanDraft(
-            title=variables.title,
-            summary="Offline starter mode changes the app's texts, name, colour and theme; the rest stays as it is.",
+            title=change.title or variables.title,
+            summary=summary,
             pages="The pages stay as they are; only what is asked changes.",
             data="Unchanged.",
-            checks=[f"Open the app: this change is visible: {prompt.strip()[:300]}"],
+            checks=[f"Open the app: it shows this change: {done}" for done in change.done][:10],
         )
     fit = decide(prompt, variables.features, load_starters())
     starter = fit.starter

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from builder.generation.offline_edits import edit
+from builder.generation.offline_edits import COLOURS, edit
 from builder.generation.offline_fit import decide
-from builder.generation.providers.offline import OfflineProvider, offline_plan, personalise
+from builder.generation.providers.offline import OfflineProvider, look_done, offline_plan, personalise
 from builder.generation.starters import get_starter, load_starters, render_starter
 from builder.state.home import EXAMPLE_PROMPTS
 from preview_runtime.check_script import is_check_path, parse_checks
@@ -238,3 +238,25 @@ def test_a_prompt_built_to_make_the_offline_reader_backtrack_is_read_at_once(pro
     took = time.monotonic() - started
     print(f"{len(prompt)} characters read offline in {took:.2f} s")
     assert took < 10  # a bound the quadratic reading was far past (over a minute), not a speed test
+
+
+@pytest.mark.parametrize(
+    ("prompt", "tagline", "accent", "look"),
+    [
+        ("A to-do list for my errands, in green", "A to-do list for my errands", "green", "It is green."),
+        ("A todo list with dark mode", "A todo list", None, "It has a dark theme."),
+        ("A portfolio, dark theme, in purple", "A portfolio", "purple", "It is purple, with a dark theme."),
+        ("A blog with blue accents", "A blog", "blue", "It is blue."),
+        # A colour word that is not asked of the look stays in the words, and an asked one wins the accent.
+        ("Red velvet cake recipes in blue", "Red velvet cake recipes", "blue", "It is blue."),
+        ("A booking page for my barber shop", "A booking page for my barber shop", None, ""),
+    ],
+)
+def test_the_tagline_is_the_request_without_its_look_and_the_summary_says_the_look(
+    prompt: str, tagline: str, accent: str | None, look: str
+) -> None:
+    variables = personalise(prompt)
+    assert variables.tagline == tagline
+    if accent is not None:
+        assert variables.accent == COLOURS[accent]
+    assert look_done(prompt) == look

@@ -34,6 +34,17 @@ CANNOT_CHANGE = (
     f"connect a model: {HOW_TO_CONNECT}."
 )
 
+# What a request asks of the look, left out of its tagline: "in green", "with a blue accent", "green colours",
+# "with dark mode", "a light theme". A colour word alone is not ("a green grocer", "red velvet cake").
+_COLOUR_WORDS = "|".join(COLOURS)
+_ASK = r"(?:in|with|using)\s+(?:an?\s+|the\s+)?"
+_STYLE = re.compile(
+    rf"[,;]?\s*\b(?:{_ASK}(?P<colour>{_COLOUR_WORDS})(?:\s+(?:colou?rs?|accents?|theme))?"
+    rf"|(?:{_ASK})?(?P<named>{_COLOUR_WORDS})\s+(?:colou?rs?|accents?|theme)"
+    rf"|(?:{_ASK})?(?:dark|light)\s+(?:mode|theme))\b",
+    re.IGNORECASE,
+)
+
 # Colours that suit a kind of business, when the person names none.
 _THEMES = {
     "bakery": "#d97706", "cafe": "#92400e", "coffee": "#92400e", "barber": "#0f766e", "salon": "#db2777",
@@ -104,15 +115,39 @@ def _features(prompt: str) -> list[str]:
     return [f for f in unique if not any(f != other and f.lower() in other.lower() for other in unique)][:6]
 
 
+def colour_asked(prompt: str) -> str | None:
+    """The colour the person asked for: one asked as a look ("in blue") first, else any colour word named."""
+    # On single spaces: a long run of them would have the pattern's optional spaces tried at each of its places.
+    for style in _STYLE.finditer(" ".join(prompt.split())):
+        if asked := style.group("colour") or style.group("named"):
+            return asked.lower()
+    return next((word for word in COLOURS if re.search(rf"\b{word}\b", prompt, re.IGNORECASE)), None)
+
+
+def _tagline(prompt: str) -> str:
+    """The request as the app's tagline, without what it asked of the app's look (that is the look itself)."""
+    sentence = " ".join(_STYLE.sub("", " ".join(prompt.split())).split()).strip(" ,;.-")
+    return shorten(sentence[0].upper() + sentence[1:], 300) if sentence else ""
+
+
+def look_done(prompt: str) -> str:
+    """What the app's look took from the request, as the summary says it: "It is green, with a dark theme." or ""."""
+    colour, dark = colour_asked(prompt), re.search(r"\bdark\b", prompt, re.IGNORECASE)
+    if colour and dark:
+        return f"It is {colour}, with a dark theme."
+    if colour or dark:
+        return f"It is {colour}." if colour else "It has a dark theme."
+    return ""
+
+
 def personalise(prompt: str) -> StarterVariables:
     lowered = prompt.lower()
-    accent = next((hexa for word, hexa in COLOURS.items() if re.search(rf"\b{word}\b", lowered)), None)
-    accent = accent or next((hexa for word, hexa in _THEMES.items() if word in lowered), "#4f46e5")
+    colour = colour_asked(prompt)
+    accent = COLOURS[colour] if colour else next((hexa for word, hexa in _THEMES.items() if word in lowered), "#4f46e5")
     noun, plural = next(((n, p) for pattern, n, p in _NOUNS if re.search(pattern, lowered)), ("item", "items"))
-    sentence = " ".join(prompt.split())
     return StarterVariables(
         title=shorten(_title(prompt), 120),
-        tagline=shorten(sentence[0].upper() + sentence[1:], 300) if sentence else "",
+        tagline=_tagline(prompt),
         prompt=prompt[:2000],
         features=_features(prompt),
         accent=accent,
@@ -152,9 +187,10 @@ class OfflineProvider(Provider):
             update["tagline"] = fit.thing[:1].upper() + fit.thing[1:]
         variables = variables.model_copy(update=update)
         files = render_starter(fit.starter, variables)
+        look = look_done(prompt)
         head: dict[str, object] = {
             "title": variables.title,
-            "summary": fit.summary(variables.title, variables.item_noun_plural),
+            "summary": fit.summary(variables.title, variables.item_noun_plural) + (f" {look}" if look else ""),
             "stack": list(fit.starter.stack),
         }
         return head, files

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -30,6 +31,7 @@ from builder.review.packages import package_findings
 from builder.review.rules_check import rules_findings
 from builder.review.secrets import private_values, secret_findings
 from builder.schemas import VersionInfo
+from builder.services.review_sandbox import DoorsSandbox
 from builder.store import ProjectStore, content_hash
 from builder.wording import plural
 from preview_runtime.logs import LogHub, LogLevel
@@ -59,6 +61,7 @@ class Subject:
     served: Mapping[str, bytes] | None  # what a browser reads of its release; None: not built (its own files stand in)
     private: Mapping[str, str]  # the app's private values by the words that name them (builder/review/secrets.py)
     client: httpx.AsyncClient  # to the package registries and the advisory feed (builder/review/packages.py)
+    doors: Callable[[], Awaitable[list[Finding]]]  # a server app's doors, in a scratch sandbox (review_sandbox.py)
 
 
 Check = Callable[[Subject], Awaitable[list[Finding]]]
@@ -67,6 +70,7 @@ CHECKS: tuple[Check, ...] = (
     lambda s: asyncio.to_thread(secret_findings, s.tree if s.served is None else s.served, s.private, s.served is not None),
     lambda s: asyncio.to_thread(rules_findings, s.tree.get(RULES_PATH)),
     lambda s: package_findings(s.tree, s.client),
+    lambda s: s.doors(),
 )
 
 
@@ -82,10 +86,15 @@ def check_reason(reason: str) -> str:
     return reason
 
 
+async def _none() -> list[Finding]:
+    return []
+
+
 class ReviewService:
-    def __init__(self, store: ProjectStore, logs: LogHub) -> None:
+    def __init__(self, store: ProjectStore, logs: LogHub, doors: DoorsSandbox | None = None) -> None:
         self._store = store
         self._logs = logs
+        self._doors = doors  # starts a server app in a scratch sandbox and probes its doors
         self._client = httpx.AsyncClient(follow_redirects=False)
 
     async def close(self) -> None:
@@ -105,14 +114,16 @@ class ReviewService:
             plan = production_plan(tree, await self._store.run_override(project_id))
         except NotPublishable:
             plan = None
-        served, looked_at = None, PROJECT_FILES
+        served, looked_at, server = None, PROJECT_FILES, False
         if plan is not None and plan.kind == "server":
-            served, looked_at = _server_served(tree), SERVER_FILES
+            served, looked_at, server = _server_served(tree), SERVER_FILES, True
         elif plan is not None and not plan.build:
             prefix = f"{plan.output.strip('/')}/" if plan.output.strip("/") else ""
             served = {path: data for path, data in tree.items() if path.startswith(prefix)}
             looked_at = SITE_FILES
-        subject = Subject(tree, served, await self._private(project_id), self._client)
+        subject = Subject(
+            tree, served, await self._private(project_id), self._client, self._doors_of(project_id, info, tree, server)
+        )
         return await self._run(project_id, info, manifest, subject, looked_at, started)
 
     async def release(self, release: Release) -> ReviewInfo:
@@ -126,7 +137,9 @@ class ReviewService:
         else:
             served = await asyncio.to_thread(_built_files, _folder(release))
             looked_at = f"the built files of release {release.number}"
-        subject = Subject(tree, served, await self._private(release.project_id), self._client)
+        private = await self._private(release.project_id)
+        doors = self._doors_of(release.project_id, info, tree, release.kind == "server")
+        subject = Subject(tree, served, private, self._client, doors)
         return await self._run(release.project_id, info, manifest, subject, looked_at, started, release)
 
     async def gate(self, release: Release, reason: str) -> ReviewInfo:
@@ -174,6 +187,14 @@ class ReviewService:
         await self._store.confirm_finding(project_id, fingerprint, row.digest, reason, user_id)
         log.info("finding %s of %s confirmed", fingerprint, project_id)
         return await self._info(*kept)
+
+    def _doors_of(
+        self, project_id: str, info: VersionInfo, tree: Mapping[str, bytes], server: bool
+    ) -> Callable[[], Awaitable[list[Finding]]]:
+        """A server app's doors check, in a scratch sandbox of the version; nothing for any other app."""
+        if not server or self._doors is None:
+            return _none
+        return partial(self._doors.findings, project_id, info.number, tree)
 
     async def _version_of(self, release: Release) -> int:
         number = await self._store.release_version(release.project_id, release.number)

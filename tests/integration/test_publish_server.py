@@ -445,3 +445,13 @@ async def test_a_server_publish_probes_the_apps_doors_in_a_scratch_sandbox_never
         ("no-nosniff", "low", "GET / with no session", "", None),
     ]
     assert services.preview_hub.here(REVIEW_KEY) == {} and scratch_left(clean) == []
+
+    # A version that does not start: its doors are one low finding in words, and the review still finishes.
+    manifest = json.loads(files["package.json"])
+    manifest["scripts"]["start"] = 'node -e "process.exit(4)"'
+    await services.projects.save(clean, {"package.json": json.dumps(manifest).encode()}, author=Author.user)
+    broken = await services.reviews.review(clean)
+    assert [(f.finding.kind, f.finding.severity, f.finding.message) for f in broken.findings if f.finding.check == "doors"] == [
+        ("not-checked", "low", "The app's doors could not be checked: it did not start.")
+    ]
+    assert services.preview_hub.here(REVIEW_KEY) == {} and scratch_left(clean) == []

@@ -140,6 +140,7 @@ class Services:
             admit=self.quotas.check_publish,
             with_data=partial(self.app_data.with_data, scope=Scope.live),
             review=self.reviews.gate,
+            review_ahead=self.reviews.ahead,
         )
         self.shares = ShareService(store, self.version_previews, self.publishing)
         self.app_domains = AppDomains(store, self.publishing, self.preview_hub)

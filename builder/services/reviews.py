@@ -90,11 +90,17 @@ async def _none() -> list[Finding]:
     return []
 
 
+async def _awaited(task: asyncio.Task[list[Finding]]) -> list[Finding]:
+    return await task
+
+
 class ReviewService:
     def __init__(self, store: ProjectStore, logs: LogHub, doors: DoorsSandbox | None = None) -> None:
         self._store = store
         self._logs = logs
         self._doors = doors  # starts a server app in a scratch sandbox and probes its doors
+        # Doors checks started ahead of their release's gate, by (project, version): see ahead().
+        self._ahead: dict[tuple[str, int], asyncio.Task[list[Finding]]] = {}
         self._client = httpx.AsyncClient(follow_redirects=False)
 
     async def close(self) -> None:
@@ -138,9 +144,29 @@ class ReviewService:
             served = await asyncio.to_thread(_built_files, _folder(release))
             looked_at = f"the built files of release {release.number}"
         private = await self._private(release.project_id)
-        doors = self._doors_of(release.project_id, info, tree, release.kind == "server")
+        ahead = self._ahead.pop((release.project_id, info.number), None)
+        doors = (
+            partial(_awaited, ahead)
+            if ahead is not None
+            else self._doors_of(release.project_id, info, tree, release.kind == "server")
+        )
         subject = Subject(tree, served, private, self._client, doors)
         return await self._run(release.project_id, info, manifest, subject, looked_at, started, release)
+
+    def ahead(self, project_id: str, version: int, tree: Mapping[str, bytes]) -> Callable[[], Awaitable[None]]:
+        """Start the doors check of a server release while its own sandbox starts (PublishService): its gate then
+        waits only for what is left of it. Returns what drops it (its sandbox taken down) when the release does not
+        reach its gate."""
+        key = (project_id, version)
+        if self._doors is not None:
+            self._ahead[key] = asyncio.create_task(self._doors.findings(project_id, version, tree), name=f"doors-{project_id}")
+
+        async def drop() -> None:
+            if (task := self._ahead.pop(key, None)) is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+        return drop
 
     async def gate(self, release: Release, reason: str) -> ReviewInfo:
         """Review a built release before it goes live: PublishBlocked (the release marked blocked) on critical findings

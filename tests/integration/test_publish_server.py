@@ -119,6 +119,7 @@ async def test_the_express_starter_publishes_reads_its_env_rolls_back_parks_and_
     assert failed.value.release == 3
     assert await release_states(services, pid) == [(3, "failed", False), (2, "ready", True), (1, "ready", False)]
     assert await hub.local(app_key(pid, 3)) is None  # its sandbox is gone
+    assert hub.here(REVIEW_KEY) == {} and scratch_left(pid) == []  # and the doors check started beside it
     assert (await through_traefik(services, "corner-shop", "/api/greeting")).json() == {"greeting": "open at nine"}
 
     # Rollback: release 1's parked sandbox goes live again and wakes at the first visit; nothing is built or published.

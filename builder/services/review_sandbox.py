@@ -102,6 +102,8 @@ class DoorsSandbox:
             return "", "it did not start", self._logs.redacted(project_id, exc.message)
         if info.state != PreviewState.running or not info.upstream:
             return "", "it did not start", self._logs.redacted(project_id, info.detail or info.state.value)
+        if not info.sandboxed:  # the local runner allowed to run apps as Forja's user: the probe could reach the host
+            return "", "apps run without a sandbox on this machine", "the runner started it without a sandbox."
         return info.upstream, "", ""
 
     async def _end(self, key: str, folder: Path) -> None:

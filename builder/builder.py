@@ -79,7 +79,7 @@ async def running_services() -> AsyncIterator[None]:
         log.warning(
             "This Forja has accounts (FORJA_AUTH=password) and none is made yet. Make the admin account at %s/signup "
             "with the setup code %s (or run: python -m builder user create --admin EMAIL).",
-            settings.base_url,
+            settings.page_url,  # the address the run command says Forja runs at
             code,
         )
     # An app's script that can set a cookie Forja reads (apps on a parent of Forja's name, over plain HTTP) is a

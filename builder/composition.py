@@ -149,7 +149,7 @@ class Services:
         self.presence = cluster.presence if cluster is not None else PresenceService()
         self.git = GitServer(store, self.projects, self.quotas)
         self.doctor = DoctorService(self.preview_hub.image, logs)
-        self.admin = AdminService(store, self.accounts, self.quotas, self.preview_hub, self.doctor)
+        self.admin = AdminService(store, self.accounts, self.quotas, self.preview_hub, self.doctor, self.reviews)
 
     # The other ends of the loops between services: each is given to the service built first, and reaches the one built
     # after it only when called, once every service exists.

@@ -1,5 +1,5 @@
-"""The admin page's API: people, invitations, default quotas, usage per day, running previews, published apps and
-health.
+"""The admin page's API: people, invitations, default quotas, usage per day, running previews, published apps (and
+those live with open review findings) and health.
 
 Every route needs an admin (the `Admin` dependency: 401 without a sign-in or token, 403 for anyone else). Links
 (invitations, password resets) are on the address the request came to, unless FORJA_PUBLIC_URL is set.
@@ -23,6 +23,7 @@ from builder.schemas import AccountLinkInfo, QuotaSet, RequestBody
 from builder.services.admin import (
     MAX_DAYS,
     DayUsage,
+    LiveAppFindings,
     Person,
     PublishedAppRow,
     RunningPreview,
@@ -121,6 +122,14 @@ async def evaluation_file(run_id: str, name: str, admin: Admin) -> FileResponse:
 async def published_apps(admin: Admin) -> list[PublishedAppRow]:
     """Every published app: name and address, project, owner, live release and its size, what it keeps on disk, state."""
     return await (await get_services()).admin.published_apps(admin)
+
+
+@router.get("/reviews")
+async def live_findings(admin: Admin) -> list[LiveAppFindings]:
+    """The apps live now whose latest review has open findings (neither confirmed by the owner nor stale), the worst
+    first: their counts by severity, when they were reviewed, and the owner's reason when the live release went out
+    despite a critical finding."""
+    return await (await get_services()).admin.live_findings(admin)
 
 
 @router.get("/health")

@@ -32,7 +32,9 @@ class RenameRequest(RequestBody):
 
 class DuplicateRequest(RequestBody):
     version: int | None = Field(default=None, ge=1, description="Version to start from (default: current).")
-    name: ProjectName | None = Field(default=None, description="Default: '<name> (copy)'.")
+    name: ProjectName | None = Field(
+        default=None, description="Default: '<name> (copy)', or '(copy 2)' and on for a copy of a copy."
+    )
 
 
 class Duplicated(BaseModel):

@@ -36,10 +36,10 @@ async def list_members(project_id: str, _: Viewer) -> list[MemberInfo]:
 
 
 @router.post("/api/projects/{project_id}/members", status_code=201, tags=["people"])
-async def add_member(project_id: str, body: MemberAdd, _: Owner) -> MemberInfo:
+async def add_member(project_id: str, body: MemberAdd, actor: Owner) -> MemberInfo:
     """Give the person with this address a role in the project (or change theirs). 404 when nobody has an account
     for it: an admin invites them first."""
-    return await (await get_services()).access.add_member(project_id, body.email, body.role)
+    return await (await get_services()).access.add_member(project_id, body.email, body.role, actor.is_admin)
 
 
 @router.patch("/api/projects/{project_id}/members/{user_id}", tags=["people"])

@@ -131,7 +131,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("duplicate", parents=[common], help="copy a project (from any version) as a new project")
     p.add_argument("id")
     p.add_argument("--version", type=int, help="version to copy (default: current)")
-    p.add_argument("--name", help="name of the copy (default: '<name> (copy)')")
+    p.add_argument("--name", help="name of the copy (default: '<name> (copy)', then '(copy 2)' for a copy of a copy)")
     p = sub.add_parser("delete", parents=[common], help="move a project to the trash (kept 30 days)")
     p.add_argument("id")
     sub.add_parser("trash", parents=[common], help="list the projects in the trash")

@@ -191,7 +191,7 @@ def invitations_section() -> rx.Component:
                 on_change=AdminState.set_invite_role,
             ),
             rx.button(rx.icon("user-plus", size=14), "Make invitation link", on_click=AdminState.invite, id="invite-button"),
-            gap="2",
+            spacing="2",
             wrap="wrap",
             width="100%",
         ),

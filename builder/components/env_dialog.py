@@ -66,7 +66,8 @@ def _add_form() -> rx.Component:
                     flex="1",
                     min_width="140px",
                 ),
-                # Uncontrolled: its text goes with the submit only, and the form clears it (EnvState's docstring).
+                # Uncontrolled: its text goes with the submit only, and the save clears it once it is saved (EnvState's
+                # docstring); a refused one stays, so the person fixes the name without typing the value again.
                 rx.input(
                     name="value",
                     type="password",
@@ -92,7 +93,6 @@ def _add_form() -> rx.Component:
             spacing="2",
         ),
         on_submit=EnvState.save,
-        reset_on_submit=True,
         width="100%",
     )
 

@@ -5,6 +5,7 @@ import reflex as rx
 from builder.components.connect_model import needs_model_note
 from builder.components.file_tree import file_tree
 from builder.components.monaco import monaco_editor
+from builder.components.preview_details import preview_details
 from builder.components.preview_frame import forja_preview
 from builder.components.run_settings import run_settings_dialog
 from builder.components.share_dialog import share_dialog
@@ -267,6 +268,7 @@ def preview_panel() -> rx.Component:
             PreviewPaneState.preview_runner != "",
             rx.badge(PreviewPaneState.preview_runner, variant="soft", color_scheme="gray", id="preview-runner"),
         ),
+        preview_details(),
         rx.link(
             rx.icon_button(
                 rx.icon("external-link", size=14), size="1", variant="soft", disabled=~running, aria_label="Open in a new tab"
@@ -397,39 +399,6 @@ def preview_panel() -> rx.Component:
             data_failed=rx.cond(SelectState.select_failed, "true", "false"),
         ),
     )
-    why_runner = rx.cond(
-        PreviewPaneState.preview_runner_reason != "",
-        rx.text(
-            rx.text.strong(PreviewPaneState.preview_runner, " runner: "),
-            PreviewPaneState.preview_runner_reason,
-            " ",
-            rx.link("What can this machine run?", href="/doctor", id="preview-doctor-link"),
-            size="1",
-            color=rx.color("gray", 11),
-            padding_x="12px",
-            padding_y="4px",
-            width="100%",
-            border_bottom=f"1px solid {rx.color('gray', 4)}",
-            id="preview-runner-reason",
-        ),
-    )
-    started_with = rx.cond(
-        PreviewPaneState.preview_command != "",
-        rx.text(
-            "Started with ",
-            rx.code(PreviewPaneState.preview_command, variant="ghost", word_break="break-all"),
-            " from ",
-            PreviewPaneState.preview_command_from,
-            ".",
-            size="1",
-            color=rx.color("gray", 11),
-            padding_x="12px",
-            padding_y="4px",
-            width="100%",
-            border_bottom=f"1px solid {rx.color('gray', 4)}",
-            id="preview-started-with",
-        ),
-    )
     unsandboxed = rx.cond(
         PreviewPaneState.preview_unsandboxed & (PreviewPaneState.preview_mode == "server"),
         rx.callout(
@@ -446,8 +415,6 @@ def preview_panel() -> rx.Component:
     return rx.vstack(
         toolbar,
         select_bar,
-        why_runner,
-        started_with,
         unsandboxed,
         frame,
         rx.cond(running, rx.fragment(), waiting),

@@ -196,6 +196,22 @@ def plan_card() -> rx.Component:
     )
 
 
+def _needs_model_item(label: str, value: str, name: str, why: str) -> rx.Component:
+    """A mode that needs a model: marked unavailable, saying why on hover, while only the offline starters are set
+    up. Radix's segmented control enables every item whatever it is given, so choosing one says why instead
+    (PlanState.set_mode)."""
+    offline = ~ConversationState.has_model
+    return rx.segmented_control.item(
+        label,
+        value=value,
+        aria_label=name,
+        custom_attrs={
+            "aria-disabled": rx.cond(offline, "true", "false"),
+            "title": rx.cond(offline, f"{why}: connect one first (Connect a model, above).", ""),
+        },
+    )
+
+
 def mode_choice() -> rx.Component:
     """In the follow-up box: what the next request does: build it, plan it first, ask about the project, add an
     acceptance check, or let the agent work on it in steps (with its Approve changes switch)."""
@@ -205,8 +221,9 @@ def mode_choice() -> rx.Component:
             # Short words, so five fit a phone's width and the conversation's; the full names are what is read out.
             rx.segmented_control.item("Plan", value="plan", aria_label="Plan first"),
             rx.segmented_control.item("Ask", value="ask"),
-            rx.segmented_control.item("Check", value="check", aria_label="Add check"),
-            rx.segmented_control.item("Agent", value="agent"),
+            # Offline these two can only refuse after the request is typed: they say why before, on hover.
+            _needs_model_item("Check", "check", "Add check", "Adding a check in words needs a model"),
+            _needs_model_item("Agent", "agent", "Agent", "Agent mode needs a model that can use tools"),
             value=PlanState.mode,
             on_change=PlanState.set_mode,
             size="1",

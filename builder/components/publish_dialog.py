@@ -42,8 +42,8 @@ def release_row(row: ReleaseRow) -> rx.Component:
         rx.cond(
             row.can_go_live & WorkspaceState.can_edit,
             rx.button(
-                rx.icon("undo-2", size=14),
-                "Roll back",
+                rx.cond(row.newer, rx.icon("redo-2", size=14), rx.icon("undo-2", size=14)),
+                rx.cond(row.newer, "Make live again", "Roll back"),
                 size="1",
                 variant="soft",
                 on_click=PublishState.rollback(row.number),
@@ -275,7 +275,12 @@ def _findings() -> rx.Component:
             rx.cond(
                 WorkspaceState.is_owner,
                 _publish_anyway(),
-                rx.text("Only the project's owner can publish it anyway.", size="1", color=rx.color("gray", 11)),
+                rx.text(
+                    "Only the project's owner can publish it anyway. Fix the problems, or ask the owner.",
+                    size="1",
+                    color=rx.color("gray", 11),
+                    id="owner-only",
+                ),
             ),
             width="100%",
             spacing="2",

@@ -1,5 +1,6 @@
-"""What a run comes to: pass rates (overall and by category), tokens, cost, time to a checked app, repair rounds, and
-how often Forja's own check agreed with the grader; as numbers for `--json` and an HTML page a person opens."""
+"""What a run comes to: pass rates (overall and by category), the security score (probes passed of those run, over
+the tasks that keep data), tokens, cost, time to a checked app, repair rounds, and how often Forja's own check agreed
+with the grader; as numbers for `--json` and an HTML page a person opens."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ class Rate(BaseModel):
 class Summary(BaseModel):
     overall: Rate
     by_category: dict[str, Rate]
+    security: Rate = Field(description="Security probes passed of those run, over the tasks that had any.")
+    probed: int = Field(description="Tasks with security probes; the others keep no data, or their app did not run.")
     input_tokens: int
     output_tokens: int
     cost_usd: float | None
@@ -40,6 +43,13 @@ def _rate(results: list[TaskResult]) -> Rate:
     return Rate(passed=sum(1 for r in results if r.passed), total=len(results))
 
 
+def security(result: TaskResult) -> Rate | None:
+    """A task's security score; None for a task without probes (it is no 100%)."""
+    if not result.probes:
+        return None
+    return Rate(passed=sum(1 for probe in result.probes if probe.passed), total=len(result.probes))
+
+
 def summary(run: EvalRun) -> Summary:
     tasks = run.tasks
     categories = sorted({t.category for t in tasks})
@@ -49,6 +59,10 @@ def summary(run: EvalRun) -> Summary:
     return Summary(
         overall=_rate(tasks),
         by_category={c: _rate([t for t in tasks if t.category == c]) for c in categories},
+        security=Rate(
+            passed=sum(1 for t in tasks for probe in t.probes if probe.passed), total=sum(len(t.probes) for t in tasks)
+        ),
+        probed=sum(1 for t in tasks if t.probes),
         input_tokens=sum(t.input_tokens for t in tasks),
         output_tokens=sum(t.output_tokens for t in tasks),
         cost_usd=None if None in costs else round(sum(c for c in costs if c is not None), 4),
@@ -96,6 +110,8 @@ def words(run: EvalRun) -> str:
     lines = [f"{run.suite} ({run.mode}{', ' + run.provider if run.mode == 'model' else ''}): {s.overall.passed} of "
              f"{s.overall.total} passed ({s.overall.percent}%)"]  # fmt: skip
     lines += [f"  {name}: {rate.passed} of {rate.total}" for name, rate in s.by_category.items()]
+    lines.append(f"  {security_words(s)}")
+    lines += [f"  security {t.id}: {_probes_line(t)}" for t in run.tasks if t.probes]
     if run.mode == "model":
         cost = f"about ${s.cost_usd:.3f}" if s.cost_usd is not None else "cost unknown"
         lines.append(f"  {s.input_tokens + s.output_tokens:,} tokens, {cost}, {s.repair_rounds} repair rounds")
@@ -106,12 +122,32 @@ def words(run: EvalRun) -> str:
     return "\n".join(lines)
 
 
+def security_words(s: Summary) -> str:
+    if not s.probed:
+        return "Security: no task had probes (none keeps data, or none of those ran)."
+    return (
+        f"Security: {s.security.passed} of {s.security.total} probes passed ({s.security.percent}%) "
+        f"over {s.probed} of {s.overall.total} tasks; the others had none"
+    )
+
+
+def _probes_line(task: TaskResult) -> str:
+    failed = [f"{probe.name}: {probe.reason}" for probe in task.probes if not probe.passed]
+    passed = f"{len(task.probes) - len(failed)} of {len(task.probes)} probes passed"
+    return passed + (f"; FAILED {'; '.join(failed)}"[:300] if failed else "")
+
+
 def write_report(run: EvalRun, against: EvalRun | None = None) -> Path:
     """The HTML report beside the run's results (its screenshots are files there); with `against`, the two runs side
     by side, task by task."""
     others = {t.id: t for t in against.tasks} if against else {}
     html = _pages.get_template("report.html").render(
-        run=run, summary=summary(run), against=against, against_summary=summary(against) if against else None, others=others
+        run=run,
+        summary=summary(run),
+        security=security,
+        against=against,
+        against_summary=summary(against) if against else None,
+        others=others,
     )
     name = f"compare-{against.id}.html" if against else "report.html"
     path = run_folder(run.id) / name

@@ -24,6 +24,14 @@ class Grade(BaseModel):
     duration_s: float = 0.0
 
 
+class Probe(BaseModel):
+    """One security probe of an app that keeps data (builder/eval/probes.py)."""
+
+    name: str = Field(description="What it tried, e.g. \"another user reads a user's row of 'todos'\".")
+    passed: bool
+    reason: str = Field(description="Why it passed or failed, in plain words.")
+
+
 class TaskResult(BaseModel):
     id: str
     title: str
@@ -40,6 +48,9 @@ class TaskResult(BaseModel):
     error: str = ""
     screenshot: str | None = Field(default=None, description="The page's screenshot, a file beside run.json.")
     log_tail: str = ""
+    probes: list[Probe] = Field(
+        default_factory=list, description="Its security probes: none for a task that keeps no data, or whose app did not run."
+    )
 
 
 class EvalRun(BaseModel):

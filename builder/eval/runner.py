@@ -2,8 +2,9 @@
 
 A model's app is a new project made from the task's prompt as the home page makes one: generated, run in its
 preview, checked in a browser and repaired (at most `repair_rounds` rounds), then graded with the task's own checks,
-which the model never sees. `reference` grades the suite's reference apps, `broken` the same with their entry file
-emptied: the first must pass and the second fail, or the grader is wrong. Each task's result is written to
+which the model never sees; an app that keeps data is then probed for security (builder/eval/probes.py). `reference`
+grades the suite's reference apps, `broken` the same with their entry file emptied (and no probes): the first must
+pass and the second fail, or the grader is wrong. Each task's result is written to
 `<data>/evals/<run id>/run.json` as soon as it is graded, so a run stopped midway goes on where it stopped.
 """
 
@@ -21,7 +22,8 @@ from pydantic import BaseModel, Field
 
 from builder.errors import ForjaError
 from builder.eval.grader import grade
-from builder.eval.results import EvalRun, Grade, Mode, TaskResult, load_run, run_folder
+from builder.eval.probes import probe
+from builder.eval.results import EvalRun, Grade, Mode, Probe, TaskResult, load_run, run_folder
 from builder.eval.suite import EvalTask
 from builder.eval.webbench_grader import grade_web_bench
 from builder.models import LOCAL_USER_ID
@@ -139,6 +141,8 @@ class EvalRunner:
                 if screenshot:
                     result.screenshot = f"{task.id.replace('/', '--')}.jpg"
                     (run_folder(run.id) / result.screenshot).write_bytes(screenshot)
+                if graded.checks and self.options.mode != "broken":
+                    result.probes = await self._probes(task, project_id)
                 lines = self.services.logs.history(project_id)[-LOG_LINES:]
                 result.log_tail = "\n".join(f"[{line.source}] {line.text}" for line in lines)
         except Exception as exc:  # one task's failure is its result, not the run's end
@@ -146,6 +150,14 @@ class EvalRunner:
             result.error = result.error or (exc.message if isinstance(exc, ForjaError) else f"{type(exc).__name__}: {exc}")
         result.seconds = round(result.seconds or time.monotonic() - started, 3)
         return result
+
+    async def _probes(self, task: EvalTask, project_id: str) -> list[Probe]:
+        """The security probes of the app that ran for its grade; a probe that could not run is a failed one."""
+        try:
+            return await probe(self.services, task, project_id)
+        except ForjaError as exc:
+            log.warning("the probes of evaluation task %s could not run: %s", task.id, exc.message)
+            return [Probe(name="the probes run", passed=False, reason=f"They could not run: {exc.message}")]
 
     async def _grade(self, task: EvalTask, project_id: str) -> tuple[Grade, bytes | None]:
         broken = self.options.mode == "broken"

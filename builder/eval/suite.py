@@ -1,8 +1,9 @@
 """Suites of app tasks: what a person asks for, checks written from their words, and a reference app.
 
-A forja-smoke task is a folder of `builder/eval/suites/forja-smoke/`: `task.json` (title, category, prompt, and the
-entry file that `--broken` empties), `checks.spec.js` (Playwright Test in the subset Forja reads:
-preview_runtime/check_script.py) and `reference/` (an app that passes them, written here). Web-Bench's tasks come
+A forja-smoke task is a folder of `builder/eval/suites/forja-smoke/`: `task.json` (title, category, prompt, the
+entry file that `--broken` empties, and `shared`: what its words let anyone do to rows of others, which its security
+probes expect), `checks.spec.js` (Playwright Test in the subset Forja reads: preview_runtime/check_script.py) and
+`reference/` (an app that passes them, written here). Web-Bench's tasks come
 from a checkout the person points to (builder/eval/webbench.py).
 """
 
@@ -13,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from builder.app_backend.rules import Action
 from builder.errors import InvalidInput, NotFound
 
 SUITES_DIR = Path(__file__).parent / "suites"
@@ -39,6 +41,10 @@ class EvalTask(BaseModel):
     start: dict[str, bytes] = Field(
         default_factory=dict, description="The app the model starts from (none: a new project from the prompt)."
     )
+    shared: list[Action] = Field(
+        default_factory=list,
+        description="What the task's words let anyone do to a row another person made (a poll's votes are read by all).",
+    )
     chain: str = Field(default="", description="Tasks with the same chain build on each other, in order, in one project.")
     run_command: str = Field(default="", description="How the app runs (a run setting), when not as Forja detects.")
     web_bench: WebBenchTests | None = None
@@ -54,6 +60,7 @@ class TaskSpec(BaseModel):
     category: Category
     prompt: str
     entry: str
+    shared: list[Action] = Field(default_factory=list)
 
 
 def _files(folder: Path) -> dict[str, bytes]:

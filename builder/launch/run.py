@@ -26,16 +26,14 @@ from builder.data_folder import other_owner, second_server
 from builder.launch.console import failure, phase_line
 from builder.launch.starters import StarterPackages
 from builder.ports import ports_problems
-from builder.settings import REPO_ROOT, is_loopback, settings
+from builder.settings import REPO_ROOT, settings
 
 WAIT_FOR_ANSWER_S = 300  # after the server started: the app's import and start-up, even on a busy machine
 
 
 def page_address() -> tuple[str, str]:
     """(where this machine reaches Forja, the address to open in a browser)."""
-    host = settings.host.strip("[]")
-    local = host in ("0.0.0.0", "::", "") or is_loopback(host)
-    return settings.local_url, settings.public_url or (f"http://localhost:{settings.port}" if local else settings.local_url)
+    return settings.local_url, settings.page_url
 
 
 def answers(base: str) -> bool:

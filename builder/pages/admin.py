@@ -1,10 +1,11 @@
 """/admin: this Forja's people, invitations and quotas (with accounts), its usage over time, the previews running,
-the published apps and its health. Anyone but an admin gets a plain refusal (and the services refuse them anyway)."""
+the published apps (and those live with open review findings) and its health. Anyone but an admin gets a plain refusal (and the services refuse them anyway)."""
 
 import reflex as rx
 
 from builder.components.admin_apps import apps_section
 from builder.components.admin_people import invitations_section, quotas_section, users_section
+from builder.components.admin_reviews import reviews_section
 from builder.components.admin_server import evals_section, health_section, previews_section
 from builder.components.admin_usage import usage_section
 from builder.components.layout import top_bar
@@ -15,6 +16,7 @@ SERVER_SECTIONS = [
     ("Usage", "admin-usage"),
     ("Previews", "admin-previews"),
     ("Apps", "admin-apps"),
+    ("Problems", "admin-reviews"),
     ("Health", "admin-health"),
 ]
 
@@ -96,6 +98,7 @@ def admin_page() -> rx.Component:
                     usage_section(),
                     previews_section(),
                     apps_section(),
+                    reviews_section(),
                     evals_section(),
                     health_section(),
                     spacing="5",

@@ -81,7 +81,7 @@ def prompt_box() -> rx.Component:
                 ),
             ),
             wrap="wrap",
-            gap="2",
+            spacing="2",
             justify="center",
             class_name="example-chips",
         ),
@@ -126,7 +126,7 @@ def git_import_form() -> rx.Component:
                 min_width="120px",
             ),
             rx.button("Import from git", type="submit", variant="soft", loading=HomeState.importing, id="git-import"),
-            gap="2",
+            spacing="2",
             wrap="wrap",
             width="100%",
         ),
@@ -269,7 +269,7 @@ def recent_projects() -> rx.Component:
             ),
         ),
         width="100%",
-        max_width="960px",
+        max_width="760px",  # the prompt column's: one left edge down the page
         spacing="3",
         align="start",
     )

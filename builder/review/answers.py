@@ -32,6 +32,11 @@ class FindingInfo(BaseModel):
     )
 
     @property
+    def is_open(self) -> bool:
+        """Whether it still holds as far as anyone knows: neither confirmed by its owner nor stale."""
+        return self.confirmed is None and not self.stale
+
+    @property
     def blocks(self) -> bool:
         """Whether it stops a publish: critical, and not confirmed."""
         return self.finding.severity == Severity.critical and self.confirmed is None

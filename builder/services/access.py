@@ -110,14 +110,13 @@ class AccessService:
             for user, role in await self._store.members(project_id)
         ]
 
-    async def add_member(self, project_id: str, email: str, role: ProjectRole) -> MemberInfo:
-        """Give the person with this email a role in the project (or change theirs)."""
+    async def add_member(self, project_id: str, email: str, role: ProjectRole, by_admin: bool = False) -> MemberInfo:
+        """Give the person with this email a role in the project (or change theirs); `by_admin`: the one asking is an
+        admin of this Forja, who invites people themself."""
         user = await self._store.user_by_email(email.strip().lower())
         if user is None or user.id == LOCAL_USER_ID:
-            raise NotFound(
-                f"Nobody has an account for {email} on this Forja. Ask an admin to invite them; once they have signed up, "
-                "add them here."
-            )
+            invite = "Invite them from the admin page" if by_admin else "Ask an admin to invite them"
+            raise NotFound(f"Nobody has an account for {email} on this Forja. {invite}; once they have signed up, add them here.")
         if user.disabled_at is not None:
             raise InvalidInput(f"The account of {email} is disabled; an admin can enable it again.")
         if role != ProjectRole.owner and await self._store.member_role(project_id, user.id) == ProjectRole.owner:

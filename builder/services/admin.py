@@ -1,5 +1,6 @@
 """What an admin sees and changes on the admin page and under /api/admin: the people with their use of the server,
-usage per day, the previews running, the published apps, and the server's health.
+usage per day, the previews running, the published apps (and those live with open review findings), and the server's
+health.
 
 Every method takes the person asking and refuses anyone but an admin (Forbidden), whatever called it. Changes that
 only mean something with accounts (people, invitations, quotas) are refused without them (FORJA_AUTH=none).
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -23,6 +25,7 @@ from builder.eval.results import run_folder, saved_runs
 from builder.models import Role
 from builder.publish.answers import app_info
 from builder.publish.release_files import disk_bytes
+from builder.review.findings import Severity
 from builder.schemas import AccountLinkInfo, QuotaSet, RequestBody, UserInfo
 from builder.services.access import Actor, require_admin
 from builder.services.accounts import AccountService
@@ -30,6 +33,7 @@ from builder.services.doctor import DoctorReport, DoctorService, RunnerReadiness
 from builder.services.preview_hub import PreviewHub
 from builder.services.preview_runners import wanted_runners
 from builder.services.quotas import QuotaService, midnight
+from builder.services.reviews import ReviewService
 from builder.services.shares import share_base
 from builder.settings import settings
 from builder.store import ProjectStore
@@ -108,6 +112,26 @@ class PublishedAppRow(BaseModel):
     updated_at: datetime
 
 
+class LiveAppFindings(BaseModel):
+    """An app live now whose project's latest review has open findings: neither confirmed by its owner nor stale."""
+
+    project_id: str
+    project_name: str
+    name: str = Field(description="The app's name, the first label of its address.")
+    url: str
+    owner_email: str = Field(description="The project owner's address; empty without accounts.")
+    live_release: int
+    critical: int = Field(description="Open critical findings; high, medium and low likewise.")
+    high: int
+    medium: int
+    low: int
+    reviewed_version: int = Field(description="The version the latest review read.")
+    reviewed_at: datetime
+    override_reason: str = Field(
+        description="Why its owner published the live release despite a critical finding; empty when it went live without one."
+    )
+
+
 class HealthCheck(BaseModel):
     name: str
     state: Literal["ok", "off", "problem", "unknown"] = Field(
@@ -143,9 +167,16 @@ def _require_accounts() -> None:
 
 class AdminService:
     def __init__(
-        self, store: ProjectStore, accounts: AccountService, quotas: QuotaService, previews: PreviewHub, doctor: DoctorService
+        self,
+        store: ProjectStore,
+        accounts: AccountService,
+        quotas: QuotaService,
+        previews: PreviewHub,
+        doctor: DoctorService,
+        reviews: ReviewService,
     ) -> None:
         self._store = store
+        self._reviews = reviews
         self._accounts = accounts
         self._quotas = quotas
         self._previews = previews
@@ -323,6 +354,41 @@ class AdminService:
                 )
             )
         return apps
+
+    async def live_findings(self, admin: Actor) -> list[LiveAppFindings]:
+        """The apps live now whose latest review has open findings, the worst first (most critical, then high...),
+        then the latest reviewed; in a few queries however many projects there are."""
+        require_admin(admin)
+        live = {row.project_id: row for row in await self._store.app_rows() if not row.trashed and app_info(row).state == "live"}
+        reviews = await self._reviews.latest_of(list(live))
+        owners = await self._store.owners(list(reviews))
+        emails = {user.id: user.email for user in await self._accounts.users()}
+        rows = []
+        for project_id, review in reviews.items():
+            counts = Counter(found.finding.severity for found in review.findings if found.is_open)
+            if not counts:
+                continue
+            app = live[project_id]
+            assert app.live_number is not None
+            rows.append(
+                LiveAppFindings(
+                    project_id=project_id,
+                    project_name=app.project_name,
+                    name=app.name,
+                    url=app_info(app).url,
+                    owner_email=emails.get(owners.get(project_id, ""), ""),
+                    live_release=app.live_number,
+                    critical=counts[Severity.critical],
+                    high=counts[Severity.high],
+                    medium=counts[Severity.medium],
+                    low=counts[Severity.low],
+                    reviewed_version=review.version,
+                    reviewed_at=datetime.fromisoformat(review.created_at),
+                    override_reason=app.live_override_reason,
+                )
+            )
+        rows.sort(key=lambda row: row.reviewed_at, reverse=True)
+        return sorted(rows, key=lambda row: (row.critical, row.high, row.medium, row.low), reverse=True)
 
     # -- health --------------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from builder.errors import QuotaExceeded, SharePreviewsBusy
 from builder.filetree import human_size
 from builder.generation.budget import Allowance
-from builder.models import LOCAL_USER_ID, User
+from builder.models import LOCAL_USER_ID, Role, User
 from builder.publish.addresses import APP_PREVIEW
 from builder.schemas import QuotaSet, QuotaUse
 from builder.services.access import Actor
@@ -32,6 +32,7 @@ from builder.services.preview_access import private
 from builder.services.preview_hub import PreviewHub
 from builder.settings import settings
 from builder.store import ProjectStore
+from builder.wording import plural
 from preview_runtime.runner import PreviewInfo, PreviewState
 
 DEFAULTS_KEY = "quota_defaults"
@@ -134,6 +135,13 @@ class QuotaService:
     def _limited(self, user_id: str | None) -> bool:
         return self.enabled and user_id is not None and user_id != LOCAL_USER_ID
 
+    async def _raise(self, owner: str, limit: str) -> str:
+        """Who can give the owner more: an admin raises their own limits on the admin page; anyone else asks one."""
+        user = await self._store.user(owner)
+        if user is not None and user.role == Role.admin:
+            return f"raise {limit} on the admin page"
+        return f"ask an admin to raise {limit}"
+
     # -- what the person sees --------------------------------------------------------------------
 
     async def usage(self, actor: Actor) -> list[QuotaUse]:
@@ -180,8 +188,8 @@ class QuotaService:
             owned = await self._store.owned_projects(owner)
             if owned >= limits.projects:
                 raise QuotaExceeded(
-                    f"You own {owned} projects, your limit on this Forja. Delete one you no longer need (empty the "
-                    "trash too: it counts), or ask an admin to raise your limit.",
+                    f"You own {plural(owned, 'project')}, your limit on this Forja. Delete one you no longer need (empty the "
+                    f"trash too: it counts), or {await self._raise(owner, 'your limit')}.",
                     "projects",
                     owned,
                     limits.projects,
@@ -216,7 +224,7 @@ class QuotaService:
             raise QuotaExceeded(
                 f"This would store {human_size(after)} of files{' and git history' if git else ''}, past the "
                 f"{human_size(limits.storage_mb * MB)} its owner may keep on this Forja. Nothing was saved. Delete old "
-                "projects (and empty the trash), or ask an admin for more storage.",
+                f"projects (and empty the trash), or {await self._raise(owner, 'the storage limit')}.",
                 "storage_mb",
                 round(after / MB, 2),
                 limits.storage_mb,
@@ -258,8 +266,8 @@ class QuotaService:
             if live >= limits.published_apps:
                 raise QuotaExceeded(
                     f"This project's owner has {live} published apps live, their limit on this Forja, so this one was "
-                    "not published. Take one of the others down first (Publish, then Take down), or ask an admin to "
-                    "raise the limit.",
+                    "not published. Take one of the others down first (Publish, then Take down), or "
+                    f"{await self._raise(owner, 'the limit')}.",
                     "published_apps",
                     live,
                     limits.published_apps,
@@ -270,7 +278,7 @@ class QuotaService:
                 raise QuotaExceeded(
                     f"Publish builds of this project owner's apps took {minutes:g} of their {limits.build_minutes_day} "
                     "minutes today, their limit on this Forja, so nothing was built. Publish again after midnight "
-                    "(UTC), or ask an admin to raise the limit.",
+                    f"(UTC), or {await self._raise(owner, 'the limit')}.",
                     "build_minutes_day",
                     minutes,
                     limits.build_minutes_day,

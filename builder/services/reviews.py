@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 MAX_REASON = 500
 BLOCKED = (
     "The review found {} in this version, so it was not published: the app's address still serves what it served. "
-    "Fix {}, or publish anyway and say why."
+    "Fix {}, or the project's owner can publish it anyway, saying why."
 )
 # What an unpublished version's review reads, in words (`looked_at`).
 PROJECT_FILES = "the project's files (the built page is checked when it is published)"
@@ -116,21 +116,32 @@ class ReviewService:
             if number == info.number and release.state in ("ready", "blocked") and _folder(release).is_dir():
                 return await self.release(release)
         tree = await self._tree(manifest)
+        served, looked_at = await self._unbuilt(project_id, tree)
+        doors = self._doors_of(project_id, info, tree, looked_at == SERVER_FILES)
+        subject = Subject(tree, served, await self._private(project_id), self._client, doors)
+        return await self._run(project_id, info, manifest, subject, looked_at, started)
+
+    async def page_secrets(self, project_id: str) -> list[Finding]:
+        """The secrets check alone over the current version, read as `review` reads a version not built yet; nothing is
+        kept (an evaluation's probe of a preview: builder/eval/probes.py)."""
+        tree = await self._tree((await self._store.version_manifest(project_id))[1])
+        served, _ = await self._unbuilt(project_id, tree)
+        files = tree if served is None else served
+        return await asyncio.to_thread(secret_findings, files, await self._private(project_id), served is not None)
+
+    async def _unbuilt(self, project_id: str, tree: Mapping[str, bytes]) -> tuple[Mapping[str, bytes] | None, str]:
+        """What a publish of `tree` would serve as the project has it (None: a front end still to be built, whose own
+        files stand in), and those words for `looked_at`."""
         try:
             plan = production_plan(tree, await self._store.run_override(project_id))
         except NotPublishable:
             plan = None
-        served, looked_at, server = None, PROJECT_FILES, False
         if plan is not None and plan.kind == "server":
-            served, looked_at, server = _server_served(tree), SERVER_FILES, True
-        elif plan is not None and not plan.build:
+            return _server_served(tree), SERVER_FILES
+        if plan is not None and not plan.build:
             prefix = f"{plan.output.strip('/')}/" if plan.output.strip("/") else ""
-            served = {path: data for path, data in tree.items() if path.startswith(prefix)}
-            looked_at = SITE_FILES
-        subject = Subject(
-            tree, served, await self._private(project_id), self._client, self._doors_of(project_id, info, tree, server)
-        )
-        return await self._run(project_id, info, manifest, subject, looked_at, started)
+            return {path: data for path, data in tree.items() if path.startswith(prefix)}, SITE_FILES
+        return None, PROJECT_FILES
 
     async def release(self, release: Release) -> ReviewInfo:
         """Review a built release: what it serves (the publish gate)."""
@@ -271,6 +282,20 @@ class ReviewService:
         )
         return await self._info(review, info.number, rows, release.number if release is not None else None)
 
+    async def latest_of(self, project_ids: list[str]) -> dict[str, ReviewInfo]:
+        """What latest answers, for each of these projects that has a review, in a few queries however many there are
+        (the admin page's apps live with open findings). Without `release`: what that needs, it does not."""
+        kept = await self._store.latest_reviews(project_ids)
+        found = [project_id for project_id, (_, _, rows) in kept.items() if rows]
+        manifests = await self._store.current_manifests(found)
+        confirmations = await self._store.confirmations_of(found)
+        return {
+            project_id: _review_info(
+                review, number, rows, manifests.get(project_id, (number, {})), confirmations.get(project_id, {})
+            )
+            for project_id, (review, number, rows) in kept.items()
+        }
+
     async def _info(self, review: Review, number: int, rows: list[ReviewFinding], release: int | None = None) -> ReviewInfo:
         current, manifest = await self._store.version_manifest(review.project_id)
         confirmations = await self._store.confirmations(review.project_id)
@@ -278,20 +303,31 @@ class ReviewService:
             release = next(
                 (r.number for r, _ in await self._store.releases(review.project_id) if r.id == review.release_id), None
             )
-        findings = [
-            _finding_info(row, confirmations.get(row.fingerprint), _stale(row, manifest, current.number != number))
-            for row in rows
-        ]
-        return ReviewInfo(
-            project_id=review.project_id,
-            version=number,
-            release=release,
-            looked_at=review.looked_at,
-            duration_s=round(review.duration_s, 3),
-            created_at=review.created_at.isoformat(),
-            findings=findings,
-            blocking=sum(finding.blocks for finding in findings),
-        )
+        return _review_info(review, number, rows, (current.number, manifest), confirmations, release)
+
+
+def _review_info(
+    review: Review,
+    number: int,
+    rows: list[ReviewFinding],
+    current: tuple[int, dict[str, str]],
+    confirmations: Mapping[str, FindingConfirmation],
+    release: int | None = None,
+) -> ReviewInfo:
+    """The review as things are now: `current` is the project's current version's number and manifest."""
+    findings = [
+        _finding_info(row, confirmations.get(row.fingerprint), _stale(row, current[1], current[0] != number)) for row in rows
+    ]
+    return ReviewInfo(
+        project_id=review.project_id,
+        version=number,
+        release=release,
+        looked_at=review.looked_at,
+        duration_s=round(review.duration_s, 3),
+        created_at=review.created_at.isoformat(),
+        findings=findings,
+        blocking=sum(finding.blocks for finding in findings),
+    )
 
 
 def _folder(release: Release) -> Path:

@@ -135,6 +135,15 @@ class ServerSettings(BaseSettings):
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
+    def page_url(self) -> str:
+        """The address a person opens in a browser, the one every message to a person names: the public address, else
+        `localhost` for a Forja that listens on this machine's every or loopback address, else its own."""
+        host = self.host.strip("[]")
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://localhost:{self.port}" if host in ("0.0.0.0", "::", "") or is_loopback(host) else self.local_url
+
+    @property
     def local_url(self) -> str:
         """Where this machine reaches Forja's page and API: its listen address (loopback for every address) and port."""
         host = self.host.strip("[]")

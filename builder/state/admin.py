@@ -18,12 +18,14 @@ from builder.state.admin_rows import (
     EvalRow,
     HealthRow,
     InvitationRow,
+    LiveFindingsRow,
     PersonRow,
     PreviewRow,
     app_row,
     day_row,
     eval_row,
     field_text,
+    live_findings_row,
     money,
     person_row,
     preview_row,
@@ -44,6 +46,7 @@ class AdminState(rx.State):
     usage: rx.Field[list[DayRow]] = rx.field(default_factory=list)
     previews: rx.Field[list[PreviewRow]] = rx.field(default_factory=list)
     apps: rx.Field[list[AppRow]] = rx.field(default_factory=list)
+    live_findings: rx.Field[list[LiveFindingsRow]] = rx.field(default_factory=list)
     evals: rx.Field[list[EvalRow]] = rx.field(default_factory=list)
     health: rx.Field[list[HealthRow]] = rx.field(default_factory=list)
     health_ok: bool = False
@@ -115,6 +118,7 @@ class AdminState(rx.State):
         self.usage = [day_row(day) for day in await admin.usage_by_day(actor, 30)]
         self.previews = [preview_row(row) for row in await admin.previews(actor)]
         self.apps = [app_row(app) for app in await admin.published_apps(actor)]
+        self.live_findings = [live_findings_row(app) for app in await admin.live_findings(actor)]
         self.evals = [eval_row(run) for run in await admin.evaluations(actor)]
         if self.accounts:
             self.people = [person_row(person, actor.user_id) for person in await admin.people(actor)]

@@ -12,7 +12,7 @@ from builder.errors import InvalidInput
 from builder.eval.report import RunRow
 from builder.filetree import human_size
 from builder.schemas import QuotaSet
-from builder.services.admin import DayUsage, Person, PublishedAppRow, RunningPreview
+from builder.services.admin import DayUsage, LiveAppFindings, Person, PublishedAppRow, RunningPreview
 
 QUOTA_FIELDS = ("tokens_day", "cost_day_usd", "previews", "projects", "storage_mb", "published_apps", "build_minutes_day")
 QUOTA_LABELS = {
@@ -238,4 +238,33 @@ def app_row(app: PublishedAppRow) -> AppRow:
         disk=human_size(app.disk_bytes),
         state=app.state,
         state_label=APP_STATES.get(app.state, app.state),
+    )
+
+
+@dataclasses.dataclass
+class LiveFindingsRow:
+    project_id: str
+    name: str
+    url: str
+    owner: str
+    critical: str  # "2 critical": the open findings of each severity, in words; "" for none
+    high: str
+    medium: str
+    low: str
+    reviewed: str  # "Version 4, 28 Nov 2026, 14:50"
+    reason: str  # why its owner published the live release despite a critical finding; "" if they did not
+
+
+def live_findings_row(app: LiveAppFindings) -> LiveFindingsRow:
+    return LiveFindingsRow(
+        project_id=app.project_id,
+        name=app.name,
+        url=app.url,
+        owner=app.owner_email or "\u2014",
+        critical=f"{app.critical} critical" if app.critical else "",
+        high=f"{app.high} high" if app.high else "",
+        medium=f"{app.medium} medium" if app.medium else "",
+        low=f"{app.low} low" if app.low else "",
+        reviewed=f"Version {app.reviewed_version}, {when(app.reviewed_at)}",
+        reason=app.override_reason,
     )

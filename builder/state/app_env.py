@@ -73,6 +73,7 @@ class EnvState(rx.State):
         self.rows = [_row(info) for info in infos]
         self.new_name, self.error = "", ""
         self.notice = f"{name} is saved. The app's processes get it; nothing shows it again."
+        return rx.set_value("env-value", "")
 
     @rx.event
     async def remove(self, name: str) -> None:

@@ -93,7 +93,9 @@ class PeopleState(rx.State):
             return
         try:
             allowed = await workspace.allowed(Permission.own)
-            added = await allowed.services.access.add_member(workspace.project_id, email, ProjectRole(self.role))
+            added = await allowed.services.access.add_member(
+                workspace.project_id, email, ProjectRole(self.role), allowed.actor.is_admin
+            )
         except (ForjaError, ValueError) as exc:
             self.error, self.notice = str(exc), ""
             return

@@ -33,6 +33,9 @@ AGENT_OFFLINE = (
 )
 
 
+NEEDS_MODEL = {"agent": AGENT_OFFLINE, "check": ADD_CHECK_OFFLINE}
+
+
 class PlanState(WorkspaceState):
     # The project's plan that waits to be built; empty when there is none.
     plan_id: rx.Field[str] = rx.field("")
@@ -69,9 +72,15 @@ class PlanState(WorkspaceState):
         self._seen = plan.updated_at.isoformat()
 
     @rx.event
-    def set_mode(self, value: str | list[str]) -> None:
-        if value in ("build", "plan", "ask", "check", "agent"):
-            self.mode = str(value)
+    async def set_mode(self, value: str | list[str]) -> None:
+        """Take the mode; one that needs a model, with only the offline starters, says so now instead of after the
+        request is typed and sent (its item is marked unavailable, which Radix's segmented control cannot do)."""
+        if value not in ("build", "plan", "ask", "check", "agent"):
+            return
+        if value in NEEDS_MODEL and (await self.get_state(ConversationState)).provider == "offline":
+            self.error = NEEDS_MODEL[value]
+            return
+        self.mode, self.error = str(value), ""
 
     @rx.event
     def set_part(self, part: str, text: str) -> None:

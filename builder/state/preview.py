@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from functools import partial
 
 import reflex as rx
 
@@ -25,16 +26,19 @@ PAGE_CHECK_S = 5.0
 WEBCONTAINER_REASON = "A front-end project: it runs in your browser (WebContainer), and nothing of it runs on the server."
 
 
-async def while_connected(reports: AsyncGenerator[PreviewInfo, None], client_token: str) -> AsyncGenerator[PreviewInfo, None]:
-    """The preview's reports for as long as the page's socket is there: a preview that answered is followed as long as
-    it runs (its proxy may stop answering and come back), and a closed tab must not keep that going."""
+async def while_connected(
+    reports: AsyncGenerator[PreviewInfo, None], connected: Callable[[], Awaitable[bool]], check_s: float = PAGE_CHECK_S
+) -> AsyncGenerator[PreviewInfo, None]:
+    """The preview's reports for as long as the page's socket is there (`connected`, asked every `check_s`): a preview
+    that answered is followed as long as it runs (its proxy may stop answering and come back), and a closed tab must
+    not keep that going."""
     pending: asyncio.Task[PreviewInfo] | None = None
     try:
         while True:
             pending = pending or asyncio.ensure_future(anext(reports))
-            done, _ = await asyncio.wait({pending}, timeout=PAGE_CHECK_S)
+            done, _ = await asyncio.wait({pending}, timeout=check_s)
             if not done:
-                if not await page_connected(client_token):
+                if not await connected():
                     return
                 continue
             try:
@@ -45,7 +49,10 @@ async def while_connected(reports: AsyncGenerator[PreviewInfo, None], client_tok
             yield info
     finally:
         if pending is not None:
+            # The read ends before this does: the caller closes `reports` next, and closing a generator that a task
+            # is still running raises.
             pending.cancel()
+            await asyncio.wait({pending})
 
 
 def started_with(source: str) -> tuple[str, str]:
@@ -61,7 +68,7 @@ class PreviewPaneState(WorkspaceState):
     preview_open: rx.Field[str] = rx.field("")
     preview_state: rx.Field[str] = rx.field("")
     preview_runner: rx.Field[str] = rx.field("")
-    # Why that runner runs it: shown under the toolbar, so a person knows what sandbox the app is in.
+    # Why that runner runs it: in the toolbar's "How this preview runs" box, so a person can learn what sandbox the app is in.
     preview_runner_reason: rx.Field[str] = rx.field("")
     # The start command and where it came from ("python main.py", "the run line in .replit"), when the project said.
     preview_command: rx.Field[str] = rx.field("")
@@ -196,7 +203,7 @@ class PreviewPaneState(WorkspaceState):
                     self.preview_refused = isinstance(exc, PreviewRefused)
             return
         async with contextlib.aclosing(previews.follow(project_id)) as reports:
-            async for info in while_connected(reports, self.router.session.client_token):
+            async for info in while_connected(reports, partial(page_connected, self.router.session.client_token)):
                 async with self:
                     if not self._still_asked(token, project_id):
                         return

@@ -60,9 +60,7 @@ class ProjectActionsState(rx.State):
         """A copy of the current version as a new project, opened at once."""
         workspace = await self.get_state(WorkspaceState)
         allowed = await workspace.allowed()
-        new_id = await allowed.services.history.duplicate(
-            workspace.project_id, name=f"{workspace.project_name} (copy)", owner=allowed.actor.user_id
-        )
+        new_id = await allowed.services.history.duplicate(workspace.project_id, owner=allowed.actor.user_id)
         return rx.redirect(f"/p/{new_id}")
 
     @rx.event

@@ -30,9 +30,11 @@ class ReleaseRow:
     when: str
     detail: str
     can_go_live: bool
+    # Newer than the live release (it was rolled back from): going live again is a step forward, not back.
+    newer: bool
 
 
-def _row(release: ReleaseInfo) -> ReleaseRow:
+def _row(release: ReleaseInfo, live: int) -> ReleaseRow:
     if release.state == "failed":
         detail = release.error
     elif release.kind == "server":  # no files of its own: a server in a sandbox, asleep while nobody visits
@@ -40,8 +42,9 @@ def _row(release: ReleaseInfo) -> ReleaseRow:
     else:
         detail = f"{plural(release.files, 'file')}, {human_size(release.size_bytes)}, built in {release.build_s:.1f} s"
     when = datetime.fromisoformat(release.created_at).strftime("%d %b, %H:%M")
+    can_go_live = release.state == "ready" and not release.live
     return ReleaseRow(
-        release.number, release.version, release.state, release.live, when, detail, release.state == "ready" and not release.live
+        release.number, release.version, release.state, release.live, when, detail, can_go_live, release.number > live
     )
 
 
@@ -86,7 +89,9 @@ class PublishState(rx.State):
         publishing = services.publishing
         app = await publishing.app(workspace.project_id)
         self._show(app, workspace.project_name)
-        self.releases = [_row(r) for r in await publishing.releases(workspace.project_id)]
+        releases = await publishing.releases(workspace.project_id)
+        live = next((r.number for r in releases if r.live), 0)
+        self.releases = [_row(r, live) for r in releases]
         version = workspace.current_version  # the one Publish builds
         review = await publishing.rules_review(workspace.project_id, version) if version else RulesReview()
         self.rules_risks, self.rules_error = review.risks, review.error

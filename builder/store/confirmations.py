@@ -3,7 +3,7 @@ stays as it was."""
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from builder.models import FindingConfirmation, utcnow
 from builder.store.base import StoreBase
@@ -25,3 +25,14 @@ class ConfirmationRecords(StoreBase):
         async with self._sessions() as session:
             rows = await session.exec(select(FindingConfirmation).where(FindingConfirmation.project_id == project_id))
             return {row.fingerprint: row for row in rows.all()}
+
+    async def confirmations_of(self, project_ids: list[str]) -> dict[str, dict[str, FindingConfirmation]]:
+        """What confirmations answers, for each of these projects, in one query."""
+        found: dict[str, dict[str, FindingConfirmation]] = {project_id: {} for project_id in project_ids}
+        if not project_ids:
+            return found
+        async with self._sessions() as session:
+            rows = await session.exec(select(FindingConfirmation).where(col(FindingConfirmation.project_id).in_(project_ids)))
+            for row in rows.all():
+                found[row.project_id][row.fingerprint] = row
+        return found

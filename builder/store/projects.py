@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Iterable, Mapping
 
 from sqlalchemy import func, insert, update
@@ -76,6 +77,17 @@ def clean_name(name: str) -> str:
     if not is_valid_unicode(name):
         raise InvalidInput("The name is not valid Unicode (it holds a lone surrogate); type it again.")
     return " ".join(name.split())[:200]
+
+
+_COPY = re.compile(r"^(?P<name>.*) \(copy(?: (?P<n>\d{1,6}))?\)$")
+
+
+def copy_name(name: str) -> str:
+    """The name of a copy: "Shop (copy)", then "Shop (copy 2)" for a copy of that, not "Shop (copy) (copy)"."""
+    found = _COPY.match(name)
+    if found is None:
+        return f"{name} (copy)"
+    return f"{found['name']} (copy {int(found['n'] or 1) + 1})"
 
 
 def stored_number(value: int | None) -> bool:
@@ -527,7 +539,7 @@ class ProjectStore(
             found = await self._version(session, source, version)
             assert found.id is not None
             manifest = await self._manifest(session, found.id)
-            new_name = clean_name(name or f"{source.name} (copy)") or "Untitled project"
+            new_name = clean_name(name or copy_name(source.name)) or "Untitled project"
             # An empty stack makes _write_version detect the stack of that version's tree.
             project = Project(
                 name=new_name,

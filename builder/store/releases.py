@@ -53,6 +53,7 @@ class AppRow:
     unpublished: bool
     trashed: bool
     updated_at: datetime
+    live_override_reason: str  # why its owner published the live release despite a critical finding; "" if not
 
 
 def _app_row(
@@ -66,6 +67,7 @@ def _app_row(
     unpublished_at: datetime | None,
     deleted_at: datetime | None,
     updated_at: datetime,
+    override_reason: str | None,
 ) -> AppRow:
     return AppRow(
         project_id=project_id,
@@ -78,6 +80,7 @@ def _app_row(
         unpublished=unpublished_at is not None,
         trashed=deleted_at is not None,
         updated_at=updated_at,
+        live_override_reason=override_reason or "",
     )
 
 
@@ -255,6 +258,7 @@ class ReleaseRecords(StoreBase):
                 col(PublishedApp.unpublished_at),
                 col(Project.deleted_at),
                 col(PublishedApp.updated_at),
+                col(Release.override_reason),
             )
             .join(Project, col(Project.id) == col(PublishedApp.project_id))
             .outerjoin(Release, col(Release.id) == col(PublishedApp.live_release_id))

@@ -15,9 +15,12 @@ def setup_code(log: Path, since: int = 0) -> str:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         text = log.read_bytes()[since:].decode("utf-8", "replace") if log.exists() else ""
-        found = re.findall(r"with the setup code ([0-9a-f]+)", text)
-        if found:
-            return found[-1]
+        found = re.findall(r"account at (\S+)/signup with the setup code ([0-9a-f]+)", text)
+        running = re.findall(r"Forja is running at (\S+)", text)
+        if found and running:
+            # The sign-up link is on the address Forja says it runs at, not another name for it.
+            assert found[-1][0] == running[-1], (found[-1][0], running[-1])
+            return found[-1][1]
         time.sleep(0.5)
     raise AssertionError(f"Forja printed no setup code in {log}")
 

@@ -215,6 +215,16 @@ def forja(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stop(process)
 
 
+@contextmanager
+def preview_details(page: Page) -> Iterator[None]:
+    """The Preview tab's "How this preview runs" box (the "i" in its toolbar), open for the `with` block's checks."""
+    page.locator("#preview-details").click()
+    expect(page.locator("#preview-details-box")).to_be_visible()
+    yield
+    page.keyboard.press("Escape")
+    expect(page.locator("#preview-details-box")).to_have_count(0)
+
+
 def editor_ready(page: Page) -> None:
     """Wait until the Code tab's editor takes typing: it is read-only while it joins the open file's shared room."""
     expect(page.locator(".forja-editor[data-editing=ready]")).to_be_visible(timeout=30_000)

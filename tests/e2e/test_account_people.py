@@ -160,7 +160,7 @@ def test_a_viewer_sees_a_read_only_workspace_until_the_owner_makes_them_an_edito
     expect(ana.locator("#people-list")).to_contain_text("Ana Lima (you)")
     ana.locator("#people-email").fill("nobody@example.org")
     ana.locator("#people-add").click()
-    expect(ana.locator("#people-error")).to_contain_text("Ask an admin to invite them")
+    expect(ana.locator("#people-error")).to_contain_text("Invite them from the admin page")  # she is its admin
     ana.locator("#people-email").fill("bo@example.org")
     ana.locator("#people-role").click()
     ana.get_by_role("option", name="Viewer: can look at it").click()
@@ -364,6 +364,11 @@ def test_quotas_are_said_before_they_are_hit_and_each_refusal_where_it_was_asked
     dee.goto(f"{team.base}/p/{small[0]}")
     expect(dee.locator("#quota-note")).to_contain_text("You used 80% of the projects you may own (4 of 5).")
     shots(dee, "account-quota-workspace", lambda: dee.locator("#phone-tab-chat").click() if dee.viewport_size == PHONE else None)
+    # On a phone the header still reaches the person's menu, at its right end.
+    dee.set_viewport_size(PHONE)
+    menu = dee.locator("#user-menu").bounding_box()
+    assert menu is not None and menu["x"] + menu["width"] <= PHONE["width"], menu
+    dee.set_viewport_size(DESKTOP)
     dee.locator("#quota-note-link").click()
     dee.wait_for_url(f"{team.base}/account")
     expect(dee.locator('.usage-meter[data-name="projects"]')).to_have_attribute("data-tone", "amber")

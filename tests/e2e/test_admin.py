@@ -1,8 +1,10 @@
 """The admin page in Chromium against a real Forja with accounts (FORJA_AUTH=password), and without them.
 
 An admin builds an app with the offline starters (a generation, then its preview), opens the admin page from their
-menu, reads that usage in the charts and the tables, invites someone who signs up with the link, changes that
-person's quotas and disables them, and stops the preview. Each section leaves screenshots,
+menu, reads that usage in the charts and the tables, invites someone who signs up with the link and, as an editor of
+the admin's project with a key in its page, has their publish stopped by the review (the dialog offers Fix this but
+not Publish anyway); the admin publishes anyway and reads the app among the live apps with open problems. Then the
+admin changes that person's quotas, disables them, and stops the preview. Each section leaves screenshots,
 `admin-<section>-<width>[-dark].png`, at 1440x900 and 390x844.
 """
 
@@ -21,7 +23,10 @@ from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE, Traffic, accessible, a
 
 ADMIN = {"email": "ana@example.org", "name": "Ana Admin", "password": "admin password 1"}
 INVITED = {"email": "bo@example.org", "name": "Bo Member", "password": "member password 1"}
-SECTIONS = ["users", "invitations", "quotas", "usage", "previews", "evals", "health"]
+SECTIONS = ["users", "invitations", "quotas", "usage", "previews", "reviews", "evals", "health"]
+AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"  # in parts, so no scanner of this repository takes it for a real one
+LEAKY = f"<!doctype html><html lang='en'><title>Key shop</title><h1>Key shop</h1>\n<script>const k='{AWS_KEY}'</script>\n"
+REASON = "It is the example key from the cloud's own documentation."
 LOG = "forja-admin.log"
 
 
@@ -50,6 +55,16 @@ def shoot_sections(page: Page, width: int) -> None:
     page.emulate_media(color_scheme="light")
 
 
+def fields_fill_the_card(page: Page) -> bool:
+    """Whether the sign-in fields are as wide as the card's content."""
+    inner = page.locator(".auth-card").evaluate(
+        "card => { const s = getComputedStyle(card); return card.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight); }"
+    )
+    boxes = [page.locator(f"#auth-{name}").bounding_box() for name in ("email", "password")]
+    # The input sits inside its field's border, a pixel each side.
+    return all(box is not None and abs(box["width"] - inner) <= 4 for box in boxes)
+
+
 def no_sideways_scroll(page: Page, viewport: ViewportSize) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= viewport["width"], f"the page scrolls sideways ({width} px wide)"
@@ -63,6 +78,15 @@ def test_an_admin_reads_the_usage_invites_someone_and_stops_a_preview(
     page.goto(f"{base}/login")
     expect(page.locator("#auth-submit")).to_be_visible()
     accessible(page, "sign-in", widths=(DESKTOP, PHONE))
+    # The fields fill the card from the first paint, and an error's sentence does not widen them.
+    for size in (PHONE, DESKTOP):
+        page.set_viewport_size(size)
+        assert fields_fill_the_card(page)
+    page.locator("#auth-email").fill(ADMIN["email"])
+    page.locator("#auth-password").fill("not the password")
+    page.locator("#auth-submit").click()
+    expect(page.locator(".auth-error")).to_be_visible()
+    assert fields_fill_the_card(page)
     sign_in(page, base, ADMIN["email"], ADMIN["password"])
 
     # Usage: a generation from the home page (offline starters), and its preview.
@@ -144,7 +168,40 @@ def test_an_admin_reads_the_usage_invites_someone_and_stops_a_preview(
     newcomer.screenshot(path=str(ARTIFACTS / "admin-refused-1440.png"))
     accessible(newcomer, "the admin page, refused", widths=(DESKTOP, PHONE))
 
+    # Bo edits a project of Ana's whose page holds a key: the review stops Bo's publish, and the dialog lists the
+    # finding with Fix this but no Publish anyway, which is its owner's alone. Ana publishes anyway, saying why.
+    made = page.request.post(f"{base}/api/projects", data={"name": "Key shop", "files": {"index.html": LEAKY}})
+    project = made.json()["id"]
+    added = page.request.post(f"{base}/api/projects/{project}/members", data={"email": INVITED["email"], "role": "editor"})
+    assert added.status == 201, added.text()
+    newcomer.goto(f"{base}/p/{project}")
+    expect(newcomer.locator("#publish-button")).to_be_enabled(timeout=90_000)
+    newcomer.locator("#publish-button").click()
+    newcomer.locator("#publish-now").click()
+    expect(newcomer.locator("#publish-error")).to_contain_text("so it was not published", timeout=60_000)
+    findings = newcomer.locator("#review-findings")
+    expect(findings.locator(".review-finding")).to_have_count(1)
+    expect(findings.locator(".review-finding")).to_contain_text("An AWS Access Key is written in index.html")
+    expect(findings.locator(".fix-finding")).to_be_visible()
+    expect(findings.locator("#owner-only")).to_have_text(
+        "Only the project's owner can publish it anyway. Fix the problems, or ask the owner."
+    )
+    expect(newcomer.locator("#publish-anyway")).to_have_count(0)
+    newcomer.screenshot(path=str(ARTIFACTS / "admin-editor-stopped-1440.png"))
+    newcomer.set_viewport_size(PHONE)
+    findings.scroll_into_view_if_needed()
+    newcomer.screenshot(path=str(ARTIFACTS / "admin-editor-stopped-390.png"))
+    expect(page.locator("#no-live-findings")).to_be_visible()  # the admin page as it was loaded: nothing live yet
+    anyway = page.request.post(f"{base}/api/projects/{project}/publish", data={"override_reason": REASON})
+    assert anyway.status == 201, anyway.text()
+
     page.locator("#admin-refresh").click()
+    # The app live with its open problem, its owner and her reason; its name leads to its project.
+    live = page.locator(f'.admin-finding-app[data-project="{project}"]')
+    expect(live).to_contain_text("ana@example.org")
+    expect(live.locator(".finding-counts")).to_have_text("1 critical")
+    expect(live).to_contain_text(REASON)
+    expect(live.get_by_role("link", name="key-shop", exact=True)).to_have_attribute("href", f"/p/{project}")
     bo = page.locator('.admin-user[data-email="bo@example.org"]')
     expect(bo).to_contain_text("Bo Member")
     expect(page.locator("#open-invitations")).to_have_count(0)

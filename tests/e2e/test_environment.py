@@ -69,6 +69,9 @@ def test_a_person_sets_the_apps_variables_and_sees_only_their_names(forja: str, 
     refused = page.locator("#env-error")
     expect(refused).to_have_text("LD_PRELOAD changes how programs load code; Forja does not let an app set it.")
     expect(rows).to_have_count(1)
+    # What the person typed stays, to save under another name.
+    expect(page.locator("#env-value")).to_have_value("./lib.so")
+    expect(page.locator("#env-name")).to_have_value("LD_PRELOAD")
     shot(page, "3-refused-phone")
     page.set_viewport_size(DESKTOP)
     shot(page, "4-refused-desktop")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -184,6 +185,18 @@ def test_offline_says_how_to_connect_a_model_where_controls_would_be(forja: str,
     expect(page.locator("#offline-model")).to_have_text("Offline starters")
     expect(page.locator("#provider-select")).to_have_count(0)
     expect(page.locator("#followup")).to_be_visible()
+    # Modes that cannot work offline are there but unavailable, saying why, instead of refusing once sent.
+    modes = page.locator("#followup-mode")
+    for name, why in (("Add check", "Adding a check in words needs a model"), ("Agent", "Agent mode needs a model")):
+        expect(modes.get_by_role("radio", name=name)).to_be_disabled()
+        expect(modes.get_by_role("radio", name=name)).to_have_attribute("title", re.compile(f"^{why}"))
+    for name in ("Build", "Plan first", "Ask"):
+        expect(modes.get_by_role("radio", name=name)).to_be_enabled()
+    # A person can still press it (a browser does not stop a click on it): why, at once, and Build stays chosen.
+    modes.get_by_role("radio", name="Agent").click(force=True)
+    expect(page.get_by_text("Agent mode needs a model that can use tools")).to_be_visible()
+    expect(modes.get_by_role("radio", name="Build")).to_be_checked()
+    shot(page, "offline-modes")
 
     # A failed preview: no silent gap where "Fix this error" would be.
     page.locator("#tab-preview").click()

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ARTIFACTS, REPO, Traffic, another_forja, choose_example
+from tests.e2e.conftest import ARTIFACTS, REPO, Traffic, another_forja, choose_example, preview_details
 
 pytest.register_assert_rewrite("tests.docker_fixtures")  # before its first import, as the Docker tests do
 from tests.docker_fixtures import docker_engine, preview_image  # noqa: E402, F401 - fixtures
@@ -56,9 +56,10 @@ def test_imported_project_previews_in_docker_behind_traefik(forja_docker: str, p
     page.locator("#tab-preview").click()
     expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Cuts from nine", timeout=120_000)
     expect(page.locator("#preview-runner")).to_have_text("docker")
-    expect(page.locator("#preview-runner-reason")).to_contain_text(
-        "docker runner: Docker is ready: each preview runs in its own hardened container."
-    )
+    with preview_details(page):
+        expect(page.locator("#preview-runner-reason")).to_contain_text(
+            "docker runner: Docker is ready: each preview runs in its own hardened container."
+        )
     address = page.locator("#preview-address").input_value()
     assert re.fullmatch(r"http://[0-9a-f]+\.localhost:\d+", address), address
     preview_id = (urlsplit(address).hostname or "").split(".")[0]
@@ -89,9 +90,10 @@ def test_offline_built_app_previews_in_docker(forja_docker: str, page: Page, tra
     page.locator("#tab-preview").click()
     expect(page.frame_locator("#preview-frame").locator("body")).to_contain_text("Todo List", timeout=180_000)
     expect(page.locator("#preview-runner")).to_have_text("docker")
-    expect(page.locator("#preview-runner-reason")).to_contain_text(
-        "docker runner: Docker is ready: each preview runs in its own hardened container."
-    )
+    with preview_details(page):
+        expect(page.locator("#preview-runner-reason")).to_contain_text(
+            "docker runner: Docker is ready: each preview runs in its own hardened container."
+        )
     page.screenshot(path=str(ARTIFACTS / "preview-docker-starter.png"))
     page.locator("#tab-logs").click()
     expect(page.locator("#logs")).to_contain_text("Dependencies installed")

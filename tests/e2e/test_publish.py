@@ -75,11 +75,16 @@ def test_a_person_publishes_opens_it_on_a_phone_rolls_back_and_takes_it_down(
     expect(visitor.get_by_text("now open Sundays").first).to_be_visible()
     shot(page, "4-second-release-phone")
     accessible(page, "the Publish dialog with two releases", widths=(PHONE,))
+    expect(page.locator('.release-row[data-release="1"] .rollback-release')).to_have_text("Roll back")
     page.locator('.release-row[data-release="1"] .rollback-release').click()
     expect(page.locator("#publish-notice")).to_contain_text("Release 1 is live again")
     visitor.reload()
     expect(visitor.get_by_text("Fade Barbers").first).to_be_visible()
     expect(visitor.get_by_text("now open Sundays")).to_have_count(0)
+    # The newer release, rolled back from, goes live again forward, not "back".
+    expect(page.locator('.release-row[data-release="2"] .rollback-release')).to_have_text("Make live again")
+    expect(page.locator('.release-row[data-release="1"] .rollback-release')).to_have_count(0)
+    shot(page, "4b-rolled-back-phone")
 
     # Taken down: the address says so, with a 410.
     page.set_viewport_size(DESKTOP)

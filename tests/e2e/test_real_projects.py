@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import corpus_app
-from tests.e2e.conftest import ARTIFACTS, DESKTOP, Traffic, another_forja
+from tests.e2e.conftest import ARTIFACTS, DESKTOP, Traffic, another_forja, preview_details
 
 
 def zipped_folder(folder: Path, top: str) -> bytes:
@@ -57,7 +57,10 @@ def test_create_vite_react_template_unchanged_previews(forja_seeded: str, page: 
     frame.get_by_role("button", name="Count is 0").click()
     expect(frame.get_by_role("button", name="Count is 1")).to_be_visible()
     expect(page.locator("#preview-runner")).to_have_text("local")
-    expect(page.locator("#preview-started-with")).to_have_text('Started with npm run dev from the "dev" script in package.json.')
+    with preview_details(page):
+        expect(page.locator("#preview-started-with")).to_have_text(
+            'Started with npm run dev from the "dev" script in package.json.'
+        )
     page.screenshot(path=str(ARTIFACTS / "real-project-vite-react.png"))
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(ARTIFACTS / "real-project-vite-react-phone.png"))
@@ -103,7 +106,8 @@ def test_a_project_forja_cannot_run_is_explained_then_runs_with_a_command_of_one
     page.screenshot(path=str(ARTIFACTS / "run-settings.png"))
     page.locator("#run-settings-save").click()
     expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Started by my command", timeout=60_000)
-    expect(page.locator("#preview-started-with")).to_have_text(f"Started with {OWN_COMMAND} from your run settings.")
+    with preview_details(page):
+        expect(page.locator("#preview-started-with")).to_have_text(f"Started with {OWN_COMMAND} from your run settings.")
     page.screenshot(path=str(ARTIFACTS / "run-settings-running.png"))
     page.set_viewport_size({"width": 390, "height": 844})
     page.locator("#run-settings-button").click()

@@ -14,7 +14,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from preview_runtime.common import human_size
-from tests.e2e.conftest import ARTIFACTS, Traffic, choose_example, editor_ready, free_port, start_forja, stop
+from tests.e2e.conftest import ARTIFACTS, Traffic, choose_example, editor_ready, free_port, preview_details, start_forja, stop
 
 
 def picture(size: int = 96) -> bytes:
@@ -255,10 +255,14 @@ def test_preview_runs_on_its_own_origin_and_shows_saved_edits(forja: str, page: 
     assert re.fullmatch(r"http://[0-9a-f]+\.localhost:\d+", address), address
     assert urlsplit(address).netloc != urlsplit(forja).netloc, "the preview must not share the builder's origin"
     assert page.evaluate("self.crossOriginIsolated") is True
-    expect(page.locator("#preview-runner-reason")).to_have_text(
-        "local runner: Docker is not used: this Forja is set to run previews with the local runner only. What can this machine run?"
-    )
     shot(page, "workspace-preview-running")
+    # How it runs is one click away, not two bars above every preview.
+    expect(page.locator("#preview-runner-reason")).to_have_count(0)
+    with preview_details(page):
+        expect(page.locator("#preview-runner-reason")).to_have_text(
+            "local runner: Docker is not used: this Forja is set to run previews with the local runner only."
+        )
+        shot(page, "workspace-preview-details")
 
     # A saved edit reaches the running preview without restarting it.
     page.locator("#tab-code").click()

@@ -46,4 +46,15 @@ async def test_the_storage_stops_a_save(accounts_on: Services, ana: Person) -> N
     assert message.startswith(
         "This would store 1.1 MB of files, past the 1 MB its owner may keep on this Forja. Nothing was saved."
     )
+    # Ana is the admin: she raises her own limit, and is not told to ask one.
+    assert message.endswith("or raise the storage limit on the admin page.")
     assert [v.number for v in await accounts_on.projects.versions(project_id)] == [1]
+
+
+async def test_someone_not_an_admin_is_told_to_ask_one(accounts_on: Services, ana: Person, bo: Person) -> None:
+    await accounts_on.projects.create("Bikes", PAGE, owner=bo.actor.user_id)
+    await accounts_on.accounts.set_quotas(ana.actor, bo.actor.user_id, QuotaSet(projects=1))
+    with pytest.raises(QuotaExceeded) as refused:
+        await accounts_on.projects.create("More bikes", PAGE, owner=bo.actor.user_id)
+    assert refused.value.message.startswith("You own 1 project, your limit on this Forja.")
+    assert refused.value.message.endswith("or ask an admin to raise your limit.")

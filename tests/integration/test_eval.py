@@ -1,10 +1,12 @@
 """The evaluation harness end to end: apps made through Forja's pipeline from scripted model answers (one that passes,
 one that runs but does not do what was asked, one that needs a repair round, one that never finishes), graded by the
 task's own checks in headless Chromium; the report's numbers come from those answers. Then the grader is proven on the
-whole forja-smoke suite: every reference passes and every broken copy fails, through the CLI's --json."""
+whole forja-smoke suite: every reference passes and every broken copy fails, through the CLI's --json; every reference
+that keeps data passes its security probes, and a planted twin of one whose rules and page leak fails them."""
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from builder.eval.suite import EvalTask, load_suite
 from tests.conftest import free_port
 from tests.integration.test_generation_api import Cli
 from tests.llm_server import ScriptedLLMServer, ToolAnswer, Usage
+from tests.unit.test_review_checks import STRIPE_SECRET
 
 CHECKS = """import { test, expect } from '@playwright/test';
 
@@ -40,6 +43,27 @@ WORKS = (
 NO_BUTTON = WORKS.replace('<button id="hi">Say hi</button>', "").replace("document.getElementById('hi').onclick", "window.x")
 THROWS = WORKS.replace("<script>", "<script>greetEveryone();\n")
 USAGE = Usage(input_tokens=1000, output_tokens=200)
+
+
+# A planted pair from the to-do reference, now keeping its tasks through the data API: one whose rules keep each user's
+# rows to themselves, and one whose rules let anyone read every row and any user change any row, with a key pasted in.
+KEPT_APART = {"todos": {"read": "owner", "create": "signed-in", "update": "owner", "delete": "owner"}}
+OPEN_TO_ALL = {"todos": {"read": "public", "create": "signed-in", "update": "signed-in", "delete": "owner"}}
+LOADS = """import { test, expect } from '@playwright/test';
+
+test('The page opens', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByRole('heading', { name: 'To-do' })).toBeVisible();
+});
+"""
+
+
+def twin(task_id: str, rules: dict[str, Any], page_key: str = "") -> EvalTask:
+    todo = next(t for t in load_suite("forja-smoke") if t.id == "todo-list")
+    files = {**todo.reference, ".forja/data.json": json.dumps({"collections": rules}).encode()}
+    if page_key:
+        files["app.js"] = f'const PAYMENTS = "{page_key}";\n'.encode() + files["app.js"]
+    return todo.model_copy(update={"id": task_id, "reference": files, "checks": {"loads.spec.js": LOADS}})
 
 
 def app(page: str) -> dict[str, Any]:
@@ -132,5 +156,30 @@ async def test_the_grader_passes_every_reference_and_fails_every_broken_copy(ser
     ]
     assert ran["report"].endswith("report.html")
 
+    # Every reference that keeps data passed its probes (those of the browser's own storage: the secrets probe).
+    probed = {t["id"]: [(p["name"], p["passed"]) for p in t["probes"]] for t in ran["tasks"] if t["probes"]}
+    assert probed == {t.id: [("secrets in the page", True)] for t in suite if t.category == "data"}
+    assert ran["summary"]["security"] == {"passed": len(probed), "total": len(probed)}
+    assert ran["summary"]["probed"] == len(probed) < len(suite)
+
     broken = await EvalRunner(services, EvalOptions(suite="forja-smoke", mode="broken", parallel=8)).run(suite)
     assert {t.id: t.passed for t in broken.tasks} == {t.id: False for t in suite}
+    assert not any(t.probes for t in broken.tasks)
+
+    twins = [twin("kept-apart", KEPT_APART), twin("open-to-all", OPEN_TO_ALL, STRIPE_SECRET)]
+    planted = await EvalRunner(services, EvalOptions(suite="planted", mode="reference", parallel=2)).run(twins)
+    kept, leaky = ({p.name: p for p in t.probes} for t in planted.tasks)
+    assert all(t.passed for t in planted.tasks) and len(kept) == len(leaky) == 7
+    assert [name for name, p in kept.items() if not p.passed] == [], kept
+    assert sorted(name for name, p in leaky.items() if not p.passed) == [
+        "another user changes a user's row of 'todos'",
+        "another user reads a user's row of 'todos'",
+        "secrets in the page",
+        "someone not signed in reads a user's row of 'todos'",
+    ], leaky
+    assert leaky["secrets in the page"].reason.startswith("A Stripe Access Key is written in app.js")
+    assert (
+        leaky["another user reads a user's row of 'todos'"].reason == "It read another user's row; the task does not allow that."
+    )
+    assert leaky["someone not signed in changes a user's row of 'todos'"].reason.startswith("Refused: ")
+    assert (summary(planted).security.passed, summary(planted).security.total) == (10, 14)

@@ -311,6 +311,11 @@ async def test_duplicate_from_version_one(svc: Services) -> None:
     assert len(await svc.projects.versions(pid)) == 3
     named = await svc.history.duplicate(pid, name="  Fork  ", owner=LOCAL_USER_ID)
     assert (await svc.projects.get(named)).name == "Fork"
+    # A copy of a copy is numbered, not "(copy) (copy)".
+    second = await svc.history.duplicate(copy_id, owner=LOCAL_USER_ID)
+    assert (await svc.projects.get(second)).name == "Barber shop (copy 2)"
+    third = await svc.history.duplicate(second, owner=LOCAL_USER_ID)
+    assert (await svc.projects.get(third)).name == "Barber shop (copy 3)"
     assert await svc.projects.read_tree(named) == await svc.projects.read_tree(pid)
     with pytest.raises(NotFound):
         await svc.history.duplicate(pid, version=9, owner=LOCAL_USER_ID)

@@ -63,11 +63,15 @@ async def test_the_owner_adds_a_viewer_who_sees_but_cannot_change(ana: Person, b
     assert (await bo.http.post(members, json={"email": "cy@example.org", "role": "viewer"})).status_code == 403
 
 
-async def test_clear_refusals_for_unknown_people_and_roles(ana: Person, bo: Person, project: str) -> None:
+async def test_clear_refusals_for_unknown_people_and_roles(accounts_on: Services, ana: Person, bo: Person, project: str) -> None:
     members = f"/api/projects/{project}/members"
+    # Ana is the admin, who invites people herself; Bo, on his own project, asks one.
     nobody = await ana.http.post(members, json={"email": "dee@example.org", "role": "editor"})
     assert nobody.status_code == 404
-    assert "Ask an admin to invite them" in nobody.json()["detail"]
+    assert "Invite them from the admin page" in nobody.json()["detail"] and "Ask an admin" not in nobody.json()["detail"]
+    his = (await accounts_on.projects.create("Bikes", {"index.html": "<h1>Bikes</h1>"}, owner=bo.actor.user_id)).project_id
+    asked = await bo.http.post(f"/api/projects/{his}/members", json={"email": "dee@example.org", "role": "editor"})
+    assert asked.status_code == 404 and "Ask an admin to invite them" in asked.json()["detail"]
     bad_role = await ana.http.post(members, json={"email": "bo@example.org", "role": "boss"})
     assert bad_role.status_code == 422
     not_member = await ana.http.patch(f"{members}/{bo.actor.user_id}", json={"role": "viewer"})

@@ -1,7 +1,9 @@
 """The review before publish through the real services, the HTTP API and the CLI: a private value pasted into a page
 stops its publish (409, the previous release still live) until the owner publishes anyway with a reason (kept with the
-release) or confirms the finding, which holds until its file changes. Plain-HTML projects publish with no build, so
-these run no preview. SQLite and PostgreSQL. Then the project deleted for good takes its reviews with it."""
+release) or confirms the finding, which holds until its file changes; meanwhile the admin page's list of apps live with
+open findings names it (with the owner's reason), and not once the finding is confirmed or a clean version is live, nor
+a project never published. Plain-HTML projects publish with no build, so these run no preview. SQLite and PostgreSQL.
+Then the project deleted for good takes its reviews with it."""
 
 from __future__ import annotations
 
@@ -17,11 +19,20 @@ from tests.integration.test_publish import starter_files
 SHOP_SECRET = "shop-" + "hush-41f9c2a7d3"  # in parts, so no scanner of this repository takes it for a real one
 AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
 CLEAN = b"<!doctype html>\n<html><body><h1>Cuts</h1>\n<script>fetch('/api/pay')</script>\n</body></html>\n"
+# Anyone may read every dish: a high finding, which stops no publish.
+MENU_RULES = b'{"collections": {"dishes": {"read": "public", "create": "signed-in", "update": "owner", "delete": "owner"}}}'
 PASTED = CLEAN.replace(b"fetch('/api/pay')", f"fetch('/api/pay', {{headers: {{key: '{SHOP_SECRET}'}}}})".encode())
 
 
+async def live_with_findings(admin: Person) -> list[tuple[str, int, int, str]]:
+    """The admin's list of apps live with open findings: each project, its critical and high counts, and the reason."""
+    answer = await admin.http.get("/api/admin/reviews")
+    assert answer.status_code == 200, answer.text
+    return [(row["project_id"], row["critical"], row["high"], row["override_reason"]) for row in answer.json()]
+
+
 async def test_a_pasted_private_value_stops_the_publish_until_overridden_or_confirmed(
-    accounts_on: Services, bo: Person, cy: Person
+    accounts_on: Services, ana: Person, bo: Person, cy: Person
 ) -> None:
     pid = (await accounts_on.projects.create("Cuts", {"index.html": CLEAN}, owner=bo.actor.user_id)).project_id
     await accounts_on.access.add_member(pid, cy.actor.email, ProjectRole.editor)
@@ -72,6 +83,22 @@ async def test_a_pasted_private_value_stops_the_publish_until_overridden_or_conf
     releases = await accounts_on.publishing.releases(pid)
     assert (releases[0].override_reason, releases[0].user_id) == ("It is a test key.", bo.actor.user_id)
 
+    # Live with a critical finding: the admin's list names it with the owner's reason, before an app live with a high
+    # one (anyone may read its rows); a project never published with the same finding is not in it; a member may not
+    # read it.
+    menu_files = {"index.html": CLEAN, ".forja/data.json": MENU_RULES}
+    menu = (await accounts_on.projects.create("Menu", menu_files, owner=bo.actor.user_id)).project_id
+    menu_live = await bo.http.post(f"/api/projects/{menu}/publish", json={})
+    assert menu_live.status_code == 201, menu_live.text
+    unpublished = (await accounts_on.projects.create("Drafts", {"index.html": PASTED}, owner=bo.actor.user_id)).project_id
+    await accounts_on.app_env.set(unpublished, "SHOP_SECRET", SHOP_SECRET, bo.actor.user_id)
+    assert (await accounts_on.reviews.review(unpublished)).blocking == 1
+    assert await live_with_findings(ana) == [(pid, 1, 0, "It is a test key."), (menu, 0, 1, "")]
+    row = (await accounts_on.admin.live_findings(ana.actor))[0]
+    assert (row.name, row.owner_email, row.live_release, row.reviewed_version) == ("cuts", bo.actor.email, 3, 2)
+    member = await cy.http.get("/api/admin/reviews")
+    assert member.status_code == 403 and member.json()["detail"] == "Only an admin of this Forja may do that."
+
     # Confirmed by its owner, the finding stops no publish while its file is as it was.
     latest = (await cy.http.get(f"/api/projects/{pid}/review")).json()
     fingerprint = latest["findings"][0]["fingerprint"]
@@ -84,6 +111,7 @@ async def test_a_pasted_private_value_stops_the_publish_until_overridden_or_conf
     assert (await cy.http.post(confirm, json={"fingerprint": fingerprint, "reason": "Meant."})).status_code == 403
     confirmed = await bo.http.post(confirm, json={"fingerprint": fingerprint, "reason": "The shop's key is a demo key."})
     assert confirmed.status_code == 200, confirmed.text
+    assert await live_with_findings(ana) == [(menu, 0, 1, "")]
     assert confirmed.json()["blocking"] == 0
     assert confirmed.json()["findings"][0]["confirmed"]["reason"] == "The shop's key is a demo key."
     again = await cy.http.post(f"/api/projects/{pid}/publish", json={})
@@ -99,6 +127,11 @@ async def test_a_pasted_private_value_stops_the_publish_until_overridden_or_conf
     assert fresh.status_code == 200, fresh.text
     assert (fresh.json()["looked_at"], fresh.json()["version"], fresh.json()["blocking"]) == (SITE_FILES, 3, 1)
     assert [(f["finding"]["line"], f["stale"], f["confirmed"]) for f in fresh.json()["findings"]] == [(4, False, None)]
+    # The live release went out with it confirmed: no reason.
+    assert await live_with_findings(ana) == [(pid, 1, 0, ""), (menu, 0, 1, "")]
+    await accounts_on.projects.save(pid, {"index.html": CLEAN})
+    assert (await bo.http.post(f"/api/projects/{pid}/publish", json={})).status_code == 201
+    assert await live_with_findings(ana) == [(menu, 0, 1, "")]
 
     # Deleted for good, the project takes its reviews and confirmations with it.
     await accounts_on.history.delete(pid)

@@ -25,8 +25,15 @@ FLOORS: dict[str, tuple[str, ...]] = {
     # Forja as a git server: pushes become versions through the projects' service.
     "git server": ("builder.git.caps", "builder.git.mirror", "builder.git.pushes", "builder.git.server", "builder.git.sync"),
     "composition root": ("builder.composition",),
-    # What drives the services as a whole: the clients' backends, the eval's runner and graders.
-    "drivers": ("builder.client", "builder.eval.grader", "builder.eval.runner", "builder.eval.webbench_grader"),
+    # What drives the services as a whole: the clients' backends, the eval's runner, graders and security probes.
+    "drivers": (
+        "builder.client",
+        "builder.eval.cross_user",
+        "builder.eval.grader",
+        "builder.eval.probes",
+        "builder.eval.runner",
+        "builder.eval.webbench_grader",
+    ),
     "mcp server": ("builder.mcp",),
     "api": ("builder.api",),
     "page": ("builder.components", "builder.pages", "builder.state"),

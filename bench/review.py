@@ -8,7 +8,10 @@ to time the rest) against the publish's build time in the same publish (release.
 (target: under 0.5). Then the same version reviewed on demand again (its built files kept).
 
   react     the React starter (npm ci offline, vite build): the built files of its release.
-  express   the Express starter, a server app: the files it serves from its static and public folders.
+  express   the Express starter, a server app: the files it serves from its static and public folders, and its doors
+            probed in a scratch sandbox. At publish that sandbox starts beside the release's (ReviewService.ahead), so
+            the review's time is what is left of it at the gate and the build's time includes the two starts side by
+            side; the review on demand starts it alone (its time is in the last column).
 
     .venv/bin/python bench/review.py [--runs 3] [--subjects react,express]
 """

@@ -50,6 +50,7 @@ from builder.services.previews import PreviewService, VersionPreviewService
 from builder.services.projects import ProjectService
 from builder.services.publishing import PublishService
 from builder.services.quotas import QuotaService
+from builder.services.review_sandbox import DoorsSandbox
 from builder.services.reviews import ReviewService
 from builder.services.run_settings import RunSettingsService
 from builder.services.shares import ShareService
@@ -130,7 +131,8 @@ class Services:
             store, logs, self.projects, self.previews, self.version_previews, self.quotas, self.app_data
         )
         # The review before publish: a publish's gate, and on demand.
-        self.reviews = ReviewService(store, logs)
+        # A server app's doors are probed in a scratch sandbox of the review's own, never the live or preview data.
+        self.reviews = ReviewService(store, logs, DoorsSandbox(store, self.preview_hub, logs))
         self.publishing = PublishService(
             store,
             self.preview_hub,
@@ -138,6 +140,7 @@ class Services:
             admit=self.quotas.check_publish,
             with_data=partial(self.app_data.with_data, scope=Scope.live),
             review=self.reviews.gate,
+            review_ahead=self.reviews.ahead,
         )
         self.shares = ShareService(store, self.version_previews, self.publishing)
         self.app_domains = AppDomains(store, self.publishing, self.preview_hub)

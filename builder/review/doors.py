@@ -1,7 +1,8 @@
 """A running server app's doors, probed over HTTP: what anyone without a session can change, CORS, cookies, basic
 headers, stack traces and debuggers in error pages, and debug modes the source turns on.
 
-**Run it against the app's preview or a fresh release, never against live data.** The probe sends each route that
+**Never run it against live data**: the review runs it in a scratch sandbox of its own
+(builder/services/review_sandbox.py). The probe sends each route that
 changes data (read from the source: Express, Flask, FastAPI) with no cookie and no Authorization and an empty JSON
 body; an app whose doors are open really does what it is asked: a POST may add an empty row, and a DELETE or PUT to a
 route with an id does delete or change the row with the id the probe guessed (its path parameters are filled with

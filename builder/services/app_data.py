@@ -98,6 +98,30 @@ def _wipe(folder: Path) -> None:
         log.warning("could not remove all of %s (files of another user): remove it as root", aside)
 
 
+def scratch_data(plan: RunPlan, folder: Path) -> RunPlan:
+    """`plan` with `folder`, made empty, as its /data and an SQLite database in it: data of nobody's, for the review's
+    sandbox (review_sandbox.py). Forja's data variables replace the app's own of the same names, so nothing it runs
+    is pointed at the app's preview or live data. Blocking."""
+    _ready_folder(folder)
+    env = {
+        "DATA_DIR": DATA_MOUNT,
+        "DATABASE_URL": f"sqlite:///{DATA_MOUNT}/{SQLITE_FILE}",
+        "DATABASE_PATH": f"{DATA_MOUNT}/{SQLITE_FILE}",
+    }
+    own = {name: value for name, value in plan.env.items() if name not in env}
+    kept = {name: value for name, value in plan.kept_env.items() if name not in env}
+    return plan.model_copy(
+        update={"env": own, "kept_env": {**kept, **env}, "mounts": [*plan.mounts, Mount(source=str(folder), target=DATA_MOUNT)]}
+    )
+
+
+def remove_scratch(folder: Path) -> None:
+    """Remove a scratch folder of scratch_data and all in it. Blocking."""
+    shutil.rmtree(folder, ignore_errors=True)
+    if folder.exists():
+        log.warning("could not remove all of %s (files of another user): remove it as root", folder)
+
+
 def keeps_data(plan: RunPlan) -> bool:
     """Whether the app may keep data: it runs a server of its own (Flask, Express...) or a command Forja cannot see
     into (`node server.js`); a front end's dev server (hot reload) or a static site has nothing to keep."""

@@ -14,7 +14,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -76,6 +76,8 @@ def build_cpus() -> float:
 
 
 ReviewRelease = Callable[[Release, str], Awaitable[ReviewInfo]]
+# Starts a server release's doors check beside its sandbox; returns what drops it (ReviewService.ahead).
+ReviewAhead = Callable[[str, int, Mapping[str, bytes]], Callable[[], Awaitable[None]]]
 
 
 class PublishService:
@@ -87,9 +89,11 @@ class PublishService:
         admit: Admit | None = None,
         with_data: WithData | None = None,
         review: ReviewRelease | None = None,
+        review_ahead: ReviewAhead | None = None,
     ) -> None:
         self._store = store
         self._review = review  # what a built release serves, reviewed before it goes live (ReviewService.gate)
+        self._review_ahead = review_ahead
         self._admit = admit  # the owner's quotas, checked before a build (QuotaExceeded)
         self._hub = hub
         self._logs = logs
@@ -257,11 +261,7 @@ class PublishService:
             assert release.id is not None
             folder = self.folder(project_id, release.id)
             if plan.kind == "server":  # its files stay in its sandbox: the folder only marks it kept (see _prune)
-                release.log, failed = await self.servers.start(project_id, release.number, version, tree, plan)
-                if failed:
-                    raise PublishFailed(failed)
-                # Nothing to serve from disk (a share link pinning the release finds no page).
-                manifest = await asyncio.to_thread(write_release, folder, {})
+                manifest = await self._server_release(release, version, tree, plan, folder)
             elif plan.build:
                 manifest = await self._built_release(release, version, tree, plan, override, folder)
             else:
@@ -287,6 +287,23 @@ class PublishService:
         release.state, release.files, release.size_bytes = "ready", manifest.file_count, manifest.bytes
         release.build_s = time.monotonic() - started
         await self._store.finish_release(release)
+
+    async def _server_release(
+        self, release: Release, version: int, tree: dict[str, bytes], plan: ProductionPlan, folder: Path
+    ) -> ReleaseManifest:
+        """Start the release's sandbox, its review's doors check beside it (two installs at once, not one after the
+        other); the check is dropped when the release fails before its gate."""
+        drop = self._review_ahead(release.project_id, version, tree) if self._review_ahead is not None else None
+        try:
+            release.log, failed = await self.servers.start(release.project_id, release.number, version, tree, plan)
+            if failed:
+                raise PublishFailed(failed)
+            # Nothing to serve from disk (a share link pinning the release finds no page).
+            return await asyncio.to_thread(write_release, folder, {})
+        except BaseException:
+            if drop is not None:
+                await drop()
+            raise
 
     async def _built_release(
         self, release: Release, version: int, tree: dict[str, bytes], plan: ProductionPlan, override, folder: Path

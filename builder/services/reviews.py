@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -30,6 +31,7 @@ from builder.review.packages import package_findings
 from builder.review.rules_check import rules_findings
 from builder.review.secrets import private_values, secret_findings
 from builder.schemas import VersionInfo
+from builder.services.review_sandbox import DoorsSandbox
 from builder.store import ProjectStore, content_hash
 from builder.wording import plural
 from preview_runtime.logs import LogHub, LogLevel
@@ -59,6 +61,7 @@ class Subject:
     served: Mapping[str, bytes] | None  # what a browser reads of its release; None: not built (its own files stand in)
     private: Mapping[str, str]  # the app's private values by the words that name them (builder/review/secrets.py)
     client: httpx.AsyncClient  # to the package registries and the advisory feed (builder/review/packages.py)
+    doors: Callable[[], Awaitable[list[Finding]]]  # a server app's doors, in a scratch sandbox (review_sandbox.py)
 
 
 Check = Callable[[Subject], Awaitable[list[Finding]]]
@@ -67,6 +70,7 @@ CHECKS: tuple[Check, ...] = (
     lambda s: asyncio.to_thread(secret_findings, s.tree if s.served is None else s.served, s.private, s.served is not None),
     lambda s: asyncio.to_thread(rules_findings, s.tree.get(RULES_PATH)),
     lambda s: package_findings(s.tree, s.client),
+    lambda s: s.doors(),
 )
 
 
@@ -82,10 +86,21 @@ def check_reason(reason: str) -> str:
     return reason
 
 
+async def _none() -> list[Finding]:
+    return []
+
+
+async def _awaited(task: asyncio.Task[list[Finding]]) -> list[Finding]:
+    return await task
+
+
 class ReviewService:
-    def __init__(self, store: ProjectStore, logs: LogHub) -> None:
+    def __init__(self, store: ProjectStore, logs: LogHub, doors: DoorsSandbox | None = None) -> None:
         self._store = store
         self._logs = logs
+        self._doors = doors  # starts a server app in a scratch sandbox and probes its doors
+        # Doors checks started ahead of their release's gate, by (project, version): see ahead().
+        self._ahead: dict[tuple[str, int], asyncio.Task[list[Finding]]] = {}
         self._client = httpx.AsyncClient(follow_redirects=False)
 
     async def close(self) -> None:
@@ -102,7 +117,8 @@ class ReviewService:
                 return await self.release(release)
         tree = await self._tree(manifest)
         served, looked_at = await self._unbuilt(project_id, tree)
-        subject = Subject(tree, served, await self._private(project_id), self._client)
+        doors = self._doors_of(project_id, info, tree, looked_at == SERVER_FILES)
+        subject = Subject(tree, served, await self._private(project_id), self._client, doors)
         return await self._run(project_id, info, manifest, subject, looked_at, started)
 
     async def page_secrets(self, project_id: str) -> list[Finding]:
@@ -138,8 +154,30 @@ class ReviewService:
         else:
             served = await asyncio.to_thread(_built_files, _folder(release))
             looked_at = f"the built files of release {release.number}"
-        subject = Subject(tree, served, await self._private(release.project_id), self._client)
+        private = await self._private(release.project_id)
+        ahead = self._ahead.pop((release.project_id, info.number), None)
+        doors = (
+            partial(_awaited, ahead)
+            if ahead is not None
+            else self._doors_of(release.project_id, info, tree, release.kind == "server")
+        )
+        subject = Subject(tree, served, private, self._client, doors)
         return await self._run(release.project_id, info, manifest, subject, looked_at, started, release)
+
+    def ahead(self, project_id: str, version: int, tree: Mapping[str, bytes]) -> Callable[[], Awaitable[None]]:
+        """Start the doors check of a server release while its own sandbox starts (PublishService): its gate then
+        waits only for what is left of it. Returns what drops it (its sandbox taken down) when the release does not
+        reach its gate."""
+        key = (project_id, version)
+        if self._doors is not None:
+            self._ahead[key] = asyncio.create_task(self._doors.findings(project_id, version, tree), name=f"doors-{project_id}")
+
+        async def drop() -> None:
+            if (task := self._ahead.pop(key, None)) is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+        return drop
 
     async def gate(self, release: Release, reason: str) -> ReviewInfo:
         """Review a built release before it goes live: PublishBlocked (the release marked blocked) on critical findings
@@ -186,6 +224,14 @@ class ReviewService:
         await self._store.confirm_finding(project_id, fingerprint, row.digest, reason, user_id)
         log.info("finding %s of %s confirmed", fingerprint, project_id)
         return await self._info(*kept)
+
+    def _doors_of(
+        self, project_id: str, info: VersionInfo, tree: Mapping[str, bytes], server: bool
+    ) -> Callable[[], Awaitable[list[Finding]]]:
+        """A server app's doors check, in a scratch sandbox of the version; nothing for any other app."""
+        if not server or self._doors is None:
+            return _none
+        return partial(self._doors.findings, project_id, info.number, tree)
 
     async def _version_of(self, release: Release) -> int:
         number = await self._store.release_version(release.project_id, release.number)

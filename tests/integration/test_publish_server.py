@@ -21,6 +21,10 @@ from builder.errors import InvalidInput, PublishBlocked, PublishFailed
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.models import LOCAL_USER_ID, Author
 from builder.publish.addresses import app_host, app_key
+from builder.review.answers import ReviewInfo
+from builder.services.app_data import Scope, appdata_root, files_dir
+from builder.services.review_sandbox import REVIEW_KEY, SCRATCH
+from builder.services.reviews import SERVER_FILES
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
@@ -115,6 +119,7 @@ async def test_the_express_starter_publishes_reads_its_env_rolls_back_parks_and_
     assert failed.value.release == 3
     assert await release_states(services, pid) == [(3, "failed", False), (2, "ready", True), (1, "ready", False)]
     assert await hub.local(app_key(pid, 3)) is None  # its sandbox is gone
+    assert hub.here(REVIEW_KEY) == {} and scratch_left(pid) == []  # and the doors check started beside it
     assert (await through_traefik(services, "corner-shop", "/api/greeting")).json() == {"greeting": "open at nine"}
 
     # Rollback: release 1's parked sandbox goes live again and wakes at the first visit; nothing is built or published.
@@ -302,19 +307,33 @@ async def test_the_flask_starter_publishes_under_flasks_own_server_without_its_r
     log = "\n".join(line.text for line in services.logs.history(created.project_id))
     assert "FLASK_DEBUG=0 flask --app app:app run" in log and "--reload" not in log.split("Publishing version", 1)[1]
 
-    # A key pasted into a file its static folder serves: the review stops release 2, whose sandbox is stopped; the
-    # address keeps serving release 1.
+    # A key pasted into a file its static folder serves, and Werkzeug's debugger around the app, its console open: the
+    # review finds the key in the files and the console in its scratch sandbox, both critical (each counts in
+    # `blocking`), and stops release 2, whose sandbox is stopped; the address keeps serving release 1.
     key = "AKIA" + "IOSFODNN7EXAMPLE"  # in parts, so no scanner of this repository takes it for a real one
-    await services.projects.save(
-        created.project_id, {"static/app.js": files["static/app.js"] + f"\nconst k = '{key}'\n".encode()}
-    )
+    pasted = {"static/app.js": files["static/app.js"] + f"\nconst k = '{key}'\n".encode(), "app.py": files["app.py"] + DEBUGGER}
+    await services.projects.save(created.project_id, pasted)
     with pytest.raises(PublishBlocked) as blocked:
         await services.publishing.publish(created.project_id, user_id=LOCAL_USER_ID)
     review = blocked.value.review
     assert review["looked_at"] == "the files release 2 serves from its static and public folders"
-    assert [(f["finding"]["kind"], f["finding"]["file"]) for f in review["findings"]] == [("aws-access-key", "static/app.js")]
+    found = [
+        (f["finding"]["kind"], f["finding"]["severity"], f["finding"]["file"], f["finding"]["request"])
+        for f in review["findings"]
+    ]
+    assert [finding for finding in found if finding[1] != "low"] == [
+        ("debug-console", "critical", "", "GET /console with no session"),
+        ("aws-access-key", "critical", "static/app.js", ""),
+    ]
+    assert review["blocking"] == 2
     assert await release_states(services, created.project_id) == [(2, "blocked", False), (1, "ready", True)]
     assert await services.preview_hub.local(app_key(created.project_id, 2)) is None
+    assert services.preview_hub.here(REVIEW_KEY) == {} and scratch_left(created.project_id) == []
+    assert "Tea Room" in (await through_traefik(services, "tea-room")).text
+
+    # Its owner publishes it anyway, saying why: release 3 goes live with the reason kept.
+    anyway = await services.publishing.publish(created.project_id, user_id=LOCAL_USER_ID, override_reason="A demo for one day.")
+    assert (anyway.release.number, anyway.app.live_release, anyway.release.override_reason) == (3, 3, "A demo for one day.")
     assert "Tea Room" in (await through_traefik(services, "tea-room")).text
 
 
@@ -353,3 +372,79 @@ async def test_after_a_restart_of_forja_a_visit_wakes_the_parked_release_without
         assert await again.preview_hub.local(app_key(created.project_id, 1)) is None
     finally:
         await again.close()
+
+
+# Werkzeug's debugger around a Flask app, whatever server runs it (a publish runs `flask run` with FLASK_DEBUG=0).
+DEBUGGER = b"""
+from werkzeug.debug import DebuggedApplication
+
+app.wsgi_app = DebuggedApplication(app.wsgi_app, evalex=True)
+"""
+# The starter's DELETE without its 404: it answers 204 for any id, and deletes the item when there is one.
+DELETES_ANY = (
+    "  if (!(await deleteItem(req.params.id))) return res.status(404).json({ error: 'Not found.' })\n",
+    "  await deleteItem(req.params.id)\n",
+)
+KEPT_ROW = [{"id": "1", "text": "Keep me", "done": False, "createdAt": 1}]
+
+
+def doors_of(review: ReviewInfo) -> list[tuple[str, str, str, str, int | None]]:
+    return [
+        (f.finding.kind, f.finding.severity, f.finding.request, f.finding.file, f.finding.line)
+        for f in review.findings
+        if f.finding.check == "doors"
+    ]
+
+
+def scratch_left(pid: str) -> list[str]:
+    """What is left of the review's scratch sandboxes and their /data folders."""
+    return [path.name for path in (appdata_root() / pid).glob(f"{SCRATCH}*")]
+
+
+async def test_a_server_publish_probes_the_apps_doors_in_a_scratch_sandbox_never_its_live_data(
+    local_previews: None, services: Services
+) -> None:
+    files = express_files("Open Door")
+    items = files["routes/items.js"].decode()
+    assert DELETES_ANY[0] in items
+    planted = files | {"routes/items.js": items.replace(*DELETES_ANY).encode()}
+    pid = (await services.projects.create("Open Door", planted, owner=LOCAL_USER_ID)).project_id
+    live = files_dir(pid, Scope.live)
+    live.mkdir(parents=True)
+    (live / "items.json").write_text(json.dumps(KEPT_ROW))  # the row whose id the probe guesses
+
+    published = await services.publishing.publish(pid, name="open-door", user_id=LOCAL_USER_ID)
+    assert published.review is not None and published.review.blocking == 0  # a high finding does not block
+    line = items.splitlines().index(DELETES_ANY[0].rstrip("\n"))  # the line above it (the route's), counted from 1
+    assert doors_of(published.review)[0] == (
+        "change-without-session",
+        "high",
+        "DELETE /api/items/1 with no session",
+        "routes/items.js",
+        line,
+    )
+    # The probe deleted item 1 in its own sandbox: the live app's row is there, in its file and at its address.
+    assert json.loads((live / "items.json").read_text()) == KEPT_ROW
+    assert (await through_traefik(services, "open-door", "/api/items")).json() == KEPT_ROW
+    assert services.preview_hub.here(REVIEW_KEY) == {} and scratch_left(pid) == []
+
+    # The starter itself (the clean twin), reviewed on demand: no change without a session, only the two basic headers
+    # it does not send (a Content-Security-Policy would also shut out the scripts a preview puts into its page).
+    clean = (await services.projects.create("Shut Door", files, owner=LOCAL_USER_ID)).project_id
+    review = await services.reviews.review(clean)
+    assert review.looked_at == SERVER_FILES
+    assert doors_of(review) == [
+        ("no-csp", "low", "GET / with no session", "", None),
+        ("no-nosniff", "low", "GET / with no session", "", None),
+    ]
+    assert services.preview_hub.here(REVIEW_KEY) == {} and scratch_left(clean) == []
+
+    # A version that does not start: its doors are one low finding in words, and the review still finishes.
+    manifest = json.loads(files["package.json"])
+    manifest["scripts"]["start"] = 'node -e "process.exit(4)"'
+    await services.projects.save(clean, {"package.json": json.dumps(manifest).encode()}, author=Author.user)
+    broken = await services.reviews.review(clean)
+    assert [(f.finding.kind, f.finding.severity, f.finding.message) for f in broken.findings if f.finding.check == "doors"] == [
+        ("not-checked", "low", "The app's doors could not be checked: it did not start.")
+    ]
+    assert services.preview_hub.here(REVIEW_KEY) == {} and scratch_left(clean) == []

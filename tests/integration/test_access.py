@@ -439,8 +439,9 @@ async def test_pictures_attachments_and_share_links_stay_with_their_people(team:
 
 async def test_plans_stay_with_their_projects_people(team: Team) -> None:
     """A plan's routes name no project: its project's roles decide, and a stranger learns nothing of it."""
+    # A change offline starters can make to the project's files (they plan none they cannot make).
     plan = await team.services.plans.propose(
-        "A todo list", project_id=team.project, provider="offline", owner=team.actors["ana"].user_id
+        'replace "page" with "bakery"', project_id=team.project, provider="offline", owner=team.actors["ana"].user_id
     )
     url = f"/api/plans/{plan.id}"
     edit = {"checks": ["Open the app: the list is shown."]}

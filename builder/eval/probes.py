@@ -47,7 +47,7 @@ async def probe(services: Services, task: EvalTask, project_id: str) -> list[Pro
     tree = await services.projects.read_tree(project_id)
     if not keeps_data(task, tree):
         return []
-    probes = [secrets_probe(await services.reviews.page_secrets(project_id))]
+    probes = [secrets_probe(await services.reviews.page_secrets(project_id, tree))]
     if RULES_PATH not in tree:
         return probes
     try:

@@ -55,6 +55,11 @@ class Change:
     title: str = ""
 
 
+def colour_named(text: str) -> str | None:
+    """The first colour of COLOURS the text names as a word ("green", not "evergreen")."""
+    return next((name for name in COLOURS if re.search(rf"\b{name}\b", text, re.IGNORECASE)), None)
+
+
 def _forms(path: str, text: str) -> str:
     """`text` as the starters write it into this kind of file (see starters._environment)."""
     if path.endswith((".js", ".json")):
@@ -157,7 +162,7 @@ def _one(part: str, files: dict[str, str], change: Change) -> bool:
             return True
         return False
     actions: list[tuple[Callable[[], bool], str]] = []
-    colour = next((name for name in COLOURS if re.search(rf"\b{name}\b", part, re.IGNORECASE)), None)
+    colour = colour_named(part)
     hexa = re.search(_HEX, part)
     if colour or hexa:
         value = COLOURS[colour] if colour else hexa.group(0) if hexa else ""

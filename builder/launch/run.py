@@ -31,11 +31,6 @@ from builder.settings import REPO_ROOT, settings
 WAIT_FOR_ANSWER_S = 300  # after the server started: the app's import and start-up, even on a busy machine
 
 
-def page_address() -> tuple[str, str]:
-    """(where this machine reaches Forja, the address to open in a browser)."""
-    return settings.local_url, settings.page_url
-
-
 def answers(base: str) -> bool:
     try:
         with httpx.Client(timeout=5, trust_env=False) as client:
@@ -156,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     # The terminal sends Ctrl-C to the server too: it stops, and this process reports how it ended.
     signal.signal(signal.SIGINT, server.stop)
     signal.signal(signal.SIGTERM, server.stop)
-    base, shown = page_address()
+    base, shown = settings.local_url, settings.page_url
     if not server.wait_until_answering(base):
         code = server.process.wait()
         return 0 if server.stopping else exit_status(code) or 1

@@ -387,8 +387,7 @@ class AdminService:
                     override_reason=app.live_override_reason,
                 )
             )
-        rows.sort(key=lambda row: row.reviewed_at, reverse=True)
-        return sorted(rows, key=lambda row: (row.critical, row.high, row.medium, row.low), reverse=True)
+        return sorted(rows, key=lambda row: (row.critical, row.high, row.medium, row.low, row.reviewed_at), reverse=True)
 
     # -- health --------------------------------------------------------------------------------
 

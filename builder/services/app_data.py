@@ -93,9 +93,7 @@ def _wipe(folder: Path) -> None:
     aside = folder.with_name(f".removed-{secrets.token_hex(6)}")
     folder.rename(aside)
     _ready_folder(folder)
-    shutil.rmtree(aside, ignore_errors=True)
-    if aside.exists():
-        log.warning("could not remove all of %s (files of another user): remove it as root", aside)
+    remove_folder(aside)
 
 
 def scratch_data(plan: RunPlan, folder: Path) -> RunPlan:
@@ -115,8 +113,8 @@ def scratch_data(plan: RunPlan, folder: Path) -> RunPlan:
     )
 
 
-def remove_scratch(folder: Path) -> None:
-    """Remove a scratch folder of scratch_data and all in it. Blocking."""
+def remove_folder(folder: Path) -> None:
+    """Remove the folder and all in it, as far as Forja's user can (a scratch folder of scratch_data...). Blocking."""
     shutil.rmtree(folder, ignore_errors=True)
     if folder.exists():
         log.warning("could not remove all of %s (files of another user): remove it as root", folder)

@@ -22,7 +22,7 @@ from builder.app_secrets import runner_env
 from builder.errors import PreviewError
 from builder.review.doors import TIMEOUT_S, door_findings
 from builder.review.findings import Finding, Severity
-from builder.services.app_data import appdata_root, remove_scratch, scratch_data
+from builder.services.app_data import appdata_root, remove_folder, scratch_data
 from builder.services.preview_hub import PreviewHub, new_preview_id
 from builder.services.server_apps import release_run_plan
 from builder.settings import settings
@@ -111,4 +111,4 @@ class DoorsSandbox:
             await self._hub.stop(key)
         except Exception:  # the review has its answer: the log says what is left
             log.exception("stopping the review's sandbox %s failed", key)
-        await asyncio.to_thread(remove_scratch, folder)
+        await asyncio.to_thread(remove_folder, folder)

@@ -66,8 +66,15 @@ class Subject:
 
 Check = Callable[[Subject], Awaitable[list[Finding]]]
 # Every check a review runs, one line each.
+
+
+async def _secrets(tree: Mapping[str, bytes], served: Mapping[str, bytes] | None, private: Mapping[str, str]) -> list[Finding]:
+    """What a browser can read (the project's own files standing in for a page not built yet) holding a secret."""
+    return await asyncio.to_thread(secret_findings, tree if served is None else served, private, served is not None)
+
+
 CHECKS: tuple[Check, ...] = (
-    lambda s: asyncio.to_thread(secret_findings, s.tree if s.served is None else s.served, s.private, s.served is not None),
+    lambda s: _secrets(s.tree, s.served, s.private),
     lambda s: asyncio.to_thread(rules_findings, s.tree.get(RULES_PATH)),
     lambda s: package_findings(s.tree, s.client),
     lambda s: s.doors(),
@@ -88,10 +95,6 @@ def check_reason(reason: str) -> str:
 
 async def _none() -> list[Finding]:
     return []
-
-
-async def _awaited(task: asyncio.Task[list[Finding]]) -> list[Finding]:
-    return await task
 
 
 class ReviewService:
@@ -121,13 +124,11 @@ class ReviewService:
         subject = Subject(tree, served, await self._private(project_id), self._client, doors)
         return await self._run(project_id, info, manifest, subject, looked_at, started)
 
-    async def page_secrets(self, project_id: str) -> list[Finding]:
-        """The secrets check alone over the current version, read as `review` reads a version not built yet; nothing is
-        kept (an evaluation's probe of a preview: builder/eval/probes.py)."""
-        tree = await self._tree((await self._store.version_manifest(project_id))[1])
+    async def page_secrets(self, project_id: str, tree: Mapping[str, bytes]) -> list[Finding]:
+        """The secrets check alone over `tree` (the project's current files), read as `review` reads a version not
+        built yet; nothing is kept (an evaluation's probe of a preview: builder/eval/probes.py)."""
         served, _ = await self._unbuilt(project_id, tree)
-        files = tree if served is None else served
-        return await asyncio.to_thread(secret_findings, files, await self._private(project_id), served is not None)
+        return await _secrets(tree, served, await self._private(project_id))
 
     async def _unbuilt(self, project_id: str, tree: Mapping[str, bytes]) -> tuple[Mapping[str, bytes] | None, str]:
         """What a publish of `tree` would serve as the project has it (None: a front end still to be built, whose own
@@ -156,11 +157,7 @@ class ReviewService:
             looked_at = f"the built files of release {release.number}"
         private = await self._private(release.project_id)
         ahead = self._ahead.pop((release.project_id, info.number), None)
-        doors = (
-            partial(_awaited, ahead)
-            if ahead is not None
-            else self._doors_of(release.project_id, info, tree, release.kind == "server")
-        )
+        doors = (lambda: ahead) if ahead is not None else self._doors_of(release.project_id, info, tree, release.kind == "server")
         subject = Subject(tree, served, private, self._client, doors)
         return await self._run(release.project_id, info, manifest, subject, looked_at, started, release)
 

@@ -179,17 +179,14 @@ class PlanState(WorkspaceState):
             finally:
                 self.busy = ""
             return
+        if self.mode in NEEDS_MODEL and conversation.provider == "offline":
+            self.error = NEEDS_MODEL[self.mode]
+            return
         if self.mode == "agent":
-            if conversation.provider == "offline":
-                self.error = AGENT_OFFLINE
-                return
             if await conversation._send(agent=True):
                 yield ConversationState.follow_generation
             return
         if self.mode == "check":
-            if conversation.provider == "offline":
-                self.error = ADD_CHECK_OFFLINE
-                return
             conversation.followup = f"Add a check: {prompt}"
             paths = (await self.get_state(EditorState)).paths
             if await conversation._send(for_model=add_check_message(prompt, paths)):

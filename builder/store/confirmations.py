@@ -22,12 +22,10 @@ class ConfirmationRecords(StoreBase):
 
     async def confirmations(self, project_id: str) -> dict[str, FindingConfirmation]:
         """The project's confirmations by fingerprint."""
-        async with self._sessions() as session:
-            rows = await session.exec(select(FindingConfirmation).where(FindingConfirmation.project_id == project_id))
-            return {row.fingerprint: row for row in rows.all()}
+        return (await self.confirmations_of([project_id]))[project_id]
 
     async def confirmations_of(self, project_ids: list[str]) -> dict[str, dict[str, FindingConfirmation]]:
-        """What confirmations answers, for each of these projects, in one query."""
+        """Each of these projects' confirmations by fingerprint, in one query."""
         found: dict[str, dict[str, FindingConfirmation]] = {project_id: {} for project_id in project_ids}
         if not project_ids:
             return found

@@ -24,25 +24,11 @@ class ReviewRecords(StoreBase):
 
     async def latest_review(self, project_id: str) -> tuple[Review, int, list[ReviewFinding]] | None:
         """The project's newest review, with its version's number and its findings (in the order kept)."""
-        query = (
-            select(Review, Version.number)
-            .join(Version, col(Version.id) == col(Review.version_id))
-            .where(Review.project_id == project_id)
-            .order_by(col(Review.id).desc())
-            .limit(1)
-        )
-        async with self._sessions() as session:
-            row = (await session.exec(query)).first()
-            if row is None:
-                return None
-            review, number = row
-            findings = await session.exec(
-                select(ReviewFinding).where(ReviewFinding.review_id == review.id).order_by(col(ReviewFinding.id))
-            )
-            return review, number, list(findings.all())
+        return (await self.latest_reviews([project_id])).get(project_id)
 
     async def latest_reviews(self, project_ids: list[str]) -> dict[str, tuple[Review, int, list[ReviewFinding]]]:
-        """What latest_review answers, for each of these projects that has a review, in two queries."""
+        """Each of these projects' newest review that has one, with its version's number and its findings (in the order
+        kept), in two queries."""
         if not project_ids:
             return {}
         newest = select(func.max(Review.id)).where(col(Review.project_id).in_(project_ids)).group_by(col(Review.project_id))

@@ -13,7 +13,7 @@ import re
 from collections.abc import AsyncIterator, Mapping
 
 from builder.errors import ProviderError
-from builder.generation.offline_edits import COLOURS, edit
+from builder.generation.offline_edits import COLOURS, colour_named, edit
 from builder.generation.offline_fit import CLAUSE, HOW_TO_CONNECT, LEADING, decide
 from builder.generation.planning import PLAN_TOOL, PlanDraft
 from builder.generation.providers.base import (
@@ -121,7 +121,7 @@ def colour_asked(prompt: str) -> str | None:
     for style in _STYLE.finditer(" ".join(prompt.split())):
         if asked := style.group("colour") or style.group("named"):
             return asked.lower()
-    return next((word for word in COLOURS if re.search(rf"\b{word}\b", prompt, re.IGNORECASE)), None)
+    return colour_named(prompt)
 
 
 def _tagline(prompt: str) -> str:

@@ -34,6 +34,7 @@ from scripts.corpus import ENTRIES, app_files
 from tests.conftest import DatabaseUrls, corpus_app
 from tests.dns_server import LocalDNS
 from tests.integration.test_containment import http_listener
+from tests.waiting import until
 
 # A route the test adds to the starter: what the server reads from its environment.
 ENV_ROUTE = "app.get('/api/greeting', (req, res) => res.json({ greeting: process.env.SHOP_GREETING || null }))\n"
@@ -448,3 +449,28 @@ async def test_a_server_publish_probes_the_apps_doors_in_a_scratch_sandbox_never
         ("not-checked", "low", "The app's doors could not be checked: it did not start.")
     ]
     assert services.preview_hub.here(REVIEW_KEY) == {} and scratch_left(clean) == []
+
+    async def launched() -> bool:
+        return bool(services.preview_hub.here(REVIEW_KEY))
+
+    async def gone() -> bool:
+        return not await launched()
+
+    # A check started ahead of a release and dropped (the release failed to start), at any point of its start: once
+    # the drop returns, neither its sandbox nor its scratch folder is left.
+    for ticks in (0, 1, 2, 4, 8, 16, 32):
+        drop = services.reviews.ahead(clean, 1, files)
+        for _ in range(ticks):
+            await asyncio.sleep(0)
+        await drop()
+        assert services.preview_hub.here(REVIEW_KEY) == {} and scratch_left(clean) == [], ticks
+    drop = services.reviews.ahead(clean, 1, files)
+    await until(launched, "the check's sandbox launched (installing or starting)")
+    await drop()
+    assert services.preview_hub.here(REVIEW_KEY) == {} and scratch_left(clean) == []
+    # Dropped while it takes its sandbox down (as when the release and its check both fail to start): the drop waits.
+    drop = services.reviews.ahead(clean, 2, files | {"package.json": json.dumps(manifest).encode()})
+    await until(launched, "the check's sandbox launched")
+    await until(gone, "its sandbox failed and the check is taking it down", every=0)
+    await drop()
+    assert scratch_left(clean) == []

@@ -178,6 +178,28 @@ def test_a_front_end_and_an_api_in_two_folders_run_together() -> None:
     assert browser_plan_for(tree) is None
 
 
+def test_a_requirements_txt_written_for_people_or_beside_no_python_does_not_make_a_node_app_python() -> None:
+    vite = {
+        "package.json": json.dumps({"scripts": {"dev": "vite"}, "devDependencies": {"vite": "^7.0.0"}}).encode(),
+        "vite.config.js": b"export default {}\n",
+        "src/main.jsx": b"",
+    }
+    # As a peer builder's export has it: prose for the person who installs it.
+    prose = b"# System prerequisites\nNode.js >= 18.x, npm >= 9.x\n"
+    plan = plan_for({**vite, "requirements.txt": prose, "scripts/seed.py": b"print(1)\n"})
+    assert (plan.framework, plan.install) == ("Vite", "npm install --no-audit --no-fund")
+    assert plan.notes == [
+        "requirements.txt is not a list of Python packages (\u201cNode.js >= 18.x, npm >= 9.x\u201d): it was not installed."
+    ]
+    alone = plan_for({**vite, "requirements.txt": b"requests==2.32.3\n"})
+    assert "pip" not in alone.install and alone.notes == [
+        "There is a requirements.txt but no Python file: the project runs as a Node.js app alone."
+    ]
+    # A real API beside it is still installed (the full-stack starters' shape).
+    api = plan_for({**vite, "requirements.txt": b"fastapi==0.165.0\n", "api/main.py": b"from fastapi import FastAPI\n"})
+    assert api.install.endswith("&& python -m pip install -r requirements.txt") and api.notes == []
+
+
 def test_a_project_inside_one_folder_runs_from_there() -> None:
     plan = plan_for({"my-app/package.json": package({"dev": "vite"}, {"vite": "7"}), "my-app/index.html": b""})
     assert plan.dev == 'cd my-app && npm run dev -- --port "$PORT" --host "$HOST"'

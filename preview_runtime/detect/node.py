@@ -16,7 +16,8 @@ from preview_runtime.detect.command import HOST, PORT, Command
 from preview_runtime.detect.found import Found, NotRunnable
 
 # Scripts that start a dev server, most telling first ("start" often means production: last).
-DEV_SCRIPTS = ("dev", "start:dev", "develop", "serve", "dev:server", "start")
+# Last, the names a docs site's guide gives its scripts (VitePress: `docs:dev`) in a repository whose app is elsewhere.
+DEV_SCRIPTS = ("dev", "start:dev", "develop", "serve", "dev:server", "start", "docs:dev", "dev:docs", "start:docs")
 LOCKFILES = ("package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml", "yarn.lock", "bun.lock", "bun.lockb")
 # Files that change what pnpm and yarn install beside the lockfile: the workspace's members, Yarn 2+'s settings.
 MANAGER_FILES = ("pnpm-workspace.yaml", ".yarnrc.yml")
@@ -36,6 +37,9 @@ class Tool:
     port_flag: tuple[str, ...] = ()  # ("--port",) or ("-p", "--port"): the first is used, any counts as already set
     host_flag: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    # More flags, each unless the script gives it: VitePress' `--base /` serves a site at the address Forja opens
+    # whatever `base` its config sets for where it is published (a repository's own path on GitHub Pages).
+    flags: tuple[tuple[str, str], ...] = ()
 
 
 _VITE = Tool("Vite", 5173, ("--port",), ("--host",))
@@ -62,7 +66,7 @@ TOOLS: dict[str, Tool] = {
     "fastify": Tool("Fastify", 3000, env={"FASTIFY_ADDRESS": HOST, "FASTIFY_PORT": PORT}),
     "nest": Tool("NestJS", 3000),
     "docusaurus start": Tool("Docusaurus", 3000, ("--port",), ("--host",)),
-    "vitepress dev": Tool("VitePress", 5173, ("--port",), ("--host",)),
+    "vitepress dev": Tool("VitePress", 5173, ("--port",), ("--host",), flags=(("--base", "/"),)),
 }
 # Commands that serve what a build made, which must run first: a script of one is not the app's dev server.
 SERVES_A_BUILD = frozenset(
@@ -260,7 +264,7 @@ def _address_args(script: str, tool: Tool | None) -> list[str]:
         args += [tool.port_flag[0], PORT]
     if tool.host_flag and not given & set(tool.host_flag):
         args += [tool.host_flag[0], HOST]
-    return args
+    return args + [word for flag, value in tool.flags if flag not in given for word in (flag, value)]
 
 
 def _pinned_port(script: str) -> int | None:

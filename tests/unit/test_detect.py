@@ -222,6 +222,27 @@ def test_the_script_that_runs_the_app_not_one_that_serves_a_build_or_runs_a_tool
     assert plan_for({"package.json": json.dumps(vue).encode()}).dev.startswith("npm run serve")
 
 
+def test_a_vitepress_site_set_up_as_its_guide_says_runs_at_the_root_whatever_its_base() -> None:
+    manifest = {
+        "scripts": {
+            "docs:dev": "vitepress dev docs",
+            "docs:build": "vitepress build docs",
+            "docs:preview": "vitepress preview docs",
+        },
+        "devDependencies": {"vitepress": "^1.6.3"},
+    }
+    tree = {
+        "package.json": json.dumps(manifest).encode(),
+        "docs/.vitepress/config.mts": b"export default { title: 'Guide', base: '/guide/' }\n",
+        "docs/index.md": b"# Guide\n",
+    }
+    plan = plan_for(tree)
+    assert (plan.framework, plan.dev) == ("VitePress", 'npm run docs:dev -- --port "$PORT" --host "$HOST" --base /')
+    # A repository's own app comes first; its docs site's script only when it has none.
+    app = {**manifest, "scripts": {**manifest["scripts"], "dev": "vite"}, "devDependencies": {"vite": "^7.0.0"}}
+    assert plan_for({**tree, "package.json": json.dumps(app).encode()}).dev.startswith("npm run dev ")
+
+
 def test_a_project_inside_one_folder_runs_from_there() -> None:
     plan = plan_for({"my-app/package.json": package({"dev": "vite"}, {"vite": "7"}), "my-app/index.html": b""})
     assert plan.dev == 'cd my-app && npm run dev -- --port "$PORT" --host "$HOST"'

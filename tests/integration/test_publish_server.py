@@ -488,9 +488,7 @@ async def test_a_look_alike_package_is_never_installed_neither_in_its_preview_no
         await services.previews.start(pid)
     assert no.value.status == 422 and "Change package.json" in no.value.message
     assert services.preview_hub.here("") == {}  # nothing started, nothing claimed
-    assert [line.text for line in services.logs.history(pid) if line.text.startswith("The app's packages")] == [
-        no.value.message
-    ]
+    assert [line.text for line in services.logs.history(pid) if line.text.startswith("The app's packages")] == [no.value.message]
     with pytest.raises(PublishFailed, match="exprss is one or two letters away"):
         await services.publishing.publish(pid, name="look-alike", user_id=LOCAL_USER_ID)
     assert await release_states(services, pid) == [(1, "failed", False)]

@@ -277,7 +277,7 @@ class GenerationRun:
     async def run(self) -> GenerationEvent:
         try:
             project = await self._store.get_project(self.project_id)
-            provider = get_provider(self.provider_name or project.provider or None, self.model or project.model or None)
+            provider = await get_provider(self.provider_name or project.provider or None, self.model or project.model or None)
             prompt = redact(self.prompt.strip())
             if not prompt:
                 raise GenerationError("Describe what you want first: the request was empty.")

@@ -134,7 +134,7 @@ class AgentRun:
     async def run(self) -> GenerationEvent:
         try:
             project = await self._store.get_project(self.project_id)
-            provider = get_provider(self.provider_name or project.provider or None, self.model or project.model or None)
+            provider = await get_provider(self.provider_name or project.provider or None, self.model or project.model or None)
             if provider.name == "offline":
                 raise GenerationError(OFFLINE_REFUSAL)
             if not project.current_version:

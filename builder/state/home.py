@@ -10,6 +10,7 @@ import reflex as rx
 
 from builder.errors import FileTreeError, ForjaError
 from builder.filetree import human_size
+from builder.generation.providers.choice import default_provider
 from builder.git.imports import fetch_tree, shown
 from builder.models import ProjectRole
 from builder.publish.answers import AppInfo
@@ -84,7 +85,7 @@ class HomeState(rx.State):
 
     @rx.event
     async def load(self) -> None:
-        self.mode_note = OFFLINE_NOTE if settings.default_provider == "offline" else ""
+        self.mode_note = OFFLINE_NOTE if await default_provider() == "offline" else ""
         self.building = False
         self.projects = await self._cards(0)
 

@@ -405,7 +405,7 @@ async def test_refused_key_is_not_retried(services: Services, scripted_llm: Scri
     scripted_llm.queue(HTTPErrorAnswer(401, "authentication_error", "invalid x-api-key"), ToolAnswer(tool(SITE)))
     project_id, events = await run(services, "A page", provider)
     message = assert_failed(events)
-    assert "refused the API key" in message
+    assert "refused the key" in message
     assert len(scripted_llm.requests) == 1
     assert (await services.projects.get(project_id)).current_version is None
 

@@ -147,7 +147,7 @@ async def test_provider_without_a_key_is_refused_before_anything_is_made(client:
 
     project_id = (await client.post("/api/projects", json={"name": "Mine", "files": SITE})).json()["id"]
     response = await client.post(f"/api/projects/{project_id}/generate", json={"prompt": "Red", "provider": "anthropic"})
-    assert response.status_code == 400 and "ANTHROPIC_API_KEY" in response.json()["detail"]
+    assert response.status_code == 400 and "Claude is not connected" in response.json()["detail"]
     assert (await client.get(f"/api/projects/{project_id}/generations")).json() == []
 
 

@@ -43,5 +43,6 @@ async def test_model(connection_id: RowId, admin: Admin) -> TestResult:
 
 @router.delete("/{connection_id}", status_code=204)
 async def remove_model(connection_id: RowId, admin: Admin) -> Response:
+    """Remove a connected model and its key; the newest one left becomes the default if this one was."""
     await (await get_services()).models.remove(admin, connection_id)
     return Response(status_code=204)

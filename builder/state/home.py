@@ -66,9 +66,8 @@ def app_fields(app: AppInfo | None) -> dict[str, str]:
 
 
 OFFLINE_NOTE = (
-    "Offline starter mode: no AI key is set, so Forja builds a list app, a one-page site, a blog or an API from its "
-    "starters and says what it could not build. To have any app you describe written, set ANTHROPIC_API_KEY or "
-    "OPENAI_API_KEY, or run Ollama here with OPENAI_BASE_URL=http://127.0.0.1:11434/v1, and restart Forja."
+    "Offline starter mode: no AI model is connected, so Forja builds a list app, a one-page site, a blog or an API "
+    "from its starters and says what it could not build."
 )
 
 

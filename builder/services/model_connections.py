@@ -28,7 +28,7 @@ from builder.models import ModelConnection
 from builder.schemas import RequestBody
 from builder.services.access import Actor, require_admin
 from builder.settings import settings
-from builder.store import ProjectStore
+from builder.store import ProjectStore, stored_number
 
 log = logging.getLogger(__name__)
 
@@ -174,14 +174,14 @@ class ModelConnectionService:
 
     async def make_default(self, admin: Actor, connection_id: int) -> list[ModelConnectionInfo]:
         require_admin(admin)
-        if not await self._store.default_model_connection(connection_id):
+        if not stored_number(connection_id) or not await self._store.default_model_connection(connection_id):
             raise NotFound(f"There is no connected model {connection_id}.")
         log.info("model connection %s made the default by %s", connection_id, admin.user_id)
         return await self.list(admin)
 
     async def remove(self, admin: Actor, connection_id: int) -> None:
         require_admin(admin)
-        if not await self._store.remove_model_connection(connection_id):
+        if not stored_number(connection_id) or not await self._store.remove_model_connection(connection_id):
             raise NotFound(f"There is no connected model {connection_id}.")
         log.info("model connection %s removed by %s", connection_id, admin.user_id)
 

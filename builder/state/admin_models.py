@@ -89,7 +89,7 @@ class AdminModelsState(rx.State):
                 base_url=form.get("base_url", "") if self.kind == "openai" else "",
                 model=form.get("model", ""),
             )
-            made = await allowed.services.models.add(allowed.actor, new)
+            await allowed.services.models.add(allowed.actor, new)
         except ValidationError:
             self.error = "The key, address or model name is too long: check what was pasted."
         except ForjaError as exc:
@@ -97,7 +97,6 @@ class AdminModelsState(rx.State):
         else:
             await self._reload(allowed)
             yield [rx.set_value(field, "") for field in ("model-key", "model-url", "model-name")]
-            yield rx.toast(f"{made.label} is connected. Test it to be sure it answers.")
         finally:
             self.saving = False
 

@@ -7,6 +7,7 @@ state, so it is never sent back to the browser.
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 import reflex as rx
 from pydantic import ValidationError
@@ -115,18 +116,18 @@ class AdminModelsState(rx.State):
 
     @rx.event
     async def make_default(self, connection_id: int) -> None:
-        allowed = await signed_in(self)
-        try:
-            await allowed.services.models.make_default(allowed.actor, connection_id)
-        except ForjaError as exc:
-            self.error = exc.message
-        await self._reload(allowed)
+        await self._change("make_default", connection_id)
 
     @rx.event
     async def remove(self, connection_id: int) -> None:
+        await self._change("remove", connection_id)
+
+    async def _change(self, how: Literal["make_default", "remove"], connection_id: int) -> None:
+        """One connection made the default or removed, then the list as it is now (another admin may have changed it)."""
         allowed = await signed_in(self)
+        models = allowed.services.models
         try:
-            await allowed.services.models.remove(allowed.actor, connection_id)
+            await (models.make_default if how == "make_default" else models.remove)(allowed.actor, connection_id)
         except ForjaError as exc:
             self.error = exc.message
         await self._reload(allowed)

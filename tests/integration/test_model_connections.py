@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -29,6 +30,7 @@ from tests.accounts import client as api_client
 from tests.conftest import TEST_ANTHROPIC_KEY, DatabaseUrls
 from tests.integration import test_admin_api
 from tests.integration.test_admin_api import Server
+from tests.integration.test_cli import Cli
 from tests.llm_server import HTTPErrorAnswer, ScriptedLLMServer, TextAnswer
 
 MODELS = "/api/admin/models"
@@ -163,3 +165,22 @@ async def test_test_it_times_an_answer_and_says_what_went_wrong_without_the_key(
     assert (await client.post(f"{MODELS}/{nowhere['id']}/test")).json()["message"] == "Nothing answered at that address."
     assert (await client.post(f"{MODELS}/99999/test")).status_code == 404
     assert key not in caplog.text
+
+
+def test_forja_models_adds_tests_lists_and_removes_a_model(tmp_path: Path, llm_server: ScriptedLLMServer) -> None:
+    cli = Cli(tmp_path / "data", ANTHROPIC_API_KEY="", OPENAI_API_KEY="", OPENAI_BASE_URL="")
+    key = a_key("sk-test-cli-")
+    # The key from stdin, never an argument; without it and without a terminal, a sentence says how.
+    assert cli.refused("models", "add", "anthropic") == "Type the key on a terminal, or pipe it in with --key-stdin."
+    add = ("models", "add", "openai", "--url", llm_server.openai_base_url, "--model", "local-model", "--key-stdin")
+    made = cli.json(*add, input=f"{key}\n")
+    assert (made["key_set"], made["is_default"], made["model"]) == (True, True, "local-model") and key not in str(made)
+    listed = cli.ok("models", "list")
+    assert "local-model" in listed and "default, key set" in listed and key not in listed
+
+    llm_server.queue(TextAnswer("OK"))
+    tested = cli.json("models", "test", str(made["id"]))
+    assert tested["ok"] is True and llm_server.requests[-1].headers["authorization"] == f"Bearer {key}"
+    assert cli.ok("models", "remove", str(made["id"])).strip() == f"Model {made['id']} removed; its key is deleted."
+    assert cli.ok("models", "list").strip() == "No model is connected: Forja builds from its offline starters."
+    assert cli.refused("models", "test", str(made["id"])) == f"There is no connected model {made['id']}."

@@ -355,7 +355,7 @@ class GenerationRun:
         tree = {p: text for p, d in tree_bytes.items() if (text := text_of(d)) is not None}
         images = self.images
         if images:
-            refusal = vision_refusal(provider.name, provider.model)
+            refusal = vision_refusal(provider.name, provider.model, provider.base_url)
             if refusal:
                 images = []
                 self.emit("status", message=refusal)

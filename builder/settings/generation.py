@@ -37,7 +37,8 @@ class ModelSettings(BaseSettings):
     openai_vision: bool | None = Field(
         default=None,
         description="Whether the OpenAI-compatible model takes pictures (`true`/`false`). Empty means yes for OpenAI's "
-        "own API (no `OPENAI_BASE_URL`) and no for other servers; set `true` for a local model that reads images. When "
+        "own API (no `OPENAI_BASE_URL`, or a model connected on the admin page without an address) and no for other "
+        "servers; set `true` for a local model that reads images. When "
         "no, an attached picture is kept but not sent, and the person is told so.",
     )
     attach_max_bytes: int = Field(

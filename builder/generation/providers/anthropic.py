@@ -113,6 +113,7 @@ class AnthropicProvider(Provider):
 
     def __init__(self, model: str, connection: Connection) -> None:
         self.model = model
+        self.base_url = connection.base_url
         self._connection = connection
 
     @property

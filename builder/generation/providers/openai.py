@@ -98,6 +98,7 @@ class OpenAIProvider(Provider):
 
     def __init__(self, model: str, connection: Connection) -> None:
         self.model = model
+        self.base_url = connection.base_url
         self._connection = connection
 
     @property

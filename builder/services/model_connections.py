@@ -20,7 +20,7 @@ import openai
 from pydantic import BaseModel, Field
 
 from builder.app_secrets import decrypt, encrypt
-from builder.errors import InvalidInput, NotFound
+from builder.errors import InvalidInput, NotFound, ServerUnavailable
 from builder.filetree import hidden_character
 from builder.generation.providers.choice import PROVIDER_LABELS, from_environment
 from builder.generation.providers.stored import Connection, Stored
@@ -135,6 +135,14 @@ def _info(row: ModelConnection) -> ModelConnectionInfo:
     )
 
 
+def _readable(row: ModelConnection) -> Connection | None:
+    try:
+        return _connection(row)
+    except ServerUnavailable:
+        log.warning("connected model %s left out: its key cannot be read with this server's secret key", row.id)
+        return None
+
+
 def _connection(row: ModelConnection) -> Connection:
     return Connection(row.kind, decrypt(row.api_key) if row.api_key else "", row.base_url, row.model)
 
@@ -144,12 +152,13 @@ class ModelConnectionService:
         self._store = store
 
     async def stored(self) -> Stored:
-        """The connections as the providers use them (keys in clear): for builder/generation/providers only."""
-        rows = await self._store.model_connections()
-        default = next((row for row in rows if row.is_default), None)
-        by_kind = {row.kind: _connection(row) for row in rows if default is None or row.kind != default.kind}
-        if default is not None:
-            by_kind[default.kind] = _connection(default)
+        """The connections as the providers use them (keys in clear): for builder/generation/providers only. One whose
+        key this server's secret key cannot read (it was changed) is left out, and the log says so."""
+        read = [(row, connection) for row in await self._store.model_connections() if (connection := _readable(row))]
+        # Of each kind the newest, then the default one over it: the default's kind is the default provider.
+        by_kind = {row.kind: connection for row, connection in read}
+        default = next((row for row, _ in read if row.is_default), None)
+        by_kind |= {row.kind: connection for row, connection in read if row.is_default}
         return Stored(by_kind, default.kind if default is not None else None)
 
     async def list(self, admin: Actor) -> list[ModelConnectionInfo]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from builder import db
@@ -50,9 +51,14 @@ def a_key(prefix: str = "sk-ant-kept-") -> str:
 
 
 async def test_a_connected_model_is_kept_encrypted_never_shown_and_used_by_another_process_at_once(
-    admin_server: Server, database_urls: DatabaseUrls, offline_only: None, caplog: pytest.LogCaptureFixture
+    admin_server: Server,
+    database_urls: DatabaseUrls,
+    offline_only: None,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    monkeypatch.setattr(settings, "secret_key", Fernet.generate_key().decode())
     key = a_key()
     # Another Forja on the same database: its providers read what this one's admin connects, with no restart.
     other = Services(ProjectStore(db.create_engine(database_urls.async_)), LogHub())
@@ -134,6 +140,16 @@ async def test_the_environments_key_wins_over_a_connected_one(services: Services
     assert stored.environment_wins is True
     used = (await connections())["anthropic"]
     assert (used.api_key, used.base_url) == (TEST_ANTHROPIC_KEY, scripted_llm.anthropic_base_url)
+
+
+async def test_a_key_this_servers_secret_key_cannot_read_leaves_its_model_out(
+    services: Services, offline_only: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    made = await services.models.add(LOCAL_ACTOR, NewModelConnection(kind="anthropic", api_key=a_key()))
+    assert await available_providers() == ["offline", "anthropic"]
+    monkeypatch.setattr(settings, "secret_key", Fernet.generate_key().decode())
+    assert await available_providers() == ["offline"] and await default_provider() == "offline"
+    assert f"connected model {made.id} left out: its key cannot be read" in caplog.text
 
 
 async def test_test_it_times_an_answer_and_says_what_went_wrong_without_the_key(

@@ -165,6 +165,9 @@ def test_an_admin_reads_the_usage_invites_someone_and_stops_a_preview(
     newcomer.locator("#auth-password").fill(INVITED["password"])
     newcomer.locator("#auth-submit").click()
     newcomer.wait_for_url(f"{base}/")
+    # No model yet: a member is told, in words, who can connect one (the admin is sent to the admin page, below).
+    expect(newcomer.locator("#mode-note .connect-model-ask")).to_have_text("Ask the person who runs this Forja to connect one.")
+    expect(newcomer.locator("#mode-note a")).to_have_count(0)
     # A member is refused the admin page, in words.
     newcomer.goto(f"{base}/admin")
     expect(newcomer.locator("#admin-refused")).to_contain_text("Only admins of this Forja can open this page")

@@ -43,6 +43,7 @@ from builder.services.doctor import DoctorService
 from builder.services.generations import GenerationService
 from builder.services.git_tokens import GitTokenService
 from builder.services.history import TRASH_DAYS, HistoryService
+from builder.services.install_gate import InstallGate
 from builder.services.model_connections import ModelConnectionService
 from builder.services.plans import PlanService
 from builder.services.preview_access import PreviewAccess
@@ -94,7 +95,7 @@ class Services:
         # This worker's previews; with several workers, the registry in Redis makes each preview one for all of them.
         self.preview_access = PreviewAccess(store, self.access)
         registry = cluster.previews if cluster is not None else PreviewRegistry(worker_name())
-        self.preview_hub = PreviewHub(store, logs, registry, self.preview_access)
+        self.preview_hub = PreviewHub(store, logs, registry, self.preview_access, InstallGate())
         self.quotas = QuotaService(store, self.preview_hub)
         # Each server app's /data folder and database, preview and published apart. The previews and the publishes plan
         # with it and it restarts them, so it comes first, given their restarts: methods of this class that reach them.

@@ -121,6 +121,13 @@ class PreviewRefused(PreviewError):
     status = 503
 
 
+class PackagesRefused(PreviewError):
+    """The project asks for a package that should not be installed (builder/services/install_gate.py): its files need
+    a change, not another start."""
+
+    status = 422
+
+
 class SharePreviewsBusy(PreviewError):
     """As many share links' previews run as FORJA_SHARE_PREVIEWS allows: one more waits for one of them to stop."""
 

@@ -7,12 +7,13 @@ import time
 from collections.abc import Awaitable, Callable
 
 
-async def until(check: Callable[[], Awaitable[bool]], what: str, within: float = 60) -> None:
-    """Until `check` holds; fails saying `what` did not happen within `within` seconds."""
+async def until(check: Callable[[], Awaitable[bool]], what: str, within: float = 60, every: float = 0.1) -> None:
+    """Until `check` holds, asked every `every` seconds (0: at each turn of the loop, for a moment that passes
+    quickly); fails saying `what` did not happen within `within` seconds."""
     deadline = time.monotonic() + within
     while not await check():
         assert time.monotonic() < deadline, f"{what} did not happen within {within:.0f} s"
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(every)
 
 
 async def listening(port: int) -> bool:

@@ -11,7 +11,7 @@ def tree_row(row: TreeRow) -> rx.Component:
     return rx.hstack(
         rx.cond(
             row.is_dir,
-            rx.icon(rx.cond(row.expanded, "chevron-down", "chevron-right"), size=14),
+            rx.cond(row.expanded, rx.icon("chevron-down", size=14), rx.icon("chevron-right", size=14)),
             rx.icon("file", size=14, color=rx.color("gray", 9)),
         ),
         rx.text(row.name, size="2", class_name="tree-name"),

@@ -378,7 +378,11 @@ def preview_panel() -> rx.Component:
     select_bar = rx.cond(
         SelectState.selecting | (SelectState.select_notice != ""),
         rx.hstack(
-            rx.icon(rx.cond(SelectState.select_failed, "circle-alert", "mouse-pointer-click"), size=14, flex_shrink="0"),
+            rx.cond(
+                SelectState.select_failed,
+                rx.icon("circle-alert", size=14, flex_shrink="0"),
+                rx.icon("mouse-pointer-click", size=14, flex_shrink="0"),
+            ),
             rx.text(
                 rx.cond(
                     SelectState.select_notice != "",

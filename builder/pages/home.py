@@ -63,7 +63,7 @@ def prompt_box() -> rx.Component:
             ),
             mode_choice(),
             rx.button(
-                rx.icon(rx.cond(HomeState.plan_first, "list-checks", "sparkles"), size=16),
+                rx.cond(HomeState.plan_first, rx.icon("list-checks", size=16), rx.icon("sparkles", size=16)),
                 rx.cond(HomeState.plan_first, "Plan it", "Build it"),
                 size="3",
                 on_click=HomeState.build,

@@ -197,8 +197,17 @@ def conversation() -> rx.Component:
             width="100%",
         ),
         rx.auto_scroll(
-            rx.vstack(rx.foreach(ConversationState.chat, chat_entry), spacing="2", width="100%"),
-            plan_card(),
+            rx.vstack(
+                rx.foreach(
+                    ConversationState.chat,
+                    lambda entry, at: rx.fragment(
+                        chat_entry(entry), rx.cond(at == ConversationState.plan_request_at, plan_card())
+                    ),
+                ),
+                spacing="2",
+                width="100%",
+            ),
+            rx.cond(ConversationState.plan_request_at < 0, plan_card()),
             rx.cond(
                 WorkspaceState.generating,
                 rx.hstack(

@@ -43,14 +43,31 @@ class Dependency:
 
 
 def dependencies(tree: Mapping[str, bytes]) -> list[Dependency]:
-    """Every registry package the project's lockfiles (else manifests) name, once per name and version."""
+    """Every registry package the project's lockfiles (else manifests) name, once per name and version; not the
+    project's own packages (a workspace's members, named by their package.json, which its others may ask for by a
+    version range rather than `workspace:`)."""
     found: dict[tuple[str, str, str], Dependency] = {}
+    own = _own_packages(tree)
     for path in sorted(tree):
         if _SKIP.search(path):
             continue
         for dep in _read(tree, path):
-            found.setdefault((dep.ecosystem, dep.name, dep.version), dep)
+            if not (dep.ecosystem == "npm" and dep.name in own):
+                found.setdefault((dep.ecosystem, dep.name, dep.version), dep)
     return list(found.values())
+
+
+def _own_packages(tree: Mapping[str, bytes]) -> set[str]:
+    own = set()
+    for path in tree:
+        if path.rsplit("/", 1)[-1] == "package.json" and not _SKIP.search(path):
+            try:
+                name = json.loads(tree[path]).get("name")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(name, str):
+                own.add(name)
+    return own
 
 
 def _read(tree: Mapping[str, bytes], path: str) -> Iterator[Dependency]:

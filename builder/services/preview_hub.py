@@ -23,6 +23,7 @@ from builder.data_folder import command_lock, previews_held
 from builder.errors import ForjaError, PreviewError
 from builder.publish.addresses import APP_PREVIEW, apps_suffix, forja_upstream, key_of_app
 from builder.schemas import VersionInfo
+from builder.services.install_gate import InstallGate
 from builder.services.preview_access import VERSION_PREVIEW_PREFIX, PreviewAccess
 from builder.services.preview_records import PreviewRecords
 from builder.services.preview_runners import WorkerRunners, translated
@@ -31,7 +32,7 @@ from builder.store import ProjectStore
 from preview_runtime.apps_edge import AppsEdge
 from preview_runtime.docker.image import ImageStatus, PreviewImage
 from preview_runtime.folder_lock import FolderHeld
-from preview_runtime.logs import LogHub
+from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.manager import PreviewManager
 from preview_runtime.plan import RunPlan
 from preview_runtime.proxy import PreviewProxy
@@ -79,8 +80,11 @@ def kind_of(key: str) -> str:
 
 
 class PreviewHub:
-    def __init__(self, store: ProjectStore, logs: LogHub, registry: PreviewRegistry, access: PreviewAccess) -> None:
+    def __init__(
+        self, store: ProjectStore, logs: LogHub, registry: PreviewRegistry, access: PreviewAccess, gate: InstallGate
+    ) -> None:
         self._store = store
+        self.install_gate = gate  # every sandbox that installs starts here (launch): its packages are asked about first
         self._logs = logs
         self.logs = logs
         self.registry = registry
@@ -231,7 +235,14 @@ class PreviewHub:
     ) -> PreviewInfo:
         """A new preview of the key on this worker (the caller holds its lock, and none runs here); the one another
         worker started meanwhile, if one did. `admit` is asked first, and no other admission runs until the new
-        preview counts where they look."""
+        preview counts where they look. PackagesRefused, before anything starts, when the project asks for a package
+        that should not be installed."""
+        if plan.install.strip():
+            try:
+                await self.install_gate.check(files)
+            except PreviewError as refused:
+                self._logs.emit(project_id, refused.message, LogLevel.error, "forja")
+                raise
         manager = await self.manager()
         starting = PreviewInfo(
             preview_id=preview_id,
@@ -522,6 +533,7 @@ class PreviewHub:
         return True
 
     async def close(self) -> None:
+        await self.install_gate.close()
         await self.registry.close()
         if self._writer is not None:
             self._writer.cancel()

@@ -22,7 +22,7 @@ from typing import Any
 from builder import outages
 from builder.app_backend.user_token import KEY_ENV, public_key
 from builder.app_secrets import runner_env
-from builder.errors import NotFound, PreviewError
+from builder.errors import NotFound, PackagesRefused, PreviewError
 from builder.schemas import CheckResult, VersionInfo
 from builder.services.app_data import Scope
 from builder.services.app_users import user_key
@@ -213,7 +213,10 @@ class PreviewService:
             plan = plan_so_far(tree, await self._store.run_override(project_id))
             if plan is None or not plan.install.strip() or await self._running_with(project_id, dependencies):
                 return
+            await self._hub.install_gate.check(dependencies)
             await (await self._hub.manager()).prepare(project_id, dependencies, plan)
+        except PackagesRefused:
+            return  # its preview's start refuses them, in the log and on the page
         except Exception as exc:  # never into the generation: its preview installs at start instead
             log.warning("installing ahead failed for %s", project_id, exc_info=True)
             self._logs.emit(project_id, f"Could not install the dependencies ahead of the preview: {exc}", LogLevel.warning)

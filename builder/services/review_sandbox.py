@@ -72,7 +72,9 @@ class DoorsSandbox:
         token = secrets.token_hex(6)
         key, folder = review_key(project_id, token), appdata_root() / project_id / f"{SCRATCH}{token}"
         try:
-            run = await asyncio.to_thread(scratch_data, release_run_plan(tree, override, plan, env), folder)
+            # In the loop, not a thread: a thread still making the folder when the review is dropped would make it
+            # after its removal (a mkdir and a chmod: no wait worth a thread).
+            run = scratch_data(release_run_plan(tree, override, plan, env), folder)
             upstream, plain, why = await self._started(key, project_id, version, tree, run)
             if not upstream:
                 self._logs.emit(project_id, f"The review could not check the app's doors: {why}", LogLevel.warning, "publish")
@@ -84,7 +86,12 @@ class DoorsSandbox:
             ending = asyncio.create_task(self._end(key, folder), name=f"end-{key}")
             self._cleaning.add(ending)
             ending.add_done_callback(self._cleaning.discard)
-            await asyncio.shield(ending)
+            try:
+                await asyncio.shield(ending)
+            except asyncio.CancelledError:
+                # Cancelled again while ending: who dropped the review still learns of it only once it is down.
+                await asyncio.wait([ending])
+                raise
 
     async def _started(
         self, key: str, project_id: str, version: int, tree: Mapping[str, bytes], run: RunPlan

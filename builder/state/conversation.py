@@ -15,7 +15,7 @@ from builder.state.attachments import AttachmentsState
 from builder.state.editor import EditorState
 from builder.state.preview import PreviewPaneState
 from builder.state.select import SelectState
-from builder.state.views import ChatEntry, ProviderOption, chat_entries, usage_words
+from builder.state.views import PLAN_ASKED, ChatEntry, ProviderOption, chat_entries, usage_words
 from builder.state.workspace import Loaded, WorkspaceState
 
 GENERATION_BATCH_SECONDS = 0.05
@@ -39,6 +39,12 @@ class ConversationState(WorkspaceState):
     def offline_follow_up(self) -> bool:
         """Offline starters make only plain edits, so the follow-up box suggests those."""
         return self.provider == "offline" and self.current_version > 0
+
+    @rx.var
+    def plan_request_at(self) -> int:
+        """Where in the conversation the plan waiting to be built was asked for (its card shows below that request,
+        and later answers below the card); -1: not in it (the card then closes the conversation)."""
+        return next((i for i in range(len(self.chat) - 1, -1, -1) if self.chat[i].detail == PLAN_ASKED), -1)
 
     @rx.var
     def has_model(self) -> bool:

@@ -18,7 +18,7 @@ from builder.services.access import Permission
 from builder.services.plans import PlanEdit, PlanInfo
 from builder.state.conversation import ConversationState
 from builder.state.editor import EditorState
-from builder.state.views import ChatEntry, answer_entry
+from builder.state.views import ChatEntry, answer_entry, plan_request
 from builder.state.workspace import Loaded, WorkspaceState
 
 ADD_CHECK_OFFLINE = (
@@ -205,6 +205,7 @@ class PlanState(WorkspaceState):
         finally:
             self.busy = ""
         conversation.followup = ""
+        conversation.chat = [*conversation.chat, plan_request(prompt, "now")]
         self.note = ""
         self._take(plan)
 

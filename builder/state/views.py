@@ -255,6 +255,14 @@ def approval_entry(g: GenerationInfo, when: str, diff: list[DiffFileView]) -> Ch
     return ChatEntry("approval", "Agent", summary, when, detail, tone="amber", run_id=g.id, diff=diff)
 
 
+# What marks a plan's request in the conversation: the plan waiting to be built shows below the last one.
+PLAN_ASKED = "Plan mode: asked for a plan"
+
+
+def plan_request(prompt: str, when: str) -> ChatEntry:
+    return ChatEntry("prompt", "You", prompt, when, PLAN_ASKED, tone="violet")
+
+
 def chat_entries(
     versions: list[VersionInfo],
     generations: list[GenerationInfo],
@@ -281,9 +289,7 @@ def chat_entries(
         if g.kind == "repair":
             timed.append((g.created_at, 0, ChatEntry("repair", "Forja", g.prompt, when, "Automatic repair", tone="orange")))
         elif g.kind == "plan":
-            timed.append(
-                (g.created_at, 0, ChatEntry("prompt", "You", g.prompt, when, "Plan mode: asked for a plan", tone="violet"))
-            )
+            timed.append((g.created_at, 0, plan_request(g.prompt, when)))
         elif g.kind == "ask":
             timed.append((g.created_at, 0, ChatEntry("prompt", asker(g), g.prompt, when, "Ask mode: a question", tone="violet")))
             if g.outcome == "saved":

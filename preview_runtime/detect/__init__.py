@@ -18,7 +18,7 @@ from preview_runtime.detect.declared import declared
 from preview_runtime.detect.found import Found, NotRunnable, RunOverride
 from preview_runtime.detect.node import detect_node, dev_script, is_front_end, read_manifest
 from preview_runtime.detect.override import folder_in, with_command
-from preview_runtime.detect.python import detect_python, is_python, python_install
+from preview_runtime.detect.python import detect_python, is_python, not_requirements, python_install
 from preview_runtime.detect.workspaces import workspace_app
 
 __all__ = ["Command", "Found", "NotRunnable", "RunOverride", "detect"]
@@ -76,7 +76,7 @@ def _detect(files: Mapping[str, bytes], base: str) -> list[Found]:
         # A declared command (declared.py) may have no package.json at the root: no workspaces there.
         if not found.python and f"{base}/package.json".lstrip("/") in files and (parts := _workspaces(files, base, found)):
             return parts
-        if found.python or not (api := _python_beside(files, base)):
+        if found.python or not (api := _python_beside(files, base, found.notes)):
             return [found]
         # A Node root whose own script also starts a Python API (concurrently...): install both, run the script.
         found.install += api.install
@@ -133,10 +133,19 @@ def _subfolders(files: Mapping[str, bytes], base: str) -> list[str]:
     return [f"{prefix}{name}" for name in names]
 
 
-def _python_beside(files: Mapping[str, bytes], base: str) -> Found | None:
-    """The Python API next to a Node root (requirements.txt, or api/requirements.txt), for its install only."""
+def _python_beside(files: Mapping[str, bytes], base: str, notes: list[str]) -> Found | None:
+    """The Python API next to a Node root (requirements.txt, or api/requirements.txt), for its install only. Not a
+    requirements.txt written for people, nor one in a project with no Python file: `notes` says why it was passed by."""
+    prefix = f"{base}/" if base else ""
+    if not any(p.startswith(prefix) and p.endswith(".py") for p in files):
+        if any(f"{folder}/requirements.txt".lstrip("/") in files for folder in [base, *_subfolders(files, base)]):
+            notes.append("There is a requirements.txt but no Python file: the project runs as a Node.js app alone.")
+        return None
     for folder in [base, *_subfolders(files, base)]:
         prefix = f"{folder}/" if folder else ""
+        if line := not_requirements(files, folder):
+            notes.append(f"{prefix}requirements.txt is not a list of Python packages (“{line[:80]}”): it was not installed.")
+            continue
         if f"{prefix}requirements.txt" in files or f"{prefix}pyproject.toml" in files:
             try:
                 return detect_python(files, folder)

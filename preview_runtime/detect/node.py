@@ -61,7 +61,15 @@ TOOLS: dict[str, Tool] = {
     # fastify-cli listens on localhost unless told: FASTIFY_ADDRESS, which a container needs to be reachable.
     "fastify": Tool("Fastify", 3000, env={"FASTIFY_ADDRESS": HOST, "FASTIFY_PORT": PORT}),
     "nest": Tool("NestJS", 3000),
+    "docusaurus start": Tool("Docusaurus", 3000, ("--port",), ("--host",)),
+    "vitepress dev": Tool("VitePress", 5173, ("--port",), ("--host",)),
 }
+# Commands that serve what a build made, which must run first: a script of one is not the app's dev server.
+SERVES_A_BUILD = frozenset(
+    {"docusaurus serve", "vite preview", "astro preview", "vitepress preview", "nuxt preview", "serve", "http-server"}
+)
+# Commands a script may start with that no package of the project's provides.
+RUNNERS = frozenset({"node", "npm", "npx", "pnpm", "yarn", "bun", "deno", "sh", "bash", "python", "python3"})
 # With no script to run: the framework's own dev command, by dependency (most specific first).
 BY_DEPENDENCY = (
     ("next", "next dev"),
@@ -135,11 +143,36 @@ def in_folder(folder: str, name: str) -> str:
 
 
 def dev_script(manifest: Mapping[str, object]) -> str:
-    """The name of the package.json script that starts a dev server, or ""."""
+    """The name of the package.json script that starts a dev server, or "": the first of DEV_SCRIPTS the project has,
+    unless it serves a build (Docusaurus' `serve`) while another does not, or its tool is no package of the project's
+    (a `dev` running json-server, not installed) while another runs a framework's own command (`react-scripts
+    start`)."""
     scripts = manifest.get("scripts")
     if not isinstance(scripts, dict):
         return ""
-    return next((n for n in DEV_SCRIPTS if isinstance(scripts.get(n), str) and scripts[n].strip()), "")
+    names = [n for n in DEV_SCRIPTS if isinstance(scripts.get(n), str) and scripts[n].strip()]
+    if not names:
+        return ""
+    first = scripts[names[0]]
+    if _serves_a_build(first):
+        return next((n for n in names if not _serves_a_build(scripts[n])), names[0])
+    if _not_installed(first, dependencies(manifest)):
+        return next((n for n in names[1:] if _tool_of(scripts[n])[1] is not None), names[0])
+    return names[0]
+
+
+def _serves_a_build(script: str) -> bool:
+    words = [w.rsplit("/", 1)[-1] for w in _last_command(script)[:2]]
+    return bool(words) and (words[0] in SERVES_A_BUILD or " ".join(words) in SERVES_A_BUILD)
+
+
+def _not_installed(script: str, deps: set[str]) -> bool:
+    """Whether the script's command is a tool no dependency of the project's provides (nor Node, npm or a shell)."""
+    words = _last_command(script)
+    if not words:
+        return False
+    first = words[0].rsplit("/", 1)[-1]
+    return first not in deps and first not in RUNNERS and _tool_of(script)[1] is None
 
 
 def node_install(tree: Mapping[str, bytes], folder: str) -> tuple[list[Command], list[str], list[str]]:

@@ -11,6 +11,8 @@ import re
 import tomllib
 from collections.abc import Mapping
 
+from packaging.requirements import InvalidRequirement, Requirement
+
 from preview_runtime.detect.command import HOST, PORT, Command
 from preview_runtime.detect.found import Found, NotRunnable
 from preview_runtime.detect.pyui import PREFERRED, Server, ui_server
@@ -79,6 +81,23 @@ def _local(tree: Mapping[str, bytes], folder: str) -> dict[str, bytes]:
     """The folder's files by their path inside it, without environments, tests and docs (they start no server)."""
     prefix = f"{folder}/" if folder else ""
     return {p[len(prefix) :]: data for p, data in tree.items() if p.startswith(prefix) and not _SKIP.search(p[len(prefix) :])}
+
+
+def not_requirements(tree: Mapping[str, bytes], folder: str) -> str:
+    """The first line of the folder's requirements.txt that is not a requirement, an option or a comment ("" when
+    each is, or there is none): such a file is prose for people ("Node.js >= 18.x"), which pip would fail on."""
+    local = _local(tree, folder)
+    if "requirements.txt" not in local:
+        return ""
+    for raw in local["requirements.txt"].decode("utf-8", "replace").splitlines():
+        line = raw.split(" #", 1)[0].strip().rstrip("\\").strip()
+        if not line or line.startswith(("#", "-", ".", "/")) or "://" in line:
+            continue
+        try:
+            Requirement(line)
+        except InvalidRequirement:
+            return raw.strip()
+    return ""
 
 
 def _requirements(local: Mapping[str, bytes]) -> tuple[list[str], list[str]]:

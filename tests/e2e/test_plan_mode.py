@@ -7,7 +7,7 @@ import re
 import time
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE, Traffic, choose_example
 from tests.e2e.test_phone import assert_fits
@@ -107,3 +107,31 @@ def test_plan_edit_and_build(forja: str, page: Page, traffic: Traffic) -> None:
     expect(page.locator(".history-plan")).not_to_contain_text(f"\u2713 2. {EDITED}")
     page.set_viewport_size(DESKTOP)
     page.screenshot(path=str(ARTIFACTS / "plan-history-desktop.png"))
+
+    # A plan of a change, asked in the follow-up box: the request shows as the person's message, the card right below
+    # it; a later request's message and answer come below the card, not above it.
+    page.locator("#followup-mode").get_by_role("radio", name="Plan first").click()
+    page.locator("#followup").fill('replace "Todo" with "Errands"')
+    page.locator("#send-followup").click()
+    expect(card).to_be_visible(timeout=30_000)
+    request = page.locator('.chat-entry[data-kind="prompt"]').last
+    expect(request).to_contain_text('replace "Todo" with "Errands"')
+    expect(request).to_contain_text("Plan mode")
+    assert below(page, "#plan-card", request)
+    page.locator("#followup-mode").get_by_role("radio", name="Build").click()
+    page.locator("#followup").fill('replace "Add" with "Save"')
+    page.locator("#send-followup").click()
+    expect(page.locator("#version-badge")).to_have_text("v2", timeout=60_000)
+    later = page.locator('.chat-entry[data-kind="prompt"]').last
+    expect(later).to_contain_text('replace "Add" with "Save"')
+    assert below(page, later, "#plan-card")
+    page.screenshot(path=str(ARTIFACTS / "plan-in-the-conversation-desktop.png"))
+
+
+def below(page: Page, lower: str | Locator, upper: str | Locator) -> bool:
+    """Whether `lower` follows `upper` in the page (the conversation reads from top to bottom)."""
+    low = page.locator(lower) if isinstance(lower, str) else lower
+    up = page.locator(upper) if isinstance(upper, str) else upper
+    return up.evaluate(
+        "(up, low) => !!(up.compareDocumentPosition(low) & Node.DOCUMENT_POSITION_FOLLOWING)", low.element_handle()
+    )

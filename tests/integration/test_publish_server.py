@@ -17,7 +17,7 @@ from builder import db
 from builder.api import api as forja_api
 from builder.api import guarded
 from builder.composition import Services
-from builder.errors import InvalidInput, PublishBlocked, PublishFailed
+from builder.errors import InvalidInput, PackagesRefused, PublishBlocked, PublishFailed
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.models import LOCAL_USER_ID, Author
 from builder.publish.addresses import app_host, app_key
@@ -34,6 +34,7 @@ from scripts.corpus import ENTRIES, app_files
 from tests.conftest import DatabaseUrls, corpus_app
 from tests.dns_server import LocalDNS
 from tests.integration.test_containment import http_listener
+from tests.waiting import until
 
 # A route the test adds to the starter: what the server reads from its environment.
 ENV_ROUTE = "app.get('/api/greeting', (req, res) => res.json({ greeting: process.env.SHOP_GREETING || null }))\n"
@@ -448,3 +449,48 @@ async def test_a_server_publish_probes_the_apps_doors_in_a_scratch_sandbox_never
         ("not-checked", "low", "The app's doors could not be checked: it did not start.")
     ]
     assert services.preview_hub.here(REVIEW_KEY) == {} and scratch_left(clean) == []
+
+    async def launched() -> bool:
+        return bool(services.preview_hub.here(REVIEW_KEY))
+
+    async def gone() -> bool:
+        return not await launched()
+
+    # A check started ahead of a release and dropped (the release failed to start), at any point of its start: once
+    # the drop returns, neither its sandbox nor its scratch folder is left.
+    for ticks in (0, 1, 2, 4, 8, 16, 32):
+        drop = services.reviews.ahead(clean, 1, files)
+        for _ in range(ticks):
+            await asyncio.sleep(0)
+        await drop()
+        assert services.preview_hub.here(REVIEW_KEY) == {} and scratch_left(clean) == [], ticks
+    drop = services.reviews.ahead(clean, 1, files)
+    await until(launched, "the check's sandbox launched (installing or starting)")
+    await drop()
+    assert services.preview_hub.here(REVIEW_KEY) == {} and scratch_left(clean) == []
+    # Dropped while it takes its sandbox down (as when the release and its check both fail to start): the drop waits.
+    drop = services.reviews.ahead(clean, 2, files | {"package.json": json.dumps(manifest).encode()})
+    await until(launched, "the check's sandbox launched")
+    await until(gone, "its sandbox failed and the check is taking it down", every=0)
+    await drop()
+    assert scratch_left(clean) == []
+
+
+async def test_a_look_alike_package_is_never_installed_neither_in_its_preview_nor_at_publish(
+    local_previews: None, services: Services
+) -> None:
+    files = express_files("Look Alike")
+    manifest = json.loads(files["package.json"])
+    manifest["dependencies"]["exprss"] = "^4.0.0"  # one letter from express: whoever publishes it would run here
+    files["package.json"] = json.dumps(manifest).encode()
+    pid = (await services.projects.create("Look Alike", files, owner=LOCAL_USER_ID)).project_id
+    with pytest.raises(PackagesRefused, match="exprss is one or two letters away from the popular package express") as no:
+        await services.previews.start(pid)
+    assert no.value.status == 422 and "Change package.json" in no.value.message
+    assert services.preview_hub.here("") == {}  # nothing started, nothing claimed
+    assert [line.text for line in services.logs.history(pid) if line.text.startswith("The app's packages")] == [
+        no.value.message
+    ]
+    with pytest.raises(PublishFailed, match="exprss is one or two letters away"):
+        await services.publishing.publish(pid, name="look-alike", user_id=LOCAL_USER_ID)
+    assert await release_states(services, pid) == [(1, "failed", False)]

@@ -178,6 +178,50 @@ def test_a_front_end_and_an_api_in_two_folders_run_together() -> None:
     assert browser_plan_for(tree) is None
 
 
+def test_a_requirements_txt_written_for_people_or_beside_no_python_does_not_make_a_node_app_python() -> None:
+    vite = {
+        "package.json": json.dumps({"scripts": {"dev": "vite"}, "devDependencies": {"vite": "^7.0.0"}}).encode(),
+        "vite.config.js": b"export default {}\n",
+        "src/main.jsx": b"",
+    }
+    # As a peer builder's export has it: prose for the person who installs it.
+    prose = b"# System prerequisites\nNode.js >= 18.x, npm >= 9.x\n"
+    plan = plan_for({**vite, "requirements.txt": prose, "scripts/seed.py": b"print(1)\n"})
+    assert (plan.framework, plan.install) == ("Vite", "npm install --no-audit --no-fund")
+    assert plan.notes == [
+        "requirements.txt is not a list of Python packages (\u201cNode.js >= 18.x, npm >= 9.x\u201d): it was not installed."
+    ]
+    alone = plan_for({**vite, "requirements.txt": b"requests==2.32.3\n"})
+    assert "pip" not in alone.install and alone.notes == [
+        "There is a requirements.txt but no Python file: the project runs as a Node.js app alone."
+    ]
+    # A real API beside it is still installed (the full-stack starters' shape).
+    api = plan_for({**vite, "requirements.txt": b"fastapi==0.165.0\n", "api/main.py": b"from fastapi import FastAPI\n"})
+    assert api.install.endswith("&& python -m pip install -r requirements.txt") and api.notes == []
+
+
+def test_the_script_that_runs_the_app_not_one_that_serves_a_build_or_runs_a_tool_not_installed() -> None:
+    # Docusaurus as its scaffolder writes package.json: `serve` serves build/, which does not exist yet.
+    docusaurus = {
+        "scripts": {"start": "docusaurus start", "build": "docusaurus build", "serve": "docusaurus serve"},
+        "dependencies": {"@docusaurus/core": "3.9.2", "react": "^19.0.0"},
+    }
+    plan = plan_for({"package.json": json.dumps(docusaurus).encode(), "docusaurus.config.js": b""})
+    assert (plan.framework, plan.dev) == ("Docusaurus", 'npm run start -- --port "$PORT" --host "$HOST"')
+    # A Create React App project whose `dev` runs a mock API with json-server, which it does not even depend on.
+    cra = {
+        "scripts": {"dev": "json-server --watch db.json --port 3001", "start": "react-scripts start"},
+        "dependencies": {"react-scripts": "5.0.1", "react": "^18.2.0"},
+    }
+    plan = plan_for({"package.json": json.dumps(cra).encode(), "src/index.js": b""})
+    assert (plan.framework, plan.dev) == ("Create React App", "DANGEROUSLY_DISABLE_HOST_CHECK=true npm run start")
+    # Installed, the same `dev` is what runs; and Vue CLI's `serve` is its dev server, not a build's.
+    installed = {**cra, "devDependencies": {"json-server": "0.17.4"}}
+    assert plan_for({"package.json": json.dumps(installed).encode()}).dev.startswith("npm run dev")
+    vue = {"scripts": {"serve": "vue-cli-service serve", "build": "vue-cli-service build"}, "dependencies": {"vue": "^3"}}
+    assert plan_for({"package.json": json.dumps(vue).encode()}).dev.startswith("npm run serve")
+
+
 def test_a_project_inside_one_folder_runs_from_there() -> None:
     plan = plan_for({"my-app/package.json": package({"dev": "vite"}, {"vite": "7"}), "my-app/index.html": b""})
     assert plan.dev == 'cd my-app && npm run dev -- --port "$PORT" --host "$HOST"'

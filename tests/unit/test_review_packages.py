@@ -15,10 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from builder.errors import PackagesRefused
 from builder.review.findings import Finding, Severity
 from builder.review.lockfiles import Ecosystem, dependencies
 from builder.review.packages import package_findings
 from builder.review.typos import misspelled
+from builder.services.install_gate import InstallGate
 from builder.settings.review_packages import ReviewPackageSettings
 from tests.package_registry import Registry, RegistryServer, Version, days_ago, registry_in_child
 
@@ -438,3 +440,64 @@ def test_addresses_that_are_not_http_are_refused_at_start_and_an_empty_index_is_
     )
     assert [(f.kind, f.request) for f in findings] == [("misspelling", "PyPI requets 2.32.3")]
     assert server.registry.requested[asked:] == []
+
+
+# -- the install gate (builder/services/install_gate.py): what a sandbox refuses to install ----------------------------
+
+
+def _gate(tree: dict[str, bytes], settings: ReviewPackageSettings) -> str:
+    """The gate's refusal of `tree` ("" when it installs)."""
+
+    async def run() -> str:
+        gate = InstallGate(settings)
+        try:
+            await gate.check(tree)
+        except PackagesRefused as refused:
+            return refused.message
+        finally:
+            await gate.close()
+        return ""
+
+    return asyncio.run(run())
+
+
+def test_an_install_is_refused_for_a_name_nobody_published_a_look_alike_and_a_brand_new_version(
+    server: RegistryServer,
+) -> None:
+    template = REPO / "templates" / "react-vite-tailwind" / "files" / "package.json"
+    react = template.read_text().replace("[[ slug|tojson ]]", '"errands"').encode()
+    settings = _settings(server.url)
+    assert _gate({"package.json": react, "src/App.jsx": b""}, settings) == ""  # the starter's own names install
+    manifest = json.loads(react)
+    manifest["dependencies"] |= {"raect": "^1.0.0", "react-auth-magic-kit": "^1.0.0", "old-router": "^1.0.0"}
+    refused = _gate({"package.json": json.dumps(manifest).encode()}, settings)
+    assert refused.startswith("The app's packages were not installed: ")
+    assert "react-auth-magic-kit does not exist on npm" in refused and "popular package react" in refused
+    assert "old-router" not in refused  # deprecated: the review says so, the install goes on
+    assert refused.endswith("Change package.json, then start it again.")
+    requirements = {"requirements.txt": (STARTER_REQUIREMENTS + "fresh-orm==0.1.0\n").encode()}
+    assert "fresh-orm 0.1.0 was published only" in _gate(requirements, settings)
+    assert _gate(requirements, _settings(server.url, review_allowed_packages="fresh-orm")) == ""
+    # A lockfile's packages are not asked about one by one: only the names the project asks for.
+    asked = len(server.registry.requested)
+    assert _gate(_planted({"raect": "1.0.0"}), settings) == ""  # its package.json asks for nothing
+    assert server.registry.requested[asked:] == []
+
+
+def test_a_workspaces_own_packages_are_not_asked_about(server: RegistryServer) -> None:
+    root = {"name": "shop", "private": True, "workspaces": ["packages/*"], "dependencies": {"@shop/ui": "*"}}
+    tree = {
+        "package.json": json.dumps(root).encode(),
+        "packages/ui/package.json": json.dumps({"name": "@shop/ui", "dependencies": {"react": "^19.0.0"}}).encode(),
+    }
+    assert [(d.name, d.file) for d in dependencies(tree)] == [("react", "packages/ui/package.json")]
+    assert _gate(tree, _settings(server.url)) == ""
+
+
+def test_an_unreachable_registry_refuses_no_install_but_a_look_alike_still_is(server: RegistryServer) -> None:
+    offline = _settings("http://127.0.0.1:1")
+    assert _gate({"package.json": json.dumps({"dependencies": {"react": "^19.0.0"}}).encode()}, offline) == ""
+    # A look-alike is known without a registry (the popular names ship with Forja).
+    assert "one or two letters away from the popular package react" in _gate(
+        {"package.json": json.dumps({"dependencies": {"raect": "^1.0.0"}}).encode()}, offline
+    )

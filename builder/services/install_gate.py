@@ -1,0 +1,102 @@
+"""Before a sandbox installs a project's packages: the names the project asks for are real, not look-alikes, not new.
+
+A model sometimes invents a package name, or writes one a letter away from a popular package; whoever publishes that
+name later gets their code run by the install. The review before publish (builder/review/packages.py) reports these
+among its findings; this gate refuses the install itself, in every runner that installs on a server (previews,
+releases, builds, the review's scratch sandbox: all start through PreviewHub.launch), with a sentence that names
+each package and what to do.
+
+Only the names the project's own manifests ask for are checked (package.json, requirements.txt, pyproject.toml),
+not every package of a lockfile: those are the ones a model or a person wrote, and a few lookups keep a start fast.
+A registry that cannot be reached refuses nothing (the check's outage is no reason to stop a preview); a name the
+admin vouches for (FORJA_REVIEW_ALLOWED_PACKAGES) is never a look-alike nor too new. The gate's answer is kept for a
+few minutes per set of manifests (the registries' answers are kept too, but not an outage's): a machine with no
+network pays the registry's wait once, not at every start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Mapping
+
+import httpx
+
+from builder.errors import PackagesRefused
+from builder.review.findings import Finding
+from builder.review.packages import package_findings
+from builder.review.registry import CACHE_S
+from builder.settings import settings
+from builder.settings.review_packages import ReviewPackageSettings
+
+log = logging.getLogger(__name__)
+
+MANIFESTS = frozenset({"package.json", "requirements.txt", "pyproject.toml"})
+# Read with them: the scopes it sends to a private registry are not asked about on the public one.
+CONTEXT = frozenset({".npmrc"})
+# The packages check's kinds that stop an install: a name no registry has, a look-alike of a popular one, a version
+# younger than the admin's minimum age. Deprecated packages and advisories are the review's to report, not a refusal.
+REFUSED = frozenset({"missing", "misspelling", "too-new"})
+SHOWN = 3  # packages named in the refusal; the rest are counted
+KEPT = 256  # answers kept at most
+
+
+def manifests(tree: Mapping[str, bytes]) -> dict[str, bytes]:
+    """The project's own manifests (not a dependency's, inside node_modules), with its .npmrc files; {} without any."""
+    found = {
+        path: data
+        for path, data in tree.items()
+        if path.rsplit("/", 1)[-1] in MANIFESTS | CONTEXT and "node_modules/" not in path
+    }
+    return found if any(path.rsplit("/", 1)[-1] in MANIFESTS for path in found) else {}
+
+
+def refusal(findings: list[Finding]) -> str:
+    """The sentence a refused install says, or "" when nothing in `findings` stops it."""
+    stopping = [f for f in findings if f.kind in REFUSED]
+    if not stopping:
+        return ""
+    named = " ".join(f.message for f in stopping[:SHOWN])
+    more = f" And {len(stopping) - SHOWN} more." if len(stopping) > SHOWN else ""
+    files = sorted({f.file for f in stopping if f.file})
+    return (
+        f"The app's packages were not installed: {named}{more} Change {' and '.join(files) or 'its package list'}, "
+        "then start it again."
+    )
+
+
+class InstallGate:
+    """Asks the packages check about a project's manifests before a sandbox installs them; PackagesRefused when one
+    of its names should not be installed."""
+
+    def __init__(self, chosen: ReviewPackageSettings | None = None) -> None:
+        self._settings = chosen  # None: Forja's settings, as the review's
+        self._client = httpx.AsyncClient(follow_redirects=False)
+        self._answers: dict[str, tuple[float, str]] = {}
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def check(self, tree: Mapping[str, bytes]) -> None:
+        asked = manifests(tree)
+        if not asked:
+            return
+        key = self._key(asked)
+        kept = self._answers.get(key)
+        if kept is not None and kept[0] > time.monotonic():
+            sentence = kept[1]
+        else:
+            sentence = refusal(await package_findings(asked, self._client, self._settings))
+            if len(self._answers) >= KEPT:
+                self._answers.clear()
+            self._answers[key] = (time.monotonic() + CACHE_S, sentence)
+        if sentence:
+            raise PackagesRefused(sentence)
+
+    def _key(self, asked: Mapping[str, bytes]) -> str:
+        digest = hashlib.sha256((self._settings or settings).review_allowed_packages.encode())
+        for path in sorted(asked):
+            digest.update(f"\0{path}\0".encode())
+            digest.update(asked[path])
+        return digest.hexdigest()

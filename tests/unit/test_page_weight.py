@@ -1,0 +1,28 @@
+"""What the page's build sends a phone: an icon whose name is known only in the browser (`rx.icon(State.x)` or
+`rx.icon(rx.cond(...))`) makes Reflex import lucide's DynamicIcon, a 54 KB (gzip) map of every icon, on each page that
+has one. An `rx.cond` between two named icons costs nothing."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def icons_named_in_the_browser(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if not (isinstance(node, ast.Call) and ast.unparse(node.func) == "rx.icon"):
+            continue
+        tag = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "tag"), None)
+        # A string, or a function's parameter that its callers give a string (download.py's `icon`).
+        if not isinstance(tag, ast.Constant | ast.Name):
+            found.append(f"{path.relative_to(REPO)}:{node.lineno}: rx.icon({ast.unparse(tag) if tag else ''})")
+    return found
+
+
+def test_every_icon_is_named_when_the_page_is_built() -> None:
+    sources = sorted((REPO / "builder").rglob("*.py"))
+    assert any("rx.icon(" in path.read_text() for path in sources)
+    assert [line for path in sources for line in icons_named_in_the_browser(path)] == []

@@ -242,3 +242,6 @@ def test_offline_says_how_to_connect_a_model_where_controls_would_be(forja: str,
     expect(page.locator("#mode-note")).to_contain_text("no AI model is connected")
     expect(page.locator("#mode-note .connect-model-admin")).to_have_attribute("href", "/admin#admin-models")
     assert jargon(page.locator("body").inner_text()) == []
+    shot(page, "offline-home-note")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "offline-home-note-phone")

@@ -117,17 +117,18 @@ def decode_base64(text: str, name: str = "") -> bytes:
         raise PictureRejected(f"{label} is not valid base64; send the file's bytes base64-encoded.") from None
 
 
-def vision_refusal(provider_name: str, model: str) -> str | None:
-    """The sentence the person gets when the model cannot take pictures, or None when it can."""
+def vision_refusal(provider_name: str, model: str, base_url: str = "") -> str | None:
+    """The sentence the person gets when the model cannot take pictures, or None when it can. An OpenAI-compatible
+    model at an address of its own (`base_url`: a local one's) takes none unless the settings say it does."""
     if provider_name == "anthropic":
         return None
     if provider_name == "openai":
-        takes = settings.openai_vision if settings.openai_vision is not None else not settings.openai_base_url
+        takes = settings.openai_vision if settings.openai_vision is not None else not base_url
         if takes:
             return None
         return (
-            f"The picture was not sent: the model {model!r} is not set up to take pictures "
-            "(set FORJA_OPENAI_VISION=true if it does)."
+            f"The picture was not sent: the model {model!r} is not set up to take pictures (the person who runs this "
+            "Forja can turn them on for it)."
         )
     return "The picture was not sent: Forja is offline (starter templates), and they cannot see pictures."
 

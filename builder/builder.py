@@ -24,6 +24,7 @@ from builder.publish.addresses import apps_suffix, cookie_scope
 from builder.settings import settings
 from builder.state.account import AccountState
 from builder.state.admin import AdminState
+from builder.state.admin_models import AdminModelsState
 from builder.state.auth import AuthState, sign_in_page
 from builder.state.home import HomeState
 from builder.state.machine import MachineState
@@ -135,7 +136,9 @@ app.add_page(
     on_load=[AuthState.require, WorkspaceState.load],
 )
 app.add_page(account_page, route="/account", title="Your account \u00b7 Forja", on_load=[AuthState.require, AccountState.load])
-app.add_page(admin_page, route="/admin", title="Admin \u00b7 Forja", on_load=[AuthState.require, AdminState.load])
+app.add_page(
+    admin_page, route="/admin", title="Admin \u00b7 Forja", on_load=[AuthState.require, AdminState.load, AdminModelsState.load]
+)
 app.add_page(login_page, route="/login", title="Sign in \u00b7 Forja", on_load=SignInState.load)
 app.add_page(signup_page, route="/signup", title="Make an account \u00b7 Forja", on_load=SignInState.load)
 app.add_page(reset_page, route="/reset", title="Set a new password \u00b7 Forja", on_load=SignInState.load)

@@ -21,6 +21,7 @@ from builder.cluster.presence import PresenceService
 from builder.cluster.previews import PreviewRegistry
 from builder.cluster.worker import Cluster
 from builder.generation.hub import GenerationHub
+from builder.generation.providers.stored import read_from
 from builder.git.server import GitServer
 from builder.schemas import CommitResult
 from builder.services.access import AccessService
@@ -43,6 +44,7 @@ from builder.services.generations import GenerationService
 from builder.services.git_tokens import GitTokenService
 from builder.services.history import TRASH_DAYS, HistoryService
 from builder.services.install_gate import InstallGate
+from builder.services.model_connections import ModelConnectionService
 from builder.services.plans import PlanService
 from builder.services.preview_access import PreviewAccess
 from builder.services.preview_drafts import PreviewDrafts
@@ -150,6 +152,9 @@ class Services:
         self.presence = cluster.presence if cluster is not None else PresenceService()
         self.git = GitServer(store, self.projects, self.quotas)
         self.doctor = DoctorService(self.preview_hub.image, logs)
+        # The models an admin connected: the providers read them from here, at each request.
+        self.models = ModelConnectionService(store)
+        read_from(self.models.stored)
         self.admin = AdminService(store, self.accounts, self.quotas, self.preview_hub, self.doctor, self.reviews)
 
     # The other ends of the loops between services: each is given to the service built first, and reaches the one built

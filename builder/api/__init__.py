@@ -16,6 +16,7 @@ from starlette.routing import Route
 from builder.api import (
     account,
     admin,
+    admin_models,
     agent,
     app_data,
     app_data_panel,
@@ -68,6 +69,7 @@ for kind in (SQLAlchemyError, RedisError, OSError):
 for module in (
     account,
     admin,
+    admin_models,
     agent,
     app_data,
     app_data_panel,

@@ -1,29 +1,31 @@
-"""What to do when no model is set up: offline starters build and make plain edits, a model does the rest.
+"""What to do when no model is connected: offline starters build and make plain edits, a model does the rest.
 
 Shown instead of a one-entry Model menu, and where a "Fix this" button would be: a person learns what is missing
-and how to add it, rather than finding a control silently gone. The settings are the README's.
+and who can add it, rather than finding a control silently gone. An admin is sent to the admin page's Models section;
+anyone else is told to ask the person who runs this Forja. No setting, command or address: those are the admin's.
 """
 
 from typing import Literal
 
 import reflex as rx
 
+from builder.state.auth import AuthState
 from builder.state.conversation import ConversationState
 
-# (setting, what it connects): the README's Configuration table.
-MODEL_SETTINGS = (
-    ("ANTHROPIC_API_KEY=sk-ant-...", "Claude"),
-    ("OPENAI_API_KEY=sk-...", "OpenAI, or any OpenAI-compatible service"),
-)
-OLLAMA_SETTINGS = ("OPENAI_BASE_URL=http://127.0.0.1:11434/v1", "FORJA_OPENAI_MODEL=llama3.1")
+MODELS_SECTION = "/admin#admin-models"
 
 
-def setting(text: str) -> rx.Component:
-    return rx.code(text, size="1", variant="soft", class_name="model-setting")
+def how_to_connect(size: Literal["1", "2"] = "2") -> rx.Component:
+    """Who can connect a model, in words: the admin page for an admin, the person who runs Forja for anyone else."""
+    return rx.cond(
+        AuthState.is_admin,
+        rx.link("Connect one on the admin page.", href=MODELS_SECTION, size=size, class_name="connect-model-admin"),
+        rx.text("Ask the person who runs this Forja to connect one.", as_="span", size=size, class_name="connect-model-ask"),
+    )
 
 
 def connect_model_help() -> rx.Component:
-    """A "Connect a model" link that opens how to, in a few lines, with the doctor page one click further."""
+    """A "Connect a model" link that opens what a model adds, and who can connect one."""
     return rx.popover.root(
         rx.popover.trigger(
             rx.button(rx.icon("plug", size=12), "Connect a model", variant="ghost", size="1", class_name="connect-model")
@@ -32,20 +34,12 @@ def connect_model_help() -> rx.Component:
             rx.vstack(
                 rx.text("Connect a model", weight="bold", size="2"),
                 rx.text(
-                    "Offline starters build from templates and make plain edits. For anything else, set one of these "
-                    "where Forja runs, then restart it:",
+                    "Offline starters build from templates and make plain edits. To have any app you describe "
+                    "written, and changes made in your words, Forja needs an AI model: Claude, OpenAI, or one "
+                    "running on your own computer.",
                     size="2",
                 ),
-                *(
-                    rx.vstack(setting(text), rx.text(what, size="1", color=rx.color("gray", 11)), spacing="1")
-                    for text, what in MODEL_SETTINGS
-                ),
-                rx.vstack(
-                    rx.hstack(*(setting(text) for text in OLLAMA_SETTINGS), spacing="1", wrap="wrap"),
-                    rx.text("Ollama on this machine: no key, any model you pulled", size="1", color=rx.color("gray", 11)),
-                    spacing="1",
-                ),
-                rx.link("What can this machine run?", href="/doctor", size="2", id="connect-model-doctor"),
+                how_to_connect(),
                 spacing="3",
             ),
             max_width="min(380px, calc(100vw - 24px))",

@@ -26,9 +26,9 @@ from builder.eval.probes import probe
 from builder.eval.results import EvalRun, Grade, Mode, Probe, TaskResult, load_run, run_folder
 from builder.eval.suite import EvalTask
 from builder.eval.webbench_grader import grade_web_bench
+from builder.generation.providers.choice import default_provider
 from builder.models import LOCAL_USER_ID
 from builder.services.run_settings import RunSettings
-from builder.settings import settings
 
 if TYPE_CHECKING:
     from builder.composition import Services
@@ -66,7 +66,7 @@ class EvalRunner:
                 id=datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2),
                 suite=options.suite,
                 mode=options.mode,
-                provider=options.provider or settings.default_provider,
+                provider=options.provider or await default_provider(),
                 model=options.model or "",
                 repair_rounds=options.repair_rounds,
                 started_at=datetime.now(UTC),

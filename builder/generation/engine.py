@@ -277,7 +277,7 @@ class GenerationRun:
     async def run(self) -> GenerationEvent:
         try:
             project = await self._store.get_project(self.project_id)
-            provider = get_provider(self.provider_name or project.provider or None, self.model or project.model or None)
+            provider = await get_provider(self.provider_name or project.provider or None, self.model or project.model or None)
             prompt = redact(self.prompt.strip())
             if not prompt:
                 raise GenerationError("Describe what you want first: the request was empty.")
@@ -355,7 +355,7 @@ class GenerationRun:
         tree = {p: text for p, d in tree_bytes.items() if (text := text_of(d)) is not None}
         images = self.images
         if images:
-            refusal = vision_refusal(provider.name, provider.model)
+            refusal = vision_refusal(provider.name, provider.model, provider.base_url)
             if refusal:
                 images = []
                 self.emit("status", message=refusal)

@@ -11,6 +11,7 @@ import os
 import re
 from functools import lru_cache
 
+from builder.generation.providers.stored import stored_keys
 from builder.settings import settings
 from preview_runtime.common import SECRET_NAME
 
@@ -35,7 +36,8 @@ def secret_values() -> tuple[str, ...]:
 
 
 def redact(text: str) -> str:
-    for value in secret_values():
+    # The keys of connected models are read at each request (they change without a restart): not cached above.
+    for value in (*secret_values(), *sorted(stored_keys(), key=len, reverse=True)):
         if value in text:
             text = text.replace(value, REDACTED)
     return _KEY_SHAPES.sub(REDACTED, text)

@@ -148,10 +148,8 @@ CLAUSE = re.compile(
 )
 _OWNER = re.compile(r"(?<!\s)\s+for\s+", re.IGNORECASE)
 
-HOW_TO_CONNECT = (
-    "set ANTHROPIC_API_KEY or OPENAI_API_KEY, or run Ollama on this machine and set "
-    "OPENAI_BASE_URL=http://127.0.0.1:11434/v1 and FORJA_OPENAI_MODEL to one of its models, then restart Forja"
-)
+# Plain words: the settings that connect a model are for whoever runs Forja, on its admin page and in its docs.
+HOW_TO_CONNECT = "the person who runs this Forja can connect one on its admin page"
 
 
 def _has(pattern: str, text: str) -> bool:

@@ -29,6 +29,7 @@ from builder.models.app_users import (
     new_app_user_id,
     new_data_row_id,
 )
+from builder.models.connections import ModelConnection
 from builder.models.projects import (
     AcceptanceRun,
     Author,
@@ -70,6 +71,7 @@ __all__ = [
     "Generation",
     "GitPush",
     "GitToken",
+    "ModelConnection",
     "Plan",
     "PreviewSession",
     "Project",

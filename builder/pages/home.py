@@ -3,6 +3,7 @@
 import reflex as rx
 
 from builder.components.attachments import attach_button, attachments_row
+from builder.components.connect_model import how_to_connect
 from builder.components.layout import error_callout, top_bar
 from builder.components.project_menu import trash_list
 from builder.components.usage_meters import quota_callout
@@ -52,7 +53,14 @@ def prompt_box() -> rx.Component:
         attachments_row(),
         rx.flex(
             attach_button("prompt"),
-            rx.text(HomeState.mode_note, size="1", color=rx.color("gray", 11), id="mode-note", class_name="mode-note"),
+            rx.text(
+                HomeState.mode_note,
+                rx.cond(HomeState.mode_note != "", rx.fragment(" ", how_to_connect("1"))),
+                size="1",
+                color=rx.color("gray", 11),
+                id="mode-note",
+                class_name="mode-note",
+            ),
             mode_choice(),
             rx.button(
                 rx.cond(HomeState.plan_first, rx.icon("list-checks", size=16), rx.icon("sparkles", size=16)),

@@ -134,7 +134,7 @@ class AgentRun:
     async def run(self) -> GenerationEvent:
         try:
             project = await self._store.get_project(self.project_id)
-            provider = get_provider(self.provider_name or project.provider or None, self.model or project.model or None)
+            provider = await get_provider(self.provider_name or project.provider or None, self.model or project.model or None)
             if provider.name == "offline":
                 raise GenerationError(OFFLINE_REFUSAL)
             if not project.current_version:
@@ -183,7 +183,7 @@ class AgentRun:
     async def _steps(self, provider: Provider, versions: list[Any], workspace: AgentWorkspace, task: str) -> str:
         """The loop: ask, do each call, answer with what it gave; the summary of the `finish` call."""
         # A page's screenshot goes back with its step to a model that takes pictures.
-        self.sees = vision_refusal(provider.name, provider.model) is None
+        self.sees = vision_refusal(provider.name, provider.model, provider.base_url) is None
         tree = workspace.base
         shown = prompts.relevant_files(tree, task, settings.followup_context_bytes // 2)
         history = [f"{v.author.value}: {v.message}" for v in versions if v.message]

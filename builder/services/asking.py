@@ -58,7 +58,7 @@ class AskService:
         project = await self._projects.get(project_id)
         if not project.current_version:
             raise InvalidInput("This project has no files yet: build it first, then ask about it.")
-        chosen = get_provider(provider or project.provider or None, model or project.model or None)
+        chosen = await get_provider(provider or project.provider or None, model or project.model or None)
         tree = await self._store.read_tree(project_id)
         # Offline there is no model to send the files to: the answer is read from the tree itself.
         request = None if chosen.name == "offline" else ask_request(question, tree, settings.followup_context_bytes)

@@ -211,7 +211,12 @@ def _models_check() -> Check:
     if settings.openai_base_url:
         present.append("OPENAI_BASE_URL")
     if not present:
-        return Check(name="models", ok=True, detail="No model is set up: Forja builds apps from its offline starters.")
+        return Check(
+            name="models",
+            ok=True,
+            detail="No model is set in the environment; those connected on the admin page are listed there (without "
+            "any, Forja builds apps from its offline starters).",
+        )
     return Check(name="models", ok=True, detail=f"Set: {', '.join(present)} (values never shown).")
 
 

@@ -138,7 +138,7 @@ class GenerationService:
         check_count(len(request.images))
         project = await self._projects.get(request.project_id)
         request.allowance = await self._quotas.allowance(request.user_id)
-        provider = get_provider(request.provider or project.provider or None, request.model or project.model or None)
+        provider = await get_provider(request.provider or project.provider or None, request.model or project.model or None)
         if request.agent:
             if provider.name == "offline":
                 raise ProviderError(OFFLINE_REFUSAL)
@@ -207,7 +207,7 @@ class GenerationService:
         With `discard_if_failed` (the API and the CLI) a failed first generation leaves no project
         behind; the UI keeps it, open in its workspace, so the person can try again there.
         """
-        get_provider(provider, model)
+        await get_provider(provider, model)
         project_id = await self._projects.create_empty(project_name_from_prompt(prompt), owner=owner)
         try:
             await self.start(

@@ -152,12 +152,12 @@ class PlanService:
             raise InvalidInput("Describe what you want first: the request was empty.")
         new = project_id is None
         if project_id is None:
-            chosen = get_provider(provider, model)
+            chosen = await get_provider(provider, model)
             project_id = await self._projects.create_empty(project_name_from_prompt(prompt), owner=owner)
             files: list[str] = []
         else:
             project = await self._projects.get(project_id)
-            chosen = get_provider(provider or project.provider or None, model or project.model or None)
+            chosen = await get_provider(provider or project.provider or None, model or project.model or None)
             files = [f.path for f in await self._projects.files(project_id)] if project.current_version else []
         request = plan_request(prompt, files)
         if chosen.name == "offline" and files:
@@ -194,7 +194,7 @@ class PlanService:
         plan = await self._store.get_plan(plan_id)
         self._still_proposed(plan)
         project = await self._projects.get(plan.project_id)
-        chosen = get_provider(provider or project.provider or None, model or project.model or None)
+        chosen = await get_provider(provider or project.provider or None, model or project.model or None)
         if chosen.name == "offline":
             raise ProviderError(OFFLINE_CANNOT_REVISE)
         draft, _ = await self._ask(chosen, plan.project_id, ask, revise_request(plan.prompt, draft_of(plan), ask), user_id)
@@ -232,7 +232,7 @@ class PlanService:
         plan = await self._store.get_plan(plan_id)
         self._still_proposed(plan)
         project = await self._projects.get(plan.project_id)
-        chosen = get_provider(provider or project.provider or None, model or project.model or None)
+        chosen = await get_provider(provider or project.provider or None, model or project.model or None)
         # Offline starter mode builds from the person's words (its plan is the starter's own): a long plan as its
         # "prompt" would only confuse how it names and personalises the app.
         for_model = None if chosen.name == "offline" else build_message(plan.prompt, draft_of(plan))

@@ -11,8 +11,8 @@ class ModelSettings(BaseSettings):
         default="",
         validation_alias=AliasChoices("ANTHROPIC_API_KEY", "FORJA_ANTHROPIC_API_KEY"),
         repr=False,
-        description="Makes Claude the default provider. Read by the server only: never sent to the browser, a model, "
-        "a log or a preview.",
+        description="Makes Claude the default provider, and wins over a Claude connected on the admin page. Read by the "
+        "server only: never sent to the browser, a model, a log or a preview.",
     )
     anthropic_base_url: str = Field(
         default="",
@@ -24,8 +24,8 @@ class ModelSettings(BaseSettings):
         default="",
         validation_alias=AliasChoices("OPENAI_API_KEY", "FORJA_OPENAI_API_KEY"),
         repr=False,
-        description="Enables the OpenAI-compatible provider (OpenAI, OpenRouter...). Read by the server only, as the "
-        "Anthropic key.",
+        description="Enables the OpenAI-compatible provider (OpenAI, OpenRouter...); with `OPENAI_BASE_URL` it wins over "
+        "an OpenAI-compatible model connected on the admin page. Read by the server only, as the Anthropic key.",
     )
     openai_base_url: str = Field(
         default="",
@@ -37,7 +37,8 @@ class ModelSettings(BaseSettings):
     openai_vision: bool | None = Field(
         default=None,
         description="Whether the OpenAI-compatible model takes pictures (`true`/`false`). Empty means yes for OpenAI's "
-        "own API (no `OPENAI_BASE_URL`) and no for other servers; set `true` for a local model that reads images. When "
+        "own API (no `OPENAI_BASE_URL`, or a model connected on the admin page without an address) and no for other "
+        "servers; set `true` for a local model that reads images. When "
         "no, an attached picture is kept but not sent, and the person is told so.",
     )
     attach_max_bytes: int = Field(
@@ -48,7 +49,8 @@ class ModelSettings(BaseSettings):
     provider: str = Field(
         default="",
         description="`anthropic`, `openai` or `offline`; empty picks Claude if its key is set, else OpenAI-compatible "
-        "if set, else offline. Each project can pick its own in the workspace.",
+        "if set, else the default model connected on the admin page, else offline. Each project can pick its own in the "
+        "workspace.",
     )
     max_output_tokens: int = Field(default=16000, description="`max_tokens` of one answer; a longer answer is continued.")
     max_segments: int = Field(default=4, description="How many parts an answer cut at the output limit may have.")

@@ -9,9 +9,8 @@ import reflex as rx
 from builder.errors import ForjaError
 from builder.generation.engine import GenerationEvent
 from builder.generation.picked import new_text_request, with_picked
-from builder.generation.providers.choice import PROVIDER_LABELS, available_providers
+from builder.generation.providers.choice import NOT_CONNECTED, PROVIDER_LABELS, available_providers, default_provider
 from builder.services.access import Permission
-from builder.settings import settings
 from builder.state.attachments import AttachmentsState
 from builder.state.editor import EditorState
 from builder.state.preview import PreviewPaneState
@@ -55,9 +54,9 @@ class ConversationState(WorkspaceState):
     async def _show(self, loaded: Loaded) -> None:
         if loaded.switched:
             self.followup = ""
-        available = available_providers()
+        available = await available_providers()
         self.provider_options = [ProviderOption(name, PROVIDER_LABELS[name]) for name in available]
-        chosen = loaded.project.provider if loaded.project.provider in available else settings.default_provider
+        chosen = loaded.project.provider if loaded.project.provider in available else await default_provider()
         self.provider = chosen if chosen in available else "offline"
         services = loaded.services
         generations = await services.generations.records(loaded.project.id)
@@ -82,8 +81,8 @@ class ConversationState(WorkspaceState):
 
     @rx.event
     async def set_provider(self, provider: str) -> None:
-        if provider not in available_providers():
-            self.error = f"{PROVIDER_LABELS.get(provider, provider)} is not set up on this Forja; see the README's settings."
+        if provider not in await available_providers():
+            self.error = NOT_CONNECTED.format(label=PROVIDER_LABELS.get(provider, provider))
             return
         services = (await self.allowed(Permission.edit)).services
         self.provider = provider

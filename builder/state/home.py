@@ -10,6 +10,7 @@ import reflex as rx
 
 from builder.errors import FileTreeError, ForjaError
 from builder.filetree import human_size
+from builder.generation.providers.choice import default_provider
 from builder.git.imports import fetch_tree, shown
 from builder.models import ProjectRole
 from builder.publish.answers import AppInfo
@@ -65,9 +66,8 @@ def app_fields(app: AppInfo | None) -> dict[str, str]:
 
 
 OFFLINE_NOTE = (
-    "Offline starter mode: no AI key is set, so Forja builds a list app, a one-page site, a blog or an API from its "
-    "starters and says what it could not build. To have any app you describe written, set ANTHROPIC_API_KEY or "
-    "OPENAI_API_KEY, or run Ollama here with OPENAI_BASE_URL=http://127.0.0.1:11434/v1, and restart Forja."
+    "Offline starter mode: no AI model is connected, so Forja builds a list app, a one-page site, a blog or an API "
+    "from its starters and says what it could not build."
 )
 
 
@@ -84,7 +84,7 @@ class HomeState(rx.State):
 
     @rx.event
     async def load(self) -> None:
-        self.mode_note = OFFLINE_NOTE if settings.default_provider == "offline" else ""
+        self.mode_note = OFFLINE_NOTE if await default_provider() == "offline" else ""
         self.building = False
         self.projects = await self._cards(0)
 

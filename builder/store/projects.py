@@ -58,6 +58,7 @@ from builder.store.generations import GenerationRecords
 from builder.store.git_pushes import GitPushRecords
 from builder.store.git_tokens import GitTokenRecords
 from builder.store.members import MemberRecords
+from builder.store.model_connections import ModelConnectionRecords
 from builder.store.plans import PlanRecords
 from builder.store.releases import ReleaseRecords
 from builder.store.reviews import ReviewRecords
@@ -131,6 +132,7 @@ class ProjectStore(
     AppEnvRecords,
     AppDataRecords,
     PlanRecords,
+    ModelConnectionRecords,
 ):
     """Projects, their immutable versions and files, their history and trash (generation and verification records,
     accounts, project members, the trash and the server's usage in their own modules)."""

@@ -5,14 +5,18 @@ menu, reads that usage in the charts and the tables, invites someone who signs u
 the admin's project with a key in its page, has their publish stopped by the review (the dialog offers Fix this but
 not Publish anyway); the admin publishes anyway and reads the app among the live apps with open problems. Then the
 admin changes that person's quotas, disables them, and stops the preview. Each section leaves screenshots,
-`admin-<section>-<width>[-dark].png`, at 1440x900 and 390x844.
+`admin-<section>-<width>[-dark].png`, at 1440x900 and 390x844. Last, with no model yet, the home page's note sends the
+admin to the Models section, where they connect an OpenAI-compatible server (tests/llm_server.py), test it, and build
+with it at once, without a restart; its key is never in the page or Forja's log.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +24,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.e2e.accounts import setup_code, sign_in
 from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE, Traffic, accessible, another_forja, choose_example
+from tests.llm_server import ScriptedLLMServer, TextAnswer, ToolAnswer
 
 ADMIN = {"email": "ana@example.org", "name": "Ana Admin", "password": "admin password 1"}
 INVITED = {"email": "bo@example.org", "name": "Bo Member", "password": "member password 1"}
@@ -28,6 +33,14 @@ AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"  # in parts, so no scanner of this reposit
 LEAKY = f"<!doctype html><html lang='en'><title>Key shop</title><h1>Key shop</h1>\n<script>const k='{AWS_KEY}'</script>\n"
 REASON = "It is the example key from the cloud's own documentation."
 LOG = "forja-admin.log"
+# One key per run of the module: the log, which the tests share, must never hold it.
+MODEL_KEY = f"sk-test-admin-page-{secrets.token_hex(12)}"
+BARBER = "<!doctype html><html lang='en'><title>Barber bookings</title><h1>Book a cut</h1></html>\n"
+
+
+def built(title: str) -> dict[str, Any]:
+    """What the model answers to a build: one page."""
+    return {"title": title, "summary": "A page to book a cut.", "files": [{"path": "index.html", "content": BARBER}]}
 
 
 @pytest.fixture
@@ -36,11 +49,14 @@ def admin_forja(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     One per test, not per module: a second try of a test cut short counts its usage from nothing, as the first did."""
     log = ARTIFACTS / LOG
     since = log.stat().st_size if log.exists() else 0
-    env = {"FORJA_AUTH": "password", "FORJA_PROVIDER": "offline", "FORJA_VERIFY_GENERATIONS": "false"}
+    # No model from the environment: the admin connects one on the admin page.
+    no_model = {"FORJA_PROVIDER": "", "ANTHROPIC_API_KEY": "", "OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""}
+    env = {"FORJA_AUTH": "password", "FORJA_VERIFY_GENERATIONS": "false", **no_model}
     with another_forja(tmp_path_factory.mktemp("admin"), LOG, env) as base:
         answer = httpx.post(f"{base}/api/auth/sign-up", json={**ADMIN, "setup_code": setup_code(log, since)}, timeout=30)
         assert answer.status_code == 200, answer.text
         yield base
+    assert MODEL_KEY not in log.read_text()[since:], "a model's key is in Forja's log"
 
 
 def shoot_sections(page: Page, width: int) -> None:
@@ -71,7 +87,7 @@ def no_sideways_scroll(page: Page, viewport: ViewportSize) -> None:
 
 
 def test_an_admin_reads_the_usage_invites_someone_and_stops_a_preview(
-    admin_forja: str, page: Page, browser: Browser, traffic: Traffic
+    admin_forja: str, page: Page, browser: Browser, traffic: Traffic, llm: ScriptedLLMServer
 ) -> None:
     base = admin_forja
     page.set_viewport_size(DESKTOP)
@@ -149,6 +165,9 @@ def test_an_admin_reads_the_usage_invites_someone_and_stops_a_preview(
     newcomer.locator("#auth-password").fill(INVITED["password"])
     newcomer.locator("#auth-submit").click()
     newcomer.wait_for_url(f"{base}/")
+    # No model yet: a member is told, in words, who can connect one (the admin is sent to the admin page, below).
+    expect(newcomer.locator("#mode-note .connect-model-ask")).to_have_text("Ask the person who runs this Forja to connect one.")
+    expect(newcomer.locator("#mode-note a")).to_have_count(0)
     # A member is refused the admin page, in words.
     newcomer.goto(f"{base}/admin")
     expect(newcomer.locator("#admin-refused")).to_contain_text("Only admins of this Forja can open this page")
@@ -257,7 +276,59 @@ def test_an_admin_reads_the_usage_invites_someone_and_stops_a_preview(
     page.goto(f"{base}/doctor")
     expect(page.locator(".doctor-runner").first).to_be_visible(timeout=60_000)
     expect(page.locator("#doctor-verdict")).to_have_count(0)
+
+    connect_a_model_and_build_with_it(page, base, llm)
     assert traffic.off_machine() == []
+
+
+def connect_a_model_and_build_with_it(page: Page, base: str, llm: ScriptedLLMServer) -> None:
+    """No model yet: the home page's note sends the admin to the Models section; the model connected there answers
+    its test and builds the next app, at once."""
+    page.goto(base)
+    note = page.locator("#mode-note")
+    expect(note).to_contain_text("no AI model is connected")
+    note.get_by_role("link", name="Connect one on the admin page.").click()
+    page.wait_for_url(f"{base}/admin#admin-models")
+    models = page.locator("#admin-models")
+    expect(models.locator("#admin-no-models")).to_be_visible()
+    models.get_by_text("OpenAI, or OpenAI-compatible").click()
+    page.locator("#model-key").fill(MODEL_KEY)
+    expect(page.locator("#model-key")).to_have_attribute("type", "password")
+    page.locator("#model-url").fill(f"{llm.openai_base_url}/")
+    page.locator("#model-name").fill("local-model")
+    page.locator("#model-connect").click()
+    row = models.locator(".admin-model")
+    expect(row).to_contain_text("local-model \u00b7 " + llm.openai_base_url + " \u00b7 Key set (hidden)")
+    expect(row).to_contain_text("Default")
+    expect(page.locator("#model-key")).to_have_value("")
+    llm.queue(TextAnswer("OK"))
+    row.locator(".model-test").click()
+    expect(row.locator(".model-tested")).to_have_text(re.compile(r"^It answered in \d+ ms\.$"))
+    assert llm.requests[-1].body["max_tokens"] == 1
+    assert MODEL_KEY not in page.content()
+    for width, size in (("1440", DESKTOP), ("390", PHONE)):
+        page.set_viewport_size(size)
+        models.scroll_into_view_if_needed()
+        models.screenshot(path=str(ARTIFACTS / f"admin-models-{width}.png"), animations="disabled")
+        no_sideways_scroll(page, size)
+    page.set_viewport_size(DESKTOP)
+    accessible(page, "admin models", widths=(DESKTOP, PHONE))
+
+    # Built with it, no restart: the note is gone and the next build goes to the connected model.
+    page.goto(base)
+    expect(page.locator("#mode-note")).to_have_text("")
+    llm.queue(ToolAnswer(built("Barber bookings")))
+    page.locator("#prompt").fill("A booking page for my barber shop")
+    page.locator("#build-button").click()
+    page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
+    expect(page.locator("#version-badge")).to_have_text("v1", timeout=120_000)
+    expect(page.locator("#provider-select")).to_have_text("OpenAI-compatible")
+    sent = llm.requests[-1]
+    assert (sent.path, sent.body["model"], sent.headers["authorization"]) == (
+        "/v1/chat/completions",
+        "local-model",
+        f"Bearer {MODEL_KEY}",
+    )
 
 
 def test_without_accounts_the_home_page_links_the_admin_page_of_usage_previews_and_health(forja: str, page: Page) -> None:

@@ -75,6 +75,11 @@ ROUTES = [
     ("GET", "/api/admin/previews", None),
     ("DELETE", "/api/admin/previews/x", None),
     ("GET", "/api/admin/health", None),
+    ("GET", "/api/admin/models", None),
+    ("POST", "/api/admin/models", {"kind": "anthropic", "api_key": "sk-ant-from-a-member-0123456789"}),
+    ("POST", "/api/admin/models/1/default", None),
+    ("POST", "/api/admin/models/1/test", None),
+    ("DELETE", "/api/admin/models/1", None),
 ]
 
 
@@ -89,6 +94,7 @@ async def test_every_admin_route_refuses_the_signed_out_and_members(server: Serv
     users = (await server.admin.get("/api/admin/users")).json()
     assert [(u["email"], u["role"]) for u in users] == [("ana@example.org", "admin"), ("bo@example.org", "member")]
     assert (await server.admin.get("/api/admin/quotas")).json()["tokens_day"] == builder.settings.settings.quota_tokens_day
+    assert (await server.admin.get("/api/admin/models")).json() == []
 
 
 async def test_an_admin_changes_a_persons_role_and_quotas(server: Server) -> None:

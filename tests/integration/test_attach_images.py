@@ -104,7 +104,7 @@ async def test_a_model_without_vision_is_told_about_not_silently_skipped(
 
     assert events[-1][0] == "done", events
     statuses = [d["message"] for t, d in events if t == "status"]
-    assert any("The picture was not sent" in s and "FORJA_OPENAI_VISION=true" in s for s in statuses), statuses
+    assert any("The picture was not sent" in s and "can turn them on for it" in s for s in statuses), statuses
     content = user_content(scripted_llm.requests[0].body)
     assert isinstance(content, str) and "Like this" in content
     assert base64.b64encode(PNG).decode() not in scripted_llm.requests[0].text

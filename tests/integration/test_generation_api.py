@@ -138,14 +138,16 @@ async def test_offline_generation_over_sse(client: httpx.AsyncClient, offline_on
 async def test_provider_without_a_key_is_refused_before_anything_is_made(client: httpx.AsyncClient, offline_only: None) -> None:
     response = await client.post("/api/generate", json={"prompt": "A page", "provider": "anthropic"})
     assert response.status_code == 400
-    assert response.json() == {"detail": "Claude is not set up: set ANTHROPIC_API_KEY in Forja's environment and restart Forja."}
+    assert response.json() == {
+        "detail": "Claude is not connected on this Forja: the person who runs it can connect it on the admin page."
+    }
     response = await client.post("/api/generate", json={"prompt": "A page", "provider": "openai"})
-    assert response.status_code == 400 and "OPENAI_API_KEY" in response.json()["detail"]
+    assert response.status_code == 400 and "OpenAI-compatible is not connected" in response.json()["detail"]
     assert (await client.get("/api/projects")).json()["items"] == []
 
     project_id = (await client.post("/api/projects", json={"name": "Mine", "files": SITE})).json()["id"]
     response = await client.post(f"/api/projects/{project_id}/generate", json={"prompt": "Red", "provider": "anthropic"})
-    assert response.status_code == 400 and "ANTHROPIC_API_KEY" in response.json()["detail"]
+    assert response.status_code == 400 and "Claude is not connected" in response.json()["detail"]
     assert (await client.get(f"/api/projects/{project_id}/generations")).json() == []
 
 

@@ -39,7 +39,8 @@ def test_summary_names_what_was_not_built_and_how_to_connect_a_model() -> None:
     prompt = "a simple expense tracker with categories and a chart"
     summary = decide(prompt, personalise(prompt).features, load_starters()).summary("Expense Tracker")
     assert "Not built offline: \u201ccategories\u201d, \u201ca chart\u201d" in summary
-    assert "ANTHROPIC_API_KEY" in summary and "OPENAI_BASE_URL=http://127.0.0.1:11434/v1" in summary
+    assert "the person who runs this Forja can connect one on its admin page" in summary
+    assert "_API_KEY" not in summary and "127.0.0.1" not in summary and "restart" not in summary
 
 
 def test_nothing_fitting_still_says_what_it_did_not_build() -> None:
@@ -129,7 +130,7 @@ def test_the_summary_says_what_was_built_and_what_was_not(prompt: str, made: str
     summary = fit.summary(variables.title, variables.item_noun_plural)
     assert made in summary, summary
     if not_built:
-        assert f"Not built offline: {', '.join(not_built)}; connect a model to build them: set ANTHROPIC_API_KEY" in summary
+        assert f"Not built offline: {', '.join(not_built)}; connect a model to build them: the person who runs" in summary
         assert "it is only" in summary or "only a starting point" in summary, summary
     else:
         assert "Not built" not in summary and "only" not in summary and fit.complete, summary

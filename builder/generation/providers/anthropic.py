@@ -43,21 +43,19 @@ from builder.generation.providers.base import (
     kept_client,
     request_timeout,
 )
-from builder.settings import settings
+from builder.generation.providers.stored import ASK_ADMIN, Connection
 
 
-def _explain(exc: anthropic.APIError) -> ProviderError:
+def _explain(exc: anthropic.APIError, model: str) -> ProviderError:
     status = getattr(exc, "status_code", None)
     if isinstance(exc, anthropic.APIConnectionError):
-        return TransientProviderError("Could not reach Claude's API (connection failed or timed out).")
+        return TransientProviderError("Could not reach Claude (the connection failed or timed out).")
     if status == 401:
-        return ProviderError("Claude refused the API key: check ANTHROPIC_API_KEY and restart Forja.")
+        return ProviderError(f"Claude refused the key. {ASK_ADMIN}")
     if status == 403:
-        return ProviderError("This Anthropic API key may not use this model; pick another model or check the key's permissions.")
+        return ProviderError(f"This key may not use the model {model!r}. {ASK_ADMIN}")
     if status == 404:
-        return ProviderError(
-            f"Claude does not know the model {settings.anthropic_model!r}; set FORJA_ANTHROPIC_MODEL to a current model."
-        )
+        return ProviderError(f"Claude does not know the model {model!r}. {ASK_ADMIN}")
     text = str(getattr(exc, "message", exc))
     if status in TRANSIENT_STATUS or "overloaded" in text.lower() or status is None:
         return TransientProviderError(f"Claude is busy right now ({text}).")
@@ -113,15 +111,17 @@ def _message(message: Message) -> MessageParam:
 class AnthropicProvider(Provider):
     name = "anthropic"
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, connection: Connection) -> None:
         self.model = model
+        self.base_url = connection.base_url
+        self._connection = connection
 
     @property
     def client(self) -> anthropic.AsyncAnthropic:
         return kept_client(
             anthropic.AsyncAnthropic,
-            api_key=settings.anthropic_api_key,
-            base_url=settings.anthropic_base_url or None,
+            api_key=self._connection.api_key,
+            base_url=self._connection.base_url or None,
             max_retries=0,
             timeout=request_timeout(anthropic.Timeout),
         )
@@ -163,6 +163,6 @@ class AnthropicProvider(Provider):
                         stop_reason = event.delta.stop_reason or stop_reason
                         usage.output_tokens = event.usage.output_tokens or usage.output_tokens
         except anthropic.APIError as exc:
-            raise _explain(exc) from exc
+            raise _explain(exc, self.model) from exc
         yield usage
         yield Finished("max_tokens" if stop_reason == "max_tokens" else "tool_use" if stop_reason == "tool_use" else "end_turn")

@@ -156,6 +156,8 @@ def kept_client(make: Callable[..., T], **options: Any) -> T:
 class Provider(ABC):
     name: str
     model: str
+    # The server's address, when it is not the provider's own API (a local model's, a gateway's).
+    base_url: str = ""
 
     @abstractmethod
     def stream(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:

@@ -34,19 +34,20 @@ from builder.generation.providers.base import (
     kept_client,
     request_timeout,
 )
-from builder.settings import settings
+from builder.generation.providers.stored import ASK_ADMIN, Connection
 
 
-def _explain(exc: openai.OpenAIError) -> ProviderError:
-    where = settings.openai_base_url or "OpenAI"
+def _explain(exc: openai.OpenAIError, model: str, connection: Connection) -> ProviderError:
+    where = "The model's server" if connection.base_url else "OpenAI"
     if isinstance(exc, openai.APIConnectionError):
-        return TransientProviderError(f"Could not reach {where} (connection failed or timed out).")
+        target = "the model's server" if connection.base_url else "OpenAI"
+        return TransientProviderError(f"Could not reach {target} (the connection failed or timed out).")
     status = getattr(exc, "status_code", None)
     text = str(getattr(exc, "message", exc))
     if status == 401:
-        return ProviderError(f"{where} refused the API key: check OPENAI_API_KEY and restart Forja.")
+        return ProviderError(f"{where} refused the key. {ASK_ADMIN}")
     if status == 404:
-        return ProviderError(f"{where} does not know the model {settings.openai_model!r}; set FORJA_OPENAI_MODEL.")
+        return ProviderError(f"{where} does not know the model {model!r}. {ASK_ADMIN}")
     if status in TRANSIENT_STATUS or status is None or "overloaded" in text.lower():
         return TransientProviderError(f"{where} is busy right now ({text}).")
     return ProviderError(f"{where} answered with an error: {text}")
@@ -95,16 +96,18 @@ def _message(message: Message) -> ChatCompletionMessageParam:
 class OpenAIProvider(Provider):
     name = "openai"
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, connection: Connection) -> None:
         self.model = model
+        self.base_url = connection.base_url
+        self._connection = connection
 
     @property
     def client(self) -> openai.AsyncOpenAI:
         return kept_client(
             openai.AsyncOpenAI,
             # Local servers (Ollama, LM Studio) need no key, but the SDK insists on one.
-            api_key=settings.openai_api_key or "not-needed",
-            base_url=settings.openai_base_url or None,
+            api_key=self._connection.api_key or "not-needed",
+            base_url=self._connection.base_url or None,
             max_retries=0,
             timeout=request_timeout(openai.Timeout),
         )
@@ -155,6 +158,6 @@ class OpenAIProvider(Provider):
                                 choice.finish_reason, "end_turn"
                             )
         except openai.OpenAIError as exc:
-            raise _explain(exc) from exc
+            raise _explain(exc, self.model, self._connection) from exc
         yield usage
         yield Finished(finish)  # type: ignore[arg-type]

@@ -126,7 +126,7 @@ def _connection(row: ModelRow) -> rx.Component:
                     wrap="wrap",
                 ),
                 align="center",
-                gap="2",
+                spacing="2",
                 wrap="wrap",
                 width="100%",
             ),

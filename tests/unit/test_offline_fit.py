@@ -280,7 +280,7 @@ def test_the_tagline_is_the_starters_own_and_the_summary_says_the_look(
 OWN_WORDS = {
     "a booking page for my barber shop": ("Barber Shop", "book"),
     "a to-do list for my errands, in green": ("Errands", "tasks", "Pick up the parcel"),
-    "a recipe box for my family": ("recipes", "Lemon cake", "Tomato soup"),
+    "a recipe box for my family": ("Family Recipe Box", "recipes", "Lemon cake", "Tomato soup"),
     "an inventory for my bike shop": ("Bike Shop", "items", "First item"),
     "a landing page for my bakery": ("Bakery", "opening hours", "contact form"),
 }

@@ -83,13 +83,21 @@ _OWNER_NAME = re.compile(
 )
 
 
+# People an app is for, rather than the name of a business: "a recipe box for my family" is the Family Recipe Box.
+_PEOPLE = re.compile(
+    r"family|kids|children|friends|team|class|classroom|household|roommates|flatmates|parents|partner|students",
+    re.IGNORECASE,
+)
+
+
 def _title(prompt: str) -> str:
     text = " ".join(prompt.strip().rstrip(".!").split())
     owner = _OWNER_NAME.search(text)
-    if owner:
-        name = owner.group(1)
+    thing = re.split(r"\s+for\s+", CLAUSE.split(LEADING.sub("", text), maxsplit=1)[0], maxsplit=1)[0]
+    if owner and _PEOPLE.fullmatch(owner.group(1)):
+        name = f"{owner.group(1)} {thing}"
     else:
-        name = re.split(r"\s+for\s+", CLAUSE.split(LEADING.sub("", text), maxsplit=1)[0], maxsplit=1)[0]
+        name = owner.group(1) if owner else thing
     words = [w for w in name.split() if w.lower() not in COLOURS]
     # Five words at most, and not ending on a joining word ("Pizza Night Planner Für").
     words = trim_dangling(words[:5]) if words else ["My", "app"]

@@ -65,10 +65,10 @@ MADE: dict[str, str] = {
 # bakery"), not as the app's own words.
 TAGLINES: dict[Kind, str] = {
     "list": "Your {plural}, all in one list you can search.",
-    "page": "Welcome! See what we offer, when we are open and how to reach us.",
+    "page": "What we offer, when we are open and how to reach us, all on one page.",
     "api": "Your {plural}, kept on the server: list them, add them, change them and remove them.",
     "posts": "Our {plural}, newest first, each on a page of its own.",
-    "bookings": "Book your next {noun} online: pick a day and a time that suit you.",
+    "bookings": "Book your next {noun}: pick a day and a time that suit you.",
 }
 
 # Words in the thing asked for that each kind of starter is. "app" alone is not here: a chat app is not a list app.

@@ -144,7 +144,7 @@ def test_the_app_shows_only_what_it_does() -> None:
     assert not fit.complete and fit.built == []
     head, files = OfflineProvider()._new(prompt)
     page = files["index.html"]
-    assert "Book your next appointment online" in page and "calendar" not in page.lower()
+    assert "Book your next appointment:" in page and "calendar" not in page.lower()
     assert "it is only a booking page where customers make an account" in str(head["summary"])
 
 
@@ -247,7 +247,7 @@ def test_a_prompt_built_to_make_the_offline_reader_backtrack_is_read_at_once(pro
         ("A todo list with dark mode", "Your tasks, all in one list you can search.", None, "Gave it a dark theme."),
         (
             "A portfolio, dark theme, in purple",
-            "Welcome! See what we offer, when we are open and how to reach us.",
+            "What we offer, when we are open and how to reach us, all on one page.",
             "purple",
             "Made it purple, with a dark theme.",
         ),
@@ -256,7 +256,7 @@ def test_a_prompt_built_to_make_the_offline_reader_backtrack_is_read_at_once(pro
         ("Red velvet cake recipes in blue", "Your recipes, all in one list you can search.", "blue", "Made it blue."),
         (
             "A booking page for my barber shop",
-            "Book your next appointment online: pick a day and a time that suit you.",
+            "Book your next appointment: pick a day and a time that suit you.",
             None,
             "",
         ),

@@ -64,7 +64,7 @@ MADE: dict[str, str] = {
 # app's item noun, {plural}: its plural). A request in the app's header reads as a note to self ("A landing page for my
 # bakery"), not as the app's own words.
 TAGLINES: dict[Kind, str] = {
-    "list": "Your {plural}, all in one list you can search.",
+    "list": "Add {plural}, tick them off when they are done, and find any of them in a second.",
     "page": "What we offer, when we are open and how to reach us, all on one page.",
     "api": "Your {plural}, kept on the server: list them, add them, change them and remove them.",
     "posts": "Our {plural}, newest first, each on a page of its own.",

@@ -243,8 +243,18 @@ def test_a_prompt_built_to_make_the_offline_reader_backtrack_is_read_at_once(pro
 @pytest.mark.parametrize(
     ("prompt", "tagline", "accent", "look"),
     [
-        ("A to-do list for my errands, in green", "Your tasks, all in one list you can search.", "green", "Made it green."),
-        ("A todo list with dark mode", "Your tasks, all in one list you can search.", None, "Gave it a dark theme."),
+        (
+            "A to-do list for my errands, in green",
+            "Add tasks, tick them off when they are done, and find any of them in a second.",
+            "green",
+            "Made it green.",
+        ),
+        (
+            "A todo list with dark mode",
+            "Add tasks, tick them off when they are done, and find any of them in a second.",
+            None,
+            "Gave it a dark theme.",
+        ),
         (
             "A portfolio, dark theme, in purple",
             "What we offer, when we are open and how to reach us, all on one page.",
@@ -253,7 +263,12 @@ def test_a_prompt_built_to_make_the_offline_reader_backtrack_is_read_at_once(pro
         ),
         ("A blog with blue accents", "Our posts, newest first, each on a page of its own.", "blue", "Made it blue."),
         # A colour word that is not asked of the look is not the accent: an asked one wins.
-        ("Red velvet cake recipes in blue", "Your recipes, all in one list you can search.", "blue", "Made it blue."),
+        (
+            "Red velvet cake recipes in blue",
+            "Add recipes, tick them off when they are done, and find any of them in a second.",
+            "blue",
+            "Made it blue.",
+        ),
         (
             "A booking page for my barber shop",
             "Book your next appointment: pick a day and a time that suit you.",

@@ -83,12 +83,7 @@ def _add_form() -> rx.Component:
                 width="100%",
                 wrap="wrap",
             ),
-            rx.text(
-                "Names starting VITE_, NEXT_PUBLIC_, PUBLIC_ or REACT_APP_ are public: a front-end build puts them into the page, where "
-                "anyone who opens the app can read them. Keep keys under other names.",
-                size="1",
-                color=rx.color("gray", 11),
-            ),
+            rx.text(EnvState.public_words, size="1", color=rx.color("gray", 11), id="env-public-words"),
             width="100%",
             spacing="2",
         ),
@@ -102,8 +97,8 @@ def _data_part() -> rx.Component:
     return rx.vstack(
         rx.text("Data", size="2", weight="bold"),
         rx.text(
-            "A server app keeps its data in its own database (DATABASE_URL) and its /data folder. They outlive new versions, "
-            "restarts and rollbacks; the preview's and the published app's are apart.",
+            "This app's server keeps its data in its own database (DATABASE_URL) and its /data folder. They outlive new "
+            "versions, restarts and rollbacks; the preview's and the published app's are apart.",
             size="1",
             color=rx.color("gray", 11),
         ),
@@ -130,11 +125,7 @@ def env_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title("Environment"),
-            rx.dialog.description(
-                "Your app's own settings and secrets (a payment key, a mail API key). Its server gets them as environment "
-                "variables in its preview and when published; the AI sees only their names, and nothing shows a value again.",
-                size="2",
-            ),
+            rx.dialog.description(EnvState.intro, size="2", id="env-intro"),
             rx.vstack(
                 rx.cond(
                     EnvState.rows.length() > 0,
@@ -151,7 +142,8 @@ def env_dialog() -> rx.Component:
                         id="env-view-only",
                     ),
                 ),
-                _data_part(),
+                # Only an app with a server of its own has a database and a /data folder.
+                rx.cond(EnvState.has_server, _data_part()),
                 rx.cond(
                     EnvState.error != "",
                     rx.callout(

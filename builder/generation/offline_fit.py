@@ -60,6 +60,17 @@ MADE: dict[str, str] = {
     "and the {plural}",
 }
 
+# Each kind of starter's tagline, said to the app's visitors: what it is for them, only what its files do ({noun}: the
+# app's item noun, {plural}: its plural). A request in the app's header reads as a note to self ("A landing page for my
+# bakery"), not as the app's own words.
+TAGLINES: dict[Kind, str] = {
+    "list": "Add {plural}, tick them off when they are done, and find any of them in a second.",
+    "page": "What we offer, when we are open and how to reach us, all on one page.",
+    "api": "Your {plural}, kept on the server: list them, add them, change them and remove them.",
+    "posts": "Our {plural}, newest first, each on a page of its own.",
+    "bookings": "Book your next {noun}: pick a day and a time that suit you.",
+}
+
 # Words in the thing asked for that each kind of starter is. "app" alone is not here: a chat app is not a list app.
 _THINGS: dict[Kind, str] = {
     "list": r"to-?do|tasks?|lists?|checklists?|trackers?|planners?|organi[sz]ers?|inventory|habits?|recipes?|box|"
@@ -229,6 +240,13 @@ class Fit:
     def complete(self) -> bool:
         """Whether the app is all that was asked for."""
         return self.fits and not self.not_built and not self.lacks
+
+    def tagline(self, noun: str, plural: str) -> str:
+        """The app's tagline: its kind's, or the thing asked for where no starter is that thing (its own name for it)."""
+        kind = STARTER_KINDS.get(self.starter.name)
+        if not self.fits or kind is None:
+            return self.thing[:1].upper() + self.thing[1:]
+        return TAGLINES[kind].format(noun=noun, plural=plural)
 
     def summary(self, title: str, plural: str = "items") -> str:
         made = made_by(self.starter, plural)

@@ -46,7 +46,8 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 
 class StarterPlan(BaseModel):
-    """What the starter builds, as Plan mode shows it offline: {title}, {noun} and {nouns} name the person's app."""
+    """What the starter builds, as Plan mode shows it offline: {title}, {noun} and {nouns} name the person's app, and
+    {example}, {other} and {word} are the two items its checks add and the word its search check looks for."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -55,8 +56,15 @@ class StarterPlan(BaseModel):
     checks: tuple[str, ...] = Field(min_length=1)
 
     def for_app(self, variables: StarterVariables) -> StarterPlan:
-        """The plan in the words of one app: {title}, {noun} and {nouns} filled in from its variables."""
-        names = {"title": variables.title, "noun": variables.item_noun, "nouns": variables.item_noun_plural}
+        """The plan in the words of one app: its placeholders filled in from its variables."""
+        names = {
+            "title": variables.title,
+            "noun": variables.item_noun,
+            "nouns": variables.item_noun_plural,
+            "example": variables.examples[0],
+            "other": variables.examples[1],
+            "word": variables.search_word,
+        }
         return StarterPlan(
             pages=self.pages.format_map(names),
             data=self.data.format_map(names),
@@ -108,6 +116,15 @@ class StarterVariables(BaseModel):
     dark: bool = False
     item_noun: str = Field(default="item", min_length=1, max_length=40)
     item_noun_plural: str = Field(default="", max_length=40)
+    # The two items a starter's checks add, in the app's own words ("Lemon cake" in a recipe box, not someone else's
+    # errand); left empty, "First <noun>" and "Second <noun>".
+    examples: tuple[str, str] = ("", "")
+
+    @field_validator("examples", mode="after")
+    @classmethod
+    def _clean_examples(cls, value: tuple[str, str]) -> tuple[str, str]:
+        first, second = (" ".join(text.split())[:60] for text in value)
+        return first, second
 
     @field_validator("title", "tagline", "item_noun", "item_noun_plural", mode="before")
     @classmethod
@@ -124,7 +141,19 @@ class StarterVariables(BaseModel):
         # "task" -> "tasks" is right often enough; callers that know better pass the plural.
         if not self.item_noun_plural:
             self.item_noun_plural = self.item_noun + ("es" if self.item_noun.endswith(("s", "x", "ch", "sh")) else "s")
+        first, second = self.examples
+        # Two of the same would make the search check find both.
+        if not first or not second or first.lower() in second.lower() or second.lower() in first.lower():
+            self.examples = (f"First {self.item_noun}", f"Second {self.item_noun}")
         return self
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def search_word(self) -> str:
+        """The word of the first example a search check types: the longest one the second example does not hold."""
+        first, second = self.examples
+        words = [w for w in re.findall(r"\w+", first.lower()) if w not in second.lower()]
+        return max(words, key=len) if words else first.lower()
 
     @computed_field  # type: ignore[prop-decorator]
     @property

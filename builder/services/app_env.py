@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from builder.app_secrets import MAX_VARIABLES, check_name, check_value, encrypt, is_public, runner_env
 from builder.errors import NotFound, PreviewError
+from builder.services.env_words import EnvWords, env_words
 from builder.services.preview_hub import ENDED
 from builder.services.previews import PreviewService
 from builder.store import ProjectStore
@@ -41,6 +42,15 @@ class AppEnvService:
             EnvVarInfo(name=row.name, public=row.public, updated_at=row.updated_at.isoformat(), updated_by=row.updated_by)
             for row in await self._store.env_vars(project_id)
         ]
+
+    async def words(self, project_id: str) -> EnvWords:
+        """What the Environment dialog says of this app's variables, from its current files (builder/services/env_words.py)."""
+        await self._store.get_project(project_id)
+        try:
+            tree = await self._store.read_tree(project_id)
+        except NotFound:  # no version yet
+            tree = {}
+        return env_words(tree, await self._store.run_override(project_id))
 
     async def set(self, project_id: str, name: str, value: str, user_id: str | None = None) -> list[EnvVarInfo]:
         """Add or replace a variable (InvalidInput, in words, for a name or value not allowed), then restart the

@@ -34,6 +34,10 @@ class EnvState(rx.State):
     new_name: str = ""
     error: str = ""
     notice: str = ""
+    # What the dialog says of this app's variables (builder/services/env_words.py): its kind's words only.
+    intro: str = ""
+    public_words: str = ""
+    has_server: bool = False
 
     @rx.event
     async def set_open(self, value: bool) -> None:
@@ -57,6 +61,8 @@ class EnvState(rx.State):
         try:
             app_env = (await workspace.allowed()).services.app_env
             self.rows = [_row(info) for info in await app_env.names(workspace.project_id)]
+            words = await app_env.words(workspace.project_id)
+            self.intro, self.public_words, self.has_server = words.intro, words.public, words.server
         except ForjaError as exc:
             self.error = exc.message
 

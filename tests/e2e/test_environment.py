@@ -1,6 +1,7 @@
 """The Environment dialog, as a person uses it: from the project menu, a secret and a public variable added, listed by
-name only (the public one marked), one removed; the page never holds a value once saved; the preview's data reset,
-asked first. At 1440x900 and 390x844. The Clone dialog beside it in the project menu."""
+name only (the public one marked), one removed; the page never holds a value once saved; its words fit the app (a page
+with no server is told what it uses is in the page, and has no data part; a server app's variables stay on its server,
+and its preview's data is reset, asked first). At 1440x900 and 390x844. The Clone dialog beside it in the project menu."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE, accessible
 from tests.git_host import TOKEN, git, served_host
 
 SECRET = "sk_test_e2e_9d8c7b6a5f4e3d2c"
+SERVER = 'require("node:http").createServer((_q, res) => res.end("<h1>Shop</h1>")).listen(process.env.PORT);\n'
 
 
 def shot(page: Page, name: str) -> None:
@@ -40,6 +42,11 @@ def test_a_person_sets_the_apps_variables_and_sees_only_their_names(forja: str, 
     dialog = page.get_by_role("dialog", name="Environment")
     expect(dialog).to_be_visible()
     expect(page.locator("#env-empty")).to_be_visible()
+    # A page with no server: no build's names, no database, and what it uses is in the page for anyone to read.
+    expect(page.locator("#env-public-words")).to_contain_text("pages only, with no server of its own")
+    expect(dialog).not_to_contain_text("VITE_")
+    expect(dialog).not_to_contain_text("DATABASE_URL")
+    expect(page.locator("#data-part")).to_have_count(0)
 
     add(page, "STRIPE_KEY", SECRET)
     add(page, "VITE_SHOP_TITLE", "Corner shop")
@@ -75,6 +82,25 @@ def test_a_person_sets_the_apps_variables_and_sees_only_their_names(forja: str, 
     shot(page, "3-refused-phone")
     page.set_viewport_size(DESKTOP)
     shot(page, "4-refused-desktop")
+
+    # An app with a server of its own (node:http): the dialog speaks of its server and its data.
+    dialog.get_by_role("button", name="Done").click()
+    expect(dialog).to_be_hidden()
+    server = {"server.js": SERVER, "package.json": '{"name": "env-shop", "scripts": {"start": "node server.js"}}\n'}
+    made = httpx.post(f"{forja}/api/projects", json={"name": "Env Server", "files": server}, timeout=30)
+    page.goto(f"{forja}/p/{made.json()['id']}")
+    expect(page.locator("#version-badge")).to_be_visible(timeout=90_000)
+    page.locator("#project-menu").click()
+    page.locator("#menu-env").click()
+    expect(page.locator("#env-public-words")).to_have_text(
+        "They stay on the server: the page shows one only if the app's own code puts it there."
+    )
+    expect(page.locator("#env-intro")).to_contain_text("Its server gets them")
+    expect(page.locator("#data-part")).to_contain_text("DATABASE_URL")
+    shot(page, "5-server-desktop")
+    page.set_viewport_size(PHONE)
+    shot(page, "6-server-phone")
+    page.set_viewport_size(DESKTOP)
 
     # The preview's data: reset only once asked.
     page.locator("#data-reset").click()

@@ -48,7 +48,7 @@ def test_plan_edit_and_build(forja: str, page: Page, traffic: Traffic) -> None:
     checks = page.locator(".plan-check textarea")
     expect(checks).to_have_count(6)
     planned = [checks.nth(i).input_value() for i in range(6)]
-    assert planned[1] == 'Type "Call the bank" in the box and press Add: "Call the bank" appears in the list.'
+    assert planned[1] == 'Add the task "Pick up the parcel": it appears in the list.'
     # A plan builds nothing: the project has no version yet.
     assert httpx.get(f"{forja}/api/projects/{project_id}", timeout=10).json()["current_version"] is None
     page.screenshot(path=str(ARTIFACTS / "plan-desktop.png"))

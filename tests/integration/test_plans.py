@@ -135,7 +135,7 @@ async def test_offline_plan_path_and_bad_requests(client: httpx.AsyncClient, off
     # The starter's own plan, in the person's words.
     assert plan["provider"] == "offline" and plan["title"] == "Todo List"
     assert "tasks" in plan["pages"] and "kept in this browser" in plan["data"]
-    assert plan["checks"][1]["text"] == 'Type "Call the bank" in the box and press Add: "Call the bank" appears in the list.'
+    assert plan["checks"][1]["text"] == 'Add the task "Pick up the parcel": it appears in the list.'
 
     revised = await client.post(f"/api/plans/{plan['id']}/revise", json={"request": "Add due dates"})
     assert revised.status_code == 400 and "edit its parts and checks in place" in revised.json()["detail"]

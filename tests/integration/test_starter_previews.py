@@ -40,7 +40,12 @@ from tests.docker_fixtures import MiB  # noqa: E402
 
 pytest_plugins = ["tests.docker_fixtures"]
 
-SAMPLE = StarterVariables(title="Corner Bakery & Co", tagline="Bread at seven.", features=["Sourdough", "Croissants"])
+SAMPLE = StarterVariables(
+    title="Corner Bakery & Co",
+    tagline="Bread at seven.",
+    features=["Sourdough", "Croissants"],
+    examples=("Lemon cake", "Tomato soup"),
+)
 # Pages whose HTML is built in the browser: the title is in the script the dev server serves.
 ENTRY = {name: "/src/site.js" for name in ("react-vite-tailwind", "svelte-vite", "vue-vite", "fullstack-react-fastapi")}
 # The list starters' own module for Forja's sign-in and data, and its link's words.

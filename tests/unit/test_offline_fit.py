@@ -9,7 +9,7 @@ import pytest
 from builder.generation.offline_edits import COLOURS, edit
 from builder.generation.offline_fit import decide
 from builder.generation.providers.offline import OfflineProvider, look_done, offline_plan, personalise
-from builder.generation.starters import get_starter, load_starters, render_starter
+from builder.generation.starters import StarterVariables, get_starter, load_starters, render_starter
 from builder.state.home import EXAMPLE_PROMPTS
 from preview_runtime.check_script import is_check_path, parse_checks
 
@@ -138,14 +138,14 @@ def test_the_summary_says_what_was_built_and_what_was_not(prompt: str, made: str
 
 def test_the_app_shows_only_what_it_does() -> None:
     """A partial fit claims nothing more in the app itself: no feature cards for what is missing, and its tagline is the
-    thing asked for rather than the whole request."""
+    starter's own rather than the whole request."""
     prompt = "a booking page for my barber shop with a calendar"
     variables = personalise(prompt)
     fit = decide(prompt, variables.features, load_starters())
     assert not fit.complete and fit.built == []
     head, files = OfflineProvider()._new(prompt)
     page = files["index.html"]
-    assert "Booking page" in page and "calendar" not in page.lower()
+    assert "Book your next appointment:" in page and "calendar" not in page.lower()
     assert "it is only a booking page where customers make an account" in str(head["summary"])
 
 
@@ -244,16 +244,43 @@ def test_a_prompt_built_to_make_the_offline_reader_backtrack_is_read_at_once(pro
 @pytest.mark.parametrize(
     ("prompt", "tagline", "accent", "look"),
     [
-        ("A to-do list for my errands, in green", "A to-do list for my errands", "green", "It is green."),
-        ("A todo list with dark mode", "A todo list", None, "It has a dark theme."),
-        ("A portfolio, dark theme, in purple", "A portfolio", "purple", "It is purple, with a dark theme."),
-        ("A blog with blue accents", "A blog", "blue", "It is blue."),
-        # A colour word that is not asked of the look stays in the words, and an asked one wins the accent.
-        ("Red velvet cake recipes in blue", "Red velvet cake recipes", "blue", "It is blue."),
-        ("A booking page for my barber shop", "A booking page for my barber shop", None, ""),
+        (
+            "A to-do list for my errands, in green",
+            "Add tasks, tick them off when they are done, and find any of them in a second.",
+            "green",
+            "Made it green.",
+        ),
+        (
+            "A todo list with dark mode",
+            "Add tasks, tick them off when they are done, and find any of them in a second.",
+            None,
+            "Gave it a dark theme.",
+        ),
+        (
+            "A portfolio, dark theme, in purple",
+            "What we offer, when we are open and how to reach us, all on one page.",
+            "purple",
+            "Made it purple, with a dark theme.",
+        ),
+        ("A blog with blue accents", "Our posts, newest first, each on a page of its own.", "blue", "Made it blue."),
+        # A colour word that is not asked of the look is not the accent: an asked one wins.
+        (
+            "Red velvet cake recipes in blue",
+            "Add recipes, tick them off when they are done, and find any of them in a second.",
+            "blue",
+            "Made it blue.",
+        ),
+        (
+            "A booking page for my barber shop",
+            "Book your next appointment: pick a day and a time that suit you.",
+            None,
+            "",
+        ),
+        # No starter is a tip calculator: its tagline is the thing asked for, not a starter's claim.
+        ("A tip calculator that splits the bill", "Tip calculator", None, ""),
     ],
 )
-def test_the_tagline_is_the_request_without_its_look_and_the_summary_says_the_look(
+def test_the_tagline_is_the_starters_own_and_the_summary_says_the_look(
     prompt: str, tagline: str, accent: str | None, look: str
 ) -> None:
     variables = personalise(prompt)
@@ -261,3 +288,41 @@ def test_the_tagline_is_the_request_without_its_look_and_the_summary_says_the_lo
     if accent is not None:
         assert variables.accent == COLOURS[accent]
     assert look_done(prompt) == look
+    head, _files = OfflineProvider()._new(prompt)
+    assert str(head["summary"]).endswith(look)
+
+
+# The issue's five requests, and the words each app's checks must use (its nouns, its name, its examples).
+OWN_WORDS = {
+    "a booking page for my barber shop": ("Barber Shop", "book"),
+    "a to-do list for my errands, in green": ("Errands", "tasks", "Pick up the parcel"),
+    "a recipe box for my family": ("Family Recipe Box", "recipes", "Lemon cake", "Tomato soup"),
+    "an inventory for my bike shop": ("Bike Shop", "items", "First item"),
+    "a landing page for my bakery": ("Bakery", "opening hours", "contact form"),
+}
+
+
+@pytest.mark.parametrize("prompt", OWN_WORDS)
+def test_an_apps_checks_are_in_its_own_words_never_a_starters_filler(prompt: str) -> None:
+    """Every check an offline app is made with, its title and every step, speaks of that app: its name, its nouns, items
+    it would hold; never the errand ("Call the bank") or the visit a starter was written with."""
+    _head, files = OfflineProvider()._new(prompt)
+    scripts = {path: text for path, text in files.items() if is_check_path(path)}
+    titles = [test.title for path in sorted(scripts) for test in parse_checks(scripts[path])]
+    assert titles == offline_plan(prompt, {}).checks and len(titles) >= 4
+    everything = " ".join([*titles, *scripts]) + " ".join(scripts.values())
+    for filler in ("bank", "Buy bread", "First visit", "croissant"):
+        assert filler.lower() not in everything.lower(), (filler, titles)
+    for word in OWN_WORDS[prompt]:
+        assert word.lower() in " ".join(titles).lower(), (word, titles)
+
+
+def test_the_search_check_looks_for_a_word_only_its_first_example_holds() -> None:
+    """The list starters' search check adds both examples, types the search word and expects one item left: a word
+    both examples hold would leave two."""
+    for prompt in ("a recipe box", "a habit tracker", "a to-do list", "an inventory", "a reading list", "my contacts"):
+        variables = personalise(prompt)
+        first, second = variables.examples
+        assert variables.search_word in first.lower() and variables.search_word not in second.lower(), variables
+    same = StarterVariables(item_noun="plant", examples=("Fern", "Ferns"))
+    assert same.examples == ("First plant", "Second plant") and same.search_word == "first"

@@ -34,14 +34,12 @@ CANNOT_CHANGE = (
     f"connect a model: {HOW_TO_CONNECT}."
 )
 
-# What a request asks of the look, left out of its tagline: "in green", "with a blue accent", "green colours",
-# "with dark mode", "a light theme". A colour word alone is not ("a green grocer", "red velvet cake").
+# A colour asked of the look: "in green", "with a blue accent", "green colours". A colour word alone is not ("a green
+# grocer", "red velvet cake").
 _COLOUR_WORDS = "|".join(COLOURS)
 _ASK = r"(?:in|with|using)\s+(?:an?\s+|the\s+)?"
 _STYLE = re.compile(
-    rf"[,;]?\s*\b(?:{_ASK}(?P<colour>{_COLOUR_WORDS})(?:\s+(?:colou?rs?|accents?|theme))?"
-    rf"|(?:{_ASK})?(?P<named>{_COLOUR_WORDS})\s+(?:colou?rs?|accents?|theme)"
-    rf"|(?:{_ASK})?(?:dark|light)\s+(?:mode|theme))\b",
+    rf"\b(?:{_ASK}(?P<colour>{_COLOUR_WORDS})|(?P<named>{_COLOUR_WORDS})\s+(?:colou?rs?|accents?|theme))\b",
     re.IGNORECASE,
 )
 
@@ -50,27 +48,30 @@ _THEMES = {
     "bakery": "#d97706", "cafe": "#92400e", "coffee": "#92400e", "barber": "#0f766e", "salon": "#db2777",
     "photograph": "#111827", "restaurant": "#dc2626", "garden": "#16a34a", "fitness": "#ea580c", "gym": "#ea580c",
 }  # fmt: skip
-_NOUNS = [
-    (r"\b(todo|to-do|task)s?\b", "task", "tasks"),
-    (r"\brecipes?\b", "recipe", "recipes"),
+# What a request keeps, and two of them as its checks add them: a recipe box's checks add "Lemon cake", not an errand.
+# A noun with no examples gets "First <noun>" and "Second <noun>".
+_NOUNS: list[tuple[str, str, str, tuple[str, str]]] = [
+    (r"\b(todo|to-do|task|errand|chore)s?\b", "task", "tasks", ("Pick up the parcel", "Buy stamps")),
+    (r"\brecipes?\b", "recipe", "recipes", ("Lemon cake", "Tomato soup")),
     # Before books: "book a table" is a booking, not a book.
     (
         r"\b(booking|appointment|barber|salon|reservation)s?\b|\bbook\s+(?:a|an|the|your|their|my|our)\b|"
         r"\b(?:can|to)\s+book\b",
         "appointment",
         "appointments",
+        ("", ""),
     ),
-    (r"\b(blog|post|article)s?\b", "post", "posts"),
-    (r"\b(journal|diary|diaries)\b", "entry", "entries"),
-    (r"\b(expense|budget|spending)s?\b", "expense", "expenses"),
-    (r"\bnotes?\b", "note", "notes"),
-    (r"\bhabits?\b", "habit", "habits"),
-    (r"\b(book|reading)s?\b", "book", "books"),
-    (r"\b(shopping|grocery|groceries)\b", "item", "items"),
-    (r"\b(contact|customer)s?\b", "contact", "contacts"),
-    (r"\b(event)s?\b", "event", "events"),
-    (r"\bworkouts?\b", "workout", "workouts"),
-    (r"\bmeals?\b", "meal", "meals"),
+    (r"\b(blog|post|article)s?\b", "post", "posts", ("Opening day", "Summer plans")),
+    (r"\b(journal|diary|diaries)\b", "entry", "entries", ("A walk by the river", "Rainy Sunday")),
+    (r"\b(expense|budget|spending)s?\b", "expense", "expenses", ("Train ticket", "Groceries")),
+    (r"\bnotes?\b", "note", "notes", ("Ideas for the garden", "Phone numbers")),
+    (r"\bhabits?\b", "habit", "habits", ("Drink water", "Read ten pages")),
+    (r"\b(book|reading)s?\b", "book", "books", ("The Hobbit", "Pride and Prejudice")),
+    (r"\b(shopping|grocery|groceries)\b", "item", "items", ("Milk", "Bread")),
+    (r"\b(contact|customer)s?\b", "contact", "contacts", ("Ana Lima", "Ben Okafor")),
+    (r"\b(event)s?\b", "event", "events", ("Summer party", "Book club")),
+    (r"\bworkouts?\b", "workout", "workouts", ("Morning run", "Yoga class")),
+    (r"\bmeals?\b", "meal", "meals", ("Pasta bake", "Chicken curry")),
 ]
 
 
@@ -82,13 +83,21 @@ _OWNER_NAME = re.compile(
 )
 
 
+# People an app is for, rather than the name of a business: "a recipe box for my family" is the Family Recipe Box.
+_PEOPLE = re.compile(
+    r"family|kids|children|friends|team|class|classroom|household|roommates|flatmates|parents|partner|students",
+    re.IGNORECASE,
+)
+
+
 def _title(prompt: str) -> str:
     text = " ".join(prompt.strip().rstrip(".!").split())
     owner = _OWNER_NAME.search(text)
-    if owner:
-        name = owner.group(1)
+    thing = re.split(r"\s+for\s+", CLAUSE.split(LEADING.sub("", text), maxsplit=1)[0], maxsplit=1)[0]
+    if owner and _PEOPLE.fullmatch(owner.group(1)):
+        name = f"{owner.group(1)} {thing}"
     else:
-        name = re.split(r"\s+for\s+", CLAUSE.split(LEADING.sub("", text), maxsplit=1)[0], maxsplit=1)[0]
+        name = owner.group(1) if owner else thing
     words = [w for w in name.split() if w.lower() not in COLOURS]
     # Five words at most, and not ending on a joining word ("Pizza Night Planner Für").
     words = trim_dangling(words[:5]) if words else ["My", "app"]
@@ -124,37 +133,37 @@ def colour_asked(prompt: str) -> str | None:
     return colour_named(prompt)
 
 
-def _tagline(prompt: str) -> str:
-    """The request as the app's tagline, without what it asked of the app's look (that is the look itself)."""
-    sentence = " ".join(_STYLE.sub("", " ".join(prompt.split())).split()).strip(" ,;.-")
-    return shorten(sentence[0].upper() + sentence[1:], 300) if sentence else ""
-
-
 def look_done(prompt: str) -> str:
-    """What the app's look took from the request, as the summary says it: "It is green, with a dark theme." or ""."""
+    """What the app's look took from the request, as the summary says it: "Made it green, with a dark theme." or ""."""
     colour, dark = colour_asked(prompt), re.search(r"\bdark\b", prompt, re.IGNORECASE)
     if colour and dark:
-        return f"It is {colour}, with a dark theme."
+        return f"Made it {colour}, with a dark theme."
     if colour or dark:
-        return f"It is {colour}." if colour else "It has a dark theme."
+        return f"Made it {colour}." if colour else "Gave it a dark theme."
     return ""
 
 
 def personalise(prompt: str) -> StarterVariables:
+    """The starter's variables for this request; its tagline is the fitting starter's own (`Fit.tagline`)."""
     lowered = prompt.lower()
     colour = colour_asked(prompt)
     accent = COLOURS[colour] if colour else next((hexa for word, hexa in _THEMES.items() if word in lowered), "#4f46e5")
-    noun, plural = next(((n, p) for pattern, n, p in _NOUNS if re.search(pattern, lowered)), ("item", "items"))
-    return StarterVariables(
+    noun, plural, examples = next(
+        ((n, p, e) for pattern, n, p, e in _NOUNS if re.search(pattern, lowered)), ("item", "items", ("", ""))
+    )
+    variables = StarterVariables(
         title=shorten(_title(prompt), 120),
-        tagline=_tagline(prompt),
         prompt=prompt[:2000],
         features=_features(prompt),
         accent=accent,
         dark=bool(re.search(r"\bdark\b", lowered)),
         item_noun=noun,
         item_noun_plural=plural,
+        examples=examples,
     )
+    fit = decide(prompt, variables.features, load_starters())
+    tagline = shorten(fit.tagline(variables.item_noun, variables.item_noun_plural), 300)
+    return variables.model_copy(update={"tagline": tagline})
 
 
 class OfflineProvider(Provider):
@@ -180,12 +189,8 @@ class OfflineProvider(Provider):
     def _new(self, prompt: str) -> tuple[dict[str, object], dict[str, str]]:
         variables = personalise(prompt)
         fit = decide(prompt, variables.features, load_starters())
-        # Only what the starter really does is shown in the app; the rest is named in the summary. The prompt
-        # as tagline would claim it all again ("... with a chart"), so then the tagline is the thing asked for.
-        update: dict[str, object] = {"features": fit.built}
-        if not fit.complete:
-            update["tagline"] = fit.thing[:1].upper() + fit.thing[1:]
-        variables = variables.model_copy(update=update)
+        # Only what the starter really does is shown in the app; the rest is named in the summary.
+        variables = variables.model_copy(update={"features": fit.built})
         files = render_starter(fit.starter, variables)
         look = look_done(prompt)
         head: dict[str, object] = {

@@ -2,10 +2,10 @@ import { test, expect } from '@playwright/test';
 
 test([[ plan_checks[2]|tojson ]], async ({ page }) => {
   await page.goto('/');
-  await page.getByRole('textbox', { name: [[ ("New " ~ item_noun)|tojson ]] }).fill('Call the bank');
+  await page.getByRole('textbox', { name: [[ ("New " ~ item_noun)|tojson ]] }).fill([[ examples[0]|tojson ]]);
   await page.getByRole('button', { name: 'Add', exact: true }).click();
-  const item = page.getByRole('listitem').filter({ hasText: 'Call the bank' });
+  const item = page.getByRole('listitem').filter({ hasText: [[ examples[0]|tojson ]] });
   await item.getByRole('checkbox').check();
   await expect(item.getByRole('checkbox')).toBeChecked();
-  await expect(item.getByText('Call the bank')).toHaveClass(/\bdone\b/);
+  await expect(item.getByText([[ examples[0]|tojson ]])).toHaveClass(/\bdone\b/);
 });

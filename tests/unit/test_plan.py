@@ -25,7 +25,13 @@ def test_broken_package_json_is_named_with_where_it_breaks() -> None:
 
 
 def test_dependency_files_decide_the_cache_key_inputs() -> None:
-    tree = {**package({"dev": "vite"}), "package-lock.json": b"{}", "src/main.js": b"", "requirements.txt": b"fastapi\n", "api/main.py": b""}
+    tree = {
+        **package({"dev": "vite"}),
+        "package-lock.json": b"{}",
+        "src/main.js": b"",
+        "requirements.txt": b"fastapi\n",
+        "api/main.py": b"",
+    }
     plan = plan_for(tree)
     assert sorted(plan.lockfile_hash_inputs) == ["package-lock.json", "package.json", "requirements.txt"]
     assert plan.install == "npm install --no-audit --no-fund && python -m pip install -r requirements.txt"

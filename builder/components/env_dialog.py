@@ -145,9 +145,9 @@ def env_dialog() -> rx.Component:
                 # Only an app with a server of its own has a database and a /data folder.
                 rx.cond(EnvState.has_server, _data_part()),
                 rx.cond(
-                    EnvState.error != "",
+                    EnvState.env_error != "",
                     rx.callout(
-                        EnvState.error, icon="triangle-alert", color_scheme="red", role="alert", width="100%", id="env-error"
+                        EnvState.env_error, icon="triangle-alert", color_scheme="red", role="alert", width="100%", id="env-error"
                     ),
                 ),
                 rx.cond(

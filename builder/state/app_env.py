@@ -13,7 +13,7 @@ import reflex as rx
 from builder.errors import ForjaError
 from builder.services.access import Permission
 from builder.services.app_env import EnvVarInfo
-from builder.state.workspace import WorkspaceState
+from builder.state.workspace import Loaded, WorkspaceState
 
 
 @dataclasses.dataclass
@@ -27,22 +27,27 @@ def _row(info: EnvVarInfo) -> EnvRow:
     return EnvRow(info.name, info.public, datetime.fromisoformat(info.updated_at).strftime("%d %b, %H:%M"))
 
 
-class EnvState(rx.State):
+class EnvState(WorkspaceState):
     open_dialog: bool = False
     rows: rx.Field[list[EnvRow]] = rx.field(default_factory=list)
     # The name being added or replaced (never its value: see the module's docstring).
     new_name: str = ""
-    error: str = ""
+    env_error: str = ""
     notice: str = ""
     # What the dialog says of this app's variables (builder/services/env_words.py): its kind's words only.
     intro: str = ""
     public_words: str = ""
     has_server: bool = False
 
+    async def _show(self, loaded: Loaded) -> None:
+        if loaded.switched:  # another project's page: its variables are not this one's
+            self.open_dialog = False
+            self.rows, self.new_name, self.env_error, self.notice = [], "", "", ""
+
     @rx.event
     async def set_open(self, value: bool) -> None:
         self.open_dialog = value
-        self.error = self.notice = ""
+        self.env_error = self.notice = ""
         if value:
             self.new_name = ""
             await self._load()
@@ -54,7 +59,7 @@ class EnvState(rx.State):
     @rx.event
     def replace(self, name: str) -> None:
         """Replace an existing variable: its name in the form, a new value to type."""
-        self.new_name, self.error, self.notice = name, "", ""
+        self.new_name, self.env_error, self.notice = name, "", ""
 
     async def _load(self) -> None:
         workspace = await self.get_state(WorkspaceState)
@@ -64,7 +69,7 @@ class EnvState(rx.State):
             words = await app_env.words(workspace.project_id)
             self.intro, self.public_words, self.has_server = words.intro, words.public, words.server
         except ForjaError as exc:
-            self.error = exc.message
+            self.env_error = exc.message
 
     @rx.event
     async def save(self, form: dict[str, str]):
@@ -74,10 +79,10 @@ class EnvState(rx.State):
             allowed = await workspace.allowed(Permission.edit)
             infos = await allowed.services.app_env.set(workspace.project_id, name, form.get("value", ""), allowed.actor.user_id)
         except ForjaError as exc:
-            self.error, self.notice = exc.message, ""
+            self.env_error, self.notice = exc.message, ""
             return
         self.rows = [_row(info) for info in infos]
-        self.new_name, self.error = "", ""
+        self.new_name, self.env_error = "", ""
         self.notice = f"{name} is saved. The app's processes get it; nothing shows it again."
         return rx.set_value("env-value", "")
 
@@ -88,10 +93,10 @@ class EnvState(rx.State):
             allowed = await workspace.allowed(Permission.edit)
             infos = await allowed.services.app_env.unset(workspace.project_id, name, allowed.actor.user_id)
         except ForjaError as exc:
-            self.error, self.notice = exc.message, ""
+            self.env_error, self.notice = exc.message, ""
             return
         self.rows = [_row(info) for info in infos]
-        self.error, self.notice = "", f"{name} is removed."
+        self.env_error, self.notice = "", f"{name} is removed."
 
     @rx.event
     async def reset_data(self) -> None:
@@ -101,6 +106,6 @@ class EnvState(rx.State):
             allowed = await workspace.allowed(Permission.edit)
             await allowed.services.app_data.reset(workspace.project_id, "preview", allowed.actor.user_id)
         except ForjaError as exc:
-            self.error, self.notice = exc.message, ""
+            self.env_error, self.notice = exc.message, ""
             return
-        self.error, self.notice = "", "The preview's data is reset: its /data folder and database are empty."
+        self.env_error, self.notice = "", "The preview's data is reset: its /data folder and database are empty."

@@ -35,6 +35,7 @@ class EnvWords:
     intro: str
     public: str
     server: bool
+    prefixes: tuple[str, ...] = ()  # the names' starts this app's build puts into its page (VITE_...): none for others
 
 
 def _dependencies(tree: Mapping[str, bytes]) -> set[str]:
@@ -72,6 +73,7 @@ def env_words(tree: Mapping[str, bytes], override: RunOverride | None = None) ->
             public="A variable the app builds into its page can be read there by anyone who opens the app: keep keys out "
             "of the page.",
             server=True,
+            prefixes=tuple(prefixes),
         )
     server = len(parts) > 1 or any(part.server or part.python for part in parts) or bool(deps & _SERVER_DEPENDENCIES)
     if not server:
@@ -91,7 +93,7 @@ def env_words(tree: Mapping[str, bytes], override: RunOverride | None = None) ->
             if prefixes
             else "They stay on the server: the page shows one only if the app's own code puts it there."
         )
-        return EnvWords(intro=intro, public=public, server=True)
+        return EnvWords(intro=intro, public=public, server=True, prefixes=tuple(prefixes))
     intro = f"Your app's own settings (the public key of a map or a payment form, an address it calls); {_SECRETS}"
     if prefixes:
         public = (
@@ -104,4 +106,4 @@ def env_words(tree: Mapping[str, bytes], override: RunOverride | None = None) ->
             "This app is pages only, with no server of its own: everything they use is written in them, where anyone who "
             "opens the app can read it. Never put a password or a secret key here."
         )
-    return EnvWords(intro=intro, public=public, server=False)
+    return EnvWords(intro=intro, public=public, server=False, prefixes=tuple(prefixes))

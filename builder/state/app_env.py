@@ -23,8 +23,11 @@ class EnvRow:
     when: str
 
 
-def _row(info: EnvVarInfo) -> EnvRow:
-    return EnvRow(info.name, info.public, datetime.fromisoformat(info.updated_at).strftime("%d %b, %H:%M"))
+def _row(info: EnvVarInfo, prefixes: tuple[str, ...]) -> EnvRow:
+    """A variable's row: marked public when this app's build puts names like it into its page (not every VITE_ name
+    on every app: a plain page builds nothing in)."""
+    when = datetime.fromisoformat(info.updated_at).strftime("%d %b, %H:%M")
+    return EnvRow(info.name, bool(prefixes) and info.name.startswith(prefixes), when)
 
 
 class EnvState(WorkspaceState):
@@ -38,6 +41,7 @@ class EnvState(WorkspaceState):
     intro: str = ""
     public_words: str = ""
     has_server: bool = False
+    _prefixes: tuple[str, ...] = ()
 
     async def _show(self, loaded: Loaded) -> None:
         if loaded.switched:  # another project's page: its variables are not this one's
@@ -65,9 +69,10 @@ class EnvState(WorkspaceState):
         workspace = await self.get_state(WorkspaceState)
         try:
             app_env = (await workspace.allowed()).services.app_env
-            self.rows = [_row(info) for info in await app_env.names(workspace.project_id)]
             words = await app_env.words(workspace.project_id)
             self.intro, self.public_words, self.has_server = words.intro, words.public, words.server
+            self._prefixes = words.prefixes
+            self.rows = [_row(info, self._prefixes) for info in await app_env.names(workspace.project_id)]
         except ForjaError as exc:
             self.env_error = exc.message
 
@@ -81,7 +86,7 @@ class EnvState(WorkspaceState):
         except ForjaError as exc:
             self.env_error, self.notice = exc.message, ""
             return
-        self.rows = [_row(info) for info in infos]
+        self.rows = [_row(info, self._prefixes) for info in infos]
         self.new_name, self.env_error = "", ""
         self.notice = f"{name} is saved. The app's processes get it; nothing shows it again."
         return rx.set_value("env-value", "")
@@ -95,7 +100,7 @@ class EnvState(WorkspaceState):
         except ForjaError as exc:
             self.env_error, self.notice = exc.message, ""
             return
-        self.rows = [_row(info) for info in infos]
+        self.rows = [_row(info, self._prefixes) for info in infos]
         self.env_error, self.notice = "", f"{name} is removed."
 
     @rx.event

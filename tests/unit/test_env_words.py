@@ -54,6 +54,7 @@ def test_the_dialog_names_only_what_the_app_is_made_of(
         # "PUBLIC_" is inside "NEXT_PUBLIC_": only a name of its own counts.
         named = any(part.startswith(prefix) for part in words.public.replace(",", " ").split())
         assert named is (prefix in names), (prefix, words.public)
+    assert words.prefixes == tuple(name for name in names if name != "DATABASE_URL")  # what the rows' badge reads
     assert ("Its server gets them" in words.intro) is server
     if not server:
         assert "Never put a password or a secret key here." in words.public

@@ -48,10 +48,15 @@ def assert_outlined(frame: FrameLocator, element: Locator) -> None:
     outline = frame.locator("[data-forja-outline]")
     expect(outline).to_be_visible()
     expect(outline).to_contain_text(f"<{element.evaluate('e => e.tagName.toLowerCase()')}>")
-    box, target = outline.bounding_box(), element.bounding_box()
-    assert box is not None and target is not None
-    for key in ("x", "y", "width", "height"):
-        assert abs(box[key] - target[key]) <= 2, (key, box, target)
+    # The outline glides to its element (a 60 ms transition), and a hover that scrolled the page moves it once more.
+    deadline = time.monotonic() + 5
+    while True:
+        box, target = outline.bounding_box(), element.bounding_box()
+        assert box is not None and target is not None
+        if all(abs(box[key] - target[key]) <= 2 for key in ("x", "y", "width", "height")):
+            return
+        assert time.monotonic() < deadline, (box, target)
+        time.sleep(0.05)
 
 
 # Where the outline's tag label is against the page's text above `element`: the lines of text (outside the label) that
@@ -138,8 +143,6 @@ def test_select_a_react_heading_and_type_over_it(forja: str, page: Page, traffic
     assert_outlined(frame, title)
     assert_label_clear_of_text_above(title)
     both_widths(page, "select-mode-label")
-    heading.hover()
-    assert_outlined(frame, heading)
 
     heading.click()
     chip = page.locator("#picked-chip")

@@ -3,7 +3,9 @@
 //   * "webcontainer": boot a WebContainer (bounded by a timeout, since offline its runtime never
 //     answers), mount the project, install, start the dev server, report its URL; apply saved
 //     versions to its file system so the dev server's HMR shows them. Any boot problem calls
-//     onFallback and Forja starts the server runner instead.
+//     onFallback and Forja starts the server runner instead. The server asks for this mode only where
+//     the settings and the page allow a WebContainer (assets/workspace_opening.js), and the
+//     WebContainer API is imported only then.
 //   * "server": frame the URL of a preview that runs on Forja's side.
 // In both modes the preview's console errors come back here (postMessage from the preview's
 // origin, or WebContainer's preview-message event) and go to the project's log, flagged.
@@ -11,7 +13,6 @@
 // elements; this side turns it on and off and passes on what it reports, only while it is on and
 // only from the frame's window and the preview's origin (the preview is untrusted code).
 import { useEffect, useRef } from "react";
-import { WebContainer, auth } from "@webcontainer/api";
 
 const FAILED_KEY = "forja.webcontainer.failed";
 const CONSOLE_KIND = "forja-console";
@@ -163,6 +164,8 @@ async function bootContainer(timeoutMs, clientId) {
     throw new Error("this page is not cross-origin isolated (Safari and in-app browsers are not)");
   }
   await checkRuntimeReachable();
+  // StackBlitz's API loads only here: a page whose previews run on the server never fetches it.
+  const { WebContainer, auth } = await import("@webcontainer/api");
   if (clientId) auth.init({ clientId, scope: "" });
   const booting = WebContainer.boot({ coep: "credentialless", workdirName: "project", forwardPreviewErrors: true });
   return withTimeout(

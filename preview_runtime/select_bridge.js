@@ -7,6 +7,7 @@
   const ATTRIBUTE = "__ATTRIBUTE__";
   const MAX_TEXT = __MAX_TEXT__;
   const COLOUR = "#7c3aed";
+  const LABEL_HEIGHT = 18;
   let on = false;
   let box = null;
   let label = null;
@@ -55,7 +56,7 @@
     box.setAttribute("data-forja-outline", "");
     box.style.cssText = `position:fixed;pointer-events:none;z-index:2147483647;border:2px solid ${COLOUR};border-radius:3px;background:rgba(124,58,237,.08);display:none;box-sizing:border-box;transition:all 60ms ease-out`;
     label = document.createElement("div");
-    label.style.cssText = `position:absolute;left:-2px;top:-22px;font:600 11px/18px system-ui,sans-serif;color:white;background:${COLOUR};padding:0 6px;border-radius:3px;white-space:nowrap`;
+    label.style.cssText = `position:absolute;font:600 11px/${LABEL_HEIGHT}px system-ui,sans-serif;color:white;background:${COLOUR};padding:0 6px;border-radius:2px;white-space:nowrap`;
     box.appendChild(label);
     document.documentElement.appendChild(box);
   };
@@ -67,7 +68,20 @@
     const rect = element.getBoundingClientRect();
     Object.assign(box.style, { display: "block", left: `${rect.left}px`, top: `${rect.top}px`, width: `${rect.width}px`, height: `${rect.height}px` });
     label.textContent = `<${element.tagName.toLowerCase()}>`;
-    label.style.top = rect.top < 24 ? `${rect.height}px` : "-22px";
+    placeLabel(rect);
+  };
+
+  // The tag's label never covers the page's text above the element (where a person reads what they point at): it
+  // sits inside the outline's top-right corner, where a block's text rarely reaches; an element too small to hold it
+  // gets it just below, or above only when it is at the bottom of the view.
+  const placeLabel = (rect) => {
+    const inside = rect.width >= label.offsetWidth + 8 && rect.height >= LABEL_HEIGHT + 4;
+    const below = rect.bottom + LABEL_HEIGHT <= innerHeight;
+    Object.assign(label.style, {
+      right: inside ? "0px" : "auto",
+      left: inside ? "auto" : "-2px",
+      top: inside ? "0px" : below ? `${rect.height - 2}px` : `${-LABEL_HEIGHT - 2}px`,
+    });
   };
 
   const pickable = (target) => target instanceof Element && target !== box && !box?.contains(target) && target !== document.documentElement;

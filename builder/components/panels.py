@@ -176,7 +176,13 @@ def logs_panel() -> rx.Component:
             rx.cond(
                 (LogsState.hidden_requests > 0) | LogsState.show_requests,
                 rx.el.label(
-                    rx.checkbox(checked=LogsState.show_requests, on_change=LogsState.toggle_requests, id="show-requests"),
+                    # Radix draws a button: the label around it does not name it for a screen reader.
+                    rx.checkbox(
+                        checked=LogsState.show_requests,
+                        on_change=LogsState.toggle_requests,
+                        id="show-requests",
+                        aria_label="Show requests",
+                    ),
                     rx.cond(
                         LogsState.show_requests,
                         "Show requests",

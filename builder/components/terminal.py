@@ -29,22 +29,26 @@ def _not_running() -> rx.Component:
                 rx.cond(
                     in_browser,
                     "The preview runs in your browser (WebContainer): a terminal opens in a preview that runs on the server.",
-                    "No preview is running. The terminal opens a shell inside the running preview's sandbox, "
-                    "with its files, limits and network rules.",
+                    rx.cond(
+                        PreviewPaneState.preview_coming,
+                        "The preview is starting: the terminal opens a shell inside its sandbox as soon as it runs.",
+                        "No preview is running. The terminal opens a shell inside the running preview's sandbox, "
+                        "with its files, limits and network rules.",
+                    ),
                 ),
                 size="2",
                 color=rx.color("gray", 11),
                 text_align="center",
                 id="terminal-not-running",
             ),
+            rx.cond(PreviewPaneState.preview_coming, rx.spinner(size="2")),
             rx.cond(
-                ~in_browser,
+                ~in_browser & ~PreviewPaneState.preview_coming,
                 rx.button(
                     rx.icon("play", size=14),
                     "Start the preview",
                     size="2",
                     on_click=PreviewPaneState.start_preview,
-                    loading=PreviewPaneState.preview_state == "starting",
                     id="terminal-start-preview",
                 ),
             ),

@@ -31,7 +31,7 @@ from builder.services.access import Actor, require_admin
 from builder.services.accounts import AccountService
 from builder.services.doctor import DoctorReport, DoctorService, RunnerReadiness
 from builder.services.preview_hub import PreviewHub
-from builder.services.preview_runners import wanted_runners
+from builder.services.preview_runners import wanted_runners, webcontainers_off
 from builder.services.quotas import QuotaService, midnight
 from builder.services.reviews import ReviewService
 from builder.services.shares import share_base
@@ -413,7 +413,7 @@ class AdminService:
         off = {name: name not in wanted_runners() for name in SERVER_RUNNERS}
         # Under `auto` the swarm is one choice among others: an engine in no swarm leaves it off, not broken.
         off["swarm"] |= settings.preview_runner == "auto"
-        off["webcontainer"] = not settings.webcontainers
+        off["webcontainer"] = webcontainers_off() != ""
         runners = [
             HealthCheck(name=f"{name} runner", state=_state(readiness, off.get(name, False)), detail=readiness.reason)
             for name, readiness in report.runners.items()

@@ -22,7 +22,7 @@ from builder.hidden_addresses import without_addresses
 from builder.publish.addresses import apps_suffix, cookie_scope
 from builder.services.access import Actor
 from builder.services.mail import sender
-from builder.services.preview_runners import local_egress_policy, local_limits
+from builder.services.preview_runners import local_egress_policy, local_limits, webcontainers_off
 from builder.settings import settings
 from builder.webcontainer_boots import BootTally
 from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage, engine_problem
@@ -316,8 +316,8 @@ def _local_readiness(sandbox: Check, registries: dict[str, Refusal | None] | Non
 
 def _webcontainer_readiness(boots: BootTally | None) -> RunnerReadiness:
     """Ready only on evidence: the latest boot a browser reported here went through."""
-    if not settings.webcontainers:
-        return RunnerReadiness(ready=False, reason="Turned off in the settings (FORJA_WEBCONTAINERS=false).")
+    if off := webcontainers_off():
+        return RunnerReadiness(ready=False, reason=off)
     if boots is None or boots.last_booted is None:
         return RunnerReadiness(ready=False, known=False, reason=webcontainer_boots.describe(boots))
     return RunnerReadiness(ready=boots.last_booted, reason=webcontainer_boots.describe(boots))

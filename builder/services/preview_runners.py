@@ -137,6 +137,18 @@ def turned_off() -> dict[str, str]:
     }
 
 
+def webcontainers_off() -> str:
+    """Why the settings rule WebContainers out, or "" where a front-end project may run in the person's browser first.
+
+    Only `auto` leaves the choice to Forja: a server runner asked for by name is the one every preview gets, so no
+    browser tries a WebContainer (and waits, and falls back) before it."""
+    if not settings.webcontainers:
+        return "Turned off in the settings (FORJA_WEBCONTAINERS=false)."
+    if settings.preview_runner != "auto":
+        return f"Not used: the settings ask for the {settings.preview_runner} runner (FORJA_PREVIEW_RUNNER={settings.preview_runner})."
+    return ""
+
+
 def local_work_dir() -> Path:
     return settings.data_dir / "previews"
 

@@ -35,8 +35,7 @@ from builder.services.preview_hub import (
     project_key,
     version_key,
 )
-from builder.services.preview_runners import local_work_dir, running_copy
-from builder.settings import settings
+from builder.services.preview_runners import local_work_dir, running_copy, webcontainers_off
 from builder.store import ProjectStore
 from preview_runtime.annotate import annotate
 from preview_runtime.checks import project_checks
@@ -231,10 +230,11 @@ class PreviewService:
     async def browser_plan(self, project_id: str) -> BrowserPlan | None:
         """How the browser runs the current version in a WebContainer, or None when a server runner must.
 
-        None as well when WebContainers are turned off (FORJA_WEBCONTAINERS=false), and while a server preview of
-        the project runs (a generation's check started it): that one is shown rather than a second run.
+        None as well when the settings rule WebContainers out (turned off, or a server runner asked for by name), and
+        while a server preview of the project runs (a generation's check started it): that one is shown rather than a
+        second run.
         """
-        if not settings.webcontainers:
+        if webcontainers_off():
             return None
         running = await self.status(project_id)
         if running is not None and running.state not in ENDED:

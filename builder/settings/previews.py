@@ -226,8 +226,9 @@ class WebContainerSettings(BaseSettings):
 
     webcontainers: bool = Field(
         default=True,
-        description="Run front-end-only projects in a WebContainer in the person's browser first; `false` always uses "
-        "the server runner.",
+        description="Run front-end-only projects in a WebContainer in the person's browser first, where "
+        "`FORJA_PREVIEW_RUNNER` is `auto` and the page can (it is cross-origin isolated); `false`, or a runner asked for "
+        "by name, always uses the server runner.",
     )
     webcontainer_boot_timeout_s: float = Field(
         default=20.0,

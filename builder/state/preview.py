@@ -9,17 +9,39 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from functools import partial
 
 import reflex as rx
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from builder.errors import ForjaError, PreviewRefused
 from builder.services.preview_access import open_path
 from builder.settings import settings
+from builder.settings.server import REPO_ROOT
 from builder.state.connected import page_connected
+from builder.state.tab_memory import chosen_tabs, opening_tab
 from builder.state.views import preview_words
 from builder.state.workspace import Loaded, WorkspaceState
 from preview_runtime.runner import PreviewInfo, PreviewState
 
-# Below Radix's `md` (assets/forja.css) the workspace shows one pane at a time.
-PHONE_QUERY = "window.matchMedia('(max-width: 63.99em)').matches"
+# What the page asks the browser as a project opens: a phone's width, and whether it could boot a WebContainer.
+OPENING_QUERY = (REPO_ROOT / "assets" / "workspace_opening.js").read_text(encoding="utf-8")
+
+
+class BrowserFacts(BaseModel):
+    """The browser's answer to OPENING_QUERY. Any client may send anything instead: what is not this reads as a desktop
+    that cannot run a WebContainer."""
+
+    model_config = ConfigDict(strict=True)
+
+    phone: bool = False
+    webcontainers: bool = False
+
+    @classmethod
+    def read(cls, sent: object) -> BrowserFacts:
+        try:
+            return cls.model_validate(sent)
+        except ValidationError:
+            return cls()
+
+
 _SOURCE = re.compile(r"`(.*)` from (.+)", re.DOTALL)
 # How often a page that follows its preview looks whether its socket is still there.
 PAGE_CHECK_S = 5.0
@@ -96,6 +118,12 @@ class PreviewPaneState(WorkspaceState):
     # Set once WebContainers could not start for this page; later starts go straight to the server.
     _browser_refused: bool = False
 
+    @rx.var
+    def preview_coming(self) -> bool:
+        """The preview is on its way: a project with files starts it as it opens, so the Terminal waits for it rather
+        than saying none runs."""
+        return self.current_version > 0 and self.preview_state in ("", "starting", "installing")
+
     async def _show(self, loaded: Loaded) -> None:
         if loaded.switched:
             self.preview_url = self.preview_open = ""
@@ -116,21 +144,27 @@ class PreviewPaneState(WorkspaceState):
         info = await (await self.allowed()).services.previews.status(self.project_id)
         return info is None or info.url != self.preview_url
 
-    async def _on_open(self) -> rx.event.EventCallback[()] | rx.event.EventSpec:
-        if self.tab == "preview" and self.current_version > 0:
-            # The Preview tab is chosen already: the page came from another project's Preview tab, or its click came
-            # before this project loaded (open() leaves that click to this).
-            return PreviewPaneState.open
-        return rx.call_script(PHONE_QUERY, callback=PreviewPaneState.first_pane)
+    async def _on_open(self) -> rx.event.EventSpec:
+        return rx.call_script(OPENING_QUERY, callback=PreviewPaneState.opened)
 
     @rx.event
-    async def first_pane(self, phone: bool):
-        """On a phone the page opens on one pane: the app when the project has one, else the chat that makes it."""
-        if not phone:
-            return None
-        self.tab = "preview" if self.current_version > 0 else "chat"
+    async def opened(self, browser: object):
+        """The browser answered OPENING_QUERY: the page shows the tab the person last chose in this project, else the
+        app, and a project with files starts its preview whatever the tab (the Terminal's shell runs in it)."""
+        if self.project_id != self._page_project():
+            return None  # the page moved on to another project meanwhile: that one's own answer decides
+        facts = BrowserFacts.read(browser)
+        if not facts.webcontainers:
+            # Not isolated, or a boot already failed in this tab: no WebContainer is tried, not even to fall back.
+            self._browser_refused = True
+        self.tab = opening_tab(
+            chosen_tabs(self.chosen_tabs).get(self.project_id),
+            phone=facts.phone,
+            has_files=self.current_version > 0,
+            can_edit=self.can_edit,
+        )
         await self._place_changed()
-        return PreviewPaneState.open if self.tab == "preview" else None
+        return PreviewPaneState.open
 
     @rx.event
     def open(self):

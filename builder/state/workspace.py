@@ -17,6 +17,7 @@ from builder.models import ProjectRole
 from builder.schemas import PRESENCE_TABS, ProjectDetail
 from builder.services.access import Actor, Permission
 from builder.state.auth import Allowed, for_project
+from builder.state.tab_memory import remember
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +41,11 @@ class WorkspaceState(rx.State):
     stack: rx.Field[str] = rx.field("")
     current_version: rx.Field[int] = rx.field(0)
     not_found: rx.Field[str] = rx.field("")
-    tab: rx.Field[str] = rx.field("code")
+    # The project opens on its app; PreviewPaneState.opened then shows the tab the person last chose in it, if any.
+    tab: rx.Field[str] = rx.field("preview")
+    # The tab last chosen in each project, in this browser (tab_memory.py reads it: the browser may hold anything).
+    # Synced: two tabs of one browser write the same key, and neither may drop the other's choices.
+    chosen_tabs: rx.Field[str] = rx.field(rx.LocalStorage("", name="forja.tabs", sync=True))
     error: rx.Field[str] = rx.field("")
     # A generation runs: the conversation, the editor and the Logs tab's fix buttons all wait for it.
     generating: rx.Field[bool] = rx.field(False)
@@ -132,4 +137,6 @@ class WorkspaceState(rx.State):
         if tab not in PRESENCE_TABS:
             return
         self.tab = tab
+        if self.project_id and self.project_id == self._page_project():  # not a click that came before the page's project loaded
+            self.chosen_tabs = remember(self.chosen_tabs, self.project_id, tab)
         await self._place_changed()

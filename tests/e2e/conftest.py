@@ -52,6 +52,20 @@ AXE_CHECK = REPO / "tests" / "e2e" / "axe" / "check.js"
 WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
+# Every text the Preview tab's runner badge and message showed, from the page's first paint on (an init script).
+WATCH_PREVIEW_WORDS = """
+window.__previewWords = [];
+new MutationObserver(() => {
+  for (const id of ["preview-runner", "preview-message"]) {
+    const text = document.getElementById(id)?.textContent;
+    if (text && !window.__previewWords.includes(text)) window.__previewWords.push(text);
+  }
+}).observe(document, { subtree: true, childList: true, characterData: true });
+"""
+# Words of @webcontainer/api's own code (an error it throws): in a script only if the page loaded the API.
+WEBCONTAINER_API = "Only a single WebContainer instance"
+
+
 def missing(what: str) -> None:
     """In CI a missing dependency is a failure; on a developer's machine, a visible skip."""
     if os.environ.get("CI") == "true":
@@ -111,7 +125,7 @@ def _start(
         "FORJA_PREVIEW_PORT": str(preview_port),
         # Deterministic: the Docker runner has its own tests on a real engine.
         "FORJA_PREVIEW_RUNNER": "local",
-        # WebContainers load their runtime from StackBlitz; their fallback has its own test.
+        # WebContainers load their runtime from StackBlitz; their fallback has its own test (test_preview_browser.py).
         "FORJA_WEBCONTAINERS": "false",
         # Previews install only from the packages seeded for the starters: never a registry.
         "FORJA_PREVIEW_OFFLINE": "true",
@@ -205,10 +219,15 @@ def choose_example(page: Page, text: str) -> None:
 
 @pytest.fixture(scope="session")
 def forja(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One Forja for the session (for each xdist worker), on free ports with an empty data dir."""
+    """One Forja for the session (for each xdist worker), on free ports with an empty data dir.
+
+    WebContainers are on, as by default: the local runner these settings ask for is what rules them out, so every
+    test's preview here proves no browser tries one first (test_build_from_prompt_offline looks closely)."""
     port = free_port()
     log_name = f"forja-server-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log"
-    process = start_forja(tmp_path_factory.mktemp("forja-data"), port, free_port(), log_name)
+    process = start_forja(
+        tmp_path_factory.mktemp("forja-data"), port, free_port(), log_name, extra_env={"FORJA_WEBCONTAINERS": "true"}
+    )
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -255,6 +274,36 @@ def type_at(page: Page, line: int, text: str) -> None:
         f"() => {{ window.__forjaEditor.setPosition({{lineNumber: {line}, column: 1}}); window.__forjaEditor.focus(); }}"
     )
     page.keyboard.type(text, delay=15)
+
+
+def reopens_on_the_tab_chosen(page: Page, forja: str, project_id: str) -> None:
+    """In `project_id`, open: Code chosen, the page reloaded shows Code; another project opens on its running app; the
+    first opens on Code again, in this tab and in a new one."""
+    phone = page.viewport_size == PHONE
+    tab = "#phone-tab-code" if phone else "#tab-code"
+    page.locator(tab).click()
+    expect(page.locator(tab)).to_have_attribute("aria-selected", "true")
+    page.reload()
+    expect(page.locator(tab)).to_have_attribute("aria-selected", "true", timeout=30_000)
+    expect(page.locator("#file-tree")).to_be_visible()
+    other = httpx.post(
+        f"{forja}/api/projects", json={"name": "Price list", "files": {"index.html": "<!doctype html>\n<h1>Cuts from 20</h1>\n"}}
+    ).json()["id"]
+    page.goto(f"{forja}/p/{other}")
+    preview_tab = "#phone-tab-preview" if phone else "#tab-preview"
+    expect(page.locator(preview_tab)).to_have_attribute("aria-selected", "true", timeout=30_000)
+    expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Cuts from 20", timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / f"workspace-opens-on-preview-{'390' if phone else '1440'}.png"))
+    # Back in the first project, and in a new tab of this browser (a page of its own, nothing of the last one's state):
+    # Code again, as chosen there.
+    page.goto(f"{forja}/p/{project_id}")
+    expect(page.locator(tab)).to_have_attribute("aria-selected", "true", timeout=30_000)
+    again = page.context.new_page()
+    again.set_viewport_size(page.viewport_size)  # type: ignore[arg-type]
+    again.goto(f"{forja}/p/{project_id}")
+    expect(again.locator(tab)).to_have_attribute("aria-selected", "true", timeout=30_000)
+    expect(again.locator("#file-tree")).to_be_visible()
+    again.close()
 
 
 @contextmanager

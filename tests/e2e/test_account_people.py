@@ -404,9 +404,8 @@ def test_quotas_are_said_before_they_are_hit_and_each_refusal_where_it_was_asked
 
     # ...and the preview: one runs, a second one waits.
     dee.goto(f"{team.base}/p/{small[0]}")
-    dee.locator("#tab-preview").click()
     expect(dee.frame_locator("#preview-frame").locator("h1")).to_have_text("Fresh Bread at seven", timeout=120_000)
-    # The Preview tab stays chosen from one project to the next: the next one starts (here: is refused) with no click.
+    # A project opens on its app: the next one starts (here: is refused) with no click.
     dee.goto(f"{team.base}/p/{small[1]}")
     expect(dee.locator("#preview-message")).to_contain_text("previews of this project owner's apps are running", timeout=60_000)
     shot(dee, "account-quota-preview-refused")

@@ -12,7 +12,7 @@ import re
 
 from playwright.sync_api import Page, ViewportSize, expect
 
-from tests.e2e.conftest import ARTIFACTS, Traffic, choose_example
+from tests.e2e.conftest import ARTIFACTS, Traffic, choose_example, reopens_on_the_tab_chosen
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 TABLET: ViewportSize = {"width": 820, "height": 1180}
@@ -119,6 +119,7 @@ def test_phone_one_pane_at_a_time(forja: str, page: Page, traffic: Traffic) -> N
     choose_example(page, "A todo list with dark mode")
     page.locator("#build-button").click()
     page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
+    project_id = page.url.rsplit("/", 1)[1]
     expect(page.locator("#version-badge")).to_have_text("v1", timeout=30_000)
 
     # The generation's switch to Preview works on a phone: the Preview pane is the one shown.
@@ -173,6 +174,10 @@ def test_phone_one_pane_at_a_time(forja: str, page: Page, traffic: Traffic) -> N
     page.locator("#project-menu").click()
     expect(page.locator("#menu-rename")).to_be_in_viewport()
     page.keyboard.press("Escape")
+
+    # On a phone too, a project opens on the pane last chosen in it; another on its app.
+    reopens_on_the_tab_chosen(page, forja, project_id)
+    expect_only_pane(page, "code")
 
     # A tablet held upright: the same one-pane layout, every pane whole at its width.
     page.set_viewport_size(TABLET)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ARTIFACTS, Traffic, another_forja
+from tests.e2e.conftest import ARTIFACTS, WATCH_PREVIEW_WORDS, Traffic, another_forja
 
 BROKEN_PAGE = {
     "index.html": '<!doctype html>\n<html><head><title>Broken</title></head>\n<body><h1>Almost</h1>\n<script src="app.js"></script></body></html>\n',
@@ -35,7 +35,6 @@ def log_lines(base: str, project_id: str) -> list[dict]:
 def test_console_errors_of_a_server_preview_reach_the_logs_flagged(forja: str, page: Page, traffic: Traffic) -> None:
     project_id = create(forja, "Broken bookings", BROKEN_PAGE)
     page.goto(f"{forja}/p/{project_id}")
-    page.locator("#tab-preview").click()
     expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Almost", timeout=60_000)
 
     def browser_errors() -> list[str]:
@@ -62,12 +61,19 @@ def test_console_errors_of_a_server_preview_reach_the_logs_flagged(forja: str, p
 
 @pytest.fixture(scope="module")
 def forja_with_webcontainers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Forja that tries WebContainers first, with a short boot timeout (offline, the boot never settles)."""
+    """A Forja that tries WebContainers first, with a short boot timeout (offline, the boot never settles).
+
+    Only `auto` lets a browser try one; with no Docker engine to reach, its server runner is the local one."""
     with another_forja(
         tmp_path_factory.mktemp("forja-wc"),
         "forja-webcontainers.log",
-        # Long enough for a person's click on "Run on server" to come first on a busy machine (3 s did not, in CI).
-        {"FORJA_WEBCONTAINERS": "true", "FORJA_WEBCONTAINER_BOOT_TIMEOUT_S": "10"},
+        {
+            "FORJA_WEBCONTAINERS": "true",
+            "FORJA_PREVIEW_RUNNER": "auto",
+            "DOCKER_HOST": "unix:///nonexistent/docker.sock",
+            # Long enough for a person's click on "Run on server" to come first on a busy machine (3 s did not, in CI).
+            "FORJA_WEBCONTAINER_BOOT_TIMEOUT_S": "10",
+        },
     ) as base:
         yield base
 
@@ -82,7 +88,8 @@ def test_webcontainer_falls_back_to_the_server_runner_and_says_so(
     project_id = create(base, "Opening hours", {"index.html": "<!doctype html>\n<h1>Open from nine</h1>\n"})
     page.goto(f"{base}/p/{project_id}")
     assert page.evaluate("self.crossOriginIsolated") is True
-    page.locator("#tab-preview").click()
+    # The project opens on its app, started at once: here in the browser first.
+    expect(page.locator("#tab-preview")).to_have_attribute("aria-selected", "true")
     expect(page.locator("#preview-message")).to_contain_text("in your browser (WebContainer)")
     shot(page, "preview-webcontainer-booting")
     expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Open from nine", timeout=60_000)
@@ -108,12 +115,12 @@ def test_webcontainer_falls_back_to_the_server_runner_and_says_so(
         for url in traffic.blocked
     )
 
-    # Another project in the same tab does not wait for a boot that failed minutes ago.
+    # Another project in the same tab does not try again a boot that failed minutes ago: the server runner starts at
+    # once, with no WebContainer line in its Logs.
     second = create(base, "Price list", {"index.html": "<!doctype html>\n<h1>Prices</h1>\n"})
     page.goto(f"{base}/p/{second}")
-    page.locator("#tab-preview").click()
     expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Prices", timeout=60_000)
-    assert not any("did not boot" in line["text"] for line in log_lines(base, second))
+    assert not any(line["source"] == "webcontainer" for line in log_lines(base, second)), log_lines(base, second)
 
 
 def test_a_person_can_skip_the_webcontainer_wait(forja_with_webcontainers: str, page: Page) -> None:
@@ -122,7 +129,6 @@ def test_a_person_can_skip_the_webcontainer_wait(forja_with_webcontainers: str, 
     # StackBlitz "answers" (a local stand-in), so the boot would wait for its timeout.
     page.route("https://stackblitz.com/headless?forja-reachability", lambda route: route.fulfill(status=200, body=""))
     page.goto(f"{base}/p/{project_id}")
-    page.locator("#tab-preview").click()
     page.locator("#preview-run-on-server").click()
     expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Today's menu", timeout=60_000)
     texts = [line["text"] for line in log_lines(base, project_id)]
@@ -135,10 +141,27 @@ def test_without_internet_the_fallback_comes_at_once(forja_with_webcontainers: s
     base = forja_with_webcontainers
     project_id = create(base, "Hours", {"index.html": "<!doctype html>\n<h1>Open late</h1>\n"})
     page.goto(f"{base}/p/{project_id}")
-    page.locator("#tab-preview").click()
     expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Open late", timeout=60_000)
     lines = log_lines(base, project_id)
     fallback = next(line for line in lines if "Falling back to the server runner" in line["text"])
     assert "cannot be reached from this browser" in fallback["text"], fallback
     assert not any("did not boot" in line["text"] for line in lines)
     assert traffic.blocked and all(urlsplit(url).hostname == "stackblitz.com" for url in traffic.blocked), traffic.blocked
+
+
+def test_a_page_that_cannot_run_them_starts_the_server_runner_at_once(
+    forja_with_webcontainers: str, page: Page, traffic: Traffic
+) -> None:
+    """Safari and in-app browsers are not cross-origin isolated (here Chromium is told it is not): the page says so as
+    the project opens, and the server runner starts with no WebContainer tried, named, or warned about in the Logs."""
+    base = forja_with_webcontainers
+    page.add_init_script("Object.defineProperty(window, 'crossOriginIsolated', { get: () => false })")
+    page.add_init_script(WATCH_PREVIEW_WORDS)
+    project_id = create(base, "Bread times", {"index.html": "<!doctype html>\n<h1>Bread at seven</h1>\n"})
+    page.goto(f"{base}/p/{project_id}")
+    assert page.evaluate("self.crossOriginIsolated") is False
+    expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Bread at seven", timeout=60_000)
+    said = page.evaluate("window.__previewWords")
+    assert "local" in said and not [words for words in said if "webcontainer" in words.lower()], said
+    assert not [line for line in log_lines(base, project_id) if line["source"] == "webcontainer"]
+    assert traffic.off_machine() == [], traffic.off_machine()

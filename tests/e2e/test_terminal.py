@@ -1,6 +1,7 @@
-"""The Terminal tab in Chromium: with no preview running it says so and starts one; then a shell in the preview's
-sandbox takes typed commands and shows their output (xterm.js over the websocket), copies what is picked in it and
-takes what is pasted, and a file it makes comes to the Code tab as an unsaved draft that Save makes a version of."""
+"""The Terminal tab in Chromium: a project starts its preview as it opens, and the Terminal opens its shell once that
+runs (on a fresh open it never says no preview runs); a shell in the preview's sandbox takes typed commands and shows
+their output (xterm.js over the websocket), copies what is picked in it and takes what is pasted, and a file it makes
+comes to the Code tab as an unsaved draft that Save makes a version of."""
 
 from __future__ import annotations
 
@@ -28,14 +29,12 @@ def test_a_shell_in_the_preview_and_its_file_in_code(forja: str, page: Page) -> 
     page.goto(f"{forja}/p/{project_id}")
     expect(page.locator("#version-badge")).to_have_text("v1", timeout=30_000)
 
+    # The project opened on its app, and started it: the Terminal opens its shell once that runs, with no click on
+    # "Start the preview" and never saying that no preview runs.
+    expect(page.locator("#tab-preview")).to_have_attribute("aria-selected", "true")
     page.locator("#tab-terminal").click()
-    expect(page.locator("#terminal-not-running")).to_contain_text("No preview is running")
-    shot(page, "terminal-not-running-1440")
-    page.set_viewport_size({"width": 390, "height": 844})
-    expect(page.locator("#terminal-start-preview")).to_be_visible()
-    shot(page, "terminal-not-running-390")
-    page.set_viewport_size({"width": 1440, "height": 900})
-    page.locator("#terminal-start-preview").click()
+    expect(page.locator("#terminal-start-preview")).to_have_count(0)
+    expect(page.locator("#terminal-not-running")).not_to_contain_text("No preview is running")
     screen = page.locator("#terminal-screen")
     expect(screen).to_have_attribute("data-state", "open", timeout=120_000)
     rows = page.locator("#terminal-screen .xterm-rows")

@@ -14,7 +14,20 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from preview_runtime.common import human_size
-from tests.e2e.conftest import ARTIFACTS, Traffic, choose_example, editor_ready, free_port, preview_details, start_forja, stop
+from tests.e2e.conftest import (
+    ARTIFACTS,
+    DESKTOP,
+    WATCH_PREVIEW_WORDS,
+    WEBCONTAINER_API,
+    Traffic,
+    choose_example,
+    editor_ready,
+    free_port,
+    preview_details,
+    reopens_on_the_tab_chosen,
+    start_forja,
+    stop,
+)
 
 
 def picture(size: int = 96) -> bytes:
@@ -72,7 +85,10 @@ def test_import_edit_save(forja: str, page: Page, traffic: Traffic, tmp_path) ->
     page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
     project_id = page.url.rsplit("/", 1)[1]
 
-    # The tree shows folders and files with the zip's top folder stripped; App.jsx opens first.
+    # The project opens on its app; the Code tab's tree shows folders and files with the zip's top folder stripped,
+    # and App.jsx opens first.
+    expect(page.locator("#tab-preview")).to_have_attribute("aria-selected", "true")
+    page.locator("#tab-code").click()
     expect(page.locator('[data-path="src"]')).to_be_visible()
     expect(page.locator('[data-path="src/styles/app.css"]')).to_be_visible()
     expect(page.locator("#editor-path")).to_have_text("src/App.jsx")
@@ -137,12 +153,11 @@ def test_import_edit_save(forja: str, page: Page, traffic: Traffic, tmp_path) ->
     versions = httpx.get(f"{forja}/api/projects/{project_id}/versions").json()
     assert [(v["number"], v["author"]) for v in versions] == [(1, "import"), (2, "user")]
 
-    # Logs tell what happened, with levels.
+    # Logs tell what happened, with levels (the preview, started as the project opened, says its own lines too).
     page.locator("#tab-logs").click()
-    # A duplicated line would arrive a moment after the first two; give it the chance to show.
+    # A duplicated line would arrive a moment after the first; give it the chance to show.
     page.wait_for_timeout(500)
-    expect(page.locator(".log-line")).to_have_count(2)
-    expect(page.locator(".log-line").last).to_contain_text("Saved version 2")
+    expect(page.locator(".log-line", has_text="Saved version 2")).to_have_count(1)
     shot(page, "workspace-logs")
 
     page.locator("#tab-preview").click()
@@ -180,7 +195,11 @@ def test_unknown_project_says_so(forja: str, page: Page) -> None:
 
 
 def test_build_from_prompt_offline(forja: str, page: Page, traffic: Traffic) -> None:
-    """No API key: the prompt still becomes a working project, and the page says it is offline mode."""
+    """No API key: the prompt still becomes a working project, and the page says it is offline mode.
+
+    The settings ask for the local runner: from the build to the running app, no WebContainer is tried, named or
+    loaded (this Forja leaves WebContainers on, as by default)."""
+    page.add_init_script(WATCH_PREVIEW_WORDS)
     page.goto(forja)
     expect(page.locator("#mode-note")).to_contain_text("Offline starter mode")
     # At phone width the note's many words push nothing off the screen: Build it is whole, nothing scrolls sideways.
@@ -220,6 +239,17 @@ def test_build_from_prompt_offline(forja: str, page: Page, traffic: Traffic) -> 
     assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"
     assert traffic.console_errors == []
 
+    # The runner's badge and the preview's message, as they changed from the build on: the local runner, never a
+    # WebContainer; the Logs have no line of one; no script the page loaded holds StackBlitz's WebContainer API.
+    said = page.evaluate("window.__previewWords")
+    assert "local" in said, said
+    assert not [words for words in said if "webcontainer" in words.lower()], said
+    logs = httpx.get(f"{forja}/api/projects/{project_id}/logs/tail", params={"lines": 2000}).json()
+    assert not [line for line in logs if line["source"] == "webcontainer"], logs
+    scripts = {url for url in traffic.urls if url.startswith(forja) and urlsplit(url).path.endswith(".js")}
+    assert scripts, traffic.urls
+    assert not [url for url in scripts if WEBCONTAINER_API in httpx.get(url).text]
+
 
 def test_offline_says_what_it_did_not_build(forja: str, page: Page) -> None:
     """Offline, a request beyond the starters still gets a starting point, and the conversation names what is missing."""
@@ -246,9 +276,10 @@ def test_preview_runs_on_its_own_origin_and_shows_saved_edits(forja: str, page: 
     page.goto(forja)
     page.locator("#import_zip input[type=file]").set_input_files(str(archive))
     page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
-    expect(page.locator("#editor-path")).to_have_text("index.html")
+    project_id = page.url.rsplit("/", 1)[1]
 
-    page.locator("#tab-preview").click()
+    # The project opens on its app, started with no click.
+    expect(page.locator("#tab-preview")).to_have_attribute("aria-selected", "true")
     frame = page.frame_locator("#preview-frame")
     expect(frame.locator("h1")).to_have_text("Open from nine", timeout=60_000)
     address = page.locator("#preview-address").input_value()
@@ -297,6 +328,11 @@ def test_preview_runs_on_its_own_origin_and_shows_saved_edits(forja: str, page: 
         f"{forja}/api/projects",
     )
     assert "made-by-preview" not in [p["name"] for p in httpx.get(f"{forja}/api/projects").json()["items"]]
+
+    # The tab a person chooses in a project is the one it opens on next time, in this browser; another project still
+    # opens on its app.
+    page.set_viewport_size(DESKTOP)
+    reopens_on_the_tab_chosen(page, forja, project_id)
     assert traffic.off_machine() == [], f"requests left this machine: {traffic.off_machine()}"
 
 

@@ -253,6 +253,7 @@ async def test_webcontainers_are_ok_on_the_health_list_only_on_a_browsers_word(
 ) -> None:
     """They run in each visitor's browser: the server says what the browsers reported, the same words as doctor."""
     monkeypatch.setattr(builder.settings.settings, "webcontainers", True)
+    monkeypatch.setattr(builder.settings.settings, "preview_runner", "auto")
 
     async def said() -> tuple[str, str, str]:
         health = await services.admin.health(LOCAL_ACTOR)
@@ -279,3 +280,9 @@ async def test_webcontainers_are_ok_on_the_health_list_only_on_a_browsers_word(
     monkeypatch.setattr(builder.settings.settings, "webcontainers", False)
     state, detail, _ = await said()
     assert (state, detail) == ("off", "Turned off in the settings (FORJA_WEBCONTAINERS=false).")
+
+    # A server runner asked for by name rules them out as well: every preview runs on it, none in a browser first.
+    monkeypatch.setattr(builder.settings.settings, "webcontainers", True)
+    monkeypatch.setattr(builder.settings.settings, "preview_runner", "local")
+    state, detail, _ = await said()
+    assert (state, detail) == ("off", "Not used: the settings ask for the local runner (FORJA_PREVIEW_RUNNER=local).")

@@ -8,6 +8,7 @@ import pytest
 
 import builder.settings
 from builder.services.doctor import _webcontainer_readiness
+from builder.services.preview_runners import webcontainers_off
 from builder.webcontainer_boots import BOOTED, FELL_BACK, LAST, TIMED_OUT, BootTally, describe, tally
 from preview_runtime.logs import LogHub, LogLine
 
@@ -60,6 +61,7 @@ def test_the_hub_gives_every_projects_lines_of_a_source_in_order() -> None:
 
 def test_what_is_said_never_calls_them_ready_without_a_boot(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(builder.settings.settings, "webcontainers", True)
+    monkeypatch.setattr(builder.settings.settings, "preview_runner", "auto")
     where = "Runs in each visitor's browser, not on this server, and loads its runtime from StackBlitz's servers (internet)"
 
     nothing = _webcontainer_readiness(BootTally())
@@ -87,3 +89,15 @@ def test_what_is_said_never_calls_them_ready_without_a_boot(monkeypatch: pytest.
     monkeypatch.setattr(builder.settings.settings, "webcontainers", False)
     off = _webcontainer_readiness(tally(lines(BOOT)))
     assert (off.ready, off.reason) == (False, "Turned off in the settings (FORJA_WEBCONTAINERS=false).")
+
+    # A server runner asked for by name is the one every preview gets: no browser tries a WebContainer first.
+    monkeypatch.setattr(builder.settings.settings, "webcontainers", True)
+    monkeypatch.setattr(builder.settings.settings, "preview_runner", "local")
+    ruled_out = _webcontainer_readiness(tally(lines(BOOT)))
+    assert (ruled_out.ready, ruled_out.reason) == (
+        False,
+        "Not used: the settings ask for the local runner (FORJA_PREVIEW_RUNNER=local).",
+    )
+    assert webcontainers_off() == ruled_out.reason
+    monkeypatch.setattr(builder.settings.settings, "preview_runner", "auto")
+    assert webcontainers_off() == ""

@@ -320,5 +320,5 @@ async def test_a_vite_syntax_error_is_read_from_its_overlay_and_repaired(
     )
     _, events = await generate(services, "A booking page for my barber shop")
     checks = [e.verification for e in of_type(events, "verification") if e.verification]
-    assert [c["status"] for c in checks] == ["problems", "passed"]
+    assert [c["status"] for c in checks] == ["problems", "passed"], str(checks[-1])[:3000]
     assert any(p["kind"] == "overlay" and "App.jsx" in p["message"] for p in checks[0]["problems"]), checks[0]["problems"]

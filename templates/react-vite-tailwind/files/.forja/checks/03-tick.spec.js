@@ -7,5 +7,5 @@ test([[ plan_checks[2]|tojson ]], async ({ page }) => {
   const item = page.getByRole('listitem').filter({ hasText: [[ examples[0]|tojson ]] });
   await item.getByRole('checkbox').check();
   await expect(item.getByRole('checkbox')).toBeChecked();
-  await expect(item.getByText([[ examples[0]|tojson ]])).toHaveClass(/line-through/);
+  await expect(item.getByText([[ examples[0]|tojson ]], { exact: true })).toHaveClass(/line-through/);
 });

@@ -8,5 +8,5 @@ test([[ plan_checks[4]|tojson ]], async ({ page }) => {
   await expect(item).toHaveCount(1);
   await item.getByRole('button', { name: /Remove/ }).click();
   await expect(item).toHaveCount(0);
-  await expect(page.getByText([[ examples[0]|tojson ]])).toBeHidden();
+  await expect(page.getByText([[ examples[0]|tojson ]], { exact: true })).toBeHidden();
 });

@@ -6,6 +6,7 @@ running; a Traefik that ends or stops answering is started again with its routes
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -63,12 +64,17 @@ def other_owner(tmp_path: Path, traefik_bin: str) -> Iterator[tuple[subprocess.P
         stdout=subprocess.PIPE,
         text=True,
     )
+    traefik = 0
     try:
         assert process.stdout is not None
-        yield process, int(process.stdout.readline()), port
+        traefik = int(process.stdout.readline())
+        yield process, traefik, port
     finally:
         process.kill()
         process.wait()
+        if traefik:  # in a session of its own, it outlives its owner: a test that leaves it alone leaves it running
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(traefik, signal.SIGKILL)
 
 
 async def test_a_folder_another_live_process_holds_is_refused_and_its_traefik_left_alone(

@@ -10,15 +10,13 @@ Only the names the project's own manifests ask for are checked (package.json, re
 not every package of a lockfile: those are the ones a model or a person wrote, and a few lookups keep a start fast.
 A registry that cannot be reached refuses nothing (the check's outage is no reason to stop a preview); a name the
 admin vouches for (FORJA_REVIEW_ALLOWED_PACKAGES) is never a look-alike nor too new. The gate's answer is kept for a
-few minutes per set of manifests (the registries' answers are kept too, but not an outage's): a machine with no
+few minutes per set of manifests (kept with the registries' answers, but also an outage's): a machine with no
 network pays the registry's wait once, not at every start.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-import time
 from collections.abc import Mapping
 
 import httpx
@@ -26,11 +24,9 @@ import httpx
 from builder.errors import PackagesRefused
 from builder.review.findings import Finding
 from builder.review.packages import package_findings
-from builder.review.registry import CACHE_S
+from builder.review.registry import cached, remember
 from builder.settings import settings
 from builder.settings.review_packages import ReviewPackageSettings
-
-log = logging.getLogger(__name__)
 
 MANIFESTS = frozenset({"package.json", "requirements.txt", "pyproject.toml"})
 # Read with them: the scopes it sends to a private registry are not asked about on the public one.
@@ -39,7 +35,6 @@ CONTEXT = frozenset({".npmrc"})
 # younger than the admin's minimum age. Deprecated packages and advisories are the review's to report, not a refusal.
 REFUSED = frozenset({"missing", "misspelling", "too-new"})
 SHOWN = 3  # packages named in the refusal; the rest are counted
-KEPT = 256  # answers kept at most
 
 
 def manifests(tree: Mapping[str, bytes]) -> dict[str, bytes]:
@@ -73,7 +68,6 @@ class InstallGate:
     def __init__(self, chosen: ReviewPackageSettings | None = None) -> None:
         self._settings = chosen  # None: Forja's settings, as the review's
         self._client = httpx.AsyncClient(follow_redirects=False)
-        self._answers: dict[str, tuple[float, str]] = {}
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -82,20 +76,19 @@ class InstallGate:
         asked = manifests(tree)
         if not asked:
             return
-        key = self._key(asked)
-        kept = self._answers.get(key)
-        if kept is not None and kept[0] > time.monotonic():
-            sentence = kept[1]
-        else:
+        key = ("install-gate", self._key(asked), "")  # kept as long as the registries' answers
+        sentence = cached(key)
+        if sentence is None:
             sentence = refusal(await package_findings(asked, self._client, self._settings))
-            if len(self._answers) >= KEPT:
-                self._answers.clear()
-            self._answers[key] = (time.monotonic() + CACHE_S, sentence)
+            remember(key, sentence)
         if sentence:
             raise PackagesRefused(sentence)
 
     def _key(self, asked: Mapping[str, bytes]) -> str:
-        digest = hashlib.sha256((self._settings or settings).review_allowed_packages.encode())
+        # The answer follows what is asked and of whom: a process-wide cache, as the registries' answers are.
+        chosen = self._settings or settings
+        asked_of = (chosen.review_npm_registry, chosen.review_pypi_url, chosen.review_min_package_age_days)
+        digest = hashlib.sha256(f"{asked_of}\0{chosen.review_allowed_packages}".encode())
         for path in sorted(asked):
             digest.update(f"\0{path}\0".encode())
             digest.update(asked[path])

@@ -135,7 +135,7 @@ class Services:
         )
         # The review before publish: a publish's gate, and on demand.
         # A server app's doors are probed in a scratch sandbox of the review's own, never the live or preview data.
-        self.reviews = ReviewService(store, logs, DoorsSandbox(store, self.preview_hub, logs))
+        self.reviews = ReviewService(store, logs, DoorsSandbox(store, self.preview_hub, logs, self.verifications.checker.browser))
         self.publishing = PublishService(
             store,
             self.preview_hub,

@@ -28,7 +28,7 @@ SEVERITY_ORDER: dict[Severity, int] = {Severity.critical: 0, Severity.high: 1, S
 class Finding(BaseModel):
     """One thing a check found."""
 
-    check: str = Field(description='The check that found it: "secrets", "rules", "packages" or "doors".')
+    check: str = Field(description='The check that found it: "secrets", "rules", "packages", "doors" or "replay".')
     kind: str = Field(description='What it is, in a short stable name of the check\'s own (e.g. "aws-key", "public-write").')
     severity: Severity
     message: str = Field(description="What it means, in one plain sentence for a person who does not program.")

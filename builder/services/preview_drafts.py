@@ -57,7 +57,9 @@ class PreviewDrafts:
         await self.push(project_id, back, gone)
 
     async def command(self, project_id: str, command: str, timeout_s: float) -> CommandOutcome:
-        """One shell line in the running preview, within `timeout_s` (see Runner.run_command)."""
+        """One shell line in the running preview, within `timeout_s` (see Runner.run_command); PackagesRefused, and
+        nothing run, when it names a package to install that the install gate refuses."""
+        await self._hub.install_gate.check_command(command)
         key = project_key(project_id)
         if (entry := await self._hub.elsewhere(key)) is not None:
             asked = {"project_id": project_id, "command": command, "timeout_s": timeout_s}

@@ -92,6 +92,7 @@ async def test_a_run_reads_tests_edits_and_looks_then_saves_one_version(
         call("edit_file", path="logic.js", search="n + 2", replace="n + 1"),
         call("run_command", command="npm test"),
         call("open_page", path="/"),
+        call("run_command", command="npm install raect && touch ran.txt"),  # a look-alike: refused, nothing run
         call("finish", summary=f"Add one now adds one; the tests pass. (key {TEST_ANTHROPIC_KEY})"),
     )
     await services.generations.start(
@@ -110,18 +111,22 @@ async def test_a_run_reads_tests_edits_and_looks_then_saves_one_version(
         "Edited logic.js",
         "Ran npm test",
         "Opened /",
+        "Run command npm install raect && touch ran.txt",
     ]
     # The first test run fails on the bug; the second, after the edit, passes in the same sandbox.
     assert not steps[2]["ok"] and "next(1) should be 2, got 3" in steps[2]["detail"]
     assert steps[4]["ok"] and "all tests passed" in steps[4]["detail"]
     assert steps[5]["ok"] and steps[5]["screenshot"], steps[5]
+    # The install gate refused the line before it ran (no exit code), naming the look-alike.
+    assert not steps[6]["ok"] and steps[6]["detail"].startswith("The command was not run: "), steps[6]
+    assert "popular package react" in steps[6]["detail"]
 
     # One version, with the edit; the summary's key is gone.
     project = await services.projects.get(project_id)
     assert project.current_version == 2 and len(project.versions) == 2
     assert (await services.projects.read_file(project_id, "logic.js")).decode() == "module.exports = { next: (n) => n + 1 };\n"
     [record] = [g for g in await services.generations.records(project_id) if g.kind == "agent"]
-    assert record.outcome == "saved" and record.version == 2 and len(record.steps) == 6
+    assert record.outcome == "saved" and record.version == 2 and len(record.steps) == 7
     assert TEST_ANTHROPIC_KEY not in record.summary
 
     # The screenshot the page step took is served to the project's viewers.

@@ -17,6 +17,7 @@ import pytest
 
 from builder.errors import PackagesRefused
 from builder.review.findings import Finding, Severity
+from builder.review.install_commands import install_manifests
 from builder.review.lockfiles import Ecosystem, dependencies
 from builder.review.packages import package_findings
 from builder.review.typos import misspelled
@@ -501,3 +502,50 @@ def test_an_unreachable_registry_refuses_no_install_but_a_look_alike_still_is(se
     assert "one or two letters away from the popular package react" in _gate(
         {"package.json": json.dumps({"dependencies": {"raect": "^1.0.0"}}).encode()}, offline
     )
+
+
+def _command_gate(line: str, settings: ReviewPackageSettings) -> str:
+    """The gate's refusal of a shell line ("" when it may run)."""
+
+    async def run() -> str:
+        gate = InstallGate(settings)
+        try:
+            await gate.check_command(line)
+        except PackagesRefused as refused:
+            return refused.message
+        finally:
+            await gate.close()
+        return ""
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    ("line", "npm", "pypi"),
+    [
+        ("npm install raect", {"raect": "latest"}, ""),
+        ("cd web && npm i -D vite@8.3.8 @types/node", {"vite": "8.3.8", "@types/node": "latest"}, ""),
+        ("NODE_ENV=dev pnpm add --filter web lodash; yarn add left-pad@^1", {"lodash": "latest", "left-pad": "^1"}, ""),
+        ("bun add zod | tee log", {"zod": "latest"}, ""),
+        ("python -m pip install -r requirements.txt requets==2.32.3 'flask[async]>=3'", {}, "requets==2.32.3\nflask[async]>=3\n"),
+        ("uv pip install httpx && uv add rich && poetry add --group dev pytest", {}, "httpx\nrich\npytest\n"),
+        # Nothing by a registry's name: paths, addresses, git and GitHub sources, a file of requirements.
+        ("npm install ./lib https://example.org/a.tgz user/repo git+https://x/y.git && pip install -e . -r dev.txt", {}, ""),
+        ("npm run build && npm test && pip list && echo 'npm install raect'", {}, ""),
+        ("npm install 'unclosed", {}, ""),  # the shell could not split it
+    ],
+)
+def test_the_packages_a_shell_line_installs_by_name(line: str, npm: dict[str, str], pypi: str) -> None:
+    made = install_manifests(line)
+    assert (json.loads(made["package.json"])["dependencies"] if "package.json" in made else {}) == npm
+    assert made.get("requirements.txt", b"").decode() == pypi
+
+
+def test_an_install_command_naming_a_refused_package_is_not_run(server: RegistryServer) -> None:
+    settings = _settings(server.url)
+    refused = _command_gate("npm install react raect", settings)
+    assert refused.startswith("The command was not run: ") and "popular package react" in refused
+    assert "react-auth-magic-kit does not exist on npm" in _command_gate("npm i react-auth-magic-kit", settings)
+    assert "fresh-orm 0.1.0 was published only" in _command_gate("pip install fresh-orm==0.1.0", settings)
+    assert _command_gate("npm install react && pip install flask", settings) == ""  # real, popular names run
+    assert _command_gate("npm run build", settings) == ""

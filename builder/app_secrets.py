@@ -13,7 +13,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -201,6 +201,20 @@ def _key_file(path: Path) -> bytes:
     finally:
         draft.unlink(missing_ok=True)
     return path.read_bytes().strip()
+
+
+# Shorter values (a flag, a port, a word) turn up in any page by chance: they would be findings of nothing.
+MIN_VALUE = 8
+# Nor is a plain word or phrase a secret ("production", "Hello from the server"): any page may hold it by chance.
+_PLAIN = re.compile(r"[A-Za-z ]+")
+
+
+def private_values(env: Mapping[str, str], public: tuple[str, ...], database_passwords: Mapping[str, str]) -> dict[str, str]:
+    """What to look for, by the words that name it: each private variable (not public by its name's prefix) and each
+    database password (by its scope: "live", "preview") long enough to mean something and more than letters."""
+    found = {f"the value of {name}": value for name, value in env.items() if not name.startswith(public)}
+    found |= {f"the password of the app's {scope} database": password for scope, password in database_passwords.items()}
+    return {words: value for words, value in found.items() if len(value) >= MIN_VALUE and not _PLAIN.fullmatch(value)}
 
 
 def hidden_values(env: dict[str, str]) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ from builder.filetree import normalize_path, text_of
 from builder.generation import prompts
 from builder.generation.budget import Allowance, check_budget
 from builder.generation.guard import contains_secret, redact
+from builder.generation.hidden import HiddenValues
 from builder.generation.pricing import estimate_cost
 from builder.generation.providers.base import (
     Finished,
@@ -141,6 +142,15 @@ class _Collected:
         self.delete.extend(part.delete)
         self.rejected.extend(part.rejected)
         self.redacted.extend(part.redacted)
+
+
+def _restored(answer: _Collected, hidden: HiddenValues) -> _Collected:
+    """The answer with the app's secrets back where it wrote their placeholders (hidden.py)."""
+    answer.files = {path: hidden.restore(content) for path, content in answer.files.items()}
+    answer.edits = [
+        FileEdit(path=e.path, search=hidden.restore(e.search), replace=hidden.restore(e.replace)) for e in answer.edits
+    ]
+    return answer
 
 
 _FENCE = re.compile(r"(?:^|\n)(?P<before>[^\n]*)\n```(?P<info>[^\n]*)\n(?P<body>.*?)\n```", re.DOTALL)
@@ -352,6 +362,10 @@ class GenerationRun:
                 first += "\n\n" + prompts.env_names_note(names)
         else:
             first = prompts.new_project_message(prompt)
+        # The app's own secrets, where a file holds one, reach the model as placeholders only (hidden.py).
+        hidden = await HiddenValues.of(store, self.project_id) if follow_up else HiddenValues()
+        if (shown_first := hidden.hide(first)) != first:
+            first = f"{shown_first}\n\n{prompts.HIDDEN_NOTE}"
         tree = {p: text for p, d in tree_bytes.items() if (text := text_of(d)) is not None}
         images = self.images
         if images:
@@ -370,7 +384,7 @@ class GenerationRun:
             context_paths=shown,
             tree=tree,
         )
-        answer = await self._collect(provider, request)
+        answer = _restored(await self._collect(provider, request), hidden)
         writes, failures = self._apply(tree, answer)
         if failures:
             self.emit(
@@ -385,12 +399,12 @@ class GenerationRun:
                 messages=[
                     *request.messages,
                     Message("assistant", answer.summary or "(edits)"),
-                    Message("user", redact(prompts.failed_edits_message(failures, current))),
+                    Message("user", redact(hidden.hide(prompts.failed_edits_message(failures, current)))),
                 ],
                 max_tokens=request.max_tokens,
                 prompt=prompt,
             )
-            fix = await self._collect(provider, retry_request)
+            fix = _restored(await self._collect(provider, retry_request), hidden)
             merged = {**tree, **writes}
             more, failures = self._apply(merged, fix)
             if failures:

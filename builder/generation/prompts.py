@@ -182,6 +182,13 @@ def env_names_note(names: list[str]) -> str:
     )
 
 
+# Said when a file the model is sent held one of the app's secrets (hidden.py): it sees the placeholder instead.
+HIDDEN_NOTE = (
+    "Text shown as [hidden: ...] is a secret of the app's that you are not shown. Leave it where it is, or take it "
+    "out; where code needs it, read its variable from the environment instead of writing the placeholder elsewhere."
+)
+
+
 def continuation_message(done_paths: list[str], cut_path: str | None) -> str:
     done = "\n".join(f"- {p}" for p in done_paths) or "- (none)"
     cut = f" The file {cut_path} was cut off and was NOT saved; write it again in full." if cut_path else ""

@@ -26,10 +26,6 @@ from builder.wording import joined
 
 CHECK = "secrets"
 ENV_VALUE = "env-value"
-# Shorter values (a flag, a port, a word) turn up in any page by chance: they would be findings of nothing.
-MIN_VALUE = 8
-# Nor is a plain word or phrase a secret ("production", "Hello from the server"): any page may hold it by chance.
-_PLAIN = re.compile(r"[A-Za-z ]+")
 # Kinds that are often meant for the page, or often not secrets at all: told, but they do not stop a publish.
 # A Twilio "AC..." id names an account (it is no key); a JWT may be a public key for the browser (Supabase's anon
 # key), unless it says it is the service's own (critical: see _jwt_severity); a user:password@ address may be an
@@ -64,14 +60,6 @@ def _plugins() -> tuple[RegexBasedDetector, ...]:
 def slug(secret_type: str) -> str:
     """detect-secrets' type as a finding's kind: "AWS Access Key" -> "aws-access-key"."""
     return re.sub(r"[^a-z0-9]+", "-", secret_type.lower()).strip("-")
-
-
-def private_values(env: Mapping[str, str], public: tuple[str, ...], database_passwords: Mapping[str, str]) -> dict[str, str]:
-    """What to look for, by the words that name it: each private variable (not public by its name's prefix) and each
-    database password (by its scope: "live", "preview") long enough to mean something and more than letters."""
-    found = {f"the value of {name}": value for name, value in env.items() if not name.startswith(public)}
-    found |= {f"the password of the app's {scope} database": password for scope, password in database_passwords.items()}
-    return {words: value for words, value in found.items() if len(value) >= MIN_VALUE and not _PLAIN.fullmatch(value)}
 
 
 def secret_findings(files: Mapping[str, bytes], private: Mapping[str, str], served: bool = True) -> list[Finding]:

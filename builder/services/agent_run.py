@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from builder.attachments import Picture, vision_refusal
 from builder.errors import FileTreeError, GenerationError, NotFound, ProviderError, QuotaExceeded, TransientProviderError
 from builder.generation import prompts
@@ -26,6 +28,7 @@ from builder.generation.agent_tools import AGENT_TOOLS, Finish, ToolInputError, 
 from builder.generation.budget import Allowance, check_budget
 from builder.generation.engine import GenerationEvent, Saver, usage_dict
 from builder.generation.guard import redact
+from builder.generation.hidden import HiddenValues
 from builder.generation.pricing import estimate_cost
 from builder.generation.providers.base import (
     Finished,
@@ -190,6 +193,11 @@ class AgentRun:
         first = prompts.agent_message(task, history, tree, shown)
         if names := [row.name for row in await self._store.env_vars(self.project_id)]:
             first += "\n\n" + prompts.env_names_note(names)
+        # The app's own secrets reach the model as placeholders only, in its files and in every tool's answer; its
+        # calls' placeholders become the values again (builder/generation/hidden.py).
+        hidden = await HiddenValues.of(self._store, self.project_id)
+        if (shown_first := hidden.hide(first)) != first:
+            first = f"{shown_first}\n\n{prompts.HIDDEN_NOTE}"
         messages = [Message("user", redact(first), self.images)]
         nudged = False
         while True:
@@ -215,7 +223,7 @@ class AgentRun:
                         "so nothing was saved. Its steps are listed above; ask for a smaller change."
                     )
                 try:
-                    arguments = parse_input(call.name, call.arguments)
+                    arguments = _restored(parse_input(call.name, call.arguments), hidden)
                 except ToolInputError as exc:
                     results.append(ToolResult(call.id, str(exc), is_error=True))
                     await self._step(call.name, f"Could not {call.name.replace('_', ' ')}", False, str(exc), None, 0.0)
@@ -228,7 +236,7 @@ class AgentRun:
                 self.timing.tools_s += spent
                 await self._step(call.name, outcome.label, outcome.ok, outcome.detail, outcome.screenshot, spent)
                 seen = (Picture("image/jpeg", outcome.screenshot),) if outcome.screenshot and self.sees else ()
-                results.append(ToolResult(call.id, outcome.text, is_error=not outcome.ok, images=seen))
+                results.append(ToolResult(call.id, hidden.hide(outcome.text), is_error=not outcome.ok, images=seen))
             messages.append(Message("user", "", tool_results=results))
 
     async def _step(self, tool: str, label: str, ok: bool, detail: str, screenshot: bytes | None, spent: float) -> None:
@@ -341,3 +349,9 @@ class AgentRun:
             duration_s=round(time.monotonic() - self.timing.started, 3),
             **fields,
         )
+
+
+def _restored(arguments: BaseModel, hidden: HiddenValues) -> BaseModel:
+    """A tool call's arguments with the app's secrets back where the model wrote their placeholders."""
+    restored = {name: hidden.restore(value) for name, value in arguments if isinstance(value, str)}
+    return arguments.model_copy(update=restored)

@@ -17,6 +17,7 @@ from builder.errors import InvalidInput
 from builder.generation.asking import AnswerDraft, ask_request, draft_answer, kept_references, offline_answer
 from builder.generation.budget import check_budget
 from builder.generation.guard import redact
+from builder.generation.hidden import HiddenValues
 from builder.generation.providers.base import UsageReport
 from builder.generation.providers.choice import get_provider
 from builder.schemas import CodeReference, valid_prompt
@@ -61,7 +62,9 @@ class AskService:
         chosen = await get_provider(provider or project.provider or None, model or project.model or None)
         tree = await self._store.read_tree(project_id)
         # Offline there is no model to send the files to: the answer is read from the tree itself.
-        request = None if chosen.name == "offline" else ask_request(question, tree, settings.followup_context_bytes)
+        # The app's own secrets, where a file holds one, reach the model as placeholders only (generation/hidden.py).
+        hidden = None if chosen.name == "offline" else (await HiddenValues.of(self._store, project_id)).hide_tree(tree)
+        request = None if hidden is None else ask_request(question, hidden, settings.followup_context_bytes)
         if request is not None:
             allowance = await self._quotas.allowance(user_id)
             await check_budget(self._store, project_id, chosen.model, request, UsageReport(), allowance)

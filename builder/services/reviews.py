@@ -20,16 +20,16 @@ from pathlib import Path
 import httpx
 
 from builder.app_backend.rules import RULES_PATH
-from builder.app_secrets import PUBLIC_PREFIXES, decrypt
 from builder.errors import InvalidInput, NotFound, PublishBlocked
 from builder.filetree import is_valid_unicode
+from builder.generation.hidden import app_private_values
 from builder.models import FindingConfirmation, Release, Review, ReviewFinding
 from builder.publish.release_files import read_manifest, releases_root
 from builder.review.answers import Confirmation, FindingInfo, ReviewInfo
 from builder.review.findings import Finding, Severity, ordered
 from builder.review.packages import package_findings
 from builder.review.rules_check import rules_findings
-from builder.review.secrets import private_values, secret_findings
+from builder.review.secrets import secret_findings
 from builder.schemas import VersionInfo
 from builder.services.review_sandbox import DoorsSandbox
 from builder.store import ProjectStore, content_hash
@@ -50,7 +50,6 @@ SITE_FILES = "the project's files its address would serve"
 SERVER_FILES = "the files its server would serve from its static and public folders"
 # What a server app serves as it is, by its frameworks' habits (Flask's static/, Express's public/...).
 SERVED_FOLDERS = frozenset({"static", "public"})
-DATABASE_SCOPES = ("live", "preview")
 
 
 @dataclass(frozen=True)
@@ -240,12 +239,7 @@ class ReviewService:
         return {path: blobs[digest] for path, digest in manifest.items()}
 
     async def _private(self, project_id: str) -> dict[str, str]:
-        env = {row.name: decrypt(row.value) for row in await self._store.env_vars(project_id)}
-        passwords = {}
-        for scope in DATABASE_SCOPES:
-            if (database := await self._store.app_database(project_id, scope)) is not None:
-                passwords[scope] = decrypt(database.password)
-        return private_values(env, PUBLIC_PREFIXES, passwords)
+        return await app_private_values(self._store, project_id)
 
     async def _run(
         self,

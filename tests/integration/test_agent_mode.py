@@ -331,3 +331,32 @@ async def test_a_run_whose_version_fails_its_check_is_repaired_by_an_agent_round
     ]
     # The repair round's task was the check's problem, in words.
     assert "countStarts is not defined" in scripted_llm.requests[2].text
+
+
+async def test_the_apps_secret_pasted_in_a_file_reaches_the_agent_as_a_placeholder_and_stays_in_the_file(
+    services: Services, scripted_llm: ScriptedLLMServer
+) -> None:
+    """A private variable's value pasted into logic.js: the agent reads the file with a placeholder in its place, edits
+    the line by that placeholder, and the saved file holds the value again where the edit kept it. No request to the
+    model holds the value."""
+    secret = "tally-" + "secret-7c41e9d2"
+    project_id = await tally(services)
+    await services.app_env.set(project_id, "TALLY_KEY", secret, LOCAL_USER_ID)
+    pasted = f"const key = '{secret}';\n{BUGGY}"
+    await services.projects.save(project_id, {"logic.js": pasted})
+    seen = "const key = '[hidden: the value of TALLY_KEY]';"
+    scripted_llm.queue(
+        call("read_file", path="logic.js"),
+        call("edit_file", path="logic.js", search=seen, replace=seen.replace("const key", "const apiKey")),
+        call("finish", summary="Renamed the key."),
+    )
+    await services.generations.start(project_id, "Rename key to apiKey", "anthropic", verify=False, agent=True)
+    events = await followed(services, project_id)
+
+    assert events[-1].type == "done", [e.message for e in events if e.type == "error"]
+    saved = (await services.projects.read_file(project_id, "logic.js")).decode()
+    assert saved == pasted.replace("const key", "const apiKey")
+    read = [b for b in scripted_llm.requests[1].body["messages"][-1]["content"] if b["type"] == "tool_result"]
+    assert seen in json.dumps(read)
+    assert "[hidden: " in scripted_llm.requests[0].text  # the file sent with the task, too
+    assert all(secret not in r.text for r in scripted_llm.requests)

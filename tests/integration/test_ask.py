@@ -44,7 +44,11 @@ async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
 async def test_a_question_is_answered_with_places_and_changes_nothing(
     client: httpx.AsyncClient, services: Services, scripted_llm: ScriptedLLMServer
 ) -> None:
-    project_id = (await services.projects.create("Barber", SHOP, owner=LOCAL_USER_ID)).project_id
+    # A key pasted into a file: the model reads the file with a placeholder in its place (generation/hidden.py).
+    secret = "rk_live_" + "barber9c2e41"
+    shop = {**SHOP, "pay.js": f"const STRIPE = '{secret}';\n".encode()}
+    project_id = (await services.projects.create("Barber", shop, owner=LOCAL_USER_ID)).project_id
+    await services.app_env.set(project_id, "STRIPE_KEY", secret, LOCAL_USER_ID)
     scripted_llm.queue(ToolAnswer(ANSWER, tool_name="answer_question", usage=Usage(input_tokens=400, output_tokens=60)))
     response = await client.post(
         f"/api/projects/{project_id}/ask", json={"question": "Where is the price computed?", "provider": "anthropic"}
@@ -61,11 +65,12 @@ async def test_a_question_is_answered_with_places_and_changes_nothing(
     asked = scripted_llm.requests[0]
     assert asked.body["tool_choice"] == {"type": "tool", "name": "answer_question"}
     assert "   3|   return items.reduce" in asked.text and "Where is the price computed?" in asked.text
+    assert "const STRIPE = '[hidden: the value of STRIPE_KEY]'" in asked.text and secret not in asked.text
 
     # Nothing changed: no version, the same files; the question and answer are in the conversation.
     project = (await client.get(f"/api/projects/{project_id}")).json()
     assert project["current_version"] == 1
-    assert await services.projects.read_tree(project_id) == SHOP
+    assert await services.projects.read_tree(project_id) == shop
     records = await services.generations.records(project_id)
     assert [(g.kind, g.outcome, g.version) for g in records] == [("ask", "saved", None)]
     chat = chat_entries([], records, [], {}, LOCAL_USER_ID)

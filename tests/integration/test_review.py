@@ -7,15 +7,18 @@ Then the project deleted for good takes its reviews with it."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from builder.composition import Services
 from builder.models import LOCAL_USER_ID, ProjectRole
+from builder.review.shown import fix_request
 from builder.services.reviews import BLOCKED, PROJECT_FILES, SERVER_FILES, SITE_FILES
 from tests.accounts import Person
 from tests.integration.test_cli import Cli, write_folder
 from tests.integration.test_publish import starter_files
 from tests.integration.test_review_doors import APPS, REPLAYED
+from tests.llm_server import ScriptedLLMServer, ToolAnswer
 
 SHOP_SECRET = "shop-" + "hush-41f9c2a7d3"  # in parts, so no scanner of this repository takes it for a real one
 AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
@@ -181,6 +184,30 @@ async def test_a_server_app_that_knows_its_people_is_used_as_one_and_tried_as_an
         (f.finding.kind, f.finding.severity.value, f.finding.request) for f in review.findings if f.finding.check == "replay"
     }
     assert replayed == REPLAYED["flask_notes_open"]
+
+
+async def test_fix_this_sends_the_finding_and_a_scripted_models_change_clears_it(
+    services: Services, scripted_llm: ScriptedLLMServer
+) -> None:
+    """What the Publish dialog's Fix this sends (the finding's fix and place, no value), answered by a model that
+    takes the value out: the next review finds nothing, and the value never reached the model, not even in the file
+    it was sent (it saw a placeholder, which its edit names)."""
+    pid = (await services.projects.create("Cuts", {"index.html": PASTED}, owner=LOCAL_USER_ID)).project_id
+    await services.app_env.set(pid, "SHOP_SECRET", SHOP_SECRET, LOCAL_USER_ID)
+    (found,) = (await services.reviews.review(pid)).findings
+    assert (found.finding.kind, found.finding.severity) == ("env-value", "critical")
+    # The model saw the value as a placeholder (builder/generation/hidden.py), and names it so in its edit.
+    seen = "{headers: {key: '[hidden: the value of SHOP_SECRET]'}}"
+    edit = {"path": "index.html", "search": f"fetch('/api/pay', {seen})", "replace": "fetch('/api/pay')"}
+    scripted_llm.queue(ToolAnswer({"summary": "The key is read on the server now.", "edits": [edit]}))
+    await services.generations.start(pid, fix_request(found.finding), "anthropic", verify=False, user_id=LOCAL_USER_ID)
+    async with asyncio.timeout(120):
+        events = [event async for event in services.generations.follow(pid)]
+    assert events[-1].type == "done" and events[-1].version == 2, [e.message for e in events]
+    asked = scripted_llm.requests[0].text
+    assert "SHOP_SECRET" in asked and "index.html" in asked and seen in asked
+    assert all(SHOP_SECRET not in request.text for request in scripted_llm.requests)
+    assert (await services.reviews.review(pid)).findings == []
 
 
 def test_forja_review_exits_1_while_a_critical_finding_is_open(tmp_path: Path) -> None:

@@ -7,10 +7,11 @@ from __future__ import annotations
 import base64
 import json
 
+from builder.app_secrets import private_values
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.review.findings import Severity
 from builder.review.rules_check import rules_findings
-from builder.review.secrets import private_values, secret_findings
+from builder.review.secrets import secret_findings
 
 # Made of parts, so that no scanner of this repository takes the tests' planted keys for real ones.
 STRIPE_SECRET = "sk_" + "live_" + "4eC39HqLyjWDarjtT1zdp7dc"

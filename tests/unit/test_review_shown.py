@@ -3,9 +3,10 @@ change request its Fix this sends, made from the finding's own fix, file and lin
 
 from __future__ import annotations
 
+from builder.app_secrets import private_values
 from builder.review.answers import Confirmation, FindingInfo
 from builder.review.findings import Finding, Severity
-from builder.review.secrets import private_values, secret_findings
+from builder.review.secrets import secret_findings
 from builder.review.shown import FindingRow, finding_row, fix_request, where, worst_first
 
 SHOP_SECRET = "shop-" + "hush-41f9c2a7d3"  # in parts, so no scanner of this repository takes it for a real one

@@ -93,6 +93,9 @@ class ProjectService:
     async def get(self, project_id: str) -> ProjectDetail:
         return await self._store.get_project(project_id)
 
+    async def current_number(self, project_id: str) -> int:
+        return await self._store.current_number(project_id)
+
     async def versions(self, project_id: str) -> list[VersionInfo]:
         return await self._store.list_versions(project_id)
 

@@ -61,6 +61,12 @@ class HistoryState(rx.State):
         self.message = ""
         await self._load()
 
+    @rx.event
+    async def show_new_version(self):
+        """A version saved elsewhere while the History tab is open: the list shows it; the selected one stays."""
+        if (await self.get_state(WorkspaceState)).tab == "history":
+            await self._load()
+
     async def _load(self) -> None:
         workspace = await self.get_state(WorkspaceState)
         services = (await workspace.allowed()).services

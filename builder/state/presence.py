@@ -24,14 +24,18 @@ from builder.filetree import normalize_path
 from builder.schemas import PRESENCE_TABS, PresenceInfo, PresenceTab
 from builder.services.access import Actor
 from builder.services.presence import colour_for, initials_of, shown_name
+from builder.services.projects import ProjectService
 from builder.settings import settings
 from builder.state.connected import page_connected
 from builder.state.conversation import ConversationState
 from builder.state.editor import EditorState
+from builder.state.history import HistoryState
 from builder.state.workspace import WorkspaceState
 
 # How often the follower looks whether the page's socket is still there: a closed tab leaves within a second.
 CONNECTED_CHECK_S = 0.3
+# How often an open page looks whether a version was saved elsewhere (the API, the CLI, a push, another page).
+VERSION_CHECK_S = 1.0
 # Avatars the header shows before "+N" (a phone's header has room for three).
 SHOWN_AVATARS = 3
 TAB_WORDS: dict[PresenceTab, str] = {
@@ -150,9 +154,13 @@ class PresenceState(WorkspaceState):
                 changes.put_nowait(people)
 
         pumping = asyncio.create_task(pump())
-        beaten = time.monotonic()
+        beaten = looked = time.monotonic()
         try:
             while await page_connected(client):
+                if time.monotonic() - looked >= VERSION_CHECK_S:
+                    looked = time.monotonic()
+                    if await self._saved_elsewhere(allowed.services.projects, project_id):
+                        yield [WorkspaceState.show_new_version, HistoryState.show_new_version]
                 people: list[PresenceInfo] | None = None
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(CONNECTED_CHECK_S):
@@ -174,6 +182,13 @@ class PresenceState(WorkspaceState):
         finally:
             pumping.cancel()
             await asyncio.shield(self._leave(presence, project_id, session))
+
+    async def _saved_elsewhere(self, projects: ProjectService, project_id: str) -> bool:
+        """Whether the project's current version is not the one the page shows, and no generation of the page's own
+        is bringing it (its follower shows what it saves)."""
+        number = await projects.current_number(project_id)
+        async with self:
+            return self.project_id == project_id and number != self.current_version and not self.generating
 
     @staticmethod
     async def _leave(presence: PresenceService, project_id: str, session: str) -> None:

@@ -104,6 +104,12 @@ class WorkspaceState(rx.State):
             await part._show(loaded)
         return True
 
+    @rx.event
+    async def show_new_version(self) -> None:
+        """A version saved elsewhere (the API, the CLI, a git push, another person's page): the page shows it."""
+        if self.project_id and self.project_id == self._page_project():
+            await self._refresh(self.project_id)
+
     async def _show(self, loaded: Loaded) -> None:
         """Each part overrides this to show its share of a refresh."""
 

@@ -204,6 +204,17 @@ class ProjectStore(
                 versions=await self._versions(session, project.id),
             )
 
+    async def current_number(self, project_id: str) -> int:
+        """The number of the project's current version, 0 with none or no such project: a light look, made often by
+        open pages, whether a version was saved elsewhere."""
+        async with self._sessions() as session:
+            found = await session.exec(
+                select(Version.number)
+                .join(Project, col(Project.current_version_id) == col(Version.id))
+                .where(col(Project.id) == project_id)
+            )
+            return found.first() or 0
+
     async def _versions(self, session: AsyncSession, project_id: str) -> list[VersionInfo]:
         versions = (
             await session.exec(select(Version).where(Version.project_id == project_id).order_by(col(Version.number)))

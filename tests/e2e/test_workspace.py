@@ -361,6 +361,11 @@ def test_history_shows_the_diff_and_restores_a_version(forja: str, page: Page, t
     expect(page.locator("#version-badge")).to_have_text("v3")
     assert httpx.get(f"{forja}/api/projects/{project_id}/files/menu.txt").json()["content"] == "soup\nbread\n"
     assert [v["number"] for v in httpx.get(f"{forja}/api/projects/{project_id}/versions").json()] == [1, 2, 3]
+    # A version saved elsewhere (here the API) while the page is open: its badge and History show it, no reload.
+    httpx.put(f"{forja}/api/projects/{project_id}/files/menu.txt", json={"content": "soup\npie\n", "message": "Pie, by API"})
+    expect(page.locator("#version-badge")).to_have_text("v4")
+    expect(page.locator(".history-row").first).to_contain_text("Pie, by API")
+    expect(page.locator(".history-row")).to_have_count(4)
 
     # Fork from an older version: it becomes version 1 of a new project.
     page.locator('.history-row[data-version="2"]').click()

@@ -166,49 +166,43 @@ class Replay:
             self.found[key] = _finding(kind, sent.method, route, one_row)
 
 
+# What each kind of finding says: (its sentence, what the model is asked to change), with {verb} and {route} filled in.
+_SAID = {
+    "change-without-session": (
+        "Anyone, without signing in, can {verb} a row a signed-in person saved.",
+        "Make {route} answer 401 when the request has no X-Forja-User, and 404 when the row's owner is not the signed-in person.",
+    ),
+    "change-by-another": (
+        "One signed-in person can {verb} another person's rows.",
+        "Make {route} check that the row's owner is the signed-in person (X-Forja-User's id) and answer 404 when it is not.",
+    ),
+    "read-without-session": (
+        "Anyone, without signing in, can read what a signed-in person saved.",
+        "Make {route} answer 401 when the request has no X-Forja-User, and only with the signed-in person's own rows.",
+    ),
+    "read-by-another": (
+        "One signed-in person can read a row another person saved.",
+        "Make {route} answer only with rows whose owner is the signed-in person (X-Forja-User's id), and 404 for "
+        "another person's row.",
+    ),
+    "list-by-another": (
+        "Every signed-in person sees the rows other people saved here; if that is not meant, show each their own.",
+        "Make {route} answer only with rows whose owner is the signed-in person (X-Forja-User's id).",
+    ),
+}
+
+
 def _finding(kind: str, method: str, route: str, one_row: bool) -> Finding:
+    """A finding of `kind`; a read of a list (no row id) by another person is medium: a board every member reads may be
+    meant."""
     who = "with no session" if kind.endswith("without-session") else "as another signed-in person"
-    request = f"{method} {route} {who}"
-    if kind == "change-without-session":
-        verb = _CHANGES[method]
-        return Finding(
-            check="replay",
-            kind=kind,
-            severity=Severity.high,
-            message=f"Anyone, without signing in, can {verb} a row a signed-in person saved.",
-            request=request,
-            fix=f"Make {method} {route} answer 401 when the request has no X-Forja-User, and 404 when the row's owner "
-            "is not the signed-in person.",
-        )
-    if kind == "change-by-another":
-        verb = _CHANGES[method]
-        return Finding(
-            check="replay",
-            kind=kind,
-            severity=Severity.high,
-            message=f"One signed-in person can {verb} another person's rows.",
-            request=request,
-            fix=f"Make {method} {route} check that the row's owner is the signed-in person (X-Forja-User's id) and "
-            "answer 404 when it is not.",
-        )
-    if kind == "read-without-session":
-        return Finding(
-            check="replay",
-            kind=kind,
-            severity=Severity.high,
-            message="Anyone, without signing in, can read what a signed-in person saved.",
-            request=request,
-            fix=f"Make {method} {route} answer 401 when the request has no X-Forja-User, and only with the "
-            "signed-in person's own rows.",
-        )
+    medium = kind == "read-by-another" and not one_row
+    message, fix = _SAID["list-by-another" if medium else kind]
     return Finding(
         check="replay",
         kind=kind,
-        severity=Severity.high if one_row else Severity.medium,
-        message="One signed-in person can read a row another person saved."
-        if one_row
-        else "Every signed-in person sees the rows other people saved here; if that is not meant, show each their own.",
-        request=request,
-        fix=f"Make {method} {route} answer only with rows whose owner is the signed-in person (X-Forja-User's id)"
-        + (", and 404 for another person's row." if one_row else "."),
+        severity=Severity.medium if medium else Severity.high,
+        message=message.format(verb=_CHANGES.get(method, "change")),
+        request=f"{method} {route} {who}",
+        fix=fix.format(route=f"{method} {route}"),
     )

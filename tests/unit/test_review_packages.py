@@ -446,13 +446,13 @@ def test_addresses_that_are_not_http_are_refused_at_start_and_an_empty_index_is_
 # -- the install gate (builder/services/install_gate.py): what a sandbox refuses to install ----------------------------
 
 
-def _gate(tree: dict[str, bytes], settings: ReviewPackageSettings) -> str:
-    """The gate's refusal of `tree` ("" when it installs)."""
+def _gate(asked: dict[str, bytes] | str, settings: ReviewPackageSettings) -> str:
+    """The gate's refusal of a project's files, or of a shell line (a str), "" when it installs or runs."""
 
     async def run() -> str:
         gate = InstallGate(settings)
         try:
-            await gate.check(tree)
+            await (gate.check_command(asked) if isinstance(asked, str) else gate.check(asked))
         except PackagesRefused as refused:
             return refused.message
         finally:
@@ -504,22 +504,6 @@ def test_an_unreachable_registry_refuses_no_install_but_a_look_alike_still_is(se
     )
 
 
-def _command_gate(line: str, settings: ReviewPackageSettings) -> str:
-    """The gate's refusal of a shell line ("" when it may run)."""
-
-    async def run() -> str:
-        gate = InstallGate(settings)
-        try:
-            await gate.check_command(line)
-        except PackagesRefused as refused:
-            return refused.message
-        finally:
-            await gate.close()
-        return ""
-
-    return asyncio.run(run())
-
-
 @pytest.mark.parametrize(
     ("line", "npm", "pypi"),
     [
@@ -543,9 +527,9 @@ def test_the_packages_a_shell_line_installs_by_name(line: str, npm: dict[str, st
 
 def test_an_install_command_naming_a_refused_package_is_not_run(server: RegistryServer) -> None:
     settings = _settings(server.url)
-    refused = _command_gate("npm install react raect", settings)
+    refused = _gate("npm install react raect", settings)
     assert refused.startswith("The command was not run: ") and "popular package react" in refused
-    assert "react-auth-magic-kit does not exist on npm" in _command_gate("npm i react-auth-magic-kit", settings)
-    assert "fresh-orm 0.1.0 was published only" in _command_gate("pip install fresh-orm==0.1.0", settings)
-    assert _command_gate("npm install react && pip install flask", settings) == ""  # real, popular names run
-    assert _command_gate("npm run build", settings) == ""
+    assert "react-auth-magic-kit does not exist on npm" in _gate("npm i react-auth-magic-kit", settings)
+    assert "fresh-orm 0.1.0 was published only" in _gate("pip install fresh-orm==0.1.0", settings)
+    assert _gate("npm install react && pip install flask", settings) == ""  # real, popular names run
+    assert _gate("npm run build", settings) == ""

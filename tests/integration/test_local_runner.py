@@ -25,6 +25,7 @@ from preview_runtime.local.sandbox import NODE_LINKS
 from preview_runtime.logs import LogLevel
 from preview_runtime.plan import RunPlan, dependency_key, plan_for
 from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState, RunnerError
+from scripts.prefetch_starters import TESTED_CACHE, TESTED_PACKAGES, TESTED_STAMP, tested_stamp
 from tests.conftest import CHECKED_PROJECT, free_port
 
 SECRET_NAME = "FORJA_TEST_SECRET_TOKEN"
@@ -602,6 +603,47 @@ async def test_the_sandboxs_node_npm_npx_and_corepack_start_with_no_python_betwe
         assert re.fullmatch(r"\d+\.\d+\.\d+", corepack)
         ran = await runner.run_command("node1", "npm run --silent who", 30)  # npm's scripts get the same Node
         assert ran.exit_code == 0 and ran.output.strip() == node, ran.output
+    finally:
+        await runner.close()
+
+
+# bcrypt's own example: a hash made and checked by its native addon (scripts/prefetch_starters.py's TESTED_PACKAGES).
+BCRYPT_SERVER = b"""const http = require('http')
+const bcrypt = require('bcrypt')
+const hash = bcrypt.hashSync('forja', 4)
+const answer = `${hash} ${bcrypt.compareSync('forja', hash)} ${bcrypt.compareSync('other', hash)}`
+http.createServer((req, res) => res.end(answer)).listen(Number(process.env.PORT), process.env.HOST)
+"""
+
+
+@pytest.fixture
+def tested_packages() -> Path:
+    """The npm cache holding TESTED_PACKAGES (scripts/prefetch_starters.py)."""
+    if not TESTED_STAMP.exists() or TESTED_STAMP.read_text() != tested_stamp():
+        message = "the tested packages are missing: run scripts/prefetch_starters.py (scripts/test.sh does)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return TESTED_CACHE
+
+
+async def test_a_native_addon_builds_from_source_offline_in_the_sandbox(tmp_path: Path, tested_packages: Path) -> None:
+    """bcrypt 5's prebuilt binary is on GitHub, which the sandbox cannot reach: its install falls back to node-gyp,
+    which builds it from the registry's source tarball against the headers of the Node Forja ships (none downloaded)."""
+    _bwrap_or_skip()
+    runner = LocalRunner(tmp_path / "work", npm_seed=tested_packages, env={"npm_config_offline": "true"})
+    manifest = {"name": "native", "private": True, "scripts": {"dev": "node server.js"}, "dependencies": TESTED_PACKAGES}
+    files = {"package.json": json.dumps(manifest).encode(), "server.js": BCRYPT_SERVER}
+    sink = Sink()
+    try:
+        await runner.start(_spec("native1", files, plan_for(files)), sink)
+        info = await _until(runner, "native1", PreviewState.running, PreviewState.failed, within=180)
+        assert info.state == PreviewState.running, info.detail
+        hashed, right, wrong = (await _fetch(info.upstream + "/")).text.split()
+        assert (hashed[:7], right, wrong) == ("$2b$04$", "true", "false")
+        # node-pre-gyp's build folder (build-tmp-napi-v3) holds what the compiler made here.
+        assert list((runner.work_dir / "native1/node_modules/bcrypt").rglob("*.o")), "not compiled here"
+        assert not [text for text in sink.texts() if "nodejs.org" in text]
     finally:
         await runner.close()
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from preview_runtime.logs import LogLevel
+from preview_runtime.native import NativeBuild
 from preview_runtime.runner import LogSink, PreviewInfo, PreviewState
 
 TAIL_LINES = 20
@@ -52,6 +53,7 @@ class DockerPreview:
     # A line said a write found no space left (ENOSPC); `full` is the scratch place a line named, "" until one does.
     no_space: bool = False
     full: str = ""
+    native: NativeBuild = field(default_factory=NativeBuild)  # its install's native builds (a package's failed one)
     # A parked preview's own variables (its Environment), held here and never in its park file (parking.py).
     app_env: bytes = field(default=b"", repr=False)
 
@@ -77,6 +79,7 @@ class DockerPreview:
         self.log, self.state, self.detail, self.source, self.port = log, PreviewState.starting, "", "install", self.plan_port
         self.stopping = self.gave_up = self.relayed = self.no_space = self.ended = False
         self.full = ""
+        self.native = NativeBuild()
         self.tail.clear()
         self.started_at = self.phase_at = self.last_output = now
         self.settled = asyncio.Event()

@@ -36,6 +36,7 @@ from preview_runtime.listening import (
     stuck_message,
 )
 from preview_runtime.logs import LogLevel
+from preview_runtime.native import no_compiler
 from preview_runtime.runner import PreviewState
 
 MAX_LINE = 4000
@@ -159,6 +160,8 @@ class Watch:
             p.no_space = True
         if p.no_space and not p.full:  # npm names the path it could not write on a line after its ENOSPC
             p.full = scratch_named(line)
+        if p.source == "install":
+            p.native.read(line)
         p.emit(line, None)
 
     def _on_marker(self, p: DockerPreview, words: list[str]) -> None:
@@ -188,6 +191,9 @@ class Watch:
         elif kind == "install-failed":
             code = words[1] if len(words) > 1 else "?"
             p.detail = f"The install failed: exit code {code}."
+            if package := p.native.failed:
+                p.detail = f"{p.detail} {no_compiler(package)}"
+                p.emit(no_compiler(package), LogLevel.error, "forja")
         elif kind == "restore-failed":
             p.detail = "The cached dependencies could not be copied into the preview."
         elif kind == "no-files":

@@ -46,6 +46,7 @@ class DockerPreview:
     side_ports: list[int] = field(default_factory=list)  # the plan's side servers (an API): never the preview's address
     relayed: bool = False  # a relay to a dev server on the container's loopback was started (readiness.Watch._relay)
     page_expected: bool = True  # a front end's dev server: what answers without a page is not the app at first
+    home_page: bool = False  # a front-end framework's dev server (RunPlan.home_page): a 404 at its page is a failure
     plan_port: int = 0  # the port its run plan gives it ($PORT); `port` until the dev server is found elsewhere
     install: str = ""  # its plan's commands, named when a step runs past its deadline ("" for one adopted after a restart)
     dev: str = ""

@@ -23,6 +23,8 @@ from preview_runtime.docker.layout import CACHED_DIRS, PREVIEW_UID
 from preview_runtime.docker.preview import DockerPreview
 from preview_runtime.listening import (
     ELSEWHERE_AFTER_S,
+    HOME_NOT_FOUND,
+    HomePage,
     Listener,
     answer_overdue,
     answer_status,
@@ -223,9 +225,12 @@ class Watch:
         looked = 0.0
         hinted = named = False
         status: int | None = None
+        home = HomePage(p.home_page)
         while not p.stopping and p.state in _WAITING:
             # A refused connection to the container's address costs next to nothing: try often.
-            if p.ip and (status := await answer_status(client, p.upstream + self.config.ready_path)) is not None:
+            if p.ip and home.answered(
+                status := await answer_status(client, p.upstream + self.config.ready_path), time.monotonic()
+            ):
                 break
             now = time.monotonic()
             deadlines = self.config.deadlines
@@ -275,13 +280,16 @@ class Watch:
                 hinted = True
                 p.emit(_hint(p.port, listening), LogLevel.warning, "forja")
         if p.state in _WAITING and not p.stopping:
+            if status is None:  # found on another port: its page not asked yet
+                status = await answer_status(client, p.upstream + self.config.ready_path)
+            if home.missing(status):
+                await self._give_up(p, HOME_NOT_FOUND)
+                return
             p.state = PreviewState.running
             p.settled.set()
             p.source = "dev-server"
             took = time.monotonic() - p.started_at
             p.emit(f"The dev server answers on port {p.port} ({took:.1f} s after start).", LogLevel.info, "forja")
-            if status is None:  # found on another port: its page not asked yet
-                status = await answer_status(client, p.upstream + self.config.ready_path)
             if status is not None and (said := error_answer(status, p.port)):
                 p.emit(*said, "forja")
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from preview_runtime.listening import HOME_NOT_FOUND
 from preview_runtime.local import LocalRunner
 from preview_runtime.local.sandbox import NODE_LINKS
 from preview_runtime.logs import LogLevel
@@ -482,6 +483,27 @@ async def test_a_front_ends_api_that_starts_first_is_not_taken_for_the_app(runne
     info = await _until(runner, "apifirst1", PreviewState.running)
     assert (await _fetch(info.upstream + "/")).text == "<h1>the app</h1>"
     assert not any("not on $PORT" in text for text in sink.texts("forja"))
+
+
+NOT_FOUND_SERVER = b"""require('http')
+  .createServer((req, res) => { res.statusCode = 404; res.end('Cannot GET ' + req.url) })
+  .listen(Number(process.env.PORT), process.env.HOST)
+"""
+
+
+async def test_a_front_ends_dev_server_whose_home_page_is_not_found_fails_with_why(runner: LocalRunner) -> None:
+    """As Docusaurus' `serve` did with no build to serve: a front end's dev server answering 404 is no running app."""
+    files = {"server.js": NOT_FOUND_SERVER}
+    front_end = RunPlan(dev="node server.js", has_server=False, home_page=True)
+    sink = Sink()
+    await runner.start(_spec("home1", files, front_end), sink)
+    info = await _until(runner, "home1", PreviewState.running, PreviewState.failed)
+    assert (info.state, info.detail) == (PreviewState.failed, HOME_NOT_FOUND)
+    assert HOME_NOT_FOUND in sink.texts("forja")
+    # An API may have no page at its root: the same server runs.
+    api = front_end.model_copy(update={"has_server": True, "home_page": False})
+    info = await _until(runner, (await runner.start(_spec("home2", files, api), Sink())).preview_id, PreviewState.running)
+    assert (await _fetch(info.upstream + "/")).status_code == 404
 
 
 async def test_a_silent_dev_server_that_listens_nowhere_is_ended_with_why(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from preview_runtime.local.sandbox import NODE_LINKS
 from preview_runtime.logs import LogLevel
 from preview_runtime.plan import RunPlan, dependency_key, plan_for
 from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState, RunnerError
-from scripts.prefetch_starters import TESTED_CACHE, TESTED_PACKAGES, TESTED_STAMP, tested_stamp
+from scripts.prefetch_starters import TESTED_PACKAGES
 from tests.conftest import CHECKED_PROJECT, free_port
 
 SECRET_NAME = "FORJA_TEST_SECRET_TOKEN"
@@ -636,17 +636,6 @@ const hash = bcrypt.hashSync('forja', 4)
 const answer = `${hash} ${bcrypt.compareSync('forja', hash)} ${bcrypt.compareSync('other', hash)}`
 http.createServer((req, res) => res.end(answer)).listen(Number(process.env.PORT), process.env.HOST)
 """
-
-
-@pytest.fixture
-def tested_packages() -> Path:
-    """The npm cache holding TESTED_PACKAGES (scripts/prefetch_starters.py)."""
-    if not TESTED_STAMP.exists() or TESTED_STAMP.read_text() != tested_stamp():
-        message = "the tested packages are missing: run scripts/prefetch_starters.py (scripts/test.sh does)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return TESTED_CACHE
 
 
 async def test_a_native_addon_builds_from_source_offline_in_the_sandbox(tmp_path: Path, tested_packages: Path) -> None:

@@ -1,8 +1,8 @@
 """A native addon whose build failed in an install: the package whose install script compiled it (node-gyp, directly
 or through node-pre-gyp or prebuild-install), told from the install's output, and what to say where no compiler is.
 
-The Docker runner's image has none (a compiler is ~200 MB more in every image): a package with no prebuilt binary it
-can fetch (bcrypt 5's are on GitHub, out of a preview's reach) cannot build there, and the local runner can."""
+The Docker runner's image has none (one would lengthen every build of the image): a package with no prebuilt binary
+it can fetch (bcrypt 5's are on GitHub, out of a preview's reach) cannot build there, and the local runner can."""
 
 from __future__ import annotations
 

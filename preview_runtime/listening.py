@@ -187,6 +187,37 @@ async def answer_status(client: httpx.AsyncClient, url: str) -> int | None:
         return None
 
 
+# A front end's dev server whose home page answers 404 this long is taken at its word (some answer 404 for a moment
+# while their first build finishes): not running, but failed.
+NOT_FOUND_FOR_S = 3.0
+HOME_NOT_FOUND = (
+    "The app started but its home page answers 404 (not found): its dev server has no page to show there. Check that "
+    "the project has a home page and that the script that starts it runs the dev server (not one that serves a build "
+    "not made yet), then start the preview again."
+)
+
+
+@dataclass
+class HomePage:
+    """Waits on the home page of a dev server that must serve one (RunPlan.home_page): any answer ends the wait but a
+    404, which does only once it has lasted NOT_FOUND_FOR_S; `missing` then tells the preview failed."""
+
+    expected: bool
+    not_found_since: float | None = None
+
+    def answered(self, status: int | None, now: float) -> bool:
+        """Whether `status` (None: no answer) ends the wait for the dev server."""
+        if status is None:
+            return False
+        if not self.missing(status):
+            return True
+        self.not_found_since = now if self.not_found_since is None else self.not_found_since
+        return now - self.not_found_since >= NOT_FOUND_FOR_S
+
+    def missing(self, status: int | None) -> bool:
+        return self.expected and status == HTTPStatus.NOT_FOUND
+
+
 def error_answer(status: int, port: int) -> tuple[str, LogLevel] | None:
     """The one log line for an app whose first page answers an error status (5xx an error, so "Fix this" is offered),
     None for a success or a redirect."""

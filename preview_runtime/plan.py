@@ -77,6 +77,11 @@ class RunPlan(BaseModel):
         description="Ports of servers the plan starts beside the page's (an API): never taken for the preview's address.",
     )
     framework: str = Field(default="", description='What runs, for people: "Vite", "Next.js", "Flask"...')
+    home_page: bool = Field(
+        default=False,
+        description="The page's dev command is a front-end framework's dev server (Vite, Next.js, Docusaurus...), which "
+        "serves the app's home page: a 404 there is a failure, not a running app (an API's may rightly answer 404).",
+    )
     notes: list[str] = Field(default_factory=list, description="Said in the Logs tab when the preview starts.")
     env: dict[str, str] = Field(
         default_factory=dict,
@@ -188,6 +193,7 @@ def plan_for(tree: Mapping[str, bytes], override: RunOverride | None = None) -> 
         lockfile_hash_inputs=[path for part in parts for path in part.inputs],
         side_ports=[part.side_port for part in parts if part.side_port is not None],
         framework=" + ".join(part.framework for part in reversed(parts)),
+        home_page=front.home_page,
         notes=[note for part in parts for note in part.notes],
         source=f"`{_for_people(front.dev)}` from {front.source}" if front.source else "",
     )

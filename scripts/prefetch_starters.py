@@ -5,7 +5,9 @@ This script runs in the test command's setup, where the registries are allowed (
 install): it renders each starter, runs `npm install` with npm's cache in `.cache/starters-npm`,
 and `pip download`s its requirements into `.cache/starters-wheels`. The tests then install with
 `npm_config_offline=true` and `PIP_NO_INDEX=1` from copies of those, with no network. A stamp of
-the starters' manifests skips the work when nothing changed.
+the starters' manifests skips the work when nothing changed. It also fetches TESTED_PACKAGES, which tests install
+offline likewise, into an npm cache of their own (.cache/tested-npm): their install scripts are not run here, but in
+the tests' previews.
 
     .venv/bin/python scripts/prefetch_starters.py
 """
@@ -13,6 +15,7 @@ the starters' manifests skips the work when nothing changed.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import subprocess
@@ -31,6 +34,11 @@ WHEELS = REPO / ".cache" / "starters-wheels"
 STAMP = REPO / ".cache" / "starters.stamp"
 COREPACK = REPO / ".cache" / "corepack"  # the corepack_cache setting's default
 MANIFESTS = ("package.json", "requirements.txt", "api/requirements.txt")
+# A package with a native addon whose prebuilt binary is on GitHub, which previews cannot reach: a preview builds it
+# from its source, offline (tests/integration/test_local_runner.py). bcrypt 5 compiles in seconds; 6 ships its binaries.
+TESTED_PACKAGES = {"bcrypt": "5.1.1"}
+TESTED_CACHE = REPO / ".cache" / "tested-npm"
+TESTED_STAMP = TESTED_CACHE / "packages.json"  # TESTED_PACKAGES, once they are in the cache
 log = logging.getLogger("prefetch_starters")
 
 
@@ -71,10 +79,33 @@ def prepare_managers() -> None:
         )
 
 
+def tested_stamp() -> str:
+    return json.dumps(TESTED_PACKAGES, sort_keys=True)
+
+
+def fetch_tested() -> bool:
+    """TESTED_PACKAGES into their npm cache (unless there already), installed without their install scripts: a native
+    addon's build here would be this machine's, not a preview's."""
+    if TESTED_STAMP.exists() and TESTED_STAMP.read_text() == tested_stamp():
+        return True
+    log.info("fetching the tested packages %s", ", ".join(f"{name}@{v}" for name, v in TESTED_PACKAGES.items()))
+    TESTED_CACHE.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "npm_config_cache": str(TESTED_CACHE), "npm_config_update_notifier": "false"}
+    with tempfile.TemporaryDirectory(prefix="forja-prefetch-") as work:
+        manifest = {"name": "tested-packages", "private": True, "dependencies": TESTED_PACKAGES}
+        (Path(work) / "package.json").write_text(json.dumps(manifest), encoding="utf-8")
+        if not run(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund"], Path(work), env):
+            return False
+    TESTED_STAMP.write_text(tested_stamp())
+    return True
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("builder").setLevel(logging.WARNING)
     prepare_managers()
+    if not fetch_tested():
+        return 1
     chosen = starters()
     stamp = stamp_of(chosen)
     if STAMP.exists() and STAMP.read_text() == stamp:

@@ -48,7 +48,7 @@ from preview_runtime.traefik import find_traefik
 from preview_runtime.verify import CHROMIUM_ARGS  # noqa: F401 (the tests launch Chromium as the checks do)
 from scripts.corpus import CORPUS_DIR, ENTRIES
 from scripts.fetch_corpus import wait_for
-from scripts.prefetch_starters import CACHE, STAMP, WHEELS, stamp_of, starters
+from scripts.prefetch_starters import CACHE, STAMP, TESTED_CACHE, TESTED_STAMP, WHEELS, stamp_of, starters, tested_stamp
 from tests.dns_server import LocalDNS
 from tests.llm_server import ScriptedLLMServer, llm_server  # noqa: F401 (a fixture, used by name)
 from tests.redis_fixtures import redis_server, redis_url  # noqa: F401 (fixtures, used by name)
@@ -474,6 +474,17 @@ def package_caches() -> tuple[Path, Path]:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return CACHE, WHEELS
+
+
+@pytest.fixture
+def tested_packages() -> Path:
+    """The npm cache holding TESTED_PACKAGES (scripts/prefetch_starters.py)."""
+    if not TESTED_STAMP.exists() or TESTED_STAMP.read_text() != tested_stamp():
+        message = "the tested packages are missing: run scripts/prefetch_starters.py (scripts/test.sh does)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return TESTED_CACHE
 
 
 @pytest.fixture

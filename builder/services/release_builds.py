@@ -86,6 +86,7 @@ class ReleaseBuilds:
                             "dev": f"sleep {min(STAND_IN_AFTER_S, settings.preview_silent_s // 2)} && exec node {BUILD_SERVER_PATH}",
                             "side_ports": [],
                             "hot_reload": False,
+                            "home_page": False,  # the stand-in server's
                             "cpus": build_cpus(),
                         }
                     )

@@ -76,6 +76,7 @@ def release_run_plan(tree: Mapping[str, bytes], override: RunOverride, plan: Pro
             "dev": once_then_start(plan),
             "side_ports": [],
             "hot_reload": False,
+            "home_page": False,  # its production server's, which may be an API's
             "has_server": True,
             "framework": plan.framework,
             "notes": [],

@@ -21,6 +21,7 @@ class Found:
     server: bool = False  # runs a backend of its own (not only a dev server for a front end)
     python: bool = False  # needs Python (so not in the browser's WebContainer)
     side_port: int | None = None  # set when this part is an API beside the front end: where it listens
+    home_page: bool = False  # its dev command is a front-end framework's dev server, which serves a page at /
     inputs: list[str] = field(default_factory=list)  # files whose content decides the installed dependencies
     notes: list[str] = field(default_factory=list)  # said in the Logs tab when the preview starts
     # Where the start command came from, for people: 'the "dev" script in package.json', "the run line in .replit"...

@@ -40,6 +40,8 @@ class Tool:
     # More flags, each unless the script gives it: VitePress' `--base /` serves a site at the address Forja opens
     # whatever `base` its config sets for where it is published (a repository's own path on GitHub Pages).
     flags: tuple[tuple[str, str], ...] = ()
+    # A front end's dev server, which serves the app's home page: a 404 there is no running app (an API's may be).
+    home_page: bool = True
 
 
 _VITE = Tool("Vite", 5173, ("--port",), ("--host",))
@@ -63,8 +65,8 @@ TOOLS: dict[str, Tool] = {
     "parcel": Tool("Parcel", 1234, ("--port", "-p"), ("--host",)),
     "eleventy": Tool("Eleventy", 8080, ("--port",)),
     # fastify-cli listens on localhost unless told: FASTIFY_ADDRESS, which a container needs to be reachable.
-    "fastify": Tool("Fastify", 3000, env={"FASTIFY_ADDRESS": HOST, "FASTIFY_PORT": PORT}),
-    "nest": Tool("NestJS", 3000),
+    "fastify": Tool("Fastify", 3000, env={"FASTIFY_ADDRESS": HOST, "FASTIFY_PORT": PORT}, home_page=False),
+    "nest": Tool("NestJS", 3000, home_page=False),
     "docusaurus start": Tool("Docusaurus", 3000, ("--port",), ("--host",)),
     "vitepress dev": Tool("VitePress", 5173, ("--port",), ("--host",), flags=(("--base", "/"),)),
 }
@@ -223,6 +225,7 @@ def detect_node(tree: Mapping[str, bytes], folder: str = "") -> Found:
         port=port,
         hot_reload=is_front_end(manifest),
         server=bool(deps & BACKENDS) or (tool_key in ("fastify", "nest")),
+        home_page=tool is not None and tool.home_page,
         inputs=inputs,
         notes=notes,
         source=source,

@@ -36,5 +36,6 @@ def with_command(files: Mapping[str, bytes], folder: str, parts: list[Found], co
     found.source = SOURCE
     found.server = True  # a shell line runs on the server runners, never in the browser's WebContainer
     found.hot_reload = False
+    found.home_page = False  # a shell line of the person's may start anything, an API too
     found.side_port = None
     return found

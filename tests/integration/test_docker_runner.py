@@ -19,8 +19,10 @@ import pytest
 from preview_runtime.docker import DockerRunner, firewall
 from preview_runtime.docker import deps_cache as deps_cache_module
 from preview_runtime.docker.layout import APP_DIR, PREVIEW_UID, preview_names
+from preview_runtime.native import no_compiler
 from preview_runtime.plan import RunPlan, plan_for
 from preview_runtime.runner import PreviewState, RunnerError
+from scripts.prefetch_starters import TESTED_PACKAGES
 from tests.conftest import CHECKED_PROJECT
 
 pytest.register_assert_rewrite("tests.docker_fixtures")  # it is a plugin too (pytest_plugins below)
@@ -215,6 +217,25 @@ async def test_failures_are_reported_in_plain_words(docker_runner_factory) -> No
     assert info.detail.startswith("The install failed: exit code 7.")
     assert "cannot install" in log.texts("fail-install", source="install")
     assert "The preview stopped: exit code 7." in log.texts("fail-install", source="forja")
+
+
+async def test_a_native_addon_the_image_cannot_compile_names_its_package_and_the_runner_that_can(
+    docker_runner_factory, tested_packages: Path
+) -> None:
+    """bcrypt 5 from the npm seed, offline: its prebuilt binary cannot be fetched, and node-gyp, given the image's own
+    Node headers (no download), finds no compiler. A proxy on a closed local port keeps every request on this machine
+    (node-pre-gyp's try at GitHub, and a header download were the headers not found): not even a name is looked up."""
+    closed = "http://127.0.0.1:9"  # every name a tool here reads its proxy from (node-pre-gyp: http_proxy)
+    proxies = dict.fromkeys(("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "npm_config_proxy"), closed)
+    runner: DockerRunner = docker_runner_factory(npm_seed=tested_packages, extra_env={"npm_config_offline": "true", **proxies})
+    log = LogCollector()
+    manifest = {"name": "native", "private": True, "scripts": {"dev": "node server.js"}, "dependencies": TESTED_PACKAGES}
+    files = {"package.json": json.dumps(manifest).encode(), "server.js": NODE_SERVER}
+    await runner.start(spec("native-1", files, plan_for(files)), log)
+    info = await wait_state(runner, "native-1", PreviewState.failed, 120, log)
+    assert info.detail.startswith(f"The install failed: exit code 1. {no_compiler('bcrypt')} The preview stopped"), info.detail
+    assert no_compiler("bcrypt") in log.texts("native-1", source="forja")
+    assert not [text for text in log.texts("native-1") if "nodejs.org" in text], log.dump("native-1")
 
 
 async def test_settings_for_registries_and_extra_ca(docker_runner_factory, tmp_path) -> None:

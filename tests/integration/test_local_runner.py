@@ -20,11 +20,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from preview_runtime.listening import HOME_NOT_FOUND
 from preview_runtime.local import LocalRunner
 from preview_runtime.local.sandbox import NODE_LINKS
 from preview_runtime.logs import LogLevel
 from preview_runtime.plan import RunPlan, dependency_key, plan_for
 from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState, RunnerError
+from scripts.prefetch_starters import TESTED_PACKAGES
 from tests.conftest import CHECKED_PROJECT, free_port
 
 SECRET_NAME = "FORJA_TEST_SECRET_TOKEN"
@@ -483,6 +485,27 @@ async def test_a_front_ends_api_that_starts_first_is_not_taken_for_the_app(runne
     assert not any("not on $PORT" in text for text in sink.texts("forja"))
 
 
+NOT_FOUND_SERVER = b"""require('http')
+  .createServer((req, res) => { res.statusCode = 404; res.end('Cannot GET ' + req.url) })
+  .listen(Number(process.env.PORT), process.env.HOST)
+"""
+
+
+async def test_a_front_ends_dev_server_whose_home_page_is_not_found_fails_with_why(runner: LocalRunner) -> None:
+    """As Docusaurus' `serve` did with no build to serve: a front end's dev server answering 404 is no running app."""
+    files = {"server.js": NOT_FOUND_SERVER}
+    front_end = RunPlan(dev="node server.js", has_server=False, home_page=True)
+    sink = Sink()
+    await runner.start(_spec("home1", files, front_end), sink)
+    info = await _until(runner, "home1", PreviewState.running, PreviewState.failed)
+    assert (info.state, info.detail) == (PreviewState.failed, HOME_NOT_FOUND)
+    assert HOME_NOT_FOUND in sink.texts("forja")
+    # An API may have no page at its root: the same server runs.
+    api = front_end.model_copy(update={"has_server": True, "home_page": False})
+    info = await _until(runner, (await runner.start(_spec("home2", files, api), Sink())).preview_id, PreviewState.running)
+    assert (await _fetch(info.upstream + "/")).status_code == 404
+
+
 async def test_a_silent_dev_server_that_listens_nowhere_is_ended_with_why(tmp_path: Path) -> None:
     runner = LocalRunner(tmp_path / "work", sandbox=False, silent_s=2)
     sink = Sink()
@@ -602,6 +625,36 @@ async def test_the_sandboxs_node_npm_npx_and_corepack_start_with_no_python_betwe
         assert re.fullmatch(r"\d+\.\d+\.\d+", corepack)
         ran = await runner.run_command("node1", "npm run --silent who", 30)  # npm's scripts get the same Node
         assert ran.exit_code == 0 and ran.output.strip() == node, ran.output
+    finally:
+        await runner.close()
+
+
+# bcrypt's own example: a hash made and checked by its native addon (scripts/prefetch_starters.py's TESTED_PACKAGES).
+BCRYPT_SERVER = b"""const http = require('http')
+const bcrypt = require('bcrypt')
+const hash = bcrypt.hashSync('forja', 4)
+const answer = `${hash} ${bcrypt.compareSync('forja', hash)} ${bcrypt.compareSync('other', hash)}`
+http.createServer((req, res) => res.end(answer)).listen(Number(process.env.PORT), process.env.HOST)
+"""
+
+
+async def test_a_native_addon_builds_from_source_offline_in_the_sandbox(tmp_path: Path, tested_packages: Path) -> None:
+    """bcrypt 5's prebuilt binary is on GitHub, which the sandbox cannot reach: its install falls back to node-gyp,
+    which builds it from the registry's source tarball against the headers of the Node Forja ships (none downloaded)."""
+    _bwrap_or_skip()
+    runner = LocalRunner(tmp_path / "work", npm_seed=tested_packages, env={"npm_config_offline": "true"})
+    manifest = {"name": "native", "private": True, "scripts": {"dev": "node server.js"}, "dependencies": TESTED_PACKAGES}
+    files = {"package.json": json.dumps(manifest).encode(), "server.js": BCRYPT_SERVER}
+    sink = Sink()
+    try:
+        await runner.start(_spec("native1", files, plan_for(files)), sink)
+        info = await _until(runner, "native1", PreviewState.running, PreviewState.failed, within=180)
+        assert info.state == PreviewState.running, info.detail
+        hashed, right, wrong = (await _fetch(info.upstream + "/")).text.split()
+        assert (hashed[:7], right, wrong) == ("$2b$04$", "true", "false")
+        # node-pre-gyp's build folder (build-tmp-napi-v3) holds what the compiler made here.
+        assert list((runner.work_dir / "native1/node_modules/bcrypt").rglob("*.o")), "not compiled here"
+        assert not [text for text in sink.texts() if "nodejs.org" in text]
     finally:
         await runner.close()
 

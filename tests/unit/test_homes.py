@@ -4,11 +4,13 @@ would carry a copy of about 100 MB that nothing reads (an evaluation of 30 sites
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from preview_runtime.local.homes import ready_home, runs_npm
+from preview_runtime.local.homes import node_version, ready_home, runs_npm
+from preview_runtime.local.sandbox import NODE_LINKS
 
 
 @pytest.mark.parametrize(
@@ -40,3 +42,15 @@ def test_the_seed_is_copied_the_first_time_a_projects_commands_run_npm(tmp_path:
 
     again = asyncio.run(ready_home(work, "site", seed, npm=True))  # its package.json came later
     assert again == home and (home / ".npm" / "_cacache" / "index-v5" / "entry").read_text() == "express"
+
+
+def test_a_home_that_runs_npm_has_the_headers_of_the_node_previews_run_where_node_gyp_looks(tmp_path: Path) -> None:
+    """node-gyp of any version (sqlite3 5 brings 8, which reads no nodedir) finds them instead of downloading them."""
+    version = subprocess.run([NODE_LINKS["node"], "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    assert node_version() == version.removeprefix("v")
+    home = asyncio.run(ready_home(tmp_path, "p1", None, npm=True))
+    folder = home / ".cache" / "node-gyp" / node_version()
+    assert (folder / "include" / "node" / "common.gypi").is_file()
+    assert int((folder / "installVersion").read_text()) >= 11  # node-gyp 12 asks for 11, 8 for 9
+    assert asyncio.run(ready_home(tmp_path, "p1", None, npm=True)) == home  # a second start finds them there
+    assert not (asyncio.run(ready_home(tmp_path, "p2", None, npm=False)) / ".cache").exists()

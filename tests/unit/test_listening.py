@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from preview_runtime.listening import Listener, parse_table
+from preview_runtime.listening import NOT_FOUND_FOR_S, HomePage, Listener, parse_table
 
 # Lines as Linux prints them (header, then: sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...).
 TCP = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -35,3 +35,20 @@ def test_where_to_connect() -> None:
     assert Listener("::1", 5173).address("127.0.0.1") == "[::1]:5173"
     assert Listener("::1", 5173).loopback_only and Listener("127.0.0.1", 1).loopback_only
     assert not Listener("0.0.0.0", 1).loopback_only
+
+
+def test_a_404_at_a_front_ends_home_page_is_a_failure_once_it_lasts() -> None:
+    home = HomePage(expected=True)
+    assert not home.answered(None, 0.0)  # nothing answers yet
+    assert not home.answered(404, 10.0)  # a 404 for a moment (a first build finishing) is waited out...
+    assert not home.answered(404, 10.0 + NOT_FOUND_FOR_S - 0.1)
+    assert home.answered(404, 10.0 + NOT_FOUND_FOR_S)  # ...until it lasts: then it is the answer
+    assert home.missing(404)
+    assert HomePage(expected=True).answered(200, 0.0) and not home.missing(200)
+    assert HomePage(expected=True).answered(500, 0.0) and not home.missing(500)  # an error page the preview shows
+
+
+def test_an_apis_404_at_its_root_is_an_answer_like_any_other() -> None:
+    api = HomePage(expected=False)
+    assert api.answered(404, 0.0)
+    assert not api.missing(404)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from preview_runtime.plan import dependency_files, npm_script, npm_script_line, plan_for, plan_so_far
+from preview_runtime.detect import RunOverride
+from preview_runtime.plan import RunPlan, dependency_files, npm_script, npm_script_line, plan_for, plan_so_far
 from preview_runtime.stack import detect_stack
 
 
@@ -110,6 +111,38 @@ def test_plan_so_far_reads_a_partial_tree_or_its_dependency_files_or_gives_none(
     from_dependencies = plan_so_far(partial)
     assert from_dependencies is not None and from_dependencies.install == "( cd web && npm install --no-audit --no-fund )"
     assert plan_so_far({"src/App.tsx": b"", "requirements.txt": b"flask\n"}) is None
+
+
+def test_only_a_front_end_frameworks_dev_server_must_serve_a_home_page() -> None:
+    """RunPlan.home_page: a 404 at its page is a failure for Vite, Next.js, Docusaurus, VitePress, Create React App,
+    Astro... but an API (Express, Fastify, FastAPI) may rightly have no route at /, and a person's own command may
+    start anything."""
+
+    def plan(deps: dict[str, str], scripts: dict[str, str], **files: bytes) -> RunPlan:
+        manifest = {"name": "x", "dependencies": deps, "scripts": scripts}
+        return plan_for({"package.json": json.dumps(manifest).encode(), **files})
+
+    front_ends = [
+        plan({"vite": "7"}, {"dev": "vite"}, **{"index.html": b""}),
+        plan({"next": "15"}, {"dev": "next dev"}),
+        plan({"@docusaurus/core": "3"}, {"start": "docusaurus start", "serve": "docusaurus serve"}),
+        plan({"vitepress": "1"}, {"docs:dev": "vitepress dev docs"}),
+        plan({"react-scripts": "5"}, {"start": "react-scripts start"}),
+        plan({"astro": "5"}, {"dev": "astro dev"}),
+        plan({"vite": "7"}, {}),  # no script: Vite's own dev command
+    ]
+    assert [p.home_page for p in front_ends] == [True] * len(front_ends), [p.framework for p in front_ends]
+    apis = [
+        plan({"express": "5"}, {"start": "node server.js"}, **{"server.js": b""}),
+        plan({"fastify": "5", "fastify-cli": "7"}, {"dev": "fastify start app.js"}),
+        plan({"@nestjs/core": "11"}, {"start:dev": "nest start --watch"}),
+        plan_for({"main.py": b"from fastapi import FastAPI\napp = FastAPI()\n", "requirements.txt": b"fastapi\n"}),
+        plan_for({"index.html": b"<h1>x</h1>"}),  # Forja's own static server: its 404 is the project's missing page
+    ]
+    assert [p.home_page for p in apis] == [False] * len(apis), [p.framework for p in apis]
+    vite = {"package.json": json.dumps({"dependencies": {"vite": "7"}, "scripts": {"dev": "vite"}}).encode()}
+    assert plan_for(vite).home_page
+    assert not plan_for(vite, RunOverride(command="node api.js")).home_page
 
 
 def test_only_a_front_end_dev_server_updates_the_page_itself() -> None:

@@ -29,6 +29,11 @@ config = rx.Config(
     redis_url=settings.redis_url or None,
     telemetry_enabled=False,
     show_built_with_reflex=False,
-    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="orange", gray_color="slate", radius="medium"))],
+    plugins=[
+        rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="orange", gray_color="slate", radius="medium")),
+    ],
+    # Each file of the build is compressed once, when it is built, both ways: brotli (quality 11; about a fifth smaller
+    # than gzip) for browsers that accept it, gzip (level 9) for the others.
+    frontend_compression_formats=["brotli", "gzip"],
     disable_plugins=[SitemapPlugin],
 )

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import brotli
 import pytest
 
 from builder.launch.page import STAMP, PageBuild, inputs_digest
@@ -47,6 +48,7 @@ class ReflexBuild:
             (self.web / "build" / part / "assets").mkdir(parents=True, exist_ok=True)
             (self.web / "build" / part / "assets" / "reflex-env-Dg1.js").write_text(chunk)
         (self.web / "build" / "client" / "assets" / "reflex-env-Dg1.js.gz").write_bytes(gzip.compress(chunk.encode()))
+        (self.web / "build" / "client" / "assets" / "reflex-env-Dg1.js.br").write_bytes(brotli.compress(chunk.encode()))
 
 
 def test_the_digest_follows_the_sources_node_and_the_build_environment_only(tmp_path: Path) -> None:
@@ -60,6 +62,8 @@ def test_the_digest_follows_the_sources_node_and_the_build_environment_only(tmp_
 
     assert inputs_digest(web, {}, "v24.20.0") != first
     assert inputs_digest(web, {"VITE_MINIFY": "false"}, "v24.19.0") != first
+    # A build compressed only with gzip has no brotli files to serve: another list of formats is built again.
+    assert inputs_digest(web, {}, "v24.19.0", ["gzip"]) != inputs_digest(web, {}, "v24.19.0", ["brotli", "gzip"])
     (web / "env.json").write_text(ENV_4123)  # another FORJA_PORT: not built again (see below)
     assert inputs_digest(web, {}, "v24.19.0") == first
 
@@ -112,10 +116,9 @@ def test_a_build_for_another_address_is_served_with_this_one(tmp_path: Path) -> 
             chunk.read_text()
             == "const e={EVENT:`ws://localhost:4123/_event`,PING:`http://localhost:4123/ping`,TEST_MODE:`False`};export{e as t};"
         )
-    zipped = web / "build" / "client" / "assets" / "reflex-env-Dg1.js.gz"
-    assert (
-        gzip.decompress(zipped.read_bytes()).decode() == (web / "build" / "client" / "assets" / "reflex-env-Dg1.js").read_text()
-    )
+    chunk = (web / "build" / "client" / "assets" / "reflex-env-Dg1.js").read_text()
+    assert gzip.decompress((web / "build" / "client" / "assets" / "reflex-env-Dg1.js.gz").read_bytes()).decode() == chunk
+    assert brotli.decompress((web / "build" / "client" / "assets" / "reflex-env-Dg1.js.br").read_bytes()).decode() == chunk
     assert not any("3000" in path.read_text() for path in (web / "build").rglob("*.js"))
 
     # Anything but an address differs: built again.

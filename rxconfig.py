@@ -6,6 +6,7 @@ import sys
 import reflex as rx
 from reflex.plugins.sitemap import SitemapPlugin
 
+from builder.launch.bundle import ChunkGroups
 from builder.settings import settings
 
 if refusal := settings.open_without_accounts():
@@ -31,9 +32,13 @@ config = rx.Config(
     show_built_with_reflex=False,
     plugins=[
         rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="orange", gray_color="slate", radius="medium")),
+        ChunkGroups(),
     ],
     # Each file of the build is compressed once, when it is built, both ways: brotli (quality 11; about a fifth smaller
     # than gzip) for browsers that accept it, gzip (level 9) for the others.
     frontend_compression_formats=["brotli", "gzip"],
+    # Reflex would otherwise import all of Radix Themes on every page, for components sent from the server as code at
+    # run time (window.__reflex); Forja sends none, and the page then holds only the components it uses.
+    frontend_lazy_bundled_libraries=True,
     disable_plugins=[SitemapPlugin],
 )

@@ -34,8 +34,8 @@ config = rx.Config(
         rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="orange", gray_color="slate", radius="medium")),
         ChunkGroups(),
     ],
-    # Each file of the build is compressed once, when it is built, both ways: brotli (quality 11; about a fifth smaller
-    # than gzip) for browsers that accept it, gzip (level 9) for the others.
+    # Each file of the build is compressed once, when it is built, both ways: brotli (about a fifth smaller than gzip;
+    # written by builder/launch/compress.py) for browsers that accept it, gzip (level 9) for the others.
     frontend_compression_formats=["brotli", "gzip"],
     # Reflex would otherwise import all of Radix Themes on every page, for components sent from the server as code at
     # run time (window.__reflex); Forja sends none, and the page then holds only the components it uses.

@@ -24,7 +24,7 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-import brotli
+from builder.launch.compress import pack
 
 # Outputs of the build, installed packages, and Reflex's own record of when it last ran: not inputs.
 NOT_INPUTS = {"build", "node_modules", ".react-router", ".states", "reflex.json"}
@@ -102,8 +102,8 @@ def readdress(web_dir: Path) -> bool:
         path.write_bytes(data)
         if (zipped := path.with_name(path.name + ".gz")).is_file():
             zipped.write_bytes(gzip.compress(data, mtime=0))
-        if (packed := path.with_name(path.name + ".br")).is_file():
-            packed.write_bytes(brotli.compress(data, mode=brotli.MODE_TEXT, quality=11))
+        if path.with_name(path.name + ".br").is_file():
+            pack(path)
     built_file.write_text(env_file.read_text())
     return True
 

@@ -1,4 +1,5 @@
-"""builder.launch.page: the run command builds the page again only when what the build reads changed."""
+"""builder.launch.page: the run command builds the page again only when what the build reads changed;
+builder.launch.compress: the build's brotli files."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import brotli
 import pytest
 
+from builder.launch.compress import quality, with_brotli
 from builder.launch.page import STAMP, PageBuild, inputs_digest
 
 ENV_3000 = '{"EVENT": "ws://localhost:3000/_event", "PING": "http://localhost:3000/ping", "TEST_MODE": false}'
@@ -125,3 +127,34 @@ def test_a_build_for_another_address_is_served_with_this_one(tmp_path: Path) -> 
     (web / "env.json").write_text(ENV_4123.replace("false", "true"))
     PageBuild(build, lambda: web, lambda: "v24.19.0")()
     assert build.runs == 2
+
+
+def test_the_builds_brotli_files_are_written_beside_its_own(tmp_path: Path) -> None:
+    client = tmp_path / "client"
+    (client / "assets").mkdir(parents=True)
+    chunk = ("export const greeting = `hello`;\n" * 40).encode()
+    (client / "assets" / "root-Dg1.js").write_bytes(chunk)
+    (client / "assets" / "tiny-Dg1.js").write_bytes(b"export{};")  # under 256 bytes: not worth it
+    (client / "assets" / "logo-Dg1.png").write_bytes(bytes(range(256)) * 4)  # compressed already
+    (client / "index.html").write_text("<!doctype html><p>hi</p>")  # pages always, as Reflex does
+    formats_reflex_got: list[tuple[str, ...]] = []
+
+    def reflex_compress(directory: Path, formats: tuple[str, ...]) -> None:  # Reflex's Node step, gzip only here
+        formats_reflex_got.append(formats)
+
+    with_brotli(reflex_compress)(client, ("brotli", "gzip"))
+    assert formats_reflex_got == [("gzip",)]
+    assert brotli.decompress((client / "assets" / "root-Dg1.js.br").read_bytes()) == chunk
+    assert brotli.decompress((client / "index.html.br").read_bytes()) == b"<!doctype html><p>hi</p>"
+    assert sorted(path.name for path in client.rglob("*.br")) == ["index.html.br", "root-Dg1.js.br"]
+
+    for packed in client.rglob("*.br"):
+        packed.unlink()
+    with_brotli(reflex_compress)(client, ("gzip",))  # brotli not asked for: none written
+    assert formats_reflex_got[-1] == ("gzip",)
+    assert not list(client.rglob("*.br"))
+
+
+def test_brotli_quality_falls_with_a_files_size() -> None:
+    # 11 for a page's chunks, 10 up to the stylesheet's size, 9 for Monaco's megabytes.
+    assert [quality(size) for size in (300, 256 << 10, (256 << 10) + 1, 1 << 20, 7_000_000)] == [11, 11, 10, 10, 9]

@@ -37,8 +37,5 @@ config = rx.Config(
     # Each file of the build is compressed once, when it is built, both ways: brotli (about a fifth smaller than gzip;
     # written by builder/launch/compress.py) for browsers that accept it, gzip (level 9) for the others.
     frontend_compression_formats=["brotli", "gzip"],
-    # Reflex would otherwise import all of Radix Themes on every page, for components sent from the server as code at
-    # run time (window.__reflex); Forja sends none, and the page then holds only the components it uses.
-    frontend_lazy_bundled_libraries=True,
     disable_plugins=[SitemapPlugin],
 )

@@ -3,8 +3,10 @@
 Vite otherwise gives each icon and each Radix component a file of its own (a few hundred bytes each): the home page
 asked for 48 files. Over HTTP/1.1 a browser asks for six at a time, so on a phone's network (150 ms a round trip) the
 count alone cost over a second. Reflex writes vite.config.js afresh at each compile with one group of its own
-(`reflex-env`); this plugin adds Forja's groups beside it. Both are imported by every page, so nothing a page loads
-only later (Monaco, the terminal: dynamic imports of their own packages) is pulled into the first load.
+(`reflex-env`); this plugin adds Forja's beside it. A group holds what the pages import statically (`$initial`), so
+what a page loads only when it is shown (Monaco, the terminal, lucide's map of every icon) stays out of the first load;
+it holds what any page imports, so the home page gets the others' few icons and Radix parts too, yet its files are
+fewer bytes than before (366 KB in gzip, against 380 KB in 48 files).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What the page's build sends a phone: an icon whose name is known only in the browser (`rx.icon(State.x)` or
 `rx.icon(rx.cond(...))`) makes Reflex import lucide's DynamicIcon, a 54 KB (gzip) map of every icon, on each page that
 has one. An `rx.cond` between two named icons costs nothing. The build puts the icons in one file and Radix's components
-in another (builder.launch.bundle), compresses it with brotli too, and loads no library whole for code sent at run time."""
+in another (builder.launch.bundle) and compresses it with brotli too (builder.launch.compress)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,6 @@ def test_forjas_chunk_groups_go_into_reflexs_vite_config_once() -> None:
     assert with_groups(grouped) == grouped
     assert any(isinstance(plugin, ChunkGroups) for plugin in config.plugins)
     assert config.frontend_compression_formats == ["brotli", "gzip"]
-    assert config.frontend_lazy_bundled_libraries
 
 
 def test_a_reflex_whose_config_has_no_group_list_is_said_plainly() -> None:

@@ -9,8 +9,9 @@ Forja's own address (FORJA_PORT, FORJA_PUBLIC_URL) is not among them: Reflex wri
 env.json, which Vite bundles into a chunk of its own (`reflex-env-*.js`). A build made for another address is served
 with those addresses written over, so a new port, or a copy of the page for a second Forja, needs no new build.
 
-The build ends with Reflex compressing each file beside itself (`NAME.br`, `NAME.gz`, rxconfig's
-frontend_compression_formats), so those formats are among its inputs too, and a file written over is compressed again.
+The build ends with each file compressed beside itself in rxconfig's frontend_compression_formats (`NAME.gz` by Reflex,
+`NAME.br` by builder.launch.compress), so those formats are among its inputs too, and a file written over is compressed
+again.
 """
 
 from __future__ import annotations

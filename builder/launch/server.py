@@ -3,7 +3,7 @@ and building the page only when it changed.
 
 Started by builder.launch.run, which prints the phases this process reports on the `--events` pipe. Until the server
 starts, Reflex's own output (rules, progress bars, npm and Vite) goes to the run log; from then on this process writes
-to the console again, so the server's warnings and errors are seen. Reflex is pinned (requirements.txt); four of its
+to the console again, so the server's warnings and errors are seen. Reflex is pinned (requirements.txt); three of its
 module functions are wrapped here, where `_run_prod` looks them up at call time, because it offers no option to skip an
 unchanged build and no hook around its phases.
 """
@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from builder import db
-from builder.launch.compress import with_brotli
 from builder.launch.page import PageBuild
 from builder.ports import ports_problems
 from builder.settings import settings
@@ -95,7 +94,6 @@ def main(argv: list[str] | None = None) -> int:
 
     page = PageBuild(build.build, prerequisites.get_web_dir, formats=lambda: get_config().frontend_compression_formats)
     build.build = page
-    build._compress_static_output = with_brotli(build._compress_static_output)  # pyright: ignore[reportPrivateUsage]
     js_runtimes.install_frontend_packages = phases.timed_packages(js_runtimes.install_frontend_packages)
     reflex_exec.run_backend_prod = phases.serving(reflex_exec.run_backend_prod, page, console)
     try:

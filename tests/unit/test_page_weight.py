@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from reflex.config import get_config
-from reflex.utils import frontend_skeleton
+from reflex.utils import build, frontend_skeleton
 
 from builder.launch.bundle import ChunkGroups, with_groups
 
@@ -44,6 +44,8 @@ def test_forjas_chunk_groups_go_into_reflexs_vite_config_once() -> None:
     assert with_groups(grouped) == grouped
     assert any(isinstance(plugin, ChunkGroups) for plugin in config.plugins)
     assert config.frontend_compression_formats == ["brotli", "gzip"]
+    # Loading rxconfig put Forja's brotli in place of Reflex's (builder.launch.compress).
+    assert getattr(build._compress_static_output, "forja_brotli", False)  # pyright: ignore[reportPrivateUsage]
 
 
 def test_a_reflex_whose_config_has_no_group_list_is_said_plainly() -> None:

@@ -8,6 +8,10 @@ written after the last good build, that build is served again.
 Forja's own address (FORJA_PORT, FORJA_PUBLIC_URL) is not among them: Reflex writes the backend's addresses into
 env.json, which Vite bundles into a chunk of its own (`reflex-env-*.js`). A build made for another address is served
 with those addresses written over, so a new port, or a copy of the page for a second Forja, needs no new build.
+
+The build ends with each file compressed beside itself in rxconfig's frontend_compression_formats (`NAME.gz` by Reflex,
+`NAME.br` by builder.launch.compress), so those formats are among its inputs too, and a file written over is compressed
+again.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+
+from builder.launch.compress import pack
 
 # Outputs of the build, installed packages, and Reflex's own record of when it last ran: not inputs.
 NOT_INPUTS = {"build", "node_modules", ".react-router", ".states", "reflex.json"}
@@ -48,9 +54,9 @@ def _input_files(web_dir: Path) -> list[Path]:
     return found
 
 
-def inputs_digest(web_dir: Path, environ: Mapping[str, str], node: str) -> str:
+def inputs_digest(web_dir: Path, environ: Mapping[str, str], node: str, formats: Sequence[str] = ()) -> str:
     """A digest of what the page's build reads: the compiled sources in `web_dir` (but env.json, see readdress), Node's
-    version, the build's environment variables."""
+    version, the build's environment variables, the formats its files are compressed in."""
     digest = hashlib.sha256()
     for path in _input_files(web_dir):
         digest.update(f"{path.relative_to(web_dir).as_posix()}\0".encode())
@@ -58,7 +64,8 @@ def inputs_digest(web_dir: Path, environ: Mapping[str, str], node: str) -> str:
         digest.update(b"\0")
     for name in sorted(name for name in environ if name.startswith(BUILD_ENV)):
         digest.update(f"{name}={environ[name]}\0".encode())
-    digest.update(f"node {node}".encode())
+    digest.update(f"node {node}\0".encode())
+    digest.update(f"compressed {','.join(formats)}".encode())
     return digest.hexdigest()
 
 
@@ -78,8 +85,8 @@ def _addresses(env: dict[str, object], built: dict[str, object]) -> dict[str, st
 
 
 def readdress(web_dir: Path) -> bool:
-    """Write env.json's addresses over the build's own, in every bundled file that holds them (and its .gz); False when
-    the build cannot be reused for this env.json."""
+    """Write env.json's addresses over the build's own, in every bundled file that holds them (and its .gz and .br);
+    False when the build cannot be reused for this env.json."""
     env_file, built_file = web_dir / ENV, web_dir / BUILT_ENV
     if not (env_file.is_file() and built_file.is_file()):
         return False
@@ -96,6 +103,8 @@ def readdress(web_dir: Path) -> bool:
         path.write_bytes(data)
         if (zipped := path.with_name(path.name + ".gz")).is_file():
             zipped.write_bytes(gzip.compress(data, mtime=0))
+        if path.with_name(path.name + ".br").is_file():
+            pack(path)
     built_file.write_text(env_file.read_text())
     return True
 
@@ -103,15 +112,22 @@ def readdress(web_dir: Path) -> bool:
 class PageBuild:
     """Reflex's build step, run only when the page's inputs differ from the last good build's."""
 
-    def __init__(self, build: Callable[[], None], web_dir: Callable[[], Path], node: Callable[[], str] = node_version) -> None:
+    def __init__(
+        self,
+        build: Callable[[], None],
+        web_dir: Callable[[], Path],
+        node: Callable[[], str] = node_version,
+        formats: Callable[[], Sequence[str]] = tuple,
+    ) -> None:
         self._build = build
         self._web_dir = web_dir
         self._node = node
+        self._formats = formats
         self.skipped = False
 
     def __call__(self) -> None:
         web_dir = self._web_dir()
-        digest = inputs_digest(web_dir, os.environ, self._node())
+        digest = inputs_digest(web_dir, os.environ, self._node(), self._formats())
         stamp = web_dir / STAMP
         unchanged = stamp.is_file() and stamp.read_text() == digest and (web_dir / "build" / "client").is_dir()
         if unchanged and readdress(web_dir):

@@ -87,11 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(log.fileno(), 2)
     phases.migrate()
 
+    from reflex.config import get_config
     from reflex.reflex import cli
     from reflex.utils import build, js_runtimes, prerequisites
     from reflex.utils import exec as reflex_exec
 
-    page = PageBuild(build.build, prerequisites.get_web_dir)
+    page = PageBuild(build.build, prerequisites.get_web_dir, formats=lambda: get_config().frontend_compression_formats)
     build.build = page
     js_runtimes.install_frontend_packages = phases.timed_packages(js_runtimes.install_frontend_packages)
     reflex_exec.run_backend_prod = phases.serving(reflex_exec.run_backend_prod, page, console)

@@ -125,14 +125,17 @@ def _write_variant(root: Path, path: str, kind: str, data: bytes) -> int | None:
     if kind == "gzip":
         packed, suffix = gzip.compress(data, GZIP_LEVEL, mtime=0), ".gz"
     else:
-        packed, suffix = brotli.compress(data, mode=_brotli_mode(path), quality=BROTLI_QUALITY, lgwin=_window(len(data))), ".br"
+        packed, suffix = (
+            brotli.compress(data, mode=_brotli_mode(path), quality=BROTLI_QUALITY, lgwin=brotli_window(len(data))),
+            ".br",
+        )
     if len(packed) > len(data) * (1 - MIN_SAVING):
         return None
     (root / f"{path}{suffix}").write_bytes(packed)
     return len(packed)
 
 
-def _window(size: int) -> int:
+def brotli_window(size: int) -> int:
     """Brotli's window for `size` bytes: the smallest that holds them (10 to 24 bits). Its default (22) sets up 4 MiB
     of tables for every file: 0.5 ms for a 500-byte page, 9 ms for a 27 KB bundle, where a window of the file's own
     size takes 0.01 and 0.6 ms and packs it as small."""

@@ -1,4 +1,5 @@
-"""builder.launch.page: the run command builds the page again only when what the build reads changed."""
+"""builder.launch.page: the run command builds the page again only when what the build reads changed;
+builder.launch.compress: the build's brotli files."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import json
 import shutil
 from pathlib import Path
 
+import brotli
 import pytest
 
+from builder.launch.compress import quality, with_brotli
 from builder.launch.page import STAMP, PageBuild, inputs_digest
 
 ENV_3000 = '{"EVENT": "ws://localhost:3000/_event", "PING": "http://localhost:3000/ping", "TEST_MODE": false}'
@@ -47,6 +50,7 @@ class ReflexBuild:
             (self.web / "build" / part / "assets").mkdir(parents=True, exist_ok=True)
             (self.web / "build" / part / "assets" / "reflex-env-Dg1.js").write_text(chunk)
         (self.web / "build" / "client" / "assets" / "reflex-env-Dg1.js.gz").write_bytes(gzip.compress(chunk.encode()))
+        (self.web / "build" / "client" / "assets" / "reflex-env-Dg1.js.br").write_bytes(brotli.compress(chunk.encode()))
 
 
 def test_the_digest_follows_the_sources_node_and_the_build_environment_only(tmp_path: Path) -> None:
@@ -60,6 +64,8 @@ def test_the_digest_follows_the_sources_node_and_the_build_environment_only(tmp_
 
     assert inputs_digest(web, {}, "v24.20.0") != first
     assert inputs_digest(web, {"VITE_MINIFY": "false"}, "v24.19.0") != first
+    # A build compressed only with gzip has no brotli files to serve: another list of formats is built again.
+    assert inputs_digest(web, {}, "v24.19.0", ["gzip"]) != inputs_digest(web, {}, "v24.19.0", ["brotli", "gzip"])
     (web / "env.json").write_text(ENV_4123)  # another FORJA_PORT: not built again (see below)
     assert inputs_digest(web, {}, "v24.19.0") == first
 
@@ -112,13 +118,43 @@ def test_a_build_for_another_address_is_served_with_this_one(tmp_path: Path) -> 
             chunk.read_text()
             == "const e={EVENT:`ws://localhost:4123/_event`,PING:`http://localhost:4123/ping`,TEST_MODE:`False`};export{e as t};"
         )
-    zipped = web / "build" / "client" / "assets" / "reflex-env-Dg1.js.gz"
-    assert (
-        gzip.decompress(zipped.read_bytes()).decode() == (web / "build" / "client" / "assets" / "reflex-env-Dg1.js").read_text()
-    )
+    chunk = (web / "build" / "client" / "assets" / "reflex-env-Dg1.js").read_text()
+    assert gzip.decompress((web / "build" / "client" / "assets" / "reflex-env-Dg1.js.gz").read_bytes()).decode() == chunk
+    assert brotli.decompress((web / "build" / "client" / "assets" / "reflex-env-Dg1.js.br").read_bytes()).decode() == chunk
     assert not any("3000" in path.read_text() for path in (web / "build").rglob("*.js"))
 
     # Anything but an address differs: built again.
     (web / "env.json").write_text(ENV_4123.replace("false", "true"))
     PageBuild(build, lambda: web, lambda: "v24.19.0")()
     assert build.runs == 2
+
+
+def test_the_builds_brotli_files_are_written_beside_its_own(tmp_path: Path) -> None:
+    client = tmp_path / "client"
+    (client / "assets").mkdir(parents=True)
+    chunk = ("export const greeting = `hello`;\n" * 40).encode()
+    (client / "assets" / "root-Dg1.js").write_bytes(chunk)
+    (client / "assets" / "tiny-Dg1.js").write_bytes(b"export{};")  # under 256 bytes: not worth it
+    (client / "assets" / "logo-Dg1.png").write_bytes(bytes(range(256)) * 4)  # compressed already
+    (client / "index.html").write_text("<!doctype html><p>hi</p>")  # pages always, as Reflex does
+    formats_reflex_got: list[tuple[str, ...]] = []
+
+    def reflex_compress(directory: Path, formats: tuple[str, ...]) -> None:  # Reflex's Node step, gzip only here
+        formats_reflex_got.append(formats)
+
+    with_brotli(reflex_compress)(client, ("brotli", "gzip"))
+    assert formats_reflex_got == [("gzip",)]
+    assert brotli.decompress((client / "assets" / "root-Dg1.js.br").read_bytes()) == chunk
+    assert brotli.decompress((client / "index.html.br").read_bytes()) == b"<!doctype html><p>hi</p>"
+    assert sorted(path.name for path in client.rglob("*.br")) == ["index.html.br", "root-Dg1.js.br"]
+
+    for packed in client.rglob("*.br"):
+        packed.unlink()
+    with_brotli(reflex_compress)(client, ("gzip",))  # brotli not asked for: none written
+    assert formats_reflex_got[-1] == ("gzip",)
+    assert not list(client.rglob("*.br"))
+
+
+def test_brotli_quality_falls_with_a_files_size() -> None:
+    # 11 for a page's chunks, 10 up to the stylesheet's size, 9 for Monaco's megabytes.
+    assert [quality(size) for size in (300, 256 << 10, (256 << 10) + 1, 1 << 20, 7_000_000)] == [11, 11, 10, 10, 9]

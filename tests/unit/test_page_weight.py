@@ -1,11 +1,18 @@
 """What the page's build sends a phone: an icon whose name is known only in the browser (`rx.icon(State.x)` or
 `rx.icon(rx.cond(...))`) makes Reflex import lucide's DynamicIcon, a 54 KB (gzip) map of every icon, on each page that
-has one. An `rx.cond` between two named icons costs nothing."""
+has one. An `rx.cond` between two named icons costs nothing. The build puts the icons in one file and Radix's components
+in another (builder.launch.bundle) and compresses it with brotli too (builder.launch.compress)."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+import pytest
+from reflex.config import get_config
+from reflex.utils import build, frontend_skeleton
+
+from builder.launch.bundle import ChunkGroups, with_groups
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,3 +33,21 @@ def test_every_icon_is_named_when_the_page_is_built() -> None:
     sources = sorted((REPO / "builder").rglob("*.py"))
     assert any("rx.icon(" in path.read_text() for path in sources)
     assert [line for path in sources for line in icons_named_in_the_browser(path)] == []
+
+
+def test_forjas_chunk_groups_go_into_reflexs_vite_config_once() -> None:
+    config = get_config()
+    grouped = with_groups(frontend_skeleton._compile_vite_config(config))  # pyright: ignore[reportPrivateUsage]
+    assert '{"name": "icons", "test": "/node_modules/lucide-react/dist/esm/icons/", "tags": ["$initial"]},' in grouped
+    assert '{"name": "radix", "test": "/node_modules/@radix-ui/", "tags": ["$initial"]},' in grouped
+    assert 'name: "reflex-env"' in grouped  # Reflex's own group stays
+    assert with_groups(grouped) == grouped
+    assert any(isinstance(plugin, ChunkGroups) for plugin in config.plugins)
+    assert config.frontend_compression_formats == ["brotli", "gzip"]
+    # Loading rxconfig put Forja's brotli in place of Reflex's (builder.launch.compress).
+    assert getattr(build._compress_static_output, "forja_brotli", False)  # pyright: ignore[reportPrivateUsage]
+
+
+def test_a_reflex_whose_config_has_no_group_list_is_said_plainly() -> None:
+    with pytest.raises(ValueError, match="chunk groups cannot be added"):
+        with_groups("export default defineConfig({});")

@@ -236,7 +236,9 @@ def test_offline_says_how_to_connect_a_model_where_controls_would_be(forja: str,
     page.locator("#followup").fill("Add a shopping cart")
     page.locator("#send-followup").click()
     reply = page.locator(".conversation-pane").get_by_text("Offline starter mode can only")
-    expect(reply).to_contain_text("the person who runs this Forja can connect one on its admin page")
+    # Without accounts the one user runs this Forja: told to connect one themselves, where it is linked.
+    expect(reply).to_contain_text("you can connect one yourself in the Models section of the admin page")
+    expect(reply.get_by_role("link", name="Open the Models section.")).to_have_attribute("href", "/admin#admin-models")
     assert jargon(page.locator("body").inner_text()) == []
     page.goto(forja)
     expect(page.locator("#mode-note")).to_contain_text("no AI model is connected")

@@ -106,6 +106,6 @@ class LogsState(WorkspaceState):
         """A change request to the model, sent as a follow-up in the chat (the Code tab shows it)."""
         conversation = await self.get_state(ConversationState)
         conversation.followup = followup
-        self.tab = "code"
+        self._switch_to("code")
         if await conversation._send():
             return ConversationState.follow_generation

@@ -149,7 +149,12 @@ class WorkspaceState(rx.State):
         # An event any client can send with any value: only the page's own tabs are shown (and told to the others).
         if tab not in PRESENCE_TABS:
             return
+        self._switch_to(tab)
+        await self._place_changed()
+
+    def _switch_to(self, tab: str) -> None:
+        """Show `tab` and keep it as this project's tab, whether the person chose it or what they did took them there
+        (a place in an answer, Fix this): the project opens again on the tab last seen in it."""
         self.tab = tab
         if self.project_id and self.project_id == self._page_project():  # not a click that came before the page's project loaded
             self.chosen_tabs = remember(self.chosen_tabs, self.project_id, tab)
-        await self._place_changed()

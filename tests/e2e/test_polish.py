@@ -264,6 +264,12 @@ def test_offline_says_how_to_connect_a_model_where_controls_would_be(forja: str,
     expect(reply).to_contain_text("you can connect one yourself in the Models section of the admin page")
     expect(reply.get_by_role("link", name="Open the Models section.")).to_have_attribute("href", "/admin#admin-models")
     assert jargon(page.locator("body").inner_text()) == []
+    shot(page, "offline-reply-admin")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator("#phone-tab-chat").click()
+    expect(reply).to_be_in_viewport()
+    shot(page, "offline-reply-admin-phone")
+    page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(forja)
     expect(page.locator("#mode-note")).to_contain_text("no AI model is connected")
     expect(page.locator("#mode-note .connect-model-admin")).to_have_attribute("href", "/admin#admin-models")

@@ -151,10 +151,10 @@ class Services:
         # Who has each project open: in this process, or in Redis for every worker.
         self.presence = cluster.presence if cluster is not None else PresenceService()
         self.git = GitServer(store, self.projects, self.quotas)
-        self.doctor = DoctorService(self.preview_hub.image, logs)
         # The models an admin connected: the providers read them from here, at each request.
         self.models = ModelConnectionService(store)
         read_from(self.models.stored)
+        self.doctor = DoctorService(self.preview_hub.image, logs, self.models)
         self.admin = AdminService(store, self.accounts, self.quotas, self.preview_hub, self.doctor, self.reviews)
 
     # The other ends of the loops between services: each is given to the service built first, and reaches the one built

@@ -3,7 +3,7 @@ answer with the places it relies on, an agent run's steps and its change waiting
 
 import reflex as rx
 
-from builder.components.connect_model import needs_model_note
+from builder.components.connect_model import models_link, needs_model_note
 from builder.components.history_panel import diff_file
 from builder.state.conversation import ConversationState
 from builder.state.editor import EditorState
@@ -178,6 +178,7 @@ def check_result(entry: ChatEntry) -> rx.Component:
 def chat_message(entry: ChatEntry) -> rx.Component:
     return rx.text(
         entry.message,
+        rx.cond(entry.links_models, rx.fragment(" ", models_link()), rx.fragment()),
         size="2",
         margin_top="6px",
         white_space="pre-wrap",

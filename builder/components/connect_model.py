@@ -24,6 +24,11 @@ def how_to_connect(size: Literal["1", "2"] = "2") -> rx.Component:
     )
 
 
+def models_link() -> rx.Component:
+    """After words that tell an admin to connect a model themselves: where they do it."""
+    return rx.link("Open the Models section.", href=MODELS_SECTION, class_name="models-link")
+
+
 def connect_model_help() -> rx.Component:
     """A "Connect a model" link that opens what a model adds, and who can connect one."""
     return rx.popover.root(

@@ -39,15 +39,20 @@ def top_bar(*children: rx.Component, **props) -> rx.Component:
     )
 
 
-def error_callout(message: rx.Var[str], on_dismiss: rx.event.EventCallback[()] | None = None, **props) -> rx.Component:
-    """A plain-words error; dismissable when `on_dismiss` is given."""
+def error_callout(
+    message: rx.Var[str],
+    on_dismiss: rx.event.EventCallback[()] | None = None,
+    after: rx.Component | None = None,
+    **props,
+) -> rx.Component:
+    """A plain-words error, with what helps `after` it if given; dismissable when `on_dismiss` is given."""
     dismiss = [rx.icon_button(rx.icon("x", size=14), variant="ghost", size="1", on_click=on_dismiss, aria_label="Dismiss")]
     return rx.cond(
         message != "",
         rx.callout.root(
             rx.hstack(
                 rx.icon("triangle-alert", size=16, flex_shrink="0"),
-                rx.text(message, size="2", flex="1"),
+                rx.text(message, *([" ", after] if after is not None else []), size="2", flex="1"),
                 *(dismiss if on_dismiss is not None else []),
                 align="start",
                 width="100%",

@@ -328,12 +328,26 @@ def preview_panel() -> rx.Component:
                 rx.hstack(
                     rx.button("Try again", size="2", on_click=PreviewPaneState.start_preview, id="preview-retry"),
                     rx.button("Show logs", size="2", variant="soft", on_click=WorkspaceState.set_tab("logs")),
-                    rx.link(rx.button("Check this machine", size="2", variant="soft"), href="/doctor", id="preview-doctor"),
+                    # Refused packages are the app's own: the file that names them is what helps, not this machine.
+                    rx.cond(
+                        PreviewPaneState.packages_refused,
+                        rx.cond(
+                            WorkspaceState.can_edit,
+                            rx.button(
+                                "Open the code",
+                                size="2",
+                                variant="soft",
+                                on_click=WorkspaceState.set_tab("code"),
+                                id="preview-open-code",
+                            ),
+                        ),
+                        rx.link(rx.button("Check this machine", size="2", variant="soft"), href="/doctor", id="preview-doctor"),
+                    ),
                     rx.cond(
                         (ConversationState.provider != "offline") & ~PreviewPaneState.preview_refused & WorkspaceState.can_edit,
                         rx.button(
                             rx.icon("wrench", size=14),
-                            "Fix this error",
+                            rx.cond(PreviewPaneState.packages_refused, "Fix the packages", "Fix this error"),
                             size="2",
                             variant="soft",
                             color_scheme="red",

@@ -170,7 +170,7 @@ def plan_card() -> rx.Component:
                         rx.cond(PlanState.provider != "offline", _revise()),
                         rx.cond(
                             PlanState.note != "",
-                            rx.callout(PlanState.note, icon="info", size="1", color_scheme="amber", id="plan-note"),
+                            rx.callout(PlanState.note_words, icon="info", size="1", color_scheme="amber", id="plan-note"),
                         ),
                         rx.button(
                             rx.icon("hammer", size=14),

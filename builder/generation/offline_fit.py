@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from builder.generation.starters import EXPLICIT_WEIGHT, PAGE_STARTER, Starter, choose_starter, score_starters
+from builder.generation.who_connects import HOW_TO_CONNECT
 
 Kind = Literal["list", "page", "api", "posts", "bookings"]
 
@@ -158,9 +159,6 @@ CLAUSE = re.compile(
     re.IGNORECASE,
 )
 _OWNER = re.compile(r"(?<!\s)\s+for\s+", re.IGNORECASE)
-
-# Plain words: the settings that connect a model are for whoever runs Forja, on its admin page and in its docs.
-HOW_TO_CONNECT = "the person who runs this Forja can connect one on its admin page"
 
 
 def _has(pattern: str, text: str) -> bool:

@@ -14,9 +14,9 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from builder.errors import GenerationError
-from builder.generation.offline_fit import HOW_TO_CONNECT
 from builder.generation.providers.base import Message, ModelRequest, Provider, ToolSpec, UsageReport
 from builder.generation.tool_call import call_tool
+from builder.generation.who_connects import HOW_TO_CONNECT
 from preview_runtime.check_script import is_check_path
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from builder.components.app_users_dialog import app_users_dialog
 from builder.components.attachments import attach_button, attachments_row
 from builder.components.chat import chat_entry
 from builder.components.clone_dialog import clone_dialog
-from builder.components.connect_model import offline_model_label
+from builder.components.connect_model import models_link, offline_model_label
 from builder.components.download import download_button
 from builder.components.env_dialog import env_dialog
 from builder.components.history_panel import history_panel
@@ -327,7 +327,13 @@ def work_area() -> rx.Component:
             flex_shrink="0",
             id="desktop-tabs",
         ),
-        rx.box(error_callout(WorkspaceState.error), padding_x="12px", width="100%"),
+        rx.box(
+            error_callout(
+                WorkspaceState.error_words, after=rx.cond(WorkspaceState.error_links_models, models_link(), rx.fragment())
+            ),
+            padding_x="12px",
+            width="100%",
+        ),
         # The preview stays mounted behind the other tabs: a running app (and its WebContainer)
         # keeps its state while the person reads the code or the logs.
         rx.box(

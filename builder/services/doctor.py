@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -21,7 +22,9 @@ from builder import webcontainer_boots
 from builder.hidden_addresses import without_addresses
 from builder.publish.addresses import apps_suffix, cookie_scope
 from builder.services.access import Actor
+from builder.services.doctor_models import models_detail
 from builder.services.mail import sender
+from builder.services.model_connections import ModelConnectionInfo, ModelConnectionService
 from builder.services.preview_runners import local_egress_policy, local_limits, webcontainers_off
 from builder.settings import settings
 from builder.webcontainer_boots import BootTally
@@ -202,24 +205,6 @@ def _app_cookies_check() -> Check:
     return Check(name="app cookies", ok=ok, detail=detail)
 
 
-def _models_check() -> Check:
-    present = [
-        name
-        for name, key in (("ANTHROPIC_API_KEY", settings.anthropic_api_key), ("OPENAI_API_KEY", settings.openai_api_key))
-        if key
-    ]
-    if settings.openai_base_url:
-        present.append("OPENAI_BASE_URL")
-    if not present:
-        return Check(
-            name="models",
-            ok=True,
-            detail="No model is set in the environment; those connected on the admin page are listed there (without "
-            "any, Forja builds apps from its offline starters).",
-        )
-    return Check(name="models", ok=True, detail=f"Set: {', '.join(present)} (values never shown).")
-
-
 def _turned_off(runner: str) -> RunnerReadiness | None:
     """Not ready because the settings ask for another runner, or None."""
     if settings.preview_runner in ("auto", runner):
@@ -343,9 +328,12 @@ def _email_check() -> Check:
     )
 
 
-async def diagnose(image: ImageStatus, boots: BootTally | None = None) -> DoctorReport:
+async def diagnose(
+    image: ImageStatus, boots: BootTally | None = None, connected: Sequence[ModelConnectionInfo] | None = None
+) -> DoctorReport:
     """Check everything at once; `image` is what the caller knows of the preview image, `boots` what browsers reported
-    of their WebContainers (None: a command with no Forja running hears nothing from them)."""
+    of their WebContainers, `connected` the models an admin connected (None: a command with no Forja running hears
+    nothing from them, nor reads the database)."""
     registries = asyncio.create_task(_registry_refusals())
     engine, manager, node, sandbox, traefik, limits = await asyncio.gather(
         engine_problem(), manager_problem(), _node_check(), _sandbox_check(), _traefik_check(), _limits_check()
@@ -389,7 +377,7 @@ async def diagnose(image: ImageStatus, boots: BootTally | None = None) -> Doctor
             image_check,
             traefik,
             _chromium_check(),
-            _models_check(),
+            Check(name="models", ok=True, detail=models_detail(connected)),
             _app_cookies_check(),
             _email_check(),
         ],
@@ -400,9 +388,13 @@ class DoctorService:
     """The machine report of this process, which knows what it knows of the preview image (`image`) and, in a running
     Forja, what browsers said of their WebContainers (the log lines in `logs`)."""
 
-    def __init__(self, image: PreviewImage, logs: LogHub | None = None) -> None:
+    def __init__(self, image: PreviewImage, logs: LogHub | None = None, models: ModelConnectionService | None = None) -> None:
         self._image = image
         self._logs = logs
+        self._models = models
+
+    async def _connected(self) -> list[ModelConnectionInfo] | None:
+        return await self._models.described() if self._models is not None else None
 
     def _boots(self) -> BootTally | None:
         return webcontainer_boots.tally(self._logs.lines_from(webcontainer_boots.SOURCE)) if self._logs is not None else None
@@ -410,11 +402,11 @@ class DoctorService:
     async def report(self) -> DoctorReport:
         """With the image as this process last saw it: a running Forja knows whether it is built, or how far its build
         got, without asking the engine again."""
-        return (await diagnose(self._image.status, self._boots())).unaddressed()
+        return (await diagnose(self._image.status, self._boots(), await self._connected())).unaddressed()
 
     async def checked_report(self) -> DoctorReport:
         """After looking for the engine and the image first: for a process that has not looked yet (the CLI's own)."""
-        return (await diagnose(await self._image.check(), self._boots())).unaddressed()
+        return (await diagnose(await self._image.check(), self._boots(), await self._connected())).unaddressed()
 
     async def report_for(self, actor: Actor) -> DoctorReport | MachineVerdict:
         """The report for an admin (the local user, without accounts); for anyone else only whether previews can run

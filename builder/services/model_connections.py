@@ -4,7 +4,7 @@ and "Test it" with one tiny request.
 
 The providers read them through `stored` (builder/generation/providers/stored.py) at every request, from the database:
 a connection added here is used at once, by every worker, without a restart. The environment's keys win where set.
-Every method but `stored` refuses anyone but an admin (Forbidden), whatever called it.
+Every method but `stored` and `described` (the doctor's) refuses anyone but an admin (Forbidden), whatever called it.
 """
 
 from __future__ import annotations
@@ -163,6 +163,11 @@ class ModelConnectionService:
 
     async def list(self, admin: Actor) -> list[ModelConnectionInfo]:
         require_admin(admin)
+        return await self.described()
+
+    async def described(self) -> list[ModelConnectionInfo]:
+        """The connections as `list` shows them (no key), for the doctor's report: that is the admins' (and the server's
+        own command's), DoctorService.report_for."""
         return [_info(row) for row in await self._store.model_connections()]
 
     async def add(self, admin: Actor, new: NewModelConnection) -> ModelConnectionInfo:

@@ -9,7 +9,8 @@ import reflex as rx
 from builder.errors import ForjaError
 from builder.generation.engine import GenerationEvent
 from builder.generation.picked import new_text_request, with_picked
-from builder.generation.providers.choice import NOT_CONNECTED, PROVIDER_LABELS, available_providers, default_provider
+from builder.generation.providers.choice import PROVIDER_LABELS, available_providers, default_provider
+from builder.generation.who_connects import NOT_CONNECTED
 from builder.services.access import Permission
 from builder.state.attachments import AttachmentsState
 from builder.state.editor import EditorState
@@ -63,7 +64,9 @@ class ConversationState(WorkspaceState):
         checks = await services.verifications.records(loaded.project.id)
         names = {member.user_id: member.name or member.email for member in await services.access.members(loaded.project.id)}
         diffs = await services.agent.diffs(loaded.project.id, generations)
-        self.chat = chat_entries(loaded.project.versions, generations, checks, names, loaded.actor.user_id, diffs)
+        self.chat = chat_entries(
+            loaded.project.versions, generations, checks, names, loaded.actor.user_id, diffs, loaded.actor.is_admin
+        )
         self.approve_changes = loaded.project.approve_changes
         self.usage_line = usage_words(await services.generations.usage(loaded.project.id))
 

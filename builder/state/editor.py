@@ -96,7 +96,7 @@ class EditorState(WorkspaceState):
             self.error = f"{path} is not in the project any more."
             return
         self.error = ""
-        self.tab = "code"
+        self._switch_to("code")
         await self._open(path)
         self.reveal = f"{path}:{line}:{self.editor_revision}:{secrets.token_hex(4)}"
         await self._place_changed()
@@ -167,7 +167,7 @@ class EditorState(WorkspaceState):
         self.paths = sorted(set(self.paths) | set(found.changed))
         count = len(found.changed)
         self.notice = f"{count} file{'s' if count != 1 else ''} from the terminal, unsaved: Save makes a version.{kept}"
-        self.tab = "code"
+        self._switch_to("code")
         await self._open(next(iter(found.changed)))
 
     @rx.event

@@ -11,12 +11,13 @@ import reflex as rx
 from builder.errors import FileTreeError, ForjaError
 from builder.filetree import human_size
 from builder.generation.providers.choice import default_provider
+from builder.generation.who_connects import for_reader
 from builder.git.imports import fetch_tree, shown
 from builder.models import ProjectRole
 from builder.publish.answers import AppInfo
 from builder.settings import settings
 from builder.state.attachments import AttachmentsState
-from builder.state.auth import signed_in
+from builder.state.auth import AuthState, signed_in
 from builder.text import initial
 from builder.wording import plural
 
@@ -152,7 +153,7 @@ class HomeState(rx.State):
                 prompt, discard_if_failed=False, images=images, owner=allowed.actor.user_id
             )
         except ForjaError as exc:
-            self.error = str(exc)
+            self.error = for_reader(str(exc), (await self.get_state(AuthState)).is_admin)
             self.building = False
             return
         attachments.clear()
@@ -166,7 +167,7 @@ class HomeState(rx.State):
             allowed = await signed_in(self)
             plan = await allowed.services.plans.propose(self.prompt, owner=allowed.actor.user_id)
         except ForjaError as exc:
-            self.error = str(exc)
+            self.error = for_reader(str(exc), (await self.get_state(AuthState)).is_admin)
             self.building = False
             return
         self.prompt = ""

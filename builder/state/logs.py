@@ -90,10 +90,12 @@ class LogsState(WorkspaceState):
 
     @rx.event
     async def fix_preview_error(self):
-        """A failed preview: its error entries go to the model as a follow-up."""
+        """A failed preview: its error entries go to the model as a follow-up; refused packages, the sentence that names
+        them and the file to change (earlier errors are not what stopped it)."""
         preview = await self.get_state(PreviewPaneState)
         errors = [entry.text for entry in self._all if entry.level == "error" and entry.source != "generate"][-8:]
-        following = await self._fix("\n".join(errors) or preview.preview_message)
+        why = preview.preview_message if preview.packages_refused else "\n".join(errors) or preview.preview_message
+        following = await self._fix(why)
         preview.preview_state = ""
         return following
 
@@ -104,6 +106,6 @@ class LogsState(WorkspaceState):
         """A change request to the model, sent as a follow-up in the chat (the Code tab shows it)."""
         conversation = await self.get_state(ConversationState)
         conversation.followup = followup
-        self.tab = "code"
+        self._switch_to("code")
         if await conversation._send():
             return ConversationState.follow_generation

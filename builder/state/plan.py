@@ -12,8 +12,8 @@ from __future__ import annotations
 import reflex as rx
 
 from builder.errors import ForjaError
-from builder.generation.offline_fit import HOW_TO_CONNECT
 from builder.generation.planning import add_check_message
+from builder.generation.who_connects import HOW_TO_CONNECT, for_reader
 from builder.services.access import Permission
 from builder.services.plans import PlanEdit, PlanInfo
 from builder.state.conversation import ConversationState
@@ -52,6 +52,11 @@ class PlanState(WorkspaceState):
     note: rx.Field[str] = rx.field("")
     # When the shown plan was last changed: a refresh keeps the person's unsaved typing unless the plan changed.
     _seen: str = ""
+
+    @rx.var
+    def note_words(self) -> str:
+        """The note as this person can act on it (who_connects.py)."""
+        return for_reader(self.note, self.admin)
 
     async def _show(self, loaded: Loaded) -> None:
         if loaded.switched:

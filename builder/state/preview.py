@@ -11,7 +11,7 @@ from functools import partial
 import reflex as rx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from builder.errors import ForjaError, PreviewRefused
+from builder.errors import ForjaError, PackagesRefused, PreviewRefused
 from builder.services.preview_access import open_path
 from builder.settings import settings
 from builder.settings.server import REPO_ROOT
@@ -98,6 +98,8 @@ class PreviewPaneState(WorkspaceState):
     preview_message: rx.Field[str] = rx.field("")
     # The failure is this machine's (no sandbox to run in): no change to the app, by a model or a person, helps.
     preview_refused: rx.Field[bool] = rx.field(False)
+    # The project asks for a package that should not be installed: its files need a change, not this machine.
+    packages_refused: rx.Field[bool] = rx.field(False)
     # The server runs the preview as the person's own user with no sandbox (FORJA_ALLOW_UNSANDBOXED): a banner says so.
     preview_unsandboxed: rx.Field[bool] = rx.field(False)
     preview_reloads: rx.Field[int] = rx.field(0)
@@ -197,7 +199,7 @@ class PreviewPaneState(WorkspaceState):
             self.preview_url = self.preview_open = ""
             self.preview_command = self.preview_command_from = ""
             self.preview_state = "starting"
-            self.preview_refused = False
+            self.preview_refused = self.packages_refused = False
             self.preview_message = "Starting the preview..."
         try:
             allowed = await self.allowed()
@@ -235,6 +237,7 @@ class PreviewPaneState(WorkspaceState):
                 if self._still_asked(token, project_id):
                     self.preview_state, self.preview_message = "failed", str(exc)
                     self.preview_refused = isinstance(exc, PreviewRefused)
+                    self.packages_refused = isinstance(exc, PackagesRefused)
             return
         async with contextlib.aclosing(previews.follow(project_id)) as reports:
             async for info in while_connected(reports, partial(page_connected, self.router.session.client_token)):

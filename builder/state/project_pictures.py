@@ -76,4 +76,4 @@ class ProjectPictureState(WorkspaceState):
         editor.notice = f"Added as version {result.version.number}." if result.changed else "Already in the project."
         # The person sees the picture where it went.
         await editor._open(path)
-        self.tab = "code"
+        self._switch_to("code")

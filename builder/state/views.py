@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence, Set
 from datetime import datetime
 from typing import Literal
 
+from builder.generation.who_connects import for_reader, tells_admin
 from builder.logview import LogEntry, path_prefixes, relative_paths
 from builder.models import Author
 from builder.schemas import CodeReference, FileDiff, GenerationInfo, Usage, VerificationInfo, VersionInfo
@@ -161,11 +162,14 @@ class ChatEntry:
     steps: list[StepRow] = dataclasses.field(default_factory=list)
     run_id: int = 0
     diff: list[DiffFileView] = dataclasses.field(default_factory=list)
-    # Set from `message`: the page folds a long one to its first lines behind "Show all".
+    # Set from `message`: the page folds a long one to its first lines behind "Show all"; one that tells an admin
+    # to connect a model links the admin page's Models section.
     long: bool = dataclasses.field(init=False, default=False)
+    links_models: bool = dataclasses.field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.long = is_long_message(self.message)
+        self.links_models = tells_admin(self.message)
 
 
 # A 20,000-character prompt made a 9,760 px bubble; past these, a message is folded. The CSS
@@ -270,13 +274,15 @@ def chat_entries(
     names: Mapping[str, str] | None = None,
     me: str = "",
     diffs: Mapping[int, Sequence[FileDiff]] | None = None,
+    admin: bool = False,
 ) -> list[ChatEntry]:
     """The conversation: each prompt, then what came of it (a version or an error), each check of a version with
     its screenshot, and Forja's repair rounds, in time order. "Fix this" is offered on the last check only.
 
     A prompt is "You" for the person `me` (and when who asked is unknown), else the asker's name from `names` (user id
     -> name): in a team, everyone sees who asked for what. An agent run lists its steps; its change waiting for
-    approval shows with its diff from `diffs` (generation id -> unified diff)."""
+    approval shows with its diff from `diffs` (generation id -> unified diff). Replies and refusals are worded for
+    the reader: an `admin` is told to connect a model themselves (who_connects.py)."""
     names = names or {}
     diffs = diffs or {}
 
@@ -307,7 +313,13 @@ def chat_entries(
                 (g.created_at, 1, ChatEntry("error", "Forja", "You rejected this change.", when, "Nothing was changed."))
             )
         if g.outcome == "failed":
-            timed.append((g.created_at, 1, ChatEntry("error", "Forja", g.error, when, "Nothing was changed.", tone="red")))
+            timed.append(
+                (
+                    g.created_at,
+                    1,
+                    ChatEntry("error", "Forja", for_reader(g.error, admin), when, "Nothing was changed.", tone="red"),
+                )
+            )
         elif g.outcome == "stopped":
             timed.append(
                 (g.created_at, 1, ChatEntry("error", "Forja", "Stopped by you.", when, "Nothing was changed.", tone="red"))
@@ -324,7 +336,7 @@ def chat_entries(
                 ChatEntry(
                     "version",
                     author_label(v.author, v.message),
-                    v.message or "(no message)",
+                    for_reader(v.message, admin) or "(no message)",
                     _when(v.created_at),
                     detail,
                     tone="orange" if v.author == Author.ai else "gray",

@@ -13,6 +13,7 @@ import reflex as rx
 
 from builder.composition import Services
 from builder.errors import NotFound
+from builder.generation.who_connects import for_reader, tells_admin
 from builder.models import ProjectRole
 from builder.schemas import PRESENCE_TABS, ProjectDetail
 from builder.services.access import Actor, Permission
@@ -51,6 +52,8 @@ class WorkspaceState(rx.State):
     generating: rx.Field[bool] = rx.field(False)
     # The person's role in the project: a viewer's page offers no changes (the services refuse them anyway).
     role: rx.Field[str] = rx.field("")
+    # The person is this Forja's admin (or accounts are off): told to connect a model themselves, not to ask.
+    admin: rx.Field[bool] = rx.field(False)
 
     @rx.var
     def can_edit(self) -> bool:
@@ -59,6 +62,15 @@ class WorkspaceState(rx.State):
     @rx.var
     def is_owner(self) -> bool:
         return self.role == ProjectRole.owner.value
+
+    @rx.var
+    def error_words(self) -> str:
+        """The page-wide error as this person can act on it (who_connects.py)."""
+        return for_reader(self.error, self.admin)
+
+    @rx.var
+    def error_links_models(self) -> bool:
+        return tells_admin(self.error_words)
 
     @rx.event
     async def load(self):
@@ -93,6 +105,7 @@ class WorkspaceState(rx.State):
             project, allowed.services, switched, (project.current_version or 0) != self.current_version, allowed.actor
         )
         self.role = allowed.role.value if allowed.role is not None else ""
+        self.admin = allowed.actor.is_admin
         self.not_found = ""
         if loaded.switched:
             self.error = ""
@@ -142,7 +155,12 @@ class WorkspaceState(rx.State):
         # An event any client can send with any value: only the page's own tabs are shown (and told to the others).
         if tab not in PRESENCE_TABS:
             return
+        self._switch_to(tab)
+        await self._place_changed()
+
+    def _switch_to(self, tab: str) -> None:
+        """Show `tab` and keep it as this project's tab, whether the person chose it or what they did took them there
+        (a place in an answer, Fix this): the project opens again on the tab last seen in it."""
         self.tab = tab
         if self.project_id and self.project_id == self._page_project():  # not a click that came before the page's project loaded
             self.chosen_tabs = remember(self.chosen_tabs, self.project_id, tab)
-        await self._place_changed()

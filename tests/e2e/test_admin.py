@@ -110,6 +110,11 @@ def test_an_admin_reads_the_usage_invites_someone_and_stops_a_preview(
     page.locator("#build-button").click()
     page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
     expect(page.locator("#version-badge")).to_have_text("v1", timeout=120_000)
+    # Offline, a mode that needs a model tells the admin to connect one themselves, and links where.
+    page.locator("#followup-mode").get_by_role("radio", name="Agent").click(force=True)
+    refusal = page.get_by_role("alert").filter(has_text="Agent mode needs a model")
+    expect(refusal).to_contain_text("you can connect one yourself in the Models section of the admin page")
+    expect(refusal.get_by_role("link", name="Open the Models section.")).to_have_attribute("href", "/admin#admin-models")
     page.locator("#tab-preview").click()
     expect(page.frame_locator("#preview-frame").locator("body")).to_contain_text("Todo List", timeout=180_000)
 

@@ -1,5 +1,6 @@
 """Ask mode in Chromium, offline, at 1440 and 390 wide: a question in the follow-up box gets an answer with the places
-it relies on; a place opens the Code tab on its file with its line selected; nothing in the project changes."""
+it relies on; a place opens the Code tab on its file with its line selected, and the project opens there again;
+nothing in the project changes."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ FILES = {
     "prices.js": "const PRICES = { cut: 18, beard: 9 };\n\n"
     "export function total(items) {\n  return items.reduce((sum, item) => sum + PRICES[item], 0);\n}\n",
 }
+
+# Whether this browser keeps `tab` as project `id`'s (WorkspaceState.chosen_tabs).
+CHOSEN_TAB = "([id, tab]) => JSON.parse(localStorage.getItem('forja.tabs') || '{}')[id] === tab"
 
 
 def ask(page: Page, question: str) -> None:
@@ -64,12 +68,22 @@ def test_ask_answers_with_places_that_open_the_code_tab(forja: str, page: Page) 
     page.set_viewport_size(PHONE)
     page.locator("#phone-tab-chat").click()
     expect(first_line).to_be_visible()
+    # Chat is this project's tab in this browser now (tab_memory.py's keeping, in localStorage) ...
+    page.wait_for_function(CHOSEN_TAB, arg=[project_id, "chat"])
     assert_fits(page, "ask, phone")
     page.screenshot(path=str(ARTIFACTS / "ask-phone.png"))
     first_line.click()
     expect(page.locator("#phone-tab-code")).to_have_attribute("aria-selected", "true")
     page.wait_for_function("() => window.__forjaEditor && window.__forjaEditor.getSelection().startLineNumber === 1")
     assert shown_place(page) == ("prices.js", 1)
+    # ... and the pane the place took them to is the one the project opens on next, not the Chat they last tapped: in a
+    # new tab of this browser, which has nothing of this page's state but what the browser keeps.
+    page.wait_for_function(CHOSEN_TAB, arg=[project_id, "code"])
+    again = page.context.new_page()
+    again.set_viewport_size(PHONE)
+    again.goto(f"{forja}/p/{project_id}")
+    expect(again.locator("#phone-tab-code")).to_have_attribute("aria-selected", "true", timeout=30_000)
+    again.close()
 
     # The question changed nothing, and is kept: a reload shows it and its answer.
     project = httpx.get(f"{forja}/api/projects/{project_id}", timeout=10).json()

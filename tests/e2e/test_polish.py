@@ -181,6 +181,30 @@ def test_a_phone_opens_an_existing_project_on_its_preview(forja: str, page: Page
     shot(page, "phone-opens-on-preview")
 
 
+def test_a_preview_refused_for_its_packages_offers_the_code_not_the_machine(forja: str, page: Page) -> None:
+    look_alike = {
+        "package.json": '{"name": "oven", "private": true, "scripts": {"dev": "node server.js"}, '
+        '"dependencies": {"exprss": "^4.0.0"}}\n',
+        "server.js": "require('exprss');\n",
+    }
+    project_id = make_project(forja, "Look-alike oven", look_alike)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{forja}/p/{project_id}")
+    message = page.locator("#preview-message")
+    expect(message).to_contain_text("exprss is one or two letters away from the popular package express", timeout=30_000)
+    expect(message).to_contain_text("Change package.json")
+    # Checking this machine does not help: changing the file does, here or (with a model) by "Fix the packages".
+    expect(page.locator("#preview-doctor")).to_have_count(0)
+    expect(page.locator("#preview-retry")).to_be_visible()
+    expect(page.locator(".needs-model")).to_contain_text("needs a model")
+    shot(page, "preview-packages-refused")
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.locator("#preview-open-code")).to_be_in_viewport()
+    shot(page, "preview-packages-refused-phone")
+    page.locator("#preview-open-code").click()
+    expect(page.locator("#phone-tab-code")).to_have_attribute("aria-selected", "true")
+
+
 def test_offline_says_how_to_connect_a_model_where_controls_would_be(forja: str, page: Page) -> None:
     crashing = {
         "package.json": '{"name": "crash", "private": true, "scripts": {"dev": "node crash.js"}}\n',
@@ -236,8 +260,16 @@ def test_offline_says_how_to_connect_a_model_where_controls_would_be(forja: str,
     page.locator("#followup").fill("Add a shopping cart")
     page.locator("#send-followup").click()
     reply = page.locator(".conversation-pane").get_by_text("Offline starter mode can only")
-    expect(reply).to_contain_text("the person who runs this Forja can connect one on its admin page")
+    # Without accounts the one user runs this Forja: told to connect one themselves, where it is linked.
+    expect(reply).to_contain_text("you can connect one yourself in the Models section of the admin page")
+    expect(reply.get_by_role("link", name="Open the Models section.")).to_have_attribute("href", "/admin#admin-models")
     assert jargon(page.locator("body").inner_text()) == []
+    shot(page, "offline-reply-admin")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator("#phone-tab-chat").click()
+    expect(reply).to_be_in_viewport()
+    shot(page, "offline-reply-admin-phone")
+    page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(forja)
     expect(page.locator("#mode-note")).to_contain_text("no AI model is connected")
     expect(page.locator("#mode-note .connect-model-admin")).to_have_attribute("href", "/admin#admin-models")

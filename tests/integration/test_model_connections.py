@@ -142,6 +142,32 @@ async def test_the_environments_key_wins_over_a_connected_one(services: Services
     assert (used.api_key, used.base_url) == (TEST_ANTHROPIC_KEY, scripted_llm.anthropic_base_url)
 
 
+async def test_doctor_lists_the_connected_models_and_what_the_environment_overrides_never_a_key(
+    services: Services, offline_only: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def models_line() -> str:
+        return next(check.detail for check in report.checks if check.name == "models")
+
+    report = await services.doctor.report()
+    assert models_line() == "No model is connected: Forja builds apps from its offline starters."
+    claude_key, local_key = a_key(), a_key("sk-local-")
+    await services.models.add(LOCAL_ACTOR, NewModelConnection(kind="anthropic", api_key=claude_key, model="claude-kept"))
+    await services.models.add(
+        LOCAL_ACTOR,
+        NewModelConnection(kind="openai", api_key=local_key, base_url="http://ollama.localhost:11434/v1", model="llama3.1"),
+    )
+    monkeypatch.setattr(settings, "anthropic_api_key", TEST_ANTHROPIC_KEY)
+    report = await services.doctor.report()
+    assert models_line() == (
+        "Set in the environment: ANTHROPIC_API_KEY (values never shown). Connected on the admin page: Claude, model "
+        "claude-kept (the default; ANTHROPIC_API_KEY overrides it); OpenAI-compatible at http://ollama.localhost:11434/v1, "
+        "model llama3.1 (keys never shown)."
+    )
+    # No key, nor any part of one: each of their last eight characters is nowhere in the report.
+    text = report.model_dump_json()
+    assert not [key for key in (claude_key, local_key, TEST_ANTHROPIC_KEY) if key[-8:] in text or key[:12] in text]
+
+
 async def test_a_key_this_servers_secret_key_cannot_read_leaves_its_model_out(
     services: Services, offline_only: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -429,15 +429,12 @@ async def test_a_server_publish_probes_the_apps_doors_in_a_scratch_sandbox_never
     assert (await through_traefik(services, "open-door", "/api/items")).json() == KEPT_ROW
     assert services.preview_hub.here(REVIEW_KEY) == {} and scratch_left(pid) == []
 
-    # The starter itself (the clean twin), reviewed on demand: no change without a session, only the two basic headers
-    # it does not send (a Content-Security-Policy would also shut out the scripts a preview puts into its page).
+    # The starter itself (the clean twin), reviewed on demand: no change without a session, only the basic header it
+    # does not send (a Content-Security-Policy would also shut out the scripts a preview puts into its page).
     clean = (await services.projects.create("Shut Door", files, owner=LOCAL_USER_ID)).project_id
     review = await services.reviews.review(clean)
     assert review.looked_at == SERVER_FILES
-    assert doors_of(review) == [
-        ("no-csp", "low", "GET / with no session", "", None),
-        ("no-nosniff", "low", "GET / with no session", "", None),
-    ]
+    assert doors_of(review) == [("no-csp", "low", "GET / with no session", "", None)]
     assert services.preview_hub.here(REVIEW_KEY) == {} and scratch_left(clean) == []
 
     # A version that does not start: its doors are one low finding in words, and the review still finishes.

@@ -52,6 +52,9 @@ ENTRY = {name: "/src/site.js" for name in ("react-vite-tailwind", "svelte-vite",
 FORJA_DATA = "src/lib/forjaData.js"
 SIGN_IN_TEXT = "Sign in to keep your list on every device"
 API_PATHS = {"express-api": "/api/items", "fastapi": "/api/items", "fullstack-react-fastapi": "/api/items"}
+# Starters whose own server answers every request, its page included, with X-Content-Type-Options: nosniff (the
+# review's doors check); the full-stack one's API does, its page in a preview is the Vite dev server's.
+SERVERS = ("express-api", "flask", "fastapi")
 STARTERS = starters()
 log = logging.getLogger(__name__)
 
@@ -147,12 +150,15 @@ async def api_answer(client: httpx.AsyncClient, path: str) -> httpx.Response:
 async def assert_serves_starter(client: httpx.AsyncClient, starter: Starter) -> None:
     page = await first_page(client)
     assert page.status_code == 200
+    if starter.name in SERVERS:
+        assert page.headers.get("x-content-type-options") == "nosniff", page.headers
     body = page.text if starter.name not in ENTRY else (await client.get(ENTRY[starter.name])).text
     # HTML escapes the ampersand, JavaScript strings may too; the rest of the title is as written.
     assert "Corner Bakery" in body and "Bread at seven." in body, body[:500]
     if starter.name in API_PATHS:
         api = await api_answer(client, API_PATHS[starter.name])
         assert api.status_code == 200 and isinstance(api.json(), list), api.text[:500]
+        assert api.headers.get("x-content-type-options") == "nosniff", api.headers
 
 
 @pytest.mark.parametrize("starter", STARTERS, ids=[s.name for s in STARTERS])

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from builder.components.panels import LEVEL_COLORS
+from builder.generation.providers.offline import CANNOT_CHANGE
+from builder.generation.who_connects import HOW_TO_CONNECT
 from builder.logview import group_lines
 from builder.models import Author
 from builder.schemas import AcceptanceInfo, GenerationInfo, Usage, VerificationInfo, VersionInfo
@@ -142,6 +144,17 @@ def test_chat_entries_put_each_prompt_before_what_came_of_it_in_time_order() -> 
     assert [e.author for e in entries] == ["Starter", "You", "Forja AI", "You", "Forja"]
     assert entries[0].time == "04 Mar, 09:05"
     assert entries[-1] == ChatEntry("error", "Forja", "The model stopped.", "04 Mar, 09:10", "Nothing was changed.", tone="red")
+
+
+def test_chat_entries_word_replies_and_refusals_for_their_reader() -> None:
+    """An admin reading an offline reply or refusal is told to connect a model themselves, with the Models section
+    linked; anyone else, to ask the person who runs this Forja."""
+    versions = [version(1, T0, message=f"Made it offline. Not built: a chart; connect a model: {HOW_TO_CONNECT}.")]
+    generations = [generation(T0 + timedelta(minutes=1), "add a cart", None, "offline", outcome="failed", error=CANNOT_CHANGE)]
+    for admin in (False, True):
+        replies = [e for e in chat_entries(versions, generations, admin=admin) if e.kind in ("version", "error")]
+        assert [HOW_TO_CONNECT in e.message for e in replies] == [not admin, not admin]
+        assert [e.links_models for e in replies] == [admin, admin]
 
 
 def check(at: datetime, version: int, problems: list[str], check_id: int = 1) -> VerificationInfo:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from builder.errors import ProviderError
 from builder.generation.providers.base import Provider
 from builder.generation.providers.stored import Connection, stored
+from builder.generation.who_connects import NOT_CONNECTED
 from builder.settings import settings
 
 PROVIDER_LABELS = {"offline": "Offline starters", "anthropic": "Claude", "openai": "OpenAI-compatible"}
-NOT_CONNECTED = "{label} is not connected on this Forja: the person who runs it can connect it on the admin page."
 
 
 def from_environment(kind: str) -> Connection | None:

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 
 from builder.errors import ProviderError
 from builder.generation.offline_edits import COLOURS, colour_named, edit
-from builder.generation.offline_fit import CLAUSE, HOW_TO_CONNECT, LEADING, decide
+from builder.generation.offline_fit import CLAUSE, LEADING, decide
 from builder.generation.planning import PLAN_TOOL, PlanDraft
 from builder.generation.providers.base import (
     Finished,
@@ -25,6 +25,7 @@ from builder.generation.providers.base import (
     UsageReport,
 )
 from builder.generation.starters import StarterVariables, load_starters, render_starter
+from builder.generation.who_connects import HOW_TO_CONNECT
 from builder.text import shorten, trim_dangling
 
 # One sentence for a follow-up offline mode cannot make, so it never ends in silence.

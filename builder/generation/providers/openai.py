@@ -34,7 +34,8 @@ from builder.generation.providers.base import (
     kept_client,
     request_timeout,
 )
-from builder.generation.providers.stored import ASK_ADMIN, Connection
+from builder.generation.providers.stored import Connection
+from builder.generation.who_connects import ASK_ADMIN
 
 
 def _explain(exc: openai.OpenAIError, model: str, connection: Connection) -> ProviderError:

@@ -11,8 +11,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 KINDS = ("anthropic", "openai")
-# What a person who makes apps is told when the model's connection is wrong: only an admin can change it.
-ASK_ADMIN = "The person who runs this Forja can check the model on the admin page."
 
 
 @dataclass(frozen=True)

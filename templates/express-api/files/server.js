@@ -6,6 +6,11 @@ import itemsRouter from './routes/items.js'
 const here = path.dirname(fileURLToPath(import.meta.url))
 const app = express()
 
+// Browsers take each answer as the type it says it is, never guessing another from its bytes.
+app.use((req, res, next) => {
+  res.set('X-Content-Type-Options', 'nosniff')
+  next()
+})
 app.use(express.json({ limit: '100kb' }))
 
 // JSON API: every endpoint lives under /api, one router file per resource in routes/.

@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-from flask import Flask, abort, g, jsonify, redirect, render_template, request, url_for
+from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request, url_for
 
 BASE_DIR = Path(__file__).resolve().parent
 SITE = json.loads((BASE_DIR / "site.json").read_text(encoding="utf-8"))
@@ -65,6 +65,16 @@ def close_db(exc: BaseException | None) -> None:
 
 def all_items() -> list[sqlite3.Row]:
     return get_db().execute("SELECT * FROM items ORDER BY created_at DESC").fetchall()
+
+
+# -- Headers on every answer ------------------------------------------------------------------
+
+
+@app.after_request
+def basic_headers(response: Response) -> Response:
+    """Browsers take each answer as the type it says it is, never guessing another from its bytes."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
 
 
 # -- Template helpers -------------------------------------------------------------------------

@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Response, status
+from fastapi import FastAPI, HTTPException, Request, Response, status
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.base import RequestResponseEndpoint
 
 from . import store
 from .store import Item, ItemCreate, ItemUpdate
@@ -26,6 +27,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 app = FastAPI(title="Items API", lifespan=lifespan)
+
+
+@app.middleware("http")
+async def basic_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
+    """Browsers take each answer as the type it says it is, never guessing another from its bytes."""
+    response = await call_next(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
 
 
 @app.get("/api/health")

@@ -39,6 +39,8 @@ OTHER_STACKS = (
     ("deno.json", "Deno"),
     ("Package.swift", "Swift"),
 )
+# Where a repository keeps its docs site, beside a library that starts nothing itself.
+DOCS_FOLDERS = frozenset({"docs", "doc", "documentation", "website", "site"})
 _EACH_WORKSPACE = re.compile(r"npm run ([\w:.-]+) (?:--workspaces|-ws)\b")
 _PROXY_TARGET = re.compile(rb"(?:localhost|127\.0\.0\.1|0\.0\.0\.0):(\d{2,5})")
 
@@ -71,6 +73,10 @@ def _detect(files: Mapping[str, bytes], base: str) -> list[Found]:
         # A package.json for tooling only (a formatter, a linter) beside a page that is the site itself.
         if (page := _static(files, base)) is not None:
             return [page]
+        # A library whose root starts nothing, with its docs site (Starlight, Docusaurus, MkDocs...) in a folder.
+        if docs := [f for f in _in_subfolders(files, base)[0] if _docs_folder(f)]:
+            docs[0].notes.append(f"The project's root has nothing to start; its folder {docs[0].dev.cwd} does: it runs that.")
+            return [docs[0]]
         raise
     if found is not None:
         # A declared command (declared.py) may have no package.json at the root: no workspaces there.
@@ -83,7 +89,10 @@ def _detect(files: Mapping[str, bytes], base: str) -> list[Found]:
         found.inputs += api.inputs
         found.python = True
         return [found]
-    parts = [f for folder in _subfolders(files, base) if (f := _at(files, folder)) is not None]
+    parts, refused = _in_subfolders(files, base)
+    # A folder that starts nothing stops the preview (an API not written yet), unless all that runs is a docs site.
+    if refused is not None and not (parts and all(_docs_folder(f) for f in parts)):
+        raise refused
     fronts = [f for f in parts if not f.python and _front(files, f)]
     backs = [f for f in parts if f not in fronts]
     if fronts and backs:
@@ -125,6 +134,25 @@ def _at(files: Mapping[str, bytes], folder: str) -> Found | None:
     if is_python(files, folder):
         return detect_python(files, folder)
     return None
+
+
+def _in_subfolders(files: Mapping[str, bytes], base: str) -> tuple[list[Found], NotRunnable | None]:
+    """What each folder under `base` would run, and the first folder's refusal: a folder that starts nothing (a
+    library's src/) does not stop its docs/ site from running."""
+    parts: list[Found] = []
+    refused: NotRunnable | None = None
+    for folder in _subfolders(files, base):
+        try:
+            if (found := _at(files, folder)) is not None:
+                parts.append(found)
+        except NotRunnable as exc:
+            refused = refused or exc
+    return parts, refused
+
+
+def _docs_folder(found: Found) -> bool:
+    """Whether `found` runs from a folder a repository keeps its docs site in."""
+    return found.dev.cwd.rsplit("/", 1)[-1].lower() in DOCS_FOLDERS
 
 
 def _subfolders(files: Mapping[str, bytes], base: str) -> list[str]:

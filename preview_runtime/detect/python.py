@@ -27,9 +27,12 @@ _WSGI = re.compile(r"^application\s*=", re.MULTILINE)
 _MAIN = re.compile(r"""^if __name__ == ['"]__main__['"]\s*:""", re.MULTILINE)
 
 
+MKDOCS_CONFIGS = ("mkdocs.yml", "mkdocs.yaml")
+
+
 def is_python(tree: Mapping[str, bytes], folder: str) -> bool:
     prefix = f"{folder}/" if folder else ""
-    return any(f"{prefix}{name}" in tree for name in MANIFESTS) or any(
+    return any(f"{prefix}{name}" in tree for name in (*MANIFESTS, *MKDOCS_CONFIGS)) or any(
         p.startswith(prefix) and p.endswith(".py") and "/" not in p[len(prefix) :] for p in tree
     )
 
@@ -170,6 +173,11 @@ def _server(local: Mapping[str, bytes], sources: Mapping[str, str]) -> Server:
     for path in ordered:
         if _MAIN.search(sources[path]) and "/" not in path:
             return Server("Python", ["python", path], 8000, f"{path}, a script that runs itself")
+    # A docs site, last: an app beside its docs is what its preview shows.
+    for config in MKDOCS_CONFIGS:
+        if config in local:
+            argv = ["mkdocs", "serve", "--config-file", config, "--dev-addr", f"{HOST}:{PORT}"]
+            return Server("MkDocs", argv, 8000, f"MkDocs' {config}", ["mkdocs"])
     raise NotRunnable(
         'Forja finds no server to start in this Python project: add a Procfile with a "web:" line, or an app.py '
         "that creates a Flask, FastAPI, Gradio, NiceGUI, Shiny, Dash, Panel or Streamlit app."

@@ -243,6 +243,42 @@ def test_a_vitepress_site_set_up_as_its_guide_says_runs_at_the_root_whatever_its
     assert plan_for({**tree, "package.json": json.dumps(app).encode()}).dev.startswith("npm run dev ")
 
 
+def test_a_mkdocs_site_serves_with_mkdocs_and_an_app_beside_its_docs_comes_first() -> None:
+    """Laid out as `mkdocs new` makes it (mkdocs.yml, docs/index.md), with or without a requirements.txt."""
+    site = {"mkdocs.yml": b"site_name: My Docs\n", "docs/index.md": b"# Welcome to MkDocs\n"}
+    bare = plan_for(site)
+    assert (bare.framework, bare.dev) == ("MkDocs", 'mkdocs serve --config-file mkdocs.yml --dev-addr "$HOST:$PORT"')
+    assert bare.install == "python -m pip install mkdocs"
+    listed = plan_for({**site, "requirements.txt": b"mkdocs==1.6.1\nmkdocs-material==9.6.14\n"})
+    assert listed.install == "python -m pip install -r requirements.txt"
+    flask = {"app.py": b"from flask import Flask\napp = Flask(__name__)\n", "requirements.txt": b"flask\n"}
+    assert plan_for({**site, **flask}).framework == "Flask"
+
+
+def test_a_library_whose_root_starts_nothing_runs_its_docs_site_from_its_folder() -> None:
+    """A library's root (tests and a build, no app) with its Starlight site in docs/, or its MkDocs site in docs/
+    beside a src/ of Python that starts nothing: the site runs, and the Logs say why that folder."""
+    starlight = package({"dev": "astro dev", "build": "astro build"}, {"astro": "^5.6.1", "@astrojs/starlight": "^0.34.3"})
+    library = {
+        "package.json": package({"test": "vitest", "build": "tsup"}, {"vitest": "3", "tsup": "8"}),
+        "src/index.ts": b"export const add = (a: number, b: number) => a + b;\n",
+        "docs/package.json": starlight,
+        "docs/astro.config.mjs": b"import starlight from '@astrojs/starlight';\nexport default { integrations: [starlight()] };\n",
+    }
+    [found] = detect(library)
+    assert (found.framework, found.dev.cwd) == ("Astro", "docs")
+    assert found.notes == ["The project's root has nothing to start; its folder docs does: it runs that."]
+    python = {
+        "src/lib.py": b"def add(a, b):\n    return a + b\n",
+        "docs/mkdocs.yml": b"site_name: lib\n",
+        "docs/docs/index.md": b"# lib\n",
+    }
+    assert plan_for(python).dev == 'cd docs && mkdocs serve --config-file mkdocs.yml --dev-addr "$HOST:$PORT"'
+    # With nothing that starts anywhere, the refusal is still the root's own.
+    with pytest.raises(NotRunnable, match='no "dev" or "start" script'):
+        detect({key: value for key, value in library.items() if not key.startswith("docs/")})
+
+
 def test_a_project_inside_one_folder_runs_from_there() -> None:
     plan = plan_for({"my-app/package.json": package({"dev": "vite"}, {"vite": "7"}), "my-app/index.html": b""})
     assert plan.dev == 'cd my-app && npm run dev -- --port "$PORT" --host "$HOST"'

@@ -39,6 +39,10 @@ MANIFESTS = ("package.json", "requirements.txt", "api/requirements.txt")
 TESTED_PACKAGES = {"bcrypt": "5.1.1"}
 TESTED_CACHE = REPO / ".cache" / "tested-npm"
 TESTED_STAMP = TESTED_CACHE / "packages.json"  # TESTED_PACKAGES, once they are in the cache
+# A docs site's tool a preview installs from its wheels, offline: `mkdocs new`'s site previews with MkDocs.
+TESTED_WHEELS = ("mkdocs==1.6.1",)
+TESTED_WHEELS_DIR = REPO / ".cache" / "tested-wheels"
+TESTED_WHEELS_STAMP = TESTED_WHEELS_DIR / "wheels.json"  # TESTED_WHEELS, once they are in the folder
 log = logging.getLogger("prefetch_starters")
 
 
@@ -100,11 +104,24 @@ def fetch_tested() -> bool:
     return True
 
 
+def fetch_tested_wheels() -> bool:
+    """TESTED_WHEELS and what they need into their folder (unless there already), for this machine's Python."""
+    if TESTED_WHEELS_STAMP.exists() and TESTED_WHEELS_STAMP.read_text() == json.dumps(TESTED_WHEELS):
+        return True
+    log.info("fetching the tested wheels %s", ", ".join(TESTED_WHEELS))
+    TESTED_WHEELS_DIR.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "pip", "download", "-q", "-d", str(TESTED_WHEELS_DIR), *TESTED_WHEELS]
+    if not run(argv, TESTED_WHEELS_DIR, dict(os.environ)):
+        return False
+    TESTED_WHEELS_STAMP.write_text(json.dumps(TESTED_WHEELS))
+    return True
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("builder").setLevel(logging.WARNING)
     prepare_managers()
-    if not fetch_tested():
+    if not fetch_tested() or not fetch_tested_wheels():
         return 1
     chosen = starters()
     stamp = stamp_of(chosen)

@@ -48,7 +48,19 @@ from preview_runtime.traefik import find_traefik
 from preview_runtime.verify import CHROMIUM_ARGS  # noqa: F401 (the tests launch Chromium as the checks do)
 from scripts.corpus import CORPUS_DIR, ENTRIES
 from scripts.fetch_corpus import wait_for
-from scripts.prefetch_starters import CACHE, STAMP, TESTED_CACHE, TESTED_STAMP, WHEELS, stamp_of, starters, tested_stamp
+from scripts.prefetch_starters import (
+    CACHE,
+    STAMP,
+    TESTED_CACHE,
+    TESTED_STAMP,
+    TESTED_WHEELS,
+    TESTED_WHEELS_DIR,
+    TESTED_WHEELS_STAMP,
+    WHEELS,
+    stamp_of,
+    starters,
+    tested_stamp,
+)
 from tests.dns_server import LocalDNS
 from tests.llm_server import ScriptedLLMServer, llm_server  # noqa: F401 (a fixture, used by name)
 from tests.redis_fixtures import redis_server, redis_url  # noqa: F401 (fixtures, used by name)
@@ -485,6 +497,17 @@ def tested_packages() -> Path:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return TESTED_CACHE
+
+
+@pytest.fixture
+def tested_wheels() -> Path:
+    """The folder of wheels holding TESTED_WHEELS (scripts/prefetch_starters.py)."""
+    if not TESTED_WHEELS_STAMP.exists() or TESTED_WHEELS_STAMP.read_text() != json.dumps(TESTED_WHEELS):
+        message = "the tested wheels are missing: run scripts/prefetch_starters.py (scripts/test.sh does)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return TESTED_WHEELS_DIR
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ installed offline from the npm cache scripts/prefetch_starters.py filled, so eve
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import os
@@ -13,6 +14,7 @@ import re
 import secrets
 import shutil
 import time
+import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -655,6 +657,36 @@ async def test_a_native_addon_builds_from_source_offline_in_the_sandbox(tmp_path
         # node-pre-gyp's build folder (build-tmp-napi-v3) holds what the compiler made here.
         assert list((runner.work_dir / "native1/node_modules/bcrypt").rglob("*.o")), "not compiled here"
         assert not [text for text in sink.texts() if "nodejs.org" in text]
+    finally:
+        await runner.close()
+
+
+def _mkdocs_new(wheels: Path) -> dict[str, bytes]:
+    """The site `mkdocs new` writes, in the words of the wheel's own mkdocs/commands/new.py."""
+    [wheel] = wheels.glob("mkdocs-1.6.1-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        source = archive.read("mkdocs/commands/new.py").decode()
+    said = {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Constant)
+    }
+    return {"mkdocs.yml": said["config_text"].encode(), "docs/index.md": said["index_text"].encode()}
+
+
+async def test_a_mkdocs_site_as_mkdocs_new_writes_it_previews_offline_in_the_sandbox(tmp_path: Path, tested_wheels: Path) -> None:
+    """No app, no requirements.txt: MkDocs is installed from the wheels with no index, and serves the site's page."""
+    _bwrap_or_skip()
+    runner = LocalRunner(tmp_path / "work", env={"PIP_FIND_LINKS": str(tested_wheels), "PIP_NO_INDEX": "1"})
+    files = _mkdocs_new(tested_wheels)
+    plan = plan_for(files)
+    assert plan.framework == "MkDocs"
+    try:
+        await runner.start(_spec("docs1", files, plan), Sink())
+        info = await _until(runner, "docs1", PreviewState.running, PreviewState.failed, within=180)
+        assert info.state == PreviewState.running, info.detail
+        page = (await _fetch(info.upstream + "/")).text
+        assert "<title>My Docs</title>" in page and "Welcome to MkDocs" in page
     finally:
         await runner.close()
 

@@ -480,33 +480,31 @@ async def served(services: Services, project_id: str) -> str:
 @pytest.fixture(scope="module")
 def package_caches() -> tuple[Path, Path]:
     """The npm cache and the folder of wheels holding every starter's packages (scripts/prefetch_starters.py)."""
-    if not STAMP.exists() or STAMP.read_text() != stamp_of(starters()):
-        message = "the starters' packages are missing or stale: run scripts/prefetch_starters.py (scripts/test.sh does)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+    _prefetched(STAMP, stamp_of(starters()), "the starters' packages are missing or stale")
     return CACHE, WHEELS
+
+
+def _prefetched(stamp: Path, expected: str, missing: str) -> None:
+    """Fail (in CI) or skip unless scripts/prefetch_starters.py left `stamp` saying `expected`."""
+    if stamp.exists() and stamp.read_text() == expected:
+        return
+    message = f"{missing}: run scripts/prefetch_starters.py (scripts/test.sh does)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
 
 
 @pytest.fixture
 def tested_packages() -> Path:
     """The npm cache holding TESTED_PACKAGES (scripts/prefetch_starters.py)."""
-    if not TESTED_STAMP.exists() or TESTED_STAMP.read_text() != tested_stamp():
-        message = "the tested packages are missing: run scripts/prefetch_starters.py (scripts/test.sh does)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+    _prefetched(TESTED_STAMP, tested_stamp(), "the tested packages are missing")
     return TESTED_CACHE
 
 
 @pytest.fixture
 def tested_wheels() -> Path:
     """The folder of wheels holding TESTED_WHEELS (scripts/prefetch_starters.py)."""
-    if not TESTED_WHEELS_STAMP.exists() or TESTED_WHEELS_STAMP.read_text() != json.dumps(TESTED_WHEELS):
-        message = "the tested wheels are missing: run scripts/prefetch_starters.py (scripts/test.sh does)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+    _prefetched(TESTED_WHEELS_STAMP, json.dumps(TESTED_WHEELS), "the tested wheels are missing")
     return TESTED_WHEELS_DIR
 
 

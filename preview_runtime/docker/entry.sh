@@ -28,7 +28,9 @@ fi
 restored=""
 if [ -n "$FORJA_DEPS_MOUNTED" ]; then restored=mounted; fi
 deadline=$((SECONDS + ${FORJA_WAIT_S:-60}))
-while [ ! -e "$B/ready" ]; do
+# Docker stamps `ready` and then, last of all, the bootstrap folder (layout.py's STAMPS): only then is it safe to
+# move the bootstrap out, else Docker fails the upload on a file that is gone.
+while [ ! -e "$B/ready" ] || [ ! "$B" -ot "$B/ready" ]; do
   if [ -z "$restored" ] && [ -f /deps/.forja-complete ]; then
     t0=$(now_ms)
     if restore; then restored=$(( $(now_ms) - t0 )); else restored=failed; fi

@@ -18,6 +18,10 @@ DEPS_DIR = "/deps"
 SEED_DIR = "/seed"  # packages fetched ahead (npm cache, wheels), mounted read-only: installs work offline
 BOOTSTRAP = ".forja-bootstrap"  # uploaded into /app, moved out by the container before anything runs
 FORJA_HOME = "/home/preview/.forja"  # where entry.sh moves the bootstrap (its $F)
+# Docker writes an upload's folders' times after all its files, so `ready` alone can show up while Docker still owns
+# the bootstrap; fixed times tell entry.sh when it is done: the bootstrap folder (an upload's last folder) older than
+# `ready` happens only once Docker's last step has run.
+STAMPS = {BOOTSTRAP: 0, f"{BOOTSTRAP}/ready": 1}
 APP_ENV = "app-env"  # the app's own variables there, for the commands run beside the dev server
 KEPT_ENV = "kept-env"  # Forja's variables for the app that are no secret (RunPlan.kept_env), for those commands too
 CACHED_DIRS = ("node_modules", ".venv")
@@ -90,7 +94,8 @@ def tar_files(files: Mapping[str, bytes], *, prefix: str = "", dirs: Iterable[st
                 add_dir(parent)
             added.add(d)
             info = tarfile.TarInfo(d)
-            info.type, info.mode, info.uid, info.gid, info.mtime = tarfile.DIRTYPE, 0o755, PREVIEW_UID, PREVIEW_UID, now
+            info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o755, PREVIEW_UID, PREVIEW_UID
+            info.mtime = STAMPS.get(d, now)
             tar.addfile(info)
 
         for raw_path, data in files.items():
@@ -99,7 +104,8 @@ def tar_files(files: Mapping[str, bytes], *, prefix: str = "", dirs: Iterable[st
             if parent != ".":
                 add_dir(parent)
             info = tarfile.TarInfo(path)
-            info.size, info.mode, info.uid, info.gid, info.mtime = len(data), 0o644, PREVIEW_UID, PREVIEW_UID, now
+            info.size, info.mode, info.uid, info.gid = len(data), 0o644, PREVIEW_UID, PREVIEW_UID
+            info.mtime = STAMPS.get(path, now)
             if path.endswith((".sh",)) or data.startswith(b"#!"):
                 info.mode = 0o755
             tar.addfile(info, io.BytesIO(data))

@@ -26,7 +26,7 @@ from aiodocker.exceptions import DockerError
 
 from preview_runtime.common import human_size
 from preview_runtime.docker.engine import Engine
-from preview_runtime.docker.layout import APP_DIR, APP_ENV, BOOTSTRAP, KEPT_ENV, PREVIEW_UID, safe_name
+from preview_runtime.docker.layout import APP_DIR, APP_ENV, BOOTSTRAP, KEPT_ENV, PREVIEW_UID, STAMPS, safe_name
 from preview_runtime.runner import RunnerError
 
 BOOTSTRAP_HOME = "/home/preview/.forja"  # where entry.sh moved the bootstrap to
@@ -62,7 +62,7 @@ async def _exec(engine: Engine, container_id: str, argv: list[str], into: IO[byt
 def _info(name: str, size: int = 0, folder: bool = False) -> tarfile.TarInfo:
     """Owned by the preview's user, as the rest of /app: entry.sh removes the bootstrap folder once read."""
     info = tarfile.TarInfo(name)
-    info.size, info.uid, info.gid, info.mtime = size, PREVIEW_UID, PREVIEW_UID, time.time()
+    info.size, info.uid, info.gid, info.mtime = size, PREVIEW_UID, PREVIEW_UID, STAMPS.get(name, time.time())
     info.type, info.mode = (tarfile.DIRTYPE, 0o755) if folder else (tarfile.REGTYPE, 0o644)
     return info
 

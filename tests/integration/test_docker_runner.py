@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from preview_runtime.docker import DockerRunner, firewall
+from preview_runtime.docker import DockerRunner, firewall, layout
 from preview_runtime.docker import deps_cache as deps_cache_module
 from preview_runtime.docker.layout import APP_DIR, PREVIEW_UID, preview_names
 from preview_runtime.native import no_compiler
@@ -260,6 +260,24 @@ async def test_settings_for_registries_and_extra_ca(docker_runner_factory, tmp_p
         in out
     )
     assert "bootstrap-gone" in out
+
+
+async def test_the_container_waits_until_docker_has_written_the_whole_upload(docker_runner_factory, monkeypatch) -> None:
+    """Docker sets an upload's folder times after all its files, the bootstrap folder last: moving the bootstrap out
+    as soon as `ready` shows up failed uploads ("lchown ... no such file"). Here the upload is frozen as it looks
+    while Docker still writes it (the bootstrap folder newer than `ready`): nothing starts until Docker's last
+    step, the folder's stamp, is done."""
+    monkeypatch.setitem(layout.STAMPS, layout.BOOTSTRAP, time.time() + 3600)
+    runner: DockerRunner = docker_runner_factory()
+    log = LogCollector()
+    await runner.start(
+        spec("stamp-1", {"index.html": b"x"}, RunPlan(dev="exec python -m http.server $PORT", port=8081, has_server=False)), log
+    )
+    await asyncio.sleep(2)
+    assert (await runner.status("stamp-1")).state == PreviewState.starting, log.dump("stamp-1")
+    container = preview_names(runner.config.network, "stamp-1")[0]
+    run_text("docker", "exec", "-u", str(PREVIEW_UID), container, "touch", "-d", "@0", f"{APP_DIR}/{layout.BOOTSTRAP}")
+    await wait_state(runner, "stamp-1", PreviewState.running, 30, log)
 
 
 async def test_firewall_rules_are_installed_once(docker_runner_factory) -> None:

@@ -37,6 +37,8 @@ def _line(c: ModelConnectionInfo) -> str:
     marks = [*(["default"] if c.is_default else []), "key set" if c.key_set else "no key"]
     if c.environment_wins:
         marks.append("not used: the environment's settings set this provider")
+    elif not c.in_use:
+        marks.append("not used: another connection of this provider is (the default, else the newest)")
     return f"{c.id:>4}  {c.label:<18} {c.model:<24} {where}  ({', '.join(marks)})"
 
 

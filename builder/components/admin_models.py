@@ -141,6 +141,17 @@ def _connection(row: ModelRow) -> rx.Component:
                 ),
             ),
             rx.cond(
+                row.unused,
+                rx.text(
+                    "Not used: another ",
+                    row.label,
+                    " connection is (the default one, else the newest). Make this one the default to use it.",
+                    size="1",
+                    color=rx.color("amber", 11),
+                    class_name="model-unused",
+                ),
+            ),
+            rx.cond(
                 row.tested != "",
                 rx.callout(
                     row.tested,

@@ -272,7 +272,13 @@ def preview_panel() -> rx.Component:
         ),
         rx.cond(
             PreviewPaneState.preview_runner != "",
-            rx.badge(PreviewPaneState.preview_runner, variant="soft", color_scheme="gray", id="preview-runner"),
+            rx.badge(
+                PreviewPaneState.preview_where,
+                variant="soft",
+                color_scheme="gray",
+                id="preview-runner",
+                data_runner=PreviewPaneState.preview_runner,
+            ),
         ),
         preview_details(),
         rx.link(

@@ -32,6 +32,8 @@ def connected_words(connection: ModelConnectionInfo, environment: Sequence[str])
     notes = ["the default"] if connection.is_default else []
     if connection.environment_wins:
         notes.append(f"{_overridden_by(connection.kind, environment) or 'the environment'} overrides it")
+    elif not connection.in_use:
+        notes.append("not used: another connection of this provider is")
     return f"{connection.label}{where}, model {connection.model}" + (f" ({'; '.join(notes)})" if notes else "")
 
 

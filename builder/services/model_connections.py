@@ -54,6 +54,10 @@ class ModelConnectionInfo(BaseModel):
         description="The environment's settings set this provider (ANTHROPIC_API_KEY, OPENAI_API_KEY or "
         "OPENAI_BASE_URL): they are used instead of this connection."
     )
+    in_use: bool = Field(
+        description="Projects that use its provider use this connection: one per provider is, the default one, else "
+        "the newest whose key this server can read; false also when the environment's settings win."
+    )
     added_by: str = Field(description="The name of the admin who added it.")
     created_at: datetime
 
@@ -119,7 +123,7 @@ def _check(new: NewModelConnection) -> NewModelConnection:
     return new.model_copy(update={"api_key": key, "base_url": url, "model": model or usual_model(new.kind)})
 
 
-def _info(row: ModelConnection) -> ModelConnectionInfo:
+def _info(row: ModelConnection, used: set[int]) -> ModelConnectionInfo:
     assert row.id is not None
     return ModelConnectionInfo(
         id=row.id,
@@ -129,10 +133,17 @@ def _info(row: ModelConnection) -> ModelConnectionInfo:
         model=row.model,
         key_set=bool(row.api_key),
         is_default=row.is_default,
-        environment_wins=from_environment(row.kind) is not None,
+        environment_wins=(environment_wins := from_environment(row.kind) is not None),
+        in_use=row.id in used and not environment_wins,
         added_by=row.added_by_name,
         created_at=row.created_at,
     )
+
+
+def _chosen(rows: list[tuple[ModelConnection, Connection]]) -> dict[str, tuple[ModelConnection, Connection]]:
+    """The connection each provider uses: of each kind the newest, then the default one over it."""
+    by_kind = {row.kind: (row, connection) for row, connection in rows}
+    return by_kind | {row.kind: (row, connection) for row, connection in rows if row.is_default}
 
 
 def _readable(row: ModelConnection) -> Connection | None:
@@ -155,10 +166,8 @@ class ModelConnectionService:
         """The connections as the providers use them (keys in clear): for builder/generation/providers only. One whose
         key this server's secret key cannot read (it was changed) is left out, and the log says so."""
         read = [(row, connection) for row in await self._store.model_connections() if (connection := _readable(row))]
-        # Of each kind the newest, then the default one over it: the default's kind is the default provider.
-        by_kind = {row.kind: connection for row, connection in read}
-        default = next((row for row, _ in read if row.is_default), None)
-        by_kind |= {row.kind: connection for row, connection in read if row.is_default}
+        default = next((row for row, _ in read if row.is_default), None)  # its kind is the default provider
+        by_kind = {kind: connection for kind, (_, connection) in _chosen(read).items()}
         return Stored(by_kind, default.kind if default is not None else None)
 
     async def list(self, admin: Actor) -> list[ModelConnectionInfo]:
@@ -168,7 +177,10 @@ class ModelConnectionService:
     async def described(self) -> list[ModelConnectionInfo]:
         """The connections as `list` shows them (no key), for the doctor's report: that is the admins' (and the server's
         own command's), DoctorService.report_for."""
-        return [_info(row) for row in await self._store.model_connections()]
+        rows = await self._store.model_connections()
+        readable = [(row, connection) for row in rows if (connection := _readable(row))]
+        used = {row.id for row, _ in _chosen(readable).values() if row.id is not None}
+        return [_info(row, used) for row in rows]
 
     async def add(self, admin: Actor, new: NewModelConnection) -> ModelConnectionInfo:
         require_admin(admin)
@@ -184,7 +196,7 @@ class ModelConnectionService:
         )
         row = await self._store.add_model_connection(row)
         log.info("model connection %s added (%s, model %s) by %s", row.id, row.kind, row.model, admin.user_id)
-        return _info(row)
+        return next(info for info in await self.described() if info.id == row.id)
 
     async def make_default(self, admin: Actor, connection_id: int) -> list[ModelConnectionInfo]:
         require_admin(admin)

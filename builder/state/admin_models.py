@@ -30,6 +30,8 @@ class ModelRow:
     is_default: bool
     key: str
     environment_wins: bool
+    # Another connection of its provider is used (the default one, else the newest).
+    unused: bool
     added: str
     # The last "Test it" of this page: what happened, and whether it answered.
     tested: str = ""
@@ -46,6 +48,7 @@ def model_row(info: ModelConnectionInfo, result: TestResult | None = None) -> Mo
         is_default=info.is_default,
         key="Key set (hidden)" if info.key_set else "No key",
         environment_wins=info.environment_wins,
+        unused=not info.in_use and not info.environment_wins,
         added=f"Added by {info.added_by or 'an admin'}, {when(info.created_at)}",
         tested=result.message if result is not None else "",
         answered=result is not None and result.ok,

@@ -9,7 +9,7 @@ import reflex as rx
 from builder.errors import ForjaError
 from builder.generation.engine import GenerationEvent
 from builder.generation.picked import new_text_request, with_picked
-from builder.generation.providers.choice import PROVIDER_LABELS, available_providers, default_provider
+from builder.generation.providers.choice import PROVIDER_LABELS, available_providers, default_provider, labelled_providers
 from builder.generation.who_connects import NOT_CONNECTED
 from builder.services.access import Permission
 from builder.state.attachments import AttachmentsState
@@ -55,8 +55,9 @@ class ConversationState(WorkspaceState):
     async def _show(self, loaded: Loaded) -> None:
         if loaded.switched:
             self.followup = ""
-        available = await available_providers()
-        self.provider_options = [ProviderOption(name, PROVIDER_LABELS[name]) for name in available]
+        labelled = await labelled_providers()
+        available = [name for name, _ in labelled]
+        self.provider_options = [ProviderOption(name, label) for name, label in labelled]
         chosen = loaded.project.provider if loaded.project.provider in available else await default_provider()
         self.provider = chosen if chosen in available else "offline"
         services = loaded.services

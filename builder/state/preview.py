@@ -98,6 +98,14 @@ class PreviewPaneState(WorkspaceState):
     preview_message: rx.Field[str] = rx.field("")
     # The failure is this machine's (no sandbox to run in): no change to the app, by a model or a person, helps.
     preview_refused: rx.Field[bool] = rx.field(False)
+
+    @rx.var
+    def preview_where(self) -> str:
+        """Where the app runs, as the toolbar says it: a runner's name is the admin's word (it is in the "i")."""
+        if not self.preview_runner:
+            return ""
+        return "In your browser" if self.preview_runner == "webcontainer" else "On the server"
+
     # The project asks for a package that should not be installed: its files need a change, not this machine.
     packages_refused: rx.Field[bool] = rx.field(False)
     # The server runs the preview as the person's own user with no sandbox (FORJA_ALLOW_UNSANDBOXED): a banner says so.

@@ -52,12 +52,14 @@ AXE_CHECK = REPO / "tests" / "e2e" / "axe" / "check.js"
 WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
-# Every text the Preview tab's runner badge and message showed, from the page's first paint on (an init script).
+# Every runner the Preview tab's badge named (its data-runner) and every text of its message, from the page's first
+# paint on (an init script).
 WATCH_PREVIEW_WORDS = """
 window.__previewWords = [];
 new MutationObserver(() => {
   for (const id of ["preview-runner", "preview-message"]) {
-    const text = document.getElementById(id)?.textContent;
+    const element = document.getElementById(id);
+    const text = element?.dataset.runner || element?.textContent;
     if (text && !window.__previewWords.includes(text)) window.__previewWords.push(text);
   }
 }).observe(document, { subtree: true, childList: true, characterData: true });

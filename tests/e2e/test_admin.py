@@ -331,7 +331,7 @@ def connect_a_model_and_build_with_it(page: Page, base: str, llm: ScriptedLLMSer
     page.locator("#build-button").click()
     page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
     expect(page.locator("#version-badge")).to_have_text("v1", timeout=120_000)
-    expect(page.locator("#provider-select")).to_have_text("OpenAI-compatible")
+    expect(page.locator("#provider-select")).to_have_text("OpenAI-compatible \u00b7 local-model")
     sent = llm.requests[-1]
     assert (sent.path, sent.body["model"], sent.headers["authorization"]) == (
         "/v1/chat/completions",

@@ -17,8 +17,12 @@ PLAIN_HTML = {
 }
 
 
-# What a person who makes apps must not meet: a setting's name, a command to restart, an address of this machine.
-JARGON = re.compile(r"(?:ANTHROPIC|OPENAI|FORJA)_[A-Z_]+|restart Forja|127\.0\.0\.1|localhost|\[::1\]", re.IGNORECASE)
+# What a person who makes apps must not meet: a setting's name, a command to restart, an address of this machine, the
+# name of the runner their preview runs in.
+JARGON = re.compile(
+    r"(?:ANTHROPIC|OPENAI|FORJA)_[A-Z_]+|restart Forja|127\.0\.0\.1|localhost|\[::1\]|\bdocker\b|webcontainer|\blocal runner",
+    re.IGNORECASE,
+)
 
 
 def jargon(text: str) -> list[str]:
@@ -263,6 +267,8 @@ def test_offline_says_how_to_connect_a_model_where_controls_would_be(forja: str,
     # Without accounts the one user runs this Forja: told to connect one themselves, where it is linked.
     expect(reply).to_contain_text("you can connect one yourself in the Models section of the admin page")
     expect(reply.get_by_role("link", name="Open the Models section.")).to_have_attribute("href", "/admin#admin-models")
+    # Where the preview runs, in words; the runner's name is behind the "i".
+    expect(page.locator("#preview-runner")).to_have_text("On the server")
     assert jargon(page.locator("body").inner_text()) == []
     shot(page, "offline-reply-admin")
     page.set_viewport_size({"width": 390, "height": 844})

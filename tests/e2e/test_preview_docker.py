@@ -55,7 +55,8 @@ def test_imported_project_previews_in_docker_behind_traefik(forja_docker: str, p
         raise AssertionError(f"{exc}\nBrowser console errors: {traffic.console_errors}\nForja's log:\n{log}") from None
     page.locator("#tab-preview").click()
     expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Cuts from nine", timeout=120_000)
-    expect(page.locator("#preview-runner")).to_have_text("docker")
+    expect(page.locator("#preview-runner")).to_have_attribute("data-runner", "docker")
+    expect(page.locator("#preview-runner")).to_have_text("On the server")
     with preview_details(page):
         expect(page.locator("#preview-runner-reason")).to_contain_text(
             "docker runner: Docker is ready: each preview runs in its own hardened container."
@@ -89,7 +90,8 @@ def test_offline_built_app_previews_in_docker(forja_docker: str, page: Page, tra
     expect(page.locator("#version-badge")).to_have_text("v1", timeout=30_000)
     page.locator("#tab-preview").click()
     expect(page.frame_locator("#preview-frame").locator("body")).to_contain_text("Todo List", timeout=180_000)
-    expect(page.locator("#preview-runner")).to_have_text("docker")
+    expect(page.locator("#preview-runner")).to_have_attribute("data-runner", "docker")
+    expect(page.locator("#preview-runner")).to_have_text("On the server")
     with preview_details(page):
         expect(page.locator("#preview-runner-reason")).to_contain_text(
             "docker runner: Docker is ready: each preview runs in its own hardened container."

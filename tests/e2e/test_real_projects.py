@@ -56,7 +56,8 @@ def test_create_vite_react_template_unchanged_previews(forja_seeded: str, page: 
     expect(frame.locator("h1")).to_have_text("Get started", timeout=180_000)
     frame.get_by_role("button", name="Count is 0").click()
     expect(frame.get_by_role("button", name="Count is 1")).to_be_visible()
-    expect(page.locator("#preview-runner")).to_have_text("local")
+    expect(page.locator("#preview-runner")).to_have_attribute("data-runner", "local")
+    expect(page.locator("#preview-runner")).to_have_text("On the server")
     with preview_details(page):
         expect(page.locator("#preview-started-with")).to_have_text(
             'Started with npm run dev from the "dev" script in package.json.'

@@ -20,7 +20,13 @@ from builder import db
 from builder.app_secrets import decrypt
 from builder.composition import Services
 from builder.generation.guard import REDACTED, redact
-from builder.generation.providers.choice import available_providers, connections, default_provider, get_provider
+from builder.generation.providers.choice import (
+    available_providers,
+    connections,
+    default_provider,
+    get_provider,
+    labelled_providers,
+)
 from builder.services.access import LOCAL_ACTOR
 from builder.services.model_connections import NewModelConnection
 from builder.settings import settings
@@ -94,11 +100,19 @@ async def test_a_connected_model_is_kept_encrypted_never_shown_and_used_by_anoth
         ollama = {"kind": "openai", "base_url": "http://127.0.0.1:11434/v1/", "model": "llama3.1"}
         second = (await admin_server.admin.post(MODELS, json=ollama)).json()
         assert (second["base_url"], second["key_set"], second["is_default"]) == ("http://127.0.0.1:11434/v1", False, False)
-        assert await default_provider() == "anthropic"
+        assert second["in_use"] is True and await default_provider() == "anthropic"
+        # A second connection of one provider: the newer is used, the list and the menu say which.
+        third = (await admin_server.admin.post(MODELS, json={**ollama, "model": "qwen3"})).json()
+        in_use = {m["model"]: m["in_use"] for m in (await admin_server.admin.get(MODELS)).json()}
+        assert in_use == {settings.anthropic_model: True, "llama3.1": False, "qwen3": True}
+        assert (await get_provider("openai")).model == "qwen3"
+        assert dict(await labelled_providers())["openai"] == "OpenAI-compatible \u00b7 qwen3"
         made_default = await admin_server.admin.post(f"{MODELS}/{second['id']}/default")
-        assert [m["is_default"] for m in made_default.json()] == [False, True]
+        assert [(m["is_default"], m["in_use"]) for m in made_default.json()] == [(False, True), (True, True), (False, False)]
         assert await default_provider() == "openai" and (await get_provider()).model == "llama3.1"
+        assert dict(await labelled_providers())["openai"] == "OpenAI-compatible \u00b7 llama3.1"
 
+        assert (await admin_server.admin.delete(f"{MODELS}/{third['id']}")).status_code == 204
         assert (await admin_server.admin.delete(f"{MODELS}/{second['id']}")).status_code == 204
         assert (await admin_server.admin.delete(f"{MODELS}/{second['id']}")).status_code == 404
         assert [m["is_default"] for m in (await admin_server.admin.get(MODELS)).json()] == [True]

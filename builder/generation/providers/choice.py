@@ -33,6 +33,13 @@ async def available_providers() -> list[str]:
     return ["offline", *await connections()]
 
 
+async def labelled_providers() -> list[tuple[str, str]]:
+    """`available_providers` with the words a menu shows: the provider and the model it uses, so that a person
+    sees which model of the ones an admin connected builds their app."""
+    found = await connections()
+    return [("offline", PROVIDER_LABELS["offline"]), *((k, f"{PROVIDER_LABELS[k]} \u00b7 {c.model}") for k, c in found.items())]
+
+
 async def default_provider() -> str:
     """The provider of a project that has not picked one: the setting, else the environment's, else the default
     connected model, else offline."""

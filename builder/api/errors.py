@@ -13,7 +13,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from builder import outages
+from builder.api.identity import ACTOR_KEY
 from builder.errors import ForjaError
+from builder.generation.who_connects import for_reader
+from builder.services.access import Actor
 
 
 class ErrorResponse(JSONResponse):
@@ -24,8 +27,13 @@ class ErrorResponse(JSONResponse):
         return json.dumps(content, separators=(",", ":")).encode("ascii")
 
 
-async def forja_error(_request: Request, exc: ForjaError) -> JSONResponse:
-    return ErrorResponse(exc.body(), status_code=exc.status, headers=exc.headers() or None)
+async def forja_error(request: Request, exc: ForjaError) -> JSONResponse:
+    body = exc.body()
+    actor = request.scope.get(ACTOR_KEY)
+    # "The person who runs this Forja can connect one": an admin is that person, told to do it themselves.
+    if isinstance(actor, Actor) and actor.is_admin and isinstance(detail := body.get("detail"), str):
+        body["detail"] = for_reader(detail, admin=True)
+    return ErrorResponse(body, status_code=exc.status, headers=exc.headers() or None)
 
 
 async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

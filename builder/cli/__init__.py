@@ -44,6 +44,7 @@ from builder.cli import (
 )
 from builder.cli.command import Command, Invocation
 from builder.errors import ForjaError
+from builder.generation.who_connects import for_reader
 
 GROUPS = (
     projects, plans, agent, history, git_remote, git_tokens, shares, publish, review, env, accounts, models, doctor, operator, mcp, evals,
@@ -107,10 +108,12 @@ async def run(args: argparse.Namespace, command_line: str = "") -> int:
         value, text = await command(invocation, args)
     # OSError: files the commands read or write (--out, the import's source, a picture).
     except (ForjaError, OSError) as exc:
+        # Run here, not against a server: whoever runs it runs this Forja, so they connect a model themselves.
+        said = for_reader(str(exc), admin=invocation.server is None)
         if args.json:
-            print(json.dumps({"error": str(exc)}), file=sys.stderr)
+            print(json.dumps({"error": said}), file=sys.stderr)
         else:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {said}", file=sys.stderr)
         return 1
     if command.prints:
         print(json.dumps(_dump(value), indent=2) if args.json else text)

@@ -276,6 +276,15 @@ def test_import_of_a_missing_path(cli: Cli, tmp_path: Path) -> None:
     assert result.stderr.strip() == f"error: {tmp_path / 'nowhere'} does not exist; give a folder, a .zip or a .json file tree."
 
 
+def test_a_model_not_connected_is_for_whoever_runs_the_command_to_connect(cli: Cli) -> None:
+    """Run here, the command's user runs this Forja: told to connect the model themselves, not to ask someone."""
+    result = cli.run("generate", "A page", "--provider", "anthropic")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: Claude is not connected on this Forja: you can connect it yourself in the Models section of the admin page."
+    )
+
+
 def test_unknown_project_id(cli: Cli, tmp_path: Path) -> None:
     expected = "There is no project 'doesnotexist'. It may have been deleted; see the home page for your projects."
     for args in (("files", "doesnotexist"), ("export", "doesnotexist", "--out", str(tmp_path / "x.zip"))):

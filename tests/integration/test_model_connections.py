@@ -124,6 +124,18 @@ async def test_a_connected_model_is_kept_encrypted_never_shown_and_used_by_anoth
     assert key not in caplog.text
 
 
+async def test_a_model_not_connected_is_for_the_admin_to_connect_and_for_a_member_to_ask_for(
+    admin_server: Server, offline_only: None
+) -> None:
+    for client, words in (
+        (admin_server.admin, "you can connect it yourself in the Models section of the admin page."),
+        (admin_server.member, "the person who runs it can connect it on the admin page."),
+    ):
+        response = await client.post("/api/generate", json={"prompt": "A page", "provider": "anthropic"})
+        assert response.status_code == 400
+        assert response.json()["detail"] == f"Claude is not connected on this Forja: {words}"
+
+
 @pytest.mark.parametrize(
     ("body", "words"),
     [

@@ -485,13 +485,15 @@ class PreviewHub:
         """Every preview this worker runs (projects' own and shared versions)."""
         return self._manager.running() if self._manager is not None else []
 
-    async def everywhere(self) -> list[PreviewEntry]:
-        """Every preview of every worker: this one's (an admitted one as starting until it is), then the others' from
-        their entries."""
+    def mine(self) -> list[PreviewEntry]:
+        """This worker's previews, an admitted one as starting until it is (its /metrics counts these)."""
         here = {info.preview_id: info for info in self.running()}
         here |= {info.preview_id: info for info in self._admitted.values()}
-        mine = [PreviewEntry(worker=self.registry.worker, info=info) for info in here.values()]
-        return mine + list((await self.registry.elsewhere()).values())
+        return [PreviewEntry(worker=self.registry.worker, info=info) for info in here.values()]
+
+    async def everywhere(self) -> list[PreviewEntry]:
+        """Every preview of every worker: this one's (mine), then the others' from their entries."""
+        return self.mine() + list((await self.registry.elsewhere()).values())
 
     async def find(self, preview_id: str) -> PreviewEntry | None:
         """The preview with this id, wherever it runs."""

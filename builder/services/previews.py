@@ -23,6 +23,7 @@ from builder import outages
 from builder.app_backend.user_token import KEY_ENV, public_key
 from builder.app_secrets import runner_env
 from builder.errors import NotFound, PackagesRefused, PreviewError
+from builder.monitoring.families import PREVIEW_RESTARTS
 from builder.schemas import CheckResult, VersionInfo
 from builder.services.app_data import Scope
 from builder.services.app_users import user_key
@@ -132,6 +133,8 @@ class PreviewService:
                         return woken
                 elif not restart and current.state not in (*ENDED, PreviewState.parked):
                     return current
+                if current.state not in ENDED:
+                    PREVIEW_RESTARTS.inc()
                 await self._hub.stop_here(key)
             tree = await self._store.read_tree(project_id)
             places = await self._hub.registry.selecting(project_id)

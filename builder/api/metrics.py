@@ -7,7 +7,7 @@ for an admin's session or API token itself (401 without one or with a revoked on
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import Admin
@@ -20,11 +20,12 @@ router = APIRouter(route_class=CheckedRoute)
     "/metrics",
     tags=["meta"],
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus' text exposition format."}},
+    responses={200: {"content": {CONTENT_TYPE_PLAIN_0_0_4: {}}, "description": "Prometheus' text exposition format."}},
 )
 async def metrics(admin: Admin) -> Response:
     """Requests by route template, status class and latency; previews by state and runner; generations and builds
     started and finished; restarts; generations running; the data folder's disk use. For an admin (a session or an API
     token, `Authorization: Bearer ...`)."""
     body = await (await get_services()).monitoring.metrics(admin)
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    # 0.0.4: the text format's version every Prometheus reads (the library's own server answers it unless asked for more).
+    return Response(body, media_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -20,13 +20,14 @@ UNMATCHED = "unmatched"
 
 def route_label(scope: Scope, root_path: str) -> str:
     """The template of the route that took the request, whole: the mounts' prefixes (each Mount adds its own to
-    root_path) before the route's own path; a Mount that answered itself (static files) ends in `/{path}`."""
+    root_path; none of Forja's has a parameter) before the route's own path; a Mount that answered itself (static
+    files) as its prefix and `/{path}`."""
     route = scope.get("route")
     if not isinstance(route, BaseRoute):
         return UNMATCHED
     prefix = str(scope.get("root_path", ""))[len(root_path) :]
     if isinstance(route, Mount):
-        return f"{prefix}{route.path}/{{path}}"
+        return f"{prefix}/{{path}}"
     path = getattr(route, "path", None)
     return f"{prefix}{path}" if isinstance(path, str) else UNMATCHED
 

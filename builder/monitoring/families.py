@@ -35,7 +35,9 @@ BUILDS_FINISHED = Counter(
     ["outcome"],
 )
 PREVIEW_RESTARTS = Counter(
-    "forja_preview_restarts", "Previews this worker started again to take a change around them (an app's data, its settings)."
+    "forja_preview_restarts",
+    "Previews this worker stopped and started again before they ended (Restart, a change of the app's data or "
+    "settings, a parked one started on a newer version).",
 )
 
 # Each outcome's series from the start, at 0: a rate over a series that appears only with its first event misses it.

@@ -15,26 +15,33 @@ from preview_runtime.common import folder_bytes
 KEPT_S = 60.0
 # Files right in the data folder (the SQLite database, the lock, the secrets key file) are one part.
 TOP_FILES = "files"
+SHARED = "shared_"
 
 
-def data_parts(folder: Path, releases: Path) -> dict[str, int]:
-    """Bytes of each folder right under the data folder (Forja names them: git, previews, proxy...), of the files beside
-    them, and of the published apps' releases (under FORJA_SHARED_DIR when that is set, so counted on their own)."""
+def _parts_of(folder: Path, prefix: str = "") -> dict[str, int]:
     parts: dict[str, int] = {}
     try:
         entries = list(os.scandir(folder))
-    except OSError:  # no data folder yet
-        entries = []
+    except OSError:  # no such folder yet
+        return parts
     for entry in entries:
         try:
             if entry.is_dir(follow_symlinks=False):
-                parts[entry.name] = folder_bytes(Path(entry.path))
+                parts[prefix + entry.name] = folder_bytes(Path(entry.path))
             else:
-                parts[TOP_FILES] = parts.get(TOP_FILES, 0) + entry.stat(follow_symlinks=False).st_size
+                parts[prefix + TOP_FILES] = parts.get(prefix + TOP_FILES, 0) + entry.stat(follow_symlinks=False).st_size
         except OSError:  # gone while we counted
             continue
-    if not releases.is_relative_to(folder):
-        parts["releases"] = folder_bytes(releases)
+    return parts
+
+
+def data_parts(folder: Path, shared: Path | None = None) -> dict[str, int]:
+    """Bytes of each folder right under the data folder (Forja names them: git, previews, proxy...) and of the files
+    beside them; with a shared folder of its own (FORJA_SHARED_DIR: the apps' releases and /data folders), each of its
+    parts too, as `shared_<name>` (every worker that mounts it tells the same)."""
+    parts = _parts_of(folder)
+    if shared is not None and not shared.is_relative_to(folder):
+        parts |= _parts_of(shared, SHARED)
     return parts
 
 

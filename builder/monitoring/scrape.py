@@ -63,8 +63,8 @@ class _Scraped(Collector):
         )
         disk = GaugeMetricFamily(
             "forja_data_bytes",
-            "Bytes of each part of the data folder (its folders, the files beside them, published releases); "
-            "read at most once a minute.",
+            "Bytes of each part of the data folder (its folders, the files beside them) and of FORJA_SHARED_DIR's "
+            "(shared_...); read at most once a minute.",
             labels=["part"],
         )
         for part, size in sorted(figures.disk.items()):

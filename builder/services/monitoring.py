@@ -2,7 +2,8 @@
 
 The figures the admin page shows too come from the same calls: the generations running from the store's
 running_generations (the admin page's health), the previews from the preview hub's entries of this worker (the admin
-page's list is every worker's entries).
+page's list is every worker's entries), the releases' bytes from the folder the admin page's published apps are
+measured in (settings.served_dir).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import asyncio
 
 from builder.monitoring.disk import DiskUse, data_parts
 from builder.monitoring.scrape import Figures, exposition, preview_counts
-from builder.publish.release_files import releases_root
 from builder.services.access import Actor, require_admin
 from builder.services.preview_hub import PreviewHub
 from builder.settings import settings
@@ -22,7 +22,7 @@ class MonitoringService:
     def __init__(self, store: ProjectStore, previews: PreviewHub) -> None:
         self._store = store
         self._previews = previews
-        self._disk = DiskUse(lambda: data_parts(settings.data_dir, releases_root()))
+        self._disk = DiskUse(lambda: data_parts(settings.data_dir, settings.served_dir))
 
     async def figures(self, admin: Actor) -> Figures:
         require_admin(admin)

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from builder.api import api
-from builder.monitoring.disk import KEPT_S, TOP_FILES, DiskUse, data_parts
+from builder.monitoring.disk import KEPT_S, SHARED, TOP_FILES, DiskUse, data_parts
 from builder.monitoring.http import measured, status_class
 from builder.monitoring.scrape import Figures, exposition, preview_counts
 from preview_runtime.runner import PreviewInfo, PreviewState
@@ -129,23 +129,31 @@ def test_figures_are_written_out_in_prometheus_text_format() -> None:
     assert all(family.documentation for family in families.values())
 
 
-def test_data_parts_are_the_folders_the_files_beside_them_and_releases_kept_elsewhere(tmp_path: Path) -> None:
+def test_data_parts_are_its_folders_the_files_beside_them_and_a_shared_folders_parts(tmp_path: Path) -> None:
     data = tmp_path / "data"
     (data / "git" / "p1").mkdir(parents=True)
     (data / "git" / "p1" / "HEAD").write_bytes(b"x" * 100)
     (data / "previews").mkdir()
     (data / "forja.db").write_bytes(b"d" * 30)
     (data / "forja.lock").write_bytes(b"l" * 2)
-    shared = tmp_path / "shared" / "releases"
-    (shared / "p1").mkdir(parents=True)
-    (shared / "p1" / "index.html").write_bytes(b"h" * 7)
+    shared = tmp_path / "shared"
+    (shared / "releases" / "p1").mkdir(parents=True)
+    (shared / "releases" / "p1" / "index.html").write_bytes(b"h" * 7)
+    (shared / "appdata").mkdir()
 
-    assert data_parts(data, shared) == {"git": 100, "previews": 0, TOP_FILES: 32, "releases": 7}
-    # Releases inside the data folder are its "releases" folder, counted once.
+    assert data_parts(data) == {"git": 100, "previews": 0, TOP_FILES: 32}
+    assert data_parts(data, shared) == {
+        "git": 100,
+        "previews": 0,
+        TOP_FILES: 32,
+        f"{SHARED}releases": 7,
+        f"{SHARED}appdata": 0,
+    }
+    # Without a shared folder of its own the apps' parts are the data folder's, counted once.
     (data / "releases").mkdir()
     (data / "releases" / "a").write_bytes(b"r" * 3)
-    assert data_parts(data, data / "releases")["releases"] == 3
-    assert data_parts(tmp_path / "none", tmp_path / "none" / "releases") == {}
+    assert data_parts(data, data) == data_parts(data) and data_parts(data)["releases"] == 3
+    assert data_parts(tmp_path / "none", tmp_path / "none") == {}
 
 
 def test_the_disk_is_read_again_only_once_its_reading_is_old() -> None:

@@ -21,6 +21,7 @@ from builder import outages
 from builder.cluster.previews import Handler, PreviewEntry, PreviewRegistry, app_answers
 from builder.data_folder import command_lock, previews_held
 from builder.errors import ForjaError, PreviewError
+from builder.monitoring.families import PREVIEW_RESTARTS
 from builder.publish.addresses import APP_PREVIEW, apps_suffix, forja_upstream, key_of_app
 from builder.schemas import VersionInfo
 from builder.services.install_gate import InstallGate
@@ -356,6 +357,13 @@ class PreviewHub:
 
     async def _stop_asked(self, arguments: dict[str, Any]) -> bool:
         return await self.stop(str(arguments["key"]))
+
+    async def replace_here(self, key: str, current: PreviewInfo) -> None:
+        """Stop this worker's preview of the key, `current`, to start another in its place (the caller holds the key's
+        lock); one that had not ended counts as a restart (/metrics)."""
+        if current.state not in ENDED:
+            PREVIEW_RESTARTS.inc()
+        await self.stop_here(key)
 
     async def stop_here(self, key: str) -> bool:
         """Stop this worker's preview of the key (the caller holds the key's lock)."""

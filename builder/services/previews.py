@@ -23,7 +23,6 @@ from builder import outages
 from builder.app_backend.user_token import KEY_ENV, public_key
 from builder.app_secrets import runner_env
 from builder.errors import NotFound, PackagesRefused, PreviewError
-from builder.monitoring.families import PREVIEW_RESTARTS
 from builder.schemas import CheckResult, VersionInfo
 from builder.services.app_data import Scope
 from builder.services.app_users import user_key
@@ -133,9 +132,7 @@ class PreviewService:
                         return woken
                 elif not restart and current.state not in (*ENDED, PreviewState.parked):
                     return current
-                if current.state not in ENDED:
-                    PREVIEW_RESTARTS.inc()
-                await self._hub.stop_here(key)
+                await self._hub.replace_here(key, current)
             tree = await self._store.read_tree(project_id)
             places = await self._hub.registry.selecting(project_id)
             return await self._hub.launch(
@@ -465,7 +462,7 @@ class VersionPreviewService:
                         return woken
                 elif not restart and current.state not in ENDED:
                     return current
-                await self._hub.stop_here(key)
+                await self._hub.replace_here(key, current)
             tree = await self._store.read_tree(project_id, version)
             return await self._hub.launch(
                 key,

@@ -45,6 +45,7 @@ from builder.services.git_tokens import GitTokenService
 from builder.services.history import TRASH_DAYS, HistoryService
 from builder.services.install_gate import InstallGate
 from builder.services.model_connections import ModelConnectionService
+from builder.services.monitoring import MonitoringService
 from builder.services.plans import PlanService
 from builder.services.preview_access import PreviewAccess
 from builder.services.preview_drafts import PreviewDrafts
@@ -156,6 +157,7 @@ class Services:
         read_from(self.models.stored)
         self.doctor = DoctorService(self.preview_hub.image, logs, self.models)
         self.admin = AdminService(store, self.accounts, self.quotas, self.preview_hub, self.doctor, self.reviews)
+        self.monitoring = MonitoringService(store, self.preview_hub)
 
     # The other ends of the loops between services: each is given to the service built first, and reaches the one built
     # after it only when called, once every service exists.

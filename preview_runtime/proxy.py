@@ -179,6 +179,11 @@ class PreviewProxy:
         """Its restarts, oldest first (the last few)."""
         return list(self._traefik.events)
 
+    @property
+    def restarts(self) -> int:
+        """How many times Traefik was started again since this proxy started."""
+        return self._traefik.restarts
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:

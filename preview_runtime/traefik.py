@@ -107,6 +107,8 @@ class Traefik:
         self.process: asyncio.subprocess.Process | None = None
         self.answering = False
         self.events: deque[ProxyEvent] = deque(maxlen=EVENTS_KEPT)
+        # Every restart since Forja started (events keeps only the last few): /metrics counts them.
+        self.restarts = 0
         # Told each time `answering` changes.
         self.on_answering: Callable[[bool], None] | None = None
         # Run before each restart (the proxy writes its routes again).
@@ -274,6 +276,7 @@ class Traefik:
     async def _restart(self, old_pid: int, why: str) -> None:
         """Start Traefik again until it answers, trying every RETRY_S (its port may be taken a moment)."""
         self._set(False)
+        self.restarts += 1
         began = time.monotonic()
         self._note(f"The preview proxy (Traefik, pid {old_pid}) {why}; Forja is starting it again.")
         said = False

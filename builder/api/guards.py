@@ -21,6 +21,7 @@ from builder.api.identity import ACTOR_KEY, PUBLIC_API, actor_of_headers
 from builder.api.proxies import forwarded
 from builder.errors import ForjaError
 from builder.filetree import human_size
+from builder.monitoring.http import measured
 from builder.settings import settings
 
 log = logging.getLogger(__name__)
@@ -318,8 +319,9 @@ def cached_assets(app: ASGIApp) -> ASGIApp:
 # Every request passes these before the API or the page: each wraps the ones before it, so the last is the outermost
 # (a foreign Host or an oversized body is refused before anything else looks at the request).
 # The proxies' headers are read (or dropped) first of all: everything after sees the client's own address and Host;
-# then an app's address goes to its files (apps.py), outside Forja's own guards and headers; `isolate` comes next, so
-# that every answer of Forja's, a guard's refusal too, carries its headers.
+# then an app's address goes to its files (apps.py), outside Forja's own guards and headers; `measured` comes next, so
+# that every request of Forja's own is counted and timed (/metrics), a guard's refusal too; then `isolate`, so that
+# every answer of Forja's carries its headers.
 API_GUARDS: list[Callable[[ASGIApp], ASGIApp]] = [
     signed_in_api,
     same_origin_writes,
@@ -327,6 +329,7 @@ API_GUARDS: list[Callable[[ASGIApp], ASGIApp]] = [
     trusted_hosts,
     cached_assets,
     isolate,
+    measured,
     published_apps,
     forwarded,
 ]

@@ -22,6 +22,7 @@ from builder.generation.engine import GenerationEvent
 from builder.generation.hub import GenerationHub, Publish
 from builder.generation.providers.base import Message, ModelRequest, UsageReport
 from builder.generation.providers.choice import get_provider
+from builder.monitoring.families import GENERATIONS_FINISHED, GENERATIONS_STARTED
 from builder.schemas import GenerationInfo, Usage
 from builder.services.access import Actor
 from builder.services.agent_run import OFFLINE_REFUSAL
@@ -174,7 +175,10 @@ class GenerationService:
                 stale_before,
                 workspace=partial(self._workspace, request.project_id),
             )
-            return await checked.run(publish)
+            GENERATIONS_STARTED.inc()
+            last = await checked.run(publish)  # it ends every way with its done or error event, stopped too
+            GENERATIONS_FINISHED.labels("done" if last.type == "done" else "error").inc()
+            return last
 
         await self._hub.start(request.project_id, run)
 

@@ -21,6 +21,7 @@ from builder import outages
 from builder.cluster.previews import Handler, PreviewEntry, PreviewRegistry, app_answers
 from builder.data_folder import command_lock, previews_held
 from builder.errors import ForjaError, PreviewError
+from builder.monitoring.families import PREVIEW_RESTARTS
 from builder.publish.addresses import APP_PREVIEW, apps_suffix, forja_upstream, key_of_app
 from builder.schemas import VersionInfo
 from builder.services.install_gate import InstallGate
@@ -357,6 +358,13 @@ class PreviewHub:
     async def _stop_asked(self, arguments: dict[str, Any]) -> bool:
         return await self.stop(str(arguments["key"]))
 
+    async def replace_here(self, key: str, current: PreviewInfo) -> None:
+        """Stop this worker's preview of the key, `current`, to start another in its place (the caller holds the key's
+        lock); one that had not ended counts as a restart (/metrics)."""
+        if current.state not in ENDED:
+            PREVIEW_RESTARTS.inc()
+        await self.stop_here(key)
+
     async def stop_here(self, key: str) -> bool:
         """Stop this worker's preview of the key (the caller holds the key's lock)."""
         preview_id = self._local.pop(key, None)
@@ -485,13 +493,15 @@ class PreviewHub:
         """Every preview this worker runs (projects' own and shared versions)."""
         return self._manager.running() if self._manager is not None else []
 
-    async def everywhere(self) -> list[PreviewEntry]:
-        """Every preview of every worker: this one's (an admitted one as starting until it is), then the others' from
-        their entries."""
+    def mine(self) -> list[PreviewEntry]:
+        """This worker's previews, an admitted one as starting until it is (its /metrics counts these)."""
         here = {info.preview_id: info for info in self.running()}
         here |= {info.preview_id: info for info in self._admitted.values()}
-        mine = [PreviewEntry(worker=self.registry.worker, info=info) for info in here.values()]
-        return mine + list((await self.registry.elsewhere()).values())
+        return [PreviewEntry(worker=self.registry.worker, info=info) for info in here.values()]
+
+    async def everywhere(self) -> list[PreviewEntry]:
+        """Every preview of every worker: this one's (mine), then the others' from their entries."""
+        return self.mine() + list((await self.registry.elsewhere()).values())
 
     async def find(self, preview_id: str) -> PreviewEntry | None:
         """The preview with this id, wherever it runs."""

@@ -132,7 +132,7 @@ class PreviewService:
                         return woken
                 elif not restart and current.state not in (*ENDED, PreviewState.parked):
                     return current
-                await self._hub.stop_here(key)
+                await self._hub.replace_here(key, current)
             tree = await self._store.read_tree(project_id)
             places = await self._hub.registry.selecting(project_id)
             return await self._hub.launch(
@@ -462,7 +462,7 @@ class VersionPreviewService:
                         return woken
                 elif not restart and current.state not in ENDED:
                     return current
-                await self._hub.stop_here(key)
+                await self._hub.replace_here(key, current)
             tree = await self._store.read_tree(project_id, version)
             return await self._hub.launch(
                 key,

@@ -20,6 +20,7 @@ from builder import outages
 from builder.app_backend.rules import risks
 from builder.errors import DiskFull, ForjaError, InvalidInput, NotFound, PublishBlocked, PublishFailed
 from builder.models import Release
+from builder.monitoring.families import BUILDS_FINISHED, BUILDS_STARTED
 from builder.publish.addresses import app_name_of, app_url, host_name, pinned_of
 from builder.publish.answers import AppInfo, PublishResult, ReleaseInfo, app_info
 from builder.publish.app_names import check_name, name_from
@@ -210,6 +211,7 @@ class PublishService:
     async def _build(self, release: Release, version: int) -> None:
         """Build the release's files into its folder; on failure, record why and raise PublishFailed."""
         started = time.monotonic()
+        BUILDS_STARTED.inc()
         project_id = release.project_id
         try:
             tree = await self._store.read_tree(project_id, version)
@@ -251,10 +253,12 @@ class PublishService:
             failed = PublishFailed(message, release.number)
             if full:
                 failed.status = DiskFull.status
+            BUILDS_FINISHED.labels("failed").inc()
             raise failed from None
         release.state, release.files, release.size_bytes = "ready", manifest.file_count, manifest.bytes
         release.build_s = time.monotonic() - started
         await self._store.finish_release(release)
+        BUILDS_FINISHED.labels("ready").inc()
 
     async def _server_release(
         self, release: Release, version: int, tree: dict[str, bytes], plan: ProductionPlan, folder: Path

@@ -122,7 +122,7 @@ async def test_a_killed_traefik_comes_back_with_its_routes_and_says_so(
         await proxy.route("a", f"http://127.0.0.1:{upstream_a.server_port}")
         assert await proxy.wait_routed("a")
         killed = proxy.traefik_pid
-        assert killed is not None
+        assert killed is not None and proxy.restarts == 0
         os.kill(killed, signal.SIGKILL)
 
         async def back() -> bool:
@@ -134,6 +134,7 @@ async def test_a_killed_traefik_comes_back_with_its_routes_and_says_so(
         ended, again = (event.text for event in proxy.events)
         assert f"pid {killed}) ended (killed by signal 9 (SIGKILL))" in ended
         assert "started again in" in again and f"(pid {proxy.traefik_pid})" in again
+        assert proxy.restarts == 1  # what /metrics counts (forja_preview_proxy_restarts_total)
     finally:
         await proxy.stop()
     assert proxy.traefik_pid is None and seen == [True, False, True]  # a stop is not an outage

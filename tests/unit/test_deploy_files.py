@@ -4,16 +4,19 @@ workers are sticky, and no file holds a secret."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import AliasChoices
 
 from builder.api import api
 from builder.git.commands import HOOK_SCRIPT, HTTP_BACKEND
+from builder.monitoring.scrape import Figures, exposition, preview_counts
 from builder.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -142,3 +145,36 @@ def test_no_secret_value_is_written_in_the_files(name: str) -> None:
             assert value == "" or value.startswith("${"), f"{name}: {key} holds a value; it belongs in deploy/forja.env"
         # A URL's password comes from the environment, never from the file.
         assert not re.search(r"://[^/:@]+:(?!\$\{)[^@]+@", value), f"{name}: {key} has a password in its URL"
+
+
+MONITORING = DEPLOY / "monitoring"
+# The series each kind of metric family adds to its name (prometheus_client's text format).
+SUFFIXES = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"], "gauge": [""]}
+
+
+def exposed_series() -> set[str]:
+    """Every forja_ series name /metrics writes (a family without samples yet still has its HELP and TYPE)."""
+    text = exposition(Figures(previews=preview_counts([]), disk={"git": 1})).decode()
+    return {
+        family.name + suffix
+        for family in text_string_to_metric_families(text)
+        if family.name.startswith("forja_")
+        for suffix in SUFFIXES[family.type]
+    }
+
+
+def test_the_monitoring_examples_name_only_series_forja_exposes() -> None:
+    """The Grafana dashboard and the alert rules are loaded by nothing in Forja: this keeps them true to /metrics."""
+    dashboard = json.loads((MONITORING / "grafana-dashboard.json").read_text())
+    alerts = yaml.safe_load((MONITORING / "alerts.yml").read_text())
+    scrape = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
+    expressions = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    expressions += [rule["expr"] for group in alerts["groups"] for rule in group["rules"]]
+    named = {name for expr in expressions for name in re.findall(r"\bforja_[a-z_]+", expr)}
+
+    assert len(named) >= 10
+    assert named <= exposed_series(), sorted(named - exposed_series())
+    (job,) = scrape["scrape_configs"]
+    assert job["metrics_path"] in api.openapi()["paths"]
+    assert job["authorization"]["type"] == "Bearer" and "credentials_file" in job["authorization"]
+    assert scrape["rule_files"] == ["alerts.yml"]

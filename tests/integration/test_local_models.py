@@ -8,13 +8,16 @@ import json
 import uuid
 from typing import Literal
 
+import httpx
 import pytest
 
+from builder.api import api
 from builder.composition import Services
 from builder.generation.providers.openai import AGENT_NEEDS_TOOLS, FILES_AS_TEXT
 from builder.generation.schema import TOOL_NAME
 from tests.integration.test_agent_mode import followed, tally
 from tests.integration.test_generation import SITE, run, text_tree, tool
+from tests.integration.test_plans import PLAN
 from tests.llm_server import LocalWire, ScriptedLLMServer, TextAnswer, ToolAnswer
 
 THOUGHT = "The person wants a bakery page; I will call the tool with three files."
@@ -119,3 +122,18 @@ async def test_agent_mode_on_a_server_that_refuses_tools_says_it_needs_them(
 
     assert events[-1].type == "error" and events[-1].message == AGENT_NEEDS_TOOLS
     assert len(scripted_llm.requests) == 1 and (await services.projects.get(project_id)).current_version == 1
+
+
+async def test_a_plan_from_a_server_that_refuses_tools_is_read_from_its_text(
+    services: Services, scripted_llm: ScriptedLLMServer
+) -> None:
+    scripted_llm.refuse_tools = OLLAMA_REFUSAL
+    scripted_llm.queue(TextAnswer(f"Here is the plan.\n```json\n{json.dumps(PLAN)}\n```"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://testserver") as client:
+        response = await client.post("/api/plans", json={"prompt": "Bookings for my barber shop", "provider": "openai"})
+
+    assert response.status_code == 200, response.text
+    assert [c["text"] for c in response.json()["checks"]] == PLAN["checks"]
+    refused, asked = (r.body for r in scripted_llm.requests)
+    assert refused["tools"][0]["function"]["name"] == "propose_plan" and "tools" not in asked
+    assert "Wherever these instructions say to call `propose_plan`" in asked["messages"][0]["content"]

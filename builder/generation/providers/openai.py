@@ -51,7 +51,6 @@ log = logging.getLogger(__name__)
 
 _STOP = {"length": "max_tokens", "tool_calls": "tool_use", "stop": "end_turn"}
 FILES_AS_TEXT = "This model cannot use tools, so Forja asked for the files as text."
-ANSWER_AS_TEXT = "This model cannot use tools, so Forja asked for its answer as text."
 AGENT_NEEDS_TOOLS = (
     "This model cannot use tools, and agent mode works through them: ask without agent mode, or use a model that can."
 )
@@ -152,7 +151,7 @@ class OpenAIProvider(Provider):
                 raise ProviderError(AGENT_NEEDS_TOOLS) from exc
             # Remembered for the process's life: later requests do not pay the refused request again.
             _TEXT_ONLY.add(connection)
-            log.info("%s at %s refused tools (%s); asking for the tool's input as text", self.model, self.base_url, exc)
+            log.info("the server of %s refused tools; asking for the tool's input as text from now on", self.model)
             async for event in self._as_text(request):
                 yield event
 
@@ -218,7 +217,9 @@ class OpenAIProvider(Provider):
 
     async def _as_text(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:
         """The request without tools, the tool's input asked for as one JSON object and fed on as if it were the call."""
-        yield Note(FILES_AS_TEXT if request.tool.name == TOOL_NAME else ANSWER_AS_TEXT)
+        if request.tool.name == TOOL_NAME:
+            # Only a generation has a place to say it (its status line); a plan or an answer just arrives.
+            yield Note(FILES_AS_TEXT)
         usage = UsageReport()
         finish = "end_turn"
         text: list[str] = []

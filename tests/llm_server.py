@@ -33,7 +33,7 @@ import string
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
@@ -58,6 +58,15 @@ Chunks = int | Sequence[int] | Literal["every-byte"]
 """How a streamed text is cut into deltas: a fixed size in characters, explicit sizes, or one character per delta."""
 
 Protocol = Literal["anthropic", "openai"]
+
+LocalWire = Literal["openai", "no-id", "late-id", "args-first", "no-index", "in-content", "bare-json"]
+"""How a tool call goes on the OpenAI wire. ``openai``: id, name and an empty argument on the first chunk, then
+index-only argument chunks, as OpenAI sends it. ``no-id``: never an id (llama.cpp's server). ``late-id``: the name first,
+the id on the first argument chunk. ``args-first``: an index-only argument chunk before the chunk that names the call.
+``no-index``: the whole call in one chunk without an index (older Ollama). ``in-content``: a model without native tool
+support writing Hermes/Qwen ``<tool_call>{"name": ..., "arguments": ...}</tool_call>`` into the content (split where
+`chunks` cuts it), finish_reason ``stop``. ``bare-json``: the whole content one ``{"name": ..., "arguments": ...}``
+object (Ollama models without tool support), finish_reason ``stop``."""
 _ROUTES: dict[str, Protocol] = {ANTHROPIC_PATH: "anthropic", OPENAI_PATH: "openai"}
 
 
@@ -100,6 +109,10 @@ class ToolAnswer:
     text block (Anthropic) / content (OpenAI) before the tool call. `openai_finish_reason` overrides the OpenAI
     finish_reason of a completed call: OpenAI itself reports ``"stop"`` rather than ``"tool_calls"`` when
     ``tool_choice`` forces a named function, and the engine should accept both.
+
+    On the OpenAI endpoint, `wire` sends the call the way a local server does (see `LocalWire`), and `thinking` is sent
+    first, where `thinking_in` says: a ``<think>`` block opening the content (DeepSeek-R1, Qwen3 via Ollama), or the
+    delta's ``reasoning_content`` (vLLM, llama.cpp) or ``reasoning`` (Ollama) field.
     """
 
     arguments: dict[str, Any] | str
@@ -110,6 +123,9 @@ class ToolAnswer:
     text_before: str = ""
     tool_name: str = TOOL_NAME
     openai_finish_reason: Literal["tool_calls", "stop"] = "tool_calls"
+    wire: LocalWire = "openai"
+    thinking: str = ""
+    thinking_in: Literal["content", "reasoning_content", "reasoning"] = "content"
     # Once `held_after` characters are out, the rest waits until the test sets `held`: a test watches the generation
     # while it runs for as long as that takes, not for as long as a paced answer happens to last.
     held: threading.Event | None = None
@@ -389,12 +405,24 @@ def _openai_events(answer: ToolAnswer | TextAnswer | StreamErrorAnswer, model: s
             data["usage"] = None
         return data
 
+    if isinstance(streamed, ToolAnswer) and streamed.thinking:
+        yield from _openai_thinking(streamed, chunk)
+    if isinstance(streamed, ToolAnswer) and streamed.wire in ("in-content", "bare-json"):
+        yield _Event(None, chunk({"role": "assistant", "content": "", "refusal": None}))
+        for piece in split_text(_call_as_text(streamed), streamed.chunks):
+            yield _Event(None, chunk({"content": piece}), len(piece))
+        finish = "length" if streamed.stop == "max_tokens" else "stop"
+        yield from _openai_end(chunk({}, finish), completion_id, created, model, usage if include_usage else None)
+        return
     if text_before:
         yield _Event(None, chunk({"role": "assistant", "content": "", "refusal": None}))
         for piece in split_text(text_before, text_chunks):
             yield _Event(None, chunk({"content": piece}), len(piece))
 
-    if isinstance(streamed, ToolAnswer):
+    if isinstance(streamed, ToolAnswer) and streamed.wire != "openai" and error is None:
+        yield from _openai_local_call(streamed, tool_text, chunk)
+        finish = "length" if streamed.stop == "max_tokens" else streamed.openai_finish_reason
+    elif isinstance(streamed, ToolAnswer):
         header: dict[str, Any] = {
             "tool_calls": [
                 {
@@ -422,8 +450,13 @@ def _openai_events(answer: ToolAnswer | TextAnswer | StreamErrorAnswer, model: s
             yield _Event(None, chunk({"role": "assistant", "content": "", "refusal": None}))
         finish = "length" if streamed.stop == "max_tokens" else "stop"
 
-    yield _Event(None, chunk({}, finish))
-    if include_usage:
+    yield from _openai_end(chunk({}, finish), completion_id, created, model, usage if include_usage else None)
+
+
+def _openai_end(last: dict[str, Any], completion_id: str, created: int, model: str, usage: Usage | None) -> Iterator[_Event]:
+    """The chunk with the finish_reason, the usage chunk (when the request asked for usage) and ``[DONE]``."""
+    yield _Event(None, last)
+    if usage is not None:
         yield _Event(
             None,
             {
@@ -437,6 +470,44 @@ def _openai_events(answer: ToolAnswer | TextAnswer | StreamErrorAnswer, model: s
             },
         )
     yield _Event(None, "[DONE]")
+
+
+def _openai_thinking(answer: ToolAnswer, chunk: Callable[[dict[str, Any]], dict[str, Any]]) -> Iterator[_Event]:
+    if answer.thinking_in == "content":
+        for piece in split_text(f"<think>\n{answer.thinking}\n</think>\n\n", _text_chunks(answer.chunks)):
+            yield _Event(None, chunk({"content": piece}), len(piece))
+        return
+    for piece in split_text(answer.thinking, _text_chunks(answer.chunks)):
+        yield _Event(None, chunk({"content": None, answer.thinking_in: piece}), len(piece))
+
+
+def _call_as_text(answer: ToolAnswer) -> str:
+    """The call as a model without native tool support writes it into the content."""
+    call = f'{{"name": {json.dumps(answer.tool_name)}, "arguments": {answer.text}}}'
+    if answer.wire == "bare-json":
+        return call
+    return f"{answer.text_before}<tool_call>\n{call}\n</tool_call>"
+
+
+def _openai_local_call(answer: ToolAnswer, tool_text: str, chunk: Callable[[dict[str, Any]], dict[str, Any]]) -> Iterator[_Event]:
+    """One tool call in delta.tool_calls, sent the way `answer.wire` says a local server sends it."""
+    call_id = _random_id("call_")
+    named = {"type": "function", "function": {"name": answer.tool_name, "arguments": ""}}
+    if answer.wire == "no-index":
+        whole = {"id": call_id, "type": "function", "function": {"name": answer.tool_name, "arguments": tool_text}}
+        yield _Event(None, chunk({"role": "assistant", "content": None, "tool_calls": [whole]}), len(tool_text))
+        return
+    pieces = split_text(tool_text, answer.chunks)
+    if answer.wire == "args-first" and pieces:
+        first = pieces.pop(0)
+        yield _Event(None, chunk({"tool_calls": [{"index": 0, "function": {"arguments": first}}]}), len(first))
+    header = {"index": 0, **({"id": call_id} if answer.wire == "args-first" else {}), **named}
+    yield _Event(None, chunk({"role": "assistant", "content": None, "tool_calls": [header]}))
+    for number, piece in enumerate(pieces):
+        call: dict[str, Any] = {"index": 0, "function": {"arguments": piece}}
+        if answer.wire == "late-id" and number == 0:
+            call["id"] = call_id
+        yield _Event(None, chunk({"tool_calls": [call]}), len(piece))
 
 
 def _text_chunks(chunks: Chunks) -> Chunks:
@@ -552,6 +623,9 @@ class ScriptedLLMServer:
         # use it to know when a given character of the answer left the server.
         self.sent: list[tuple[float, int]] = []
         self._answers: deque[Answer] = deque(answers)
+        # When set, a chat-completions request that carries tools gets this 400 (Ollama, for a model without tool
+        # support: "registry.ollama.ai/library/gemma3:4b does not support tools"), and consumes no answer.
+        self.refuse_tools: str | None = None
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._connections: set[socket.socket] = set()
@@ -676,6 +750,9 @@ class ScriptedLLMServer:
             self._send_json(handler, 400, _error_body(protocol, "invalid_request_error", message), protocol)
             return
 
+        if protocol == "openai" and self.refuse_tools and body.get("tools"):
+            self._send_json(handler, 400, _error_body(protocol, "api_error", self.refuse_tools), protocol)
+            return
         if (wrong := _tool_protocol_error(protocol, body)) is not None:
             self._send_json(handler, 400, _error_body(protocol, "invalid_request_error", wrong), protocol)
             return

@@ -32,6 +32,7 @@ from builder.generation.providers.base import (
     Finished,
     Message,
     ModelRequest,
+    Note,
     Provider,
     TextDelta,
     ToolDelta,
@@ -272,6 +273,8 @@ class GenerationRun:
         self.usage = UsageReport()
         self.cost: float | None = 0.0
         self.files_done = 0
+        # The providers' notes already told, so a note repeated by every segment or retry is said once.
+        self._noted: set[str] = set()
 
     def emit(self, type_: EventType, **data: Any) -> None:
         self.emit_event(GenerationEvent(type=type_, project_id=self.project_id, round=self.round, **data))
@@ -556,6 +559,10 @@ class GenerationRun:
                 prose.append(event.text)
             elif isinstance(event, UsageReport):
                 self.usage.add(event)
+            elif isinstance(event, Note) and event.text not in self._noted:
+                self._noted.add(event.text)
+                self.emit("status", message=event.text)
+                self.log(event.text, LogLevel.warning)
             elif isinstance(event, Finished):
                 segment.stop = event.stop_reason
         segment.tool_text = parser.text

@@ -23,6 +23,7 @@ import pytest
 from tests.llm_server import (
     TOOL_NAME,
     HTTPErrorAnswer,
+    LocalWire,
     ScriptedLLMServer,
     StreamErrorAnswer,
     TextAnswer,
@@ -643,3 +644,71 @@ async def test_client_hanging_up_mid_stream_leaves_the_server_usable(server: Scr
         await stream.close()
     run, _ = await run_anthropic_helper(server)
     assert json.loads(run.tool_json) == FILE_TREE
+
+
+# -- local servers' shapes ------------------------------------------------------------------------
+
+
+async def local_stream(server: ScriptedLLMServer, answer: ToolAnswer) -> tuple[list[dict[str, Any]], str | None]:
+    """Each delta as the server sent it (unset fields left out), and the finish_reason; the SDK does not validate,
+    as Forja's provider does not: a local server's chunk may lack a field OpenAI always sends."""
+    server.queue(answer)
+    deltas: list[dict[str, Any]] = []
+    finish = None
+    async with openai.AsyncOpenAI(api_key="test-key", base_url=server.openai_base_url, max_retries=0) as client:
+        async for chunk in await client.chat.completions.create(**openai_params()):
+            for choice in chunk.choices:
+                deltas.append(choice.delta.model_dump(exclude_unset=True))
+                finish = choice.finish_reason or finish
+    return deltas, finish
+
+
+def calls_sent(deltas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [call for delta in deltas for call in delta.get("tool_calls") or []]
+
+
+async def test_local_wires_send_what_they_say(server: ScriptedLLMServer) -> None:
+    arguments = ToolAnswer(FILE_TREE).text
+    deltas, _ = await local_stream(server, ToolAnswer(FILE_TREE, chunks=40, wire="no-id"))
+    sent = calls_sent(deltas)
+    assert all("id" not in call for call in sent) and sent[0]["function"]["name"] == TOOL_NAME
+
+    sent = calls_sent((await local_stream(server, ToolAnswer(FILE_TREE, chunks=40, wire="late-id")))[0])
+    assert "id" not in sent[0] and sent[0]["function"]["name"] == TOOL_NAME and sent[1]["id"].startswith("call_")
+
+    sent = calls_sent((await local_stream(server, ToolAnswer(FILE_TREE, chunks=40, wire="args-first")))[0])
+    assert set(sent[0]) == {"index", "function"} and set(sent[0]["function"]) == {"arguments"}
+    assert sent[1]["function"]["name"] == TOOL_NAME and "".join(c["function"]["arguments"] for c in sent) == arguments
+
+    [whole] = calls_sent((await local_stream(server, ToolAnswer(FILE_TREE, wire="no-index")))[0])
+    assert "index" not in whole and whole["function"]["arguments"] == arguments
+
+    in_content: tuple[tuple[LocalWire, str], ...] = (("in-content", "<tool_call>\n{"), ("bare-json", "{"))
+    for wire, opening in in_content:
+        deltas, finish = await local_stream(server, ToolAnswer(FILE_TREE, chunks=5, wire=wire, text_before="Sure. "))
+        content = "".join(d.get("content") or "" for d in deltas)
+        assert not calls_sent(deltas) and finish == "stop"
+        call = content.removeprefix("Sure. ").removeprefix("<tool_call>\n").removesuffix("\n</tool_call>")
+        assert content.startswith(opening if wire == "bare-json" else f"Sure. {opening}")
+        assert json.loads(call) == {"name": TOOL_NAME, "arguments": FILE_TREE}
+
+
+async def test_thinking_goes_where_thinking_in_says(server: ScriptedLLMServer) -> None:
+    deltas, _ = await local_stream(server, ToolAnswer(FILE_TREE, thinking="Hmm.", chunks=3))
+    assert "".join(d.get("content") or "" for d in deltas) == "<think>\nHmm.\n</think>\n\n"
+    fields: tuple[Literal["reasoning_content", "reasoning"], ...] = ("reasoning_content", "reasoning")
+    for field_name in fields:
+        deltas, _ = await local_stream(server, ToolAnswer(FILE_TREE, thinking="Hmm.", thinking_in=field_name))
+        assert "".join(d.get(field_name) or "" for d in deltas) == "Hmm." and not any(d.get("content") for d in deltas)
+
+
+async def test_refuse_tools_answers_400_to_requests_with_tools_only(server: ScriptedLLMServer) -> None:
+    server.refuse_tools = "registry.ollama.ai/library/gemma3:4b does not support tools"
+    server.queue(TextAnswer("{}"))
+    async with openai_client(server) as client:
+        with pytest.raises(openai.BadRequestError, match="does not support tools"):
+            await client.chat.completions.create(**openai_params())
+        assert server.pending == 1
+        plain = {k: v for k, v in openai_params().items() if k not in ("tools", "tool_choice")}
+        text = [c.choices[0].delta.content async for c in await client.chat.completions.create(**plain) if c.choices]
+    assert "".join(t or "" for t in text) == "{}" and server.pending == 0

@@ -108,11 +108,18 @@ class UsageReport:
 
 
 @dataclass
+class Note:
+    """Something the person should know about how the answer was asked for (said once per generation)."""
+
+    text: str
+
+
+@dataclass
 class Finished:
     stop_reason: Literal["tool_use", "end_turn", "max_tokens"]
 
 
-ProviderEvent = TextDelta | ToolStart | ToolDelta | UsageReport | Finished
+ProviderEvent = TextDelta | ToolStart | ToolDelta | UsageReport | Note | Finished
 
 
 # HTTP statuses that mean "busy or briefly unavailable": worth a retry with backoff.

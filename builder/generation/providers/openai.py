@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,17 +26,40 @@ from builder.generation.providers.base import (
     Finished,
     Message,
     ModelRequest,
+    Note,
     Provider,
     ProviderEvent,
-    TextDelta,
     ToolDelta,
     ToolStart,
     UsageReport,
     kept_client,
     request_timeout,
 )
+from builder.generation.providers.local_shapes import (
+    CallReader,
+    ContentReader,
+    call_id,
+    input_from_text,
+    refuses_tools,
+    text_instruction,
+)
 from builder.generation.providers.stored import Connection
+from builder.generation.schema import TOOL_NAME
 from builder.generation.who_connects import ASK_ADMIN
+
+log = logging.getLogger(__name__)
+
+_STOP = {"length": "max_tokens", "tool_calls": "tool_use", "stop": "end_turn"}
+FILES_AS_TEXT = "This model cannot use tools, so Forja asked for the files as text."
+AGENT_NEEDS_TOOLS = (
+    "This model cannot use tools, and agent mode works through them: ask without agent mode, or use a model that can."
+)
+# (server address, model) of the connections that refused tools in this process: asked without tools from then on.
+_TEXT_ONLY: set[tuple[str, str]] = set()
+
+
+class _ToolsRefused(Exception):
+    """The server answered a request that carried tools with "this model does not support tools"."""
 
 
 def _explain(exc: openai.OpenAIError, model: str, connection: Connection) -> ProviderError:
@@ -114,6 +138,37 @@ class OpenAIProvider(Provider):
         )
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:
+        connection = (self.base_url, self.model)
+        if connection in _TEXT_ONLY and not request.tools:
+            async for event in self._as_text(request):
+                yield event
+            return
+        try:
+            async for event in self._with_tools(request):
+                yield event
+        except _ToolsRefused as exc:
+            if request.tools:
+                raise ProviderError(AGENT_NEEDS_TOOLS) from exc
+            # Remembered for the process's life: later requests do not pay the refused request again.
+            _TEXT_ONLY.add(connection)
+            log.info("the server of %s refused tools; asking for the tool's input as text from now on", self.model)
+            async for event in self._as_text(request):
+                yield event
+
+    def _create(self, request: ModelRequest, system: str, **tools: Any) -> Any:
+        return self.client.chat.completions.create(
+            model=self.model,
+            max_tokens=request.max_tokens,
+            messages=[
+                ChatCompletionSystemMessageParam(role="system", content=system),
+                *(param for m in request.messages for param in _messages(m)),
+            ],
+            stream=True,
+            stream_options={"include_usage": True},
+            **tools,
+        )
+
+    async def _with_tools(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:
         usage = UsageReport()
         finish = "end_turn"
         offered = request.tools or [request.tool]
@@ -125,40 +180,69 @@ class OpenAIProvider(Provider):
         ]
         # One forced function, or (agent mode) any of them: every answer is a call.
         choice: Any = "required" if request.tools else {"type": "function", "function": {"name": request.tool.name}}
+        content = ContentReader()
+        calls = CallReader(only_tool=None if request.tools else request.tool.name)
         try:
-            chunks = await self.client.chat.completions.create(
-                model=self.model,
-                max_tokens=request.max_tokens,
-                messages=[
-                    ChatCompletionSystemMessageParam(role="system", content=request.system),
-                    *(param for m in request.messages for param in _messages(m)),
-                ],
-                tools=tools,
-                tool_choice=choice,
-                stream=True,
-                stream_options={"include_usage": True},
-            )
+            try:
+                chunks = await self._create(request, request.system, tools=tools, tool_choice=choice)
+            except openai.APIStatusError as exc:
+                if refuses_tools(exc.status_code, str(exc.message)):
+                    raise _ToolsRefused(str(exc.message)) from exc
+                raise
             async with chunks:
                 async for chunk in chunks:
-                    if chunk.usage is not None:
-                        usage.input_tokens = chunk.usage.prompt_tokens or 0
-                        usage.output_tokens = chunk.usage.completion_tokens or 0
-                        details = chunk.usage.prompt_tokens_details
-                        usage.cache_read_tokens = (details.cached_tokens or 0) if details else 0
+                    _count(chunk, usage)
                     for choice in chunk.choices:
                         delta = choice.delta
+                        # Reasoning servers send their thinking in `reasoning_content` or `reasoning`: not read.
                         if delta.content:
-                            yield TextDelta(delta.content)
+                            for event in content.feed(delta.content):
+                                yield event
                         for call in delta.tool_calls or []:
-                            if call.id and call.function and call.function.name:
-                                yield ToolStart(call.id, call.function.name)
-                            if call.function and call.function.arguments:
-                                yield ToolDelta(call.function.arguments)
+                            function = call.function
+                            name, arguments = (function.name, function.arguments) if function else (None, None)
+                            for event in calls.feed(call.index, call.id, name, arguments):
+                                yield event
                         if choice.finish_reason:
-                            finish = {"length": "max_tokens", "tool_calls": "tool_use", "stop": "end_turn"}.get(
-                                choice.finish_reason, "end_turn"
-                            )
+                            finish = _STOP.get(choice.finish_reason, "end_turn")
         except openai.OpenAIError as exc:
             raise _explain(exc, self.model, self._connection) from exc
+        for event in [*content.end(), *calls.end()]:
+            yield event
+        if finish == "end_turn" and (content.calls or calls.made):
+            # llama.cpp and Ollama say "stop" after a call they parsed from the model's text.
+            finish = "tool_use"
         yield usage
         yield Finished(finish)  # type: ignore[arg-type]
+
+    async def _as_text(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:
+        """The request without tools, the tool's input asked for as one JSON object and fed on as if it were the call."""
+        if request.tool.name == TOOL_NAME:
+            # Only a generation has a place to say it (its status line); a plan or an answer just arrives.
+            yield Note(FILES_AS_TEXT)
+        usage = UsageReport()
+        finish = "end_turn"
+        text: list[str] = []
+        try:
+            chunks = await self._create(request, request.system + text_instruction(request.tool))
+            async with chunks:
+                async for chunk in chunks:
+                    _count(chunk, usage)
+                    for choice in chunk.choices:
+                        text.append(choice.delta.content or "")
+                        if choice.finish_reason:
+                            finish = _STOP.get(choice.finish_reason, "end_turn")
+        except openai.OpenAIError as exc:
+            raise _explain(exc, self.model, self._connection) from exc
+        yield ToolStart(call_id(), request.tool.name)
+        yield ToolDelta(input_from_text("".join(text), request.tool))
+        yield usage
+        yield Finished("tool_use" if finish == "end_turn" else finish)  # type: ignore[arg-type]
+
+
+def _count(chunk: Any, usage: UsageReport) -> None:
+    if chunk.usage is not None:
+        usage.input_tokens = chunk.usage.prompt_tokens or 0
+        usage.output_tokens = chunk.usage.completion_tokens or 0
+        details = chunk.usage.prompt_tokens_details
+        usage.cache_read_tokens = (details.cached_tokens or 0) if details else 0

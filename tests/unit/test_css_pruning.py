@@ -1,0 +1,81 @@
+"""builder.launch.css_pruning: the page's stylesheet loses the Radix rules no page can match, and nothing else."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+from builder.launch.css_pruning import Names, prune, with_pruned_css
+
+# What Radix's bundled code holds for a Button and a Grid (a component's class as written, a prop's stem before its
+# value), and a page's Grid given 1 column, 2 from the sm breakpoint.
+JS = "className:`rt-Button`,cls=`rt-variant-${v}`,{className:`rt-r-gtc`},V(G,{columns:{initial:`1`,sm:`2`}})"
+
+
+def pruned(css: str, js: str = JS) -> str:
+    return prune(css, Names([js]))
+
+
+def test_a_rule_for_a_component_no_page_imports_goes_and_the_others_stay_as_written() -> None:
+    css = ".rt-Button{color:red}.rt-TableRoot{color:blue}.rt-Button:where(.rt-variant-solid){color:green}"
+    assert pruned(css) == ".rt-Button{color:red}.rt-Button:where(.rt-variant-solid){color:green}"
+
+
+def test_only_the_selectors_that_cannot_match_leave_a_list() -> None:
+    assert pruned(".rt-TableRoot,.rt-Button>a,.rt-DataListItem{margin:0}") == ".rt-Button>a{margin:0}"
+
+
+def test_forjas_own_classes_elements_and_custom_properties_are_never_pruned() -> None:
+    css = ":root{--accent-9:#f60}.history-row,body,a:hover{color:red}[data-accent-color=orange]{--x:1}"
+    assert pruned(css) == css
+
+
+def test_a_class_a_rule_needs_to_be_absent_keeps_the_rule() -> None:
+    # `:not(.rt-TableRoot)` matches every element when no table is ever drawn.
+    css = ".rt-Button:not(.rt-TableRoot){color:red}"
+    assert pruned(css) == css
+
+
+def test_an_alternative_list_needs_one_alternative_that_can_match() -> None:
+    kept = ".rt-Button:where(.rt-TableRoot,.rt-variant-soft){color:red}"
+    gone = ".rt-Button:where(.rt-TableRoot,.rt-DataListItem){color:red}"
+    assert pruned(kept + gone) == kept
+
+
+def test_a_breakpoints_class_stays_only_for_a_value_a_page_gives_at_that_breakpoint() -> None:
+    css = (
+        "@media (min-width:768px){.sm\\:rt-r-gtc-2{grid-template-columns:repeat(2,1fr)}"
+        ".sm\\:rt-r-gtc-3{grid-template-columns:repeat(3,1fr)}}"
+        "@media (min-width:1024px){.md\\:rt-r-gtc-2{grid-template-columns:repeat(2,1fr)}}"
+        ".rt-r-gtc-3{grid-template-columns:repeat(3,1fr)}"
+    )
+    # The sm rule for 2 stays; sm's 3 and md's 2 go, and md's @media with them; the class for all widths stays.
+    assert pruned(css) == (
+        "@media (min-width:768px){.sm\\:rt-r-gtc-2{grid-template-columns:repeat(2,1fr)}}"
+        ".rt-r-gtc-3{grid-template-columns:repeat(3,1fr)}"
+    )
+
+
+def test_what_the_pass_does_not_read_is_kept_whole() -> None:
+    css = (
+        "@charset \"utf-8\";@layer a,b;@keyframes rt-fade{0%{opacity:0}to{opacity:1}}"
+        "@font-face{font-family:x;src:url(x.woff2)}.rt-Box{content:\"}\"}.rt-Button{&:hover{color:red}}"
+    )
+    assert pruned(css, JS + "`rt-Box`") == css
+
+
+def test_the_build_step_prunes_the_stylesheets_before_they_are_compressed(tmp_path: Path) -> None:
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    (assets / "root-Dg1.js").write_text(JS)
+    (tmp_path / "index.html").write_text('<link rel="stylesheet" href="/assets/styles-Dg1.css">')
+    (assets / "styles-Dg1.css").write_text(".rt-Button{color:red}.rt-TableRoot{color:blue}")
+
+    def reflex_compress(directory: Path, formats: tuple[str, ...]) -> None:  # Reflex's Node step, gzip only here
+        for path in directory.rglob("*.css"):
+            path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes()))
+
+    with_pruned_css(reflex_compress)(tmp_path, ("gzip",))
+    assert (assets / "styles-Dg1.css").read_text() == ".rt-Button{color:red}"
+    assert gzip.decompress((assets / "styles-Dg1.css.gz").read_bytes()) == b".rt-Button{color:red}"
+    assert (assets / "root-Dg1.js").read_text() == JS

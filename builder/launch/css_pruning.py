@@ -5,8 +5,17 @@ layout prop at every screen width, 56 KB in brotli, the largest file the home pa
 class it sets from a name its JavaScript holds as written (`rt-Button`, or a prop's stem such as `rt-variant` or
 `rt-r-size` followed by a value), and the build bundles only the components Forja's pages import. So a selector that
 needs an `rt-` class whose name, or whose stem, no built file holds can match nothing on any page, and goes; so does a
-rule left with no selector. Everything else is kept as written: Forja's own classes, elements, attributes, custom
-properties, @keyframes, @font-face, and any rule this pass cannot read.
+rule left with no selector. A breakpoint's class (`sm:rt-r-gtc-2`) goes too unless some page gives a prop that value
+at that breakpoint (`{initial:`1`,sm:`2`}`, as Reflex compiles `rx.breakpoints`).
+
+Radix's colours are most of what is left: each of its 31 scales declares 12 shades and their alpha twins, for light
+and dark, again for wide-gamut screens. The stylesheet names the scales Forja's pages use (`--forja-colours` in
+assets/palette.css, which tests/unit/test_css_pruning.py holds to every colour Forja's code names); the other scales'
+custom properties go, with the rules that make one of them a component's accent or gray. Because that list is in the
+stylesheet Vite hashes, a new list is a new file name: a browser never keeps a year-old copy pruned another way.
+
+Everything else is kept as written: Forja's own classes, elements, attributes, other custom properties, @keyframes,
+@font-face, and any rule this pass cannot read.
 """
 
 from __future__ import annotations
@@ -27,6 +36,16 @@ AT_BREAKPOINT = re.compile(r"\b(xs|sm|md|lg|xl)[\"'`]?\s*:\s*[\"'`]([\w.-]+)[\"'
 NAME = re.compile(r"[A-Za-z0-9_-]+")
 # Whose argument lists selectors a match needs one of (`:not(...)` needs none of its own: always kept).
 ANY_OF = (":is(", ":where(", ":matches(", ":has(")
+# Radix Themes' colour scales (gray is every theme's neutral, always kept), and where the stylesheet names those kept.
+RADIX_COLOURS = frozenset(
+    "tomato red ruby crimson pink plum purple violet iris indigo blue cyan teal jade green grass brown orange sky mint "
+    "lime yellow amber gold bronze gray mauve slate sage olive sand".split()
+)
+KEPT_COLOURS = re.compile(r"--forja-colours:\s*[\"']([a-z ]*)[\"']")
+COLOUR_PROPERTY = re.compile(r"\s*--([a-z]+)-")
+COLOUR_USE = re.compile(r"var\(--([a-z]+)-")
+COLOUR_ATTRIBUTE = re.compile(r"data-(?:accent|gray)-color\s*=\s*[\"']?([a-z]+)")
+FLAT_RULE = re.compile(r"([^{}]*)\{([^{}]*)\}")
 # At-rules whose block holds rules; other blocks (@keyframes, @font-face, @property...) are kept whole.
 GROUPING = ("@media", "@supports", "@layer", "@container", "@scope", "@document")
 
@@ -104,9 +123,10 @@ def _split_top(text: str, separator: str = ",") -> list[str]:
 class Pruner:
     """Which selectors can match, given the names the built files hold."""
 
-    def __init__(self, names: Names) -> None:
+    def __init__(self, names: Names, unused_colours: frozenset[str] = frozenset()) -> None:
         self._names = names.words
         self._responsive = names.responsive
+        self._unused_colours = unused_colours
 
     def class_can_be_set(self, name: str) -> bool:
         name = name.replace("\\", "")
@@ -139,6 +159,9 @@ class Pruner:
                 end = _closing(selector, i, "[", "]")
                 if end == -1:
                     return True
+                colour = COLOUR_ATTRIBUTE.match(selector, i + 1, end)
+                if colour and colour.group(1) in self._unused_colours:
+                    return False
                 i = end + 1
                 continue
             if char == ".":
@@ -151,7 +174,7 @@ class Pruner:
                 end = _closing(selector, i, "(", ")")
                 if end == -1:
                     return True
-                if selector[:i + 1].endswith(ANY_OF) and not any(
+                if selector[: i + 1].endswith(ANY_OF) and not any(
                     self.can_match(part) for part in _split_top(selector[i + 1 : end])
                 ):
                     return False
@@ -194,11 +217,41 @@ class Pruner:
         if "{" in block:  # nested rules: kept as written
             return f"{prelude}{{{block}}}"
         selectors = [part for part in _split_top(prelude) if self.can_match(part)]
+        if self._unused_colours and "--" in block:
+            declarations = _split_top(block, ";")
+            kept = [part for part in declarations if not self._unused_colour(part)]
+            if len(kept) < len(declarations):
+                if not any(part.strip() for part in kept):
+                    return ""
+                block = ";".join(kept)
         return f"{','.join(selectors)}{{{block}}}" if selectors else ""
+
+    def _unused_colour(self, declaration: str) -> bool:
+        colour = COLOUR_PROPERTY.match(declaration)
+        return bool(colour and colour.group(1) in self._unused_colours)
+
+
+def unused_colours(css: str) -> frozenset[str]:
+    """The Radix scales `css` neither names in `--forja-colours` nor uses other than to declare them or to make them a
+    component's accent or gray; none when it has no `--forja-colours`."""
+    kept = KEPT_COLOURS.search(css)
+    if kept is None:
+        return frozenset()
+    used = {"gray", *kept.group(1).split()}
+    for selector, block in FLAT_RULE.findall(css):
+        mapped = set(COLOUR_ATTRIBUTE.findall(selector))
+        for declaration in _split_top(block, ";"):
+            declared = COLOUR_PROPERTY.match(declaration)
+            used.update(
+                colour
+                for colour in COLOUR_USE.findall(declaration)
+                if colour not in mapped and not (declared and declared.group(1) == colour)
+            )
+    return RADIX_COLOURS - used
 
 
 def prune(css: str, names: Names) -> str:
-    return Pruner(names).rules(css)
+    return Pruner(names, unused_colours(css)).rules(css)
 
 
 def prune_build(client: Path) -> list[Path]:

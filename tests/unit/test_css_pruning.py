@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import gzip
+import re
 from pathlib import Path
 
-from builder.launch.css_pruning import Names, prune, with_pruned_css
+from builder.launch.css_pruning import KEPT_COLOURS, RADIX_COLOURS, Names, prune, with_pruned_css
+
+REPO = Path(__file__).resolve().parents[2]
 
 # What Radix's bundled code holds for a Button and a Grid (a component's class as written, a prop's stem before its
 # value), and a page's Grid given 1 column, 2 from the sm breakpoint.
@@ -58,8 +62,8 @@ def test_a_breakpoints_class_stays_only_for_a_value_a_page_gives_at_that_breakpo
 
 def test_what_the_pass_does_not_read_is_kept_whole() -> None:
     css = (
-        "@charset \"utf-8\";@layer a,b;@keyframes rt-fade{0%{opacity:0}to{opacity:1}}"
-        "@font-face{font-family:x;src:url(x.woff2)}.rt-Box{content:\"}\"}.rt-Button{&:hover{color:red}}"
+        '@charset "utf-8";@layer a,b;@keyframes rt-fade{0%{opacity:0}to{opacity:1}}'
+        '@font-face{font-family:x;src:url(x.woff2)}.rt-Box{content:"}"}.rt-Button{&:hover{color:red}}'
     )
     assert pruned(css, JS + "`rt-Box`") == css
 
@@ -79,3 +83,42 @@ def test_the_build_step_prunes_the_stylesheets_before_they_are_compressed(tmp_pa
     assert (assets / "styles-Dg1.css").read_text() == ".rt-Button{color:red}"
     assert gzip.decompress((assets / "styles-Dg1.css.gz").read_bytes()) == b".rt-Button{color:red}"
     assert (assets / "root-Dg1.js").read_text() == JS
+
+
+KEPT = ':root{--forja-colours:"orange slate"}'
+TOKENS = (
+    ":root,.light{--gray-1:#fcfcfc;--orange-1:#fefcfb;--sky-1:#f9feff;--sky-contrast:var(--sky-9);--accent-1:#fff}"
+    "[data-accent-color=orange]{--accent-1:var(--orange-1)}[data-accent-color=sky]{--accent-1:var(--sky-1)}"
+    ".radix-themes:where([data-gray-color=sky]){--gray-1:var(--sky-1)}"
+    "@supports (color:color(display-p3 1 1 1)){:root{--sky-1:color(display-p3 .98 .99 1)}}"
+)
+
+
+def test_the_shades_of_a_colour_the_stylesheet_does_not_keep_go_with_the_rules_that_make_it_an_accent() -> None:
+    assert pruned(KEPT + TOKENS) == KEPT + (
+        ":root,.light{--gray-1:#fcfcfc;--orange-1:#fefcfb;--accent-1:#fff}[data-accent-color=orange]{--accent-1:var(--orange-1)}"
+    )
+
+
+def test_a_colour_some_rule_uses_is_kept_and_without_a_list_every_colour_is() -> None:
+    used = KEPT + TOKENS + ".history-row{color:var(--sky-11)}"
+    assert pruned(used) == used
+    assert pruned(TOKENS) == TOKENS
+
+
+def radix_colours_named_in(path: Path) -> set[str]:
+    text = path.read_text()
+    if path.suffix == ".py":
+        constants = (node.value for node in ast.walk(ast.parse(text)) if isinstance(node, ast.Constant))
+        return {value for value in constants if isinstance(value, str) and value in RADIX_COLOURS}
+    return set(re.findall(rf"(?:--|[\"'`])({'|'.join(RADIX_COLOURS)})[-\"'`]", text))
+
+
+def test_every_colour_forjas_code_names_is_one_the_stylesheet_keeps() -> None:
+    # A colour the page gets only at run time (a person's avatar, a chat entry's tone) is in the Python code alone.
+    sources = [*(REPO / "builder").rglob("*.py"), REPO / "rxconfig.py", *(REPO / "assets").glob("*.[cj]s*")]
+    named = set().union(*(radix_colours_named_in(path) for path in sources))
+    assert {"orange", "slate", "tomato", "iris"} <= named  # the theme, a person's avatar, the agent's tone
+    kept = KEPT_COLOURS.search((REPO / "assets" / "palette.css").read_text())
+    assert kept is not None
+    assert sorted(named - set(kept.group(1).split())) == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import gzip
 import re
 from pathlib import Path
@@ -107,11 +106,8 @@ def test_a_colour_some_rule_uses_is_kept_and_without_a_list_every_colour_is() ->
 
 
 def radix_colours_named_in(path: Path) -> set[str]:
-    text = path.read_text()
-    if path.suffix == ".py":
-        constants = (node.value for node in ast.walk(ast.parse(text)) if isinstance(node, ast.Constant))
-        return {value for value in constants if isinstance(value, str) and value in RADIX_COLOURS}
-    return set(re.findall(rf"(?:--|[\"'`])({'|'.join(RADIX_COLOURS)})[-\"'`]", text))
+    """A colour as a string (`"iris"`, `'sky'`, `` `red` ``) or a custom property's scale (`var(--green-9)`)."""
+    return set(re.findall(rf"(?:--|[\"'`])({'|'.join(RADIX_COLOURS)})[-\"'`]", path.read_text()))
 
 
 def test_every_colour_forjas_code_names_is_one_the_stylesheet_keeps() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import gzip
 import re
 from pathlib import Path
@@ -118,3 +119,18 @@ def test_every_colour_forjas_code_names_is_one_the_stylesheet_keeps() -> None:
     kept = KEPT_COLOURS.search((REPO / "assets" / "palette.css").read_text())
     assert kept is not None
     assert sorted(named - set(kept.group(1).split())) == []
+
+
+def test_every_breakpoint_value_is_written_in_forjas_code() -> None:
+    # The build keeps a breakpoint's class only for a value it finds written there: one that came from the server
+    # (`rx.breakpoints(sm=State.columns)`) would find its rule pruned.
+    calls = [
+        node
+        for path in (REPO / "builder").rglob("*.py")
+        if "rx.breakpoints" in (text := path.read_text())
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "rx.breakpoints"
+    ]
+    assert calls
+    assert [ast.unparse(call) for call in calls if not all(isinstance(k.value, ast.Constant) for k in call.keywords)] == []
+    assert [ast.unparse(call) for call in calls if call.args] == []

@@ -11,8 +11,9 @@ at that breakpoint (`{initial:`1`,sm:`2`}`, as Reflex compiles `rx.breakpoints`)
 Radix's colours are most of what is left: each of its 31 scales declares 12 shades and their alpha twins, for light
 and dark, again for wide-gamut screens. The stylesheet names the scales Forja's pages use (`--forja-colours` in
 assets/palette.css, which tests/unit/test_css_pruning.py holds to every colour Forja's code names); the other scales'
-custom properties go, with the rules that make one of them a component's accent or gray. Because that list is in the
-stylesheet Vite hashes, a new list is a new file name: a browser never keeps a year-old copy pruned another way.
+custom properties go, with the rules that make one of them a component's accent or gray.
+
+A pruned stylesheet is named by its own content (prune_build), since what it keeps follows the code as well as the CSS.
 
 Everything else is kept as written: Forja's own classes, elements, attributes, other custom properties, @keyframes,
 @font-face, and any rule this pass cannot read.
@@ -20,6 +21,8 @@ Everything else is kept as written: Forja's own classes, elements, attributes, o
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -45,6 +48,8 @@ KEPT_COLOURS = re.compile(r"--forja-colours:\s*[\"']([a-z ]*)[\"']")
 COLOUR_PROPERTY = re.compile(r"\s*--([a-z]+)-")
 COLOUR_USE = re.compile(r"var\(--([a-z]+)-")
 COLOUR_ATTRIBUTE = re.compile(r"data-(?:accent|gray)-color\s*=\s*[\"']?([a-z]+)")
+# The digest Vite puts at the end of a built file's name.
+VITE_DIGEST = re.compile(r"-[A-Za-z0-9_-]{8}(\.css)$")
 FLAT_RULE = re.compile(r"([^{}]*)\{([^{}]*)\}")
 # At-rules whose block holds rules; other blocks (@keyframes, @font-face, @property...) are kept whole.
 GROUPING = ("@media", "@supports", "@layer", "@container", "@scope", "@document")
@@ -254,18 +259,37 @@ def prune(css: str, names: Names) -> str:
     return Pruner(names, unused_colours(css)).rules(css)
 
 
+def renamed(name: str, content: str) -> str:
+    """`name` with Vite's digest of the file's content (`styles-CnLdQwY_.css`) made anew from `content`."""
+    digest = base64.urlsafe_b64encode(hashlib.sha256(content.encode()).digest()[:6]).decode()
+    return VITE_DIGEST.sub(f"-{digest}\\1", name)
+
+
 def prune_build(client: Path) -> list[Path]:
-    """Prune each stylesheet of the build in `client` (React Router's build/client) in place, against the names its
-    JavaScript and HTML hold; the stylesheets changed."""
+    """Prune each stylesheet of the build in `client` (React Router's build/client) against the names its JavaScript
+    and HTML hold; the stylesheets changed.
+
+    Vite named each stylesheet by a digest of what it wrote, and the page's files are cached for a year under their
+    names: a pruned stylesheet takes a name of its own content, in every file of the build that names it (the pages,
+    the root's code, the server's bundle), so one pruned against other code is never taken for it."""
     names = Names(path.read_text(errors="replace") for path in client.rglob("*") if path.suffix in (".js", ".html"))
-    changed = []
+    changed: dict[str, Path] = {}
     for path in sorted(client.rglob("*.css")):
         css = path.read_text()
         pruned = prune(css, names)
         if pruned != css:
-            path.write_text(pruned)
-            changed.append(path)
-    return changed
+            path.unlink()
+            changed[path.name] = path.with_name(renamed(path.name, pruned))
+            changed[path.name].write_text(pruned)
+    build = client.parent if client.name == "client" else client  # build/client and build/server
+    naming = [path for path in build.rglob("*") if path.suffix in (".js", ".html", ".json") and path.is_file()]
+    for path in naming if changed else []:
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        if any(old in text for old in changed):
+            for old, new in changed.items():
+                text = text.replace(old, new.name)
+            path.write_text(text, encoding="utf-8", errors="surrogateescape")
+    return list(changed.values())
 
 
 def with_pruned_css(compress: Callable[[Path, tuple[str, ...]], None]) -> Callable[[Path, tuple[str, ...]], None]:

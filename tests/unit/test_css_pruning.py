@@ -7,7 +7,7 @@ import gzip
 import re
 from pathlib import Path
 
-from builder.launch.css_pruning import KEPT_COLOURS, RADIX_COLOURS, Names, prune, with_pruned_css
+from builder.launch.css_pruning import KEPT_COLOURS, RADIX_COLOURS, Names, prune, renamed, with_pruned_css
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -68,21 +68,31 @@ def test_what_the_pass_does_not_read_is_kept_whole() -> None:
     assert pruned(css, JS + "`rt-Box`") == css
 
 
-def test_the_build_step_prunes_the_stylesheets_before_they_are_compressed(tmp_path: Path) -> None:
-    assets = tmp_path / "assets"
-    assets.mkdir()
-    (assets / "root-Dg1.js").write_text(JS)
-    (tmp_path / "index.html").write_text('<link rel="stylesheet" href="/assets/styles-Dg1.css">')
-    (assets / "styles-Dg1.css").write_text(".rt-Button{color:red}.rt-TableRoot{color:blue}")
+def test_the_build_step_prunes_the_stylesheets_before_they_are_compressed_under_a_name_of_their_own(
+    tmp_path: Path,
+) -> None:
+    client, server = tmp_path / "client", tmp_path / "server"
+    (client / "assets").mkdir(parents=True)
+    server.mkdir()
+    (client / "assets" / "root-Dg1abcde.js").write_text(JS + ";var css=`/assets/styles-CnLdQwY_.css`")
+    (client / "index.html").write_text('<link rel="stylesheet" href="/assets/styles-CnLdQwY_.css">')
+    (server / "index.js").write_text('const links = ["/assets/styles-CnLdQwY_.css"];')
+    (client / "assets" / "styles-CnLdQwY_.css").write_text(".rt-Button{color:red}.rt-TableRoot{color:blue}")
+    (client / "assets" / "editor-DOgAgpTS.css").write_text(".monaco-editor{color:red}")  # nothing to prune
 
     def reflex_compress(directory: Path, formats: tuple[str, ...]) -> None:  # Reflex's Node step, gzip only here
         for path in directory.rglob("*.css"):
             path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes()))
 
-    with_pruned_css(reflex_compress)(tmp_path, ("gzip",))
-    assert (assets / "styles-Dg1.css").read_text() == ".rt-Button{color:red}"
-    assert gzip.decompress((assets / "styles-Dg1.css.gz").read_bytes()) == b".rt-Button{color:red}"
-    assert (assets / "root-Dg1.js").read_text() == JS
+    with_pruned_css(reflex_compress)(client, ("gzip",))
+    # The pruned file's name is a digest of what it holds now, in every file that named it; the untouched one keeps its.
+    name = renamed("styles-CnLdQwY_.css", ".rt-Button{color:red}")
+    assert re.fullmatch(r"styles-[A-Za-z0-9_-]{8}\.css", name) and name != "styles-CnLdQwY_.css"
+    assert sorted(path.name for path in (client / "assets").glob("*.css")) == ["editor-DOgAgpTS.css", name]
+    assert (client / "assets" / name).read_text() == ".rt-Button{color:red}"
+    assert gzip.decompress((client / "assets" / f"{name}.gz").read_bytes()) == b".rt-Button{color:red}"
+    for path in (client / "index.html", client / "assets" / "root-Dg1abcde.js", server / "index.js"):
+        assert f"/assets/{name}" in path.read_text() and "CnLdQwY_" not in path.read_text(), path
 
 
 KEPT = ':root{--forja-colours:"orange slate"}'

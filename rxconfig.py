@@ -8,6 +8,7 @@ from reflex.plugins.sitemap import SitemapPlugin
 
 from builder.launch.bundle import ChunkGroups
 from builder.launch.compress import use_for_reflex_builds
+from builder.launch.window_libraries import RadixOffWindow
 from builder.settings import settings
 
 if refusal := settings.open_without_accounts():
@@ -37,6 +38,7 @@ config = rx.Config(
     plugins=[
         rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="orange", gray_color="slate", radius="medium")),
         ChunkGroups(),
+        RadixOffWindow(),
     ],
     # Each file of the build is compressed once, when it is built, both ways: brotli (about a fifth smaller than gzip)
     # for browsers that accept it, gzip (level 9) for the others.

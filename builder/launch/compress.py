@@ -2,10 +2,10 @@
 
 Reflex's build ends by compressing each file beside itself in Node, in the formats rxconfig names; its brotli is
 quality 11 for every file, which took 42 s on this 2-core machine, most of it on Monaco's largest files (7 and 3.6 MB).
-Here quality falls with a file's size: 11 up to 256 KiB (every file a page loads first but the stylesheet), 10 up to
-1 MiB (the stylesheet: 56 KB where 11 makes 54 KB, in a quarter of the time), 9 above (Monaco, loaded with the Code
-tab: 8% larger than 10 in a tenth of the time). The build's brotli then takes about 10 s of one core, not 42 s of
-two. gzip stays Reflex's (level 9), and Reflex serves `NAME.br` because rxconfig names brotli.
+Here quality falls with a file's size: 11 up to 512 KiB (every file a page loads first: the pruned stylesheet, 445 KB,
+is 46.8 KB where 10 makes 48.8 KB; Radix's code 66.4 KB for 67.6 KB), 10 up to 1 MiB, 9 above (Monaco, loaded with the
+Code tab: 8% larger than 10 in a tenth of the time). The build's brotli then takes about 12 s of one core, not 42 s
+of two. gzip stays Reflex's (level 9), and Reflex serves `NAME.br` because rxconfig names brotli.
 
 rxconfig.py calls `use_for_reflex_builds`, so every build takes this path: the run command's, and the Docker image's
 `reflex export` and `reflex run` (which build the page again on each start).
@@ -22,13 +22,14 @@ from typing import Any
 
 import brotli
 
+from builder.launch.css_pruning import with_pruned_css
 from builder.publish.release_files import brotli_window
 
 # As Reflex's compressor (its compress-static.js): which files, and the smallest worth it (HTML always).
 COMPRESSIBLE = re.compile(r"\.(js|css|html|json|svg|xml|txt|map|mjs)$")
 MIN_BYTES = 256
 # (largest size, quality): the first that holds the file.
-QUALITIES = ((256 << 10, 11), (1 << 20, 10), (float("inf"), 9))
+QUALITIES = ((512 << 10, 11), (1 << 20, 10), (float("inf"), 9))
 
 
 def quality(size: int) -> int:
@@ -68,12 +69,13 @@ def with_brotli(compress: Callable[[Path, tuple[str, ...]], None]) -> Callable[[
 
 
 def use_for_reflex_builds() -> None:
-    """Put with_brotli in place of Reflex's compressor, which its build() looks up at call time (Reflex is pinned in
-    requirements.txt); once, however often rxconfig is loaded."""
+    """Put with_brotli, after the stylesheets' pruning (builder.launch.css_pruning), in place of Reflex's compressor,
+    which its build() looks up at call time (Reflex is pinned in requirements.txt); once, however often rxconfig is
+    loaded."""
     from reflex.utils import build
 
     current: Any = build._compress_static_output  # pyright: ignore[reportPrivateUsage]
     if not getattr(current, "forja_brotli", False):
-        wrapped: Any = with_brotli(current)
+        wrapped: Any = with_pruned_css(with_brotli(current))
         wrapped.forja_brotli = True
         build._compress_static_output = wrapped  # pyright: ignore[reportPrivateUsage]

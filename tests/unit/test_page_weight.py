@@ -1,7 +1,8 @@
 """What the page's build sends a phone: an icon whose name is known only in the browser (`rx.icon(State.x)` or
 `rx.icon(rx.cond(...))`) makes Reflex import lucide's DynamicIcon, a 54 KB (gzip) map of every icon, on each page that
 has one. An `rx.cond` between two named icons costs nothing. The build puts the icons in one file and Radix's components
-in another (builder.launch.bundle) and compresses it with brotli too (builder.launch.compress)."""
+in another (builder.launch.bundle), bundles only the Radix components pages use (builder.launch.window_libraries) and
+compresses it with brotli too (builder.launch.compress)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import ast
 from pathlib import Path
 
 import pytest
+import reflex as rx
 from reflex.config import get_config
 from reflex.utils import build, frontend_skeleton
+from reflex_base.compiler.templates import app_root_template
 
 from builder.launch.bundle import ChunkGroups, with_groups
+from builder.launch.window_libraries import RadixOffWindow, without_radix_on_window
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,3 +55,18 @@ def test_forjas_chunk_groups_go_into_reflexs_vite_config_once() -> None:
 def test_a_reflex_whose_config_has_no_group_list_is_said_plainly() -> None:
     with pytest.raises(ValueError, match="chunk groups cannot be added"):
         with_groups("export default defineConfig({});")
+
+
+def test_radix_themes_is_not_put_whole_on_the_pages_window() -> None:
+    # Reflex's app root as it compiles it with Radix Themes' plugin: every library a plugin needs, whole, on the window.
+    libraries = [("react", "react"), ("radix_ui_themes", "@radix-ui/themes")]
+    root = app_root_template(
+        imports=[], custom_codes=[], hooks={}, window_libraries=libraries, render=rx.fragment().render(), dynamic_imports=set()
+    )
+    assert 'import * as radix_ui_themes from "@radix-ui/themes";' in root
+    slim = without_radix_on_window(root)
+    assert "radix_ui_themes" not in slim
+    assert '"react": react,' in slim  # Reflex's own libraries stay
+    assert any(isinstance(plugin, RadixOffWindow) for plugin in get_config().plugins)
+    with pytest.raises(ValueError, match="no longer puts Radix Themes on the window"):
+        without_radix_on_window(slim)

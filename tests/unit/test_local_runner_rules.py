@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from preview_runtime.local.environment import NODE_BIN, loopback_only, preview_env
+from preview_runtime.local.environment import BUNDLED_WHEELS, NODE_BIN, loopback_only, make_venv, preview_env
 from preview_runtime.local.files import safe_path
 from preview_runtime.runner import RunnerError
 
@@ -68,3 +69,22 @@ def test_paths_cannot_escape_the_project(tmp_path: Path) -> None:
     for bad in ("/etc/passwd", "../x", "src/../../x", "link/x", "", "."):
         with pytest.raises(RunnerError):
             safe_path(root, bad)
+
+
+def test_a_previews_venv_gets_the_pip_and_setuptools_ensurepip_bundles(tmp_path: Path) -> None:
+    bundled = sorted(wheel.name.split("-", 1)[0] for wheel in BUNDLED_WHEELS.glob("*.whl"))
+    assert "pip" in bundled  # this Python bundles them (pyenv's, python.org's): the fast path is the one tested
+    subprocess.run(make_venv(BUNDLED_WHEELS), shell=True, cwd=tmp_path, check=True, capture_output=True)
+    python = tmp_path / ".venv" / "bin" / "python"
+    # Its own pip, not Forja's: an install in the preview (its terminal's `pip install`) goes into the venv.
+    where = subprocess.run([python, "-m", "pip", "--version"], check=True, capture_output=True, text=True).stdout
+    assert f"{tmp_path / '.venv'}" in where
+    assert (tmp_path / ".venv" / "bin" / "pip").is_file()
+    site = next((tmp_path / ".venv" / "lib").glob("python3*/site-packages"))
+    assert sorted(info.name.split("-", 1)[0] for info in site.glob("*.dist-info")) == bundled
+    # Forja's own packages are not in it.
+    assert subprocess.run([python, "-c", "import pydantic"], capture_output=True).returncode != 0
+
+
+def test_a_python_that_bundles_no_wheels_makes_its_venv_with_ensurepip(tmp_path: Path) -> None:
+    assert make_venv(tmp_path).endswith(" -m venv .venv")

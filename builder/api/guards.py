@@ -294,6 +294,11 @@ def isolate(app: ASGIApp) -> ASGIApp:
 # its cache, rather than asking about each (some fifty on a page) once the browser's own guess of their freshness ends.
 HASHED_ASSET = re.compile(r"/assets/[^/]+-[A-Za-z0-9_-]{8}\.[a-z0-9]+")
 IMMUTABLE = (b"cache-control", b"public, max-age=31536000, immutable")
+# But Reflex's env file: it holds Forja's own addresses, written over the build's at a start on another address
+# (builder/launch/page.py readdress) under the same name, so a browser asks about it at each load and never keeps the
+# addresses of before a move.
+READDRESSED = re.compile(r"/assets/reflex-env-[^/]+\.js")
+REVALIDATE = (b"cache-control", b"no-cache")
 
 
 def cached_assets(app: ASGIApp) -> ASGIApp:
@@ -303,12 +308,13 @@ def cached_assets(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not HASHED_ASSET.fullmatch(scope["path"]):
             await app(scope, receive, send)
             return
+        policy = REVALIDATE if READDRESSED.fullmatch(scope["path"]) else IMMUTABLE
 
         async def send_cached(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 200:
                 headers = list(message.get("headers", []))
                 if all(name.lower() != b"cache-control" for name, _ in headers):
-                    message["headers"] = [*headers, IMMUTABLE]
+                    message["headers"] = [*headers, policy]
             await send(message)
 
         await app(scope, receive, send_cached)

@@ -69,6 +69,14 @@ class Names:
             self.responsive.update(AT_BREAKPOINT.findall(text))
 
 
+def _past_string(text: str, i: int) -> int:
+    """Index just past the quoted string that opens at `i`, its escaped quotes skipped; len(text) if it never closes."""
+    end = text.find(text[i], i + 1)
+    while end != -1 and text[end - 1] == "\\":
+        end = text.find(text[i], end + 1)
+    return len(text) if end == -1 else end + 1
+
+
 def _closing(text: str, start: int, opening: str, closing: str) -> int:
     """Index of the bracket that closes the one at `start`, past strings, escapes and comments; -1 if none."""
     depth, i = 0, start
@@ -78,12 +86,7 @@ def _closing(text: str, start: int, opening: str, closing: str) -> int:
             i += 2
             continue
         if char in "\"'":
-            end = text.find(char, i + 1)
-            while end != -1 and text[end - 1] == "\\":
-                end = text.find(char, end + 1)
-            if end == -1:
-                return -1
-            i = end + 1
+            i = _past_string(text, i)
             continue
         if text.startswith("/*", i):
             end = text.find("*/", i + 2)
@@ -110,8 +113,7 @@ def _split_top(text: str, separator: str = ",") -> list[str]:
             i += 2
             continue
         if char in "\"'":
-            end = text.find(char, i + 1)
-            i = len(text) if end == -1 else end + 1
+            i = _past_string(text, i)
             continue
         if char in "([":
             depth += 1

@@ -75,8 +75,7 @@ def test_import_edit_save(forja: str, page: Page, traffic: Traffic, tmp_path) ->
     page.goto(forja)
     expect(page.get_by_role("heading", name="Describe the app you want")).to_be_visible()
     expect(page.locator(".example-chip")).to_have_count(6)
-    page.locator(".example-chip").first.click()
-    expect(page.locator("#prompt")).to_have_value("A website for my barber shop with opening hours")
+    choose_example(page, "A website for my barber shop with opening hours")
     shot(page, "home")
 
     archive = tmp_path / "barber-shop.zip"

@@ -16,6 +16,7 @@ import subprocess
 import tarfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,6 @@ ATTEMPT = Attempt("127.0.0.1")
 class Upgraded:
     services: Services
     manifest: dict[str, Any]
-    data: Path
 
 
 def unpack(tmp_path: Path) -> tuple[Path, Path]:
@@ -64,6 +64,11 @@ def unpack(tmp_path: Path) -> tuple[Path, Path]:
         connection.executescript((FIXTURE / "forja.sql").read_text())
     connection.close()
     return data, database
+
+
+def utc(value: object) -> object:
+    """Forja keeps its moments in UTC; SQLite's come back without a zone, which PostgreSQL would read as its own."""
+    return value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
 
 
 def copy_rows(sqlite_path: Path, postgres_url: str) -> None:
@@ -84,7 +89,10 @@ def copy_rows(sqlite_path: Path, postgres_url: str) -> None:
             for table in new.sorted_tables:  # those referred to first
                 if table.name == "alembic_version":
                     continue
-                rows = [dict(row._mapping) for row in reading.execute(old.tables[table.name].select())]
+                rows = [
+                    {name: utc(value) for name, value in row._mapping.items()}
+                    for row in reading.execute(old.tables[table.name].select())
+                ]
                 if rows:
                     writing.execute(table.insert(), rows)
                 if "id" in table.c and isinstance(table.c.id.type, sqlalchemy.Integer):
@@ -122,7 +130,7 @@ async def upgraded(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: 
         monkeypatch.setattr(settings, name, value)
     monkeypatch.setattr(builder.composition, "_services", None)
     services = await get_services()
-    yield Upgraded(services, manifest, data)
+    yield Upgraded(services, manifest)
     await services.close()
 
 

@@ -22,6 +22,7 @@ import zlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -125,7 +126,8 @@ class _Pinned(httpcore.AsyncNetworkBackend):
 
     def __init__(self, addresses: Sequence[str]) -> None:
         self._addresses = addresses
-        self._network = httpcore.AnyIOBackend()
+        # httpcore hides the class's type behind a stand-in for when anyio is missing; httpx depends on anyio.
+        self._network = cast(httpcore.AsyncNetworkBackend, httpcore.AnyIOBackend())
 
     async def connect_tcp(
         self,

@@ -300,7 +300,7 @@ class AgentWorkspace:
             why = (
                 "That address holds a key or one of the app's private values, so it was not read: a secret never goes to a site."
             )
-            self.logs.emit(self.project_id, f"Agent asked to read an address holding a secret: {why}", source="agent")
+            self.logs.emit(self.project_id, "Agent asked to read an address holding a secret; it was not read.", source="agent")
             return StepOutcome(why, "Did not read an address holding a secret", ok=False, detail=why)
         try:
             page = await fetch_page(url, FetchRules.from_settings())

@@ -22,12 +22,13 @@ class Answer:
 class PageServer:
     port: int
     pages: dict[str, Answer]
+    host: str = "127.0.0.1"
     heads: list[str] = field(default_factory=list)
     # Bytes of body written to each connection that streamed forever, once it ended.
     streamed: list[int] = field(default_factory=list)
 
     def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     @property
     def paths(self) -> list[str]:
@@ -61,9 +62,9 @@ class PageServer:
 
 
 @contextlib.asynccontextmanager
-async def page_server(pages: dict[str, Answer]) -> AsyncIterator[PageServer]:
-    site = PageServer(0, pages)
-    server = await asyncio.start_server(site.serve, "127.0.0.1", 0)
+async def page_server(pages: dict[str, Answer], host: str = "127.0.0.1") -> AsyncIterator[PageServer]:
+    site = PageServer(0, pages, host)
+    server = await asyncio.start_server(site.serve, host, 0)
     site.port = int(server.sockets[0].getsockname()[1])
     try:
         yield site

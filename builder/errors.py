@@ -312,3 +312,10 @@ class NoMailServer(MailUnavailable):
     sets one up."""
 
     status = 409
+
+
+class PageNotRead(ForjaError):
+    """A web page the agent was asked to read and did not: an address Forja does not fetch (a private one, a site not
+    allowed, a secret in it) or a page that could not be read; the sentence says which, for the person."""
+
+    status = 422

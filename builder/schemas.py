@@ -127,7 +127,7 @@ class AgentStep(BaseModel):
 
     number: int = Field(ge=1)
     tool: str = Field(
-        description="list_files, read_file, search_code, edit_file, write_file, delete_file, run_command, read_logs or open_page."
+        description="list_files, read_file, search_code, edit_file, write_file, delete_file, run_command, read_logs, open_page or fetch_url."
     )
     label: str = Field(description='What it did, in a few words: "Edited src/App.jsx", "Ran npm test".')
     ok: bool = Field(description="False: it failed (a command's non-zero exit, an edit that did not match, a page with errors).")

@@ -59,6 +59,10 @@ class HiddenValues:
             return dict(tree)
         return {path: self.hide(text).encode() if (text := text_of(data)) is not None else data for path, data in tree.items()}
 
+    def holds(self, text: str) -> bool:
+        """Whether `text` holds one of the values."""
+        return any(value in text for value, _ in self._pairs)
+
     def restore(self, text: str) -> str:
         for value, shown in self._pairs:
             if shown in text:

@@ -196,6 +196,7 @@ class AgentRun:
         # The app's own secrets reach the model as placeholders only, in its files and in every tool's answer; its
         # calls' placeholders become the values again (builder/generation/hidden.py).
         hidden = await HiddenValues.of(self._store, self.project_id)
+        workspace.hidden = hidden
         if (shown_first := hidden.hide(first)) != first:
             first = f"{shown_first}\n\n{prompts.HIDDEN_NOTE}"
         messages = [Message("user", redact(first), self.images)]

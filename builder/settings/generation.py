@@ -141,3 +141,25 @@ class CheckSettings(BaseSettings):
         description="Time for each command an agent-mode run runs in the app's sandbox (an install, the tests); one "
         "still running then is stopped and its output so far goes back to the model.",
     )
+    fetch_allowed_hosts: str = Field(
+        default="",
+        description="Hosts (comma-separated; `host` for any port or `host:port`) whose pages agent-mode runs may read "
+        "(their `fetch_url` tool), at any address, a private one too (an intranet's documentation). Empty: any host "
+        "whose every address is public; loopback, private, link-local and other addresses that are not are refused.",
+    )
+    fetch_max_bytes: int = Field(
+        default=2_000_000,
+        ge=1_000,
+        description="Most bytes read from the network for one page an agent-mode run reads; the rest is not read, and "
+        "the model is told the page was cut.",
+    )
+    fetch_timeout_s: float = Field(
+        default=15,
+        gt=0,
+        description="Time for one page an agent-mode run reads, redirects included.",
+    )
+
+    @property
+    def fetch_hosts(self) -> frozenset[str]:
+        """The entries of FORJA_FETCH_ALLOWED_HOSTS, lower-case, without a name's final dot."""
+        return frozenset(entry.strip().lower().rstrip(".") for entry in self.fetch_allowed_hosts.split(",") if entry.strip())

@@ -88,12 +88,22 @@ def registry_hosts(env: Mapping[str, str]) -> set[tuple[str, int]]:
 def _not_public(address: str) -> str | None:
     """What a (numeric) address is when it is not a public one, or None."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address) and (inside := _ipv4_inside(ip)) is not None:
+        ip = inside
     if ip.is_loopback or ip.is_unspecified:
         return "this machine"
     if ip.is_multicast or ip.is_link_local or ip.is_private or not ip.is_global:
         return "not a public address"
+    return None
+
+
+def _ipv4_inside(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries and leads to: mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d, which
+    Python counts as global) or 6to4 (2002:aabb:ccdd::)."""
+    if ip.ipv4_mapped is not None or ip.sixtofour is not None:
+        return ip.ipv4_mapped or ip.sixtofour
+    if int(ip) >> 32 == 0 and int(ip) > 1:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return None
 
 

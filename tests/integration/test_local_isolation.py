@@ -257,7 +257,9 @@ def test_the_allow_decision() -> None:
     assert policy.name_refusal("evil.example", 443) is not None
     assert policy.name_refusal("127.0.0.1", 443) is not None
     for address in ("127.0.0.1", "::1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-                    "0.0.0.0", "::", "224.0.0.1", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1"):  # fmt: skip
+                    "0.0.0.0", "::", "224.0.0.1", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
+                    "::127.0.0.1", "2002:a9fe:a9fe::1"):  # fmt: skip
         assert address_refusal(address) is not None, address
-    for address in ("104.16.0.35", "151.101.0.223", "2606:4700::6810:1b22"):
+    # IPv4-compatible and 6to4 forms are judged by the IPv4 address they carry (Python calls ::127.0.0.1 global).
+    for address in ("104.16.0.35", "151.101.0.223", "2606:4700::6810:1b22", "2002:6810:23::1"):
         assert address_refusal(address) is None, address

@@ -1,7 +1,7 @@
 """An import from a git URL: `git clone --depth 1` of one branch or tag, then the same checks as a zip's.
 
 Only https, http and git:// URLs, and only public addresses unless FORJA_GIT_IMPORT_PRIVATE says otherwise (a URL must
-not make Forja reach what only Forja can reach). The clone is bare: nothing is checked out, so no link in it is ever
+not make Forja reach what only Forja can reach; builder/git/addresses.py pins git to the addresses checked). The clone is bare: nothing is checked out, so no link in it is ever
 written to disk; its tree passes trees.tree_of (paths, folders Forja does not keep, symbolic links, submodules, sizes,
 file count), and a refusal names the file and the rule.
 """
@@ -9,25 +9,22 @@ file count), and a refusal names the file and the rule.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import re
-import socket
 import tempfile
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit, urlunsplit
 
 from builder.errors import FileTreeError, GitExportError, InvalidInput
 from builder.filetree import Limits
+from builder.git.addresses import Pinned, pin
 from builder.git.commands import git
 from builder.git.objects import ObjectReader
 from builder.git.trees import Known, PushRefused, tree_of
-from builder.settings import settings
 
 log = logging.getLogger(__name__)
 
 SCHEMES = ("https", "http", "git")
-DEFAULT_PORTS = {"https": 443, "http": 80, "git": 9418}
 _REF = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 # git may follow nothing but these, redirects and submodules included (the clone fetches no submodule anyway).
 # No redirect either: the address checked is the one fetched from.
@@ -55,21 +52,14 @@ def check_url(url: str, ref: str | None) -> None:
         raise InvalidInput(f"{ref!r} is not a branch or tag name.")
 
 
-def _public(host: str, port: int) -> bool:
-    try:
-        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
-        return True  # git says that it cannot resolve it, in its own words
-    return all(ipaddress.ip_address(info[4][0]).is_global for info in found)
-
-
-def _clone(url: str, ref: str | None, work: Path) -> dict[str, bytes]:
+def _clone(url: str, pinned: Pinned, ref: str | None, work: Path) -> dict[str, bytes]:
     repo = work / "repo.git"
     branch = ["--branch", ref] if ref else []
     try:
         git(
             work,
             *PROTOCOLS,
+            *pinned.config,
             "clone",
             "--quiet",
             "--bare",
@@ -79,7 +69,7 @@ def _clone(url: str, ref: str | None, work: Path) -> dict[str, bytes]:
             "--no-tags",
             *branch,
             "--",
-            url,
+            pinned.url,
             str(repo),
         )
     except GitExportError as exc:
@@ -100,11 +90,9 @@ async def fetch_tree(url: str, ref: str | None = None) -> tuple[dict[str, bytes]
     check_url(url, ref)
     parts = urlsplit(url)
     host = parts.hostname or ""
-    port = parts.port or DEFAULT_PORTS[parts.scheme]
-    if not settings.git_import_private and not await asyncio.to_thread(_public, host, port):
-        raise InvalidInput(f"{host} is a private or local address; Forja imports only from public git servers.")
+    pinned = await asyncio.to_thread(pin, url, "Forja imports only from public git servers.")
     with tempfile.TemporaryDirectory(prefix="forja-git-import-") as work:
-        tree = await asyncio.to_thread(_clone, url, ref, Path(work))
+        tree = await asyncio.to_thread(_clone, url, pinned, ref, Path(work))
     if not tree:
         raise FileTreeError(f"{shown(url)} has no files to import.")
     name = PurePosixPath(parts.path).name.removesuffix(".git") or host

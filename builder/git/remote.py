@@ -3,7 +3,9 @@
 The link is a small JSON file beside the mirrors (git/remotes/<project id>.json, mode 0600); its token is encrypted
 with the apps' secrets key (builder/app_secrets.py) and leaves Forja only as an HTTP header of the git process that
 uses it (GIT_CONFIG_* in that process's environment): never in a URL, a command line, a git config file, a log line
-or an answer. Only https and http URLs, and only public addresses unless FORJA_GIT_IMPORT_PRIVATE, as for imports.
+or an answer. Only https and http URLs, and only public addresses unless FORJA_GIT_IMPORT_PRIVATE, as for imports:
+checked when the link is made and again by each git command, which connects only to the addresses checked for it
+(builder/git/addresses.py).
 """
 
 from __future__ import annotations
@@ -20,14 +22,15 @@ from pydantic import BaseModel, Field
 
 from builder.app_secrets import decrypt, encrypt
 from builder.errors import ForjaError, GitExportError, InvalidInput, NotFound
+from builder.git.addresses import pin
 from builder.git.commands import git, link_path
-from builder.git.imports import DEFAULT_PORTS, _public, shown
-from builder.settings import settings
+from builder.git.imports import shown
 
 log = logging.getLogger(__name__)
 
 SCHEMES = ("https", "http")
 MAX_TOKEN = 4096
+PUBLIC_ONLY = "Forja links only to public git servers."
 BRANCH_RULES = "a branch name: letters, digits, '.', '_', '-' and '/', not starting with '-' or '/', no '..'"
 # git may use nothing but http(s) for a remote, and follow no redirect: the address checked is the one used.
 PROTOCOLS = ("-c", "protocol.allow=never", "-c", "protocol.https.allow=always", "-c", "protocol.http.allow=always")
@@ -120,11 +123,7 @@ def remove_link(project_id: str) -> None:
 
 
 async def check_address(url: str) -> None:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or DEFAULT_PORTS[parts.scheme]
-    if not settings.git_import_private and not await asyncio.to_thread(_public, host, port):
-        raise InvalidInput(f"{host} is a private or local address; Forja links only to public git servers.")
+    await asyncio.to_thread(pin, url, PUBLIC_ONLY)
 
 
 def auth_env(link: RemoteLink) -> dict[str, str]:
@@ -142,7 +141,7 @@ def auth_env(link: RemoteLink) -> dict[str, str]:
 def remote_git(repo: Path, link: RemoteLink, *args: str) -> bytes:
     """One git command that talks to the remote; a refusal of the remote's in words (never with the token)."""
     try:
-        return git(repo, *PROTOCOLS, *args, env=auth_env(link))
+        return git(repo, *PROTOCOLS, *pin(link.url, PUBLIC_ONLY).config, *args, env=auth_env(link))
     except GitExportError as exc:
         said = exc.message
         if any(s in said for s in ("Authentication failed", "could not read Username", " 401", " 403")):

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+import builder.git.addresses
 from builder.api import api, guarded
 from builder.composition import Services
 from builder.settings import settings
@@ -130,3 +131,24 @@ async def test_a_local_address_is_refused_unless_allowed(
     answer = await client.post("/api/projects/import-git", json={"url": f"{daemon}/site.git"})
     assert answer.status_code == 422
     assert answer.json()["detail"] == "127.0.0.1 is a private or local address; Forja imports only from public git servers."
+
+
+async def test_a_git_url_s_name_is_looked_up_once_and_git_goes_to_that_address(
+    client: httpx.AsyncClient, services: Services, monkeypatch: pytest.MonkeyPatch, daemon: str
+) -> None:
+    """Over git:// the URL handed to git names the address Forja checked: a name only Forja's lookup knows reaches the
+    daemon, and a lookup that answers a private address is refused when private addresses are."""
+    monkeypatch.setattr(
+        builder.git.addresses, "resolve", lambda name, _port: ["127.0.0.1"] if name == "repo.forja-test.invalid" else []
+    )
+    url = daemon.replace("127.0.0.1", "repo.forja-test.invalid") + "/site.git"
+    answer = await client.post("/api/projects/import-git", json={"url": url})
+    assert answer.status_code == 201, answer.text
+    assert (await services.projects.read_tree(answer.json()["id"]))["index.html"] == b"<h1>v2</h1>\n"
+
+    monkeypatch.setattr(settings, "git_import_private", False)
+    refused = await client.post("/api/projects/import-git", json={"url": url})
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == (
+        "repo.forja-test.invalid is a private or local address; Forja imports only from public git servers."
+    )

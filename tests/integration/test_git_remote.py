@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+import builder.git.addresses
 import builder.settings
 from builder.composition import Services
 from builder.git.commands import HTTP_BACKEND, repo_path
@@ -232,3 +233,32 @@ def test_the_cli_links_pushes_and_pulls(host: Host, tmp_path: Path) -> None:
     clone = host.clone("cli", tmp_path / "clone")
     commit(clone, "index.html", "<h1>From the CLI's remote</h1>\n", "Remote edit")
     assert cli.json("remote", "pull", project)["versions"] == [2]
+
+
+async def test_git_talks_to_the_addresses_forja_checked_not_to_a_second_lookup(
+    team: Team, host: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name no resolver knows (.invalid) leads to the host only through the addresses Forja resolved and checked:
+    git connects to those (http.curloptResolve) at each link, push and pull, so a name that answers differently a
+    moment later (DNS rebinding) cannot send Forja's git elsewhere."""
+    asked: list[str] = []
+
+    def made_up(name: str, _port: int) -> list[str]:
+        asked.append(name)
+        return ["127.0.0.1"] if name == "git.forja-test.invalid" else []
+
+    monkeypatch.setattr(builder.git.addresses, "resolve", made_up)
+    host.bare("pinned")
+    url = host.url("pinned").replace("127.0.0.1", "git.forja-test.invalid")
+    answer = await team.ana.http.put(f"/api/projects/{team.project}/remote", json={"url": url, "token": TOKEN})
+    assert answer.status_code == 200, answer.text
+    pushed = await sync(team, "push")
+    assert pushed["message"] == "Pushed up to version 1 to main of " + url + "."
+    assert (host.root / "pinned.git" / "refs" / "heads" / "main").exists()
+    assert set(asked) == {"git.forja-test.invalid"} and len(asked) >= 3  # the link, then each git command of the push
+
+    gone = await team.ana.http.put(
+        f"/api/projects/{team.project}/remote", json={"url": url.replace("git.forja-", "nowhere.forja-"), "token": TOKEN}
+    )
+    assert gone.status_code == 422
+    assert gone.json()["detail"] == "nowhere.forja-test.invalid cannot be found from this server: check the repository's address."

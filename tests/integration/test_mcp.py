@@ -38,6 +38,8 @@ from tests.waiting import listening
 TOOLS = {
     "list_projects",
     "generate",
+    "plan",
+    "answer_plan",
     "ask_project",
     "list_files",
     "read_file",
@@ -103,6 +105,16 @@ async def stdio_session(client: Client, services: Services) -> str:
     assert made["version"] == 1 and "index.html" in made["files"] and made["check"] is None
     assert (made["steps"], made["generation_id"]) == ([], None)  # agent mode's, for a follow-up with agent=True
     assert [p["id"] for p in await ok(client, "list_projects")] == [project]
+    # A blog fits two starters alike: the offline planner asks which, and the answer picks the plan's starter.
+    asked = await ok(client, "plan", prompt="A blog")
+    assert asked["status"] == "asking" and asked["checks"] == []
+    [question] = asked["questions"]
+    posts = question["options"][0]
+    assert posts.startswith("A site of posts") and question["other"] is False
+    drafted = await ok(client, "answer_plan", plan_id=asked["id"], answers=[posts])
+    assert drafted["status"] == "proposed" and drafted["questions"][0]["answer"] == posts
+    assert "Flask" in drafted["summary"] and drafted["checks"]
+    await services.history.delete(asked["project_id"])  # the projects counted below are the build's
     page = await ok(client, "read_file", project_id=project, path="index.html")
     assert page["encoding"] == "utf-8" and "<html" in page["content"]
     answer = await ok(client, "ask_project", project_id=project, question="Where is the bakery's name?")

@@ -174,6 +174,7 @@ def _question(question: AskedQuestion, index: rx.Var[int]) -> rx.Component:
                 class_name="plan-own-answer",
             ),
         ),
+        width="100%",
         class_name="plan-question",
     )
 

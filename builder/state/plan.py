@@ -146,6 +146,7 @@ class PlanState(WorkspaceState):
     def _answering(self, index: int, **change: str) -> None:
         if 0 <= index < len(self.asking):
             self.asking = [dataclasses.replace(q, **change) if i == index else q for i, q in enumerate(self.asking)]
+            self.note = ""
 
     @rx.event
     async def answer_questions(self):

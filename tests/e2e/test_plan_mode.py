@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE, Traffic, choose_example, forja_on_claude
+from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE, Traffic, choose_example
 from tests.e2e.test_phone import assert_fits
 from tests.llm_server import ScriptedLLMServer, ToolAnswer
 
@@ -164,19 +164,26 @@ PLAN = {
 SHOTS = Path("/tmp/ask-shots")
 
 
-@pytest.fixture(scope="module")
-def forja_with_claude(llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with forja_on_claude(llm, tmp_path_factory.mktemp("ask"), "forja-ask.log", FORJA_VERIFY_GENERATIONS="false") as base:
-        yield base
+@pytest.fixture
+def forja_with_a_model(forja: str, llm: ScriptedLLMServer) -> Iterator[str]:
+    """The session's Forja with the scripted model connected (as an admin does on the admin page) for one test, and
+    offline again after it: cheaper than a Forja of its own."""
+    body = {"kind": "openai", "base_url": llm.openai_base_url, "api_key": "sk-test", "model": "scripted"}
+    added = httpx.post(f"{forja}/api/admin/models", json=body, timeout=10)
+    assert added.status_code == 201, added.text
+    try:
+        yield forja
+    finally:
+        httpx.delete(f"{forja}/api/admin/models/{added.json()['id']}", timeout=10).raise_for_status()
 
 
 def test_the_planner_asks_and_the_plan_holds_the_answers(
-    forja_with_claude: str, llm: ScriptedLLMServer, page: Page, traffic: Traffic
+    forja_with_a_model: str, llm: ScriptedLLMServer, page: Page, traffic: Traffic
 ) -> None:
     llm.queue(ToolAnswer(QUESTIONS, tool_name="propose_plan"))
     SHOTS.mkdir(exist_ok=True)
     page.set_viewport_size(DESKTOP)
-    page.goto(forja_with_claude)
+    page.goto(forja_with_a_model)
     page.locator("#prompt").fill("A booking page for my barber shop")
     page.locator("#mode-plan").click()
     page.locator("#build-button").click()

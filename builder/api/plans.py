@@ -16,6 +16,7 @@ from builder.api.generations import event_stream
 from builder.api.identity import CurrentActor, Viewer
 from builder.composition import Services, get_services
 from builder.errors import NotFound
+from builder.generation.plan_questions import MAX_QUESTIONS
 from builder.schemas import Prompt, RequestBody
 from builder.services.access import Actor, Permission
 from builder.services.plans import PlanEdit, PlanInfo
@@ -40,7 +41,9 @@ class ReviseRequest(RequestBody):
 
 
 class AnswersRequest(RequestBody):
-    answers: list[str] = Field(description="One answer per question, in the questions' order: an option's words, or your own.")
+    answers: list[str] = Field(
+        max_length=MAX_QUESTIONS, description="One answer per question, in the questions' order: an option's words, or your own."
+    )
     provider: str | None = Provider
     model: str | None = None
 

@@ -20,9 +20,10 @@ def plan_text(plan: PlanInfo) -> str:
             f"  {n}. {q.question}" + "".join(f"\n     - {option}" for option in q.options)
             for n, q in enumerate(plan.questions, 1)
         )
+        placeholders = " ".join(f'"ANSWER {n}"' for n in range(1, len(plan.questions) + 1))
         return (
             f"{plan.id}  asks first (project {plan.project_id}):\n{asked}\n\n"
-            f'Answer with: python -m builder plan-answer {plan.id} "ANSWER 1" "ANSWER 2"...'
+            f"Answer with: python -m builder plan-answer {plan.id} {placeholders}"
         )
     checks = "\n".join(f"  {check.number}. {check.text}" for check in plan.checks)
     told = "".join(f"  - {q.question} {q.answer}\n" for q in plan.questions)

@@ -79,6 +79,13 @@ class PlanBuilt(ForjaError):
     status = 409
 
 
+class PlanAsking(ForjaError):
+    """The plan is not at the step asked for: its questions wait for answers (so it cannot be built or changed yet),
+    or it has none waiting (so there is nothing to answer)."""
+
+    status = 409
+
+
 class ChangeNotPending(ForjaError):
     """An agent run's change that cannot be accepted or rejected: decided already, or the project moved on since."""
 

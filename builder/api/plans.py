@@ -1,5 +1,5 @@
-"""HTTP routes for plans: propose one before building (a new app, or a change to a project), read it, edit it in
-place, ask the model to revise it, and build it.
+"""HTTP routes for plans: propose one before building (a new app, or a change to a project), answer the planner's
+questions, read it, edit it in place, ask the model to revise it, and build it.
 
 A plan is reached by its own id; the person needs a role in its project (a viewer may read it, an editor may change
 or build it). Building answers with the generation's server-sent events, as /api/generate does.
@@ -16,6 +16,7 @@ from builder.api.generations import event_stream
 from builder.api.identity import CurrentActor, Viewer
 from builder.composition import Services, get_services
 from builder.errors import NotFound
+from builder.generation.plan_questions import MAX_QUESTIONS
 from builder.schemas import Prompt, RequestBody
 from builder.services.access import Actor, Permission
 from builder.services.plans import PlanEdit, PlanInfo
@@ -35,6 +36,14 @@ class PlanRequest(RequestBody):
 
 class ReviseRequest(RequestBody):
     request: Prompt = Field(description="What to change in the plan, in words.")
+    provider: str | None = Provider
+    model: str | None = None
+
+
+class AnswersRequest(RequestBody):
+    answers: list[str] = Field(
+        max_length=MAX_QUESTIONS, description="One answer per question, in the questions' order: an option's words, or your own."
+    )
     provider: str | None = Provider
     model: str | None = None
 
@@ -60,13 +69,24 @@ async def _plan_project(services: Services, plan_id: str, actor: Actor, need: Pe
 async def propose_plan(body: PlanRequest, actor: CurrentActor) -> PlanInfo:
     """Propose a plan: pages, what a person can do on each, the data it keeps, and numbered acceptance checks. With
     `project_id` (an editor's) it plans a change to that project; without, it makes a new project (yours) that has
-    the plan and no version yet. Nothing is built."""
+    the plan and no version yet. Nothing is built. The planner may ask first: the plan is then `asking`, with its
+    `questions` (answer them at /api/plans/{plan_id}/answers)."""
     services = await get_services()
     if body.project_id is not None:
         await services.access.require(actor, body.project_id, Permission.edit)
     return await services.plans.propose(
         body.prompt, project_id=body.project_id, provider=body.provider, model=body.model, owner=actor.user_id
     )
+
+
+@router.post("/api/plans/{plan_id}/answers", tags=["plans"])
+async def answer_plan(plan_id: str, body: AnswersRequest, actor: CurrentActor) -> PlanInfo:
+    """Answer the planner's questions, in their order; answers the plan drafted with them (it keeps the questions and
+    answers). 422 for a missing answer, or one not among the options of a question that takes no other; 409 when the
+    plan asks nothing."""
+    services = await get_services()
+    await _plan_project(services, plan_id, actor, Permission.edit)
+    return await services.plans.answer(plan_id, body.answers, provider=body.provider, model=body.model, user_id=actor.user_id)
 
 
 @router.get("/api/plans/{plan_id}", tags=["plans"])

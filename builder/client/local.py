@@ -305,6 +305,10 @@ class LocalBackend:
         await self._plan_project(plan_id, Permission.view)
         return await self._services.plans.get(plan_id)
 
+    async def answer_plan(self, plan_id: str, answers: list[str], provider: str | None, model: str | None) -> PlanInfo:
+        await self._plan_project(plan_id, Permission.edit)
+        return await self._services.plans.answer(plan_id, answers, provider=provider, model=model, user_id=self._actor.user_id)
+
     async def ask(self, project_id: str, question: str, provider: str | None, model: str | None) -> AskAnswer:
         await self._may(project_id, Permission.edit)
         return await self._services.asking.ask(project_id, question, provider=provider, model=model, user_id=self._actor.user_id)

@@ -370,6 +370,11 @@ class RemoteBackend:
     async def plan(self, plan_id: str) -> PlanInfo:
         return self._read(PlanInfo, await self._send("GET", _path("/api/plans", plan_id)))
 
+    async def answer_plan(self, plan_id: str, answers: list[str], provider: str | None, model: str | None) -> PlanInfo:
+        body = {"answers": answers, "provider": provider, "model": model}
+        timeout = httpx.Timeout(settings.generation_timeout_s, connect=10)
+        return self._read(PlanInfo, await self._send("POST", _path("/api/plans", plan_id, "answers"), timeout, json=body))
+
     async def ask(self, project_id: str, question: str, provider: str | None, model: str | None) -> AskAnswer:
         body = {"question": question, "provider": provider, "model": model}
         timeout = httpx.Timeout(settings.generation_timeout_s, connect=10)

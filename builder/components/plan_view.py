@@ -1,10 +1,13 @@
 """The plan in the conversation: its parts and numbered acceptance checks, editable in place, a box to ask the model
-for changes, and Build this. Edits are kept with the project as each field is left."""
+for changes, and Build this. Edits are kept with the project as each field is left. A planner that asks first shows
+its questions here as a small form (options to pick, or words to type) with one Continue; the plan then lists the
+answers under "You told us"."""
 
 import reflex as rx
 
 from builder.state.conversation import ConversationState
 from builder.state.plan import PlanState
+from builder.state.views import AskedQuestion
 from builder.state.workspace import WorkspaceState
 
 
@@ -137,55 +140,160 @@ def _revise() -> rx.Component:
     )
 
 
+def _option(option: rx.Var[str]) -> rx.Component:
+    return rx.text(
+        rx.flex(rx.radio_group.item(value=option), rx.text(option), spacing="2", align="start"),
+        as_="label",
+        size="2",
+        class_name="plan-option",
+    )
+
+
+def _question(question: AskedQuestion, index: rx.Var[int]) -> rx.Component:
+    number = (index.to(int) + 1).to_string()
+    return rx.el.fieldset(
+        rx.el.legend(rx.text(number, ". ", question.question, size="2", weight="medium")),
+        rx.cond(
+            question.choice,
+            rx.radio_group.root(
+                rx.flex(rx.foreach(question.options, _option), direction="column", spacing="2"),
+                value=question.chosen,
+                on_change=lambda option: PlanState.choose(index, option),
+                name="plan-question-" + number,
+            ),
+        ),
+        rx.cond(
+            question.words,
+            rx.input(
+                value=question.own,
+                on_change=lambda text: PlanState.set_own(index, text),
+                placeholder=rx.cond(question.choice, "Or say it in your own words", "Your answer"),
+                size="2",
+                width="100%",
+                aria_label="Your own answer to question " + number,
+                class_name="plan-own-answer",
+            ),
+        ),
+        width="100%",
+        class_name="plan-question",
+    )
+
+
+def _questions() -> rx.Component:
+    """The planner's questions, answered before it plans."""
+    return rx.form(
+        rx.vstack(
+            rx.foreach(PlanState.asking, _question),
+            rx.cond(
+                PlanState.note != "",
+                rx.callout(PlanState.note_words, icon="info", size="1", color_scheme="amber", id="plan-note"),
+            ),
+            rx.button(
+                "Continue",
+                rx.icon("arrow-right", size=14),
+                size="2",
+                type="submit",
+                loading=PlanState.busy == "answer",
+                disabled=~WorkspaceState.can_edit | (PlanState.busy != ""),
+                id="plan-continue",
+                class_name="plan-continue",
+            ),
+            spacing="4",
+            width="100%",
+        ),
+        on_submit=lambda _: PlanState.answer_questions,
+        reset_on_submit=False,
+        width="100%",
+        id="plan-questions",
+    )
+
+
+def _told() -> rx.Component:
+    """The answers the plan was drafted with."""
+    return rx.cond(
+        PlanState.told.length() > 0,
+        rx.vstack(
+            rx.text("You told us", size="1", weight="bold", color=rx.color("gray", 11)),
+            rx.el.ul(
+                rx.foreach(
+                    PlanState.told,
+                    lambda told: rx.el.li(rx.text(told.question, " ", rx.text.strong(told.chosen), size="2")),
+                ),
+                class_name="plan-told-list",
+            ),
+            spacing="1",
+            width="100%",
+            id="plan-told",
+        ),
+    )
+
+
+def _plan_parts() -> rx.Component:
+    return rx.fragment(
+        rx.input(
+            value=PlanState.title,
+            on_change=lambda text: PlanState.set_part("title", text),
+            on_blur=PlanState.save,
+            size="2",
+            width="100%",
+            id="plan-title",
+            aria_label="The app's name",
+            read_only=~WorkspaceState.can_edit,
+            class_name="plan-title",
+        ),
+        _told(),
+        _part("In short", "summary", PlanState.summary, "2"),
+        _part("Pages, and what a person can do on each", "pages", PlanState.pages, "4"),
+        _part("Data it keeps", "data", PlanState.data, "2"),
+        _checks(),
+        rx.cond(
+            WorkspaceState.can_edit,
+            rx.vstack(
+                rx.cond(PlanState.provider != "offline", _revise()),
+                rx.cond(
+                    PlanState.note != "",
+                    rx.callout(PlanState.note_words, icon="info", size="1", color_scheme="amber", id="plan-note"),
+                ),
+                rx.button(
+                    rx.icon("hammer", size=14),
+                    "Build this",
+                    size="2",
+                    width="100%",
+                    on_click=PlanState.build,
+                    loading=PlanState.busy == "build",
+                    disabled=WorkspaceState.generating | (PlanState.busy != ""),
+                    id="build-plan",
+                ),
+                spacing="2",
+                width="100%",
+            ),
+        ),
+    )
+
+
 def plan_card() -> rx.Component:
-    """The project's plan that waits to be built (nothing when there is none)."""
+    """The project's plan that waits to be built, or its questions that wait for answers (nothing when there is
+    none)."""
+    asking = PlanState.asking.length() > 0
     return rx.cond(
         PlanState.plan_id != "",
         rx.card(
             rx.vstack(
                 rx.hstack(
                     rx.badge(rx.icon("list-checks", size=12), "Plan", color_scheme="violet", variant="soft"),
-                    rx.text("Read it, change anything, then build it.", size="1", color=rx.color("gray", 11)),
+                    rx.text(
+                        rx.cond(
+                            asking,
+                            "A few questions first, so the plan fits what you want.",
+                            "Read it, change anything, then build it.",
+                        ),
+                        size="1",
+                        color=rx.color("gray", 11),
+                    ),
                     align="center",
                     spacing="2",
                 ),
-                rx.input(
-                    value=PlanState.title,
-                    on_change=lambda text: PlanState.set_part("title", text),
-                    on_blur=PlanState.save,
-                    size="2",
-                    width="100%",
-                    id="plan-title",
-                    aria_label="The app's name",
-                    read_only=~WorkspaceState.can_edit,
-                    class_name="plan-title",
-                ),
-                _part("In short", "summary", PlanState.summary, "2"),
-                _part("Pages, and what a person can do on each", "pages", PlanState.pages, "4"),
-                _part("Data it keeps", "data", PlanState.data, "2"),
-                _checks(),
-                rx.cond(
-                    WorkspaceState.can_edit,
-                    rx.vstack(
-                        rx.cond(PlanState.provider != "offline", _revise()),
-                        rx.cond(
-                            PlanState.note != "",
-                            rx.callout(PlanState.note_words, icon="info", size="1", color_scheme="amber", id="plan-note"),
-                        ),
-                        rx.button(
-                            rx.icon("hammer", size=14),
-                            "Build this",
-                            size="2",
-                            width="100%",
-                            on_click=PlanState.build,
-                            loading=PlanState.busy == "build",
-                            disabled=WorkspaceState.generating | (PlanState.busy != ""),
-                            id="build-plan",
-                        ),
-                        spacing="2",
-                        width="100%",
-                    ),
-                ),
+                rx.cond(asking, _questions(), _plan_parts()),
                 spacing="3",
                 width="100%",
             ),

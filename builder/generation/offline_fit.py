@@ -265,12 +265,13 @@ class Fit:
         return f"{head}{missing} Edit anything in the Code tab."
 
 
-def decide(prompt: str, features: Sequence[str], starters: Sequence[Starter]) -> Fit:
+def decide(prompt: str, features: Sequence[str], starters: Sequence[Starter], picked: Starter | None = None) -> Fit:
     """Pick the starter whose kind is the thing asked for, and sort the prompt's features into built and not built.
 
     A named stack ("in Vue") is kept even when nothing fits; otherwise a request no starter is (a
     tip calculator) gets the one-page site, titled as asked, and the thing itself is listed as not built. A request
-    that needs accounts and names no kind of data (a site, or nothing known) gets the bookings starter instead.
+    that needs accounts and names no kind of data (a site, or nothing known) gets the bookings starter instead. The
+    starter the person `picked` (builder.generation.offline_question) is theirs, and fits.
     """
     thing = thing_asked(prompt)
     wanted = kinds_for(thing)
@@ -278,7 +279,9 @@ def decide(prompt: str, features: Sequence[str], starters: Sequence[Starter]) ->
     fitting = [s for s in starters if STARTER_KINDS.get(s.name) in wanted]
     named = score_starters(prompt, [chosen])[chosen.name] >= EXPLICIT_WEIGHT
     accounts = next((s for s in starters if s.name == ACCOUNTS_STARTER), None)
-    if accounts is not None and not named and set(wanted) <= {"page"} and needs_accounts(prompt):
+    if picked is not None:
+        starter, fits = picked, True
+    elif accounts is not None and not named and set(wanted) <= {"page"} and needs_accounts(prompt):
         # A site whose people sign in is the bookings starter's page; anything else unknown starts from it.
         starter, fits = accounts, bool(wanted)
     elif chosen in fitting:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from builder.errors import GenerationError
+from builder.generation.plan_questions import QUESTIONS_SCHEMA, PlanQuestion, answers_text, read_questions
 from builder.generation.providers.base import Message, ModelRequest, Provider, ToolSpec, UsageReport
 from builder.generation.tool_call import call_tool
 from builder.generation.who_connects import HOW_TO_CONNECT
@@ -49,6 +51,7 @@ PLAN_TOOL = ToolSpec(
                 "description": "3 to 8 acceptance checks, each one thing a visitor does and what they then see, e.g. "
                 "'Add a booking for Friday 10:00: it appears in the list.'",
             },
+            "questions": QUESTIONS_SCHEMA,
         },
         "required": ["title", "summary", "pages", "data", "checks"],
     },
@@ -65,6 +68,10 @@ Rules:
   person's own account once they sign in).
 - `checks`: 3 to 8 acceptance checks, each one thing a visitor does and what they then see, concrete enough to try in
   a browser ("Add a booking for Friday 10:00: it appears in the list"). Together they cover what was asked.
+- You may ask before you plan: instead of a plan, up to 3 `questions` (with the plan's parts left empty), each with
+  2 to 5 short options or none for an answer in a few words. Ask only what changes what gets built and that you
+  cannot choose well yourself (a booking page's opening hours or how long a booking is); otherwise plan at once. Never
+  ask twice: once the person has answered, plan with their answers.
 """
 
 OFFLINE_CANNOT_REVISE = (
@@ -96,23 +103,26 @@ class PlanDraft(BaseModel):
         return [c for c in checks if c]
 
 
-def as_text(prompt: str, plan: PlanDraft) -> str:
-    """The plan as the model reads it when building, and as `revise` shows it the current plan."""
+def as_text(prompt: str, plan: PlanDraft, questions: Sequence[PlanQuestion] = ()) -> str:
+    """The plan as the model reads it when building, and as `revise` shows it the current plan; with the person's
+    answers to the planner's questions, which the app must honour as much as the plan."""
     checks = "\n".join(f"{n}. {check}" for n, check in enumerate(plan.checks, 1)) or "(none)"
+    answers = answers_text(questions)
     return (
         f"The person asked for:\n{prompt}\n\n"
-        f"Title: {plan.title}\nSummary: {plan.summary}\n\nPages:\n{plan.pages}\n\nData it keeps:\n{plan.data}\n\n"
+        + (f"{answers}\n\n" if answers else "")
+        + f"Title: {plan.title}\nSummary: {plan.summary}\n\nPages:\n{plan.pages}\n\nData it keeps:\n{plan.data}\n\n"
         f"Acceptance checks:\n{checks}"
     )
 
 
-def build_message(prompt: str, plan: PlanDraft) -> str:
+def build_message(prompt: str, plan: PlanDraft, questions: Sequence[PlanQuestion] = ()) -> str:
     """What the generation's model reads instead of the prompt when a plan is built."""
     return (
         "Build the app of this plan, agreed with the person. Every acceptance check must work in the built app: "
         "a visitor doing what a check says sees what it says. Write each acceptance check as its own file "
         "`.forja/checks/NN-short-name.spec.js` (NN its number), whose test's title is the check's text exactly.\n\n"
-        + as_text(prompt, plan)
+        + as_text(prompt, plan, questions)
     )
 
 
@@ -129,8 +139,9 @@ def add_check_message(check: str, paths: list[str]) -> str:
     )
 
 
-def plan_request(prompt: str, files: list[str] | None = None) -> ModelRequest:
-    """Ask for a plan of a new app, or (with the project's `files`) of a change to an existing one."""
+def plan_request(prompt: str, files: list[str] | None = None, questions: Sequence[PlanQuestion] = ()) -> ModelRequest:
+    """Ask for a plan of a new app, or (with the project's `files`) of a change to an existing one; with the
+    `questions` the person answered, for the plan that honours them (and no more questions)."""
     if files:
         listing = "\n".join(f"- {path}" for path in files[:300])
         text = (
@@ -139,20 +150,24 @@ def plan_request(prompt: str, files: list[str] | None = None) -> ModelRequest:
         )
     else:
         text = f"Plan this app:\n\n{prompt}"
+    answers = answers_text(questions)
+    if answers:
+        text += f"\n\n{answers}\n\nPlan it now, as they answered: ask nothing more."
     return ModelRequest(
         system=PLAN_SYSTEM_PROMPT,
         messages=[Message("user", text)],
         max_tokens=PLAN_MAX_TOKENS,
-        prompt=prompt,
+        # Offline starter mode reads the answers from here (offline_fit.picked_starter).
+        prompt=f"{prompt}\n\n{answers}" if answers else prompt,
         tool=PLAN_TOOL,
         # The names only: offline starter mode plans a change to an existing app differently from a new one.
         tree=dict.fromkeys(files or [], ""),
     )
 
 
-def revise_request(prompt: str, current: PlanDraft, ask: str) -> ModelRequest:
+def revise_request(prompt: str, current: PlanDraft, ask: str, questions: Sequence[PlanQuestion] = ()) -> ModelRequest:
     text = (
-        f"This is the current plan:\n\n{as_text(prompt, current)}\n\nThe person asks to change it:\n\n{ask}\n\n"
+        f"This is the current plan:\n\n{as_text(prompt, current, questions)}\n\nThe person asks to change it:\n\n{ask}\n\n"
         "Propose the whole plan again with that change; keep what they did not ask to change."
     )
     return ModelRequest(
@@ -164,21 +179,27 @@ def revise_request(prompt: str, current: PlanDraft, ask: str) -> ModelRequest:
     )
 
 
-def _parsed(text: str) -> PlanDraft:
+def _parsed(text: str) -> tuple[PlanDraft, list[PlanQuestion]]:
     try:
         raw: Any = json.loads(text)
         if not isinstance(raw, dict):
             raise ValueError("not an object")
-        return PlanDraft.model_validate(raw)
+        questions = read_questions(raw.pop("questions", None))
+        return PlanDraft.model_validate(raw), questions
     except (ValueError, ValidationError) as exc:
         log.warning("the model's plan could not be read: %s", exc)
         raise GenerationError("The model's plan was not complete or not readable, so it was not kept. Try again.") from exc
 
 
-async def draft_plan(provider: Provider, request: ModelRequest) -> tuple[PlanDraft, UsageReport]:
-    """The model's plan for `request`, retried as a generation is when the provider is busy."""
+async def draft_plan(
+    provider: Provider, request: ModelRequest, *, may_ask: bool = True
+) -> tuple[PlanDraft, list[PlanQuestion], UsageReport]:
+    """The model's plan for `request`, retried as a generation is when the provider is busy; or, if it `may_ask`
+    (the person has not answered yet), its questions instead (the plan is then empty)."""
     text, usage = await call_tool(provider, request, "plan")
-    plan = _parsed(text)
+    plan, questions = _parsed(text)
+    if questions and may_ask:
+        return PlanDraft(title=plan.title), questions, usage
     if not plan.checks:
         raise GenerationError("The model's plan had no acceptance checks, so it was not kept. Try again.")
-    return plan, usage
+    return plan, [], usage

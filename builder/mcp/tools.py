@@ -28,7 +28,8 @@ from builder.services.shares import parse_expires
 Opener = Callable[[Context], AbstractAsyncContextManager[Backend]]
 
 INSTRUCTIONS = (
-    "Forja builds and runs web apps from prompts. Make one with `generate` (or change one with its project_id), read "
+    "Forja builds and runs web apps from prompts. Make one with `generate` (or change one with its project_id; or "
+    "`plan` it first, answer any questions the plan asks with `answer_plan`, and build it with its plan_id), read "
     "and write its files (each write is a new version), run it with `start_preview` and read `preview_logs`, then "
     "`share` a link or `publish` it at an address of its own."
 )
@@ -115,13 +116,18 @@ async def generate(
             "open a page), listed in `steps`; with the project's Approve changes on, the change waits for a person."
         ),
     ] = False,
+    plan_id: Annotated[
+        str | None, Field(description="Build this plan (from `plan`) instead; the prompt is then only a note.")
+    ] = None,
 ) -> Generated:
     """Make a new project from a prompt, or change one; answers when the version is saved (and checked)."""
     async with forja(ctx) as backend:
         valid_prompt(prompt)
         if agent and project_id is None:
             raise InvalidInput("Agent mode changes an app that exists: give its project_id.")
-        request = GenerateRequest(prompt=prompt, project=project_id, provider=None, model=None, verify=check, agent=agent)
+        request = GenerateRequest(
+            prompt=prompt, project=project_id, provider=None, model=None, verify=check, agent=agent, plan=plan_id
+        )
         steps: list[dict[str, Any]] = []
         final = await _finished(backend, request, ctx, steps)
         verification = final.verification
@@ -223,6 +229,28 @@ async def list_releases(project_id: ProjectId, ctx: Context) -> list[dict[str, A
         return [release.model_dump(mode="json") for release in await backend.releases(project_id)]
 
 
+async def plan(
+    prompt: Annotated[str, Field(description="What to build, or what to change in the project.")],
+    ctx: Context,
+    project_id: Annotated[str | None, Field(description="Plan a change to this project; none plans a new app.")] = None,
+) -> dict[str, Any]:
+    """Propose a plan (pages, data, acceptance checks) and build nothing. The planner may ask first: then `status` is
+    "asking" and `questions` (with `options` to choose from, unless `other`) wait for `answer_plan`."""
+    async with forja(ctx) as backend:
+        valid_prompt(prompt)
+        return (await backend.propose_plan(prompt, project_id, None, None)).model_dump(mode="json")
+
+
+async def answer_plan(
+    plan_id: Annotated[str, Field(description="The plan that asks (from `plan`).")],
+    answers: Annotated[list[str], Field(description="One answer per question, in their order.")],
+    ctx: Context,
+) -> dict[str, Any]:
+    """Answer the questions a plan asks; answers the plan drafted with them. Build it with generate's plan_id."""
+    async with forja(ctx) as backend:
+        return (await backend.answer_plan(plan_id, answers, None, None)).model_dump(mode="json")
+
+
 async def ask_project(
     project_id: ProjectId,
     question: Annotated[str, Field(description="A question about the project, e.g. 'where is the price computed?'.")],
@@ -238,6 +266,8 @@ async def ask_project(
 TOOLS = (
     list_projects,
     generate,
+    plan,
+    answer_plan,
     ask_project,
     list_files,
     read_file,

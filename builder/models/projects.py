@@ -215,9 +215,16 @@ class Plan(SQLModel, table=True):
     pages: str = Field(default="", description="The pages, and what a person can do on each.")
     data: str = Field(default="", description="The data the app keeps.")
     checks: str = Field(default="[]", description="JSON list of the acceptance checks, as things a visitor does and sees.")
-    status: str = Field(default="proposed", max_length=16, description="proposed, or built (then `version` says which).")
+    status: str = Field(
+        default="proposed",
+        max_length=16,
+        description="asking (its questions wait for the person's answers), proposed, or built (then `version` says which).",
+    )
     version: int | None = Field(default=None, description="The version number the plan was built as.")
     provider: str = Field(default="", max_length=32, description="Who wrote it: offline, anthropic or openai.")
+    questions: str = Field(
+        default="[]", description="JSON list of the planner's questions and the person's answers (plan_questions.py)."
+    )
     user_id: str | None = Field(default=None, max_length=32, description="Who asked for it.")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

@@ -4,6 +4,9 @@ The UI, the HTTP API and the CLI all come here. A plan is kept with its project 
 project, with no version until it is built). Asking the model for a plan is recorded as a generation of kind
 "plan" with its tokens and cost, and holds the project like any generation while it runs. Building a plan is
 the normal checked generation, whose model reads the plan with the person's request.
+
+The planner may ask before it plans (builder.generation.plan_questions): the plan is then kept "asking" with its
+questions, so a reload shows them again, and `answer` sends the answers back for the plan, which keeps them.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from builder.errors import GenerationError, InvalidInput, PlanBuilt, ProviderError
+from builder.errors import GenerationError, InvalidInput, PlanAsking, PlanBuilt, ProviderError
 from builder.filetree import text_of
 from builder.generation.budget import check_budget
 from builder.generation.guard import redact
+from builder.generation.plan_questions import PlanQuestion, answers_text, questions_of, stored, with_answers
 from builder.generation.planning import (
     OFFLINE_CANNOT_REVISE,
     PlanDraft,
@@ -63,7 +67,14 @@ class PlanInfo(BaseModel):
     pages: str = Field(description="The pages, one a line, and what a person can do on each.")
     data: str = Field(description="What the app keeps, and where.")
     checks: list[PlanCheck]
-    status: str = Field(description="proposed, or built (then `version` is the version it was built as).")
+    status: str = Field(
+        description="asking (its `questions` wait for answers: POST them to /answers), proposed, or built (then "
+        "`version` is the version it was built as)."
+    )
+    questions: list[PlanQuestion] = Field(
+        description="What the planner asked before it planned, each with the person's `answer` once given; "
+        "`options` empty: answered in words; `other` false: the answer is one of the options."
+    )
     version: int | None
     provider: str
     created_at: datetime
@@ -99,7 +110,8 @@ def plan_info(plan: Plan, checked: VerificationInfo | None = None) -> PlanInfo:
         ran = _ran(text, runs)
         result = {"passed": ran.passed, "message": ran.message, "screenshot": ran.screenshot} if ran else {}
         checks.append(PlanCheck(number=n, text=text, **result))
-    return PlanInfo(**plan.model_dump(exclude={"checks", "user_id"}), checks=checks)
+    fields = plan.model_dump(exclude={"checks", "user_id", "questions"})
+    return PlanInfo(**fields, checks=checks, questions=questions_of(plan.questions))
 
 
 def draft_of(plan: Plan) -> PlanDraft:
@@ -159,13 +171,9 @@ class PlanService:
             project = await self._projects.get(project_id)
             chosen = await get_provider(provider or project.provider or None, model or project.model or None)
             files = [f.path for f in await self._projects.files(project_id)] if project.current_version else []
-        request = plan_request(prompt, files)
-        if chosen.name == "offline" and files:
-            # Offline starter mode plans what its edit of these very files does (it asks no model), so it reads them.
-            tree = await self._projects.read_tree(project_id)
-            request.tree = {path: text for path, data in tree.items() if (text := text_of(data)) is not None}
         try:
-            draft, used = await self._ask(chosen, project_id, prompt, request, owner)
+            request = await self._request(chosen, project_id, prompt, files, [])
+            draft, questions, used = await self._ask(chosen, project_id, prompt, request, owner)
         except BaseException:
             if new:
                 await self._store.discard_if_empty(project_id)
@@ -178,11 +186,50 @@ class PlanService:
                 prompt=prompt,
                 provider=used,
                 user_id=owner,
+                status="asking" if questions else "proposed",
+                questions=stored(questions),
                 **{**draft.model_dump(exclude={"checks"}), "checks": json.dumps(draft.checks)},
             )
         )
-        self._logs.emit(project_id, f"Plan proposed ({len(draft.checks)} acceptance checks): {draft.title}", source="generate")
+        if questions:
+            self._logs.emit(project_id, f"The planner asks {len(questions)} question(s) first.", source="generate")
+        else:
+            self._logs.emit(
+                project_id, f"Plan proposed ({len(draft.checks)} acceptance checks): {draft.title}", source="generate"
+            )
         return plan_info(plan)
+
+    async def answer(
+        self, plan_id: str, answers: list[str], *, provider: str | None = None, model: str | None = None, user_id: str
+    ) -> PlanInfo:
+        """The person's answers to the planner's questions (in their order): the planner drafts the plan with them,
+        and the plan keeps them. InvalidInput for a missing answer, or one not among a question's fixed options."""
+        plan = await self._store.get_plan(plan_id)
+        if plan.status != "asking":
+            self._still_proposed(plan)
+            raise PlanAsking("This plan asks no questions now: read it, change it if you like, and build it.")
+        questions = with_answers(questions_of(plan.questions), [redact(a) for a in answers])
+        project = await self._projects.get(plan.project_id)
+        chosen = await get_provider(provider or project.provider or None, model or project.model or None)
+        files = [f.path for f in await self._projects.files(plan.project_id)] if project.current_version else []
+        request = await self._request(chosen, plan.project_id, plan.prompt, files, questions)
+        draft, _, used = await self._ask(chosen, plan.project_id, plan.prompt, request, user_id, may_ask=False)
+        if draft.title and not project.current_version:
+            await self._store.rename(plan.project_id, draft.title)
+        fields = {**draft.model_dump(exclude={"checks"}), "checks": json.dumps(draft.checks)}
+        changed = await self._store.update_plan(plan_id, **fields, status="proposed", provider=used, questions=stored(questions))
+        self._logs.emit(plan.project_id, f"Plan proposed with your answers: {draft.title}", source="generate")
+        return plan_info(changed)
+
+    async def _request(
+        self, chosen: Provider, project_id: str, prompt: str, files: list[str], questions: list[PlanQuestion]
+    ) -> ModelRequest:
+        request = plan_request(prompt, files, questions)
+        if chosen.name == "offline" and files:
+            # Offline starter mode plans what its edit of these very files does (it asks no model), so it reads them.
+            tree = await self._projects.read_tree(project_id)
+            request.tree = {path: text for path, data in tree.items() if (text := text_of(data)) is not None}
+        return request
 
     async def revise(
         self, plan_id: str, ask: str, *, provider: str | None = None, model: str | None = None, user_id: str
@@ -197,7 +244,8 @@ class PlanService:
         chosen = await get_provider(provider or project.provider or None, model or project.model or None)
         if chosen.name == "offline":
             raise ProviderError(OFFLINE_CANNOT_REVISE)
-        draft, _ = await self._ask(chosen, plan.project_id, ask, revise_request(plan.prompt, draft_of(plan), ask), user_id)
+        request = revise_request(plan.prompt, draft_of(plan), ask, questions_of(plan.questions))
+        draft, _, _ = await self._ask(chosen, plan.project_id, ask, request, user_id, may_ask=False)
         changed = await self._store.update_plan(
             plan_id, **{**draft.model_dump(exclude={"checks"}), "checks": json.dumps(draft.checks)}
         )
@@ -234,8 +282,13 @@ class PlanService:
         project = await self._projects.get(plan.project_id)
         chosen = await get_provider(provider or project.provider or None, model or project.model or None)
         # Offline starter mode builds from the person's words (its plan is the starter's own): a long plan as its
-        # "prompt" would only confuse how it names and personalises the app.
-        for_model = None if chosen.name == "offline" else build_message(plan.prompt, draft_of(plan))
+        # "prompt" would only confuse how it names and personalises the app. Their answers pick its starter.
+        questions = questions_of(plan.questions)
+        if chosen.name == "offline":
+            answers = answers_text(questions)
+            for_model = f"{plan.prompt}\n\n{answers}" if answers else None
+        else:
+            for_model = build_message(plan.prompt, draft_of(plan), questions)
         await self._generations.start(
             plan.project_id,
             plan.prompt,
@@ -253,11 +306,14 @@ class PlanService:
             raise PlanBuilt(
                 f"This plan was built already (version {plan.version}); ask for a new plan to change the app further."
             )
+        if plan.status == "asking":
+            raise PlanAsking("This plan waits for your answers to its questions: answer them first, then it is drafted.")
 
     async def _ask(
-        self, provider: Provider, project_id: str, prompt: str, request: ModelRequest, user_id: str
-    ) -> tuple[PlanDraft, str]:
-        """The model's plan, recorded as a generation of kind "plan" (tokens, cost, outcome); returns it and who wrote it."""
+        self, provider: Provider, project_id: str, prompt: str, request: ModelRequest, user_id: str, *, may_ask: bool = True
+    ) -> tuple[PlanDraft, list[PlanQuestion], str]:
+        """The model's plan (or, if it `may_ask`, its questions), recorded as a generation of kind "plan" (tokens,
+        cost, outcome); returns them and who wrote them."""
         if provider.name != "offline":
             allowance = await self._quotas.allowance(user_id)
             await check_budget(self._store, project_id, provider.model, request, UsageReport(), allowance)
@@ -267,12 +323,17 @@ class PlanService:
         started = time.monotonic()
         self._logs.emit(project_id, f"Asking {provider.name} for a plan: {prompt[:200]}", source="generate")
         try:
-            draft, usage = await answered(self._store, record, "plan", draft_plan(provider, request))
+            draft, questions, usage = await answered(self._store, record, "plan", draft_plan(provider, request, may_ask=may_ask))
         except GenerationError as exc:
             self._logs.emit(project_id, f"No plan: {exc}", LogLevel.error, source="generate")
             raise
-        await saved(self._store, record, provider, usage, started, summary=redact(f"Plan: {draft.title}"))
-        return _redacted(draft), provider.name
+        summary = f"Plan: {len(questions)} question(s) first" if questions else f"Plan: {draft.title}"
+        await saved(self._store, record, provider, usage, started, summary=redact(summary))
+        return _redacted(draft), [_asked(q) for q in questions], provider.name
+
+
+def _asked(question: PlanQuestion) -> PlanQuestion:
+    return question.model_copy(update={"question": redact(question.question), "options": [redact(o) for o in question.options]})
 
 
 def _redacted(draft: PlanDraft) -> PlanDraft:

@@ -33,13 +33,19 @@ class HistoryRow:
 RESULT_MARKS = {True: "\u2713 ", False: "\u2717 ", None: ""}
 
 
+def _plan_status(status: str, version: int | None) -> str:
+    if status == "built":
+        return f"Built as v{version}"
+    return "Waits for answers" if status == "asking" else "Proposed"
+
+
 @dataclasses.dataclass
 class PlanRow:
     """A plan kept with the project: what was asked, and its checks; built (with its version) or still proposed."""
 
     id: str
     title: str
-    status: str  # "Built as v3" or "Proposed"
+    status: str  # "Built as v3", "Proposed" or "Waits for answers"
     built: bool
     time: str
     checks: list[str]
@@ -75,7 +81,7 @@ class HistoryState(rx.State):
             PlanRow(
                 id=p.id,
                 title=p.title or p.prompt[:80],
-                status=f"Built as v{p.version}" if p.status == "built" else "Proposed",
+                status=_plan_status(p.status, p.version),
                 built=p.status == "built",
                 time=p.created_at.strftime("%d %b, %H:%M"),
                 checks=[f"{RESULT_MARKS[c.passed]}{c.number}. {c.text}" for c in p.checks],

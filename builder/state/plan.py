@@ -1,5 +1,6 @@
-"""Plan and Ask modes in the workspace: the project's proposed plan, edited in place, revised in words, and built;
-and questions about the project, answered from its files.
+"""Plan and Ask modes in the workspace: the project's proposed plan, edited in place, revised in words, and built
+(after the planner's own questions, if it asked any, were answered); and questions about the project, answered from
+its files.
 
 The follow-up box's mode sends its text here: Build (the usual generation), Plan first (a plan for the change is
 proposed instead of a build), Ask (an answer with the places it relies on; nothing changes), Add check (a
@@ -8,6 +9,8 @@ with tools: builder/services/agent_run.py).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import reflex as rx
 
@@ -18,7 +21,7 @@ from builder.services.access import Permission
 from builder.services.plans import PlanEdit, PlanInfo
 from builder.state.conversation import ConversationState
 from builder.state.editor import EditorState
-from builder.state.views import ChatEntry, answer_entry, plan_request
+from builder.state.views import AskedQuestion, ChatEntry, answer_entry, asked_question, plan_request
 from builder.state.workspace import Loaded, WorkspaceState
 
 ADD_CHECK_OFFLINE = (
@@ -44,6 +47,10 @@ class PlanState(WorkspaceState):
     pages: rx.Field[str] = rx.field("")
     data: rx.Field[str] = rx.field("")
     checks: rx.Field[list[str]] = rx.field(default_factory=list)
+    # The planner's questions while they wait for answers (the plan is drafted once they are answered); empty otherwise.
+    asking: rx.Field[list[AskedQuestion]] = rx.field(default_factory=list)
+    # "You told us": the questions the plan was drafted with, each with its answer (as `chosen`).
+    told: rx.Field[list[AskedQuestion]] = rx.field(default_factory=list)
     new_check: rx.Field[str] = rx.field("")
     revision: rx.Field[str] = rx.field("")
     provider: rx.Field[str] = rx.field("")
@@ -63,7 +70,7 @@ class PlanState(WorkspaceState):
             self.mode = "build"
             self.revision = self.new_check = self.note = ""
         plans = await loaded.services.plans.of_project(loaded.project.id)
-        waiting = next((p for p in reversed(plans) if p.status == "proposed"), None)
+        waiting = next((p for p in reversed(plans) if p.status in ("proposed", "asking")), None)
         if waiting is None:
             self.plan_id = ""
         elif waiting.id != self.plan_id or waiting.updated_at.isoformat() != self._seen:
@@ -73,6 +80,9 @@ class PlanState(WorkspaceState):
         self.plan_id = plan.id
         self.title, self.summary, self.pages, self.data = plan.title, plan.summary, plan.pages, plan.data
         self.checks = [check.text for check in plan.checks]
+        asked = [asked_question(q.question, q.options, q.other, q.answer) for q in plan.questions]
+        self.asking = asked if plan.status == "asking" else []
+        self.told = [] if plan.status == "asking" else [q for q in asked if q.chosen]
         self.provider = plan.provider
         self._seen = plan.updated_at.isoformat()
 
@@ -123,6 +133,40 @@ class PlanState(WorkspaceState):
             self.checks = [*self.checks, text]
             self.new_check = ""
             await self._save()
+
+    @rx.event
+    def choose(self, index: int, option: str) -> None:
+        """An option picked for question `index`: it is the answer, unless words of the person's own are typed."""
+        self._answering(index, chosen=option)
+
+    @rx.event
+    def set_own(self, index: int, text: str) -> None:
+        self._answering(index, own=text)
+
+    def _answering(self, index: int, **change: str) -> None:
+        if 0 <= index < len(self.asking):
+            self.asking = [dataclasses.replace(q, **change) if i == index else q for i, q in enumerate(self.asking)]
+            self.note = ""
+
+    @rx.event
+    async def answer_questions(self):
+        """Continue: the answers go to the planner, which drafts the plan with them."""
+        if not self.plan_id or not self.asking or self.busy:
+            return
+        answers = [q.own.strip() or q.chosen for q in self.asking]
+        self.busy = "answer"
+        yield
+        try:
+            allowed = await self.allowed(Permission.edit)
+            provider = (await self.get_state(ConversationState)).provider
+            plan = await allowed.services.plans.answer(self.plan_id, answers, provider=provider, user_id=allowed.actor.user_id)
+        except ForjaError as exc:
+            self.note = str(exc)
+        else:
+            self._take(plan)
+            self.note = ""
+        finally:
+            self.busy = ""
 
     @rx.event
     def set_revision(self, text: str) -> None:

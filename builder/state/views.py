@@ -77,6 +77,24 @@ class AcceptanceRow:
 
 
 @dataclasses.dataclass
+class AskedQuestion:
+    """A planner's question as the plan's form shows it: its options (none: answered in words), whether the person may
+    answer in their own words too, and what they chose or typed so far (once answered, `chosen` is the answer)."""
+
+    question: str
+    options: list[str]
+    # Whether it has options to pick, and whether it takes an answer in words (it has no options, or allows others).
+    choice: bool
+    words: bool
+    chosen: str = ""
+    own: str = ""
+
+
+def asked_question(question: str, options: list[str], other: bool, answer: str = "") -> AskedQuestion:
+    return AskedQuestion(question, options, bool(options), not options or other, answer)
+
+
+@dataclasses.dataclass
 class DiffLine:
     kind: str  # "add", "remove", "hunk", "meta" or "context"
     text: str

@@ -1,16 +1,22 @@
 """Plan mode in Chromium, offline: choose Plan first on the home page, read the starter's plan, edit its checks in
-place (at 1440 and at 390 wide), Build this, and reach the workspace with a version; the plan is in History."""
+place (at 1440 and at 390 wide), Build this, and reach the workspace with a version; the plan is in History. With a
+(scripted) model that asks first, the person answers its questions in the plan's form and the plan holds the answers."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
+import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE, Traffic, choose_example
 from tests.e2e.test_phone import assert_fits
+from tests.llm_server import ScriptedLLMServer, ToolAnswer
 
 EDITED = "Open the app: the title Todo List is at the top."
 ADDED = "Add \u201cWater the plants\u201d: it appears in the list."
@@ -135,3 +141,89 @@ def below(page: Page, lower: str | Locator, upper: str | Locator) -> bool:
     return up.evaluate(
         "(up, low) => !!(up.compareDocumentPosition(low) & Node.DOCUMENT_POSITION_FOLLOWING)", low.element_handle()
     )
+
+
+QUESTIONS = {
+    "title": "",
+    "summary": "",
+    "pages": "",
+    "data": "",
+    "checks": [],
+    "questions": [
+        {"question": "How long is one booking?", "options": ["30 minutes", "1 hour", "2 hours"], "other": False},
+        {"question": "When is the shop open?"},
+    ],
+}
+PLAN = {
+    "title": "Barber bookings",
+    "summary": "Customers book a one-hour haircut while the shop is open.",
+    "pages": "Book: pick a day and an hour.",
+    "data": "The bookings, in a database every visitor shares.",
+    "checks": ["Book Friday 10:00: it appears in the list."],
+}
+SHOTS = Path("/tmp/ask-shots")
+
+
+@pytest.fixture
+def forja_with_a_model(forja: str, llm: ScriptedLLMServer) -> Iterator[str]:
+    """The session's Forja with the scripted model connected (as an admin does on the admin page) for one test, and
+    offline again after it: cheaper than a Forja of its own."""
+    body = {"kind": "openai", "base_url": llm.openai_base_url, "api_key": "sk-test", "model": "scripted"}
+    added = httpx.post(f"{forja}/api/admin/models", json=body, timeout=10)
+    assert added.status_code == 201, added.text
+    try:
+        yield forja
+    finally:
+        httpx.delete(f"{forja}/api/admin/models/{added.json()['id']}", timeout=10).raise_for_status()
+
+
+def test_the_planner_asks_and_the_plan_holds_the_answers(
+    forja_with_a_model: str, llm: ScriptedLLMServer, page: Page, traffic: Traffic
+) -> None:
+    llm.queue(ToolAnswer(QUESTIONS, tool_name="propose_plan"))
+    SHOTS.mkdir(exist_ok=True)
+    page.set_viewport_size(DESKTOP)
+    page.goto(forja_with_a_model)
+    page.locator("#prompt").fill("A booking page for my barber shop")
+    page.locator("#mode-plan").click()
+    page.locator("#build-button").click()
+    page.wait_for_url(re.compile(r"/p/[0-9a-f]+$"))
+
+    form = page.locator("#plan-questions")
+    expect(form).to_be_visible(timeout=30_000)
+    expect(page.locator("#plan-card")).to_contain_text("A few questions first")
+    expect(page.locator(".plan-check")).to_have_count(0)  # no plan yet, and nothing to build
+    # A missing answer is said in words, and nothing is sent to the model.
+    page.locator("#plan-continue").click()
+    expect(page.locator("#plan-note")).to_contain_text("has no answer yet")
+    # Kept while it waits: a reload shows the questions again.
+    page.reload()
+    expect(form).to_be_visible(timeout=30_000)
+    # The options are radio buttons named by their labels; the open question is a text field with a label of its own.
+    length = form.get_by_role("group", name="1. How long is one booking?")
+    expect(length.get_by_role("radio")).to_have_count(3)
+    expect(length.get_by_role("textbox")).to_have_count(0)  # this question takes one of its options only
+    length.get_by_text("1 hour").click()
+    expect(length.get_by_role("radio", name="1 hour")).to_be_checked()
+    page.get_by_role("textbox", name="Your own answer to question 2").fill("Tuesday to Saturday, 9 to 18")
+    form.screenshot(path=str(SHOTS / "questions-1440.png"))
+    page.screenshot(path=str(SHOTS / "workspace-1440.png"))
+    page.set_viewport_size(PHONE)
+    page.locator("#phone-tab-chat").click()
+    expect(form).to_be_visible()
+    assert_fits(page, "the planner's questions, phone")
+    page.screenshot(path=str(SHOTS / "questions-390.png"))
+
+    llm.queue(ToolAnswer(PLAN, tool_name="propose_plan"))
+    page.locator("#plan-continue").click()
+    told = page.locator("#plan-told")
+    expect(told).to_contain_text("How long is one booking? 1 hour", timeout=30_000)
+    expect(told).to_contain_text("When is the shop open? Tuesday to Saturday, 9 to 18")
+    expect(page.locator("#plan-title")).to_have_value("Barber bookings")
+    expect(page.locator("#build-plan")).to_be_visible()
+    page.screenshot(path=str(SHOTS / "plan-390.png"))
+    page.set_viewport_size(DESKTOP)
+    page.locator("#plan-card").screenshot(path=str(SHOTS / "plan-1440.png"))
+    second = json.dumps(llm.requests[-1].body["messages"], ensure_ascii=False)
+    assert "How long is one booking? 1 hour" in second and "When is the shop open? Tuesday to Saturday, 9 to 18" in second
+    assert traffic.off_machine() == []

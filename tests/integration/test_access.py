@@ -180,6 +180,7 @@ OTHER_ROUTES = {
     ("GET", "/api/plans/{plan_id}"): "view on the plan's project",
     ("PUT", "/api/plans/{plan_id}"): "edit on the plan's project",
     ("POST", "/api/plans/{plan_id}/revise"): "edit on the plan's project",
+    ("POST", "/api/plans/{plan_id}/answers"): "edit on the plan's project",
     ("POST", "/api/plans/{plan_id}/build"): "edit on the plan's project",
 }
 # Pages outside /api/ (the sign-in guard does not see them) that send a browser to the sign-in page themselves.
@@ -451,12 +452,14 @@ async def test_plans_stay_with_their_projects_people(team: Team) -> None:
     edit = {"checks": ["Open the app: the list is shown."]}
     async with client_for() as http:
         for who in ("bruno", None):
-            for method, path, body in (("GET", url, None), ("PUT", url, edit), ("POST", f"{url}/build", {})):
+            answers = ("POST", f"{url}/answers", {"answers": []})
+            for method, path, body in (("GET", url, None), ("PUT", url, edit), ("POST", f"{url}/build", {}), answers):
                 refused = await http.request(method, path, json=body, headers=team.headers(who))
                 assert refused.status_code == (404 if who else 401), (who, method, path, refused.text)
         assert (await http.get(url, headers=team.headers("vera"))).json()["id"] == plan.id
         assert (await http.put(url, json=edit, headers=team.headers("vera"))).status_code == 403
         assert (await http.post(f"{url}/build", json={}, headers=team.headers("vera"))).status_code == 403
+        assert (await http.post(f"{url}/answers", json={"answers": []}, headers=team.headers("vera"))).status_code == 403
         stranger = await http.post("/api/plans", json={"prompt": "x", "project_id": team.project}, headers=team.headers("bruno"))
         assert stranger.status_code == 404, stranger.text
         edited = await http.put(url, json=edit, headers=team.headers("eric"))

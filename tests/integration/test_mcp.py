@@ -38,6 +38,8 @@ from tests.waiting import listening
 TOOLS = {
     "list_projects",
     "generate",
+    "plan",
+    "answer_plan",
     "ask_project",
     "list_files",
     "read_file",
@@ -95,14 +97,24 @@ async def refused(client: Client, tool: str, **arguments: Any) -> str:
     return text.removeprefix(f"Error executing tool {tool}: ")
 
 
-async def stdio_session(client: Client, services: Services) -> str:
-    """Build offline, read and write files, run the preview: what an agent on this machine does. Answers the project."""
+async def stdio_session(client: Client, services: Services) -> tuple[str, str]:
+    """Build offline, plan, read and write files, run the preview: what an agent on this machine does. Answers the
+    project built and the project planned."""
     assert {tool.name for tool in (await client.list_tools()).tools} == TOOLS
     made = await ok(client, "generate", prompt="A landing page for a bakery", check=False)
     project = made["project_id"]
     assert made["version"] == 1 and "index.html" in made["files"] and made["check"] is None
     assert (made["steps"], made["generation_id"]) == ([], None)  # agent mode's, for a follow-up with agent=True
     assert [p["id"] for p in await ok(client, "list_projects")] == [project]
+    # A blog fits two starters alike: the offline planner asks which, and the answer picks the plan's starter.
+    asked = await ok(client, "plan", prompt="A blog")
+    assert asked["status"] == "asking" and asked["checks"] == []
+    [question] = asked["questions"]
+    posts = question["options"][0]
+    assert posts.startswith("A site of posts") and question["other"] is False
+    drafted = await ok(client, "answer_plan", plan_id=asked["id"], answers=[posts])
+    assert drafted["status"] == "proposed" and drafted["questions"][0]["answer"] == posts
+    assert "Flask" in drafted["summary"] and drafted["checks"]
     page = await ok(client, "read_file", project_id=project, path="index.html")
     assert page["encoding"] == "utf-8" and "<html" in page["content"]
     answer = await ok(client, "ask_project", project_id=project, question="Where is the bakery's name?")
@@ -125,7 +137,7 @@ async def stdio_session(client: Client, services: Services) -> str:
     tail = (await client.call_tool("preview_logs", {"project_id": project, "lines": 5})).content
     lines = [line.text for line in services.logs.history(project)]
     assert len(lines) > 5 and tail[0].text == "\n".join(lines[-5:])  # pyright: ignore[reportAttributeAccessIssue]
-    return project
+    return project, asked["project_id"]
 
 
 @asynccontextmanager
@@ -151,7 +163,7 @@ async def test_stdio_and_http_with_roles_quotas_and_tokens(
     cli = Cli(builder.settings.settings.data_dir, sqlite_url.sync, FORJA_PORT=str(builder.settings.settings.port))
     params = StdioServerParameters(command=sys.executable, args=["-m", "builder", "mcp"], env=cli.env, cwd=str(REPO))
     async with Client(params) as client:
-        built = await stdio_session(client, services)
+        built, planned = await stdio_session(client, services)
     await services.previews.stop(built)
 
     # With accounts: the HTTP endpoint acts as the person a personal token names.
@@ -167,11 +179,11 @@ async def test_stdio_and_http_with_roles_quotas_and_tokens(
         await services.access.add_member(project, bo.actor.email, ProjectRole.viewer)
         async with mcp_as(forja, ana.token) as client:
             # The first account (the admin) took over what was made before accounts.
-            assert {p["id"] for p in await ok(client, "list_projects")} == {project, built}
-            # Quotas refuse in their own words: Ana owns two projects, her limit here.
-            monkeypatch.setattr(builder.settings.settings, "quota_projects", 2)
+            assert {p["id"] for p in await ok(client, "list_projects")} == {project, built, planned}
+            # Quotas refuse in their own words: Ana owns three projects, her limit here.
+            monkeypatch.setattr(builder.settings.settings, "quota_projects", 3)
             assert (await refused(client, "generate", prompt="A bakery", check=False)).startswith(
-                "You own 2 projects, your limit on this Forja."
+                "You own 3 projects, your limit on this Forja."
             )
             started = await ok(client, "start_preview", project_id=project, runner="local")
             assert started["runner"] == "local" and started["version"] == 1

@@ -118,6 +118,79 @@ async def test_plan_proposed_revised_edited_and_built(
     assert len(await services.plans.of_project(project_id)) == 2
 
 
+QUESTIONS = {
+    "title": "",
+    "summary": "",
+    "pages": "",
+    "data": "",
+    "checks": [],
+    "questions": [
+        {"question": "How long is one booking?", "options": ["30 minutes", "1 hour"], "other": False},
+        {"question": "When is the shop open?"},
+    ],
+}
+
+
+async def test_the_planner_asks_first_and_plans_and_builds_with_the_answers(
+    client: httpx.AsyncClient, scripted_llm: ScriptedLLMServer
+) -> None:
+    scripted_llm.queue(ToolAnswer(QUESTIONS, tool_name="propose_plan"))
+    response = await client.post("/api/plans", json={"prompt": "A booking page for my barber shop", "provider": "anthropic"})
+    assert response.status_code == 200, response.text
+    asking = response.json()
+    assert (asking["status"], asking["checks"]) == ("asking", [])
+    assert [(q["question"], q["options"], q["other"], q["answer"]) for q in asking["questions"]] == [
+        ("How long is one booking?", ["30 minutes", "1 hour"], False, ""),
+        ("When is the shop open?", [], True, ""),
+    ]
+    plan_url = f"/api/plans/{asking['id']}"
+    # Kept: a reload shows the questions again; nothing else can be done with the plan until they are answered.
+    assert (await client.get(plan_url)).json()["questions"] == asking["questions"]
+    waits = await client.post(f"{plan_url}/build", json={})
+    assert waits.status_code == 409 and "waits for your answers" in waits.json()["detail"]
+
+    # Answers checked before any model is asked.
+    missing = await client.post(f"{plan_url}/answers", json={"answers": ["1 hour", " "]})
+    assert missing.status_code == 422 and missing.json()["detail"] == (
+        "Question 2 (\u201cWhen is the shop open?\u201d) has no answer yet."
+    )
+    other = await client.post(f"{plan_url}/answers", json={"answers": ["45 minutes", "Tuesday to Saturday, 9 to 18"]})
+    assert other.status_code == 422 and "\u201c45 minutes\u201d is not" in other.json()["detail"]
+    assert len(scripted_llm.requests) == 1
+
+    scripted_llm.queue(ToolAnswer(PLAN, tool_name="propose_plan"))
+    answers = ["1 hour", "Tuesday to Saturday, 9 to 18"]
+    response = await client.post(f"{plan_url}/answers", json={"answers": answers, "provider": "openai"})
+    assert response.status_code == 200, response.text
+    plan = response.json()
+    assert (plan["status"], plan["title"], plan["provider"]) == ("proposed", "Barber bookings", "openai")
+    assert [q["answer"] for q in plan["questions"]] == answers
+    second = scripted_llm.requests[1].text
+    assert "How long is one booking? 1 hour" in second and "When is the shop open? Tuesday to Saturday, 9 to 18" in second
+    assert (await client.post(f"{plan_url}/answers", json={"answers": answers})).status_code == 409  # asked once
+
+    scripted_llm.queue(ToolAnswer(tool(SITE)))
+    built = parse_sse((await client.post(f"{plan_url}/build", json={"provider": "anthropic"})).text)
+    assert built[-1][0] == "done" and built[-1][1]["version"] == 1
+    build_text = scripted_llm.requests[2].text
+    assert "How long is one booking? 1 hour" in build_text and "Tuesday to Saturday, 9 to 18" in build_text
+    assert PLAN["checks"][1] in build_text
+    kinds = [(g["kind"], g["outcome"]) for g in (await client.get(f"/api/projects/{plan['project_id']}/generations")).json()]
+    assert kinds == [("plan", "saved"), ("plan", "saved"), ("prompt", "saved")]
+
+
+async def test_offline_asks_which_starter_and_builds_the_one_picked(client: httpx.AsyncClient, offline_only: None) -> None:
+    asking = (await client.post("/api/plans", json={"prompt": "A blog"})).json()
+    [question] = asking["questions"]
+    page = next(option for option in question["options"] if option.startswith("A one-page site"))
+    plan = (await client.post(f"/api/plans/{asking['id']}/answers", json={"answers": [page]})).json()
+    assert plan["status"] == "proposed" and "Plain HTML landing page" in plan["summary"]
+    done = parse_sse((await client.post(f"/api/plans/{plan['id']}/build", json={})).text)
+    assert done[-1][0] == "done"
+    files = [f["path"] for f in (await client.get(f"/api/projects/{plan['project_id']}/files")).json()]
+    assert "index.html" in files and "app.py" not in files  # the one-page site, not the posts site
+
+
 async def test_a_plan_the_model_did_not_give_leaves_no_project(
     client: httpx.AsyncClient, scripted_llm: ScriptedLLMServer
 ) -> None:
@@ -188,3 +261,10 @@ async def test_cli_plans_then_builds_the_plan(tmp_path: Path) -> None:
     assert (out["id"], out["version"], out["plan_id"]) == (planned["project_id"], 1, planned["plan_id"])
     assert [c["text"] for c in out["checks"]] == [c["text"] for c in planned["checks"]]
     assert all(c["passed"] is None and c["screenshot"] is None for c in out["checks"])
+
+    # A plan that asks first is answered with plan-answer, its answers in the questions' order.
+    asked = cli.json("plan", "A blog")
+    assert asked["status"] == "asking" and len(asked["questions"]) == 1
+    posts = asked["questions"][0]["options"][0]
+    answered = cli.json("plan-answer", asked["plan_id"], posts)
+    assert (answered["status"], answered["questions"][0]["answer"]) == ("proposed", posts)

@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Mapping
 from builder.errors import ProviderError
 from builder.generation.offline_edits import COLOURS, colour_named, edit
 from builder.generation.offline_fit import CLAUSE, LEADING, decide
+from builder.generation.offline_question import picked_starter, starter_question
+from builder.generation.plan_questions import split_answers
 from builder.generation.planning import PLAN_TOOL, PlanDraft
 from builder.generation.providers.base import (
     Finished,
@@ -24,7 +26,7 @@ from builder.generation.providers.base import (
     ToolDelta,
     UsageReport,
 )
-from builder.generation.starters import StarterVariables, load_starters, render_starter
+from builder.generation.starters import Starter, StarterVariables, load_starters, render_starter
 from builder.generation.who_connects import HOW_TO_CONNECT
 from builder.text import shorten, trim_dangling
 
@@ -144,8 +146,9 @@ def look_done(prompt: str) -> str:
     return ""
 
 
-def personalise(prompt: str) -> StarterVariables:
-    """The starter's variables for this request; its tagline is the fitting starter's own (`Fit.tagline`)."""
+def personalise(prompt: str, picked: Starter | None = None) -> StarterVariables:
+    """The starter's variables for this request; its tagline is the fitting starter's own (`Fit.tagline`), or the
+    `picked` one's."""
     lowered = prompt.lower()
     colour = colour_asked(prompt)
     accent = COLOURS[colour] if colour else next((hexa for word, hexa in _THEMES.items() if word in lowered), "#4f46e5")
@@ -162,7 +165,7 @@ def personalise(prompt: str) -> StarterVariables:
         item_noun_plural=plural,
         examples=examples,
     )
-    fit = decide(prompt, variables.features, load_starters())
+    fit = decide(prompt, variables.features, load_starters(), picked)
     tagline = shorten(fit.tagline(variables.item_noun, variables.item_noun_plural), 300)
     return variables.model_copy(update={"tagline": tagline})
 
@@ -173,8 +176,10 @@ class OfflineProvider(Provider):
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:
         if request.tool.name == PLAN_TOOL.name:
-            plan = offline_plan(request.prompt, request.tree)
-            yield ToolDelta(plan.model_dump_json())
+            words, answers = split_answers(request.prompt)
+            question = None if request.tree or answers else starter_question(words, load_starters())
+            answer = {"questions": [question.model_dump()]} if question else offline_plan(request.prompt, request.tree)
+            yield ToolDelta(json.dumps(answer) if isinstance(answer, dict) else answer.model_dump_json())
             yield UsageReport()
             yield Finished("tool_use")
             return
@@ -187,9 +192,10 @@ class OfflineProvider(Provider):
         yield UsageReport()
         yield Finished("tool_use")
 
-    def _new(self, prompt: str) -> tuple[dict[str, object], dict[str, str]]:
-        variables = personalise(prompt)
-        fit = decide(prompt, variables.features, load_starters())
+    def _new(self, request: str) -> tuple[dict[str, object], dict[str, str]]:
+        prompt, picked = _picked(request)
+        variables = personalise(prompt, picked)
+        fit = decide(prompt, variables.features, load_starters(), picked)
         # Only what the starter really does is shown in the app; the rest is named in the summary.
         variables = variables.model_copy(update={"features": fit.built})
         files = render_starter(fit.starter, variables)
@@ -215,8 +221,10 @@ class OfflineProvider(Provider):
 def offline_plan(prompt: str, tree: Mapping[str, str]) -> PlanDraft:
     """The plan offline starter mode really builds: for a new app (no `tree`), the fitting starter's own in the
     person's words; for a change, what its edit of these files would do, or ProviderError when it can do none of it
-    (a plan whose Build this could only fail)."""
-    variables = personalise(prompt)
+    (a plan whose Build this could only fail). The person's answer to `starter_question`, after their words, picks the
+    starter."""
+    prompt, picked = _picked(prompt)
+    variables = personalise(prompt, picked)
     if tree:
         change = edit(prompt, tree)
         if not change.files:
@@ -232,7 +240,7 @@ def offline_plan(prompt: str, tree: Mapping[str, str]) -> PlanDraft:
             data="Unchanged.",
             checks=[f"Open the app: it shows this change: {done}" for done in change.done][:10],
         )
-    fit = decide(prompt, variables.features, load_starters())
+    fit = decide(prompt, variables.features, load_starters(), picked)
     starter = fit.starter
     summary = f"Built offline (no AI) from the {starter.title} starter: {starter.description}"
     if fit.not_built or fit.lacks:
@@ -241,3 +249,9 @@ def offline_plan(prompt: str, tree: Mapping[str, str]) -> PlanDraft:
         return PlanDraft(title=variables.title, summary=summary, pages=starter.description, data="", checks=[])
     plan = starter.plan.for_app(variables)
     return PlanDraft(title=variables.title, summary=summary, pages=plan.pages, data=plan.data, checks=list(plan.checks))
+
+
+def _picked(request: str) -> tuple[str, Starter | None]:
+    """The person's words, and the starter their answer picked (none when they were not asked)."""
+    prompt, answers = split_answers(request)
+    return prompt, picked_starter(prompt, answers, load_starters())

@@ -61,7 +61,9 @@ def test_both_public_hosts_http_and_scoped_packages_move_and_nothing_else_does()
 
 def test_only_a_yarn_1_lockfile_changes_and_only_with_a_mirror() -> None:
     berry = b'__metadata:\n  version: 8\n\n"left-pad@npm:^1.3.0":\n  resolution: "left-pad@npm:1.3.0"\n'
-    berry += b'\n"x@https://registry.yarnpkg.com/x/-/x-1.0.0.tgz":\n  resolution: "x@https://registry.yarnpkg.com/x/-/x-1.0.0.tgz"\n'
+    berry += (
+        b'\n"x@https://registry.yarnpkg.com/x/-/x-1.0.0.tgz":\n  resolution: "x@https://registry.yarnpkg.com/x/-/x-1.0.0.tgz"\n'
+    )
     pnpm = b"lockfileVersion: '9.0'\npackages:\n  left-pad@1.3.0:\n    resolution: {integrity: sha512-XI5M}\n"
     files = {"yarn.lock": PLANTED, "apps/old/yarn.lock": berry, "pnpm-lock.yaml": pnpm, "package.json": b"{}"}
     assert for_sandbox(files, None) is files and for_sandbox(files, "") is files
@@ -78,7 +80,12 @@ def test_the_sandbox_s_yarn_lock_never_comes_back_into_the_project_with_the_mirr
     assert as_saved("yarn.lock", sandbox, PLANTED, MIRROR) == PLANTED
     assert compare({"yarn.lock": PLANTED}, {"yarn.lock": as_saved("yarn.lock", sandbox, PLANTED, MIRROR)}).changed == {}
     # Changed in the sandbox (a `yarn add` there): the mirror's address goes back to yarn's own registry.
-    added = sandbox + b'\nis-odd@^3.0.1:\n  version "3.0.1"\n  resolved "' + ON_MIRROR + b'is-odd/-/is-odd-3.0.1.tgz#65101baf3727d728b66fa62f50cda7f2d3989601"\n'
+    added = (
+        sandbox
+        + b'\nis-odd@^3.0.1:\n  version "3.0.1"\n  resolved "'
+        + ON_MIRROR
+        + b'is-odd/-/is-odd-3.0.1.tgz#65101baf3727d728b66fa62f50cda7f2d3989601"\n'
+    )
     back = as_saved("yarn.lock", added, PLANTED, MIRROR)
     assert ON_MIRROR not in back
     assert b'resolved "https://registry.yarnpkg.com/is-odd/-/is-odd-3.0.1.tgz#65101baf3727d728b66fa62f50cda7f2d3989601"' in back

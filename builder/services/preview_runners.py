@@ -45,6 +45,8 @@ def install_env() -> dict[str, str]:
         env["COREPACK_HOME"] = str(settings.corepack_cache)
     if settings.npm_registry:
         env["npm_config_registry"] = env["COREPACK_NPM_REGISTRY"] = settings.npm_registry
+    if settings.corepack_integrity_keys:
+        env["COREPACK_INTEGRITY_KEYS"] = settings.corepack_integrity_keys
     if settings.pip_index_url:
         env["PIP_INDEX_URL"] = settings.pip_index_url
     if settings.preview_extra_ca:
@@ -64,6 +66,7 @@ def docker_settings() -> dict[str, Any]:
         "warm_pool": settings.preview_warm_pool,
         "extra_ca_path": settings.preview_extra_ca or None,
         "npm_registry": settings.npm_registry or None,
+        "corepack_integrity_keys": settings.corepack_integrity_keys or None,
         "pip_index_url": settings.pip_index_url or None,
         "npm_seed": settings.npm_seed_cache,
         "wheel_seed": settings.pip_seed_wheels,

@@ -174,6 +174,8 @@ class ContainerSpec:
                 env[var] = "/home/preview/.forja/ca-bundle.pem"
         if self.config.npm_registry:
             env["npm_config_registry"] = env["COREPACK_NPM_REGISTRY"] = self.config.npm_registry
+        if self.config.corepack_integrity_keys:
+            env["COREPACK_INTEGRITY_KEYS"] = self.config.corepack_integrity_keys
         if "corepack" in self.seed_dirs:
             env["COREPACK_HOME"] = f"{SEED_DIR}/corepack"  # read-only: pnpm and yarn as prepared, no download
         if self.config.pip_index_url:

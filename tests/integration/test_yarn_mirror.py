@@ -28,7 +28,7 @@ from preview_runtime.proxy import PreviewProxy
 from preview_runtime.runner import PreviewInfo, PreviewState
 from scripts.corpus import COREPACK_DIR, ENTRIES, app_files
 from tests.conftest import corpus_app, free_port
-from tests.integration.test_local_isolation import _bwrap_or_fail_in_ci
+from tests.integration.test_local_isolation import _bwrap_or_fail_in_ci, _log, _running, _spec
 
 NAME = "express-generator-yarn"
 RUNNING_WITHIN_S = 60
@@ -56,7 +56,7 @@ async def mirror(packages: dict[str, Path]) -> AsyncIterator[tuple[str, list[str
         # One request a connection: the egress proxy forwards each with `Connection: close`.
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             head = await reader.readuntil(b"\r\n\r\n")
-            path = urlsplit(head.split(b" ", 2)[1].decode()).path
+            path = head.split(b" ", 2)[1].decode().split("?", 1)[0]  # origin-form, as the egress proxy forwards it
             asked.append(path)
             found = packages.get(path)
             body = found.read_bytes() if found else b"not here\n"
@@ -125,5 +125,27 @@ async def test_a_yarn_1_project_installs_from_the_only_reachable_mirror_and_not_
             assert page.status_code == 200 and "Welcome to Express" in page.text, page.text[:500]
             await plain.stop("plain1")
             await manager.stop("mirror1")
+        finally:
+            await runner.close()
+
+
+async def test_corepack_in_the_sandbox_asks_the_mirror_through_the_egress_proxy_for_a_manager_not_in_its_cache(
+    tmp_path: Path,
+) -> None:
+    """Node's fetch, which corepack downloads with, goes through the egress proxy only with NODE_USE_ENV_PROXY (set by
+    local/network.py): without it, it connects straight from the sandbox's own network, where nothing answers."""
+    _bwrap_or_fail_in_ci()
+    async with mirror({}) as (url, asked):
+        env = {"npm_config_registry": url, "COREPACK_NPM_REGISTRY": url}
+        runner = LocalRunner(tmp_path / "work", sandbox=True, env=env, egress_hosts=[])
+        try:
+            lines, sink = _log()
+            # An empty cache of its own: corepack must fetch yarn; the mirror has nothing, so its answer is 404.
+            fetch = "COREPACK_HOME=$HOME/corepack corepack yarn@1.22.21 --version 2>&1 | grep -E '^Error'"
+            server = "require('http').createServer((_, r) => r.end('ok')).listen(process.env.PORT, process.env.HOST)"
+            await runner.start(_spec("corepack1", {"package.json": b"{}"}, f'{fetch}; node -e "{server}"'), sink)  # pyright: ignore[reportArgumentType]
+            await _running(runner, "corepack1", within=60)
+            assert [path for path in asked if path.endswith("/yarn/1.22.21")], (asked, lines)
+            assert any("Server answered with HTTP 404" in line for line in lines), lines
         finally:
             await runner.close()

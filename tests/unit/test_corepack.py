@@ -112,10 +112,12 @@ def test_the_integrity_keys_setting_reaches_corepack_in_every_runner_and_in_setu
     monkeypatch.setattr(settings, "npm_registry", "http://nexus.corp.example:8081/")
     # The local runner: its every preview's environment, which corepack runs in.
     local = preview_env(4000, tmp_path / "home", install_env())
-    assert local["COREPACK_INTEGRITY_KEYS"] == "0" and local["COREPACK_NPM_REGISTRY"] == "http://nexus.corp.example:8081/"
+    assert local["COREPACK_INTEGRITY_KEYS"] == "0" and local["npm_config_registry"] == "http://nexus.corp.example:8081/"
+    # corepack appends "/yarn/1.22.22" to its registry as written: no trailing slash, or it would ask for "//yarn".
+    assert local["COREPACK_NPM_REGISTRY"] == "http://nexus.corp.example:8081"
     # Docker and the swarm (their containers' environment), though a name with KEY in extra_env never gets in.
     docker = dict(item.split("=", 1) for item in ContainerSpec(DockerConfig(**docker_settings())).env("nonce", 60, False))
-    assert docker["COREPACK_INTEGRITY_KEYS"] == "0"
+    assert docker["COREPACK_INTEGRITY_KEYS"] == "0" and docker["COREPACK_NPM_REGISTRY"] == "http://nexus.corp.example:8081"
     swarm = dict(item.split("=", 1) for item in ContainerSpec(SwarmConfig(**docker_settings())).env("nonce", 60, False))
     assert swarm["COREPACK_INTEGRITY_KEYS"] == "0"
     # Setup's preparation of the cache, with the mirror unless its environment names one.

@@ -28,6 +28,12 @@ DEFAULT_SPECS = tuple(f"{name.removesuffix('-berry')}@{version}" for name, versi
 PREVIEW_ENV = {"COREPACK_ENABLE_DOWNLOAD_PROMPT": "0", "COREPACK_ENABLE_AUTO_PIN": "0", "COREPACK_ENABLE_STRICT": "0"}
 
 
+def registry_url(registry: str) -> str:
+    """COREPACK_NPM_REGISTRY for a registry's URL: corepack appends "/<name>/<version>" to it as written, so a trailing
+    slash (as npm's own settings usually have one) would ask for "//yarn/1.22.22", which a mirror may not serve."""
+    return registry.rstrip("/")
+
+
 def is_cache(folder: str | os.PathLike[str] | None) -> bool:
     """A corepack cache (its v1 folder): only that is shown to previews, never any folder a setting names."""
     return folder is not None and os.fspath(folder) != "" and os.path.isdir(os.path.join(folder, "v1"))
@@ -49,7 +55,7 @@ def prepare(home: Path, specs: Iterable[str], env: Mapping[str, str]) -> None:
     result = subprocess.run(
         ["corepack", "install", "--global", *missing],
         env={
-            "COREPACK_NPM_REGISTRY": env.get("npm_config_registry") or NPM_REGISTRY,
+            "COREPACK_NPM_REGISTRY": registry_url(env.get("npm_config_registry") or NPM_REGISTRY),
             **env,
             "COREPACK_HOME": str(home),
             **PREVIEW_ENV,

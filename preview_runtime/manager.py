@@ -22,6 +22,7 @@ import httpx
 from preview_runtime.direct_http import direct_client
 from preview_runtime.echoes import Echoes, probe_url
 from preview_runtime.liveness import ALIVE_PATH, AnswerWatch
+from preview_runtime.lockfile_mirror import for_sandbox
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import RunPlan
 from preview_runtime.preview_headers import WAKING, app_answered
@@ -85,8 +86,12 @@ class PreviewManager:
         on_change: ChangeListener | None = None,
         on_wake_request: WakeRequest | None = None,
         visits_count: Callable[[str], bool] | None = None,
+        npm_registry: str | None = None,
     ) -> None:
+        """`npm_registry`: the registry mirror previews install from, which their yarn.lock is rewritten for
+        (lockfile_mirror.py) on its way to any runner."""
         self.runners = dict(runners)
+        self.npm_registry = npm_registry
         self.proxy = proxy
         self.logs = logs
         self.reaper = Reaper(self, park_after_s, remove_after_s, ttl_s)
@@ -226,6 +231,7 @@ class PreviewManager:
         self, preview_id: str, project_id: str, version: int, files: Mapping[str, bytes], plan: RunPlan, runner: str = "auto"
     ) -> PreviewInfo:
         chosen, reason = choose_runner(runner, self.runners, self.unavailable)
+        files = for_sandbox(files, self.npm_registry)
         spec = PreviewSpec(preview_id=preview_id, project_id=project_id, version=version, files=files, plan=plan)
         what = f" ({plan.framework})" if plan.framework else ""
         self.logs.emit(
@@ -249,7 +255,7 @@ class PreviewManager:
         """Install the project's dependencies with the runner its next preview gets, before that preview starts
         (see Runner.prepare); its lines go to the project's log."""
         chosen, _ = choose_runner(runner, self.runners, self.unavailable)
-        await chosen.prepare(project_id, files, plan, self._sink(project_id))
+        await chosen.prepare(project_id, for_sandbox(files, self.npm_registry), plan, self._sink(project_id))
 
     async def _watch(self, preview_id: str) -> None:
         """Route the proxy once the dev server answers; report failure in plain words and each state to the listener."""
@@ -353,7 +359,7 @@ class PreviewManager:
                 await self.wake(preview_id)
             if echoes := self._echoes.get(preview_id):
                 echoes.pushed([*changed, *deleted], own=own)
-            await running.runner.push_files(preview_id, changed, deleted)
+            await running.runner.push_files(preview_id, for_sandbox(changed, self.npm_registry), deleted)
             if version is not None:
                 self.holds(preview_id, version)
 

@@ -21,12 +21,14 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from builder.generation.starters import Starter, StarterVariables, load_starters, render_starter  # noqa: E402
+from builder.settings import settings  # noqa: E402
 from preview_runtime.corepack import DEFAULT_SPECS, prepare  # noqa: E402
 
 CACHE = REPO / ".cache" / "starters-npm"
@@ -74,13 +76,24 @@ def prepare_managers() -> None:
     """pnpm and yarn at the versions previews run when a project pins none, so they start with no download. Starters
     need neither: a failure is said, not fatal."""
     try:
-        prepare(COREPACK, DEFAULT_SPECS, os.environ)
+        prepare(COREPACK, DEFAULT_SPECS, corepack_env(os.environ))
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
         log.warning(
             "%s; pnpm and yarn projects' previews will download them (a registry mirror without npm's "
-            "signatures needs COREPACK_INTEGRITY_KEYS=0 for corepack)",
+            "signatures needs FORJA_COREPACK_INTEGRITY_KEYS=0 for corepack)",
             exc,
         )
+
+
+def corepack_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The machine's environment with what Forja's settings tell corepack: the registry mirror previews use (unless
+    the environment names one) and the integrity keys to check the managers against."""
+    env = dict(environ)
+    if settings.npm_registry:
+        env.setdefault("npm_config_registry", settings.npm_registry)
+    if settings.corepack_integrity_keys:
+        env["COREPACK_INTEGRITY_KEYS"] = settings.corepack_integrity_keys
+    return env
 
 
 def tested_stamp() -> str:

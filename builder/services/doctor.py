@@ -187,6 +187,24 @@ def _registries_check(registries: dict[str, Refusal | None] | None) -> Check:
     return Check(name="registries", ok=True, detail=f"Installs in sandboxed previews may reach {reached}.")
 
 
+def _corepack_check() -> Check:
+    """What corepack checks the pnpm and yarn it downloads against: with a mirror, npm's signatures may be missing."""
+    keys = settings.corepack_integrity_keys
+    if settings.npm_registry and not keys:
+        detail = (
+            "A registry mirror is set (FORJA_NPM_REGISTRY) but not the keys corepack checks pnpm and yarn against: if "
+            "the mirror does not serve npm's signatures, previews of pnpm and Yarn projects whose version is not in "
+            "corepack's cache fail to download it; FORJA_COREPACK_INTEGRITY_KEYS=0 (or the mirror's keys) fixes it."
+        )
+    elif keys == "0":
+        detail = "corepack downloads pnpm and yarn without checking their signatures (FORJA_COREPACK_INTEGRITY_KEYS=0)."
+    elif keys:
+        detail = "corepack checks the pnpm and yarn it downloads against the keys in FORJA_COREPACK_INTEGRITY_KEYS."
+    else:
+        detail = "corepack checks the pnpm and yarn it downloads against npm's own keys."
+    return Check(name="corepack", ok=True, detail=detail)
+
+
 def _chromium_check() -> Check:
     found = find_chromium(settings.chromium_path)
     if found is None:
@@ -373,6 +391,7 @@ async def diagnose(
             sandbox,
             limits,
             _registries_check(reached),
+            _corepack_check(),
             docker_check,
             image_check,
             traefik,

@@ -171,6 +171,7 @@ class PreviewHub:
             on_change=self._changed,
             on_wake_request=self._woken_by_address,
             visits_count=lambda preview_id: preview_id.startswith(APP_PREVIEW),  # published server apps
+            npm_registry=settings.npm_registry or None,
         )
         manager.unavailable.update(unavailable)
         await manager.start_background()

@@ -16,7 +16,7 @@ from builder.errors import PreviewError, PreviewRefused
 from builder.settings import settings
 from preview_runtime import console_bridge, select_bridge
 from preview_runtime.annotate import annotate
-from preview_runtime.corepack import is_cache
+from preview_runtime.corepack import is_cache, registry_url
 from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage
 from preview_runtime.listening import Deadlines
 from preview_runtime.local import LocalRunner
@@ -44,7 +44,10 @@ def install_env() -> dict[str, str]:
     if is_cache(settings.corepack_cache):
         env["COREPACK_HOME"] = str(settings.corepack_cache)
     if settings.npm_registry:
-        env["npm_config_registry"] = env["COREPACK_NPM_REGISTRY"] = settings.npm_registry
+        env["npm_config_registry"] = settings.npm_registry
+        env["COREPACK_NPM_REGISTRY"] = registry_url(settings.npm_registry)
+    if settings.corepack_integrity_keys:
+        env["COREPACK_INTEGRITY_KEYS"] = settings.corepack_integrity_keys
     if settings.pip_index_url:
         env["PIP_INDEX_URL"] = settings.pip_index_url
     if settings.preview_extra_ca:
@@ -64,6 +67,7 @@ def docker_settings() -> dict[str, Any]:
         "warm_pool": settings.preview_warm_pool,
         "extra_ca_path": settings.preview_extra_ca or None,
         "npm_registry": settings.npm_registry or None,
+        "corepack_integrity_keys": settings.corepack_integrity_keys or None,
         "pip_index_url": settings.pip_index_url or None,
         "npm_seed": settings.npm_seed_cache,
         "wheel_seed": settings.pip_seed_wheels,

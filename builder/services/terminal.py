@@ -31,6 +31,7 @@ from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime import console_bridge, select_bridge
 from preview_runtime.collect import is_skipped
+from preview_runtime.lockfile_mirror import as_saved
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.runner import Shell
 
@@ -251,7 +252,13 @@ class TerminalService:
     async def _files_here(self, project_id: str) -> TerminalFiles:
         working = await self._hub.collect(project_key(project_id), "", settings.max_upload_bytes)
         tree = await self._store.read_tree(project_id)
-        return compare(tree, {path: without_scripts(path, data) for path, data in working.items()})
+        return compare(tree, {path: as_written(path, data, tree.get(path)) for path, data in working.items()})
+
+
+def as_written(path: str, data: bytes, saved: bytes | None) -> bytes:
+    """A file of the running copy as the project wrote it: without Forja's scripts in its pages, and a yarn.lock
+    without the mirror's address the preview got it with (preview_runtime/lockfile_mirror.py)."""
+    return as_saved(path, without_scripts(path, data), saved, settings.npm_registry or None)
 
 
 def without_scripts(path: str, data: bytes) -> bytes:

@@ -1,5 +1,6 @@
 """Settings of previews: the runners and their limits, installs in them, and WebContainers."""
 
+import json
 import os
 from pathlib import Path
 from typing import Literal
@@ -163,7 +164,16 @@ class InstallSettings(BaseSettings):
     npm_registry: str = Field(
         default="",
         description="npm registry mirror for installs inside previews (empty: npm's default); sandboxed previews may "
-        "reach it on its URL's port even at a private address.",
+        "reach it on its URL's port even at a private address. A Yarn 1 project's yarn.lock names the public "
+        "registry in each package's URL, which Yarn 1 fetches as written: the copy a preview installs from names this "
+        "mirror there instead (the project's own file is unchanged).",
+    )
+    corepack_integrity_keys: str = Field(
+        default="",
+        description="The keys corepack checks the pnpm and yarn it downloads against (`COREPACK_INTEGRITY_KEYS` in "
+        "previews of every runner and in setup's preparation of the corepack cache). Empty: corepack's own, npm's; "
+        "`0`: no check, for a registry mirror that does not serve npm's signatures (corepack then refuses every "
+        'download); or a JSON object of keys as corepack reads them (`{"npm": [{"keyid": ..., "key": ...}]}`).',
     )
     npm_seed_cache: Path | None = Field(
         default=REPO_ROOT / ".cache" / "starters-npm",
@@ -176,7 +186,7 @@ class InstallSettings(BaseSettings):
         description="corepack's cache (`COREPACK_HOME`) of pnpm and yarn versions, read-only in previews of both runners "
         "(Docker: a path on the Docker host), so pnpm and yarn projects install with no download of the manager; "
         "setup prepares Forja's default versions into it (a registry mirror without npm's signatures needs "
-        "`COREPACK_INTEGRITY_KEYS=0` in setup's environment). Empty: previews download the managers.",
+        "FORJA_COREPACK_INTEGRITY_KEYS). Empty: previews download the managers.",
     )
     pip_seed_wheels: Path | None = Field(
         default=REPO_ROOT / ".cache" / "starters-wheels",
@@ -204,6 +214,21 @@ class InstallSettings(BaseSettings):
         description="Path of an extra CA bundle trusted by installs inside previews (corporate proxies that intercept "
         "TLS); empty: `NODE_EXTRA_CA_CERTS` of Forja's environment, if set.",
     )
+
+    @field_validator("corepack_integrity_keys")
+    @classmethod
+    def _corepack_keys(cls, value: str) -> str:
+        """Refused at start, in words: corepack would refuse every download of a manager instead."""
+        text = value.strip()
+        if text in ("", "0"):
+            return text
+        try:
+            keys = json.loads(text)
+        except ValueError:
+            keys = None
+        if not isinstance(keys, dict):
+            raise ValueError("FORJA_COREPACK_INTEGRITY_KEYS is empty, 0 or a JSON object of keys")
+        return text
 
     @field_validator("npm_seed_cache", "pip_seed_wheels", "corepack_cache", mode="before")
     @classmethod

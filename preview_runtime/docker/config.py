@@ -33,6 +33,8 @@ class DockerConfig:
     log_max_file: int = 3
     extra_ca_path: str | os.PathLike[str] | None = None
     npm_registry: str | None = None
+    # COREPACK_INTEGRITY_KEYS ("0", or a JSON of keys): not in extra_env, whose names with KEY never reach previews.
+    corepack_integrity_keys: str | None = None
     pip_index_url: str | None = None
     npm_seed: str | os.PathLike[str] | None = None  # an npm cache on the engine's machine (scripts/prefetch_starters.py)
     wheel_seed: str | os.PathLike[str] | None = None  # a folder of wheels on the engine's machine

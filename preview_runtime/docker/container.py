@@ -12,7 +12,7 @@ from importlib import resources
 from typing import Any
 
 from preview_runtime.common import SECRET_NAME, human_size
-from preview_runtime.corepack import PREVIEW_ENV, is_cache, manager_caches
+from preview_runtime.corepack import PREVIEW_ENV, is_cache, manager_caches, registry_url
 from preview_runtime.docker.config import DockerConfig
 from preview_runtime.docker.deps_cache import CompleteCache
 from preview_runtime.docker.layout import (
@@ -173,7 +173,10 @@ class ContainerSpec:
             for var in ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
                 env[var] = "/home/preview/.forja/ca-bundle.pem"
         if self.config.npm_registry:
-            env["npm_config_registry"] = env["COREPACK_NPM_REGISTRY"] = self.config.npm_registry
+            env["npm_config_registry"] = self.config.npm_registry
+            env["COREPACK_NPM_REGISTRY"] = registry_url(self.config.npm_registry)
+        if self.config.corepack_integrity_keys:
+            env["COREPACK_INTEGRITY_KEYS"] = self.config.corepack_integrity_keys
         if "corepack" in self.seed_dirs:
             env["COREPACK_HOME"] = f"{SEED_DIR}/corepack"  # read-only: pnpm and yarn as prepared, no download
         if self.config.pip_index_url:

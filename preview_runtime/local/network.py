@@ -39,9 +39,14 @@ Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]
 
 
 def proxy_env(url: str = f"http://127.0.0.1:{EGRESS_PORT}") -> dict[str, str]:
-    """Variables that send a preview's installs through the egress proxy at `url` (and nothing local through it)."""
+    """Variables that send a preview's installs through the egress proxy at `url` (and nothing local through it).
+
+    Node's own fetch and http modules ignore HTTPS_PROXY unless NODE_USE_ENV_PROXY is set (Node 24): corepack, which
+    fetches with them, could otherwise download no pnpm or yarn missing from its cache (tests/integration/test_yarn_mirror.py).
+    """
     names = ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "npm_config_https_proxy", "npm_config_proxy")
-    return {name: url for name in names} | {"NO_PROXY": "localhost,127.0.0.1,::1", "no_proxy": "localhost,127.0.0.1,::1"}
+    local = {"NO_PROXY": "localhost,127.0.0.1,::1", "no_proxy": "localhost,127.0.0.1,::1"}
+    return {name: url for name in names} | local | {"NODE_USE_ENV_PROXY": "1"}
 
 
 async def open_network(policy: EgressPolicy, env: dict[str, str], say: Callable[[str], None]) -> SandboxNetwork:

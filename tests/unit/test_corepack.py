@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from builder.settings import Settings
+from builder.services.doctor import _corepack_check  # pyright: ignore[reportPrivateUsage]
+from builder.services.preview_runners import docker_settings, install_env
+from builder.settings import Settings, settings
 from preview_runtime.corepack import DEFAULT_SPECS, missing_manager
 from preview_runtime.docker import DockerConfig
 from preview_runtime.docker.container import ContainerSpec
@@ -17,6 +19,8 @@ from preview_runtime.local.environment import preview_env
 from preview_runtime.local.sandbox import bwrap_args
 from preview_runtime.plan import plan_for
 from preview_runtime.runner import PreviewSpec, RunnerError, ignore_output
+from preview_runtime.swarm.config import SwarmConfig
+from scripts.prefetch_starters import corepack_env
 
 PNPM_INSTALL = "corepack pnpm@9.15.9 install --prefer-offline"
 
@@ -92,3 +96,48 @@ def test_docker_previews_mount_a_real_corepack_cache_read_only(tmp_path: Path, m
 
     monkeypatch.setenv("FORJA_COREPACK_CACHE", "")
     assert Settings().corepack_cache is None
+
+
+def test_the_integrity_keys_setting_reaches_corepack_in_every_runner_and_in_setup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for unusable in ("nope", "[1, 2]", "1"):
+        monkeypatch.setenv("FORJA_COREPACK_INTEGRITY_KEYS", unusable)
+        with pytest.raises(ValueError, match="FORJA_COREPACK_INTEGRITY_KEYS is empty, 0 or a JSON object of keys"):
+            Settings()
+    keys = '{"npm": [{"keyid": "SHA256:mirror", "key": "MFkw"}]}'
+    monkeypatch.setenv("FORJA_COREPACK_INTEGRITY_KEYS", f" {keys} ")
+    assert Settings().corepack_integrity_keys == keys
+    monkeypatch.setattr(settings, "corepack_integrity_keys", "0")
+    monkeypatch.setattr(settings, "npm_registry", "http://nexus.corp.example:8081/")
+    # The local runner: its every preview's environment, which corepack runs in.
+    local = preview_env(4000, tmp_path / "home", install_env())
+    assert local["COREPACK_INTEGRITY_KEYS"] == "0" and local["npm_config_registry"] == "http://nexus.corp.example:8081/"
+    # corepack appends "/yarn/1.22.22" to its registry as written: no trailing slash, or it would ask for "//yarn".
+    assert local["COREPACK_NPM_REGISTRY"] == "http://nexus.corp.example:8081"
+    # Docker and the swarm (their containers' environment), though a name with KEY in extra_env never gets in.
+    docker = dict(item.split("=", 1) for item in ContainerSpec(DockerConfig(**docker_settings())).env("nonce", 60, False))
+    assert docker["COREPACK_INTEGRITY_KEYS"] == "0" and docker["COREPACK_NPM_REGISTRY"] == "http://nexus.corp.example:8081"
+    swarm = dict(item.split("=", 1) for item in ContainerSpec(SwarmConfig(**docker_settings())).env("nonce", 60, False))
+    assert swarm["COREPACK_INTEGRITY_KEYS"] == "0"
+    # Setup's preparation of the cache, with the mirror unless its environment names one.
+    setup = corepack_env({"PATH": "/usr/bin"})
+    assert setup["COREPACK_INTEGRITY_KEYS"] == "0" and setup["npm_config_registry"] == "http://nexus.corp.example:8081/"
+    assert corepack_env({"npm_config_registry": "http://other/"})["npm_config_registry"] == "http://other/"
+    monkeypatch.setattr(settings, "corepack_integrity_keys", "")
+    assert "COREPACK_INTEGRITY_KEYS" not in install_env()
+    assert "COREPACK_INTEGRITY_KEYS" not in ContainerSpec(DockerConfig(**docker_settings())).env("nonce", 60, False)
+    assert "COREPACK_INTEGRITY_KEYS" not in corepack_env({})
+
+
+def test_the_doctor_says_when_a_mirror_may_lack_the_signatures_corepack_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settings, "npm_registry", "http://nexus.corp.example:8081/")
+    monkeypatch.setattr(settings, "corepack_integrity_keys", "")
+    said = _corepack_check().detail
+    assert "FORJA_NPM_REGISTRY" in said and "FORJA_COREPACK_INTEGRITY_KEYS=0" in said and "fail to download" in said
+    assert said.count(". ") == 0 and said.endswith(".")  # one sentence
+    monkeypatch.setattr(settings, "corepack_integrity_keys", "0")
+    assert "fail" not in _corepack_check().detail
+    monkeypatch.setattr(settings, "npm_registry", "")
+    monkeypatch.setattr(settings, "corepack_integrity_keys", "")
+    assert _corepack_check().detail == "corepack checks the pnpm and yarn it downloads against npm's own keys."

@@ -45,7 +45,10 @@ def proxy_env(url: str = f"http://127.0.0.1:{EGRESS_PORT}") -> dict[str, str]:
     fetches with them, could otherwise download no pnpm or yarn missing from its cache (tests/integration/test_yarn_mirror.py).
     """
     names = ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "npm_config_https_proxy", "npm_config_proxy")
-    local = {"NO_PROXY": "localhost,127.0.0.1,::1", "no_proxy": "localhost,127.0.0.1,::1"}
+    # 0.0.0.0 too: a server-side render that fetches its own API at http://0.0.0.0:PORT would, with Node's fetch now
+    # reading the proxy variables, be sent to the egress proxy and refused.
+    nearby = "localhost,127.0.0.1,::1,0.0.0.0"
+    local = {"NO_PROXY": nearby, "no_proxy": nearby}
     return {name: url for name in names} | local | {"NODE_USE_ENV_PROXY": "1"}
 
 

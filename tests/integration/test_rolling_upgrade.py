@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -235,7 +236,12 @@ async def test_two_workers_upgraded_one_after_the_other_under_load_keep_serving(
     try:
         await asyncio.sleep(1)
         for worker in (first, second):
-            await asyncio.to_thread(worker.stop)  # SIGTERM, as `docker service update` stops a task
+            assert worker.process is not None
+            worker.process.send_signal(signal.SIGTERM)  # as `docker service update` stops a task
+            # It says so to the balancer's health check and serves on meanwhile; the supervisor's wait follows.
+            draining = await asyncio.to_thread(worker.request, "GET", "/health", timeout=5)
+            assert draining.status_code == 503 and "stopping" in draining.text, draining.text
+            await asyncio.to_thread(worker.stop)
             restarted = time.time()
             await asyncio.to_thread(worker.start)  # migrates on start, as an upgraded worker's start does
             await asyncio.to_thread(until, lambda w=worker, t=restarted: served_by(balancer, w, t) >= 5,

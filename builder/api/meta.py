@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from builder.api.bodies import CheckedRoute
 from builder.api.identity import CurrentActor
 from builder.composition import get_services
+from builder.draining import draining
 from builder.errors import ForjaError
 from builder.services.doctor import DoctorReport, MachineVerdict
 
@@ -61,8 +62,12 @@ class Unhealthy(BaseModel):
 async def health() -> Health | JSONResponse:
     """Whether this worker can serve: its database answers a SELECT 1 and, with REDIS_URL, Redis a PING (503 if not).
 
-    No sign-in: load balancers and orchestrators call it to decide whether to send traffic here or restart it.
+    No sign-in: load balancers and orchestrators call it to decide whether to send traffic here or restart it. A worker
+    that was asked to stop says so here while it drains (FORJA_DRAIN_SECONDS), with a 503.
     """
+    if draining():
+        problems = ["This worker is stopping: it finishes what it was asked and takes nothing new."]
+        return JSONResponse(Unhealthy(status="down", problems=problems).model_dump(), status_code=503)
     try:
         services = await get_services()
     except (SQLAlchemyError, RedisError, OSError, ForjaError) as exc:

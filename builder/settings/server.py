@@ -83,6 +83,15 @@ class ServerSettings(BaseSettings):
         "`X-Forwarded-Proto` and `X-Forwarded-Host`, whom it comes from and how it was asked for; from anyone else "
         "those headers are dropped, so nobody can pose as another address. Empty: no proxy is trusted.",
     )
+    drain_seconds: float = Field(
+        default=0,
+        ge=0,
+        le=300,
+        description="With several workers behind a load balancer: on SIGTERM a worker answers `/health` with a 503 for "
+        "this many seconds while it goes on serving, so the balancer's health check takes it out of its pool before it "
+        "stops (set it above the check's interval); then it finishes the requests under way and stops. 0: it stops at "
+        "once.",
+    )
 
     @property
     def network_exposure(self) -> str:

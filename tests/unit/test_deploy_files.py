@@ -100,6 +100,8 @@ def test_the_compose_route_reaches_forja_on_its_port_and_health() -> None:
     balancer = routes["http"]["services"]["forja"]["loadBalancer"]
     assert balancer["servers"] == [{"url": f"http://127.0.0.1:{Settings.model_fields['port'].default}"}]
     assert balancer["healthCheck"]["path"] == "/health"
+    retry = routes["http"]["routers"]["forja"]["middlewares"]
+    assert [routes["http"]["middlewares"][name]["retry"]["attempts"] >= 2 for name in retry] == [True]
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -120,6 +122,15 @@ def test_the_stack_runs_sticky_workers_and_keeps_its_data_on_a_manager() -> None
     assert labels[f"{sticky}.name"] and labels[f"{sticky}.httponly"] == "true"
     assert labels["traefik.http.services.forja.loadbalancer.server.port"] == str(Settings.model_fields["port"].default)
     assert labels["traefik.http.services.forja.loadbalancer.healthcheck.path"] == "/health"
+    # A rolling update (tests/integration/test_rolling_upgrade.py): a stopping worker drains longer than Traefik takes
+    # to see it, within Docker's grace; a request no worker took goes to another.
+    drain = float(services["forja"]["environment"]["FORJA_DRAIN_SECONDS"])
+    checked_every = labels["traefik.http.services.forja.loadbalancer.healthcheck.interval"]
+    assert checked_every.endswith("s") and float(checked_every.removesuffix("s")) < drain
+    assert drain < float(services["forja"]["stop_grace_period"].removesuffix("s"))
+    assert deploy["update_config"]["order"] == "stop-first"
+    retry = labels["traefik.http.routers.forja.middlewares"]
+    assert int(labels[f"traefik.http.middlewares.{retry}.retry.attempts"]) >= 2
     for dependency in ("postgres", "redis"):
         assert "node.role == manager" in services[dependency]["deploy"]["placement"]["constraints"]
 

@@ -1,0 +1,197 @@
+"""Restoring a backup into an empty data folder (and an empty database), holding the data folder's lock meanwhile so
+no Forja starts there.
+
+Nothing is put in place before the whole archive has been read into a folder of its own inside the data folder and
+each part checked against the manifest: a damaged archive, one from a newer Forja, or a target that is not empty is
+refused with a sentence, and the data folder is left as empty as it was. Then the key (when given), the database,
+the files and the apps' databases go into place, and the migrations bring an older schema forward.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+import shutil
+import tarfile
+import zlib
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+from pydantic import BaseModel, ValidationError
+
+from builder import db
+from builder.app_secrets import KEY_FILE
+from builder.errors import RestoreRefused
+from builder.services.backup import databases
+from builder.services.backup.contents import DATA_PREFIX, SHARED_PARTS, SHARED_PREFIX, Kept, shared_folder
+from builder.services.backup.manifest import MANIFEST_NAME, Manifest, PartSum
+from builder.settings import settings
+from preview_runtime.folder_lock import LOCK_FILE, FolderHeld, FolderLock
+
+log = logging.getLogger(__name__)
+
+STAGING = ".restoring"
+CHUNK = 1 << 20
+
+
+class RestoreResult(BaseModel):
+    manifest: Manifest
+    migrated_from: str = ""
+    with_key: bool = False
+
+
+def _empty(folder: Path, ignored: tuple[str, ...] = ()) -> bool:
+    return not folder.exists() or all(entry.name in ignored for entry in folder.iterdir())
+
+
+def _check_folders_empty() -> None:
+    if not _empty(settings.data_dir, (LOCK_FILE,)):
+        raise RestoreRefused(
+            f"The data folder {settings.data_dir} is not empty: restore into an empty one, so nothing in it is lost or "
+            "mixed with the backup."
+        )
+    shared = shared_folder()
+    if shared is not None and not _empty(shared):
+        raise RestoreRefused(f"The shared folder {shared} is not empty: restore into an empty one.")
+
+
+def _part_of(name: str) -> str:
+    top = name.split("/", 1)[0]
+    if top == "database":
+        return "database"
+    if top == "app-databases":
+        return f"app-database {name.split('/', 1)[1].removesuffix('.dump')}"
+    return Kept(Path(), name).part
+
+
+def _damaged(part: str, why: str) -> RestoreRefused:
+    return RestoreRefused(f"The archive is damaged: its part {part!r} {why}. Nothing was restored; take the backup again.")
+
+
+def _unpack(archive: Path, staging: Path) -> tuple[Manifest, dict[str, PartSum]]:
+    """Every member into `staging`, each part's checksum computed on the way; the manifest."""
+    sums: dict[str, PartSum] = {}
+    manifest: Manifest | None = None
+    part = ""
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar:
+                if member.name == MANIFEST_NAME:
+                    source = tar.extractfile(member)
+                    assert source is not None
+                    manifest = Manifest.model_validate_json(source.read())
+                    continue
+                part = _part_of(member.name)
+                if not member.isfile():
+                    raise _damaged(part, f"holds {member.name}, which is not a file")
+                tar.extract(member, staging, filter="data")
+                digest = hashlib.sha256()
+                with (staging / member.name).open("rb") as file:
+                    while chunk := file.read(CHUNK):
+                        digest.update(chunk)
+                sums.setdefault(part, PartSum(part, "")).add(member.name, digest.hexdigest(), member.size)
+    except FileNotFoundError:
+        raise RestoreRefused(f"There is no archive at {archive}.") from None
+    except (tarfile.TarError, gzip.BadGzipFile, zlib.error, EOFError, ValidationError) as exc:
+        if not part:
+            raise RestoreRefused(f"{archive} is not a Forja backup (a .tar.gz that `forja backup` wrote).") from None
+        raise _damaged(part, f"cannot be read ({exc})") from None
+    if manifest is None:
+        # tarfile takes a damaged header after the first for the archive's end: the manifest, written last, is missing.
+        if part:
+            raise _damaged(part, "is cut short: the archive ends there")
+        raise RestoreRefused(f"{archive} is not a Forja backup (a .tar.gz that `forja backup` wrote).")
+    return manifest, sums
+
+
+def _check(manifest: Manifest, sums: dict[str, PartSum]) -> None:
+    for part in manifest.parts:
+        found = sums.pop(part.name, None)
+        if found is None:
+            raise _damaged(part.name, "is missing")
+        if found.done().sha256 != part.sha256:
+            raise _damaged(part.name, "does not match its checksum")
+    if sums:
+        raise _damaged(next(iter(sums)), "is not in its manifest")
+    if not databases.known_revision(manifest.schema_revision):
+        raise RestoreRefused(
+            f"This backup comes from a newer Forja (its database is at {manifest.schema_revision!r}, which this one does "
+            "not know): restore it with that version of Forja or a later one."
+        )
+
+
+def _read_key(key: Path) -> bytes:
+    try:
+        text = key.read_bytes().strip()
+        Fernet(text)
+    except (OSError, ValueError):
+        raise RestoreRefused(f"{key} is not the key file a backup wrote (a Fernet key).") from None
+    return text
+
+
+def _place_key(text: bytes) -> None:
+    fd = os.open(settings.data_dir / KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(text + b"\n")
+
+
+def _place_files(staging: Path) -> None:
+    """Move the staged folders into the data folder (and the shared folder): a rename each when on one disk."""
+    shared = shared_folder()
+    for prefix in (DATA_PREFIX, SHARED_PREFIX):
+        source = staging / prefix
+        if not source.is_dir():
+            continue
+        for entry in source.iterdir():
+            in_shared = shared is not None and (prefix == SHARED_PREFIX or entry.name in SHARED_PARTS)
+            home = shared if in_shared and shared is not None else settings.data_dir
+            home.mkdir(parents=True, exist_ok=True)
+            shutil.move(entry, home / entry.name)
+
+
+def _restore(archive: Path, key: Path | None, staging: Path) -> RestoreResult:
+    key_text = _read_key(key) if key is not None else None
+    manifest, sums = _unpack(archive, staging)
+    _check(manifest, sums)
+    app_names = [part.name.removeprefix("app-database ") for part in manifest.parts if part.name.startswith("app-database ")]
+    databases.check_target_empty(app_names)
+    if app_names and key_text is None and not settings.secret_key:
+        raise RestoreRefused(
+            "This backup holds apps' own databases, whose passwords only its key opens: give the key file that "
+            "`forja backup --with-key` wrote (--key FILE)."
+        )
+    if key_text is not None:
+        _place_key(key_text)
+    dump = next((staging / "database").iterdir())
+    databases.restore_database(dump)
+    _place_files(staging)
+    db.migrate()
+    passwords = databases.app_passwords(app_names)
+    for name in app_names:
+        databases.restore_app_database(name, passwords[name], staging / "app-databases" / f"{name}.dump")
+    migrated = manifest.schema_revision if manifest.schema_revision != databases.head_revision() else ""
+    return RestoreResult(manifest=manifest, migrated_from=migrated, with_key=key_text is not None)
+
+
+def restore_backup(archive: Path, key: Path | None = None) -> RestoreResult:
+    """Restore `archive` here (see the module's docstring). Blocking: run it in a thread."""
+    _check_folders_empty()
+    lock = FolderLock(settings.data_dir, "command", command="forja restore")
+    try:
+        lock.take()
+    except FolderHeld as held:
+        raise RestoreRefused(f"The data folder {settings.data_dir} is held by {held.holder.words()}: stop it first.") from None
+    staging = settings.data_dir / STAGING
+    try:
+        try:
+            return _restore(archive, key, staging)
+        except RestoreRefused:
+            for entry in settings.data_dir.iterdir():  # left as empty as it was found
+                if entry.name != LOCK_FILE:
+                    shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        lock.release()

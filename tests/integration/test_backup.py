@@ -1,0 +1,202 @@
+"""`forja backup` and `forja restore-backup` end to end: a Forja with a project of two versions and its git mirror, a share
+link, an app variable and an app's /data file, backed up by the command in a process of its own while versions are
+being saved, and restored into a second, empty data folder, where each thing comes back; the refusals (a data folder
+that is not empty, a damaged archive, one from a newer Forja) and the key kept out of the archive."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import io
+import sqlite3
+import stat
+import subprocess
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+
+from builder import db
+from builder.composition import Services
+from builder.git.commands import repo_path
+from builder.git.mirror import project_lock
+from builder.models import LOCAL_USER_ID
+from builder.services.app_data import Scope, files_dir
+from builder.services.backup.manifest import MANIFEST_NAME, Manifest
+from builder.services.backup.restore import restore_backup
+from builder.settings import settings
+from tests.integration.test_cli import Cli
+
+SECRET = "sk_live_backup_9f8e7d6c5b4a"
+ORDERS = b"order 1: two loaves\n"
+TREE = {"index.html": b"<h1>Bakery</h1>\n", "app.js": b"console.log('v1')\n"}
+
+
+@dataclass
+class Made:
+    project_id: str
+    share_token: str
+    trees: dict[int, dict[str, bytes]]
+    tags: str
+
+
+def git_out(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
+
+
+def on_folder(monkeypatch: pytest.MonkeyPatch, folder: Path, database_url: str = "") -> None:
+    """This process's settings on `folder`, with no key but the one Forja makes there."""
+    monkeypatch.setattr(settings, "data_dir", folder)
+    monkeypatch.setattr(settings, "database_url", database_url)
+    monkeypatch.setattr(settings, "shared_dir", None)
+    monkeypatch.setattr(settings, "secret_key", "")
+
+
+async def make_forja(services: Services) -> Made:
+    """Through the real services: two versions and their mirror, a share link, a variable and an app's /data file."""
+    project_id = (await services.projects.create("Bakery", TREE, owner=LOCAL_USER_ID)).project_id
+    await services.projects.save(project_id, {"app.js": "console.log('v2')\n"}, message="Say v2")
+    async with project_lock(project_id):
+        await services.git.mirror.sync(project_id)
+    share = await services.shares.create(project_id, 2)
+    await services.app_env.set(project_id, "STRIPE_KEY", SECRET)
+    files_dir(project_id, Scope.live).mkdir(parents=True)
+    (files_dir(project_id, Scope.live) / "orders.txt").write_bytes(ORDERS)
+    trees = {n: await services.projects.read_tree(project_id, n) for n in (1, 2)}
+    return Made(project_id, share.token, trees, git_out(repo_path(project_id), "show-ref", "--tags"))
+
+
+async def saving_while(services: Services, project_id: str, backup: asyncio.Task[subprocess.CompletedProcess[str]]) -> int:
+    """Save versions one after another until the backup has ended; how many."""
+    saved = 0
+    while not backup.done():
+        await services.projects.save(project_id, {f"notes/{saved}.txt": f"note {saved}\n" * 200})
+        saved += 1
+        await asyncio.sleep(0.05)
+    return saved
+
+
+async def check_restored(services: Services, made: Made) -> None:
+    """Each thing the source had, read back through the restored Forja's services."""
+    pid = made.project_id
+    for number, tree in made.trees.items():
+        assert await services.projects.read_tree(pid, number) == tree
+    for version in await services.projects.versions(pid):  # those saved during the backup too: whole, or not there
+        await services.projects.read_tree(pid, version.number)
+    assert (await services.shares.resolve(made.share_token)).version == 2
+    assert await services.app_env.values(pid) == {"STRIPE_KEY": SECRET}
+    assert (files_dir(pid, Scope.live) / "orders.txt").read_bytes() == ORDERS
+    repo = repo_path(pid)
+    assert made.tags.strip() in git_out(repo, "show-ref", "--tags")
+    assert git_out(repo, "show", "v2:app.js") == "console.log('v2')\n"
+
+
+def rewrite(archive: Path, target: Path, change: dict[str, bytes]) -> None:
+    """A copy of `archive` with the members named in `change` holding other bytes."""
+    with tarfile.open(archive, "r:gz") as source, tarfile.open(target, "w:gz") as copy:
+        for member in source:
+            data = change.get(member.name)
+            if data is None:
+                data = source.extractfile(member).read()  # type: ignore[union-attr]
+            member.size = len(data)
+            copy.addfile(member, io.BytesIO(data))
+
+
+def db_revision(path: Path) -> str:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+
+
+def refused(cli: Cli, *args: str) -> str:
+    """The sentence a refused restore printed: exit 2, nothing restored."""
+    result = cli.run(*args)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    return result.stderr.strip().removeprefix("error: ")
+
+
+async def test_a_backup_taken_while_versions_are_saved_restores_everything_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = Cli(tmp_path / "source")
+    source.subprocess = True  # a process of its own, beside this one's saves
+    on_folder(monkeypatch, source.data_dir)
+    source.ok("migrate")
+    services = source.services()
+    try:
+        made = await make_forja(services)
+        key = (source.data_dir / "secret.key").read_bytes().strip()
+        backup = asyncio.create_task(asyncio.to_thread(source.run, "backup", "--to", str(tmp_path / "kept"), "--with-key"))
+        saved = await saving_while(services, made.project_id, backup)
+        result = await backup
+    finally:
+        await services.close()
+    assert result.returncode == 0, result.stderr
+    assert saved > 0  # the backup ran while versions were being saved
+    [archive] = (tmp_path / "kept").glob("*.tar.gz")
+    [key_file] = (tmp_path / "kept").glob("*.key")
+    assert f"Backed up this Forja to {archive}" in result.stdout
+    assert key_file.read_bytes().strip() == key and stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert key not in gzip.decompress(archive.read_bytes())  # the key only ever beside the archive
+
+    target = Cli(tmp_path / "target")
+    said = target.ok("restore-backup", str(archive), "--key", str(key_file))
+    assert "Restored the backup of" in said
+    assert not (target.data_dir / ".restoring").exists()
+    assert {p.name for p in target.data_dir.iterdir()} >= {"forja.db", "secret.key", "git", "appdata"}
+    assert stat.S_IMODE((target.data_dir / "secret.key").stat().st_mode) == 0o600
+    on_folder(monkeypatch, target.data_dir)
+    restored = target.services()
+    try:
+        await check_restored(restored, made)
+    finally:
+        await restored.close()
+
+    assert "is not empty: restore into an empty one" in refused(target, "restore-backup", str(archive), "--key", str(key_file))
+
+    pid = made.project_id
+    damaged = tmp_path / "damaged.tar.gz"
+    rewrite(archive, damaged, {f"data/appdata/{pid}/live/files/orders.txt": b"order 1: ten loaves\n"})
+    empty = Cli(tmp_path / "empty")
+    sentence = refused(empty, "restore-backup", str(damaged), "--key", str(key_file))
+    assert sentence == (
+        "The archive is damaged: its part 'appdata' does not match its checksum. Nothing was restored; take the backup again."
+    )
+    flipped = bytearray(archive.read_bytes())
+    flipped[len(flipped) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(flipped))
+    assert refused(empty, "restore-backup", str(damaged)).startswith("The archive is damaged: its part ")
+    assert [p.name for p in empty.data_dir.iterdir()] == ["forja.lock"]  # left as empty as it was
+
+
+def test_without_the_key_option_no_key_is_written_and_a_newer_schema_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = Cli(tmp_path / "source")
+    on_folder(monkeypatch, source.data_dir)
+    older = "0028"
+    source.data_dir.mkdir()
+    command.upgrade(db.alembic_config(settings.sync_database_url), older)  # made by an older Forja
+    (source.data_dir / "secret.key").write_bytes(b"qG0bX3m8u1fW0hV4zS2yT6cR9eJ5kL7nA1dF3gH5iJk=\n")
+    said = source.json("backup", "--to", str(tmp_path / "kept"))
+    assert said["key_path"] is None and [p.suffix for p in (tmp_path / "kept").iterdir()] == [".gz"]
+    archive = Path(said["path"])
+    assert b"qG0bX3m8u1fW0hV4zS2yT6cR9eJ5kL7nA1dF3gH5iJk=" not in gzip.decompress(archive.read_bytes())
+    assert said["manifest"]["schema_revision"] == older
+
+    on_folder(monkeypatch, tmp_path / "target")
+    restored = restore_backup(archive)
+    assert restored.migrated_from == older and not restored.with_key
+    assert (
+        db_revision(settings.sqlite_path)
+        == ScriptDirectory.from_config(db.alembic_config(settings.sync_database_url)).get_current_head()
+    )
+
+    manifest = Manifest.model_validate(said["manifest"])
+    future = manifest.model_copy(update={"schema_revision": "0099"}).model_dump_json().encode()
+    newer = tmp_path / "newer.tar.gz"
+    rewrite(archive, newer, {MANIFEST_NAME: future})
+    sentence = refused(Cli(tmp_path / "other"), "restore-backup", str(newer))
+    assert sentence.startswith("This backup comes from a newer Forja (its database is at '0099'")

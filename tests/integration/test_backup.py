@@ -1,6 +1,6 @@
 """`forja backup` and `forja restore-backup` end to end: a Forja with a project of two versions and its git mirror, a share
-link, an app variable and an app's /data file, backed up by the command in a process of its own while versions are
-being saved, and restored into a second, empty data folder, where each thing comes back; the refusals (a data folder
+link, an app variable and an app's /data file, backed up by the command (on a thread and event loop of its own) while
+versions are being saved, and restored into a second, empty data folder, where each thing comes back; the refusals (a data folder
 that is not empty, a damaged archive, one from a newer Forja) and the key kept out of the archive."""
 
 from __future__ import annotations
@@ -15,19 +15,28 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 
 from builder import db
+from builder.app_secrets import decrypt
 from builder.composition import Services
+from builder.errors import RestoreRefused
 from builder.git.commands import repo_path
 from builder.git.mirror import project_lock
 from builder.models import LOCAL_USER_ID
+from builder.services import app_databases
 from builder.services.app_data import Scope, files_dir
+from builder.services.app_databases import Server
 from builder.services.backup.manifest import MANIFEST_NAME, Manifest
 from builder.services.backup.restore import restore_backup
+from builder.services.backup.take import take_backup
 from builder.settings import settings
+from builder.store import ProjectStore
+from preview_runtime.logs import LogHub
+from tests.conftest import PostgresServer
 from tests.integration.test_cli import Cli
 
 SECRET = "sk_live_backup_9f8e7d6c5b4a"
@@ -121,7 +130,6 @@ async def test_a_backup_taken_while_versions_are_saved_restores_everything_elsew
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = Cli(tmp_path / "source")
-    source.subprocess = True  # a process of its own, beside this one's saves
     on_folder(monkeypatch, source.data_dir)
     source.ok("migrate")
     services = source.services()
@@ -200,3 +208,48 @@ def test_without_the_key_option_no_key_is_written_and_a_newer_schema_is_refused(
     rewrite(archive, newer, {MANIFEST_NAME: future})
     sentence = refused(Cli(tmp_path / "other"), "restore-backup", str(newer))
     assert sentence.startswith("This backup comes from a newer Forja (its database is at '0099'")
+
+
+def app_rows(server: PostgresServer, name: str, password: str, *statements: str) -> list[tuple[object, ...]]:
+    """Run statements in an app's own database as its own role; the last one's rows."""
+    with psycopg.connect(host="127.0.0.1", port=server.port, user=name, password=password, dbname=name, autocommit=True) as conn:
+        for statement in statements[:-1]:
+            conn.execute(statement)
+        return conn.execute(statements[-1]).fetchall()
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_forja_and_each_app_database_come_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_server: PostgresServer
+) -> None:
+    source_url = postgres_server.url(postgres_server.migrated_database())
+    on_folder(monkeypatch, tmp_path / "source", source_url)
+    store = ProjectStore(db.create_engine(source_url))
+    services = Services(store, LogHub())
+    try:
+        made = await make_forja(services)
+        await services.app_data.app_data_plan(made.project_id, "live")  # the app's own database, made as Forja does
+        row = await store.app_database(made.project_id, "live")
+    finally:
+        await services.close()
+    assert row is not None
+    name, password = row.name, decrypt(row.password)
+    create = "CREATE TABLE orders (text text)", "INSERT INTO orders VALUES ('two loaves')"
+    app_rows(postgres_server, name, password, *create, "SELECT count(*) FROM orders")
+    taken = take_backup(tmp_path / "kept", with_key=True)
+    assert [part.name for part in taken.manifest.parts][:2] == ["database", f"app-database {name}"]
+    app_databases.drop(Server.from_url(source_url), name)  # the other machine's server has no such database
+
+    target_url = postgres_server.url(postgres_server.create_database())
+    on_folder(monkeypatch, tmp_path / "target", target_url)
+    assert taken.key_path is not None
+    restore_backup(taken.path, taken.key_path)
+    restored = Services(ProjectStore(db.create_engine(target_url)), LogHub())
+    try:
+        await check_restored(restored, made)
+    finally:
+        await restored.close()
+    assert app_rows(postgres_server, name, password, "SELECT text FROM orders") == [("two loaves",)]
+    with pytest.raises(RestoreRefused, match="already holds tables: restore into an empty database"):
+        on_folder(monkeypatch, tmp_path / "again", target_url)
+        restore_backup(taken.path, taken.key_path)

@@ -14,6 +14,7 @@ import subprocess
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import LiteralString
 
 import psycopg
 import pytest
@@ -210,7 +211,7 @@ def test_without_the_key_option_no_key_is_written_and_a_newer_schema_is_refused(
     assert sentence.startswith("This backup comes from a newer Forja (its database is at '0099'")
 
 
-def app_rows(server: PostgresServer, name: str, password: str, *statements: str) -> list[tuple[object, ...]]:
+def app_rows(server: PostgresServer, name: str, password: str, *statements: LiteralString) -> list[tuple[object, ...]]:
     """Run statements in an app's own database as its own role; the last one's rows."""
     with psycopg.connect(host="127.0.0.1", port=server.port, user=name, password=password, dbname=name, autocommit=True) as conn:
         for statement in statements[:-1]:

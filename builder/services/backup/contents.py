@@ -52,14 +52,18 @@ PART_WORDS = {
 class Kept:
     """A file the backup holds: where it is, and its name in the archive."""
 
-    path: Path
+    path: str
     name: str
 
     @property
     def part(self) -> str:
-        """Its part of the archive: the folder right under the data folder it is in, or "data" beside them."""
-        inside = self.name.split("/")[1:]
-        return inside[0] if len(inside) > 1 else DATA_PREFIX
+        return part_of(self.name)
+
+
+def part_of(name: str) -> str:
+    """A file's part of the archive: the folder right under the data folder it is in, or "data" beside them."""
+    inside = name.split("/")[1:]
+    return inside[0] if len(inside) > 1 else DATA_PREFIX
 
 
 def shared_folder() -> Path | None:
@@ -82,23 +86,32 @@ def _left_out(parts: tuple[str, ...], is_dir: bool) -> bool:
     return False
 
 
-def _walk(root: Path, prefix: str, kept_top: Callable[[str], bool]) -> Iterator[Kept]:
-    if not root.is_dir():
+def _walk(folder: str, name: str, here: tuple[str, ...], kept_top: Callable[[str], bool]) -> Iterator[Kept]:
+    """The kept files under `folder` (`name` in the archive, `here` its parts below the data folder), sorted by name;
+    a folder's files before its folders'. One scandir per folder: its entries' types come with it."""
+    try:
+        with os.scandir(folder) as listed:
+            entries = sorted(listed, key=lambda entry: entry.name)
+    except FileNotFoundError:  # removed since its parent was listed
         return
-    for top, dirs, names in os.walk(root):
-        here = Path(top).relative_to(root).parts
-        dirs[:] = sorted(d for d in dirs if (kept_top(d) if not here else not _left_out((*here, d), True)))
-        for name in sorted(names):
-            path = Path(top, name)
-            if (not kept_top(name) if not here else _left_out((*here, name), False)) or path.is_symlink() or not path.is_file():
-                continue
-            yield Kept(path, "/".join((prefix, *here, name)))
+    folders = []
+    for entry in entries:
+        parts = (*here, entry.name)
+        is_dir = entry.is_dir(follow_symlinks=False)
+        if not kept_top(entry.name) if not here else _left_out(parts, is_dir):
+            continue
+        if is_dir:
+            folders.append(entry)
+        elif entry.is_file(follow_symlinks=False):
+            yield Kept(entry.path, f"{name}/{entry.name}")
+    for entry in folders:
+        yield from _walk(entry.path, f"{name}/{entry.name}", (*here, entry.name), kept_top)
 
 
 def durable_files() -> Iterator[Kept]:
     """Every file of the data folder (and of the shared folder) a backup holds, in a stable order."""
     shared = shared_folder()
     in_shared = SHARED_PARTS if shared is not None else ()
-    yield from _walk(settings.data_dir, DATA_PREFIX, lambda name: name not in LEFT_OUT and name not in in_shared)
+    yield from _walk(str(settings.data_dir), DATA_PREFIX, (), lambda name: name not in LEFT_OUT and name not in in_shared)
     if shared is not None:
-        yield from _walk(shared, SHARED_PREFIX, lambda name: name in SHARED_PARTS)
+        yield from _walk(str(shared), SHARED_PREFIX, (), lambda name: name in SHARED_PARTS)

@@ -9,13 +9,12 @@ the files and the apps' databases go into place, and the migrations bring an old
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import logging
 import os
 import shutil
+import subprocess
 import tarfile
-import zlib
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -70,40 +69,75 @@ def _damaged(part: str, why: str) -> RestoreRefused:
     return RestoreRefused(f"The archive is damaged: its part {part!r} {why}. Nothing was restored; take the backup again.")
 
 
-def _unpack(archive: Path, staging: Path) -> tuple[Manifest, dict[str, PartSum]]:
+def _write(tar: tarfile.TarFile, member: tarfile.TarInfo, staging: Path) -> str:
+    """The member's file written into `staging` (where tar's "data" filter lets it: no path out of it, no device, no
+    link), hashed as it is written; its SHA-256."""
+    safe = tarfile.data_filter(member, str(staging))
+    path = staging / safe.name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    source = tar.extractfile(member)
+    assert source is not None  # a regular file
+    digest = hashlib.sha256()
+    with path.open("wb") as out:
+        while chunk := source.read(CHUNK):
+            digest.update(chunk)
+            out.write(chunk)
+    if safe.mode is not None:
+        path.chmod(safe.mode)
+    if safe.mtime is not None:
+        os.utime(path, (safe.mtime, safe.mtime))
+    return digest.hexdigest()
+
+
+def _read(tar: tarfile.TarFile, staging: Path, sums: dict[str, PartSum]) -> Manifest | None:
     """Every member into `staging`, each part's checksum computed on the way; the manifest."""
+    manifest = None
+    for member in tar:
+        if member.name == MANIFEST_NAME:
+            source = tar.extractfile(member)
+            assert source is not None
+            manifest = Manifest.model_validate_json(source.read())
+            continue
+        part = _part_of(member.name)
+        if not member.isfile():
+            raise _damaged(part, f"holds {member.name}, which is not a file")
+        # Before its bytes are read: the last part in `sums` is the one being read when the archive breaks off.
+        sums.setdefault(part, PartSum(part, ""))
+        sums[part].add(member.name, _write(tar, member, staging), member.size)
+    return manifest
+
+
+def _unpack(archive: Path, staging: Path) -> tuple[Manifest, dict[str, PartSum]]:
+    """The archive, decompressed by `gzip` on a core of its own, read into `staging`; the manifest and each part's
+    checksum as read."""
+    if not archive.is_file():
+        raise RestoreRefused(f"There is no archive at {archive}.")
     sums: dict[str, PartSum] = {}
-    manifest: Manifest | None = None
-    part = ""
+    manifest = None
+    gunzip = subprocess.Popen(["gzip", "-dc", str(archive)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert gunzip.stdout is not None
     try:
-        with tarfile.open(archive, "r:gz") as tar:
-            for member in tar:
-                if member.name == MANIFEST_NAME:
-                    source = tar.extractfile(member)
-                    assert source is not None
-                    manifest = Manifest.model_validate_json(source.read())
-                    continue
-                part = _part_of(member.name)
-                if not member.isfile():
-                    raise _damaged(part, f"holds {member.name}, which is not a file")
-                tar.extract(member, staging, filter="data")
-                digest = hashlib.sha256()
-                with (staging / member.name).open("rb") as file:
-                    while chunk := file.read(CHUNK):
-                        digest.update(chunk)
-                sums.setdefault(part, PartSum(part, "")).add(member.name, digest.hexdigest(), member.size)
-    except FileNotFoundError:
-        raise RestoreRefused(f"There is no archive at {archive}.") from None
-    except (tarfile.TarError, gzip.BadGzipFile, zlib.error, EOFError, ValidationError) as exc:
-        if not part:
+        with tarfile.open(fileobj=gunzip.stdout, mode="r|") as tar:
+            manifest = _read(tar, staging, sums)
+        while gunzip.stdout.read(CHUNK):  # tar's padding after its end: read, so gzip ends on its own
+            pass
+    except (tarfile.TarError, EOFError, ValidationError) as exc:
+        if not sums:
             raise RestoreRefused(f"{archive} is not a Forja backup (a .tar.gz that `forja backup` wrote).") from None
-        raise _damaged(part, f"cannot be read ({exc})") from None
-    if manifest is None:
-        # tarfile takes a damaged header after the first for the archive's end: the manifest, written last, is missing.
-        if part:
-            raise _damaged(part, "is cut short: the archive ends there")
-        raise RestoreRefused(f"{archive} is not a Forja backup (a .tar.gz that `forja backup` wrote).")
+        raise _damaged(_last(sums), f"cannot be read ({exc})") from None
+    finally:
+        gunzip.stdout.close()
+        damaged = gunzip.wait() != 0
+    if damaged or manifest is None:
+        # gzip stops at a damaged byte (or its checksum fails at the end), and tar takes what follows for the end.
+        if not sums:
+            raise RestoreRefused(f"{archive} is not a Forja backup (a .tar.gz that `forja backup` wrote).")
+        raise _damaged(_last(sums), "is cut short: the archive cannot be read past it")
     return manifest, sums
+
+
+def _last(sums: dict[str, PartSum]) -> str:
+    return next(reversed(sums))
 
 
 def _check(manifest: Manifest, sums: dict[str, PartSum]) -> None:

@@ -9,18 +9,15 @@ a push. The key is never in the archive: with `with_key` it goes into a file of 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import logging
 import os
 import secrets
-import tarfile
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from io import BytesIO
 from pathlib import Path
-from typing import BinaryIO
 
 from pydantic import BaseModel
 
@@ -29,6 +26,7 @@ from builder.git.commands import git_root
 from builder.services.backup import databases
 from builder.services.backup.contents import LEFT_OUT, LEFT_OUT_INSIDE, PART_WORDS, Kept, durable_files
 from builder.services.backup.manifest import MANIFEST_NAME, Manifest, Part, PartSum, forja_version
+from builder.services.backup.tar_stream import CHUNK, TarWriter
 from builder.settings import settings
 
 log = logging.getLogger(__name__)
@@ -53,33 +51,12 @@ def archive_path(to: Path | None, now: datetime) -> Path:
     return (to or Path.cwd()) / f"forja-backup-{now:%Y%m%d-%H%M%S}{SUFFIX}"
 
 
-class _Hashing:
-    """A file read for the archive, hashed as it is read; padded with zeros when it shrank while being read (an app
-    writing into its /data folder), so the archive stays whole and its checksum says what it holds."""
-
-    def __init__(self, file: BinaryIO, size: int) -> None:
-        self._file = file
-        self._left = size
-        self.digest = hashlib.sha256()
-
-    def read(self, n: int = -1) -> bytes:
-        want = self._left if n < 0 else min(n, self._left)
-        data = self._file.read(want)
-        if len(data) < want:
-            data += bytes(want - len(data))
-        self._left -= len(data)
-        self.digest.update(data)
-        return data
-
-
-def _add_file(archive: tarfile.TarFile, path: Path, name: str, sums: PartSum) -> None:
-    with path.open("rb") as file:
-        info = archive.gettarinfo(arcname=name, fileobj=file)
-        info.uid = info.gid = 0
-        info.uname = info.gname = ""
-        reader = _Hashing(file, info.size)
-        archive.addfile(info, reader)  # type: ignore[arg-type]  # tarfile reads only read(n)
-    sums.add(name, reader.digest.hexdigest(), info.size)
+def _add_file(archive: TarWriter, path: str | Path, name: str, sums: PartSum) -> None:
+    """Add the file as it is when opened (its size then: a file replaced since it was listed is read whole)."""
+    with open(path, "rb") as file:
+        stat = os.fstat(file.fileno())
+        digest = archive.add(name, file, stat.st_size, int(stat.st_mtime), stat.st_mode & 0o7777)
+    sums.add(name, digest, stat.st_size)
 
 
 @contextmanager
@@ -96,7 +73,7 @@ def _mirror_held(kept: Kept, held: dict[str, int]) -> Iterator[None]:
     yield
 
 
-def _add_folder(archive: tarfile.TarFile) -> list[Part]:
+def _add_folder(archive: TarWriter) -> list[Part]:
     sums: dict[str, PartSum] = {}
     held: dict[str, int] = {}
     try:
@@ -113,13 +90,13 @@ def _add_folder(archive: tarfile.TarFile) -> list[Part]:
     return [part.done() for part in sums.values()]
 
 
-def _add_whole(archive: tarfile.TarFile, path: Path, name: str, part: str, words: str) -> Part:
+def _add_whole(archive: TarWriter, path: Path, name: str, part: str, words: str) -> Part:
     sums = PartSum(part, words)
     _add_file(archive, path, name, sums)
     return sums.done()
 
 
-def _take_databases(archive: tarfile.TarFile, scratch: Path) -> tuple[str, list[Part]]:
+def _take_databases(archive: TarWriter, scratch: Path) -> tuple[str, list[Part]]:
     """Forja's database, then each app's; the migration revision Forja's was at."""
     url = settings.sync_database_url
     if databases.is_postgres(url):
@@ -138,6 +115,23 @@ def _take_databases(archive: tarfile.TarFile, scratch: Path) -> tuple[str, list[
         parts.append(_add_whole(archive, dump, f"app-databases/{name}.dump", f"app-database {name}", f"the database {name}"))
         dump.unlink()
     return revision, parts
+
+
+@contextmanager
+def _compressed(path: Path) -> Iterator[TarWriter]:
+    """A tar stream into `gzip` writing `path`: gzip compresses on a core of its own while this one reads and hashes
+    (as `tar -z` does; in-process, compressing took as long as all the rest)."""
+    with path.open("wb") as out:
+        gzip = subprocess.Popen(["gzip", f"-{GZIP_LEVEL}", "-c"], stdin=subprocess.PIPE, stdout=out, bufsize=CHUNK)
+        assert gzip.stdin is not None
+        try:
+            archive = TarWriter(gzip.stdin)
+            yield archive
+            archive.close()
+        finally:
+            gzip.stdin.close()
+            if gzip.wait() != 0:
+                raise OSError(f"gzip could not compress the backup into {path} (exit {gzip.returncode})")
 
 
 def _write_key(archive: Path) -> Path | None:
@@ -166,10 +160,7 @@ def take_backup(to: Path | None = None, with_key: bool = False) -> BackupResult:
     path.parent.mkdir(parents=True, exist_ok=True)
     draft = path.with_name(f".{path.name}.partial-{secrets.token_hex(4)}")
     try:
-        with (
-            tempfile.TemporaryDirectory(prefix="forja-backup-") as scratch,
-            tarfile.open(draft, "w:gz", compresslevel=GZIP_LEVEL) as archive,
-        ):
+        with tempfile.TemporaryDirectory(prefix="forja-backup-") as scratch, _compressed(draft) as archive:
             revision, parts = _take_databases(archive, Path(scratch))
             parts += _add_folder(archive)
             manifest = Manifest(
@@ -180,10 +171,7 @@ def take_backup(to: Path | None = None, with_key: bool = False) -> BackupResult:
                 parts=parts,
                 left_out={**LEFT_OUT, **LEFT_OUT_INSIDE},
             )
-            text = manifest.model_dump_json(indent=2).encode()
-            info = tarfile.TarInfo(MANIFEST_NAME)
-            info.size, info.mtime = len(text), int(now.timestamp())
-            archive.addfile(info, BytesIO(text))
+            archive.add_bytes(MANIFEST_NAME, manifest.model_dump_json(indent=2).encode(), int(now.timestamp()))
         os.replace(draft, path)
     finally:
         draft.unlink(missing_ok=True)

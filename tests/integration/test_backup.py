@@ -235,8 +235,8 @@ async def test_on_postgresql_forja_and_each_app_database_come_back(
         await services.close()
     assert row is not None
     name, password = row.name, decrypt(row.password)
-    create = "CREATE TABLE orders (text text)", "INSERT INTO orders VALUES ('two loaves')"
-    app_rows(postgres_server, name, password, *create, "SELECT count(*) FROM orders")
+    create, insert = "CREATE TABLE orders (text text)", "INSERT INTO orders VALUES ('two loaves')"
+    app_rows(postgres_server, name, password, create, insert, "SELECT count(*) FROM orders")
     taken = take_backup(tmp_path / "kept", with_key=True)
     assert [part.name for part in taken.manifest.parts][:2] == ["database", f"app-database {name}"]
     app_databases.drop(Server.from_url(source_url), name)  # the other machine's server has no such database

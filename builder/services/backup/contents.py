@@ -31,6 +31,7 @@ LEFT_OUT: dict[str, str] = {
 # Deeper down: a mirror's lock file, an app's database socket, what a writer left half-done.
 LEFT_OUT_INSIDE: dict[str, str] = {
     "git/*.lock": "a mirror's lock file",
+    "git/*.git/hooks/*.sample": "git's sample hooks, which git never runs (Forja writes its own hook at each use)",
     "appdata/*/*/db": "the socket an app reaches its PostgreSQL database by (the database is dumped on its own)",
     "appdata/*/.removed-*": "an app's /data folder being removed",
     "releases/*/.*.partial-*": "a release being written (it is renamed into place whole)",
@@ -77,6 +78,8 @@ def _left_out(parts: tuple[str, ...], is_dir: bool) -> bool:
     match parts:
         case ("git", name):
             return not is_dir and name.endswith(".lock")
+        case ("git", _, "hooks", name):
+            return name.endswith(".sample")
         case ("appdata", _, name):
             return name.startswith(".removed-")
         case ("appdata", _, _, "db"):

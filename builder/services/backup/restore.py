@@ -69,12 +69,14 @@ def _damaged(part: str, why: str) -> RestoreRefused:
     return RestoreRefused(f"The archive is damaged: its part {part!r} {why}. Nothing was restored; take the backup again.")
 
 
-def _write(tar: tarfile.TarFile, member: tarfile.TarInfo, staging: Path) -> str:
+def _write(tar: tarfile.TarFile, member: tarfile.TarInfo, staging: Path, made: set[Path]) -> str:
     """The member's file written into `staging` (where tar's "data" filter lets it: no path out of it, no device, no
-    link), hashed as it is written; its SHA-256."""
+    link), hashed as it is written; its SHA-256. `made`: the folders made so far."""
     safe = tarfile.data_filter(member, str(staging))
     path = staging / safe.name
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.parent not in made:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        made.add(path.parent)
     source = tar.extractfile(member)
     assert source is not None  # a regular file
     digest = hashlib.sha256()
@@ -92,6 +94,7 @@ def _write(tar: tarfile.TarFile, member: tarfile.TarInfo, staging: Path) -> str:
 def _read(tar: tarfile.TarFile, staging: Path, sums: dict[str, PartSum]) -> Manifest | None:
     """Every member into `staging`, each part's checksum computed on the way; the manifest."""
     manifest = None
+    made: set[Path] = set()
     for member in tar:
         if member.name == MANIFEST_NAME:
             source = tar.extractfile(member)
@@ -103,7 +106,7 @@ def _read(tar: tarfile.TarFile, staging: Path, sums: dict[str, PartSum]) -> Mani
             raise _damaged(part, f"holds {member.name}, which is not a file")
         # Before its bytes are read: the last part in `sums` is the one being read when the archive breaks off.
         sums.setdefault(part, PartSum(part, ""))
-        sums[part].add(member.name, _write(tar, member, staging), member.size)
+        sums[part].add(member.name, _write(tar, member, staging, made), member.size)
     return manifest
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 import gzip
 import io
+import os
 import sqlite3
 import stat
 import subprocess
 import tarfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import LiteralString
@@ -21,6 +23,7 @@ import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 
+import builder.composition
 from builder import db
 from builder.app_secrets import decrypt
 from builder.composition import Services
@@ -37,8 +40,9 @@ from builder.services.backup.take import take_backup
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub
-from tests.conftest import PostgresServer
+from tests.conftest import DatabaseUrls, PostgresServer
 from tests.integration.test_cli import Cli
+from tests.waiting import until
 
 SECRET = "sk_live_backup_9f8e7d6c5b4a"
 ORDERS = b"order 1: two loaves\n"
@@ -189,6 +193,7 @@ def test_without_the_key_option_no_key_is_written_and_a_newer_schema_is_refused(
     source.data_dir.mkdir()
     command.upgrade(db.alembic_config(settings.sync_database_url), older)  # made by an older Forja
     (source.data_dir / "secret.key").write_bytes(b"qG0bX3m8u1fW0hV4zS2yT6cR9eJ5kL7nA1dF3gH5iJk=\n")
+    assert "is inside the data folder, which the backup reads" in source.refused("backup", "--to", str(source.data_dir))
     said = source.json("backup", "--to", str(tmp_path / "kept"))
     assert said["key_path"] is None and [p.suffix for p in (tmp_path / "kept").iterdir()] == [".gz"]
     archive = Path(said["path"])
@@ -254,3 +259,44 @@ async def test_on_postgresql_forja_and_each_app_database_come_back(
     with pytest.raises(RestoreRefused, match="already holds tables: restore into an empty database"):
         on_folder(monkeypatch, tmp_path / "again", target_url)
         restore_backup(taken.path, taken.key_path)
+
+
+async def test_the_server_takes_a_backup_when_one_is_due_and_keeps_the_newest(
+    services: Services, sqlite_url: DatabaseUrls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on_folder(monkeypatch, tmp_path / "data", sqlite_url.sync)
+    folder = tmp_path / "backups"
+    monkeypatch.setattr(settings, "backup_dir", folder)
+    monkeypatch.setattr(settings, "backup_keep", 2)
+    await services.projects.create("Bakery", TREE, owner=LOCAL_USER_ID)
+    assert services.backups.words()[0] == "off"
+    services.backups.start_when_due()  # off: nothing
+    await services.backups.settled()
+    assert not folder.exists()
+
+    monkeypatch.setattr(settings, "backup_every_hours", 24)
+    folder.mkdir()
+    old = [folder / f"forja-backup-2026010{n}-000000.tar.gz" for n in (1, 2)]
+    for n, path in enumerate(old):
+        path.write_bytes(b"an old backup")
+        os.utime(path, (time.time() - (3 - n) * 86400,) * 2)
+    (folder / "forja-backup-20260101-000000.key").write_bytes(b"its key")
+    assert services.backups.words()[0] == "problem"  # the last one is two days old
+    monkeypatch.setattr(builder.composition, "SWEEP_EVERY_S", 0.05)
+    sweeps = asyncio.create_task(services.run_sweeps())  # as the server runs them
+    try:
+        await until(lambda: asyncio.to_thread(lambda: not old[0].exists()), "the oldest backup's pruning")
+    finally:
+        sweeps.cancel()
+    await services.backups.settled()
+    kept = sorted(p.name for p in folder.iterdir())
+    assert len(kept) == 2 and kept[0] == old[1].name and kept[1].startswith("forja-backup-2026") and kept[1] > old[1].name
+    with tarfile.open(folder / kept[1], "r:gz") as archive:
+        assert archive.getnames()[0] == "database/forja.db"
+    state, words = services.backups.words()
+    assert state == "ok" and words.startswith(f"Every 24 h into {folder}, the newest 2 kept. The last backup was taken ")
+    assert words.endswith(f"in {folder / kept[1]}.")
+
+    services.backups.start_when_due()  # not due again for a day
+    await services.backups.settled()
+    assert sorted(p.name for p in folder.iterdir()) == kept

@@ -56,8 +56,13 @@ def _tool(server: Server, program: str, *args: str, database: str, user: str | N
 
 def take_sqlite(source: Path, target: Path) -> str:
     """Copy the SQLite database at `source` into `target` as of one moment; its migration revision."""
-    with sqlite3.connect(source) as live, sqlite3.connect(target) as copy:
+    try:
+        live = sqlite3.connect(f"{source.resolve().as_uri()}?mode=rw", uri=True)  # never made here when missing
+    except sqlite3.OperationalError:
+        raise ServerUnavailable(f"There is no database at {source} to back up (DATABASE_URL, FORJA_DATA_DIR).") from None
+    with live, sqlite3.connect(target) as copy:
         live.backup(copy)
+    live.close()
     with sqlite3.connect(target) as copy:
         return copy.execute("SELECT version_num FROM alembic_version").fetchone()[0]
 

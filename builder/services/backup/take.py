@@ -22,6 +22,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from builder.app_secrets import KEY_FILE
+from builder.errors import InvalidInput
 from builder.git.commands import git_root
 from builder.services.backup import databases
 from builder.services.backup.contents import LEFT_OUT, LEFT_OUT_INSIDE, PART_WORDS, Kept, durable_files
@@ -157,6 +158,8 @@ def take_backup(to: Path | None = None, with_key: bool = False) -> BackupResult:
     """Write one archive of this Forja (see the module's docstring). Blocking: run it in a thread."""
     now = datetime.now(UTC)
     path = archive_path(to, now)
+    if path.resolve().is_relative_to(settings.data_dir.resolve()):
+        raise InvalidInput(f"{path} is inside the data folder, which the backup reads: write it somewhere else (--to PATH).")
     path.parent.mkdir(parents=True, exist_ok=True)
     draft = path.with_name(f".{path.name}.partial-{secrets.token_hex(4)}")
     try:

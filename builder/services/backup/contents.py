@@ -90,11 +90,12 @@ def _left_out(parts: tuple[str, ...], is_dir: bool) -> bool:
 
 
 def _walk(folder: str, name: str, here: tuple[str, ...], kept_top: Callable[[str], bool]) -> Iterator[Kept]:
-    """The kept files under `folder` (`name` in the archive, `here` its parts below the data folder), sorted by name;
-    a folder's files before its folders'. One scandir per folder: its entries' types come with it."""
+    """The kept files under `folder` (`name` in the archive, `here` its parts below the data folder), a folder's files
+    before its folders' (so each folder of the data folder, a part of the archive, is in one run). One scandir per
+    folder: its entries' types come with it."""
     try:
         with os.scandir(folder) as listed:
-            entries = sorted(listed, key=lambda entry: entry.name)
+            entries = list(listed)
     except FileNotFoundError:  # removed since its parent was listed
         return
     folders = []
@@ -112,7 +113,7 @@ def _walk(folder: str, name: str, here: tuple[str, ...], kept_top: Callable[[str
 
 
 def durable_files() -> Iterator[Kept]:
-    """Every file of the data folder (and of the shared folder) a backup holds, in a stable order."""
+    """Every file of the data folder (and of the shared folder) a backup holds."""
     shared = shared_folder()
     in_shared = SHARED_PARTS if shared is not None else ()
     yield from _walk(str(settings.data_dir), DATA_PREFIX, (), lambda name: name not in LEFT_OUT and name not in in_shared)

@@ -60,10 +60,10 @@ def _add_file(archive: TarWriter, path: str | Path, name: str, sums: PartSum) ->
     sums.add(name, digest, stat.st_size)
 
 
-@contextmanager
-def _mirror_held(kept: Kept, held: dict[str, int]) -> Iterator[None]:
-    """Hold the lock of the git mirror `kept` is in while its files are read (kept across its files in `held`)."""
-    parts = kept.name.split("/")
+def _hold_mirror(kept: Kept, held: dict[str, int]) -> None:
+    """Hold the lock of the git mirror `kept` is in while its files are read, and no other (`held`: those held, by
+    repository)."""
+    parts = kept.name.split("/", 3)
     repo = parts[2] if len(parts) > 3 and parts[1] == "git" and parts[2].endswith(".git") else None
     for other in [name for name in held if name != repo]:
         os.close(held.pop(other))
@@ -71,7 +71,6 @@ def _mirror_held(kept: Kept, held: dict[str, int]) -> Iterator[None]:
         fd = os.open(git_root() / f"{repo.removesuffix('.git')}.lock", os.O_CREAT | os.O_RDWR, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
         held[repo] = fd
-    yield
 
 
 def _add_folder(archive: TarWriter) -> list[Part]:
@@ -80,11 +79,11 @@ def _add_folder(archive: TarWriter) -> list[Part]:
     try:
         for kept in durable_files():
             part = sums.setdefault(kept.part, PartSum(kept.part, PART_WORDS.get(kept.part, "other files of the data folder")))
-            with _mirror_held(kept, held):
-                try:
-                    _add_file(archive, kept.path, kept.name, part)
-                except FileNotFoundError:  # removed since the folder was listed: it is not part of the backup
-                    continue
+            _hold_mirror(kept, held)
+            try:
+                _add_file(archive, kept.path, kept.name, part)
+            except FileNotFoundError:  # removed since the folder was listed: it is not part of the backup
+                continue
     finally:
         for fd in held.values():
             os.close(fd)

@@ -279,7 +279,8 @@ async def test_the_server_takes_a_backup_when_one_is_due_and_keeps_the_newest(
     old = [folder / f"forja-backup-2026010{n}-000000.tar.gz" for n in (1, 2)]
     for n, path in enumerate(old):
         path.write_bytes(b"an old backup")
-        os.utime(path, (time.time() - (3 - n) * 86400,) * 2)
+        then = time.time() - (3 - n) * 86400
+        os.utime(path, (then, then))
     (folder / "forja-backup-20260101-000000.key").write_bytes(b"its key")
     assert services.backups.words()[0] == "problem"  # the last one is two days old
     monkeypatch.setattr(builder.composition, "SWEEP_EVERY_S", 0.05)

@@ -24,7 +24,7 @@ from builder import db
 from builder.app_secrets import KEY_FILE
 from builder.errors import RestoreRefused
 from builder.services.backup import databases
-from builder.services.backup.contents import DATA_PREFIX, SHARED_PARTS, SHARED_PREFIX, Kept, shared_folder
+from builder.services.backup.contents import DATA_PREFIX, SHARED_PARTS, SHARED_PREFIX, part_of, shared_folder
 from builder.services.backup.manifest import MANIFEST_NAME, Manifest, PartSum
 from builder.settings import settings
 from preview_runtime.folder_lock import LOCK_FILE, FolderHeld, FolderLock
@@ -62,7 +62,7 @@ def _part_of(name: str) -> str:
         return "database"
     if top == "app-databases":
         return f"app-database {name.split('/', 1)[1].removesuffix('.dump')}"
-    return Kept(Path(), name).part
+    return part_of(name)
 
 
 def _damaged(part: str, why: str) -> RestoreRefused:

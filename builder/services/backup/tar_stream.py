@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import struct
 import tarfile
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 BLOCK = tarfile.BLOCKSIZE
 RECORD = tarfile.RECORDSIZE
@@ -31,7 +31,7 @@ def _ustar(name: bytes, size: int, mtime: int, mode: int) -> bytes:
 
 
 class TarWriter:
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: IO[bytes]) -> None:
         self._out = out
         self._offset = 0
 

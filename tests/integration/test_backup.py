@@ -83,14 +83,22 @@ async def make_forja(services: Services) -> Made:
     return Made(project_id, share.token, trees, git_out(repo_path(project_id), "show-ref", "--tags"))
 
 
-async def saving_while(services: Services, project_id: str, backup: asyncio.Task[subprocess.CompletedProcess[str]]) -> int:
-    """Save versions one after another until the backup has ended; how many."""
-    saved = 0
+async def saving_while(services: Services, project_id: str, backup: asyncio.Task[object]) -> list[tuple[float, float]]:
+    """Save versions one after another until the backup has ended; when each save began and ended."""
+    saves = []
     while not backup.done():
-        await services.projects.save(project_id, {f"notes/{saved}.txt": f"note {saved}\n" * 200})
-        saved += 1
-        await asyncio.sleep(0.05)
-    return saved
+        began = time.monotonic()
+        await services.projects.save(project_id, {f"notes/{len(saves)}.txt": f"note {len(saves)}\n" * 200})
+        saves.append((began, time.monotonic()))
+        await asyncio.sleep(0.02)
+    return saves
+
+
+def timed_run(cli: Cli, *args: str) -> tuple[subprocess.CompletedProcess[str], float, float]:
+    """The command's run, and when it began and ended."""
+    began = time.monotonic()
+    result = cli.run(*args)
+    return result, began, time.monotonic()
 
 
 async def check_restored(services: Services, made: Made) -> None:
@@ -141,13 +149,14 @@ async def test_a_backup_taken_while_versions_are_saved_restores_everything_elsew
     try:
         made = await make_forja(services)
         key = (source.data_dir / "secret.key").read_bytes().strip()
-        backup = asyncio.create_task(asyncio.to_thread(source.run, "backup", "--to", str(tmp_path / "kept"), "--with-key"))
-        saved = await saving_while(services, made.project_id, backup)
-        result = await backup
+        args = "backup", "--to", str(tmp_path / "kept"), "--with-key"
+        backup = asyncio.create_task(asyncio.to_thread(timed_run, source, *args))
+        saves = await saving_while(services, made.project_id, backup)
+        result, began, ended = await backup
     finally:
         await services.close()
     assert result.returncode == 0, result.stderr
-    assert saved > 0  # the backup ran while versions were being saved
+    assert any(began < save_ended and save_began < ended for save_began, save_ended in saves)  # saved while it ran
     [archive] = (tmp_path / "kept").glob("*.tar.gz")
     [key_file] = (tmp_path / "kept").glob("*.key")
     assert f"Backed up this Forja to {archive}" in result.stdout

@@ -161,6 +161,7 @@ async def test_a_backup_taken_while_versions_are_saved_restores_everything_elsew
     [key_file] = (tmp_path / "kept").glob("*.key")
     assert f"Backed up this Forja to {archive}" in result.stdout
     assert key_file.read_bytes().strip() == key and stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(archive.stat().st_mode) == 0o600
     assert key not in gzip.decompress(archive.read_bytes())  # the key only ever beside the archive
 
     target = Cli(tmp_path / "target")
@@ -268,6 +269,10 @@ async def test_on_postgresql_forja_and_each_app_database_come_back(
     with pytest.raises(RestoreRefused, match="already holds tables: restore into an empty database"):
         on_folder(monkeypatch, tmp_path / "again", target_url)
         restore_backup(taken.path, taken.key_path)
+    on_folder(monkeypatch, tmp_path / "sqlite", "")
+    with pytest.raises(RestoreRefused, match="holds a postgresql database and this Forja's DATABASE_URL names sqlite"):
+        restore_backup(taken.path, taken.key_path)
+    assert [p.name for p in (tmp_path / "sqlite").iterdir()] == ["forja.lock"]  # nothing restored
 
 
 async def test_the_server_takes_a_backup_when_one_is_due_and_keeps_the_newest(

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from builder import db
 from builder.app_secrets import KEY_FILE
 from builder.errors import RestoreRefused
+from builder.services import app_databases
 from builder.services.backup import databases
 from builder.services.backup.contents import DATA_PREFIX, SHARED_PARTS, SHARED_PREFIX, part_of, shared_folder
 from builder.services.backup.manifest import MANIFEST_NAME, Manifest, PartSum
@@ -192,16 +193,29 @@ def _restore(archive: Path, key: Path | None, staging: Path) -> RestoreResult:
     key_text = _read_key(key) if key is not None else None
     manifest, sums = _unpack(archive, staging)
     _check(manifest, sums)
+    here = "postgresql" if databases.is_postgres(settings.sync_database_url) else "sqlite"
+    if manifest.database != here:
+        raise RestoreRefused(
+            f"This backup holds a {manifest.database} database and this Forja's DATABASE_URL names {here}: restore it "
+            "into the same kind of database (moving between SQLite and PostgreSQL is not done by a restore)."
+        )
     app_names = [part.name.removeprefix("app-database ") for part in manifest.parts if part.name.startswith("app-database ")]
+    if app_names and not app_databases.apps_database_url():
+        raise RestoreRefused(
+            "This backup holds apps' own PostgreSQL databases, and this Forja has no PostgreSQL server for them: set "
+            "FORJA_APPS_DATABASE_URL (or a PostgreSQL DATABASE_URL)."
+        )
     databases.check_target_empty(app_names)
     if app_names and key_text is None and not settings.secret_key:
         raise RestoreRefused(
             "This backup holds apps' own databases, whose passwords only its key opens: give the key file that "
             "`forja backup --with-key` wrote (--key FILE)."
         )
+    dump = next((staging / "database").glob("forja.*"), None)
+    if dump is None:
+        raise _damaged("database", "is missing")
     if key_text is not None:
         _place_key(key_text)
-    dump = next((staging / "database").iterdir())
     databases.restore_database(dump)
     _place_files(staging)
     db.migrate()

@@ -121,7 +121,8 @@ def _take_databases(archive: TarWriter, scratch: Path) -> tuple[str, list[Part]]
 def _compressed(path: Path) -> Iterator[TarWriter]:
     """A tar stream into `gzip` writing `path`: gzip compresses on a core of its own while this one reads and hashes
     (as `tar -z` does; in-process, compressing took as long as all the rest)."""
-    with path.open("wb") as out:
+    # Only Forja's user reads it: the database inside holds the people's accounts and the apps' data.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
         gzip = subprocess.Popen(["gzip", f"-{GZIP_LEVEL}", "-c"], stdin=subprocess.PIPE, stdout=out, bufsize=CHUNK)
         assert gzip.stdin is not None
         try:
@@ -148,6 +149,7 @@ def _write_key(archive: Path) -> Path | None:
         return None
     path = archive.with_name(archive.name.removesuffix(SUFFIX) + KEY_SUFFIX)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file of that name made before keeps its mode through O_TRUNC
     with os.fdopen(fd, "wb") as file:
         file.write(key + b"\n")
     return path

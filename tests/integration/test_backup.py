@@ -9,6 +9,7 @@ import asyncio
 import gzip
 import io
 import os
+import shutil
 import sqlite3
 import stat
 import subprocess
@@ -320,3 +321,36 @@ async def test_the_server_takes_a_backup_when_one_is_due_and_keeps_the_newest(
     services.backups.start_when_due()  # not due again for a day
     await services.backups.settled()
     assert sorted(p.name for p in folder.iterdir()) == kept
+
+
+def test_a_shared_folder_comes_back_into_a_data_folder_without_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_sqlite: Path
+) -> None:
+    on_folder(monkeypatch, tmp_path / "source")
+    settings.data_dir.mkdir()
+    shutil.copyfile(migrated_sqlite, settings.sqlite_path)
+    monkeypatch.setattr(settings, "shared_dir", tmp_path / "shared")  # FORJA_SHARED_DIR: releases/ and appdata/ there
+    files = {
+        "shared/appdata/p1/live/files/orders.txt": ORDERS,
+        "shared/releases/p1/1/index.html": b"<h1>Bakery</h1>",
+        "shared/previews/p1/app.js": b"not a part of the shared folder",
+        "source/appdata/p1/live/files/stale.txt": b"the data folder's own appdata/ is not read: the shared one is",
+        "source/previews/p1/node_modules/x.js": b"a cache",
+    }
+    for name, data in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    taken = take_backup(tmp_path / "kept")
+    with tarfile.open(taken.path, "r:gz") as archive:
+        names = archive.getnames()
+    assert {name for name in names if not name.startswith("database/")} == {
+        "shared/appdata/p1/live/files/orders.txt",
+        "shared/releases/p1/1/index.html",
+        "manifest.json",
+    }
+
+    on_folder(monkeypatch, tmp_path / "target")  # no shared folder here: both go into the data folder
+    restore_backup(taken.path)
+    assert (tmp_path / "target/appdata/p1/live/files/orders.txt").read_bytes() == ORDERS
+    assert (tmp_path / "target/releases/p1/1/index.html").read_bytes() == b"<h1>Bakery</h1>"
+    assert not (tmp_path / "target/previews").exists()

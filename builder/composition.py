@@ -38,6 +38,7 @@ from builder.services.app_themes import AppThemes
 from builder.services.app_user_mail import AppUserMail
 from builder.services.app_users import AppUserService
 from builder.services.asking import AskService
+from builder.services.backup.schedule import BackupSchedule
 from builder.services.collab import CollabService
 from builder.services.doctor import DoctorService
 from builder.services.generations import GenerationService
@@ -156,7 +157,8 @@ class Services:
         self.models = ModelConnectionService(store)
         read_from(self.models.stored)
         self.doctor = DoctorService(self.preview_hub.image, logs, self.models)
-        self.admin = AdminService(store, self.accounts, self.quotas, self.preview_hub, self.doctor, self.reviews)
+        self.backups = BackupSchedule()
+        self.admin = AdminService(store, self.accounts, self.quotas, self.preview_hub, self.doctor, self.reviews, self.backups)
         self.monitoring = MonitoringService(store, self.preview_hub)
 
     # The other ends of the loops between services: each is given to the service built first, and reaches the one built
@@ -224,22 +226,26 @@ class Services:
 
     async def run_sweeps(self) -> None:
         """Forever: this worker's sweep and, with several workers, the leader's (generations and publishes whose worker
-        died) on whichever worker leads."""
+        died, and a scheduled backup when one is due) on whichever worker leads; alone, this worker starts the backups."""
         if self._cluster is None:
             await self._sweep_forever()
         else:
-            await asyncio.gather(self._cluster.lead(self._interrupt_abandoned, SWEEP_EVERY_S), self._sweep_forever())
+            await asyncio.gather(self._cluster.lead(self._lead, SWEEP_EVERY_S), self._sweep_forever())
 
-    async def _interrupt_abandoned(self) -> None:
+    async def _lead(self) -> None:
         await self.generations.interrupt_abandoned()
         await self.publishing.interrupt_abandoned()
+        self.backups.start_when_due()
 
     async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(SWEEP_EVERY_S)
             await self.sweep()
+            if self._cluster is None:
+                self.backups.start_when_due()
 
     async def close(self) -> None:
+        await self.backups.settled()
         await self.collab.close()
         await self.verifications.close()
         await self.publishing.settled()

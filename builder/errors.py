@@ -1,8 +1,8 @@
 """Every failure Forja tells a person about: one base class with a status and a sentence.
 
 The HTTP API answers a ForjaError with its `status` and `{"detail": message, ...}`; the CLI
-prints the message to stderr and exits 1; the UI shows the message. Anything else that escapes
-is a bug.
+prints the message to stderr and exits 1 (or the error's `exit_code`); the UI shows the message. Anything else that
+escapes is a bug.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ class ForjaError(Exception):
     """A failure with a sentence for people; `status` is the HTTP status that fits it."""
 
     status: int = 400
+    # What the CLI exits with: 2 for a refusal before anything was done, as for a usage mistake.
+    exit_code: int = 1
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -59,6 +61,14 @@ class VersionMoved(ForjaError):
     """A change made on a version the project has since moved past (a git push while someone saved)."""
 
     status = 409
+
+
+class RestoreRefused(ForjaError):
+    """A restore that would lose or break something, refused before it touched anything: a data folder or database
+    that is not empty, an archive from a newer Forja, or a damaged archive (the sentence says which part)."""
+
+    status = 409
+    exit_code = 2
 
 
 class GenerationError(ForjaError):

@@ -8,7 +8,7 @@ project is checked as the API checks it. The operator's commands (`user`, `token
 `doctor`, `purge-trash`) work on this machine's own Forja and need no token.
 
 Every command takes --json for machine-readable output; errors go to stderr in plain words
-with exit status 1 (2 for usage mistakes, as argparse does).
+with exit status 1 (2 for usage mistakes, as argparse does, and for a refusal before anything was done).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ async def run(args: argparse.Namespace, command_line: str = "") -> int:
             print(json.dumps({"error": said}), file=sys.stderr)
         else:
             print(f"error: {said}", file=sys.stderr)
-        return 1
+        return exc.exit_code if isinstance(exc, ForjaError) else 1
     if command.prints:
         print(json.dumps(_dump(value), indent=2) if args.json else text)
     return command.exit_status(value)

@@ -29,6 +29,7 @@ from builder.review.findings import Severity
 from builder.schemas import AccountLinkInfo, QuotaSet, RequestBody, UserInfo
 from builder.services.access import Actor, require_admin
 from builder.services.accounts import AccountService
+from builder.services.backup.schedule import BackupSchedule
 from builder.services.doctor import DoctorReport, DoctorService, RunnerReadiness
 from builder.services.preview_hub import PreviewHub
 from builder.services.preview_runners import wanted_runners, webcontainers_off
@@ -174,8 +175,10 @@ class AdminService:
         previews: PreviewHub,
         doctor: DoctorService,
         reviews: ReviewService,
+        backups: BackupSchedule,
     ) -> None:
         self._store = store
+        self._backups = backups
         self._reviews = reviews
         self._accounts = accounts
         self._quotas = quotas
@@ -392,9 +395,11 @@ class AdminService:
     # -- health --------------------------------------------------------------------------------
 
     async def health(self, admin: Actor) -> ServerHealth:
-        """The store, the preview proxy, each preview runner, and the generations running now."""
+        """The store, the preview proxy, each preview runner, the backups, and the generations running now."""
         require_admin(admin)
-        store, proxy, report = await asyncio.gather(self._store_check(), self._proxy_check(), self._machine_report())
+        store, proxy, report, backups = await asyncio.gather(
+            self._store_check(), self._proxy_check(), self._machine_report(), self._backups_check()
+        )
         if report is None:
             late = HealthCheck(
                 name="preview runners",
@@ -405,7 +410,7 @@ class AdminService:
             running = await self._store.running_generations() if store.state == "ok" else 0
             return ServerHealth(
                 ok=False,
-                checks=[store, proxy, late],
+                checks=[store, proxy, late, backups],
                 previews_runner="none",
                 previews_reason=late.detail,
                 generations_running=running,
@@ -421,11 +426,15 @@ class AdminService:
         running = await self._store.running_generations() if store.state == "ok" else 0
         return ServerHealth(
             ok=store.state == "ok" and proxy.state == "ok" and report.usable,
-            checks=[store, proxy, *runners],
+            checks=[store, proxy, *runners, backups],
             previews_runner=report.auto,
             previews_reason=report.auto_reason,
             generations_running=running,
         )
+
+    async def _backups_check(self) -> HealthCheck:
+        state, detail = await asyncio.to_thread(self._backups.words)
+        return HealthCheck(name="backups", state=state, detail=detail)
 
     async def _machine_report(self) -> DoctorReport | None:
         try:

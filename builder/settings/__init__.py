@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic_settings import SettingsConfigDict
 
 from builder.settings.apps import AppDataSettings, PublishSettings
+from builder.settings.backups import BackupSettings
 from builder.settings.generation import CheckSettings, ModelSettings
 from builder.settings.mail import MailSettings
 from builder.settings.previews import InstallSettings, PreviewSettings, WebContainerSettings
@@ -31,6 +32,7 @@ class Settings(
     AppDataSettings,
     MailSettings,
     ReviewPackageSettings,
+    BackupSettings,
 ):
     """Forja's configuration; each field is read from FORJA_<FIELD NAME> (DATABASE_URL has no prefix).
 

@@ -281,7 +281,11 @@ class AccountService:
         if not self.enabled or await self._store.count_users() > 0:
             return None
         code = await self._store.setting(SETUP_CODE_KEY)
-        if not code:
+        if code is None:
+            # Whichever worker stores it first: two starting together on a new database would otherwise each print a
+            # code and keep the last one written, so the other's log would show a code that is refused.
+            return await self._store.setting_once(SETUP_CODE_KEY, secrets.token_hex(4))
+        if not code:  # spent, and every account since deleted
             code = secrets.token_hex(4)
             await self._store.set_setting(SETUP_CODE_KEY, code)
         return code

@@ -4,6 +4,7 @@ open to the network without them. Real argon2 hashes, real SQLite and PostgreSQL
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -65,6 +66,13 @@ async def test_the_first_account_needs_the_setup_code_and_becomes_the_admin(acco
         assert [p["id"] for p in (await http.get("/api/projects")).json()["items"]] == [before.project_id]
     assert await accounts_on.accounts.setup_code() is None
     assert (await accounts_on.accounts.signup_mode()) == "invite"
+
+
+async def test_workers_asking_for_the_setup_code_at_once_all_print_the_one_that_is_kept(accounts_on: Services) -> None:
+    """Workers starting together on a new database each print the setup code: each must print the one sign-up takes."""
+    codes = await asyncio.gather(*(accounts_on.accounts.setup_code() for _ in range(4)))
+    assert len(set(codes)) == 1 and codes[0], codes
+    assert await accounts_on.accounts.setup_code() == codes[0]
 
 
 async def test_sign_up_follows_the_servers_mode_and_invitations(accounts_on: Services, monkeypatch: pytest.MonkeyPatch) -> None:

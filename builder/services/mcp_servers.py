@@ -3,8 +3,8 @@ one (an address and, if it needs one, a bearer token, encrypted at rest as the a
 again), list them, list a server's tools (name, description, whether it changes things), tick the tools agent-mode
 runs may use (none until ticked), remove one.
 
-Agent runs read them through `for_agent` (builder/services/mcp_tools.py). Every other method refuses anyone but an
-admin (Forbidden), whatever called it.
+Agent runs read them from the store (builder/services/mcp_tools.py); `approvable` is what the agent form asks the
+person to approve. Every other method refuses anyone but an admin (Forbidden), whatever called it.
 """
 
 from __future__ import annotations
@@ -50,6 +50,15 @@ class McpServerInfo(BaseModel):
     tools: list[McpToolInfo] = Field(description="Its tools as List tools last found them.")
     added_by: str
     created_at: datetime
+
+
+class ApprovableTool(BaseModel):
+    """An allowed tool that may change things outside Forja: the person approves it for a run, or it is not run."""
+
+    name: str = Field(description="As the agent calls it, and as `approved_tools` names it: mcp_<server>_<tool>.")
+    tool: str
+    server: str
+    description: str
 
 
 class NewMcpServer(RequestBody):
@@ -103,6 +112,16 @@ def _info(row: McpServer) -> McpServerInfo:
 class McpServerService:
     def __init__(self, store: ProjectStore) -> None:
         self._store = store
+
+    async def approvable(self) -> list[ApprovableTool]:
+        """What the agent form asks the person to approve before a run. Anyone who may start one sees them: names and
+        descriptions only, no address or token."""
+        return [
+            ApprovableTool(name=model_name(row.name, t.name), tool=t.name, server=row.name, description=t.description)
+            for row in await self._store.mcp_servers()
+            for t in _listed(row)
+            if t.name in row.allowed and not t.read_only
+        ]
 
     async def list(self, admin: Actor) -> list[McpServerInfo]:
         require_admin(admin)

@@ -76,11 +76,6 @@ def _tools(rows: list[McpServer]) -> list[McpTool]:
     ]
 
 
-async def needing_approval(store: ProjectStore) -> list[McpTool]:
-    """The allowed tools that may change things outside Forja: what the agent form asks the person to approve."""
-    return [tool for tool in _tools(await store.mcp_servers()) if not tool.tool.read_only]
-
-
 def logged(value: Any, key: str = "") -> Any:
     """`value` as the run's log shows it: secrets' shapes, and anything under a key named like a secret, redacted."""
     if key and _SECRET_KEY.search(key) and value not in (None, "", [], {}):

@@ -22,7 +22,6 @@ from mcp.types import ToolAnnotations
 import builder.settings
 from builder.composition import Services
 from builder.errors import McpServerUnreachable
-from builder.models import LOCAL_USER_ID
 from builder.services.access import LOCAL_ACTOR
 from builder.services.mcp_servers import AllowedTools, NewMcpServer
 from tests.conftest import TEST_ANTHROPIC_KEY, free_port
@@ -134,8 +133,10 @@ async def test_the_agent_uses_a_teams_tools_and_changes_things_only_when_approve
 
 
 async def test_admins_add_list_and_remove_servers_over_the_api(
-    server: AdminServer, notes: str, monkeypatch: pytest.MonkeyPatch
-) -> None:  # noqa: F811
+    server: AdminServer,  # noqa: F811 (the fixture imported above)
+    notes: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(builder.settings.settings, "mcp_private_hosts", notes.split("/")[2])
     added = await server.admin.post("/api/admin/mcp-servers", json={"name": "notes", "url": notes, "token": TOKEN})
     assert added.status_code == 201, added.text

@@ -12,6 +12,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from granian.constants import Interfaces
@@ -89,7 +90,7 @@ async def test_the_agent_uses_a_teams_tools_and_changes_things_only_when_approve
     project_id = await tally(services)
     note = {"title": "tally", "text": f"Adds one now (key {TEST_ANTHROPIC_KEY})", "password": "hunter2-plain"}
 
-    async def run(approved: frozenset[str]) -> list[dict[str, object]]:
+    async def run(approved: frozenset[str]) -> list[dict[str, Any]]:
         scripted_llm.queue(
             call("mcp_team_notes_lookup", topic="tallies"),
             call("mcp_team_notes_write_note", **note),

@@ -104,7 +104,7 @@ def _server(row: McpServerRow) -> rx.Component:
             rx.text(row.url, " \u00b7 ", row.token, size="2", class_name="model-where"),
             rx.text(row.added, size="1", color=rx.color("gray", 11)),
             rx.cond(
-                row.tools.length() > 0,
+                row.listed,
                 rx.vstack(
                     rx.text("The agent may use the ticked tools:", size="2"),
                     rx.foreach(row.tools, _tool),

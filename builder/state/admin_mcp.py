@@ -35,6 +35,7 @@ class McpServerRow:
     token: str
     added: str
     tools: list[McpToolRow]
+    listed: bool  # List tools found some
 
 
 def server_row(info: McpServerInfo) -> McpServerRow:
@@ -45,6 +46,7 @@ def server_row(info: McpServerInfo) -> McpServerRow:
         token="Token set (hidden)" if info.token_set else "No token",
         added=f"Added by {info.added_by or 'an admin'}, {when(info.created_at)}",
         tools=[McpToolRow(info.id, t.name, t.description, t.changes_things, t.allowed) for t in info.tools],
+        listed=bool(info.tools),
     )
 
 

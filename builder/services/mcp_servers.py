@@ -147,7 +147,9 @@ class McpServerService:
         """Ask the server for its tools and keep them; those allowed before stay allowed if the server still has them."""
         require_admin(admin)
         row = await self._row(server_id)
-        found = [t for t in await list_tools(row.url, decrypt(row.token) if row.token else "") if TOOL_NAME.fullmatch(t.name)]
+        # A tool whose name would not fit a model's tool name (too long, other characters) is left out.
+        listed = await list_tools(row.url, decrypt(row.token) if row.token else "")
+        found = [t for t in listed if TOOL_NAME.fullmatch(model_name(row.name, t.name))]
         allowed = [name for name in row.allowed if name in {t.name for t in found}]
         updated = await self._store.set_mcp_tools(server_id, [asdict(t) for t in found], allowed)
         if updated is None:

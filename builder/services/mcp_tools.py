@@ -40,7 +40,9 @@ from builder.store import ProjectStore
 log = logging.getLogger(__name__)
 
 # Arguments under such a key are never shown in the run's log, whatever their value looks like.
-_SECRET_KEY = re.compile(r"pass(word)?|secret|token|api[_-]?key|auth|credential|private[_-]?key", re.IGNORECASE)
+_SECRET_KEY = re.compile(
+    r"^pass$|passw(or)?d|secret|token|api[_-]?key|authorization|credential|private[_-]?key|cookie", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)

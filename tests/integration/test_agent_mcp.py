@@ -151,6 +151,11 @@ async def test_admins_add_list_and_remove_servers_over_the_api(
     assert [t["name"] for t in allowed.json()["tools"] if t["allowed"]] == ["lookup"]
     unknown = await server.admin.put(f"/api/admin/mcp-servers/{server_id}/allowed", json={"tools": ["erase"]})
     assert unknown.status_code == 422
+    # A member starting a run sees which allowed tools need their approval: none until write_note is allowed.
+    assert (await server.member.get("/api/agent/mcp-tools")).json() == []
+    await server.admin.put(f"/api/admin/mcp-servers/{server_id}/allowed", json={"tools": ["lookup", "write_note"]})
+    [approvable] = (await server.member.get("/api/agent/mcp-tools")).json()
+    assert (approvable["name"], approvable["server"]) == ("mcp_notes_write_note", "notes")
     assert TOKEN not in (await server.admin.get("/api/admin/mcp-servers")).text
     assert (await server.member.get("/api/admin/mcp-servers")).status_code == 403
     assert (await server.admin.delete(f"/api/admin/mcp-servers/{server_id}")).status_code == 204

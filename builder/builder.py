@@ -25,6 +25,7 @@ from builder.publish.addresses import apps_suffix, cookie_scope
 from builder.settings import settings
 from builder.state.account import AccountState
 from builder.state.admin import AdminState
+from builder.state.admin_mcp import AdminMcpState
 from builder.state.admin_models import AdminModelsState
 from builder.state.auth import AuthState, sign_in_page
 from builder.state.home import HomeState
@@ -139,7 +140,10 @@ app.add_page(
 )
 app.add_page(account_page, route="/account", title="Your account \u00b7 Forja", on_load=[AuthState.require, AccountState.load])
 app.add_page(
-    admin_page, route="/admin", title="Admin \u00b7 Forja", on_load=[AuthState.require, AdminState.load, AdminModelsState.load]
+    admin_page,
+    route="/admin",
+    title="Admin \u00b7 Forja",
+    on_load=[AuthState.require, AdminState.load, AdminModelsState.load, AdminMcpState.load],
 )
 app.add_page(login_page, route="/login", title="Sign in \u00b7 Forja", on_load=SignInState.load)
 app.add_page(signup_page, route="/signup", title="Make an account \u00b7 Forja", on_load=SignInState.load)

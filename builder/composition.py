@@ -45,6 +45,7 @@ from builder.services.generations import GenerationService
 from builder.services.git_tokens import GitTokenService
 from builder.services.history import TRASH_DAYS, HistoryService
 from builder.services.install_gate import InstallGate
+from builder.services.mcp_servers import McpServerService
 from builder.services.model_connections import ModelConnectionService
 from builder.services.monitoring import MonitoringService
 from builder.services.plans import PlanService
@@ -156,6 +157,8 @@ class Services:
         # The models an admin connected: the providers read them from here, at each request.
         self.models = ModelConnectionService(store)
         read_from(self.models.stored)
+        # Teams' MCP servers whose tools agent runs may use (the runs read them from the store).
+        self.mcp_servers = McpServerService(store)
         self.doctor = DoctorService(self.preview_hub.image, logs, self.models)
         self.backups = BackupSchedule()
         self.admin = AdminService(store, self.accounts, self.quotas, self.preview_hub, self.doctor, self.reviews, self.backups)

@@ -336,3 +336,10 @@ class PageNotRead(ForjaError):
     allowed, a secret in it) or a page that could not be read; the sentence says which, for the person."""
 
     status = 422
+
+
+class McpServerUnreachable(ForjaError):
+    """A team's MCP server Forja did not reach or that answered wrongly: an address it does not connect to (a private
+    one the administrator did not allow), no answer in time, a refused token; the sentence says which."""
+
+    status = 422

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from builder.api import (
     account,
     admin,
+    admin_mcp,
     admin_models,
     agent,
     app_data,
@@ -70,6 +71,7 @@ for kind in (SQLAlchemyError, RedisError, OSError):
 for module in (
     account,
     admin,
+    admin_mcp,
     admin_models,
     agent,
     app_data,

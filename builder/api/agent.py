@@ -1,5 +1,5 @@
-"""HTTP routes around agent mode's runs: the Approve changes setting, a waiting change accepted or rejected, and the
-screenshot a step took. A run starts as a follow-up with `"agent": true` (builder/api/generations.py)."""
+"""HTTP routes around agent mode's runs: the Approve changes setting, a waiting change accepted or rejected, the
+screenshot a step took, and the teams' MCP tools a run needs approved. A run starts as a follow-up with `"agent": true` (builder/api/generations.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from builder.api.bodies import CheckedRoute
-from builder.api.identity import Editor, Viewer
+from builder.api.identity import CurrentActor, Editor, Viewer
 from builder.composition import get_services
 from builder.schemas import RequestBody
 from builder.services.checked_generation import verification_dict
+from builder.services.mcp_servers import ApprovableTool
 
 router = APIRouter(route_class=CheckedRoute)
 
@@ -27,6 +28,13 @@ class Accepted(BaseModel):
     verification: dict[str, Any] | None = Field(
         description="Its check (status, problems, headline...), as a generation's; null when FORJA_VERIFY_GENERATIONS is off."
     )
+
+
+@router.get("/api/agent/mcp-tools", tags=["agent"])
+async def approvable_tools(_: CurrentActor) -> list[ApprovableTool]:
+    """The teams' MCP tools an admin allowed that may change things outside Forja: a run uses one only when its
+    `approved_tools` names it. Read-only ones need no approval and are not listed."""
+    return await (await get_services()).mcp_servers.approvable()
 
 
 @router.put("/api/projects/{project_id}/agent/approve-changes", tags=["agent"])

@@ -38,6 +38,12 @@ class GenerateRequest(RequestBody):
         "command in the sandbox, open a page), each a `step` event; the run is saved as one version, or waits for "
         "approval when the project's Approve changes setting is on (`done` then has no `version` but `generation_id`).",
     )
+    approved_tools: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Agent mode: the teams' MCP tools (as `mcp_<server>_<tool>`) that may change things outside Forja "
+        "which this run may use; any other such tool the agent calls is refused, not run. Read-only ones need no approval.",
+    )
     images: list[ImageIn] = Field(
         default_factory=list,
         description="Pictures (a screenshot, a sketch) sent to the model with the prompt: at most FORJA_ATTACH_MAX_COUNT, "
@@ -105,6 +111,7 @@ async def generate_follow_up(project_id: str, body: GenerateRequest, actor: Edit
         images=images,
         user_id=actor.user_id,
         agent=body.agent,
+        approved_tools=frozenset(body.approved_tools),
     )
     return event_stream(services, project_id)
 

@@ -1,10 +1,10 @@
 """`forja COMMAND` (or `python -m builder COMMAND`): Forja from a terminal, for people and scripts.
 
 One module per command group (projects, plans, agent, history, git_remote, git_tokens, shares, publish, review, env,
-accounts, models, doctor, operator, mcp), each a table of Commands (builder.cli.command) and the parsers of their arguments.
+accounts, models, mcp_servers, doctor, operator, mcp), each a table of Commands (builder.cli.command) and the parsers of their arguments.
 The person's commands work on this machine's database as the person whose API token is given (--token or
 FORJA_TOKEN; none needed without accounts), or with --server on a Forja's HTTP API; either way their role in the
-project is checked as the API checks it. The operator's commands (`user`, `token`, `models`, `migrate`,
+project is checked as the API checks it. The operator's commands (`user`, `token`, `models`, `mcp-servers`, `migrate`,
 `doctor`, `purge-trash`) work on this machine's own Forja and need no token.
 
 Every command takes --json for machine-readable output; errors go to stderr in plain words
@@ -34,6 +34,7 @@ from builder.cli import (
     git_tokens,
     history,
     mcp,
+    mcp_servers,
     models,
     operator,
     plans,
@@ -47,7 +48,7 @@ from builder.errors import ForjaError
 from builder.generation.who_connects import for_reader
 
 GROUPS = (
-    projects, plans, agent, history, git_remote, git_tokens, shares, publish, review, env, accounts, models, doctor, operator, mcp, evals,
+    projects, plans, agent, history, git_remote, git_tokens, shares, publish, review, env, accounts, models, mcp_servers, doctor, operator, mcp, evals,
 )  # fmt: skip
 COMMANDS: dict[str, Command[Any]] = {name: command for group in GROUPS for name, command in group.COMMANDS.items()}
 

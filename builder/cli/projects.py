@@ -76,6 +76,8 @@ async def cmd_generate(backend: Backend, args: argparse.Namespace) -> tuple[Any,
         valid_prompt(args.prompt)  # the API's limits, checked before anything starts (here or in a Forja's API)
     if args.agent and args.project is None:
         raise InvalidInput("--agent changes an app that exists: give its id with --project.")
+    if args.approve_tool and not args.agent:
+        raise InvalidInput("--approve-tool lets an agent run use a tool: give --agent with it.")
     files = [(Path(path).name, await asyncio.to_thread(Path(path).read_bytes)) for path in args.image or []]
     request = GenerateRequest(
         prompt=args.prompt or "",
@@ -86,6 +88,7 @@ async def cmd_generate(backend: Backend, args: argparse.Namespace) -> tuple[Any,
         images=check_pictures(files),  # the same checks and sentences as the API's, before anything starts
         plan=args.from_plan,
         agent=args.agent,
+        approved_tools=frozenset(args.approve_tool or ()),
     )
     final: GenerationEvent | None = None
     steps: list[dict[str, Any]] = []
@@ -210,6 +213,13 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="agent mode (with --project): the model works in steps with tools (read, edit, run a command, open a page), "
         "each printed as it is done; with the project's Approve changes on, the change waits for `agent accept`",
+    )
+    p.add_argument(
+        "--approve-tool",
+        action="append",
+        metavar="NAME",
+        help="with --agent: a team's MCP tool that changes things outside Forja (mcp_<server>_<tool>) this run may "
+        "use; repeatable. Others like it are refused when the agent calls them",
     )
     p = sub.add_parser("preview", parents=[common], help="run the project's current version in the running Forja")
     p.add_argument("id")

@@ -84,6 +84,8 @@ class GenerateRequest:
     plan: str | None = None
     # Agent mode (a follow-up only): the model works in steps with tools, each a `step` event.
     agent: bool = False
+    # The teams' MCP tools that change things outside Forja which an agent run may use (mcp_<server>_<tool>).
+    approved_tools: frozenset[str] = frozenset()
 
 
 class Backend(Protocol):

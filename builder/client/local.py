@@ -349,6 +349,7 @@ class LocalBackend:
                 images=request.images,
                 user_id=self._actor.user_id,
                 agent=request.agent,
+                approved_tools=request.approved_tools,
             )
         else:
             project_id = await generations.create_from_prompt(

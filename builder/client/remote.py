@@ -391,6 +391,8 @@ class RemoteBackend:
         }
         if request.agent:  # only then: a Forja from before agent mode refuses a field it does not know
             body["agent"] = True
+        if request.approved_tools:  # the same: a Forja from before MCP tools refuses it
+            body["approved_tools"] = sorted(request.approved_tools)
         path = _path("/api/projects", request.project, "generate") if request.project else "/api/generate"
         if request.plan:
             body = {"provider": request.provider, "model": request.model, "verify": request.verify}

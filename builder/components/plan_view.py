@@ -5,6 +5,7 @@ answers under "You told us"."""
 
 import reflex as rx
 
+from builder.components.agent_approvals import agent_approvals
 from builder.state.conversation import ConversationState
 from builder.state.plan import PlanState
 from builder.state.views import AskedQuestion
@@ -365,6 +366,7 @@ def mode_choice() -> rx.Component:
                 id="agent-options",
             ),
         ),
+        rx.cond(PlanState.mode == "agent", agent_approvals()),
         spacing="2",
         width="100%",
     )

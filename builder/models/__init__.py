@@ -30,6 +30,7 @@ from builder.models.app_users import (
     new_data_row_id,
 )
 from builder.models.connections import ModelConnection
+from builder.models.mcp_servers import McpServer
 from builder.models.projects import (
     AcceptanceRun,
     Author,
@@ -71,6 +72,7 @@ __all__ = [
     "Generation",
     "GitPush",
     "GitToken",
+    "McpServer",
     "ModelConnection",
     "Plan",
     "PreviewSession",

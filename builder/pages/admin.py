@@ -1,9 +1,10 @@
-"""/admin: this Forja's people, invitations and quotas (with accounts), the models it builds with, its usage over time, the previews running,
+"""/admin: this Forja's people, invitations and quotas (with accounts), the models it builds with, the teams' MCP servers its agent may use, its usage over time, the previews running,
 the published apps (and those live with open review findings) and its health. Anyone but an admin gets a plain refusal (and the services refuse them anyway)."""
 
 import reflex as rx
 
 from builder.components.admin_apps import apps_section
+from builder.components.admin_mcp import mcp_section
 from builder.components.admin_models import models_section
 from builder.components.admin_people import invitations_section, quotas_section, users_section
 from builder.components.admin_reviews import reviews_section
@@ -15,6 +16,7 @@ from builder.state.admin import AdminState
 ACCOUNT_SECTIONS = [("People", "admin-users"), ("Invitations", "admin-invitations"), ("Quotas", "admin-quotas")]
 SERVER_SECTIONS = [
     ("Models", "admin-models"),
+    ("MCP servers", "admin-mcp"),
     ("Usage", "admin-usage"),
     ("Previews", "admin-previews"),
     ("Apps", "admin-apps"),
@@ -98,6 +100,7 @@ def admin_page() -> rx.Component:
                     _header(),
                     rx.cond(AdminState.accounts, rx.fragment(users_section(), invitations_section(), quotas_section())),
                     models_section(),
+                    mcp_section(),
                     usage_section(),
                     previews_section(),
                     apps_section(),

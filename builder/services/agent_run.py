@@ -46,6 +46,7 @@ from builder.generation.providers.choice import get_provider
 from builder.models import Author
 from builder.schemas import AgentStep, PendingChange
 from builder.services.agent_workspace import AgentWorkspace
+from builder.services.mcp_tools import McpToolbox
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.logs import LogHub, LogLevel
@@ -103,6 +104,7 @@ class AgentRun:
         user_id: str | None = None,
         allowance: Allowance | None = None,
         approve: bool = False,
+        approved_tools: frozenset[str] = frozenset(),
     ) -> None:
         self._store = store
         self._logs = logs
@@ -121,6 +123,9 @@ class AgentRun:
         self.user_id = user_id
         self.allowance = allowance
         self.approve = approve
+        # Teams' MCP tools that may change things outside Forja, which the person let this run use.
+        self.approved_tools = approved_tools
+        self._mcp = McpToolbox()
         self.usage = UsageReport()
         self.steps: list[AgentStep] = []
         self.timing = AgentTiming()
@@ -153,6 +158,7 @@ class AgentRun:
         self.log(f"Agent run with {provider.name} ({provider.model}): {prompt[:200]}")
         self.emit("status", message="The agent is working..." if self.kind == "agent" else prompt)
         workspace = self._workspace(await self._store.read_tree(self.project_id))
+        self._mcp = await McpToolbox.load(self._store, self.approved_tools)
         try:
             async with asyncio.timeout(settings.generation_timeout_s):
                 summary = await self._steps(provider, project.versions, workspace, redact(self.request or prompt))
@@ -179,6 +185,7 @@ class AgentRun:
             # A change waiting for approval stays in the preview, so the person can try it before they accept it.
             if not self.awaiting:
                 await asyncio.shield(workspace.restore())
+            await self._mcp.aclose()
 
     def _error(self, message: str) -> GenerationEvent:
         return GenerationEvent(type="error", project_id=self.project_id, message=message, round=self.round)
@@ -206,7 +213,7 @@ class AgentRun:
                 system=prompts.agent_system_prompt(),
                 messages=messages,
                 max_tokens=settings.max_output_tokens,
-                tools=AGENT_TOOLS,
+                tools=[*AGENT_TOOLS, *self._mcp.specs()],
             )
             answer = await self._ask(provider, request)
             messages.append(Message("assistant", answer.prose, tool_calls=answer.calls))
@@ -223,6 +230,9 @@ class AgentRun:
                         f"The agent used its {settings.agent_max_steps} steps (FORJA_AGENT_MAX_STEPS) without finishing, "
                         "so nothing was saved. Its steps are listed above; ask for a smaller change."
                     )
+                if call.name in self._mcp.tools:
+                    results.append(await self._mcp_step(call, hidden))
+                    continue
                 try:
                     arguments = _restored(parse_input(call.name, call.arguments), hidden)
                 except ToolInputError as exc:
@@ -239,6 +249,17 @@ class AgentRun:
                 seen = (Picture("image/jpeg", outcome.screenshot),) if outcome.screenshot and self.sees else ()
                 results.append(ToolResult(call.id, hidden.hide(outcome.text), is_error=not outcome.ok, images=seen))
             messages.append(Message("user", "", tool_results=results))
+
+    async def _mcp_step(self, call: ToolCall, hidden: HiddenValues) -> ToolResult:
+        began = time.monotonic()
+        outcome = await self._mcp.call(call.name, call.arguments, hidden)
+        spent = time.monotonic() - began
+        self.timing.tools_s += spent
+        self.log(
+            f"Agent called {call.name}: {outcome.label}. {outcome.detail}", LogLevel.info if outcome.ok else LogLevel.warning
+        )
+        await self._step(call.name, outcome.label, outcome.ok, outcome.detail, None, spent)
+        return ToolResult(call.id, outcome.text, is_error=not outcome.ok)
 
     async def _step(self, tool: str, label: str, ok: bool, detail: str, screenshot: bytes | None, spent: float) -> None:
         step = AgentStep(

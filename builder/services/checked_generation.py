@@ -78,6 +78,8 @@ class Request:
     # the first round's change waits for a person to accept it, and is not checked until then.
     agent: bool = False
     approve: bool = False
+    # Teams' MCP tools that may change things outside Forja which the person let the agent use (mcp_<server>_<tool>).
+    approved_tools: frozenset[str] = frozenset()
     # Most automatic repair rounds; None: settings.auto_fix_attempts (an evaluation run sets its own).
     repair_rounds: int | None = None
 
@@ -215,6 +217,7 @@ class CheckedGeneration:
             user_id=self.request.user_id,
             allowance=self.request.allowance,
             approve=self.request.approve and number == 0,
+            approved_tools=self.request.approved_tools,
         )
 
     def _model_round(self, publish: Publish, number: int, prompt: str, request: str | None) -> GenerationRun:

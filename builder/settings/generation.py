@@ -158,6 +158,28 @@ class CheckSettings(BaseSettings):
         gt=0,
         description="Time for one page an agent-mode run reads, redirects included.",
     )
+    mcp_private_hosts: str = Field(
+        default="",
+        description="Hosts (comma-separated; `host` for any port or `host:port`) of teams' MCP servers that may be at a "
+        "private address (an intranet's server). Any other MCP server's host must have only public addresses.",
+    )
+    mcp_call_timeout_s: float = Field(
+        default=30,
+        gt=0,
+        description="Time for each call of a team's MCP server tool by an agent-mode run (and for listing a server's "
+        "tools), connecting included; a call still going then is told to the model as failed.",
+    )
+    mcp_result_chars: int = Field(
+        default=20_000,
+        ge=1_000,
+        description="Most characters of an MCP tool's answer that go back to the model; the rest is cut, and the "
+        "model is told so.",
+    )
+
+    @property
+    def mcp_hosts(self) -> frozenset[str]:
+        """The entries of FORJA_MCP_PRIVATE_HOSTS, lower-case, without a name's final dot."""
+        return frozenset(entry.strip().lower().rstrip(".") for entry in self.mcp_private_hosts.split(",") if entry.strip())
 
     @property
     def fetch_hosts(self) -> frozenset[str]:

@@ -12,6 +12,7 @@ from builder.generation.picked import new_text_request, with_picked
 from builder.generation.providers.choice import PROVIDER_LABELS, available_providers, default_provider, labelled_providers
 from builder.generation.who_connects import NOT_CONNECTED
 from builder.services.access import Permission
+from builder.state.agent_approvals import AgentApprovalsState
 from builder.state.attachments import AttachmentsState
 from builder.state.editor import EditorState
 from builder.state.preview import PreviewPaneState
@@ -123,6 +124,7 @@ class ConversationState(WorkspaceState):
         try:
             allowed = await self.allowed(Permission.edit)
             images = await asyncio.to_thread(attachments.take, allowed.actor.user_id)
+            approved = (await self.get_state(AgentApprovalsState)).take() if agent else frozenset()
             await allowed.services.generations.start(
                 self.project_id,
                 prompt,
@@ -131,6 +133,7 @@ class ConversationState(WorkspaceState):
                 images=images,
                 user_id=allowed.actor.user_id,
                 agent=agent,
+                approved_tools=approved,
             )
         except ForjaError as exc:
             self.error = str(exc)

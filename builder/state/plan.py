@@ -19,6 +19,7 @@ from builder.generation.planning import add_check_message
 from builder.generation.who_connects import HOW_TO_CONNECT, for_reader
 from builder.services.access import Permission
 from builder.services.plans import PlanEdit, PlanInfo
+from builder.state.agent_approvals import AgentApprovalsState
 from builder.state.conversation import ConversationState
 from builder.state.editor import EditorState
 from builder.state.views import AskedQuestion, ChatEntry, answer_entry, asked_question, plan_request
@@ -87,7 +88,7 @@ class PlanState(WorkspaceState):
         self._seen = plan.updated_at.isoformat()
 
     @rx.event
-    async def set_mode(self, value: str | list[str]) -> None:
+    async def set_mode(self, value: str | list[str]):
         """Take the mode; one that needs a model, with only the offline starters, says so now instead of after the
         request is typed and sent (its item is marked unavailable, which Radix's segmented control cannot do)."""
         if value not in ("build", "plan", "ask", "check", "agent"):
@@ -96,6 +97,8 @@ class PlanState(WorkspaceState):
             self.error = NEEDS_MODEL[value]
             return
         self.mode, self.error = str(value), ""
+        if value == "agent":
+            return AgentApprovalsState.load
 
     @rx.event
     def set_part(self, part: str, text: str) -> None:

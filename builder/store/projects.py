@@ -57,6 +57,7 @@ from builder.store.domains import DomainRecords
 from builder.store.generations import GenerationRecords
 from builder.store.git_pushes import GitPushRecords
 from builder.store.git_tokens import GitTokenRecords
+from builder.store.mcp_servers import McpServerRecords
 from builder.store.members import MemberRecords
 from builder.store.model_connections import ModelConnectionRecords
 from builder.store.plans import PlanRecords
@@ -133,6 +134,7 @@ class ProjectStore(
     AppDataRecords,
     PlanRecords,
     ModelConnectionRecords,
+    McpServerRecords,
 ):
     """Projects, their immutable versions and files, their history and trash (generation and verification records,
     accounts, project members, the trash and the server's usage in their own modules)."""

@@ -176,6 +176,7 @@ OTHER_ROUTES = {
     ("GET", "/api/account/usage"): "the person's own use",
     ("GET", "/api/account/failed-sign-ins"): "the person's own account",
     ("POST", "/api/mcp"): "signed in; each tool needs the API route's role (tests/integration/test_mcp.py)",
+    ("GET", "/api/agent/mcp-tools"): "signed in; names and descriptions only (tests/integration/test_agent_mcp.py)",
     ("POST", "/api/plans"): "a new project's plan is the person's; a plan for a project needs edit",
     ("GET", "/api/plans/{plan_id}"): "view on the plan's project",
     ("PUT", "/api/plans/{plan_id}"): "edit on the plan's project",

@@ -80,6 +80,11 @@ ROUTES = [
     ("POST", "/api/admin/models/1/default", None),
     ("POST", "/api/admin/models/1/test", None),
     ("DELETE", "/api/admin/models/1", None),
+    ("GET", "/api/admin/mcp-servers", None),
+    ("POST", "/api/admin/mcp-servers", {"name": "notes", "url": "https://notes.example/mcp"}),
+    ("POST", "/api/admin/mcp-servers/1/tools", None),
+    ("PUT", "/api/admin/mcp-servers/1/allowed", {"tools": []}),
+    ("DELETE", "/api/admin/mcp-servers/1", None),
 ]
 
 
@@ -95,6 +100,7 @@ async def test_every_admin_route_refuses_the_signed_out_and_members(server: Serv
     assert [(u["email"], u["role"]) for u in users] == [("ana@example.org", "admin"), ("bo@example.org", "member")]
     assert (await server.admin.get("/api/admin/quotas")).json()["tokens_day"] == builder.settings.settings.quota_tokens_day
     assert (await server.admin.get("/api/admin/models")).json() == []
+    assert (await server.admin.get("/api/admin/mcp-servers")).json() == []
 
 
 async def test_an_admin_changes_a_persons_role_and_quotas(server: Server) -> None:

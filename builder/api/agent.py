@@ -1,16 +1,19 @@
-"""HTTP routes around agent mode's runs: the Approve changes setting, a waiting change accepted or rejected, and the
-screenshot a step took. A run starts as a follow-up with `"agent": true` (builder/api/generations.py)."""
+"""HTTP routes around agent mode's runs: the Approve changes setting, a waiting change accepted or rejected, the
+answers to a run's questions, and the screenshot a step took. A run starts as a follow-up with `"agent": true`
+(builder/api/generations.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from builder.api.bodies import CheckedRoute
+from builder.api.generations import event_stream
 from builder.api.identity import Editor, Viewer
+from builder.api.plans import AnswersRequest
 from builder.composition import get_services
 from builder.schemas import RequestBody
 from builder.services.checked_generation import verification_dict
@@ -51,6 +54,19 @@ async def reject_change(project_id: str, generation_id: int, _: Editor) -> Respo
     """Drop a run's waiting change; the preview goes back to the saved version. 409 when it was decided already."""
     await (await get_services()).agent.reject(project_id, generation_id)
     return Response(status_code=204)
+
+
+@router.post("/api/projects/{project_id}/agent/{generation_id}/answers", tags=["agent"])
+async def answer_questions(project_id: str, generation_id: int, body: AnswersRequest, actor: Editor) -> StreamingResponse:
+    """Answer the questions an agent run asked (its `questions`, in their order): they are kept with it, and a new
+    agent run goes on with the task and the answers; its events as for a follow-up. 422 for a missing answer, or one
+    not among the options of a question that takes no other; 409 when the run asks nothing (or was answered already)
+    or the project has a generation running."""
+    services = await get_services()
+    await services.agent.answer(
+        project_id, generation_id, body.answers, provider=body.provider, model=body.model, user_id=actor.user_id
+    )
+    return event_stream(services, project_id)
 
 
 @router.get("/api/projects/{project_id}/agent/{generation_id}/steps/{number}/screenshot", tags=["agent"])

@@ -78,6 +78,8 @@ class Request:
     # the first round's change waits for a person to accept it, and is not checked until then.
     agent: bool = False
     approve: bool = False
+    # Agent mode, the person's first round may `ask` them (once): not a run that goes on after their answers.
+    answered: bool = False
     # Most automatic repair rounds; None: settings.auto_fix_attempts (an evaluation run sets its own).
     repair_rounds: int | None = None
 
@@ -215,6 +217,7 @@ class CheckedGeneration:
             user_id=self.request.user_id,
             allowance=self.request.allowance,
             approve=self.request.approve and number == 0,
+            may_ask=number == 0 and not self.request.answered,
         )
 
     def _model_round(self, publish: Publish, number: int, prompt: str, request: str | None) -> GenerationRun:

@@ -98,6 +98,7 @@ class GenerationService:
         plan_id: str | None = None,
         agent: bool = False,
         repair_rounds: int | None = None,
+        answered: bool = False,
     ) -> None:
         """Start a generation (`user_id` asked for it) in the background; `follow` gives its events. `for_model`: what the model reads
         instead of `prompt` (the prompt with more context); the prompt is what is recorded and shown.
@@ -106,7 +107,8 @@ class GenerationService:
         they go to the model with the prompt when it takes pictures, else the first event says so.
         `plan_id`: the plan (builder.services.plans) this generation builds; it is marked built with the saved version.
         `agent`: Agent mode (builder/services/agent_run.py), for a project with a version; with the project's Approve
-        changes setting its change waits for a person (`accept`, `reject`).
+        changes setting its change waits for a person (`accept`, `reject`). It may ask the person questions, unless
+        `answered` (it goes on after their answers: builder/services/agent.py's `answer`).
 
         Unless `verify` is False (default: settings.verify_generations) the saved version is then
         run, checked in a browser and repaired (see services.checked_generation) before the generation ends.
@@ -126,6 +128,7 @@ class GenerationService:
             plan_id=plan_id,
             agent=agent,
             repair_rounds=repair_rounds,
+            answered=answered,
         )
         await self._start(request)
 

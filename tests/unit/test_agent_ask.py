@@ -1,0 +1,57 @@
+"""The agent's `ask` tool: its input is the planner's questions (plan_questions.py), one to three of them, and it is
+offered only to a run the person can answer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from builder.generation.agent_tools import AGENT_TOOLS, ASK_SPEC, ASKING_TOOLS, Ask, ToolInputError, parse_input
+from builder.generation.plan_questions import QUESTION_SCHEMA
+from builder.generation.prompts import answered_task
+
+
+def test_ask_takes_one_to_three_questions_in_the_planners_shapes() -> None:
+    raw = {
+        "questions": [
+            {"question": " Who may  read the notes? ", "options": ["Only me", "Only me", "Everyone"], "other": False},
+            {"question": "What is the shop called?", "answer": "a model's own answer"},
+            {"question": "Which colours?"},
+            {"question": "A fourth question?"},
+        ]
+    }
+    asked = parse_input("ask", json.dumps(raw))
+    assert isinstance(asked, Ask)
+    assert [q.question for q in asked.questions] == ["Who may read the notes?", "What is the shop called?", "Which colours?"]
+    assert asked.questions[0].options == ["Only me", "Everyone"] and not asked.questions[0].other
+    assert asked.questions[1].other and asked.questions[1].answer == ""  # the person answers, never the model
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        "{}",
+        '{"questions": []}',
+        '{"questions": "Who reads it?"}',
+        '{"questions": [{"question": "Open?", "options": ["Yes"]}]}',
+        '{"questions": [{"options": ["a", "b"]}]}',
+        '{"questions": [{"question": "Open?"}',
+    ],
+)
+def test_ask_refuses_what_is_not_questions_in_words_the_model_can_act_on(arguments: str) -> None:
+    with pytest.raises(ToolInputError, match="The input of ask is not valid"):
+        parse_input("ask", arguments)
+
+
+def test_only_a_run_that_may_ask_is_offered_the_tool() -> None:
+    assert "ask" not in {t.name for t in AGENT_TOOLS}
+    assert [t.name for t in ASKING_TOOLS] == [*(t.name for t in AGENT_TOOLS), "ask"]
+    assert ASK_SPEC.input_schema["properties"]["questions"]["items"] is QUESTION_SCHEMA
+
+
+def test_the_run_after_the_answers_reads_the_task_the_steps_and_the_answers() -> None:
+    text = answered_task("Add notes", ["Created NOTES.md"], "The person was asked, and answered:\n- Who? Me")
+    assert text.startswith("Add notes\n\n") and "- Created NOTES.md" in text and text.endswith("do not ask again.")
+    assert "- Who? Me" in text
+    assert "- (nothing yet)" in answered_task("Add notes", [], "")

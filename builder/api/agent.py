@@ -25,6 +25,10 @@ class ApproveSetting(RequestBody):
     approve_changes: bool = Field(description="On: each agent run's change waits for a person to accept or reject it.")
 
 
+class AgentAnswers(AnswersRequest):
+    verify: bool | None = Field(default=None, description="As for a follow-up: run, check and repair the app (default on).")
+
+
 class Accepted(BaseModel):
     version: int = Field(description="The version the change was saved as.")
     verification: dict[str, Any] | None = Field(
@@ -57,14 +61,20 @@ async def reject_change(project_id: str, generation_id: int, _: Editor) -> Respo
 
 
 @router.post("/api/projects/{project_id}/agent/{generation_id}/answers", tags=["agent"])
-async def answer_questions(project_id: str, generation_id: int, body: AnswersRequest, actor: Editor) -> StreamingResponse:
+async def answer_questions(project_id: str, generation_id: int, body: AgentAnswers, actor: Editor) -> StreamingResponse:
     """Answer the questions an agent run asked (its `questions`, in their order): they are kept with it, and a new
     agent run goes on with the task and the answers; its events as for a follow-up. 422 for a missing answer, or one
     not among the options of a question that takes no other; 409 when the run asks nothing (or was answered already)
     or the project has a generation running."""
     services = await get_services()
     await services.agent.answer(
-        project_id, generation_id, body.answers, provider=body.provider, model=body.model, user_id=actor.user_id
+        project_id,
+        generation_id,
+        body.answers,
+        provider=body.provider,
+        model=body.model,
+        verify=body.verify,
+        user_id=actor.user_id,
     )
     return event_stream(services, project_id)
 

@@ -84,6 +84,9 @@ class GenerateRequest:
     plan: str | None = None
     # Agent mode (a follow-up only): the model works in steps with tools, each a `step` event.
     agent: bool = False
+    # Agent mode: the person's answers to the questions run `answers_to` asked; a new run goes on with them.
+    answers_to: int | None = None
+    answers: list[str] = field(default_factory=list)
 
 
 class Backend(Protocol):

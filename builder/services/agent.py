@@ -98,6 +98,7 @@ class AgentService:
         *,
         provider: str | None = None,
         model: str | None = None,
+        verify: bool | None = None,
         user_id: str | None = None,
     ) -> None:
         """The person's answers to a run's questions (in their order), kept with it; a new agent run then goes on with
@@ -119,6 +120,7 @@ class AgentService:
                 said,
                 provider,
                 model,
+                verify=verify,
                 for_model=answered_task(record.prompt, done, said),
                 user_id=user_id,
                 agent=True,

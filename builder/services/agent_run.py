@@ -326,6 +326,7 @@ class AgentRun:
             project_id=self.project_id,
             summary=summary,
             message=ASKED if asked else "",
+            questions=[q.model_dump(exclude={"answer"}) for q in ended.questions] if isinstance(ended, Ask) else None,
             usage=usage,
             round=self.round,
             generation_id=self._record,

@@ -12,7 +12,6 @@ import pytest
 
 from builder.api import api
 from builder.composition import Services
-from builder.models import LOCAL_USER_ID
 from tests.integration.test_agent_mode import call, tally
 from tests.llm_server import ScriptedLLMServer
 
@@ -46,6 +45,7 @@ async def test_the_agent_asks_saves_what_it_did_and_goes_on_with_the_answers(
     done = done_of(response.text)
     assert done["version"] == 2 and str(done["message"]).startswith("The agent has questions"), done
     run = done["generation_id"]
+    assert [q["question"] for q in done["questions"]] == ["Who may read the notes?", "What is the shop called?"]  # type: ignore[union-attr]
     assert "ask" in {t["name"] for t in scripted_llm.requests[0].body["tools"]}
     assert (await services.projects.read_file(project_id, "NOTES.md")) == b"# Notes\n"
     [asking] = [g for g in (await client.get(f"/api/projects/{project_id}/generations")).json() if g["kind"] == "agent"]

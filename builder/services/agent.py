@@ -24,6 +24,9 @@ from builder.store import ProjectStore, stored_number
 
 log = logging.getLogger(__name__)
 
+# The request of the run that goes on after the answers, as the conversation shows it (the answers show above it).
+GO_ON = "Go on with my answers."
+
 
 class AgentService:
     def __init__(
@@ -112,16 +115,15 @@ class AgentService:
         kept = stored(answered)
         if not await self._store.swap_questions(project_id, generation_id, record.questions, kept, ("asking", "answered")):
             raise NotAsking("These questions were just answered by someone else.")
-        said = answers_text(answered)
         done = [step["label"] for step in json.loads(record.steps or "[]")]
         try:
             await self._generations.start(
                 project_id,
-                said,
+                GO_ON,
                 provider,
                 model,
                 verify=verify,
-                for_model=answered_task(record.prompt, done, said),
+                for_model=answered_task(record.prompt, done, answers_text(answered)),
                 user_id=user_id,
                 agent=True,
                 answered=True,

@@ -82,6 +82,7 @@ async def test_the_agent_asks_saves_what_it_did_and_goes_on_with_the_answers(
     assert records[run]["outcome"] == "answered"
     assert [q["answer"] for q in records[run]["questions"]] == ["Only me", "Bloom & Co"]
     assert records[second["generation_id"]]["outcome"] == "saved"
+    assert records[second["generation_id"]]["prompt"] == "Go on with my answers."
 
     again = await client.post(answers, json={"answers": ["Everyone", "Other"], "provider": "anthropic"})
     assert again.status_code == 409 and "no questions waiting" in again.json()["detail"]

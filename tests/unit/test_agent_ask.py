@@ -4,12 +4,15 @@ offered only to a run the person can answer."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from builder.generation.agent_tools import AGENT_TOOLS, ASK_SPEC, ASKING_TOOLS, Ask, ToolInputError, parse_input
-from builder.generation.plan_questions import QUESTION_SCHEMA
+from builder.generation.plan_questions import QUESTION_SCHEMA, PlanQuestion
 from builder.generation.prompts import answered_task
+from builder.state.views import asking_run, chat_entries
+from tests.unit.test_views import generation
 
 
 def test_ask_takes_one_to_three_questions_in_the_planners_shapes() -> None:
@@ -55,3 +58,20 @@ def test_the_run_after_the_answers_reads_the_task_the_steps_and_the_answers() ->
     assert text.startswith("Add notes\n\n") and "- Created NOTES.md" in text and text.endswith("do not ask again.")
     assert "- Who? Me" in text
     assert "- (nothing yet)" in answered_task("Add notes", [], "")
+
+
+def test_the_conversation_answers_only_the_last_runs_waiting_questions() -> None:
+    at = datetime(2026, 11, 29, tzinfo=UTC)
+    asked = [PlanQuestion(question="Who reads it?", options=["Me", "All"]), PlanQuestion(question="Its name?")]
+    run = generation(at, "Add notes", None, outcome="asking").model_copy(update={"id": 7, "kind": "agent", "questions": asked})
+    [entry] = [e for e in chat_entries([], [run]) if e.kind == "questions"]
+    assert (entry.run_id, entry.message, entry.detail) == (7, "The agent has questions before it goes on.", "")
+    assert asking_run([run]) is run
+    # A repair round after it leaves it waiting; a later request of the person's, or answers, do not.
+    repair = run.model_copy(update={"id": 8, "kind": "repair", "questions": []})
+    assert asking_run([run, repair]) is run
+    assert asking_run([run, repair.model_copy(update={"kind": "prompt"})]) is None
+    answered = run.model_copy(update={"questions": [q.model_copy(update={"answer": "Me"}) for q in asked]})
+    assert asking_run([answered]) is None
+    [told] = [e for e in chat_entries([], [answered]) if e.kind == "questions"]
+    assert told.detail == "1. Who reads it? Me\n2. Its name? Me"

@@ -1,7 +1,7 @@
 """Questions asked before a guess, as one small form: options to pick (radios) or words to type, and one Continue.
 The planner's questions (plan_view.py) and an agent run's (chat.py) are this same form, each over its own state."""
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import reflex as rx
@@ -13,10 +13,10 @@ from builder.state.views import AskedQuestion
 class QuestionForm:
     """What one form is bound to: its questions, the events a choice, typed words and Continue send, and its note."""
 
-    questions: rx.Var[list[AskedQuestion]]
-    choose: Callable[[rx.Var[int], rx.Var[str]], rx.event.EventSpec]
-    set_own: Callable[[rx.Var[int], rx.Var[str]], rx.event.EventSpec]
-    submit: rx.event.EventHandler
+    questions: rx.Var[Sequence[AskedQuestion]]
+    choose: rx.event.EventCallback[int, str]
+    set_own: rx.event.EventCallback[int, str]
+    submit: rx.event.EventCallback[()]
     note: rx.Var[str]
     busy: rx.Var[bool]
     disabled: rx.Var[bool]

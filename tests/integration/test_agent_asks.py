@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -28,7 +29,7 @@ async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-def done_of(stream: str) -> dict[str, object]:
+def done_of(stream: str) -> dict[str, Any]:
     return json.loads(stream.split("event: done\ndata: ")[1].split("\n")[0])
 
 
@@ -43,9 +44,9 @@ async def test_the_agent_asks_saves_what_it_did_and_goes_on_with_the_answers(
     )
     assert response.status_code == 200, response.text
     done = done_of(response.text)
-    assert done["version"] == 2 and str(done["message"]).startswith("The agent has questions"), done
+    assert done["version"] == 2 and done["message"].startswith("The agent has questions"), done
     run = done["generation_id"]
-    assert [q["question"] for q in done["questions"]] == ["Who may read the notes?", "What is the shop called?"]  # type: ignore[union-attr]
+    assert [q["question"] for q in done["questions"]] == ["Who may read the notes?", "What is the shop called?"]
     assert "ask" in {t["name"] for t in scripted_llm.requests[0].body["tools"]}
     assert (await services.projects.read_file(project_id, "NOTES.md")) == b"# Notes\n"
     [asking] = [g for g in (await client.get(f"/api/projects/{project_id}/generations")).json() if g["kind"] == "agent"]

@@ -171,12 +171,14 @@ def agent_message(request: str, history: list[str], tree: Mapping[str, bytes], s
     return "\n\n".join(parts)
 
 
-def answered_task(task: str, done: list[str], answers: str) -> str:
-    """The task of a run that goes on after the person answered the agent's questions (builder/services/agent.py)."""
+def answered_task(task: str, done: list[str], answers: str, saved: bool) -> str:
+    """The task of a run that goes on after the person answered the agent's questions (builder/services/agent.py);
+    `saved`: the first run's edits are a version (not a change still waiting for approval, or rejected)."""
     steps = "\n".join(f"- {label}" for label in done) or "- (nothing yet)"
+    kept = "its edits are in the files now" if saved else "none of its edits are in the files: make again those still needed"
     return (
-        f"{task}\n\nA first run on this task did these steps (what it saved is in the files now), then asked the "
-        f"person:\n{steps}\n\n{answers}\n\nGo on with the task, with these answers; do not ask again."
+        f"{task}\n\nA first run on this task did these steps ({kept}), then asked the person:\n{steps}\n\n"
+        f"{answers}\n\nGo on with the task, with these answers; do not ask again."
     )
 
 

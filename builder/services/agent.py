@@ -123,7 +123,7 @@ class AgentService:
                 provider,
                 model,
                 verify=verify,
-                for_model=answered_task(record.prompt, done, answers_text(answered)),
+                for_model=answered_task(record.prompt, done, answers_text(answered), record.version_id is not None),
                 user_id=user_id,
                 agent=True,
                 answered=True,

@@ -29,7 +29,7 @@ from builder.generation.budget import Allowance, check_budget
 from builder.generation.engine import GenerationEvent, Saver, usage_dict
 from builder.generation.guard import redact
 from builder.generation.hidden import HiddenValues
-from builder.generation.plan_questions import stored
+from builder.generation.plan_questions import PlanQuestion, stored
 from builder.generation.pricing import estimate_cost
 from builder.generation.providers.base import (
     Finished,
@@ -238,7 +238,7 @@ class AgentRun:
                     return arguments.model_copy(update={"summary": redact(arguments.summary)})
                 if isinstance(arguments, Ask):
                     if self.may_ask:
-                        return arguments
+                        return arguments.model_copy(update={"questions": [_redacted(q) for q in arguments.questions]})
                     results.append(ToolResult(call.id, NOT_NOW, is_error=True))
                     continue
                 began = time.monotonic()
@@ -362,6 +362,11 @@ class AgentRun:
             duration_s=round(time.monotonic() - self.timing.started, 3),
             **fields,
         )
+
+
+def _redacted(question: PlanQuestion) -> PlanQuestion:
+    """A question as the person reads it: a key the model wrote into it is gone, as from its summary."""
+    return question.model_copy(update={"question": redact(question.question), "options": [redact(o) for o in question.options]})
 
 
 def _restored(arguments: BaseModel, hidden: HiddenValues) -> BaseModel:

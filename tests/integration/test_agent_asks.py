@@ -13,6 +13,7 @@ import pytest
 
 from builder.api import api
 from builder.composition import Services
+from tests.conftest import TEST_ANTHROPIC_KEY
 from tests.integration.test_agent_mode import call, tally
 from tests.llm_server import ScriptedLLMServer
 
@@ -88,3 +89,36 @@ async def test_the_agent_asks_saves_what_it_did_and_goes_on_with_the_answers(
     again = await client.post(answers, json={"answers": ["Everyone", "Other"], "provider": "anthropic"})
     assert again.status_code == 409 and "no questions waiting" in again.json()["detail"]
     assert len(scripted_llm.requests) == 4
+
+
+async def test_with_approve_changes_the_asking_runs_change_waits_and_the_next_run_is_told(
+    client: httpx.AsyncClient, services: Services, scripted_llm: ScriptedLLMServer
+) -> None:
+    project_id = await tally(services)
+    await services.agent.set_approve_changes(project_id, True)
+    question = {"question": f"Use the key {TEST_ANTHROPIC_KEY} for the notes?", "options": ["Yes", "No"]}
+    scripted_llm.queue(call("write_file", path="NOTES.md", content="# Notes\n"), call("ask", questions=[question]))
+    response = await client.post(
+        f"/api/projects/{project_id}/generate",
+        json={"prompt": TASK, "provider": "anthropic", "agent": True, "verify": False},
+    )
+    done = done_of(response.text)
+    assert "version" not in done and done["message"].startswith("Waiting for your approval"), done
+    assert done["message"].endswith("a new run continues the work with your answers.")
+    [waiting] = [g for g in (await client.get(f"/api/projects/{project_id}/generations")).json() if g["kind"] == "agent"]
+    assert waiting["outcome"] == "awaiting" and list(waiting["pending"]["writes"]) == ["NOTES.md"]
+    # A key the model wrote into its question never reaches the person.
+    assert TEST_ANTHROPIC_KEY not in waiting["questions"][0]["question"] and "Use the key" in waiting["questions"][0]["question"]
+
+    # Answered before the change was accepted: the next run is told its edits are not in the files.
+    scripted_llm.queue(call("write_file", path="NOTES.md", content="# Notes\n"), call("finish", summary="Notes."))
+    answered = await client.post(
+        f"/api/projects/{project_id}/agent/{done['generation_id']}/answers",
+        json={"answers": ["No"], "provider": "anthropic", "verify": False},
+    )
+    assert answered.status_code == 200, answered.text
+    first = json.dumps(scripted_llm.requests[2].body["messages"][0])
+    assert "none of its edits are in the files" in first and "Created NOTES.md" in first
+    records = {g["id"]: g for g in (await client.get(f"/api/projects/{project_id}/generations")).json()}
+    assert records[done["generation_id"]]["outcome"] == "awaiting"  # still to accept or reject, answered
+    assert records[done["generation_id"]]["questions"][0]["answer"] == "No"

@@ -54,10 +54,12 @@ def test_only_a_run_that_may_ask_is_offered_the_tool() -> None:
 
 
 def test_the_run_after_the_answers_reads_the_task_the_steps_and_the_answers() -> None:
-    text = answered_task("Add notes", ["Created NOTES.md"], "The person was asked, and answered:\n- Who? Me")
+    text = answered_task("Add notes", ["Created NOTES.md"], "The person was asked, and answered:\n- Who? Me", True)
     assert text.startswith("Add notes\n\n") and "- Created NOTES.md" in text and text.endswith("do not ask again.")
-    assert "- Who? Me" in text
-    assert "- (nothing yet)" in answered_task("Add notes", [], "")
+    assert "- Who? Me" in text and "its edits are in the files now" in text
+    # Its change waited for approval and was not accepted: the model is told to make it again.
+    unsaved = answered_task("Add notes", [], "", False)
+    assert "- (nothing yet)" in unsaved and "none of its edits are in the files" in unsaved
 
 
 def test_the_conversation_answers_only_the_last_runs_waiting_questions() -> None:

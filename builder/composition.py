@@ -130,7 +130,7 @@ class Services:
             self.drafts,
             self.terminals.files_from_terminal,
         )
-        self.agent = AgentService(store, self.projects, self.drafts, self.verifications)
+        self.agent = AgentService(store, self.projects, self.drafts, self.verifications, self.generations)
         self.plans = PlanService(store, self.projects, self.generations, self.quotas, logs)
         self.asking = AskService(store, self.projects, self.quotas, logs)
         self.history = HistoryService(

@@ -102,6 +102,12 @@ class ChangeNotPending(ForjaError):
     status = 409
 
 
+class NotAsking(ForjaError):
+    """An agent run whose questions cannot be answered: it asked none, or they were answered already."""
+
+    status = 409
+
+
 class ProviderError(ForjaError):
     """A failure to tell the person about as is (bad key, unknown model): retrying will not help."""
 

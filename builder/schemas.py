@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, 
 
 from builder.errors import InvalidInput
 from builder.filetree import MAX_PATH_LENGTH, hidden_character, is_utf8_text
+from builder.generation.plan_questions import PlanQuestion
 from builder.models import Author, ProjectRole, Role
 from preview_runtime.verify import Problem
 
@@ -170,6 +171,11 @@ class GenerationInfo(BaseModel):
     references: list[CodeReference] = Field(default_factory=list, description="An ask's answer: the places it relies on.")
     steps: list[AgentStep] = Field(default_factory=list, description="An agent run's steps, in order.")
     pending: PendingChange | None = Field(default=None, description="An agent run awaiting approval: its change.")
+    questions: list[PlanQuestion] = Field(
+        default_factory=list,
+        description="An agent run that asked the person (outcome asking, or awaiting approval): its questions, with "
+        "their answers once given (POST /api/projects/{id}/agent/{generation_id}/answers).",
+    )
     user_id: str | None = Field(default=None, description="Who asked (a repair round: who asked first); null: unknown.")
     created_at: datetime
 

@@ -1,16 +1,19 @@
 """HTTP routes around agent mode's runs: the Approve changes setting, a waiting change accepted or rejected, the
-screenshot a step took, and the teams' MCP tools a run needs approved. A run starts as a follow-up with `"agent": true` (builder/api/generations.py)."""
+answers to a run's questions, the screenshot a step took, and the teams' MCP tools a run needs approved. A run
+starts as a follow-up with `"agent": true` (builder/api/generations.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from builder.api.bodies import CheckedRoute
+from builder.api.generations import event_stream
 from builder.api.identity import CurrentActor, Editor, Viewer
+from builder.api.plans import AnswersRequest
 from builder.composition import get_services
 from builder.schemas import RequestBody
 from builder.services.checked_generation import verification_dict
@@ -21,6 +24,10 @@ router = APIRouter(route_class=CheckedRoute)
 
 class ApproveSetting(RequestBody):
     approve_changes: bool = Field(description="On: each agent run's change waits for a person to accept or reject it.")
+
+
+class AgentAnswers(AnswersRequest):
+    verify: bool | None = Field(default=None, description="As for a follow-up: run, check and repair the app (default on).")
 
 
 class Accepted(BaseModel):
@@ -59,6 +66,25 @@ async def reject_change(project_id: str, generation_id: int, _: Editor) -> Respo
     """Drop a run's waiting change; the preview goes back to the saved version. 409 when it was decided already."""
     await (await get_services()).agent.reject(project_id, generation_id)
     return Response(status_code=204)
+
+
+@router.post("/api/projects/{project_id}/agent/{generation_id}/answers", tags=["agent"])
+async def answer_questions(project_id: str, generation_id: int, body: AgentAnswers, actor: Editor) -> StreamingResponse:
+    """Answer the questions an agent run asked (its `questions`, in their order): they are kept with it, and a new
+    agent run goes on with the task and the answers; its events as for a follow-up. 422 for a missing answer, or one
+    not among the options of a question that takes no other; 409 when the run asks nothing (or was answered already)
+    or the project has a generation running."""
+    services = await get_services()
+    await services.agent.answer(
+        project_id,
+        generation_id,
+        body.answers,
+        provider=body.provider,
+        model=body.model,
+        verify=body.verify,
+        user_id=actor.user_id,
+    )
+    return event_stream(services, project_id)
 
 
 @router.get("/api/projects/{project_id}/agent/{generation_id}/steps/{number}/screenshot", tags=["agent"])

@@ -1,6 +1,7 @@
 """CLI commands around agent mode's runs (a run itself is `generate "PROMPT" --project ID --agent`, builder.cli.projects):
-`agent approve ID on|off` sets the project's Approve changes, and `agent accept ID RUN_ID` or `agent reject ID RUN_ID`
-decides a run's waiting change. Each needs an editor, as the API's routes do (builder/api/agent.py)."""
+`agent approve ID on|off` sets the project's Approve changes, `agent accept ID RUN_ID` or `agent reject ID RUN_ID`
+decides a run's waiting change, and `agent answer ID RUN_ID ANSWER...` answers the questions a run asked, which starts a
+run that goes on with them. Each needs an editor, as the API's routes do (builder/api/agent.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import argparse
 from typing import Any
 
 from builder.cli.command import Command, a_backend
-from builder.client.backend import Backend
+from builder.cli.projects import run_generation
+from builder.client.backend import Backend, GenerateRequest
 
 
 async def cmd_agent_approve(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
@@ -32,10 +34,26 @@ async def cmd_agent_reject(backend: Backend, args: argparse.Namespace) -> tuple[
     return {"id": args.id, "generation_id": args.run_id, "rejected": True}, "Rejected: the change was dropped."
 
 
+async def cmd_agent_answer(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    """The answers, in the questions' order; the run that goes on with them is followed as `generate --agent` is."""
+    request = GenerateRequest(
+        prompt="",
+        project=args.id,
+        provider=args.provider,
+        model=args.model,
+        verify=not args.no_verify,
+        agent=True,
+        answers_to=args.run_id,
+        answers=args.answers,
+    )
+    return await run_generation(backend, request, quiet=args.json)
+
+
 COMMANDS: dict[str, Command[Any]] = {
     "agent approve": Command(a_backend, cmd_agent_approve),
     "agent accept": Command(a_backend, cmd_agent_accept),
     "agent reject": Command(a_backend, cmd_agent_reject),
+    "agent answer": Command(a_backend, cmd_agent_answer),
 }
 
 
@@ -55,3 +73,12 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p = actions.add_parser("reject", parents=[common], help="drop a run's waiting change")
     p.add_argument("id")
     p.add_argument("run_id", metavar="RUN_ID", type=int, help=run_id)
+    p = actions.add_parser(
+        "answer", parents=[common], help="answer the questions a run asked; a new run goes on with the answers"
+    )
+    p.add_argument("id")
+    p.add_argument("run_id", metavar="RUN_ID", type=int, help=run_id)
+    p.add_argument("answers", metavar="ANSWER", nargs="+", help="one answer per question, in order: an option's words, or yours")
+    p.add_argument("--provider", choices=["anthropic", "openai"], help="the model's provider (default: the project's)")
+    p.add_argument("--model", help="the model (default: the project's)")
+    p.add_argument("--no-verify", action="store_true", help="do not run, check and repair the new version")

@@ -10,20 +10,27 @@ from typing import Any
 
 from builder.cli.command import Command, a_backend
 from builder.client.backend import Backend
+from builder.generation.plan_questions import PlanQuestion
 from builder.schemas import valid_prompt
 from builder.services.plans import PlanInfo
 
 
+def questions_text(questions: list[PlanQuestion]) -> str:
+    """Questions as numbered lines, each with its options (a plan's, or an agent run's)."""
+    return "\n".join(
+        f"  {n}. {q.question}" + "".join(f"\n     - {option}" for option in q.options) for n, q in enumerate(questions, 1)
+    )
+
+
+def answer_placeholders(count: int) -> str:
+    return " ".join(f'"ANSWER {n}"' for n in range(1, count + 1))
+
+
 def plan_text(plan: PlanInfo) -> str:
     if plan.status == "asking":
-        asked = "\n".join(
-            f"  {n}. {q.question}" + "".join(f"\n     - {option}" for option in q.options)
-            for n, q in enumerate(plan.questions, 1)
-        )
-        placeholders = " ".join(f'"ANSWER {n}"' for n in range(1, len(plan.questions) + 1))
         return (
-            f"{plan.id}  asks first (project {plan.project_id}):\n{asked}\n\n"
-            f"Answer with: python -m builder plan-answer {plan.id} {placeholders}"
+            f"{plan.id}  asks first (project {plan.project_id}):\n{questions_text(plan.questions)}\n\n"
+            f"Answer with: python -m builder plan-answer {plan.id} {answer_placeholders(len(plan.questions))}"
         )
     checks = "\n".join(f"  {check.number}. {check.text}" for check in plan.checks)
     told = "".join(f"  - {q.question} {q.answer}\n" for q in plan.questions)

@@ -14,9 +14,11 @@ from typing import Any
 
 from builder.attachments import check_picture, check_pictures
 from builder.cli.command import Command, a_backend
+from builder.cli.plans import answer_placeholders, questions_text
 from builder.client.backend import Backend, GenerateRequest
 from builder.errors import ForjaError, GenerationError, InvalidInput
 from builder.generation.engine import GenerationEvent
+from builder.generation.plan_questions import PlanQuestion
 from builder.schemas import valid_name, valid_prompt
 from builder.services.run_settings import valid_run_settings
 
@@ -90,16 +92,21 @@ async def cmd_generate(backend: Backend, args: argparse.Namespace) -> tuple[Any,
         agent=args.agent,
         approved_tools=frozenset(args.approve_tool or ()),
     )
+    return await run_generation(backend, request, quiet=args.json)
+
+
+async def run_generation(backend: Backend, request: GenerateRequest, *, quiet: bool) -> tuple[Any, str]:
+    """A generation followed to its end (progress to stderr unless `quiet`): what it made, and the words saying so."""
     final: GenerationEvent | None = None
     steps: list[dict[str, Any]] = []
     async for event in backend.generate(request):
         if event.type == "step" and event.step is not None:
             steps.append(event.step)
-            if not args.json:
+            if not quiet:
                 print(f"  step {event.step['number']} {'✓' if event.step['ok'] else '✗'} {event.step['label']}", file=sys.stderr)
-        elif event.type == "file_done" and not args.json:
+        elif event.type == "file_done" and not quiet:
             print(f"  wrote {event.path}", file=sys.stderr)
-        elif event.type in ("status", "verification") and not args.json:
+        elif event.type in ("status", "verification") and not quiet:
             print(event.message, file=sys.stderr)
         elif event.type in ("done", "error"):
             final = event
@@ -118,12 +125,13 @@ async def cmd_generate(backend: Backend, args: argparse.Namespace) -> tuple[Any,
         if verification
         else None,
     }
-    awaiting = args.agent and final.version is None and final.generation_id is not None
-    if args.agent:
+    awaiting = request.agent and final.version is None and final.generation_id is not None and not final.questions
+    if request.agent:
         value |= {"steps": steps, "generation_id": final.generation_id, "awaiting": awaiting}
-    if args.from_plan is not None:
+        value |= {"questions": final.questions or []}
+    if request.plan is not None:
         # Each acceptance check of the plan, as the last check of the built version ran it.
-        plan = await backend.plan(args.from_plan)
+        plan = await backend.plan(request.plan)
         value["plan_id"] = plan.id
         value["checks"] = [check.model_dump() for check in plan.checks]
     text = f"{project_id}  version {final.version}: {final.summary}"
@@ -134,7 +142,11 @@ async def cmd_generate(backend: Backend, args: argparse.Namespace) -> tuple[Any,
     if awaiting:
         run = f"{project_id} {final.generation_id}"
         text += f"\nAccept it with: python -m builder agent accept {run} (or agent reject {run})"
-    if args.from_plan is not None:
+    if final.questions:
+        asked = [PlanQuestion.model_validate(q) for q in final.questions]
+        text += f"\n{questions_text(asked)}\n\nAnswer with: python -m builder agent answer {project_id} "
+        text += f"{final.generation_id} {answer_placeholders(len(asked))}"
+    if request.plan is not None:
         marks = {True: "passed", False: "FAILED", None: "not run"}
         text += "".join(f"\n  check {c['number']} {marks[c['passed']]}: {c['text']}" for c in value["checks"])
     if verification:

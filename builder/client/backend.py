@@ -86,6 +86,9 @@ class GenerateRequest:
     agent: bool = False
     # The teams' MCP tools that change things outside Forja which an agent run may use (mcp_<server>_<tool>).
     approved_tools: frozenset[str] = frozenset()
+    # Agent mode: the person's answers to the questions run `answers_to` asked; a new run goes on with them.
+    answers_to: int | None = None
+    answers: list[str] = field(default_factory=list)
 
 
 class Backend(Protocol):

@@ -338,6 +338,17 @@ class LocalBackend:
             await self._services.plans.build(
                 request.plan, provider=request.provider, model=request.model, verify=request.verify, user_id=self._actor.user_id
             )
+        elif request.project and request.answers_to is not None:
+            project_id = request.project
+            await self._services.agent.answer(
+                project_id,
+                request.answers_to,
+                request.answers,
+                provider=request.provider,
+                model=request.model,
+                verify=request.verify,
+                user_id=self._actor.user_id,
+            )
         elif request.project:
             project_id = request.project
             await generations.start(

@@ -397,6 +397,9 @@ class RemoteBackend:
         if request.plan:
             body = {"provider": request.provider, "model": request.model, "verify": request.verify}
             path = _path("/api/plans", request.plan, "build")
+        if request.answers_to is not None and request.project:
+            body = {"answers": request.answers, "provider": request.provider, "model": request.model, "verify": request.verify}
+            path = _path("/api/projects", request.project, "agent", request.answers_to, "answers")
         timeout = httpx.Timeout(settings.generation_timeout_s, connect=10)
         try:
             async with self._client.stream("POST", path, json=body, timeout=timeout) as response:

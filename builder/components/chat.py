@@ -1,10 +1,12 @@
 """The conversation's entries: a prompt, a version, a check (its acceptance checks, screenshot and "Fix this"), an
-answer with the places it relies on, an agent run's steps and its change waiting for approval, an error."""
+answer with the places it relies on, an agent run's steps, its change waiting for approval and its questions (the
+plan's form), an error."""
 
 import reflex as rx
 
 from builder.components.connect_model import models_link, needs_model_note
 from builder.components.history_panel import diff_file
+from builder.components.questions import QuestionForm, question_form
 from builder.state.conversation import ConversationState
 from builder.state.editor import EditorState
 from builder.state.views import AcceptanceRow, ChatEntry, StepRow
@@ -118,6 +120,29 @@ def approval(entry: ChatEntry) -> rx.Component:
         ),
         spacing="2",
         margin_top="8px",
+        width="100%",
+    )
+
+
+def agent_questions() -> rx.Component:
+    """The questions of the agent run that waits for answers, as the plan's form; Continue starts the run that goes on."""
+    return rx.box(
+        question_form(
+            QuestionForm(
+                questions=ConversationState.agent_asking,
+                choose=ConversationState.choose_answer,
+                set_own=ConversationState.set_own_answer,
+                submit=ConversationState.answer_agent,
+                note=ConversationState.asking_note,
+                busy=WorkspaceState.generating,
+                disabled=~WorkspaceState.can_edit | WorkspaceState.generating,
+                form_id="agent-questions",
+                note_id="agent-questions-note",
+                button_id="agent-continue",
+                name="agent-question",
+            )
+        ),
+        margin_top="10px",
         width="100%",
     )
 
@@ -263,6 +288,7 @@ def chat_entry(entry: ChatEntry) -> rx.Component:
             rx.vstack(rx.foreach(entry.steps, step_row), spacing="1", margin_top="8px", width="100%", class_name="agent-steps"),
         ),
         rx.cond(entry.kind == "approval", approval(entry)),
+        rx.cond((entry.kind == "questions") & (entry.run_id == ConversationState.asking_run), agent_questions()),
         padding="10px 12px",
         border_radius="10px",
         background=f"var(--{entry.tone}-2)",

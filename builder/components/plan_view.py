@@ -6,9 +6,9 @@ answers under "You told us"."""
 import reflex as rx
 
 from builder.components.agent_approvals import agent_approvals
+from builder.components.questions import QuestionForm, question_form
 from builder.state.conversation import ConversationState
 from builder.state.plan import PlanState
-from builder.state.views import AskedQuestion
 from builder.state.workspace import WorkspaceState
 
 
@@ -141,71 +141,22 @@ def _revise() -> rx.Component:
     )
 
 
-def _option(option: rx.Var[str]) -> rx.Component:
-    return rx.text(
-        rx.flex(rx.radio_group.item(value=option), rx.text(option), spacing="2", align="start"),
-        as_="label",
-        size="2",
-        class_name="plan-option",
-    )
-
-
-def _question(question: AskedQuestion, index: rx.Var[int]) -> rx.Component:
-    number = (index.to(int) + 1).to_string()
-    return rx.el.fieldset(
-        rx.el.legend(rx.text(number, ". ", question.question, size="2", weight="medium")),
-        rx.cond(
-            question.choice,
-            rx.radio_group.root(
-                rx.flex(rx.foreach(question.options, _option), direction="column", spacing="2"),
-                value=question.chosen,
-                on_change=lambda option: PlanState.choose(index, option),
-                name="plan-question-" + number,
-            ),
-        ),
-        rx.cond(
-            question.words,
-            rx.input(
-                value=question.own,
-                on_change=lambda text: PlanState.set_own(index, text),
-                placeholder=rx.cond(question.choice, "Or say it in your own words", "Your answer"),
-                size="2",
-                width="100%",
-                aria_label="Your own answer to question " + number,
-                class_name="plan-own-answer",
-            ),
-        ),
-        width="100%",
-        class_name="plan-question",
-    )
-
-
 def _questions() -> rx.Component:
     """The planner's questions, answered before it plans."""
-    return rx.form(
-        rx.vstack(
-            rx.foreach(PlanState.asking, _question),
-            rx.cond(
-                PlanState.note != "",
-                rx.callout(PlanState.note_words, icon="info", size="1", color_scheme="amber", id="plan-note"),
-            ),
-            rx.button(
-                "Continue",
-                rx.icon("arrow-right", size=14),
-                size="2",
-                type="submit",
-                loading=PlanState.busy == "answer",
-                disabled=~WorkspaceState.can_edit | (PlanState.busy != ""),
-                id="plan-continue",
-                class_name="plan-continue",
-            ),
-            spacing="4",
-            width="100%",
-        ),
-        on_submit=lambda _: PlanState.answer_questions,
-        reset_on_submit=False,
-        width="100%",
-        id="plan-questions",
+    return question_form(
+        QuestionForm(
+            questions=PlanState.asking,
+            choose=PlanState.choose,
+            set_own=PlanState.set_own,
+            submit=PlanState.answer_questions,
+            note=PlanState.note_words,
+            busy=PlanState.busy == "answer",
+            disabled=~WorkspaceState.can_edit | (PlanState.busy != ""),
+            form_id="plan-questions",
+            note_id="plan-note",
+            button_id="plan-continue",
+            name="plan-question",
+        )
     )
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from builder.generation.plan_questions import MAX_QUESTIONS, QUESTION_SCHEMA, PlanQuestion, read_questions
 from builder.generation.providers.base import ToolSpec
 
 
@@ -80,6 +81,29 @@ class Finish(BaseModel):
     )
 
 
+class Ask(BaseModel):
+    """Questions for the person, in the planner's shapes (plan_questions.py); answers the model writes are dropped."""
+
+    questions: list[PlanQuestion] = Field(min_length=1, max_length=MAX_QUESTIONS)
+
+    @field_validator("questions", mode="before")
+    @classmethod
+    def _read(cls, value: object) -> object:
+        return [question.model_copy(update={"answer": ""}) for question in read_questions(value)]
+
+
+ASK_SPEC = ToolSpec(
+    "ask",
+    "Ask the person 1 to 3 questions instead of guessing, only when the answer changes what gets built and no file "
+    "tells it. It ends the run: your edits so far are saved, and a new run goes on with the answers.",
+    {
+        "type": "object",
+        "properties": {"questions": {"type": "array", "minItems": 1, "maxItems": MAX_QUESTIONS, "items": QUESTION_SCHEMA}},
+        "required": ["questions"],
+    },
+)
+
+
 def _spec(name: str, model: type[BaseModel], description: str) -> ToolSpec:
     schema: dict[str, Any] = model.model_json_schema()
     schema.pop("title", None)
@@ -100,6 +124,7 @@ INPUTS: dict[str, type[BaseModel]] = {
     "open_page": OpenPage,
     "fetch_url": FetchUrl,
     "finish": Finish,
+    "ask": Ask,
 }
 
 AGENT_TOOLS = [
@@ -136,6 +161,9 @@ AGENT_TOOLS = [
         "End the run: your edits are saved as one new version, which Forja then checks in a browser.",
     ),
 ]
+
+# A run the person can answer offers `ask` too; a repair round, or a run that goes on after answers, does not.
+ASKING_TOOLS = [*AGENT_TOOLS, ASK_SPEC]
 
 
 class ToolInputError(ValueError):

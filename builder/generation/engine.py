@@ -73,6 +73,11 @@ class GenerationEvent(BaseModel):
     generation_id: int | None = Field(
         default=None, description="Agent mode, on step and done: the run's record (to accept or reject its change)."
     )
+    questions: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Agent mode, on done: the questions the run asked (question, options, other), to answer at "
+        "/api/projects/{id}/agent/{generation_id}/answers.",
+    )
 
 
 class Saver(Protocol):

@@ -23,29 +23,32 @@ MAX_OPTION_CHARS = 200
 MAX_ANSWER_CHARS = 1000
 ANSWERS_HEADING = "The person was asked, and answered:"
 
+# One question as a model writes it: the planner's plan tool and the agent's `ask` tool (agent_tools.py) share it.
+QUESTION_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "question": {"type": "string", "description": "One plain question, e.g. 'How long is one booking?'"},
+        "options": {
+            "type": "array",
+            "items": {"type": "string"},
+            "maxItems": MAX_OPTIONS,
+            "description": "2 to 5 short answers to choose from; none for a question answered in a few words.",
+        },
+        "other": {
+            "type": "boolean",
+            "description": "Whether the person may type their own answer instead of an option (default true).",
+        },
+    },
+    "required": ["question"],
+}
+
 QUESTIONS_SCHEMA = {
     "type": "array",
     "maxItems": MAX_QUESTIONS,
     "description": "Only when the request leaves open something that changes what gets built (e.g. a booking page's "
     "opening hours or slot length), up to 3 questions for the person instead of a plan; leave the plan's parts empty "
     "then. Never ask again once the person has answered.",
-    "items": {
-        "type": "object",
-        "properties": {
-            "question": {"type": "string", "description": "One plain question, e.g. 'How long is one booking?'"},
-            "options": {
-                "type": "array",
-                "items": {"type": "string"},
-                "maxItems": MAX_OPTIONS,
-                "description": "2 to 5 short answers to choose from; none for a question answered in a few words.",
-            },
-            "other": {
-                "type": "boolean",
-                "description": "Whether the person may type their own answer instead of an option (default true).",
-            },
-        },
-        "required": ["question"],
-    },
+    "items": QUESTION_SCHEMA,
 }
 
 

@@ -29,7 +29,8 @@ Opener = Callable[[Context], AbstractAsyncContextManager[Backend]]
 
 INSTRUCTIONS = (
     "Forja builds and runs web apps from prompts. Make one with `generate` (or change one with its project_id; or "
-    "`plan` it first, answer any questions the plan asks with `answer_plan`, and build it with its plan_id), read "
+    "`plan` it first, answer any questions the plan asks with `answer_plan`, and build it with its plan_id; an agent "
+    "run's questions are answered with `answer_agent`), read "
     "and write its files (each write is a new version), run it with `start_preview` and read `preview_logs`, then "
     "`share` a link or `publish` it at an address of its own."
 )
@@ -55,6 +56,11 @@ class Generated(BaseModel):
     )
     generation_id: int | None = Field(
         default=None, description="Agent mode: the run's id; with Approve changes on, its change waits (`version` null)."
+    )
+    questions: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Agent mode: the questions the run asked the person (with `options` to choose from, unless "
+        "`other`), waiting for `answer_agent` with its generation_id.",
     )
 
 
@@ -128,22 +134,25 @@ async def generate(
         request = GenerateRequest(
             prompt=prompt, project=project_id, provider=None, model=None, verify=check, agent=agent, plan=plan_id
         )
-        steps: list[dict[str, Any]] = []
-        final = await _finished(backend, request, ctx, steps)
-        verification = final.verification
-        return Generated(
-            project_id=final.project_id,
-            version=final.version,
-            title=final.title,
-            summary=final.summary,
-            message=final.message,
-            files=[f.path for f in await backend.files(final.project_id, None)],
-            check={key: verification.get(key) for key in ("status", "problems", "attempts", "acceptance")}
-            if verification
-            else None,
-            steps=steps,
-            generation_id=final.generation_id,
-        )
+        return await _generated(backend, request, ctx)
+
+
+async def _generated(backend: Backend, request: GenerateRequest, ctx: Context) -> Generated:
+    steps: list[dict[str, Any]] = []
+    final = await _finished(backend, request, ctx, steps)
+    verification = final.verification
+    return Generated(
+        project_id=final.project_id,
+        version=final.version,
+        title=final.title,
+        summary=final.summary,
+        message=final.message,
+        files=[f.path for f in await backend.files(final.project_id, None)],
+        check={key: verification.get(key) for key in ("status", "problems", "attempts", "acceptance")} if verification else None,
+        steps=steps,
+        generation_id=final.generation_id,
+        questions=final.questions or [],
+    )
 
 
 async def list_files(project_id: ProjectId, ctx: Context, version: Version = None) -> list[dict[str, Any]]:
@@ -251,6 +260,29 @@ async def answer_plan(
         return (await backend.answer_plan(plan_id, answers, None, None)).model_dump(mode="json")
 
 
+async def answer_agent(
+    project_id: ProjectId,
+    generation_id: Annotated[int, Field(description="The agent run that asked (`generation_id` from generate).")],
+    answers: Annotated[list[str], Field(description="One answer per question, in their order.")],
+    ctx: Context,
+    check: Annotated[bool, Field(description="Run the new version in a browser, check it and repair it.")] = True,
+) -> Generated:
+    """Answer the questions an agent run asked; a new agent run goes on with the task and the answers, and this
+    answers when it is saved (and checked), as generate does."""
+    async with forja(ctx) as backend:
+        request = GenerateRequest(
+            prompt="",
+            project=project_id,
+            provider=None,
+            model=None,
+            verify=check,
+            agent=True,
+            answers_to=generation_id,
+            answers=answers,
+        )
+        return await _generated(backend, request, ctx)
+
+
 async def ask_project(
     project_id: ProjectId,
     question: Annotated[str, Field(description="A question about the project, e.g. 'where is the price computed?'.")],
@@ -268,6 +300,7 @@ TOOLS = (
     generate,
     plan,
     answer_plan,
+    answer_agent,
     ask_project,
     list_files,
     read_file,

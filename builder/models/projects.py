@@ -126,7 +126,8 @@ class Generation(SQLModel, table=True):
     outcome: str = Field(
         default="running",
         max_length=32,
-        description="running, saved, failed, stopped or interrupted; an agent run also awaiting (approval) or rejected.",
+        description="running, saved, failed, stopped or interrupted; an agent run also awaiting (approval), rejected or "
+        "asking (its questions wait for answers; answered once they came).",
     )
     error: str = Field(default="")
     pictures: str = Field(default="", description="Blob hashes of the pictures the person attached, comma-separated.")
@@ -134,6 +135,10 @@ class Generation(SQLModel, table=True):
     steps: str = Field(default="[]", description="An agent run's steps: JSON list of AgentStep.")
     pending: str = Field(
         default="", description="An agent run waiting for approval: JSON of its change (PendingChange); empty otherwise."
+    )
+    questions: str = Field(
+        default="[]",
+        description="An agent run that asked the person: JSON list of its questions (PlanQuestion), answers once given.",
     )
     user_id: str | None = Field(
         default=None, foreign_key="user.id", index=True, max_length=32, description="Who asked; a repair round: who asked first."

@@ -1,14 +1,20 @@
-"""Agent mode around its runs: the project's Approve changes setting, a waiting change accepted or rejected, and the
-screenshots its steps took. The runs themselves are generations (builder/services/agent_run.py)."""
+"""Agent mode around its runs: the project's Approve changes setting, a waiting change accepted or rejected, the
+answers to a run's questions, and the screenshots its steps took. The runs themselves are generations
+(builder/services/agent_run.py)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 
-from builder.errors import ChangeNotPending, NotFound
+from builder.errors import ChangeNotPending, NotAsking, NotFound
+from builder.generation.guard import redact
+from builder.generation.plan_questions import answers_text, questions_of, stored, with_answers
+from builder.generation.prompts import answered_task
 from builder.models import Author
 from builder.schemas import CommitResult, FileDiff, GenerationInfo, PendingChange, VerificationInfo
+from builder.services.generations import GenerationService
 from builder.services.history import file_diff
 from builder.services.preview_drafts import PreviewDrafts
 from builder.services.projects import ProjectService
@@ -18,12 +24,21 @@ from builder.store import ProjectStore, stored_number
 
 log = logging.getLogger(__name__)
 
+# The request of the run that goes on after the answers, as the conversation shows it (the answers show above it).
+GO_ON = "Go on with my answers."
+
 
 class AgentService:
     def __init__(
-        self, store: ProjectStore, projects: ProjectService, drafts: PreviewDrafts, verifications: VerificationService
+        self,
+        store: ProjectStore,
+        projects: ProjectService,
+        drafts: PreviewDrafts,
+        verifications: VerificationService,
+        generations: GenerationService,
     ) -> None:
         self._store = store
+        self._generations = generations
         self._projects = projects
         self._drafts = drafts
         self._verifications = verifications
@@ -77,6 +92,46 @@ class AgentService:
             raise ChangeNotPending(f"This change is not waiting for approval any more (it was {record.outcome}).")
         await self._store.finish_generation(generation_id, pending="")
         await self._drafts.restore(project_id, sorted(change.writes), change.deletes)
+
+    async def answer(
+        self,
+        project_id: str,
+        generation_id: int,
+        answers: list[str],
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        verify: bool | None = None,
+        user_id: str | None = None,
+    ) -> None:
+        """The person's answers to a run's questions (in their order), kept with it; a new agent run then goes on with
+        the task, `generations.follow` gives its events. InvalidInput for a missing answer or one not among a question's
+        fixed options; NotAsking when the run asked nothing or was answered already."""
+        record = await self._store.generation_record(project_id, self._number(generation_id))
+        questions = questions_of(record.questions)
+        if not questions or any(q.answer for q in questions):
+            raise NotAsking("This agent run has no questions waiting for answers (they may have been answered already).")
+        answered = with_answers(questions, [redact(a) for a in answers])
+        kept = stored(answered)
+        if not await self._store.swap_questions(project_id, generation_id, record.questions, kept, ("asking", "answered")):
+            raise NotAsking("These questions were just answered by someone else.")
+        done = [step["label"] for step in json.loads(record.steps or "[]")]
+        try:
+            await self._generations.start(
+                project_id,
+                GO_ON,
+                provider,
+                model,
+                verify=verify,
+                for_model=answered_task(record.prompt, done, answers_text(answered), record.version_id is not None),
+                user_id=user_id,
+                agent=True,
+                answered=True,
+            )
+        except BaseException:
+            # No run goes on with them (the project busy, a budget spent): the questions wait again.
+            await self._store.swap_questions(project_id, generation_id, kept, record.questions, ("answered", "asking"))
+            raise
 
     async def diffs(self, project_id: str, runs: Sequence[GenerationInfo]) -> dict[int, list[FileDiff]]:
         """Each waiting change's files against the version the run changed, by run."""

@@ -24,11 +24,12 @@ from pydantic import BaseModel
 from builder.attachments import Picture, vision_refusal
 from builder.errors import FileTreeError, GenerationError, NotFound, ProviderError, QuotaExceeded, TransientProviderError
 from builder.generation import prompts
-from builder.generation.agent_tools import AGENT_TOOLS, Finish, ToolInputError, parse_input
+from builder.generation.agent_tools import AGENT_TOOLS, ASKING_TOOLS, Ask, Finish, ToolInputError, parse_input
 from builder.generation.budget import Allowance, check_budget
 from builder.generation.engine import GenerationEvent, Saver, usage_dict
 from builder.generation.guard import redact
 from builder.generation.hidden import HiddenValues
+from builder.generation.plan_questions import PlanQuestion, stored
 from builder.generation.pricing import estimate_cost
 from builder.generation.providers.base import (
     Finished,
@@ -58,6 +59,8 @@ OFFLINE_REFUSAL = (
     "cannot). Build or Plan first work offline."
 )
 AWAITING = "Waiting for your approval: look at the change, then accept it to save it as a version, or reject it."
+ASKED = "The agent has questions before it goes on: answer them, and a new run continues the work with your answers."
+NOT_NOW = "You cannot ask in this run (you asked once already, or no one is there to answer): decide yourself and go on."
 NUDGE = "Answer with your tools: go on with the task, or call `finish` with a summary when it is done."
 
 
@@ -105,6 +108,7 @@ class AgentRun:
         allowance: Allowance | None = None,
         approve: bool = False,
         approved_tools: frozenset[str] = frozenset(),
+        may_ask: bool = False,
     ) -> None:
         self._store = store
         self._logs = logs
@@ -126,6 +130,7 @@ class AgentRun:
         # Teams' MCP tools that may change things outside Forja, which the person let this run use.
         self.approved_tools = approved_tools
         self._mcp = McpToolbox()
+        self.may_ask = may_ask
         self.usage = UsageReport()
         self.steps: list[AgentStep] = []
         self.timing = AgentTiming()
@@ -161,8 +166,8 @@ class AgentRun:
         self._mcp = await McpToolbox.load(self._store, self.approved_tools)
         try:
             async with asyncio.timeout(settings.generation_timeout_s):
-                summary = await self._steps(provider, project.versions, workspace, redact(self.request or prompt))
-                return await self._end(provider, workspace, summary, project.current_version)
+                ended = await self._steps(provider, project.versions, workspace, redact(self.request or prompt))
+                return await self._end(provider, workspace, ended, project.current_version)
         except asyncio.CancelledError:
             await asyncio.shield(self._finish(provider, outcome="stopped", error="Stopped by the person."))
             self.log("Agent run stopped by the person; nothing was saved.", LogLevel.warning)
@@ -190,8 +195,8 @@ class AgentRun:
     def _error(self, message: str) -> GenerationEvent:
         return GenerationEvent(type="error", project_id=self.project_id, message=message, round=self.round)
 
-    async def _steps(self, provider: Provider, versions: list[Any], workspace: AgentWorkspace, task: str) -> str:
-        """The loop: ask, do each call, answer with what it gave; the summary of the `finish` call."""
+    async def _steps(self, provider: Provider, versions: list[Any], workspace: AgentWorkspace, task: str) -> Finish | Ask:
+        """The loop: ask, do each call, answer with what it gave; the `finish` (or `ask`) call that ends it."""
         # A page's screenshot goes back with its step to a model that takes pictures.
         self.sees = vision_refusal(provider.name, provider.model, provider.base_url) is None
         tree = workspace.base
@@ -213,7 +218,7 @@ class AgentRun:
                 system=prompts.agent_system_prompt(),
                 messages=messages,
                 max_tokens=settings.max_output_tokens,
-                tools=[*AGENT_TOOLS, *self._mcp.specs()],
+                tools=[*(ASKING_TOOLS if self.may_ask else AGENT_TOOLS), *self._mcp.specs()],
             )
             answer = await self._ask(provider, request)
             messages.append(Message("assistant", answer.prose, tool_calls=answer.calls))
@@ -240,7 +245,12 @@ class AgentRun:
                     await self._step(call.name, f"Could not {call.name.replace('_', ' ')}", False, str(exc), None, 0.0)
                     continue
                 if isinstance(arguments, Finish):
-                    return redact(arguments.summary)
+                    return arguments.model_copy(update={"summary": redact(arguments.summary)})
+                if isinstance(arguments, Ask):
+                    if self.may_ask:
+                        return arguments.model_copy(update={"questions": [_redacted(q) for q in arguments.questions]})
+                    results.append(ToolResult(call.id, NOT_NOW, is_error=True))
+                    continue
                 began = time.monotonic()
                 outcome = await workspace.do(call.name, arguments)
                 spent = time.monotonic() - began
@@ -317,10 +327,14 @@ class AgentRun:
         return answer
 
     async def _end(
-        self, provider: Provider, workspace: AgentWorkspace, summary: str, base_version: int | None
+        self, provider: Provider, workspace: AgentWorkspace, ended: Finish | Ask, base_version: int | None
     ) -> GenerationEvent:
+        """The draft saved as a version (or waiting for approval); a run that asks keeps its questions on its record,
+        and one that asks before changing anything saves nothing."""
         writes, deletes = workspace.changes()
-        if not writes and not deletes:
+        asked = {"questions": stored(ended.questions)} if isinstance(ended, Ask) else {}
+        summary = ended.summary if isinstance(ended, Finish) else ASKED
+        if not writes and not deletes and not asked:
             raise GenerationError(f"The agent finished without changing any file, so nothing was saved. It said: {summary}")
         usage = usage_dict(provider, self.usage)
         paths = len(writes) + len(deletes)
@@ -328,35 +342,33 @@ class AgentRun:
             f"Agent run: {len(self.steps)} steps, {paths} files changed; model {self.timing.model_s:.1f} s, tools "
             f"{self.timing.tools_s:.1f} s, Forja {self.timing.own_s:.2f} s."
         )
-        if self.approve:
-            texts = {path: data.decode("utf-8", errors="replace") for path, data in writes.items()}
-            pending = PendingChange(base_version=base_version, summary=summary, writes=texts, deletes=deletes)
-            await self._finish(provider, outcome="awaiting", summary=summary, pending=pending.model_dump_json())
-            self.awaiting = True
-            self.emit("summary", summary=summary)
-            return GenerationEvent(
-                type="done",
-                project_id=self.project_id,
-                summary=summary,
-                message=AWAITING,
-                usage=usage,
-                round=self.round,
-                generation_id=self._record,
-            )
-        result = await self._save(self.project_id, writes, deletes, message=summary, author=Author.ai)
-        await self._finish(provider, outcome="saved", summary=summary, version_id=result.version.id)
-        self.log(f"Agent run saved as version {result.version.number}.")
-        self.emit("summary", summary=summary)
-        return GenerationEvent(
+        done = GenerationEvent(
             type="done",
             project_id=self.project_id,
-            version=result.version.number,
             summary=summary,
-            files_done=len(result.changed),
+            message=ASKED if asked else "",
+            questions=[q.model_dump(exclude={"answer"}) for q in ended.questions] if isinstance(ended, Ask) else None,
             usage=usage,
             round=self.round,
             generation_id=self._record,
         )
+        if not writes and not deletes:
+            await self._finish(provider, outcome="asking", summary=summary, **asked)
+            self.emit("summary", summary=summary)
+            return done
+        if self.approve:
+            texts = {path: data.decode("utf-8", errors="replace") for path, data in writes.items()}
+            pending = PendingChange(base_version=base_version, summary=summary, writes=texts, deletes=deletes)
+            await self._finish(provider, outcome="awaiting", summary=summary, pending=pending.model_dump_json(), **asked)
+            self.awaiting = True
+            self.emit("summary", summary=summary)
+            return done.model_copy(update={"message": f"{AWAITING} {ASKED}" if asked else AWAITING})
+        result = await self._save(self.project_id, writes, deletes, message=summary, author=Author.ai)
+        outcome = "asking" if asked else "saved"
+        await self._finish(provider, outcome=outcome, summary=summary, version_id=result.version.id, **asked)
+        self.log(f"Agent run saved as version {result.version.number}.")
+        self.emit("summary", summary=summary)
+        return done.model_copy(update={"version": result.version.number, "files_done": len(result.changed)})
 
     async def _finish(self, provider: Provider, **fields: Any) -> None:
         cost = estimate_cost(provider.model, self.usage)
@@ -371,6 +383,11 @@ class AgentRun:
             duration_s=round(time.monotonic() - self.timing.started, 3),
             **fields,
         )
+
+
+def _redacted(question: PlanQuestion) -> PlanQuestion:
+    """A question as the person reads it: a key the model wrote into it is gone, as from its summary."""
+    return question.model_copy(update={"question": redact(question.question), "options": [redact(o) for o in question.options]})
 
 
 def _restored(arguments: BaseModel, hidden: HiddenValues) -> BaseModel:

@@ -80,6 +80,8 @@ class Request:
     approve: bool = False
     # Teams' MCP tools that may change things outside Forja which the person let the agent use (mcp_<server>_<tool>).
     approved_tools: frozenset[str] = frozenset()
+    # Agent mode, the person's first round may `ask` them (once): not a run that goes on after their answers.
+    answered: bool = False
     # Most automatic repair rounds; None: settings.auto_fix_attempts (an evaluation run sets its own).
     repair_rounds: int | None = None
 
@@ -218,6 +220,7 @@ class CheckedGeneration:
             allowance=self.request.allowance,
             approve=self.request.approve and number == 0,
             approved_tools=self.request.approved_tools,
+            may_ask=number == 0 and not self.request.answered,
         )
 
     def _model_round(self, publish: Publish, number: int, prompt: str, request: str | None) -> GenerationRun:

@@ -99,6 +99,7 @@ class GenerationService:
         agent: bool = False,
         repair_rounds: int | None = None,
         approved_tools: frozenset[str] = frozenset(),
+        answered: bool = False,
     ) -> None:
         """Start a generation (`user_id` asked for it) in the background; `follow` gives its events. `for_model`: what the model reads
         instead of `prompt` (the prompt with more context); the prompt is what is recorded and shown.
@@ -108,7 +109,8 @@ class GenerationService:
         `plan_id`: the plan (builder.services.plans) this generation builds; it is marked built with the saved version.
         `agent`: Agent mode (builder/services/agent_run.py), for a project with a version; with the project's Approve
         changes setting its change waits for a person (`accept`, `reject`). `approved_tools`: the teams' MCP tools that
-        may change things outside Forja which the person let it use (builder/services/mcp_tools.py).
+        may change things outside Forja which the person let it use (builder/services/mcp_tools.py). It may ask the
+        person questions, unless `answered` (it goes on after their answers: builder/services/agent.py's `answer`).
 
         Unless `verify` is False (default: settings.verify_generations) the saved version is then
         run, checked in a browser and repaired (see services.checked_generation) before the generation ends.
@@ -129,6 +131,7 @@ class GenerationService:
             agent=agent,
             repair_rounds=repair_rounds,
             approved_tools=approved_tools,
+            answered=answered,
         )
         await self._start(request)
 

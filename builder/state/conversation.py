@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import reflex as rx
 
@@ -17,7 +18,16 @@ from builder.state.attachments import AttachmentsState
 from builder.state.editor import EditorState
 from builder.state.preview import PreviewPaneState
 from builder.state.select import SelectState
-from builder.state.views import PLAN_ASKED, ChatEntry, ProviderOption, chat_entries, usage_words
+from builder.state.views import (
+    PLAN_ASKED,
+    AskedQuestion,
+    ChatEntry,
+    ProviderOption,
+    asked_question,
+    asking_run,
+    chat_entries,
+    usage_words,
+)
 from builder.state.workspace import Loaded, WorkspaceState
 
 GENERATION_BATCH_SECONDS = 0.05
@@ -33,6 +43,11 @@ class ConversationState(WorkspaceState):
     usage_line: rx.Field[str] = rx.field("")
     # Agent mode: each run's change waits for the person to accept or reject it (the project's setting).
     approve_changes: rx.Field[bool] = rx.field(False)
+    # Agent mode: the run whose questions wait for answers (0: none), its questions as the form holds them, and what
+    # was wrong with the answers sent.
+    asking_run: rx.Field[int] = rx.field(0)
+    agent_asking: rx.Field[list[AskedQuestion]] = rx.field(default_factory=list)
+    asking_note: rx.Field[str] = rx.field("")
     _generation_token: int = 0
     # This page asked for the generation that runs (the others follow it): its avatar says "generating" to them.
     _asked: bool = False
@@ -70,6 +85,12 @@ class ConversationState(WorkspaceState):
             loaded.project.versions, generations, checks, names, loaded.actor.user_id, diffs, loaded.actor.is_admin
         )
         self.approve_changes = loaded.project.approve_changes
+        asking = asking_run(generations)
+        if asking is None or asking.id != self.asking_run:
+            # A new run's questions start blank; the same run's keep what the person picked or typed so far.
+            self.asking_run = asking.id if asking else 0
+            self.agent_asking = [asked_question(q.question, q.options, q.other) for q in asking.questions] if asking else []
+            self.asking_note = ""
         self.usage_line = usage_words(await services.generations.usage(loaded.project.id))
 
     async def _on_open(self) -> rx.event.EventCallback[()] | None:
@@ -200,6 +221,41 @@ class ConversationState(WorkspaceState):
         self.error = ""
         await self._refresh(self.project_id)
         return PreviewPaneState.reload_preview
+
+    @rx.event
+    def choose_answer(self, index: int, option: str) -> None:
+        """An option picked for the agent's question `index`: the answer, unless words of the person's own are typed."""
+        self._answering(index, chosen=option)
+
+    @rx.event
+    def set_own_answer(self, index: int, text: str) -> None:
+        self._answering(index, own=text)
+
+    def _answering(self, index: int, **change: str) -> None:
+        if 0 <= index < len(self.agent_asking):
+            self.agent_asking = [dataclasses.replace(q, **change) if i == index else q for i, q in enumerate(self.agent_asking)]
+            self.asking_note = ""
+
+    @rx.event
+    async def answer_agent(self):
+        """Continue: the answers are kept with the run that asked, and a new agent run goes on with them."""
+        if not self.asking_run or self.generating:
+            return None
+        answers = [q.own.strip() or q.chosen for q in self.agent_asking]
+        try:
+            allowed = await self.allowed(Permission.edit)
+            await allowed.services.agent.answer(
+                self.project_id, self.asking_run, answers, provider=self.provider, user_id=allowed.actor.user_id
+            )
+        except ForjaError as exc:
+            self.asking_note = str(exc)
+            return None
+        self.asking_note = self.error = ""
+        self.generating = True
+        self._asked = True
+        await self._place_changed()
+        self.progress = "The agent goes on with your answers..."
+        return ConversationState.follow_generation
 
     @rx.event
     async def fix_this(self):

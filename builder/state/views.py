@@ -160,7 +160,7 @@ class CodeLink:
 
 @dataclasses.dataclass
 class ChatEntry:
-    kind: str  # "prompt", "repair", "version", "check", "answer", "steps", "approval" or "error"
+    kind: str  # "prompt", "repair", "version", "check", "answer", "steps", "approval", "questions" or "error"
     author: str
     message: str
     time: str
@@ -176,7 +176,7 @@ class ChatEntry:
     acceptance: list[AcceptanceRow] = dataclasses.field(default_factory=list)
     # An answer's places (Ask mode), each opening the Code tab at its line.
     links: list[CodeLink] = dataclasses.field(default_factory=list)
-    # An agent run's steps; and, for its change waiting for approval, the run (to accept or reject) and its diff.
+    # An agent run's steps; for its change waiting for approval or its questions, the run; the change's diff.
     steps: list[StepRow] = dataclasses.field(default_factory=list)
     run_id: int = 0
     diff: list[DiffFileView] = dataclasses.field(default_factory=list)
@@ -277,6 +277,21 @@ def approval_entry(g: GenerationInfo, when: str, diff: list[DiffFileView]) -> Ch
     return ChatEntry("approval", "Agent", summary, when, detail, tone="amber", run_id=g.id, diff=diff)
 
 
+def questions_entry(g: GenerationInfo, when: str) -> ChatEntry:
+    """The questions an agent run asked: the page's form answers them while they wait (ConversationState.agent_asking);
+    once answered, each with its answer."""
+    told = "\n".join(f"{n}. {q.question}" + (f" {q.answer}" if q.answer else "") for n, q in enumerate(g.questions, 1))
+    waiting = not any(q.answer for q in g.questions)
+    message = "The agent has questions before it goes on." if waiting else "The agent asked, and you answered:"
+    return ChatEntry("questions", "Agent", message, when, "" if waiting else told, tone="amber", run_id=g.id)
+
+
+def asking_run(generations: Sequence[GenerationInfo]) -> GenerationInfo | None:
+    """The agent run whose questions wait for answers, if it is the last the person asked for (repairs aside)."""
+    last = next((g for g in reversed(generations) if g.kind != "repair"), None)
+    return last if last is not None and last.questions and not any(q.answer for q in last.questions) else None
+
+
 # What marks a plan's request in the conversation: the plan waiting to be built shows below the last one.
 PLAN_ASKED = "Plan mode: asked for a plan"
 
@@ -324,6 +339,8 @@ def chat_entries(
             timed.append((g.created_at, 0, ChatEntry("prompt", asker(g), g.prompt, when, mode, tone="blue", pictures=pictures)))
         if g.steps:
             timed.append((g.created_at, 1, steps_entry(g, when)))
+        if g.questions:
+            timed.append((g.created_at, 1, questions_entry(g, when)))
         if g.outcome == "awaiting":
             timed.append((g.created_at, 1, approval_entry(g, when, diff_views(diffs.get(g.id, ())))))
         elif g.outcome == "rejected":

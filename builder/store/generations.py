@@ -6,12 +6,13 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from builder.attachments import Picture, sniff
 from builder.errors import GenerationBusy, NotFound
+from builder.generation.plan_questions import questions_of
 from builder.models import Blob, Generation, Project, Version
 from builder.schemas import AgentStep, CodeReference, GenerationInfo, PendingChange
 from builder.store.base import StoreBase, of_member
@@ -148,12 +149,13 @@ class GenerationRecords(StoreBase):
             return [
                 GenerationInfo(
                     **record.model_dump(
-                        exclude={"version_id", "cost_usd", "cost_known", "pictures", "places", "steps", "pending"}
+                        exclude={"version_id", "cost_usd", "cost_known", "pictures", "places", "steps", "pending", "questions"}
                     ),
                     pictures=[h for h in record.pictures.split(",") if h],
                     references=[CodeReference.model_validate(r) for r in json.loads(record.places or "[]")],
                     steps=[_step(s) for s in json.loads(record.steps or "[]")],
                     pending=PendingChange.model_validate_json(record.pending) if record.pending else None,
+                    questions=questions_of(record.questions),
                     version=number,
                     cost_usd=record.cost_usd if record.cost_known else None,
                 )
@@ -209,6 +211,27 @@ class GenerationRecords(StoreBase):
             if not result.rowcount:
                 return None
             return PendingChange.model_validate_json(record.pending)
+
+    async def swap_questions(
+        self, project_id: str, generation_id: int, asked: str, answered: str, outcomes: tuple[str, str]
+    ) -> bool:
+        """An agent run's questions (JSON as stored, `asked`) replaced by `answered`, its outcome moved from the first of
+        `outcomes` to the second (another outcome, awaiting approval, stays); False when the questions are not `asked`
+        any more (answered already, perhaps by someone else at the same moment)."""
+        async with self._sessions() as session, session.begin():
+            result = await session.exec(
+                update(Generation)
+                .where(
+                    col(Generation.id) == generation_id,
+                    col(Generation.project_id) == project_id,
+                    col(Generation.questions) == asked,
+                )
+                .values(
+                    questions=answered,
+                    outcome=case((col(Generation.outcome) == outcomes[0], outcomes[1]), else_=col(Generation.outcome)),
+                )
+            )
+            return bool(result.rowcount)
 
     async def set_approve_changes(self, project_id: str, on: bool) -> None:
         async with self._sessions() as session, session.begin():

@@ -1,6 +1,7 @@
 """Plan mode in Chromium, offline: choose Plan first on the home page, read the starter's plan, edit its checks in
 place (at 1440 and at 390 wide), Build this, and reach the workspace with a version; the plan is in History. With a
-(scripted) model that asks first, the person answers its questions in the plan's form and the plan holds the answers."""
+(scripted) model that asks first, the person answers its questions in the plan's form and the plan holds the answers;
+an agent run that asks gets the same form in the conversation, and the run after it reads the answers."""
 
 from __future__ import annotations
 
@@ -226,4 +227,60 @@ def test_the_planner_asks_and_the_plan_holds_the_answers(
     page.locator("#plan-card").screenshot(path=str(SHOTS / "plan-1440.png"))
     second = json.dumps(llm.requests[-1].body["messages"], ensure_ascii=False)
     assert "How long is one booking? 1 hour" in second and "When is the shop open? Tuesday to Saturday, 9 to 18" in second
+    assert traffic.off_machine() == []
+
+
+AGENT_QUESTIONS = [
+    {"question": "What should Add one add?", "options": ["One", "Two"], "other": False},
+    {"question": "What is the counter called?"},
+]
+AGENT_SHOTS = Path("/tmp/agentask-shots")
+
+
+def test_the_agent_asks_and_the_next_run_reads_the_answers(
+    forja_with_a_model: str, llm: ScriptedLLMServer, page: Page, traffic: Traffic
+) -> None:
+    files = {
+        "index.html": "<!doctype html>\n<h1>Tally</h1>\n<script src='logic.js'></script>\n",
+        "logic.js": "next = n => n + 2;\n",
+    }
+    made = httpx.post(f"{forja_with_a_model}/api/projects", json={"name": "Tally", "files": files}, timeout=30)
+    project_id = made.json()["id"]
+    AGENT_SHOTS.mkdir(exist_ok=True)
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{forja_with_a_model}/p/{project_id}")
+    expect(page.locator("#version-badge")).to_have_text("v1")
+
+    # It asks before it changes anything: no version, its questions as the plan's form.
+    llm.queue(ToolAnswer({"questions": AGENT_QUESTIONS}, tool_name="ask"))
+    page.locator("#followup-mode").get_by_role("radio", name="Agent").click()
+    page.locator("#followup").fill("Fix the Add button")
+    page.locator("#send-followup").click()
+    form = page.locator("#agent-questions")
+    expect(form).to_be_visible(timeout=30_000)
+    expect(page.locator('.chat-entry[data-kind="questions"]')).to_contain_text("The agent has questions")
+    page.locator("#agent-continue").click()
+    expect(page.locator("#agent-questions-note")).to_contain_text("has no answer yet")
+    adds = form.get_by_role("group", name="1. What should Add one add?")
+    adds.get_by_text("One", exact=True).click()
+    expect(adds.get_by_role("radio", name="One", exact=True)).to_be_checked()
+    page.get_by_role("textbox", name="Your own answer to question 2").fill("Visitors")
+    page.screenshot(path=str(AGENT_SHOTS / "agent-questions-1440.png"))
+    page.set_viewport_size(PHONE)
+    page.locator("#phone-tab-chat").click()
+    form.scroll_into_view_if_needed()
+    assert_fits(page, "the agent's questions, phone")
+    page.screenshot(path=str(AGENT_SHOTS / "agent-questions-390.png"))
+
+    # Continue: a new run goes on; its first request holds the task and both answers. It ends without a change here.
+    asked = len(llm.requests)
+    llm.queue(ToolAnswer({"summary": "Nothing to change."}, tool_name="finish"))
+    page.locator("#agent-continue").click()
+    expect(form).to_have_count(0, timeout=30_000)
+    expect(page.locator('.chat-entry[data-kind="questions"]')).to_contain_text("2. What is the counter called? Visitors")
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=str(AGENT_SHOTS / "agent-answered-1440.png"))
+    first = json.dumps(llm.requests[asked].body["messages"][:2], ensure_ascii=False)
+    assert "Fix the Add button" in first
+    assert "What should Add one add? One" in first and "What is the counter called? Visitors" in first
     assert traffic.off_machine() == []

@@ -94,6 +94,7 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/projects/{project_id}/ask"): "edit",
     ("PUT", "/api/projects/{project_id}/agent/approve-changes"): "edit",
     ("POST", "/api/projects/{project_id}/agent/{generation_id}/accept"): "edit",
+    ("POST", "/api/projects/{project_id}/agent/{generation_id}/answers"): "edit",
     ("POST", "/api/projects/{project_id}/agent/{generation_id}/reject"): "edit",
     ("GET", "/api/projects/{project_id}/agent/{generation_id}/steps/{number}/screenshot"): "view",
     ("GET", "/api/projects/{project_id}/thumbnail"): "view",

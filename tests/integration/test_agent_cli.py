@@ -122,6 +122,29 @@ def test_approve_changes_holds_a_run_until_accept_or_reject(tmp_path: Path, llm_
     assert cli.refused("agent", "approve", "nope", "on") == no_such_project("nope").message
 
 
+def test_a_run_that_asks_prints_its_questions_and_agent_answer_goes_on(tmp_path: Path, llm_server: ScriptedLLMServer) -> None:
+    cli = Cli(tmp_path / "data", **model_settings(llm_server))
+    project = cli.ok("import", str(write_folder(tmp_path / "tally", TALLY))).strip()
+    asked = [{"question": "Step by how much?", "options": ["One", "Two"], "other": False}]
+    llm_server.queue(call("read_file", path="logic.js"), call("ask", questions=asked))
+    done = cli.run("generate", "Fix the step", "--project", project, *AGENT)
+    assert done.returncode == 0, done.stderr
+    run = re.search(rf"agent answer {project} (\d+) \"ANSWER 1\"", done.stdout)
+    assert run is not None and "  1. Step by how much?\n     - One\n     - Two" in done.stdout, done.stdout
+    assert [v["number"] for v in cli.json("history", project)] == [1]  # it changed nothing, so nothing was saved
+
+    assert cli.refused("agent", "answer", project, run[1], "Three", "--no-verify").startswith(
+        "The answer to question 1 is one of"
+    )
+    llm_server.queue(call("edit_file", path="logic.js", search="n + 2", replace="n + 1"), call("finish", summary="One."))
+    out = cli.json("agent", "answer", project, run[1], "One", "--no-verify")
+    assert (out["version"], out["questions"], [s["label"] for s in out["steps"]]) == (2, [], ["Edited logic.js"])
+    assert "Step by how much? One" in str(llm_server.requests[-2].body["messages"][0])
+    assert cli.refused("agent", "answer", project, run[1], "One", "--no-verify").startswith(
+        "This agent run has no questions waiting"
+    )
+
+
 def test_agent_mode_through_a_forja_server(tmp_path: Path, llm_server: ScriptedLLMServer) -> None:
     # Its accepted changes are not checked here (that is test_agent_mode's): the server runs no preview.
     with served_forja(tmp_path, **model_settings(llm_server), FORJA_VERIFY_GENERATIONS="false") as server:

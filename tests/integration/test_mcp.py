@@ -40,6 +40,7 @@ TOOLS = {
     "generate",
     "plan",
     "answer_plan",
+    "answer_agent",
     "ask_project",
     "list_files",
     "read_file",

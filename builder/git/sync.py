@@ -141,7 +141,6 @@ class RemoteSync:
         """The project's versions to the remote branch (the link's, or `to_branch`): a fast-forward or nothing."""
         link = read_link(project_id)
         branch = check_branch(to_branch) if to_branch else link.branch
-        await check_address(link.url)
         repo = repo_path(project_id)
         async with project_lock(project_id):
             head = await self._mirror.sync(project_id)
@@ -164,7 +163,6 @@ class RemoteSync:
         """The remote branch's new first-parent commits as versions, checked as a push's; with `merge`, when both
         sides moved, one version merging the remote's changes (to other files only)."""
         link = read_link(project_id)
-        await check_address(link.url)
         repo = repo_path(project_id)
         saved: list[Saved] = []
         async with project_lock(project_id):

@@ -18,19 +18,20 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 import httpcore2
 import httpx2
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
-from mcp.types import CallToolResult, TextContent
 
 from builder.errors import InvalidInput, McpServerUnreachable
 from builder.settings import settings
 from preview_runtime.direct_http import tls_context
 from preview_runtime.local.egress import Resolver, address_refusal, system_resolver
+
+if TYPE_CHECKING:
+    from mcp import Client
+    from mcp.types import CallToolResult
 
 _PORTS = {"http": 80, "https": 443}
 
@@ -126,6 +127,11 @@ class _PinnedTransport(httpx2.AsyncHTTPTransport):
 @asynccontextmanager
 async def connected(url: str, token: str, resolve: Resolver = system_resolver) -> AsyncIterator[Client]:
     """A session with the server at `url`, initialized; McpServerUnreachable when it cannot be had in time."""
+    # The SDK is imported when a server is used, not with this module: it is most of a second at every start of Forja
+    # and of the forja command, which seldom talk to one.
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
     addresses = await checked_addresses(url, resolve)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     timeout = settings.mcp_call_timeout_s
@@ -183,6 +189,8 @@ async def list_tools(url: str, token: str) -> list[ListedTool]:
 
 def result_text(result: CallToolResult) -> str:
     """The text parts of a tool's answer; other parts (pictures, resources) are named, not sent."""
+    from mcp.types import TextContent
+
     parts = [item.text if isinstance(item, TextContent) else f"[{item.type} left out]" for item in result.content]
     if not parts and result.structured_content is not None:
         parts.append(str(result.structured_content))

@@ -20,10 +20,7 @@ import logging
 import re
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any
-
-from mcp import Client
-from mcp.shared.exceptions import MCPError
+from typing import TYPE_CHECKING, Any
 
 from builder.app_secrets import decrypt
 from builder.errors import McpServerUnreachable, ServerUnavailable
@@ -36,6 +33,9 @@ from builder.services.mcp_client import ListedTool, connected, result_text
 from builder.services.mcp_servers import model_name
 from builder.settings import settings
 from builder.store import ProjectStore
+
+if TYPE_CHECKING:
+    from mcp import Client
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,8 @@ class McpToolbox:
         return [tool.spec() for tool in self.tools.values()]
 
     async def call(self, name: str, arguments: str, hidden: HiddenValues) -> StepOutcome:
+        from mcp.shared.exceptions import MCPError  # with the SDK, when a tool is used (builder/services/mcp_client.py)
+
         tool = self.tools[name]
         try:
             given = json.loads(arguments or "{}")

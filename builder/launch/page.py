@@ -33,6 +33,8 @@ NOT_INPUTS = {"build", "node_modules", ".react-router", ".states", "reflex.json"
 BUILD_ENV = ("VITE_", "NODE_", "REFLEX_NO_AUTOPREFIXER")
 # Inside the build folder: Reflex removes that folder before it builds, so a build that fails leaves no stamp.
 STAMP = Path("build") / "forja-inputs.sha256"
+# The digest of what the app was compiled from (app_sources.py) for the build in the folder.
+COMPILED_FROM = Path("build") / "forja-sources.sha256"
 # The env.json the build in the folder holds: the addresses to write over when another one is asked for.
 BUILT_ENV = Path("build") / "forja-env.json"
 ENV = "env.json"
@@ -118,21 +120,37 @@ class PageBuild:
         web_dir: Callable[[], Path],
         node: Callable[[], str] = node_version,
         formats: Callable[[], Sequence[str]] = tuple,
+        sources: Callable[[], str] | None = None,
     ) -> None:
         self._build = build
         self._web_dir = web_dir
         self._node = node
         self._formats = formats
+        self._sources = sources
         self.skipped = False
+
+    def _digest(self, web_dir: Path) -> str:
+        return inputs_digest(web_dir, os.environ, self._node(), self._formats())
+
+    def compile_unchanged(self) -> bool:
+        """True when the app's sources are those the build in .web was recorded with, and .web still holds what that
+        build was made from: Reflex's compile would write the same files again."""
+        web_dir = self._web_dir()
+        recorded, stamp = web_dir / COMPILED_FROM, web_dir / STAMP
+        if self._sources is None or not (recorded.is_file() and stamp.is_file()):
+            return False
+        return recorded.read_text() == self._sources() and stamp.read_text() == self._digest(web_dir)
 
     def __call__(self) -> None:
         web_dir = self._web_dir()
-        digest = inputs_digest(web_dir, os.environ, self._node(), self._formats())
+        digest = self._digest(web_dir)
         stamp = web_dir / STAMP
         unchanged = stamp.is_file() and stamp.read_text() == digest and (web_dir / "build" / "client").is_dir()
         if unchanged and readdress(web_dir):
             self.skipped = True
-            return
-        self._build()
-        stamp.write_text(digest)
-        (web_dir / BUILT_ENV).write_text((web_dir / ENV).read_text())
+        else:
+            self._build()
+            stamp.write_text(digest)
+            (web_dir / BUILT_ENV).write_text((web_dir / ENV).read_text())
+        if self._sources is not None:
+            (web_dir / COMPILED_FROM).write_text(self._sources())

@@ -1,16 +1,17 @@
 """The server half of the run command: the database's migrations, then Reflex's `run --env prod --single-port`, calm,
-and building the page only when it changed.
+and compiling and building the page only when they changed.
 
 Started by builder.launch.run, which prints the phases this process reports on the `--events` pipe. Until the server
 starts, Reflex's own output (rules, progress bars, npm and Vite) goes to the run log; from then on this process writes
-to the console again, so the server's warnings and errors are seen. Reflex is pinned (requirements.txt); three of its
+to the console again, so the server's warnings and errors are seen. Reflex is pinned (requirements.txt); four of its
 module functions are wrapped here, where `_run_prod` looks them up at call time, because it offers no option to skip an
-unchanged build and no hook around its phases.
+unchanged compile or build and no hook around its phases.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from builder import db
+from builder.launch.app_sources import sources_digest
 from builder.launch.page import PageBuild
 from builder.ports import ports_problems
 from builder.settings import settings
@@ -55,6 +57,15 @@ class Phases:
 
         return install_and_report
 
+    def compiling(self, compile_app: Callable[..., Any], page: PageBuild, skip: Any) -> Callable[..., Any]:
+        def compile_unless_unchanged(*args: Any, **kwargs: Any) -> Any:
+            # As Reflex does for its backend workers: the pages' sources in .web are those this code would write.
+            if page.compile_unchanged():
+                skip.set(True)
+            return compile_app(*args, **kwargs)
+
+        return compile_unless_unchanged
+
     def serving(self, serve: Callable[..., Any], page: PageBuild, console: tuple[int, int]) -> Callable[..., Any]:
         def report_and_serve(*args: Any, **kwargs: Any) -> Any:
             built_s = time.monotonic() - self.started - self.packages_s
@@ -87,13 +98,19 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(log.fileno(), 2)
     phases.migrate()
 
+    from reflex import reflex as reflex_cli
     from reflex.config import get_config
     from reflex.reflex import cli
     from reflex.utils import build, js_runtimes, prerequisites
     from reflex.utils import exec as reflex_exec
+    from reflex_base.environment import environment
 
-    page = PageBuild(build.build, prerequisites.get_web_dir, formats=lambda: get_config().frontend_compression_formats)
+    sources = functools.cache(lambda: sources_digest(settings))
+    page = PageBuild(
+        build.build, prerequisites.get_web_dir, formats=lambda: get_config().frontend_compression_formats, sources=sources
+    )
     build.build = page
+    reflex_cli._compile_app = phases.compiling(reflex_cli._compile_app, page, environment.REFLEX_SKIP_COMPILE)
     js_runtimes.install_frontend_packages = phases.timed_packages(js_runtimes.install_frontend_packages)
     reflex_exec.run_backend_prod = phases.serving(reflex_exec.run_backend_prod, page, console)
     try:

@@ -186,9 +186,11 @@ def test_a_second_start_serves_the_unchanged_page_calmly(tmp_path: Path) -> None
         lines = until_running(second, tmp_path / "second.txt")
         assert re.fullmatch(r"Page build \.+ unchanged, \d+(\.\d)? s", next(line for line in lines if "Page build" in line))
         assert all(PHASE.fullmatch(line) for line in lines[:-1]), lines
-        assert [line.split(" ..")[0] for line in lines[:-1]] == ["Database", "Page packages (npm)", "Page build", "Server start"]
+        # Neither compiled nor built again: the page's packages, which only a compile can change, are not looked at.
+        assert [line.split(" ..")[0] for line in lines[:-1]] == ["Database", "Page build", "Server start"]
         assert lines[-1] == f"Forja is running at http://localhost:{port}"
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
         assert page.status_code == 200 and "<title>Forja</title>" in page.text
         assert stopped_by_its_supervisor(second) == 0
     assert "Creating Production Build" not in (tmp_path / "second.log").read_text()
+    assert "Compiling" in (tmp_path / "first.log").read_text() and "Compiling" not in (tmp_path / "second.log").read_text()

@@ -1,5 +1,6 @@
-"""builder.launch.page: the run command builds the page again only when what the build reads changed;
-builder.launch.compress: the build's brotli files."""
+"""builder.launch.page: the run command builds the page again only when what the build reads changed, and compiles
+it again only when what the compile reads changed (builder.launch.app_sources); builder.launch.compress: the build's
+brotli files."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from pathlib import Path
 import brotli
 import pytest
 
+from builder.launch.app_sources import sources_digest
 from builder.launch.compress import quality, with_brotli
 from builder.launch.page import STAMP, PageBuild, inputs_digest
+from builder.settings import Settings
 
 ENV_3000 = '{"EVENT": "ws://localhost:3000/_event", "PING": "http://localhost:3000/ping", "TEST_MODE": false}'
 ENV_4123 = '{"EVENT": "ws://localhost:4123/_event", "PING": "http://localhost:4123/ping", "TEST_MODE": false}'
@@ -86,6 +89,53 @@ def test_an_unchanged_page_is_not_built_again(tmp_path: Path) -> None:
     (web / "app" / "routes" / "index.jsx").write_text("export default () => 'changed'")
     PageBuild(build, lambda: web, lambda: "v24.19.0")()
     assert build.runs == 2
+
+
+def test_the_app_is_compiled_again_only_when_its_sources_or_the_compiled_page_changed(tmp_path: Path) -> None:
+    web = compiled_page(tmp_path / ".web")
+    sources = ["code 1"]
+    build = ReflexBuild(web)
+    page = PageBuild(build, lambda: web, lambda: "v24.19.0", sources=lambda: sources[0])
+    assert not page.compile_unchanged()  # never built
+    page()
+    assert page.compile_unchanged()
+    assert not PageBuild(build, lambda: web, lambda: "v24.19.0").compile_unchanged()  # sources not known
+
+    sources[0] = "code 2"
+    assert not page.compile_unchanged()
+    page()  # compiled again (the same files here), and built: the record follows
+    assert (build.runs, page.compile_unchanged()) == (1, True)
+
+    (web / "app" / "routes" / "index.jsx").write_text("export default () => 'edited by hand'")
+    assert not page.compile_unchanged()
+    page()
+    assert (build.runs, page.compile_unchanged()) == (2, True)
+
+    shutil.rmtree(web / "build")  # Reflex removes it when a build starts: a build that failed records nothing
+    assert not page.compile_unchanged()
+
+
+def test_what_the_compile_reads_counts_and_where_forja_lives_does_not(tmp_path: Path) -> None:
+    (tmp_path / "builder" / "pages").mkdir(parents=True)
+    (tmp_path / "builder" / "pages" / "home.py").write_text("title = 'Forja'")
+    (tmp_path / "rxconfig.py").write_text("config = 1")
+    chosen = Settings(anthropic_api_key="sk-ant-1")
+    first = sources_digest(chosen, tmp_path)
+
+    (tmp_path / "builder" / "__pycache__").mkdir()
+    (tmp_path / "builder" / "__pycache__" / "home.cpython-311.pyc").write_bytes(b"\0")
+    elsewhere = {"data_dir": tmp_path / "other", "port": 4123, "dns_resolver": "127.0.0.1:5353", "log_level": "debug"}
+    assert sources_digest(chosen.model_copy(update=elsewhere), tmp_path) == first
+    assert sources_digest(chosen.model_copy(update={"anthropic_api_key": "sk-ant-2"}), tmp_path) == first
+    assert sources_digest(chosen.model_copy(update={"anthropic_api_key": ""}), tmp_path) != first
+    assert sources_digest(chosen.model_copy(update={"webcontainers": not chosen.webcontainers}), tmp_path) != first
+
+    (tmp_path / "builder" / "pages" / "home.py").write_text("title = 'Forja!'")
+    assert sources_digest(chosen, tmp_path) != first
+    (tmp_path / "builder" / "pages" / "home.py").write_text("title = 'Forja'")
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "editor.js").write_text("export {}")
+    assert sources_digest(chosen, tmp_path) != first
 
 
 def test_a_failed_or_removed_build_is_built_again(tmp_path: Path) -> None:

@@ -42,8 +42,9 @@ NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$docs_site"
 # Two processes (xdist); tests/conftest.py groups the tests that must share one. `-n 0` runs them in this one.
 tests=0
 # -rfER: the summary names failures, errors and the end-to-end tests that passed only when run again.
-# --durations: the slowest tests and fixtures, to keep the whole run inside CI's time (docs/contributing.md).
-python -m pytest -n 2 --no-loadscope-reorder -rfER --durations=40 "$@" || tests=$?
+# --durations: the slowest tests and fixtures, to keep the whole run inside CI's time (docs/contributing.md); every
+# test's time is in the JUnit file beside the logs, to sum by module.
+python -m pytest -n 2 --no-loadscope-reorder -rfER --durations=40 --junitxml="${FORJA_DATA_DIR:-data}/logs/junit.xml" "$@" || tests=$?
 if wait "$types"; then
   tail -n 1 "$types_log"
 else

@@ -14,6 +14,7 @@ import sqlite3
 import stat
 import subprocess
 import tarfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -354,3 +355,89 @@ def test_a_shared_folder_comes_back_into_a_data_folder_without_one(
     assert (tmp_path / "target/appdata/p1/live/files/orders.txt").read_bytes() == ORDERS
     assert (tmp_path / "target/releases/p1/1/index.html").read_bytes() == b"<h1>Bakery</h1>"
     assert not (tmp_path / "target/previews").exists()
+
+
+def notes_app_writing(path: Path, stop: threading.Event) -> threading.Thread:
+    """An app writing its SQLite file (WAL mode, never checkpointed) ten rows per transaction until `stop`."""
+    writer = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")  # what it commits stays in the log, never in the file itself
+    writer.execute("CREATE TABLE notes (batch INTEGER, text TEXT)")
+
+    def write() -> None:
+        batch = 0
+        while not stop.is_set() or batch < 10:
+            writer.execute("BEGIN")
+            writer.executemany("INSERT INTO notes VALUES (?, ?)", [(batch, "x" * 500)] * 10)
+            writer.execute("COMMIT")
+            batch += 1
+        writer.close()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    return thread
+
+
+def test_an_apps_sqlite_file_is_backed_up_as_of_one_moment_while_the_app_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_sqlite: Path
+) -> None:
+    on_folder(monkeypatch, tmp_path / "source")
+    settings.data_dir.mkdir()
+    shutil.copyfile(migrated_sqlite, settings.sqlite_path)
+    files = files_dir("p1", Scope.live)
+    files.mkdir(parents=True)
+    (files / "orders.txt").write_bytes(ORDERS)
+    stop = threading.Event()
+    writing = notes_app_writing(files / "notes.db", stop)
+    assert (files / "notes.db-wal").exists()
+    try:
+        taken = take_backup(tmp_path / "kept")
+    finally:
+        stop.set()
+        writing.join()
+    with tarfile.open(taken.path, "r:gz") as archive:
+        names = set(archive.getnames())
+        kept = archive.extractfile("data/appdata/p1/live/files/notes.db").read()  # type: ignore[union-attr]
+    # The log and shared memory are inside the database's own copy, not beside it.
+    assert {n for n in names if n.startswith("data/appdata/")} == {
+        "data/appdata/p1/live/files/orders.txt",
+        "data/appdata/p1/live/files/notes.db",
+    }
+    (tmp_path / "kept.db").write_bytes(kept)
+    with sqlite3.connect(tmp_path / "kept.db") as copy:
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        rows, batches = copy.execute("SELECT count(*), count(DISTINCT batch) FROM notes").fetchone()
+    with sqlite3.connect(files / "notes.db") as live:
+        written = live.execute("SELECT count(*) FROM notes").fetchone()[0]
+    # Whole transactions only, those in the log too (the file itself holds none of them: never checkpointed).
+    assert rows == 10 * batches and 0 < rows <= written
+
+    on_folder(monkeypatch, tmp_path / "target")
+    restore_backup(taken.path)
+    assert (tmp_path / "target/appdata/p1/live/files/notes.db").read_bytes() == kept
+
+
+def test_the_backup_leaves_an_apps_sqlite_file_as_its_owner_can_open_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_sqlite: Path
+) -> None:
+    on_folder(monkeypatch, tmp_path / "source")
+    settings.data_dir.mkdir()
+    shutil.copyfile(migrated_sqlite, settings.sqlite_path)
+    files = files_dir("p1", Scope.live)
+    files.mkdir(parents=True)
+    with sqlite3.connect(files / "notes.db") as app:
+        app.execute("PRAGMA journal_mode=WAL")
+        app.execute("CREATE TABLE notes (text TEXT)")
+        app.execute("INSERT INTO notes VALUES ('closed cleanly')")
+    app.close()
+    # As previews run apps: another user than Forja's, when Forja runs as root.
+    app_user = 10001 if os.geteuid() == 0 else os.geteuid()
+    for path in (files, files / "notes.db"):
+        os.chown(path, app_user, app_user if os.geteuid() == 0 else os.getegid())
+    assert not (files / "notes.db-wal").exists()
+
+    take_backup(tmp_path / "kept")
+    # Whatever SQLite made to read the file (its shared memory, its log) is the app's, as if the app had made it.
+    beside = [p for p in files.iterdir() if p.name != "notes.db"]
+    assert all(p.stat().st_uid == app_user for p in beside), [(p.name, p.stat().st_uid) for p in beside]
+    assert (files / "notes.db").stat().st_uid == app_user

@@ -34,6 +34,7 @@ LEFT_OUT_INSIDE: dict[str, str] = {
     "git/*.git/hooks/*.sample": "git's sample hooks, which git never runs (Forja writes its own hook at each use)",
     "appdata/*/*/db": "the socket an app reaches its PostgreSQL database by (the database is dumped on its own)",
     "appdata/*/.removed-*": "an app's /data folder being removed",
+    "appdata/**/DATABASE-wal, -shm, -journal": "a SQLite database's log and shared memory, inside its online backup",
     "releases/*/.*.partial-*": "a release being written (it is renamed into place whole)",
 }
 # The parts of a data folder the shared folder holds instead, when there is one (FORJA_SHARED_DIR).

@@ -67,6 +67,39 @@ def take_sqlite(source: Path, target: Path) -> str:
         return copy.execute("SELECT version_num FROM alembic_version").fetchone()[0]
 
 
+SQLITE_HEADER = b"SQLite format 3\0"
+# Beside a SQLite database while it is open or was not closed cleanly; what they hold is in its online backup.
+SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
+
+
+def is_sqlite(path: str | Path) -> bool:
+    try:
+        with open(path, "rb") as file:
+            return file.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def sqlite_sidecar_of(path: str) -> str | None:
+    """The database `path` is the write-ahead log, shared memory or journal of, when it is one of a SQLite database."""
+    for suffix in SQLITE_SIDECARS:
+        if path.endswith(suffix) and is_sqlite(database := path.removesuffix(suffix)):
+            return database
+    return None
+
+
+def take_app_sqlite(source: Path, target: Path) -> None:
+    """An app's SQLite file as of one moment: SQLite's online backup, which waits out the app's writes and reads its
+    write-ahead log. Read only; the shared-memory and log files SQLite may make to read it get the database's owner
+    (SQLite does so when run as root), so the app, running as another user, still opens them."""
+    live = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    try:
+        with sqlite3.connect(target) as copy:
+            live.backup(copy)
+    finally:
+        live.close()
+
+
 def take_postgres(url: str, target: Path) -> str:
     """Dump Forja's PostgreSQL database into `target`; its migration revision."""
     server = Server.from_url(url)

@@ -3,7 +3,7 @@ into one compressed tar written beside its place and renamed into it whole.
 
 Backing up needs no lock on the data folder: it only reads, while Forja runs. A project's git mirror is read while
 holding its lock file (the one pushes and syncs take, builder/git/mirror.py), so no mirror is copied halfway through
-a push. The key is never in the archive: with `with_key` it goes into a file of its own beside it (mode 0600).
+a push; an app's SQLite database is taken by SQLite's online backup, as Forja's own is. The key is never in the archive: with `with_key` it goes into a file of its own beside it (mode 0600).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import fcntl
 import logging
 import os
 import secrets
+import sqlite3
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -73,7 +74,31 @@ def _hold_mirror(kept: Kept, held: dict[str, int]) -> None:
         held[repo] = fd
 
 
-def _add_folder(archive: TarWriter) -> list[Part]:
+def _add_app_file(archive: TarWriter, kept: Kept, scratch: Path, sums: PartSum) -> None:
+    """A file of an app's /data folder; its SQLite databases as of one moment, their logs inside them."""
+    if databases.sqlite_sidecar_of(kept.path):
+        return
+    if not databases.is_sqlite(kept.path):
+        _add_file(archive, kept.path, kept.name, sums)
+        return
+    copy = scratch / "app.sqlite"
+    try:
+        try:
+            databases.take_app_sqlite(Path(kept.path), copy)
+        except sqlite3.Error as exc:  # locked past the wait, or damaged: the file as it is, as any other
+            log.warning("the app's SQLite file %s was copied as a file: %s", kept.name, exc)
+            _add_file(archive, kept.path, kept.name, sums)
+            return
+        source = os.stat(kept.path)
+        with open(copy, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            digest = archive.add(kept.name, file, size, int(source.st_mtime), source.st_mode & 0o7777)
+        sums.add(kept.name, digest, size)
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+def _add_folder(archive: TarWriter, scratch: Path) -> list[Part]:
     sums: dict[str, PartSum] = {}
     held: dict[str, int] = {}
     try:
@@ -81,7 +106,10 @@ def _add_folder(archive: TarWriter) -> list[Part]:
             part = sums.setdefault(kept.part, PartSum(kept.part, PART_WORDS.get(kept.part, "other files of the data folder")))
             _hold_mirror(kept, held)
             try:
-                _add_file(archive, kept.path, kept.name, part)
+                if kept.part == "appdata":
+                    _add_app_file(archive, kept, scratch, part)
+                else:
+                    _add_file(archive, kept.path, kept.name, part)
             except FileNotFoundError:  # removed since the folder was listed: it is not part of the backup
                 continue
     finally:
@@ -166,7 +194,7 @@ def take_backup(to: Path | None = None, with_key: bool = False) -> BackupResult:
     try:
         with tempfile.TemporaryDirectory(prefix="forja-backup-") as scratch, _compressed(draft) as archive:
             revision, parts = _take_databases(archive, Path(scratch))
-            parts += _add_folder(archive)
+            parts += _add_folder(archive, Path(scratch))
             manifest = Manifest(
                 forja_version=forja_version(),
                 schema_revision=revision,

@@ -9,14 +9,14 @@
 - No proxy or cookie from the environment; the bearer token the admin gave, and no other credential.
 - settings.mcp_call_timeout_s for connecting and for each call.
 
-Stdio servers are not offered: a command line would run on Forja's own machine, outside the previews' sandbox.
+A server started by a command line is builder/services/mcp_stdio.py's, in a sandbox of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
@@ -163,9 +163,10 @@ def _failure(url: str, exc: BaseException) -> str:
     return f"The server at {url} did not answer as an MCP server does."
 
 
-async def list_tools(url: str, token: str) -> list[ListedTool]:
-    """The server's tools, every page of them."""
-    async with connected(url, token) as client:
+async def list_tools(session: AbstractAsyncContextManager[Client], server: str) -> list[ListedTool]:
+    """The server's tools, every page of them, through `session` (connected's, or mcp_stdio's); `server` names it in
+    the sentence of a timeout."""
+    async with session as client:
         try:
             async with asyncio.timeout(settings.mcp_call_timeout_s):
                 found, cursor = [], None
@@ -175,7 +176,7 @@ async def list_tools(url: str, token: str) -> list[ListedTool]:
                     if not (cursor := page.next_cursor):
                         break
         except TimeoutError:
-            raise McpServerUnreachable(f"The server at {url} did not list its tools in time.") from None
+            raise McpServerUnreachable(f"{server} did not list its tools in time.") from None
     return [
         ListedTool(
             tool.name,

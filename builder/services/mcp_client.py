@@ -135,9 +135,22 @@ async def connected(url: str, token: str, resolve: Resolver = system_resolver) -
     addresses = await checked_addresses(url, resolve)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     timeout = settings.mcp_call_timeout_s
+    # The SDK answers an HTTP error with a JSON-RPC error of its own that drops the status: heard here instead.
+    refused: list[int] = []
+
+    async def heard(response: httpx2.Response) -> None:
+        if response.status_code in (401, 403):
+            refused.append(response.status_code)
+
     async with AsyncExitStack() as stack:
         http = await stack.enter_async_context(
-            httpx2.AsyncClient(transport=_PinnedTransport(addresses), headers=headers, timeout=timeout, trust_env=False)
+            httpx2.AsyncClient(
+                transport=_PinnedTransport(addresses),
+                headers=headers,
+                timeout=timeout,
+                trust_env=False,
+                event_hooks={"response": [heard]},
+            )
         )
         try:
             async with asyncio.timeout(timeout):
@@ -145,11 +158,12 @@ async def connected(url: str, token: str, resolve: Resolver = system_resolver) -
         except TimeoutError:
             raise McpServerUnreachable(f"The server at {url} did not answer within {timeout:.0f} s.") from None
         except Exception as exc:
-            raise McpServerUnreachable(_failure(url, exc)) from None
+            why = f"The server at {url} refused the token (HTTP {refused[0]})." if refused else _failure(url, exc, timeout)
+            raise McpServerUnreachable(why) from None
         yield client
 
 
-def _failure(url: str, exc: BaseException) -> str:
+def _failure(url: str, exc: BaseException, timeout: float) -> str:
     """Why the server could not be reached, in words; its own text is left out (it may quote the token)."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
@@ -160,6 +174,8 @@ def _failure(url: str, exc: BaseException) -> str:
         return f"The server at {url} answered with an error (HTTP {status})."
     if isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout):
         return f"Nothing answered at {url}."
+    if isinstance(exc, httpx2.TimeoutException):  # the client's own timeout, the same as the session's
+        return f"The server at {url} did not answer within {timeout:.0f} s."
     return f"The server at {url} did not answer as an MCP server does."
 
 

@@ -1,0 +1,105 @@
+"""A team's MCP server started by its command line (tests/mcp_stdio_server.py, its source given through one of its
+environment values), in a sandbox of its own. The admin adds it, lists and allows its tools, and the scripted model
+calls both through Forja: the server runs as the sandbox's user in an empty scratch folder of its own, cannot read a
+file of Forja's data folder nor write outside its sandbox, and nothing it wrote is left on the machine once the run
+ends. Its environment values are never shown again. Without bubblewrap, adding one and using one are refused in the
+doctor's words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from pathlib import Path
+
+import pytest
+
+import builder.settings
+from builder.composition import Services
+from builder.errors import InvalidInput, McpServerUnreachable
+from builder.services.access import LOCAL_ACTOR
+from builder.services.mcp_servers import AllowedTools, NewMcpServer
+from builder.store import ProjectStore
+from preview_runtime.local.sandbox import SANDBOX_UID
+from tests.integration.test_agent_mode import call, followed, tally
+from tests.llm_server import ScriptedLLMServer
+
+SOURCE = (Path(__file__).parents[1] / "mcp_stdio_server.py").read_text()
+KEY = "notes-key-5a1f93"
+
+
+@pytest.fixture(autouse=True)
+def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Forja's data folder, which holds the servers' sandboxes."""
+    (folder := tmp_path / "data").mkdir()
+    monkeypatch.setattr(builder.settings.settings, "data_dir", folder)
+    return folder
+
+
+def notes_server() -> NewMcpServer:
+    return NewMcpServer(name="team-notes", command='python -c "$NOTES_SOURCE"', env={"NOTES_SOURCE": SOURCE, "NOTES_KEY": KEY})
+
+
+async def test_a_servers_command_runs_in_a_sandbox_of_its_own(
+    services: Services, sqlite_store: ProjectStore, scripted_llm: ScriptedLLMServer, data: Path
+) -> None:
+    (data / "kept.txt").write_text("forja-data-secret")
+    # In the checkout, outside any sandbox: the server is asked to write there.
+    outside = Path(__file__).parent / f"written-by-mcp-{secrets.token_hex(4)}.txt"
+    added = await services.mcp_servers.add(LOCAL_ACTOR, notes_server())
+    assert (added.url, added.command, added.env_names, added.token_set) == (
+        "",
+        'python -c "$NOTES_SOURCE"',
+        ["NOTES_KEY", "NOTES_SOURCE"],
+        False,
+    )
+    [row] = await sqlite_store.mcp_servers()
+    shown = json.dumps([s.model_dump(mode="json") for s in await services.mcp_servers.list(LOCAL_ACTOR)])
+    assert KEY not in row.env and KEY not in shown
+
+    listed = await services.mcp_servers.list_tools(LOCAL_ACTOR, added.id)
+    assert [(t.name, t.changes_things) for t in listed.tools] == [("peek", False), ("write_note", True)]
+    await services.mcp_servers.allow(LOCAL_ACTOR, added.id, AllowedTools(tools=["peek", "write_note"]))
+    project_id = await tally(services)
+    scripted_llm.queue(
+        call("mcp_team_notes_peek", path=str(data / "kept.txt")),
+        call("mcp_team_notes_write_note", title="tally", text="Adds one", outside=str(outside)),
+        call("edit_file", path="logic.js", search="n + 2", replace="n + 1"),
+        call("finish", summary="Add one adds one."),
+    )
+    await services.generations.start(
+        project_id, "Fix the count", "anthropic", agent=True, approved_tools=frozenset({"mcp_team_notes_write_note"})
+    )
+    events = await followed(services, project_id)
+    assert events[-1].type == "done", [e.message for e in events if e.type == "error"]
+    steps = [e.step for e in events if e.type == "step" and e.step is not None]
+    assert [(s["label"], s["ok"]) for s in steps[:2]] == [
+        ("Used peek on team-notes", True),
+        ("Used write_note on team-notes", True),
+    ]
+
+    # Forja's data folder is not in its sandbox; it wrote in its own scratch folder, as the sandbox's user, and could
+    # not write outside.
+    peeked = json.dumps(scripted_llm.requests[1].body["messages"][-1]["content"])
+    assert "refused: No such file or directory" in peeked and "forja-data-secret" not in peeked
+    wrote = json.dumps(scripted_llm.requests[2].body["messages"][-1]["content"])
+    assert f"Saved tally in {data / 'mcp-sandboxes' / 'program-'}" in wrote
+    assert f"as user {SANDBOX_UID}." in wrote and f"Could not write {outside}" in wrote
+    assert not outside.exists()
+    # Killed at the run's end, its scratch folder (and the note in it) removed.
+    assert not await asyncio.to_thread(lambda: list((data / "mcp-sandboxes").glob("program-*")))
+
+
+async def test_without_bubblewrap_a_servers_command_is_refused_in_words(
+    services: Services, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    added = await services.mcp_servers.add(LOCAL_ACTOR, notes_server())
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on it
+    why = "Bubblewrap is not installed on this machine, and Forja runs a server's command only inside a sandbox"
+    with pytest.raises(InvalidInput, match=why):
+        await services.mcp_servers.add(LOCAL_ACTOR, notes_server().model_copy(update={"name": "other-notes"}))
+    with pytest.raises(McpServerUnreachable, match=f"{why}.*Install bubblewrap"):
+        await services.mcp_servers.list_tools(LOCAL_ACTOR, added.id)
+    # A server's address is still taken.
+    await services.mcp_servers.add(LOCAL_ACTOR, NewMcpServer(name="by-address", url="https://tools.example.com/mcp"))

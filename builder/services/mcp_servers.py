@@ -112,6 +112,8 @@ def _check(new: NewMcpServer) -> NewMcpServer:
     name = new.name.strip().lower()
     if not NAME.fullmatch(name):
         raise InvalidInput("Name the server with lower-case letters, digits and - only (at most 24), such as tickets.")
+    if not new.command.strip() and not new.url.strip():
+        raise InvalidInput("Give the server's address, or the command that starts it.")
     if new.command.strip():
         if new.url.strip() or new.token.strip():
             raise InvalidInput("Give the server's address or its command, not both (a command's server needs no token).")

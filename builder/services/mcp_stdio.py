@@ -49,8 +49,6 @@ _STDERR_LINE = 500  # characters of each line it writes on stderr that Forja's l
 def check_command(command: str) -> str:
     """The command line, checked for its form; InvalidInput saying what is wrong."""
     command = command.strip()
-    if not command:
-        raise InvalidInput("Give the server's address, or the command that starts it.")
     if any(c in command for c in "\n\r\0"):
         raise InvalidInput("The command must fit on one line.")
     return command
@@ -64,6 +62,19 @@ def check_env(env: dict[str, str]) -> dict[str, str]:
             raise InvalidInput(f"{name[:64]!r} cannot name an environment value: use letters, digits and _ only.")
         if "\0" in value:
             raise InvalidInput(f"The value of {name} holds a character it cannot hold: paste it again.")
+    return env
+
+
+def env_from_lines(text: str) -> dict[str, str]:
+    """Environment values typed one `NAME=value` a line (the admin page's box, the CLI's stdin); blank lines skipped."""
+    env: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        name, equals, value = line.partition("=")
+        if not equals:
+            raise InvalidInput("Write each environment value on a line of its own, as NAME=value.")
+        env[name.strip()] = value.strip()
     return env
 
 

@@ -21,7 +21,8 @@ router = APIRouter(prefix="/api/admin/mcp-servers", tags=["admin"], route_class=
 
 @router.get("")
 async def list_mcp_servers(admin: Admin) -> list[McpServerInfo]:
-    """The servers, each with its tools as List tools last found them; a token only as `token_set`."""
+    """The servers, each with its tools as List tools last found them; a token only as `token_set`, environment values
+    only as `env_names`."""
     return await (await get_services()).mcp_servers.list(admin)
 
 

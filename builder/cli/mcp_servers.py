@@ -57,9 +57,9 @@ async def cmd_list(services: Services, args: argparse.Namespace) -> tuple[Any, s
 
 
 async def cmd_add(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    if args.command:
+    if args.server_command:
         env = await asyncio.to_thread(_read_env, args.env_stdin)
-        new = NewMcpServer(name=args.name, url=args.url, command=args.command, env=env)
+        new = NewMcpServer(name=args.name, url=args.url, command=args.server_command, env=env)
     else:
         token = await asyncio.to_thread(_read_token, args.token_stdin)
         new = NewMcpServer(name=args.name, url=args.url, token=token)
@@ -102,6 +102,8 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--token-stdin", action="store_true", help="read the bearer token from the first line of stdin")
     p.add_argument(
         "--command",
+        dest="server_command",  # args.command is the command group's name (builder.cli.parser)
+        metavar="COMMAND",
         default="",
         help="instead of an address, the command line that starts the server (stdio), e.g. 'npx -y "
         "@modelcontextprotocol/server-everything': run in a sandbox of its own",

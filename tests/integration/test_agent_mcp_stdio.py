@@ -9,13 +9,16 @@ doctor's words.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import secrets
+import sys
 from pathlib import Path
 
 import pytest
 
 import builder.settings
+from builder.cli import COMMANDS, command_name, parser
 from builder.composition import Services
 from builder.errors import InvalidInput, McpServerUnreachable
 from builder.services.access import LOCAL_ACTOR
@@ -89,6 +92,17 @@ async def test_a_servers_command_runs_in_a_sandbox_of_its_own(
     assert not outside.exists()
     # Killed at the run's end, its scratch folder (and the note in it) removed.
     assert not await asyncio.to_thread(lambda: list((data / "mcp-sandboxes").glob("program-*")))
+
+
+async def test_the_cli_adds_a_servers_command_with_its_environment_from_stdin(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    argv = ["mcp-servers", "add", "cli-notes", "--command", "python -c 'print(1)'", "--env-stdin"]
+    args = parser().parse_args(argv)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"NOTES_KEY={KEY}\n"))
+    made, said = await COMMANDS[command_name(args)].run(services, args)
+    assert "cli-notes" in said and "python -c 'print(1)'  (in a sandbox; environment NOTES_KEY;" in said
+    assert KEY not in said and made.env_names == ["NOTES_KEY"]
 
 
 async def test_without_bubblewrap_a_servers_command_is_refused_in_words(

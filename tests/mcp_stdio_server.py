@@ -4,7 +4,8 @@ source reaches `python -c` through one of the server's environment values), neve
 MCP's stdio protocol by hand (one JSON-RPC message a line), not the SDK's server: the sandbox starts it at each session,
 and importing the SDK takes seconds of a loaded test machine where this takes a tenth of one. `peek` (read-only)
 answers what reading a file gives; `write_note` writes <title>.txt in its working folder and, when asked, tries to
-write a file at `outside` too, answering where it wrote, as which user, and what was refused.
+write a file at `outside` too, answering where it wrote, as which user, and what was refused. It names its key
+(NOTES_KEY) on stderr as it starts.
 """
 
 import json
@@ -70,6 +71,8 @@ def answer(request: dict) -> dict:  # the result of a request; LookupError for a
     raise LookupError(method)
 
 
+# What a server may say of itself on stderr: Forja's log keeps it, its environment values hidden.
+print(f"notes starting, key {os.environ.get('NOTES_KEY')}", file=sys.stderr, flush=True)
 for line in sys.stdin:
     request = json.loads(line)
     if "id" not in request or "method" not in request:

@@ -19,13 +19,13 @@ import json
 import logging
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING
 
 from builder.app_secrets import decrypt, encrypt
 from builder.errors import InvalidInput, McpServerUnreachable
-from builder.generation.guard import redact
+from builder.generation.guard import REDACTED, redact
 from builder.services.preview_runners import egress_hosts, install_env, local_limits
 from builder.settings import settings
 from preview_runtime.local.program import sandboxed_program
@@ -44,6 +44,7 @@ MAX_COMMAND = 2000
 MAX_ENV = 30
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _STDERR_LINE = 500  # characters of each line it writes on stderr that Forja's log keeps
+_SHORTEST_HIDDEN = 4  # an environment value shorter than this (a region, a flag) is not hidden in its stderr lines
 
 
 def check_command(command: str) -> str:
@@ -131,12 +132,14 @@ async def stdio_connected(name: str, command: str, sealed: str) -> AsyncIterator
     await asyncio.to_thread(spawner.work_dir.mkdir, parents=True, exist_ok=True)
     timeout = settings.mcp_start_timeout_s
 
+    env = _opened(sealed)
+
     def said(text: str) -> None:
         log.warning("MCP server %s's sandbox: %s", name, redact(text))
 
     async with AsyncExitStack() as stack:
         try:
-            program = sandboxed_program(spawner, command, {**install_env(), **_opened(sealed)}, said, settings.preview_ttl_s)
+            program = sandboxed_program(spawner, command, {**install_env(), **env}, said, settings.preview_ttl_s)
             process = await stack.enter_async_context(program)
         except MachineRefused as exc:
             raise McpServerUnreachable(_refusal(str(exc))) from None
@@ -144,7 +147,7 @@ async def stdio_connected(name: str, command: str, sealed: str) -> AsyncIterator
             raise McpServerUnreachable(f"The {name} server's sandbox could not be made: {exc.strerror}.") from None
         try:
             async with asyncio.timeout(timeout):
-                client = await stack.enter_async_context(Client(_pipes(process, name)))
+                client = await stack.enter_async_context(Client(_pipes(process, name, env.values())))
         except TimeoutError:
             raise McpServerUnreachable(
                 f"The {name} server's command did not answer within {timeout:.0f} s of starting."
@@ -158,9 +161,10 @@ async def stdio_connected(name: str, command: str, sealed: str) -> AsyncIterator
 
 
 @asynccontextmanager
-async def _pipes(process: asyncio.subprocess.Process, name: str) -> AsyncIterator[TransportStreams]:
+async def _pipes(process: asyncio.subprocess.Process, name: str, secrets: Iterable[str]) -> AsyncIterator[TransportStreams]:
     """The SDK's two streams over the process's stdin and stdout (one JSON-RPC message a line); its stderr goes to
-    Forja's log, redacted. When its stdout ends (it exited, or was killed), the session sees the connection close."""
+    Forja's log, redacted, its own environment values (`secrets`) too. When its stdout ends (it exited, or was killed),
+    the session sees the connection close."""
     import anyio
     import mcp_types
     from mcp.shared.message import SessionMessage
@@ -190,10 +194,15 @@ async def _pipes(process: asyncio.subprocess.Process, name: str) -> AsyncIterato
                     await stdin.drain()
         stdin.close()
 
+    hidden = sorted({value for value in secrets if len(value) >= _SHORTEST_HIDDEN}, key=len, reverse=True)
+
     async def logging_stderr() -> None:
         with contextlib.suppress(ValueError, OSError):
             while line := await stderr.readline():
-                log.info("MCP server %s: %s", name, redact(line.decode(errors="replace").rstrip()[:_STDERR_LINE]))
+                text = redact(line.decode(errors="replace").rstrip())
+                for value in hidden:
+                    text = text.replace(value, REDACTED)
+                log.info("MCP server %s: %s", name, text[:_STDERR_LINE])
 
     async with anyio.create_task_group() as group:
         group.start_soon(reading)

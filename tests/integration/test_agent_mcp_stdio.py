@@ -2,7 +2,7 @@
 environment values), in a sandbox of its own. The admin adds it, lists and allows its tools, and the scripted model
 calls both through Forja: the server runs as the sandbox's user in an empty scratch folder of its own, cannot read a
 file of Forja's data folder nor write outside its sandbox, and nothing it wrote is left on the machine once the run
-ends. Its environment values are never shown again. Without bubblewrap, adding one and using one are refused in the
+ends. Its environment values are never shown again, nor logged from what it writes on stderr. Without bubblewrap, adding one and using one are refused in the
 doctor's words.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import secrets
 import sys
 from pathlib import Path
@@ -45,8 +46,13 @@ def notes_server() -> NewMcpServer:
 
 
 async def test_a_servers_command_runs_in_a_sandbox_of_its_own(
-    services: Services, sqlite_store: ProjectStore, scripted_llm: ScriptedLLMServer, data: Path
+    services: Services,
+    sqlite_store: ProjectStore,
+    scripted_llm: ScriptedLLMServer,
+    data: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, "builder.services.mcp_stdio")
     (data / "kept.txt").write_text("forja-data-secret")
     # In the checkout, outside any sandbox: the server is asked to write there.
     outside = Path(__file__).parent / f"written-by-mcp-{secrets.token_hex(4)}.txt"
@@ -90,6 +96,8 @@ async def test_a_servers_command_runs_in_a_sandbox_of_its_own(
     assert f"Saved tally in {data / 'mcp-sandboxes' / 'program-'}" in wrote
     assert f"as user {SANDBOX_UID}." in wrote and f"Could not write {outside}" in wrote
     assert not outside.exists()
+    # What it wrote on stderr is in Forja's log, its environment values hidden.
+    assert "MCP server team-notes: notes starting, key [redacted]" in caplog.text and KEY not in caplog.text
     # Killed at the run's end, its scratch folder (and the note in it) removed.
     assert not await asyncio.to_thread(lambda: list((data / "mcp-sandboxes").glob("program-*")))
 

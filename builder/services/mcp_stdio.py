@@ -56,6 +56,7 @@ def check_command(command: str) -> str:
 
 
 def check_env(env: dict[str, str]) -> dict[str, str]:
+    """The environment values, their names checked (a shell must be able to export them: sandbox.environment_script)."""
     if len(env) > MAX_ENV:
         raise InvalidInput(f"A server can be given at most {MAX_ENV} environment values.")
     for name, value in env.items():
@@ -109,8 +110,8 @@ def _refusal(why: str) -> str:
     """Why a command cannot run here (the doctor's words, spawn.Spawner.no_sandbox) and what to do."""
     fix = "Install bubblewrap (sudo apt-get install bubblewrap), or" if why == NO_SANDBOX else "Until it can,"
     return (
-        f"{why[:1].upper()}{why[1:]} on this machine, and Forja runs a server's command only inside a sandbox of its "
-        f"own. {fix} add the server by its address instead."
+        f"{why[:1].upper()}{why[1:]}: Forja runs a server's command only inside a sandbox of its own. {fix} add the "
+        "server by its address instead."
     )
 
 

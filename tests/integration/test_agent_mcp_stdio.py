@@ -118,7 +118,7 @@ async def test_without_bubblewrap_a_servers_command_is_refused_in_words(
 ) -> None:
     added = await services.mcp_servers.add(LOCAL_ACTOR, notes_server())
     monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on it
-    why = "Bubblewrap is not installed on this machine, and Forja runs a server's command only inside a sandbox"
+    why = "^Bubblewrap is not installed: Forja runs a server's command only inside a sandbox of its own"
     with pytest.raises(InvalidInput, match=why):
         await services.mcp_servers.add(LOCAL_ACTOR, notes_server().model_copy(update={"name": "other-notes"}))
     with pytest.raises(McpServerUnreachable, match=f"{why}.*Install bubblewrap"):

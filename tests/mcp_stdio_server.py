@@ -11,12 +11,19 @@ write a file at `outside` too, answering where it wrote, as which user, and what
 import json
 import os
 import sys
+import urllib.request
 
 TOOLS = [
     {
         "name": "peek",
         "description": "Read a file of the team's machine.",
         "inputSchema": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
+        "annotations": {"readOnlyHint": True},
+    },
+    {
+        "name": "reach",
+        "description": "Fetch an address.",
+        "inputSchema": {"type": "object", "properties": {"url": {"type": "string"}}, "required": ["url"]},
         "annotations": {"readOnlyHint": True},
     },
     {
@@ -37,6 +44,14 @@ def peek(path: str) -> str:
             return f"read: {file.read()}"
     except OSError as exc:
         return f"refused: {exc.strerror}"
+
+
+def reach(url: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # through the proxy its environment names, if any
+            return f"reached: HTTP {response.status}"
+    except (OSError, ValueError) as exc:
+        return f"refused: {exc}"
 
 
 def write_note(title: str, text: str, outside: str = "") -> str:
@@ -64,7 +79,7 @@ def answer(request: dict) -> dict:  # the result of a request; LookupError for a
     if method == "tools/list":
         return {"tools": TOOLS}
     if method == "tools/call":
-        tool = {"peek": peek, "write_note": write_note}[params["name"]]
+        tool = {"peek": peek, "reach": reach, "write_note": write_note}[params["name"]]
         return {"content": [{"type": "text", "text": tool(**params.get("arguments", {}))}], "isError": False}
     if method == "ping":
         return {}

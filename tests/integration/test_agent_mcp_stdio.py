@@ -1,9 +1,10 @@
 """A team's MCP server started by its command line (tests/mcp_stdio_server.py, its source given through one of its
 environment values), in a sandbox of its own. The admin adds it, lists and allows its tools, and the scripted model
-calls both through Forja: the server runs as the sandbox's user in an empty scratch folder of its own, cannot read a
-file of Forja's data folder nor write outside its sandbox, and nothing it wrote is left on the machine once the run
-ends. Its environment values are never shown again, nor logged from what it writes on stderr. Without bubblewrap, adding one and using one are refused in the
-doctor's words.
+calls them through Forja: the server runs as the sandbox's user in an empty scratch folder of its own, cannot read a
+file of Forja's data folder, reach this machine's services or any host but the registries, nor write outside its
+sandbox, and nothing it wrote is left on the machine once the run ends. Its environment values are never shown again,
+nor logged from what it writes on stderr. Without bubblewrap, adding one and using one are refused in the doctor's
+words.
 """
 
 from __future__ import annotations
@@ -68,11 +69,13 @@ async def test_a_servers_command_runs_in_a_sandbox_of_its_own(
     assert KEY not in row.env and KEY not in shown
 
     listed = await services.mcp_servers.list_tools(LOCAL_ACTOR, added.id)
-    assert [(t.name, t.changes_things) for t in listed.tools] == [("peek", False), ("write_note", True)]
-    await services.mcp_servers.allow(LOCAL_ACTOR, added.id, AllowedTools(tools=["peek", "write_note"]))
+    assert [(t.name, t.changes_things) for t in listed.tools] == [("peek", False), ("reach", False), ("write_note", True)]
+    await services.mcp_servers.allow(LOCAL_ACTOR, added.id, AllowedTools(tools=["peek", "reach", "write_note"]))
     project_id = await tally(services)
     scripted_llm.queue(
         call("mcp_team_notes_peek", path=str(data / "kept.txt")),
+        call("mcp_team_notes_reach", url=scripted_llm.anthropic_base_url),
+        call("mcp_team_notes_reach", url="http://tools.example.invalid/"),
         call("mcp_team_notes_write_note", title="tally", text="Adds one", outside=str(outside)),
         call("edit_file", path="logic.js", search="n + 2", replace="n + 1"),
         call("finish", summary="Add one adds one."),
@@ -83,16 +86,22 @@ async def test_a_servers_command_runs_in_a_sandbox_of_its_own(
     events = await followed(services, project_id)
     assert events[-1].type == "done", [e.message for e in events if e.type == "error"]
     steps = [e.step for e in events if e.type == "step" and e.step is not None]
-    assert [(s["label"], s["ok"]) for s in steps[:2]] == [
+    assert [(s["label"], s["ok"]) for s in steps[:4]] == [
         ("Used peek on team-notes", True),
+        ("Used reach on team-notes", True),
+        ("Used reach on team-notes", True),
         ("Used write_note on team-notes", True),
     ]
+    said = [json.dumps(request.body["messages"][-1]["content"]) for request in scripted_llm.requests[1:5]]
 
-    # Forja's data folder is not in its sandbox; it wrote in its own scratch folder, as the sandbox's user, and could
-    # not write outside.
-    peeked = json.dumps(scripted_llm.requests[1].body["messages"][-1]["content"])
-    assert "refused: No such file or directory" in peeked and "forja-data-secret" not in peeked
-    wrote = json.dumps(scripted_llm.requests[2].body["messages"][-1]["content"])
+    # Forja's data folder is not in its sandbox.
+    assert "refused: No such file or directory" in said[0] and "forja-data-secret" not in said[0]
+    # Its network is its own: this machine's services (the model's server here) are not in it, and its one way out,
+    # the previews' egress proxy, reaches the package registries only.
+    assert "refused: <urlopen error [Errno 111] Connection refused>" in said[1]
+    assert "refused: HTTP Error 403" in said[2]
+    # It wrote in its own scratch folder, as the sandbox's user, and could not write outside.
+    wrote = said[3]
     assert f"Saved tally in {data / 'mcp-sandboxes' / 'program-'}" in wrote
     assert f"as user {SANDBOX_UID}." in wrote and f"Could not write {outside}" in wrote
     assert not outside.exists()

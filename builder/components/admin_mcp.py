@@ -55,7 +55,6 @@ def _form() -> rx.Component:
                     rx.text_area(
                         name="env",
                         id="mcp-env",
-                        auto_complete="off",
                         width="100%",
                         rows="2",
                         placeholder="One NAME=value a line, if it needs any",

@@ -4,12 +4,13 @@ source reaches `python -c` through one of the server's environment values), neve
 MCP's stdio protocol by hand (one JSON-RPC message a line), not the SDK's server: the sandbox starts it at each session,
 and importing the SDK takes seconds of a loaded test machine where this takes a tenth of one. `peek` (read-only)
 answers what reading a file gives; `write_note` writes <title>.txt in its working folder and, when asked, tries to
-write a file at `outside` too, answering where it wrote, as which user, and what was refused. It names its key
+write a file at `outside` too, answering where it wrote, as which user under which limit of open files, and what was refused. It names its key
 (NOTES_KEY) on stderr as it starts.
 """
 
 import json
 import os
+import resource
 import sys
 import urllib.request
 
@@ -57,7 +58,8 @@ def reach(url: str) -> str:
 def write_note(title: str, text: str, outside: str = "") -> str:
     with open(f"{title}.txt", "w") as file:
         file.write(text)
-    said = f"Saved {title} in {os.getcwd()} as user {os.getuid()}."
+    files = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    said = f"Saved {title} in {os.getcwd()} as user {os.getuid()}, at most {files} open files."
     if outside:
         try:
             with open(outside, "w") as file:

@@ -13,6 +13,7 @@ import asyncio
 import io
 import json
 import logging
+import resource
 import secrets
 import sys
 from pathlib import Path
@@ -25,6 +26,7 @@ from builder.composition import Services
 from builder.errors import InvalidInput, McpServerUnreachable
 from builder.services.access import LOCAL_ACTOR
 from builder.services.mcp_servers import AllowedTools, NewMcpServer
+from builder.services.preview_runners import local_limits
 from builder.store import ProjectStore
 from preview_runtime.local.sandbox import SANDBOX_UID
 from tests.integration.test_agent_mode import call, followed, tally
@@ -100,10 +102,11 @@ async def test_a_servers_command_runs_in_a_sandbox_of_its_own(
     # the previews' egress proxy, reaches the package registries only.
     assert "refused: <urlopen error [Errno 111] Connection refused>" in said[1]
     assert "refused: HTTP Error 403" in said[2]
-    # It wrote in its own scratch folder, as the sandbox's user, and could not write outside.
+    # It wrote in its own scratch folder, as the sandbox's user under a preview's limits, and could not write outside.
     wrote = said[3]
     assert f"Saved tally in {data / 'mcp-sandboxes' / 'program-'}" in wrote
-    assert f"as user {SANDBOX_UID}." in wrote and f"Could not write {outside}" in wrote
+    files = min(local_limits().open_files, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+    assert f"as user {SANDBOX_UID}, at most {files} open files." in wrote and f"Could not write {outside}" in wrote
     assert not outside.exists()
     # What it wrote on stderr is in Forja's log, its environment values hidden.
     assert "MCP server team-notes: notes starting, key [redacted]" in caplog.text and KEY not in caplog.text

@@ -1,8 +1,9 @@
 """Teams' MCP servers whose tools agent-mode runs may use (builder/services/mcp_servers.py): list, add, list a
 server's tools, choose the allowed ones, remove.
 
-Every route needs an admin (401 without a sign-in or token, 403 for anyone else). A token goes in once and never comes
-back out: the answers say only whether one is set.
+Every route needs an admin (401 without a sign-in or token, 403 for anyone else). A token, or the environment values
+of a server started by its command, go in once and never come back out: the answers say only whether a token is set
+and the values' names.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ router = APIRouter(prefix="/api/admin/mcp-servers", tags=["admin"], route_class=
 
 @router.get("")
 async def list_mcp_servers(admin: Admin) -> list[McpServerInfo]:
-    """The servers, each with its tools as List tools last found them; a token only as `token_set`."""
+    """The servers, each with its tools as List tools last found them; a token only as `token_set`, environment values
+    only as `env_names`."""
     return await (await get_services()).mcp_servers.list(admin)
 
 
 @router.post("", status_code=201)
 async def add_mcp_server(body: NewMcpServer, admin: Admin) -> McpServerInfo:
-    """Add a server (streamable HTTP); agent runs use none of its tools until they are allowed."""
+    """Add a server: its streamable-HTTP address, or the command that starts it (stdio) in a sandbox of its own, 422
+    in words where this machine cannot make that sandbox. Agent runs use none of its tools until they are allowed."""
     return await (await get_services()).mcp_servers.add(admin, body)
 
 

@@ -2,8 +2,9 @@
 list|add|tools|allow|remove`; builder.cli wires them in.
 
 The same as the admin page's MCP servers section (builder/services/mcp_servers.py). They run on the server itself, on
-its Services (builder.cli.command.local_services), and need no token of Forja's. A server's token is read from stdin
-or typed on a terminal, never an argument (others can read a command line in the process list).
+its Services (builder.cli.command.local_services), and need no token of Forja's. A server's token, or the environment
+values of one started by its command, are read from stdin or typed on a terminal, never an argument (others can read a
+command line in the process list).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from builder.cli.command import Command, local_services
 from builder.composition import Services
 from builder.services.access import LOCAL_ACTOR
 from builder.services.mcp_servers import AllowedTools, McpServerInfo, NewMcpServer
+from builder.services.mcp_stdio import env_from_lines
 
 
 def _read_token(from_stdin: bool) -> str:
@@ -28,10 +30,17 @@ def _read_token(from_stdin: bool) -> str:
     return getpass.getpass("Token (not shown; empty for a server that needs none): ")
 
 
+def _read_env(from_stdin: bool) -> dict[str, str]:
+    return env_from_lines(sys.stdin.read()) if from_stdin else {}
+
+
 def _line(s: McpServerInfo) -> str:
     allowed = sum(t.allowed for t in s.tools)
-    token = "token set" if s.token_set else "no token"
-    return f"{s.id:>4}  {s.name:<16} {s.url}  ({token}; {allowed} of {len(s.tools)} tools allowed)"
+    if s.command:
+        kept = f"in a sandbox; environment {', '.join(s.env_names) or 'none'}"
+    else:
+        kept = "token set" if s.token_set else "no token"
+    return f"{s.id:>4}  {s.name:<16} {s.command or s.url}  ({kept}; {allowed} of {len(s.tools)} tools allowed)"
 
 
 def _tools(s: McpServerInfo) -> str:
@@ -48,8 +57,13 @@ async def cmd_list(services: Services, args: argparse.Namespace) -> tuple[Any, s
 
 
 async def cmd_add(services: Services, args: argparse.Namespace) -> tuple[Any, str]:
-    token = await asyncio.to_thread(_read_token, args.token_stdin)
-    made = await services.mcp_servers.add(LOCAL_ACTOR, NewMcpServer(name=args.name, url=args.url, token=token))
+    if args.server_command:
+        env = await asyncio.to_thread(_read_env, args.env_stdin)
+        new = NewMcpServer(name=args.name, url=args.url, command=args.server_command, env=env)
+    else:
+        token = await asyncio.to_thread(_read_token, args.token_stdin)
+        new = NewMcpServer(name=args.name, url=args.url, token=token)
+    made = await services.mcp_servers.add(LOCAL_ACTOR, new)
     return made, f"Added: {_line(made)}\nList its tools with: forja mcp-servers tools {made.id}"
 
 
@@ -84,8 +98,19 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     actions.add_parser("list", parents=[common], help="list the servers (a token only as set)")
     p = actions.add_parser("add", parents=[common], help="add a server; its token is asked for, or read from stdin")
     p.add_argument("name", help="a short name: lower-case letters, digits and -")
-    p.add_argument("url", help="its streamable-HTTP address, e.g. https://tools.example.com/mcp")
+    p.add_argument("url", nargs="?", default="", help="its streamable-HTTP address, e.g. https://tools.example.com/mcp")
     p.add_argument("--token-stdin", action="store_true", help="read the bearer token from the first line of stdin")
+    p.add_argument(
+        "--command",
+        dest="server_command",  # args.command is the command group's name (builder.cli.parser)
+        metavar="COMMAND",
+        default="",
+        help="instead of an address, the command line that starts the server (stdio), e.g. 'npx -y "
+        "@modelcontextprotocol/server-everything': run in a sandbox of its own",
+    )
+    p.add_argument(
+        "--env-stdin", action="store_true", help="with --command: its environment values from stdin, NAME=value a line"
+    )
     p = actions.add_parser("tools", parents=[common], help="ask the server for its tools and show them")
     p.add_argument("server_id", type=int)
     p = actions.add_parser("allow", parents=[common], help="the tools agent runs may use (the others not)")

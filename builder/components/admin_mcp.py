@@ -1,5 +1,6 @@
-"""The admin page's MCP servers section: add a team's server (a name, its address, a token if it needs one), list its
-tools, tick those the agent may use, remove it. A token is typed into a password field and never shown again."""
+"""The admin page's MCP servers section: add a team's server (a name, and its address with a token if it needs one, or
+the command that starts it with its environment values), list its tools, tick those the agent may use, remove it. A
+token is typed into a password field, and neither it nor the values are shown again."""
 
 import reflex as rx
 
@@ -38,7 +39,38 @@ def _form() -> rx.Component:
                 spacing="3",
                 width="100%",
             ),
-            rx.text("The token is kept encrypted and never shown again.", size="1", color=rx.color("gray", 11)),
+            rx.grid(
+                rx.el.label(
+                    rx.text("Or the command that starts it", size="2", weight="medium"),
+                    rx.input(
+                        name="command",
+                        id="mcp-command",
+                        width="100%",
+                        placeholder="npx -y @modelcontextprotocol/server-everything",
+                    ),
+                    class_name="admin-model-label",
+                ),
+                rx.el.label(
+                    rx.text("Its environment values", size="2", weight="medium"),
+                    rx.text_area(
+                        name="env",
+                        id="mcp-env",
+                        width="100%",
+                        rows="2",
+                        placeholder="One NAME=value a line, if it needs any",
+                    ),
+                    class_name="admin-model-label",
+                ),
+                columns=rx.breakpoints(initial="1", md="2"),
+                spacing="3",
+                width="100%",
+            ),
+            rx.text(
+                "A command runs in a sandbox of its own, which reaches only the package registries, for each run that "
+                "uses it. The token and the environment values are kept encrypted and never shown again.",
+                size="1",
+                color=rx.color("gray", 11),
+            ),
             rx.button(rx.icon("plus", size=14), "Add", type="submit", loading=AdminMcpState.saving, id="mcp-add"),
             spacing="3",
             width="100%",
@@ -101,7 +133,7 @@ def _server(row: McpServerRow) -> rx.Component:
                 wrap="wrap",
                 width="100%",
             ),
-            rx.text(row.url, " \u00b7 ", row.token, size="2", class_name="model-where"),
+            rx.text(row.where, " \u00b7 ", row.secrets, size="2", class_name="model-where"),
             rx.text(row.added, size="1", color=rx.color("gray", 11)),
             rx.cond(
                 row.listed,

@@ -9,14 +9,14 @@
 - No proxy or cookie from the environment; the bearer token the admin gave, and no other credential.
 - settings.mcp_call_timeout_s for connecting and for each call.
 
-Stdio servers are not offered: a command line would run on Forja's own machine, outside the previews' sandbox.
+A server started by a command line is builder/services/mcp_stdio.py's, in a sandbox of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
@@ -135,9 +135,22 @@ async def connected(url: str, token: str, resolve: Resolver = system_resolver) -
     addresses = await checked_addresses(url, resolve)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     timeout = settings.mcp_call_timeout_s
+    # The SDK answers an HTTP error with a JSON-RPC error of its own that drops the status: heard here instead.
+    refused: list[int] = []
+
+    async def heard(response: httpx2.Response) -> None:
+        if response.status_code in (401, 403):
+            refused.append(response.status_code)
+
     async with AsyncExitStack() as stack:
         http = await stack.enter_async_context(
-            httpx2.AsyncClient(transport=_PinnedTransport(addresses), headers=headers, timeout=timeout, trust_env=False)
+            httpx2.AsyncClient(
+                transport=_PinnedTransport(addresses),
+                headers=headers,
+                timeout=timeout,
+                trust_env=False,
+                event_hooks={"response": [heard]},
+            )
         )
         try:
             async with asyncio.timeout(timeout):
@@ -145,11 +158,12 @@ async def connected(url: str, token: str, resolve: Resolver = system_resolver) -
         except TimeoutError:
             raise McpServerUnreachable(f"The server at {url} did not answer within {timeout:.0f} s.") from None
         except Exception as exc:
-            raise McpServerUnreachable(_failure(url, exc)) from None
+            why = f"The server at {url} refused the token (HTTP {refused[0]})." if refused else _failure(url, exc, timeout)
+            raise McpServerUnreachable(why) from None
         yield client
 
 
-def _failure(url: str, exc: BaseException) -> str:
+def _failure(url: str, exc: BaseException, timeout: float) -> str:
     """Why the server could not be reached, in words; its own text is left out (it may quote the token)."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
@@ -160,12 +174,15 @@ def _failure(url: str, exc: BaseException) -> str:
         return f"The server at {url} answered with an error (HTTP {status})."
     if isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout):
         return f"Nothing answered at {url}."
+    if isinstance(exc, httpx2.TimeoutException):  # the client's own timeout, the same as the session's
+        return f"The server at {url} did not answer within {timeout:.0f} s."
     return f"The server at {url} did not answer as an MCP server does."
 
 
-async def list_tools(url: str, token: str) -> list[ListedTool]:
-    """The server's tools, every page of them."""
-    async with connected(url, token) as client:
+async def list_tools(session: AbstractAsyncContextManager[Client], server: str) -> list[ListedTool]:
+    """The server's tools, every page of them, through `session` (connected's, or mcp_stdio's); `server` names it in
+    the sentence of a timeout."""
+    async with session as client:
         try:
             async with asyncio.timeout(settings.mcp_call_timeout_s):
                 found, cursor = [], None
@@ -175,7 +192,7 @@ async def list_tools(url: str, token: str) -> list[ListedTool]:
                     if not (cursor := page.next_cursor):
                         break
         except TimeoutError:
-            raise McpServerUnreachable(f"The server at {url} did not list its tools in time.") from None
+            raise McpServerUnreachable(f"{server} did not list its tools in time.") from None
     return [
         ListedTool(
             tool.name,

@@ -1,6 +1,7 @@
 """Teams' MCP servers an admin adds on the admin page, under /api/admin/mcp-servers and with `forja mcp-servers`: add
-one (an address and, if it needs one, a bearer token, encrypted at rest as the apps' variables are and never shown
-again), list them, list a server's tools (name, description, whether it changes things), tick the tools agent-mode
+one (an address and, if it needs one, a bearer token; or a command line that starts it, run in a sandbox of its own
+(builder/services/mcp_stdio.py), and its environment values; token and values encrypted at rest as the apps'
+variables are and never shown again), list them, list a server's tools (name, description, whether it changes things), tick the tools agent-mode
 runs may use (none until ticked), remove one.
 
 Agent runs read them from the store (builder/services/mcp_tools.py); `approvable` is what the agent form asks the
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import logging
 import re
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
@@ -22,8 +25,21 @@ from builder.filetree import hidden_character
 from builder.models import McpServer
 from builder.schemas import RequestBody
 from builder.services.access import Actor, require_admin
-from builder.services.mcp_client import ListedTool, check_url, list_tools
+from builder.services.mcp_client import ListedTool, check_url, connected, list_tools
+from builder.services.mcp_stdio import (
+    MAX_COMMAND,
+    MAX_ENV,
+    check_command,
+    check_env,
+    env_names,
+    sandbox_refusal,
+    sealed_env,
+    stdio_connected,
+)
 from builder.store import ProjectStore, stored_number
+
+if TYPE_CHECKING:
+    from mcp import Client
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +61,10 @@ class McpServerInfo(BaseModel):
 
     id: int
     name: str
-    url: str
+    url: str = Field(description="Its streamable-HTTP address; empty for a server started by its command.")
+    command: str = Field(description="The command line that starts it in a sandbox of its own; empty for an address.")
     token_set: bool = Field(description="Whether a token is stored (it is never shown again).")
+    env_names: list[str] = Field(description="The names of its environment values (the values are never shown again).")
     tools: list[McpToolInfo] = Field(description="Its tools as List tools last found them.")
     added_by: str
     created_at: datetime
@@ -65,8 +83,20 @@ class NewMcpServer(RequestBody):
     name: str = Field(
         max_length=24, description="A short name: lower-case letters, digits and -, such as `tickets`; the agent sees it."
     )
-    url: str = Field(max_length=500, description="The server's streamable-HTTP address (http or https).")
+    url: str = Field(default="", max_length=500, description="The server's streamable-HTTP address (http or https).")
     token: str = Field(default="", max_length=MAX_TOKEN, repr=False, description="Sent as a bearer token; stored encrypted.")
+    command: str = Field(
+        default="",
+        max_length=MAX_COMMAND,
+        description="Instead of an address: the command line that starts the server (stdio), such as `npx -y "
+        "@modelcontextprotocol/server-everything`, run in a sandbox of its own that reaches only the package registries.",
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=MAX_ENV,
+        repr=False,
+        description="Environment values the command's server is given (an API key of the service it wraps); stored encrypted.",
+    )
 
 
 class AllowedTools(RequestBody):
@@ -82,10 +112,30 @@ def _check(new: NewMcpServer) -> NewMcpServer:
     name = new.name.strip().lower()
     if not NAME.fullmatch(name):
         raise InvalidInput("Name the server with lower-case letters, digits and - only (at most 24), such as tickets.")
+    if not new.command.strip() and not new.url.strip():
+        raise InvalidInput("Give the server's address, or the command that starts it.")
+    if new.command.strip():
+        if new.url.strip() or new.token.strip():
+            raise InvalidInput("Give the server's address or its command, not both (a command's server needs no token).")
+        return new.model_copy(update={"name": name, "command": check_command(new.command), "env": check_env(new.env)})
+    if new.env:
+        raise InvalidInput("Environment values are for a server started by its command: an address's server gets a token.")
     token = new.token.strip()
     if any(c.isspace() for c in token) or hidden_character(token) is not None:
         raise InvalidInput("The token cannot hold spaces or invisible characters: paste it again.")
     return new.model_copy(update={"name": name, "url": check_url(new.url), "token": token})
+
+
+def session(row: McpServer) -> AbstractAsyncContextManager[Client]:
+    """A session with the server, however it is reached: its command started in its sandbox, or its address."""
+    if row.command:
+        return stdio_connected(row.name, row.command, row.env)
+    return connected(row.url, decrypt(row.token) if row.token else "")
+
+
+def described(row: McpServer) -> str:
+    """The server, as a sentence about it begins."""
+    return f"The {row.name} server" if row.command else f"The server at {row.url}"
 
 
 def _listed(row: McpServer) -> list[ListedTool]:
@@ -102,7 +152,9 @@ def _info(row: McpServer) -> McpServerInfo:
         id=row.id,
         name=row.name,
         url=row.url,
+        command=row.command,
         token_set=bool(row.token),
+        env_names=env_names(row.env),
         tools=tools,
         added_by=row.added_by_name,
         created_at=row.created_at,
@@ -130,9 +182,13 @@ class McpServerService:
     async def add(self, admin: Actor, new: NewMcpServer) -> McpServerInfo:
         require_admin(admin)
         new = _check(new)
+        if new.command and (refused := await sandbox_refusal()):
+            raise InvalidInput(refused)
         row = McpServer(
             name=new.name,
             url=new.url,
+            command=new.command,
+            env=sealed_env(new.env),
             token=encrypt(new.token) if new.token else "",
             added_by=admin.user_id,
             added_by_name=admin.name or admin.email,
@@ -148,7 +204,7 @@ class McpServerService:
         require_admin(admin)
         row = await self._row(server_id)
         # A tool whose name would not fit a model's tool name (too long, other characters) is left out.
-        listed = await list_tools(row.url, decrypt(row.token) if row.token else "")
+        listed = await list_tools(session(row), described(row))
         found = [t for t in listed if TOOL_NAME.fullmatch(model_name(row.name, t.name))]
         allowed = [name for name in row.allowed if name in {t.name for t in found}]
         updated = await self._store.set_mcp_tools(server_id, [asdict(t) for t in found], allowed)

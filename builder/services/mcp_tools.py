@@ -4,8 +4,8 @@ offered to the model as mcp_<server>_<tool> with their input schemas.
 - A tool the server does not mark read-only (readOnlyHint) may change things outside Forja: it runs only if the person
   approved it for this run (the agent form's checkboxes, the API's `approved_tools`); otherwise the model is told it
   was not run, in a sentence it can pass on.
-- One session per server and run, opened at its first call and closed at the run's end; each call has
-  settings.mcp_call_timeout_s.
+- One session per server and run, opened at its first call and closed at the run's end (a server started by its
+  command runs in its sandbox from that call until then); each call has settings.mcp_call_timeout_s.
 - What goes out: the model's arguments with Forja's and the providers' keys redacted; the app's private values stay
   placeholders (they never reach another server). What comes back: the answer's text, cut at
   settings.mcp_result_chars, redacted, and marked as content from outside Forja, never instructions.
@@ -22,15 +22,14 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from builder.app_secrets import decrypt
 from builder.errors import McpServerUnreachable, ServerUnavailable
 from builder.generation.guard import REDACTED, redact
 from builder.generation.hidden import HiddenValues
 from builder.generation.providers.base import ToolSpec
 from builder.models import McpServer
 from builder.services.agent_workspace import StepOutcome
-from builder.services.mcp_client import ListedTool, connected, result_text
-from builder.services.mcp_servers import model_name
+from builder.services.mcp_client import ListedTool, result_text
+from builder.services.mcp_servers import model_name, session
 from builder.settings import settings
 from builder.store import ProjectStore
 
@@ -47,10 +46,12 @@ _SECRET_KEY = re.compile(
 
 @dataclass(frozen=True)
 class McpTool:
-    server: str
-    url: str
-    token: str  # ciphertext, as stored
+    row: McpServer  # how the server is reached, its token and environment as stored (ciphertexts)
     tool: ListedTool
+
+    @property
+    def server(self) -> str:
+        return self.row.name
 
     @property
     def name(self) -> str:
@@ -71,7 +72,7 @@ class McpTool:
 
 def _tools(rows: list[McpServer]) -> list[McpTool]:
     return [
-        McpTool(row.name, row.url, row.token, tool)
+        McpTool(row, tool)
         for row in rows
         for tool in (ListedTool(**t) for t in row.tools)  # pyright: ignore[reportArgumentType]
         if tool.name in row.allowed
@@ -161,8 +162,7 @@ class McpToolbox:
 
     async def _client(self, tool: McpTool) -> Client:
         if (client := self._clients.get(tool.server)) is None:
-            token = decrypt(tool.token) if tool.token else ""
-            client = await self._stack.enter_async_context(connected(tool.url, token))
+            client = await self._stack.enter_async_context(session(tool.row))
             self._clients[tool.server] = client
         return client
 

@@ -169,6 +169,12 @@ class CheckSettings(BaseSettings):
         description="Time for each call of a team's MCP server tool by an agent-mode run (and for listing a server's "
         "tools), connecting included; a call still going then is told to the model as failed.",
     )
+    mcp_start_timeout_s: float = Field(
+        default=120,
+        gt=0,
+        description="Time for a team's MCP server started by its command to answer once started, its install by npx "
+        "or uvx included (it starts in a new sandbox for each agent-mode run, and for each listing of its tools).",
+    )
     mcp_result_chars: int = Field(
         default=20_000,
         ge=1_000,

@@ -1,8 +1,8 @@
 """The admin page's MCP servers section (builder/components/admin_mcp.py): teams' servers whose tools the agent may
 use, each with its tools and their ticks.
 
-A token typed into the form comes with its submit only and goes straight to the service: it is never a field of this
-state, so it is never sent back to the browser.
+A token or environment values typed into the form come with its submit only and go straight to the service: they are
+never a field of this state, so they are never sent back to the browser.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from builder.errors import ForjaError
 from builder.services.mcp_servers import AllowedTools, McpServerInfo, NewMcpServer
+from builder.services.mcp_stdio import env_from_lines
 from builder.state.admin_rows import when
 from builder.state.auth import Allowed, signed_in
 
@@ -31,19 +32,26 @@ class McpToolRow:
 class McpServerRow:
     id: int
     name: str
-    url: str
-    token: str
+    where: str  # its address, or the command that starts it
+    secrets: str  # whether a token or environment values are kept, never what they are
     added: str
     tools: list[McpToolRow]
     listed: bool  # List tools found some
+
+
+def _secrets(info: McpServerInfo) -> str:
+    if info.command:
+        names = ", ".join(info.env_names)
+        return f"Runs in a sandbox of its own; environment values {names} (hidden)" if names else "Runs in a sandbox of its own"
+    return "Token set (hidden)" if info.token_set else "No token"
 
 
 def server_row(info: McpServerInfo) -> McpServerRow:
     return McpServerRow(
         id=info.id,
         name=info.name,
-        url=info.url,
-        token="Token set (hidden)" if info.token_set else "No token",
+        where=info.command or info.url,
+        secrets=_secrets(info),
         added=f"Added by {info.added_by or 'an admin'}, {when(info.created_at)}",
         tools=[McpToolRow(info.id, t.name, t.description, t.changes_things, t.allowed) for t in info.tools],
         listed=bool(info.tools),
@@ -72,15 +80,22 @@ class AdminMcpState(rx.State):
         self.saving, self.error = True, ""
         yield
         try:
-            new = NewMcpServer(name=form.get("name", ""), url=form.get("url", ""), token=form.get("token", ""))
+            env = env_from_lines(form.get("env", ""))
+            new = NewMcpServer(
+                name=form.get("name", ""),
+                url=form.get("url", ""),
+                token=form.get("token", ""),
+                command=form.get("command", ""),
+                env=env,
+            )
             await allowed.services.mcp_servers.add(allowed.actor, new)
         except ValidationError:
-            self.error = "The name, address or token is too long: check what was typed."
+            self.error = "The name, address, token, command or environment values are too long: check what was typed."
         except ForjaError as exc:
             self.error = exc.message
         else:
             await self._reload(allowed)
-            yield [rx.set_value(field, "") for field in ("mcp-name", "mcp-url", "mcp-token")]
+            yield [rx.set_value(field, "") for field in ("mcp-name", "mcp-url", "mcp-token", "mcp-command", "mcp-env")]
         finally:
             self.saving = False
 

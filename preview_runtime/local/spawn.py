@@ -71,6 +71,11 @@ class Spawner:
         # Spawned process id -> the task watching its limits (limits.watch); it returns the breach, if any.
         self._guards: dict[int, asyncio.Task[str]] = {}
 
+    @property
+    def no_sandbox(self) -> str:
+        """Why there is no sandbox, once `bubblewrap` found none (sandbox.NO_SANDBOX or what it could not do)."""
+        return self._no_sandbox
+
     def guard(self, pid: int) -> asyncio.Task[str] | None:
         """The task watching the limits of the process `spawn` started with this pid."""
         return self._guards.get(pid)
@@ -128,6 +133,7 @@ class Spawner:
         mounts: Sequence[Mount] = (),
         terminal: int | None = None,
         cpus: float | None = None,
+        spoken_to: bool = False,
     ) -> asyncio.subprocess.Process:
         """`sh -c script` in `directory`, in a process group of its own, inside bubblewrap (only `directory`, a /tmp
         of its own and HOME writable; `net`'s bridge started first) unless running without it is allowed, in a cgroup
@@ -136,7 +142,8 @@ class Spawner:
         `mounts` (the app's data folders) are bound into the sandbox; without one, `env` already names them on the
         host (plan.outside_paths). `terminal`: a pty's follower side, its stdin, stdout and stderr (a shell) instead of
         a pipe; bubblewrap's --new-session keeps it from being the sandbox's controlling terminal. `cpus`: its CPU limit
-        in place of the runner's (RunPlan.cpus)."""
+        in place of the runner's (RunPlan.cpus). `spoken_to`: stdin a pipe too and stderr a pipe of its own, for a
+        program spoken to over stdin and stdout (an MCP server, program.py)."""
         bwrap = await self.sandbox_or_refusal()
         home = Path(env["HOME"])
         tmp = self.work_dir / TMP_DIR / f"{label}-{secrets.token_hex(6)}"
@@ -166,14 +173,17 @@ class Spawner:
             say(self._limits_note, LogLevel.warning)
         limits = dataclasses.replace(self.limits, cpus=cpus) if cpus else self.limits
         confinement = await asyncio.to_thread(Confinement.make, tree, limits, label)
+        pipe, stdin, stderr = asyncio.subprocess.PIPE, asyncio.subprocess.DEVNULL, asyncio.subprocess.STDOUT
+        if spoken_to:
+            stdin, stderr = pipe, pipe
         try:
             process = await asyncio.create_subprocess_exec(
                 *confinement.argv(argv),
                 cwd=launch_dir,
                 env=launch_env,
-                stdin=asyncio.subprocess.DEVNULL if terminal is None else terminal,
-                stdout=asyncio.subprocess.PIPE if terminal is None else terminal,
-                stderr=asyncio.subprocess.STDOUT if terminal is None else terminal,
+                stdin=stdin if terminal is None else terminal,
+                stdout=pipe if terminal is None else terminal,
+                stderr=stderr if terminal is None else terminal,
                 start_new_session=True,
                 limit=1 << 20,
                 pass_fds=passed,

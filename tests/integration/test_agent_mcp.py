@@ -3,6 +3,7 @@ a `write_note` that writes a file. The admin adds it, lists and allows its tools
 lookup's answer reaches the model marked as outside content, write_note is refused unless the person approved it and
 runs when they did, and the run's steps and log name both calls with their secrets redacted. A server at a private
 address is refused unless the admin listed its host. The admin API adds, lists tools and removes; a member gets 403.
+A server that refuses the token, and one that never answers, are told in words.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import builder.settings
 from builder.composition import Services
 from builder.errors import McpServerUnreachable
 from builder.services.access import LOCAL_ACTOR
+from builder.services.mcp_client import connected, list_tools
 from builder.services.mcp_servers import AllowedTools, NewMcpServer
 from tests.conftest import TEST_ANTHROPIC_KEY, free_port
 from tests.integration.test_admin_api import Server as AdminServer
@@ -160,3 +162,37 @@ async def test_admins_add_list_and_remove_servers_over_the_api(
     assert (await server.member.get("/api/admin/mcp-servers")).status_code == 403
     assert (await server.admin.delete(f"/api/admin/mcp-servers/{server_id}")).status_code == 204
     assert (await server.admin.get("/api/admin/mcp-servers")).json() == []
+
+
+@contextlib.asynccontextmanager
+async def http_server(answer: bytes | None) -> AsyncIterator[str]:
+    """A loopback server that answers every request with `answer`, or never answers (None); its MCP address."""
+    done = asyncio.Event()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        if answer is None:
+            await done.wait()
+        else:
+            writer.write(answer)
+            await writer.drain()
+        writer.close()
+
+    listening = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{listening.sockets[0].getsockname()[1]}/mcp"
+    finally:
+        done.set()
+        listening.close()
+
+
+async def test_a_refused_token_and_a_server_that_never_answers_are_told_in_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(builder.settings.settings, "mcp_private_hosts", "127.0.0.1")
+    monkeypatch.setattr(builder.settings.settings, "mcp_call_timeout_s", 1)
+    refusing = b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    async with http_server(refusing) as url:
+        with pytest.raises(McpServerUnreachable, match=rf"^The server at {url} refused the token \(HTTP 401\)\.$"):
+            await list_tools(connected(url, TOKEN), f"The server at {url}")
+    async with http_server(None) as url:
+        with pytest.raises(McpServerUnreachable, match=rf"^The server at {url} did not answer within 1 s\.$"):
+            await list_tools(connected(url, TOKEN), f"The server at {url}")

@@ -1,15 +1,21 @@
-"""A team's MCP server's address (builder/services/mcp_client.py) and a call's arguments as the run's log keeps them
-(builder/services/mcp_tools.py). Names are answered by a resolver of the test's, so no DNS question leaves this
+"""A team's MCP server's address (builder/services/mcp_client.py) or command and environment values
+(builder/services/mcp_stdio.py), and a call's arguments as the run's log keeps them (builder/services/mcp_tools.py). Names are answered by a resolver of the test's, so no DNS question leaves this
 machine."""
 
 from __future__ import annotations
+
+from typing import cast
 
 import pytest
 
 import builder.settings
 from builder.errors import InvalidInput, McpServerUnreachable
+from builder.services.access import LOCAL_ACTOR
 from builder.services.mcp_client import check_url, checked_addresses
+from builder.services.mcp_servers import McpServerService, NewMcpServer
+from builder.services.mcp_stdio import env_from_lines
 from builder.services.mcp_tools import logged
+from builder.store import ProjectStore
 from tests.conftest import TEST_ANTHROPIC_KEY
 
 
@@ -67,3 +73,24 @@ def test_the_log_keeps_arguments_without_their_secrets() -> None:
         "items": [{"token": "[redacted]"}, "[redacted]"],
         "count": 3,
     }
+
+
+@pytest.mark.parametrize(
+    ("new", "why"),
+    [
+        (NewMcpServer(name="notes"), "Give the server's address, or the command that starts it"),
+        (NewMcpServer(name="notes", url="https://tools.example.com/mcp", command="npx notes"), "not both"),
+        (NewMcpServer(name="notes", url="https://tools.example.com/mcp", env={"KEY": "v"}), "an address's server gets"),
+        (NewMcpServer(name="notes", command="npx notes\nrm -rf /"), "fit on one line"),
+        (NewMcpServer(name="notes", command="npx notes", env={"NOT A NAME": "v"}), "cannot name an environment value"),
+    ],
+)
+async def test_a_server_given_both_ways_or_neither_is_refused_in_words(new: NewMcpServer, why: str) -> None:
+    with pytest.raises(InvalidInput, match=why):
+        await McpServerService(cast(ProjectStore, None)).add(LOCAL_ACTOR, new)
+
+
+def test_environment_values_are_read_one_a_line() -> None:
+    assert env_from_lines("API_KEY=a=b\n\n  REGION = eu \n") == {"API_KEY": "a=b", "REGION": "eu"}
+    with pytest.raises(InvalidInput, match="as NAME=value"):
+        env_from_lines("API_KEY")

@@ -85,15 +85,27 @@ def command(program: Path, prompt: str) -> list[str]:
     return [str(program), "run", "--format", "json", "--pure", "--title", "Forja", prompt]
 
 
-def transcript_line(line: str) -> str | None:
-    """What one line of its JSON output says, for the run's log; None for events that say nothing to a person
-    (a step's start) and lines that are not its events."""
+def _event(line: str) -> dict[str, Any] | None:
     try:
         event = json.loads(line)
     except ValueError:
-        return line.strip() or None
-    if not isinstance(event, dict):
         return None
+    return event if isinstance(event, dict) else None
+
+
+def said_text(line: str) -> str | None:
+    """What the agent said to the person in this line of its output (a `text` event), else None."""
+    event = _event(line)
+    part = event.get("part") if event is not None and event.get("type") == "text" else None
+    return str(part.get("text") or "").strip() or None if isinstance(part, dict) else None
+
+
+def transcript_line(line: str) -> str | None:
+    """What one line of its JSON output says, for the run's log; None for events that say nothing to a person
+    (a step's start) and lines that are not its events."""
+    event = _event(line)
+    if event is None:
+        return line.strip() or None
     part = event.get("part") if isinstance(event.get("part"), dict) else {}
     kind = event.get("type")
     if kind == "text":

@@ -113,7 +113,8 @@ def transcript_line(line: str) -> str | None:
     if kind == "tool_use":
         state = part.get("state") if isinstance(part.get("state"), dict) else {}
         title = state.get("title") or json.dumps(state.get("input") or {})[:200]
-        return f"{part.get('tool', 'tool')}: {title} ({state.get('status', '?')})"
+        said = f"{part.get('tool', 'tool')}: {title} ({state.get('status', '?')})"
+        return f"{said}: {str(state.get('error'))[:500]}" if state.get("error") else said
     if kind == "error":
         error = event.get("error")
         data = error.get("data") if isinstance(error, dict) else None

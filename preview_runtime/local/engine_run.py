@@ -1,9 +1,9 @@
 """An external coding agent's run in a project's sandbox (LocalRunner.run_engine).
 
 The agent works on a copy of the project's files in a folder of its own, in the same sandbox and limits as the
-project's commands, with the project's HOME (where it keeps its sessions). Its binary is bound read-only at
-INSIDE_PROGRAM; its only way out is the sandbox's egress proxy, which also leads the relay's name to Forja's model
-relay on the host. The folder is read back once it ends (as Runner.collect reads one: no link followed, installed
+project's commands, with the project's HOME (where it keeps its sessions); never without the sandbox. Its binary is
+bound read-only at INSIDE_PROGRAM; its only way out is the sandbox's egress proxy, which reaches nothing but Forja's
+model relay on the host (no registry: OpenCode's own attempt to reach npm's at startup is refused, and it works on). The folder is read back once it ends (as Runner.collect reads one: no link followed, installed
 dependencies left out) and removed.
 """
 
@@ -41,6 +41,9 @@ async def run_engine(
 ) -> EngineOutcome:
     """`job` on a copy of `files` in a sandbox with environment `env` (the project's, HOME included); each line of its
     output to `say`."""
+    if await spawner.bubblewrap() is None:
+        # Without the sandbox's network the relay's name leads nowhere, and the agent would have this machine's.
+        raise RunnerError("The coding agent runs only inside a sandbox, and this machine has none: pick Forja as the engine.")
     program = Path(job.program)
     folder = work_dir / ENGINES_DIR / f"run-{secrets.token_hex(6)}"
     folder.mkdir(parents=True)
@@ -50,11 +53,10 @@ async def run_engine(
         await asyncio.to_thread(write_files, folder, files)
         run_env = {**env, **job.env}
         network = await spawner.network(run_env, say, relays={job.relay_host: job.relay_port})
-        inside = program if network is None else Path(INSIDE_PROGRAM) / program.name
-        mounts = [Mount(source=str(program.parent), target=INSIDE_PROGRAM, read_only=True)] if network else []
+        mounts = [Mount(source=str(program.parent), target=INSIDE_PROGRAM, read_only=True)]
         process = await spawner.spawn(
             folder,
-            shlex.join([str(inside), *job.args]),
+            shlex.join([f"{INSIDE_PROGRAM}/{program.name}", *job.args]),
             run_env,
             lambda text, _level: say(text),
             "engine",

@@ -93,11 +93,16 @@ def _event(line: str) -> dict[str, Any] | None:
     return event if isinstance(event, dict) else None
 
 
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def said_text(line: str) -> str | None:
     """What the agent said to the person in this line of its output (a `text` event), else None."""
     event = _event(line)
-    part = event.get("part") if event is not None and event.get("type") == "text" else None
-    return str(part.get("text") or "").strip() or None if isinstance(part, dict) else None
+    if event is None or event.get("type") != "text":
+        return None
+    return str(_object(event.get("part")).get("text") or "").strip() or None
 
 
 def transcript_line(line: str) -> str | None:
@@ -106,18 +111,16 @@ def transcript_line(line: str) -> str | None:
     event = _event(line)
     if event is None:
         return line.strip() or None
-    part = event.get("part") if isinstance(event.get("part"), dict) else {}
+    part = _object(event.get("part"))
     kind = event.get("type")
     if kind == "text":
-        return str(part.get("text") or "").strip() or None
+        return said_text(line)
     if kind == "tool_use":
-        state = part.get("state") if isinstance(part.get("state"), dict) else {}
+        state = _object(part.get("state"))
         title = state.get("title") or json.dumps(state.get("input") or {})[:200]
         said = f"{part.get('tool', 'tool')}: {title} ({state.get('status', '?')})"
         return f"{said}: {str(state.get('error'))[:500]}" if state.get("error") else said
     if kind == "error":
         error = event.get("error")
-        data = error.get("data") if isinstance(error, dict) else None
-        message = data.get("message") if isinstance(data, dict) else None
-        return f"error: {message or error}"
+        return f"error: {_object(_object(error).get('data')).get('message') or error}"
     return None

@@ -19,6 +19,8 @@ from typing import Any
 from builder.errors import ForjaError, GenerationError
 from builder.generation.engine import GenerationEvent, Saver
 from builder.generation.guard import redact
+from builder.generation.pricing import estimate_cost
+from builder.generation.providers.base import UsageReport
 from builder.generation.providers.choice import connections
 from builder.models import Author
 from builder.services.preview_hub import PreviewHub
@@ -72,6 +74,7 @@ class ExternalEngineRun:
         self.stale_before = stale_before
         self.user_id = user_id
         self.said: list[str] = []  # what the agent said to the person, in order: the last is its summary
+        self.usage = UsageReport()  # its model's tokens, as it counts them
 
     def log(self, text: str, level: LogLevel = LogLevel.info) -> None:
         self._logs.emit(self.project_id, text, level, source="agent")
@@ -108,7 +111,7 @@ class ExternalEngineRun:
             outcome = await self._outcome(
                 connection.base_url or OPENAI_URL, connection.api_key, connection.model, program, before, prompt
             )
-            event = await self._end(record, before, outcome)
+            event = await self._end(record, connection.model, before, outcome)
         except asyncio.CancelledError:
             await asyncio.shield(self._store.finish_generation(record, outcome="stopped", error="Stopped by the person."))
             raise
@@ -145,8 +148,10 @@ class ExternalEngineRun:
             self.log(redact(said))
         if (text := opencode.said_text(line)) is not None:
             self.said.append(redact(text))
+        if (tokens := opencode.step_tokens(line)) is not None:
+            self.usage.add(UsageReport(*tokens))
 
-    async def _end(self, record: int, before: dict[str, bytes], outcome: EngineOutcome) -> GenerationEvent:
+    async def _end(self, record: int, model: str, before: dict[str, bytes], outcome: EngineOutcome) -> GenerationEvent:
         if outcome.exit_code != 0:
             ended = "was stopped at its time limit" if outcome.exit_code is None else f"ended with code {outcome.exit_code}"
             raise GenerationError(f"OpenCode {ended}, so nothing was saved; its transcript is in the log.")
@@ -155,7 +160,19 @@ class ExternalEngineRun:
         if not writes and not deletes:
             raise GenerationError(f"OpenCode finished without changing any file, so nothing was saved. It said: {summary}")
         result = await self._save(self.project_id, writes, deletes, message=summary[:500], author=Author.ai)
-        await self._store.finish_generation(record, outcome="saved", summary=summary, version_id=result.version.id)
+        cost = estimate_cost(model, self.usage)
+        await self._store.finish_generation(
+            record,
+            outcome="saved",
+            summary=summary,
+            version_id=result.version.id,
+            input_tokens=self.usage.input_tokens,
+            output_tokens=self.usage.output_tokens,
+            cache_read_tokens=self.usage.cache_read_tokens,
+            cache_write_tokens=self.usage.cache_write_tokens,
+            cost_usd=cost or 0.0,
+            cost_known=cost is not None,
+        )
         self.log(f"OpenCode's run saved as version {result.version.number} ({len(writes) + len(deletes)} files changed).")
         self.emit_event(GenerationEvent(type="summary", project_id=self.project_id, summary=summary))
         return GenerationEvent(
@@ -165,7 +182,15 @@ class ExternalEngineRun:
             version=result.version.number,
             files_done=len(result.changed),
             generation_id=record,
-            usage={"provider": "openai", "model": "opencode"},
+            usage={
+                "provider": "openai",
+                "model": model,
+                "input_tokens": self.usage.input_tokens,
+                "output_tokens": self.usage.output_tokens,
+                "cache_read_tokens": self.usage.cache_read_tokens,
+                "cache_write_tokens": self.usage.cache_write_tokens,
+                "cost_usd": cost,
+            },
         )
 
     def _error(self, message: str) -> GenerationEvent:

@@ -105,6 +105,18 @@ def said_text(line: str) -> str | None:
     return str(_object(event.get("part")).get("text") or "").strip() or None
 
 
+def step_tokens(line: str) -> tuple[int, int, int, int] | None:
+    """The tokens one model answer took, as its `step_finish` event counts them: input, output, cache read and cache
+    written; None for any other line."""
+    event = _event(line)
+    if event is None or event.get("type") != "step_finish":
+        return None
+    tokens = _object(_object(event.get("part")).get("tokens"))
+    cache = _object(tokens.get("cache"))
+    counts = (tokens.get("input"), tokens.get("output"), cache.get("read"), cache.get("write"))
+    return (0, 0, 0, 0) if not all(isinstance(n, int) for n in counts) else (counts[0], counts[1], counts[2], counts[3])
+
+
 def transcript_line(line: str) -> str | None:
     """What one line of its JSON output says, for the run's log; None for events that say nothing to a person
     (a step's start) and lines that are not its events."""

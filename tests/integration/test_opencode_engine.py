@@ -64,6 +64,9 @@ async def test_opencode_edits_a_starter_and_forja_saves_one_checked_version(
     logged = "\n".join(line.text for line in services.logs.history(project_id))
     assert done.type == "done", logged
     assert done.version == 2 and done.summary == "The offer link now reads Our breads."
+    assert (
+        done.usage is not None and done.usage["input_tokens"] == 200
+    )  # the scripted model's 100 per answer, as OpenCode counted
     assert done.verification is not None and done.verification["status"] == "passed", done.verification
     project = await sqlite_store.get_project(project_id)
     assert [v.number for v in project.versions] == [1, 2]  # one version saved, no repair round
@@ -97,3 +100,5 @@ def test_the_transcript_says_what_opencode_did() -> None:
     assert opencode.transcript_line(tool) == "edit: index.html (completed)"
     assert opencode.transcript_line(text) == opencode.said_text(text) == "Done."
     assert opencode.said_text(tool) is None and opencode.transcript_line('{"type":"step_start","part":{}}') is None
+    finish = '{"type":"step_finish","part":{"tokens":{"input":100,"output":19,"cache":{"read":5,"write":0}}}}'
+    assert opencode.step_tokens(finish) == (100, 19, 5, 0) and opencode.step_tokens(text) is None

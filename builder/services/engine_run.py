@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from pathlib import Path
 
 from builder.errors import ForjaError, GenerationError
 from builder.generation.engine import GenerationEvent, Saver
@@ -42,9 +42,18 @@ NO_MODEL = (
 NOT_INSTALLED = "OpenCode is not installed on this Forja (an admin's setup installs it): pick Forja as the project's engine."
 
 
+def _redacted(data: bytes) -> bytes:
+    """A file the agent wrote, with any of Forja's keys (or a key's shape) it holds removed, as Forja's own agent's
+    writes are; a file that is not text as it is."""
+    try:
+        return redact(data.decode("utf-8")).encode("utf-8")
+    except UnicodeDecodeError:
+        return data
+
+
 def changes(before: dict[str, bytes], after: dict[str, bytes]) -> tuple[dict[str, bytes], list[str]]:
-    """What the agent wrote (new or different files) and deleted, from the files before and after its run."""
-    writes = {path: data for path, data in after.items() if before.get(path) != data}
+    """What the agent wrote (new or different files, redacted) and deleted, from the files before and after its run."""
+    writes = {path: _redacted(data) for path, data in after.items() if before.get(path) != data}
     return writes, sorted(path for path in before if path not in after)
 
 
@@ -125,12 +134,14 @@ class ExternalEngineRun:
         return event
 
     async def _outcome(
-        self, base_url: str, key: str, model: str, program: Any, before: dict[str, bytes], prompt: str
+        self, base_url: str, key: str, model: str, program: Path, before: dict[str, bytes], prompt: str
     ) -> EngineOutcome:
         manager = await self._hub.manager()
         runner = manager.runners.get("local")
         if runner is None:
-            raise GenerationError("OpenCode runs in this machine's sandbox, and previews here do not run on it.")
+            raise GenerationError(
+                "OpenCode runs in the sandbox of this machine's previews, which this Forja does not use: pick Forja as the project's engine."
+            )
         async with ModelRelay(base_url, key) as relay:
             job = EngineJob(
                 program=str(program),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
 import ssl
@@ -104,7 +105,7 @@ class ModelRelay:
 
 
 async def _answer(writer: asyncio.StreamWriter, status: int, text: str) -> None:
-    body = f'{{"error": {{"message": "{text}", "type": "forja_relay"}}}}'.encode()
+    body = json.dumps({"error": {"message": text, "type": "forja_relay"}}).encode()
     reason = {403: "Forbidden", 502: "Bad Gateway"}[status]
     head = f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
     writer.write(f"{head}Connection: close\r\n\r\n".encode() + body)

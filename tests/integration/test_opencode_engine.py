@@ -20,6 +20,7 @@ from builder.composition import Services
 from builder.generation.engine import GenerationEvent
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.models import LOCAL_USER_ID
+from builder.services.engine_run import changes
 from builder.store import ProjectStore
 from preview_runtime.engines import opencode
 from preview_runtime.engines.relay import ModelRelay
@@ -102,3 +103,11 @@ def test_the_transcript_says_what_opencode_did() -> None:
     assert opencode.said_text(tool) is None and opencode.transcript_line('{"type":"step_start","part":{}}') is None
     finish = '{"type":"step_finish","part":{"tokens":{"input":100,"output":19,"cache":{"read":5,"write":0}}}}'
     assert opencode.step_tokens(finish) == (100, 19, 5, 0) and opencode.step_tokens(text) is None
+
+
+def test_what_opencode_changed_is_read_from_the_files_and_redacted() -> None:
+    key = "sk-ant-" + "a" * 30
+    before = {"index.html": b"<h1>Hi</h1>", "old.txt": b"gone", "same.txt": b"kept"}
+    after = {"index.html": f"<p>{key}</p>".encode(), "logo.png": b"\xff\xd8", "same.txt": b"kept"}
+    writes, deletes = changes(before, after)
+    assert writes == {"index.html": b"<p>[redacted]</p>", "logo.png": b"\xff\xd8"} and deletes == ["old.txt"]

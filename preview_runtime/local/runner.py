@@ -43,7 +43,7 @@ from preview_runtime.local.collect import collect_folder
 from preview_runtime.local.commands import run_beside
 from preview_runtime.local.deps_cache import NODE_WATCH, NPM_INSTALL_ONLY, DepsCache, restore_deps
 from preview_runtime.local.egress import DEFAULT_EGRESS_HOSTS
-from preview_runtime.local.engine_run import run_engine
+from preview_runtime.local.engine_run import ENGINES_DIR, run_engine
 from preview_runtime.local.environment import PASSED_ENV, in_venv, loopback_only, preview_env
 from preview_runtime.local.files import INCOMING, free_port, write_files
 from preview_runtime.local.homes import ready_home, remove_old_shared_home, runs_npm
@@ -474,6 +474,8 @@ class LocalRunner(Runner):
         # Preparations of that Forja: their installs died with it (sandboxed) or ran to their end; they were scratch.
         await asyncio.to_thread(shutil.rmtree, self.work_dir / _PREPARE, True)
         await asyncio.to_thread(shutil.rmtree, self.work_dir / TMP_DIR, True)
+        # Coding agents' runs of that Forja: sandboxed, they died with it; their copies of the files were scratch.
+        await asyncio.to_thread(shutil.rmtree, self.work_dir / ENGINES_DIR, True)
         for incoming in self.work_dir.glob(f".*{INCOMING}*"):  # a push into a preview that Forja's end cut short
             await asyncio.to_thread(shutil.rmtree, incoming, True)
         await remove_old_shared_home(self.work_dir)

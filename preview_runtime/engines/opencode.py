@@ -113,8 +113,10 @@ def step_tokens(line: str) -> tuple[int, int, int, int] | None:
         return None
     tokens = _object(_object(event.get("part")).get("tokens"))
     cache = _object(tokens.get("cache"))
-    counts = (tokens.get("input"), tokens.get("output"), cache.get("read"), cache.get("write"))
-    return (0, 0, 0, 0) if not all(isinstance(n, int) for n in counts) else (counts[0], counts[1], counts[2], counts[3])
+    counts = [
+        n if isinstance(n, int) else 0 for n in (tokens.get("input"), tokens.get("output"), cache.get("read"), cache.get("write"))
+    ]
+    return counts[0], counts[1], counts[2], counts[3]
 
 
 def transcript_line(line: str) -> str | None:

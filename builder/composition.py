@@ -129,6 +129,7 @@ class Services:
             hub,
             self.drafts,
             self.terminals.files_from_terminal,
+            self.preview_hub,
         )
         self.agent = AgentService(store, self.projects, self.drafts, self.verifications, self.generations)
         self.plans = PlanService(store, self.projects, self.generations, self.quotas, logs)

@@ -80,6 +80,10 @@ class VersionInfo(BaseModel):
     )
 
 
+Engine = Literal["forja", "opencode"]
+"""What works on a project: Forja's own model rounds, or the OpenCode coding agent in the project's sandbox."""
+
+
 class ProjectSummary(BaseModel):
     id: str
     name: str
@@ -112,6 +116,7 @@ class ProjectDetail(ProjectSummary):
     provider: str = ""
     model: str = ""
     approve_changes: bool = Field(default=False, description="Agent runs wait for a person to accept their change.")
+    engine: Engine = Field(default="forja", description="What works on the project: Forja's own model, or OpenCode.")
     versions: list[VersionInfo] = Field(default_factory=list)
 
 

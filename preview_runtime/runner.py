@@ -83,6 +83,26 @@ class CommandOutcome(BaseModel):
     duration_s: float
 
 
+class EngineJob(BaseModel):
+    """An external coding agent's run on a project's files (Runner.run_engine): its program on this machine, bound
+    read-only into the sandbox, its arguments and environment, and the port of the model relay it reaches by name."""
+
+    program: str = Field(description="The agent's binary on the host (absolute).")
+    args: list[str]
+    env: dict[str, str]
+    relay_host: str = Field(description="The name the sandbox's egress proxy sends to the relay.")
+    relay_port: int = Field(description="The relay's port on the host's loopback.")
+    timeout_s: float
+
+
+class EngineOutcome(BaseModel):
+    """How an external coding agent's run ended, and the project's files as it left them."""
+
+    exit_code: int | None = Field(description="None when it was killed at its time limit.")
+    files: dict[str, bytes]
+    duration_s: float
+
+
 OUTPUT_TAIL_CHARS = 4000
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")  # terminal colours and cursor moves
 
@@ -156,6 +176,13 @@ class Runner(ABC):
         by their path inside it, as a build left them: RunnerError when the folder is missing, holds a link out of it
         (never followed), or its files pass `limit_bytes` together (counted while reading). Installed dependencies
         (node_modules, .venv) and .git are left out (preview_runtime/collect.py)."""
+
+    async def run_engine(
+        self, project_id: str, files: Mapping[str, bytes], job: EngineJob, say: Callable[[str], None]
+    ) -> EngineOutcome:
+        """Run an external coding agent on a copy of `files` in the project's sandbox, each line of its output to
+        `say`; the files as it left them. Only the local runner can, for now."""
+        raise RunnerError("This Forja cannot run an external coding agent yet: pick Forja as the project's engine.")
 
     async def open_shell(self, preview_id: str, cols: int, rows: int) -> Shell:
         """An interactive shell (`bash -i`, else `sh -i`) in the running preview's root folder, as its dev server runs

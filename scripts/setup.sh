@@ -100,3 +100,25 @@ if [ "$(cat "$grader_stamp" 2>/dev/null)" != "$grader_want" ]; then
     echo "Could not install Playwright Test into $grader (see $RUN_LOG): the eval's web-bench suite needs it." >&2
   fi
 fi
+
+# OpenCode, the coding agent a project may pick as its engine (preview_runtime/engines/opencode.py), at the version its
+# lockfile pins, installed into .cache/engines/opencode (FORJA_ENGINES_DIR) from npm's cache in .cache/engines-npm: the
+# registry is asked once, later installs are offline. Its binary is the optional dependency for this platform (about
+# 180 MB); its install script only copies that binary, so it is not run. Forja runs without it: a failure only warns.
+engine_src=preview_runtime/engines/opencode
+engine_dir=.cache/engines/opencode
+engine_stamp=$engine_dir/node_modules/.forja.sha256
+engine_want=$(cat "$engine_src/package.json" "$engine_src/package-lock.json" | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$engine_stamp" 2>/dev/null)" != "$engine_want" ]; then
+  engine_began=$(date +%s.%N)
+  mkdir -p "$engine_dir"
+  cp "$engine_src/package.json" "$engine_src/package-lock.json" "$engine_dir/"
+  # npm install, not npm ci: a registry mirror that lacks the other platforms' builds leaves them out of the lockfile.
+  if npm install --prefix "$engine_dir" --cache "$PWD/.cache/engines-npm" --prefer-offline --ignore-scripts --no-save \
+    --no-audit --no-fund --loglevel=error >>"$RUN_LOG" 2>&1; then
+    echo "$engine_want" >"$engine_stamp"
+    phase_line "OpenCode engine" "$engine_began"
+  else
+    echo "Could not install OpenCode into $engine_dir (see $RUN_LOG): projects cannot pick it as their engine." >&2
+  fi
+fi

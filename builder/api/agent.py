@@ -1,4 +1,4 @@
-"""HTTP routes around agent mode's runs: the Approve changes setting, a waiting change accepted or rejected, the
+"""HTTP routes around agent mode's runs: the Approve changes and engine settings, a waiting change accepted or rejected, the
 answers to a run's questions, the screenshot a step took, and the teams' MCP tools a run needs approved. A run
 starts as a follow-up with `"agent": true` (builder/api/generations.py)."""
 
@@ -15,7 +15,7 @@ from builder.api.generations import event_stream
 from builder.api.identity import CurrentActor, Editor, Viewer
 from builder.api.plans import AnswersRequest
 from builder.composition import get_services
-from builder.schemas import RequestBody
+from builder.schemas import Engine, RequestBody
 from builder.services.checked_generation import verification_dict
 from builder.services.mcp_servers import ApprovableTool
 
@@ -24,6 +24,10 @@ router = APIRouter(route_class=CheckedRoute)
 
 class ApproveSetting(RequestBody):
     approve_changes: bool = Field(description="On: each agent run's change waits for a person to accept or reject it.")
+
+
+class EngineSetting(RequestBody):
+    engine: Engine = Field(description="`forja` (Forja's own model) or `opencode` (the OpenCode coding agent).")
 
 
 class AgentAnswers(AnswersRequest):
@@ -48,6 +52,14 @@ async def approvable_tools(_: CurrentActor) -> list[ApprovableTool]:
 async def set_approve_changes(project_id: str, body: ApproveSetting, _: Editor) -> ApproveSetting:
     """Turn the project's Approve changes setting on or off (it applies to the runs started after)."""
     await (await get_services()).agent.set_approve_changes(project_id, body.approve_changes)
+    return body
+
+
+@router.put("/api/projects/{project_id}/agent/engine", tags=["agent"])
+async def set_engine(project_id: str, body: EngineSetting, _: Editor) -> EngineSetting:
+    """Pick what works on the project from its next request on: Forja's own model, or the OpenCode coding agent in the
+    project's sandbox (its change is then checked, repaired and saved as any generation's)."""
+    await (await get_services()).agent.set_engine(project_id, body.engine)
     return body
 
 

@@ -1,16 +1,17 @@
 """CLI commands around agent mode's runs (a run itself is `generate "PROMPT" --project ID --agent`, builder.cli.projects):
-`agent approve ID on|off` sets the project's Approve changes, `agent accept ID RUN_ID` or `agent reject ID RUN_ID`
+`agent approve ID on|off` sets the project's Approve changes, `agent engine ID forja|opencode` its engine, `agent accept ID RUN_ID` or `agent reject ID RUN_ID`
 decides a run's waiting change, and `agent answer ID RUN_ID ANSWER...` answers the questions a run asked, which starts a
 run that goes on with them. Each needs an editor, as the API's routes do (builder/api/agent.py)."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, get_args
 
 from builder.cli.command import Command, a_backend
 from builder.cli.projects import run_generation
 from builder.client.backend import Backend, GenerateRequest
+from builder.schemas import Engine
 
 
 async def cmd_agent_approve(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
@@ -22,6 +23,16 @@ async def cmd_agent_approve(backend: Backend, args: argparse.Namespace) -> tuple
         else "Approve changes is off: each agent run's change is saved as a version."
     )
     return {"id": args.id, "approve_changes": on}, said
+
+
+async def cmd_agent_engine(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
+    await backend.set_engine(args.id, args.engine)
+    said = (
+        "OpenCode works on the project from its next request on; Forja checks, repairs and saves its change."
+        if args.engine == "opencode"
+        else "Forja's own model works on the project from its next request on."
+    )
+    return {"id": args.id, "engine": args.engine}, said
 
 
 async def cmd_agent_accept(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
@@ -51,6 +62,7 @@ async def cmd_agent_answer(backend: Backend, args: argparse.Namespace) -> tuple[
 
 COMMANDS: dict[str, Command[Any]] = {
     "agent approve": Command(a_backend, cmd_agent_approve),
+    "agent engine": Command(a_backend, cmd_agent_engine),
     "agent accept": Command(a_backend, cmd_agent_accept),
     "agent reject": Command(a_backend, cmd_agent_reject),
     "agent answer": Command(a_backend, cmd_agent_answer),
@@ -66,6 +78,11 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("id")
     p.add_argument("setting", choices=["on", "off"])
+    p = actions.add_parser(
+        "engine", parents=[common], help="pick what works on the project: Forja's own model or the OpenCode coding agent"
+    )
+    p.add_argument("id")
+    p.add_argument("engine", choices=list(get_args(Engine)))
     run_id = "the run's id (`generation_id` of generate --agent --json, or the number it prints)"
     p = actions.add_parser("accept", parents=[common], help="save a run's waiting change as a version; prints its number")
     p.add_argument("id")

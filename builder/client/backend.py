@@ -22,6 +22,7 @@ from builder.git.sync import SyncResult
 from builder.publish.answers import AppInfo, PublishResult, ReleaseInfo
 from builder.review.answers import ReviewInfo
 from builder.schemas import (
+    Engine,
     FileContent,
     FileInfo,
     GitTokenInfo,
@@ -176,6 +177,7 @@ class Backend(Protocol):
 
     # -- agent mode: a run's change waiting for approval --
     async def set_approve_changes(self, project_id: str, on: bool) -> None: ...
+    async def set_engine(self, project_id: str, engine: Engine) -> None: ...
     async def accept_change(self, project_id: str, generation_id: int) -> int:
         """Save the run's waiting change; answers the new version's number."""
         ...

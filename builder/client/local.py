@@ -25,6 +25,7 @@ from builder.git.urls import clone_url
 from builder.publish.answers import AppInfo, PublishResult, ReleaseInfo
 from builder.review.answers import ReviewInfo
 from builder.schemas import (
+    Engine,
     FileContent,
     FileInfo,
     GitTokenInfo,
@@ -379,6 +380,10 @@ class LocalBackend:
     async def set_approve_changes(self, project_id: str, on: bool) -> None:
         await self._may(project_id, Permission.edit)
         await self._services.agent.set_approve_changes(project_id, on)
+
+    async def set_engine(self, project_id: str, engine: Engine) -> None:
+        await self._may(project_id, Permission.edit)
+        await self._services.agent.set_engine(project_id, engine)
 
     async def accept_change(self, project_id: str, generation_id: int) -> int:
         await self._may(project_id, Permission.edit)

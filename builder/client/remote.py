@@ -28,6 +28,7 @@ from builder.publish.answers import AppInfo, PublishResult, ReleaseInfo
 from builder.review.answers import ReviewInfo
 from builder.schemas import (
     MAX_PAGE,
+    Engine,
     FileContent,
     FileInfo,
     GitTokenInfo,
@@ -417,6 +418,9 @@ class RemoteBackend:
     async def set_approve_changes(self, project_id: str, on: bool) -> None:
         path = _path("/api/projects", project_id, "agent", "approve-changes")
         await self._send("PUT", path, json={"approve_changes": on})
+
+    async def set_engine(self, project_id: str, engine: Engine) -> None:
+        await self._send("PUT", _path("/api/projects", project_id, "agent", "engine"), json={"engine": engine})
 
     async def accept_change(self, project_id: str, generation_id: int) -> int:
         path = _path("/api/projects", project_id, "agent", generation_id, "accept")

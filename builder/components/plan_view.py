@@ -272,6 +272,26 @@ def _needs_model_item(label: str, value: str, name: str, why: str) -> rx.Compone
     )
 
 
+def engine_choice() -> rx.Component:
+    """Who builds the next request: Forja's own model, or OpenCode, a coding agent that works in the project's
+    sandbox (its change is checked, repaired and saved as one version all the same). The project's setting."""
+    return rx.hstack(
+        rx.text("Built by", size="1", color=rx.color("gray", 11)),
+        rx.select.root(
+            rx.select.trigger(aria_label="What builds the next request"),
+            rx.select.content(rx.select.item("Forja", value="forja"), rx.select.item("OpenCode", value="opencode")),
+            value=ConversationState.engine,
+            on_change=ConversationState.set_engine,
+            size="1",
+        ),
+        align="center",
+        spacing="2",
+        width="100%",
+        id="engine-choice",
+        title="OpenCode is a coding agent that edits your app's files; Forja then checks, fixes and saves what it did",
+    )
+
+
 def mode_choice() -> rx.Component:
     """In the follow-up box: what the next request does: build it, plan it first, ask about the project, add an
     acceptance check, or let the agent work on it in steps (with its Approve changes switch)."""
@@ -318,6 +338,7 @@ def mode_choice() -> rx.Component:
             ),
         ),
         rx.cond(PlanState.mode == "agent", agent_approvals()),
+        rx.cond(PlanState.mode == "build", engine_choice()),
         spacing="2",
         width="100%",
     )

@@ -38,6 +38,12 @@ class Project(SQLModel, table=True):
     approve_changes: bool = Field(
         default=False, description="Agent mode: each run's change waits for a person to accept it before it is a version."
     )
+    engine: str = Field(
+        default="forja",
+        max_length=32,
+        description="What works on the project: `forja` (Forja's own model rounds) or `opencode` (the OpenCode coding "
+        "agent in the project's sandbox).",
+    )
     git_bytes: int = Field(
         default=0,
         sa_type=BigInteger,

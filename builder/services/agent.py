@@ -1,4 +1,4 @@
-"""Agent mode around its runs: the project's Approve changes setting, a waiting change accepted or rejected, the
+"""Agent mode around its runs: the project's Approve changes and engine settings, a waiting change accepted or rejected, the
 answers to a run's questions, and the screenshots its steps took. The runs themselves are generations
 (builder/services/agent_run.py)."""
 
@@ -13,7 +13,7 @@ from builder.generation.guard import redact
 from builder.generation.plan_questions import answers_text, questions_of, stored, with_answers
 from builder.generation.prompts import answered_task
 from builder.models import Author
-from builder.schemas import CommitResult, FileDiff, GenerationInfo, PendingChange, VerificationInfo
+from builder.schemas import CommitResult, Engine, FileDiff, GenerationInfo, PendingChange, VerificationInfo
 from builder.services.generations import GenerationService
 from builder.services.history import file_diff
 from builder.services.preview_drafts import PreviewDrafts
@@ -46,6 +46,10 @@ class AgentService:
     async def set_approve_changes(self, project_id: str, on: bool) -> None:
         """On: each agent run's change waits for a person to accept it before it becomes a version."""
         await self._store.set_approve_changes(project_id, on)
+
+    async def set_engine(self, project_id: str, engine: Engine) -> None:
+        """What works on the project from its next request on: Forja's own model, or the OpenCode coding agent."""
+        await self._store.set_engine(project_id, engine)
 
     async def accept(self, project_id: str, generation_id: int, user_id: str | None = None) -> CommitResult:
         """The run's waiting change, saved as a version (by the agent, accepted by `user_id`). ChangeNotPending when

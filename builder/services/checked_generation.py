@@ -24,6 +24,7 @@ from builder.generation.hub import Publish
 from builder.schemas import VerificationInfo
 from builder.services.agent_run import AgentRun
 from builder.services.agent_workspace import AgentWorkspace
+from builder.services.engine_run import ExternalEngineRun
 from builder.services.previews import PreviewService
 from builder.services.verification import VerificationService
 from builder.settings import settings
@@ -84,6 +85,9 @@ class Request:
     answered: bool = False
     # Most automatic repair rounds; None: settings.auto_fix_attempts (an evaluation run sets its own).
     repair_rounds: int | None = None
+    # The project's engine (schemas.Engine): with "opencode" the person's round is OpenCode's (engine_run.py);
+    # repairs are Forja's own rounds.
+    engine: str = "forja"
 
 
 @dataclass
@@ -97,6 +101,8 @@ class CheckedGeneration:
     stale_before: Callable[[], Any]
     # Agent mode's draft of the project, made from the current version's files.
     workspace: Callable[[dict[str, bytes]], AgentWorkspace] | None = None
+    # An external coding agent's round (the project's engine), given where it reports and the person's request.
+    external: Callable[[Publish, str], ExternalEngineRun] | None = None
     rounds: list[dict[str, Any]] = field(default_factory=list)
     seen_changes: set[str] = field(default_factory=set)
     # The current version's files and those streamed so far, for installing the dependencies ahead.
@@ -188,7 +194,9 @@ class CheckedGeneration:
 
     async def _round(self, publish: Publish, number: int, prompt: str, request: str | None) -> GenerationEvent:
         run = (
-            self._agent_round(publish, number, prompt, request)
+            self.external(publish, request or prompt)
+            if number == 0 and self.request.engine != "forja" and self.external is not None
+            else self._agent_round(publish, number, prompt, request)
             if self.request.agent
             else self._model_round(publish, number, prompt, request)
         )

@@ -28,7 +28,9 @@ from builder.services.access import Actor
 from builder.services.agent_run import OFFLINE_REFUSAL
 from builder.services.agent_workspace import AgentWorkspace, WorkingFiles
 from builder.services.checked_generation import CheckedGeneration, Request
+from builder.services.engine_run import ExternalEngineRun
 from builder.services.preview_drafts import PreviewDrafts
+from builder.services.preview_hub import PreviewHub
 from builder.services.previews import PreviewService
 from builder.services.projects import ProjectService
 from builder.services.quotas import QuotaService
@@ -67,8 +69,10 @@ class GenerationService:
         hub: GenerationHub,
         drafts: PreviewDrafts,
         working_files: WorkingFiles,
+        preview_hub: PreviewHub,
     ) -> None:
         self._drafts = drafts
+        self._preview_hub = preview_hub
         self._working_files = working_files
         self._store = store
         self._quotas = quotas
@@ -152,6 +156,7 @@ class GenerationService:
             if not project.current_version:
                 raise InvalidInput("Agent mode changes an app that exists: build it first, then ask the agent.")
             request.approve = project.approve_changes
+        request.engine = project.engine
         if provider.name != "offline":
             # Refused here, the caller gets the budget's sentence as a 402 rather than as a generation that fails.
             first = ModelRequest(
@@ -180,6 +185,7 @@ class GenerationService:
                 request,
                 stale_before,
                 workspace=partial(self._workspace, request.project_id),
+                external=partial(self._external, request),
             )
             GENERATIONS_STARTED.inc()
             last = await checked.run(publish)  # it ends every way with its done or error event, stopped too
@@ -187,6 +193,19 @@ class GenerationService:
             return last
 
         await self._hub.start(request.project_id, run)
+
+    def _external(self, request: Request, publish: Publish, prompt: str) -> ExternalEngineRun:
+        return ExternalEngineRun(
+            self._store,
+            self._logs,
+            self._projects.save,
+            self._preview_hub,
+            request.project_id,
+            prompt,
+            publish,
+            stale_before=stale_before(),
+            user_id=request.user_id,
+        )
 
     def _workspace(self, project_id: str, base: dict[str, bytes]) -> AgentWorkspace:
         return AgentWorkspace(project_id, base, self._drafts, self._verifications, self._logs, self._working_files)

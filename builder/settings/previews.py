@@ -230,6 +230,13 @@ class InstallSettings(BaseSettings):
             raise ValueError("FORJA_COREPACK_INTEGRITY_KEYS is empty, 0 or a JSON object of keys")
         return text
 
+    engines_dir: Path = Field(
+        default=REPO_ROOT / ".cache" / "engines",
+        description="Where setup installs the external coding agents a project may pick as its engine (OpenCode, in "
+        "`opencode/`, at the version its lockfile in preview_runtime/engines/opencode pins); they run in the local "
+        "runner's sandbox.",
+    )
+
     @field_validator("npm_seed_cache", "pip_seed_wheels", "corepack_cache", mode="before")
     @classmethod
     def _empty_means_none(cls, value: object) -> object:

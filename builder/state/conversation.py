@@ -12,6 +12,7 @@ from builder.generation.engine import GenerationEvent
 from builder.generation.picked import new_text_request, with_picked
 from builder.generation.providers.choice import PROVIDER_LABELS, available_providers, default_provider, labelled_providers
 from builder.generation.who_connects import NOT_CONNECTED
+from builder.schemas import Engine
 from builder.services.access import Permission
 from builder.state.agent_approvals import AgentApprovalsState
 from builder.state.attachments import AttachmentsState
@@ -43,6 +44,8 @@ class ConversationState(WorkspaceState):
     usage_line: rx.Field[str] = rx.field("")
     # Agent mode: each run's change waits for the person to accept or reject it (the project's setting).
     approve_changes: rx.Field[bool] = rx.field(False)
+    # What works on the project: "forja" (its own model) or "opencode" (the coding agent), the project's setting.
+    engine: rx.Field[str] = rx.field("forja")
     # Agent mode: the run whose questions wait for answers (0: none), its questions as the form holds them, and what
     # was wrong with the answers sent.
     asking_run: rx.Field[int] = rx.field(0)
@@ -85,6 +88,7 @@ class ConversationState(WorkspaceState):
             loaded.project.versions, generations, checks, names, loaded.actor.user_id, diffs, loaded.actor.is_admin
         )
         self.approve_changes = loaded.project.approve_changes
+        self.engine = loaded.project.engine
         asking = asking_run(generations)
         if asking is None or asking.id != self.asking_run:
             # A new run's questions start blank; the same run's keep what the person picked or typed so far.
@@ -180,6 +184,16 @@ class ConversationState(WorkspaceState):
             self.error = str(exc)
             return
         self.approve_changes = on
+
+    @rx.event
+    async def set_engine(self, engine: str) -> None:
+        chosen: Engine = "opencode" if engine == "opencode" else "forja"
+        try:
+            await (await self.allowed(Permission.edit)).services.agent.set_engine(self.project_id, chosen)
+        except ForjaError as exc:
+            self.error = str(exc)
+            return
+        self.engine = chosen
 
     @rx.event(background=True)
     async def accept_change(self, run_id: int):

@@ -239,6 +239,12 @@ class GenerationRecords(StoreBase):
             project.approve_changes = on
             session.add(project)
 
+    async def set_engine(self, project_id: str, engine: str) -> None:
+        async with self._sessions() as session, session.begin():
+            project = await self._project(session, project_id)
+            project.engine = engine
+            session.add(project)
+
     async def picture(self, digest: str, member: str | None = None) -> Picture:
         """A picture attached to a prompt (in a project `member` has a role in, unless None); NotFound for any other
         blob (a project's files are not served this way)."""

@@ -203,6 +203,7 @@ class ProjectStore(
                 provider=project.provider,
                 model=project.model,
                 approve_changes=project.approve_changes,
+                engine="opencode" if project.engine == "opencode" else "forja",
                 versions=await self._versions(session, project.id),
             )
 

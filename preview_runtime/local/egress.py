@@ -154,6 +154,7 @@ class Route:
 
     addresses: tuple[str, ...] = ()
     via: ProxyServer | None = None
+    port: int | None = None  # the port to connect to when not the request's (a relay's, on the host's loopback)
 
 
 @dataclass
@@ -165,6 +166,9 @@ class EgressPolicy:
     resolve: Resolver = system_resolver
     mirrors: Collection[tuple[str, int]] = ()
     upstream: UpstreamProxy | None = None
+    # Names that lead to a relay of Forja's own on the host's loopback (engines/relay.py: an external coding agent's
+    # way to its model), by plain HTTP only: name -> the relay's port.
+    relays: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.hosts = frozenset(_name(host) for host in self.hosts if host)
@@ -185,6 +189,8 @@ class EgressPolicy:
 
     async def route(self, scheme: Scheme, host: str, port: int) -> Route | Refusal:
         """How to reach host:port, or why it is refused."""
+        if (relay := self.relays.get(_name(host))) is not None and scheme == "http":
+            return Route(addresses=("127.0.0.1",), port=relay)
         if why := self.name_refusal(host, port):
             return Refusal(why)
         if not self.is_mirror(host, port) and _is_address(host) and (why := address_refusal(host)):
@@ -277,7 +283,7 @@ class EgressProxy:
             error: OSError = OSError(f"{host} has no address")
             for address in route.addresses:
                 try:
-                    return await asyncio.wait_for(asyncio.open_connection(address, port), _CONNECT_TIMEOUT_S)
+                    return await asyncio.wait_for(asyncio.open_connection(address, route.port or port), _CONNECT_TIMEOUT_S)
                 except OSError as exc:
                     error = exc
             raise error

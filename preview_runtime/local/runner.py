@@ -33,7 +33,7 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from functools import partial
 from pathlib import Path
 
@@ -43,6 +43,7 @@ from preview_runtime.local.collect import collect_folder
 from preview_runtime.local.commands import run_beside
 from preview_runtime.local.deps_cache import NODE_WATCH, NPM_INSTALL_ONLY, DepsCache, restore_deps
 from preview_runtime.local.egress import DEFAULT_EGRESS_HOSTS
+from preview_runtime.local.engine_run import ENGINES_DIR, run_engine
 from preview_runtime.local.environment import PASSED_ENV, in_venv, loopback_only, preview_env
 from preview_runtime.local.files import INCOMING, free_port, write_files
 from preview_runtime.local.homes import ready_home, remove_old_shared_home, runs_npm
@@ -59,6 +60,8 @@ from preview_runtime.logs import LogLevel
 from preview_runtime.plan import RunPlan, dependency_files, npm_folder_env, npm_script, outside_paths
 from preview_runtime.runner import (
     CommandOutcome,
+    EngineJob,
+    EngineOutcome,
     LogSink,
     PreviewInfo,
     PreviewSpec,
@@ -420,6 +423,16 @@ class LocalRunner(Runner):
         run.touched = time.monotonic()
         return await run_beside(self._spawner, run, command, timeout_s)
 
+    async def run_engine(
+        self, project_id: str, files: Mapping[str, bytes], job: EngineJob, say: Callable[[str], None]
+    ) -> EngineOutcome:
+        """In a folder of its own with the project's HOME and a preview's environment, in the same sandbox and limits
+        as its commands (local/engine_run.py)."""
+        await self._spawner.sandbox_or_refusal()
+        home = await self._ready_home(project_id)
+        env = preview_env(self._free_port(), home, self.extra_env)
+        return await run_engine(self._spawner, self.work_dir, env, files, job, say)
+
     async def open_shell(self, preview_id: str, cols: int, rows: int) -> Shell:
         """Spawned as run_command's commands are (same folder, environment, sandbox and limits), on a pty."""
         run = self._run(preview_id)
@@ -461,6 +474,8 @@ class LocalRunner(Runner):
         # Preparations of that Forja: their installs died with it (sandboxed) or ran to their end; they were scratch.
         await asyncio.to_thread(shutil.rmtree, self.work_dir / _PREPARE, True)
         await asyncio.to_thread(shutil.rmtree, self.work_dir / TMP_DIR, True)
+        # Coding agents' runs of that Forja: sandboxed, they died with it; their copies of the files were scratch.
+        await asyncio.to_thread(shutil.rmtree, self.work_dir / ENGINES_DIR, True)
         for incoming in self.work_dir.glob(f".*{INCOMING}*"):  # a push into a preview that Forja's end cut short
             await asyncio.to_thread(shutil.rmtree, incoming, True)
         await remove_old_shared_home(self.work_dir)

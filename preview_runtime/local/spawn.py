@@ -114,11 +114,18 @@ class Spawner:
                 logger.warning(self._limits_note)
         return self._cgroups
 
-    async def network(self, env: dict[str, str], say: Callable[[str], None]) -> SandboxNetwork | None:
-        """In bubblewrap: the sandbox's sockets and egress proxy (network.py), `env` sending installs through it."""
+    async def network(
+        self, env: dict[str, str], say: Callable[[str], None], relays: Mapping[str, int] | None = None
+    ) -> SandboxNetwork | None:
+        """In bubblewrap: the sandbox's sockets and egress proxy (network.py), `env` sending installs through it.
+        With `relays` (names the proxy leads to a relay of Forja's on the host, EgressPolicy.relays) it reaches those
+        only, no registry: an external coding agent's sandbox reaches its model and nothing else."""
         if await self.bubblewrap() is None:
             return None
-        policy = EgressPolicy(self.egress_hosts, mirrors=registry_hosts(env), upstream=self.upstream_proxy)
+        if relays:
+            policy = EgressPolicy((), relays=dict(relays))
+        else:
+            policy = EgressPolicy(self.egress_hosts, mirrors=registry_hosts(env), upstream=self.upstream_proxy)
         return await open_network(policy, env, say)
 
     async def spawn(

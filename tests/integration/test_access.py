@@ -93,6 +93,7 @@ PROJECT_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/projects/{project_id}/verifications/{verification_id}/acceptance/{number}/screenshot"): "view",
     ("POST", "/api/projects/{project_id}/ask"): "edit",
     ("PUT", "/api/projects/{project_id}/agent/approve-changes"): "edit",
+    ("PUT", "/api/projects/{project_id}/agent/engine"): "edit",
     ("POST", "/api/projects/{project_id}/agent/{generation_id}/accept"): "edit",
     ("POST", "/api/projects/{project_id}/agent/{generation_id}/answers"): "edit",
     ("POST", "/api/projects/{project_id}/agent/{generation_id}/reject"): "edit",
@@ -320,6 +321,8 @@ def body_for(method: str, path: str) -> dict[str, Any] | None:
         return {"fingerprint": "0" * 24, "reason": "Meant."}
     if path.endswith("/approve-changes"):
         return {"approve_changes": False}
+    if path.endswith("/agent/engine"):
+        return {"engine": "forja"}
     if path.endswith("/text"):
         return {"old": "Ana's page", "new": "Taken", "dom_path": "html > body > h1"}
     return {}

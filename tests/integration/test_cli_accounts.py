@@ -96,12 +96,12 @@ def test_every_project_command_refuses_a_person_without_a_role(team: Team, tmp_p
     assert set(commands) >= {"files", "export", "history", "diff", "restore", "export-bundle", "rename", "duplicate"}
     assert set(commands) >= {"delete", "undelete", "share", "shares", "revoke", "preview", "stop", "ask"}
     assert set(commands) >= {"env set", "remote push", "data reset", "agent approve", "agent accept", "agent reject"}
-    assert set(commands) >= {"agent answer"}
+    assert set(commands) >= {"agent answer", "agent engine"}
     picture = tmp_path / "logo.png"
     picture.write_bytes(png())
     values = {"id": team.project, "share_id": str(team.share), "version": "1", "name": "Taken over", "file": str(picture)}
     values |= {"release": "1", "assignment": "STRIPE_KEY=sk_test_123", "question": "Where is the price computed?"}
-    values |= {"url": "https://git.example.org/site.git", "setting": "on", "run_id": "1", "answers": "One"}
+    values |= {"url": "https://git.example.org/site.git", "setting": "on", "run_id": "1", "answers": "One", "engine": "opencode"}
     out = tmp_path / "out"
     out.mkdir()
     unknown = no_such_project(team.project).message

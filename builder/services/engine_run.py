@@ -1,0 +1,208 @@
+"""A round by an external coding agent (OpenCode) instead of Forja's own model: the project's engine setting.
+
+The agent works on a copy of the current version's files in the project's sandbox (the local runner's, with its
+limits; preview_runtime/local/engine_run.py), with the person's request as its message, and reaches the
+OpenAI-compatible model connected to this Forja through a relay that adds the key (preview_runtime/engines/relay.py):
+the key never enters the sandbox. Each line of its transcript goes into the project's log as it comes. What it changed
+is saved as one version (CheckedGeneration then checks and repairs it as any round's); nothing when it fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from builder.errors import ForjaError, GenerationError
+from builder.generation.engine import GenerationEvent, Saver
+from builder.generation.guard import redact
+from builder.generation.pricing import estimate_cost
+from builder.generation.providers.base import UsageReport
+from builder.generation.providers.choice import connections
+from builder.models import Author
+from builder.services.preview_hub import PreviewHub
+from builder.services.preview_runners import translated
+from builder.settings import settings
+from builder.store import ProjectStore
+from preview_runtime.engines import opencode
+from preview_runtime.engines.relay import RELAY_HOST, ModelRelay
+from preview_runtime.logs import LogHub, LogLevel
+from preview_runtime.runner import EngineJob, EngineOutcome
+
+log = logging.getLogger(__name__)
+
+OPENAI_URL = "https://api.openai.com/v1"  # an OpenAI connection with no base URL of its own
+NO_MODEL = (
+    "OpenCode works with an OpenAI-compatible model, and this Forja has none connected: ask an admin to connect one, "
+    "or pick Forja as the project's engine."
+)
+NOT_INSTALLED = "OpenCode is not installed on this Forja (an admin's setup installs it): pick Forja as the project's engine."
+
+
+def _redacted(data: bytes) -> bytes:
+    """A file the agent wrote, with any of Forja's keys (or a key's shape) it holds removed, as Forja's own agent's
+    writes are; a file that is not text as it is."""
+    try:
+        return redact(data.decode("utf-8")).encode("utf-8")
+    except UnicodeDecodeError:
+        return data
+
+
+def changes(before: dict[str, bytes], after: dict[str, bytes]) -> tuple[dict[str, bytes], list[str]]:
+    """What the agent wrote (new or different files, redacted) and deleted, from the files before and after its run."""
+    writes = {path: _redacted(data) for path, data in after.items() if before.get(path) != data}
+    return writes, sorted(path for path in before if path not in after)
+
+
+class ExternalEngineRun:
+    """One OpenCode round against one project, reporting through `emit`; `run` returns the final event unsent."""
+
+    def __init__(
+        self,
+        store: ProjectStore,
+        logs: LogHub,
+        save: Saver,
+        hub: PreviewHub,
+        project_id: str,
+        prompt: str,
+        emit: Callable[[GenerationEvent], None],
+        *,
+        stale_before: datetime,
+        user_id: str | None = None,
+    ) -> None:
+        self._store = store
+        self._logs = logs
+        self._save = save
+        self._hub = hub
+        self.project_id = project_id
+        self.prompt = prompt
+        self.emit_event = emit
+        self.stale_before = stale_before
+        self.user_id = user_id
+        self.said: list[str] = []  # what the agent said to the person, in order: the last is its summary
+        self.usage = UsageReport()  # its model's tokens, as it counts them
+
+    def log(self, text: str, level: LogLevel = LogLevel.info) -> None:
+        self._logs.emit(self.project_id, text, level, source="agent")
+
+    async def run(self) -> GenerationEvent:
+        started = time.monotonic()
+        connection = (await connections()).get("openai")
+        program = opencode.binary(settings.engines_dir / "opencode")
+        prompt = redact(self.prompt.strip())
+        project = await self._store.get_project(self.project_id)
+        why = (
+            NO_MODEL
+            if connection is None
+            else NOT_INSTALLED
+            if program is None
+            else "OpenCode changes an app that exists: build it first, then ask."
+            if not project.current_version
+            else "Describe what you want first: the request was empty."
+            if not prompt
+            else ""
+        )
+        if why or connection is None or program is None:
+            return self._error(why)
+        try:
+            record = await self._store.start_generation(
+                self.project_id, prompt, "openai", connection.model, self.stale_before, "prompt", (), self.user_id
+            )
+        except GenerationError as exc:
+            return self._error(str(exc))
+        self.log(f"OpenCode ({connection.model}) works on the project: {prompt[:200]}")
+        self.emit_event(GenerationEvent(type="status", project_id=self.project_id, message="OpenCode is working..."))
+        before = await self._store.read_tree(self.project_id)
+        try:
+            outcome = await self._outcome(
+                connection.base_url or OPENAI_URL, connection.api_key, connection.model, program, before, prompt
+            )
+            event = await self._end(record, connection.model, before, outcome)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._store.finish_generation(record, outcome="stopped", error="Stopped by the person."))
+            raise
+        except ForjaError as exc:
+            await self._store.finish_generation(
+                record, outcome="failed", error=str(exc), duration_s=round(time.monotonic() - started, 3)
+            )
+            self.log(f"OpenCode's run failed: {exc}", LogLevel.error)
+            return self._error(str(exc))
+        await self._store.finish_generation(record, duration_s=round(time.monotonic() - started, 3))
+        return event
+
+    async def _outcome(
+        self, base_url: str, key: str, model: str, program: Path, before: dict[str, bytes], prompt: str
+    ) -> EngineOutcome:
+        manager = await self._hub.manager()
+        runner = manager.runners.get("local")
+        if runner is None:
+            raise GenerationError(
+                "OpenCode runs in the sandbox of this machine's previews, which this Forja does not use: pick Forja as the project's engine."
+            )
+        async with ModelRelay(base_url, key) as relay:
+            job = EngineJob(
+                program=str(program),
+                args=opencode.command(program, prompt)[1:],
+                env=opencode.environment(relay.inside_url, model, relay.token),
+                relay_host=RELAY_HOST,
+                relay_port=relay.port,
+                timeout_s=settings.generation_timeout_s,
+            )
+            return await translated(runner.run_engine(self.project_id, before, job, self._heard))
+
+    def _heard(self, line: str) -> None:
+        """One line of the agent's output: what it says into the project's log (keys it may repeat redacted)."""
+        if (said := opencode.transcript_line(line)) is not None:
+            self.log(redact(said))
+        if (text := opencode.said_text(line)) is not None:
+            self.said.append(redact(text))
+        if (tokens := opencode.step_tokens(line)) is not None:
+            self.usage.add(UsageReport(*tokens))
+
+    async def _end(self, record: int, model: str, before: dict[str, bytes], outcome: EngineOutcome) -> GenerationEvent:
+        if outcome.exit_code != 0:
+            ended = "was stopped at its time limit" if outcome.exit_code is None else f"ended with code {outcome.exit_code}"
+            raise GenerationError(f"OpenCode {ended}, so nothing was saved; its transcript is in the log.")
+        writes, deletes = changes(before, outcome.files)
+        summary = self.said[-1] if self.said else "OpenCode's change"
+        if not writes and not deletes:
+            raise GenerationError(f"OpenCode finished without changing any file, so nothing was saved. It said: {summary}")
+        result = await self._save(self.project_id, writes, deletes, message=summary[:500], author=Author.ai)
+        cost = estimate_cost(model, self.usage)
+        await self._store.finish_generation(
+            record,
+            outcome="saved",
+            summary=summary,
+            version_id=result.version.id,
+            input_tokens=self.usage.input_tokens,
+            output_tokens=self.usage.output_tokens,
+            cache_read_tokens=self.usage.cache_read_tokens,
+            cache_write_tokens=self.usage.cache_write_tokens,
+            cost_usd=cost or 0.0,
+            cost_known=cost is not None,
+        )
+        self.log(f"OpenCode's run saved as version {result.version.number} ({len(writes) + len(deletes)} files changed).")
+        self.emit_event(GenerationEvent(type="summary", project_id=self.project_id, summary=summary))
+        return GenerationEvent(
+            type="done",
+            project_id=self.project_id,
+            summary=summary,
+            version=result.version.number,
+            files_done=len(result.changed),
+            generation_id=record,
+            usage={
+                "provider": "openai",
+                "model": model,
+                "input_tokens": self.usage.input_tokens,
+                "output_tokens": self.usage.output_tokens,
+                "cache_read_tokens": self.usage.cache_read_tokens,
+                "cache_write_tokens": self.usage.cache_write_tokens,
+                "cost_usd": cost,
+            },
+        )
+
+    def _error(self, message: str) -> GenerationEvent:
+        return GenerationEvent(type="error", project_id=self.project_id, message=message)

@@ -1,0 +1,112 @@
+"""The model relay: how an external coding agent in a sandbox reaches its model without holding the person's key.
+
+The agent's OpenAI-compatible provider points at http://RELAY_HOST/relay with a token made for this run as its key.
+Its requests leave the sandbox the way installs do, through the egress proxy, which sends that one name (and no
+other) to this relay on the host's loopback (EgressPolicy.relays). The relay refuses a request without the run's
+token, replaces the token with the person's key and forwards the request to the model's base URL, then passes the
+answer back as it streams. The key never enters the sandbox; the token is worth nothing once the run ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import ssl
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Self
+from urllib.parse import urlsplit
+
+from preview_runtime.local.http_head import RequestHead, parse_request, read_head
+from preview_runtime.local.inside_bridge import CHUNK, pump
+
+logger = logging.getLogger(__name__)
+
+RELAY_HOST = "forja-model-relay"  # a name no resolver knows: only the egress proxy's relay route leads anywhere
+PREFIX = "/relay/"
+_CONNECT_TIMEOUT_S = 15
+_METHODS = ("GET", "POST")
+
+
+@dataclass
+class ModelRelay:
+    """One run's relay to the model at `base_url` with the person's `api_key`; `async with` serves it."""
+
+    base_url: str
+    api_key: str
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    port: int = 0
+    forwarded: int = 0  # requests passed on to the model
+    _server: asyncio.Server | None = None
+
+    @property
+    def inside_url(self) -> str:
+        """The base URL the agent in the sandbox is given."""
+        return f"http://{RELAY_HOST}{PREFIX.rstrip('/')}"
+
+    async def __aenter__(self) -> Self:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = parse_request(await read_head(reader))
+            if (why := self._refusal(request)) is not None:
+                await _answer(writer, 403, why)
+                return
+            await self._forward(request, reader, writer)
+        except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+            logger.info("model relay: %s", exc)
+            with contextlib.suppress(OSError, RuntimeError):
+                await _answer(writer, 502, f"The model could not be reached: {exc}")
+        finally:
+            writer.close()
+
+    def _refusal(self, request: RequestHead) -> str | None:
+        given = next((value for name, value in request.headers if name.lower() == "authorization"), "")
+        if not secrets.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
+            return "This relay serves its own run only."
+        if request.method not in _METHODS or not urlsplit(request.target).path.startswith(PREFIX):
+            return "Only the model's API is relayed."
+        return None
+
+    async def _forward(self, request: RequestHead, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream = urlsplit(self.base_url)
+        secure = upstream.scheme == "https"
+        host, port = upstream.hostname or "", upstream.port or (443 if secure else 80)
+        path = upstream.path.rstrip("/") + "/" + request.target.removeprefix(PREFIX)
+        headers = [(name, value) for name, value in request.headers if name.lower() != "authorization"]
+        headers.append(("Authorization", f"Bearer {self.api_key}"))
+        length = request.body_length()
+        server = await asyncio.wait_for(
+            asyncio.open_connection(host, port, ssl=ssl.create_default_context() if secure else None), _CONNECT_TIMEOUT_S
+        )
+        self.forwarded += 1
+        try:
+            authority = host if port == (443 if secure else 80) else f"{host}:{port}"
+            server[1].write(RequestHead(request.method, path, "HTTP/1.1", headers).forwarded(path, authority))
+            while length > 0 and (data := await reader.read(min(length, CHUNK))):
+                server[1].write(data)
+                length -= len(data)
+            await server[1].drain()
+            await pump(server[0], writer)
+        finally:
+            server[1].close()
+
+
+async def _answer(writer: asyncio.StreamWriter, status: int, text: str) -> None:
+    body = json.dumps({"error": {"message": text, "type": "forja_relay"}}).encode()
+    reason = {403: "Forbidden", 502: "Bad Gateway"}[status]
+    head = f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    writer.write(f"{head}Connection: close\r\n\r\n".encode() + body)
+    await writer.drain()

@@ -1,0 +1,113 @@
+"""OpenCode as a project's engine: the pinned OpenCode (installed by setup from its lockfile) edits a starter in the
+project's sandbox through the scripted model, and Forja saves ONE version, runs it and checks it.
+
+The model is tests/llm_server.py on the OpenAI endpoint, answering in OpenCode's own tool names (`edit`). OpenCode
+reaches it only through Forja's relay, which adds the key: the sandbox holds a token of the run's, never the key. The
+sandbox's proxy reaches nothing else, so OpenCode's own attempt to reach npm's registry at startup is refused: nothing
+leaves this machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+
+import pytest
+
+import builder.settings
+from builder.composition import Services
+from builder.generation.engine import GenerationEvent
+from builder.generation.starters import StarterVariables, load_starters, render_starter
+from builder.models import LOCAL_USER_ID
+from builder.services.engine_run import changes
+from builder.store import ProjectStore
+from preview_runtime.engines import opencode
+from preview_runtime.engines.relay import ModelRelay
+from tests.conftest import TEST_OPENAI_KEY
+from tests.llm_server import ScriptedLLMServer, TextAnswer, ToolAnswer
+
+
+@pytest.fixture
+def opencode_installed() -> None:
+    if opencode.binary(builder.settings.settings.engines_dir / "opencode") is None:
+        reason = "OpenCode is not installed (scripts/setup.sh installs it into .cache/engines)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"OpenCode is required in CI but {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
+@pytest.mark.usefixtures("local_previews", "opencode_installed")
+async def test_opencode_edits_a_starter_and_forja_saves_one_checked_version(
+    services: Services, sqlite_store: ProjectStore, scripted_llm: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(builder.settings.settings, "verify_generations", True)
+    starter = next(s for s in load_starters() if s.name == "html")
+    files = render_starter(starter, StarterVariables(title="Corner Bakery"))
+    project_id = (await services.projects.create("Corner Bakery", files, owner=LOCAL_USER_ID)).project_id
+    await services.agent.set_engine(project_id, "opencode")
+    assert (await sqlite_store.get_project(project_id)).engine == "opencode"
+    edit = {
+        "filePath": "index.html",
+        "oldString": '<a href="#offer">What we offer</a>',
+        "newString": '<a href="#offer">Our breads</a>',
+    }
+    scripted_llm.queue(
+        ToolAnswer(edit, tool_name="edit"),
+        TextAnswer("The offer link now reads Our breads."),
+    )
+
+    await services.generations.start(project_id, "Call the offer link Our breads", "openai", verify=True, user_id=LOCAL_USER_ID)
+    async with asyncio.timeout(240):
+        events: list[GenerationEvent] = [event async for event in services.generations.follow(project_id)]
+
+    done = events[-1]
+    logged = "\n".join(line.text for line in services.logs.history(project_id))
+    assert done.type == "done", logged
+    assert done.version == 2 and done.summary == "The offer link now reads Our breads."
+    assert (
+        done.usage is not None and done.usage["input_tokens"] == 200
+    )  # the scripted model's 100 per answer, as OpenCode counted
+    assert done.verification is not None and done.verification["status"] == "passed", done.verification
+    project = await sqlite_store.get_project(project_id)
+    assert [v.number for v in project.versions] == [1, 2]  # one version saved, no repair round
+    tree = await sqlite_store.read_tree(project_id)
+    assert b'<a href="#offer">Our breads</a>' in tree["index.html"]
+    assert {path for path, data in tree.items() if files.get(path, "").encode() != data} == {"index.html"}
+    # Both model requests came through the relay, which put the person's key in place of the run's token.
+    assert [r.headers["authorization"] for r in scripted_llm.requests] == [f"Bearer {TEST_OPENAI_KEY}"] * 2
+    assert scripted_llm.requests[0].body["tools"] and "edit" in {
+        t["function"]["name"] for t in scripted_llm.requests[0].body["tools"]
+    }
+    assert re.search(r"^edit: \S*index\.html \(completed\)$", logged, re.M) and "The offer link now reads Our breads." in logged
+    assert "Blocked a connection to registry.npmjs.org" in logged  # OpenCode tried; the sandbox let nothing out
+
+
+async def test_the_relay_serves_its_own_run_only(scripted_llm: ScriptedLLMServer) -> None:
+    scripted_llm.queue(TextAnswer("hello"))
+    async with ModelRelay(scripted_llm.openai_base_url, "person-key") as relay:
+        reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+        writer.write(
+            b"POST /relay/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer guess\r\nContent-Length: 0\r\n\r\n"
+        )
+        refused = await reader.read()
+        assert refused.startswith(b"HTTP/1.1 403") and b"its own run only" in refused
+    assert relay.forwarded == 0 and not scripted_llm.requests
+
+
+def test_the_transcript_says_what_opencode_did() -> None:
+    tool = '{"type":"tool_use","part":{"tool":"edit","state":{"status":"completed","title":"index.html"}}}'
+    text = '{"type":"text","part":{"text":"Done."}}'
+    assert opencode.transcript_line(tool) == "edit: index.html (completed)"
+    assert opencode.transcript_line(text) == opencode.said_text(text) == "Done."
+    assert opencode.said_text(tool) is None and opencode.transcript_line('{"type":"step_start","part":{}}') is None
+    finish = '{"type":"step_finish","part":{"tokens":{"input":100,"output":19,"cache":{"read":5,"write":0}}}}'
+    assert opencode.step_tokens(finish) == (100, 19, 5, 0) and opencode.step_tokens(text) is None
+
+
+def test_what_opencode_changed_is_read_from_the_files_and_redacted() -> None:
+    key = "sk-ant-" + "a" * 30
+    before = {"index.html": b"<h1>Hi</h1>", "old.txt": b"gone", "same.txt": b"kept"}
+    after = {"index.html": f"<p>{key}</p>".encode(), "logo.png": b"\xff\xd8", "same.txt": b"kept"}
+    writes, deletes = changes(before, after)
+    assert writes == {"index.html": b"<p>[redacted]</p>", "logo.png": b"\xff\xd8"} and deletes == ["old.txt"]

@@ -1,7 +1,7 @@
 """project engine: which engine works on a project, Forja's own or an external coding agent (OpenCode)
 
 Revision ID: 0034
-Revises: 0032
+Revises: 0033
 Create Date: 2026-11-29
 """
 
@@ -10,7 +10,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0034"
-down_revision = "0032"
+down_revision = "0033"
 branch_labels = None
 depends_on = None
 

@@ -42,6 +42,20 @@ NO_MODEL = (
 NOT_INSTALLED = "OpenCode is not installed on this Forja (an admin's setup installs it): pick Forja as the project's engine."
 
 
+async def refusal(current_version: int | None, prompt: str) -> str:
+    """Why OpenCode cannot take this request, in words; "" when it can. Asked before a generation starts too, so the
+    person's request stays in the box with the sentence."""
+    if (await connections()).get("openai") is None:
+        return NO_MODEL
+    if opencode.binary(settings.engines_dir / "opencode") is None:
+        return NOT_INSTALLED
+    if not current_version:
+        return "OpenCode changes an app that exists: build it first, then ask."
+    if not prompt:
+        return "Describe what you want first: the request was empty."
+    return ""
+
+
 def _redacted(data: bytes) -> bytes:
     """A file the agent wrote, with any of Forja's keys (or a key's shape) it holds removed, as Forja's own agent's
     writes are; a file that is not text as it is."""
@@ -94,19 +108,9 @@ class ExternalEngineRun:
         program = opencode.binary(settings.engines_dir / "opencode")
         prompt = redact(self.prompt.strip())
         project = await self._store.get_project(self.project_id)
-        why = (
-            NO_MODEL
-            if connection is None
-            else NOT_INSTALLED
-            if program is None
-            else "OpenCode changes an app that exists: build it first, then ask."
-            if not project.current_version
-            else "Describe what you want first: the request was empty."
-            if not prompt
-            else ""
-        )
+        why = await refusal(project.current_version, prompt)
         if why or connection is None or program is None:
-            return self._error(why)
+            return self._error(why or NO_MODEL)
         try:
             record = await self._store.start_generation(
                 self.project_id, prompt, "openai", connection.model, self.stale_before, "prompt", (), self.user_id

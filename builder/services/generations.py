@@ -29,6 +29,7 @@ from builder.services.agent_run import OFFLINE_REFUSAL
 from builder.services.agent_workspace import AgentWorkspace, WorkingFiles
 from builder.services.checked_generation import CheckedGeneration, Request
 from builder.services.engine_run import ExternalEngineRun
+from builder.services.engine_run import refusal as engine_refusal
 from builder.services.preview_drafts import PreviewDrafts
 from builder.services.preview_hub import PreviewHub
 from builder.services.previews import PreviewService
@@ -157,6 +158,9 @@ class GenerationService:
                 raise InvalidInput("Agent mode changes an app that exists: build it first, then ask the agent.")
             request.approve = project.approve_changes
         request.engine = project.engine
+        if project.engine != "forja" and not request.repair_only:
+            if why := await engine_refusal(project.current_version, request.prompt.strip()):
+                raise ProviderError(why)
         if provider.name != "offline":
             # Refused here, the caller gets the budget's sentence as a 402 rather than as a generation that fails.
             first = ModelRequest(

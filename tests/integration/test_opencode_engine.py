@@ -17,6 +17,7 @@ import pytest
 
 import builder.settings
 from builder.composition import Services
+from builder.errors import ProviderError
 from builder.generation.engine import GenerationEvent
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.models import LOCAL_USER_ID
@@ -111,3 +112,16 @@ def test_what_opencode_changed_is_read_from_the_files_and_redacted() -> None:
     after = {"index.html": f"<p>{key}</p>".encode(), "logo.png": b"\xff\xd8", "same.txt": b"kept"}
     writes, deletes = changes(before, after)
     assert writes == {"index.html": b"<p>[redacted]</p>", "logo.png": b"\xff\xd8"} and deletes == ["old.txt"]
+
+
+async def test_a_request_opencode_cannot_take_is_refused_before_it_starts(
+    services: Services, sqlite_store: ProjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(builder.settings.settings, "openai_api_key", "")
+    monkeypatch.setattr(builder.settings.settings, "openai_base_url", "")
+    project_id = (await services.projects.create("Barber", {"index.html": "<h1>Barber</h1>"}, owner=LOCAL_USER_ID)).project_id
+    await services.agent.set_engine(project_id, "opencode")
+    # Refused as the call's answer (the box keeps the request, the API says 400), not as a generation that fails.
+    with pytest.raises(ProviderError, match="OpenCode works with an OpenAI-compatible model, and this Forja has none"):
+        await services.generations.start(project_id, "Make the heading green", user_id=LOCAL_USER_ID)
+    assert await sqlite_store.list_generations(project_id) == []

@@ -9,9 +9,11 @@ network closed and its folder removed when the caller is done with it, or after 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import shutil
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,6 +26,10 @@ from preview_runtime.runner import MachineRefused
 logger = logging.getLogger(__name__)
 
 HOME = ".home"  # in the scratch folder
+_PREFIX = "program-"
+# A scratch folder older than its program's lifetime and this is one a Forja that ended (killed, the machine restarted)
+# could not remove: its program died with that Forja (bubblewrap's --die-with-parent) or at its lifetime.
+_LEFT_MARGIN_S = 60
 
 
 @asynccontextmanager
@@ -35,7 +41,8 @@ async def sandboxed_program(
     lines (a limit it broke, its egress proxy's refusals)."""
     if await spawner.bubblewrap() is None:
         raise MachineRefused(spawner.no_sandbox)
-    scratch = spawner.work_dir / f"program-{secrets.token_hex(8)}"
+    await asyncio.to_thread(_remove_left, spawner.work_dir, lifetime_s + _LEFT_MARGIN_S)
+    scratch = spawner.work_dir / f"{_PREFIX}{secrets.token_hex(8)}"
     home = scratch / HOME
     await asyncio.to_thread(home.mkdir, parents=True)
     env = preview_env(0, home, extra_env)
@@ -60,3 +67,13 @@ async def sandboxed_program(
 
 def _remove(scratch: Path) -> None:
     shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _remove_left(work_dir: Path, older_than_s: float) -> None:
+    """Scratch folders left behind; a live program's is younger than its lifetime (another process's too: the forja
+    command lists a server's tools while Forja may run one), so it is never among them."""
+    cutoff = time.time() - older_than_s
+    for scratch in work_dir.glob(f"{_PREFIX}*"):
+        with contextlib.suppress(FileNotFoundError):
+            if scratch.stat().st_mtime < cutoff:
+                _remove(scratch)

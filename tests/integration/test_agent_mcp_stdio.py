@@ -13,9 +13,12 @@ import asyncio
 import io
 import json
 import logging
+import os
 import resource
 import secrets
+import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -70,7 +73,15 @@ async def test_a_servers_command_runs_in_a_sandbox_of_its_own(
     shown = json.dumps([s.model_dump(mode="json") for s in await services.mcp_servers.list(LOCAL_ACTOR)])
     assert KEY not in row.env and KEY not in shown
 
+    # What a Forja that was killed left (older than a program lives), and a session another process runs now.
+    left, live = data / "mcp-sandboxes" / "program-left", data / "mcp-sandboxes" / "program-live"
+    for folder in (left, live):
+        (folder / ".home").mkdir(parents=True)
+    os.utime(left, (time.time() - builder.settings.settings.preview_ttl_s - 3600,) * 2)
+
     listed = await services.mcp_servers.list_tools(LOCAL_ACTOR, added.id)
+    assert not left.exists() and live.exists()
+    shutil.rmtree(live)
     assert [(t.name, t.changes_things) for t in listed.tools] == [("peek", False), ("reach", False), ("write_note", True)]
     await services.mcp_servers.allow(LOCAL_ACTOR, added.id, AllowedTools(tools=["peek", "reach", "write_note"]))
     project_id = await tally(services)

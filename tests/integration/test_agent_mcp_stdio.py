@@ -77,7 +77,8 @@ async def test_a_servers_command_runs_in_a_sandbox_of_its_own(
     left, live = data / "mcp-sandboxes" / "program-left", data / "mcp-sandboxes" / "program-live"
     for folder in (left, live):
         (folder / ".home").mkdir(parents=True)
-    os.utime(left, (time.time() - builder.settings.settings.preview_ttl_s - 3600,) * 2)
+    long_ago = time.time() - builder.settings.settings.preview_ttl_s - 3600
+    os.utime(left, (long_ago, long_ago))
 
     listed = await services.mcp_servers.list_tools(LOCAL_ACTOR, added.id)
     assert not left.exists() and live.exists()

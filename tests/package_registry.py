@@ -2,13 +2,15 @@
 
 It speaks what the check asks, in the registries' own shapes: npm's full packument (`GET /<name>`, a scope's slash
 escaped as npm escapes it, `%2f`), PyPI's JSON API (`GET /pypi/<name>/json` and `/pypi/<name>/<version>/json`) and
-OSV's API (`POST /v1/querybatch` answering ids, `GET /v1/vulns/<id>`). Every request's method and path is recorded.
+OSV's API (`POST /v1/querybatch` answering ids, `GET /v1/vulns/<id>`). Every request's method and path is recorded. Served over HTTPS, it stands for a public registry behind the egress
+proxy.
 """
 
 from __future__ import annotations
 
 import json
 import multiprocessing
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,7 +89,7 @@ def days_ago(days: float) -> datetime:
 class RegistryServer:
     """Serves a Registry on 127.0.0.1; `status` other than 200 answers every request with it (an outage)."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, tls: ssl.SSLContext | None = None) -> None:
         self.registry = registry
         self.status = 200
         server = self
@@ -122,6 +124,9 @@ class RegistryServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls is not None:  # a registry's own HTTPS, its certificate from the test's authority
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def answer_get(self, path: str) -> object:
@@ -134,7 +139,11 @@ class RegistryServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
 
     def close(self) -> None:
         self.server.shutdown()

@@ -25,12 +25,15 @@ import contextlib
 import ipaddress
 import logging
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from preview_runtime.local.http_head import RequestHead, parse_request, read_head, response_status
 from preview_runtime.local.inside_bridge import CHUNK, pump, splice
+from preview_runtime.local.registry_reading import Ecosystem
+from preview_runtime.local.registry_relay import Reading, relay
 from preview_runtime.local.upstream import ProxyServer, Scheme, UpstreamProxy
 
 logger = logging.getLogger(__name__)
@@ -165,6 +168,7 @@ class EgressPolicy:
     resolve: Resolver = system_resolver
     mirrors: Collection[tuple[str, int]] = ()
     upstream: UpstreamProxy | None = None
+    reading: Reading | None = None  # the registries whose HTTPS is read, and whom to ask (registry_relay.py)
 
     def __post_init__(self) -> None:
         self.hosts = frozenset(_name(host) for host in self.hosts if host)
@@ -263,12 +267,50 @@ class EgressProxy:
             await self._answer(writer, host, f"it could not be reached {where}: {str(exc) or type(exc).__name__}", 502)
             return
         if scheme == "https":
+            kind = self.policy.reading.registry(host, port) if self.policy.reading else None
+            if kind is not None and self.policy.reading is not None:
+                await self._read(self.policy.reading, kind, (reader, writer), upstream, route, host, port)
+                return
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             await writer.drain()
             await splice((reader, writer), upstream)
             return
         upstream[1].write(_forward(request, origin, host, port, route.via))
         await _relay_one_request((reader, writer), upstream, length)
+
+    async def _read(
+        self,
+        reading: Reading,
+        kind: tuple[Ecosystem, str],
+        client: Streams,
+        upstream: Streams,
+        route: Route,
+        host: str,
+        port: int,
+    ) -> None:
+        """A registry's tunnel, read: TLS verified to the registry, the install's ended here (registry_relay.py)."""
+        try:
+            await asyncio.wait_for(upstream[1].start_tls(reading.upstream_tls, server_hostname=host), _CONNECT_TIMEOUT_S)
+        except (OSError, ssl.SSLError, TimeoutError) as exc:
+            upstream[1].close()
+            await self._answer(client[1], host, f"its TLS could not be verified: {str(exc) or type(exc).__name__}", 502)
+            return
+        # Made before the tunnel is answered: bytes of the install's TLS read by the plain stream meanwhile would be lost.
+        context = await asyncio.to_thread(reading.authority.context, host)
+        client[1].write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await client[1].start_tls(context)  # no await before it: it stops the plain stream reading at once
+
+        async def again() -> Streams:
+            streams = await self._open(route, "https", host, port)
+            await asyncio.wait_for(streams[1].start_tls(reading.upstream_tls, server_hostname=host), _CONNECT_TIMEOUT_S)
+            return streams
+
+        await relay(reading, kind, client, _once(upstream, again), self._say_once)
+
+    def _say_once(self, text: str) -> None:
+        if text not in self._told:
+            self._told.add(text)
+            self.say(text)
 
     async def _open(self, route: Route, scheme: Scheme, host: str, port: int) -> Streams:
         """A connection to the target (a tunnel, through an upstream proxy) or, for plain HTTP through an upstream
@@ -316,6 +358,16 @@ class EgressProxy:
         writer.write(f"{head}Connection: close\r\n\r\n".encode() + body)
         await writer.drain()
         writer.close()
+
+
+def _once(first: Streams, then: Callable[[], Awaitable[Streams]]) -> Callable[[], Awaitable[Streams]]:
+    """A connector whose first connection is `first` (already open), then new ones from `then`."""
+    kept = [first]
+
+    async def connect() -> Streams:
+        return kept.pop() if kept else await then()
+
+    return connect
 
 
 def _authority(host: str, port: int) -> str:

@@ -11,14 +11,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import logging
 import os
+import ssl
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from builder.services.install_gate import InstallGate
+from builder.settings.review_packages import ReviewPackageSettings
 from preview_runtime.local import LocalRunner
 from preview_runtime.local.egress import (
     DEFAULT_EGRESS_HOSTS,
@@ -30,8 +34,11 @@ from preview_runtime.local.egress import (
     registry_hosts,
     registry_refusals,
 )
+from preview_runtime.local.registry_certs import CertificateAuthority
+from preview_runtime.local.registry_relay import Reading
 from preview_runtime.local.upstream import UpstreamProxy
 from tests.integration.test_local_isolation import PROBE, _bwrap_or_fail_in_ci, _log, _running, _spec
+from tests.package_registry import Registry, RegistryServer, Version, days_ago
 
 MIRROR_BODY = b"from the mirror"
 UPSTREAM_BODY = b"from the upstream proxy"
@@ -358,3 +365,72 @@ async def test_a_sandboxed_preview_s_log_names_the_setting_when_a_registry_resol
         assert "set FORJA_NPM_REGISTRY or FORJA_PIP_INDEX_URL to its URL" in blocked[0], blocked
     finally:
         await runner.close()
+
+
+# -- the registries' traffic read (registry_relay.py): a real npm through the proxy to a registry over TLS ----------------
+
+
+async def _npm(proxy_port: int, registry: str, home: Path, *args: str) -> tuple[int, str]:
+    """A real npm sent through the egress proxy (as a sandbox's environment sends it), trusting Forja's authority."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "npm_config_cache": str(home / "cache"),
+        "npm_config_registry": registry,
+        "npm_config_update_notifier": "false",
+        "npm_config_fund": "false",
+        "npm_config_audit": "false",
+        "HTTPS_PROXY": f"http://127.0.0.1:{proxy_port}",
+        "NODE_EXTRA_CA_CERTS": str(home / "registry-ca.pem"),
+    }
+    npm = await asyncio.create_subprocess_exec(
+        "npm", *args, env=env, cwd=home, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    out, _ = await npm.communicate()
+    return npm.returncode or 0, out.decode()
+
+
+async def test_npm_through_the_proxy_is_refused_a_look_alike_with_its_sentence_and_never_offered_a_new_version(
+    tmp_path: Path,
+) -> None:
+    registry = Registry(
+        npm={
+            "left-pad": {"1.3.0": Version()},
+            "raect": {"1.0.0": Version()},  # a look-alike someone published
+            "fresh-charts": {"1.9.0": Version(), "2.0.0": Version(published=days_ago(1))},
+        }
+    )
+    real = CertificateAuthority.made("The test's public authority")  # the real registry's, which only the proxy trusts
+    upstream_tls = ssl.create_default_context(cadata=real.pem().decode())
+    over_tls = RegistryServer(registry, tls=real.context("registry.test"))
+    plain = RegistryServer(Registry(npm=registry.npm))  # the same packages, asked by the install gate itself
+    settings = ReviewPackageSettings.model_validate(
+        {"review_npm_registry": plain.url, "review_min_package_age_days": 2, "review_allowed_packages": ""}
+    )
+    gate = InstallGate(settings)
+    authority = CertificateAuthority.in_folder(tmp_path / "data")
+    (tmp_path / "registry-ca.pem").write_bytes(authority.pem())
+    reading = Reading(gate.verdict, authority, upstream_tls, {("registry.test", over_tls.port): ("npm", "/")})
+    policy = EgressPolicy(
+        hosts=(), resolve=names_to_loopback("registry.test"), mirrors=[("registry.test", over_tls.port)], reading=reading
+    )
+    said: list[str] = []
+    server = await asyncio.start_server(EgressProxy(policy, said.append).handle, "127.0.0.1", 0)
+    url, port = f"https://registry.test:{over_tls.port}/", int(server.sockets[0].getsockname()[1])
+    try:
+        assert await _npm(port, url, tmp_path, "view", "left-pad", "version") == (0, "1.3.0\n")
+        status, out = await _npm(port, url, tmp_path, "view", "raect", "version")
+        assert status != 0 and "E403" in out, out
+        assert "Forja did not let this package install: raect is one or two letters away from the popular package react" in out
+        assert any(line.startswith("Forja did not let this package install: raect") for line in said), said
+        # The day-old 2.0.0 is not offered: `latest` is the newest version old enough.
+        assert await _npm(port, url, tmp_path, "view", "fresh-charts", "version") == (0, "1.9.0\n")
+        status, out = await _npm(port, url, tmp_path, "view", "fresh-charts", "versions", "--json")
+        assert status == 0 and json.loads(out) == ["1.9.0"], out
+    finally:
+        server.close()
+        await gate.close()
+        over_tls.close()
+        plain.close()
+    # npm asked for raect's document, but the registry never saw the request: the proxy answered it.
+    assert "GET /raect" not in registry.requested and "GET /left-pad" in registry.requested, registry.requested

@@ -43,7 +43,7 @@ _KINDS: Mapping[str, Ecosystem] = {
     "PIP_INDEX_URL": "PyPI",
     "PIP_EXTRA_INDEX_URL": "PyPI",
 }
-_PYPI_PAGE = re.compile(r"/(?:simple/(?P<simple>[^/]+)/?|pypi/(?P<json>[^/]+)/json)$")
+_PYPI_PAGE = re.compile(r"/(?:\+?simple/(?P<simple>[^/]+)/?|pypi/(?P<json>[^/]+)/json)$")
 _NPM_NAME = re.compile(r"(?:@[a-z0-9][\w.~-]*/)?[a-z0-9][\w.~-]*", re.IGNORECASE)
 _ANCHOR = re.compile(r"<a\s[^>]*>\s*(?P<file>[^<\s]+)\s*</a>\s*(?:<br\s*/?>)?\s*", re.IGNORECASE)
 _SDIST = (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar")

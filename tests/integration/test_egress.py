@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import ssl
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -35,6 +36,7 @@ from preview_runtime.local.egress import (
     registry_refusals,
 )
 from preview_runtime.local.registry_certs import CertificateAuthority
+from preview_runtime.local.registry_reading import asked, without
 from preview_runtime.local.registry_relay import Reading
 from preview_runtime.local.upstream import UpstreamProxy
 from tests.integration.test_local_isolation import PROBE, _bwrap_or_fail_in_ci, _log, _running, _spec
@@ -383,14 +385,32 @@ async def _npm(proxy_port: int, registry: str, home: Path, *args: str) -> tuple[
         "HTTPS_PROXY": f"http://127.0.0.1:{proxy_port}",
         "NODE_EXTRA_CA_CERTS": str(home / "registry-ca.pem"),
     }
-    npm = await asyncio.create_subprocess_exec(
-        "npm", *args, env=env, cwd=home, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    return await _run(["npm", *args], env, home)
+
+
+async def _pip(proxy_port: int, index: str, home: Path, name: str) -> tuple[int, str]:
+    """A real pip download through the egress proxy, trusting Forja's authority as a sandbox's bundle makes it."""
+    env = {
+        "HOME": str(home),
+        "PIP_INDEX_URL": index,
+        "PIP_CERT": str(home / "registry-ca.pem"),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_NO_CACHE_DIR": "1",
+        "PIP_RETRIES": "0",
+        "HTTPS_PROXY": f"http://127.0.0.1:{proxy_port}",
+    }
+    return await _run([sys.executable, "-m", "pip", "download", "-vv", "--no-deps", "-d", str(home / "got"), name], env, home)
+
+
+async def _run(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        *argv, env=env, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
-    out, _ = await npm.communicate()
-    return npm.returncode or 0, out.decode()
+    out, _ = await process.communicate()
+    return process.returncode or 0, out.decode()
 
 
-async def test_npm_through_the_proxy_is_refused_a_look_alike_with_its_sentence_and_never_offered_a_new_version(
+async def test_npm_and_pip_through_the_proxy_are_refused_a_look_alike_with_its_sentence_and_never_offered_a_new_version(
     tmp_path: Path,
 ) -> None:
     registry = Registry(
@@ -398,39 +418,96 @@ async def test_npm_through_the_proxy_is_refused_a_look_alike_with_its_sentence_a
             "left-pad": {"1.3.0": Version()},
             "raect": {"1.0.0": Version()},  # a look-alike someone published
             "fresh-charts": {"1.9.0": Version(), "2.0.0": Version(published=days_ago(1))},
-        }
+        },
+        pypi={"requets": {"2.32.3": Version()}},
     )
-    real = CertificateAuthority.made("The test's public authority")  # the real registry's, which only the proxy trusts
-    upstream_tls = ssl.create_default_context(cadata=real.pem().decode())
-    over_tls = RegistryServer(registry, tls=real.context("registry.test"))
-    plain = RegistryServer(Registry(npm=registry.npm))  # the same packages, asked by the install gate itself
+    # The real registries' authority, which only the proxy trusts: one certificate per name the test serves.
+    real = CertificateAuthority.made("The test's public authority")
+    served_tls = real.context("registry.test")
+    served_tls.sni_callback = lambda sock, name, _context: setattr(sock, "context", real.context(name or "registry.test"))
+    over_tls = RegistryServer(registry, tls=served_tls)
+    plain = RegistryServer(Registry(npm=registry.npm, pypi=registry.pypi))  # the same packages, asked by the gate itself
     settings = ReviewPackageSettings.model_validate(
-        {"review_npm_registry": plain.url, "review_min_package_age_days": 2, "review_allowed_packages": ""}
+        {
+            "review_npm_registry": plain.url,
+            "review_pypi_url": f"{plain.url}/pypi",
+            "review_min_package_age_days": 2,
+            "review_allowed_packages": "",
+        }
     )
     gate = InstallGate(settings)
     authority = CertificateAuthority.in_folder(tmp_path / "data")
     (tmp_path / "registry-ca.pem").write_bytes(authority.pem())
-    reading = Reading(gate.verdict, authority, upstream_tls, {("registry.test", over_tls.port): ("npm", "/")})
+    npm_at, pypi_at = ("registry.test", over_tls.port), ("pypi.test", over_tls.port)
+    reading = Reading(gate.verdict, authority, ssl.create_default_context(cadata=real.pem().decode()), {
+        npm_at: ("npm", "/"), pypi_at: ("PyPI", "/")
+    })  # fmt: skip
     policy = EgressPolicy(
-        hosts=(), resolve=names_to_loopback("registry.test"), mirrors=[("registry.test", over_tls.port)], reading=reading
+        hosts=(), resolve=names_to_loopback("registry.test", "pypi.test"), mirrors=[npm_at, pypi_at], reading=reading
     )
     said: list[str] = []
     server = await asyncio.start_server(EgressProxy(policy, said.append).handle, "127.0.0.1", 0)
     url, port = f"https://registry.test:{over_tls.port}/", int(server.sockets[0].getsockname()[1])
     try:
-        assert await _npm(port, url, tmp_path, "view", "left-pad", "version") == (0, "1.3.0\n")
-        status, out = await _npm(port, url, tmp_path, "view", "raect", "version")
-        assert status != 0 and "E403" in out, out
-        assert "Forja did not let this package install: raect is one or two letters away from the popular package react" in out
-        assert any(line.startswith("Forja did not let this package install: raect") for line in said), said
-        # The day-old 2.0.0 is not offered: `latest` is the newest version old enough.
-        assert await _npm(port, url, tmp_path, "view", "fresh-charts", "version") == (0, "1.9.0\n")
+        # The day-old 2.0.0 is not offered: the install (npm's short documents) takes the newest version old enough...
+        (tmp_path / "package.json").write_text("{}")
+        status, out = await _npm(port, url, tmp_path, "install", "--dry-run", "fresh-charts", "left-pad")
+        assert status == 0 and "add fresh-charts 1.9.0\n" in out and "add left-pad 1.3.0\n" in out, out
+        # ... and the whole document (npm view's) does not list it.
         status, out = await _npm(port, url, tmp_path, "view", "fresh-charts", "versions", "--json")
         assert status == 0 and json.loads(out) == ["1.9.0"], out
+        status, out = await _npm(port, url, tmp_path, "view", "raect", "version")
+        assert status != 0 and "E403" in out, out
+        assert (
+            "403 Forbidden - GET " in out
+            and "/raect - Forja did not let this package install: raect is one or two letters away from the popular package react"
+            in out
+        )
+        status, out = await _npm(port, url, tmp_path, "view", "react-auth-magic-kit", "version")
+        assert "Forja did not let this package install: The package react-auth-magic-kit does not exist on npm" in out, out
+        assert any(line.startswith("Forja did not let this package install: raect") for line in said), said
+        status, out = await _pip(port, f"https://pypi.test:{over_tls.port}/simple/", tmp_path, "requets")
+        # pip says only that no version was found; the sentence is in its verbose output, and the preview's log.
+        assert status != 0 and "No matching distribution found for requets" in out, out
+        assert "403 Client Error: Forja did not let this package install: requets is one or two letters away" in out, out
+        assert any(line.startswith("Forja did not let this package install: requets") for line in said), said
     finally:
         server.close()
         await gate.close()
         over_tls.close()
         plain.close()
-    # npm asked for raect's document, but the registry never saw the request: the proxy answered it.
-    assert "GET /raect" not in registry.requested and "GET /left-pad" in registry.requested, registry.requested
+    # Asked for raect's document and requets' page, the registry never saw either: the proxy answered them.
+    assert registry.requested == ["GET /fresh-charts", "GET /left-pad", "GET /fresh-charts"], registry.requested
+
+
+def test_the_documents_read_and_the_versions_held_back_in_each_shape() -> None:
+    assert [asked("npm", "/", "GET", path) for path in ("/left-pad", "/@acme%2fforms", "/@acme/forms?write=true")] == [
+        "left-pad",
+        "@acme/forms",
+        "@acme/forms",
+    ]
+    for path in ("/left-pad/-/left-pad-1.3.0.tgz", "/-/v1/search?text=x", "/-/npm/v1/security/advisories/bulk"):
+        assert asked("npm", "/", "GET", path) is None, path
+    assert asked("npm", "/repository/npm/", "GET", "/repository/npm/left-pad") == "left-pad"  # a mirror's own path
+    assert asked("npm", "/", "POST", "/left-pad") is None
+    pypi = ["/simple/Fresh-ORM/", "/root/pypi/+simple/fresh-orm", "/pypi/fresh-orm/json", "/packages/fresh_orm-0.2.0.tar.gz"]
+    assert [asked("PyPI", "/", "GET", path) for path in pypi] == ["Fresh-ORM", "fresh-orm", "fresh-orm", None]  # devpi: +simple
+
+    held = frozenset({"2.0.0"})
+    packument = {
+        "dist-tags": {"latest": "2.0.0", "next": "2.0.0", "old": "1.2.0"},
+        "versions": {"1.2.0": {}, "1.10.0": {}, "2.0.0": {}, "3.0.0-rc.1": {}},
+        "time": {"created": "x", "1.2.0": "x", "2.0.0": "y"},
+    }
+    kept = json.loads(without("npm", json.dumps(packument).encode(), "application/json", held) or b"")
+    assert kept["dist-tags"] == {"old": "1.2.0", "latest": "1.10.0"}  # semver's order, not the text's; no pre-release
+    assert list(kept["versions"]) == ["1.2.0", "1.10.0", "3.0.0-rc.1"] and "2.0.0" not in kept["time"]
+
+    files = ["fresh_orm-2.0.0-py3-none-any.whl", "fresh_orm-2.0.0.tar.gz", "fresh_orm-1.0.0.tar.gz"]
+    page = "".join(f'<a href="https://files.test/{f}#sha256=0">{f}</a><br/>\n' for f in files)
+    kept_page = (without("PyPI", f"<html><body>\n{page}</body></html>".encode(), "text/html", held) or b"").decode()
+    assert "2.0.0" not in kept_page and ">fresh_orm-1.0.0.tar.gz</a>" in kept_page
+    simple = {"files": [{"filename": f} for f in files], "versions": ["1.0.0", "2.0.0"]}
+    kept = json.loads(without("PyPI", json.dumps(simple).encode(), "application/vnd.pypi.simple.v1+json", held) or b"")
+    assert kept == {"files": [{"filename": "fresh_orm-1.0.0.tar.gz"}], "versions": ["1.0.0"]}
+    assert without("npm", b"not json", "application/json", held) is None  # passed on as it came

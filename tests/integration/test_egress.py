@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -410,23 +411,24 @@ async def _run(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[int, st
     return process.returncode or 0, out.decode()
 
 
-async def test_npm_and_pip_through_the_proxy_are_refused_a_look_alike_with_its_sentence_and_never_offered_a_new_version(
-    tmp_path: Path,
-) -> None:
+@contextlib.asynccontextmanager
+async def read_registry(tmp_path: Path, name: str = "registry.test") -> AsyncIterator[tuple[RegistryServer, Reading]]:
+    """A registry over TLS on loopback (its certificate for `name`, or any name asked for, from an authority only the
+    proxy trusts), the same packages on plain HTTP for the install gate itself, and how the proxy reads it, asking that gate:
+    left-pad is fine, raect a look-alike someone published, fresh-charts' 2.0.0 a day old, requets PyPI's look-alike."""
     registry = Registry(
         npm={
             "left-pad": {"1.3.0": Version()},
-            "raect": {"1.0.0": Version()},  # a look-alike someone published
+            "raect": {"1.0.0": Version()},
             "fresh-charts": {"1.9.0": Version(), "2.0.0": Version(published=days_ago(1))},
         },
         pypi={"requets": {"2.32.3": Version()}},
     )
-    # The real registries' authority, which only the proxy trusts: one certificate per name the test serves.
     real = CertificateAuthority.made("The test's public authority")
-    served_tls = real.context("registry.test")
-    served_tls.sni_callback = lambda sock, name, _context: setattr(sock, "context", real.context(name or "registry.test"))
+    served_tls = real.context(name)
+    served_tls.sni_callback = lambda sock, asked, _context: setattr(sock, "context", real.context(asked or name))
     over_tls = RegistryServer(registry, tls=served_tls)
-    plain = RegistryServer(Registry(npm=registry.npm, pypi=registry.pypi))  # the same packages, asked by the gate itself
+    plain = RegistryServer(Registry(npm=registry.npm, pypi=registry.pypi))
     settings = ReviewPackageSettings.model_validate(
         {
             "review_npm_registry": plain.url,
@@ -438,10 +440,26 @@ async def test_npm_and_pip_through_the_proxy_are_refused_a_look_alike_with_its_s
     gate = InstallGate(settings)
     authority = CertificateAuthority.in_folder(tmp_path / "data")
     (tmp_path / "registry-ca.pem").write_bytes(authority.pem())
+    try:
+        yield over_tls, Reading(gate.verdict, authority, ssl.create_default_context(cadata=real.pem().decode()))
+    finally:
+        await gate.close()
+        over_tls.close()
+        plain.close()
+
+
+async def test_npm_and_pip_through_the_proxy_are_refused_a_look_alike_with_its_sentence_and_never_offered_a_new_version(
+    tmp_path: Path,
+) -> None:
+    async with read_registry(tmp_path) as (over_tls, reading):
+        await _through_the_proxy(tmp_path, over_tls, reading)
+    # Asked for raect's document and requets' page, the registry never saw either: the proxy answered them.
+    assert over_tls.registry.requested == ["GET /fresh-charts", "GET /left-pad", "GET /fresh-charts"]
+
+
+async def _through_the_proxy(tmp_path: Path, over_tls: RegistryServer, reading: Reading) -> None:
     npm_at, pypi_at = ("registry.test", over_tls.port), ("pypi.test", over_tls.port)
-    reading = Reading(gate.verdict, authority, ssl.create_default_context(cadata=real.pem().decode()), {
-        npm_at: ("npm", "/"), pypi_at: ("PyPI", "/")
-    })  # fmt: skip
+    reading = dataclasses.replace(reading, registries={npm_at: ("npm", "/"), pypi_at: ("PyPI", "/")})
     policy = EgressPolicy(
         hosts=(), resolve=names_to_loopback("registry.test", "pypi.test"), mirrors=[npm_at, pypi_at], reading=reading
     )
@@ -473,11 +491,6 @@ async def test_npm_and_pip_through_the_proxy_are_refused_a_look_alike_with_its_s
         assert any(line.startswith("Forja did not let this package install: requets") for line in said), said
     finally:
         server.close()
-        await gate.close()
-        over_tls.close()
-        plain.close()
-    # Asked for raect's document and requets' page, the registry never saw either: the proxy answered them.
-    assert registry.requested == ["GET /fresh-charts", "GET /left-pad", "GET /fresh-charts"], registry.requested
 
 
 def test_the_documents_read_and_the_versions_held_back_in_each_shape() -> None:
@@ -511,3 +524,26 @@ def test_the_documents_read_and_the_versions_held_back_in_each_shape() -> None:
     kept = json.loads(without("PyPI", json.dumps(simple).encode(), "application/vnd.pypi.simple.v1+json", held) or b"")
     assert kept == {"files": [{"filename": "fresh_orm-1.0.0.tar.gz"}], "versions": ["1.0.0"]}
     assert without("npm", b"not json", "application/json", held) is None  # passed on as it came
+
+
+async def test_a_sandboxed_preview_s_own_npm_trusts_the_proxy_and_is_refused_a_look_alike(tmp_path: Path) -> None:
+    """What a person types in the preview's terminal or a script runs: npm inside bubblewrap, trusting the proxy's
+    certificates through the variables its network gives it. Its registry is a mirror at localhost (the test's registry
+    is on loopback), which npm sends through the proxy too once the sandbox's NO_PROXY, naming it, is emptied."""
+    _bwrap_or_fail_in_ci()
+    async with read_registry(tmp_path, "localhost") as (over_tls, reading):
+        registry = f"https://localhost:{over_tls.port}/"
+        env = {"npm_config_registry": registry, "npm_config_update_notifier": "false"}
+        runner = LocalRunner(tmp_path / "work", sandbox=True, egress_hosts=(), env=env, reading=reading)
+        try:
+            lines, sink = _log()
+            npm = "NO_PROXY= no_proxy= npm"  # localhost, the test's registry, through the proxy like any registry
+            dev = f"{npm} view raect version; {npm} view fresh-charts version; python probe.py"
+            await runner.start(_spec("gate1", {"probe.py": PROBE}, dev), sink)  # pyright: ignore[reportArgumentType]
+            await _running(runner, "gate1", within=30)
+        finally:
+            await runner.close()
+    text = "\n".join(lines)
+    assert f"403 Forbidden - GET {registry}raect - Forja did not let this package install" in text, text
+    assert "1.9.0" in lines, text
+    assert over_tls.registry.requested == ["GET /fresh-charts"]  # raect's was answered by the proxy

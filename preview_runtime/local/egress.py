@@ -32,8 +32,8 @@ from urllib.parse import urlsplit
 
 from preview_runtime.local.http_head import RequestHead, parse_request, read_head, response_status
 from preview_runtime.local.inside_bridge import CHUNK, pump, splice
-from preview_runtime.local.registry_reading import Ecosystem
-from preview_runtime.local.registry_relay import Reading, relay
+from preview_runtime.local.registry_reading import Ecosystem, Verdict
+from preview_runtime.local.registry_relay import Reading, answer_without, relay, uncompressed, verdict_for
 from preview_runtime.local.upstream import ProxyServer, Scheme, UpstreamProxy
 
 logger = logging.getLogger(__name__)
@@ -260,6 +260,15 @@ class EgressProxy:
         if isinstance(route, Refusal):
             await self._answer(writer, host, route.why, 403, route.advice)
             return
+        reading = self.policy.reading
+        kind = reading.registry(host, port) if reading is not None else None
+        verdict = Verdict()
+        if scheme == "http" and reading is not None and kind is not None:  # a mirror's plain HTTP: read as it comes
+            verdict = await verdict_for(reading, kind, request, origin, writer, self._say_once)
+            if verdict.refusal:
+                writer.close()
+                return
+            request = uncompressed(request) if verdict.held_back else request
         try:
             upstream = await self._open(route, scheme, host, port)
         except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
@@ -267,15 +276,21 @@ class EgressProxy:
             await self._answer(writer, host, f"it could not be reached {where}: {str(exc) or type(exc).__name__}", 502)
             return
         if scheme == "https":
-            kind = self.policy.reading.registry(host, port) if self.policy.reading else None
-            if kind is not None and self.policy.reading is not None:
-                await self._read(self.policy.reading, kind, (reader, writer), upstream, route, host, port)
+            if kind is not None and reading is not None:
+                await self._read(reading, kind, (reader, writer), upstream, route, host, port)
                 return
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             await writer.drain()
             await splice((reader, writer), upstream)
             return
         upstream[1].write(_forward(request, origin, host, port, route.via))
+        if verdict.held_back and kind is not None:
+            try:
+                await answer_without(request, upstream, writer, kind[0], verdict.held_back)
+            finally:
+                for end in (writer, upstream[1]):
+                    end.close()
+            return
         await _relay_one_request((reader, writer), upstream, length)
 
     async def _read(

@@ -10,6 +10,7 @@ Everything else (tarballs, files, searches) is relayed as it comes, both connect
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gzip
 import logging
 import ssl
@@ -71,7 +72,7 @@ async def relay(
     reading: Reading, kind: tuple[Ecosystem, str], client: Streams, connect: Connect, say: Callable[[str], None]
 ) -> None:
     """Serve the install's requests on `client` until it closes, reaching the registry through `connect`."""
-    ecosystem, base = kind
+    ecosystem = kind[0]
     server: Streams | None = None
     try:
         while True:
@@ -80,13 +81,8 @@ async def relay(
             except asyncio.IncompleteReadError:
                 return  # the install is done with this connection
             body = await client[0].readexactly(request.body_length())
-            name = asked(ecosystem, base, request.method, request.target)
-            verdict = await reading.check(ecosystem, name) if name else Verdict()
+            verdict = await verdict_for(reading, kind, request, request.target, client[1], say)
             if verdict.refusal:
-                say(verdict.refusal)
-                logger.info("install refused %s %s", ecosystem, name)
-                client[1].write(refused(ecosystem, verdict.refusal))
-                await client[1].drain()
                 continue
             server, response = await _exchange(server, connect, _outgoing(request, bool(verdict.held_back)) + body)
             keep = await _answer(response, request, server, client[1], ecosystem, verdict.held_back)
@@ -97,13 +93,46 @@ async def relay(
             writer.close()
 
 
+async def verdict_for(
+    reading: Reading,
+    kind: tuple[Ecosystem, str],
+    request: RequestHead,
+    target: str,
+    client: asyncio.StreamWriter,
+    say: Callable[[str], None],
+) -> Verdict:
+    """What the install may have of the package whose document `request` asks for (everything, for any other request);
+    a refusal is answered to `client` and said."""
+    ecosystem, base = kind
+    name = asked(ecosystem, base, request.method, target)
+    verdict = await reading.check(ecosystem, name) if name else Verdict()
+    if verdict.refusal:
+        say(verdict.refusal)
+        logger.info("install refused %s %s", ecosystem, name)
+        client.write(refused(ecosystem, verdict.refusal))
+        await client.drain()
+    return verdict
+
+
+async def answer_without(
+    request: RequestHead, server: Streams, client: asyncio.StreamWriter, ecosystem: Ecosystem, held: frozenset[str]
+) -> None:
+    """A plain-HTTP registry's answer (one per connection) to a document with versions held back, without them."""
+    head = await read_head(server[0])
+    await _answer(_response(head), request, server, client, ecosystem, held)
+
+
+def uncompressed(request: RequestHead) -> RequestHead:
+    """The request asking for its answer uncompressed (an answer that is changed is read whole)."""
+    headers = [(key, value) for key, value in request.headers if key.lower() != "accept-encoding"]
+    return dataclasses.replace(request, headers=[*headers, ("Accept-Encoding", "identity")])
+
+
 def _outgoing(request: RequestHead, whole: bool) -> bytes:
     """The request for the registry: the same, but for a proxy's headers; uncompressed when its answer is changed."""
+    request = uncompressed(request) if whole else request
     lines = [f"{request.method} {request.target} {request.version}"]
-    dropped = _HOP | ({"accept-encoding"} if whole else set())
-    lines += [f"{key}: {value}" for key, value in request.headers if key.lower() not in dropped]
-    if whole:
-        lines.append("Accept-Encoding: identity")
+    lines += [f"{key}: {value}" for key, value in request.headers if key.lower() not in _HOP]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
@@ -122,7 +151,10 @@ async def _exchange(server: Streams | None, connect: Connect, outgoing: bytes) -
 async def _sent(server: Streams, outgoing: bytes) -> _Response:
     server[1].write(outgoing)
     await server[1].drain()
-    head = await read_head(server[0])
+    return _response(await read_head(server[0]))
+
+
+def _response(head: bytes) -> _Response:
     line, *rest = head.decode("latin-1").split("\r\n")
     headers = [(key, value.strip()) for key, sep, value in (field.partition(":") for field in rest if field) if sep]
     return _Response(int(line.split(" ", 2)[1]), head, headers)

@@ -412,7 +412,9 @@ async def _run(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[int, st
 
 
 @contextlib.asynccontextmanager
-async def read_registry(tmp_path: Path, name: str = "registry.test") -> AsyncIterator[tuple[RegistryServer, Reading]]:
+async def read_registry(
+    tmp_path: Path, name: str = "registry.test"
+) -> AsyncIterator[tuple[RegistryServer, RegistryServer, Reading]]:
     """A registry over TLS on loopback (its certificate for `name`, or any name asked for, from an authority only the
     proxy trusts), the same packages on plain HTTP for the install gate itself, and how the proxy reads it, asking that gate:
     left-pad is fine, raect a look-alike someone published, fresh-charts' 2.0.0 a day old, requets PyPI's look-alike."""
@@ -441,7 +443,7 @@ async def read_registry(tmp_path: Path, name: str = "registry.test") -> AsyncIte
     authority = CertificateAuthority.in_folder(tmp_path / "data")
     (tmp_path / "registry-ca.pem").write_bytes(authority.pem())
     try:
-        yield over_tls, Reading(gate.verdict, authority, ssl.create_default_context(cadata=real.pem().decode()))
+        yield over_tls, plain, Reading(gate.verdict, authority, ssl.create_default_context(cadata=real.pem().decode()))
     finally:
         await gate.close()
         over_tls.close()
@@ -451,10 +453,26 @@ async def read_registry(tmp_path: Path, name: str = "registry.test") -> AsyncIte
 async def test_npm_and_pip_through_the_proxy_are_refused_a_look_alike_with_its_sentence_and_never_offered_a_new_version(
     tmp_path: Path,
 ) -> None:
-    async with read_registry(tmp_path) as (over_tls, reading):
+    async with read_registry(tmp_path) as (over_tls, plain, reading):
         await _through_the_proxy(tmp_path, over_tls, reading)
+        await _a_plain_http_mirror(plain, reading)
     # Asked for raect's document and requets' page, the registry never saw either: the proxy answered them.
     assert over_tls.registry.requested == ["GET /fresh-charts", "GET /left-pad", "GET /fresh-charts"]
+
+
+async def _a_plain_http_mirror(plain: RegistryServer, reading: Reading) -> None:
+    """A mirror on plain HTTP is read the same way, one request per connection."""
+    mirror = ("plain.test", plain.port)
+    reading = dataclasses.replace(reading, registries={mirror: ("npm", "/")})
+    policy = EgressPolicy(hosts=(), resolve=names_to_loopback("plain.test"), mirrors=[mirror], reading=reading)
+    async with served(EgressProxy(policy, [].append)) as path:
+        ask = "GET http://plain.test:{}/{} HTTP/1.1\r\nAccept: application/json\r\nAccept-Encoding: gzip\r\n\r\n"
+        answer = await exchange(path, ask.format(plain.port, "raect").encode())
+        assert answer.startswith(b"HTTP/1.1 403 Forbidden\r\n"), answer
+        assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"].startswith("Forja did not let this package install: raect")
+        head, _, body = (await exchange(path, ask.format(plain.port, "fresh-charts").encode())).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and f"Content-Length: {len(body)}".encode() in head, head
+        assert list(json.loads(body)["versions"]) == ["1.9.0"] and json.loads(body)["dist-tags"] == {"latest": "1.9.0"}
 
 
 async def _through_the_proxy(tmp_path: Path, over_tls: RegistryServer, reading: Reading) -> None:
@@ -531,7 +549,7 @@ async def test_a_sandboxed_preview_s_own_npm_trusts_the_proxy_and_is_refused_a_l
     certificates through the variables its network gives it. Its registry is a mirror at localhost (the test's registry
     is on loopback), which npm sends through the proxy too once the sandbox's NO_PROXY, naming it, is emptied."""
     _bwrap_or_fail_in_ci()
-    async with read_registry(tmp_path, "localhost") as (over_tls, reading):
+    async with read_registry(tmp_path, "localhost") as (over_tls, _, reading):
         registry = f"https://localhost:{over_tls.port}/"
         env = {"npm_config_registry": registry, "npm_config_update_notifier": "false"}
         runner = LocalRunner(tmp_path / "work", sandbox=True, egress_hosts=(), env=env, reading=reading)

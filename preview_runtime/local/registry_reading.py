@@ -93,7 +93,8 @@ def refused(ecosystem: Ecosystem, sentence: str) -> bytes:
 def without(ecosystem: Ecosystem, body: bytes, content_type: str, held: frozenset[str]) -> bytes | None:
     """A package's document without the `held` versions; None when it is not a shape read here (passed as it is)."""
     if "html" in content_type:
-        return _ANCHOR.sub(lambda m: "" if _file_version(m["file"]) in held else m[0], body.decode()).encode()
+        page = body.decode("utf-8", "surrogateescape")
+        return _ANCHOR.sub(lambda m: "" if _file_version(m["file"]) in held else m[0], page).encode("utf-8", "surrogateescape")
     try:
         data = json.loads(body)
     except ValueError:

@@ -29,7 +29,8 @@ Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 Connect = Callable[[], Awaitable[Streams]]
 # Headers of one hop only, and those a changed answer no longer matches.
 _HOP = frozenset({"proxy-connection", "proxy-authorization", "connection", "keep-alive"})
-_CHANGED = frozenset({"content-length", "transfer-encoding", "content-encoding", "etag", "last-modified"})
+_FRAMING = frozenset({"content-length", "transfer-encoding"})
+_CHANGED = _FRAMING | {"content-encoding", "etag", "last-modified"}
 _DECODERS: Mapping[str, Callable[[bytes], bytes]] = {
     "": lambda data: data,
     "identity": lambda data: data,
@@ -62,9 +63,10 @@ class _Response:
     def header(self, name: str) -> str:
         return next((value for key, value in self.headers if key.lower() == name), "")
 
-    def changed(self, body: bytes) -> bytes:
+    def changed(self, body: bytes, dropped: frozenset[str] = _CHANGED) -> bytes:
+        """This answer with `body`, whole (its length said), without the headers `dropped`."""
         line = self.head.split(b"\r\n", 1)[0].decode("latin-1")
-        kept = [f"{key}: {value}" for key, value in self.headers if key.lower() not in _CHANGED]
+        kept = [f"{key}: {value}" for key, value in self.headers if key.lower() not in dropped]
         return ("\r\n".join([line, *kept, f"Content-Length: {len(body)}"]) + "\r\n\r\n").encode("latin-1") + body
 
 
@@ -176,9 +178,8 @@ async def _answer(
     delimited = bodiless or chunked or length.isdigit()
     if held and response.status == 200 and not bodiless:
         body = await (_chunks(server[0], None) if chunked else _read(server[0], int(length) if length.isdigit() else -1))
-        decode = _DECODERS.get(response.header("content-encoding").lower())
-        changed = without(ecosystem, decode(body), response.header("content-type").lower(), held) if decode else None
-        client.write(response.changed(changed) if changed is not None else response.changed(body))
+        changed = _without(ecosystem, body, response, held)
+        client.write(response.changed(changed) if changed is not None else response.changed(body, _FRAMING))
         await client.drain()
         return delimited and not closes
     client.write(response.head)
@@ -188,6 +189,16 @@ async def _answer(
         await _copy(server[0], client, int(length) if length.isdigit() else -1)
     await client.drain()
     return delimited and not closes
+
+
+def _without(ecosystem: Ecosystem, body: bytes, response: _Response, held: frozenset[str]) -> bytes | None:
+    """The document without the held versions; None when it cannot be read (an encoding not read here, a damaged
+    one): passed on as it came."""
+    decode = _DECODERS.get(response.header("content-encoding").lower())
+    try:
+        return without(ecosystem, decode(body), response.header("content-type").lower(), held) if decode else None
+    except (OSError, EOFError, zlib.error):
+        return None
 
 
 def _header(request: RequestHead, name: str) -> str:

@@ -38,7 +38,9 @@ INSIDE_BRIDGE = "/run/forja-bridge.py"
 _BRIDGE_SOURCE = Path(__file__).with_name("inside_bridge.py")
 CA_FILE = "registry-ca.pem"  # in the sandbox's folder of sockets, at INSIDE_DIR there
 BUNDLE_FILE = "ca-bundle.pem"
+NPM_CA_FILE = "npm-ca.pem"
 _BUNDLE_VARS = ("SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE")
+_NPM_CAFILE = ("npm_config_cafile", "NPM_CONFIG_CAFILE")
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
@@ -117,7 +119,12 @@ class SandboxNetwork:
         (self.directory / CA_FILE).write_bytes(b"\n".join([authority, extra]))
         (self.directory / BUNDLE_FILE).write_bytes(b"\n".join([system, extra, authority]))
         bundle = f"{INSIDE_DIR}/{BUNDLE_FILE}"
-        return {"NODE_EXTRA_CA_CERTS": f"{INSIDE_DIR}/{CA_FILE}"} | dict.fromkeys(_BUNDLE_VARS, bundle)
+        trusted = {"NODE_EXTRA_CA_CERTS": f"{INSIDE_DIR}/{CA_FILE}"} | dict.fromkeys(_BUNDLE_VARS, bundle)
+        # npm's cafile replaces Node's authorities instead of adding to them: the operator's, with Forja's.
+        if cafile := next((env[name] for name in _NPM_CAFILE if env.get(name)), ""):
+            (self.directory / NPM_CA_FILE).write_bytes(b"\n".join([_read(cafile), authority]))
+            trusted |= dict.fromkeys(_NPM_CAFILE, f"{INSIDE_DIR}/{NPM_CA_FILE}")
+        return trusted
 
     def bwrap_args(self) -> list[str]:
         return ["--bind", str(self.directory), INSIDE_DIR, "--ro-bind", str(_BRIDGE_SOURCE), INSIDE_BRIDGE]

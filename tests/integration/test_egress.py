@@ -551,7 +551,15 @@ async def test_a_sandboxed_preview_s_own_npm_trusts_the_proxy_and_is_refused_a_l
     _bwrap_or_fail_in_ci()
     async with read_registry(tmp_path, "localhost") as (over_tls, _, reading):
         registry = f"https://localhost:{over_tls.port}/"
-        env = {"npm_config_registry": registry, "npm_config_update_notifier": "false"}
+        # An operator's npm cafile (a corporate proxy's authority), which npm trusts instead of Node's: kept, with Forja's.
+        corporate = tmp_path / "corporate-ca.pem"
+        corporate.write_bytes(CertificateAuthority.made("A corporate proxy's authority").pem())
+        env = {
+            "npm_config_registry": registry,
+            "npm_config_cafile": str(corporate),
+            "npm_config_update_notifier": "false",
+            "npm_config_fetch_retries": "0",  # a certificate refused fails at once, not after a minute of retries
+        }
         runner = LocalRunner(tmp_path / "work", sandbox=True, egress_hosts=(), env=env, reading=reading)
         try:
             lines, sink = _log()

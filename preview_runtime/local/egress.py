@@ -320,7 +320,8 @@ class EgressProxy:
             await asyncio.wait_for(streams[1].start_tls(reading.upstream_tls, server_hostname=host), _CONNECT_TIMEOUT_S)
             return streams
 
-        await relay(reading, kind, client, _once(upstream, again), self._say_once)
+        authority = host if port == 443 else _authority(host, port)
+        await relay(reading, kind, client, _once(upstream, again), self._say_once, authority)
 
     def _say_once(self, text: str) -> None:
         if text not in self._told:

@@ -71,9 +71,16 @@ class _Response:
 
 
 async def relay(
-    reading: Reading, kind: tuple[Ecosystem, str], client: Streams, connect: Connect, say: Callable[[str], None]
+    reading: Reading,
+    kind: tuple[Ecosystem, str],
+    client: Streams,
+    connect: Connect,
+    say: Callable[[str], None],
+    host: str,
 ) -> None:
-    """Serve the install's requests on `client` until it closes, reaching the registry through `connect`."""
+    """Serve the install's requests on `client` until it closes, reaching the registry through `connect`; each
+    request's Host is the registry's (`host`), whatever the install wrote: a CDN serving many sites behind the
+    registry's address must not serve it another."""
     ecosystem = kind[0]
     server: Streams | None = None
     try:
@@ -86,7 +93,7 @@ async def relay(
             verdict = await verdict_for(reading, kind, request, request.target, client[1], say)
             if verdict.refusal:
                 continue
-            server, response = await _exchange(server, connect, _outgoing(request, bool(verdict.held_back)) + body)
+            server, response = await _exchange(server, connect, _outgoing(request, host, bool(verdict.held_back)) + body)
             keep = await _answer(response, request, server, client[1], ecosystem, verdict.held_back)
             if not keep:
                 return
@@ -130,11 +137,12 @@ def uncompressed(request: RequestHead) -> RequestHead:
     return dataclasses.replace(request, headers=[*headers, ("Accept-Encoding", "identity")])
 
 
-def _outgoing(request: RequestHead, whole: bool) -> bytes:
-    """The request for the registry: the same, but for a proxy's headers; uncompressed when its answer is changed."""
+def _outgoing(request: RequestHead, host: str, whole: bool) -> bytes:
+    """The request for the registry: the same, but for a proxy's headers and its Host; uncompressed when its answer is
+    changed."""
     request = uncompressed(request) if whole else request
-    lines = [f"{request.method} {request.target} {request.version}"]
-    lines += [f"{key}: {value}" for key, value in request.headers if key.lower() not in _HOP]
+    lines = [f"{request.method} {request.target} {request.version}", f"Host: {host}"]
+    lines += [f"{key}: {value}" for key, value in request.headers if key.lower() not in {*_HOP, "host"}]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 

@@ -38,6 +38,7 @@ class Registry:
     pypi: dict[str, dict[str, Version]] = field(default_factory=dict)
     advisories: dict[tuple[str, str, str], list[dict[str, Any]]] = field(default_factory=dict)
     requested: list[str] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)  # each request's Host header
 
     def packument(self, name: str) -> dict[str, Any] | None:
         versions = self.npm.get(name)
@@ -102,6 +103,7 @@ class RegistryServer:
 
             def do_GET(self) -> None:
                 server.registry.requested.append(f"GET {self.path}")
+                server.registry.hosts.append(self.headers.get("Host", ""))
                 self.answer(server.answer_get(unquote(self.path)))
 
             def do_POST(self) -> None:

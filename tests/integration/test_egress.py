@@ -456,8 +456,9 @@ async def test_npm_and_pip_through_the_proxy_are_refused_a_look_alike_with_its_s
     async with read_registry(tmp_path) as (over_tls, plain, reading):
         await _through_the_proxy(tmp_path, over_tls, reading)
         await _a_plain_http_mirror(plain, reading)
+    assert set(over_tls.registry.hosts) == {f"registry.test:{over_tls.port}"}  # the fronted one's too
     # Asked for raect's document and requets' page, the registry never saw either: the proxy answered them.
-    assert over_tls.registry.requested == ["GET /fresh-charts", "GET /left-pad", "GET /fresh-charts"]
+    assert over_tls.registry.requested == ["GET /left-pad", "GET /fresh-charts", "GET /left-pad", "GET /fresh-charts"]
 
 
 async def _a_plain_http_mirror(plain: RegistryServer, reading: Reading) -> None:
@@ -485,6 +486,15 @@ async def _through_the_proxy(tmp_path: Path, over_tls: RegistryServer, reading: 
     server = await asyncio.start_server(EgressProxy(policy, said.append).handle, "127.0.0.1", 0)
     url, port = f"https://registry.test:{over_tls.port}/", int(server.sockets[0].getsockname()[1])
     try:
+        # A request naming another site in its Host goes to the registry under the registry's own name.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"CONNECT registry.test:{over_tls.port} HTTP/1.1\r\n\r\n".encode())
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 200")
+        trusting = ssl.create_default_context(cafile=tmp_path / "registry-ca.pem")
+        await writer.start_tls(trusting, server_hostname="registry.test")
+        writer.write(b"GET /left-pad HTTP/1.1\r\nHost: elsewhere.test\r\nConnection: close\r\n\r\n")
+        assert (await reader.read()).startswith(b"HTTP/1.1 200")
+        writer.close()
         # The day-old 2.0.0 is not offered: the install (npm's short documents) takes the newest version old enough...
         (tmp_path / "package.json").write_text("{}")
         status, out = await _npm(port, url, tmp_path, "install", "--dry-run", "fresh-charts", "left-pad")

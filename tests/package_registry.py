@@ -2,7 +2,8 @@
 
 It speaks what the check asks, in the registries' own shapes: npm's full packument (`GET /<name>`, a scope's slash
 escaped as npm escapes it, `%2f`), PyPI's JSON API (`GET /pypi/<name>/json` and `/pypi/<name>/<version>/json`) and
-OSV's API (`POST /v1/querybatch` answering ids, `GET /v1/vulns/<id>`). Every request's method and path is recorded. Served over HTTPS, it stands for a public registry behind the egress
+OSV's API (`POST /v1/querybatch` answering ids, `GET /v1/vulns/<id>`), and PyPI's simple index in JSON
+(`GET /simple/<name>/`, as pip asks). Every request's method and path is recorded. Served over HTTPS, it stands for a public registry behind the egress
 proxy.
 """
 
@@ -68,6 +69,14 @@ class Registry:
             return {"info": {"name": name, "version": version}, "urls": files(versions[version])}
         return {"info": {"name": name}, "releases": {v: files(f) for v, f in versions.items()}}
 
+    def simple(self, name: str) -> dict[str, Any] | None:
+        """PyPI's simple index page of a project, in JSON (PEP 691): one source file per version."""
+        versions = self.pypi.get(name)
+        if versions is None:
+            return None
+        files = [{"filename": f"{name}-{v}.tar.gz", "url": f"/files/{name}-{v}.tar.gz", "hashes": {}} for v in versions]
+        return {"meta": {"api-version": "1.1"}, "name": name, "files": files, "versions": list(versions)}
+
     def querybatch(self, body: dict[str, Any]) -> dict[str, Any]:
         results = []
         for query in body["queries"]:
@@ -104,6 +113,10 @@ class RegistryServer:
             def do_GET(self) -> None:
                 server.registry.requested.append(f"GET {self.path}")
                 server.registry.hosts.append(self.headers.get("Host", ""))
+                parts = unquote(self.path).strip("/").split("/")
+                if parts[0] == "simple" and len(parts) == 2:  # pip's question, in the form it asks for first
+                    self.answer(server.registry.simple(parts[1]), "application/vnd.pypi.simple.v1+json")
+                    return
                 self.answer(server.answer_get(unquote(self.path)))
 
             def do_POST(self) -> None:
@@ -112,11 +125,11 @@ class RegistryServer:
                 server.registry.requested.append(f"POST {self.path}")
                 self.answer(server.registry.querybatch(body) if self.path == "/v1/querybatch" else None)
 
-            def answer(self, data: object) -> None:
+            def answer(self, data: object, kind: str = "application/json") -> None:
                 status = server.status if server.status != 200 else (404 if data is None else 200)
                 payload = json.dumps(data if status == 200 else {"error": "not here"}).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)

@@ -389,8 +389,8 @@ async def _npm(proxy_port: int, registry: str, home: Path, *args: str) -> tuple[
     return await _run(["npm", *args], env, home)
 
 
-async def _pip(proxy_port: int, index: str, home: Path, name: str) -> tuple[int, str]:
-    """A real pip download through the egress proxy, trusting Forja's authority as a sandbox's bundle makes it."""
+async def _pip(proxy_port: int, index: str, home: Path, *args: str) -> tuple[int, str]:
+    """A real pip through the egress proxy, trusting Forja's authority as a sandbox's bundle makes it."""
     env = {
         "HOME": str(home),
         "PIP_INDEX_URL": index,
@@ -400,7 +400,7 @@ async def _pip(proxy_port: int, index: str, home: Path, name: str) -> tuple[int,
         "PIP_RETRIES": "0",
         "HTTPS_PROXY": f"http://127.0.0.1:{proxy_port}",
     }
-    return await _run([sys.executable, "-m", "pip", "download", "-vv", "--no-deps", "-d", str(home / "got"), name], env, home)
+    return await _run([sys.executable, "-m", "pip", *args], env, home)
 
 
 async def _run(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
@@ -417,14 +417,14 @@ async def read_registry(
 ) -> AsyncIterator[tuple[RegistryServer, RegistryServer, Reading]]:
     """A registry over TLS on loopback (its certificate for `name`, or any name asked for, from an authority only the
     proxy trusts), the same packages on plain HTTP for the install gate itself, and how the proxy reads it, asking that gate:
-    left-pad is fine, raect a look-alike someone published, fresh-charts' 2.0.0 a day old, requets PyPI's look-alike."""
+    left-pad is fine, raect a look-alike someone published, fresh-charts' 2.0.0 a day old, requets PyPI's look-alike, fresh-orm's 1.1.0 hours old."""
     registry = Registry(
         npm={
             "left-pad": {"1.3.0": Version()},
             "raect": {"1.0.0": Version()},
             "fresh-charts": {"1.9.0": Version(), "2.0.0": Version(published=days_ago(1))},
         },
-        pypi={"requets": {"2.32.3": Version()}},
+        pypi={"requets": {"2.32.3": Version()}, "fresh-orm": {"1.0.0": Version(), "1.1.0": Version(published=days_ago(0.2))}},
     )
     real = CertificateAuthority.made("The test's public authority")
     served_tls = real.context(name)
@@ -456,9 +456,18 @@ async def test_npm_and_pip_through_the_proxy_are_refused_a_look_alike_with_its_s
     async with read_registry(tmp_path) as (over_tls, plain, reading):
         await _through_the_proxy(tmp_path, over_tls, reading)
         await _a_plain_http_mirror(plain, reading)
-    assert set(over_tls.registry.hosts) == {f"registry.test:{over_tls.port}"}  # the fronted one's too
+    assert set(over_tls.registry.hosts) == {
+        f"registry.test:{over_tls.port}",
+        f"pypi.test:{over_tls.port}",
+    }  # the fronted one's too
     # Asked for raect's document and requets' page, the registry never saw either: the proxy answered them.
-    assert over_tls.registry.requested == ["GET /left-pad", "GET /fresh-charts", "GET /left-pad", "GET /fresh-charts"]
+    assert over_tls.registry.requested == [
+        "GET /left-pad",
+        "GET /fresh-charts",
+        "GET /left-pad",
+        "GET /fresh-charts",
+        "GET /simple/fresh-orm/",
+    ]
 
 
 async def _a_plain_http_mirror(plain: RegistryServer, reading: Reading) -> None:
@@ -512,10 +521,14 @@ async def _through_the_proxy(tmp_path: Path, over_tls: RegistryServer, reading: 
         status, out = await _npm(port, url, tmp_path, "view", "react-auth-magic-kit", "version")
         assert "Forja did not let this package install: The package react-auth-magic-kit does not exist on npm" in out, out
         assert any(line.startswith("Forja did not let this package install: raect") for line in said), said
-        status, out = await _pip(port, f"https://pypi.test:{over_tls.port}/simple/", tmp_path, "requets")
+        index = f"https://pypi.test:{over_tls.port}/simple/"
+        status, out = await _pip(port, index, tmp_path, "download", "-vv", "--no-deps", "-d", str(tmp_path / "got"), "requets")
         # pip says only that no version was found; the sentence is in its verbose output, and the preview's log.
         assert status != 0 and "No matching distribution found for requets" in out, out
         assert "403 Client Error: Forja did not let this package install: requets is one or two letters away" in out, out
+        # PyPI's index (its JSON form) comes without the version published hours ago.
+        status, out = await _pip(port, index, tmp_path, "index", "versions", "fresh-orm")
+        assert status == 0 and "Available versions: 1.0.0\n" in out, out
         assert any(line.startswith("Forja did not let this package install: requets") for line in said), said
     finally:
         server.close()

@@ -454,6 +454,8 @@ async def test_npm_and_pip_through_the_proxy_are_refused_a_look_alike_with_its_s
     tmp_path: Path,
 ) -> None:
     async with read_registry(tmp_path) as (over_tls, plain, reading):
+        assert (tmp_path / "data" / "registry-ca.key").stat().st_mode & 0o777 == 0o600  # made there, for Forja's user
+        assert CertificateAuthority.in_folder(tmp_path / "data").pem() == reading.authority.pem()  # made once
         await _through_the_proxy(tmp_path, over_tls, reading)
         await _a_plain_http_mirror(plain, reading)
     assert set(over_tls.registry.hosts) == {

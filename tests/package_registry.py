@@ -2,13 +2,16 @@
 
 It speaks what the check asks, in the registries' own shapes: npm's full packument (`GET /<name>`, a scope's slash
 escaped as npm escapes it, `%2f`), PyPI's JSON API (`GET /pypi/<name>/json` and `/pypi/<name>/<version>/json`) and
-OSV's API (`POST /v1/querybatch` answering ids, `GET /v1/vulns/<id>`). Every request's method and path is recorded.
+OSV's API (`POST /v1/querybatch` answering ids, `GET /v1/vulns/<id>`), and PyPI's simple index in JSON
+(`GET /simple/<name>/`, as pip asks). Every request's method and path is recorded. Served over HTTPS, it stands for a public registry behind the egress
+proxy.
 """
 
 from __future__ import annotations
 
 import json
 import multiprocessing
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +39,7 @@ class Registry:
     pypi: dict[str, dict[str, Version]] = field(default_factory=dict)
     advisories: dict[tuple[str, str, str], list[dict[str, Any]]] = field(default_factory=dict)
     requested: list[str] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)  # each request's Host header
 
     def packument(self, name: str) -> dict[str, Any] | None:
         versions = self.npm.get(name)
@@ -65,6 +69,14 @@ class Registry:
             return {"info": {"name": name, "version": version}, "urls": files(versions[version])}
         return {"info": {"name": name}, "releases": {v: files(f) for v, f in versions.items()}}
 
+    def simple(self, name: str) -> dict[str, Any] | None:
+        """PyPI's simple index page of a project, in JSON (PEP 691): one source file per version."""
+        versions = self.pypi.get(name)
+        if versions is None:
+            return None
+        files = [{"filename": f"{name}-{v}.tar.gz", "url": f"/files/{name}-{v}.tar.gz", "hashes": {}} for v in versions]
+        return {"meta": {"api-version": "1.1"}, "name": name, "files": files, "versions": list(versions)}
+
     def querybatch(self, body: dict[str, Any]) -> dict[str, Any]:
         results = []
         for query in body["queries"]:
@@ -87,7 +99,7 @@ def days_ago(days: float) -> datetime:
 class RegistryServer:
     """Serves a Registry on 127.0.0.1; `status` other than 200 answers every request with it (an outage)."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, tls: ssl.SSLContext | None = None) -> None:
         self.registry = registry
         self.status = 200
         server = self
@@ -100,6 +112,11 @@ class RegistryServer:
 
             def do_GET(self) -> None:
                 server.registry.requested.append(f"GET {self.path}")
+                server.registry.hosts.append(self.headers.get("Host", ""))
+                parts = unquote(self.path).strip("/").split("/")
+                if parts[0] == "simple" and len(parts) == 2:  # pip's question, in the form it asks for first
+                    self.answer(server.registry.simple(parts[1]), "application/vnd.pypi.simple.v1+json")
+                    return
                 self.answer(server.answer_get(unquote(self.path)))
 
             def do_POST(self) -> None:
@@ -108,11 +125,11 @@ class RegistryServer:
                 server.registry.requested.append(f"POST {self.path}")
                 self.answer(server.registry.querybatch(body) if self.path == "/v1/querybatch" else None)
 
-            def answer(self, data: object) -> None:
+            def answer(self, data: object, kind: str = "application/json") -> None:
                 status = server.status if server.status != 200 else (404 if data is None else 200)
                 payload = json.dumps(data if status == 200 else {"error": "not here"}).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
@@ -122,6 +139,9 @@ class RegistryServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls is not None:  # a registry's own HTTPS, its certificate from the test's authority
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def answer_get(self, path: str) -> object:
@@ -134,7 +154,11 @@ class RegistryServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
 
     def close(self) -> None:
         self.server.shutdown()

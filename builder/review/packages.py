@@ -50,6 +50,24 @@ async def package_findings(
     return ordered([finding for part in parts for finding in part])
 
 
+async def young_versions(
+    ecosystem: Ecosystem, name: str, client: httpx.AsyncClient, settings: ReviewPackageSettings | None = None
+) -> frozenset[str]:
+    """The versions of a package younger than the minimum age: none for a name the admin vouches for, or when the
+    registry cannot say (an outage holds nothing back)."""
+    chosen = settings if settings is not None else forja_settings
+    days = chosen.review_min_package_age_days
+    if not days or name.lower() in chosen.allowed_packages or (ecosystem == "PyPI" and not chosen.review_pypi_url):
+        return frozenset()
+    ask = Asker(client, chosen.review_package_timeout_s, asyncio.Semaphore(chosen.review_package_lookups))
+    try:
+        found = await look_up(ask, ecosystem, [(name, "")], _npm_registry(chosen), chosen.review_pypi_url)
+    except Unreachable:
+        return frozenset()
+    since = datetime.now(UTC) - timedelta(days=days)
+    return frozenset(v for v, release in found[(name, "")].releases.items() if release.published and release.published > since)
+
+
 def _misspellings(found: list[Dependency], allowed: frozenset[str]) -> dict[tuple[Ecosystem, str], str]:
     """Each name that looks like a misspelling of a popular package, to that package."""
     typos: dict[tuple[Ecosystem, str], str] = {}

@@ -185,11 +185,18 @@ async def _pypi(ask: Asker, base: str, name: str, version: str) -> Package:
 def _from_pypi(data: Any, version: str) -> Package:
     if not isinstance(data, dict):
         raise Unreachable("PyPI", "answered with something that is not package information")
+    if not version:  # the project's page: each release's first upload (the install gate holds the young back)
+        releases = listed if isinstance(listed := data.get("releases"), dict) else {}
+        return Package(True, {v: _pypi_release(files) for v, files in releases.items() if isinstance(files, list)})
     files = data.get("urls")
-    if not version or not isinstance(files, list):  # the name exists; the pinned version (if any) does not
+    if not isinstance(files, list):  # the name exists; the pinned version does not
         return Package(True, {})
+    return Package(True, {version: _pypi_release(files)})
+
+
+def _pypi_release(files: list[Any]) -> Release:
     files = [file for file in files if isinstance(file, dict)]
     times = [when for file in files if (when := _when(file.get("upload_time_iso_8601")))]
     yanked = bool(files) and all(file.get("yanked") for file in files)
     reason = next((str(file.get("yanked_reason") or "") for file in files if file.get("yanked_reason")), "")
-    return Package(True, {version: Release(min(times, default=None), (reason or "yanked") if yanked else "")})
+    return Release(min(times, default=None), (reason or "yanked") if yanked else "")

@@ -17,6 +17,7 @@ network pays the registry's wait once, not at every start.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Mapping
 
 import httpx
@@ -24,10 +25,12 @@ import httpx
 from builder.errors import PackagesRefused
 from builder.review.findings import Finding
 from builder.review.install_commands import install_manifests
-from builder.review.packages import package_findings
+from builder.review.lockfiles import Ecosystem
+from builder.review.packages import package_findings, young_versions
 from builder.review.registry import cached, remember
 from builder.settings import settings
 from builder.settings.review_packages import ReviewPackageSettings
+from preview_runtime.local.registry_reading import Verdict
 
 MANIFESTS = frozenset({"package.json", "requirements.txt", "pyproject.toml"})
 # Read with them: the scopes it sends to a private registry are not asked about on the public one.
@@ -75,6 +78,13 @@ def command_refusal(findings: list[Finding]) -> str:
     return f"The command was not run: {stopped[0]} Ask for the package by its right name, or for another one."
 
 
+def package_refusal(findings: list[Finding]) -> str:
+    """The sentence an installer in a sandbox prints when the registry's answer for a package is refused."""
+    if (stopped := _named(findings)) is None:
+        return ""
+    return f"Forja did not let this package install: {stopped[0]} Ask for the package by its right name, or another one."
+
+
 class InstallGate:
     """Asks the packages check about a project's manifests before a sandbox installs them; PackagesRefused when one
     of its names should not be installed."""
@@ -97,6 +107,21 @@ class InstallGate:
         asked = install_manifests(line)
         if asked and (sentence := await self._answer(asked, command_refusal)):
             raise PackagesRefused(sentence)
+
+    async def verdict(self, ecosystem: Ecosystem, name: str) -> Verdict:
+        """What an installer in a sandbox may have of one package, asked of the registry through the egress proxy
+        (preview_runtime/local/registry_relay.py): a name a manifest naming it would be refused for is refused; its
+        versions younger than the minimum age are held back, so the install picks an older one."""
+        manifest = json.dumps({"dependencies": {name: "latest"}}) if ecosystem == "npm" else f"{name}\n"
+        asked = {"package.json" if ecosystem == "npm" else "requirements.txt": manifest.encode()}
+        key = ("install-gate-package", self._key(asked), "verdict")
+        found = cached(key)
+        if not isinstance(found, Verdict):
+            refusal = await self._answer(asked, package_refusal)
+            held = frozenset() if refusal else await young_versions(ecosystem, name, self._client, self._settings)
+            found = Verdict(refusal, held)
+            remember(key, found)
+        return found
 
     async def _answer(self, asked: Mapping[str, bytes], said: Callable[[list[Finding]], str]) -> str:
         key = ("install-gate", self._key(asked), said.__name__)  # kept as long as the registries' answers

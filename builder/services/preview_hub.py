@@ -103,7 +103,7 @@ class PreviewHub:
         # Each state change reaches the registry in order, from one writer.
         self._updates: asyncio.Queue[tuple[str, PreviewInfo]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
-        self.runners = WorkerRunners()
+        self.runners = WorkerRunners(gate.verdict)
         # Keys admitted (see launch and wake) whose preview does not count yet where the admissions look: as starting.
         self._admitted: dict[str, PreviewInfo] = {}
         # What admits the wake of a parked preview whose address was asked for, by kind of key (project id -> refusal).

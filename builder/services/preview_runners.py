@@ -8,9 +8,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import ssl
 from collections.abc import Awaitable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
+
+import httpx
 
 from builder.errors import PreviewError, PreviewRefused
 from builder.settings import settings
@@ -22,6 +25,9 @@ from preview_runtime.listening import Deadlines
 from preview_runtime.local import LocalRunner
 from preview_runtime.local.egress import EgressPolicy, registry_hosts
 from preview_runtime.local.limits import Limits
+from preview_runtime.local.registry_certs import CertificateAuthority
+from preview_runtime.local.registry_reading import PackageCheck
+from preview_runtime.local.registry_relay import Reading
 from preview_runtime.local.upstream import UpstreamProxy
 from preview_runtime.manager import PreviewManager
 from preview_runtime.page_scripts import add_to_pages
@@ -29,6 +35,8 @@ from preview_runtime.runner import MachineRefused, Runner, RunnerError
 from preview_runtime.runner_choice import SERVER_RUNNERS
 
 log = logging.getLogger(__name__)
+
+CA_FOLDER = "registry-ca"  # in the data folder: the authority sandboxes trust for their registries (registry_certs.py)
 
 
 def offline_env() -> dict[str, str]:
@@ -157,7 +165,20 @@ def local_work_dir() -> Path:
     return settings.data_dir / "previews"
 
 
-def local_runner() -> Runner:
+def install_reading(check: PackageCheck) -> Reading:
+    """How the local runner's egress proxy reads the registries' traffic: each package an install asks for is asked
+    of `check` (the install gate), with certificates from the authority kept in the data folder, and the registries
+    verified as Forja's own requests verify them (with the extra CA a corporate proxy needs)."""
+    upstream = httpx.create_ssl_context()
+    if settings.preview_extra_ca:
+        try:
+            upstream.load_verify_locations(settings.preview_extra_ca)
+        except (OSError, ssl.SSLError) as exc:
+            log.warning("the extra CA %s could not be read for the registries: %s", settings.preview_extra_ca, exc)
+    return Reading(check, CertificateAuthority.in_folder(settings.data_dir / CA_FOLDER), upstream)
+
+
+def local_runner(reading: Reading | None = None) -> Runner:
     return LocalRunner(
         local_work_dir(),
         ttl_seconds=settings.preview_ttl_s,
@@ -170,6 +191,7 @@ def local_runner() -> Runner:
         upstream_proxy=UpstreamProxy.from_env(os.environ),
         limits=local_limits(),
         allow_unsandboxed=settings.allow_unsandboxed,
+        reading=reading,
     )
 
 
@@ -218,7 +240,8 @@ class WorkerRunners:
     """This worker's runners: the local runner, and the engine's (Docker, the swarm) once the preview image is there;
     a missing image is built in the background, and the engine's runners join the manager when it is ready."""
 
-    def __init__(self) -> None:
+    def __init__(self, check: PackageCheck | None = None) -> None:
+        self._check = check  # the install gate, asked about each package the local runner's installs fetch
         self.image = PreviewImage(settings.preview_image, on_change=self._image_changed)
         # Set while a missing preview image is built at start; it ends once Docker runs previews (or cannot).
         self.preparation: asyncio.Task[ImageStatus] | None = None
@@ -230,7 +253,7 @@ class WorkerRunners:
         runners: dict[str, Runner] = {}
         unavailable = turned_off()
         if "local" in wanted_runners():
-            runners["local"] = local_runner()
+            runners["local"] = local_runner(install_reading(self._check) if self._check else None)
         image = await self.image.check() if engine_runners() else None
         if image is not None and image.state == ImageState.ready:
             await _add_engine_runners(runners, unavailable, image.image)

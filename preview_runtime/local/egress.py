@@ -25,12 +25,15 @@ import contextlib
 import ipaddress
 import logging
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from preview_runtime.local.http_head import RequestHead, parse_request, read_head, response_status
 from preview_runtime.local.inside_bridge import CHUNK, pump, splice
+from preview_runtime.local.registry_reading import Ecosystem, Verdict
+from preview_runtime.local.registry_relay import Reading, answer_without, relay, uncompressed, verdict_for
 from preview_runtime.local.upstream import ProxyServer, Scheme, UpstreamProxy
 
 logger = logging.getLogger(__name__)
@@ -169,6 +172,7 @@ class EgressPolicy:
     # Names that lead to a relay of Forja's own on the host's loopback (engines/relay.py: an external coding agent's
     # way to its model), by plain HTTP only: name -> the relay's port.
     relays: Mapping[str, int] = field(default_factory=dict)
+    reading: Reading | None = None  # the registries whose HTTPS is read, and whom to ask (registry_relay.py)
 
     def __post_init__(self) -> None:
         self.hosts = frozenset(_name(host) for host in self.hosts if host)
@@ -262,6 +266,15 @@ class EgressProxy:
         if isinstance(route, Refusal):
             await self._answer(writer, host, route.why, 403, route.advice)
             return
+        reading = self.policy.reading
+        kind = reading.registry(host, port) if reading is not None else None
+        verdict = Verdict()
+        if scheme == "http" and reading is not None and kind is not None:  # a mirror's plain HTTP: read as it comes
+            verdict = await verdict_for(reading, kind, request, origin, writer, self._say_once)
+            if verdict.refusal:
+                writer.close()
+                return
+            request = uncompressed(request) if verdict.held_back else request
         try:
             upstream = await self._open(route, scheme, host, port)
         except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
@@ -269,12 +282,57 @@ class EgressProxy:
             await self._answer(writer, host, f"it could not be reached {where}: {str(exc) or type(exc).__name__}", 502)
             return
         if scheme == "https":
+            if kind is not None and reading is not None:
+                await self._read(reading, kind, (reader, writer), upstream, route, host, port)
+                return
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             await writer.drain()
             await splice((reader, writer), upstream)
             return
         upstream[1].write(_forward(request, origin, host, port, route.via))
+        if verdict.held_back and kind is not None:
+            try:
+                await answer_without(request, upstream, writer, kind[0], verdict.held_back)
+            finally:
+                for end in (writer, upstream[1]):
+                    end.close()
+            return
         await _relay_one_request((reader, writer), upstream, length)
+
+    async def _read(
+        self,
+        reading: Reading,
+        kind: tuple[Ecosystem, str],
+        client: Streams,
+        upstream: Streams,
+        route: Route,
+        host: str,
+        port: int,
+    ) -> None:
+        """A registry's tunnel, read: TLS verified to the registry, the install's ended here (registry_relay.py)."""
+        try:
+            await asyncio.wait_for(upstream[1].start_tls(reading.upstream_tls, server_hostname=host), _CONNECT_TIMEOUT_S)
+        except (OSError, ssl.SSLError, TimeoutError) as exc:
+            upstream[1].close()
+            await self._answer(client[1], host, f"its TLS could not be verified: {str(exc) or type(exc).__name__}", 502)
+            return
+        # Made before the tunnel is answered: bytes of the install's TLS read by the plain stream meanwhile would be lost.
+        context = await asyncio.to_thread(reading.authority.context, host)
+        client[1].write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await client[1].start_tls(context)  # no await before it: it stops the plain stream reading at once
+
+        async def again() -> Streams:
+            streams = await self._open(route, "https", host, port)
+            await asyncio.wait_for(streams[1].start_tls(reading.upstream_tls, server_hostname=host), _CONNECT_TIMEOUT_S)
+            return streams
+
+        authority = host if port == 443 else _authority(host, port)
+        await relay(reading, kind, client, _once(upstream, again), self._say_once, authority)
+
+    def _say_once(self, text: str) -> None:
+        if text not in self._told:
+            self._told.add(text)
+            self.say(text)
 
     async def _open(self, route: Route, scheme: Scheme, host: str, port: int) -> Streams:
         """A connection to the target (a tunnel, through an upstream proxy) or, for plain HTTP through an upstream
@@ -322,6 +380,16 @@ class EgressProxy:
         writer.write(f"{head}Connection: close\r\n\r\n".encode() + body)
         await writer.drain()
         writer.close()
+
+
+def _once(first: Streams, then: Callable[[], Awaitable[Streams]]) -> Callable[[], Awaitable[Streams]]:
+    """A connector whose first connection is `first` (already open), then new ones from `then`."""
+    kept = [first]
+
+    async def connect() -> Streams:
+        return kept.pop() if kept else await then()
+
+    return connect
 
 
 def _authority(host: str, port: int) -> str:

@@ -19,11 +19,12 @@ import os
 import shlex
 import shutil
 import socket
+import ssl
 import stat
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
 import httpx
@@ -35,6 +36,11 @@ EGRESS_PORT = 47801  # the proxy's port inside each namespace (its own: nothing 
 INSIDE_DIR = "/run/forja"
 INSIDE_BRIDGE = "/run/forja-bridge.py"
 _BRIDGE_SOURCE = Path(__file__).with_name("inside_bridge.py")
+CA_FILE = "registry-ca.pem"  # in the sandbox's folder of sockets, at INSIDE_DIR there
+BUNDLE_FILE = "ca-bundle.pem"
+NPM_CA_FILE = "npm-ca.pem"
+_BUNDLE_VARS = ("SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE")
+_NPM_CAFILE = ("npm_config_cafile", "NPM_CONFIG_CAFILE")
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
@@ -52,6 +58,13 @@ def proxy_env(url: str = f"http://127.0.0.1:{EGRESS_PORT}") -> dict[str, str]:
     return {name: url for name in names} | local | {"NODE_USE_ENV_PROXY": "1"}
 
 
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        return b""
+
+
 async def open_network(policy: EgressPolicy, env: dict[str, str], say: Callable[[str], None]) -> SandboxNetwork:
     """A sandbox's network, its egress proxy serving, and `env` sending installs through it."""
     network = SandboxNetwork(policy, say)
@@ -61,6 +74,8 @@ async def open_network(policy: EgressPolicy, env: dict[str, str], say: Callable[
         await network.close()
         raise
     env |= proxy_env()
+    if policy.reading is not None:
+        env |= await asyncio.to_thread(network.trust, policy.reading.authority.pem(), env)
     return network
 
 
@@ -92,6 +107,24 @@ class SandboxNetwork:
         self._inbound = await asyncio.start_server(self._tracked(self._pass_in), "127.0.0.1", 0)
         self.host_port = int(self._inbound.sockets[0].getsockname()[1])
         return self.host_port
+
+    def trust(self, authority: bytes, env: Mapping[str, str]) -> dict[str, str]:
+        """Variables making the sandbox's installs trust the egress proxy's registry certificates (registry_certs.py)
+        besides what they trust already: Node adds NODE_EXTRA_CA_CERTS to its own authorities; pip, requests and
+        OpenSSL read one bundle, the machine's authorities with it. The operator's extra authority (a corporate
+        proxy's) stays in both."""
+        extra = b"".join(_read(env.get(name, "")) for name in ("NODE_EXTRA_CA_CERTS", "PIP_CERT") if env.get(name))
+        paths = ssl.get_default_verify_paths()
+        system = _read(env.get("SSL_CERT_FILE", "") or paths.cafile or paths.openssl_cafile)
+        (self.directory / CA_FILE).write_bytes(b"\n".join([authority, extra]))
+        (self.directory / BUNDLE_FILE).write_bytes(b"\n".join([system, extra, authority]))
+        bundle = f"{INSIDE_DIR}/{BUNDLE_FILE}"
+        trusted = {"NODE_EXTRA_CA_CERTS": f"{INSIDE_DIR}/{CA_FILE}"} | dict.fromkeys(_BUNDLE_VARS, bundle)
+        # npm's cafile replaces Node's authorities instead of adding to them: the operator's, with Forja's.
+        if cafile := next((env[name] for name in _NPM_CAFILE if env.get(name)), ""):
+            (self.directory / NPM_CA_FILE).write_bytes(b"\n".join([_read(cafile), authority]))
+            trusted |= dict.fromkeys(_NPM_CAFILE, f"{INSIDE_DIR}/{NPM_CA_FILE}")
+        return trusted
 
     def bwrap_args(self) -> list[str]:
         return ["--bind", str(self.directory), INSIDE_DIR, "--ro-bind", str(_BRIDGE_SOURCE), INSIDE_BRIDGE]

@@ -52,6 +52,7 @@ from preview_runtime.local.network import SandboxNetwork
 from preview_runtime.local.preparation import Preparation, install_ahead
 from preview_runtime.local.processes import LINUX, end_group, kill_group, resident_bytes, start_ticks
 from preview_runtime.local.records import Parked, hashes, read_kept, read_record, write_record
+from preview_runtime.local.registry_relay import Reading
 from preview_runtime.local.shell import open_pty_shell
 from preview_runtime.local.spawn import TMP_DIR, Spawner
 from preview_runtime.local.supervise import LocalRun, supervise
@@ -95,6 +96,7 @@ class LocalRunner(Runner):
         upstream_proxy: UpstreamProxy | None = None,
         limits: Limits | None = None,
         allow_unsandboxed: bool = False,
+        reading: Reading | None = None,
     ) -> None:
         """`env`: extra variables for every preview (a registry mirror, a CA bundle); `sandbox=False` never uses bwrap.
 
@@ -108,7 +110,8 @@ class LocalRunner(Runner):
         `sandbox=False` runs them without it (tests).
 
         `egress_hosts`: the hosts sandboxed installs may reach, besides the registries `env` names (egress.py);
-        `upstream_proxy`: the machine's own proxy, through which they are reached (`UpstreamProxy.from_env`).
+        `upstream_proxy`: the machine's own proxy, through which they are reached (`UpstreamProxy.from_env`);
+        `reading`: how the egress proxy reads the registries' traffic, asking about each package (registry_relay.py).
         """
         self.work_dir = Path(work_dir)
         self.npm_seed = npm_seed
@@ -117,7 +120,9 @@ class LocalRunner(Runner):
         self.deadlines = deadlines or Deadlines()
         self.extra_env = dict(env or {})
         self.sandbox = sandbox
-        self._spawner = Spawner(self.work_dir, sandbox, allow_unsandboxed, limits or Limits(), egress_hosts, upstream_proxy)
+        self._spawner = Spawner(
+            self.work_dir, sandbox, allow_unsandboxed, limits or Limits(), egress_hosts, upstream_proxy, reading
+        )
         self._runs: dict[str, LocalRun] = {}
         self._parked: dict[str, Parked] = {}
         self._deps = DepsCache(self.work_dir / _DEPS)

@@ -15,6 +15,8 @@ from pathlib import Path
 from preview_runtime.local.egress import EgressPolicy, registry_hosts
 from preview_runtime.local.limits import CgroupTree, Confinement, Limits, describe, find_cgroups, remove_stale, watch
 from preview_runtime.local.network import SandboxNetwork, open_network
+from preview_runtime.local.registry_reading import registries
+from preview_runtime.local.registry_relay import Reading
 from preview_runtime.local.sandbox import (
     ENVIRONMENT_FILE,
     NO_SANDBOX,
@@ -52,6 +54,7 @@ class Spawner:
         limits: Limits,
         egress_hosts: Collection[str],
         upstream_proxy: UpstreamProxy | None = None,
+        reading: Reading | None = None,
     ) -> None:
         """`sandbox=False` never uses bubblewrap (tests); without it (or where it cannot make a sandbox) processes
         are refused unless `allow_unsandboxed`."""
@@ -61,6 +64,7 @@ class Spawner:
         self.limits = limits
         self.egress_hosts = tuple(egress_hosts)
         self.upstream_proxy = upstream_proxy
+        self.reading = reading
         self._bwrap: str | None = None
         self._probed = False
         self._warned_no_sandbox = False
@@ -125,7 +129,8 @@ class Spawner:
         if relays:
             policy = EgressPolicy((), relays=dict(relays))
         else:
-            policy = EgressPolicy(self.egress_hosts, mirrors=registry_hosts(env), upstream=self.upstream_proxy)
+            reading = self.reading and dataclasses.replace(self.reading, registries=registries(env, self.egress_hosts))
+            policy = EgressPolicy(self.egress_hosts, mirrors=registry_hosts(env), upstream=self.upstream_proxy, reading=reading)
         return await open_network(policy, env, say)
 
     async def spawn(

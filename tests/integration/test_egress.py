@@ -11,14 +11,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
+import json
 import logging
 import os
+import ssl
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from builder.services.install_gate import InstallGate
+from builder.settings.review_packages import ReviewPackageSettings
 from preview_runtime.local import LocalRunner
 from preview_runtime.local.egress import (
     DEFAULT_EGRESS_HOSTS,
@@ -30,8 +36,12 @@ from preview_runtime.local.egress import (
     registry_hosts,
     registry_refusals,
 )
+from preview_runtime.local.registry_certs import CertificateAuthority
+from preview_runtime.local.registry_reading import asked, without
+from preview_runtime.local.registry_relay import Reading
 from preview_runtime.local.upstream import UpstreamProxy
 from tests.integration.test_local_isolation import PROBE, _bwrap_or_fail_in_ci, _log, _running, _spec
+from tests.package_registry import Registry, RegistryServer, Version, days_ago
 
 MIRROR_BODY = b"from the mirror"
 UPSTREAM_BODY = b"from the upstream proxy"
@@ -358,3 +368,233 @@ async def test_a_sandboxed_preview_s_log_names_the_setting_when_a_registry_resol
         assert "set FORJA_NPM_REGISTRY or FORJA_PIP_INDEX_URL to its URL" in blocked[0], blocked
     finally:
         await runner.close()
+
+
+# -- the registries' traffic read (registry_relay.py): a real npm through the proxy to a registry over TLS ----------------
+
+
+async def _npm(proxy_port: int, registry: str, home: Path, *args: str) -> tuple[int, str]:
+    """A real npm sent through the egress proxy (as a sandbox's environment sends it), trusting Forja's authority."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "npm_config_cache": str(home / "cache"),
+        "npm_config_registry": registry,
+        "npm_config_update_notifier": "false",
+        "npm_config_fund": "false",
+        "npm_config_audit": "false",
+        "HTTPS_PROXY": f"http://127.0.0.1:{proxy_port}",
+        "NODE_EXTRA_CA_CERTS": str(home / "registry-ca.pem"),
+    }
+    return await _run(["npm", *args], env, home)
+
+
+async def _pip(proxy_port: int, index: str, home: Path, *args: str) -> tuple[int, str]:
+    """A real pip through the egress proxy, trusting Forja's authority as a sandbox's bundle makes it."""
+    env = {
+        "HOME": str(home),
+        "PIP_INDEX_URL": index,
+        "PIP_CERT": str(home / "registry-ca.pem"),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_NO_CACHE_DIR": "1",
+        "PIP_RETRIES": "0",
+        "HTTPS_PROXY": f"http://127.0.0.1:{proxy_port}",
+    }
+    return await _run([sys.executable, "-m", "pip", *args], env, home)
+
+
+async def _run(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        *argv, env=env, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    out, _ = await process.communicate()
+    return process.returncode or 0, out.decode()
+
+
+@contextlib.asynccontextmanager
+async def read_registry(
+    tmp_path: Path, name: str = "registry.test"
+) -> AsyncIterator[tuple[RegistryServer, RegistryServer, Reading]]:
+    """A registry over TLS on loopback (its certificate for `name`, or any name asked for, from an authority only the
+    proxy trusts), the same packages on plain HTTP for the install gate itself, and how the proxy reads it, asking that gate:
+    left-pad is fine, raect a look-alike someone published, fresh-charts' 2.0.0 a day old, requets PyPI's look-alike, fresh-orm's 1.1.0 hours old."""
+    registry = Registry(
+        npm={
+            "left-pad": {"1.3.0": Version()},
+            "raect": {"1.0.0": Version()},
+            "fresh-charts": {"1.9.0": Version(), "2.0.0": Version(published=days_ago(1))},
+        },
+        pypi={"requets": {"2.32.3": Version()}, "fresh-orm": {"1.0.0": Version(), "1.1.0": Version(published=days_ago(0.2))}},
+    )
+    real = CertificateAuthority.made("The test's public authority")
+    served_tls = real.context(name)
+    served_tls.sni_callback = lambda sock, asked, _context: setattr(sock, "context", real.context(asked or name))
+    over_tls = RegistryServer(registry, tls=served_tls)
+    plain = RegistryServer(Registry(npm=registry.npm, pypi=registry.pypi))
+    settings = ReviewPackageSettings.model_validate(
+        {
+            "review_npm_registry": plain.url,
+            "review_pypi_url": f"{plain.url}/pypi",
+            "review_min_package_age_days": 2,
+            "review_allowed_packages": "",
+        }
+    )
+    gate = InstallGate(settings)
+    authority = CertificateAuthority.in_folder(tmp_path / "data")
+    (tmp_path / "registry-ca.pem").write_bytes(authority.pem())
+    try:
+        yield over_tls, plain, Reading(gate.verdict, authority, ssl.create_default_context(cadata=real.pem().decode()))
+    finally:
+        await gate.close()
+        over_tls.close()
+        plain.close()
+
+
+async def test_npm_and_pip_through_the_proxy_are_refused_a_look_alike_with_its_sentence_and_never_offered_a_new_version(
+    tmp_path: Path,
+) -> None:
+    async with read_registry(tmp_path) as (over_tls, plain, reading):
+        assert (tmp_path / "data" / "registry-ca.key").stat().st_mode & 0o777 == 0o600  # made there, for Forja's user
+        assert CertificateAuthority.in_folder(tmp_path / "data").pem() == reading.authority.pem()  # made once
+        await _through_the_proxy(tmp_path, over_tls, reading)
+        await _a_plain_http_mirror(plain, reading)
+    assert set(over_tls.registry.hosts) == {
+        f"registry.test:{over_tls.port}",
+        f"pypi.test:{over_tls.port}",
+    }  # the fronted one's too
+    # Asked for raect's document and requets' page, the registry never saw either: the proxy answered them.
+    assert over_tls.registry.requested == [
+        "GET /left-pad",
+        "GET /fresh-charts",
+        "GET /left-pad",
+        "GET /fresh-charts",
+        "GET /simple/fresh-orm/",
+    ]
+
+
+async def _a_plain_http_mirror(plain: RegistryServer, reading: Reading) -> None:
+    """A mirror on plain HTTP is read the same way, one request per connection."""
+    mirror = ("plain.test", plain.port)
+    reading = dataclasses.replace(reading, registries={mirror: ("npm", "/")})
+    policy = EgressPolicy(hosts=(), resolve=names_to_loopback("plain.test"), mirrors=[mirror], reading=reading)
+    async with served(EgressProxy(policy, [].append)) as path:
+        ask = "GET http://plain.test:{}/{} HTTP/1.1\r\nAccept: application/json\r\nAccept-Encoding: gzip\r\n\r\n"
+        answer = await exchange(path, ask.format(plain.port, "raect").encode())
+        assert answer.startswith(b"HTTP/1.1 403 Forbidden\r\n"), answer
+        assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"].startswith("Forja did not let this package install: raect")
+        head, _, body = (await exchange(path, ask.format(plain.port, "fresh-charts").encode())).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and f"Content-Length: {len(body)}".encode() in head, head
+        assert list(json.loads(body)["versions"]) == ["1.9.0"] and json.loads(body)["dist-tags"] == {"latest": "1.9.0"}
+
+
+async def _through_the_proxy(tmp_path: Path, over_tls: RegistryServer, reading: Reading) -> None:
+    npm_at, pypi_at = ("registry.test", over_tls.port), ("pypi.test", over_tls.port)
+    reading = dataclasses.replace(reading, registries={npm_at: ("npm", "/"), pypi_at: ("PyPI", "/")})
+    policy = EgressPolicy(
+        hosts=(), resolve=names_to_loopback("registry.test", "pypi.test"), mirrors=[npm_at, pypi_at], reading=reading
+    )
+    said: list[str] = []
+    server = await asyncio.start_server(EgressProxy(policy, said.append).handle, "127.0.0.1", 0)
+    url, port = f"https://registry.test:{over_tls.port}/", int(server.sockets[0].getsockname()[1])
+    try:
+        # A request naming another site in its Host goes to the registry under the registry's own name.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"CONNECT registry.test:{over_tls.port} HTTP/1.1\r\n\r\n".encode())
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 200")
+        trusting = ssl.create_default_context(cafile=tmp_path / "registry-ca.pem")
+        await writer.start_tls(trusting, server_hostname="registry.test")
+        writer.write(b"GET /left-pad HTTP/1.1\r\nHost: elsewhere.test\r\nConnection: close\r\n\r\n")
+        assert (await reader.read()).startswith(b"HTTP/1.1 200")
+        writer.close()
+        # The day-old 2.0.0 is not offered: the install (npm's short documents) takes the newest version old enough...
+        (tmp_path / "package.json").write_text("{}")
+        status, out = await _npm(port, url, tmp_path, "install", "--dry-run", "fresh-charts", "left-pad")
+        assert status == 0 and "add fresh-charts 1.9.0\n" in out and "add left-pad 1.3.0\n" in out, out
+        # ... and the whole document (npm view's) does not list it.
+        status, out = await _npm(port, url, tmp_path, "view", "fresh-charts", "versions", "--json")
+        assert status == 0 and json.loads(out) == ["1.9.0"], out
+        status, out = await _npm(port, url, tmp_path, "view", "raect", "version")
+        assert status != 0 and "E403" in out, out
+        assert (
+            "403 Forbidden - GET " in out
+            and "/raect - Forja did not let this package install: raect is one or two letters away from the popular package react"
+            in out
+        )
+        status, out = await _npm(port, url, tmp_path, "view", "react-auth-magic-kit", "version")
+        assert "Forja did not let this package install: The package react-auth-magic-kit does not exist on npm" in out, out
+        assert any(line.startswith("Forja did not let this package install: raect") for line in said), said
+        index = f"https://pypi.test:{over_tls.port}/simple/"
+        status, out = await _pip(port, index, tmp_path, "download", "-vv", "--no-deps", "-d", str(tmp_path / "got"), "requets")
+        # pip says only that no version was found; the sentence is in its verbose output, and the preview's log.
+        assert status != 0 and "No matching distribution found for requets" in out, out
+        assert "403 Client Error: Forja did not let this package install: requets is one or two letters away" in out, out
+        # PyPI's index (its JSON form) comes without the version published hours ago.
+        status, out = await _pip(port, index, tmp_path, "index", "versions", "fresh-orm")
+        assert status == 0 and "Available versions: 1.0.0\n" in out, out
+        assert any(line.startswith("Forja did not let this package install: requets") for line in said), said
+    finally:
+        server.close()
+
+
+def test_the_documents_read_and_the_versions_held_back_in_each_shape() -> None:
+    assert [asked("npm", "/", "GET", path) for path in ("/left-pad", "/@acme%2fforms", "/@acme/forms?write=true")] == [
+        "left-pad",
+        "@acme/forms",
+        "@acme/forms",
+    ]
+    for path in ("/left-pad/-/left-pad-1.3.0.tgz", "/-/v1/search?text=x", "/-/npm/v1/security/advisories/bulk"):
+        assert asked("npm", "/", "GET", path) is None, path
+    assert asked("npm", "/repository/npm/", "GET", "/repository/npm/left-pad") == "left-pad"  # a mirror's own path
+    assert asked("npm", "/", "POST", "/left-pad") is None
+    pypi = ["/simple/Fresh-ORM/", "/root/pypi/+simple/fresh-orm", "/pypi/fresh-orm/json", "/packages/fresh_orm-0.2.0.tar.gz"]
+    assert [asked("PyPI", "/", "GET", path) for path in pypi] == ["Fresh-ORM", "fresh-orm", "fresh-orm", None]  # devpi: +simple
+
+    held = frozenset({"2.0.0"})
+    packument = {
+        "dist-tags": {"latest": "2.0.0", "next": "2.0.0", "old": "1.2.0"},
+        "versions": {"1.2.0": {}, "1.10.0": {}, "2.0.0": {}, "3.0.0-rc.1": {}},
+        "time": {"created": "x", "1.2.0": "x", "2.0.0": "y"},
+    }
+    kept = json.loads(without("npm", json.dumps(packument).encode(), "application/json", held) or b"")
+    assert kept["dist-tags"] == {"old": "1.2.0", "latest": "1.10.0"}  # semver's order, not the text's; no pre-release
+    assert list(kept["versions"]) == ["1.2.0", "1.10.0", "3.0.0-rc.1"] and "2.0.0" not in kept["time"]
+
+    files = ["fresh_orm-2.0.0-py3-none-any.whl", "fresh_orm-2.0.0.tar.gz", "fresh_orm-1.0.0.tar.gz"]
+    page = "".join(f'<a href="https://files.test/{f}#sha256=0">{f}</a><br/>\n' for f in files)
+    kept_page = (without("PyPI", f"<html><body>\n{page}</body></html>".encode(), "text/html", held) or b"").decode()
+    assert "2.0.0" not in kept_page and ">fresh_orm-1.0.0.tar.gz</a>" in kept_page
+    simple = {"files": [{"filename": f} for f in files], "versions": ["1.0.0", "2.0.0"]}
+    kept = json.loads(without("PyPI", json.dumps(simple).encode(), "application/vnd.pypi.simple.v1+json", held) or b"")
+    assert kept == {"files": [{"filename": "fresh_orm-1.0.0.tar.gz"}], "versions": ["1.0.0"]}
+    assert without("npm", b"not json", "application/json", held) is None  # passed on as it came
+
+
+async def test_a_sandboxed_preview_s_own_npm_trusts_the_proxy_and_is_refused_a_look_alike(tmp_path: Path) -> None:
+    """What a person types in the preview's terminal or a script runs: npm inside bubblewrap, trusting the proxy's
+    certificates through the variables its network gives it. Its registry is a mirror at localhost (the test's registry
+    is on loopback), which npm sends through the proxy too once the sandbox's NO_PROXY, naming it, is emptied."""
+    _bwrap_or_fail_in_ci()
+    async with read_registry(tmp_path, "localhost") as (over_tls, _, reading):
+        registry = f"https://localhost:{over_tls.port}/"
+        # An operator's npm cafile (a corporate proxy's authority), which npm trusts instead of Node's: kept, with Forja's.
+        corporate = tmp_path / "corporate-ca.pem"
+        corporate.write_bytes(CertificateAuthority.made("A corporate proxy's authority").pem())
+        env = {
+            "npm_config_registry": registry,
+            "npm_config_cafile": str(corporate),
+            "npm_config_update_notifier": "false",
+            "npm_config_fetch_retries": "0",  # a certificate refused fails at once, not after a minute of retries
+        }
+        runner = LocalRunner(tmp_path / "work", sandbox=True, egress_hosts=(), env=env, reading=reading)
+        try:
+            lines, sink = _log()
+            npm = "NO_PROXY= no_proxy= npm"  # localhost, the test's registry, through the proxy like any registry
+            dev = f"{npm} view raect version; {npm} view fresh-charts version; python probe.py"
+            await runner.start(_spec("gate1", {"probe.py": PROBE}, dev), sink)  # pyright: ignore[reportArgumentType]
+            await _running(runner, "gate1", within=30)
+        finally:
+            await runner.close()
+    text = "\n".join(lines)
+    assert f"403 Forbidden - GET {registry}raect - Forja did not let this package install" in text, text
+    assert "1.9.0" in lines, text
+    assert over_tls.registry.requested == ["GET /fresh-charts"]  # raect's was answered by the proxy

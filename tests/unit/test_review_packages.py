@@ -23,6 +23,7 @@ from builder.review.packages import package_findings
 from builder.review.typos import misspelled
 from builder.services.install_gate import InstallGate
 from builder.settings.review_packages import ReviewPackageSettings
+from preview_runtime.local.registry_reading import Verdict
 from tests.package_registry import Registry, RegistryServer, Version, days_ago, registry_in_child
 
 HERE = Path(__file__).resolve().parents[1]
@@ -533,3 +534,25 @@ def test_an_install_command_naming_a_refused_package_is_not_run(server: Registry
     assert "fresh-orm 0.1.0 was published only" in _gate("pip install fresh-orm==0.1.0", settings)
     assert _gate("npm install react && pip install flask", settings) == ""  # real, popular names run
     assert _gate("npm run build", settings) == ""
+
+
+def test_what_an_installer_may_have_of_one_package_it_asks_the_registry_for(server: RegistryServer) -> None:
+    """The egress proxy's question (preview_runtime/local/registry_relay.py): refused names, and the versions held back."""
+
+    async def run(settings: ReviewPackageSettings, *asked: tuple[Ecosystem, str]) -> list[Verdict]:
+        gate = InstallGate(settings)
+        try:
+            return [await gate.verdict(ecosystem, name) for ecosystem, name in asked]
+        finally:
+            await gate.close()
+
+    settings = _settings(server.url)
+    left_pad, fresh, fresh_orm, raect, invented = asyncio.run(
+        run(settings, ("npm", "left-pad"), ("npm", "fresh-charts"), ("PyPI", "fresh-orm"), ("npm", "raect"), ("npm", "nope-kit"))
+    )
+    assert left_pad == Verdict() and fresh == Verdict(held_back=frozenset({"2.0.0"}))
+    assert fresh_orm == Verdict(held_back=frozenset({"0.1.0"}))  # from PyPI's page of the project, every release's date
+    assert raect.refusal.startswith("Forja did not let this package install: raect is one or two letters away from")
+    assert "The package nope-kit does not exist on npm" in invented.refusal and not invented.held_back
+    allowed = asyncio.run(run(_settings(server.url, review_allowed_packages="fresh-charts"), ("npm", "fresh-charts")))
+    assert allowed == [Verdict()]

@@ -27,6 +27,7 @@ LEFT_OUT: dict[str, str] = {
     "parked": "parked previews' saved state: a preview starts again from its version",
     "proxy": "the preview proxy's configuration and process files, written at each start",
     "logs": "the tools' logs",
+    "registry-ca": "the authority previews' installs trust for the registries, made again at start",
 }
 # Deeper down: a mirror's lock file, an app's database socket, what a writer left half-done.
 LEFT_OUT_INSIDE: dict[str, str] = {

@@ -26,9 +26,11 @@ from typing import TYPE_CHECKING
 from builder.app_secrets import decrypt, encrypt
 from builder.errors import InvalidInput, McpServerUnreachable
 from builder.generation.guard import REDACTED, redact
-from builder.services.preview_runners import egress_hosts, install_env, local_limits
+from builder.services.install_gate import InstallGate
+from builder.services.preview_runners import egress_hosts, install_env, install_reading, local_limits
 from builder.settings import settings
 from preview_runtime.local.program import sandboxed_program
+from preview_runtime.local.registry_relay import Reading
 from preview_runtime.local.sandbox import NO_SANDBOX
 from preview_runtime.local.spawn import Spawner
 from preview_runtime.local.upstream import UpstreamProxy
@@ -94,8 +96,9 @@ def _opened(sealed: str) -> dict[str, str]:
     return json.loads(decrypt(sealed)) if sealed else {}
 
 
-def _spawner() -> Spawner:
-    """Sandboxes made as the local runner's, in a folder of Forja's data that no sandbox sees but its own scratch."""
+def _spawner(reading: Reading | None = None) -> Spawner:
+    """Sandboxes made as the local runner's, in a folder of Forja's data that no sandbox sees but its own scratch;
+    with `reading`, what `npx -y` or `uvx` installs is asked of the install gate as a preview's installs are."""
     return Spawner(
         settings.data_dir / "mcp-sandboxes",
         sandbox=True,
@@ -103,6 +106,7 @@ def _spawner() -> Spawner:
         limits=local_limits(),
         egress_hosts=egress_hosts(),
         upstream_proxy=UpstreamProxy.from_env(os.environ),
+        reading=reading,
     )
 
 
@@ -129,16 +133,17 @@ async def stdio_connected(name: str, command: str, sealed: str) -> AsyncIterator
     """A session with the server `command` starts, in its sandbox, initialized; McpServerUnreachable saying why not."""
     from mcp import Client  # with the SDK, when a server is used (builder/services/mcp_client.py)
 
-    spawner = _spawner()
-    await asyncio.to_thread(spawner.work_dir.mkdir, parents=True, exist_ok=True)
     timeout = settings.mcp_start_timeout_s
-
     env = _opened(sealed)
 
     def said(text: str) -> None:
         log.warning("MCP server %s's sandbox: %s", name, redact(text))
 
     async with AsyncExitStack() as stack:
+        gate = InstallGate()  # its own client, in this session's event loop; its answers are kept for every session
+        stack.push_async_callback(gate.close)
+        spawner = _spawner(await asyncio.to_thread(install_reading, gate.verdict))
+        await asyncio.to_thread(spawner.work_dir.mkdir, parents=True, exist_ok=True)
         try:
             program = sandboxed_program(spawner, command, {**install_env(), **env}, said, settings.preview_ttl_s)
             process = await stack.enter_async_context(program)

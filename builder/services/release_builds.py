@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import posixpath
 from importlib import resources
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from builder.services.preview_hub import PreviewHub, new_preview_id
 from builder.services.previews import plan_of
 from builder.settings import settings
 from builder.store import ProjectStore
+from preview_runtime.lockfile_mirror import as_saved
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.plan import npm_script_line
 from preview_runtime.production import ProductionPlan
@@ -39,6 +41,15 @@ STAND_IN_AFTER_S = 5
 # 0.1-0.5 s of each build (the Svelte compiler's most); npm itself 0.4 s in a first install (the project's cache still
 # empty). Installs and builds measured as fast with the cache off as with npm's compiled code already in it.
 BUILD_ENV = {"NODE_DISABLE_COMPILE_CACHE": "1"}
+
+
+def as_released(collected: dict[str, bytes], output: str, tree: dict[str, bytes]) -> dict[str, bytes]:
+    """The output folder's files as the release keeps them: a yarn.lock in it (a project whose output is its own
+    folder) as the project saved it, not as its sandbox got it, rewritten for a registry mirror (lockfile_mirror.py)."""
+    folder = posixpath.normpath(output.strip("/") or ".")
+    prefix = "" if folder == "." else f"{folder}/"
+    mirror = settings.npm_registry or None
+    return {name: as_saved(prefix + name, data, tree.get(prefix + name), mirror) for name, data in collected.items()}
 
 
 def build_cpus() -> float:
@@ -105,7 +116,8 @@ class ReleaseBuilds:
                     ended = "ran out of time" if outcome.timed_out else f"failed (exit code {outcome.exit_code})"
                     last = next((line.strip() for line in reversed(release.log.splitlines()) if line.strip()), "")
                     raise PublishFailed(f"`{plan.build}` {ended}" + (f": {last[:300]}" if last else "."))
-                files = await self._hub.collect(key, plan.output, settings.publish_max_mb * 1024 * 1024)
+                collected = await self._hub.collect(key, plan.output, settings.publish_max_mb * 1024 * 1024)
+                files = as_released(collected, plan.output, tree)
             # The release is live once written: the sandbox's end (its processes, then its folder and node_modules
             # once their copy into the dependency cache is whole) is no part of the publish, and runs behind it.
             stopping = True

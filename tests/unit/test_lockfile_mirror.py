@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+from builder.services.release_builds import as_released
 from builder.services.terminal import compare
+from builder.settings import settings
 from preview_runtime.lockfile_mirror import as_saved, for_sandbox, rewrite
 from tests.conftest import corpus_app
 
@@ -91,3 +95,14 @@ def test_the_sandbox_s_yarn_lock_never_comes_back_into_the_project_with_the_mirr
     assert b'resolved "https://registry.yarnpkg.com/is-odd/-/is-odd-3.0.1.tgz#65101baf3727d728b66fa62f50cda7f2d3989601"' in back
     assert as_saved("yarn.lock", sandbox, PLANTED, None) == sandbox  # no mirror: the sandbox got the saved file
     assert as_saved("notes.txt", ON_MIRROR, None, MIRROR) == ON_MIRROR
+
+
+def test_a_release_whose_output_is_the_project_folder_keeps_the_saved_yarn_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settings, "npm_registry", MIRROR)
+    tree = {"yarn.lock": PLANTED, "index.html": b"<h1>Hi</h1>", "site/yarn.lock": PLANTED}
+    collected = {"yarn.lock": rewrite(PLANTED, MIRROR), "index.html": b"<h1>Hi</h1>"}
+    assert ON_MIRROR in collected["yarn.lock"]
+    assert as_released(collected, ".", tree) == {"yarn.lock": PLANTED, "index.html": b"<h1>Hi</h1>"}
+    assert as_released({"yarn.lock": rewrite(PLANTED, MIRROR)}, "site/", tree) == {"yarn.lock": PLANTED}
+    # A build's own output that only looks like it keeps what the build wrote.
+    assert as_released({"yarn.lock": b"built"}, "dist", tree) == {"yarn.lock": b"built"}

@@ -1,10 +1,11 @@
 """A round by an external coding agent (OpenCode) instead of Forja's own model: the project's engine setting.
 
 The agent works on a copy of the current version's files in the project's sandbox (the local runner's, with its
-limits; preview_runtime/local/engine_run.py), with the person's request as its message, and reaches the
-OpenAI-compatible model connected to this Forja through a relay that adds the key (preview_runtime/engines/relay.py):
-the key never enters the sandbox. Each line of its transcript goes into the project's log as it comes. What it changed
-is saved as one version (CheckedGeneration then checks and repairs it as any round's); nothing when it fails.
+limits; preview_runtime/local/engine_run.py), with the person's request as its message, and reaches the model Forja's
+own round would use (Claude or an OpenAI-compatible one) through a relay that adds the key
+(preview_runtime/engines/relay.py): the key never enters the sandbox. Each line of its transcript goes into the
+project's log as it comes. What it changed is saved as one version (CheckedGeneration then checks and repairs it as any
+round's); nothing when it fails.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -21,31 +23,48 @@ from builder.generation.engine import GenerationEvent, Saver
 from builder.generation.guard import redact
 from builder.generation.pricing import estimate_cost
 from builder.generation.providers.base import UsageReport
-from builder.generation.providers.choice import connections
+from builder.generation.providers.choice import connections, default_provider
+from builder.generation.providers.stored import Connection
 from builder.models import Author
 from builder.services.preview_hub import PreviewHub
 from builder.services.preview_runners import translated
 from builder.settings import settings
 from builder.store import ProjectStore
 from preview_runtime.engines import opencode
-from preview_runtime.engines.relay import RELAY_HOST, ModelRelay
+from preview_runtime.engines.relay import RELAY_HOST, ModelRelay, Protocol
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.runner import EngineJob, EngineOutcome
 
 log = logging.getLogger(__name__)
 
 OPENAI_URL = "https://api.openai.com/v1"  # an OpenAI connection with no base URL of its own
+ANTHROPIC_URL = "https://api.anthropic.com"  # a Claude connection with no base URL of its own
 NO_MODEL = (
-    "OpenCode works with an OpenAI-compatible model, and this Forja has none connected: ask an admin to connect one, "
-    "or pick Forja as the project's engine."
+    "OpenCode works with a connected model, Claude or an OpenAI-compatible one, and this project uses none: pick one "
+    "for it, ask an admin to connect one, or pick Forja as the project's engine."
 )
 NOT_INSTALLED = "OpenCode is not installed on this Forja (an admin's setup installs it): pick Forja as the project's engine."
 
 
-async def refusal(current_version: int | None, prompt: str) -> str:
-    """Why OpenCode cannot take this request, in words; "" when it can. Asked before a generation starts too, so the
-    person's request stays in the box with the sentence."""
-    if (await connections()).get("openai") is None:
+async def chosen_connection(provider: str | None, model: str | None) -> Connection | None:
+    """The connection OpenCode's round uses: the one Forja's own round would (the provider asked for, else the
+    default one), with the model asked for; None for the offline starters or a provider not connected."""
+    connection = (await connections()).get(provider or await default_provider())
+    return None if connection is None else replace(connection, model=model or connection.model)
+
+
+def upstream(connection: Connection) -> tuple[Protocol, str]:
+    """The protocol the connection's model speaks and the base URL its API's paths (`/messages`,
+    `/chat/completions`) follow: a Claude connection's address is kept without `/v1`, as Anthropic's SDK takes it."""
+    if connection.kind == "anthropic":
+        return "anthropic", (connection.base_url or ANTHROPIC_URL).rstrip("/") + "/v1"
+    return "openai", connection.base_url or OPENAI_URL
+
+
+async def refusal(connection: Connection | None, current_version: int | None, prompt: str) -> str:
+    """Why OpenCode cannot take this request with `connection` (chosen_connection's), in words; "" when it can. Asked
+    before a generation starts too, so the person's request stays in the box with the sentence."""
+    if connection is None:
         return NO_MODEL
     if opencode.binary(settings.engines_dir / "opencode") is None:
         return NOT_INSTALLED
@@ -86,6 +105,8 @@ class ExternalEngineRun:
         *,
         stale_before: datetime,
         user_id: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
     ) -> None:
         self._store = store
         self._logs = logs
@@ -96,6 +117,7 @@ class ExternalEngineRun:
         self.emit_event = emit
         self.stale_before = stale_before
         self.user_id = user_id
+        self.provider, self.model = provider, model  # as asked for the round; the project's when None
         self.said: list[str] = []  # what the agent said to the person, in order: the last is its summary
         self.usage = UsageReport()  # its model's tokens, as it counts them
 
@@ -104,16 +126,16 @@ class ExternalEngineRun:
 
     async def run(self) -> GenerationEvent:
         started = time.monotonic()
-        connection = (await connections()).get("openai")
         program = opencode.binary(settings.engines_dir / "opencode")
         prompt = redact(self.prompt.strip())
         project = await self._store.get_project(self.project_id)
-        why = await refusal(project.current_version, prompt)
+        connection = await chosen_connection(self.provider or project.provider or None, self.model or project.model or None)
+        why = await refusal(connection, project.current_version, prompt)
         if why or connection is None or program is None:
             return self._error(why or NO_MODEL)
         try:
             record = await self._store.start_generation(
-                self.project_id, prompt, "openai", connection.model, self.stale_before, "prompt", (), self.user_id
+                self.project_id, prompt, connection.kind, connection.model, self.stale_before, "prompt", (), self.user_id
             )
         except GenerationError as exc:
             return self._error(str(exc))
@@ -121,10 +143,8 @@ class ExternalEngineRun:
         self.emit_event(GenerationEvent(type="status", project_id=self.project_id, message="OpenCode is working..."))
         before = await self._store.read_tree(self.project_id)
         try:
-            outcome = await self._outcome(
-                connection.base_url or OPENAI_URL, connection.api_key, connection.model, program, before, prompt
-            )
-            event = await self._end(record, connection.model, before, outcome)
+            outcome = await self._outcome(connection, program, before, prompt)
+            event = await self._end(record, connection, before, outcome)
         except asyncio.CancelledError:
             await asyncio.shield(self._store.finish_generation(record, outcome="stopped", error="Stopped by the person."))
             raise
@@ -137,20 +157,19 @@ class ExternalEngineRun:
         await self._store.finish_generation(record, duration_s=round(time.monotonic() - started, 3))
         return event
 
-    async def _outcome(
-        self, base_url: str, key: str, model: str, program: Path, before: dict[str, bytes], prompt: str
-    ) -> EngineOutcome:
+    async def _outcome(self, connection: Connection, program: Path, before: dict[str, bytes], prompt: str) -> EngineOutcome:
         manager = await self._hub.manager()
         runner = manager.runners.get("local")
         if runner is None:
             raise GenerationError(
                 "OpenCode runs in the sandbox of this machine's previews, which this Forja does not use: pick Forja as the project's engine."
             )
-        async with ModelRelay(base_url, key) as relay:
+        protocol, base_url = upstream(connection)
+        async with ModelRelay(base_url, connection.api_key, protocol) as relay:
             job = EngineJob(
                 program=str(program),
                 args=opencode.command(program, prompt)[1:],
-                env=opencode.environment(relay.inside_url, model, relay.token),
+                env=opencode.environment(protocol, relay.inside_url, connection.model, relay.token),
                 relay_host=RELAY_HOST,
                 relay_port=relay.port,
                 timeout_s=settings.generation_timeout_s,
@@ -166,7 +185,9 @@ class ExternalEngineRun:
         if (tokens := opencode.step_tokens(line)) is not None:
             self.usage.add(UsageReport(*tokens))
 
-    async def _end(self, record: int, model: str, before: dict[str, bytes], outcome: EngineOutcome) -> GenerationEvent:
+    async def _end(
+        self, record: int, connection: Connection, before: dict[str, bytes], outcome: EngineOutcome
+    ) -> GenerationEvent:
         if outcome.exit_code != 0:
             ended = "was stopped at its time limit" if outcome.exit_code is None else f"ended with code {outcome.exit_code}"
             raise GenerationError(f"OpenCode {ended}, so nothing was saved; its transcript is in the log.")
@@ -175,7 +196,7 @@ class ExternalEngineRun:
         if not writes and not deletes:
             raise GenerationError(f"OpenCode finished without changing any file, so nothing was saved. It said: {summary}")
         result = await self._save(self.project_id, writes, deletes, message=summary[:500], author=Author.ai)
-        cost = estimate_cost(model, self.usage)
+        cost = estimate_cost(connection.model, self.usage)
         await self._store.finish_generation(
             record,
             outcome="saved",
@@ -198,8 +219,8 @@ class ExternalEngineRun:
             files_done=len(result.changed),
             generation_id=record,
             usage={
-                "provider": "openai",
-                "model": model,
+                "provider": connection.kind,
+                "model": connection.model,
                 "input_tokens": self.usage.input_tokens,
                 "output_tokens": self.usage.output_tokens,
                 "cache_read_tokens": self.usage.cache_read_tokens,

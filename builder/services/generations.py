@@ -28,7 +28,7 @@ from builder.services.access import Actor
 from builder.services.agent_run import OFFLINE_REFUSAL
 from builder.services.agent_workspace import AgentWorkspace, WorkingFiles
 from builder.services.checked_generation import CheckedGeneration, Request
-from builder.services.engine_run import ExternalEngineRun
+from builder.services.engine_run import ExternalEngineRun, chosen_connection
 from builder.services.engine_run import refusal as engine_refusal
 from builder.services.preview_drafts import PreviewDrafts
 from builder.services.preview_hub import PreviewHub
@@ -159,7 +159,8 @@ class GenerationService:
             request.approve = project.approve_changes
         request.engine = project.engine
         if project.engine != "forja" and not request.repair_only:
-            if why := await engine_refusal(project.current_version, request.prompt.strip()):
+            connection = await chosen_connection(provider.name, provider.model)
+            if why := await engine_refusal(connection, project.current_version, request.prompt.strip()):
                 raise ProviderError(why)
         if provider.name != "offline":
             # Refused here, the caller gets the budget's sentence as a 402 rather than as a generation that fails.
@@ -209,6 +210,8 @@ class GenerationService:
             publish,
             stale_before=stale_before(),
             user_id=request.user_id,
+            provider=request.provider,
+            model=request.model,
         )
 
     def _workspace(self, project_id: str, base: dict[str, bytes]) -> AgentWorkspace:

@@ -2,8 +2,8 @@
 
 Its version is pinned by engines/opencode/package-lock.json; scripts/prefetch_starters.py installs it into
 `.cache/engines/opencode` (the binary is the package's optional dependency for this platform). Here: where that binary
-is, how it is told to work headless on one folder with one model (an OpenAI-compatible one, behind Forja's relay) and
-nothing else, and the lines of its transcript.
+is, how it is told to work headless on one folder with one model (an OpenAI-compatible one or Claude, behind Forja's
+relay) and nothing else, and the lines of its transcript.
 
 Headless, `opencode run --format json MESSAGE` works in its working folder and prints one JSON event a line
 (step_start, text, tool_use, step_finish, error). Its configuration comes whole from OPENCODE_CONFIG_CONTENT; without
@@ -16,6 +16,8 @@ import json
 import platform
 from pathlib import Path
 from typing import Any
+
+from preview_runtime.engines.relay import Protocol
 
 LOCKFILE_DIR = Path(__file__).with_name("opencode")
 PROVIDER = "forja"  # the provider's name in OpenCode's configuration: the relay Forja runs for it
@@ -32,6 +34,8 @@ QUIET_ENV = {
 }
 # The tools it may use without asking (nobody is there to answer): its file tools and the shell, inside the sandbox.
 _PERMISSION = {"edit": "allow", "bash": "allow", "webfetch": "deny", "external_directory": "deny"}
+# The AI SDK package OpenCode builds the provider with (both bundled in its binary), by the protocol the model speaks.
+_SDK: dict[Protocol, str] = {"openai": "@ai-sdk/openai-compatible", "anthropic": "@ai-sdk/anthropic"}
 _PACKAGES = {"x86_64": ("opencode-linux-x64", "opencode-linux-x64-baseline"), "aarch64": ("opencode-linux-arm64",)}
 
 
@@ -55,11 +59,12 @@ def binary(installed: Path) -> Path | None:
     return None
 
 
-def config(base_url: str, model: str, api_key: str) -> dict[str, Any]:
-    """OpenCode's whole configuration: one OpenAI-compatible provider at `base_url` with one model, used for titles
-    too (a second model would be a second provider to reach), no sharing, no updates, every tool allowed."""
+def config(protocol: Protocol, base_url: str, model: str, api_key: str) -> dict[str, Any]:
+    """OpenCode's whole configuration: one provider speaking `protocol` ("openai" or "anthropic") at `base_url` with
+    one model, used for titles too (a second model would be a second provider to reach), no sharing, no updates,
+    every tool allowed."""
     provider = {
-        "npm": "@ai-sdk/openai-compatible",
+        "npm": _SDK[protocol],
         "name": "Forja",
         "options": {"baseURL": base_url, "apiKey": api_key},
         "models": {model: {"name": model, "tool_call": True}},
@@ -75,9 +80,9 @@ def config(base_url: str, model: str, api_key: str) -> dict[str, Any]:
     }
 
 
-def environment(base_url: str, model: str, api_key: str) -> dict[str, str]:
+def environment(protocol: Protocol, base_url: str, model: str, api_key: str) -> dict[str, str]:
     """What OpenCode's process gets on top of the sandbox's environment."""
-    return {**QUIET_ENV, "OPENCODE_CONFIG_CONTENT": json.dumps(config(base_url, model, api_key))}
+    return {**QUIET_ENV, "OPENCODE_CONFIG_CONTENT": json.dumps(config(protocol, base_url, model, api_key))}
 
 
 def command(program: Path, prompt: str) -> list[str]:

@@ -1,10 +1,12 @@
 """The model relay: how an external coding agent in a sandbox reaches its model without holding the person's key.
 
-The agent's OpenAI-compatible provider points at http://RELAY_HOST/relay with a token made for this run as its key.
-Its requests leave the sandbox the way installs do, through the egress proxy, which sends that one name (and no
-other) to this relay on the host's loopback (EgressPolicy.relays). The relay refuses a request without the run's
-token, replaces the token with the person's key and forwards the request to the model's base URL, then passes the
-answer back as it streams. The key never enters the sandbox; the token is worth nothing once the run ends.
+The agent's provider (OpenAI-compatible or Anthropic's) points at http://RELAY_HOST/relay with a token made for this
+run as its key. Its requests leave the sandbox the way installs do, through the egress proxy, which sends that one name
+(and no other) to this relay on the host's loopback (EgressPolicy.relays). The relay refuses a request without the
+run's token where the protocol carries a key (`Authorization: Bearer` for OpenAI's, `x-api-key` for Anthropic's, its
+other headers such as `anthropic-version` passed on), puts the person's key there instead and forwards the request to
+the model's base URL, then passes the answer back as it streams. The key never enters the sandbox; the token is worth
+nothing once the run ends.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import secrets
 import ssl
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import Literal, Self
 from urllib.parse import urlsplit
 
 from preview_runtime.local.http_head import RequestHead, parse_request, read_head
@@ -29,14 +31,23 @@ RELAY_HOST = "forja-model-relay"  # a name no resolver knows: only the egress pr
 PREFIX = "/relay/"
 _CONNECT_TIMEOUT_S = 15
 _METHODS = ("GET", "POST")
+Protocol = Literal["openai", "anthropic"]
+_KEY_HEADERS = ("authorization", "x-api-key")  # where either protocol may carry a key: never passed on as it came
+
+
+def _key_header(protocol: Protocol, key: str) -> tuple[str, str]:
+    """The header that carries `key` in `protocol`'s requests."""
+    return ("x-api-key", key) if protocol == "anthropic" else ("Authorization", f"Bearer {key}")
 
 
 @dataclass
 class ModelRelay:
-    """One run's relay to the model at `base_url` with the person's `api_key`; `async with` serves it."""
+    """One run's relay to the model at `base_url` with the person's `api_key`, speaking `protocol`; `async with`
+    serves it."""
 
     base_url: str
     api_key: str
+    protocol: Protocol = "openai"
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     port: int = 0
     forwarded: int = 0  # requests passed on to the model
@@ -73,8 +84,9 @@ class ModelRelay:
             writer.close()
 
     def _refusal(self, request: RequestHead) -> str | None:
-        given = next((value for name, value in request.headers if name.lower() == "authorization"), "")
-        if not secrets.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
+        header, expected = _key_header(self.protocol, self.token)
+        given = next((value for name, value in request.headers if name.lower() == header.lower()), "")
+        if not secrets.compare_digest(given.encode(), expected.encode()):
             return "This relay serves its own run only."
         if request.method not in _METHODS or not urlsplit(request.target).path.startswith(PREFIX):
             return "Only the model's API is relayed."
@@ -85,8 +97,8 @@ class ModelRelay:
         secure = upstream.scheme == "https"
         host, port = upstream.hostname or "", upstream.port or (443 if secure else 80)
         path = upstream.path.rstrip("/") + "/" + request.target.removeprefix(PREFIX)
-        headers = [(name, value) for name, value in request.headers if name.lower() != "authorization"]
-        headers.append(("Authorization", f"Bearer {self.api_key}"))
+        headers = [(name, value) for name, value in request.headers if name.lower() not in _KEY_HEADERS]
+        headers.append(_key_header(self.protocol, self.api_key))
         length = request.body_length()
         server = await asyncio.wait_for(
             asyncio.open_connection(host, port, ssl=ssl.create_default_context() if secure else None), _CONNECT_TIMEOUT_S

@@ -119,6 +119,7 @@ async def test_an_openai_compatible_connection_is_relayed_with_its_own_protocol(
     assert request.path == "/v1/chat/completions" and request.headers["authorization"] == f"Bearer {TEST_OPENAI_KEY}"
 
 
+@pytest.mark.usefixtures("services")  # the connections an admin stored are read from its database: none here
 async def test_opencode_takes_the_connection_forja_would(scripted_llm: ScriptedLLMServer) -> None:
     claude = await chosen_connection(None, None)  # no provider picked: the default one, Claude here
     assert claude is not None and upstream(claude) == ("anthropic", f"{scripted_llm.anthropic_base_url.rstrip('/')}/v1")

@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     from reflex.utils import exec as reflex_exec
     from reflex_base.environment import environment
 
-    sources = functools.cache(lambda: sources_digest(settings))
+    sources = functools.cache(sources_digest)
     page = PageBuild(
         build.build, prerequisites.get_web_dir, formats=lambda: get_config().frontend_compression_formats, sources=sources
     )

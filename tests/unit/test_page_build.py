@@ -4,6 +4,7 @@ brotli files."""
 
 from __future__ import annotations
 
+import ast
 import gzip
 import json
 import shutil
@@ -15,7 +16,6 @@ import pytest
 from builder.launch.app_sources import sources_digest
 from builder.launch.compress import quality, with_brotli
 from builder.launch.page import STAMP, PageBuild, inputs_digest
-from builder.settings import Settings
 
 ENV_3000 = '{"EVENT": "ws://localhost:3000/_event", "PING": "http://localhost:3000/ping", "TEST_MODE": false}'
 ENV_4123 = '{"EVENT": "ws://localhost:4123/_event", "PING": "http://localhost:4123/ping", "TEST_MODE": false}'
@@ -115,27 +115,61 @@ def test_the_app_is_compiled_again_only_when_its_sources_or_the_compiled_page_ch
     assert not page.compile_unchanged()
 
 
-def test_what_the_compile_reads_counts_and_where_forja_lives_does_not(tmp_path: Path) -> None:
+def test_what_the_compile_reads_counts_and_nothing_else(tmp_path: Path) -> None:
     (tmp_path / "builder" / "pages").mkdir(parents=True)
     (tmp_path / "builder" / "pages" / "home.py").write_text("title = 'Forja'")
     (tmp_path / "rxconfig.py").write_text("config = 1")
-    chosen = Settings(anthropic_api_key="sk-ant-1")
-    first = sources_digest(chosen, tmp_path)
+    first = sources_digest(tmp_path)
 
     (tmp_path / "builder" / "__pycache__").mkdir()
     (tmp_path / "builder" / "__pycache__" / "home.cpython-311.pyc").write_bytes(b"\0")
-    elsewhere = {"data_dir": tmp_path / "other", "port": 4123, "dns_resolver": "127.0.0.1:5353", "log_level": "debug"}
-    assert sources_digest(chosen.model_copy(update=elsewhere), tmp_path) == first
-    assert sources_digest(chosen.model_copy(update={"anthropic_api_key": "sk-ant-2"}), tmp_path) == first
-    assert sources_digest(chosen.model_copy(update={"anthropic_api_key": ""}), tmp_path) != first
-    assert sources_digest(chosen.model_copy(update={"webcontainers": not chosen.webcontainers}), tmp_path) != first
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "forja.db").write_bytes(b"a Forja's data")
+    assert sources_digest(tmp_path) == first
 
     (tmp_path / "builder" / "pages" / "home.py").write_text("title = 'Forja!'")
-    assert sources_digest(chosen, tmp_path) != first
+    assert sources_digest(tmp_path) != first
     (tmp_path / "builder" / "pages" / "home.py").write_text("title = 'Forja'")
     (tmp_path / "assets").mkdir()
     (tmp_path / "assets" / "editor.js").write_text("export {}")
-    assert sources_digest(chosen, tmp_path) != first
+    assert sources_digest(tmp_path) != first
+
+
+def _settings_read_when_built(path: Path) -> list[int]:
+    """Lines of a state module where a setting is read in a class body (a state variable's default, compiled into the
+    page), not in a method (when a person uses the page)."""
+    found: list[int] = []
+
+    def visit(node: ast.AST, in_class: bool) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            return
+        if in_class and isinstance(node, ast.Name) and node.id == "settings":
+            found.append(node.lineno)
+        for child in ast.iter_child_nodes(node):
+            visit(child, in_class or isinstance(node, ast.ClassDef))
+
+    visit(ast.parse(path.read_text()), False)
+    return found
+
+
+def test_no_page_or_component_reads_a_setting_when_it_is_built() -> None:
+    """What app_sources.py leaves out of the compile's digest: a page built from a setting would be served as another
+    Forja's settings made it."""
+    builder = Path(__file__).resolve().parents[2] / "builder"
+    built = [*(builder / "pages").glob("*.py"), *(builder / "components").glob("*.py")]
+    assert built and [p.name for p in built if _reads_settings(p)] == []
+    states = list((builder / "state").glob("*.py"))
+    assert states and {p.name: lines for p in states if (lines := _settings_read_when_built(p))} == {}
+
+
+def _reads_settings(path: Path) -> bool:
+    """The module imports Forja's settings or names them (not in words: in code)."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("builder.settings"):
+            return True
+        if isinstance(node, ast.Name) and node.id == "settings":
+            return True
+    return False
 
 
 def test_a_failed_or_removed_build_is_built_again(tmp_path: Path) -> None:

@@ -127,6 +127,7 @@ class PageBuild:
         self._node = node
         self._formats = formats
         self._sources = sources
+        self._skipped_compile_of: str | None = None  # .web's digest when its compile was skipped (it stays so)
         self.skipped = False
 
     def _digest(self, web_dir: Path) -> str:
@@ -135,15 +136,19 @@ class PageBuild:
     def compile_unchanged(self) -> bool:
         """True when the app's sources are those the build in .web was recorded with, and .web still holds what that
         build was made from: Reflex's compile would write the same files again."""
+        self._skipped_compile_of = None
         web_dir = self._web_dir()
         recorded, stamp = web_dir / COMPILED_FROM, web_dir / STAMP
         if self._sources is None or not (recorded.is_file() and stamp.is_file()):
             return False
-        return recorded.read_text() == self._sources() and stamp.read_text() == self._digest(web_dir)
+        if recorded.read_text() != self._sources() or stamp.read_text() != (digest := self._digest(web_dir)):
+            return False
+        self._skipped_compile_of = digest
+        return True
 
     def __call__(self) -> None:
         web_dir = self._web_dir()
-        digest = self._digest(web_dir)
+        digest = self._skipped_compile_of or self._digest(web_dir)
         stamp = web_dir / STAMP
         unchanged = stamp.is_file() and stamp.read_text() == digest and (web_dir / "build" / "client").is_dir()
         if unchanged and readdress(web_dir):

@@ -144,7 +144,7 @@ class ExternalEngineRun:
         before = await self._store.read_tree(self.project_id)
         try:
             outcome = await self._outcome(connection, program, before, prompt)
-            event = await self._end(record, connection, before, outcome)
+            event = await self._end(record, connection, before, outcome, started)
         except asyncio.CancelledError:
             await asyncio.shield(self._store.finish_generation(record, outcome="stopped", error="Stopped by the person."))
             raise
@@ -154,7 +154,6 @@ class ExternalEngineRun:
             )
             self.log(f"OpenCode's run failed: {exc}", LogLevel.error)
             return self._error(str(exc))
-        await self._store.finish_generation(record, duration_s=round(time.monotonic() - started, 3))
         return event
 
     async def _outcome(self, connection: Connection, program: Path, before: dict[str, bytes], prompt: str) -> EngineOutcome:
@@ -186,7 +185,7 @@ class ExternalEngineRun:
             self.usage.add(UsageReport(*tokens))
 
     async def _end(
-        self, record: int, connection: Connection, before: dict[str, bytes], outcome: EngineOutcome
+        self, record: int, connection: Connection, before: dict[str, bytes], outcome: EngineOutcome, started: float
     ) -> GenerationEvent:
         if outcome.exit_code != 0:
             ended = "was stopped at its time limit" if outcome.exit_code is None else f"ended with code {outcome.exit_code}"
@@ -208,6 +207,7 @@ class ExternalEngineRun:
             cache_write_tokens=self.usage.cache_write_tokens,
             cost_usd=cost or 0.0,
             cost_known=cost is not None,
+            duration_s=round(time.monotonic() - started, 3),
         )
         self.log(f"OpenCode's run saved as version {result.version.number} ({len(writes) + len(deletes)} files changed).")
         self.emit_event(GenerationEvent(type="summary", project_id=self.project_id, summary=summary))

@@ -73,6 +73,20 @@ def on_folder(monkeypatch: pytest.MonkeyPatch, folder: Path, database_url: str =
     monkeypatch.setattr(settings, "secret_key", "")
 
 
+def source_folder(monkeypatch: pytest.MonkeyPatch, folder: Path, migrated_sqlite: Path) -> None:
+    """A data folder of this process's settings, its database at the newest schema."""
+    on_folder(monkeypatch, folder)
+    settings.data_dir.mkdir()
+    shutil.copyfile(migrated_sqlite, settings.sqlite_path)
+
+
+def app_files(project_id: str) -> Path:
+    """The project's live app's /data folder, made."""
+    files = files_dir(project_id, Scope.live)
+    files.mkdir(parents=True)
+    return files
+
+
 async def make_forja(services: Services) -> Made:
     """Through the real services: two versions and their mirror, a share link, a variable and an app's /data file."""
     project_id = (await services.projects.create("Bakery", TREE, owner=LOCAL_USER_ID)).project_id
@@ -327,9 +341,7 @@ async def test_the_server_takes_a_backup_when_one_is_due_and_keeps_the_newest(
 def test_a_shared_folder_comes_back_into_a_data_folder_without_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_sqlite: Path
 ) -> None:
-    on_folder(monkeypatch, tmp_path / "source")
-    settings.data_dir.mkdir()
-    shutil.copyfile(migrated_sqlite, settings.sqlite_path)
+    source_folder(monkeypatch, tmp_path / "source", migrated_sqlite)
     monkeypatch.setattr(settings, "shared_dir", tmp_path / "shared")  # FORJA_SHARED_DIR: releases/ and appdata/ there
     files = {
         "shared/appdata/p1/live/files/orders.txt": ORDERS,
@@ -381,11 +393,8 @@ def notes_app_writing(path: Path, stop: threading.Event) -> threading.Thread:
 def test_an_apps_sqlite_file_is_backed_up_as_of_one_moment_while_the_app_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_sqlite: Path
 ) -> None:
-    on_folder(monkeypatch, tmp_path / "source")
-    settings.data_dir.mkdir()
-    shutil.copyfile(migrated_sqlite, settings.sqlite_path)
-    files = files_dir("p1", Scope.live)
-    files.mkdir(parents=True)
+    source_folder(monkeypatch, tmp_path / "source", migrated_sqlite)
+    files = app_files("p1")
     (files / "orders.txt").write_bytes(ORDERS)
     stop = threading.Event()
     writing = notes_app_writing(files / "notes.db", stop)
@@ -420,11 +429,8 @@ def test_an_apps_sqlite_file_is_backed_up_as_of_one_moment_while_the_app_writes(
 def test_the_backup_leaves_an_apps_sqlite_file_as_its_owner_can_open_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_sqlite: Path
 ) -> None:
-    on_folder(monkeypatch, tmp_path / "source")
-    settings.data_dir.mkdir()
-    shutil.copyfile(migrated_sqlite, settings.sqlite_path)
-    files = files_dir("p1", Scope.live)
-    files.mkdir(parents=True)
+    source_folder(monkeypatch, tmp_path / "source", migrated_sqlite)
+    files = app_files("p1")
     with sqlite3.connect(files / "notes.db") as app:
         app.execute("PRAGMA journal_mode=WAL")
         app.execute("CREATE TABLE notes (text TEXT)")

@@ -31,6 +31,7 @@ import httpx
 import psycopg
 import pytest
 from cryptography.fernet import Fernet
+from playwright.sync_api import expect
 from psycopg import sql
 from xdist.remote import Producer
 from xdist.scheduler import LoadScopeScheduling
@@ -66,6 +67,11 @@ from tests.llm_server import ScriptedLLMServer, llm_server  # noqa: F401 (a fixt
 from tests.redis_fixtures import redis_server, redis_url  # noqa: F401 (fixtures, used by name)
 
 TESTS = Path(__file__).resolve().parent
+
+# Playwright's expectations wait 5 s by default: on two cores shared by a whole Forja, a browser and the other worker's
+# tests, a page's answer has come later than that (each such flake cost a rerun of a test of a minute). A met
+# expectation returns at once, so a longer wait costs a passing test nothing.
+expect.set_options(timeout=15_000)
 
 # A test that uses one of these fixtures (directly or through another fixture) gets the marker: the shared servers, and
 # the servers of a test's own that it stops and starts (tests/integration/test_faults.py, test_health.py).

@@ -43,8 +43,10 @@ NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$docs_site"
 tests=0
 # -rfER: the summary names failures, errors and the end-to-end tests that passed only when run again.
 # --durations: the slowest tests and fixtures, to keep the whole run inside CI's time (docs/contributing.md); every
-# test's time is in the JUnit file beside the logs, to sum by module.
-python -m pytest -n 2 --no-loadscope-reorder -rfER --durations=40 --junitxml="${FORJA_DATA_DIR:-data}/logs/junit.xml" "$@" || tests=$?
+# test's time is in the JUnit file beside the logs, to sum by module, and when it ran on which worker in timeline.tsv.
+timeline=$(realpath -m "${FORJA_DATA_DIR:-data}/logs/timeline.tsv")
+rm -f "$timeline"
+TEST_TIMELINE=$timeline python -m pytest -n 2 --no-loadscope-reorder -rfER --durations=40 --junitxml="${FORJA_DATA_DIR:-data}/logs/junit.xml" "$@" || tests=$?
 if wait "$types"; then
   tail -n 1 "$types_log"
 else

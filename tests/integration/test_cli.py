@@ -297,14 +297,21 @@ def test_unknown_project_id(cli: Cli, tmp_path: Path) -> None:
 
 def test_usage_mistakes_exit_2_and_migrate_is_idempotent(tmp_path: Path) -> None:
     cli = Cli(tmp_path / "data")
-    cli.subprocess = True  # `python -m builder` itself: its exit statuses and streams
-    assert cli.run().returncode == 2
-    missing = cli.run("files", "doesnotexist")
+    cli.subprocess = True  # `python -m builder` itself: each of its exit statuses (2, 0, 1) and its streams, once
+    # Each process spends seconds importing Forja before it does anything: two at a time, and the migration (which
+    # makes the database) before the command that reads it.
+    with ThreadPoolExecutor(2) as pool:
+        usage, migrated = pool.submit(cli.run), pool.submit(cli.json, "migrate")
+        assert usage.result().returncode == 2
+        assert migrated.result() == {"status": "ok"}
+        refused = pool.submit(cli.run, "files", "doesnotexist")
+        # Meanwhile the same parser and the migration again, in this process.
+        assert run_in_process(["export", "abc"], cli.env).returncode == 2  # --out is required
+        again = run_in_process(["migrate"], cli.env)
+        assert (again.returncode, again.stdout.strip()) == (0, "Database is up to date.")
+        missing = refused.result()
     assert (missing.returncode, missing.stdout) == (1, "")
     assert missing.stderr.startswith("error: There is no project 'doesnotexist'.") and "Traceback" not in missing.stderr
-    assert cli.run("export", "abc").returncode == 2  # --out is required
-    assert cli.json("migrate") == {"status": "ok"}
-    assert cli.ok("migrate").strip() == "Database is up to date."
 
 
 HUGE = "99999999999999999999"  # over 2**63

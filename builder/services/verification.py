@@ -166,7 +166,9 @@ class VerificationService:
             report = await self._timed(timings, "browser", self.checker.check(info.url, routes, expect=expect, cookie=cookie))
             scripts = {path: data.decode(errors="replace") for path, data in tree.items() if is_check_path(path)}
             acceptance: list[AcceptanceOutcome] = []
-            if scripts:
+            # A page that shows a build error runs none of the app: each check would only sit out its steps' waits
+            # (half a minute for a starter's six) before the repair round that mends the build could begin.
+            if scripts and not any(problem.kind == "overlay" for problem in report.problems):
                 status("Running the app's acceptance checks...")
                 timeout_s = settings.acceptance_check_timeout_s
                 run = run_acceptance(self.checker, info.url, scripts, timeout_s, cookie=cookie, tell=expect)

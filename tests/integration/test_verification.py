@@ -310,10 +310,8 @@ async def test_a_vite_syntax_error_is_read_from_its_overlay_and_repaired(
     monkeypatch.setattr(builder.settings.settings, "npm_seed_cache", package_caches[0])
     monkeypatch.setattr(builder.settings.settings, "preview_offline", True)
     starter = next(s for s in load_starters() if s.name == "react-vite-tailwind")
-    # Without its acceptance checks (tests/integration/test_starter_previews.py runs them): on a page that does not
-    # build, each would sit out its steps' waits (half a minute in all), and none of them is what this test reads.
-    rendered = render_starter(starter, StarterVariables(title="Barber shop"))
-    files = {path: content for path, content in rendered.items() if not is_check_path(path)}
+    files = render_starter(starter, StarterVariables(title="Barber shop"))
+    assert any(is_check_path(path) for path in files)  # the starter's acceptance checks
     good = files["src/App.jsx"]
     heading = next(line.strip() for line in good.splitlines() if "<h1" in line)
     broken = good.replace(heading, heading.replace("</h1>", ""), 1)
@@ -326,3 +324,8 @@ async def test_a_vite_syntax_error_is_read_from_its_overlay_and_repaired(
     checks = [e.verification for e in of_type(events, "verification") if e.verification]
     assert [c["status"] for c in checks] == ["problems", "passed"], str(checks[-1])[:3000]
     assert any(p["kind"] == "overlay" and "App.jsx" in p["message"] for p in checks[0]["problems"]), checks[0]["problems"]
+    # The broken page ran none of its acceptance checks (each would have waited out its steps on it); the mended one
+    # ran every one of them, and they pass.
+    assert checks[0]["acceptance"] == [] and not any(p["kind"] == "acceptance" for p in checks[0]["problems"])
+    ran = checks[1]["acceptance"]
+    assert len(ran) == sum(is_check_path(path) for path in files) and all(c["passed"] for c in ran), ran

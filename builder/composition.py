@@ -21,7 +21,7 @@ from builder.cluster.presence import PresenceService
 from builder.cluster.previews import PreviewRegistry
 from builder.cluster.worker import Cluster
 from builder.generation.hub import GenerationHub
-from builder.generation.providers.stored import read_from
+from builder.generation.providers.stored import forget, read_from
 from builder.git.server import GitServer
 from builder.schemas import CommitResult
 from builder.services.access import AccessService
@@ -249,6 +249,7 @@ class Services:
                 self.backups.start_when_due()
 
     async def close(self) -> None:
+        forget(self.models.stored)
         await self.backups.settled()
         await self.collab.close()
         await self.verifications.close()

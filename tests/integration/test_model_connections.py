@@ -20,6 +20,7 @@ from builder import db
 from builder.app_secrets import decrypt
 from builder.composition import Services
 from builder.generation.guard import REDACTED, redact
+from builder.generation.providers import stored
 from builder.generation.providers.choice import (
     available_providers,
     connections,
@@ -252,3 +253,23 @@ def test_forja_models_adds_tests_lists_and_removes_a_model(tmp_path: Path, llm_s
     assert cli.ok("models", "remove", str(made["id"])).strip() == f"Model {made['id']} removed; its key is deleted."
     assert cli.ok("models", "list").strip() == "No model is connected: Forja builds from its offline starters."
     assert cli.refused("models", "test", str(made["id"])) == f"There is no connected model {made['id']}."
+
+
+async def test_closed_services_leave_no_reader_of_their_models_behind(
+    migrated_sqlite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closed services' database may be gone: the providers then read no connection from it, and closing older services
+    keeps the reader of newer ones."""
+    monkeypatch.setattr(settings, "secret_key", Fernet.generate_key().decode())
+
+    def services_on(name: str) -> Services:
+        path = tmp_path / name
+        path.write_bytes(migrated_sqlite.read_bytes())
+        return Services(ProjectStore(db.create_engine(f"sqlite+aiosqlite:///{path}")), LogHub())
+
+    older, newer = services_on("older.db"), services_on("newer.db")
+    await newer.models.add(LOCAL_ACTOR, NewModelConnection(kind="anthropic", api_key=a_key(), model="claude-x"))
+    await older.close()
+    assert (await stored.stored()).by_kind["anthropic"].model == "claude-x"
+    await newer.close()
+    assert await stored.stored() == stored.Stored()

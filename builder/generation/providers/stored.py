@@ -2,7 +2,7 @@
 
 The composition root gives this module the service that reads them from the database (`read_from`); each request
 for a provider reads them again, so a connection added in one process is used by every process at once, without a
-restart. Without a reader (a unit test, a tool that builds no services) there are none.
+restart. Without a reader (a unit test, a tool that builds no services, services since closed) there are none.
 """
 
 from __future__ import annotations
@@ -39,6 +39,12 @@ _keys: set[str] = set()
 
 def read_from(reader: Reader) -> None:
     _reader[:] = [reader]
+
+
+def forget(reader: Reader) -> None:
+    """`reader` is no longer read (its services closed, their database may be gone); another one given since stays."""
+    if _reader and _reader[0] == reader:
+        _reader.clear()
 
 
 async def stored() -> Stored:

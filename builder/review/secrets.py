@@ -16,13 +16,13 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
-
-from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
-from detect_secrets.plugins.base import RegexBasedDetector
-from detect_secrets.plugins.ip_public import IPPublicDetector
+from typing import TYPE_CHECKING
 
 from builder.review.findings import SEVERITY_ORDER, Finding, Severity
 from builder.wording import joined
+
+if TYPE_CHECKING:
+    from detect_secrets.plugins.base import RegexBasedDetector
 
 CHECK = "secrets"
 ENV_VALUE = "env-value"
@@ -31,8 +31,6 @@ ENV_VALUE = "env-value"
 # key), unless it says it is the service's own (critical: see _jwt_severity); a user:password@ address may be an
 # example in a library.
 NOT_CRITICAL = frozenset({"JSON Web Token", "Twilio API Key", "Basic Auth Credentials"})
-# A public IP address is no secret.
-LEFT_OUT = (IPPublicDetector,)
 # A private key's header alone is a label libraries carry (PEM parsers): a key is the header and its body.
 _KEY_BODY = re.compile(r"(?:[A-Za-z0-9+/=]|\\n|\s){64,}")
 SERVICE_ROLES = frozenset({"service_role"})  # Supabase's key that passes every row rule
@@ -49,11 +47,16 @@ class Hit:
 
 @cache
 def _plugins() -> tuple[RegexBasedDetector, ...]:
+    # Imported at the first review, not with Forja: loading its plugins takes half a second of every process's start.
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.plugins.base import RegexBasedDetector
+    from detect_secrets.plugins.ip_public import IPPublicDetector  # a public IP address is no secret
+
     mapping = get_mapping_from_secret_type_to_class()
     return tuple(
         cls()  # pyright: ignore[reportAbstractUsage] (each class sets its secret_type and denylist)
         for _, cls in sorted(mapping.items())
-        if issubclass(cls, RegexBasedDetector) and not issubclass(cls, LEFT_OUT)
+        if issubclass(cls, RegexBasedDetector) and not issubclass(cls, IPPublicDetector)
     )
 
 

@@ -130,6 +130,9 @@ class ToolAnswer:
     # while it runs for as long as that takes, not for as long as a paced answer happens to last.
     held: threading.Event | None = None
     held_after: int = 0
+    # Answers only a request whose body holds this text: requests made side by side (an evaluation's tasks run in
+    # parallel) each get their own answer, whichever comes first.
+    when: str = ""
 
     @property
     def text(self) -> str:
@@ -696,9 +699,18 @@ class ScriptedLLMServer:
         return f"{self.url}/v1"
 
     def queue(self, *answers: Answer) -> None:
-        """Append scripted answers; each request (to either endpoint) consumes the oldest one."""
+        """Append scripted answers; each request (to either endpoint) consumes the oldest one (of those whose `when`
+        its body holds)."""
         with self._lock:
             self._answers.extend(answers)
+
+    def _take(self, body: str) -> Answer | None:
+        """The oldest queued answer for a request of `body`: one whose `when` it holds, or one with none."""
+        for answer in self._answers:
+            if not isinstance(answer, ToolAnswer) or answer.when in body:
+                self._answers.remove(answer)
+                return answer
+        return None
 
     def drop_queued(self) -> None:
         """Drop the answers no request has consumed yet (a failed test's)."""
@@ -758,7 +770,7 @@ class ScriptedLLMServer:
             return
 
         with self._lock:
-            answer = self._answers.popleft() if self._answers else None
+            answer = self._take(raw.decode("utf-8", "replace"))
         if answer is None:
             message = f"ScriptedLLMServer: no scripted answer queued for POST {split.path} (request #{len(self.requests)})"
             log.warning("%s", message)

@@ -70,9 +70,13 @@ def app(page: str) -> dict[str, Any]:
     return {"title": "Greeter", "summary": "A greeter.", "files": [{"path": "index.html", "content": page}]}
 
 
+def prompt(task_id: str) -> str:
+    return f"A page that says hi to Ana (task {task_id})"
+
+
 def task(task_id: str, category: str = "front-end") -> EvalTask:
     return EvalTask.model_validate(
-        {"id": task_id, "title": task_id, "category": category, "prompt": "A page that says hi to Ana", "entry": "index.html",
+        {"id": task_id, "title": task_id, "category": category, "prompt": prompt(task_id), "entry": "index.html",
          "checks": {"checks.spec.js": CHECKS}}
     )  # fmt: skip
 
@@ -82,17 +86,19 @@ async def test_a_model_run_is_graded_summed_up_reported_and_resumed(
     services: Services, scripted_llm: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     never = threading.Event()
+    # The tasks run side by side (the one that never ends waits out its time while the others are graded): each
+    # task's first answer goes to the request that holds its prompt, the repair to the one request left.
     scripted_llm.queue(
-        ToolAnswer(app(WORKS), usage=USAGE),
-        ToolAnswer(app(NO_BUTTON), usage=USAGE),
-        ToolAnswer(app(THROWS), usage=USAGE),
+        ToolAnswer(app(WORKS), usage=USAGE, when=prompt("passes")),
+        ToolAnswer(app(NO_BUTTON), usage=USAGE, when=prompt("does-not-do-it")),
+        ToolAnswer(app(THROWS), usage=USAGE, when=prompt("repaired")),
+        ToolAnswer(app(WORKS), held=never, held_after=10, when=prompt("never-ends")),
         ToolAnswer(
             {"summary": "Fixed.", "edits": [{"path": "index.html", "search": "greetEveryone();\n", "replace": ""}]}, usage=USAGE
         ),
-        ToolAnswer(app(WORKS), held=never, held_after=10),
     )
     tasks = [task("passes"), task("does-not-do-it"), task("repaired", "data"), task("never-ends", "data")]
-    options = EvalOptions(suite="scripted", provider="anthropic", repair_rounds=1, task_timeout_s=20)
+    options = EvalOptions(suite="scripted", provider="anthropic", repair_rounds=1, task_timeout_s=20, parallel=4)
     try:
         run = await EvalRunner(services, options).run(tasks)
     finally:

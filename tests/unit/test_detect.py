@@ -152,6 +152,15 @@ def test_python_servers_from_their_files() -> None:
     assert procfile.dev == "sh -c 'gunicorn app:app'"
 
 
+def test_a_requirements_txt_of_comments_only_installs_nothing_and_an_option_line_installs() -> None:
+    standard = {"Procfile": b"web: python app.py\n", "app.py": b"print('hi')\n"}
+    for nothing in (b"", b"# Python standard library only: nothing to install.\n\n  # still nothing\n"):
+        assert plan_for({**standard, "requirements.txt": nothing}).install == ""
+    assert plan_for({**standard, "requirements.txt": b"-r base.txt  # the shared list\n"}).install == (
+        "python -m pip install -r requirements.txt"
+    )
+
+
 def test_poetry_constraints_install_through_pip() -> None:
     toml = b'[tool.poetry.dependencies]\npython = "^3.11"\nfastapi = "^0.115.2"\nuvicorn = {version = "~0.30", extras = ["standard"]}\n'
     plan = plan_for({"pyproject.toml": toml, "main.py": b"from fastapi import FastAPI\napp = FastAPI()\n"})

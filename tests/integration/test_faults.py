@@ -27,7 +27,7 @@ import psycopg
 import pytest
 from cryptography.fernet import Fernet
 
-from builder.cluster.presence import TTL_S
+from builder.cluster.presence import SharedPresence
 from builder.cluster.worker import Cluster
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from preview_runtime.traefik import find_traefik
@@ -197,6 +197,10 @@ def preview_of(status: dict[str, Any]) -> str:
     return status["url"].split("//", 1)[1].split(".", 1)[0]
 
 
+# The presence test's time-to-live of a page's entry (the product's TTL_S is 15 s).
+TTL_S = 6.0
+
+
 async def test_presence_rides_out_redis_and_comes_back_with_the_next_beat(
     own_redis: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -204,6 +208,10 @@ async def test_presence_rides_out_redis_and_comes_back_with_the_next_beat(
     loop would end on one) and a watcher goes on watching; once Redis is back, empty, the next beat brings the page
     back to the watcher on the other worker."""
     first, second = await Cluster.join(own_redis.url()), await Cluster.join(own_redis.url())
+    for cluster in (first, second):  # pages gone after 6 s, not 15: a watcher looks every 2 s, not every 5
+        await cluster.presence.close()
+        cluster.presence = SharedPresence(cluster.redis, ttl_s=TTL_S)
+        await cluster.presence.start_listening()
     ada = entry("ada-tab", "Ada")
     watching = second.presence.watch("p")
     try:
@@ -340,7 +348,9 @@ def fill(folder: Path, leave: int = 0) -> Path:
     return filler
 
 
-def test_a_full_disk_refuses_a_save_and_a_publish_in_words_and_keeps_what_was_there(tmp_path: Path, small_disk: Path) -> None:
+def test_a_full_disk_refuses_a_save_and_a_publish_in_words_and_keeps_what_was_there(
+    tmp_path: Path, small_disk: Path, migrated_sqlite: Path
+) -> None:
     """One Forja whose data folder (SQLite, the previews, the releases) is on a small filesystem. A preview that does
     not fit is refused with a 507 in words and leaves nothing. Filled but for a little room: a save that fits in the
     database but not in the running preview's folder is kept, and says its preview could not be updated, which still
@@ -350,6 +360,7 @@ def test_a_full_disk_refuses_a_save_and_a_publish_in_words_and_keeps_what_was_th
     preview catches up and both work."""
     env = QUICK | {"FORJA_DATA_DIR": str(small_disk), "FORJA_SECRET_KEY": Fernet.generate_key().decode()}
     worker = Worker(tmp_path, "alone", env)
+    shutil.copyfile(migrated_sqlite, small_disk / "forja.db")  # migrated already: the start does not migrate it
     worker.start()
     try:
         site = {"index.html": "<h1>first</h1>", "about.html": "<p>about</p>", "style.css": "h1 { color: teal; }\n" * 100}
@@ -596,6 +607,7 @@ def test_dockers_engine_stopped_and_started_again_under_a_docker_preview(
     tmp_path: Path,
     docker_of_our_own: OwnEngine,
     preview_image: str,  # noqa: F811
+    migrated_sqlite: Path,
 ) -> None:
     """A Forja whose previews run in Docker: when the engine stops (and stops its containers), the preview is reported
     failed, in words that name the engine, never running; once the engine is back, starting the preview again works."""
@@ -609,6 +621,8 @@ def test_dockers_engine_stopped_and_started_again_under_a_docker_preview(
         "FORJA_SECRET_KEY": Fernet.generate_key().decode(),
     }
     worker = Worker(tmp_path, "docker", env)
+    worker.data.mkdir()
+    shutil.copyfile(migrated_sqlite, worker.data / "forja.db")  # migrated already: the start does not migrate it
     worker.start()
     try:
         project = worker.ok("POST", "/api/projects", json={"name": "In Docker", "files": APP})["id"]

@@ -70,9 +70,6 @@ from preview_runtime.logs import LogHub
 log = logging.getLogger(__name__)
 
 
-# How often the sweeps run: previews of share links that expired meanwhile (an expiry has no event of its own), and
-# with several workers, generations whose worker died.
-SWEEP_EVERY_S = 10.0
 # An orchestrator's probe waits a few seconds at most: a dependency slower than this counts as down.
 HEALTH_TIMEOUT_S = 3.0
 
@@ -234,7 +231,7 @@ class Services:
         if self._cluster is None:
             await self._sweep_forever()
         else:
-            await asyncio.gather(self._cluster.lead(self._lead, SWEEP_EVERY_S), self._sweep_forever())
+            await asyncio.gather(self._cluster.lead(self._lead, settings.sweep_every_s), self._sweep_forever())
 
     async def _lead(self) -> None:
         await self.generations.interrupt_abandoned()
@@ -243,7 +240,7 @@ class Services:
 
     async def _sweep_forever(self) -> None:
         while True:
-            await asyncio.sleep(SWEEP_EVERY_S)
+            await asyncio.sleep(settings.sweep_every_s)
             await self.sweep()
             if self._cluster is None:
                 self.backups.start_when_due()
@@ -274,7 +271,7 @@ async def get_services() -> Services:
             await asyncio.to_thread(db.migrate)
             store = ProjectStore(db.create_engine())
             if settings.redis_url:
-                cluster = await Cluster.join(settings.redis_url)
+                cluster = await Cluster.join(settings.redis_url, settings.worker_lease_s)
                 services = Services(store, cluster.logs, cluster)
             else:
                 services = Services(store, LogHub())

@@ -37,8 +37,13 @@ class Worker:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, within_s: float = 90) -> None:
+    def start(self) -> None:
         """Start it and wait until it answers (its /health may say a dependency is down: it answers)."""
+        self.launch()
+        self.answering()
+
+    def launch(self) -> None:
+        """Start its process, without waiting for it: workers launched one after another start side by side."""
         inherited = {name: value for name, value in os.environ.items() if name not in ("DATABASE_URL", "REDIS_URL")}
         env = inherited | {
             "FORJA_DATA_DIR": str(self.data),
@@ -60,6 +65,10 @@ class Worker:
                  "--port", str(self.port), "--lifespan", "on", "--no-access-log"],
                 cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
+
+    def answering(self, within_s: float = 90) -> None:
+        """Wait until the launched worker answers."""
+        assert self.process is not None, f"worker {self.name} was not launched"
         deadline = time.monotonic() + within_s
         while True:
             assert self.process.poll() is None, f"worker {self.name} exited:\n{self.log()[-3000:]}"

@@ -47,10 +47,10 @@ def stream_key(project_id: str) -> str:
 class SharedGenerationHub(GenerationHub):
     shared = True
 
-    def __init__(self, redis: Redis, owner: str) -> None:
+    def __init__(self, redis: Redis, owner: str, lease_s: float = LEASE_S) -> None:
         super().__init__()
         self._redis = redis
-        self._leases = Leases(redis, owner, LEASE_S)
+        self._leases = Leases(redis, owner, lease_s)
         self._outbox: dict[str, asyncio.Queue[str | None]] = {}
         self._listener: asyncio.Task[None] | None = None
 

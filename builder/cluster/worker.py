@@ -37,11 +37,13 @@ class Cluster:
     collab: RedisRelay
     presence: SharedPresence
     terminals: TerminalRelay
+    lease_s: float = LEADER_LEASE_S
 
     @classmethod
-    async def join(cls, url: str) -> Cluster:
+    async def join(cls, url: str, lease_s: float = LEADER_LEASE_S) -> Cluster:
         """Connect to Redis and start following the shared logs and generations; ServerUnavailable in words when Redis
-        does not answer."""
+        does not answer. `lease_s`: how long this worker's leases (the leader's, its generations', previews' and
+        publishes') outlive it (FORJA_WORKER_LEASE_S)."""
         redis = Redis.from_url(url, decode_responses=True, health_check_interval=30)
         try:
             await redis.ping()  # pyright: ignore[reportGeneralTypeIssues] (redis-py types sync and async alike)
@@ -54,13 +56,14 @@ class Cluster:
         name = worker_name()
         logs = SharedLogHub(redis)
         await logs.start()
-        generations = SharedGenerationHub(redis, name)
+        generations = SharedGenerationHub(redis, name, lease_s)
         await generations.start_listening()
         presence = SharedPresence(redis)
         await presence.start_listening()
         log.info("worker %s joined the workers on Redis %s", name, url.split("@")[-1])
-        previews = SharedPreviewRegistry(redis, name)
-        return cls(redis, name, logs, generations, previews, RedisRelay(url, name), presence, TerminalRelay(url))
+        previews = SharedPreviewRegistry(redis, name, lease_s)
+        relay, terminals = RedisRelay(url, name), TerminalRelay(url)
+        return cls(redis, name, logs, generations, previews, relay, presence, terminals, lease_s)
 
     async def leave(self) -> None:
         await self.previews.close()
@@ -73,7 +76,7 @@ class Cluster:
     async def lead(self, work: Callable[[], Awaitable[None]], every_s: float) -> None:
         """Forever: while this worker holds the leader lease, run `work` every `every_s` seconds; when the leader dies,
         another worker takes over within a lease's time."""
-        leases = Leases(self.redis, self.name, LEADER_LEASE_S)
+        leases = Leases(self.redis, self.name, self.lease_s)
         leading, last = False, 0.0
         while True:
             try:
@@ -86,4 +89,4 @@ class Cluster:
             except Exception as exc:
                 if not outages.noted(exc):
                     log.exception("the leader's work failed; trying again")
-            await asyncio.sleep(LEADER_LEASE_S / 3)
+            await asyncio.sleep(self.lease_s / 3)

@@ -249,7 +249,7 @@ class ServerApps:
         live_key, hosts = await self.sync(project_id)
         try:
             await self._hub.registry.tell_others(SYNC, {"project_id": project_id})
-        except Exception as exc:  # Redis away for a moment: each worker's sweep routes its apps again within SWEEP_EVERY_S
+        except Exception as exc:  # Redis away for a moment: each worker's sweep routes its apps again at its next round
             if not outages.noted(exc):
                 log.warning("could not tell the other workers that the app of %s changed", project_id, exc_info=True)
         if wait and live_key and (info := await self._hub.local(live_key)) is not None and info.state == PreviewState.running:

@@ -43,6 +43,21 @@ class ServerSettings(BaseSettings):
         "generation, and the leader that runs the sweeps (see [Several workers](deploying.md#several-workers)). Empty: "
         "one worker, everything in its process.",
     )
+    worker_lease_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="With several workers: how long a worker's leases (the leader's, and those of the generations, "
+        "previews and publishes it runs) outlive it, in seconds; each is renewed every third of it. A dead worker's "
+        "generations and publishes end, and its previews are freed, about this long after it died.",
+    )
+    sweep_every_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="How often each worker sweeps, in seconds: previews that missed a save brought to their project's "
+        "version, previews of expired share links ended, custom domains checked, the apps' `/data` folders measured; "
+        "with several workers the leader also ends the generations and publishes a dead worker left, and starts a "
+        "backup when one is due.",
+    )
     database_url: str = Field(
         default="",
         validation_alias=AliasChoices("DATABASE_URL", "FORJA_DATABASE_URL"),

@@ -25,7 +25,6 @@ import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 
-import builder.composition
 from builder import db
 from builder.app_secrets import decrypt
 from builder.composition import Services
@@ -315,7 +314,7 @@ async def test_the_server_takes_a_backup_when_one_is_due_and_keeps_the_newest(
         os.utime(path, (then, then))
     (folder / "forja-backup-20260101-000000.key").write_bytes(b"its key")
     assert services.backups.words()[0] == "problem"  # the last one is two days old
-    monkeypatch.setattr(builder.composition, "SWEEP_EVERY_S", 0.05)
+    monkeypatch.setattr(settings, "sweep_every_s", 0.05)
     sweeps = asyncio.create_task(services.run_sweeps())  # as the server runs them
     try:
         await until(lambda: asyncio.to_thread(lambda: not old[0].exists()), "the oldest backup's pruning")

@@ -115,13 +115,10 @@ async def test_a_generation_on_one_worker_is_followed_stopped_and_guarded_from_t
     assert await follower == [("status", "writing"), ("error", "Stopped by you; nothing was saved.")]
 
 
-async def test_a_generation_whose_worker_died_ends_for_its_followers(
-    workers: tuple[Cluster, Cluster], monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_generation_whose_worker_died_ends_for_its_followers(workers: tuple[Cluster, Cluster]) -> None:
     first, second = workers
     # A short lease, so the test need not wait 15 s; the dead worker is the one that stops keeping it.
-    monkeypatch.setattr(shared_generations, "LEASE_S", 1.0)
-    dying = shared_generations.SharedGenerationHub(first.redis, "dying-worker")
+    dying = shared_generations.SharedGenerationHub(first.redis, "dying-worker", lease_s=1.0)
     hang = asyncio.Event()  # never set: the generation hangs, as in a worker that froze
 
     async def run(publish: Publish) -> GenerationEvent:

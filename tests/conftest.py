@@ -123,21 +123,21 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> LoadSco
 
 # Where each test ran and when (TEST_TIMELINE, a file scripts/test.sh names beside the JUnit one): a line per test of
 # worker, start, end (seconds since the epoch) and test, to see where a worker sat idle (JUnit's file has no times
-# of day).
+# of day). Only xdist's workers write it: their controller is told of each test too, when a worker reports it.
 TIMELINE = os.environ.get("TEST_TIMELINE", "")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 _began: dict[str, float] = {}
 
 
 def pytest_runtest_logstart(nodeid: str) -> None:
-    _began[nodeid] = time.time()
+    if TIMELINE and WORKER:
+        _began[nodeid] = time.time()
 
 
 def pytest_runtest_logfinish(nodeid: str) -> None:
-    # Only on xdist's workers: their controller is told of each test too, when the worker reports it.
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if TIMELINE and worker and nodeid in _began:
+    if nodeid in _began:
         with open(TIMELINE, "a") as timeline:
-            timeline.write(f"{worker}\t{_began.pop(nodeid):.1f}\t{time.time():.1f}\t{nodeid}\n")
+            timeline.write(f"{WORKER}\t{_began.pop(nodeid):.1f}\t{time.time():.1f}\t{nodeid}\n")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

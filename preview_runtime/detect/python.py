@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -63,7 +63,9 @@ def python_install(tree: Mapping[str, bytes], folder: str, needs: list[str] | No
     wanted = _names(requirements)
     missing = [pkg for pkg in needs or [] if pkg not in wanted]
     install = []
-    if _lists_anything(local.get("requirements.txt", b"")):
+    # A requirements.txt of comments only (an app of the standard library says so) gets no pip run, nor the venv made
+    # for it: they cost a Python preview's start seconds of a core.
+    if any(_pip_lines(local.get("requirements.txt", b""))):
         install.append(Command([*PIP, "-r", "requirements.txt", *missing], cwd=folder))
     elif requirements or missing:
         install.append(Command([*PIP, *requirements, *missing], cwd=folder))
@@ -71,11 +73,13 @@ def python_install(tree: Mapping[str, bytes], folder: str, needs: list[str] | No
     return install, [f"{prefix}{name}" for name in inputs]
 
 
-def _lists_anything(requirements_txt: bytes) -> bool:
-    """Whether a requirements.txt has a line pip acts on. One of comments only (an app of the standard library says
-    so) gets no pip run, nor the venv made for it: they cost a Python preview's start seconds of a core."""
-    lines = (line.split(" #", 1)[0].strip() for line in requirements_txt.decode("utf-8", "replace").splitlines())
-    return any(line and not line.startswith("#") for line in lines)
+def _pip_lines(requirements_txt: bytes) -> Iterator[tuple[str, str]]:
+    """Each line of a requirements.txt that pip acts on (a requirement or an option): as written, and without its
+    comment and its line continuation."""
+    for raw in requirements_txt.decode("utf-8", "replace").splitlines():
+        line = raw.split(" #", 1)[0].strip().rstrip("\\").strip()
+        if line and not line.startswith("#"):
+            yield raw, line
 
 
 def installed_names(tree: Mapping[str, bytes], folder: str) -> set[str]:
@@ -99,9 +103,8 @@ def not_requirements(tree: Mapping[str, bytes], folder: str) -> str:
     local = _local(tree, folder)
     if "requirements.txt" not in local:
         return ""
-    for raw in local["requirements.txt"].decode("utf-8", "replace").splitlines():
-        line = raw.split(" #", 1)[0].strip().rstrip("\\").strip()
-        if not line or line.startswith(("#", "-", ".", "/")) or "://" in line:
+    for raw, line in _pip_lines(local["requirements.txt"]):
+        if line.startswith(("-", ".", "/")) or "://" in line:
             continue
         try:
             Requirement(line)

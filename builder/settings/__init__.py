@@ -6,6 +6,10 @@ agree. Each group of settings is a class of its own module; `Settings` is all of
 
 from __future__ import annotations
 
+import logging
+import os
+
+from pydantic import AliasChoices, ValidationError
 from pydantic_settings import SettingsConfigDict
 
 from builder.settings.apps import AppDataSettings, PublishSettings
@@ -16,7 +20,9 @@ from builder.settings.previews import InstallSettings, PreviewSettings, WebConta
 from builder.settings.review_packages import ReviewPackageSettings
 from builder.settings.server import REPO_ROOT, AccountSettings, LimitSettings, ServerSettings, is_loopback
 
-__all__ = ["REPO_ROOT", "Settings", "is_loopback", "settings"]
+__all__ = ["REPO_ROOT", "Settings", "is_loopback", "settings", "unusable"]
+
+log = logging.getLogger(__name__)
 
 
 class Settings(
@@ -56,4 +62,39 @@ class Settings(
         )
 
 
-settings = Settings()
+def _variable(field: str) -> str:
+    """The environment variable a field is read from: the one of its names that is set, else all of them."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    names = [str(name) for name in alias.choices] if isinstance(alias, AliasChoices) else [f"FORJA_{field.upper()}"]
+    return next((name for name in names if name in os.environ), " or ".join(names))
+
+
+def unusable(error: ValidationError) -> str:
+    """What an administrator reads when settings cannot be used: each variable and what it needs, and where to change
+    it. pydantic's messages do not repeat the value (it may be a key), and Forja's validators say only what is wrong."""
+    lines = []
+    for problem in error.errors():
+        where = _variable(str(problem["loc"][0])) if problem["loc"] else "Settings"
+        lines.append(f"  {where}: {problem['msg'].removeprefix('Value error, ')}")
+    return "\n".join(
+        [
+            "Forja did not start: these settings have values it cannot use.",
+            *lines,
+            f"Change them in the environment or in {REPO_ROOT / '.env'} (docs/settings.md says what each takes), then "
+            "start again.",
+        ]
+    )
+
+
+def _read() -> Settings:
+    # Read at import by every Forja process (the server, its workers, each CLI command): a bad value stops it with
+    # the variables named and status 2, not with a traceback.
+    try:
+        return Settings()
+    except ValidationError as error:
+        log.error("%s", unusable(error))
+        raise SystemExit(2) from None
+
+
+settings = _read()

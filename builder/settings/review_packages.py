@@ -62,7 +62,8 @@ class ReviewPackageSettings(BaseSettings):
         except ValueError:  # an unclosed [ of an IPv6 address
             good = False
         if text and not good:
-            raise ValueError(f"{value!r} is not an http:// or https:// address")
+            # Not the value itself: a mirror's address may carry its password, and this is said at every start.
+            raise ValueError("is not an http:// or https:// address")
         return text.rstrip("/")
 
     @property

@@ -305,6 +305,11 @@ def test_usage_mistakes_exit_2_and_migrate_is_idempotent(tmp_path: Path) -> None
         assert usage.result().returncode == 2
         assert migrated.result() == {"status": "ok"}
         refused = pool.submit(cli.run, "files", "doesnotexist")
+        # Settings it cannot use stop any command before it does anything: each variable named, none of their values.
+        unusable = Cli(tmp_path / "other", FORJA_WORKER_LEASE_S="0", FORJA_SWEEP_EVERY_S="abc")
+        unusable.env["FORJA_REVIEW_NPM_REGISTRY"] = "ftp://forja:hunter2@mirror.example"
+        unusable.subprocess = True
+        stopped = pool.submit(unusable.run, "projects")
         # Meanwhile the same parser and the migration again, in this process.
         assert run_in_process(["export", "abc"], cli.env).returncode == 2  # --out is required
         again = run_in_process(["migrate"], cli.env)
@@ -312,6 +317,17 @@ def test_usage_mistakes_exit_2_and_migrate_is_idempotent(tmp_path: Path) -> None
         missing = refused.result()
     assert (missing.returncode, missing.stdout) == (1, "")
     assert missing.stderr.startswith("error: There is no project 'doesnotexist'.") and "Traceback" not in missing.stderr
+    bad = stopped.result()
+    assert (bad.returncode, bad.stdout) == (2, ""), bad.stderr
+    assert bad.stderr.startswith("Forja did not start: these settings have values it cannot use.")
+    for line in (
+        "FORJA_WORKER_LEASE_S: Input should be greater than 0",
+        "FORJA_SWEEP_EVERY_S: Input should be a valid number",
+        "FORJA_REVIEW_NPM_REGISTRY: is not an http:// or https:// address",
+    ):
+        assert f"\n  {line}" in bad.stderr, bad.stderr
+    assert "Traceback" not in bad.stderr and "hunter2" not in bad.stderr
+    assert not (tmp_path / "other").exists()  # nothing was made
 
 
 HUGE = "99999999999999999999"  # over 2**63

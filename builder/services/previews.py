@@ -232,7 +232,9 @@ class PreviewService:
 
         None as well when the settings rule WebContainers out (turned off, or a server runner asked for by name), and
         while a server preview of the project runs (a generation's check started it): that one is shown rather than a
-        second run.
+        second run. PackagesRefused (said in the project's log too) when its manifests ask for a package the install
+        gate refuses, as a server runner's start would be: the browser's install is not read by Forja, so its
+        manifests are asked about before it gets them.
         """
         if webcontainers_off():
             return None
@@ -243,7 +245,14 @@ class PreviewService:
         # A person's run settings are a shell line or a folder: the server runners run those.
         if not project.current_version or await self._store.run_override(project_id) != RunOverride():
             return None
-        return browser_plan_for(await self._store.read_tree(project_id))
+        tree = await self._store.read_tree(project_id)
+        if (plan := browser_plan_for(tree)) is not None and plan.install:
+            try:
+                await self._hub.install_gate.check(tree)
+            except PackagesRefused as refused:
+                self._logs.emit(project_id, refused.message, LogLevel.error, "forja")
+                raise
+        return plan
 
     async def hot_reloads(self, project_id: str) -> bool:
         """Whether the project's dev server updates an open page by itself after a save (Vite's HMR...).

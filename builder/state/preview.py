@@ -218,6 +218,7 @@ class PreviewPaneState(WorkspaceState):
             async with self:
                 if self._still_asked(token, project_id):
                     self.preview_state, self.preview_message = "failed", str(exc)
+                    self.packages_refused = isinstance(exc, PackagesRefused)  # the browser's install was not let run
             return
         async with self:
             if not self._still_asked(token, project_id):

@@ -489,3 +489,22 @@ async def test_a_look_alike_package_is_never_installed_neither_in_its_preview_no
     with pytest.raises(PublishFailed, match="exprss is one or two letters away"):
         await services.publishing.publish(pid, name="look-alike", user_id=LOCAL_USER_ID)
     assert await release_states(services, pid) == [(1, "failed", False)]
+
+
+async def test_a_look_alike_package_is_not_handed_to_the_browser_to_install_either(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "preview_runner", "auto")  # WebContainers first, as Forja's default
+    monkeypatch.setattr(settings, "webcontainers", True)
+    vite = {"name": "menu", "private": True, "scripts": {"dev": "vite"}, "devDependencies": {"vite": "^7.0.0"}}
+    clean = (await services.projects.create("Menu", {"package.json": json.dumps(vite).encode()}, owner=LOCAL_USER_ID)).project_id
+    plan = await services.previews.browser_plan(clean)
+    assert plan is not None and plan.install  # the twin runs in the browser, its install with it
+    vite["dependencies"] = {"raect": "^19.0.0"}  # one letter from react
+    pid = (
+        await services.projects.create("Menu look-alike", {"package.json": json.dumps(vite).encode()}, owner=LOCAL_USER_ID)
+    ).project_id
+    with pytest.raises(PackagesRefused, match="raect is one or two letters away from the popular package react") as no:
+        await services.previews.browser_plan(pid)
+    assert no.value.status == 422 and "Change package.json" in no.value.message
+    assert [line.text for line in services.logs.history(pid) if line.text.startswith("The app's packages")] == [no.value.message]

@@ -146,6 +146,19 @@ class PreviewPaneState(WorkspaceState):
         elif loaded.new_version and self.preview_mode == "server" and self.preview_url and not self.preview_hot_reload:
             # The new files are already in the running preview (saving pushes them there before it returns).
             self.preview_reloads += 1
+        elif loaded.new_version and self.preview_mode == "webcontainer":
+            await self._still_installable(loaded)
+
+    async def _still_installable(self, loaded: Loaded) -> None:
+        """A saved version reaches the browser's WebContainer, which installs again when its manifests changed: they
+        are asked about first, and a refused one stops the browser's preview (no install) with the sentence."""
+        try:
+            await loaded.services.previews.browser_plan(loaded.project.id)
+        except PackagesRefused as exc:
+            self.preview_mode = ""  # the page's WebContainer stops, and the new version is not written into it
+            self.preview_url = self.preview_open = ""
+            self.preview_state, self.preview_message = "failed", str(exc)
+            self.packages_refused = True
 
     async def _moved(self) -> bool:
         """Whether the server preview the page shows is gone or on a new address (a save changed its dependencies)."""

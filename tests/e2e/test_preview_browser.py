@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -165,3 +166,30 @@ def test_a_page_that_cannot_run_them_starts_the_server_runner_at_once(
     assert "local" in said and not [words for words in said if "webcontainer" in words.lower()], said
     assert not [line for line in log_lines(base, project_id) if line["source"] == "webcontainer"]
     assert traffic.off_machine() == [], traffic.off_machine()
+
+
+def test_a_look_alike_package_is_not_installed_in_the_browser_neither_at_start_nor_after_a_save(
+    forja_with_webcontainers: str, page: Page
+) -> None:
+    base = forja_with_webcontainers
+    page.route("https://stackblitz.com/headless?forja-reachability", lambda route: route.fulfill(status=200, body=""))
+    vite = {"name": "menu", "private": True, "scripts": {"dev": "vite"}, "devDependencies": {"vite": "^7.0.0"}}
+    page_html = "<!doctype html>\n<h1>Menu</h1>\n"
+    project_id = create(base, "Menu board", {"package.json": json.dumps(vite), "index.html": page_html})
+    page.goto(f"{base}/p/{project_id}")
+    message = page.locator("#preview-message")
+    expect(message).to_contain_text("in your browser (WebContainer)")
+    # A save that asks for a look-alike while the browser runs it: the browser is not given it to install.
+    vite["dependencies"] = {"raect": "^19.0.0"}
+    saved = httpx.put(f"{base}/api/projects/{project_id}/files/package.json", json={"content": json.dumps(vite)})
+    assert saved.status_code == 200, saved.text
+    expect(message).to_contain_text("raect is one or two letters away from the popular package react", timeout=30_000)
+    expect(page.locator("#preview-retry")).to_be_visible()
+    expect(page.locator("#preview-doctor")).to_have_count(0)
+    shot(page, "preview-webcontainer-packages-refused")
+    # Opened again (or tried again), it is refused before the browser starts anything; no server runner instead.
+    page.reload()
+    expect(message).to_contain_text("raect is one or two letters away", timeout=30_000)
+    texts = [line["text"] for line in log_lines(base, project_id)]
+    assert len([t for t in texts if t.startswith("The app's packages were not installed: raect")]) >= 2, texts
+    assert not any("Falling back" in t or "with the local runner" in t for t in texts), texts

@@ -187,6 +187,47 @@ def _registries_check(registries: dict[str, Refusal | None] | None) -> Check:
     return Check(name="registries", ok=True, detail=f"Installs in sandboxed previews may reach {reached}.")
 
 
+def _mcp_commands_check(sandbox: Check, registries: dict[str, Refusal | None] | None) -> Check:
+    """Whether a team's MCP server added by its command (builder/services/mcp_stdio.py) can start here: only in a
+    sandbox of its own, with a preview's network, so `npx -y` installs it from npm's registry and `uvx` from PyPI."""
+    name = "MCP commands"
+    if not sandbox.ok:
+        return Check(
+            name=name,
+            ok=False,
+            detail="MCP servers added by a command cannot start: Forja runs their commands only in a sandbox of their "
+            f"own, and {sandbox.detail[:1].lower()}{sandbox.detail[1:]} Add servers by their address instead.",
+        )
+    if registries is None:
+        return Check(
+            name=name,
+            ok=True,
+            detail="MCP servers added by a command start in a sandbox of their own, but `npx -y` and `uvx` install "
+            "nothing new there: previews are offline (FORJA_PREVIEW_OFFLINE), so only a package already in a server's "
+            "own cache starts.",
+        )
+    blocked = _blocked_kinds(registries)
+    npx = (
+        "`npx -y` cannot install from npm's registry (see registries)"
+        if "npm" in blocked
+        else "`npx -y` installs from npm's registry"
+    )
+    # The launchers a command finds on the sandbox's PATH (local/environment.py): npx is the sandbox's own Node's.
+    path = os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
+    if "Python" in blocked:
+        uvx = "`uvx` cannot install from PyPI (see registries)"
+    elif shutil.which("uvx", path=path) is None:
+        uvx = "`uvx` is not installed where the sandbox finds it (install uv into /usr/local/bin for servers started with it)"
+    else:
+        uvx = "`uvx` installs from PyPI"
+    return Check(
+        name=name,
+        ok="npm" not in blocked,
+        detail=f"MCP servers added by a command start in a sandbox of their own: {npx}; {uvx}. Each server keeps its "
+        "own packages between sessions.",
+    )
+
+
 def _corepack_check() -> Check:
     """What corepack checks the pnpm and yarn it downloads against: with a mirror, npm's signatures may be missing."""
     keys = settings.corepack_integrity_keys
@@ -392,6 +433,7 @@ async def diagnose(
             limits,
             _registries_check(reached),
             _corepack_check(),
+            _mcp_commands_check(sandbox, reached),
             docker_check,
             image_check,
             traefik,

@@ -10,6 +10,7 @@ person to approve. Every other method refuses anyone but an admin (Forbidden), w
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from contextlib import AbstractAsyncContextManager
@@ -32,6 +33,8 @@ from builder.services.mcp_stdio import (
     check_command,
     check_env,
     env_names,
+    forget,
+    kept_folder,
     sandbox_refusal,
     sealed_env,
     stdio_connected,
@@ -129,7 +132,7 @@ def _check(new: NewMcpServer) -> NewMcpServer:
 def session(row: McpServer) -> AbstractAsyncContextManager[Client]:
     """A session with the server, however it is reached: its command started in its sandbox, or its address."""
     if row.command:
-        return stdio_connected(row.name, row.command, row.env)
+        return stdio_connected(row.name, row.command, row.env, kept_folder(row.id) if row.id is not None else None)
     return connected(row.url, decrypt(row.token) if row.token else "")
 
 
@@ -229,6 +232,7 @@ class McpServerService:
         require_admin(admin)
         if not stored_number(server_id) or not await self._store.remove_mcp_server(server_id):
             raise NotFound(f"There is no MCP server {server_id}.")
+        await asyncio.to_thread(forget, server_id)
         log.info("MCP server %s removed by %s", server_id, admin.user_id)
 
     async def _row(self, server_id: int) -> McpServer:

@@ -19,8 +19,10 @@ import json
 import logging
 import os
 import re
+import shutil
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from builder.app_secrets import decrypt, encrypt
@@ -128,9 +130,20 @@ async def sandbox_refusal() -> str | None:
     return None
 
 
+def kept_folder(server_id: int) -> Path:
+    """What a server's sessions keep between them (the packages `npx -y` or `uvx` fetched): its own, never another's."""
+    return settings.data_dir / "mcp-sandboxes" / "kept" / str(server_id)
+
+
+def forget(server_id: int) -> None:
+    """A removed server's kept packages go with it (a later server may get its number)."""
+    shutil.rmtree(kept_folder(server_id), ignore_errors=True)
+
+
 @asynccontextmanager
-async def stdio_connected(name: str, command: str, sealed: str) -> AsyncIterator[Client]:
-    """A session with the server `command` starts, in its sandbox, initialized; McpServerUnreachable saying why not."""
+async def stdio_connected(name: str, command: str, sealed: str, kept: Path | None = None) -> AsyncIterator[Client]:
+    """A session with the server `command` starts, in its sandbox, initialized; McpServerUnreachable saying why not.
+    `kept`: its folder kept between sessions (kept_folder)."""
     from mcp import Client  # with the SDK, when a server is used (builder/services/mcp_client.py)
 
     timeout = settings.mcp_start_timeout_s
@@ -145,7 +158,7 @@ async def stdio_connected(name: str, command: str, sealed: str) -> AsyncIterator
         spawner = _spawner(await asyncio.to_thread(install_reading, gate.verdict))
         await asyncio.to_thread(spawner.work_dir.mkdir, parents=True, exist_ok=True)
         try:
-            program = sandboxed_program(spawner, command, {**install_env(), **env}, said, settings.preview_ttl_s)
+            program = sandboxed_program(spawner, command, {**install_env(), **env}, said, settings.preview_ttl_s, kept)
             process = await stack.enter_async_context(program)
         except MachineRefused as exc:
             raise McpServerUnreachable(_refusal(str(exc))) from None

@@ -21,6 +21,7 @@ from pathlib import Path
 from preview_runtime.local.environment import preview_env
 from preview_runtime.local.processes import end_group, kill_group
 from preview_runtime.local.spawn import Spawner
+from preview_runtime.plan import Mount
 from preview_runtime.runner import MachineRefused
 
 logger = logging.getLogger(__name__)
@@ -34,24 +35,39 @@ _LEFT_MARGIN_S = 60
 
 @asynccontextmanager
 async def sandboxed_program(
-    spawner: Spawner, command: str, extra_env: Mapping[str, str], say: Callable[[str], None], lifetime_s: float
+    spawner: Spawner,
+    command: str,
+    extra_env: Mapping[str, str],
+    say: Callable[[str], None],
+    lifetime_s: float,
+    kept: Path | None = None,
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """`command` (run by sh) started in its sandbox, its stdin, stdout and stderr pipes; MachineRefused, saying why,
     where bubblewrap cannot make one. `extra_env` is added to a preview's environment; `say` hears the sandbox's own
-    lines (a limit it broke, its egress proxy's refusals)."""
+    lines (a limit it broke, its egress proxy's refusals). `kept`: a folder of this program's alone that outlives the
+    run, bound in at its own path and holding npm's and uv's caches, so what `npx -y` or `uvx` fetched once starts the
+    next run without the registry (its scratch folder, HOME included, goes at each end)."""
     if await spawner.bubblewrap() is None:
         raise MachineRefused(spawner.no_sandbox)
     await asyncio.to_thread(_remove_left, spawner.work_dir, lifetime_s + _LEFT_MARGIN_S)
     scratch = spawner.work_dir / f"{_PREFIX}{secrets.token_hex(8)}"
     home = scratch / HOME
     await asyncio.to_thread(home.mkdir, parents=True)
-    env = preview_env(0, home, extra_env)
+    mounts: list[Mount] = []
+    caches: dict[str, str] = {}
+    if kept is not None:
+        await asyncio.to_thread(kept.mkdir, parents=True, exist_ok=True)
+        mounts.append(Mount(source=str(kept), target=str(kept)))
+        caches = {"npm_config_cache": str(kept / "npm"), "UV_CACHE_DIR": str(kept / "uv")}
+    env = preview_env(0, home, {**caches, **extra_env})
     for unused in ("PORT", "HOST"):  # it serves nothing: a preview's dev server reads them
         env.pop(unused, None)
     network = None
     try:
         network = await spawner.network(env, say)
-        process = await spawner.spawn(scratch, command, env, lambda text, _level: say(text), "program", network, spoken_to=True)
+        process = await spawner.spawn(
+            scratch, command, env, lambda text, _level: say(text), "program", network, mounts=mounts, spoken_to=True
+        )
         # At `lifetime_s` the whole of it, whatever the caller is still waiting for: its pipes then close.
         timer = asyncio.get_running_loop().call_later(lifetime_s, kill_group, process.pid)
         try:

@@ -10,6 +10,9 @@ words.
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
+import hashlib
 import io
 import json
 import logging
@@ -18,7 +21,11 @@ import resource
 import secrets
 import shutil
 import sys
+import tarfile
+import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -149,3 +156,77 @@ async def test_without_bubblewrap_a_servers_command_is_refused_in_words(
         await services.mcp_servers.list_tools(LOCAL_ACTOR, added.id)
     # A server's address is still taken.
     await services.mcp_servers.add(LOCAL_ACTOR, NewMcpServer(name="by-address", url="https://tools.example.com/mcp"))
+    # The doctor says so, with what to do.
+    said = {check.name: check for check in (await services.doctor.report()).checks}["MCP commands"]
+    assert not said.ok and said.detail.startswith(
+        "MCP servers added by a command cannot start: Forja runs their commands only in a sandbox of their own, and "
+        "bubblewrap is not installed."
+    )
+    assert said.detail.endswith("Add servers by their address instead.")
+
+
+@contextlib.contextmanager
+def npm_mirror(files: dict[str, bytes]) -> Iterator[tuple[str, list[str]]]:
+    """An npm mirror on loopback serving one package, `forja-mcp-echo` 1.0.0 (`files`, its package's files), as the
+    registry does: its packument, then its tarball; each request's path recorded. At 127.0.0.2, as a team's mirror
+    at an address of its own would be: a sandbox sends 127.0.0.1 to its own `lo`, not through its egress proxy."""
+    tarball = io.BytesIO()
+    with tarfile.open(fileobj=tarball, mode="w:gz") as packed:
+        for path, data in files.items():
+            info = tarfile.TarInfo(f"package/{path}")
+            info.size, info.mode = len(data), 0o755
+            packed.addfile(info, io.BytesIO(data))
+    body, asked = tarball.getvalue(), []
+    integrity = "sha512-" + base64.b64encode(hashlib.sha512(body).digest()).decode()
+
+    class Mirror(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            base = f"http://127.0.0.2:{server.server_address[1]}"
+            manifest = json.loads(files["package.json"]) | {
+                "dist": {"tarball": f"{base}/forja-mcp-echo/-/forja-mcp-echo-1.0.0.tgz", "integrity": integrity}
+            }
+            packument = {"name": "forja-mcp-echo", "dist-tags": {"latest": "1.0.0"}, "versions": {"1.0.0": manifest}}
+            answer = {"/forja-mcp-echo": json.dumps(packument).encode(), "/forja-mcp-echo/-/forja-mcp-echo-1.0.0.tgz": body}
+            data = answer.get(self.path)
+            self.send_response(200 if data is not None else 404)
+            self.send_header("Content-Length", str(len(data or b"")))
+            self.end_headers()
+            self.wfile.write(data or b"")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.2", 0), Mirror)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.2:{server.server_address[1]}/", asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_npx_installs_a_server_from_the_registry_once_and_its_later_sessions_start_from_its_own_cache(
+    services: Services, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = {
+        "package.json": json.dumps(
+            {"name": "forja-mcp-echo", "version": "1.0.0", "bin": {"forja-mcp-echo": "server.js"}}
+        ).encode(),
+        "server.js": (Path(__file__).parents[1] / "mcp_npm_package" / "server.js").read_bytes(),
+    }
+    with npm_mirror(package) as (address, asked):
+        # The team's mirror, as FORJA_NPM_REGISTRY names it: the servers' sandboxes reach it as the previews' do.
+        monkeypatch.setattr(builder.settings.settings, "npm_registry", address)
+        added = await services.mcp_servers.add(LOCAL_ACTOR, NewMcpServer(name="echo", command="npx -y forja-mcp-echo"))
+        listed = await services.mcp_servers.list_tools(LOCAL_ACTOR, added.id)
+        assert [t.name for t in listed.tools] == ["echo"]
+        assert "/forja-mcp-echo/-/forja-mcp-echo-1.0.0.tgz" in asked, asked
+        fetched = len(asked)
+        # Its next session (another listing, an agent run's) starts from what the first fetched, in its own folder.
+        again = await services.mcp_servers.list_tools(LOCAL_ACTOR, added.id)
+        assert [t.name for t in again.tools] == ["echo"] and len(asked) == fetched, asked
+    kept = data / "mcp-sandboxes" / "kept" / str(added.id)
+    assert (kept / "npm").is_dir() and not list((data / "mcp-sandboxes").glob("program-*"))
+    await services.mcp_servers.remove(LOCAL_ACTOR, added.id)
+    assert not kept.exists()  # a later server given its number starts with nothing of it

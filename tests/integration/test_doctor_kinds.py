@@ -56,8 +56,16 @@ def test_a_python_registry_at_a_private_address_leaves_npm_projects_running(tmp_
         "(or your mirror's own address)."
     )
     # Each name's own refusal is the registries check's, as before.
-    registries = {check["name"]: check for check in report["checks"]}["registries"]
+    checks = {check["name"]: check for check in report["checks"]}
+    registries = checks["registries"]
     assert registries["ok"] is False and "pypi.org resolves to [address] here" in registries["detail"]
+    # A team's MCP server added by its command installs as a preview does: with npx, not with uvx.
+    assert checks["MCP commands"] == {
+        "name": "MCP commands",
+        "ok": True,
+        "detail": "MCP servers added by a command start in a sandbox of their own: `npx -y` installs from npm's "
+        "registry; `uvx` cannot install from PyPI (see registries). Each server keeps its own packages between sessions.",
+    }
     assert local["reason"].startswith("Runs previews of npm projects on this machine in a bubblewrap sandbox, and of ")
     assert python in local["reason"]
 

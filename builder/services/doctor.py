@@ -202,24 +202,20 @@ def _mcp_commands_check(sandbox: Check, registries: dict[str, Refusal | None] | 
         return Check(
             name=name,
             ok=True,
-            detail="MCP servers added by a command start in a sandbox of their own, but `npx -y` and `uvx` install "
+            detail="MCP servers added by a command start in a sandbox of their own, but npx and uvx install "
             "nothing new there: previews are offline (FORJA_PREVIEW_OFFLINE), so only a package already in a server's "
             "own cache starts.",
         )
     blocked = _blocked_kinds(registries)
-    npx = (
-        "`npx -y` cannot install from npm's registry (see registries)"
-        if "npm" in blocked
-        else "`npx -y` installs from npm's registry"
-    )
+    npx = "npx cannot install from npm's registry (see registries)" if "npm" in blocked else "npx installs from npm's registry"
     # The launchers a command finds on the sandbox's PATH (local/environment.py): npx is the sandbox's own Node's.
     path = os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
     if "Python" in blocked:
-        uvx = "`uvx` cannot install from PyPI (see registries)"
+        uvx = "uvx cannot install from PyPI (see registries)"
     elif shutil.which("uvx", path=path) is None:
-        uvx = "`uvx` is not installed where the sandbox finds it (install uv into /usr/local/bin for servers started with it)"
+        uvx = "uvx is not installed where the sandbox finds it (install uv into /usr/local/bin for servers started with it)"
     else:
-        uvx = "`uvx` installs from PyPI"
+        uvx = "uvx installs from PyPI"
     return Check(
         name=name,
         ok="npm" not in blocked,

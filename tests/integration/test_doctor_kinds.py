@@ -63,8 +63,8 @@ def test_a_python_registry_at_a_private_address_leaves_npm_projects_running(tmp_
     assert checks["MCP commands"] == {
         "name": "MCP commands",
         "ok": True,
-        "detail": "MCP servers added by a command start in a sandbox of their own: `npx -y` installs from npm's "
-        "registry; `uvx` cannot install from PyPI (see registries). Each server keeps its own packages between sessions.",
+        "detail": "MCP servers added by a command start in a sandbox of their own: npx installs from npm's "
+        "registry; uvx cannot install from PyPI (see registries). Each server keeps its own packages between sessions.",
     }
     assert local["reason"].startswith("Runs previews of npm projects on this machine in a bubblewrap sandbox, and of ")
     assert python in local["reason"]

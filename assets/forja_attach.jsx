@@ -23,9 +23,21 @@ function send(files, onAttach) {
   for (const file of files) upload(file, onAttach);
 }
 
-export function ForjaAttach({ targetId, inputId, accept, onAttach }) {
+export function ForjaAttach({ targetId, inputId, buttonId, accept, onAttach }) {
   const callback = useRef(onAttach);
   callback.current = onAttach;
+
+  // The paper-clip opens the chooser here, in the browser: a Reflex event would wait for the page's socket first
+  // (its queue holds even a client-side script until then), so the chooser would not open on a page still connecting.
+  useEffect(() => {
+    const onClick = (event) => {
+      if (event.target instanceof Element && event.target.closest(`#${CSS.escape(buttonId)}`)) {
+        document.getElementById(inputId)?.click();
+      }
+    };
+    document.addEventListener("click", onClick);
+    return () => document.removeEventListener("click", onClick);
+  }, [buttonId, inputId]);
 
   useEffect(() => {
     const target = document.getElementById(targetId);

@@ -12,6 +12,7 @@ from builder.state.attachments import AttachedPicture, AttachmentsState
 from builder.state.project_pictures import ProjectPictureState
 
 ACCEPT = "image/png,image/jpeg,image/gif,image/webp"
+BUTTON_ID = "attach-button"  # one message box with pictures a page (the home page's prompt, the workspace's follow-up)
 
 
 class ForjaAttach(rx.NoSSRComponent):
@@ -20,6 +21,7 @@ class ForjaAttach(rx.NoSSRComponent):
 
     target_id: rx.Var[str]
     input_id: rx.Var[str]
+    button_id: rx.Var[str]
     accept: rx.Var[str]
 
     on_attach: rx.EventHandler[passthrough_event_spec(str, str, str)]
@@ -29,7 +31,9 @@ def attach_button(target_id: str) -> rx.Component:
     """The paper-clip button, and the hidden input and paste/drop listeners of the box `target_id`."""
     input_id = f"{target_id}-files"
     return rx.fragment(
-        ForjaAttach.create(target_id=target_id, input_id=input_id, accept=ACCEPT, on_attach=AttachmentsState.add_picture),
+        ForjaAttach.create(
+            target_id=target_id, input_id=input_id, button_id=BUTTON_ID, accept=ACCEPT, on_attach=AttachmentsState.add_picture
+        ),
         rx.tooltip(
             rx.icon_button(
                 rx.icon("paperclip", size=16),
@@ -37,8 +41,7 @@ def attach_button(target_id: str) -> rx.Component:
                 variant="soft",
                 color_scheme="gray",
                 aria_label="Attach a picture",
-                id="attach-button",
-                on_click=rx.call_script(f"document.getElementById('{input_id}').click()"),
+                id=BUTTON_ID,  # it opens the chooser without Forja (assets/forja_attach.jsx)
             ),
             content="Attach a picture (or paste or drop one on the box)",
         ),

@@ -7,6 +7,7 @@ Chromium drives the real page of a real Forja whose Claude provider talks to the
 from __future__ import annotations
 
 import base64
+import re
 import time
 from collections.abc import Iterator
 
@@ -122,3 +123,12 @@ def test_pictures_attached_to_a_follow_up_reach_the_model(
     ]
     assert all(block["source"]["type"] == "base64" and block["source"]["media_type"] == "image/png" for block in images)
     assert content[-1]["type"] == "text" and "Make the page look like this sketch" in content[-1]["text"]
+
+
+def test_the_paper_clip_opens_the_chooser_before_the_page_is_connected(forja_with_claude: str, page: Page) -> None:
+    # Forja's socket refused, as on a page still connecting (or reconnecting): the chooser opens all the same.
+    page.route_web_socket(re.compile(r"/_event"), lambda socket: socket.close())
+    page.goto(forja_with_claude)
+    with page.expect_file_chooser(timeout=10_000) as chooser:
+        page.locator("#attach-button").click()
+    assert chooser.value.is_multiple()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 import time
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from preview_runtime.runner import PreviewState, RunnerError
 from preview_runtime.swarm import SwarmRunner
 from scripts.prefetch_starters import starters
 from tests.conftest import free_port
+from tests.integration.test_egress import read_registry
 from tests.integration.test_starter_previews import SAMPLE, assert_serves_starter
 
 pytest.register_assert_rewrite("tests.docker_fixtures", "tests.swarm_fixtures")
@@ -129,9 +131,30 @@ async def test_a_starter_is_served_through_traefik_by_a_hardened_service(
         await manager.close()
 
 
-async def test_saved_edits_and_commands_reach_the_running_task(swarm_runner_factory) -> None:
-    runner: SwarmRunner = swarm_runner_factory()
-    log = LogCollector()
+async def test_saved_edits_and_commands_reach_the_running_task(swarm_runner_factory, tmp_path: Path) -> None:
+    async with read_registry(tmp_path, "localhost") as (over_tls, _, reading):
+        registry = f"https://localhost:{over_tls.port}/"
+        runner: SwarmRunner = swarm_runner_factory(npm_registry=registry, reading=reading)
+        log = LogCollector()
+        await _edits_and_commands(runner, log)
+        # What a script or the terminal installs: the edge's egress proxy reads the registry's traffic, with
+        # certificates the task trusts through the authority its bootstrap brought. A look-alike is refused with the
+        # install gate's sentence, said in the preview's log, and never reaches the registry; a real package passes.
+        npm = "NO_PROXY= no_proxy= npm_config_fetch_retries=0 npm"  # localhost, the test's registry, through the proxy
+        viewed = await runner.run_command("edit-1", f"{npm} view raect version; {npm} view left-pad version", 60)
+        # Python's own TLS (pip's, uv's) trusts it through the bundle SSL_CERT_FILE names.
+        fetch = f"import urllib.request as u, urllib.error as e\ntry: u.urlopen('{registry}raect')\nexcept e.HTTPError as x: print(x.code)"
+        python = await runner.run_command("edit-1", f"NO_PROXY= no_proxy= python -c {shlex.quote(fetch)}", 30)
+    said = f"403 Forbidden - GET {registry}raect - "
+    assert f"{said}Forja did not let this package install: " in viewed.output, viewed.output
+    assert "1.3.0" in viewed.output.splitlines(), viewed.output
+    sentence = viewed.output.split(said, 1)[1].splitlines()[0]  # the gate's, whole
+    assert sentence in log.texts("edit-1", "forja"), log.dump("edit-1")
+    assert python.output == "403\n", python.output
+    assert over_tls.registry.requested == ["GET /left-pad"]
+
+
+async def _edits_and_commands(runner: SwarmRunner, log: LogCollector) -> None:
     files = {"index.html": b"<h1>Swarm page v1</h1>", "old.html": b"old"}
     await runner.start(spec("edit-1", files, PYTHON_SERVER), log)
     info = await wait_state(runner, "edit-1", PreviewState.running, 60, log)

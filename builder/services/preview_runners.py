@@ -83,6 +83,9 @@ def docker_settings() -> dict[str, Any]:
         "extra_env": offline_env(),
         "silent_s": settings.preview_silent_s,
         "deadlines": deadlines(),
+        "egress_hosts": egress_hosts(),
+        # Forja's own HTTPS_PROXY & co. (a corporate proxy), through which the egress proxy goes out.
+        "upstream_proxy": UpstreamProxy.from_env(os.environ),
     }
 
 
@@ -90,11 +93,14 @@ def deadlines() -> Deadlines:
     return Deadlines(install_s=settings.preview_install_timeout_s, answer_s=settings.preview_answer_timeout_s)
 
 
-def docker_runner(image: str) -> Runner:
+def docker_runner(image: str, reading: Reading | None = None) -> Runner:
+    """The Docker runner; with `reading`, its containers' package managers go through an egress proxy that reads the
+    registries' traffic as the local runner's does."""
     from preview_runtime.docker import DockerConfig, DockerRunner
 
+    park_dir = settings.data_dir / "parked"
     return DockerRunner(
-        DockerConfig(image=image, network=settings.preview_network, park_dir=settings.data_dir / "parked", **docker_settings())
+        DockerConfig(image=image, network=settings.preview_network, park_dir=park_dir, reading=reading, **docker_settings())
     )
 
 
@@ -115,8 +121,6 @@ async def swarm_runner(image: str, reading: Reading | None = None) -> tuple[Runn
             # Its own name: the Docker runner's adoption must never take a swarm preview's container for one of its own.
             network=f"{settings.preview_network}-swarm",
             node_engines=node_engines(),
-            egress_hosts=egress_hosts(),
-            upstream_proxy=UpstreamProxy.from_env(os.environ),
             reading=reading,
             **docker_settings(),
         )
@@ -168,7 +172,7 @@ def local_work_dir() -> Path:
 
 
 def install_reading(check: PackageCheck) -> Reading:
-    """How the local and swarm runners' egress proxies read the registries' traffic: each package an install asks for
+    """How the runners' egress proxies read the registries' traffic: each package an install asks for
     is asked of `check` (the install gate), with certificates from the authority kept in the data folder, and the
     registries verified as Forja's own requests verify them (with the extra CA a corporate proxy needs)."""
     upstream = httpx.create_ssl_context()
@@ -298,11 +302,12 @@ async def _add_engine_runners(
     runners: dict[str, Runner], unavailable: dict[str, str], image: str, check: PackageCheck | None
 ) -> None:
     """The runners on Docker's engine the settings allow, once the preview image is there: Docker, and the swarm when
-    the engine is a swarm manager (else why not), its egress proxy asking `check` about each package installs fetch."""
+    the engine is a swarm manager (else why not), their egress proxies asking `check` about each package installs fetch."""
+    reading = install_reading(check) if check else None
     if "docker" in engine_runners():
-        runners["docker"] = docker_runner(image)
+        runners["docker"] = docker_runner(image, reading)
     if "swarm" in engine_runners():
-        swarm, why = await swarm_runner(image, install_reading(check) if check else None)
+        swarm, why = await swarm_runner(image, reading)
         if swarm is not None:
             runners["swarm"] = swarm
         else:

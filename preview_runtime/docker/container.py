@@ -122,6 +122,8 @@ class ContainerSpec:
         self.config = config
         self.authority = authority
         self.seed_dirs: dict[str, str] = {}  # the seeds previews get: set once, when the runner gets ready
+        # Sending the package managers to Forja's egress proxy (egress.py): set once, when the Docker runner gets ready.
+        self.egress_env: dict[str, str] = {}
 
     def trusted_ca(self) -> bytes | None:
         """What each container's bootstrap brings as extra-ca.pem: the operator's extra CA and the registry authority;
@@ -196,6 +198,7 @@ class ContainerSpec:
             env["npm_config_prefer_offline"] = "true"
         if "wheels" in self.seed_dirs:
             env["PIP_FIND_LINKS"] = f"{SEED_DIR}/wheels"
+        env |= self.egress_env
         # Even a variable the operator adds: a credential-looking name never reaches the preview (as in the local runner).
         env |= {name: value for name, value in self.config.extra_env.items() if not SECRET_NAME.search(name)}
         return [f"{k}={v}" for k, v in env.items()]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
 from collections.abc import Mapping
@@ -18,14 +17,14 @@ from preview_runtime.docker.command import run_in_container
 from preview_runtime.docker.config import nano_cpus
 from preview_runtime.docker.container import FRESH_WAIT_S, ContainerSpec, first_upload
 from preview_runtime.docker.deps_cache import DependencyCache
+from preview_runtime.docker.egress import egress_policy
 from preview_runtime.docker.engine import Engine
 from preview_runtime.docker.files import write_files
 from preview_runtime.docker.layout import APP_DIR, LABEL_MANAGED, LABEL_NETWORK, LABEL_POOL, deps_volume_name, preview_labels
 from preview_runtime.docker.preview import DockerPreview
 from preview_runtime.docker.readiness import Watch
 from preview_runtime.docker.shell import open_container_shell
-from preview_runtime.local.egress import EgressPolicy, EgressProxy, registry_hosts
-from preview_runtime.local.registry_reading import registries
+from preview_runtime.local.egress import EgressProxy
 from preview_runtime.logs import LogLevel
 from preview_runtime.runner import (
     CommandOutcome,
@@ -78,11 +77,7 @@ class SwarmRunner(Runner):
         self.engine = Engine(config)  # Forja's own node's, a manager's: the swarm's services and networks
         self.edge = Edge(self.engine, config, self._egress)
         self.services = Services(self.engine, config, self.edge)
-        env = {"npm_config_registry": config.npm_registry or "", "PIP_INDEX_URL": config.pip_index_url or ""}
-        reading = config.reading and dataclasses.replace(config.reading, registries=registries(env, config.egress_hosts))
-        self.policy = EgressPolicy(
-            config.egress_hosts, mirrors=registry_hosts(env), upstream=config.upstream_proxy, reading=reading
-        )
+        self.policy = egress_policy(config)
         # Installs from an address no preview of this process has (another Forja process's preview, a pool slot).
         self._unattributed = EgressProxy(self.policy, lambda text: log.info("swarm preview egress: %s", text))
         self.nodes: dict[str, Node] = {}

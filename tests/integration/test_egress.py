@@ -457,8 +457,8 @@ async def assert_installs_inside_are_read(
     """What a script or the terminal installs in a container (`run` a command there, its output back), its registry
     the test's (read_registry, at `registry`, a name Forja's authority signs for): npm, through the runner's egress
     proxy, is refused raect with the install gate's sentence, said in the preview's log (`told`), and never reaching
-    the registry, and gets left-pad; Python's own TLS (pip's, uv's), trusting the proxy through the bundle its
-    SSL_CERT_FILE names, is answered 403 for raect. `python`: what sends Python's request through the proxy."""
+    the registry, and gets left-pad; Python's urllib, trusting the proxy through the bundle its SSL_CERT_FILE
+    names, is answered 403 for raect. `python`: what sends Python's request through the proxy."""
     npm = "NO_PROXY= no_proxy= npm_config_fetch_retries=0 npm"  # localhost, the test's registry, through the proxy
     viewed = await run(f"{npm} view raect version; {npm} view left-pad version")
     said = f"403 Forbidden - GET {registry}raect - "

@@ -55,6 +55,7 @@ class GatewayEgress:
         self._unattributed = EgressProxy(self.policy, lambda text: log.info("Docker preview egress: %s", text))
         self._server: asyncio.Server | None = None
         self._subnet: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
+        self._gateway = ""
 
     async def open(self, gateway: str, subnet: str, containers: ContainerSpec) -> str:
         """Serve on the gateway's EGRESS_PORT, `containers` made to use it and trust its authority; the gateway's
@@ -75,6 +76,7 @@ class GatewayEgress:
                 log.warning("installs in Docker previews reach the registries unread: Forja cannot listen on %s (%s)", where, exc)
                 return ""
             self._subnet = ipaddress.ip_network(subnet, strict=False) if subnet else None
+            self._gateway = gateway
         if self.policy.reading is not None:
             containers.authority = self.policy.reading.authority.pem()
         containers.egress_env = managers_env(gateway)
@@ -82,8 +84,8 @@ class GatewayEgress:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = str((writer.get_extra_info("peername") or ("",))[0])
-        # The gateway's address is this host's: a machine that routes to it is no preview.
-        if self._subnet is None or not peer or ipaddress.ip_address(peer) not in self._subnet:
+        # The gateway's address is this host's: the host itself, or a machine that routes to it, is no preview.
+        if self._subnet is None or not peer or peer == self._gateway or ipaddress.ip_address(peer) not in self._subnet:
             writer.close()
             return
         await self._proxy_of(peer).handle(reader, writer)

@@ -83,6 +83,9 @@ def docker_settings() -> dict[str, Any]:
         "extra_env": offline_env(),
         "silent_s": settings.preview_silent_s,
         "deadlines": deadlines(),
+        "egress_hosts": egress_hosts(),
+        # Forja's own HTTPS_PROXY & co. (a corporate proxy), through which the egress proxy goes out.
+        "upstream_proxy": UpstreamProxy.from_env(os.environ),
     }
 
 
@@ -90,11 +93,14 @@ def deadlines() -> Deadlines:
     return Deadlines(install_s=settings.preview_install_timeout_s, answer_s=settings.preview_answer_timeout_s)
 
 
-def docker_runner(image: str) -> Runner:
+def docker_runner(image: str, reading: Reading | None = None) -> Runner:
+    """The Docker runner; with `reading`, its containers' package managers go through an egress proxy that reads the
+    registries' traffic as the local runner's does."""
     from preview_runtime.docker import DockerConfig, DockerRunner
 
+    park_dir = settings.data_dir / "parked"
     return DockerRunner(
-        DockerConfig(image=image, network=settings.preview_network, park_dir=settings.data_dir / "parked", **docker_settings())
+        DockerConfig(image=image, network=settings.preview_network, park_dir=park_dir, reading=reading, **docker_settings())
     )
 
 
@@ -104,8 +110,9 @@ def node_engines() -> dict[str, str]:
     return {name.strip(): url.strip() for name, url in pairs if name.strip() and url.strip()}
 
 
-async def swarm_runner(image: str) -> tuple[Runner | None, str]:
-    """The swarm runner when this Forja's engine is a swarm manager it can use; else None and why not."""
+async def swarm_runner(image: str, reading: Reading | None = None) -> tuple[Runner | None, str]:
+    """The swarm runner when this Forja's engine is a swarm manager it can use; else None and why not. With `reading`,
+    its egress proxy reads the previews' registry traffic as the local runner's does."""
     from preview_runtime.swarm import SwarmConfig, SwarmRunner
 
     runner = SwarmRunner(
@@ -114,8 +121,7 @@ async def swarm_runner(image: str) -> tuple[Runner | None, str]:
             # Its own name: the Docker runner's adoption must never take a swarm preview's container for one of its own.
             network=f"{settings.preview_network}-swarm",
             node_engines=node_engines(),
-            egress_hosts=egress_hosts(),
-            upstream_proxy=UpstreamProxy.from_env(os.environ),
+            reading=reading,
             **docker_settings(),
         )
     )
@@ -166,9 +172,9 @@ def local_work_dir() -> Path:
 
 
 def install_reading(check: PackageCheck) -> Reading:
-    """How the local runner's egress proxy reads the registries' traffic: each package an install asks for is asked
-    of `check` (the install gate), with certificates from the authority kept in the data folder, and the registries
-    verified as Forja's own requests verify them (with the extra CA a corporate proxy needs)."""
+    """How the runners' egress proxies read the registries' traffic: each package an install asks for
+    is asked of `check` (the install gate), with certificates from the authority kept in the data folder, and the
+    registries verified as Forja's own requests verify them (with the extra CA a corporate proxy needs)."""
     upstream = httpx.create_ssl_context()
     if settings.preview_extra_ca:
         try:
@@ -256,7 +262,7 @@ class WorkerRunners:
             runners["local"] = local_runner(install_reading(self._check) if self._check else None)
         image = await self.image.check() if engine_runners() else None
         if image is not None and image.state == ImageState.ready:
-            await _add_engine_runners(runners, unavailable, image.image)
+            await _add_engine_runners(runners, unavailable, image.image, self._check)
         elif image is not None:
             log.warning("previews do not run in Docker yet: %s", image.describe())
             unavailable.update(dict.fromkeys(engine_runners(), image.describe()))
@@ -281,7 +287,7 @@ class WorkerRunners:
         if status.state == ImageState.ready and self._manager is not None:
             runners: dict[str, Runner] = {}
             unavailable: dict[str, str] = {}
-            await _add_engine_runners(runners, unavailable, status.image)
+            await _add_engine_runners(runners, unavailable, status.image, self._check)
             for runner in runners.values():
                 await self._manager.add_runner(runner)
             self._manager.unavailable.update(unavailable)
@@ -292,13 +298,16 @@ class WorkerRunners:
         await self.image.close()
 
 
-async def _add_engine_runners(runners: dict[str, Runner], unavailable: dict[str, str], image: str) -> None:
+async def _add_engine_runners(
+    runners: dict[str, Runner], unavailable: dict[str, str], image: str, check: PackageCheck | None
+) -> None:
     """The runners on Docker's engine the settings allow, once the preview image is there: Docker, and the swarm when
-    the engine is a swarm manager (else why not)."""
+    the engine is a swarm manager (else why not), their egress proxies asking `check` about each package installs fetch."""
+    reading = install_reading(check) if check else None
     if "docker" in engine_runners():
-        runners["docker"] = docker_runner(image)
+        runners["docker"] = docker_runner(image, reading)
     if "swarm" in engine_runners():
-        swarm, why = await swarm_runner(image)
+        swarm, why = await swarm_runner(image, reading)
         if swarm is not None:
             runners["swarm"] = swarm
         else:

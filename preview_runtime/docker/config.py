@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from preview_runtime.listening import Deadlines
+from preview_runtime.local.egress import DEFAULT_EGRESS_HOSTS
+from preview_runtime.local.registry_relay import Reading
+from preview_runtime.local.upstream import UpstreamProxy
 
 
 def nano_cpus(cpus: float | None) -> int | None:
@@ -41,6 +44,12 @@ class DockerConfig:
     corepack_seed: str | os.PathLike[str] | None = None  # a corepack cache on the engine's machine (preview_runtime/corepack.py)
     # Wins over the runner's own variables, except that a credential-looking name never gets in.
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    # Through Forja's egress proxy (egress.py) installs reach only these hosts (and the registry mirrors set above).
+    egress_hosts: Sequence[str] = DEFAULT_EGRESS_HOSTS
+    upstream_proxy: UpstreamProxy | None = None  # Forja's own proxy, through which the egress proxy goes out
+    # How the egress proxy reads the registries' traffic (registry_relay.py), its authority trusted by every preview's
+    # installs. None: the swarm's proxy tunnels them unread, and the Docker runner's containers go straight out.
+    reading: Reading | None = None
     manage_firewall: bool = True  # False: an administrator installs DockerRunner.firewall_commands() instead
     dns_servers: Sequence[str] | None = None  # None: the host's nameservers (resolv.conf)
     deps_cache: bool = True

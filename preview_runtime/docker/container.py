@@ -116,9 +116,22 @@ class Scratch:
 class ContainerSpec:
     """Builds the Docker create() configuration of preview containers from the runner's config."""
 
-    def __init__(self, config: DockerConfig) -> None:
+    def __init__(self, config: DockerConfig, authority: bytes = b"") -> None:
+        """`authority`: the certificate of the egress proxy's registry authority (registry_certs.py), which the
+        containers' installs trust besides the operator's extra CA when the proxy reads their registries."""
         self.config = config
+        self.authority = authority
         self.seed_dirs: dict[str, str] = {}  # the seeds previews get: set once, when the runner gets ready
+        # Sending the package managers to Forja's egress proxy (egress.py): set once, when the Docker runner gets ready.
+        self.egress_env: dict[str, str] = {}
+
+    def trusted_ca(self) -> bytes | None:
+        """What each container's bootstrap brings as extra-ca.pem: the operator's extra CA and the registry authority;
+        None when there is neither."""
+        extra = read_extra_ca(self.config)
+        if not self.authority:
+            return extra
+        return b"\n".join(part for part in (extra, self.authority) if part)
 
     def seeds(self) -> dict[str, str]:
         """Seed folders that hold what they should, by their name under /seed.
@@ -168,7 +181,7 @@ class ContainerSpec:
         }
         if deps_mounted:
             env["FORJA_DEPS_MOUNTED"] = "1"
-        if self.config.extra_ca_path:
+        if self.config.extra_ca_path or self.authority:
             env["NODE_EXTRA_CA_CERTS"] = "/home/preview/.forja/extra-ca.pem"
             for var in ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
                 env[var] = "/home/preview/.forja/ca-bundle.pem"
@@ -185,6 +198,7 @@ class ContainerSpec:
             env["npm_config_prefer_offline"] = "true"
         if "wheels" in self.seed_dirs:
             env["PIP_FIND_LINKS"] = f"{SEED_DIR}/wheels"
+        env |= self.egress_env
         # Even a variable the operator adds: a credential-looking name never reaches the preview (as in the local runner).
         env |= {name: value for name, value in self.config.extra_env.items() if not SECRET_NAME.search(name)}
         return [f"{k}={v}" for k, v in env.items()]

@@ -9,6 +9,7 @@ import re
 import shutil
 from collections.abc import Sequence
 
+from preview_runtime.local.network import EGRESS_PORT
 from preview_runtime.runner import RunnerError
 
 PRIVATE_RANGES = (
@@ -77,8 +78,9 @@ def chains(bridge: str) -> tuple[str, str]:
     return f"FORJA-FWD-{suffix}", f"FORJA-IN-{suffix}"
 
 
-async def commands(bridge: str, dns_servers: Sequence[str] | None) -> list[list[str]]:
-    """The commands that fill the bridge's chains (the jumps into them are in `jumps`)."""
+async def commands(bridge: str, dns_servers: Sequence[str] | None, egress: str = "") -> list[list[str]]:
+    """The commands that fill the bridge's chains (the jumps into them are in `jumps`); `egress`: the gateway address
+    where Forja's egress proxy listens (egress.py), whose one port previews may open."""
     fwd, inp = chains(bridge)
     cmds: list[list[str]] = [
         ["iptables", "-N", fwd],
@@ -98,8 +100,10 @@ async def commands(bridge: str, dns_servers: Sequence[str] | None) -> list[list[
         ["iptables", "-N", inp],
         ["iptables", "-F", inp],
         ["iptables", "-A", inp, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"],
-        ["iptables", "-A", inp, "-j", "DROP"],
     ]
+    if egress:
+        cmds.append(["iptables", "-A", inp, "-d", f"{egress}/32", "-p", "tcp", "--dport", str(EGRESS_PORT), "-j", "ACCEPT"])
+    cmds.append(["iptables", "-A", inp, "-j", "DROP"])
     return cmds
 
 
@@ -115,7 +119,7 @@ def jumps(bridge: str) -> list[tuple[str, list[str]]]:
     ]
 
 
-async def install(bridge: str, dns_servers: Sequence[str] | None) -> None:
+async def install(bridge: str, dns_servers: Sequence[str] | None, egress: str = "") -> None:
     """Install (or refresh) the isolation rules for a bridge; idempotent."""
     if not shutil.which("iptables"):
         raise RunnerError("Forja cannot isolate previews: iptables is not installed on the Docker host.")
@@ -129,7 +133,7 @@ async def install(bridge: str, dns_servers: Sequence[str] | None) -> None:
     rc, out = await _run("iptables", "-L", "DOCKER-USER", "-n", check=False)
     if rc != 0:
         raise RunnerError(f"Forja cannot isolate previews: the DOCKER-USER chain is missing ({out}).")
-    for cmd in await commands(bridge, dns_servers):
+    for cmd in await commands(bridge, dns_servers, egress):
         if cmd[1] == "-N":
             await _run(*cmd, check=False)  # exists already: fine, it is flushed next
         else:

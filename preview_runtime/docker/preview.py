@@ -10,6 +10,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from preview_runtime.local.egress import EgressProxy
 from preview_runtime.logs import LogLevel
 from preview_runtime.native import NativeBuild
 from preview_runtime.runner import LogSink, PreviewInfo, PreviewState
@@ -57,6 +58,7 @@ class DockerPreview:
     native: NativeBuild = field(default_factory=NativeBuild)  # its install's native builds (a package's failed one)
     # A parked preview's own variables (its Environment), held here and never in its park file (parking.py).
     app_env: bytes = field(default=b"", repr=False)
+    egress: EgressProxy | None = None  # its installs' proxy, which says its refusals in its log (egress.py)
 
     def __post_init__(self) -> None:
         self.plan_port = self.plan_port or self.port

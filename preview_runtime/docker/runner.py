@@ -20,8 +20,9 @@ from preview_runtime.docker import firewall
 from preview_runtime.docker.collect import collect_archive
 from preview_runtime.docker.command import run_in_container
 from preview_runtime.docker.config import DockerConfig, nano_cpus
-from preview_runtime.docker.container import FRESH_WAIT_S, ContainerSpec, first_upload, read_extra_ca
+from preview_runtime.docker.container import FRESH_WAIT_S, ContainerSpec, first_upload
 from preview_runtime.docker.deps_cache import DependencyCache
+from preview_runtime.docker.egress import GatewayEgress
 from preview_runtime.docker.engine import Engine
 from preview_runtime.docker.files import write_files
 from preview_runtime.docker.layout import (
@@ -69,6 +70,9 @@ class DockerRunner(Runner):
         self.pool = DockerPool(self.engine, config, self.containers, self.deps)
         self.watch = Watch(self.engine, config, self._save_deps)
         self._previews: dict[str, DockerPreview] = {}
+        # Reads the installs' registry traffic when the config says how (egress.py); else they go straight out.
+        self.egress = GatewayEgress(config, self._previews.values) if config.reading else None
+        self.egress_gateway = ""  # where it listens, the one address and port of the host previews may open
         self._setup_lock = asyncio.Lock()
         self._ready = False
         self._image_id = ""
@@ -87,6 +91,8 @@ class DockerRunner(Runner):
             self._image_id = await self.engine.image_id()
             await self._check_seeds()
             await self._ensure_network()
+            if self.egress is not None:
+                self.egress_gateway = await self.egress.open(self.gateway, self.subnet, self.containers)
             if self.config.manage_firewall:
                 await self.install_firewall()
             self._ready = True
@@ -106,14 +112,15 @@ class DockerRunner(Runner):
         self.bridge, self.gateway, self.subnet = network.bridge, network.gateway, network.subnet
 
     async def firewall_commands(self) -> list[list[str]]:
-        """The iptables commands install_firewall() runs to fill the chains (for manage_firewall=False setups)."""
+        """The iptables commands install_firewall() runs to fill the chains (for manage_firewall=False setups): the
+        egress proxy's port among them once the runner is ready, and listens there."""
         if not self.bridge:
             await self._ensure_network()
-        return await firewall.commands(self.bridge, self.config.dns_servers)
+        return await firewall.commands(self.bridge, self.config.dns_servers, self.egress_gateway)
 
     async def install_firewall(self) -> None:
         """Install (or refresh) the isolation rules for this runner's bridge; idempotent."""
-        await firewall.install(self.bridge, self.config.dns_servers)
+        await firewall.install(self.bridge, self.config.dns_servers, self.egress_gateway)
 
     async def remove_firewall(self) -> None:
         """Remove this runner's rules (tests and uninstall); containers lose their isolation."""
@@ -142,7 +149,7 @@ class DockerRunner(Runner):
             await self.stop(spec.preview_id)
         await self._remove_untracked(spec.preview_id)
         deps_key = self.deps_key(spec)
-        upload = first_upload(spec, deps_key, read_extra_ca(self.config))
+        upload = first_upload(spec, deps_key, self.containers.trusted_ca())
         deps_volume = await self.deps.ensure_volume(deps_key) if deps_key else ""
         labels = preview_labels(network, spec)
         claim_volume = ""
@@ -290,7 +297,7 @@ class DockerRunner(Runner):
         # With the cache complete, the dependencies come back from it (mounted or restored); else they are kept.
         keep = await self.deps.complete(p.deps_key) is None
         p.app_env = await save_app(
-            self.engine, p.container_id, target, keep, self.config.app_size_bytes, read_extra_ca(self.config)
+            self.engine, p.container_id, target, keep, self.config.app_size_bytes, self.containers.trusted_ca()
         )
         p.stopping = True
         await p.cancel_tasks()
@@ -476,5 +483,7 @@ class DockerRunner(Runner):
         self._previews.clear()
         await self.pool.close()
         await self.watch.close()
+        if self.egress is not None:
+            await self.egress.close()
         await self.engine.close()
         self._ready = False

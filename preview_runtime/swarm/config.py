@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from preview_runtime.docker.config import DockerConfig
-from preview_runtime.local.egress import DEFAULT_EGRESS_HOSTS
-from preview_runtime.local.upstream import UpstreamProxy
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,8 +19,5 @@ class SwarmConfig(DockerConfig):
     # docker CLI reads it). Previews run only on Forja's own node and on these: each preview's files, commands and
     # logs go through the engine of the node it runs on.
     node_engines: Mapping[str, str] = field(default_factory=dict)
-    # Installs reach only these hosts (and the registry mirrors set above), through Forja's egress proxy.
-    egress_hosts: Sequence[str] = DEFAULT_EGRESS_HOSTS
-    upstream_proxy: UpstreamProxy | None = None  # Forja's own proxy, through which the egress proxy goes out
     start_timeout_s: float = 60  # a task that is not running this long after its service was made has failed
     stop_grace_s: float = 2  # a stopped task's processes get this long after SIGTERM

@@ -8,7 +8,6 @@ import contextlib
 from dataclasses import dataclass
 
 from preview_runtime.docker.preview import DockerPreview
-from preview_runtime.local.egress import EgressProxy
 from preview_runtime.runner import PreviewInfo
 
 
@@ -18,7 +17,6 @@ class SwarmPreview(DockerPreview):
     service_id: str = ""
     network_id: str = ""
     relay: asyncio.Server | None = None  # on Forja's 127.0.0.1, to the task's address through the edge
-    egress: EgressProxy | None = None  # its installs' proxy, which says its refusals in its log
 
     # `ip` and `upstream` (DockerPreview's) are the task's address on its overlay network, which only the edge reaches;
     # the proxy gets the relay instead.

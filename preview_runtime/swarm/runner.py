@@ -15,15 +15,16 @@ from preview_runtime.common import human_size
 from preview_runtime.docker.collect import collect_archive
 from preview_runtime.docker.command import run_in_container
 from preview_runtime.docker.config import nano_cpus
-from preview_runtime.docker.container import FRESH_WAIT_S, ContainerSpec, first_upload, read_extra_ca
+from preview_runtime.docker.container import FRESH_WAIT_S, ContainerSpec, first_upload
 from preview_runtime.docker.deps_cache import DependencyCache
+from preview_runtime.docker.egress import egress_policy
 from preview_runtime.docker.engine import Engine
 from preview_runtime.docker.files import write_files
 from preview_runtime.docker.layout import APP_DIR, LABEL_MANAGED, LABEL_NETWORK, LABEL_POOL, deps_volume_name, preview_labels
 from preview_runtime.docker.preview import DockerPreview
 from preview_runtime.docker.readiness import Watch
 from preview_runtime.docker.shell import open_container_shell
-from preview_runtime.local.egress import EgressPolicy, EgressProxy, registry_hosts
+from preview_runtime.local.egress import EgressProxy
 from preview_runtime.logs import LogLevel
 from preview_runtime.runner import (
     CommandOutcome,
@@ -76,8 +77,7 @@ class SwarmRunner(Runner):
         self.engine = Engine(config)  # Forja's own node's, a manager's: the swarm's services and networks
         self.edge = Edge(self.engine, config, self._egress)
         self.services = Services(self.engine, config, self.edge)
-        mirrors = registry_hosts({"npm_config_registry": config.npm_registry or "", "PIP_INDEX_URL": config.pip_index_url or ""})
-        self.policy = EgressPolicy(hosts=config.egress_hosts, mirrors=mirrors, upstream=config.upstream_proxy)
+        self.policy = egress_policy(config)
         # Installs from an address no preview of this process has (another Forja process's preview, a pool slot).
         self._unattributed = EgressProxy(self.policy, lambda text: log.info("swarm preview egress: %s", text))
         self.nodes: dict[str, Node] = {}
@@ -118,7 +118,7 @@ class SwarmRunner(Runner):
                 continue
             engine = self.engine if not url else node_engine(self.config, url)
             hostname = (info.get("Description") or {}).get("Hostname") or node_id
-            containers = ContainerSpec(self.config)
+            containers = ContainerSpec(self.config, self.policy.reading.authority.pem() if self.policy.reading else b"")
             deps = DependencyCache(engine, self.config)
             watch = Watch(engine, self.config, self._save_deps, transport=self.edge.transport(), wrap=WRAP)
             node = Node(node_id, hostname, engine, containers, deps, watch)
@@ -159,7 +159,7 @@ class SwarmRunner(Runner):
             await self.stop(spec.preview_id)
         await self._remove_untracked(spec.preview_id)
         node, deps_key = self._place(spec)
-        upload = first_upload(spec, deps_key, read_extra_ca(self.config))
+        upload = first_upload(spec, deps_key, node.containers.trusted_ca())
         labels = preview_labels(self.config.network, spec)
         placed: SwarmSlot | Launched | None = None
         # A slot was made before anyone knew its mounts and limits (a publish's build has a CPU limit of its own).

@@ -19,11 +19,13 @@ import pytest
 from preview_runtime.docker import DockerRunner, firewall, layout
 from preview_runtime.docker import deps_cache as deps_cache_module
 from preview_runtime.docker.layout import APP_DIR, PREVIEW_UID, preview_names
+from preview_runtime.local.network import EGRESS_PORT
 from preview_runtime.native import no_compiler
 from preview_runtime.plan import RunPlan, plan_for
 from preview_runtime.runner import PreviewState, RunnerError
 from scripts.prefetch_starters import TESTED_PACKAGES
 from tests.conftest import CHECKED_PROJECT
+from tests.integration.test_egress import assert_installs_inside_are_read, read_registry
 
 pytest.register_assert_rewrite("tests.docker_fixtures")  # it is a plugin too (pytest_plugins below)
 from tests.docker_fixtures import TEST_NETWORK, LogCollector, MiB, container_inspect, get, spec, wait_state  # noqa: E402
@@ -280,10 +282,23 @@ async def test_the_container_waits_until_docker_has_written_the_whole_upload(doc
     await wait_state(runner, "stamp-1", PreviewState.running, 30, log)
 
 
-async def test_firewall_rules_are_installed_once(docker_runner_factory) -> None:
-    runner: DockerRunner = docker_runner_factory()
-    await runner.start(spec("fw-1", {"index.html": b"x"}), LogCollector())
-    await runner.install_firewall()  # again: idempotent
+async def test_firewall_rules_are_installed_once_and_open_only_the_egress_proxy_which_reads_installs(
+    docker_runner_factory, tmp_path: Path
+) -> None:
+    async with read_registry(tmp_path, "localhost") as (over_tls, _, reading):
+        registry = f"https://localhost:{over_tls.port}/"
+        runner: DockerRunner = docker_runner_factory(npm_registry=registry, reading=reading)
+        log = LogCollector()
+        await runner.start(spec("fw-1", {"index.html": b"x"}), log)
+        await runner.install_firewall()  # again: idempotent
+        await wait_state(runner, "fw-1", PreviewState.running, 30, log)
+
+        # The package managers go to the egress proxy on the gateway, which reads their registry's traffic.
+        async def run(command: str) -> str:
+            return (await runner.run_command("fw-1", command, 60)).output
+
+        python = "https_proxy=$PIP_PROXY"  # the app's own code goes straight out: only pip is sent there
+        await assert_installs_inside_are_read(run, registry, over_tls, lambda: log.texts("fw-1", "forja"), python)
     rules = run_text("iptables", "-S").splitlines()
     fwd, inp = firewall.chains(runner.bridge)
     br = runner.bridge
@@ -297,6 +312,7 @@ async def test_firewall_rules_are_installed_once(docker_runner_factory) -> None:
     assert chain[-1] == f"-A {fwd} -j RETURN"
     assert [r for r in rules if r.startswith(f"-A {inp} ")] == [
         f"-A {inp} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+        f"-A {inp} -d {runner.gateway}/32 -p tcp -m tcp --dport {EGRESS_PORT} -j ACCEPT",
         f"-A {inp} -j DROP",
     ]
     network = json.loads(run_text("docker", "network", "inspect", runner.config.network))[0]

@@ -15,10 +15,11 @@ import dataclasses
 import json
 import logging
 import os
+import shlex
 import ssl
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -448,6 +449,26 @@ async def read_registry(
         await gate.close()
         over_tls.close()
         plain.close()
+
+
+async def assert_installs_inside_are_read(
+    run: Callable[[str], Awaitable[str]], registry: str, over_tls: RegistryServer, told: Callable[[], list[str]], python: str
+) -> None:
+    """What a script or the terminal installs in a container (`run` a command there, its output back), its registry
+    the test's (read_registry, at `registry`, a name Forja's authority signs for): npm, through the runner's egress
+    proxy, is refused raect with the install gate's sentence, said in the preview's log (`told`), and never reaching
+    the registry, and gets left-pad; Python's urllib, trusting the proxy through the bundle its SSL_CERT_FILE
+    names, is answered 403 for raect. `python`: what sends Python's request through the proxy."""
+    npm = "NO_PROXY= no_proxy= npm_config_fetch_retries=0 npm"  # localhost, the test's registry, through the proxy
+    viewed = await run(f"{npm} view raect version; {npm} view left-pad version")
+    said = f"403 Forbidden - GET {registry}raect - "
+    assert f"{said}Forja did not let this package install: " in viewed, viewed
+    assert "1.3.0" in viewed.splitlines(), viewed
+    sentence = viewed.split(said, 1)[1].splitlines()[0]  # the gate's, whole
+    assert sentence in told(), told()
+    fetch = f"import urllib.request as u, urllib.error as e\ntry: u.urlopen('{registry}raect')\nexcept e.HTTPError as x: print(x.code)"
+    assert await run(f"{python} python -c {shlex.quote(fetch)}") == "403\n"
+    assert over_tls.registry.requested == ["GET /left-pad"]
 
 
 async def test_npm_and_pip_through_the_proxy_are_refused_a_look_alike_with_its_sentence_and_never_offered_a_new_version(

@@ -26,6 +26,7 @@ from preview_runtime.runner import PreviewState, RunnerError
 from preview_runtime.swarm import SwarmRunner
 from scripts.prefetch_starters import starters
 from tests.conftest import free_port
+from tests.integration.test_egress import assert_installs_inside_are_read, read_registry
 from tests.integration.test_starter_previews import SAMPLE, assert_serves_starter
 
 pytest.register_assert_rewrite("tests.docker_fixtures", "tests.swarm_fixtures")
@@ -129,9 +130,23 @@ async def test_a_starter_is_served_through_traefik_by_a_hardened_service(
         await manager.close()
 
 
-async def test_saved_edits_and_commands_reach_the_running_task(swarm_runner_factory) -> None:
-    runner: SwarmRunner = swarm_runner_factory()
-    log = LogCollector()
+async def test_saved_edits_and_commands_reach_the_running_task(swarm_runner_factory, tmp_path: Path) -> None:
+    async with read_registry(tmp_path, "localhost") as (over_tls, _, reading):
+        registry = f"https://localhost:{over_tls.port}/"
+        runner: SwarmRunner = swarm_runner_factory(npm_registry=registry, reading=reading)
+        log = LogCollector()
+        await _edits_and_commands(runner, log)
+
+        # The edge's egress proxy reads the task's registry traffic, with certificates its bootstrap made it trust.
+        async def run(command: str) -> str:
+            return (await runner.run_command("edit-1", command, 60)).output
+
+        await assert_installs_inside_are_read(
+            run, registry, over_tls, lambda: log.texts("edit-1", "forja"), "NO_PROXY= no_proxy="
+        )
+
+
+async def _edits_and_commands(runner: SwarmRunner, log: LogCollector) -> None:
     files = {"index.html": b"<h1>Swarm page v1</h1>", "old.html": b"old"}
     await runner.start(spec("edit-1", files, PYTHON_SERVER), log)
     info = await wait_state(runner, "edit-1", PreviewState.running, 60, log)

@@ -411,9 +411,16 @@ SHARED_SERVER = b"""const http = require('http');
 const { description } = require('./package.json');
 http.createServer((req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>' + description + '</h1>')).listen(Number(process.env.PORT), process.env.HOST);
 """
+# Its postinstall script is something to install (a package.json with nothing to install starts without one): a wake
+# that installed again would show.
 SHARED_FILES = {
     "package.json": json.dumps(
-        {"name": "shared", "version": "1.0.0", "description": "shared app", "scripts": {"dev": "node server.js"}}
+        {
+            "name": "shared",
+            "version": "1.0.0",
+            "description": "shared app",
+            "scripts": {"dev": "node server.js", "postinstall": "echo installed"},
+        }
     ).encode(),
     "server.js": SHARED_SERVER,
 }

@@ -91,7 +91,8 @@ def deadlines() -> Deadlines:
 
 
 def docker_runner(image: str) -> Runner:
-    from preview_runtime.docker import DockerConfig, DockerRunner
+    from preview_runtime.docker.config import DockerConfig
+    from preview_runtime.docker.runner import DockerRunner
 
     return DockerRunner(
         DockerConfig(image=image, network=settings.preview_network, park_dir=settings.data_dir / "parked", **docker_settings())

@@ -30,8 +30,8 @@ from builder.api.shares import router as shares_router
 from builder.composition import Services
 from builder.errors import ForjaError
 from builder.models import LOCAL_USER_ID, Author
-from preview_runtime.docker import DockerRunner
 from preview_runtime.docker.parking import app_env_marker, park_file
+from preview_runtime.docker.runner import DockerRunner
 from preview_runtime.local import LocalRunner
 from preview_runtime.logs import LogHub
 from preview_runtime.manager import PreviewManager

@@ -107,7 +107,10 @@ function withTimeout(promise, ms, message) {
 }
 
 // One WebContainer per page (the API allows only one); it follows the project on screen.
-const engine = { container: null, projectId: null, files: new Map(), processes: [], run: 0, install: [] };
+const engine = { container: null, projectId: null, files: new Map(), processes: [], run: 0, install: [], dev: [] };
+// A package.json that had nothing to install starts with no install (preview_runtime/detect/node.py needs_install);
+// a dependency added later installs with npm, the only manager the browser runs.
+const NPM_INSTALL = ["npm", "install", "--no-audit", "--no-fund"];
 
 // Files that decide the dependencies (as preview_runtime/plan.py DEPENDENCY_FILES): a change installs again.
 const DEPENDENCY_MANIFESTS = new Set(["package-lock.json", "npm-shrinkwrap.json", "package.json"]);
@@ -189,6 +192,7 @@ async function startInBrowser({ projectId, install, dev, port, bootTimeoutMs, cl
   engine.container = container;
   engine.projectId = projectId;
   engine.install = install;
+  engine.dev = dev;
   // The first port that opens is the app's (the dev server may not honour PORT).
   let ready = false;
   container.on("server-ready", (_readyPort, url) => {
@@ -260,7 +264,7 @@ async function applyVersion(projectId, send) {
     }
   }
   if (changed.length) send("webcontainer", `Version ${tree.version}: ${changed.length} file(s) written into the WebContainer.`);
-  const install = engine.install;
+  const install = engine.install.length || !engine.dev.length ? engine.install : NPM_INSTALL;
   if (install.length && changed.some((path) => DEPENDENCY_MANIFESTS.has(path))) {
     // The dev server keeps running; it picks the new packages up on its next reload.
     const installing = await spawnInstall(container, install, send, "The dependencies changed: ");

@@ -92,7 +92,8 @@ def local_runner(folder: Path, entry: Entry, project_id: str) -> LocalRunner:
 
 
 def docker_runner(entry: Entry, *, forja: bool) -> Runner:
-    from preview_runtime.docker import DockerConfig, DockerRunner
+    from preview_runtime.docker.config import DockerConfig
+    from preview_runtime.docker.runner import DockerRunner
 
     seed = CORPUS_DIR / entry.name / "npm"
     return DockerRunner(

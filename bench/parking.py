@@ -313,7 +313,8 @@ async def main() -> None:
 
 def cleanup_docker(network: str) -> None:
     """What this run made on its own network: containers, volumes (its dependency caches), firewall rules, the network."""
-    from preview_runtime.docker import DockerConfig, DockerRunner
+    from preview_runtime.docker.config import DockerConfig
+    from preview_runtime.docker.runner import DockerRunner
 
     def docker(*args: str) -> list[str]:
         return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120).stdout.split()

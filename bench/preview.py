@@ -147,7 +147,8 @@ async def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="forja-bench-preview-"))
     if args.runner == "docker":
         from builder.settings import settings
-        from preview_runtime.docker import DockerConfig, DockerRunner
+        from preview_runtime.docker.config import DockerConfig
+        from preview_runtime.docker.runner import DockerRunner
 
         runner = DockerRunner(DockerConfig(extra_ca_path=settings.preview_extra_ca or None, warm_pool=settings.preview_warm_pool))
     else:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,12 +17,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from builder.settings import settings
 from builder.sqlite_async import OneTripDbapi
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def alembic_config(sync_url: str) -> Config:
+    # Alembic is loaded by the processes that migrate or restore, not with every Forja process (a tenth of a second).
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", sync_url.replace("%", "%%"))
@@ -35,6 +40,8 @@ def migrate(sync_url: str | None = None) -> None:
     url = sync_url or settings.sync_database_url
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    from alembic import command
+
     command.upgrade(alembic_config(url), "head")
 
 

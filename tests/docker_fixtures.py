@@ -34,8 +34,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from preview_runtime.docker import DockerConfig, DockerRunner
+from preview_runtime.docker.config import DockerConfig
 from preview_runtime.docker.image import image_name
+from preview_runtime.docker.runner import DockerRunner
 from preview_runtime.logs import LogLevel, classify
 from preview_runtime.plan import RunPlan, plan_for
 from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState, Runner

@@ -13,13 +13,15 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import psycopg
-from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from builder.settings import settings
 from preview_runtime.db_relay import Target
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,10 @@ class Server:
         return Target(self.host, self.port)
 
     def connect(self, database: str | None = None) -> psycopg.Connection:
+        # Loaded by the first app database, not with Forja: psycopg took a quarter of a second of every process's start,
+        # and the apps' databases are SQLite files unless PostgreSQL is set up for them.
+        import psycopg
+
         return psycopg.connect(
             host=self.host,
             port=self.port,
@@ -88,6 +94,8 @@ def new_password() -> str:
 def create(server: Server, name: str, password: str, forja_database: str | None) -> None:
     """The role `name` (login with `password`; its password set again when it exists) and its database, closed to
     PUBLIC; with `forja_database` (Forja's own, on this server), that one closed to PUBLIC too."""
+    from psycopg import sql
+
     with server.connect() as conn:
         role = sql.Identifier(name)
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
@@ -111,6 +119,8 @@ def create(server: Server, name: str, password: str, forja_database: str | None)
 def _close_forja(conn: psycopg.Connection, database: str) -> None:
     """Forja's own database closed to PUBLIC (so to every app's role), when Forja's role owns it; else the operator
     must (docs/features.md#data says so)."""
+    from psycopg import sql
+
     owner = conn.execute(
         "SELECT pg_get_userbyid(datdba) = current_user FROM pg_database WHERE datname = %s", (database,)
     ).fetchone()
@@ -122,6 +132,8 @@ def _close_forja(conn: psycopg.Connection, database: str) -> None:
 
 def drop(server: Server, name: str) -> None:
     """The app's database (its sessions ended first) and its role, when they exist."""
+    from psycopg import sql
+
     with server.connect() as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))

@@ -33,7 +33,6 @@ from preview_runtime.local.egress import MIRROR_SETTINGS, REGISTRY_KINDS, Refusa
 from preview_runtime.local.limits import describe, find_cgroups
 from preview_runtime.local.sandbox import NO_SANDBOX, find_bubblewrap
 from preview_runtime.logs import LogHub
-from preview_runtime.swarm.nodes import manager_problem
 from preview_runtime.verify import find_chromium
 
 MIN_NODE_MAJOR = 22
@@ -389,6 +388,9 @@ async def diagnose(
     """Check everything at once; `image` is what the caller knows of the preview image, `boots` what browsers reported
     of their WebContainers, `connected` the models an admin connected (None: a command with no Forja running hears
     nothing from them, nor reads the database)."""
+    # The swarm's modules load aiodocker and aiohttp: with the check, not with every process that holds the service.
+    from preview_runtime.swarm.nodes import manager_problem
+
     registries = asyncio.create_task(_registry_refusals())
     engine, manager, node, sandbox, traefik, limits = await asyncio.gather(
         engine_problem(), manager_problem(), _node_check(), _sandbox_check(), _traefik_check(), _limits_check()

@@ -96,7 +96,8 @@ def deadlines() -> Deadlines:
 def docker_runner(image: str, reading: Reading | None = None) -> Runner:
     """The Docker runner; with `reading`, its containers' package managers go through an egress proxy that reads the
     registries' traffic as the local runner's does."""
-    from preview_runtime.docker import DockerConfig, DockerRunner
+    from preview_runtime.docker.config import DockerConfig
+    from preview_runtime.docker.runner import DockerRunner
 
     park_dir = settings.data_dir / "parked"
     return DockerRunner(

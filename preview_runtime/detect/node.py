@@ -22,6 +22,10 @@ LOCKFILES = ("package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml", "yarn
 # Files that change what pnpm and yarn install beside the lockfile: the workspace's members, Yarn 2+'s settings.
 MANAGER_FILES = ("pnpm-workspace.yaml", ".yarnrc.yml")
 NPM_INSTALL = ["npm", "install", "--no-audit", "--no-fund"]
+# What an install would fetch or run: with none of these, a package.json's scripts run as they are (npm run needs no
+# node_modules), so the preview skips a second of npm's own start.
+_INSTALLED_SECTIONS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
+_INSTALL_SCRIPTS = ("preinstall", "install", "postinstall", "prepublish", "preprepare", "prepare", "postprepare")
 # The versions corepack runs when package.json pins none (prepared into the corepack cache at setup).
 DEFAULT_VERSIONS = {"pnpm": "9.15.9", "yarn": "1.22.22", "yarn-berry": "4.9.2"}
 # Packages already in the manager's cache install from it with no request (Yarn 2+ does so by itself).
@@ -182,10 +186,44 @@ def _not_installed(script: str, deps: set[str]) -> bool:
 
 
 def node_install(tree: Mapping[str, bytes], folder: str) -> tuple[list[Command], list[str], list[str]]:
-    """The folder's install (by its lockfile), the files it reads, and what to tell the person."""
-    install, _, notes = install_for(tree, folder, read_manifest(tree, in_folder(folder, "package.json")))
+    """The folder's install (by its lockfile; none when it would install nothing), the files it reads, and what to tell
+    the person."""
+    manifest = read_manifest(tree, in_folder(folder, "package.json"))
     inputs = [in_folder(folder, name) for name in ("package.json", *LOCKFILES) if in_folder(folder, name) in tree]
+    if not needs_install(tree, folder, manifest):
+        return [], inputs, []
+    install, _, notes = install_for(tree, folder, manifest)
     return install, inputs, notes
+
+
+def needs_install(tree: Mapping[str, bytes], folder: str, manifest: Mapping[str, object]) -> bool:
+    """Whether installing would do anything: a package to fetch, a workspace to link, a script npm runs at install
+    (a binding.gyp is built by one), or a lockfile naming packages. Any other manager's lockfile counts as naming some."""
+    if any(manifest.get(section) for section in (*_INSTALLED_SECTIONS, "workspaces")):
+        return True
+    scripts = manifest.get("scripts")
+    if isinstance(scripts, dict) and any(scripts.get(name) for name in _INSTALL_SCRIPTS):
+        return True
+    if any(in_folder(folder, name) in tree for name in ("binding.gyp", *MANAGER_FILES)):
+        return True
+    return any(
+        not name.startswith(("package-lock.", "npm-shrinkwrap.")) or _locks_packages(tree[path])
+        for name in LOCKFILES
+        if (path := in_folder(folder, name)) in tree
+    )
+
+
+def _locks_packages(lock: bytes) -> bool:
+    """Whether an npm lockfile names a package: under "packages" beyond the root's "" entry, or lockfile v1's
+    "dependencies". One npm cannot read counts as naming some (npm's install says what is wrong with it)."""
+    try:
+        parsed = json.loads(lock)
+    except ValueError:
+        return True
+    if not isinstance(parsed, dict):
+        return True
+    packages = parsed.get("packages")
+    return bool(parsed.get("dependencies")) or (isinstance(packages, dict) and any(key for key in packages))
 
 
 def detect_node(tree: Mapping[str, bytes], folder: str = "") -> Found:

@@ -23,8 +23,6 @@ from enum import StrEnum
 from importlib import metadata, resources
 from pathlib import Path
 
-import aiodocker
-
 log = logging.getLogger(__name__)
 
 IMAGES_DIR = Path(str(resources.files("preview_runtime") / "images"))
@@ -104,6 +102,10 @@ def image_name(setting: str) -> str:
 
 async def engine_problem() -> str | None:
     """Why no Docker engine can be used from here, or None."""
+    # aiodocker (and aiohttp under it) is loaded when Docker is asked about, not with Forja: a tenth of a second of
+    # every process's start, where most run previews with the local runner.
+    import aiodocker
+
     try:
         docker = aiodocker.Docker()
     except Exception:
@@ -118,6 +120,8 @@ async def engine_problem() -> str | None:
 
 
 async def image_exists(image: str) -> bool:
+    import aiodocker  # see engine_problem
+
     docker = aiodocker.Docker()
     try:
         await docker.images.inspect(image)

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from preview_runtime.docker import DockerRunner
+from preview_runtime.docker.runner import DockerRunner
 from preview_runtime.plan import RunPlan
 from preview_runtime.runner import PreviewInfo, PreviewSpec, PreviewState
 

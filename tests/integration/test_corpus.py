@@ -25,7 +25,7 @@ import pytest
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, async_playwright
 
-from preview_runtime.docker import DockerConfig
+from preview_runtime.docker.config import DockerConfig
 from preview_runtime.local import LocalRunner
 from preview_runtime.logs import LogHub
 from preview_runtime.manager import PreviewManager

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from preview_runtime.docker import DockerRunner
 from preview_runtime.docker.layout import claim_name, preview_names
+from preview_runtime.docker.runner import DockerRunner
 from preview_runtime.plan import RunPlan
 from preview_runtime.runner import PreviewState
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from preview_runtime.docker import DockerRunner
+from preview_runtime.docker.runner import DockerRunner
 from preview_runtime.plan import RunPlan
 from preview_runtime.runner import PreviewState
 

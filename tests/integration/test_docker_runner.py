@@ -16,9 +16,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from preview_runtime.docker import DockerRunner, firewall, layout
 from preview_runtime.docker import deps_cache as deps_cache_module
+from preview_runtime.docker import firewall, layout
 from preview_runtime.docker.layout import APP_DIR, PREVIEW_UID, preview_names
+from preview_runtime.docker.runner import DockerRunner
 from preview_runtime.local.network import EGRESS_PORT
 from preview_runtime.native import no_compiler
 from preview_runtime.plan import RunPlan, plan_for

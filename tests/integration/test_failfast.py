@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from preview_runtime.docker import DockerRunner
+from preview_runtime.docker.runner import DockerRunner
 from preview_runtime.listening import Deadlines
 from preview_runtime.local import LocalRunner
 from preview_runtime.logs import LogHub, LogLevel

@@ -15,7 +15,7 @@ from builder.composition import Services
 from builder.models import LOCAL_USER_ID
 from builder.services.preview_runners import running_copy
 from preview_runtime import console_bridge, select_bridge
-from preview_runtime.docker import DockerRunner
+from preview_runtime.docker.runner import DockerRunner
 from preview_runtime.runner import PreviewState
 from preview_runtime.verify import CHROMIUM_ARGS, find_chromium
 from tests.conftest import served

@@ -30,8 +30,8 @@ from builder.api.shares import router as shares_router
 from builder.composition import Services
 from builder.errors import ForjaError
 from builder.models import LOCAL_USER_ID, Author
-from preview_runtime.docker import DockerRunner
 from preview_runtime.docker.parking import app_env_marker, park_file
+from preview_runtime.docker.runner import DockerRunner
 from preview_runtime.local import LocalRunner
 from preview_runtime.logs import LogHub
 from preview_runtime.manager import PreviewManager
@@ -411,9 +411,16 @@ SHARED_SERVER = b"""const http = require('http');
 const { description } = require('./package.json');
 http.createServer((req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>' + description + '</h1>')).listen(Number(process.env.PORT), process.env.HOST);
 """
+# Its postinstall script is something to install (a package.json with nothing to install starts without one): a wake
+# that installed again would show.
 SHARED_FILES = {
     "package.json": json.dumps(
-        {"name": "shared", "version": "1.0.0", "description": "shared app", "scripts": {"dev": "node server.js"}}
+        {
+            "name": "shared",
+            "version": "1.0.0",
+            "description": "shared app",
+            "scripts": {"dev": "node server.js", "postinstall": "echo installed"},
+        }
     ).encode(),
     "server.js": SHARED_SERVER,
 }

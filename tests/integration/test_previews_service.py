@@ -92,8 +92,11 @@ async def followed(services: Services, project_id: str) -> list[PreviewInfo]:
 
 
 async def test_follow_reports_each_state_until_the_address_answers(local_previews: None, services: Services) -> None:
+    # A script npm runs at install: a package.json with nothing to install would start without the installing state.
+    package = json.loads(manifest("followed"))
+    package["scripts"]["postinstall"] = "echo installed"
     created = await services.projects.create(
-        "Followed", {"package.json": manifest("followed"), "server.js": SERVER}, owner=LOCAL_USER_ID
+        "Followed", {"package.json": json.dumps(package).encode(), "server.js": SERVER}, owner=LOCAL_USER_ID
     )
     await services.previews.start(created.project_id)
 

@@ -31,9 +31,9 @@ from builder.models import LOCAL_USER_ID
 from builder.publish.addresses import APP_PREVIEW, app_host, app_key
 from builder.services.app_data import Scope, files_dir, socket_dir
 from builder.store import ProjectStore
-from preview_runtime.docker import DockerRunner
 from preview_runtime.docker.layout import PREVIEW_UID
 from preview_runtime.docker.parking import park_file
+from preview_runtime.docker.runner import DockerRunner
 from preview_runtime.logs import LogHub
 from preview_runtime.preview_headers import NOT_FOUND_MARKER, PREVIEW_RESPONSE_HEADERS, WAKING
 from preview_runtime.proxy import PreviewProxy

@@ -12,7 +12,7 @@ from builder.services.doctor import _corepack_check  # pyright: ignore[reportPri
 from builder.services.preview_runners import docker_settings, install_env
 from builder.settings import Settings, settings
 from preview_runtime.corepack import DEFAULT_SPECS, missing_manager
-from preview_runtime.docker import DockerConfig
+from preview_runtime.docker.config import DockerConfig
 from preview_runtime.docker.container import ContainerSpec
 from preview_runtime.local import LocalRunner
 from preview_runtime.local.environment import preview_env

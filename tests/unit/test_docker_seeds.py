@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from builder.settings import Settings
-from preview_runtime.docker import DockerConfig
+from preview_runtime.docker.config import DockerConfig
 from preview_runtime.docker.container import ContainerSpec
 
 

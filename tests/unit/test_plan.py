@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 from preview_runtime.detect import RunOverride
-from preview_runtime.plan import RunPlan, dependency_files, npm_script, npm_script_line, plan_for, plan_so_far
+from preview_runtime.plan import (
+    RunPlan,
+    browser_plan_for,
+    dependency_files,
+    npm_script,
+    npm_script_line,
+    plan_for,
+    plan_so_far,
+)
+from preview_runtime.production import production_plan
 from preview_runtime.stack import detect_stack
 
 
@@ -27,7 +36,7 @@ def test_broken_package_json_is_named_with_where_it_breaks() -> None:
 
 def test_dependency_files_decide_the_cache_key_inputs() -> None:
     tree = {
-        **package({"dev": "vite"}),
+        **package({"dev": "vite"}, devDependencies={"vite": "7"}),
         "package-lock.json": b"{}",
         "src/main.js": b"",
         "requirements.txt": b"fastapi\n",
@@ -36,6 +45,48 @@ def test_dependency_files_decide_the_cache_key_inputs() -> None:
     plan = plan_for(tree)
     assert sorted(plan.lockfile_hash_inputs) == ["package-lock.json", "package.json", "requirements.txt"]
     assert plan.install == "npm install --no-audit --no-fund && python -m pip install -r requirements.txt"
+
+
+def test_a_package_json_with_nothing_to_install_starts_without_an_install() -> None:
+    server = {**package({"start": "node server.js", "build": "node build.js"}), "server.js": b"", "build.js": b""}
+    plan = plan_for(server)
+    assert (plan.install, plan.dev, plan.notes) == ("", "npm run start", [])
+    assert plan.lockfile_hash_inputs == ["package.json"]  # its checks still find the folder's scripts
+    browser = browser_plan_for(server)
+    assert browser is not None and (browser.install, browser.dev) == ([], ["npm", "run", "start"])
+    release = production_plan(server)
+    assert (release.build, release.start) == (
+        "NODE_ENV=production npm run build",
+        'NODE_ENV=production HOST="$HOST" PORT="$PORT" npm run start',
+    )
+    empty_lock = json.dumps({"lockfileVersion": 3, "packages": {"": {"name": "shop"}}}).encode()
+    assert plan_for({**server, "package-lock.json": empty_lock}).install == ""
+    assert plan_for({**server, **package({"dev": "node server.js"}, dependencies={}, packageManager="pnpm@9.1.0")}).install == ""
+    in_folder = {"web/package.json": package({"dev": "node serve.js"})["package.json"], "web/serve.js": b""}
+    assert plan_for(in_folder, RunOverride(folder="web")).install == ""
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"package.json": package({"start": "node server.js"}, dependencies={"express": "5"})["package.json"]},
+        {"package.json": package({"start": "node server.js"}, devDependencies={"nodemon": "3"})["package.json"]},
+        {"package.json": package({"start": "node server.js"}, optionalDependencies={"fsevents": "2"})["package.json"]},
+        {"package.json": package({"start": "node server.js"}, peerDependencies={"react": "19"})["package.json"]},
+        {"package.json": package({"start": "node server.js"}, workspaces=["packages/*"])["package.json"]},
+        {"package.json": package({"start": "node server.js", "postinstall": "node setup.js"})["package.json"]},
+        {"package.json": package({"start": "node server.js", "prepare": "husky"})["package.json"]},
+        {"binding.gyp": b"{}"},
+        {"package-lock.json": json.dumps({"packages": {"": {}, "node_modules/left-pad": {"version": "1.3.0"}}}).encode()},
+        {"package-lock.json": json.dumps({"lockfileVersion": 1, "dependencies": {"left-pad": {"version": "1.3.0"}}}).encode()},
+        {"package-lock.json": b"{not json"},
+        {"yarn.lock": b""},
+        {"pnpm-workspace.yaml": b"packages: []\n"},
+    ],
+)
+def test_anything_an_install_would_fetch_or_run_keeps_the_install(extra: dict[str, bytes]) -> None:
+    tree = {**package({"start": "node server.js"}), "server.js": b"", **extra}
+    assert plan_for(tree).install != ""
 
 
 def test_npm_script_runs_the_script_itself_with_npms_variables() -> None:

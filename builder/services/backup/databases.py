@@ -15,8 +15,7 @@ import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
-
-from alembic.script import ScriptDirectory
+from typing import TYPE_CHECKING
 
 from builder.app_secrets import decrypt
 from builder.db import alembic_config
@@ -24,6 +23,9 @@ from builder.errors import RestoreRefused, ServerUnavailable
 from builder.services import app_databases
 from builder.services.app_databases import Server
 from builder.settings import settings
+
+if TYPE_CHECKING:
+    from alembic.script import ScriptDirectory
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +129,8 @@ def take_app_database(name: str, target: Path) -> None:
 
 
 def _scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory  # loaded by a restore, not with Forja (see builder/db.py)
+
     return ScriptDirectory.from_config(alembic_config(settings.sync_database_url))
 
 

@@ -532,6 +532,12 @@ def _responses_events(answer: ToolAnswer | TextAnswer | StreamErrorAnswer, model
         "model": model,
         "output": [],
         "usage": None,
+        # What the request set, as the API echoes it (its tools left out: the client knows what it sent).
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "error": None,
+        "incomplete_details": None,
     }
     sequence = iter(range(1 << 30))
 
@@ -571,7 +577,7 @@ def _responses_events(answer: ToolAnswer | TextAnswer | StreamErrorAnswer, model
     prompt = usage.input_tokens + cached + usage.cache_creation_input_tokens
     counted = {
         "input_tokens": prompt,
-        "input_tokens_details": {"cached_tokens": cached},
+        "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": usage.cache_creation_input_tokens},
         "output_tokens": usage.output_tokens,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": prompt + usage.output_tokens,

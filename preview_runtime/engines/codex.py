@@ -24,6 +24,9 @@ from typing import Any
 LOCKFILE_DIR = Path(__file__).with_name("codex")
 PROVIDER = "forja"  # the provider's name in Codex's configuration: the relay Forja runs for it
 TOKEN_VARIABLE = "FORJA_MODEL_TOKEN"  # where Codex reads its key from: the run's token, worth nothing to the model
+# Its features that reach OpenAI's or GitHub's services (plugins, apps), or give the model tools Forja's round has no
+# use for (sub-agents, goals, images made by OpenAI).
+_OFF = ("plugins", "remote_plugin", "apps", "multi_agent", "goals", "image_generation")
 _TRIPLES = {
     "x86_64": ("codex-linux-x64", "x86_64-unknown-linux-musl"),
     "aarch64": ("codex-linux-arm64", "aarch64-unknown-linux-musl"),
@@ -69,6 +72,7 @@ def settings(base_url: str, model: str) -> dict[str, object]:
         "check_for_update_on_startup": False,
         "analytics.enabled": False,
         "feedback.enabled": False,
+        **{f"features.{name}": False for name in _OFF},
     }
 
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import anthropic
 import openai
 import pytest
+from openai.types.responses import ResponseInputItemParam
 
 from tests.llm_server import (
     TOOL_NAME,
@@ -733,7 +734,7 @@ async def test_responses_api_streams_a_function_call_then_text_the_sdk_reads(ser
             await client.responses.create(
                 model="gpt-4.1", input=[{"type": "function_call_output", "call_id": "call_x", "output": "?"}], stream=True
             )
-        answered = [
+        answered: list[ResponseInputItemParam] = [
             {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
             {"type": "function_call_output", "call_id": call.call_id, "output": "index.html"},
         ]

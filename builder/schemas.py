@@ -80,8 +80,8 @@ class VersionInfo(BaseModel):
     )
 
 
-Engine = Literal["forja", "opencode"]
-"""What works on a project: Forja's own model rounds, or the OpenCode coding agent in the project's sandbox."""
+Engine = Literal["forja", "opencode", "codex"]
+"""What works on a project: Forja's own model rounds, or a coding agent in the project's sandbox (OpenCode or Codex)."""
 
 
 class ProjectSummary(BaseModel):
@@ -116,7 +116,7 @@ class ProjectDetail(ProjectSummary):
     provider: str = ""
     model: str = ""
     approve_changes: bool = Field(default=False, description="Agent runs wait for a person to accept their change.")
-    engine: Engine = Field(default="forja", description="What works on the project: Forja's own model, or OpenCode.")
+    engine: Engine = Field(default="forja", description="What works on the project: Forja's own model, OpenCode or Codex.")
     versions: list[VersionInfo] = Field(default_factory=list)
 
 

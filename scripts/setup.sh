@@ -101,24 +101,28 @@ if [ "$(cat "$grader_stamp" 2>/dev/null)" != "$grader_want" ]; then
   fi
 fi
 
-# OpenCode, the coding agent a project may pick as its engine (preview_runtime/engines/opencode.py), at the version its
-# lockfile pins, installed into .cache/engines/opencode (FORJA_ENGINES_DIR) from npm's cache in .cache/engines-npm: the
-# registry is asked once, later installs are offline. Its binary is the optional dependency for this platform (about
-# 180 MB); its install script only copies that binary, so it is not run. Forja runs without it: a failure only warns.
-engine_src=preview_runtime/engines/opencode
-engine_dir=.cache/engines/opencode
-engine_stamp=$engine_dir/node_modules/.forja.sha256
-engine_want=$(cat "$engine_src/package.json" "$engine_src/package-lock.json" | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$engine_stamp" 2>/dev/null)" != "$engine_want" ]; then
-  engine_began=$(date +%s.%N)
-  mkdir -p "$engine_dir"
-  cp "$engine_src/package.json" "$engine_src/package-lock.json" "$engine_dir/"
-  # npm install, not npm ci: a registry mirror that lacks the other platforms' builds leaves them out of the lockfile.
-  if npm install --prefix "$engine_dir" --cache "$PWD/.cache/engines-npm" --prefer-offline --ignore-scripts --no-save \
-    --no-audit --no-fund --loglevel=error >>"$RUN_LOG" 2>&1; then
-    echo "$engine_want" >"$engine_stamp"
-    phase_line "OpenCode engine" "$engine_began"
-  else
-    echo "Could not install OpenCode into $engine_dir (see $RUN_LOG): projects cannot pick it as their engine." >&2
+# The coding agents a project may pick as its engine (preview_runtime/engines/opencode.py, codex.py), each at the
+# version its lockfile pins, installed into .cache/engines/<name> (FORJA_ENGINES_DIR) from npm's cache in
+# .cache/engines-npm: the registry is asked once, later installs are offline. Each one's binary is the optional
+# dependency for this platform (OpenCode's about 180 MB, Codex's about 400 MB); their install scripts only copy that
+# binary, so they are not run. Forja runs without them: a failure only warns.
+for engine in opencode:OpenCode codex:Codex; do
+  engine_name=${engine#*:}
+  engine_src=preview_runtime/engines/${engine%%:*}
+  engine_dir=.cache/engines/${engine%%:*}
+  engine_stamp=$engine_dir/node_modules/.forja.sha256
+  engine_want=$(cat "$engine_src/package.json" "$engine_src/package-lock.json" | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$engine_stamp" 2>/dev/null)" != "$engine_want" ]; then
+    engine_began=$(date +%s.%N)
+    mkdir -p "$engine_dir"
+    cp "$engine_src/package.json" "$engine_src/package-lock.json" "$engine_dir/"
+    # npm install, not npm ci: a registry mirror that lacks the other platforms' builds leaves them out of the lockfile.
+    if npm install --prefix "$engine_dir" --cache "$PWD/.cache/engines-npm" --prefer-offline --ignore-scripts --no-save \
+      --no-audit --no-fund --loglevel=error >>"$RUN_LOG" 2>&1; then
+      echo "$engine_want" >"$engine_stamp"
+      phase_line "$engine_name engine" "$engine_began"
+    else
+      echo "Could not install $engine_name into $engine_dir (see $RUN_LOG): projects cannot pick it as their engine." >&2
+    fi
   fi
-fi
+done

@@ -1,4 +1,4 @@
-"""A real local HTTP server that speaks the Anthropic Messages and OpenAI chat-completions streaming protocols.
+"""A real local HTTP server that speaks the Anthropic Messages, OpenAI chat-completions and Responses streaming protocols.
 
 Why: Forja's engine talks to Claude through the official `anthropic` SDK and to OpenAI-compatible servers through the
 official `openai` SDK. We test it without mocks or monkeypatching: the real SDKs are pointed (via `base_url`) at this
@@ -14,7 +14,8 @@ Usage::
         ...
         assert server.requests[0].body["tool_choice"] == {"type": "tool", "name": "emit_file_tree"}
 
-Endpoints: ``POST /v1/messages`` (Anthropic) and ``POST /v1/chat/completions`` (OpenAI). Answers are consumed one per
+Endpoints: ``POST /v1/messages`` (Anthropic), ``POST /v1/chat/completions`` (OpenAI) and ``POST /v1/responses``
+(OpenAI's Responses API, which Codex CLI speaks: a `ToolAnswer` there is a ``function_call`` item). Answers are consumed one per
 request, in order, whichever endpoint receives the request, and are rendered in that endpoint's protocol. Only streaming
 requests (``"stream": true``) are served; anything else gets a JSON error so a test fails loudly instead of hanging.
 
@@ -53,11 +54,12 @@ CHARS_PER_TOKEN = 4
 
 ANTHROPIC_PATH = "/v1/messages"
 OPENAI_PATH = "/v1/chat/completions"
+RESPONSES_PATH = "/v1/responses"
 
 Chunks = int | Sequence[int] | Literal["every-byte"]
 """How a streamed text is cut into deltas: a fixed size in characters, explicit sizes, or one character per delta."""
 
-Protocol = Literal["anthropic", "openai"]
+Protocol = Literal["anthropic", "openai", "responses"]
 
 LocalWire = Literal["openai", "no-id", "late-id", "args-first", "no-index", "in-content", "bare-json"]
 """How a tool call goes on the OpenAI wire. ``openai``: id, name and an empty argument on the first chunk, then
@@ -67,7 +69,7 @@ the id on the first argument chunk. ``args-first``: an index-only argument chunk
 support writing Hermes/Qwen ``<tool_call>{"name": ..., "arguments": ...}</tool_call>`` into the content (split where
 `chunks` cuts it), finish_reason ``stop``. ``bare-json``: the whole content one ``{"name": ..., "arguments": ...}``
 object (Ollama models without tool support), finish_reason ``stop``."""
-_ROUTES: dict[str, Protocol] = {ANTHROPIC_PATH: "anthropic", OPENAI_PATH: "openai"}
+_ROUTES: dict[str, Protocol] = {ANTHROPIC_PATH: "anthropic", OPENAI_PATH: "openai", RESPONSES_PATH: "responses"}
 
 
 # -- answers ------------------------------------------------------------------------------------
@@ -513,6 +515,76 @@ def _openai_local_call(answer: ToolAnswer, tool_text: str, chunk: Callable[[dict
         yield _Event(None, chunk({"tool_calls": [call]}), len(piece))
 
 
+def _responses_events(answer: ToolAnswer | TextAnswer | StreamErrorAnswer, model: str) -> Iterator[_Event]:
+    """A Responses API stream as OpenAI sends it: response.created, then per output item (a message for text, a
+    function_call for a tool call) its .added, deltas and .done events, then response.completed with the whole output
+    and the usage (``input_tokens`` including cached ones, as OpenAI counts). A stream error is an ``error`` event."""
+    error = answer if isinstance(answer, StreamErrorAnswer) else None
+    streamed = answer.after if isinstance(answer, StreamErrorAnswer) else answer
+    text = streamed.text_before if isinstance(streamed, ToolAnswer) else streamed.text
+    tool_text = streamed.text if isinstance(streamed, ToolAnswer) else ""
+    usage = _default_usage(streamed.usage, text, tool_text)
+    response: dict[str, Any] = {
+        "id": _random_id("resp_"),
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": "in_progress",
+        "model": model,
+        "output": [],
+        "usage": None,
+        # What the request set, as the API echoes it (its tools left out: the client knows what it sent).
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "error": None,
+        "incomplete_details": None,
+    }
+    sequence = iter(range(1 << 30))
+
+    def event(kind: str, data: dict[str, Any], chars: int = 0) -> _Event:
+        return _Event(kind, {"type": kind, "sequence_number": next(sequence), **data}, chars)
+
+    yield event("response.created", {"response": response})
+    yield event("response.in_progress", {"response": response})
+    output: list[dict[str, Any]] = []
+    if text:
+        item: dict[str, Any] = {"id": _random_id("msg_"), "type": "message", "status": "in_progress", "role": "assistant"}
+        at = {"item_id": item["id"], "output_index": len(output)}
+        yield event("response.output_item.added", {"output_index": len(output), "item": {**item, "content": []}})
+        part = {"type": "output_text", "text": "", "annotations": []}
+        yield event("response.content_part.added", {**at, "content_index": 0, "part": part})
+        for piece in split_text(text, _text_chunks(streamed.chunks)):
+            yield event("response.output_text.delta", {**at, "content_index": 0, "delta": piece, "logprobs": []}, len(piece))
+        yield event("response.output_text.done", {**at, "content_index": 0, "text": text, "logprobs": []})
+        yield event("response.content_part.done", {**at, "content_index": 0, "part": {**part, "text": text}})
+        output.append({**item, "status": "completed", "content": [{**part, "text": text}]})
+        yield event("response.output_item.done", {"output_index": len(output) - 1, "item": output[-1]})
+    if isinstance(streamed, ToolAnswer):
+        call = {"id": _random_id("fc_"), "type": "function_call", "status": "in_progress", "call_id": _random_id("call_")}
+        call |= {"name": streamed.tool_name, "arguments": ""}
+        at = {"item_id": call["id"], "output_index": len(output)}
+        yield event("response.output_item.added", {"output_index": len(output), "item": call})
+        pieces = split_text(tool_text, streamed.chunks)
+        for piece in _first_chars(pieces, error.after_chars) if error is not None else pieces:
+            yield event("response.function_call_arguments.delta", {**at, "delta": piece}, len(piece))
+        if error is not None:
+            yield event("error", {"code": error.error_type, "message": error.message, "param": None})
+            return
+        yield event("response.function_call_arguments.done", {**at, "arguments": tool_text})
+        output.append({**call, "status": "completed", "arguments": tool_text})
+        yield event("response.output_item.done", {"output_index": len(output) - 1, "item": output[-1]})
+    cached = usage.cache_read_input_tokens
+    prompt = usage.input_tokens + cached + usage.cache_creation_input_tokens
+    counted = {
+        "input_tokens": prompt,
+        "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": usage.cache_creation_input_tokens},
+        "output_tokens": usage.output_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": prompt + usage.output_tokens,
+    }
+    yield event("response.completed", {"response": {**response, "status": "completed", "output": output, "usage": counted}})
+
+
 def _text_chunks(chunks: Chunks) -> Chunks:
     """Explicit sizes describe the tool input; a text block before it is cut in the default size instead."""
     return chunks if isinstance(chunks, int | str) else 64
@@ -531,6 +603,13 @@ def _tool_protocol_error(protocol: Protocol, body: dict[str, Any]) -> str | None
     message, and a tool_result answers a call of the message before. OpenAI: every call of an assistant message is
     answered by a "tool" message with its id, before the next user or assistant message.
     """
+    if protocol == "responses":
+        items = [item for item in body.get("input") or [] if isinstance(item, dict)]
+        called = {item.get("call_id") for item in items if item.get("type") == "function_call"}
+        answered = {item.get("call_id") for item in items if item.get("type") == "function_call_output"}
+        if called != answered:
+            return f"input: function_call and function_call_output items do not pair up: {sorted(map(str, called ^ answered))}"
+        return None
     messages = body.get("messages") or []
     if protocol == "anthropic":
         for before, after in pairwise([{}, *messages]):
@@ -788,6 +867,8 @@ class ScriptedLLMServer:
         model = str(body.get("model") or "scripted-model")
         if protocol == "anthropic":
             events = _anthropic_events(answer, model)
+        elif protocol == "responses":
+            events = _responses_events(answer, model)
         else:
             stream_options = body.get("stream_options")
             include_usage = isinstance(stream_options, dict) and stream_options.get("include_usage") is True
@@ -828,7 +909,7 @@ class ScriptedLLMServer:
     def _send_request_id(handler: _Handler, protocol: Protocol | None) -> None:
         if protocol == "anthropic":
             handler.send_header("request-id", _random_id("req_"))
-        elif protocol == "openai":
+        elif protocol is not None:
             handler.send_header("x-request-id", _random_id("req_", 32))
 
     def _stream(

@@ -27,7 +27,10 @@ class ApproveSetting(RequestBody):
 
 
 class EngineSetting(RequestBody):
-    engine: Engine = Field(description="`forja` (Forja's own model) or `opencode` (the OpenCode coding agent).")
+    engine: Engine = Field(
+        description="`forja` (Forja's own model), `opencode` (the OpenCode coding agent) or `codex` (Codex CLI, which "
+        "needs an OpenAI-compatible model)."
+    )
 
 
 class AgentAnswers(AnswersRequest):
@@ -57,8 +60,8 @@ async def set_approve_changes(project_id: str, body: ApproveSetting, _: Editor) 
 
 @router.put("/api/projects/{project_id}/agent/engine", tags=["agent"])
 async def set_engine(project_id: str, body: EngineSetting, _: Editor) -> EngineSetting:
-    """Pick what works on the project from its next request on: Forja's own model, or the OpenCode coding agent in the
-    project's sandbox (its change is then checked, repaired and saved as any generation's)."""
+    """Pick what works on the project from its next request on: Forja's own model, or a coding agent (OpenCode or
+    Codex) in the project's sandbox (its change is then checked, repaired and saved as any generation's)."""
     await (await get_services()).agent.set_engine(project_id, body.engine)
     return body
 

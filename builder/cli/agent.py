@@ -1,5 +1,5 @@
 """CLI commands around agent mode's runs (a run itself is `generate "PROMPT" --project ID --agent`, builder.cli.projects):
-`agent approve ID on|off` sets the project's Approve changes, `agent engine ID forja|opencode` its engine, `agent accept ID RUN_ID` or `agent reject ID RUN_ID`
+`agent approve ID on|off` sets the project's Approve changes, `agent engine ID forja|opencode|codex` its engine, `agent accept ID RUN_ID` or `agent reject ID RUN_ID`
 decides a run's waiting change, and `agent answer ID RUN_ID ANSWER...` answers the questions a run asked, which starts a
 run that goes on with them. Each needs an editor, as the API's routes do (builder/api/agent.py)."""
 
@@ -12,6 +12,7 @@ from builder.cli.command import Command, a_backend
 from builder.cli.projects import run_generation
 from builder.client.backend import Backend, GenerateRequest
 from builder.schemas import Engine
+from preview_runtime.engines.agents import AGENTS
 
 
 async def cmd_agent_approve(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
@@ -27,9 +28,10 @@ async def cmd_agent_approve(backend: Backend, args: argparse.Namespace) -> tuple
 
 async def cmd_agent_engine(backend: Backend, args: argparse.Namespace) -> tuple[Any, str]:
     await backend.set_engine(args.id, args.engine)
+    agent = AGENTS.get(args.engine)
     said = (
-        "OpenCode works on the project from its next request on; Forja checks, repairs and saves its change."
-        if args.engine == "opencode"
+        f"{agent.name} works on the project from its next request on; Forja checks, repairs and saves its change."
+        if agent is not None
         else "Forja's own model works on the project from its next request on."
     )
     return {"id": args.id, "engine": args.engine}, said
@@ -79,7 +81,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("id")
     p.add_argument("setting", choices=["on", "off"])
     p = actions.add_parser(
-        "engine", parents=[common], help="pick what works on the project: Forja's own model or the OpenCode coding agent"
+        "engine", parents=[common], help="pick what works on the project: Forja's own model or a coding agent (OpenCode, Codex)"
     )
     p.add_argument("id")
     p.add_argument("engine", choices=list(get_args(Engine)))

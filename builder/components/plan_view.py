@@ -273,22 +273,35 @@ def _needs_model_item(label: str, value: str, name: str, why: str) -> rx.Compone
 
 
 def engine_choice() -> rx.Component:
-    """Who builds the next request: Forja's own model, or OpenCode, a coding agent that works in the project's
-    sandbox (its change is checked, repaired and saved as one version all the same). The project's setting."""
-    return rx.hstack(
-        rx.text("Built by", size="1", color=rx.color("gray", 11)),
-        rx.select.root(
-            rx.select.trigger(aria_label="What builds the next request"),
-            rx.select.content(rx.select.item("Forja", value="forja"), rx.select.item("OpenCode", value="opencode")),
-            value=ConversationState.engine,
-            on_change=ConversationState.set_engine,
-            size="1",
+    """Who builds the next request: Forja's own model, or a coding agent (OpenCode, Codex) that works in the project's
+    sandbox (its change is checked, repaired and saved as one version all the same). The project's setting; below it,
+    why the agent cannot work with the project's model, when it cannot."""
+    return rx.vstack(
+        rx.hstack(
+            rx.text("Built by", size="1", color=rx.color("gray", 11)),
+            rx.select.root(
+                rx.select.trigger(aria_label="What builds the next request"),
+                rx.select.content(
+                    rx.select.item("Forja", value="forja"),
+                    rx.select.item("OpenCode", value="opencode"),
+                    rx.select.item("Codex", value="codex"),
+                ),
+                value=ConversationState.engine,
+                on_change=ConversationState.set_engine,
+                size="1",
+            ),
+            align="center",
+            spacing="2",
+            width="100%",
+            title="OpenCode and Codex are coding agents that edit your app's files; Forja then checks, fixes and saves what they did",
         ),
-        align="center",
-        spacing="2",
+        rx.cond(
+            ConversationState.engine_note != "",
+            rx.text(ConversationState.engine_note, size="1", color=rx.color("amber", 11), id="engine-note"),
+        ),
+        spacing="1",
         width="100%",
         id="engine-choice",
-        title="OpenCode is a coding agent that edits your app's files; Forja then checks, fixes and saves what it did",
     )
 
 

@@ -41,8 +41,8 @@ class Project(SQLModel, table=True):
     engine: str = Field(
         default="forja",
         max_length=32,
-        description="What works on the project: `forja` (Forja's own model rounds) or `opencode` (the OpenCode coding "
-        "agent in the project's sandbox).",
+        description="What works on the project: `forja` (Forja's own model rounds), or a coding agent in the "
+        "project's sandbox: `opencode` (OpenCode) or `codex` (Codex CLI).",
     )
     git_bytes: int = Field(
         default=0,

@@ -48,7 +48,7 @@ class AgentService:
         await self._store.set_approve_changes(project_id, on)
 
     async def set_engine(self, project_id: str, engine: Engine) -> None:
-        """What works on the project from its next request on: Forja's own model, or the OpenCode coding agent."""
+        """What works on the project from its next request on: Forja's own model, or a coding agent (OpenCode, Codex)."""
         await self._store.set_engine(project_id, engine)
 
     async def accept(self, project_id: str, generation_id: int, user_id: str | None = None) -> CommitResult:

@@ -85,7 +85,7 @@ class Request:
     answered: bool = False
     # Most automatic repair rounds; None: settings.auto_fix_attempts (an evaluation run sets its own).
     repair_rounds: int | None = None
-    # The project's engine (schemas.Engine): with "opencode" the person's round is OpenCode's (engine_run.py);
+    # The project's engine (schemas.Engine): with "opencode" or "codex" the person's round is that agent's (engine_run.py);
     # repairs are Forja's own rounds.
     engine: str = "forja"
 

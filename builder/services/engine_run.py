@@ -1,8 +1,9 @@
-"""A round by an external coding agent (OpenCode) instead of Forja's own model: the project's engine setting.
+"""A round by an external coding agent (OpenCode or Codex) instead of Forja's own model: the project's engine setting.
 
 The agent works on a copy of the current version's files in the project's sandbox (the local runner's, with its
 limits; preview_runtime/local/engine_run.py), with the person's request as its message, and reaches the model Forja's
-own round would use (Claude or an OpenAI-compatible one) through a relay that adds the key
+own round would use (Claude or an OpenAI-compatible one for OpenCode, an OpenAI-compatible one for Codex, which speaks
+OpenAI's Responses API only) through a relay that adds the key
 (preview_runtime/engines/relay.py): the key never enters the sandbox. Each line of its transcript goes into the
 project's log as it comes. What it changed is saved as one version (CheckedGeneration then checks and repairs it as any
 round's); nothing when it fails.
@@ -30,7 +31,7 @@ from builder.services.preview_hub import PreviewHub
 from builder.services.preview_runners import translated
 from builder.settings import settings
 from builder.store import ProjectStore
-from preview_runtime.engines import opencode
+from preview_runtime.engines.agents import AGENTS, Agent
 from preview_runtime.engines.relay import RELAY_HOST, ModelRelay, Protocol
 from preview_runtime.logs import LogHub, LogLevel
 from preview_runtime.runner import EngineJob, EngineOutcome
@@ -40,14 +41,29 @@ log = logging.getLogger(__name__)
 OPENAI_URL = "https://api.openai.com/v1"  # an OpenAI connection with no base URL of its own
 ANTHROPIC_URL = "https://api.anthropic.com"  # a Claude connection with no base URL of its own
 NO_MODEL = (
-    "OpenCode works with a connected model, Claude or an OpenAI-compatible one, and this project uses none: pick one "
-    "for it, ask an admin to connect one, or pick Forja as the project's engine."
+    "{agent} works with a connected model, {models}, and this project uses none: pick one for it, ask an admin to "
+    "connect one, or pick Forja as the project's engine."
 )
-NOT_INSTALLED = "OpenCode is not installed on this Forja (an admin's setup installs it): pick Forja as the project's engine."
+_MODELS = {("anthropic", "openai"): "Claude or an OpenAI-compatible one", ("openai",): "an OpenAI-compatible one"}
+NOT_INSTALLED = "{agent} is not installed on this Forja (an admin's setup installs it): pick Forja as the project's engine."
+ONLY_OPENAI = (
+    "{agent} works only with an OpenAI-compatible model, and this project uses Claude: pick an OpenAI-compatible "
+    "model for it, or pick Forja or OpenCode as the project's engine."
+)
+
+
+def agent_of(engine: str) -> Agent:
+    """The coding agent of a project's engine setting (one of AGENTS': schemas.Engine names them)."""
+    return AGENTS[engine]
+
+
+def installed(agent: Agent) -> Path | None:
+    """The agent's binary as setup installed it, or None."""
+    return agent.binary(settings.engines_dir / agent.folder)
 
 
 async def chosen_connection(provider: str | None, model: str | None) -> Connection | None:
-    """The connection OpenCode's round uses: the one Forja's own round would (the provider asked for, else the
+    """The connection an agent's round uses: the one Forja's own round would (the provider asked for, else the
     default one), with the model asked for; None for the offline starters or a provider not connected."""
     connection = (await connections()).get(provider or await default_provider())
     return None if connection is None else replace(connection, model=model or connection.model)
@@ -61,15 +77,27 @@ def upstream(connection: Connection) -> tuple[Protocol, str]:
     return "openai", connection.base_url or OPENAI_URL
 
 
-async def refusal(connection: Connection | None, current_version: int | None, prompt: str) -> str:
-    """Why OpenCode cannot take this request with `connection` (chosen_connection's), in words; "" when it can. Asked
+async def model_note(engine: str, provider: str | None) -> str:
+    """For the engine picker: the sentence saying the project's engine cannot be driven by the model it uses (Codex
+    and Claude), else ""."""
+    agent = AGENTS.get(engine)
+    connection = None if agent is None else await chosen_connection(provider, None)
+    if agent is None or connection is None or upstream(connection)[0] in agent.protocols:
+        return ""
+    return ONLY_OPENAI.format(agent=agent.name)
+
+
+async def refusal(agent: Agent, connection: Connection | None, current_version: int | None, prompt: str) -> str:
+    """Why `agent` cannot take this request with `connection` (chosen_connection's), in words; "" when it can. Asked
     before a generation starts too, so the person's request stays in the box with the sentence."""
     if connection is None:
-        return NO_MODEL
-    if opencode.binary(settings.engines_dir / "opencode") is None:
-        return NOT_INSTALLED
+        return NO_MODEL.format(agent=agent.name, models=_MODELS[agent.protocols])
+    if upstream(connection)[0] not in agent.protocols:
+        return ONLY_OPENAI.format(agent=agent.name)
+    if installed(agent) is None:
+        return NOT_INSTALLED.format(agent=agent.name)
     if not current_version:
-        return "OpenCode changes an app that exists: build it first, then ask."
+        return f"{agent.name} changes an app that exists: build it first, then ask."
     if not prompt:
         return "Describe what you want first: the request was empty."
     return ""
@@ -91,7 +119,8 @@ def changes(before: dict[str, bytes], after: dict[str, bytes]) -> tuple[dict[str
 
 
 class ExternalEngineRun:
-    """One OpenCode round against one project, reporting through `emit`; `run` returns the final event unsent."""
+    """One coding agent's round (the project's `engine`) against one project, reporting through `emit`; `run`
+    returns the final event unsent."""
 
     def __init__(
         self,
@@ -104,6 +133,7 @@ class ExternalEngineRun:
         emit: Callable[[GenerationEvent], None],
         *,
         stale_before: datetime,
+        engine: str,
         user_id: str | None = None,
         provider: str | None = None,
         model: str | None = None,
@@ -116,6 +146,7 @@ class ExternalEngineRun:
         self.prompt = prompt
         self.emit_event = emit
         self.stale_before = stale_before
+        self.agent = agent_of(engine)
         self.user_id = user_id
         self.provider, self.model = provider, model  # as asked for the round; the project's when None
         self.said: list[str] = []  # what the agent said to the person, in order: the last is its summary
@@ -126,21 +157,22 @@ class ExternalEngineRun:
 
     async def run(self) -> GenerationEvent:
         started = time.monotonic()
-        program = opencode.binary(settings.engines_dir / "opencode")
+        program = installed(self.agent)
         prompt = redact(self.prompt.strip())
         project = await self._store.get_project(self.project_id)
         connection = await chosen_connection(self.provider or project.provider or None, self.model or project.model or None)
-        why = await refusal(connection, project.current_version, prompt)
+        why = await refusal(self.agent, connection, project.current_version, prompt)
         if why or connection is None or program is None:
-            return self._error(why or NO_MODEL)
+            return self._error(why or NOT_INSTALLED.format(agent=self.agent.name))
         try:
             record = await self._store.start_generation(
                 self.project_id, prompt, connection.kind, connection.model, self.stale_before, "prompt", (), self.user_id
             )
         except GenerationError as exc:
             return self._error(str(exc))
-        self.log(f"OpenCode ({connection.model}) works on the project: {prompt[:200]}")
-        self.emit_event(GenerationEvent(type="status", project_id=self.project_id, message="OpenCode is working..."))
+        name = self.agent.name
+        self.log(f"{name} ({connection.model}) works on the project: {prompt[:200]}")
+        self.emit_event(GenerationEvent(type="status", project_id=self.project_id, message=f"{name} is working..."))
         before = await self._store.read_tree(self.project_id)
         try:
             outcome = await self._outcome(connection, program, before, prompt)
@@ -152,7 +184,7 @@ class ExternalEngineRun:
             await self._store.finish_generation(
                 record, outcome="failed", error=str(exc), duration_s=round(time.monotonic() - started, 3)
             )
-            self.log(f"OpenCode's run failed: {exc}", LogLevel.error)
+            self.log(f"{name}'s run failed: {exc}", LogLevel.error)
             return self._error(str(exc))
         return event
 
@@ -161,14 +193,15 @@ class ExternalEngineRun:
         runner = manager.runners.get("local")
         if runner is None:
             raise GenerationError(
-                "OpenCode runs in the sandbox of this machine's previews, which this Forja does not use: pick Forja as the project's engine."
+                f"{self.agent.name} runs in the sandbox of this machine's previews, which this Forja does not use: pick Forja as the project's engine."
             )
         protocol, base_url = upstream(connection)
         async with ModelRelay(base_url, connection.api_key, protocol) as relay:
+            args, env = self.agent.invocation(program, prompt, protocol, relay.inside_url, connection.model, relay.token)
             job = EngineJob(
                 program=str(program),
-                args=opencode.command(program, prompt)[1:],
-                env=opencode.environment(protocol, relay.inside_url, connection.model, relay.token),
+                args=args[1:],
+                env=env,
                 relay_host=RELAY_HOST,
                 relay_port=relay.port,
                 timeout_s=settings.generation_timeout_s,
@@ -177,11 +210,11 @@ class ExternalEngineRun:
 
     def _heard(self, line: str) -> None:
         """One line of the agent's output: what it says into the project's log (keys it may repeat redacted)."""
-        if (said := opencode.transcript_line(line)) is not None:
+        if (said := self.agent.transcript_line(line)) is not None:
             self.log(redact(said))
-        if (text := opencode.said_text(line)) is not None:
+        if (text := self.agent.said_text(line)) is not None:
             self.said.append(redact(text))
-        if (tokens := opencode.step_tokens(line)) is not None:
+        if (tokens := self.agent.step_tokens(line)) is not None:
             self.usage.add(UsageReport(*tokens))
 
     async def _end(
@@ -189,11 +222,13 @@ class ExternalEngineRun:
     ) -> GenerationEvent:
         if outcome.exit_code != 0:
             ended = "was stopped at its time limit" if outcome.exit_code is None else f"ended with code {outcome.exit_code}"
-            raise GenerationError(f"OpenCode {ended}, so nothing was saved; its transcript is in the log.")
+            raise GenerationError(f"{self.agent.name} {ended}, so nothing was saved; its transcript is in the log.")
         writes, deletes = changes(before, outcome.files)
-        summary = self.said[-1] if self.said else "OpenCode's change"
+        summary = self.said[-1] if self.said else f"{self.agent.name}'s change"
         if not writes and not deletes:
-            raise GenerationError(f"OpenCode finished without changing any file, so nothing was saved. It said: {summary}")
+            raise GenerationError(
+                f"{self.agent.name} finished without changing any file, so nothing was saved. It said: {summary}"
+            )
         result = await self._save(self.project_id, writes, deletes, message=summary[:500], author=Author.ai)
         cost = estimate_cost(connection.model, self.usage)
         await self._store.finish_generation(
@@ -209,7 +244,9 @@ class ExternalEngineRun:
             cost_known=cost is not None,
             duration_s=round(time.monotonic() - started, 3),
         )
-        self.log(f"OpenCode's run saved as version {result.version.number} ({len(writes) + len(deletes)} files changed).")
+        self.log(
+            f"{self.agent.name}'s run saved as version {result.version.number} ({len(writes) + len(deletes)} files changed)."
+        )
         self.emit_event(GenerationEvent(type="summary", project_id=self.project_id, summary=summary))
         return GenerationEvent(
             type="done",

@@ -28,7 +28,7 @@ from builder.services.access import Actor
 from builder.services.agent_run import OFFLINE_REFUSAL
 from builder.services.agent_workspace import AgentWorkspace, WorkingFiles
 from builder.services.checked_generation import CheckedGeneration, Request
-from builder.services.engine_run import ExternalEngineRun, chosen_connection
+from builder.services.engine_run import ExternalEngineRun, agent_of, chosen_connection
 from builder.services.engine_run import refusal as engine_refusal
 from builder.services.preview_drafts import PreviewDrafts
 from builder.services.preview_hub import PreviewHub
@@ -160,7 +160,8 @@ class GenerationService:
         request.engine = project.engine
         if project.engine != "forja" and not request.repair_only:
             connection = await chosen_connection(provider.name, provider.model)
-            if why := await engine_refusal(connection, project.current_version, request.prompt.strip()):
+            why = await engine_refusal(agent_of(project.engine), connection, project.current_version, request.prompt.strip())
+            if why:
                 raise ProviderError(why)
         if provider.name != "offline":
             # Refused here, the caller gets the budget's sentence as a 402 rather than as a generation that fails.
@@ -209,6 +210,7 @@ class GenerationService:
             prompt,
             publish,
             stale_before=stale_before(),
+            engine=request.engine,
             user_id=request.user_id,
             provider=request.provider,
             model=request.model,

@@ -232,9 +232,9 @@ class InstallSettings(BaseSettings):
 
     engines_dir: Path = Field(
         default=REPO_ROOT / ".cache" / "engines",
-        description="Where setup installs the external coding agents a project may pick as its engine (OpenCode, in "
-        "`opencode/`, at the version its lockfile in preview_runtime/engines/opencode pins); they run in the local "
-        "runner's sandbox.",
+        description="Where setup installs the external coding agents a project may pick as its engine (OpenCode in "
+        "`opencode/`, Codex in `codex/`, each at the version its lockfile in preview_runtime/engines/<name> pins); they "
+        "run in the local runner's sandbox.",
     )
 
     @field_validator("npm_seed_cache", "pip_seed_wheels", "corepack_cache", mode="before")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from typing import get_args
 
 import reflex as rx
 
@@ -14,6 +15,7 @@ from builder.generation.providers.choice import PROVIDER_LABELS, available_provi
 from builder.generation.who_connects import NOT_CONNECTED
 from builder.schemas import Engine
 from builder.services.access import Permission
+from builder.services.engine_run import model_note
 from builder.state.agent_approvals import AgentApprovalsState
 from builder.state.attachments import AttachmentsState
 from builder.state.editor import EditorState
@@ -44,8 +46,10 @@ class ConversationState(WorkspaceState):
     usage_line: rx.Field[str] = rx.field("")
     # Agent mode: each run's change waits for the person to accept or reject it (the project's setting).
     approve_changes: rx.Field[bool] = rx.field(False)
-    # What works on the project: "forja" (its own model) or "opencode" (the coding agent), the project's setting.
+    # What works on the project: "forja" (its own model), or a coding agent ("opencode", "codex"), the project's
+    # setting; and the sentence saying the agent cannot work with the project's model, when it cannot.
     engine: rx.Field[str] = rx.field("forja")
+    engine_note: rx.Field[str] = rx.field("")
     # Agent mode: the run whose questions wait for answers (0: none), its questions as the form holds them, and what
     # was wrong with the answers sent.
     asking_run: rx.Field[int] = rx.field(0)
@@ -89,6 +93,7 @@ class ConversationState(WorkspaceState):
         )
         self.approve_changes = loaded.project.approve_changes
         self.engine = loaded.project.engine
+        self.engine_note = await model_note(self.engine, self.provider)
         asking = asking_run(generations)
         if asking is None or asking.id != self.asking_run:
             # A new run's questions start blank; the same run's keep what the person picked or typed so far.
@@ -117,6 +122,7 @@ class ConversationState(WorkspaceState):
         services = (await self.allowed(Permission.edit)).services
         self.provider = provider
         await services.projects.set_provider(self.project_id, provider)
+        self.engine_note = await model_note(self.engine, provider)
 
     @rx.event
     def set_followup(self, text: str) -> None:
@@ -187,13 +193,14 @@ class ConversationState(WorkspaceState):
 
     @rx.event
     async def set_engine(self, engine: str) -> None:
-        chosen: Engine = "opencode" if engine == "opencode" else "forja"
+        chosen: Engine = next((known for known in get_args(Engine) if known == engine), "forja")
         try:
             await (await self.allowed(Permission.edit)).services.agent.set_engine(self.project_id, chosen)
         except ForjaError as exc:
             self.error = str(exc)
             return
         self.engine = chosen
+        self.engine_note = await model_note(chosen, self.provider)
 
     @rx.event(background=True)
     async def accept_change(self, run_id: int):

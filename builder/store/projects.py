@@ -10,6 +10,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Iterable, Mapping
+from typing import cast, get_args
 
 from sqlalchemy import func, insert, update
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +39,7 @@ from builder.models import (
 from builder.schemas import (
     MAX_ROW_NUMBER,
     CommitResult,
+    Engine,
     FileInfo,
     ProjectDetail,
     ProjectSummary,
@@ -203,7 +205,8 @@ class ProjectStore(
                 provider=project.provider,
                 model=project.model,
                 approve_changes=project.approve_changes,
-                engine="opencode" if project.engine == "opencode" else "forja",
+                # An engine this Forja no longer has is its own model's.
+                engine=cast("Engine", project.engine) if project.engine in get_args(Engine) else "forja",
                 versions=await self._versions(session, project.id),
             )
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import anthropic
 import openai
 import pytest
+from openai.types.responses import ResponseInputItemParam
 
 from tests.llm_server import (
     TOOL_NAME,
@@ -712,3 +713,32 @@ async def test_refuse_tools_answers_400_to_requests_with_tools_only(server: Scri
         plain = {k: v for k, v in openai_params().items() if k not in ("tools", "tool_choice")}
         text = [c.choices[0].delta.content async for c in await client.chat.completions.create(**plain) if c.choices]
     assert "".join(t or "" for t in text) == "{}" and server.pending == 0
+
+
+async def test_responses_api_streams_a_function_call_then_text_the_sdk_reads(server: ScriptedLLMServer) -> None:
+    """Codex CLI's protocol: a function call the client answers with a function_call_output, then prose; the SDK's own
+    event models (strict validation) read both streams, and usage counts cached tokens inside input_tokens."""
+    usage = Usage(input_tokens=300, output_tokens=20, cache_read_input_tokens=50)
+    server.queue(ToolAnswer({"cmd": "ls"}, tool_name="exec_command", chunks=3, usage=usage), TextAnswer("Done.", chunks=2))
+    async with openai_client(server) as client:
+        async with client.responses.stream(model="gpt-4.1", input="hi") as stream:
+            deltas = [event.delta async for event in stream if event.type == "response.function_call_arguments.delta"]
+            called = await stream.get_final_response()
+        [call] = called.output
+        assert call.type == "function_call" and call.name == "exec_command" and json.loads(call.arguments) == {"cmd": "ls"}
+        assert "".join(deltas) == call.arguments and len(deltas) > 1
+        assert called.usage is not None and (called.usage.input_tokens, called.usage.output_tokens) == (350, 20)
+        assert called.usage.input_tokens_details.cached_tokens == 50
+        # Answering a call that was never made is refused, as OpenAI refuses it, and takes no answer.
+        with pytest.raises(openai.BadRequestError, match="do not pair up"):
+            await client.responses.create(
+                model="gpt-4.1", input=[{"type": "function_call_output", "call_id": "call_x", "output": "?"}], stream=True
+            )
+        answered: list[ResponseInputItemParam] = [
+            {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
+            {"type": "function_call_output", "call_id": call.call_id, "output": "index.html"},
+        ]
+        async with client.responses.stream(model="gpt-4.1", input=answered) as stream:
+            said = await stream.get_final_response()
+    assert said.output_text == "Done." and said.status == "completed"
+    assert [r.path for r in server.requests] == ["/v1/responses"] * 3 and server.pending == 0

@@ -22,7 +22,7 @@ from builder.errors import ProviderError
 from builder.generation.engine import GenerationEvent
 from builder.generation.starters import StarterVariables, load_starters, render_starter
 from builder.models import LOCAL_USER_ID
-from builder.services.engine_run import changes, chosen_connection, upstream
+from builder.services.engine_run import agent_of, changes, chosen_connection, installed, upstream
 from builder.store import ProjectStore
 from preview_runtime.engines import opencode
 from preview_runtime.engines.relay import ModelRelay
@@ -30,13 +30,19 @@ from tests.conftest import TEST_ANTHROPIC_KEY, TEST_OPENAI_KEY
 from tests.llm_server import ScriptedLLMServer, TextAnswer, ToolAnswer
 
 
+def require_installed(engine: str) -> None:
+    """Skips the test when the coding agent of `engine` is not installed here; fails it in CI, where setup installs it."""
+    agent = agent_of(engine)
+    if installed(agent) is None:
+        reason = f"{agent.name} is not installed (scripts/setup.sh installs it into .cache/engines)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{agent.name} is required in CI but {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
 @pytest.fixture
 def opencode_installed() -> None:
-    if opencode.binary(builder.settings.settings.engines_dir / "opencode") is None:
-        reason = "OpenCode is not installed (scripts/setup.sh installs it into .cache/engines)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"OpenCode is required in CI but {reason}", pytrace=False)
-        pytest.skip(reason)
+    require_installed("opencode")
 
 
 @pytest.mark.usefixtures("local_previews", "opencode_installed")

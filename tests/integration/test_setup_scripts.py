@@ -33,10 +33,10 @@ from tests.conftest import free_port
 REPO = Path(__file__).resolve().parents[2]
 STUBS = REPO / "tests" / "setup_stubs"
 GRADER = Path("builder/eval/webbench")
-ENGINE = Path("preview_runtime/engines/opencode")
+ENGINES = [Path("preview_runtime/engines/opencode"), Path("preview_runtime/engines/codex")]
 COPIED = ["scripts/setup.sh", "scripts/phase.sh", "scripts/run.sh", "scripts/test.sh", "requirements.txt",
           "requirements-dev.txt", "pyproject.toml", f"{GRADER}/package.json", f"{GRADER}/package-lock.json",
-          f"{ENGINE}/package.json", f"{ENGINE}/package-lock.json"]  # fmt: skip
+          *(f"{engine}/{name}" for engine in ENGINES for name in ("package.json", "package-lock.json"))]  # fmt: skip
 LEFT_OUT = {"bwrap", "apt-get", "sudo"}  # what each test puts on PATH itself, or not
 NOBODY = 65534
 UP_TO_DATE = re.compile(r"Python packages \.+ up to date, \d+(\.\d)? s")
@@ -109,19 +109,21 @@ def sha256(data: bytes) -> str:
 
 
 def as_if_installed_online(root: Path) -> None:
-    """What `pip install --editable .` (setuptools, from PyPI), the grader's `npm ci` and OpenCode's install (the npm
-    registry) leave, as setup.sh checks them: the forja command and the stamps saying what they were made from."""
+    """What `pip install --editable .` (setuptools, from PyPI), the grader's `npm ci` and the coding agents' installs
+    (the npm registry) leave, as setup.sh checks them: the forja command and the stamps saying what they were made from."""
     forja = root / ".venv" / "bin" / "forja"
     forja.symlink_to(shutil.which("true") or "/bin/true")
     (root / ".venv" / ".project.sha256").write_text(sha256((root / "pyproject.toml").read_bytes() + f"{root}\n".encode()) + "\n")
     node_modules = root / GRADER / "node_modules"
     node_modules.mkdir()
     (node_modules / ".forja.sha256").write_text(sha256((root / GRADER / "package-lock.json").read_bytes()) + "\n")
-    # OpenCode's install into .cache/engines (the npm registry), stamped with its package files as setup.sh reads them.
-    engine = root / ".cache" / "engines" / "opencode" / "node_modules"
-    engine.mkdir(parents=True)
-    wanted = (root / ENGINE / "package.json").read_bytes() + (root / ENGINE / "package-lock.json").read_bytes()
-    (engine / ".forja.sha256").write_text(sha256(wanted) + "\n")
+    # The coding agents' installs into .cache/engines (the npm registry), each stamped with its package files as
+    # setup.sh reads them.
+    for source in ENGINES:
+        engine = root / ".cache" / "engines" / source.name / "node_modules"
+        engine.mkdir(parents=True)
+        wanted = (root / source / "package.json").read_bytes() + (root / source / "package-lock.json").read_bytes()
+        (engine / ".forja.sha256").write_text(sha256(wanted) + "\n")
 
 
 @dataclass

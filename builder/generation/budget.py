@@ -6,6 +6,8 @@ the model's price), so the budgets stop a generation before they are exceeded, n
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,9 +44,27 @@ def largest_input(request: ModelRequest) -> int:
     return chars // CHARS_PER_TOKEN + 1 + images * TOKENS_PER_IMAGE
 
 
+def largest_usage(request: ModelRequest) -> UsageReport:
+    """The most `request` can use: its whole input uncached, and every output token it may use."""
+    return UsageReport(input_tokens=largest_input(request), output_tokens=request.max_tokens)
+
+
+def largest_relayed(body: bytes) -> UsageReport:
+    """The most an external agent's request can use, read from its body as the relay passes it on (any model API's
+    JSON, builder/services/engine_run.py): all of it counted as input, and the output it asks for at most, or Forja's
+    own answer size when it names none."""
+    asked = 0
+    with contextlib.suppress(ValueError):
+        fields = json.loads(body)
+        if isinstance(fields, dict):
+            named = (fields.get(name) for name in ("max_tokens", "max_output_tokens", "max_completion_tokens"))
+            asked = next((value for value in named if isinstance(value, int) and value > 0), 0)
+    return UsageReport(input_tokens=len(body) // CHARS_PER_TOKEN + 1, output_tokens=asked or settings.max_output_tokens)
+
+
 def largest_cost(model: str, request: ModelRequest) -> float | None:
     """The most `request` can cost: its whole input uncached, and every output token it may use."""
-    return estimate_cost(model, UsageReport(input_tokens=largest_input(request), output_tokens=request.max_tokens))
+    return estimate_cost(model, largest_usage(request))
 
 
 def _dollars(value: float) -> str:
@@ -68,11 +88,24 @@ async def check_budget(
 
     `running`: what this generation has used so far and is not yet recorded.
     """
+    await check_spend(store, project_id, model, largest_usage(request), running, allowance)
+
+
+async def check_spend(
+    store: ProjectStore,
+    project_id: str,
+    model: str,
+    request: UsageReport,
+    running: UsageReport,
+    allowance: Allowance | None = None,
+) -> None:
+    """check_budget for a request known only by the most it can use (`request`): an external agent's, whose requests
+    Forja relays but did not write (builder/services/engine_run.py)."""
     if allowance is not None:
         await _check_allowance(store, allowance, model, request, running)
     if not settings.budget_project_usd and not settings.budget_daily_usd:
         return
-    largest = largest_cost(model, request)
+    largest = estimate_cost(model, request)
     if largest is None:
         log.warning("no price is known for model %s: the budgets cannot limit it", model)
         return
@@ -94,12 +127,12 @@ async def check_budget(
 
 
 async def _check_allowance(
-    store: ProjectStore, allowance: Allowance, model: str, request: ModelRequest, running: UsageReport
+    store: ProjectStore, allowance: Allowance, model: str, request: UsageReport, running: UsageReport
 ) -> None:
     used = await store.usage(since=today(), user_id=allowance.user_id)
     if allowance.tokens_day:
         tokens = used.input_tokens + used.output_tokens + running.input_tokens + running.output_tokens
-        largest = largest_input(request) + request.max_tokens
+        largest = request.input_tokens + request.output_tokens
         if tokens + largest > allowance.tokens_day:
             raise QuotaExceeded(
                 f"You used {tokens:,} of your {allowance.tokens_day:,} model tokens today, and the next request could use "
@@ -109,7 +142,7 @@ async def _check_allowance(
                 allowance.tokens_day,
             )
     if allowance.cost_day_usd:
-        largest_usd = largest_cost(model, request)
+        largest_usd = estimate_cost(model, request)
         if largest_usd is None:
             log.warning("no price is known for model %s: the daily cost quota cannot limit it", model)
             return

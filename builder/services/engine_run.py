@@ -17,9 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
-from builder.errors import ForjaError, GenerationError
+from builder.errors import BudgetExceeded, ForjaError, GenerationError, QuotaExceeded
+from builder.generation.budget import Allowance, check_spend, largest_relayed
 from builder.generation.engine import GenerationEvent, Saver
 from builder.generation.guard import redact
 from builder.generation.pricing import estimate_cost
@@ -137,6 +139,7 @@ class ExternalEngineRun:
         user_id: str | None = None,
         provider: str | None = None,
         model: str | None = None,
+        allowance: Allowance | None = None,
     ) -> None:
         self._store = store
         self._logs = logs
@@ -151,6 +154,7 @@ class ExternalEngineRun:
         self.provider, self.model = provider, model  # as asked for the round; the project's when None
         self.said: list[str] = []  # what the agent said to the person, in order: the last is its summary
         self.usage = UsageReport()  # its model's tokens, as it counts them
+        self.allowance = allowance  # the person's daily model quotas, None when they have none
 
     def log(self, text: str, level: LogLevel = LogLevel.info) -> None:
         self._logs.emit(self.project_id, text, level, source="agent")
@@ -196,7 +200,8 @@ class ExternalEngineRun:
                 f"{self.agent.name} runs in the sandbox of this machine's previews, which this Forja does not use: pick Forja as the project's engine."
             )
         protocol, base_url = upstream(connection)
-        async with ModelRelay(base_url, connection.api_key, protocol) as relay:
+        admit = partial(self._admit, connection.model)
+        async with ModelRelay(base_url, connection.api_key, protocol, admit=admit) as relay:
             args, env = self.agent.invocation(program, prompt, protocol, relay.inside_url, connection.model, relay.token)
             job = EngineJob(
                 program=str(program),
@@ -206,7 +211,20 @@ class ExternalEngineRun:
                 relay_port=relay.port,
                 timeout_s=settings.generation_timeout_s,
             )
-            return await translated(runner.run_engine(self.project_id, before, job, self._heard))
+            outcome = await translated(runner.run_engine(self.project_id, before, job, self._heard))
+        if relay.refused:  # the agent was cut off mid-work: what it wrote until then is not a change to keep
+            raise GenerationError(f"{relay.refused} {self.agent.name} stopped there, and nothing was saved.")
+        return outcome
+
+    async def _admit(self, model: str, body: bytes) -> str | None:
+        """Before each of the agent's requests, as before each of Forja's own: the budgets and the person's quota, the
+        request known by its size and the output it asks for (budget.largest_relayed), against what the agent said
+        it used so far. A sentence refuses it."""
+        try:
+            await check_spend(self._store, self.project_id, model, largest_relayed(body), self.usage, self.allowance)
+        except (BudgetExceeded, QuotaExceeded) as exc:
+            return str(exc)
+        return None
 
     def _heard(self, line: str) -> None:
         """One line of the agent's output: what it says into the project's log (keys it may repeat redacted)."""

@@ -214,6 +214,7 @@ class GenerationService:
             user_id=request.user_id,
             provider=request.provider,
             model=request.model,
+            allowance=request.allowance,
         )
 
     def _workspace(self, project_id: str, base: dict[str, bytes]) -> AgentWorkspace:

@@ -7,6 +7,11 @@ run's token where the protocol carries a key (`Authorization: Bearer` for OpenAI
 other headers such as `anthropic-version` passed on), puts the person's key there instead and forwards the request to
 the model's base URL, then passes the answer back as it streams. The key never enters the sandbox; the token is worth
 nothing once the run ends.
+
+Before a request is passed on, `admit` (when given) reads its body: a sentence refuses it with 403 in the protocol's
+error shape, which agents do not retry (they retry a 429), so the run ends there and the sentence is kept in
+`refused` for Forja to say. Budgets and quotas are checked so before each of the agent's requests, as before each of
+Forja's own.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import json
 import logging
 import secrets
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal, Self
@@ -33,6 +39,9 @@ _CONNECT_TIMEOUT_S = 15
 _METHODS = ("GET", "POST")
 Protocol = Literal["openai", "anthropic"]
 _KEY_HEADERS = ("authorization", "x-api-key")  # where either protocol may carry a key: never passed on as it came
+MAX_BODY = 32 * 1024 * 1024  # a request's body read whole for `admit`: a model's context is far smaller
+# The request's body -> a sentence refusing it, or None to pass it on.
+Admit = Callable[[bytes], Awaitable[str | None]]
 
 
 def _key_header(protocol: Protocol, key: str) -> tuple[str, str]:
@@ -51,6 +60,8 @@ class ModelRelay:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     port: int = 0
     forwarded: int = 0  # requests passed on to the model
+    admit: Admit | None = None
+    refused: str = ""  # the sentence `admit` refused the last request with
     _server: asyncio.Server | None = None
 
     @property
@@ -100,13 +111,22 @@ class ModelRelay:
         headers = [(name, value) for name, value in request.headers if name.lower() not in _KEY_HEADERS]
         headers.append(_key_header(self.protocol, self.api_key))
         length = request.body_length()
+        body = b""
+        if self.admit is not None:
+            if length > MAX_BODY:
+                raise ValueError(f"a request of {length} bytes is larger than a model's")
+            body, length = await reader.readexactly(length), 0
+            if (why := await self.admit(body)) is not None:
+                self.refused = why
+                await _answer(writer, 403, why)
+                return
         server = await asyncio.wait_for(
             asyncio.open_connection(host, port, ssl=ssl.create_default_context() if secure else None), _CONNECT_TIMEOUT_S
         )
         self.forwarded += 1
         try:
             authority = host if port == (443 if secure else 80) else f"{host}:{port}"
-            server[1].write(RequestHead(request.method, path, "HTTP/1.1", headers).forwarded(path, authority))
+            server[1].write(RequestHead(request.method, path, "HTTP/1.1", headers).forwarded(path, authority) + body)
             while length > 0 and (data := await reader.read(min(length, CHUNK))):
                 server[1].write(data)
                 length -= len(data)

@@ -18,8 +18,11 @@ import pytest
 import builder.settings
 from builder.composition import Services
 from builder.errors import ProviderError
+from builder.generation import prompts
 from builder.generation.engine import GenerationEvent
 from builder.models import LOCAL_USER_ID
+from builder.schemas import QuotaSet
+from builder.services.access import Actor
 from builder.services.engine_run import model_note
 from builder.store import ProjectStore
 from preview_runtime.engines import codex
@@ -104,3 +107,32 @@ def test_the_transcript_says_what_codex_did() -> None:
     assert codex.said_text(command) is None and codex.transcript_line('{"type":"turn.started"}') is None
     assert codex.step_tokens(turn) == (250, 17, 50, 0) and codex.step_tokens(said) is None
     assert codex.transcript_line('{"type":"turn.failed","error":{"message":"stream ended"}}') == "error: stream ended"
+
+
+@pytest.mark.usefixtures("local_previews", "codex_installed")
+async def test_codex_is_stopped_at_the_request_that_could_pass_the_persons_quota(
+    services: Services, sqlite_store: ProjectStore, scripted_llm: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(builder.settings.settings, "auth", "password")
+    ana = await services.accounts.create_user("ana@example.org", "Ana", "ana-password-1", admin=True)
+    bo = await services.accounts.create_user("bo@example.org", "Bo", "bo-password-1")
+    admin = Actor(ana.id, ana.email, ana.name, ana.role)
+    await services.accounts.set_quotas(admin, bo.id, QuotaSet(tokens_day=16_500, cost_day_usd=0))
+    # The check before the run weighs Forja's own first request: without its system prompt, the prompt and 16,000
+    # tokens of answer, which 16,500 a day allows. Codex's first request carries its own instructions and tools, a few
+    # thousand tokens more: the relay weighs that one before passing it on, and refuses it.
+    monkeypatch.setattr(prompts, "system_prompt", lambda: "")
+    files = {"index.html": "<h1>Corner Bakery</h1>\n"}
+    project_id = (await services.projects.create("Corner Bakery", files, owner=bo.id)).project_id
+    await services.agent.set_engine(project_id, "codex")
+    await services.projects.set_provider(project_id, "openai")
+
+    await services.generations.start(project_id, "Call it Our breads", verify=False, user_id=bo.id)
+    async with asyncio.timeout(120):
+        events: list[GenerationEvent] = [event async for event in services.generations.follow(project_id)]
+
+    said = events[-1]
+    assert said.type == "error" and "of your 16,500 model tokens today" in said.message, said
+    assert said.message.endswith("Codex stopped there, and nothing was saved.")
+    assert scripted_llm.requests == []  # nothing reached the model
+    assert [v.number for v in (await sqlite_store.get_project(project_id)).versions] == [1]

@@ -1,25 +1,32 @@
 """What the install gate's reading of registry traffic costs an install: prints figures, asserts nothing.
 
-A real `npm ci` of the React starter (its lockfile, tests/review_packages/react-starter-package-lock.json: 83
-packages, the 60 this machine installs fetched) through Forja's egress proxy (preview_runtime/local/egress.py), three
-ways:
+A real npm install of the React starter (tests/review_packages/react-starter-package-lock.json: 83 packages, of which
+npm fetches the 35 this machine needs, the other platforms' builds skipped) through Forja's egress proxy
+(preview_runtime/local/egress.py), three ways:
   tunnel  the proxy tunnels the install's TLS without reading it (no package check);
   cold    the proxy reads it (registry_relay.py), asking InstallGate.verdict about each document the install asks
           for, the gate's answers not yet kept: one lookup of the package's full document each, before the install's
           own request goes on;
   warm    the same, within the five minutes the gate keeps its answers.
+--lockfile says which install: `npm ci` of that lockfile as it is (it has no tarball addresses, so npm asks each
+package's document for one), `npm ci` of it with the addresses npm itself writes (resolved: npm asks no document at
+all, so the gate is never asked), or `npm install` without a lockfile (none: npm asks the document of every package
+it resolves, the optional peers' too).
+
 The registry is on loopback in a process of its own (tests/package_registry.py), over HTTPS for the install (its
 certificate from an authority only the bench trusts) and over plain HTTP for the gate's lookups (as
 FORJA_REVIEW_NPM_REGISTRY would name it): each package's document made from the lockfile's names, versions and
-dependencies, full to what asks for it whole (the gate) and abbreviated to what asks as npm does, with --versions
-older versions each for size (npm's real documents are large: every version's manifest, hundreds of versions for the
-popular packages), and the real tarballs from the starters' npm seed (.cache/starters-npm). npm runs with an empty
-cache and without install scripts each time.
+dependencies, whole to what asks for it whole (the gate) and abbreviated to what asks as npm does, with --versions
+older versions each for size (npm's real documents are larger still for the popular packages: every version's whole
+manifest, hundreds of versions), and the real tarballs from the starters' npm seed (.cache/starters-npm). npm runs
+with an empty cache and without install scripts each time.
 
-Per mode: the median wall time of --runs installs (the modes take turns), the requests the registry saw and the bytes
-it answered (the install's, then the gate's), and the time over the tunnel's.
+Per mode: the median wall time of --runs installs (the modes take turns), over the tunnel's (of the medians, and the
+median of each run's ratio), the CPU time of the proxy's process (the gate's work included) and of npm, and what the
+registry saw in the last run: the install's requests and the bytes answered, then the gate's. Then the gate's
+verdicts on the same documents alone, cold one by one and all at once, and warm.
 
-    .venv/bin/python bench/install_gate.py [--runs 3] [--versions 100]
+    .venv/bin/python bench/install_gate.py [--runs 3] [--lockfile plain|resolved|none] [--versions 100]
 """
 
 from __future__ import annotations
@@ -99,7 +106,9 @@ def _seeded(integrity: str) -> bytes | None:
 
 
 def starter_registry(registry: Registry, url: str, older: int) -> None:
-    """The lockfile's packages in `registry`, each document with `older` versions before the lockfile's."""
+    """The lockfile's packages in `registry`, each document with `older` versions before the lockfile's; the optional
+    peers nobody installs (npm without a lockfile asks for their documents) with only those."""
+    peers: set[str] = set()
     for key, entry in json.loads(LOCK.read_text())["packages"].items():
         if not key or entry.get("inBundle"):
             continue
@@ -107,10 +116,13 @@ def starter_registry(registry: Registry, url: str, older: int) -> None:
         manifest = _published(name, version, url) | {field: entry[field] for field in FROM_LOCK if field in entry}
         manifest["dist"] |= {"integrity": entry["integrity"]}
         registry.npm.setdefault(name, {})[version] = Version(manifest=manifest)
+        peers |= set(entry.get("peerDependencies", {}))
         if (tarball := _seeded(entry["integrity"])) is not None:
             registry.files[manifest["dist"]["tarball"].removeprefix(url)] = tarball
+    for name in peers - set(registry.npm):
+        registry.npm[name] = {}
     for name, versions in registry.npm.items():
-        newest = next(iter(versions.values())).manifest
+        newest = next(iter(versions.values())).manifest if versions else {}
         for n in range(older):
             extra = {field: newest[field] for field in ("dependencies", "engines") if field in newest}
             versions[f"0.0.{n}"] = Version(manifest=_published(name, f"0.0.{n}", url) | extra)
@@ -145,22 +157,41 @@ def _cpu() -> tuple[float, float]:
     return mine.ru_utime + mine.ru_stime, theirs.ru_utime + theirs.ru_stime
 
 
-async def install(proxy: EgressProxy, port: int, home: Path) -> tuple[float, float, float]:
-    """One `npm ci` of the starter through `proxy` with an empty cache: its wall time, and the CPU time the proxy's
-    process and npm spent."""
+def lockfile(kind: str) -> str | None:
+    """The starter's lockfile as `kind` says (None: no lockfile)."""
+    if kind == "none":
+        return None
+    lock = json.loads(LOCK.read_text())
+    for key, entry in lock["packages"].items() if kind == "resolved" else ():
+        if key and not entry.get("inBundle"):
+            name = key.rsplit("node_modules/", 1)[1]
+            entry["resolved"] = f"https://registry.npmjs.org/{name}/-/{name.rpartition('/')[2]}-{entry['version']}.tgz"
+    return json.dumps(lock, indent=2)
+
+
+async def install(proxy: EgressProxy, port: int, home: Path, lock: str | None) -> tuple[float, float, float]:
+    """One `npm ci` of the starter through `proxy` with an empty cache (`npm install` without `lock`): its wall time,
+    and the CPU time the proxy's process and npm spent."""
     for path in ("cache", "node_modules"):
         await asyncio.to_thread(shutil.rmtree, home / path, ignore_errors=True)
+    (home / "package-lock.json").unlink(missing_ok=True)
+    if lock is not None:
+        (home / "package-lock.json").write_text(lock)
     server = await asyncio.start_server(proxy.handle, "127.0.0.1", 0)
     try:
         started, cpu = time.perf_counter(), _cpu()
         status, out = await _npm(
-            int(server.sockets[0].getsockname()[1]), f"https://{HOST}:{port}/", home, "ci", "--ignore-scripts"
+            int(server.sockets[0].getsockname()[1]),
+            f"https://{HOST}:{port}/",
+            home,
+            "ci" if lock else "install",
+            "--ignore-scripts",
         )
         took, (proxy_cpu, npm_cpu) = time.perf_counter() - started, (a - b for a, b in zip(_cpu(), cpu, strict=True))
     finally:
         server.close()
     if status != 0:
-        raise SystemExit(f"npm ci failed:\n{out}")
+        raise SystemExit(f"npm failed:\n{out}")
     return took, proxy_cpu, npm_cpu
 
 
@@ -208,11 +239,11 @@ async def main(args: argparse.Namespace) -> None:
         (home / "registry-ca.pem").write_bytes(ours_ca.pem() + theirs.pem())  # npm trusts both: tunnelled or read
         starter = (REPO / "templates" / "react-vite-tailwind" / "files" / "package.json").read_text()
         (home / "package.json").write_text(starter.replace("[[ slug|tojson ]]", '"starter"'))
-        (home / "package-lock.json").write_text(LOCK.read_text())
         reading = Reading(
             gate.verdict, ours_ca, ssl.create_default_context(cadata=theirs.pem().decode()), {(HOST, tls_port): ("npm", "/")}
         )
         said: list[str] = []
+        lock = lockfile(args.lockfile)
 
         def proxy(read: bool) -> EgressProxy:
             policy = EgressPolicy(
@@ -225,7 +256,7 @@ async def main(args: argparse.Namespace) -> None:
             f"abbreviated: median {sizes[3] / 1024:.0f} KB), {sizes[4]} tarballs; {args.runs} runs a mode",
             flush=True,
         )
-        await install(proxy(False), tls_port, home)  # npm's and the disk's first time, in no mode's figures
+        await install(proxy(False), tls_port, home, lock)  # npm's and the disk's first time, in no mode's figures
         ours.send(True)
         ours.recv()
         times: dict[str, list[tuple[float, float, float]]] = {mode: [] for mode in MODES}
@@ -234,20 +265,23 @@ async def main(args: argparse.Namespace) -> None:
             for mode in MODES:
                 if mode == "cold":
                     review_registry._cache.clear()  # pyright: ignore[reportPrivateUsage]
-                times[mode].append(await install(proxy(mode != "tunnel"), tls_port, home))
+                times[mode].append(await install(proxy(mode != "tunnel"), tls_port, home, lock))
                 ours.send(True)
                 tallies[mode].append(ours.recv())
         print(
-            "| mode | wall s (p50) | / tunnel | proxy's CPU s (p50) | npm's CPU s (p50) "
+            "| mode | wall s (p50) | / tunnel | / tunnel, run by run (p50) | proxy's CPU s (p50) | npm's CPU s (p50) "
             "| install's requests | install's MB | gate's requests | gate's MB |"
         )
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         tunnel = statistics.median(t[0] for t in times["tunnel"])
+        paired = {
+            mode: statistics.median(t[0] / u[0] for t, u in zip(times[mode], times["tunnel"], strict=True)) for mode in MODES
+        }
         for mode in MODES:
             (asked, sent), (looked, fetched) = ((len(seen), sent) for seen, sent in tallies[mode][-1])
             took, proxy_cpu, npm_cpu = (statistics.median(t[n] for t in times[mode]) for n in range(3))
             print(
-                f"| {mode} | {took:.2f} | {took / tunnel:.2f} | {proxy_cpu:.2f} | {npm_cpu:.2f} | {asked} | "
+                f"| {mode} | {took:.2f} | {took / tunnel:.2f} | {paired[mode]:.2f} | {proxy_cpu:.2f} | {npm_cpu:.2f} | {asked} | "
                 f"{sent / 1e6:.1f} | {looked} | {fetched / 1e6:.1f} |",
                 flush=True,
             )
@@ -256,7 +290,8 @@ async def main(args: argparse.Namespace) -> None:
         if said:
             print(f"the proxy said: {said[:3]}")
         documents = [unquote(line[5:]) for line in tallies["cold"][-1][1][0]]
-        await _verdicts_alone(gate, documents)
+        if documents:
+            await _verdicts_alone(gate, documents)
     await gate.close()
     ours.send(False)
     child.join(timeout=5)
@@ -266,5 +301,12 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="installs a mode")
+    parser.add_argument(
+        "--lockfile",
+        choices=("plain", "resolved", "none"),
+        default="plain",
+        help="npm ci of the repository's lockfile (no tarball addresses: npm asks each package's document for it), of it "
+        "with each tarball's address as npm writes them (resolved), or npm install without one (none)",
+    )
     parser.add_argument("--versions", type=int, default=100, help="older versions in each package's document")
     asyncio.run(main(parser.parse_args()))

@@ -195,6 +195,27 @@ async def install(proxy: EgressProxy, port: int, home: Path, lock: str | None) -
     return took, proxy_cpu, npm_cpu
 
 
+def _table(times: dict[str, list[tuple[float, float, float]]], tallies: dict[str, list[list[tuple[list[str], int]]]]) -> None:
+    """Each mode's figures: times and CPU (medians of its runs), and what the registry saw in its last run."""
+    print(
+        "| mode | wall s (p50) | / tunnel | / tunnel, run by run (p50) | proxy's CPU s (p50) | npm's CPU s (p50) "
+        "| install's requests | install's MB | gate's requests | gate's MB |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    tunnel = statistics.median(t[0] for t in times["tunnel"])
+    paired = {mode: statistics.median(t[0] / u[0] for t, u in zip(times[mode], times["tunnel"], strict=True)) for mode in MODES}
+    for mode in MODES:
+        (asked, sent), (looked, fetched) = ((len(seen), sent) for seen, sent in tallies[mode][-1])
+        took, proxy_cpu, npm_cpu = (statistics.median(t[n] for t in times[mode]) for n in range(3))
+        print(
+            f"| {mode} | {took:.2f} | {took / tunnel:.2f} | {paired[mode]:.2f} | {proxy_cpu:.2f} | {npm_cpu:.2f} | {asked} | "
+            f"{sent / 1e6:.1f} | {looked} | {fetched / 1e6:.1f} |",
+            flush=True,
+        )
+    for mode in MODES:
+        print(f"  {mode} wall s, run by run: {', '.join(f'{t[0]:.2f}' for t in times[mode])}")
+
+
 async def _verdicts_alone(gate: InstallGate, names: list[str]) -> None:
     """The gate's verdicts on the documents the install asked for, without the install: one by one and all at once,
     cold (its answers forgotten), then warm."""
@@ -268,25 +289,7 @@ async def main(args: argparse.Namespace) -> None:
                 times[mode].append(await install(proxy(mode != "tunnel"), tls_port, home, lock))
                 ours.send(True)
                 tallies[mode].append(ours.recv())
-        print(
-            "| mode | wall s (p50) | / tunnel | / tunnel, run by run (p50) | proxy's CPU s (p50) | npm's CPU s (p50) "
-            "| install's requests | install's MB | gate's requests | gate's MB |"
-        )
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-        tunnel = statistics.median(t[0] for t in times["tunnel"])
-        paired = {
-            mode: statistics.median(t[0] / u[0] for t, u in zip(times[mode], times["tunnel"], strict=True)) for mode in MODES
-        }
-        for mode in MODES:
-            (asked, sent), (looked, fetched) = ((len(seen), sent) for seen, sent in tallies[mode][-1])
-            took, proxy_cpu, npm_cpu = (statistics.median(t[n] for t in times[mode]) for n in range(3))
-            print(
-                f"| {mode} | {took:.2f} | {took / tunnel:.2f} | {paired[mode]:.2f} | {proxy_cpu:.2f} | {npm_cpu:.2f} | {asked} | "
-                f"{sent / 1e6:.1f} | {looked} | {fetched / 1e6:.1f} |",
-                flush=True,
-            )
-        for mode in MODES:
-            print(f"  {mode} wall s, run by run: {', '.join(f'{t[0]:.2f}' for t in times[mode])}")
+        _table(times, tallies)
         if said:
             print(f"the proxy said: {said[:3]}")
         documents = [unquote(line[5:]) for line in tallies["cold"][-1][1][0]]

@@ -3,7 +3,9 @@
 It speaks what the check asks, in the registries' own shapes: npm's full packument (`GET /<name>`, a scope's slash
 escaped as npm escapes it, `%2f`), PyPI's JSON API (`GET /pypi/<name>/json` and `/pypi/<name>/<version>/json`) and
 OSV's API (`POST /v1/querybatch` answering ids, `GET /v1/vulns/<id>`), and PyPI's simple index in JSON
-(`GET /simple/<name>/`, as pip asks). Every request's method and path is recorded. Served over HTTPS, it stands for a public registry behind the egress
+(`GET /simple/<name>/`, as pip asks). npm's abbreviated packument is answered to what asks for it (`Accept:
+application/vnd.npm.install-v1+json`, as an install does), and files (tarballs) at their paths. Every request's method
+and path is recorded, and the bytes of the answers counted. Served over HTTPS, it stands for a public registry behind the egress
 proxy.
 """
 
@@ -22,6 +24,12 @@ from typing import Any
 from urllib.parse import unquote
 
 LONG_AGO = datetime(2025, 1, 6, tzinfo=UTC)
+ABBREVIATED_NPM = "application/vnd.npm.install-v1+json"
+# What npm's abbreviated packument keeps of each version's manifest.
+ABBREVIATED = frozenset(
+    {"dependencies", "optionalDependencies", "peerDependencies", "peerDependenciesMeta", "bundleDependencies"}
+    | {"bin", "directories", "dist", "engines", "os", "cpu", "libc", "funding", "hasInstallScript", "_hasShrinkwrap"}
+)
 
 
 @dataclass
@@ -29,6 +37,7 @@ class Version:
     published: datetime = LONG_AGO
     deprecated: str = ""
     yanked: str = ""  # PyPI: the reason it was yanked ("" when it was not)
+    manifest: dict[str, Any] = field(default_factory=dict)  # npm: the rest of its manifest (dependencies, dist...)
 
 
 @dataclass
@@ -38,20 +47,31 @@ class Registry:
     npm: dict[str, dict[str, Version]] = field(default_factory=dict)
     pypi: dict[str, dict[str, Version]] = field(default_factory=dict)
     advisories: dict[tuple[str, str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # by path: npm's tarballs
     requested: list[str] = field(default_factory=list)
     hosts: list[str] = field(default_factory=list)  # each request's Host header
+    sent: int = 0  # bytes of the answers' bodies
 
-    def packument(self, name: str) -> dict[str, Any] | None:
+    def packument(self, name: str, abbreviated: bool = False) -> dict[str, Any] | None:
         versions = self.npm.get(name)
         if versions is None:
             return None
         manifests = {
-            v: {"name": name, "version": v, **({"deprecated": f.deprecated} if f.deprecated else {})} for v, f in versions.items()
+            v: {
+                "name": name,
+                "version": v,
+                **{k: value for k, value in f.manifest.items() if not abbreviated or k in ABBREVIATED},
+                **({"deprecated": f.deprecated} if f.deprecated else {}),
+            }
+            for v, f in versions.items()
         }
         times = {v: f.published.isoformat().replace("+00:00", "Z") for v, f in versions.items()}
+        latest = max(versions)
+        if abbreviated:  # npm's install form: no times but the last change
+            return {"name": name, "dist-tags": {"latest": latest}, "versions": manifests, "modified": times[latest]}
         return {
             "name": name,
-            "dist-tags": {"latest": max(versions)},
+            "dist-tags": {"latest": latest},
             "versions": manifests,
             "time": {"created": times[min(versions)], **times},
         }
@@ -117,7 +137,11 @@ class RegistryServer:
                 if parts[0] == "simple" and len(parts) == 2:  # pip's question, in the form it asks for first
                     self.answer(server.registry.simple(parts[1]), "application/vnd.pypi.simple.v1+json")
                     return
-                self.answer(server.answer_get(unquote(self.path)))
+                if (file := server.registry.files.get(unquote(self.path))) is not None:
+                    self.answer(file, "application/octet-stream")
+                    return
+                abbreviated = self.headers.get("Accept", "").startswith(ABBREVIATED_NPM)
+                self.answer(server.answer_get(unquote(self.path), abbreviated))
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
@@ -127,7 +151,12 @@ class RegistryServer:
 
             def answer(self, data: object, kind: str = "application/json") -> None:
                 status = server.status if server.status != 200 else (404 if data is None else 200)
-                payload = json.dumps(data if status == 200 else {"error": "not here"}).encode()
+                payload = (
+                    data
+                    if status == 200 and isinstance(data, bytes)
+                    else json.dumps(data if status == 200 else {"error": "not here"}).encode()
+                )
+                server.registry.sent += len(payload)
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(payload)))
@@ -144,13 +173,13 @@ class RegistryServer:
         self.scheme = "https" if tls is not None else "http"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def answer_get(self, path: str) -> object:
+    def answer_get(self, path: str, abbreviated: bool = False) -> object:
         parts = path.strip("/").split("/")
         if parts[0] == "pypi" and parts[-1] == "json":
             return self.registry.pypi_project(parts[1], parts[2] if len(parts) == 4 else "")
         if parts[:2] == ["v1", "vulns"]:
             return self.registry.vuln(parts[2])
-        return self.registry.packument("/".join(parts))
+        return self.registry.packument("/".join(parts), abbreviated)
 
     @property
     def url(self) -> str:

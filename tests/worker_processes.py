@@ -82,11 +82,27 @@ class Worker:
 
     def kill(self) -> None:
         """SIGKILL to the worker and what runs in its process group (the git it runs for a push), as when its container
-        or service is killed: its previews' sandboxes and its proxy, in sessions of their own, stay behind (a worker
-        started again on its data folder takes them back or stops them)."""
+        or service is killed: its proxy, in a session of its own, stays behind (a worker started again on its data
+        folder stops it); its sandboxes, in sessions of their own too, end by themselves (`sandboxes`)."""
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=30)
+
+    def sandboxes(self) -> list[int]:
+        """The live processes of its local sandboxes: bubblewrap's, whose arguments name the worker's data folder (and
+        what confine.sh runs before it becomes bubblewrap). Their insides need no looking for: they run in bubblewrap's
+        pid namespace, which the kernel ends with its init, bubblewrap."""
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                argv = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace").split("\0")
+            except OSError:
+                continue  # gone meanwhile
+            if "--unshare-all" in argv and any(str(self.data) in arg for arg in argv):
+                found.append(int(entry))
+        return found
 
     def stop(self) -> None:
         """As a supervisor stops it (SIGTERM): it stops its previews and proxy on the way out."""

@@ -82,11 +82,39 @@ class Worker:
 
     def kill(self) -> None:
         """SIGKILL to the worker and what runs in its process group (the git it runs for a push), as when its container
-        or service is killed: its previews' sandboxes and its proxy, in sessions of their own, stay behind (a worker
-        started again on its data folder takes them back or stops them)."""
+        or service is killed: its proxy, in a session of its own, stays behind (a worker started again on its data
+        folder stops it); its sandboxes, in sessions of their own too, end by themselves (`sandboxes`)."""
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=30)
+
+    def sandboxes(self) -> list[int]:
+        """The live processes of its local sandboxes: bubblewrap's, whose arguments name the worker's data folder (and
+        what confine.sh runs before it becomes bubblewrap). Their insides need no looking for: they run in bubblewrap's
+        pid namespace, which the kernel ends with its init, bubblewrap."""
+        return [int(entry) for entry in os.listdir("/proc") if entry.isdigit() and self._sandbox(_argv(entry))]
+
+    def kill_as_a_sandbox_starts(self, within_s: float = 60) -> None:
+        """`kill` the moment it starts a new local sandbox, while bubblewrap (or confine.sh before it) still sets it up:
+        only processes not yet looked at are read, each millisecond, as reading all of /proc takes several."""
+        assert self.process is not None, f"worker {self.name} was not launched"
+        # Those running already, and then those neither a sandbox nor the worker's child (which may yet become one).
+        passed = set(os.listdir("/proc"))
+        deadline = time.monotonic() + within_s
+        while True:
+            listing = {entry for entry in os.listdir("/proc") if entry.isdigit()}
+            passed &= listing  # a pid gone can come back as a new process (pids wrap)
+            for entry in listing - passed:
+                if self._sandbox(_argv(entry)):
+                    self.kill()
+                    return
+                if _parent(entry) != self.process.pid:
+                    passed.add(entry)
+            assert time.monotonic() < deadline, f"worker {self.name} started no sandbox within {within_s:.0f} s"
+            time.sleep(0.001)
+
+    def _sandbox(self, argv: list[str]) -> bool:
+        return "--unshare-all" in argv and any(str(self.data) in arg for arg in argv)
 
     def stop(self) -> None:
         """As a supervisor stops it (SIGTERM): it stops its previews and proxy on the way out."""
@@ -110,3 +138,17 @@ class Worker:
         response = self.request(method, path, **kwargs)
         assert response.status_code < 400, f"{method} {path} through {self.name}: {response.status_code} {response.text}"
         return response.json() if response.content else None
+
+
+def _argv(pid: str) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []  # gone meanwhile
+
+
+def _parent(pid: str) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None

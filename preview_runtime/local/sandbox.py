@@ -96,9 +96,18 @@ def environment_script(env: Mapping[str, str]) -> bytes:
     return "".join(f"{line}\n" for line in lines).encode()
 
 
-def inside_environment(script: str) -> str:
-    """`script`, run with the environment of environment_script."""
-    return f". {ENVIRONMENT_FILE}\n{script}"
+def inside_environment(script: str, lifeline: int) -> str:
+    """`script`, run with the environment of environment_script, after a watch that ends the whole sandbox once the
+    Forja process that started it is gone: `lifeline` is the read end of a pipe only that process can write to
+    (spawn.lifeline), and reading it ends with end of file when that process ends, however (SIGKILL included).
+
+    bubblewrap's --die-with-parent alone left a sandbox running: its processes ask for that signal only once the
+    sandbox is set up, so a Forja killed while one started (a publish's build, seen in the fault tests) left one whose
+    parent was already gone. `kill -1` reaches every process of the sandbox's pid namespace but its init, bubblewrap,
+    which then ends with its child. The watch holds none of the script's output, so a command's end is still seen.
+    dash redirects only descriptors 0-9: the pipe is opened again through /proc."""
+    watch = f"{{ read -r _ </proc/self/fd/{lifeline}; kill -KILL -1; }} </dev/null >/dev/null 2>&1 &"
+    return f". {ENVIRONMENT_FILE}\n{watch}\n{script}"
 
 
 def bwrap_args(

@@ -162,14 +162,16 @@ class Spawner:
         tmp.mkdir(parents=True)
         script = net.wrap(script, inbound) if net else script
         argv = ["/bin/sh", "-c", script]
-        passed: tuple[int, ...] = ()
+        passed: tuple[int, ...] = ()  # closed here once the process has them
+        kept: tuple[int, ...] = ()  # passed too, and kept open for the next sandboxes
         launch_env, launch_dir = dict(env), directory
         if bwrap is not None:
             identity = write_identity(tmp.with_name(f"{tmp.name}{IDENTITY_SUFFIX}"), home)
             passed = (filter_fd(), memory_fd("forja-environment", environment_script(env)))
             more = [*(net.bwrap_args() if net else ()), "--ro-bind-data", str(passed[1]), ENVIRONMENT_FILE]
             sandbox = bwrap_args(directory, home, env, tmp, identity, passed[0], mounts, more)
-            argv = [bwrap, *sandbox, "--", "/bin/sh", "-c", inside_environment(script)]
+            kept = (lifeline(),)
+            argv = [bwrap, *sandbox, "--", "/bin/sh", "-c", inside_environment(script, kept[0])]
             # What builds the sandbox runs on the host: nothing of the project's, neither its variables nor its folder.
             launch_env, launch_dir = {"PATH": _HOST_PATH}, self.work_dir
         else:
@@ -198,7 +200,7 @@ class Spawner:
                 stderr=stderr if terminal is None else terminal,
                 start_new_session=True,
                 limit=1 << 20,
-                pass_fds=passed,
+                pass_fds=(*passed, *kept),
             )
         except BaseException:
             await asyncio.to_thread(confinement.remove)
@@ -220,6 +222,20 @@ class Spawner:
             return await watch(confinement, process, areas, lambda text: say(text, LogLevel.error))
         finally:
             await asyncio.to_thread(_remove, tmp)
+
+
+# (pid of the process that made it, read end, write end): see lifeline.
+_lifeline: tuple[int, int, int] | None = None
+
+
+def lifeline() -> int:
+    """The read end of a pipe nothing is ever written to, whose write end this process alone holds (both close on exec,
+    and a forked child makes a pipe of its own): every sandbox it starts keeps the read end (sandbox.inside_environment),
+    which reads end of file the moment this process is gone."""
+    global _lifeline
+    if _lifeline is None or _lifeline[0] != os.getpid():
+        _lifeline = (os.getpid(), *os.pipe())
+    return _lifeline[1]
 
 
 def _remove(tmp: Path) -> None:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import json
 import os
 import re
 import secrets
 import shutil
+import signal
+import sys
 import time
 import zipfile
 from collections.abc import AsyncIterator
@@ -272,6 +275,48 @@ async def test_sandbox_hides_the_rest_of_the_machine(tmp_path: Path) -> None:
         assert any("bubblewrap sandbox" in text for text in sink.texts("forja"))
     finally:
         await runner.close()
+
+
+_REPOSITORY = Path(__file__).resolve().parents[2]
+# A Forja process killed (SIGKILL) the moment its sandbox's bubblewrap has started: the sandbox is still being set up.
+_KILLED_AS_IT_STARTS = """
+import asyncio, os, signal, sys
+from pathlib import Path
+from preview_runtime.local.limits import Limits
+from preview_runtime.local.spawn import Spawner
+
+async def main(work: Path, tag: str) -> None:
+    spawner = Spawner(work, sandbox=True, allow_unsandboxed=False, limits=Limits(), egress_hosts=())
+    env = {"HOME": str(work), "PATH": "/usr/bin:/bin", "FORJA_TEST_RUN": tag}
+    await spawner.spawn(work, "sleep 300 & sleep 301", env, lambda text, level: None, "preview")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+asyncio.run(main(Path(sys.argv[1]), sys.argv[2]))
+"""
+
+
+def _naming(folder: Path) -> list[int]:
+    """Processes whose command line names the folder (bubblewrap's, binding it)."""
+    return [int(pid) for pid in os.listdir("/proc") if pid.isdigit() and str(folder) in " ".join(_cmdline(int(pid)))]
+
+
+async def test_a_forja_killed_as_a_sandbox_starts_leaves_none_of_it_running(tmp_path: Path) -> None:
+    """bubblewrap's --die-with-parent holds only once the sandbox is set up; before, the sandbox's own watch of Forja's
+    lifeline (sandbox.inside_environment) ends it."""
+    _bwrap_or_skip()
+    tag, work = secrets.token_hex(8), tmp_path / "work"
+    work.mkdir()
+    killed = await asyncio.create_subprocess_exec(sys.executable, "-c", _KILLED_AS_IT_STARTS, str(work), tag, cwd=_REPOSITORY)
+    assert await killed.wait() == -signal.SIGKILL
+    deadline = time.monotonic() + 5
+    try:
+        while left := _live_processes_tagged(tag) + _naming(work):
+            assert time.monotonic() < deadline, [_cmdline(pid) for pid in left]
+            await asyncio.sleep(0.05)
+    finally:
+        for pid in _naming(work):  # bubblewrap's: the kernel ends the rest with them
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
 
 async def test_ttl_reaps_old_previews(runner: LocalRunner) -> None:

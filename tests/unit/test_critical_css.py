@@ -41,7 +41,7 @@ def test_the_first_view_keeps_the_rules_its_markup_can_match_and_the_properties_
 
 
 def test_the_page_fetches_no_stylesheet_until_it_has_loaded() -> None:
-    page = deferred_page(PAGE, {SHEET: CSS}.__getitem__, LOADER.read_text().strip())
+    page = deferred_page(PAGE, lambda href: critical_css({SHEET: CSS}[href], PAGE), LOADER.read_text().strip())
     links = re.findall(r"<link\b[^>]*>", page)
     # Both links stay where React hydrates them (it matches a link by rel and href), of a type no browser fetches.
     assert [re.search(r'rel="(\w+)"', link).group(1) for link in links] == ["preload", "stylesheet"]  # type: ignore[union-attr]
@@ -81,9 +81,11 @@ def test_the_build_step_defers_the_prerendered_pages_but_not_the_workspaces_shel
     client = tmp_path / "client"
     (client / "assets").mkdir(parents=True)
     (client / SHEET.lstrip("/")).write_text(CSS)
-    for name in ("index.html", "login/index.html", "__spa-fallback.html", "404.html"):
+    # The sign-in page draws a Dialog: every page carries its rules too, for a person sent there from the home page.
+    login = PAGE.replace("rt-Button rt-r-size-2", "rt-Dialog")
+    for name, html in (("index.html", PAGE), ("login/index.html", login), ("__spa-fallback.html", PAGE), ("404.html", PAGE)):
         (client / name).parent.mkdir(parents=True, exist_ok=True)
-        (client / name).write_text(PAGE)
+        (client / name).write_text(html)
 
     def reflex_compress(directory: Path, formats: tuple[str, ...]) -> None:  # Reflex's Node step, gzip only here
         for path in directory.rglob("*.html"):
@@ -93,6 +95,7 @@ def test_the_build_step_defers_the_prerendered_pages_but_not_the_workspaces_shel
     for name in ("index.html", "login/index.html"):
         html = (client / name).read_text()
         assert DEFERRED_TYPE in html and "<style>" in html, name
+        assert ".rt-Button{" in html and ".rt-Dialog{" in html, name
         assert gzip.decompress((client / f"{name}.gz").read_bytes()).decode() == html, name
     for name in ("__spa-fallback.html", "404.html"):
         assert (client / name).read_text() == PAGE, name

@@ -53,10 +53,11 @@ WAIT_MS = 180_000  # a publish on a busy machine; a figure past it is a failure,
 # The keys that would make Forja use a model: the figures are of offline starter mode.
 MODEL_KEYS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL")
 # The load event in ms from the navigation's start (Navigation Timing), and the requests made until then with their
-# bytes on the wire (Resource Timing's transferSize: headers and compressed body, 0 for a file the cache answered).
+# bytes on the wire (Resource Timing's transferSize: headers and compressed body, 0 for a file the cache answered); what
+# the load event's own handlers ask for (the stylesheet a prerendered page fetches then) comes after it.
 LOADED = """() => {
   const nav = performance.getEntriesByType('navigation')[0];
-  const before = performance.getEntriesByType('resource').filter(r => r.startTime <= nav.loadEventEnd);
+  const before = performance.getEntriesByType('resource').filter(r => r.startTime < nav.loadEventStart);
   return [nav.loadEventEnd - nav.startTime, before.length + 1, before.reduce((sum, r) => sum + r.transferSize, nav.transferSize)];
 }"""
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import brotli
 
+from builder.launch.critical_css import with_critical_css
 from builder.launch.css_pruning import with_pruned_css
 from builder.publish.release_files import brotli_window
 
@@ -69,13 +70,13 @@ def with_brotli(compress: Callable[[Path, tuple[str, ...]], None]) -> Callable[[
 
 
 def use_for_reflex_builds() -> None:
-    """Put with_brotli, after the stylesheets' pruning (builder.launch.css_pruning), in place of Reflex's compressor,
-    which its build() looks up at call time (Reflex is pinned in requirements.txt); once, however often rxconfig is
-    loaded."""
+    """Put with_brotli, after the stylesheets' pruning (builder.launch.css_pruning) and the prerendered pages' first
+    view inlined (builder.launch.critical_css), in place of Reflex's compressor, which its build() looks up at call
+    time (Reflex is pinned in requirements.txt); once, however often rxconfig is loaded."""
     from reflex.utils import build
 
     current: Any = build._compress_static_output  # pyright: ignore[reportPrivateUsage]
     if not getattr(current, "forja_brotli", False):
-        wrapped: Any = with_pruned_css(with_brotli(current))
+        wrapped: Any = with_pruned_css(with_critical_css(with_brotli(current)))
         wrapped.forja_brotli = True
         build._compress_static_output = wrapped  # pyright: ignore[reportPrivateUsage]

@@ -11,7 +11,7 @@ with those addresses written over, so a new port, or a copy of the page for a se
 
 The build ends with each file compressed beside itself in rxconfig's frontend_compression_formats (`NAME.gz` by Reflex,
 `NAME.br` by builder.launch.compress), so those formats are among its inputs too, and a file written over is compressed
-again.
+again. Before that Forja's own steps rewrite the stylesheet and the pages (POST_BUILD): their code is an input as well.
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ COMPILED_FROM = Path("build") / "forja-sources.sha256"
 # The env.json the build in the folder holds: the addresses to write over when another one is asked for.
 BUILT_ENV = Path("build") / "forja-env.json"
 ENV = "env.json"
+# Forja's steps at the end of the build (builder.launch.compress): a change to one makes different files.
+POST_BUILD = tuple(
+    Path(__file__).with_name(name) for name in ("compress.py", "css_pruning.py", "critical_css.py", "stylesheet_after_load.js")
+)
 
 
 def node_version() -> str:
@@ -58,7 +62,8 @@ def _input_files(web_dir: Path) -> list[Path]:
 
 def inputs_digest(web_dir: Path, environ: Mapping[str, str], node: str, formats: Sequence[str] = ()) -> str:
     """A digest of what the page's build reads: the compiled sources in `web_dir` (but env.json, see readdress), Node's
-    version, the build's environment variables, the formats its files are compressed in."""
+    version, the build's environment variables, the formats its files are compressed in and the code of Forja's steps
+    that rewrite them."""
     digest = hashlib.sha256()
     for path in _input_files(web_dir):
         digest.update(f"{path.relative_to(web_dir).as_posix()}\0".encode())
@@ -68,6 +73,8 @@ def inputs_digest(web_dir: Path, environ: Mapping[str, str], node: str, formats:
         digest.update(f"{name}={environ[name]}\0".encode())
     digest.update(f"node {node}\0".encode())
     digest.update(f"compressed {','.join(formats)}".encode())
+    for path in POST_BUILD:
+        digest.update(b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 

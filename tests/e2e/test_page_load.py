@@ -2,7 +2,8 @@
 are cached for a year, so a second visit asks for none of them again, and sent brotli-compressed to a browser that
 accepts it (gzip to one that does not); the home page asks for few files, under a bound of bytes; no page imports
 lucide's map of every icon, and neither the home page nor the workspace waits for Monaco or the terminal; the stylesheet
-is Radix's pruned (builder.launch.css_pruning), with every rule the pages' classes need."""
+is Radix's pruned (builder.launch.css_pruning), with every rule the pages' classes need; a prerendered page holds the
+rules its first view needs inline and fetches the stylesheet after its load event (builder.launch.critical_css)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import brotli
 import httpx
+
+from builder.launch.critical_css import DEFERRED_TYPE
 
 ASSET = re.compile(r'(?:href|src)="(/assets/[^"]+)"')
 # Measured on this build (brotli): 15 files and 266 KB for the home page, its stylesheet 38 KB and Radix's code 53 KB
@@ -94,3 +97,15 @@ def test_the_stylesheet_is_pruned_but_keeps_every_rule_the_pages_classes_need(fo
     # avatar, iris for the agent's replies); sky, which nothing uses, goes.
     assert all(f"--{colour}-9:" in css for colour in ("orange", "slate", "tomato", "iris"))
     assert "--sky-9:" in whole and "--sky-9:" not in css
+    # The home page's first view is drawn by its own rules, inline, each of its Radix classes with the rules the
+    # stylesheet has for it; both its links to the stylesheet wait for the load event. The workspace's shell, drawn
+    # only once its route's code arrives, links the stylesheet as Reflex does.
+    home, workspace = pages[0], pages[2]
+    inline = re.search(r"<style>(.*?)</style>", home, re.S)
+    assert inline is not None and len(inline.group(1)) < len(css) / 3, len(inline.group(1) if inline else "")
+    first_view = {name for value in CLASSES.findall(home) for name in value.split() if name.startswith("rt-")}
+    assert "rt-Button" in first_view
+    assert [name for name in first_view if has_rule_for(css, name) and not has_rule_for(inline.group(1), name)] == []
+    links = re.findall(rf'<link\b[^>]*href="{re.escape(stylesheet)}"[^>]*>', home)
+    assert len(links) == 2 and all(f'type="{DEFERRED_TYPE}"' in link for link in links), links
+    assert re.search(rf'<link href="{re.escape(stylesheet)}" rel="stylesheet" type="text/css"', workspace), workspace[:2000]

@@ -43,7 +43,10 @@ def egress_policy(config: DockerConfig) -> EgressPolicy:
 def managers_env(gateway: str) -> dict[str, str]:
     """Variables sending a container's package managers, and only them, to the egress proxy on `gateway`."""
     url = f"http://{gateway}:{EGRESS_PORT}"
-    return {"npm_config_https_proxy": url, "npm_config_proxy": url, "PIP_PROXY": url}
+    # pip retries a proxy's refusal five times with a growing wait (about 8 s for each package it looks up) as if the
+    # network had failed; the proxy's 403 for a host it does not allow is final, and the proxy is on this host: one
+    # retry keeps a blip covered without that wait for each requirement of a project whose index is not allowed.
+    return {"npm_config_https_proxy": url, "npm_config_proxy": url, "PIP_PROXY": url, "PIP_RETRIES": "1"}
 
 
 class GatewayEgress:

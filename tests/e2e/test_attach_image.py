@@ -129,6 +129,9 @@ def test_the_paper_clip_opens_the_chooser_before_the_page_is_connected(forja_wit
     # Forja's socket refused, as on a page still connecting (or reconnecting): the chooser opens all the same.
     page.route_web_socket(re.compile(r"/_event"), lambda socket: socket.close())
     page.goto(forja_with_claude)
+    # Once the page's own script has drawn the box's hidden file input (a button drawn by the server answers nothing
+    # before that, as any page's), and with no socket at all.
+    expect(page.locator("#prompt-files")).to_be_attached(timeout=30_000)
     with page.expect_file_chooser(timeout=10_000) as chooser:
         page.locator("#attach-button").click()
     assert chooser.value.is_multiple()

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from builder.launch.css_pruning import COLOUR_ATTRIBUTE, FLAT_RULE, RADIX_COLOURS, Names, Pruner, _split_top
+from builder.launch.css_pruning import COLOUR_ATTRIBUTE, FLAT_RULE, RADIX_COLOURS, Names, Pruner, split_top
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def used_properties(css: str, html: str) -> set[str]:
     declared: dict[str, list[str]] = {}
     used = set(USED.findall(html))
     for _, block in FLAT_RULE.findall(css):
-        for declaration in _split_top(block, ";"):
+        for declaration in split_top(block, ";"):
             if name := DECLARED.match(declaration):
                 declared.setdefault(name.group(1), []).append(declaration)
             else:
@@ -80,7 +80,7 @@ def used_properties(css: str, html: str) -> set[str]:
 def _without_unused_properties(css: str, used: set[str]) -> str:
     def kept(rule: re.Match[str]) -> str:
         declarations = [
-            part for part in _split_top(rule.group(2), ";") if not ((name := DECLARED.match(part)) and name.group(1) not in used)
+            part for part in split_top(rule.group(2), ";") if not ((name := DECLARED.match(part)) and name.group(1) not in used)
         ]
         if not any(part.strip() for part in declarations):
             return ""

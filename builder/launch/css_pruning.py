@@ -104,7 +104,7 @@ def _closing(text: str, start: int, opening: str, closing: str) -> int:
     return -1
 
 
-def _split_top(text: str, separator: str = ",") -> list[str]:
+def split_top(text: str, separator: str = ",") -> list[str]:
     """`text` cut at each `separator` outside brackets and strings."""
     parts, depth, start, i = [], 0, 0, 0
     while i < len(text):
@@ -182,7 +182,7 @@ class Pruner:
                 if end == -1:
                     return True
                 if selector[: i + 1].endswith(ANY_OF) and not any(
-                    self.can_match(part) for part in _split_top(selector[i + 1 : end])
+                    self.can_match(part) for part in split_top(selector[i + 1 : end])
                 ):
                     return False
                 i = end + 1
@@ -223,9 +223,9 @@ class Pruner:
             return f"{prelude}{{{inner}}}" if inner.strip() or head.startswith("@layer") else ""
         if "{" in block:  # nested rules: kept as written
             return f"{prelude}{{{block}}}"
-        selectors = [part for part in _split_top(prelude) if self.can_match(part)]
+        selectors = [part for part in split_top(prelude) if self.can_match(part)]
         if self._unused_colours and "--" in block:
-            declarations = _split_top(block, ";")
+            declarations = split_top(block, ";")
             kept = [part for part in declarations if not self._unused_colour(part)]
             if len(kept) < len(declarations):
                 if not any(part.strip() for part in kept):
@@ -247,7 +247,7 @@ def unused_colours(css: str) -> frozenset[str]:
     used = {"gray", *kept.group(1).split()}
     for selector, block in FLAT_RULE.findall(css):
         mapped = set(COLOUR_ATTRIBUTE.findall(selector))
-        for declaration in _split_top(block, ";"):
+        for declaration in split_top(block, ";"):
             declared = COLOUR_PROPERTY.match(declaration)
             used.update(
                 colour

@@ -30,6 +30,7 @@ from builder.settings import settings
 from builder.webcontainer_boots import BootTally
 from preview_runtime.docker.image import ImageState, ImageStatus, PreviewImage, engine_problem
 from preview_runtime.local.egress import MIRROR_SETTINGS, REGISTRY_KINDS, Refusal, registry_refusals
+from preview_runtime.local.environment import sandbox_path
 from preview_runtime.local.limits import describe, find_cgroups
 from preview_runtime.local.sandbox import NO_SANDBOX, find_bubblewrap
 from preview_runtime.logs import LogHub
@@ -207,11 +208,9 @@ def _mcp_commands_check(sandbox: Check, registries: dict[str, Refusal | None] | 
         )
     blocked = _blocked_kinds(registries)
     npx = "npx cannot install from npm's registry (see registries)" if "npm" in blocked else "npx installs from npm's registry"
-    # The launchers a command finds on the sandbox's PATH (local/environment.py): npx is the sandbox's own Node's.
-    path = os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
     if "Python" in blocked:
         uvx = "uvx cannot install from PyPI (see registries)"
-    elif shutil.which("uvx", path=path) is None:
+    elif shutil.which("uvx", path=sandbox_path()) is None:  # npx is the sandbox's own Node's, always there
         uvx = "uvx is not installed where the sandbox finds it (install uv into /usr/local/bin for servers started with it)"
     else:
         uvx = "uvx installs from PyPI"

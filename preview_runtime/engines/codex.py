@@ -21,6 +21,8 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from preview_runtime.engines import events
+
 LOCKFILE_DIR = Path(__file__).with_name("codex")
 PROVIDER = "forja"  # the provider's name in Codex's configuration: the relay Forja runs for it
 TOKEN_VARIABLE = "FORJA_MODEL_TOKEN"  # where Codex reads its key from: the run's token, worth nothing to the model
@@ -88,25 +90,13 @@ def environment(api_key: str) -> dict[str, str]:
     return {TOKEN_VARIABLE: api_key}
 
 
-def _event(line: str) -> dict[str, Any] | None:
-    try:
-        event = json.loads(line)
-    except ValueError:
-        return None
-    return event if isinstance(event, dict) else None
-
-
-def _object(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _item(event: dict[str, Any]) -> dict[str, Any]:
-    return _object(event.get("item")) if event.get("type") == "item.completed" else {}
+    return events.as_object(event.get("item")) if event.get("type") == "item.completed" else {}
 
 
 def said_text(line: str) -> str | None:
     """What the agent said to the person in this line of its output (an agent_message item), else None."""
-    event = _event(line)
+    event = events.event(line)
     item = _item(event) if event is not None else {}
     if item.get("type") != "agent_message":
         return None
@@ -116,10 +106,10 @@ def said_text(line: str) -> str | None:
 def step_tokens(line: str) -> tuple[int, int, int, int] | None:
     """The tokens one turn took, as its `turn.completed` event counts them (the sum of its model answers' usage):
     input without the cached part, output, cache read and cache written; None for any other line."""
-    event = _event(line)
+    event = events.event(line)
     if event is None or event.get("type") != "turn.completed":
         return None
-    usage = _object(event.get("usage"))
+    usage = events.as_object(event.get("usage"))
     counts = [
         n if isinstance(n, int) else 0
         for n in (
@@ -156,14 +146,14 @@ def _item_line(item: dict[str, Any]) -> str | None:
 def transcript_line(line: str) -> str | None:
     """What one line of its JSON output says, for the run's log; None for events that say nothing to a person (a
     turn's start) and lines that are not its events."""
-    event = _event(line)
+    event = events.event(line)
     if event is None:
         return line.strip() or None
     kind = event.get("type")
     if kind == "item.completed":
         return said_text(line) or _item_line(_item(event))
     if kind == "turn.failed":
-        return f"error: {_object(event.get('error')).get('message')}"
+        return f"error: {events.as_object(event.get('error')).get('message')}"
     if kind == "error":
         return f"error: {event.get('message')}"
     return None

@@ -17,6 +17,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from preview_runtime.engines import events
 from preview_runtime.engines.relay import Protocol
 
 LOCKFILE_DIR = Path(__file__).with_name("opencode")
@@ -90,34 +91,22 @@ def command(program: Path, prompt: str) -> list[str]:
     return [str(program), "run", "--format", "json", "--pure", "--title", "Forja", prompt]
 
 
-def _event(line: str) -> dict[str, Any] | None:
-    try:
-        event = json.loads(line)
-    except ValueError:
-        return None
-    return event if isinstance(event, dict) else None
-
-
-def _object(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def said_text(line: str) -> str | None:
     """What the agent said to the person in this line of its output (a `text` event), else None."""
-    event = _event(line)
+    event = events.event(line)
     if event is None or event.get("type") != "text":
         return None
-    return str(_object(event.get("part")).get("text") or "").strip() or None
+    return str(events.as_object(event.get("part")).get("text") or "").strip() or None
 
 
 def step_tokens(line: str) -> tuple[int, int, int, int] | None:
     """The tokens one model answer took, as its `step_finish` event counts them: input, output, cache read and cache
     written; None for any other line."""
-    event = _event(line)
+    event = events.event(line)
     if event is None or event.get("type") != "step_finish":
         return None
-    tokens = _object(_object(event.get("part")).get("tokens"))
-    cache = _object(tokens.get("cache"))
+    tokens = events.as_object(events.as_object(event.get("part")).get("tokens"))
+    cache = events.as_object(tokens.get("cache"))
     counts = [
         n if isinstance(n, int) else 0 for n in (tokens.get("input"), tokens.get("output"), cache.get("read"), cache.get("write"))
     ]
@@ -127,19 +116,19 @@ def step_tokens(line: str) -> tuple[int, int, int, int] | None:
 def transcript_line(line: str) -> str | None:
     """What one line of its JSON output says, for the run's log; None for events that say nothing to a person
     (a step's start) and lines that are not its events."""
-    event = _event(line)
+    event = events.event(line)
     if event is None:
         return line.strip() or None
-    part = _object(event.get("part"))
+    part = events.as_object(event.get("part"))
     kind = event.get("type")
     if kind == "text":
         return said_text(line)
     if kind == "tool_use":
-        state = _object(part.get("state"))
+        state = events.as_object(part.get("state"))
         title = state.get("title") or json.dumps(state.get("input") or {})[:200]
         said = f"{part.get('tool', 'tool')}: {title} ({state.get('status', '?')})"
         return f"{said}: {str(state.get('error'))[:500]}" if state.get("error") else said
     if kind == "error":
         error = event.get("error")
-        return f"error: {_object(_object(error).get('data')).get('message') or error}"
+        return f"error: {events.as_object(events.as_object(error).get('data')).get('message') or error}"
     return None

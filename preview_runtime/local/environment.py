@@ -71,17 +71,21 @@ def loopback_only(command: str) -> str:
     return re.sub(r"(?<![\d.])0\.0\.0\.0(?![\d.])", "127.0.0.1", command)
 
 
+def sandbox_path() -> str:
+    """Where a preview's processes find programs: Node first, as the sandbox lays it out (sandbox.NODE_LINKS; with no
+    sandbox, the venv's node and npm), then the venv's and the machine's."""
+    return f"{NODE_BIN}:{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"
+
+
 def preview_env(
     port: int, home: Path, extra: Mapping[str, str] | None = None, source: Mapping[str, str] | None = None, install: str = ""
 ) -> dict[str, str]:
     """The whole environment of a preview's processes; `install`: the command its dependencies install with."""
     source = os.environ if source is None else source
-    venv_bin = str(Path(sys.executable).parent)
     env = {name: source[name] for name in PASSED_ENV if name in source and not SECRET_NAME.search(name)}
     env.update(
         {
-            # Node first, as the sandbox lays it out (sandbox.NODE_LINKS); with no sandbox, the venv's node and npm.
-            "PATH": f"{NODE_BIN}:{venv_bin}:/usr/local/bin:/usr/bin:/bin",
+            "PATH": sandbox_path(),
             "HOME": str(home),
             "PORT": str(port),
             "HOST": "127.0.0.1",
